@@ -1,0 +1,82 @@
+# tenantry — developer entry points.
+#
+#   make run     build and start a local instance with demo data
+#   make test    Rust tests + browser tests (needs PostgreSQL; installs what is missing)
+#   make lint    rustfmt check + clippy with warnings as errors
+#   make bench   throughput/latency benchmark (see scripts/bench.sh)
+#
+# Every variable below can be overridden: `make run DATABASE_URL=postgres://...`
+# or through the environment.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+DATABASE_URL            ?= postgres://tenantry:tenantry@127.0.0.1:5432/tenantry
+TEST_DATABASE_URL       ?= postgres://tenantry:tenantry@127.0.0.1:5432/postgres
+TENANTRY_LISTEN         ?= 127.0.0.1:8080
+TENANTRY_ADMIN_USERNAME ?= admin
+TENANTRY_ADMIN_PASSWORD ?= admin-password-123
+
+BIN_RELEASE := target/release/tenantry
+PYTHON      := .venv/bin/python
+
+# Environment for the development instance started by `make run`.
+RUN_ENV := DATABASE_URL='$(DATABASE_URL)' \
+           TENANTRY_DEV=1 \
+           TENANTRY_LISTEN='$(TENANTRY_LISTEN)' \
+           TENANTRY_ADMIN_USERNAME='$(TENANTRY_ADMIN_USERNAME)' \
+           TENANTRY_ADMIN_PASSWORD='$(TENANTRY_ADMIN_PASSWORD)'
+
+.PHONY: help run test test-rust test-browser lint bench clean-db
+
+help:
+	@echo 'make run       build (release), migrate, bootstrap, seed demo data, serve on http://$(TENANTRY_LISTEN)'
+	@echo 'make test      cargo test --all-targets, then the browser tests (tests/browser/run.py)'
+	@echo 'make lint      cargo fmt --check and cargo clippy -D warnings'
+	@echo 'make bench     benchmark against a 100k-tenant database (scripts/bench.sh)'
+	@echo 'make clean-db  drop and recreate the development database, drop leftover browser test databases'
+
+run:
+	scripts/ensure-postgres.sh
+	cargo build --release --bin tenantry
+	$(RUN_ENV) $(BIN_RELEASE) migrate
+	$(RUN_ENV) $(BIN_RELEASE) bootstrap
+	$(RUN_ENV) $(BIN_RELEASE) seed-demo
+	@echo
+	@echo 'tenantry is running on http://$(TENANTRY_LISTEN) — log in as $(TENANTRY_ADMIN_USERNAME) / $(TENANTRY_ADMIN_PASSWORD) (root tenant) or e.g. acme\alice / demo-password-123 (a tenant user)'
+	@echo
+	$(RUN_ENV) exec $(BIN_RELEASE) serve
+
+# Both suites always run; the target fails if either failed.
+test:
+	scripts/ensure-postgres.sh
+	scripts/ensure-test-tools.sh
+	@status=0; \
+	$(MAKE) --no-print-directory test-rust || status=1; \
+	$(MAKE) --no-print-directory test-browser || status=1; \
+	if [[ $$status -ne 0 ]]; then echo 'make test: FAILED (see above)' >&2; fi; \
+	exit $$status
+
+test-rust:
+	TEST_DATABASE_URL='$(TEST_DATABASE_URL)' cargo test --all-targets
+
+test-browser:
+	TEST_DATABASE_URL='$(TEST_DATABASE_URL)' $(PYTHON) tests/browser/run.py
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --all-targets -- -D warnings
+
+bench:
+	scripts/bench.sh
+
+# Drops the development database (demo data included) and the databases of
+# interrupted browser-test runs, then recreates an empty development database.
+clean-db:
+	scripts/ensure-postgres.sh
+	psql -X -q -v ON_ERROR_STOP=1 '$(TEST_DATABASE_URL)' -Atc \
+	  "SELECT format('DROP DATABASE IF EXISTS %I WITH (FORCE);', datname) FROM pg_database \
+	   WHERE datname = 'tenantry' OR datname LIKE 'browser\_%'" \
+	  | psql -X -q -v ON_ERROR_STOP=1 '$(TEST_DATABASE_URL)'
+	scripts/ensure-postgres.sh

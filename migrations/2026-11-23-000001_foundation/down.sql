@@ -1,0 +1,11 @@
+DROP TABLE IF EXISTS audit_events;
+DROP FUNCTION IF EXISTS audit_events_append_only();
+DROP TABLE IF EXISTS login_throttle;
+DROP TABLE IF EXISTS sessions;
+DROP TABLE IF EXISTS instances;
+DROP FUNCTION IF EXISTS tenants_count_instances();
+DROP TABLE IF EXISTS grants;
+DROP TABLE IF EXISTS users;
+DROP FUNCTION IF EXISTS tenants_count_users();
+DROP TABLE IF EXISTS tenants;
+DROP TABLE IF EXISTS tenant_roles;

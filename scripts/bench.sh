@@ -1,0 +1,212 @@
+#!/usr/bin/env bash
+# tenantry benchmark (`make bench`).
+#
+#   1. PostgreSQL + release build of all binaries
+#   2. database tenantry_bench, freshly migrated and seeded by
+#      `bench-run seed --tenants 100000 --depth 12` (admin / bench-password-123 in the root)
+#   3. `tenantry serve` on 127.0.0.1:18080 and `bench-bare` on 127.0.0.1:18081, same database
+#   4. wrk against GET /tenants?per_page=50 (logged in, full stack: session, authorization,
+#      templates) and GET /bare/tenants?per_page=50 (the same query without them)
+#   5. `bench-run ancestor-check` (p50/p99 of the authorization ancestor check)
+#   6. a Markdown summary to paste into docs/PERFORMANCE.md (also saved under target/bench/)
+#
+# Knobs (environment): BENCH_TENANTS (100000), BENCH_DEPTH (12), BENCH_DURATION (20s),
+# BENCH_THREADS (2), BENCH_CONNECTIONS (32), BENCH_KEEP_DB=1 (reuse an already seeded
+# tenantry_bench instead of recreating it), BENCH_SKIP_BUILD=1, BENCH_BIN_DIR (target/release).
+#
+# Everything runs on this machine over loopback; every step is bounded in time and the
+# servers are stopped on exit. wrk shares the CPU with the servers and PostgreSQL, so
+# compare numbers only between runs on the same machine.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+PG_BASE="${BENCH_PG_BASE:-postgres://tenantry:tenantry@127.0.0.1:5432}"
+BENCH_DB="tenantry_bench"
+BENCH_DB_URL="$PG_BASE/$BENCH_DB"
+ADMIN_DB_URL="$PG_BASE/postgres"
+TENANTS="${BENCH_TENANTS:-100000}"
+DEPTH="${BENCH_DEPTH:-12}"
+DURATION="${BENCH_DURATION:-20s}"
+THREADS="${BENCH_THREADS:-2}"
+CONNECTIONS="${BENCH_CONNECTIONS:-32}"
+BIN_DIR="${BENCH_BIN_DIR:-target/release}"
+REAL_ADDR="127.0.0.1:18080"
+BARE_ADDR="127.0.0.1:18081"
+ADMIN_USER="admin"
+ADMIN_PASSWORD="bench-password-123"
+REAL_PATH="/tenants?per_page=50"
+BARE_PATH="/bare/tenants?per_page=50"
+
+OUT="target/bench"
+mkdir -p "$OUT"
+
+log() { printf '[bench] %s\n' "$*"; }
+die() { printf '[bench] ERROR: %s\n' "$*" >&2; exit 1; }
+
+PIDS=()
+cleanup() {
+    local pid
+    for pid in "${PIDS[@]}"; do
+        kill "$pid" 2>/dev/null || true
+    done
+    for pid in "${PIDS[@]}"; do
+        # give each server up to 10 s for a graceful shutdown, then kill it
+        for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+        kill -KILL "$pid" 2>/dev/null || true
+    done
+    rm -f "$OUT/cookies.txt"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# --- 1. prerequisites ------------------------------------------------------------
+scripts/ensure-postgres.sh
+if ! command -v wrk >/dev/null 2>&1; then
+    [[ $(id -u) -eq 0 ]] || die "wrk is not installed; install it with: sudo apt-get install -y wrk"
+    log "installing wrk"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
+fi
+command -v curl >/dev/null 2>&1 || die "curl is not installed (apt-get install -y curl)"
+
+if [[ ${BENCH_SKIP_BUILD:-0} != 1 ]]; then
+    log "cargo build --release --bins"
+    timeout 3600 cargo build --release --bins
+fi
+for bin in tenantry bench-bare bench-run; do
+    [[ -x $BIN_DIR/$bin ]] || die "$BIN_DIR/$bin not found (cargo build --release --bins)"
+done
+
+# --- 2. database -------------------------------------------------------------------
+db_exists=$(psql -X -w -At -d "$ADMIN_DB_URL" -c "SELECT 1 FROM pg_database WHERE datname = '$BENCH_DB'")
+if [[ ${BENCH_KEEP_DB:-0} == 1 && $db_exists == 1 ]]; then
+    log "reusing database $BENCH_DB (BENCH_KEEP_DB=1)"
+    DATABASE_URL="$BENCH_DB_URL" timeout 300 "$BIN_DIR/tenantry" migrate
+else
+    log "recreating database $BENCH_DB"
+    psql -X -w -q -v ON_ERROR_STOP=1 -d "$ADMIN_DB_URL" -c "DROP DATABASE IF EXISTS $BENCH_DB WITH (FORCE)"
+    psql -X -w -q -v ON_ERROR_STOP=1 -d "$ADMIN_DB_URL" -c "CREATE DATABASE $BENCH_DB"
+    DATABASE_URL="$BENCH_DB_URL" timeout 300 "$BIN_DIR/tenantry" migrate
+    log "seeding: bench-run seed --tenants $TENANTS --depth $DEPTH"
+    seed_start=$SECONDS
+    DATABASE_URL="$BENCH_DB_URL" timeout 1800 "$BIN_DIR/bench-run" seed --tenants "$TENANTS" --depth "$DEPTH"
+    log "seeded in $((SECONDS - seed_start)) s"
+fi
+timeout 900 psql -X -w -q -d "$BENCH_DB_URL" -c "VACUUM ANALYZE" >/dev/null
+
+# --- 3. servers --------------------------------------------------------------------
+# Quiet logging so that log output does not dominate what is measured.
+SERVER_ENV=(
+    DATABASE_URL="$BENCH_DB_URL"
+    TENANTRY_SECRET_KEY="$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')"  # 64 hex characters
+    RUST_LOG="${BENCH_RUST_LOG:-warn}"
+)
+log "starting tenantry serve on $REAL_ADDR and bench-bare on $BARE_ADDR"
+env "${SERVER_ENV[@]}" TENANTRY_LISTEN="$REAL_ADDR" TENANTRY_PUBLIC_URL="http://$REAL_ADDR" \
+    "$BIN_DIR/tenantry" serve >"$OUT/tenantry.log" 2>&1 </dev/null &
+PIDS+=($!)
+env "${SERVER_ENV[@]}" TENANTRY_LISTEN="$BARE_ADDR" \
+    "$BIN_DIR/bench-bare" >"$OUT/bench-bare.log" 2>&1 </dev/null &
+PIDS+=($!)
+
+wait_http() { # url, name, log file: wait up to 60 s for any HTTP answer with status < 500
+    local url=$1 name=$2 logfile=$3 code deadline=$((SECONDS + 60))
+    while ((SECONDS < deadline)); do
+        code=$(curl -s -o /dev/null -m 2 -w '%{http_code}' "$url" || true)
+        if [[ $code =~ ^[1-4][0-9][0-9]$ ]]; then return 0; fi
+        sleep 0.5
+    done
+    tail -n 30 "$logfile" >&2 || true
+    die "$name did not answer at $url within 60 s (log: $logfile)"
+}
+wait_http "http://$REAL_ADDR/healthz" "tenantry serve" "$OUT/tenantry.log"
+wait_http "http://$BARE_ADDR$BARE_PATH" "bench-bare" "$OUT/bench-bare.log"
+
+# --- 4. log in ------------------------------------------------------------------------
+jar="$OUT/cookies.txt"
+rm -f "$jar"
+login_page=$(curl -s -m 10 -c "$jar" -b "$jar" "http://$REAL_ADDR/login") || die "GET /login failed"
+csrf=$(grep -o '<input[^>]*name="csrf_token"[^>]*>' <<<"$login_page" | head -n1 \
+    | sed -n 's/.*value="\([^"]*\)".*/\1/p' \
+    | sed -e 's/&#x2[fF];/\//g; s/&#47;/\//g; s/&#x2[bB];/+/g; s/&#43;/+/g; s/&#x3[dD];/=/g; s/&#61;/=/g; s/&amp;/\&/g' || true)
+[[ -n $csrf ]] || die "no hidden input named csrf_token on GET /login"
+login_status=$(curl -s -m 10 -o /dev/null -w '%{http_code} %{redirect_url}' -c "$jar" -b "$jar" \
+    --data-urlencode "username=$ADMIN_USER" --data-urlencode "password=$ADMIN_PASSWORD" \
+    --data-urlencode "csrf_token=$csrf" "http://$REAL_ADDR/login")
+case $login_status in
+    30[1237]\ *login*) die "login as $ADMIN_USER failed (POST /login -> $login_status)" ;;
+    30[1237]\ *) ;;
+    *) die "login as $ADMIN_USER failed (POST /login -> $login_status)" ;;
+esac
+# Cookie header from the jar (curl marks HttpOnly cookies with a #HttpOnly_ prefix).
+cookie=$(awk -F'\t' 'sub(/^#HttpOnly_/, "", $1) || $0 !~ /^#/ { if (NF >= 7) printf "%s%s=%s", (n++ ? "; " : ""), $6, $7 }' "$jar")
+[[ -n $cookie ]] || die "no session cookie after logging in"
+
+check_200() { # url [cookie]
+    local code
+    code=$(curl -s -m 30 -o /dev/null -w '%{http_code}' ${2:+-H "Cookie: $2"} "$1")
+    [[ $code == 200 ]] || die "GET $1 returned $code, expected 200"
+}
+check_200 "http://$REAL_ADDR$REAL_PATH" "$cookie"
+check_200 "http://$BARE_ADDR$BARE_PATH"
+
+# --- 5. load -----------------------------------------------------------------------------
+run_wrk() { # name url [cookie]
+    local name=$1 url=$2 out="$OUT/wrk-$1.txt"
+    local args=(-t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency --timeout 10s)
+    [[ -n ${3:-} ]] && args+=(-H "Cookie: $3")
+    log "wrk $name: $url ($THREADS threads, $CONNECTIONS connections, $DURATION)"
+    timeout 300 wrk "${args[@]}" "$url" >"$out"
+    cat "$out" >&2
+    if grep -q 'Non-2xx or 3xx responses' "$out"; then
+        die "wrk $name saw error responses (see $out)"
+    fi
+}
+run_wrk real "http://$REAL_ADDR$REAL_PATH" "$cookie"
+# A redirect would also count as success for wrk: make sure we are still logged in.
+check_200 "http://$REAL_ADDR$REAL_PATH" "$cookie"
+run_wrk bare "http://$BARE_ADDR$BARE_PATH"
+
+rps() { awk '/^Requests\/sec:/ { print $2 }' "$OUT/wrk-$1.txt"; }
+lat() { awk -v p="$2" '$1 == p { print $2 }' "$OUT/wrk-$1.txt"; }
+real_rps=$(rps real)
+bare_rps=$(rps bare)
+ratio=$(awk -v r="$real_rps" -v b="$bare_rps" 'BEGIN { if (b > 0) printf "%.2f", r / b; else print "n/a" }')
+
+# --- 6. ancestor check ------------------------------------------------------------------
+log "bench-run ancestor-check"
+ancestor=$(DATABASE_URL="$BENCH_DB_URL" timeout 600 "$BIN_DIR/bench-run" ancestor-check 2>&1) \
+    || die "bench-run ancestor-check failed: $ancestor"
+
+# --- summary --------------------------------------------------------------------------------
+cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+mem=$(awk '/^MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)
+pg_version=$(psql -X -w -At -d "$BENCH_DB_URL" -c 'SHOW server_version')
+rev=$(git rev-parse --short HEAD 2>/dev/null || echo "uncommitted")
+summary="$OUT/summary.md"
+{
+    echo "### Benchmark $(date -u +%Y-%m-%d) (commit $rev)"
+    echo
+    echo "Machine: $(nproc) cores ($cpu), $mem; PostgreSQL $pg_version on the same machine."
+    echo "Data: $TENANTS tenants, depth $DEPTH (\`bench-run seed\`). Load: wrk, $THREADS threads,"
+    echo "$CONNECTIONS connections, $DURATION per endpoint, over loopback on the same machine."
+    echo
+    echo "| endpoint | req/s | p50 | p99 |"
+    echo "| --- | ---: | ---: | ---: |"
+    echo "| \`GET $REAL_PATH\` (logged in, full stack) | $real_rps | $(lat real 50%) | $(lat real 99%) |"
+    echo "| \`GET $BARE_PATH\` (bare: same query, no session/authorization) | $bare_rps | $(lat bare 50%) | $(lat bare 99%) |"
+    echo
+    echo "Full stack / bare throughput: **$ratio**"
+    echo
+    echo "Ancestor check (\`bench-run ancestor-check\`):"
+    echo
+    echo '```'
+    echo "$ancestor"
+    echo '```'
+} >"$summary"
+
+echo
+echo "----- paste into docs/PERFORMANCE.md (also in $summary) -----"
+cat "$summary"
+echo "--------------------------------------------------------------"

@@ -1,0 +1,96 @@
+//! The logged-in user of a request: loaded from the server-side session on every
+//! request, so disabling a user or tenant, or changing a password, ends sessions at once.
+
+use super::session_keys::{ACTING_TENANT, EPOCH, USER_ID};
+use crate::db::models::{Grant, Tenant, User};
+use crate::error::AppError;
+use crate::startup::AppState;
+use actix_session::{Session, SessionExt};
+use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
+use std::future::Future;
+use std::pin::Pin;
+
+#[derive(Clone, Debug)]
+pub struct CurrentUser {
+    pub user: User,
+    pub home: Tenant,
+    pub grants: Vec<Grant>,
+    /// The tenant the user is acting in (switched into), always visible and enabled.
+    pub acting: Tenant,
+    pub session: SessionHandle,
+}
+
+/// The session, kept so handlers can switch tenants or log out.
+#[derive(Clone)]
+pub struct SessionHandle(pub Session);
+
+impl std::fmt::Debug for SessionHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Session")
+    }
+}
+
+impl CurrentUser {
+    /// Loads the user behind the session, or `None` when anonymous or no longer valid.
+    pub async fn load(state: &AppState, session: Session) -> Result<Option<CurrentUser>, AppError> {
+        let Ok(Some(user_id)) = session.get::<i64>(USER_ID) else {
+            return Ok(None);
+        };
+        let epoch = session.get::<i32>(EPOCH).ok().flatten().unwrap_or(-1);
+        let mut conn = state.pool.get().await?;
+        let Some((user, home)) = User::find_with_tenant(&mut conn, user_id).await? else {
+            session.purge();
+            return Ok(None);
+        };
+        if !user.enabled || !home.enabled || user.session_epoch != epoch {
+            // A replayed cookie of an ended session is anonymous from now on.
+            session.purge();
+            return Ok(None);
+        }
+        let grants = Grant::for_user(&mut conn, user.id).await?;
+        let acting_id = session
+            .get::<i64>(ACTING_TENANT)
+            .ok()
+            .flatten()
+            .unwrap_or(home.id);
+        let mut current = CurrentUser {
+            acting: home.clone(),
+            user,
+            home,
+            grants,
+            session: SessionHandle(session),
+        };
+        if acting_id != current.home.id {
+            match Tenant::find(&mut conn, acting_id).await {
+                Ok(t) if t.enabled && super::authz::can_see(&current, &t) => current.acting = t,
+                // The acting tenant went away, was disabled or is no longer visible.
+                _ => {
+                    let _ = current.session.0.insert(ACTING_TENANT, current.home.id);
+                }
+            }
+        }
+        Ok(Some(current))
+    }
+
+    /// True when the user acts in a tenant other than their home tenant.
+    pub fn is_switched(&self) -> bool {
+        self.acting.id != self.home.id
+    }
+}
+
+impl FromRequest for CurrentUser {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        let session = req.get_session();
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        Box::pin(async move {
+            let state =
+                state.ok_or_else(|| AppError::Unexpected(anyhow::anyhow!("app state missing")))?;
+            CurrentUser::load(&state, session)
+                .await?
+                .ok_or(AppError::LoginRequired)
+        })
+    }
+}

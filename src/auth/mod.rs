@@ -1,0 +1,11 @@
+//! Who is asking, and what they may do: passwords, sessions, CSRF, authorization.
+
+pub mod authz;
+pub mod csrf;
+pub mod current_user;
+pub mod password;
+pub mod session_keys;
+pub mod session_store;
+
+pub use current_user::CurrentUser;
+pub use password::PasswordHasher;

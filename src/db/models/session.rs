@@ -1,0 +1,67 @@
+//! Server-side session rows, shared by every app process.
+
+use crate::db::schema::sessions;
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+pub async fn load(
+    conn: &mut AsyncPgConnection,
+    key_hash: &str,
+) -> QueryResult<Option<serde_json::Value>> {
+    sessions::table
+        .filter(sessions::key_hash.eq(key_hash))
+        .filter(sessions::expires_at.gt(diesel::dsl::now))
+        .select(sessions::state)
+        .first(conn)
+        .await
+        .optional()
+}
+
+pub async fn upsert(
+    conn: &mut AsyncPgConnection,
+    key_hash: &str,
+    state: serde_json::Value,
+    user_id: Option<i64>,
+    expires_at: DateTime<Utc>,
+) -> QueryResult<usize> {
+    diesel::insert_into(sessions::table)
+        .values((
+            sessions::key_hash.eq(key_hash),
+            sessions::state.eq(&state),
+            sessions::user_id.eq(user_id),
+            sessions::expires_at.eq(expires_at),
+        ))
+        .on_conflict(sessions::key_hash)
+        .do_update()
+        .set((
+            sessions::state.eq(&state),
+            sessions::user_id.eq(user_id),
+            sessions::expires_at.eq(expires_at),
+        ))
+        .execute(conn)
+        .await
+}
+
+pub async fn touch(
+    conn: &mut AsyncPgConnection,
+    key_hash: &str,
+    expires_at: DateTime<Utc>,
+) -> QueryResult<usize> {
+    diesel::update(sessions::table.find(key_hash))
+        .set(sessions::expires_at.eq(expires_at))
+        .execute(conn)
+        .await
+}
+
+pub async fn delete(conn: &mut AsyncPgConnection, key_hash: &str) -> QueryResult<usize> {
+    diesel::delete(sessions::table.find(key_hash))
+        .execute(conn)
+        .await
+}
+
+pub async fn delete_expired(conn: &mut AsyncPgConnection) -> QueryResult<usize> {
+    diesel::delete(sessions::table.filter(sessions::expires_at.le(diesel::dsl::now)))
+        .execute(conn)
+        .await
+}

@@ -1,0 +1,529 @@
+//! Tenants: the tree, stored with the path from the root on every row.
+
+use super::{array_length, like_pattern, lower};
+use crate::db::schema::{tenant_roles, tenants};
+use chrono::{DateTime, Utc};
+use diesel::pg::Pg;
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+#[derive(Clone, Debug, Queryable, Selectable, Identifiable, serde::Serialize)]
+#[diesel(table_name = tenants, check_for_backend(Pg))]
+pub struct Tenant {
+    pub id: i64,
+    pub parent_id: Option<i64>,
+    /// Ids from the root down to and including this tenant.
+    pub path: Vec<i64>,
+    pub name: String,
+    pub description: String,
+    pub subdomain: String,
+    pub custom_domain: Option<String>,
+    pub enabled: bool,
+    pub can_have_subtenants: bool,
+    pub tenant_role_id: i64,
+    pub user_count: i32,
+    pub instance_count: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Which tenants a user may see, as a filter the database can apply with its indexes.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Visibility {
+    All,
+    Within {
+        /// Tenants whose whole subtree is visible.
+        subtree_roots: Vec<i64>,
+        /// Single tenants visible on their own.
+        tenants: Vec<i64>,
+    },
+}
+
+/// One row of the Tenants page.
+#[derive(Clone, Debug, Queryable)]
+pub struct TenantListRow {
+    pub id: i64,
+    pub name: String,
+    pub subdomain: String,
+    pub enabled: bool,
+    pub can_have_subtenants: bool,
+    pub role_name: String,
+    pub instance_count: i32,
+    pub user_count: i32,
+    pub created_at: DateTime<Utc>,
+    pub depth: Option<i32>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SortKey {
+    Name,
+    Role,
+    Instances,
+    Users,
+    Created,
+}
+
+impl SortKey {
+    pub fn parse(s: Option<&str>) -> Self {
+        match s {
+            Some("role") => SortKey::Role,
+            Some("instances") => SortKey::Instances,
+            Some("users") => SortKey::Users,
+            Some("created") => SortKey::Created,
+            _ => SortKey::Name,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SortKey::Name => "name",
+            SortKey::Role => "role",
+            SortKey::Instances => "instances",
+            SortKey::Users => "users",
+            SortKey::Created => "created",
+        }
+    }
+}
+
+/// What the Tenants page asks for.
+#[derive(Clone, Debug)]
+pub struct ListQuery {
+    /// List the descendants of this tenant (not the tenant itself).
+    pub within: Tenant,
+    pub visibility: Visibility,
+    pub name_filter: Option<String>,
+    pub sort: SortKey,
+    pub descending: bool,
+    pub page: i64,
+    pub per_page: i64,
+}
+
+type BoxedTenants<'a> = tenants::BoxedQuery<'a, Pg>;
+
+fn visible<'a>(query: BoxedTenants<'a>, visibility: &Visibility) -> BoxedTenants<'a> {
+    match visibility {
+        Visibility::All => query,
+        Visibility::Within {
+            subtree_roots,
+            tenants: singles,
+        } => query.filter(
+            tenants::path
+                .overlaps_with(subtree_roots.clone())
+                .or(tenants::id.eq_any(singles.clone())),
+        ),
+    }
+}
+
+/// Fields of a tenant as the create/edit forms set them.
+#[derive(Clone, Debug)]
+pub struct TenantFields {
+    pub name: String,
+    pub subdomain: String,
+    pub description: String,
+    pub can_have_subtenants: bool,
+    pub enabled: bool,
+}
+
+impl Tenant {
+    pub async fn find(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Tenant> {
+        tenants::table
+            .find(id)
+            .select(Tenant::as_select())
+            .first(conn)
+            .await
+    }
+
+    pub async fn root(conn: &mut AsyncPgConnection) -> QueryResult<Option<Tenant>> {
+        tenants::table
+            .filter(tenants::parent_id.is_null())
+            .select(Tenant::as_select())
+            .first(conn)
+            .await
+            .optional()
+    }
+
+    pub async fn by_subdomain(
+        conn: &mut AsyncPgConnection,
+        subdomain: &str,
+    ) -> QueryResult<Option<Tenant>> {
+        tenants::table
+            .filter(tenants::subdomain.eq(subdomain.to_ascii_lowercase()))
+            .select(Tenant::as_select())
+            .first(conn)
+            .await
+            .optional()
+    }
+
+    pub async fn by_custom_domain(
+        conn: &mut AsyncPgConnection,
+        host: &str,
+    ) -> QueryResult<Option<Tenant>> {
+        tenants::table
+            .filter(lower(tenants::custom_domain.assume_not_null()).eq(host.to_ascii_lowercase()))
+            .filter(tenants::custom_domain.is_not_null())
+            .select(Tenant::as_select())
+            .first(conn)
+            .await
+            .optional()
+    }
+
+    pub fn is_root(&self) -> bool {
+        self.parent_id.is_none()
+    }
+
+    /// True when `ancestor_id` is this tenant or above it: one array lookup, no walk.
+    pub fn is_within(&self, ancestor_id: i64) -> bool {
+        self.path.contains(&ancestor_id)
+    }
+
+    /// The tenants on the path from the root to this one, root first.
+    pub async fn path_tenants(
+        &self,
+        conn: &mut AsyncPgConnection,
+    ) -> QueryResult<Vec<(i64, String)>> {
+        let mut rows: Vec<(i64, String)> = tenants::table
+            .filter(tenants::id.eq_any(self.path.clone()))
+            .select((tenants::id, tenants::name))
+            .load(conn)
+            .await?;
+        rows.sort_by_key(|(id, _)| self.path.iter().position(|p| p == id));
+        Ok(rows)
+    }
+
+    /// The Tenants page: one page of visible descendants plus the total count.
+    pub async fn list(
+        conn: &mut AsyncPgConnection,
+        q: &ListQuery,
+    ) -> QueryResult<(Vec<TenantListRow>, i64)> {
+        let filtered = || {
+            let mut query = tenants::table
+                .filter(tenants::path.contains(vec![q.within.id]))
+                .filter(tenants::id.ne(q.within.id))
+                .into_boxed();
+            query = visible(query, &q.visibility);
+            if let Some(f) = q.name_filter.as_deref().filter(|f| !f.is_empty()) {
+                query = query.filter(tenants::name.ilike(like_pattern(f)));
+            }
+            query
+        };
+        let total: i64 = filtered().count().get_result(conn).await?;
+
+        let base = filtered().inner_join(tenant_roles::table).select((
+            tenants::id,
+            tenants::name,
+            tenants::subdomain,
+            tenants::enabled,
+            tenants::can_have_subtenants,
+            tenant_roles::name,
+            tenants::instance_count,
+            tenants::user_count,
+            tenants::created_at,
+            array_length(tenants::path, 1),
+        ));
+        let ordered = match (q.sort, q.descending) {
+            (SortKey::Name, false) => base.order((lower(tenants::name).asc(), tenants::id.asc())),
+            (SortKey::Name, true) => base.order((lower(tenants::name).desc(), tenants::id.desc())),
+            (SortKey::Role, false) => base.order((
+                lower(tenant_roles::name).asc(),
+                lower(tenants::name).asc(),
+                tenants::id.asc(),
+            )),
+            (SortKey::Role, true) => base.order((
+                lower(tenant_roles::name).desc(),
+                lower(tenants::name).asc(),
+                tenants::id.asc(),
+            )),
+            (SortKey::Instances, false) => {
+                base.order((tenants::instance_count.asc(), tenants::id.asc()))
+            }
+            (SortKey::Instances, true) => {
+                base.order((tenants::instance_count.desc(), tenants::id.desc()))
+            }
+            (SortKey::Users, false) => base.order((tenants::user_count.asc(), tenants::id.asc())),
+            (SortKey::Users, true) => base.order((tenants::user_count.desc(), tenants::id.desc())),
+            (SortKey::Created, false) => base.order((tenants::created_at.asc(), tenants::id.asc())),
+            (SortKey::Created, true) => {
+                base.order((tenants::created_at.desc(), tenants::id.desc()))
+            }
+        };
+        let rows = ordered
+            .limit(q.per_page)
+            .offset((q.page - 1).max(0) * q.per_page)
+            .load::<TenantListRow>(conn)
+            .await?;
+        Ok((rows, total))
+    }
+
+    /// Direct children of a tenant that the user may see, by name.
+    pub async fn children(
+        conn: &mut AsyncPgConnection,
+        parent_id: i64,
+        visibility: &Visibility,
+        limit: i64,
+    ) -> QueryResult<Vec<Tenant>> {
+        let query = tenants::table
+            .filter(tenants::parent_id.eq(parent_id))
+            .into_boxed();
+        visible(query, visibility)
+            .order((lower(tenants::name).asc(), tenants::id.asc()))
+            .limit(limit)
+            .select(Tenant::as_select())
+            .load(conn)
+            .await
+    }
+
+    /// Which of these tenants have at least one child (for tree toggles).
+    pub async fn with_children(conn: &mut AsyncPgConnection, ids: &[i64]) -> QueryResult<Vec<i64>> {
+        tenants::table
+            .filter(tenants::parent_id.eq_any(ids.to_vec()))
+            .select(tenants::parent_id.assume_not_null())
+            .distinct()
+            .load(conn)
+            .await
+    }
+
+    pub async fn has_children(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<bool> {
+        diesel::select(diesel::dsl::exists(
+            tenants::table.filter(tenants::parent_id.eq(id)),
+        ))
+        .get_result(conn)
+        .await
+    }
+
+    /// Search as you type over the visible tenants: name or subdomain.
+    pub async fn search(
+        conn: &mut AsyncPgConnection,
+        visibility: &Visibility,
+        q: &str,
+        limit: i64,
+    ) -> QueryResult<Vec<Tenant>> {
+        let pattern = like_pattern(q.trim());
+        let query = tenants::table
+            .filter(
+                tenants::name
+                    .ilike(pattern.clone())
+                    .or(tenants::subdomain.ilike(pattern)),
+            )
+            .into_boxed();
+        visible(query, visibility)
+            .order((
+                array_length(tenants::path, 1).asc(),
+                lower(tenants::name).asc(),
+                tenants::id.asc(),
+            ))
+            .limit(limit)
+            .select(Tenant::as_select())
+            .load(conn)
+            .await
+    }
+
+    /// Names of every tenant on these paths, for breadcrumbs of many results at once.
+    pub async fn names(
+        conn: &mut AsyncPgConnection,
+        ids: Vec<i64>,
+    ) -> QueryResult<std::collections::HashMap<i64, String>> {
+        let rows: Vec<(i64, String)> = tenants::table
+            .filter(tenants::id.eq_any(ids))
+            .select((tenants::id, tenants::name))
+            .load(conn)
+            .await?;
+        Ok(rows.into_iter().collect())
+    }
+
+    /// Tenants under `within` (itself included) that may get children, for the parent picker.
+    pub async fn possible_parents(
+        conn: &mut AsyncPgConnection,
+        within: &Tenant,
+        visibility: &Visibility,
+        limit: i64,
+    ) -> QueryResult<Vec<Tenant>> {
+        let query = tenants::table
+            .filter(tenants::path.contains(vec![within.id]))
+            .filter(tenants::can_have_subtenants.eq(true))
+            .into_boxed();
+        visible(query, visibility)
+            .order((
+                array_length(tenants::path, 1).asc(),
+                lower(tenants::name).asc(),
+            ))
+            .limit(limit)
+            .select(Tenant::as_select())
+            .load(conn)
+            .await
+    }
+
+    /// Creates a child of `parent`. The caller holds the parent row locked
+    /// (`lock_shared`) in the same transaction, so the parent's path cannot change
+    /// and the parent cannot be deleted before the child exists.
+    pub async fn insert_child(
+        conn: &mut AsyncPgConnection,
+        parent: &Tenant,
+        tenant_role_id: i64,
+        fields: &TenantFields,
+    ) -> QueryResult<Tenant> {
+        let id: i64 = diesel::select(nextval("tenants_id_seq"))
+            .get_result(conn)
+            .await?;
+        let mut path = parent.path.clone();
+        path.push(id);
+        diesel::insert_into(tenants::table)
+            .values((
+                tenants::id.eq(id),
+                tenants::parent_id.eq(Some(parent.id)),
+                tenants::path.eq(path),
+                tenants::name.eq(&fields.name),
+                tenants::subdomain.eq(&fields.subdomain),
+                tenants::description.eq(&fields.description),
+                tenants::can_have_subtenants.eq(fields.can_have_subtenants),
+                tenants::enabled.eq(fields.enabled),
+                tenants::tenant_role_id.eq(tenant_role_id),
+            ))
+            .returning(Tenant::as_returning())
+            .get_result(conn)
+            .await
+    }
+
+    /// Creates the root tenant (bootstrap).
+    pub async fn insert_root(
+        conn: &mut AsyncPgConnection,
+        name: &str,
+        subdomain: &str,
+    ) -> QueryResult<Tenant> {
+        let role_id: i64 = tenant_roles::table
+            .select(tenant_roles::id)
+            .order(tenant_roles::id.asc())
+            .first(conn)
+            .await?;
+        let id: i64 = diesel::select(nextval("tenants_id_seq"))
+            .get_result(conn)
+            .await?;
+        diesel::insert_into(tenants::table)
+            .values((
+                tenants::id.eq(id),
+                tenants::path.eq(vec![id]),
+                tenants::name.eq(name),
+                tenants::subdomain.eq(subdomain),
+                tenants::can_have_subtenants.eq(true),
+                tenants::tenant_role_id.eq(role_id),
+            ))
+            .returning(Tenant::as_returning())
+            .get_result(conn)
+            .await
+    }
+
+    /// Locks the row for an update or delete (waits at most the session's lock_timeout).
+    pub async fn lock(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Tenant> {
+        tenants::table
+            .find(id)
+            .select(Tenant::as_select())
+            .for_update()
+            .first(conn)
+            .await
+    }
+
+    pub async fn update_fields(
+        conn: &mut AsyncPgConnection,
+        id: i64,
+        fields: &TenantFields,
+    ) -> QueryResult<Tenant> {
+        diesel::update(tenants::table.find(id))
+            .set((
+                tenants::name.eq(&fields.name),
+                tenants::subdomain.eq(&fields.subdomain),
+                tenants::description.eq(&fields.description),
+                tenants::can_have_subtenants.eq(fields.can_have_subtenants),
+                tenants::enabled.eq(fields.enabled),
+                tenants::updated_at.eq(diesel::dsl::now),
+            ))
+            .returning(Tenant::as_returning())
+            .get_result(conn)
+            .await
+    }
+
+    pub async fn delete(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<usize> {
+        diesel::delete(tenants::table.find(id)).execute(conn).await
+    }
+
+    /// Name of the tenant role that caps this tenant.
+    pub async fn role_name(conn: &mut AsyncPgConnection, role_id: i64) -> QueryResult<String> {
+        tenant_roles::table
+            .find(role_id)
+            .select(tenant_roles::name)
+            .first(conn)
+            .await
+    }
+
+    /// Totals for the dashboard under `within`: sub-tenants, disabled sub-tenants,
+    /// users and instances (the tenant itself counted for users and instances).
+    pub async fn totals(
+        conn: &mut AsyncPgConnection,
+        within: i64,
+        visibility: &Visibility,
+    ) -> QueryResult<Totals> {
+        use diesel::sql_types::{Array, BigInt, Bool};
+        let (all, roots, singles) = match visibility {
+            Visibility::All => (true, Vec::new(), Vec::new()),
+            Visibility::Within {
+                subtree_roots,
+                tenants,
+            } => (false, subtree_roots.clone(), tenants.clone()),
+        };
+        // FILTER aggregates have no DSL form; one statement instead of four counts.
+        diesel::sql_query(
+            "SELECT count(*) FILTER (WHERE id <> $1) AS subtenants, \
+                    count(*) FILTER (WHERE id <> $1 AND NOT enabled) AS disabled, \
+                    coalesce(sum(user_count), 0)::bigint AS users, \
+                    coalesce(sum(instance_count), 0)::bigint AS instances \
+             FROM tenants \
+             WHERE path @> ARRAY[$1]::bigint[] AND ($2 OR path && $3 OR id = ANY($4))",
+        )
+        .bind::<BigInt, _>(within)
+        .bind::<Bool, _>(all)
+        .bind::<Array<BigInt>, _>(roots)
+        .bind::<Array<BigInt>, _>(singles)
+        .get_result(conn)
+        .await
+    }
+}
+
+/// Dashboard totals.
+#[derive(Debug, Clone, Copy, QueryableByName)]
+pub struct Totals {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub subtenants: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub disabled: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub users: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub instances: i64,
+}
+
+diesel::define_sql_function!(fn nextval(seq: diesel::sql_types::Text) -> diesel::sql_types::BigInt);
+
+impl Tenant {
+    /// Locks the row against updates and deletes while a child is added under it.
+    pub async fn lock_shared(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Tenant> {
+        tenants::table
+            .find(id)
+            .select(Tenant::as_select())
+            .for_share()
+            .first(conn)
+            .await
+    }
+
+    pub async fn set_enabled(
+        conn: &mut AsyncPgConnection,
+        id: i64,
+        enabled: bool,
+    ) -> QueryResult<Tenant> {
+        diesel::update(tenants::table.find(id))
+            .set((
+                tenants::enabled.eq(enabled),
+                tenants::updated_at.eq(diesel::dsl::now),
+            ))
+            .returning(Tenant::as_returning())
+            .get_result(conn)
+            .await
+    }
+}

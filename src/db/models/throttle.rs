@@ -1,0 +1,59 @@
+//! Failed-login counters with a fixed window, shared by every app process.
+
+use crate::db::schema::login_throttle;
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+/// Length of the counting window in seconds.
+pub const WINDOW_SECS: i64 = 15 * 60;
+
+/// Failures counted for `key` within the current window.
+pub async fn failures(conn: &mut AsyncPgConnection, key: &str) -> QueryResult<i32> {
+    let since = chrono::Utc::now() - chrono::Duration::seconds(WINDOW_SECS);
+    Ok(login_throttle::table
+        .filter(login_throttle::key.eq(key))
+        .filter(login_throttle::window_start.gt(since))
+        .select(login_throttle::failures)
+        .first(conn)
+        .await
+        .optional()?
+        .unwrap_or(0))
+}
+
+/// Counts one failure for `key`, starting a new window when the old one ran out.
+pub async fn record_failure(conn: &mut AsyncPgConnection, key: &str) -> QueryResult<usize> {
+    use diesel::dsl::sql;
+    use diesel::sql_types::{Integer, Timestamptz};
+    const IN_WINDOW: &str = "login_throttle.window_start > now() - interval '900 seconds'";
+    diesel::insert_into(login_throttle::table)
+        .values((
+            login_throttle::key.eq(key),
+            login_throttle::failures.eq(1),
+            login_throttle::window_start.eq(diesel::dsl::now),
+        ))
+        .on_conflict(login_throttle::key)
+        .do_update()
+        .set((
+            login_throttle::failures.eq(sql::<Integer>(&format!(
+                "CASE WHEN {IN_WINDOW} THEN login_throttle.failures + 1 ELSE 1 END"
+            ))),
+            login_throttle::window_start.eq(sql::<Timestamptz>(&format!(
+                "CASE WHEN {IN_WINDOW} THEN login_throttle.window_start ELSE now() END"
+            ))),
+        ))
+        .execute(conn)
+        .await
+}
+
+pub async fn clear(conn: &mut AsyncPgConnection, key: &str) -> QueryResult<usize> {
+    diesel::delete(login_throttle::table.find(key))
+        .execute(conn)
+        .await
+}
+
+pub async fn delete_stale(conn: &mut AsyncPgConnection) -> QueryResult<usize> {
+    let since = chrono::Utc::now() - chrono::Duration::seconds(WINDOW_SECS);
+    diesel::delete(login_throttle::table.filter(login_throttle::window_start.le(since)))
+        .execute(conn)
+        .await
+}

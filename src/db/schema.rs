@@ -1,0 +1,121 @@
+// @generated shape of `diesel print-schema` for the embedded migrations; keep in step with migrations/.
+
+diesel::table! {
+    audit_events (id) {
+        id -> Int8,
+        occurred_at -> Timestamptz,
+        actor_user_id -> Nullable<Int8>,
+        actor_username -> Text,
+        acting_tenant_id -> Nullable<Int8>,
+        tenant_id -> Nullable<Int8>,
+        action -> Text,
+        before -> Nullable<Jsonb>,
+        after -> Nullable<Jsonb>,
+        client_addr -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    grants (id) {
+        id -> Int8,
+        user_id -> Int8,
+        tenant_id -> Int8,
+        role -> Text,
+        scope -> Text,
+        manage_subtenants -> Bool,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    instances (id) {
+        id -> Int8,
+        tenant_id -> Int8,
+        name -> Text,
+        storage_gb -> Int4,
+        memory_gb -> Int4,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    login_throttle (key) {
+        key -> Text,
+        failures -> Int4,
+        window_start -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    sessions (key_hash) {
+        key_hash -> Text,
+        state -> Jsonb,
+        user_id -> Nullable<Int8>,
+        expires_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    tenant_roles (id) {
+        id -> Int8,
+        name -> Text,
+        permissions -> Jsonb,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    tenants (id) {
+        id -> Int8,
+        parent_id -> Nullable<Int8>,
+        path -> Array<Int8>,
+        name -> Text,
+        description -> Text,
+        subdomain -> Text,
+        custom_domain -> Nullable<Text>,
+        enabled -> Bool,
+        can_have_subtenants -> Bool,
+        tenant_role_id -> Int8,
+        user_count -> Int4,
+        instance_count -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Int8,
+        tenant_id -> Int8,
+        username -> Text,
+        email -> Text,
+        first_name -> Text,
+        last_name -> Text,
+        password_hash -> Text,
+        enabled -> Bool,
+        source -> Text,
+        session_epoch -> Int4,
+        last_login_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(grants -> tenants (tenant_id));
+diesel::joinable!(grants -> users (user_id));
+diesel::joinable!(instances -> tenants (tenant_id));
+diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(tenants -> tenant_roles (tenant_role_id));
+diesel::joinable!(users -> tenants (tenant_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    audit_events,
+    grants,
+    instances,
+    login_throttle,
+    sessions,
+    tenant_roles,
+    tenants,
+    users,
+);

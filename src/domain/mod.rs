@@ -1,0 +1,9 @@
+//! Pure domain types: valid by construction, no I/O.
+
+pub mod permission;
+pub mod subdomain;
+pub mod text;
+
+pub use permission::{Feature, GrantRole, Level, Scope};
+pub use subdomain::Subdomain;
+pub use text::{Description, TenantName, Username};

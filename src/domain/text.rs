@@ -1,0 +1,117 @@
+//! Bounded, trimmed text values: tenant names, descriptions, usernames.
+
+/// A tenant's display name: trimmed, 1–100 characters, no control characters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TenantName(String);
+
+impl TenantName {
+    pub const MAX: usize = 100;
+
+    pub fn parse(input: &str) -> Result<Self, String> {
+        let s = input.trim();
+        if s.is_empty() {
+            return Err("Enter a name.".into());
+        }
+        if s.chars().count() > Self::MAX {
+            return Err(format!("A name has at most {} characters.", Self::MAX));
+        }
+        if s.chars().any(char::is_control) {
+            return Err("A name cannot contain control characters.".into());
+        }
+        Ok(Self(s.to_string()))
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+/// Free text describing a tenant: trimmed, at most 1000 characters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Description(String);
+
+impl Description {
+    pub const MAX: usize = 1000;
+
+    pub fn parse(input: &str) -> Result<Self, String> {
+        let s = input.trim();
+        if s.chars().count() > Self::MAX {
+            return Err(format!(
+                "A description has at most {} characters.",
+                Self::MAX
+            ));
+        }
+        if s.chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+        {
+            return Err("The description cannot contain control characters.".into());
+        }
+        Ok(Self(s.to_string()))
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+/// A username, unique within its tenant: 1–64 characters of letters, digits, `.`, `_`, `-`, `@`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Username(String);
+
+impl Username {
+    pub const MAX: usize = 64;
+
+    pub fn parse(input: &str) -> Result<Self, String> {
+        let s = input.trim();
+        if s.is_empty() {
+            return Err("Enter a username.".into());
+        }
+        if s.chars().count() > Self::MAX {
+            return Err(format!("A username has at most {} characters.", Self::MAX));
+        }
+        if !s
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'))
+        {
+            return Err("Use letters, digits, dots, hyphens, underscores and @ only.".into());
+        }
+        Ok(Self(s.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_trimmed_and_bounded() {
+        assert_eq!(TenantName::parse("  Acme  ").unwrap().into_inner(), "Acme");
+        assert!(TenantName::parse("   ").is_err());
+        assert!(TenantName::parse(&"x".repeat(101)).is_err());
+        assert!(TenantName::parse(&"é".repeat(100)).is_ok());
+        assert!(TenantName::parse("a\u{0}b").is_err());
+    }
+
+    #[test]
+    fn descriptions_are_bounded() {
+        assert!(Description::parse("").is_ok());
+        assert!(Description::parse("line\nline").is_ok());
+        assert!(Description::parse(&"x".repeat(1001)).is_err());
+    }
+
+    #[test]
+    fn usernames() {
+        assert!(Username::parse("alice.smith@corp").is_ok());
+        assert!(Username::parse("ali ce").is_err());
+        assert!(Username::parse("a\\b").is_err());
+        assert!(Username::parse("").is_err());
+    }
+}

@@ -1,0 +1,12 @@
+//! tenantry: a self-hosted multi-tenant administration console.
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod services;
+pub mod startup;
+pub mod telemetry;
+pub mod web;

@@ -1,0 +1,180 @@
+//! Demo data for `make run`: about 50 tenants over 4 levels, with users, grants and instances.
+
+use super::Actor;
+use crate::db::models::tenant::TenantFields;
+use crate::db::models::{user::NewUser, Grant, Tenant};
+use crate::db::schema::instances;
+use crate::domain::{GrantRole, Scope};
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+
+pub const DEMO_PASSWORD: &str = "demo-password-123";
+
+const PARTNERS: [(&str, &str); 4] = [
+    ("Acme Managed Services", "acme"),
+    ("Northwind Networks", "northwind"),
+    ("Blue Harbor IT", "blueharbor"),
+    ("Summit Security", "summit"),
+];
+const CUSTOMERS: [&str; 5] = [
+    "Dental Group",
+    "Law Partners",
+    "Logistics",
+    "Retail",
+    "Manufacturing",
+];
+const SITES: [&str; 3] = ["Head Office", "Warehouse", "Branch"];
+const PEOPLE: [(&str, &str, &str); 3] = [
+    ("alice", "Alice", "Martin"),
+    ("bob", "Bob", "Keller"),
+    ("carol", "Carol", "Nguyen"),
+];
+
+/// Loads the demo tree under the root. Returns false when it is already there.
+pub async fn seed(conn: &mut AsyncPgConnection, password_hash: &str) -> anyhow::Result<bool> {
+    let root = Tenant::root(conn)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no root tenant: run `tenantry bootstrap` first"))?;
+    if Tenant::by_subdomain(conn, PARTNERS[0].1).await?.is_some() {
+        return Ok(false);
+    }
+    let actor = Actor::system("seed-demo");
+    conn.transaction(async |conn| -> anyhow::Result<()> {
+        let mut counter = 0usize;
+        for (pi, (partner_name, partner_sub)) in PARTNERS.iter().enumerate() {
+            let partner = child(conn, &root, partner_name, partner_sub, true, true).await?;
+            people(conn, &partner, if pi == 0 { 3 } else { 2 }, password_hash).await?;
+            for (ci, customer) in CUSTOMERS.iter().enumerate() {
+                counter += 1;
+                let reseller = ci % 2 == 0;
+                let sub = format!(
+                    "{partner_sub}-{}",
+                    customer.to_lowercase().replace(' ', "-")
+                );
+                let enabled = !(pi == 3 && ci == 3);
+                let c = child(
+                    conn,
+                    &partner,
+                    &format!("{customer} ({partner_name})"),
+                    &sub,
+                    reseller,
+                    enabled,
+                )
+                .await?;
+                people(conn, &c, 1 + counter % 2, password_hash).await?;
+                instances_for(conn, &c, 1 + (counter % 4) as i32).await?;
+                if reseller {
+                    for (si, site) in SITES
+                        .iter()
+                        .enumerate()
+                        .take(if pi % 2 == 0 { 3 } else { 2 })
+                    {
+                        let s = child(
+                            conn,
+                            &c,
+                            &format!("{site} – {customer}"),
+                            &format!("{sub}-{}", site.to_lowercase().replace(' ', "-")),
+                            false,
+                            true,
+                        )
+                        .await?;
+                        people(conn, &s, 1, password_hash).await?;
+                        instances_for(conn, &s, (si as i32) + 1).await?;
+                    }
+                }
+            }
+        }
+        let mut event = actor.event("tenant.seed_demo", Some(root.id));
+        event.after = Some(serde_json::json!({"partners": PARTNERS.len()}));
+        event.record(conn).await?;
+        Ok(())
+    })
+    .await?;
+    Ok(true)
+}
+
+async fn child(
+    conn: &mut AsyncPgConnection,
+    parent: &Tenant,
+    name: &str,
+    subdomain: &str,
+    can_have_subtenants: bool,
+    enabled: bool,
+) -> anyhow::Result<Tenant> {
+    let fields = TenantFields {
+        name: name.into(),
+        subdomain: subdomain.into(),
+        description: format!("Demo tenant under {}", parent.name),
+        can_have_subtenants,
+        enabled,
+    };
+    Ok(Tenant::insert_child(conn, parent, parent.tenant_role_id, &fields).await?)
+}
+
+/// Users of a tenant: the first is Owner of its subtree (may manage sub-tenants),
+/// the second a Viewer of the tenant only, the rest plain users.
+async fn people(
+    conn: &mut AsyncPgConnection,
+    tenant: &Tenant,
+    n: usize,
+    hash: &str,
+) -> anyhow::Result<()> {
+    for (i, (username, first, last)) in PEOPLE.iter().enumerate().take(n) {
+        let email = format!("{username}@{}.example", tenant.subdomain);
+        let user = NewUser {
+            tenant_id: tenant.id,
+            username,
+            email: &email,
+            first_name: first,
+            last_name: last,
+            password_hash: hash,
+        }
+        .insert(conn)
+        .await?;
+        match i {
+            0 => {
+                Grant::insert(
+                    conn,
+                    user.id,
+                    tenant.id,
+                    GrantRole::Owner,
+                    Scope::Subtree,
+                    tenant.can_have_subtenants,
+                )
+                .await?
+            }
+            1 => {
+                Grant::insert(
+                    conn,
+                    user.id,
+                    tenant.id,
+                    GrantRole::Viewer,
+                    Scope::Tenant,
+                    false,
+                )
+                .await?
+            }
+            _ => 0,
+        };
+    }
+    Ok(())
+}
+
+async fn instances_for(
+    conn: &mut AsyncPgConnection,
+    tenant: &Tenant,
+    n: i32,
+) -> anyhow::Result<()> {
+    for i in 0..n {
+        diesel::insert_into(instances::table)
+            .values((
+                instances::tenant_id.eq(tenant.id),
+                instances::name.eq(format!("{}-vm{}", tenant.subdomain, i + 1)),
+                instances::storage_gb.eq(20 * (i + 1)),
+                instances::memory_gb.eq(4 * (i + 1)),
+            ))
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,134 @@
+//! Building and running the HTTP server.
+
+use crate::auth::{csrf, session_store::PgSessionStore, PasswordHasher};
+use crate::config::Settings;
+use crate::db::{self, DbPool};
+use crate::error::AppError;
+use crate::web;
+use actix_session::config::{BrowserSession, CookieContentSecurity, SessionLifecycle};
+use actix_session::SessionMiddleware;
+use actix_web::body::MessageBody;
+use actix_web::cookie::{Key, SameSite};
+use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
+use actix_web::http::StatusCode;
+use actix_web::middleware::{from_fn, DefaultHeaders, Logger, Next};
+use actix_web::{web as aweb, App, HttpServer};
+use secrecy::ExposeSecret;
+use std::net::TcpListener;
+use std::time::Duration;
+
+/// Shared by every request.
+pub struct AppState {
+    pub pool: DbPool,
+    pub settings: Settings,
+    pub hasher: PasswordHasher,
+    pub latest_migration: String,
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+/// Sessions end 12 hours after they were last changed (login, switch).
+const SESSION_TTL_HOURS: i64 = 12;
+
+impl Application {
+    /// Binds the listener (port 0 picks a free one) and prepares the server.
+    pub fn build(settings: Settings) -> anyhow::Result<Self> {
+        let pool = db::pool(settings.database_url(), settings.pool_size)?;
+        Self::build_with_pool(settings, pool)
+    }
+
+    pub fn build_with_pool(settings: Settings, pool: DbPool) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(&settings.listen)?;
+        let port = listener.local_addr()?.port();
+        let key = Key::derive_from(settings.secret_key.expose_secret().as_bytes());
+        let secure = settings.cookies_secure();
+        let state = aweb::Data::new(AppState {
+            hasher: PasswordHasher::new(settings.hash_concurrency)?,
+            pool: pool.clone(),
+            settings,
+            latest_migration: db::latest_migration_version(),
+        });
+        tokio::spawn(cleanup(pool.clone()));
+
+        let server = HttpServer::new(move || {
+            let sessions = SessionMiddleware::builder(PgSessionStore::new(pool.clone()), key.clone())
+                .cookie_name("tenantry_session".into())
+                .cookie_http_only(true)
+                .cookie_same_site(SameSite::Lax)
+                .cookie_secure(secure)
+                .cookie_content_security(CookieContentSecurity::Private)
+                .session_lifecycle(SessionLifecycle::BrowserSession(
+                    BrowserSession::default().state_ttl(actix_web::cookie::time::Duration::hours(SESSION_TTL_HOURS)),
+                ))
+                .build();
+            App::new()
+                .app_data(state.clone())
+                .app_data(aweb::FormConfig::default().limit(256 * 1024).error_handler(|e, _| {
+                    AppError::BadRequest(format!("The form could not be read: {e}")).into()
+                }))
+                .app_data(aweb::QueryConfig::default().error_handler(|_, _| {
+                    AppError::BadRequest("The query string could not be read.".into()).into()
+                }))
+                .app_data(aweb::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()))
+                .configure(web::configure)
+                .default_service(aweb::to(|| async { Err::<actix_web::HttpResponse, _>(AppError::NotFound) }))
+                .wrap(from_fn(csrf::guard))
+                .wrap(sessions)
+                .wrap(from_fn(storage_unavailable))
+                .wrap(
+                    DefaultHeaders::new()
+                        .add(("X-Content-Type-Options", "nosniff"))
+                        .add(("X-Frame-Options", "DENY"))
+                        .add(("Referrer-Policy", "same-origin"))
+                        .add((
+                            "Content-Security-Policy",
+                            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
+                             frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+                        )),
+                )
+                .wrap(Logger::new("%a \"%r\" %s %b %Dms"))
+        })
+        .listen(listener)?
+        .shutdown_timeout(10)
+        .run();
+        Ok(Self { port, server })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// The session layer fails with a bare 500 when its store (PostgreSQL) is down;
+/// that is an outage, not a bug: answer the plain 503 page instead.
+async fn storage_unavailable(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
+    match next.call(req).await {
+        Ok(res) => Ok(res.map_into_boxed_body()),
+        Err(e) if e.as_response_error().status_code() == StatusCode::INTERNAL_SERVER_ERROR => {
+            Err(AppError::Unavailable(anyhow::anyhow!("session storage: {e}")).into())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Removes expired sessions and stale login counters every ten minutes.
+async fn cleanup(pool: DbPool) {
+    let mut tick = tokio::time::interval(Duration::from_secs(600));
+    loop {
+        tick.tick().await;
+        if let Ok(mut conn) = pool.get().await {
+            let _ = db::models::session::delete_expired(&mut conn).await;
+            let _ = db::models::throttle::delete_stale(&mut conn).await;
+        }
+    }
+}

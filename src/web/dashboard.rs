@@ -1,0 +1,42 @@
+//! The master console's landing page.
+
+use crate::auth::{authz, CurrentUser};
+use crate::db::models::Tenant;
+use crate::error::AppError;
+use crate::startup::AppState;
+use crate::web::page::{render, PageCtx};
+use actix_web::{web, HttpResponse};
+use askama::Template;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/dashboard", web::get().to(dashboard));
+}
+
+#[derive(Template)]
+#[template(path = "dashboard/index.html")]
+struct Dashboard {
+    page: PageCtx,
+    subtenants: i64,
+    disabled: i64,
+    users: i64,
+    instances: i64,
+    can_create: bool,
+}
+
+async fn dashboard(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let mut conn = state.pool.get().await?;
+    let totals = Tenant::totals(&mut conn, user.acting.id, &authz::visibility(&user)).await?;
+    let can_create =
+        user.acting.can_have_subtenants && authz::can_manage_children(&user, &user.acting);
+    render(&Dashboard {
+        page: PageCtx::new(&user, &mut conn, "dashboard").await?,
+        subtenants: totals.subtenants,
+        disabled: totals.disabled,
+        users: totals.users,
+        instances: totals.instances,
+        can_create,
+    })
+}

@@ -1,0 +1,243 @@
+//! Login with `subdomain\username` (bare on a tenant's own host) and logout.
+
+use crate::auth::session_keys;
+use crate::db::models::{throttle, Tenant, User};
+use crate::error::AppError;
+use crate::services::Actor;
+use crate::startup::AppState;
+use crate::web::page::{render_status, see_other};
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use diesel_async::AsyncPgConnection;
+use secrecy::SecretString;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(home))
+        .route("/login", web::get().to(login_form))
+        .route("/login", web::post().to(login))
+        .route("/logout", web::post().to(logout));
+}
+
+const FAILED: &str = "Invalid username or password.";
+const THROTTLED: &str = "Too many failed attempts. Wait 15 minutes and try again.";
+
+#[derive(Template)]
+#[template(path = "auth/login.html")]
+struct LoginPage {
+    heading: String,
+    username_hint: String,
+    username: String,
+    error: Option<&'static str>,
+    csrf: String,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub struct LoginForm {
+    username: String,
+    password: String,
+}
+
+async fn home(session: Session) -> HttpResponse {
+    let logged_in = matches!(session.get::<i64>(session_keys::USER_ID), Ok(Some(_)));
+    HttpResponse::SeeOther()
+        .insert_header(("Location", if logged_in { "/dashboard" } else { "/login" }))
+        .finish()
+}
+
+/// The tenant whose own host this request came to: `<subdomain>.<base domain>` or a custom domain.
+pub async fn host_tenant(
+    req: &HttpRequest,
+    state: &AppState,
+    conn: &mut AsyncPgConnection,
+) -> Result<Option<Tenant>, AppError> {
+    let host = req.connection_info().host().to_ascii_lowercase();
+    let host = host.rsplit_once(':').map_or(host.as_str(), |(h, port)| {
+        if port.chars().all(|c| c.is_ascii_digit()) {
+            h
+        } else {
+            host.as_str()
+        }
+    });
+    let base = state.settings.base_domain.as_str();
+    if host == base || host.parse::<std::net::IpAddr>().is_ok() || host.starts_with('[') {
+        return Ok(None);
+    }
+    if let Some(label) = host.strip_suffix(base).and_then(|p| p.strip_suffix('.')) {
+        if label.contains('.') {
+            return Ok(None);
+        }
+        return Ok(Tenant::by_subdomain(conn, label).await?);
+    }
+    Ok(Tenant::by_custom_domain(conn, host).await?)
+}
+
+fn page(
+    tenant: Option<&Tenant>,
+    username: String,
+    error: Option<&'static str>,
+    csrf: String,
+) -> LoginPage {
+    match tenant {
+        Some(t) => LoginPage {
+            heading: format!("Log in to {}", t.name),
+            username_hint: "Your username.".into(),
+            username,
+            error,
+            csrf,
+        },
+        None => LoginPage {
+            heading: "Log in to tenantry".into(),
+            username_hint: "Tenant users: subdomain\\username. Root users may omit the prefix."
+                .into(),
+            username,
+            error,
+            csrf,
+        },
+    }
+}
+
+async fn login_form(
+    req: HttpRequest,
+    session: Session,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let mut conn = state.pool.get().await?;
+    let tenant = host_tenant(&req, &state, &mut conn).await?;
+    render_status(
+        &page(
+            tenant.as_ref(),
+            String::new(),
+            None,
+            session_keys::csrf_token(&session),
+        ),
+        StatusCode::OK,
+    )
+}
+
+/// Splits `subdomain\username`; without a prefix the host's tenant (or the root) is meant.
+fn split_login<'a>(input: &'a str, default_subdomain: &'a str) -> (&'a str, &'a str) {
+    match input.split_once('\\') {
+        Some((sub, name)) => (sub.trim(), name.trim()),
+        None => (default_subdomain, input.trim()),
+    }
+}
+
+async fn login(
+    req: HttpRequest,
+    session: Session,
+    state: web::Data<AppState>,
+    form: web::Form<LoginForm>,
+) -> Result<HttpResponse, AppError> {
+    let form = form.into_inner();
+    let mut conn = state.pool.get().await?;
+    let host = host_tenant(&req, &state, &mut conn).await?;
+    let default_sub = match &host {
+        Some(t) => t.subdomain.clone(),
+        None => Tenant::root(&mut conn)
+            .await?
+            .map(|t| t.subdomain)
+            .unwrap_or_default(),
+    };
+    let (subdomain, username) = split_login(&form.username, &default_sub);
+    let account_key = format!(
+        "acct:{}\\{}",
+        subdomain.to_lowercase(),
+        username.to_lowercase()
+    );
+    let addr_key = format!(
+        "addr:{}",
+        req.peer_addr()
+            .map(|a| a.ip().to_string())
+            .unwrap_or_default()
+    );
+    let retry = |error| {
+        render_status(
+            &page(
+                host.as_ref(),
+                form.username.clone(),
+                Some(error),
+                session_keys::csrf_token(&session),
+            ),
+            if error == THROTTLED {
+                StatusCode::TOO_MANY_REQUESTS
+            } else {
+                StatusCode::UNAUTHORIZED
+            },
+        )
+    };
+
+    if throttle::failures(&mut conn, &account_key).await?
+        >= state.settings.login_max_failures_per_account
+        || throttle::failures(&mut conn, &addr_key).await?
+            >= state.settings.login_max_failures_per_address
+    {
+        return retry(THROTTLED);
+    }
+    let bounded = username.len() <= 200 && form.password.len() <= 1024;
+    let found = if bounded && !subdomain.is_empty() {
+        User::find_for_login(&mut conn, subdomain, username).await?
+    } else {
+        None
+    };
+    // Always one Argon2 verification, against a dummy hash when there is no such user.
+    let password = SecretString::from(form.password.clone());
+    let verified = state
+        .hasher
+        .verify(
+            &password,
+            found.as_ref().map(|(u, _)| u.password_hash.as_str()),
+        )
+        .await?;
+    let user = match found {
+        Some((user, tenant)) if verified && user.enabled && tenant.enabled => (user, tenant),
+        _ => {
+            throttle::record_failure(&mut conn, &account_key).await?;
+            throttle::record_failure(&mut conn, &addr_key).await?;
+            let mut event = Actor {
+                user_id: None,
+                login: form.username.chars().take(200).collect(),
+                acting_tenant_id: None,
+                client_addr: req.peer_addr().map(|a| a.ip().to_string()),
+            }
+            .event("login.failure", None);
+            event.after = None;
+            event.record(&mut conn).await?;
+            return retry(FAILED);
+        }
+    };
+    let (user, home) = user;
+    throttle::clear(&mut conn, &account_key).await?;
+    User::record_login(&mut conn, user.id).await?;
+    Actor {
+        user_id: Some(user.id),
+        login: format!("{}\\{}", home.subdomain, user.username),
+        acting_tenant_id: Some(home.id),
+        client_addr: req.peer_addr().map(|a| a.ip().to_string()),
+    }
+    .event("login.success", Some(home.id))
+    .record(&mut conn)
+    .await?;
+    session_keys::log_in(&session, user.id, user.session_epoch, home.id)
+        .map_err(|e| AppError::Unexpected(anyhow::anyhow!("session: {e}")))?;
+    Ok(see_other(&req, "/dashboard"))
+}
+
+async fn logout(req: HttpRequest, session: Session) -> HttpResponse {
+    session.purge();
+    see_other(&req, "/login")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_login;
+
+    #[test]
+    fn splits_prefix() {
+        assert_eq!(split_login("acme\\alice", "root"), ("acme", "alice"));
+        assert_eq!(split_login("alice", "root"), ("root", "alice"));
+        assert_eq!(split_login(" acme\\ alice ", "root"), ("acme", "alice"));
+    }
+}

@@ -1,0 +1,135 @@
+//! What every page shares (acting tenant, breadcrumb, CSRF token, flash) and the
+//! helpers that turn templates into responses.
+
+use crate::auth::{session_keys, CurrentUser};
+use crate::error::AppError;
+use actix_session::Session;
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpRequest, HttpResponse};
+use askama::Template;
+use diesel_async::AsyncPgConnection;
+
+const FLASH: &str = "flash";
+
+#[derive(Clone, Debug)]
+pub struct Crumb {
+    pub id: i64,
+    pub name: String,
+}
+
+/// The frame around every logged-in page.
+#[derive(Clone, Debug)]
+pub struct PageCtx {
+    pub csrf: String,
+    pub user_display: String,
+    pub user_login: String,
+    pub acting_id: i64,
+    pub acting_name: String,
+    pub is_switched: bool,
+    pub home_name: String,
+    pub breadcrumb: Vec<Crumb>,
+    pub active: &'static str,
+    pub flash: Option<String>,
+}
+
+impl PageCtx {
+    pub async fn new(
+        user: &CurrentUser,
+        conn: &mut AsyncPgConnection,
+        active: &'static str,
+    ) -> Result<Self, AppError> {
+        let session = &user.session.0;
+        let breadcrumb = if user.acting.path.len() == 1 {
+            vec![Crumb {
+                id: user.acting.id,
+                name: user.acting.name.clone(),
+            }]
+        } else {
+            // Only the part of the path the user may see: no names of tenants above their reach.
+            let names = user.acting.path_tenants(conn).await?;
+            let first_visible = crate::auth::authz::visible_path_start(user, &user.acting.path);
+            names
+                .into_iter()
+                .skip(first_visible)
+                .map(|(id, name)| Crumb { id, name })
+                .collect()
+        };
+        Ok(Self {
+            csrf: session_keys::csrf_token(session),
+            user_display: user.user.display_name(),
+            user_login: format!("{}\\{}", user.home.subdomain, user.user.username),
+            acting_id: user.acting.id,
+            acting_name: user.acting.name.clone(),
+            is_switched: user.is_switched(),
+            home_name: user.home.name.clone(),
+            breadcrumb,
+            active,
+            flash: take_flash(session),
+        })
+    }
+}
+
+/// Leaves a one-time message for the next page.
+pub fn flash(session: &Session, message: impl Into<String>) {
+    let _ = session.insert(FLASH, message.into());
+}
+
+fn take_flash(session: &Session) -> Option<String> {
+    session.remove_as::<String>(FLASH).and_then(Result::ok)
+}
+
+/// Is this an htmx request for a fragment (not a boosted page load)?
+pub fn wants_fragment(req: &HttpRequest) -> bool {
+    req.headers().contains_key("HX-Request") && !req.headers().contains_key("HX-Boosted")
+}
+
+pub fn render<T: Template>(template: &T) -> Result<HttpResponse, AppError> {
+    render_status(template, StatusCode::OK)
+}
+
+pub fn render_status<T: Template>(
+    template: &T,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let body = template
+        .render()
+        .map_err(|e| AppError::Unexpected(anyhow::Error::new(e)))?;
+    Ok(HttpResponse::build(status)
+        .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(body))
+}
+
+/// 303 to `location`; htmx follows `HX-Redirect` instead of swapping the target.
+pub fn see_other(req: &HttpRequest, location: &str) -> HttpResponse {
+    let mut response = HttpResponse::SeeOther();
+    response.insert_header((header::LOCATION, location));
+    if wants_fragment(req) {
+        response.insert_header(("HX-Redirect", location));
+    }
+    response.finish()
+}
+
+#[derive(Template)]
+#[template(path = "errors/error.html")]
+struct ErrorPage<'a> {
+    status: u16,
+    title: &'a str,
+    detail: &'a str,
+}
+
+/// A plain error page: no stack trace, no internal detail, works without a session.
+pub fn error_page(status: StatusCode, title: &str, detail: &str) -> HttpResponse {
+    let page = ErrorPage {
+        status: status.as_u16(),
+        title,
+        detail,
+    };
+    let body = page
+        .render()
+        .unwrap_or_else(|_| format!("{} {}", status.as_u16(), title));
+    HttpResponse::build(status)
+        .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(body)
+}

@@ -1,0 +1,674 @@
+//! The Tenants pages: list, tree, detail, create, edit, enable/disable, delete.
+
+use crate::auth::{authz, CurrentUser};
+use crate::db::models::tenant::{ListQuery, SortKey};
+use crate::db::models::{Tenant, TenantListRow};
+use crate::domain::{Feature, Level};
+use crate::error::{AppError, FieldErrors};
+use crate::services::tenants::{self as service, TenantInput};
+use crate::startup::AppState;
+use crate::web::actor;
+use crate::web::page::{flash, render, render_status, see_other, wants_fragment, Crumb, PageCtx};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use diesel_async::AsyncPgConnection;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/tenants", web::get().to(index))
+        .route("/tenants", web::post().to(create))
+        .route("/tenants/tree", web::get().to(tree))
+        .route("/tenants/new", web::get().to(new_form))
+        .route("/tenants/new", web::post().to(create))
+        .route("/tenants/{id}", web::get().to(show))
+        .route("/tenants/{id}", web::post().to(update))
+        .route("/tenants/{id}/children", web::get().to(children))
+        .route("/tenants/{id}/edit", web::get().to(edit_form))
+        .route("/tenants/{id}/edit", web::post().to(update))
+        .route("/tenants/{id}/enable", web::post().to(enable))
+        .route("/tenants/{id}/disable", web::post().to(disable))
+        .route("/tenants/{id}/delete", web::get().to(delete_form))
+        .route("/tenants/{id}/delete", web::post().to(delete));
+}
+
+/// Ids in paths are numbers; anything else is a tenant that does not exist.
+fn tenant_id(raw: &str) -> Result<i64, AppError> {
+    raw.parse().map_err(|_| AppError::NotFound)
+}
+
+// ---------------------------------------------------------------- list
+
+pub const PER_PAGE_DEFAULT: i64 = 50;
+pub const PER_PAGE_MAX: i64 = 200;
+
+#[derive(serde::Deserialize, Default, Debug)]
+#[serde(default)]
+pub struct ListParams {
+    q: String,
+    sort: String,
+    dir: String,
+    page: String,
+    per_page: String,
+}
+
+pub struct Column {
+    pub label: &'static str,
+    pub href: String,
+    pub current: bool,
+    pub numeric: bool,
+}
+
+/// The list and everything its links need.
+pub struct TenantList {
+    pub rows: Vec<TenantListRow>,
+    pub total: i64,
+    pub page: i64,
+    pub pages: i64,
+    pub per_page: i64,
+    pub q: String,
+    pub sort: &'static str,
+    pub dir: &'static str,
+    pub within_name: String,
+}
+
+impl TenantList {
+    fn href(&self, sort: &str, dir: &str, page: i64) -> String {
+        let query = serde_urlencoded::to_string([
+            ("q", self.q.as_str()),
+            ("sort", sort),
+            ("dir", dir),
+            ("page", &page.to_string()),
+            ("per_page", &self.per_page.to_string()),
+        ])
+        .unwrap_or_default();
+        format!("/tenants?{query}")
+    }
+
+    pub fn page_href(&self, page: i64) -> String {
+        self.href(self.sort, self.dir, page)
+    }
+
+    pub fn columns(&self) -> Vec<Column> {
+        [
+            ("Name", "name", false),
+            ("Role", "role", false),
+            ("Total Instances", "instances", true),
+            ("Total Users", "users", true),
+            ("Created", "created", false),
+        ]
+        .into_iter()
+        .map(|(label, key, numeric)| {
+            let current = self.sort == key;
+            let dir = if current && self.dir == "asc" {
+                "desc"
+            } else {
+                "asc"
+            };
+            Column {
+                label,
+                href: self.href(key, dir, 1),
+                current,
+                numeric,
+            }
+        })
+        .collect()
+    }
+}
+
+/// Parses list parameters leniently: anything odd falls back to the default.
+pub fn list_query(
+    params: &ListParams,
+    within: Tenant,
+    visibility: crate::db::models::Visibility,
+) -> ListQuery {
+    let per_page = params
+        .per_page
+        .parse()
+        .unwrap_or(PER_PAGE_DEFAULT)
+        .clamp(1, PER_PAGE_MAX);
+    ListQuery {
+        within,
+        visibility,
+        name_filter: Some(params.q.trim().chars().take(100).collect::<String>())
+            .filter(|q| !q.is_empty()),
+        sort: SortKey::parse(Some(params.sort.as_str())),
+        descending: params.dir == "desc",
+        page: params.page.parse().unwrap_or(1).clamp(1, 1_000_000),
+        per_page,
+    }
+}
+
+/// Runs the list query; shared by the Tenants page and the benchmark's bare page.
+pub async fn load_list(
+    conn: &mut AsyncPgConnection,
+    query: ListQuery,
+) -> Result<TenantList, AppError> {
+    let (rows, total) = Tenant::list(conn, &query).await?;
+    let pages = ((total + query.per_page - 1) / query.per_page).max(1);
+    Ok(TenantList {
+        rows,
+        total,
+        page: query.page,
+        pages,
+        per_page: query.per_page,
+        q: query.name_filter.clone().unwrap_or_default(),
+        sort: query.sort.as_str(),
+        dir: if query.descending { "desc" } else { "asc" },
+        within_name: query.within.name,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "tenants/index.html")]
+struct IndexPage {
+    page: PageCtx,
+    list: TenantList,
+    can_create: bool,
+}
+
+#[derive(Template)]
+#[template(path = "tenants/_table.html")]
+pub struct TableFragment {
+    pub list: TenantList,
+}
+
+async fn index(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    params: web::Query<ListParams>,
+) -> Result<HttpResponse, AppError> {
+    authz::require(&user, &user.acting, Feature::Tenants, Level::Read)?;
+    let mut conn = state.pool.get().await?;
+    let list = load_list(
+        &mut conn,
+        list_query(&params, user.acting.clone(), authz::visibility(&user)),
+    )
+    .await?;
+    if wants_fragment(&req) {
+        return render(&TableFragment { list });
+    }
+    let can_create =
+        user.acting.can_have_subtenants && authz::can_manage_children(&user, &user.acting);
+    render(&IndexPage {
+        page: PageCtx::new(&user, &mut conn, "tenants").await?,
+        list,
+        can_create,
+    })
+}
+
+// ---------------------------------------------------------------- tree
+
+pub struct Node {
+    pub id: i64,
+    pub name: String,
+    pub subdomain: String,
+    pub enabled: bool,
+    pub has_children: bool,
+}
+
+const TREE_LIMIT: i64 = 200;
+
+async fn nodes(
+    user: &CurrentUser,
+    conn: &mut AsyncPgConnection,
+    parent: &Tenant,
+) -> Result<(Vec<Node>, bool), AppError> {
+    let kids = Tenant::children(conn, parent.id, &authz::visibility(user), TREE_LIMIT + 1).await?;
+    let truncated = kids.len() as i64 > TREE_LIMIT;
+    let ids: Vec<i64> = kids.iter().map(|t| t.id).collect();
+    let with_children = Tenant::with_children(conn, &ids).await?;
+    Ok((
+        kids.into_iter()
+            .take(TREE_LIMIT as usize)
+            .map(|t| Node {
+                has_children: with_children.contains(&t.id),
+                id: t.id,
+                name: t.name,
+                subdomain: t.subdomain,
+                enabled: t.enabled,
+            })
+            .collect(),
+        truncated,
+    ))
+}
+
+#[derive(Template)]
+#[template(path = "tenants/tree.html")]
+struct TreePage {
+    page: PageCtx,
+    parent: Tenant,
+    up_id: Option<i64>,
+    nodes: Vec<Node>,
+    truncated: bool,
+}
+
+#[derive(Template)]
+#[template(path = "tenants/_children.html")]
+struct ChildrenFragment {
+    nodes: Vec<Node>,
+    truncated: bool,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub struct TreeParams {
+    parent: String,
+}
+
+async fn tree(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    params: web::Query<TreeParams>,
+) -> Result<HttpResponse, AppError> {
+    let mut conn = state.pool.get().await?;
+    let parent = match params.parent.trim() {
+        "" => user.acting.clone(),
+        raw => authz::visible_tenant(&user, tenant_id(raw)?, &mut conn).await?,
+    };
+    authz::require(&user, &parent, Feature::Tenants, Level::Read)?;
+    let (nodes, truncated) = nodes(&user, &mut conn, &parent).await?;
+    // "Up" only while the parent's parent is visible too.
+    let up_id = match parent.parent_id {
+        Some(pid) => authz::visible_tenant(&user, pid, &mut conn)
+            .await
+            .ok()
+            .map(|t| t.id),
+        None => None,
+    };
+    render(&TreePage {
+        page: PageCtx::new(&user, &mut conn, "tree").await?,
+        parent,
+        up_id,
+        nodes,
+        truncated,
+    })
+}
+
+async fn children(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let mut conn = state.pool.get().await?;
+    let parent = authz::visible_tenant(&user, tenant_id(&path)?, &mut conn).await?;
+    authz::require(&user, &parent, Feature::Tenants, Level::Read)?;
+    if !wants_fragment(&req) {
+        return Ok(see_other(
+            &req,
+            &format!("/tenants/tree?parent={}", parent.id),
+        ));
+    }
+    let (nodes, truncated) = nodes(&user, &mut conn, &parent).await?;
+    render(&ChildrenFragment { nodes, truncated })
+}
+
+// ---------------------------------------------------------------- detail
+
+#[derive(Template)]
+#[template(path = "tenants/show.html")]
+struct ShowPage {
+    page: PageCtx,
+    tenant: Tenant,
+    path: Vec<Crumb>,
+    role_name: String,
+    nodes: Vec<Node>,
+    truncated: bool,
+    can_edit: bool,
+    can_delete: bool,
+    can_create_child: bool,
+    can_switch: bool,
+}
+
+async fn parent_of(
+    conn: &mut AsyncPgConnection,
+    tenant: &Tenant,
+) -> Result<Option<Tenant>, AppError> {
+    match tenant.parent_id {
+        Some(id) => Ok(Some(Tenant::find(conn, id).await?)),
+        None => Ok(None),
+    }
+}
+
+async fn show(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let mut conn = state.pool.get().await?;
+    let tenant = authz::visible_tenant(&user, tenant_id(&path)?, &mut conn).await?;
+    authz::require(&user, &tenant, Feature::Tenants, Level::Read)?;
+    let parent = parent_of(&mut conn, &tenant).await?;
+    let start = authz::visible_path_start(&user, &tenant.path);
+    let crumbs = tenant
+        .path_tenants(&mut conn)
+        .await?
+        .into_iter()
+        .skip(start)
+        .map(|(id, name)| Crumb { id, name })
+        .collect();
+    let (nodes, truncated) = nodes(&user, &mut conn, &tenant).await?;
+    render(&ShowPage {
+        page: PageCtx::new(&user, &mut conn, "tenants").await?,
+        role_name: Tenant::role_name(&mut conn, tenant.tenant_role_id).await?,
+        path: crumbs,
+        nodes,
+        truncated,
+        can_edit: authz::can_edit(&user, &tenant, parent.as_ref()),
+        can_delete: authz::can_delete(&user, &tenant, parent.as_ref()),
+        can_create_child: tenant.can_have_subtenants && authz::can_manage_children(&user, &tenant),
+        can_switch: tenant.enabled && tenant.id != user.acting.id,
+        tenant,
+    })
+}
+
+// ---------------------------------------------------------------- create / edit
+
+pub struct ParentOption {
+    pub id: i64,
+    pub label: String,
+}
+
+#[derive(Template)]
+#[template(path = "tenants/form.html")]
+struct FormPage {
+    page: PageCtx,
+    form: TenantInput,
+    errors: FieldErrors,
+    parents: Vec<ParentOption>,
+    editing: Option<i64>,
+    action: String,
+    cancel_href: String,
+    show_enabled: bool,
+}
+
+const PARENT_CHOICES: i64 = 300;
+
+/// Parents the user may create under, below the acting tenant (plus the preselected one).
+async fn parent_options(
+    user: &CurrentUser,
+    conn: &mut AsyncPgConnection,
+    selected: Option<&Tenant>,
+) -> Result<Vec<ParentOption>, AppError> {
+    let mut candidates =
+        Tenant::possible_parents(conn, &user.acting, &authz::visibility(user), PARENT_CHOICES)
+            .await?;
+    if let Some(sel) = selected {
+        if !candidates.iter().any(|t| t.id == sel.id) {
+            candidates.insert(0, sel.clone());
+        }
+    }
+    let ids: Vec<i64> = candidates
+        .iter()
+        .flat_map(|t| t.path.iter().copied())
+        .collect();
+    let names = Tenant::names(conn, ids).await?;
+    Ok(candidates
+        .into_iter()
+        .filter(|t| t.can_have_subtenants && authz::can_manage_children(user, t))
+        .map(|t| {
+            let start = authz::visible_path_start(user, &t.path);
+            let label = t.path[start..]
+                .iter()
+                .filter_map(|id| names.get(id).cloned())
+                .collect::<Vec<_>>()
+                .join(" / ");
+            ParentOption { id: t.id, label }
+        })
+        .collect())
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub struct NewParams {
+    parent_id: String,
+}
+
+async fn new_form(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    params: web::Query<NewParams>,
+) -> Result<HttpResponse, AppError> {
+    let mut conn = state.pool.get().await?;
+    let parent = match params.parent_id.trim() {
+        "" => user.acting.clone(),
+        raw => authz::visible_tenant(&user, tenant_id(raw)?, &mut conn).await?,
+    };
+    let parents = parent_options(&user, &mut conn, Some(&parent)).await?;
+    if parents.is_empty() {
+        return Err(AppError::Forbidden);
+    }
+    let form = TenantInput {
+        parent_id: parent.id.to_string(),
+        enabled: Some("true".into()),
+        ..Default::default()
+    };
+    render(&FormPage {
+        page: PageCtx::new(&user, &mut conn, "tenants").await?,
+        form,
+        errors: FieldErrors::new(),
+        parents,
+        editing: None,
+        action: "/tenants".into(),
+        cancel_href: "/tenants".into(),
+        show_enabled: false,
+    })
+}
+
+async fn create(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    form: web::Form<TenantInput>,
+) -> Result<HttpResponse, AppError> {
+    let input = form.into_inner();
+    let mut conn = state.pool.get().await?;
+    // An unknown or invisible parent is the same field error.
+    let parent = match input.parent_id.trim().parse::<i64>() {
+        Ok(id) => authz::visible_tenant(&user, id, &mut conn).await.ok(),
+        Err(_) => None,
+    };
+    let mut errors = FieldErrors::new();
+    let fields = input.validate(true).map_err(|e| errors = e).ok();
+    match &parent {
+        None => {
+            errors.insert("parent_id", "Choose a parent tenant from the list.".into());
+        }
+        Some(p) if !authz::can_manage_children(&user, p) => return Err(AppError::Forbidden),
+        Some(p) if !p.can_have_subtenants => {
+            errors.insert("parent_id", format!("{} may not have sub-tenants.", p.name));
+        }
+        Some(_) => {}
+    }
+    let result = match (fields, parent.as_ref()) {
+        (Some(fields), Some(parent)) if errors.is_empty() => {
+            service::create(&mut conn, &actor(&user, &req), parent, fields).await
+        }
+        _ => Err(AppError::Validation(errors)),
+    };
+    match result {
+        Ok(tenant) => {
+            flash(&user.session.0, format!("Created {}.", tenant.name));
+            Ok(see_other(&req, &format!("/tenants/{}", tenant.id)))
+        }
+        Err(AppError::Validation(errors)) => {
+            let parents = parent_options(&user, &mut conn, parent.as_ref()).await?;
+            render_status(
+                &FormPage {
+                    page: PageCtx::new(&user, &mut conn, "tenants").await?,
+                    form: input,
+                    errors,
+                    parents,
+                    editing: None,
+                    action: "/tenants".into(),
+                    cancel_href: "/tenants".into(),
+                    show_enabled: false,
+                },
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Loads a tenant the user may edit: 404 if invisible, 403 if visible but not editable.
+async fn editable(
+    user: &CurrentUser,
+    conn: &mut AsyncPgConnection,
+    raw_id: &str,
+) -> Result<(Tenant, Option<Tenant>), AppError> {
+    let tenant = authz::visible_tenant(user, tenant_id(raw_id)?, conn).await?;
+    let parent = parent_of(conn, &tenant).await?;
+    authz::require_edit(user, &tenant, parent.as_ref())?;
+    Ok((tenant, parent))
+}
+
+async fn edit_form(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let mut conn = state.pool.get().await?;
+    let (tenant, _) = editable(&user, &mut conn, &path).await?;
+    render(&FormPage {
+        page: PageCtx::new(&user, &mut conn, "tenants").await?,
+        form: TenantInput::from_tenant(&tenant),
+        errors: FieldErrors::new(),
+        parents: Vec::new(),
+        editing: Some(tenant.id),
+        action: format!("/tenants/{}/edit", tenant.id),
+        cancel_href: format!("/tenants/{}", tenant.id),
+        show_enabled: !tenant.is_root(),
+    })
+}
+
+async fn update(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: web::Form<TenantInput>,
+) -> Result<HttpResponse, AppError> {
+    let input = form.into_inner();
+    let mut conn = state.pool.get().await?;
+    let (tenant, _) = editable(&user, &mut conn, &path).await?;
+    // An unchecked checkbox sends nothing: in this form, absent means off.
+    let result = match input.validate(false) {
+        Ok(fields) => service::update(&mut conn, &actor(&user, &req), tenant.id, fields).await,
+        Err(errors) => Err(AppError::Validation(errors)),
+    };
+    match result {
+        Ok(t) => {
+            flash(&user.session.0, format!("Saved {}.", t.name));
+            Ok(see_other(&req, &format!("/tenants/{}", t.id)))
+        }
+        Err(AppError::Validation(errors)) => render_status(
+            &FormPage {
+                page: PageCtx::new(&user, &mut conn, "tenants").await?,
+                form: input,
+                errors,
+                parents: Vec::new(),
+                editing: Some(tenant.id),
+                action: format!("/tenants/{}/edit", tenant.id),
+                cancel_href: format!("/tenants/{}", tenant.id),
+                show_enabled: !tenant.is_root(),
+            },
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        Err(e) => Err(e),
+    }
+}
+
+async fn set_enabled(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    raw_id: &str,
+    enabled: bool,
+) -> Result<HttpResponse, AppError> {
+    let mut conn = state.pool.get().await?;
+    let (tenant, _) = editable(&user, &mut conn, raw_id).await?;
+    let t = service::set_enabled(&mut conn, &actor(&user, &req), tenant.id, enabled).await?;
+    flash(
+        &user.session.0,
+        format!(
+            "{} is now {}.",
+            t.name,
+            if enabled { "enabled" } else { "disabled" }
+        ),
+    );
+    Ok(see_other(&req, &format!("/tenants/{}", t.id)))
+}
+
+async fn enable(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    set_enabled(req, user, state, &path, true).await
+}
+
+async fn disable(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    set_enabled(req, user, state, &path, false).await
+}
+
+// ---------------------------------------------------------------- delete
+
+#[derive(Template)]
+#[template(path = "tenants/delete.html")]
+struct DeletePage {
+    page: PageCtx,
+    tenant: Tenant,
+    has_children: bool,
+}
+
+async fn deletable(
+    user: &CurrentUser,
+    conn: &mut AsyncPgConnection,
+    raw_id: &str,
+) -> Result<Tenant, AppError> {
+    let tenant = authz::visible_tenant(user, tenant_id(raw_id)?, conn).await?;
+    let parent = parent_of(conn, &tenant).await?;
+    if !authz::can_delete(user, &tenant, parent.as_ref()) {
+        return Err(AppError::Forbidden);
+    }
+    Ok(tenant)
+}
+
+async fn delete_form(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let mut conn = state.pool.get().await?;
+    let tenant = deletable(&user, &mut conn, &path).await?;
+    let has_children = Tenant::has_children(&mut conn, tenant.id).await?;
+    render(&DeletePage {
+        page: PageCtx::new(&user, &mut conn, "tenants").await?,
+        tenant,
+        has_children,
+    })
+}
+
+async fn delete(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let mut conn = state.pool.get().await?;
+    let tenant = deletable(&user, &mut conn, &path).await?;
+    service::delete_leaf(&mut conn, &actor(&user, &req), tenant.id).await?;
+    flash(&user.session.0, format!("Deleted {}.", tenant.name));
+    let back = tenant
+        .parent_id
+        .map_or("/tenants".to_string(), |p| format!("/tenants/{p}"));
+    Ok(see_other(&req, &back))
+}
