@@ -1,1 +1,222 @@
-fn main() {}
+//! `make bench` helper: seeds a large tree and times the ancestor check.
+//!
+//! `bench-run seed --tenants N --depth D` creates N tenants (a chain of depth D,
+//! the rest attached at random to shallower tenants), 2,000 users with grants and
+//! the root administrator `admin` / `bench-password-123`.
+//! `bench-run ancestor-check` times "is A an ancestor of B" with the stored path
+//! (primary-key lookup + array test) against a recursive walk up parent links.
+
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use rand::{Rng, SeedableRng};
+use std::time::{Duration, Instant};
+use tenantry::db::models::Tenant;
+use tenantry::db::schema::{grants, tenants, users};
+
+const ADMIN_PASSWORD: &str = "bench-password-123";
+const BATCH: usize = 5_000;
+const USERS: usize = 2_000;
+const SAMPLES: usize = 20_000;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let url = std::env::var("DATABASE_URL")?;
+    let pool = tenantry::db::pool(&url, 2)?;
+    let mut conn = pool.get().await?;
+    match args.get(1).map(String::as_str) {
+        Some("seed") => {
+            let tenants = flag(&args, "--tenants").unwrap_or(100_000);
+            let depth = flag(&args, "--depth").unwrap_or(12);
+            seed(&mut conn, tenants, depth).await
+        }
+        Some("ancestor-check") => ancestor_check(&mut conn).await,
+        _ => {
+            anyhow::bail!("usage: bench-run seed --tenants N --depth D | bench-run ancestor-check")
+        }
+    }
+}
+
+fn flag(args: &[String], name: &str) -> Option<usize> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+}
+
+async fn seed(conn: &mut AsyncPgConnection, n: usize, depth: usize) -> anyhow::Result<()> {
+    let hash = tenantry::auth::password::hash_blocking(ADMIN_PASSWORD)?;
+    tenantry::services::bootstrap::run(conn, "root", "admin", &hash).await?;
+    let root = Tenant::root(conn)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no root"))?;
+    let base: i64 = diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+        "nextval('tenants_id_seq')",
+    ))
+    .get_result(conn)
+    .await?;
+    diesel::sql_query(format!(
+        "SELECT setval('tenants_id_seq', {})",
+        base + n as i64
+    ))
+    .execute(conn)
+    .await?;
+
+    let mut rng = rand::rngs::StdRng::seed_from_u64(42);
+    let mut paths: Vec<Vec<i64>> = Vec::with_capacity(n);
+    let mut rows = Vec::with_capacity(BATCH);
+    let started = Instant::now();
+    for i in 0..n {
+        let id = base + i as i64;
+        let parent_path = if i < depth {
+            // A chain guarantees the requested depth.
+            if i == 0 {
+                root.path.clone()
+            } else {
+                paths[i - 1].clone()
+            }
+        } else {
+            // Attach to a random earlier tenant that is not too deep: a bushy tree.
+            let mut p = &paths[rng.gen_range(0..i)];
+            while p.len() > depth + 2 {
+                p = &paths[rng.gen_range(0..i)];
+            }
+            p.clone()
+        };
+        let mut path = parent_path.clone();
+        path.push(id);
+        rows.push((
+            tenants::id.eq(id),
+            tenants::parent_id.eq(parent_path.last().copied()),
+            tenants::path.eq(path.clone()),
+            tenants::name.eq(format!("Tenant {i:06}")),
+            tenants::subdomain.eq(format!("t{i}")),
+            tenants::can_have_subtenants.eq(true),
+            tenants::tenant_role_id.eq(root.tenant_role_id),
+        ));
+        paths.push(path);
+        if rows.len() == BATCH || i + 1 == n {
+            diesel::insert_into(tenants::table)
+                .values(&rows)
+                .execute(conn)
+                .await?;
+            rows.clear();
+        }
+    }
+    let mut user_rows = Vec::new();
+    for u in 0..USERS {
+        let tenant = base + rng.gen_range(0..n as i64);
+        user_rows.push((
+            users::tenant_id.eq(tenant),
+            users::username.eq(format!("user{u}")),
+            users::password_hash.eq(hash.clone()),
+        ));
+    }
+    let user_ids: Vec<(i64, i64)> = diesel::insert_into(users::table)
+        .values(&user_rows)
+        .returning((users::id, users::tenant_id))
+        .get_results(conn)
+        .await?;
+    let grant_rows: Vec<_> = user_ids
+        .iter()
+        .map(|(uid, tid)| {
+            (
+                grants::user_id.eq(*uid),
+                grants::tenant_id.eq(*tid),
+                grants::role.eq("administrator"),
+                grants::scope.eq("subtree"),
+                grants::manage_subtenants.eq(true),
+            )
+        })
+        .collect();
+    diesel::insert_into(grants::table)
+        .values(&grant_rows)
+        .execute(conn)
+        .await?;
+    let max_depth = paths.iter().map(Vec::len).max().unwrap_or(0);
+    println!(
+        "seeded {n} tenants (max depth {max_depth}), {USERS} users with grants, in {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx.min(sorted.len() - 1)]
+}
+
+fn report(name: &str, mut samples: Vec<Duration>) {
+    samples.sort();
+    println!(
+        "{name}: n={} p50={:.3}ms p99={:.3}ms max={:.3}ms",
+        samples.len(),
+        percentile(&samples, 0.50).as_secs_f64() * 1e3,
+        percentile(&samples, 0.99).as_secs_f64() * 1e3,
+        percentile(&samples, 1.0).as_secs_f64() * 1e3,
+    );
+}
+
+async fn ancestor_check(conn: &mut AsyncPgConnection) -> anyhow::Result<()> {
+    let ids: Vec<i64> = tenants::table.select(tenants::id).load(conn).await?;
+    anyhow::ensure!(!ids.is_empty(), "no tenants: run `bench-run seed` first");
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    let pairs: Vec<(i64, i64)> = (0..SAMPLES)
+        .map(|_| {
+            (
+                ids[rng.gen_range(0..ids.len())],
+                ids[rng.gen_range(0..ids.len())],
+            )
+        })
+        .collect();
+
+    // The path way: one primary-key lookup of B, then `A ∈ B.path` in memory —
+    // what `authz::visible_tenant` does on every request.
+    let mut path_samples = Vec::with_capacity(SAMPLES);
+    let mut hits = 0usize;
+    for (a, b) in &pairs {
+        let t0 = Instant::now();
+        let tenant = Tenant::find(conn, *b).await?;
+        if tenant.is_within(*a) {
+            hits += 1;
+        }
+        path_samples.push(t0.elapsed());
+    }
+    report(
+        "ancestor check, stored path (PK lookup + array test)",
+        path_samples,
+    );
+
+    // The naive way, for comparison: walk parent links with a recursive CTE.
+    let mut walk_samples = Vec::with_capacity(SAMPLES / 10);
+    let mut walk_hits = 0usize;
+    for (a, b) in pairs.iter().take(SAMPLES / 10) {
+        let t0 = Instant::now();
+        let found: bool = diesel::sql_query(
+            "WITH RECURSIVE up(id, parent_id) AS (SELECT id, parent_id FROM tenants WHERE id = $1 \
+             UNION ALL SELECT t.id, t.parent_id FROM tenants t JOIN up ON t.id = up.parent_id) \
+             SELECT EXISTS (SELECT 1 FROM up WHERE id = $2) AS found",
+        )
+        .bind::<diesel::sql_types::BigInt, _>(*b)
+        .bind::<diesel::sql_types::BigInt, _>(*a)
+        .get_result::<Found>(conn)
+        .await?
+        .found;
+        if found {
+            walk_hits += 1;
+        }
+        walk_samples.push(t0.elapsed());
+    }
+    report("ancestor check, recursive walk (comparison)", walk_samples);
+    println!(
+        "(sanity: {hits} of {SAMPLES} pairs related by path; {walk_hits} of {} by walk)",
+        SAMPLES / 10
+    );
+    Ok(())
+}
+
+#[derive(QueryableByName)]
+struct Found {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    found: bool,
+}

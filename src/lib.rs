@@ -1,4 +1,5 @@
 //! tenantry: a self-hosted multi-tenant administration console.
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod auth;
 pub mod cli;

@@ -73,10 +73,11 @@ impl Application {
                     AppError::BadRequest("The query string could not be read.".into()).into()
                 }))
                 .app_data(aweb::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()))
-                .configure(web::configure)
+                // Probes and static files stay outside the session layer: liveness must
+                // not depend on the database, and assets need no session row.
+                .configure(web::configure_public)
+                .service(aweb::scope("").wrap(from_fn(csrf::guard)).wrap(sessions).configure(web::configure))
                 .default_service(aweb::to(|| async { Err::<actix_web::HttpResponse, _>(AppError::NotFound) }))
-                .wrap(from_fn(csrf::guard))
-                .wrap(sessions)
                 .wrap(from_fn(storage_unavailable))
                 .wrap(
                     DefaultHeaders::new()

@@ -12,10 +12,14 @@ use crate::auth::CurrentUser;
 use crate::services::Actor;
 use actix_web::{web, HttpRequest};
 
-/// Every route of the console, in one place.
-pub fn configure(cfg: &mut web::ServiceConfig) {
+/// Routes that need no session: probes and static files.
+pub fn configure_public(cfg: &mut web::ServiceConfig) {
     health::configure(cfg);
     assets::configure(cfg);
+}
+
+/// Every route of the console (behind sessions and CSRF), in one place.
+pub fn configure(cfg: &mut web::ServiceConfig) {
     login::configure(cfg);
     dashboard::configure(cfg);
     switch::configure(cfg);

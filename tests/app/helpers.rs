@@ -1,0 +1,330 @@
+//! Test harness: a fresh database per test (copied from a migrated template),
+//! the real app on a random port, and an HTTP client with a cookie jar.
+
+use diesel_async::AsyncPgConnection;
+use std::collections::HashMap;
+use tenantry::config::Settings;
+use tenantry::db::models::tenant::TenantFields;
+use tenantry::db::models::user::NewUser;
+use tenantry::db::models::{Grant, Tenant, User};
+use tenantry::db::DbPool;
+use tenantry::domain::{GrantRole, Scope};
+use tenantry::startup::Application;
+use tokio::sync::OnceCell;
+
+pub const ADMIN_USER: &str = "admin";
+pub const ADMIN_PASSWORD: &str = "admin-password-123";
+pub const PASSWORD: &str = "user-password-123";
+pub const BASE_DOMAIN: &str = "tenantry.test";
+
+/// A hash of `PASSWORD`, computed once: Argon2 per fixture user would slow the suite.
+static PASSWORD_HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+pub fn password_hash() -> &'static str {
+    PASSWORD_HASH.get_or_init(|| tenantry::auth::password::hash_blocking(PASSWORD).expect("hash"))
+}
+
+pub fn admin_url() -> String {
+    std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// `postgres://…/old` -> `postgres://…/new`
+pub fn with_db(url: &str, db: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let base = base.rsplit_once('/').map_or(base, |(b, _)| b);
+    match query {
+        Some(q) => format!("{base}/{db}?{q}"),
+        None => format!("{base}/{db}"),
+    }
+}
+
+async fn admin_client() -> tokio_postgres::Client {
+    let (client, conn) = tokio_postgres::connect(&admin_url(), tokio_postgres::NoTls)
+        .await
+        .expect(
+            "TEST_DATABASE_URL must point at a PostgreSQL server whose role may create databases",
+        );
+    tokio::spawn(conn);
+    client
+}
+
+static TEMPLATE: OnceCell<String> = OnceCell::const_new();
+
+/// A migrated database to copy from, made once per test binary.
+async fn template() -> &'static str {
+    TEMPLATE
+        .get_or_init(|| async {
+            let name = format!("tenantry_tpl_{}", std::process::id());
+            let client = admin_client().await;
+            // Leftovers of earlier runs.
+            let old = client
+                .query("SELECT datname FROM pg_database WHERE datname LIKE 'tenantry_t%' AND datname <> $1", &[&name])
+                .await
+                .expect("list databases");
+            for row in old {
+                let db: String = row.get(0);
+                let _ = client.execute(&format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"), &[]).await;
+            }
+            client.execute(&format!("CREATE DATABASE \"{name}\""), &[]).await.expect("create template");
+            tenantry::db::run_migrations(&with_db(&admin_url(), &name)).await.expect("migrate template");
+            name
+        })
+        .await
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub port: u16,
+    pub db_url: String,
+    pub pool: DbPool,
+    pub root: Tenant,
+    pub admin: User,
+    pub client: reqwest::Client,
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+pub fn settings(db_url: &str) -> Settings {
+    let mut env: HashMap<String, String> = HashMap::new();
+    env.insert("DATABASE_URL".into(), db_url.into());
+    env.insert("TENANTRY_LISTEN".into(), "127.0.0.1:0".into());
+    env.insert("TENANTRY_BASE_DOMAIN".into(), BASE_DOMAIN.into());
+    env.insert("TENANTRY_SECRET_KEY".into(), "t".repeat(64));
+    env.insert("TENANTRY_DB_POOL_SIZE".into(), "8".into());
+    Settings::from_map(&env).expect("settings")
+}
+
+/// A fresh database with a root tenant and its administrator, and the app serving it.
+pub async fn spawn_app() -> TestApp {
+    let db_url = test_database().await;
+    spawn_app_with(settings(&db_url)).await
+}
+
+/// A fresh, migrated, empty database; returns its URL.
+pub async fn test_database() -> String {
+    let tpl = template().await;
+    let name = format!("tenantry_t{}", uuid::Uuid::new_v4().simple());
+    let client = admin_client().await;
+    let mut tries = 0;
+    // Copies from one template can collide briefly; retry.
+    while let Err(e) = client
+        .execute(
+            &format!("CREATE DATABASE \"{name}\" TEMPLATE \"{tpl}\""),
+            &[],
+        )
+        .await
+    {
+        tries += 1;
+        assert!(tries < 20, "create test database: {e}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    with_db(&admin_url(), &name)
+}
+
+/// Starts the app with these settings on an already-migrated database and bootstraps it.
+pub async fn spawn_app_with(settings: Settings) -> TestApp {
+    let db_url = settings.database_url().to_string();
+    let pool = tenantry::db::pool(&db_url, 4).expect("pool");
+    let (root, admin) = {
+        let mut conn = pool.get().await.expect("conn");
+        let admin_hash = tenantry::auth::password::hash_blocking(ADMIN_PASSWORD).expect("hash");
+        tenantry::services::bootstrap::run(&mut conn, "root", ADMIN_USER, &admin_hash)
+            .await
+            .expect("bootstrap");
+        let root = Tenant::root(&mut conn)
+            .await
+            .expect("root")
+            .expect("root exists");
+        let (admin, _) = User::find_for_login(&mut conn, "root", ADMIN_USER)
+            .await
+            .expect("q")
+            .expect("admin");
+        (root, admin)
+    };
+    let app = Application::build(settings).expect("build app");
+    let port = app.port();
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address: format!("http://127.0.0.1:{port}"),
+        port,
+        db_url,
+        pool,
+        root,
+        admin,
+        client: client(),
+    }
+}
+
+impl TestApp {
+    pub async fn conn(
+        &self,
+    ) -> diesel_async::pooled_connection::deadpool::Object<AsyncPgConnection> {
+        self.pool.get().await.expect("conn")
+    }
+
+    /// Another browser: same app, empty cookie jar.
+    pub fn new_browser(&self) -> TestApp {
+        TestApp {
+            address: self.address.clone(),
+            port: self.port,
+            db_url: self.db_url.clone(),
+            pool: self.pool.clone(),
+            root: self.root.clone(),
+            admin: self.admin.clone(),
+            client: client(),
+        }
+    }
+
+    /// A browser that reaches the app under `host` (e.g. a tenant's subdomain).
+    pub fn browser_for_host(&self, host: &str) -> (reqwest::Client, String) {
+        let addr: std::net::SocketAddr = format!("127.0.0.1:{}", self.port).parse().expect("addr");
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .resolve(host, addr)
+            .build()
+            .expect("client");
+        (client, format!("http://{host}:{}", self.port))
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.expect("GET")
+    }
+
+    pub async fn get_html(&self, path: &str) -> String {
+        self.get(path).await.text().await.expect("body")
+    }
+
+    /// The CSRF token of this browser's session (from the login page or any page).
+    pub async fn csrf(&self) -> String {
+        let html = self.get_html("/login").await;
+        csrf_from(&html).expect("csrf token on /login")
+    }
+
+    /// Posts a form with this browser's CSRF token added.
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        let token = self.csrf().await;
+        let mut all: Vec<(&str, &str)> = fields.to_vec();
+        all.push(("csrf_token", &token));
+        self.client
+            .post(self.url(path))
+            .form(&all)
+            .send()
+            .await
+            .expect("POST")
+    }
+
+    pub async fn login(&self, username: &str, password: &str) -> reqwest::Response {
+        self.post_form("/login", &[("username", username), ("password", password)])
+            .await
+    }
+
+    pub async fn login_admin(&self) {
+        let r = self.login(ADMIN_USER, ADMIN_PASSWORD).await;
+        assert_redirect_to(&r, "/dashboard");
+    }
+
+    /// Creates a tenant under `parent` directly in the database.
+    pub async fn tenant(
+        &self,
+        parent: &Tenant,
+        subdomain: &str,
+        can_have_subtenants: bool,
+    ) -> Tenant {
+        let mut conn = self.conn().await;
+        let fields = TenantFields {
+            name: format!("Tenant {subdomain}"),
+            subdomain: subdomain.into(),
+            description: String::new(),
+            can_have_subtenants,
+            enabled: true,
+        };
+        let t = Tenant::insert_child(&mut conn, parent, parent.tenant_role_id, &fields)
+            .await
+            .expect("insert tenant");
+        t
+    }
+
+    /// Creates a user (password `PASSWORD`) in `tenant`.
+    pub async fn user(&self, tenant: &Tenant, username: &str) -> User {
+        let mut conn = self.conn().await;
+        NewUser {
+            tenant_id: tenant.id,
+            username,
+            email: "",
+            first_name: "",
+            last_name: "",
+            password_hash: password_hash(),
+        }
+        .insert(&mut conn)
+        .await
+        .expect("insert user")
+    }
+
+    pub async fn grant(
+        &self,
+        user: &User,
+        tenant: &Tenant,
+        role: GrantRole,
+        scope: Scope,
+        manage: bool,
+    ) {
+        let mut conn = self.conn().await;
+        Grant::insert(&mut conn, user.id, tenant.id, role, scope, manage)
+            .await
+            .expect("grant");
+    }
+
+    pub async fn reload(&self, tenant: &Tenant) -> Option<Tenant> {
+        let mut conn = self.conn().await;
+        Tenant::find(&mut conn, tenant.id).await.ok()
+    }
+}
+
+pub fn csrf_from(html: &str) -> Option<String> {
+    let marker = "name=\"csrf_token\" value=\"";
+    let start = html.find(marker)? + marker.len();
+    let end = html[start..].find('"')? + start;
+    Some(html[start..end].to_string())
+}
+
+pub fn assert_redirect_to(response: &reqwest::Response, location: &str) {
+    assert_eq!(
+        response.status().as_u16(),
+        303,
+        "expected a redirect to {location}"
+    );
+    assert_eq!(
+        response
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok()),
+        Some(location)
+    );
+}
+
+/// The id in a `/tenants/{id}` redirect.
+pub fn redirected_tenant_id(response: &reqwest::Response) -> i64 {
+    let loc = response
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .expect("location");
+    loc.trim_start_matches("/tenants/")
+        .parse()
+        .expect("tenant id in location")
+}

@@ -1,0 +1,6 @@
+//! The integration test binary: the real app over HTTP against real PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod availability;
+mod helpers;
+mod smoke;
