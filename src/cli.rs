@@ -31,7 +31,10 @@ pub enum Command {
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    let settings = Settings::from_env()?;
+    let settings = match cli.command {
+        Command::Serve => Settings::from_env()?,
+        _ => Settings::from_env_without_secret()?,
+    };
     match cli.command {
         Command::Migrate => {
             let applied = crate::db::run_migrations(settings.database_url()).await?;

@@ -1,5 +1,6 @@
 //! Pure domain types: valid by construction, no I/O.
 
+pub mod domain_name;
 pub mod permission;
 pub mod subdomain;
 pub mod text;

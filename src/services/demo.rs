@@ -105,6 +105,7 @@ async fn child(
         name: name.into(),
         subdomain: subdomain.into(),
         description: format!("Demo tenant under {}", parent.name),
+        custom_domain: None,
         can_have_subtenants,
         enabled,
     };

@@ -3,6 +3,7 @@
 use super::Actor;
 use crate::db::models::tenant::TenantFields;
 use crate::db::models::Tenant;
+use crate::domain::domain_name::parse_custom_domain;
 use crate::domain::{Description, Subdomain, TenantName};
 use crate::error::{AppError, FieldErrors};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
@@ -14,6 +15,7 @@ pub struct TenantInput {
     pub name: String,
     pub subdomain: String,
     pub description: String,
+    pub custom_domain: String,
     pub parent_id: String,
     pub can_have_subtenants: Option<String>,
     pub enabled: Option<String>,
@@ -25,7 +27,11 @@ fn checked(v: &Option<String>) -> bool {
 
 impl TenantInput {
     /// Parses the fields into valid values, or every field error at once.
-    pub fn validate(&self, enabled_default: bool) -> Result<TenantFields, FieldErrors> {
+    pub fn validate(
+        &self,
+        enabled_default: bool,
+        base_domain: &str,
+    ) -> Result<TenantFields, FieldErrors> {
         let mut errors = FieldErrors::new();
         let name = TenantName::parse(&self.name)
             .map_err(|e| errors.insert("name", e))
@@ -36,12 +42,18 @@ impl TenantInput {
         let description = Description::parse(&self.description)
             .map_err(|e| errors.insert("description", e))
             .ok();
-        match (name, subdomain, description) {
-            (Some(name), Some(subdomain), Some(description)) if errors.is_empty() => {
+        let custom_domain = parse_custom_domain(&self.custom_domain, base_domain)
+            .map_err(|e| errors.insert("custom_domain", e))
+            .ok();
+        match (name, subdomain, description, custom_domain) {
+            (Some(name), Some(subdomain), Some(description), Some(custom_domain))
+                if errors.is_empty() =>
+            {
                 Ok(TenantFields {
                     name: name.into_inner(),
                     subdomain: subdomain.into_inner(),
                     description: description.into_inner(),
+                    custom_domain,
                     can_have_subtenants: checked(&self.can_have_subtenants),
                     enabled: if self.enabled.is_some() {
                         checked(&self.enabled)
@@ -67,6 +79,7 @@ impl TenantInput {
             name: t.name.clone(),
             subdomain: t.subdomain.clone(),
             description: t.description.clone(),
+            custom_domain: t.custom_domain.clone().unwrap_or_default(),
             parent_id: t.parent_id.map(|p| p.to_string()).unwrap_or_default(),
             can_have_subtenants: t.can_have_subtenants.then(|| "true".into()),
             enabled: t.enabled.then(|| "true".into()),
@@ -74,14 +87,20 @@ impl TenantInput {
     }
 }
 
-/// A taken subdomain is a field error, whichever request won the race.
+/// A taken subdomain or domain is a field error, whichever request won the race.
 fn subdomain_taken(e: diesel::result::Error) -> AppError {
     use diesel::result::{DatabaseErrorKind, Error};
     match &e {
-        Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info)
-            if info.constraint_name() == Some("tenants_subdomain") =>
-        {
-            AppError::field("subdomain", "This subdomain is already taken.")
+        Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
+            match info.constraint_name() {
+                Some("tenants_subdomain") => {
+                    AppError::field("subdomain", "This subdomain is already taken.")
+                }
+                Some("tenants_custom_domain") => {
+                    AppError::field("custom_domain", "Another tenant already uses this domain.")
+                }
+                _ => e.into(),
+            }
         }
         _ => e.into(),
     }
@@ -89,7 +108,7 @@ fn subdomain_taken(e: diesel::result::Error) -> AppError {
 
 fn snapshot(t: &Tenant) -> serde_json::Value {
     serde_json::json!({
-        "name": t.name, "subdomain": t.subdomain, "description": t.description,
+        "name": t.name, "subdomain": t.subdomain, "description": t.description, "custom_domain": t.custom_domain,
         "enabled": t.enabled, "can_have_subtenants": t.can_have_subtenants, "parent_id": t.parent_id,
     })
 }

@@ -1,7 +1,7 @@
 //! The Tenants pages: list, tree, detail, create, edit, enable/disable, delete.
 
 use crate::auth::{authz, CurrentUser};
-use crate::db::models::tenant::{ListQuery, SortKey};
+use crate::db::models::tenant::{ListQuery, SortKey, COUNT_CAP};
 use crate::db::models::{Tenant, TenantListRow};
 use crate::domain::{Feature, Level};
 use crate::error::{AppError, FieldErrors};
@@ -62,6 +62,8 @@ pub struct Column {
 pub struct TenantList {
     pub rows: Vec<TenantListRow>,
     pub total: i64,
+    /// More than `total` match; the exact number was not counted.
+    pub capped: bool,
     pub page: i64,
     pub pages: i64,
     pub per_page: i64,
@@ -144,10 +146,17 @@ pub async fn load_list(
     query: ListQuery,
 ) -> Result<TenantList, AppError> {
     let (rows, total) = Tenant::list(conn, &query).await?;
-    let pages = ((total + query.per_page - 1) / query.per_page).max(1);
+    let capped = total > COUNT_CAP;
+    // Past the cap the last page is unknown; "Next" stays while full pages come back.
+    let pages = if capped {
+        query.page + i64::from(rows.len() as i64 == query.per_page)
+    } else {
+        ((total + query.per_page - 1) / query.per_page).max(1)
+    };
     Ok(TenantList {
         rows,
-        total,
+        total: total.min(COUNT_CAP),
+        capped,
         page: query.page,
         pages,
         per_page: query.per_page,
@@ -470,7 +479,10 @@ async fn create(
         Err(_) => None,
     };
     let mut errors = FieldErrors::new();
-    let fields = input.validate(true).map_err(|e| errors = e).ok();
+    let fields = input
+        .validate(true, &state.settings.base_domain)
+        .map_err(|e| errors = e)
+        .ok();
     match &parent {
         None => {
             errors.insert("parent_id", "Choose a parent tenant from the list.".into());
@@ -554,7 +566,7 @@ async fn update(
     let mut conn = state.pool.get().await?;
     let (tenant, _) = editable(&user, &mut conn, &path).await?;
     // An unchecked checkbox sends nothing: in this form, absent means off.
-    let result = match input.validate(false) {
+    let result = match input.validate(false, &state.settings.base_domain) {
         Ok(fields) => service::update(&mut conn, &actor(&user, &req), tenant.id, fields).await,
         Err(errors) => Err(AppError::Validation(errors)),
     };

@@ -250,6 +250,7 @@ impl TestApp {
             name: format!("Tenant {subdomain}"),
             subdomain: subdomain.into(),
             description: String::new(),
+            custom_domain: None,
             can_have_subtenants,
             enabled: true,
         };

@@ -2,5 +2,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod availability;
+mod csrf;
+mod health;
 mod helpers;
+mod login;
 mod smoke;
+mod tenants;

@@ -1,0 +1,1036 @@
+//! The Tenants pages: create, validate, edit, enable/disable, delete, who sees
+//! and may change what, the list, the tree, the switcher, and concurrent changes.
+
+use crate::helpers::*;
+use std::sync::Arc;
+use tenantry::db::models::tenant::TenantFields;
+use tenantry::db::models::{AuditEvent, Tenant, User};
+use tenantry::domain::{GrantRole, Scope};
+use tenantry::error::AppError;
+use tenantry::services::tenants as service;
+use tenantry::services::Actor;
+
+// ---------------------------------------------------------------- helpers
+
+async fn db(app: &TestApp) -> tokio_postgres::Client {
+    let (client, conn) = tokio_postgres::connect(&app.db_url, tokio_postgres::NoTls).await.expect("connect");
+    tokio::spawn(conn);
+    client
+}
+
+async fn tenant_count(app: &TestApp) -> i64 {
+    db(app).await.query_one("SELECT count(*) FROM tenants", &[]).await.unwrap().get(0)
+}
+
+async fn find(app: &TestApp, id: i64) -> Tenant {
+    Tenant::find(&mut *app.conn().await, id).await.expect("tenant exists")
+}
+
+async fn by_subdomain(app: &TestApp, subdomain: &str) -> Option<Tenant> {
+    Tenant::by_subdomain(&mut *app.conn().await, subdomain).await.unwrap()
+}
+
+/// The message of `<p class="field-error" id="{field}-error">`, if shown.
+fn field_error(html: &str, field: &str) -> Option<String> {
+    let marker = format!("<p class=\"field-error\" id=\"{field}-error\">");
+    let start = html.find(&marker)? + marker.len();
+    let end = html[start..].find("</p>")? + start;
+    Some(html[start..end].to_string())
+}
+
+/// Tenant names in the rows of the Tenants table, in order.
+fn row_names(html: &str) -> Vec<String> {
+    html.split("<td><a href=\"/tenants/")
+        .skip(1)
+        .filter_map(|rest| {
+            let start = rest.find("\">")? + 2;
+            let end = rest.find("</a>")?;
+            Some(rest[start..end].to_string())
+        })
+        .collect()
+}
+
+fn between<'a>(html: &'a str, from: &str, to: &str) -> &'a str {
+    let start = html.find(from).unwrap_or_else(|| panic!("{from:?} not in {html}"));
+    let end = html[start..].find(to).map_or(html.len(), |e| start + e);
+    &html[start..end]
+}
+
+async fn get_hx(app: &TestApp, path: &str) -> reqwest::Response {
+    app.client.get(app.url(path)).header("HX-Request", "true").send().await.expect("GET")
+}
+
+fn status(r: &reqwest::Response) -> u16 {
+    r.status().as_u16()
+}
+
+/// A browser logged in as `login`.
+async fn browser_as(app: &TestApp, login: &str) -> TestApp {
+    let browser = app.new_browser();
+    assert_redirect_to(&browser.login(login, PASSWORD).await, "/dashboard");
+    browser
+}
+
+fn create_fields<'a>(name: &'a str, subdomain: &'a str, parent: &'a str) -> Vec<(&'static str, &'a str)> {
+    vec![
+        ("name", name),
+        ("subdomain", subdomain),
+        ("description", ""),
+        ("parent_id", parent),
+        ("can_have_subtenants", "true"),
+    ]
+}
+
+fn fields(name: &str, subdomain: &str) -> TenantFields {
+    TenantFields {
+        name: name.into(),
+        subdomain: subdomain.into(),
+        description: String::new(),
+        custom_domain: None,
+        can_have_subtenants: false,
+        enabled: true,
+    }
+}
+
+/// The tree used by the visibility tests: root → acme (may have sub-tenants) →
+/// acme-c1, and root → globex.
+struct Tree {
+    acme: Tenant,
+    acme_c1: Tenant,
+    globex: Tenant,
+}
+
+async fn tree(app: &TestApp) -> Tree {
+    let acme = app.tenant(&app.root, "acme", true).await;
+    let acme_c1 = app.tenant(&acme, "acme-c1", false).await;
+    let globex = app.tenant(&app.root, "globex", false).await;
+    Tree { acme, acme_c1, globex }
+}
+
+// ---------------------------------------------------------------- create
+
+#[tokio::test]
+async fn creating_a_tenant_shows_it_everywhere_and_audits_it() {
+    let app = spawn_app().await;
+    app.login_admin().await;
+    let root = app.root.id.to_string();
+    let r = app
+        .post_form(
+            "/tenants",
+            &[
+                ("name", "Acme Corp"),
+                ("subdomain", "acme-corp"),
+                ("description", "Our first customer"),
+                ("parent_id", &root),
+                ("can_have_subtenants", "true"),
+            ],
+        )
+        .await;
+    assert_eq!(status(&r), 303);
+    let id = redirected_tenant_id(&r);
+
+    let t = find(&app, id).await;
+    assert_eq!((t.name.as_str(), t.subdomain.as_str()), ("Acme Corp", "acme-corp"));
+    assert_eq!(t.description, "Our first customer");
+    assert!(t.can_have_subtenants && t.enabled);
+    assert_eq!(t.parent_id, Some(app.root.id));
+    let mut expected_path = app.root.path.clone();
+    expected_path.push(id);
+    assert_eq!(t.path, expected_path);
+
+    let html = app.get_html(&format!("/tenants/{id}")).await;
+    assert!(html.contains("<h1>Acme Corp "), "{html}");
+    assert!(html.contains("<code>acme-corp</code>"), "{html}");
+    assert!(html.contains("Our first customer"));
+    assert!(html.contains("Created Acme Corp."), "flash: {html}");
+    assert!(row_names(&app.get_html("/tenants").await).contains(&"Acme Corp".to_string()));
+
+    let actions = AuditEvent::actions_for_tenant(&mut *app.conn().await, id).await.unwrap();
+    assert_eq!(actions, vec!["tenant.create".to_string()]);
+}
+
+#[tokio::test]
+async fn posting_to_tenants_new_creates_too() {
+    let app = spawn_app().await;
+    app.login_admin().await;
+    assert_eq!(status(&app.get("/tenants/new").await), 200);
+    let root = app.root.id.to_string();
+    let r = app.post_form("/tenants/new", &[("name", "Beta"), ("subdomain", "beta"), ("parent_id", &root)]).await;
+    assert_eq!(status(&r), 303);
+    let t = find(&app, redirected_tenant_id(&r)).await;
+    assert_eq!(t.subdomain, "beta");
+    // An unchecked box sends nothing: no sub-tenants.
+    assert!(!t.can_have_subtenants);
+}
+
+#[tokio::test]
+async fn invalid_input_is_refused_field_by_field_and_kept() {
+    let app = spawn_app().await;
+    app.login_admin().await;
+    let root = app.root.id.to_string();
+    let long_name = "n".repeat(101);
+    let long_sub = "a".repeat(64);
+    let long_description = "d".repeat(1001);
+    // (field in error, expected message part, name, subdomain, description)
+    let cases: Vec<(&str, &str, &str, &str, &str)> = vec![
+        ("subdomain", "lower-case letters only", "Valid Name", "Bad_Sub", ""),
+        ("subdomain", "cannot start or end with a hyphen", "Valid Name", "-x", ""),
+        ("subdomain", "is reserved", "Valid Name", "www", ""),
+        ("subdomain", "at most 63 characters", "Valid Name", &long_sub, ""),
+        ("subdomain", "Enter a subdomain", "Valid Name", "", ""),
+        ("name", "Enter a name", "", "kept-sub", ""),
+        ("name", "Enter a name", "   ", "kept-sub", ""),
+        ("name", "at most 100 characters", &long_name, "kept-sub", ""),
+        ("description", "at most 1000 characters", "Valid Name", "kept-sub", &long_description),
+    ];
+    let before = tenant_count(&app).await;
+    for (field, message, name, subdomain, description) in cases {
+        let r = app
+            .post_form(
+                "/tenants",
+                &[("name", name), ("subdomain", subdomain), ("description", description), ("parent_id", &root)],
+            )
+            .await;
+        assert_eq!(status(&r), 422, "{field} {name:?} {subdomain:?}");
+        let html = r.text().await.unwrap();
+        assert!(html.contains("class=\"field-error\""), "{html}");
+        let shown = field_error(&html, field).unwrap_or_else(|| panic!("no error next to {field}: {html}"));
+        assert!(shown.contains(message), "{field}: {shown}");
+        // Only the field at fault is marked.
+        for other in ["name", "subdomain", "description", "parent_id"].into_iter().filter(|f| *f != field) {
+            assert_eq!(field_error(&html, other), None, "{other} wrongly marked for {field} case");
+        }
+        // What the user typed is still there.
+        if field == "name" {
+            assert!(html.contains("value=\"kept-sub\""), "{html}");
+        } else {
+            assert!(html.contains("value=\"Valid Name\""), "{html}");
+        }
+        assert!(html.contains(&format!("<option value=\"{root}\" selected>")), "parent kept: {html}");
+    }
+    assert_eq!(tenant_count(&app).await, before, "nothing created");
+}
+
+#[tokio::test]
+async fn a_taken_subdomain_is_a_field_error() {
+    let app = spawn_app().await;
+    app.tenant(&app.root, "taken", false).await;
+    app.login_admin().await;
+    let root = app.root.id.to_string();
+    let r = app.post_form("/tenants", &create_fields("Second Taker", "taken", &root)).await;
+    assert_eq!(status(&r), 422);
+    let html = r.text().await.unwrap();
+    assert!(field_error(&html, "subdomain").unwrap_or_default().contains("already taken"), "{html}");
+    assert!(html.contains("value=\"Second Taker\""));
+    assert_eq!(by_subdomain(&app, "taken").await.unwrap().name, "Tenant taken");
+    assert_eq!(tenant_count(&app).await, 2);
+}
+
+#[tokio::test]
+async fn an_unknown_or_unsuitable_parent_is_a_field_error() {
+    let app = spawn_app().await;
+    let leaf = app.tenant(&app.root, "leaf", false).await;
+    app.login_admin().await;
+    let before = tenant_count(&app).await;
+    let leaf_id = leaf.id.to_string();
+    for (parent, message) in [
+        ("99999999", "Choose a parent tenant"),
+        ("abc", "Choose a parent tenant"),
+        ("", "Choose a parent tenant"),
+        (leaf_id.as_str(), "may not have sub-tenants"),
+    ] {
+        let r = app.post_form("/tenants", &create_fields("Orphan", "orphan", parent)).await;
+        assert_eq!(status(&r), 422, "parent {parent:?}");
+        let html = r.text().await.unwrap();
+        let shown = field_error(&html, "parent_id").unwrap_or_else(|| panic!("parent {parent:?}: {html}"));
+        assert!(shown.contains(message), "parent {parent:?}: {shown}");
+        assert!(html.contains("value=\"Orphan\""));
+    }
+    assert_eq!(tenant_count(&app).await, before);
+}
+
+#[tokio::test]
+async fn tenant_names_are_escaped_everywhere() {
+    let app = spawn_app().await;
+    app.login_admin().await;
+    let root = app.root.id.to_string();
+    let evil = "<script>alert(\"x\")</script> & 'co'";
+    let r = app.post_form("/tenants", &create_fields(evil, "evil", &root)).await;
+    assert_eq!(status(&r), 303);
+    let id = redirected_tenant_id(&r);
+    assert_eq!(find(&app, id).await.name, evil);
+
+    let mut pages = Vec::new();
+    for path in [
+        format!("/tenants/{id}"),
+        format!("/tenants/{id}/edit"),
+        "/tenants".to_string(),
+        "/tenants/tree".to_string(),
+        "/switch/search?q=alert".to_string(),
+        "/switch?q=%3Cscript%3E".to_string(),
+    ] {
+        pages.push((path.clone(), app.get_html(&path).await));
+    }
+    assert_redirect_to(&app.post_form("/switch", &[("tenant_id", &id.to_string())]).await, "/dashboard");
+    pages.push(("/dashboard (acting in it)".to_string(), app.get_html("/dashboard").await));
+    for (path, html) in pages {
+        assert!(!html.contains("<script>alert"), "{path}: {html}");
+        assert!(html.contains("&lt;script&gt;alert("), "{path} should show the name: {html}");
+    }
+}
+
+// ---------------------------------------------------------------- edit
+
+#[tokio::test]
+async fn the_edit_form_has_labelled_fields() {
+    let app = spawn_app().await;
+    let acme = app.tenant(&app.root, "acme", true).await;
+    app.login_admin().await;
+    let r = app.get(&format!("/tenants/{}/edit", acme.id)).await;
+    assert_eq!(status(&r), 200);
+    let html = r.text().await.unwrap();
+    for field in ["name", "subdomain", "description", "can_have_subtenants", "enabled"] {
+        assert!(html.contains(&format!("name=\"{field}\"")), "{field}: {html}");
+        assert!(html.contains(&format!("id=\"{field}\"")), "{field}");
+        assert!(html.contains(&format!("<label for=\"{field}\"")), "{field}");
+    }
+    assert!(html.contains("value=\"Tenant acme\""));
+    assert!(html.contains(&format!("action=\"/tenants/{}/edit\"", acme.id)));
+}
+
+#[tokio::test]
+async fn editing_saves_fields_and_an_unchecked_box_disables() {
+    let app = spawn_app().await;
+    let acme = app.tenant(&app.root, "acme", true).await;
+    app.login_admin().await;
+    let path = format!("/tenants/{}/edit", acme.id);
+    let r = app
+        .post_form(
+            &path,
+            &[
+                ("name", "Acme Renamed"),
+                ("subdomain", "acme"),
+                ("description", "Now with a description"),
+                ("can_have_subtenants", "true"),
+                ("enabled", "true"),
+            ],
+        )
+        .await;
+    assert_redirect_to(&r, &format!("/tenants/{}", acme.id));
+    let t = find(&app, acme.id).await;
+    assert_eq!(t.name, "Acme Renamed");
+    assert_eq!(t.description, "Now with a description");
+    assert!(t.enabled && t.can_have_subtenants);
+
+    // No `enabled` and no `can_have_subtenants`: both unchecked.
+    let r = app.post_form(&path, &[("name", "Acme Renamed"), ("subdomain", "acme"), ("description", "")]).await;
+    assert_eq!(status(&r), 303);
+    let t = find(&app, acme.id).await;
+    assert!(!t.enabled, "unchecked enabled must disable");
+    assert!(!t.can_have_subtenants);
+    assert!(AuditEvent::actions_for_tenant(&mut *app.conn().await, acme.id)
+        .await
+        .unwrap()
+        .contains(&"tenant.update".to_string()));
+
+    // The root's form has no `enabled` box, and saving it never disables it.
+    let root_form = app.get_html(&format!("/tenants/{}/edit", app.root.id)).await;
+    assert!(!root_form.contains("name=\"enabled\""));
+    let r = app.post_form(&format!("/tenants/{}/edit", app.root.id), &[("name", "Root"), ("subdomain", "root")]).await;
+    assert_eq!(status(&r), 303);
+    assert!(find(&app, app.root.id).await.enabled);
+}
+
+#[tokio::test]
+async fn invalid_edits_change_nothing() {
+    let app = spawn_app().await;
+    let acme = app.tenant(&app.root, "acme", true).await;
+    app.tenant(&app.root, "globex", false).await;
+    app.login_admin().await;
+    let path = format!("/tenants/{}/edit", acme.id);
+    for (field, message, name, subdomain) in [
+        ("name", "Enter a name", "  ", "acme"),
+        ("subdomain", "lower-case letters only", "Changed", "Bad_Sub"),
+        ("subdomain", "already taken", "Changed", "globex"),
+    ] {
+        let r = app.post_form(&path, &[("name", name), ("subdomain", subdomain), ("enabled", "true")]).await;
+        assert_eq!(status(&r), 422, "{field} {subdomain}");
+        let html = r.text().await.unwrap();
+        let shown = field_error(&html, field).unwrap_or_else(|| panic!("{field}: {html}"));
+        assert!(shown.contains(message), "{shown}");
+        assert!(html.contains(&format!("value=\"{subdomain}\"")), "input kept: {html}");
+        let t = find(&app, acme.id).await;
+        assert_eq!((t.name.as_str(), t.subdomain.as_str(), t.enabled), ("Tenant acme", "acme", true));
+    }
+}
+
+// ---------------------------------------------------------------- enable / disable / delete
+
+#[tokio::test]
+async fn tenants_can_be_disabled_and_enabled_but_not_the_root() {
+    let app = spawn_app().await;
+    let acme = app.tenant(&app.root, "acme", true).await;
+    app.login_admin().await;
+
+    let r = app.post_form(&format!("/tenants/{}/disable", acme.id), &[]).await;
+    assert_redirect_to(&r, &format!("/tenants/{}", acme.id));
+    assert!(!find(&app, acme.id).await.enabled);
+    let html = app.get_html(&format!("/tenants/{}", acme.id)).await;
+    assert!(html.contains("badge disabled"), "{html}");
+
+    let r = app.post_form(&format!("/tenants/{}/enable", acme.id), &[]).await;
+    assert_redirect_to(&r, &format!("/tenants/{}", acme.id));
+    assert!(find(&app, acme.id).await.enabled);
+    let actions = AuditEvent::actions_for_tenant(&mut *app.conn().await, acme.id).await.unwrap();
+    assert_eq!(actions[..2], ["tenant.enable".to_string(), "tenant.disable".to_string()]);
+
+    let r = app.post_form(&format!("/tenants/{}/disable", app.root.id), &[]).await;
+    assert_eq!(status(&r), 400);
+    assert!(find(&app, app.root.id).await.enabled);
+    assert_eq!(status(&app.get("/dashboard").await), 200);
+}
+
+#[tokio::test]
+async fn deleting_a_leaf_removes_it_and_its_users() {
+    let app = spawn_app().await;
+    let leaf = app.tenant(&app.root, "leaf", false).await;
+    let user = app.user(&leaf, "leaf-user").await;
+    app.login_admin().await;
+    assert_eq!(status(&app.get(&format!("/tenants/{}/delete", leaf.id)).await), 200);
+
+    let r = app.post_form(&format!("/tenants/{}/delete", leaf.id), &[]).await;
+    assert_redirect_to(&r, &format!("/tenants/{}", app.root.id));
+    assert!(app.reload(&leaf).await.is_none());
+    assert!(User::find_with_tenant(&mut *app.conn().await, user.id).await.unwrap().is_none());
+    assert_eq!(status(&app.get(&format!("/tenants/{}", leaf.id)).await), 404);
+    assert!(AuditEvent::actions_for_tenant(&mut *app.conn().await, leaf.id)
+        .await
+        .unwrap()
+        .contains(&"tenant.delete".to_string()));
+}
+
+#[tokio::test]
+async fn a_tenant_with_children_and_the_root_are_not_deleted() {
+    let app = spawn_app().await;
+    let parent = app.tenant(&app.root, "parent", true).await;
+    let child = app.tenant(&parent, "child", false).await;
+    app.login_admin().await;
+
+    let r = app.post_form(&format!("/tenants/{}/delete", parent.id), &[]).await;
+    assert_eq!(status(&r), 409);
+    assert!(app.reload(&parent).await.is_some());
+    assert!(app.reload(&child).await.is_some());
+
+    let r = app.post_form(&format!("/tenants/{}/delete", app.root.id), &[]).await;
+    assert_eq!(status(&r), 403);
+    assert_eq!(status(&app.get(&format!("/tenants/{}/delete", app.root.id)).await), 403);
+    assert!(app.reload(&app.root).await.is_some());
+}
+
+// ---------------------------------------------------------------- who sees what
+
+struct Probe {
+    post: bool,
+    path: String,
+    form: Vec<(&'static str, String)>,
+    hx: bool,
+}
+
+/// Every request that names a tenant by id.
+fn probes(id: &str) -> Vec<Probe> {
+    let get = |path: String| Probe { post: false, path, form: Vec::new(), hx: false };
+    let post = |path: String, form: Vec<(&'static str, String)>| Probe { post: true, path, form, hx: false };
+    let edit = vec![("name", "Hijacked".to_string()), ("subdomain", "hijacked".to_string())];
+    vec![
+        get(format!("/tenants/{id}")),
+        get(format!("/tenants/{id}/edit")),
+        get(format!("/tenants/{id}/delete")),
+        get(format!("/tenants/{id}/children")),
+        Probe { hx: true, ..get(format!("/tenants/{id}/children")) },
+        get(format!("/tenants/tree?parent={id}")),
+        get(format!("/tenants/new?parent_id={id}")),
+        post(format!("/tenants/{id}/edit"), edit.clone()),
+        post(format!("/tenants/{id}"), edit),
+        post(format!("/tenants/{id}/delete"), Vec::new()),
+        post(format!("/tenants/{id}/disable"), Vec::new()),
+        post(format!("/tenants/{id}/enable"), Vec::new()),
+        post("/switch".to_string(), vec![("tenant_id", id.to_string())]),
+    ]
+}
+
+async fn run_probe(app: &TestApp, token: &str, probe: &Probe) -> (u16, String) {
+    let mut request = if probe.post {
+        let mut form = probe.form.clone();
+        form.push(("csrf_token", token.to_string()));
+        app.client.post(app.url(&probe.path)).form(&form)
+    } else {
+        app.client.get(app.url(&probe.path))
+    };
+    if probe.hx {
+        request = request.header("HX-Request", "true");
+    }
+    let r = request.send().await.expect("request");
+    (r.status().as_u16(), r.text().await.expect("body"))
+}
+
+#[tokio::test]
+async fn tenants_outside_a_users_reach_do_not_exist_for_them() {
+    let app = spawn_app().await;
+    let t = tree(&app).await;
+    let alice_user = app.user(&t.acme, "alice").await;
+    app.grant(&alice_user, &t.acme, GrantRole::Owner, Scope::Subtree, true).await;
+    let alice = browser_as(&app, "acme\\alice").await;
+    let token = alice.csrf().await;
+
+    let globex = t.globex.id.to_string();
+    let root = app.root.id.to_string();
+    let mut wrong = Vec::new();
+    let mut missing_page = String::new();
+    let mut globex_page = String::new();
+    for id in [globex.as_str(), root.as_str(), "99999999", "abc"] {
+        for probe in probes(id) {
+            let (code, body) = run_probe(&alice, &token, &probe).await;
+            if code != 404 {
+                wrong.push(format!("{} {} -> {code}", if probe.post { "POST" } else { "GET" }, probe.path));
+            }
+            if probe.path == format!("/tenants/{id}") && id == "99999999" {
+                missing_page = body;
+            } else if probe.path == format!("/tenants/{id}") && id == globex {
+                globex_page = body;
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "expected 404 for:\n{}", wrong.join("\n"));
+    assert_eq!(globex_page, missing_page, "an invisible tenant looks exactly like a missing one");
+
+    // Nothing was changed behind the 404s.
+    let g = find(&app, t.globex.id).await;
+    assert_eq!((g.name.as_str(), g.enabled), ("Tenant globex", true));
+    let r = find(&app, app.root.id).await;
+    assert_eq!((r.name.as_str(), r.enabled), ("Root", true));
+    assert!(by_subdomain(&app, "hijacked").await.is_none());
+
+    // Creating under an invisible parent is the same field error as under a missing one.
+    let mut messages = Vec::new();
+    for parent in [globex.as_str(), root.as_str(), "99999999"] {
+        let r = alice.post_form("/tenants", &create_fields("Sneaky", "sneaky", parent)).await;
+        assert_eq!(status(&r), 422, "parent {parent}");
+        messages.push(field_error(&r.text().await.unwrap(), "parent_id"));
+    }
+    assert!(messages[0].is_some() && messages.iter().all(|m| *m == messages[0]), "{messages:?}");
+    assert!(by_subdomain(&app, "sneaky").await.is_none());
+
+    // No page of hers mentions globex (or the root above her).
+    let acme_id = t.acme.id;
+    for path in [
+        "/dashboard".to_string(),
+        "/tenants".to_string(),
+        "/tenants?q=Tenant".to_string(),
+        "/tenants/tree".to_string(),
+        format!("/tenants/{acme_id}"),
+        "/tenants/new".to_string(),
+        "/switch?q=Tenant".to_string(),
+        "/switch/search?q=Tenant".to_string(),
+        "/switch/search?q=o".to_string(),
+    ] {
+        let r = alice.get(&path).await;
+        assert_eq!(status(&r), 200, "{path}");
+        let html = r.text().await.unwrap();
+        assert!(!html.to_lowercase().contains("globex"), "{path} mentions globex: {html}");
+        assert!(!html.contains("Root"), "{path} names the root above her: {html}");
+    }
+    // Searching for them finds nothing.
+    assert!(row_names(&alice.get_html("/tenants?q=globex").await).is_empty());
+    for q in ["globex", "Root"] {
+        let results = alice.get_html(&format!("/switch/search?q={q}")).await;
+        assert!(!results.contains("switch-result"), "{q}: {results}");
+    }
+    let results = alice.get_html("/switch/search?q=Tenant").await;
+    assert!(results.contains(">Tenant acme / Tenant acme-c1<"), "{results}");
+}
+
+#[tokio::test]
+async fn an_owner_sees_and_manages_their_subtree() {
+    let app = spawn_app().await;
+    let t = tree(&app).await;
+    let alice_user = app.user(&t.acme, "alice").await;
+    app.grant(&alice_user, &t.acme, GrantRole::Owner, Scope::Subtree, true).await;
+    let alice = browser_as(&app, "acme\\alice").await;
+
+    assert_eq!(status(&alice.get(&format!("/tenants/{}", t.acme.id)).await), 200);
+    assert_eq!(status(&alice.get(&format!("/tenants/{}", t.acme_c1.id)).await), 200);
+    assert_eq!(row_names(&alice.get_html("/tenants").await), vec!["Tenant acme-c1".to_string()]);
+
+    let acme = t.acme.id.to_string();
+    let r = alice.post_form("/tenants", &create_fields("Alice Child", "alice-child", &acme)).await;
+    assert_eq!(status(&r), 303);
+    let child = find(&app, redirected_tenant_id(&r)).await;
+    assert_eq!(child.path, vec![app.root.id, t.acme.id, child.id]);
+
+    let r = alice.post_form(&format!("/tenants/{}/delete", t.acme_c1.id), &[]).await;
+    assert_redirect_to(&r, &format!("/tenants/{}", t.acme.id));
+    assert!(app.reload(&t.acme_c1).await.is_none());
+}
+
+#[tokio::test]
+async fn a_viewer_reads_but_cannot_change() {
+    let app = spawn_app().await;
+    let t = tree(&app).await;
+    let vic_user = app.user(&t.globex, "vic").await;
+    app.grant(&vic_user, &t.acme, GrantRole::Viewer, Scope::Subtree, true).await;
+    let vic = browser_as(&app, "globex\\vic").await;
+
+    assert_eq!(status(&vic.get(&format!("/tenants/{}", t.acme.id)).await), 200);
+    assert_eq!(status(&vic.get(&format!("/tenants/{}", t.acme_c1.id)).await), 200);
+    for tenant in [&t.acme, &t.acme_c1] {
+        let path = format!("/tenants/{}/edit", tenant.id);
+        assert_eq!(status(&vic.get(&path).await), 403);
+        let r = vic.post_form(&path, &[("name", "Vandalised"), ("subdomain", &tenant.subdomain)]).await;
+        assert_eq!(status(&r), 403, "{path}");
+        let r = vic.post_form(&format!("/tenants/{}/disable", tenant.id), &[]).await;
+        assert_eq!(status(&r), 403);
+        let now = find(&app, tenant.id).await;
+        assert_eq!((now.name.as_str(), now.enabled), (tenant.name.as_str(), true));
+    }
+    let acme = t.acme.id.to_string();
+    let r = vic.post_form("/tenants", &create_fields("Vic Child", "vic-child", &acme)).await;
+    assert_eq!(status(&r), 403);
+    assert!(by_subdomain(&app, "vic-child").await.is_none());
+}
+
+#[tokio::test]
+async fn a_user_without_grants_sees_only_their_home_tenant() {
+    let app = spawn_app().await;
+    let t = tree(&app).await;
+    app.user(&t.acme, "paul").await;
+    let paul = browser_as(&app, "acme\\paul").await;
+
+    assert_eq!(status(&paul.get(&format!("/tenants/{}", t.acme.id)).await), 200);
+    assert_eq!(status(&paul.get(&format!("/tenants/{}", t.acme_c1.id)).await), 404);
+    assert_eq!(status(&paul.get(&format!("/tenants/{}/edit", t.acme.id)).await), 403);
+    assert!(row_names(&paul.get_html("/tenants").await).is_empty());
+    let html = paul.get_html(&format!("/tenants/{}", t.acme.id)).await;
+    assert!(!html.contains("acme-c1"), "{html}");
+}
+
+#[tokio::test]
+async fn administrators_create_and_edit_children_but_only_owners_delete() {
+    let app = spawn_app().await;
+    let t = tree(&app).await;
+    let adam_user = app.user(&t.acme, "adam").await;
+    app.grant(&adam_user, &t.acme, GrantRole::Administrator, Scope::Subtree, true).await;
+    let adam = browser_as(&app, "acme\\adam").await;
+
+    let acme = t.acme.id.to_string();
+    let r = adam.post_form("/tenants", &create_fields("Adam Child", "adam-child", &acme)).await;
+    assert_eq!(status(&r), 303);
+    let child = redirected_tenant_id(&r);
+
+    let r = adam
+        .post_form(&format!("/tenants/{}/edit", t.acme_c1.id), &[("name", "Edited By Adam"), ("subdomain", "acme-c1")])
+        .await;
+    assert_eq!(status(&r), 303);
+    assert_eq!(find(&app, t.acme_c1.id).await.name, "Edited By Adam");
+
+    for id in [child, t.acme_c1.id] {
+        assert_eq!(status(&adam.get(&format!("/tenants/{id}/delete")).await), 403);
+        let r = adam.post_form(&format!("/tenants/{id}/delete"), &[]).await;
+        assert_eq!(status(&r), 403);
+        find(&app, id).await;
+    }
+
+    let owner_user = app.user(&t.acme, "olga").await;
+    app.grant(&owner_user, &t.acme, GrantRole::Owner, Scope::Subtree, true).await;
+    let olga = browser_as(&app, "acme\\olga").await;
+    let r = olga.post_form(&format!("/tenants/{child}/delete"), &[]).await;
+    assert_eq!(status(&r), 303);
+    assert!(by_subdomain(&app, "adam-child").await.is_none());
+}
+
+// ---------------------------------------------------------------- list
+
+#[tokio::test]
+async fn the_list_pages_sorts_and_filters() {
+    let app = spawn_app().await;
+    for i in 0..60 {
+        app.tenant(&app.root, &format!("t{i:02}"), false).await;
+    }
+    app.login_admin().await;
+    let name = |i: usize| format!("Tenant t{i:02}");
+
+    let html = app.get_html("/tenants").await;
+    assert_eq!(row_names(&html), (0..50).map(name).collect::<Vec<_>>());
+    assert!(html.contains("Page 1 of 2"), "{html}");
+    let next = between(&html, "rel=\"next\"", ">");
+    assert!(next.contains("page=2"), "{next}");
+    assert!(!html.contains("rel=\"prev\""));
+
+    let html = app.get_html("/tenants?page=2").await;
+    assert_eq!(row_names(&html), (50..60).map(name).collect::<Vec<_>>());
+    assert!(html.contains("Page 2 of 2") && html.contains("rel=\"prev\"") && !html.contains("rel=\"next\""));
+
+    let html = app.get_html("/tenants?sort=name&dir=desc").await;
+    assert_eq!(row_names(&html), (10..60).rev().map(name).collect::<Vec<_>>());
+
+    let html = app.get_html("/tenants?q=t17").await;
+    assert_eq!(row_names(&html), vec![name(17)]);
+    assert!(!html.contains("Page 1 of"));
+    let html = app.get_html("/tenants?q=t1").await;
+    assert_eq!(row_names(&html), (10..20).map(name).collect::<Vec<_>>());
+    // LIKE wildcards in the filter are literal.
+    assert!(row_names(&app.get_html("/tenants?q=t_7").await).is_empty());
+
+    let html = app.get_html("/tenants?per_page=10").await;
+    assert_eq!(row_names(&html), (0..10).map(name).collect::<Vec<_>>());
+    assert!(html.contains("Page 1 of 6"));
+    let html = app.get_html("/tenants?per_page=10&page=3").await;
+    assert_eq!(row_names(&html), (20..30).map(name).collect::<Vec<_>>());
+
+    // Page links keep the filter, the order and the page size.
+    let html = app.get_html("/tenants?q=Tenant&sort=name&dir=desc&per_page=20").await;
+    let next = between(&html, "rel=\"next\"", ">");
+    for part in ["q=Tenant", "sort=name", "dir=desc", "per_page=20", "page=2"] {
+        assert!(next.contains(part), "{part}: {next}");
+    }
+}
+
+#[tokio::test]
+async fn odd_list_parameters_never_break_the_page() {
+    let app = spawn_app().await;
+    for i in 0..3 {
+        app.tenant(&app.root, &format!("t{i}"), false).await;
+    }
+    app.login_admin().await;
+    for query in [
+        "page=abc&per_page=-5&sort=evil",
+        "page=-1&dir=sideways",
+        "page=99999999999999999999&per_page=99999999999999999999",
+        "page=0&per_page=0",
+        "per_page=100000",
+        "page=1000000",
+        "q=%25&sort=created&dir=desc",
+        "q=%27%3B%20DROP%20TABLE%20tenants%3B--",
+        "sort=users&dir=asc&sort2=x",
+    ] {
+        let r = app.get(&format!("/tenants?{query}")).await;
+        assert_eq!(status(&r), 200, "{query}");
+        assert!(r.text().await.unwrap().contains("<h1>Tenants</h1>"), "{query}");
+    }
+    let html = app.get_html("/tenants?page=abc&sort=evil").await;
+    assert_eq!(row_names(&html), vec!["Tenant t0", "Tenant t1", "Tenant t2"]);
+    assert_eq!(tenant_count(&app).await, 4);
+}
+
+#[tokio::test]
+async fn the_list_answers_htmx_with_a_fragment_and_has_sort_links() {
+    let app = spawn_app().await;
+    app.tenant(&app.root, "acme", false).await;
+    app.login_admin().await;
+
+    let r = get_hx(&app, "/tenants?sort=users").await;
+    assert_eq!(status(&r), 200);
+    let fragment = r.text().await.unwrap();
+    assert!(!fragment.contains("<html"), "{fragment}");
+    assert!(fragment.contains("<table class=\"data\">"));
+    assert_eq!(row_names(&fragment), vec!["Tenant acme".to_string()]);
+
+    let html = app.get_html("/tenants").await;
+    assert!(html.contains("<html"));
+    for (label, key) in
+        [("Name", "name"), ("Role", "role"), ("Total Instances", "instances"), ("Total Users", "users"), ("Created", "created")]
+    {
+        let link = html
+            .split("<th ")
+            .skip(1)
+            .find(|th| th.contains(&format!(">{label}")))
+            .unwrap_or_else(|| panic!("no {label} header: {html}"));
+        assert!(link.contains(&format!("sort={key}")), "{label}: {link}");
+    }
+}
+
+// ---------------------------------------------------------------- tree
+
+#[tokio::test]
+async fn the_tree_loads_children_on_demand() {
+    let app = spawn_app().await;
+    let t = tree(&app).await;
+    app.login_admin().await;
+
+    let html = app.get_html("/tenants/tree").await;
+    assert!(html.contains(">Tenant acme</a>") && html.contains(">Tenant globex</a>"), "{html}");
+    assert!(!html.contains("Tenant acme-c1"), "grandchildren are loaded on demand");
+    assert!(html.contains(&format!("hx-get=\"/tenants/{}/children\"", t.acme.id)));
+    assert!(!html.contains(&format!("hx-get=\"/tenants/{}/children\"", t.globex.id)), "a leaf has no toggle");
+
+    let r = get_hx(&app, &format!("/tenants/{}/children", t.acme.id)).await;
+    assert_eq!(status(&r), 200);
+    let fragment = r.text().await.unwrap();
+    assert!(!fragment.contains("<html"));
+    assert!(fragment.contains(">Tenant acme-c1</a>"), "{fragment}");
+    assert!(!fragment.contains("globex"));
+
+    let r = app.get(&format!("/tenants/{}/children", t.acme.id)).await;
+    assert_redirect_to(&r, &format!("/tenants/tree?parent={}", t.acme.id));
+    let html = app.get_html(&format!("/tenants/tree?parent={}", t.acme.id)).await;
+    assert!(html.contains(">Tenant acme-c1</a>"));
+    assert!(html.contains(&format!("href=\"/tenants/tree?parent={}\"", app.root.id)), "up link: {html}");
+}
+
+// ---------------------------------------------------------------- switcher
+
+fn acting(html: &str) -> &str {
+    let tag = between(html, "id=\"acting-tenant\"", "</a>");
+    tag.rsplit('>').next().unwrap_or_default()
+}
+
+#[tokio::test]
+async fn switching_tenant_changes_what_the_pages_are_about() {
+    let app = spawn_app().await;
+    let acme = app.tenant(&app.root, "acme", true).await;
+    let c1 = app.tenant(&acme, "acme-c1", true).await;
+    app.tenant(&c1, "acme-c1-x", false).await;
+    app.tenant(&app.root, "globex", false).await;
+    app.login_admin().await;
+
+    let r = get_hx(&app, "/switch/search?q=acme").await;
+    assert_eq!(status(&r), 200);
+    let results = r.text().await.unwrap();
+    assert!(!results.contains("<html"));
+    let acme_result = results
+        .split("<li class=\"switch-result\">")
+        .find(|li| li.contains(&format!("name=\"tenant_id\" value=\"{}\"", acme.id)))
+        .unwrap_or_else(|| panic!("no result for acme: {results}"));
+    assert!(acme_result.contains(">Root / Tenant acme</span>"), "{acme_result}");
+    assert!(acme_result.contains("<button type=\"submit\">Switch</button>"));
+    assert!(!results.contains("globex"));
+
+    let r = app.post_form("/switch", &[("tenant_id", &c1.id.to_string())]).await;
+    assert_redirect_to(&r, "/dashboard");
+    let html = app.get_html("/dashboard").await;
+    assert_eq!(acting(&html), "Tenant acme-c1");
+    let crumbs = between(&html, "<nav id=\"breadcrumb\"", "</nav>");
+    for name in ["Root", "Tenant acme", "Tenant acme-c1"] {
+        assert!(crumbs.contains(&format!(">{name}</a>")), "{name}: {crumbs}");
+    }
+    assert!(html.contains("You are now acting in Tenant acme-c1."));
+
+    assert_eq!(row_names(&app.get_html("/tenants").await), vec!["Tenant acme-c1-x".to_string()]);
+    let fragment = get_hx(&app, "/tenants").await.text().await.unwrap();
+    assert!(fragment.contains("below Tenant acme-c1."), "{fragment}");
+}
+
+#[tokio::test]
+async fn switching_into_a_disabled_tenant_is_refused() {
+    let app = spawn_app().await;
+    let acme = app.tenant(&app.root, "acme", true).await;
+    let off = app.tenant(&app.root, "off", false).await;
+    Tenant::set_enabled(&mut *app.conn().await, off.id, false).await.unwrap();
+    app.login_admin().await;
+
+    let results = app.get_html("/switch/search?q=off").await;
+    assert!(results.contains("badge disabled") && !results.contains(">Switch</button>"), "{results}");
+
+    assert_redirect_to(&app.post_form("/switch", &[("tenant_id", &acme.id.to_string())]).await, "/dashboard");
+    let r = app.post_form("/switch", &[("tenant_id", &off.id.to_string())]).await;
+    assert_eq!(status(&r), 409);
+    assert_eq!(acting(&app.get_html("/dashboard").await), "Tenant acme");
+
+    // Disabling the tenant one acts in sends one back home.
+    Tenant::set_enabled(&mut *app.conn().await, acme.id, false).await.unwrap();
+    assert_eq!(acting(&app.get_html("/dashboard").await), "Root");
+}
+
+#[tokio::test]
+async fn the_switcher_works_without_javascript() {
+    let app = spawn_app().await;
+    let acme = app.tenant(&app.root, "acme", true).await;
+    app.login_admin().await;
+    let r = app.get("/switch?q=acme").await;
+    assert_eq!(status(&r), 200);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("<html") && html.contains("<h1>Switch tenant</h1>"), "{html}");
+    assert!(html.contains("value=\"acme\""), "query kept: {html}");
+    assert!(html.contains("class=\"switch-result\""));
+    assert!(html.contains(&format!("name=\"tenant_id\" value=\"{}\"", acme.id)));
+    assert!(html.contains("action=\"/switch\" method=\"post\""));
+}
+
+// ---------------------------------------------------------------- concurrency
+
+async fn assert_tree_consistent(app: &TestApp) {
+    let client = db(app).await;
+    let bad_paths: i64 = client
+        .query_one("SELECT count(*) FROM tenants c JOIN tenants p ON p.id = c.parent_id WHERE c.path <> p.path || c.id", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(bad_paths, 0, "tenants whose path is not parent's path + own id");
+    let orphans: i64 = client
+        .query_one(
+            "SELECT count(*) FROM tenants c WHERE c.parent_id IS NOT NULL \
+             AND NOT EXISTS (SELECT 1 FROM tenants p WHERE p.id = c.parent_id)",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(orphans, 0, "tenants with a missing parent");
+}
+
+/// How one round of the create/delete race is timed, in microseconds after the start.
+struct Timing {
+    delete_at: u64,
+    /// Create `i` starts at `first_create_at + i * create_step`.
+    first_create_at: u64,
+    create_step: u64,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_creates_and_a_parent_delete_keep_the_tree_consistent() {
+    const CREATES: usize = 40;
+    let app = spawn_app().await;
+    let pool = tenantry::db::pool(&app.db_url, CREATES + 1).unwrap();
+    let rounds = [
+        // All at once.
+        Timing { delete_at: 0, first_create_at: 0, create_step: 0 },
+        // The delete first: every create must find the parent gone.
+        Timing { delete_at: 0, first_create_at: 20_000, create_step: 0 },
+        // The delete in the middle of a stream of creates.
+        Timing { delete_at: 5_000, first_create_at: 0, create_step: 250 },
+        Timing { delete_at: 1_000, first_create_at: 0, create_step: 50 },
+    ];
+    let sleep_us = |us: u64| tokio::time::sleep(std::time::Duration::from_micros(us));
+    let mut outcomes = Vec::new();
+    for (round, timing) in rounds.iter().enumerate() {
+        let parent = app.tenant(&app.root, &format!("p{round}"), true).await;
+        let start = Arc::new(tokio::sync::Barrier::new(CREATES + 1));
+        let mut creates = Vec::new();
+        for i in 0..CREATES {
+            let (pool, parent, start) = (pool.clone(), parent.clone(), start.clone());
+            let at = timing.first_create_at + i as u64 * timing.create_step;
+            creates.push(tokio::spawn(async move {
+                let mut conn = pool.get().await.unwrap();
+                start.wait().await;
+                sleep_us(at).await;
+                let name = format!("Child {round}-{i}");
+                let sub = format!("r{round}-c{i}");
+                service::create(&mut conn, &Actor::system("test"), &parent, fields(&name, &sub)).await
+            }));
+        }
+        let delete = {
+            let (pool, id, start, at) = (pool.clone(), parent.id, start.clone(), timing.delete_at);
+            tokio::spawn(async move {
+                let mut conn = pool.get().await.unwrap();
+                start.wait().await;
+                sleep_us(at).await;
+                service::delete_leaf(&mut conn, &Actor::system("test"), id).await
+            })
+        };
+
+        let mut created = Vec::new();
+        for handle in creates {
+            match handle.await.unwrap() {
+                Ok(child) => created.push(child),
+                // The parent was deleted first, or the lock wait ran out: refused cleanly.
+                Err(AppError::NotFound | AppError::Conflict(_)) => {}
+                Err(e) => panic!("round {round}: create failed with {e:?}"),
+            }
+        }
+        let deleted = match delete.await.unwrap() {
+            Ok(()) => true,
+            Err(AppError::Conflict(_)) => false,
+            Err(e) => panic!("round {round}: delete failed with {e:?}"),
+        };
+        let children: i64 = db(&app)
+            .await
+            .query_one("SELECT count(*) FROM tenants WHERE parent_id = $1", &[&parent.id])
+            .await
+            .unwrap()
+            .get(0);
+        if deleted {
+            assert!(app.reload(&parent).await.is_none(), "round {round}");
+            assert!(created.is_empty(), "round {round}: {} children created under a deleted parent", created.len());
+            assert_eq!(children, 0);
+        } else {
+            assert!(app.reload(&parent).await.is_some(), "round {round}");
+            assert_eq!(children, created.len() as i64, "round {round}");
+        }
+        for child in &created {
+            let mut expected = parent.path.clone();
+            expected.push(child.id);
+            assert_eq!(child.path, expected);
+        }
+        outcomes.push((deleted, created.len()));
+        assert_tree_consistent(&app).await;
+    }
+    eprintln!("(parent deleted, children created) per round: {outcomes:?}");
+    // The delete-first round must really have exercised the "parent gone" side.
+    assert_eq!(outcomes[1], (true, 0), "{outcomes:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_creates_with_one_subdomain_have_one_winner() {
+    const RACERS: usize = 30;
+    let app = spawn_app().await;
+    let parent = app.tenant(&app.root, "parent", true).await;
+    let pool = tenantry::db::pool(&app.db_url, RACERS).unwrap();
+    let start = Arc::new(tokio::sync::Barrier::new(RACERS));
+    let mut handles = Vec::new();
+    for i in 0..RACERS {
+        let (pool, parent, start) = (pool.clone(), parent.clone(), start.clone());
+        handles.push(tokio::spawn(async move {
+            let mut conn = pool.get().await.unwrap();
+            start.wait().await;
+            service::create(&mut conn, &Actor::system("test"), &parent, fields(&format!("Racer {i}"), "dup")).await
+        }));
+    }
+    let mut winners = 0;
+    for handle in handles {
+        match handle.await.unwrap() {
+            Ok(t) => {
+                winners += 1;
+                assert_eq!(t.subdomain, "dup");
+            }
+            Err(AppError::Validation(errors)) => {
+                assert_eq!(errors.get("subdomain").map(String::as_str), Some("This subdomain is already taken."));
+            }
+            Err(e) => panic!("expected the 'already taken' field error, got {e:?}"),
+        }
+    }
+    assert_eq!(winners, 1);
+    let n: i64 = db(&app).await.query_one("SELECT count(*) FROM tenants WHERE subdomain = 'dup'", &[]).await.unwrap().get(0);
+    assert_eq!(n, 1);
+    assert_tree_consistent(&app).await;
+}
+
+#[tokio::test]
+async fn concurrent_form_posts_with_one_subdomain_have_one_winner() {
+    const RACERS: usize = 10;
+    let app = spawn_app().await;
+    app.login_admin().await;
+    let token = app.csrf().await;
+    let root = app.root.id.to_string();
+    let requests = (0..RACERS).map(|i| {
+        let name = format!("Racer {i}");
+        let form = vec![
+            ("name", name),
+            ("subdomain", "dup".to_string()),
+            ("parent_id", root.clone()),
+            ("csrf_token", token.clone()),
+        ];
+        let request = app.client.post(app.url("/tenants")).form(&form);
+        async move {
+            let r = request.send().await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    });
+    let answers = futures_util::future::join_all(requests).await;
+    let winners = answers.iter().filter(|(code, _)| *code == 303).count();
+    assert_eq!(winners, 1, "{:?}", answers.iter().map(|(c, _)| c).collect::<Vec<_>>());
+    for (code, html) in answers.iter().filter(|(code, _)| *code != 303) {
+        assert_eq!(*code, 422);
+        assert!(field_error(html, "subdomain").unwrap_or_default().contains("already taken"), "{html}");
+    }
+    let n: i64 = db(&app).await.query_one("SELECT count(*) FROM tenants WHERE subdomain = 'dup'", &[]).await.unwrap().get(0);
+    assert_eq!(n, 1);
+}
