@@ -58,7 +58,11 @@ impl Settings {
     pub fn from_env_without_secret() -> Result<Self, ConfigError> {
         let mut env: HashMap<String, String> = std::env::vars().collect();
         env.entry("TENANTRY_SECRET_KEY".into())
-            .and_modify(|k| if k.len() < MIN_SECRET_KEY_LEN { *k = "x".repeat(MIN_SECRET_KEY_LEN) })
+            .and_modify(|k| {
+                if k.len() < MIN_SECRET_KEY_LEN {
+                    *k = "x".repeat(MIN_SECRET_KEY_LEN)
+                }
+            })
             .or_insert_with(|| "x".repeat(MIN_SECRET_KEY_LEN));
         Self::from_map(&env)
     }

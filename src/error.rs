@@ -57,6 +57,13 @@ impl From<diesel::result::Error> for AppError {
                     "another change to the same tenants is in progress; try again".into(),
                 )
             }
+            // Text PostgreSQL cannot store (a NUL byte, invalid UTF-8) is bad input, not a fault.
+            Error::DatabaseError(_, ref info)
+                if info.message().contains("invalid byte sequence")
+                    || info.message().contains("null character") =>
+            {
+                AppError::BadRequest("The input contains characters that cannot be stored.".into())
+            }
             Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => AppError::Conflict(
                 "another change to the same tenants is in progress; try again".into(),
             ),

@@ -17,6 +17,11 @@ use secrecy::ExposeSecret;
 use std::net::TcpListener;
 use std::time::Duration;
 
+/// Only our own scripts, styles and forms; never framed.
+pub const CSP: &str =
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
+                             frame-ancestors 'none'; form-action 'self'; base-uri 'none'";
+
 /// Shared by every request.
 pub struct AppState {
     pub pool: DbPool,
@@ -54,41 +59,52 @@ impl Application {
         tokio::spawn(cleanup(pool.clone()));
 
         let server = HttpServer::new(move || {
-            let sessions = SessionMiddleware::builder(PgSessionStore::new(pool.clone()), key.clone())
-                .cookie_name("tenantry_session".into())
-                .cookie_http_only(true)
-                .cookie_same_site(SameSite::Lax)
-                .cookie_secure(secure)
-                .cookie_content_security(CookieContentSecurity::Private)
-                .session_lifecycle(SessionLifecycle::BrowserSession(
-                    BrowserSession::default().state_ttl(actix_web::cookie::time::Duration::hours(SESSION_TTL_HOURS)),
-                ))
-                .build();
+            let sessions =
+                SessionMiddleware::builder(PgSessionStore::new(pool.clone()), key.clone())
+                    .cookie_name("tenantry_session".into())
+                    .cookie_http_only(true)
+                    .cookie_same_site(SameSite::Lax)
+                    .cookie_secure(secure)
+                    .cookie_content_security(CookieContentSecurity::Private)
+                    .session_lifecycle(SessionLifecycle::BrowserSession(
+                        BrowserSession::default()
+                            .state_ttl(actix_web::cookie::time::Duration::hours(SESSION_TTL_HOURS)),
+                    ))
+                    .build();
             App::new()
                 .app_data(state.clone())
-                .app_data(aweb::FormConfig::default().limit(256 * 1024).error_handler(|e, _| {
-                    AppError::BadRequest(format!("The form could not be read: {e}")).into()
-                }))
+                .app_data(
+                    aweb::FormConfig::default()
+                        .limit(256 * 1024)
+                        .error_handler(|e, _| {
+                            AppError::BadRequest(format!("The form could not be read: {e}")).into()
+                        }),
+                )
                 .app_data(aweb::QueryConfig::default().error_handler(|_, _| {
                     AppError::BadRequest("The query string could not be read.".into()).into()
                 }))
-                .app_data(aweb::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()))
+                .app_data(
+                    aweb::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()),
+                )
                 // Probes and static files stay outside the session layer: liveness must
                 // not depend on the database, and assets need no session row.
                 .configure(web::configure_public)
-                .service(aweb::scope("").wrap(from_fn(csrf::guard)).wrap(sessions).configure(web::configure))
-                .default_service(aweb::to(|| async { Err::<actix_web::HttpResponse, _>(AppError::NotFound) }))
+                .service(
+                    aweb::scope("")
+                        .wrap(from_fn(csrf::guard))
+                        .wrap(sessions)
+                        .configure(web::configure),
+                )
+                .default_service(aweb::to(|| async {
+                    Err::<actix_web::HttpResponse, _>(AppError::NotFound)
+                }))
                 .wrap(from_fn(storage_unavailable))
                 .wrap(
                     DefaultHeaders::new()
                         .add(("X-Content-Type-Options", "nosniff"))
                         .add(("X-Frame-Options", "DENY"))
                         .add(("Referrer-Policy", "same-origin"))
-                        .add((
-                            "Content-Security-Policy",
-                            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
-                             frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
-                        )),
+                        .add(("Content-Security-Policy", CSP)),
                 )
                 .wrap(Logger::new("%a \"%r\" %s %b %Dms"))
         })

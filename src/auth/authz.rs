@@ -1,54 +1,102 @@
 //! The one place that decides what a user may see and do.
 //!
-//! Every decision derives from the user's home tenant and grants (loaded once per
-//! request) and the target tenant's `path`: "is A above B" is a lookup in B's path,
-//! never a walk up the tree. Handlers call these functions; none decides on its own.
+//! Every decision derives from the user's [`Principal`] (home tenant, home role,
+//! grants and the tenant-role caps, loaded once per request) and the target tenant's
+//! `path`: "is A above B" is a lookup in B's path, never a walk up the tree.
+//! Handlers call these functions; none decides on its own.
 
-use super::CurrentUser;
-use crate::db::models::{Tenant, Visibility};
-use crate::domain::{Feature, GrantRole, Level, Scope};
+use super::Principal;
+use crate::db::models::{Grant, Tenant, Visibility};
+use crate::domain::{Feature, GrantRole, Level, Permissions, Scope};
 use crate::error::AppError;
 use diesel_async::AsyncPgConnection;
 
-/// The strongest grant role the user holds over this tenant, if any.
-pub fn grant_role(user: &CurrentUser, tenant: &Tenant) -> Option<GrantRole> {
-    user.grants
+/// Why a user holds a level on one feature in one tenant.
+#[derive(Clone, Debug)]
+pub struct Decision {
+    pub feature: Feature,
+    /// The effective level: `max(home role, grants)`, capped by the tenant role.
+    pub level: Level,
+    /// The home role's level, when the tenant is the user's home tenant.
+    pub home_role: Option<(String, Level)>,
+    /// Grants that reach the tenant, with the level each gives.
+    pub grants: Vec<(Grant, Level)>,
+    /// The tenant role (cap) and its level for this feature.
+    pub cap: (String, Level),
+}
+
+/// Grants of this user that reach `tenant`.
+pub fn covering_grants<'a>(
+    p: &'a Principal,
+    tenant: &'a Tenant,
+) -> impl Iterator<Item = &'a Grant> + 'a {
+    p.grants
         .iter()
-        .filter(|g| g.covers(tenant.id, &tenant.path))
-        .map(|g| g.role)
+        .filter(move |g| g.covers(tenant.id, &tenant.path))
+}
+
+/// The decision for (user, tenant, feature), with its reasons. Every rule of the
+/// permission model is here.
+pub fn decide(p: &Principal, tenant: &Tenant, feature: Feature) -> Decision {
+    let home_role = (tenant.id == p.home.id).then(|| match &p.role {
+        Some(role) => (role.name.clone(), role.permissions.get(feature)),
+        None => ("no role".to_string(), Level::None),
+    });
+    let grants: Vec<(Grant, Level)> = covering_grants(p, tenant)
+        .map(|g| (g.clone(), g.role.level()))
+        .collect();
+    let cap_level = p.cap(tenant).get(feature);
+    let uncapped = grants
+        .iter()
+        .map(|(_, l)| *l)
+        .chain(home_role.iter().map(|(_, l)| *l))
         .max()
-}
-
-/// May the user see this tenant at all? Unseen tenants answer 404.
-pub fn can_see(user: &CurrentUser, tenant: &Tenant) -> bool {
-    tenant.id == user.home.id || grant_role(user, tenant).is_some()
-}
-
-/// The effective level of (user, tenant, feature).
-///
-/// A grant over the tenant gives Full (Owner, Administrator) or Read (Viewer); a
-/// user in their home tenant without a grant reads it. Everything is capped by the
-/// tenant's role (all tenants have the full-access role until tenant roles land).
-pub fn effective_level(user: &CurrentUser, tenant: &Tenant, _feature: Feature) -> Level {
-    match grant_role(user, tenant) {
-        Some(role) => role.level(),
-        None if tenant.id == user.home.id => Level::Read,
-        None => Level::None,
+        .unwrap_or(Level::None);
+    Decision {
+        feature,
+        level: uncapped.min(cap_level),
+        home_role,
+        grants,
+        cap: (p.cap_name(tenant), cap_level),
     }
 }
 
+/// The effective level of (user, tenant, feature).
+pub fn effective_level(p: &Principal, tenant: &Tenant, feature: Feature) -> Level {
+    decide(p, tenant, feature).level
+}
+
+/// Every feature's effective level in `tenant`.
+pub fn effective_permissions(p: &Principal, tenant: &Tenant) -> Permissions {
+    let mut out = Permissions::none();
+    for f in Feature::ALL {
+        out.set(f, effective_level(p, tenant, f));
+    }
+    out
+}
+
+/// The strongest grant role the user holds over this tenant, if any.
+pub fn grant_role(p: &Principal, tenant: &Tenant) -> Option<GrantRole> {
+    covering_grants(p, tenant).map(|g| g.role).max()
+}
+
+/// May the user see this tenant at all? Unseen tenants answer 404.
+pub fn can_see(p: &Principal, tenant: &Tenant) -> bool {
+    tenant.id == p.home.id || grant_role(p, tenant).is_some()
+}
+
 /// The tenants the user may see, as a database filter.
-pub fn visibility(user: &CurrentUser) -> Visibility {
+pub fn visibility(p: &Principal) -> Visibility {
     let mut subtree_roots = Vec::new();
-    let mut tenants = vec![user.home.id];
-    for g in &user.grants {
+    let mut tenants = vec![p.home.id];
+    for g in &p.grants {
         match g.scope {
             Scope::Subtree => subtree_roots.push(g.tenant_id),
             Scope::Tenant => tenants.push(g.tenant_id),
         }
     }
     // A subtree grant on the root sees everything: no filter at all.
-    if user.home.is_root() && subtree_roots.contains(&user.home.id) {
+    if p.home.is_root() && subtree_roots.contains(&p.home.id) {
         return Visibility::All;
     }
     Visibility::Within {
@@ -59,12 +107,12 @@ pub fn visibility(user: &CurrentUser) -> Visibility {
 
 /// Loads a tenant the user may see, or 404 — the same answer as for a missing id.
 pub async fn visible_tenant(
-    user: &CurrentUser,
+    p: &Principal,
     id: i64,
     conn: &mut AsyncPgConnection,
 ) -> Result<Tenant, AppError> {
     let tenant = Tenant::find(conn, id).await?;
-    if can_see(user, &tenant) {
+    if can_see(p, &tenant) {
         Ok(tenant)
     } else {
         Err(AppError::NotFound)
@@ -73,55 +121,69 @@ pub async fn visible_tenant(
 
 /// 403 unless the user holds at least `level` on `feature` in `tenant`.
 pub fn require(
-    user: &CurrentUser,
+    p: &Principal,
     tenant: &Tenant,
     feature: Feature,
     level: Level,
 ) -> Result<(), AppError> {
-    if effective_level(user, tenant, feature) >= level {
+    if effective_level(p, tenant, feature) >= level {
         Ok(())
     } else {
         Err(AppError::Forbidden)
     }
 }
 
+/// Is the user a global administrator: Owner or Administrator of the root's whole tree?
+pub fn is_global_admin(p: &Principal) -> bool {
+    p.home.is_root()
+        && p.grants.iter().any(|g| {
+            g.tenant_id == p.home.id
+                && g.scope == Scope::Subtree
+                && g.role >= GrantRole::Administrator
+        })
+}
+
 /// May the user create, edit or disable children of `parent`? It takes an Owner or
 /// Administrator grant over the parent that carries "may manage sub-tenants".
-pub fn can_manage_children(user: &CurrentUser, parent: &Tenant) -> bool {
-    manage_role(user, parent).is_some_and(|r| r >= GrantRole::Administrator)
+pub fn can_manage_children(p: &Principal, parent: &Tenant) -> bool {
+    manage_role(p, parent).is_some_and(|r| r >= GrantRole::Administrator)
 }
 
 /// May the user delete children of `parent`? Only an Owner that manages sub-tenants.
-pub fn can_delete_children(user: &CurrentUser, parent: &Tenant) -> bool {
-    manage_role(user, parent) == Some(GrantRole::Owner)
+pub fn can_delete_children(p: &Principal, parent: &Tenant) -> bool {
+    manage_role(p, parent) == Some(GrantRole::Owner)
 }
 
-fn manage_role(user: &CurrentUser, parent: &Tenant) -> Option<GrantRole> {
-    if effective_level(user, parent, Feature::Tenants) < Level::Full {
+fn manage_role(p: &Principal, parent: &Tenant) -> Option<GrantRole> {
+    if effective_level(p, parent, Feature::Tenants) < Level::Full {
         return None;
     }
-    user.grants
-        .iter()
-        .filter(|g| g.manage_subtenants && g.covers(parent.id, &parent.path))
+    // Managing sub-tenants needs sub-tenant scope: otherwise the manager could not see
+    // the children they create.
+    covering_grants(p, parent)
+        .filter(|g| g.manage_subtenants && g.scope == Scope::Subtree)
         .map(|g| g.role)
         .max()
 }
 
 /// May the user edit this tenant's own settings? Children are edited by whoever
 /// manages their parent; the root by its Owners and Administrators.
-pub fn can_edit(user: &CurrentUser, tenant: &Tenant, parent: Option<&Tenant>) -> bool {
+pub fn can_edit(p: &Principal, tenant: &Tenant, parent: Option<&Tenant>) -> bool {
     match parent {
-        Some(p) => can_manage_children(user, p),
-        None => grant_role(user, tenant).is_some_and(|r| r >= GrantRole::Administrator),
+        Some(parent) => can_manage_children(p, parent),
+        None => {
+            grant_role(p, tenant).is_some_and(|r| r >= GrantRole::Administrator)
+                && effective_level(p, tenant, Feature::Tenants) == Level::Full
+        }
     }
 }
 
 pub fn require_edit(
-    user: &CurrentUser,
+    p: &Principal,
     tenant: &Tenant,
     parent: Option<&Tenant>,
 ) -> Result<(), AppError> {
-    if can_edit(user, tenant, parent) {
+    if can_edit(p, tenant, parent) {
         Ok(())
     } else {
         Err(AppError::Forbidden)
@@ -129,17 +191,62 @@ pub fn require_edit(
 }
 
 /// May the user delete this tenant? Never the root; otherwise an Owner over its parent.
-pub fn can_delete(user: &CurrentUser, tenant: &Tenant, parent: Option<&Tenant>) -> bool {
+pub fn can_delete(p: &Principal, tenant: &Tenant, parent: Option<&Tenant>) -> bool {
     match parent {
-        Some(p) if !tenant.is_root() => can_delete_children(user, p),
+        Some(parent) if !tenant.is_root() => can_delete_children(p, parent),
         _ => false,
     }
 }
 
+/// May the user give this grant on `tenant`? Nobody gives more than they hold:
+/// Owners give any role, Administrators give Administrator or Viewer, Viewers none;
+/// sub-tenant scope and "may manage sub-tenants" only from a grant that has them.
+pub fn can_give_grant(
+    p: &Principal,
+    tenant: &Tenant,
+    role: GrantRole,
+    scope: Scope,
+    manage: bool,
+) -> bool {
+    if effective_level(p, tenant, Feature::Users) < Level::Full {
+        return false;
+    }
+    let needed = role.max(GrantRole::Administrator);
+    covering_grants(p, tenant).any(|g| {
+        g.role >= needed
+            && (scope == Scope::Tenant || g.scope == Scope::Subtree)
+            && (!manage || g.manage_subtenants)
+    })
+}
+
+/// The grant roles the user may offer on `tenant` (for forms).
+pub fn grantable_roles(p: &Principal, tenant: &Tenant) -> Vec<GrantRole> {
+    [
+        GrantRole::Owner,
+        GrantRole::Administrator,
+        GrantRole::Viewer,
+    ]
+    .into_iter()
+    .filter(|r| can_give_grant(p, tenant, *r, Scope::Tenant, false))
+    .collect()
+}
+
 /// Index in `path` from which the user may see tenant names (breadcrumbs, paths):
 /// their home tenant or the highest tenant they hold a grant on.
-pub fn visible_path_start(user: &CurrentUser, path: &[i64]) -> usize {
+pub fn visible_path_start(p: &Principal, path: &[i64]) -> usize {
     path.iter()
-        .position(|id| *id == user.home.id || user.grants.iter().any(|g| g.tenant_id == *id))
+        .position(|id| *id == p.home.id || p.grants.iter().any(|g| g.tenant_id == *id))
         .unwrap_or(path.len().saturating_sub(1))
+}
+
+/// Would these permissions give more than the user holds in `tenant`? Returns the
+/// features that exceed (no self-escalation through roles).
+pub fn exceeds_own(p: &Principal, tenant: &Tenant, wanted: &Permissions) -> Vec<Feature> {
+    wanted.exceeds(&effective_permissions(p, tenant))
+}
+
+/// Root administrators (global administrators with Roles Full in the root) define
+/// tenant roles and templates and assign tenant roles to tenants.
+pub fn can_manage_tenant_roles(p: &Principal) -> bool {
+    is_global_admin(p) && effective_level(p, &p.home, Feature::Roles) == Level::Full
 }

@@ -1,8 +1,9 @@
 //! The logged-in user of a request: loaded from the server-side session on every
 //! request, so disabling a user or tenant, or changing a password, ends sessions at once.
 
+use super::principal::Principal;
 use super::session_keys::{ACTING_TENANT, EPOCH, USER_ID};
-use crate::db::models::{Grant, Tenant, User};
+use crate::db::models::Tenant;
 use crate::error::AppError;
 use crate::startup::AppState;
 use actix_session::{Session, SessionExt};
@@ -12,12 +13,17 @@ use std::pin::Pin;
 
 #[derive(Clone, Debug)]
 pub struct CurrentUser {
-    pub user: User,
-    pub home: Tenant,
-    pub grants: Vec<Grant>,
+    pub principal: Principal,
     /// The tenant the user is acting in (switched into), always visible and enabled.
     pub acting: Tenant,
     pub session: SessionHandle,
+}
+
+impl std::ops::Deref for CurrentUser {
+    type Target = Principal;
+    fn deref(&self) -> &Principal {
+        &self.principal
+    }
 }
 
 /// The session, kept so handlers can switch tenants or log out.
@@ -38,16 +44,16 @@ impl CurrentUser {
         };
         let epoch = session.get::<i32>(EPOCH).ok().flatten().unwrap_or(-1);
         let mut conn = state.pool.get().await?;
-        let Some((user, home)) = User::find_with_tenant(&mut conn, user_id).await? else {
+        let Some(principal) = Principal::load(&mut conn, user_id).await? else {
             session.purge();
             return Ok(None);
         };
+        let (user, home) = (&principal.user, &principal.home);
         if !user.enabled || !home.enabled || user.session_epoch != epoch {
             // A replayed cookie of an ended session is anonymous from now on.
             session.purge();
             return Ok(None);
         }
-        let grants = Grant::for_user(&mut conn, user.id).await?;
         let acting_id = session
             .get::<i64>(ACTING_TENANT)
             .ok()
@@ -55,9 +61,7 @@ impl CurrentUser {
             .unwrap_or(home.id);
         let mut current = CurrentUser {
             acting: home.clone(),
-            user,
-            home,
-            grants,
+            principal,
             session: SessionHandle(session),
         };
         if acting_id != current.home.id {

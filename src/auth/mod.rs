@@ -4,8 +4,10 @@ pub mod authz;
 pub mod csrf;
 pub mod current_user;
 pub mod password;
+pub mod principal;
 pub mod session_keys;
 pub mod session_store;
 
 pub use current_user::CurrentUser;
 pub use password::PasswordHasher;
+pub use principal::Principal;

@@ -85,6 +85,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    user_roles (id) {
+        id -> Int8,
+        tenant_id -> Int8,
+        name -> Text,
+        permissions -> Jsonb,
+        multi_tenant -> Bool,
+        template_id -> Nullable<Int8>,
+        customised -> Bool,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     users (id) {
         id -> Int8,
         tenant_id -> Int8,
@@ -99,6 +113,9 @@ diesel::table! {
         last_login_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        role_id -> Nullable<Int8>,
+        storage_limit_gb -> Nullable<Int4>,
+        memory_limit_gb -> Nullable<Int4>,
     }
 }
 
@@ -108,6 +125,8 @@ diesel::joinable!(instances -> tenants (tenant_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(tenants -> tenant_roles (tenant_role_id));
 diesel::joinable!(users -> tenants (tenant_id));
+diesel::joinable!(users -> user_roles (role_id));
+diesel::joinable!(user_roles -> tenants (tenant_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
@@ -117,5 +136,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     sessions,
     tenant_roles,
     tenants,
+    user_roles,
     users,
 );

@@ -5,6 +5,6 @@ pub mod permission;
 pub mod subdomain;
 pub mod text;
 
-pub use permission::{Feature, GrantRole, Level, Scope};
+pub use permission::{Feature, GrantRole, Level, Permissions, Scope};
 pub use subdomain::Subdomain;
-pub use text::{Description, TenantName, Username};
+pub use text::{Description, RoleName, TenantName, Username};

@@ -115,3 +115,17 @@ mod tests {
         assert!(Username::parse("").is_err());
     }
 }
+
+/// A role's name: trimmed, 1–100 characters, no control characters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RoleName(String);
+
+impl RoleName {
+    pub fn parse(input: &str) -> Result<Self, String> {
+        TenantName::parse(input).map(|n| Self(n.into_inner()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}

@@ -1,8 +1,9 @@
 //! First start: the root tenant and the first administrator (a global administrator).
 
 use super::Actor;
+use crate::db::models::role::UserRole;
 use crate::db::models::{user::NewUser, Grant, Tenant};
-use crate::domain::{GrantRole, Scope, Subdomain, Username};
+use crate::domain::{GrantRole, Level, Permissions, Scope, Subdomain, Username};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
 #[derive(Debug, PartialEq, Eq)]
@@ -51,6 +52,22 @@ pub async fn run(
                 true,
             )
             .await?;
+            let admin_role = UserRole::insert(
+                conn,
+                root.id,
+                "Administrator",
+                &Permissions::all(Level::Full),
+                false,
+            )
+            .await?;
+            UserRole::assign(conn, user.id, admin_role.id).await?;
+            // Default templates, so every new tenant has roles for its users from the start.
+            for (name, level) in [
+                ("Tenant administrator", Level::Full),
+                ("Read only", Level::Read),
+            ] {
+                UserRole::insert(conn, root.id, name, &Permissions::all(level), true).await?;
+            }
             let mut event = Actor::system("bootstrap").event("tenant.bootstrap", Some(root.id));
             event.after = Some(serde_json::json!({"root": root.subdomain, "admin": user.username}));
             event.record(conn).await?;

@@ -106,6 +106,7 @@ async fn child(
         subdomain: subdomain.into(),
         description: format!("Demo tenant under {}", parent.name),
         custom_domain: None,
+        tenant_role_id: None,
         can_have_subtenants,
         enabled,
     };

@@ -2,6 +2,8 @@
 
 pub mod bootstrap;
 pub mod demo;
+pub mod grants;
+pub mod roles;
 pub mod tenants;
 
 /// Who performs a change, for the audit trail.

@@ -1,6 +1,7 @@
 //! Creating, editing, enabling/disabling and deleting tenants, each in one transaction.
 
 use super::Actor;
+use crate::db::models::role::UserRole;
 use crate::db::models::tenant::TenantFields;
 use crate::db::models::Tenant;
 use crate::domain::domain_name::parse_custom_domain;
@@ -17,6 +18,7 @@ pub struct TenantInput {
     pub description: String,
     pub custom_domain: String,
     pub parent_id: String,
+    pub tenant_role_id: String,
     pub can_have_subtenants: Option<String>,
     pub enabled: Option<String>,
 }
@@ -54,6 +56,7 @@ impl TenantInput {
                     subdomain: subdomain.into_inner(),
                     description: description.into_inner(),
                     custom_domain,
+                    tenant_role_id: None,
                     can_have_subtenants: checked(&self.can_have_subtenants),
                     enabled: if self.enabled.is_some() {
                         checked(&self.enabled)
@@ -80,6 +83,7 @@ impl TenantInput {
             subdomain: t.subdomain.clone(),
             description: t.description.clone(),
             custom_domain: t.custom_domain.clone().unwrap_or_default(),
+            tenant_role_id: t.tenant_role_id.to_string(),
             parent_id: t.parent_id.map(|p| p.to_string()).unwrap_or_default(),
             can_have_subtenants: t.can_have_subtenants.then(|| "true".into()),
             enabled: t.enabled.then(|| "true".into()),
@@ -109,7 +113,7 @@ fn subdomain_taken(e: diesel::result::Error) -> AppError {
 fn snapshot(t: &Tenant) -> serde_json::Value {
     serde_json::json!({
         "name": t.name, "subdomain": t.subdomain, "description": t.description, "custom_domain": t.custom_domain,
-        "enabled": t.enabled, "can_have_subtenants": t.can_have_subtenants, "parent_id": t.parent_id,
+        "enabled": t.enabled, "can_have_subtenants": t.can_have_subtenants, "parent_id": t.parent_id, "tenant_role_id": t.tenant_role_id,
     })
 }
 
@@ -121,7 +125,7 @@ pub async fn create(
     fields: TenantFields,
 ) -> Result<Tenant, AppError> {
     let parent_id = parent.id;
-    let role_id = parent.tenant_role_id;
+    let role_id = fields.tenant_role_id.unwrap_or(parent.tenant_role_id);
     conn.transaction(async |conn| {
         set_lock_timeout(conn).await?;
         let parent = Tenant::lock_shared(conn, parent_id).await?;
@@ -134,6 +138,8 @@ pub async fn create(
         let tenant = Tenant::insert_child(conn, &parent, role_id, &fields)
             .await
             .map_err(subdomain_taken)?;
+        // Every multi-tenant role of the root arrives as a linked copy.
+        UserRole::copy_templates_into(conn, parent.path[0], tenant.id).await?;
         let mut event = actor.event("tenant.create", Some(tenant.id));
         event.after = Some(snapshot(&tenant));
         event.record(conn).await?;

@@ -5,11 +5,13 @@ use crate::db::models::Tenant;
 use crate::error::AppError;
 use crate::startup::AppState;
 use crate::web::page::{render, PageCtx};
+use crate::web::routes::{route, Route};
 use actix_web::{web, HttpResponse};
 use askama::Template;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/dashboard", web::get().to(dashboard));
+/// The routes of this module (see `web::routes`).
+pub fn routes() -> Vec<Route> {
+    vec![route!(GET "/dashboard" => dashboard)]
 }
 
 #[derive(Template)]

@@ -6,6 +6,7 @@ use crate::error::AppError;
 use crate::services::Actor;
 use crate::startup::AppState;
 use crate::web::page::{render_status, see_other};
+use crate::web::routes::{route, Route};
 use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -13,11 +14,14 @@ use askama::Template;
 use diesel_async::AsyncPgConnection;
 use secrecy::SecretString;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/", web::get().to(home))
-        .route("/login", web::get().to(login_form))
-        .route("/login", web::post().to(login))
-        .route("/logout", web::post().to(logout));
+/// The routes of this module (see `web::routes`).
+pub fn routes() -> Vec<Route> {
+    vec![
+        route!(GET "/" => home),
+        route!(GET "/login" => login_form),
+        route!(POST "/login" => login),
+        route!(POST "/logout" => logout),
+    ]
 }
 
 const FAILED: &str = "Invalid username or password.";
@@ -144,8 +148,8 @@ async fn login(
     let (subdomain, username) = split_login(&form.username, &default_sub);
     let account_key = format!(
         "acct:{}\\{}",
-        subdomain.to_lowercase(),
-        username.to_lowercase()
+        printable(subdomain).to_lowercase(),
+        printable(username).to_lowercase()
     );
     let addr_key = format!(
         "addr:{}",
@@ -169,14 +173,21 @@ async fn login(
         )
     };
 
-    if throttle::failures(&mut conn, &account_key).await?
-        >= state.settings.login_max_failures_per_account
-        || throttle::failures(&mut conn, &addr_key).await?
-            >= state.settings.login_max_failures_per_address
+    // Count the attempt before checking the password, atomically, so parallel
+    // guesses cannot pass the limit; a success takes its attempt back.
+    let account_attempts = throttle::count_attempt(&mut conn, &account_key).await?;
+    let address_attempts = throttle::count_attempt(&mut conn, &addr_key).await?;
+    if account_attempts > state.settings.login_max_failures_per_account
+        || address_attempts > state.settings.login_max_failures_per_address
     {
         return retry(THROTTLED);
     }
-    let bounded = username.len() <= 200 && form.password.len() <= 1024;
+    let bounded = username.len() <= 200
+        && form.password.len() <= 1024
+        && !username
+            .chars()
+            .chain(subdomain.chars())
+            .any(char::is_control);
     let found = if bounded && !subdomain.is_empty() {
         User::find_for_login(&mut conn, subdomain, username).await?
     } else {
@@ -194,11 +205,9 @@ async fn login(
     let user = match found {
         Some((user, tenant)) if verified && user.enabled && tenant.enabled => (user, tenant),
         _ => {
-            throttle::record_failure(&mut conn, &account_key).await?;
-            throttle::record_failure(&mut conn, &addr_key).await?;
             let mut event = Actor {
                 user_id: None,
-                login: form.username.chars().take(200).collect(),
+                login: printable(&form.username),
                 acting_tenant_id: None,
                 client_addr: req.peer_addr().map(|a| a.ip().to_string()),
             }
@@ -210,6 +219,7 @@ async fn login(
     };
     let (user, home) = user;
     throttle::clear(&mut conn, &account_key).await?;
+    throttle::forgive(&mut conn, &addr_key).await?;
     User::record_login(&mut conn, user.id).await?;
     Actor {
         user_id: Some(user.id),
@@ -228,6 +238,11 @@ async fn login(
 async fn logout(req: HttpRequest, session: Session) -> HttpResponse {
     session.purge();
     see_other(&req, "/login")
+}
+
+/// Text safe to store: control characters (NUL included) dropped, at most 200 characters.
+fn printable(s: &str) -> String {
+    s.chars().filter(|c| !c.is_control()).take(200).collect()
 }
 
 #[cfg(test)]

@@ -1,11 +1,16 @@
 //! HTTP: one module per resource, each with its routes.
 
+pub mod access;
 pub mod assets;
 pub mod dashboard;
 pub mod health;
 pub mod login;
 pub mod page;
+pub mod role_form;
+pub mod roles;
+pub mod routes;
 pub mod switch;
+pub mod tenant_roles;
 pub mod tenants;
 
 use crate::auth::CurrentUser;
@@ -18,12 +23,26 @@ pub fn configure_public(cfg: &mut web::ServiceConfig) {
     assets::configure(cfg);
 }
 
-/// Every route of the console (behind sessions and CSRF), in one place.
+/// Every route of the console (behind sessions and CSRF), in one place, in order.
+pub fn routes() -> Vec<routes::Route> {
+    [
+        login::routes(),
+        dashboard::routes(),
+        switch::routes(),
+        tenants::routes(),
+        roles::routes(),
+        tenant_roles::routes(),
+        access::routes(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    login::configure(cfg);
-    dashboard::configure(cfg);
-    switch::configure(cfg);
-    tenants::configure(cfg);
+    for route in routes() {
+        (route.register)(cfg);
+    }
 }
 
 /// The audit actor for a request.
@@ -34,4 +53,11 @@ pub fn actor(user: &CurrentUser, req: &HttpRequest) -> Actor {
         acting_tenant_id: Some(user.acting.id),
         client_addr: req.peer_addr().map(|a| a.ip().to_string()),
     }
+}
+
+/// Ids in paths are numbers; anything else names nothing: 404.
+pub fn parse_id(raw: &str) -> Result<i64, crate::error::AppError> {
+    raw.trim()
+        .parse()
+        .map_err(|_| crate::error::AppError::NotFound)
 }

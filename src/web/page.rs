@@ -128,8 +128,12 @@ pub fn error_page(status: StatusCode, title: &str, detail: &str) -> HttpResponse
     let body = page
         .render()
         .unwrap_or_else(|_| format!("{} {}", status.as_u16(), title));
+    // Error pages may come from middleware, outside the default-headers layer: set them here too.
     HttpResponse::build(status)
         .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
         .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .insert_header((header::X_FRAME_OPTIONS, "DENY"))
+        .insert_header((header::CONTENT_SECURITY_POLICY, crate::startup::CSP))
         .body(body)
 }

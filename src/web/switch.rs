@@ -5,14 +5,18 @@ use crate::db::models::{AuditEvent, Tenant};
 use crate::error::AppError;
 use crate::startup::AppState;
 use crate::web::page::{flash, render, see_other, PageCtx};
+use crate::web::routes::{route, Route};
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use diesel_async::AsyncPgConnection;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/switch", web::get().to(switch_page))
-        .route("/switch", web::post().to(switch))
-        .route("/switch/search", web::get().to(search));
+/// The routes of this module (see `web::routes`).
+pub fn routes() -> Vec<Route> {
+    vec![
+        route!(GET "/switch" => switch_page),
+        route!(POST "/switch" => switch),
+        route!(GET "/switch/search" => search),
+    ]
 }
 
 const RESULTS: i64 = 20;
@@ -53,7 +57,12 @@ async fn results(
     conn: &mut AsyncPgConnection,
     q: &str,
 ) -> Result<Vec<SwitchResult>, AppError> {
-    let q: String = q.trim().chars().take(100).collect();
+    let q: String = q
+        .trim()
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(100)
+        .collect();
     if q.is_empty() {
         return Ok(Vec::new());
     }

@@ -1,6 +1,7 @@
 //! The Tenants pages: list, tree, detail, create, edit, enable/disable, delete.
 
 use crate::auth::{authz, CurrentUser};
+use crate::db::models::role::TenantRole;
 use crate::db::models::tenant::{ListQuery, SortKey, COUNT_CAP};
 use crate::db::models::{Tenant, TenantListRow};
 use crate::domain::{Feature, Level};
@@ -9,26 +10,30 @@ use crate::services::tenants::{self as service, TenantInput};
 use crate::startup::AppState;
 use crate::web::actor;
 use crate::web::page::{flash, render, render_status, see_other, wants_fragment, Crumb, PageCtx};
+use crate::web::routes::{route, Route};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use diesel_async::AsyncPgConnection;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/tenants", web::get().to(index))
-        .route("/tenants", web::post().to(create))
-        .route("/tenants/tree", web::get().to(tree))
-        .route("/tenants/new", web::get().to(new_form))
-        .route("/tenants/new", web::post().to(create))
-        .route("/tenants/{id}", web::get().to(show))
-        .route("/tenants/{id}", web::post().to(update))
-        .route("/tenants/{id}/children", web::get().to(children))
-        .route("/tenants/{id}/edit", web::get().to(edit_form))
-        .route("/tenants/{id}/edit", web::post().to(update))
-        .route("/tenants/{id}/enable", web::post().to(enable))
-        .route("/tenants/{id}/disable", web::post().to(disable))
-        .route("/tenants/{id}/delete", web::get().to(delete_form))
-        .route("/tenants/{id}/delete", web::post().to(delete));
+/// The routes of this module (see `web::routes`).
+pub fn routes() -> Vec<Route> {
+    vec![
+        route!(GET "/tenants" => index),
+        route!(POST "/tenants" => create),
+        route!(GET "/tenants/tree" => tree),
+        route!(GET "/tenants/new" => new_form),
+        route!(POST "/tenants/new" => create),
+        route!(GET "/tenants/{id}" => show),
+        route!(POST "/tenants/{id}" => update),
+        route!(GET "/tenants/{id}/children" => children),
+        route!(GET "/tenants/{id}/edit" => edit_form),
+        route!(POST "/tenants/{id}/edit" => update),
+        route!(POST "/tenants/{id}/enable" => enable),
+        route!(POST "/tenants/{id}/disable" => disable),
+        route!(GET "/tenants/{id}/delete" => delete_form),
+        route!(POST "/tenants/{id}/delete" => delete),
+    ]
 }
 
 /// Ids in paths are numbers; anything else is a tenant that does not exist.
@@ -123,16 +128,23 @@ pub fn list_query(
     within: Tenant,
     visibility: crate::db::models::Visibility,
 ) -> ListQuery {
-    let per_page = params
-        .per_page
-        .parse()
-        .unwrap_or(PER_PAGE_DEFAULT)
-        .clamp(1, PER_PAGE_MAX);
+    let per_page = match params.per_page.trim().parse::<i64>() {
+        Ok(n) if n >= 1 => n.min(PER_PAGE_MAX),
+        _ => PER_PAGE_DEFAULT,
+    };
     ListQuery {
         within,
         visibility,
-        name_filter: Some(params.q.trim().chars().take(100).collect::<String>())
-            .filter(|q| !q.is_empty()),
+        name_filter: Some(
+            params
+                .q
+                .trim()
+                .chars()
+                .filter(|c| !c.is_control())
+                .take(100)
+                .collect::<String>(),
+        )
+        .filter(|q| !q.is_empty()),
         sort: SortKey::parse(Some(params.sort.as_str())),
         descending: params.dir == "desc",
         page: params.page.parse().unwrap_or(1).clamp(1, 1_000_000),
@@ -386,10 +398,41 @@ struct FormPage {
     form: TenantInput,
     errors: FieldErrors,
     parents: Vec<ParentOption>,
+    /// Offered only to root administrators; empty hides the field.
+    tenant_roles: Vec<TenantRole>,
     editing: Option<i64>,
     action: String,
     cancel_href: String,
     show_enabled: bool,
+}
+
+impl FormPage {
+    /// The create form (`editing` None) or the edit form of `editing`.
+    async fn build(
+        user: &CurrentUser,
+        conn: &mut AsyncPgConnection,
+        form: TenantInput,
+        errors: FieldErrors,
+        editing: Option<&Tenant>,
+        parents: Vec<ParentOption>,
+    ) -> Result<Self, AppError> {
+        let tenant_roles = if authz::can_manage_tenant_roles(user) {
+            TenantRole::all(conn).await?
+        } else {
+            Vec::new()
+        };
+        Ok(FormPage {
+            page: PageCtx::new(user, conn, "tenants").await?,
+            form,
+            errors,
+            parents,
+            tenant_roles,
+            editing: editing.map(|t| t.id),
+            action: editing.map_or("/tenants".into(), |t| format!("/tenants/{}/edit", t.id)),
+            cancel_href: editing.map_or("/tenants".into(), |t| format!("/tenants/{}", t.id)),
+            show_enabled: editing.is_some_and(|t| !t.is_root()),
+        })
+    }
 }
 
 const PARENT_CHOICES: i64 = 300;
@@ -428,6 +471,32 @@ async fn parent_options(
         .collect())
 }
 
+/// The tenant role chosen in the form: only root administrators may choose one.
+async fn chosen_tenant_role(
+    user: &CurrentUser,
+    conn: &mut AsyncPgConnection,
+    raw: &str,
+    errors: &mut FieldErrors,
+) -> Result<Option<i64>, AppError> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    if !authz::can_manage_tenant_roles(user) {
+        return Err(AppError::Forbidden);
+    }
+    match raw.parse::<i64>() {
+        Ok(id) if TenantRole::find(conn, id).await.is_ok() => Ok(Some(id)),
+        _ => {
+            errors.insert(
+                "tenant_role_id",
+                "Choose a tenant role from the list.".into(),
+            );
+            Ok(None)
+        }
+    }
+}
+
 #[derive(serde::Deserialize, Default)]
 #[serde(default)]
 pub struct NewParams {
@@ -450,19 +519,11 @@ async fn new_form(
     }
     let form = TenantInput {
         parent_id: parent.id.to_string(),
+        tenant_role_id: parent.tenant_role_id.to_string(),
         enabled: Some("true".into()),
         ..Default::default()
     };
-    render(&FormPage {
-        page: PageCtx::new(&user, &mut conn, "tenants").await?,
-        form,
-        errors: FieldErrors::new(),
-        parents,
-        editing: None,
-        action: "/tenants".into(),
-        cancel_href: "/tenants".into(),
-        show_enabled: false,
-    })
+    render(&FormPage::build(&user, &mut conn, form, FieldErrors::new(), None, parents).await?)
 }
 
 async fn create(
@@ -493,8 +554,10 @@ async fn create(
         }
         Some(_) => {}
     }
+    let role = chosen_tenant_role(&user, &mut conn, &input.tenant_role_id, &mut errors).await?;
     let result = match (fields, parent.as_ref()) {
-        (Some(fields), Some(parent)) if errors.is_empty() => {
+        (Some(mut fields), Some(parent)) if errors.is_empty() => {
+            fields.tenant_role_id = role;
             service::create(&mut conn, &actor(&user, &req), parent, fields).await
         }
         _ => Err(AppError::Validation(errors)),
@@ -506,19 +569,8 @@ async fn create(
         }
         Err(AppError::Validation(errors)) => {
             let parents = parent_options(&user, &mut conn, parent.as_ref()).await?;
-            render_status(
-                &FormPage {
-                    page: PageCtx::new(&user, &mut conn, "tenants").await?,
-                    form: input,
-                    errors,
-                    parents,
-                    editing: None,
-                    action: "/tenants".into(),
-                    cancel_href: "/tenants".into(),
-                    show_enabled: false,
-                },
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
+            let page = FormPage::build(&user, &mut conn, input, errors, None, parents).await?;
+            render_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
         }
         Err(e) => Err(e),
     }
@@ -543,16 +595,18 @@ async fn edit_form(
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
     let (tenant, _) = editable(&user, &mut conn, &path).await?;
-    render(&FormPage {
-        page: PageCtx::new(&user, &mut conn, "tenants").await?,
-        form: TenantInput::from_tenant(&tenant),
-        errors: FieldErrors::new(),
-        parents: Vec::new(),
-        editing: Some(tenant.id),
-        action: format!("/tenants/{}/edit", tenant.id),
-        cancel_href: format!("/tenants/{}", tenant.id),
-        show_enabled: !tenant.is_root(),
-    })
+    let form = TenantInput::from_tenant(&tenant);
+    render(
+        &FormPage::build(
+            &user,
+            &mut conn,
+            form,
+            FieldErrors::new(),
+            Some(&tenant),
+            Vec::new(),
+        )
+        .await?,
+    )
 }
 
 async fn update(
@@ -565,29 +619,30 @@ async fn update(
     let input = form.into_inner();
     let mut conn = state.pool.get().await?;
     let (tenant, _) = editable(&user, &mut conn, &path).await?;
+    let mut errors = FieldErrors::new();
+    let role = chosen_tenant_role(&user, &mut conn, &input.tenant_role_id, &mut errors).await?;
     // An unchecked checkbox sends nothing: in this form, absent means off.
     let result = match input.validate(false, &state.settings.base_domain) {
-        Ok(fields) => service::update(&mut conn, &actor(&user, &req), tenant.id, fields).await,
-        Err(errors) => Err(AppError::Validation(errors)),
+        Ok(mut fields) if errors.is_empty() => {
+            fields.tenant_role_id = role;
+            service::update(&mut conn, &actor(&user, &req), tenant.id, fields).await
+        }
+        Ok(_) => Err(AppError::Validation(errors)),
+        Err(mut more) => {
+            more.append(&mut errors);
+            Err(AppError::Validation(more))
+        }
     };
     match result {
         Ok(t) => {
             flash(&user.session.0, format!("Saved {}.", t.name));
             Ok(see_other(&req, &format!("/tenants/{}", t.id)))
         }
-        Err(AppError::Validation(errors)) => render_status(
-            &FormPage {
-                page: PageCtx::new(&user, &mut conn, "tenants").await?,
-                form: input,
-                errors,
-                parents: Vec::new(),
-                editing: Some(tenant.id),
-                action: format!("/tenants/{}/edit", tenant.id),
-                cancel_href: format!("/tenants/{}", tenant.id),
-                show_enabled: !tenant.is_root(),
-            },
-            StatusCode::UNPROCESSABLE_ENTITY,
-        ),
+        Err(AppError::Validation(errors)) => {
+            let page =
+                FormPage::build(&user, &mut conn, input, errors, Some(&tenant), Vec::new()).await?;
+            render_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
+        }
         Err(e) => Err(e),
     }
 }

@@ -6,7 +6,10 @@ use tenantry::db::models::Tenant;
 
 async fn tenant_exists(app: &TestApp, subdomain: &str) -> bool {
     let mut conn = app.conn().await;
-    Tenant::by_subdomain(&mut conn, subdomain).await.unwrap().is_some()
+    Tenant::by_subdomain(&mut conn, subdomain)
+        .await
+        .unwrap()
+        .is_some()
 }
 
 fn tenant_form(subdomain: &str, parent: &str) -> Vec<(&'static str, String)> {
@@ -56,22 +59,40 @@ async fn creating_a_tenant_needs_the_right_token() {
     let (status, html) = send(app.client.post(app.url("/tenants")).form(&form)).await;
     assert_refused(status, &html);
     let form = tenant_form("made-up", &root);
-    let (status, html) =
-        send(app.client.post(app.url("/tenants")).header("X-CSRF-Token", "x".repeat(43)).form(&form)).await;
+    let (status, html) = send(
+        app.client
+            .post(app.url("/tenants"))
+            .header("X-CSRF-Token", "x".repeat(43))
+            .form(&form),
+    )
+    .await;
     assert_refused(status, &html);
     assert!(!tenant_exists(&app, "made-up").await);
 
     // The right token as the htmx header, without a form field: accepted.
     let token = app.csrf().await;
     let form = tenant_form("by-header", &root);
-    let r = app.client.post(app.url("/tenants")).header("X-CSRF-Token", &token).form(&form).send().await.unwrap();
+    let r = app
+        .client
+        .post(app.url("/tenants"))
+        .header("X-CSRF-Token", &token)
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status().as_u16(), 303);
     assert!(tenant_exists(&app, "by-header").await);
 
     // And as the form field.
     let mut form = tenant_form("by-field", &root);
     form.push(("csrf_token", token));
-    let r = app.client.post(app.url("/tenants")).form(&form).send().await.unwrap();
+    let r = app
+        .client
+        .post(app.url("/tenants"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status().as_u16(), 303);
     assert!(tenant_exists(&app, "by-field").await);
 }
@@ -110,10 +131,21 @@ async fn the_token_from_before_login_is_dead_after_login() {
     app.login_admin().await;
     let after = app.csrf().await;
     assert_ne!(before, after);
-    let (status, html) = send(app.client.post(app.url("/logout")).form(&[("csrf_token", &before)])).await;
+    let (status, html) = send(
+        app.client
+            .post(app.url("/logout"))
+            .form(&[("csrf_token", &before)]),
+    )
+    .await;
     assert_refused(status, &html);
     assert_eq!(app.get("/dashboard").await.status().as_u16(), 200);
-    let r = app.client.post(app.url("/logout")).form(&[("csrf_token", &after)]).send().await.unwrap();
+    let r = app
+        .client
+        .post(app.url("/logout"))
+        .form(&[("csrf_token", &after)])
+        .send()
+        .await
+        .unwrap();
     assert_redirect_to(&r, "/login");
 }
 
@@ -127,14 +159,24 @@ async fn non_form_posts_need_the_header() {
     let json = format!(
         r#"{{"name":"Json","subdomain":"json-sub","parent_id":"{root}","csrf_token":"{token}"}}"#
     );
-    let (status, html) =
-        send(app.client.post(app.url("/tenants")).header("Content-Type", "application/json").body(json)).await;
+    let (status, html) = send(
+        app.client
+            .post(app.url("/tenants"))
+            .header("Content-Type", "application/json")
+            .body(json),
+    )
+    .await;
     assert_refused(status, &html);
 
     // The token in a body that is not a urlencoded form is not looked at.
     let body = format!("name=Plain&subdomain=plain-sub&parent_id={root}&csrf_token={token}");
-    let (status, html) =
-        send(app.client.post(app.url("/tenants")).header("Content-Type", "text/plain").body(body)).await;
+    let (status, html) = send(
+        app.client
+            .post(app.url("/tenants"))
+            .header("Content-Type", "text/plain")
+            .body(body),
+    )
+    .await;
     assert_refused(status, &html);
     let (status, html) = send(app.client.post(app.url(&format!("/tenants/{root}/edit")))).await;
     assert_refused(status, &html);

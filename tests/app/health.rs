@@ -9,11 +9,14 @@ fn header<'a>(r: &'a reqwest::Response, name: &str) -> Option<&'a str> {
 
 /// The PostgreSQL server the test databases live on.
 fn server_url() -> String {
-    std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 async fn server() -> tokio_postgres::Client {
-    let (client, conn) = tokio_postgres::connect(&server_url(), tokio_postgres::NoTls).await.expect("connect");
+    let (client, conn) = tokio_postgres::connect(&server_url(), tokio_postgres::NoTls)
+        .await
+        .expect("connect");
     tokio::spawn(conn);
     client
 }
@@ -34,7 +37,10 @@ async fn readyz_is_unavailable_on_a_database_without_migrations() {
     // Not named `tenantry_t…`: the harness drops those while it makes its template.
     let name = format!("tenantry_empty_{}", uuid::Uuid::new_v4().simple());
     let admin = server().await;
-    admin.execute(&format!("CREATE DATABASE \"{name}\""), &[]).await.expect("create database");
+    admin
+        .execute(&format!("CREATE DATABASE \"{name}\""), &[])
+        .await
+        .expect("create database");
 
     let app = Application::build(settings(&with_db(&server_url(), &name))).expect("build app");
     let port = app.port();
@@ -46,9 +52,21 @@ async fn readyz_is_unavailable_on_a_database_without_migrations() {
     let status = r.status().as_u16();
     let body = r.text().await.unwrap();
     // Liveness does not depend on the database.
-    let live = http.get(format!("{base}/healthz")).send().await.unwrap().status().as_u16();
+    let live = http
+        .get(format!("{base}/healthz"))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16();
 
-    admin.execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"), &[]).await.expect("drop database");
+    admin
+        .execute(
+            &format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
+            &[],
+        )
+        .await
+        .expect("drop database");
     assert_eq!(status, 503, "{body}");
     assert!(body.contains("not ready"), "{body}");
     assert_eq!(live, 200);
@@ -57,10 +75,19 @@ async fn readyz_is_unavailable_on_a_database_without_migrations() {
 #[tokio::test]
 async fn unknown_routes_get_the_404_page() {
     let app = spawn_app().await;
-    for path in ["/no-such-page", "/tenants/1/nothing", "/static/css/missing.css"] {
+    for path in [
+        "/no-such-page",
+        "/tenants/1/nothing",
+        "/static/css/missing.css",
+    ] {
         let r = app.get(path).await;
         assert_eq!(r.status().as_u16(), 404, "{path}");
-        assert!(header(&r, "content-type").unwrap_or_default().starts_with("text/html"), "{path}");
+        assert!(
+            header(&r, "content-type")
+                .unwrap_or_default()
+                .starts_with("text/html"),
+            "{path}"
+        );
         let html = r.text().await.unwrap();
         assert!(html.contains("<h1>Not found</h1>"), "{path}: {html}");
     }
@@ -75,13 +102,25 @@ async fn responses_carry_security_headers() {
     assert_eq!(refused.status().as_u16(), 403);
     let redirect = app.get("/dashboard").await;
     assert_eq!(redirect.status().as_u16(), 303);
-    for (what, r) in [("login", &login), ("404", &not_found), ("403", &refused), ("303", &redirect)] {
+    for (what, r) in [
+        ("login", &login),
+        ("404", &not_found),
+        ("403", &refused),
+        ("303", &redirect),
+    ] {
         assert_eq!(header(r, "x-frame-options"), Some("DENY"), "{what}");
-        assert_eq!(header(r, "x-content-type-options"), Some("nosniff"), "{what}");
+        assert_eq!(
+            header(r, "x-content-type-options"),
+            Some("nosniff"),
+            "{what}"
+        );
         let csp = header(r, "content-security-policy").unwrap_or_default();
         assert!(csp.contains("default-src 'self'"), "{what}: {csp}");
         assert!(csp.contains("frame-ancestors 'none'"), "{what}: {csp}");
-        assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"), "{what}: {csp}");
+        assert!(
+            csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+            "{what}: {csp}"
+        );
     }
 }
 
@@ -90,12 +129,17 @@ async fn static_assets_are_served_with_their_types() {
     let app = spawn_app().await;
     let r = app.get("/static/css/app.css").await;
     assert_eq!(r.status().as_u16(), 200);
-    assert!(header(&r, "content-type").unwrap_or_default().starts_with("text/css"));
+    assert!(header(&r, "content-type")
+        .unwrap_or_default()
+        .starts_with("text/css"));
     assert!(!r.text().await.unwrap().is_empty());
 
     let r = app.get("/static/js/htmx.min.js").await;
     assert_eq!(r.status().as_u16(), 200);
     let ct = header(&r, "content-type").unwrap_or_default().to_string();
-    assert!(ct.starts_with("text/javascript") || ct.starts_with("application/javascript"), "{ct}");
+    assert!(
+        ct.starts_with("text/javascript") || ct.starts_with("application/javascript"),
+        "{ct}"
+    );
     assert!(r.text().await.unwrap().contains("htmx"));
 }

@@ -60,17 +60,39 @@ async fn template() -> &'static str {
         .get_or_init(|| async {
             let name = format!("tenantry_tpl_{}", std::process::id());
             let client = admin_client().await;
-            // Leftovers of earlier runs.
+            // Leftovers of earlier runs whose process is gone (names carry the pid), so
+            // two test runs at once never drop each other's databases.
             let old = client
-                .query("SELECT datname FROM pg_database WHERE datname LIKE 'tenantry_t%' AND datname <> $1", &[&name])
+                .query(
+                    "SELECT datname FROM pg_database WHERE datname LIKE 'tenantry\\_t%'",
+                    &[],
+                )
                 .await
                 .expect("list databases");
             for row in old {
                 let db: String = row.get(0);
-                let _ = client.execute(&format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"), &[]).await;
+                let pid = db
+                    .trim_start_matches("tenantry_tpl_")
+                    .trim_start_matches("tenantry_t");
+                let pid = pid.split('_').next().unwrap_or("");
+                let alive =
+                    !pid.is_empty() && std::path::Path::new(&format!("/proc/{pid}")).exists();
+                if !alive {
+                    let _ = client
+                        .execute(
+                            &format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"),
+                            &[],
+                        )
+                        .await;
+                }
             }
-            client.execute(&format!("CREATE DATABASE \"{name}\""), &[]).await.expect("create template");
-            tenantry::db::run_migrations(&with_db(&admin_url(), &name)).await.expect("migrate template");
+            client
+                .execute(&format!("CREATE DATABASE \"{name}\""), &[])
+                .await
+                .expect("create template");
+            tenantry::db::run_migrations(&with_db(&admin_url(), &name))
+                .await
+                .expect("migrate template");
             name
         })
         .await
@@ -113,7 +135,11 @@ pub async fn spawn_app() -> TestApp {
 /// A fresh, migrated, empty database; returns its URL.
 pub async fn test_database() -> String {
     let tpl = template().await;
-    let name = format!("tenantry_t{}", uuid::Uuid::new_v4().simple());
+    let name = format!(
+        "tenantry_t{}_{}",
+        std::process::id(),
+        uuid::Uuid::new_v4().simple()
+    );
     let client = admin_client().await;
     let mut tries = 0;
     // Copies from one template can collide briefly; retry.
@@ -251,6 +277,7 @@ impl TestApp {
             subdomain: subdomain.into(),
             description: String::new(),
             custom_domain: None,
+            tenant_role_id: None,
             can_have_subtenants,
             enabled: true,
         };

@@ -13,21 +13,32 @@ use tenantry::services::Actor;
 // ---------------------------------------------------------------- helpers
 
 async fn db(app: &TestApp) -> tokio_postgres::Client {
-    let (client, conn) = tokio_postgres::connect(&app.db_url, tokio_postgres::NoTls).await.expect("connect");
+    let (client, conn) = tokio_postgres::connect(&app.db_url, tokio_postgres::NoTls)
+        .await
+        .expect("connect");
     tokio::spawn(conn);
     client
 }
 
 async fn tenant_count(app: &TestApp) -> i64 {
-    db(app).await.query_one("SELECT count(*) FROM tenants", &[]).await.unwrap().get(0)
+    db(app)
+        .await
+        .query_one("SELECT count(*) FROM tenants", &[])
+        .await
+        .unwrap()
+        .get(0)
 }
 
 async fn find(app: &TestApp, id: i64) -> Tenant {
-    Tenant::find(&mut *app.conn().await, id).await.expect("tenant exists")
+    Tenant::find(&mut *app.conn().await, id)
+        .await
+        .expect("tenant exists")
 }
 
 async fn by_subdomain(app: &TestApp, subdomain: &str) -> Option<Tenant> {
-    Tenant::by_subdomain(&mut *app.conn().await, subdomain).await.unwrap()
+    Tenant::by_subdomain(&mut *app.conn().await, subdomain)
+        .await
+        .unwrap()
 }
 
 /// The message of `<p class="field-error" id="{field}-error">`, if shown.
@@ -51,13 +62,20 @@ fn row_names(html: &str) -> Vec<String> {
 }
 
 fn between<'a>(html: &'a str, from: &str, to: &str) -> &'a str {
-    let start = html.find(from).unwrap_or_else(|| panic!("{from:?} not in {html}"));
+    let start = html
+        .find(from)
+        .unwrap_or_else(|| panic!("{from:?} not in {html}"));
     let end = html[start..].find(to).map_or(html.len(), |e| start + e);
     &html[start..end]
 }
 
 async fn get_hx(app: &TestApp, path: &str) -> reqwest::Response {
-    app.client.get(app.url(path)).header("HX-Request", "true").send().await.expect("GET")
+    app.client
+        .get(app.url(path))
+        .header("HX-Request", "true")
+        .send()
+        .await
+        .expect("GET")
 }
 
 fn status(r: &reqwest::Response) -> u16 {
@@ -71,7 +89,11 @@ async fn browser_as(app: &TestApp, login: &str) -> TestApp {
     browser
 }
 
-fn create_fields<'a>(name: &'a str, subdomain: &'a str, parent: &'a str) -> Vec<(&'static str, &'a str)> {
+fn create_fields<'a>(
+    name: &'a str,
+    subdomain: &'a str,
+    parent: &'a str,
+) -> Vec<(&'static str, &'a str)> {
     vec![
         ("name", name),
         ("subdomain", subdomain),
@@ -89,6 +111,7 @@ fn fields(name: &str, subdomain: &str) -> TenantFields {
         custom_domain: None,
         can_have_subtenants: false,
         enabled: true,
+        tenant_role_id: None,
     }
 }
 
@@ -104,7 +127,11 @@ async fn tree(app: &TestApp) -> Tree {
     let acme = app.tenant(&app.root, "acme", true).await;
     let acme_c1 = app.tenant(&acme, "acme-c1", false).await;
     let globex = app.tenant(&app.root, "globex", false).await;
-    Tree { acme, acme_c1, globex }
+    Tree {
+        acme,
+        acme_c1,
+        globex,
+    }
 }
 
 // ---------------------------------------------------------------- create
@@ -130,7 +157,10 @@ async fn creating_a_tenant_shows_it_everywhere_and_audits_it() {
     let id = redirected_tenant_id(&r);
 
     let t = find(&app, id).await;
-    assert_eq!((t.name.as_str(), t.subdomain.as_str()), ("Acme Corp", "acme-corp"));
+    assert_eq!(
+        (t.name.as_str(), t.subdomain.as_str()),
+        ("Acme Corp", "acme-corp")
+    );
     assert_eq!(t.description, "Our first customer");
     assert!(t.can_have_subtenants && t.enabled);
     assert_eq!(t.parent_id, Some(app.root.id));
@@ -145,7 +175,9 @@ async fn creating_a_tenant_shows_it_everywhere_and_audits_it() {
     assert!(html.contains("Created Acme Corp."), "flash: {html}");
     assert!(row_names(&app.get_html("/tenants").await).contains(&"Acme Corp".to_string()));
 
-    let actions = AuditEvent::actions_for_tenant(&mut *app.conn().await, id).await.unwrap();
+    let actions = AuditEvent::actions_for_tenant(&mut *app.conn().await, id)
+        .await
+        .unwrap();
     assert_eq!(actions, vec!["tenant.create".to_string()]);
 }
 
@@ -155,7 +187,16 @@ async fn posting_to_tenants_new_creates_too() {
     app.login_admin().await;
     assert_eq!(status(&app.get("/tenants/new").await), 200);
     let root = app.root.id.to_string();
-    let r = app.post_form("/tenants/new", &[("name", "Beta"), ("subdomain", "beta"), ("parent_id", &root)]).await;
+    let r = app
+        .post_form(
+            "/tenants/new",
+            &[
+                ("name", "Beta"),
+                ("subdomain", "beta"),
+                ("parent_id", &root),
+            ],
+        )
+        .await;
     assert_eq!(status(&r), 303);
     let t = find(&app, redirected_tenant_id(&r)).await;
     assert_eq!(t.subdomain, "beta");
@@ -173,32 +214,69 @@ async fn invalid_input_is_refused_field_by_field_and_kept() {
     let long_description = "d".repeat(1001);
     // (field in error, expected message part, name, subdomain, description)
     let cases: Vec<(&str, &str, &str, &str, &str)> = vec![
-        ("subdomain", "lower-case letters only", "Valid Name", "Bad_Sub", ""),
-        ("subdomain", "cannot start or end with a hyphen", "Valid Name", "-x", ""),
+        (
+            "subdomain",
+            "lower-case letters only",
+            "Valid Name",
+            "Bad_Sub",
+            "",
+        ),
+        (
+            "subdomain",
+            "cannot start or end with a hyphen",
+            "Valid Name",
+            "-x",
+            "",
+        ),
         ("subdomain", "is reserved", "Valid Name", "www", ""),
-        ("subdomain", "at most 63 characters", "Valid Name", &long_sub, ""),
+        (
+            "subdomain",
+            "at most 63 characters",
+            "Valid Name",
+            &long_sub,
+            "",
+        ),
         ("subdomain", "Enter a subdomain", "Valid Name", "", ""),
         ("name", "Enter a name", "", "kept-sub", ""),
         ("name", "Enter a name", "   ", "kept-sub", ""),
         ("name", "at most 100 characters", &long_name, "kept-sub", ""),
-        ("description", "at most 1000 characters", "Valid Name", "kept-sub", &long_description),
+        (
+            "description",
+            "at most 1000 characters",
+            "Valid Name",
+            "kept-sub",
+            &long_description,
+        ),
     ];
     let before = tenant_count(&app).await;
     for (field, message, name, subdomain, description) in cases {
         let r = app
             .post_form(
                 "/tenants",
-                &[("name", name), ("subdomain", subdomain), ("description", description), ("parent_id", &root)],
+                &[
+                    ("name", name),
+                    ("subdomain", subdomain),
+                    ("description", description),
+                    ("parent_id", &root),
+                ],
             )
             .await;
         assert_eq!(status(&r), 422, "{field} {name:?} {subdomain:?}");
         let html = r.text().await.unwrap();
         assert!(html.contains("class=\"field-error\""), "{html}");
-        let shown = field_error(&html, field).unwrap_or_else(|| panic!("no error next to {field}: {html}"));
+        let shown =
+            field_error(&html, field).unwrap_or_else(|| panic!("no error next to {field}: {html}"));
         assert!(shown.contains(message), "{field}: {shown}");
         // Only the field at fault is marked.
-        for other in ["name", "subdomain", "description", "parent_id"].into_iter().filter(|f| *f != field) {
-            assert_eq!(field_error(&html, other), None, "{other} wrongly marked for {field} case");
+        for other in ["name", "subdomain", "description", "parent_id"]
+            .into_iter()
+            .filter(|f| *f != field)
+        {
+            assert_eq!(
+                field_error(&html, other),
+                None,
+                "{other} wrongly marked for {field} case"
+            );
         }
         // What the user typed is still there.
         if field == "name" {
@@ -206,7 +284,10 @@ async fn invalid_input_is_refused_field_by_field_and_kept() {
         } else {
             assert!(html.contains("value=\"Valid Name\""), "{html}");
         }
-        assert!(html.contains(&format!("<option value=\"{root}\" selected>")), "parent kept: {html}");
+        assert!(
+            html.contains(&format!("<option value=\"{root}\" selected>")),
+            "parent kept: {html}"
+        );
     }
     assert_eq!(tenant_count(&app).await, before, "nothing created");
 }
@@ -217,12 +298,22 @@ async fn a_taken_subdomain_is_a_field_error() {
     app.tenant(&app.root, "taken", false).await;
     app.login_admin().await;
     let root = app.root.id.to_string();
-    let r = app.post_form("/tenants", &create_fields("Second Taker", "taken", &root)).await;
+    let r = app
+        .post_form("/tenants", &create_fields("Second Taker", "taken", &root))
+        .await;
     assert_eq!(status(&r), 422);
     let html = r.text().await.unwrap();
-    assert!(field_error(&html, "subdomain").unwrap_or_default().contains("already taken"), "{html}");
+    assert!(
+        field_error(&html, "subdomain")
+            .unwrap_or_default()
+            .contains("already taken"),
+        "{html}"
+    );
     assert!(html.contains("value=\"Second Taker\""));
-    assert_eq!(by_subdomain(&app, "taken").await.unwrap().name, "Tenant taken");
+    assert_eq!(
+        by_subdomain(&app, "taken").await.unwrap().name,
+        "Tenant taken"
+    );
     assert_eq!(tenant_count(&app).await, 2);
 }
 
@@ -239,10 +330,13 @@ async fn an_unknown_or_unsuitable_parent_is_a_field_error() {
         ("", "Choose a parent tenant"),
         (leaf_id.as_str(), "may not have sub-tenants"),
     ] {
-        let r = app.post_form("/tenants", &create_fields("Orphan", "orphan", parent)).await;
+        let r = app
+            .post_form("/tenants", &create_fields("Orphan", "orphan", parent))
+            .await;
         assert_eq!(status(&r), 422, "parent {parent:?}");
         let html = r.text().await.unwrap();
-        let shown = field_error(&html, "parent_id").unwrap_or_else(|| panic!("parent {parent:?}: {html}"));
+        let shown =
+            field_error(&html, "parent_id").unwrap_or_else(|| panic!("parent {parent:?}: {html}"));
         assert!(shown.contains(message), "parent {parent:?}: {shown}");
         assert!(html.contains("value=\"Orphan\""));
     }
@@ -255,7 +349,9 @@ async fn tenant_names_are_escaped_everywhere() {
     app.login_admin().await;
     let root = app.root.id.to_string();
     let evil = "<script>alert(\"x\")</script> & 'co'";
-    let r = app.post_form("/tenants", &create_fields(evil, "evil", &root)).await;
+    let r = app
+        .post_form("/tenants", &create_fields(evil, "evil", &root))
+        .await;
     assert_eq!(status(&r), 303);
     let id = redirected_tenant_id(&r);
     assert_eq!(find(&app, id).await.name, evil);
@@ -271,11 +367,20 @@ async fn tenant_names_are_escaped_everywhere() {
     ] {
         pages.push((path.clone(), app.get_html(&path).await));
     }
-    assert_redirect_to(&app.post_form("/switch", &[("tenant_id", &id.to_string())]).await, "/dashboard");
-    pages.push(("/dashboard (acting in it)".to_string(), app.get_html("/dashboard").await));
+    assert_redirect_to(
+        &app.post_form("/switch", &[("tenant_id", &id.to_string())])
+            .await,
+        "/dashboard",
+    );
+    pages.push((
+        "/dashboard (acting in it)".to_string(),
+        app.get_html("/dashboard").await,
+    ));
     for (path, html) in pages {
         assert!(!html.contains("<script>alert"), "{path}: {html}");
-        assert!(html.contains("&lt;script&gt;alert("), "{path} should show the name: {html}");
+        let shown =
+            html.contains("&#60;script&#62;alert(") || html.contains("&lt;script&gt;alert(");
+        assert!(shown, "{path} should show the name, escaped: {html}");
     }
 }
 
@@ -289,8 +394,17 @@ async fn the_edit_form_has_labelled_fields() {
     let r = app.get(&format!("/tenants/{}/edit", acme.id)).await;
     assert_eq!(status(&r), 200);
     let html = r.text().await.unwrap();
-    for field in ["name", "subdomain", "description", "can_have_subtenants", "enabled"] {
-        assert!(html.contains(&format!("name=\"{field}\"")), "{field}: {html}");
+    for field in [
+        "name",
+        "subdomain",
+        "description",
+        "can_have_subtenants",
+        "enabled",
+    ] {
+        assert!(
+            html.contains(&format!("name=\"{field}\"")),
+            "{field}: {html}"
+        );
         assert!(html.contains(&format!("id=\"{field}\"")), "{field}");
         assert!(html.contains(&format!("<label for=\"{field}\"")), "{field}");
     }
@@ -323,20 +437,38 @@ async fn editing_saves_fields_and_an_unchecked_box_disables() {
     assert!(t.enabled && t.can_have_subtenants);
 
     // No `enabled` and no `can_have_subtenants`: both unchecked.
-    let r = app.post_form(&path, &[("name", "Acme Renamed"), ("subdomain", "acme"), ("description", "")]).await;
+    let r = app
+        .post_form(
+            &path,
+            &[
+                ("name", "Acme Renamed"),
+                ("subdomain", "acme"),
+                ("description", ""),
+            ],
+        )
+        .await;
     assert_eq!(status(&r), 303);
     let t = find(&app, acme.id).await;
     assert!(!t.enabled, "unchecked enabled must disable");
     assert!(!t.can_have_subtenants);
-    assert!(AuditEvent::actions_for_tenant(&mut *app.conn().await, acme.id)
-        .await
-        .unwrap()
-        .contains(&"tenant.update".to_string()));
+    assert!(
+        AuditEvent::actions_for_tenant(&mut *app.conn().await, acme.id)
+            .await
+            .unwrap()
+            .contains(&"tenant.update".to_string())
+    );
 
     // The root's form has no `enabled` box, and saving it never disables it.
-    let root_form = app.get_html(&format!("/tenants/{}/edit", app.root.id)).await;
+    let root_form = app
+        .get_html(&format!("/tenants/{}/edit", app.root.id))
+        .await;
     assert!(!root_form.contains("name=\"enabled\""));
-    let r = app.post_form(&format!("/tenants/{}/edit", app.root.id), &[("name", "Root"), ("subdomain", "root")]).await;
+    let r = app
+        .post_form(
+            &format!("/tenants/{}/edit", app.root.id),
+            &[("name", "Root"), ("subdomain", "root")],
+        )
+        .await;
     assert_eq!(status(&r), 303);
     assert!(find(&app, app.root.id).await.enabled);
 }
@@ -353,14 +485,29 @@ async fn invalid_edits_change_nothing() {
         ("subdomain", "lower-case letters only", "Changed", "Bad_Sub"),
         ("subdomain", "already taken", "Changed", "globex"),
     ] {
-        let r = app.post_form(&path, &[("name", name), ("subdomain", subdomain), ("enabled", "true")]).await;
+        let r = app
+            .post_form(
+                &path,
+                &[
+                    ("name", name),
+                    ("subdomain", subdomain),
+                    ("enabled", "true"),
+                ],
+            )
+            .await;
         assert_eq!(status(&r), 422, "{field} {subdomain}");
         let html = r.text().await.unwrap();
         let shown = field_error(&html, field).unwrap_or_else(|| panic!("{field}: {html}"));
         assert!(shown.contains(message), "{shown}");
-        assert!(html.contains(&format!("value=\"{subdomain}\"")), "input kept: {html}");
+        assert!(
+            html.contains(&format!("value=\"{subdomain}\"")),
+            "input kept: {html}"
+        );
         let t = find(&app, acme.id).await;
-        assert_eq!((t.name.as_str(), t.subdomain.as_str(), t.enabled), ("Tenant acme", "acme", true));
+        assert_eq!(
+            (t.name.as_str(), t.subdomain.as_str(), t.enabled),
+            ("Tenant acme", "acme", true)
+        );
     }
 }
 
@@ -372,19 +519,30 @@ async fn tenants_can_be_disabled_and_enabled_but_not_the_root() {
     let acme = app.tenant(&app.root, "acme", true).await;
     app.login_admin().await;
 
-    let r = app.post_form(&format!("/tenants/{}/disable", acme.id), &[]).await;
+    let r = app
+        .post_form(&format!("/tenants/{}/disable", acme.id), &[])
+        .await;
     assert_redirect_to(&r, &format!("/tenants/{}", acme.id));
     assert!(!find(&app, acme.id).await.enabled);
     let html = app.get_html(&format!("/tenants/{}", acme.id)).await;
     assert!(html.contains("badge disabled"), "{html}");
 
-    let r = app.post_form(&format!("/tenants/{}/enable", acme.id), &[]).await;
+    let r = app
+        .post_form(&format!("/tenants/{}/enable", acme.id), &[])
+        .await;
     assert_redirect_to(&r, &format!("/tenants/{}", acme.id));
     assert!(find(&app, acme.id).await.enabled);
-    let actions = AuditEvent::actions_for_tenant(&mut *app.conn().await, acme.id).await.unwrap();
-    assert_eq!(actions[..2], ["tenant.enable".to_string(), "tenant.disable".to_string()]);
+    let actions = AuditEvent::actions_for_tenant(&mut *app.conn().await, acme.id)
+        .await
+        .unwrap();
+    assert_eq!(
+        actions[..2],
+        ["tenant.enable".to_string(), "tenant.disable".to_string()]
+    );
 
-    let r = app.post_form(&format!("/tenants/{}/disable", app.root.id), &[]).await;
+    let r = app
+        .post_form(&format!("/tenants/{}/disable", app.root.id), &[])
+        .await;
     assert_eq!(status(&r), 400);
     assert!(find(&app, app.root.id).await.enabled);
     assert_eq!(status(&app.get("/dashboard").await), 200);
@@ -396,17 +554,30 @@ async fn deleting_a_leaf_removes_it_and_its_users() {
     let leaf = app.tenant(&app.root, "leaf", false).await;
     let user = app.user(&leaf, "leaf-user").await;
     app.login_admin().await;
-    assert_eq!(status(&app.get(&format!("/tenants/{}/delete", leaf.id)).await), 200);
+    assert_eq!(
+        status(&app.get(&format!("/tenants/{}/delete", leaf.id)).await),
+        200
+    );
 
-    let r = app.post_form(&format!("/tenants/{}/delete", leaf.id), &[]).await;
+    let r = app
+        .post_form(&format!("/tenants/{}/delete", leaf.id), &[])
+        .await;
     assert_redirect_to(&r, &format!("/tenants/{}", app.root.id));
     assert!(app.reload(&leaf).await.is_none());
-    assert!(User::find_with_tenant(&mut *app.conn().await, user.id).await.unwrap().is_none());
-    assert_eq!(status(&app.get(&format!("/tenants/{}", leaf.id)).await), 404);
-    assert!(AuditEvent::actions_for_tenant(&mut *app.conn().await, leaf.id)
+    assert!(User::find_with_tenant(&mut *app.conn().await, user.id)
         .await
         .unwrap()
-        .contains(&"tenant.delete".to_string()));
+        .is_none());
+    assert_eq!(
+        status(&app.get(&format!("/tenants/{}", leaf.id)).await),
+        404
+    );
+    assert!(
+        AuditEvent::actions_for_tenant(&mut *app.conn().await, leaf.id)
+            .await
+            .unwrap()
+            .contains(&"tenant.delete".to_string())
+    );
 }
 
 #[tokio::test]
@@ -416,14 +587,21 @@ async fn a_tenant_with_children_and_the_root_are_not_deleted() {
     let child = app.tenant(&parent, "child", false).await;
     app.login_admin().await;
 
-    let r = app.post_form(&format!("/tenants/{}/delete", parent.id), &[]).await;
+    let r = app
+        .post_form(&format!("/tenants/{}/delete", parent.id), &[])
+        .await;
     assert_eq!(status(&r), 409);
     assert!(app.reload(&parent).await.is_some());
     assert!(app.reload(&child).await.is_some());
 
-    let r = app.post_form(&format!("/tenants/{}/delete", app.root.id), &[]).await;
+    let r = app
+        .post_form(&format!("/tenants/{}/delete", app.root.id), &[])
+        .await;
     assert_eq!(status(&r), 403);
-    assert_eq!(status(&app.get(&format!("/tenants/{}/delete", app.root.id)).await), 403);
+    assert_eq!(
+        status(&app.get(&format!("/tenants/{}/delete", app.root.id)).await),
+        403
+    );
     assert!(app.reload(&app.root).await.is_some());
 }
 
@@ -438,15 +616,31 @@ struct Probe {
 
 /// Every request that names a tenant by id.
 fn probes(id: &str) -> Vec<Probe> {
-    let get = |path: String| Probe { post: false, path, form: Vec::new(), hx: false };
-    let post = |path: String, form: Vec<(&'static str, String)>| Probe { post: true, path, form, hx: false };
-    let edit = vec![("name", "Hijacked".to_string()), ("subdomain", "hijacked".to_string())];
+    let get = |path: String| Probe {
+        post: false,
+        path,
+        form: Vec::new(),
+        hx: false,
+    };
+    let post = |path: String, form: Vec<(&'static str, String)>| Probe {
+        post: true,
+        path,
+        form,
+        hx: false,
+    };
+    let edit = vec![
+        ("name", "Hijacked".to_string()),
+        ("subdomain", "hijacked".to_string()),
+    ];
     vec![
         get(format!("/tenants/{id}")),
         get(format!("/tenants/{id}/edit")),
         get(format!("/tenants/{id}/delete")),
         get(format!("/tenants/{id}/children")),
-        Probe { hx: true, ..get(format!("/tenants/{id}/children")) },
+        Probe {
+            hx: true,
+            ..get(format!("/tenants/{id}/children"))
+        },
         get(format!("/tenants/tree?parent={id}")),
         get(format!("/tenants/new?parent_id={id}")),
         post(format!("/tenants/{id}/edit"), edit.clone()),
@@ -478,7 +672,8 @@ async fn tenants_outside_a_users_reach_do_not_exist_for_them() {
     let app = spawn_app().await;
     let t = tree(&app).await;
     let alice_user = app.user(&t.acme, "alice").await;
-    app.grant(&alice_user, &t.acme, GrantRole::Owner, Scope::Subtree, true).await;
+    app.grant(&alice_user, &t.acme, GrantRole::Owner, Scope::Subtree, true)
+        .await;
     let alice = browser_as(&app, "acme\\alice").await;
     let token = alice.csrf().await;
 
@@ -491,7 +686,11 @@ async fn tenants_outside_a_users_reach_do_not_exist_for_them() {
         for probe in probes(id) {
             let (code, body) = run_probe(&alice, &token, &probe).await;
             if code != 404 {
-                wrong.push(format!("{} {} -> {code}", if probe.post { "POST" } else { "GET" }, probe.path));
+                wrong.push(format!(
+                    "{} {} -> {code}",
+                    if probe.post { "POST" } else { "GET" },
+                    probe.path
+                ));
             }
             if probe.path == format!("/tenants/{id}") && id == "99999999" {
                 missing_page = body;
@@ -501,7 +700,10 @@ async fn tenants_outside_a_users_reach_do_not_exist_for_them() {
         }
     }
     assert!(wrong.is_empty(), "expected 404 for:\n{}", wrong.join("\n"));
-    assert_eq!(globex_page, missing_page, "an invisible tenant looks exactly like a missing one");
+    assert_eq!(
+        globex_page, missing_page,
+        "an invisible tenant looks exactly like a missing one"
+    );
 
     // Nothing was changed behind the 404s.
     let g = find(&app, t.globex.id).await;
@@ -513,11 +715,16 @@ async fn tenants_outside_a_users_reach_do_not_exist_for_them() {
     // Creating under an invisible parent is the same field error as under a missing one.
     let mut messages = Vec::new();
     for parent in [globex.as_str(), root.as_str(), "99999999"] {
-        let r = alice.post_form("/tenants", &create_fields("Sneaky", "sneaky", parent)).await;
+        let r = alice
+            .post_form("/tenants", &create_fields("Sneaky", "sneaky", parent))
+            .await;
         assert_eq!(status(&r), 422, "parent {parent}");
         messages.push(field_error(&r.text().await.unwrap(), "parent_id"));
     }
-    assert!(messages[0].is_some() && messages.iter().all(|m| *m == messages[0]), "{messages:?}");
+    assert!(
+        messages[0].is_some() && messages.iter().all(|m| *m == messages[0]),
+        "{messages:?}"
+    );
     assert!(by_subdomain(&app, "sneaky").await.is_none());
 
     // No page of hers mentions globex (or the root above her).
@@ -536,8 +743,14 @@ async fn tenants_outside_a_users_reach_do_not_exist_for_them() {
         let r = alice.get(&path).await;
         assert_eq!(status(&r), 200, "{path}");
         let html = r.text().await.unwrap();
-        assert!(!html.to_lowercase().contains("globex"), "{path} mentions globex: {html}");
-        assert!(!html.contains("Root"), "{path} names the root above her: {html}");
+        assert!(
+            !html.to_lowercase().contains("globex"),
+            "{path} mentions globex: {html}"
+        );
+        assert!(
+            !html.contains("Root"),
+            "{path} names the root above her: {html}"
+        );
     }
     // Searching for them finds nothing.
     assert!(row_names(&alice.get_html("/tenants?q=globex").await).is_empty());
@@ -546,7 +759,10 @@ async fn tenants_outside_a_users_reach_do_not_exist_for_them() {
         assert!(!results.contains("switch-result"), "{q}: {results}");
     }
     let results = alice.get_html("/switch/search?q=Tenant").await;
-    assert!(results.contains(">Tenant acme / Tenant acme-c1<"), "{results}");
+    assert!(
+        results.contains(">Tenant acme / Tenant acme-c1<"),
+        "{results}"
+    );
 }
 
 #[tokio::test]
@@ -554,20 +770,37 @@ async fn an_owner_sees_and_manages_their_subtree() {
     let app = spawn_app().await;
     let t = tree(&app).await;
     let alice_user = app.user(&t.acme, "alice").await;
-    app.grant(&alice_user, &t.acme, GrantRole::Owner, Scope::Subtree, true).await;
+    app.grant(&alice_user, &t.acme, GrantRole::Owner, Scope::Subtree, true)
+        .await;
     let alice = browser_as(&app, "acme\\alice").await;
 
-    assert_eq!(status(&alice.get(&format!("/tenants/{}", t.acme.id)).await), 200);
-    assert_eq!(status(&alice.get(&format!("/tenants/{}", t.acme_c1.id)).await), 200);
-    assert_eq!(row_names(&alice.get_html("/tenants").await), vec!["Tenant acme-c1".to_string()]);
+    assert_eq!(
+        status(&alice.get(&format!("/tenants/{}", t.acme.id)).await),
+        200
+    );
+    assert_eq!(
+        status(&alice.get(&format!("/tenants/{}", t.acme_c1.id)).await),
+        200
+    );
+    assert_eq!(
+        row_names(&alice.get_html("/tenants").await),
+        vec!["Tenant acme-c1".to_string()]
+    );
 
     let acme = t.acme.id.to_string();
-    let r = alice.post_form("/tenants", &create_fields("Alice Child", "alice-child", &acme)).await;
+    let r = alice
+        .post_form(
+            "/tenants",
+            &create_fields("Alice Child", "alice-child", &acme),
+        )
+        .await;
     assert_eq!(status(&r), 303);
     let child = find(&app, redirected_tenant_id(&r)).await;
     assert_eq!(child.path, vec![app.root.id, t.acme.id, child.id]);
 
-    let r = alice.post_form(&format!("/tenants/{}/delete", t.acme_c1.id), &[]).await;
+    let r = alice
+        .post_form(&format!("/tenants/{}/delete", t.acme_c1.id), &[])
+        .await;
     assert_redirect_to(&r, &format!("/tenants/{}", t.acme.id));
     assert!(app.reload(&t.acme_c1).await.is_none());
 }
@@ -577,23 +810,42 @@ async fn a_viewer_reads_but_cannot_change() {
     let app = spawn_app().await;
     let t = tree(&app).await;
     let vic_user = app.user(&t.globex, "vic").await;
-    app.grant(&vic_user, &t.acme, GrantRole::Viewer, Scope::Subtree, true).await;
+    app.grant(&vic_user, &t.acme, GrantRole::Viewer, Scope::Subtree, true)
+        .await;
     let vic = browser_as(&app, "globex\\vic").await;
 
-    assert_eq!(status(&vic.get(&format!("/tenants/{}", t.acme.id)).await), 200);
-    assert_eq!(status(&vic.get(&format!("/tenants/{}", t.acme_c1.id)).await), 200);
+    assert_eq!(
+        status(&vic.get(&format!("/tenants/{}", t.acme.id)).await),
+        200
+    );
+    assert_eq!(
+        status(&vic.get(&format!("/tenants/{}", t.acme_c1.id)).await),
+        200
+    );
     for tenant in [&t.acme, &t.acme_c1] {
         let path = format!("/tenants/{}/edit", tenant.id);
         assert_eq!(status(&vic.get(&path).await), 403);
-        let r = vic.post_form(&path, &[("name", "Vandalised"), ("subdomain", &tenant.subdomain)]).await;
+        let r = vic
+            .post_form(
+                &path,
+                &[("name", "Vandalised"), ("subdomain", &tenant.subdomain)],
+            )
+            .await;
         assert_eq!(status(&r), 403, "{path}");
-        let r = vic.post_form(&format!("/tenants/{}/disable", tenant.id), &[]).await;
+        let r = vic
+            .post_form(&format!("/tenants/{}/disable", tenant.id), &[])
+            .await;
         assert_eq!(status(&r), 403);
         let now = find(&app, tenant.id).await;
-        assert_eq!((now.name.as_str(), now.enabled), (tenant.name.as_str(), true));
+        assert_eq!(
+            (now.name.as_str(), now.enabled),
+            (tenant.name.as_str(), true)
+        );
     }
     let acme = t.acme.id.to_string();
-    let r = vic.post_form("/tenants", &create_fields("Vic Child", "vic-child", &acme)).await;
+    let r = vic
+        .post_form("/tenants", &create_fields("Vic Child", "vic-child", &acme))
+        .await;
     assert_eq!(status(&r), 403);
     assert!(by_subdomain(&app, "vic-child").await.is_none());
 }
@@ -605,12 +857,32 @@ async fn a_user_without_grants_sees_only_their_home_tenant() {
     app.user(&t.acme, "paul").await;
     let paul = browser_as(&app, "acme\\paul").await;
 
-    assert_eq!(status(&paul.get(&format!("/tenants/{}", t.acme.id)).await), 200);
-    assert_eq!(status(&paul.get(&format!("/tenants/{}", t.acme_c1.id)).await), 404);
-    assert_eq!(status(&paul.get(&format!("/tenants/{}/edit", t.acme.id)).await), 403);
-    assert!(row_names(&paul.get_html("/tenants").await).is_empty());
-    let html = paul.get_html(&format!("/tenants/{}", t.acme.id)).await;
-    assert!(!html.contains("acme-c1"), "{html}");
+    // His home tenant exists for him: readable, or (without a home role that
+    // reads tenants) forbidden, but never "not found".
+    let home = status(&paul.get(&format!("/tenants/{}", t.acme.id)).await);
+    assert!(home == 200 || home == 403, "home tenant: {home}");
+    assert_eq!(
+        status(&paul.get(&format!("/tenants/{}/edit", t.acme.id)).await),
+        403
+    );
+    // Below it, nothing exists for him.
+    let missing = paul.get("/tenants/99999999").await.text().await.unwrap();
+    let r = paul.get(&format!("/tenants/{}", t.acme_c1.id)).await;
+    assert_eq!(status(&r), 404);
+    assert_eq!(r.text().await.unwrap(), missing);
+    for path in ["/tenants", &format!("/tenants/{}", t.acme.id)] {
+        let r = paul.get(path).await;
+        if status(&r) == 200 {
+            let html = r.text().await.unwrap();
+            assert!(row_names(&html).is_empty(), "{path}");
+            assert!(!html.contains("acme-c1"), "{path}: {html}");
+        }
+    }
+    let results = paul.get_html("/switch/search?q=Tenant").await;
+    assert!(
+        !results.contains("acme-c1") && !results.contains("globex"),
+        "{results}"
+    );
 }
 
 #[tokio::test]
@@ -618,33 +890,101 @@ async fn administrators_create_and_edit_children_but_only_owners_delete() {
     let app = spawn_app().await;
     let t = tree(&app).await;
     let adam_user = app.user(&t.acme, "adam").await;
-    app.grant(&adam_user, &t.acme, GrantRole::Administrator, Scope::Subtree, true).await;
+    app.grant(
+        &adam_user,
+        &t.acme,
+        GrantRole::Administrator,
+        Scope::Subtree,
+        true,
+    )
+    .await;
     let adam = browser_as(&app, "acme\\adam").await;
 
     let acme = t.acme.id.to_string();
-    let r = adam.post_form("/tenants", &create_fields("Adam Child", "adam-child", &acme)).await;
+    let r = adam
+        .post_form(
+            "/tenants",
+            &create_fields("Adam Child", "adam-child", &acme),
+        )
+        .await;
     assert_eq!(status(&r), 303);
     let child = redirected_tenant_id(&r);
 
     let r = adam
-        .post_form(&format!("/tenants/{}/edit", t.acme_c1.id), &[("name", "Edited By Adam"), ("subdomain", "acme-c1")])
+        .post_form(
+            &format!("/tenants/{}/edit", t.acme_c1.id),
+            &[("name", "Edited By Adam"), ("subdomain", "acme-c1")],
+        )
         .await;
     assert_eq!(status(&r), 303);
     assert_eq!(find(&app, t.acme_c1.id).await.name, "Edited By Adam");
 
     for id in [child, t.acme_c1.id] {
-        assert_eq!(status(&adam.get(&format!("/tenants/{id}/delete")).await), 403);
+        assert_eq!(
+            status(&adam.get(&format!("/tenants/{id}/delete")).await),
+            403
+        );
         let r = adam.post_form(&format!("/tenants/{id}/delete"), &[]).await;
         assert_eq!(status(&r), 403);
         find(&app, id).await;
     }
 
     let owner_user = app.user(&t.acme, "olga").await;
-    app.grant(&owner_user, &t.acme, GrantRole::Owner, Scope::Subtree, true).await;
+    app.grant(&owner_user, &t.acme, GrantRole::Owner, Scope::Subtree, true)
+        .await;
     let olga = browser_as(&app, "acme\\olga").await;
-    let r = olga.post_form(&format!("/tenants/{child}/delete"), &[]).await;
+    let r = olga
+        .post_form(&format!("/tenants/{child}/delete"), &[])
+        .await;
     assert_eq!(status(&r), 303);
     assert!(by_subdomain(&app, "adam-child").await.is_none());
+}
+
+#[tokio::test]
+async fn managing_sub_tenants_needs_sub_tenant_scope() {
+    let app = spawn_app().await;
+    let acme = app.tenant(&app.root, "acme", true).await;
+    // "May manage sub-tenants" on a tenant-only grant would create children its holder
+    // could never see: it does not let anyone manage sub-tenants.
+    let tina_user = app.user(&acme, "tina").await;
+    app.grant(&tina_user, &acme, GrantRole::Owner, Scope::Tenant, true)
+        .await;
+    let tina = browser_as(&app, "acme\\tina").await;
+    let r = tina
+        .post_form(
+            "/tenants",
+            &create_fields("Tina Child", "tina-child", &acme.id.to_string()),
+        )
+        .await;
+    assert_eq!(status(&r), 403);
+    let mut conn = app.conn().await;
+    assert!(Tenant::by_subdomain(&mut conn, "tina-child")
+        .await
+        .unwrap()
+        .is_none());
+
+    // With sub-tenant scope the manager creates the child and can see and edit it.
+    let sam_user = app.user(&acme, "sam").await;
+    app.grant(&sam_user, &acme, GrantRole::Owner, Scope::Subtree, true)
+        .await;
+    let sam = browser_as(&app, "acme\\sam").await;
+    let r = sam
+        .post_form(
+            "/tenants",
+            &create_fields("Sam Child", "sam-child", &acme.id.to_string()),
+        )
+        .await;
+    assert_eq!(status(&r), 303, "she may create under acme");
+    let child = redirected_tenant_id(&r);
+    assert_eq!(
+        status(&sam.get(&format!("/tenants/{child}")).await),
+        200,
+        "the page she is sent to"
+    );
+    assert_eq!(
+        status(&sam.get(&format!("/tenants/{child}/edit")).await),
+        200
+    );
 }
 
 // ---------------------------------------------------------------- list
@@ -667,10 +1007,17 @@ async fn the_list_pages_sorts_and_filters() {
 
     let html = app.get_html("/tenants?page=2").await;
     assert_eq!(row_names(&html), (50..60).map(name).collect::<Vec<_>>());
-    assert!(html.contains("Page 2 of 2") && html.contains("rel=\"prev\"") && !html.contains("rel=\"next\""));
+    assert!(
+        html.contains("Page 2 of 2")
+            && html.contains("rel=\"prev\"")
+            && !html.contains("rel=\"next\"")
+    );
 
     let html = app.get_html("/tenants?sort=name&dir=desc").await;
-    assert_eq!(row_names(&html), (10..60).rev().map(name).collect::<Vec<_>>());
+    assert_eq!(
+        row_names(&html),
+        (10..60).rev().map(name).collect::<Vec<_>>()
+    );
 
     let html = app.get_html("/tenants?q=t17").await;
     assert_eq!(row_names(&html), vec![name(17)]);
@@ -687,11 +1034,54 @@ async fn the_list_pages_sorts_and_filters() {
     assert_eq!(row_names(&html), (20..30).map(name).collect::<Vec<_>>());
 
     // Page links keep the filter, the order and the page size.
-    let html = app.get_html("/tenants?q=Tenant&sort=name&dir=desc&per_page=20").await;
+    let html = app
+        .get_html("/tenants?q=Tenant&sort=name&dir=desc&per_page=20")
+        .await;
     let next = between(&html, "rel=\"next\"", ">");
     for part in ["q=Tenant", "sort=name", "dir=desc", "per_page=20", "page=2"] {
         assert!(next.contains(part), "{part}: {next}");
     }
+}
+
+#[tokio::test]
+async fn past_ten_thousand_matches_the_list_stops_counting_but_still_pages() {
+    let app = spawn_app().await;
+    // 10,001 children of the root, straight into the table.
+    let n = db(&app)
+        .await
+        .execute(
+            "WITH ids AS (SELECT g, nextval('tenants_id_seq') AS id FROM generate_series(1, 10001) g) \
+             INSERT INTO tenants (id, parent_id, path, name, subdomain, tenant_role_id) \
+             SELECT id, $1, ARRAY[$1, id], 'Bulk ' || lpad(g::text, 5, '0'), 'bulk-' || g, $2 FROM ids",
+            &[&app.root.id, &app.root.tenant_role_id],
+        )
+        .await
+        .unwrap();
+    assert_eq!(n, 10_001);
+    app.login_admin().await;
+
+    let html = app.get_html("/tenants").await;
+    assert!(
+        html.contains("More than 10000 tenants below Root"),
+        "{html}"
+    );
+    assert!(
+        html.contains("<span>Page 1</span>") && html.contains("rel=\"next\""),
+        "{html}"
+    );
+    assert_eq!(row_names(&html).len(), 50);
+
+    let html = app.get_html("/tenants?page=201").await;
+    assert_eq!(row_names(&html), vec!["Bulk 10001".to_string()]);
+    assert!(
+        !html.contains("rel=\"next\"") && html.contains("rel=\"prev\""),
+        "{html}"
+    );
+
+    // Below the cap the count is exact again.
+    let html = app.get_html("/tenants?q=Bulk%200000").await;
+    assert!(html.contains("9 tenants below Root matching"), "{html}");
+    assert_eq!(row_names(&html).len(), 9);
 }
 
 #[tokio::test]
@@ -714,11 +1104,31 @@ async fn odd_list_parameters_never_break_the_page() {
     ] {
         let r = app.get(&format!("/tenants?{query}")).await;
         assert_eq!(status(&r), 200, "{query}");
-        assert!(r.text().await.unwrap().contains("<h1>Tenants</h1>"), "{query}");
+        assert!(
+            r.text().await.unwrap().contains("<h1>Tenants</h1>"),
+            "{query}"
+        );
     }
     let html = app.get_html("/tenants?page=abc&sort=evil").await;
-    assert_eq!(row_names(&html), vec!["Tenant t0", "Tenant t1", "Tenant t2"]);
+    assert_eq!(
+        row_names(&html),
+        vec!["Tenant t0", "Tenant t1", "Tenant t2"]
+    );
     assert_eq!(tenant_count(&app).await, 4);
+}
+
+#[tokio::test]
+async fn a_nul_byte_in_a_search_is_not_a_server_error() {
+    let app = spawn_app().await;
+    app.tenant(&app.root, "acme", false).await;
+    app.login_admin().await;
+    for path in [
+        "/tenants?q=a%00b",
+        "/switch/search?q=a%00b",
+        "/switch?q=a%00b",
+    ] {
+        assert_eq!(status(&app.get(path).await), 200, "{path}");
+    }
 }
 
 #[tokio::test]
@@ -736,9 +1146,13 @@ async fn the_list_answers_htmx_with_a_fragment_and_has_sort_links() {
 
     let html = app.get_html("/tenants").await;
     assert!(html.contains("<html"));
-    for (label, key) in
-        [("Name", "name"), ("Role", "role"), ("Total Instances", "instances"), ("Total Users", "users"), ("Created", "created")]
-    {
+    for (label, key) in [
+        ("Name", "name"),
+        ("Role", "role"),
+        ("Total Instances", "instances"),
+        ("Total Users", "users"),
+        ("Created", "created"),
+    ] {
         let link = html
             .split("<th ")
             .skip(1)
@@ -757,10 +1171,19 @@ async fn the_tree_loads_children_on_demand() {
     app.login_admin().await;
 
     let html = app.get_html("/tenants/tree").await;
-    assert!(html.contains(">Tenant acme</a>") && html.contains(">Tenant globex</a>"), "{html}");
-    assert!(!html.contains("Tenant acme-c1"), "grandchildren are loaded on demand");
+    assert!(
+        html.contains(">Tenant acme</a>") && html.contains(">Tenant globex</a>"),
+        "{html}"
+    );
+    assert!(
+        !html.contains("Tenant acme-c1"),
+        "grandchildren are loaded on demand"
+    );
     assert!(html.contains(&format!("hx-get=\"/tenants/{}/children\"", t.acme.id)));
-    assert!(!html.contains(&format!("hx-get=\"/tenants/{}/children\"", t.globex.id)), "a leaf has no toggle");
+    assert!(
+        !html.contains(&format!("hx-get=\"/tenants/{}/children\"", t.globex.id)),
+        "a leaf has no toggle"
+    );
 
     let r = get_hx(&app, &format!("/tenants/{}/children", t.acme.id)).await;
     assert_eq!(status(&r), 200);
@@ -771,9 +1194,14 @@ async fn the_tree_loads_children_on_demand() {
 
     let r = app.get(&format!("/tenants/{}/children", t.acme.id)).await;
     assert_redirect_to(&r, &format!("/tenants/tree?parent={}", t.acme.id));
-    let html = app.get_html(&format!("/tenants/tree?parent={}", t.acme.id)).await;
+    let html = app
+        .get_html(&format!("/tenants/tree?parent={}", t.acme.id))
+        .await;
     assert!(html.contains(">Tenant acme-c1</a>"));
-    assert!(html.contains(&format!("href=\"/tenants/tree?parent={}\"", app.root.id)), "up link: {html}");
+    assert!(
+        html.contains(&format!("href=\"/tenants/tree?parent={}\"", app.root.id)),
+        "up link: {html}"
+    );
 }
 
 // ---------------------------------------------------------------- switcher
@@ -800,11 +1228,16 @@ async fn switching_tenant_changes_what_the_pages_are_about() {
         .split("<li class=\"switch-result\">")
         .find(|li| li.contains(&format!("name=\"tenant_id\" value=\"{}\"", acme.id)))
         .unwrap_or_else(|| panic!("no result for acme: {results}"));
-    assert!(acme_result.contains(">Root / Tenant acme</span>"), "{acme_result}");
+    assert!(
+        acme_result.contains(">Root / Tenant acme</span>"),
+        "{acme_result}"
+    );
     assert!(acme_result.contains("<button type=\"submit\">Switch</button>"));
     assert!(!results.contains("globex"));
 
-    let r = app.post_form("/switch", &[("tenant_id", &c1.id.to_string())]).await;
+    let r = app
+        .post_form("/switch", &[("tenant_id", &c1.id.to_string())])
+        .await;
     assert_redirect_to(&r, "/dashboard");
     let html = app.get_html("/dashboard").await;
     assert_eq!(acting(&html), "Tenant acme-c1");
@@ -814,7 +1247,10 @@ async fn switching_tenant_changes_what_the_pages_are_about() {
     }
     assert!(html.contains("You are now acting in Tenant acme-c1."));
 
-    assert_eq!(row_names(&app.get_html("/tenants").await), vec!["Tenant acme-c1-x".to_string()]);
+    assert_eq!(
+        row_names(&app.get_html("/tenants").await),
+        vec!["Tenant acme-c1-x".to_string()]
+    );
     let fragment = get_hx(&app, "/tenants").await.text().await.unwrap();
     assert!(fragment.contains("below Tenant acme-c1."), "{fragment}");
 }
@@ -824,19 +1260,32 @@ async fn switching_into_a_disabled_tenant_is_refused() {
     let app = spawn_app().await;
     let acme = app.tenant(&app.root, "acme", true).await;
     let off = app.tenant(&app.root, "off", false).await;
-    Tenant::set_enabled(&mut *app.conn().await, off.id, false).await.unwrap();
+    Tenant::set_enabled(&mut *app.conn().await, off.id, false)
+        .await
+        .unwrap();
     app.login_admin().await;
 
     let results = app.get_html("/switch/search?q=off").await;
-    assert!(results.contains("badge disabled") && !results.contains(">Switch</button>"), "{results}");
+    assert!(
+        results.contains("badge disabled") && !results.contains(">Switch</button>"),
+        "{results}"
+    );
 
-    assert_redirect_to(&app.post_form("/switch", &[("tenant_id", &acme.id.to_string())]).await, "/dashboard");
-    let r = app.post_form("/switch", &[("tenant_id", &off.id.to_string())]).await;
+    assert_redirect_to(
+        &app.post_form("/switch", &[("tenant_id", &acme.id.to_string())])
+            .await,
+        "/dashboard",
+    );
+    let r = app
+        .post_form("/switch", &[("tenant_id", &off.id.to_string())])
+        .await;
     assert_eq!(status(&r), 409);
     assert_eq!(acting(&app.get_html("/dashboard").await), "Tenant acme");
 
     // Disabling the tenant one acts in sends one back home.
-    Tenant::set_enabled(&mut *app.conn().await, acme.id, false).await.unwrap();
+    Tenant::set_enabled(&mut *app.conn().await, acme.id, false)
+        .await
+        .unwrap();
     assert_eq!(acting(&app.get_html("/dashboard").await), "Root");
 }
 
@@ -848,7 +1297,10 @@ async fn the_switcher_works_without_javascript() {
     let r = app.get("/switch?q=acme").await;
     assert_eq!(status(&r), 200);
     let html = r.text().await.unwrap();
-    assert!(html.contains("<html") && html.contains("<h1>Switch tenant</h1>"), "{html}");
+    assert!(
+        html.contains("<html") && html.contains("<h1>Switch tenant</h1>"),
+        "{html}"
+    );
     assert!(html.contains("value=\"acme\""), "query kept: {html}");
     assert!(html.contains("class=\"switch-result\""));
     assert!(html.contains(&format!("name=\"tenant_id\" value=\"{}\"", acme.id)));
@@ -864,7 +1316,10 @@ async fn assert_tree_consistent(app: &TestApp) {
         .await
         .unwrap()
         .get(0);
-    assert_eq!(bad_paths, 0, "tenants whose path is not parent's path + own id");
+    assert_eq!(
+        bad_paths, 0,
+        "tenants whose path is not parent's path + own id"
+    );
     let orphans: i64 = client
         .query_one(
             "SELECT count(*) FROM tenants c WHERE c.parent_id IS NOT NULL \
@@ -892,12 +1347,28 @@ async fn concurrent_creates_and_a_parent_delete_keep_the_tree_consistent() {
     let pool = tenantry::db::pool(&app.db_url, CREATES + 1).unwrap();
     let rounds = [
         // All at once.
-        Timing { delete_at: 0, first_create_at: 0, create_step: 0 },
+        Timing {
+            delete_at: 0,
+            first_create_at: 0,
+            create_step: 0,
+        },
         // The delete first: every create must find the parent gone.
-        Timing { delete_at: 0, first_create_at: 20_000, create_step: 0 },
+        Timing {
+            delete_at: 0,
+            first_create_at: 100_000,
+            create_step: 0,
+        },
         // The delete in the middle of a stream of creates.
-        Timing { delete_at: 5_000, first_create_at: 0, create_step: 250 },
-        Timing { delete_at: 1_000, first_create_at: 0, create_step: 50 },
+        Timing {
+            delete_at: 5_000,
+            first_create_at: 0,
+            create_step: 250,
+        },
+        Timing {
+            delete_at: 1_000,
+            first_create_at: 0,
+            create_step: 50,
+        },
     ];
     let sleep_us = |us: u64| tokio::time::sleep(std::time::Duration::from_micros(us));
     let mut outcomes = Vec::new();
@@ -914,7 +1385,13 @@ async fn concurrent_creates_and_a_parent_delete_keep_the_tree_consistent() {
                 sleep_us(at).await;
                 let name = format!("Child {round}-{i}");
                 let sub = format!("r{round}-c{i}");
-                service::create(&mut conn, &Actor::system("test"), &parent, fields(&name, &sub)).await
+                service::create(
+                    &mut conn,
+                    &Actor::system("test"),
+                    &parent,
+                    fields(&name, &sub),
+                )
+                .await
             }));
         }
         let delete = {
@@ -943,13 +1420,20 @@ async fn concurrent_creates_and_a_parent_delete_keep_the_tree_consistent() {
         };
         let children: i64 = db(&app)
             .await
-            .query_one("SELECT count(*) FROM tenants WHERE parent_id = $1", &[&parent.id])
+            .query_one(
+                "SELECT count(*) FROM tenants WHERE parent_id = $1",
+                &[&parent.id],
+            )
             .await
             .unwrap()
             .get(0);
         if deleted {
             assert!(app.reload(&parent).await.is_none(), "round {round}");
-            assert!(created.is_empty(), "round {round}: {} children created under a deleted parent", created.len());
+            assert!(
+                created.is_empty(),
+                "round {round}: {} children created under a deleted parent",
+                created.len()
+            );
             assert_eq!(children, 0);
         } else {
             assert!(app.reload(&parent).await.is_some(), "round {round}");
@@ -981,7 +1465,13 @@ async fn concurrent_creates_with_one_subdomain_have_one_winner() {
         handles.push(tokio::spawn(async move {
             let mut conn = pool.get().await.unwrap();
             start.wait().await;
-            service::create(&mut conn, &Actor::system("test"), &parent, fields(&format!("Racer {i}"), "dup")).await
+            service::create(
+                &mut conn,
+                &Actor::system("test"),
+                &parent,
+                fields(&format!("Racer {i}"), "dup"),
+            )
+            .await
         }));
     }
     let mut winners = 0;
@@ -992,13 +1482,21 @@ async fn concurrent_creates_with_one_subdomain_have_one_winner() {
                 assert_eq!(t.subdomain, "dup");
             }
             Err(AppError::Validation(errors)) => {
-                assert_eq!(errors.get("subdomain").map(String::as_str), Some("This subdomain is already taken."));
+                assert_eq!(
+                    errors.get("subdomain").map(String::as_str),
+                    Some("This subdomain is already taken.")
+                );
             }
             Err(e) => panic!("expected the 'already taken' field error, got {e:?}"),
         }
     }
     assert_eq!(winners, 1);
-    let n: i64 = db(&app).await.query_one("SELECT count(*) FROM tenants WHERE subdomain = 'dup'", &[]).await.unwrap().get(0);
+    let n: i64 = db(&app)
+        .await
+        .query_one("SELECT count(*) FROM tenants WHERE subdomain = 'dup'", &[])
+        .await
+        .unwrap()
+        .get(0);
     assert_eq!(n, 1);
     assert_tree_consistent(&app).await;
 }
@@ -1026,11 +1524,26 @@ async fn concurrent_form_posts_with_one_subdomain_have_one_winner() {
     });
     let answers = futures_util::future::join_all(requests).await;
     let winners = answers.iter().filter(|(code, _)| *code == 303).count();
-    assert_eq!(winners, 1, "{:?}", answers.iter().map(|(c, _)| c).collect::<Vec<_>>());
+    assert_eq!(
+        winners,
+        1,
+        "{:?}",
+        answers.iter().map(|(c, _)| c).collect::<Vec<_>>()
+    );
     for (code, html) in answers.iter().filter(|(code, _)| *code != 303) {
         assert_eq!(*code, 422);
-        assert!(field_error(html, "subdomain").unwrap_or_default().contains("already taken"), "{html}");
+        assert!(
+            field_error(html, "subdomain")
+                .unwrap_or_default()
+                .contains("already taken"),
+            "{html}"
+        );
     }
-    let n: i64 = db(&app).await.query_one("SELECT count(*) FROM tenants WHERE subdomain = 'dup'", &[]).await.unwrap().get(0);
+    let n: i64 = db(&app)
+        .await
+        .query_one("SELECT count(*) FROM tenants WHERE subdomain = 'dup'", &[])
+        .await
+        .unwrap()
+        .get(0);
     assert_eq!(n, 1);
 }

@@ -82,3 +82,146 @@ impl Grant {
             || (self.scope == Scope::Subtree && path.contains(&self.tenant_id))
     }
 }
+
+/// A grant as the Access page lists it.
+#[derive(Clone, Debug, Queryable)]
+pub struct GrantListRow {
+    pub id: i64,
+    pub tenant_id: i64,
+    pub tenant_name: String,
+    pub role: String,
+    pub scope: String,
+    pub manage_subtenants: bool,
+    pub user_id: i64,
+    pub username: String,
+    pub user_subdomain: String,
+}
+
+/// A user that may be picked in the grant form.
+#[derive(Clone, Debug, Queryable)]
+pub struct Candidate {
+    pub id: i64,
+    pub username: String,
+    pub subdomain: String,
+    pub tenant_name: String,
+}
+
+impl Grant {
+    /// Grants that reach `tenant`: on it, or with sub-tenant scope on an ancestor.
+    pub async fn reaching(
+        conn: &mut AsyncPgConnection,
+        tenant: &crate::db::models::Tenant,
+    ) -> QueryResult<Vec<GrantListRow>> {
+        use crate::db::schema::{tenants, users};
+        let (granted, home) = diesel::alias!(tenants as granted, tenants as home);
+        grants::table
+            .inner_join(users::table)
+            .inner_join(granted.on(granted.field(tenants::id).eq(grants::tenant_id)))
+            .inner_join(home.on(home.field(tenants::id).eq(users::tenant_id)))
+            .filter(
+                grants::tenant_id.eq(tenant.id).or(grants::tenant_id
+                    .eq_any(tenant.path.clone())
+                    .and(grants::scope.eq("subtree"))),
+            )
+            .order((grants::tenant_id.asc(), users::username.asc()))
+            .select((
+                grants::id,
+                grants::tenant_id,
+                granted.field(tenants::name),
+                grants::role,
+                grants::scope,
+                grants::manage_subtenants,
+                users::id,
+                users::username,
+                home.field(tenants::subdomain),
+            ))
+            .load(conn)
+            .await
+    }
+
+    /// Enabled users holding Owner on the root (the last one may not lose it).
+    pub async fn root_owner_count(conn: &mut AsyncPgConnection, root_id: i64) -> QueryResult<i64> {
+        use crate::db::schema::users;
+        grants::table
+            .inner_join(users::table)
+            .filter(grants::tenant_id.eq(root_id))
+            .filter(grants::role.eq("owner"))
+            .filter(users::enabled.eq(true))
+            .count()
+            .get_result(conn)
+            .await
+    }
+
+    pub async fn find_on_tenant(
+        conn: &mut AsyncPgConnection,
+        tenant_id: i64,
+        id: i64,
+    ) -> QueryResult<Option<GrantRow>> {
+        grants::table
+            .filter(grants::id.eq(id))
+            .filter(grants::tenant_id.eq(tenant_id))
+            .select(GrantRow::as_select())
+            .first(conn)
+            .await
+            .optional()
+    }
+
+    pub async fn existing(
+        conn: &mut AsyncPgConnection,
+        user_id: i64,
+        tenant_id: i64,
+    ) -> QueryResult<Option<GrantRow>> {
+        grants::table
+            .filter(grants::user_id.eq(user_id))
+            .filter(grants::tenant_id.eq(tenant_id))
+            .select(GrantRow::as_select())
+            .first(conn)
+            .await
+            .optional()
+    }
+
+    pub async fn delete(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<usize> {
+        diesel::delete(grants::table.find(id)).execute(conn).await
+    }
+
+    /// Users the granter may pick for `tenant`: users of the tenant, of its ancestors
+    /// and of its sub-tenants, limited to tenants the granter may see.
+    pub async fn candidates(
+        conn: &mut AsyncPgConnection,
+        tenant: &crate::db::models::Tenant,
+        visibility: &crate::db::models::Visibility,
+        limit: i64,
+    ) -> QueryResult<Vec<Candidate>> {
+        use crate::db::models::Visibility;
+        use crate::db::schema::{tenants, users};
+        let mut q = users::table
+            .inner_join(tenants::table)
+            .filter(
+                tenants::path
+                    .contains(vec![tenant.id])
+                    .or(tenants::id.eq_any(tenant.path.clone())),
+            )
+            .into_boxed();
+        if let Visibility::Within {
+            subtree_roots,
+            tenants: singles,
+        } = visibility
+        {
+            q = q.filter(
+                tenants::path
+                    .overlaps_with(subtree_roots.clone())
+                    .or(tenants::id.eq_any(singles.clone())),
+            );
+        }
+        q.order((tenants::subdomain.asc(), users::username.asc()))
+            .limit(limit)
+            .select((
+                users::id,
+                users::username,
+                tenants::subdomain,
+                tenants::name,
+            ))
+            .load(conn)
+            .await
+    }
+}

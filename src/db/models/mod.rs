@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod grant;
+pub mod role;
 pub mod session;
 pub mod tenant;
 pub mod throttle;

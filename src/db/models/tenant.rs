@@ -126,6 +126,8 @@ pub struct TenantFields {
     pub custom_domain: Option<String>,
     pub can_have_subtenants: bool,
     pub enabled: bool,
+    /// The tenant role (cap); `None` keeps the current one (or inherits the parent's on create).
+    pub tenant_role_id: Option<i64>,
 }
 
 impl Tenant {
@@ -200,7 +202,9 @@ impl Tenant {
         q: &ListQuery,
     ) -> QueryResult<(Vec<TenantListRow>, i64)> {
         let filtered = || {
-            let mut query = tenants::table.filter(tenants::id.ne(q.within.id)).into_boxed();
+            let mut query = tenants::table
+                .filter(tenants::id.ne(q.within.id))
+                .into_boxed();
             // Below the root every tenant matches: skip the per-row array test.
             if !q.within.is_root() {
                 query = query.filter(tenants::path.contains(vec![q.within.id]));
@@ -438,6 +442,12 @@ impl Tenant {
         id: i64,
         fields: &TenantFields,
     ) -> QueryResult<Tenant> {
+        if let Some(role_id) = fields.tenant_role_id {
+            diesel::update(tenants::table.find(id))
+                .set(tenants::tenant_role_id.eq(role_id))
+                .execute(conn)
+                .await?;
+        }
         diesel::update(tenants::table.find(id))
             .set((
                 tenants::name.eq(&fields.name),

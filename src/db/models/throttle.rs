@@ -20,8 +20,9 @@ pub async fn failures(conn: &mut AsyncPgConnection, key: &str) -> QueryResult<i3
         .unwrap_or(0))
 }
 
-/// Counts one failure for `key`, starting a new window when the old one ran out.
-pub async fn record_failure(conn: &mut AsyncPgConnection, key: &str) -> QueryResult<usize> {
+/// Counts one attempt for `key` (a new window when the old one ran out) and returns
+/// the count, atomically: concurrent guesses cannot all slip under the limit.
+pub async fn count_attempt(conn: &mut AsyncPgConnection, key: &str) -> QueryResult<i32> {
     use diesel::dsl::sql;
     use diesel::sql_types::{Integer, Timestamptz};
     const IN_WINDOW: &str = "login_throttle.window_start > now() - interval '900 seconds'";
@@ -41,6 +42,19 @@ pub async fn record_failure(conn: &mut AsyncPgConnection, key: &str) -> QueryRes
                 "CASE WHEN {IN_WINDOW} THEN login_throttle.window_start ELSE now() END"
             ))),
         ))
+        .returning(login_throttle::failures)
+        .get_result(conn)
+        .await
+}
+
+/// Takes back one counted attempt (it succeeded).
+pub async fn forgive(conn: &mut AsyncPgConnection, key: &str) -> QueryResult<usize> {
+    diesel::update(login_throttle::table.find(key))
+        .set(
+            login_throttle::failures.eq(diesel::dsl::sql::<diesel::sql_types::Integer>(
+                "GREATEST(failures - 1, 0)",
+            )),
+        )
         .execute(conn)
         .await
 }

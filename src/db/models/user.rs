@@ -24,6 +24,9 @@ pub struct User {
     pub last_login_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub role_id: Option<i64>,
+    pub storage_limit_gb: Option<i32>,
+    pub memory_limit_gb: Option<i32>,
 }
 
 #[derive(Clone, Debug)]
@@ -121,6 +124,246 @@ impl NewUser<'_> {
             ))
             .returning(User::as_returning())
             .get_result(conn)
+            .await
+    }
+}
+
+/// The fields the Users pages set on a user (validated by `services::users`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserFields {
+    pub username: String,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    /// A role of the user's own tenant; `None`: no rights there (visibility only).
+    pub role_id: Option<i64>,
+    pub enabled: bool,
+    pub storage_limit_gb: Option<i32>,
+    pub memory_limit_gb: Option<i32>,
+}
+
+impl UserFields {
+    /// The fields as they are stored now.
+    pub fn of(user: &User) -> Self {
+        Self {
+            username: user.username.clone(),
+            email: user.email.clone(),
+            first_name: user.first_name.clone(),
+            last_name: user.last_name.clone(),
+            role_id: user.role_id,
+            enabled: user.enabled,
+            storage_limit_gb: user.storage_limit_gb,
+            memory_limit_gb: user.memory_limit_gb,
+        }
+    }
+}
+
+/// One row of a tenant's Users page: the user and the name of their role.
+#[derive(Clone, Debug)]
+pub struct UserListRow {
+    pub user: User,
+    pub role_name: Option<String>,
+}
+
+/// Users created by hand in the console; anything else comes from an identity source.
+pub const LOCAL_SOURCE: &str = "local";
+
+impl User {
+    /// Provisioned by an identity source (SCIM, a directory): names, username, email
+    /// and password are managed there.
+    pub fn is_managed(&self) -> bool {
+        self.source != LOCAL_SOURCE
+    }
+
+    /// A user of this tenant; a user of another tenant is "not found".
+    pub async fn find_in_tenant(
+        conn: &mut AsyncPgConnection,
+        tenant_id: i64,
+        id: i64,
+    ) -> QueryResult<Option<User>> {
+        users::table
+            .filter(users::id.eq(id))
+            .filter(users::tenant_id.eq(tenant_id))
+            .select(User::as_select())
+            .first(conn)
+            .await
+            .optional()
+    }
+
+    /// Locks the row for an update or delete in the current transaction.
+    pub async fn lock(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<User> {
+        users::table
+            .find(id)
+            .select(User::as_select())
+            .for_update()
+            .first(conn)
+            .await
+    }
+
+    /// Is this username (case-insensitively) used by another user of the tenant?
+    pub async fn username_taken(
+        conn: &mut AsyncPgConnection,
+        tenant_id: i64,
+        username: &str,
+        except: Option<i64>,
+    ) -> QueryResult<bool> {
+        let mut q = users::table
+            .filter(users::tenant_id.eq(tenant_id))
+            .filter(lower(users::username).eq(username.to_lowercase()))
+            .into_boxed();
+        if let Some(id) = except {
+            q = q.filter(users::id.ne(id));
+        }
+        diesel::select(diesel::dsl::exists(q))
+            .get_result(conn)
+            .await
+    }
+
+    /// One page of a tenant's users by username, filtered on username, name or
+    /// email, with the total number of matches.
+    pub async fn list_in_tenant(
+        conn: &mut AsyncPgConnection,
+        tenant_id: i64,
+        filter: Option<&str>,
+        page: i64,
+        per_page: i64,
+    ) -> QueryResult<(Vec<UserListRow>, i64)> {
+        use crate::db::schema::user_roles;
+        let filtered = || {
+            let mut q = users::table
+                .filter(users::tenant_id.eq(tenant_id))
+                .into_boxed();
+            if let Some(f) = filter.map(str::trim).filter(|f| !f.is_empty()) {
+                let pattern = super::like_pattern(f);
+                q = q.filter(
+                    users::username
+                        .ilike(pattern.clone())
+                        .or(users::email.ilike(pattern.clone()))
+                        .or(users::first_name.ilike(pattern.clone()))
+                        .or(users::last_name.ilike(pattern.clone()))
+                        .or(users::first_name
+                            .concat(" ")
+                            .concat(users::last_name)
+                            .ilike(pattern)),
+                );
+            }
+            q
+        };
+        let total: i64 = filtered().count().get_result(conn).await?;
+        let rows: Vec<(User, Option<String>)> = filtered()
+            .left_join(user_roles::table)
+            .order((lower(users::username).asc(), users::id.asc()))
+            .limit(per_page)
+            .offset((page - 1).max(0) * per_page)
+            .select((User::as_select(), user_roles::name.nullable()))
+            .load(conn)
+            .await?;
+        Ok((
+            rows.into_iter()
+                .map(|(user, role_name)| UserListRow { user, role_name })
+                .collect(),
+            total,
+        ))
+    }
+
+    /// Creates a local user with every field of the Users form.
+    pub async fn create(
+        conn: &mut AsyncPgConnection,
+        tenant_id: i64,
+        fields: &UserFields,
+        password_hash: &str,
+    ) -> QueryResult<User> {
+        diesel::insert_into(users::table)
+            .values((
+                users::tenant_id.eq(tenant_id),
+                users::username.eq(&fields.username),
+                users::email.eq(&fields.email),
+                users::first_name.eq(&fields.first_name),
+                users::last_name.eq(&fields.last_name),
+                users::password_hash.eq(password_hash),
+                users::role_id.eq(fields.role_id),
+                users::enabled.eq(fields.enabled),
+                users::storage_limit_gb.eq(fields.storage_limit_gb),
+                users::memory_limit_gb.eq(fields.memory_limit_gb),
+            ))
+            .returning(User::as_returning())
+            .get_result(conn)
+            .await
+    }
+
+    /// Saves the fields of the Users form (not the password, not the source).
+    pub async fn update_fields(
+        conn: &mut AsyncPgConnection,
+        id: i64,
+        fields: &UserFields,
+    ) -> QueryResult<User> {
+        diesel::update(users::table.find(id))
+            .set((
+                users::username.eq(&fields.username),
+                users::email.eq(&fields.email),
+                users::first_name.eq(&fields.first_name),
+                users::last_name.eq(&fields.last_name),
+                users::role_id.eq(fields.role_id),
+                users::enabled.eq(fields.enabled),
+                users::storage_limit_gb.eq(fields.storage_limit_gb),
+                users::memory_limit_gb.eq(fields.memory_limit_gb),
+                users::updated_at.eq(diesel::dsl::now),
+            ))
+            .returning(User::as_returning())
+            .get_result(conn)
+            .await
+    }
+
+    /// Enables or disables a user; disabling also ends their sessions.
+    pub async fn set_enabled(
+        conn: &mut AsyncPgConnection,
+        id: i64,
+        enabled: bool,
+    ) -> QueryResult<User> {
+        let bump = i32::from(!enabled);
+        diesel::update(users::table.find(id))
+            .set((
+                users::enabled.eq(enabled),
+                users::session_epoch.eq(users::session_epoch + bump),
+                users::updated_at.eq(diesel::dsl::now),
+            ))
+            .returning(User::as_returning())
+            .get_result(conn)
+            .await
+    }
+
+    /// Deletes a user; their grants and sessions go with them.
+    pub async fn delete(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<usize> {
+        diesel::delete(users::table.find(id)).execute(conn).await
+    }
+
+    /// The current session epoch (after `set_password`, to keep the caller's session).
+    pub async fn session_epoch(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<i32> {
+        users::table
+            .find(id)
+            .select(users::session_epoch)
+            .first(conn)
+            .await
+    }
+
+    /// Users holding an Owner grant on the root tenant, with their enabled flag,
+    /// locked until the end of the transaction so that two administrators cannot
+    /// disable or delete the last two Owners at once.
+    pub async fn root_owners_locked(conn: &mut AsyncPgConnection) -> QueryResult<Vec<(i64, bool)>> {
+        use crate::db::schema::grants;
+        let ids: Vec<i64> = grants::table
+            .inner_join(tenants::table)
+            .filter(tenants::parent_id.is_null())
+            .filter(grants::role.eq(crate::domain::GrantRole::Owner.as_str()))
+            .select(grants::user_id)
+            .load(conn)
+            .await?;
+        users::table
+            .filter(users::id.eq_any(ids))
+            .order(users::id.asc())
+            .select((users::id, users::enabled))
+            .for_update()
+            .load(conn)
             .await
     }
 }

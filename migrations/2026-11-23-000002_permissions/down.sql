@@ -1,0 +1,2 @@
+ALTER TABLE users DROP COLUMN IF EXISTS memory_limit_gb, DROP COLUMN IF EXISTS storage_limit_gb, DROP COLUMN IF EXISTS role_id;
+DROP TABLE IF EXISTS user_roles;

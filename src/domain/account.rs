@@ -1,0 +1,143 @@
+//! The other fields of a user account: personal names, passwords and per-user limits.
+
+use secrecy::{ExposeSecret, SecretString};
+
+/// A first or last name: trimmed, at most 100 characters, no control characters;
+/// may be empty.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PersonName(String);
+
+impl PersonName {
+    pub const MAX: usize = 100;
+
+    pub fn parse(input: &str) -> Result<Self, String> {
+        let s = input.trim();
+        if s.chars().count() > Self::MAX {
+            return Err(format!("A name has at most {} characters.", Self::MAX));
+        }
+        if s.chars().any(char::is_control) {
+            return Err("A name cannot contain control characters.".into());
+        }
+        Ok(Self(s.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+/// A new password: 10–1024 characters (kept exactly as typed) and not the username.
+#[derive(Clone)]
+pub struct Password(SecretString);
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password(***)")
+    }
+}
+
+impl Password {
+    pub const MIN: usize = 10;
+    pub const MAX: usize = 1024;
+
+    pub fn parse(input: &str, username: &str) -> Result<Self, String> {
+        let length = input.chars().count();
+        if length == 0 {
+            return Err("Enter a password.".into());
+        }
+        if length < Self::MIN {
+            return Err(format!(
+                "A password has at least {} characters.",
+                Self::MIN
+            ));
+        }
+        if length > Self::MAX {
+            return Err(format!("A password has at most {} characters.", Self::MAX));
+        }
+        let username = username.trim();
+        if !username.is_empty() && input.trim().to_lowercase() == username.to_lowercase() {
+            return Err("The password cannot be the username.".into());
+        }
+        Ok(Self(SecretString::from(input.to_string())))
+    }
+
+    pub fn secret(&self) -> &SecretString {
+        &self.0
+    }
+
+    /// Only for comparisons (e.g. new password equals its confirmation).
+    pub fn matches(&self, other: &str) -> bool {
+        self.0.expose_secret() == other
+    }
+}
+
+/// A per-user limit in GiB: a whole number from 0 to 1 000 000, or none.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GbLimit(Option<i32>);
+
+impl GbLimit {
+    pub const MAX: i32 = 1_000_000;
+
+    /// Empty means "no limit".
+    pub fn parse(input: &str) -> Result<Self, String> {
+        let s = input.trim();
+        if s.is_empty() {
+            return Ok(Self(None));
+        }
+        match s.parse::<i64>() {
+            Ok(n) if (0..=i64::from(Self::MAX)).contains(&n) => Ok(Self(i32::try_from(n).ok())),
+            _ => Err(format!(
+                "Enter a whole number of GiB from 0 to {}, or leave it empty for no limit.",
+                Self::MAX
+            )),
+        }
+    }
+
+    pub fn get(self) -> Option<i32> {
+        self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn person_names_may_be_empty_but_bounded() {
+        assert_eq!(PersonName::parse("  Ada ").unwrap().as_str(), "Ada");
+        assert_eq!(PersonName::parse("").unwrap().as_str(), "");
+        assert!(PersonName::parse(&"é".repeat(100)).is_ok());
+        assert!(PersonName::parse(&"x".repeat(101)).is_err());
+        assert!(PersonName::parse("a\tb").is_err());
+        assert!(PersonName::parse("a\u{7f}b").is_err());
+    }
+
+    #[test]
+    fn passwords_have_bounds_and_differ_from_the_username() {
+        assert!(Password::parse("", "alice").is_err());
+        assert!(Password::parse("123456789", "alice").is_err());
+        assert!(Password::parse("1234567890", "alice").is_ok());
+        assert!(Password::parse(&"x".repeat(1024), "alice").is_ok());
+        assert!(Password::parse(&"x".repeat(1025), "alice").is_err());
+        assert!(Password::parse("alice.smith", "alice.smith").is_err());
+        assert!(Password::parse("Alice.Smith", "alice.smith").is_err());
+        // Spaces are kept: a passphrase is a password too.
+        let p = Password::parse("  spaced out  ", "alice").unwrap();
+        assert!(p.matches("  spaced out  "));
+        assert!(!format!("{p:?}").contains("spaced"));
+    }
+
+    #[test]
+    fn limits() {
+        assert_eq!(GbLimit::parse("").unwrap().get(), None);
+        assert_eq!(GbLimit::parse(" 0 ").unwrap().get(), Some(0));
+        assert_eq!(GbLimit::parse("1000000").unwrap().get(), Some(1_000_000));
+        for bad in ["-1", "1000001", "1.5", "ten", "99999999999999999999"] {
+            assert!(GbLimit::parse(bad).is_err(), "{bad}");
+        }
+    }
+}

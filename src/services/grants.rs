@@ -1,0 +1,68 @@
+//! Giving and revoking tenant-management grants, audited, guarding the last root Owner.
+
+use super::Actor;
+use crate::db::models::grant::GrantRow;
+use crate::db::models::{Grant, Tenant};
+use crate::domain::{GrantRole, Scope};
+use crate::error::AppError;
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+
+const LAST_OWNER: &str =
+    "This is the last Owner of the root tenant; give the Owner role to someone else first.";
+
+/// Would removing or weakening this grant leave the root without an Owner?
+async fn is_last_root_owner(
+    conn: &mut AsyncPgConnection,
+    tenant: &Tenant,
+    grant: &GrantRow,
+) -> Result<bool, AppError> {
+    Ok(tenant.is_root()
+        && grant.role == "owner"
+        && Grant::root_owner_count(conn, tenant.id).await? <= 1)
+}
+
+/// Gives (or changes) `user_id`'s grant on `tenant`.
+pub async fn give(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    tenant: &Tenant,
+    user_id: i64,
+    role: GrantRole,
+    scope: Scope,
+    manage: bool,
+) -> Result<(), AppError> {
+    conn.transaction(async |conn| {
+        let before = Grant::existing(conn, user_id, tenant.id).await?;
+        if let Some(old) = &before {
+            if role != GrantRole::Owner && is_last_root_owner(conn, tenant, old).await? {
+                return Err(AppError::Conflict(LAST_OWNER.into()));
+            }
+        }
+        Grant::insert(conn, user_id, tenant.id, role, scope, manage).await?;
+        let mut event = actor.event("grant.give", Some(tenant.id));
+        event.before = before.map(|g| serde_json::json!({"user_id": g.user_id, "role": g.role, "scope": g.scope, "manage_subtenants": g.manage_subtenants}));
+        event.after = Some(serde_json::json!({"user_id": user_id, "role": role.as_str(), "scope": scope.as_str(), "manage_subtenants": manage}));
+        event.record(conn).await?;
+        Ok(())
+    })
+    .await
+}
+
+pub async fn revoke(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    tenant: &Tenant,
+    grant: &GrantRow,
+) -> Result<(), AppError> {
+    conn.transaction(async |conn| {
+        if is_last_root_owner(conn, tenant, grant).await? {
+            return Err(AppError::Conflict(LAST_OWNER.into()));
+        }
+        Grant::delete(conn, grant.id).await?;
+        let mut event = actor.event("grant.revoke", Some(tenant.id));
+        event.before = Some(serde_json::json!({"user_id": grant.user_id, "role": grant.role, "scope": grant.scope, "manage_subtenants": grant.manage_subtenants}));
+        event.record(conn).await?;
+        Ok(())
+    })
+    .await
+}

@@ -1,0 +1,358 @@
+//! A tenant's Access page: who holds which grant here, giving and revoking grants,
+//! and the access explainer — what a user can do here, and why.
+
+use crate::auth::{authz, CurrentUser, Principal};
+use crate::db::models::grant::{Candidate, GrantListRow};
+use crate::db::models::{Grant, Tenant};
+use crate::domain::{Feature, GrantRole, Level, Scope};
+use crate::error::{AppError, FieldErrors};
+use crate::services::grants as service;
+use crate::startup::AppState;
+use crate::web::page::{flash, render, render_status, see_other, PageCtx};
+use crate::web::routes::{route, Route};
+use crate::web::{actor, parse_id};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use diesel_async::AsyncPgConnection;
+
+/// The routes of this module (see `web::routes`).
+pub fn routes() -> Vec<Route> {
+    vec![
+        route!(GET "/tenants/{id}/access" => page),
+        route!(POST "/tenants/{id}/access" => give),
+        route!(POST "/tenants/{id}/access/{grant_id}/revoke" => revoke),
+    ]
+}
+
+const CANDIDATES: i64 = 500;
+
+pub struct GrantView {
+    pub row: GrantListRow,
+    pub inherited: bool,
+    pub can_revoke: bool,
+}
+
+impl GrantView {
+    pub fn role_label(&self) -> &'static str {
+        self.row
+            .role
+            .parse::<GrantRole>()
+            .map_or("?", GrantRole::label)
+    }
+
+    pub fn scope_label(&self) -> &'static str {
+        if self.row.scope == "subtree" {
+            "this tenant and all its sub-tenants"
+        } else {
+            "this tenant only"
+        }
+    }
+}
+
+/// One feature of the explainer.
+pub struct ExplainRow {
+    pub feature: &'static str,
+    pub level: &'static str,
+    pub reasons: Vec<String>,
+}
+
+pub struct Explanation {
+    pub login: String,
+    pub visible: bool,
+    pub rows: Vec<ExplainRow>,
+}
+
+#[derive(Template)]
+#[template(path = "access/index.html")]
+struct AccessPage {
+    page: PageCtx,
+    tenant: Tenant,
+    grants: Vec<GrantView>,
+    candidates: Vec<Candidate>,
+    roles: Vec<GrantRole>,
+    may_subtree: bool,
+    may_manage: bool,
+    form: GrantForm,
+    errors: FieldErrors,
+    explanation: Option<Explanation>,
+}
+
+#[derive(serde::Deserialize, Default, Clone, Debug)]
+#[serde(default)]
+pub struct GrantForm {
+    pub user_id: String,
+    pub role: String,
+    pub scope: String,
+    pub manage_subtenants: Option<String>,
+}
+
+impl GrantForm {
+    pub fn manage_checked(&self) -> bool {
+        matches!(self.manage_subtenants.as_deref(), Some("true" | "on" | "1"))
+    }
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub struct AccessQuery {
+    user: String,
+}
+
+async fn tenant_for(
+    user: &CurrentUser,
+    conn: &mut AsyncPgConnection,
+    raw: &str,
+) -> Result<Tenant, AppError> {
+    let tenant = authz::visible_tenant(user, parse_id(raw)?, conn).await?;
+    authz::require(user, &tenant, Feature::Users, Level::Read)?;
+    Ok(tenant)
+}
+
+fn level_reason(l: Level) -> &'static str {
+    l.as_str()
+}
+
+/// "What can this user do here, and why", from the same decision function as every request.
+pub fn explain(
+    subject: &Principal,
+    tenant: &Tenant,
+    names: &std::collections::HashMap<i64, String>,
+) -> Explanation {
+    let visible = authz::can_see(subject, tenant);
+    let rows = Feature::ALL
+        .into_iter()
+        .map(|f| {
+            let d = authz::decide(subject, tenant, f);
+            let mut reasons = Vec::new();
+            if let Some((role, l)) = &d.home_role {
+                reasons.push(format!(
+                    "home role “{role}” in this tenant gives {}",
+                    level_reason(*l)
+                ));
+            }
+            for (g, l) in &d.grants {
+                let on = names
+                    .get(&g.tenant_id)
+                    .cloned()
+                    .unwrap_or_else(|| format!("tenant {}", g.tenant_id));
+                let scope = if g.scope == Scope::Subtree {
+                    "and all its sub-tenants"
+                } else {
+                    "only"
+                };
+                reasons.push(format!(
+                    "{} grant on {on} ({scope}) gives {}",
+                    g.role.label(),
+                    level_reason(*l)
+                ));
+            }
+            if reasons.is_empty() {
+                reasons.push("no home role here and no grant reaching this tenant".into());
+            }
+            reasons.push(format!(
+                "capped by tenant role “{}” at {}",
+                d.cap.0,
+                level_reason(d.cap.1)
+            ));
+            ExplainRow {
+                feature: f.label(),
+                level: d.level.as_str(),
+                reasons,
+            }
+        })
+        .collect();
+    Explanation {
+        login: subject.login(),
+        visible,
+        rows,
+    }
+}
+
+async fn build(
+    user: &CurrentUser,
+    conn: &mut AsyncPgConnection,
+    tenant: Tenant,
+    form: GrantForm,
+    errors: FieldErrors,
+    subject: Option<i64>,
+) -> Result<AccessPage, AppError> {
+    let grants = Grant::reaching(conn, &tenant)
+        .await?
+        .into_iter()
+        .map(|row| {
+            let inherited = row.tenant_id != tenant.id;
+            let can_revoke = !inherited
+                && match (row.role.parse::<GrantRole>(), row.scope.parse::<Scope>()) {
+                    (Ok(r), Ok(s)) => {
+                        authz::can_give_grant(user, &tenant, r, s, row.manage_subtenants)
+                    }
+                    _ => false,
+                };
+            GrantView {
+                row,
+                inherited,
+                can_revoke,
+            }
+        })
+        .collect();
+    let roles = authz::grantable_roles(user, &tenant);
+    let candidates = if roles.is_empty() {
+        Vec::new()
+    } else {
+        Grant::candidates(conn, &tenant, &authz::visibility(user), CANDIDATES).await?
+    };
+    let explanation = match subject {
+        Some(id) => {
+            let subject = Principal::load(conn, id).await?.ok_or(AppError::NotFound)?;
+            // Only users the viewer could see anyway: their home tenant must be visible.
+            if !authz::can_see(user, &subject.home) {
+                return Err(AppError::NotFound);
+            }
+            let mut ids = tenant.path.clone();
+            ids.extend(subject.grants.iter().map(|g| g.tenant_id));
+            let names = Tenant::names(conn, ids).await?;
+            Some(explain(&subject, &tenant, &names))
+        }
+        None => None,
+    };
+    Ok(AccessPage {
+        page: PageCtx::new(user, conn, "access").await?,
+        may_subtree: authz::can_give_grant(user, &tenant, GrantRole::Viewer, Scope::Subtree, false),
+        may_manage: authz::can_give_grant(user, &tenant, GrantRole::Viewer, Scope::Tenant, true),
+        tenant,
+        grants,
+        candidates,
+        roles,
+        form,
+        errors,
+        explanation,
+    })
+}
+
+async fn page(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    query: web::Query<AccessQuery>,
+) -> Result<HttpResponse, AppError> {
+    let mut conn = state.pool.get().await?;
+    let tenant = tenant_for(&user, &mut conn, &path).await?;
+    let subject = match query.user.trim() {
+        "" => None,
+        raw => Some(parse_id(raw)?),
+    };
+    let form = GrantForm {
+        scope: "tenant".into(),
+        role: "viewer".into(),
+        ..Default::default()
+    };
+    render(&build(&user, &mut conn, tenant, form, FieldErrors::new(), subject).await?)
+}
+
+async fn give(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: web::Form<GrantForm>,
+) -> Result<HttpResponse, AppError> {
+    let form = form.into_inner();
+    let mut conn = state.pool.get().await?;
+    let tenant = tenant_for(&user, &mut conn, &path).await?;
+    authz::require(&user, &tenant, Feature::Users, Level::Full)?;
+    if authz::grantable_roles(&user, &tenant).is_empty() {
+        return Err(AppError::Forbidden);
+    }
+    let mut errors = FieldErrors::new();
+    let role = form
+        .role
+        .parse::<GrantRole>()
+        .map_err(|_| errors.insert("role", "Choose Owner, Administrator or Viewer.".into()))
+        .ok();
+    let scope = form
+        .scope
+        .parse::<Scope>()
+        .map_err(|_| errors.insert("scope", "Choose this tenant or all sub-tenants.".into()))
+        .ok();
+    // Only users the granter may see can be picked; any other id is the same field error.
+    let subject = match form.user_id.trim().parse::<i64>() {
+        Ok(id) => match Principal::load(&mut conn, id).await? {
+            Some(p) if authz::can_see(&user, &p.home) => Some(p),
+            _ => None,
+        },
+        Err(_) => None,
+    };
+    if subject.is_none() {
+        errors.insert("user_id", "Choose a user from the list.".into());
+    }
+    let manage = form.manage_checked();
+    if manage && scope == Some(Scope::Tenant) {
+        errors.insert(
+            "manage_subtenants",
+            "Managing sub-tenants needs the scope “this tenant and all its sub-tenants”.".into(),
+        );
+    }
+    let result = match (role, scope, &subject) {
+        (Some(role), Some(scope), Some(subject)) if errors.is_empty() => {
+            if !authz::can_give_grant(&user, &tenant, role, scope, manage) {
+                Err(AppError::field("role", "You cannot give a grant stronger than your own (role, scope or “may manage sub-tenants”)."))
+            } else {
+                service::give(
+                    &mut conn,
+                    &actor(&user, &req),
+                    &tenant,
+                    subject.user.id,
+                    role,
+                    scope,
+                    manage,
+                )
+                .await
+            }
+        }
+        _ => Err(AppError::Validation(errors)),
+    };
+    match result {
+        Ok(()) => {
+            if let Some(s) = subject {
+                flash(
+                    &user.session.0,
+                    format!("{} now holds {} on {}.", s.login(), form.role, tenant.name),
+                );
+            }
+            Ok(see_other(&req, &format!("/tenants/{}/access", tenant.id)))
+        }
+        Err(AppError::Validation(errors)) => {
+            let page = build(&user, &mut conn, tenant, form, errors, None).await?;
+            render_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn revoke(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let (id, grant_id) = path.into_inner();
+    let mut conn = state.pool.get().await?;
+    let tenant = tenant_for(&user, &mut conn, &id).await?;
+    let grant = Grant::find_on_tenant(&mut conn, tenant.id, parse_id(&grant_id)?)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let (role, scope) = match (
+        grant.role.parse::<GrantRole>(),
+        grant.scope.parse::<Scope>(),
+    ) {
+        (Ok(r), Ok(s)) => (r, s),
+        _ => return Err(AppError::NotFound),
+    };
+    if !authz::can_give_grant(&user, &tenant, role, scope, grant.manage_subtenants) {
+        return Err(AppError::Forbidden);
+    }
+    service::revoke(&mut conn, &actor(&user, &req), &tenant, &grant).await?;
+    flash(&user.session.0, "Grant revoked.");
+    Ok(see_other(&req, &format!("/tenants/{}/access", tenant.id)))
+}

@@ -1,0 +1,337 @@
+//! User roles of a tenant, and (in the root) the multi-tenant role templates.
+
+use crate::auth::{authz, CurrentUser};
+use crate::db::models::role::UserRole;
+use crate::db::models::Tenant;
+use crate::domain::{Feature, Level};
+use crate::error::{AppError, FieldErrors};
+use crate::services::roles as service;
+use crate::startup::AppState;
+use crate::web::page::{flash, render, render_status, see_other, PageCtx};
+use crate::web::role_form::{escalation_error, matrix, MatrixRow, RoleInput};
+use crate::web::routes::{route, Route};
+use crate::web::{actor, parse_id};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use diesel_async::AsyncPgConnection;
+
+/// The routes of this module (see `web::routes`).
+pub fn routes() -> Vec<Route> {
+    vec![
+        route!(GET "/tenants/{id}/roles" => index),
+        route!(POST "/tenants/{id}/roles" => create),
+        route!(GET "/tenants/{id}/roles/new" => new_form),
+        route!(POST "/tenants/{id}/roles/new" => create),
+        route!(GET "/tenants/{id}/roles/{role_id}" => edit_form),
+        route!(POST "/tenants/{id}/roles/{role_id}" => update),
+        route!(POST "/tenants/{id}/roles/{role_id}/delete" => delete),
+    ]
+}
+
+pub struct RoleRow {
+    pub id: i64,
+    pub name: String,
+    pub kind: String,
+    pub levels: Vec<&'static str>,
+}
+
+#[derive(Template)]
+#[template(path = "roles/index.html")]
+struct IndexPage {
+    page: PageCtx,
+    tenant: Tenant,
+    cap_name: String,
+    roles: Vec<RoleRow>,
+    features: Vec<&'static str>,
+    can_edit: bool,
+}
+
+#[derive(Template)]
+#[template(path = "roles/form.html")]
+pub struct FormPage {
+    pub page: PageCtx,
+    pub title: String,
+    pub note: Option<String>,
+    pub action: String,
+    pub cancel_href: String,
+    pub delete_action: Option<String>,
+    pub name: String,
+    pub show_multi_tenant: bool,
+    pub multi_tenant: bool,
+    pub matrix: Vec<MatrixRow>,
+    pub errors: FieldErrors,
+    pub read_only: bool,
+}
+
+fn kind(role: &UserRole, copies: Option<i64>) -> String {
+    match (role.multi_tenant, role.template_id, role.customised) {
+        (true, _, _) => format!(
+            "Multi-tenant template ({} linked copies)",
+            copies.unwrap_or(0)
+        ),
+        (false, Some(_), false) => "Linked to a multi-tenant template".into(),
+        (false, _, true) => "Customised copy of a template".into(),
+        (false, None, false) => "Single-tenant role".into(),
+    }
+}
+
+async fn tenant_for(
+    user: &CurrentUser,
+    conn: &mut AsyncPgConnection,
+    raw: &str,
+    level: Level,
+) -> Result<Tenant, AppError> {
+    let tenant = authz::visible_tenant(user, parse_id(raw)?, conn).await?;
+    authz::require(user, &tenant, Feature::Roles, level)?;
+    Ok(tenant)
+}
+
+async fn role_in(
+    conn: &mut AsyncPgConnection,
+    tenant: &Tenant,
+    raw: &str,
+) -> Result<UserRole, AppError> {
+    UserRole::find_in_tenant(conn, tenant.id, parse_id(raw)?)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+async fn index(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let mut conn = state.pool.get().await?;
+    let tenant = tenant_for(&user, &mut conn, &path, Level::Read).await?;
+    let mut roles = Vec::new();
+    for r in UserRole::for_tenant(&mut conn, tenant.id).await? {
+        let copies = if r.multi_tenant {
+            Some(UserRole::linked_copies(&mut conn, r.id).await?)
+        } else {
+            None
+        };
+        roles.push(RoleRow {
+            id: r.id,
+            kind: kind(&r, copies),
+            levels: Feature::ALL
+                .iter()
+                .map(|f| r.permissions.get(*f).as_str())
+                .collect(),
+            name: r.name,
+        });
+    }
+    render(&IndexPage {
+        page: PageCtx::new(&user, &mut conn, "roles").await?,
+        cap_name: user.cap_name(&tenant),
+        can_edit: authz::effective_level(&user, &tenant, Feature::Roles) == Level::Full,
+        features: Feature::ALL.iter().map(|f| f.label()).collect(),
+        roles,
+        tenant,
+    })
+}
+
+/// Multi-tenant roles are templates of the root, made by root administrators.
+fn may_offer_templates(user: &CurrentUser, tenant: &Tenant) -> bool {
+    tenant.is_root() && authz::can_manage_tenant_roles(user)
+}
+
+async fn new_form(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let mut conn = state.pool.get().await?;
+    let tenant = tenant_for(&user, &mut conn, &path, Level::Full).await?;
+    let page = FormPage {
+        page: PageCtx::new(&user, &mut conn, "roles").await?,
+        title: format!("New role in {}", tenant.name),
+        note: None,
+        action: format!("/tenants/{}/roles/new", tenant.id),
+        cancel_href: format!("/tenants/{}/roles", tenant.id),
+        delete_action: None,
+        name: String::new(),
+        show_multi_tenant: may_offer_templates(&user, &tenant),
+        multi_tenant: false,
+        matrix: matrix(&crate::domain::Permissions::all(Level::Read)),
+        errors: FieldErrors::new(),
+        read_only: false,
+    };
+    render(&page)
+}
+
+async fn create(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, AppError> {
+    let mut conn = state.pool.get().await?;
+    let tenant = tenant_for(&user, &mut conn, &path, Level::Full).await?;
+    let input = RoleInput::from_pairs(form.into_inner());
+    let result = match input.validate() {
+        Ok((name, perms)) => {
+            let too_much = authz::exceeds_own(&user, &tenant, &perms);
+            if input.multi_tenant && !may_offer_templates(&user, &tenant) {
+                Err(AppError::field(
+                    "multi_tenant",
+                    "Multi-tenant roles are defined in the root tenant by its administrators.",
+                ))
+            } else if !too_much.is_empty() {
+                Err(AppError::field("permissions", escalation_error(&too_much)))
+            } else {
+                service::create_user_role(
+                    &mut conn,
+                    &actor(&user, &req),
+                    &tenant,
+                    &name,
+                    &perms,
+                    input.multi_tenant,
+                )
+                .await
+            }
+        }
+        Err(errors) => Err(AppError::Validation(errors)),
+    };
+    match result {
+        Ok(role) => {
+            flash(&user.session.0, format!("Created role {}.", role.name));
+            Ok(see_other(&req, &format!("/tenants/{}/roles", tenant.id)))
+        }
+        Err(AppError::Validation(errors)) => {
+            let page = FormPage {
+                page: PageCtx::new(&user, &mut conn, "roles").await?,
+                title: format!("New role in {}", tenant.name),
+                note: None,
+                action: format!("/tenants/{}/roles/new", tenant.id),
+                cancel_href: format!("/tenants/{}/roles", tenant.id),
+                delete_action: None,
+                name: input.name.clone(),
+                show_multi_tenant: may_offer_templates(&user, &tenant),
+                multi_tenant: input.multi_tenant,
+                matrix: matrix(&input.permissions_lenient()),
+                errors,
+                read_only: false,
+            };
+            render_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn note(role: &UserRole) -> Option<String> {
+    match (role.multi_tenant, role.is_linked(), role.customised) {
+        (true, _, _) => Some("A multi-tenant template: saving updates every linked copy. Renaming or deleting it leaves the copies as they are.".into()),
+        (false, true, _) => Some("Linked to a multi-tenant template. Saving it here customises this copy for good: it will no longer follow the template.".into()),
+        (false, _, true) => Some("Customised: no longer follows its template.".into()),
+        _ => None,
+    }
+}
+
+async fn edit_page(
+    user: &CurrentUser,
+    conn: &mut AsyncPgConnection,
+    tenant: &Tenant,
+    role: &UserRole,
+    input: Option<&RoleInput>,
+    errors: FieldErrors,
+) -> Result<FormPage, AppError> {
+    let can_edit = authz::effective_level(user, tenant, Feature::Roles) == Level::Full;
+    Ok(FormPage {
+        page: PageCtx::new(user, conn, "roles").await?,
+        title: format!("Role {}", role.name),
+        note: note(role),
+        action: format!("/tenants/{}/roles/{}", tenant.id, role.id),
+        cancel_href: format!("/tenants/{}/roles", tenant.id),
+        delete_action: can_edit.then(|| format!("/tenants/{}/roles/{}/delete", tenant.id, role.id)),
+        name: input.map_or_else(|| role.name.clone(), |i| i.name.clone()),
+        show_multi_tenant: false,
+        multi_tenant: role.multi_tenant,
+        matrix: matrix(
+            &input.map_or_else(|| role.permissions.clone(), RoleInput::permissions_lenient),
+        ),
+        errors,
+        read_only: !can_edit,
+    })
+}
+
+async fn edit_form(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let (id, role_id) = path.into_inner();
+    let mut conn = state.pool.get().await?;
+    let tenant = tenant_for(&user, &mut conn, &id, Level::Read).await?;
+    let role = role_in(&mut conn, &tenant, &role_id).await?;
+    render(&edit_page(&user, &mut conn, &tenant, &role, None, FieldErrors::new()).await?)
+}
+
+async fn update(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, AppError> {
+    let (id, role_id) = path.into_inner();
+    let mut conn = state.pool.get().await?;
+    let tenant = tenant_for(&user, &mut conn, &id, Level::Read).await?;
+    let role = role_in(&mut conn, &tenant, &role_id).await?;
+    authz::require(&user, &tenant, Feature::Roles, Level::Full)?;
+    if role.multi_tenant && !authz::can_manage_tenant_roles(&user) {
+        return Err(AppError::Forbidden);
+    }
+    let input = RoleInput::from_pairs(form.into_inner());
+    let result = match input.validate() {
+        Ok((name, perms)) => {
+            let too_much = authz::exceeds_own(&user, &tenant, &perms);
+            if too_much.is_empty() {
+                service::update_user_role(&mut conn, &actor(&user, &req), &role, &name, &perms)
+                    .await
+            } else {
+                Err(AppError::field("permissions", escalation_error(&too_much)))
+            }
+        }
+        Err(errors) => Err(AppError::Validation(errors)),
+    };
+    match result {
+        Ok((saved, copies)) => {
+            let extra = if saved.multi_tenant {
+                format!(" {copies} linked copies updated.")
+            } else {
+                String::new()
+            };
+            flash(
+                &user.session.0,
+                format!("Saved role {}.{extra}", saved.name),
+            );
+            Ok(see_other(&req, &format!("/tenants/{}/roles", tenant.id)))
+        }
+        Err(AppError::Validation(errors)) => {
+            let page = edit_page(&user, &mut conn, &tenant, &role, Some(&input), errors).await?;
+            render_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn delete(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let (id, role_id) = path.into_inner();
+    let mut conn = state.pool.get().await?;
+    let tenant = tenant_for(&user, &mut conn, &id, Level::Read).await?;
+    let role = role_in(&mut conn, &tenant, &role_id).await?;
+    authz::require(&user, &tenant, Feature::Roles, Level::Full)?;
+    if role.multi_tenant && !authz::can_manage_tenant_roles(&user) {
+        return Err(AppError::Forbidden);
+    }
+    service::delete_user_role(&mut conn, &actor(&user, &req), &role).await?;
+    flash(&user.session.0, format!("Deleted role {}.", role.name));
+    Ok(see_other(&req, &format!("/tenants/{}/roles", tenant.id)))
+}

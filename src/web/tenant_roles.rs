@@ -1,0 +1,282 @@
+//! Tenant roles: defined in the root by its administrators, one assigned to every tenant.
+
+use crate::auth::{authz, CurrentUser};
+use crate::db::models::role::TenantRole;
+use crate::domain::{Feature, Level, Permissions};
+use crate::error::{AppError, FieldErrors};
+use crate::services::roles as service;
+use crate::startup::AppState;
+use crate::web::page::{flash, render, render_status, see_other, PageCtx};
+use crate::web::role_form::{escalation_error, matrix, RoleInput};
+use crate::web::roles::FormPage;
+use crate::web::routes::{route, Route};
+use crate::web::{actor, parse_id};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use diesel_async::AsyncPgConnection;
+
+/// The routes of this module (see `web::routes`).
+pub fn routes() -> Vec<Route> {
+    vec![
+        route!(GET "/tenant-roles" => index),
+        route!(POST "/tenant-roles" => create),
+        route!(GET "/tenant-roles/new" => new_form),
+        route!(POST "/tenant-roles/new" => create),
+        route!(GET "/tenant-roles/{id}" => edit_form),
+        route!(POST "/tenant-roles/{id}" => update),
+        route!(POST "/tenant-roles/{id}/delete" => delete),
+    ]
+}
+
+pub struct Row {
+    pub id: i64,
+    pub name: String,
+    pub tenants: i64,
+    pub levels: Vec<&'static str>,
+}
+
+#[derive(Template)]
+#[template(path = "tenant_roles/index.html")]
+struct IndexPage {
+    page: PageCtx,
+    roles: Vec<Row>,
+    features: Vec<&'static str>,
+    can_edit: bool,
+}
+
+/// Tenant roles live in the root: invisible (404) to anyone who cannot see the root.
+async fn require_root(
+    user: &CurrentUser,
+    conn: &mut AsyncPgConnection,
+    write: bool,
+) -> Result<(), AppError> {
+    let root = crate::db::models::Tenant::root(conn)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if !authz::can_see(user, &root) {
+        return Err(AppError::NotFound);
+    }
+    authz::require(user, &root, Feature::Roles, Level::Read)?;
+    if write && !authz::can_manage_tenant_roles(user) {
+        return Err(AppError::Forbidden);
+    }
+    Ok(())
+}
+
+async fn index(user: CurrentUser, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    let mut conn = state.pool.get().await?;
+    require_root(&user, &mut conn, false).await?;
+    let mut roles = Vec::new();
+    for r in TenantRole::all(&mut conn).await? {
+        roles.push(Row {
+            id: r.id,
+            tenants: TenantRole::tenants_using(&mut conn, r.id).await?,
+            levels: Feature::ALL
+                .iter()
+                .map(|f| r.permissions.get(*f).as_str())
+                .collect(),
+            name: r.name,
+        });
+    }
+    render(&IndexPage {
+        page: PageCtx::new(&user, &mut conn, "tenant-roles").await?,
+        roles,
+        features: Feature::ALL.iter().map(|f| f.label()).collect(),
+        can_edit: authz::can_manage_tenant_roles(&user),
+    })
+}
+
+async fn form_page(
+    user: &CurrentUser,
+    conn: &mut AsyncPgConnection,
+    role: Option<&TenantRole>,
+    name: String,
+    perms: &Permissions,
+    errors: FieldErrors,
+) -> Result<FormPage, AppError> {
+    let can_edit = authz::can_manage_tenant_roles(user);
+    Ok(FormPage {
+        page: PageCtx::new(user, conn, "tenant-roles").await?,
+        title: role.map_or_else(
+            || "New tenant role".into(),
+            |r| format!("Tenant role {}", r.name),
+        ),
+        note: Some(
+            "The cap on everything any user may do inside the tenants that have this role.".into(),
+        ),
+        action: role.map_or_else(
+            || "/tenant-roles/new".into(),
+            |r| format!("/tenant-roles/{}", r.id),
+        ),
+        cancel_href: "/tenant-roles".into(),
+        delete_action: role
+            .filter(|_| can_edit)
+            .map(|r| format!("/tenant-roles/{}/delete", r.id)),
+        name,
+        show_multi_tenant: false,
+        multi_tenant: false,
+        matrix: matrix(perms),
+        errors,
+        read_only: !can_edit,
+    })
+}
+
+async fn new_form(user: CurrentUser, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    let mut conn = state.pool.get().await?;
+    require_root(&user, &mut conn, true).await?;
+    render(
+        &form_page(
+            &user,
+            &mut conn,
+            None,
+            String::new(),
+            &Permissions::all(Level::Read),
+            FieldErrors::new(),
+        )
+        .await?,
+    )
+}
+
+async fn find(conn: &mut AsyncPgConnection, raw: &str) -> Result<TenantRole, AppError> {
+    TenantRole::find(conn, parse_id(raw)?)
+        .await
+        .map_err(AppError::from)
+}
+
+async fn save(
+    req: &HttpRequest,
+    user: &CurrentUser,
+    conn: &mut AsyncPgConnection,
+    existing: Option<&TenantRole>,
+    input: &RoleInput,
+) -> Result<Result<TenantRole, FieldErrors>, AppError> {
+    let (name, perms) = match input.validate() {
+        Ok(v) => v,
+        Err(errors) => return Ok(Err(errors)),
+    };
+    let too_much = authz::exceeds_own(user, &user.home, &perms);
+    if !too_much.is_empty() {
+        return Ok(Err(FieldErrors::from([(
+            "permissions",
+            escalation_error(&too_much),
+        )])));
+    }
+    let result = match existing {
+        Some(role) => {
+            service::update_tenant_role(conn, &actor(user, req), role, &name, &perms).await
+        }
+        None => service::create_tenant_role(conn, &actor(user, req), &name, &perms).await,
+    };
+    match result {
+        Ok(r) => Ok(Ok(r)),
+        Err(AppError::Validation(errors)) => Ok(Err(errors)),
+        Err(e) => Err(e),
+    }
+}
+
+async fn create(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, AppError> {
+    let mut conn = state.pool.get().await?;
+    require_root(&user, &mut conn, true).await?;
+    let input = RoleInput::from_pairs(form.into_inner());
+    match save(&req, &user, &mut conn, None, &input).await? {
+        Ok(role) => {
+            flash(
+                &user.session.0,
+                format!("Created tenant role {}.", role.name),
+            );
+            Ok(see_other(&req, "/tenant-roles"))
+        }
+        Err(errors) => {
+            let page = form_page(
+                &user,
+                &mut conn,
+                None,
+                input.name.clone(),
+                &input.permissions_lenient(),
+                errors,
+            )
+            .await?;
+            render_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
+        }
+    }
+}
+
+async fn edit_form(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let mut conn = state.pool.get().await?;
+    require_root(&user, &mut conn, false).await?;
+    let role = find(&mut conn, &path).await?;
+    render(
+        &form_page(
+            &user,
+            &mut conn,
+            Some(&role),
+            role.name.clone(),
+            &role.permissions,
+            FieldErrors::new(),
+        )
+        .await?,
+    )
+}
+
+async fn update(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, AppError> {
+    let mut conn = state.pool.get().await?;
+    require_root(&user, &mut conn, false).await?;
+    let role = find(&mut conn, &path).await?;
+    require_root(&user, &mut conn, true).await?;
+    let input = RoleInput::from_pairs(form.into_inner());
+    match save(&req, &user, &mut conn, Some(&role), &input).await? {
+        Ok(saved) => {
+            flash(
+                &user.session.0,
+                format!("Saved tenant role {}.", saved.name),
+            );
+            Ok(see_other(&req, "/tenant-roles"))
+        }
+        Err(errors) => {
+            let page = form_page(
+                &user,
+                &mut conn,
+                Some(&role),
+                input.name.clone(),
+                &input.permissions_lenient(),
+                errors,
+            )
+            .await?;
+            render_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
+        }
+    }
+}
+
+async fn delete(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let mut conn = state.pool.get().await?;
+    require_root(&user, &mut conn, false).await?;
+    let role = find(&mut conn, &path).await?;
+    require_root(&user, &mut conn, true).await?;
+    service::delete_tenant_role(&mut conn, &actor(&user, &req), &role).await?;
+    flash(
+        &user.session.0,
+        format!("Deleted tenant role {}.", role.name),
+    );
+    Ok(see_other(&req, "/tenant-roles"))
+}
