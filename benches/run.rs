@@ -15,7 +15,7 @@ use tenantry::db::schema::{grants, tenants, users};
 
 const ADMIN_PASSWORD: &str = "bench-password-123";
 const BATCH: usize = 5_000;
-const USERS: usize = 2_000;
+const USERS: usize = 10_000;
 const SAMPLES: usize = 20_000;
 
 #[tokio::main]
@@ -31,8 +31,9 @@ async fn main() -> anyhow::Result<()> {
             seed(&mut conn, tenants, depth).await
         }
         Some("ancestor-check") => ancestor_check(&mut conn).await,
+        Some("decision") => decision(&mut conn).await,
         _ => {
-            anyhow::bail!("usage: bench-run seed --tenants N --depth D | bench-run ancestor-check")
+            anyhow::bail!("usage: bench-run seed --tenants N --depth D | bench-run ancestor-check | bench-run decision")
         }
     }
 }
@@ -123,9 +124,14 @@ async fn seed(conn: &mut AsyncPgConnection, n: usize, depth: usize) -> anyhow::R
             (
                 grants::user_id.eq(*uid),
                 grants::tenant_id.eq(*tid),
-                grants::role.eq("administrator"),
-                grants::scope.eq("subtree"),
-                grants::manage_subtenants.eq(true),
+                // Spread: most administer their subtree, every fourth views one tenant.
+                grants::role.eq(if uid % 4 == 0 {
+                    "viewer"
+                } else {
+                    "administrator"
+                }),
+                grants::scope.eq(if uid % 4 == 0 { "tenant" } else { "subtree" }),
+                grants::manage_subtenants.eq(uid % 4 != 0),
             )
         })
         .collect();
@@ -219,4 +225,60 @@ async fn ancestor_check(conn: &mut AsyncPgConnection) -> anyhow::Result<()> {
 struct Found {
     #[diesel(sql_type = diesel::sql_types::Bool)]
     found: bool,
+}
+
+/// The effective-permission decision: (user, tenant, feature) -> level, timed two ways:
+/// as a request pays it (load the principal: user + home + role, grants, tenant roles;
+/// load the target tenant; decide) and with the principal already loaded (what every
+/// further check of the same request costs).
+async fn decision(conn: &mut AsyncPgConnection) -> anyhow::Result<()> {
+    use tenantry::auth::{authz, Principal};
+    use tenantry::domain::Feature;
+    let tenant_ids: Vec<i64> = tenants::table.select(tenants::id).load(conn).await?;
+    let user_ids: Vec<i64> = users::table.select(users::id).load(conn).await?;
+    anyhow::ensure!(
+        !tenant_ids.is_empty() && user_ids.len() > 1,
+        "run `bench-run seed` first"
+    );
+    let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+    let n = SAMPLES / 4;
+    let mut full = Vec::with_capacity(n);
+    let mut warm = Vec::with_capacity(n);
+    let mut allowed = 0usize;
+    for i in 0..n {
+        let uid = user_ids[rng.gen_range(0..user_ids.len())];
+        // Half the targets inside the user's reach (their grant's tenant), half anywhere.
+        let t0 = Instant::now();
+        let principal = Principal::load(conn, uid)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("user {uid} vanished"))?;
+        let target = if i % 2 == 0 {
+            principal
+                .grants
+                .iter()
+                .next()
+                .map_or(principal.home.id, |g| g.tenant_id)
+        } else {
+            tenant_ids[rng.gen_range(0..tenant_ids.len())]
+        };
+        let tenant = Tenant::find(conn, target).await?;
+        let feature = Feature::ALL[i % Feature::ALL.len()];
+        if authz::can_see(&principal, &tenant)
+            && authz::effective_level(&principal, &tenant, feature) > tenantry::domain::Level::None
+        {
+            allowed += 1;
+        }
+        full.push(t0.elapsed());
+        let t1 = Instant::now();
+        let tenant = Tenant::find(conn, target).await?;
+        let _ = authz::effective_level(&principal, &tenant, feature);
+        warm.push(t1.elapsed());
+    }
+    report(
+        "decision, as a request pays it (principal: 3 queries + tenant: 1 query)",
+        full,
+    );
+    report("decision, principal already loaded (tenant: 1 query)", warm);
+    println!("(sanity: {allowed} of {n} decisions allowed something)");
+    Ok(())
 }

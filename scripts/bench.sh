@@ -178,6 +178,9 @@ ratio=$(awk -v r="$real_rps" -v b="$bare_rps" 'BEGIN { if (b > 0) printf "%.2f",
 log "bench-run ancestor-check"
 ancestor=$(DATABASE_URL="$BENCH_DB_URL" timeout 600 "$BIN_DIR/bench-run" ancestor-check 2>&1) \
     || die "bench-run ancestor-check failed: $ancestor"
+log "bench-run decision"
+decision=$(DATABASE_URL="$BENCH_DB_URL" timeout 600 "$BIN_DIR/bench-run" decision 2>&1) \
+    || die "bench-run decision failed: $decision"
 
 # --- summary --------------------------------------------------------------------------------
 cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
@@ -203,6 +206,12 @@ summary="$OUT/summary.md"
     echo
     echo '```'
     echo "$ancestor"
+    echo '```'
+    echo
+    echo "Effective-permission decision (\`bench-run decision\`):"
+    echo
+    echo '```'
+    echo "$decision"
     echo '```'
 } >"$summary"
 

@@ -1,6 +1,7 @@
 //! Demo data for `make run`: about 50 tenants over 4 levels, with users, grants and instances.
 
 use super::Actor;
+use crate::db::models::role::UserRole;
 use crate::db::models::tenant::TenantFields;
 use crate::db::models::{user::NewUser, Grant, Tenant};
 use crate::db::schema::instances;
@@ -110,11 +111,14 @@ async fn child(
         can_have_subtenants,
         enabled,
     };
-    Ok(Tenant::insert_child(conn, parent, parent.tenant_role_id, &fields).await?)
+    let tenant = Tenant::insert_child(conn, parent, parent.tenant_role_id, &fields).await?;
+    UserRole::copy_templates_into(conn, tenant.path[0], tenant.id).await?;
+    Ok(tenant)
 }
 
-/// Users of a tenant: the first is Owner of its subtree (may manage sub-tenants),
-/// the second a Viewer of the tenant only, the rest plain users.
+/// Users of a tenant: the first is Owner of its subtree (may manage sub-tenants) with
+/// the "Tenant administrator" role, the second a Viewer with "Read only", the rest
+/// plain users with "Read only".
 async fn people(
     conn: &mut AsyncPgConnection,
     tenant: &Tenant,
@@ -133,6 +137,15 @@ async fn people(
         }
         .insert(conn)
         .await?;
+        let roles = UserRole::for_tenant(conn, tenant.id).await?;
+        let wanted = if i == 0 {
+            "Tenant administrator"
+        } else {
+            "Read only"
+        };
+        if let Some(role) = roles.iter().find(|r| r.name == wanted) {
+            UserRole::assign(conn, user.id, role.id).await?;
+        }
         match i {
             0 => {
                 Grant::insert(

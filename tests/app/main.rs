@@ -6,5 +6,6 @@ mod csrf;
 mod health;
 mod helpers;
 mod login;
+mod matrix;
 mod smoke;
 mod tenants;

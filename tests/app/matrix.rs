@@ -1,0 +1,591 @@
+//! The authorization matrix: every route of the router × every kind of user × every
+//! tenant relation → the expected outcome (404, 403, or allowed).
+//!
+//! Expectations come from a small reference model written here by hand for the
+//! fixture tree below, independent of `authz`. Every route in `tenantry::web::routes()`
+//! must have a rule in `rule_for`, so a new route without one fails this test.
+
+use crate::helpers::*;
+use std::collections::HashMap;
+use tenantry::db::models::role::{TenantRole, UserRole};
+use tenantry::db::models::{Tenant, User};
+use tenantry::domain::{GrantRole, Level, Permissions, Scope};
+
+// ---------------------------------------------------------------- the fixture
+//
+// root ─┬─ p1 (partner) ─┬─ c1 ── g1
+//       │                └─ c2        (tenant role "Readers": everything read)
+//       └─ p2 (partner) ─── c3
+//
+// admin    root: home role Administrator (full), Owner on root + sub-tenants, manages
+// rv       root: no role, Viewer on root + sub-tenants
+// p1owner  p1:   home role full, Owner on p1 + sub-tenants, manages
+// p1admin  p1:   no role, Administrator on p1 + sub-tenants, manages
+// p1viewer p1:   no role, Viewer on p1 only
+// p1plain  p1:   home role read, no grant
+// c1admin  c1:   no role, Administrator on c1 only, does not manage
+// c3user   c3:   home role full, no grant
+
+const TENANTS: [&str; 7] = ["root", "p1", "c1", "g1", "c2", "p2", "c3"];
+const USERS: [&str; 9] = [
+    "anonymous",
+    "admin",
+    "rv",
+    "p1owner",
+    "p1admin",
+    "p1viewer",
+    "p1plain",
+    "c1admin",
+    "c3user",
+];
+
+/// Effective level of each user in each tenant (same for every feature: roles and grants
+/// here are uniform). '-' = cannot see, 'N' none, 'R' read, 'F' full.
+const LEVELS: [(&str, &str); 8] = [
+    //            root p1 c1 g1 c2 p2 c3
+    ("admin", "FFFFRFF"),
+    ("rv", "RRRRRRR"),
+    ("p1owner", "-FFFR--"),
+    ("p1admin", "-FFFR--"),
+    ("p1viewer", "-R-----"),
+    ("p1plain", "-R-----"),
+    ("c1admin", "--F----"),
+    ("c3user", "------F"),
+];
+
+/// Who may create, edit and disable children of each tenant (manage sub-tenants with
+/// sub-tenant scope and Tenants full there); `delete` additionally needs Owner.
+fn manages(user: &str, tenant: &str) -> bool {
+    match user {
+        "admin" => tenant != "c2",
+        "p1owner" | "p1admin" => matches!(tenant, "p1" | "c1" | "g1"),
+        _ => false,
+    }
+}
+
+fn owns_children(user: &str, tenant: &str) -> bool {
+    manages(user, tenant) && matches!(user, "admin" | "p1owner")
+}
+
+fn parent(tenant: &str) -> Option<&'static str> {
+    match tenant {
+        "p1" | "p2" => Some("root"),
+        "c1" | "c2" => Some("p1"),
+        "g1" => Some("c1"),
+        "c3" => Some("p2"),
+        _ => None,
+    }
+}
+
+fn can_have_subtenants(tenant: &str) -> bool {
+    matches!(tenant, "root" | "p1" | "c1" | "p2")
+}
+
+fn level(user: &str, tenant: &str) -> Option<Level> {
+    let row = LEVELS.iter().find(|(u, _)| *u == user)?.1;
+    let i = TENANTS.iter().position(|t| *t == tenant)?;
+    match row.as_bytes()[i] {
+        b'F' => Some(Level::Full),
+        b'R' => Some(Level::Read),
+        b'N' => Some(Level::None),
+        _ => None,
+    }
+}
+
+fn sees(user: &str, tenant: &str) -> bool {
+    level(user, tenant).is_some()
+}
+
+/// Gives grants: Owner/Administrator with a covering grant (not a Viewer, not a home role).
+fn gives_grants(user: &str, tenant: &str) -> bool {
+    level(user, tenant) == Some(Level::Full)
+        && match user {
+            "admin" => true,
+            "p1owner" | "p1admin" => matches!(tenant, "p1" | "c1" | "g1"),
+            "c1admin" => tenant == "c1",
+            _ => false,
+        }
+}
+
+fn home(user: &str) -> &'static str {
+    match user {
+        "admin" | "rv" => "root",
+        "c1admin" => "c1",
+        "c3user" => "c3",
+        _ => "p1",
+    }
+}
+
+// ---------------------------------------------------------------- outcomes
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Outcome {
+    /// 303 to /login.
+    Login,
+    NotFound,
+    Forbidden,
+    /// Past authorization: 200, 303, 400, 401 or 429 (a failed login), 409 or 422 (never a 5xx).
+    Allowed,
+}
+
+fn classify(status: u16, location: Option<&str>) -> Outcome {
+    match status {
+        404 => Outcome::NotFound,
+        403 => Outcome::Forbidden,
+        303 if location == Some("/login") => Outcome::Login,
+        200 | 303 | 400 | 401 | 409 | 422 | 429 => Outcome::Allowed,
+        other => panic!("unexpected status {other}"),
+    }
+}
+
+/// 404 unless visible, then 403 unless `ok`.
+fn gate(user: &str, tenant: &str, ok: bool) -> Outcome {
+    if !sees(user, tenant) {
+        Outcome::NotFound
+    } else if ok {
+        Outcome::Allowed
+    } else {
+        Outcome::Forbidden
+    }
+}
+
+fn at_least(user: &str, tenant: &str, wanted: Level) -> Outcome {
+    gate(
+        user,
+        tenant,
+        level(user, tenant).is_some_and(|l| l >= wanted),
+    )
+}
+
+/// How a route is authorized, as the reference model sees it.
+#[derive(Clone, Copy, Debug)]
+enum Rule {
+    Public,
+    LoggedIn,
+    /// Needs this level in the user's own (acting) tenant.
+    Acting(Level),
+    /// Needs this level in the `{id}` tenant.
+    Tenant(Level),
+    /// Creating a child under the tenant posted as `parent_id`.
+    CreateUnder,
+    /// The new-tenant form for `?parent_id=`.
+    NewTenantForm,
+    EditTenant,
+    DeleteTenant,
+    Switch,
+    GiveGrant,
+    /// Revoking the fixture's Viewer grant on the tenant.
+    RevokeGrant,
+    TenantRolesRead,
+    TenantRolesWrite,
+}
+
+fn expected(rule: Rule, user: &str, tenant: &str) -> Outcome {
+    if user == "anonymous" {
+        return if matches!(rule, Rule::Public) {
+            Outcome::Allowed
+        } else {
+            Outcome::Login
+        };
+    }
+    match rule {
+        Rule::Public | Rule::LoggedIn => Outcome::Allowed,
+        Rule::Acting(l) => at_least(user, home(user), l),
+        Rule::Tenant(l) => at_least(user, tenant, l),
+        // An invisible parent is the same field error (422) as a missing one.
+        Rule::CreateUnder if !sees(user, tenant) => Outcome::Allowed,
+        Rule::CreateUnder => gate(user, tenant, manages(user, tenant)),
+        Rule::NewTenantForm => gate(
+            user,
+            tenant,
+            matches!(user, "admin" | "p1owner" | "p1admin"),
+        ),
+        Rule::EditTenant => gate(
+            user,
+            tenant,
+            match parent(tenant) {
+                Some(p) => manages(user, p),
+                None => user == "admin",
+            },
+        ),
+        Rule::DeleteTenant => gate(
+            user,
+            tenant,
+            parent(tenant).is_some_and(|p| owns_children(user, p)),
+        ),
+        Rule::Switch => gate(user, tenant, true),
+        Rule::GiveGrant => match at_least(user, tenant, Level::Read) {
+            Outcome::Allowed => gate(user, tenant, gives_grants(user, tenant)),
+            other => other,
+        },
+        Rule::RevokeGrant => match at_least(user, tenant, Level::Read) {
+            Outcome::Allowed => gate(user, tenant, gives_grants(user, tenant)),
+            other => other,
+        },
+        Rule::TenantRolesRead => gate(user, "root", true),
+        Rule::TenantRolesWrite => gate(user, "root", user == "admin"),
+    }
+}
+
+/// The rule, the form body (one that fails validation after authorization, so allowed
+/// requests change nothing), and whether an allowed request changes state anyway.
+fn rule_for(method: &str, path: &str) -> Option<(Rule, &'static str, bool)> {
+    use Level::{Full as F, Read as R};
+    use Rule::*;
+    let empty = "";
+    Some(match (method, path) {
+        ("GET", "/") | ("GET", "/login") => (Public, empty, false),
+        ("POST", "/login") => (Public, "username=nobody&password=x", false),
+        ("POST", "/logout") => (Public, empty, true),
+        ("GET", "/dashboard")
+        | ("GET", "/switch")
+        | ("GET", "/switch/search")
+        | ("GET", "/profile") => (LoggedIn, empty, false),
+        ("POST", "/profile/password") => (
+            LoggedIn,
+            "current_password=wrong&new_password=x&confirm_password=y",
+            false,
+        ),
+        ("POST", "/switch") => (Switch, empty, true),
+        ("GET", "/tenants") | ("GET", "/tenants/tree") => (Acting(R), empty, false),
+        ("POST", "/tenants") | ("POST", "/tenants/new") => {
+            (CreateUnder, "name=X&subdomain=Bad_Sub", false)
+        }
+        ("GET", "/tenants/new") => (NewTenantForm, empty, false),
+        ("GET", "/tenants/{id}") | ("GET", "/tenants/{id}/children") => (Tenant(R), empty, false),
+        ("POST", "/tenants/{id}") | ("POST", "/tenants/{id}/edit") => {
+            (EditTenant, "name=&subdomain=Bad_Sub", false)
+        }
+        ("GET", "/tenants/{id}/edit") => (EditTenant, empty, false),
+        ("POST", "/tenants/{id}/enable") | ("POST", "/tenants/{id}/disable") => {
+            (EditTenant, empty, true)
+        }
+        ("GET", "/tenants/{id}/delete") => (DeleteTenant, empty, false),
+        ("POST", "/tenants/{id}/delete") => (DeleteTenant, empty, true),
+        ("GET", "/tenants/{id}/roles") | ("GET", "/tenants/{id}/roles/{role_id}") => {
+            (Tenant(R), empty, false)
+        }
+        ("GET", "/tenants/{id}/roles/new") => (Tenant(F), empty, false),
+        ("POST", "/tenants/{id}/roles")
+        | ("POST", "/tenants/{id}/roles/new")
+        | ("POST", "/tenants/{id}/roles/{role_id}") => (Tenant(F), "name=", false),
+        ("POST", "/tenants/{id}/roles/{role_id}/delete") => (Tenant(F), empty, true),
+        ("GET", "/tenant-roles") | ("GET", "/tenant-roles/{id}") => (TenantRolesRead, empty, false),
+        ("GET", "/tenant-roles/new") => (TenantRolesWrite, empty, false),
+        ("POST", "/tenant-roles")
+        | ("POST", "/tenant-roles/new")
+        | ("POST", "/tenant-roles/{id}") => (TenantRolesWrite, "name=", false),
+        ("POST", "/tenant-roles/{id}/delete") => (TenantRolesWrite, empty, true),
+        ("GET", "/tenants/{id}/access") => (Tenant(R), empty, false),
+        ("POST", "/tenants/{id}/access") => (GiveGrant, "user_id=x&role=bogus&scope=tenant", false),
+        ("POST", "/tenants/{id}/access/{grant_id}/revoke") => (RevokeGrant, empty, true),
+        ("GET", "/tenants/{id}/users") | ("GET", "/tenants/{id}/users/{user_id}") => {
+            (Tenant(R), empty, false)
+        }
+        ("GET", "/tenants/{id}/users/new") => (Tenant(F), empty, false),
+        ("POST", "/tenants/{id}/users") | ("POST", "/tenants/{id}/users/new") => {
+            (Tenant(F), "username=&email=bad", false)
+        }
+        ("POST", "/tenants/{id}/users/{user_id}") => (Tenant(F), "email=not-an-email", false),
+        ("POST", "/tenants/{id}/users/{user_id}/disable")
+        | ("POST", "/tenants/{id}/users/{user_id}/enable")
+        | ("POST", "/tenants/{id}/users/{user_id}/delete") => (Tenant(F), empty, true),
+        ("POST", "/tenants/{id}/users/{user_id}/password") => (Tenant(F), "password=short", false),
+        _ => return None,
+    })
+}
+
+// ---------------------------------------------------------------- building the fixture
+
+struct World {
+    app: TestApp,
+    tenants: HashMap<&'static str, Tenant>,
+    /// A user of each tenant holding a Viewer grant on it (for {user_id}, {grant_id}).
+    holders: HashMap<&'static str, (User, i64)>,
+    roles: HashMap<&'static str, i64>,
+    spare_tenant_role: i64,
+    browsers: HashMap<&'static str, TestApp>,
+}
+
+async fn role(app: &TestApp, tenant: &Tenant, name: &str, level: Level) -> i64 {
+    let mut conn = app.conn().await;
+    UserRole::insert(&mut conn, tenant.id, name, &Permissions::all(level), false)
+        .await
+        .unwrap()
+        .id
+}
+
+async fn with_role(app: &TestApp, tenant: &Tenant, name: &str, level: Option<Level>) -> User {
+    let user = app.user(tenant, name).await;
+    if let Some(level) = level {
+        let id = role(app, tenant, &format!("{name} role"), level).await;
+        let mut conn = app.conn().await;
+        UserRole::assign(&mut conn, user.id, id).await.unwrap();
+    }
+    user
+}
+
+async fn world() -> World {
+    let app = spawn_app().await;
+    let mut t: HashMap<&'static str, Tenant> = HashMap::new();
+    t.insert("root", app.root.clone());
+    for (name, parent, subs) in [
+        ("p1", "root", true),
+        ("c1", "p1", true),
+        ("g1", "c1", false),
+        ("c2", "p1", false),
+        ("p2", "root", true),
+        ("c3", "p2", false),
+    ] {
+        let p = t[parent].clone();
+        t.insert(name, app.tenant(&p, name, subs).await);
+    }
+    let (readers, spare) = {
+        let mut conn = app.conn().await;
+        let readers = TenantRole::insert(&mut conn, "Readers", &Permissions::all(Level::Read))
+            .await
+            .unwrap();
+        let spare = TenantRole::insert(&mut conn, "Spare", &Permissions::all(Level::Read))
+            .await
+            .unwrap();
+        diesel_async::RunQueryDsl::execute(
+            diesel::sql_query(format!(
+                "UPDATE tenants SET tenant_role_id = {} WHERE id = {}",
+                readers.id, t["c2"].id
+            )),
+            &mut conn,
+        )
+        .await
+        .unwrap();
+        (readers, spare)
+    };
+    let _ = readers;
+
+    let rv = with_role(&app, &t["root"], "rv", None).await;
+    app.grant(&rv, &t["root"], GrantRole::Viewer, Scope::Subtree, false)
+        .await;
+    let p1owner = with_role(&app, &t["p1"], "p1owner", Some(Level::Full)).await;
+    app.grant(&p1owner, &t["p1"], GrantRole::Owner, Scope::Subtree, true)
+        .await;
+    let p1admin = with_role(&app, &t["p1"], "p1admin", None).await;
+    app.grant(
+        &p1admin,
+        &t["p1"],
+        GrantRole::Administrator,
+        Scope::Subtree,
+        true,
+    )
+    .await;
+    let p1viewer = with_role(&app, &t["p1"], "p1viewer", None).await;
+    app.grant(&p1viewer, &t["p1"], GrantRole::Viewer, Scope::Tenant, false)
+        .await;
+    with_role(&app, &t["p1"], "p1plain", Some(Level::Read)).await;
+    let c1admin = with_role(&app, &t["c1"], "c1admin", None).await;
+    app.grant(
+        &c1admin,
+        &t["c1"],
+        GrantRole::Administrator,
+        Scope::Tenant,
+        false,
+    )
+    .await;
+    with_role(&app, &t["c3"], "c3user", Some(Level::Full)).await;
+
+    let mut holders = HashMap::new();
+    let mut roles = HashMap::new();
+    for name in TENANTS {
+        let tenant = t[name].clone();
+        let holder = app.user(&tenant, &format!("holder{name}")).await;
+        app.grant(&holder, &tenant, GrantRole::Viewer, Scope::Tenant, false)
+            .await;
+        let mut conn = app.conn().await;
+        let grant_id = tenantry::db::models::Grant::existing(&mut conn, holder.id, tenant.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .id;
+        holders.insert(name, (holder, grant_id));
+        roles.insert(name, role(&app, &tenant, "Fixture role", Level::Read).await);
+    }
+
+    let mut browsers = HashMap::new();
+    for user in USERS {
+        let b = app.new_browser();
+        let login = match user {
+            "anonymous" => None,
+            "admin" => Some(ADMIN_USER.to_string()),
+            "rv" => Some("rv".to_string()),
+            other => Some(format!("{}\\{other}", home(other))),
+        };
+        match login {
+            Some(login) => {
+                let password = if user == "admin" {
+                    ADMIN_PASSWORD
+                } else {
+                    PASSWORD
+                };
+                let r = b.login(&login, password).await;
+                assert_eq!(r.status().as_u16(), 303, "{user} logs in");
+                assert_eq!(r.headers()["location"], "/dashboard", "{user} logs in");
+            }
+            None => {
+                b.csrf().await;
+            }
+        }
+        browsers.insert(user, b);
+    }
+    World {
+        app,
+        tenants: t,
+        holders,
+        roles,
+        spare_tenant_role: spare.id,
+        browsers,
+    }
+}
+
+impl World {
+    fn url(&self, path: &str, tenant: &str) -> String {
+        path.replace(
+            "{id}",
+            &if path.starts_with("/tenant-roles/") {
+                self.spare_tenant_role.to_string()
+            } else {
+                self.tenants[tenant].id.to_string()
+            },
+        )
+        .replace("{role_id}", &self.roles[tenant].to_string())
+        .replace("{user_id}", &self.holders[tenant].0.id.to_string())
+        .replace("{grant_id}", &self.holders[tenant].1.to_string())
+    }
+
+    async fn outcome(
+        &self,
+        user: &str,
+        method: &str,
+        path: &str,
+        tenant: &str,
+        rule: Rule,
+        body: &str,
+    ) -> Outcome {
+        let browser = &self.browsers[user];
+        let mut url = self.url(path, tenant);
+        let target = self.tenants[tenant].id.to_string();
+        // Routes that take the tenant from the query string or the form.
+        let mut form: Vec<(String, String)> = serde_urlencoded::from_str(body).unwrap();
+        match rule {
+            Rule::NewTenantForm => url = format!("{url}?parent_id={target}"),
+            Rule::CreateUnder | Rule::Switch => {
+                let field = if matches!(rule, Rule::Switch) {
+                    "tenant_id"
+                } else {
+                    "parent_id"
+                };
+                form.push((field.into(), target));
+            }
+            _ => {}
+        }
+        let response = if method == "GET" {
+            browser.get(&url).await
+        } else {
+            let refs: Vec<(&str, &str)> =
+                form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            browser.post_form(&url, &refs).await
+        };
+        let status = response.status().as_u16();
+        let location = response
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let body = response.text().await.unwrap_or_default();
+        assert!(status < 500, "{user} {method} {url}: {status}\n{body}");
+        let outcome = classify(status, location.as_deref());
+        if matches!(rule, Rule::CreateUnder) && outcome == Outcome::Allowed && !sees(user, tenant) {
+            assert!(
+                body.contains("parent_id-error"),
+                "{user} creating under invisible {tenant} must be a parent field error"
+            );
+        }
+        outcome
+    }
+}
+
+fn uses_tenant(path: &str, rule: Rule) -> bool {
+    path.contains("{id}") && !path.starts_with("/tenant-roles/")
+        || matches!(rule, Rule::CreateUnder | Rule::NewTenantForm | Rule::Switch)
+}
+
+#[tokio::test]
+async fn every_route_for_every_user_and_tenant() {
+    let routes: Vec<(String, &'static str)> = tenantry::web::routes()
+        .iter()
+        .map(|r| (r.method.to_string(), r.path))
+        .collect();
+    let missing: Vec<String> = routes
+        .iter()
+        .filter(|(m, p)| rule_for(m, p).is_none())
+        .map(|(m, p)| format!("{m} {p}"))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "routes without an entry in the authorization matrix: {missing:?}"
+    );
+
+    let shared = world().await;
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for (method, path) in &routes {
+        let (rule, body, destructive) = rule_for(method, path).unwrap();
+        let targets: Vec<&str> = if uses_tenant(path, rule) {
+            TENANTS.to_vec()
+        } else {
+            vec!["root"]
+        };
+        for user in USERS {
+            let any_allowed = targets
+                .iter()
+                .any(|t| expected(rule, user, t) == Outcome::Allowed);
+            // A state-changing route gets a fresh world for each user it lets through,
+            // visiting the user's home tenant last (disabling it ends their session).
+            let fresh;
+            let w = if destructive && any_allowed && user != "anonymous" {
+                fresh = world().await;
+                &fresh
+            } else {
+                &shared
+            };
+            let mut order = targets.clone();
+            order.sort_by_key(|t| {
+                (
+                    *t == home(user),
+                    std::cmp::Reverse(TENANTS.iter().position(|x| x == t)),
+                )
+            });
+            for tenant in order {
+                let want = expected(rule, user, tenant);
+                if destructive && want == Outcome::Allowed && user == "anonymous" {
+                    continue;
+                }
+                let mut got = w.outcome(user, method, path, tenant, rule, body).await;
+                // Public routes may answer anyone with the login page (/, /logout).
+                if matches!(rule, Rule::Public) && got == Outcome::Login {
+                    got = Outcome::Allowed;
+                }
+                checked += 1;
+                if got != want {
+                    failures.push(format!(
+                        "{method} {path} as {user} on {tenant}: expected {want:?}, got {got:?}"
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {checked} cases differ:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    assert!(checked > 1000, "the matrix covered only {checked} cases");
+}
