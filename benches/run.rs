@@ -253,10 +253,8 @@ async fn decision(conn: &mut AsyncPgConnection) -> anyhow::Result<()> {
             .await?
             .ok_or_else(|| anyhow::anyhow!("user {uid} vanished"))?;
         let target = if i % 2 == 0 {
-            principal
-                .grants
-                .iter()
-                .next()
+            // (`first()` would resolve to diesel's QueryDsl here.)
+            <[tenantry::db::models::Grant]>::first(&principal.grants)
                 .map_or(principal.home.id, |g| g.tenant_id)
         } else {
             tenant_ids[rng.gen_range(0..tenant_ids.len())]

@@ -50,10 +50,7 @@ impl Password {
             return Err("Enter a password.".into());
         }
         if length < Self::MIN {
-            return Err(format!(
-                "A password has at least {} characters.",
-                Self::MIN
-            ));
+            return Err(format!("A password has at least {} characters.", Self::MIN));
         }
         if length > Self::MAX {
             return Err(format!("A password has at most {} characters.", Self::MAX));

@@ -1,6 +1,8 @@
 //! Pure domain types: valid by construction, no I/O.
 
+pub mod account;
 pub mod domain_name;
+pub mod email;
 pub mod permission;
 pub mod subdomain;
 pub mod text;

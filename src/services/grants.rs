@@ -34,7 +34,9 @@ pub async fn give(
     conn.transaction(async |conn| {
         let before = Grant::existing(conn, user_id, tenant.id).await?;
         if let Some(old) = &before {
-            if role != GrantRole::Owner && is_last_root_owner(conn, tenant, old).await? {
+            // The last root Owner keeps an Owner grant over the whole tree.
+            let weakened = role != GrantRole::Owner || scope != Scope::Subtree;
+            if weakened && is_last_root_owner(conn, tenant, old).await? {
                 return Err(AppError::Conflict(LAST_OWNER.into()));
             }
         }

@@ -5,6 +5,7 @@ pub mod demo;
 pub mod grants;
 pub mod roles;
 pub mod tenants;
+pub mod users;
 
 /// Who performs a change, for the audit trail.
 #[derive(Clone, Debug)]

@@ -177,9 +177,18 @@ async fn build(
     errors: FieldErrors,
     subject: Option<i64>,
 ) -> Result<AccessPage, AppError> {
+    // Grants inherited from above the user's reach stay hidden, like those tenants' names.
+    let visible_from = authz::visible_path_start(user, &tenant.path);
     let grants = Grant::reaching(conn, &tenant)
         .await?
         .into_iter()
+        .filter(|row| {
+            tenant
+                .path
+                .iter()
+                .position(|id| *id == row.tenant_id)
+                .is_some_and(|i| i >= visible_from)
+        })
         .map(|row| {
             let inherited = row.tenant_id != tenant.id;
             let can_revoke = !inherited
@@ -295,7 +304,19 @@ async fn give(
     }
     let result = match (role, scope, &subject) {
         (Some(role), Some(scope), Some(subject)) if errors.is_empty() => {
-            if !authz::can_give_grant(&user, &tenant, role, scope, manage) {
+            // Replacing a grant is revoking the old one too: it must be one the user could give.
+            let replaces = Grant::existing(&mut conn, subject.user.id, tenant.id).await?;
+            let may_replace = replaces.as_ref().is_none_or(|old| {
+                match (old.role.parse::<GrantRole>(), old.scope.parse::<Scope>()) {
+                    (Ok(r), Ok(s)) => {
+                        authz::can_give_grant(&user, &tenant, r, s, old.manage_subtenants)
+                    }
+                    _ => false,
+                }
+            });
+            if !may_replace {
+                Err(AppError::Forbidden)
+            } else if !authz::can_give_grant(&user, &tenant, role, scope, manage) {
                 Err(AppError::field("role", "You cannot give a grant stronger than your own (role, scope or “may manage sub-tenants”)."))
             } else {
                 service::give(

@@ -6,12 +6,14 @@ pub mod dashboard;
 pub mod health;
 pub mod login;
 pub mod page;
+pub mod profile;
 pub mod role_form;
 pub mod roles;
 pub mod routes;
 pub mod switch;
 pub mod tenant_roles;
 pub mod tenants;
+pub mod users;
 
 use crate::auth::CurrentUser;
 use crate::services::Actor;
@@ -33,6 +35,8 @@ pub fn routes() -> Vec<routes::Route> {
         roles::routes(),
         tenant_roles::routes(),
         access::routes(),
+        users::routes(),
+        profile::routes(),
     ]
     .into_iter()
     .flatten()

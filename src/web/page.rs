@@ -1,7 +1,8 @@
 //! What every page shares (acting tenant, breadcrumb, CSRF token, flash) and the
 //! helpers that turn templates into responses.
 
-use crate::auth::{session_keys, CurrentUser};
+use crate::auth::{authz, session_keys, CurrentUser};
+use crate::domain::{Feature, Level};
 use crate::error::AppError;
 use actix_session::Session;
 use actix_web::http::{header, StatusCode};
@@ -30,6 +31,10 @@ pub struct PageCtx {
     pub breadcrumb: Vec<Crumb>,
     pub active: &'static str,
     pub flash: Option<String>,
+    /// Which navigation links lead somewhere for this user in the acting tenant.
+    pub nav_users: bool,
+    pub nav_roles: bool,
+    pub nav_tenant_roles: bool,
 }
 
 impl PageCtx {
@@ -65,6 +70,14 @@ impl PageCtx {
             breadcrumb,
             active,
             flash: take_flash(session),
+            nav_users: authz::effective_level(user, &user.acting, Feature::Users) >= Level::Read,
+            nav_roles: authz::effective_level(user, &user.acting, Feature::Roles) >= Level::Read,
+            // Tenant roles live in the root: only for those who can see it.
+            nav_tenant_roles: user.home.is_root()
+                || user
+                    .grants
+                    .iter()
+                    .any(|g| Some(&g.tenant_id) == user.home.path.first()),
         })
     }
 }

@@ -356,3 +356,34 @@ pub fn redirected_tenant_id(response: &reqwest::Response) -> i64 {
         .parse()
         .expect("tenant id in location")
 }
+
+impl TestApp {
+    /// Creates a user (password `PASSWORD`) in `tenant` holding a new user role of
+    /// that tenant with these permissions (named after the user).
+    pub async fn user_with_role(
+        &self,
+        tenant: &Tenant,
+        username: &str,
+        permissions: tenantry::domain::Permissions,
+    ) -> User {
+        let user = self.user(tenant, username).await;
+        let mut conn = self.conn().await;
+        let role = tenantry::db::models::role::UserRole::insert(
+            &mut conn,
+            tenant.id,
+            &format!("Role of {username}"),
+            &permissions,
+            false,
+        )
+        .await
+        .expect("insert role");
+        tenantry::db::models::role::UserRole::assign(&mut conn, user.id, role.id)
+            .await
+            .expect("assign role");
+        User::find_with_tenant(&mut conn, user.id)
+            .await
+            .expect("reload user")
+            .expect("user exists")
+            .0
+    }
+}

@@ -1,11 +1,14 @@
 //! The integration test binary: the real app over HTTP against real PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod access;
 mod availability;
 mod csrf;
 mod health;
 mod helpers;
 mod login;
 mod matrix;
+mod roles;
 mod smoke;
 mod tenants;
+mod users;

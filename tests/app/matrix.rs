@@ -77,10 +77,6 @@ fn parent(tenant: &str) -> Option<&'static str> {
     }
 }
 
-fn can_have_subtenants(tenant: &str) -> bool {
-    matches!(tenant, "root" | "p1" | "c1" | "p2")
-}
-
 fn level(user: &str, tenant: &str) -> Option<Level> {
     let row = LEVELS.iter().find(|(u, _)| *u == user)?.1;
     let i = TENANTS.iter().position(|t| *t == tenant)?;
@@ -298,7 +294,8 @@ fn rule_for(method: &str, path: &str) -> Option<(Rule, &'static str, bool)> {
 // ---------------------------------------------------------------- building the fixture
 
 struct World {
-    app: TestApp,
+    /// Keeps the fixture's connection pool alive for the world's lifetime.
+    _app: TestApp,
     tenants: HashMap<&'static str, Tenant>,
     /// A user of each tenant holding a Viewer grant on it (for {user_id}, {grant_id}).
     holders: HashMap<&'static str, (User, i64)>,
@@ -435,7 +432,7 @@ async fn world() -> World {
         browsers.insert(user, b);
     }
     World {
-        app,
+        _app: app,
         tenants: t,
         holders,
         roles,

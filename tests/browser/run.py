@@ -54,6 +54,7 @@ try:
     )
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
     from selenium.webdriver.remote.webdriver import WebDriver
     from selenium.webdriver.remote.webelement import WebElement
     from selenium.webdriver.support.ui import WebDriverWait
@@ -490,9 +491,78 @@ def test_wrong_password_is_rejected(driver: "WebDriver", base: str) -> None:
     )
 
 
+def create_tenant_via_form(driver: "WebDriver", base: str, parent_id: str, name: str, subdomain: str, subs: bool) -> str:
+    """Creates a tenant through /tenants/new and returns its id."""
+    driver.get(f"{base}/tenants/new?parent_id={parent_id}")
+    fill(driver, "name", name)
+    fill(driver, "subdomain", subdomain)
+    box = field(driver, "can_have_subtenants")
+    if box.is_selected() != subs:
+        box.click()
+    button(driver, "Create tenant").click()
+    wait(
+        driver,
+        lambda d: re.fullmatch(r"/tenants/\d+", path_of(d)),
+        f"a redirect to the new tenant {name}",
+    )
+    return path_of(driver).rsplit("/", 1)[1]
+
+
+def logout(driver: "WebDriver") -> None:
+    button(driver, "Log out").click()
+    wait_path(driver, "/login")
+
+
+def test_owner_grants_subtree_admin_who_sees_exactly_the_subtree(driver: "WebDriver", base: str) -> None:
+    login(driver, base, ADMIN_USERNAME, ADMIN_PASSWORD)
+    wait_path(driver, "/dashboard")
+    root_id = driver.find_element(By.ID, "acting-tenant").get_attribute("href").rsplit("/", 1)[1]
+    partner = create_tenant_via_form(driver, base, root_id, "Grant Partner", "grant-partner", True)
+    customer = create_tenant_via_form(driver, base, partner, "Grant Customer", "grant-customer", True)
+    create_tenant_via_form(driver, base, customer, "Customer Site", "customer-site", False)
+    sibling = create_tenant_via_form(driver, base, partner, "Sibling Customer", "sibling-customer", False)
+
+    # A user of the sub-tenant, created through the Users page with a template role.
+    driver.get(f"{base}/tenants/{customer}/users/new")
+    fill(driver, "username", "bob")
+    fill(driver, "email", "bob@customer.example")
+    fill(driver, "first_name", "Bob")
+    fill(driver, "last_name", "Keller")
+    fill(driver, "password", "bob-password-123")
+    Select(field(driver, "role_id")).select_by_visible_text("Read only")
+    driver.find_element(By.CSS_SELECTOR, "main form[method=post] button[type=submit]").click()
+    wait(driver, lambda d: "/users" in path_of(d) and "/new" not in path_of(d), "the user to be created")
+
+    # The Owner (admin) grants Administrator with sub-tenant scope on the customer.
+    driver.get(f"{base}/tenants/{customer}/access")
+    select = Select(field(driver, "user_id"))
+    option = next((o for o in select.options if "grant-customer\\bob" in o.text), None)
+    expect(option is not None, f"bob is not offered in the grant form: {[o.text for o in select.options]}")
+    select.select_by_visible_text(option.text)
+    Select(field(driver, "role")).select_by_value("administrator")
+    Select(field(driver, "scope")).select_by_value("subtree")
+    button(driver, "Give grant").click()
+    wait(driver, lambda d: "bob" in body_text(d) and "Administrator" in body_text(d), "the new grant in the list")
+    logout(driver)
+
+    # Bob logs in as subdomain\\username and sees exactly the customer's subtree.
+    login(driver, base, "grant-customer\\bob", "bob-password-123")
+    wait_path(driver, "/dashboard")
+    driver.get(base + "/tenants")
+    text = body_text(driver)
+    expect("Customer Site" in text, f"bob does not see the customer's sub-tenant: {text[:400]!r}")
+    expect("Sibling Customer" not in text, "bob sees the sibling customer in the list")
+    driver.get(f"{base}/tenants/{sibling}")
+    expect("Not found" in body_text(driver), "bob can open the sibling tenant's page")
+    driver.get(f"{base}/tenants/{partner}")
+    expect("Not found" in body_text(driver), "bob can open the partner above his grant")
+    logout(driver)
+
+
 TESTS: list[Callable[["WebDriver", str], None]] = [
     test_login_create_subtenant_switch_logout,
     test_wrong_password_is_rejected,
+    test_owner_grants_subtree_admin_who_sees_exactly_the_subtree,
 ]
 
 

@@ -1,0 +1,185 @@
+//! Self service: the logged-in user's own details and grants, and their password.
+
+use crate::auth::{authz, session_keys, CurrentUser};
+use crate::db::models::Tenant;
+use crate::domain::account::Password;
+use crate::domain::Scope;
+use crate::error::{AppError, FieldErrors};
+use crate::services::users as service;
+use crate::startup::AppState;
+use crate::web::actor;
+use crate::web::page::{flash, render, render_status, see_other, PageCtx};
+use crate::web::routes::{route, Route};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use diesel_async::AsyncPgConnection;
+use secrecy::SecretString;
+
+/// The routes of this module (see `web::routes`).
+pub fn routes() -> Vec<Route> {
+    vec![
+        route!(GET "/profile" => show),
+        route!(POST "/profile/password" => change_password),
+    ]
+}
+
+/// One grant of the user, as the profile lists it.
+pub struct GrantView {
+    pub tenant_id: i64,
+    pub tenant_name: String,
+    /// The tenant's path from the highest tenant the user may see.
+    pub path: String,
+    pub role: &'static str,
+    pub scope: &'static str,
+    pub manage_subtenants: bool,
+}
+
+#[derive(Template)]
+#[template(path = "profile/show.html")]
+struct ProfilePage {
+    page: PageCtx,
+    login: String,
+    name: String,
+    email: String,
+    role_name: Option<String>,
+    home: Tenant,
+    grants: Vec<GrantView>,
+    managed: bool,
+    errors: FieldErrors,
+}
+
+async fn grant_views(
+    user: &CurrentUser,
+    conn: &mut AsyncPgConnection,
+) -> Result<Vec<GrantView>, AppError> {
+    let mut tenants = Vec::with_capacity(user.grants.len());
+    for grant in &user.grants {
+        match Tenant::find(conn, grant.tenant_id).await {
+            Ok(t) => tenants.push((grant, t)),
+            // Deleted since the request began: its grant went with it.
+            Err(diesel::result::Error::NotFound) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let ids: Vec<i64> = tenants
+        .iter()
+        .flat_map(|(_, t)| t.path.iter().copied())
+        .collect();
+    let names = Tenant::names(conn, ids).await?;
+    let mut views: Vec<GrantView> = tenants
+        .into_iter()
+        .map(|(g, t)| {
+            let start = authz::visible_path_start(user, &t.path);
+            let path = t.path[start..]
+                .iter()
+                .filter_map(|id| names.get(id).cloned())
+                .collect::<Vec<_>>()
+                .join(" / ");
+            GrantView {
+                tenant_id: t.id,
+                tenant_name: t.name,
+                path,
+                role: g.role.label(),
+                scope: match g.scope {
+                    Scope::Tenant => "this tenant",
+                    Scope::Subtree => "this tenant and all sub-tenants",
+                },
+                manage_subtenants: g.manage_subtenants,
+            }
+        })
+        .collect();
+    views.sort_by_key(|a| a.path.to_lowercase());
+    Ok(views)
+}
+
+async fn profile_page(
+    user: &CurrentUser,
+    conn: &mut AsyncPgConnection,
+    errors: FieldErrors,
+) -> Result<ProfilePage, AppError> {
+    Ok(ProfilePage {
+        page: PageCtx::new(user, conn, "profile").await?,
+        login: user.login(),
+        name: user.user.display_name(),
+        email: user.user.email.clone(),
+        role_name: user.role.as_ref().map(|r| r.name.clone()),
+        home: user.home.clone(),
+        grants: grant_views(user, conn).await?,
+        managed: user.user.is_managed(),
+        errors,
+    })
+}
+
+async fn show(user: CurrentUser, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    let mut conn = state.pool.get().await?;
+    render(&profile_page(&user, &mut conn, FieldErrors::new()).await?)
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub struct PasswordChange {
+    current_password: String,
+    new_password: String,
+    confirm_password: String,
+}
+
+async fn change_password(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    form: web::Form<PasswordChange>,
+) -> Result<HttpResponse, AppError> {
+    // An identity source owns this password.
+    if user.user.is_managed() {
+        return Err(AppError::Forbidden);
+    }
+    let form = form.into_inner();
+    let mut errors = FieldErrors::new();
+    let current = SecretString::from(form.current_password);
+    if !state
+        .hasher
+        .verify(&current, Some(&user.user.password_hash))
+        .await?
+    {
+        errors.insert(
+            "current_password",
+            "This is not your current password.".into(),
+        );
+    }
+    let new = match Password::parse(&form.new_password, &user.user.username) {
+        Ok(p) if p.matches(&form.confirm_password) => Some(p),
+        Ok(_) => {
+            errors.insert(
+                "confirm_password",
+                "The confirmation differs from the new password.".into(),
+            );
+            None
+        }
+        Err(e) => {
+            errors.insert("new_password", e);
+            None
+        }
+    };
+    let mut conn = state.pool.get().await?;
+    let new = match new {
+        Some(p) if errors.is_empty() => p,
+        _ => {
+            let page = profile_page(&user, &mut conn, errors).await?;
+            return render_status(&page, StatusCode::UNPROCESSABLE_ENTITY);
+        }
+    };
+    let hash = state.hasher.hash(new.secret()).await?;
+    let epoch =
+        service::change_own_password(&mut conn, &actor(&user, &req), user.user.id, &hash).await?;
+    // The new epoch ends every other session of this user; this one moves along.
+    user.session
+        .0
+        .insert(session_keys::EPOCH, epoch)
+        .map_err(|e| AppError::Unexpected(anyhow::anyhow!("session: {e}")))?;
+    flash(
+        &user.session.0,
+        "Your password has been changed. Your other sessions have ended.",
+    );
+    Ok(see_other(&req, "/profile"))
+}
