@@ -556,6 +556,7 @@ def test_owner_grants_subtree_admin_who_sees_exactly_the_subtree(driver: "WebDri
     expect("Not found" in body_text(driver), "bob can open the sibling tenant's page")
     driver.get(f"{base}/tenants/{partner}")
     expect("Not found" in body_text(driver), "bob can open the partner above his grant")
+    driver.get(base + "/dashboard")
     logout(driver)
 
 
