@@ -27,6 +27,20 @@ pub struct Settings {
     pub login_max_failures_per_account: i32,
     /// Failed logins per client address before it is throttled (per 15 minutes).
     pub login_max_failures_per_address: i32,
+    /// Outgoing mail server: `smtp://host:port` (plain), `smtp://…?tls=required`
+    /// (STARTTLS) or `smtps://host:port` (TLS), optionally with `user:password@`.
+    /// `None`: mails are not sent but written to the log (development).
+    pub smtp_url: Option<SecretString>,
+    /// The From address of outgoing mail.
+    pub mail_from: String,
+    /// How long an invitation link stays valid.
+    pub invitation_ttl_hours: i64,
+    /// Invitation mails (new and resent) one user may have sent per hour.
+    pub invitations_per_hour: i64,
+    /// How often the outbox worker looks for due mail.
+    pub outbox_poll_ms: u64,
+    /// First retry delay after a failed delivery; doubles with every attempt.
+    pub outbox_backoff_ms: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -112,6 +126,52 @@ impl Settings {
             16,
             "TENANTRY_DB_POOL_SIZE",
         )?;
+        let smtp_url = get("TENANTRY_SMTP_URL", &file.smtp_url);
+        if let Some(url) = &smtp_url {
+            if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
+                return Err(ConfigError::Invalid(
+                    "TENANTRY_SMTP_URL",
+                    "an smtp:// or smtps:// URL, like smtp://127.0.0.1:2525",
+                ));
+            }
+        }
+        let base_domain = get("TENANTRY_BASE_DOMAIN", &file.base_domain)
+            .unwrap_or_else(|| "localhost".into())
+            .to_ascii_lowercase();
+        let mail_from = get("TENANTRY_MAIL_FROM", &file.mail_from)
+            .unwrap_or_else(|| format!("tenantry@{base_domain}"));
+        let invitation_ttl_hours: i64 = parse_num(
+            get(
+                "TENANTRY_INVITATION_TTL_HOURS",
+                &file.invitation_ttl_hours.map(|n| n.to_string()),
+            ),
+            168,
+            "TENANTRY_INVITATION_TTL_HOURS",
+        )?;
+        if !(1..=24 * 365).contains(&invitation_ttl_hours) {
+            return Err(ConfigError::Invalid(
+                "TENANTRY_INVITATION_TTL_HOURS",
+                "a number of hours from 1 to 8760",
+            ));
+        }
+        let invitations_per_hour: i64 = parse_num(
+            get(
+                "TENANTRY_INVITATIONS_PER_HOUR",
+                &file.invitations_per_hour.map(|n| n.to_string()),
+            ),
+            20,
+            "TENANTRY_INVITATIONS_PER_HOUR",
+        )?;
+        let outbox_poll_ms: u64 = parse_num(
+            get("TENANTRY_OUTBOX_POLL_MS", &None),
+            1000,
+            "TENANTRY_OUTBOX_POLL_MS",
+        )?;
+        let outbox_backoff_ms: u64 = parse_num(
+            get("TENANTRY_OUTBOX_BACKOFF_MS", &None),
+            2000,
+            "TENANTRY_OUTBOX_BACKOFF_MS",
+        )?;
         let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
         let hash_concurrency = parse_num(
             get("TENANTRY_HASH_CONCURRENCY", &None),
@@ -121,9 +181,7 @@ impl Settings {
         Ok(Self {
             database_url: SecretString::from(database_url),
             listen,
-            base_domain: get("TENANTRY_BASE_DOMAIN", &file.base_domain)
-                .unwrap_or_else(|| "localhost".into())
-                .to_ascii_lowercase(),
+            base_domain,
             secret_key: SecretString::from(secret_key),
             dev,
             admin_username: get("TENANTRY_ADMIN_USERNAME", &file.admin_username),
@@ -144,6 +202,12 @@ impl Settings {
                 50,
                 "TENANTRY_LOGIN_MAX_FAILURES_PER_ADDRESS",
             )?,
+            smtp_url: smtp_url.map(SecretString::from),
+            mail_from,
+            invitation_ttl_hours,
+            invitations_per_hour,
+            outbox_poll_ms: outbox_poll_ms.max(10),
+            outbox_backoff_ms,
         })
     }
 
@@ -185,6 +249,10 @@ struct FileSettings {
     root_subdomain: Option<String>,
     public_url: Option<String>,
     db_pool_size: Option<usize>,
+    smtp_url: Option<String>,
+    mail_from: Option<String>,
+    invitation_ttl_hours: Option<i64>,
+    invitations_per_hour: Option<i64>,
 }
 
 #[cfg(test)]
@@ -235,5 +303,49 @@ mod tests {
         .unwrap();
         assert!(s.cookies_secure());
         assert_eq!(s.public_url, "https://console.example.net");
+    }
+
+    #[test]
+    fn mail_settings() {
+        let s = Settings::from_map(&map(&[
+            ("DATABASE_URL", "postgres://x"),
+            ("TENANTRY_DEV", "1"),
+            ("TENANTRY_BASE_DOMAIN", "Tenants.Example.NET"),
+        ]))
+        .unwrap();
+        assert!(s.smtp_url.is_none());
+        assert_eq!(s.mail_from, "tenantry@tenants.example.net");
+        assert_eq!(s.invitation_ttl_hours, 168);
+        assert_eq!(s.invitations_per_hour, 20);
+        assert_eq!(s.outbox_poll_ms, 1000);
+        let s = Settings::from_map(&map(&[
+            ("DATABASE_URL", "postgres://x"),
+            ("TENANTRY_DEV", "1"),
+            ("TENANTRY_SMTP_URL", "smtp://127.0.0.1:2525"),
+            ("TENANTRY_MAIL_FROM", "noreply@example.net"),
+            ("TENANTRY_INVITATION_TTL_HOURS", "24"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            s.smtp_url.as_ref().map(|u| u.expose_secret().to_string()),
+            Some("smtp://127.0.0.1:2525".into())
+        );
+        assert_eq!(s.mail_from, "noreply@example.net");
+        assert_eq!(s.invitation_ttl_hours, 24);
+        for (k, v) in [
+            ("TENANTRY_SMTP_URL", "http://mail.example.net"),
+            ("TENANTRY_INVITATION_TTL_HOURS", "0"),
+            ("TENANTRY_INVITATIONS_PER_HOUR", "many"),
+        ] {
+            assert!(
+                Settings::from_map(&map(&[
+                    ("DATABASE_URL", "postgres://x"),
+                    ("TENANTRY_DEV", "1"),
+                    (k, v)
+                ]))
+                .is_err(),
+                "{k}={v}"
+            );
+        }
     }
 }

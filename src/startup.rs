@@ -28,6 +28,8 @@ pub struct AppState {
     pub settings: Settings,
     pub hasher: PasswordHasher,
     pub latest_migration: String,
+    /// Wakes this process's outbox worker after mail was queued.
+    pub outbox_wake: std::sync::Arc<tokio::sync::Notify>,
 }
 
 pub struct Application {
@@ -50,13 +52,25 @@ impl Application {
         let port = listener.local_addr()?.port();
         let key = Key::derive_from(settings.secret_key.expose_secret().as_bytes());
         let secure = settings.cookies_secure();
+        let outbox_wake = std::sync::Arc::new(tokio::sync::Notify::new());
+        let outbox = crate::mail::worker::Worker {
+            pool: pool.clone(),
+            mailer: crate::mail::Mailer::from_settings(&settings)?,
+            public_url: settings.public_url.clone(),
+            secret_key: settings.secret_key.clone(),
+            poll: Duration::from_millis(settings.outbox_poll_ms),
+            backoff: Duration::from_millis(settings.outbox_backoff_ms),
+            wake: outbox_wake.clone(),
+        };
         let state = aweb::Data::new(AppState {
             hasher: PasswordHasher::new(settings.hash_concurrency)?,
             pool: pool.clone(),
             settings,
             latest_migration: db::latest_migration_version(),
+            outbox_wake,
         });
         tokio::spawn(cleanup(pool.clone()));
+        tokio::spawn(outbox.run());
 
         let server = HttpServer::new(move || {
             let sessions =
@@ -80,6 +94,8 @@ impl Application {
                             AppError::BadRequest(format!("The form could not be read: {e}")).into()
                         }),
                 )
+                // Raw bodies (the API's JSON, read as bytes so idempotency can hash them).
+                .app_data(aweb::PayloadConfig::new(web::api::BODY_LIMIT))
                 .app_data(aweb::QueryConfig::default().error_handler(|_, _| {
                     AppError::BadRequest("The query string could not be read.".into()).into()
                 }))
@@ -95,10 +111,11 @@ impl Application {
                         .wrap(sessions)
                         .configure(web::configure),
                 )
-                .default_service(aweb::to(|| async {
-                    Err::<actix_web::HttpResponse, _>(AppError::NotFound)
-                }))
+                // 404 (405 for an API path that exists for other methods).
+                .default_service(aweb::to(web::api::unmatched))
                 .wrap(from_fn(storage_unavailable))
+                // Error answers under /api/ become problem documents (RFC 9457).
+                .wrap(from_fn(web::api::problems))
                 .wrap(
                     DefaultHeaders::new()
                         .add(("X-Content-Type-Options", "nosniff"))
@@ -116,6 +133,11 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// A handle to stop the server (tests stop theirs to give back connections).
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
@@ -138,7 +160,7 @@ async fn storage_unavailable(
     }
 }
 
-/// Removes expired sessions and stale login counters every ten minutes.
+/// Removes expired sessions, stale login counters and idempotency keys every ten minutes.
 async fn cleanup(pool: DbPool) {
     let mut tick = tokio::time::interval(Duration::from_secs(600));
     loop {
@@ -146,6 +168,7 @@ async fn cleanup(pool: DbPool) {
         if let Ok(mut conn) = pool.get().await {
             let _ = db::models::session::delete_expired(&mut conn).await;
             let _ = db::models::throttle::delete_stale(&mut conn).await;
+            let _ = db::models::idempotency::delete_expired(&mut conn).await;
         }
     }
 }

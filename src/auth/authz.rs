@@ -231,6 +231,32 @@ pub fn grantable_roles(p: &Principal, tenant: &Tenant) -> Vec<GrantRole> {
     .collect()
 }
 
+/// May the user invite people into `tenant` at all? It takes Invitations Full there
+/// and the right to give at least one grant: Owners and Administrators invite,
+/// Viewers and plain users (whatever their home role) invite nobody.
+pub fn can_invite(p: &Principal, tenant: &Tenant) -> bool {
+    effective_level(p, tenant, Feature::Invitations) == Level::Full
+        && !grantable_roles(p, tenant).is_empty()
+}
+
+/// May the user invite someone into `tenant` with this grant? The same rule as
+/// giving it on the Access page.
+pub fn can_invite_grant(
+    p: &Principal,
+    tenant: &Tenant,
+    role: GrantRole,
+    scope: Scope,
+    manage: bool,
+) -> bool {
+    can_invite(p, tenant) && can_give_grant(p, tenant, role, scope, manage)
+}
+
+/// May the user invite a plain user of `tenant` holding a user role with these
+/// permissions? Nobody hands out more than they hold there (after the tenant's cap).
+pub fn can_invite_with_role(p: &Principal, tenant: &Tenant, role: &Permissions) -> bool {
+    can_invite(p, tenant) && exceeds_own(p, tenant, &role.min(&p.cap(tenant))).is_empty()
+}
+
 /// Index in `path` from which the user may see tenant names (breadcrumbs, paths):
 /// their home tenant or the highest tenant they hold a grant on.
 pub fn visible_path_start(p: &Principal, path: &[i64]) -> usize {
@@ -249,4 +275,25 @@ pub fn exceeds_own(p: &Principal, tenant: &Tenant, wanted: &Permissions) -> Vec<
 /// tenant roles and templates and assign tenant roles to tenants.
 pub fn can_manage_tenant_roles(p: &Principal) -> bool {
     is_global_admin(p) && effective_level(p, &p.home, Feature::Roles) == Level::Full
+}
+
+/// May the user move this tenant away from where it is? The same right as deleting
+/// it there — an Owner over its current parent that manages sub-tenants — since the
+/// subtree leaves that parent's reach. Never the root.
+pub fn can_move(p: &Principal, tenant: &Tenant, parent: Option<&Tenant>) -> bool {
+    can_delete(p, tenant, parent)
+}
+
+/// May the user move `tenant` from under `parent` to under `destination`? Moving it
+/// away (`can_move`) and managing sub-tenants of the destination (Owner or
+/// Administrator with "may manage sub-tenants"). Whether the destination may take it
+/// (allows sub-tenants, is not the tenant or below it) is a rule of the tree, not of
+/// rights: see `services::tenants::destination_error`.
+pub fn can_move_to(
+    p: &Principal,
+    tenant: &Tenant,
+    parent: Option<&Tenant>,
+    destination: &Tenant,
+) -> bool {
+    can_move(p, tenant, parent) && can_manage_children(p, destination)
 }

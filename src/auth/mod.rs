@@ -1,5 +1,6 @@
 //! Who is asking, and what they may do: passwords, sessions, CSRF, authorization.
 
+pub mod api_user;
 pub mod authz;
 pub mod csrf;
 pub mod current_user;
@@ -8,6 +9,7 @@ pub mod principal;
 pub mod session_keys;
 pub mod session_store;
 
+pub use api_user::ApiUser;
 pub use current_user::CurrentUser;
 pub use password::PasswordHasher;
 pub use principal::Principal;

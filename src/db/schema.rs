@@ -1,6 +1,21 @@
 // @generated shape of `diesel print-schema` for the embedded migrations; keep in step with migrations/.
 
 diesel::table! {
+    api_tokens (id) {
+        id -> Int8,
+        user_id -> Int8,
+        name -> Text,
+        token_hash -> Text,
+        prefix -> Text,
+        read_only -> Bool,
+        expires_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        last_used_at -> Nullable<Timestamptz>,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     audit_events (id) {
         id -> Int8,
         occurred_at -> Timestamptz,
@@ -28,6 +43,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    idempotency_keys (user_id, key) {
+        user_id -> Int8,
+        key -> Text,
+        request_hash -> Text,
+        status -> Nullable<Int4>,
+        response_body -> Nullable<Text>,
+        location -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     instances (id) {
         id -> Int8,
         tenant_id -> Int8,
@@ -39,10 +66,52 @@ diesel::table! {
 }
 
 diesel::table! {
+    invitations (id) {
+        id -> Int8,
+        tenant_id -> Int8,
+        email -> Text,
+        token_hash -> Text,
+        role_id -> Nullable<Int8>,
+        grant_role -> Nullable<Text>,
+        grant_scope -> Nullable<Text>,
+        manage_subtenants -> Bool,
+        inviter_user_id -> Nullable<Int8>,
+        inviter_login -> Text,
+        status -> Text,
+        expires_at -> Timestamptz,
+        created_at -> Timestamptz,
+        accepted_at -> Nullable<Timestamptz>,
+        accepted_user_id -> Nullable<Int8>,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     login_throttle (key) {
         key -> Text,
         failures -> Int4,
         window_start -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    outbox (id) {
+        id -> Int8,
+        kind -> Text,
+        recipient -> Text,
+        subject -> Text,
+        body_text -> Text,
+        body_html -> Nullable<Text>,
+        invitation_id -> Nullable<Int8>,
+        link_seed -> Nullable<Text>,
+        requested_by_user_id -> Nullable<Int8>,
+        status -> Text,
+        attempts -> Int4,
+        next_attempt_at -> Timestamptz,
+        last_error -> Nullable<Text>,
+        sent_via -> Nullable<Text>,
+        created_at -> Timestamptz,
+        sent_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -119,9 +188,14 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(grants -> tenants (tenant_id));
 diesel::joinable!(grants -> users (user_id));
+diesel::joinable!(idempotency_keys -> users (user_id));
 diesel::joinable!(instances -> tenants (tenant_id));
+diesel::joinable!(invitations -> tenants (tenant_id));
+diesel::joinable!(invitations -> user_roles (role_id));
+diesel::joinable!(outbox -> invitations (invitation_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(tenants -> tenant_roles (tenant_role_id));
 diesel::joinable!(users -> tenants (tenant_id));
@@ -129,10 +203,14 @@ diesel::joinable!(users -> user_roles (role_id));
 diesel::joinable!(user_roles -> tenants (tenant_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    api_tokens,
     audit_events,
     grants,
+    idempotency_keys,
     instances,
+    invitations,
     login_throttle,
+    outbox,
     sessions,
     tenant_roles,
     tenants,

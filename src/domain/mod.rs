@@ -3,6 +3,7 @@
 pub mod account;
 pub mod domain_name;
 pub mod email;
+pub mod invitation;
 pub mod permission;
 pub mod subdomain;
 pub mod text;

@@ -1,8 +1,10 @@
 //! Operations that span several rows in one transaction, each audited.
 
+pub mod api_tokens;
 pub mod bootstrap;
 pub mod demo;
 pub mod grants;
+pub mod invitations;
 pub mod roles;
 pub mod tenants;
 pub mod users;

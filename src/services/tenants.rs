@@ -1,13 +1,40 @@
-//! Creating, editing, enabling/disabling and deleting tenants, each in one transaction.
+//! Creating, editing, enabling/disabling, moving and deleting tenants, each in one
+//! transaction.
+//!
+//! # Tree changes under concurrency
+//!
+//! Every tenant stores its path from the root, so a change of the tree (a child
+//! created, a subtree moved or deleted) must never run against a path that another
+//! transaction is rewriting. Each of them takes row locks on every tenant on the
+//! paths involved, top-down (by depth, then id), before reading anything it relies on:
+//!
+//! - create under P: every tenant on P's path FOR KEY SHARE;
+//! - move M under D: M FOR UPDATE, every other tenant on M's and D's paths FOR KEY SHARE;
+//! - delete M: M FOR UPDATE, its ancestors FOR KEY SHARE.
+//!
+//! FOR UPDATE conflicts with KEY SHARE, so while M is being moved or deleted no
+//! create, move or delete that involves any tenant below M is in flight, and none
+//! starts until M's transaction ends: the single `UPDATE … WHERE path @> [M]` sees
+//! the whole subtree, and nothing can be added to it half-way. Locks are taken in
+//! rounds (`lock_paths`): read the paths, lock what is not held yet, read again,
+//! until every tenant on the freshly read paths is held — then those paths cannot
+//! change until commit, and the cycle check (`D` is not M or below M) runs on them.
+//! Two administrators moving a under b and b under a at once both lock a and b: one
+//! waits, then sees the other's result and is refused as a cycle. Lock waits end
+//! after `lock_timeout` with `AppError::Busy` ("try again").
+//!
+//! The caller's authorization runs again on the locked rows (`authorize`), so a
+//! tenant moved elsewhere meanwhile is not changed on the strength of its old place.
 
 use super::Actor;
 use crate::db::models::role::UserRole;
-use crate::db::models::tenant::TenantFields;
+use crate::db::models::tenant::{SubtreeCounts, TenantFields};
 use crate::db::models::Tenant;
 use crate::domain::domain_name::parse_custom_domain;
 use crate::domain::{Description, Subdomain, TenantName};
-use crate::error::{AppError, FieldErrors};
+use crate::error::{AppError, Blocker, FieldErrors};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
+use std::collections::{BTreeSet, HashMap};
 
 /// Raw form input for a tenant, before validation.
 #[derive(Clone, Debug, Default, serde::Deserialize)]
@@ -128,7 +155,10 @@ pub async fn create(
     let role_id = fields.tenant_role_id.unwrap_or(parent.tenant_role_id);
     conn.transaction(async |conn| {
         set_lock_timeout(conn).await?;
-        let parent = Tenant::lock_shared(conn, parent_id).await?;
+        let parent = lock_paths(conn, &[parent_id], None)
+            .await?
+            .remove(&parent_id)
+            .ok_or(AppError::NotFound)?;
         if !parent.can_have_subtenants {
             return Err(AppError::field(
                 "parent_id",
@@ -205,34 +235,247 @@ pub async fn set_enabled(
     .await
 }
 
-/// Deletes a tenant without sub-tenants. Locking the row first makes a concurrent
-/// child insert (which holds FOR SHARE on its parent) either finish before us —
-/// and then we see the child — or wait and fail on the missing parent.
-pub async fn delete_leaf(
+/// What stops a safe delete of a subtree with these counts.
+pub fn blockers(counts: &SubtreeCounts) -> Vec<Blocker> {
+    let mut out = Vec::new();
+    let subtenants = counts.tenants - 1;
+    if subtenants > 0 {
+        out.push(Blocker {
+            kind: "subtenants",
+            count: subtenants,
+            message: format!(
+                "{subtenants} sub-tenant{} below it.",
+                if subtenants == 1 { "" } else { "s" }
+            ),
+        });
+    }
+    if counts.users > 0 {
+        out.push(Blocker {
+            kind: "users",
+            count: counts.users,
+            message: format!(
+                "{} user{} in it{}.",
+                counts.users,
+                if counts.users == 1 { "" } else { "s" },
+                if subtenants > 0 {
+                    " and its sub-tenants"
+                } else {
+                    ""
+                }
+            ),
+        });
+    }
+    out
+}
+
+/// What deleting a tenant would remove, and what blocks a safe delete.
+#[derive(Clone, Debug)]
+pub struct DeletePreview {
+    pub counts: SubtreeCounts,
+    pub blockers: Vec<Blocker>,
+}
+
+pub async fn delete_preview(
+    conn: &mut AsyncPgConnection,
+    tenant: &Tenant,
+) -> Result<DeletePreview, AppError> {
+    let counts = Tenant::subtree_counts(conn, tenant.id).await?;
+    Ok(DeletePreview {
+        blockers: blockers(&counts),
+        counts,
+    })
+}
+
+/// Deletes a tenant. A safe delete (`force` false) is refused with the list of what
+/// blocks it while the subtree still holds sub-tenants or users; a force delete
+/// removes the whole subtree (users, roles, grants, instances) in this transaction.
+/// `authorize(tenant, parent)` runs on the locked rows. Returns how many tenants
+/// were deleted.
+pub async fn delete(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     id: i64,
-) -> Result<(), AppError> {
+    force: bool,
+    authorize: &(dyn Fn(&Tenant, &Tenant) -> Result<(), AppError> + Sync),
+) -> Result<usize, AppError> {
     conn.transaction(async |conn| {
         set_lock_timeout(conn).await?;
-        let tenant = Tenant::lock(conn, id).await?;
-        if tenant.is_root() {
+        let tenant = lock_paths(conn, &[id], Some(id))
+            .await?
+            .remove(&id)
+            .ok_or(AppError::NotFound)?;
+        let Some(parent_id) = tenant.parent_id else {
             return Err(AppError::BadRequest(
                 "The root tenant cannot be deleted.".into(),
             ));
-        }
-        if Tenant::has_children(conn, id).await? {
-            return Err(AppError::Conflict(
-                "This tenant still has sub-tenants. Delete or move them first.".into(),
-            ));
+        };
+        // Locked with the tenant's path: it cannot change under us.
+        let parent = Tenant::find(conn, parent_id).await?;
+        authorize(&tenant, &parent)?;
+        let counts = Tenant::subtree_counts(conn, id).await?;
+        let blocking = blockers(&counts);
+        if !force && !blocking.is_empty() {
+            return Err(AppError::DeleteBlocked(blocking));
         }
         let mut event = actor.event("tenant.delete", Some(id));
         event.before = Some(snapshot(&tenant));
+        event.after = Some(serde_json::json!({
+            "force": force, "tenants": counts.tenants, "users": counts.users,
+            "instances": counts.instances, "grants": counts.grants,
+        }));
         event.record(conn).await?;
-        Tenant::delete(conn, id).await?;
-        Ok(())
+        Tenant::audit_subtree_delete(conn, &event, id).await?;
+        let deleted = Tenant::delete_subtree(conn, id).await?;
+        Ok(deleted)
     })
     .await
+}
+
+/// What moving a tenant under another parent changes.
+#[derive(Clone, Debug)]
+pub struct MovePreview {
+    pub counts: SubtreeCounts,
+    /// Sub-tenant-scoped grants on the old ancestors that stop reaching the subtree.
+    pub grants_lost: i64,
+    /// Sub-tenant-scoped grants on the new ancestors that start reaching it.
+    pub grants_gained: i64,
+    /// Tenant roles (caps) of the current and the new parent.
+    pub old_parent_role: String,
+    pub new_parent_role: String,
+}
+
+pub async fn move_preview(
+    conn: &mut AsyncPgConnection,
+    tenant: &Tenant,
+    old_parent: &Tenant,
+    destination: &Tenant,
+) -> Result<MovePreview, AppError> {
+    let counts = Tenant::subtree_counts(conn, tenant.id).await?;
+    let old: BTreeSet<i64> = tenant.path[..tenant.path.len().saturating_sub(1)]
+        .iter()
+        .copied()
+        .collect();
+    let new: BTreeSet<i64> = destination.path.iter().copied().collect();
+    let lost: Vec<i64> = old.difference(&new).copied().collect();
+    let gained: Vec<i64> = new.difference(&old).copied().collect();
+    Ok(MovePreview {
+        counts,
+        grants_lost: Tenant::subtree_grants_on(conn, &lost).await?,
+        grants_gained: Tenant::subtree_grants_on(conn, &gained).await?,
+        old_parent_role: Tenant::role_name(conn, old_parent.tenant_role_id).await?,
+        new_parent_role: Tenant::role_name(conn, destination.tenant_role_id).await?,
+    })
+}
+
+/// Why a destination cannot take `tenant` (a field error on `parent_id`), if so.
+pub fn destination_error(tenant: &Tenant, destination: &Tenant) -> Option<String> {
+    if destination.id == tenant.id || destination.is_within(tenant.id) {
+        Some("A tenant cannot be moved under itself or one of its sub-tenants.".into())
+    } else if !destination.can_have_subtenants {
+        Some(format!("{} may not have sub-tenants.", destination.name))
+    } else {
+        None
+    }
+}
+
+/// Moves a tenant with its whole subtree under `parent_id`, rewriting every path in
+/// one statement. `authorize(tenant, current parent, destination)` runs on the locked
+/// rows. Moving under the current parent changes nothing. Returns the moved tenant.
+pub async fn move_tenant(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    id: i64,
+    parent_id: i64,
+    authorize: &(dyn Fn(&Tenant, &Tenant, &Tenant) -> Result<(), AppError> + Sync),
+) -> Result<Tenant, AppError> {
+    conn.transaction(async |conn| {
+        set_lock_timeout(conn).await?;
+        let mut rows = lock_paths(conn, &[id, parent_id], Some(id)).await?;
+        let tenant = rows.remove(&id).ok_or(AppError::NotFound)?;
+        let destination = match rows.remove(&parent_id) {
+            Some(d) => d,
+            None if parent_id == id => tenant.clone(),
+            None => return Err(AppError::NotFound),
+        };
+        let Some(old_parent_id) = tenant.parent_id else {
+            return Err(AppError::BadRequest(
+                "The root tenant cannot be moved.".into(),
+            ));
+        };
+        let old_parent = Tenant::find(conn, old_parent_id).await?;
+        authorize(&tenant, &old_parent, &destination)?;
+        if let Some(message) = destination_error(&tenant, &destination) {
+            return Err(AppError::field("parent_id", message));
+        }
+        if old_parent_id == destination.id {
+            return Ok(tenant);
+        }
+        let moved = Tenant::move_subtree(conn, &tenant, &destination).await?;
+        let after = Tenant::find(conn, id).await?;
+        let mut event = actor.event("tenant.move", Some(id));
+        event.before =
+            Some(serde_json::json!({"parent_id": tenant.parent_id, "path": tenant.path}));
+        event.after = Some(serde_json::json!({
+            "parent_id": after.parent_id, "path": after.path, "tenants_moved": moved,
+        }));
+        event.record(conn).await?;
+        Ok(after)
+    })
+    .await
+}
+
+/// How many times `lock_paths` reads and locks before it gives up (the paths kept
+/// changing under it): then the caller gets "try again".
+const LOCK_ROUNDS: usize = 8;
+
+/// Takes the tree-change locks for `nodes` (see the module comment): every tenant on
+/// their paths FOR KEY SHARE, top-down, `exclusive` FOR UPDATE in its place. Returns
+/// the current rows of `nodes`, whose paths cannot change until the transaction ends.
+/// A missing node is `NotFound`.
+async fn lock_paths(
+    conn: &mut AsyncPgConnection,
+    nodes: &[i64],
+    exclusive: Option<i64>,
+) -> Result<HashMap<i64, Tenant>, AppError> {
+    let wanted: BTreeSet<i64> = nodes.iter().copied().collect();
+    let mut held: BTreeSet<i64> = BTreeSet::new();
+    for _ in 0..LOCK_ROUNDS {
+        let rows = Tenant::find_many(conn, nodes).await?;
+        if rows.len() != wanted.len() {
+            return Err(AppError::NotFound);
+        }
+        // Depth of every tenant on these paths, as just read.
+        let mut depth: HashMap<i64, usize> = HashMap::new();
+        for t in &rows {
+            for (i, id) in t.path.iter().enumerate() {
+                depth.insert(*id, i);
+            }
+        }
+        let mut todo: Vec<(usize, i64)> = depth
+            .iter()
+            .filter(|(id, _)| !held.contains(id))
+            .map(|(id, d)| (*d, *id))
+            .collect();
+        if todo.is_empty() {
+            return Ok(rows.into_iter().map(|t| (t.id, t)).collect());
+        }
+        todo.sort_unstable();
+        match exclusive.and_then(|x| depth.get(&x).map(|d| (*d, x))) {
+            Some(x) if !held.contains(&x.1) => {
+                let before: Vec<i64> = todo.iter().filter(|k| **k < x).map(|k| k.1).collect();
+                let after: Vec<i64> = todo.iter().filter(|k| **k > x).map(|k| k.1).collect();
+                Tenant::lock_key_share(conn, &before).await?;
+                Tenant::lock(conn, x.1).await?;
+                Tenant::lock_key_share(conn, &after).await?;
+            }
+            _ => {
+                let ids: Vec<i64> = todo.iter().map(|k| k.1).collect();
+                Tenant::lock_key_share(conn, &ids).await?;
+            }
+        }
+        held.extend(todo.into_iter().map(|k| k.1));
+    }
+    Err(AppError::Busy)
 }
 
 /// A change that waits on another for more than this fails with "try again" instead of hanging.

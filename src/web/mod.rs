@@ -1,9 +1,11 @@
 //! HTTP: one module per resource, each with its routes.
 
 pub mod access;
+pub mod api;
 pub mod assets;
 pub mod dashboard;
 pub mod health;
+pub mod invitations;
 pub mod login;
 pub mod page;
 pub mod profile;
@@ -13,20 +15,30 @@ pub mod routes;
 pub mod switch;
 pub mod tenant_roles;
 pub mod tenants;
+pub mod tokens;
 pub mod users;
 
 use crate::auth::CurrentUser;
 use crate::services::Actor;
 use actix_web::{web, HttpRequest};
 
-/// Routes that need no session: probes and static files.
+/// Routes that need no session: probes, static files and the JSON API (which
+/// authenticates with bearer tokens, not cookies).
 pub fn configure_public(cfg: &mut web::ServiceConfig) {
     health::configure(cfg);
     assets::configure(cfg);
+    api::configure(cfg);
+}
+
+/// Every route: the console's and the API's, in one place (for the authorization matrix).
+pub fn routes() -> Vec<routes::Route> {
+    let mut all = console_routes();
+    all.extend(api::routes());
+    all
 }
 
 /// Every route of the console (behind sessions and CSRF), in one place, in order.
-pub fn routes() -> Vec<routes::Route> {
+pub fn console_routes() -> Vec<routes::Route> {
     [
         login::routes(),
         dashboard::routes(),
@@ -35,8 +47,10 @@ pub fn routes() -> Vec<routes::Route> {
         roles::routes(),
         tenant_roles::routes(),
         access::routes(),
+        invitations::routes(),
         users::routes(),
         profile::routes(),
+        tokens::routes(),
     ]
     .into_iter()
     .flatten()
@@ -44,7 +58,7 @@ pub fn routes() -> Vec<routes::Route> {
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    for route in routes() {
+    for route in console_routes() {
         (route.register)(cfg);
     }
 }

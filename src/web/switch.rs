@@ -19,7 +19,8 @@ pub fn routes() -> Vec<Route> {
     ]
 }
 
-const RESULTS: i64 = 20;
+/// How many matches the switcher (and the move picker) shows.
+pub const RESULTS: i64 = 20;
 
 pub struct SwitchResult {
     pub id: i64,
@@ -51,22 +52,36 @@ pub struct SearchQuery {
     q: String,
 }
 
+/// The search text as the switcher uses it: trimmed, no control characters, at most 100.
+pub fn clean_query(q: &str) -> String {
+    q.trim()
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(100)
+        .collect()
+}
+
 /// Matches with the visible part of each path, looked up in one query.
 async fn results(
     user: &CurrentUser,
     conn: &mut AsyncPgConnection,
     q: &str,
 ) -> Result<Vec<SwitchResult>, AppError> {
-    let q: String = q
-        .trim()
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(100)
-        .collect();
+    let q = clean_query(q);
     if q.is_empty() {
         return Ok(Vec::new());
     }
     let tenants = Tenant::search(conn, &authz::visibility(user), &q, RESULTS).await?;
+    labelled(user, conn, tenants).await
+}
+
+/// Search results with the part of each one's path the user may see (also the move
+/// destination picker's results).
+pub async fn labelled(
+    user: &CurrentUser,
+    conn: &mut AsyncPgConnection,
+    tenants: Vec<Tenant>,
+) -> Result<Vec<SwitchResult>, AppError> {
     let ids: Vec<i64> = tenants
         .iter()
         .flat_map(|t| t.path.iter().copied())

@@ -1,4 +1,4 @@
-//! The Tenants pages: list, tree, detail, create, edit, enable/disable, delete.
+//! The Tenants pages: list, tree, detail, create, edit, enable/disable, move, delete.
 
 use crate::auth::{authz, CurrentUser};
 use crate::db::models::role::TenantRole;
@@ -11,6 +11,7 @@ use crate::startup::AppState;
 use crate::web::actor;
 use crate::web::page::{flash, render, render_status, see_other, wants_fragment, Crumb, PageCtx};
 use crate::web::routes::{route, Route};
+use crate::web::switch::{self, SwitchResult};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
@@ -33,6 +34,8 @@ pub fn routes() -> Vec<Route> {
         route!(POST "/tenants/{id}/disable" => disable),
         route!(GET "/tenants/{id}/delete" => delete_form),
         route!(POST "/tenants/{id}/delete" => delete),
+        route!(GET "/tenants/{id}/move" => move_form),
+        route!(POST "/tenants/{id}/move" => move_tenant),
     ]
 }
 
@@ -338,6 +341,7 @@ struct ShowPage {
     truncated: bool,
     can_edit: bool,
     can_delete: bool,
+    can_move: bool,
     can_create_child: bool,
     can_switch: bool,
 }
@@ -378,6 +382,7 @@ async fn show(
         truncated,
         can_edit: authz::can_edit(&user, &tenant, parent.as_ref()),
         can_delete: authz::can_delete(&user, &tenant, parent.as_ref()),
+        can_move: authz::can_move(&user, &tenant, parent.as_ref()),
         can_create_child: tenant.can_have_subtenants && authz::can_manage_children(&user, &tenant),
         can_switch: tenant.enabled && tenant.id != user.acting.id,
         tenant,
@@ -693,20 +698,42 @@ async fn disable(
 struct DeletePage {
     page: PageCtx,
     tenant: Tenant,
-    has_children: bool,
+    preview: service::DeletePreview,
+    errors: FieldErrors,
+    confirm: String,
 }
 
+impl DeletePage {
+    async fn build(
+        user: &CurrentUser,
+        conn: &mut AsyncPgConnection,
+        tenant: Tenant,
+        errors: FieldErrors,
+        confirm: String,
+    ) -> Result<Self, AppError> {
+        Ok(DeletePage {
+            preview: service::delete_preview(conn, &tenant).await?,
+            page: PageCtx::new(user, conn, "tenants").await?,
+            tenant,
+            errors,
+            confirm,
+        })
+    }
+}
+
+/// Loads a tenant the user may delete (and move): 404 if invisible, 403 unless an
+/// Owner over its parent that manages sub-tenants; never the root.
 async fn deletable(
     user: &CurrentUser,
     conn: &mut AsyncPgConnection,
     raw_id: &str,
-) -> Result<Tenant, AppError> {
+) -> Result<(Tenant, Tenant), AppError> {
     let tenant = authz::visible_tenant(user, tenant_id(raw_id)?, conn).await?;
     let parent = parent_of(conn, &tenant).await?;
-    if !authz::can_delete(user, &tenant, parent.as_ref()) {
-        return Err(AppError::Forbidden);
+    match parent {
+        Some(parent) if authz::can_delete(user, &tenant, Some(&parent)) => Ok((tenant, parent)),
+        _ => Err(AppError::Forbidden),
     }
-    Ok(tenant)
 }
 
 async fn delete_form(
@@ -715,13 +742,17 @@ async fn delete_form(
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
-    let tenant = deletable(&user, &mut conn, &path).await?;
-    let has_children = Tenant::has_children(&mut conn, tenant.id).await?;
-    render(&DeletePage {
-        page: PageCtx::new(&user, &mut conn, "tenants").await?,
-        tenant,
-        has_children,
-    })
+    let (tenant, _) = deletable(&user, &mut conn, &path).await?;
+    render(&DeletePage::build(&user, &mut conn, tenant, FieldErrors::new(), String::new()).await?)
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub struct DeleteForm {
+    /// Force delete: the whole subtree, whatever it holds.
+    force: Option<String>,
+    /// The tenant's subdomain, typed to confirm a force delete.
+    confirm: String,
 }
 
 async fn delete(
@@ -729,13 +760,300 @@ async fn delete(
     user: CurrentUser,
     state: web::Data<AppState>,
     path: web::Path<String>,
+    form: web::Form<DeleteForm>,
+) -> Result<HttpResponse, AppError> {
+    let form = form.into_inner();
+    let mut conn = state.pool.get().await?;
+    let (tenant, _) = deletable(&user, &mut conn, &path).await?;
+    let force = matches!(form.force.as_deref(), Some("true" | "on" | "1" | "yes"));
+    if force && form.confirm.trim() != tenant.subdomain {
+        let mut errors = FieldErrors::new();
+        errors.insert(
+            "confirm",
+            format!(
+                "Type the subdomain {} exactly to confirm.",
+                tenant.subdomain
+            ),
+        );
+        let page = DeletePage::build(&user, &mut conn, tenant, errors, form.confirm).await?;
+        return render_status(&page, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let principal = &user.principal;
+    let authorize = |t: &Tenant, parent: &Tenant| {
+        if authz::can_delete(principal, t, Some(parent)) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden)
+        }
+    };
+    match service::delete(&mut conn, &actor(&user, &req), tenant.id, force, &authorize).await {
+        Ok(deleted) => {
+            let below = deleted.saturating_sub(1);
+            flash(
+                &user.session.0,
+                if below > 0 {
+                    format!(
+                        "Deleted {} and {below} sub-tenant{} below it.",
+                        tenant.name,
+                        if below == 1 { "" } else { "s" }
+                    )
+                } else {
+                    format!("Deleted {}.", tenant.name)
+                },
+            );
+            let back = tenant
+                .parent_id
+                .map_or("/tenants".to_string(), |p| format!("/tenants/{p}"));
+            Ok(see_other(&req, &back))
+        }
+        // Something appeared in the subtree since the page was shown: show it again.
+        Err(AppError::DeleteBlocked(_)) => {
+            let page =
+                DeletePage::build(&user, &mut conn, tenant, FieldErrors::new(), String::new())
+                    .await?;
+            render_status(&page, StatusCode::CONFLICT)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+// ---------------------------------------------------------------- move
+
+#[derive(Template)]
+#[template(path = "tenants/move.html")]
+struct MovePage {
+    page: PageCtx,
+    tenant: Tenant,
+    parent_name: String,
+    q: String,
+    results: Vec<SwitchResult>,
+    destination: Option<Tenant>,
+    destination_path: String,
+    preview: Option<service::MovePreview>,
+    errors: FieldErrors,
+}
+
+#[derive(Template)]
+#[template(path = "tenants/_move_results.html")]
+struct MoveResults {
+    tenant: Tenant,
+    q: String,
+    results: Vec<SwitchResult>,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub struct MoveParams {
+    /// Search text for the destination picker.
+    q: String,
+    /// The destination to preview.
+    parent_id: String,
+}
+
+/// Destinations matching `q` that the user may move `tenant` under (the switcher's
+/// search, narrowed to tenants that may have sub-tenants, the user manages, and that
+/// are not the tenant, below it or its current parent).
+async fn destinations(
+    user: &CurrentUser,
+    conn: &mut AsyncPgConnection,
+    tenant: &Tenant,
+    q: &str,
+) -> Result<Vec<SwitchResult>, AppError> {
+    let q = switch::clean_query(q);
+    if q.is_empty() {
+        return Ok(Vec::new());
+    }
+    let found = Tenant::search_destinations(
+        conn,
+        &authz::visibility(user),
+        &q,
+        tenant.id,
+        switch::RESULTS,
+    )
+    .await?;
+    let allowed = found
+        .into_iter()
+        .filter(|t| Some(t.id) != tenant.parent_id && authz::can_manage_children(user, t))
+        .collect();
+    switch::labelled(user, conn, allowed).await
+}
+
+/// The destination named by `raw`: a field error when missing or invisible (the same
+/// answer), 403 when visible but not managed by the user.
+async fn destination(
+    user: &CurrentUser,
+    conn: &mut AsyncPgConnection,
+    tenant: &Tenant,
+    raw: &str,
+    errors: &mut FieldErrors,
+) -> Result<Option<Tenant>, AppError> {
+    let found = match raw.trim().parse::<i64>() {
+        Ok(id) => authz::visible_tenant(user, id, conn).await.ok(),
+        Err(_) => None,
+    };
+    let Some(d) = found else {
+        errors.insert("parent_id", "Choose the new parent from the list.".into());
+        return Ok(None);
+    };
+    if let Some(message) = service::destination_error(tenant, &d) {
+        errors.insert("parent_id", message);
+        return Ok(None);
+    }
+    if !authz::can_manage_children(user, &d) {
+        return Err(AppError::Forbidden);
+    }
+    Ok(Some(d))
+}
+
+#[expect(clippy::too_many_arguments)]
+async fn move_page(
+    user: &CurrentUser,
+    conn: &mut AsyncPgConnection,
+    tenant: Tenant,
+    parent: &Tenant,
+    q: String,
+    destination: Option<Tenant>,
+    errors: FieldErrors,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let results = destinations(user, conn, &tenant, &q).await?;
+    let (preview, destination_path) = match &destination {
+        Some(d) => {
+            let labels = switch::labelled(user, conn, vec![d.clone()]).await?;
+            (
+                Some(service::move_preview(conn, &tenant, parent, d).await?),
+                labels
+                    .into_iter()
+                    .next()
+                    .map(|r| r.path)
+                    .unwrap_or_default(),
+            )
+        }
+        None => (None, String::new()),
+    };
+    let page = MovePage {
+        page: PageCtx::new(user, conn, "tenants").await?,
+        parent_name: parent.name.clone(),
+        tenant,
+        q,
+        results,
+        destination,
+        destination_path,
+        preview,
+        errors,
+    };
+    render_status(&page, status)
+}
+
+async fn move_form(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    params: web::Query<MoveParams>,
+) -> Result<HttpResponse, AppError> {
+    let params = params.into_inner();
+    let mut conn = state.pool.get().await?;
+    let (tenant, parent) = deletable(&user, &mut conn, &path).await?;
+    if wants_fragment(&req) && params.parent_id.trim().is_empty() {
+        let results = destinations(&user, &mut conn, &tenant, &params.q).await?;
+        return render(&MoveResults {
+            tenant,
+            q: params.q,
+            results,
+        });
+    }
+    let mut errors = FieldErrors::new();
+    let destination = if params.parent_id.trim().is_empty() {
+        None
+    } else {
+        destination(&user, &mut conn, &tenant, &params.parent_id, &mut errors).await?
+    };
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    move_page(
+        &user,
+        &mut conn,
+        tenant,
+        &parent,
+        params.q,
+        destination,
+        errors,
+        status,
+    )
+    .await
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub struct MoveForm {
+    parent_id: String,
+}
+
+async fn move_tenant(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: web::Form<MoveForm>,
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
-    let tenant = deletable(&user, &mut conn, &path).await?;
-    service::delete_leaf(&mut conn, &actor(&user, &req), tenant.id).await?;
-    flash(&user.session.0, format!("Deleted {}.", tenant.name));
-    let back = tenant
-        .parent_id
-        .map_or("/tenants".to_string(), |p| format!("/tenants/{p}"));
-    Ok(see_other(&req, &back))
+    let (tenant, parent) = deletable(&user, &mut conn, &path).await?;
+    let mut errors = FieldErrors::new();
+    let Some(dest) = destination(&user, &mut conn, &tenant, &form.parent_id, &mut errors).await?
+    else {
+        return move_page(
+            &user,
+            &mut conn,
+            tenant,
+            &parent,
+            String::new(),
+            None,
+            errors,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    };
+    let principal = &user.principal;
+    let authorize = |t: &Tenant, from: &Tenant, to: &Tenant| {
+        if authz::can_move_to(principal, t, Some(from), to) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden)
+        }
+    };
+    match service::move_tenant(
+        &mut conn,
+        &actor(&user, &req),
+        tenant.id,
+        dest.id,
+        &authorize,
+    )
+    .await
+    {
+        Ok(moved) => {
+            flash(
+                &user.session.0,
+                format!("Moved {} under {}.", moved.name, dest.name),
+            );
+            Ok(see_other(&req, &format!("/tenants/{}", moved.id)))
+        }
+        Err(AppError::Validation(errors)) => {
+            move_page(
+                &user,
+                &mut conn,
+                tenant,
+                &parent,
+                String::new(),
+                None,
+                errors,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    }
 }

@@ -3,6 +3,7 @@
 
 use diesel_async::AsyncPgConnection;
 use std::collections::HashMap;
+use std::sync::Arc;
 use tenantry::config::Settings;
 use tenantry::db::models::tenant::TenantFields;
 use tenantry::db::models::user::NewUser;
@@ -106,6 +107,20 @@ pub struct TestApp {
     pub root: Tenant,
     pub admin: User,
     pub client: reqwest::Client,
+    /// Stops the server when the last browser of this app is dropped, so tests that
+    /// build many apps do not pile up database connections.
+    pub server: Arc<ServerGuard>,
+}
+
+pub struct ServerGuard(actix_web::dev::ServerHandle);
+
+impl Drop for ServerGuard {
+    fn drop(&mut self) {
+        let handle = self.0.clone();
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move { handle.stop(false).await });
+        }
+    }
 }
 
 pub fn client() -> reqwest::Client {
@@ -122,7 +137,7 @@ pub fn settings(db_url: &str) -> Settings {
     env.insert("TENANTRY_LISTEN".into(), "127.0.0.1:0".into());
     env.insert("TENANTRY_BASE_DOMAIN".into(), BASE_DOMAIN.into());
     env.insert("TENANTRY_SECRET_KEY".into(), "t".repeat(64));
-    env.insert("TENANTRY_DB_POOL_SIZE".into(), "8".into());
+    env.insert("TENANTRY_DB_POOL_SIZE".into(), "4".into());
     Settings::from_map(&env).expect("settings")
 }
 
@@ -179,6 +194,7 @@ pub async fn spawn_app_with(settings: Settings) -> TestApp {
     };
     let app = Application::build(settings).expect("build app");
     let port = app.port();
+    let server = Arc::new(ServerGuard(app.handle()));
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address: format!("http://127.0.0.1:{port}"),
@@ -188,6 +204,7 @@ pub async fn spawn_app_with(settings: Settings) -> TestApp {
         root,
         admin,
         client: client(),
+        server,
     }
 }
 
@@ -208,6 +225,7 @@ impl TestApp {
             root: self.root.clone(),
             admin: self.admin.clone(),
             client: client(),
+            server: self.server.clone(),
         }
     }
 
@@ -385,5 +403,49 @@ impl TestApp {
             .expect("reload user")
             .expect("user exists")
             .0
+    }
+}
+
+/// Settings of `settings(db_url)` with more variables set (e.g. `TENANTRY_SMTP_URL`).
+pub fn settings_with(db_url: &str, extra: &[(&str, &str)]) -> Settings {
+    let mut env: HashMap<String, String> = HashMap::new();
+    env.insert("DATABASE_URL".into(), db_url.into());
+    env.insert("TENANTRY_LISTEN".into(), "127.0.0.1:0".into());
+    env.insert("TENANTRY_BASE_DOMAIN".into(), BASE_DOMAIN.into());
+    env.insert("TENANTRY_SECRET_KEY".into(), "t".repeat(64));
+    env.insert("TENANTRY_DB_POOL_SIZE".into(), "4".into());
+    for (k, v) in extra {
+        env.insert((*k).into(), (*v).into());
+    }
+    Settings::from_map(&env).expect("settings")
+}
+
+/// A fresh database and the app with these extra settings.
+pub async fn spawn_app_with_env(extra: &[(&str, &str)]) -> TestApp {
+    let db_url = test_database().await;
+    spawn_app_with(settings_with(&db_url, extra)).await
+}
+
+impl TestApp {
+    /// A pending invitation into `tenant` offering a Viewer grant on it, made
+    /// directly in the database by `inviter` (for `{invitation_id}` in route tests).
+    pub async fn invitation(&self, tenant: &Tenant, inviter: &User, email: &str) -> i64 {
+        use tenantry::db::models::invitation::NewInvitation;
+        use tenantry::domain::invitation::{InvitationToken, Offer};
+        let mut conn = self.conn().await;
+        let seed = tenantry::auth::session_keys::random_token();
+        NewInvitation {
+            tenant_id: tenant.id,
+            email,
+            token_hash: &InvitationToken::derive(b"fixture", &seed).hash(),
+            offer: Offer::grant(GrantRole::Viewer, Scope::Tenant, false).expect("offer"),
+            inviter_user_id: inviter.id,
+            inviter_login: &inviter.username,
+            expires_at: chrono::Utc::now() + chrono::Duration::days(7),
+        }
+        .insert(&mut conn)
+        .await
+        .expect("insert invitation")
+        .id
     }
 }

@@ -2,13 +2,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod access;
+mod api;
 mod availability;
 mod csrf;
 mod health;
 mod helpers;
+mod invitations;
 mod login;
 mod matrix;
 mod roles;
 mod smoke;
 mod tenants;
+mod tree_ops;
 mod users;

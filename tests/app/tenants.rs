@@ -559,8 +559,17 @@ async fn deleting_a_leaf_removes_it_and_its_users() {
         200
     );
 
+    // Its user blocks a safe delete (issue 5); a confirmed force delete removes both.
     let r = app
         .post_form(&format!("/tenants/{}/delete", leaf.id), &[])
+        .await;
+    assert_eq!(status(&r), 409);
+    assert!(app.reload(&leaf).await.is_some());
+    let r = app
+        .post_form(
+            &format!("/tenants/{}/delete", leaf.id),
+            &[("force", "true"), ("confirm", "leaf")],
+        )
         .await;
     assert_redirect_to(&r, &format!("/tenants/{}", app.root.id));
     assert!(app.reload(&leaf).await.is_none());
@@ -1400,7 +1409,7 @@ async fn concurrent_creates_and_a_parent_delete_keep_the_tree_consistent() {
                 let mut conn = pool.get().await.unwrap();
                 start.wait().await;
                 sleep_us(at).await;
-                service::delete_leaf(&mut conn, &Actor::system("test"), id).await
+                service::delete(&mut conn, &Actor::system("test"), id, false, &|_, _| Ok(())).await
             })
         };
 
@@ -1409,13 +1418,13 @@ async fn concurrent_creates_and_a_parent_delete_keep_the_tree_consistent() {
             match handle.await.unwrap() {
                 Ok(child) => created.push(child),
                 // The parent was deleted first, or the lock wait ran out: refused cleanly.
-                Err(AppError::NotFound | AppError::Conflict(_)) => {}
+                Err(AppError::NotFound | AppError::Busy) => {}
                 Err(e) => panic!("round {round}: create failed with {e:?}"),
             }
         }
         let deleted = match delete.await.unwrap() {
-            Ok(()) => true,
-            Err(AppError::Conflict(_)) => false,
+            Ok(_) => true,
+            Err(AppError::DeleteBlocked(_) | AppError::Busy) => false,
             Err(e) => panic!("round {round}: delete failed with {e:?}"),
         };
         let children: i64 = db(&app)

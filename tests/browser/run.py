@@ -28,6 +28,7 @@ Environment (all optional):
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import secrets
@@ -66,6 +67,9 @@ except ImportError as exc:  # reported as a setup failure below, never skipped
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "target" / "browser-artifacts"
 SERVER_LOG = ARTIFACTS / "server.log"
+# Every mail the server sends lands here (tests/support/smtp_sink.py), one JSON line each.
+MAIL_FILE = ARTIFACTS / "mail.jsonl"
+SMTP_SINK = REPO / "tests" / "support" / "smtp_sink.py"
 
 CHROME_BIN = os.environ.get("CHROME_BIN", "/usr/bin/chromium")
 CHROMEDRIVER_BIN = os.environ.get("CHROMEDRIVER_BIN", "/usr/bin/chromedriver")
@@ -172,6 +176,8 @@ class Server:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None
+        self.smtp_port = free_port()
+        self.sink: subprocess.Popen[str] | None = None
         self.db_created = False
         self.env = dict(os.environ)
         self.env.update(
@@ -182,6 +188,9 @@ class Server:
             TENANTRY_LISTEN=f"127.0.0.1:{self.port}",
             TENANTRY_PUBLIC_URL=self.base_url,
             TENANTRY_SECRET_KEY=secrets.token_hex(32),  # 64 characters
+            TENANTRY_SMTP_URL=f"smtp://127.0.0.1:{self.smtp_port}",
+            TENANTRY_MAIL_FROM="tenantry@browser.test",
+            TENANTRY_OUTBOX_POLL_MS="200",
         )
         self.env.setdefault("RUST_LOG", "info")
         self.env.pop("TENANTRY_CONFIG", None)  # never pick up a developer's config file
@@ -207,6 +216,7 @@ class Server:
         print(f"database {self.db_name}; server {self.base_url}", flush=True)
         self._run(binary, "migrate")
         self._run(binary, "bootstrap")
+        self._start_mail_sink()
         log = open(SERVER_LOG, "wb")  # noqa: SIM115  (owned by the child for its lifetime)
         self.proc = subprocess.Popen(
             [str(binary), "serve"],
@@ -219,6 +229,24 @@ class Server:
         )
         log.close()
         self._wait_healthy()
+
+    def _start_mail_sink(self) -> None:
+        """A real SMTP server (aiosmtpd) for the server's mail, writing to MAIL_FILE."""
+        self.sink = subprocess.Popen(
+            [sys.executable, str(SMTP_SINK), str(self.smtp_port), str(MAIL_FILE)],
+            cwd=REPO,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        assert self.sink.stdout is not None
+        first = self.sink.stdout.readline().strip()
+        if first != "ready":
+            rest = self.sink.stdout.read() if self.sink.poll() is not None else ""
+            raise SetupError(f"the SMTP sink did not start: {first}\n{rest}".strip())
+        print(f"SMTP sink on 127.0.0.1:{self.smtp_port}, mail in {MAIL_FILE.relative_to(REPO)}")
 
     def _wait_healthy(self) -> None:
         deadline = time.monotonic() + HEALTH_TIMEOUT
@@ -253,6 +281,14 @@ class Server:
                 self.proc.kill()
                 self.proc.wait(timeout=10)
         self.proc = None
+        if self.sink is not None and self.sink.poll() is None:
+            self.sink.terminate()
+            try:
+                self.sink.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.sink.kill()
+                self.sink.wait(timeout=10)
+        self.sink = None
         if self.db_created:
             if os.environ.get("BROWSER_KEEP_DB") == "1":
                 print(f"keeping database {self.db_name} ({self.db_url})")
@@ -560,10 +596,97 @@ def test_owner_grants_subtree_admin_who_sees_exactly_the_subtree(driver: "WebDri
     logout(driver)
 
 
+def wait_for_mail(to: str) -> dict:
+    """The first mail to `to` that the SMTP sink received (waits for it)."""
+    deadline = time.monotonic() + WAIT_SECONDS * 3
+    while time.monotonic() < deadline:
+        try:
+            lines = MAIL_FILE.read_text(encoding="utf-8").splitlines(keepends=True)
+        except OSError:
+            lines = []
+        for line in lines:
+            if line.endswith("\n"):
+                mail = json.loads(line)
+                if to in mail["to"]:
+                    return mail
+        time.sleep(0.1)
+    raise Check(f"no mail to {to} reached the SMTP sink within {WAIT_SECONDS * 3:.0f}s")
+
+
+def test_invitation_by_email_lands_the_invitee_in_the_tenant(driver: "WebDriver", base: str) -> None:
+    login(driver, base, ADMIN_USERNAME, ADMIN_PASSWORD)
+    wait_path(driver, "/dashboard")
+    root_id = driver.find_element(By.ID, "acting-tenant").get_attribute("href").rsplit("/", 1)[1]
+    tenant = create_tenant_via_form(driver, base, root_id, "Invite Co", "invite-co", True)
+    create_tenant_via_form(driver, base, tenant, "Invite Branch", "invite-branch", False)
+    create_tenant_via_form(driver, base, root_id, "Not Invited", "not-invited", False)
+
+    # From the Access page, open the invite form and invite with a grant.
+    driver.get(f"{base}/tenants/{tenant}/access")
+    driver.find_element(By.ID, "invite-link").click()
+    wait_path(driver, f"/tenants/{tenant}/invitations/new")
+    email = f"newcomer-{secrets.token_hex(4)}@example.com"
+    fill(driver, "email", email)
+    driver.find_element(By.ID, "kind-grant").click()
+    Select(field(driver, "role")).select_by_value("administrator")
+    Select(field(driver, "scope")).select_by_value("subtree")
+    button(driver, "Send invitation").click()
+    wait_path(driver, f"/tenants/{tenant}/invitations")
+    expect(email in body_text(driver), "the new invitation is not in the list")
+
+    # The mail arrives at the real SMTP server with a link to this console.
+    mail = wait_for_mail(email)
+    expect("Invite Co" in mail["subject"], f"unexpected subject {mail['subject']!r}")
+    found = re.search(re.escape(base) + r"/invitations/[A-Za-z0-9_-]{43}", mail["body"])
+    expect(found is not None, f"no invitation link starting with {base} in the mail:\n{mail['body']}")
+    link = found.group(0)
+    wait(
+        driver,
+        lambda d: (d.refresh() or True) and "sent" in d.find_element(By.ID, "invitations").text,
+        "the list to show the mail as sent",
+    )
+    logout(driver)
+
+    # The invitee opens the link, sees who invited them where, and creates the account.
+    driver.get(link)
+    summary = driver.find_element(By.ID, "invitation-summary").text
+    expect("Invite Co" in summary and "Administrator" in summary, f"the page says {summary!r}")
+    expect(ADMIN_USERNAME in summary, f"the page does not name the inviter: {summary!r}")
+    fill(driver, "username", "newcomer")
+    fill(driver, "password", "newcomer-pass-123")
+    button(driver, "Create account").click()
+    wait_path(driver, "/dashboard")
+    wait(
+        driver,
+        lambda d: d.find_element(By.ID, "acting-tenant").text.strip() == "Invite Co",
+        "#acting-tenant to read 'Invite Co'",
+    )
+
+    # The invited rights: Administrator of the tenant and its sub-tenants, nothing else.
+    driver.get(base + "/tenants")
+    text = body_text(driver)
+    expect("Invite Branch" in text, f"the newcomer does not see the sub-tenant: {text[:400]!r}")
+    expect("Not Invited" not in text, "the newcomer sees a tenant outside the invitation")
+    driver.get(f"{base}/tenants/{tenant}/access")
+    expect(
+        bool(driver.find_elements(By.XPATH, "//button[normalize-space(.)='Give grant']")),
+        "the newcomer (Administrator) cannot give grants on the tenant",
+    )
+    logout(driver)
+
+    # The link worked once.
+    driver.get(link)
+    expect("already been accepted" in body_text(driver), "the link still works after use")
+    login(driver, base, "invite-co\\newcomer", "newcomer-pass-123")
+    wait_path(driver, "/dashboard")
+    logout(driver)
+
+
 TESTS: list[Callable[["WebDriver", str], None]] = [
     test_login_create_subtenant_switch_logout,
     test_wrong_password_is_rejected,
     test_owner_grants_subtree_admin_who_sees_exactly_the_subtree,
+    test_invitation_by_email_lands_the_invitee_in_the_tenant,
 ]
 
 

@@ -1,7 +1,11 @@
 //! Rows and the queries that read and write them.
 
+pub mod api_token;
 pub mod audit;
 pub mod grant;
+pub mod idempotency;
+pub mod invitation;
+pub mod outbox;
 pub mod role;
 pub mod session;
 pub mod tenant;

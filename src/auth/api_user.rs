@@ -1,0 +1,101 @@
+//! The caller of the JSON API: a personal API token (`Authorization: Bearer …`)
+//! resolved to the same [`Principal`] the console loads from a session, so every
+//! decision goes through the same `authz` functions.
+
+use super::principal::Principal;
+use crate::db::models::api_token::ApiToken;
+use crate::error::{AppError, ProblemKind};
+use crate::services::api_tokens;
+use crate::startup::AppState;
+use actix_web::http::{header, Method};
+use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
+use std::future::Future;
+use std::pin::Pin;
+
+#[derive(Clone, Debug)]
+pub struct ApiUser {
+    pub principal: Principal,
+    pub token_id: i64,
+    pub read_only: bool,
+}
+
+impl std::ops::Deref for ApiUser {
+    type Target = Principal;
+    fn deref(&self) -> &Principal {
+        &self.principal
+    }
+}
+
+/// The token in `Authorization: Bearer <token>`, if the header has that form.
+fn bearer(req: &HttpRequest) -> Option<String> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() && token.len() <= 200)
+        .then(|| token.to_string())
+}
+
+impl ApiUser {
+    /// Authenticates a request: 401 without a usable token (unknown, revoked,
+    /// expired, or its user or the user's tenant disabled — checked on every request),
+    /// 403 for a read-only token on anything but GET/HEAD.
+    pub async fn load(state: &AppState, req: &HttpRequest) -> Result<ApiUser, AppError> {
+        let token = bearer(req).ok_or(AppError::Unauthorized(
+            "Send a personal API token as `Authorization: Bearer <token>`.",
+        ))?;
+        let mut conn = state.pool.get().await?;
+        let invalid = AppError::Unauthorized("The token is unknown, expired or revoked.");
+        let usable = ApiToken::usable(&mut conn, &api_tokens::hash(&token))
+            .await?
+            .ok_or(invalid)?;
+        let principal =
+            Principal::load(&mut conn, usable.user_id)
+                .await?
+                .ok_or(AppError::Unauthorized(
+                    "The token is unknown, expired or revoked.",
+                ))?;
+        if usable.read_only && !matches!(*req.method(), Method::GET | Method::HEAD) {
+            return Err(AppError::problem(
+                ProblemKind::ReadOnlyToken,
+                "This token is read-only: it may only make GET requests.",
+            ));
+        }
+        let stale = usable
+            .last_used_at
+            .is_none_or(|t| chrono::Utc::now() - t > chrono::Duration::minutes(1));
+        if stale {
+            ApiToken::touch(&mut conn, usable.id).await?;
+        }
+        Ok(ApiUser {
+            principal,
+            token_id: usable.id,
+            read_only: usable.read_only,
+        })
+    }
+
+    /// The audit actor for a change made with this token.
+    pub fn actor(&self, req: &HttpRequest) -> crate::services::Actor {
+        crate::services::Actor {
+            user_id: Some(self.user.id),
+            login: format!("{} (API token {})", self.login(), self.token_id),
+            acting_tenant_id: Some(self.home.id),
+            client_addr: req.peer_addr().map(|a| a.ip().to_string()),
+        }
+    }
+}
+
+impl FromRequest for ApiUser {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let state = req
+                .app_data::<web::Data<AppState>>()
+                .cloned()
+                .ok_or_else(|| AppError::Unexpected(anyhow::anyhow!("app state missing")))?;
+            ApiUser::load(&state, &req).await
+        })
+    }
+}

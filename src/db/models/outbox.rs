@@ -1,0 +1,217 @@
+//! The outbox: mail written in the same transaction as what caused it, delivered
+//! later by the worker (`crate::mail::worker`), retried with backoff.
+
+use crate::db::schema::outbox;
+use chrono::{DateTime, Utc};
+use diesel::pg::Pg;
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+
+/// Deliveries tried before a mail is given up as failed.
+pub const MAX_ATTEMPTS: i32 = 12;
+
+/// A mail to queue.
+pub struct NewMail<'a> {
+    pub recipient: &'a str,
+    pub subject: &'a str,
+    pub body_text: &'a str,
+    pub body_html: Option<&'a str>,
+    pub invitation_id: Option<i64>,
+    /// The seed of the invitation link (see `InvitationToken::derive`).
+    pub link_seed: Option<&'a str>,
+    pub requested_by_user_id: Option<i64>,
+}
+
+impl NewMail<'_> {
+    pub async fn insert(&self, conn: &mut AsyncPgConnection) -> QueryResult<i64> {
+        diesel::insert_into(outbox::table)
+            .values((
+                outbox::recipient.eq(self.recipient),
+                outbox::subject.eq(self.subject),
+                outbox::body_text.eq(self.body_text),
+                outbox::body_html.eq(self.body_html),
+                outbox::invitation_id.eq(self.invitation_id),
+                outbox::link_seed.eq(self.link_seed),
+                outbox::requested_by_user_id.eq(self.requested_by_user_id),
+            ))
+            .returning(outbox::id)
+            .get_result(conn)
+            .await
+    }
+}
+
+/// A mail claimed for delivery.
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = outbox, check_for_backend(Pg))]
+pub struct QueuedMail {
+    pub id: i64,
+    pub recipient: String,
+    pub subject: String,
+    pub body_text: String,
+    pub body_html: Option<String>,
+    pub invitation_id: Option<i64>,
+    pub link_seed: Option<String>,
+    /// Failed deliveries so far.
+    pub attempts: i32,
+}
+
+/// The delivery state of one mail, for the console.
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = outbox, check_for_backend(Pg))]
+pub struct MailState {
+    pub id: i64,
+    pub invitation_id: Option<i64>,
+    pub status: String,
+    pub attempts: i32,
+    pub next_attempt_at: DateTime<Utc>,
+    pub last_error: Option<String>,
+    pub sent_via: Option<String>,
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+/// Claims up to `limit` due mails: locks them with `FOR UPDATE SKIP LOCKED` (so
+/// several processes never take the same row) and leases them by moving their next
+/// attempt `lease` ahead, in one transaction. A process that dies while sending
+/// leaves the mail to be retried when the lease runs out.
+pub async fn claim_due(
+    conn: &mut AsyncPgConnection,
+    limit: i64,
+    lease: chrono::Duration,
+) -> QueryResult<Vec<QueuedMail>> {
+    conn.transaction(async |conn| {
+        let ids: Vec<i64> = outbox::table
+            .filter(outbox::status.eq("pending"))
+            .filter(outbox::next_attempt_at.le(diesel::dsl::now))
+            .order((outbox::next_attempt_at.asc(), outbox::id.asc()))
+            .limit(limit)
+            .select(outbox::id)
+            .for_update()
+            .skip_locked()
+            .load(conn)
+            .await?;
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        diesel::update(outbox::table.filter(outbox::id.eq_any(&ids)))
+            .set(outbox::next_attempt_at.eq(Utc::now() + lease))
+            .returning(QueuedMail::as_returning())
+            .get_results(conn)
+            .await
+    })
+    .await
+}
+
+/// Delivered (`via` is `smtp`, or `log` without a mail server). The link seed
+/// goes: nothing stored can rebuild a delivered link.
+pub async fn mark_sent(conn: &mut AsyncPgConnection, id: i64, via: &str) -> QueryResult<usize> {
+    diesel::update(outbox::table.find(id))
+        .set((
+            outbox::status.eq("sent"),
+            outbox::link_seed.eq(None::<String>),
+            outbox::sent_via.eq(Some(via)),
+            outbox::sent_at.eq(Some(Utc::now())),
+        ))
+        .execute(conn)
+        .await
+}
+
+/// A failed delivery: counted, its error kept, retried at `retry_at` or, with
+/// `None`, given up for good.
+pub async fn mark_attempt_failed(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    error: &str,
+    retry_at: Option<DateTime<Utc>>,
+) -> QueryResult<usize> {
+    let error: String = error.chars().take(1000).collect();
+    let target = outbox::table
+        .filter(outbox::id.eq(id))
+        .filter(outbox::status.eq("pending"));
+    match retry_at {
+        Some(at) => {
+            diesel::update(target)
+                .set((
+                    outbox::attempts.eq(outbox::attempts + 1),
+                    outbox::last_error.eq(Some(error)),
+                    outbox::next_attempt_at.eq(at),
+                ))
+                .execute(conn)
+                .await
+        }
+        None => {
+            diesel::update(target)
+                .set((
+                    outbox::attempts.eq(outbox::attempts + 1),
+                    outbox::last_error.eq(Some(error)),
+                    outbox::status.eq("failed"),
+                    outbox::link_seed.eq(None::<String>),
+                ))
+                .execute(conn)
+                .await
+        }
+    }
+}
+
+/// Cancels one pending mail (its invitation is no longer open).
+pub async fn cancel(conn: &mut AsyncPgConnection, id: i64, reason: &str) -> QueryResult<usize> {
+    diesel::update(
+        outbox::table
+            .filter(outbox::id.eq(id))
+            .filter(outbox::status.eq("pending")),
+    )
+    .set((
+        outbox::status.eq("cancelled"),
+        outbox::last_error.eq(Some(reason)),
+        outbox::link_seed.eq(None::<String>),
+    ))
+    .execute(conn)
+    .await
+}
+
+/// Cancels the mails of an invitation not delivered yet (resent or revoked).
+pub async fn cancel_for_invitation(
+    conn: &mut AsyncPgConnection,
+    invitation_id: i64,
+    reason: &str,
+) -> QueryResult<usize> {
+    diesel::update(
+        outbox::table
+            .filter(outbox::invitation_id.eq(invitation_id))
+            .filter(outbox::status.eq("pending")),
+    )
+    .set((
+        outbox::status.eq("cancelled"),
+        outbox::last_error.eq(Some(reason)),
+        outbox::link_seed.eq(None::<String>),
+    ))
+    .execute(conn)
+    .await
+}
+
+/// Mails queued at the request of this user since `since` (rate limits).
+pub async fn requested_since(
+    conn: &mut AsyncPgConnection,
+    user_id: i64,
+    since: DateTime<Utc>,
+) -> QueryResult<i64> {
+    outbox::table
+        .filter(outbox::requested_by_user_id.eq(user_id))
+        .filter(outbox::created_at.gt(since))
+        .count()
+        .get_result(conn)
+        .await
+}
+
+/// The newest mail of each of these invitations.
+pub async fn latest_for_invitations(
+    conn: &mut AsyncPgConnection,
+    invitation_ids: &[i64],
+) -> QueryResult<Vec<MailState>> {
+    outbox::table
+        .filter(outbox::invitation_id.eq_any(invitation_ids))
+        .order((outbox::invitation_id.asc(), outbox::id.desc()))
+        .distinct_on(outbox::invitation_id)
+        .select(MailState::as_select())
+        .load(conn)
+        .await
+}

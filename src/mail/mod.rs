@@ -1,0 +1,256 @@
+//! Outgoing mail: what the console sends (invitations), how it reaches a mail
+//! server (SMTP through lettre, or the log in development), and the worker that
+//! drains the outbox.
+
+pub mod worker;
+
+use crate::config::Settings;
+use askama::Template;
+use chrono::{DateTime, Utc};
+use lettre::message::{header::ContentType, Mailbox, MultiPart, SinglePart};
+use lettre::transport::smtp::AsyncSmtpTransport;
+use lettre::{AsyncTransport, Message, Tokio1Executor};
+use secrecy::ExposeSecret;
+use std::time::Duration;
+
+/// Stands in a queued mail's bodies for the invitation link, which the worker
+/// writes in only when sending (the link's token is never stored).
+pub const LINK_PLACEHOLDER: &str = "[[invitation-link]]";
+
+/// How long one SMTP delivery may take before it counts as failed.
+const SMTP_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// A mail ready to go.
+#[derive(Clone, Debug)]
+pub struct OutgoingMail {
+    pub to: String,
+    pub subject: String,
+    pub body_text: String,
+    pub body_html: Option<String>,
+}
+
+/// How a delivery went wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    /// Worth retrying: the server is unreachable, busy or answered 4xx.
+    #[error("{0}")]
+    Transient(String),
+    /// Retrying will not help: a malformed address, a 5xx answer.
+    #[error("{0}")]
+    Permanent(String),
+}
+
+/// Where mail goes.
+#[derive(Clone)]
+pub enum Mailer {
+    /// A real mail server.
+    Smtp {
+        transport: Box<AsyncSmtpTransport<Tokio1Executor>>,
+        from: Mailbox,
+    },
+    /// No mail server configured: every mail is written to the log at INFO level.
+    Log { from: String },
+}
+
+impl std::fmt::Debug for Mailer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Mailer::Smtp { from, .. } => write!(f, "Mailer::Smtp(from {from})"),
+            Mailer::Log { from } => write!(f, "Mailer::Log(from {from})"),
+        }
+    }
+}
+
+impl Mailer {
+    /// SMTP when `TENANTRY_SMTP_URL` is set, the log otherwise. Fails on a malformed
+    /// URL or From address, so a misconfiguration stops the start.
+    pub fn from_settings(settings: &Settings) -> anyhow::Result<Self> {
+        match &settings.smtp_url {
+            None => Ok(Mailer::Log {
+                from: settings.mail_from.clone(),
+            }),
+            Some(url) => {
+                let from: Mailbox = settings.mail_from.parse().map_err(|e| {
+                    anyhow::anyhow!(
+                        "TENANTRY_MAIL_FROM {:?} is not a mail address: {e}",
+                        settings.mail_from
+                    )
+                })?;
+                let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose_secret())
+                    .map_err(|e| anyhow::anyhow!("TENANTRY_SMTP_URL cannot be used: {e}"))?
+                    .timeout(Some(SMTP_TIMEOUT))
+                    .build();
+                Ok(Mailer::Smtp {
+                    transport: Box::new(transport),
+                    from,
+                })
+            }
+        }
+    }
+
+    /// `smtp` or `log`: how a delivered mail went out.
+    pub fn via(&self) -> &'static str {
+        match self {
+            Mailer::Smtp { .. } => "smtp",
+            Mailer::Log { .. } => "log",
+        }
+    }
+
+    /// Delivers one mail.
+    pub async fn send(&self, mail: &OutgoingMail) -> Result<(), SendError> {
+        match self {
+            Mailer::Log { from } => {
+                tracing::info!(
+                    from = %from,
+                    to = %mail.to,
+                    subject = %mail.subject,
+                    "mail not sent: no mail server configured (TENANTRY_SMTP_URL); its text follows\n{}",
+                    mail.body_text
+                );
+                Ok(())
+            }
+            Mailer::Smtp { transport, from } => {
+                let message = build_message(from, mail)?;
+                transport.send(message).await.map(|_| ()).map_err(|e| {
+                    if e.is_permanent() {
+                        SendError::Permanent(describe(&e))
+                    } else {
+                        SendError::Transient(describe(&e))
+                    }
+                })
+            }
+        }
+    }
+}
+
+/// An SMTP error with its causes ("Connection error: Connection refused (os error 111)").
+fn describe(e: &lettre::transport::smtp::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        let part = s.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        source = s.source();
+    }
+    text
+}
+
+fn build_message(from: &Mailbox, mail: &OutgoingMail) -> Result<Message, SendError> {
+    let to: Mailbox = mail.to.parse().map_err(|e| {
+        SendError::Permanent(format!("the recipient {:?} cannot be used: {e}", mail.to))
+    })?;
+    let builder = Message::builder()
+        .from(from.clone())
+        .to(to)
+        .subject(mail.subject.clone());
+    let plain = SinglePart::builder()
+        .header(ContentType::TEXT_PLAIN)
+        .body(mail.body_text.clone());
+    let message = match &mail.body_html {
+        Some(html) => builder.multipart(
+            MultiPart::alternative().singlepart(plain).singlepart(
+                SinglePart::builder()
+                    .header(ContentType::TEXT_HTML)
+                    .body(html.clone()),
+            ),
+        ),
+        None => builder.singlepart(plain),
+    };
+    message.map_err(|e| SendError::Permanent(format!("the mail cannot be built: {e}")))
+}
+
+#[derive(Template)]
+#[template(path = "mail/invitation.txt")]
+struct InvitationText<'a> {
+    inviter: &'a str,
+    tenant: &'a str,
+    offer: &'a str,
+    link: &'a str,
+    expires: String,
+}
+
+#[derive(Template)]
+#[template(path = "mail/invitation.html")]
+struct InvitationHtml<'a> {
+    inviter: &'a str,
+    tenant: &'a str,
+    offer: &'a str,
+    link: &'a str,
+    expires: String,
+}
+
+/// An invitation mail: subject, text and HTML, with [`LINK_PLACEHOLDER`] where the
+/// link goes.
+pub fn invitation(
+    inviter: &str,
+    tenant: &str,
+    offer: &str,
+    expires_at: DateTime<Utc>,
+) -> anyhow::Result<(String, String, String)> {
+    let expires = expires_at.format("%Y-%m-%d %H:%M UTC").to_string();
+    let text = InvitationText {
+        inviter,
+        tenant,
+        offer,
+        link: LINK_PLACEHOLDER,
+        expires: expires.clone(),
+    }
+    .render()?;
+    let html = InvitationHtml {
+        inviter,
+        tenant,
+        offer,
+        link: LINK_PLACEHOLDER,
+        expires,
+    }
+    .render()?;
+    // One line: a subject with a line break would be cut by the mail library.
+    let subject: String = format!("You are invited to {tenant} on tenantry")
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    Ok((subject, text, html))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invitation_mail_escapes_html_and_keeps_the_placeholder() {
+        let (subject, text, html) =
+            invitation("root\\admin", "Acme <b>&</b>", "Viewer of Acme", Utc::now()).unwrap();
+        assert_eq!(subject, "You are invited to Acme <b>&</b> on tenantry");
+        assert!(text.contains(LINK_PLACEHOLDER));
+        assert!(text.contains("Acme <b>&</b>"));
+        assert!(text.contains("root\\admin"));
+        assert!(html.contains(LINK_PLACEHOLDER));
+        assert!(html.contains("Acme &#60;b&#62;&#38;&#60;/b&#62;") || html.contains("&lt;b&gt;"));
+        assert!(!html.contains("<b>&</b>"));
+    }
+
+    #[test]
+    fn messages_build_with_both_parts() {
+        let from: Mailbox = "tenantry@localhost".parse().unwrap();
+        let mail = OutgoingMail {
+            to: "alice@example.com".into(),
+            subject: "Hello".into(),
+            body_text: "text".into(),
+            body_html: Some("<p>html</p>".into()),
+        };
+        let m = build_message(&from, &mail).unwrap();
+        let raw = String::from_utf8(m.formatted()).unwrap();
+        assert!(raw.contains("multipart/alternative"));
+        let bad = OutgoingMail {
+            to: "not an address".into(),
+            ..mail
+        };
+        assert!(matches!(
+            build_message(&from, &bad),
+            Err(SendError::Permanent(_))
+        ));
+    }
+}

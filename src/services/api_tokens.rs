@@ -1,0 +1,194 @@
+//! Personal API tokens: created (the secret shown once), listed and revoked by their
+//! owner, each change audited.
+
+use super::Actor;
+use crate::db::models::api_token::{ApiToken, NewApiToken};
+use crate::error::{AppError, FieldErrors};
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use sha2::{Digest, Sha256};
+
+/// Every token starts with this, so secret scanners and people recognise it.
+pub const TOKEN_PREFIX: &str = "tnt_";
+
+/// The stored form of a token: hex SHA-256. Tokens carry 256 random bits, so a fast
+/// hash is enough (nothing to brute-force) and lookups stay one indexed query.
+pub fn hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// A new random token (`tnt_` + 43 URL-safe characters).
+pub fn generate() -> String {
+    format!(
+        "{TOKEN_PREFIX}{}",
+        crate::auth::session_keys::random_token()
+    )
+}
+
+/// Raw form input for a new token.
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct TokenInput {
+    pub name: String,
+    pub read_only: Option<String>,
+    /// `YYYY-MM-DD`, optional: the token works through that day (UTC).
+    pub expires_at: String,
+}
+
+/// A valid new token request.
+#[derive(Clone, Debug)]
+pub struct TokenFields {
+    pub name: String,
+    pub read_only: bool,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// Tokens expire at most this many days ahead (or never, when no date is given).
+pub const MAX_DAYS: i64 = 5 * 366;
+
+impl TokenInput {
+    pub fn validate(&self, now: DateTime<Utc>) -> Result<TokenFields, FieldErrors> {
+        let mut errors = FieldErrors::new();
+        let name = crate::domain::TenantName::parse(&self.name)
+            .map_err(|e| errors.insert("name", e))
+            .ok();
+        let expires_at = match self.expires_at.trim() {
+            "" => None,
+            raw => match NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
+                Ok(date) => {
+                    // Valid through the whole day: it ends at the next midnight UTC.
+                    let end = date
+                        .succ_opt()
+                        .and_then(|d| d.and_hms_opt(0, 0, 0))
+                        .map(|d| d.and_utc());
+                    match end {
+                        Some(end) if end <= now => {
+                            errors.insert("expires_at", "Choose a date from today on.".into());
+                            None
+                        }
+                        Some(end) if end > now + chrono::Duration::days(MAX_DAYS) => {
+                            errors.insert(
+                                "expires_at",
+                                "Choose a date at most five years ahead, or none.".into(),
+                            );
+                            None
+                        }
+                        Some(end) => Some(end),
+                        None => {
+                            errors.insert("expires_at", "Enter a date as YYYY-MM-DD.".into());
+                            None
+                        }
+                    }
+                }
+                Err(_) => {
+                    errors.insert("expires_at", "Enter a date as YYYY-MM-DD.".into());
+                    None
+                }
+            },
+        };
+        match name {
+            Some(name) if errors.is_empty() => Ok(TokenFields {
+                name: name.into_inner(),
+                read_only: matches!(self.read_only.as_deref(), Some("true" | "on" | "1" | "yes")),
+                expires_at,
+            }),
+            _ => Err(errors),
+        }
+    }
+}
+
+/// Creates a token for `user_id`; returns it with its secret, which is never stored.
+pub async fn create(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    user_id: i64,
+    fields: &TokenFields,
+) -> Result<(ApiToken, String), AppError> {
+    let secret = generate();
+    let prefix: String = secret.chars().take(TOKEN_PREFIX.len() + 6).collect();
+    let token_hash = hash(&secret);
+    conn.transaction(async |conn| {
+        let token = NewApiToken {
+            user_id,
+            name: &fields.name,
+            token_hash: &token_hash,
+            prefix: &prefix,
+            read_only: fields.read_only,
+            expires_at: fields.expires_at,
+        }
+        .insert(conn)
+        .await?;
+        let mut event = actor.event("api_token.create", actor.acting_tenant_id);
+        event.after = Some(serde_json::json!({
+            "token_id": token.id, "name": token.name, "read_only": token.read_only,
+            "expires_at": token.expires_at, "user_id": user_id,
+        }));
+        event.record(conn).await?;
+        Ok((token, secret))
+    })
+    .await
+}
+
+/// Revokes one of the user's own tokens: 404 for anyone else's or an unknown id.
+pub async fn revoke(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    user_id: i64,
+    id: i64,
+) -> Result<ApiToken, AppError> {
+    conn.transaction(async |conn| {
+        let token = ApiToken::find_own(conn, user_id, id).await?;
+        if ApiToken::revoke(conn, user_id, id).await? {
+            let mut event = actor.event("api_token.revoke", actor.acting_tenant_id);
+            event.before = Some(serde_json::json!({"token_id": token.id, "name": token.name}));
+            event.record(conn).await?;
+        }
+        Ok(token)
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(name: &str, expires: &str) -> TokenInput {
+        TokenInput {
+            name: name.into(),
+            read_only: Some("on".into()),
+            expires_at: expires.into(),
+        }
+    }
+
+    #[test]
+    fn expiry_is_the_end_of_the_day_and_must_lie_ahead() {
+        let now = "2026-11-23T12:00:00Z"
+            .parse::<DateTime<Utc>>()
+            .unwrap_or_default();
+        let ok = input("ci", "2026-11-23")
+            .validate(now)
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(
+            ok.expires_at.map(|d| d.to_rfc3339()),
+            Some("2026-11-24T00:00:00+00:00".into())
+        );
+        assert!(ok.read_only);
+        assert!(input("ci", "")
+            .validate(now)
+            .is_ok_and(|f| f.expires_at.is_none()));
+        for bad in ["2026-11-22", "2040-01-01", "tomorrow", "2026-13-01"] {
+            let e = input("ci", bad).validate(now).err().unwrap_or_default();
+            assert!(e.contains_key("expires_at"), "{bad}");
+        }
+        assert!(input(" ", "").validate(now).is_err());
+    }
+
+    #[test]
+    fn tokens_are_random_and_hashed() {
+        let (a, b) = (generate(), generate());
+        assert_ne!(a, b);
+        assert!(a.starts_with(TOKEN_PREFIX) && a.len() == TOKEN_PREFIX.len() + 43);
+        assert_eq!(hash(&a).len(), 64);
+        assert_ne!(hash(&a), a);
+    }
+}

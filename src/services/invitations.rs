@@ -1,0 +1,652 @@
+//! Invitations: create, resend, revoke and accept — each in one transaction with
+//! its mail in the outbox and its audit event. Who may do what is decided by
+//! `authz` (the callers check the inviter; acceptance re-checks the inviter's rights
+//! as they are at that moment).
+
+use super::Actor;
+use crate::auth::{authz, session_keys, Principal};
+use crate::config::Settings;
+use crate::db::models::invitation::{Invitation, NewInvitation, ONE_PENDING};
+use crate::db::models::outbox::{self, NewMail};
+use crate::db::models::role::UserRole;
+use crate::db::models::user::UserFields;
+use crate::db::models::{Grant, Tenant, User};
+use crate::domain::email::Email;
+use crate::domain::invitation::{InvitationStatus, InvitationToken, Offer};
+use crate::domain::{GrantRole, Scope, Username};
+use crate::error::{AppError, FieldErrors};
+use chrono::{DateTime, Utc};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use secrecy::ExposeSecret;
+
+/// The email field's error when the address already has a pending invitation.
+pub const ALREADY_INVITED: &str =
+    "This address already has a pending invitation to this tenant; resend it instead.";
+
+/// The offer in words, with the role's current name for a role invitation.
+pub async fn describe(
+    conn: &mut AsyncPgConnection,
+    tenant: &Tenant,
+    offer: Option<Offer>,
+) -> Result<String, AppError> {
+    Ok(match offer {
+        Some(Offer::Role(id)) => {
+            let role = UserRole::find_in_tenant(conn, tenant.id, id).await?;
+            Offer::Role(id).describe(&tenant.name, role.as_ref().map(|r| r.name.as_str()))
+        }
+        Some(offer) => offer.describe(&tenant.name, None),
+        None => Offer::Role(0).describe(&tenant.name, None),
+    })
+}
+
+fn offer_json(offer: Option<Offer>) -> serde_json::Value {
+    match offer {
+        Some(Offer::Role(id)) => serde_json::json!({ "role_id": id }),
+        Some(Offer::Grant {
+            role,
+            scope,
+            manage_subtenants,
+        }) => serde_json::json!({
+            "grant_role": role.as_str(),
+            "scope": scope.as_str(),
+            "manage_subtenants": manage_subtenants,
+        }),
+        None => serde_json::json!({ "role_id": null }),
+    }
+}
+
+/// What the audit trail keeps of an invitation: never its token or hash.
+fn snapshot(inv: &Invitation) -> serde_json::Value {
+    serde_json::json!({
+        "invitation_id": inv.id,
+        "email": inv.email,
+        "offer": offer_json(inv.offer()),
+        "inviter": inv.inviter_login,
+        "status": inv.status,
+        "expires_at": inv.expires_at,
+    })
+}
+
+/// A fresh link seed, its token's hash, and the expiry of a link issued now.
+fn new_link(settings: &Settings) -> (String, String, DateTime<Utc>) {
+    let seed = session_keys::random_token();
+    let token = InvitationToken::derive(settings.secret_key.expose_secret().as_bytes(), &seed);
+    let expires_at = Utc::now() + chrono::Duration::hours(settings.invitation_ttl_hours);
+    (seed, token.hash(), expires_at)
+}
+
+/// 429 when `user_id` has had `limit` invitation mails queued within the last hour.
+/// The caller holds the lock on the user's row, so parallel requests count in turn.
+async fn check_rate(
+    conn: &mut AsyncPgConnection,
+    user_id: i64,
+    limit: i64,
+) -> Result<(), AppError> {
+    let since = Utc::now() - chrono::Duration::hours(1);
+    if outbox::requested_since(conn, user_id, since).await? >= limit {
+        return Err(AppError::TooManyRequests);
+    }
+    Ok(())
+}
+
+/// Queues the invitation mail for `inv` with the link of `seed`.
+async fn queue_mail(
+    conn: &mut AsyncPgConnection,
+    inv: &Invitation,
+    tenant: &Tenant,
+    seed: &str,
+    requested_by: i64,
+) -> Result<(), AppError> {
+    let offer = describe(conn, tenant, inv.offer()).await?;
+    let (subject, text, html) =
+        crate::mail::invitation(&inv.inviter_login, &tenant.name, &offer, inv.expires_at)?;
+    NewMail {
+        recipient: &inv.email,
+        subject: &subject,
+        body_text: &text,
+        body_html: Some(&html),
+        invitation_id: Some(inv.id),
+        link_seed: Some(seed),
+        requested_by_user_id: Some(requested_by),
+    }
+    .insert(conn)
+    .await?;
+    Ok(())
+}
+
+fn inviter_id(actor: &Actor) -> Result<i64, AppError> {
+    actor
+        .user_id
+        .ok_or_else(|| AppError::Unexpected(anyhow::anyhow!("an invitation needs a user")))
+}
+
+/// Invites `email` into `tenant` with `offer` (the caller checked that the actor may
+/// give it): the invitation and its mail in one transaction. 429 past the hourly
+/// limit; a field error on `email` when the address already has a pending invitation.
+pub async fn create(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    settings: &Settings,
+    tenant: &Tenant,
+    email: &Email,
+    offer: Offer,
+) -> Result<Invitation, AppError> {
+    let inviter = inviter_id(actor)?;
+    conn.transaction(async |conn| {
+        User::lock(conn, inviter).await?;
+        check_rate(conn, inviter, settings.invitations_per_hour).await?;
+        if Invitation::pending_for_email(conn, tenant.id, email.as_str())
+            .await?
+            .is_some()
+        {
+            return Err(AppError::field("email", ALREADY_INVITED));
+        }
+        let (seed, token_hash, expires_at) = new_link(settings);
+        let inv = NewInvitation {
+            tenant_id: tenant.id,
+            email: email.as_str(),
+            token_hash: &token_hash,
+            offer,
+            inviter_user_id: inviter,
+            inviter_login: &actor.login,
+            expires_at,
+        }
+        .insert(conn)
+        .await
+        .map_err(already_invited)?;
+        queue_mail(conn, &inv, tenant, &seed, inviter).await?;
+        let mut event = actor.event("invitation.create", Some(tenant.id));
+        event.after = Some(snapshot(&inv));
+        event.record(conn).await?;
+        Ok(inv)
+    })
+    .await
+}
+
+/// A pending invitation for the address, whichever request won the race.
+fn already_invited(e: diesel::result::Error) -> AppError {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match &e {
+        Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info)
+            if info.constraint_name() == Some(ONE_PENDING) =>
+        {
+            AppError::field("email", ALREADY_INVITED)
+        }
+        _ => e.into(),
+    }
+}
+
+/// Sends a pending (or expired) invitation again: a new link and expiry, the old
+/// link stops working, mail of the old link not yet delivered is cancelled. The
+/// actor becomes the inviter (their rights count at acceptance).
+pub async fn resend(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    settings: &Settings,
+    tenant: &Tenant,
+    id: i64,
+) -> Result<Invitation, AppError> {
+    let inviter = inviter_id(actor)?;
+    conn.transaction(async |conn| {
+        User::lock(conn, inviter).await?;
+        let before = Invitation::lock_in_tenant(conn, tenant.id, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        if !before.status(Utc::now()).is_open() {
+            return Err(AppError::Conflict(format!(
+                "This invitation was {} and cannot be resent; invite {} again instead.",
+                before.status, before.email
+            )));
+        }
+        if before.offer().is_none() {
+            return Err(AppError::Conflict(
+                "The role this invitation offers no longer exists; revoke it and invite again."
+                    .into(),
+            ));
+        }
+        check_rate(conn, inviter, settings.invitations_per_hour).await?;
+        let (seed, token_hash, expires_at) = new_link(settings);
+        outbox::cancel_for_invitation(conn, id, "replaced by a newer mail (resent)").await?;
+        let after =
+            Invitation::renew(conn, id, &token_hash, expires_at, inviter, &actor.login).await?;
+        queue_mail(conn, &after, tenant, &seed, inviter).await?;
+        let mut event = actor.event("invitation.resend", Some(tenant.id));
+        event.before = Some(snapshot(&before));
+        event.after = Some(snapshot(&after));
+        event.record(conn).await?;
+        Ok(after)
+    })
+    .await
+}
+
+/// Withdraws a pending (or expired) invitation: its link stops working and mail not
+/// yet delivered is cancelled.
+pub async fn revoke(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    tenant: &Tenant,
+    id: i64,
+) -> Result<Invitation, AppError> {
+    conn.transaction(async |conn| {
+        let before = Invitation::lock_in_tenant(conn, tenant.id, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        if !before.status(Utc::now()).is_open() {
+            return Err(AppError::Conflict(format!(
+                "This invitation was already {}.",
+                before.status
+            )));
+        }
+        outbox::cancel_for_invitation(conn, id, "the invitation was revoked").await?;
+        let after = Invitation::revoke(conn, id).await?;
+        let mut event = actor.event("invitation.revoke", Some(tenant.id));
+        event.before = Some(snapshot(&before));
+        event.after = Some(snapshot(&after));
+        event.record(conn).await?;
+        Ok(after)
+    })
+    .await
+}
+
+// ---------------------------------------------------------------- acceptance
+
+/// Why a link cannot be used (the link's holder may be told; nothing about other
+/// invitations is).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Closed {
+    Expired,
+    Revoked,
+    Used,
+}
+
+/// How accepting (or showing) an invitation can fail.
+#[derive(Debug)]
+pub enum AcceptError {
+    /// No invitation has this link (never had, or it was replaced by a resend).
+    Unknown,
+    /// The invitation exists but is closed.
+    Closed(Closed),
+    /// Open, but it cannot be accepted as things stand (the inviter lost the right,
+    /// the role or tenant is gone or disabled, a conflicting grant).
+    Refused {
+        message: String,
+        invitation_id: i64,
+        tenant_id: i64,
+        email: String,
+    },
+    /// The new-account form has errors.
+    Invalid(FieldErrors),
+    Other(AppError),
+}
+
+impl From<diesel::result::Error> for AcceptError {
+    fn from(e: diesel::result::Error) -> Self {
+        AcceptError::Other(e.into())
+    }
+}
+
+impl From<AppError> for AcceptError {
+    fn from(e: AppError) -> Self {
+        AcceptError::Other(e)
+    }
+}
+
+/// An open invitation with what it offers, as the accept page shows it.
+#[derive(Clone, Debug)]
+pub struct Preview {
+    pub invitation: Invitation,
+    pub tenant: Tenant,
+    pub offer: Offer,
+    pub description: String,
+}
+
+fn open_or_closed(inv: &Invitation) -> Result<(), AcceptError> {
+    match inv.status(Utc::now()) {
+        InvitationStatus::Pending => Ok(()),
+        InvitationStatus::Expired => Err(AcceptError::Closed(Closed::Expired)),
+        InvitationStatus::Revoked => Err(AcceptError::Closed(Closed::Revoked)),
+        InvitationStatus::Accepted => Err(AcceptError::Closed(Closed::Used)),
+    }
+}
+
+/// Is the invitation acceptable as things stand now? Re-checks the inviter's rights
+/// with their current principal: nobody gets more than the inviter may give today.
+async fn check_acceptable(
+    conn: &mut AsyncPgConnection,
+    inv: &Invitation,
+) -> Result<Preview, AcceptError> {
+    open_or_closed(inv)?;
+    let tenant = Tenant::find(conn, inv.tenant_id).await?;
+    let refuse = |message: String| AcceptError::Refused {
+        message,
+        invitation_id: inv.id,
+        tenant_id: tenant.id,
+        email: inv.email.clone(),
+    };
+    if !tenant.enabled {
+        return Err(refuse(format!(
+            "{} is disabled, so its invitations cannot be accepted now. Ask the person who invited you.",
+            tenant.name
+        )));
+    }
+    let Some(offer) = inv.offer() else {
+        return Err(refuse(
+            "The role this invitation offers no longer exists. Ask the person who invited you for a new invitation."
+                .into(),
+        ));
+    };
+    let lost = || {
+        refuse(format!(
+            "{} may no longer give these rights in {}, so this invitation cannot be accepted. \
+             Ask an administrator of {} to invite you again.",
+            inv.inviter_login, tenant.name, tenant.name
+        ))
+    };
+    let inviter = match inv.inviter_user_id {
+        Some(id) => Principal::load(conn, id).await?,
+        None => None,
+    };
+    let Some(inviter) = inviter.filter(|p| p.user.enabled && p.home.enabled) else {
+        return Err(lost());
+    };
+    let allowed = match offer {
+        Offer::Grant {
+            role,
+            scope,
+            manage_subtenants,
+        } => authz::can_invite_grant(&inviter, &tenant, role, scope, manage_subtenants),
+        Offer::Role(id) => match UserRole::find_in_tenant(conn, tenant.id, id).await? {
+            Some(role) => authz::can_invite_with_role(&inviter, &tenant, &role.permissions),
+            None => {
+                return Err(refuse(
+                    "The role this invitation offers no longer exists. Ask the person who invited you for a new invitation."
+                        .into(),
+                ))
+            }
+        },
+    };
+    if !allowed {
+        return Err(lost());
+    }
+    let description = describe(conn, &tenant, Some(offer)).await?;
+    Ok(Preview {
+        invitation: inv.clone(),
+        tenant,
+        offer,
+        description,
+    })
+}
+
+/// The invitation behind a link, if it can be accepted now. Changes nothing.
+pub async fn preview(
+    conn: &mut AsyncPgConnection,
+    token: &InvitationToken,
+) -> Result<Preview, AcceptError> {
+    let inv = Invitation::by_token_hash(conn, &token.hash())
+        .await?
+        .ok_or(AcceptError::Unknown)?;
+    check_acceptable(conn, &inv).await
+}
+
+/// [`preview`] before an attempt to accept: a refusal is recorded as a failed
+/// acceptance (`invitation.fail`) for the audit trail.
+pub async fn precheck(
+    conn: &mut AsyncPgConnection,
+    token: &InvitationToken,
+    who: Option<&Principal>,
+    client_addr: Option<String>,
+) -> Result<Preview, AcceptError> {
+    let result = preview(conn, token).await;
+    let actor = who.map(|p| Actor {
+        user_id: Some(p.user.id),
+        login: p.login(),
+        acting_tenant_id: Some(p.home.id),
+        client_addr: client_addr.clone(),
+    });
+    record_failure(conn, &result, actor, client_addr).await;
+    result
+}
+
+/// A new account from an invitation.
+pub struct NewAccount<'a> {
+    pub username: &'a Username,
+    pub password_hash: &'a str,
+    pub client_addr: Option<String>,
+}
+
+/// What acceptance did.
+pub struct Accepted {
+    pub user: User,
+    pub tenant: Tenant,
+    /// False when an existing user already held at least the offered grant.
+    pub changed: bool,
+    pub description: String,
+}
+
+/// Creates the invitee's account in the tenant (with the offered role, or with no
+/// role and the offered grant) and closes the invitation, in one transaction.
+pub async fn accept_new(
+    conn: &mut AsyncPgConnection,
+    token: &InvitationToken,
+    account: NewAccount<'_>,
+) -> Result<Accepted, AcceptError> {
+    let result = conn
+        .transaction(async |conn| {
+            let inv = Invitation::lock_by_token_hash(conn, &token.hash())
+                .await?
+                .ok_or(AcceptError::Unknown)?;
+            let preview = check_acceptable(conn, &inv).await?;
+            let tenant = &preview.tenant;
+            if User::username_taken(conn, tenant.id, account.username.as_str(), None).await? {
+                return Err(taken());
+            }
+            let fields = UserFields {
+                username: account.username.as_str().to_string(),
+                email: inv.email.clone(),
+                first_name: String::new(),
+                last_name: String::new(),
+                role_id: match preview.offer {
+                    Offer::Role(id) => Some(id),
+                    Offer::Grant { .. } => None,
+                },
+                enabled: true,
+                storage_limit_gb: None,
+                memory_limit_gb: None,
+            };
+            let user = User::create(conn, tenant.id, &fields, account.password_hash)
+                .await
+                .map_err(|e| match &e {
+                    diesel::result::Error::DatabaseError(
+                        diesel::result::DatabaseErrorKind::UniqueViolation,
+                        _,
+                    ) => taken(),
+                    _ => e.into(),
+                })?;
+            if let Offer::Grant {
+                role,
+                scope,
+                manage_subtenants,
+            } = preview.offer
+            {
+                Grant::insert(conn, user.id, tenant.id, role, scope, manage_subtenants).await?;
+            }
+            let after = Invitation::mark_accepted(conn, inv.id, user.id).await?;
+            outbox::cancel_for_invitation(conn, inv.id, "the invitation was accepted").await?;
+            let actor = Actor {
+                user_id: Some(user.id),
+                login: format!("{}\\{}", tenant.subdomain, user.username),
+                acting_tenant_id: Some(tenant.id),
+                client_addr: account.client_addr.clone(),
+            };
+            let mut event = actor.event("user.create", Some(tenant.id));
+            event.after = Some(serde_json::json!({
+                "id": user.id, "tenant_id": user.tenant_id, "username": user.username,
+                "email": user.email, "role_id": user.role_id, "source": user.source,
+                "invitation_id": inv.id,
+            }));
+            event.record(conn).await?;
+            let mut event = actor.event("invitation.accept", Some(tenant.id));
+            event.before = Some(snapshot(&inv));
+            let mut after_json = snapshot(&after);
+            after_json["accepted_user_id"] = serde_json::json!(user.id);
+            after_json["new_account"] = serde_json::json!(true);
+            event.after = Some(after_json);
+            event.record(conn).await?;
+            Ok(Accepted {
+                user,
+                tenant: preview.tenant.clone(),
+                changed: true,
+                description: preview.description,
+            })
+        })
+        .await;
+    record_failure(conn, &result, None, account.client_addr).await;
+    result
+}
+
+fn taken() -> AcceptError {
+    let mut errors = FieldErrors::new();
+    errors.insert(
+        "username",
+        "This username is already taken in this tenant; choose another.".into(),
+    );
+    AcceptError::Invalid(errors)
+}
+
+/// Does grant `held` already give everything `offered` would?
+fn covers(held: (GrantRole, Scope, bool), offered: (GrantRole, Scope, bool)) -> bool {
+    held.0 >= offered.0
+        && (held.1 == Scope::Subtree || offered.1 == Scope::Tenant)
+        && (held.2 || !offered.2)
+}
+
+/// Adds the offered grant to an existing user's account and closes the invitation.
+/// Only grant invitations: a role invitation makes a new account in the tenant. A
+/// grant the user already holds on the tenant is replaced only by a stronger one.
+pub async fn accept_existing(
+    conn: &mut AsyncPgConnection,
+    token: &InvitationToken,
+    user: &Principal,
+    client_addr: Option<String>,
+) -> Result<Accepted, AcceptError> {
+    let actor = Actor {
+        user_id: Some(user.user.id),
+        login: user.login(),
+        acting_tenant_id: Some(user.home.id),
+        client_addr: client_addr.clone(),
+    };
+    let result = conn
+        .transaction(async |conn| {
+            let inv = Invitation::lock_by_token_hash(conn, &token.hash())
+                .await?
+                .ok_or(AcceptError::Unknown)?;
+            let preview = check_acceptable(conn, &inv).await?;
+            let tenant = &preview.tenant;
+            let refuse = |message: String| AcceptError::Refused {
+                message,
+                invitation_id: inv.id,
+                tenant_id: tenant.id,
+                email: inv.email.clone(),
+            };
+            let Offer::Grant {
+                role,
+                scope,
+                manage_subtenants,
+            } = preview.offer
+            else {
+                return Err(refuse(format!(
+                    "This invitation makes a new account in {}: log out, open the link again and choose a username and password.",
+                    tenant.name
+                )));
+            };
+            let offered = (role, scope, manage_subtenants);
+            let held = Grant::existing(conn, user.user.id, tenant.id)
+                .await?
+                .and_then(|g| Some((g.role.parse().ok()?, g.scope.parse().ok()?, g.manage_subtenants)));
+            let changed = match held {
+                Some(held) if covers(held, offered) => false,
+                Some(held) if !covers(offered, held) => {
+                    return Err(refuse(format!(
+                        "You already hold a different grant on {} ({}); ask an administrator to change it on the Access page.",
+                        tenant.name,
+                        Offer::Grant { role: held.0, scope: held.1, manage_subtenants: held.2 }
+                            .describe(&tenant.name, None)
+                    )))
+                }
+                _ => {
+                    Grant::insert(conn, user.user.id, tenant.id, role, scope, manage_subtenants)
+                        .await?;
+                    true
+                }
+            };
+            let after = Invitation::mark_accepted(conn, inv.id, user.user.id).await?;
+            outbox::cancel_for_invitation(conn, inv.id, "the invitation was accepted").await?;
+            let mut event = actor.event("invitation.accept", Some(tenant.id));
+            event.before = Some(snapshot(&inv));
+            let mut after_json = snapshot(&after);
+            after_json["accepted_user_id"] = serde_json::json!(user.user.id);
+            after_json["new_account"] = serde_json::json!(false);
+            after_json["grant_changed"] = serde_json::json!(changed);
+            event.after = Some(after_json);
+            event.record(conn).await?;
+            Ok(Accepted {
+                user: user.user.clone(),
+                tenant: preview.tenant.clone(),
+                changed,
+                description: preview.description,
+            })
+        })
+        .await;
+    record_failure(conn, &result, Some(actor), client_addr).await;
+    result
+}
+
+/// A refused acceptance goes to the audit trail, after the rollback: nothing else changed.
+async fn record_failure<T>(
+    conn: &mut AsyncPgConnection,
+    result: &Result<T, AcceptError>,
+    actor: Option<Actor>,
+    client_addr: Option<String>,
+) {
+    let Err(AcceptError::Refused {
+        message,
+        invitation_id,
+        tenant_id,
+        email,
+    }) = result
+    else {
+        return;
+    };
+    let actor = actor.unwrap_or_else(|| Actor {
+        user_id: None,
+        login: format!("invitee:{email}"),
+        acting_tenant_id: None,
+        client_addr,
+    });
+    let mut event = actor.event("invitation.fail", Some(*tenant_id));
+    event.after = Some(serde_json::json!({
+        "invitation_id": invitation_id, "email": email, "reason": message,
+    }));
+    if let Err(e) = event.record(conn).await {
+        tracing::warn!(error = %e, "could not record invitation.fail");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grant_coverage() {
+        use GrantRole::*;
+        use Scope::*;
+        assert!(covers((Owner, Subtree, true), (Viewer, Tenant, false)));
+        assert!(covers((Viewer, Tenant, false), (Viewer, Tenant, false)));
+        assert!(!covers(
+            (Viewer, Subtree, false),
+            (Administrator, Tenant, false)
+        ));
+        assert!(!covers((Owner, Tenant, false), (Viewer, Subtree, false)));
+        assert!(!covers((Owner, Subtree, false), (Viewer, Subtree, true)));
+    }
+}

@@ -1,0 +1,238 @@
+//! `POST /api/v1/tenants/batch`: up to 1,000 tenant operations in one request,
+//! answered per item in order. `"atomic": true` applies all of them in one
+//! transaction or none; otherwise each applies (or fails) on its own.
+
+use super::idempotency::{self, Answer};
+use super::parse_json;
+use super::tenants::{create_as, delete_as, move_as, update_as, CreateTenant, UpdateTenant};
+use crate::auth::{ApiUser, Principal};
+use crate::error::{AppError, ProblemDocument, ProblemKind};
+use crate::services::Actor;
+use crate::startup::AppState;
+use crate::web::routes::{route, Route};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use diesel_async::AsyncPgConnection;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+pub fn routes() -> Vec<Route> {
+    vec![route!(POST "/api/v1/tenants/batch" => batch)]
+}
+
+/// At most this many operations per batch.
+pub const MAX_OPERATIONS: usize = 1000;
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchRequest {
+    /// All or nothing (one transaction); default `false`: each operation on its own.
+    #[serde(default)]
+    pub atomic: bool,
+    /// 1 to 1,000 operations, applied in order.
+    #[schema(max_items = 1000)]
+    pub operations: Vec<Operation>,
+}
+
+/// One operation: `create`, `update`, `move` or `delete`.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "op", rename_all = "lowercase", deny_unknown_fields)]
+pub enum Operation {
+    Create {
+        data: CreateTenant,
+    },
+    Update {
+        id: i64,
+        data: UpdateTenant,
+    },
+    Move {
+        id: i64,
+        parent_id: i64,
+    },
+    Delete {
+        id: i64,
+        #[serde(default)]
+        force: bool,
+    },
+}
+
+/// The outcome of one operation: its HTTP status, and the tenant's id or a problem.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct BatchResult {
+    pub status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<ProblemDocument>,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct BatchResponse {
+    /// Whether the successful operations were kept (always, unless an atomic batch
+    /// failed and was rolled back).
+    pub applied: bool,
+    pub results: Vec<BatchResult>,
+}
+
+impl BatchResult {
+    fn ok(status: StatusCode, id: i64) -> Self {
+        BatchResult {
+            status: status.as_u16(),
+            id: Some(id),
+            error: None,
+        }
+    }
+
+    fn failed(e: &AppError) -> Self {
+        let doc = e.problem_document();
+        BatchResult {
+            status: doc.status,
+            id: None,
+            error: Some(doc),
+        }
+    }
+
+    fn rolled_back() -> Self {
+        Self::failed(&AppError::problem(
+            ProblemKind::BatchRolledBack,
+            "Another operation of this atomic batch failed; nothing was applied.",
+        ))
+    }
+}
+
+async fn apply(
+    p: &Principal,
+    actor: &Actor,
+    conn: &mut AsyncPgConnection,
+    base_domain: &str,
+    op: Operation,
+) -> Result<BatchResult, AppError> {
+    Ok(match op {
+        Operation::Create { data } => BatchResult::ok(
+            StatusCode::CREATED,
+            create_as(p, actor, conn, base_domain, data).await?.id,
+        ),
+        Operation::Update { id, data } => BatchResult::ok(
+            StatusCode::OK,
+            update_as(p, actor, conn, base_domain, id, data).await?.id,
+        ),
+        Operation::Move { id, parent_id } => BatchResult::ok(
+            StatusCode::OK,
+            move_as(p, actor, conn, id, parent_id).await?.id,
+        ),
+        Operation::Delete { id, force } => {
+            delete_as(p, actor, conn, id, force).await?;
+            BatchResult::ok(StatusCode::NO_CONTENT, id)
+        }
+    })
+}
+
+/// Why an atomic batch stopped.
+enum Abort {
+    Op(usize, AppError),
+    Db(diesel::result::Error),
+}
+
+impl From<diesel::result::Error> for Abort {
+    fn from(e: diesel::result::Error) -> Self {
+        Abort::Db(e)
+    }
+}
+
+/// Errors that end the whole request rather than one item (retry it as a whole).
+fn fatal(e: &AppError) -> bool {
+    matches!(
+        e,
+        AppError::Busy | AppError::Unavailable(_) | AppError::Unexpected(_)
+    )
+}
+
+pub async fn run_batch(
+    p: &Principal,
+    actor: &Actor,
+    conn: &mut AsyncPgConnection,
+    base_domain: &str,
+    request: BatchRequest,
+) -> Result<BatchResponse, AppError> {
+    let total = request.operations.len();
+    if !request.atomic {
+        let mut results = Vec::with_capacity(total);
+        for op in request.operations {
+            results.push(match apply(p, actor, conn, base_domain, op).await {
+                Ok(r) => r,
+                Err(e) => BatchResult::failed(&e),
+            });
+        }
+        return Ok(BatchResponse {
+            applied: true,
+            results,
+        });
+    }
+    let mut done = Vec::with_capacity(total);
+    let outcome = super::in_transaction(conn, async |conn| {
+        for (i, op) in request.operations.into_iter().enumerate() {
+            match apply(p, actor, conn, base_domain, op).await {
+                Ok(r) => done.push(r),
+                Err(e) => return Err(Abort::Op(i, e)),
+            }
+        }
+        Ok::<(), Abort>(())
+    })
+    .await;
+    match outcome {
+        Ok(()) => Ok(BatchResponse {
+            applied: true,
+            results: done,
+        }),
+        Err(Abort::Db(e)) => Err(e.into()),
+        Err(Abort::Op(_, e)) if fatal(&e) => Err(e),
+        Err(Abort::Op(failed, e)) => Ok(BatchResponse {
+            applied: false,
+            results: (0..total)
+                .map(|i| {
+                    if i == failed {
+                        BatchResult::failed(&e)
+                    } else {
+                        BatchResult::rolled_back()
+                    }
+                })
+                .collect(),
+        }),
+    }
+}
+
+/// Apply up to 1,000 create/update/move/delete operations, answered per item in
+/// order. Accepts `Idempotency-Key`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/tenants/batch",
+    tag = "tenants",
+    params(("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key, 1–255 visible ASCII characters")),
+    request_body(content = BatchRequest, content_type = "application/json"),
+    responses((status = 200, description = "Per-operation results, in order", body = BatchResponse)),
+    security(("bearer" = []))
+)]
+pub async fn batch(
+    req: HttpRequest,
+    user: ApiUser,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    let request: BatchRequest = parse_json(&req, &body)?;
+    if request.operations.len() > MAX_OPERATIONS {
+        return Err(AppError::problem(
+            ProblemKind::TooManyOperations,
+            format!(
+                "A batch holds at most {MAX_OPERATIONS} operations; this one has {}.",
+                request.operations.len()
+            ),
+        ));
+    }
+    let actor = user.actor(&req);
+    let base = state.settings.base_domain.clone();
+    idempotency::run(&state, &req, &user, &body, async |conn| {
+        let response = run_batch(&user, &actor, conn, &base, request).await?;
+        Answer::json(StatusCode::OK, &response)
+    })
+    .await
+}

@@ -1,0 +1,195 @@
+//! The Manage Tenants API under `/api/v1`: JSON in and out, personal API tokens
+//! (`Authorization: Bearer …`), errors as `application/problem+json` (RFC 9457), an
+//! OpenAPI 3.1 document generated from the handlers at `/api/v1/openapi.json`.
+//! Authorization is the console's: the same `authz` functions on the same `Principal`.
+//! DTOs live here, separate from the models; the routes are part of `web::routes()`.
+
+pub mod batch;
+pub mod idempotency;
+pub mod openapi;
+pub mod tenants;
+
+use crate::error::{problem_response, AppError, ProblemDocument, ProblemKind};
+use crate::web::routes::Route;
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header;
+use actix_web::middleware::Next;
+use actix_web::{HttpRequest, HttpResponse};
+use diesel_async::AsyncPgConnection;
+use serde::de::DeserializeOwned;
+
+/// Every API path starts with this.
+pub const PREFIX: &str = "/api/";
+
+/// The routes of the API (see `web::routes`).
+pub fn routes() -> Vec<Route> {
+    [tenants::routes(), batch::routes(), openapi::routes()]
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+/// Largest request body the API reads (a full batch of 1,000 creates fits).
+pub const BODY_LIMIT: usize = 2 * 1024 * 1024;
+
+/// Parses a JSON body: 415 unless the content type is JSON, 400 with a specific
+/// problem type for malformed JSON, unknown fields and wrong types or values.
+pub fn parse_json<T: DeserializeOwned>(req: &HttpRequest, body: &[u8]) -> Result<T, AppError> {
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if !(essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json")))
+    {
+        return Err(AppError::problem(
+            ProblemKind::UnsupportedMediaType,
+            "Send the request body as JSON (Content-Type: application/json).",
+        ));
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        use serde_json::error::Category;
+        let kind = match e.classify() {
+            Category::Data if e.to_string().starts_with("unknown field") => {
+                ProblemKind::UnknownField
+            }
+            Category::Data => ProblemKind::InvalidBody,
+            Category::Syntax | Category::Eof | Category::Io => ProblemKind::MalformedJson,
+        };
+        AppError::problem(kind, e.to_string())
+    })
+}
+
+/// A JSON response.
+pub fn json<T: serde::Serialize>(status: actix_web::http::StatusCode, value: &T) -> HttpResponse {
+    HttpResponse::build(status)
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(value)
+}
+
+/// Middleware: every error answer under `/api/` becomes a problem document, whatever
+/// produced it (a handler's `AppError`, an extractor, the router, the session or
+/// storage layers). Pages keep their HTML error pages.
+pub async fn problems(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
+    if !req.path().starts_with(PREFIX) {
+        return next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_boxed_body);
+    }
+    match next.call(req).await {
+        Ok(res) => {
+            let status = res.status();
+            let is_problem = res
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+            if status.as_u16() < 400 || is_problem {
+                return Ok(res.map_into_boxed_body());
+            }
+            let doc = document(res.response().error(), status);
+            let allow = res.headers().get(header::ALLOW).cloned();
+            let (req, _) = res.into_parts();
+            let mut response = problem_response(&doc);
+            if let Some(allow) = allow {
+                response.headers_mut().insert(header::ALLOW, allow);
+            }
+            Ok(ServiceResponse::new(req, response))
+        }
+        Err(e) => {
+            let status = e.as_response_error().status_code();
+            let doc = document(Some(&e), status);
+            Err(actix_web::error::InternalError::from_response(e, problem_response(&doc)).into())
+        }
+    }
+}
+
+fn document(
+    error: Option<&actix_web::Error>,
+    status: actix_web::http::StatusCode,
+) -> ProblemDocument {
+    match error.and_then(|e| e.as_error::<AppError>()) {
+        Some(app) => app.problem_document(),
+        None => {
+            let kind = ProblemKind::for_status(status);
+            ProblemDocument {
+                type_uri: kind.type_uri(),
+                title: kind.title().to_string(),
+                status: status.as_u16(),
+                detail: match kind {
+                    ProblemKind::PayloadTooLarge => {
+                        format!("The request body is larger than {BODY_LIMIT} bytes.")
+                    }
+                    _ => kind.title().to_string(),
+                },
+                errors: None,
+                blockers: None,
+            }
+        }
+    }
+}
+
+/// The answer for a request no route took: under `/api/`, 405 with `Allow` when the
+/// path exists for other methods, else 404 (a problem document either way).
+pub async fn unmatched(req: HttpRequest) -> HttpResponse {
+    if req.path().starts_with(PREFIX) {
+        let methods: Vec<String> = routes()
+            .iter()
+            .filter(|r| actix_web::dev::ResourceDef::new(r.path).is_match(req.path()))
+            .map(|r| r.method.to_string())
+            .collect();
+        if !methods.is_empty() {
+            let mut response = AppError::problem(
+                ProblemKind::MethodNotAllowed,
+                format!("This resource answers {}.", methods.join(", ")),
+            )
+            .problem_response();
+            if let Ok(v) = header::HeaderValue::from_str(&methods.join(", ")) {
+                response.headers_mut().insert(header::ALLOW, v);
+            }
+            return response;
+        }
+        return AppError::NotFound.problem_response();
+    }
+    actix_web::ResponseError::error_response(&AppError::NotFound)
+}
+
+/// Runs `body` in a transaction (a savepoint when one is open): committed when it
+/// returns `Ok`, rolled back otherwise. Unlike `AsyncConnection::transaction` it does
+/// not need a `Send` closure, so handlers can pass closures over request data.
+pub async fn in_transaction<T, E, F>(conn: &mut AsyncPgConnection, body: F) -> Result<T, E>
+where
+    F: AsyncFnOnce(&mut AsyncPgConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    use diesel_async::{AnsiTransactionManager, TransactionManager};
+    AnsiTransactionManager::begin_transaction(conn).await?;
+    match body(conn).await {
+        Ok(value) => {
+            AnsiTransactionManager::commit_transaction(conn).await?;
+            Ok(value)
+        }
+        Err(e) => {
+            AnsiTransactionManager::rollback_transaction(conn).await?;
+            Err(e)
+        }
+    }
+}
+
+/// Registers the API's routes (outside the console's session and CSRF layers).
+pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
+    for route in routes() {
+        (route.register)(cfg);
+    }
+}

@@ -1,0 +1,621 @@
+//! `/api/v1/tenants`: list, read, create, update, delete and move tenants.
+//! Each handler authorizes with the console's `authz` functions first: an id the
+//! caller may not see answers 404, a visible one they may not change 403.
+
+use super::idempotency::{self, Answer};
+use super::{json, parse_json};
+use crate::auth::{authz, ApiUser, Principal};
+use crate::db::models::role::TenantRole;
+use crate::db::models::tenant::TenantFields;
+use crate::db::models::Tenant;
+use crate::domain::{Feature, Level};
+use crate::error::{AppError, FieldErrors};
+use crate::services::tenants::{self as service, TenantInput};
+use crate::services::Actor;
+use crate::startup::AppState;
+use crate::web::routes::{route, Route};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
+use diesel_async::AsyncPgConnection;
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+pub fn routes() -> Vec<Route> {
+    vec![
+        route!(GET "/api/v1/tenants" => list),
+        route!(POST "/api/v1/tenants" => create),
+        route!(GET "/api/v1/tenants/{id}" => show),
+        route!(PATCH "/api/v1/tenants/{id}" => update),
+        route!(DELETE "/api/v1/tenants/{id}" => delete),
+        route!(POST "/api/v1/tenants/{id}/move" => move_tenant),
+    ]
+}
+
+// ---------------------------------------------------------------- DTOs
+
+/// A tenant, with the attribute names of the console's forms.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct TenantJson {
+    pub id: i64,
+    /// `null` for the root tenant.
+    pub parent_id: Option<i64>,
+    /// Ids from the root down to and including this tenant.
+    pub path: Vec<i64>,
+    pub name: String,
+    /// DNS label, unique across the installation; users log in as `subdomain\username`.
+    pub subdomain: String,
+    pub description: String,
+    pub custom_domain: Option<String>,
+    pub can_have_subtenants: bool,
+    pub enabled: bool,
+    /// The tenant role that caps everything inside this tenant.
+    pub tenant_role_id: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<&Tenant> for TenantJson {
+    fn from(t: &Tenant) -> Self {
+        TenantJson {
+            id: t.id,
+            parent_id: t.parent_id,
+            path: t.path.clone(),
+            name: t.name.clone(),
+            subdomain: t.subdomain.clone(),
+            description: t.description.clone(),
+            custom_domain: t.custom_domain.clone(),
+            can_have_subtenants: t.can_have_subtenants,
+            enabled: t.enabled,
+            tenant_role_id: t.tenant_role_id,
+            created_at: t.created_at,
+            updated_at: t.updated_at,
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A new sub-tenant of `parent_id`.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTenant {
+    pub parent_id: i64,
+    pub name: String,
+    pub subdomain: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub custom_domain: Option<String>,
+    #[serde(default)]
+    pub can_have_subtenants: bool,
+    /// Defaults to `true`.
+    #[serde(default = "yes")]
+    #[schema(default = true)]
+    pub enabled: bool,
+    /// Only root administrators may choose a tenant role; the parent's otherwise.
+    #[serde(default)]
+    pub tenant_role_id: Option<i64>,
+}
+
+/// `Some(None)` for an explicit `null`, `None` for an absent field.
+fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// Changes to a tenant: only the fields present change. The parent changes with
+/// `POST /api/v1/tenants/{id}/move`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateTenant {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub subdomain: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// `null` removes the custom domain.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub custom_domain: Option<Option<String>>,
+    #[serde(default)]
+    pub can_have_subtenants: Option<bool>,
+    /// The root tenant stays enabled.
+    #[serde(default)]
+    pub enabled: Option<bool>,
+    #[serde(default)]
+    pub tenant_role_id: Option<i64>,
+}
+
+/// The new parent of a tenant.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MoveTenant {
+    pub parent_id: i64,
+}
+
+/// One page of tenants.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct TenantPage {
+    pub items: Vec<TenantJson>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+pub const LIMIT_DEFAULT: i64 = 50;
+pub const LIMIT_MAX: i64 = 500;
+
+/// Filters and paging of `GET /api/v1/tenants`.
+#[derive(Clone, Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// Only direct children of this tenant.
+    pub parent: Option<i64>,
+    /// Only this tenant and the tenants below it.
+    pub subtree: Option<i64>,
+    /// Only tenants whose name contains this (case-insensitive).
+    #[param(max_length = 100)]
+    pub name: Option<String>,
+    /// `next_cursor` of the previous page.
+    #[param(max_length = 100)]
+    pub cursor: Option<String>,
+    /// Page size, 1–500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<i64>,
+}
+
+/// `?force=true` deletes the whole subtree, whatever it holds.
+#[derive(Clone, Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DeleteParams {
+    #[serde(default)]
+    pub force: bool,
+}
+
+// ---------------------------------------------------------------- shared rules
+
+/// Ids in paths are numbers; anything else names nothing.
+fn path_id(raw: &str) -> Result<i64, AppError> {
+    raw.trim().parse().map_err(|_| AppError::NotFound)
+}
+
+fn encode_cursor(id: i64) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("after:{id}"))
+}
+
+fn decode_cursor(raw: &str) -> Result<i64, AppError> {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(raw)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|s| s.strip_prefix("after:").and_then(|n| n.parse().ok()))
+        .ok_or_else(|| AppError::BadRequest("The cursor is not valid.".into()))
+}
+
+/// A tenant role chosen in a request: only root administrators choose one.
+async fn chosen_role(
+    p: &Principal,
+    conn: &mut AsyncPgConnection,
+    wanted: Option<i64>,
+    current: i64,
+    errors: &mut FieldErrors,
+) -> Result<Option<i64>, AppError> {
+    match wanted {
+        None => Ok(None),
+        Some(id) if id == current => Ok(None),
+        Some(_) if !authz::can_manage_tenant_roles(p) => Err(AppError::Forbidden),
+        Some(id) => {
+            if TenantRole::find(conn, id).await.is_ok() {
+                Ok(Some(id))
+            } else {
+                errors.insert(
+                    "tenant_role_id",
+                    "There is no tenant role with this id.".into(),
+                );
+                Ok(None)
+            }
+        }
+    }
+}
+
+fn input_bool(b: bool) -> Option<String> {
+    Some(if b { "true" } else { "false" }.into())
+}
+
+/// Creates a tenant as `p`; shared by `POST /api/v1/tenants` and batches.
+pub async fn create_as(
+    p: &Principal,
+    actor: &Actor,
+    conn: &mut AsyncPgConnection,
+    base_domain: &str,
+    data: CreateTenant,
+) -> Result<Tenant, AppError> {
+    let parent = authz::visible_tenant(p, data.parent_id, conn).await?;
+    if !authz::can_manage_children(p, &parent) {
+        return Err(AppError::Forbidden);
+    }
+    let mut errors = FieldErrors::new();
+    if !parent.can_have_subtenants {
+        errors.insert(
+            "parent_id",
+            format!("{} may not have sub-tenants.", parent.name),
+        );
+    }
+    let role = chosen_role(
+        p,
+        conn,
+        data.tenant_role_id,
+        parent.tenant_role_id,
+        &mut errors,
+    )
+    .await?;
+    let input = TenantInput {
+        name: data.name,
+        subdomain: data.subdomain,
+        description: data.description,
+        custom_domain: data.custom_domain.unwrap_or_default(),
+        parent_id: parent.id.to_string(),
+        tenant_role_id: String::new(),
+        can_have_subtenants: input_bool(data.can_have_subtenants),
+        enabled: input_bool(data.enabled),
+    };
+    let fields = match input.validate(true, base_domain) {
+        Ok(f) if errors.is_empty() => f,
+        Ok(_) => return Err(AppError::Validation(errors)),
+        Err(mut more) => {
+            more.append(&mut errors);
+            return Err(AppError::Validation(more));
+        }
+    };
+    service::create(
+        conn,
+        actor,
+        &parent,
+        TenantFields {
+            tenant_role_id: role,
+            ..fields
+        },
+    )
+    .await
+}
+
+/// Applies a PATCH as `p`; shared with batches.
+pub async fn update_as(
+    p: &Principal,
+    actor: &Actor,
+    conn: &mut AsyncPgConnection,
+    base_domain: &str,
+    id: i64,
+    data: UpdateTenant,
+) -> Result<Tenant, AppError> {
+    let tenant = authz::visible_tenant(p, id, conn).await?;
+    let parent = match tenant.parent_id {
+        Some(pid) => Some(Tenant::find(conn, pid).await?),
+        None => None,
+    };
+    authz::require_edit(p, &tenant, parent.as_ref())?;
+    let mut errors = FieldErrors::new();
+    let role = chosen_role(
+        p,
+        conn,
+        data.tenant_role_id,
+        tenant.tenant_role_id,
+        &mut errors,
+    )
+    .await?;
+    let mut input = TenantInput::from_tenant(&tenant);
+    if let Some(v) = data.name {
+        input.name = v;
+    }
+    if let Some(v) = data.subdomain {
+        input.subdomain = v;
+    }
+    if let Some(v) = data.description {
+        input.description = v;
+    }
+    if let Some(v) = data.custom_domain {
+        input.custom_domain = v.unwrap_or_default();
+    }
+    if let Some(v) = data.can_have_subtenants {
+        input.can_have_subtenants = input_bool(v);
+    }
+    if let Some(v) = data.enabled {
+        if tenant.is_root() && !v {
+            errors.insert("enabled", "The root tenant cannot be disabled.".into());
+        }
+        input.enabled = input_bool(v);
+    }
+    let fields = match input.validate(false, base_domain) {
+        Ok(f) if errors.is_empty() => f,
+        Ok(_) => return Err(AppError::Validation(errors)),
+        Err(mut more) => {
+            more.append(&mut errors);
+            return Err(AppError::Validation(more));
+        }
+    };
+    service::update(
+        conn,
+        actor,
+        tenant.id,
+        TenantFields {
+            tenant_role_id: role,
+            ..fields
+        },
+    )
+    .await
+}
+
+/// Deletes as `p` (Owner over the parent); shared with batches.
+pub async fn delete_as(
+    p: &Principal,
+    actor: &Actor,
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    force: bool,
+) -> Result<usize, AppError> {
+    let tenant = authz::visible_tenant(p, id, conn).await?;
+    let parent = match tenant.parent_id {
+        Some(pid) => Some(Tenant::find(conn, pid).await?),
+        None => None,
+    };
+    if !authz::can_delete(p, &tenant, parent.as_ref()) {
+        return Err(AppError::Forbidden);
+    }
+    let authorize = |t: &Tenant, parent: &Tenant| {
+        if authz::can_delete(p, t, Some(parent)) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden)
+        }
+    };
+    service::delete(conn, actor, tenant.id, force, &authorize).await
+}
+
+/// Moves as `p`: Owner over the current parent, manager of the destination; shared
+/// with batches.
+pub async fn move_as(
+    p: &Principal,
+    actor: &Actor,
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    parent_id: i64,
+) -> Result<Tenant, AppError> {
+    let tenant = authz::visible_tenant(p, id, conn).await?;
+    let parent = match tenant.parent_id {
+        Some(pid) => Some(Tenant::find(conn, pid).await?),
+        None => None,
+    };
+    if !authz::can_move(p, &tenant, parent.as_ref()) {
+        return Err(AppError::Forbidden);
+    }
+    let destination = authz::visible_tenant(p, parent_id, conn).await?;
+    if !authz::can_manage_children(p, &destination) {
+        return Err(AppError::Forbidden);
+    }
+    let authorize = |t: &Tenant, from: &Tenant, to: &Tenant| {
+        if authz::can_move_to(p, t, Some(from), to) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden)
+        }
+    };
+    service::move_tenant(conn, actor, tenant.id, destination.id, &authorize).await
+}
+
+// ---------------------------------------------------------------- handlers
+
+/// List the tenants the token's user may see.
+#[utoipa::path(
+    get,
+    path = "/api/v1/tenants",
+    tag = "tenants",
+    params(ListParams),
+    responses(
+        (status = 200, description = "One page of tenants, by id", body = TenantPage),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list(
+    user: ApiUser,
+    state: web::Data<AppState>,
+    params: web::Query<ListParams>,
+) -> Result<HttpResponse, AppError> {
+    let params = params.into_inner();
+    let limit = params.limit.unwrap_or(LIMIT_DEFAULT);
+    if !(1..=LIMIT_MAX).contains(&limit) {
+        return Err(AppError::BadRequest(format!(
+            "limit must be 1 to {LIMIT_MAX}."
+        )));
+    }
+    let after = params.cursor.as_deref().map(decode_cursor).transpose()?;
+    let mut conn = state.pool.get().await?;
+    for id in [params.parent, params.subtree].into_iter().flatten() {
+        let t = authz::visible_tenant(&user, id, &mut conn).await?;
+        authz::require(&user, &t, Feature::Tenants, Level::Read)?;
+    }
+    let name = params
+        .name
+        .as_deref()
+        .map(crate::web::switch::clean_query)
+        .filter(|n| !n.is_empty());
+    let rows = Tenant::api_page(
+        &mut conn,
+        &crate::db::models::tenant::ApiListQuery {
+            visibility: authz::visibility(&user),
+            parent: params.parent,
+            subtree: params.subtree,
+            name,
+            after,
+            limit: limit + 1,
+        },
+    )
+    .await?;
+    let more = rows.len() as i64 > limit;
+    let page: Vec<Tenant> = rows.into_iter().take(limit as usize).collect();
+    let next_cursor = if more {
+        page.last().map(|t| encode_cursor(t.id))
+    } else {
+        None
+    };
+    // Visible is not readable everywhere (a home tenant whose role reads no tenants).
+    let items = page
+        .iter()
+        .filter(|t| authz::effective_level(&user, t, Feature::Tenants) >= Level::Read)
+        .map(TenantJson::from)
+        .collect();
+    Ok(json(StatusCode::OK, &TenantPage { items, next_cursor }))
+}
+
+/// Read one tenant.
+#[utoipa::path(
+    get,
+    path = "/api/v1/tenants/{id}",
+    tag = "tenants",
+    params(("id" = i64, Path, description = "Tenant id")),
+    responses((status = 200, description = "The tenant", body = TenantJson)),
+    security(("bearer" = []))
+)]
+pub async fn show(
+    user: ApiUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let mut conn = state.pool.get().await?;
+    let tenant = authz::visible_tenant(&user, path_id(&path)?, &mut conn).await?;
+    authz::require(&user, &tenant, Feature::Tenants, Level::Read)?;
+    Ok(json(StatusCode::OK, &TenantJson::from(&tenant)))
+}
+
+/// Create a sub-tenant (manage sub-tenants on the parent). Accepts `Idempotency-Key`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/tenants",
+    tag = "tenants",
+    params(("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key, 1–255 visible ASCII characters")),
+    request_body(content = CreateTenant, content_type = "application/json"),
+    responses((status = 201, description = "Created", body = TenantJson,
+        headers(("Location" = String, description = "The new tenant's URL")))),
+    security(("bearer" = []))
+)]
+pub async fn create(
+    req: HttpRequest,
+    user: ApiUser,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    let data: CreateTenant = parse_json(&req, &body)?;
+    let actor = user.actor(&req);
+    let base = state.settings.base_domain.clone();
+    idempotency::run(&state, &req, &user, &body, async |conn| {
+        let t = create_as(&user, &actor, conn, &base, data).await?;
+        let mut answer = Answer::json(StatusCode::CREATED, &TenantJson::from(&t))?;
+        answer.location = Some(format!("/api/v1/tenants/{}", t.id));
+        Ok(answer)
+    })
+    .await
+}
+
+/// Change a tenant's fields (whoever manages its parent; the root by its Owners and
+/// Administrators).
+#[utoipa::path(
+    patch,
+    path = "/api/v1/tenants/{id}",
+    tag = "tenants",
+    params(("id" = i64, Path, description = "Tenant id")),
+    request_body(content = UpdateTenant, content_type = "application/json"),
+    responses((status = 200, description = "The changed tenant", body = TenantJson)),
+    security(("bearer" = []))
+)]
+pub async fn update(
+    req: HttpRequest,
+    user: ApiUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    let id = path_id(&path)?;
+    let mut conn = state.pool.get().await?;
+    // Authorize before reading the body: an invisible id is 404 whatever was sent.
+    authz::visible_tenant(&user, id, &mut conn).await?;
+    let data: UpdateTenant = parse_json(&req, &body)?;
+    let t = update_as(
+        &user,
+        &user.actor(&req),
+        &mut conn,
+        &state.settings.base_domain,
+        id,
+        data,
+    )
+    .await?;
+    Ok(json(StatusCode::OK, &TenantJson::from(&t)))
+}
+
+/// Delete a tenant (Owner over its parent). Refused (409, `delete-blocked`) while
+/// its subtree holds sub-tenants or users, unless `force=true`.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/tenants/{id}",
+    tag = "tenants",
+    params(("id" = i64, Path, description = "Tenant id"), DeleteParams),
+    responses((status = 204, description = "Deleted (with its subtree when forced)")),
+    security(("bearer" = []))
+)]
+pub async fn delete(
+    req: HttpRequest,
+    user: ApiUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    params: web::Query<DeleteParams>,
+) -> Result<HttpResponse, AppError> {
+    let mut conn = state.pool.get().await?;
+    delete_as(
+        &user,
+        &user.actor(&req),
+        &mut conn,
+        path_id(&path)?,
+        params.force,
+    )
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Move a tenant with its subtree under another parent (Owner over the current
+/// parent, manage sub-tenants on the new one). Accepts `Idempotency-Key`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/tenants/{id}/move",
+    tag = "tenants",
+    params(("id" = i64, Path, description = "Tenant id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key, 1–255 visible ASCII characters")),
+    request_body(content = MoveTenant, content_type = "application/json"),
+    responses((status = 200, description = "The moved tenant", body = TenantJson)),
+    security(("bearer" = []))
+)]
+pub async fn move_tenant(
+    req: HttpRequest,
+    user: ApiUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    let id = path_id(&path)?;
+    {
+        let mut conn = state.pool.get().await?;
+        authz::visible_tenant(&user, id, &mut conn).await?;
+    }
+    let data: MoveTenant = parse_json(&req, &body)?;
+    let actor = user.actor(&req);
+    idempotency::run(&state, &req, &user, &body, async |conn| {
+        let t = move_as(&user, &actor, conn, id, data.parent_id).await?;
+        Answer::json(StatusCode::OK, &TenantJson::from(&t))
+    })
+    .await
+}

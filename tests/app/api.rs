@@ -1,0 +1,1105 @@
+//! The Manage Tenants API: personal API tokens (page, bearer auth, read-only,
+//! revocation, disabled users and tenants), the tenant endpoints, problem documents
+//! for bad input, batches, idempotency keys, the OpenAPI document, and an
+//! authorization matrix over every `/api/` route.
+
+use crate::helpers::*;
+use serde_json::{json, Value};
+use tenantry::db::models::api_token::NewApiToken;
+use tenantry::db::models::{Tenant, User};
+use tenantry::domain::{GrantRole, Scope};
+use tenantry::services::api_tokens;
+
+// ---------------------------------------------------------------- helpers
+
+async fn db(app: &TestApp) -> tokio_postgres::Client {
+    let (client, conn) = tokio_postgres::connect(&app.db_url, tokio_postgres::NoTls)
+        .await
+        .expect("connect");
+    tokio::spawn(conn);
+    client
+}
+
+/// A token for `user`, made directly in the database.
+pub async fn token_for(app: &TestApp, user: &User, read_only: bool) -> String {
+    let secret = api_tokens::generate();
+    let mut conn = app.conn().await;
+    NewApiToken {
+        user_id: user.id,
+        name: "test",
+        token_hash: &api_tokens::hash(&secret),
+        prefix: &secret[..10],
+        read_only,
+        expires_at: None,
+    }
+    .insert(&mut conn)
+    .await
+    .unwrap();
+    secret
+}
+
+/// An API client with a bearer token.
+pub struct Api {
+    pub base: String,
+    pub token: Option<String>,
+    pub http: reqwest::Client,
+}
+
+impl Api {
+    pub fn new(app: &TestApp, token: Option<&str>) -> Self {
+        Api {
+            base: app.address.clone(),
+            token: token.map(str::to_string),
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+        }
+    }
+
+    pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let r = self.http.request(method, format!("{}{path}", self.base));
+        match &self.token {
+            Some(t) => r.bearer_auth(t),
+            None => r,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        send(self.request(reqwest::Method::GET, path)).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        send(self.request(reqwest::Method::POST, path).json(&body)).await
+    }
+
+    pub async fn patch(&self, path: &str, body: Value) -> (u16, Value) {
+        send(self.request(reqwest::Method::PATCH, path).json(&body)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> (u16, Value) {
+        send(self.request(reqwest::Method::DELETE, path)).await
+    }
+}
+
+/// Sends, and checks the content type: JSON for successes, problem+json for errors.
+pub async fn send(r: reqwest::RequestBuilder) -> (u16, Value) {
+    let response = r.send().await.unwrap();
+    let status = response.status().as_u16();
+    let ct = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let text = response.text().await.unwrap();
+    if status >= 400 {
+        assert_eq!(ct, "application/problem+json", "{status}: {text}");
+    } else if status != 204 {
+        assert!(ct.starts_with("application/json"), "{status} {ct}: {text}");
+    }
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"))
+    };
+    if status >= 400 {
+        assert_eq!(body["status"].as_u64(), Some(u64::from(status)), "{body}");
+        assert!(
+            body["type"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("urn:tenantry:problem:")),
+            "{body}"
+        );
+    }
+    (status, body)
+}
+
+fn problem(body: &Value) -> &str {
+    body["type"]
+        .as_str()
+        .and_then(|t| t.strip_prefix("urn:tenantry:problem:"))
+        .unwrap_or("")
+}
+
+async fn find(app: &TestApp, id: i64) -> Option<Tenant> {
+    app.reload_id(id).await
+}
+
+impl TestApp {
+    async fn reload_id(&self, id: i64) -> Option<Tenant> {
+        Tenant::find(&mut *self.conn().await, id).await.ok()
+    }
+}
+
+/// root ─┬─ acme (partner) ─┬─ a1 (partner) ── a1x
+///       │                   └─ a2
+///       └─ globex (partner) ── g1
+struct Tree {
+    acme: Tenant,
+    a1: Tenant,
+    a1x: Tenant,
+    a2: Tenant,
+    globex: Tenant,
+    g1: Tenant,
+}
+
+async fn tree(app: &TestApp) -> Tree {
+    let acme = app.tenant(&app.root, "acme", true).await;
+    let a1 = app.tenant(&acme, "a1", true).await;
+    let a1x = app.tenant(&a1, "a1x", false).await;
+    let a2 = app.tenant(&acme, "a2", false).await;
+    let globex = app.tenant(&app.root, "globex", true).await;
+    let g1 = app.tenant(&globex, "g1", false).await;
+    Tree {
+        acme,
+        a1,
+        a1x,
+        a2,
+        globex,
+        g1,
+    }
+}
+
+// ---------------------------------------------------------------- tokens
+
+#[tokio::test]
+async fn tokens_are_created_shown_once_stored_hashed_and_revoked() {
+    let app = spawn_app().await;
+    app.login_admin().await;
+    let page = app.get_html("/profile/tokens").await;
+    assert!(page.contains("name=\"expires_at\""), "{page}");
+
+    let r = app
+        .post_form(
+            "/profile/tokens",
+            &[("name", "provisioning"), ("expires_at", "")],
+        )
+        .await;
+    assert_eq!(r.status().as_u16(), 201);
+    let html = r.text().await.unwrap();
+    let marker = "<code id=\"token-secret\">";
+    let start = html.find(marker).unwrap() + marker.len();
+    let secret = html[start..start + html[start..].find('<').unwrap()].to_string();
+    assert!(secret.starts_with("tnt_"), "{secret}");
+
+    // Shown once: the list has only its prefix; the database only its hash.
+    let list = app.get_html("/profile/tokens").await;
+    assert!(!list.contains(&secret));
+    assert!(list.contains(&secret[..10]));
+    let client = db(&app).await;
+    let stored: String = client
+        .query_one("SELECT token_hash FROM api_tokens", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(stored, api_tokens::hash(&secret));
+    assert!(!stored.contains(&secret));
+
+    let api = Api::new(&app, Some(&secret));
+    let (status, body) = api.get("/api/v1/tenants").await;
+    assert_eq!(status, 200, "{body}");
+
+    // Bad form input keeps the form and creates nothing.
+    for (name, expires) in [("", ""), ("x", "yesterday"), ("x", "2000-01-01")] {
+        let r = app
+            .post_form(
+                "/profile/tokens",
+                &[("name", name), ("expires_at", expires)],
+            )
+            .await;
+        assert_eq!(r.status().as_u16(), 422, "{name:?} {expires:?}");
+    }
+
+    let id: i64 = client
+        .query_one("SELECT id FROM api_tokens", &[])
+        .await
+        .unwrap()
+        .get(0);
+    // Someone else cannot revoke it.
+    let other = app.user(&app.root, "other").await;
+    let _ = other;
+    let stranger = app.new_browser();
+    assert_redirect_to(&stranger.login("other", PASSWORD).await, "/dashboard");
+    let r = stranger
+        .post_form(&format!("/profile/tokens/{id}/revoke"), &[])
+        .await;
+    assert_eq!(r.status().as_u16(), 404);
+    assert_eq!(api.get("/api/v1/tenants").await.0, 200);
+
+    let r = app
+        .post_form(&format!("/profile/tokens/{id}/revoke"), &[])
+        .await;
+    assert_redirect_to(&r, "/profile/tokens");
+    let (status, body) = api.get("/api/v1/tenants").await;
+    assert_eq!(status, 401);
+    assert_eq!(problem(&body), "unauthorized");
+}
+
+#[tokio::test]
+async fn unusable_tokens_answer_401_at_once() {
+    let app = spawn_app().await;
+    let acme = app.tenant(&app.root, "acme", true).await;
+    let alice = app.user(&acme, "alice").await;
+    app.grant(&alice, &acme, GrantRole::Owner, Scope::Subtree, true)
+        .await;
+    let token = token_for(&app, &alice, false).await;
+    let api = Api::new(&app, Some(&token));
+    let path = format!("/api/v1/tenants/{}", acme.id);
+    assert_eq!(api.get(&path).await.0, 200);
+
+    for (label, r) in [
+        ("no token", Api::new(&app, None).get(&path).await),
+        ("unknown", Api::new(&app, Some("tnt_nope")).get(&path).await),
+        (
+            "not bearer",
+            send(
+                Api::new(&app, None)
+                    .request(reqwest::Method::GET, &path)
+                    .basic_auth("alice", Some("x")),
+            )
+            .await,
+        ),
+    ] {
+        assert_eq!(r.0, 401, "{label}");
+        assert_eq!(problem(&r.1), "unauthorized", "{label}");
+    }
+
+    let client = db(&app).await;
+    // A disabled user's token stops at once; so does one of a disabled tenant's user.
+    client
+        .execute(
+            "UPDATE users SET enabled = false WHERE id = $1",
+            &[&alice.id],
+        )
+        .await
+        .unwrap();
+    assert_eq!(api.get(&path).await.0, 401);
+    client
+        .execute(
+            "UPDATE users SET enabled = true WHERE id = $1",
+            &[&alice.id],
+        )
+        .await
+        .unwrap();
+    assert_eq!(api.get(&path).await.0, 200);
+    client
+        .execute(
+            "UPDATE tenants SET enabled = false WHERE id = $1",
+            &[&acme.id],
+        )
+        .await
+        .unwrap();
+    assert_eq!(api.get(&path).await.0, 401);
+    client
+        .execute(
+            "UPDATE tenants SET enabled = true WHERE id = $1",
+            &[&acme.id],
+        )
+        .await
+        .unwrap();
+    // Expired.
+    client
+        .execute(
+            "UPDATE api_tokens SET expires_at = now() - interval '1 second'",
+            &[],
+        )
+        .await
+        .unwrap();
+    let (status, _) = api.get(&path).await;
+    assert_eq!(status, 401);
+    let used: bool = client
+        .query_one("SELECT last_used_at IS NOT NULL FROM api_tokens", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(used, "last use recorded");
+}
+
+#[tokio::test]
+async fn a_read_only_token_only_reads_and_a_token_has_its_owners_rights() {
+    let app = spawn_app().await;
+    let t = tree(&app).await;
+    let alice = app.user(&t.acme, "alice").await;
+    app.grant(&alice, &t.acme, GrantRole::Owner, Scope::Subtree, true)
+        .await;
+    let ro = Api::new(&app, Some(&token_for(&app, &alice, true).await));
+    let rw = Api::new(&app, Some(&token_for(&app, &alice, false).await));
+
+    assert_eq!(ro.get(&format!("/api/v1/tenants/{}", t.a1.id)).await.0, 200);
+    let create = json!({"parent_id": t.acme.id, "name": "New", "subdomain": "new-one"});
+    let (status, body) = ro.post("/api/v1/tenants", create.clone()).await;
+    assert_eq!((status, problem(&body)), (403, "read-only-token"));
+    let (status, _) = ro
+        .patch(
+            &format!("/api/v1/tenants/{}", t.a2.id),
+            json!({"name": "X"}),
+        )
+        .await;
+    assert_eq!(status, 403);
+    assert_eq!(
+        ro.delete(&format!("/api/v1/tenants/{}", t.a2.id)).await.0,
+        403
+    );
+    assert!(find(&app, t.a2.id).await.is_some());
+
+    // Alice's own rights: acme's subtree, nothing of globex; not the root.
+    assert_eq!(rw.post("/api/v1/tenants", create).await.0, 201);
+    let (status, body) = rw.get(&format!("/api/v1/tenants/{}", t.globex.id)).await;
+    assert_eq!((status, problem(&body)), (404, "not-found"));
+    let (status, _) = rw
+        .post(
+            "/api/v1/tenants",
+            json!({"parent_id": t.globex.id, "name": "N", "subdomain": "nope"}),
+        )
+        .await;
+    assert_eq!(status, 404);
+    // acme is visible but edited only by whoever manages the root.
+    let (status, body) = rw
+        .patch(
+            &format!("/api/v1/tenants/{}", t.acme.id),
+            json!({"name": "Mine"}),
+        )
+        .await;
+    assert_eq!((status, problem(&body)), (403, "forbidden"));
+    let items = rw.get("/api/v1/tenants?limit=500").await.1["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["subdomain"].as_str().unwrap().to_string())
+        .collect::<Vec<_>>();
+    assert_eq!(items, ["acme", "a1", "a1x", "a2", "new-one"]);
+}
+
+// ---------------------------------------------------------------- tenant endpoints
+
+#[tokio::test]
+async fn create_read_update_list_move_and_delete_tenants() {
+    let app = spawn_app().await;
+    let t = tree(&app).await;
+    let api = Api::new(&app, Some(&token_for(&app, &app.admin, false).await));
+
+    // Create.
+    let r = api
+        .request(reqwest::Method::POST, "/api/v1/tenants")
+        .json(&json!({
+            "parent_id": t.acme.id, "name": "Initech", "subdomain": "initech",
+            "description": "TPS reports", "can_have_subtenants": true
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 201);
+    let location = r.headers()["location"].to_str().unwrap().to_string();
+    let created: Value = r.json().await.unwrap();
+    let id = created["id"].as_i64().unwrap();
+    assert_eq!(location, format!("/api/v1/tenants/{id}"));
+    assert_eq!(created["parent_id"], json!(t.acme.id));
+    assert_eq!(created["path"], json!([app.root.id, t.acme.id, id]));
+    assert_eq!(created["enabled"], json!(true));
+    assert_eq!(created["custom_domain"], Value::Null);
+    for field in [
+        "name",
+        "subdomain",
+        "description",
+        "can_have_subtenants",
+        "tenant_role_id",
+        "created_at",
+        "updated_at",
+    ] {
+        assert!(created.get(field).is_some(), "{field}");
+    }
+
+    // Read.
+    let (status, got) = api.get(&location).await;
+    assert_eq!((status, &got), (200, &created));
+
+    // Update: only what is sent changes; null clears the custom domain.
+    let (status, body) = api
+        .patch(
+            &location,
+            json!({"custom_domain": "console.initech.example"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["custom_domain"], json!("console.initech.example"));
+    assert_eq!(body["name"], json!("Initech"));
+    let (status, body) = api
+        .patch(&location, json!({"custom_domain": null, "enabled": false}))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(body["custom_domain"], Value::Null);
+    assert_eq!(body["enabled"], json!(false));
+    assert_eq!(body["description"], json!("TPS reports"));
+
+    // List: filters and cursor pagination.
+    let (_, page) = api
+        .get(&format!("/api/v1/tenants?parent={}", t.acme.id))
+        .await;
+    let names: Vec<&str> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["subdomain"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["a1", "a2", "initech"]);
+    assert_eq!(page["next_cursor"], Value::Null);
+    let (_, page) = api
+        .get(&format!("/api/v1/tenants?subtree={}", t.a1.id))
+        .await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 2);
+    let (_, page) = api.get("/api/v1/tenants?name=LOBE").await;
+    assert_eq!(page["items"][0]["subdomain"], json!("globex"));
+    let mut seen = Vec::new();
+    let mut next = "/api/v1/tenants?limit=3".to_string();
+    loop {
+        let (status, page) = api.get(&next).await;
+        assert_eq!(status, 200, "{page}");
+        for item in page["items"].as_array().unwrap() {
+            seen.push(item["id"].as_i64().unwrap());
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => next = format!("/api/v1/tenants?limit=3&cursor={c}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 8, "root, 6 tenants, initech");
+    assert!(seen.windows(2).all(|w| w[0] < w[1]));
+    for bad in [
+        "/api/v1/tenants?limit=0",
+        "/api/v1/tenants?limit=501",
+        "/api/v1/tenants?cursor=nonsense",
+        "/api/v1/tenants?parent=abc",
+        "/api/v1/tenants?bogus=1",
+    ] {
+        assert_eq!(api.get(bad).await.0, 400, "{bad}");
+    }
+    assert_eq!(api.get("/api/v1/tenants?parent=999999").await.0, 404);
+
+    // Move, with the same refusals as the console.
+    let (status, body) = api
+        .post(
+            &format!("/api/v1/tenants/{}/move", t.a1.id),
+            json!({"parent_id": t.globex.id}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["path"], json!([app.root.id, t.globex.id, t.a1.id]));
+    assert_eq!(
+        find(&app, t.a1x.id).await.unwrap().path,
+        vec![app.root.id, t.globex.id, t.a1.id, t.a1x.id]
+    );
+    for (dest, why) in [(t.a1x.id, "itself"), (t.g1.id, "sub-tenants")] {
+        let (status, body) = api
+            .post(
+                &format!("/api/v1/tenants/{}/move", t.a1.id),
+                json!({"parent_id": dest}),
+            )
+            .await;
+        assert_eq!((status, problem(&body)), (422, "validation-failed"));
+        assert!(
+            body["errors"]["parent_id"].as_str().unwrap().contains(why),
+            "{body}"
+        );
+    }
+    let (status, _) = api
+        .post(
+            &format!("/api/v1/tenants/{}/move", app.root.id),
+            json!({"parent_id": t.acme.id}),
+        )
+        .await;
+    assert_eq!(status, 403, "the root never moves");
+
+    // Delete: blocked while the subtree holds something; forced, all of it goes.
+    app.user(&t.a1x, "someone").await;
+    let (status, body) = api.delete(&format!("/api/v1/tenants/{}", t.a1.id)).await;
+    assert_eq!((status, problem(&body)), (409, "delete-blocked"));
+    let kinds: Vec<&str> = body["blockers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["subtenants", "users"]);
+    assert!(find(&app, t.a1.id).await.is_some());
+    let (status, _) = api
+        .delete(&format!("/api/v1/tenants/{}?force=true", t.a1.id))
+        .await;
+    assert_eq!(status, 204);
+    assert!(find(&app, t.a1.id).await.is_none());
+    assert!(find(&app, t.a1x.id).await.is_none());
+    assert_eq!(
+        api.get(&format!("/api/v1/tenants/{}", t.a1.id)).await.0,
+        404
+    );
+    let (status, _) = api.delete(&format!("/api/v1/tenants/{}", t.a2.id)).await;
+    assert_eq!(status, 204, "an empty leaf is deleted safely");
+    let (status, body) = api
+        .delete(&format!("/api/v1/tenants/{}", app.root.id))
+        .await;
+    assert_eq!((status, problem(&body)), (403, "forbidden"));
+}
+
+#[tokio::test]
+async fn bad_input_gets_a_problem_and_changes_nothing() {
+    let app = spawn_app().await;
+    let t = tree(&app).await;
+    let api = Api::new(&app, Some(&token_for(&app, &app.admin, false).await));
+    let count = || async {
+        db(&app)
+            .await
+            .query_one("SELECT count(*) FROM tenants", &[])
+            .await
+            .unwrap()
+            .get::<_, i64>(0)
+    };
+    let before = count().await;
+    let good = json!({"parent_id": t.acme.id, "name": "N", "subdomain": "fine"});
+    let cases: Vec<(&str, reqwest::RequestBuilder, u16, &str)> = vec![
+        (
+            "unknown field",
+            api.request(reqwest::Method::POST, "/api/v1/tenants").json(
+                &json!({"parent_id": t.acme.id, "name": "N", "subdomain": "x1", "colour": "red"}),
+            ),
+            400,
+            "unknown-field",
+        ),
+        (
+            "wrong type",
+            api.request(reqwest::Method::POST, "/api/v1/tenants")
+                .json(&json!({"parent_id": "acme", "name": "N", "subdomain": "x2"})),
+            400,
+            "invalid-body",
+        ),
+        (
+            "missing field",
+            api.request(reqwest::Method::POST, "/api/v1/tenants")
+                .json(&json!({"parent_id": t.acme.id, "name": "N"})),
+            400,
+            "invalid-body",
+        ),
+        (
+            "malformed",
+            api.request(reqwest::Method::POST, "/api/v1/tenants")
+                .header("content-type", "application/json")
+                .body("{\"parent_id\": 1,"),
+            400,
+            "malformed-json",
+        ),
+        (
+            "not JSON",
+            api.request(reqwest::Method::POST, "/api/v1/tenants")
+                .header("content-type", "text/plain")
+                .body(good.to_string()),
+            415,
+            "unsupported-media-type",
+        ),
+        (
+            "form",
+            api.request(reqwest::Method::POST, "/api/v1/tenants")
+                .form(&[("parent_id", "1")]),
+            415,
+            "unsupported-media-type",
+        ),
+        (
+            "invalid subdomain",
+            api.request(reqwest::Method::POST, "/api/v1/tenants")
+                .json(&json!({"parent_id": t.acme.id, "name": "N", "subdomain": "Bad_Sub"})),
+            422,
+            "validation-failed",
+        ),
+        (
+            "taken subdomain",
+            api.request(reqwest::Method::POST, "/api/v1/tenants")
+                .json(&json!({"parent_id": t.acme.id, "name": "N", "subdomain": "globex"})),
+            422,
+            "validation-failed",
+        ),
+        (
+            "parent may not have sub-tenants",
+            api.request(reqwest::Method::POST, "/api/v1/tenants")
+                .json(&json!({"parent_id": t.g1.id, "name": "N", "subdomain": "x3"})),
+            422,
+            "validation-failed",
+        ),
+        (
+            "NUL in a name",
+            api.request(reqwest::Method::POST, "/api/v1/tenants")
+                .json(&json!({"parent_id": t.acme.id, "name": "a\u{0}b", "subdomain": "x4"})),
+            422,
+            "validation-failed",
+        ),
+        (
+            "oversized",
+            api.request(reqwest::Method::POST, "/api/v1/tenants")
+                .header("content-type", "application/json")
+                .body(format!("{{\"name\": \"{}\"}}", "x".repeat(3 * 1024 * 1024))),
+            413,
+            "payload-too-large",
+        ),
+        (
+            "patch with a parent",
+            api.request(
+                reqwest::Method::PATCH,
+                &format!("/api/v1/tenants/{}", t.a2.id),
+            )
+            .json(&json!({"parent_id": t.globex.id})),
+            400,
+            "unknown-field",
+        ),
+        (
+            "move without a body",
+            api.request(
+                reqwest::Method::POST,
+                &format!("/api/v1/tenants/{}/move", t.a2.id),
+            ),
+            415,
+            "unsupported-media-type",
+        ),
+        (
+            "array body",
+            api.request(reqwest::Method::POST, "/api/v1/tenants")
+                .json(&json!([1, 2])),
+            400,
+            "invalid-body",
+        ),
+        (
+            "method",
+            api.request(reqwest::Method::PUT, "/api/v1/tenants")
+                .json(&good),
+            405,
+            "method-not-allowed",
+        ),
+        (
+            "no such route",
+            api.request(reqwest::Method::GET, "/api/v1/nothing"),
+            404,
+            "not-found",
+        ),
+        (
+            "bad idempotency key",
+            api.request(reqwest::Method::POST, "/api/v1/tenants")
+                .header("Idempotency-Key", "")
+                .json(&good),
+            400,
+            "bad-request",
+        ),
+    ];
+    for (label, request, status, kind) in cases {
+        let (got, body) = send(request).await;
+        assert_eq!((got, problem(&body)), (status, kind), "{label}: {body}");
+    }
+    assert_eq!(count().await, before, "nothing was created");
+    let r = api
+        .request(reqwest::Method::PUT, "/api/v1/tenants")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["allow"], "GET, POST");
+    let (_, body) = api
+        .post(
+            "/api/v1/tenants",
+            json!({"parent_id": t.acme.id, "name": "", "subdomain": "Bad_Sub"}),
+        )
+        .await;
+    assert!(body["errors"]["name"].is_string() && body["errors"]["subdomain"].is_string());
+    assert_eq!(
+        find(&app, t.a2.id).await.unwrap().parent_id,
+        Some(t.acme.id)
+    );
+}
+
+// ---------------------------------------------------------------- batch and idempotency
+
+#[tokio::test]
+async fn batches_answer_per_item_and_atomic_ones_all_or_nothing() {
+    let app = spawn_app().await;
+    let t = tree(&app).await;
+    let api = Api::new(&app, Some(&token_for(&app, &app.admin, false).await));
+
+    let (status, body) = api
+        .post(
+            "/api/v1/tenants/batch",
+            json!({"atomic": false, "operations": [
+                {"op": "create", "data": {"parent_id": t.acme.id, "name": "B1", "subdomain": "b1"}},
+                {"op": "create", "data": {"parent_id": t.acme.id, "name": "B2", "subdomain": "Bad_Sub"}},
+                {"op": "update", "id": t.a2.id, "data": {"name": "Renamed"}},
+                {"op": "move", "id": t.a1.id, "parent_id": t.a1x.id},
+                {"op": "move", "id": t.a1.id, "parent_id": t.globex.id},
+                {"op": "delete", "id": t.g1.id, "force": false},
+                {"op": "delete", "id": 999999},
+            ]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["applied"], json!(true));
+    let results = body["results"].as_array().unwrap();
+    let statuses: Vec<u64> = results
+        .iter()
+        .map(|r| r["status"].as_u64().unwrap())
+        .collect();
+    assert_eq!(statuses, [201, 422, 200, 422, 200, 204, 404]);
+    assert!(results[0]["id"].is_i64());
+    assert_eq!(problem(&results[1]["error"]), "validation-failed");
+    assert!(results[1]["error"]["errors"]["subdomain"].is_string());
+    assert_eq!(find(&app, t.a2.id).await.unwrap().name, "Renamed");
+    assert_eq!(
+        find(&app, t.a1.id).await.unwrap().parent_id,
+        Some(t.globex.id)
+    );
+    assert!(find(&app, t.g1.id).await.is_none());
+
+    // Atomic: one failure, nothing applied.
+    let (status, body) = api
+        .post(
+            "/api/v1/tenants/batch",
+            json!({"atomic": true, "operations": [
+                {"op": "create", "data": {"parent_id": t.acme.id, "name": "C1", "subdomain": "c1"}},
+                {"op": "update", "id": t.a2.id, "data": {"name": "Again"}},
+                {"op": "move", "id": t.acme.id, "parent_id": t.a2.id},
+            ]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["applied"], json!(false));
+    let statuses: Vec<u64> = body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_u64().unwrap())
+        .collect();
+    assert_eq!(statuses, [424, 424, 422]);
+    assert_eq!(find(&app, t.a2.id).await.unwrap().name, "Renamed");
+    assert!(Tenant::by_subdomain(&mut *app.conn().await, "c1")
+        .await
+        .unwrap()
+        .is_none());
+    // Atomic and all fine: all applied.
+    let (_, body) = api
+        .post(
+            "/api/v1/tenants/batch",
+            json!({"atomic": true, "operations": [
+                {"op": "create", "data": {"parent_id": t.acme.id, "name": "C1", "subdomain": "c1"}},
+                {"op": "update", "id": t.a2.id, "data": {"name": "Again"}},
+            ]}),
+        )
+        .await;
+    assert_eq!(body["applied"], json!(true), "{body}");
+    assert_eq!(find(&app, t.a2.id).await.unwrap().name, "Again");
+
+    // Too many operations, or a malformed one: refused whole.
+    let ops: Vec<Value> = (0..1001)
+        .map(|i| json!({"op": "delete", "id": i}))
+        .collect();
+    let (status, body) = api
+        .post("/api/v1/tenants/batch", json!({"operations": ops}))
+        .await;
+    assert_eq!((status, problem(&body)), (422, "too-many-operations"));
+    let (status, body) = api
+        .post(
+            "/api/v1/tenants/batch",
+            json!({"operations": [{"op": "explode", "id": 1}]}),
+        )
+        .await;
+    assert_eq!((status, problem(&body)), (400, "invalid-body"));
+    let (status, body) = api
+        .post(
+            "/api/v1/tenants/batch",
+            json!({"operations": [{"op": "delete", "id": 1, "extra": true}]}),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+}
+
+#[tokio::test]
+async fn an_idempotency_key_applies_a_post_once() {
+    let app = spawn_app().await;
+    let t = tree(&app).await;
+    let api = Api::new(&app, Some(&token_for(&app, &app.admin, false).await));
+    let body = json!({"parent_id": t.acme.id, "name": "Once", "subdomain": "once"});
+    let post = |key: &str, body: &Value| {
+        api.request(reqwest::Method::POST, "/api/v1/tenants")
+            .header("Idempotency-Key", key)
+            .json(body)
+            .send()
+    };
+    let first = post("k-1", &body).await.unwrap();
+    assert_eq!(first.status().as_u16(), 201);
+    assert!(first.headers().get("idempotent-replayed").is_none());
+    let first: Value = first.json().await.unwrap();
+    let again = post("k-1", &body).await.unwrap();
+    assert_eq!(again.status().as_u16(), 201);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_eq!(
+        again.headers()["location"].to_str().unwrap(),
+        format!("/api/v1/tenants/{}", first["id"])
+    );
+    let again: Value = again.json().await.unwrap();
+    assert_eq!(again, first);
+    let n: i64 = db(&app)
+        .await
+        .query_one("SELECT count(*) FROM tenants WHERE subdomain = 'once'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 1);
+
+    // The same key with another body: refused, nothing applied.
+    let other = json!({"parent_id": t.acme.id, "name": "Twice", "subdomain": "twice"});
+    let r = post("k-1", &other).await.unwrap();
+    assert_eq!(r.status().as_u16(), 422);
+    let b: Value = r.json().await.unwrap();
+    assert_eq!(problem(&b), "idempotency-key-reused");
+    // A failed request is remembered too (same answer), without applying anything.
+    let bad = json!({"parent_id": t.acme.id, "name": "Bad", "subdomain": "Bad_Sub"});
+    assert_eq!(post("k-2", &bad).await.unwrap().status().as_u16(), 422);
+    assert_eq!(post("k-2", &bad).await.unwrap().status().as_u16(), 422);
+    // Keys are per user: another user's identical key is theirs.
+    let bob = app.user(&app.root, "bob").await;
+    app.grant(&bob, &app.root, GrantRole::Owner, Scope::Subtree, true)
+        .await;
+    let bob_api = Api::new(&app, Some(&token_for(&app, &bob, false).await));
+    let r = bob_api
+        .request(reqwest::Method::POST, "/api/v1/tenants")
+        .header("Idempotency-Key", "k-1")
+        .json(&other)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 201);
+
+    // Concurrent retries with one key: one applies, the rest replay it.
+    let body = json!({"parent_id": t.acme.id, "name": "Race", "subdomain": "race"});
+    let mut handles = Vec::new();
+    for _ in 0..8 {
+        let request = api
+            .request(reqwest::Method::POST, "/api/v1/tenants")
+            .header("Idempotency-Key", "race")
+            .json(&body);
+        handles.push(tokio::spawn(async move {
+            request.send().await.unwrap().status().as_u16()
+        }));
+    }
+    for h in handles {
+        assert_eq!(h.await.unwrap(), 201);
+    }
+    let n: i64 = db(&app)
+        .await
+        .query_one("SELECT count(*) FROM tenants WHERE subdomain = 'race'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 1);
+    // Moves and batches take keys as well.
+    let mv = |key: &'static str| {
+        api.request(
+            reqwest::Method::POST,
+            &format!("/api/v1/tenants/{}/move", t.a2.id),
+        )
+        .header("Idempotency-Key", key)
+        .json(&json!({"parent_id": t.globex.id}))
+        .send()
+    };
+    assert_eq!(mv("m").await.unwrap().status().as_u16(), 200);
+    assert_eq!(
+        mv("m").await.unwrap().headers()["idempotent-replayed"],
+        "true"
+    );
+}
+
+// ---------------------------------------------------------------- OpenAPI
+
+#[tokio::test]
+async fn the_openapi_document_describes_every_api_route() {
+    let app = spawn_app().await;
+    let (status, doc) = Api::new(&app, None).get("/api/v1/openapi.json").await;
+    assert_eq!(status, 200);
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"), "{doc}");
+    for route in tenantry::web::routes() {
+        if !route.path.starts_with("/api/") || route.path.ends_with("openapi.json") {
+            continue;
+        }
+        let method = route.method.as_str().to_ascii_lowercase();
+        let op = &doc["paths"][route.path][&method];
+        assert!(op.is_object(), "{} {} missing", route.method, route.path);
+        for code in ["401", "404"] {
+            assert!(op["responses"][code].is_object(), "{} {}", route.path, code);
+        }
+    }
+    assert!(doc["components"]["schemas"]["TenantJson"].is_object());
+    assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+}
+
+// ---------------------------------------------------------------- authorization matrix
+
+use crate::matrix::{self, Outcome};
+
+/// How an API route is authorized, in the matrix's reference model.
+#[derive(Clone, Copy, Debug)]
+enum ApiRule {
+    /// No token needed (the OpenAPI document).
+    Public,
+    /// Any valid token.
+    Token,
+    /// Tenants at least read on `{id}`.
+    Read,
+    /// Creating under the tenant posted as `parent_id`.
+    CreateUnder,
+    /// Editing `{id}` (whoever manages its parent).
+    Edit,
+    /// Deleting `{id}` (Owner over its parent).
+    Delete,
+    /// Moving `{id}` under itself: Owner over its parent, then managing the
+    /// destination (itself), then refused as a cycle (422).
+    MoveUnderItself,
+}
+
+/// The rule and the body of every API route (bodies that fail validation after
+/// authorization, so allowed requests change nothing). A new API route without an
+/// entry here fails the matrix.
+fn api_rule_for(method: &str, path: &str) -> Option<(ApiRule, Option<Value>)> {
+    use ApiRule::*;
+    Some(match (method, path) {
+        ("GET", "/api/v1/openapi.json") => (Public, None),
+        ("GET", "/api/v1/tenants") => (Token, None),
+        ("POST", "/api/v1/tenants/batch") => (Token, Some(json!({"operations": []}))),
+        ("POST", "/api/v1/tenants") => (
+            CreateUnder,
+            Some(json!({"parent_id": 0, "name": "", "subdomain": "Bad_Sub"})),
+        ),
+        ("GET", "/api/v1/tenants/{id}") => (Read, None),
+        ("PATCH", "/api/v1/tenants/{id}") => (Edit, Some(json!({"subdomain": "Bad_Sub"}))),
+        // Every fixture tenant holds a user: a safe delete is refused (409), nothing goes.
+        ("DELETE", "/api/v1/tenants/{id}") => (Delete, None),
+        ("POST", "/api/v1/tenants/{id}/move") => (MoveUnderItself, Some(json!({"parent_id": 0}))),
+        _ => return None,
+    })
+}
+
+fn api_expected(rule: ApiRule, user: &str, tenant: &str) -> Outcome {
+    use matrix::{at_least, gate, manages, owns_children, parent};
+    if user == "anonymous" {
+        return match rule {
+            ApiRule::Public => Outcome::Allowed,
+            // 401: "log in" with a token.
+            _ => Outcome::Login,
+        };
+    }
+    match rule {
+        ApiRule::Public | ApiRule::Token => Outcome::Allowed,
+        ApiRule::Read => at_least(user, tenant, tenantry::domain::Level::Read),
+        ApiRule::CreateUnder => gate(user, tenant, manages(user, tenant)),
+        ApiRule::Edit => gate(
+            user,
+            tenant,
+            match parent(tenant) {
+                Some(p) => manages(user, p),
+                None => user == "admin",
+            },
+        ),
+        ApiRule::Delete => gate(
+            user,
+            tenant,
+            parent(tenant).is_some_and(|p| owns_children(user, p)),
+        ),
+        ApiRule::MoveUnderItself => gate(
+            user,
+            tenant,
+            parent(tenant).is_some_and(|p| owns_children(user, p)) && manages(user, tenant),
+        ),
+    }
+}
+
+fn api_classify(status: u16) -> Outcome {
+    match status {
+        401 => Outcome::Login,
+        404 => Outcome::NotFound,
+        403 => Outcome::Forbidden,
+        200 | 201 | 204 | 400 | 409 | 422 => Outcome::Allowed,
+        other => panic!("unexpected status {other}"),
+    }
+}
+
+#[tokio::test]
+async fn every_api_route_for_every_user_and_tenant() {
+    let routes: Vec<(String, &'static str)> = tenantry::web::routes()
+        .iter()
+        .filter(|r| r.path.starts_with("/api/"))
+        .map(|r| (r.method.to_string(), r.path))
+        .collect();
+    let missing: Vec<String> = routes
+        .iter()
+        .filter(|(m, p)| api_rule_for(m, p).is_none())
+        .map(|(m, p)| format!("{m} {p}"))
+        .collect();
+    assert!(missing.is_empty(), "API routes without a rule: {missing:?}");
+
+    let w = matrix::world().await;
+    let app = &w._app;
+    // A token for every fixture user (anonymous: none).
+    let mut tokens: std::collections::HashMap<&str, Option<String>> = Default::default();
+    for user in matrix::USERS {
+        let token = match user {
+            "anonymous" => None,
+            name => {
+                let (subdomain, username) = match name {
+                    "admin" => ("root", ADMIN_USER),
+                    other => (w.tenants[matrix::home(other)].subdomain.as_str(), other),
+                };
+                let (u, _) = User::find_for_login(&mut *app.conn().await, subdomain, username)
+                    .await
+                    .unwrap()
+                    .unwrap();
+                Some(token_for(app, &u, false).await)
+            }
+        };
+        tokens.insert(user, token);
+    }
+
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for (method, path) in &routes {
+        let (rule, body) = api_rule_for(method, path).unwrap();
+        let per_tenant = path.contains("{id}") || matches!(rule, ApiRule::CreateUnder);
+        let targets: Vec<&str> = if per_tenant {
+            matrix::TENANTS.to_vec()
+        } else {
+            vec!["root"]
+        };
+        for user in matrix::USERS {
+            let api = Api::new(app, tokens[user].as_deref());
+            for tenant in &targets {
+                let id = w.tenants[tenant].id;
+                let url = path.replace("{id}", &id.to_string());
+                let mut request = api.request(method.parse().unwrap(), &url);
+                if let Some(mut body) = body.clone() {
+                    if body.get("parent_id").is_some() {
+                        body["parent_id"] = json!(id);
+                    }
+                    request = request.json(&body);
+                }
+                let (status, response) = send(request).await;
+                assert!(status < 500, "{user} {method} {url}: {status} {response}");
+                let got = api_classify(status);
+                let want = api_expected(rule, user, tenant);
+                checked += 1;
+                if got != want {
+                    failures.push(format!(
+                        "{method} {path} as {user} on {tenant}: expected {want:?}, got {got:?} ({response})"
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {checked} cases differ:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    assert!(checked > 300, "the API matrix covered only {checked} cases");
+    // Nothing changed: every fixture tenant is still there.
+    for t in w.tenants.values() {
+        assert!(app.reload(t).await.is_some());
+    }
+}
