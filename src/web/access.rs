@@ -71,6 +71,7 @@ struct AccessPage {
     grants: Vec<GrantView>,
     candidates: Vec<Candidate>,
     roles: Vec<GrantRole>,
+    can_invite: bool,
     may_subtree: bool,
     may_manage: bool,
     form: GrantForm,
@@ -227,6 +228,7 @@ async fn build(
     };
     Ok(AccessPage {
         page: PageCtx::new(user, conn, "access").await?,
+        can_invite: authz::can_invite(user, &tenant),
         may_subtree: authz::can_give_grant(user, &tenant, GrantRole::Viewer, Scope::Subtree, false),
         may_manage: authz::can_give_grant(user, &tenant, GrantRole::Viewer, Scope::Tenant, true),
         tenant,

@@ -4,6 +4,7 @@ use actix_web::{http::header, web, HttpResponse};
 
 const APP_CSS: &str = include_str!("../../static/css/app.css");
 const HTMX_JS: &str = include_str!("../../static/js/htmx.min.js");
+const APP_JS: &str = include_str!("../../static/js/app.js");
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route(
@@ -13,6 +14,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route(
         "/static/js/htmx.min.js",
         web::get().to(|| async { asset("text/javascript; charset=utf-8", HTMX_JS) }),
+    )
+    .route(
+        "/static/js/app.js",
+        web::get().to(|| async { asset("text/javascript; charset=utf-8", APP_JS) }),
     );
 }
 

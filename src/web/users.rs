@@ -162,6 +162,7 @@ struct IndexPage {
     pages: i64,
     q: String,
     can_create: bool,
+    can_invite: bool,
 }
 
 impl IndexPage {
@@ -189,6 +190,7 @@ async fn index(
     render(&IndexPage {
         page: PageCtx::new(&user, &mut conn, "users").await?,
         can_create: authz::require(&user, &tenant, Feature::Users, Level::Full).is_ok(),
+        can_invite: authz::can_invite(&user, &tenant),
         pages: ((total + PER_PAGE - 1) / PER_PAGE).max(1),
         tenant,
         rows,
