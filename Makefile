@@ -1,7 +1,7 @@
 # tenantry — developer entry points.
 #
 #   make run     build and start a local instance with demo data
-#   make test    Rust tests + browser tests (needs PostgreSQL; installs what is missing)
+#   make test    Rust tests + browser tests + API schema test (needs PostgreSQL; installs what is missing)
 #   make lint    rustfmt check + clippy with warnings as errors
 #   make bench   throughput/latency benchmark (see scripts/bench.sh)
 #
@@ -28,11 +28,11 @@ RUN_ENV := DATABASE_URL='$(DATABASE_URL)' \
            TENANTRY_ADMIN_USERNAME='$(TENANTRY_ADMIN_USERNAME)' \
            TENANTRY_ADMIN_PASSWORD='$(TENANTRY_ADMIN_PASSWORD)'
 
-.PHONY: help run test test-rust test-browser lint bench clean-db
+.PHONY: help run test test-rust test-browser test-api lint bench clean-db
 
 help:
 	@echo 'make run       build (release), migrate, bootstrap, seed demo data, serve on http://$(TENANTRY_LISTEN)'
-	@echo 'make test      cargo test --all-targets, then the browser tests (tests/browser/run.py)'
+	@echo 'make test      cargo test --all-targets, the browser tests (tests/browser/run.py), schemathesis on the API (tests/api/schemathesis_run.py)'
 	@echo 'make lint      cargo fmt --check and cargo clippy -D warnings'
 	@echo 'make bench     benchmark against a 100k-tenant database (scripts/bench.sh)'
 	@echo 'make clean-db  drop and recreate the development database, drop leftover browser test databases'
@@ -55,6 +55,7 @@ test:
 	@status=0; \
 	$(MAKE) --no-print-directory test-rust || status=1; \
 	$(MAKE) --no-print-directory test-browser || status=1; \
+	$(MAKE) --no-print-directory test-api || status=1; \
 	if [[ $$status -ne 0 ]]; then echo 'make test: FAILED (see above)' >&2; fi; \
 	exit $$status
 
@@ -63,6 +64,10 @@ test-rust:
 
 test-browser:
 	TEST_DATABASE_URL='$(TEST_DATABASE_URL)' $(PYTHON) tests/browser/run.py
+
+# schemathesis against /api/v1/openapi.json of a real server with a valid token.
+test-api:
+	TEST_DATABASE_URL='$(TEST_DATABASE_URL)' $(PYTHON) tests/api/schemathesis_run.py
 
 lint:
 	cargo fmt --all -- --check
@@ -77,6 +82,6 @@ clean-db:
 	scripts/ensure-postgres.sh
 	psql -X -q -v ON_ERROR_STOP=1 '$(TEST_DATABASE_URL)' -Atc \
 	  "SELECT format('DROP DATABASE IF EXISTS %I WITH (FORCE);', datname) FROM pg_database \
-	   WHERE datname = 'tenantry' OR datname LIKE 'browser\_%'" \
+	   WHERE datname = 'tenantry' OR datname LIKE 'browser\_%' OR datname LIKE 'apischema\_%'" \
 	  | psql -X -q -v ON_ERROR_STOP=1 '$(TEST_DATABASE_URL)'
 	scripts/ensure-postgres.sh

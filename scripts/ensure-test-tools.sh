@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Make sure the tools the browser tests need are present:
+# Make sure the tools the browser and API schema tests need are present:
 #   - Debian's chromium and chromedriver (/usr/bin/chromium, /usr/bin/chromedriver)
-#   - a Python virtualenv in .venv with tests/browser/requirements.txt installed
+#   - a Python virtualenv in .venv with tests/browser/requirements.txt and
+#     tests/api/requirements.txt (schemathesis) installed
 #
 # Idempotent and fast when everything is already in place. Installs missing
 # Debian packages with apt-get when run as root; otherwise fails saying what to
@@ -68,4 +69,16 @@ if [[ $want != "$have" ]] || ! "$VENV/bin/python" -c 'import selenium, aiosmtpd'
     echo "$want" >"$stamp"
 fi
 log "python:  $("$VENV/bin/python" -c 'import sys, selenium; print(sys.version.split()[0], "selenium", selenium.__version__)')"
+
+# The API schema test (tests/api/schemathesis_run.py): schemathesis, same virtualenv.
+API_REQUIREMENTS="tests/api/requirements.txt"
+api_stamp="$VENV/.tenantry-api-requirements.sha256"
+want=$(sha256sum "$API_REQUIREMENTS" | cut -d' ' -f1)
+have=$(cat "$api_stamp" 2>/dev/null || true)
+if [[ $want != "$have" ]] || [[ ! -x $VENV/bin/schemathesis ]]; then
+    log "pip install -r $API_REQUIREMENTS"
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$API_REQUIREMENTS"
+    echo "$want" >"$api_stamp"
+fi
+log "api:     $("$VENV/bin/schemathesis" --version 2>/dev/null || echo 'schemathesis (version unknown)')"
 log "ok"

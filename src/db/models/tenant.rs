@@ -394,9 +394,10 @@ impl Tenant {
             .await
     }
 
-    /// Creates a child of `parent`. The caller holds the parent row locked
-    /// (`lock_shared`) in the same transaction, so the parent's path cannot change
-    /// and the parent cannot be deleted before the child exists.
+    /// Creates a child of `parent`. The caller holds every tenant on the parent's
+    /// path locked FOR KEY SHARE in the same transaction (`services::tenants`), so
+    /// the parent's path cannot change and neither it nor an ancestor can be moved or
+    /// deleted before the child exists.
     pub async fn insert_child(
         conn: &mut AsyncPgConnection,
         parent: &Tenant,
@@ -552,16 +553,6 @@ pub struct Totals {
 diesel::define_sql_function!(fn nextval(seq: diesel::sql_types::Text) -> diesel::sql_types::BigInt);
 
 impl Tenant {
-    /// Locks the row against updates and deletes while a child is added under it.
-    pub async fn lock_shared(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Tenant> {
-        tenants::table
-            .find(id)
-            .select(Tenant::as_select())
-            .for_share()
-            .first(conn)
-            .await
-    }
-
     pub async fn set_enabled(
         conn: &mut AsyncPgConnection,
         id: i64,

@@ -4,7 +4,9 @@
 
 use super::idempotency::{self, Answer};
 use super::parse_json;
-use super::tenants::{create_as, delete_as, move_as, update_as, CreateTenant, UpdateTenant};
+use super::tenants::{
+    create_as, delete_as, integral_i64, move_as, update_as, CreateTenant, UpdateTenant,
+};
 use crate::auth::{ApiUser, Principal};
 use crate::error::{AppError, ProblemDocument, ProblemKind};
 use crate::services::Actor;
@@ -42,14 +44,18 @@ pub enum Operation {
         data: CreateTenant,
     },
     Update {
+        #[serde(deserialize_with = "integral_i64")]
         id: i64,
         data: UpdateTenant,
     },
     Move {
+        #[serde(deserialize_with = "integral_i64")]
         id: i64,
+        #[serde(deserialize_with = "integral_i64")]
         parent_id: i64,
     },
     Delete {
+        #[serde(deserialize_with = "integral_i64")]
         id: i64,
         #[serde(default)]
         force: bool,

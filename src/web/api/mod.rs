@@ -55,17 +55,43 @@ pub fn parse_json<T: DeserializeOwned>(req: &HttpRequest, body: &[u8]) -> Result
             "Send the request body as JSON (Content-Type: application/json).",
         ));
     }
-    serde_json::from_slice(body).map_err(|e| {
-        use serde_json::error::Category;
-        let kind = match e.classify() {
-            Category::Data if e.to_string().starts_with("unknown field") => {
-                ProblemKind::UnknownField
-            }
-            Category::Data => ProblemKind::InvalidBody,
-            Category::Syntax | Category::Eof | Category::Io => ProblemKind::MalformedJson,
+    let value: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| AppError::problem(ProblemKind::MalformedJson, e.to_string()))?;
+    // serde would also read a struct from an array of its fields: insist on objects.
+    objects_where_expected(&value)?;
+    serde_json::from_value(value).map_err(|e| {
+        let kind = if e.to_string().starts_with("unknown field") {
+            ProblemKind::UnknownField
+        } else {
+            ProblemKind::InvalidBody
         };
         AppError::problem(kind, e.to_string())
     })
+}
+
+/// Every request body is an object, and so is every `data` and every operation of a
+/// batch.
+fn objects_where_expected(value: &serde_json::Value) -> Result<(), AppError> {
+    let not_object = |what: &str| {
+        Err(AppError::problem(
+            ProblemKind::InvalidBody,
+            format!("{what} must be a JSON object."),
+        ))
+    };
+    let Some(body) = value.as_object() else {
+        return not_object("The request body");
+    };
+    if let Some(ops) = body.get("operations").and_then(|o| o.as_array()) {
+        for op in ops {
+            let Some(op) = op.as_object() else {
+                return not_object("Each operation");
+            };
+            if op.get("data").is_some_and(|d| !d.is_object()) {
+                return not_object("An operation's `data`");
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A JSON response.
@@ -144,25 +170,38 @@ fn document(
 /// path exists for other methods, else 404 (a problem document either way).
 pub async fn unmatched(req: HttpRequest) -> HttpResponse {
     if req.path().starts_with(PREFIX) {
-        let methods: Vec<String> = routes()
-            .iter()
-            .filter(|r| actix_web::dev::ResourceDef::new(r.path).is_match(req.path()))
-            .map(|r| r.method.to_string())
-            .collect();
-        if !methods.is_empty() {
-            let mut response = AppError::problem(
-                ProblemKind::MethodNotAllowed,
-                format!("This resource answers {}.", methods.join(", ")),
-            )
-            .problem_response();
-            if let Ok(v) = header::HeaderValue::from_str(&methods.join(", ")) {
-                response.headers_mut().insert(header::ALLOW, v);
-            }
-            return response;
-        }
-        return AppError::NotFound.problem_response();
+        return miss(&req);
     }
     actix_web::ResponseError::error_response(&AppError::NotFound)
+}
+
+/// 405 (with `Allow`) or 404 for an API request no handler serves: fixed paths
+/// (`/api/v1/tenants/batch`) win over patterns (`/api/v1/tenants/{id}`).
+pub fn miss(req: &HttpRequest) -> HttpResponse {
+    let all = routes();
+    let matching: Vec<&Route> = all
+        .iter()
+        .filter(|r| actix_web::dev::ResourceDef::new(r.path).is_match(req.path()))
+        .collect();
+    let fixed: Vec<&Route> = matching
+        .iter()
+        .copied()
+        .filter(|r| !r.path.contains('{'))
+        .collect();
+    let candidates = if fixed.is_empty() { matching } else { fixed };
+    let methods: Vec<String> = candidates.iter().map(|r| r.method.to_string()).collect();
+    if methods.is_empty() || methods.iter().any(|m| m == req.method().as_str()) {
+        return AppError::NotFound.problem_response();
+    }
+    let mut response = AppError::problem(
+        ProblemKind::MethodNotAllowed,
+        format!("This resource answers {}.", methods.join(", ")),
+    )
+    .problem_response();
+    if let Ok(v) = header::HeaderValue::from_str(&methods.join(", ")) {
+        response.headers_mut().insert(header::ALLOW, v);
+    }
+    response
 }
 
 /// Runs `body` in a transaction (a savepoint when one is open): committed when it

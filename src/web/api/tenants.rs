@@ -78,10 +78,68 @@ fn yes() -> bool {
     true
 }
 
+/// JSON integers as JSON Schema counts them: `42` and also `42.0` (an integral
+/// number), so every request valid by the OpenAPI schema is accepted.
+mod integral {
+    use serde::de::{Deserializer, Error, Visitor};
+    use std::fmt;
+
+    struct I64;
+
+    impl Visitor<'_> for I64 {
+        type Value = i64;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("an integer")
+        }
+        fn visit_i64<E: Error>(self, v: i64) -> Result<i64, E> {
+            Ok(v)
+        }
+        fn visit_u64<E: Error>(self, v: u64) -> Result<i64, E> {
+            i64::try_from(v).map_err(|_| E::custom("integer out of range"))
+        }
+        fn visit_f64<E: Error>(self, v: f64) -> Result<i64, E> {
+            // Exactly representable integral values only (|v| < 2^53).
+            if v.fract() == 0.0 && v.abs() < 9_007_199_254_740_992.0 {
+                Ok(v as i64)
+            } else {
+                Err(E::custom(format!(
+                    "invalid type: number {v}, expected an integer"
+                )))
+            }
+        }
+    }
+
+    pub fn int<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+        d.deserialize_any(I64)
+    }
+
+    pub fn opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+        struct Opt;
+        impl<'de> Visitor<'de> for Opt {
+            type Value = Option<i64>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an integer or null")
+            }
+            fn visit_none<E: Error>(self) -> Result<Option<i64>, E> {
+                Ok(None)
+            }
+            fn visit_unit<E: Error>(self) -> Result<Option<i64>, E> {
+                Ok(None)
+            }
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Option<i64>, D::Error> {
+                int(d).map(Some)
+            }
+        }
+        d.deserialize_option(Opt)
+    }
+}
+pub(crate) use integral::{int as integral_i64, opt as integral_opt_i64};
+
 /// A new sub-tenant of `parent_id`.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTenant {
+    #[serde(deserialize_with = "integral_i64")]
     pub parent_id: i64,
     pub name: String,
     pub subdomain: String,
@@ -96,7 +154,7 @@ pub struct CreateTenant {
     #[schema(default = true)]
     pub enabled: bool,
     /// Only root administrators may choose a tenant role; the parent's otherwise.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "integral_opt_i64")]
     pub tenant_role_id: Option<i64>,
 }
 
@@ -127,7 +185,7 @@ pub struct UpdateTenant {
     /// The root tenant stays enabled.
     #[serde(default)]
     pub enabled: Option<bool>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "integral_opt_i64")]
     pub tenant_role_id: Option<i64>,
 }
 
@@ -135,6 +193,7 @@ pub struct UpdateTenant {
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MoveTenant {
+    #[serde(deserialize_with = "integral_i64")]
     pub parent_id: i64,
 }
 
@@ -180,9 +239,10 @@ pub struct DeleteParams {
 
 // ---------------------------------------------------------------- shared rules
 
-/// Ids in paths are numbers; anything else names nothing.
-fn path_id(raw: &str) -> Result<i64, AppError> {
-    raw.trim().parse().map_err(|_| AppError::NotFound)
+/// Ids in paths are numbers; anything else names no tenant (`super::miss`: 404, or
+/// 405 where the path is another resource, `/api/v1/tenants/batch`).
+fn path_id(raw: &str) -> Option<i64> {
+    raw.trim().parse().ok()
 }
 
 fn encode_cursor(id: i64) -> String {
@@ -435,6 +495,13 @@ pub async fn list(
             "limit must be 1 to {LIMIT_MAX}."
         )));
     }
+    for (name, value) in [("name", &params.name), ("cursor", &params.cursor)] {
+        if value.as_ref().is_some_and(|v| v.chars().count() > 100) {
+            return Err(AppError::BadRequest(format!(
+                "{name} has at most 100 characters."
+            )));
+        }
+    }
     let after = params.cursor.as_deref().map(decode_cursor).transpose()?;
     let mut conn = state.pool.get().await?;
     for id in [params.parent, params.subtree].into_iter().flatten() {
@@ -484,12 +551,16 @@ pub async fn list(
     security(("bearer" = []))
 )]
 pub async fn show(
+    req: HttpRequest,
     user: ApiUser,
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
+    let Some(id) = path_id(&path) else {
+        return Ok(super::miss(&req));
+    };
     let mut conn = state.pool.get().await?;
-    let tenant = authz::visible_tenant(&user, path_id(&path)?, &mut conn).await?;
+    let tenant = authz::visible_tenant(&user, id, &mut conn).await?;
     authz::require(&user, &tenant, Feature::Tenants, Level::Read)?;
     Ok(json(StatusCode::OK, &TenantJson::from(&tenant)))
 }
@@ -541,7 +612,9 @@ pub async fn update(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
-    let id = path_id(&path)?;
+    let Some(id) = path_id(&path) else {
+        return Ok(super::miss(&req));
+    };
     let mut conn = state.pool.get().await?;
     // Authorize before reading the body: an invisible id is 404 whatever was sent.
     authz::visible_tenant(&user, id, &mut conn).await?;
@@ -575,15 +648,11 @@ pub async fn delete(
     path: web::Path<String>,
     params: web::Query<DeleteParams>,
 ) -> Result<HttpResponse, AppError> {
+    let Some(id) = path_id(&path) else {
+        return Ok(super::miss(&req));
+    };
     let mut conn = state.pool.get().await?;
-    delete_as(
-        &user,
-        &user.actor(&req),
-        &mut conn,
-        path_id(&path)?,
-        params.force,
-    )
-    .await?;
+    delete_as(&user, &user.actor(&req), &mut conn, id, params.force).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -606,7 +675,9 @@ pub async fn move_tenant(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
-    let id = path_id(&path)?;
+    let Some(id) = path_id(&path) else {
+        return Ok(super::miss(&req));
+    };
     {
         let mut conn = state.pool.get().await?;
         authz::visible_tenant(&user, id, &mut conn).await?;
