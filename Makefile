@@ -52,12 +52,13 @@ run:
 test:
 	scripts/ensure-postgres.sh
 	scripts/ensure-test-tools.sh
-	@status=0; \
-	$(MAKE) --no-print-directory test-rust || status=1; \
-	$(MAKE) --no-print-directory test-browser || status=1; \
-	$(MAKE) --no-print-directory test-api || status=1; \
-	if [[ $$status -ne 0 ]]; then echo 'make test: FAILED (see above)' >&2; fi; \
-	exit $$status
+	@passed=0; failed=0; \
+	for suite in test-rust test-browser test-api; do \
+	  if $(MAKE) --no-print-directory $$suite; then passed=$$((passed + 1)); else failed=$$((failed + 1)); fi; \
+	done; \
+	if [[ $$failed -ne 0 ]]; then echo 'make test: FAILED (see above)' >&2; fi; \
+	echo "suites: $$passed passed, $$failed failed"; \
+	[[ $$failed -eq 0 ]]
 
 test-rust:
 	TEST_DATABASE_URL='$(TEST_DATABASE_URL)' cargo test --all-targets

@@ -32,8 +32,11 @@ async fn main() -> anyhow::Result<()> {
         }
         Some("ancestor-check") => ancestor_check(&mut conn).await,
         Some("decision") => decision(&mut conn).await,
+        Some("move") => moves(&mut conn, args.get(2).and_then(|v| v.parse().ok()).unwrap_or(3)).await,
+        Some("token") => token(&mut conn).await,
+        Some("batch-json") => batch_json(&mut conn, args.get(2).map(String::as_str).unwrap_or("target/bench/batch")).await,
         _ => {
-            anyhow::bail!("usage: bench-run seed --tenants N --depth D | bench-run ancestor-check | bench-run decision")
+            anyhow::bail!("usage: bench-run seed --tenants N --depth D | bench-run ancestor-check | bench-run decision | bench-run move [ROUNDS] | bench-run token | bench-run batch-json DIR")
         }
     }
 }
@@ -278,5 +281,104 @@ async fn decision(conn: &mut AsyncPgConnection) -> anyhow::Result<()> {
     );
     report("decision, principal already loaded (tenant: 1 query)", warm);
     println!("(sanity: {allowed} of {n} decisions allowed something)");
+    Ok(())
+}
+
+/// The tenant whose subtree size is closest to `size`, with that size.
+async fn subtree_near(conn: &mut AsyncPgConnection, size: i64) -> anyhow::Result<(i64, i64)> {
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        id: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    // Every tenant counts once for each tenant on its path: subtree sizes in one pass.
+    let row: Row = diesel::sql_query(
+        "SELECT a AS id, count(*) AS n FROM tenants, unnest(path) AS a \
+         WHERE a <> (SELECT id FROM tenants WHERE parent_id IS NULL) \
+         GROUP BY a ORDER BY abs(count(*) - $1) LIMIT 1",
+    )
+    .bind::<diesel::sql_types::BigInt, _>(size)
+    .get_result(conn)
+    .await?;
+    Ok((row.id, row.n))
+}
+
+/// Moves a ~10,000-tenant and a ~100,000-tenant subtree to a new parent and back,
+/// timing each committed move (`rounds` times each).
+async fn moves(conn: &mut AsyncPgConnection, rounds: usize) -> anyhow::Result<()> {
+    use tenantry::services::{tenants as service, Actor};
+    let root = Tenant::root(conn).await?.ok_or_else(|| anyhow::anyhow!("no root"))?;
+    let fields = tenantry::db::models::tenant::TenantFields {
+        name: "Bench destination".into(),
+        subdomain: format!("bench-dest-{}", std::process::id()),
+        description: String::new(),
+        custom_domain: None,
+        can_have_subtenants: true,
+        enabled: true,
+        tenant_role_id: None,
+    };
+    let actor = Actor::system("bench");
+    let dest = service::create(conn, &actor, &root, fields).await?;
+    let allow = |_: &Tenant, _: &Tenant, _: &Tenant| Ok(());
+    for target in [10_000i64, 100_000] {
+        let (id, n) = subtree_near(conn, target).await?;
+        let home = Tenant::find(conn, id).await?.parent_id.ok_or_else(|| anyhow::anyhow!("root picked"))?;
+        let mut there = Vec::new();
+        let mut back = Vec::new();
+        for _ in 0..rounds {
+            let t0 = Instant::now();
+            service::move_tenant(conn, &actor, id, dest.id, &allow).await?;
+            there.push(t0.elapsed());
+            let t1 = Instant::now();
+            service::move_tenant(conn, &actor, id, home, &allow).await?;
+            back.push(t1.elapsed());
+        }
+        there.extend(back);
+        there.sort();
+        println!(
+            "move subtree of {n} tenants (target {target}): n={} median={:.0}ms max={:.0}ms",
+            there.len(),
+            percentile(&there, 0.5).as_secs_f64() * 1e3,
+            percentile(&there, 1.0).as_secs_f64() * 1e3,
+        );
+    }
+    Ok(())
+}
+
+/// Prints a fresh API token of the root administrator (for the batch benchmark).
+async fn token(conn: &mut AsyncPgConnection) -> anyhow::Result<()> {
+    use tenantry::services::{api_tokens, Actor};
+    let (admin, _) = tenantry::db::models::User::find_for_login(conn, "root", "admin")
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no admin"))?;
+    let fields = api_tokens::TokenFields { name: "bench".into(), read_only: false, expires_at: None };
+    let (_, secret) = api_tokens::create(conn, &Actor::system("bench"), admin.id, &fields)
+        .await
+        .map_err(|e| anyhow::anyhow!("token: {e}"))?;
+    println!("{secret}");
+    Ok(())
+}
+
+/// Writes 10 batch request bodies of 1,000 creates each under a fresh parent.
+async fn batch_json(conn: &mut AsyncPgConnection, dir: &str) -> anyhow::Result<()> {
+    let root = Tenant::root(conn).await?.ok_or_else(|| anyhow::anyhow!("no root"))?;
+    std::fs::create_dir_all(dir)?;
+    let run = std::process::id();
+    for file in 0..10 {
+        let ops: Vec<serde_json::Value> = (0..1000)
+            .map(|i| {
+                serde_json::json!({"op": "create", "data": {
+                    "parent_id": root.id,
+                    "name": format!("Batch {run}-{file}-{i}"),
+                    "subdomain": format!("b{run}-{file}-{i}"),
+                }})
+            })
+            .collect();
+        let body = serde_json::json!({"atomic": true, "operations": ops});
+        std::fs::write(format!("{dir}/batch-{file}.json"), serde_json::to_vec(&body)?)?;
+    }
+    println!("{dir}");
     Ok(())
 }
