@@ -32,9 +32,23 @@ async fn main() -> anyhow::Result<()> {
         }
         Some("ancestor-check") => ancestor_check(&mut conn).await,
         Some("decision") => decision(&mut conn).await,
-        Some("move") => moves(&mut conn, args.get(2).and_then(|v| v.parse().ok()).unwrap_or(3)).await,
+        Some("move") => {
+            moves(
+                &mut conn,
+                args.get(2).and_then(|v| v.parse().ok()).unwrap_or(3),
+            )
+            .await
+        }
         Some("token") => token(&mut conn).await,
-        Some("batch-json") => batch_json(&mut conn, args.get(2).map(String::as_str).unwrap_or("target/bench/batch")).await,
+        Some("batch-json") => {
+            batch_json(
+                &mut conn,
+                args.get(2)
+                    .map(String::as_str)
+                    .unwrap_or("target/bench/batch"),
+            )
+            .await
+        }
         _ => {
             anyhow::bail!("usage: bench-run seed --tenants N --depth D | bench-run ancestor-check | bench-run decision | bench-run move [ROUNDS] | bench-run token | bench-run batch-json DIR")
         }
@@ -309,7 +323,9 @@ async fn subtree_near(conn: &mut AsyncPgConnection, size: i64) -> anyhow::Result
 /// timing each committed move (`rounds` times each).
 async fn moves(conn: &mut AsyncPgConnection, rounds: usize) -> anyhow::Result<()> {
     use tenantry::services::{tenants as service, Actor};
-    let root = Tenant::root(conn).await?.ok_or_else(|| anyhow::anyhow!("no root"))?;
+    let root = Tenant::root(conn)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no root"))?;
     let fields = tenantry::db::models::tenant::TenantFields {
         name: "Bench destination".into(),
         subdomain: format!("bench-dest-{}", std::process::id()),
@@ -324,7 +340,10 @@ async fn moves(conn: &mut AsyncPgConnection, rounds: usize) -> anyhow::Result<()
     let allow = |_: &Tenant, _: &Tenant, _: &Tenant| Ok(());
     for target in [10_000i64, 100_000] {
         let (id, n) = subtree_near(conn, target).await?;
-        let home = Tenant::find(conn, id).await?.parent_id.ok_or_else(|| anyhow::anyhow!("root picked"))?;
+        let home = Tenant::find(conn, id)
+            .await?
+            .parent_id
+            .ok_or_else(|| anyhow::anyhow!("root picked"))?;
         let mut there = Vec::new();
         let mut back = Vec::new();
         for _ in 0..rounds {
@@ -353,7 +372,11 @@ async fn token(conn: &mut AsyncPgConnection) -> anyhow::Result<()> {
     let (admin, _) = tenantry::db::models::User::find_for_login(conn, "root", "admin")
         .await?
         .ok_or_else(|| anyhow::anyhow!("no admin"))?;
-    let fields = api_tokens::TokenFields { name: "bench".into(), read_only: false, expires_at: None };
+    let fields = api_tokens::TokenFields {
+        name: "bench".into(),
+        read_only: false,
+        expires_at: None,
+    };
     let (_, secret) = api_tokens::create(conn, &Actor::system("bench"), admin.id, &fields)
         .await
         .map_err(|e| anyhow::anyhow!("token: {e}"))?;
@@ -363,7 +386,9 @@ async fn token(conn: &mut AsyncPgConnection) -> anyhow::Result<()> {
 
 /// Writes 10 batch request bodies of 1,000 creates each under a fresh parent.
 async fn batch_json(conn: &mut AsyncPgConnection, dir: &str) -> anyhow::Result<()> {
-    let root = Tenant::root(conn).await?.ok_or_else(|| anyhow::anyhow!("no root"))?;
+    let root = Tenant::root(conn)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no root"))?;
     std::fs::create_dir_all(dir)?;
     let run = std::process::id();
     for file in 0..10 {
@@ -377,7 +402,10 @@ async fn batch_json(conn: &mut AsyncPgConnection, dir: &str) -> anyhow::Result<(
             })
             .collect();
         let body = serde_json::json!({"atomic": true, "operations": ops});
-        std::fs::write(format!("{dir}/batch-{file}.json"), serde_json::to_vec(&body)?)?;
+        std::fs::write(
+            format!("{dir}/batch-{file}.json"),
+            serde_json::to_vec(&body)?,
+        )?;
     }
     println!("{dir}");
     Ok(())

@@ -9,17 +9,6 @@ use tenantry::domain::{GrantRole, Level, Permissions, Scope};
 
 // ---------------------------------------------------------------- helpers
 
-fn status(r: &reqwest::Response) -> u16 {
-    r.status().as_u16()
-}
-
-/// A browser logged in as `login` (password `PASSWORD`).
-async fn browser_as(app: &TestApp, login: &str) -> TestApp {
-    let browser = app.new_browser();
-    assert_redirect_to(&browser.login(login, PASSWORD).await, "/dashboard");
-    browser
-}
-
 /// The message of `<p class="field-error" id="{field}-error">`, if shown.
 fn field_error(html: &str, field: &str) -> Option<String> {
     let marker = format!("<p class=\"field-error\" id=\"{field}-error\">");

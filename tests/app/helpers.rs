@@ -449,3 +449,15 @@ impl TestApp {
         .id
     }
 }
+
+/// The status code as a number.
+pub fn status(r: &reqwest::Response) -> u16 {
+    r.status().as_u16()
+}
+
+/// A new browser logged in as `login` with the fixture password.
+pub async fn browser_as(app: &TestApp, login: &str) -> TestApp {
+    let browser = app.new_browser();
+    assert_redirect_to(&browser.login(login, PASSWORD).await, "/dashboard");
+    browser
+}

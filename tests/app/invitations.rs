@@ -145,16 +145,6 @@ async fn app_with_smtp_port(port: u16, extra: &[(&str, &str)]) -> TestApp {
 
 // ---------------------------------------------------------------- helpers
 
-fn status(r: &reqwest::Response) -> u16 {
-    r.status().as_u16()
-}
-
-async fn browser_as(app: &TestApp, login: &str) -> TestApp {
-    let browser = app.new_browser();
-    assert_redirect_to(&browser.login(login, PASSWORD).await, "/dashboard");
-    browser
-}
-
 /// The link in a mail's text; it starts with the public URL.
 fn link_in(mail: &Mail) -> String {
     let prefix = format!("{PUBLIC_URL}/invitations/");

@@ -78,17 +78,6 @@ async fn get_hx(app: &TestApp, path: &str) -> reqwest::Response {
         .expect("GET")
 }
 
-fn status(r: &reqwest::Response) -> u16 {
-    r.status().as_u16()
-}
-
-/// A browser logged in as `login`.
-async fn browser_as(app: &TestApp, login: &str) -> TestApp {
-    let browser = app.new_browser();
-    assert_redirect_to(&browser.login(login, PASSWORD).await, "/dashboard");
-    browser
-}
-
 fn create_fields<'a>(
     name: &'a str,
     subdomain: &'a str,

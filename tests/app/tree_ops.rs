@@ -21,20 +21,10 @@ async fn db(app: &TestApp) -> tokio_postgres::Client {
     client
 }
 
-fn status(r: &reqwest::Response) -> u16 {
-    r.status().as_u16()
-}
-
 async fn find(app: &TestApp, id: i64) -> Tenant {
     Tenant::find(&mut *app.conn().await, id)
         .await
         .expect("tenant exists")
-}
-
-async fn browser_as(app: &TestApp, login: &str) -> TestApp {
-    let browser = app.new_browser();
-    assert_redirect_to(&browser.login(login, PASSWORD).await, "/dashboard");
-    browser
 }
 
 fn field_error(html: &str, field: &str) -> Option<String> {
