@@ -44,13 +44,23 @@ pub fn with_db(url: &str, db: &str) -> String {
 }
 
 async fn admin_client() -> tokio_postgres::Client {
-    let (client, conn) = tokio_postgres::connect(&admin_url(), tokio_postgres::NoTls)
-        .await
-        .expect(
-            "TEST_DATABASE_URL must point at a PostgreSQL server whose role may create databases",
-        );
-    tokio::spawn(conn);
-    client
+    // Parallel tests may briefly use up the server's connection slots: wait for one.
+    let mut tries = 0;
+    loop {
+        match tokio_postgres::connect(&admin_url(), tokio_postgres::NoTls).await {
+            Ok((client, conn)) => {
+                tokio::spawn(conn);
+                return client;
+            }
+            Err(e) if tries < 50 && e.to_string().contains("connection slots") => {
+                tries += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+            Err(e) => panic!(
+                "TEST_DATABASE_URL must point at a PostgreSQL server whose role may create databases: {e}"
+            ),
+        }
+    }
 }
 
 static TEMPLATE: OnceCell<String> = OnceCell::const_new();
