@@ -136,12 +136,26 @@ async fn change_password(
     }
     let form = form.into_inner();
     let mut errors = FieldErrors::new();
+    // Guessing the current password from a stolen session is throttled like logins.
+    let throttle_key = format!("pwchange:{}", user.user.id);
+    let mut conn = state.pool.get().await?;
+    let attempts = crate::db::models::throttle::count_attempt(&mut conn, &throttle_key).await?;
+    if attempts > state.settings.login_max_failures_per_account {
+        errors.insert(
+            "current_password",
+            "Too many wrong attempts. Wait 15 minutes and try again.".into(),
+        );
+        let page = profile_page(&user, &mut conn, errors).await?;
+        return render_status(&page, StatusCode::TOO_MANY_REQUESTS);
+    }
     let current = SecretString::from(form.current_password);
-    if !state
+    let verified = state
         .hasher
         .verify(&current, Some(&user.user.password_hash))
-        .await?
-    {
+        .await?;
+    if verified {
+        crate::db::models::throttle::clear(&mut conn, &throttle_key).await?;
+    } else {
         errors.insert(
             "current_password",
             "This is not your current password.".into(),
@@ -161,7 +175,6 @@ async fn change_password(
             None
         }
     };
-    let mut conn = state.pool.get().await?;
     let new = match new {
         Some(p) if errors.is_empty() => p,
         _ => {

@@ -1213,3 +1213,36 @@ async fn identity_source_users_change_their_password_elsewhere() {
     assert_eq!(r.status().as_u16(), 403);
     assert_eq!(reload(&app, &lee).await.password_hash, lee.password_hash);
 }
+
+#[tokio::test]
+async fn guessing_the_current_password_is_throttled() {
+    let app = spawn_app().await;
+    let (t, _) = tenant_with_role(&app, "acme").await;
+    app.user_with_role(&t, "kim", Permissions::all(Level::Read))
+        .await;
+    let kim = browser_as(&app, &login_of(&t, "kim"), PASSWORD).await;
+    let change = |current: &'static str| {
+        let kim = &kim;
+        async move {
+            kim.post_form(
+                "/profile/password",
+                &[
+                    ("current_password", current),
+                    ("new_password", NEW_PASSWORD),
+                    ("confirm_password", NEW_PASSWORD),
+                ],
+            )
+            .await
+            .status()
+            .as_u16()
+        }
+    };
+    for _ in 0..5 {
+        assert_eq!(change("wrong-password").await, 422);
+    }
+    // The sixth try is refused even with the right password, and nothing changes.
+    assert_eq!(change(PASSWORD).await, 429);
+    let fresh = app.new_browser();
+    let r = fresh.login(&login_of(&t, "kim"), PASSWORD).await;
+    assert_redirect_to(&r, "/dashboard");
+}
