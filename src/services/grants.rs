@@ -2,7 +2,7 @@
 
 use super::Actor;
 use crate::db::models::grant::GrantRow;
-use crate::db::models::{Grant, Tenant};
+use crate::db::models::{Grant, Tenant, User};
 use crate::domain::{GrantRole, Scope};
 use crate::error::AppError;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
@@ -10,15 +10,19 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 const LAST_OWNER: &str =
     "This is the last Owner of the root tenant; give the Owner role to someone else first.";
 
-/// Would removing or weakening this grant leave the root without an Owner?
+/// Would removing or weakening this grant leave the root without an Owner? Uses the
+/// same locked list of root Owners as disabling or deleting users, so two
+/// administrators acting at once cannot remove the last two Owners between them.
 async fn is_last_root_owner(
     conn: &mut AsyncPgConnection,
     tenant: &Tenant,
     grant: &GrantRow,
 ) -> Result<bool, AppError> {
-    Ok(tenant.is_root()
-        && grant.role == "owner"
-        && Grant::root_owner_count(conn, tenant.id).await? <= 1)
+    if !(tenant.is_root() && grant.role == GrantRole::Owner.as_str()) {
+        return Ok(false);
+    }
+    let owners = User::root_owners_locked(conn).await?;
+    Ok(owners.iter().filter(|(_, enabled)| *enabled).count() <= 1)
 }
 
 /// Gives (or changes) `user_id`'s grant on `tenant`.

@@ -139,19 +139,6 @@ impl Grant {
             .await
     }
 
-    /// Enabled users holding Owner on the root (the last one may not lose it).
-    pub async fn root_owner_count(conn: &mut AsyncPgConnection, root_id: i64) -> QueryResult<i64> {
-        use crate::db::schema::users;
-        grants::table
-            .inner_join(users::table)
-            .filter(grants::tenant_id.eq(root_id))
-            .filter(grants::role.eq("owner"))
-            .filter(users::enabled.eq(true))
-            .count()
-            .get_result(conn)
-            .await
-    }
-
     pub async fn find_on_tenant(
         conn: &mut AsyncPgConnection,
         tenant_id: i64,
