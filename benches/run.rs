@@ -11,7 +11,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use rand::{Rng, SeedableRng};
 use std::time::{Duration, Instant};
 use tenantry::db::models::Tenant;
-use tenantry::db::schema::{grants, tenants, users};
+use tenantry::db::schema::{grants, tenant_paths, tenants, users};
 
 const ADMIN_PASSWORD: &str = "bench-password-123";
 const BATCH: usize = 5_000;
@@ -83,6 +83,7 @@ async fn seed(conn: &mut AsyncPgConnection, n: usize, depth: usize) -> anyhow::R
     let mut rng = rand::rngs::StdRng::seed_from_u64(42);
     let mut paths: Vec<Vec<i64>> = Vec::with_capacity(n);
     let mut rows = Vec::with_capacity(BATCH);
+    let mut path_rows = Vec::with_capacity(BATCH);
     let started = Instant::now();
     for i in 0..n {
         let id = base + i as i64;
@@ -106,11 +107,14 @@ async fn seed(conn: &mut AsyncPgConnection, n: usize, depth: usize) -> anyhow::R
         rows.push((
             tenants::id.eq(id),
             tenants::parent_id.eq(parent_path.last().copied()),
-            tenants::path.eq(path.clone()),
             tenants::name.eq(format!("Tenant {i:06}")),
             tenants::subdomain.eq(format!("t{i}")),
             tenants::can_have_subtenants.eq(true),
             tenants::tenant_role_id.eq(root.tenant_role_id),
+        ));
+        path_rows.push((
+            tenant_paths::tenant_id.eq(id),
+            tenant_paths::path.eq(path.clone()),
         ));
         paths.push(path);
         if rows.len() == BATCH || i + 1 == n {
@@ -118,7 +122,12 @@ async fn seed(conn: &mut AsyncPgConnection, n: usize, depth: usize) -> anyhow::R
                 .values(&rows)
                 .execute(conn)
                 .await?;
+            diesel::insert_into(tenant_paths::table)
+                .values(&path_rows)
+                .execute(conn)
+                .await?;
             rows.clear();
+            path_rows.clear();
         }
     }
     let mut user_rows = Vec::new();
@@ -309,7 +318,7 @@ async fn subtree_near(conn: &mut AsyncPgConnection, size: i64) -> anyhow::Result
     }
     // Every tenant counts once for each tenant on its path: subtree sizes in one pass.
     let row: Row = diesel::sql_query(
-        "SELECT a AS id, count(*) AS n FROM tenants, unnest(path) AS a \
+        "SELECT a AS id, count(*) AS n FROM tenant_paths, unnest(path) AS a \
          WHERE a <> (SELECT id FROM tenants WHERE parent_id IS NULL) \
          GROUP BY a ORDER BY abs(count(*) - $1) LIMIT 1",
     )

@@ -3,7 +3,7 @@
 
 use crate::db::models::role::{TenantRole, UserRole};
 use crate::db::models::{Grant, Tenant, User};
-use crate::db::schema::{tenants, user_roles, users};
+use crate::db::schema::{user_roles, users};
 use crate::domain::Permissions;
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -29,7 +29,7 @@ impl Principal {
     ) -> QueryResult<Option<Principal>> {
         let row: Option<(User, Tenant, Option<crate::db::models::role::UserRoleRow>)> =
             users::table
-                .inner_join(tenants::table)
+                .inner_join(crate::db::models::tenant::with_path())
                 .left_join(user_roles::table)
                 .filter(users::id.eq(user_id))
                 .select((

@@ -138,7 +138,6 @@ diesel::table! {
     tenants (id) {
         id -> Int8,
         parent_id -> Nullable<Int8>,
-        path -> Array<Int8>,
         name -> Text,
         description -> Text,
         subdomain -> Text,
@@ -150,6 +149,13 @@ diesel::table! {
         instance_count -> Int4,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    tenant_paths (tenant_id) {
+        tenant_id -> Int8,
+        path -> Array<Int8>,
     }
 }
 
@@ -197,6 +203,7 @@ diesel::joinable!(invitations -> tenants (tenant_id));
 diesel::joinable!(invitations -> user_roles (role_id));
 diesel::joinable!(outbox -> invitations (invitation_id));
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(tenant_paths -> tenants (tenant_id));
 diesel::joinable!(tenants -> tenant_roles (tenant_role_id));
 diesel::joinable!(users -> tenants (tenant_id));
 diesel::joinable!(users -> user_roles (role_id));
@@ -212,6 +219,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     login_throttle,
     outbox,
     sessions,
+    tenant_paths,
     tenant_roles,
     tenants,
     user_roles,

@@ -52,8 +52,20 @@ pub async fn assert_tree_valid(app: &TestApp) {
     };
     assert_eq!(
         count(
-            "SELECT count(*) FROM tenants c JOIN tenants p ON p.id = c.parent_id \
-             WHERE c.path <> p.path || c.id"
+            "SELECT count(*) FROM tenants t WHERE NOT EXISTS \
+             (SELECT 1 FROM tenant_paths p WHERE p.tenant_id = t.id)"
+        )
+        .await,
+        0,
+        "tenants without a path"
+    );
+    assert_eq!(
+        count(
+            "SELECT count(*) FROM tenants c \
+             JOIN tenant_paths cp ON cp.tenant_id = c.id \
+             LEFT JOIN tenant_paths pp ON pp.tenant_id = c.parent_id \
+             WHERE cp.path IS DISTINCT FROM \
+                   CASE WHEN c.parent_id IS NULL THEN ARRAY[c.id] ELSE pp.path || c.id END"
         )
         .await,
         0,
@@ -70,7 +82,7 @@ pub async fn assert_tree_valid(app: &TestApp) {
     );
     assert_eq!(
         count(
-            "SELECT count(*) FROM tenants t WHERE \
+            "SELECT count(*) FROM tenant_paths t WHERE \
              cardinality(t.path) <> (SELECT count(DISTINCT x) FROM unnest(t.path) x) \
              OR t.path[1] <> (SELECT id FROM tenants WHERE parent_id IS NULL)"
         )
@@ -607,7 +619,7 @@ async fn concurrent_opposite_moves_deletes_and_creates_keep_the_tree_valid() {
     let client = db(&app).await;
     let found: i64 = client
         .query_one(
-            "SELECT count(*) FROM tenants WHERE id = ANY($1) AND path[1:2] = ARRAY[$2::bigint, $3::bigint]",
+            "SELECT count(*) FROM tenant_paths WHERE tenant_id = ANY($1) AND path[1:2] = ARRAY[$2::bigint, $3::bigint]",
             &[&kept, &app.root.id, &shared.id],
         )
         .await

@@ -180,11 +180,11 @@ impl Grant {
         limit: i64,
     ) -> QueryResult<Vec<Candidate>> {
         use crate::db::models::Visibility;
-        use crate::db::schema::{tenants, users};
+        use crate::db::schema::{tenant_paths, tenants, users};
         let mut q = users::table
-            .inner_join(tenants::table)
+            .inner_join(crate::db::models::tenant::with_path())
             .filter(
-                tenants::path
+                tenant_paths::path
                     .contains(vec![tenant.id])
                     .or(tenants::id.eq_any(tenant.path.clone())),
             )
@@ -195,7 +195,7 @@ impl Grant {
         } = visibility
         {
             q = q.filter(
-                tenants::path
+                tenant_paths::path
                     .overlaps_with(subtree_roots.clone())
                     .or(tenants::id.eq_any(singles.clone())),
             );

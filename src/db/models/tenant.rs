@@ -1,7 +1,9 @@
-//! Tenants: the tree, stored with the path from the root on every row.
+//! Tenants: the tree. Every tenant's path from the root lives in `tenant_paths`
+//! (a narrow table, so that moving a subtree rewrites little); queries that need
+//! it read `tenants` joined with it (`with_path`).
 
 use super::{array_length, like_pattern, lower};
-use crate::db::schema::{tenant_roles, tenants};
+use crate::db::schema::{tenant_paths, tenant_roles, tenants};
 use chrono::{DateTime, Utc};
 use diesel::pg::Pg;
 use diesel::prelude::*;
@@ -13,6 +15,7 @@ pub struct Tenant {
     pub id: i64,
     pub parent_id: Option<i64>,
     /// Ids from the root down to and including this tenant.
+    #[diesel(select_expression = tenant_paths::path)]
     pub path: Vec<i64>,
     pub name: String,
     pub description: String,
@@ -101,7 +104,14 @@ pub struct ListQuery {
     pub per_page: i64,
 }
 
-type BoxedTenants<'a> = tenants::BoxedQuery<'a, Pg>;
+/// Tenants with their paths: what `Tenant::as_select()` reads from.
+pub type WithPath = diesel::dsl::InnerJoin<tenants::table, tenant_paths::table>;
+
+pub fn with_path() -> WithPath {
+    tenants::table.inner_join(tenant_paths::table)
+}
+
+type BoxedTenants<'a> = diesel::dsl::IntoBoxed<'a, WithPath, Pg>;
 
 fn visible<'a>(query: BoxedTenants<'a>, visibility: &Visibility) -> BoxedTenants<'a> {
     match visibility {
@@ -110,7 +120,7 @@ fn visible<'a>(query: BoxedTenants<'a>, visibility: &Visibility) -> BoxedTenants
             subtree_roots,
             tenants: singles,
         } => query.filter(
-            tenants::path
+            tenant_paths::path
                 .overlaps_with(subtree_roots.clone())
                 .or(tenants::id.eq_any(singles.clone())),
         ),
@@ -132,15 +142,15 @@ pub struct TenantFields {
 
 impl Tenant {
     pub async fn find(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Tenant> {
-        tenants::table
-            .find(id)
+        with_path()
+            .filter(tenants::id.eq(id))
             .select(Tenant::as_select())
             .first(conn)
             .await
     }
 
     pub async fn root(conn: &mut AsyncPgConnection) -> QueryResult<Option<Tenant>> {
-        tenants::table
+        with_path()
             .filter(tenants::parent_id.is_null())
             .select(Tenant::as_select())
             .first(conn)
@@ -152,7 +162,7 @@ impl Tenant {
         conn: &mut AsyncPgConnection,
         subdomain: &str,
     ) -> QueryResult<Option<Tenant>> {
-        tenants::table
+        with_path()
             .filter(tenants::subdomain.eq(subdomain.to_ascii_lowercase()))
             .select(Tenant::as_select())
             .first(conn)
@@ -164,7 +174,7 @@ impl Tenant {
         conn: &mut AsyncPgConnection,
         host: &str,
     ) -> QueryResult<Option<Tenant>> {
-        tenants::table
+        with_path()
             .filter(lower(tenants::custom_domain.assume_not_null()).eq(host.to_ascii_lowercase()))
             .filter(tenants::custom_domain.is_not_null())
             .select(Tenant::as_select())
@@ -202,12 +212,10 @@ impl Tenant {
         q: &ListQuery,
     ) -> QueryResult<(Vec<TenantListRow>, i64)> {
         let filtered = || {
-            let mut query = tenants::table
-                .filter(tenants::id.ne(q.within.id))
-                .into_boxed();
+            let mut query = with_path().filter(tenants::id.ne(q.within.id)).into_boxed();
             // Below the root every tenant matches: skip the per-row array test.
             if !q.within.is_root() {
-                query = query.filter(tenants::path.contains(vec![q.within.id]));
+                query = query.filter(tenant_paths::path.contains(vec![q.within.id]));
             }
             query = visible(query, &q.visibility);
             if let Some(f) = q.name_filter.as_deref().filter(|f| !f.is_empty()) {
@@ -233,7 +241,7 @@ impl Tenant {
             tenants::instance_count,
             tenants::user_count,
             tenants::created_at,
-            array_length(tenants::path, 1),
+            array_length(tenant_paths::path, 1),
         ));
         let ordered = match (q.sort, q.descending) {
             (SortKey::Name, false) => base.order((lower(tenants::name).asc(), tenants::id.asc())),
@@ -276,7 +284,7 @@ impl Tenant {
         visibility: &Visibility,
         limit: i64,
     ) -> QueryResult<Vec<Tenant>> {
-        let query = tenants::table
+        let query = with_path()
             .filter(tenants::parent_id.eq(parent_id))
             .into_boxed();
         visible(query, visibility)
@@ -326,13 +334,13 @@ impl Tenant {
     ) -> QueryResult<Vec<Tenant>> {
         let query = Self::matching(visibility, q)
             .filter(tenants::can_have_subtenants.eq(true))
-            .filter(diesel::dsl::not(tenants::path.contains(vec![moving])));
+            .filter(diesel::dsl::not(tenant_paths::path.contains(vec![moving])));
         Self::search_in(conn, query, limit).await
     }
 
     fn matching<'a>(visibility: &Visibility, q: &str) -> BoxedTenants<'a> {
         let pattern = like_pattern(q.trim());
-        let query = tenants::table
+        let query = with_path()
             .filter(
                 tenants::name
                     .ilike(pattern.clone())
@@ -349,7 +357,7 @@ impl Tenant {
     ) -> QueryResult<Vec<Tenant>> {
         query
             .order((
-                array_length(tenants::path, 1).asc(),
+                array_length(tenant_paths::path, 1).asc(),
                 lower(tenants::name).asc(),
                 tenants::id.asc(),
             ))
@@ -379,13 +387,13 @@ impl Tenant {
         visibility: &Visibility,
         limit: i64,
     ) -> QueryResult<Vec<Tenant>> {
-        let query = tenants::table
-            .filter(tenants::path.contains(vec![within.id]))
+        let query = with_path()
+            .filter(tenant_paths::path.contains(vec![within.id]))
             .filter(tenants::can_have_subtenants.eq(true))
             .into_boxed();
         visible(query, visibility)
             .order((
-                array_length(tenants::path, 1).asc(),
+                array_length(tenant_paths::path, 1).asc(),
                 lower(tenants::name).asc(),
             ))
             .limit(limit)
@@ -413,7 +421,6 @@ impl Tenant {
             .values((
                 tenants::id.eq(id),
                 tenants::parent_id.eq(Some(parent.id)),
-                tenants::path.eq(path),
                 tenants::name.eq(&fields.name),
                 tenants::subdomain.eq(&fields.subdomain),
                 tenants::description.eq(&fields.description),
@@ -422,9 +429,10 @@ impl Tenant {
                 tenants::enabled.eq(fields.enabled),
                 tenants::tenant_role_id.eq(tenant_role_id),
             ))
-            .returning(Tenant::as_returning())
-            .get_result(conn)
-            .await
+            .execute(conn)
+            .await?;
+        insert_path(conn, id, path).await?;
+        Self::find(conn, id).await
     }
 
     /// Creates the root tenant (bootstrap).
@@ -444,21 +452,21 @@ impl Tenant {
         diesel::insert_into(tenants::table)
             .values((
                 tenants::id.eq(id),
-                tenants::path.eq(vec![id]),
                 tenants::name.eq(name),
                 tenants::subdomain.eq(subdomain),
                 tenants::can_have_subtenants.eq(true),
                 tenants::tenant_role_id.eq(role_id),
             ))
-            .returning(Tenant::as_returning())
-            .get_result(conn)
-            .await
+            .execute(conn)
+            .await?;
+        insert_path(conn, id, vec![id]).await?;
+        Self::find(conn, id).await
     }
 
     /// Locks the row for an update or delete (waits at most the session's lock_timeout).
     pub async fn lock(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Tenant> {
-        tenants::table
-            .find(id)
+        with_path()
+            .filter(tenants::id.eq(id))
             .select(Tenant::as_select())
             .for_update()
             .first(conn)
@@ -486,9 +494,9 @@ impl Tenant {
                 tenants::enabled.eq(fields.enabled),
                 tenants::updated_at.eq(diesel::dsl::now),
             ))
-            .returning(Tenant::as_returning())
-            .get_result(conn)
-            .await
+            .execute(conn)
+            .await?;
+        Self::find(conn, id).await
     }
 
     pub async fn delete(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<usize> {
@@ -525,7 +533,7 @@ impl Tenant {
                     count(*) FILTER (WHERE id <> $1 AND NOT enabled) AS disabled, \
                     coalesce(sum(user_count), 0)::bigint AS users, \
                     coalesce(sum(instance_count), 0)::bigint AS instances \
-             FROM tenants \
+             FROM tenants JOIN tenant_paths ON tenant_id = id \
              WHERE path @> ARRAY[$1]::bigint[] AND ($2 OR path && $3 OR id = ANY($4))",
         )
         .bind::<BigInt, _>(within)
@@ -550,6 +558,13 @@ pub struct Totals {
     pub instances: i64,
 }
 
+async fn insert_path(conn: &mut AsyncPgConnection, id: i64, path: Vec<i64>) -> QueryResult<usize> {
+    diesel::insert_into(tenant_paths::table)
+        .values((tenant_paths::tenant_id.eq(id), tenant_paths::path.eq(path)))
+        .execute(conn)
+        .await
+}
+
 diesel::define_sql_function!(fn nextval(seq: diesel::sql_types::Text) -> diesel::sql_types::BigInt);
 
 impl Tenant {
@@ -563,9 +578,9 @@ impl Tenant {
                 tenants::enabled.eq(enabled),
                 tenants::updated_at.eq(diesel::dsl::now),
             ))
-            .returning(Tenant::as_returning())
-            .get_result(conn)
-            .await
+            .execute(conn)
+            .await?;
+        Self::find(conn, id).await
     }
 }
 
@@ -590,7 +605,7 @@ pub struct SubtreeCounts {
 impl Tenant {
     /// The tenants with these ids (any order; missing ids are left out).
     pub async fn find_many(conn: &mut AsyncPgConnection, ids: &[i64]) -> QueryResult<Vec<Tenant>> {
-        tenants::table
+        with_path()
             .filter(tenants::id.eq_any(ids.to_vec()))
             .select(Tenant::as_select())
             .load(conn)
@@ -604,9 +619,9 @@ impl Tenant {
         if ids.is_empty() {
             return Ok(0);
         }
-        let locked: Vec<i64> = tenants::table
+        let locked: Vec<i64> = with_path()
             .filter(tenants::id.eq_any(ids.to_vec()))
-            .order((array_length(tenants::path, 1).asc(), tenants::id.asc()))
+            .order((array_length(tenant_paths::path, 1).asc(), tenants::id.asc()))
             .select(tenants::id)
             .for_key_share()
             .load(conn)
@@ -615,8 +630,8 @@ impl Tenant {
     }
 
     /// Moves `tenant` with its whole subtree under `new_parent`: one statement
-    /// rewrites every path (new parent's path + the part from `tenant` down) and the
-    /// moved tenant's parent link. Returns how many tenants moved. The caller holds
+    /// rewrites every path (new parent's path + the part from `tenant` down), one
+    /// the moved tenant's parent link. Returns how many tenants moved. The caller holds
     /// the locks of the tree-change protocol and has ruled out a cycle.
     pub async fn move_subtree(
         conn: &mut AsyncPgConnection,
@@ -625,19 +640,23 @@ impl Tenant {
     ) -> QueryResult<usize> {
         use diesel::sql_types::{Array, BigInt, Integer};
         // Array slicing and concatenation have no DSL form.
-        diesel::sql_query(
-            "UPDATE tenants SET \
-                 path = $1::bigint[] || path[$2:], \
-                 parent_id = CASE WHEN id = $3 THEN $4 ELSE parent_id END, \
-                 updated_at = CASE WHEN id = $3 THEN now() ELSE updated_at END \
+        let moved = diesel::sql_query(
+            "UPDATE tenant_paths SET path = $1::bigint[] || path[$2:] \
              WHERE path @> ARRAY[$3]::bigint[]",
         )
         .bind::<Array<BigInt>, _>(new_parent.path.clone())
         .bind::<Integer, _>(tenant.path.len() as i32)
         .bind::<BigInt, _>(tenant.id)
-        .bind::<BigInt, _>(new_parent.id)
         .execute(conn)
-        .await
+        .await?;
+        diesel::update(tenants::table.find(tenant.id))
+            .set((
+                tenants::parent_id.eq(new_parent.id),
+                tenants::updated_at.eq(diesel::dsl::now),
+            ))
+            .execute(conn)
+            .await?;
+        Ok(moved)
     }
 
     /// Counts what the subtree of `id` holds (the tenant itself included).
@@ -647,8 +666,8 @@ impl Tenant {
     ) -> QueryResult<SubtreeCounts> {
         use crate::db::schema::grants;
         use diesel::dsl::{count_star, sum};
-        let (tenants, users, instances): (i64, Option<i64>, Option<i64>) = tenants::table
-            .filter(tenants::path.contains(vec![id]))
+        let (tenants, users, instances): (i64, Option<i64>, Option<i64>) = with_path()
+            .filter(tenant_paths::path.contains(vec![id]))
             .select((
                 count_star(),
                 sum(tenants::user_count),
@@ -657,8 +676,13 @@ impl Tenant {
             .get_result(conn)
             .await?;
         let grants: i64 = grants::table
-            .inner_join(tenants::table)
-            .filter(tenants::path.contains(vec![id]))
+            .filter(
+                grants::tenant_id.eq_any(
+                    tenant_paths::table
+                        .filter(tenant_paths::path.contains(vec![id]))
+                        .select(tenant_paths::tenant_id),
+                ),
+            )
             .select(count_star())
             .get_result(conn)
             .await?;
@@ -698,7 +722,8 @@ impl Tenant {
              SELECT $1, $2, $3, t.id, 'tenant.delete', \
                     jsonb_build_object('name', t.name, 'subdomain', t.subdomain, 'parent_id', t.parent_id), \
                     jsonb_build_object('deleted_with', $4::bigint), $5 \
-             FROM tenants t WHERE t.path @> ARRAY[$4]::bigint[] AND t.id <> $4",
+             FROM tenants t JOIN tenant_paths p ON p.tenant_id = t.id \
+             WHERE p.path @> ARRAY[$4]::bigint[] AND t.id <> $4",
         )
         .bind::<Nullable<BigInt>, _>(event.actor_user_id)
         .bind::<Text, _>(&event.actor_username)
@@ -712,7 +737,10 @@ impl Tenant {
     /// Deletes `id` and every tenant below it in one statement (their users, roles,
     /// grants and instances go with them). Returns how many tenants were deleted.
     pub async fn delete_subtree(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<usize> {
-        diesel::delete(tenants::table.filter(tenants::path.contains(vec![id])))
+        let subtree = tenant_paths::table
+            .filter(tenant_paths::path.contains(vec![id]))
+            .select(tenant_paths::tenant_id);
+        diesel::delete(tenants::table.filter(tenants::id.eq_any(subtree)))
             .execute(conn)
             .await
     }
@@ -734,12 +762,12 @@ impl Tenant {
         conn: &mut AsyncPgConnection,
         q: &ApiListQuery,
     ) -> QueryResult<Vec<Tenant>> {
-        let mut query = visible(tenants::table.into_boxed(), &q.visibility);
+        let mut query = visible(with_path().into_boxed(), &q.visibility);
         if let Some(p) = q.parent {
             query = query.filter(tenants::parent_id.eq(p));
         }
         if let Some(s) = q.subtree {
-            query = query.filter(tenants::path.contains(vec![s]));
+            query = query.filter(tenant_paths::path.contains(vec![s]));
         }
         if let Some(n) = &q.name {
             query = query.filter(tenants::name.ilike(like_pattern(n)));

@@ -47,7 +47,7 @@ impl User {
         username: &str,
     ) -> QueryResult<Option<(User, Tenant)>> {
         users::table
-            .inner_join(tenants::table)
+            .inner_join(super::tenant::with_path())
             .filter(tenants::subdomain.eq(subdomain.to_ascii_lowercase()))
             .filter(lower(users::username).eq(username.to_lowercase()))
             .select((User::as_select(), Tenant::as_select()))
@@ -62,7 +62,7 @@ impl User {
         id: i64,
     ) -> QueryResult<Option<(User, Tenant)>> {
         users::table
-            .inner_join(tenants::table)
+            .inner_join(super::tenant::with_path())
             .filter(users::id.eq(id))
             .select((User::as_select(), Tenant::as_select()))
             .first(conn)
