@@ -345,7 +345,7 @@ async fn moves(conn: &mut AsyncPgConnection, rounds: usize) -> anyhow::Result<()
         tenant_role_id: None,
     };
     let actor = Actor::system("bench");
-    let dest = service::create(conn, &actor, &root, fields).await?;
+    let dest = service::create(conn, &actor, &root, fields, &|_: &Tenant| Ok(())).await?;
     let allow = |_: &Tenant, _: &Tenant, _: &Tenant| Ok(());
     for target in [10_000i64, 100_000] {
         let (id, n) = subtree_near(conn, target).await?;

@@ -149,6 +149,15 @@ pub fn can_manage_children(p: &Principal, parent: &Tenant) -> bool {
     manage_role(p, parent).is_some_and(|r| r >= GrantRole::Administrator)
 }
 
+/// `can_manage_children` as a check: 403 unless the user may create children of `parent`.
+pub fn require_manage_children(p: &Principal, parent: &Tenant) -> Result<(), AppError> {
+    if can_manage_children(p, parent) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
 /// May the user delete children of `parent`? Only an Owner that manages sub-tenants.
 pub fn can_delete_children(p: &Principal, parent: &Tenant) -> bool {
     manage_role(p, parent) == Some(GrantRole::Owner)

@@ -111,9 +111,10 @@ async fn child(
         can_have_subtenants,
         enabled,
     };
-    let tenant = Tenant::insert_child(conn, parent, parent.tenant_role_id, &fields).await?;
-    UserRole::copy_templates_into(conn, tenant.path[0], tenant.id).await?;
-    Ok(tenant)
+    let allow = |_: &Tenant| Ok(());
+    super::tenants::create(conn, &Actor::system("demo"), parent, fields, &allow)
+        .await
+        .map_err(|e| anyhow::anyhow!("creating demo tenant {subdomain}: {e}"))
 }
 
 /// Users of a tenant: the first is Owner of its subtree (may manage sub-tenants) with

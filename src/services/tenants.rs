@@ -28,13 +28,13 @@
 
 use super::Actor;
 use crate::db::models::role::UserRole;
-use crate::db::models::tenant::{SubtreeCounts, TenantFields};
-use crate::db::models::Tenant;
+use crate::db::models::tenant::{NewChild, SubtreeCounts, TenantFields};
+use crate::db::models::{AuditEvent, Tenant};
 use crate::domain::domain_name::parse_custom_domain;
 use crate::domain::{Description, Subdomain, TenantName};
 use crate::error::{AppError, Blocker, FieldErrors};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// Raw form input for a tenant, before validation.
 #[derive(Clone, Debug, Default, serde::Deserialize)]
@@ -144,38 +144,153 @@ fn snapshot(t: &Tenant) -> serde_json::Value {
     })
 }
 
-/// Creates a sub-tenant of `parent`, inheriting its tenant role.
+/// One tenant to create: under `parent_id`, with these fields (`tenant_role_id`
+/// `None` inherits the parent's tenant role).
+#[derive(Clone, Debug)]
+pub struct NewTenant {
+    pub parent_id: i64,
+    pub fields: TenantFields,
+}
+
+/// Creates a sub-tenant of `parent`. `authorize(parent)` runs on the locked parent.
 pub async fn create(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     parent: &Tenant,
     fields: TenantFields,
+    authorize: &(dyn Fn(&Tenant) -> Result<(), AppError> + Sync),
 ) -> Result<Tenant, AppError> {
-    let parent_id = parent.id;
-    let role_id = fields.tenant_role_id.unwrap_or(parent.tenant_role_id);
+    let item = NewTenant {
+        parent_id: parent.id,
+        fields,
+    };
+    create_many(conn, actor, vec![item], authorize)
+        .await?
+        .pop()
+        .unwrap_or(Err(AppError::NotFound))
+}
+
+/// Creates tenants in one transaction and answers for each, in order.
+///
+/// Every parent's path is locked once (the tree-change protocol above), then each
+/// item is checked on the locked rows: `authorize(parent)`, the parent may have
+/// sub-tenants, the subdomain and custom domain are free (in the database and among
+/// earlier items). Those that pass are inserted with a handful of set-based
+/// statements (tenants, paths, linked role copies, audit events), so a thousand
+/// creates cost about as many round trips as one; one that fails does not stop the
+/// others (a caller that wants all or nothing rolls back its transaction). A subdomain taken by a concurrent request between
+/// the check and the insert fails the whole call (as a field error).
+pub async fn create_many(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    items: Vec<NewTenant>,
+    authorize: &(dyn Fn(&Tenant) -> Result<(), AppError> + Sync),
+) -> Result<Vec<Result<Tenant, AppError>>, AppError> {
+    if items.is_empty() {
+        return Ok(Vec::new());
+    }
     conn.transaction(async |conn| {
         set_lock_timeout(conn).await?;
-        let parent = lock_paths(conn, &[parent_id], None)
-            .await?
-            .remove(&parent_id)
-            .ok_or(AppError::NotFound)?;
-        if !parent.can_have_subtenants {
-            return Err(AppError::field(
-                "parent_id",
-                "This tenant may not have sub-tenants.",
+        let parent_ids: Vec<i64> = items
+            .iter()
+            .map(|i| i.parent_id)
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let parents = lock_paths(conn, &parent_ids, None).await?;
+        let subdomains: Vec<String> = items.iter().map(|i| i.fields.subdomain.clone()).collect();
+        let domains: Vec<String> = items
+            .iter()
+            .filter_map(|i| i.fields.custom_domain.as_deref())
+            .map(str::to_ascii_lowercase)
+            .collect();
+        let mut taken_subdomains = Tenant::taken_subdomains(conn, &subdomains).await?;
+        let mut taken_domains = Tenant::taken_custom_domains(conn, &domains).await?;
+        let mut checks: Vec<Result<&Tenant, AppError>> = Vec::with_capacity(items.len());
+        for item in &items {
+            let parent = parents.get(&item.parent_id).ok_or(AppError::NotFound)?;
+            checks.push(check_new(
+                item,
+                parent,
+                authorize,
+                &mut taken_subdomains,
+                &mut taken_domains,
             ));
         }
-        let tenant = Tenant::insert_child(conn, &parent, role_id, &fields)
+        let children: Vec<NewChild> = items
+            .iter()
+            .zip(&checks)
+            .filter_map(|(item, check)| {
+                check.as_ref().ok().map(|parent| NewChild {
+                    parent,
+                    tenant_role_id: item.fields.tenant_role_id.unwrap_or(parent.tenant_role_id),
+                    fields: &item.fields,
+                })
+            })
+            .collect();
+        let created = Tenant::insert_children(conn, &children)
             .await
             .map_err(subdomain_taken)?;
-        // Every multi-tenant role of the root arrives as a linked copy.
-        UserRole::copy_templates_into(conn, parent.path[0], tenant.id).await?;
-        let mut event = actor.event("tenant.create", Some(tenant.id));
-        event.after = Some(snapshot(&tenant));
-        event.record(conn).await?;
-        Ok(tenant)
+        if let Some(first) = children.first() {
+            let ids: Vec<i64> = created.iter().map(|t| t.id).collect();
+            // Every multi-tenant role of the root arrives as a linked copy.
+            UserRole::copy_templates_into(conn, first.parent.path[0], &ids).await?;
+        }
+        let events: Vec<_> = created
+            .iter()
+            .map(|t| {
+                let mut event = actor.event("tenant.create", Some(t.id));
+                event.after = Some(snapshot(t));
+                event
+            })
+            .collect();
+        AuditEvent::record_many(conn, &events).await?;
+        let mut created = created.into_iter();
+        Ok(checks
+            .into_iter()
+            .map(|c| c.and_then(|_| created.next().ok_or(AppError::NotFound)))
+            .collect())
     })
     .await
+}
+
+/// Whether `item` may be created under the locked `parent`; a free subdomain and
+/// domain are claimed for it (so a later item with the same one is refused).
+fn check_new<'p>(
+    item: &NewTenant,
+    parent: &'p Tenant,
+    authorize: &(dyn Fn(&Tenant) -> Result<(), AppError> + Sync),
+    taken_subdomains: &mut HashSet<String>,
+    taken_domains: &mut HashSet<String>,
+) -> Result<&'p Tenant, AppError> {
+    authorize(parent)?;
+    let mut errors = FieldErrors::new();
+    if !parent.can_have_subtenants {
+        errors.insert(
+            "parent_id",
+            format!("{} may not have sub-tenants.", parent.name),
+        );
+    }
+    if taken_subdomains.contains(&item.fields.subdomain) {
+        errors.insert("subdomain", "This subdomain is already taken.".into());
+    }
+    let domain = item
+        .fields
+        .custom_domain
+        .as_deref()
+        .map(str::to_ascii_lowercase);
+    if domain.as_ref().is_some_and(|d| taken_domains.contains(d)) {
+        errors.insert(
+            "custom_domain",
+            "Another tenant already uses this domain.".into(),
+        );
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    taken_subdomains.insert(item.fields.subdomain.clone());
+    taken_domains.extend(domain);
+    Ok(parent)
 }
 
 /// Saves edited fields of a tenant. The root always stays enabled.

@@ -563,7 +563,11 @@ async fn create(
     let result = match (fields, parent.as_ref()) {
         (Some(mut fields), Some(parent)) if errors.is_empty() => {
             fields.tenant_role_id = role;
-            service::create(&mut conn, &actor(&user, &req), parent, fields).await
+            {
+                let principal = &user.principal;
+                let authorize = |t: &Tenant| authz::require_manage_children(principal, t);
+                service::create(&mut conn, &actor(&user, &req), parent, fields, &authorize).await
+            }
         }
         _ => Err(AppError::Validation(errors)),
     };

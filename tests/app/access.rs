@@ -17,14 +17,6 @@ fn field_error(html: &str, field: &str) -> Option<String> {
     Some(html[start..end].to_string())
 }
 
-async fn db(app: &TestApp) -> tokio_postgres::Client {
-    let (client, conn) = tokio_postgres::connect(&app.db_url, tokio_postgres::NoTls)
-        .await
-        .expect("connect");
-    tokio::spawn(conn);
-    client
-}
-
 /// Every grant in the database as (user id, tenant id, role, scope, manage).
 async fn all_grants(app: &TestApp) -> Vec<(i64, i64, String, String, bool)> {
     db(app)

@@ -12,14 +12,6 @@ use tenantry::services::api_tokens;
 
 // ---------------------------------------------------------------- helpers
 
-async fn db(app: &TestApp) -> tokio_postgres::Client {
-    let (client, conn) = tokio_postgres::connect(&app.db_url, tokio_postgres::NoTls)
-        .await
-        .expect("connect");
-    tokio::spawn(conn);
-    client
-}
-
 /// A token for `user`, made directly in the database.
 pub async fn token_for(app: &TestApp, user: &User, read_only: bool) -> String {
     let secret = api_tokens::generate();
@@ -905,6 +897,237 @@ async fn an_idempotency_key_applies_a_post_once() {
         mv("m").await.unwrap().headers()["idempotent-replayed"],
         "true"
     );
+}
+
+/// Statuses of a batch answer, in order.
+fn statuses(body: &Value) -> Vec<u64> {
+    body["results"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no results: {body}"))
+        .iter()
+        .map(|r| r["status"].as_u64().unwrap())
+        .collect()
+}
+
+async fn sql_count(app: &TestApp, sql: &str, id: i64) -> i64 {
+    db(app).await.query_one(sql, &[&id]).await.unwrap().get(0)
+}
+
+#[tokio::test]
+async fn a_run_of_batch_creates_lands_whole_with_paths_role_copies_and_audit() {
+    let app = spawn_app().await;
+    let t = tree(&app).await;
+    let api = Api::new(&app, Some(&token_for(&app, &app.admin, false).await));
+    let templates = sql_count(
+        &app,
+        "SELECT count(*) FROM user_roles WHERE tenant_id = $1 AND multi_tenant",
+        app.root.id,
+    )
+    .await;
+    assert!(templates > 0, "bootstrap makes templates");
+    let parents = [t.acme.id, t.globex.id, t.a1.id];
+    let ops: Vec<Value> = (0..300)
+        .map(|i| {
+            json!({"op": "create", "data": {
+                "parent_id": parents[i % 3], "name": format!("Bulk {i:03}"),
+                "subdomain": format!("bulk-{i}"), "can_have_subtenants": i % 2 == 0,
+            }})
+        })
+        .collect();
+    let (status, body) = api
+        .post(
+            "/api/v1/tenants/batch",
+            json!({"atomic": true, "operations": ops}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["applied"], json!(true));
+    assert_eq!(statuses(&body), vec![201; 300]);
+    let ids: Vec<i64> = body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_i64().unwrap())
+        .collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids follow the order");
+    for (i, id) in ids.iter().enumerate().step_by(37) {
+        let (status, tenant) = api.get(&format!("/api/v1/tenants/{id}")).await;
+        assert_eq!(status, 200);
+        assert_eq!(tenant["subdomain"], json!(format!("bulk-{i}")));
+        assert_eq!(tenant["parent_id"], json!(parents[i % 3]));
+        assert_eq!(tenant["can_have_subtenants"], json!(i % 2 == 0));
+        let parent = find(&app, parents[i % 3]).await.unwrap();
+        let mut path = parent.path.clone();
+        path.push(*id);
+        assert_eq!(find(&app, *id).await.unwrap().path, path);
+    }
+    crate::tree_ops::assert_tree_valid(&app).await;
+    let client = db(&app).await;
+    let copies: i64 = client
+        .query_one(
+            "SELECT count(*) FROM user_roles WHERE tenant_id = ANY($1) AND template_id IS NOT NULL",
+            &[&ids],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        copies,
+        300 * templates,
+        "every new tenant has a linked copy of each template"
+    );
+    let audited: i64 = client
+        .query_one(
+            "SELECT count(DISTINCT tenant_id) FROM audit_events \
+             WHERE action = 'tenant.create' AND tenant_id = ANY($1) AND actor_user_id = $2",
+            &[&ids, &app.admin.id],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        audited, 300,
+        "one audit event per tenant, by the token's user"
+    );
+}
+
+#[tokio::test]
+async fn batch_creates_fail_one_by_one_without_stopping_the_others() {
+    let app = spawn_app().await;
+    let t = tree(&app).await;
+    let alice = app.user(&t.acme, "alice").await;
+    app.grant(
+        &alice,
+        &t.acme,
+        GrantRole::Administrator,
+        Scope::Subtree,
+        true,
+    )
+    .await;
+    let api = Api::new(&app, Some(&token_for(&app, &alice, false).await));
+    let create = |parent: i64, sub: &str, domain: Option<&str>| json!({"op": "create", "data": {"parent_id": parent, "name": sub, "subdomain": sub, "custom_domain": domain}});
+    let (status, body) = api
+        .post(
+            "/api/v1/tenants/batch",
+            json!({"atomic": false, "operations": [
+                create(t.acme.id, "n1", Some("n1.example.org")),
+                create(t.acme.id, "a2", None),                      // taken in the database
+                create(t.a1.id, "n1", None),                        // taken by item 0
+                create(t.a1x.id, "n3", None),                       // a1x may not have sub-tenants
+                create(t.globex.id, "n4", None),                    // not hers: 404
+                create(t.acme.id, "n5", Some("N1.example.org")),    // domain taken by item 0
+                create(t.acme.id, "Bad_Sub", None),                 // invalid
+                create(t.a1.id, "n7", None),
+            ]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(statuses(&body), [201, 422, 422, 422, 404, 422, 422, 201]);
+    let results = &body["results"];
+    assert!(
+        results[1]["error"]["errors"]["subdomain"].is_string(),
+        "{body}"
+    );
+    assert!(
+        results[2]["error"]["errors"]["subdomain"].is_string(),
+        "{body}"
+    );
+    assert!(
+        results[3]["error"]["errors"]["parent_id"].is_string(),
+        "{body}"
+    );
+    assert!(
+        results[5]["error"]["errors"]["custom_domain"].is_string(),
+        "{body}"
+    );
+    let mut conn = app.conn().await;
+    for (sub, parent) in [("n1", Some(t.acme.id)), ("n7", Some(t.a1.id))] {
+        let created = Tenant::by_subdomain(&mut conn, sub).await.unwrap().unwrap();
+        assert_eq!(created.parent_id, parent);
+    }
+    for sub in ["n3", "n4", "n5"] {
+        assert!(
+            Tenant::by_subdomain(&mut conn, sub)
+                .await
+                .unwrap()
+                .is_none(),
+            "{sub}"
+        );
+    }
+
+    // Atomic: the first failing create is named, nothing is created.
+    let ops: Vec<Value> = (0..10)
+        .map(|i| {
+            create(
+                t.acme.id,
+                &if i == 6 {
+                    "a2".to_string()
+                } else {
+                    format!("m{i}")
+                },
+                None,
+            )
+        })
+        .collect();
+    let (_, body) = api
+        .post(
+            "/api/v1/tenants/batch",
+            json!({"atomic": true, "operations": ops}),
+        )
+        .await;
+    assert_eq!(body["applied"], json!(false), "{body}");
+    let mut expected = vec![424; 10];
+    expected[6] = 422;
+    assert_eq!(statuses(&body), expected);
+    assert!(Tenant::by_subdomain(&mut conn, "m0")
+        .await
+        .unwrap()
+        .is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_batches_create_each_subdomain_once_and_answer_every_item() {
+    let app = spawn_app().await;
+    let t = tree(&app).await;
+    let token = token_for(&app, &app.admin, false).await;
+    let ops: Vec<Value> = (0..60)
+        .map(|i| json!({"op": "create", "data": {"parent_id": t.acme.id, "name": format!("R{i}"), "subdomain": format!("rc-{i}")}}))
+        .collect();
+    let mut handles = Vec::new();
+    for k in 0..4 {
+        let api = Api::new(&app, Some(&token));
+        // Each request in its own order, so that they collide part-way.
+        let mut ops = ops.clone();
+        ops.rotate_left(k * 15);
+        handles.push(tokio::spawn(async move {
+            api.post(
+                "/api/v1/tenants/batch",
+                json!({"atomic": false, "operations": ops}),
+            )
+            .await
+        }));
+    }
+    let mut created = 0;
+    for h in handles {
+        let (status, body) = h.await.unwrap();
+        assert_eq!(status, 200, "{body}");
+        for s in statuses(&body) {
+            assert!(s == 201 || s == 422, "{body}");
+            created += usize::from(s == 201);
+        }
+    }
+    assert_eq!(created, 60, "every subdomain created exactly once");
+    let n: i64 = db(&app)
+        .await
+        .query_one(
+            "SELECT count(*) FROM tenants WHERE subdomain LIKE 'rc-%'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 60);
+    crate::tree_ops::assert_tree_valid(&app).await;
 }
 
 // ---------------------------------------------------------------- OpenAPI

@@ -309,10 +309,15 @@ impl TestApp {
             can_have_subtenants,
             enabled: true,
         };
-        let t = Tenant::insert_child(&mut conn, parent, parent.tenant_role_id, &fields)
+        let child = tenantry::db::models::tenant::NewChild {
+            parent,
+            tenant_role_id: parent.tenant_role_id,
+            fields: &fields,
+        };
+        Tenant::insert_children(&mut conn, &[child])
             .await
-            .expect("insert tenant");
-        t
+            .expect("insert tenant")
+            .remove(0)
     }
 
     /// Creates a user (password `PASSWORD`) in `tenant`.
@@ -470,4 +475,13 @@ pub async fn browser_as(app: &TestApp, login: &str) -> TestApp {
     let browser = app.new_browser();
     assert_redirect_to(&browser.login(login, PASSWORD).await, "/dashboard");
     browser
+}
+
+/// A plain SQL client on the test database (for checks the app offers no query for).
+pub async fn db(app: &TestApp) -> tokio_postgres::Client {
+    let (client, conn) = tokio_postgres::connect(&app.db_url, tokio_postgres::NoTls)
+        .await
+        .expect("connect");
+    tokio::spawn(conn);
+    client
 }

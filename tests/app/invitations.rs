@@ -187,14 +187,6 @@ async fn invite_grant(
     invite(browser, tenant, &fields).await
 }
 
-async fn db(app: &TestApp) -> tokio_postgres::Client {
-    let (client, conn) = tokio_postgres::connect(&app.db_url, tokio_postgres::NoTls)
-        .await
-        .expect("connect");
-    tokio::spawn(conn);
-    client
-}
-
 async fn count(app: &TestApp, sql: &str) -> i64 {
     db(app).await.query_one(sql, &[]).await.unwrap().get(0)
 }

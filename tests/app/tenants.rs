@@ -12,14 +12,6 @@ use tenantry::services::Actor;
 
 // ---------------------------------------------------------------- helpers
 
-async fn db(app: &TestApp) -> tokio_postgres::Client {
-    let (client, conn) = tokio_postgres::connect(&app.db_url, tokio_postgres::NoTls)
-        .await
-        .expect("connect");
-    tokio::spawn(conn);
-    client
-}
-
 async fn tenant_count(app: &TestApp) -> i64 {
     db(app)
         .await
@@ -1366,6 +1358,7 @@ async fn concurrent_creates_and_a_parent_delete_keep_the_tree_consistent() {
                     &Actor::system("test"),
                     &parent,
                     fields(&name, &sub),
+                    &|_: &tenantry::db::models::Tenant| Ok(()),
                 )
                 .await
             }));
@@ -1446,6 +1439,7 @@ async fn concurrent_creates_with_one_subdomain_have_one_winner() {
                 &Actor::system("test"),
                 &parent,
                 fields(&format!("Racer {i}"), "dup"),
+                &|_: &tenantry::db::models::Tenant| Ok(()),
             )
             .await
         }));

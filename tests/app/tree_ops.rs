@@ -13,14 +13,6 @@ use tenantry::services::Actor;
 
 // ---------------------------------------------------------------- helpers
 
-async fn db(app: &TestApp) -> tokio_postgres::Client {
-    let (client, conn) = tokio_postgres::connect(&app.db_url, tokio_postgres::NoTls)
-        .await
-        .expect("connect");
-    tokio::spawn(conn);
-    client
-}
-
 async fn find(app: &TestApp, id: i64) -> Tenant {
     Tenant::find(&mut *app.conn().await, id)
         .await
@@ -569,6 +561,7 @@ async fn concurrent_opposite_moves_deletes_and_creates_keep_the_tree_valid() {
                     &Actor::system("test"),
                     &parent,
                     fields(&format!("new{p}-{i}"), false),
+                    &|_: &tenantry::db::models::Tenant| Ok(()),
                 )
                 .await
             }));
@@ -681,6 +674,7 @@ async fn moves_into_and_creates_below_a_moving_subtree_keep_paths_consistent() {
                 &Actor::system("t"),
                 &parent,
                 fields(&format!("born{i}"), false),
+                &|_: &tenantry::db::models::Tenant| Ok(()),
             )
             .await
             .map(|_| ())

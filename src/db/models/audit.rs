@@ -19,19 +19,37 @@ pub struct AuditEvent {
 
 impl AuditEvent {
     pub async fn record(&self, conn: &mut AsyncPgConnection) -> QueryResult<usize> {
-        diesel::insert_into(audit_events::table)
-            .values((
-                audit_events::actor_user_id.eq(self.actor_user_id),
-                audit_events::actor_username.eq(&self.actor_username),
-                audit_events::acting_tenant_id.eq(self.acting_tenant_id),
-                audit_events::tenant_id.eq(self.tenant_id),
-                audit_events::action.eq(self.action),
-                audit_events::before.eq(&self.before),
-                audit_events::after.eq(&self.after),
-                audit_events::client_addr.eq(&self.client_addr),
-            ))
-            .execute(conn)
-            .await
+        Self::record_many(conn, std::slice::from_ref(self)).await
+    }
+
+    /// Records events with one INSERT per thousand.
+    pub async fn record_many(
+        conn: &mut AsyncPgConnection,
+        events: &[AuditEvent],
+    ) -> QueryResult<usize> {
+        let mut n = 0;
+        for chunk in events.chunks(1000) {
+            let rows: Vec<_> = chunk
+                .iter()
+                .map(|e| {
+                    (
+                        audit_events::actor_user_id.eq(e.actor_user_id),
+                        audit_events::actor_username.eq(&e.actor_username),
+                        audit_events::acting_tenant_id.eq(e.acting_tenant_id),
+                        audit_events::tenant_id.eq(e.tenant_id),
+                        audit_events::action.eq(e.action),
+                        audit_events::before.eq(&e.before),
+                        audit_events::after.eq(&e.after),
+                        audit_events::client_addr.eq(&e.client_addr),
+                    )
+                })
+                .collect();
+            n += diesel::insert_into(audit_events::table)
+                .values(rows)
+                .execute(conn)
+                .await?;
+        }
+        Ok(n)
     }
 
     /// Actions recorded for a tenant, newest first (for tests and the audit page).

@@ -246,33 +246,25 @@ impl UserRole {
             .await
     }
 
-    /// Gives a new tenant a linked copy of every template of the root.
+    /// Gives new tenants a linked copy of every template of the root, in one statement.
     pub async fn copy_templates_into(
         conn: &mut AsyncPgConnection,
         root_id: i64,
-        tenant_id: i64,
+        tenant_ids: &[i64],
     ) -> QueryResult<usize> {
-        use diesel::dsl::sql;
-        use diesel::sql_types::BigInt;
-        let rows = user_roles::table
-            .filter(user_roles::tenant_id.eq(root_id))
-            .filter(user_roles::multi_tenant.eq(true))
-            .select((
-                sql::<BigInt>("").bind::<BigInt, _>(tenant_id),
-                user_roles::name,
-                user_roles::permissions,
-                user_roles::id.nullable(),
-            ));
-        diesel::insert_into(user_roles::table)
-            .values(rows)
-            .into_columns((
-                user_roles::tenant_id,
-                user_roles::name,
-                user_roles::permissions,
-                user_roles::template_id,
-            ))
-            .execute(conn)
-            .await
+        use diesel::sql_types::{Array, BigInt};
+        // A cross join with unnest() has no DSL form.
+        diesel::sql_query(
+            "INSERT INTO user_roles (tenant_id, name, permissions, template_id) \
+             SELECT t.id, r.name, r.permissions, r.id \
+             FROM user_roles r CROSS JOIN unnest($2::bigint[]) AS t(id) \
+             WHERE r.tenant_id = $1 AND r.multi_tenant \
+             ORDER BY t.id, r.id",
+        )
+        .bind::<BigInt, _>(root_id)
+        .bind::<Array<BigInt>, _>(tenant_ids)
+        .execute(conn)
+        .await
     }
 
     /// Saves a role edited in its own tenant. A template copy becomes customised for good.

@@ -402,37 +402,96 @@ impl Tenant {
             .await
     }
 
-    /// Creates a child of `parent`. The caller holds every tenant on the parent's
-    /// path locked FOR KEY SHARE in the same transaction (`services::tenants`), so
-    /// the parent's path cannot change and neither it nor an ancestor can be moved or
-    /// deleted before the child exists.
-    pub async fn insert_child(
+    /// Creates children, in order: ids from the sequence (ascending), then one
+    /// INSERT for the tenants and one for their paths per thousand. The caller holds
+    /// every tenant on each parent's path locked FOR KEY SHARE in the same transaction
+    /// (`services::tenants`), so no parent's path can change and neither a parent nor
+    /// an ancestor can be moved or deleted before the children exist.
+    pub async fn insert_children(
         conn: &mut AsyncPgConnection,
-        parent: &Tenant,
-        tenant_role_id: i64,
-        fields: &TenantFields,
-    ) -> QueryResult<Tenant> {
-        let id: i64 = diesel::select(nextval("tenants_id_seq"))
-            .get_result(conn)
+        children: &[NewChild<'_>],
+    ) -> QueryResult<Vec<Tenant>> {
+        let mut created = Vec::with_capacity(children.len());
+        // Well under PostgreSQL's 65,535 bind parameters per statement.
+        for chunk in children.chunks(1000) {
+            let ids: Vec<i64> = diesel::sql_query(
+                "SELECT nextval('tenants_id_seq') AS id FROM generate_series(1, $1) ORDER BY 1",
+            )
+            .bind::<diesel::sql_types::BigInt, _>(chunk.len() as i64)
+            .load::<NewId>(conn)
+            .await?
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
+            let rows: Vec<_> = chunk
+                .iter()
+                .zip(&ids)
+                .map(|(c, id)| {
+                    (
+                        tenants::id.eq(*id),
+                        tenants::parent_id.eq(Some(c.parent.id)),
+                        tenants::name.eq(&c.fields.name),
+                        tenants::subdomain.eq(&c.fields.subdomain),
+                        tenants::description.eq(&c.fields.description),
+                        tenants::custom_domain.eq(&c.fields.custom_domain),
+                        tenants::can_have_subtenants.eq(c.fields.can_have_subtenants),
+                        tenants::enabled.eq(c.fields.enabled),
+                        tenants::tenant_role_id.eq(c.tenant_role_id),
+                    )
+                })
+                .collect();
+            diesel::insert_into(tenants::table)
+                .values(rows)
+                .execute(conn)
+                .await?;
+            let paths: Vec<_> = chunk
+                .iter()
+                .zip(&ids)
+                .map(|(c, id)| {
+                    let mut path = c.parent.path.clone();
+                    path.push(*id);
+                    (tenant_paths::tenant_id.eq(*id), tenant_paths::path.eq(path))
+                })
+                .collect();
+            diesel::insert_into(tenant_paths::table)
+                .values(paths)
+                .execute(conn)
+                .await?;
+            let mut rows = Self::find_many(conn, &ids).await?;
+            rows.sort_unstable_by_key(|t| t.id);
+            created.extend(rows);
+        }
+        Ok(created)
+    }
+
+    /// Which of these subdomains are taken.
+    pub async fn taken_subdomains(
+        conn: &mut AsyncPgConnection,
+        subdomains: &[String],
+    ) -> QueryResult<std::collections::HashSet<String>> {
+        let rows: Vec<String> = tenants::table
+            .filter(tenants::subdomain.eq_any(subdomains))
+            .select(tenants::subdomain)
+            .load(conn)
             .await?;
-        let mut path = parent.path.clone();
-        path.push(id);
-        diesel::insert_into(tenants::table)
-            .values((
-                tenants::id.eq(id),
-                tenants::parent_id.eq(Some(parent.id)),
-                tenants::name.eq(&fields.name),
-                tenants::subdomain.eq(&fields.subdomain),
-                tenants::description.eq(&fields.description),
-                tenants::custom_domain.eq(&fields.custom_domain),
-                tenants::can_have_subtenants.eq(fields.can_have_subtenants),
-                tenants::enabled.eq(fields.enabled),
-                tenants::tenant_role_id.eq(tenant_role_id),
-            ))
-            .execute(conn)
+        Ok(rows.into_iter().collect())
+    }
+
+    /// Which of these custom domains (lower case) are taken.
+    pub async fn taken_custom_domains(
+        conn: &mut AsyncPgConnection,
+        domains: &[String],
+    ) -> QueryResult<std::collections::HashSet<String>> {
+        if domains.is_empty() {
+            return Ok(Default::default());
+        }
+        let rows: Vec<String> = tenants::table
+            .filter(tenants::custom_domain.is_not_null())
+            .filter(lower(tenants::custom_domain.assume_not_null()).eq_any(domains))
+            .select(lower(tenants::custom_domain.assume_not_null()))
+            .load(conn)
             .await?;
-        insert_path(conn, id, path).await?;
-        Self::find(conn, id).await
+        Ok(rows.into_iter().collect())
     }
 
     /// Creates the root tenant (bootstrap).
@@ -556,6 +615,19 @@ pub struct Totals {
     pub users: i64,
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     pub instances: i64,
+}
+
+/// One child for `Tenant::insert_children`.
+pub struct NewChild<'a> {
+    pub parent: &'a Tenant,
+    pub tenant_role_id: i64,
+    pub fields: &'a TenantFields,
+}
+
+#[derive(QueryableByName)]
+struct NewId {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    id: i64,
 }
 
 async fn insert_path(conn: &mut AsyncPgConnection, id: i64, path: Vec<i64>) -> QueryResult<usize> {

@@ -5,7 +5,8 @@
 use super::idempotency::{self, Answer};
 use super::parse_json;
 use super::tenants::{
-    create_as, delete_as, integral_i64, move_as, update_as, CreateTenant, UpdateTenant,
+    create_as, create_prepared, delete_as, integral_i64, move_as, prepare_create, update_as,
+    CreateTenant, UpdateTenant,
 };
 use crate::auth::{ApiUser, Principal};
 use crate::error::{AppError, ProblemDocument, ProblemKind};
@@ -16,6 +17,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use diesel_async::AsyncPgConnection;
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use utoipa::ToSchema;
 
 pub fn routes() -> Vec<Route> {
@@ -133,6 +135,88 @@ async fn apply(
     })
 }
 
+/// The operations in order, consecutive creates taken together: a run of creates is
+/// one set-based `create_many` instead of a transaction per tenant.
+enum Step {
+    Creates(Vec<CreateTenant>),
+    One(Operation),
+}
+
+fn steps(operations: Vec<Operation>) -> Vec<Step> {
+    let mut out: Vec<Step> = Vec::new();
+    for op in operations {
+        match (op, out.last_mut()) {
+            (Operation::Create { data }, Some(Step::Creates(run))) => run.push(data),
+            (Operation::Create { data }, _) => out.push(Step::Creates(vec![data])),
+            (op, _) => out.push(Step::One(op)),
+        }
+    }
+    out
+}
+
+/// Applies a run of creates, answered per item. With `all_or_nothing` it stops at
+/// the first failure (the caller rolls everything back). If the set-based insert
+/// fails as a whole (a concurrent request took a subdomain between check and
+/// insert, say), each create runs on its own instead, so each gets its own answer.
+async fn apply_creates(
+    p: &Principal,
+    actor: &Actor,
+    conn: &mut AsyncPgConnection,
+    base_domain: &str,
+    run: Vec<CreateTenant>,
+    all_or_nothing: bool,
+) -> Result<Vec<Result<BatchResult, AppError>>, AppError> {
+    let mut parents = HashMap::new();
+    let mut prepared = Vec::with_capacity(run.len());
+    for data in run.iter().cloned() {
+        let item = prepare_create(p, conn, base_domain, data, &mut parents).await;
+        match item {
+            Err(e) if fatal(&e) => return Err(e),
+            Err(e) if all_or_nothing => {
+                // The caller rolls back everything: what came before is moot.
+                let mut out: Vec<_> = prepared
+                    .iter()
+                    .map(|_| Ok(BatchResult::rolled_back()))
+                    .collect();
+                out.push(Err(e));
+                return Ok(out);
+            }
+            item => prepared.push(item),
+        }
+    }
+    let items: Vec<_> = prepared
+        .iter()
+        .filter_map(|r| r.as_ref().ok().cloned())
+        .collect();
+    match create_prepared(p, actor, conn, items).await {
+        Ok(created) => {
+            let mut created = created.into_iter();
+            Ok(prepared
+                .into_iter()
+                .map(|r| {
+                    r.and_then(|_| created.next().unwrap_or(Err(AppError::NotFound)))
+                        .map(|t| BatchResult::ok(StatusCode::CREATED, t.id))
+                })
+                .collect())
+        }
+        Err(e) if fatal(&e) => Err(e),
+        Err(_) => {
+            let mut out = Vec::with_capacity(run.len());
+            for data in run {
+                let r = create_as(p, actor, conn, base_domain, data)
+                    .await
+                    .map(|t| BatchResult::ok(StatusCode::CREATED, t.id));
+                let failed = r.is_err();
+                out.push(r);
+                if failed && all_or_nothing {
+                    break;
+                }
+            }
+            Ok(out)
+        }
+    }
+}
+
 /// Why an atomic batch stopped.
 enum Abort {
     Op(usize, AppError),
@@ -161,13 +245,26 @@ pub async fn run_batch(
     request: BatchRequest,
 ) -> Result<BatchResponse, AppError> {
     let total = request.operations.len();
+    let steps = steps(request.operations);
     if !request.atomic {
         let mut results = Vec::with_capacity(total);
-        for op in request.operations {
-            results.push(match apply(p, actor, conn, base_domain, op).await {
-                Ok(r) => r,
-                Err(e) => BatchResult::failed(&e),
-            });
+        for step in steps {
+            match step {
+                Step::Creates(run) => {
+                    let n = run.len();
+                    match apply_creates(p, actor, conn, base_domain, run, false).await {
+                        Ok(rs) => results.extend(rs.into_iter().map(|r| match r {
+                            Ok(r) => r,
+                            Err(e) => BatchResult::failed(&e),
+                        })),
+                        Err(e) => results.extend((0..n).map(|_| BatchResult::failed(&e))),
+                    }
+                }
+                Step::One(op) => results.push(match apply(p, actor, conn, base_domain, op).await {
+                    Ok(r) => r,
+                    Err(e) => BatchResult::failed(&e),
+                }),
+            }
         }
         return Ok(BatchResponse {
             applied: true,
@@ -176,10 +273,24 @@ pub async fn run_batch(
     }
     let mut done = Vec::with_capacity(total);
     let outcome = super::in_transaction(conn, async |conn| {
-        for (i, op) in request.operations.into_iter().enumerate() {
-            match apply(p, actor, conn, base_domain, op).await {
-                Ok(r) => done.push(r),
-                Err(e) => return Err(Abort::Op(i, e)),
+        for step in steps {
+            let at = done.len();
+            match step {
+                Step::Creates(run) => {
+                    let rs = apply_creates(p, actor, conn, base_domain, run, true)
+                        .await
+                        .map_err(|e| Abort::Op(at, e))?;
+                    for (k, r) in rs.into_iter().enumerate() {
+                        match r {
+                            Ok(r) => done.push(r),
+                            Err(e) => return Err(Abort::Op(at + k, e)),
+                        }
+                    }
+                }
+                Step::One(op) => match apply(p, actor, conn, base_domain, op).await {
+                    Ok(r) => done.push(r),
+                    Err(e) => return Err(Abort::Op(at, e)),
+                },
             }
         }
         Ok::<(), Abort>(())

@@ -10,7 +10,7 @@ use crate::db::models::tenant::TenantFields;
 use crate::db::models::Tenant;
 use crate::domain::{Feature, Level};
 use crate::error::{AppError, FieldErrors};
-use crate::services::tenants::{self as service, TenantInput};
+use crate::services::tenants::{self as service, NewTenant, TenantInput};
 use crate::services::Actor;
 use crate::startup::AppState;
 use crate::web::routes::{route, Route};
@@ -19,6 +19,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
 use serde::{Deserialize, Deserializer, Serialize};
+use std::collections::HashMap;
 use utoipa::{IntoParams, ToSchema};
 
 pub fn routes() -> Vec<Route> {
@@ -290,18 +291,25 @@ fn input_bool(b: bool) -> Option<String> {
     Some(if b { "true" } else { "false" }.into())
 }
 
-/// Creates a tenant as `p`; shared by `POST /api/v1/tenants` and batches.
-pub async fn create_as(
+/// Checks a create as `p` against the caller's rights and the input rules, before
+/// anything is locked; `parents` keeps the parents already read (a batch often
+/// creates many tenants under one). The service checks again on the locked parent.
+pub async fn prepare_create(
     p: &Principal,
-    actor: &Actor,
     conn: &mut AsyncPgConnection,
     base_domain: &str,
     data: CreateTenant,
-) -> Result<Tenant, AppError> {
-    let parent = authz::visible_tenant(p, data.parent_id, conn).await?;
-    if !authz::can_manage_children(p, &parent) {
-        return Err(AppError::Forbidden);
-    }
+    parents: &mut HashMap<i64, Tenant>,
+) -> Result<NewTenant, AppError> {
+    let parent = match parents.get(&data.parent_id) {
+        Some(parent) => parent.clone(),
+        None => {
+            let parent = authz::visible_tenant(p, data.parent_id, conn).await?;
+            parents.insert(parent.id, parent.clone());
+            parent
+        }
+    };
+    authz::require_manage_children(p, &parent)?;
     let mut errors = FieldErrors::new();
     if !parent.can_have_subtenants {
         errors.insert(
@@ -335,16 +343,40 @@ pub async fn create_as(
             return Err(AppError::Validation(more));
         }
     };
-    service::create(
-        conn,
-        actor,
-        &parent,
-        TenantFields {
+    Ok(NewTenant {
+        parent_id: parent.id,
+        fields: TenantFields {
             tenant_role_id: role,
             ..fields
         },
-    )
-    .await
+    })
+}
+
+/// Creates prepared tenants as `p`, answered per item in order
+/// (`service::create_many`; the right to create is checked again on each locked parent).
+pub async fn create_prepared(
+    p: &Principal,
+    actor: &Actor,
+    conn: &mut AsyncPgConnection,
+    items: Vec<NewTenant>,
+) -> Result<Vec<Result<Tenant, AppError>>, AppError> {
+    let authorize = |parent: &Tenant| authz::require_manage_children(p, parent);
+    service::create_many(conn, actor, items, &authorize).await
+}
+
+/// Creates a tenant as `p`; shared by `POST /api/v1/tenants` and batches.
+pub async fn create_as(
+    p: &Principal,
+    actor: &Actor,
+    conn: &mut AsyncPgConnection,
+    base_domain: &str,
+    data: CreateTenant,
+) -> Result<Tenant, AppError> {
+    let item = prepare_create(p, conn, base_domain, data, &mut HashMap::new()).await?;
+    create_prepared(p, actor, conn, vec![item])
+        .await?
+        .pop()
+        .unwrap_or(Err(AppError::NotFound))
 }
 
 /// Applies a PATCH as `p`; shared with batches.
