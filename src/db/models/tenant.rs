@@ -113,17 +113,51 @@ pub fn with_path() -> WithPath {
 
 type BoxedTenants<'a> = diesel::dsl::IntoBoxed<'a, WithPath, Pg>;
 
-fn visible<'a>(query: BoxedTenants<'a>, visibility: &Visibility) -> BoxedTenants<'a> {
+diesel::alias!(tenant_paths as subtree_paths: SubtreePaths);
+
+/// Ids of the tenants in the subtrees of `roots` (the roots included): a subquery on
+/// the path index (through an alias, so that it also works where `tenant_paths` is joined).
+type SubtreeIds = diesel::dsl::Select<
+    diesel::dsl::Filter<
+        diesel::query_source::Alias<SubtreePaths>,
+        diesel::dsl::OverlapsWith<
+            diesel::query_source::AliasedField<SubtreePaths, tenant_paths::path>,
+            Vec<i64>,
+        >,
+    >,
+    diesel::query_source::AliasedField<SubtreePaths, tenant_paths::tenant_id>,
+>;
+
+/// "The tenant is in the subtree of one of `roots`", as a semi-join: it filters
+/// `tenants` alone (no join, so counting stays on `tenants`) or joined with paths.
+fn in_subtrees(roots: Vec<i64>) -> diesel::dsl::EqAny<tenants::id, SubtreeIds> {
+    tenants::id.eq_any(
+        subtree_paths
+            .filter(subtree_paths.field(tenant_paths::path).overlaps_with(roots))
+            .select(subtree_paths.field(tenant_paths::tenant_id)),
+    )
+}
+
+type VisibleFilter = diesel::dsl::Or<
+    diesel::dsl::EqAny<tenants::id, SubtreeIds>,
+    diesel::dsl::EqAny<tenants::id, Vec<i64>>,
+>;
+
+/// What a user may see, as a filter; `None` for everything.
+fn visible_filter(visibility: &Visibility) -> Option<VisibleFilter> {
     match visibility {
-        Visibility::All => query,
+        Visibility::All => None,
         Visibility::Within {
             subtree_roots,
             tenants: singles,
-        } => query.filter(
-            tenant_paths::path
-                .overlaps_with(subtree_roots.clone())
-                .or(tenants::id.eq_any(singles.clone())),
-        ),
+        } => Some(in_subtrees(subtree_roots.clone()).or(tenants::id.eq_any(singles.clone()))),
+    }
+}
+
+fn visible<'a>(query: BoxedTenants<'a>, visibility: &Visibility) -> BoxedTenants<'a> {
+    match visible_filter(visibility) {
+        Some(filter) => query.filter(filter),
+        None => query,
     }
 }
 
@@ -211,13 +245,18 @@ impl Tenant {
         conn: &mut AsyncPgConnection,
         q: &ListQuery,
     ) -> QueryResult<(Vec<TenantListRow>, i64)> {
+        // On `tenants` alone (paths only in semi-joins), so that counting never joins.
         let filtered = || {
-            let mut query = with_path().filter(tenants::id.ne(q.within.id)).into_boxed();
-            // Below the root every tenant matches: skip the per-row array test.
+            let mut query = tenants::table
+                .filter(tenants::id.ne(q.within.id))
+                .into_boxed();
+            // Below the root every tenant matches: skip the subtree test.
             if !q.within.is_root() {
-                query = query.filter(tenant_paths::path.contains(vec![q.within.id]));
+                query = query.filter(in_subtrees(vec![q.within.id]));
             }
-            query = visible(query, &q.visibility);
+            if let Some(filter) = visible_filter(&q.visibility) {
+                query = query.filter(filter);
+            }
             if let Some(f) = q.name_filter.as_deref().filter(|f| !f.is_empty()) {
                 query = query.filter(tenants::name.ilike(like_pattern(f)));
             }
@@ -231,18 +270,21 @@ impl Tenant {
             .await?
             .len() as i64;
 
-        let base = filtered().inner_join(tenant_roles::table).select((
-            tenants::id,
-            tenants::name,
-            tenants::subdomain,
-            tenants::enabled,
-            tenants::can_have_subtenants,
-            tenant_roles::name,
-            tenants::instance_count,
-            tenants::user_count,
-            tenants::created_at,
-            array_length(tenant_paths::path, 1),
-        ));
+        let base = filtered()
+            .inner_join(tenant_roles::table)
+            .inner_join(tenant_paths::table)
+            .select((
+                tenants::id,
+                tenants::name,
+                tenants::subdomain,
+                tenants::enabled,
+                tenants::can_have_subtenants,
+                tenant_roles::name,
+                tenants::instance_count,
+                tenants::user_count,
+                tenants::created_at,
+                array_length(tenant_paths::path, 1),
+            ));
         let ordered = match (q.sort, q.descending) {
             (SortKey::Name, false) => base.order((lower(tenants::name).asc(), tenants::id.asc())),
             (SortKey::Name, true) => base.order((lower(tenants::name).desc(), tenants::id.desc())),
