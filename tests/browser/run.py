@@ -527,11 +527,21 @@ def test_wrong_password_is_rejected(driver: "WebDriver", base: str) -> None:
     )
 
 
-def create_tenant_via_form(driver: "WebDriver", base: str, parent_id: str, name: str, subdomain: str, subs: bool) -> str:
+def create_tenant_via_form(
+    driver: "WebDriver",
+    base: str,
+    parent_id: str,
+    name: str,
+    subdomain: str,
+    subs: bool,
+    tenant_role: str | None = None,
+) -> str:
     """Creates a tenant through /tenants/new and returns its id."""
     driver.get(f"{base}/tenants/new?parent_id={parent_id}")
     fill(driver, "name", name)
     fill(driver, "subdomain", subdomain)
+    if tenant_role is not None:
+        Select(field(driver, "tenant_role_id")).select_by_visible_text(tenant_role)
     box = field(driver, "can_have_subtenants")
     if box.is_selected() != subs:
         box.click()
@@ -688,11 +698,261 @@ def test_invitation_by_email_lands_the_invitee_in_the_tenant(driver: "WebDriver"
     logout(driver)
 
 
+def click_in_results(driver: "WebDriver", results_css: str, name: str, label: str) -> None:
+    """Clicks `label` in the .switch-result under `results_css` whose name is `name`
+    (htmx may swap the list again between finding and clicking)."""
+
+    def result(d):
+        for item in d.find_elements(By.CSS_SELECTOR, f"{results_css} .switch-result"):
+            if item.find_element(By.CSS_SELECTOR, ".name").text.strip() == name:
+                return item
+        return False
+
+    for _attempt in range(3):
+        item = wait(driver, result, f"a result named {name!r} in {results_css}")
+        try:
+            button(item, label).click()
+            return
+        except StaleElementReferenceException:
+            continue
+    raise Check(f"the {label!r} button of {name!r} kept going stale")
+
+
+def test_move_by_picker_then_safe_delete_refused_and_force_delete(driver: "WebDriver", base: str) -> None:
+    """The root admin moves a tenant with its sub-tenant, user and grants: the
+    search-as-you-type picker never offers the tenant, its sub-tenant or its current
+    parent, the preview counts what moves and names the tenant-role change, and the
+    subtree lands under the new parent. A safe delete of it (from a page opened before
+    it had a sub-tenant) is refused with the blockers listed; the force delete wants
+    the subdomain typed exactly and then removes the tenant and its sub-tenant."""
+    login(driver, base, ADMIN_USERNAME, ADMIN_PASSWORD)
+    wait_path(driver, "/dashboard")
+    root_id = driver.find_element(By.ID, "acting-tenant").get_attribute("href").rsplit("/", 1)[1]
+
+    # A second tenant role, so that the move changes the parent's cap.
+    driver.get(base + "/tenant-roles/new")
+    fill(driver, "name", "Orchard Reseller")
+    driver.find_element(
+        By.XPATH, "//input[@name='perm_tenants' and @value='full']/ancestor::label"
+    ).click()
+    button(driver, "Save role").click()
+    wait_path(driver, "/tenant-roles")
+    expect("Orchard Reseller" in body_text(driver), "the new tenant role is not listed")
+
+    old = create_tenant_via_form(driver, base, root_id, "Orchard Old Parent", "orchard-old", True)
+    dest = create_tenant_via_form(
+        driver, base, root_id, "Orchard New Home", "orchard-new", True, "Orchard Reseller"
+    )
+    mover = create_tenant_via_form(driver, base, old, "Orchard Mover", "orchard-mover", True)
+
+    # A second tab opens the delete page while the tenant is still empty: safe delete offered.
+    main_window = driver.current_window_handle
+    driver.switch_to.new_window("tab")
+    stale_tab = driver.current_window_handle
+    try:
+        driver.get(f"{base}/tenants/{mover}/delete")
+        expect(
+            bool(driver.find_elements(By.XPATH, "//main//button[normalize-space(.)='Delete tenant']"))
+            and not driver.find_elements(By.ID, "blockers"),
+            "the delete page of an empty tenant does not offer the safe delete",
+        )
+        driver.switch_to.window(main_window)
+
+        # The sub-tenant (it may have sub-tenants itself, so only the tree rule keeps it
+        # out of the picker), a user and two grants.
+        branch = create_tenant_via_form(
+            driver, base, mover, "Orchard Mover Branch", "orchard-mover-branch", True
+        )
+        driver.get(f"{base}/tenants/{mover}/users/new")
+        fill(driver, "username", "carol")
+        fill(driver, "email", "carol@orchard.example")
+        fill(driver, "password", "carol-password-123")
+        Select(field(driver, "role_id")).select_by_visible_text("Read only")
+        button(driver, "Create user").click()
+        wait(driver, lambda d: re.fullmatch(rf"/tenants/{mover}/users/\d+", path_of(d)), "carol to be created")
+        for tenant_id, scope in ((old, "subtree"), (branch, "tenant")):
+            driver.get(f"{base}/tenants/{tenant_id}/access")
+            Select(field(driver, "user_id")).select_by_visible_text(
+                "orchard-mover\\carol (Orchard Mover)"
+            )
+            Select(field(driver, "role")).select_by_value("viewer")
+            Select(field(driver, "scope")).select_by_value(scope)
+            button(driver, "Give grant").click()
+            wait(
+                driver,
+                lambda d: "now holds" in d.find_element(By.CSS_SELECTOR, "main .flash").text,
+                f"the {scope} grant for carol to be given",
+            )
+
+        # The Move page, from the tenant's page.
+        driver.get(f"{base}/tenants/{mover}")
+        driver.find_element(By.XPATH, f"//main//a[@href='/tenants/{mover}/move']").click()
+        wait_path(driver, f"/tenants/{mover}/move")
+        query = driver.find_element(By.ID, "move-q")
+
+        # Searching for the tenant itself matches it and its sub-tenant by name: neither is offered.
+        query.send_keys("orchard mover")
+        wait(
+            driver,
+            lambda d: "“orchard mover”"
+            in d.find_element(By.CSS_SELECTOR, "#move-results .empty").text,
+            "the picker to answer 'orchard mover' with no destination",
+        )
+        expect(
+            not driver.find_elements(By.CSS_SELECTOR, "#move-results .switch-result"),
+            "the picker offers a destination for 'orchard mover'",
+        )
+
+        # Part of the destination's name: of the four Orchard tenants only it is offered
+        # (not the current parent, the tenant or its sub-tenant). A shorter, earlier
+        # query answers a superset, so waiting for exactly this list is safe.
+        query.clear()
+        query.send_keys("orchard")
+
+        def offered(d):
+            return [
+                e.text.strip()
+                for e in d.find_elements(By.CSS_SELECTOR, "#move-results .switch-result .name")
+            ]
+
+        try:
+            wait(driver, lambda d: offered(d) == ["Orchard New Home"], "the picker to offer Orchard New Home alone")
+        except TimeoutException:
+            raise Check(f"the picker offers {offered(driver)} for 'orchard', not just Orchard New Home") from None
+        click_in_results(driver, "#move-results", "Orchard New Home", "Preview")
+
+        # The preview: what moves, which inherited grants stop or start reaching it, the cap.
+        impact = wait(driver, lambda d: d.find_element(By.ID, "impact"), "the move preview")
+        expect(
+            "Moving Orchard Mover under Orchard New Home" in impact.text,
+            f"the preview does not name the move: {impact.text[:200]!r}",
+        )
+
+        def impact_value(what: str) -> str:
+            return driver.find_element(By.ID, f"impact-{what}").text.strip()
+
+        for what, expected in (("tenants", "2"), ("users", "1"), ("grants", "1")):
+            expect(
+                impact_value(what) == expected,
+                f"the preview counts {impact_value(what)!r} {what}, expected {expected}",
+            )
+        expect(
+            impact_value("grants-lost").startswith("1 "),
+            f"inherited grants that stop reaching it: {impact_value('grants-lost')!r}, expected 1",
+        )
+        expect(
+            impact_value("grants-gained").startswith("0 "),
+            f"inherited grants that start reaching it: {impact_value('grants-gained')!r}, expected 0",
+        )
+        role_text = impact_value("role")
+        expect(
+            "Orchard Reseller" in role_text and "Full access" in role_text,
+            f"the preview does not show the tenant-role change: {role_text!r}",
+        )
+
+        # Confirm: the tenant and its sub-tenant now sit under the new parent.
+        button(driver, "Move under Orchard New Home").click()
+        wait_path(driver, f"/tenants/{mover}")
+        expect(
+            "Moved Orchard Mover under Orchard New Home." in body_text(driver),
+            "no confirmation after the move",
+        )
+        place = driver.find_element(By.CSS_SELECTOR, "main p.path").text.strip()
+        expect(
+            place.endswith("Orchard New Home / Orchard Mover"),
+            f"the tenant's path after the move is {place!r}",
+        )
+        driver.get(f"{base}/tenants/{branch}")
+        place = driver.find_element(By.CSS_SELECTOR, "main p.path").text.strip()
+        expect(
+            place.endswith("Orchard New Home / Orchard Mover / Orchard Mover Branch"),
+            f"the sub-tenant did not move along: its path is {place!r}",
+        )
+        driver.get(f"{base}/tenants/{dest}")
+        expect(
+            bool(driver.find_elements(By.CSS_SELECTOR, f"main ul.tree a[href='/tenants/{mover}']")),
+            "the new parent does not list the moved tenant as a sub-tenant",
+        )
+        driver.get(f"{base}/tenants/{old}")
+        expect(
+            not driver.find_elements(By.CSS_SELECTOR, f"main a[href='/tenants/{mover}']"),
+            "the old parent still lists the moved tenant",
+        )
+
+        # The safe delete from the page opened earlier is refused, with what blocks it.
+        driver.switch_to.window(stale_tab)
+        button(driver, "Delete tenant").click()
+        blockers = wait(driver, lambda d: d.find_element(By.ID, "blockers"), "the list of blockers")
+        kinds = {
+            li.get_attribute("data-kind"): li.text.strip()
+            for li in blockers.find_elements(By.CSS_SELECTOR, "li[data-kind]")
+        }
+        expect(
+            kinds.get("subtenants") == "1 sub-tenant below it." and "users" in kinds,
+            f"the blockers listed are {kinds}",
+        )
+        expect(
+            not driver.find_elements(By.XPATH, "//main//button[normalize-space(.)='Delete tenant']"),
+            "the refused delete page still offers the safe delete",
+        )
+        driver.close()
+        driver.switch_to.window(main_window)
+    finally:
+        if stale_tab in driver.window_handles:
+            driver.switch_to.window(stale_tab)
+            driver.close()
+        driver.switch_to.window(main_window)
+
+    # Force delete, from the tenant's page: the confirmation must be the exact subdomain.
+    driver.get(f"{base}/tenants/{mover}")
+    expect(
+        "Orchard Mover" in driver.find_element(By.TAG_NAME, "h1").text,
+        "the tenant is gone after the refused safe delete",
+    )
+    driver.find_element(By.XPATH, f"//main//a[@href='/tenants/{mover}/delete']").click()
+    wait_path(driver, f"/tenants/{mover}/delete")
+    expect(bool(driver.find_elements(By.ID, "blockers")), "the delete page lists no blockers")
+    expect(
+        not driver.find_elements(By.XPATH, "//main//button[normalize-space(.)='Delete tenant']"),
+        "the delete page offers a safe delete despite the blockers",
+    )
+    fill(driver, "confirm", "orchard-move")
+    button(driver, "Force delete").click()
+    wait(
+        driver,
+        lambda d: "orchard-mover" in d.find_element(By.ID, "confirm-error").text,
+        "the error asking for the exact subdomain",
+    )
+    fill(driver, "confirm", "orchard-mover")
+    button(driver, "Force delete").click()
+    wait_path(driver, f"/tenants/{dest}")
+    expect(
+        "Deleted Orchard Mover and 1 sub-tenant below it." in body_text(driver),
+        "no confirmation after the force delete",
+    )
+    expect(
+        not driver.find_elements(By.CSS_SELECTOR, f"main a[href='/tenants/{mover}']"),
+        "the parent still lists the deleted tenant",
+    )
+    for gone, name in ((mover, "the deleted tenant"), (branch, "its sub-tenant")):
+        driver.get(f"{base}/tenants/{gone}")
+        expect(
+            driver.find_element(By.TAG_NAME, "h1").text.strip() == "Not found",
+            f"the page of {name} does not answer Not found",
+        )
+    driver.get(base + "/tenants?q=orchard")
+    text = driver.find_element(By.ID, "main").text
+    expect("Orchard New Home" in text, f"the filtered list misses Orchard New Home: {text[:400]!r}")
+    expect("Orchard Mover" not in text, "the tenants list still shows the deleted tenants")
+    logout(driver)
+
+
 TESTS: list[Callable[["WebDriver", str], None]] = [
     test_login_create_subtenant_switch_logout,
     test_wrong_password_is_rejected,
     test_owner_grants_subtree_admin_who_sees_exactly_the_subtree,
     test_invitation_by_email_lands_the_invitee_in_the_tenant,
+    test_move_by_picker_then_safe_delete_refused_and_force_delete,
 ]
 
 
