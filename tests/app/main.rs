@@ -13,5 +13,6 @@ mod matrix;
 mod roles;
 mod smoke;
 mod tenants;
+mod tree_model;
 mod tree_ops;
 mod users;
