@@ -130,24 +130,42 @@ wait_http "http://$REAL_ADDR/healthz" "tenantry serve" "$OUT/tenantry.log"
 wait_http "http://$BARE_ADDR$BARE_PATH" "bench-bare" "$OUT/bench-bare.log"
 
 # --- 4. log in ------------------------------------------------------------------------
-jar="$OUT/cookies.txt"
-rm -f "$jar"
-login_page=$(curl -s -m 10 -c "$jar" -b "$jar" "http://$REAL_ADDR/login") || die "GET /login failed"
-csrf=$(grep -o '<input[^>]*name="csrf_token"[^>]*>' <<<"$login_page" | head -n1 \
-    | sed -n 's/.*value="\([^"]*\)".*/\1/p' \
-    | sed -e 's/&#x2[fF];/\//g; s/&#47;/\//g; s/&#x2[bB];/+/g; s/&#43;/+/g; s/&#x3[dD];/=/g; s/&#61;/=/g; s/&amp;/\&/g' || true)
-[[ -n $csrf ]] || die "no hidden input named csrf_token on GET /login"
-login_status=$(curl -s -m 10 -o /dev/null -w '%{http_code} %{redirect_url}' -c "$jar" -b "$jar" \
-    --data-urlencode "username=$ADMIN_USER" --data-urlencode "password=$ADMIN_PASSWORD" \
-    --data-urlencode "csrf_token=$csrf" "http://$REAL_ADDR/login")
-case $login_status in
-    30[1237]\ *login*) die "login as $ADMIN_USER failed (POST /login -> $login_status)" ;;
-    30[1237]\ *) ;;
-    *) die "login as $ADMIN_USER failed (POST /login -> $login_status)" ;;
-esac
-# Cookie header from the jar (curl marks HttpOnly cookies with a #HttpOnly_ prefix).
-cookie=$(awk -F'\t' 'sub(/^#HttpOnly_/, "", $1) || $0 !~ /^#/ { if (NF >= 7) printf "%s%s=%s", (n++ ? "; " : ""), $6, $7 }' "$jar")
+login() { # login-name password -> prints a Cookie header value
+    local name=$1 password=$2 jar="$OUT/cookies.txt" page csrf status
+    rm -f "$jar"
+    page=$(curl -s -m 10 -c "$jar" -b "$jar" "http://$REAL_ADDR/login") || die "GET /login failed"
+    csrf=$(grep -o '<input[^>]*name="csrf_token"[^>]*>' <<<"$page" | head -n1 \
+        | sed -n 's/.*value="\([^"]*\)".*/\1/p' \
+        | sed -e 's/&#x2[fF];/\//g; s/&#47;/\//g; s/&#x2[bB];/+/g; s/&#43;/+/g; s/&#x3[dD];/=/g; s/&#61;/=/g; s/&amp;/\&/g' || true)
+    [[ -n $csrf ]] || die "no hidden input named csrf_token on GET /login"
+    status=$(curl -s -m 10 -o /dev/null -w '%{http_code} %{redirect_url}' -c "$jar" -b "$jar" \
+        --data-urlencode "username=$name" --data-urlencode "password=$password" \
+        --data-urlencode "csrf_token=$csrf" "http://$REAL_ADDR/login")
+    case $status in
+        30[1237]\ *login*) die "login as $name failed (POST /login -> $status)" ;;
+        30[1237]\ *) ;;
+        *) die "login as $name failed (POST /login -> $status)" ;;
+    esac
+    # Cookie header from the jar (curl marks HttpOnly cookies with a #HttpOnly_ prefix).
+    awk -F'\t' 'sub(/^#HttpOnly_/, "", $1) || $0 !~ /^#/ { if (NF >= 7) printf "%s%s=%s", (n++ ? "; " : ""), $6, $7 }' "$jar"
+    rm -f "$jar"
+}
+cookie=$(login "$ADMIN_USER" "$ADMIN_PASSWORD")
 [[ -n $cookie ]] || die "no session cookie after logging in"
+# A seeded administrator whose grant covers a subtree of about 1,000 of the 100,000
+# tenants: what most users of a service provider's console see.
+scoped=$(psql -X -w -At -F ' ' -d "$BENCH_DB_URL" -c "
+    WITH sizes AS (SELECT a AS id, count(*) AS n FROM tenant_paths, unnest(path) AS a GROUP BY a)
+    SELECT t.subdomain || E'\\\\' || u.username, s.n
+    FROM grants g JOIN users u ON u.id = g.user_id JOIN tenants t ON t.id = u.tenant_id
+    JOIN sizes s ON s.id = g.tenant_id
+    WHERE g.scope = 'subtree' AND g.role = 'administrator' AND g.tenant_id = u.tenant_id
+    ORDER BY abs(s.n - 1000), u.id LIMIT 1")
+scoped_login=${scoped% *}
+scoped_size=${scoped##* }
+[[ -n $scoped_login ]] || die "no seeded administrator with a subtree grant"
+scoped_cookie=$(login "$scoped_login" "$ADMIN_PASSWORD")
+[[ -n $scoped_cookie ]] || die "no session cookie after logging in as $scoped_login"
 
 check_200() { # url [cookie]
     local code
@@ -155,6 +173,7 @@ check_200() { # url [cookie]
     [[ $code == 200 ]] || die "GET $1 returned $code, expected 200"
 }
 check_200 "http://$REAL_ADDR$REAL_PATH" "$cookie"
+check_200 "http://$REAL_ADDR$REAL_PATH" "$scoped_cookie"
 check_200 "http://$BARE_ADDR$BARE_PATH"
 
 # --- 5. load -----------------------------------------------------------------------------
@@ -173,6 +192,8 @@ run_wrk real "http://$REAL_ADDR$REAL_PATH" "$cookie"
 # A redirect would also count as success for wrk: make sure we are still logged in.
 check_200 "http://$REAL_ADDR$REAL_PATH" "$cookie"
 run_wrk bare "http://$BARE_ADDR$BARE_PATH"
+run_wrk scoped "http://$REAL_ADDR$REAL_PATH" "$scoped_cookie"
+check_200 "http://$REAL_ADDR$REAL_PATH" "$scoped_cookie"
 
 rps() { awk '/^Requests\/sec:/ { print $2 }' "$OUT/wrk-$1.txt"; }
 lat() { awk -v p="$2" '$1 == p { print $2 }' "$OUT/wrk-$1.txt"; }
@@ -261,6 +282,7 @@ summary="$OUT/summary.md"
     echo "| --- | ---: | ---: | ---: |"
     echo "| \`GET $REAL_PATH\` (logged in, full stack) | $real_rps | $(lat real 50%) | $(lat real 99%) |"
     echo "| \`GET $BARE_PATH\` (bare: same query, no session/authorization) | $bare_rps | $(lat bare 50%) | $(lat bare 99%) |"
+    echo "| \`GET $REAL_PATH\` as $scoped_login (sees a subtree of $scoped_size tenants) | $(rps scoped) | $(lat scoped 50%) | $(lat scoped 99%) |"
     echo
     echo "Full stack / bare throughput: **$ratio**"
     echo

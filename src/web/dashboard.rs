@@ -30,7 +30,8 @@ async fn dashboard(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
-    let totals = Tenant::totals(&mut conn, user.acting.id, &authz::visibility(&user)).await?;
+    let visibility = authz::visibility(&user).below(&user.acting);
+    let totals = Tenant::totals(&mut conn, user.acting.id, &visibility).await?;
     let can_create =
         user.acting.can_have_subtenants && authz::can_manage_children(&user, &user.acting);
     render(&Dashboard {

@@ -158,6 +158,25 @@ async fn check_queries(conn: &mut Conn, m: &Model, rng: &mut StdRng, step: &str)
         "{step}: list for subtrees {roots:?} + {single}"
     );
 
+    // Below x for the same user, and for one who sees the subtree of an ancestor of x
+    // (or of x itself): the list may skip the visibility test only in that second case.
+    let below_visible: BTreeSet<i64> = below.intersection(&visible).copied().collect();
+    assert_eq!(
+        listed(conn, &tenant, visibility.clone()).await,
+        below_visible,
+        "{step}: list below {x} for {roots:?} + {single}"
+    );
+    let ancestor = *m.path(x).choose(rng).unwrap();
+    let covering = Visibility::Within {
+        subtree_roots: vec![ancestor],
+        tenants: vec![single],
+    };
+    assert_eq!(
+        listed(conn, &tenant, covering).await,
+        below,
+        "{step}: list below {x} for the subtree of {ancestor}"
+    );
+
     let api: BTreeSet<i64> = Tenant::api_page(
         conn,
         &ApiListQuery {

@@ -45,6 +45,22 @@ pub enum Visibility {
     },
 }
 
+impl Visibility {
+    /// What is left to filter at and below `within`: nothing when `within`
+    /// lies in a subtree the user sees whole — the usual case of an administrator at
+    /// home — so those lists skip the visibility test.
+    pub fn below(&self, within: &Tenant) -> Visibility {
+        match self {
+            Visibility::Within { subtree_roots, .. }
+                if !subtree_roots.iter().any(|r| within.is_within(*r)) =>
+            {
+                self.clone()
+            }
+            _ => Visibility::All,
+        }
+    }
+}
+
 /// One row of the Tenants page.
 #[derive(Clone, Debug, Queryable)]
 pub struct TenantListRow {
@@ -115,22 +131,19 @@ type BoxedTenants<'a> = diesel::dsl::IntoBoxed<'a, WithPath, Pg>;
 
 diesel::alias!(tenant_paths as subtree_paths: SubtreePaths);
 
-/// Ids of the tenants in the subtrees of `roots` (the roots included): a subquery on
-/// the path index (through an alias, so that it also works where `tenant_paths` is joined).
-type SubtreeIds = diesel::dsl::Select<
-    diesel::dsl::Filter<
-        diesel::query_source::Alias<SubtreePaths>,
-        diesel::dsl::OverlapsWith<
-            diesel::query_source::AliasedField<SubtreePaths, tenant_paths::path>,
-            Vec<i64>,
-        >,
-    >,
+/// `SELECT tenant_id FROM tenant_paths WHERE …`, through an alias so that it also
+/// works where `tenant_paths` is joined.
+type PathIdsWhere<F> = diesel::dsl::Select<
+    diesel::dsl::Filter<diesel::query_source::Alias<SubtreePaths>, F>,
     diesel::query_source::AliasedField<SubtreePaths, tenant_paths::tenant_id>,
 >;
+type AliasedPath = diesel::query_source::AliasedField<SubtreePaths, tenant_paths::path>;
+type InSubtrees = diesel::dsl::OverlapsWith<AliasedPath, Vec<i64>>;
 
-/// "The tenant is in the subtree of one of `roots`", as a semi-join: it filters
-/// `tenants` alone (no join, so counting stays on `tenants`) or joined with paths.
-fn in_subtrees(roots: Vec<i64>) -> diesel::dsl::EqAny<tenants::id, SubtreeIds> {
+/// "The tenant is in the subtree of one of `roots`" (the roots included), as a
+/// semi-join on the path index: it filters `tenants` alone (so counting stays on
+/// `tenants`) or joined with paths.
+fn in_subtrees(roots: Vec<i64>) -> diesel::dsl::EqAny<tenants::id, PathIdsWhere<InSubtrees>> {
     tenants::id.eq_any(
         subtree_paths
             .filter(subtree_paths.field(tenant_paths::path).overlaps_with(roots))
@@ -138,19 +151,43 @@ fn in_subtrees(roots: Vec<i64>) -> diesel::dsl::EqAny<tenants::id, SubtreeIds> {
     )
 }
 
-type VisibleFilter = diesel::dsl::Or<
-    diesel::dsl::EqAny<tenants::id, SubtreeIds>,
-    diesel::dsl::EqAny<tenants::id, Vec<i64>>,
+type VisibleFilter = diesel::dsl::EqAny<
+    tenants::id,
+    PathIdsWhere<
+        diesel::dsl::Or<
+            InSubtrees,
+            diesel::dsl::EqAny<
+                diesel::query_source::AliasedField<SubtreePaths, tenant_paths::tenant_id>,
+                Vec<i64>,
+            >,
+        >,
+    >,
 >;
 
-/// What a user may see, as a filter; `None` for everything.
+/// What a user may see, as a filter; `None` for everything. One semi-join whose
+/// subquery reads `tenant_paths` alone, so both halves use its indexes (GIN for the
+/// subtrees, primary key for the single tenants) and a small visible set stays a
+/// handful of lookups however big the tree is.
 fn visible_filter(visibility: &Visibility) -> Option<VisibleFilter> {
     match visibility {
         Visibility::All => None,
         Visibility::Within {
             subtree_roots,
             tenants: singles,
-        } => Some(in_subtrees(subtree_roots.clone()).or(tenants::id.eq_any(singles.clone()))),
+        } => Some(
+            tenants::id.eq_any(
+                subtree_paths
+                    .filter(
+                        subtree_paths
+                            .field(tenant_paths::path)
+                            .overlaps_with(subtree_roots.clone())
+                            .or(subtree_paths
+                                .field(tenant_paths::tenant_id)
+                                .eq_any(singles.clone())),
+                    )
+                    .select(subtree_paths.field(tenant_paths::tenant_id)),
+            ),
+        ),
     }
 }
 
@@ -254,7 +291,7 @@ impl Tenant {
             if !q.within.is_root() {
                 query = query.filter(in_subtrees(vec![q.within.id]));
             }
-            if let Some(filter) = visible_filter(&q.visibility) {
+            if let Some(filter) = visible_filter(&q.visibility.below(&q.within)) {
                 query = query.filter(filter);
             }
             if let Some(f) = q.name_filter.as_deref().filter(|f| !f.is_empty()) {
