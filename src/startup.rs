@@ -5,7 +5,9 @@ use crate::config::Settings;
 use crate::db::{self, DbPool};
 use crate::error::AppError;
 use crate::web;
-use actix_session::config::{BrowserSession, CookieContentSecurity, SessionLifecycle};
+use actix_session::config::{
+    BrowserSession, CookieContentSecurity, SessionLifecycle, TtlExtensionPolicy,
+};
 use actix_session::SessionMiddleware;
 use actix_web::body::MessageBody;
 use actix_web::cookie::{Key, SameSite};
@@ -81,8 +83,10 @@ impl Application {
                     .cookie_secure(secure)
                     .cookie_content_security(CookieContentSecurity::Private)
                     .session_lifecycle(SessionLifecycle::BrowserSession(
+                        // Sliding: a session lasts SESSION_TTL_HOURS after the last request.
                         BrowserSession::default()
-                            .state_ttl(actix_web::cookie::time::Duration::hours(SESSION_TTL_HOURS)),
+                            .state_ttl(actix_web::cookie::time::Duration::hours(SESSION_TTL_HOURS))
+                            .state_ttl_extension_policy(TtlExtensionPolicy::OnEveryRequest),
                     ))
                     .build();
             App::new()

@@ -88,6 +88,11 @@ pub fn flash(session: &Session, message: impl Into<String>) {
 }
 
 fn take_flash(session: &Session) -> Option<String> {
+    // `remove` marks the session changed even when the key is absent, which would
+    // write the session back to the database on every page view.
+    if !session.contains_key(FLASH) {
+        return None;
+    }
     session.remove_as::<String>(FLASH).and_then(Result::ok)
 }
 

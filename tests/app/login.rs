@@ -399,6 +399,56 @@ async fn login_renews_the_session_id_and_cookies_have_safe_flags() {
 }
 
 #[tokio::test]
+async fn sessions_slide_with_use_and_page_views_do_not_rewrite_them() {
+    let app = spawn_app().await;
+    app.login_admin().await;
+    let client = db(&app).await;
+    let row = |sql: &'static str| {
+        let client = &client;
+        async move { client.query_one(sql, &[]).await.unwrap() }
+    };
+    // About to run out: the next request pushes it a full term ahead.
+    client
+        .execute(
+            "UPDATE sessions SET expires_at = now() + interval '5 minutes'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(app.get("/tenants").await.status(), 200);
+    let left: f64 = row("SELECT extract(epoch FROM min(expires_at) - now())::float8 FROM sessions")
+        .await
+        .get(0);
+    assert!(
+        left > 11.0 * 3600.0,
+        "expiry pushed to ~12 h ahead, is {left} s"
+    );
+
+    // Fresh: page views read the session and leave the row as it is.
+    let version = || row("SELECT xmin::text, expires_at::text FROM sessions");
+    let before = version().await;
+    for path in ["/tenants", "/dashboard", "/profile"] {
+        assert_eq!(app.get(path).await.status(), 200, "{path}");
+    }
+    let after = version().await;
+    assert_eq!(
+        (before.get::<_, String>(0), before.get::<_, String>(1)),
+        (after.get::<_, String>(0), after.get::<_, String>(1)),
+        "no session write for a plain page view"
+    );
+    // A flash message still arrives once.
+    let acme = app.tenant(&app.root, "acme", true).await;
+    let r = app
+        .post_form(&format!("/tenants/{}/disable", acme.id), &[])
+        .await;
+    assert!(r.status().is_redirection(), "{}", r.status());
+    let page = app.get_html(&format!("/tenants/{}", acme.id)).await;
+    assert!(page.contains("class=\"flash"), "{page}");
+    let again = app.get_html(&format!("/tenants/{}", acme.id)).await;
+    assert!(!again.contains("class=\"flash"), "shown once: {again}");
+}
+
+#[tokio::test]
 async fn logout_ends_the_session_everywhere() {
     let app = spawn_app().await;
     let r = app.login(ADMIN_USER, ADMIN_PASSWORD).await;

@@ -43,12 +43,19 @@ pub async fn upsert(
         .await
 }
 
+/// How far a session's expiry may lag behind before a request extends it.
+pub const TOUCH_SLACK: chrono::TimeDelta = chrono::TimeDelta::minutes(10);
+
+/// Pushes a session's expiry to `expires_at` (sliding expiry, on every request), but
+/// only once it has run down by more than `TOUCH_SLACK`: most page views then read
+/// the session without writing it.
 pub async fn touch(
     conn: &mut AsyncPgConnection,
     key_hash: &str,
     expires_at: DateTime<Utc>,
 ) -> QueryResult<usize> {
     diesel::update(sessions::table.find(key_hash))
+        .filter(sessions::expires_at.lt(expires_at - TOUCH_SLACK))
         .set(sessions::expires_at.eq(expires_at))
         .execute(conn)
         .await
