@@ -31,7 +31,7 @@ async fn dashboard(
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
     let visibility = authz::visibility(&user).below(&user.acting);
-    let totals = Tenant::totals(&mut conn, user.acting.id, &visibility).await?;
+    let totals = Tenant::totals(&mut conn, &user.acting, &visibility).await?;
     let can_create =
         user.acting.can_have_subtenants && authz::can_manage_children(&user, &user.acting);
     render(&Dashboard {

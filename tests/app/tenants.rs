@@ -875,6 +875,67 @@ async fn a_user_without_grants_sees_only_their_home_tenant() {
     );
 }
 
+/// The numbers on the dashboard cards, in order: sub-tenants, disabled, users, instances.
+fn dashboard_numbers(html: &str) -> Vec<i64> {
+    html.split("<span class=\"num\">")
+        .skip(1)
+        .map(|rest| rest.split('<').next().unwrap().trim().parse().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_dashboard_counts_what_the_user_may_see_below_the_acting_tenant() {
+    let app = spawn_app().await;
+    // root ─┬─ acme ─┬─ a1 (disabled, 1 user)
+    //       │        └─ a2 (1 user)
+    //       └─ globex ── g1 (1 user)
+    let acme = app.tenant(&app.root, "acme", true).await;
+    let a1 = app.tenant(&acme, "a1", false).await;
+    let a2 = app.tenant(&acme, "a2", false).await;
+    let globex = app.tenant(&app.root, "globex", true).await;
+    let g1 = app.tenant(&globex, "g1", false).await;
+    db(&app)
+        .await
+        .execute(
+            "UPDATE tenants SET enabled = false WHERE id = $1",
+            &[&a1.id],
+        )
+        .await
+        .unwrap();
+    for (t, name) in [(&a1, "u1"), (&a2, "u2"), (&g1, "u3")] {
+        app.user(t, name).await;
+    }
+    app.login_admin().await;
+    // Root: 5 sub-tenants, 1 disabled, 4 users (the admin included).
+    assert_eq!(
+        dashboard_numbers(&app.get_html("/dashboard").await),
+        [5, 1, 4, 0]
+    );
+
+    // An Owner of acme's subtree, at home in acme: a1, a2; both their users and herself.
+    let alice = app.user(&acme, "alice").await;
+    app.grant(&alice, &acme, GrantRole::Owner, Scope::Subtree, true)
+        .await;
+    let alice_browser = app.new_browser();
+    alice_browser.login("acme\\alice", PASSWORD).await;
+    assert_eq!(
+        dashboard_numbers(&alice_browser.get_html("/dashboard").await),
+        [2, 1, 3, 0]
+    );
+
+    // A user of acme who only sees acme itself and g1's subtree: nothing below acme.
+    let bob = app.user(&acme, "bob").await;
+    app.grant(&bob, &g1, GrantRole::Viewer, Scope::Subtree, false)
+        .await;
+    let bob_browser = app.new_browser();
+    bob_browser.login("acme\\bob", PASSWORD).await;
+    assert_eq!(
+        dashboard_numbers(&bob_browser.get_html("/dashboard").await),
+        [0, 0, 2, 0],
+        "acme's own users (alice, bob) count; nothing below it is visible"
+    );
+}
+
 #[tokio::test]
 async fn administrators_create_and_edit_children_but_only_owners_delete() {
     let app = spawn_app().await;

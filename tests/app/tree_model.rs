@@ -166,6 +166,16 @@ async fn check_queries(conn: &mut Conn, m: &Model, rng: &mut StdRng, step: &str)
         below_visible,
         "{step}: list below {x} for {roots:?} + {single}"
     );
+    for (v, expected) in [
+        (Visibility::All, below.len()),
+        (visibility.below(&tenant), below_visible.len()),
+    ] {
+        let totals = Tenant::totals(conn, &tenant, &v).await.unwrap();
+        assert_eq!(
+            totals.subtenants as usize, expected,
+            "{step}: dashboard below {x}"
+        );
+    }
     let ancestor = *m.path(x).choose(rng).unwrap();
     let covering = Visibility::Within {
         subtree_roots: vec![ancestor],

@@ -661,45 +661,49 @@ impl Tenant {
     /// users and instances (the tenant itself counted for users and instances).
     pub async fn totals(
         conn: &mut AsyncPgConnection,
-        within: i64,
+        within: &Tenant,
         visibility: &Visibility,
     ) -> QueryResult<Totals> {
-        use diesel::sql_types::{Array, BigInt, Bool};
-        let (all, roots, singles) = match visibility {
-            Visibility::All => (true, Vec::new(), Vec::new()),
-            Visibility::Within {
-                subtree_roots,
-                tenants,
-            } => (false, subtree_roots.clone(), tenants.clone()),
-        };
+        use diesel::dsl::sql;
+        use diesel::sql_types::BigInt;
+        // The same filters as the Tenants list, on `tenants` alone; at the root no
+        // subtree test at all (every tenant is below it).
+        let mut query = tenants::table.into_boxed();
+        if !within.is_root() {
+            query = query.filter(in_subtrees(vec![within.id]));
+        }
+        if let Some(filter) = visible_filter(visibility) {
+            query = query.filter(filter);
+        }
         // FILTER aggregates have no DSL form; one statement instead of four counts.
-        diesel::sql_query(
-            "SELECT count(*) FILTER (WHERE id <> $1) AS subtenants, \
-                    count(*) FILTER (WHERE id <> $1 AND NOT enabled) AS disabled, \
-                    coalesce(sum(user_count), 0)::bigint AS users, \
-                    coalesce(sum(instance_count), 0)::bigint AS instances \
-             FROM tenants JOIN tenant_paths ON tenant_id = id \
-             WHERE path @> ARRAY[$1]::bigint[] AND ($2 OR path && $3 OR id = ANY($4))",
-        )
-        .bind::<BigInt, _>(within)
-        .bind::<Bool, _>(all)
-        .bind::<Array<BigInt>, _>(roots)
-        .bind::<Array<BigInt>, _>(singles)
-        .get_result(conn)
-        .await
+        let (subtenants, disabled, users, instances) = query
+            .select((
+                sql::<BigInt>("count(*) FILTER (WHERE tenants.id <> ")
+                    .bind::<BigInt, _>(within.id)
+                    .sql(")"),
+                sql::<BigInt>("count(*) FILTER (WHERE tenants.id <> ")
+                    .bind::<BigInt, _>(within.id)
+                    .sql(" AND NOT tenants.enabled)"),
+                sql::<BigInt>("coalesce(sum(tenants.user_count), 0)::bigint"),
+                sql::<BigInt>("coalesce(sum(tenants.instance_count), 0)::bigint"),
+            ))
+            .get_result(conn)
+            .await?;
+        Ok(Totals {
+            subtenants,
+            disabled,
+            users,
+            instances,
+        })
     }
 }
 
 /// Dashboard totals.
-#[derive(Debug, Clone, Copy, QueryableByName)]
+#[derive(Debug, Clone, Copy)]
 pub struct Totals {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
     pub subtenants: i64,
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
     pub disabled: i64,
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
     pub users: i64,
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
     pub instances: i64,
 }
 
