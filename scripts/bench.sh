@@ -41,6 +41,8 @@ ADMIN_USER="admin"
 ADMIN_PASSWORD="bench-password-123"
 REAL_PATH="/tenants?per_page=50"
 BARE_PATH="/bare/tenants?per_page=50"
+# Search as you type (the switcher's results fragment): subdomains t4242, t42420–t42429.
+SEARCH_PATH="/switch/search?q=t4242"
 
 OUT="target/bench"
 mkdir -p "$OUT"
@@ -174,6 +176,7 @@ check_200() { # url [cookie]
 }
 check_200 "http://$REAL_ADDR$REAL_PATH" "$cookie"
 check_200 "http://$REAL_ADDR$REAL_PATH" "$scoped_cookie"
+check_200 "http://$REAL_ADDR$SEARCH_PATH" "$cookie"
 check_200 "http://$BARE_ADDR$BARE_PATH"
 
 # --- 5. load -----------------------------------------------------------------------------
@@ -193,6 +196,7 @@ run_wrk real "http://$REAL_ADDR$REAL_PATH" "$cookie"
 check_200 "http://$REAL_ADDR$REAL_PATH" "$cookie"
 run_wrk bare "http://$BARE_ADDR$BARE_PATH"
 run_wrk scoped "http://$REAL_ADDR$REAL_PATH" "$scoped_cookie"
+run_wrk search "http://$REAL_ADDR$SEARCH_PATH" "$cookie"
 check_200 "http://$REAL_ADDR$REAL_PATH" "$scoped_cookie"
 
 rps() { awk '/^Requests\/sec:/ { print $2 }' "$OUT/wrk-$1.txt"; }
@@ -283,6 +287,7 @@ summary="$OUT/summary.md"
     echo "| \`GET $REAL_PATH\` (logged in, full stack) | $real_rps | $(lat real 50%) | $(lat real 99%) |"
     echo "| \`GET $BARE_PATH\` (bare: same query, no session/authorization) | $bare_rps | $(lat bare 50%) | $(lat bare 99%) |"
     echo "| \`GET $REAL_PATH\` as $scoped_login (sees a subtree of $scoped_size tenants) | $(rps scoped) | $(lat scoped 50%) | $(lat scoped 99%) |"
+    echo "| \`GET $SEARCH_PATH\` (switcher search as you type, root administrator) | $(rps search) | $(lat search 50%) | $(lat search 99%) |"
     echo
     echo "Full stack / bare throughput: **$ratio**"
     echo
