@@ -1287,6 +1287,26 @@ async fn switching_tenant_changes_what_the_pages_are_about() {
     assert!(acme_result.contains("<button type=\"submit\">Switch</button>"));
     assert!(!results.contains("globex"));
 
+    // The subdomain alone finds a tenant, whatever the case typed.
+    db(&app)
+        .await
+        .execute(
+            "UPDATE tenants SET name = 'Northwind' WHERE id = $1",
+            &[&c1.id],
+        )
+        .await
+        .unwrap();
+    let results = app.get_html("/switch/search?q=ACME-C1").await;
+    assert!(results.contains("Northwind"), "{results}");
+    db(&app)
+        .await
+        .execute(
+            "UPDATE tenants SET name = 'Tenant acme-c1' WHERE id = $1",
+            &[&c1.id],
+        )
+        .await
+        .unwrap();
+
     let r = app
         .post_form("/switch", &[("tenant_id", &c1.id.to_string())])
         .await;

@@ -430,7 +430,8 @@ impl Tenant {
             .filter(
                 tenants::name
                     .ilike(pattern.clone())
-                    .or(tenants::subdomain.ilike(pattern)),
+                    // lower(): the form the trigram index has (migration 000006).
+                    .or(lower(tenants::subdomain).ilike(pattern)),
             )
             .into_boxed();
         visible(query, visibility)
