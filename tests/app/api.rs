@@ -124,35 +124,6 @@ impl TestApp {
     }
 }
 
-/// root ─┬─ acme (partner) ─┬─ a1 (partner) ── a1x
-///       │                   └─ a2
-///       └─ globex (partner) ── g1
-struct Tree {
-    acme: Tenant,
-    a1: Tenant,
-    a1x: Tenant,
-    a2: Tenant,
-    globex: Tenant,
-    g1: Tenant,
-}
-
-async fn tree(app: &TestApp) -> Tree {
-    let acme = app.tenant(&app.root, "acme", true).await;
-    let a1 = app.tenant(&acme, "a1", true).await;
-    let a1x = app.tenant(&a1, "a1x", false).await;
-    let a2 = app.tenant(&acme, "a2", false).await;
-    let globex = app.tenant(&app.root, "globex", true).await;
-    let g1 = app.tenant(&globex, "g1", false).await;
-    Tree {
-        acme,
-        a1,
-        a1x,
-        a2,
-        globex,
-        g1,
-    }
-}
-
 // ---------------------------------------------------------------- tokens
 
 #[tokio::test]
@@ -311,7 +282,7 @@ async fn unusable_tokens_answer_401_at_once() {
 #[tokio::test]
 async fn a_read_only_token_only_reads_and_a_token_has_its_owners_rights() {
     let app = spawn_app().await;
-    let t = tree(&app).await;
+    let t = partner_tree(&app).await;
     let alice = app.user(&t.acme, "alice").await;
     app.grant(&alice, &t.acme, GrantRole::Owner, Scope::Subtree, true)
         .await;
@@ -368,7 +339,7 @@ async fn a_read_only_token_only_reads_and_a_token_has_its_owners_rights() {
 #[tokio::test]
 async fn create_read_update_list_move_and_delete_tenants() {
     let app = spawn_app().await;
-    let t = tree(&app).await;
+    let t = partner_tree(&app).await;
     let api = Api::new(&app, Some(&token_for(&app, &app.admin, false).await));
 
     // Create.
@@ -535,7 +506,7 @@ async fn create_read_update_list_move_and_delete_tenants() {
 #[tokio::test]
 async fn bad_input_gets_a_problem_and_changes_nothing() {
     let app = spawn_app().await;
-    let t = tree(&app).await;
+    let t = partner_tree(&app).await;
     let api = Api::new(&app, Some(&token_for(&app, &app.admin, false).await));
     let count = || async {
         db(&app)
@@ -706,7 +677,7 @@ async fn bad_input_gets_a_problem_and_changes_nothing() {
 #[tokio::test]
 async fn batches_answer_per_item_and_atomic_ones_all_or_nothing() {
     let app = spawn_app().await;
-    let t = tree(&app).await;
+    let t = partner_tree(&app).await;
     let api = Api::new(&app, Some(&token_for(&app, &app.admin, false).await));
 
     let (status, body) = api
@@ -806,7 +777,7 @@ async fn batches_answer_per_item_and_atomic_ones_all_or_nothing() {
 #[tokio::test]
 async fn an_idempotency_key_applies_a_post_once() {
     let app = spawn_app().await;
-    let t = tree(&app).await;
+    let t = partner_tree(&app).await;
     let api = Api::new(&app, Some(&token_for(&app, &app.admin, false).await));
     let body = json!({"parent_id": t.acme.id, "name": "Once", "subdomain": "once"});
     let post = |key: &str, body: &Value| {
@@ -916,7 +887,7 @@ async fn sql_count(app: &TestApp, sql: &str, id: i64) -> i64 {
 #[tokio::test]
 async fn a_run_of_batch_creates_lands_whole_with_paths_role_copies_and_audit() {
     let app = spawn_app().await;
-    let t = tree(&app).await;
+    let t = partner_tree(&app).await;
     let api = Api::new(&app, Some(&token_for(&app, &app.admin, false).await));
     let templates = sql_count(
         &app,
@@ -994,7 +965,7 @@ async fn a_run_of_batch_creates_lands_whole_with_paths_role_copies_and_audit() {
 #[tokio::test]
 async fn batch_creates_fail_one_by_one_without_stopping_the_others() {
     let app = spawn_app().await;
-    let t = tree(&app).await;
+    let t = partner_tree(&app).await;
     let alice = app.user(&t.acme, "alice").await;
     app.grant(
         &alice,
@@ -1088,7 +1059,7 @@ async fn batch_creates_fail_one_by_one_without_stopping_the_others() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn racing_batches_create_each_subdomain_once_and_answer_every_item() {
     let app = spawn_app().await;
-    let t = tree(&app).await;
+    let t = partner_tree(&app).await;
     let token = token_for(&app, &app.admin, false).await;
     let ops: Vec<Value> = (0..60)
         .map(|i| json!({"op": "create", "data": {"parent_id": t.acme.id, "name": format!("R{i}"), "subdomain": format!("rc-{i}")}}))

@@ -485,3 +485,32 @@ pub async fn db(app: &TestApp) -> tokio_postgres::Client {
     tokio::spawn(conn);
     client
 }
+
+/// root ─┬─ acme (partner) ─┬─ a1 (partner) ── a1x
+///       │                   └─ a2
+///       └─ globex (partner) ── g1
+pub struct PartnerTree {
+    pub acme: Tenant,
+    pub a1: Tenant,
+    pub a1x: Tenant,
+    pub a2: Tenant,
+    pub globex: Tenant,
+    pub g1: Tenant,
+}
+
+pub async fn partner_tree(app: &TestApp) -> PartnerTree {
+    let acme = app.tenant(&app.root, "acme", true).await;
+    let a1 = app.tenant(&acme, "a1", true).await;
+    let a1x = app.tenant(&a1, "a1x", false).await;
+    let a2 = app.tenant(&acme, "a2", false).await;
+    let globex = app.tenant(&app.root, "globex", true).await;
+    let g1 = app.tenant(&globex, "g1", false).await;
+    PartnerTree {
+        acme,
+        a1,
+        a1x,
+        a2,
+        globex,
+        g1,
+    }
+}

@@ -121,41 +121,12 @@ fn fields(subdomain: &str, subtenants: bool) -> TenantFields {
     }
 }
 
-/// root ─┬─ acme (partner) ─┬─ a1 (partner) ── a1x
-///       │                   └─ a2
-///       └─ globex (partner) ── g1
-struct Tree {
-    acme: Tenant,
-    a1: Tenant,
-    a1x: Tenant,
-    a2: Tenant,
-    globex: Tenant,
-    g1: Tenant,
-}
-
-async fn tree(app: &TestApp) -> Tree {
-    let acme = app.tenant(&app.root, "acme", true).await;
-    let a1 = app.tenant(&acme, "a1", true).await;
-    let a1x = app.tenant(&a1, "a1x", false).await;
-    let a2 = app.tenant(&acme, "a2", false).await;
-    let globex = app.tenant(&app.root, "globex", true).await;
-    let g1 = app.tenant(&globex, "g1", false).await;
-    Tree {
-        acme,
-        a1,
-        a1x,
-        a2,
-        globex,
-        g1,
-    }
-}
-
 // ---------------------------------------------------------------- move (console)
 
 #[tokio::test]
 async fn moving_a_subtree_with_picker_preview_and_confirm() {
     let app = spawn_app().await;
-    let t = tree(&app).await;
+    let t = partner_tree(&app).await;
     let user = app.user(&t.a1x, "xavier").await;
     // A grant on acme (sub-tenant scope) reaches a1 now, and will not after the move.
     let viewer = app.user(&app.root, "vicky").await;
@@ -254,7 +225,7 @@ async fn moving_a_subtree_with_picker_preview_and_confirm() {
 #[tokio::test]
 async fn moves_under_itself_a_descendant_or_a_leaf_are_refused() {
     let app = spawn_app().await;
-    let t = tree(&app).await;
+    let t = partner_tree(&app).await;
     app.login_admin().await;
     for (dest, why) in [
         (&t.a1, "itself"),
@@ -302,7 +273,7 @@ async fn moves_under_itself_a_descendant_or_a_leaf_are_refused() {
 #[tokio::test]
 async fn moving_needs_owner_over_the_parent_and_managing_the_destination() {
     let app = spawn_app().await;
-    let t = tree(&app).await;
+    let t = partner_tree(&app).await;
     // Olga: Owner of acme's subtree (manages) and Viewer of globex's subtree.
     let olga = app.user(&t.acme, "olga").await;
     app.grant(&olga, &t.acme, GrantRole::Owner, Scope::Subtree, true)
@@ -372,7 +343,7 @@ async fn moving_needs_owner_over_the_parent_and_managing_the_destination() {
 #[tokio::test]
 async fn safe_delete_is_refused_with_blockers_and_force_delete_removes_the_subtree() {
     let app = spawn_app().await;
-    let t = tree(&app).await;
+    let t = partner_tree(&app).await;
     let u1 = app.user(&t.a1, "u1").await;
     let u2 = app.user(&t.a1x, "u2").await;
     let outsider = app.user(&t.globex, "outsider").await;
@@ -447,7 +418,7 @@ async fn safe_delete_is_refused_with_blockers_and_force_delete_removes_the_subtr
 #[tokio::test]
 async fn an_empty_leaf_is_deleted_safely_and_only_owners_force() {
     let app = spawn_app().await;
-    let t = tree(&app).await;
+    let t = partner_tree(&app).await;
     let adam = app.user(&t.acme, "adam").await;
     app.grant(
         &adam,
