@@ -489,8 +489,8 @@ impl Tenant {
             .await
     }
 
-    /// Creates children, in order: ids from the sequence (ascending), then one
-    /// INSERT for the tenants and one for their paths per thousand. The caller holds
+    /// Creates children: ids from the sequence (ascending, in the order given), then
+    /// one INSERT for the tenants and one for their paths per thousand. The caller holds
     /// every tenant on each parent's path locked FOR KEY SHARE in the same transaction
     /// (`services::tenants`), so no parent's path can change and neither a parent nor
     /// an ancestor can be moved or deleted before the children exist.
@@ -498,24 +498,36 @@ impl Tenant {
         conn: &mut AsyncPgConnection,
         children: &[NewChild<'_>],
     ) -> QueryResult<Vec<Tenant>> {
-        let mut created = Vec::with_capacity(children.len());
+        if children.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<i64> = diesel::sql_query(
+            "SELECT nextval('tenants_id_seq') AS id FROM generate_series(1, $1) ORDER BY 1",
+        )
+        .bind::<diesel::sql_types::BigInt, _>(children.len() as i64)
+        .load::<NewId>(conn)
+        .await?
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+        // Ids follow the order of `children`; rows go in by subdomain, so that two
+        // transactions creating the same subdomains wait on each other in one direction
+        // (the second fails on the unique index) instead of deadlocking.
+        let mut order: Vec<usize> = (0..children.len()).collect();
+        order.sort_by(|a, b| {
+            children[*a]
+                .fields
+                .subdomain
+                .cmp(&children[*b].fields.subdomain)
+        });
         // Well under PostgreSQL's 65,535 bind parameters per statement.
-        for chunk in children.chunks(1000) {
-            let ids: Vec<i64> = diesel::sql_query(
-                "SELECT nextval('tenants_id_seq') AS id FROM generate_series(1, $1) ORDER BY 1",
-            )
-            .bind::<diesel::sql_types::BigInt, _>(chunk.len() as i64)
-            .load::<NewId>(conn)
-            .await?
-            .into_iter()
-            .map(|r| r.id)
-            .collect();
+        for chunk in order.chunks(1000) {
             let rows: Vec<_> = chunk
                 .iter()
-                .zip(&ids)
-                .map(|(c, id)| {
+                .map(|&i| {
+                    let c = &children[i];
                     (
-                        tenants::id.eq(*id),
+                        tenants::id.eq(ids[i]),
                         tenants::parent_id.eq(Some(c.parent.id)),
                         tenants::name.eq(&c.fields.name),
                         tenants::subdomain.eq(&c.fields.subdomain),
@@ -533,21 +545,22 @@ impl Tenant {
                 .await?;
             let paths: Vec<_> = chunk
                 .iter()
-                .zip(&ids)
-                .map(|(c, id)| {
-                    let mut path = c.parent.path.clone();
-                    path.push(*id);
-                    (tenant_paths::tenant_id.eq(*id), tenant_paths::path.eq(path))
+                .map(|&i| {
+                    let mut path = children[i].parent.path.clone();
+                    path.push(ids[i]);
+                    (
+                        tenant_paths::tenant_id.eq(ids[i]),
+                        tenant_paths::path.eq(path),
+                    )
                 })
                 .collect();
             diesel::insert_into(tenant_paths::table)
                 .values(paths)
                 .execute(conn)
                 .await?;
-            let mut rows = Self::find_many(conn, &ids).await?;
-            rows.sort_unstable_by_key(|t| t.id);
-            created.extend(rows);
         }
+        let mut created = Self::find_many(conn, &ids).await?;
+        created.sort_unstable_by_key(|t| t.id);
         Ok(created)
     }
 
