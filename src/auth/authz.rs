@@ -217,9 +217,21 @@ pub fn can_give_grant(
     scope: Scope,
     manage: bool,
 ) -> bool {
-    if effective_level(p, tenant, Feature::Users) < Level::Full {
-        return false;
-    }
+    effective_level(p, tenant, Feature::Users) == Level::Full
+        && holds_authority(p, tenant, role, scope, manage)
+}
+
+/// Does one of the user's grants carry the authority to give this grant on `tenant`
+/// (role at least the given one and at least Administrator, sub-tenant scope and
+/// "may manage sub-tenants" where the given grant has them)? The tenant's cap is not
+/// looked at here: `can_give_grant` adds it for giving, `outranked` compares rights.
+fn holds_authority(
+    p: &Principal,
+    tenant: &Tenant,
+    role: GrantRole,
+    scope: Scope,
+    manage: bool,
+) -> bool {
     let needed = role.max(GrantRole::Administrator);
     covering_grants(p, tenant).any(|g| {
         g.role >= needed
@@ -305,4 +317,202 @@ pub fn can_move_to(
     destination: &Tenant,
 ) -> bool {
     can_move(p, tenant, parent) && can_manage_children(p, destination)
+}
+
+/// A user as the target of another user's action: their [`Principal`] and the
+/// tenants their grants are on (with paths and caps), everything the dominance
+/// rule looks at.
+#[derive(Clone, Debug)]
+pub struct Subject {
+    pub principal: Principal,
+    /// The tenant of each of the principal's grants, by tenant id.
+    pub grant_tenants: std::collections::HashMap<i64, Tenant>,
+}
+
+impl Subject {
+    /// Loads a user as a target: their principal and their grants' tenants.
+    pub async fn load(
+        conn: &mut AsyncPgConnection,
+        user_id: i64,
+    ) -> Result<Option<Subject>, AppError> {
+        let Some(principal) = Principal::load(conn, user_id).await? else {
+            return Ok(None);
+        };
+        let ids: Vec<i64> = principal.grants.iter().map(|g| g.tenant_id).collect();
+        let grant_tenants = if ids.is_empty() {
+            Default::default()
+        } else {
+            Tenant::find_many(conn, &ids)
+                .await?
+                .into_iter()
+                .map(|t| (t.id, t))
+                .collect()
+        };
+        Ok(Some(Subject {
+            principal,
+            grant_tenants,
+        }))
+    }
+}
+
+/// Why an actor may not act on another user.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outranked {
+    /// The target holds this grant, which the actor could not give.
+    Grant {
+        tenant: String,
+        role: GrantRole,
+        scope: Scope,
+    },
+    /// In this tenant the target holds these features above the actor's level.
+    Rights {
+        tenant: String,
+        features: Vec<Feature>,
+    },
+}
+
+impl Outranked {
+    /// The sentence shown where a change is refused.
+    pub fn message(&self) -> String {
+        match self {
+            Outranked::Grant { tenant, role, scope } => format!(
+                "This user is {} of {tenant}{}, a grant you could not give; you may not change them.",
+                role.label(),
+                match scope {
+                    Scope::Subtree => " and its sub-tenants",
+                    Scope::Tenant => "",
+                },
+            ),
+            Outranked::Rights { tenant, features } => {
+                let names: Vec<&str> = features.iter().map(|f| f.label()).collect();
+                format!(
+                    "This user holds rights in {tenant} that you do not hold ({}); you may not change them.",
+                    names.join(", ")
+                )
+            }
+        }
+    }
+}
+
+/// The dominance rule: may `actor` reset the password of, disable, enable, delete,
+/// edit the identity of, change the role of, or manage the tokens of `target`?
+/// Only if the actor could give every grant the target holds, and holds, in every
+/// tenant the target reaches, at least the target's rights. `None` means yes.
+///
+/// Checking the target's home and grant tenants suffices: below a grant tenant the
+/// actor's authority grant reaches as far and gives at least as much, under the
+/// same cap. Acting on oneself is not decided here (each action has its own rule).
+/// The caller still checks that the actor holds Users Full in the target's home.
+pub fn outranked(actor: &Principal, target: &Subject) -> Option<Outranked> {
+    let t = &target.principal;
+    if actor.user.id == t.user.id {
+        return None;
+    }
+    for g in &t.grants {
+        // A grant whose tenant is gone gives nothing; nothing to compare.
+        let Some(tenant) = target.grant_tenants.get(&g.tenant_id) else {
+            continue;
+        };
+        if !holds_authority(actor, tenant, g.role, g.scope, g.manage_subtenants) {
+            return Some(Outranked::Grant {
+                tenant: tenant.name.clone(),
+                role: g.role,
+                scope: g.scope,
+            });
+        }
+    }
+    let reached = std::iter::once(&t.home).chain(
+        t.grants
+            .iter()
+            .filter_map(|g| target.grant_tenants.get(&g.tenant_id)),
+    );
+    for tenant in reached {
+        let over = effective_permissions(t, tenant).exceeds(&effective_permissions(actor, tenant));
+        if !over.is_empty() {
+            return Some(Outranked::Rights {
+                tenant: tenant.name.clone(),
+                features: over,
+            });
+        }
+    }
+    None
+}
+
+/// `outranked` as a check: 403 unless the actor dominates the target.
+pub fn require_dominance(actor: &Principal, target: &Subject) -> Result<(), AppError> {
+    match outranked(actor, target) {
+        None => Ok(()),
+        Some(_) => Err(AppError::Forbidden),
+    }
+}
+
+/// Is the user an Owner of the root's whole tree (an installation Owner)?
+pub fn is_global_owner(p: &Principal) -> bool {
+    p.home.is_root()
+        && p.grants.iter().any(|g| {
+            g.tenant_id == p.home.id && g.scope == Scope::Subtree && g.role == GrantRole::Owner
+        })
+}
+
+/// Field errors of a tenant-role (cap) assignment.
+pub const ROOT_NOT_CAPPED: &str =
+    "The root tenant is never capped: its tenant role cannot be changed.";
+pub const UNKNOWN_TENANT_ROLE: &str = "Choose a tenant role from the list.";
+
+/// The features a change of cap from `current` to `wanted` would take away.
+pub fn lowered(current: &Permissions, wanted: &Permissions) -> Vec<Feature> {
+    current.exceeds(wanted)
+}
+
+fn only_owners_lower(features: &[Feature]) -> String {
+    let names: Vec<&str> = features.iter().map(|f| f.label()).collect();
+    format!(
+        "Only an Owner of the root tenant may lower a cap in use; this takes away {}.",
+        names.join(", ")
+    )
+}
+
+/// May the user give `tenant` the tenant role `wanted`? Root administrators assign
+/// caps (403 otherwise); the root is never capped; a cap lower on any feature than
+/// the tenant's current one takes rights away from everyone there, so it is for root
+/// Owners. `Err(message)` is a field error on `tenant_role_id`.
+pub fn tenant_role_assignment(
+    p: &Principal,
+    tenant: &Tenant,
+    wanted: i64,
+) -> Result<Result<(), String>, AppError> {
+    if !can_manage_tenant_roles(p) {
+        return Err(AppError::Forbidden);
+    }
+    if tenant.is_root() {
+        return Ok(Err(ROOT_NOT_CAPPED.into()));
+    }
+    let Some(role) = p.caps.get(&wanted) else {
+        return Ok(Err(UNKNOWN_TENANT_ROLE.into()));
+    };
+    let current = p
+        .caps
+        .get(&tenant.tenant_role_id)
+        .map_or_else(Permissions::none, |r| r.permissions.clone());
+    let taken = lowered(&current, &role.permissions);
+    if !taken.is_empty() && !is_global_owner(p) {
+        return Ok(Err(only_owners_lower(&taken)));
+    }
+    Ok(Ok(()))
+}
+
+/// May the user change a tenant role's permissions from `current` to `wanted` while
+/// `in_use` tenants have it? Lowering a cap in use is for root Owners.
+/// `Err(message)` is a field error on the permissions.
+pub fn tenant_role_edit(
+    p: &Principal,
+    current: &Permissions,
+    wanted: &Permissions,
+    in_use: i64,
+) -> Result<(), String> {
+    let taken = lowered(current, wanted);
+    if in_use > 0 && !taken.is_empty() && !is_global_owner(p) {
+        return Err(only_owners_lower(&taken));
+    }
+    Ok(())
 }

@@ -59,13 +59,21 @@ impl Principal {
     }
 
     /// The cap of a tenant: its tenant role's permissions (none if the role is unknown).
+    /// The root is never capped: a cap there could lock every Owner out of the page
+    /// that would undo it.
     pub fn cap(&self, tenant: &Tenant) -> Permissions {
+        if tenant.is_root() {
+            return Permissions::all(crate::domain::Level::Full);
+        }
         self.caps
             .get(&tenant.tenant_role_id)
             .map_or_else(Permissions::none, |r| r.permissions.clone())
     }
 
     pub fn cap_name(&self, tenant: &Tenant) -> String {
+        if tenant.is_root() {
+            return "not capped (root)".into();
+        }
         self.caps
             .get(&tenant.tenant_role_id)
             .map_or_else(|| "(unknown)".into(), |r| r.name.clone())

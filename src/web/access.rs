@@ -110,6 +110,9 @@ async fn tenant_for(
     Ok(tenant)
 }
 
+/// How the explainer names a tenant the viewer may not see.
+pub const HIDDEN_TENANT: &str = "a tenant you cannot see";
+
 fn level_reason(l: Level) -> &'static str {
     l.as_str()
 }
@@ -133,10 +136,11 @@ pub fn explain(
                 ));
             }
             for (g, l) in &d.grants {
+                // Tenants above or beside the viewer's reach stay unnamed, as on the Access page.
                 let on = names
                     .get(&g.tenant_id)
                     .cloned()
-                    .unwrap_or_else(|| format!("tenant {}", g.tenant_id));
+                    .unwrap_or_else(|| HIDDEN_TENANT.to_string());
                 let scope = if g.scope == Scope::Subtree {
                     "and all its sub-tenants"
                 } else {
@@ -219,8 +223,21 @@ async fn build(
             if !authz::can_see(user, &subject.home) {
                 return Err(AppError::NotFound);
             }
-            let mut ids = tenant.path.clone();
-            ids.extend(subject.grants.iter().map(|g| g.tenant_id));
+            // Name only tenants the viewer may see: those on the path from their reach
+            // down, and the subject's grant tenants that are visible to the viewer.
+            let mut ids: Vec<i64> = tenant
+                .path
+                .get(visible_from..)
+                .map(<[i64]>::to_vec)
+                .unwrap_or_default();
+            let grant_ids: Vec<i64> = subject.grants.iter().map(|g| g.tenant_id).collect();
+            ids.extend(
+                Tenant::find_many(conn, &grant_ids)
+                    .await?
+                    .iter()
+                    .filter(|t| authz::can_see(user, t))
+                    .map(|t| t.id),
+            );
             let names = Tenant::names(conn, ids).await?;
             Some(explain(&subject, &tenant, &names))
         }

@@ -376,7 +376,7 @@ async fn show(
     let (nodes, truncated) = nodes(&user, &mut conn, &tenant).await?;
     render(&ShowPage {
         page: PageCtx::new(&user, &mut conn, "tenants").await?,
-        role_name: Tenant::role_name(&mut conn, tenant.tenant_role_id).await?,
+        role_name: user.cap_name(&tenant),
         path: crumbs,
         nodes,
         truncated,
@@ -421,7 +421,9 @@ impl FormPage {
         editing: Option<&Tenant>,
         parents: Vec<ParentOption>,
     ) -> Result<Self, AppError> {
-        let tenant_roles = if authz::can_manage_tenant_roles(user) {
+        // The root is never capped: its form offers no tenant role.
+        let root = editing.is_some_and(Tenant::is_root);
+        let tenant_roles = if authz::can_manage_tenant_roles(user) && !root {
             TenantRole::all(conn).await?
         } else {
             Vec::new()
@@ -477,26 +479,37 @@ async fn parent_options(
 }
 
 /// The tenant role chosen in the form: only root administrators may choose one.
+/// The tenant role (cap) chosen in the form, if it changes: for a new tenant any
+/// tenant role (root administrators only); for `editing`, what
+/// `authz::tenant_role_assignment` allows. An unchanged choice passes as it is.
 async fn chosen_tenant_role(
     user: &CurrentUser,
-    conn: &mut AsyncPgConnection,
     raw: &str,
+    editing: Option<&Tenant>,
     errors: &mut FieldErrors,
 ) -> Result<Option<i64>, AppError> {
     let raw = raw.trim();
     if raw.is_empty() {
         return Ok(None);
     }
-    if !authz::can_manage_tenant_roles(user) {
-        return Err(AppError::Forbidden);
-    }
-    match raw.parse::<i64>() {
-        Ok(id) if TenantRole::find(conn, id).await.is_ok() => Ok(Some(id)),
-        _ => {
-            errors.insert(
-                "tenant_role_id",
-                "Choose a tenant role from the list.".into(),
-            );
+    let Ok(id) = raw.parse::<i64>() else {
+        if !authz::can_manage_tenant_roles(user) {
+            return Err(AppError::Forbidden);
+        }
+        errors.insert("tenant_role_id", authz::UNKNOWN_TENANT_ROLE.into());
+        return Ok(None);
+    };
+    let decision = match editing {
+        Some(t) if t.tenant_role_id == id => return Ok(None),
+        Some(t) => authz::tenant_role_assignment(user, t, id)?,
+        None if !authz::can_manage_tenant_roles(user) => return Err(AppError::Forbidden),
+        None if user.caps.contains_key(&id) => Ok(()),
+        None => Err(authz::UNKNOWN_TENANT_ROLE.to_string()),
+    };
+    match decision {
+        Ok(()) => Ok(Some(id)),
+        Err(message) => {
+            errors.insert("tenant_role_id", message);
             Ok(None)
         }
     }
@@ -559,7 +572,7 @@ async fn create(
         }
         Some(_) => {}
     }
-    let role = chosen_tenant_role(&user, &mut conn, &input.tenant_role_id, &mut errors).await?;
+    let role = chosen_tenant_role(&user, &input.tenant_role_id, None, &mut errors).await?;
     let result = match (fields, parent.as_ref()) {
         (Some(mut fields), Some(parent)) if errors.is_empty() => {
             fields.tenant_role_id = role;
@@ -629,7 +642,7 @@ async fn update(
     let mut conn = state.pool.get().await?;
     let (tenant, _) = editable(&user, &mut conn, &path).await?;
     let mut errors = FieldErrors::new();
-    let role = chosen_tenant_role(&user, &mut conn, &input.tenant_role_id, &mut errors).await?;
+    let role = chosen_tenant_role(&user, &input.tenant_role_id, Some(&tenant), &mut errors).await?;
     // An unchecked checkbox sends nothing: in this form, absent means off.
     let result = match input.validate(false, &state.settings.base_domain) {
         Ok(mut fields) if errors.is_empty() => {

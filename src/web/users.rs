@@ -1,7 +1,7 @@
 //! The Users pages of a tenant: list, create, edit, enable/disable, delete and
 //! password reset.
 
-use crate::auth::{authz, session_keys, CurrentUser, Principal};
+use crate::auth::{authz, CurrentUser};
 use crate::db::models::role::UserRole;
 use crate::db::models::user::UserListRow;
 use crate::db::models::{Tenant, User};
@@ -37,6 +37,9 @@ pub fn routes() -> Vec<Route> {
 /// Shown instead of the create form while the tenant has no user role.
 pub const NO_ROLE: &str = "This tenant has no user role yet. Create a multi-tenant role in the root tenant first (or a role in this tenant).";
 const CHOOSE_ROLE: &str = "Choose a role of this tenant.";
+/// Refusal of a password reset of one's own account on the Users pages.
+pub const OWN_PASSWORD: &str =
+    "Change your own password on your profile page; it asks for your current password.";
 
 /// The tenant of the path, if visible (else 404), with `level` on Users (else 403).
 async fn tenant_for(
@@ -62,27 +65,25 @@ async fn member(conn: &mut AsyncPgConnection, tenant: &Tenant, id: i64) -> Resul
         .ok_or(AppError::NotFound)
 }
 
-/// Does `target` hold, in this tenant, a right the acting user lacks? Such a user
-/// is shown but not changed: a password reset would hand over their rights.
-async fn outranks(
+/// Why the acting user may not change `target`, if they may not: the dominance rule
+/// of `authz` (a password reset or an email change would hand over the target's rights).
+async fn outranked(
     user: &CurrentUser,
     conn: &mut AsyncPgConnection,
-    tenant: &Tenant,
     target: &User,
-) -> Result<bool, AppError> {
+) -> Result<Option<authz::Outranked>, AppError> {
     if target.id == user.user.id {
-        return Ok(false);
+        return Ok(None);
     }
-    let Some(theirs) = Principal::load(conn, target.id).await? else {
-        return Err(AppError::NotFound);
-    };
-    let rights = authz::effective_permissions(&theirs, tenant);
-    Ok(!authz::exceeds_own(user, tenant, &rights).is_empty())
+    let subject = authz::Subject::load(conn, target.id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(authz::outranked(user, &subject))
 }
 
 /// The target of a change: a member of a tenant where the user holds Users Full,
-/// who holds no right the user lacks (403).
-async fn changeable(
+/// whom the user dominates (else 403).
+pub(crate) async fn changeable(
     user: &CurrentUser,
     conn: &mut AsyncPgConnection,
     path: &(String, String),
@@ -90,7 +91,7 @@ async fn changeable(
     let (tenant_id, user_id) = ids(path)?;
     let tenant = tenant_for(user, conn, tenant_id, Level::Full).await?;
     let target = member(conn, &tenant, user_id).await?;
-    if outranks(user, conn, &tenant, &target).await? {
+    if outranked(user, conn, &target).await?.is_some() {
         return Err(AppError::Forbidden);
     }
     Ok((tenant, target))
@@ -354,15 +355,14 @@ async fn edit_page(
     errors: FieldErrors,
 ) -> Result<FormPage, AppError> {
     let full = authz::require(user, &tenant, Feature::Users, Level::Full).is_ok();
-    let outranked = full && outranks(user, conn, &tenant, &target).await?;
-    let note = outranked.then(|| {
-        "This user holds rights in this tenant that you do not hold; you may not change them."
-            .to_string()
-    });
+    let refusal = match full {
+        true => outranked(user, conn, &target).await?,
+        false => None,
+    };
     let editing = Editing {
         user: target,
-        read_only: !full || outranked,
-        note,
+        read_only: !full || refusal.is_some(),
+        note: refusal.map(|r| r.message()),
     };
     form_page(user, conn, tenant, form, errors, Some(editing)).await
 }
@@ -503,6 +503,9 @@ async fn reset_password(
     let (tenant, target) = changeable(&user, &mut conn, &path).await?;
     let parsed = if target.is_managed() {
         Err(MANAGED.to_string())
+    } else if target.id == user.user.id {
+        // One's own password changes on the profile page, which asks for the current one.
+        Err(OWN_PASSWORD.to_string())
     } else {
         Password::parse(&form.password, &target.username)
     };
@@ -514,14 +517,7 @@ async fn reset_password(
         Err(message) => Err(AppError::field("password", message)),
     };
     match result {
-        Ok(epoch) => {
-            // Resetting one's own password here keeps this session, like the profile does.
-            if target.id == user.user.id {
-                user.session
-                    .0
-                    .insert(session_keys::EPOCH, epoch)
-                    .map_err(|e| AppError::Unexpected(anyhow::anyhow!("session: {e}")))?;
-            }
+        Ok(_) => {
             flash(
                 &user.session.0,
                 format!(

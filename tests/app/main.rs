@@ -5,6 +5,7 @@ mod access;
 mod api;
 mod availability;
 mod csrf;
+mod dominance;
 mod health;
 mod helpers;
 mod invitations;

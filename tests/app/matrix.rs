@@ -174,6 +174,9 @@ enum Rule {
     RevokeGrant,
     /// Revoking an API token that is not the user's (here a made-up id): 404.
     ForeignToken,
+    /// Changing the fixture's Viewer holder of the tenant: Users Full there and the
+    /// authority to give their Viewer grant (the dominance rule; see dominance.rs).
+    ActOnUser,
     TenantRolesRead,
     TenantRolesWrite,
     /// A public invitation link; the matrix's token is forged: 404 for everyone.
@@ -223,6 +226,10 @@ fn expected(rule: Rule, user: &str, tenant: &str) -> Outcome {
             other => other,
         },
         Rule::RevokeGrant => match at_least(user, tenant, Level::Read) {
+            Outcome::Allowed => gate(user, tenant, gives_grants(user, tenant)),
+            other => other,
+        },
+        Rule::ActOnUser => match at_least(user, tenant, Level::Full) {
             Outcome::Allowed => gate(user, tenant, gives_grants(user, tenant)),
             other => other,
         },
@@ -298,11 +305,11 @@ fn rule_for(method: &str, path: &str) -> Option<(Rule, &'static str, bool)> {
         ("POST", "/tenants/{id}/users") | ("POST", "/tenants/{id}/users/new") => {
             (Tenant(F), "username=&email=bad", false)
         }
-        ("POST", "/tenants/{id}/users/{user_id}") => (Tenant(F), "email=not-an-email", false),
+        ("POST", "/tenants/{id}/users/{user_id}") => (ActOnUser, "email=not-an-email", false),
         ("POST", "/tenants/{id}/users/{user_id}/disable")
         | ("POST", "/tenants/{id}/users/{user_id}/enable")
-        | ("POST", "/tenants/{id}/users/{user_id}/delete") => (Tenant(F), empty, true),
-        ("POST", "/tenants/{id}/users/{user_id}/password") => (Tenant(F), "password=short", false),
+        | ("POST", "/tenants/{id}/users/{user_id}/delete") => (ActOnUser, empty, true),
+        ("POST", "/tenants/{id}/users/{user_id}/password") => (ActOnUser, "password=short", false),
         ("GET", "/tenants/{id}/invitations") => (Tenant(R), empty, false),
         ("GET", "/tenants/{id}/invitations/new") => (GiveGrant, empty, false),
         ("POST", "/tenants/{id}/invitations") | ("POST", "/tenants/{id}/invitations/new") => {

@@ -909,14 +909,34 @@ async fn the_last_owner_of_the_root_stays() {
     let browser = browser_as(&app, "second", PASSWORD).await;
     let admin = user_path(&app.root, app.admin.id);
 
+    // A home role, however full, does not reach an Owner (the dominance rule, #9).
     for action in ["disable", "delete"] {
         let r = browser.post_form(&format!("{admin}/{action}"), &[]).await;
-        assert_eq!(r.status().as_u16(), 409, "{action}");
-        assert!(r
-            .text()
-            .await
-            .unwrap()
-            .contains("admin is the last Owner of the root tenant"));
+        assert_eq!(r.status().as_u16(), 403, "{action}");
+    }
+    // Only an Owner could act on the last Owner, and then it is not the last: the
+    // guard stands behind the rule in the service, whoever calls it.
+    {
+        let mut conn = app.conn().await;
+        let actor = tenantry::services::Actor::system("test");
+        for result in [
+            tenantry::services::users::set_enabled(&mut conn, &actor, app.admin.id, false)
+                .await
+                .map(|_| ()),
+            tenantry::services::users::delete(&mut conn, &actor, app.admin.id)
+                .await
+                .map(|_| ()),
+        ] {
+            match result {
+                Err(tenantry::error::AppError::Conflict(m)) => {
+                    assert!(
+                        m.contains("admin is the last Owner of the root tenant"),
+                        "{m}"
+                    )
+                }
+                other => panic!("expected a conflict, got {other:?}"),
+            }
+        }
     }
     assert!(reload(&app, &app.admin).await.enabled);
 

@@ -5,7 +5,6 @@
 use super::idempotency::{self, Answer};
 use super::{json, parse_json};
 use crate::auth::{authz, ApiUser, Principal};
-use crate::db::models::role::TenantRole;
 use crate::db::models::tenant::TenantFields;
 use crate::db::models::Tenant;
 use crate::domain::{Feature, Level};
@@ -262,27 +261,29 @@ fn decode_cursor(raw: &str) -> Result<i64, AppError> {
 }
 
 /// A tenant role chosen in a request: only root administrators choose one.
-async fn chosen_role(
+/// The tenant role asked for, if it changes: for a new tenant (`editing` None) any
+/// tenant role, for root administrators only; for an existing one, what
+/// `authz::tenant_role_assignment` allows.
+fn chosen_role(
     p: &Principal,
-    conn: &mut AsyncPgConnection,
     wanted: Option<i64>,
+    editing: Option<&Tenant>,
     current: i64,
     errors: &mut FieldErrors,
 ) -> Result<Option<i64>, AppError> {
-    match wanted {
-        None => Ok(None),
-        Some(id) if id == current => Ok(None),
-        Some(_) if !authz::can_manage_tenant_roles(p) => Err(AppError::Forbidden),
-        Some(id) => {
-            if TenantRole::find(conn, id).await.is_ok() {
-                Ok(Some(id))
-            } else {
-                errors.insert(
-                    "tenant_role_id",
-                    "There is no tenant role with this id.".into(),
-                );
-                Ok(None)
-            }
+    let decision = match (wanted, editing) {
+        (None, _) => return Ok(None),
+        (Some(id), _) if id == current => return Ok(None),
+        (Some(id), Some(t)) => authz::tenant_role_assignment(p, t, id)?,
+        (Some(_), None) if !authz::can_manage_tenant_roles(p) => return Err(AppError::Forbidden),
+        (Some(id), None) if p.caps.contains_key(&id) => Ok(()),
+        (Some(_), None) => Err("There is no tenant role with this id.".to_string()),
+    };
+    match (decision, wanted) {
+        (Ok(()), id) => Ok(id),
+        (Err(message), _) => {
+            errors.insert("tenant_role_id", message);
+            Ok(None)
         }
     }
 }
@@ -319,12 +320,11 @@ pub async fn prepare_create(
     }
     let role = chosen_role(
         p,
-        conn,
         data.tenant_role_id,
+        None,
         parent.tenant_role_id,
         &mut errors,
-    )
-    .await?;
+    )?;
     let input = TenantInput {
         name: data.name,
         subdomain: data.subdomain,
@@ -397,12 +397,11 @@ pub async fn update_as(
     let mut errors = FieldErrors::new();
     let role = chosen_role(
         p,
-        conn,
         data.tenant_role_id,
+        Some(&tenant),
         tenant.tenant_role_id,
         &mut errors,
-    )
-    .await?;
+    )?;
     let mut input = TenantInput::from_tenant(&tenant);
     if let Some(v) = data.name {
         input.name = v;
