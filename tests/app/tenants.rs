@@ -1387,6 +1387,9 @@ struct Timing {
     /// Create `i` starts at `first_create_at + i * create_step`.
     first_create_at: u64,
     create_step: u64,
+    /// The creates start only once the delete has returned (committed or failed),
+    /// instead of after a head start that a slow machine may not honour.
+    after_delete: bool,
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -1400,23 +1403,27 @@ async fn concurrent_creates_and_a_parent_delete_keep_the_tree_consistent() {
             delete_at: 0,
             first_create_at: 0,
             create_step: 0,
+            after_delete: false,
         },
         // The delete first: every create must find the parent gone.
         Timing {
             delete_at: 0,
-            first_create_at: 100_000,
+            first_create_at: 0,
             create_step: 0,
+            after_delete: true,
         },
         // The delete in the middle of a stream of creates.
         Timing {
             delete_at: 5_000,
             first_create_at: 0,
             create_step: 250,
+            after_delete: false,
         },
         Timing {
             delete_at: 1_000,
             first_create_at: 0,
             create_step: 50,
+            after_delete: false,
         },
     ];
     let sleep_us = |us: u64| tokio::time::sleep(std::time::Duration::from_micros(us));
@@ -1424,13 +1431,18 @@ async fn concurrent_creates_and_a_parent_delete_keep_the_tree_consistent() {
     for (round, timing) in rounds.iter().enumerate() {
         let parent = app.tenant(&app.root, &format!("p{round}"), true).await;
         let start = Arc::new(tokio::sync::Barrier::new(CREATES + 1));
+        let (delete_done, delete_returned) = tokio::sync::watch::channel(false);
         let mut creates = Vec::new();
         for i in 0..CREATES {
             let (pool, parent, start) = (pool.clone(), parent.clone(), start.clone());
             let at = timing.first_create_at + i as u64 * timing.create_step;
+            let mut delete_returned = timing.after_delete.then(|| delete_returned.clone());
             creates.push(tokio::spawn(async move {
                 let mut conn = pool.get().await.unwrap();
                 start.wait().await;
+                if let Some(returned) = delete_returned.as_mut() {
+                    returned.wait_for(|done| *done).await.unwrap();
+                }
                 sleep_us(at).await;
                 let name = format!("Child {round}-{i}");
                 let sub = format!("r{round}-c{i}");
@@ -1450,7 +1462,11 @@ async fn concurrent_creates_and_a_parent_delete_keep_the_tree_consistent() {
                 let mut conn = pool.get().await.unwrap();
                 start.wait().await;
                 sleep_us(at).await;
-                service::delete(&mut conn, &Actor::system("test"), id, false, &|_, _| Ok(())).await
+                let deleted =
+                    service::delete(&mut conn, &Actor::system("test"), id, false, &|_, _| Ok(()))
+                        .await;
+                delete_done.send_replace(true);
+                deleted
             })
         };
 
