@@ -846,33 +846,59 @@ async fn a_user_without_grants_sees_only_their_home_tenant() {
     let t = tree(&app).await;
     app.user(&t.acme, "paul").await;
     let paul = browser_as(&app, "acme\\paul").await;
-
-    // His home tenant exists for him: readable, or (without a home role that
-    // reads tenants) forbidden, but never "not found".
-    let home = status(&paul.get(&format!("/tenants/{}", t.acme.id)).await);
-    assert!(home == 200 || home == 403, "home tenant: {home}");
-    assert_eq!(
-        status(&paul.get(&format!("/tenants/{}/edit", t.acme.id)).await),
-        403
+    // Pia's home role reads tenants, so the pages about her home tenant answer 200
+    // and what they list can be checked.
+    let mut read_tenants = tenantry::domain::Permissions::none();
+    read_tenants.set(
+        tenantry::domain::Feature::Tenants,
+        tenantry::domain::Level::Read,
     );
-    // Below it, nothing exists for him.
+    app.user_with_role(&t.acme, "pia", read_tenants).await;
+    let pia = browser_as(&app, "acme\\pia").await;
+
+    // His home tenant exists for him: without a home role that reads tenants it is
+    // forbidden, never "not found"; with one (hers) it is readable.
+    let home = format!("/tenants/{}", t.acme.id);
+    assert_eq!(status(&paul.get(&home).await), 403, "{home}");
+    assert_eq!(status(&paul.get("/tenants").await), 403, "/tenants");
+    assert_eq!(status(&pia.get(&home).await), 200, "{home}");
+    for who in [&paul, &pia] {
+        assert_eq!(
+            status(&who.get(&format!("/tenants/{}/edit", t.acme.id)).await),
+            403
+        );
+    }
+    // Below it, nothing exists for either of them.
     let missing = paul.get("/tenants/99999999").await.text().await.unwrap();
     let r = paul.get(&format!("/tenants/{}", t.acme_c1.id)).await;
     assert_eq!(status(&r), 404);
     assert_eq!(r.text().await.unwrap(), missing);
-    for path in ["/tenants", &format!("/tenants/{}", t.acme.id)] {
-        let r = paul.get(path).await;
-        if status(&r) == 200 {
-            let html = r.text().await.unwrap();
-            assert!(row_names(&html).is_empty(), "{path}");
-            assert!(!html.contains("acme-c1"), "{path}: {html}");
-        }
+    let missing = pia.get("/tenants/99999999").await.text().await.unwrap();
+    let r = pia.get(&format!("/tenants/{}", t.acme_c1.id)).await;
+    assert_eq!(status(&r), 404);
+    assert_eq!(r.text().await.unwrap(), missing);
+    for path in [
+        "/tenants",
+        "/tenants?q=acme",
+        home.as_str(),
+        "/tenants/tree",
+    ] {
+        let r = pia.get(path).await;
+        assert_eq!(status(&r), 200, "{path}");
+        let html = r.text().await.unwrap();
+        assert!(row_names(&html).is_empty(), "{path}");
+        assert!(!html.contains("acme-c1"), "{path}: {html}");
+        assert!(!html.contains("globex"), "{path}: {html}");
     }
-    let results = paul.get_html("/switch/search?q=Tenant").await;
-    assert!(
-        !results.contains("acme-c1") && !results.contains("globex"),
-        "{results}"
-    );
+    for who in [&paul, &pia] {
+        let r = who.get("/switch/search?q=Tenant").await;
+        assert_eq!(status(&r), 200);
+        let results = r.text().await.unwrap();
+        assert!(
+            !results.contains("acme-c1") && !results.contains("globex"),
+            "{results}"
+        );
+    }
 }
 
 /// The numbers on the dashboard cards, in order: sub-tenants, disabled, users, instances.
