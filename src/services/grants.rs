@@ -10,19 +10,25 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 const LAST_OWNER: &str =
     "This is the last Owner of the root tenant; give the Owner role to someone else first.";
 
-/// Would removing or weakening this grant leave the root without an Owner? Uses the
-/// same locked list of root Owners as disabling or deleting users, so two
-/// administrators acting at once cannot remove the last two Owners between them.
+/// Would removing or weakening `user_id`'s grant on `tenant` leave the root without
+/// an enabled Owner of its whole tree? Decided on the same locked list of root Owners
+/// as disabling or deleting users (read after the locks, not from the grant the
+/// caller loaded), so two administrators acting at once cannot remove the last two
+/// Owners between them. Owners "of this tenant only" do not count.
 async fn is_last_root_owner(
     conn: &mut AsyncPgConnection,
     tenant: &Tenant,
-    grant: &GrantRow,
+    user_id: i64,
 ) -> Result<bool, AppError> {
-    if !(tenant.is_root() && grant.role == GrantRole::Owner.as_str()) {
+    if !tenant.is_root() {
         return Ok(false);
     }
     let owners = User::root_owners_locked(conn).await?;
-    Ok(owners.iter().filter(|(_, enabled)| *enabled).count() <= 1)
+    let is_owner = owners.iter().any(|(id, _)| *id == user_id);
+    let another = owners
+        .iter()
+        .any(|(id, enabled)| *id != user_id && *enabled);
+    Ok(is_owner && !another)
 }
 
 /// Gives (or changes) `user_id`'s grant on `tenant`.
@@ -40,7 +46,7 @@ pub async fn give(
         if let Some(old) = &before {
             // The last root Owner keeps an Owner grant over the whole tree.
             let weakened = role != GrantRole::Owner || scope != Scope::Subtree;
-            if weakened && is_last_root_owner(conn, tenant, old).await? {
+            if weakened && is_last_root_owner(conn, tenant, old.user_id).await? {
                 return Err(AppError::Conflict(LAST_OWNER.into()));
             }
         }
@@ -61,7 +67,7 @@ pub async fn revoke(
     grant: &GrantRow,
 ) -> Result<(), AppError> {
     conn.transaction(async |conn| {
-        if is_last_root_owner(conn, tenant, grant).await? {
+        if is_last_root_owner(conn, tenant, grant.user_id).await? {
             return Err(AppError::Conflict(LAST_OWNER.into()));
         }
         Grant::delete(conn, grant.id).await?;

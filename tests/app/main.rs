@@ -11,6 +11,7 @@ mod helpers;
 mod invitations;
 mod login;
 mod matrix;
+mod review_gaps;
 mod roles;
 mod smoke;
 mod tenants;

@@ -846,33 +846,59 @@ async fn a_user_without_grants_sees_only_their_home_tenant() {
     let t = tree(&app).await;
     app.user(&t.acme, "paul").await;
     let paul = browser_as(&app, "acme\\paul").await;
-
-    // His home tenant exists for him: readable, or (without a home role that
-    // reads tenants) forbidden, but never "not found".
-    let home = status(&paul.get(&format!("/tenants/{}", t.acme.id)).await);
-    assert!(home == 200 || home == 403, "home tenant: {home}");
-    assert_eq!(
-        status(&paul.get(&format!("/tenants/{}/edit", t.acme.id)).await),
-        403
+    // Pia's home role reads tenants, so the pages about her home tenant answer 200
+    // and what they list can be checked.
+    let mut read_tenants = tenantry::domain::Permissions::none();
+    read_tenants.set(
+        tenantry::domain::Feature::Tenants,
+        tenantry::domain::Level::Read,
     );
-    // Below it, nothing exists for him.
+    app.user_with_role(&t.acme, "pia", read_tenants).await;
+    let pia = browser_as(&app, "acme\\pia").await;
+
+    // His home tenant exists for him: without a home role that reads tenants it is
+    // forbidden, never "not found"; with one (hers) it is readable.
+    let home = format!("/tenants/{}", t.acme.id);
+    assert_eq!(status(&paul.get(&home).await), 403, "{home}");
+    assert_eq!(status(&paul.get("/tenants").await), 403, "/tenants");
+    assert_eq!(status(&pia.get(&home).await), 200, "{home}");
+    for who in [&paul, &pia] {
+        assert_eq!(
+            status(&who.get(&format!("/tenants/{}/edit", t.acme.id)).await),
+            403
+        );
+    }
+    // Below it, nothing exists for either of them.
     let missing = paul.get("/tenants/99999999").await.text().await.unwrap();
     let r = paul.get(&format!("/tenants/{}", t.acme_c1.id)).await;
     assert_eq!(status(&r), 404);
     assert_eq!(r.text().await.unwrap(), missing);
-    for path in ["/tenants", &format!("/tenants/{}", t.acme.id)] {
-        let r = paul.get(path).await;
-        if status(&r) == 200 {
-            let html = r.text().await.unwrap();
-            assert!(row_names(&html).is_empty(), "{path}");
-            assert!(!html.contains("acme-c1"), "{path}: {html}");
-        }
+    let missing = pia.get("/tenants/99999999").await.text().await.unwrap();
+    let r = pia.get(&format!("/tenants/{}", t.acme_c1.id)).await;
+    assert_eq!(status(&r), 404);
+    assert_eq!(r.text().await.unwrap(), missing);
+    for path in [
+        "/tenants",
+        "/tenants?q=acme",
+        home.as_str(),
+        "/tenants/tree",
+    ] {
+        let r = pia.get(path).await;
+        assert_eq!(status(&r), 200, "{path}");
+        let html = r.text().await.unwrap();
+        assert!(row_names(&html).is_empty(), "{path}");
+        assert!(!html.contains("acme-c1"), "{path}: {html}");
+        assert!(!html.contains("globex"), "{path}: {html}");
     }
-    let results = paul.get_html("/switch/search?q=Tenant").await;
-    assert!(
-        !results.contains("acme-c1") && !results.contains("globex"),
-        "{results}"
-    );
+    for who in [&paul, &pia] {
+        let r = who.get("/switch/search?q=Tenant").await;
+        assert_eq!(status(&r), 200);
+        let results = r.text().await.unwrap();
+        assert!(
+            !results.contains("acme-c1") && !results.contains("globex"),
+            "{results}"
+        );
+    }
 }
 
 /// The numbers on the dashboard cards, in order: sub-tenants, disabled, users, instances.
@@ -1387,6 +1413,9 @@ struct Timing {
     /// Create `i` starts at `first_create_at + i * create_step`.
     first_create_at: u64,
     create_step: u64,
+    /// The creates start only once the delete has returned (committed or failed),
+    /// instead of after a head start that a slow machine may not honour.
+    after_delete: bool,
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -1400,23 +1429,27 @@ async fn concurrent_creates_and_a_parent_delete_keep_the_tree_consistent() {
             delete_at: 0,
             first_create_at: 0,
             create_step: 0,
+            after_delete: false,
         },
         // The delete first: every create must find the parent gone.
         Timing {
             delete_at: 0,
-            first_create_at: 100_000,
+            first_create_at: 0,
             create_step: 0,
+            after_delete: true,
         },
         // The delete in the middle of a stream of creates.
         Timing {
             delete_at: 5_000,
             first_create_at: 0,
             create_step: 250,
+            after_delete: false,
         },
         Timing {
             delete_at: 1_000,
             first_create_at: 0,
             create_step: 50,
+            after_delete: false,
         },
     ];
     let sleep_us = |us: u64| tokio::time::sleep(std::time::Duration::from_micros(us));
@@ -1424,13 +1457,18 @@ async fn concurrent_creates_and_a_parent_delete_keep_the_tree_consistent() {
     for (round, timing) in rounds.iter().enumerate() {
         let parent = app.tenant(&app.root, &format!("p{round}"), true).await;
         let start = Arc::new(tokio::sync::Barrier::new(CREATES + 1));
+        let (delete_done, delete_returned) = tokio::sync::watch::channel(false);
         let mut creates = Vec::new();
         for i in 0..CREATES {
             let (pool, parent, start) = (pool.clone(), parent.clone(), start.clone());
             let at = timing.first_create_at + i as u64 * timing.create_step;
+            let mut delete_returned = timing.after_delete.then(|| delete_returned.clone());
             creates.push(tokio::spawn(async move {
                 let mut conn = pool.get().await.unwrap();
                 start.wait().await;
+                if let Some(returned) = delete_returned.as_mut() {
+                    returned.wait_for(|done| *done).await.unwrap();
+                }
                 sleep_us(at).await;
                 let name = format!("Child {round}-{i}");
                 let sub = format!("r{round}-c{i}");
@@ -1450,7 +1488,11 @@ async fn concurrent_creates_and_a_parent_delete_keep_the_tree_consistent() {
                 let mut conn = pool.get().await.unwrap();
                 start.wait().await;
                 sleep_us(at).await;
-                service::delete(&mut conn, &Actor::system("test"), id, false, &|_, _| Ok(())).await
+                let deleted =
+                    service::delete(&mut conn, &Actor::system("test"), id, false, &|_, _| Ok(()))
+                        .await;
+                delete_done.send_replace(true);
+                deleted
             })
         };
 

@@ -346,16 +346,23 @@ impl User {
             .await
     }
 
-    /// Users holding an Owner grant on the root tenant, with their enabled flag,
-    /// locked until the end of the transaction so that two administrators cannot
-    /// disable or delete the last two Owners at once.
+    /// Users holding Owner with sub-tenant scope on the root tenant (an Owner "of this
+    /// tenant only" does not keep the root administrable), with their enabled flag.
+    /// Their grants and then the users are locked until the end of the transaction, so
+    /// that two administrators cannot revoke, narrow, disable or delete the last two
+    /// Owners at once: whoever comes second waits, then reads what the first left.
     pub async fn root_owners_locked(conn: &mut AsyncPgConnection) -> QueryResult<Vec<(i64, bool)>> {
         use crate::db::schema::grants;
-        let ids: Vec<i64> = grants::table
-            .inner_join(tenants::table)
+        let root = tenants::table
             .filter(tenants::parent_id.is_null())
+            .select(tenants::id);
+        let ids: Vec<i64> = grants::table
+            .filter(grants::tenant_id.eq_any(root))
             .filter(grants::role.eq(crate::domain::GrantRole::Owner.as_str()))
+            .filter(grants::scope.eq(crate::domain::Scope::Subtree.as_str()))
+            .order(grants::id.asc())
             .select(grants::user_id)
+            .for_update()
             .load(conn)
             .await?;
         users::table
