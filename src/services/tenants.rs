@@ -334,6 +334,9 @@ pub async fn set_enabled(
             ));
         }
         let after = Tenant::set_enabled(conn, id, enabled).await?;
+        if before.enabled && !enabled {
+            crate::db::models::User::end_sessions_in_tenant(conn, id).await?;
+        }
         let mut event = actor.event(
             if enabled {
                 "tenant.enable"

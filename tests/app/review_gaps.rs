@@ -555,6 +555,28 @@ async fn an_idle_session_stays_dead_after_disable_then_enable() {
     page(&fresh, "/dashboard").await;
 }
 
+/// The same for a tenant: disabling it ends its users' sessions, so enabling it
+/// again does not bring an idle session back.
+#[tokio::test]
+async fn an_idle_session_stays_dead_after_its_tenant_is_disabled_then_enabled() {
+    let app = spawn_app().await;
+    app.login_admin().await;
+    let acme = app.tenant(&app.root, "acme", false).await;
+    app.user_with_role(&acme, "ivy", Permissions::all(Level::Read))
+        .await;
+    let idle = browser_as(&app, "acme\\ivy").await;
+    page(&idle, "/dashboard").await;
+    for action in ["disable", "enable"] {
+        let r = app
+            .post_form(&format!("/tenants/{}/{action}", acme.id), &[])
+            .await;
+        assert_eq!(r.status().as_u16(), 303, "{action}");
+    }
+    assert_redirect_to(&idle.get("/dashboard").await, "/login");
+    let fresh = browser_as(&app, "acme\\ivy").await;
+    page(&fresh, "/dashboard").await;
+}
+
 // ---------------------------------------------------------------- 4. tenant-only Owners of the root
 
 /// The root with its first administrator (Owner of the whole tree) and `bob`, an

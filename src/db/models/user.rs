@@ -85,6 +85,18 @@ impl User {
             .await
     }
 
+    /// Ends the sessions of every user whose home is this tenant (a disable), so that
+    /// re-enabling the tenant does not revive idle sessions.
+    pub async fn end_sessions_in_tenant(
+        conn: &mut AsyncPgConnection,
+        tenant_id: i64,
+    ) -> QueryResult<usize> {
+        diesel::update(users::table.filter(users::tenant_id.eq(tenant_id)))
+            .set(users::session_epoch.eq(users::session_epoch + 1))
+            .execute(conn)
+            .await
+    }
+
     pub async fn set_password(
         conn: &mut AsyncPgConnection,
         id: i64,
