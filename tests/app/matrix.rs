@@ -273,6 +273,8 @@ fn rule_for(method: &str, path: &str) -> Option<(Rule, &'static str, bool)> {
         ("GET", "/profile/tokens") => (LoggedIn, empty, false),
         ("POST", "/profile/tokens") => (LoggedIn, "name=&expires_at=never", false),
         ("POST", "/profile/tokens/{token_id}/revoke") => (ForeignToken, empty, false),
+        // Without its confirmation box: a field error after authorization.
+        ("POST", "/profile/logout-everywhere") => (LoggedIn, empty, false),
         ("POST", "/tenants/{id}/delete") => (DeleteTenant, empty, true),
         ("GET", "/tenants/{id}/roles") | ("GET", "/tenants/{id}/roles/{role_id}") => {
             (Tenant(R), empty, false)
