@@ -82,7 +82,7 @@ async fn outranks(
 
 /// The target of a change: a member of a tenant where the user holds Users Full,
 /// who holds no right the user lacks (403).
-async fn changeable(
+pub(crate) async fn changeable(
     user: &CurrentUser,
     conn: &mut AsyncPgConnection,
     path: &(String, String),
@@ -221,6 +221,8 @@ struct FormPage {
     no_role_message: &'static str,
     /// The user is looking at their own account.
     is_self: bool,
+    /// The edited user's API tokens, for those who may change the user.
+    api_tokens: Option<crate::web::user_tokens::TokenSection>,
 }
 
 impl FormPage {
@@ -267,6 +269,7 @@ async fn form_page(
         note,
         action,
         no_role_message: NO_ROLE,
+        api_tokens: None,
     })
 }
 
@@ -359,12 +362,15 @@ async fn edit_page(
         "This user holds rights in this tenant that you do not hold; you may not change them."
             .to_string()
     });
+    let api_tokens = crate::web::user_tokens::section(user, conn, &tenant, &target).await?;
     let editing = Editing {
         user: target,
         read_only: !full || outranked,
         note,
     };
-    form_page(user, conn, tenant, form, errors, Some(editing)).await
+    let mut page = form_page(user, conn, tenant, form, errors, Some(editing)).await?;
+    page.api_tokens = api_tokens;
+    Ok(page)
 }
 
 async fn edit_form(

@@ -174,6 +174,9 @@ enum Rule {
     RevokeGrant,
     /// Revoking an API token that is not the user's (here a made-up id): 404.
     ForeignToken,
+    /// Revoking a made-up token id of the `{user_id}` user: authorized like changing
+    /// that user (404 unseen, 403 without Users full), then 404 for the token.
+    UserToken,
     TenantRolesRead,
     TenantRolesWrite,
     /// A public invitation link; the matrix's token is forged: 404 for everyone.
@@ -218,6 +221,10 @@ fn expected(rule: Rule, user: &str, tenant: &str) -> Outcome {
         ),
         Rule::Switch => gate(user, tenant, true),
         Rule::ForeignToken => Outcome::NotFound,
+        Rule::UserToken => match at_least(user, tenant, Level::Full) {
+            Outcome::Allowed => Outcome::NotFound,
+            other => other,
+        },
         Rule::GiveGrant => match at_least(user, tenant, Level::Read) {
             Outcome::Allowed => gate(user, tenant, gives_grants(user, tenant)),
             other => other,
@@ -275,6 +282,9 @@ fn rule_for(method: &str, path: &str) -> Option<(Rule, &'static str, bool)> {
         ("POST", "/profile/tokens/{token_id}/revoke") => (ForeignToken, empty, false),
         // Without its confirmation box: a field error after authorization.
         ("POST", "/profile/logout-everywhere") => (LoggedIn, empty, false),
+        ("POST", "/tenants/{id}/users/{user_id}/tokens/{token_id}/revoke") => {
+            (UserToken, empty, false)
+        }
         ("POST", "/tenants/{id}/delete") => (DeleteTenant, empty, true),
         ("GET", "/tenants/{id}/roles") | ("GET", "/tenants/{id}/roles/{role_id}") => {
             (Tenant(R), empty, false)
