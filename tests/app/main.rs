@@ -8,6 +8,7 @@ mod csrf;
 mod health;
 mod helpers;
 mod invitations;
+mod invite_token_security;
 mod login;
 mod matrix;
 mod roles;
