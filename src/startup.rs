@@ -13,7 +13,7 @@ use actix_web::body::MessageBody;
 use actix_web::cookie::{Key, SameSite};
 use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
-use actix_web::middleware::{from_fn, DefaultHeaders, Logger, Next};
+use actix_web::middleware::{from_fn, DefaultHeaders, Next};
 use actix_web::{web as aweb, App, HttpServer};
 use secrecy::ExposeSecret;
 use std::net::TcpListener;
@@ -127,7 +127,8 @@ impl Application {
                         .add(("Referrer-Policy", "same-origin"))
                         .add(("Content-Security-Policy", CSP)),
                 )
-                .wrap(Logger::new("%a \"%r\" %s %b %Dms"))
+                // Not `%r`: the request line would log invitation tokens.
+                .wrap(crate::telemetry::request_logger())
         })
         .listen(listener)?
         .shutdown_timeout(10)

@@ -12,6 +12,7 @@ diesel::table! {
         created_at -> Timestamptz,
         last_used_at -> Nullable<Timestamptz>,
         revoked_at -> Nullable<Timestamptz>,
+        revoked_reason -> Nullable<Text>,
     }
 }
 

@@ -61,6 +61,37 @@ impl Email {
     }
 }
 
+/// The form in which two addresses are compared: trimmed and lower-case. Mail
+/// providers treat the local part case-insensitively in practice, so an invitation
+/// sent to `Bob@Example.com` belongs to the account with `bob@example.com`.
+pub fn normalized(raw: &str) -> String {
+    raw.trim().to_lowercase()
+}
+
+/// Whether two stored addresses are the same mailbox ([`normalized`]); an empty
+/// address matches nothing.
+pub fn same_address(a: &str, b: &str) -> bool {
+    let a = normalized(a);
+    !a.is_empty() && a == normalized(b)
+}
+
+/// An address shown to someone who may not be its owner: enough for the owner to
+/// recognise it, not enough to learn it (`bob@example.com` → `b***@e***.com`).
+pub fn mask(raw: &str) -> String {
+    fn first(s: &str) -> String {
+        s.chars().next().map_or(String::new(), |c| c.to_string())
+    }
+    let raw = raw.trim();
+    let Some((local, domain)) = raw.rsplit_once('@') else {
+        return "***".into();
+    };
+    let masked_domain = match domain.rsplit_once('.') {
+        Some((name, tld)) if !name.is_empty() => format!("{}***.{tld}", first(name)),
+        _ => format!("{}***", first(domain)),
+    };
+    format!("{}***@{masked_domain}", first(local))
+}
+
 impl fmt::Display for Email {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
@@ -119,6 +150,36 @@ mod tests {
         ] {
             assert!(Email::parse(bad).is_err(), "{bad:?} should be rejected");
         }
+    }
+
+    #[test]
+    fn compares_trimmed_and_case_insensitively() {
+        assert!(same_address(" Bob@Example.COM", "bob@example.com "));
+        assert!(same_address("jÖrg@BÜcher.example", "jörg@bücher.example"));
+        assert!(!same_address("bob@example.com", "bob@example.org"));
+        assert!(!same_address("bob@example.com", "rob@example.com"));
+        assert!(
+            !same_address("", ""),
+            "an account without an address matches nothing"
+        );
+        assert!(!same_address(" ", "  "));
+    }
+
+    #[test]
+    fn masks_both_parts() {
+        assert_eq!(mask("bob@example.com"), "b***@e***.com");
+        assert_eq!(mask(" Alice.Smith@mail.example.co.uk "), "A***@m***.uk");
+        assert_eq!(mask("jörg@bücher.example"), "j***@b***.example");
+        for secret in ["bob@example.com", "alice.smith@mail.example.co.uk"] {
+            let m = mask(secret);
+            assert!(
+                !m.contains("bob") && !m.contains("alice") && !m.contains("example.co"),
+                "{m}"
+            );
+        }
+        assert_eq!(mask("nonsense"), "***");
+        assert_eq!(mask("@"), "***@***");
+        assert_eq!(mask("x@localhost"), "x***@l***");
     }
 
     #[test]

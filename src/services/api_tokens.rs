@@ -1,8 +1,11 @@
 //! Personal API tokens: created (the secret shown once), listed and revoked by their
-//! owner, each change audited.
+//! owner or by an administrator who may change the owner, and all revoked at once
+//! when the owner's password is reset, the owner is disabled or logs out everywhere.
+//! Each change audited.
 
 use super::Actor;
-use crate::db::models::api_token::{ApiToken, NewApiToken};
+use crate::db::models::api_token::{ApiToken, NewApiToken, Revocation};
+use crate::db::models::User;
 use crate::error::{AppError, FieldErrors};
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
@@ -104,10 +107,42 @@ pub async fn create(
     user_id: i64,
     fields: &TokenFields,
 ) -> Result<(ApiToken, String), AppError> {
+    insert(conn, actor, user_id, None, fields).await
+}
+
+/// [`create`] from a console session of the user at `session_epoch`: refused (login
+/// required) once that session has ended, so a token cannot be made by a session
+/// that a password reset, a disable or "log out everywhere" is ending at this moment
+/// (their revocation would miss it).
+pub async fn create_in_session(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    user_id: i64,
+    session_epoch: i32,
+    fields: &TokenFields,
+) -> Result<(ApiToken, String), AppError> {
+    insert(conn, actor, user_id, Some(session_epoch), fields).await
+}
+
+async fn insert(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    user_id: i64,
+    session_epoch: Option<i32>,
+    fields: &TokenFields,
+) -> Result<(ApiToken, String), AppError> {
     let secret = generate();
     let prefix: String = secret.chars().take(TOKEN_PREFIX.len() + 6).collect();
     let token_hash = hash(&secret);
     conn.transaction(async |conn| {
+        if let Some(epoch) = session_epoch {
+            // The changes that end sessions lock this row too: either they wait for
+            // this token (and revoke it) or this sees their new epoch.
+            let owner = User::lock(conn, user_id).await?;
+            if !owner.enabled || owner.session_epoch != epoch {
+                return Err(AppError::LoginRequired);
+            }
+        }
         let token = NewApiToken {
             user_id,
             name: &fields.name,
@@ -136,16 +171,76 @@ pub async fn revoke(
     user_id: i64,
     id: i64,
 ) -> Result<ApiToken, AppError> {
+    let tenant = actor.acting_tenant_id;
+    revoke_one(conn, actor, user_id, tenant, id, Revocation::Owner)
+        .await
+        .map(|(token, _)| token)
+}
+
+/// Revokes a token of `owner` for an administrator (the caller checked that the actor
+/// may change `owner`): 404 for a token of anyone else or an unknown id. Returns the
+/// token and whether it was still unrevoked.
+pub async fn revoke_for_user(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    owner: &User,
+    id: i64,
+) -> Result<(ApiToken, bool), AppError> {
+    let reason = if actor.user_id == Some(owner.id) {
+        Revocation::Owner
+    } else {
+        Revocation::Administrator
+    };
+    revoke_one(conn, actor, owner.id, Some(owner.tenant_id), id, reason).await
+}
+
+async fn revoke_one(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    user_id: i64,
+    tenant_id: Option<i64>,
+    id: i64,
+    reason: Revocation,
+) -> Result<(ApiToken, bool), AppError> {
     conn.transaction(async |conn| {
         let token = ApiToken::find_own(conn, user_id, id).await?;
-        if ApiToken::revoke(conn, user_id, id).await? {
-            let mut event = actor.event("api_token.revoke", actor.acting_tenant_id);
-            event.before = Some(serde_json::json!({"token_id": token.id, "name": token.name}));
+        let changed = ApiToken::revoke(conn, user_id, id, reason).await?;
+        if changed {
+            let mut event = actor.event("api_token.revoke", tenant_id);
+            event.before = Some(serde_json::json!({
+                "token_id": token.id, "name": token.name, "user_id": user_id,
+            }));
+            event.after = Some(serde_json::json!({ "reason": reason.as_str() }));
             event.record(conn).await?;
         }
-        Ok(token)
+        Ok((token, changed))
     })
     .await
+}
+
+/// Revokes every token of `user` for good, inside the caller's transaction (so the
+/// password reset, disable or logout that calls for it and the revocation happen
+/// together); one audit event lists them. Returns how many were revoked.
+pub async fn revoke_all(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    user: &User,
+    reason: Revocation,
+) -> Result<usize, AppError> {
+    let revoked = ApiToken::revoke_all(conn, user.id, reason).await?;
+    if !revoked.is_empty() {
+        let mut event = actor.event("api_token.revoke_all", Some(user.tenant_id));
+        event.before = Some(serde_json::json!({
+            "user_id": user.id,
+            "tokens": revoked
+                .iter()
+                .map(|(id, name)| serde_json::json!({ "token_id": id, "name": name }))
+                .collect::<Vec<_>>(),
+        }));
+        event.after = Some(serde_json::json!({ "reason": reason.as_str() }));
+        event.record(conn).await?;
+    }
+    Ok(revoked.len())
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use crate::db::models::outbox::{self, NewMail};
 use crate::db::models::role::UserRole;
 use crate::db::models::user::UserFields;
 use crate::db::models::{Grant, Tenant, User};
-use crate::domain::email::Email;
+use crate::domain::email::{self, Email};
 use crate::domain::invitation::{InvitationStatus, InvitationToken, Offer};
 use crate::domain::{GrantRole, Scope, Username};
 use crate::error::{AppError, FieldErrors};
@@ -274,6 +274,15 @@ pub enum AcceptError {
         tenant_id: i64,
         email: String,
     },
+    /// Open, but addressed to another email than the logged-in account's: only the
+    /// invited address may take the rights into an existing account. `masked` is the
+    /// invited address as the refusal may show it.
+    OtherAddress {
+        masked: String,
+        invitation_id: i64,
+        tenant_id: i64,
+        email: String,
+    },
     /// The new-account form has errors.
     Invalid(FieldErrors),
     Other(AppError),
@@ -521,8 +530,10 @@ fn covers(held: (GrantRole, Scope, bool), offered: (GrantRole, Scope, bool)) -> 
 }
 
 /// Adds the offered grant to an existing user's account and closes the invitation.
-/// Only grant invitations: a role invitation makes a new account in the tenant. A
-/// grant the user already holds on the tenant is replaced only by a stronger one.
+/// Only grant invitations, and only into the account whose email is the invited
+/// address (compared trimmed and case-insensitively): a role invitation makes a new
+/// account in the tenant. A grant the user already holds on the tenant is replaced
+/// only by a stronger one.
 pub async fn accept_existing(
     conn: &mut AsyncPgConnection,
     token: &InvitationToken,
@@ -559,6 +570,16 @@ pub async fn accept_existing(
                     tenant.name
                 )));
             };
+            // The link alone is not enough to put the rights into an account that
+            // already exists: it must be the account of the invited address.
+            if !email::same_address(&user.user.email, &inv.email) {
+                return Err(AcceptError::OtherAddress {
+                    masked: email::mask(&inv.email),
+                    invitation_id: inv.id,
+                    tenant_id: tenant.id,
+                    email: inv.email.clone(),
+                });
+            }
             let offered = (role, scope, manage_subtenants);
             let held = Grant::existing(conn, user.user.id, tenant.id)
                 .await?
@@ -608,14 +629,25 @@ async fn record_failure<T>(
     actor: Option<Actor>,
     client_addr: Option<String>,
 ) {
-    let Err(AcceptError::Refused {
-        message,
-        invitation_id,
-        tenant_id,
-        email,
-    }) = result
-    else {
-        return;
+    let (message, invitation_id, tenant_id, email) = match result {
+        Err(AcceptError::Refused {
+            message,
+            invitation_id,
+            tenant_id,
+            email,
+        }) => (message.clone(), invitation_id, tenant_id, email),
+        Err(AcceptError::OtherAddress {
+            invitation_id,
+            tenant_id,
+            email,
+            ..
+        }) => (
+            "the invitation was sent to another address than the account's".to_string(),
+            invitation_id,
+            tenant_id,
+            email,
+        ),
+        _ => return,
     };
     let actor = actor.unwrap_or_else(|| Actor {
         user_id: None,

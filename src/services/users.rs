@@ -1,7 +1,10 @@
 //! Users of a tenant: create, edit, enable/disable, delete, reset or change a
-//! password — each change in one transaction with its audit event.
+//! password, log out everywhere — each change in one transaction with its audit event.
+//! A password reset, a disable and "log out everywhere" also revoke the user's API
+//! tokens for good, in the same transaction.
 
-use super::Actor;
+use super::{api_tokens, Actor};
+use crate::db::models::api_token::Revocation;
 use crate::db::models::user::{UserFields, LOCAL_SOURCE};
 use crate::db::models::User;
 use crate::domain::account::{GbLimit, Password, PersonName};
@@ -309,7 +312,7 @@ pub async fn create(
 }
 
 /// Saves the edit form. Disabling here follows the rules of [`set_enabled`] (as
-/// field errors) and ends the user's sessions.
+/// field errors), ends the user's sessions and revokes their API tokens.
 pub async fn update(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
@@ -361,13 +364,18 @@ pub async fn update(
         event.before = Some(snapshot(&before));
         event.after = Some(snapshot(&after));
         event.record(conn).await?;
+        if !after.enabled {
+            // Enabling the user again must not bring their tokens back.
+            api_tokens::revoke_all(conn, actor, &after, Revocation::Disabled).await?;
+        }
         Ok(after)
     })
     .await
 }
 
-/// Enables or disables a user. Disabling ends their sessions at once; nobody
-/// disables themselves or the last Owner of the root (409).
+/// Enables or disables a user. Disabling ends their sessions at once and revokes
+/// their API tokens for good; nobody disables themselves or the last Owner of the
+/// root (409).
 pub async fn set_enabled(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
@@ -398,6 +406,10 @@ pub async fn set_enabled(
         event.before = Some(snapshot(&before));
         event.after = Some(snapshot(&after));
         event.record(conn).await?;
+        if !enabled {
+            // Enabling the user again must not bring their tokens back.
+            api_tokens::revoke_all(conn, actor, &after, Revocation::Disabled).await?;
+        }
         Ok(after)
     })
     .await
@@ -430,26 +442,62 @@ pub async fn delete(
     .await
 }
 
-/// Sets a new password chosen by an administrator and ends the user's sessions.
-/// Returns the user's new session epoch. Refused for identity-source users.
+/// Sets a new password chosen by an administrator, ends the user's sessions and
+/// revokes their API tokens (whoever held the account's credentials may have made
+/// them). Returns the user's new session epoch. Refused for identity-source users.
 pub async fn reset_password(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     id: i64,
     password_hash: &str,
 ) -> Result<i32, AppError> {
-    set_password(conn, actor, id, password_hash, "user.password_reset").await
+    set_password(
+        conn,
+        actor,
+        id,
+        password_hash,
+        "user.password_reset",
+        Some(Revocation::PasswordReset),
+    )
+    .await
 }
 
 /// A user's own password change: ends their other sessions; the caller moves its
-/// own session to the returned epoch. Refused for identity-source users.
+/// own session to the returned epoch. API tokens keep working (as on GitHub):
+/// automation should not break on a routine change, and "log out everywhere"
+/// revokes them. Refused for identity-source users.
 pub async fn change_own_password(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     id: i64,
     password_hash: &str,
 ) -> Result<i32, AppError> {
-    set_password(conn, actor, id, password_hash, "user.password_change").await
+    set_password(conn, actor, id, password_hash, "user.password_change", None).await
+}
+
+/// Ends every session of the user (the caller's own too) and revokes all their API
+/// tokens. Returns how many tokens were revoked.
+pub async fn log_out_everywhere(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    id: i64,
+) -> Result<usize, AppError> {
+    conn.transaction(async |conn| {
+        set_lock_timeout(conn).await?;
+        let before = User::lock(conn, id).await?;
+        User::end_sessions(conn, id).await?;
+        let epoch = User::session_epoch(conn, id).await?;
+        let revoked =
+            api_tokens::revoke_all(conn, actor, &before, Revocation::LogoutEverywhere).await?;
+        let mut event = actor.event("user.logout_everywhere", Some(before.tenant_id));
+        event.before = Some(serde_json::json!({ "session_epoch": before.session_epoch }));
+        event.after = Some(serde_json::json!({
+            "session_epoch": epoch, "api_tokens_revoked": revoked,
+        }));
+        event.record(conn).await?;
+        Ok(revoked)
+    })
+    .await
 }
 
 async fn set_password(
@@ -458,6 +506,7 @@ async fn set_password(
     id: i64,
     password_hash: &str,
     action: &'static str,
+    revoke_tokens: Option<Revocation>,
 ) -> Result<i32, AppError> {
     conn.transaction(async |conn| {
         set_lock_timeout(conn).await?;
@@ -474,6 +523,9 @@ async fn set_password(
         event.after =
             Some(serde_json::json!({ "user": snapshot(&before), "session_epoch": epoch }));
         event.record(conn).await?;
+        if let Some(reason) = revoke_tokens {
+            api_tokens::revoke_all(conn, actor, &before, reason).await?;
+        }
         Ok(epoch)
     })
     .await

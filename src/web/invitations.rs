@@ -8,7 +8,7 @@ use crate::db::models::outbox::{self, MailState, MAX_ATTEMPTS};
 use crate::db::models::role::UserRole;
 use crate::db::models::{Tenant, User};
 use crate::domain::account::Password;
-use crate::domain::email::Email;
+use crate::domain::email::{self, Email};
 use crate::domain::invitation::{InvitationStatus, InvitationToken, Offer};
 use crate::domain::{Feature, GrantRole, Level, Scope, Username};
 use crate::error::{AppError, FieldErrors};
@@ -555,7 +555,10 @@ async fn resend(
 struct AcceptPage {
     token: String,
     inviter: String,
+    /// The invited address, masked: whoever holds the link may not be its owner.
     email: String,
+    /// The logged-in account's email is the invited address (it may accept a grant).
+    address_matches: bool,
     tenant_name: String,
     subdomain: String,
     description: String,
@@ -570,15 +573,17 @@ struct AcceptPage {
 fn accept_page(
     preview: &Preview,
     token: &InvitationToken,
-    logged_in_as: Option<String>,
+    logged_in: Option<&CurrentUser>,
     username: String,
     errors: FieldErrors,
     session: &Session,
 ) -> AcceptPage {
+    let invited = &preview.invitation.email;
     AcceptPage {
         token: token.as_str().to_string(),
         inviter: preview.invitation.inviter_login.clone(),
-        email: preview.invitation.email.clone(),
+        email: email::mask(invited),
+        address_matches: logged_in.is_some_and(|u| email::same_address(&u.user.email, invited)),
         tenant_name: preview.tenant.name.clone(),
         subdomain: preview.tenant.subdomain.clone(),
         description: preview.description.clone(),
@@ -588,7 +593,7 @@ fn accept_page(
             .format("%Y-%m-%d %H:%M UTC")
             .to_string(),
         is_grant: preview.invitation.is_grant(),
-        logged_in_as,
+        logged_in_as: logged_in.map(|u| u.login()),
         username,
         errors,
         csrf: session_keys::csrf_token(session),
@@ -624,9 +629,28 @@ fn refusal(error: AcceptError) -> Result<HttpResponse, AppError> {
             "Invitation cannot be accepted",
             &message,
         )),
+        AcceptError::OtherAddress { masked, .. } => Ok(other_address(&masked, None)),
         AcceptError::Invalid(errors) => Err(AppError::Validation(errors)),
         AcceptError::Other(e) => Err(e),
     }
+}
+
+/// The refusal for an account whose email is not the invited address. The invitation
+/// stays open for its addressee; the address is masked (the link may have leaked).
+fn other_address(masked: &str, login: Option<&str>) -> HttpResponse {
+    let account = login.map_or("the account you are logged in with".to_string(), |l| {
+        format!("your account {l}")
+    });
+    error_page(
+        StatusCode::FORBIDDEN,
+        "Invitation sent to another address",
+        &format!(
+            "This invitation was sent to {masked}, which is not the email address of {account}. \
+             Only the account with that address can accept it: log in with that account and \
+             open the link again, or log out and open the link to create a new account with \
+             that address. The invitation stays open."
+        ),
+    )
 }
 
 /// The token of the path; anything that cannot be one is answered like an unknown one.
@@ -653,7 +677,7 @@ async fn show(
     render(&accept_page(
         &preview,
         &token,
-        current.map(|u| u.login()),
+        current.as_ref(),
         String::new(),
         FieldErrors::new(),
         &session,
@@ -750,10 +774,15 @@ async fn invalid(
     username: String,
     errors: FieldErrors,
 ) -> Result<HttpResponse, AppError> {
-    let logged_in = CurrentUser::load(state, session.clone())
-        .await?
-        .map(|u| u.login());
-    let page = accept_page(preview, token, logged_in, username, errors, session);
+    let logged_in = CurrentUser::load(state, session.clone()).await?;
+    let page = accept_page(
+        preview,
+        token,
+        logged_in.as_ref(),
+        username,
+        errors,
+        session,
+    );
     render_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
 }
 
@@ -784,6 +813,9 @@ async fn accept_existing(
     let user = user.ok_or(AppError::LoginRequired)?;
     let accepted = match service::accept_existing(&mut conn, &token, &user, addr).await {
         Ok(a) => a,
+        Err(AcceptError::OtherAddress { masked, .. }) => {
+            return Ok(other_address(&masked, Some(&user.login())))
+        }
         Err(e) => return refusal(e),
     };
     // Act in the tenant the invitation was for: the new grant makes it visible.

@@ -34,6 +34,8 @@ struct LoginPage {
     username_hint: String,
     username: String,
     error: Option<&'static str>,
+    /// A message carried over from the previous page (e.g. after "log out everywhere").
+    notice: Option<String>,
     csrf: String,
 }
 
@@ -90,6 +92,7 @@ fn page(
             username_hint: "Your username.".into(),
             username,
             error,
+            notice: None,
             csrf,
         },
         None => LoginPage {
@@ -98,6 +101,7 @@ fn page(
                 .into(),
             username,
             error,
+            notice: None,
             csrf,
         },
     }
@@ -110,15 +114,14 @@ async fn login_form(
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
     let tenant = host_tenant(&req, &state, &mut conn).await?;
-    render_status(
-        &page(
-            tenant.as_ref(),
-            String::new(),
-            None,
-            session_keys::csrf_token(&session),
-        ),
-        StatusCode::OK,
-    )
+    let mut page = page(
+        tenant.as_ref(),
+        String::new(),
+        None,
+        session_keys::csrf_token(&session),
+    );
+    page.notice = crate::web::page::take_flash(&session);
+    render_status(&page, StatusCode::OK)
 }
 
 /// Splits `subdomain\username`; without a prefix the host's tenant (or the root) is meant.

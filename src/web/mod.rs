@@ -16,6 +16,7 @@ pub mod switch;
 pub mod tenant_roles;
 pub mod tenants;
 pub mod tokens;
+pub mod user_tokens;
 pub mod users;
 
 use crate::auth::CurrentUser;
@@ -49,6 +50,7 @@ pub fn console_routes() -> Vec<routes::Route> {
         access::routes(),
         invitations::routes(),
         users::routes(),
+        user_tokens::routes(),
         profile::routes(),
         tokens::routes(),
     ]

@@ -87,7 +87,7 @@ pub fn flash(session: &Session, message: impl Into<String>) {
     let _ = session.insert(FLASH, message.into());
 }
 
-fn take_flash(session: &Session) -> Option<String> {
+pub(crate) fn take_flash(session: &Session) -> Option<String> {
     // `remove` marks the session changed even when the key is absent, which would
     // write the session back to the database on every page view.
     if !session.contains_key(FLASH) {

@@ -1,6 +1,8 @@
-//! Self service: the logged-in user's own details and grants, and their password.
+//! Self service: the logged-in user's own details and grants, their password, and
+//! "log out everywhere" (every session ends and every API token is revoked).
 
 use crate::auth::{authz, session_keys, CurrentUser};
+use crate::db::models::api_token::ApiToken;
 use crate::db::models::Tenant;
 use crate::domain::account::Password;
 use crate::domain::Scope;
@@ -21,6 +23,7 @@ pub fn routes() -> Vec<Route> {
     vec![
         route!(GET "/profile" => show),
         route!(POST "/profile/password" => change_password),
+        route!(POST "/profile/logout-everywhere" => logout_everywhere),
     ]
 }
 
@@ -46,6 +49,8 @@ struct ProfilePage {
     home: Tenant,
     grants: Vec<GrantView>,
     managed: bool,
+    /// API tokens that work now (what "log out everywhere" would revoke).
+    active_tokens: usize,
     errors: FieldErrors,
 }
 
@@ -107,8 +112,18 @@ async fn profile_page(
         home: user.home.clone(),
         grants: grant_views(user, conn).await?,
         managed: user.user.is_managed(),
+        active_tokens: active_tokens(conn, user.user.id).await?,
         errors,
     })
+}
+
+async fn active_tokens(conn: &mut AsyncPgConnection, user_id: i64) -> Result<usize, AppError> {
+    let now = chrono::Utc::now();
+    Ok(ApiToken::for_user(conn, user_id)
+        .await?
+        .iter()
+        .filter(|t| t.revoked_at.is_none() && t.expires_at.is_none_or(|e| e > now))
+        .count())
 }
 
 async fn show(user: CurrentUser, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
@@ -195,4 +210,46 @@ async fn change_password(
         "Your password has been changed. Your other sessions have ended.",
     );
     Ok(see_other(&req, "/profile"))
+}
+
+/// Shown when "log out everywhere" is sent without its confirmation box.
+pub const CONFIRM_LOGOUT: &str =
+    "Tick the box to confirm that every session should end and every API token be revoked.";
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub struct LogoutEverywhere {
+    confirm: Option<String>,
+}
+
+/// Ends every session of the user, this one included, and revokes their API tokens:
+/// for a lost device or a leaked token. A box must be ticked (422 otherwise), since
+/// automation using the tokens stops.
+async fn logout_everywhere(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    form: web::Form<LogoutEverywhere>,
+) -> Result<HttpResponse, AppError> {
+    let mut conn = state.pool.get().await?;
+    if !matches!(form.confirm.as_deref(), Some("true" | "on" | "1" | "yes")) {
+        let mut errors = FieldErrors::new();
+        errors.insert("confirm", CONFIRM_LOGOUT.into());
+        let page = profile_page(&user, &mut conn, errors).await?;
+        return render_status(&page, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let revoked = service::log_out_everywhere(&mut conn, &actor(&user, &req), user.user.id).await?;
+    // A fresh anonymous session (the old one is deleted) that carries only the message.
+    let session = &user.session.0;
+    session.clear();
+    session.renew();
+    flash(
+        session,
+        match revoked {
+            0 => "You have been logged out everywhere: every session has ended.".to_string(),
+            1 => "You have been logged out everywhere: every session has ended and your API token was revoked.".to_string(),
+            n => format!("You have been logged out everywhere: every session has ended and your {n} API tokens were revoked."),
+        },
+    );
+    Ok(see_other(&req, "/login"))
 }

@@ -3,7 +3,7 @@
 //! the create form, and never stored (only its hash).
 
 use crate::auth::CurrentUser;
-use crate::db::models::api_token::ApiToken;
+use crate::db::models::api_token::{ApiToken, Revocation};
 use crate::error::{AppError, FieldErrors};
 use crate::services::api_tokens::{self as service, TokenInput};
 use crate::startup::AppState;
@@ -36,6 +36,8 @@ pub struct TokenRow {
     pub last_used: String,
     /// `active`, `expired` or `revoked`.
     pub state: &'static str,
+    /// Why it was revoked, in words (empty unless revoked).
+    pub revoked_reason: &'static str,
 }
 
 fn day(t: Option<DateTime<Utc>>, none: &str) -> String {
@@ -45,7 +47,7 @@ fn day(t: Option<DateTime<Utc>>, none: &str) -> String {
 }
 
 impl TokenRow {
-    fn new(t: ApiToken, now: DateTime<Utc>) -> Self {
+    pub(crate) fn new(t: ApiToken, now: DateTime<Utc>) -> Self {
         let state = if t.revoked_at.is_some() {
             "revoked"
         } else if t.expires_at.is_some_and(|e| e <= now) {
@@ -65,6 +67,11 @@ impl TokenRow {
             }),
             created: day(Some(t.created_at), ""),
             last_used: day(t.last_used_at, "never"),
+            revoked_reason: t
+                .revoked_reason
+                .as_deref()
+                .and_then(Revocation::parse)
+                .map_or("", Revocation::label),
             name: t.name,
             state,
         }
@@ -138,8 +145,14 @@ async fn create(
     let mut conn = state.pool.get().await?;
     match input.validate(Utc::now()) {
         Ok(fields) => {
-            let (token, secret) =
-                service::create(&mut conn, &actor(&user, &req), user.user.id, &fields).await?;
+            let (token, secret) = service::create_in_session(
+                &mut conn,
+                &actor(&user, &req),
+                user.user.id,
+                user.user.session_epoch,
+                &fields,
+            )
+            .await?;
             // Rendered, not redirected: the secret must not travel through a URL or
             // the session store.
             let page = page(

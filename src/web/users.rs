@@ -222,6 +222,8 @@ struct FormPage {
     no_role_message: &'static str,
     /// The user is looking at their own account.
     is_self: bool,
+    /// The edited user's API tokens, for those who may change the user.
+    api_tokens: Option<crate::web::user_tokens::TokenSection>,
 }
 
 impl FormPage {
@@ -268,6 +270,7 @@ async fn form_page(
         note,
         action,
         no_role_message: NO_ROLE,
+        api_tokens: None,
     })
 }
 
@@ -359,12 +362,19 @@ async fn edit_page(
         true => outranked(user, conn, &target).await?,
         false => None,
     };
+    // Those who may change the user see and revoke their API tokens.
+    let api_tokens = match full && refusal.is_none() {
+        true => Some(crate::web::user_tokens::section(conn, &tenant, &target).await?),
+        false => None,
+    };
     let editing = Editing {
         user: target,
         read_only: !full || refusal.is_some(),
         note: refusal.map(|r| r.message()),
     };
-    form_page(user, conn, tenant, form, errors, Some(editing)).await
+    let mut page = form_page(user, conn, tenant, form, errors, Some(editing)).await?;
+    page.api_tokens = api_tokens;
+    Ok(page)
 }
 
 async fn edit_form(

@@ -9,6 +9,7 @@ mod dominance;
 mod health;
 mod helpers;
 mod invitations;
+mod invite_token_security;
 mod login;
 mod matrix;
 mod review_gaps;

@@ -177,6 +177,9 @@ enum Rule {
     /// Changing the fixture's Viewer holder of the tenant: Users Full there and the
     /// authority to give their Viewer grant (the dominance rule; see dominance.rs).
     ActOnUser,
+    /// Revoking a made-up token id of the `{user_id}` user: authorized like changing
+    /// that user (`ActOnUser`), then 404 for the token.
+    UserToken,
     TenantRolesRead,
     TenantRolesWrite,
     /// A public invitation link; the matrix's token is forged: 404 for everyone.
@@ -221,6 +224,10 @@ fn expected(rule: Rule, user: &str, tenant: &str) -> Outcome {
         ),
         Rule::Switch => gate(user, tenant, true),
         Rule::ForeignToken => Outcome::NotFound,
+        Rule::UserToken => match expected(Rule::ActOnUser, user, tenant) {
+            Outcome::Allowed => Outcome::NotFound,
+            other => other,
+        },
         Rule::GiveGrant => match at_least(user, tenant, Level::Read) {
             Outcome::Allowed => gate(user, tenant, gives_grants(user, tenant)),
             other => other,
@@ -280,6 +287,11 @@ fn rule_for(method: &str, path: &str) -> Option<(Rule, &'static str, bool)> {
         ("GET", "/profile/tokens") => (LoggedIn, empty, false),
         ("POST", "/profile/tokens") => (LoggedIn, "name=&expires_at=never", false),
         ("POST", "/profile/tokens/{token_id}/revoke") => (ForeignToken, empty, false),
+        // Without its confirmation box: a field error after authorization.
+        ("POST", "/profile/logout-everywhere") => (LoggedIn, empty, false),
+        ("POST", "/tenants/{id}/users/{user_id}/tokens/{token_id}/revoke") => {
+            (UserToken, empty, false)
+        }
         ("POST", "/tenants/{id}/delete") => (DeleteTenant, empty, true),
         ("GET", "/tenants/{id}/roles") | ("GET", "/tenants/{id}/roles/{role_id}") => {
             (Tenant(R), empty, false)

@@ -20,6 +20,59 @@ pub struct ApiToken {
     pub created_at: DateTime<Utc>,
     pub last_used_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// A [`Revocation`] code, set with `revoked_at`.
+    pub revoked_reason: Option<String>,
+}
+
+/// Why a token was revoked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Revocation {
+    /// Its owner revoked it.
+    Owner,
+    /// An administrator who may change the owner revoked it.
+    Administrator,
+    /// An administrator set a new password for the owner.
+    PasswordReset,
+    /// The owner was disabled.
+    Disabled,
+    /// The owner logged out everywhere.
+    LogoutEverywhere,
+}
+
+impl Revocation {
+    const ALL: [Revocation; 5] = [
+        Revocation::Owner,
+        Revocation::Administrator,
+        Revocation::PasswordReset,
+        Revocation::Disabled,
+        Revocation::LogoutEverywhere,
+    ];
+
+    /// The stored code.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Revocation::Owner => "owner",
+            Revocation::Administrator => "administrator",
+            Revocation::PasswordReset => "password_reset",
+            Revocation::Disabled => "disabled",
+            Revocation::LogoutEverywhere => "logout_everywhere",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Revocation> {
+        Self::ALL.into_iter().find(|r| r.as_str() == code)
+    }
+
+    /// The reason in words, as the token lists show it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Revocation::Owner => "by its owner",
+            Revocation::Administrator => "by an administrator",
+            Revocation::PasswordReset => "password reset by an administrator",
+            Revocation::Disabled => "user disabled",
+            Revocation::LogoutEverywhere => "logged out everywhere",
+        }
+    }
 }
 
 pub struct NewApiToken<'a> {
@@ -86,17 +139,46 @@ impl ApiToken {
     }
 
     /// Revokes one of the user's tokens (once); returns whether it changed.
-    pub async fn revoke(conn: &mut AsyncPgConnection, user_id: i64, id: i64) -> QueryResult<bool> {
+    pub async fn revoke(
+        conn: &mut AsyncPgConnection,
+        user_id: i64,
+        id: i64,
+        reason: Revocation,
+    ) -> QueryResult<bool> {
         let n = diesel::update(
             api_tokens::table
                 .filter(api_tokens::id.eq(id))
                 .filter(api_tokens::user_id.eq(user_id))
                 .filter(api_tokens::revoked_at.is_null()),
         )
-        .set(api_tokens::revoked_at.eq(diesel::dsl::now))
+        .set((
+            api_tokens::revoked_at.eq(diesel::dsl::now),
+            api_tokens::revoked_reason.eq(reason.as_str()),
+        ))
         .execute(conn)
         .await?;
         Ok(n == 1)
+    }
+
+    /// Revokes every token of the user not revoked yet (expired ones too, so that
+    /// nothing can bring them back); returns the id and name of each.
+    pub async fn revoke_all(
+        conn: &mut AsyncPgConnection,
+        user_id: i64,
+        reason: Revocation,
+    ) -> QueryResult<Vec<(i64, String)>> {
+        diesel::update(
+            api_tokens::table
+                .filter(api_tokens::user_id.eq(user_id))
+                .filter(api_tokens::revoked_at.is_null()),
+        )
+        .set((
+            api_tokens::revoked_at.eq(diesel::dsl::now),
+            api_tokens::revoked_reason.eq(reason.as_str()),
+        ))
+        .returning((api_tokens::id, api_tokens::name))
+        .get_results(conn)
+        .await
     }
 
     /// The token with this hash if it may be used now: not revoked, not expired, its
@@ -134,5 +216,19 @@ impl ApiToken {
             .set(api_tokens::last_used_at.eq(diesel::dsl::now))
             .execute(conn)
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Revocation;
+
+    #[test]
+    fn revocation_codes_round_trip() {
+        for r in Revocation::ALL {
+            assert_eq!(Revocation::parse(r.as_str()), Some(r));
+            assert!(!r.label().is_empty());
+        }
+        assert_eq!(Revocation::parse("bogus"), None);
     }
 }
