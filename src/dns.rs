@@ -21,7 +21,7 @@ const QUERY_TIMEOUT: Duration = Duration::from_secs(2);
 /// Why TXT records could not be read: the resolver's fault, not the domain's.
 #[derive(Debug, thiserror::Error)]
 pub enum DnsError {
-    #[error("the DNS resolver did not answer within {} seconds", LOOKUP_TIMEOUT.as_secs())]
+    #[error("the DNS resolver did not answer in time")]
     Timeout,
     #[error("the DNS resolver could not be asked: {0}")]
     Unreachable(String),

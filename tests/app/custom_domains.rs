@@ -736,7 +736,7 @@ async fn a_resolver_that_does_not_answer_times_out_with_a_clear_message() {
     let message = element_text(&html, "custom-domain-error").unwrap_or_else(|| panic!("{html}"));
     assert!(
         message.contains(&format!("Could not look up {CHALLENGE}"))
-            && message.contains("did not answer within 5 seconds")
+            && message.contains("the DNS resolver did not answer in time")
             && message.contains("Nothing was changed"),
         "{message}"
     );
@@ -760,7 +760,7 @@ async fn a_resolver_that_does_not_answer_times_out_with_a_clear_message() {
         body["detail"]
             .as_str()
             .unwrap()
-            .contains("did not answer within 5 seconds"),
+            .contains("the DNS resolver did not answer in time"),
         "{body}"
     );
     assert_eq!(
