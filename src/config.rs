@@ -41,6 +41,9 @@ pub struct Settings {
     pub outbox_poll_ms: u64,
     /// First retry delay after a failed delivery; doubles with every attempt.
     pub outbox_backoff_ms: u64,
+    /// The DNS server that custom-domain checks ask (`TENANTRY_DNS_RESOLVER`);
+    /// `None`: the system's resolver configuration (`/etc/resolv.conf`).
+    pub dns_resolver: Option<std::net::SocketAddr>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -172,6 +175,13 @@ impl Settings {
             2000,
             "TENANTRY_OUTBOX_BACKOFF_MS",
         )?;
+        let dns_resolver = match get("TENANTRY_DNS_RESOLVER", &file.dns_resolver) {
+            None => None,
+            Some(v) => Some(parse_resolver(&v).ok_or(ConfigError::Invalid(
+                "TENANTRY_DNS_RESOLVER",
+                "an IP address with an optional port, like 192.0.2.53:53 or [2001:db8::53]:53",
+            ))?),
+        };
         let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
         let hash_concurrency = parse_num(
             get("TENANTRY_HASH_CONCURRENCY", &None),
@@ -208,7 +218,31 @@ impl Settings {
             invitations_per_hour,
             outbox_poll_ms: outbox_poll_ms.max(10),
             outbox_backoff_ms,
+            dns_resolver,
         })
+    }
+
+    /// The host of the public URL, lower case, without port (`console.example.net`).
+    pub fn public_host(&self) -> String {
+        let rest = self
+            .public_url
+            .split_once("://")
+            .map_or(self.public_url.as_str(), |(_, r)| r);
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        let authority = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+        let host = match authority.find(']') {
+            Some(end) if authority.starts_with('[') => &authority[..=end],
+            _ => authority.split(':').next().unwrap_or_default(),
+        };
+        host.trim_end_matches('.').to_ascii_lowercase()
+    }
+
+    /// The host names that belong to the console itself: no tenant may claim them.
+    pub fn console_hosts(&self) -> crate::domain::domain_name::ConsoleHosts {
+        crate::domain::domain_name::ConsoleHosts {
+            base_domain: self.base_domain.clone(),
+            public_host: self.public_host(),
+        }
     }
 
     /// Session cookies get the Secure flag when the public URL is HTTPS.
@@ -219,6 +253,14 @@ impl Settings {
     pub fn database_url(&self) -> &str {
         self.database_url.expose_secret()
     }
+}
+
+/// `ip:port`, `[ipv6]:port`, or a bare IP address (port 53).
+fn parse_resolver(v: &str) -> Option<std::net::SocketAddr> {
+    let v = v.trim();
+    v.parse()
+        .ok()
+        .or_else(|| v.parse::<std::net::IpAddr>().ok().map(|ip| (ip, 53).into()))
 }
 
 fn parse_num<T: std::str::FromStr>(
@@ -253,6 +295,7 @@ struct FileSettings {
     mail_from: Option<String>,
     invitation_ttl_hours: Option<i64>,
     invitations_per_hour: Option<i64>,
+    dns_resolver: Option<String>,
 }
 
 #[cfg(test)]
@@ -303,6 +346,44 @@ mod tests {
         .unwrap();
         assert!(s.cookies_secure());
         assert_eq!(s.public_url, "https://console.example.net");
+        assert_eq!(s.public_host(), "console.example.net");
+    }
+
+    #[test]
+    fn public_host_and_resolver() {
+        let with = |pairs: &[(&str, &str)]| {
+            let mut all = vec![("DATABASE_URL", "postgres://x"), ("TENANTRY_DEV", "1")];
+            all.extend_from_slice(pairs);
+            Settings::from_map(&map(&all))
+        };
+        for (url, host) in [
+            (
+                "https://Console.Example.NET./login?x=1",
+                "console.example.net",
+            ),
+            (
+                "http://user:pw@console.example.net:8443",
+                "console.example.net",
+            ),
+            ("http://[::1]:8080/", "[::1]"),
+            ("console.example.net:80", "console.example.net"),
+        ] {
+            let s = with(&[("TENANTRY_PUBLIC_URL", url)]).unwrap();
+            assert_eq!(s.public_host(), host, "{url}");
+        }
+        let s = with(&[]).unwrap();
+        assert_eq!(s.public_host(), "127.0.0.1");
+        assert_eq!(s.dns_resolver, None);
+        assert_eq!(s.console_hosts().base_domain, "localhost");
+        let s = with(&[("TENANTRY_DNS_RESOLVER", "127.0.0.1:5353")]).unwrap();
+        assert_eq!(s.dns_resolver, Some("127.0.0.1:5353".parse().unwrap()));
+        let s = with(&[("TENANTRY_DNS_RESOLVER", "192.0.2.53")]).unwrap();
+        assert_eq!(s.dns_resolver, Some("192.0.2.53:53".parse().unwrap()));
+        let s = with(&[("TENANTRY_DNS_RESOLVER", "[2001:db8::53]:5353")]).unwrap();
+        assert_eq!(s.dns_resolver, Some("[2001:db8::53]:5353".parse().unwrap()));
+        for bad in ["dns.example.net", "127.0.0.1:99999", "1.2.3"] {
+            assert!(with(&[("TENANTRY_DNS_RESOLVER", bad)]).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -516,3 +516,117 @@ pub fn tenant_role_edit(
     }
     Ok(())
 }
+
+/// May the user approve a tenant's custom domain without its DNS proof? Only an
+/// Owner of the root with sub-tenant scope: an approved domain shows that tenant's
+/// login page on a host nobody proved to be theirs, a decision for whoever answers
+/// for the whole installation (root Administrators and sub-tenant managers may
+/// only have it checked in DNS).
+pub fn can_approve_custom_domain(p: &Principal) -> bool {
+    let Some(root) = p.home.path.first() else {
+        return false;
+    };
+    p.grants
+        .iter()
+        .any(|g| g.tenant_id == *root && g.scope == Scope::Subtree && g.role == GrantRole::Owner)
+}
+
+#[cfg(test)]
+mod custom_domain_approval_tests {
+    use super::*;
+    use crate::db::models::tenant::DomainClaim;
+    use crate::db::models::User;
+    use chrono::Utc;
+
+    fn tenant(id: i64, path: Vec<i64>) -> Tenant {
+        Tenant {
+            id,
+            parent_id: (path.len() > 1).then(|| path[path.len() - 2]),
+            path,
+            name: format!("t{id}"),
+            description: String::new(),
+            subdomain: format!("t{id}"),
+            custom_domain: None,
+            enabled: true,
+            can_have_subtenants: true,
+            tenant_role_id: 1,
+            user_count: 0,
+            instance_count: 0,
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+            domain_claim: DomainClaim::default(),
+        }
+    }
+
+    /// A user at home in `home` with these grants (tenant, role, scope).
+    fn principal(home: Tenant, grants: &[(i64, GrantRole, Scope)]) -> Principal {
+        let now = Utc::now();
+        Principal {
+            user: User {
+                id: 7,
+                tenant_id: home.id,
+                username: "u".into(),
+                email: String::new(),
+                first_name: String::new(),
+                last_name: String::new(),
+                password_hash: String::new(),
+                enabled: true,
+                source: "local".into(),
+                session_epoch: 0,
+                last_login_at: None,
+                created_at: now,
+                updated_at: now,
+                role_id: None,
+                storage_limit_gb: None,
+                memory_limit_gb: None,
+            },
+            home,
+            role: None,
+            grants: grants
+                .iter()
+                .enumerate()
+                .map(|(i, (tenant_id, role, scope))| Grant {
+                    id: i as i64,
+                    tenant_id: *tenant_id,
+                    role: *role,
+                    scope: *scope,
+                    manage_subtenants: true,
+                })
+                .collect(),
+            caps: Default::default(),
+        }
+    }
+
+    #[test]
+    fn only_a_root_owner_with_subtree_scope_approves() {
+        use GrantRole::{Administrator, Owner, Viewer};
+        let root = tenant(1, vec![1]);
+        let partner = tenant(2, vec![1, 2]);
+        assert!(can_approve_custom_domain(&principal(
+            root.clone(),
+            &[(1, Owner, Scope::Subtree)]
+        )));
+        for grants in [
+            vec![],
+            vec![(1, Administrator, Scope::Subtree)],
+            vec![(1, Viewer, Scope::Subtree)],
+            vec![(1, Owner, Scope::Tenant)],
+            vec![(2, Owner, Scope::Subtree)],
+        ] {
+            assert!(
+                !can_approve_custom_domain(&principal(root.clone(), &grants)),
+                "{grants:?}"
+            );
+        }
+        // A partner's Owner approves nothing, even for its own sub-tenants.
+        assert!(!can_approve_custom_domain(&principal(
+            partner.clone(),
+            &[(2, Owner, Scope::Subtree)]
+        )));
+        // An Owner of the whole root at home elsewhere (invited onto the root) may.
+        assert!(can_approve_custom_domain(&principal(
+            partner,
+            &[(1, Owner, Scope::Subtree)]
+        )));
+    }
+}

@@ -150,6 +150,9 @@ diesel::table! {
         instance_count -> Int4,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        custom_domain_status -> Nullable<Text>,
+        custom_domain_token -> Nullable<Text>,
+        custom_domain_verified_at -> Nullable<Timestamptz>,
     }
 }
 

@@ -1,8 +1,20 @@
-//! A tenant's custom domain: a fully qualified host name it serves its console on.
+//! A tenant's custom domain: a fully qualified host name it serves its console on,
+//! and how its ownership is proven (a DNS TXT record holding a per-tenant token).
+
+/// The console's own host names, which no tenant may claim as its custom domain:
+/// the host of the public URL, and the base domain with every name under it (those
+/// are tenant subdomains).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConsoleHosts {
+    /// Lower case, like `tenants.example.net`.
+    pub base_domain: String,
+    /// Lower case, without port, like `console.example.net`.
+    pub public_host: String,
+}
 
 /// Parses a host name: 2–127 DNS labels, at most 253 characters, lower-cased.
-/// Hosts under the installation's base domain are refused: those are subdomains.
-pub fn parse_custom_domain(input: &str, base_domain: &str) -> Result<Option<String>, String> {
+/// The console's own hosts are refused (see [`ConsoleHosts`]).
+pub fn parse_custom_domain(input: &str, hosts: &ConsoleHosts) -> Result<Option<String>, String> {
     let s = input.trim().trim_end_matches('.').to_ascii_lowercase();
     if s.is_empty() {
         return Ok(None);
@@ -32,30 +44,197 @@ pub fn parse_custom_domain(input: &str, base_domain: &str) -> Result<Option<Stri
     {
         return Err("An IP address is not a domain name.".into());
     }
-    if s == base_domain || s.ends_with(&format!(".{base_domain}")) {
+    if s == hosts.public_host {
         return Err(format!(
-            "Hosts under {base_domain} are tenant subdomains; use the subdomain field."
+            "{s} is the address of the console itself; a tenant cannot take it as its domain."
+        ));
+    }
+    let base = hosts.base_domain.as_str();
+    if s == base || s.ends_with(&format!(".{base}")) {
+        return Err(format!(
+            "Hosts under {base} are tenant subdomains; use the subdomain field."
         ));
     }
     Ok(Some(s))
 }
 
+/// Where a custom domain stands. Only a domain that serves (verified or approved)
+/// shows its tenant's login page and takes bare usernames on its host.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum DomainStatus {
+    /// Set, not proven yet: the host shows the neutral login page.
+    Pending,
+    /// Proven by the DNS TXT record.
+    Verified,
+    /// Approved by an Owner of the root without a DNS proof.
+    Approved,
+}
+
+impl DomainStatus {
+    pub const ALL: [DomainStatus; 3] = [
+        DomainStatus::Pending,
+        DomainStatus::Verified,
+        DomainStatus::Approved,
+    ];
+
+    /// The stored (and API) name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DomainStatus::Pending => "pending",
+            DomainStatus::Verified => "verified",
+            DomainStatus::Approved => "approved",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|d| d.as_str() == s)
+    }
+
+    /// Does a domain in this state serve its tenant?
+    pub fn serves(self) -> bool {
+        self != DomainStatus::Pending
+    }
+}
+
+/// The label under a custom domain where its TXT record lives.
+pub const CHALLENGE_LABEL: &str = "_tenantry-challenge";
+/// What the TXT record's value starts with; the token follows.
+pub const CHALLENGE_PREFIX: &str = "tenantry-verify=";
+
+/// The name of the TXT record that proves `domain`: `_tenantry-challenge.<domain>`.
+pub fn challenge_name(domain: &str) -> String {
+    format!("{CHALLENGE_LABEL}.{domain}")
+}
+
+/// The value the TXT record must hold: `tenantry-verify=<token>`.
+pub fn challenge_value(token: &str) -> String {
+    format!("{CHALLENGE_PREFIX}{token}")
+}
+
+/// A new random token for one (tenant, domain): 128 bits as 32 hex characters
+/// (lower case, so copying it into any DNS interface keeps it intact).
+pub fn new_challenge_token() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// What the TXT records found at the challenge name say about the token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TxtProof {
+    /// One record holds exactly the expected value.
+    Found,
+    /// There are TXT records, none with the expected value (how many).
+    Mismatch(usize),
+    /// No TXT record at all.
+    Missing,
+}
+
+/// Compares the TXT records at the challenge name (each record's strings already
+/// joined, as RFC 7208 reads long values) with the expected token. Surrounding
+/// spaces and quotes that DNS interfaces sometimes keep are ignored.
+pub fn txt_proof(records: &[String], token: &str) -> TxtProof {
+    let expected = challenge_value(token);
+    if records.is_empty() {
+        TxtProof::Missing
+    } else if records
+        .iter()
+        .any(|r| r.trim().trim_matches('"').trim() == expected)
+    {
+        TxtProof::Found
+    } else {
+        TxtProof::Mismatch(records.len())
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::parse_custom_domain as p;
+    use super::*;
+
+    fn hosts() -> ConsoleHosts {
+        ConsoleHosts {
+            base_domain: "example.net".into(),
+            public_host: "console.provider.com".into(),
+        }
+    }
+
+    fn p(input: &str) -> Result<Option<String>, String> {
+        parse_custom_domain(input, &hosts())
+    }
 
     #[test]
     fn custom_domains() {
-        assert_eq!(p("", "example.net").unwrap(), None);
+        assert_eq!(p("").unwrap(), None);
         assert_eq!(
-            p(" Console.Acme.COM. ", "example.net").unwrap().as_deref(),
+            p(" Console.Acme.COM. ").unwrap().as_deref(),
             Some("console.acme.com")
         );
-        assert!(p("localhost", "example.net").is_err());
-        assert!(p("10.0.0.1", "example.net").is_err());
-        assert!(p("bad_host.com", "example.net").is_err());
-        assert!(p("-x.com", "example.net").is_err());
-        assert!(p("acme.example.net", "example.net").is_err());
-        assert!(p(&format!("{}.com", "a".repeat(64)), "example.net").is_err());
+        assert!(p("localhost").is_err());
+        assert!(p("10.0.0.1").is_err());
+        assert!(p("bad_host.com").is_err());
+        assert!(p("-x.com").is_err());
+        assert!(p("acme.example.net").is_err());
+        assert!(p(&format!("{}.com", "a".repeat(64))).is_err());
+    }
+
+    #[test]
+    fn the_consoles_own_hosts_are_refused() {
+        for host in [
+            "console.provider.com",
+            "CONSOLE.Provider.com.",
+            "example.net",
+            "acme.example.net",
+            "deep.acme.example.net",
+        ] {
+            assert!(p(host).is_err(), "{host}");
+        }
+        assert!(p("console.provider.com")
+            .unwrap_err()
+            .contains("address of the console itself"));
+        // Neighbours of the public host are other people's names.
+        assert!(p("provider.com").unwrap().is_some());
+        assert!(p("other.provider.com").unwrap().is_some());
+        assert!(p("notexample.net").unwrap().is_some());
+    }
+
+    #[test]
+    fn statuses() {
+        for s in DomainStatus::ALL {
+            assert_eq!(DomainStatus::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(DomainStatus::parse("bogus"), None);
+        assert!(!DomainStatus::Pending.serves());
+        assert!(DomainStatus::Verified.serves() && DomainStatus::Approved.serves());
+    }
+
+    #[test]
+    fn challenge_record() {
+        assert_eq!(
+            challenge_name("console.acme.com"),
+            "_tenantry-challenge.console.acme.com"
+        );
+        let token = new_challenge_token();
+        assert_eq!(token.len(), 32);
+        assert!(token.chars().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(token, new_challenge_token());
+        let good = challenge_value(&token);
+        assert_eq!(good, format!("tenantry-verify={token}"));
+        assert_eq!(txt_proof(&[], &token), TxtProof::Missing);
+        assert_eq!(
+            txt_proof(&["v=spf1 -all".into(), format!(" \"{good}\" ")], &token),
+            TxtProof::Found
+        );
+        assert_eq!(
+            txt_proof(&["tenantry-verify=other".into()], &token),
+            TxtProof::Mismatch(1)
+        );
+        assert_eq!(
+            txt_proof(&[format!("{good}x")], &token),
+            TxtProof::Mismatch(1)
+        );
     }
 }

@@ -53,7 +53,9 @@ async fn home(session: Session) -> HttpResponse {
         .finish()
 }
 
-/// The tenant whose own host this request came to: `<subdomain>.<base domain>` or a custom domain.
+/// The tenant whose own host this request came to: `<subdomain>.<base domain>` or a
+/// custom domain that serves (proven in DNS or approved). The console's public host
+/// is always the root's login, whatever a tenant row says about it.
 pub async fn host_tenant(
     req: &HttpRequest,
     state: &AppState,
@@ -67,8 +69,13 @@ pub async fn host_tenant(
             host.as_str()
         }
     });
+    let host = host.trim_end_matches('.');
     let base = state.settings.base_domain.as_str();
-    if host == base || host.parse::<std::net::IpAddr>().is_ok() || host.starts_with('[') {
+    if host == state.settings.public_host()
+        || host == base
+        || host.parse::<std::net::IpAddr>().is_ok()
+        || host.starts_with('[')
+    {
         return Ok(None);
     }
     if let Some(label) = host.strip_suffix(base).and_then(|p| p.strip_suffix('.')) {
@@ -77,7 +84,7 @@ pub async fn host_tenant(
         }
         return Ok(Tenant::by_subdomain(conn, label).await?);
     }
-    Ok(Tenant::by_custom_domain(conn, host).await?)
+    Ok(Tenant::by_serving_custom_domain(conn, host).await?)
 }
 
 fn page(

@@ -4,6 +4,9 @@ use crate::auth::{authz, CurrentUser};
 use crate::db::models::role::TenantRole;
 use crate::db::models::tenant::{ListQuery, SortKey, COUNT_CAP};
 use crate::db::models::{Tenant, TenantListRow};
+use crate::domain::domain_name::{
+    challenge_name, challenge_value, parse_custom_domain, DomainStatus,
+};
 use crate::domain::{Feature, Level};
 use crate::error::{AppError, FieldErrors};
 use crate::services::tenants::{self as service, TenantInput};
@@ -36,6 +39,8 @@ pub fn routes() -> Vec<Route> {
         route!(POST "/tenants/{id}/delete" => delete),
         route!(GET "/tenants/{id}/move" => move_form),
         route!(POST "/tenants/{id}/move" => move_tenant),
+        route!(POST "/tenants/{id}/custom-domain/check" => check_domain),
+        route!(POST "/tenants/{id}/custom-domain/approve" => approve_domain),
     ]
 }
 
@@ -344,6 +349,57 @@ struct ShowPage {
     can_move: bool,
     can_create_child: bool,
     can_switch: bool,
+    /// The custom domain and its proof, while one is set.
+    domain: Option<DomainView>,
+    /// Why the last custom-domain check or approval failed.
+    domain_error: Option<String>,
+}
+
+/// A custom domain as the tenant page and the edit form show it.
+pub struct DomainView {
+    pub name: String,
+    pub status: DomainStatus,
+    /// The TXT record that proves it: name and value.
+    pub txt_name: String,
+    pub txt_value: String,
+    pub verified_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Why the console's rules no longer allow this domain (set before they existed).
+    pub problem: Option<String>,
+    /// "Check now": whoever may edit the tenant.
+    pub can_check: bool,
+    /// "Approve": Owners of the root.
+    pub can_approve: bool,
+}
+
+impl DomainView {
+    fn of(tenant: &Tenant, hosts: &crate::domain::domain_name::ConsoleHosts) -> Option<Self> {
+        let name = tenant.custom_domain.clone()?;
+        Some(DomainView {
+            status: tenant
+                .domain_claim
+                .status()
+                .unwrap_or(DomainStatus::Pending),
+            txt_name: challenge_name(&name),
+            txt_value: challenge_value(tenant.domain_claim.token.as_deref().unwrap_or_default()),
+            verified_at: tenant.domain_claim.verified_at,
+            problem: parse_custom_domain(&name, hosts).err(),
+            can_check: false,
+            can_approve: false,
+            name,
+        })
+    }
+
+    pub fn is_pending(&self) -> bool {
+        self.status == DomainStatus::Pending
+    }
+
+    pub fn is_approved(&self) -> bool {
+        self.status == DomainStatus::Approved
+    }
+
+    pub fn status_name(&self) -> &'static str {
+        self.status.as_str()
+    }
 }
 
 async fn parent_of(
@@ -364,29 +420,50 @@ async fn show(
     let mut conn = state.pool.get().await?;
     let tenant = authz::visible_tenant(&user, tenant_id(&path)?, &mut conn).await?;
     authz::require(&user, &tenant, Feature::Tenants, Level::Read)?;
-    let parent = parent_of(&mut conn, &tenant).await?;
-    let start = authz::visible_path_start(&user, &tenant.path);
+    show_page(&user, &state, &mut conn, tenant, None, StatusCode::OK).await
+}
+
+/// The tenant page; `domain_error` says why a custom-domain check or approval failed.
+async fn show_page(
+    user: &CurrentUser,
+    state: &AppState,
+    conn: &mut AsyncPgConnection,
+    tenant: Tenant,
+    domain_error: Option<String>,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let parent = parent_of(conn, &tenant).await?;
+    let start = authz::visible_path_start(user, &tenant.path);
     let crumbs = tenant
-        .path_tenants(&mut conn)
+        .path_tenants(conn)
         .await?
         .into_iter()
         .skip(start)
         .map(|(id, name)| Crumb { id, name })
         .collect();
-    let (nodes, truncated) = nodes(&user, &mut conn, &tenant).await?;
-    render(&ShowPage {
-        page: PageCtx::new(&user, &mut conn, "tenants").await?,
+    let (nodes, truncated) = nodes(user, conn, &tenant).await?;
+    let can_edit = authz::can_edit(user, &tenant, parent.as_ref());
+    let domain = DomainView::of(&tenant, &state.settings.console_hosts()).map(|d| DomainView {
+        can_check: can_edit && d.problem.is_none(),
+        can_approve: authz::can_approve_custom_domain(user) && d.problem.is_none(),
+        ..d
+    });
+    let page = ShowPage {
+        page: PageCtx::new(user, conn, "tenants").await?,
         role_name: user.cap_name(&tenant),
         path: crumbs,
         nodes,
         truncated,
-        can_edit: authz::can_edit(&user, &tenant, parent.as_ref()),
-        can_delete: authz::can_delete(&user, &tenant, parent.as_ref()),
-        can_move: authz::can_move(&user, &tenant, parent.as_ref()),
-        can_create_child: tenant.can_have_subtenants && authz::can_manage_children(&user, &tenant),
+        can_edit,
+        domain,
+        can_delete: authz::can_delete(user, &tenant, parent.as_ref()),
+        can_move: authz::can_move(user, &tenant, parent.as_ref()),
+        can_create_child: tenant.can_have_subtenants && authz::can_manage_children(user, &tenant),
         can_switch: tenant.enabled && tenant.id != user.acting.id,
+        domain_error,
         tenant,
-    })
+    };
+    render_status(&page, status)
 }
 
 // ---------------------------------------------------------------- create / edit
@@ -409,6 +486,8 @@ struct FormPage {
     action: String,
     cancel_href: String,
     show_enabled: bool,
+    /// The saved custom domain of the tenant being edited, with its proof.
+    domain: Option<DomainView>,
 }
 
 impl FormPage {
@@ -420,6 +499,7 @@ impl FormPage {
         errors: FieldErrors,
         editing: Option<&Tenant>,
         parents: Vec<ParentOption>,
+        hosts: &crate::domain::domain_name::ConsoleHosts,
     ) -> Result<Self, AppError> {
         // The root is never capped: its form offers no tenant role.
         let root = editing.is_some_and(Tenant::is_root);
@@ -438,6 +518,7 @@ impl FormPage {
             action: editing.map_or("/tenants".into(), |t| format!("/tenants/{}/edit", t.id)),
             cancel_href: editing.map_or("/tenants".into(), |t| format!("/tenants/{}", t.id)),
             show_enabled: editing.is_some_and(|t| !t.is_root()),
+            domain: editing.and_then(|t| DomainView::of(t, hosts)),
         })
     }
 }
@@ -541,7 +622,19 @@ async fn new_form(
         enabled: Some("true".into()),
         ..Default::default()
     };
-    render(&FormPage::build(&user, &mut conn, form, FieldErrors::new(), None, parents).await?)
+    let hosts = state.settings.console_hosts();
+    render(
+        &FormPage::build(
+            &user,
+            &mut conn,
+            form,
+            FieldErrors::new(),
+            None,
+            parents,
+            &hosts,
+        )
+        .await?,
+    )
 }
 
 async fn create(
@@ -559,7 +652,7 @@ async fn create(
     };
     let mut errors = FieldErrors::new();
     let fields = input
-        .validate(true, &state.settings.base_domain)
+        .validate(true, &state.settings.console_hosts())
         .map_err(|e| errors = e)
         .ok();
     match &parent {
@@ -591,7 +684,9 @@ async fn create(
         }
         Err(AppError::Validation(errors)) => {
             let parents = parent_options(&user, &mut conn, parent.as_ref()).await?;
-            let page = FormPage::build(&user, &mut conn, input, errors, None, parents).await?;
+            let hosts = state.settings.console_hosts();
+            let page =
+                FormPage::build(&user, &mut conn, input, errors, None, parents, &hosts).await?;
             render_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
         }
         Err(e) => Err(e),
@@ -626,6 +721,7 @@ async fn edit_form(
             FieldErrors::new(),
             Some(&tenant),
             Vec::new(),
+            &state.settings.console_hosts(),
         )
         .await?,
     )
@@ -644,7 +740,7 @@ async fn update(
     let mut errors = FieldErrors::new();
     let role = chosen_tenant_role(&user, &input.tenant_role_id, Some(&tenant), &mut errors).await?;
     // An unchecked checkbox sends nothing: in this form, absent means off.
-    let result = match input.validate(false, &state.settings.base_domain) {
+    let result = match input.validate(false, &state.settings.console_hosts()) {
         Ok(mut fields) if errors.is_empty() => {
             fields.tenant_role_id = role;
             service::update(&mut conn, &actor(&user, &req), tenant.id, fields).await
@@ -661,8 +757,17 @@ async fn update(
             Ok(see_other(&req, &format!("/tenants/{}", t.id)))
         }
         Err(AppError::Validation(errors)) => {
-            let page =
-                FormPage::build(&user, &mut conn, input, errors, Some(&tenant), Vec::new()).await?;
+            let hosts = state.settings.console_hosts();
+            let page = FormPage::build(
+                &user,
+                &mut conn,
+                input,
+                errors,
+                Some(&tenant),
+                Vec::new(),
+                &hosts,
+            )
+            .await?;
             render_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
         }
         Err(e) => Err(e),
@@ -706,6 +811,106 @@ async fn disable(
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     set_enabled(req, user, state, &path, false).await
+}
+
+// ---------------------------------------------------------------- custom domain
+
+/// After a custom-domain check or approval: success goes back to the tenant page
+/// with a message; a failure shows the page again with what went wrong — the TXT
+/// record to add (422), a domain changed meanwhile (409), a DNS resolver that failed
+/// or did not answer (503).
+async fn domain_answer(
+    req: &HttpRequest,
+    user: &CurrentUser,
+    state: &AppState,
+    id: i64,
+    result: Result<service::DomainChange, AppError>,
+) -> Result<HttpResponse, AppError> {
+    let (message, status) = match result {
+        Ok(change) => {
+            let t = change.tenant();
+            let domain = t.custom_domain.clone().unwrap_or_default();
+            let status = t.domain_claim.status.clone().unwrap_or_default();
+            flash(
+                &user.session.0,
+                match change {
+                    service::DomainChange::Serving(_) => {
+                        format!("{domain} is {status} now: its login page shows {}.", t.name)
+                    }
+                    service::DomainChange::AlreadyServing(_) => {
+                        format!("{domain} is {status} already.")
+                    }
+                },
+            );
+            return Ok(see_other(req, &format!("/tenants/{id}")));
+        }
+        Err(AppError::Validation(errors)) => (
+            errors.into_values().collect::<Vec<_>>().join(" "),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        Err(AppError::Conflict(message)) => (message, StatusCode::CONFLICT),
+        Err(AppError::Problem { kind, detail }) => (detail, kind.status()),
+        Err(e) => return Err(e),
+    };
+    let mut conn = state.pool.get().await?;
+    let tenant = authz::visible_tenant(user, id, &mut conn).await?;
+    show_page(user, state, &mut conn, tenant, Some(message), status).await
+}
+
+/// "Check now": looks up the pending domain's TXT record (whoever may edit the tenant).
+async fn check_domain(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let tenant = {
+        let mut conn = state.pool.get().await?;
+        editable(&user, &mut conn, &path).await?.0
+    };
+    // The lookup runs without a database connection held (see the service).
+    let result = service::verify_custom_domain(
+        &state.pool,
+        &crate::dns::TxtResolver::from_settings(&state.settings),
+        &state.settings.console_hosts(),
+        &actor(&user, &req),
+        &tenant,
+    )
+    .await;
+    domain_answer(&req, &user, &state, tenant.id, result).await
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub struct ApproveForm {
+    /// The domain the approver was shown.
+    custom_domain: String,
+}
+
+/// "Approve": a root Owner lets the pending domain serve without its DNS proof.
+async fn approve_domain(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: web::Form<ApproveForm>,
+) -> Result<HttpResponse, AppError> {
+    let result = {
+        let mut conn = state.pool.get().await?;
+        let tenant = authz::visible_tenant(&user, tenant_id(&path)?, &mut conn).await?;
+        if !authz::can_approve_custom_domain(&user) {
+            return Err(AppError::Forbidden);
+        }
+        service::approve_custom_domain(
+            &mut conn,
+            &state.settings.console_hosts(),
+            &actor(&user, &req),
+            tenant.id,
+            &form.custom_domain,
+        )
+        .await
+    };
+    domain_answer(&req, &user, &state, tenant_id(&path)?, result).await
 }
 
 // ---------------------------------------------------------------- delete

@@ -1146,6 +1146,8 @@ enum ApiRule {
     /// Moving `{id}` under itself: Owner over its parent, then managing the
     /// destination (itself), then refused as a cycle (422).
     MoveUnderItself,
+    /// Approving a custom domain without its DNS proof: Owners of the root only.
+    ApproveDomain,
 }
 
 /// The rule and the body of every API route (bodies that fail validation after
@@ -1166,6 +1168,12 @@ fn api_rule_for(method: &str, path: &str) -> Option<(ApiRule, Option<Value>)> {
         // Every fixture tenant holds a user: a safe delete is refused (409), nothing goes.
         ("DELETE", "/api/v1/tenants/{id}") => (Delete, None),
         ("POST", "/api/v1/tenants/{id}/move") => (MoveUnderItself, Some(json!({"parent_id": 0}))),
+        // The fixture's tenants have no custom domain: 422, nothing changes.
+        ("POST", "/api/v1/tenants/{id}/custom-domain/verify") => (Edit, None),
+        ("POST", "/api/v1/tenants/{id}/custom-domain/approve") => (
+            ApproveDomain,
+            Some(json!({"custom_domain": "console.example.org"})),
+        ),
         _ => return None,
     })
 }
@@ -1201,6 +1209,7 @@ fn api_expected(rule: ApiRule, user: &str, tenant: &str) -> Outcome {
             tenant,
             parent(tenant).is_some_and(|p| owns_children(user, p)) && manages(user, tenant),
         ),
+        ApiRule::ApproveDomain => gate(user, tenant, user == "admin"),
     }
 }
 

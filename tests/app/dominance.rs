@@ -171,6 +171,7 @@ fn lib_tenants(m: &Model) -> Vec<Tenant> {
                 instance_count: 0,
                 created_at: chrono::Utc::now(),
                 updated_at: chrono::Utc::now(),
+                domain_claim: Default::default(),
             }
         })
         .collect()

@@ -5,6 +5,7 @@ mod access;
 mod api;
 mod availability;
 mod csrf;
+mod custom_domains;
 mod dominance;
 mod health;
 mod helpers;

@@ -182,6 +182,8 @@ enum Rule {
     UserToken,
     TenantRolesRead,
     TenantRolesWrite,
+    /// Approving a custom domain without its DNS proof: Owners of the root only.
+    ApproveDomain,
     /// A public invitation link; the matrix's token is forged: 404 for everyone.
     Token,
 }
@@ -243,6 +245,7 @@ fn expected(rule: Rule, user: &str, tenant: &str) -> Outcome {
         Rule::TenantRolesRead => gate(user, "root", true),
         Rule::Token => Outcome::NotFound,
         Rule::TenantRolesWrite => gate(user, "root", user == "admin"),
+        Rule::ApproveDomain => gate(user, tenant, user == "admin"),
     }
 }
 
@@ -284,6 +287,11 @@ fn rule_for(method: &str, path: &str) -> Option<(Rule, &'static str, bool)> {
         // destination is then missing: a field error after authorization.
         ("GET", "/tenants/{id}/move") => (DeleteTenant, empty, false),
         ("POST", "/tenants/{id}/move") => (DeleteTenant, "parent_id=", false),
+        // The fixture's tenants have no custom domain: a message, nothing changes.
+        ("POST", "/tenants/{id}/custom-domain/check") => (EditTenant, empty, false),
+        ("POST", "/tenants/{id}/custom-domain/approve") => {
+            (ApproveDomain, "custom_domain=console.example.org", false)
+        }
         ("GET", "/profile/tokens") => (LoggedIn, empty, false),
         ("POST", "/profile/tokens") => (LoggedIn, "name=&expires_at=never", false),
         ("POST", "/profile/tokens/{token_id}/revoke") => (ForeignToken, empty, false),

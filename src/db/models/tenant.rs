@@ -4,6 +4,7 @@
 
 use super::{array_length, like_pattern, lower};
 use crate::db::schema::{tenant_paths, tenant_roles, tenants};
+use crate::domain::domain_name::{new_challenge_token, DomainStatus};
 use chrono::{DateTime, Utc};
 use diesel::pg::Pg;
 use diesel::prelude::*;
@@ -28,6 +29,35 @@ pub struct Tenant {
     pub instance_count: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Where the custom domain stands (all `None` without one).
+    #[diesel(embed)]
+    pub domain_claim: DomainClaim,
+}
+
+/// The proof of a tenant's custom domain: its state and the token its DNS TXT record
+/// must hold. Set with the domain, reset whenever the domain changes.
+#[derive(Clone, Debug, Default, Queryable, Selectable, serde::Serialize)]
+#[diesel(table_name = tenants, check_for_backend(Pg))]
+pub struct DomainClaim {
+    #[diesel(column_name = custom_domain_status)]
+    pub status: Option<String>,
+    #[diesel(column_name = custom_domain_token)]
+    pub token: Option<String>,
+    /// Since when a verified or approved domain serves.
+    #[diesel(column_name = custom_domain_verified_at)]
+    pub verified_at: Option<DateTime<Utc>>,
+}
+
+impl DomainClaim {
+    /// The state, while a custom domain is set.
+    pub fn status(&self) -> Option<DomainStatus> {
+        self.status.as_deref().and_then(DomainStatus::parse)
+    }
+
+    /// Does the custom domain serve (login page, bare usernames on its host)?
+    pub fn serves(&self) -> bool {
+        self.status().is_some_and(DomainStatus::serves)
+    }
 }
 
 /// The Tenants page counts matches exactly up to this many, then says "more than".
@@ -241,13 +271,21 @@ impl Tenant {
             .optional()
     }
 
-    pub async fn by_custom_domain(
+    /// The tenant whose custom domain is `host`, if that domain serves (verified or
+    /// approved): a pending claim never shows its tenant on that host.
+    pub async fn by_serving_custom_domain(
         conn: &mut AsyncPgConnection,
         host: &str,
     ) -> QueryResult<Option<Tenant>> {
+        let serving: Vec<&str> = DomainStatus::ALL
+            .into_iter()
+            .filter(|s| s.serves())
+            .map(DomainStatus::as_str)
+            .collect();
         with_path()
             .filter(lower(tenants::custom_domain.assume_not_null()).eq(host.to_ascii_lowercase()))
             .filter(tenants::custom_domain.is_not_null())
+            .filter(tenants::custom_domain_status.eq_any(serving))
             .select(Tenant::as_select())
             .first(conn)
             .await
@@ -533,6 +571,17 @@ impl Tenant {
                         tenants::subdomain.eq(&c.fields.subdomain),
                         tenants::description.eq(&c.fields.description),
                         tenants::custom_domain.eq(&c.fields.custom_domain),
+                        // A new domain starts pending, with its own token.
+                        tenants::custom_domain_status.eq(c
+                            .fields
+                            .custom_domain
+                            .as_ref()
+                            .map(|_| DomainStatus::Pending.as_str())),
+                        tenants::custom_domain_token.eq(c
+                            .fields
+                            .custom_domain
+                            .as_ref()
+                            .map(|_| new_challenge_token())),
                         tenants::can_have_subtenants.eq(c.fields.can_have_subtenants),
                         tenants::enabled.eq(c.fields.enabled),
                         tenants::tenant_role_id.eq(c.tenant_role_id),
@@ -643,12 +692,30 @@ impl Tenant {
                 .execute(conn)
                 .await?;
         }
+        // Another domain (or none) starts over: pending, with a fresh token. Same
+        // statement as the domain itself, so the claim always matches it.
+        diesel::update(
+            tenants::table
+                .find(id)
+                .filter(tenants::custom_domain.is_distinct_from(&fields.custom_domain)),
+        )
+        .set((
+            tenants::custom_domain.eq(&fields.custom_domain),
+            tenants::custom_domain_status.eq(fields
+                .custom_domain
+                .as_ref()
+                .map(|_| DomainStatus::Pending.as_str())),
+            tenants::custom_domain_token
+                .eq(fields.custom_domain.as_ref().map(|_| new_challenge_token())),
+            tenants::custom_domain_verified_at.eq(None::<DateTime<Utc>>),
+        ))
+        .execute(conn)
+        .await?;
         diesel::update(tenants::table.find(id))
             .set((
                 tenants::name.eq(&fields.name),
                 tenants::subdomain.eq(&fields.subdomain),
                 tenants::description.eq(&fields.description),
-                tenants::custom_domain.eq(&fields.custom_domain),
                 tenants::can_have_subtenants.eq(fields.can_have_subtenants),
                 tenants::enabled.eq(fields.enabled),
                 tenants::updated_at.eq(diesel::dsl::now),
@@ -656,6 +723,36 @@ impl Tenant {
             .execute(conn)
             .await?;
         Self::find(conn, id).await
+    }
+
+    /// Makes a pending custom domain serve (`Verified` or `Approved`), provided it is
+    /// still `domain` with `token` — it may have changed since they were read.
+    /// `None` when it has.
+    pub async fn set_domain_serving(
+        conn: &mut AsyncPgConnection,
+        id: i64,
+        domain: &str,
+        token: &str,
+        status: DomainStatus,
+    ) -> QueryResult<Option<Tenant>> {
+        let changed = diesel::update(
+            tenants::table
+                .find(id)
+                .filter(tenants::custom_domain.eq(domain))
+                .filter(tenants::custom_domain_token.eq(token))
+                .filter(tenants::custom_domain_status.eq(DomainStatus::Pending.as_str())),
+        )
+        .set((
+            tenants::custom_domain_status.eq(status.as_str()),
+            tenants::custom_domain_verified_at.eq(diesel::dsl::now),
+            tenants::updated_at.eq(diesel::dsl::now),
+        ))
+        .execute(conn)
+        .await?;
+        if changed == 0 {
+            return Ok(None);
+        }
+        Self::find(conn, id).await.map(Some)
     }
 
     pub async fn delete(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<usize> {

@@ -9,6 +9,7 @@ use super::tenants::{
     CreateTenant, UpdateTenant,
 };
 use crate::auth::{ApiUser, Principal};
+use crate::domain::domain_name::ConsoleHosts;
 use crate::error::{AppError, ProblemDocument, ProblemKind};
 use crate::services::Actor;
 use crate::startup::AppState;
@@ -112,17 +113,17 @@ async fn apply(
     p: &Principal,
     actor: &Actor,
     conn: &mut AsyncPgConnection,
-    base_domain: &str,
+    hosts: &ConsoleHosts,
     op: Operation,
 ) -> Result<BatchResult, AppError> {
     Ok(match op {
         Operation::Create { data } => BatchResult::ok(
             StatusCode::CREATED,
-            create_as(p, actor, conn, base_domain, data).await?.id,
+            create_as(p, actor, conn, hosts, data).await?.id,
         ),
         Operation::Update { id, data } => BatchResult::ok(
             StatusCode::OK,
-            update_as(p, actor, conn, base_domain, id, data).await?.id,
+            update_as(p, actor, conn, hosts, id, data).await?.id,
         ),
         Operation::Move { id, parent_id } => BatchResult::ok(
             StatusCode::OK,
@@ -162,14 +163,14 @@ async fn apply_creates(
     p: &Principal,
     actor: &Actor,
     conn: &mut AsyncPgConnection,
-    base_domain: &str,
+    hosts: &ConsoleHosts,
     run: Vec<CreateTenant>,
     all_or_nothing: bool,
 ) -> Result<Vec<Result<BatchResult, AppError>>, AppError> {
     let mut parents = HashMap::new();
     let mut prepared = Vec::with_capacity(run.len());
     for data in run.iter().cloned() {
-        let item = prepare_create(p, conn, base_domain, data, &mut parents).await;
+        let item = prepare_create(p, conn, hosts, data, &mut parents).await;
         match item {
             Err(e) if fatal(&e) => return Err(e),
             Err(e) if all_or_nothing => {
@@ -203,7 +204,7 @@ async fn apply_creates(
         Err(_) => {
             let mut out = Vec::with_capacity(run.len());
             for data in run {
-                let r = create_as(p, actor, conn, base_domain, data)
+                let r = create_as(p, actor, conn, hosts, data)
                     .await
                     .map(|t| BatchResult::ok(StatusCode::CREATED, t.id));
                 let failed = r.is_err();
@@ -241,7 +242,7 @@ pub async fn run_batch(
     p: &Principal,
     actor: &Actor,
     conn: &mut AsyncPgConnection,
-    base_domain: &str,
+    hosts: &ConsoleHosts,
     request: BatchRequest,
 ) -> Result<BatchResponse, AppError> {
     let total = request.operations.len();
@@ -252,7 +253,7 @@ pub async fn run_batch(
             match step {
                 Step::Creates(run) => {
                     let n = run.len();
-                    match apply_creates(p, actor, conn, base_domain, run, false).await {
+                    match apply_creates(p, actor, conn, hosts, run, false).await {
                         Ok(rs) => results.extend(rs.into_iter().map(|r| match r {
                             Ok(r) => r,
                             Err(e) => BatchResult::failed(&e),
@@ -260,7 +261,7 @@ pub async fn run_batch(
                         Err(e) => results.extend((0..n).map(|_| BatchResult::failed(&e))),
                     }
                 }
-                Step::One(op) => results.push(match apply(p, actor, conn, base_domain, op).await {
+                Step::One(op) => results.push(match apply(p, actor, conn, hosts, op).await {
                     Ok(r) => r,
                     Err(e) => BatchResult::failed(&e),
                 }),
@@ -277,7 +278,7 @@ pub async fn run_batch(
             let at = done.len();
             match step {
                 Step::Creates(run) => {
-                    let rs = apply_creates(p, actor, conn, base_domain, run, true)
+                    let rs = apply_creates(p, actor, conn, hosts, run, true)
                         .await
                         .map_err(|e| Abort::Op(at, e))?;
                     for (k, r) in rs.into_iter().enumerate() {
@@ -287,7 +288,7 @@ pub async fn run_batch(
                         }
                     }
                 }
-                Step::One(op) => match apply(p, actor, conn, base_domain, op).await {
+                Step::One(op) => match apply(p, actor, conn, hosts, op).await {
                     Ok(r) => done.push(r),
                     Err(e) => return Err(Abort::Op(at, e)),
                 },
@@ -346,9 +347,9 @@ pub async fn batch(
         ));
     }
     let actor = user.actor(&req);
-    let base = state.settings.base_domain.clone();
+    let hosts = state.settings.console_hosts();
     idempotency::run(&state, &req, &user, &body, async |conn| {
-        let response = run_batch(&user, &actor, conn, &base, request).await?;
+        let response = run_batch(&user, &actor, conn, &hosts, request).await?;
         Answer::json(StatusCode::OK, &response)
     })
     .await

@@ -2,7 +2,10 @@
 //! the DTOs (utoipa), served at `GET /api/v1/openapi.json` without a token.
 
 use super::batch::{BatchRequest, BatchResponse, BatchResult, Operation};
-use super::tenants::{CreateTenant, MoveTenant, TenantJson, TenantPage, UpdateTenant};
+use super::tenants::{
+    ApproveDomain, CreateTenant, MoveTenant, TenantJson, TenantPage, UpdateTenant,
+};
+use crate::domain::domain_name::DomainStatus;
 use crate::error::{Blocker, ProblemDocument};
 use crate::web::routes::{route, Route};
 use actix_web::HttpResponse;
@@ -32,11 +35,14 @@ pub fn routes() -> Vec<Route> {
         super::tenants::update,
         super::tenants::delete,
         super::tenants::move_tenant,
+        super::tenants::verify_domain,
+        super::tenants::approve_domain,
         super::batch::batch,
     ),
     components(schemas(
         TenantJson, TenantPage, CreateTenant, UpdateTenant, MoveTenant, BatchRequest,
-        Operation, BatchResult, BatchResponse, ProblemDocument, Blocker
+        Operation, BatchResult, BatchResponse, ProblemDocument, Blocker, DomainStatus,
+        ApproveDomain
     )),
     modifiers(&Security, &Problems),
     tags((name = "tenants", description = "The tenant tree"))

@@ -7,6 +7,7 @@ use super::{json, parse_json};
 use crate::auth::{authz, ApiUser, Principal};
 use crate::db::models::tenant::TenantFields;
 use crate::db::models::Tenant;
+use crate::domain::domain_name::{challenge_name, challenge_value, ConsoleHosts, DomainStatus};
 use crate::domain::{Feature, Level};
 use crate::error::{AppError, FieldErrors};
 use crate::services::tenants::{self as service, NewTenant, TenantInput};
@@ -29,6 +30,8 @@ pub fn routes() -> Vec<Route> {
         route!(PATCH "/api/v1/tenants/{id}" => update),
         route!(DELETE "/api/v1/tenants/{id}" => delete),
         route!(POST "/api/v1/tenants/{id}/move" => move_tenant),
+        route!(POST "/api/v1/tenants/{id}/custom-domain/verify" => verify_domain),
+        route!(POST "/api/v1/tenants/{id}/custom-domain/approve" => approve_domain),
     ]
 }
 
@@ -46,7 +49,20 @@ pub struct TenantJson {
     /// DNS label, unique across the installation; users log in as `subdomain\username`.
     pub subdomain: String,
     pub description: String,
+    /// A host name of the tenant's own; it serves (login page, bare usernames) only
+    /// once `custom_domain_status` is `verified` or `approved`.
     pub custom_domain: Option<String>,
+    /// `null` without a custom domain. `pending` until its DNS TXT record is checked
+    /// (`POST …/custom-domain/verify`) or a root Owner approves it; changing the domain
+    /// starts over.
+    pub custom_domain_status: Option<DomainStatus>,
+    /// The TXT record that proves the custom domain: its name
+    /// (`_tenantry-challenge.<custom_domain>`) …
+    pub custom_domain_txt_name: Option<String>,
+    /// … and its value (`tenantry-verify=<token>`, a token of this tenant and domain).
+    pub custom_domain_txt_value: Option<String>,
+    /// Since when the custom domain serves (verified or approved).
+    pub custom_domain_verified_at: Option<DateTime<Utc>>,
     pub can_have_subtenants: bool,
     pub enabled: bool,
     /// The tenant role that caps everything inside this tenant.
@@ -65,6 +81,14 @@ impl From<&Tenant> for TenantJson {
             subdomain: t.subdomain.clone(),
             description: t.description.clone(),
             custom_domain: t.custom_domain.clone(),
+            custom_domain_status: t.custom_domain.as_ref().and(t.domain_claim.status()),
+            custom_domain_txt_name: t.custom_domain.as_deref().map(challenge_name),
+            custom_domain_txt_value: t
+                .custom_domain
+                .as_ref()
+                .and(t.domain_claim.token.as_deref())
+                .map(challenge_value),
+            custom_domain_verified_at: t.domain_claim.verified_at,
             can_have_subtenants: t.can_have_subtenants,
             enabled: t.enabled,
             tenant_role_id: t.tenant_role_id,
@@ -189,6 +213,14 @@ pub struct UpdateTenant {
     pub tenant_role_id: Option<i64>,
 }
 
+/// The custom domain a root Owner approves: the one they were shown, so that a domain
+/// changed in the meantime is not approved unseen.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApproveDomain {
+    pub custom_domain: String,
+}
+
 /// The new parent of a tenant.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -298,7 +330,7 @@ fn input_bool(b: bool) -> Option<String> {
 pub async fn prepare_create(
     p: &Principal,
     conn: &mut AsyncPgConnection,
-    base_domain: &str,
+    hosts: &ConsoleHosts,
     data: CreateTenant,
     parents: &mut HashMap<i64, Tenant>,
 ) -> Result<NewTenant, AppError> {
@@ -335,7 +367,7 @@ pub async fn prepare_create(
         can_have_subtenants: input_bool(data.can_have_subtenants),
         enabled: input_bool(data.enabled),
     };
-    let fields = match input.validate(true, base_domain) {
+    let fields = match input.validate(true, hosts) {
         Ok(f) if errors.is_empty() => f,
         Ok(_) => return Err(AppError::Validation(errors)),
         Err(mut more) => {
@@ -369,10 +401,10 @@ pub async fn create_as(
     p: &Principal,
     actor: &Actor,
     conn: &mut AsyncPgConnection,
-    base_domain: &str,
+    hosts: &ConsoleHosts,
     data: CreateTenant,
 ) -> Result<Tenant, AppError> {
-    let item = prepare_create(p, conn, base_domain, data, &mut HashMap::new()).await?;
+    let item = prepare_create(p, conn, hosts, data, &mut HashMap::new()).await?;
     create_prepared(p, actor, conn, vec![item])
         .await?
         .pop()
@@ -384,7 +416,7 @@ pub async fn update_as(
     p: &Principal,
     actor: &Actor,
     conn: &mut AsyncPgConnection,
-    base_domain: &str,
+    hosts: &ConsoleHosts,
     id: i64,
     data: UpdateTenant,
 ) -> Result<Tenant, AppError> {
@@ -424,7 +456,7 @@ pub async fn update_as(
         }
         input.enabled = input_bool(v);
     }
-    let fields = match input.validate(false, base_domain) {
+    let fields = match input.validate(false, hosts) {
         Ok(f) if errors.is_empty() => f,
         Ok(_) => return Err(AppError::Validation(errors)),
         Err(mut more) => {
@@ -615,9 +647,9 @@ pub async fn create(
 ) -> Result<HttpResponse, AppError> {
     let data: CreateTenant = parse_json(&req, &body)?;
     let actor = user.actor(&req);
-    let base = state.settings.base_domain.clone();
+    let hosts = state.settings.console_hosts();
     idempotency::run(&state, &req, &user, &body, async |conn| {
-        let t = create_as(&user, &actor, conn, &base, data).await?;
+        let t = create_as(&user, &actor, conn, &hosts, data).await?;
         let mut answer = Answer::json(StatusCode::CREATED, &TenantJson::from(&t))?;
         answer.location = Some(format!("/api/v1/tenants/{}", t.id));
         Ok(answer)
@@ -654,7 +686,7 @@ pub async fn update(
         &user,
         &user.actor(&req),
         &mut conn,
-        &state.settings.base_domain,
+        &state.settings.console_hosts(),
         id,
         data,
     )
@@ -720,4 +752,87 @@ pub async fn move_tenant(
         Answer::json(StatusCode::OK, &TenantJson::from(&t))
     })
     .await
+}
+
+/// Check the DNS proof of the tenant's pending custom domain (whoever may edit the
+/// tenant): the TXT record `custom_domain_txt_name` must hold `custom_domain_txt_value`.
+/// Found: the domain is `verified` and serves. Missing or different: 422 with
+/// `errors.custom_domain` saying what to add. The DNS resolver failing or not answering
+/// within a few seconds: 503 `service-unavailable`, nothing changed. A domain that
+/// serves already answers 200 unchanged.
+#[utoipa::path(
+    post,
+    path = "/api/v1/tenants/{id}/custom-domain/verify",
+    tag = "tenants",
+    params(("id" = i64, Path, description = "Tenant id")),
+    responses((status = 200, description = "The tenant; its custom domain serves", body = TenantJson)),
+    security(("bearer" = []))
+)]
+pub async fn verify_domain(
+    req: HttpRequest,
+    user: ApiUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let Some(id) = path_id(&path) else {
+        return Ok(super::miss(&req));
+    };
+    let tenant = {
+        let mut conn = state.pool.get().await?;
+        let tenant = authz::visible_tenant(&user, id, &mut conn).await?;
+        let parent = match tenant.parent_id {
+            Some(pid) => Some(Tenant::find(&mut conn, pid).await?),
+            None => None,
+        };
+        authz::require_edit(&user, &tenant, parent.as_ref())?;
+        tenant
+    };
+    let change = service::verify_custom_domain(
+        &state.pool,
+        &crate::dns::TxtResolver::from_settings(&state.settings),
+        &state.settings.console_hosts(),
+        &user.actor(&req),
+        &tenant,
+    )
+    .await?;
+    Ok(json(StatusCode::OK, &TenantJson::from(change.tenant())))
+}
+
+/// Approve the tenant's pending custom domain without its DNS proof (Owners of the
+/// root with sub-tenant scope only). The body names the domain being approved; if the
+/// tenant's domain is another by now: 409, nothing approved.
+#[utoipa::path(
+    post,
+    path = "/api/v1/tenants/{id}/custom-domain/approve",
+    tag = "tenants",
+    params(("id" = i64, Path, description = "Tenant id")),
+    request_body(content = ApproveDomain, content_type = "application/json"),
+    responses((status = 200, description = "The tenant; its custom domain serves", body = TenantJson)),
+    security(("bearer" = []))
+)]
+pub async fn approve_domain(
+    req: HttpRequest,
+    user: ApiUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    let Some(id) = path_id(&path) else {
+        return Ok(super::miss(&req));
+    };
+    let mut conn = state.pool.get().await?;
+    let tenant = authz::visible_tenant(&user, id, &mut conn).await?;
+    if !authz::can_approve_custom_domain(&user) {
+        return Err(AppError::Forbidden);
+    }
+    let data: ApproveDomain = parse_json(&req, &body)?;
+    let change = service::approve_custom_domain(
+        &mut conn,
+        &state.settings.console_hosts(),
+        &user.actor(&req),
+        tenant.id,
+        &data.custom_domain,
+    )
+    .await?;
+    Ok(json(StatusCode::OK, &TenantJson::from(change.tenant())))
 }
