@@ -8,6 +8,7 @@ pub mod password;
 pub mod principal;
 pub mod session_keys;
 pub mod session_store;
+pub mod signed;
 
 pub use api_user::ApiUser;
 pub use current_user::CurrentUser;

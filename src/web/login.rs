@@ -1,6 +1,6 @@
 //! Login with `subdomain\username` (bare on a tenant's own host) and logout.
 
-use crate::auth::session_keys;
+use crate::auth::{csrf, session_keys};
 use crate::db::models::{throttle, Tenant, User};
 use crate::error::AppError;
 use crate::services::Actor;
@@ -115,7 +115,7 @@ async fn login_form(
             tenant.as_ref(),
             String::new(),
             None,
-            session_keys::csrf_token(&session),
+            csrf::form_token(&req, &session, &state.settings),
         ),
         StatusCode::OK,
     )
@@ -163,7 +163,7 @@ async fn login(
                 host.as_ref(),
                 form.username.clone(),
                 Some(error),
-                session_keys::csrf_token(&session),
+                csrf::form_token(&req, &session, &state.settings),
             ),
             if error == THROTTLED {
                 StatusCode::TOO_MANY_REQUESTS

@@ -9,6 +9,7 @@ mod health;
 mod helpers;
 mod invitations;
 mod login;
+mod login_security;
 mod matrix;
 mod roles;
 mod smoke;
