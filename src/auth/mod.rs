@@ -4,6 +4,7 @@ pub mod api_user;
 pub mod authz;
 pub mod csrf;
 pub mod current_user;
+pub mod device;
 pub mod password;
 pub mod principal;
 pub mod session_keys;

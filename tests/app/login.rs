@@ -378,6 +378,7 @@ async fn login_renews_the_session_id_and_cookies_have_safe_flags() {
     assert_redirect_to(&r, "/dashboard");
     let before_line = session_set_cookie(&r).expect("login sets the session cookie");
     let before = session_cookie_value(&r);
+    let device_line = set_cookie_line(&r, "tenantry_device").expect("login sets the device cookie");
 
     // Logging in again from the same browser (a session an attacker could have planted
     // by logging the victim in to their own account) gives a new session id.
@@ -391,6 +392,7 @@ async fn login_renews_the_session_id_and_cookies_have_safe_flags() {
         (&csrf_line, "samesite=lax"),
         (&before_line, "samesite=lax"),
         (&after_line, "samesite=lax"),
+        (&device_line, "samesite=strict"),
     ] {
         let attrs: Vec<String> = line
             .split(';')
