@@ -23,8 +23,12 @@ pub struct Settings {
     pub pool_size: usize,
     /// Upper bound on concurrent Argon2 computations (each takes ~19 MiB).
     pub hash_concurrency: usize,
-    /// Failed logins per account name before it is throttled (per 15 minutes).
-    pub login_max_failures_per_account: i32,
+    /// Failed logins per (account name, client address) before that pair is throttled
+    /// (per 15 minutes); also per (account, known device) and for password changes.
+    pub login_max_failures: i32,
+    /// Failed logins per account name from all addresses together before only
+    /// browsers with a device cookie for the account may still try (per 15 minutes).
+    pub login_max_failures_across_addresses: i32,
     /// Failed logins per client address before it is throttled (per 15 minutes).
     pub login_max_failures_per_address: i32,
     /// Outgoing mail server: `smtp://host:port` (plain), `smtp://…?tls=required`
@@ -202,12 +206,17 @@ impl Settings {
             public_url,
             pool_size,
             hash_concurrency,
-            login_max_failures_per_account: parse_num(
+            login_max_failures: parse_limit(
                 get("TENANTRY_LOGIN_MAX_FAILURES", &None),
                 5,
                 "TENANTRY_LOGIN_MAX_FAILURES",
             )?,
-            login_max_failures_per_address: parse_num(
+            login_max_failures_across_addresses: parse_limit(
+                get("TENANTRY_LOGIN_MAX_FAILURES_PER_ACCOUNT", &None),
+                50,
+                "TENANTRY_LOGIN_MAX_FAILURES_PER_ACCOUNT",
+            )?,
+            login_max_failures_per_address: parse_limit(
                 get("TENANTRY_LOGIN_MAX_FAILURES_PER_ADDRESS", &None),
                 50,
                 "TENANTRY_LOGIN_MAX_FAILURES_PER_ADDRESS",
@@ -274,6 +283,14 @@ fn parse_num<T: std::str::FromStr>(
             .trim()
             .parse()
             .map_err(|_| ConfigError::Invalid(name, "a positive number")),
+    }
+}
+
+/// A failure limit: 0 or less would refuse every login.
+fn parse_limit(v: Option<String>, default: i32, name: &'static str) -> Result<i32, ConfigError> {
+    match parse_num(v, default, name)? {
+        n if n >= 1 => Ok(n),
+        _ => Err(ConfigError::Invalid(name, "a number of at least 1")),
     }
 }
 
@@ -427,6 +444,31 @@ mod tests {
                 .is_err(),
                 "{k}={v}"
             );
+        }
+    }
+
+    #[test]
+    fn login_limits() {
+        let base = [("DATABASE_URL", "postgres://x"), ("TENANTRY_DEV", "1")];
+        let s = Settings::from_map(&map(&base)).unwrap();
+        assert_eq!(s.login_max_failures, 5);
+        assert_eq!(s.login_max_failures_across_addresses, 50);
+        assert_eq!(s.login_max_failures_per_address, 50);
+        let mut env = map(&base);
+        env.insert(
+            "TENANTRY_LOGIN_MAX_FAILURES_PER_ACCOUNT".into(),
+            "200".into(),
+        );
+        let s = Settings::from_map(&env).unwrap();
+        assert_eq!(s.login_max_failures_across_addresses, 200);
+        for (k, v) in [
+            ("TENANTRY_LOGIN_MAX_FAILURES", "0"),
+            ("TENANTRY_LOGIN_MAX_FAILURES_PER_ACCOUNT", "-1"),
+            ("TENANTRY_LOGIN_MAX_FAILURES_PER_ADDRESS", "lots"),
+        ] {
+            let mut env = map(&base);
+            env.insert(k.into(), v.into());
+            assert!(Settings::from_map(&env).is_err(), "{k}={v}");
         }
     }
 }

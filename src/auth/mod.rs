@@ -4,10 +4,12 @@ pub mod api_user;
 pub mod authz;
 pub mod csrf;
 pub mod current_user;
+pub mod device;
 pub mod password;
 pub mod principal;
 pub mod session_keys;
 pub mod session_store;
+pub mod signed;
 
 pub use api_user::ApiUser;
 pub use current_user::CurrentUser;

@@ -2,7 +2,7 @@
 //! page behind an emailed link where the invitee creates an account or, already
 //! having one, accepts a grant.
 
-use crate::auth::{authz, session_keys, CurrentUser};
+use crate::auth::{authz, csrf, session_keys, CurrentUser};
 use crate::db::models::invitation::Invitation;
 use crate::db::models::outbox::{self, MailState, MAX_ATTEMPTS};
 use crate::db::models::role::UserRole;
@@ -576,7 +576,7 @@ fn accept_page(
     logged_in: Option<&CurrentUser>,
     username: String,
     errors: FieldErrors,
-    session: &Session,
+    csrf: String,
 ) -> AcceptPage {
     let invited = &preview.invitation.email;
     AcceptPage {
@@ -596,7 +596,7 @@ fn accept_page(
         logged_in_as: logged_in.map(|u| u.login()),
         username,
         errors,
-        csrf: session_keys::csrf_token(session),
+        csrf,
     }
 }
 
@@ -659,6 +659,7 @@ fn token_of(raw: &str) -> Result<InvitationToken, AcceptError> {
 }
 
 async fn show(
+    req: HttpRequest,
     session: Session,
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -680,7 +681,8 @@ async fn show(
         current.as_ref(),
         String::new(),
         FieldErrors::new(),
-        &session,
+        // Anonymous visitors get a signed token, not a session row.
+        csrf::form_token(&req, &session, &state.settings),
     ))
 }
 
@@ -720,14 +722,14 @@ async fn accept_new(
         .ok();
     let entered = form.username.trim().to_string();
     let (Some(username), Some(password)) = (username, password) else {
-        return invalid(&state, &session, &preview, &token, entered, errors).await;
+        return invalid(&req, &state, &session, &preview, &token, entered, errors).await;
     };
     if User::username_taken(&mut conn, preview.tenant.id, username.as_str(), None).await? {
         errors.insert(
             "username",
             "This username is already taken in this tenant; choose another.".into(),
         );
-        return invalid(&state, &session, &preview, &token, entered, errors).await;
+        return invalid(&req, &state, &session, &preview, &token, entered, errors).await;
     }
     let hash = state.hasher.hash(password.secret()).await?;
     let accepted = match service::accept_new(
@@ -743,7 +745,7 @@ async fn accept_new(
     {
         Ok(a) => a,
         Err(AcceptError::Invalid(errors)) => {
-            return invalid(&state, &session, &preview, &token, entered, errors).await
+            return invalid(&req, &state, &session, &preview, &token, entered, errors).await
         }
         Err(e) => return refusal(e),
     };
@@ -767,6 +769,7 @@ async fn accept_new(
 
 /// The accept page again, 422, with the new-account form's errors.
 async fn invalid(
+    req: &HttpRequest,
     state: &AppState,
     session: &Session,
     preview: &Preview,
@@ -775,14 +778,8 @@ async fn invalid(
     errors: FieldErrors,
 ) -> Result<HttpResponse, AppError> {
     let logged_in = CurrentUser::load(state, session.clone()).await?;
-    let page = accept_page(
-        preview,
-        token,
-        logged_in.as_ref(),
-        username,
-        errors,
-        session,
-    );
+    let csrf = csrf::form_token(req, session, &state.settings);
+    let page = accept_page(preview, token, logged_in.as_ref(), username, errors, csrf);
     render_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
 }
 

@@ -1,6 +1,8 @@
 //! Login with `subdomain\username` (bare on a tenant's own host) and logout.
 
-use crate::auth::session_keys;
+use crate::auth::device::Device;
+use crate::auth::{csrf, session_keys};
+use crate::config::Settings;
 use crate::db::models::{throttle, Tenant, User};
 use crate::error::AppError;
 use crate::services::Actor;
@@ -12,7 +14,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use diesel_async::AsyncPgConnection;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 
 /// The routes of this module (see `web::routes`).
 pub fn routes() -> Vec<Route> {
@@ -125,7 +127,7 @@ async fn login_form(
         tenant.as_ref(),
         String::new(),
         None,
-        session_keys::csrf_token(&session),
+        csrf::form_token(&req, &session, &state.settings),
     );
     page.notice = crate::web::page::take_flash(&session);
     render_status(&page, StatusCode::OK)
@@ -156,24 +158,19 @@ async fn login(
             .unwrap_or_default(),
     };
     let (subdomain, username) = split_login(&form.username, &default_sub);
-    let account_key = format!(
-        "acct:{}\\{}",
+    let account = format!(
+        "{}\\{}",
         printable(subdomain).to_lowercase(),
         printable(username).to_lowercase()
     );
-    let addr_key = format!(
-        "addr:{}",
-        req.peer_addr()
-            .map(|a| a.ip().to_string())
-            .unwrap_or_default()
-    );
+    let client_addr = req.peer_addr().map(|a| a.ip().to_string());
     let retry = |error| {
         render_status(
             &page(
                 host.as_ref(),
                 form.username.clone(),
                 Some(error),
-                session_keys::csrf_token(&session),
+                csrf::form_token(&req, &session, &state.settings),
             ),
             if error == THROTTLED {
                 StatusCode::TOO_MANY_REQUESTS
@@ -183,15 +180,6 @@ async fn login(
         )
     };
 
-    // Count the attempt before checking the password, atomically, so parallel
-    // guesses cannot pass the limit; a success takes its attempt back.
-    let account_attempts = throttle::count_attempt(&mut conn, &account_key).await?;
-    let address_attempts = throttle::count_attempt(&mut conn, &addr_key).await?;
-    if account_attempts > state.settings.login_max_failures_per_account
-        || address_attempts > state.settings.login_max_failures_per_address
-    {
-        return retry(THROTTLED);
-    }
     let bounded = username.len() <= 200
         && form.password.len() <= 1024
         && !username
@@ -203,6 +191,26 @@ async fn login(
     } else {
         None
     };
+    let key = state.settings.secret_key.expose_secret().as_bytes();
+    let device = Device::from_request(&req, key, chrono::Utc::now());
+    let counters = match (&found, &device) {
+        (Some((user, _)), Some(d)) if d.knows(user.id) => Counters::KnownDevice {
+            device: format!("device:{}:{}", user.id, d.id),
+        },
+        _ => Counters::Unknown {
+            pair: format!(
+                "pair:{}|{account}",
+                client_addr.as_deref().unwrap_or_default()
+            ),
+            address: format!("addr:{}", client_addr.as_deref().unwrap_or_default()),
+            account: format!("acct:{account}"),
+        },
+    };
+    // Count the attempt before checking the password, atomically, so parallel
+    // guesses cannot pass the limit; a success takes its attempt back.
+    if !counters.admit(&mut conn, &state.settings).await? {
+        return retry(THROTTLED);
+    }
     // Always one Argon2 verification, against a dummy hash when there is no such user.
     let password = SecretString::from(form.password.clone());
     let verified = state
@@ -219,7 +227,7 @@ async fn login(
                 user_id: None,
                 login: printable(&form.username),
                 acting_tenant_id: None,
-                client_addr: req.peer_addr().map(|a| a.ip().to_string()),
+                client_addr: client_addr.clone(),
             }
             .event("login.failure", None);
             event.after = None;
@@ -228,21 +236,95 @@ async fn login(
         }
     };
     let (user, home) = user;
-    throttle::clear(&mut conn, &account_key).await?;
-    throttle::forgive(&mut conn, &addr_key).await?;
+    counters.succeeded(&mut conn).await?;
     User::record_login(&mut conn, user.id).await?;
     Actor {
         user_id: Some(user.id),
         login: format!("{}\\{}", home.subdomain, user.username),
         acting_tenant_id: Some(home.id),
-        client_addr: req.peer_addr().map(|a| a.ip().to_string()),
+        client_addr,
     }
     .event("login.success", Some(home.id))
     .record(&mut conn)
     .await?;
     session_keys::log_in(&session, user.id, user.session_epoch, home.id)
         .map_err(|e| AppError::Unexpected(anyhow::anyhow!("session: {e}")))?;
-    Ok(see_other(&req, "/dashboard"))
+    let mut response = see_other(&req, "/dashboard");
+    // This browser now knows the account: it keeps logging in while strangers'
+    // guesses lock the account for unknown browsers.
+    let device = Device::after_login(device, user.id, chrono::Utc::now());
+    response
+        .add_cookie(&device.cookie(key, state.settings.cookies_secure()))
+        .map_err(|e| AppError::Unexpected(anyhow::anyhow!("device cookie: {e}")))?;
+    Ok(response)
+}
+
+/// The failed-login counters an attempt is charged to (see docs/DEPLOYMENT.md).
+enum Counters {
+    /// A browser with a device cookie for this account: only its own counter, so
+    /// neither the account's nor the address's lock keeps the owner out.
+    KnownDevice { device: String },
+    /// Any other browser: the (account, address) pair, the address, and the
+    /// account across all addresses.
+    Unknown {
+        pair: String,
+        address: String,
+        account: String,
+    },
+}
+
+impl Counters {
+    /// Counts the attempt; false when a limit is passed (the attempt is refused).
+    async fn admit(
+        &self,
+        conn: &mut AsyncPgConnection,
+        settings: &Settings,
+    ) -> Result<bool, AppError> {
+        match self {
+            Counters::KnownDevice { device } => {
+                Ok(throttle::count_attempt(conn, device).await? <= settings.login_max_failures)
+            }
+            Counters::Unknown {
+                pair,
+                address,
+                account,
+            } => {
+                // A counter is charged only when those before it let the attempt
+                // through: guesses already refused for one address do not use up
+                // the account's allowance across addresses.
+                if throttle::count_attempt(conn, pair).await? > settings.login_max_failures {
+                    return Ok(false);
+                }
+                if throttle::count_attempt(conn, address).await?
+                    > settings.login_max_failures_per_address
+                {
+                    return Ok(false);
+                }
+                Ok(throttle::count_attempt(conn, account).await?
+                    <= settings.login_max_failures_across_addresses)
+            }
+        }
+    }
+
+    /// The attempt succeeded: the pair (or device) starts afresh; the shared
+    /// counters only take this attempt back, so a stranger's count stands.
+    async fn succeeded(&self, conn: &mut AsyncPgConnection) -> Result<(), AppError> {
+        match self {
+            Counters::KnownDevice { device } => {
+                throttle::clear(conn, device).await?;
+            }
+            Counters::Unknown {
+                pair,
+                address,
+                account,
+            } => {
+                throttle::clear(conn, pair).await?;
+                throttle::forgive(conn, address).await?;
+                throttle::forgive(conn, account).await?;
+            }
+        }
+        Ok(())
+    }
 }
 
 async fn logout(req: HttpRequest, session: Session) -> HttpResponse {

@@ -155,7 +155,7 @@ async fn change_password(
     let throttle_key = format!("pwchange:{}", user.user.id);
     let mut conn = state.pool.get().await?;
     let attempts = crate::db::models::throttle::count_attempt(&mut conn, &throttle_key).await?;
-    if attempts > state.settings.login_max_failures_per_account {
+    if attempts > state.settings.login_max_failures {
         errors.insert(
             "current_password",
             "Too many wrong attempts. Wait 15 minutes and try again.".into(),

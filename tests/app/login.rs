@@ -17,15 +17,20 @@ fn bare_client() -> reqwest::Client {
         .expect("client")
 }
 
-/// The `Set-Cookie` line of the session cookie, if the response sets it.
-fn session_set_cookie(response: &reqwest::Response) -> Option<String> {
+/// The `Set-Cookie` line of cookie `name`, if the response sets it.
+fn set_cookie_line(response: &reqwest::Response, name: &str) -> Option<String> {
     response
         .headers()
         .get_all("set-cookie")
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with(&format!("{COOKIE}=")))
+        .find(|v| v.starts_with(&format!("{name}=")))
         .map(str::to_string)
+}
+
+/// The `Set-Cookie` line of the session cookie, if the response sets it.
+fn session_set_cookie(response: &reqwest::Response) -> Option<String> {
+    set_cookie_line(response, COOKIE)
 }
 
 /// The value of the session cookie set by this response.
@@ -361,30 +366,45 @@ async fn a_nul_byte_in_the_login_name_is_an_ordinary_failure() {
 #[tokio::test]
 async fn login_renews_the_session_id_and_cookies_have_safe_flags() {
     let app = spawn_app().await;
+    // An anonymous visit starts no session: the form's token travels in its own cookie.
     let r = app.get("/login").await;
-    let before_line = session_set_cookie(&r).expect("GET /login sets the session cookie");
-    let before = session_cookie_value(&r);
-    let token = csrf_from(&r.text().await.unwrap()).unwrap();
+    assert!(
+        session_set_cookie(&r).is_none(),
+        "GET /login must not start a session"
+    );
+    let csrf_line = set_cookie_line(&r, "tenantry_csrf").expect("GET /login sets the CSRF cookie");
 
-    let r = login_with_token(&app, &token, ADMIN_USER, ADMIN_PASSWORD).await;
+    let r = app.login(ADMIN_USER, ADMIN_PASSWORD).await;
+    assert_redirect_to(&r, "/dashboard");
+    let before_line = session_set_cookie(&r).expect("login sets the session cookie");
+    let before = session_cookie_value(&r);
+    let device_line = set_cookie_line(&r, "tenantry_device").expect("login sets the device cookie");
+
+    // Logging in again from the same browser (a session an attacker could have planted
+    // by logging the victim in to their own account) gives a new session id.
+    let r = app.login(ADMIN_USER, ADMIN_PASSWORD).await;
     assert_redirect_to(&r, "/dashboard");
     let after_line = session_set_cookie(&r).expect("login sets the session cookie");
     let after = session_cookie_value(&r);
     assert_ne!(before, after, "the session id must change at login");
 
-    for line in [&before_line, &after_line] {
+    for (line, same_site) in [
+        (&csrf_line, "samesite=lax"),
+        (&before_line, "samesite=lax"),
+        (&after_line, "samesite=lax"),
+        (&device_line, "samesite=strict"),
+    ] {
         let attrs: Vec<String> = line
             .split(';')
             .skip(1)
             .map(|a| a.trim().to_ascii_lowercase())
             .collect();
         assert!(attrs.iter().any(|a| a == "httponly"), "{line}");
-        assert!(attrs.iter().any(|a| a == "samesite=lax"), "{line}");
+        assert!(attrs.iter().any(|a| a == same_site), "{line}");
         assert!(!attrs.iter().any(|a| a == "secure"), "plain http: {line}");
     }
 
-    // The new cookie is the logged-in session; the pre-login one (which an attacker
-    // could have planted) is not.
+    // The new cookie is the logged-in session; the earlier one is not.
     assert_eq!(
         get_with_cookie(&app, "/dashboard", &after)
             .await

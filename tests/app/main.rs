@@ -12,6 +12,7 @@ mod helpers;
 mod invitations;
 mod invite_token_security;
 mod login;
+mod login_security;
 mod matrix;
 mod review_gaps;
 mod roles;

@@ -1,4 +1,5 @@
 //! Failed-login counters with a fixed window, shared by every app process.
+//! A counter's window starts at its first counted attempt and lasts `WINDOW_SECS`.
 
 use crate::db::schema::login_throttle;
 use diesel::prelude::*;
@@ -25,7 +26,9 @@ pub async fn failures(conn: &mut AsyncPgConnection, key: &str) -> QueryResult<i3
 pub async fn count_attempt(conn: &mut AsyncPgConnection, key: &str) -> QueryResult<i32> {
     use diesel::dsl::sql;
     use diesel::sql_types::{Integer, Timestamptz};
-    const IN_WINDOW: &str = "login_throttle.window_start > now() - interval '900 seconds'";
+    // The database's clock, so every app process counts the same window.
+    let in_window =
+        format!("login_throttle.window_start > now() - interval '{WINDOW_SECS} seconds'");
     diesel::insert_into(login_throttle::table)
         .values((
             login_throttle::key.eq(key),
@@ -36,10 +39,10 @@ pub async fn count_attempt(conn: &mut AsyncPgConnection, key: &str) -> QueryResu
         .do_update()
         .set((
             login_throttle::failures.eq(sql::<Integer>(&format!(
-                "CASE WHEN {IN_WINDOW} THEN login_throttle.failures + 1 ELSE 1 END"
+                "CASE WHEN {in_window} THEN login_throttle.failures + 1 ELSE 1 END"
             ))),
             login_throttle::window_start.eq(sql::<Timestamptz>(&format!(
-                "CASE WHEN {IN_WINDOW} THEN login_throttle.window_start ELSE now() END"
+                "CASE WHEN {in_window} THEN login_throttle.window_start ELSE now() END"
             ))),
         ))
         .returning(login_throttle::failures)
