@@ -33,8 +33,11 @@ pub struct Settings {
     pub login_max_failures_per_address: i32,
     /// Outgoing mail server: `smtp://host:port` (plain), `smtp://…?tls=required`
     /// (STARTTLS) or `smtps://host:port` (TLS), optionally with `user:password@`.
-    /// `None`: mails are not sent but written to the log (development).
+    /// `None`: mails are not sent but written as files to `mail_dir` (development).
     pub smtp_url: Option<SecretString>,
+    /// Where mail goes without a mail server (`TENANTRY_MAIL_DIR`): one `.eml` file
+    /// each, readable by the server's user only. Never the log: links carry tokens.
+    pub mail_dir: std::path::PathBuf,
     /// The From address of outgoing mail.
     pub mail_from: String,
     /// How long an invitation link stays valid.
@@ -147,6 +150,10 @@ impl Settings {
             .to_ascii_lowercase();
         let mail_from = get("TENANTRY_MAIL_FROM", &file.mail_from)
             .unwrap_or_else(|| format!("tenantry@{base_domain}"));
+        let mail_dir = get("TENANTRY_MAIL_DIR", &file.mail_dir)
+            .filter(|d| !d.trim().is_empty())
+            .unwrap_or_else(|| "mail-outbox".into())
+            .into();
         let invitation_ttl_hours: i64 = parse_num(
             get(
                 "TENANTRY_INVITATION_TTL_HOURS",
@@ -223,6 +230,7 @@ impl Settings {
             )?,
             smtp_url: smtp_url.map(SecretString::from),
             mail_from,
+            mail_dir,
             invitation_ttl_hours,
             invitations_per_hour,
             outbox_poll_ms: outbox_poll_ms.max(10),
@@ -310,6 +318,7 @@ struct FileSettings {
     db_pool_size: Option<usize>,
     smtp_url: Option<String>,
     mail_from: Option<String>,
+    mail_dir: Option<String>,
     invitation_ttl_hours: Option<i64>,
     invitations_per_hour: Option<i64>,
     dns_resolver: Option<String>,

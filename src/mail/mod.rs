@@ -48,26 +48,33 @@ pub enum Mailer {
         transport: Box<AsyncSmtpTransport<Tokio1Executor>>,
         from: Mailbox,
     },
-    /// No mail server configured: every mail is written to the log at INFO level.
-    Log { from: String },
+    /// No mail server configured: every mail is written to a file in `dir`; the log
+    /// says where, never what (invitation links carry tokens).
+    Folder {
+        from: String,
+        dir: std::path::PathBuf,
+    },
 }
 
 impl std::fmt::Debug for Mailer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Mailer::Smtp { from, .. } => write!(f, "Mailer::Smtp(from {from})"),
-            Mailer::Log { from } => write!(f, "Mailer::Log(from {from})"),
+            Mailer::Folder { from, dir } => {
+                write!(f, "Mailer::Folder(from {from} into {})", dir.display())
+            }
         }
     }
 }
 
 impl Mailer {
-    /// SMTP when `TENANTRY_SMTP_URL` is set, the log otherwise. Fails on a malformed
+    /// SMTP when `TENANTRY_SMTP_URL` is set, files in `TENANTRY_MAIL_DIR` otherwise. Fails on a malformed
     /// URL or From address, so a misconfiguration stops the start.
     pub fn from_settings(settings: &Settings) -> anyhow::Result<Self> {
         match &settings.smtp_url {
-            None => Ok(Mailer::Log {
+            None => Ok(Mailer::Folder {
                 from: settings.mail_from.clone(),
+                dir: settings.mail_dir.clone(),
             }),
             Some(url) => {
                 let from: Mailbox = settings.mail_from.parse().map_err(|e| {
@@ -88,24 +95,26 @@ impl Mailer {
         }
     }
 
-    /// `smtp` or `log`: how a delivered mail went out.
+    /// `smtp` or `file`: how a delivered mail went out.
     pub fn via(&self) -> &'static str {
         match self {
             Mailer::Smtp { .. } => "smtp",
-            Mailer::Log { .. } => "log",
+            Mailer::Folder { .. } => "file",
         }
     }
 
     /// Delivers one mail.
     pub async fn send(&self, mail: &OutgoingMail) -> Result<(), SendError> {
         match self {
-            Mailer::Log { from } => {
+            Mailer::Folder { from, dir } => {
+                let path = write_to_folder(dir, from, mail).await.map_err(|e| {
+                    SendError::Transient(format!("cannot write to {}: {e}", dir.display()))
+                })?;
                 tracing::info!(
-                    from = %from,
                     to = %mail.to,
                     subject = %mail.subject,
-                    "mail not sent: no mail server configured (TENANTRY_SMTP_URL); its text follows\n{}",
-                    mail.body_text
+                    file = %path.display(),
+                    "mail not sent: no mail server configured (TENANTRY_SMTP_URL); written to a file"
                 );
                 Ok(())
             }
@@ -121,6 +130,45 @@ impl Mailer {
             }
         }
     }
+}
+
+/// Writes one mail as an `.eml` file (headers and text) into `dir`, which is created
+/// if missing; both readable by the server's user only.
+async fn write_to_folder(
+    dir: &std::path::Path,
+    from: &str,
+    mail: &OutgoingMail,
+) -> std::io::Result<std::path::PathBuf> {
+    use tokio::io::AsyncWriteExt;
+    tokio::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .await?;
+    let name: String = mail
+        .to
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .take(60)
+        .collect();
+    let path = dir.join(format!(
+        "{}-{name}-{:08x}.eml",
+        chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ"),
+        rand::random::<u32>()
+    ));
+    let text = format!(
+        "From: {from}\r\nTo: {}\r\nSubject: {}\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{}",
+        mail.to, mail.subject, mail.body_text
+    );
+    let mut file = tokio::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+        .await?;
+    file.write_all(text.as_bytes()).await?;
+    file.flush().await?;
+    Ok(path)
 }
 
 /// An SMTP error with its causes ("Connection error: Connection refused (os error 111)").

@@ -118,9 +118,9 @@ fn delivery(mail: Option<&MailState>) -> (&'static str, String) {
     let at = |t: DateTime<Utc>| t.format("%Y-%m-%d %H:%M:%S UTC").to_string();
     let error = m.last_error.clone().unwrap_or_default();
     match m.status.as_str() {
-        "sent" if m.sent_via.as_deref() == Some("log") => (
-            "logged",
-            "No mail server is configured: the link was written to the server log.".into(),
+        "sent" if matches!(m.sent_via.as_deref(), Some("file" | "log")) => (
+            "filed",
+            "No mail server is configured: the mail, with its link, was written to the server's mail folder (TENANTRY_MAIL_DIR).".into(),
         ),
         "sent" => ("sent", m.sent_at.map(at).unwrap_or_default()),
         "failed" => (

@@ -142,13 +142,7 @@ pub fn client() -> reqwest::Client {
 }
 
 pub fn settings(db_url: &str) -> Settings {
-    let mut env: HashMap<String, String> = HashMap::new();
-    env.insert("DATABASE_URL".into(), db_url.into());
-    env.insert("TENANTRY_LISTEN".into(), "127.0.0.1:0".into());
-    env.insert("TENANTRY_BASE_DOMAIN".into(), BASE_DOMAIN.into());
-    env.insert("TENANTRY_SECRET_KEY".into(), "t".repeat(64));
-    env.insert("TENANTRY_DB_POOL_SIZE".into(), "4".into());
-    Settings::from_map(&env).expect("settings")
+    settings_with(db_url, &[])
 }
 
 /// A fresh database with a root tenant and its administrator, and the app serving it.
@@ -429,6 +423,12 @@ pub fn settings_with(db_url: &str, extra: &[(&str, &str)]) -> Settings {
     env.insert("TENANTRY_BASE_DOMAIN".into(), BASE_DOMAIN.into());
     env.insert("TENANTRY_SECRET_KEY".into(), "t".repeat(64));
     env.insert("TENANTRY_DB_POOL_SIZE".into(), "4".into());
+    // Mail without a mail server goes to files: keep them out of the working tree.
+    let mail_dir = std::env::temp_dir().join(format!(
+        "tenantry-test-mail-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
+    env.insert("TENANTRY_MAIL_DIR".into(), mail_dir.display().to_string());
     for (k, v) in extra {
         env.insert((*k).into(), (*v).into());
     }

@@ -590,13 +590,40 @@ async fn mail_waits_while_the_server_is_down_and_goes_out_when_it_is_up() {
 }
 
 #[tokio::test]
-async fn without_a_mail_server_the_link_is_logged() {
-    let app = spawn_app_with_env(&[("TENANTRY_OUTBOX_POLL_MS", "50")]).await;
+async fn without_a_mail_server_the_mail_is_filed_not_logged() {
+    let dir = std::env::temp_dir().join(format!("tenantry-mail-{}", uuid::Uuid::new_v4().simple()));
+    let app = spawn_app_with_env(&[
+        ("TENANTRY_OUTBOX_POLL_MS", "50"),
+        ("TENANTRY_MAIL_DIR", &dir.display().to_string()),
+    ])
+    .await;
     let acme = app.tenant(&app.root, "acme", false).await;
     app.login_admin().await;
     invite_grant(&app, &acme, "fay@example.com", "viewer", "tenant", false).await;
-    let list = wait_for_list(&app, &acme, ">logged<").await;
-    assert!(list.contains("server log"), "{list}");
+    let list = wait_for_list(&app, &acme, ">filed<").await;
+    assert!(list.contains("mail folder"), "{list}");
+    // One file, readable by the server's user only, with a working link in it.
+    let files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&files[0]).unwrap().permissions().mode();
+    assert_eq!(mode & 0o077, 0, "mail file mode {mode:o}");
+    let text = std::fs::read_to_string(&files[0]).unwrap();
+    assert!(text.contains("To: fay@example.com"), "{text}");
+    let start = text.find("/invitations/").expect("a link in the mail") + "/invitations/".len();
+    let token: String = text[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect();
+    let r = app
+        .new_browser()
+        .get(&format!("/invitations/{token}"))
+        .await;
+    assert_eq!(status(&r), 200);
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 // ---------------------------------------------------------------- rights
