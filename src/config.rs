@@ -51,6 +51,9 @@ pub struct Settings {
     /// The DNS server that custom-domain checks ask (`TENANTRY_DNS_RESOLVER`);
     /// `None`: the system's resolver configuration (`/etc/resolv.conf`).
     pub dns_resolver: Option<std::net::SocketAddr>,
+    /// Reverse proxies (`TENANTRY_TRUSTED_PROXIES`, addresses or networks): from
+    /// these peers the client address is taken from `X-Forwarded-For`.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -193,6 +196,13 @@ impl Settings {
                 "an IP address with an optional port, like 192.0.2.53:53 or [2001:db8::53]:53",
             ))?),
         };
+        let trusted_proxies = match get("TENANTRY_TRUSTED_PROXIES", &file.trusted_proxies) {
+            None => Vec::new(),
+            Some(v) => parse_networks(&v).ok_or(ConfigError::Invalid(
+                "TENANTRY_TRUSTED_PROXIES",
+                "a comma-separated list of IP addresses or networks, like 127.0.0.1,10.0.0.0/8",
+            ))?,
+        };
         let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
         let hash_concurrency = parse_num(
             get("TENANTRY_HASH_CONCURRENCY", &None),
@@ -236,6 +246,7 @@ impl Settings {
             outbox_poll_ms: outbox_poll_ms.max(10),
             outbox_backoff_ms,
             dns_resolver,
+            trusted_proxies,
         })
     }
 
@@ -295,6 +306,19 @@ fn parse_num<T: std::str::FromStr>(
 }
 
 /// A failure limit: 0 or less would refuse every login.
+/// `10.0.0.0/8, 127.0.0.1, ::1`: networks, or single addresses as /32 and /128.
+fn parse_networks(v: &str) -> Option<Vec<ipnet::IpNet>> {
+    v.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<ipnet::IpNet>()
+                .ok()
+                .or_else(|| s.parse::<std::net::IpAddr>().ok().map(ipnet::IpNet::from))
+        })
+        .collect()
+}
+
 fn parse_limit(v: Option<String>, default: i32, name: &'static str) -> Result<i32, ConfigError> {
     match parse_num(v, default, name)? {
         n if n >= 1 => Ok(n),
@@ -322,6 +346,7 @@ struct FileSettings {
     invitation_ttl_hours: Option<i64>,
     invitations_per_hour: Option<i64>,
     dns_resolver: Option<String>,
+    trusted_proxies: Option<String>,
 }
 
 #[cfg(test)]

@@ -79,7 +79,7 @@ impl ApiUser {
             user_id: Some(self.user.id),
             login: format!("{} (API token {})", self.login(), self.token_id),
             acting_tenant_id: Some(self.home.id),
-            client_addr: req.peer_addr().map(|a| a.ip().to_string()),
+            client_addr: crate::web::client_addr(req),
         }
     }
 }

@@ -464,7 +464,8 @@ pub fn lowered(current: &Permissions, wanted: &Permissions) -> Vec<Feature> {
     current.exceeds(wanted)
 }
 
-fn only_owners_lower(features: &[Feature]) -> String {
+/// The refusal of a cap lowered by someone who is not an Owner of the root.
+pub fn only_owners_lower(features: &[Feature]) -> String {
     let names: Vec<&str> = features.iter().map(|f| f.label()).collect();
     format!(
         "Only an Owner of the root tenant may lower a cap in use; this takes away {}.",

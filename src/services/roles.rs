@@ -134,14 +134,27 @@ pub async fn create_tenant_role(
 }
 
 /// Saves a tenant role; lowered rights apply to every user of its tenants on their next request.
+/// Saves a tenant role. Lowering a cap that tenants use is for root Owners; the role
+/// is locked first, so no tenant takes it on between the check and the change.
 pub async fn update_tenant_role(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
+    principal: &crate::auth::Principal,
     role: &TenantRole,
     name: &RoleName,
     permissions: &Permissions,
 ) -> Result<TenantRole, AppError> {
     conn.transaction(async |conn| {
+        let current = TenantRole::lock(conn, role.id, true).await?;
+        let in_use = TenantRole::tenants_using(conn, role.id).await?;
+        if let Err(message) = crate::auth::authz::tenant_role_edit(
+            principal,
+            &current.permissions,
+            permissions,
+            in_use,
+        ) {
+            return Err(AppError::field("permissions", message));
+        }
         let saved = TenantRole::update(conn, role.id, name.as_str(), permissions)
             .await
             .map_err(name_taken)?;

@@ -27,7 +27,7 @@
 //! tenant moved elsewhere meanwhile is not changed on the strength of its old place.
 
 use super::Actor;
-use crate::db::models::role::UserRole;
+use crate::db::models::role::{TenantRole, UserRole};
 use crate::db::models::tenant::{NewChild, SubtreeCounts, TenantFields};
 use crate::db::models::{AuditEvent, Tenant};
 use crate::dns::{DnsError, TxtResolver};
@@ -299,17 +299,66 @@ fn check_new<'p>(
 }
 
 /// Saves edited fields of a tenant. The root always stays enabled.
+/// Saves a tenant's fields. A new cap (tenant role) lower than the current one on any
+/// feature needs `may_lower_caps` (root Owners); both roles are locked and compared
+/// here, so a cap is not lowered between the caller's check and the change.
 pub async fn update(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     id: i64,
     mut fields: TenantFields,
+    may_lower_caps: bool,
 ) -> Result<Tenant, AppError> {
     conn.transaction(async |conn| {
         set_lock_timeout(conn).await?;
         let before = Tenant::lock(conn, id).await?;
+        if let Some(new) = fields
+            .tenant_role_id
+            .filter(|r| *r != before.tenant_role_id)
+        {
+            if before.is_root() {
+                return Err(AppError::field(
+                    "tenant_role_id",
+                    crate::auth::authz::ROOT_NOT_CAPPED,
+                ));
+            }
+            // Lowest id first: two assignments never wait on each other in a cycle.
+            let mut ids = [new, before.tenant_role_id];
+            ids.sort_unstable();
+            let mut locked = Vec::new();
+            for rid in ids {
+                locked.push(
+                    TenantRole::lock(conn, rid, false)
+                        .await
+                        .map_err(|e| match e {
+                            diesel::result::Error::NotFound => AppError::field(
+                                "tenant_role_id",
+                                crate::auth::authz::UNKNOWN_TENANT_ROLE,
+                            ),
+                            e => e.into(),
+                        })?,
+                );
+            }
+            let perms = |rid: i64| {
+                locked
+                    .iter()
+                    .find(|r| r.id == rid)
+                    .map(|r| r.permissions.clone())
+                    .unwrap_or_else(crate::domain::Permissions::none)
+            };
+            let taken = crate::auth::authz::lowered(&perms(before.tenant_role_id), &perms(new));
+            if !taken.is_empty() && !may_lower_caps {
+                return Err(AppError::field(
+                    "tenant_role_id",
+                    crate::auth::authz::only_owners_lower(&taken),
+                ));
+            }
+        }
         if before.is_root() {
             fields.enabled = true;
+        }
+        if before.enabled && !fields.enabled {
+            keeps_a_root_owner(conn, |home| home.last() == Some(&id), "Disabling it").await?;
         }
         let after = Tenant::update_fields(conn, id, &fields)
             .await
@@ -321,6 +370,28 @@ pub async fn update(
         Ok(after)
     })
     .await
+}
+
+/// Refuses a change that would leave the root without an Owner over the whole tree
+/// who can log in: disabling the home tenant (`removes` true for the tenant itself) or
+/// deleting the subtree (true for every tenant below it) of the last ones.
+async fn keeps_a_root_owner(
+    conn: &mut AsyncPgConnection,
+    removes: impl Fn(&[i64]) -> bool,
+    what: &str,
+) -> Result<(), AppError> {
+    let owners = crate::db::models::User::root_owner_homes_locked(conn).await?;
+    let before = owners.iter().filter(|o| o.can_log_in).count();
+    let after = owners
+        .iter()
+        .filter(|o| o.can_log_in && !removes(&o.home_path))
+        .count();
+    if before > 0 && after == 0 {
+        return Err(AppError::Conflict(format!(
+            "{what} would leave the root tenant without an Owner who can log in: the last Owners of the root are at home here. Make a user of another tenant an Owner of the root first."
+        )));
+    }
+    Ok(())
 }
 
 /// Enables or disables a tenant. Disabling ends its users' sessions on their next request.
@@ -337,6 +408,9 @@ pub async fn set_enabled(
             return Err(AppError::BadRequest(
                 "The root tenant cannot be disabled.".into(),
             ));
+        }
+        if before.enabled && !enabled {
+            keeps_a_root_owner(conn, |home| home.last() == Some(&id), "Disabling it").await?;
         }
         let after = Tenant::set_enabled(conn, id, enabled).await?;
         if before.enabled && !enabled {
@@ -440,6 +514,7 @@ pub async fn delete(
         if !force && !blocking.is_empty() {
             return Err(AppError::DeleteBlocked(blocking));
         }
+        keeps_a_root_owner(conn, |home| home.contains(&id), "Deleting it").await?;
         let mut event = actor.event("tenant.delete", Some(id));
         event.before = Some(snapshot(&tenant));
         event.after = Some(serde_json::json!({

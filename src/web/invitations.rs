@@ -707,7 +707,7 @@ async fn accept_new(
         Err(e) => return refusal(e),
     };
     let mut conn = state.pool.get().await?;
-    let addr = req.peer_addr().map(|a| a.ip().to_string());
+    let addr = crate::web::client_addr(&req);
     // Dead links are answered before any password is hashed.
     let preview = match service::precheck(&mut conn, &token, None, addr.clone()).await {
         Ok(p) => p,
@@ -793,7 +793,7 @@ async fn accept_existing(
         Ok(t) => t,
         Err(e) => return refusal(e),
     };
-    let addr = req.peer_addr().map(|a| a.ip().to_string());
+    let addr = crate::web::client_addr(&req);
     let user = CurrentUser::load(&state, session.clone()).await?;
     let mut conn = state.pool.get().await?;
     // A dead link is answered as such, logged in or not.

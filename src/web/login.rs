@@ -163,7 +163,7 @@ async fn login(
         printable(subdomain).to_lowercase(),
         printable(username).to_lowercase()
     );
-    let client_addr = req.peer_addr().map(|a| a.ip().to_string());
+    let client_addr = crate::web::client_addr(&req);
     let retry = |error| {
         render_status(
             &page(

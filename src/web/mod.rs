@@ -71,8 +71,48 @@ pub fn actor(user: &CurrentUser, req: &HttpRequest) -> Actor {
         user_id: Some(user.user.id),
         login: format!("{}\\{}", user.home.subdomain, user.user.username),
         acting_tenant_id: Some(user.acting.id),
-        client_addr: req.peer_addr().map(|a| a.ip().to_string()),
+        client_addr: client_addr(req),
     }
+}
+
+/// The client's address: the peer's, or, when the peer is a trusted proxy
+/// (`TENANTRY_TRUSTED_PROXIES`), the nearest address in `X-Forwarded-For` that is
+/// not itself a trusted proxy. Addresses further left are the client's own claims
+/// and are never believed.
+pub fn client_addr(req: &HttpRequest) -> Option<String> {
+    let peer = req.peer_addr()?.ip();
+    let trusted = req
+        .app_data::<web::Data<crate::startup::AppState>>()
+        .map(|s| s.settings.trusted_proxies.as_slice())
+        .unwrap_or_default();
+    let forwarded: Vec<&str> = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    Some(forwarded_client(peer, &forwarded, trusted).to_string())
+}
+
+/// `client_addr` on plain values, for tests.
+pub fn forwarded_client(
+    peer: std::net::IpAddr,
+    forwarded: &[&str],
+    trusted: &[ipnet::IpNet],
+) -> std::net::IpAddr {
+    let is_trusted = |ip: &std::net::IpAddr| trusted.iter().any(|n| n.contains(ip));
+    if !is_trusted(&peer) {
+        return peer;
+    }
+    let mut client = peer;
+    // Right to left: each hop was appended by the proxy in front of it.
+    for hop in forwarded.iter().flat_map(|v| v.split(',')).rev() {
+        match hop.trim().parse::<std::net::IpAddr>() {
+            Ok(ip) if is_trusted(&ip) => client = ip,
+            Ok(ip) => return ip,
+            Err(_) => return client,
+        }
+    }
+    client
 }
 
 /// Ids in paths are numbers; anything else names nothing: 404.
@@ -80,4 +120,51 @@ pub fn parse_id(raw: &str) -> Result<i64, crate::error::AppError> {
     raw.trim()
         .parse()
         .map_err(|_| crate::error::AppError::NotFound)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::forwarded_client;
+
+    #[test]
+    fn the_client_is_the_nearest_untrusted_hop() {
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+        let trusted: Vec<ipnet::IpNet> = vec![
+            "10.0.0.0/8".parse().unwrap(),
+            "127.0.0.1/32".parse().unwrap(),
+        ];
+        // An untrusted peer's header is ignored: anyone can send one.
+        assert_eq!(
+            forwarded_client(ip("203.0.113.9"), &["198.51.100.1"], &trusted),
+            ip("203.0.113.9")
+        );
+        // Behind a trusted proxy: the address it appended.
+        assert_eq!(
+            forwarded_client(ip("127.0.0.1"), &["198.51.100.1"], &trusted),
+            ip("198.51.100.1")
+        );
+        // A client's forged entries on the left are not believed; trusted hops are skipped.
+        assert_eq!(
+            forwarded_client(
+                ip("127.0.0.1"),
+                &["1.2.3.4, 198.51.100.1", "10.1.2.3"],
+                &trusted
+            ),
+            ip("198.51.100.1")
+        );
+        // Garbage stops the walk at the last address known good.
+        assert_eq!(
+            forwarded_client(ip("127.0.0.1"), &["not-an-ip"], &trusted),
+            ip("127.0.0.1")
+        );
+        assert_eq!(
+            forwarded_client(ip("127.0.0.1"), &[], &trusted),
+            ip("127.0.0.1")
+        );
+        // Without trusted proxies, always the peer.
+        assert_eq!(
+            forwarded_client(ip("127.0.0.1"), &["198.51.100.1"], &[]),
+            ip("127.0.0.1")
+        );
+    }
 }

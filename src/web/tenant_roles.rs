@@ -162,15 +162,9 @@ async fn save(
             escalation_error(&too_much),
         )])));
     }
-    if let Some(role) = existing {
-        let in_use = TenantRole::tenants_using(conn, role.id).await?;
-        if let Err(message) = authz::tenant_role_edit(user, &role.permissions, &perms, in_use) {
-            return Ok(Err(FieldErrors::from([("permissions", message)])));
-        }
-    }
     let result = match existing {
         Some(role) => {
-            service::update_tenant_role(conn, &actor(user, req), role, &name, &perms).await
+            service::update_tenant_role(conn, &actor(user, req), user, role, &name, &perms).await
         }
         None => service::create_tenant_role(conn, &actor(user, req), &name, &perms).await,
     };

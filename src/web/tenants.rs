@@ -743,7 +743,14 @@ async fn update(
     let result = match input.validate(false, &state.settings.console_hosts()) {
         Ok(mut fields) if errors.is_empty() => {
             fields.tenant_role_id = role;
-            service::update(&mut conn, &actor(&user, &req), tenant.id, fields).await
+            service::update(
+                &mut conn,
+                &actor(&user, &req),
+                tenant.id,
+                fields,
+                authz::is_global_owner(&user),
+            )
+            .await
         }
         Ok(_) => Err(AppError::Validation(errors)),
         Err(mut more) => {

@@ -912,3 +912,212 @@ async fn explainer_hides_tenants_above_the_viewers_reach() {
         .await;
     assert!(html.contains(&acme.name), "{html}");
 }
+
+// ---------------------------------------------------------------- the root keeps an Owner (review of #9)
+
+/// Alice, a user of acme, becomes the only Owner of the root; the first administrator
+/// loses his grant. Returns acme and alice.
+async fn owner_at_home_in_acme(app: &TestApp) -> (Tenant, User) {
+    let acme = app.tenant(&app.root, "acme", true).await;
+    let alice = app.user(&acme, "alice").await;
+    app.grant(&alice, &app.root, GrantRole::Owner, Scope::Subtree, true)
+        .await;
+    db(app)
+        .await
+        .execute("DELETE FROM grants WHERE user_id = $1", &[&app.admin.id])
+        .await
+        .unwrap();
+    (acme, alice)
+}
+
+/// Disabling (button, form, API) or deleting (API, forced) the home tenant of the
+/// last Owners of the root is refused: it would leave nobody who can manage the root.
+#[tokio::test]
+async fn the_home_of_the_last_root_owners_is_not_disabled_or_deleted() {
+    let app = spawn_app().await;
+    let (acme, alice) = owner_at_home_in_acme(&app).await;
+    let radmin = app.user(&app.root, "radmin").await;
+    app.grant(
+        &radmin,
+        &app.root,
+        GrantRole::Administrator,
+        Scope::Subtree,
+        true,
+    )
+    .await;
+    let b = browser_as(&app, "radmin").await;
+    let r = b
+        .post_form(&format!("/tenants/{}/disable", acme.id), &[])
+        .await;
+    assert_eq!(status(&r), 409);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("without an Owner who can log in"));
+    let r = b
+        .post_form(
+            &format!("/tenants/{}/edit", acme.id),
+            &[
+                ("name", acme.name.as_str()),
+                ("subdomain", "acme"),
+                ("can_have_subtenants", "true"),
+            ],
+        )
+        .await;
+    assert_eq!(status(&r), 409);
+    let radmin_token = crate::api::token_for(&app, &radmin, false).await;
+    let r = app
+        .client
+        .patch(app.url(&format!("/api/v1/tenants/{}", acme.id)))
+        .bearer_auth(&radmin_token)
+        .json(&serde_json::json!({"enabled": false}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(status(&r), 409);
+    let alice_token = crate::api::token_for(&app, &alice, false).await;
+    let r = app
+        .client
+        .delete(app.url(&format!("/api/v1/tenants/{}?force=true", acme.id)))
+        .bearer_auth(&alice_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(status(&r), 409);
+    assert!(app.reload(&acme).await.is_some_and(|t| t.enabled));
+    browser_as(&app, "acme\\alice").await;
+    // With an Owner at home elsewhere, acme may go.
+    app.grant(
+        &app.admin,
+        &app.root,
+        GrantRole::Owner,
+        Scope::Subtree,
+        true,
+    )
+    .await;
+    let r = b
+        .post_form(&format!("/tenants/{}/disable", acme.id), &[])
+        .await;
+    assert_eq!(status(&r), 303);
+}
+
+/// Lowering a cap and a tenant taking it on, at once: a root Administrator may do
+/// each only while the other has not happened, so never both. The role row is held
+/// locked first so that both requests are in flight together.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_cap_is_not_lowered_while_a_tenant_takes_it_on() {
+    let app = spawn_app().await;
+    let radmin = app.user(&app.root, "radmin").await;
+    app.grant(
+        &radmin,
+        &app.root,
+        GrantRole::Administrator,
+        Scope::Subtree,
+        true,
+    )
+    .await;
+    let b = browser_as(&app, "radmin").await;
+    let token = crate::api::token_for(&app, &radmin, false).await;
+    let mut lowered: Vec<(String, String)> = vec![("name".into(), "FullN".into())];
+    for f in Feature::ALL {
+        let level = if f == Feature::Audit { "none" } else { "full" };
+        lowered.push((format!("perm_{}", f.as_str()), level.into()));
+    }
+    for round in 0..4 {
+        let tenant = app.tenant(&app.root, &format!("race{round}"), false).await;
+        let role = {
+            let mut conn = app.conn().await;
+            TenantRole::insert(
+                &mut conn,
+                &format!("Full{round}"),
+                &Permissions::all(Level::Full),
+            )
+            .await
+            .unwrap()
+        };
+        let mut fields = lowered.clone();
+        fields[0].1 = role.name.clone();
+        let refs: Vec<(&str, &str)> = fields
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let blocker = db(&app).await;
+        let watcher = db(&app).await;
+        let hold = round % 2 == 0;
+        if hold {
+            blocker.batch_execute("BEGIN").await.unwrap();
+            blocker
+                .execute(
+                    "SELECT id FROM tenant_roles WHERE id = $1 FOR UPDATE",
+                    &[&role.id],
+                )
+                .await
+                .unwrap();
+        }
+        let finished = std::sync::atomic::AtomicUsize::new(0);
+        let assign = async {
+            let r = app
+                .client
+                .patch(app.url(&format!("/api/v1/tenants/{}", tenant.id)))
+                .bearer_auth(&token)
+                .json(&serde_json::json!({"tenant_role_id": role.id}))
+                .send()
+                .await
+                .unwrap();
+            finished.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            status(&r)
+        };
+        let edit = async {
+            let r = b
+                .post_form(&format!("/tenant-roles/{}", role.id), &refs)
+                .await;
+            finished.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            status(&r)
+        };
+        let release = async {
+            if !hold {
+                return;
+            }
+            // Both wait on the lock, or (without the locks under test) both are done.
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+            loop {
+                let waiting: i64 = watcher
+                    .query_one(
+                        "SELECT count(*) FROM pg_stat_activity \
+                         WHERE datname = current_database() AND wait_event_type = 'Lock'",
+                        &[],
+                    )
+                    .await
+                    .unwrap()
+                    .get(0);
+                if waiting >= 2 || finished.load(std::sync::atomic::Ordering::SeqCst) == 2 {
+                    break;
+                }
+                assert!(std::time::Instant::now() < deadline, "never both in flight");
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+            blocker.batch_execute("COMMIT").await.unwrap();
+        };
+        let (assigned, edited, ()) = tokio::join!(assign, edit, release);
+        assert!(
+            !(assigned == 200 && edited == 303),
+            "round {round}: both went through"
+        );
+        assert!(
+            [200, 422].contains(&assigned) && [303, 422].contains(&edited),
+            "round {round}: {assigned} {edited}"
+        );
+        // Whatever happened, the tenant is not capped below full.
+        let row = db(&app)
+            .await
+            .query_one(
+                "SELECT r.permissions->>'audit' FROM tenants t JOIN tenant_roles r ON r.id = t.tenant_role_id WHERE t.id = $1",
+                &[&tenant.id],
+            )
+            .await
+            .unwrap();
+        let audit: String = row.get(0);
+        assert_eq!(audit, "full", "round {round}");
+    }
+}

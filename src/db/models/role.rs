@@ -54,6 +54,25 @@ impl TenantRole {
             .map(Into::into)
     }
 
+    /// Loads a tenant role locked until the end of the transaction: `FOR UPDATE` to
+    /// change it, `FOR SHARE` to assign it, so a cap is not lowered while a tenant
+    /// takes it on (and the reverse).
+    pub async fn lock(
+        conn: &mut AsyncPgConnection,
+        id: i64,
+        for_update: bool,
+    ) -> QueryResult<TenantRole> {
+        let q = tenant_roles::table
+            .find(id)
+            .select(TenantRoleRow::as_select());
+        let row = if for_update {
+            q.for_update().first(conn).await?
+        } else {
+            q.for_share().first(conn).await?
+        };
+        Ok(row.into())
+    }
+
     pub async fn insert(
         conn: &mut AsyncPgConnection,
         name: &str,

@@ -364,7 +364,20 @@ impl User {
     /// that two administrators cannot revoke, narrow, disable or delete the last two
     /// Owners at once: whoever comes second waits, then reads what the first left.
     pub async fn root_owners_locked(conn: &mut AsyncPgConnection) -> QueryResult<Vec<(i64, bool)>> {
-        use crate::db::schema::grants;
+        Ok(Self::root_owner_homes_locked(conn)
+            .await?
+            .into_iter()
+            .map(|o| (o.user_id, o.can_log_in))
+            .collect())
+    }
+
+    /// The root's Owners over the whole tree with their home tenants, locked like
+    /// `root_owners_locked`. Homes are read after the locks, so two changes that
+    /// each remove one of the last two Owners see each other's result.
+    pub async fn root_owner_homes_locked(
+        conn: &mut AsyncPgConnection,
+    ) -> QueryResult<Vec<RootOwner>> {
+        use crate::db::schema::{grants, tenant_paths};
         let root = tenants::table
             .filter(tenants::parent_id.is_null())
             .select(tenants::id);
@@ -377,12 +390,43 @@ impl User {
             .for_update()
             .load(conn)
             .await?;
-        users::table
-            .filter(users::id.eq_any(ids))
+        let locked: Vec<i64> = users::table
+            .filter(users::id.eq_any(&ids))
             .order(users::id.asc())
-            .select((users::id, users::enabled))
+            .select(users::id)
             .for_update()
             .load(conn)
-            .await
+            .await?;
+        let rows: Vec<(i64, bool, bool, Vec<i64>)> = users::table
+            .inner_join(tenants::table.on(tenants::id.eq(users::tenant_id)))
+            .inner_join(tenant_paths::table.on(tenant_paths::tenant_id.eq(users::tenant_id)))
+            .filter(users::id.eq_any(locked))
+            .order(users::id.asc())
+            .select((
+                users::id,
+                users::enabled,
+                tenants::enabled,
+                tenant_paths::path,
+            ))
+            .load(conn)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(user_id, enabled, home_enabled, home_path)| RootOwner {
+                user_id,
+                can_log_in: enabled && home_enabled,
+                home_path,
+            })
+            .collect())
     }
+}
+
+/// An Owner of the root over the whole tree, as the last-Owner guards see them.
+#[derive(Clone, Debug)]
+pub struct RootOwner {
+    pub user_id: i64,
+    /// Enabled, at home in an enabled tenant: they can log in.
+    pub can_log_in: bool,
+    /// The path of their home tenant, root first.
+    pub home_path: Vec<i64>,
 }

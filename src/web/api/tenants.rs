@@ -472,6 +472,7 @@ pub async fn update_as(
             tenant_role_id: role,
             ..fields
         },
+        authz::is_global_owner(p),
     )
     .await
 }
