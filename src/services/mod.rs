@@ -40,6 +40,8 @@ impl Actor {
             acting_tenant_id: self.acting_tenant_id,
             tenant_id,
             action,
+            // "From where" of every audited change (DESIGN §10).
+            client_addr: self.client_addr.clone(),
             ..Default::default()
         }
     }

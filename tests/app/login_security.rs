@@ -21,6 +21,8 @@ fn secret_key() -> Vec<u8> {
 struct Browser {
     client: reqwest::Client,
     base: String,
+    /// Sent as `X-Forwarded-For`, as a reverse proxy would.
+    forwarded_for: Option<String>,
 }
 
 impl Browser {
@@ -34,6 +36,15 @@ impl Browser {
         Self {
             client,
             base: app.address.clone(),
+            forwarded_for: None,
+        }
+    }
+
+    /// A browser behind the proxy at 127.0.0.1, which says the client is `client_ip`.
+    fn behind_proxy(app: &TestApp, client_ip: &str) -> Self {
+        Self {
+            forwarded_for: Some(client_ip.into()),
+            ..Self::from(app, "127.0.0.1")
         }
     }
 
@@ -49,16 +60,18 @@ impl Browser {
             .await
             .expect("body");
         let token = csrf_from(&html).expect("csrf token on /login");
-        self.client
-            .post(format!("{}/login", self.base))
-            .form(&[
-                ("username", username),
-                ("password", password),
-                ("csrf_token", &token),
-            ])
-            .send()
-            .await
-            .expect("POST /login")
+        let mut post = self.client.post(format!("{}/login", self.base));
+        if let Some(ip) = &self.forwarded_for {
+            post = post.header("x-forwarded-for", ip);
+        }
+        post.form(&[
+            ("username", username),
+            ("password", password),
+            ("csrf_token", &token),
+        ])
+        .send()
+        .await
+        .expect("POST /login")
     }
 
     /// Asserts the answer to a login attempt: 303 to the dashboard, 401 or 429.
@@ -129,6 +142,56 @@ async fn a_strangers_guesses_do_not_lock_out_the_user_at_their_own_address() {
     // Her success does not unlock the stranger.
     stranger
         .expect_login("acme\\alice", PASSWORD, 429, "still locked")
+        .await;
+}
+
+/// Behind a trusted proxy (`TENANTRY_TRUSTED_PROXIES`), the client address comes from
+/// `X-Forwarded-For`: a stranger's guesses lock only the stranger. Without the
+/// setting, the header is ignored (anyone could send one).
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_forwarded_client_is_counted() {
+    let app = spawn_app_with_env(&[("TENANTRY_TRUSTED_PROXIES", "127.0.0.1")]).await;
+    acme_with_alice_and_bob(&app).await;
+    let stranger = Browser::behind_proxy(&app, "198.51.100.7");
+    for i in 0..5 {
+        stranger
+            .expect_login("acme\\alice", "guess", 401, &format!("guess {i}"))
+            .await;
+    }
+    stranger
+        .expect_login("acme\\alice", PASSWORD, 429, "the stranger is locked")
+        .await;
+    let alice = Browser::behind_proxy(&app, "203.0.113.5");
+    alice
+        .expect_login("acme\\alice", PASSWORD, 303, "alice through the same proxy")
+        .await;
+    // The audit trail records the real client.
+    let addr: Option<String> = db(&app)
+        .await
+        .query_one(
+            "SELECT client_addr FROM audit_events WHERE action = 'login.success' ORDER BY id DESC LIMIT 1",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(addr.as_deref(), Some("203.0.113.5"));
+
+    // Not trusted: the header is ignored, and the proxy's address is what counts.
+    let app = spawn_app().await;
+    acme_with_alice_and_bob(&app).await;
+    for i in 0..5 {
+        Browser::behind_proxy(&app, &format!("198.51.100.{i}"))
+            .expect_login("acme\\alice", "guess", 401, &format!("guess {i}"))
+            .await;
+    }
+    Browser::behind_proxy(&app, "203.0.113.5")
+        .expect_login(
+            "acme\\alice",
+            PASSWORD,
+            429,
+            "one address behind the header",
+        )
         .await;
 }
 
