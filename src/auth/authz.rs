@@ -446,12 +446,15 @@ pub fn require_dominance(actor: &Principal, target: &Subject) -> Result<(), AppE
     }
 }
 
-/// Is the user an Owner of the root's whole tree (an installation Owner)?
+/// Is the user an Owner of the root's whole tree (an installation Owner), wherever
+/// their home is?
 pub fn is_global_owner(p: &Principal) -> bool {
-    p.home.is_root()
-        && p.grants.iter().any(|g| {
-            g.tenant_id == p.home.id && g.scope == Scope::Subtree && g.role == GrantRole::Owner
-        })
+    let Some(root) = p.home.path.first() else {
+        return false;
+    };
+    p.grants
+        .iter()
+        .any(|g| g.tenant_id == *root && g.scope == Scope::Subtree && g.role == GrantRole::Owner)
 }
 
 /// Field errors of a tenant-role (cap) assignment.
@@ -524,12 +527,7 @@ pub fn tenant_role_edit(
 /// for the whole installation (root Administrators and sub-tenant managers may
 /// only have it checked in DNS).
 pub fn can_approve_custom_domain(p: &Principal) -> bool {
-    let Some(root) = p.home.path.first() else {
-        return false;
-    };
-    p.grants
-        .iter()
-        .any(|g| g.tenant_id == *root && g.scope == Scope::Subtree && g.role == GrantRole::Owner)
+    is_global_owner(p)
 }
 
 #[cfg(test)]
@@ -629,5 +627,73 @@ mod custom_domain_approval_tests {
             partner,
             &[(1, Owner, Scope::Subtree)]
         )));
+    }
+
+    fn with_caps(mut p: Principal) -> Principal {
+        let mut reader = Permissions::all(Level::Full);
+        reader.set(Feature::Audit, Level::Read);
+        for (id, perms) in [(1, Permissions::all(Level::Full)), (2, reader)] {
+            p.caps.insert(
+                id,
+                crate::db::models::role::TenantRole {
+                    id,
+                    name: format!("cap {id}"),
+                    permissions: perms,
+                },
+            );
+        }
+        p
+    }
+
+    #[test]
+    fn caps_are_assigned_by_root_administrators_and_lowered_by_owners_only() {
+        use GrantRole::{Administrator, Owner};
+        let root = tenant(1, vec![1]);
+        let child = tenant(2, vec![1, 2]); // capped by role 1 (full)
+        let owner = with_caps(principal(root.clone(), &[(1, Owner, Scope::Subtree)]));
+        let admin = with_caps(principal(
+            root.clone(),
+            &[(1, Administrator, Scope::Subtree)],
+        ));
+        let outsider = with_caps(principal(child.clone(), &[(2, Owner, Scope::Subtree)]));
+        // Nobody caps the root.
+        for p in [&owner, &admin] {
+            assert_eq!(
+                tenant_role_assignment(p, &root, 2).unwrap(),
+                Err(ROOT_NOT_CAPPED.to_string())
+            );
+        }
+        assert!(matches!(
+            tenant_role_assignment(&outsider, &child, 2),
+            Err(AppError::Forbidden)
+        ));
+        assert_eq!(
+            tenant_role_assignment(&admin, &child, 99).unwrap(),
+            Err(UNKNOWN_TENANT_ROLE.to_string())
+        );
+        // Role 2 takes Audit away: an Owner's decision.
+        assert!(tenant_role_assignment(&admin, &child, 2).unwrap().is_err());
+        assert_eq!(tenant_role_assignment(&owner, &child, 2).unwrap(), Ok(()));
+        let lowered_child = Tenant {
+            tenant_role_id: 2,
+            ..child
+        };
+        assert_eq!(
+            tenant_role_assignment(&admin, &lowered_child, 1).unwrap(),
+            Ok(())
+        );
+        // Editing a role: lowering one in use is for Owners; raising, or a role nobody
+        // uses, for any root administrator.
+        let full = Permissions::all(Level::Full);
+        let less = Permissions::all(Level::Read);
+        assert!(tenant_role_edit(&admin, &full, &less, 1).is_err());
+        assert!(tenant_role_edit(&admin, &full, &less, 0).is_ok());
+        assert!(tenant_role_edit(&admin, &less, &full, 3).is_ok());
+        assert!(tenant_role_edit(&owner, &full, &less, 3).is_ok());
+        assert_eq!(lowered(&full, &less), Feature::ALL.to_vec());
+        // The root is never capped, whatever its row says.
+        let mut odd_root = root;
+        odd_root.tenant_role_id = 2;
+        assert_eq!(owner.cap(&odd_root), Permissions::all(Level::Full));
     }
 }

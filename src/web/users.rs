@@ -91,8 +91,11 @@ pub(crate) async fn changeable(
     let (tenant_id, user_id) = ids(path)?;
     let tenant = tenant_for(user, conn, tenant_id, Level::Full).await?;
     let target = member(conn, &tenant, user_id).await?;
-    if outranked(user, conn, &target).await?.is_some() {
-        return Err(AppError::Forbidden);
+    if target.id != user.user.id {
+        let subject = authz::Subject::load(conn, target.id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        authz::require_dominance(user, &subject)?;
     }
     Ok((tenant, target))
 }
