@@ -35,7 +35,7 @@ help:
 	@echo 'make test      cargo test --all-targets, the browser tests (tests/browser/run.py), schemathesis on the API (tests/api/schemathesis_run.py)'
 	@echo 'make lint      cargo fmt --check and cargo clippy -D warnings'
 	@echo 'make bench     benchmark against a 100k-tenant database (scripts/bench.sh)'
-	@echo 'make clean-db  drop and recreate the development database, drop leftover browser test databases'
+	@echo 'make clean-db  drop and recreate the development database, drop leftover test databases'
 
 run:
 	scripts/ensure-postgres.sh
@@ -60,8 +60,12 @@ test:
 	echo "suites: $$passed passed, $$failed failed"; \
 	[[ $$failed -eq 0 ]]
 
+# Each test drops its database when it ends; what a run still leaves (its template,
+# databases of tests cut short) goes afterwards, pass or fail.
 test-rust:
-	TEST_DATABASE_URL='$(TEST_DATABASE_URL)' cargo test --all-targets
+	@status=0; TEST_DATABASE_URL='$(TEST_DATABASE_URL)' cargo test --all-targets || status=$$?; \
+	TEST_DATABASE_URL='$(TEST_DATABASE_URL)' scripts/drop-test-databases.sh; \
+	exit $$status
 
 test-browser:
 	TEST_DATABASE_URL='$(TEST_DATABASE_URL)' $(PYTHON) tests/browser/run.py
@@ -83,6 +87,7 @@ clean-db:
 	scripts/ensure-postgres.sh
 	psql -X -q -v ON_ERROR_STOP=1 '$(TEST_DATABASE_URL)' -Atc \
 	  "SELECT format('DROP DATABASE IF EXISTS %I WITH (FORCE);', datname) FROM pg_database \
-	   WHERE datname = 'tenantry' OR datname LIKE 'browser\_%' OR datname LIKE 'apischema\_%'" \
+	   WHERE datname = 'tenantry' OR datname LIKE 'browser\_%' OR datname LIKE 'apischema\_%' \
+	   OR datname LIKE 'tenantry\_t%'" \
 	  | psql -X -q -v ON_ERROR_STOP=1 '$(TEST_DATABASE_URL)'
 	scripts/ensure-postgres.sh

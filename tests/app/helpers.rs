@@ -122,11 +122,48 @@ pub struct TestApp {
     pub server: Arc<ServerGuard>,
 }
 
-pub struct ServerGuard(actix_web::dev::ServerHandle);
+pub struct ServerGuard {
+    handle: actix_web::dev::ServerHandle,
+    /// Dropped after the server is told to stop.
+    _database: Option<DbGuard>,
+}
+
+/// Drops a test's database when its app is gone, so a run leaves none behind
+/// (leftovers of interrupted runs go at the next run's start, or `make clean-db`).
+pub struct DbGuard(String);
+
+impl Drop for DbGuard {
+    fn drop(&mut self) {
+        let name = std::mem::take(&mut self.0);
+        // Drop runs inside the test's runtime, which also serves the app: never block
+        // it (a stalled runtime makes other servers drop connections). A thread of its
+        // own does the work; one cut short at exit leaves a database that the next
+        // run, or `make test`'s cleanup, drops.
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            rt.block_on(async {
+                let (client, conn) = tokio_postgres::connect(&admin_url(), tokio_postgres::NoTls)
+                    .await
+                    .ok()?;
+                tokio::spawn(conn);
+                client
+                    .execute(
+                        &format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
+                        &[],
+                    )
+                    .await
+                    .ok()
+            })
+        });
+    }
+}
 
 impl Drop for ServerGuard {
     fn drop(&mut self) {
-        let handle = self.0.clone();
+        let handle = self.handle.clone();
         if let Ok(rt) = tokio::runtime::Handle::try_current() {
             rt.spawn(async move { handle.stop(false).await });
         }
@@ -198,7 +235,16 @@ pub async fn spawn_app_with(settings: Settings) -> TestApp {
     };
     let app = Application::build(settings).expect("build app");
     let port = app.port();
-    let server = Arc::new(ServerGuard(app.handle()));
+    let db_name = db_url
+        .rsplit('/')
+        .next()
+        .and_then(|rest| rest.split('?').next())
+        .filter(|n| n.starts_with("tenantry_t"))
+        .map(|n| DbGuard(n.to_string()));
+    let server = Arc::new(ServerGuard {
+        handle: app.handle(),
+        _database: db_name,
+    });
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address: format!("http://127.0.0.1:{port}"),
