@@ -354,6 +354,9 @@ pub struct ProblemDocument {
     pub errors: Option<FieldErrors>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub blockers: Option<Vec<Blocker>>,
+    /// The request's id (also in `X-Request-Id` and the server log).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 impl AppError {
@@ -397,6 +400,7 @@ impl AppError {
                 AppError::DeleteBlocked(b) => Some(b.clone()),
                 _ => None,
             },
+            request_id: crate::telemetry::current_request_id(),
         }
     }
 

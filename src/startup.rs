@@ -129,6 +129,8 @@ impl Application {
                 )
                 // Not `%r`: the request line would log invitation tokens.
                 .wrap(crate::telemetry::request_logger())
+                // Outermost: the access log line and everything inside carry the id.
+                .wrap(from_fn(crate::telemetry::request_id))
         })
         .listen(listener)?
         .shutdown_timeout(10)

@@ -1,8 +1,57 @@
 //! Logging: `RUST_LOG` filters, default `info`; and the request log line, which never
 //! carries a secret (an invitation link's token is a bearer credential until used).
 
-use actix_web::dev::ServiceRequest;
-use actix_web::middleware::Logger;
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::{Logger, Next};
+use tracing::Instrument;
+
+tokio::task_local! {
+    /// The id of the request being served, for error pages and problem documents.
+    static REQUEST_ID: String;
+}
+
+/// The header that carries a request's id, in and out.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// The id of the request this task serves, if any.
+pub fn current_request_id() -> Option<String> {
+    REQUEST_ID.try_with(Clone::clone).ok()
+}
+
+/// An id a proxy sent that is safe to log and echo: short, letters, digits, `-`, `_`.
+fn usable_id(v: &str) -> bool {
+    (8..=64).contains(&v.len())
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// Gives every request an id (the proxy's `X-Request-Id` when usable, a new one
+/// otherwise): every log line of the request carries it in its span, error pages and
+/// problem documents show it, and the response echoes it in `X-Request-Id`.
+pub async fn request_id(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let id = req
+        .headers()
+        .get(REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| usable_id(v))
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("{:016x}", rand::random::<u64>()));
+    let span = tracing::info_span!("request", request_id = %id);
+    let mut res = REQUEST_ID
+        .scope(id.clone(), next.call(req).instrument(span))
+        .await?;
+    if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&id) {
+        res.headers_mut().insert(
+            actix_web::http::header::HeaderName::from_static(REQUEST_ID_HEADER),
+            value,
+        );
+    }
+    Ok(res)
+}
 
 pub fn init() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -37,7 +86,8 @@ const MAX_LOGGED: usize = 300;
 /// The access log for every request: `addr "METHOD /path?query HTTP/x" status bytes
 /// time`, with secrets in the path and query replaced (see [`request_line`]).
 pub fn request_logger() -> Logger {
-    Logger::new("%a \"%{request}xi\" %s %b %Dms").custom_request_replace("request", request_line)
+    Logger::new("%a \"%{request}xi\" %s %b %Dms %{x-request-id}o")
+        .custom_request_replace("request", request_line)
 }
 
 /// `METHOD target VERSION` of a request as the access log shows it.

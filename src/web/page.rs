@@ -134,6 +134,8 @@ struct ErrorPage<'a> {
     status: u16,
     title: &'a str,
     detail: &'a str,
+    /// Quoted by a user to an operator, found in the server log.
+    request_id: Option<String>,
 }
 
 /// A plain error page: no stack trace, no internal detail, works without a session.
@@ -142,6 +144,7 @@ pub fn error_page(status: StatusCode, title: &str, detail: &str) -> HttpResponse
         status: status.as_u16(),
         title,
         detail,
+        request_id: crate::telemetry::current_request_id(),
     };
     let body = page
         .render()

@@ -143,3 +143,51 @@ async fn static_assets_are_served_with_their_types() {
     );
     assert!(r.text().await.unwrap().contains("htmx"));
 }
+
+/// Every answer carries a request id (a usable one from the proxy is kept), and error
+/// pages and problem documents show the same id, to be found in the server log.
+#[tokio::test]
+async fn every_request_has_an_id_shown_on_errors() {
+    let app = spawn_app().await;
+    let id = |r: &reqwest::Response| {
+        r.headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+            .expect("X-Request-Id on every answer")
+    };
+    let a = app.get("/login").await;
+    let b = app.get("/login").await;
+    assert_ne!(id(&a), id(&b), "a new id per request");
+    let kept = app
+        .client
+        .get(app.url("/healthz"))
+        .header("x-request-id", "proxy-id-12345")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(id(&kept), "proxy-id-12345");
+    let replaced = app
+        .client
+        .get(app.url("/healthz"))
+        .header("x-request-id", "bad id <script>")
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(id(&replaced), "bad id <script>");
+    // The 404 page names it.
+    let r = app.get("/no-such-page").await;
+    assert_eq!(r.status().as_u16(), 404);
+    let rid = id(&r);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains(&format!("<code id=\"request-id\">{rid}</code>")),
+        "{html}"
+    );
+    // So does a problem document.
+    let r = app.get("/api/v1/tenants").await;
+    assert_eq!(r.status().as_u16(), 401);
+    let rid = id(&r);
+    let doc: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(doc["request_id"], serde_json::json!(rid));
+}

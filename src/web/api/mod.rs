@@ -161,6 +161,7 @@ fn document(
                 },
                 errors: None,
                 blockers: None,
+                request_id: crate::telemetry::current_request_id(),
             }
         }
     }
