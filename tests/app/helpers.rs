@@ -560,3 +560,19 @@ pub async fn partner_tree(app: &TestApp) -> PartnerTree {
         g1,
     }
 }
+
+/// A page's HTML with its per-request id blanked, to compare two answers (an
+/// invisible tenant's 404 must read exactly like a missing one's).
+pub fn without_request_id(html: &str) -> String {
+    const OPEN: &str = "<code id=\"request-id\">";
+    match html.find(OPEN) {
+        Some(start) => {
+            let from = start + OPEN.len();
+            let end = html[from..]
+                .find("</code>")
+                .map_or(html.len(), |e| from + e);
+            format!("{}{}", &html[..from], &html[end..])
+        }
+        None => html.to_string(),
+    }
+}
