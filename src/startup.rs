@@ -13,7 +13,7 @@ use actix_web::body::MessageBody;
 use actix_web::cookie::{Key, SameSite};
 use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
-use actix_web::middleware::{from_fn, DefaultHeaders, Next};
+use actix_web::middleware::{from_fn, Condition, DefaultHeaders, Next};
 use actix_web::{web as aweb, App, HttpServer};
 use secrecy::ExposeSecret;
 use std::net::TcpListener;
@@ -54,6 +54,7 @@ impl Application {
         let port = listener.local_addr()?.port();
         let key = Key::derive_from(settings.secret_key.expose_secret().as_bytes());
         let secure = settings.cookies_secure();
+        let count_statements = settings.dev;
         let outbox_wake = std::sync::Arc::new(tokio::sync::Notify::new());
         let outbox = crate::mail::worker::Worker {
             pool: pool.clone(),
@@ -113,6 +114,11 @@ impl Application {
                     aweb::scope("")
                         .wrap(from_fn(csrf::guard))
                         .wrap(sessions)
+                        .wrap(from_fn(crate::auth::session_store::request_slot))
+                        .wrap(Condition::new(
+                            count_statements,
+                            from_fn(db::statements::header),
+                        ))
                         .configure(web::configure),
                 )
                 // 404 (405 for an API path that exists for other methods).

@@ -43,8 +43,11 @@ impl CurrentUser {
             return Ok(None);
         };
         let epoch = session.get::<i32>(EPOCH).ok().flatten().unwrap_or(-1);
-        let mut conn = state.pool.get().await?;
-        let Some(principal) = Principal::load(&mut conn, user_id).await? else {
+        let principal = match super::session_store::take_principal(user_id) {
+            Some(p) => Some(p),
+            None => Principal::load(&mut *state.pool.get().await?, user_id).await?,
+        };
+        let Some(principal) = principal else {
             session.purge();
             return Ok(None);
         };
@@ -65,6 +68,7 @@ impl CurrentUser {
             session: SessionHandle(session),
         };
         if acting_id != current.home.id {
+            let mut conn = state.pool.get().await?;
             match Tenant::find(&mut conn, acting_id).await {
                 Ok(t) if t.enabled && super::authz::can_see(&current, &t) => current.acting = t,
                 // The acting tenant went away, was disabled or is no longer visible.

@@ -1,12 +1,13 @@
 //! A user as authorization sees them: home tenant, home role, grants, and the
 //! tenant roles (caps) in force — everything a decision needs besides the target tenant.
 
+use crate::db::models::grant::GrantRow;
+use crate::db::models::principal::{self, PrincipalRow};
 use crate::db::models::role::{TenantRole, UserRole};
 use crate::db::models::{Grant, Tenant, User};
-use crate::db::schema::{user_roles, users};
 use crate::domain::Permissions;
-use diesel::prelude::*;
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel::QueryResult;
+use diesel_async::AsyncPgConnection;
 use std::collections::HashMap;
 
 #[derive(Clone, Debug)]
@@ -20,42 +21,30 @@ pub struct Principal {
     pub caps: HashMap<i64, TenantRole>,
 }
 
+impl From<PrincipalRow> for Principal {
+    fn from(row: PrincipalRow) -> Self {
+        Principal {
+            user: row.user,
+            home: row.home,
+            role: row.role.map(Into::into),
+            grants: row.grants.into_iter().filter_map(GrantRow::parse).collect(),
+            caps: row
+                .tenant_roles
+                .into_iter()
+                .map(|r| (r.id, TenantRole::from(r)))
+                .collect(),
+        }
+    }
+}
+
 impl Principal {
-    /// Loads a user for authorization: three indexed queries (user with home tenant and
-    /// role, grants, tenant roles), once per request.
+    /// Loads a user for authorization: one statement (user with home tenant and role,
+    /// grants, tenant roles), once per request.
     pub async fn load(
         conn: &mut AsyncPgConnection,
         user_id: i64,
     ) -> QueryResult<Option<Principal>> {
-        let row: Option<(User, Tenant, Option<crate::db::models::role::UserRoleRow>)> =
-            users::table
-                .inner_join(crate::db::models::tenant::with_path())
-                .left_join(user_roles::table)
-                .filter(users::id.eq(user_id))
-                .select((
-                    User::as_select(),
-                    Tenant::as_select(),
-                    Option::<crate::db::models::role::UserRoleRow>::as_select(),
-                ))
-                .first(conn)
-                .await
-                .optional()?;
-        let Some((user, home, role)) = row else {
-            return Ok(None);
-        };
-        let grants = Grant::for_user(conn, user.id).await?;
-        let caps = TenantRole::all(conn)
-            .await?
-            .into_iter()
-            .map(|r| (r.id, r))
-            .collect();
-        Ok(Some(Principal {
-            user,
-            home,
-            role: role.map(Into::into),
-            grants,
-            caps,
-        }))
+        Ok(principal::by_user(conn, user_id).await?.map(Into::into))
     }
 
     /// The cap of a tenant: its tenant role's permissions (none if the role is unknown).

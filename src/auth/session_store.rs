@@ -1,14 +1,77 @@
 //! actix-session storage in PostgreSQL, so every app process shares sessions and
 //! logout or disabling a user takes effect everywhere at once.
+//!
+//! Loading a session also loads the user it names, in the same statement: every
+//! logged-in request needs both. The user waits in a per-request slot for
+//! `CurrentUser`, and the expiry read lets an unchanged session skip its write.
 
-use crate::db::{models::session, DbPool};
+use super::principal::Principal;
+use crate::db::{
+    models::{principal, session},
+    DbPool,
+};
 use actix_session::storage::{LoadError, SaveError, SessionKey, SessionStore, UpdateError};
+use actix_web::body::MessageBody;
 use actix_web::cookie::time::Duration;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use chrono::{DateTime, Utc};
 use rand::distributions::{Alphanumeric, DistString};
 use sha2::{Digest, Sha256};
+use std::cell::RefCell;
 use std::collections::HashMap;
 
 type State = HashMap<String, String>;
+
+/// What loading the request's session read.
+struct Loaded {
+    key_hash: String,
+    expires_at: DateTime<Utc>,
+    principal: Option<Principal>,
+}
+
+tokio::task_local! {
+    static LOADED: RefCell<Option<Loaded>>;
+}
+
+/// Middleware around the session layer: a slot per request for what its session
+/// load read. Without it everything still works, with more statements.
+pub async fn request_slot(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    LOADED.scope(RefCell::new(None), next.call(req)).await
+}
+
+/// The user the request's session named when it was loaded, if it is `user_id`.
+/// Taken, not copied: a second load in the same request reads the database again,
+/// so it sees what the request changed.
+pub fn take_principal(user_id: i64) -> Option<Principal> {
+    LOADED
+        .try_with(|slot| {
+            let mut slot = slot.borrow_mut();
+            let loaded = slot.as_mut()?;
+            match &loaded.principal {
+                Some(p) if p.user.id == user_id => loaded.principal.take(),
+                _ => None,
+            }
+        })
+        .ok()
+        .flatten()
+}
+
+/// The expiry the session with this key had when the request loaded it.
+fn loaded_expiry(key_hash: &str) -> Option<DateTime<Utc>> {
+    LOADED
+        .try_with(|slot| {
+            slot.borrow()
+                .as_ref()
+                .filter(|l| l.key_hash == key_hash)
+                .map(|l| l.expires_at)
+        })
+        .ok()
+        .flatten()
+}
 
 #[derive(Clone)]
 pub struct PgSessionStore {
@@ -49,15 +112,23 @@ impl SessionStore for PgSessionStore {
             .get()
             .await
             .map_err(|e| LoadError::Other(e.into()))?;
-        let value = session::load(&mut conn, &key_hash(key))
+        let hash = key_hash(key);
+        let loaded = principal::by_session(&mut conn, &hash)
             .await
             .map_err(|e| LoadError::Other(e.into()))?;
-        match value {
-            None => Ok(None),
-            Some(v) => serde_json::from_value(v)
-                .map(Some)
-                .map_err(|e| LoadError::Deserialization(e.into())),
-        }
+        let Some(loaded) = loaded else {
+            return Ok(None);
+        };
+        let state = serde_json::from_value(loaded.state)
+            .map_err(|e| LoadError::Deserialization(e.into()))?;
+        let _ = LOADED.try_with(|slot| {
+            *slot.borrow_mut() = Some(Loaded {
+                key_hash: hash,
+                expires_at: loaded.expires_at,
+                principal: loaded.principal.map(Into::into),
+            })
+        });
+        Ok(Some(state))
     }
 
     async fn save(&self, state: State, ttl: &Duration) -> Result<SessionKey, SaveError> {
@@ -96,8 +167,15 @@ impl SessionStore for PgSessionStore {
     }
 
     async fn update_ttl(&self, key: &SessionKey, ttl: &Duration) -> Result<(), anyhow::Error> {
+        let hash = key_hash(key);
+        let expires_at = expires(ttl);
+        // The same test `touch` makes, on the expiry just read: no statement at all
+        // while the session needs no extension.
+        if loaded_expiry(&hash).is_some_and(|e| e >= expires_at - session::TOUCH_SLACK) {
+            return Ok(());
+        }
         let mut conn = self.pool.get().await?;
-        session::touch(&mut conn, &key_hash(key), expires(ttl)).await?;
+        session::touch(&mut conn, &hash, expires_at).await?;
         Ok(())
     }
 

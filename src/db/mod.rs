@@ -2,6 +2,7 @@
 
 pub mod models;
 pub mod schema;
+pub mod statements;
 
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_async::pooled_connection::deadpool::{Object, Pool};
@@ -38,6 +39,14 @@ pub fn pool(database_url: &str, size: usize) -> anyhow::Result<DbPool> {
     // Fast recycling trusts `is_broken` (closed socket or broken transaction)
     // instead of a round trip per checkout.
     config.recycling_method = RecyclingMethod::Fast;
+    config.custom_setup = Box::new(|url| {
+        Box::pin(async move {
+            use diesel_async::AsyncConnection;
+            let mut conn = AsyncPgConnection::establish(url).await?;
+            conn.set_instrumentation(statements::record);
+            Ok(conn)
+        })
+    });
     let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(
         with_connect_timeout(database_url),
         config,

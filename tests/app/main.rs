@@ -17,6 +17,7 @@ mod matrix;
 mod review_gaps;
 mod roles;
 mod smoke;
+mod statements;
 mod tenants;
 mod tree_model;
 mod tree_ops;

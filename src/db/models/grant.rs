@@ -17,6 +17,20 @@ pub struct GrantRow {
     pub manage_subtenants: bool,
 }
 
+impl GrantRow {
+    /// The grant with role and scope parsed. The CHECK constraints guarantee they
+    /// parse; anything else is skipped defensively.
+    pub fn parse(self) -> Option<Grant> {
+        Some(Grant {
+            id: self.id,
+            tenant_id: self.tenant_id,
+            role: self.role.parse().ok()?,
+            scope: self.scope.parse().ok()?,
+            manage_subtenants: self.manage_subtenants,
+        })
+    }
+}
+
 /// A grant with its role and scope parsed.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Grant {
@@ -34,19 +48,7 @@ impl Grant {
             .select(GrantRow::as_select())
             .load(conn)
             .await?;
-        // The CHECK constraints guarantee these parse; skip anything else defensively.
-        Ok(rows
-            .into_iter()
-            .filter_map(|r| {
-                Some(Grant {
-                    id: r.id,
-                    tenant_id: r.tenant_id,
-                    role: r.role.parse().ok()?,
-                    scope: r.scope.parse().ok()?,
-                    manage_subtenants: r.manage_subtenants,
-                })
-            })
-            .collect())
+        Ok(rows.into_iter().filter_map(GrantRow::parse).collect())
     }
 
     pub async fn insert(

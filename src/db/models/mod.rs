@@ -6,6 +6,7 @@ pub mod grant;
 pub mod idempotency;
 pub mod invitation;
 pub mod outbox;
+pub mod principal;
 pub mod role;
 pub mod session;
 pub mod tenant;

@@ -5,19 +5,6 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
-pub async fn load(
-    conn: &mut AsyncPgConnection,
-    key_hash: &str,
-) -> QueryResult<Option<serde_json::Value>> {
-    sessions::table
-        .filter(sessions::key_hash.eq(key_hash))
-        .filter(sessions::expires_at.gt(diesel::dsl::now))
-        .select(sessions::state)
-        .first(conn)
-        .await
-        .optional()
-}
-
 pub async fn upsert(
     conn: &mut AsyncPgConnection,
     key_hash: &str,

@@ -6,6 +6,7 @@ use super::{array_length, like_pattern, lower};
 use crate::db::schema::{tenant_paths, tenant_roles, tenants};
 use crate::domain::domain_name::{new_challenge_token, DomainStatus};
 use chrono::{DateTime, Utc};
+use diesel::dsl::count_star;
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -158,6 +159,7 @@ pub fn with_path() -> WithPath {
 }
 
 type BoxedTenants<'a> = diesel::dsl::IntoBoxed<'a, WithPath, Pg>;
+type BoxedTenantsAlone<'a> = diesel::dsl::IntoBoxed<'a, tenants::table, Pg>;
 
 diesel::alias!(tenant_paths as subtree_paths: SubtreePaths);
 
@@ -315,7 +317,8 @@ impl Tenant {
         Ok(rows)
     }
 
-    /// The Tenants page: one page of visible descendants plus the total count.
+    /// The Tenants page: one page of visible descendants plus the total count, in
+    /// one statement unless the count passes `COUNT_CAP` or the page lies past the end.
     pub async fn list(
         conn: &mut AsyncPgConnection,
         q: &ListQuery,
@@ -337,65 +340,93 @@ impl Tenant {
             }
             query
         };
-        // Counting 100k rows costs more than the page itself: count up to a cap.
-        let ids: Vec<i64> = filtered()
-            .select(tenants::id)
-            .limit(COUNT_CAP + 1)
-            .load(conn)
-            .await?;
-        let total = ids.len() as i64;
-        // Up to the cap, the page picks from the ids just read: sorting a few thousand
-        // rows fetched by key beats walking the name index past everything the filters
-        // reject, which is what the planner picks for a small subtree of a big tree.
-        let matching = if total <= COUNT_CAP {
-            tenants::table.filter(tenants::id.eq_any(ids)).into_boxed()
-        } else {
-            filtered()
+        let page = |matching: BoxedTenantsAlone<'static>| {
+            let base = matching
+                .inner_join(tenant_roles::table)
+                .inner_join(tenant_paths::table);
+            let ordered = match (q.sort, q.descending) {
+                (SortKey::Name, false) => {
+                    base.order((lower(tenants::name).asc(), tenants::id.asc()))
+                }
+                (SortKey::Name, true) => {
+                    base.order((lower(tenants::name).desc(), tenants::id.desc()))
+                }
+                (SortKey::Role, false) => base.order((
+                    lower(tenant_roles::name).asc(),
+                    lower(tenants::name).asc(),
+                    tenants::id.asc(),
+                )),
+                (SortKey::Role, true) => base.order((
+                    lower(tenant_roles::name).desc(),
+                    lower(tenants::name).asc(),
+                    tenants::id.asc(),
+                )),
+                (SortKey::Instances, false) => {
+                    base.order((tenants::instance_count.asc(), tenants::id.asc()))
+                }
+                (SortKey::Instances, true) => {
+                    base.order((tenants::instance_count.desc(), tenants::id.desc()))
+                }
+                (SortKey::Users, false) => {
+                    base.order((tenants::user_count.asc(), tenants::id.asc()))
+                }
+                (SortKey::Users, true) => {
+                    base.order((tenants::user_count.desc(), tenants::id.desc()))
+                }
+                (SortKey::Created, false) => {
+                    base.order((tenants::created_at.asc(), tenants::id.asc()))
+                }
+                (SortKey::Created, true) => {
+                    base.order((tenants::created_at.desc(), tenants::id.desc()))
+                }
+            };
+            ordered
+                .limit(q.per_page)
+                .offset((q.page - 1).max(0) * q.per_page)
         };
-        let base = matching
-            .inner_join(tenant_roles::table)
-            .inner_join(tenant_paths::table)
-            .select((
-                tenants::id,
-                tenants::name,
-                tenants::subdomain,
-                tenants::enabled,
-                tenants::can_have_subtenants,
-                tenant_roles::name,
-                tenants::instance_count,
-                tenants::user_count,
-                tenants::created_at,
-                array_length(tenant_paths::path, 1),
-            ));
-        let ordered = match (q.sort, q.descending) {
-            (SortKey::Name, false) => base.order((lower(tenants::name).asc(), tenants::id.asc())),
-            (SortKey::Name, true) => base.order((lower(tenants::name).desc(), tenants::id.desc())),
-            (SortKey::Role, false) => base.order((
-                lower(tenant_roles::name).asc(),
-                lower(tenants::name).asc(),
-                tenants::id.asc(),
-            )),
-            (SortKey::Role, true) => base.order((
-                lower(tenant_roles::name).desc(),
-                lower(tenants::name).asc(),
-                tenants::id.asc(),
-            )),
-            (SortKey::Instances, false) => {
-                base.order((tenants::instance_count.asc(), tenants::id.asc()))
-            }
-            (SortKey::Instances, true) => {
-                base.order((tenants::instance_count.desc(), tenants::id.desc()))
-            }
-            (SortKey::Users, false) => base.order((tenants::user_count.asc(), tenants::id.asc())),
-            (SortKey::Users, true) => base.order((tenants::user_count.desc(), tenants::id.desc())),
-            (SortKey::Created, false) => base.order((tenants::created_at.asc(), tenants::id.asc())),
-            (SortKey::Created, true) => {
-                base.order((tenants::created_at.desc(), tenants::id.desc()))
-            }
+        let columns = (
+            tenants::id,
+            tenants::name,
+            tenants::subdomain,
+            tenants::enabled,
+            tenants::can_have_subtenants,
+            tenant_roles::name,
+            tenants::instance_count,
+            tenants::user_count,
+            tenants::created_at,
+            array_length(tenant_paths::path, 1),
+        );
+        // Counting 100k rows costs more than the page itself: count up to a cap. Up to
+        // the cap the page picks from those ids: sorting a few thousand rows fetched by
+        // key beats walking the name index past everything the filters reject, which
+        // is what the planner picks for a small subtree of a big tree. The window
+        // counts them in the same statement.
+        let capped_ids = filtered().select(tenants::id).limit(COUNT_CAP + 1);
+        let counted: Vec<(TenantListRow, i64)> = page(
+            tenants::table
+                .filter(tenants::id.eq_any(capped_ids))
+                .into_boxed(),
+        )
+        .select((columns, count_star().over()))
+        .load(conn)
+        .await?;
+        let total = match <[_]>::first(&counted) {
+            Some((_, total)) => *total,
+            None if q.page <= 1 => 0,
+            // Past the last page: no row carried the count.
+            None => filtered()
+                .select(tenants::id)
+                .limit(COUNT_CAP + 1)
+                .load::<i64>(conn)
+                .await?
+                .len() as i64,
         };
-        let rows = ordered
-            .limit(q.per_page)
-            .offset((q.page - 1).max(0) * q.per_page)
+        if total <= COUNT_CAP {
+            return Ok((counted.into_iter().map(|(row, _)| row).collect(), total));
+        }
+        // Past the cap those ids are an arbitrary part of the matches: page through all.
+        let rows = page(filtered())
+            .select(columns)
             .load::<TenantListRow>(conn)
             .await?;
         Ok((rows, total))

@@ -1,0 +1,180 @@
+//! Who is asking, in one statement: the user with home tenant and role, their grants
+//! and every tenant role (the caps) — by user id, or by session key together with
+//! the session itself, which is what every logged-in page starts with.
+//!
+//! The grants and the caps come as arrays of rows in the same result row; those two
+//! subqueries are written out in SQL (the DSL has no `ARRAY(SELECT …)`), as
+//! expressions that keep the statement cacheable as a prepared statement.
+
+use super::grant::GrantRow;
+use super::role::{TenantRoleRow, UserRoleRow};
+use super::tenant::{with_path, WithPath};
+use super::{Tenant, User};
+use crate::db::schema::{sessions, user_roles, users};
+use chrono::{DateTime, Utc};
+use diesel::dsl::{AsSelect, InnerJoin, LeftJoin};
+use diesel::expression::{is_aggregate, AppearsOnTable, SelectableExpression, ValidGrouping};
+use diesel::pg::Pg;
+use diesel::prelude::*;
+use diesel::query_builder::{AstPass, QueryFragment, QueryId};
+use diesel::sql_types::{Array, BigInt, Bool, Jsonb, Record, Text};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+/// A user as authorization needs them, straight from the database.
+#[derive(Clone, Debug)]
+pub struct PrincipalRow {
+    pub user: User,
+    pub home: Tenant,
+    pub role: Option<UserRoleRow>,
+    pub grants: Vec<GrantRow>,
+    pub tenant_roles: Vec<TenantRoleRow>,
+}
+
+/// A live session (not expired) and, when it names an existing user, that user.
+#[derive(Clone, Debug)]
+pub struct SessionWithPrincipal {
+    pub state: serde_json::Value,
+    pub expires_at: DateTime<Utc>,
+    pub principal: Option<PrincipalRow>,
+}
+
+type GrantRecord = (i64, i64, i64, String, String, bool);
+type TenantRoleRecord = (i64, String, serde_json::Value);
+
+/// Defines a column expression whose SQL is fixed text: a correlated subquery the
+/// DSL cannot write. Plain text and no binds, so the statement stays cacheable.
+macro_rules! sql_column {
+    ($(#[$doc:meta])* $name:ident: $sql_type:ty = $sql:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, QueryId)]
+        struct $name;
+
+        impl Expression for $name {
+            type SqlType = $sql_type;
+        }
+
+        impl QueryFragment<Pg> for $name {
+            fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+                out.push_sql($sql);
+                Ok(())
+            }
+        }
+
+        impl<QS> AppearsOnTable<QS> for $name {}
+        impl<QS> SelectableExpression<QS> for $name {}
+        impl<GB> ValidGrouping<GB> for $name {
+            type IsAggregate = is_aggregate::Never;
+        }
+    };
+}
+
+sql_column! {
+    /// The grants of the user in the same row (none without one).
+    GrantsOfUser: Array<Record<(BigInt, BigInt, BigInt, Text, Text, Bool)>> =
+        "ARRAY(SELECT ROW(g.id, g.user_id, g.tenant_id, g.role, g.scope, g.manage_subtenants) \
+         FROM grants g WHERE g.user_id = users.id ORDER BY g.id)"
+}
+
+sql_column! {
+    /// Every tenant role: a handful of rows, each tenant's cap.
+    AllTenantRoles: Array<Record<(BigInt, Text, Jsonb)>> =
+        "ARRAY(SELECT ROW(r.id, r.name, r.permissions) FROM tenant_roles r ORDER BY r.id)"
+}
+
+/// The user, home tenant and role (all `None` without a user), grants and caps.
+type WhoRow = (
+    Option<User>,
+    Option<Tenant>,
+    Option<UserRoleRow>,
+    Vec<GrantRecord>,
+    Vec<TenantRoleRecord>,
+);
+
+type WhoColumns = (
+    AsSelect<Option<User>, Pg>,
+    AsSelect<Option<Tenant>, Pg>,
+    AsSelect<Option<UserRoleRow>, Pg>,
+    GrantsOfUser,
+    AllTenantRoles,
+);
+
+fn who_columns() -> WhoColumns {
+    (
+        Option::<User>::as_select(),
+        Option::<Tenant>::as_select(),
+        Option::<UserRoleRow>::as_select(),
+        GrantsOfUser,
+        AllTenantRoles,
+    )
+}
+
+type UsersWithHome = LeftJoin<InnerJoin<users::table, WithPath>, user_roles::table>;
+
+fn users_with_home() -> UsersWithHome {
+    users::table
+        .inner_join(with_path())
+        .left_join(user_roles::table)
+}
+
+fn principal_row((user, home, role, grants, tenant_roles): WhoRow) -> Option<PrincipalRow> {
+    Some(PrincipalRow {
+        user: user?,
+        home: home?,
+        role,
+        grants: grants
+            .into_iter()
+            .map(
+                |(id, user_id, tenant_id, role, scope, manage_subtenants)| GrantRow {
+                    id,
+                    user_id,
+                    tenant_id,
+                    role,
+                    scope,
+                    manage_subtenants,
+                },
+            )
+            .collect(),
+        tenant_roles: tenant_roles
+            .into_iter()
+            .map(|(id, name, permissions)| TenantRoleRow {
+                id,
+                name,
+                permissions,
+            })
+            .collect(),
+    })
+}
+
+/// Loads a user for authorization in one statement.
+pub async fn by_user(
+    conn: &mut AsyncPgConnection,
+    user_id: i64,
+) -> QueryResult<Option<PrincipalRow>> {
+    let row: Option<WhoRow> = users_with_home()
+        .filter(users::id.eq(user_id))
+        .select(who_columns())
+        .first(conn)
+        .await
+        .optional()?;
+    Ok(row.and_then(principal_row))
+}
+
+/// Loads a live session and the user it names in one statement.
+pub async fn by_session(
+    conn: &mut AsyncPgConnection,
+    key_hash: &str,
+) -> QueryResult<Option<SessionWithPrincipal>> {
+    let row: Option<(serde_json::Value, DateTime<Utc>, WhoRow)> = sessions::table
+        .left_join(users_with_home())
+        .filter(sessions::key_hash.eq(key_hash))
+        .filter(sessions::expires_at.gt(diesel::dsl::now))
+        .select((sessions::state, sessions::expires_at, who_columns()))
+        .first(conn)
+        .await
+        .optional()?;
+    Ok(row.map(|(state, expires_at, who)| SessionWithPrincipal {
+        state,
+        expires_at,
+        principal: principal_row(who),
+    }))
+}
