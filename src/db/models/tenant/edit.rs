@@ -1,0 +1,295 @@
+//! Creating and editing tenants (one at a time; structural changes are in `subtree`).
+
+use super::{with_path, Tenant};
+use crate::db::models::lower;
+use crate::db::schema::{tenant_paths, tenant_roles, tenants};
+use crate::domain::domain_name::{new_challenge_token, DomainStatus};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+/// Fields of a tenant as the create/edit forms set them.
+#[derive(Clone, Debug)]
+pub struct TenantFields {
+    pub name: String,
+    pub subdomain: String,
+    pub description: String,
+    pub custom_domain: Option<String>,
+    pub can_have_subtenants: bool,
+    pub enabled: bool,
+    /// The tenant role (cap); `None` keeps the current one (or inherits the parent's on create).
+    pub tenant_role_id: Option<i64>,
+}
+
+impl Tenant {
+    /// Creates children: ids from the sequence (ascending, in the order given), then
+    /// one INSERT for the tenants and one for their paths per thousand. The caller holds
+    /// every tenant on each parent's path locked FOR KEY SHARE in the same transaction
+    /// (`services::tenants`), so no parent's path can change and neither a parent nor
+    /// an ancestor can be moved or deleted before the children exist.
+    pub async fn insert_children(
+        conn: &mut AsyncPgConnection,
+        children: &[NewChild<'_>],
+    ) -> QueryResult<Vec<Tenant>> {
+        if children.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<i64> = diesel::sql_query(
+            "SELECT nextval('tenants_id_seq') AS id FROM generate_series(1, $1) ORDER BY 1",
+        )
+        .bind::<diesel::sql_types::BigInt, _>(children.len() as i64)
+        .load::<NewId>(conn)
+        .await?
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+        // Ids follow the order of `children`; rows go in by subdomain, so that two
+        // transactions creating the same subdomains wait on each other in one direction
+        // (the second fails on the unique index) instead of deadlocking.
+        let mut order: Vec<usize> = (0..children.len()).collect();
+        order.sort_by(|a, b| {
+            children[*a]
+                .fields
+                .subdomain
+                .cmp(&children[*b].fields.subdomain)
+        });
+        // Well under PostgreSQL's 65,535 bind parameters per statement.
+        for chunk in order.chunks(1000) {
+            let rows: Vec<_> = chunk
+                .iter()
+                .map(|&i| {
+                    let c = &children[i];
+                    (
+                        tenants::id.eq(ids[i]),
+                        tenants::parent_id.eq(Some(c.parent.id)),
+                        tenants::name.eq(&c.fields.name),
+                        tenants::subdomain.eq(&c.fields.subdomain),
+                        tenants::description.eq(&c.fields.description),
+                        tenants::custom_domain.eq(&c.fields.custom_domain),
+                        // A new domain starts pending, with its own token.
+                        tenants::custom_domain_status.eq(c
+                            .fields
+                            .custom_domain
+                            .as_ref()
+                            .map(|_| DomainStatus::Pending.as_str())),
+                        tenants::custom_domain_token.eq(c
+                            .fields
+                            .custom_domain
+                            .as_ref()
+                            .map(|_| new_challenge_token())),
+                        tenants::can_have_subtenants.eq(c.fields.can_have_subtenants),
+                        tenants::enabled.eq(c.fields.enabled),
+                        tenants::tenant_role_id.eq(c.tenant_role_id),
+                    )
+                })
+                .collect();
+            diesel::insert_into(tenants::table)
+                .values(rows)
+                .execute(conn)
+                .await?;
+            let paths: Vec<_> = chunk
+                .iter()
+                .map(|&i| {
+                    let mut path = children[i].parent.path.clone();
+                    path.push(ids[i]);
+                    (
+                        tenant_paths::tenant_id.eq(ids[i]),
+                        tenant_paths::path.eq(path),
+                    )
+                })
+                .collect();
+            diesel::insert_into(tenant_paths::table)
+                .values(paths)
+                .execute(conn)
+                .await?;
+        }
+        let mut created = Self::find_many(conn, &ids).await?;
+        created.sort_unstable_by_key(|t| t.id);
+        Ok(created)
+    }
+
+    /// Which of these subdomains are taken.
+    pub async fn taken_subdomains(
+        conn: &mut AsyncPgConnection,
+        subdomains: &[String],
+    ) -> QueryResult<std::collections::HashSet<String>> {
+        let rows: Vec<String> = tenants::table
+            .filter(tenants::subdomain.eq_any(subdomains))
+            .select(tenants::subdomain)
+            .load(conn)
+            .await?;
+        Ok(rows.into_iter().collect())
+    }
+
+    /// Which of these custom domains (lower case) are taken.
+    pub async fn taken_custom_domains(
+        conn: &mut AsyncPgConnection,
+        domains: &[String],
+    ) -> QueryResult<std::collections::HashSet<String>> {
+        if domains.is_empty() {
+            return Ok(Default::default());
+        }
+        let rows: Vec<String> = tenants::table
+            .filter(tenants::custom_domain.is_not_null())
+            .filter(lower(tenants::custom_domain.assume_not_null()).eq_any(domains))
+            .select(lower(tenants::custom_domain.assume_not_null()))
+            .load(conn)
+            .await?;
+        Ok(rows.into_iter().collect())
+    }
+
+    /// Creates the root tenant (bootstrap).
+    pub async fn insert_root(
+        conn: &mut AsyncPgConnection,
+        name: &str,
+        subdomain: &str,
+    ) -> QueryResult<Tenant> {
+        let role_id: i64 = tenant_roles::table
+            .select(tenant_roles::id)
+            .order(tenant_roles::id.asc())
+            .first(conn)
+            .await?;
+        let id: i64 = diesel::select(nextval("tenants_id_seq"))
+            .get_result(conn)
+            .await?;
+        diesel::insert_into(tenants::table)
+            .values((
+                tenants::id.eq(id),
+                tenants::name.eq(name),
+                tenants::subdomain.eq(subdomain),
+                tenants::can_have_subtenants.eq(true),
+                tenants::tenant_role_id.eq(role_id),
+            ))
+            .execute(conn)
+            .await?;
+        insert_path(conn, id, vec![id]).await?;
+        Self::find(conn, id).await
+    }
+
+    /// Locks the row for an update or delete (waits at most the session's lock_timeout).
+    pub async fn lock(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Tenant> {
+        with_path()
+            .filter(tenants::id.eq(id))
+            .select(Tenant::as_select())
+            .for_update()
+            .first(conn)
+            .await
+    }
+
+    pub async fn update_fields(
+        conn: &mut AsyncPgConnection,
+        id: i64,
+        fields: &TenantFields,
+    ) -> QueryResult<Tenant> {
+        if let Some(role_id) = fields.tenant_role_id {
+            diesel::update(tenants::table.find(id))
+                .set(tenants::tenant_role_id.eq(role_id))
+                .execute(conn)
+                .await?;
+        }
+        // Another domain (or none) starts over: pending, with a fresh token. Same
+        // statement as the domain itself, so the claim always matches it.
+        diesel::update(
+            tenants::table
+                .find(id)
+                .filter(tenants::custom_domain.is_distinct_from(&fields.custom_domain)),
+        )
+        .set((
+            tenants::custom_domain.eq(&fields.custom_domain),
+            tenants::custom_domain_status.eq(fields
+                .custom_domain
+                .as_ref()
+                .map(|_| DomainStatus::Pending.as_str())),
+            tenants::custom_domain_token
+                .eq(fields.custom_domain.as_ref().map(|_| new_challenge_token())),
+            tenants::custom_domain_verified_at.eq(None::<DateTime<Utc>>),
+        ))
+        .execute(conn)
+        .await?;
+        diesel::update(tenants::table.find(id))
+            .set((
+                tenants::name.eq(&fields.name),
+                tenants::subdomain.eq(&fields.subdomain),
+                tenants::description.eq(&fields.description),
+                tenants::can_have_subtenants.eq(fields.can_have_subtenants),
+                tenants::enabled.eq(fields.enabled),
+                tenants::updated_at.eq(diesel::dsl::now),
+            ))
+            .execute(conn)
+            .await?;
+        Self::find(conn, id).await
+    }
+
+    /// Makes a pending custom domain serve (`Verified` or `Approved`), provided it is
+    /// still `domain` with `token` — it may have changed since they were read.
+    /// `None` when it has.
+    pub async fn set_domain_serving(
+        conn: &mut AsyncPgConnection,
+        id: i64,
+        domain: &str,
+        token: &str,
+        status: DomainStatus,
+    ) -> QueryResult<Option<Tenant>> {
+        let changed = diesel::update(
+            tenants::table
+                .find(id)
+                .filter(tenants::custom_domain.eq(domain))
+                .filter(tenants::custom_domain_token.eq(token))
+                .filter(tenants::custom_domain_status.eq(DomainStatus::Pending.as_str())),
+        )
+        .set((
+            tenants::custom_domain_status.eq(status.as_str()),
+            tenants::custom_domain_verified_at.eq(diesel::dsl::now),
+            tenants::updated_at.eq(diesel::dsl::now),
+        ))
+        .execute(conn)
+        .await?;
+        if changed == 0 {
+            return Ok(None);
+        }
+        Self::find(conn, id).await.map(Some)
+    }
+
+    pub async fn delete(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<usize> {
+        diesel::delete(tenants::table.find(id)).execute(conn).await
+    }
+}
+
+/// One child for `Tenant::insert_children`.
+pub struct NewChild<'a> {
+    pub parent: &'a Tenant,
+    pub tenant_role_id: i64,
+    pub fields: &'a TenantFields,
+}
+
+#[derive(QueryableByName)]
+struct NewId {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    id: i64,
+}
+
+async fn insert_path(conn: &mut AsyncPgConnection, id: i64, path: Vec<i64>) -> QueryResult<usize> {
+    diesel::insert_into(tenant_paths::table)
+        .values((tenant_paths::tenant_id.eq(id), tenant_paths::path.eq(path)))
+        .execute(conn)
+        .await
+}
+
+diesel::define_sql_function!(fn nextval(seq: diesel::sql_types::Text) -> diesel::sql_types::BigInt);
+
+impl Tenant {
+    pub async fn set_enabled(
+        conn: &mut AsyncPgConnection,
+        id: i64,
+        enabled: bool,
+    ) -> QueryResult<Tenant> {
+        diesel::update(tenants::table.find(id))
+            .set((
+                tenants::enabled.eq(enabled),
+                tenants::updated_at.eq(diesel::dsl::now),
+            ))
+            .execute(conn)
+            .await?;
+        Self::find(conn, id).await
+    }
+}

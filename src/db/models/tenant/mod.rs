@@ -1,0 +1,228 @@
+//! Tenants: the tree. Every tenant's path from the root lives in `tenant_paths`
+//! (a narrow table, so that moving a subtree rewrites little); queries that need
+//! it read `tenants` joined with it (`with_path`).
+
+mod edit;
+mod list;
+mod subtree;
+mod tree;
+/// The visibility filters, for every query that lists what a user may see.
+pub(crate) mod visibility;
+
+pub use edit::{NewChild, TenantFields};
+pub use list::{ApiListQuery, ListQuery, SortKey, TenantListRow, COUNT_CAP};
+pub use subtree::SubtreeCounts;
+pub use visibility::Visibility;
+
+use visibility::{in_subtrees, visible_filter};
+
+use super::lower;
+use crate::db::schema::{tenant_paths, tenant_roles, tenants};
+use crate::domain::domain_name::DomainStatus;
+use chrono::{DateTime, Utc};
+use diesel::pg::Pg;
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+#[derive(Clone, Debug, Queryable, Selectable, Identifiable, serde::Serialize)]
+#[diesel(table_name = tenants, check_for_backend(Pg))]
+pub struct Tenant {
+    pub id: i64,
+    pub parent_id: Option<i64>,
+    /// Ids from the root down to and including this tenant.
+    #[diesel(select_expression = tenant_paths::path)]
+    pub path: Vec<i64>,
+    pub name: String,
+    pub description: String,
+    pub subdomain: String,
+    pub custom_domain: Option<String>,
+    pub enabled: bool,
+    pub can_have_subtenants: bool,
+    pub tenant_role_id: i64,
+    pub user_count: i32,
+    pub instance_count: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Where the custom domain stands (all `None` without one).
+    #[diesel(embed)]
+    pub domain_claim: DomainClaim,
+}
+
+/// The proof of a tenant's custom domain: its state and the token its DNS TXT record
+/// must hold. Set with the domain, reset whenever the domain changes.
+#[derive(Clone, Debug, Default, Queryable, Selectable, serde::Serialize)]
+#[diesel(table_name = tenants, check_for_backend(Pg))]
+pub struct DomainClaim {
+    #[diesel(column_name = custom_domain_status)]
+    pub status: Option<String>,
+    #[diesel(column_name = custom_domain_token)]
+    pub token: Option<String>,
+    /// Since when a verified or approved domain serves.
+    #[diesel(column_name = custom_domain_verified_at)]
+    pub verified_at: Option<DateTime<Utc>>,
+}
+
+impl DomainClaim {
+    /// The state, while a custom domain is set.
+    pub fn status(&self) -> Option<DomainStatus> {
+        self.status.as_deref().and_then(DomainStatus::parse)
+    }
+
+    /// Does the custom domain serve (login page, bare usernames on its host)?
+    pub fn serves(&self) -> bool {
+        self.status().is_some_and(DomainStatus::serves)
+    }
+}
+
+/// Tenants with their paths: what `Tenant::as_select()` reads from.
+pub type WithPath = diesel::dsl::InnerJoin<tenants::table, tenant_paths::table>;
+
+pub fn with_path() -> WithPath {
+    tenants::table.inner_join(tenant_paths::table)
+}
+
+impl Tenant {
+    pub async fn find(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Tenant> {
+        with_path()
+            .filter(tenants::id.eq(id))
+            .select(Tenant::as_select())
+            .first(conn)
+            .await
+    }
+
+    pub async fn root(conn: &mut AsyncPgConnection) -> QueryResult<Option<Tenant>> {
+        with_path()
+            .filter(tenants::parent_id.is_null())
+            .select(Tenant::as_select())
+            .first(conn)
+            .await
+            .optional()
+    }
+
+    pub async fn by_subdomain(
+        conn: &mut AsyncPgConnection,
+        subdomain: &str,
+    ) -> QueryResult<Option<Tenant>> {
+        with_path()
+            .filter(tenants::subdomain.eq(subdomain.to_ascii_lowercase()))
+            .select(Tenant::as_select())
+            .first(conn)
+            .await
+            .optional()
+    }
+
+    /// The tenant whose custom domain is `host`, if that domain serves (verified or
+    /// approved): a pending claim never shows its tenant on that host.
+    pub async fn by_serving_custom_domain(
+        conn: &mut AsyncPgConnection,
+        host: &str,
+    ) -> QueryResult<Option<Tenant>> {
+        let serving: Vec<&str> = DomainStatus::ALL
+            .into_iter()
+            .filter(|s| s.serves())
+            .map(DomainStatus::as_str)
+            .collect();
+        with_path()
+            .filter(lower(tenants::custom_domain.assume_not_null()).eq(host.to_ascii_lowercase()))
+            .filter(tenants::custom_domain.is_not_null())
+            .filter(tenants::custom_domain_status.eq_any(serving))
+            .select(Tenant::as_select())
+            .first(conn)
+            .await
+            .optional()
+    }
+
+    pub fn is_root(&self) -> bool {
+        self.parent_id.is_none()
+    }
+
+    /// True when `ancestor_id` is this tenant or above it: one array lookup, no walk.
+    pub fn is_within(&self, ancestor_id: i64) -> bool {
+        self.path.contains(&ancestor_id)
+    }
+
+    /// The tenants on the path from the root to this one, root first.
+    pub async fn path_tenants(
+        &self,
+        conn: &mut AsyncPgConnection,
+    ) -> QueryResult<Vec<(i64, String)>> {
+        let mut rows: Vec<(i64, String)> = tenants::table
+            .filter(tenants::id.eq_any(self.path.clone()))
+            .select((tenants::id, tenants::name))
+            .load(conn)
+            .await?;
+        rows.sort_by_key(|(id, _)| self.path.iter().position(|p| p == id));
+        Ok(rows)
+    }
+
+    /// Names of every tenant on these paths, for breadcrumbs of many results at once.
+    pub async fn names(
+        conn: &mut AsyncPgConnection,
+        ids: Vec<i64>,
+    ) -> QueryResult<std::collections::HashMap<i64, String>> {
+        let rows: Vec<(i64, String)> = tenants::table
+            .filter(tenants::id.eq_any(ids))
+            .select((tenants::id, tenants::name))
+            .load(conn)
+            .await?;
+        Ok(rows.into_iter().collect())
+    }
+
+    /// Name of the tenant role that caps this tenant.
+    pub async fn role_name(conn: &mut AsyncPgConnection, role_id: i64) -> QueryResult<String> {
+        tenant_roles::table
+            .find(role_id)
+            .select(tenant_roles::name)
+            .first(conn)
+            .await
+    }
+
+    /// Totals for the dashboard under `within`: sub-tenants, disabled sub-tenants,
+    /// users and instances (the tenant itself counted for users and instances).
+    pub async fn totals(
+        conn: &mut AsyncPgConnection,
+        within: &Tenant,
+        visibility: &Visibility,
+    ) -> QueryResult<Totals> {
+        use diesel::dsl::sql;
+        use diesel::sql_types::BigInt;
+        // The same filters as the Tenants list, on `tenants` alone; at the root no
+        // subtree test at all (every tenant is below it).
+        let mut query = tenants::table.into_boxed();
+        if !within.is_root() {
+            query = query.filter(in_subtrees(vec![within.id]));
+        }
+        if let Some(filter) = visible_filter(visibility) {
+            query = query.filter(filter);
+        }
+        // FILTER aggregates have no DSL form; one statement instead of four counts.
+        let (subtenants, disabled, users, instances) = query
+            .select((
+                sql::<BigInt>("count(*) FILTER (WHERE tenants.id <> ")
+                    .bind::<BigInt, _>(within.id)
+                    .sql(")"),
+                sql::<BigInt>("count(*) FILTER (WHERE tenants.id <> ")
+                    .bind::<BigInt, _>(within.id)
+                    .sql(" AND NOT tenants.enabled)"),
+                sql::<BigInt>("coalesce(sum(tenants.user_count), 0)::bigint"),
+                sql::<BigInt>("coalesce(sum(tenants.instance_count), 0)::bigint"),
+            ))
+            .get_result(conn)
+            .await?;
+        Ok(Totals {
+            subtenants,
+            disabled,
+            users,
+            instances,
+        })
+    }
+}
+
+/// Dashboard totals.
+#[derive(Debug, Clone, Copy)]
+pub struct Totals {
+    pub subtenants: i64,
+    pub disabled: i64,
+    pub users: i64,
+    pub instances: i64,
+}
