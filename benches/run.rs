@@ -299,7 +299,7 @@ async fn decision(conn: &mut AsyncPgConnection) -> anyhow::Result<()> {
         warm.push(t1.elapsed());
     }
     report(
-        "decision, as a request pays it (principal: 3 queries + tenant: 1 query)",
+        "decision, as a request pays it (principal: 1 query + tenant: 1 query)",
         full,
     );
     report("decision, principal already loaded (tenant: 1 query)", warm);

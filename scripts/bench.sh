@@ -2,6 +2,9 @@
 # tenantry benchmark (`make bench`).
 #
 #   1. PostgreSQL + release build of all binaries
+#   1b. demo scale (`tenantry seed-demo`: about 50 tenants, database tenantry_bench_demo):
+#      wrk against the Tenants page, the bare list page and the smallest bare page of the
+#      same 50 rows (GET /bare/rows), on their own ports; then stopped
 #   2. database tenantry_bench, freshly migrated and seeded by
 #      `bench-run seed --tenants 100000 --depth 12` (admin / bench-password-123 in the root)
 #   3. `tenantry serve` on 127.0.0.1:18080 and `bench-bare` on 127.0.0.1:18081, same database
@@ -16,7 +19,8 @@
 #
 # Knobs (environment): BENCH_TENANTS (100000), BENCH_DEPTH (12), BENCH_DURATION (20s),
 # BENCH_THREADS (2), BENCH_CONNECTIONS (32), BENCH_KEEP_DB=1 (reuse an already seeded
-# tenantry_bench instead of recreating it), BENCH_SKIP_BUILD=1, BENCH_BIN_DIR (target/release).
+# tenantry_bench instead of recreating it), BENCH_SKIP_BUILD=1, BENCH_BIN_DIR (target/release),
+# BENCH_DEMO=0 (skip the demo-scale phase), BENCH_ONLY_DEMO=1 (only the demo-scale phase).
 #
 # Everything runs on this machine over loopback; every step is bounded in time and the
 # servers are stopped on exit. wrk shares the CPU with the servers and PostgreSQL, so
@@ -41,6 +45,12 @@ ADMIN_USER="admin"
 ADMIN_PASSWORD="bench-password-123"
 REAL_PATH="/tenants?per_page=50"
 BARE_PATH="/bare/tenants?per_page=50"
+# The smallest page of the same 50 rows: one plain query, a plain table.
+BARE_ROWS_PATH="/bare/rows"
+DEMO_DB="tenantry_bench_demo"
+DEMO_DB_URL="$PG_BASE/$DEMO_DB"
+DEMO_REAL_ADDR="127.0.0.1:18082"
+DEMO_BARE_ADDR="127.0.0.1:18083"
 # Search as you type (the switcher's results fragment): subdomains t4242, t42420–t42429.
 SEARCH_PATH="/switch/search?q=t4242"
 
@@ -49,6 +59,59 @@ mkdir -p "$OUT"
 
 log() { printf '[bench] %s\n' "$*"; }
 die() { printf '[bench] ERROR: %s\n' "$*" >&2; exit 1; }
+
+wait_http() { # url, name, log file: wait up to 60 s for any HTTP answer with status < 500
+    local url=$1 name=$2 logfile=$3 code deadline=$((SECONDS + 60))
+    while ((SECONDS < deadline)); do
+        code=$(curl -s -o /dev/null -m 2 -w '%{http_code}' "$url" || true)
+        if [[ $code =~ ^[1-4][0-9][0-9]$ ]]; then return 0; fi
+        sleep 0.5
+    done
+    tail -n 30 "$logfile" >&2 || true
+    die "$name did not answer at $url within 60 s (log: $logfile)"
+}
+
+login() { # login-name password [address] -> prints a Cookie header value
+    local name=$1 password=$2 addr=${3:-$REAL_ADDR} jar="$OUT/cookies.txt" page csrf status
+    rm -f "$jar"
+    page=$(curl -s -m 10 -c "$jar" -b "$jar" "http://$addr/login") || die "GET /login failed"
+    csrf=$(grep -o '<input[^>]*name="csrf_token"[^>]*>' <<<"$page" | head -n1 \
+        | sed -n 's/.*value="\([^"]*\)".*/\1/p' \
+        | sed -e 's/&#x2[fF];/\//g; s/&#47;/\//g; s/&#x2[bB];/+/g; s/&#43;/+/g; s/&#x3[dD];/=/g; s/&#61;/=/g; s/&amp;/\&/g' || true)
+    [[ -n $csrf ]] || die "no hidden input named csrf_token on GET /login"
+    status=$(curl -s -m 10 -o /dev/null -w '%{http_code} %{redirect_url}' -c "$jar" -b "$jar" \
+        --data-urlencode "username=$name" --data-urlencode "password=$password" \
+        --data-urlencode "csrf_token=$csrf" "http://$addr/login")
+    case $status in
+        30[1237]\ *login*) die "login as $name failed (POST /login -> $status)" ;;
+        30[1237]\ *) ;;
+        *) die "login as $name failed (POST /login -> $status)" ;;
+    esac
+    # Cookie header from the jar (curl marks HttpOnly cookies with a #HttpOnly_ prefix).
+    awk -F'\t' 'sub(/^#HttpOnly_/, "", $1) || $0 !~ /^#/ { if (NF >= 7) printf "%s%s=%s", (n++ ? "; " : ""), $6, $7 }' "$jar"
+    rm -f "$jar"
+}
+
+check_200() { # url [cookie]
+    local code
+    code=$(curl -s -m 30 -o /dev/null -w '%{http_code}' ${2:+-H "Cookie: $2"} "$1")
+    [[ $code == 200 ]] || die "GET $1 returned $code, expected 200"
+}
+
+run_wrk() { # name url [cookie]
+    local name=$1 url=$2 out="$OUT/wrk-$1.txt"
+    local args=(-t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency --timeout 10s)
+    [[ -n ${3:-} ]] && args+=(-H "Cookie: $3")
+    log "wrk $name: $url ($THREADS threads, $CONNECTIONS connections, $DURATION)"
+    timeout 300 wrk "${args[@]}" "$url" >"$out"
+    cat "$out" >&2
+    if grep -q 'Non-2xx or 3xx responses' "$out"; then
+        die "wrk $name saw error responses (see $out)"
+    fi
+}
+rps() { awk '/^Requests\/sec:/ { print $2 }' "$OUT/wrk-$1.txt"; }
+lat() { awk -v p="$2" '$1 == p { print $2 }' "$OUT/wrk-$1.txt"; }
+ratio() { awk -v r="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", r / b; else print "n/a" }'; }
 
 PIDS=()
 cleanup() {
@@ -86,6 +149,84 @@ for bin in tenantry bench-bare bench-run; do
     [[ -x $BIN_DIR/$bin ]] || die "$BIN_DIR/$bin not found (cargo build --release --bins)"
 done
 
+# Quiet logging so that log output does not dominate what is measured.
+SERVER_ENV=(
+    DATABASE_URL="$BENCH_DB_URL"
+    TENANTRY_SECRET_KEY="$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')"  # 64 hex characters
+    RUST_LOG="${BENCH_RUST_LOG:-warn}"
+)
+load_at_start=$(cut -d' ' -f1-3 /proc/loadavg)
+machine() {
+    local cpu mem
+    cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+    mem=$(awk '/^MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)
+    echo "Machine: $(nproc) cores ($cpu), $mem; PostgreSQL $(psql -X -w -At -d "$ADMIN_DB_URL" -c 'SHOW server_version') on the same machine."
+    echo "Load average (1, 5, 15 min) when the run started: $load_at_start; at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
+}
+rev=$(git rev-parse --short HEAD 2>/dev/null || echo "uncommitted")
+
+# --- 1b. demo scale ----------------------------------------------------------------
+# What every page pays when the data is small: the Tenants page (session, who is
+# asking, authorization, layout) against the smallest page of the same 50 rows on the
+# same stack, and against the bare list page (the Tenants page's own list query).
+demo_summary=""
+if [[ ${BENCH_DEMO:-1} == 1 ]]; then
+    log "demo scale: recreating database $DEMO_DB (tenantry migrate, bootstrap, seed-demo)"
+    psql -X -w -q -v ON_ERROR_STOP=1 -d "$ADMIN_DB_URL" -c "DROP DATABASE IF EXISTS $DEMO_DB WITH (FORCE)"
+    psql -X -w -q -v ON_ERROR_STOP=1 -d "$ADMIN_DB_URL" -c "CREATE DATABASE $DEMO_DB"
+    for cmd in migrate bootstrap seed-demo; do
+        env "${SERVER_ENV[@]}" DATABASE_URL="$DEMO_DB_URL" TENANTRY_ADMIN_USERNAME="$ADMIN_USER" \
+            TENANTRY_ADMIN_PASSWORD="$ADMIN_PASSWORD" timeout 300 "$BIN_DIR/tenantry" "$cmd" >/dev/null
+    done
+    timeout 300 psql -X -w -q -d "$DEMO_DB_URL" -c "VACUUM ANALYZE" >/dev/null
+    demo_tenants=$(psql -X -w -At -d "$DEMO_DB_URL" -c "SELECT count(*) FROM tenants")
+    env "${SERVER_ENV[@]}" DATABASE_URL="$DEMO_DB_URL" TENANTRY_LISTEN="$DEMO_REAL_ADDR" \
+        TENANTRY_PUBLIC_URL="http://$DEMO_REAL_ADDR" \
+        "$BIN_DIR/tenantry" serve >"$OUT/tenantry-demo.log" 2>&1 </dev/null &
+    demo_pids=($!)
+    env "${SERVER_ENV[@]}" DATABASE_URL="$DEMO_DB_URL" TENANTRY_LISTEN="$DEMO_BARE_ADDR" \
+        "$BIN_DIR/bench-bare" >"$OUT/bench-bare-demo.log" 2>&1 </dev/null &
+    demo_pids+=($!)
+    PIDS+=("${demo_pids[@]}")
+    wait_http "http://$DEMO_REAL_ADDR/healthz" "tenantry serve (demo)" "$OUT/tenantry-demo.log"
+    wait_http "http://$DEMO_BARE_ADDR$BARE_ROWS_PATH" "bench-bare (demo)" "$OUT/bench-bare-demo.log"
+    demo_cookie=$(login "$ADMIN_USER" "$ADMIN_PASSWORD" "$DEMO_REAL_ADDR")
+    [[ -n $demo_cookie ]] || die "no session cookie after logging in (demo)"
+    check_200 "http://$DEMO_REAL_ADDR$REAL_PATH" "$demo_cookie"
+    check_200 "http://$DEMO_BARE_ADDR$BARE_PATH"
+    check_200 "http://$DEMO_BARE_ADDR$BARE_ROWS_PATH"
+    run_wrk demo-real "http://$DEMO_REAL_ADDR$REAL_PATH" "$demo_cookie"
+    check_200 "http://$DEMO_REAL_ADDR$REAL_PATH" "$demo_cookie"
+    run_wrk demo-bare "http://$DEMO_BARE_ADDR$BARE_PATH"
+    run_wrk demo-rows "http://$DEMO_BARE_ADDR$BARE_ROWS_PATH"
+    for pid in "${demo_pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${demo_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    demo_summary=$(
+        echo "Demo scale: $demo_tenants tenants (\`tenantry seed-demo\`), root administrator."
+        echo
+        echo "| endpoint | req/s | p50 | p99 |"
+        echo "| --- | ---: | ---: | ---: |"
+        echo "| \`GET $REAL_PATH\` (logged in, full stack) | $(rps demo-real) | $(lat demo-real 50%) | $(lat demo-real 99%) |"
+        echo "| \`GET $BARE_PATH\` (bare: the page's list query and table, no session/authorization) | $(rps demo-bare) | $(lat demo-bare 50%) | $(lat demo-bare 99%) |"
+        echo "| \`GET $BARE_ROWS_PATH\` (smallest bare page: the same 50 rows, one plain query) | $(rps demo-rows) | $(lat demo-rows 50%) | $(lat demo-rows 99%) |"
+        echo
+        echo "Full stack / smallest bare page: **$(ratio "$(rps demo-real)" "$(rps demo-rows)")** (target ≥ 0.50); full stack / bare list page: **$(ratio "$(rps demo-real)" "$(rps demo-bare)")**."
+    )
+fi
+if [[ ${BENCH_ONLY_DEMO:-0} == 1 ]]; then
+    {
+        echo "### Benchmark $(date -u +%Y-%m-%d) (commit $rev), demo scale only"
+        echo
+        machine
+        echo "Load: wrk, $THREADS threads, $CONNECTIONS connections, $DURATION per endpoint, over loopback."
+        echo
+        echo "$demo_summary"
+    } >"$OUT/summary.md"
+    echo
+    cat "$OUT/summary.md"
+    exit 0
+fi
+
 # --- 2. database -------------------------------------------------------------------
 db_exists=$(psql -X -w -At -d "$ADMIN_DB_URL" -c "SELECT 1 FROM pg_database WHERE datname = '$BENCH_DB'")
 if [[ ${BENCH_KEEP_DB:-0} == 1 && $db_exists == 1 ]]; then
@@ -104,12 +245,6 @@ fi
 timeout 900 psql -X -w -q -d "$BENCH_DB_URL" -c "VACUUM ANALYZE" >/dev/null
 
 # --- 3. servers --------------------------------------------------------------------
-# Quiet logging so that log output does not dominate what is measured.
-SERVER_ENV=(
-    DATABASE_URL="$BENCH_DB_URL"
-    TENANTRY_SECRET_KEY="$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')"  # 64 hex characters
-    RUST_LOG="${BENCH_RUST_LOG:-warn}"
-)
 log "starting tenantry serve on $REAL_ADDR and bench-bare on $BARE_ADDR"
 env "${SERVER_ENV[@]}" TENANTRY_LISTEN="$REAL_ADDR" TENANTRY_PUBLIC_URL="http://$REAL_ADDR" \
     "$BIN_DIR/tenantry" serve >"$OUT/tenantry.log" 2>&1 </dev/null &
@@ -118,40 +253,10 @@ env "${SERVER_ENV[@]}" TENANTRY_LISTEN="$BARE_ADDR" \
     "$BIN_DIR/bench-bare" >"$OUT/bench-bare.log" 2>&1 </dev/null &
 PIDS+=($!)
 
-wait_http() { # url, name, log file: wait up to 60 s for any HTTP answer with status < 500
-    local url=$1 name=$2 logfile=$3 code deadline=$((SECONDS + 60))
-    while ((SECONDS < deadline)); do
-        code=$(curl -s -o /dev/null -m 2 -w '%{http_code}' "$url" || true)
-        if [[ $code =~ ^[1-4][0-9][0-9]$ ]]; then return 0; fi
-        sleep 0.5
-    done
-    tail -n 30 "$logfile" >&2 || true
-    die "$name did not answer at $url within 60 s (log: $logfile)"
-}
 wait_http "http://$REAL_ADDR/healthz" "tenantry serve" "$OUT/tenantry.log"
 wait_http "http://$BARE_ADDR$BARE_PATH" "bench-bare" "$OUT/bench-bare.log"
 
 # --- 4. log in ------------------------------------------------------------------------
-login() { # login-name password -> prints a Cookie header value
-    local name=$1 password=$2 jar="$OUT/cookies.txt" page csrf status
-    rm -f "$jar"
-    page=$(curl -s -m 10 -c "$jar" -b "$jar" "http://$REAL_ADDR/login") || die "GET /login failed"
-    csrf=$(grep -o '<input[^>]*name="csrf_token"[^>]*>' <<<"$page" | head -n1 \
-        | sed -n 's/.*value="\([^"]*\)".*/\1/p' \
-        | sed -e 's/&#x2[fF];/\//g; s/&#47;/\//g; s/&#x2[bB];/+/g; s/&#43;/+/g; s/&#x3[dD];/=/g; s/&#61;/=/g; s/&amp;/\&/g' || true)
-    [[ -n $csrf ]] || die "no hidden input named csrf_token on GET /login"
-    status=$(curl -s -m 10 -o /dev/null -w '%{http_code} %{redirect_url}' -c "$jar" -b "$jar" \
-        --data-urlencode "username=$name" --data-urlencode "password=$password" \
-        --data-urlencode "csrf_token=$csrf" "http://$REAL_ADDR/login")
-    case $status in
-        30[1237]\ *login*) die "login as $name failed (POST /login -> $status)" ;;
-        30[1237]\ *) ;;
-        *) die "login as $name failed (POST /login -> $status)" ;;
-    esac
-    # Cookie header from the jar (curl marks HttpOnly cookies with a #HttpOnly_ prefix).
-    awk -F'\t' 'sub(/^#HttpOnly_/, "", $1) || $0 !~ /^#/ { if (NF >= 7) printf "%s%s=%s", (n++ ? "; " : ""), $6, $7 }' "$jar"
-    rm -f "$jar"
-}
 cookie=$(login "$ADMIN_USER" "$ADMIN_PASSWORD")
 [[ -n $cookie ]] || die "no session cookie after logging in"
 # A seeded administrator whose grant covers a subtree of about 1,000 of the 100,000
@@ -169,41 +274,25 @@ scoped_size=${scoped##* }
 scoped_cookie=$(login "$scoped_login" "$ADMIN_PASSWORD")
 [[ -n $scoped_cookie ]] || die "no session cookie after logging in as $scoped_login"
 
-check_200() { # url [cookie]
-    local code
-    code=$(curl -s -m 30 -o /dev/null -w '%{http_code}' ${2:+-H "Cookie: $2"} "$1")
-    [[ $code == 200 ]] || die "GET $1 returned $code, expected 200"
-}
 check_200 "http://$REAL_ADDR$REAL_PATH" "$cookie"
 check_200 "http://$REAL_ADDR$REAL_PATH" "$scoped_cookie"
 check_200 "http://$REAL_ADDR$SEARCH_PATH" "$cookie"
 check_200 "http://$BARE_ADDR$BARE_PATH"
+check_200 "http://$BARE_ADDR$BARE_ROWS_PATH"
 
 # --- 5. load -----------------------------------------------------------------------------
-run_wrk() { # name url [cookie]
-    local name=$1 url=$2 out="$OUT/wrk-$1.txt"
-    local args=(-t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency --timeout 10s)
-    [[ -n ${3:-} ]] && args+=(-H "Cookie: $3")
-    log "wrk $name: $url ($THREADS threads, $CONNECTIONS connections, $DURATION)"
-    timeout 300 wrk "${args[@]}" "$url" >"$out"
-    cat "$out" >&2
-    if grep -q 'Non-2xx or 3xx responses' "$out"; then
-        die "wrk $name saw error responses (see $out)"
-    fi
-}
 run_wrk real "http://$REAL_ADDR$REAL_PATH" "$cookie"
 # A redirect would also count as success for wrk: make sure we are still logged in.
 check_200 "http://$REAL_ADDR$REAL_PATH" "$cookie"
 run_wrk bare "http://$BARE_ADDR$BARE_PATH"
+run_wrk rows "http://$BARE_ADDR$BARE_ROWS_PATH"
 run_wrk scoped "http://$REAL_ADDR$REAL_PATH" "$scoped_cookie"
 run_wrk search "http://$REAL_ADDR$SEARCH_PATH" "$cookie"
 check_200 "http://$REAL_ADDR$REAL_PATH" "$scoped_cookie"
 
-rps() { awk '/^Requests\/sec:/ { print $2 }' "$OUT/wrk-$1.txt"; }
-lat() { awk -v p="$2" '$1 == p { print $2 }' "$OUT/wrk-$1.txt"; }
 real_rps=$(rps real)
 bare_rps=$(rps bare)
-ratio=$(awk -v r="$real_rps" -v b="$bare_rps" 'BEGIN { if (b > 0) printf "%.2f", r / b; else print "n/a" }')
+ratio=$(ratio "$real_rps" "$bare_rps")
 
 # --- 6. ancestor check ------------------------------------------------------------------
 log "bench-run ancestor-check"
@@ -270,15 +359,11 @@ done
 batch_secs=$(awk -v s="$batch_start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.2f", e - s }')
 
 # --- summary --------------------------------------------------------------------------------
-cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
-mem=$(awk '/^MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)
-pg_version=$(psql -X -w -At -d "$BENCH_DB_URL" -c 'SHOW server_version')
-rev=$(git rev-parse --short HEAD 2>/dev/null || echo "uncommitted")
 summary="$OUT/summary.md"
 {
     echo "### Benchmark $(date -u +%Y-%m-%d) (commit $rev)"
     echo
-    echo "Machine: $(nproc) cores ($cpu), $mem; PostgreSQL $pg_version on the same machine."
+    machine
     echo "Data: $TENANTS tenants, depth $DEPTH (\`bench-run seed\`). Load: wrk, $THREADS threads,"
     echo "$CONNECTIONS connections, $DURATION per endpoint, over loopback on the same machine."
     echo
@@ -286,10 +371,15 @@ summary="$OUT/summary.md"
     echo "| --- | ---: | ---: | ---: |"
     echo "| \`GET $REAL_PATH\` (logged in, full stack) | $real_rps | $(lat real 50%) | $(lat real 99%) |"
     echo "| \`GET $BARE_PATH\` (bare: same query, no session/authorization) | $bare_rps | $(lat bare 50%) | $(lat bare 99%) |"
+    echo "| \`GET $BARE_ROWS_PATH\` (smallest bare page: the same 50 rows, one plain query) | $(rps rows) | $(lat rows 50%) | $(lat rows 99%) |"
     echo "| \`GET $REAL_PATH\` as $scoped_login (sees a subtree of $scoped_size tenants) | $(rps scoped) | $(lat scoped 50%) | $(lat scoped 99%) |"
     echo "| \`GET $SEARCH_PATH\` (switcher search as you type, root administrator) | $(rps search) | $(lat search 50%) | $(lat search 99%) |"
     echo
-    echo "Full stack / bare throughput: **$ratio**"
+    echo "Full stack / bare throughput: **$ratio**; full stack / smallest bare page: **$(ratio "$real_rps" "$(rps rows)")**"
+    if [[ -n $demo_summary ]]; then
+        echo
+        echo "$demo_summary"
+    fi
     echo
     echo "Ancestor check (\`bench-run ancestor-check\`):"
     echo

@@ -39,6 +39,7 @@ pub fn pool(database_url: &str, size: usize) -> anyhow::Result<DbPool> {
     // Fast recycling trusts `is_broken` (closed socket or broken transaction)
     // instead of a round trip per checkout.
     config.recycling_method = RecyclingMethod::Fast;
+    // Every connection reports its statements to the request it serves (`statements`).
     config.custom_setup = Box::new(|url| {
         Box::pin(async move {
             use diesel_async::AsyncConnection;
