@@ -1,11 +1,10 @@
 //! The Tenants page and the API's tenant listing: filtered, sorted, paged.
 
-use super::visibility::{in_subtrees, visible, visible_filter, BoxedTenantsAlone};
+use super::visibility::{in_subtrees, visible, visible_filter};
 use super::{with_path, Tenant, Visibility};
 use crate::db::models::{array_length, like_pattern, lower};
 use crate::db::schema::{tenant_paths, tenant_roles, tenants};
 use chrono::{DateTime, Utc};
-use diesel::dsl::count_star;
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
@@ -72,8 +71,7 @@ pub struct ListQuery {
 }
 
 impl Tenant {
-    /// The Tenants page: one page of visible descendants plus the total count, in
-    /// one statement unless the count passes `COUNT_CAP` or the page lies past the end.
+    /// The Tenants page: one page of visible descendants plus the total count.
     pub async fn list(
         conn: &mut AsyncPgConnection,
         q: &ListQuery,
@@ -95,93 +93,65 @@ impl Tenant {
             }
             query
         };
-        let page = |matching: BoxedTenantsAlone<'static>| {
-            let base = matching
-                .inner_join(tenant_roles::table)
-                .inner_join(tenant_paths::table);
-            let ordered = match (q.sort, q.descending) {
-                (SortKey::Name, false) => {
-                    base.order((lower(tenants::name).asc(), tenants::id.asc()))
-                }
-                (SortKey::Name, true) => {
-                    base.order((lower(tenants::name).desc(), tenants::id.desc()))
-                }
-                (SortKey::Role, false) => base.order((
-                    lower(tenant_roles::name).asc(),
-                    lower(tenants::name).asc(),
-                    tenants::id.asc(),
-                )),
-                (SortKey::Role, true) => base.order((
-                    lower(tenant_roles::name).desc(),
-                    lower(tenants::name).asc(),
-                    tenants::id.asc(),
-                )),
-                (SortKey::Instances, false) => {
-                    base.order((tenants::instance_count.asc(), tenants::id.asc()))
-                }
-                (SortKey::Instances, true) => {
-                    base.order((tenants::instance_count.desc(), tenants::id.desc()))
-                }
-                (SortKey::Users, false) => {
-                    base.order((tenants::user_count.asc(), tenants::id.asc()))
-                }
-                (SortKey::Users, true) => {
-                    base.order((tenants::user_count.desc(), tenants::id.desc()))
-                }
-                (SortKey::Created, false) => {
-                    base.order((tenants::created_at.asc(), tenants::id.asc()))
-                }
-                (SortKey::Created, true) => {
-                    base.order((tenants::created_at.desc(), tenants::id.desc()))
-                }
-            };
-            ordered
-                .limit(q.per_page)
-                .offset((q.page - 1).max(0) * q.per_page)
+        // Counting 100k rows costs more than the page itself: count up to a cap.
+        let ids: Vec<i64> = filtered()
+            .select(tenants::id)
+            .limit(COUNT_CAP + 1)
+            .load(conn)
+            .await?;
+        let total = ids.len() as i64;
+        // Up to the cap, the page picks from the ids just read: sorting a few thousand
+        // rows fetched by key beats walking the name index past everything the filters
+        // reject, which is what the planner picks for a small subtree of a big tree.
+        let matching = if total <= COUNT_CAP {
+            tenants::table.filter(tenants::id.eq_any(ids)).into_boxed()
+        } else {
+            filtered()
         };
-        let columns = (
-            tenants::id,
-            tenants::name,
-            tenants::subdomain,
-            tenants::enabled,
-            tenants::can_have_subtenants,
-            tenant_roles::name,
-            tenants::instance_count,
-            tenants::user_count,
-            tenants::created_at,
-            array_length(tenant_paths::path, 1),
-        );
-        // Counting 100k rows costs more than the page itself: count up to a cap. Up to
-        // the cap the page picks from those ids: sorting a few thousand rows fetched by
-        // key beats walking the name index past everything the filters reject, which
-        // is what the planner picks for a small subtree of a big tree. The window
-        // counts them in the same statement.
-        let capped_ids = filtered().select(tenants::id).limit(COUNT_CAP + 1);
-        let counted: Vec<(TenantListRow, i64)> = page(
-            tenants::table
-                .filter(tenants::id.eq_any(capped_ids))
-                .into_boxed(),
-        )
-        .select((columns, count_star().over()))
-        .load(conn)
-        .await?;
-        let total = match <[_]>::first(&counted) {
-            Some((_, total)) => *total,
-            None if q.page <= 1 => 0,
-            // Past the last page: no row carried the count.
-            None => filtered()
-                .select(tenants::id)
-                .limit(COUNT_CAP + 1)
-                .load::<i64>(conn)
-                .await?
-                .len() as i64,
+        let base = matching
+            .inner_join(tenant_roles::table)
+            .inner_join(tenant_paths::table)
+            .select((
+                tenants::id,
+                tenants::name,
+                tenants::subdomain,
+                tenants::enabled,
+                tenants::can_have_subtenants,
+                tenant_roles::name,
+                tenants::instance_count,
+                tenants::user_count,
+                tenants::created_at,
+                array_length(tenant_paths::path, 1),
+            ));
+        let ordered = match (q.sort, q.descending) {
+            (SortKey::Name, false) => base.order((lower(tenants::name).asc(), tenants::id.asc())),
+            (SortKey::Name, true) => base.order((lower(tenants::name).desc(), tenants::id.desc())),
+            (SortKey::Role, false) => base.order((
+                lower(tenant_roles::name).asc(),
+                lower(tenants::name).asc(),
+                tenants::id.asc(),
+            )),
+            (SortKey::Role, true) => base.order((
+                lower(tenant_roles::name).desc(),
+                lower(tenants::name).asc(),
+                tenants::id.asc(),
+            )),
+            (SortKey::Instances, false) => {
+                base.order((tenants::instance_count.asc(), tenants::id.asc()))
+            }
+            (SortKey::Instances, true) => {
+                base.order((tenants::instance_count.desc(), tenants::id.desc()))
+            }
+            (SortKey::Users, false) => base.order((tenants::user_count.asc(), tenants::id.asc())),
+            (SortKey::Users, true) => base.order((tenants::user_count.desc(), tenants::id.desc())),
+            (SortKey::Created, false) => base.order((tenants::created_at.asc(), tenants::id.asc())),
+            (SortKey::Created, true) => {
+                base.order((tenants::created_at.desc(), tenants::id.desc()))
+            }
         };
-        if total <= COUNT_CAP {
-            return Ok((counted.into_iter().map(|(row, _)| row).collect(), total));
-        }
-        // Past the cap those ids are an arbitrary part of the matches: page through all.
-        let rows = page(filtered())
-            .select(columns)
+        let rows = ordered
+            .limit(q.per_page)
+            .offset((q.page - 1).max(0) * q.per_page)
             .load::<TenantListRow>(conn)
             .await?;
         Ok((rows, total))

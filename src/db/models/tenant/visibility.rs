@@ -34,7 +34,6 @@ impl Visibility {
 }
 
 pub(crate) type BoxedTenants<'a> = diesel::dsl::IntoBoxed<'a, WithPath, Pg>;
-pub(crate) type BoxedTenantsAlone<'a> = diesel::dsl::IntoBoxed<'a, tenants::table, Pg>;
 
 diesel::alias!(tenant_paths as subtree_paths: SubtreePaths);
 
