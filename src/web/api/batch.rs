@@ -36,7 +36,7 @@ pub struct BatchRequest {
     #[serde(default)]
     pub atomic: bool,
     /// 1 to 1,000 operations, applied in order.
-    #[schema(max_items = 1000)]
+    #[schema(min_items = 1, max_items = 1000)]
     pub operations: Vec<Operation>,
 }
 
@@ -359,6 +359,12 @@ pub async fn batch(
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
     let request: BatchRequest = parse_json(&req, &body)?;
+    if request.operations.is_empty() {
+        return Err(AppError::problem(
+            ProblemKind::InvalidBody,
+            "A batch holds at least one operation.",
+        ));
+    }
     if request.operations.len() > MAX_OPERATIONS {
         return Err(AppError::problem(
             ProblemKind::TooManyOperations,

@@ -41,6 +41,7 @@ pub fn routes() -> Vec<Route> {
 
 /// A tenant, with the attribute names of the console's forms.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[schema(as = Tenant)]
 pub struct TenantJson {
     pub id: i64,
     /// `null` for the root tenant.
@@ -273,15 +274,15 @@ pub struct DeleteParams {
 
 // ---------------------------------------------------------------- shared rules
 
-fn encode_cursor(id: i64) -> String {
+pub(super) fn encode_cursor(id: i64) -> String {
     use base64::Engine;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("after:{id}"))
 }
 
-fn decode_cursor(raw: &str) -> Result<i64, AppError> {
+pub(super) fn decode_cursor(raw: &str) -> Result<i64, AppError> {
     use base64::Engine;
     base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(raw)
+        .decode(raw.trim())
         .ok()
         .and_then(|b| String::from_utf8(b).ok())
         .and_then(|s| s.strip_prefix("after:").and_then(|n| n.parse().ok()))
