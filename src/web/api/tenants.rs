@@ -688,3 +688,97 @@ pub async fn approve_domain(
     .await?;
     Ok(json(StatusCode::OK, &TenantJson::from(change.tenant())))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::models::tenant::DomainClaim;
+
+    fn hosts() -> ConsoleHosts {
+        ConsoleHosts {
+            base_domain: "tenants.example.net".into(),
+            public_host: "console.example.net".into(),
+        }
+    }
+
+    fn tenant(id: i64, parent_id: Option<i64>) -> Tenant {
+        Tenant {
+            id,
+            parent_id,
+            path: parent_id.into_iter().chain([id]).collect(),
+            name: "Acme".into(),
+            description: "Old".into(),
+            subdomain: "acme".into(),
+            custom_domain: Some("console.acme.com".into()),
+            enabled: true,
+            can_have_subtenants: false,
+            tenant_role_id: 3,
+            user_count: 0,
+            instance_count: 0,
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+            domain_claim: DomainClaim::default(),
+        }
+    }
+
+    #[test]
+    fn a_patch_changes_only_what_it_sends() {
+        let t = tenant(2, Some(1));
+        let patch = UpdateTenant {
+            description: Some("New".into()),
+            custom_domain: Some(None),
+            ..UpdateTenant::default()
+        };
+        let fields = patch.to_input(&t, &hosts()).fields.unwrap();
+        assert_eq!(
+            fields.name,
+            crate::domain::TenantName::parse("Acme").unwrap()
+        );
+        assert_eq!(
+            fields.description,
+            crate::domain::Description::parse("New").unwrap()
+        );
+        assert!(fields.custom_domain.is_none() && fields.enabled && !fields.can_have_subtenants);
+        let kept = UpdateTenant::default()
+            .to_input(&t, &hosts())
+            .fields
+            .unwrap();
+        assert!(kept.custom_domain.is_some());
+    }
+
+    #[test]
+    fn a_patch_reports_every_field_error() {
+        let root = tenant(1, None);
+        let patch = UpdateTenant {
+            name: Some(String::new()),
+            enabled: Some(false),
+            ..UpdateTenant::default()
+        };
+        let errors = patch.to_input(&root, &hosts()).fields.unwrap_err();
+        assert_eq!(errors["enabled"], "The root tenant cannot be disabled.");
+        assert_eq!(errors["name"], "Enter a name.");
+    }
+
+    #[test]
+    fn naming_the_parents_tenant_role_asks_for_none() {
+        let parent = tenant(2, Some(1));
+        let create = |role| CreateTenant {
+            parent_id: 2,
+            name: "New".into(),
+            subdomain: "new".into(),
+            description: String::new(),
+            custom_domain: None,
+            can_have_subtenants: false,
+            enabled: true,
+            tenant_role_id: role,
+        };
+        assert_eq!(
+            create(Some(3)).to_input(&parent, &hosts()).tenant_role,
+            None
+        );
+        assert_eq!(
+            create(Some(4)).to_input(&parent, &hosts()).tenant_role,
+            Some(RoleChoice::Id(4))
+        );
+    }
+}

@@ -362,3 +362,76 @@ pub(super) async fn disable(
 ) -> Result<HttpResponse, AppError> {
     set_enabled(req, user, state, &path, false).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::services::tenants::RoleChoice;
+
+    fn hosts() -> ConsoleHosts {
+        ConsoleHosts {
+            base_domain: "tenants.example.net".into(),
+            public_host: "console.example.net".into(),
+        }
+    }
+
+    fn form(role: &str, enabled: Option<&str>) -> TenantForm {
+        TenantForm {
+            name: "Acme".into(),
+            subdomain: "acme".into(),
+            tenant_role_id: role.into(),
+            can_have_subtenants: Some("on".into()),
+            enabled: enabled.map(Into::into),
+            ..TenantForm::default()
+        }
+    }
+
+    #[test]
+    fn the_form_becomes_typed_input() {
+        let input = form("", None).to_input(false, &hosts());
+        assert_eq!(input.tenant_role, None);
+        let fields = input.fields.unwrap();
+        assert_eq!(fields.subdomain.as_str(), "acme");
+        // Any value of a sent box is checked; an edit without the box disables.
+        assert!(fields.can_have_subtenants && !fields.enabled);
+        assert!(
+            form("", Some("0"))
+                .to_input(false, &hosts())
+                .fields
+                .unwrap()
+                .enabled
+        );
+        // A new tenant starts enabled (the create form has no box).
+        assert!(
+            form("", None)
+                .to_input(true, &hosts())
+                .fields
+                .unwrap()
+                .enabled
+        );
+    }
+
+    #[test]
+    fn a_tenant_role_that_is_no_number_is_named_unknown() {
+        assert_eq!(
+            form(" 7 ", None).to_input(true, &hosts()).tenant_role,
+            Some(RoleChoice::Id(7))
+        );
+        assert_eq!(
+            form("abc", None).to_input(true, &hosts()).tenant_role,
+            Some(RoleChoice::Unknown)
+        );
+    }
+
+    #[test]
+    fn field_errors_keep_the_form_field_names() {
+        let mut bad = form("", None);
+        bad.name = " ".into();
+        bad.custom_domain = "console.example.net".into();
+        let errors = bad.to_input(false, &hosts()).fields.unwrap_err();
+        assert_eq!(
+            errors.keys().copied().collect::<Vec<_>>(),
+            ["custom_domain", "name"]
+        );
+    }
+}
