@@ -12,6 +12,17 @@ pub struct ConsoleHosts {
     pub public_host: String,
 }
 
+#[cfg(test)]
+impl ConsoleHosts {
+    /// The console's hosts in unit tests.
+    pub fn example() -> Self {
+        Self {
+            base_domain: "tenants.example.net".into(),
+            public_host: "console.example.net".into(),
+        }
+    }
+}
+
 /// A host name a tenant may claim as its custom domain (the rules of
 /// [`parse_custom_domain`]), lower case.
 #[derive(Clone, Debug, PartialEq, Eq)]

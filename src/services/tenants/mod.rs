@@ -317,10 +317,7 @@ mod tests {
     use super::*;
 
     fn hosts() -> ConsoleHosts {
-        ConsoleHosts {
-            base_domain: "tenants.example.net".into(),
-            public_host: "console.example.net".into(),
-        }
+        ConsoleHosts::example()
     }
 
     fn text<'a>(name: &'a str, subdomain: &'a str, custom_domain: &'a str) -> TenantText<'a> {

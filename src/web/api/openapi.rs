@@ -398,10 +398,7 @@ mod tests {
                 "a_b", "", &l63, &l64, "0", "9-9",
             ],
         );
-        let hosts = ConsoleHosts {
-            base_domain: "tenants.example.net".into(),
-            public_host: "console.example.net".into(),
-        };
+        let hosts = ConsoleHosts::example();
         agrees(
             &custom_domain_pattern(),
             |s| parse_custom_domain(s, &hosts).is_ok(),

@@ -695,10 +695,7 @@ mod tests {
     use crate::db::models::tenant::DomainClaim;
 
     fn hosts() -> ConsoleHosts {
-        ConsoleHosts {
-            base_domain: "tenants.example.net".into(),
-            public_host: "console.example.net".into(),
-        }
+        ConsoleHosts::example()
     }
 
     fn tenant(id: i64, parent_id: Option<i64>) -> Tenant {

@@ -369,10 +369,7 @@ mod tests {
     use crate::services::tenants::RoleChoice;
 
     fn hosts() -> ConsoleHosts {
-        ConsoleHosts {
-            base_domain: "tenants.example.net".into(),
-            public_host: "console.example.net".into(),
-        }
+        ConsoleHosts::example()
     }
 
     fn form(role: &str, enabled: Option<&str>) -> TenantForm {
