@@ -331,7 +331,7 @@ async fn subtree_near(conn: &mut AsyncPgConnection, size: i64) -> anyhow::Result
 /// Moves a ~10,000-tenant and a ~100,000-tenant subtree to a new parent and back,
 /// timing each committed move (`rounds` times each).
 async fn moves(conn: &mut AsyncPgConnection, rounds: usize) -> anyhow::Result<()> {
-    use tenantry::services::{tenants as service, Actor};
+    use tenantry::services::{tenants::tree as service, Actor};
     let root = Tenant::root(conn)
         .await?
         .ok_or_else(|| anyhow::anyhow!("no root"))?;

@@ -12,6 +12,33 @@ pub struct ConsoleHosts {
     pub public_host: String,
 }
 
+#[cfg(test)]
+impl ConsoleHosts {
+    /// The console's hosts in unit tests.
+    pub fn example() -> Self {
+        Self {
+            base_domain: "tenants.example.net".into(),
+            public_host: "console.example.net".into(),
+        }
+    }
+}
+
+/// A host name a tenant may claim as its custom domain (the rules of
+/// [`parse_custom_domain`]), lower case.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CustomDomain(String);
+
+impl CustomDomain {
+    /// `Ok(None)` for an empty input: no custom domain.
+    pub fn parse(input: &str, hosts: &ConsoleHosts) -> Result<Option<Self>, String> {
+        parse_custom_domain(input, hosts).map(|d| d.map(Self))
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
 /// Parses a host name: 2–127 DNS labels, at most 253 characters, lower-cased.
 /// The console's own hosts are refused (see [`ConsoleHosts`]).
 pub fn parse_custom_domain(input: &str, hosts: &ConsoleHosts) -> Result<Option<String>, String> {

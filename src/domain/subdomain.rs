@@ -3,7 +3,7 @@
 use std::fmt;
 
 /// Names that would collide with the console's own hosts or confuse users.
-const RESERVED: &[&str] = &[
+pub const RESERVED: &[&str] = &[
     "www",
     "api",
     "admin",

@@ -6,8 +6,8 @@
 use super::Actor;
 use crate::db::models::api_token::{ApiToken, NewApiToken, Revocation};
 use crate::db::models::User;
-use crate::error::{AppError, FieldErrors};
-use chrono::{DateTime, NaiveDate, Utc};
+use crate::error::AppError;
+use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use sha2::{Digest, Sha256};
 
@@ -28,16 +28,6 @@ pub fn generate() -> String {
     )
 }
 
-/// Raw form input for a new token.
-#[derive(Clone, Debug, Default, serde::Deserialize)]
-#[serde(default)]
-pub struct TokenInput {
-    pub name: String,
-    pub read_only: Option<String>,
-    /// `YYYY-MM-DD`, optional: the token works through that day (UTC).
-    pub expires_at: String,
-}
-
 /// A valid new token request.
 #[derive(Clone, Debug)]
 pub struct TokenFields {
@@ -48,57 +38,6 @@ pub struct TokenFields {
 
 /// Tokens expire at most this many days ahead (or never, when no date is given).
 pub const MAX_DAYS: i64 = 5 * 366;
-
-impl TokenInput {
-    pub fn validate(&self, now: DateTime<Utc>) -> Result<TokenFields, FieldErrors> {
-        let mut errors = FieldErrors::new();
-        let name = crate::domain::TenantName::parse(&self.name)
-            .map_err(|e| errors.insert("name", e))
-            .ok();
-        let expires_at = match self.expires_at.trim() {
-            "" => None,
-            raw => match NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
-                Ok(date) => {
-                    // Valid through the whole day: it ends at the next midnight UTC.
-                    let end = date
-                        .succ_opt()
-                        .and_then(|d| d.and_hms_opt(0, 0, 0))
-                        .map(|d| d.and_utc());
-                    match end {
-                        Some(end) if end <= now => {
-                            errors.insert("expires_at", "Choose a date from today on.".into());
-                            None
-                        }
-                        Some(end) if end > now + chrono::Duration::days(MAX_DAYS) => {
-                            errors.insert(
-                                "expires_at",
-                                "Choose a date at most five years ahead, or none.".into(),
-                            );
-                            None
-                        }
-                        Some(end) => Some(end),
-                        None => {
-                            errors.insert("expires_at", "Enter a date as YYYY-MM-DD.".into());
-                            None
-                        }
-                    }
-                }
-                Err(_) => {
-                    errors.insert("expires_at", "Enter a date as YYYY-MM-DD.".into());
-                    None
-                }
-            },
-        };
-        match name {
-            Some(name) if errors.is_empty() => Ok(TokenFields {
-                name: name.into_inner(),
-                read_only: matches!(self.read_only.as_deref(), Some("true" | "on" | "1" | "yes")),
-                expires_at,
-            }),
-            _ => Err(errors),
-        }
-    }
-}
 
 /// Creates a token for `user_id`; returns it with its secret, which is never stored.
 pub async fn create(
@@ -246,37 +185,6 @@ pub async fn revoke_all(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn input(name: &str, expires: &str) -> TokenInput {
-        TokenInput {
-            name: name.into(),
-            read_only: Some("on".into()),
-            expires_at: expires.into(),
-        }
-    }
-
-    #[test]
-    fn expiry_is_the_end_of_the_day_and_must_lie_ahead() {
-        let now = "2026-11-23T12:00:00Z"
-            .parse::<DateTime<Utc>>()
-            .unwrap_or_default();
-        let ok = input("ci", "2026-11-23")
-            .validate(now)
-            .unwrap_or_else(|e| panic!("{e:?}"));
-        assert_eq!(
-            ok.expires_at.map(|d| d.to_rfc3339()),
-            Some("2026-11-24T00:00:00+00:00".into())
-        );
-        assert!(ok.read_only);
-        assert!(input("ci", "")
-            .validate(now)
-            .is_ok_and(|f| f.expires_at.is_none()));
-        for bad in ["2026-11-22", "2040-01-01", "tomorrow", "2026-13-01"] {
-            let e = input("ci", bad).validate(now).err().unwrap_or_default();
-            assert!(e.contains_key("expires_at"), "{bad}");
-        }
-        assert!(input(" ", "").validate(now).is_err());
-    }
 
     #[test]
     fn tokens_are_random_and_hashed() {

@@ -112,7 +112,7 @@ async fn child(
         enabled,
     };
     let allow = |_: &Tenant| Ok(());
-    super::tenants::create(conn, &Actor::system("demo"), parent, fields, &allow)
+    super::tenants::tree::create(conn, &Actor::system("demo"), parent, fields, &allow)
         .await
         .map_err(|e| anyhow::anyhow!("creating demo tenant {subdomain}: {e}"))
 }

@@ -48,10 +48,6 @@ impl std::fmt::Debug for UserInput {
     }
 }
 
-fn checked(v: &Option<String>) -> bool {
-    matches!(v.as_deref(), Some("true" | "on" | "1" | "yes"))
-}
-
 fn text(v: &Option<String>) -> &str {
     v.as_deref().unwrap_or_default()
 }
@@ -109,8 +105,10 @@ impl UserInput {
     pub fn last_name(&self) -> &str {
         text(&self.last_name)
     }
+    /// A browser sends a checked box (whatever its value) and omits an unchecked one,
+    /// as `web::form::checked` reads every console checkbox.
     pub fn enabled_checked(&self) -> bool {
-        checked(&self.enabled)
+        self.enabled.is_some()
     }
     pub fn role_selected(&self, id: &i64) -> bool {
         self.role_id.trim() == id.to_string()
@@ -119,11 +117,7 @@ impl UserInput {
     /// The enabled flag: an unchecked box sends nothing. On create, a client that
     /// sends neither the box nor its marker gets an enabled user.
     fn enabled_value(&self, creating: bool) -> bool {
-        if self.enabled.is_some() {
-            checked(&self.enabled)
-        } else {
-            creating && self.enabled_shown.is_none()
-        }
+        self.enabled_checked() || (creating && self.enabled_shown.is_none())
     }
 
     /// Parses the fields common to both forms; the role is checked against the

@@ -90,7 +90,7 @@ pub struct GrantForm {
 
 impl GrantForm {
     pub fn manage_checked(&self) -> bool {
-        matches!(self.manage_subtenants.as_deref(), Some("true" | "on" | "1"))
+        crate::web::form::checked(&self.manage_subtenants)
     }
 }
 

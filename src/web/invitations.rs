@@ -217,10 +217,7 @@ pub struct InviteForm {
 
 impl InviteForm {
     pub fn manage_checked(&self) -> bool {
-        matches!(
-            self.manage_subtenants.as_deref(),
-            Some("true" | "on" | "1" | "yes")
-        )
+        crate::web::form::checked(&self.manage_subtenants)
     }
 
     pub fn kind_is(&self, kind: &str) -> bool {

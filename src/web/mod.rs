@@ -4,6 +4,7 @@ pub mod access;
 pub mod api;
 pub mod assets;
 pub mod dashboard;
+pub mod form;
 pub mod health;
 pub mod invitations;
 pub mod login;
@@ -115,12 +116,7 @@ pub fn forwarded_client(
     client
 }
 
-/// Ids in paths are numbers; anything else names nothing: 404.
-pub fn parse_id(raw: &str) -> Result<i64, crate::error::AppError> {
-    raw.trim()
-        .parse()
-        .map_err(|_| crate::error::AppError::NotFound)
-}
+pub use form::parse_id;
 
 #[cfg(test)]
 mod tests {

@@ -232,9 +232,8 @@ async fn logout_everywhere(
     form: web::Form<LogoutEverywhere>,
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
-    if !matches!(form.confirm.as_deref(), Some("true" | "on" | "1" | "yes")) {
-        let mut errors = FieldErrors::new();
-        errors.insert("confirm", CONFIRM_LOGOUT.into());
+    if !crate::web::form::checked(&form.confirm) {
+        let errors = crate::web::form::field_error("confirm", CONFIRM_LOGOUT);
         let page = profile_page(&user, &mut conn, errors).await?;
         return render_status(&page, StatusCode::UNPROCESSABLE_ENTITY);
     }

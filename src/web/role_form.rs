@@ -36,10 +36,7 @@ impl RoleInput {
         let fields: HashMap<String, String> = pairs.into_iter().collect();
         Self {
             name: fields.get("name").cloned().unwrap_or_default(),
-            multi_tenant: matches!(
-                fields.get("multi_tenant").map(String::as_str),
-                Some("true" | "on" | "1")
-            ),
+            multi_tenant: crate::web::form::checked(&fields.get("multi_tenant").cloned()),
             fields,
         }
     }

@@ -5,16 +5,78 @@
 use crate::auth::CurrentUser;
 use crate::db::models::api_token::{ApiToken, Revocation};
 use crate::error::{AppError, FieldErrors};
-use crate::services::api_tokens::{self as service, TokenInput};
+use crate::services::api_tokens::{self as service, TokenFields};
 use crate::startup::AppState;
+use crate::web::form::checked;
 use crate::web::page::{flash, render, render_status, see_other, PageCtx};
 use crate::web::routes::{route, Route};
 use crate::web::{actor, parse_id};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use diesel_async::AsyncPgConnection;
+
+/// The new-token form as sent.
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct TokenInput {
+    pub name: String,
+    pub read_only: Option<String>,
+    /// `YYYY-MM-DD`, optional: the token works through that day (UTC).
+    pub expires_at: String,
+}
+
+impl TokenInput {
+    pub fn validate(&self, now: DateTime<Utc>) -> Result<TokenFields, FieldErrors> {
+        let mut errors = FieldErrors::new();
+        let name = crate::domain::TenantName::parse(&self.name)
+            .map_err(|e| errors.insert("name", e))
+            .ok();
+        let expires_at = match self.expires_at.trim() {
+            "" => None,
+            raw => match NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
+                Ok(date) => {
+                    // Valid through the whole day: it ends at the next midnight UTC.
+                    let end = date
+                        .succ_opt()
+                        .and_then(|d| d.and_hms_opt(0, 0, 0))
+                        .map(|d| d.and_utc());
+                    match end {
+                        Some(end) if end <= now => {
+                            errors.insert("expires_at", "Choose a date from today on.".into());
+                            None
+                        }
+                        Some(end) if end > now + chrono::Duration::days(service::MAX_DAYS) => {
+                            errors.insert(
+                                "expires_at",
+                                "Choose a date at most five years ahead, or none.".into(),
+                            );
+                            None
+                        }
+                        Some(end) => Some(end),
+                        None => {
+                            errors.insert("expires_at", "Enter a date as YYYY-MM-DD.".into());
+                            None
+                        }
+                    }
+                }
+                Err(_) => {
+                    errors.insert("expires_at", "Enter a date as YYYY-MM-DD.".into());
+                    None
+                }
+            },
+        };
+        match name {
+            Some(name) if errors.is_empty() => Ok(TokenFields {
+                name: name.into_inner(),
+                read_only: checked(&self.read_only),
+                expires_at,
+            }),
+            _ => Err(errors),
+        }
+    }
+}
 
 /// The routes of this module (see `web::routes`).
 pub fn routes() -> Vec<Route> {
@@ -92,10 +154,7 @@ struct TokensPage {
 
 impl TokensPage {
     fn read_only_checked(&self) -> bool {
-        matches!(
-            self.form.read_only.as_deref(),
-            Some("true" | "on" | "1" | "yes")
-        )
+        crate::web::form::checked(&self.form.read_only)
     }
 }
 
@@ -186,4 +245,40 @@ async fn revoke(
         format!("Revoked the token {}. It no longer works.", token.name),
     );
     Ok(see_other(&req, "/profile/tokens"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(name: &str, expires: &str) -> TokenInput {
+        TokenInput {
+            name: name.into(),
+            read_only: Some("on".into()),
+            expires_at: expires.into(),
+        }
+    }
+
+    #[test]
+    fn expiry_is_the_end_of_the_day_and_must_lie_ahead() {
+        let now = "2026-11-23T12:00:00Z"
+            .parse::<DateTime<Utc>>()
+            .unwrap_or_default();
+        let ok = input("ci", "2026-11-23")
+            .validate(now)
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(
+            ok.expires_at.map(|d| d.to_rfc3339()),
+            Some("2026-11-24T00:00:00+00:00".into())
+        );
+        assert!(ok.read_only);
+        assert!(input("ci", "")
+            .validate(now)
+            .is_ok_and(|f| f.expires_at.is_none()));
+        for bad in ["2026-11-22", "2040-01-01", "tomorrow", "2026-13-01"] {
+            let e = input("ci", bad).validate(now).err().unwrap_or_default();
+            assert!(e.contains_key("expires_at"), "{bad}");
+        }
+        assert!(input(" ", "").validate(now).is_err());
+    }
 }

@@ -1120,7 +1120,7 @@ async fn the_openapi_document_describes_every_api_route() {
             assert!(op["responses"][code].is_object(), "{} {}", route.path, code);
         }
     }
-    assert!(doc["components"]["schemas"]["TenantJson"].is_object());
+    assert!(doc["components"]["schemas"]["Tenant"].is_object());
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
 }
 

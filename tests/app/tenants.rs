@@ -7,7 +7,7 @@ use tenantry::db::models::tenant::TenantFields;
 use tenantry::db::models::{AuditEvent, Tenant, User};
 use tenantry::domain::{GrantRole, Scope};
 use tenantry::error::AppError;
-use tenantry::services::tenants as service;
+use tenantry::services::tenants::tree as service;
 use tenantry::services::Actor;
 
 // ---------------------------------------------------------------- helpers

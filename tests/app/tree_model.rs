@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use tenantry::db::models::tenant::{ApiListQuery, ListQuery, SortKey, TenantFields};
 use tenantry::db::models::{Tenant, Visibility};
 use tenantry::error::AppError;
-use tenantry::services::tenants::{self as service, NewTenant};
+use tenantry::services::tenants::tree::{self as service, NewTenant};
 use tenantry::services::Actor;
 
 type Conn = diesel_async::pooled_connection::deadpool::Object<diesel_async::AsyncPgConnection>;

@@ -5,12 +5,13 @@
 use super::idempotency::{self, Answer};
 use super::parse_json;
 use super::tenants::{
-    create_as, create_prepared, delete_as, integral_i64, move_as, prepare_create, update_as,
-    CreateTenant, UpdateTenant,
+    apply_create, apply_delete, apply_move, apply_update, integral_i64, CreateTenant, UpdateTenant,
 };
-use crate::auth::{ApiUser, Principal};
+use crate::auth::{authz, ApiUser, Principal};
+use crate::db::models::Tenant;
 use crate::domain::domain_name::ConsoleHosts;
 use crate::error::{AppError, ProblemDocument, ProblemKind};
+use crate::services::tenants::{self as service, NewTenant};
 use crate::services::Actor;
 use crate::startup::AppState;
 use crate::web::routes::{route, Route};
@@ -35,7 +36,7 @@ pub struct BatchRequest {
     #[serde(default)]
     pub atomic: bool,
     /// 1 to 1,000 operations, applied in order.
-    #[schema(max_items = 1000)]
+    #[schema(min_items = 1, max_items = 1000)]
     pub operations: Vec<Operation>,
 }
 
@@ -119,18 +120,18 @@ async fn apply(
     Ok(match op {
         Operation::Create { data } => BatchResult::ok(
             StatusCode::CREATED,
-            create_as(p, actor, conn, hosts, data).await?.id,
+            apply_create(p, actor, conn, hosts, &data).await?.id,
         ),
         Operation::Update { id, data } => BatchResult::ok(
             StatusCode::OK,
-            update_as(p, actor, conn, hosts, id, data).await?.id,
+            apply_update(p, actor, conn, hosts, id, &data).await?.id,
         ),
         Operation::Move { id, parent_id } => BatchResult::ok(
             StatusCode::OK,
-            move_as(p, actor, conn, id, parent_id).await?.id,
+            apply_move(p, actor, conn, id, parent_id).await?.id,
         ),
         Operation::Delete { id, force } => {
-            delete_as(p, actor, conn, id, force).await?;
+            apply_delete(p, actor, conn, id, force).await?;
             BatchResult::ok(StatusCode::NO_CONTENT, id)
         }
     })
@@ -169,8 +170,8 @@ async fn apply_creates(
 ) -> Result<Vec<Result<BatchResult, AppError>>, AppError> {
     let mut parents = HashMap::new();
     let mut prepared = Vec::with_capacity(run.len());
-    for data in run.iter().cloned() {
-        let item = prepare_create(p, conn, hosts, data, &mut parents).await;
+    for data in &run {
+        let item = check_create(p, conn, hosts, data, &mut parents).await;
         match item {
             Err(e) if fatal(&e) => return Err(e),
             Err(e) if all_or_nothing => {
@@ -189,7 +190,7 @@ async fn apply_creates(
         .iter()
         .filter_map(|r| r.as_ref().ok().cloned())
         .collect();
-    match create_prepared(p, actor, conn, items).await {
+    match service::create_many(conn, p, actor, items).await {
         Ok(created) => {
             let mut created = created.into_iter();
             Ok(prepared
@@ -204,7 +205,7 @@ async fn apply_creates(
         Err(_) => {
             let mut out = Vec::with_capacity(run.len());
             for data in run {
-                let r = create_as(p, actor, conn, hosts, data)
+                let r = apply_create(p, actor, conn, hosts, &data)
                     .await
                     .map(|t| BatchResult::ok(StatusCode::CREATED, t.id));
                 let failed = r.is_err();
@@ -216,6 +217,27 @@ async fn apply_creates(
             Ok(out)
         }
     }
+}
+
+/// `apply_create` before anything is locked, for a set-based `create_many`;
+/// `parents` keeps the parents already read (a batch often creates many tenants
+/// under one).
+async fn check_create(
+    p: &Principal,
+    conn: &mut AsyncPgConnection,
+    hosts: &ConsoleHosts,
+    data: &CreateTenant,
+    parents: &mut HashMap<i64, Tenant>,
+) -> Result<NewTenant, AppError> {
+    let parent = match parents.get(&data.parent_id) {
+        Some(parent) => parent.clone(),
+        None => {
+            let parent = authz::visible_tenant(p, data.parent_id, conn).await?;
+            parents.insert(parent.id, parent.clone());
+            parent
+        }
+    };
+    service::check_create(p, Some(&parent), data.to_input(&parent, hosts))
 }
 
 /// Why an atomic batch stopped.
@@ -337,6 +359,12 @@ pub async fn batch(
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
     let request: BatchRequest = parse_json(&req, &body)?;
+    if request.operations.is_empty() {
+        return Err(AppError::problem(
+            ProblemKind::InvalidBody,
+            "A batch holds at least one operation.",
+        ));
+    }
     if request.operations.len() > MAX_OPERATIONS {
         return Err(AppError::problem(
             ProblemKind::TooManyOperations,

@@ -9,6 +9,7 @@ use crate::domain::domain_name::DomainStatus;
 use crate::error::{Blocker, ProblemDocument};
 use crate::web::routes::{route, Route};
 use actix_web::HttpResponse;
+use serde_json::{json, Value};
 use utoipa::openapi::path::{HttpMethod, Operation as Op};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
@@ -115,11 +116,372 @@ impl Modify for Problems {
 
 /// The OpenAPI document (JSON).
 pub async fn document() -> HttpResponse {
-    match ApiDoc::openapi().to_json() {
+    match serde_json::to_string(&document_json()) {
         Ok(body) => HttpResponse::Ok()
             .content_type("application/json")
             .insert_header(("Cache-Control", "no-cache"))
             .body(body),
         Err(e) => crate::error::AppError::Unexpected(anyhow::Error::new(e)).problem_response(),
+    }
+}
+
+// ---------------------------------------------------------------- constraints and names
+
+/// White space as the server trims it (Rust's `char::is_whitespace`), as a regex class body.
+const WS: &str = r"\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000";
+/// Control characters (`char::is_control`), as a regex class body.
+const CONTROL: &str = r"\x00-\x1f\x7f-\x9f";
+/// Control characters but tab, line feed and carriage return.
+const CONTROL_BUT_LINES: &str = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f";
+
+/// `TenantName`: 1–100 characters once trimmed, no control characters.
+fn name_pattern() -> String {
+    format!("^[{WS}]*[^{WS}{CONTROL}](?:[^{CONTROL}]{{0,98}}[^{WS}{CONTROL}])?[{WS}]*$")
+}
+
+/// `Description`: at most 1,000 characters once trimmed, no control characters but
+/// line breaks and tabs.
+fn description_pattern() -> String {
+    let c = CONTROL_BUT_LINES;
+    format!("^[{WS}]*(?:[^{WS}{c}](?:[^{c}]{{0,998}}[^{WS}{c}])?)?[{WS}]*$")
+}
+
+/// `Subdomain`: a DNS label of lower-case letters, digits and hyphens, 1–63
+/// characters once trimmed, no hyphen first or last, nor in the third and fourth
+/// place (reserved names are excluded with `not`).
+fn subdomain_pattern() -> String {
+    let label = concat!(
+        "[a-z0-9](?:[a-z0-9-]?[a-z0-9])?",
+        "|[a-z0-9][a-z0-9-]{2}[a-z0-9]",
+        "|[a-z0-9][a-z0-9-](?:[a-z0-9][a-z0-9-]|-[a-z0-9])[a-z0-9-]{0,58}[a-z0-9]",
+    );
+    format!("^[{WS}]*(?:{label})[{WS}]*$")
+}
+
+/// `parse_custom_domain`: empty (none), or two or more DNS labels, the last not all
+/// digits, in any case, trailing dots ignored.
+fn custom_domain_pattern() -> String {
+    let label = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?";
+    let top = "[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\
+               |[0-9]{1,61}(?:[A-Za-z]|[A-Za-z-][A-Za-z0-9-]{0,60}[A-Za-z0-9])";
+    format!("^[{WS}]*(?:(?:{label}\\.)+(?:{top}))?\\.*[{WS}]*$")
+}
+
+/// A cursor as the server writes it: `after:<id>` in unpadded URL-safe base64, the
+/// id at most 18 digits (each three digits encode to one of these four-character groups).
+fn cursor_pattern() -> String {
+    let lead = "(?:[MN][DTjz]|O[DT])";
+    let three = format!("{lead}[AEIMQUYcgk][w-z0-5]");
+    let two = format!("{lead}[AEIMQUYcgk]");
+    let one = "(?:[MN][AQgw]|O[AQ])";
+    format!("^YWZ0ZXI6(?:{three}){{0,5}}(?:{three}|{two}|{one})$")
+}
+
+/// An id: a positive 64-bit integer.
+fn id_constraints() -> Value {
+    json!({"minimum": 1, "maximum": i64::MAX})
+}
+
+/// What the server enforces on request fields, by property name, for every request
+/// body schema that has the property (JSON Schema cannot be derived from the parsers;
+/// unit tests hold these against them).
+fn body_constraints() -> Vec<(&'static str, Value)> {
+    vec![
+        ("name", json!({"pattern": name_pattern()})),
+        ("description", json!({"pattern": description_pattern()})),
+        (
+            "subdomain",
+            json!({"pattern": subdomain_pattern(), "not": {"enum": crate::domain::subdomain::RESERVED}}),
+        ),
+        ("custom_domain", json!({"pattern": custom_domain_pattern()})),
+        ("parent_id", id_constraints()),
+        ("id", id_constraints()),
+        ("tenant_role_id", id_constraints()),
+        (
+            "operations",
+            json!({"minItems": 1, "maxItems": super::batch::MAX_OPERATIONS}),
+        ),
+    ]
+}
+
+/// Request body schemas (the API's answers are described as they are).
+const REQUEST_SCHEMAS: &[&str] = &[
+    "CreateTenant",
+    "UpdateTenant",
+    "MoveTenant",
+    "BatchRequest",
+    "CreateOperation",
+    "UpdateOperation",
+    "MoveOperation",
+    "DeleteOperation",
+];
+
+/// Schema names as a generated client shows them: `utoipa`'s name, the name given
+/// (`ProblemDocument` lives in `error`, without `utoipa` naming).
+const RENAMED: &[(&str, &str)] = &[("BTreeMap", "FieldErrors")];
+
+/// The batch operations, in `Operation`'s order, each a named schema.
+const OPERATIONS: &[&str] = &[
+    "CreateOperation",
+    "UpdateOperation",
+    "MoveOperation",
+    "DeleteOperation",
+];
+
+/// The OpenAPI document as served: `ApiDoc` with readable schema names and every
+/// constraint the server enforces on what it reads.
+pub fn document_json() -> Value {
+    let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+    name_operations(&mut doc);
+    for (from, to) in RENAMED {
+        rename_schema(&mut doc, from, to);
+    }
+    let schemas = &mut doc["components"]["schemas"];
+    if let Some(errors) = schemas.get_mut("FieldErrors") {
+        errors["description"] = json!("Field name -> what is wrong with its value.");
+    }
+    for name in REQUEST_SCHEMAS {
+        let Some(properties) = schemas[*name]["properties"].as_object_mut() else {
+            continue;
+        };
+        for (field, constraints) in body_constraints() {
+            if let (Some(property), Some(constraints)) =
+                (properties.get_mut(field), constraints.as_object())
+            {
+                for (k, v) in constraints {
+                    property[k] = v.clone();
+                }
+            }
+        }
+    }
+    constrain_parameters(&mut doc);
+    doc
+}
+
+/// `Operation`'s variants become the named schemas `CreateOperation` … (a generated
+/// client would call them `OperationType0` …), each refusing unknown fields as the
+/// server does.
+fn name_operations(doc: &mut Value) {
+    let schemas = &mut doc["components"]["schemas"];
+    let Some(variants) = schemas["Operation"]["oneOf"].as_array_mut() else {
+        return;
+    };
+    let mut named = Vec::new();
+    for (variant, name) in variants.iter_mut().zip(OPERATIONS) {
+        let mut schema = std::mem::replace(
+            variant,
+            json!({"$ref": format!("#/components/schemas/{name}")}),
+        );
+        schema["additionalProperties"] = json!(false);
+        named.push((*name, schema));
+    }
+    for (name, schema) in named {
+        schemas[name] = schema;
+    }
+}
+
+fn rename_schema(doc: &mut Value, from: &str, to: &str) {
+    let Some(schemas) = doc["components"]["schemas"].as_object_mut() else {
+        return;
+    };
+    let Some(schema) = schemas.remove(from) else {
+        return;
+    };
+    schemas.insert(to.to_string(), schema);
+    let (old, new) = (
+        format!("#/components/schemas/{from}"),
+        format!("#/components/schemas/{to}"),
+    );
+    fn walk(v: &mut Value, old: &str, new: &str) {
+        match v {
+            Value::String(s) if s == old => *s = new.to_string(),
+            Value::Array(items) => items.iter_mut().for_each(|i| walk(i, old, new)),
+            Value::Object(map) => map.values_mut().for_each(|i| walk(i, old, new)),
+            _ => {}
+        }
+    }
+    walk(doc, &old, &new);
+}
+
+/// Ids in paths and queries, the cursor and the `Idempotency-Key` header.
+fn constrain_parameters(doc: &mut Value) {
+    let Some(paths) = doc["paths"].as_object_mut() else {
+        return;
+    };
+    for operation in paths.values_mut().filter_map(Value::as_object_mut) {
+        for op in operation.values_mut() {
+            let Some(params) = op["parameters"].as_array_mut() else {
+                continue;
+            };
+            for param in params {
+                let constraints = match param["name"].as_str() {
+                    Some("id" | "parent" | "subtree") => id_constraints(),
+                    Some("cursor") => json!({"pattern": cursor_pattern()}),
+                    Some("Idempotency-Key") => json!({
+                        "type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$",
+                    }),
+                    _ => continue,
+                };
+                if let Some(constraints) = constraints.as_object() {
+                    for (k, v) in constraints {
+                        param["schema"][k] = v.clone();
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::domain_name::{parse_custom_domain, ConsoleHosts};
+    use crate::domain::{Description, Subdomain, TenantName};
+
+    fn matches(pattern: &str, s: &str) -> bool {
+        regex::Regex::new(pattern).unwrap().is_match(s)
+    }
+
+    /// Each pattern says yes exactly where the server's parser does.
+    fn agrees(pattern: &str, parse: impl Fn(&str) -> bool, samples: &[&str]) {
+        for s in samples {
+            assert_eq!(matches(pattern, s), parse(s), "{pattern} on {s:?}");
+        }
+    }
+
+    #[test]
+    fn the_patterns_are_the_parsers() {
+        let long = "x".repeat(100);
+        let longer = "x".repeat(101);
+        agrees(
+            &name_pattern(),
+            |s| TenantName::parse(s).is_ok(),
+            &[
+                "Acme",
+                " Acme ",
+                "",
+                " ",
+                "\t",
+                "a\u{1}b",
+                "a\tb",
+                "\u{2003}A\u{3000}",
+                &long,
+                &longer,
+                &format!(" {long} "),
+            ],
+        );
+        let d1000 = "d".repeat(1000);
+        let d1001 = "d".repeat(1001);
+        agrees(
+            &description_pattern(),
+            |s| Description::parse(s).is_ok(),
+            &[
+                "",
+                " ",
+                "line\nbreak\ttab",
+                "bell\u{7}",
+                &d1000,
+                &d1001,
+                &format!("\n{d1000}\n"),
+            ],
+        );
+        let l63 = "a".repeat(63);
+        let l64 = "a".repeat(64);
+        agrees(
+            &subdomain_pattern(),
+            |s| {
+                Subdomain::parse(s).is_ok()
+                    || Subdomain::parse(s).is_err_and(|e| e.contains("reserved"))
+            },
+            &[
+                "a", "ab", "a-b", "a--b", "ab--c", "ab-c", "xn--abc", "a-", "-a", "A", " acme ",
+                "a_b", "", &l63, &l64, "0", "9-9",
+            ],
+        );
+        let hosts = ConsoleHosts::example();
+        agrees(
+            &custom_domain_pattern(),
+            |s| parse_custom_domain(s, &hosts).is_ok(),
+            &[
+                "",
+                " ",
+                ".",
+                "acme.com",
+                "Console.Acme.COM.",
+                " acme.com ",
+                "acme",
+                "1.2.3.4",
+                "a.1-2",
+                "a.2b",
+                "a..b",
+                "-a.com",
+                "a_b.com",
+                "a.com .",
+                "x.y",
+            ],
+        );
+    }
+
+    #[test]
+    fn cursors_the_server_writes_match_and_others_do_not() {
+        let pattern = cursor_pattern();
+        for id in [1, 9, 10, 42, 123, 4567, 1_000_000, 999_999_999_999_999_999] {
+            let cursor = super::super::tenants::encode_cursor(id);
+            assert!(matches(&pattern, &cursor), "{id} {cursor}");
+            assert_eq!(super::super::tenants::decode_cursor(&cursor).ok(), Some(id));
+        }
+        for bad in [
+            "",
+            "YWZ0ZXI6",
+            "0000",
+            "YWZ0ZXI6LTE",
+            "YWZ0ZXI6MTIzNDU2Nzg5MDEyMzQ1Njc4OTA",
+        ] {
+            assert!(!matches(&pattern, bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_document_states_constraints_under_readable_names() {
+        let doc = document_json();
+        let schemas = &doc["components"]["schemas"];
+        for name in [
+            "Tenant",
+            "TenantPage",
+            "FieldErrors",
+            "CreateOperation",
+            "DeleteOperation",
+        ] {
+            assert!(schemas[name].is_object(), "{name}");
+        }
+        for gone in ["TenantJson", "BTreeMap"] {
+            assert!(schemas.get(gone).is_none(), "{gone}");
+        }
+        assert!(!doc.to_string().contains("TenantJson"));
+        let operations = &schemas["BatchRequest"]["properties"]["operations"];
+        assert_eq!(
+            (
+                operations["minItems"].as_u64(),
+                operations["maxItems"].as_u64()
+            ),
+            (Some(1), Some(1000))
+        );
+        assert_eq!(
+            schemas["CreateTenant"]["properties"]["parent_id"]["minimum"],
+            1
+        );
+        assert_eq!(schemas["UpdateOperation"]["properties"]["id"]["minimum"], 1);
+        assert_eq!(schemas["CreateOperation"]["additionalProperties"], false);
+        assert!(
+            schemas["CreateTenant"]["properties"]["subdomain"]["not"]["enum"]
+                .as_array()
+                .is_some_and(|r| r.contains(&json!("www")))
+        );
+        assert_eq!(
+            schemas["UpdateTenant"]["properties"]["name"]["pattern"],
+            name_pattern()
+        );
+        let show = &doc["paths"]["/api/v1/tenants/{id}"]["get"]["parameters"][0];
+        assert_eq!(show["schema"]["minimum"], 1);
     }
 }

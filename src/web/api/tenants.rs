@@ -5,21 +5,23 @@
 use super::idempotency::{self, Answer};
 use super::{json, parse_json};
 use crate::auth::{authz, ApiUser, Principal};
-use crate::db::models::tenant::TenantFields;
 use crate::db::models::Tenant;
 use crate::domain::domain_name::{challenge_name, challenge_value, ConsoleHosts, DomainStatus};
 use crate::domain::{Feature, Level};
-use crate::error::{AppError, FieldErrors};
-use crate::services::tenants::{self as service, NewTenant, TenantInput};
+use crate::error::AppError;
+use crate::services::tenants::{
+    self as service, RoleChoice, TenantChange, TenantInput, TenantText,
+};
 use crate::services::Actor;
 use crate::startup::AppState;
+use crate::web::form::parse_id;
 use crate::web::routes::{route, Route};
+use actix_web::error::InternalError;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
 use serde::{Deserialize, Deserializer, Serialize};
-use std::collections::HashMap;
 use utoipa::{IntoParams, ToSchema};
 
 pub fn routes() -> Vec<Route> {
@@ -39,6 +41,7 @@ pub fn routes() -> Vec<Route> {
 
 /// A tenant, with the attribute names of the console's forms.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[schema(as = Tenant)]
 pub struct TenantJson {
     pub id: i64,
     /// `null` for the root tenant.
@@ -271,241 +274,106 @@ pub struct DeleteParams {
 
 // ---------------------------------------------------------------- shared rules
 
-/// Ids in paths are numbers; anything else names no tenant (`super::miss`: 404, or
-/// 405 where the path is another resource, `/api/v1/tenants/batch`).
-fn path_id(raw: &str) -> Option<i64> {
-    raw.trim().parse().ok()
-}
-
-fn encode_cursor(id: i64) -> String {
+pub(super) fn encode_cursor(id: i64) -> String {
     use base64::Engine;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("after:{id}"))
 }
 
-fn decode_cursor(raw: &str) -> Result<i64, AppError> {
+pub(super) fn decode_cursor(raw: &str) -> Result<i64, AppError> {
     use base64::Engine;
     base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(raw)
+        .decode(raw.trim())
         .ok()
         .and_then(|b| String::from_utf8(b).ok())
         .and_then(|s| s.strip_prefix("after:").and_then(|n| n.parse().ok()))
         .ok_or_else(|| AppError::BadRequest("The cursor is not valid.".into()))
 }
 
-/// A tenant role chosen in a request: only root administrators choose one.
-/// The tenant role asked for, if it changes: for a new tenant (`editing` None) any
-/// tenant role, for root administrators only; for an existing one, what
-/// `authz::tenant_role_assignment` allows.
-fn chosen_role(
-    p: &Principal,
-    wanted: Option<i64>,
-    editing: Option<&Tenant>,
-    current: i64,
-    errors: &mut FieldErrors,
-) -> Result<Option<i64>, AppError> {
-    let decision = match (wanted, editing) {
-        (None, _) => return Ok(None),
-        (Some(id), _) if id == current => return Ok(None),
-        (Some(id), Some(t)) => authz::tenant_role_assignment(p, t, id)?,
-        (Some(_), None) if !authz::can_manage_tenant_roles(p) => return Err(AppError::Forbidden),
-        (Some(id), None) if p.caps.contains_key(&id) => Ok(()),
-        (Some(_), None) => Err("There is no tenant role with this id.".to_string()),
-    };
-    match (decision, wanted) {
-        (Ok(()), id) => Ok(id),
-        (Err(message), _) => {
-            errors.insert("tenant_role_id", message);
-            Ok(None)
+impl CreateTenant {
+    /// The service's input for this create under `parent` (read by the caller).
+    pub fn to_input(&self, parent: &Tenant, hosts: &ConsoleHosts) -> TenantChange {
+        TenantChange {
+            fields: TenantInput::parse(
+                TenantText {
+                    name: &self.name,
+                    subdomain: &self.subdomain,
+                    description: &self.description,
+                    custom_domain: self.custom_domain.as_deref().unwrap_or_default(),
+                },
+                self.can_have_subtenants,
+                self.enabled,
+                hosts,
+            ),
+            // Naming the parent's own tenant role asks for nothing: it is the default.
+            tenant_role: self
+                .tenant_role_id
+                .filter(|id| *id != parent.tenant_role_id)
+                .map(RoleChoice::Id),
         }
     }
 }
 
-fn input_bool(b: bool) -> Option<String> {
-    Some(if b { "true" } else { "false" }.into())
-}
-
-/// Checks a create as `p` against the caller's rights and the input rules, before
-/// anything is locked; `parents` keeps the parents already read (a batch often
-/// creates many tenants under one). The service checks again on the locked parent.
-pub async fn prepare_create(
-    p: &Principal,
-    conn: &mut AsyncPgConnection,
-    hosts: &ConsoleHosts,
-    data: CreateTenant,
-    parents: &mut HashMap<i64, Tenant>,
-) -> Result<NewTenant, AppError> {
-    let parent = match parents.get(&data.parent_id) {
-        Some(parent) => parent.clone(),
-        None => {
-            let parent = authz::visible_tenant(p, data.parent_id, conn).await?;
-            parents.insert(parent.id, parent.clone());
-            parent
-        }
-    };
-    authz::require_manage_children(p, &parent)?;
-    let mut errors = FieldErrors::new();
-    if !parent.can_have_subtenants {
-        errors.insert(
-            "parent_id",
-            format!("{} may not have sub-tenants.", parent.name),
+impl UpdateTenant {
+    /// The service's input for this PATCH of `tenant`: the fields sent over the
+    /// stored ones.
+    pub fn to_input(&self, tenant: &Tenant, hosts: &ConsoleHosts) -> TenantChange {
+        let custom_domain = match &self.custom_domain {
+            Some(sent) => sent.as_deref(),
+            None => tenant.custom_domain.as_deref(),
+        };
+        let mut fields = TenantInput::parse(
+            TenantText {
+                name: self.name.as_deref().unwrap_or(&tenant.name),
+                subdomain: self.subdomain.as_deref().unwrap_or(&tenant.subdomain),
+                description: self.description.as_deref().unwrap_or(&tenant.description),
+                custom_domain: custom_domain.unwrap_or_default(),
+            },
+            self.can_have_subtenants
+                .unwrap_or(tenant.can_have_subtenants),
+            self.enabled.unwrap_or(tenant.enabled),
+            hosts,
         );
-    }
-    let role = chosen_role(
-        p,
-        data.tenant_role_id,
-        None,
-        parent.tenant_role_id,
-        &mut errors,
-    )?;
-    let input = TenantInput {
-        name: data.name,
-        subdomain: data.subdomain,
-        description: data.description,
-        custom_domain: data.custom_domain.unwrap_or_default(),
-        parent_id: parent.id.to_string(),
-        tenant_role_id: String::new(),
-        can_have_subtenants: input_bool(data.can_have_subtenants),
-        enabled: input_bool(data.enabled),
-    };
-    let fields = match input.validate(true, hosts) {
-        Ok(f) if errors.is_empty() => f,
-        Ok(_) => return Err(AppError::Validation(errors)),
-        Err(mut more) => {
-            more.append(&mut errors);
-            return Err(AppError::Validation(more));
-        }
-    };
-    Ok(NewTenant {
-        parent_id: parent.id,
-        fields: TenantFields {
-            tenant_role_id: role,
-            ..fields
-        },
-    })
-}
-
-/// Creates prepared tenants as `p`, answered per item in order
-/// (`service::create_many`; the right to create is checked again on each locked parent).
-pub async fn create_prepared(
-    p: &Principal,
-    actor: &Actor,
-    conn: &mut AsyncPgConnection,
-    items: Vec<NewTenant>,
-) -> Result<Vec<Result<Tenant, AppError>>, AppError> {
-    let authorize = |parent: &Tenant| authz::require_manage_children(p, parent);
-    service::create_many(conn, actor, items, &authorize).await
-}
-
-/// Creates a tenant as `p`; shared by `POST /api/v1/tenants` and batches.
-pub async fn create_as(
-    p: &Principal,
-    actor: &Actor,
-    conn: &mut AsyncPgConnection,
-    hosts: &ConsoleHosts,
-    data: CreateTenant,
-) -> Result<Tenant, AppError> {
-    let item = prepare_create(p, conn, hosts, data, &mut HashMap::new()).await?;
-    create_prepared(p, actor, conn, vec![item])
-        .await?
-        .pop()
-        .unwrap_or(Err(AppError::NotFound))
-}
-
-/// Applies a PATCH as `p`; shared with batches.
-pub async fn update_as(
-    p: &Principal,
-    actor: &Actor,
-    conn: &mut AsyncPgConnection,
-    hosts: &ConsoleHosts,
-    id: i64,
-    data: UpdateTenant,
-) -> Result<Tenant, AppError> {
-    let tenant = authz::visible_tenant(p, id, conn).await?;
-    let parent = match tenant.parent_id {
-        Some(pid) => Some(Tenant::find(conn, pid).await?),
-        None => None,
-    };
-    authz::require_edit(p, &tenant, parent.as_ref())?;
-    let mut errors = FieldErrors::new();
-    let role = chosen_role(
-        p,
-        data.tenant_role_id,
-        Some(&tenant),
-        tenant.tenant_role_id,
-        &mut errors,
-    )?;
-    let mut input = TenantInput::from_tenant(&tenant);
-    if let Some(v) = data.name {
-        input.name = v;
-    }
-    if let Some(v) = data.subdomain {
-        input.subdomain = v;
-    }
-    if let Some(v) = data.description {
-        input.description = v;
-    }
-    if let Some(v) = data.custom_domain {
-        input.custom_domain = v.unwrap_or_default();
-    }
-    if let Some(v) = data.can_have_subtenants {
-        input.can_have_subtenants = input_bool(v);
-    }
-    if let Some(v) = data.enabled {
-        if tenant.is_root() && !v {
+        if tenant.is_root() && self.enabled == Some(false) {
+            let mut errors = fields.err().unwrap_or_default();
             errors.insert("enabled", "The root tenant cannot be disabled.".into());
+            fields = Err(errors);
         }
-        input.enabled = input_bool(v);
+        TenantChange {
+            fields,
+            tenant_role: self.tenant_role_id.map(RoleChoice::Id),
+        }
     }
-    let fields = match input.validate(false, hosts) {
-        Ok(f) if errors.is_empty() => f,
-        Ok(_) => return Err(AppError::Validation(errors)),
-        Err(mut more) => {
-            more.append(&mut errors);
-            return Err(AppError::Validation(more));
-        }
-    };
-    service::update(
-        conn,
-        actor,
-        tenant.id,
-        TenantFields {
-            tenant_role_id: role,
-            ..fields
-        },
-        authz::is_global_owner(p),
-    )
-    .await
 }
 
-/// Deletes as `p` (Owner over the parent); shared with batches.
-pub async fn delete_as(
+// ---------------------------------------------------------------- requests to operations
+
+/// The API's side of each tenant operation, shared by its handler and batches: the
+/// 404 contract (`authz::visible_tenant` on every id the request names) and the
+/// body's conversion; the service decides everything else.
+pub(super) async fn apply_create(
     p: &Principal,
     actor: &Actor,
     conn: &mut AsyncPgConnection,
-    id: i64,
-    force: bool,
-) -> Result<usize, AppError> {
-    let tenant = authz::visible_tenant(p, id, conn).await?;
-    let parent = match tenant.parent_id {
-        Some(pid) => Some(Tenant::find(conn, pid).await?),
-        None => None,
-    };
-    if !authz::can_delete(p, &tenant, parent.as_ref()) {
-        return Err(AppError::Forbidden);
-    }
-    let authorize = |t: &Tenant, parent: &Tenant| {
-        if authz::can_delete(p, t, Some(parent)) {
-            Ok(())
-        } else {
-            Err(AppError::Forbidden)
-        }
-    };
-    service::delete(conn, actor, tenant.id, force, &authorize).await
+    hosts: &ConsoleHosts,
+    data: &CreateTenant,
+) -> Result<Tenant, AppError> {
+    let parent = authz::visible_tenant(p, data.parent_id, conn).await?;
+    service::create(conn, p, actor, Some(&parent), data.to_input(&parent, hosts)).await
 }
 
-/// Moves as `p`: Owner over the current parent, manager of the destination; shared
-/// with batches.
-pub async fn move_as(
+pub(super) async fn apply_update(
+    p: &Principal,
+    actor: &Actor,
+    conn: &mut AsyncPgConnection,
+    hosts: &ConsoleHosts,
+    id: i64,
+    data: &UpdateTenant,
+) -> Result<Tenant, AppError> {
+    let tenant = authz::visible_tenant(p, id, conn).await?;
+    service::update(conn, p, actor, &tenant, data.to_input(&tenant, hosts)).await
+}
+
+pub(super) async fn apply_move(
     p: &Principal,
     actor: &Actor,
     conn: &mut AsyncPgConnection,
@@ -513,25 +381,34 @@ pub async fn move_as(
     parent_id: i64,
 ) -> Result<Tenant, AppError> {
     let tenant = authz::visible_tenant(p, id, conn).await?;
-    let parent = match tenant.parent_id {
-        Some(pid) => Some(Tenant::find(conn, pid).await?),
-        None => None,
-    };
-    if !authz::can_move(p, &tenant, parent.as_ref()) {
-        return Err(AppError::Forbidden);
-    }
     let destination = authz::visible_tenant(p, parent_id, conn).await?;
-    if !authz::can_manage_children(p, &destination) {
-        return Err(AppError::Forbidden);
-    }
-    let authorize = |t: &Tenant, from: &Tenant, to: &Tenant| {
-        if authz::can_move_to(p, t, Some(from), to) {
-            Ok(())
-        } else {
-            Err(AppError::Forbidden)
-        }
-    };
-    service::move_tenant(conn, actor, tenant.id, destination.id, &authorize).await
+    service::move_tenant(conn, p, actor, &tenant, &destination).await
+}
+
+pub(super) async fn apply_delete(
+    p: &Principal,
+    actor: &Actor,
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    force: bool,
+) -> Result<usize, AppError> {
+    let tenant = authz::visible_tenant(p, id, conn).await?;
+    service::delete(conn, p, actor, &tenant, force).await
+}
+
+/// The tenant an `{id}` path segment names, read on `conn` if `user` may see it (404
+/// for an invisible one as for a missing one). An id that is no number names no
+/// tenant: `super::miss` answers (404, or 405 where the path is another resource,
+/// `/api/v1/tenants/batch`).
+async fn path_tenant(
+    req: &HttpRequest,
+    user: &ApiUser,
+    conn: &mut AsyncPgConnection,
+    raw: &str,
+) -> Result<Tenant, actix_web::Error> {
+    let id = parse_id(raw)
+        .map_err(|_| InternalError::from_response("no such resource", super::miss(req)))?;
+    Ok(authz::visible_tenant(user, id, conn).await?)
 }
 
 // ---------------------------------------------------------------- handlers
@@ -619,12 +496,9 @@ pub async fn show(
     user: ApiUser,
     state: web::Data<AppState>,
     path: web::Path<String>,
-) -> Result<HttpResponse, AppError> {
-    let Some(id) = path_id(&path) else {
-        return Ok(super::miss(&req));
-    };
-    let mut conn = state.pool.get().await?;
-    let tenant = authz::visible_tenant(&user, id, &mut conn).await?;
+) -> Result<HttpResponse, actix_web::Error> {
+    let mut conn = state.pool.get().await.map_err(AppError::from)?;
+    let tenant = path_tenant(&req, &user, &mut conn, &path).await?;
     authz::require(&user, &tenant, Feature::Tenants, Level::Read)?;
     Ok(json(StatusCode::OK, &TenantJson::from(&tenant)))
 }
@@ -650,7 +524,7 @@ pub async fn create(
     let actor = user.actor(&req);
     let hosts = state.settings.console_hosts();
     idempotency::run(&state, &req, &user, &body, async |conn| {
-        let t = create_as(&user, &actor, conn, &hosts, data).await?;
+        let t = apply_create(&user, &actor, conn, &hosts, &data).await?;
         let mut answer = Answer::json(StatusCode::CREATED, &TenantJson::from(&t))?;
         answer.location = Some(format!("/api/v1/tenants/{}", t.id));
         Ok(answer)
@@ -675,23 +549,14 @@ pub async fn update(
     state: web::Data<AppState>,
     path: web::Path<String>,
     body: web::Bytes,
-) -> Result<HttpResponse, AppError> {
-    let Some(id) = path_id(&path) else {
-        return Ok(super::miss(&req));
-    };
-    let mut conn = state.pool.get().await?;
+) -> Result<HttpResponse, actix_web::Error> {
+    let mut conn = state.pool.get().await.map_err(AppError::from)?;
     // Authorize before reading the body: an invisible id is 404 whatever was sent.
-    authz::visible_tenant(&user, id, &mut conn).await?;
+    let tenant = path_tenant(&req, &user, &mut conn, &path).await?;
     let data: UpdateTenant = parse_json(&req, &body)?;
-    let t = update_as(
-        &user,
-        &user.actor(&req),
-        &mut conn,
-        &state.settings.console_hosts(),
-        id,
-        data,
-    )
-    .await?;
+    let hosts = state.settings.console_hosts();
+    let input = data.to_input(&tenant, &hosts);
+    let t = service::update(&mut conn, &user, &user.actor(&req), &tenant, input).await?;
     Ok(json(StatusCode::OK, &TenantJson::from(&t)))
 }
 
@@ -711,12 +576,10 @@ pub async fn delete(
     state: web::Data<AppState>,
     path: web::Path<String>,
     params: web::Query<DeleteParams>,
-) -> Result<HttpResponse, AppError> {
-    let Some(id) = path_id(&path) else {
-        return Ok(super::miss(&req));
-    };
-    let mut conn = state.pool.get().await?;
-    delete_as(&user, &user.actor(&req), &mut conn, id, params.force).await?;
+) -> Result<HttpResponse, actix_web::Error> {
+    let mut conn = state.pool.get().await.map_err(AppError::from)?;
+    let tenant = path_tenant(&req, &user, &mut conn, &path).await?;
+    service::delete(&mut conn, &user, &user.actor(&req), &tenant, params.force).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -738,21 +601,18 @@ pub async fn move_tenant(
     state: web::Data<AppState>,
     path: web::Path<String>,
     body: web::Bytes,
-) -> Result<HttpResponse, AppError> {
-    let Some(id) = path_id(&path) else {
-        return Ok(super::miss(&req));
+) -> Result<HttpResponse, actix_web::Error> {
+    let id = {
+        let mut conn = state.pool.get().await.map_err(AppError::from)?;
+        path_tenant(&req, &user, &mut conn, &path).await?.id
     };
-    {
-        let mut conn = state.pool.get().await?;
-        authz::visible_tenant(&user, id, &mut conn).await?;
-    }
     let data: MoveTenant = parse_json(&req, &body)?;
     let actor = user.actor(&req);
-    idempotency::run(&state, &req, &user, &body, async |conn| {
-        let t = move_as(&user, &actor, conn, id, data.parent_id).await?;
+    Ok(idempotency::run(&state, &req, &user, &body, async |conn| {
+        let t = apply_move(&user, &actor, conn, id, data.parent_id).await?;
         Answer::json(StatusCode::OK, &TenantJson::from(&t))
     })
-    .await
+    .await?)
 }
 
 /// Check the DNS proof of the tenant's pending custom domain (whoever may edit the
@@ -774,24 +634,16 @@ pub async fn verify_domain(
     user: ApiUser,
     state: web::Data<AppState>,
     path: web::Path<String>,
-) -> Result<HttpResponse, AppError> {
-    let Some(id) = path_id(&path) else {
-        return Ok(super::miss(&req));
-    };
+) -> Result<HttpResponse, actix_web::Error> {
     let tenant = {
-        let mut conn = state.pool.get().await?;
-        let tenant = authz::visible_tenant(&user, id, &mut conn).await?;
-        let parent = match tenant.parent_id {
-            Some(pid) => Some(Tenant::find(&mut conn, pid).await?),
-            None => None,
-        };
-        authz::require_edit(&user, &tenant, parent.as_ref())?;
-        tenant
+        let mut conn = state.pool.get().await.map_err(AppError::from)?;
+        path_tenant(&req, &user, &mut conn, &path).await?
     };
     let change = service::verify_custom_domain(
         &state.pool,
         &crate::dns::TxtResolver::from_settings(&state.settings),
         &state.settings.console_hosts(),
+        &user,
         &user.actor(&req),
         &tenant,
     )
@@ -817,23 +669,113 @@ pub async fn approve_domain(
     state: web::Data<AppState>,
     path: web::Path<String>,
     body: web::Bytes,
-) -> Result<HttpResponse, AppError> {
-    let Some(id) = path_id(&path) else {
-        return Ok(super::miss(&req));
-    };
-    let mut conn = state.pool.get().await?;
-    let tenant = authz::visible_tenant(&user, id, &mut conn).await?;
+) -> Result<HttpResponse, actix_web::Error> {
+    let mut conn = state.pool.get().await.map_err(AppError::from)?;
+    let tenant = path_tenant(&req, &user, &mut conn, &path).await?;
+    // The right first: a body is read only from whoever may approve.
     if !authz::can_approve_custom_domain(&user) {
-        return Err(AppError::Forbidden);
+        return Err(AppError::Forbidden.into());
     }
     let data: ApproveDomain = parse_json(&req, &body)?;
     let change = service::approve_custom_domain(
         &mut conn,
         &state.settings.console_hosts(),
+        &user,
         &user.actor(&req),
-        tenant.id,
+        &tenant,
         &data.custom_domain,
     )
     .await?;
     Ok(json(StatusCode::OK, &TenantJson::from(change.tenant())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::models::tenant::DomainClaim;
+
+    fn hosts() -> ConsoleHosts {
+        ConsoleHosts::example()
+    }
+
+    fn tenant(id: i64, parent_id: Option<i64>) -> Tenant {
+        Tenant {
+            id,
+            parent_id,
+            path: parent_id.into_iter().chain([id]).collect(),
+            name: "Acme".into(),
+            description: "Old".into(),
+            subdomain: "acme".into(),
+            custom_domain: Some("console.acme.com".into()),
+            enabled: true,
+            can_have_subtenants: false,
+            tenant_role_id: 3,
+            user_count: 0,
+            instance_count: 0,
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+            domain_claim: DomainClaim::default(),
+        }
+    }
+
+    #[test]
+    fn a_patch_changes_only_what_it_sends() {
+        let t = tenant(2, Some(1));
+        let patch = UpdateTenant {
+            description: Some("New".into()),
+            custom_domain: Some(None),
+            ..UpdateTenant::default()
+        };
+        let fields = patch.to_input(&t, &hosts()).fields.unwrap();
+        assert_eq!(
+            fields.name,
+            crate::domain::TenantName::parse("Acme").unwrap()
+        );
+        assert_eq!(
+            fields.description,
+            crate::domain::Description::parse("New").unwrap()
+        );
+        assert!(fields.custom_domain.is_none() && fields.enabled && !fields.can_have_subtenants);
+        let kept = UpdateTenant::default()
+            .to_input(&t, &hosts())
+            .fields
+            .unwrap();
+        assert!(kept.custom_domain.is_some());
+    }
+
+    #[test]
+    fn a_patch_reports_every_field_error() {
+        let root = tenant(1, None);
+        let patch = UpdateTenant {
+            name: Some(String::new()),
+            enabled: Some(false),
+            ..UpdateTenant::default()
+        };
+        let errors = patch.to_input(&root, &hosts()).fields.unwrap_err();
+        assert_eq!(errors["enabled"], "The root tenant cannot be disabled.");
+        assert_eq!(errors["name"], "Enter a name.");
+    }
+
+    #[test]
+    fn naming_the_parents_tenant_role_asks_for_none() {
+        let parent = tenant(2, Some(1));
+        let create = |role| CreateTenant {
+            parent_id: 2,
+            name: "New".into(),
+            subdomain: "new".into(),
+            description: String::new(),
+            custom_domain: None,
+            can_have_subtenants: false,
+            enabled: true,
+            tenant_role_id: role,
+        };
+        assert_eq!(
+            create(Some(3)).to_input(&parent, &hosts()).tenant_role,
+            None
+        );
+        assert_eq!(
+            create(Some(4)).to_input(&parent, &hosts()).tenant_role,
+            Some(RoleChoice::Id(4))
+        );
+    }
 }

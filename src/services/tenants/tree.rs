@@ -1,5 +1,6 @@
-//! Creating, editing, enabling/disabling, moving and deleting tenants, each in one
-//! transaction.
+//! The locked tree changes behind the tenant operations: creating, editing,
+//! enabling/disabling, moving and deleting tenants, each in one transaction, with
+//! the caller's authorization run again on the locked rows.
 //!
 //! # Tree changes under concurrency
 //!
@@ -26,101 +27,13 @@
 //! The caller's authorization runs again on the locked rows (`authorize`), so a
 //! tenant moved elsewhere meanwhile is not changed on the strength of its old place.
 
-use super::Actor;
 use crate::db::models::role::{TenantRole, UserRole};
 use crate::db::models::tenant::{NewChild, SubtreeCounts, TenantFields};
 use crate::db::models::{AuditEvent, Tenant};
-use crate::dns::{DnsError, TxtResolver};
-use crate::domain::domain_name::{
-    challenge_name, challenge_value, parse_custom_domain, txt_proof, ConsoleHosts, DomainStatus,
-    TxtProof,
-};
-use crate::domain::{Description, Subdomain, TenantName};
-use crate::error::{AppError, Blocker, FieldErrors, ProblemKind};
+use crate::error::{AppError, Blocker, FieldErrors};
+use crate::services::Actor;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use std::collections::{BTreeSet, HashMap, HashSet};
-
-/// Raw form input for a tenant, before validation.
-#[derive(Clone, Debug, Default, serde::Deserialize)]
-#[serde(default)]
-pub struct TenantInput {
-    pub name: String,
-    pub subdomain: String,
-    pub description: String,
-    pub custom_domain: String,
-    pub parent_id: String,
-    pub tenant_role_id: String,
-    pub can_have_subtenants: Option<String>,
-    pub enabled: Option<String>,
-}
-
-fn checked(v: &Option<String>) -> bool {
-    matches!(v.as_deref(), Some("true" | "on" | "1" | "yes"))
-}
-
-impl TenantInput {
-    /// Parses the fields into valid values, or every field error at once.
-    pub fn validate(
-        &self,
-        enabled_default: bool,
-        hosts: &ConsoleHosts,
-    ) -> Result<TenantFields, FieldErrors> {
-        let mut errors = FieldErrors::new();
-        let name = TenantName::parse(&self.name)
-            .map_err(|e| errors.insert("name", e))
-            .ok();
-        let subdomain = Subdomain::parse(&self.subdomain)
-            .map_err(|e| errors.insert("subdomain", e))
-            .ok();
-        let description = Description::parse(&self.description)
-            .map_err(|e| errors.insert("description", e))
-            .ok();
-        let custom_domain = parse_custom_domain(&self.custom_domain, hosts)
-            .map_err(|e| errors.insert("custom_domain", e))
-            .ok();
-        match (name, subdomain, description, custom_domain) {
-            (Some(name), Some(subdomain), Some(description), Some(custom_domain))
-                if errors.is_empty() =>
-            {
-                Ok(TenantFields {
-                    name: name.into_inner(),
-                    subdomain: subdomain.into_inner(),
-                    description: description.into_inner(),
-                    custom_domain,
-                    tenant_role_id: None,
-                    can_have_subtenants: checked(&self.can_have_subtenants),
-                    enabled: if self.enabled.is_some() {
-                        checked(&self.enabled)
-                    } else {
-                        enabled_default
-                    },
-                })
-            }
-            _ => Err(errors),
-        }
-    }
-
-    pub fn subtenants_checked(&self) -> bool {
-        checked(&self.can_have_subtenants)
-    }
-
-    pub fn enabled_checked(&self) -> bool {
-        checked(&self.enabled)
-    }
-
-    pub fn from_tenant(t: &Tenant) -> Self {
-        Self {
-            name: t.name.clone(),
-            subdomain: t.subdomain.clone(),
-            description: t.description.clone(),
-            custom_domain: t.custom_domain.clone().unwrap_or_default(),
-            tenant_role_id: t.tenant_role_id.to_string(),
-            parent_id: t.parent_id.map(|p| p.to_string()).unwrap_or_default(),
-            can_have_subtenants: t.can_have_subtenants.then(|| "true".into()),
-            enabled: t.enabled.then(|| "true".into()),
-        }
-    }
-}
 
 /// A taken subdomain or domain is a field error, whichever request won the race.
 fn subdomain_taken(e: diesel::result::Error) -> AppError {
@@ -141,7 +54,7 @@ fn subdomain_taken(e: diesel::result::Error) -> AppError {
     }
 }
 
-fn snapshot(t: &Tenant) -> serde_json::Value {
+pub(super) fn snapshot(t: &Tenant) -> serde_json::Value {
     serde_json::json!({
         "name": t.name, "subdomain": t.subdomain, "description": t.description, "custom_domain": t.custom_domain,
         "custom_domain_status": t.domain_claim.status,
@@ -677,184 +590,10 @@ async fn lock_paths(
 }
 
 /// A change that waits on another for more than this fails with "try again" instead of hanging.
-async fn set_lock_timeout(conn: &mut AsyncPgConnection) -> Result<(), AppError> {
+pub(super) async fn set_lock_timeout(conn: &mut AsyncPgConnection) -> Result<(), AppError> {
     use diesel_async::RunQueryDsl;
     diesel::sql_query("SET LOCAL lock_timeout = '3s'")
         .execute(conn)
         .await?;
     Ok(())
-}
-
-// ---------------------------------------------------------------- custom domains
-
-/// What a custom-domain check or approval did.
-#[derive(Clone, Debug)]
-pub enum DomainChange {
-    /// The domain serves from now on.
-    Serving(Tenant),
-    /// It served already: nothing changed.
-    AlreadyServing(Tenant),
-}
-
-impl DomainChange {
-    pub fn tenant(&self) -> &Tenant {
-        match self {
-            DomainChange::Serving(t) | DomainChange::AlreadyServing(t) => t,
-        }
-    }
-}
-
-/// The pending domain of `tenant` and its token, or why there is nothing to prove:
-/// no domain (a field error), a domain the console's rules no longer allow (set
-/// before they existed: a field error), or one that serves already (`Ok(None)`).
-fn pending_claim<'t>(
-    tenant: &'t Tenant,
-    hosts: &ConsoleHosts,
-) -> Result<Option<(&'t str, &'t str)>, AppError> {
-    let (Some(domain), Some(token)) = (
-        tenant.custom_domain.as_deref(),
-        tenant.domain_claim.token.as_deref(),
-    ) else {
-        return Err(AppError::field(
-            "custom_domain",
-            "This tenant has no custom domain.",
-        ));
-    };
-    if let Err(message) = parse_custom_domain(domain, hosts) {
-        return Err(AppError::field(
-            "custom_domain",
-            format!("{message} Remove or change it in the tenant's settings."),
-        ));
-    }
-    if tenant.domain_claim.serves() {
-        return Ok(None);
-    }
-    Ok(Some((domain, token)))
-}
-
-/// Checks the DNS proof of `tenant`'s pending custom domain (read and authorized by
-/// the caller): the TXT record `_tenantry-challenge.<domain>` must hold
-/// `tenantry-verify=<token>`. Found: the domain is verified and serves from now on.
-/// Missing or different: a field error on `custom_domain` that says what to add. A
-/// resolver that fails or does not answer in time: a 503 problem, nothing changed.
-///
-/// No database connection is held during the lookup: a slow resolver must not
-/// starve the pool.
-pub async fn verify_custom_domain(
-    pool: &crate::db::DbPool,
-    resolver: &TxtResolver,
-    hosts: &ConsoleHosts,
-    actor: &Actor,
-    tenant: &Tenant,
-) -> Result<DomainChange, AppError> {
-    let Some((domain, token)) = pending_claim(tenant, hosts)? else {
-        return Ok(DomainChange::AlreadyServing(tenant.clone()));
-    };
-    let name = challenge_name(domain);
-    let value = challenge_value(token);
-    let records = resolver
-        .txt_records(&name)
-        .await
-        .map_err(|e| dns_unavailable(&name, &e))?;
-    match txt_proof(&records, token) {
-        TxtProof::Found => {}
-        TxtProof::Missing => {
-            return Err(AppError::field(
-                "custom_domain",
-                format!(
-                    "No TXT record found at {name}. Add one with the value {value} and check \
-                     again (new DNS records can take a while to appear)."
-                ),
-            ))
-        }
-        TxtProof::Mismatch(n) => {
-            return Err(AppError::field(
-                "custom_domain",
-                format!(
-                    "The TXT record{} at {name} do{} not hold {value}. Set the value exactly \
-                     and check again.",
-                    if n == 1 { "" } else { "s" },
-                    if n == 1 { "es" } else { "" },
-                ),
-            ))
-        }
-    }
-    let mut conn = pool.get().await?;
-    conn.transaction(async |conn| {
-        set_lock_timeout(conn).await?;
-        let before = Tenant::lock(conn, tenant.id).await?;
-        // Approved by someone else while the lookup ran: the same claim, serving.
-        if before.custom_domain.as_deref() == Some(domain)
-            && before.domain_claim.token.as_deref() == Some(token)
-            && before.domain_claim.serves()
-        {
-            return Ok(DomainChange::AlreadyServing(before));
-        }
-        let Some(after) =
-            Tenant::set_domain_serving(conn, tenant.id, domain, token, DomainStatus::Verified)
-                .await?
-        else {
-            return Err(changed_meanwhile(&before));
-        };
-        let mut event = actor.event("tenant.custom_domain.verify", Some(tenant.id));
-        event.before = Some(snapshot(&before));
-        event.after = Some(serde_json::json!({
-            "custom_domain": after.custom_domain, "custom_domain_status": after.domain_claim.status,
-            "txt_name": name, "txt_value": value,
-        }));
-        event.record(conn).await?;
-        Ok(DomainChange::Serving(after))
-    })
-    .await
-}
-
-/// A root Owner approves the pending custom domain of tenant `id` without a DNS
-/// proof. `expected` is the domain the approver was shown: if the domain changed
-/// since, nothing is approved (409), so nobody approves a name they never saw.
-pub async fn approve_custom_domain(
-    conn: &mut AsyncPgConnection,
-    hosts: &ConsoleHosts,
-    actor: &Actor,
-    id: i64,
-    expected: &str,
-) -> Result<DomainChange, AppError> {
-    conn.transaction(async |conn| {
-        set_lock_timeout(conn).await?;
-        let before = Tenant::lock(conn, id).await?;
-        let Some((domain, token)) = pending_claim(&before, hosts)? else {
-            return Ok(DomainChange::AlreadyServing(before));
-        };
-        if !domain.eq_ignore_ascii_case(expected.trim().trim_end_matches('.')) {
-            return Err(changed_meanwhile(&before));
-        }
-        let Some(after) =
-            Tenant::set_domain_serving(conn, id, domain, token, DomainStatus::Approved).await?
-        else {
-            return Err(changed_meanwhile(&before));
-        };
-        let mut event = actor.event("tenant.custom_domain.approve", Some(id));
-        event.before = Some(snapshot(&before));
-        event.after = Some(snapshot(&after));
-        event.record(conn).await?;
-        Ok(DomainChange::Serving(after))
-    })
-    .await
-}
-
-fn changed_meanwhile(now: &Tenant) -> AppError {
-    AppError::Conflict(match &now.custom_domain {
-        Some(d) => {
-            format!("The custom domain changed meanwhile; it is now {d}. Review it and try again.")
-        }
-        None => "The custom domain was removed meanwhile.".into(),
-    })
-}
-
-/// A DNS failure as the client sees it: what could not be checked, and that nothing changed.
-fn dns_unavailable(name: &str, e: &DnsError) -> AppError {
-    tracing::warn!(name, error = %e, "custom domain check: DNS lookup failed");
-    AppError::problem(
-        ProblemKind::Unavailable,
-        format!("Could not look up {name}: {e}. Nothing was changed; try again in a moment."),
-    )
 }

@@ -1,0 +1,387 @@
+//! Tenant operations, one function each, called alike by the console's pages, the
+//! API and its batches: each takes the acting [`Principal`], an audit [`Actor`] and
+//! typed input (a form and a JSON body each convert into it), decides every right
+//! with `authz`, and runs the locked change of [`tree`], which checks again on the
+//! locked rows.
+//!
+//! The caller has read the tenant (or parent) the request names with
+//! `authz::visible_tenant`: what answers an invisible one is the surface's contract
+//! (404, or a field error in a form), not the operation's.
+
+pub mod custom_domain;
+pub mod tree;
+
+pub use custom_domain::{approve_custom_domain, verify_custom_domain, DomainChange};
+pub use tree::{
+    blockers, delete_preview, destination_error, move_preview, DeletePreview, MovePreview,
+    NewTenant,
+};
+
+use crate::auth::{authz, Principal};
+use crate::db::models::tenant::TenantFields;
+use crate::db::models::Tenant;
+use crate::domain::domain_name::{ConsoleHosts, CustomDomain};
+use crate::domain::{Description, Subdomain, TenantName};
+use crate::error::{AppError, FieldErrors};
+use crate::services::Actor;
+use diesel_async::AsyncPgConnection;
+
+/// A converted input, or the field errors of its conversion. The operation reports
+/// them together with its own (a parent that may not have sub-tenants, a tenant role
+/// out of reach), after deciding the caller's rights: all errors at once, and 403
+/// before any of them.
+pub type Parsed<T> = Result<T, FieldErrors>;
+
+/// A tenant's own fields, valid by construction.
+#[derive(Clone, Debug)]
+pub struct TenantInput {
+    pub name: TenantName,
+    pub subdomain: Subdomain,
+    pub description: Description,
+    pub custom_domain: Option<CustomDomain>,
+    pub can_have_subtenants: bool,
+    pub enabled: bool,
+}
+
+/// A tenant's text fields as a form or a JSON body sends them.
+#[derive(Clone, Copy, Debug)]
+pub struct TenantText<'a> {
+    pub name: &'a str,
+    pub subdomain: &'a str,
+    pub description: &'a str,
+    /// Empty for none.
+    pub custom_domain: &'a str,
+}
+
+impl TenantInput {
+    /// Parses the text fields, with the flags as given, or every field error at once.
+    pub fn parse(
+        text: TenantText<'_>,
+        can_have_subtenants: bool,
+        enabled: bool,
+        hosts: &ConsoleHosts,
+    ) -> Parsed<Self> {
+        let mut errors = FieldErrors::new();
+        let name = TenantName::parse(text.name)
+            .map_err(|e| errors.insert("name", e))
+            .ok();
+        let subdomain = Subdomain::parse(text.subdomain)
+            .map_err(|e| errors.insert("subdomain", e))
+            .ok();
+        let description = Description::parse(text.description)
+            .map_err(|e| errors.insert("description", e))
+            .ok();
+        let custom_domain = CustomDomain::parse(text.custom_domain, hosts)
+            .map_err(|e| errors.insert("custom_domain", e))
+            .ok();
+        match (name, subdomain, description, custom_domain) {
+            (Some(name), Some(subdomain), Some(description), Some(custom_domain)) => Ok(Self {
+                name,
+                subdomain,
+                description,
+                custom_domain,
+                can_have_subtenants,
+                enabled,
+            }),
+            _ => Err(errors),
+        }
+    }
+
+    fn into_fields(self, tenant_role_id: Option<i64>) -> TenantFields {
+        TenantFields {
+            name: self.name.into_inner(),
+            subdomain: self.subdomain.into_inner(),
+            description: self.description.into_inner(),
+            custom_domain: self.custom_domain.map(CustomDomain::into_inner),
+            can_have_subtenants: self.can_have_subtenants,
+            enabled: self.enabled,
+            tenant_role_id,
+        }
+    }
+}
+
+/// The tenant role (cap) a request asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RoleChoice {
+    Id(i64),
+    /// A value that cannot name any tenant role (not a number).
+    Unknown,
+}
+
+/// What a create or an edit asks for: the tenant's fields and, optionally, its
+/// tenant role (`None` keeps the current one, or inherits the parent's on create).
+#[derive(Clone, Debug)]
+pub struct TenantChange {
+    pub fields: Parsed<TenantInput>,
+    pub tenant_role: Option<RoleChoice>,
+}
+
+/// `parsed` with the operation's own field errors added.
+fn with_errors<T>(parsed: Parsed<T>, mut errors: FieldErrors) -> Result<T, AppError> {
+    match parsed {
+        Ok(value) if errors.is_empty() => Ok(value),
+        Ok(_) => Err(AppError::Validation(errors)),
+        Err(mut more) => {
+            more.append(&mut errors);
+            Err(AppError::Validation(more))
+        }
+    }
+}
+
+/// The tenant role asked for, if it changes: for a new tenant (`editing` None) any
+/// tenant role, for root administrators only (403 otherwise); for an existing one,
+/// what `authz::tenant_role_assignment` allows. A role that is not to be had is a
+/// field error on `tenant_role_id`.
+fn chosen_role(
+    p: &Principal,
+    wanted: Option<RoleChoice>,
+    editing: Option<&Tenant>,
+    errors: &mut FieldErrors,
+) -> Result<Option<i64>, AppError> {
+    let decision = match (wanted, editing) {
+        (None, _) => return Ok(None),
+        (Some(RoleChoice::Id(id)), Some(t)) if id == t.tenant_role_id => return Ok(None),
+        (Some(_), None) | (Some(RoleChoice::Unknown), _) if !authz::can_manage_tenant_roles(p) => {
+            return Err(AppError::Forbidden)
+        }
+        (Some(RoleChoice::Id(id)), Some(t)) => authz::tenant_role_assignment(p, t, id)?,
+        (Some(RoleChoice::Id(id)), None) if p.caps.contains_key(&id) => Ok(()),
+        (Some(_), _) => Err(authz::UNKNOWN_TENANT_ROLE.to_string()),
+    };
+    match (decision, wanted) {
+        (Ok(()), Some(RoleChoice::Id(id))) => Ok(Some(id)),
+        (Ok(()), _) => Ok(None),
+        (Err(message), _) => {
+            errors.insert("tenant_role_id", message);
+            Ok(None)
+        }
+    }
+}
+
+/// The parent of `tenant`, `None` for the root.
+pub(crate) async fn parent_of(
+    conn: &mut AsyncPgConnection,
+    tenant: &Tenant,
+) -> Result<Option<Tenant>, AppError> {
+    match tenant.parent_id {
+        Some(id) => Ok(Some(Tenant::find(conn, id).await?)),
+        None => Ok(None),
+    }
+}
+
+/// Checks a create under `parent` as `p`, before anything is locked: the right to
+/// manage its sub-tenants (403), then every field error. `parent` None: none was
+/// chosen (a form's empty or invisible choice), a field error. The locked change
+/// checks again ([`create_many`]).
+pub fn check_create(
+    p: &Principal,
+    parent: Option<&Tenant>,
+    input: TenantChange,
+) -> Result<NewTenant, AppError> {
+    let mut errors = FieldErrors::new();
+    match parent {
+        None => {
+            errors.insert("parent_id", "Choose a parent tenant from the list.".into());
+        }
+        Some(parent) => {
+            authz::require_manage_children(p, parent)?;
+            if !parent.can_have_subtenants {
+                errors.insert(
+                    "parent_id",
+                    format!("{} may not have sub-tenants.", parent.name),
+                );
+            }
+        }
+    }
+    let role = chosen_role(p, input.tenant_role, None, &mut errors)?;
+    let fields = with_errors(input.fields, errors)?;
+    let parent = parent.ok_or(AppError::NotFound)?;
+    Ok(NewTenant {
+        parent_id: parent.id,
+        fields: fields.into_fields(role),
+    })
+}
+
+/// Creates checked tenants ([`check_create`]) as `p` in one transaction, answered
+/// per item in order; the right to create is checked again on each locked parent.
+pub async fn create_many(
+    conn: &mut AsyncPgConnection,
+    p: &Principal,
+    actor: &Actor,
+    items: Vec<NewTenant>,
+) -> Result<Vec<Result<Tenant, AppError>>, AppError> {
+    let authorize = |parent: &Tenant| authz::require_manage_children(p, parent);
+    tree::create_many(conn, actor, items, &authorize).await
+}
+
+/// Creates a sub-tenant of `parent` as `p` (see [`check_create`]).
+pub async fn create(
+    conn: &mut AsyncPgConnection,
+    p: &Principal,
+    actor: &Actor,
+    parent: Option<&Tenant>,
+    input: TenantChange,
+) -> Result<Tenant, AppError> {
+    let item = check_create(p, parent, input)?;
+    create_many(conn, p, actor, vec![item])
+        .await?
+        .pop()
+        .unwrap_or(Err(AppError::NotFound))
+}
+
+/// Saves `tenant`'s fields as `p` (whoever may edit it: 403 otherwise). The root
+/// stays enabled; a lower cap is for root Owners.
+pub async fn update(
+    conn: &mut AsyncPgConnection,
+    p: &Principal,
+    actor: &Actor,
+    tenant: &Tenant,
+    input: TenantChange,
+) -> Result<Tenant, AppError> {
+    let parent = parent_of(conn, tenant).await?;
+    authz::require_edit(p, tenant, parent.as_ref())?;
+    let mut errors = FieldErrors::new();
+    let role = chosen_role(p, input.tenant_role, Some(tenant), &mut errors)?;
+    let fields = with_errors(input.fields, errors)?;
+    tree::update(
+        conn,
+        actor,
+        tenant.id,
+        fields.into_fields(role),
+        authz::is_global_owner(p),
+    )
+    .await
+}
+
+/// Enables or disables `tenant` as `p` (whoever may edit it).
+pub async fn set_enabled(
+    conn: &mut AsyncPgConnection,
+    p: &Principal,
+    actor: &Actor,
+    tenant: &Tenant,
+    enabled: bool,
+) -> Result<Tenant, AppError> {
+    let parent = parent_of(conn, tenant).await?;
+    authz::require_edit(p, tenant, parent.as_ref())?;
+    tree::set_enabled(conn, actor, tenant.id, enabled).await
+}
+
+/// Deletes `tenant` as `p` (an Owner over its parent; never the root): safely, or
+/// with its whole subtree when `force`d. Returns how many tenants were deleted.
+pub async fn delete(
+    conn: &mut AsyncPgConnection,
+    p: &Principal,
+    actor: &Actor,
+    tenant: &Tenant,
+    force: bool,
+) -> Result<usize, AppError> {
+    let parent = parent_of(conn, tenant).await?;
+    if !authz::can_delete(p, tenant, parent.as_ref()) {
+        return Err(AppError::Forbidden);
+    }
+    let authorize = |t: &Tenant, parent: &Tenant| {
+        if authz::can_delete(p, t, Some(parent)) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden)
+        }
+    };
+    tree::delete(conn, actor, tenant.id, force, &authorize).await
+}
+
+/// Moves `tenant` with its subtree under `destination` as `p`: an Owner over its
+/// current parent who manages the destination's sub-tenants. Returns the moved tenant.
+pub async fn move_tenant(
+    conn: &mut AsyncPgConnection,
+    p: &Principal,
+    actor: &Actor,
+    tenant: &Tenant,
+    destination: &Tenant,
+) -> Result<Tenant, AppError> {
+    let parent = parent_of(conn, tenant).await?;
+    if !authz::can_move(p, tenant, parent.as_ref()) || !authz::can_manage_children(p, destination) {
+        return Err(AppError::Forbidden);
+    }
+    let authorize = |t: &Tenant, from: &Tenant, to: &Tenant| {
+        if authz::can_move_to(p, t, Some(from), to) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden)
+        }
+    };
+    tree::move_tenant(conn, actor, tenant.id, destination.id, &authorize).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hosts() -> ConsoleHosts {
+        ConsoleHosts::example()
+    }
+
+    fn text<'a>(name: &'a str, subdomain: &'a str, custom_domain: &'a str) -> TenantText<'a> {
+        TenantText {
+            name,
+            subdomain,
+            description: "",
+            custom_domain,
+        }
+    }
+
+    #[test]
+    fn every_field_error_at_once() {
+        let errors = TenantInput::parse(
+            text(" ", "Bad_Sub", "x.tenants.example.net"),
+            false,
+            true,
+            &hosts(),
+        )
+        .unwrap_err();
+        let fields: Vec<&str> = errors.keys().copied().collect();
+        assert_eq!(fields, ["custom_domain", "name", "subdomain"]);
+        assert_eq!(errors["name"], "Enter a name.");
+    }
+
+    #[test]
+    fn valid_text_keeps_its_typed_values() {
+        let input = TenantInput::parse(
+            text(" Acme ", "acme", "Console.Acme.COM."),
+            true,
+            false,
+            &hosts(),
+        )
+        .unwrap();
+        assert_eq!(input.name, TenantName::parse("Acme").unwrap());
+        assert_eq!(
+            input.custom_domain.map(CustomDomain::into_inner).as_deref(),
+            Some("console.acme.com")
+        );
+        assert!(input.can_have_subtenants && !input.enabled);
+        assert!(
+            TenantInput::parse(text("A", "a", ""), false, true, &hosts())
+                .unwrap()
+                .custom_domain
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn the_operations_errors_join_the_conversions() {
+        let mut own = FieldErrors::new();
+        own.insert("parent_id", "no".into());
+        let conversion = TenantInput::parse(text("", "a", ""), false, true, &hosts());
+        let Err(AppError::Validation(all)) = with_errors(conversion, own.clone()) else {
+            panic!("expected field errors");
+        };
+        assert_eq!(
+            all.keys().copied().collect::<Vec<_>>(),
+            ["name", "parent_id"]
+        );
+        let valid = TenantInput::parse(text("A", "a", ""), false, true, &hosts());
+        assert!(
+            matches!(with_errors(valid.clone(), own), Err(AppError::Validation(e)) if e.len() == 1)
+        );
+        assert!(with_errors(valid, FieldErrors::new()).is_ok());
+    }
+}

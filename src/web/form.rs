@@ -1,0 +1,56 @@
+//! What every HTML form of the console reads the same way: checkboxes, ids in
+//! paths and fields, and a single field error.
+
+use crate::error::{AppError, FieldErrors};
+
+/// Whether a checkbox was checked. A browser sends a checked box with its `value`
+/// (whatever it is) and an unchecked one not at all, so being sent is what counts.
+pub fn checked(field: &Option<String>) -> bool {
+    field.is_some()
+}
+
+/// An id in a path: a number; anything else names nothing (404).
+pub fn parse_id(raw: &str) -> Result<i64, AppError> {
+    raw.trim().parse().map_err(|_| AppError::NotFound)
+}
+
+/// An id chosen in a form field: `None` when empty or not a number.
+pub fn field_id(raw: &str) -> Option<i64> {
+    raw.trim().parse().ok()
+}
+
+/// The field errors of a form that failed on one field.
+pub fn field_error(field: &'static str, message: impl Into<String>) -> FieldErrors {
+    FieldErrors::from([(field, message.into())])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sent_checkbox_is_checked_whatever_its_value() {
+        for value in ["true", "on", "1", "yes", "false", "0", ""] {
+            assert!(checked(&Some(value.into())), "{value:?}");
+        }
+        assert!(!checked(&None));
+    }
+
+    #[test]
+    fn ids() {
+        assert_eq!(parse_id("42").ok(), Some(42));
+        assert_eq!(parse_id(" 42 ").ok(), Some(42));
+        for bad in ["", "abc", "4x", "99999999999999999999"] {
+            assert!(matches!(parse_id(bad), Err(AppError::NotFound)), "{bad}");
+            assert_eq!(field_id(bad), None);
+        }
+        assert_eq!(field_id(" 7"), Some(7));
+    }
+
+    #[test]
+    fn one_field_error() {
+        let errors = field_error("confirm", "Type it.");
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors["confirm"], "Type it.");
+    }
+}

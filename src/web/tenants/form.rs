@@ -1,0 +1,434 @@
+//! Creating and editing a tenant, and enabling or disabling it.
+
+use super::show::DomainView;
+use super::{editable, named_or_acting};
+use crate::auth::{authz, CurrentUser};
+use crate::db::models::role::TenantRole;
+use crate::db::models::Tenant;
+use crate::domain::domain_name::ConsoleHosts;
+use crate::error::{AppError, FieldErrors};
+use crate::services::tenants::{
+    self as service, RoleChoice, TenantChange, TenantInput, TenantText,
+};
+use crate::startup::AppState;
+use crate::web::actor;
+use crate::web::form::{checked, field_id, parse_id};
+use crate::web::page::{flash, render, render_status, see_other, PageCtx};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use diesel_async::AsyncPgConnection;
+
+/// The tenant form as sent, kept to show again with its field errors.
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct TenantForm {
+    pub name: String,
+    pub subdomain: String,
+    pub description: String,
+    pub custom_domain: String,
+    /// Create only: the parent's id.
+    pub parent_id: String,
+    /// Offered to root administrators only.
+    pub tenant_role_id: String,
+    pub can_have_subtenants: Option<String>,
+    /// Edit only (never the root's): an unchecked box sends nothing, so absent is off.
+    pub enabled: Option<String>,
+}
+
+impl TenantForm {
+    /// The edit form's starting values.
+    pub fn from_tenant(t: &Tenant) -> Self {
+        Self {
+            name: t.name.clone(),
+            subdomain: t.subdomain.clone(),
+            description: t.description.clone(),
+            custom_domain: t.custom_domain.clone().unwrap_or_default(),
+            parent_id: t.parent_id.map(|p| p.to_string()).unwrap_or_default(),
+            tenant_role_id: t.tenant_role_id.to_string(),
+            can_have_subtenants: t.can_have_subtenants.then(|| "true".into()),
+            enabled: t.enabled.then(|| "true".into()),
+        }
+    }
+
+    /// The service's input. A new tenant starts enabled (the create form has no box).
+    pub fn to_input(&self, creating: bool, hosts: &ConsoleHosts) -> TenantChange {
+        let tenant_role = match self.tenant_role_id.trim() {
+            "" => None,
+            raw => Some(field_id(raw).map_or(RoleChoice::Unknown, RoleChoice::Id)),
+        };
+        TenantChange {
+            fields: TenantInput::parse(
+                TenantText {
+                    name: &self.name,
+                    subdomain: &self.subdomain,
+                    description: &self.description,
+                    custom_domain: &self.custom_domain,
+                },
+                self.subtenants_checked(),
+                creating || self.enabled_checked(),
+                hosts,
+            ),
+            tenant_role,
+        }
+    }
+
+    pub fn subtenants_checked(&self) -> bool {
+        checked(&self.can_have_subtenants)
+    }
+
+    pub fn enabled_checked(&self) -> bool {
+        checked(&self.enabled)
+    }
+}
+
+pub struct ParentOption {
+    pub id: i64,
+    pub label: String,
+}
+
+#[derive(Template)]
+#[template(path = "tenants/form.html")]
+struct FormPage {
+    page: PageCtx,
+    form: TenantForm,
+    errors: FieldErrors,
+    parents: Vec<ParentOption>,
+    /// Offered only to root administrators; empty hides the field.
+    tenant_roles: Vec<TenantRole>,
+    editing: Option<i64>,
+    action: String,
+    cancel_href: String,
+    show_enabled: bool,
+    /// The saved custom domain of the tenant being edited, with its proof.
+    domain: Option<DomainView>,
+}
+
+impl FormPage {
+    /// The create form (`editing` None) or the edit form of `editing`.
+    async fn build(
+        user: &CurrentUser,
+        conn: &mut AsyncPgConnection,
+        form: TenantForm,
+        errors: FieldErrors,
+        editing: Option<&Tenant>,
+        parents: Vec<ParentOption>,
+        hosts: &ConsoleHosts,
+    ) -> Result<Self, AppError> {
+        // The root is never capped: its form offers no tenant role.
+        let root = editing.is_some_and(Tenant::is_root);
+        let tenant_roles = if authz::can_manage_tenant_roles(user) && !root {
+            TenantRole::all(conn).await?
+        } else {
+            Vec::new()
+        };
+        Ok(FormPage {
+            page: PageCtx::new(user, conn, "tenants").await?,
+            form,
+            errors,
+            parents,
+            tenant_roles,
+            editing: editing.map(|t| t.id),
+            action: editing.map_or("/tenants".into(), |t| format!("/tenants/{}/edit", t.id)),
+            cancel_href: editing.map_or("/tenants".into(), |t| format!("/tenants/{}", t.id)),
+            show_enabled: editing.is_some_and(|t| !t.is_root()),
+            domain: editing.and_then(|t| DomainView::of(t, hosts)),
+        })
+    }
+}
+
+const PARENT_CHOICES: i64 = 300;
+
+/// Parents the user may create under, below the acting tenant (plus the preselected one).
+async fn parent_options(
+    user: &CurrentUser,
+    conn: &mut AsyncPgConnection,
+    selected: Option<&Tenant>,
+) -> Result<Vec<ParentOption>, AppError> {
+    let mut candidates =
+        Tenant::possible_parents(conn, &user.acting, &authz::visibility(user), PARENT_CHOICES)
+            .await?;
+    if let Some(sel) = selected {
+        if !candidates.iter().any(|t| t.id == sel.id) {
+            candidates.insert(0, sel.clone());
+        }
+    }
+    let ids: Vec<i64> = candidates
+        .iter()
+        .flat_map(|t| t.path.iter().copied())
+        .collect();
+    let names = Tenant::names(conn, ids).await?;
+    Ok(candidates
+        .into_iter()
+        .filter(|t| t.can_have_subtenants && authz::can_manage_children(user, t))
+        .map(|t| {
+            let start = authz::visible_path_start(user, &t.path);
+            let label = t.path[start..]
+                .iter()
+                .filter_map(|id| names.get(id).cloned())
+                .collect::<Vec<_>>()
+                .join(" / ");
+            ParentOption { id: t.id, label }
+        })
+        .collect())
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub struct NewParams {
+    parent_id: String,
+}
+
+pub(super) async fn new_form(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    params: web::Query<NewParams>,
+) -> Result<HttpResponse, AppError> {
+    let mut conn = state.pool.get().await?;
+    let parent = named_or_acting(&user, &mut conn, &params.parent_id).await?;
+    let parents = parent_options(&user, &mut conn, Some(&parent)).await?;
+    if parents.is_empty() {
+        return Err(AppError::Forbidden);
+    }
+    let form = TenantForm {
+        parent_id: parent.id.to_string(),
+        tenant_role_id: parent.tenant_role_id.to_string(),
+        enabled: Some("true".into()),
+        ..Default::default()
+    };
+    let hosts = state.settings.console_hosts();
+    render(
+        &FormPage::build(
+            &user,
+            &mut conn,
+            form,
+            FieldErrors::new(),
+            None,
+            parents,
+            &hosts,
+        )
+        .await?,
+    )
+}
+
+/// After a save: the tenant's page, or the form again with its field errors (422).
+#[expect(clippy::too_many_arguments)]
+async fn saved(
+    req: &HttpRequest,
+    user: &CurrentUser,
+    state: &AppState,
+    conn: &mut AsyncPgConnection,
+    result: Result<Tenant, AppError>,
+    form: TenantForm,
+    editing: Option<&Tenant>,
+    parent: Option<&Tenant>,
+) -> Result<HttpResponse, AppError> {
+    match result {
+        Ok(t) => {
+            let verb = if editing.is_some() {
+                "Saved"
+            } else {
+                "Created"
+            };
+            flash(&user.session.0, format!("{verb} {}.", t.name));
+            Ok(see_other(req, &format!("/tenants/{}", t.id)))
+        }
+        Err(AppError::Validation(errors)) => {
+            let parents = match editing {
+                Some(_) => Vec::new(),
+                None => parent_options(user, conn, parent).await?,
+            };
+            let hosts = state.settings.console_hosts();
+            let page = FormPage::build(user, conn, form, errors, editing, parents, &hosts).await?;
+            render_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+pub(super) async fn create(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    form: web::Form<TenantForm>,
+) -> Result<HttpResponse, AppError> {
+    let form = form.into_inner();
+    let mut conn = state.pool.get().await?;
+    // An unknown or invisible parent is the same field error (the service's).
+    let parent = match field_id(&form.parent_id) {
+        Some(id) => authz::visible_tenant(&user, id, &mut conn).await.ok(),
+        None => None,
+    };
+    let input = form.to_input(true, &state.settings.console_hosts());
+    let actor = actor(&user, &req);
+    let result = service::create(&mut conn, &user, &actor, parent.as_ref(), input).await;
+    saved(
+        &req,
+        &user,
+        &state,
+        &mut conn,
+        result,
+        form,
+        None,
+        parent.as_ref(),
+    )
+    .await
+}
+
+pub(super) async fn edit_form(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let mut conn = state.pool.get().await?;
+    let (tenant, _) = editable(&user, &mut conn, &path).await?;
+    let form = TenantForm::from_tenant(&tenant);
+    render(
+        &FormPage::build(
+            &user,
+            &mut conn,
+            form,
+            FieldErrors::new(),
+            Some(&tenant),
+            Vec::new(),
+            &state.settings.console_hosts(),
+        )
+        .await?,
+    )
+}
+
+pub(super) async fn update(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: web::Form<TenantForm>,
+) -> Result<HttpResponse, AppError> {
+    let form = form.into_inner();
+    let mut conn = state.pool.get().await?;
+    let tenant = authz::visible_tenant(&user, parse_id(&path)?, &mut conn).await?;
+    let input = form.to_input(false, &state.settings.console_hosts());
+    let actor = actor(&user, &req);
+    let result = service::update(&mut conn, &user, &actor, &tenant, input).await;
+    saved(
+        &req,
+        &user,
+        &state,
+        &mut conn,
+        result,
+        form,
+        Some(&tenant),
+        None,
+    )
+    .await
+}
+
+async fn set_enabled(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    raw_id: &str,
+    enabled: bool,
+) -> Result<HttpResponse, AppError> {
+    let mut conn = state.pool.get().await?;
+    let tenant = authz::visible_tenant(&user, parse_id(raw_id)?, &mut conn).await?;
+    let actor = actor(&user, &req);
+    let t = service::set_enabled(&mut conn, &user, &actor, &tenant, enabled).await?;
+    flash(
+        &user.session.0,
+        format!(
+            "{} is now {}.",
+            t.name,
+            if enabled { "enabled" } else { "disabled" }
+        ),
+    );
+    Ok(see_other(&req, &format!("/tenants/{}", t.id)))
+}
+
+pub(super) async fn enable(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    set_enabled(req, user, state, &path, true).await
+}
+
+pub(super) async fn disable(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    set_enabled(req, user, state, &path, false).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::services::tenants::RoleChoice;
+
+    fn hosts() -> ConsoleHosts {
+        ConsoleHosts::example()
+    }
+
+    fn form(role: &str, enabled: Option<&str>) -> TenantForm {
+        TenantForm {
+            name: "Acme".into(),
+            subdomain: "acme".into(),
+            tenant_role_id: role.into(),
+            can_have_subtenants: Some("on".into()),
+            enabled: enabled.map(Into::into),
+            ..TenantForm::default()
+        }
+    }
+
+    #[test]
+    fn the_form_becomes_typed_input() {
+        let input = form("", None).to_input(false, &hosts());
+        assert_eq!(input.tenant_role, None);
+        let fields = input.fields.unwrap();
+        assert_eq!(fields.subdomain.as_str(), "acme");
+        // Any value of a sent box is checked; an edit without the box disables.
+        assert!(fields.can_have_subtenants && !fields.enabled);
+        assert!(
+            form("", Some("0"))
+                .to_input(false, &hosts())
+                .fields
+                .unwrap()
+                .enabled
+        );
+        // A new tenant starts enabled (the create form has no box).
+        assert!(
+            form("", None)
+                .to_input(true, &hosts())
+                .fields
+                .unwrap()
+                .enabled
+        );
+    }
+
+    #[test]
+    fn a_tenant_role_that_is_no_number_is_named_unknown() {
+        assert_eq!(
+            form(" 7 ", None).to_input(true, &hosts()).tenant_role,
+            Some(RoleChoice::Id(7))
+        );
+        assert_eq!(
+            form("abc", None).to_input(true, &hosts()).tenant_role,
+            Some(RoleChoice::Unknown)
+        );
+    }
+
+    #[test]
+    fn field_errors_keep_the_form_field_names() {
+        let mut bad = form("", None);
+        bad.name = " ".into();
+        bad.custom_domain = "console.example.net".into();
+        let errors = bad.to_input(false, &hosts()).fields.unwrap_err();
+        assert_eq!(
+            errors.keys().copied().collect::<Vec<_>>(),
+            ["custom_domain", "name"]
+        );
+    }
+}

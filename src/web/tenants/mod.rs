@@ -1,0 +1,92 @@
+//! The Tenants pages: list, tree, detail, create, edit, enable/disable, move, delete.
+//! Each handler reads what the request names with `authz::visible_tenant` (404 for
+//! an invisible tenant, as for a missing one) and leaves every change to
+//! `services::tenants`, the same functions the API calls.
+
+mod delete;
+mod domain;
+mod form;
+mod list;
+mod moving;
+mod show;
+mod tree;
+
+pub use form::TenantForm;
+pub use list::{
+    list_query, load_list, Column, ListParams, TableFragment, TenantList, PER_PAGE_DEFAULT,
+    PER_PAGE_MAX,
+};
+pub use show::DomainView;
+pub use tree::Node;
+
+use crate::auth::{authz, CurrentUser};
+use crate::db::models::Tenant;
+use crate::error::AppError;
+use crate::services::tenants::parent_of;
+use crate::web::form::parse_id;
+use crate::web::routes::{route, Route};
+use diesel_async::AsyncPgConnection;
+
+/// The routes of this module (see `web::routes`).
+pub fn routes() -> Vec<Route> {
+    vec![
+        route!(GET "/tenants" => list::index),
+        route!(POST "/tenants" => form::create),
+        route!(GET "/tenants/tree" => tree::tree),
+        route!(GET "/tenants/new" => form::new_form),
+        route!(POST "/tenants/new" => form::create),
+        route!(GET "/tenants/{id}" => show::show),
+        route!(POST "/tenants/{id}" => form::update),
+        route!(GET "/tenants/{id}/children" => tree::children),
+        route!(GET "/tenants/{id}/edit" => form::edit_form),
+        route!(POST "/tenants/{id}/edit" => form::update),
+        route!(POST "/tenants/{id}/enable" => form::enable),
+        route!(POST "/tenants/{id}/disable" => form::disable),
+        route!(GET "/tenants/{id}/delete" => delete::delete_form),
+        route!(POST "/tenants/{id}/delete" => delete::delete),
+        route!(GET "/tenants/{id}/move" => moving::move_form),
+        route!(POST "/tenants/{id}/move" => moving::move_tenant),
+        route!(POST "/tenants/{id}/custom-domain/check" => domain::check_domain),
+        route!(POST "/tenants/{id}/custom-domain/approve" => domain::approve_domain),
+    ]
+}
+
+/// The tenant a query parameter names (visible to the user), or the acting tenant
+/// when it names none.
+async fn named_or_acting(
+    user: &CurrentUser,
+    conn: &mut AsyncPgConnection,
+    raw: &str,
+) -> Result<Tenant, AppError> {
+    match raw.trim() {
+        "" => Ok(user.acting.clone()),
+        raw => authz::visible_tenant(user, parse_id(raw)?, conn).await,
+    }
+}
+
+/// Loads a tenant the user may edit: 404 if invisible, 403 if visible but not editable.
+async fn editable(
+    user: &CurrentUser,
+    conn: &mut AsyncPgConnection,
+    raw_id: &str,
+) -> Result<(Tenant, Option<Tenant>), AppError> {
+    let tenant = authz::visible_tenant(user, parse_id(raw_id)?, conn).await?;
+    let parent = parent_of(conn, &tenant).await?;
+    authz::require_edit(user, &tenant, parent.as_ref())?;
+    Ok((tenant, parent))
+}
+
+/// Loads a tenant the user may delete (and move): 404 if invisible, 403 unless an
+/// Owner over its parent that manages sub-tenants; never the root.
+async fn deletable(
+    user: &CurrentUser,
+    conn: &mut AsyncPgConnection,
+    raw_id: &str,
+) -> Result<(Tenant, Tenant), AppError> {
+    let tenant = authz::visible_tenant(user, parse_id(raw_id)?, conn).await?;
+    let parent = parent_of(conn, &tenant).await?;
+    match parent {
+        Some(parent) if authz::can_delete(user, &tenant, Some(&parent)) => Ok((tenant, parent)),
+        _ => Err(AppError::Forbidden),
+    }
+}

@@ -1,0 +1,231 @@
+//! Moving a tenant with its subtree: pick a destination, preview, confirm.
+
+use super::deletable;
+use crate::auth::{authz, CurrentUser};
+use crate::db::models::Tenant;
+use crate::error::{AppError, FieldErrors};
+use crate::services::tenants as service;
+use crate::startup::AppState;
+use crate::web::actor;
+use crate::web::form::field_id;
+use crate::web::page::{flash, render, render_status, see_other, wants_fragment, PageCtx};
+use crate::web::switch::{self, SwitchResult};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use diesel_async::AsyncPgConnection;
+
+#[derive(Template)]
+#[template(path = "tenants/move.html")]
+struct MovePage {
+    page: PageCtx,
+    tenant: Tenant,
+    parent_name: String,
+    q: String,
+    results: Vec<SwitchResult>,
+    destination: Option<Tenant>,
+    destination_path: String,
+    preview: Option<service::MovePreview>,
+    errors: FieldErrors,
+}
+
+#[derive(Template)]
+#[template(path = "tenants/_move_results.html")]
+struct MoveResults {
+    tenant: Tenant,
+    q: String,
+    results: Vec<SwitchResult>,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub struct MoveParams {
+    /// Search text for the destination picker.
+    q: String,
+    /// The destination to preview.
+    parent_id: String,
+}
+
+/// Destinations matching `q` that the user may move `tenant` under (the switcher's
+/// search, narrowed to tenants that may have sub-tenants, the user manages, and that
+/// are not the tenant, below it or its current parent).
+async fn destinations(
+    user: &CurrentUser,
+    conn: &mut AsyncPgConnection,
+    tenant: &Tenant,
+    q: &str,
+) -> Result<Vec<SwitchResult>, AppError> {
+    let q = switch::clean_query(q);
+    if q.is_empty() {
+        return Ok(Vec::new());
+    }
+    let found = Tenant::search_destinations(
+        conn,
+        &authz::visibility(user),
+        &q,
+        tenant.id,
+        switch::RESULTS,
+    )
+    .await?;
+    let allowed = found
+        .into_iter()
+        .filter(|t| Some(t.id) != tenant.parent_id && authz::can_manage_children(user, t))
+        .collect();
+    switch::labelled(user, conn, allowed).await
+}
+
+/// The destination named by `raw`: a field error when missing or invisible (the same
+/// answer), 403 when visible but not managed by the user.
+async fn destination(
+    user: &CurrentUser,
+    conn: &mut AsyncPgConnection,
+    tenant: &Tenant,
+    raw: &str,
+    errors: &mut FieldErrors,
+) -> Result<Option<Tenant>, AppError> {
+    let found = match field_id(raw) {
+        Some(id) => authz::visible_tenant(user, id, conn).await.ok(),
+        None => None,
+    };
+    let Some(d) = found else {
+        errors.insert("parent_id", "Choose the new parent from the list.".into());
+        return Ok(None);
+    };
+    if let Some(message) = service::destination_error(tenant, &d) {
+        errors.insert("parent_id", message);
+        return Ok(None);
+    }
+    if !authz::can_manage_children(user, &d) {
+        return Err(AppError::Forbidden);
+    }
+    Ok(Some(d))
+}
+
+#[expect(clippy::too_many_arguments)]
+async fn move_page(
+    user: &CurrentUser,
+    conn: &mut AsyncPgConnection,
+    tenant: Tenant,
+    parent: &Tenant,
+    q: String,
+    destination: Option<Tenant>,
+    errors: FieldErrors,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let results = destinations(user, conn, &tenant, &q).await?;
+    let (preview, destination_path) = match &destination {
+        Some(d) => {
+            let labels = switch::labelled(user, conn, vec![d.clone()]).await?;
+            (
+                Some(service::move_preview(conn, &tenant, parent, d).await?),
+                labels
+                    .into_iter()
+                    .next()
+                    .map(|r| r.path)
+                    .unwrap_or_default(),
+            )
+        }
+        None => (None, String::new()),
+    };
+    let page = MovePage {
+        page: PageCtx::new(user, conn, "tenants").await?,
+        parent_name: parent.name.clone(),
+        tenant,
+        q,
+        results,
+        destination,
+        destination_path,
+        preview,
+        errors,
+    };
+    render_status(&page, status)
+}
+
+pub(super) async fn move_form(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    params: web::Query<MoveParams>,
+) -> Result<HttpResponse, AppError> {
+    let params = params.into_inner();
+    let mut conn = state.pool.get().await?;
+    let (tenant, parent) = deletable(&user, &mut conn, &path).await?;
+    if wants_fragment(&req) && params.parent_id.trim().is_empty() {
+        let results = destinations(&user, &mut conn, &tenant, &params.q).await?;
+        return render(&MoveResults {
+            tenant,
+            q: params.q,
+            results,
+        });
+    }
+    let mut errors = FieldErrors::new();
+    let destination = if params.parent_id.trim().is_empty() {
+        None
+    } else {
+        destination(&user, &mut conn, &tenant, &params.parent_id, &mut errors).await?
+    };
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    move_page(
+        &user,
+        &mut conn,
+        tenant,
+        &parent,
+        params.q,
+        destination,
+        errors,
+        status,
+    )
+    .await
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub struct MoveForm {
+    parent_id: String,
+}
+
+pub(super) async fn move_tenant(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: web::Form<MoveForm>,
+) -> Result<HttpResponse, AppError> {
+    let mut conn = state.pool.get().await?;
+    let (tenant, parent) = deletable(&user, &mut conn, &path).await?;
+    let mut errors = FieldErrors::new();
+    let result = match destination(&user, &mut conn, &tenant, &form.parent_id, &mut errors).await? {
+        Some(dest) => service::move_tenant(&mut conn, &user, &actor(&user, &req), &tenant, &dest)
+            .await
+            .map(|moved| (moved, dest)),
+        None => Err(AppError::Validation(errors)),
+    };
+    match result {
+        Ok((moved, dest)) => {
+            flash(
+                &user.session.0,
+                format!("Moved {} under {}.", moved.name, dest.name),
+            );
+            Ok(see_other(&req, &format!("/tenants/{}", moved.id)))
+        }
+        Err(AppError::Validation(errors)) => {
+            move_page(
+                &user,
+                &mut conn,
+                tenant,
+                &parent,
+                String::new(),
+                None,
+                errors,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    }
+}

@@ -1,0 +1,139 @@
+//! A tenant's page: its place in the tree, sub-tenants, custom domain and actions.
+
+use super::tree::{nodes, Node};
+use crate::auth::{authz, CurrentUser};
+use crate::db::models::Tenant;
+use crate::domain::domain_name::{
+    challenge_name, challenge_value, parse_custom_domain, ConsoleHosts, DomainStatus,
+};
+use crate::domain::{Feature, Level};
+use crate::error::AppError;
+use crate::services::tenants::parent_of;
+use crate::startup::AppState;
+use crate::web::form::parse_id;
+use crate::web::page::{render_status, Crumb, PageCtx};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use askama::Template;
+use diesel_async::AsyncPgConnection;
+
+#[derive(Template)]
+#[template(path = "tenants/show.html")]
+struct ShowPage {
+    page: PageCtx,
+    tenant: Tenant,
+    path: Vec<Crumb>,
+    role_name: String,
+    nodes: Vec<Node>,
+    truncated: bool,
+    can_edit: bool,
+    can_delete: bool,
+    can_move: bool,
+    can_create_child: bool,
+    can_switch: bool,
+    /// The custom domain and its proof, while one is set.
+    domain: Option<DomainView>,
+    /// Why the last custom-domain check or approval failed.
+    domain_error: Option<String>,
+}
+
+/// A custom domain as the tenant page and the edit form show it.
+pub struct DomainView {
+    pub name: String,
+    pub status: DomainStatus,
+    /// The TXT record that proves it: name and value.
+    pub txt_name: String,
+    pub txt_value: String,
+    pub verified_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Why the console's rules no longer allow this domain (set before they existed).
+    pub problem: Option<String>,
+    /// "Check now": whoever may edit the tenant.
+    pub can_check: bool,
+    /// "Approve": Owners of the root.
+    pub can_approve: bool,
+}
+
+impl DomainView {
+    pub(super) fn of(tenant: &Tenant, hosts: &ConsoleHosts) -> Option<Self> {
+        let name = tenant.custom_domain.clone()?;
+        Some(DomainView {
+            status: tenant
+                .domain_claim
+                .status()
+                .unwrap_or(DomainStatus::Pending),
+            txt_name: challenge_name(&name),
+            txt_value: challenge_value(tenant.domain_claim.token.as_deref().unwrap_or_default()),
+            verified_at: tenant.domain_claim.verified_at,
+            problem: parse_custom_domain(&name, hosts).err(),
+            can_check: false,
+            can_approve: false,
+            name,
+        })
+    }
+
+    pub fn is_pending(&self) -> bool {
+        self.status == DomainStatus::Pending
+    }
+
+    pub fn is_approved(&self) -> bool {
+        self.status == DomainStatus::Approved
+    }
+
+    pub fn status_name(&self) -> &'static str {
+        self.status.as_str()
+    }
+}
+
+pub(super) async fn show(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let mut conn = state.pool.get().await?;
+    let tenant = authz::visible_tenant(&user, parse_id(&path)?, &mut conn).await?;
+    authz::require(&user, &tenant, Feature::Tenants, Level::Read)?;
+    show_page(&user, &state, &mut conn, tenant, None, StatusCode::OK).await
+}
+
+/// The tenant page; `domain_error` says why a custom-domain check or approval failed.
+pub(super) async fn show_page(
+    user: &CurrentUser,
+    state: &AppState,
+    conn: &mut AsyncPgConnection,
+    tenant: Tenant,
+    domain_error: Option<String>,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let parent = parent_of(conn, &tenant).await?;
+    let start = authz::visible_path_start(user, &tenant.path);
+    let crumbs = tenant
+        .path_tenants(conn)
+        .await?
+        .into_iter()
+        .skip(start)
+        .map(|(id, name)| Crumb { id, name })
+        .collect();
+    let (nodes, truncated) = nodes(user, conn, &tenant).await?;
+    let can_edit = authz::can_edit(user, &tenant, parent.as_ref());
+    let domain = DomainView::of(&tenant, &state.settings.console_hosts()).map(|d| DomainView {
+        can_check: can_edit && d.problem.is_none(),
+        can_approve: authz::can_approve_custom_domain(user) && d.problem.is_none(),
+        ..d
+    });
+    let page = ShowPage {
+        page: PageCtx::new(user, conn, "tenants").await?,
+        role_name: user.cap_name(&tenant),
+        path: crumbs,
+        nodes,
+        truncated,
+        can_edit,
+        domain,
+        can_delete: authz::can_delete(user, &tenant, parent.as_ref()),
+        can_move: authz::can_move(user, &tenant, parent.as_ref()),
+        can_create_child: tenant.can_have_subtenants && authz::can_manage_children(user, &tenant),
+        can_switch: tenant.enabled && tenant.id != user.acting.id,
+        domain_error,
+        tenant,
+    };
+    render_status(&page, status)
+}

@@ -1,0 +1,115 @@
+//! The tenant tree: one level at a time, expanded in place with htmx.
+
+use super::named_or_acting;
+use crate::auth::{authz, CurrentUser};
+use crate::db::models::Tenant;
+use crate::domain::{Feature, Level};
+use crate::error::AppError;
+use crate::startup::AppState;
+use crate::web::form::parse_id;
+use crate::web::page::{render, see_other, wants_fragment, PageCtx};
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use diesel_async::AsyncPgConnection;
+
+pub struct Node {
+    pub id: i64,
+    pub name: String,
+    pub subdomain: String,
+    pub enabled: bool,
+    pub has_children: bool,
+}
+
+const TREE_LIMIT: i64 = 200;
+
+pub(super) async fn nodes(
+    user: &CurrentUser,
+    conn: &mut AsyncPgConnection,
+    parent: &Tenant,
+) -> Result<(Vec<Node>, bool), AppError> {
+    let kids = Tenant::children(conn, parent.id, &authz::visibility(user), TREE_LIMIT + 1).await?;
+    let truncated = kids.len() as i64 > TREE_LIMIT;
+    let ids: Vec<i64> = kids.iter().map(|t| t.id).collect();
+    let with_children = Tenant::with_children(conn, &ids).await?;
+    Ok((
+        kids.into_iter()
+            .take(TREE_LIMIT as usize)
+            .map(|t| Node {
+                has_children: with_children.contains(&t.id),
+                id: t.id,
+                name: t.name,
+                subdomain: t.subdomain,
+                enabled: t.enabled,
+            })
+            .collect(),
+        truncated,
+    ))
+}
+
+#[derive(Template)]
+#[template(path = "tenants/tree.html")]
+struct TreePage {
+    page: PageCtx,
+    parent: Tenant,
+    up_id: Option<i64>,
+    nodes: Vec<Node>,
+    truncated: bool,
+}
+
+#[derive(Template)]
+#[template(path = "tenants/_children.html")]
+struct ChildrenFragment {
+    nodes: Vec<Node>,
+    truncated: bool,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub struct TreeParams {
+    parent: String,
+}
+
+pub(super) async fn tree(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    params: web::Query<TreeParams>,
+) -> Result<HttpResponse, AppError> {
+    let mut conn = state.pool.get().await?;
+    let parent = named_or_acting(&user, &mut conn, &params.parent).await?;
+    authz::require(&user, &parent, Feature::Tenants, Level::Read)?;
+    let (nodes, truncated) = nodes(&user, &mut conn, &parent).await?;
+    // "Up" only while the parent's parent is visible too.
+    let up_id = match parent.parent_id {
+        Some(pid) => authz::visible_tenant(&user, pid, &mut conn)
+            .await
+            .ok()
+            .map(|t| t.id),
+        None => None,
+    };
+    render(&TreePage {
+        page: PageCtx::new(&user, &mut conn, "tree").await?,
+        parent,
+        up_id,
+        nodes,
+        truncated,
+    })
+}
+
+pub(super) async fn children(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let mut conn = state.pool.get().await?;
+    let parent = authz::visible_tenant(&user, parse_id(&path)?, &mut conn).await?;
+    authz::require(&user, &parent, Feature::Tenants, Level::Read)?;
+    if !wants_fragment(&req) {
+        return Ok(see_other(
+            &req,
+            &format!("/tenants/tree?parent={}", parent.id),
+        ));
+    }
+    let (nodes, truncated) = nodes(&user, &mut conn, &parent).await?;
+    render(&ChildrenFragment { nodes, truncated })
+}
