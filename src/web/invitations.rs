@@ -76,26 +76,19 @@ async fn inviting_tenant(
     Ok(tenant)
 }
 
-/// May the user make (or revoke, or resend) an invitation with this offer?
-fn may_offer(
+/// May the user revoke or resend an invitation with this offer? `roles` are the
+/// tenant's user roles, where an offered role is looked up.
+fn may_manage(
     user: &CurrentUser,
     tenant: &Tenant,
     offer: Option<Offer>,
     roles: &[UserRole],
 ) -> bool {
-    match offer {
-        Some(Offer::Grant {
-            role,
-            scope,
-            manage_subtenants,
-        }) => authz::can_invite_grant(user, tenant, role, scope, manage_subtenants),
-        Some(Offer::Role(id)) => roles
-            .iter()
-            .find(|r| r.id == id)
-            .is_some_and(|r| authz::can_invite_with_role(user, tenant, &r.permissions)),
-        // The role offered is gone: any inviter may still revoke it.
-        None => authz::can_invite(user, tenant),
-    }
+    let role = match offer {
+        Some(Offer::Role(id)) => roles.iter().find(|r| r.id == id).map(|r| &r.permissions),
+        _ => None,
+    };
+    authz::can_manage_invitation(user, tenant, offer, role)
 }
 
 // ---------------------------------------------------------------- the list
@@ -182,7 +175,7 @@ async fn index(
             let (delivery, delivery_detail) = delivery(mails.get(&invitation.id));
             let status = invitation.status(now);
             Row {
-                can_manage: status.is_open() && may_offer(&user, &tenant, offer, &roles),
+                can_manage: status.is_open() && may_manage(&user, &tenant, offer, &roles),
                 status,
                 offered,
                 delivery,
@@ -480,7 +473,7 @@ async fn manageable(
         .await?
         .ok_or(AppError::NotFound)?;
     let roles = UserRole::for_tenant(conn, tenant.id).await?;
-    if !may_offer(user, &tenant, invitation.offer(), &roles) {
+    if !may_manage(user, &tenant, invitation.offer(), &roles) {
         return Err(AppError::Forbidden);
     }
     Ok((tenant, invitation))
