@@ -104,23 +104,32 @@ async fn index(
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
     let tenant = tenant_for(&user, &mut conn, &path, Level::Read).await?;
-    let mut roles = Vec::new();
-    for r in UserRole::for_tenant(&mut conn, tenant.id).await? {
-        let copies = if r.multi_tenant {
-            Some(UserRole::linked_copies(&mut conn, r.id).await?)
-        } else {
-            None
-        };
-        roles.push(RoleRow {
+    let all = UserRole::for_tenant(&mut conn, tenant.id).await?;
+    let templates: Vec<i64> = all
+        .iter()
+        .filter(|r| r.multi_tenant)
+        .map(|r| r.id)
+        .collect();
+    let copies = match templates.is_empty() {
+        true => Default::default(),
+        false => UserRole::linked_copies_each(&mut conn, &templates).await?,
+    };
+    let roles = all
+        .into_iter()
+        .map(|r| RoleRow {
             id: r.id,
-            kind: kind(&r, copies),
+            kind: kind(
+                &r,
+                r.multi_tenant
+                    .then(|| copies.get(&r.id).copied().unwrap_or(0)),
+            ),
             levels: Feature::ALL
                 .iter()
                 .map(|f| r.permissions.get(*f).as_str())
                 .collect(),
             name: r.name,
-        });
-    }
+        })
+        .collect();
     render(&IndexPage {
         page: PageCtx::new(&user, &mut conn, "roles").await?,
         cap_name: user.cap_name(&tenant),
