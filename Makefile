@@ -4,6 +4,7 @@
 #   make test    Rust tests + browser tests + API schema test (needs PostgreSQL; installs what is missing)
 #   make lint    rustfmt check + clippy with warnings as errors
 #   make bench   throughput/latency benchmark (see scripts/bench.sh)
+#   make mutants mutation testing of src/auth/authz.rs against its unit tests (slow; not in CI)
 #
 # Every variable below can be overridden: `make run DATABASE_URL=postgres://...`
 # or through the environment.
@@ -28,13 +29,14 @@ RUN_ENV := DATABASE_URL='$(DATABASE_URL)' \
            TENANTRY_ADMIN_USERNAME='$(TENANTRY_ADMIN_USERNAME)' \
            TENANTRY_ADMIN_PASSWORD='$(TENANTRY_ADMIN_PASSWORD)'
 
-.PHONY: help run test test-rust test-browser test-api lint bench clean-db
+.PHONY: help run test test-rust test-browser test-api lint bench mutants clean-db
 
 help:
 	@echo 'make run       build (release), migrate, bootstrap, seed demo data, serve on http://$(TENANTRY_LISTEN)'
 	@echo 'make test      cargo test --all-targets, the browser tests (tests/browser/run.py), schemathesis on the API (tests/api/schemathesis_run.py)'
 	@echo 'make lint      cargo fmt --check and cargo clippy -D warnings'
 	@echo 'make bench     benchmark against a 100k-tenant database (scripts/bench.sh)'
+	@echo 'make mutants   cargo mutants on src/auth/authz.rs against its unit and property tests'
 	@echo 'make clean-db  drop and recreate the development database, drop leftover test databases'
 
 run:
@@ -80,6 +82,16 @@ lint:
 
 bench:
 	scripts/bench.sh
+
+# Every mutant of the rules in authz must fail a unit or property test of authz;
+# survivors are explained in docs/ARCHITECTURE.md ("Mutation testing of authz").
+# The two database loaders (visible_tenant, Subject::load) are left to the
+# integration tests. One build per mutant: slow, so not in CI.
+MUTANTS_SKIP := visible_tenant|Subject::load
+mutants:
+	command -v cargo-mutants >/dev/null || cargo install --locked cargo-mutants
+	cargo mutants --file src/auth/authz.rs --exclude-re '$(MUTANTS_SKIP)' --jobs 1 \
+	  --cargo-test-arg=--lib -- auth::authz
 
 # Drops the development database (demo data included) and the databases of
 # interrupted browser-test runs, then recreates an empty development database.

@@ -7,6 +7,7 @@
 
 use super::Principal;
 use crate::db::models::{Grant, Tenant, Visibility};
+use crate::domain::invitation::Offer;
 use crate::domain::{Feature, GrantRole, Level, Permissions, Scope};
 use crate::error::AppError;
 use diesel_async::AsyncPgConnection;
@@ -240,6 +241,18 @@ fn holds_authority(
     })
 }
 
+/// May the user revoke a grant with these terms on `tenant`? Only one they could give.
+pub fn can_revoke_grant(p: &Principal, tenant: &Tenant, (role, scope, manage): GrantTerms) -> bool {
+    can_give_grant(p, tenant, role, scope, manage)
+}
+
+/// May the user replace the grant a user holds on `tenant` (`old`, if any) with
+/// another? Replacing is revoking the old one too, so it must be one the user could
+/// revoke; whether the new one may be given is `can_give_grant`.
+pub fn can_replace_grant(p: &Principal, tenant: &Tenant, old: Option<GrantTerms>) -> bool {
+    old.is_none_or(|held| can_revoke_grant(p, tenant, held))
+}
+
 /// The grant roles the user may offer on `tenant` (for forms).
 pub fn grantable_roles(p: &Principal, tenant: &Tenant) -> Vec<GrantRole> {
     [
@@ -275,7 +288,47 @@ pub fn can_invite_grant(
 /// May the user invite a plain user of `tenant` holding a user role with these
 /// permissions? Nobody hands out more than they hold there (after the tenant's cap).
 pub fn can_invite_with_role(p: &Principal, tenant: &Tenant, role: &Permissions) -> bool {
-    can_invite(p, tenant) && exceeds_own(p, tenant, &role.min(&p.cap(tenant))).is_empty()
+    can_invite(p, tenant) && role_escalation(p, tenant, role).is_empty()
+}
+
+/// May the user invite someone into `tenant` with this offer? `role` holds the
+/// permissions of the offered user role, `None` once that role is gone: nobody
+/// offers a role that does not exist.
+pub fn can_offer(p: &Principal, tenant: &Tenant, offer: Offer, role: Option<&Permissions>) -> bool {
+    match offer {
+        Offer::Grant {
+            role,
+            scope,
+            manage_subtenants,
+        } => can_invite_grant(p, tenant, role, scope, manage_subtenants),
+        Offer::Role(_) => role.is_some_and(|r| can_invite_with_role(p, tenant, r)),
+    }
+}
+
+/// May the user revoke or resend an invitation of `tenant`? Whoever could offer it
+/// now; one whose offered role is gone (`offer` is `None`), any inviter, so that it
+/// can still be revoked.
+pub fn can_manage_invitation(
+    p: &Principal,
+    tenant: &Tenant,
+    offer: Option<Offer>,
+    role: Option<&Permissions>,
+) -> bool {
+    match offer {
+        Some(offer) => can_offer(p, tenant, offer, role),
+        None => can_invite(p, tenant),
+    }
+}
+
+/// What a grant gives: its role, its scope and "may manage sub-tenants".
+pub type GrantTerms = (GrantRole, Scope, bool);
+
+/// Does a grant `held` already give everything `offered` would (role at least as
+/// high, scope at least as wide, "may manage sub-tenants" where offered)?
+pub fn grant_covers(held: GrantTerms, offered: GrantTerms) -> bool {
+    held.0 >= offered.0
+        && (held.1 == Scope::Subtree || offered.1 == Scope::Tenant)
+        && (held.2 || !offered.2)
 }
 
 /// Index in `path` from which the user may see tenant names (breadcrumbs, paths):
@@ -290,6 +343,30 @@ pub fn visible_path_start(p: &Principal, path: &[i64]) -> usize {
 /// features that exceed (no self-escalation through roles).
 pub fn exceeds_own(p: &Principal, tenant: &Tenant, wanted: &Permissions) -> Vec<Feature> {
     wanted.exceeds(&effective_permissions(p, tenant))
+}
+
+/// The features in which giving a user of `tenant` a user role with these
+/// permissions would hand out more than the user holds there. The tenant's cap
+/// limits the role first: rights the cap takes away are given to nobody.
+pub fn role_escalation(p: &Principal, tenant: &Tenant, role: &Permissions) -> Vec<Feature> {
+    exceeds_own(p, tenant, &role.min(&p.cap(tenant)))
+}
+
+/// May the user create, edit and delete the user roles of `tenant`? Roles Full there.
+pub fn can_edit_roles(p: &Principal, tenant: &Tenant) -> bool {
+    effective_level(p, tenant, Feature::Roles) == Level::Full
+}
+
+/// May the user define multi-tenant roles (templates) in `tenant`? Templates live in
+/// the root and are copied into every tenant: only root administrators make them.
+pub fn can_define_templates(p: &Principal, tenant: &Tenant) -> bool {
+    tenant.is_root() && can_manage_tenant_roles(p)
+}
+
+/// May the user change or delete a user role of `tenant`? Roles Full there, and a
+/// template (`multi_tenant`) only for root administrators: it changes every copy.
+pub fn can_change_role(p: &Principal, tenant: &Tenant, multi_tenant: bool) -> bool {
+    can_edit_roles(p, tenant) && (!multi_tenant || can_manage_tenant_roles(p))
 }
 
 /// Root administrators (global administrators with Roles Full in the root) define
@@ -446,6 +523,27 @@ pub fn require_dominance(actor: &Principal, target: &Subject) -> Result<(), AppE
     }
 }
 
+/// Which navigation links lead somewhere for the user acting in `acting`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Navigation {
+    pub users: bool,
+    pub roles: bool,
+    /// Tenant roles live in the root: the link is for those who can see it.
+    pub tenant_roles: bool,
+}
+
+/// The navigation links the user sees while acting in `acting`.
+pub fn navigation(p: &Principal, acting: &Tenant) -> Navigation {
+    Navigation {
+        users: effective_level(p, acting, Feature::Users) >= Level::Read,
+        roles: effective_level(p, acting, Feature::Roles) >= Level::Read,
+        tenant_roles: p.home.is_root()
+            || p.grants
+                .iter()
+                .any(|g| Some(&g.tenant_id) == p.home.path.first()),
+    }
+}
+
 /// Is the user an Owner of the root's whole tree (an installation Owner), wherever
 /// their home is?
 pub fn is_global_owner(p: &Principal) -> bool {
@@ -531,169 +629,4 @@ pub fn can_approve_custom_domain(p: &Principal) -> bool {
 }
 
 #[cfg(test)]
-mod custom_domain_approval_tests {
-    use super::*;
-    use crate::db::models::tenant::DomainClaim;
-    use crate::db::models::User;
-    use chrono::Utc;
-
-    fn tenant(id: i64, path: Vec<i64>) -> Tenant {
-        Tenant {
-            id,
-            parent_id: (path.len() > 1).then(|| path[path.len() - 2]),
-            path,
-            name: format!("t{id}"),
-            description: String::new(),
-            subdomain: format!("t{id}"),
-            custom_domain: None,
-            enabled: true,
-            can_have_subtenants: true,
-            tenant_role_id: 1,
-            user_count: 0,
-            instance_count: 0,
-            created_at: Utc::now(),
-            updated_at: Utc::now(),
-            domain_claim: DomainClaim::default(),
-        }
-    }
-
-    /// A user at home in `home` with these grants (tenant, role, scope).
-    fn principal(home: Tenant, grants: &[(i64, GrantRole, Scope)]) -> Principal {
-        let now = Utc::now();
-        Principal {
-            user: User {
-                id: 7,
-                tenant_id: home.id,
-                username: "u".into(),
-                email: String::new(),
-                first_name: String::new(),
-                last_name: String::new(),
-                password_hash: String::new(),
-                enabled: true,
-                source: "local".into(),
-                session_epoch: 0,
-                last_login_at: None,
-                created_at: now,
-                updated_at: now,
-                role_id: None,
-                storage_limit_gb: None,
-                memory_limit_gb: None,
-            },
-            home,
-            role: None,
-            grants: grants
-                .iter()
-                .enumerate()
-                .map(|(i, (tenant_id, role, scope))| Grant {
-                    id: i as i64,
-                    tenant_id: *tenant_id,
-                    role: *role,
-                    scope: *scope,
-                    manage_subtenants: true,
-                })
-                .collect(),
-            caps: Default::default(),
-        }
-    }
-
-    #[test]
-    fn only_a_root_owner_with_subtree_scope_approves() {
-        use GrantRole::{Administrator, Owner, Viewer};
-        let root = tenant(1, vec![1]);
-        let partner = tenant(2, vec![1, 2]);
-        assert!(can_approve_custom_domain(&principal(
-            root.clone(),
-            &[(1, Owner, Scope::Subtree)]
-        )));
-        for grants in [
-            vec![],
-            vec![(1, Administrator, Scope::Subtree)],
-            vec![(1, Viewer, Scope::Subtree)],
-            vec![(1, Owner, Scope::Tenant)],
-            vec![(2, Owner, Scope::Subtree)],
-        ] {
-            assert!(
-                !can_approve_custom_domain(&principal(root.clone(), &grants)),
-                "{grants:?}"
-            );
-        }
-        // A partner's Owner approves nothing, even for its own sub-tenants.
-        assert!(!can_approve_custom_domain(&principal(
-            partner.clone(),
-            &[(2, Owner, Scope::Subtree)]
-        )));
-        // An Owner of the whole root at home elsewhere (invited onto the root) may.
-        assert!(can_approve_custom_domain(&principal(
-            partner,
-            &[(1, Owner, Scope::Subtree)]
-        )));
-    }
-
-    fn with_caps(mut p: Principal) -> Principal {
-        let mut reader = Permissions::all(Level::Full);
-        reader.set(Feature::Audit, Level::Read);
-        for (id, perms) in [(1, Permissions::all(Level::Full)), (2, reader)] {
-            p.caps.insert(
-                id,
-                crate::db::models::role::TenantRole {
-                    id,
-                    name: format!("cap {id}"),
-                    permissions: perms,
-                },
-            );
-        }
-        p
-    }
-
-    #[test]
-    fn caps_are_assigned_by_root_administrators_and_lowered_by_owners_only() {
-        use GrantRole::{Administrator, Owner};
-        let root = tenant(1, vec![1]);
-        let child = tenant(2, vec![1, 2]); // capped by role 1 (full)
-        let owner = with_caps(principal(root.clone(), &[(1, Owner, Scope::Subtree)]));
-        let admin = with_caps(principal(
-            root.clone(),
-            &[(1, Administrator, Scope::Subtree)],
-        ));
-        let outsider = with_caps(principal(child.clone(), &[(2, Owner, Scope::Subtree)]));
-        // Nobody caps the root.
-        for p in [&owner, &admin] {
-            assert_eq!(
-                tenant_role_assignment(p, &root, 2).unwrap(),
-                Err(ROOT_NOT_CAPPED.to_string())
-            );
-        }
-        assert!(matches!(
-            tenant_role_assignment(&outsider, &child, 2),
-            Err(AppError::Forbidden)
-        ));
-        assert_eq!(
-            tenant_role_assignment(&admin, &child, 99).unwrap(),
-            Err(UNKNOWN_TENANT_ROLE.to_string())
-        );
-        // Role 2 takes Audit away: an Owner's decision.
-        assert!(tenant_role_assignment(&admin, &child, 2).unwrap().is_err());
-        assert_eq!(tenant_role_assignment(&owner, &child, 2).unwrap(), Ok(()));
-        let lowered_child = Tenant {
-            tenant_role_id: 2,
-            ..child
-        };
-        assert_eq!(
-            tenant_role_assignment(&admin, &lowered_child, 1).unwrap(),
-            Ok(())
-        );
-        // Editing a role: lowering one in use is for Owners; raising, or a role nobody
-        // uses, for any root administrator.
-        let full = Permissions::all(Level::Full);
-        let less = Permissions::all(Level::Read);
-        assert!(tenant_role_edit(&admin, &full, &less, 1).is_err());
-        assert!(tenant_role_edit(&admin, &full, &less, 0).is_ok());
-        assert!(tenant_role_edit(&admin, &less, &full, 3).is_ok());
-        assert!(tenant_role_edit(&owner, &full, &less, 3).is_ok());
-        assert_eq!(lowered(&full, &less), Feature::ALL.to_vec());
-        // The root is never capped, whatever its row says.
-        let mut odd_root = root;
-        odd_root.tenant_role_id = 2;
-        assert_eq!(owner.cap(&odd_root), Permissions::all(Level::Full));
-    }
-}
+mod tests;

@@ -13,7 +13,7 @@ use crate::db::models::user::UserFields;
 use crate::db::models::{Grant, Tenant, User};
 use crate::domain::email::{self, Email};
 use crate::domain::invitation::{InvitationStatus, InvitationToken, Offer};
-use crate::domain::{GrantRole, Scope, Username};
+use crate::domain::Username;
 use crate::error::{AppError, FieldErrors};
 use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
@@ -358,14 +358,10 @@ async fn check_acceptable(
     let Some(inviter) = inviter.filter(|p| p.user.enabled && p.home.enabled) else {
         return Err(lost());
     };
-    let allowed = match offer {
-        Offer::Grant {
-            role,
-            scope,
-            manage_subtenants,
-        } => authz::can_invite_grant(&inviter, &tenant, role, scope, manage_subtenants),
+    let role = match offer {
+        Offer::Grant { .. } => None,
         Offer::Role(id) => match UserRole::find_in_tenant(conn, tenant.id, id).await? {
-            Some(role) => authz::can_invite_with_role(&inviter, &tenant, &role.permissions),
+            Some(role) => Some(role.permissions),
             None => {
                 return Err(refuse(
                     "The role this invitation offers no longer exists. Ask the person who invited you for a new invitation."
@@ -374,7 +370,7 @@ async fn check_acceptable(
             }
         },
     };
-    if !allowed {
+    if !authz::can_offer(&inviter, &tenant, offer, role.as_ref()) {
         return Err(lost());
     }
     let description = describe(conn, &tenant, Some(offer)).await?;
@@ -522,13 +518,6 @@ fn taken() -> AcceptError {
     AcceptError::Invalid(errors)
 }
 
-/// Does grant `held` already give everything `offered` would?
-fn covers(held: (GrantRole, Scope, bool), offered: (GrantRole, Scope, bool)) -> bool {
-    held.0 >= offered.0
-        && (held.1 == Scope::Subtree || offered.1 == Scope::Tenant)
-        && (held.2 || !offered.2)
-}
-
 /// Adds the offered grant to an existing user's account and closes the invitation.
 /// Only grant invitations, and only into the account whose email is the invited
 /// address (compared trimmed and case-insensitively): a role invitation makes a new
@@ -585,8 +574,8 @@ pub async fn accept_existing(
                 .await?
                 .and_then(|g| Some((g.role.parse().ok()?, g.scope.parse().ok()?, g.manage_subtenants)));
             let changed = match held {
-                Some(held) if covers(held, offered) => false,
-                Some(held) if !covers(offered, held) => {
+                Some(held) if authz::grant_covers(held, offered) => false,
+                Some(held) if !authz::grant_covers(offered, held) => {
                     return Err(refuse(format!(
                         "You already hold a different grant on {} ({}); ask an administrator to change it on the Access page.",
                         tenant.name,
@@ -661,24 +650,5 @@ async fn record_failure<T>(
     }));
     if let Err(e) = event.record(conn).await {
         tracing::warn!(error = %e, "could not record invitation.fail");
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn grant_coverage() {
-        use GrantRole::*;
-        use Scope::*;
-        assert!(covers((Owner, Subtree, true), (Viewer, Tenant, false)));
-        assert!(covers((Viewer, Tenant, false), (Viewer, Tenant, false)));
-        assert!(!covers(
-            (Viewer, Subtree, false),
-            (Administrator, Tenant, false)
-        ));
-        assert!(!covers((Owner, Tenant, false), (Viewer, Subtree, false)));
-        assert!(!covers((Owner, Subtree, false), (Viewer, Subtree, true)));
     }
 }

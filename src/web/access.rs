@@ -100,6 +100,11 @@ pub struct AccessQuery {
     user: String,
 }
 
+/// A stored grant's terms; the database's checks keep role and scope parseable.
+fn terms(role: &str, scope: &str, manage: bool) -> Option<authz::GrantTerms> {
+    Some((role.parse().ok()?, scope.parse().ok()?, manage))
+}
+
 async fn tenant_for(
     user: &CurrentUser,
     conn: &mut AsyncPgConnection,
@@ -197,12 +202,8 @@ async fn build(
         .map(|row| {
             let inherited = row.tenant_id != tenant.id;
             let can_revoke = !inherited
-                && match (row.role.parse::<GrantRole>(), row.scope.parse::<Scope>()) {
-                    (Ok(r), Ok(s)) => {
-                        authz::can_give_grant(user, &tenant, r, s, row.manage_subtenants)
-                    }
-                    _ => false,
-                };
+                && terms(&row.role, &row.scope, row.manage_subtenants)
+                    .is_some_and(|held| authz::can_revoke_grant(user, &tenant, held));
             GrantView {
                 row,
                 inherited,
@@ -323,17 +324,13 @@ async fn give(
     }
     let result = match (role, scope, &subject) {
         (Some(role), Some(scope), Some(subject)) if errors.is_empty() => {
-            // Replacing a grant is revoking the old one too: it must be one the user could give.
-            let replaces = Grant::existing(&mut conn, subject.user.id, tenant.id).await?;
-            let may_replace = replaces.as_ref().is_none_or(|old| {
-                match (old.role.parse::<GrantRole>(), old.scope.parse::<Scope>()) {
-                    (Ok(r), Ok(s)) => {
-                        authz::can_give_grant(&user, &tenant, r, s, old.manage_subtenants)
-                    }
-                    _ => false,
+            let old = match Grant::existing(&mut conn, subject.user.id, tenant.id).await? {
+                Some(g) => {
+                    Some(terms(&g.role, &g.scope, g.manage_subtenants).ok_or(AppError::Forbidden)?)
                 }
-            });
-            if !may_replace {
+                None => None,
+            };
+            if !authz::can_replace_grant(&user, &tenant, old) {
                 Err(AppError::Forbidden)
             } else if !authz::can_give_grant(&user, &tenant, role, scope, manage) {
                 Err(AppError::field("role", "You cannot give a grant stronger than your own (role, scope or “may manage sub-tenants”)."))
@@ -382,14 +379,9 @@ async fn revoke(
     let grant = Grant::find_on_tenant(&mut conn, tenant.id, parse_id(&grant_id)?)
         .await?
         .ok_or(AppError::NotFound)?;
-    let (role, scope) = match (
-        grant.role.parse::<GrantRole>(),
-        grant.scope.parse::<Scope>(),
-    ) {
-        (Ok(r), Ok(s)) => (r, s),
-        _ => return Err(AppError::NotFound),
-    };
-    if !authz::can_give_grant(&user, &tenant, role, scope, grant.manage_subtenants) {
+    let held =
+        terms(&grant.role, &grant.scope, grant.manage_subtenants).ok_or(AppError::NotFound)?;
+    if !authz::can_revoke_grant(&user, &tenant, held) {
         return Err(AppError::Forbidden);
     }
     service::revoke(&mut conn, &actor(&user, &req), &tenant, &grant).await?;

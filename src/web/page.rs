@@ -2,7 +2,6 @@
 //! helpers that turn templates into responses.
 
 use crate::auth::{authz, session_keys, CurrentUser};
-use crate::domain::{Feature, Level};
 use crate::error::AppError;
 use actix_session::Session;
 use actix_web::http::{header, StatusCode};
@@ -52,13 +51,14 @@ impl PageCtx {
         } else {
             // Only the part of the path the user may see: no names of tenants above their reach.
             let names = user.acting.path_tenants(conn).await?;
-            let first_visible = crate::auth::authz::visible_path_start(user, &user.acting.path);
+            let first_visible = authz::visible_path_start(user, &user.acting.path);
             names
                 .into_iter()
                 .skip(first_visible)
                 .map(|(id, name)| Crumb { id, name })
                 .collect()
         };
+        let nav = authz::navigation(user, &user.acting);
         Ok(Self {
             csrf: session_keys::csrf_token(session),
             user_display: user.user.display_name(),
@@ -70,14 +70,9 @@ impl PageCtx {
             breadcrumb,
             active,
             flash: take_flash(session),
-            nav_users: authz::effective_level(user, &user.acting, Feature::Users) >= Level::Read,
-            nav_roles: authz::effective_level(user, &user.acting, Feature::Roles) >= Level::Read,
-            // Tenant roles live in the root: only for those who can see it.
-            nav_tenant_roles: user.home.is_root()
-                || user
-                    .grants
-                    .iter()
-                    .any(|g| Some(&g.tenant_id) == user.home.path.first()),
+            nav_users: nav.users,
+            nav_roles: nav.roles,
+            nav_tenant_roles: nav.tenant_roles,
         })
     }
 }

@@ -17,6 +17,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use diesel_async::AsyncPgConnection;
 use secrecy::SecretString;
+use std::collections::HashMap;
 
 /// The routes of this module (see `web::routes`).
 pub fn routes() -> Vec<Route> {
@@ -58,15 +59,18 @@ async fn grant_views(
     user: &CurrentUser,
     conn: &mut AsyncPgConnection,
 ) -> Result<Vec<GrantView>, AppError> {
-    let mut tenants = Vec::with_capacity(user.grants.len());
-    for grant in &user.grants {
-        match Tenant::find(conn, grant.tenant_id).await {
-            Ok(t) => tenants.push((grant, t)),
-            // Deleted since the request began: its grant went with it.
-            Err(diesel::result::Error::NotFound) => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
+    let ids: Vec<i64> = user.grants.iter().map(|g| g.tenant_id).collect();
+    let mut found: HashMap<i64, Tenant> = Tenant::find_many(conn, &ids)
+        .await?
+        .into_iter()
+        .map(|t| (t.id, t))
+        .collect();
+    // A tenant deleted since the request began is missing: its grant went with it.
+    let tenants: Vec<_> = user
+        .grants
+        .iter()
+        .filter_map(|g| Some((g, found.remove(&g.tenant_id)?)))
+        .collect();
     let ids: Vec<i64> = tenants
         .iter()
         .flat_map(|(_, t)| t.path.iter().copied())

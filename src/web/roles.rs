@@ -104,36 +104,40 @@ async fn index(
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
     let tenant = tenant_for(&user, &mut conn, &path, Level::Read).await?;
-    let mut roles = Vec::new();
-    for r in UserRole::for_tenant(&mut conn, tenant.id).await? {
-        let copies = if r.multi_tenant {
-            Some(UserRole::linked_copies(&mut conn, r.id).await?)
-        } else {
-            None
-        };
-        roles.push(RoleRow {
+    let all = UserRole::for_tenant(&mut conn, tenant.id).await?;
+    let templates: Vec<i64> = all
+        .iter()
+        .filter(|r| r.multi_tenant)
+        .map(|r| r.id)
+        .collect();
+    let copies = match templates.is_empty() {
+        true => Default::default(),
+        false => UserRole::linked_copies_each(&mut conn, &templates).await?,
+    };
+    let roles = all
+        .into_iter()
+        .map(|r| RoleRow {
             id: r.id,
-            kind: kind(&r, copies),
+            kind: kind(
+                &r,
+                r.multi_tenant
+                    .then(|| copies.get(&r.id).copied().unwrap_or(0)),
+            ),
             levels: Feature::ALL
                 .iter()
                 .map(|f| r.permissions.get(*f).as_str())
                 .collect(),
             name: r.name,
-        });
-    }
+        })
+        .collect();
     render(&IndexPage {
         page: PageCtx::new(&user, &mut conn, "roles").await?,
         cap_name: user.cap_name(&tenant),
-        can_edit: authz::effective_level(&user, &tenant, Feature::Roles) == Level::Full,
+        can_edit: authz::can_edit_roles(&user, &tenant),
         features: Feature::ALL.iter().map(|f| f.label()).collect(),
         roles,
         tenant,
     })
-}
-
-/// Multi-tenant roles are templates of the root, made by root administrators.
-fn may_offer_templates(user: &CurrentUser, tenant: &Tenant) -> bool {
-    tenant.is_root() && authz::can_manage_tenant_roles(user)
 }
 
 async fn new_form(
@@ -151,7 +155,7 @@ async fn new_form(
         cancel_href: format!("/tenants/{}/roles", tenant.id),
         delete_action: None,
         name: String::new(),
-        show_multi_tenant: may_offer_templates(&user, &tenant),
+        show_multi_tenant: authz::can_define_templates(&user, &tenant),
         multi_tenant: false,
         matrix: matrix(&crate::domain::Permissions::all(Level::Read)),
         errors: FieldErrors::new(),
@@ -173,7 +177,7 @@ async fn create(
     let result = match input.validate() {
         Ok((name, perms)) => {
             let too_much = authz::exceeds_own(&user, &tenant, &perms);
-            if input.multi_tenant && !may_offer_templates(&user, &tenant) {
+            if input.multi_tenant && !authz::can_define_templates(&user, &tenant) {
                 Err(AppError::field(
                     "multi_tenant",
                     "Multi-tenant roles are defined in the root tenant by its administrators.",
@@ -208,7 +212,7 @@ async fn create(
                 cancel_href: format!("/tenants/{}/roles", tenant.id),
                 delete_action: None,
                 name: input.name.clone(),
-                show_multi_tenant: may_offer_templates(&user, &tenant),
+                show_multi_tenant: authz::can_define_templates(&user, &tenant),
                 multi_tenant: input.multi_tenant,
                 matrix: matrix(&input.permissions_lenient()),
                 errors,
@@ -237,7 +241,7 @@ async fn edit_page(
     input: Option<&RoleInput>,
     errors: FieldErrors,
 ) -> Result<FormPage, AppError> {
-    let can_edit = authz::effective_level(user, tenant, Feature::Roles) == Level::Full;
+    let can_edit = authz::can_edit_roles(user, tenant);
     Ok(FormPage {
         page: PageCtx::new(user, conn, "roles").await?,
         title: format!("Role {}", role.name),
@@ -279,8 +283,7 @@ async fn update(
     let mut conn = state.pool.get().await?;
     let tenant = tenant_for(&user, &mut conn, &id, Level::Read).await?;
     let role = role_in(&mut conn, &tenant, &role_id).await?;
-    authz::require(&user, &tenant, Feature::Roles, Level::Full)?;
-    if role.multi_tenant && !authz::can_manage_tenant_roles(&user) {
+    if !authz::can_change_role(&user, &tenant, role.multi_tenant) {
         return Err(AppError::Forbidden);
     }
     let input = RoleInput::from_pairs(form.into_inner());
@@ -327,8 +330,7 @@ async fn delete(
     let mut conn = state.pool.get().await?;
     let tenant = tenant_for(&user, &mut conn, &id, Level::Read).await?;
     let role = role_in(&mut conn, &tenant, &role_id).await?;
-    authz::require(&user, &tenant, Feature::Roles, Level::Full)?;
-    if role.multi_tenant && !authz::can_manage_tenant_roles(&user) {
+    if !authz::can_change_role(&user, &tenant, role.multi_tenant) {
         return Err(AppError::Forbidden);
     }
     service::delete_user_role(&mut conn, &actor(&user, &req), &role).await?;

@@ -67,18 +67,20 @@ async fn require_root(
 async fn index(user: CurrentUser, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
     require_root(&user, &mut conn, false).await?;
-    let mut roles = Vec::new();
-    for r in TenantRole::all(&mut conn).await? {
-        roles.push(Row {
+    let using = TenantRole::tenants_using_each(&mut conn).await?;
+    let roles = TenantRole::all(&mut conn)
+        .await?
+        .into_iter()
+        .map(|r| Row {
             id: r.id,
-            tenants: TenantRole::tenants_using(&mut conn, r.id).await?,
+            tenants: using.get(&r.id).copied().unwrap_or(0),
             levels: Feature::ALL
                 .iter()
                 .map(|f| r.permissions.get(*f).as_str())
                 .collect(),
             name: r.name,
-        });
-    }
+        })
+        .collect();
     render(&IndexPage {
         page: PageCtx::new(&user, &mut conn, "tenant-roles").await?,
         roles,

@@ -128,8 +128,7 @@ fn chosen_role(
         return None;
     };
     if current != Some(role.id) {
-        let given = role.permissions.min(&user.cap(tenant));
-        let over = authz::exceeds_own(user, tenant, &given);
+        let over = authz::role_escalation(user, tenant, &role.permissions);
         if !over.is_empty() {
             let names: Vec<&str> = over.iter().map(|f| f.label()).collect();
             errors.insert(

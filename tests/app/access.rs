@@ -782,3 +782,74 @@ async fn the_explainer_hides_users_the_viewer_cannot_see() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_profile_lists_every_grant_with_the_path_its_holder_may_see() {
+    let app = spawn_app().await;
+    let tree = partner_tree(&app).await;
+    let holder = app.user(&tree.globex, "holder").await;
+    app.grant(&holder, &tree.a1, GrantRole::Viewer, Scope::Subtree, false)
+        .await;
+    app.grant(
+        &holder,
+        &tree.a2,
+        GrantRole::Administrator,
+        Scope::Tenant,
+        false,
+    )
+    .await;
+    app.grant(&holder, &tree.g1, GrantRole::Owner, Scope::Subtree, true)
+        .await;
+    let html = browser_as(&app, "globex\\holder")
+        .await
+        .get_html("/profile")
+        .await;
+    let table = &html[html.find("id=\"grants\"").expect("grants table")..];
+    let table = &table[..table.find("</table>").unwrap()];
+    let rows: Vec<Vec<String>> = table
+        .split("<tr>")
+        .skip(2)
+        .map(|row| {
+            row.split("<td>")
+                .skip(1)
+                .map(|cell| {
+                    let text = &cell[..cell.find("</td>").unwrap()];
+                    match text.find("\">") {
+                        Some(i) => text[i + 2..text.find("</a>").unwrap()].to_string(),
+                        None => text.to_string(),
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    // Sorted by path; above their home and grants, tenant names stay hidden.
+    assert_eq!(
+        rows,
+        [
+            [
+                "Tenant a1",
+                "Tenant a1",
+                "Viewer",
+                "this tenant and all sub-tenants",
+                "No"
+            ],
+            [
+                "Tenant a2",
+                "Tenant a2",
+                "Administrator",
+                "this tenant",
+                "No"
+            ],
+            [
+                "Tenant g1",
+                "Tenant globex / Tenant g1",
+                "Owner",
+                "this tenant and all sub-tenants",
+                "Yes"
+            ],
+        ]
+        .map(|r| r.map(String::from).to_vec())
+        .to_vec(),
+        "{table}"
+    );
+}

@@ -1101,3 +1101,39 @@ async fn only_root_administrators_choose_a_tenant_role_for_a_tenant() {
         partner.tenant_role_id
     );
 }
+
+/// The number in the Tenants column of the tenant-roles list for the role `id`.
+fn tenants_column(html: &str, id: i64) -> Option<String> {
+    let start = html.find(&format!("<a href=\"/tenant-roles/{id}\">"))?;
+    let marker = "<td class=\"num\">";
+    let cell = html[start..].find(marker)? + start + marker.len();
+    let end = html[cell..].find("</td>")? + cell;
+    Some(html[cell..end].to_string())
+}
+
+#[tokio::test]
+async fn the_tenant_roles_list_counts_each_roles_tenants() {
+    let app = spawn_app().await;
+    app.login_admin().await;
+    let tree = partner_tree(&app).await;
+    for name in ["Limited", "Unused"] {
+        let r = post(&app, "/tenant-roles/new", &role_form(name, "read", &[])).await;
+        assert_redirect_to(&r, "/tenant-roles");
+    }
+    let limited = tenant_role_named(&app, "Limited").await.unwrap();
+    let unused = tenant_role_named(&app, "Unused").await.unwrap();
+    let full = app.root.tenant_role_id;
+    db(&app)
+        .await
+        .execute(
+            "UPDATE tenants SET tenant_role_id = $1 WHERE id = ANY($2)",
+            &[&limited.id, &vec![tree.a2.id, tree.g1.id]],
+        )
+        .await
+        .unwrap();
+    let html = app.get_html("/tenant-roles").await;
+    // The root and four of the six tenants below it keep the first role.
+    assert_eq!(tenants_column(&html, full).as_deref(), Some("5"), "{html}");
+    assert_eq!(tenants_column(&html, limited.id).as_deref(), Some("2"));
+    assert_eq!(tenants_column(&html, unused.id).as_deref(), Some("0"));
+}

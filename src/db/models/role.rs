@@ -5,9 +5,11 @@ use super::lower;
 use crate::db::schema::{tenant_roles, tenants, user_roles, users};
 use crate::domain::Permissions;
 use chrono::{DateTime, Utc};
+use diesel::dsl::count_star;
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use std::collections::HashMap;
 
 #[derive(Clone, Debug, Queryable, Selectable)]
 #[diesel(table_name = tenant_roles, check_for_backend(Pg))]
@@ -105,6 +107,19 @@ impl TenantRole {
             .get_result(conn)
             .await
             .map(Into::into)
+    }
+
+    /// How many tenants each tenant role caps, by role id, in one statement (roles
+    /// nobody uses are absent).
+    pub async fn tenants_using_each(
+        conn: &mut AsyncPgConnection,
+    ) -> QueryResult<HashMap<i64, i64>> {
+        let counts: Vec<(i64, i64)> = tenants::table
+            .group_by(tenants::tenant_role_id)
+            .select((tenants::tenant_role_id, count_star()))
+            .load(conn)
+            .await?;
+        Ok(counts.into_iter().collect())
     }
 
     pub async fn tenants_using(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<i64> {
@@ -379,13 +394,22 @@ impl UserRole {
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
-    /// How many linked (not customised) copies a template has.
-    pub async fn linked_copies(conn: &mut AsyncPgConnection, template_id: i64) -> QueryResult<i64> {
-        user_roles::table
-            .filter(user_roles::template_id.eq(template_id))
+    /// How many linked (not customised) copies each of these templates has, by
+    /// template id, in one statement (templates without copies are absent).
+    pub async fn linked_copies_each(
+        conn: &mut AsyncPgConnection,
+        template_ids: &[i64],
+    ) -> QueryResult<HashMap<i64, i64>> {
+        let counts: Vec<(Option<i64>, i64)> = user_roles::table
+            .filter(user_roles::template_id.eq_any(template_ids))
             .filter(user_roles::customised.eq(false))
-            .count()
-            .get_result(conn)
-            .await
+            .group_by(user_roles::template_id)
+            .select((user_roles::template_id, count_star()))
+            .load(conn)
+            .await?;
+        Ok(counts
+            .into_iter()
+            .filter_map(|(id, n)| Some((id?, n)))
+            .collect())
     }
 }

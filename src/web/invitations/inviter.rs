@@ -1,46 +1,25 @@
-//! Invitations: a tenant's list (revoke, resend), the invite form, and the public
-//! page behind an emailed link where the invitee creates an account or, already
-//! having one, accepts a grant.
+//! The inviter's pages of a tenant: the invitations list, the invite form, revoke
+//! and resend.
 
-use crate::auth::{authz, csrf, session_keys, CurrentUser};
+use crate::auth::{authz, CurrentUser};
 use crate::db::models::invitation::Invitation;
 use crate::db::models::outbox::{self, MailState, MAX_ATTEMPTS};
 use crate::db::models::role::UserRole;
-use crate::db::models::{Tenant, User};
-use crate::domain::account::Password;
-use crate::domain::email::{self, Email};
-use crate::domain::invitation::{InvitationStatus, InvitationToken, Offer};
-use crate::domain::{Feature, GrantRole, Level, Scope, Username};
+use crate::db::models::Tenant;
+use crate::domain::email::Email;
+use crate::domain::invitation::{InvitationStatus, Offer};
+use crate::domain::{Feature, GrantRole, Level, Scope};
 use crate::error::{AppError, FieldErrors};
-use crate::services::invitations::{
-    self as service, AcceptError, Closed, NewAccount, Preview, ALREADY_INVITED,
-};
+use crate::services::invitations::{self as service, ALREADY_INVITED};
 use crate::startup::AppState;
 use crate::web::page::{error_page, flash, render, render_status, see_other, PageCtx};
-use crate::web::routes::{route, Route};
 use crate::web::{actor, parse_id};
-use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
 use std::collections::HashMap;
-
-/// The routes of this module (see `web::routes`).
-pub fn routes() -> Vec<Route> {
-    vec![
-        route!(GET "/tenants/{id}/invitations" => index),
-        route!(POST "/tenants/{id}/invitations" => create),
-        route!(GET "/tenants/{id}/invitations/new" => new_form),
-        route!(POST "/tenants/{id}/invitations/new" => create),
-        route!(POST "/tenants/{id}/invitations/{invitation_id}/revoke" => revoke),
-        route!(POST "/tenants/{id}/invitations/{invitation_id}/resend" => resend),
-        route!(GET "/invitations/{token}" => show),
-        route!(POST "/invitations/{token}" => accept_new),
-        route!(POST "/invitations/{token}/accept" => accept_existing),
-    ]
-}
 
 /// Invitations listed per tenant (newest first).
 const LIST_LIMIT: i64 = 500;
@@ -76,26 +55,19 @@ async fn inviting_tenant(
     Ok(tenant)
 }
 
-/// May the user make (or revoke, or resend) an invitation with this offer?
-fn may_offer(
+/// May the user revoke or resend an invitation with this offer? `roles` are the
+/// tenant's user roles, where an offered role is looked up.
+fn may_manage(
     user: &CurrentUser,
     tenant: &Tenant,
     offer: Option<Offer>,
     roles: &[UserRole],
 ) -> bool {
-    match offer {
-        Some(Offer::Grant {
-            role,
-            scope,
-            manage_subtenants,
-        }) => authz::can_invite_grant(user, tenant, role, scope, manage_subtenants),
-        Some(Offer::Role(id)) => roles
-            .iter()
-            .find(|r| r.id == id)
-            .is_some_and(|r| authz::can_invite_with_role(user, tenant, &r.permissions)),
-        // The role offered is gone: any inviter may still revoke it.
-        None => authz::can_invite(user, tenant),
-    }
+    let role = match offer {
+        Some(Offer::Role(id)) => roles.iter().find(|r| r.id == id).map(|r| &r.permissions),
+        _ => None,
+    };
+    authz::can_manage_invitation(user, tenant, offer, role)
 }
 
 // ---------------------------------------------------------------- the list
@@ -150,7 +122,7 @@ struct IndexPage {
     limit: i64,
 }
 
-async fn index(
+pub(super) async fn index(
     user: CurrentUser,
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -182,7 +154,7 @@ async fn index(
             let (delivery, delivery_detail) = delivery(mails.get(&invitation.id));
             let status = invitation.status(now);
             Row {
-                can_manage: status.is_open() && may_offer(&user, &tenant, offer, &roles),
+                can_manage: status.is_open() && may_manage(&user, &tenant, offer, &roles),
                 status,
                 offered,
                 delivery,
@@ -377,7 +349,7 @@ async fn form_page(
     })
 }
 
-async fn new_form(
+pub(super) async fn new_form(
     user: CurrentUser,
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -394,7 +366,7 @@ async fn new_form(
     render(&page)
 }
 
-async fn create(
+pub(super) async fn create(
     req: HttpRequest,
     user: CurrentUser,
     state: web::Data<AppState>,
@@ -477,13 +449,13 @@ async fn manageable(
         .await?
         .ok_or(AppError::NotFound)?;
     let roles = UserRole::for_tenant(conn, tenant.id).await?;
-    if !may_offer(user, &tenant, invitation.offer(), &roles) {
+    if !may_manage(user, &tenant, invitation.offer(), &roles) {
         return Err(AppError::Forbidden);
     }
     Ok((tenant, invitation))
 }
 
-async fn revoke(
+pub(super) async fn revoke(
     req: HttpRequest,
     user: CurrentUser,
     state: web::Data<AppState>,
@@ -505,7 +477,7 @@ async fn revoke(
     ))
 }
 
-async fn resend(
+pub(super) async fn resend(
     req: HttpRequest,
     user: CurrentUser,
     state: web::Data<AppState>,
@@ -543,287 +515,4 @@ async fn resend(
         )),
         Err(e) => Err(e),
     }
-}
-
-// ---------------------------------------------------------------- the invitee's side
-
-#[derive(Template)]
-#[template(path = "invitations/accept.html")]
-struct AcceptPage {
-    token: String,
-    inviter: String,
-    /// The invited address, masked: whoever holds the link may not be its owner.
-    email: String,
-    /// The logged-in account's email is the invited address (it may accept a grant).
-    address_matches: bool,
-    tenant_name: String,
-    subdomain: String,
-    description: String,
-    expires: String,
-    is_grant: bool,
-    logged_in_as: Option<String>,
-    username: String,
-    errors: FieldErrors,
-    csrf: String,
-}
-
-fn accept_page(
-    preview: &Preview,
-    token: &InvitationToken,
-    logged_in: Option<&CurrentUser>,
-    username: String,
-    errors: FieldErrors,
-    csrf: String,
-) -> AcceptPage {
-    let invited = &preview.invitation.email;
-    AcceptPage {
-        token: token.as_str().to_string(),
-        inviter: preview.invitation.inviter_login.clone(),
-        email: email::mask(invited),
-        address_matches: logged_in.is_some_and(|u| email::same_address(&u.user.email, invited)),
-        tenant_name: preview.tenant.name.clone(),
-        subdomain: preview.tenant.subdomain.clone(),
-        description: preview.description.clone(),
-        expires: preview
-            .invitation
-            .expires_at
-            .format("%Y-%m-%d %H:%M UTC")
-            .to_string(),
-        is_grant: preview.invitation.is_grant(),
-        logged_in_as: logged_in.map(|u| u.login()),
-        username,
-        errors,
-        csrf,
-    }
-}
-
-/// The page for a link that cannot be used. Says nothing about other invitations.
-fn refusal(error: AcceptError) -> Result<HttpResponse, AppError> {
-    match error {
-        AcceptError::Unknown => Ok(error_page(
-            StatusCode::NOT_FOUND,
-            "Invitation not found",
-            "This invitation link is not valid. Check that you opened the whole link from the mail; \
-             if the invitation was sent again, only the newest link works.",
-        )),
-        AcceptError::Closed(Closed::Expired) => Ok(error_page(
-            StatusCode::GONE,
-            "Invitation expired",
-            "This invitation has expired. Ask the person who invited you to send it again.",
-        )),
-        AcceptError::Closed(Closed::Revoked) => Ok(error_page(
-            StatusCode::GONE,
-            "Invitation withdrawn",
-            "This invitation was withdrawn. Ask the person who invited you for a new one.",
-        )),
-        AcceptError::Closed(Closed::Used) => Ok(error_page(
-            StatusCode::GONE,
-            "Invitation already used",
-            "This invitation has already been accepted; each link works once. Log in with your account instead.",
-        )),
-        AcceptError::Refused { message, .. } => Ok(error_page(
-            StatusCode::CONFLICT,
-            "Invitation cannot be accepted",
-            &message,
-        )),
-        AcceptError::OtherAddress { masked, .. } => Ok(other_address(&masked, None)),
-        AcceptError::Invalid(errors) => Err(AppError::Validation(errors)),
-        AcceptError::Other(e) => Err(e),
-    }
-}
-
-/// The refusal for an account whose email is not the invited address. The invitation
-/// stays open for its addressee; the address is masked (the link may have leaked).
-fn other_address(masked: &str, login: Option<&str>) -> HttpResponse {
-    let account = login.map_or("the account you are logged in with".to_string(), |l| {
-        format!("your account {l}")
-    });
-    error_page(
-        StatusCode::FORBIDDEN,
-        "Invitation sent to another address",
-        &format!(
-            "This invitation was sent to {masked}, which is not the email address of {account}. \
-             Only the account with that address can accept it: log in with that account and \
-             open the link again, or log out and open the link to create a new account with \
-             that address. The invitation stays open."
-        ),
-    )
-}
-
-/// The token of the path; anything that cannot be one is answered like an unknown one.
-fn token_of(raw: &str) -> Result<InvitationToken, AcceptError> {
-    InvitationToken::parse(raw).ok_or(AcceptError::Unknown)
-}
-
-async fn show(
-    req: HttpRequest,
-    session: Session,
-    state: web::Data<AppState>,
-    path: web::Path<String>,
-) -> Result<HttpResponse, AppError> {
-    let token = match token_of(&path) {
-        Ok(t) => t,
-        Err(e) => return refusal(e),
-    };
-    let mut conn = state.pool.get().await?;
-    let preview = match service::preview(&mut conn, &token).await {
-        Ok(p) => p,
-        Err(e) => return refusal(e),
-    };
-    drop(conn);
-    let current = CurrentUser::load(&state, session.clone()).await?;
-    render(&accept_page(
-        &preview,
-        &token,
-        current.as_ref(),
-        String::new(),
-        FieldErrors::new(),
-        // Anonymous visitors get a signed token, not a session row.
-        csrf::form_token(&req, &session, &state.settings),
-    ))
-}
-
-/// The new-account form of the accept page.
-#[derive(serde::Deserialize, Default)]
-#[serde(default)]
-pub struct AccountForm {
-    username: String,
-    password: String,
-}
-
-async fn accept_new(
-    req: HttpRequest,
-    session: Session,
-    state: web::Data<AppState>,
-    path: web::Path<String>,
-    form: web::Form<AccountForm>,
-) -> Result<HttpResponse, AppError> {
-    let form = form.into_inner();
-    let token = match token_of(&path) {
-        Ok(t) => t,
-        Err(e) => return refusal(e),
-    };
-    let mut conn = state.pool.get().await?;
-    let addr = crate::web::client_addr(&req);
-    // Dead links are answered before any password is hashed.
-    let preview = match service::precheck(&mut conn, &token, None, addr.clone()).await {
-        Ok(p) => p,
-        Err(e) => return refusal(e),
-    };
-    let mut errors = FieldErrors::new();
-    let username = Username::parse(&form.username)
-        .map_err(|e| errors.insert("username", e))
-        .ok();
-    let password = Password::parse(&form.password, form.username.trim())
-        .map_err(|e| errors.insert("password", e))
-        .ok();
-    let entered = form.username.trim().to_string();
-    let (Some(username), Some(password)) = (username, password) else {
-        return invalid(&req, &state, &session, &preview, &token, entered, errors).await;
-    };
-    if User::username_taken(&mut conn, preview.tenant.id, username.as_str(), None).await? {
-        errors.insert(
-            "username",
-            "This username is already taken in this tenant; choose another.".into(),
-        );
-        return invalid(&req, &state, &session, &preview, &token, entered, errors).await;
-    }
-    let hash = state.hasher.hash(password.secret()).await?;
-    let accepted = match service::accept_new(
-        &mut conn,
-        &token,
-        NewAccount {
-            username: &username,
-            password_hash: &hash,
-            client_addr: addr,
-        },
-    )
-    .await
-    {
-        Ok(a) => a,
-        Err(AcceptError::Invalid(errors)) => {
-            return invalid(&req, &state, &session, &preview, &token, entered, errors).await
-        }
-        Err(e) => return refusal(e),
-    };
-    User::record_login(&mut conn, accepted.user.id).await?;
-    session_keys::log_in(
-        &session,
-        accepted.user.id,
-        accepted.user.session_epoch,
-        accepted.tenant.id,
-    )
-    .map_err(|e| AppError::Unexpected(anyhow::anyhow!("session: {e}")))?;
-    flash(
-        &session,
-        format!(
-            "Welcome! Your account {}\\{} was created: you are {}.",
-            accepted.tenant.subdomain, accepted.user.username, accepted.description
-        ),
-    );
-    Ok(see_other(&req, "/dashboard"))
-}
-
-/// The accept page again, 422, with the new-account form's errors.
-async fn invalid(
-    req: &HttpRequest,
-    state: &AppState,
-    session: &Session,
-    preview: &Preview,
-    token: &InvitationToken,
-    username: String,
-    errors: FieldErrors,
-) -> Result<HttpResponse, AppError> {
-    let logged_in = CurrentUser::load(state, session.clone()).await?;
-    let csrf = csrf::form_token(req, session, &state.settings);
-    let page = accept_page(preview, token, logged_in.as_ref(), username, errors, csrf);
-    render_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
-}
-
-async fn accept_existing(
-    req: HttpRequest,
-    session: Session,
-    state: web::Data<AppState>,
-    path: web::Path<String>,
-) -> Result<HttpResponse, AppError> {
-    let token = match token_of(&path) {
-        Ok(t) => t,
-        Err(e) => return refusal(e),
-    };
-    let addr = crate::web::client_addr(&req);
-    let user = CurrentUser::load(&state, session.clone()).await?;
-    let mut conn = state.pool.get().await?;
-    // A dead link is answered as such, logged in or not.
-    if let Err(e) = service::precheck(
-        &mut conn,
-        &token,
-        user.as_ref().map(|u| &u.principal),
-        addr.clone(),
-    )
-    .await
-    {
-        return refusal(e);
-    }
-    let user = user.ok_or(AppError::LoginRequired)?;
-    let accepted = match service::accept_existing(&mut conn, &token, &user, addr).await {
-        Ok(a) => a,
-        Err(AcceptError::OtherAddress { masked, .. }) => {
-            return Ok(other_address(&masked, Some(&user.login())))
-        }
-        Err(e) => return refusal(e),
-    };
-    // Act in the tenant the invitation was for: the new grant makes it visible.
-    let _ = session.insert(session_keys::ACTING_TENANT, accepted.tenant.id);
-    flash(
-        &session,
-        if accepted.changed {
-            format!("Invitation accepted: you are now {}.", accepted.description)
-        } else {
-            format!(
-                "Invitation accepted: you already held these rights in {}.",
-                accepted.tenant.name
-            )
-        },
-    );
-    Ok(see_other(&req, "/dashboard"))
 }

@@ -1,0 +1,1034 @@
+//! Unit and property tests of every rule in `authz`, on a small fixed tree:
+//!
+//! ```text
+//! 1 root ─┬─ 2 partner ─┬─ 3 child
+//!         │             ├─ 5 read-only (cap: Read everywhere)
+//!         │             └─ 6 no-audit  (cap: Full but Audit None)
+//!         └─ 4 other (cap: Full but Audit and Invitations Read)
+//! ```
+
+use super::*;
+use crate::db::models::role::TenantRole;
+use crate::db::models::tenant::DomainClaim;
+use crate::db::models::User;
+use chrono::Utc;
+use proptest::prelude::*;
+use GrantRole::{Administrator, Owner, Viewer};
+use Level::{Full, Read};
+use Scope::{Subtree, Tenant as Only};
+
+const ROOT: i64 = 1;
+const PARTNER: i64 = 2;
+const CHILD: i64 = 3;
+const OTHER: i64 = 4;
+const READ_ONLY: i64 = 5;
+const NO_AUDIT: i64 = 6;
+
+/// The tenant with this id in the fixed tree.
+fn t(id: i64) -> Tenant {
+    let (path, cap) = match id {
+        ROOT => (vec![1], 1),
+        PARTNER => (vec![1, 2], 1),
+        CHILD => (vec![1, 2, 3], 1),
+        OTHER => (vec![1, 4], 2),
+        READ_ONLY => (vec![1, 2, 5], 3),
+        NO_AUDIT => (vec![1, 2, 6], 4),
+        _ => (vec![1, id], 1),
+    };
+    Tenant {
+        id,
+        parent_id: (path.len() > 1).then(|| path[path.len() - 2]),
+        path,
+        name: format!("t{id}"),
+        description: String::new(),
+        subdomain: format!("t{id}"),
+        custom_domain: None,
+        enabled: true,
+        can_have_subtenants: true,
+        tenant_role_id: cap,
+        user_count: 0,
+        instance_count: 0,
+        created_at: Utc::now(),
+        updated_at: Utc::now(),
+        domain_claim: DomainClaim::default(),
+    }
+}
+
+const TREE: [i64; 6] = [ROOT, PARTNER, CHILD, OTHER, READ_ONLY, NO_AUDIT];
+
+fn full_but(lower: &[(Feature, Level)]) -> Permissions {
+    let mut p = Permissions::all(Full);
+    for (f, l) in lower {
+        p.set(*f, *l);
+    }
+    p
+}
+
+/// The tenant roles (caps) of the tree, by id.
+fn caps() -> std::collections::HashMap<i64, TenantRole> {
+    [
+        (1, Permissions::all(Full)),
+        (
+            2,
+            full_but(&[(Feature::Audit, Read), (Feature::Invitations, Read)]),
+        ),
+        (3, Permissions::all(Read)),
+        (4, full_but(&[(Feature::Audit, Level::None)])),
+    ]
+    .into_iter()
+    .map(|(id, permissions)| {
+        let role = TenantRole {
+            id,
+            name: format!("cap {id}"),
+            permissions,
+        };
+        (id, role)
+    })
+    .collect()
+}
+
+/// User `id` at home in `home` with these grants (tenant, role, scope, may manage).
+fn who(id: i64, home: i64, grants: &[(i64, GrantRole, Scope, bool)]) -> Principal {
+    let now = Utc::now();
+    Principal {
+        user: User {
+            id,
+            tenant_id: home,
+            username: format!("u{id}"),
+            email: String::new(),
+            first_name: String::new(),
+            last_name: String::new(),
+            password_hash: String::new(),
+            enabled: true,
+            source: "local".into(),
+            session_epoch: 0,
+            last_login_at: None,
+            created_at: now,
+            updated_at: now,
+            role_id: None,
+            storage_limit_gb: None,
+            memory_limit_gb: None,
+        },
+        home: t(home),
+        role: None,
+        grants: grants
+            .iter()
+            .enumerate()
+            .map(|(i, (tenant_id, role, scope, manage))| Grant {
+                id: i as i64,
+                tenant_id: *tenant_id,
+                role: *role,
+                scope: *scope,
+                manage_subtenants: *manage,
+            })
+            .collect(),
+        caps: caps(),
+    }
+}
+
+/// The same user with a home role of these permissions.
+fn with_role(mut p: Principal, permissions: Permissions) -> Principal {
+    p.role = Some(crate::db::models::role::UserRole {
+        id: 50,
+        tenant_id: p.home.id,
+        name: "home role".into(),
+        permissions,
+        multi_tenant: false,
+        template_id: None,
+        customised: false,
+    });
+    p
+}
+
+fn only(f: Feature, l: Level) -> Permissions {
+    let mut p = Permissions::none();
+    p.set(f, l);
+    p
+}
+
+fn root_owner() -> Principal {
+    who(1, ROOT, &[(ROOT, Owner, Subtree, true)])
+}
+fn root_admin() -> Principal {
+    who(2, ROOT, &[(ROOT, Administrator, Subtree, true)])
+}
+fn partner_owner() -> Principal {
+    who(3, PARTNER, &[(PARTNER, Owner, Subtree, true)])
+}
+fn partner_admin() -> Principal {
+    who(4, PARTNER, &[(PARTNER, Administrator, Subtree, true)])
+}
+fn partner_viewer() -> Principal {
+    who(5, PARTNER, &[(PARTNER, Viewer, Subtree, false)])
+}
+/// An Administrator of the partner alone: no sub-tenant scope, no managing.
+fn partner_admin_here() -> Principal {
+    who(6, PARTNER, &[(PARTNER, Administrator, Only, false)])
+}
+/// A plain user of the partner whose home role holds everything.
+fn partner_user_full() -> Principal {
+    with_role(who(7, PARTNER, &[]), Permissions::all(Full))
+}
+
+// ---------------------------------------------------------------- decide
+
+#[test]
+fn decide_takes_the_strongest_reason_under_the_cap() {
+    let p = with_role(
+        who(10, PARTNER, &[(PARTNER, Viewer, Subtree, false)]),
+        only(Feature::Users, Full),
+    );
+    let d = decide(&p, &t(PARTNER), Feature::Users);
+    assert_eq!(d.feature, Feature::Users);
+    assert_eq!(d.level, Full);
+    assert_eq!(d.home_role, Some(("home role".into(), Full)));
+    assert_eq!(d.grants.len(), 1);
+    assert_eq!(d.grants[0].1, Read);
+    assert_eq!(d.cap, ("cap 1".into(), Full));
+    // Below home only the grant reaches.
+    let d = decide(&p, &t(CHILD), Feature::Users);
+    assert_eq!((d.level, d.home_role), (Read, None));
+    // Outside the grant nothing does.
+    let d = decide(&p, &t(OTHER), Feature::Users);
+    assert_eq!(d.level, Level::None);
+    assert!(d.grants.is_empty());
+    // The cap lowers a grant.
+    let d = decide(&root_owner(), &t(OTHER), Feature::Audit);
+    assert_eq!(d.level, Read);
+    assert_eq!(d.cap, ("cap 2".into(), Read));
+    assert_eq!(
+        effective_level(&root_owner(), &t(OTHER), Feature::Users),
+        Full
+    );
+    // The root is never capped.
+    assert_eq!(
+        decide(&root_owner(), &t(ROOT), Feature::Audit).cap.0,
+        "not capped (root)"
+    );
+    // A user without a home role is told so.
+    let d = decide(&who(11, PARTNER, &[]), &t(PARTNER), Feature::Users);
+    assert_eq!(d.home_role, Some(("no role".into(), Level::None)));
+    assert_eq!(d.level, Level::None);
+}
+
+#[test]
+fn effective_permissions_are_every_features_level() {
+    assert_eq!(
+        effective_permissions(&root_owner(), &t(OTHER)),
+        full_but(&[(Feature::Audit, Read), (Feature::Invitations, Read)])
+    );
+    assert_eq!(
+        effective_permissions(&partner_viewer(), &t(CHILD)),
+        Permissions::all(Read)
+    );
+}
+
+#[test]
+fn grant_role_is_the_strongest_covering_grant() {
+    let p = who(
+        12,
+        OTHER,
+        &[
+            (ROOT, Viewer, Subtree, false),
+            (PARTNER, Administrator, Only, false),
+        ],
+    );
+    assert_eq!(grant_role(&p, &t(PARTNER)), Some(Administrator));
+    assert_eq!(grant_role(&p, &t(CHILD)), Some(Viewer));
+    assert_eq!(grant_role(&partner_admin_here(), &t(CHILD)), None);
+    assert_eq!(covering_grants(&p, &t(PARTNER)).count(), 2);
+}
+
+#[test]
+fn users_see_their_home_and_what_their_grants_reach() {
+    assert!(can_see(&who(13, CHILD, &[]), &t(CHILD)));
+    assert!(!can_see(&who(13, CHILD, &[]), &t(PARTNER)));
+    assert!(can_see(&partner_viewer(), &t(CHILD)));
+    assert!(!can_see(&partner_admin_here(), &t(CHILD)));
+    assert!(!can_see(&partner_owner(), &t(OTHER)));
+}
+
+#[test]
+fn visibility_is_a_filter_unless_the_whole_tree_is_seen() {
+    assert_eq!(visibility(&root_owner()), Visibility::All);
+    assert_eq!(
+        visibility(&who(14, ROOT, &[(ROOT, Owner, Only, true)])),
+        Visibility::Within {
+            subtree_roots: vec![],
+            tenants: vec![ROOT, ROOT],
+        }
+    );
+    // A subtree grant on the root held from elsewhere is still a filter.
+    assert_eq!(
+        visibility(&who(
+            15,
+            OTHER,
+            &[(ROOT, Viewer, Subtree, false), (CHILD, Viewer, Only, false)]
+        )),
+        Visibility::Within {
+            subtree_roots: vec![ROOT],
+            tenants: vec![OTHER, CHILD],
+        }
+    );
+}
+
+#[test]
+fn require_passes_at_or_above_the_level() {
+    let v = partner_viewer();
+    assert!(require(&v, &t(PARTNER), Feature::Users, Read).is_ok());
+    assert!(require(&v, &t(PARTNER), Feature::Users, Level::None).is_ok());
+    assert!(matches!(
+        require(&v, &t(PARTNER), Feature::Users, Full),
+        Err(AppError::Forbidden)
+    ));
+}
+
+// ---------------------------------------------------------------- the tree
+
+#[test]
+fn global_administrators_hold_the_roots_whole_tree() {
+    assert!(is_global_admin(&root_owner()));
+    assert!(is_global_admin(&root_admin()));
+    for p in [
+        who(16, ROOT, &[(ROOT, Viewer, Subtree, false)]),
+        who(16, ROOT, &[(ROOT, Owner, Only, true)]),
+        who(16, OTHER, &[(ROOT, Owner, Subtree, true)]),
+        who(16, ROOT, &[(PARTNER, Owner, Subtree, true)]),
+        with_role(who(16, ROOT, &[]), Permissions::all(Full)),
+    ] {
+        assert!(!is_global_admin(&p), "{:?}", p.grants);
+    }
+}
+
+#[test]
+fn managing_sub_tenants_takes_a_managing_subtree_grant_and_tenants_full() {
+    let parent = t(PARTNER);
+    assert!(can_manage_children(&partner_owner(), &parent));
+    assert!(can_delete_children(&partner_owner(), &parent));
+    assert!(can_manage_children(&partner_admin(), &parent));
+    assert!(!can_delete_children(&partner_admin(), &parent));
+    for p in [
+        partner_viewer(),
+        partner_admin_here(),
+        partner_user_full(),
+        who(17, PARTNER, &[(PARTNER, Owner, Subtree, false)]),
+        who(17, PARTNER, &[(PARTNER, Owner, Only, true)]),
+    ] {
+        assert!(!can_manage_children(&p, &parent), "{:?}", p.grants);
+        assert!(!can_delete_children(&p, &parent), "{:?}", p.grants);
+        assert!(matches!(
+            require_manage_children(&p, &parent),
+            Err(AppError::Forbidden)
+        ));
+    }
+    assert!(require_manage_children(&partner_admin(), &parent).is_ok());
+    // The read-only cap keeps even an Owner from managing below it.
+    assert!(!can_manage_children(&partner_owner(), &t(READ_ONLY)));
+    assert!(!can_delete_children(&partner_owner(), &t(READ_ONLY)));
+}
+
+#[test]
+fn children_are_edited_by_their_parents_managers_and_the_root_by_its_administrators() {
+    let (root, partner, child) = (t(ROOT), t(PARTNER), t(CHILD));
+    assert!(can_edit(&partner_admin(), &child, Some(&partner)));
+    assert!(!can_edit(&partner_admin_here(), &child, Some(&partner)));
+    assert!(can_edit(&root_admin(), &root, None));
+    assert!(can_edit(
+        &who(18, ROOT, &[(ROOT, Administrator, Only, false)]),
+        &root,
+        None
+    ));
+    assert!(!can_edit(
+        &who(18, ROOT, &[(ROOT, Viewer, Subtree, false)]),
+        &root,
+        None
+    ));
+    // A home role alone edits nothing.
+    assert!(!can_edit(
+        &with_role(who(18, ROOT, &[]), Permissions::all(Full)),
+        &root,
+        None
+    ));
+    assert!(require_edit(&root_admin(), &root, None).is_ok());
+    assert!(matches!(
+        require_edit(&partner_viewer(), &child, Some(&partner)),
+        Err(AppError::Forbidden)
+    ));
+}
+
+#[test]
+fn deleting_and_moving_take_an_owner_over_the_parent_and_never_the_root() {
+    let (root, partner, child) = (t(ROOT), t(PARTNER), t(CHILD));
+    assert!(can_delete(&partner_owner(), &child, Some(&partner)));
+    assert!(!can_delete(&partner_admin(), &child, Some(&partner)));
+    assert!(!can_delete(&root_owner(), &root, None));
+    assert!(!can_delete(&root_owner(), &root, Some(&root)));
+    assert!(can_move(&partner_owner(), &child, Some(&partner)));
+    assert!(!can_move(&partner_admin(), &child, Some(&partner)));
+    // Moving also takes managing the destination.
+    assert!(can_move_to(
+        &partner_owner(),
+        &t(NO_AUDIT),
+        Some(&partner),
+        &child
+    ));
+    assert!(!can_move_to(
+        &partner_owner(),
+        &child,
+        Some(&partner),
+        &t(OTHER)
+    ));
+    assert!(!can_move_to(
+        &partner_owner(),
+        &child,
+        Some(&partner),
+        &t(READ_ONLY)
+    ));
+    assert!(!can_move_to(
+        &partner_admin(),
+        &child,
+        Some(&partner),
+        &t(NO_AUDIT)
+    ));
+    assert!(can_move_to(
+        &root_owner(),
+        &child,
+        Some(&partner),
+        &t(OTHER)
+    ));
+}
+
+// ---------------------------------------------------------------- grants
+
+#[test]
+fn nobody_gives_a_grant_above_their_own() {
+    let partner = t(PARTNER);
+    let all = [
+        (Owner, Subtree, true),
+        (Owner, Only, false),
+        (Administrator, Subtree, true),
+        (Administrator, Subtree, false),
+        (Administrator, Only, false),
+        (Viewer, Subtree, false),
+        (Viewer, Only, false),
+    ];
+    for (r, s, m) in all {
+        assert!(can_give_grant(&partner_owner(), &partner, r, s, m));
+        assert_eq!(
+            can_give_grant(&partner_admin(), &partner, r, s, m),
+            r != Owner,
+            "{r:?} {s:?} {m}"
+        );
+        assert_eq!(
+            can_give_grant(&partner_admin_here(), &partner, r, s, m),
+            r != Owner && s == Only && !m,
+            "{r:?} {s:?} {m}"
+        );
+        assert!(!can_give_grant(&partner_viewer(), &partner, r, s, m));
+        assert!(!can_give_grant(&partner_user_full(), &partner, r, s, m));
+        // Users Read under the cap: no giving at all.
+        assert!(!can_give_grant(&partner_owner(), &t(READ_ONLY), r, s, m));
+    }
+    assert_eq!(
+        grantable_roles(&partner_owner(), &partner),
+        vec![Owner, Administrator, Viewer]
+    );
+    assert_eq!(
+        grantable_roles(&partner_admin(), &partner),
+        vec![Administrator, Viewer]
+    );
+    assert!(grantable_roles(&partner_viewer(), &partner).is_empty());
+}
+
+#[test]
+fn revoking_or_replacing_a_grant_takes_the_right_to_give_it() {
+    let partner = t(PARTNER);
+    let admin = partner_admin_here();
+    assert!(can_revoke_grant(&admin, &partner, (Viewer, Only, false)));
+    assert!(!can_revoke_grant(
+        &admin,
+        &partner,
+        (Viewer, Subtree, false)
+    ));
+    assert!(!can_revoke_grant(&admin, &partner, (Owner, Only, false)));
+    assert!(can_replace_grant(&admin, &partner, None));
+    assert!(can_replace_grant(
+        &admin,
+        &partner,
+        Some((Administrator, Only, false))
+    ));
+    assert!(!can_replace_grant(
+        &admin,
+        &partner,
+        Some((Owner, Only, false))
+    ));
+    assert!(!can_replace_grant(
+        &admin,
+        &partner,
+        Some((Viewer, Only, true))
+    ));
+    assert!(!can_replace_grant(
+        &partner_viewer(),
+        &partner,
+        Some((Viewer, Only, false))
+    ));
+}
+
+/// `grant_covers` against a model: each part of a grant ordered on its own.
+#[test]
+fn a_grant_covers_another_when_it_is_at_least_as_strong_in_every_part() {
+    fn rank_scope(s: Scope) -> u8 {
+        match s {
+            Only => 0,
+            Subtree => 1,
+        }
+    }
+    let mut every = Vec::new();
+    for r in [Viewer, Administrator, Owner] {
+        for s in [Only, Subtree] {
+            for m in [false, true] {
+                every.push((r, s, m));
+            }
+        }
+    }
+    for held in &every {
+        for offered in &every {
+            let model = held.0 >= offered.0
+                && rank_scope(held.1) >= rank_scope(offered.1)
+                && held.2 >= offered.2;
+            assert_eq!(grant_covers(*held, *offered), model, "{held:?} {offered:?}");
+        }
+    }
+    // The cases the invitation service relied on.
+    assert!(grant_covers((Owner, Subtree, true), (Viewer, Only, false)));
+    assert!(grant_covers((Viewer, Only, false), (Viewer, Only, false)));
+    assert!(!grant_covers(
+        (Viewer, Subtree, false),
+        (Administrator, Only, false)
+    ));
+    assert!(!grant_covers(
+        (Owner, Only, false),
+        (Viewer, Subtree, false)
+    ));
+    assert!(!grant_covers(
+        (Owner, Subtree, false),
+        (Viewer, Subtree, true)
+    ));
+}
+
+// ---------------------------------------------------------------- invitations
+
+#[test]
+fn owners_and_administrators_invite_viewers_and_plain_users_do_not() {
+    let partner = t(PARTNER);
+    assert!(can_invite(&partner_owner(), &partner));
+    assert!(can_invite(&partner_admin_here(), &partner));
+    assert!(!can_invite(&partner_viewer(), &partner));
+    assert!(!can_invite(&partner_user_full(), &partner));
+    // Invitations Read under the cap, though grants could be given there.
+    assert!(!grantable_roles(&root_owner(), &t(OTHER)).is_empty());
+    assert!(!can_invite(&root_owner(), &t(OTHER)));
+}
+
+#[test]
+fn an_invitation_offers_no_more_than_the_inviter_may_give() {
+    let partner = t(PARTNER);
+    let admin = partner_admin();
+    assert!(can_invite_grant(
+        &admin,
+        &partner,
+        Administrator,
+        Subtree,
+        true
+    ));
+    assert!(!can_invite_grant(&admin, &partner, Owner, Only, false));
+    assert!(!can_invite_grant(
+        &root_owner(),
+        &t(OTHER),
+        Viewer,
+        Only,
+        false
+    ));
+    let full = Permissions::all(Full);
+    assert!(can_invite_with_role(&admin, &partner, &full));
+    assert!(!can_invite_with_role(&partner_user_full(), &partner, &full));
+    assert!(!can_invite_with_role(
+        &partner_user_full(),
+        &partner,
+        &Permissions::none()
+    ));
+
+    let grant = |role| Offer::Grant {
+        role,
+        scope: Only,
+        manage_subtenants: false,
+    };
+    assert!(can_offer(&admin, &partner, grant(Viewer), None));
+    assert!(!can_offer(&admin, &partner, grant(Owner), None));
+    assert!(can_offer(&admin, &partner, Offer::Role(1), Some(&full)));
+    // A role that is gone is offered by nobody.
+    assert!(!can_offer(&admin, &partner, Offer::Role(1), None));
+    assert!(!can_offer(
+        &partner_viewer(),
+        &partner,
+        Offer::Role(1),
+        Some(&Permissions::none())
+    ));
+
+    assert!(can_manage_invitation(&admin, &partner, None, None));
+    assert!(!can_manage_invitation(
+        &partner_viewer(),
+        &partner,
+        None,
+        None
+    ));
+    assert!(can_manage_invitation(
+        &admin,
+        &partner,
+        Some(grant(Administrator)),
+        None
+    ));
+    assert!(!can_manage_invitation(
+        &admin,
+        &partner,
+        Some(grant(Owner)),
+        None
+    ));
+    assert!(!can_manage_invitation(
+        &admin,
+        &partner,
+        Some(Offer::Role(1)),
+        None
+    ));
+}
+
+// ---------------------------------------------------------------- user roles
+
+#[test]
+fn a_role_gives_no_more_than_its_giver_holds_after_the_cap() {
+    let reader = with_role(who(20, READ_ONLY, &[]), Permissions::all(Read));
+    let full = Permissions::all(Full);
+    // The cap makes a Full role Read there: nothing beyond the reader's own.
+    assert!(role_escalation(&reader, &t(READ_ONLY), &full).is_empty());
+    assert_eq!(
+        exceeds_own(&reader, &t(READ_ONLY), &full),
+        Feature::ALL.to_vec()
+    );
+    let user = with_role(who(21, PARTNER, &[]), only(Feature::Users, Full));
+    assert_eq!(
+        role_escalation(&user, &t(PARTNER), &only(Feature::Roles, Read)),
+        vec![Feature::Roles]
+    );
+    assert!(role_escalation(&user, &t(PARTNER), &only(Feature::Users, Full)).is_empty());
+}
+
+#[test]
+fn roles_are_edited_with_roles_full_and_templates_by_root_administrators() {
+    let (root, partner) = (t(ROOT), t(PARTNER));
+    assert!(can_edit_roles(&partner_admin(), &partner));
+    assert!(can_edit_roles(
+        &with_role(who(22, PARTNER, &[]), only(Feature::Roles, Full)),
+        &partner
+    ));
+    assert!(!can_edit_roles(&partner_viewer(), &partner));
+
+    assert!(can_manage_tenant_roles(&root_admin()));
+    assert!(!can_manage_tenant_roles(&partner_owner()));
+    assert!(!can_manage_tenant_roles(&who(
+        23,
+        OTHER,
+        &[(ROOT, Owner, Subtree, true)]
+    )));
+    assert!(!can_manage_tenant_roles(&with_role(
+        who(23, ROOT, &[]),
+        Permissions::all(Full)
+    )));
+
+    assert!(can_define_templates(&root_admin(), &root));
+    assert!(!can_define_templates(&root_admin(), &partner));
+    assert!(!can_define_templates(&partner_owner(), &partner));
+
+    assert!(can_change_role(&partner_admin(), &partner, false));
+    assert!(!can_change_role(&partner_admin(), &partner, true));
+    assert!(!can_change_role(&partner_viewer(), &partner, false));
+    assert!(can_change_role(&root_admin(), &root, true));
+    assert!(can_change_role(&root_admin(), &partner, true));
+}
+
+// ---------------------------------------------------------------- paths and navigation
+
+#[test]
+fn names_are_visible_from_home_or_the_highest_grant_down() {
+    let path = t(CHILD).path;
+    assert_eq!(visible_path_start(&who(24, PARTNER, &[]), &path), 1);
+    assert_eq!(visible_path_start(&who(24, CHILD, &[]), &path), 2);
+    assert_eq!(
+        visible_path_start(&who(24, OTHER, &[(PARTNER, Viewer, Only, false)]), &path),
+        1
+    );
+    assert_eq!(visible_path_start(&root_owner(), &path), 0);
+    // Nothing of the path is theirs: only its last tenant.
+    assert_eq!(visible_path_start(&who(24, OTHER, &[]), &path), 2);
+    assert_eq!(visible_path_start(&who(24, OTHER, &[]), &[]), 0);
+}
+
+#[test]
+fn navigation_shows_the_links_that_lead_somewhere() {
+    assert_eq!(
+        navigation(&root_admin(), &t(ROOT)),
+        Navigation {
+            users: true,
+            roles: true,
+            tenant_roles: true
+        }
+    );
+    assert_eq!(
+        navigation(
+            &with_role(who(25, PARTNER, &[]), only(Feature::Users, Read)),
+            &t(PARTNER)
+        ),
+        Navigation {
+            users: true,
+            roles: false,
+            tenant_roles: false
+        }
+    );
+    assert_eq!(
+        navigation(
+            &with_role(who(25, PARTNER, &[]), only(Feature::Roles, Read)),
+            &t(PARTNER)
+        ),
+        Navigation {
+            users: false,
+            roles: true,
+            tenant_roles: false
+        }
+    );
+    // A plain user of the root sees the link; someone holding a grant on the root too.
+    assert!(navigation(&who(25, ROOT, &[]), &t(ROOT)).tenant_roles);
+    assert!(navigation(&who(25, OTHER, &[(ROOT, Viewer, Only, false)]), &t(OTHER)).tenant_roles);
+    assert!(
+        !navigation(
+            &who(25, OTHER, &[(PARTNER, Viewer, Subtree, false)]),
+            &t(OTHER)
+        )
+        .tenant_roles
+    );
+}
+
+// ---------------------------------------------------------------- dominance
+
+fn subject(p: Principal) -> Subject {
+    let grant_tenants = p
+        .grants
+        .iter()
+        .filter(|g| TREE.contains(&g.tenant_id))
+        .map(|g| (g.tenant_id, t(g.tenant_id)))
+        .collect();
+    Subject {
+        principal: p,
+        grant_tenants,
+    }
+}
+
+#[test]
+fn an_actor_acts_only_on_users_they_dominate() {
+    assert_eq!(outranked(&root_owner(), &subject(partner_owner())), None);
+    assert!(require_dominance(&root_owner(), &subject(partner_owner())).is_ok());
+    assert_eq!(outranked(&partner_owner(), &subject(partner_admin())), None);
+    // A grant the actor could not give.
+    let refusal = outranked(&partner_admin(), &subject(partner_owner()));
+    assert_eq!(
+        refusal,
+        Some(Outranked::Grant {
+            tenant: "t2".into(),
+            role: Owner,
+            scope: Subtree,
+        })
+    );
+    assert_eq!(
+        refusal.map(|r| r.message()).as_deref(),
+        Some("This user is Owner of t2 and its sub-tenants, a grant you could not give; you may not change them.")
+    );
+    let refusal = outranked(
+        &partner_admin_here(),
+        &subject(who(30, OTHER, &[(PARTNER, Viewer, Only, true)])),
+    );
+    assert_eq!(
+        refusal.map(|r| r.message()).as_deref(),
+        Some("This user is Viewer of t2, a grant you could not give; you may not change them.")
+    );
+    assert!(matches!(
+        require_dominance(&partner_admin(), &subject(partner_owner())),
+        Err(AppError::Forbidden)
+    ));
+    // Rights at the target's home the actor lacks.
+    let refusal = outranked(
+        &partner_admin(),
+        &subject(with_role(who(31, OTHER, &[]), only(Feature::Audit, Read))),
+    );
+    assert_eq!(
+        refusal,
+        Some(Outranked::Rights {
+            tenant: "t4".into(),
+            features: vec![Feature::Audit],
+        })
+    );
+    assert_eq!(
+        Outranked::Rights {
+            tenant: "t4".into(),
+            features: vec![Feature::Users, Feature::Audit],
+        }
+        .message(),
+        "This user holds rights in t4 that you do not hold (Users, Audit); you may not change them."
+    );
+    // A plain user below the actor's reach with everything: dominated.
+    assert_eq!(
+        outranked(&partner_admin(), &subject(partner_user_full())),
+        None
+    );
+    // Oneself is not decided here.
+    assert_eq!(
+        outranked(&partner_admin(), &subject(partner_owner_as(4))),
+        None
+    );
+    // A grant on a tenant that is gone gives nothing to compare.
+    assert_eq!(
+        outranked(
+            &partner_admin(),
+            &subject(who(32, CHILD, &[(99, Owner, Subtree, true)]))
+        ),
+        None
+    );
+}
+
+/// The partner's Owner, with another user id.
+fn partner_owner_as(id: i64) -> Principal {
+    let mut p = partner_owner();
+    p.user.id = id;
+    p
+}
+
+// ---------------------------------------------------------------- caps and owners
+
+#[test]
+fn installation_owners_hold_owner_on_the_roots_whole_tree() {
+    assert!(is_global_owner(&root_owner()));
+    assert!(is_global_owner(&who(
+        40,
+        OTHER,
+        &[(ROOT, Owner, Subtree, false)]
+    )));
+    assert!(!is_global_owner(&root_admin()));
+    assert!(!is_global_owner(&who(
+        40,
+        ROOT,
+        &[(ROOT, Owner, Only, true)]
+    )));
+    assert!(!is_global_owner(&partner_owner()));
+    let mut pathless = root_owner();
+    pathless.home.path.clear();
+    assert!(!is_global_owner(&pathless));
+}
+
+#[test]
+fn a_lowered_cap_names_what_it_takes_away() {
+    let less = full_but(&[(Feature::Users, Read), (Feature::Audit, Level::None)]);
+    assert_eq!(
+        lowered(&Permissions::all(Full), &less),
+        vec![Feature::Users, Feature::Audit]
+    );
+    assert!(lowered(&less, &Permissions::all(Full)).is_empty());
+    assert_eq!(
+        only_owners_lower(&[Feature::Users, Feature::Audit]),
+        "Only an Owner of the root tenant may lower a cap in use; this takes away Users, Audit."
+    );
+}
+
+#[test]
+fn only_a_root_owner_with_subtree_scope_approves_custom_domains() {
+    assert!(can_approve_custom_domain(&root_owner()));
+    for p in [
+        who(41, ROOT, &[]),
+        root_admin(),
+        who(41, ROOT, &[(ROOT, Viewer, Subtree, false)]),
+        who(41, ROOT, &[(ROOT, Owner, Only, true)]),
+        who(41, ROOT, &[(PARTNER, Owner, Subtree, true)]),
+        // A partner's Owner approves nothing, even for its own sub-tenants.
+        partner_owner(),
+    ] {
+        assert!(!can_approve_custom_domain(&p), "{:?}", p.grants);
+    }
+    // An Owner of the whole root at home elsewhere (invited onto the root) may.
+    assert!(can_approve_custom_domain(&who(
+        41,
+        PARTNER,
+        &[(ROOT, Owner, Subtree, true)]
+    )));
+}
+
+#[test]
+fn caps_are_assigned_by_root_administrators_and_lowered_by_owners_only() {
+    // Cap 2 takes Audit and Invitations away from cap 1.
+    let (root, child) = (t(ROOT), t(CHILD));
+    let (owner, admin) = (root_owner(), root_admin());
+    // Nobody caps the root.
+    for p in [&owner, &admin] {
+        assert_eq!(
+            tenant_role_assignment(p, &root, 2).unwrap(),
+            Err(ROOT_NOT_CAPPED.to_string())
+        );
+    }
+    assert!(matches!(
+        tenant_role_assignment(&partner_owner(), &child, 2),
+        Err(AppError::Forbidden)
+    ));
+    assert_eq!(
+        tenant_role_assignment(&admin, &child, 99).unwrap(),
+        Err(UNKNOWN_TENANT_ROLE.to_string())
+    );
+    assert_eq!(
+        tenant_role_assignment(&admin, &child, 2).unwrap(),
+        Err(only_owners_lower(&[Feature::Invitations, Feature::Audit]))
+    );
+    assert_eq!(tenant_role_assignment(&owner, &child, 2).unwrap(), Ok(()));
+    assert_eq!(
+        tenant_role_assignment(&admin, &t(OTHER), 1).unwrap(),
+        Ok(())
+    );
+    // Editing a role: lowering one in use is for Owners; raising, or a role nobody
+    // uses, for any root administrator.
+    let full = Permissions::all(Full);
+    let less = Permissions::all(Read);
+    assert!(tenant_role_edit(&admin, &full, &less, 1).is_err());
+    assert!(tenant_role_edit(&admin, &full, &less, 0).is_ok());
+    assert!(tenant_role_edit(&admin, &less, &full, 3).is_ok());
+    assert!(tenant_role_edit(&owner, &full, &less, 3).is_ok());
+    assert_eq!(lowered(&full, &less), Feature::ALL.to_vec());
+    // The root is never capped, whatever its row says.
+    let mut odd_root = root;
+    odd_root.tenant_role_id = 2;
+    assert_eq!(owner.cap(&odd_root), Permissions::all(Full));
+}
+
+// ---------------------------------------------------------------- properties
+
+fn arb_level() -> impl Strategy<Value = Level> {
+    prop_oneof![Just(Level::None), Just(Read), Just(Full)]
+}
+
+fn arb_permissions() -> impl Strategy<Value = Permissions> {
+    proptest::collection::vec(arb_level(), 10).prop_map(|levels| {
+        let mut p = Permissions::none();
+        for (f, l) in Feature::ALL.into_iter().zip(levels) {
+            p.set(f, l);
+        }
+        p
+    })
+}
+
+fn arb_grant() -> impl Strategy<Value = (i64, GrantRole, Scope, bool)> {
+    (
+        proptest::sample::select(TREE.to_vec()),
+        prop_oneof![Just(Viewer), Just(Administrator), Just(Owner)],
+        prop_oneof![Just(Only), Just(Subtree)],
+        any::<bool>(),
+    )
+}
+
+fn arb_principal(id: i64) -> impl Strategy<Value = Principal> {
+    (
+        proptest::sample::select(TREE.to_vec()),
+        proptest::collection::vec(arb_grant(), 0..3),
+        proptest::option::of(arb_permissions()),
+    )
+        .prop_map(move |(home, grants, role)| {
+            let p = who(id, home, &grants);
+            match role {
+                Some(r) => with_role(p, r),
+                None => p,
+            }
+        })
+}
+
+/// Does a grant reach the tenant: on it, or with sub-tenant scope on an ancestor?
+fn model_reaches(g: &Grant, tenant: &Tenant) -> bool {
+    g.tenant_id == tenant.id
+        || (g.scope == Subtree && tenant.path[..tenant.path.len() - 1].contains(&g.tenant_id))
+}
+
+/// The permission model written out plainly: the best of the home role (at home)
+/// and every grant on the tenant or, with sub-tenant scope, on an ancestor; then
+/// the tenant's cap (none on the root).
+fn model_level(p: &Principal, tenant: &Tenant, f: Feature) -> Level {
+    let mut best = Level::None;
+    if tenant.id == p.home.id {
+        if let Some(r) = &p.role {
+            best = best.max(r.permissions.get(f));
+        }
+    }
+    for g in &p.grants {
+        if model_reaches(g, tenant) {
+            best = best.max(match g.role {
+                Viewer => Read,
+                _ => Full,
+            });
+        }
+    }
+    let cap = if tenant.id == ROOT {
+        Full
+    } else {
+        caps()[&tenant.tenant_role_id].permissions.get(f)
+    };
+    best.min(cap)
+}
+
+proptest! {
+    #[test]
+    fn effective_levels_follow_the_model(p in arb_principal(1)) {
+        for id in TREE {
+            let tenant = t(id);
+            for f in Feature::ALL {
+                prop_assert_eq!(effective_level(&p, &tenant, f), model_level(&p, &tenant, f));
+            }
+            prop_assert_eq!(
+                can_see(&p, &tenant),
+                id == p.home.id || p.grants.iter().any(|g| model_reaches(g, &tenant))
+            );
+        }
+    }
+
+    /// Dominance checked at the target's home and grant tenants holds everywhere:
+    /// a dominated target holds nothing anywhere in the tree above the actor.
+    #[test]
+    fn a_dominated_user_holds_no_right_the_actor_lacks(
+        actor in arb_principal(1),
+        target in arb_principal(2),
+    ) {
+        if outranked(&actor, &subject(target.clone())).is_none() {
+            for id in TREE {
+                let tenant = t(id);
+                prop_assert_eq!(
+                    effective_permissions(&target, &tenant)
+                        .exceeds(&effective_permissions(&actor, &tenant)),
+                    Vec::<Feature>::new(),
+                    "at t{}", id
+                );
+            }
+        }
+    }
+
+    /// Whoever may give a grant dominates a fresh user holding just that grant.
+    #[test]
+    fn a_given_grant_is_one_the_giver_dominates(
+        actor in arb_principal(1),
+        (tenant, role, scope, manage) in arb_grant(),
+    ) {
+        let tenant = t(tenant);
+        let manage = manage && scope == Subtree;
+        if can_give_grant(&actor, &tenant, role, scope, manage) {
+            let target = who(2, tenant.id, &[(tenant.id, role, scope, manage)]);
+            prop_assert_eq!(outranked(&actor, &subject(target)), None);
+        }
+    }
+}

@@ -1,0 +1,298 @@
+//! The invitee's pages behind an emailed link: create an account in the tenant or,
+//! already having one, accept the offered grant.
+
+use crate::auth::{csrf, session_keys, CurrentUser};
+use crate::db::models::User;
+use crate::domain::account::Password;
+use crate::domain::email;
+use crate::domain::invitation::InvitationToken;
+use crate::domain::Username;
+use crate::error::{AppError, FieldErrors};
+use crate::services::invitations::{self as service, AcceptError, Closed, NewAccount, Preview};
+use crate::startup::AppState;
+use crate::web::page::{error_page, flash, render, render_status, see_other};
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+
+#[derive(Template)]
+#[template(path = "invitations/accept.html")]
+struct AcceptPage {
+    token: String,
+    inviter: String,
+    /// The invited address, masked: whoever holds the link may not be its owner.
+    email: String,
+    /// The logged-in account's email is the invited address (it may accept a grant).
+    address_matches: bool,
+    tenant_name: String,
+    subdomain: String,
+    description: String,
+    expires: String,
+    is_grant: bool,
+    logged_in_as: Option<String>,
+    username: String,
+    errors: FieldErrors,
+    csrf: String,
+}
+
+fn accept_page(
+    preview: &Preview,
+    token: &InvitationToken,
+    logged_in: Option<&CurrentUser>,
+    username: String,
+    errors: FieldErrors,
+    csrf: String,
+) -> AcceptPage {
+    let invited = &preview.invitation.email;
+    AcceptPage {
+        token: token.as_str().to_string(),
+        inviter: preview.invitation.inviter_login.clone(),
+        email: email::mask(invited),
+        address_matches: logged_in.is_some_and(|u| email::same_address(&u.user.email, invited)),
+        tenant_name: preview.tenant.name.clone(),
+        subdomain: preview.tenant.subdomain.clone(),
+        description: preview.description.clone(),
+        expires: preview
+            .invitation
+            .expires_at
+            .format("%Y-%m-%d %H:%M UTC")
+            .to_string(),
+        is_grant: preview.invitation.is_grant(),
+        logged_in_as: logged_in.map(|u| u.login()),
+        username,
+        errors,
+        csrf,
+    }
+}
+
+/// The page for a link that cannot be used. Says nothing about other invitations.
+fn refusal(error: AcceptError) -> Result<HttpResponse, AppError> {
+    match error {
+        AcceptError::Unknown => Ok(error_page(
+            StatusCode::NOT_FOUND,
+            "Invitation not found",
+            "This invitation link is not valid. Check that you opened the whole link from the mail; \
+             if the invitation was sent again, only the newest link works.",
+        )),
+        AcceptError::Closed(Closed::Expired) => Ok(error_page(
+            StatusCode::GONE,
+            "Invitation expired",
+            "This invitation has expired. Ask the person who invited you to send it again.",
+        )),
+        AcceptError::Closed(Closed::Revoked) => Ok(error_page(
+            StatusCode::GONE,
+            "Invitation withdrawn",
+            "This invitation was withdrawn. Ask the person who invited you for a new one.",
+        )),
+        AcceptError::Closed(Closed::Used) => Ok(error_page(
+            StatusCode::GONE,
+            "Invitation already used",
+            "This invitation has already been accepted; each link works once. Log in with your account instead.",
+        )),
+        AcceptError::Refused { message, .. } => Ok(error_page(
+            StatusCode::CONFLICT,
+            "Invitation cannot be accepted",
+            &message,
+        )),
+        AcceptError::OtherAddress { masked, .. } => Ok(other_address(&masked, None)),
+        AcceptError::Invalid(errors) => Err(AppError::Validation(errors)),
+        AcceptError::Other(e) => Err(e),
+    }
+}
+
+/// The refusal for an account whose email is not the invited address. The invitation
+/// stays open for its addressee; the address is masked (the link may have leaked).
+fn other_address(masked: &str, login: Option<&str>) -> HttpResponse {
+    let account = login.map_or("the account you are logged in with".to_string(), |l| {
+        format!("your account {l}")
+    });
+    error_page(
+        StatusCode::FORBIDDEN,
+        "Invitation sent to another address",
+        &format!(
+            "This invitation was sent to {masked}, which is not the email address of {account}. \
+             Only the account with that address can accept it: log in with that account and \
+             open the link again, or log out and open the link to create a new account with \
+             that address. The invitation stays open."
+        ),
+    )
+}
+
+/// The token of the path; anything that cannot be one is answered like an unknown one.
+fn token_of(raw: &str) -> Result<InvitationToken, AcceptError> {
+    InvitationToken::parse(raw).ok_or(AcceptError::Unknown)
+}
+
+pub(super) async fn show(
+    req: HttpRequest,
+    session: Session,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let token = match token_of(&path) {
+        Ok(t) => t,
+        Err(e) => return refusal(e),
+    };
+    let mut conn = state.pool.get().await?;
+    let preview = match service::preview(&mut conn, &token).await {
+        Ok(p) => p,
+        Err(e) => return refusal(e),
+    };
+    drop(conn);
+    let current = CurrentUser::load(&state, session.clone()).await?;
+    render(&accept_page(
+        &preview,
+        &token,
+        current.as_ref(),
+        String::new(),
+        FieldErrors::new(),
+        // Anonymous visitors get a signed token, not a session row.
+        csrf::form_token(&req, &session, &state.settings),
+    ))
+}
+
+/// The new-account form of the accept page.
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub struct AccountForm {
+    username: String,
+    password: String,
+}
+
+pub(super) async fn accept_new(
+    req: HttpRequest,
+    session: Session,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: web::Form<AccountForm>,
+) -> Result<HttpResponse, AppError> {
+    let form = form.into_inner();
+    let token = match token_of(&path) {
+        Ok(t) => t,
+        Err(e) => return refusal(e),
+    };
+    let mut conn = state.pool.get().await?;
+    let addr = crate::web::client_addr(&req);
+    // Dead links are answered before any password is hashed.
+    let preview = match service::precheck(&mut conn, &token, None, addr.clone()).await {
+        Ok(p) => p,
+        Err(e) => return refusal(e),
+    };
+    let mut errors = FieldErrors::new();
+    let username = Username::parse(&form.username)
+        .map_err(|e| errors.insert("username", e))
+        .ok();
+    let password = Password::parse(&form.password, form.username.trim())
+        .map_err(|e| errors.insert("password", e))
+        .ok();
+    let entered = form.username.trim().to_string();
+    let (Some(username), Some(password)) = (username, password) else {
+        return invalid(&req, &state, &session, &preview, &token, entered, errors).await;
+    };
+    if User::username_taken(&mut conn, preview.tenant.id, username.as_str(), None).await? {
+        errors.insert(
+            "username",
+            "This username is already taken in this tenant; choose another.".into(),
+        );
+        return invalid(&req, &state, &session, &preview, &token, entered, errors).await;
+    }
+    let hash = state.hasher.hash(password.secret()).await?;
+    let accepted = match service::accept_new(
+        &mut conn,
+        &token,
+        NewAccount {
+            username: &username,
+            password_hash: &hash,
+            client_addr: addr,
+        },
+    )
+    .await
+    {
+        Ok(a) => a,
+        Err(AcceptError::Invalid(errors)) => {
+            return invalid(&req, &state, &session, &preview, &token, entered, errors).await
+        }
+        Err(e) => return refusal(e),
+    };
+    User::record_login(&mut conn, accepted.user.id).await?;
+    session_keys::log_in(
+        &session,
+        accepted.user.id,
+        accepted.user.session_epoch,
+        accepted.tenant.id,
+    )
+    .map_err(|e| AppError::Unexpected(anyhow::anyhow!("session: {e}")))?;
+    flash(
+        &session,
+        format!(
+            "Welcome! Your account {}\\{} was created: you are {}.",
+            accepted.tenant.subdomain, accepted.user.username, accepted.description
+        ),
+    );
+    Ok(see_other(&req, "/dashboard"))
+}
+
+/// The accept page again, 422, with the new-account form's errors.
+async fn invalid(
+    req: &HttpRequest,
+    state: &AppState,
+    session: &Session,
+    preview: &Preview,
+    token: &InvitationToken,
+    username: String,
+    errors: FieldErrors,
+) -> Result<HttpResponse, AppError> {
+    let logged_in = CurrentUser::load(state, session.clone()).await?;
+    let csrf = csrf::form_token(req, session, &state.settings);
+    let page = accept_page(preview, token, logged_in.as_ref(), username, errors, csrf);
+    render_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
+}
+
+pub(super) async fn accept_existing(
+    req: HttpRequest,
+    session: Session,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let token = match token_of(&path) {
+        Ok(t) => t,
+        Err(e) => return refusal(e),
+    };
+    let addr = crate::web::client_addr(&req);
+    let user = CurrentUser::load(&state, session.clone()).await?;
+    let mut conn = state.pool.get().await?;
+    // A dead link is answered as such, logged in or not.
+    if let Err(e) = service::precheck(
+        &mut conn,
+        &token,
+        user.as_ref().map(|u| &u.principal),
+        addr.clone(),
+    )
+    .await
+    {
+        return refusal(e);
+    }
+    let user = user.ok_or(AppError::LoginRequired)?;
+    let accepted = match service::accept_existing(&mut conn, &token, &user, addr).await {
+        Ok(a) => a,
+        Err(AcceptError::OtherAddress { masked, .. }) => {
+            return Ok(other_address(&masked, Some(&user.login())))
+        }
+        Err(e) => return refusal(e),
+    };
+    // Act in the tenant the invitation was for: the new grant makes it visible.
+    let _ = session.insert(session_keys::ACTING_TENANT, accepted.tenant.id);
+    flash(
+        &session,
+        if accepted.changed {
+            format!("Invitation accepted: you are now {}.", accepted.description)
+        } else {
+            format!(
+                "Invitation accepted: you already held these rights in {}.",
+                accepted.tenant.name
+            )
+        },
+    );
+    Ok(see_other(&req, "/dashboard"))
+}
