@@ -1,15 +1,13 @@
 //! The logged-in user of a request: loaded from the server-side session on every
 //! request, so disabling a user or tenant, or changing a password, ends sessions at once.
+//! `web::extract` makes it a request extractor.
 
 use super::principal::Principal;
 use super::session_keys::{ACTING_TENANT, EPOCH, USER_ID};
 use crate::db::models::Tenant;
+use crate::db::DbPool;
 use crate::error::AppError;
-use crate::startup::AppState;
-use actix_session::{Session, SessionExt};
-use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
-use std::future::Future;
-use std::pin::Pin;
+use actix_session::Session;
 
 #[derive(Clone, Debug)]
 pub struct CurrentUser {
@@ -38,12 +36,12 @@ impl std::fmt::Debug for SessionHandle {
 
 impl CurrentUser {
     /// Loads the user behind the session, or `None` when anonymous or no longer valid.
-    pub async fn load(state: &AppState, session: Session) -> Result<Option<CurrentUser>, AppError> {
+    pub async fn load(pool: &DbPool, session: Session) -> Result<Option<CurrentUser>, AppError> {
         let Ok(Some(user_id)) = session.get::<i64>(USER_ID) else {
             return Ok(None);
         };
         let epoch = session.get::<i32>(EPOCH).ok().flatten().unwrap_or(-1);
-        let mut conn = state.pool.get().await?;
+        let mut conn = pool.get().await?;
         let Some(principal) = Principal::load(&mut conn, user_id).await? else {
             session.purge();
             return Ok(None);
@@ -79,22 +77,5 @@ impl CurrentUser {
     /// True when the user acts in a tenant other than their home tenant.
     pub fn is_switched(&self) -> bool {
         self.acting.id != self.home.id
-    }
-}
-
-impl FromRequest for CurrentUser {
-    type Error = AppError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
-
-    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        let session = req.get_session();
-        let state = req.app_data::<web::Data<AppState>>().cloned();
-        Box::pin(async move {
-            let state =
-                state.ok_or_else(|| AppError::Unexpected(anyhow::anyhow!("app state missing")))?;
-            CurrentUser::load(&state, session)
-                .await?
-                .ok_or(AppError::LoginRequired)
-        })
     }
 }

@@ -2,22 +2,24 @@
 //! page behind an emailed link where the invitee creates an account or, already
 //! having one, accepts a grant.
 
-use crate::auth::{authz, csrf, session_keys, CurrentUser};
+use crate::auth::tokens::InvitationToken;
+use crate::auth::{authz, session_keys, CurrentUser};
 use crate::db::models::invitation::Invitation;
 use crate::db::models::outbox::{self, MailState, MAX_ATTEMPTS};
 use crate::db::models::role::UserRole;
 use crate::db::models::{Tenant, User};
 use crate::domain::account::Password;
 use crate::domain::email::{self, Email};
-use crate::domain::invitation::{InvitationStatus, InvitationToken, Offer};
+use crate::domain::invitation::{InvitationStatus, Offer};
 use crate::domain::{Feature, GrantRole, Level, Scope, Username};
 use crate::error::{AppError, FieldErrors};
 use crate::services::invitations::{
     self as service, AcceptError, Closed, NewAccount, Preview, ALREADY_INVITED,
 };
-use crate::startup::AppState;
+use crate::web::csrf;
 use crate::web::page::{error_page, flash, render, render_status, see_other, PageCtx};
 use crate::web::routes::{route, Route};
+use crate::web::AppState;
 use crate::web::{actor, parse_id};
 use actix_session::Session;
 use actix_web::http::StatusCode;
@@ -674,7 +676,7 @@ async fn show(
         Err(e) => return refusal(e),
     };
     drop(conn);
-    let current = CurrentUser::load(&state, session.clone()).await?;
+    let current = CurrentUser::load(&state.pool, session.clone()).await?;
     render(&accept_page(
         &preview,
         &token,
@@ -777,7 +779,7 @@ async fn invalid(
     username: String,
     errors: FieldErrors,
 ) -> Result<HttpResponse, AppError> {
-    let logged_in = CurrentUser::load(state, session.clone()).await?;
+    let logged_in = CurrentUser::load(&state.pool, session.clone()).await?;
     let csrf = csrf::form_token(req, session, &state.settings);
     let page = accept_page(preview, token, logged_in.as_ref(), username, errors, csrf);
     render_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
@@ -794,7 +796,7 @@ async fn accept_existing(
         Err(e) => return refusal(e),
     };
     let addr = crate::web::client_addr(&req);
-    let user = CurrentUser::load(&state, session.clone()).await?;
+    let user = CurrentUser::load(&state.pool, session.clone()).await?;
     let mut conn = state.pool.get().await?;
     // A dead link is answered as such, logged in or not.
     if let Err(e) = service::precheck(

@@ -10,11 +10,11 @@ use crate::domain::domain_name::{
 use crate::domain::{Feature, Level};
 use crate::error::{AppError, FieldErrors};
 use crate::services::tenants::{self as service, TenantInput};
-use crate::startup::AppState;
 use crate::web::actor;
 use crate::web::page::{flash, render, render_status, see_other, wants_fragment, Crumb, PageCtx};
 use crate::web::routes::{route, Route};
 use crate::web::switch::{self, SwitchResult};
+use crate::web::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;

@@ -10,10 +10,11 @@ use super::tenants::{
 };
 use crate::auth::{ApiUser, Principal};
 use crate::domain::domain_name::ConsoleHosts;
-use crate::error::{AppError, ProblemDocument, ProblemKind};
+use crate::error::{AppError, ProblemKind};
 use crate::services::Actor;
-use crate::startup::AppState;
+use crate::web::error_response::ProblemDocument;
 use crate::web::routes::{route, Route};
+use crate::web::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use diesel_async::AsyncPgConnection;

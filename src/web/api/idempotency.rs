@@ -6,7 +6,7 @@
 use crate::auth::ApiUser;
 use crate::db::models::idempotency;
 use crate::error::{AppError, ProblemKind};
-use crate::startup::AppState;
+use crate::web::AppState;
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpRequest, HttpResponse};
 use diesel_async::AsyncPgConnection;
