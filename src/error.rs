@@ -70,6 +70,9 @@ impl AppError {
 impl From<diesel::result::Error> for AppError {
     fn from(e: diesel::result::Error) -> Self {
         use diesel::result::{DatabaseErrorKind, Error};
+        if crate::db::transaction::is_busy(&e) {
+            return AppError::Busy;
+        }
         match e {
             Error::NotFound => AppError::NotFound,
             Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
@@ -78,13 +81,6 @@ impl From<diesel::result::Error> for AppError {
             Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
                 AppError::Unavailable(anyhow::Error::new(e))
             }
-            // A query the database cancelled for a lock timeout: the caller may retry.
-            Error::DatabaseError(DatabaseErrorKind::Unknown, ref info)
-                if info.message().contains("lock timeout")
-                    || info.message().contains("deadlock detected") =>
-            {
-                AppError::Busy
-            }
             // Text PostgreSQL cannot store (a NUL byte, invalid UTF-8) is bad input, not a fault.
             Error::DatabaseError(_, ref info)
                 if info.message().contains("invalid byte sequence")
@@ -92,7 +88,6 @@ impl From<diesel::result::Error> for AppError {
             {
                 AppError::BadRequest("The input contains characters that cannot be stored.".into())
             }
-            Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => AppError::Busy,
             other => AppError::Unexpected(anyhow::Error::new(other)),
         }
     }

@@ -570,7 +570,7 @@ mod custom_domain_approval_tests {
                 last_name: String::new(),
                 password_hash: String::new(),
                 enabled: true,
-                source: "local".into(),
+                source: crate::domain::UserSource::Local,
                 session_epoch: 0,
                 last_login_at: None,
                 created_at: now,

@@ -1,5 +1,6 @@
 //! Invitations: what one offers and its state (the link token is `auth::tokens`).
 
+use super::text_enum::text_enum;
 use super::{GrantRole, Scope};
 use chrono::{DateTime, Utc};
 
@@ -60,6 +61,16 @@ impl Offer {
     }
 }
 
+text_enum! {
+    /// What is stored of where an invitation stands; expiry is not stored but
+    /// derived (see [`InvitationStatus`]).
+    pub enum InvitationState {
+        Pending = "pending",
+        Accepted = "accepted",
+        Revoked = "revoked",
+    }
+}
+
 /// Where an invitation stands. `Expired` is derived: pending past its expiry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum InvitationStatus {
@@ -70,12 +81,12 @@ pub enum InvitationStatus {
 }
 
 impl InvitationStatus {
-    pub fn of(stored: &str, expires_at: DateTime<Utc>, now: DateTime<Utc>) -> Self {
+    pub fn of(stored: InvitationState, expires_at: DateTime<Utc>, now: DateTime<Utc>) -> Self {
         match stored {
-            "accepted" => Self::Accepted,
-            "revoked" => Self::Revoked,
-            _ if expires_at <= now => Self::Expired,
-            _ => Self::Pending,
+            InvitationState::Accepted => Self::Accepted,
+            InvitationState::Revoked => Self::Revoked,
+            InvitationState::Pending if expires_at <= now => Self::Expired,
+            InvitationState::Pending => Self::Pending,
         }
     }
 
@@ -118,19 +129,19 @@ mod tests {
         let later = now + chrono::Duration::hours(1);
         let earlier = now - chrono::Duration::hours(1);
         assert_eq!(
-            InvitationStatus::of("pending", later, now),
+            InvitationStatus::of(InvitationState::Pending, later, now),
             InvitationStatus::Pending
         );
         assert_eq!(
-            InvitationStatus::of("pending", earlier, now),
+            InvitationStatus::of(InvitationState::Pending, earlier, now),
             InvitationStatus::Expired
         );
         assert_eq!(
-            InvitationStatus::of("accepted", earlier, now),
+            InvitationStatus::of(InvitationState::Accepted, earlier, now),
             InvitationStatus::Accepted
         );
         assert_eq!(
-            InvitationStatus::of("revoked", later, now),
+            InvitationStatus::of(InvitationState::Revoked, later, now),
             InvitationStatus::Revoked
         );
         assert!(InvitationStatus::Expired.is_open());

@@ -103,7 +103,7 @@ impl Worker {
                 outbox::mark_sent(conn, queued.id, self.mailer.via()).await?;
                 tracing::info!(
                     outbox_id = queued.id,
-                    via = self.mailer.via(),
+                    via = self.mailer.via().as_str(),
                     "outbox: mail delivered"
                 );
             }

@@ -569,7 +569,7 @@ pub async fn accept_existing(
             let offered = (role, scope, manage_subtenants);
             let held = Grant::existing(conn, user.user.id, tenant.id)
                 .await?
-                .and_then(|g| Some((g.role.parse().ok()?, g.scope.parse().ok()?, g.manage_subtenants)));
+                .map(|g| (g.role, g.scope, g.manage_subtenants));
             let changed = match held {
                 Some(held) if covers(held, offered) => false,
                 Some(held) if !covers(offered, held) => {

@@ -35,14 +35,11 @@ pub struct GrantView {
 
 impl GrantView {
     pub fn role_label(&self) -> &'static str {
-        self.row
-            .role
-            .parse::<GrantRole>()
-            .map_or("?", GrantRole::label)
+        self.row.role.label()
     }
 
     pub fn scope_label(&self) -> &'static str {
-        if self.row.scope == "subtree" {
+        if self.row.scope == Scope::Subtree {
             "this tenant and all its sub-tenants"
         } else {
             "this tenant only"
@@ -197,12 +194,7 @@ async fn build(
         .map(|row| {
             let inherited = row.tenant_id != tenant.id;
             let can_revoke = !inherited
-                && match (row.role.parse::<GrantRole>(), row.scope.parse::<Scope>()) {
-                    (Ok(r), Ok(s)) => {
-                        authz::can_give_grant(user, &tenant, r, s, row.manage_subtenants)
-                    }
-                    _ => false,
-                };
+                && authz::can_give_grant(user, &tenant, row.role, row.scope, row.manage_subtenants);
             GrantView {
                 row,
                 inherited,
@@ -326,12 +318,7 @@ async fn give(
             // Replacing a grant is revoking the old one too: it must be one the user could give.
             let replaces = Grant::existing(&mut conn, subject.user.id, tenant.id).await?;
             let may_replace = replaces.as_ref().is_none_or(|old| {
-                match (old.role.parse::<GrantRole>(), old.scope.parse::<Scope>()) {
-                    (Ok(r), Ok(s)) => {
-                        authz::can_give_grant(&user, &tenant, r, s, old.manage_subtenants)
-                    }
-                    _ => false,
-                }
+                authz::can_give_grant(&user, &tenant, old.role, old.scope, old.manage_subtenants)
             });
             if !may_replace {
                 Err(AppError::Forbidden)
@@ -382,14 +369,13 @@ async fn revoke(
     let grant = Grant::find_on_tenant(&mut conn, tenant.id, parse_id(&grant_id)?)
         .await?
         .ok_or(AppError::NotFound)?;
-    let (role, scope) = match (
-        grant.role.parse::<GrantRole>(),
-        grant.scope.parse::<Scope>(),
+    if !authz::can_give_grant(
+        &user,
+        &tenant,
+        grant.role,
+        grant.scope,
+        grant.manage_subtenants,
     ) {
-        (Ok(r), Ok(s)) => (r, s),
-        _ => return Err(AppError::NotFound),
-    };
-    if !authz::can_give_grant(&user, &tenant, role, scope, grant.manage_subtenants) {
         return Err(AppError::Forbidden);
     }
     service::revoke(&mut conn, &actor(&user, &req), &tenant, &grant).await?;

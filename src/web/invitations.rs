@@ -5,7 +5,7 @@
 use crate::auth::tokens::InvitationToken;
 use crate::auth::{authz, session_keys, CurrentUser};
 use crate::db::models::invitation::Invitation;
-use crate::db::models::outbox::{self, MailState, MAX_ATTEMPTS};
+use crate::db::models::outbox::{self, MailState, MailTransport, OutboxStatus, MAX_ATTEMPTS};
 use crate::db::models::role::UserRole;
 use crate::db::models::{Tenant, User};
 use crate::domain::account::Password;
@@ -119,17 +119,21 @@ fn delivery(mail: Option<&MailState>) -> (&'static str, String) {
     };
     let at = |t: DateTime<Utc>| t.format("%Y-%m-%d %H:%M:%S UTC").to_string();
     let error = m.last_error.clone().unwrap_or_default();
-    match m.status.as_str() {
-        "sent" if matches!(m.sent_via.as_deref(), Some("file" | "log")) => (
+    match m.status {
+        OutboxStatus::Sent
+            if matches!(m.sent_via, Some(MailTransport::File | MailTransport::Log)) =>
+        {
+            (
             "filed",
             "No mail server is configured: the mail, with its link, was written to the server's mail folder (TENANTRY_MAIL_DIR).".into(),
-        ),
-        "sent" => ("sent", m.sent_at.map(at).unwrap_or_default()),
-        "failed" => (
+        )
+        }
+        OutboxStatus::Sent => ("sent", m.sent_at.map(at).unwrap_or_default()),
+        OutboxStatus::Failed => (
             "failed",
             format!("Gave up after {} attempts: {error}", m.attempts),
         ),
-        "cancelled" => ("cancelled", error),
+        OutboxStatus::Cancelled => ("cancelled", error),
         _ if m.attempts == 0 => ("queued", "Waiting for the mail server.".into()),
         _ => (
             "retrying",

@@ -12,8 +12,8 @@ pub struct GrantRow {
     pub id: i64,
     pub user_id: i64,
     pub tenant_id: i64,
-    pub role: String,
-    pub scope: String,
+    pub role: GrantRole,
+    pub scope: Scope,
     pub manage_subtenants: bool,
 }
 
@@ -34,17 +34,14 @@ impl Grant {
             .select(GrantRow::as_select())
             .load(conn)
             .await?;
-        // The CHECK constraints guarantee these parse; skip anything else defensively.
         Ok(rows
             .into_iter()
-            .filter_map(|r| {
-                Some(Grant {
-                    id: r.id,
-                    tenant_id: r.tenant_id,
-                    role: r.role.parse().ok()?,
-                    scope: r.scope.parse().ok()?,
-                    manage_subtenants: r.manage_subtenants,
-                })
+            .map(|r| Grant {
+                id: r.id,
+                tenant_id: r.tenant_id,
+                role: r.role,
+                scope: r.scope,
+                manage_subtenants: r.manage_subtenants,
             })
             .collect())
     }
@@ -61,15 +58,15 @@ impl Grant {
             .values((
                 grants::user_id.eq(user_id),
                 grants::tenant_id.eq(tenant_id),
-                grants::role.eq(role.as_str()),
-                grants::scope.eq(scope.as_str()),
+                grants::role.eq(role),
+                grants::scope.eq(scope),
                 grants::manage_subtenants.eq(manage_subtenants),
             ))
             .on_conflict((grants::user_id, grants::tenant_id))
             .do_update()
             .set((
-                grants::role.eq(role.as_str()),
-                grants::scope.eq(scope.as_str()),
+                grants::role.eq(role),
+                grants::scope.eq(scope),
                 grants::manage_subtenants.eq(manage_subtenants),
             ))
             .execute(conn)
@@ -89,8 +86,8 @@ pub struct GrantListRow {
     pub id: i64,
     pub tenant_id: i64,
     pub tenant_name: String,
-    pub role: String,
-    pub scope: String,
+    pub role: GrantRole,
+    pub scope: Scope,
     pub manage_subtenants: bool,
     pub user_id: i64,
     pub username: String,
@@ -121,7 +118,7 @@ impl Grant {
             .filter(
                 grants::tenant_id.eq(tenant.id).or(grants::tenant_id
                     .eq_any(tenant.path.clone())
-                    .and(grants::scope.eq("subtree"))),
+                    .and(grants::scope.eq(Scope::Subtree))),
             )
             .order((grants::tenant_id.asc(), users::username.asc()))
             .select((
