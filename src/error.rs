@@ -191,6 +191,7 @@ macro_rules! problem_kinds {
         }
 
         impl ProblemKind {
+            /// Every kind, in the table's order.
             pub const ALL: &'static [ProblemKind] = &[$(ProblemKind::$kind,)*];
 
             fn row(self) -> (&'static str, StatusCode, &'static str) {

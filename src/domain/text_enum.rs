@@ -18,8 +18,10 @@ macro_rules! text_enum {
         }
 
         impl $name {
+            /// Every value, in declaration order.
             pub const ALL: &'static [$name] = &[$($name::$variant,)*];
 
+            /// The stored text.
             pub fn as_str(self) -> &'static str {
                 match self {
                     $($name::$variant => $text,)*

@@ -64,6 +64,7 @@ impl Actor {
         }
     }
 
+    /// An audit event by this actor; the caller adds before/after and records it.
     pub fn event(
         &self,
         action: &'static str,
