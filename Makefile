@@ -2,7 +2,7 @@
 #
 #   make run     build and start a local instance with demo data
 #   make test    Rust tests + browser tests + API schema test (needs PostgreSQL; installs what is missing)
-#   make lint    rustfmt check + clippy with warnings as errors
+#   make lint    rustfmt check, clippy with warnings as errors, schema.rs is generated, imports run downwards
 #   make bench   throughput/latency benchmark (see scripts/bench.sh)
 #   make mutants mutation testing of src/auth/authz.rs against its unit tests (slow; not in CI)
 #
@@ -34,7 +34,7 @@ RUN_ENV := DATABASE_URL='$(DATABASE_URL)' \
 help:
 	@echo 'make run       build (release), migrate, bootstrap, seed demo data, serve on http://$(TENANTRY_LISTEN)'
 	@echo 'make test      cargo test --all-targets, the browser tests (tests/browser/run.py), schemathesis on the API (tests/api/schemathesis_run.py)'
-	@echo 'make lint      cargo fmt --check and cargo clippy -D warnings'
+	@echo 'make lint      cargo fmt --check, cargo clippy -D warnings, src/db/schema.rs = diesel print-schema (scripts/check-schema.sh), layer imports (scripts/check-layers.sh)'
 	@echo 'make bench     benchmark against a 100k-tenant database (scripts/bench.sh)'
 	@echo 'make mutants   cargo mutants on src/auth/authz.rs against its unit and property tests'
 	@echo 'make clean-db  drop and recreate the development database, drop leftover test databases'
@@ -78,7 +78,10 @@ test-api:
 
 lint:
 	cargo fmt --all -- --check
+	scripts/check-layers.sh
 	cargo clippy --all-targets -- -D warnings
+	scripts/ensure-postgres.sh
+	TEST_DATABASE_URL='$(TEST_DATABASE_URL)' scripts/check-schema.sh
 
 bench:
 	scripts/bench.sh
@@ -100,6 +103,6 @@ clean-db:
 	psql -X -q -v ON_ERROR_STOP=1 '$(TEST_DATABASE_URL)' -Atc \
 	  "SELECT format('DROP DATABASE IF EXISTS %I WITH (FORCE);', datname) FROM pg_database \
 	   WHERE datname = 'tenantry' OR datname LIKE 'browser\_%' OR datname LIKE 'apischema\_%' \
-	   OR datname LIKE 'tenantry\_t%'" \
+	   OR datname LIKE 'tenantry\_t%' OR datname LIKE 'schemacheck\_%'" \
 	  | psql -X -q -v ON_ERROR_STOP=1 '$(TEST_DATABASE_URL)'
 	scripts/ensure-postgres.sh

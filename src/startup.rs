@@ -1,10 +1,10 @@
 //! Building and running the HTTP server.
 
-use crate::auth::{csrf, session_store::PgSessionStore, PasswordHasher};
+use crate::auth::{session_store::PgSessionStore, PasswordHasher};
 use crate::config::Settings;
 use crate::db::{self, DbPool};
 use crate::error::AppError;
-use crate::web;
+use crate::web::{self, csrf, AppState, CSP};
 use actix_session::config::{
     BrowserSession, CookieContentSecurity, SessionLifecycle, TtlExtensionPolicy,
 };
@@ -18,21 +18,6 @@ use actix_web::{web as aweb, App, HttpServer};
 use secrecy::ExposeSecret;
 use std::net::TcpListener;
 use std::time::Duration;
-
-/// Only our own scripts, styles and forms; never framed.
-pub const CSP: &str =
-    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
-                             frame-ancestors 'none'; form-action 'self'; base-uri 'none'";
-
-/// Shared by every request.
-pub struct AppState {
-    pub pool: DbPool,
-    pub settings: Settings,
-    pub hasher: PasswordHasher,
-    pub latest_migration: String,
-    /// Wakes this process's outbox worker after mail was queued.
-    pub outbox_wake: std::sync::Arc<tokio::sync::Notify>,
-}
 
 pub struct Application {
     port: u16,

@@ -1,16 +1,15 @@
 //! The caller of the JSON API: a personal API token (`Authorization: Bearer …`)
 //! resolved to the same [`Principal`] the console loads from a session, so every
-//! decision goes through the same `authz` functions.
+//! decision goes through the same `authz` functions. `web::extract` makes it a
+//! request extractor.
 
 use super::principal::Principal;
+use super::tokens::stored_hash;
 use crate::db::models::api_token::ApiToken;
+use crate::db::DbPool;
 use crate::error::{AppError, ProblemKind};
-use crate::services::api_tokens;
-use crate::startup::AppState;
 use actix_web::http::{header, Method};
-use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
-use std::future::Future;
-use std::pin::Pin;
+use actix_web::HttpRequest;
 
 #[derive(Clone, Debug)]
 pub struct ApiUser {
@@ -39,13 +38,13 @@ impl ApiUser {
     /// Authenticates a request: 401 without a usable token (unknown, revoked,
     /// expired, or its user or the user's tenant disabled — checked on every request),
     /// 403 for a read-only token on anything but GET/HEAD.
-    pub async fn load(state: &AppState, req: &HttpRequest) -> Result<ApiUser, AppError> {
+    pub async fn load(pool: &DbPool, req: &HttpRequest) -> Result<ApiUser, AppError> {
         let token = bearer(req).ok_or(AppError::Unauthorized(
             "Send a personal API token as `Authorization: Bearer <token>`.",
         ))?;
-        let mut conn = state.pool.get().await?;
+        let mut conn = pool.get().await?;
         let invalid = AppError::Unauthorized("The token is unknown, expired or revoked.");
-        let usable = ApiToken::usable(&mut conn, &api_tokens::hash(&token))
+        let usable = ApiToken::usable(&mut conn, &stored_hash(&token))
             .await?
             .ok_or(invalid)?;
         let principal =
@@ -70,32 +69,6 @@ impl ApiUser {
             principal,
             token_id: usable.id,
             read_only: usable.read_only,
-        })
-    }
-
-    /// The audit actor for a change made with this token.
-    pub fn actor(&self, req: &HttpRequest) -> crate::services::Actor {
-        crate::services::Actor {
-            user_id: Some(self.user.id),
-            login: format!("{} (API token {})", self.login(), self.token_id),
-            acting_tenant_id: Some(self.home.id),
-            client_addr: crate::web::client_addr(req),
-        }
-    }
-}
-
-impl FromRequest for ApiUser {
-    type Error = AppError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
-
-    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move {
-            let state = req
-                .app_data::<web::Data<AppState>>()
-                .cloned()
-                .ok_or_else(|| AppError::Unexpected(anyhow::anyhow!("app state missing")))?;
-            ApiUser::load(&state, &req).await
         })
     }
 }

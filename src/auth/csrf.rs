@@ -1,46 +1,20 @@
-//! CSRF protection for every state-changing request of the console.
-//!
-//! Logged in, the token lives in the server-side session; forms send it as
-//! `csrf_token`, htmx sends it as the `X-CSRF-Token` header (set once on
-//! `<body hx-headers>`). Anonymous forms (login, accepting an invitation) get a
-//! signed, expiring token instead, set as a cookie and echoed in the form
-//! (double submit): showing a form to a stranger writes nothing to the database.
-//! A request without the right token is refused before any handler runs.
+//! CSRF tokens. Logged in, the token lives in the server-side session (see
+//! `session_keys`); anonymous forms (login, accepting an invitation) get a signed,
+//! expiring token instead, so showing a form to a stranger writes nothing to the
+//! database. The middleware that checks them is `web::csrf`.
 
-use super::session_keys::{self, CSRF};
 use super::signed;
-use crate::config::Settings;
-use crate::startup::AppState;
-use actix_session::{Session, SessionExt};
-use actix_web::body::{BoxBody, MessageBody};
-use actix_web::cookie::{Cookie, SameSite};
-use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::{header, Method, StatusCode};
-use actix_web::middleware::Next;
-use actix_web::web::BytesMut;
-use actix_web::{web, HttpMessage, HttpRequest};
+use super::tokens::random_token;
 use chrono::{DateTime, Utc};
-use futures_util::StreamExt;
-use secrecy::ExposeSecret;
 
-pub const FORM_FIELD: &str = "csrf_token";
-pub const HEADER: &str = "X-CSRF-Token";
-/// The cookie holding the anonymous token (the form field must repeat it).
-pub const COOKIE: &str = "tenantry_csrf";
 /// How long an anonymous token is accepted after it was issued.
 pub const ANONYMOUS_TTL_SECS: i64 = 12 * 3600;
 /// Tolerated clock difference between the app processes of one installation.
 const CLOCK_SKEW_SECS: i64 = 60;
 const PURPOSE: &str = "csrf";
-/// Forms of the console are small; anything larger is refused before parsing.
-const MAX_FORM_BYTES: usize = 256 * 1024;
-
-fn is_safe(method: &Method) -> bool {
-    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
-}
 
 /// Constant-time comparison so the token cannot be guessed byte by byte.
-fn same(a: &str, b: &str) -> bool {
+pub fn same(a: &str, b: &str) -> bool {
     a.len() == b.len()
         && a.bytes()
             .zip(b.bytes())
@@ -50,165 +24,18 @@ fn same(a: &str, b: &str) -> bool {
 
 /// A new anonymous token issued at `at`: a random nonce and the time, signed.
 pub fn issue_anonymous(key: &[u8], at: DateTime<Utc>) -> String {
-    let nonce = session_keys::random_token();
+    let nonce = random_token();
     signed::sign(key, PURPOSE, &format!("{nonce}.{}", at.timestamp()))
 }
 
 /// Seconds since an anonymous token was issued, if it is genuine and not expired.
-fn anonymous_age(key: &[u8], token: &str, now: DateTime<Utc>) -> Option<i64> {
+pub fn anonymous_age(key: &[u8], token: &str, now: DateTime<Utc>) -> Option<i64> {
     let payload = signed::verify(key, PURPOSE, token)?;
     let (_, issued) = payload.rsplit_once('.')?;
     let age = now.timestamp() - issued.parse::<i64>().ok()?;
     (-CLOCK_SKEW_SECS..=ANONYMOUS_TTL_SECS)
         .contains(&age)
         .then_some(age)
-}
-
-/// An anonymous token issued while handling this request: the guard sets its cookie.
-struct Issued(String);
-
-/// The token for the forms of this page: the session's when there is a session
-/// (logged in), otherwise the browser's anonymous token, or a new one (its cookie
-/// goes out with the response). No session row is created.
-pub fn form_token(req: &HttpRequest, session: &Session, settings: &Settings) -> String {
-    if session.contains_key(CSRF) {
-        return session_keys::csrf_token(session);
-    }
-    if let Some(Issued(t)) = req.extensions().get::<Issued>() {
-        return t.clone();
-    }
-    let key = settings.secret_key.expose_secret().as_bytes();
-    let now = Utc::now();
-    // Keep the browser's token while it has more than half its life left, so several
-    // open tabs keep working; renew it before it runs out under an open form.
-    if let Some(c) = req.cookie(COOKIE) {
-        if anonymous_age(key, c.value(), now).is_some_and(|age| age < ANONYMOUS_TTL_SECS / 2) {
-            return c.value().to_string();
-        }
-    }
-    let token = issue_anonymous(key, now);
-    req.extensions_mut().insert(Issued(token.clone()));
-    token
-}
-
-fn anonymous_cookie(token: String, secure: bool) -> Cookie<'static> {
-    Cookie::build(COOKIE, token)
-        .path("/")
-        .http_only(true)
-        .same_site(SameSite::Lax)
-        .secure(secure)
-        .max_age(actix_web::cookie::time::Duration::seconds(
-            ANONYMOUS_TTL_SECS,
-        ))
-        .finish()
-}
-
-/// Sets the cookie of an anonymous token the handler issued.
-fn with_issued_cookie(mut res: ServiceResponse<BoxBody>) -> ServiceResponse<BoxBody> {
-    let issued = res
-        .request()
-        .extensions()
-        .get::<Issued>()
-        .map(|i| i.0.clone());
-    if let Some(token) = issued {
-        let secure = res
-            .request()
-            .app_data::<web::Data<AppState>>()
-            .is_some_and(|s| s.settings.cookies_secure());
-        // Adding a cookie only fails for a value that is not a valid header; ours is
-        // base64url, digits and dots.
-        let _ = res
-            .response_mut()
-            .add_cookie(&anonymous_cookie(token, secure));
-    }
-    res
-}
-
-pub async fn guard(
-    mut req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    // The JSON API authenticates with bearer tokens, which browsers never send by themselves.
-    if is_safe(req.method()) || req.path().starts_with("/api/") {
-        return next
-            .call(req)
-            .await
-            .map(ServiceResponse::map_into_boxed_body)
-            .map(with_issued_cookie);
-    }
-    let expected = req.get_session().get::<String>(CSRF).ok().flatten();
-    let mut provided = req
-        .headers()
-        .get(HEADER)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-
-    let is_form = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
-    if provided.is_none() && is_form {
-        // Read the form once, take the token, and hand the same bytes to the handler.
-        let mut payload = req.take_payload();
-        let mut body = BytesMut::new();
-        while let Some(chunk) = payload.next().await {
-            let chunk = chunk?;
-            if body.len() + chunk.len() > MAX_FORM_BYTES {
-                return Ok(refuse(
-                    req,
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "The form is too large.",
-                ));
-            }
-            body.extend_from_slice(&chunk);
-        }
-        let body = body.freeze();
-        provided = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body)
-            .ok()
-            .and_then(|pairs| {
-                pairs
-                    .into_iter()
-                    .find(|(k, _)| k == FORM_FIELD)
-                    .map(|(_, v)| v)
-            });
-        req.set_payload(actix_web::dev::Payload::from(body));
-    }
-
-    let genuine = match (expected, provided) {
-        (Some(e), Some(p)) => same(&e, &p),
-        // No session: the anonymous token, in the cookie and repeated by the form.
-        (None, Some(p)) => {
-            let key = req
-                .app_data::<web::Data<AppState>>()
-                .map(|s| s.settings.secret_key.expose_secret().as_bytes().to_vec());
-            let cookie = req.cookie(COOKIE);
-            match (key, cookie) {
-                (Some(key), Some(c)) => {
-                    same(c.value(), &p) && anonymous_age(&key, &p, Utc::now()).is_some()
-                }
-                _ => false,
-            }
-        }
-        (_, None) => false,
-    };
-    if genuine {
-        next.call(req)
-            .await
-            .map(ServiceResponse::map_into_boxed_body)
-            .map(with_issued_cookie)
-    } else {
-        Ok(refuse(
-            req,
-            StatusCode::FORBIDDEN,
-            "This form has expired or did not come from this site. Go back, reload the page and try again.",
-        ))
-    }
-}
-
-fn refuse(req: ServiceRequest, status: StatusCode, message: &str) -> ServiceResponse<BoxBody> {
-    let response = crate::web::page::error_page(status, "Request refused", message);
-    req.into_response(response)
 }
 
 #[cfg(test)]

@@ -1,15 +1,13 @@
 //! The logged-in user of a request: loaded from the server-side session on every
 //! request, so disabling a user or tenant, or changing a password, ends sessions at once.
+//! `web::extract` makes it a request extractor.
 
 use super::principal::Principal;
 use super::session_keys::{ACTING_TENANT, EPOCH, USER_ID};
 use crate::db::models::Tenant;
+use crate::db::DbPool;
 use crate::error::AppError;
-use crate::startup::AppState;
-use actix_session::{Session, SessionExt};
-use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
-use std::future::Future;
-use std::pin::Pin;
+use actix_session::Session;
 
 #[derive(Clone, Debug)]
 pub struct CurrentUser {
@@ -38,14 +36,14 @@ impl std::fmt::Debug for SessionHandle {
 
 impl CurrentUser {
     /// Loads the user behind the session, or `None` when anonymous or no longer valid.
-    pub async fn load(state: &AppState, session: Session) -> Result<Option<CurrentUser>, AppError> {
+    pub async fn load(pool: &DbPool, session: Session) -> Result<Option<CurrentUser>, AppError> {
         let Ok(Some(user_id)) = session.get::<i64>(USER_ID) else {
             return Ok(None);
         };
         let epoch = session.get::<i32>(EPOCH).ok().flatten().unwrap_or(-1);
         let principal = match super::session_store::take_principal(user_id) {
             Some(p) => Some(p),
-            None => Principal::load(&mut *state.pool.get().await?, user_id).await?,
+            None => Principal::load(&mut *pool.get().await?, user_id).await?,
         };
         let Some(principal) = principal else {
             session.purge();
@@ -68,7 +66,7 @@ impl CurrentUser {
             session: SessionHandle(session),
         };
         if acting_id != current.home.id {
-            let mut conn = state.pool.get().await?;
+            let mut conn = pool.get().await?;
             match Tenant::find(&mut conn, acting_id).await {
                 Ok(t) if t.enabled && super::authz::can_see(&current, &t) => current.acting = t,
                 // The acting tenant went away, was disabled or is no longer visible.
@@ -83,22 +81,5 @@ impl CurrentUser {
     /// True when the user acts in a tenant other than their home tenant.
     pub fn is_switched(&self) -> bool {
         self.acting.id != self.home.id
-    }
-}
-
-impl FromRequest for CurrentUser {
-    type Error = AppError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
-
-    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        let session = req.get_session();
-        let state = req.app_data::<web::Data<AppState>>().cloned();
-        Box::pin(async move {
-            let state =
-                state.ok_or_else(|| AppError::Unexpected(anyhow::anyhow!("app state missing")))?;
-            CurrentUser::load(&state, session)
-                .await?
-                .ok_or(AppError::LoginRequired)
-        })
     }
 }

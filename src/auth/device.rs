@@ -66,7 +66,7 @@ impl Device {
     pub fn after_login(previous: Option<Self>, user_id: i64, now: DateTime<Utc>) -> Self {
         let (id, mut users) = match previous {
             Some(d) => (d.id, d.users),
-            None => (super::session_keys::random_token(), Vec::new()),
+            None => (super::tokens::random_token(), Vec::new()),
         };
         users.retain(|u| *u != user_id);
         users.insert(0, user_id);

@@ -10,6 +10,7 @@ pub mod principal;
 pub mod session_keys;
 pub mod session_store;
 pub mod signed;
+pub mod tokens;
 
 pub use api_user::ApiUser;
 pub use current_user::CurrentUser;

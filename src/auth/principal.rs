@@ -1,7 +1,6 @@
 //! A user as authorization sees them: home tenant, home role, grants, and the
 //! tenant roles (caps) in force — everything a decision needs besides the target tenant.
 
-use crate::db::models::grant::GrantRow;
 use crate::db::models::principal::{self, PrincipalRow};
 use crate::db::models::role::{TenantRole, UserRole};
 use crate::db::models::{Grant, Tenant, User};
@@ -27,7 +26,7 @@ impl From<PrincipalRow> for Principal {
             user: row.user,
             home: row.home,
             role: row.role.map(Into::into),
-            grants: row.grants.into_iter().filter_map(GrantRow::parse).collect(),
+            grants: row.grants.into_iter().map(Grant::from).collect(),
             caps: row
                 .tenant_roles
                 .into_iter()

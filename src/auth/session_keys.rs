@@ -1,20 +1,12 @@
 //! What the session holds, and the helpers that read and write it.
 
+use super::tokens::random_token;
 use actix_session::Session;
-use rand::RngCore;
 
 pub const USER_ID: &str = "uid";
 pub const EPOCH: &str = "epoch";
 pub const ACTING_TENANT: &str = "acting";
 pub const CSRF: &str = "csrf";
-
-/// A random URL-safe token of 256 bits.
-pub fn random_token() -> String {
-    use base64::Engine;
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-}
 
 /// The session's CSRF token, created on first use.
 pub fn csrf_token(session: &Session) -> String {

@@ -3,6 +3,9 @@
 pub mod models;
 pub mod schema;
 pub mod statements;
+pub mod transaction;
+
+pub use transaction::set_lock_timeout;
 
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_async::pooled_connection::deadpool::{Object, Pool};

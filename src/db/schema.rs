@@ -1,4 +1,4 @@
-// @generated shape of `diesel print-schema` for the embedded migrations; keep in step with migrations/.
+// @generated automatically by Diesel CLI.
 
 diesel::table! {
     api_tokens (id) {
@@ -126,6 +126,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    tenant_paths (tenant_id) {
+        tenant_id -> Int8,
+        path -> Array<Int8>,
+    }
+}
+
+diesel::table! {
     tenant_roles (id) {
         id -> Int8,
         name -> Text,
@@ -153,13 +160,6 @@ diesel::table! {
         custom_domain_status -> Nullable<Text>,
         custom_domain_token -> Nullable<Text>,
         custom_domain_verified_at -> Nullable<Timestamptz>,
-    }
-}
-
-diesel::table! {
-    tenant_paths (tenant_id) {
-        tenant_id -> Int8,
-        path -> Array<Int8>,
     }
 }
 
@@ -206,12 +206,13 @@ diesel::joinable!(instances -> tenants (tenant_id));
 diesel::joinable!(invitations -> tenants (tenant_id));
 diesel::joinable!(invitations -> user_roles (role_id));
 diesel::joinable!(outbox -> invitations (invitation_id));
+diesel::joinable!(outbox -> users (requested_by_user_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(tenant_paths -> tenants (tenant_id));
 diesel::joinable!(tenants -> tenant_roles (tenant_role_id));
+diesel::joinable!(user_roles -> tenants (tenant_id));
 diesel::joinable!(users -> tenants (tenant_id));
 diesel::joinable!(users -> user_roles (role_id));
-diesel::joinable!(user_roles -> tenants (tenant_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     api_tokens,

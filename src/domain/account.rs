@@ -1,6 +1,20 @@
 //! The other fields of a user account: personal names, passwords and per-user limits.
 
+use super::text_enum::text_enum;
 use secrecy::{ExposeSecret, SecretString};
+
+text_enum! {
+    /// Where a user account comes from. Accounts of an identity source have their
+    /// names, username, email and password managed there.
+    pub enum UserSource {
+        /// Created in the console (or by accepting an invitation).
+        Local = "local",
+        /// Provisioned through SCIM.
+        Scim = "scim",
+        /// Synchronised from an LDAP directory.
+        Ldap = "ldap",
+    }
+}
 
 /// A first or last name: trimmed, at most 100 characters, no control characters;
 /// may be empty.

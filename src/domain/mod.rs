@@ -7,7 +7,9 @@ pub mod invitation;
 pub mod permission;
 pub mod subdomain;
 pub mod text;
+pub mod text_enum;
 
+pub use account::UserSource;
 pub use permission::{Feature, GrantRole, Level, Permissions, Scope};
 pub use subdomain::Subdomain;
 pub use text::{Description, RoleName, TenantName, Username};

@@ -1,5 +1,6 @@
 //! Features, levels and the cascading grant roles of DESIGN §3.
 
+use super::text_enum::text_enum;
 use std::fmt;
 use std::str::FromStr;
 
@@ -84,23 +85,17 @@ impl Feature {
     }
 }
 
-/// The cascading tenant-management roles.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum GrantRole {
-    Viewer,
-    Administrator,
-    Owner,
+text_enum! {
+    /// The cascading tenant-management roles, weakest first.
+    #[derive(PartialOrd, Ord)]
+    pub enum GrantRole {
+        Viewer = "viewer",
+        Administrator = "administrator",
+        Owner = "owner",
+    }
 }
 
 impl GrantRole {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            GrantRole::Owner => "owner",
-            GrantRole::Administrator => "administrator",
-            GrantRole::Viewer => "viewer",
-        }
-    }
-
     pub fn label(self) -> &'static str {
         match self {
             GrantRole::Owner => "Owner",
@@ -118,44 +113,13 @@ impl GrantRole {
     }
 }
 
-impl FromStr for GrantRole {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "owner" => Ok(GrantRole::Owner),
-            "administrator" => Ok(GrantRole::Administrator),
-            "viewer" => Ok(GrantRole::Viewer),
-            other => Err(format!("unknown role {other:?}")),
-        }
-    }
-}
-
-/// How far down the tree a grant reaches.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Scope {
-    /// The granted tenant only.
-    Tenant,
-    /// The granted tenant and all of its sub-tenants.
-    Subtree,
-}
-
-impl Scope {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Scope::Tenant => "tenant",
-            Scope::Subtree => "subtree",
-        }
-    }
-}
-
-impl FromStr for Scope {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "tenant" => Ok(Scope::Tenant),
-            "subtree" => Ok(Scope::Subtree),
-            other => Err(format!("unknown scope {other:?}")),
-        }
+text_enum! {
+    /// How far down the tree a grant reaches.
+    pub enum Scope {
+        /// The granted tenant only.
+        Tenant = "tenant",
+        /// The granted tenant and all of its sub-tenants.
+        Subtree = "subtree",
     }
 }
 

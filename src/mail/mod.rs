@@ -5,6 +5,7 @@
 pub mod worker;
 
 use crate::config::Settings;
+use crate::db::models::outbox::MailTransport;
 use askama::Template;
 use chrono::{DateTime, Utc};
 use lettre::message::{header::ContentType, Mailbox, MultiPart, SinglePart};
@@ -95,11 +96,11 @@ impl Mailer {
         }
     }
 
-    /// `smtp` or `file`: how a delivered mail went out.
-    pub fn via(&self) -> &'static str {
+    /// How a delivered mail went out.
+    pub fn via(&self) -> MailTransport {
         match self {
-            Mailer::Smtp { .. } => "smtp",
-            Mailer::Folder { .. } => "file",
+            Mailer::Smtp { .. } => MailTransport::Smtp,
+            Mailer::Folder { .. } => MailTransport::File,
         }
     }
 

@@ -5,9 +5,9 @@
 //! while the mail server is down: the rows wait in the database.
 
 use super::{Mailer, OutgoingMail, SendError, LINK_PLACEHOLDER};
+use crate::auth::tokens::InvitationToken;
 use crate::db::models::outbox::{self, QueuedMail, MAX_ATTEMPTS};
 use crate::db::DbPool;
-use crate::domain::invitation::InvitationToken;
 use chrono::Utc;
 use secrecy::{ExposeSecret, SecretString};
 use std::sync::Arc;
@@ -103,7 +103,7 @@ impl Worker {
                 outbox::mark_sent(conn, queued.id, self.mailer.via()).await?;
                 tracing::info!(
                     outbox_id = queued.id,
-                    via = self.mailer.via(),
+                    via = self.mailer.via().as_str(),
                     "outbox: mail delivered"
                 );
             }

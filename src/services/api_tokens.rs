@@ -4,29 +4,12 @@
 //! Each change audited.
 
 use super::Actor;
+use crate::auth::tokens::{self, API_TOKEN_PREFIX};
 use crate::db::models::api_token::{ApiToken, NewApiToken, Revocation};
 use crate::db::models::User;
 use crate::error::AppError;
 use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
-use sha2::{Digest, Sha256};
-
-/// Every token starts with this, so secret scanners and people recognise it.
-pub const TOKEN_PREFIX: &str = "tnt_";
-
-/// The stored form of a token: hex SHA-256. Tokens carry 256 random bits, so a fast
-/// hash is enough (nothing to brute-force) and lookups stay one indexed query.
-pub fn hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
-}
-
-/// A new random token (`tnt_` + 43 URL-safe characters).
-pub fn generate() -> String {
-    format!(
-        "{TOKEN_PREFIX}{}",
-        crate::auth::session_keys::random_token()
-    )
-}
 
 /// A valid new token request.
 #[derive(Clone, Debug)]
@@ -70,9 +53,9 @@ async fn insert(
     session_epoch: Option<i32>,
     fields: &TokenFields,
 ) -> Result<(ApiToken, String), AppError> {
-    let secret = generate();
-    let prefix: String = secret.chars().take(TOKEN_PREFIX.len() + 6).collect();
-    let token_hash = hash(&secret);
+    let secret = tokens::generate_api_token();
+    let prefix: String = secret.chars().take(API_TOKEN_PREFIX.len() + 6).collect();
+    let token_hash = tokens::stored_hash(&secret);
     conn.transaction(async |conn| {
         if let Some(epoch) = session_epoch {
             // The changes that end sessions lock this row too: either they wait for
@@ -180,18 +163,4 @@ pub async fn revoke_all(
         event.record(conn).await?;
     }
     Ok(revoked.len())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tokens_are_random_and_hashed() {
-        let (a, b) = (generate(), generate());
-        assert_ne!(a, b);
-        assert!(a.starts_with(TOKEN_PREFIX) && a.len() == TOKEN_PREFIX.len() + 43);
-        assert_eq!(hash(&a).len(), 64);
-        assert_ne!(hash(&a), a);
-    }
 }

@@ -52,7 +52,7 @@ pub async fn give(
         }
         Grant::insert(conn, user_id, tenant.id, role, scope, manage).await?;
         let mut event = actor.event("grant.give", Some(tenant.id));
-        event.before = before.map(|g| serde_json::json!({"user_id": g.user_id, "role": g.role, "scope": g.scope, "manage_subtenants": g.manage_subtenants}));
+        event.before = before.map(|g| serde_json::json!({"user_id": g.user_id, "role": g.role.as_str(), "scope": g.scope.as_str(), "manage_subtenants": g.manage_subtenants}));
         event.after = Some(serde_json::json!({"user_id": user_id, "role": role.as_str(), "scope": scope.as_str(), "manage_subtenants": manage}));
         event.record(conn).await?;
         Ok(())
@@ -72,7 +72,7 @@ pub async fn revoke(
         }
         Grant::delete(conn, grant.id).await?;
         let mut event = actor.event("grant.revoke", Some(tenant.id));
-        event.before = Some(serde_json::json!({"user_id": grant.user_id, "role": grant.role, "scope": grant.scope, "manage_subtenants": grant.manage_subtenants}));
+        event.before = Some(serde_json::json!({"user_id": grant.user_id, "role": grant.role.as_str(), "scope": grant.scope.as_str(), "manage_subtenants": grant.manage_subtenants}));
         event.record(conn).await?;
         Ok(())
     })

@@ -4,7 +4,8 @@
 //! as they are at that moment).
 
 use super::Actor;
-use crate::auth::{authz, session_keys, Principal};
+use crate::auth::tokens::{random_token, InvitationToken};
+use crate::auth::{authz, Principal};
 use crate::config::Settings;
 use crate::db::models::invitation::{Invitation, NewInvitation, ONE_PENDING};
 use crate::db::models::outbox::{self, NewMail};
@@ -12,7 +13,7 @@ use crate::db::models::role::UserRole;
 use crate::db::models::user::UserFields;
 use crate::db::models::{Grant, Tenant, User};
 use crate::domain::email::{self, Email};
-use crate::domain::invitation::{InvitationStatus, InvitationToken, Offer};
+use crate::domain::invitation::{InvitationStatus, Offer};
 use crate::domain::Username;
 use crate::error::{AppError, FieldErrors};
 use chrono::{DateTime, Utc};
@@ -69,7 +70,7 @@ fn snapshot(inv: &Invitation) -> serde_json::Value {
 
 /// A fresh link seed, its token's hash, and the expiry of a link issued now.
 fn new_link(settings: &Settings) -> (String, String, DateTime<Utc>) {
-    let seed = session_keys::random_token();
+    let seed = random_token();
     let token = InvitationToken::derive(settings.secret_key.expose_secret().as_bytes(), &seed);
     let expires_at = Utc::now() + chrono::Duration::hours(settings.invitation_ttl_hours);
     (seed, token.hash(), expires_at)
@@ -402,12 +403,7 @@ pub async fn precheck(
     client_addr: Option<String>,
 ) -> Result<Preview, AcceptError> {
     let result = preview(conn, token).await;
-    let actor = who.map(|p| Actor {
-        user_id: Some(p.user.id),
-        login: p.login(),
-        acting_tenant_id: Some(p.home.id),
-        client_addr: client_addr.clone(),
-    });
+    let actor = who.map(|p| Actor::user(p, p.home.id, client_addr.clone()));
     record_failure(conn, &result, actor, client_addr).await;
     result
 }
@@ -477,12 +473,7 @@ pub async fn accept_new(
             }
             let after = Invitation::mark_accepted(conn, inv.id, user.id).await?;
             outbox::cancel_for_invitation(conn, inv.id, "the invitation was accepted").await?;
-            let actor = Actor {
-                user_id: Some(user.id),
-                login: format!("{}\\{}", tenant.subdomain, user.username),
-                acting_tenant_id: Some(tenant.id),
-                client_addr: account.client_addr.clone(),
-            };
+            let actor = Actor::account(&user, tenant, account.client_addr.clone());
             let mut event = actor.event("user.create", Some(tenant.id));
             event.after = Some(serde_json::json!({
                 "id": user.id, "tenant_id": user.tenant_id, "username": user.username,
@@ -529,12 +520,7 @@ pub async fn accept_existing(
     user: &Principal,
     client_addr: Option<String>,
 ) -> Result<Accepted, AcceptError> {
-    let actor = Actor {
-        user_id: Some(user.user.id),
-        login: user.login(),
-        acting_tenant_id: Some(user.home.id),
-        client_addr: client_addr.clone(),
-    };
+    let actor = Actor::user(user, user.home.id, client_addr.clone());
     let result = conn
         .transaction(async |conn| {
             let inv = Invitation::lock_by_token_hash(conn, &token.hash())
@@ -572,7 +558,7 @@ pub async fn accept_existing(
             let offered = (role, scope, manage_subtenants);
             let held = Grant::existing(conn, user.user.id, tenant.id)
                 .await?
-                .and_then(|g| Some((g.role.parse().ok()?, g.scope.parse().ok()?, g.manage_subtenants)));
+                .map(|g| (g.role, g.scope, g.manage_subtenants));
             let changed = match held {
                 Some(held) if authz::grant_covers(held, offered) => false,
                 Some(held) if !authz::grant_covers(offered, held) => {
@@ -638,12 +624,7 @@ async fn record_failure<T>(
         ),
         _ => return,
     };
-    let actor = actor.unwrap_or_else(|| Actor {
-        user_id: None,
-        login: format!("invitee:{email}"),
-        acting_tenant_id: None,
-        client_addr,
-    });
+    let actor = actor.unwrap_or_else(|| Actor::anonymous(format!("invitee:{email}"), client_addr));
     let mut event = actor.event("invitation.fail", Some(*tenant_id));
     event.after = Some(serde_json::json!({
         "invitation_id": invitation_id, "email": email, "reason": message,

@@ -5,10 +5,12 @@
 
 use super::{api_tokens, Actor};
 use crate::db::models::api_token::Revocation;
-use crate::db::models::user::{UserFields, LOCAL_SOURCE};
+use crate::db::models::user::UserFields;
 use crate::db::models::User;
+use crate::db::set_lock_timeout;
 use crate::domain::account::{GbLimit, Password, PersonName};
 use crate::domain::email::Email;
+use crate::domain::UserSource;
 use crate::domain::Username;
 use crate::error::{AppError, FieldErrors};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
@@ -333,7 +335,7 @@ pub async fn update(
         if let Some(message) = refusal.filter(|_| before.enabled) {
             errors.insert("enabled", message);
         }
-        if before.source != LOCAL_SOURCE {
+        if before.source != UserSource::Local {
             for (field, new, old) in [
                 ("username", &fields.username, &before.username),
                 ("email", &fields.email, &before.email),
@@ -525,21 +527,12 @@ async fn set_password(
     .await
 }
 
-/// A change that waits on another for more than this fails with "try again" instead of hanging.
-async fn set_lock_timeout(conn: &mut AsyncPgConnection) -> Result<(), AppError> {
-    use diesel_async::RunQueryDsl;
-    diesel::sql_query("SET LOCAL lock_timeout = '3s'")
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use chrono::Utc;
 
-    fn stored(source: &str) -> User {
+    fn stored(source: UserSource) -> User {
         User {
             id: 7,
             tenant_id: 3,
@@ -549,7 +542,7 @@ mod tests {
             last_name: "Smith".into(),
             password_hash: "x".into(),
             enabled: true,
-            source: source.into(),
+            source,
             session_epoch: 0,
             last_login_at: None,
             created_at: Utc::now(),
@@ -619,12 +612,12 @@ mod tests {
             ..input()
         };
         assert!(bare.for_create().unwrap().0.enabled);
-        assert!(!bare.for_update(&stored(LOCAL_SOURCE)).unwrap().enabled);
+        assert!(!bare.for_update(&stored(UserSource::Local)).unwrap().enabled);
     }
 
     #[test]
     fn identity_source_fields_cannot_change() {
-        let user = stored("scim");
+        let user = stored(UserSource::Scim);
         let changed = UserInput {
             email: Some("new@example.com".into()),
             ..UserInput::from_user(&user)
@@ -656,19 +649,19 @@ mod tests {
         // An empty email stays empty only where it was empty already.
         let no_email = UserInput {
             email: Some(" ".into()),
-            ..UserInput::from_user(&stored(LOCAL_SOURCE))
+            ..UserInput::from_user(&stored(UserSource::Local))
         };
         assert!(no_email
-            .for_update(&stored(LOCAL_SOURCE))
+            .for_update(&stored(UserSource::Local))
             .unwrap_err()
             .contains_key("email"));
         let legacy = User {
             email: String::new(),
-            ..stored(LOCAL_SOURCE)
+            ..stored(UserSource::Local)
         };
         assert_eq!(no_email.for_update(&legacy).unwrap().email, "");
         // A local user's fields are validated and may change.
-        let local = stored(LOCAL_SOURCE);
+        let local = stored(UserSource::Local);
         assert_eq!(changed.for_update(&local).unwrap().email, "new@example.com");
     }
 }

@@ -7,9 +7,9 @@ use crate::db::models::{Grant, Tenant};
 use crate::domain::{Feature, GrantRole, Level, Scope};
 use crate::error::{AppError, FieldErrors};
 use crate::services::grants as service;
-use crate::startup::AppState;
 use crate::web::page::{flash, render, render_status, see_other, PageCtx};
 use crate::web::routes::{route, Route};
+use crate::web::AppState;
 use crate::web::{actor, parse_id};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -35,14 +35,11 @@ pub struct GrantView {
 
 impl GrantView {
     pub fn role_label(&self) -> &'static str {
-        self.row
-            .role
-            .parse::<GrantRole>()
-            .map_or("?", GrantRole::label)
+        self.row.role.label()
     }
 
     pub fn scope_label(&self) -> &'static str {
-        if self.row.scope == "subtree" {
+        if self.row.scope == Scope::Subtree {
             "this tenant and all its sub-tenants"
         } else {
             "this tenant only"
@@ -101,10 +98,6 @@ pub struct AccessQuery {
 }
 
 /// A stored grant's terms; the database's checks keep role and scope parseable.
-fn terms(role: &str, scope: &str, manage: bool) -> Option<authz::GrantTerms> {
-    Some((role.parse().ok()?, scope.parse().ok()?, manage))
-}
-
 async fn tenant_for(
     user: &CurrentUser,
     conn: &mut AsyncPgConnection,
@@ -202,8 +195,11 @@ async fn build(
         .map(|row| {
             let inherited = row.tenant_id != tenant.id;
             let can_revoke = !inherited
-                && terms(&row.role, &row.scope, row.manage_subtenants)
-                    .is_some_and(|held| authz::can_revoke_grant(user, &tenant, held));
+                && authz::can_revoke_grant(
+                    user,
+                    &tenant,
+                    (row.role, row.scope, row.manage_subtenants),
+                );
             GrantView {
                 row,
                 inherited,
@@ -324,12 +320,9 @@ async fn give(
     }
     let result = match (role, scope, &subject) {
         (Some(role), Some(scope), Some(subject)) if errors.is_empty() => {
-            let old = match Grant::existing(&mut conn, subject.user.id, tenant.id).await? {
-                Some(g) => {
-                    Some(terms(&g.role, &g.scope, g.manage_subtenants).ok_or(AppError::Forbidden)?)
-                }
-                None => None,
-            };
+            let old = Grant::existing(&mut conn, subject.user.id, tenant.id)
+                .await?
+                .map(|g| (g.role, g.scope, g.manage_subtenants));
             if !authz::can_replace_grant(&user, &tenant, old) {
                 Err(AppError::Forbidden)
             } else if !authz::can_give_grant(&user, &tenant, role, scope, manage) {
@@ -379,9 +372,11 @@ async fn revoke(
     let grant = Grant::find_on_tenant(&mut conn, tenant.id, parse_id(&grant_id)?)
         .await?
         .ok_or(AppError::NotFound)?;
-    let held =
-        terms(&grant.role, &grant.scope, grant.manage_subtenants).ok_or(AppError::NotFound)?;
-    if !authz::can_revoke_grant(&user, &tenant, held) {
+    if !authz::can_revoke_grant(
+        &user,
+        &tenant,
+        (grant.role, grant.scope, grant.manage_subtenants),
+    ) {
         return Err(AppError::Forbidden);
     }
     service::revoke(&mut conn, &actor(&user, &req), &tenant, &grant).await?;

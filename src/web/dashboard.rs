@@ -3,9 +3,9 @@
 use crate::auth::{authz, CurrentUser};
 use crate::db::models::Tenant;
 use crate::error::AppError;
-use crate::startup::AppState;
 use crate::web::page::{render, PageCtx};
 use crate::web::routes::{route, Route};
+use crate::web::AppState;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 

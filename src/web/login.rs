@@ -1,14 +1,15 @@
 //! Login with `subdomain\username` (bare on a tenant's own host) and logout.
 
 use crate::auth::device::Device;
-use crate::auth::{csrf, session_keys};
+use crate::auth::session_keys;
 use crate::config::Settings;
 use crate::db::models::{throttle, Tenant, User};
 use crate::error::AppError;
 use crate::services::Actor;
-use crate::startup::AppState;
+use crate::web::csrf;
 use crate::web::page::{render_status, see_other};
 use crate::web::routes::{route, Route};
+use crate::web::AppState;
 use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -223,13 +224,8 @@ async fn login(
     let user = match found {
         Some((user, tenant)) if verified && user.enabled && tenant.enabled => (user, tenant),
         _ => {
-            let mut event = Actor {
-                user_id: None,
-                login: printable(&form.username),
-                acting_tenant_id: None,
-                client_addr: client_addr.clone(),
-            }
-            .event("login.failure", None);
+            let mut event = Actor::anonymous(printable(&form.username), client_addr.clone())
+                .event("login.failure", None);
             event.after = None;
             event.record(&mut conn).await?;
             return retry(FAILED);
@@ -238,15 +234,10 @@ async fn login(
     let (user, home) = user;
     counters.succeeded(&mut conn).await?;
     User::record_login(&mut conn, user.id).await?;
-    Actor {
-        user_id: Some(user.id),
-        login: format!("{}\\{}", home.subdomain, user.username),
-        acting_tenant_id: Some(home.id),
-        client_addr,
-    }
-    .event("login.success", Some(home.id))
-    .record(&mut conn)
-    .await?;
+    Actor::account(&user, &home, client_addr)
+        .event("login.success", Some(home.id))
+        .record(&mut conn)
+        .await?;
     session_keys::log_in(&session, user.id, user.session_epoch, home.id)
         .map_err(|e| AppError::Unexpected(anyhow::anyhow!("session: {e}")))?;
     let mut response = see_other(&req, "/dashboard");

@@ -3,7 +3,10 @@
 pub mod access;
 pub mod api;
 pub mod assets;
+pub mod csrf;
 pub mod dashboard;
+pub mod error_response;
+pub mod extract;
 pub mod form;
 pub mod health;
 pub mod invitations;
@@ -13,6 +16,7 @@ pub mod profile;
 pub mod role_form;
 pub mod roles;
 pub mod routes;
+pub mod state;
 pub mod switch;
 pub mod tenant_roles;
 pub mod tenants;
@@ -23,6 +27,13 @@ pub mod users;
 use crate::auth::CurrentUser;
 use crate::services::Actor;
 use actix_web::{web, HttpRequest};
+
+pub use state::AppState;
+
+/// Only our own scripts, styles and forms; never framed.
+pub const CSP: &str =
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
+                             frame-ancestors 'none'; form-action 'self'; base-uri 'none'";
 
 /// Routes that need no session: probes, static files and the JSON API (which
 /// authenticates with bearer tokens, not cookies).
@@ -68,12 +79,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 /// The audit actor for a request.
 pub fn actor(user: &CurrentUser, req: &HttpRequest) -> Actor {
-    Actor {
-        user_id: Some(user.user.id),
-        login: format!("{}\\{}", user.home.subdomain, user.user.username),
-        acting_tenant_id: Some(user.acting.id),
-        client_addr: client_addr(req),
-    }
+    Actor::user(user, user.acting.id, client_addr(req))
 }
 
 /// The client's address: the peer's, or, when the peer is a trusted proxy
@@ -83,7 +89,7 @@ pub fn actor(user: &CurrentUser, req: &HttpRequest) -> Actor {
 pub fn client_addr(req: &HttpRequest) -> Option<String> {
     let peer = req.peer_addr()?.ip();
     let trusted = req
-        .app_data::<web::Data<crate::startup::AppState>>()
+        .app_data::<web::Data<AppState>>()
         .map(|s| s.settings.trusted_proxies.as_slice())
         .unwrap_or_default();
     let forwarded: Vec<&str> = req

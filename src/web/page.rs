@@ -150,6 +150,6 @@ pub fn error_page(status: StatusCode, title: &str, detail: &str) -> HttpResponse
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .insert_header((header::X_FRAME_OPTIONS, "DENY"))
-        .insert_header((header::CONTENT_SECURITY_POLICY, crate::startup::CSP))
+        .insert_header((header::CONTENT_SECURITY_POLICY, crate::web::CSP))
         .body(body)
 }

@@ -3,9 +3,9 @@
 use crate::auth::{authz, session_keys, CurrentUser};
 use crate::db::models::{AuditEvent, Tenant};
 use crate::error::AppError;
-use crate::startup::AppState;
 use crate::web::page::{flash, render, see_other, PageCtx};
 use crate::web::routes::{route, Route};
+use crate::web::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use diesel_async::AsyncPgConnection;

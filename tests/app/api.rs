@@ -5,21 +5,21 @@
 
 use crate::helpers::*;
 use serde_json::{json, Value};
+use tenantry::auth::tokens;
 use tenantry::db::models::api_token::NewApiToken;
 use tenantry::db::models::{Tenant, User};
 use tenantry::domain::{GrantRole, Scope};
-use tenantry::services::api_tokens;
 
 // ---------------------------------------------------------------- helpers
 
 /// A token for `user`, made directly in the database.
 pub async fn token_for(app: &TestApp, user: &User, read_only: bool) -> String {
-    let secret = api_tokens::generate();
+    let secret = tokens::generate_api_token();
     let mut conn = app.conn().await;
     NewApiToken {
         user_id: user.id,
         name: "test",
-        token_hash: &api_tokens::hash(&secret),
+        token_hash: &tokens::stored_hash(&secret),
         prefix: &secret[..10],
         read_only,
         expires_at: None,
@@ -156,7 +156,7 @@ async fn tokens_are_created_shown_once_stored_hashed_and_revoked() {
         .await
         .unwrap()
         .get(0);
-    assert_eq!(stored, api_tokens::hash(&secret));
+    assert_eq!(stored, tokens::stored_hash(&secret));
     assert!(!stored.contains(&secret));
 
     let api = Api::new(&app, Some(&secret));

@@ -188,7 +188,7 @@ fn subject(m: &Model, tenants: &[Tenant], u: usize) -> Subject {
         last_name: String::new(),
         password_hash: String::new(),
         enabled: true,
-        source: "local".into(),
+        source: tenantry::domain::UserSource::Local,
         session_epoch: 0,
         last_login_at: None,
         created_at: chrono::Utc::now(),

@@ -491,10 +491,11 @@ impl TestApp {
     /// A pending invitation into `tenant` offering a Viewer grant on it, made
     /// directly in the database by `inviter` (for `{invitation_id}` in route tests).
     pub async fn invitation(&self, tenant: &Tenant, inviter: &User, email: &str) -> i64 {
+        use tenantry::auth::tokens::InvitationToken;
         use tenantry::db::models::invitation::NewInvitation;
-        use tenantry::domain::invitation::{InvitationToken, Offer};
+        use tenantry::domain::invitation::Offer;
         let mut conn = self.conn().await;
-        let seed = tenantry::auth::session_keys::random_token();
+        let seed = tenantry::auth::tokens::random_token();
         NewInvitation {
             tenant_id: tenant.id,
             email,

@@ -46,7 +46,7 @@ async fn token_id(app: &TestApp, secret: &str) -> i64 {
         .await
         .query_one(
             "SELECT id FROM api_tokens WHERE token_hash = $1",
-            &[&tenantry::services::api_tokens::hash(secret)],
+            &[&tenantry::auth::tokens::stored_hash(secret)],
         )
         .await
         .unwrap()
@@ -58,7 +58,7 @@ async fn revoked_reason(app: &TestApp, secret: &str) -> Option<String> {
         .await
         .query_one(
             "SELECT revoked_reason FROM api_tokens WHERE token_hash = $1",
-            &[&tenantry::services::api_tokens::hash(secret)],
+            &[&tenantry::auth::tokens::stored_hash(secret)],
         )
         .await
         .unwrap()

@@ -378,8 +378,9 @@ async fn failures_older_than_fifteen_minutes_no_longer_count() {
 
 /// An invitation into `tenant` (new account as Viewer) and the token of its link.
 async fn invitation_link(app: &TestApp, tenant: &Tenant) -> String {
+    use tenantry::auth::tokens::InvitationToken;
     use tenantry::db::models::invitation::NewInvitation;
-    use tenantry::domain::invitation::{InvitationToken, Offer};
+    use tenantry::domain::invitation::Offer;
     use tenantry::domain::{GrantRole, Scope};
     let token = InvitationToken::derive(b"test", "seed");
     NewInvitation {

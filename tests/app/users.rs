@@ -217,7 +217,7 @@ async fn a_user_created_through_the_form_can_log_in() {
     assert_eq!(alice.storage_limit_gb, Some(25));
     assert_eq!(alice.memory_limit_gb, None);
     assert!(alice.enabled);
-    assert_eq!(alice.source, "local");
+    assert_eq!(alice.source.as_str(), "local");
     assert_eq!(actions(&app, &acme).await, vec!["user.create"]);
     let audit = audit_text(&app, "user.create").await;
     assert!(audit.contains("alice@example.com"));

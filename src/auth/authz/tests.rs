@@ -100,7 +100,7 @@ fn who(id: i64, home: i64, grants: &[(i64, GrantRole, Scope, bool)]) -> Principa
             last_name: String::new(),
             password_hash: String::new(),
             enabled: true,
-            source: "local".into(),
+            source: crate::domain::UserSource::Local,
             session_epoch: 0,
             last_login_at: None,
             created_at: now,

@@ -12,22 +12,20 @@ pub struct GrantRow {
     pub id: i64,
     pub user_id: i64,
     pub tenant_id: i64,
-    pub role: String,
-    pub scope: String,
+    pub role: GrantRole,
+    pub scope: Scope,
     pub manage_subtenants: bool,
 }
 
-impl GrantRow {
-    /// The grant with role and scope parsed. The CHECK constraints guarantee they
-    /// parse; anything else is skipped defensively.
-    pub fn parse(self) -> Option<Grant> {
-        Some(Grant {
-            id: self.id,
-            tenant_id: self.tenant_id,
-            role: self.role.parse().ok()?,
-            scope: self.scope.parse().ok()?,
-            manage_subtenants: self.manage_subtenants,
-        })
+impl From<GrantRow> for Grant {
+    fn from(r: GrantRow) -> Self {
+        Grant {
+            id: r.id,
+            tenant_id: r.tenant_id,
+            role: r.role,
+            scope: r.scope,
+            manage_subtenants: r.manage_subtenants,
+        }
     }
 }
 
@@ -48,7 +46,7 @@ impl Grant {
             .select(GrantRow::as_select())
             .load(conn)
             .await?;
-        Ok(rows.into_iter().filter_map(GrantRow::parse).collect())
+        Ok(rows.into_iter().map(Grant::from).collect())
     }
 
     pub async fn insert(
@@ -63,15 +61,15 @@ impl Grant {
             .values((
                 grants::user_id.eq(user_id),
                 grants::tenant_id.eq(tenant_id),
-                grants::role.eq(role.as_str()),
-                grants::scope.eq(scope.as_str()),
+                grants::role.eq(role),
+                grants::scope.eq(scope),
                 grants::manage_subtenants.eq(manage_subtenants),
             ))
             .on_conflict((grants::user_id, grants::tenant_id))
             .do_update()
             .set((
-                grants::role.eq(role.as_str()),
-                grants::scope.eq(scope.as_str()),
+                grants::role.eq(role),
+                grants::scope.eq(scope),
                 grants::manage_subtenants.eq(manage_subtenants),
             ))
             .execute(conn)
@@ -91,8 +89,8 @@ pub struct GrantListRow {
     pub id: i64,
     pub tenant_id: i64,
     pub tenant_name: String,
-    pub role: String,
-    pub scope: String,
+    pub role: GrantRole,
+    pub scope: Scope,
     pub manage_subtenants: bool,
     pub user_id: i64,
     pub username: String,
@@ -123,7 +121,7 @@ impl Grant {
             .filter(
                 grants::tenant_id.eq(tenant.id).or(grants::tenant_id
                     .eq_any(tenant.path.clone())
-                    .and(grants::scope.eq("subtree"))),
+                    .and(grants::scope.eq(Scope::Subtree))),
             )
             .order((grants::tenant_id.asc(), users::username.asc()))
             .select((

@@ -1,7 +1,8 @@
 //! Invitations into a tenant, found by the hash of their link's token.
 
 use crate::db::schema::{invitations, user_roles};
-use crate::domain::invitation::{InvitationStatus, Offer};
+use crate::domain::invitation::{InvitationState, InvitationStatus, Offer};
+use crate::domain::{GrantRole, Scope};
 use chrono::{DateTime, Utc};
 use diesel::pg::Pg;
 use diesel::prelude::*;
@@ -15,12 +16,12 @@ pub struct Invitation {
     pub email: String,
     pub token_hash: String,
     pub role_id: Option<i64>,
-    pub grant_role: Option<String>,
-    pub grant_scope: Option<String>,
+    pub grant_role: Option<GrantRole>,
+    pub grant_scope: Option<Scope>,
     pub manage_subtenants: bool,
     pub inviter_user_id: Option<i64>,
     pub inviter_login: String,
-    pub status: String,
+    pub status: InvitationState,
     pub expires_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
     pub accepted_at: Option<DateTime<Utc>>,
@@ -47,12 +48,7 @@ impl NewInvitation<'_> {
                 role,
                 scope,
                 manage_subtenants,
-            } => (
-                None,
-                Some(role.as_str()),
-                Some(scope.as_str()),
-                manage_subtenants,
-            ),
+            } => (None, Some(role), Some(scope), manage_subtenants),
         };
         diesel::insert_into(invitations::table)
             .values((
@@ -79,11 +75,11 @@ pub const ONE_PENDING: &str = "invitations_one_pending";
 impl Invitation {
     /// The offer; `None` for a role invitation whose role was deleted.
     pub fn offer(&self) -> Option<Offer> {
-        match &self.grant_role {
+        match self.grant_role {
             None => self.role_id.map(Offer::Role),
             Some(role) => Some(Offer::Grant {
-                role: role.parse().ok()?,
-                scope: self.grant_scope.as_deref()?.parse().ok()?,
+                role,
+                scope: self.grant_scope?,
                 manage_subtenants: self.manage_subtenants,
             }),
         }
@@ -95,7 +91,7 @@ impl Invitation {
     }
 
     pub fn status(&self, now: DateTime<Utc>) -> InvitationStatus {
-        InvitationStatus::of(&self.status, self.expires_at, now)
+        InvitationStatus::of(self.status, self.expires_at, now)
     }
 
     /// The invitation behind a link, locked until the end of the transaction.
@@ -163,7 +159,7 @@ impl Invitation {
         invitations::table
             .filter(invitations::tenant_id.eq(tenant_id))
             .filter(super::lower(invitations::email).eq(email.to_lowercase()))
-            .filter(invitations::status.eq("pending"))
+            .filter(invitations::status.eq(InvitationState::Pending))
             .select(Invitation::as_select())
             .first(conn)
             .await
@@ -210,7 +206,7 @@ impl Invitation {
     pub async fn revoke(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Invitation> {
         diesel::update(invitations::table.find(id))
             .set((
-                invitations::status.eq("revoked"),
+                invitations::status.eq(InvitationState::Revoked),
                 invitations::revoked_at.eq(Some(Utc::now())),
             ))
             .returning(Invitation::as_returning())
@@ -225,7 +221,7 @@ impl Invitation {
     ) -> QueryResult<Invitation> {
         diesel::update(invitations::table.find(id))
             .set((
-                invitations::status.eq("accepted"),
+                invitations::status.eq(InvitationState::Accepted),
                 invitations::accepted_at.eq(Some(Utc::now())),
                 invitations::accepted_user_id.eq(Some(user_id)),
             ))

@@ -18,6 +18,43 @@ pub use grant::Grant;
 pub use tenant::{Tenant, TenantListRow, Visibility};
 pub use user::User;
 
+/// Maps the enums stored in text columns: written as their `as_str`, read back
+/// through `FromStr` (the columns' CHECK constraints hold the same values).
+macro_rules! stored_as_text {
+    ($($ty:ty),* $(,)?) => {$(
+        impl diesel::serialize::ToSql<diesel::sql_types::Text, diesel::pg::Pg> for $ty {
+            fn to_sql<'b>(
+                &'b self,
+                out: &mut diesel::serialize::Output<'b, '_, diesel::pg::Pg>,
+            ) -> diesel::serialize::Result {
+                <str as diesel::serialize::ToSql<diesel::sql_types::Text, diesel::pg::Pg>>::to_sql(
+                    self.as_str(),
+                    out,
+                )
+            }
+        }
+
+        impl diesel::deserialize::FromSql<diesel::sql_types::Text, diesel::pg::Pg> for $ty {
+            fn from_sql(value: diesel::pg::PgValue<'_>) -> diesel::deserialize::Result<Self> {
+                let text = <String as diesel::deserialize::FromSql<
+                    diesel::sql_types::Text,
+                    diesel::pg::Pg,
+                >>::from_sql(value)?;
+                Ok(text.parse::<$ty>()?)
+            }
+        }
+    )*};
+}
+
+stored_as_text!(
+    crate::domain::GrantRole,
+    crate::domain::Scope,
+    crate::domain::UserSource,
+    crate::domain::invitation::InvitationState,
+    outbox::OutboxStatus,
+    outbox::MailTransport,
+);
+
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
 diesel::define_sql_function!(fn array_length(a: diesel::sql_types::Array<diesel::sql_types::BigInt>, dim: diesel::sql_types::Integer) -> diesel::sql_types::Nullable<diesel::sql_types::Integer>);
 

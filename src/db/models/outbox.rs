@@ -2,10 +2,35 @@
 //! later by the worker (`crate::mail::worker`), retried with backoff.
 
 use crate::db::schema::outbox;
+use crate::domain::text_enum::text_enum;
 use chrono::{DateTime, Utc};
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+
+text_enum! {
+    /// Where one mail stands.
+    pub enum OutboxStatus {
+        /// Waiting for its (next) delivery attempt.
+        Pending = "pending",
+        Sent = "sent",
+        /// Given up after the last attempt.
+        Failed = "failed",
+        /// No longer wanted (its invitation was resent, revoked or accepted).
+        Cancelled = "cancelled",
+    }
+}
+
+text_enum! {
+    /// How a delivered mail went out.
+    pub enum MailTransport {
+        Smtp = "smtp",
+        /// Written to the mail folder (no mail server configured).
+        File = "file",
+        /// Only logged (no mail server, no folder).
+        Log = "log",
+    }
+}
 
 /// Deliveries tried before a mail is given up as failed.
 pub const MAX_ATTEMPTS: i32 = 12;
@@ -61,11 +86,11 @@ pub struct QueuedMail {
 pub struct MailState {
     pub id: i64,
     pub invitation_id: Option<i64>,
-    pub status: String,
+    pub status: OutboxStatus,
     pub attempts: i32,
     pub next_attempt_at: DateTime<Utc>,
     pub last_error: Option<String>,
-    pub sent_via: Option<String>,
+    pub sent_via: Option<MailTransport>,
     pub sent_at: Option<DateTime<Utc>>,
 }
 
@@ -80,7 +105,7 @@ pub async fn claim_due(
 ) -> QueryResult<Vec<QueuedMail>> {
     conn.transaction(async |conn| {
         let ids: Vec<i64> = outbox::table
-            .filter(outbox::status.eq("pending"))
+            .filter(outbox::status.eq(OutboxStatus::Pending))
             .filter(outbox::next_attempt_at.le(diesel::dsl::now))
             .order((outbox::next_attempt_at.asc(), outbox::id.asc()))
             .limit(limit)
@@ -103,10 +128,14 @@ pub async fn claim_due(
 
 /// Delivered (`via` is `smtp`, or `log` without a mail server). The link seed
 /// goes: nothing stored can rebuild a delivered link.
-pub async fn mark_sent(conn: &mut AsyncPgConnection, id: i64, via: &str) -> QueryResult<usize> {
+pub async fn mark_sent(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    via: MailTransport,
+) -> QueryResult<usize> {
     diesel::update(outbox::table.find(id))
         .set((
-            outbox::status.eq("sent"),
+            outbox::status.eq(OutboxStatus::Sent),
             outbox::link_seed.eq(None::<String>),
             outbox::sent_via.eq(Some(via)),
             outbox::sent_at.eq(Some(Utc::now())),
@@ -126,7 +155,7 @@ pub async fn mark_attempt_failed(
     let error: String = error.chars().take(1000).collect();
     let target = outbox::table
         .filter(outbox::id.eq(id))
-        .filter(outbox::status.eq("pending"));
+        .filter(outbox::status.eq(OutboxStatus::Pending));
     match retry_at {
         Some(at) => {
             diesel::update(target)
@@ -143,7 +172,7 @@ pub async fn mark_attempt_failed(
                 .set((
                     outbox::attempts.eq(outbox::attempts + 1),
                     outbox::last_error.eq(Some(error)),
-                    outbox::status.eq("failed"),
+                    outbox::status.eq(OutboxStatus::Failed),
                     outbox::link_seed.eq(None::<String>),
                 ))
                 .execute(conn)
@@ -157,10 +186,10 @@ pub async fn cancel(conn: &mut AsyncPgConnection, id: i64, reason: &str) -> Quer
     diesel::update(
         outbox::table
             .filter(outbox::id.eq(id))
-            .filter(outbox::status.eq("pending")),
+            .filter(outbox::status.eq(OutboxStatus::Pending)),
     )
     .set((
-        outbox::status.eq("cancelled"),
+        outbox::status.eq(OutboxStatus::Cancelled),
         outbox::last_error.eq(Some(reason)),
         outbox::link_seed.eq(None::<String>),
     ))
@@ -177,10 +206,10 @@ pub async fn cancel_for_invitation(
     diesel::update(
         outbox::table
             .filter(outbox::invitation_id.eq(invitation_id))
-            .filter(outbox::status.eq("pending")),
+            .filter(outbox::status.eq(OutboxStatus::Pending)),
     )
     .set((
-        outbox::status.eq("cancelled"),
+        outbox::status.eq(OutboxStatus::Cancelled),
         outbox::last_error.eq(Some(reason)),
         outbox::link_seed.eq(None::<String>),
     ))

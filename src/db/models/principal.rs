@@ -38,7 +38,14 @@ pub struct SessionWithPrincipal {
     pub principal: Option<PrincipalRow>,
 }
 
-type GrantRecord = (i64, i64, i64, String, String, bool);
+type GrantRecord = (
+    i64,
+    i64,
+    i64,
+    crate::domain::GrantRole,
+    crate::domain::Scope,
+    bool,
+);
 type TenantRoleRecord = (i64, String, serde_json::Value);
 
 /// Defines a column expression whose SQL is fixed text: a correlated subquery the

@@ -3,6 +3,7 @@
 use super::lower;
 use crate::db::models::Tenant;
 use crate::db::schema::{tenants, users};
+use crate::domain::UserSource;
 use chrono::{DateTime, Utc};
 use diesel::pg::Pg;
 use diesel::prelude::*;
@@ -19,7 +20,7 @@ pub struct User {
     pub last_name: String,
     pub password_hash: String,
     pub enabled: bool,
-    pub source: String,
+    pub source: UserSource,
     pub session_epoch: i32,
     pub last_login_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
@@ -177,14 +178,11 @@ pub struct UserListRow {
     pub role_name: Option<String>,
 }
 
-/// Users created by hand in the console; anything else comes from an identity source.
-pub const LOCAL_SOURCE: &str = "local";
-
 impl User {
     /// Provisioned by an identity source (SCIM, a directory): names, username, email
     /// and password are managed there.
     pub fn is_managed(&self) -> bool {
-        self.source != LOCAL_SOURCE
+        self.source != UserSource::Local
     }
 
     /// A user of this tenant; a user of another tenant is "not found".
@@ -383,8 +381,8 @@ impl User {
             .select(tenants::id);
         let ids: Vec<i64> = grants::table
             .filter(grants::tenant_id.eq_any(root))
-            .filter(grants::role.eq(crate::domain::GrantRole::Owner.as_str()))
-            .filter(grants::scope.eq(crate::domain::Scope::Subtree.as_str()))
+            .filter(grants::role.eq(crate::domain::GrantRole::Owner))
+            .filter(grants::scope.eq(crate::domain::Scope::Subtree))
             .order(grants::id.asc())
             .select(grants::user_id)
             .for_update()

@@ -1,8 +1,9 @@
 //! A tenant's custom domain: checking its DNS proof, or a root Owner approving it.
 
-use super::tree::{set_lock_timeout, snapshot};
+use super::tree::snapshot;
 use crate::auth::{authz, Principal};
 use crate::db::models::Tenant;
+use crate::db::set_lock_timeout;
 use crate::dns::{DnsError, TxtResolver};
 use crate::domain::domain_name::{
     challenge_name, challenge_value, parse_custom_domain, txt_proof, ConsoleHosts, DomainStatus,

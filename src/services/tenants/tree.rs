@@ -30,6 +30,7 @@
 use crate::db::models::role::{TenantRole, UserRole};
 use crate::db::models::tenant::{NewChild, SubtreeCounts, TenantFields};
 use crate::db::models::{AuditEvent, Tenant};
+use crate::db::set_lock_timeout;
 use crate::error::{AppError, Blocker, FieldErrors};
 use crate::services::Actor;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
@@ -587,13 +588,4 @@ async fn lock_paths(
         held.extend(todo.into_iter().map(|k| k.1));
     }
     Err(AppError::Busy)
-}
-
-/// A change that waits on another for more than this fails with "try again" instead of hanging.
-pub(super) async fn set_lock_timeout(conn: &mut AsyncPgConnection) -> Result<(), AppError> {
-    use diesel_async::RunQueryDsl;
-    diesel::sql_query("SET LOCAL lock_timeout = '3s'")
-        .execute(conn)
-        .await?;
-    Ok(())
 }

@@ -10,11 +10,12 @@ use super::tenants::{
 use crate::auth::{authz, ApiUser, Principal};
 use crate::db::models::Tenant;
 use crate::domain::domain_name::ConsoleHosts;
-use crate::error::{AppError, ProblemDocument, ProblemKind};
+use crate::error::{AppError, ProblemKind};
 use crate::services::tenants::{self as service, NewTenant};
 use crate::services::Actor;
-use crate::startup::AppState;
+use crate::web::error_response::ProblemDocument;
 use crate::web::routes::{route, Route};
+use crate::web::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use diesel_async::AsyncPgConnection;

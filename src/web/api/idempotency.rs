@@ -6,7 +6,7 @@
 use crate::auth::ApiUser;
 use crate::db::models::idempotency;
 use crate::error::{AppError, ProblemKind};
-use crate::startup::AppState;
+use crate::web::AppState;
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpRequest, HttpResponse};
 use diesel_async::AsyncPgConnection;
@@ -31,7 +31,7 @@ impl Answer {
     }
 
     fn problem(e: &AppError) -> Result<Self, AppError> {
-        Self::json(e.status_code_u16(), &e.problem_document())
+        Self::json(e.status(), &e.problem_document())
     }
 
     fn into_response(self, replayed: bool) -> HttpResponse {
@@ -51,12 +51,6 @@ impl Answer {
             response.insert_header(("Idempotent-Replayed", "true"));
         }
         response.body(self.body)
-    }
-}
-
-impl AppError {
-    fn status_code_u16(&self) -> StatusCode {
-        actix_web::ResponseError::status_code(self)
     }
 }
 
@@ -90,7 +84,7 @@ fn request_hash(req: &HttpRequest, body: &[u8]) -> String {
 /// Errors that are answered and remembered (the same retry gets the same answer);
 /// the others (try again, outages, faults) leave the key unused for a retry.
 fn remembered(e: &AppError) -> bool {
-    let status = e.status_code_u16().as_u16();
+    let status = e.status().as_u16();
     (400..500).contains(&status) && !matches!(e, AppError::Busy)
 }
 

@@ -9,7 +9,8 @@ pub mod idempotency;
 pub mod openapi;
 pub mod tenants;
 
-use crate::error::{problem_response, AppError, ProblemDocument, ProblemKind};
+use crate::error::{AppError, ProblemKind};
+use crate::web::error_response::{problem_response, ProblemDocument};
 use crate::web::routes::Route;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};

@@ -6,7 +6,8 @@ use super::tenants::{
     ApproveDomain, CreateTenant, MoveTenant, TenantJson, TenantPage, UpdateTenant,
 };
 use crate::domain::domain_name::DomainStatus;
-use crate::error::{Blocker, ProblemDocument};
+use crate::error::Blocker;
+use crate::web::error_response::ProblemDocument;
 use crate::web::routes::{route, Route};
 use actix_web::HttpResponse;
 use serde_json::{json, Value};

@@ -13,9 +13,9 @@ use crate::services::tenants::{
     self as service, RoleChoice, TenantChange, TenantInput, TenantText,
 };
 use crate::services::Actor;
-use crate::startup::AppState;
 use crate::web::form::parse_id;
 use crate::web::routes::{route, Route};
+use crate::web::AppState;
 use actix_web::error::InternalError;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};

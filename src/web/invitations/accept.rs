@@ -1,16 +1,17 @@
 //! The invitee's pages behind an emailed link: create an account in the tenant or,
 //! already having one, accept the offered grant.
 
-use crate::auth::{csrf, session_keys, CurrentUser};
+use crate::auth::tokens::InvitationToken;
+use crate::auth::{session_keys, CurrentUser};
 use crate::db::models::User;
 use crate::domain::account::Password;
 use crate::domain::email;
-use crate::domain::invitation::InvitationToken;
 use crate::domain::Username;
 use crate::error::{AppError, FieldErrors};
 use crate::services::invitations::{self as service, AcceptError, Closed, NewAccount, Preview};
-use crate::startup::AppState;
+use crate::web::csrf;
 use crate::web::page::{error_page, flash, render, render_status, see_other};
+use crate::web::AppState;
 use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -140,7 +141,7 @@ pub(super) async fn show(
         Err(e) => return refusal(e),
     };
     drop(conn);
-    let current = CurrentUser::load(&state, session.clone()).await?;
+    let current = CurrentUser::load(&state.pool, session.clone()).await?;
     render(&accept_page(
         &preview,
         &token,
@@ -243,7 +244,7 @@ async fn invalid(
     username: String,
     errors: FieldErrors,
 ) -> Result<HttpResponse, AppError> {
-    let logged_in = CurrentUser::load(state, session.clone()).await?;
+    let logged_in = CurrentUser::load(&state.pool, session.clone()).await?;
     let csrf = csrf::form_token(req, session, &state.settings);
     let page = accept_page(preview, token, logged_in.as_ref(), username, errors, csrf);
     render_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
@@ -260,7 +261,7 @@ pub(super) async fn accept_existing(
         Err(e) => return refusal(e),
     };
     let addr = crate::web::client_addr(&req);
-    let user = CurrentUser::load(&state, session.clone()).await?;
+    let user = CurrentUser::load(&state.pool, session.clone()).await?;
     let mut conn = state.pool.get().await?;
     // A dead link is answered as such, logged in or not.
     if let Err(e) = service::precheck(

@@ -3,7 +3,7 @@
 
 use crate::auth::{authz, CurrentUser};
 use crate::db::models::invitation::Invitation;
-use crate::db::models::outbox::{self, MailState, MAX_ATTEMPTS};
+use crate::db::models::outbox::{self, MailState, MailTransport, OutboxStatus, MAX_ATTEMPTS};
 use crate::db::models::role::UserRole;
 use crate::db::models::Tenant;
 use crate::domain::email::Email;
@@ -11,8 +11,8 @@ use crate::domain::invitation::{InvitationStatus, Offer};
 use crate::domain::{Feature, GrantRole, Level, Scope};
 use crate::error::{AppError, FieldErrors};
 use crate::services::invitations::{self as service, ALREADY_INVITED};
-use crate::startup::AppState;
 use crate::web::page::{error_page, flash, render, render_status, see_other, PageCtx};
+use crate::web::AppState;
 use crate::web::{actor, parse_id};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -89,17 +89,21 @@ fn delivery(mail: Option<&MailState>) -> (&'static str, String) {
     };
     let at = |t: DateTime<Utc>| t.format("%Y-%m-%d %H:%M:%S UTC").to_string();
     let error = m.last_error.clone().unwrap_or_default();
-    match m.status.as_str() {
-        "sent" if matches!(m.sent_via.as_deref(), Some("file" | "log")) => (
+    match m.status {
+        OutboxStatus::Sent
+            if matches!(m.sent_via, Some(MailTransport::File | MailTransport::Log)) =>
+        {
+            (
             "filed",
             "No mail server is configured: the mail, with its link, was written to the server's mail folder (TENANTRY_MAIL_DIR).".into(),
-        ),
-        "sent" => ("sent", m.sent_at.map(at).unwrap_or_default()),
-        "failed" => (
+        )
+        }
+        OutboxStatus::Sent => ("sent", m.sent_at.map(at).unwrap_or_default()),
+        OutboxStatus::Failed => (
             "failed",
             format!("Gave up after {} attempts: {error}", m.attempts),
         ),
-        "cancelled" => ("cancelled", error),
+        OutboxStatus::Cancelled => ("cancelled", error),
         _ if m.attempts == 0 => ("queued", "Waiting for the mail server.".into()),
         _ => (
             "retrying",

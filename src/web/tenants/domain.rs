@@ -4,10 +4,10 @@ use super::show::show_page;
 use crate::auth::{authz, CurrentUser};
 use crate::error::AppError;
 use crate::services::tenants as service;
-use crate::startup::AppState;
 use crate::web::actor;
 use crate::web::form::parse_id;
 use crate::web::page::{flash, see_other};
+use crate::web::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 

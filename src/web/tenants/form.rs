@@ -10,10 +10,10 @@ use crate::error::{AppError, FieldErrors};
 use crate::services::tenants::{
     self as service, RoleChoice, TenantChange, TenantInput, TenantText,
 };
-use crate::startup::AppState;
 use crate::web::actor;
 use crate::web::form::{checked, field_id, parse_id};
 use crate::web::page::{flash, render, render_status, see_other, PageCtx};
+use crate::web::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;

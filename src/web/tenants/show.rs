@@ -9,9 +9,9 @@ use crate::domain::domain_name::{
 use crate::domain::{Feature, Level};
 use crate::error::AppError;
 use crate::services::tenants::parent_of;
-use crate::startup::AppState;
 use crate::web::form::parse_id;
 use crate::web::page::{render_status, Crumb, PageCtx};
+use crate::web::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;

@@ -1,0 +1,49 @@
+//! The request extractors: who is asking, from the session (`CurrentUser`) or from
+//! a bearer token (`ApiUser`), loaded with the application's pool.
+
+use crate::auth::{ApiUser, CurrentUser};
+use crate::error::AppError;
+use crate::services::Actor;
+use crate::web::AppState;
+use actix_session::SessionExt;
+use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
+use std::future::Future;
+use std::pin::Pin;
+
+fn state(req: &HttpRequest) -> Result<web::Data<AppState>, AppError> {
+    req.app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| AppError::Unexpected(anyhow::anyhow!("app state missing")))
+}
+
+impl FromRequest for CurrentUser {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        let session = req.get_session();
+        let state = state(req);
+        Box::pin(async move {
+            CurrentUser::load(&state?.pool, session)
+                .await?
+                .ok_or(AppError::LoginRequired)
+        })
+    }
+}
+
+impl FromRequest for ApiUser {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move { ApiUser::load(&state(&req)?.pool, &req).await })
+    }
+}
+
+impl ApiUser {
+    /// The audit actor for a change made with this token.
+    pub fn actor(&self, req: &HttpRequest) -> Actor {
+        Actor::api_token(self, self.token_id, super::client_addr(req))
+    }
+}
