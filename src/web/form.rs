@@ -4,9 +4,15 @@
 use crate::error::{AppError, FieldErrors};
 
 /// Whether a checkbox was checked. A browser sends a checked box with its `value`
-/// (whatever it is) and an unchecked one not at all, so being sent is what counts.
+/// (`true` in every template) and an unchecked one not at all. Scripts posting forms
+/// by hand send `false` or `0` and mean no: only a yes-word counts, so a stray value
+/// never turns on something like a force delete.
 pub fn checked(field: &Option<String>) -> bool {
-    field.is_some()
+    field.as_deref().is_some_and(|v| {
+        ["true", "on", "1", "yes"]
+            .iter()
+            .any(|yes| v.trim().eq_ignore_ascii_case(yes))
+    })
 }
 
 /// An id in a path: a number; anything else names nothing (404).
@@ -29,9 +35,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_sent_checkbox_is_checked_whatever_its_value() {
-        for value in ["true", "on", "1", "yes", "false", "0", ""] {
+    fn only_a_yes_word_checks_a_box() {
+        for value in ["true", "on", "1", "yes", "TRUE", " On "] {
             assert!(checked(&Some(value.into())), "{value:?}");
+        }
+        for value in ["false", "0", "", "off", "no", "maybe"] {
+            assert!(!checked(&Some(value.into())), "{value:?}");
         }
         assert!(!checked(&None));
     }

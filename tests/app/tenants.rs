@@ -595,6 +595,35 @@ async fn a_tenant_with_children_and_the_root_are_not_deleted() {
     assert!(app.reload(&app.root).await.is_some());
 }
 
+/// A script posting `force=false` (or `0`) means a safe delete: refused while the
+/// subtree holds something, never the whole subtree gone.
+#[tokio::test]
+async fn force_false_is_a_safe_delete() {
+    let app = spawn_app().await;
+    let parent = app.tenant(&app.root, "parent", true).await;
+    let child = app.tenant(&parent, "child", false).await;
+    app.login_admin().await;
+    for no in ["false", "0", "", "maybe"] {
+        let r = app
+            .post_form(
+                &format!("/tenants/{}/delete", parent.id),
+                &[("force", no), ("confirm", "parent")],
+            )
+            .await;
+        assert_eq!(status(&r), 409, "force={no:?}");
+        assert!(app.reload(&parent).await.is_some(), "force={no:?}");
+        assert!(app.reload(&child).await.is_some(), "force={no:?}");
+    }
+    let r = app
+        .post_form(
+            &format!("/tenants/{}/delete", parent.id),
+            &[("force", "true"), ("confirm", "parent")],
+        )
+        .await;
+    assert_eq!(status(&r), 303);
+    assert!(app.reload(&child).await.is_none());
+}
+
 // ---------------------------------------------------------------- who sees what
 
 struct Probe {
