@@ -113,6 +113,11 @@ pub fn render_status<T: Template>(
         .body(body))
 }
 
+/// A form shown again with its field errors: 422.
+pub fn rerender<T: Template>(template: &T) -> Result<HttpResponse, AppError> {
+    render_status(template, StatusCode::UNPROCESSABLE_ENTITY)
+}
+
 /// 303 to `location`; htmx follows `HX-Redirect` instead of swapping the target.
 pub fn see_other(req: &HttpRequest, location: &str) -> HttpResponse {
     let mut response = HttpResponse::SeeOther();

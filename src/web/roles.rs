@@ -6,12 +6,15 @@ use crate::db::models::Tenant;
 use crate::domain::{Feature, Level};
 use crate::error::{AppError, FieldErrors};
 use crate::services::roles as service;
-use crate::web::page::{flash, render, render_status, see_other, PageCtx};
-use crate::web::role_form::{escalation_error, matrix, MatrixRow, RoleInput};
+use crate::web::extract::path_tenant;
+use crate::web::form::field_errors;
+use crate::web::page::{flash, render, rerender, see_other, PageCtx};
+use crate::web::role_form::{
+    escalation_error, feature_labels, levels, matrix, MatrixRow, RoleInput,
+};
 use crate::web::routes::{route, Route};
 use crate::web::AppState;
 use crate::web::{actor, parse_id};
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use diesel_async::AsyncPgConnection;
@@ -82,9 +85,7 @@ async fn tenant_for(
     raw: &str,
     level: Level,
 ) -> Result<Tenant, AppError> {
-    let tenant = authz::visible_tenant(user, parse_id(raw)?, conn).await?;
-    authz::require(user, &tenant, Feature::Roles, level)?;
-    Ok(tenant)
+    path_tenant(user, conn, parse_id(raw)?, Feature::Roles, level).await
 }
 
 async fn role_in(
@@ -123,10 +124,7 @@ async fn index(
                 r.multi_tenant
                     .then(|| copies.get(&r.id).copied().unwrap_or(0)),
             ),
-            levels: Feature::ALL
-                .iter()
-                .map(|f| r.permissions.get(*f).as_str())
-                .collect(),
+            levels: levels(&r.permissions),
             name: r.name,
         })
         .collect();
@@ -134,7 +132,7 @@ async fn index(
         page: PageCtx::new(&user, &mut conn, "roles").await?,
         cap_name: user.cap_name(&tenant),
         can_edit: authz::can_edit_roles(&user, &tenant),
-        features: Feature::ALL.iter().map(|f| f.label()).collect(),
+        features: feature_labels(),
         roles,
         tenant,
     })
@@ -147,21 +145,34 @@ async fn new_form(
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
     let tenant = tenant_for(&user, &mut conn, &path, Level::Full).await?;
-    let page = FormPage {
-        page: PageCtx::new(&user, &mut conn, "roles").await?,
+    render(&new_page(&user, &mut conn, &tenant, None, FieldErrors::new()).await?)
+}
+
+/// The create form: empty (every feature at read), or `input` with its errors.
+async fn new_page(
+    user: &CurrentUser,
+    conn: &mut AsyncPgConnection,
+    tenant: &Tenant,
+    input: Option<&RoleInput>,
+    errors: FieldErrors,
+) -> Result<FormPage, AppError> {
+    Ok(FormPage {
+        page: PageCtx::new(user, conn, "roles").await?,
         title: format!("New role in {}", tenant.name),
         note: None,
         action: format!("/tenants/{}/roles/new", tenant.id),
         cancel_href: format!("/tenants/{}/roles", tenant.id),
         delete_action: None,
-        name: String::new(),
-        show_multi_tenant: authz::can_define_templates(&user, &tenant),
-        multi_tenant: false,
-        matrix: matrix(&crate::domain::Permissions::all(Level::Read)),
-        errors: FieldErrors::new(),
+        name: input.map(|i| i.name.clone()).unwrap_or_default(),
+        show_multi_tenant: authz::can_define_templates(user, tenant),
+        multi_tenant: input.is_some_and(|i| i.multi_tenant),
+        matrix: matrix(&input.map_or_else(
+            || crate::domain::Permissions::all(Level::Read),
+            RoleInput::permissions_lenient,
+        )),
+        errors,
         read_only: false,
-    };
-    render(&page)
+    })
 }
 
 async fn create(
@@ -198,29 +209,12 @@ async fn create(
         }
         Err(errors) => Err(AppError::Validation(errors)),
     };
-    match result {
+    match field_errors(result)? {
         Ok(role) => {
             flash(&user.session.0, format!("Created role {}.", role.name));
             Ok(see_other(&req, &format!("/tenants/{}/roles", tenant.id)))
         }
-        Err(AppError::Validation(errors)) => {
-            let page = FormPage {
-                page: PageCtx::new(&user, &mut conn, "roles").await?,
-                title: format!("New role in {}", tenant.name),
-                note: None,
-                action: format!("/tenants/{}/roles/new", tenant.id),
-                cancel_href: format!("/tenants/{}/roles", tenant.id),
-                delete_action: None,
-                name: input.name.clone(),
-                show_multi_tenant: authz::can_define_templates(&user, &tenant),
-                multi_tenant: input.multi_tenant,
-                matrix: matrix(&input.permissions_lenient()),
-                errors,
-                read_only: false,
-            };
-            render_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
-        }
-        Err(e) => Err(e),
+        Err(errors) => rerender(&new_page(&user, &mut conn, &tenant, Some(&input), errors).await?),
     }
 }
 
@@ -299,7 +293,7 @@ async fn update(
         }
         Err(errors) => Err(AppError::Validation(errors)),
     };
-    match result {
+    match field_errors(result)? {
         Ok((saved, copies)) => {
             let extra = if saved.multi_tenant {
                 format!(" {copies} linked copies updated.")
@@ -312,11 +306,9 @@ async fn update(
             );
             Ok(see_other(&req, &format!("/tenants/{}/roles", tenant.id)))
         }
-        Err(AppError::Validation(errors)) => {
-            let page = edit_page(&user, &mut conn, &tenant, &role, Some(&input), errors).await?;
-            render_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
+        Err(errors) => {
+            rerender(&edit_page(&user, &mut conn, &tenant, &role, Some(&input), errors).await?)
         }
-        Err(e) => Err(e),
     }
 }
 
