@@ -422,6 +422,9 @@ mod tests {
         assert_eq!(errors["role"], "Choose Owner, Administrator or Viewer.");
         assert_eq!(errors["scope"], "Choose this tenant or all sub-tenants.");
         let errors = form("viewer", "tenant", true).terms().unwrap_err();
-        assert_eq!(errors.keys().copied().collect::<Vec<_>>(), ["manage_subtenants"]);
+        assert_eq!(
+            errors.keys().copied().collect::<Vec<_>>(),
+            ["manage_subtenants"]
+        );
     }
 }

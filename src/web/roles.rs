@@ -8,7 +8,7 @@ use crate::error::{AppError, FieldErrors};
 use crate::services::roles as service;
 use crate::web::extract::path_tenant;
 use crate::web::form::field_errors;
-use crate::web::page::{flash, render, rerender, see_other, PageCtx};
+use crate::web::page::{done, render, rerender, PageCtx};
 use crate::web::role_form::{
     escalation_error, feature_labels, levels, matrix, MatrixRow, RoleInput,
 };
@@ -67,6 +67,11 @@ pub struct FormPage {
     pub read_only: bool,
 }
 
+/// The roles list of `tenant`.
+fn list(tenant: &Tenant) -> String {
+    format!("/tenants/{}/roles", tenant.id)
+}
+
 fn kind(role: &UserRole, copies: Option<i64>) -> String {
     match (role.multi_tenant, role.template_id, role.customised) {
         (true, _, _) => format!(
@@ -96,6 +101,21 @@ async fn role_in(
     UserRole::find_in_tenant(conn, tenant.id, parse_id(raw)?)
         .await?
         .ok_or(AppError::NotFound)
+}
+
+/// The tenant and the role of an update or delete path, if the user may change
+/// that role (a template only in the root, by those who define templates).
+async fn changeable(
+    user: &CurrentUser,
+    conn: &mut AsyncPgConnection,
+    path: &(String, String),
+) -> Result<(Tenant, UserRole), AppError> {
+    let tenant = tenant_for(user, conn, &path.0, Level::Read).await?;
+    let role = role_in(conn, &tenant, &path.1).await?;
+    if !authz::can_change_role(user, &tenant, role.multi_tenant) {
+        return Err(AppError::Forbidden);
+    }
+    Ok((tenant, role))
 }
 
 async fn index(
@@ -161,7 +181,7 @@ async fn new_page(
         title: format!("New role in {}", tenant.name),
         note: None,
         action: format!("/tenants/{}/roles/new", tenant.id),
-        cancel_href: format!("/tenants/{}/roles", tenant.id),
+        cancel_href: list(tenant),
         delete_action: None,
         name: input.map(|i| i.name.clone()).unwrap_or_default(),
         show_multi_tenant: authz::can_define_templates(user, tenant),
@@ -211,8 +231,8 @@ async fn create(
     };
     match field_errors(result)? {
         Ok(role) => {
-            flash(&user.session.0, format!("Created role {}.", role.name));
-            Ok(see_other(&req, &format!("/tenants/{}/roles", tenant.id)))
+            let message = format!("Created role {}.", role.name);
+            done(&req, &user, message, &list(&tenant))
         }
         Err(errors) => rerender(&new_page(&user, &mut conn, &tenant, Some(&input), errors).await?),
     }
@@ -241,7 +261,7 @@ async fn edit_page(
         title: format!("Role {}", role.name),
         note: note(role),
         action: format!("/tenants/{}/roles/{}", tenant.id, role.id),
-        cancel_href: format!("/tenants/{}/roles", tenant.id),
+        cancel_href: list(tenant),
         delete_action: can_edit.then(|| format!("/tenants/{}/roles/{}/delete", tenant.id, role.id)),
         name: input.map_or_else(|| role.name.clone(), |i| i.name.clone()),
         show_multi_tenant: false,
@@ -273,13 +293,8 @@ async fn update(
     path: web::Path<(String, String)>,
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
-    let (id, role_id) = path.into_inner();
     let mut conn = state.pool.get().await?;
-    let tenant = tenant_for(&user, &mut conn, &id, Level::Read).await?;
-    let role = role_in(&mut conn, &tenant, &role_id).await?;
-    if !authz::can_change_role(&user, &tenant, role.multi_tenant) {
-        return Err(AppError::Forbidden);
-    }
+    let (tenant, role) = changeable(&user, &mut conn, &path).await?;
     let input = RoleInput::from_pairs(form.into_inner());
     let result = match input.validate() {
         Ok((name, perms)) => {
@@ -300,11 +315,8 @@ async fn update(
             } else {
                 String::new()
             };
-            flash(
-                &user.session.0,
-                format!("Saved role {}.{extra}", saved.name),
-            );
-            Ok(see_other(&req, &format!("/tenants/{}/roles", tenant.id)))
+            let message = format!("Saved role {}.{extra}", saved.name);
+            done(&req, &user, message, &list(&tenant))
         }
         Err(errors) => {
             rerender(&edit_page(&user, &mut conn, &tenant, &role, Some(&input), errors).await?)
@@ -318,14 +330,13 @@ async fn delete(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
-    let (id, role_id) = path.into_inner();
     let mut conn = state.pool.get().await?;
-    let tenant = tenant_for(&user, &mut conn, &id, Level::Read).await?;
-    let role = role_in(&mut conn, &tenant, &role_id).await?;
-    if !authz::can_change_role(&user, &tenant, role.multi_tenant) {
-        return Err(AppError::Forbidden);
-    }
+    let (tenant, role) = changeable(&user, &mut conn, &path).await?;
     service::delete_user_role(&mut conn, &actor(&user, &req), &role).await?;
-    flash(&user.session.0, format!("Deleted role {}.", role.name));
-    Ok(see_other(&req, &format!("/tenants/{}/roles", tenant.id)))
+    done(
+        &req,
+        &user,
+        format!("Deleted role {}.", role.name),
+        &list(&tenant),
+    )
 }

@@ -6,7 +6,7 @@ use crate::domain::{Feature, Level, Permissions};
 use crate::error::{AppError, FieldErrors};
 use crate::services::roles as service;
 use crate::web::form::{field_error, field_errors};
-use crate::web::page::{flash, render, rerender, see_other, PageCtx};
+use crate::web::page::{done, render, rerender, PageCtx};
 use crate::web::role_form::{escalation_error, feature_labels, levels, matrix, RoleInput};
 use crate::web::roles::FormPage;
 use crate::web::routes::{route, Route};
@@ -143,6 +143,18 @@ async fn find(conn: &mut AsyncPgConnection, raw: &str) -> Result<TenantRole, App
         .map_err(AppError::from)
 }
 
+/// The tenant role of an update or delete path: 404 before 403, as everywhere.
+async fn changeable(
+    user: &CurrentUser,
+    conn: &mut AsyncPgConnection,
+    raw: &str,
+) -> Result<TenantRole, AppError> {
+    require_root(user, conn, false).await?;
+    let role = find(conn, raw).await?;
+    require_root(user, conn, true).await?;
+    Ok(role)
+}
+
 async fn save(
     req: &HttpRequest,
     user: &CurrentUser,
@@ -195,11 +207,8 @@ async fn submit(
             } else {
                 "Created"
             };
-            flash(
-                &user.session.0,
-                format!("{verb} tenant role {}.", saved.name),
-            );
-            Ok(see_other(req, "/tenant-roles"))
+            let message = format!("{verb} tenant role {}.", saved.name);
+            done(req, user, message, "/tenant-roles")
         }
         Err(errors) => {
             let perms = input.permissions_lenient();
@@ -237,9 +246,7 @@ async fn update(
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
-    require_root(&user, &mut conn, false).await?;
-    let role = find(&mut conn, &path).await?;
-    require_root(&user, &mut conn, true).await?;
+    let role = changeable(&user, &mut conn, &path).await?;
     submit(&req, &user, &mut conn, Some(&role), form.into_inner()).await
 }
 
@@ -250,13 +257,8 @@ async fn delete(
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
-    require_root(&user, &mut conn, false).await?;
-    let role = find(&mut conn, &path).await?;
-    require_root(&user, &mut conn, true).await?;
+    let role = changeable(&user, &mut conn, &path).await?;
     service::delete_tenant_role(&mut conn, &actor(&user, &req), &role).await?;
-    flash(
-        &user.session.0,
-        format!("Deleted tenant role {}.", role.name),
-    );
-    Ok(see_other(&req, "/tenant-roles"))
+    let message = format!("Deleted tenant role {}.", role.name);
+    done(&req, &user, message, "/tenant-roles")
 }

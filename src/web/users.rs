@@ -16,7 +16,7 @@ use crate::services::users::{
 use crate::web::extract::path_tenant;
 use crate::web::form::checked;
 use crate::web::form::field_errors;
-use crate::web::page::{flash, render, rerender, see_other, PageCtx};
+use crate::web::page::{done, render, rerender, PageCtx};
 use crate::web::routes::{route, Route};
 use crate::web::AppState;
 use crate::web::{actor, parse_id};
@@ -352,11 +352,8 @@ fn saved(
     target: &User,
     message: String,
 ) -> Result<HttpResponse, AppError> {
-    flash(&user.session.0, message);
-    Ok(see_other(
-        req,
-        &format!("/tenants/{}/users/{}", tenant.id, target.id),
-    ))
+    let location = format!("/tenants/{}/users/{}", tenant.id, target.id);
+    done(req, user, message, &location)
 }
 
 // ---------------------------------------------------------------- list
@@ -704,8 +701,13 @@ async fn delete(
     let mut conn = state.pool.get().await?;
     let (tenant, target) = changeable(&user, &mut conn, &path).await?;
     let deleted = service::delete(&mut conn, &actor(&user, &req), target.id).await?;
-    flash(&user.session.0, format!("Deleted {}.", deleted.username));
-    Ok(see_other(&req, &format!("/tenants/{}/users", tenant.id)))
+    let message = format!("Deleted {}.", deleted.username);
+    done(
+        &req,
+        &user,
+        message,
+        &format!("/tenants/{}/users", tenant.id),
+    )
 }
 
 #[derive(serde::Deserialize, Default)]

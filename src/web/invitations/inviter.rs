@@ -12,7 +12,7 @@ use crate::domain::{Feature, GrantRole, Level, Scope};
 use crate::error::{AppError, FieldErrors};
 use crate::services::invitations::{self as service, ALREADY_INVITED};
 use crate::web::extract::path_tenant;
-use crate::web::page::{error_page, flash, render, render_status, rerender, see_other, PageCtx};
+use crate::web::page::{done, error_page, render, render_status, rerender, PageCtx};
 use crate::web::AppState;
 use crate::web::{actor, parse_id};
 use actix_web::http::StatusCode;
@@ -76,11 +76,12 @@ fn to_list(
     tenant: &Tenant,
     message: String,
 ) -> Result<HttpResponse, AppError> {
-    flash(&user.session.0, message);
-    Ok(see_other(
+    done(
         req,
+        user,
+        message,
         &format!("/tenants/{}/invitations", tenant.id),
-    ))
+    )
 }
 
 // ---------------------------------------------------------------- the list
