@@ -8,7 +8,7 @@ use crate::db::models::api_token::Revocation;
 use crate::db::models::user::UserFields;
 use crate::db::models::User;
 use crate::db::set_lock_timeout;
-use crate::domain::account::{GbLimit, Password, PersonName};
+use crate::domain::account::{GbLimit, PersonName};
 use crate::domain::email::Email;
 use crate::domain::UserSource;
 use crate::domain::Username;
@@ -20,220 +20,69 @@ pub const MANAGED: &str = "Managed by the identity source; change it there.";
 /// The field error for a taken username.
 pub const TAKEN: &str = "This username is already taken in this tenant.";
 
-/// Raw form input for a user, before validation. The four identity fields are
-/// optional: a disabled input is not sent, and "not sent" means "unchanged".
-#[derive(Clone, Default, serde::Deserialize)]
-#[serde(default)]
-pub struct UserInput {
-    pub username: Option<String>,
-    pub email: Option<String>,
-    pub first_name: Option<String>,
-    pub last_name: Option<String>,
-    /// Only read when creating; never rendered back.
-    pub password: String,
-    pub role_id: String,
-    pub enabled: Option<String>,
-    /// Sent by the forms next to the checkbox, so that "unchecked" differs from "not sent".
-    pub enabled_shown: Option<String>,
-    pub storage_limit_gb: String,
-    pub memory_limit_gb: String,
+/// A user's own identity fields, valid by construction.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Identity {
+    pub username: Username,
+    /// `None`: no email. Only users made before email was required (the first
+    /// administrator) keep none, until someone enters one.
+    pub email: Option<Email>,
+    pub first_name: PersonName,
+    pub last_name: PersonName,
 }
 
-impl std::fmt::Debug for UserInput {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("UserInput")
-            .field("username", &self.username)
-            .field("email", &self.email)
-            .field("role_id", &self.role_id)
-            .field("enabled", &self.enabled)
-            .finish_non_exhaustive()
+/// What both a create and an edit set besides the identity.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UserSettings {
+    /// A role of the user's own tenant; `None`: no rights there (visibility only).
+    pub role_id: Option<i64>,
+    pub enabled: bool,
+    pub storage_limit_gb: GbLimit,
+    pub memory_limit_gb: GbLimit,
+}
+
+/// A new local user.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewUser {
+    pub identity: Identity,
+    pub settings: UserSettings,
+}
+
+/// An edit of a user.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserChange {
+    /// `None` keeps the stored identity: an identity source manages it.
+    pub identity: Option<Identity>,
+    pub settings: UserSettings,
+}
+
+impl Identity {
+    fn into_fields(self, settings: UserSettings) -> UserFields {
+        UserFields {
+            username: self.username.into_inner(),
+            email: self.email.map(Email::into_inner).unwrap_or_default(),
+            first_name: self.first_name.into_inner(),
+            last_name: self.last_name.into_inner(),
+            role_id: settings.role_id,
+            enabled: settings.enabled,
+            storage_limit_gb: settings.storage_limit_gb.get(),
+            memory_limit_gb: settings.memory_limit_gb.get(),
+        }
     }
 }
 
-fn text(v: &Option<String>) -> &str {
-    v.as_deref().unwrap_or_default()
-}
-
-impl UserInput {
-    /// The create form's starting values.
-    pub fn blank() -> Self {
-        Self {
-            enabled: Some("true".into()),
-            ..Self::default()
-        }
-    }
-
-    /// The edit form's starting values.
-    pub fn from_user(u: &User) -> Self {
-        Self {
-            username: Some(u.username.clone()),
-            email: Some(u.email.clone()),
-            first_name: Some(u.first_name.clone()),
-            last_name: Some(u.last_name.clone()),
-            password: String::new(),
-            role_id: u.role_id.map(|r| r.to_string()).unwrap_or_default(),
-            enabled: u.enabled.then(|| "true".into()),
-            enabled_shown: Some("1".into()),
-            storage_limit_gb: u
-                .storage_limit_gb
-                .map(|n| n.to_string())
-                .unwrap_or_default(),
-            memory_limit_gb: u.memory_limit_gb.map(|n| n.to_string()).unwrap_or_default(),
-        }
-    }
-
-    /// This input to re-render, with the identity fields an identity source manages
-    /// shown as stored, and the password dropped.
-    pub fn for_rerender(mut self, stored: Option<&User>) -> Self {
-        self.password.clear();
-        if let Some(u) = stored.filter(|u| u.is_managed()) {
-            self.username = Some(u.username.clone());
-            self.email = Some(u.email.clone());
-            self.first_name = Some(u.first_name.clone());
-            self.last_name = Some(u.last_name.clone());
-        }
-        self
-    }
-
-    pub fn username(&self) -> &str {
-        text(&self.username)
-    }
-    pub fn email(&self) -> &str {
-        text(&self.email)
-    }
-    pub fn first_name(&self) -> &str {
-        text(&self.first_name)
-    }
-    pub fn last_name(&self) -> &str {
-        text(&self.last_name)
-    }
-    /// A browser sends a checked box (whatever its value) and omits an unchecked one,
-    /// as `web::form::checked` reads every console checkbox.
-    pub fn enabled_checked(&self) -> bool {
-        self.enabled.is_some()
-    }
-    pub fn role_selected(&self, id: &i64) -> bool {
-        self.role_id.trim() == id.to_string()
-    }
-
-    /// The enabled flag: an unchecked box sends nothing. On create, a client that
-    /// sends neither the box nor its marker gets an enabled user.
-    fn enabled_value(&self, creating: bool) -> bool {
-        self.enabled_checked() || (creating && self.enabled_shown.is_none())
-    }
-
-    /// Parses the fields common to both forms; the role is checked against the
-    /// tenant's roles by the caller (`role_id` is left `None`).
-    fn parse_common(
-        &self,
-        identity: Option<(&str, &str, &str, &str)>,
-        creating: bool,
-        email_optional: bool,
-        errors: &mut FieldErrors,
-    ) -> Option<UserFields> {
-        let (username, email, first_name, last_name) = match identity {
-            // Managed by an identity source: the stored values, unvalidated.
-            Some((u, e, f, l)) => (
-                Some(u.to_string()),
-                Some(e.to_string()),
-                Some(f.to_string()),
-                Some(l.to_string()),
-            ),
-            None => (
-                Username::parse(self.username())
-                    .map_err(|e| errors.insert("username", e))
-                    .ok()
-                    .map(Username::into_inner),
-                if email_optional && self.email().trim().is_empty() {
-                    Some(String::new())
-                } else {
-                    Email::parse(self.email())
-                        .map_err(|e| errors.insert("email", e))
-                        .ok()
-                        .map(Email::into_inner)
-                },
-                PersonName::parse(self.first_name())
-                    .map_err(|e| errors.insert("first_name", e))
-                    .ok()
-                    .map(PersonName::into_inner),
-                PersonName::parse(self.last_name())
-                    .map_err(|e| errors.insert("last_name", e))
-                    .ok()
-                    .map(PersonName::into_inner),
-            ),
-        };
-        let storage = GbLimit::parse(&self.storage_limit_gb)
-            .map_err(|e| errors.insert("storage_limit_gb", e))
-            .ok();
-        let memory = GbLimit::parse(&self.memory_limit_gb)
-            .map_err(|e| errors.insert("memory_limit_gb", e))
-            .ok();
-        match (username, email, first_name, last_name, storage, memory) {
-            (Some(username), Some(email), Some(first_name), Some(last_name), Some(s), Some(m))
-                if errors.is_empty() =>
-            {
-                Some(UserFields {
-                    username,
-                    email,
-                    first_name,
-                    last_name,
-                    role_id: None,
-                    enabled: self.enabled_value(creating),
-                    storage_limit_gb: s.get(),
-                    memory_limit_gb: m.get(),
-                })
-            }
-            _ => None,
-        }
-    }
-
-    /// Parses the create form: every field error at once.
-    pub fn for_create(&self) -> Result<(UserFields, Password), FieldErrors> {
-        let mut errors = FieldErrors::new();
-        let password = Password::parse(&self.password, self.username())
-            .map_err(|e| errors.insert("password", e))
-            .ok();
-        let fields = self.parse_common(None, true, false, &mut errors);
-        match (fields, password) {
-            (Some(f), Some(p)) if errors.is_empty() => Ok((f, p)),
-            _ => Err(errors),
-        }
-    }
-
-    /// Parses the edit form of `stored`. For a user of an identity source, a
-    /// submitted name, username, email or password that differs from the stored
-    /// one is refused; fields not sent stay as they are.
-    pub fn for_update(&self, stored: &User) -> Result<UserFields, FieldErrors> {
-        let mut errors = FieldErrors::new();
-        let identity = if stored.is_managed() {
-            for (field, sent, current) in [
-                ("username", &self.username, &stored.username),
-                ("email", &self.email, &stored.email),
-                ("first_name", &self.first_name, &stored.first_name),
-                ("last_name", &self.last_name, &stored.last_name),
-            ] {
-                if sent.as_deref().is_some_and(|v| v.trim() != current.trim()) {
-                    errors.insert(field, MANAGED.into());
-                }
-            }
-            if !self.password.is_empty() {
-                errors.insert("password", MANAGED.into());
-            }
-            Some((
-                stored.username.as_str(),
-                stored.email.as_str(),
-                stored.first_name.as_str(),
-                stored.last_name.as_str(),
-            ))
-        } else {
-            None
-        };
-        // Users made before email was required (the first administrator) keep their
-        // empty email until someone enters one.
-        let email_optional = stored.email.is_empty();
-        match self.parse_common(identity, false, email_optional, &mut errors) {
-            Some(f) if errors.is_empty() => Ok(f),
-            _ => Err(errors),
+impl UserChange {
+    /// The fields to store over `stored`.
+    fn into_fields(self, stored: &User) -> UserFields {
+        match self.identity {
+            Some(identity) => identity.into_fields(self.settings),
+            None => UserFields {
+                role_id: self.settings.role_id,
+                enabled: self.settings.enabled,
+                storage_limit_gb: self.settings.storage_limit_gb.get(),
+                memory_limit_gb: self.settings.memory_limit_gb.get(),
+                ..UserFields::of(stored)
+            },
         }
     }
 }
@@ -292,11 +141,12 @@ pub async fn create(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     tenant_id: i64,
-    fields: &UserFields,
+    new: NewUser,
     password_hash: &str,
 ) -> Result<User, AppError> {
+    let fields = new.identity.into_fields(new.settings);
     conn.transaction(async |conn| {
-        let user = User::create(conn, tenant_id, fields, password_hash)
+        let user = User::create(conn, tenant_id, &fields, password_hash)
             .await
             .map_err(username_taken)?;
         let mut event = actor.event("user.create", Some(tenant_id));
@@ -313,13 +163,13 @@ pub async fn update(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     id: i64,
-    fields: UserFields,
+    change: UserChange,
 ) -> Result<User, AppError> {
     conn.transaction(async |conn| {
         set_lock_timeout(conn).await?;
         let mut errors = FieldErrors::new();
         // Owners before the user: the same lock order as `set_enabled` and `delete`.
-        let refusal = if fields.enabled {
+        let refusal = if change.settings.enabled {
             None
         } else {
             let current = User::find_with_tenant(conn, id)
@@ -332,6 +182,7 @@ pub async fn update(
             }
         };
         let before = User::lock(conn, id).await?;
+        let fields = change.into_fields(&before);
         if let Some(message) = refusal.filter(|_| before.enabled) {
             errors.insert("enabled", message);
         }
@@ -525,143 +376,4 @@ async fn set_password(
         Ok(epoch)
     })
     .await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::Utc;
-
-    fn stored(source: UserSource) -> User {
-        User {
-            id: 7,
-            tenant_id: 3,
-            username: "alice".into(),
-            email: "alice@example.com".into(),
-            first_name: "Alice".into(),
-            last_name: "Smith".into(),
-            password_hash: "x".into(),
-            enabled: true,
-            source,
-            session_epoch: 0,
-            last_login_at: None,
-            created_at: Utc::now(),
-            updated_at: Utc::now(),
-            role_id: Some(1),
-            storage_limit_gb: None,
-            memory_limit_gb: Some(4),
-        }
-    }
-
-    fn input() -> UserInput {
-        UserInput {
-            username: Some(" bob ".into()),
-            email: Some("bob@example.com".into()),
-            first_name: Some("Bob".into()),
-            last_name: Some("".into()),
-            password: "long enough password".into(),
-            role_id: "5".into(),
-            enabled: Some("true".into()),
-            enabled_shown: Some("1".into()),
-            storage_limit_gb: "10".into(),
-            memory_limit_gb: "".into(),
-        }
-    }
-
-    #[test]
-    fn create_parses_every_field() {
-        let (f, p) = input().for_create().unwrap();
-        assert_eq!(f.username, "bob");
-        assert_eq!(f.storage_limit_gb, Some(10));
-        assert_eq!(f.memory_limit_gb, None);
-        assert!(f.enabled);
-        assert!(p.matches("long enough password"));
-    }
-
-    #[test]
-    fn create_reports_every_error_at_once() {
-        let bad = UserInput {
-            username: Some("".into()),
-            email: Some("nope".into()),
-            password: "short".into(),
-            storage_limit_gb: "-1".into(),
-            ..input()
-        };
-        let errors = bad.for_create().unwrap_err();
-        for field in ["username", "email", "password", "storage_limit_gb"] {
-            assert!(errors.contains_key(field), "{field}: {errors:?}");
-        }
-        let same = UserInput {
-            password: "bob-the-user".into(),
-            username: Some("bob-the-user".into()),
-            ..input()
-        };
-        assert!(same.for_create().unwrap_err().contains_key("password"));
-    }
-
-    #[test]
-    fn enabled_box() {
-        let unchecked = UserInput {
-            enabled: None,
-            ..input()
-        };
-        assert!(!unchecked.for_create().unwrap().0.enabled);
-        let bare = UserInput {
-            enabled: None,
-            enabled_shown: None,
-            ..input()
-        };
-        assert!(bare.for_create().unwrap().0.enabled);
-        assert!(!bare.for_update(&stored(UserSource::Local)).unwrap().enabled);
-    }
-
-    #[test]
-    fn identity_source_fields_cannot_change() {
-        let user = stored(UserSource::Scim);
-        let changed = UserInput {
-            email: Some("new@example.com".into()),
-            ..UserInput::from_user(&user)
-        };
-        let errors = changed.for_update(&user).unwrap_err();
-        assert_eq!(errors.get("email").map(String::as_str), Some(MANAGED));
-        let with_password = UserInput {
-            password: "a new password".into(),
-            ..UserInput::from_user(&user)
-        };
-        assert!(with_password
-            .for_update(&user)
-            .unwrap_err()
-            .contains_key("password"));
-        // Not sent (disabled inputs) or sent unchanged: kept; other fields change.
-        let limits_only = UserInput {
-            username: None,
-            email: None,
-            first_name: None,
-            last_name: None,
-            enabled: None,
-            storage_limit_gb: "20".into(),
-            ..UserInput::from_user(&user)
-        };
-        let f = limits_only.for_update(&user).unwrap();
-        assert_eq!(f.email, "alice@example.com");
-        assert_eq!(f.storage_limit_gb, Some(20));
-        assert!(!f.enabled);
-        // An empty email stays empty only where it was empty already.
-        let no_email = UserInput {
-            email: Some(" ".into()),
-            ..UserInput::from_user(&stored(UserSource::Local))
-        };
-        assert!(no_email
-            .for_update(&stored(UserSource::Local))
-            .unwrap_err()
-            .contains_key("email"));
-        let legacy = User {
-            email: String::new(),
-            ..stored(UserSource::Local)
-        };
-        assert_eq!(no_email.for_update(&legacy).unwrap().email, "");
-        // A local user's fields are validated and may change.
-        let local = stored(UserSource::Local);
-        assert_eq!(changed.for_update(&local).unwrap().email, "new@example.com");
-    }
 }

@@ -7,11 +7,13 @@ use crate::db::models::{Grant, Tenant};
 use crate::domain::{Feature, GrantRole, Level, Scope};
 use crate::error::{AppError, FieldErrors};
 use crate::services::grants as service;
-use crate::web::page::{flash, render, render_status, see_other, PageCtx};
+use crate::services::tenants::Parsed;
+use crate::web::extract::path_tenant;
+use crate::web::form::field_errors;
+use crate::web::page::{flash, render, rerender, see_other, PageCtx};
 use crate::web::routes::{route, Route};
 use crate::web::AppState;
 use crate::web::{actor, parse_id};
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use diesel_async::AsyncPgConnection;
@@ -89,6 +91,33 @@ impl GrantForm {
     pub fn manage_checked(&self) -> bool {
         crate::web::form::checked(&self.manage_subtenants)
     }
+
+    /// The grant's role, scope and "may manage sub-tenants": every field error at once.
+    fn terms(&self) -> Parsed<(GrantRole, Scope, bool)> {
+        let mut errors = FieldErrors::new();
+        let role = self
+            .role
+            .parse::<GrantRole>()
+            .map_err(|_| errors.insert("role", "Choose Owner, Administrator or Viewer.".into()))
+            .ok();
+        let scope = self
+            .scope
+            .parse::<Scope>()
+            .map_err(|_| errors.insert("scope", "Choose this tenant or all sub-tenants.".into()))
+            .ok();
+        let manage = self.manage_checked();
+        if manage && scope == Some(Scope::Tenant) {
+            errors.insert(
+                "manage_subtenants",
+                "Managing sub-tenants needs the scope “this tenant and all its sub-tenants”."
+                    .into(),
+            );
+        }
+        match (role, scope) {
+            (Some(role), Some(scope)) if errors.is_empty() => Ok((role, scope, manage)),
+            _ => Err(errors),
+        }
+    }
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -103,9 +132,7 @@ async fn tenant_for(
     conn: &mut AsyncPgConnection,
     raw: &str,
 ) -> Result<Tenant, AppError> {
-    let tenant = authz::visible_tenant(user, parse_id(raw)?, conn).await?;
-    authz::require(user, &tenant, Feature::Users, Level::Read)?;
-    Ok(tenant)
+    path_tenant(user, conn, parse_id(raw)?, Feature::Users, Level::Read).await
 }
 
 /// How the explainer names a tenant the viewer may not see.
@@ -290,16 +317,7 @@ async fn give(
         return Err(AppError::Forbidden);
     }
     let mut errors = FieldErrors::new();
-    let role = form
-        .role
-        .parse::<GrantRole>()
-        .map_err(|_| errors.insert("role", "Choose Owner, Administrator or Viewer.".into()))
-        .ok();
-    let scope = form
-        .scope
-        .parse::<Scope>()
-        .map_err(|_| errors.insert("scope", "Choose this tenant or all sub-tenants.".into()))
-        .ok();
+    let terms = form.terms().map_err(|e| errors.extend(e)).ok();
     // Only users the granter may see can be picked; any other id is the same field error.
     let subject = match form.user_id.trim().parse::<i64>() {
         Ok(id) => match Principal::load(&mut conn, id).await? {
@@ -311,15 +329,8 @@ async fn give(
     if subject.is_none() {
         errors.insert("user_id", "Choose a user from the list.".into());
     }
-    let manage = form.manage_checked();
-    if manage && scope == Some(Scope::Tenant) {
-        errors.insert(
-            "manage_subtenants",
-            "Managing sub-tenants needs the scope “this tenant and all its sub-tenants”.".into(),
-        );
-    }
-    let result = match (role, scope, &subject) {
-        (Some(role), Some(scope), Some(subject)) if errors.is_empty() => {
+    let result = match (terms, &subject) {
+        (Some((role, scope, manage)), Some(subject)) if errors.is_empty() => {
             let old = Grant::existing(&mut conn, subject.user.id, tenant.id)
                 .await?
                 .map(|g| (g.role, g.scope, g.manage_subtenants));
@@ -342,7 +353,7 @@ async fn give(
         }
         _ => Err(AppError::Validation(errors)),
     };
-    match result {
+    match field_errors(result)? {
         Ok(()) => {
             if let Some(s) = subject {
                 flash(
@@ -352,11 +363,7 @@ async fn give(
             }
             Ok(see_other(&req, &format!("/tenants/{}/access", tenant.id)))
         }
-        Err(AppError::Validation(errors)) => {
-            let page = build(&user, &mut conn, tenant, form, errors, None).await?;
-            render_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
-        }
-        Err(e) => Err(e),
+        Err(errors) => rerender(&build(&user, &mut conn, tenant, form, errors, None).await?),
     }
 }
 
@@ -382,4 +389,42 @@ async fn revoke(
     service::revoke(&mut conn, &actor(&user, &req), &tenant, &grant).await?;
     flash(&user.session.0, "Grant revoked.");
     Ok(see_other(&req, &format!("/tenants/{}/access", tenant.id)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form(role: &str, scope: &str, manage: bool) -> GrantForm {
+        GrantForm {
+            user_id: "1".into(),
+            role: role.into(),
+            scope: scope.into(),
+            manage_subtenants: manage.then(|| "true".into()),
+        }
+    }
+
+    #[test]
+    fn terms_convert() {
+        assert_eq!(
+            form("owner", "subtree", true).terms(),
+            Ok((GrantRole::Owner, Scope::Subtree, true))
+        );
+        assert_eq!(
+            form("viewer", "tenant", false).terms(),
+            Ok((GrantRole::Viewer, Scope::Tenant, false))
+        );
+    }
+
+    #[test]
+    fn terms_report_every_field_error() {
+        let errors = form("king", "galaxy", true).terms().unwrap_err();
+        assert_eq!(errors["role"], "Choose Owner, Administrator or Viewer.");
+        assert_eq!(errors["scope"], "Choose this tenant or all sub-tenants.");
+        let errors = form("viewer", "tenant", true).terms().unwrap_err();
+        assert_eq!(
+            errors.keys().copied().collect::<Vec<_>>(),
+            ["manage_subtenants"]
+        );
+    }
 }

@@ -1,12 +1,15 @@
 //! The request extractors: who is asking, from the session (`CurrentUser`) or from
 //! a bearer token (`ApiUser`), loaded with the application's pool.
 
-use crate::auth::{ApiUser, CurrentUser};
+use crate::auth::{authz, ApiUser, CurrentUser};
+use crate::db::models::Tenant;
+use crate::domain::{Feature, Level};
 use crate::error::AppError;
 use crate::services::Actor;
 use crate::web::AppState;
 use actix_session::SessionExt;
 use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
+use diesel_async::AsyncPgConnection;
 use std::future::Future;
 use std::pin::Pin;
 
@@ -46,4 +49,18 @@ impl ApiUser {
     pub fn actor(&self, req: &HttpRequest) -> Actor {
         Actor::api_token(self, self.token_id, super::client_addr(req))
     }
+}
+
+/// The tenant a console path names: 404 unless the user may see it, 403 unless they
+/// hold `level` on `feature` there. The prologue of every tenant page.
+pub async fn path_tenant(
+    user: &CurrentUser,
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    feature: Feature,
+    level: Level,
+) -> Result<Tenant, AppError> {
+    let tenant = authz::visible_tenant(user, id, conn).await?;
+    authz::require(user, &tenant, feature, level)?;
+    Ok(tenant)
 }

@@ -30,6 +30,16 @@ pub fn field_error(field: &'static str, message: impl Into<String>) -> FieldErro
     FieldErrors::from([(field, message.into())])
 }
 
+/// A form post's outcome with its field errors apart: they re-render the form, and
+/// any other error answers as it is.
+pub fn field_errors<T>(result: Result<T, AppError>) -> Result<Result<T, FieldErrors>, AppError> {
+    match result {
+        Ok(value) => Ok(Ok(value)),
+        Err(AppError::Validation(errors)) => Ok(Err(errors)),
+        Err(e) => Err(e),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -54,6 +64,17 @@ mod tests {
             assert_eq!(field_id(bad), None);
         }
         assert_eq!(field_id(" 7"), Some(7));
+    }
+
+    #[test]
+    fn field_errors_stand_apart() {
+        let errors = field_errors::<()>(Err(AppError::field("name", "Enter a name.")));
+        assert!(matches!(errors, Ok(Err(e)) if e["name"] == "Enter a name."));
+        assert!(matches!(field_errors(Ok(1)), Ok(Ok(1))));
+        assert!(matches!(
+            field_errors::<()>(Err(AppError::Forbidden)),
+            Err(AppError::Forbidden)
+        ));
     }
 
     #[test]

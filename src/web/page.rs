@@ -113,6 +113,22 @@ pub fn render_status<T: Template>(
         .body(body))
 }
 
+/// A change done: `message` as a flash for the next page, and a 303 to `location`.
+pub fn done(
+    req: &HttpRequest,
+    user: &CurrentUser,
+    message: impl Into<String>,
+    location: &str,
+) -> Result<HttpResponse, AppError> {
+    flash(&user.session.0, message);
+    Ok(see_other(req, location))
+}
+
+/// A form shown again with its field errors: 422.
+pub fn rerender<T: Template>(template: &T) -> Result<HttpResponse, AppError> {
+    render_status(template, StatusCode::UNPROCESSABLE_ENTITY)
+}
+
 /// 303 to `location`; htmx follows `HX-Redirect` instead of swapping the target.
 pub fn see_other(req: &HttpRequest, location: &str) -> HttpResponse {
     let mut response = HttpResponse::SeeOther();

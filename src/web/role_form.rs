@@ -23,6 +23,19 @@ pub fn matrix(permissions: &Permissions) -> Vec<MatrixRow> {
         .collect()
 }
 
+/// The level of each feature, in the order of `Feature::ALL` (a row of a roles table).
+pub fn levels(permissions: &Permissions) -> Vec<&'static str> {
+    Feature::ALL
+        .iter()
+        .map(|f| permissions.get(*f).as_str())
+        .collect()
+}
+
+/// The features' names, the header of a roles table.
+pub fn feature_labels() -> Vec<&'static str> {
+    Feature::ALL.iter().map(|f| f.label()).collect()
+}
+
 /// The submitted form, kept as sent so it can be re-rendered.
 #[derive(Clone, Debug, Default)]
 pub struct RoleInput {

@@ -6,12 +6,15 @@ use crate::db::models::Tenant;
 use crate::domain::{Feature, Level};
 use crate::error::{AppError, FieldErrors};
 use crate::services::roles as service;
-use crate::web::page::{flash, render, render_status, see_other, PageCtx};
-use crate::web::role_form::{escalation_error, matrix, MatrixRow, RoleInput};
+use crate::web::extract::path_tenant;
+use crate::web::form::field_errors;
+use crate::web::page::{done, render, rerender, PageCtx};
+use crate::web::role_form::{
+    escalation_error, feature_labels, levels, matrix, MatrixRow, RoleInput,
+};
 use crate::web::routes::{route, Route};
 use crate::web::AppState;
 use crate::web::{actor, parse_id};
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use diesel_async::AsyncPgConnection;
@@ -64,6 +67,11 @@ pub struct FormPage {
     pub read_only: bool,
 }
 
+/// The roles list of `tenant`.
+fn list(tenant: &Tenant) -> String {
+    format!("/tenants/{}/roles", tenant.id)
+}
+
 fn kind(role: &UserRole, copies: Option<i64>) -> String {
     match (role.multi_tenant, role.template_id, role.customised) {
         (true, _, _) => format!(
@@ -82,9 +90,7 @@ async fn tenant_for(
     raw: &str,
     level: Level,
 ) -> Result<Tenant, AppError> {
-    let tenant = authz::visible_tenant(user, parse_id(raw)?, conn).await?;
-    authz::require(user, &tenant, Feature::Roles, level)?;
-    Ok(tenant)
+    path_tenant(user, conn, parse_id(raw)?, Feature::Roles, level).await
 }
 
 async fn role_in(
@@ -95,6 +101,21 @@ async fn role_in(
     UserRole::find_in_tenant(conn, tenant.id, parse_id(raw)?)
         .await?
         .ok_or(AppError::NotFound)
+}
+
+/// The tenant and the role of an update or delete path, if the user may change
+/// that role (a template only in the root, by those who define templates).
+async fn changeable(
+    user: &CurrentUser,
+    conn: &mut AsyncPgConnection,
+    path: &(String, String),
+) -> Result<(Tenant, UserRole), AppError> {
+    let tenant = tenant_for(user, conn, &path.0, Level::Read).await?;
+    let role = role_in(conn, &tenant, &path.1).await?;
+    if !authz::can_change_role(user, &tenant, role.multi_tenant) {
+        return Err(AppError::Forbidden);
+    }
+    Ok((tenant, role))
 }
 
 async fn index(
@@ -123,10 +144,7 @@ async fn index(
                 r.multi_tenant
                     .then(|| copies.get(&r.id).copied().unwrap_or(0)),
             ),
-            levels: Feature::ALL
-                .iter()
-                .map(|f| r.permissions.get(*f).as_str())
-                .collect(),
+            levels: levels(&r.permissions),
             name: r.name,
         })
         .collect();
@@ -134,7 +152,7 @@ async fn index(
         page: PageCtx::new(&user, &mut conn, "roles").await?,
         cap_name: user.cap_name(&tenant),
         can_edit: authz::can_edit_roles(&user, &tenant),
-        features: Feature::ALL.iter().map(|f| f.label()).collect(),
+        features: feature_labels(),
         roles,
         tenant,
     })
@@ -147,21 +165,34 @@ async fn new_form(
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
     let tenant = tenant_for(&user, &mut conn, &path, Level::Full).await?;
-    let page = FormPage {
-        page: PageCtx::new(&user, &mut conn, "roles").await?,
+    render(&new_page(&user, &mut conn, &tenant, None, FieldErrors::new()).await?)
+}
+
+/// The create form: empty (every feature at read), or `input` with its errors.
+async fn new_page(
+    user: &CurrentUser,
+    conn: &mut AsyncPgConnection,
+    tenant: &Tenant,
+    input: Option<&RoleInput>,
+    errors: FieldErrors,
+) -> Result<FormPage, AppError> {
+    Ok(FormPage {
+        page: PageCtx::new(user, conn, "roles").await?,
         title: format!("New role in {}", tenant.name),
         note: None,
         action: format!("/tenants/{}/roles/new", tenant.id),
-        cancel_href: format!("/tenants/{}/roles", tenant.id),
+        cancel_href: list(tenant),
         delete_action: None,
-        name: String::new(),
-        show_multi_tenant: authz::can_define_templates(&user, &tenant),
-        multi_tenant: false,
-        matrix: matrix(&crate::domain::Permissions::all(Level::Read)),
-        errors: FieldErrors::new(),
+        name: input.map(|i| i.name.clone()).unwrap_or_default(),
+        show_multi_tenant: authz::can_define_templates(user, tenant),
+        multi_tenant: input.is_some_and(|i| i.multi_tenant),
+        matrix: matrix(&input.map_or_else(
+            || crate::domain::Permissions::all(Level::Read),
+            RoleInput::permissions_lenient,
+        )),
+        errors,
         read_only: false,
-    };
-    render(&page)
+    })
 }
 
 async fn create(
@@ -198,29 +229,12 @@ async fn create(
         }
         Err(errors) => Err(AppError::Validation(errors)),
     };
-    match result {
+    match field_errors(result)? {
         Ok(role) => {
-            flash(&user.session.0, format!("Created role {}.", role.name));
-            Ok(see_other(&req, &format!("/tenants/{}/roles", tenant.id)))
+            let message = format!("Created role {}.", role.name);
+            done(&req, &user, message, &list(&tenant))
         }
-        Err(AppError::Validation(errors)) => {
-            let page = FormPage {
-                page: PageCtx::new(&user, &mut conn, "roles").await?,
-                title: format!("New role in {}", tenant.name),
-                note: None,
-                action: format!("/tenants/{}/roles/new", tenant.id),
-                cancel_href: format!("/tenants/{}/roles", tenant.id),
-                delete_action: None,
-                name: input.name.clone(),
-                show_multi_tenant: authz::can_define_templates(&user, &tenant),
-                multi_tenant: input.multi_tenant,
-                matrix: matrix(&input.permissions_lenient()),
-                errors,
-                read_only: false,
-            };
-            render_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
-        }
-        Err(e) => Err(e),
+        Err(errors) => rerender(&new_page(&user, &mut conn, &tenant, Some(&input), errors).await?),
     }
 }
 
@@ -247,7 +261,7 @@ async fn edit_page(
         title: format!("Role {}", role.name),
         note: note(role),
         action: format!("/tenants/{}/roles/{}", tenant.id, role.id),
-        cancel_href: format!("/tenants/{}/roles", tenant.id),
+        cancel_href: list(tenant),
         delete_action: can_edit.then(|| format!("/tenants/{}/roles/{}/delete", tenant.id, role.id)),
         name: input.map_or_else(|| role.name.clone(), |i| i.name.clone()),
         show_multi_tenant: false,
@@ -279,13 +293,8 @@ async fn update(
     path: web::Path<(String, String)>,
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
-    let (id, role_id) = path.into_inner();
     let mut conn = state.pool.get().await?;
-    let tenant = tenant_for(&user, &mut conn, &id, Level::Read).await?;
-    let role = role_in(&mut conn, &tenant, &role_id).await?;
-    if !authz::can_change_role(&user, &tenant, role.multi_tenant) {
-        return Err(AppError::Forbidden);
-    }
+    let (tenant, role) = changeable(&user, &mut conn, &path).await?;
     let input = RoleInput::from_pairs(form.into_inner());
     let result = match input.validate() {
         Ok((name, perms)) => {
@@ -299,24 +308,19 @@ async fn update(
         }
         Err(errors) => Err(AppError::Validation(errors)),
     };
-    match result {
+    match field_errors(result)? {
         Ok((saved, copies)) => {
             let extra = if saved.multi_tenant {
                 format!(" {copies} linked copies updated.")
             } else {
                 String::new()
             };
-            flash(
-                &user.session.0,
-                format!("Saved role {}.{extra}", saved.name),
-            );
-            Ok(see_other(&req, &format!("/tenants/{}/roles", tenant.id)))
+            let message = format!("Saved role {}.{extra}", saved.name);
+            done(&req, &user, message, &list(&tenant))
         }
-        Err(AppError::Validation(errors)) => {
-            let page = edit_page(&user, &mut conn, &tenant, &role, Some(&input), errors).await?;
-            render_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
+        Err(errors) => {
+            rerender(&edit_page(&user, &mut conn, &tenant, &role, Some(&input), errors).await?)
         }
-        Err(e) => Err(e),
     }
 }
 
@@ -326,14 +330,13 @@ async fn delete(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
-    let (id, role_id) = path.into_inner();
     let mut conn = state.pool.get().await?;
-    let tenant = tenant_for(&user, &mut conn, &id, Level::Read).await?;
-    let role = role_in(&mut conn, &tenant, &role_id).await?;
-    if !authz::can_change_role(&user, &tenant, role.multi_tenant) {
-        return Err(AppError::Forbidden);
-    }
+    let (tenant, role) = changeable(&user, &mut conn, &path).await?;
     service::delete_user_role(&mut conn, &actor(&user, &req), &role).await?;
-    flash(&user.session.0, format!("Deleted role {}.", role.name));
-    Ok(see_other(&req, &format!("/tenants/{}/roles", tenant.id)))
+    done(
+        &req,
+        &user,
+        format!("Deleted role {}.", role.name),
+        &list(&tenant),
+    )
 }

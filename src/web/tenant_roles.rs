@@ -5,13 +5,13 @@ use crate::db::models::role::TenantRole;
 use crate::domain::{Feature, Level, Permissions};
 use crate::error::{AppError, FieldErrors};
 use crate::services::roles as service;
-use crate::web::page::{flash, render, render_status, see_other, PageCtx};
-use crate::web::role_form::{escalation_error, matrix, RoleInput};
+use crate::web::form::{field_error, field_errors};
+use crate::web::page::{done, render, rerender, PageCtx};
+use crate::web::role_form::{escalation_error, feature_labels, levels, matrix, RoleInput};
 use crate::web::roles::FormPage;
 use crate::web::routes::{route, Route};
 use crate::web::AppState;
 use crate::web::{actor, parse_id};
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use diesel_async::AsyncPgConnection;
@@ -74,17 +74,14 @@ async fn index(user: CurrentUser, state: web::Data<AppState>) -> Result<HttpResp
         .map(|r| Row {
             id: r.id,
             tenants: using.get(&r.id).copied().unwrap_or(0),
-            levels: Feature::ALL
-                .iter()
-                .map(|f| r.permissions.get(*f).as_str())
-                .collect(),
+            levels: levels(&r.permissions),
             name: r.name,
         })
         .collect();
     render(&IndexPage {
         page: PageCtx::new(&user, &mut conn, "tenant-roles").await?,
         roles,
-        features: Feature::ALL.iter().map(|f| f.label()).collect(),
+        features: feature_labels(),
         can_edit: authz::can_manage_tenant_roles(&user),
     })
 }
@@ -146,6 +143,18 @@ async fn find(conn: &mut AsyncPgConnection, raw: &str) -> Result<TenantRole, App
         .map_err(AppError::from)
 }
 
+/// The tenant role of an update or delete path: 404 before 403, as everywhere.
+async fn changeable(
+    user: &CurrentUser,
+    conn: &mut AsyncPgConnection,
+    raw: &str,
+) -> Result<TenantRole, AppError> {
+    require_root(user, conn, false).await?;
+    let role = find(conn, raw).await?;
+    require_root(user, conn, true).await?;
+    Ok(role)
+}
+
 async fn save(
     req: &HttpRequest,
     user: &CurrentUser,
@@ -159,10 +168,7 @@ async fn save(
     };
     let too_much = authz::exceeds_own(user, &user.home, &perms);
     if !too_much.is_empty() {
-        return Ok(Err(FieldErrors::from([(
-            "permissions",
-            escalation_error(&too_much),
-        )])));
+        return Ok(Err(field_error("permissions", escalation_error(&too_much))));
     }
     let result = match existing {
         Some(role) => {
@@ -170,11 +176,7 @@ async fn save(
         }
         None => service::create_tenant_role(conn, &actor(user, req), &name, &perms).await,
     };
-    match result {
-        Ok(r) => Ok(Ok(r)),
-        Err(AppError::Validation(errors)) => Ok(Err(errors)),
-        Err(e) => Err(e),
-    }
+    field_errors(result)
 }
 
 async fn create(
@@ -185,26 +187,32 @@ async fn create(
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
     require_root(&user, &mut conn, true).await?;
-    let input = RoleInput::from_pairs(form.into_inner());
-    match save(&req, &user, &mut conn, None, &input).await? {
-        Ok(role) => {
-            flash(
-                &user.session.0,
-                format!("Created tenant role {}.", role.name),
-            );
-            Ok(see_other(&req, "/tenant-roles"))
+    submit(&req, &user, &mut conn, None, form.into_inner()).await
+}
+
+/// Saves the form (a new role without `existing`): back to the list, or the form
+/// again with its errors.
+async fn submit(
+    req: &HttpRequest,
+    user: &CurrentUser,
+    conn: &mut AsyncPgConnection,
+    existing: Option<&TenantRole>,
+    form: Vec<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let input = RoleInput::from_pairs(form);
+    match save(req, user, conn, existing, &input).await? {
+        Ok(saved) => {
+            let verb = if existing.is_some() {
+                "Saved"
+            } else {
+                "Created"
+            };
+            let message = format!("{verb} tenant role {}.", saved.name);
+            done(req, user, message, "/tenant-roles")
         }
         Err(errors) => {
-            let page = form_page(
-                &user,
-                &mut conn,
-                None,
-                input.name.clone(),
-                &input.permissions_lenient(),
-                errors,
-            )
-            .await?;
-            render_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
+            let perms = input.permissions_lenient();
+            rerender(&form_page(user, conn, existing, input.name, &perms, errors).await?)
         }
     }
 }
@@ -238,31 +246,8 @@ async fn update(
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
-    require_root(&user, &mut conn, false).await?;
-    let role = find(&mut conn, &path).await?;
-    require_root(&user, &mut conn, true).await?;
-    let input = RoleInput::from_pairs(form.into_inner());
-    match save(&req, &user, &mut conn, Some(&role), &input).await? {
-        Ok(saved) => {
-            flash(
-                &user.session.0,
-                format!("Saved tenant role {}.", saved.name),
-            );
-            Ok(see_other(&req, "/tenant-roles"))
-        }
-        Err(errors) => {
-            let page = form_page(
-                &user,
-                &mut conn,
-                Some(&role),
-                input.name.clone(),
-                &input.permissions_lenient(),
-                errors,
-            )
-            .await?;
-            render_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
-        }
-    }
+    let role = changeable(&user, &mut conn, &path).await?;
+    submit(&req, &user, &mut conn, Some(&role), form.into_inner()).await
 }
 
 async fn delete(
@@ -272,13 +257,8 @@ async fn delete(
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
-    require_root(&user, &mut conn, false).await?;
-    let role = find(&mut conn, &path).await?;
-    require_root(&user, &mut conn, true).await?;
+    let role = changeable(&user, &mut conn, &path).await?;
     service::delete_tenant_role(&mut conn, &actor(&user, &req), &role).await?;
-    flash(
-        &user.session.0,
-        format!("Deleted tenant role {}.", role.name),
-    );
-    Ok(see_other(&req, "/tenant-roles"))
+    let message = format!("Deleted tenant role {}.", role.name);
+    done(&req, &user, message, "/tenant-roles")
 }

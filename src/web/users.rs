@@ -5,15 +5,21 @@ use crate::auth::{authz, CurrentUser};
 use crate::db::models::role::UserRole;
 use crate::db::models::user::UserListRow;
 use crate::db::models::{Tenant, User};
-use crate::domain::account::Password;
-use crate::domain::{Feature, Level};
+use crate::domain::account::{GbLimit, Password, PersonName};
+use crate::domain::email::Email;
+use crate::domain::{Feature, Level, Username};
 use crate::error::{AppError, FieldErrors};
-use crate::services::users::{self as service, UserInput, MANAGED, TAKEN};
-use crate::web::page::{flash, render, render_status, see_other, PageCtx};
+use crate::services::tenants::Parsed;
+use crate::services::users::{
+    self as service, Identity, NewUser, UserChange, UserSettings, MANAGED, TAKEN,
+};
+use crate::web::extract::path_tenant;
+use crate::web::form::checked;
+use crate::web::form::field_errors;
+use crate::web::page::{done, render, rerender, PageCtx};
 use crate::web::routes::{route, Route};
 use crate::web::AppState;
 use crate::web::{actor, parse_id};
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use diesel_async::AsyncPgConnection;
@@ -48,9 +54,7 @@ async fn tenant_for(
     id: i64,
     level: Level,
 ) -> Result<Tenant, AppError> {
-    let tenant = authz::visible_tenant(user, id, conn).await?;
-    authz::require(user, &tenant, Feature::Users, level)?;
-    Ok(tenant)
+    path_tenant(user, conn, id, Feature::Users, level).await
 }
 
 /// Both ids of a user path; anything not a number is a 404.
@@ -143,6 +147,215 @@ fn chosen_role(
     Some(role.id)
 }
 
+// ---------------------------------------------------------------- form
+
+/// The create and edit forms as sent. The four identity fields are optional: a
+/// disabled input is not sent, and "not sent" means "unchanged".
+#[derive(Clone, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct UserForm {
+    pub username: Option<String>,
+    pub email: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    /// Only read when creating; never rendered back.
+    pub password: String,
+    pub role_id: String,
+    pub enabled: Option<String>,
+    /// Sent by the forms next to the checkbox, so that "unchecked" differs from "not sent".
+    pub enabled_shown: Option<String>,
+    pub storage_limit_gb: String,
+    pub memory_limit_gb: String,
+}
+
+impl std::fmt::Debug for UserForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserForm")
+            .field("username", &self.username)
+            .field("email", &self.email)
+            .field("role_id", &self.role_id)
+            .field("enabled", &self.enabled)
+            .finish_non_exhaustive()
+    }
+}
+
+fn text(v: &Option<String>) -> &str {
+    v.as_deref().unwrap_or_default()
+}
+
+impl UserForm {
+    /// The create form's starting values.
+    fn blank() -> Self {
+        Self {
+            enabled: Some("true".into()),
+            ..Self::default()
+        }
+    }
+
+    /// The edit form's starting values.
+    fn from_user(u: &User) -> Self {
+        Self {
+            username: Some(u.username.clone()),
+            email: Some(u.email.clone()),
+            first_name: Some(u.first_name.clone()),
+            last_name: Some(u.last_name.clone()),
+            password: String::new(),
+            role_id: u.role_id.map(|r| r.to_string()).unwrap_or_default(),
+            enabled: u.enabled.then(|| "true".into()),
+            enabled_shown: Some("1".into()),
+            storage_limit_gb: u
+                .storage_limit_gb
+                .map(|n| n.to_string())
+                .unwrap_or_default(),
+            memory_limit_gb: u.memory_limit_gb.map(|n| n.to_string()).unwrap_or_default(),
+        }
+    }
+
+    /// This form to re-render, with the identity fields an identity source manages
+    /// shown as stored, and the password dropped.
+    fn for_rerender(mut self, stored: Option<&User>) -> Self {
+        self.password.clear();
+        if let Some(u) = stored.filter(|u| u.is_managed()) {
+            self.username = Some(u.username.clone());
+            self.email = Some(u.email.clone());
+            self.first_name = Some(u.first_name.clone());
+            self.last_name = Some(u.last_name.clone());
+        }
+        self
+    }
+
+    fn username(&self) -> &str {
+        text(&self.username)
+    }
+    fn email(&self) -> &str {
+        text(&self.email)
+    }
+    fn first_name(&self) -> &str {
+        text(&self.first_name)
+    }
+    fn last_name(&self) -> &str {
+        text(&self.last_name)
+    }
+    fn enabled_checked(&self) -> bool {
+        checked(&self.enabled)
+    }
+    fn role_selected(&self, id: &i64) -> bool {
+        self.role_id.trim() == id.to_string()
+    }
+
+    /// The identity fields, every error into `errors`. An empty email is no email
+    /// where `email_optional`.
+    fn identity(&self, email_optional: bool, errors: &mut FieldErrors) -> Option<Identity> {
+        let username = Username::parse(self.username())
+            .map_err(|e| errors.insert("username", e))
+            .ok();
+        let email = if email_optional && self.email().trim().is_empty() {
+            Some(None)
+        } else {
+            Email::parse(self.email())
+                .map_err(|e| errors.insert("email", e))
+                .ok()
+                .map(Some)
+        };
+        let first_name = PersonName::parse(self.first_name())
+            .map_err(|e| errors.insert("first_name", e))
+            .ok();
+        let last_name = PersonName::parse(self.last_name())
+            .map_err(|e| errors.insert("last_name", e))
+            .ok();
+        Some(Identity {
+            username: username?,
+            email: email?,
+            first_name: first_name?,
+            last_name: last_name?,
+        })
+    }
+
+    /// The settings, every error into `errors`; the role was chosen by the caller
+    /// against the tenant's roles. On create, a client that sends neither the box
+    /// nor its marker gets an enabled user.
+    fn settings(
+        &self,
+        role_id: Option<i64>,
+        creating: bool,
+        errors: &mut FieldErrors,
+    ) -> Option<UserSettings> {
+        let storage = GbLimit::parse(&self.storage_limit_gb)
+            .map_err(|e| errors.insert("storage_limit_gb", e))
+            .ok();
+        let memory = GbLimit::parse(&self.memory_limit_gb)
+            .map_err(|e| errors.insert("memory_limit_gb", e))
+            .ok();
+        Some(UserSettings {
+            role_id,
+            enabled: self.enabled_checked() || (creating && self.enabled_shown.is_none()),
+            storage_limit_gb: storage?,
+            memory_limit_gb: memory?,
+        })
+    }
+
+    /// The create form as a new user and its password: every field error at once.
+    fn to_new(&self, role_id: Option<i64>) -> Parsed<(NewUser, Password)> {
+        let mut errors = FieldErrors::new();
+        let password = Password::parse(&self.password, self.username())
+            .map_err(|e| errors.insert("password", e))
+            .ok();
+        let identity = self.identity(false, &mut errors);
+        let settings = self.settings(role_id, true, &mut errors);
+        match (identity, settings, password) {
+            (Some(identity), Some(settings), Some(p)) => Ok((NewUser { identity, settings }, p)),
+            _ => Err(errors),
+        }
+    }
+
+    /// The edit form of `stored`. For a user of an identity source, a submitted
+    /// name, username, email or password that differs from the stored one is
+    /// refused; fields not sent stay as they are.
+    fn to_change(&self, stored: &User, role_id: Option<i64>) -> Parsed<UserChange> {
+        let mut errors = FieldErrors::new();
+        let identity = if stored.is_managed() {
+            for (field, sent, current) in [
+                ("username", &self.username, &stored.username),
+                ("email", &self.email, &stored.email),
+                ("first_name", &self.first_name, &stored.first_name),
+                ("last_name", &self.last_name, &stored.last_name),
+            ] {
+                if sent.as_deref().is_some_and(|v| v.trim() != current.trim()) {
+                    errors.insert(field, MANAGED.into());
+                }
+            }
+            if !self.password.is_empty() {
+                errors.insert("password", MANAGED.into());
+            }
+            Some(None)
+        } else {
+            // Users made before email was required keep their empty email until
+            // someone enters one.
+            self.identity(stored.email.is_empty(), &mut errors)
+                .map(Some)
+        };
+        let settings = self.settings(role_id, false, &mut errors);
+        match (identity, settings) {
+            (Some(identity), Some(settings)) if errors.is_empty() => {
+                Ok(UserChange { identity, settings })
+            }
+            _ => Err(errors),
+        }
+    }
+}
+
+/// After a change: `message` as a flash, and back to the user's page.
+fn saved(
+    req: &HttpRequest,
+    user: &CurrentUser,
+    tenant: &Tenant,
+    target: &User,
+    message: String,
+) -> Result<HttpResponse, AppError> {
+    let location = format!("/tenants/{}/users/{}", tenant.id, target.id);
+    done(req, user, message, &location)
+}
+
 // ---------------------------------------------------------------- list
 
 const PER_PAGE: i64 = 50;
@@ -210,7 +423,7 @@ async fn index(
 struct FormPage {
     page: PageCtx,
     tenant: Tenant,
-    form: UserInput,
+    form: UserForm,
     errors: FieldErrors,
     roles: Vec<UserRole>,
     /// The user being edited; `None` on the create form.
@@ -245,7 +458,7 @@ async fn form_page(
     user: &CurrentUser,
     conn: &mut AsyncPgConnection,
     tenant: Tenant,
-    form: UserInput,
+    form: UserForm,
     errors: FieldErrors,
     editing: Option<Editing>,
 ) -> Result<FormPage, AppError> {
@@ -284,7 +497,7 @@ async fn new_form(
     let tenant_id = parse_id(&path)?;
     let mut conn = state.pool.get().await?;
     let tenant = tenant_for(&user, &mut conn, tenant_id, Level::Full).await?;
-    let mut form = UserInput::blank();
+    let mut form = UserForm::blank();
     let roles = UserRole::for_tenant(&mut conn, tenant.id).await?;
     // A single role is the obvious choice; with several, the user picks one.
     if roles.len() == 1 {
@@ -299,7 +512,7 @@ async fn create(
     user: CurrentUser,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    form: web::Form<UserInput>,
+    form: web::Form<UserForm>,
 ) -> Result<HttpResponse, AppError> {
     let input = form.into_inner();
     let tenant_id = parse_id(&path)?;
@@ -310,7 +523,6 @@ async fn create(
         Err(AppError::field("role_id", NO_ROLE))
     } else {
         let mut errors = FieldErrors::new();
-        let parsed = input.for_create().map_err(|e| errors = e).ok();
         let role = chosen_role(
             &user,
             &tenant,
@@ -320,33 +532,29 @@ async fn create(
             true,
             &mut errors,
         );
+        let parsed = input.to_new(role).map_err(|e| errors.extend(e)).ok();
         if !errors.contains_key("username")
             && User::username_taken(&mut conn, tenant.id, input.username().trim(), None).await?
         {
             errors.insert("username", TAKEN.into());
         }
         match parsed {
-            Some((mut fields, password)) if errors.is_empty() => {
-                fields.role_id = role;
+            Some((new, password)) if errors.is_empty() => {
                 let hash = state.hasher.hash(password.secret()).await?;
-                service::create(&mut conn, &actor(&user, &req), tenant.id, &fields, &hash).await
+                service::create(&mut conn, &actor(&user, &req), tenant.id, new, &hash).await
             }
             _ => Err(AppError::Validation(errors)),
         }
     };
-    match result {
-        Ok(created) => {
-            flash(&user.session.0, format!("Created {}.", created.username));
-            Ok(see_other(
-                &req,
-                &format!("/tenants/{}/users/{}", tenant.id, created.id),
-            ))
-        }
-        Err(AppError::Validation(errors)) => {
-            let page = form_page(&user, &mut conn, tenant, input, errors, None).await?;
-            render_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
-        }
-        Err(e) => Err(e),
+    match field_errors(result)? {
+        Ok(created) => saved(
+            &req,
+            &user,
+            &tenant,
+            &created,
+            format!("Created {}.", created.username),
+        ),
+        Err(errors) => rerender(&form_page(&user, &mut conn, tenant, input, errors, None).await?),
     }
 }
 
@@ -356,7 +564,7 @@ async fn edit_page(
     conn: &mut AsyncPgConnection,
     tenant: Tenant,
     target: User,
-    form: UserInput,
+    form: UserForm,
     errors: FieldErrors,
 ) -> Result<FormPage, AppError> {
     let full = authz::require(user, &tenant, Feature::Users, Level::Full).is_ok();
@@ -388,7 +596,7 @@ async fn edit_form(
     let mut conn = state.pool.get().await?;
     let tenant = tenant_for(&user, &mut conn, tenant_id, Level::Read).await?;
     let target = member(&mut conn, &tenant, user_id).await?;
-    let form = UserInput::from_user(&target);
+    let form = UserForm::from_user(&target);
     let page = edit_page(&user, &mut conn, tenant, target, form, FieldErrors::new()).await?;
     render(&page)
 }
@@ -398,14 +606,13 @@ async fn update(
     user: CurrentUser,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
-    form: web::Form<UserInput>,
+    form: web::Form<UserForm>,
 ) -> Result<HttpResponse, AppError> {
     let input = form.into_inner();
     let mut conn = state.pool.get().await?;
     let (tenant, target) = changeable(&user, &mut conn, &path).await?;
     let roles = UserRole::for_tenant(&mut conn, tenant.id).await?;
     let mut errors = FieldErrors::new();
-    let parsed = input.for_update(&target).map_err(|e| errors = e).ok();
     let role = chosen_role(
         &user,
         &tenant,
@@ -415,31 +622,35 @@ async fn update(
         false,
         &mut errors,
     );
-    if let Some(fields) = parsed.as_ref().filter(|f| f.username != target.username) {
-        if User::username_taken(&mut conn, tenant.id, &fields.username, Some(target.id)).await? {
+    let parsed = input
+        .to_change(&target, role)
+        .map_err(|e| errors.extend(e))
+        .ok();
+    let new_name = parsed
+        .as_ref()
+        .and_then(|c| c.identity.as_ref())
+        .map(|i| i.username.as_str())
+        .filter(|name| *name != target.username);
+    if let Some(name) = new_name {
+        if User::username_taken(&mut conn, tenant.id, name, Some(target.id)).await? {
             errors.insert("username", TAKEN.into());
         }
     }
     let result = match parsed {
-        Some(mut fields) if errors.is_empty() => {
-            fields.role_id = role;
-            service::update(&mut conn, &actor(&user, &req), target.id, fields).await
+        Some(change) if errors.is_empty() => {
+            service::update(&mut conn, &actor(&user, &req), target.id, change).await
         }
         _ => Err(AppError::Validation(errors)),
     };
-    match result {
-        Ok(saved) => {
-            flash(&user.session.0, format!("Saved {}.", saved.username));
-            Ok(see_other(
-                &req,
-                &format!("/tenants/{}/users/{}", tenant.id, saved.id),
-            ))
-        }
-        Err(AppError::Validation(errors)) => {
-            let page = edit_page(&user, &mut conn, tenant, target, input, errors).await?;
-            render_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
-        }
-        Err(e) => Err(e),
+    match field_errors(result)? {
+        Ok(done) => saved(
+            &req,
+            &user,
+            &tenant,
+            &done,
+            format!("Saved {}.", done.username),
+        ),
+        Err(errors) => rerender(&edit_page(&user, &mut conn, tenant, target, input, errors).await?),
     }
 }
 
@@ -454,17 +665,13 @@ async fn set_enabled(
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
     let (tenant, target) = changeable(&user, &mut conn, path).await?;
-    let saved = service::set_enabled(&mut conn, &actor(&user, &req), target.id, enabled).await?;
+    let done = service::set_enabled(&mut conn, &actor(&user, &req), target.id, enabled).await?;
     let message = if enabled {
-        format!("{} is enabled.", saved.username)
+        format!("{} is enabled.", done.username)
     } else {
-        format!("{} is disabled; their sessions have ended.", saved.username)
+        format!("{} is disabled; their sessions have ended.", done.username)
     };
-    flash(&user.session.0, message);
-    Ok(see_other(
-        &req,
-        &format!("/tenants/{}/users/{}", tenant.id, saved.id),
-    ))
+    saved(&req, &user, &tenant, &done, message)
 }
 
 async fn disable(
@@ -494,8 +701,13 @@ async fn delete(
     let mut conn = state.pool.get().await?;
     let (tenant, target) = changeable(&user, &mut conn, &path).await?;
     let deleted = service::delete(&mut conn, &actor(&user, &req), target.id).await?;
-    flash(&user.session.0, format!("Deleted {}.", deleted.username));
-    Ok(see_other(&req, &format!("/tenants/{}/users", tenant.id)))
+    let message = format!("Deleted {}.", deleted.username);
+    done(
+        &req,
+        &user,
+        message,
+        &format!("/tenants/{}/users", tenant.id),
+    )
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -528,25 +740,222 @@ async fn reset_password(
         }
         Err(message) => Err(AppError::field("password", message)),
     };
-    match result {
-        Ok(_) => {
-            flash(
-                &user.session.0,
-                format!(
-                    "New password set for {}; their sessions have ended.",
-                    target.username
-                ),
-            );
-            Ok(see_other(
-                &req,
-                &format!("/tenants/{}/users/{}", tenant.id, target.id),
-            ))
+    match field_errors(result)? {
+        Ok(_) => saved(
+            &req,
+            &user,
+            &tenant,
+            &target,
+            format!(
+                "New password set for {}; their sessions have ended.",
+                target.username
+            ),
+        ),
+        Err(errors) => {
+            let form = UserForm::from_user(&target);
+            rerender(&edit_page(&user, &mut conn, tenant, target, form, errors).await?)
         }
-        Err(AppError::Validation(errors)) => {
-            let form = UserInput::from_user(&target);
-            let page = edit_page(&user, &mut conn, tenant, target, form, errors).await?;
-            render_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::UserSource;
+    use chrono::Utc;
+
+    fn stored(source: UserSource) -> User {
+        User {
+            id: 7,
+            tenant_id: 3,
+            username: "alice".into(),
+            email: "alice@example.com".into(),
+            first_name: "Alice".into(),
+            last_name: "Smith".into(),
+            password_hash: "x".into(),
+            enabled: true,
+            source,
+            session_epoch: 0,
+            last_login_at: None,
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+            role_id: Some(1),
+            storage_limit_gb: None,
+            memory_limit_gb: Some(4),
         }
-        Err(e) => Err(e),
+    }
+
+    fn form() -> UserForm {
+        UserForm {
+            username: Some(" bob ".into()),
+            email: Some("bob@example.com".into()),
+            first_name: Some("Bob".into()),
+            last_name: Some("".into()),
+            password: "long enough password".into(),
+            role_id: "5".into(),
+            enabled: Some("true".into()),
+            enabled_shown: Some("1".into()),
+            storage_limit_gb: "10".into(),
+            memory_limit_gb: "".into(),
+        }
+    }
+
+    fn email(change: &UserChange) -> Option<&str> {
+        let identity = change.identity.as_ref()?;
+        Some(identity.email.as_ref().map_or("", Email::as_str))
+    }
+
+    #[test]
+    fn create_converts_every_field() {
+        let (new, p) = form().to_new(Some(5)).unwrap();
+        assert_eq!(new.identity.username.as_str(), "bob");
+        assert_eq!(
+            new.identity.email.as_ref().map(Email::as_str),
+            Some("bob@example.com")
+        );
+        assert_eq!(new.settings.role_id, Some(5));
+        assert_eq!(new.settings.storage_limit_gb.get(), Some(10));
+        assert_eq!(new.settings.memory_limit_gb.get(), None);
+        assert!(new.settings.enabled);
+        assert!(p.matches("long enough password"));
+    }
+
+    #[test]
+    fn create_reports_every_error_at_once() {
+        let bad = UserForm {
+            username: Some("".into()),
+            email: Some("nope".into()),
+            first_name: Some("x".repeat(101)),
+            password: "short".into(),
+            storage_limit_gb: "-1".into(),
+            memory_limit_gb: "lots".into(),
+            ..form()
+        };
+        let errors = bad.to_new(None).unwrap_err();
+        for field in [
+            "username",
+            "email",
+            "first_name",
+            "password",
+            "storage_limit_gb",
+            "memory_limit_gb",
+        ] {
+            assert!(errors.contains_key(field), "{field}: {errors:?}");
+        }
+        assert!(!errors.contains_key("role_id"));
+        let same = UserForm {
+            password: "bob-the-user".into(),
+            username: Some("bob-the-user".into()),
+            ..form()
+        };
+        assert!(same.to_new(None).unwrap_err().contains_key("password"));
+        // A create form always needs an email, even an empty one.
+        let no_email = UserForm {
+            email: None,
+            ..form()
+        };
+        assert!(no_email.to_new(None).unwrap_err().contains_key("email"));
+    }
+
+    #[test]
+    fn enabled_box() {
+        let unchecked = UserForm {
+            enabled: None,
+            ..form()
+        };
+        assert!(!unchecked.to_new(None).unwrap().0.settings.enabled);
+        let bare = UserForm {
+            enabled: None,
+            enabled_shown: None,
+            ..form()
+        };
+        assert!(bare.to_new(None).unwrap().0.settings.enabled);
+        let change = bare.to_change(&stored(UserSource::Local), None).unwrap();
+        assert!(!change.settings.enabled);
+    }
+
+    #[test]
+    fn edit_reports_field_errors() {
+        let local = stored(UserSource::Local);
+        let bad = UserForm {
+            username: Some("no spaces".into()),
+            storage_limit_gb: "1000001".into(),
+            ..UserForm::from_user(&local)
+        };
+        let errors = bad.to_change(&local, None).unwrap_err();
+        assert!(errors.contains_key("username"), "{errors:?}");
+        assert!(errors.contains_key("storage_limit_gb"), "{errors:?}");
+        // The password field is not read when a local user is edited.
+        let with_password = UserForm {
+            password: "x".into(),
+            ..UserForm::from_user(&local)
+        };
+        assert!(with_password.to_change(&local, None).is_ok());
+    }
+
+    #[test]
+    fn identity_source_fields_cannot_change() {
+        let user = stored(UserSource::Scim);
+        let changed = UserForm {
+            email: Some("new@example.com".into()),
+            ..UserForm::from_user(&user)
+        };
+        let errors = changed.to_change(&user, None).unwrap_err();
+        assert_eq!(errors.get("email").map(String::as_str), Some(MANAGED));
+        let with_password = UserForm {
+            password: "a new password".into(),
+            ..UserForm::from_user(&user)
+        };
+        assert!(with_password
+            .to_change(&user, None)
+            .unwrap_err()
+            .contains_key("password"));
+        // Not sent (disabled inputs) or sent unchanged: kept; other fields change.
+        let limits_only = UserForm {
+            username: None,
+            email: None,
+            first_name: None,
+            last_name: None,
+            enabled: None,
+            storage_limit_gb: "20".into(),
+            ..UserForm::from_user(&user)
+        };
+        let change = limits_only.to_change(&user, Some(1)).unwrap();
+        assert_eq!(change.identity, None);
+        assert_eq!(change.settings.storage_limit_gb.get(), Some(20));
+        assert_eq!(change.settings.role_id, Some(1));
+        assert!(!change.settings.enabled);
+        // An empty email stays empty only where it was empty already.
+        let no_email = UserForm {
+            email: Some(" ".into()),
+            ..UserForm::from_user(&stored(UserSource::Local))
+        };
+        assert!(no_email
+            .to_change(&stored(UserSource::Local), None)
+            .unwrap_err()
+            .contains_key("email"));
+        let legacy = User {
+            email: String::new(),
+            ..stored(UserSource::Local)
+        };
+        assert_eq!(email(&no_email.to_change(&legacy, None).unwrap()), Some(""));
+        // A local user's fields are validated and may change.
+        let local = stored(UserSource::Local);
+        let change = changed.to_change(&local, None).unwrap();
+        assert_eq!(email(&change), Some("new@example.com"));
+    }
+
+    #[test]
+    fn rerender_shows_managed_identity_and_drops_the_password() {
+        let user = stored(UserSource::Scim);
+        let sent = UserForm {
+            username: Some("mallory".into()),
+            ..form()
+        };
+        let shown = sent.clone().for_rerender(Some(&user));
+        assert_eq!(shown.username(), "alice");
+        assert_eq!(shown.password, "");
+        let local = sent.for_rerender(Some(&stored(UserSource::Local)));
+        assert_eq!(local.username(), "mallory");
     }
 }

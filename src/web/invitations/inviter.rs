@@ -11,7 +11,8 @@ use crate::domain::invitation::{InvitationStatus, Offer};
 use crate::domain::{Feature, GrantRole, Level, Scope};
 use crate::error::{AppError, FieldErrors};
 use crate::services::invitations::{self as service, ALREADY_INVITED};
-use crate::web::page::{error_page, flash, render, render_status, see_other, PageCtx};
+use crate::web::extract::path_tenant;
+use crate::web::page::{done, error_page, render, render_status, rerender, PageCtx};
 use crate::web::AppState;
 use crate::web::{actor, parse_id};
 use actix_web::http::StatusCode;
@@ -36,9 +37,7 @@ async fn tenant_for(
     raw: &str,
     level: Level,
 ) -> Result<Tenant, AppError> {
-    let tenant = authz::visible_tenant(user, parse_id(raw)?, conn).await?;
-    authz::require(user, &tenant, Feature::Invitations, level)?;
-    Ok(tenant)
+    path_tenant(user, conn, parse_id(raw)?, Feature::Invitations, level).await
 }
 
 /// The tenant where the user invites: visible (404), Invitations Full and the right
@@ -68,6 +67,21 @@ fn may_manage(
         _ => None,
     };
     authz::can_manage_invitation(user, tenant, offer, role)
+}
+
+/// After a change: `message` as a flash, and back to the tenant's invitations.
+fn to_list(
+    req: &HttpRequest,
+    user: &CurrentUser,
+    tenant: &Tenant,
+    message: String,
+) -> Result<HttpResponse, AppError> {
+    done(
+        req,
+        user,
+        message,
+        &format!("/tenants/{}/invitations", tenant.id),
+    )
 }
 
 // ---------------------------------------------------------------- the list
@@ -398,14 +412,8 @@ pub(super) async fn create(
     match result {
         Ok(invitation) => {
             state.outbox_wake.notify_one();
-            flash(
-                &user.session.0,
-                format!("Invitation to {} queued for delivery.", invitation.email),
-            );
-            Ok(see_other(
-                &req,
-                &format!("/tenants/{}/invitations", tenant.id),
-            ))
+            let message = format!("Invitation to {} queued for delivery.", invitation.email);
+            to_list(&req, &user, &tenant, message)
         }
         Err(AppError::Validation(errors)) => {
             let existing = if errors.get("email").map(String::as_str) == Some(ALREADY_INVITED) {
@@ -426,7 +434,7 @@ pub(super) async fn create(
                 notice: None,
             };
             let page = form_page(&user, &mut conn, &state, tenant, form, feedback).await?;
-            render_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
+            rerender(&page)
         }
         Err(AppError::TooManyRequests) => {
             let feedback = Feedback {
@@ -468,17 +476,11 @@ pub(super) async fn revoke(
     let mut conn = state.pool.get().await?;
     let (tenant, invitation) = manageable(&user, &mut conn, &path).await?;
     let revoked = service::revoke(&mut conn, &actor(&user, &req), &tenant, invitation.id).await?;
-    flash(
-        &user.session.0,
-        format!(
-            "The invitation of {} was revoked; its link no longer works.",
-            revoked.email
-        ),
+    let message = format!(
+        "The invitation of {} was revoked; its link no longer works.",
+        revoked.email
     );
-    Ok(see_other(
-        &req,
-        &format!("/tenants/{}/invitations", tenant.id),
-    ))
+    to_list(&req, &user, &tenant, message)
 }
 
 pub(super) async fn resend(
@@ -500,17 +502,11 @@ pub(super) async fn resend(
     {
         Ok(sent) => {
             state.outbox_wake.notify_one();
-            flash(
-                &user.session.0,
-                format!(
-                    "A new invitation link was sent to {}; the old one no longer works.",
-                    sent.email
-                ),
+            let message = format!(
+                "A new invitation link was sent to {}; the old one no longer works.",
+                sent.email
             );
-            Ok(see_other(
-                &req,
-                &format!("/tenants/{}/invitations", tenant.id),
-            ))
+            to_list(&req, &user, &tenant, message)
         }
         Err(AppError::TooManyRequests) => Ok(error_page(
             StatusCode::TOO_MANY_REQUESTS,
