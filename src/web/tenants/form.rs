@@ -389,15 +389,17 @@ mod tests {
         assert_eq!(input.tenant_role, None);
         let fields = input.fields.unwrap();
         assert_eq!(fields.subdomain.as_str(), "acme");
-        // Any value of a sent box is checked; an edit without the box disables.
+        // A box sent with a yes-word is checked; an edit without the box disables.
         assert!(fields.can_have_subtenants && !fields.enabled);
-        assert!(
-            form("", Some("0"))
+        let enabled = |v| {
+            form("", Some(v))
                 .to_input(false, &hosts())
                 .fields
                 .unwrap()
                 .enabled
-        );
+        };
+        assert!(enabled("true"));
+        assert!(!enabled("0"));
         // A new tenant starts enabled (the create form has no box).
         assert!(
             form("", None)
