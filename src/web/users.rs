@@ -16,6 +16,7 @@ use crate::web::{actor, parse_id};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
+use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
 
 /// The routes of this module (see `web::routes`).
@@ -358,6 +359,7 @@ async fn edit_page(
     target: User,
     form: UserInput,
     errors: FieldErrors,
+    now: DateTime<Utc>,
 ) -> Result<FormPage, AppError> {
     let full = authz::require(user, &tenant, Feature::Users, Level::Full).is_ok();
     let refusal = match full {
@@ -366,7 +368,7 @@ async fn edit_page(
     };
     // Those who may change the user see and revoke their API tokens.
     let api_tokens = match full && refusal.is_none() {
-        true => Some(crate::web::user_tokens::section(conn, &tenant, &target).await?),
+        true => Some(crate::web::user_tokens::section(conn, &tenant, &target, now).await?),
         false => None,
     };
     let editing = Editing {
@@ -389,7 +391,8 @@ async fn edit_form(
     let tenant = tenant_for(&user, &mut conn, tenant_id, Level::Read).await?;
     let target = member(&mut conn, &tenant, user_id).await?;
     let form = UserInput::from_user(&target);
-    let page = edit_page(&user, &mut conn, tenant, target, form, FieldErrors::new()).await?;
+    let (errors, now) = (FieldErrors::new(), state.clock.now());
+    let page = edit_page(&user, &mut conn, tenant, target, form, errors, now).await?;
     render(&page)
 }
 
@@ -436,7 +439,8 @@ async fn update(
             ))
         }
         Err(AppError::Validation(errors)) => {
-            let page = edit_page(&user, &mut conn, tenant, target, input, errors).await?;
+            let now = state.clock.now();
+            let page = edit_page(&user, &mut conn, tenant, target, input, errors, now).await?;
             render_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
         }
         Err(e) => Err(e),
@@ -544,7 +548,8 @@ async fn reset_password(
         }
         Err(AppError::Validation(errors)) => {
             let form = UserInput::from_user(&target);
-            let page = edit_page(&user, &mut conn, tenant, target, form, errors).await?;
+            let now = state.clock.now();
+            let page = edit_page(&user, &mut conn, tenant, target, form, errors, now).await?;
             render_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
         }
         Err(e) => Err(e),
