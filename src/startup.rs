@@ -1,6 +1,7 @@
 //! Building and running the HTTP server.
 
 use crate::auth::{session_store::PgSessionStore, PasswordHasher};
+use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::{self, DbPool};
 use crate::error::AppError;
@@ -22,6 +23,7 @@ use std::time::Duration;
 pub struct Application {
     port: u16,
     server: Server,
+    clock: Clock,
 }
 
 /// Sessions end 12 hours after they were last changed (login, switch).
@@ -41,8 +43,10 @@ impl Application {
         let secure = settings.cookies_secure();
         let count_statements = settings.dev;
         let outbox_wake = std::sync::Arc::new(tokio::sync::Notify::new());
+        let clock = Clock::system();
         let outbox = crate::mail::worker::Worker {
             pool: pool.clone(),
+            clock: clock.clone(),
             mailer: crate::mail::Mailer::from_settings(&settings)?,
             public_url: settings.public_url.clone(),
             secret_key: settings.secret_key.clone(),
@@ -53,84 +57,95 @@ impl Application {
         let state = aweb::Data::new(AppState {
             hasher: PasswordHasher::new(settings.hash_concurrency)?,
             pool: pool.clone(),
+            clock: clock.clone(),
             settings,
             latest_migration: db::latest_migration_version(),
             outbox_wake,
         });
-        tokio::spawn(cleanup(pool.clone()));
+        tokio::spawn(cleanup(pool.clone(), clock.clone()));
         tokio::spawn(outbox.run());
 
-        let server = HttpServer::new(move || {
-            let sessions =
-                SessionMiddleware::builder(PgSessionStore::new(pool.clone()), key.clone())
-                    .cookie_name("tenantry_session".into())
-                    .cookie_http_only(true)
-                    .cookie_same_site(SameSite::Lax)
-                    .cookie_secure(secure)
-                    .cookie_content_security(CookieContentSecurity::Private)
-                    .session_lifecycle(SessionLifecycle::BrowserSession(
-                        // Sliding: a session lasts SESSION_TTL_HOURS after the last request.
-                        BrowserSession::default()
-                            .state_ttl(actix_web::cookie::time::Duration::hours(SESSION_TTL_HOURS))
-                            .state_ttl_extension_policy(TtlExtensionPolicy::OnEveryRequest),
-                    ))
-                    .build();
-            App::new()
-                .app_data(state.clone())
-                .app_data(
-                    aweb::FormConfig::default()
-                        .limit(256 * 1024)
-                        .error_handler(|e, _| {
+        let server =
+            HttpServer::new(move || {
+                let sessions = SessionMiddleware::builder(
+                    PgSessionStore::new(pool.clone(), state.clock.clone()),
+                    key.clone(),
+                )
+                .cookie_name("tenantry_session".into())
+                .cookie_http_only(true)
+                .cookie_same_site(SameSite::Lax)
+                .cookie_secure(secure)
+                .cookie_content_security(CookieContentSecurity::Private)
+                .session_lifecycle(SessionLifecycle::BrowserSession(
+                    // Sliding: a session lasts SESSION_TTL_HOURS after the last request.
+                    BrowserSession::default()
+                        .state_ttl(actix_web::cookie::time::Duration::hours(SESSION_TTL_HOURS))
+                        .state_ttl_extension_policy(TtlExtensionPolicy::OnEveryRequest),
+                ))
+                .build();
+                App::new()
+                    .app_data(state.clone())
+                    .app_data(aweb::FormConfig::default().limit(256 * 1024).error_handler(
+                        |e, _| {
                             AppError::BadRequest(format!("The form could not be read: {e}")).into()
-                        }),
-                )
-                // Raw bodies (the API's JSON, read as bytes so idempotency can hash them).
-                .app_data(aweb::PayloadConfig::new(web::api::BODY_LIMIT))
-                .app_data(aweb::QueryConfig::default().error_handler(|_, _| {
-                    AppError::BadRequest("The query string could not be read.".into()).into()
-                }))
-                .app_data(
-                    aweb::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()),
-                )
-                // Probes and static files stay outside the session layer: liveness must
-                // not depend on the database, and assets need no session row.
-                .configure(web::configure_public)
-                .service(
-                    aweb::scope("")
-                        .wrap(from_fn(csrf::guard))
-                        .wrap(sessions)
-                        .wrap(from_fn(crate::auth::session_store::request_slot))
-                        .wrap(Condition::new(
-                            count_statements,
-                            from_fn(db::statements::header),
-                        ))
-                        .configure(web::configure),
-                )
-                // 404 (405 for an API path that exists for other methods).
-                .default_service(aweb::to(web::api::unmatched))
-                .wrap(from_fn(storage_unavailable))
-                // Error answers under /api/ become problem documents (RFC 9457).
-                .wrap(from_fn(web::api::problems))
-                .wrap(
-                    DefaultHeaders::new()
-                        .add(("X-Content-Type-Options", "nosniff"))
-                        .add(("X-Frame-Options", "DENY"))
-                        .add(("Referrer-Policy", "same-origin"))
-                        .add(("Content-Security-Policy", CSP)),
-                )
-                // Not `%r`: the request line would log invitation tokens.
-                .wrap(crate::telemetry::request_logger())
-                // Outermost: the access log line and everything inside carry the id.
-                .wrap(from_fn(crate::telemetry::request_id))
+                        },
+                    ))
+                    // Raw bodies (the API's JSON, read as bytes so idempotency can hash them).
+                    .app_data(aweb::PayloadConfig::new(web::api::BODY_LIMIT))
+                    .app_data(aweb::QueryConfig::default().error_handler(|_, _| {
+                        AppError::BadRequest("The query string could not be read.".into()).into()
+                    }))
+                    .app_data(
+                        aweb::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()),
+                    )
+                    // Probes and static files stay outside the session layer: liveness must
+                    // not depend on the database, and assets need no session row.
+                    .configure(web::configure_public)
+                    .service(
+                        aweb::scope("")
+                            .wrap(from_fn(csrf::guard))
+                            .wrap(sessions)
+                            .wrap(from_fn(crate::auth::session_store::request_slot))
+                            .wrap(Condition::new(
+                                count_statements,
+                                from_fn(db::statements::header),
+                            ))
+                            .configure(web::configure),
+                    )
+                    // 404 (405 for an API path that exists for other methods).
+                    .default_service(aweb::to(web::api::unmatched))
+                    .wrap(from_fn(storage_unavailable))
+                    // Error answers under /api/ become problem documents (RFC 9457).
+                    .wrap(from_fn(web::api::problems))
+                    .wrap(
+                        DefaultHeaders::new()
+                            .add(("X-Content-Type-Options", "nosniff"))
+                            .add(("X-Frame-Options", "DENY"))
+                            .add(("Referrer-Policy", "same-origin"))
+                            .add(("Content-Security-Policy", CSP)),
+                    )
+                    // Not `%r`: the request line would log invitation tokens.
+                    .wrap(crate::telemetry::request_logger())
+                    // Outermost: the access log line and everything inside carry the id.
+                    .wrap(from_fn(crate::telemetry::request_id))
+            })
+            .listen(listener)?
+            .shutdown_timeout(10)
+            .run();
+        Ok(Self {
+            port,
+            server,
+            clock,
         })
-        .listen(listener)?
-        .shutdown_timeout(10)
-        .run();
-        Ok(Self { port, server })
     }
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The time this app runs on; tests advance it to reach expiry.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
     }
 
     /// A handle to stop the server (tests stop theirs to give back connections).
@@ -159,14 +174,15 @@ async fn storage_unavailable(
 }
 
 /// Removes expired sessions, stale login counters and idempotency keys every ten minutes.
-async fn cleanup(pool: DbPool) {
+async fn cleanup(pool: DbPool, clock: Clock) {
     let mut tick = tokio::time::interval(Duration::from_secs(600));
     loop {
         tick.tick().await;
         if let Ok(mut conn) = pool.get().await {
-            let _ = db::models::session::delete_expired(&mut conn).await;
-            let _ = db::models::throttle::delete_stale(&mut conn).await;
-            let _ = db::models::idempotency::delete_expired(&mut conn).await;
+            let now = clock.now();
+            let _ = db::models::session::delete_expired(&mut conn, now).await;
+            let _ = db::models::throttle::delete_stale(&mut conn, now).await;
+            let _ = db::models::idempotency::delete_expired(&mut conn, now).await;
         }
     }
 }

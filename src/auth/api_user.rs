@@ -5,6 +5,7 @@
 
 use super::principal::Principal;
 use super::tokens::stored_hash;
+use crate::clock::Clock;
 use crate::db::models::api_token::ApiToken;
 use crate::db::DbPool;
 use crate::error::{AppError, ProblemKind};
@@ -38,13 +39,18 @@ impl ApiUser {
     /// Authenticates a request: 401 without a usable token (unknown, revoked,
     /// expired, or its user or the user's tenant disabled — checked on every request),
     /// 403 for a read-only token on anything but GET/HEAD.
-    pub async fn load(pool: &DbPool, req: &HttpRequest) -> Result<ApiUser, AppError> {
+    pub async fn load(
+        pool: &DbPool,
+        clock: &Clock,
+        req: &HttpRequest,
+    ) -> Result<ApiUser, AppError> {
         let token = bearer(req).ok_or(AppError::Unauthorized(
             "Send a personal API token as `Authorization: Bearer <token>`.",
         ))?;
         let mut conn = pool.get().await?;
+        let now = clock.now();
         let invalid = AppError::Unauthorized("The token is unknown, expired or revoked.");
-        let usable = ApiToken::usable(&mut conn, &stored_hash(&token))
+        let usable = ApiToken::usable(&mut conn, &stored_hash(&token), now)
             .await?
             .ok_or(invalid)?;
         let principal =
@@ -61,9 +67,9 @@ impl ApiUser {
         }
         let stale = usable
             .last_used_at
-            .is_none_or(|t| chrono::Utc::now() - t > chrono::Duration::minutes(1));
+            .is_none_or(|t| now - t > chrono::Duration::minutes(1));
         if stale {
-            ApiToken::touch(&mut conn, usable.id).await?;
+            ApiToken::touch(&mut conn, usable.id, now).await?;
         }
         Ok(ApiUser {
             principal,

@@ -6,6 +6,7 @@
 //! `CurrentUser`, and the expiry read lets an unchanged session skip its write.
 
 use super::principal::Principal;
+use crate::clock::Clock;
 use crate::db::{
     models::{principal, session},
     DbPool,
@@ -76,21 +77,23 @@ fn loaded_expiry(key_hash: &str) -> Option<DateTime<Utc>> {
 #[derive(Clone)]
 pub struct PgSessionStore {
     pool: DbPool,
+    clock: Clock,
 }
 
 impl PgSessionStore {
-    pub fn new(pool: DbPool) -> Self {
-        Self { pool }
+    pub fn new(pool: DbPool, clock: Clock) -> Self {
+        Self { pool, clock }
+    }
+
+    /// The expiry of a session given `ttl` from now.
+    fn expires(&self, ttl: &Duration) -> DateTime<Utc> {
+        self.clock.now() + chrono::Duration::seconds(ttl.whole_seconds())
     }
 }
 
 /// Only a hash of the session key is stored: a leaked table does not hand out sessions.
 fn key_hash(key: &SessionKey) -> String {
     hex::encode(Sha256::digest(key.as_ref().as_bytes()))
-}
-
-fn expires(ttl: &Duration) -> chrono::DateTime<chrono::Utc> {
-    chrono::Utc::now() + chrono::Duration::seconds(ttl.whole_seconds())
 }
 
 /// The user id kept in its own column so a user's sessions can be found.
@@ -113,7 +116,7 @@ impl SessionStore for PgSessionStore {
             .await
             .map_err(|e| LoadError::Other(e.into()))?;
         let hash = key_hash(key);
-        let loaded = principal::by_session(&mut conn, &hash)
+        let loaded = principal::by_session(&mut conn, &hash, self.clock.now())
             .await
             .map_err(|e| LoadError::Other(e.into()))?;
         let Some(loaded) = loaded else {
@@ -140,7 +143,7 @@ impl SessionStore for PgSessionStore {
             .get()
             .await
             .map_err(|e| SaveError::Other(e.into()))?;
-        session::upsert(&mut conn, &key_hash(&key), value, uid, expires(ttl))
+        session::upsert(&mut conn, &key_hash(&key), value, uid, self.expires(ttl))
             .await
             .map_err(|e| SaveError::Other(e.into()))?;
         Ok(key)
@@ -160,7 +163,7 @@ impl SessionStore for PgSessionStore {
             .get()
             .await
             .map_err(|e| UpdateError::Other(e.into()))?;
-        session::upsert(&mut conn, &key_hash(&key), value, uid, expires(ttl))
+        session::upsert(&mut conn, &key_hash(&key), value, uid, self.expires(ttl))
             .await
             .map_err(|e| UpdateError::Other(e.into()))?;
         Ok(key)
@@ -168,7 +171,7 @@ impl SessionStore for PgSessionStore {
 
     async fn update_ttl(&self, key: &SessionKey, ttl: &Duration) -> Result<(), anyhow::Error> {
         let hash = key_hash(key);
-        let expires_at = expires(ttl);
+        let expires_at = self.expires(ttl);
         // The same test `touch` makes, on the expiry just read: no statement at all
         // while the session needs no extension.
         if loaded_expiry(&hash).is_some_and(|e| e >= expires_at - session::TOUCH_SLACK) {

@@ -152,6 +152,7 @@ async fn write_to_folder(
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
         .take(60)
         .collect();
+    // The wall clock, not the app's: the stamp only sorts the files for a reader.
     let path = dir.join(format!(
         "{}-{name}-{:08x}.eml",
         chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ"),

@@ -6,9 +6,9 @@
 
 use super::{Mailer, OutgoingMail, SendError, LINK_PLACEHOLDER};
 use crate::auth::tokens::InvitationToken;
+use crate::clock::Clock;
 use crate::db::models::outbox::{self, QueuedMail, MAX_ATTEMPTS};
 use crate::db::DbPool;
-use chrono::Utc;
 use secrecy::{ExposeSecret, SecretString};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -26,6 +26,8 @@ const WARN_EVERY: Duration = Duration::from_secs(60);
 /// Everything the worker needs; built once per process.
 pub struct Worker {
     pub pool: DbPool,
+    /// When mail is due and when a failed one is retried.
+    pub clock: Clock,
     pub mailer: Mailer,
     /// Links in mail start with this (`TENANTRY_PUBLIC_URL`).
     pub public_url: String,
@@ -84,8 +86,8 @@ impl Worker {
             return Ok(0);
         }
         let mut conn = self.pool.get().await?;
-        let due =
-            outbox::claim_due(&mut conn, BATCH, chrono::Duration::seconds(LEASE_SECS)).await?;
+        let lease = chrono::Duration::seconds(LEASE_SECS);
+        let due = outbox::claim_due(&mut conn, BATCH, lease, self.clock.now()).await?;
         for mail in &due {
             self.deliver(&mut conn, mail).await?;
         }
@@ -100,7 +102,7 @@ impl Worker {
         let mail = self.prepare(queued);
         match self.mailer.send(&mail).await {
             Ok(()) => {
-                outbox::mark_sent(conn, queued.id, self.mailer.via()).await?;
+                outbox::mark_sent(conn, queued.id, self.mailer.via(), self.clock.now()).await?;
                 tracing::info!(
                     outbox_id = queued.id,
                     via = self.mailer.via().as_str(),
@@ -112,7 +114,7 @@ impl Worker {
                 let retry_at = match &e {
                     SendError::Transient(_) if failures < MAX_ATTEMPTS => {
                         let wait = backoff_after(self.backoff, failures);
-                        Some(Utc::now() + chrono::Duration::from_std(wait)?)
+                        Some(self.clock.now() + chrono::Duration::from_std(wait)?)
                     }
                     _ => None,
                 };

@@ -69,10 +69,10 @@ fn snapshot(inv: &Invitation) -> serde_json::Value {
 }
 
 /// A fresh link seed, its token's hash, and the expiry of a link issued now.
-fn new_link(settings: &Settings) -> (String, String, DateTime<Utc>) {
+fn new_link(settings: &Settings, now: DateTime<Utc>) -> (String, String, DateTime<Utc>) {
     let seed = random_token();
     let token = InvitationToken::derive(settings.secret_key.expose_secret().as_bytes(), &seed);
-    let expires_at = Utc::now() + chrono::Duration::hours(settings.invitation_ttl_hours);
+    let expires_at = now + chrono::Duration::hours(settings.invitation_ttl_hours);
     (seed, token.hash(), expires_at)
 }
 
@@ -82,8 +82,9 @@ async fn check_rate(
     conn: &mut AsyncPgConnection,
     user_id: i64,
     limit: i64,
+    now: DateTime<Utc>,
 ) -> Result<(), AppError> {
-    let since = Utc::now() - chrono::Duration::hours(1);
+    let since = now - chrono::Duration::hours(1);
     if outbox::requested_since(conn, user_id, since).await? >= limit {
         return Err(AppError::TooManyRequests);
     }
@@ -97,6 +98,7 @@ async fn queue_mail(
     tenant: &Tenant,
     seed: &str,
     requested_by: i64,
+    now: DateTime<Utc>,
 ) -> Result<(), AppError> {
     let offer = describe(conn, tenant, inv.offer()).await?;
     let (subject, text, html) =
@@ -110,7 +112,7 @@ async fn queue_mail(
         link_seed: Some(seed),
         requested_by_user_id: Some(requested_by),
     }
-    .insert(conn)
+    .insert(conn, now)
     .await?;
     Ok(())
 }
@@ -131,18 +133,19 @@ pub async fn create(
     tenant: &Tenant,
     email: &Email,
     offer: Offer,
+    now: DateTime<Utc>,
 ) -> Result<Invitation, AppError> {
     let inviter = inviter_id(actor)?;
     conn.transaction(async |conn| {
         User::lock(conn, inviter).await?;
-        check_rate(conn, inviter, settings.invitations_per_hour).await?;
+        check_rate(conn, inviter, settings.invitations_per_hour, now).await?;
         if Invitation::pending_for_email(conn, tenant.id, email.as_str())
             .await?
             .is_some()
         {
             return Err(AppError::field("email", ALREADY_INVITED));
         }
-        let (seed, token_hash, expires_at) = new_link(settings);
+        let (seed, token_hash, expires_at) = new_link(settings, now);
         let inv = NewInvitation {
             tenant_id: tenant.id,
             email: email.as_str(),
@@ -155,7 +158,7 @@ pub async fn create(
         .insert(conn)
         .await
         .map_err(already_invited)?;
-        queue_mail(conn, &inv, tenant, &seed, inviter).await?;
+        queue_mail(conn, &inv, tenant, &seed, inviter, now).await?;
         let mut event = actor.event("invitation.create", Some(tenant.id));
         event.after = Some(snapshot(&inv));
         event.record(conn).await?;
@@ -186,6 +189,7 @@ pub async fn resend(
     settings: &Settings,
     tenant: &Tenant,
     id: i64,
+    now: DateTime<Utc>,
 ) -> Result<Invitation, AppError> {
     let inviter = inviter_id(actor)?;
     conn.transaction(async |conn| {
@@ -193,7 +197,7 @@ pub async fn resend(
         let before = Invitation::lock_in_tenant(conn, tenant.id, id)
             .await?
             .ok_or(AppError::NotFound)?;
-        if !before.status(Utc::now()).is_open() {
+        if !before.status(now).is_open() {
             return Err(AppError::Conflict(format!(
                 "This invitation was {} and cannot be resent; invite {} again instead.",
                 before.status, before.email
@@ -205,12 +209,12 @@ pub async fn resend(
                     .into(),
             ));
         }
-        check_rate(conn, inviter, settings.invitations_per_hour).await?;
-        let (seed, token_hash, expires_at) = new_link(settings);
+        check_rate(conn, inviter, settings.invitations_per_hour, now).await?;
+        let (seed, token_hash, expires_at) = new_link(settings, now);
         outbox::cancel_for_invitation(conn, id, "replaced by a newer mail (resent)").await?;
         let after =
             Invitation::renew(conn, id, &token_hash, expires_at, inviter, &actor.login).await?;
-        queue_mail(conn, &after, tenant, &seed, inviter).await?;
+        queue_mail(conn, &after, tenant, &seed, inviter, now).await?;
         let mut event = actor.event("invitation.resend", Some(tenant.id));
         event.before = Some(snapshot(&before));
         event.after = Some(snapshot(&after));
@@ -227,19 +231,20 @@ pub async fn revoke(
     actor: &Actor,
     tenant: &Tenant,
     id: i64,
+    now: DateTime<Utc>,
 ) -> Result<Invitation, AppError> {
     conn.transaction(async |conn| {
         let before = Invitation::lock_in_tenant(conn, tenant.id, id)
             .await?
             .ok_or(AppError::NotFound)?;
-        if !before.status(Utc::now()).is_open() {
+        if !before.status(now).is_open() {
             return Err(AppError::Conflict(format!(
                 "This invitation was already {}.",
                 before.status
             )));
         }
         outbox::cancel_for_invitation(conn, id, "the invitation was revoked").await?;
-        let after = Invitation::revoke(conn, id).await?;
+        let after = Invitation::revoke(conn, id, now).await?;
         let mut event = actor.event("invitation.revoke", Some(tenant.id));
         event.before = Some(snapshot(&before));
         event.after = Some(snapshot(&after));
@@ -310,8 +315,8 @@ pub struct Preview {
     pub description: String,
 }
 
-fn open_or_closed(inv: &Invitation) -> Result<(), AcceptError> {
-    match inv.status(Utc::now()) {
+fn open_or_closed(inv: &Invitation, now: DateTime<Utc>) -> Result<(), AcceptError> {
+    match inv.status(now) {
         InvitationStatus::Pending => Ok(()),
         InvitationStatus::Expired => Err(AcceptError::Closed(Closed::Expired)),
         InvitationStatus::Revoked => Err(AcceptError::Closed(Closed::Revoked)),
@@ -324,8 +329,9 @@ fn open_or_closed(inv: &Invitation) -> Result<(), AcceptError> {
 async fn check_acceptable(
     conn: &mut AsyncPgConnection,
     inv: &Invitation,
+    now: DateTime<Utc>,
 ) -> Result<Preview, AcceptError> {
-    open_or_closed(inv)?;
+    open_or_closed(inv, now)?;
     let tenant = Tenant::find(conn, inv.tenant_id).await?;
     let refuse = |message: String| AcceptError::Refused {
         message,
@@ -387,11 +393,12 @@ async fn check_acceptable(
 pub async fn preview(
     conn: &mut AsyncPgConnection,
     token: &InvitationToken,
+    now: DateTime<Utc>,
 ) -> Result<Preview, AcceptError> {
     let inv = Invitation::by_token_hash(conn, &token.hash())
         .await?
         .ok_or(AcceptError::Unknown)?;
-    check_acceptable(conn, &inv).await
+    check_acceptable(conn, &inv, now).await
 }
 
 /// [`preview`] before an attempt to accept: a refusal is recorded as a failed
@@ -401,8 +408,9 @@ pub async fn precheck(
     token: &InvitationToken,
     who: Option<&Principal>,
     client_addr: Option<String>,
+    now: DateTime<Utc>,
 ) -> Result<Preview, AcceptError> {
-    let result = preview(conn, token).await;
+    let result = preview(conn, token, now).await;
     let actor = who.map(|p| Actor::user(p, p.home.id, client_addr.clone()));
     record_failure(conn, &result, actor, client_addr).await;
     result
@@ -430,13 +438,14 @@ pub async fn accept_new(
     conn: &mut AsyncPgConnection,
     token: &InvitationToken,
     account: NewAccount<'_>,
+    now: DateTime<Utc>,
 ) -> Result<Accepted, AcceptError> {
     let result = conn
         .transaction(async |conn| {
             let inv = Invitation::lock_by_token_hash(conn, &token.hash())
                 .await?
                 .ok_or(AcceptError::Unknown)?;
-            let preview = check_acceptable(conn, &inv).await?;
+            let preview = check_acceptable(conn, &inv, now).await?;
             let tenant = &preview.tenant;
             if User::username_taken(conn, tenant.id, account.username.as_str(), None).await? {
                 return Err(taken());
@@ -471,7 +480,7 @@ pub async fn accept_new(
             {
                 Grant::insert(conn, user.id, tenant.id, role, scope, manage_subtenants).await?;
             }
-            let after = Invitation::mark_accepted(conn, inv.id, user.id).await?;
+            let after = Invitation::mark_accepted(conn, inv.id, user.id, now).await?;
             outbox::cancel_for_invitation(conn, inv.id, "the invitation was accepted").await?;
             let actor = Actor::account(&user, tenant, account.client_addr.clone());
             let mut event = actor.event("user.create", Some(tenant.id));
@@ -519,6 +528,7 @@ pub async fn accept_existing(
     token: &InvitationToken,
     user: &Principal,
     client_addr: Option<String>,
+    now: DateTime<Utc>,
 ) -> Result<Accepted, AcceptError> {
     let actor = Actor::user(user, user.home.id, client_addr.clone());
     let result = conn
@@ -526,7 +536,7 @@ pub async fn accept_existing(
             let inv = Invitation::lock_by_token_hash(conn, &token.hash())
                 .await?
                 .ok_or(AcceptError::Unknown)?;
-            let preview = check_acceptable(conn, &inv).await?;
+            let preview = check_acceptable(conn, &inv, now).await?;
             let tenant = &preview.tenant;
             let refuse = |message: String| AcceptError::Refused {
                 message,
@@ -575,7 +585,7 @@ pub async fn accept_existing(
                     true
                 }
             };
-            let after = Invitation::mark_accepted(conn, inv.id, user.user.id).await?;
+            let after = Invitation::mark_accepted(conn, inv.id, user.user.id, now).await?;
             outbox::cancel_for_invitation(conn, inv.id, "the invitation was accepted").await?;
             let mut event = actor.event("invitation.accept", Some(tenant.id));
             event.before = Some(snapshot(&inv));

@@ -7,7 +7,6 @@
 
 use crate::auth::csrf::{anonymous_age, issue_anonymous, same, ANONYMOUS_TTL_SECS};
 use crate::auth::session_keys::{self, CSRF};
-use crate::config::Settings;
 use crate::web::AppState;
 use actix_session::{Session, SessionExt};
 use actix_web::body::{BoxBody, MessageBody};
@@ -17,7 +16,6 @@ use actix_web::http::{header, Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::web::BytesMut;
 use actix_web::{web, HttpMessage, HttpRequest};
-use chrono::Utc;
 use futures_util::StreamExt;
 use secrecy::ExposeSecret;
 
@@ -38,15 +36,15 @@ struct Issued(String);
 /// The token for the forms of this page: the session's when there is a session
 /// (logged in), otherwise the browser's anonymous token, or a new one (its cookie
 /// goes out with the response). No session row is created.
-pub fn form_token(req: &HttpRequest, session: &Session, settings: &Settings) -> String {
+pub fn form_token(req: &HttpRequest, session: &Session, state: &AppState) -> String {
     if session.contains_key(CSRF) {
         return session_keys::csrf_token(session);
     }
     if let Some(Issued(t)) = req.extensions().get::<Issued>() {
         return t.clone();
     }
-    let key = settings.secret_key.expose_secret().as_bytes();
-    let now = Utc::now();
+    let key = state.settings.secret_key.expose_secret().as_bytes();
+    let now = state.clock.now();
     // Keep the browser's token while it has more than half its life left, so several
     // open tabs keep working; renew it before it runs out under an open form.
     if let Some(c) = req.cookie(COOKIE) {
@@ -147,13 +145,14 @@ pub async fn guard(
         (Some(e), Some(p)) => same(&e, &p),
         // No session: the anonymous token, in the cookie and repeated by the form.
         (None, Some(p)) => {
-            let key = req
-                .app_data::<web::Data<AppState>>()
-                .map(|s| s.settings.secret_key.expose_secret().as_bytes().to_vec());
+            let key_now = req.app_data::<web::Data<AppState>>().map(|s| {
+                let key = s.settings.secret_key.expose_secret().as_bytes().to_vec();
+                (key, s.clock.now())
+            });
             let cookie = req.cookie(COOKIE);
-            match (key, cookie) {
-                (Some(key), Some(c)) => {
-                    same(c.value(), &p) && anonymous_age(&key, &p, Utc::now()).is_some()
+            match (key_now, cookie) {
+                (Some((key, now)), Some(c)) => {
+                    same(c.value(), &p) && anonymous_age(&key, &p, now).is_some()
                 }
                 _ => false,
             }

@@ -40,7 +40,10 @@ impl FromRequest for ApiUser {
 
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
         let req = req.clone();
-        Box::pin(async move { ApiUser::load(&state(&req)?.pool, &req).await })
+        Box::pin(async move {
+            let state = state(&req)?;
+            ApiUser::load(&state.pool, &state.clock, &req).await
+        })
     }
 }
 

@@ -14,6 +14,7 @@ use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
+use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
 use secrecy::{ExposeSecret, SecretString};
 
@@ -128,7 +129,7 @@ async fn login_form(
         tenant.as_ref(),
         String::new(),
         None,
-        csrf::form_token(&req, &session, &state.settings),
+        csrf::form_token(&req, &session, &state),
     );
     page.notice = crate::web::page::take_flash(&session);
     render_status(&page, StatusCode::OK)
@@ -171,7 +172,7 @@ async fn login(
                 host.as_ref(),
                 form.username.clone(),
                 Some(error),
-                csrf::form_token(&req, &session, &state.settings),
+                csrf::form_token(&req, &session, &state),
             ),
             if error == THROTTLED {
                 StatusCode::TOO_MANY_REQUESTS
@@ -193,7 +194,8 @@ async fn login(
         None
     };
     let key = state.settings.secret_key.expose_secret().as_bytes();
-    let device = Device::from_request(&req, key, chrono::Utc::now());
+    let now = state.clock.now();
+    let device = Device::from_request(&req, key, now);
     let counters = match (&found, &device) {
         (Some((user, _)), Some(d)) if d.knows(user.id) => Counters::KnownDevice {
             device: format!("device:{}:{}", user.id, d.id),
@@ -209,7 +211,7 @@ async fn login(
     };
     // Count the attempt before checking the password, atomically, so parallel
     // guesses cannot pass the limit; a success takes its attempt back.
-    if !counters.admit(&mut conn, &state.settings).await? {
+    if !counters.admit(&mut conn, &state.settings, now).await? {
         return retry(THROTTLED);
     }
     // Always one Argon2 verification, against a dummy hash when there is no such user.
@@ -243,7 +245,7 @@ async fn login(
     let mut response = see_other(&req, "/dashboard");
     // This browser now knows the account: it keeps logging in while strangers'
     // guesses lock the account for unknown browsers.
-    let device = Device::after_login(device, user.id, chrono::Utc::now());
+    let device = Device::after_login(device, user.id, now);
     response
         .add_cookie(&device.cookie(key, state.settings.cookies_secure()))
         .map_err(|e| AppError::Unexpected(anyhow::anyhow!("device cookie: {e}")))?;
@@ -270,11 +272,12 @@ impl Counters {
         &self,
         conn: &mut AsyncPgConnection,
         settings: &Settings,
+        now: DateTime<Utc>,
     ) -> Result<bool, AppError> {
         match self {
-            Counters::KnownDevice { device } => {
-                Ok(throttle::count_attempt(conn, device).await? <= settings.login_max_failures)
-            }
+            Counters::KnownDevice { device } => Ok(throttle::count_attempt(conn, device, now)
+                .await?
+                <= settings.login_max_failures),
             Counters::Unknown {
                 pair,
                 address,
@@ -283,15 +286,15 @@ impl Counters {
                 // A counter is charged only when those before it let the attempt
                 // through: guesses already refused for one address do not use up
                 // the account's allowance across addresses.
-                if throttle::count_attempt(conn, pair).await? > settings.login_max_failures {
+                if throttle::count_attempt(conn, pair, now).await? > settings.login_max_failures {
                     return Ok(false);
                 }
-                if throttle::count_attempt(conn, address).await?
+                if throttle::count_attempt(conn, address, now).await?
                     > settings.login_max_failures_per_address
                 {
                     return Ok(false);
                 }
-                Ok(throttle::count_attempt(conn, account).await?
+                Ok(throttle::count_attempt(conn, account, now).await?
                     <= settings.login_max_failures_across_addresses)
             }
         }

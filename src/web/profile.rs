@@ -15,6 +15,7 @@ use crate::web::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
+use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
 use secrecy::SecretString;
 use std::collections::HashMap;
@@ -106,6 +107,7 @@ async fn profile_page(
     user: &CurrentUser,
     conn: &mut AsyncPgConnection,
     errors: FieldErrors,
+    now: DateTime<Utc>,
 ) -> Result<ProfilePage, AppError> {
     Ok(ProfilePage {
         page: PageCtx::new(user, conn, "profile").await?,
@@ -116,13 +118,16 @@ async fn profile_page(
         home: user.home.clone(),
         grants: grant_views(user, conn).await?,
         managed: user.user.is_managed(),
-        active_tokens: active_tokens(conn, user.user.id).await?,
+        active_tokens: active_tokens(conn, user.user.id, now).await?,
         errors,
     })
 }
 
-async fn active_tokens(conn: &mut AsyncPgConnection, user_id: i64) -> Result<usize, AppError> {
-    let now = chrono::Utc::now();
+async fn active_tokens(
+    conn: &mut AsyncPgConnection,
+    user_id: i64,
+    now: DateTime<Utc>,
+) -> Result<usize, AppError> {
     Ok(ApiToken::for_user(conn, user_id)
         .await?
         .iter()
@@ -132,7 +137,7 @@ async fn active_tokens(conn: &mut AsyncPgConnection, user_id: i64) -> Result<usi
 
 async fn show(user: CurrentUser, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
-    render(&profile_page(&user, &mut conn, FieldErrors::new()).await?)
+    render(&profile_page(&user, &mut conn, FieldErrors::new(), state.clock.now()).await?)
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -158,13 +163,15 @@ async fn change_password(
     // Guessing the current password from a stolen session is throttled like logins.
     let throttle_key = format!("pwchange:{}", user.user.id);
     let mut conn = state.pool.get().await?;
-    let attempts = crate::db::models::throttle::count_attempt(&mut conn, &throttle_key).await?;
+    let attempts =
+        crate::db::models::throttle::count_attempt(&mut conn, &throttle_key, state.clock.now())
+            .await?;
     if attempts > state.settings.login_max_failures {
         errors.insert(
             "current_password",
             "Too many wrong attempts. Wait 15 minutes and try again.".into(),
         );
-        let page = profile_page(&user, &mut conn, errors).await?;
+        let page = profile_page(&user, &mut conn, errors, state.clock.now()).await?;
         return render_status(&page, StatusCode::TOO_MANY_REQUESTS);
     }
     let current = SecretString::from(form.current_password);
@@ -197,7 +204,7 @@ async fn change_password(
     let new = match new {
         Some(p) if errors.is_empty() => p,
         _ => {
-            let page = profile_page(&user, &mut conn, errors).await?;
+            let page = profile_page(&user, &mut conn, errors, state.clock.now()).await?;
             return render_status(&page, StatusCode::UNPROCESSABLE_ENTITY);
         }
     };
@@ -238,7 +245,7 @@ async fn logout_everywhere(
     let mut conn = state.pool.get().await?;
     if !crate::web::form::checked(&form.confirm) {
         let errors = crate::web::form::field_error("confirm", CONFIRM_LOGOUT);
-        let page = profile_page(&user, &mut conn, errors).await?;
+        let page = profile_page(&user, &mut conn, errors, state.clock.now()).await?;
         return render_status(&page, StatusCode::UNPROCESSABLE_ENTITY);
     }
     let revoked = service::log_out_everywhere(&mut conn, &actor(&user, &req), user.user.id).await?;

@@ -3,6 +3,7 @@
 //! (a pool, the settings) instead.
 
 use crate::auth::PasswordHasher;
+use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::DbPool;
 
@@ -11,6 +12,8 @@ pub struct AppState {
     pub pool: DbPool,
     pub settings: Settings,
     pub hasher: PasswordHasher,
+    /// Handlers read the time here and pass it down.
+    pub clock: Clock,
     pub latest_migration: String,
     /// Wakes this process's outbox worker after mail was queued.
     pub outbox_wake: std::sync::Arc<tokio::sync::Notify>,

@@ -164,8 +164,8 @@ async fn page(
     form: TokenInput,
     errors: FieldErrors,
     created: Option<(String, String)>,
+    now: DateTime<Utc>,
 ) -> Result<TokensPage, AppError> {
-    let now = Utc::now();
     Ok(TokensPage {
         page: PageCtx::new(user, conn, "profile").await?,
         tokens: ApiToken::for_user(conn, user.user.id)
@@ -189,6 +189,7 @@ async fn index(user: CurrentUser, state: web::Data<AppState>) -> Result<HttpResp
             TokenInput::default(),
             FieldErrors::new(),
             None,
+            state.clock.now(),
         )
         .await?,
     )
@@ -202,7 +203,8 @@ async fn create(
 ) -> Result<HttpResponse, AppError> {
     let input = form.into_inner();
     let mut conn = state.pool.get().await?;
-    match input.validate(Utc::now()) {
+    let now = state.clock.now();
+    match input.validate(now) {
         Ok(fields) => {
             let (token, secret) = service::create_in_session(
                 &mut conn,
@@ -220,12 +222,13 @@ async fn create(
                 TokenInput::default(),
                 FieldErrors::new(),
                 Some((token.name, secret)),
+                now,
             )
             .await?;
             render_status(&page, StatusCode::CREATED)
         }
         Err(errors) => {
-            let page = page(&user, &mut conn, input, errors, None).await?;
+            let page = page(&user, &mut conn, input, errors, None, now).await?;
             render_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
         }
     }

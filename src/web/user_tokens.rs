@@ -16,7 +16,7 @@ use crate::web::users::changeable;
 use crate::web::AppState;
 use crate::web::{actor, parse_id};
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
 
 /// The routes of this module (see `web::routes`).
@@ -37,8 +37,8 @@ pub(crate) async fn section(
     conn: &mut AsyncPgConnection,
     tenant: &Tenant,
     target: &User,
+    now: DateTime<Utc>,
 ) -> Result<TokenSection, AppError> {
-    let now = Utc::now();
     Ok(TokenSection {
         base: format!("/tenants/{}/users/{}/tokens", tenant.id, target.id),
         username: target.username.clone(),

@@ -22,6 +22,7 @@ use crate::web::AppState;
 use crate::web::{actor, parse_id};
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
+use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
 
 /// The routes of this module (see `web::routes`).
@@ -566,6 +567,7 @@ async fn edit_page(
     target: User,
     form: UserForm,
     errors: FieldErrors,
+    now: DateTime<Utc>,
 ) -> Result<FormPage, AppError> {
     let full = authz::require(user, &tenant, Feature::Users, Level::Full).is_ok();
     let refusal = match full {
@@ -574,7 +576,7 @@ async fn edit_page(
     };
     // Those who may change the user see and revoke their API tokens.
     let api_tokens = match full && refusal.is_none() {
-        true => Some(crate::web::user_tokens::section(conn, &tenant, &target).await?),
+        true => Some(crate::web::user_tokens::section(conn, &tenant, &target, now).await?),
         false => None,
     };
     let editing = Editing {
@@ -597,7 +599,16 @@ async fn edit_form(
     let tenant = tenant_for(&user, &mut conn, tenant_id, Level::Read).await?;
     let target = member(&mut conn, &tenant, user_id).await?;
     let form = UserForm::from_user(&target);
-    let page = edit_page(&user, &mut conn, tenant, target, form, FieldErrors::new()).await?;
+    let page = edit_page(
+        &user,
+        &mut conn,
+        tenant,
+        target,
+        form,
+        FieldErrors::new(),
+        state.clock.now(),
+    )
+    .await?;
     render(&page)
 }
 
@@ -650,7 +661,18 @@ async fn update(
             &done,
             format!("Saved {}.", done.username),
         ),
-        Err(errors) => rerender(&edit_page(&user, &mut conn, tenant, target, input, errors).await?),
+        Err(errors) => rerender(
+            &edit_page(
+                &user,
+                &mut conn,
+                tenant,
+                target,
+                input,
+                errors,
+                state.clock.now(),
+            )
+            .await?,
+        ),
     }
 }
 
@@ -753,7 +775,18 @@ async fn reset_password(
         ),
         Err(errors) => {
             let form = UserForm::from_user(&target);
-            rerender(&edit_page(&user, &mut conn, tenant, target, form, errors).await?)
+            rerender(
+                &edit_page(
+                    &user,
+                    &mut conn,
+                    tenant,
+                    target,
+                    form,
+                    errors,
+                    state.clock.now(),
+                )
+                .await?,
+            )
         }
     }
 }

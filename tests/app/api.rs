@@ -14,6 +14,16 @@ use tenantry::domain::{GrantRole, Scope};
 
 /// A token for `user`, made directly in the database.
 pub async fn token_for(app: &TestApp, user: &User, read_only: bool) -> String {
+    token_expiring(app, user, read_only, None).await
+}
+
+/// A token for `user` that ends at `expires_at`, if any.
+async fn token_expiring(
+    app: &TestApp,
+    user: &User,
+    read_only: bool,
+    expires_at: Option<chrono::DateTime<chrono::Utc>>,
+) -> String {
     let secret = tokens::generate_api_token();
     let mut conn = app.conn().await;
     NewApiToken {
@@ -22,7 +32,7 @@ pub async fn token_for(app: &TestApp, user: &User, read_only: bool) -> String {
         token_hash: &tokens::stored_hash(&secret),
         prefix: &secret[..10],
         read_only,
-        expires_at: None,
+        expires_at,
     }
     .insert(&mut conn)
     .await
@@ -206,7 +216,8 @@ async fn unusable_tokens_answer_401_at_once() {
     let alice = app.user(&acme, "alice").await;
     app.grant(&alice, &acme, GrantRole::Owner, Scope::Subtree, true)
         .await;
-    let token = token_for(&app, &alice, false).await;
+    let lifetime = chrono::Duration::days(1);
+    let token = token_expiring(&app, &alice, false, Some(app.clock.now() + lifetime)).await;
     let api = Api::new(&app, Some(&token));
     let path = format!("/api/v1/tenants/{}", acme.id);
     assert_eq!(api.get(&path).await.0, 200);
@@ -261,14 +272,10 @@ async fn unusable_tokens_answer_401_at_once() {
         )
         .await
         .unwrap();
-    // Expired.
-    client
-        .execute(
-            "UPDATE api_tokens SET expires_at = now() - interval '1 second'",
-            &[],
-        )
-        .await
-        .unwrap();
+    // Works to its last second, then expires.
+    app.clock.advance(lifetime - chrono::Duration::seconds(1));
+    assert_eq!(api.get(&path).await.0, 200);
+    app.clock.advance(chrono::Duration::seconds(2));
     let (status, _) = api.get(&path).await;
     assert_eq!(status, 401);
     let used: bool = client

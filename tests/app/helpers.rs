@@ -117,6 +117,8 @@ pub struct TestApp {
     pub root: Tenant,
     pub admin: User,
     pub client: reqwest::Client,
+    /// The app's time: tests advance it to reach expiry instead of rewriting rows.
+    pub clock: tenantry::clock::Clock,
     /// Stops the server when the last browser of this app is dropped, so tests that
     /// build many apps do not pile up database connections.
     pub server: Arc<ServerGuard>,
@@ -235,6 +237,7 @@ pub async fn spawn_app_with(settings: Settings) -> TestApp {
     };
     let app = Application::build(settings).expect("build app");
     let port = app.port();
+    let clock = app.clock().clone();
     let db_name = db_url
         .rsplit('/')
         .next()
@@ -254,6 +257,7 @@ pub async fn spawn_app_with(settings: Settings) -> TestApp {
         root,
         admin,
         client: client(),
+        clock,
         server,
     }
 }
@@ -275,6 +279,7 @@ impl TestApp {
             root: self.root.clone(),
             admin: self.admin.clone(),
             client: client(),
+            clock: self.clock.clone(),
             server: self.server.clone(),
         }
     }
@@ -503,7 +508,7 @@ impl TestApp {
             offer: Offer::grant(GrantRole::Viewer, Scope::Tenant, false).expect("offer"),
             inviter_user_id: inviter.id,
             inviter_login: &inviter.username,
-            expires_at: chrono::Utc::now() + chrono::Duration::days(7),
+            expires_at: self.clock.now() + chrono::Duration::days(7),
         }
         .insert(&mut conn)
         .await

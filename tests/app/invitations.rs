@@ -444,22 +444,16 @@ async fn a_role_invitation_makes_a_plain_user_of_the_tenant() {
 
 #[tokio::test]
 async fn expired_and_revoked_links_are_refused_and_change_nothing() {
-    let (app, sink) = app_with_sink(&[]).await;
+    // Links last an hour: the admin's session outlives them.
+    let (app, sink) = app_with_sink(&[("TENANTRY_INVITATION_TTL_HOURS", "1")]).await;
     let acme = app.tenant(&app.root, "acme", false).await;
     app.login_admin().await;
     invite_grant(&app, &acme, "old@example.com", "viewer", "tenant", false).await;
+    // Only the first link's hour is over.
+    app.clock.advance(chrono::Duration::minutes(61));
     invite_grant(&app, &acme, "gone@example.com", "viewer", "tenant", false).await;
     let old = link_in(&sink.wait_for("old@example.com", 1).await);
     let gone = link_in(&sink.wait_for("gone@example.com", 1).await);
-
-    db(&app)
-        .await
-        .execute(
-            "UPDATE invitations SET expires_at = now() - interval '1 minute' WHERE email = 'old@example.com'",
-            &[],
-        )
-        .await
-        .unwrap();
     let r = app.new_browser().get(&old).await;
     assert_eq!(status(&r), 410);
     assert!(r.text().await.unwrap().contains("expired"));
@@ -515,19 +509,13 @@ async fn expired_and_revoked_links_are_refused_and_change_nothing() {
 
 #[tokio::test]
 async fn resending_kills_the_old_link_and_renews_an_expired_one() {
-    let (app, sink) = app_with_sink(&[]).await;
+    // Links last an hour: the admin's session outlives them.
+    let (app, sink) = app_with_sink(&[("TENANTRY_INVITATION_TTL_HOURS", "1")]).await;
     let acme = app.tenant(&app.root, "acme", false).await;
     app.login_admin().await;
     invite_grant(&app, &acme, "dave@example.com", "viewer", "tenant", false).await;
     let first = link_in(&sink.wait_for("dave@example.com", 1).await);
-    db(&app)
-        .await
-        .execute(
-            "UPDATE invitations SET expires_at = now() - interval '1 minute'",
-            &[],
-        )
-        .await
-        .unwrap();
+    app.clock.advance(chrono::Duration::minutes(61));
 
     let id = invitation_id(&app, "dave@example.com").await;
     let r = app

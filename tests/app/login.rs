@@ -427,17 +427,18 @@ async fn sessions_slide_with_use_and_page_views_do_not_rewrite_them() {
         let client = &client;
         async move { client.query_one(sql, &[]).await.unwrap() }
     };
-    // About to run out: the next request pushes it a full term ahead.
-    client
-        .execute(
-            "UPDATE sessions SET expires_at = now() + interval '5 minutes'",
-            &[],
+    // About to run out (12 hours after login): the next request pushes it a full
+    // term ahead.
+    app.clock
+        .advance(chrono::Duration::hours(12) - chrono::Duration::minutes(5));
+    assert_eq!(app.get("/tenants").await.status(), 200);
+    let left: f64 = client
+        .query_one(
+            "SELECT extract(epoch FROM min(expires_at) - $1::text::timestamptz)::float8 FROM sessions",
+            &[&app.clock.now().to_rfc3339()],
         )
         .await
-        .unwrap();
-    assert_eq!(app.get("/tenants").await.status(), 200);
-    let left: f64 = row("SELECT extract(epoch FROM min(expires_at) - now())::float8 FROM sessions")
-        .await
+        .unwrap()
         .get(0);
     assert!(
         left > 11.0 * 3600.0,

@@ -321,32 +321,20 @@ async fn failures_older_than_fifteen_minutes_no_longer_count() {
         .expect_login("acme\\alice", PASSWORD, 429, "locked")
         .await;
 
-    // Move every counter's window start back in time, as if the minutes had passed.
-    let client = db(&app).await;
-    let age = |interval: &'static str| {
-        let client = &client;
-        async move {
-            client
-                .execute(
-                    &format!(
-                        "UPDATE login_throttle SET window_start = now() - interval '{interval}'"
-                    ),
-                    &[],
-                )
-                .await
-                .unwrap()
-        }
-    };
-    age("14 minutes 50 seconds").await;
+    // Let the minutes pass on the app's clock.
+    app.clock
+        .advance(chrono::Duration::minutes(14) + chrono::Duration::seconds(50));
     browser
         .expect_login("acme\\alice", PASSWORD, 429, "after 14:50")
         .await;
-    age("15 minutes 5 seconds").await;
+    app.clock.advance(chrono::Duration::seconds(15));
     browser
         .expect_login("acme\\alice", PASSWORD, 303, "after 15:05")
         .await;
 
     // The periodic clean-up removes exactly the counters whose window has ended.
+    let client = db(&app).await;
+    let now = app.clock.now();
     client
         .execute("DELETE FROM login_throttle", &[])
         .await
@@ -354,13 +342,13 @@ async fn failures_older_than_fifteen_minutes_no_longer_count() {
     client
         .execute(
             "INSERT INTO login_throttle (key, failures, window_start) VALUES \
-             ('inside', 3, now() - interval '14 minutes 50 seconds'), \
-             ('outside', 3, now() - interval '15 minutes 5 seconds')",
-            &[],
+             ('inside', 3, $1::text::timestamptz - interval '14 minutes 50 seconds'), \
+             ('outside', 3, $1::text::timestamptz - interval '15 minutes 5 seconds')",
+            &[&now.to_rfc3339()],
         )
         .await
         .unwrap();
-    let deleted = tenantry::db::models::throttle::delete_stale(&mut *app.conn().await)
+    let deleted = tenantry::db::models::throttle::delete_stale(&mut *app.conn().await, now)
         .await
         .unwrap();
     assert_eq!(deleted, 1);
@@ -390,7 +378,7 @@ async fn invitation_link(app: &TestApp, tenant: &Tenant) -> String {
         offer: Offer::grant(GrantRole::Viewer, Scope::Tenant, false).unwrap(),
         inviter_user_id: app.admin.id,
         inviter_login: "admin",
-        expires_at: chrono::Utc::now() + chrono::Duration::days(7),
+        expires_at: app.clock.now() + chrono::Duration::days(7),
     }
     .insert(&mut *app.conn().await)
     .await
@@ -481,7 +469,7 @@ async fn post_login(app: &TestApp, cookie: Option<&str>, field: Option<&str>) ->
 async fn the_login_form_needs_a_genuine_unexpired_token_of_the_same_browser() {
     let app = spawn_app().await;
     let key = secret_key();
-    let now = chrono::Utc::now();
+    let now = app.clock.now();
     let hours = chrono::Duration::hours;
     let fresh = csrf::issue_anonymous(&key, now);
     let other = csrf::issue_anonymous(&key, now);

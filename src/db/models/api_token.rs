@@ -187,6 +187,7 @@ impl ApiToken {
     pub async fn usable(
         conn: &mut AsyncPgConnection,
         token_hash: &str,
+        now: DateTime<Utc>,
     ) -> QueryResult<Option<UsableToken>> {
         api_tokens::table
             .inner_join(users::table.inner_join(tenants::table))
@@ -195,7 +196,7 @@ impl ApiToken {
             .filter(
                 api_tokens::expires_at
                     .is_null()
-                    .or(api_tokens::expires_at.gt(diesel::dsl::now)),
+                    .or(api_tokens::expires_at.gt(now)),
             )
             .filter(users::enabled.eq(true))
             .filter(tenants::enabled.eq(true))
@@ -211,9 +212,13 @@ impl ApiToken {
     }
 
     /// Records a use (callers do it at most once a minute per token).
-    pub async fn touch(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<usize> {
+    pub async fn touch(
+        conn: &mut AsyncPgConnection,
+        id: i64,
+        now: DateTime<Utc>,
+    ) -> QueryResult<usize> {
         diesel::update(api_tokens::table.find(id))
-            .set(api_tokens::last_used_at.eq(diesel::dsl::now))
+            .set(api_tokens::last_used_at.eq(now))
             .execute(conn)
             .await
     }

@@ -1,14 +1,16 @@
 //! `Idempotency-Key`s of API POSTs: the first request's response, kept for 24 hours.
 
 use crate::db::schema::idempotency_keys;
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 /// How long a key is remembered.
 pub const KEEP_HOURS: i32 = 24;
 
-fn cutoff() -> chrono::DateTime<chrono::Utc> {
-    chrono::Utc::now() - chrono::Duration::hours(i64::from(KEEP_HOURS))
+/// Keys made before this are forgotten at `now`.
+fn cutoff(now: DateTime<Utc>) -> DateTime<Utc> {
+    now - chrono::Duration::hours(i64::from(KEEP_HOURS))
 }
 
 /// What the first request with a key left behind.
@@ -29,12 +31,13 @@ pub async fn claim(
     user_id: i64,
     key: &str,
     request_hash: &str,
+    now: DateTime<Utc>,
 ) -> QueryResult<Option<StoredResponse>> {
     diesel::delete(
         idempotency_keys::table
             .filter(idempotency_keys::user_id.eq(user_id))
             .filter(idempotency_keys::key.eq(key))
-            .filter(idempotency_keys::created_at.lt(cutoff())),
+            .filter(idempotency_keys::created_at.lt(cutoff(now))),
     )
     .execute(conn)
     .await?;
@@ -43,6 +46,7 @@ pub async fn claim(
             idempotency_keys::user_id.eq(user_id),
             idempotency_keys::key.eq(key),
             idempotency_keys::request_hash.eq(request_hash),
+            idempotency_keys::created_at.eq(now),
         ))
         .on_conflict_do_nothing()
         .execute(conn)
@@ -88,8 +92,11 @@ pub async fn complete(
 }
 
 /// Forgets keys older than 24 hours (periodic cleanup).
-pub async fn delete_expired(conn: &mut AsyncPgConnection) -> QueryResult<usize> {
-    diesel::delete(idempotency_keys::table.filter(idempotency_keys::created_at.lt(cutoff())))
+pub async fn delete_expired(
+    conn: &mut AsyncPgConnection,
+    now: DateTime<Utc>,
+) -> QueryResult<usize> {
+    diesel::delete(idempotency_keys::table.filter(idempotency_keys::created_at.lt(cutoff(now))))
         .execute(conn)
         .await
 }

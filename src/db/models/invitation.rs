@@ -203,11 +203,15 @@ impl Invitation {
             .await
     }
 
-    pub async fn revoke(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Invitation> {
+    pub async fn revoke(
+        conn: &mut AsyncPgConnection,
+        id: i64,
+        now: DateTime<Utc>,
+    ) -> QueryResult<Invitation> {
         diesel::update(invitations::table.find(id))
             .set((
                 invitations::status.eq(InvitationState::Revoked),
-                invitations::revoked_at.eq(Some(Utc::now())),
+                invitations::revoked_at.eq(Some(now)),
             ))
             .returning(Invitation::as_returning())
             .get_result(conn)
@@ -218,11 +222,12 @@ impl Invitation {
         conn: &mut AsyncPgConnection,
         id: i64,
         user_id: i64,
+        now: DateTime<Utc>,
     ) -> QueryResult<Invitation> {
         diesel::update(invitations::table.find(id))
             .set((
                 invitations::status.eq(InvitationState::Accepted),
-                invitations::accepted_at.eq(Some(Utc::now())),
+                invitations::accepted_at.eq(Some(now)),
                 invitations::accepted_user_id.eq(Some(user_id)),
             ))
             .returning(Invitation::as_returning())

@@ -48,9 +48,16 @@ pub struct NewMail<'a> {
 }
 
 impl NewMail<'_> {
-    pub async fn insert(&self, conn: &mut AsyncPgConnection) -> QueryResult<i64> {
+    /// Queued at `now`, due at once.
+    pub async fn insert(
+        &self,
+        conn: &mut AsyncPgConnection,
+        now: DateTime<Utc>,
+    ) -> QueryResult<i64> {
         diesel::insert_into(outbox::table)
             .values((
+                outbox::created_at.eq(now),
+                outbox::next_attempt_at.eq(now),
                 outbox::recipient.eq(self.recipient),
                 outbox::subject.eq(self.subject),
                 outbox::body_text.eq(self.body_text),
@@ -102,11 +109,12 @@ pub async fn claim_due(
     conn: &mut AsyncPgConnection,
     limit: i64,
     lease: chrono::Duration,
+    now: DateTime<Utc>,
 ) -> QueryResult<Vec<QueuedMail>> {
     conn.transaction(async |conn| {
         let ids: Vec<i64> = outbox::table
             .filter(outbox::status.eq(OutboxStatus::Pending))
-            .filter(outbox::next_attempt_at.le(diesel::dsl::now))
+            .filter(outbox::next_attempt_at.le(now))
             .order((outbox::next_attempt_at.asc(), outbox::id.asc()))
             .limit(limit)
             .select(outbox::id)
@@ -118,7 +126,7 @@ pub async fn claim_due(
             return Ok(Vec::new());
         }
         diesel::update(outbox::table.filter(outbox::id.eq_any(&ids)))
-            .set(outbox::next_attempt_at.eq(Utc::now() + lease))
+            .set(outbox::next_attempt_at.eq(now + lease))
             .returning(QueuedMail::as_returning())
             .get_results(conn)
             .await
@@ -132,13 +140,14 @@ pub async fn mark_sent(
     conn: &mut AsyncPgConnection,
     id: i64,
     via: MailTransport,
+    now: DateTime<Utc>,
 ) -> QueryResult<usize> {
     diesel::update(outbox::table.find(id))
         .set((
             outbox::status.eq(OutboxStatus::Sent),
             outbox::link_seed.eq(None::<String>),
             outbox::sent_via.eq(Some(via)),
-            outbox::sent_at.eq(Some(Utc::now())),
+            outbox::sent_at.eq(Some(now)),
         ))
         .execute(conn)
         .await

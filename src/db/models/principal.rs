@@ -170,11 +170,12 @@ pub async fn by_user(
 pub async fn by_session(
     conn: &mut AsyncPgConnection,
     key_hash: &str,
+    now: DateTime<Utc>,
 ) -> QueryResult<Option<SessionWithPrincipal>> {
     let row: Option<(serde_json::Value, DateTime<Utc>, WhoRow)> = sessions::table
         .left_join(users_with_home())
         .filter(sessions::key_hash.eq(key_hash))
-        .filter(sessions::expires_at.gt(diesel::dsl::now))
+        .filter(sessions::expires_at.gt(now))
         .select((sessions::state, sessions::expires_at, who_columns()))
         .first(conn)
         .await

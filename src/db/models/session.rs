@@ -54,8 +54,11 @@ pub async fn delete(conn: &mut AsyncPgConnection, key_hash: &str) -> QueryResult
         .await
 }
 
-pub async fn delete_expired(conn: &mut AsyncPgConnection) -> QueryResult<usize> {
-    diesel::delete(sessions::table.filter(sessions::expires_at.le(diesel::dsl::now)))
+pub async fn delete_expired(
+    conn: &mut AsyncPgConnection,
+    now: DateTime<Utc>,
+) -> QueryResult<usize> {
+    diesel::delete(sessions::table.filter(sessions::expires_at.le(now)))
         .execute(conn)
         .await
 }

@@ -2,15 +2,25 @@
 //! A counter's window starts at its first counted attempt and lasts `WINDOW_SECS`.
 
 use crate::db::schema::login_throttle;
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 /// Length of the counting window in seconds.
 pub const WINDOW_SECS: i64 = 15 * 60;
 
+/// Windows that started after this are still running at `now`.
+fn window_since(now: DateTime<Utc>) -> DateTime<Utc> {
+    now - chrono::Duration::seconds(WINDOW_SECS)
+}
+
 /// Failures counted for `key` within the current window.
-pub async fn failures(conn: &mut AsyncPgConnection, key: &str) -> QueryResult<i32> {
-    let since = chrono::Utc::now() - chrono::Duration::seconds(WINDOW_SECS);
+pub async fn failures(
+    conn: &mut AsyncPgConnection,
+    key: &str,
+    now: DateTime<Utc>,
+) -> QueryResult<i32> {
+    let since = window_since(now);
     Ok(login_throttle::table
         .filter(login_throttle::key.eq(key))
         .filter(login_throttle::window_start.gt(since))
@@ -23,27 +33,35 @@ pub async fn failures(conn: &mut AsyncPgConnection, key: &str) -> QueryResult<i3
 
 /// Counts one attempt for `key` (a new window when the old one ran out) and returns
 /// the count, atomically: concurrent guesses cannot all slip under the limit.
-pub async fn count_attempt(conn: &mut AsyncPgConnection, key: &str) -> QueryResult<i32> {
+pub async fn count_attempt(
+    conn: &mut AsyncPgConnection,
+    key: &str,
+    now: DateTime<Utc>,
+) -> QueryResult<i32> {
     use diesel::dsl::sql;
     use diesel::sql_types::{Integer, Timestamptz};
-    // The database's clock, so every app process counts the same window.
-    let in_window =
-        format!("login_throttle.window_start > now() - interval '{WINDOW_SECS} seconds'");
+    // The app's clock rather than the database's, so tests can move the window; the
+    // processes' clocks agree to well under a second, the window is 15 minutes.
+    let since = window_since(now);
     diesel::insert_into(login_throttle::table)
         .values((
             login_throttle::key.eq(key),
             login_throttle::failures.eq(1),
-            login_throttle::window_start.eq(diesel::dsl::now),
+            login_throttle::window_start.eq(now),
         ))
         .on_conflict(login_throttle::key)
         .do_update()
         .set((
-            login_throttle::failures.eq(sql::<Integer>(&format!(
-                "CASE WHEN {in_window} THEN login_throttle.failures + 1 ELSE 1 END"
-            ))),
-            login_throttle::window_start.eq(sql::<Timestamptz>(&format!(
-                "CASE WHEN {in_window} THEN login_throttle.window_start ELSE now() END"
-            ))),
+            login_throttle::failures.eq(sql::<Integer>("CASE WHEN login_throttle.window_start > ")
+                .bind::<Timestamptz, _>(since)
+                .sql(" THEN login_throttle.failures + 1 ELSE 1 END")),
+            login_throttle::window_start.eq(sql::<Timestamptz>(
+                "CASE WHEN login_throttle.window_start > ",
+            )
+            .bind::<Timestamptz, _>(since)
+            .sql(" THEN login_throttle.window_start ELSE ")
+            .bind::<Timestamptz, _>(now)
+            .sql(" END")),
         ))
         .returning(login_throttle::failures)
         .get_result(conn)
@@ -68,9 +86,8 @@ pub async fn clear(conn: &mut AsyncPgConnection, key: &str) -> QueryResult<usize
         .await
 }
 
-pub async fn delete_stale(conn: &mut AsyncPgConnection) -> QueryResult<usize> {
-    let since = chrono::Utc::now() - chrono::Duration::seconds(WINDOW_SECS);
-    diesel::delete(login_throttle::table.filter(login_throttle::window_start.le(since)))
+pub async fn delete_stale(conn: &mut AsyncPgConnection, now: DateTime<Utc>) -> QueryResult<usize> {
+    diesel::delete(login_throttle::table.filter(login_throttle::window_start.le(window_since(now))))
         .execute(conn)
         .await
 }

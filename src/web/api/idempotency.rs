@@ -107,9 +107,10 @@ where
         };
     };
     let hash = request_hash(req, body);
+    let now = state.clock.now();
     let user_id = user.user.id;
     let (answer, replayed) = super::in_transaction(&mut conn, async |conn| {
-        if let Some(stored) = idempotency::claim(conn, user_id, &key, &hash).await? {
+        if let Some(stored) = idempotency::claim(conn, user_id, &key, &hash, now).await? {
             if stored.request_hash != hash {
                 return Err(AppError::problem(
                     ProblemKind::IdempotencyKeyReused,

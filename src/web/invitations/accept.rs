@@ -136,7 +136,7 @@ pub(super) async fn show(
         Err(e) => return refusal(e),
     };
     let mut conn = state.pool.get().await?;
-    let preview = match service::preview(&mut conn, &token).await {
+    let preview = match service::preview(&mut conn, &token, state.clock.now()).await {
         Ok(p) => p,
         Err(e) => return refusal(e),
     };
@@ -149,7 +149,7 @@ pub(super) async fn show(
         String::new(),
         FieldErrors::new(),
         // Anonymous visitors get a signed token, not a session row.
-        csrf::form_token(&req, &session, &state.settings),
+        csrf::form_token(&req, &session, &state),
     ))
 }
 
@@ -176,10 +176,11 @@ pub(super) async fn accept_new(
     let mut conn = state.pool.get().await?;
     let addr = crate::web::client_addr(&req);
     // Dead links are answered before any password is hashed.
-    let preview = match service::precheck(&mut conn, &token, None, addr.clone()).await {
-        Ok(p) => p,
-        Err(e) => return refusal(e),
-    };
+    let preview =
+        match service::precheck(&mut conn, &token, None, addr.clone(), state.clock.now()).await {
+            Ok(p) => p,
+            Err(e) => return refusal(e),
+        };
     let mut errors = FieldErrors::new();
     let username = Username::parse(&form.username)
         .map_err(|e| errors.insert("username", e))
@@ -207,6 +208,7 @@ pub(super) async fn accept_new(
             password_hash: &hash,
             client_addr: addr,
         },
+        state.clock.now(),
     )
     .await
     {
@@ -245,7 +247,7 @@ async fn invalid(
     errors: FieldErrors,
 ) -> Result<HttpResponse, AppError> {
     let logged_in = CurrentUser::load(&state.pool, session.clone()).await?;
-    let csrf = csrf::form_token(req, session, &state.settings);
+    let csrf = csrf::form_token(req, session, state);
     let page = accept_page(preview, token, logged_in.as_ref(), username, errors, csrf);
     render_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
 }
@@ -269,19 +271,21 @@ pub(super) async fn accept_existing(
         &token,
         user.as_ref().map(|u| &u.principal),
         addr.clone(),
+        state.clock.now(),
     )
     .await
     {
         return refusal(e);
     }
     let user = user.ok_or(AppError::LoginRequired)?;
-    let accepted = match service::accept_existing(&mut conn, &token, &user, addr).await {
-        Ok(a) => a,
-        Err(AcceptError::OtherAddress { masked, .. }) => {
-            return Ok(other_address(&masked, Some(&user.login())))
-        }
-        Err(e) => return refusal(e),
-    };
+    let accepted =
+        match service::accept_existing(&mut conn, &token, &user, addr, state.clock.now()).await {
+            Ok(a) => a,
+            Err(AcceptError::OtherAddress { masked, .. }) => {
+                return Ok(other_address(&masked, Some(&user.login())))
+            }
+            Err(e) => return refusal(e),
+        };
     // Act in the tenant the invitation was for: the new grant makes it visible.
     let _ = session.insert(session_keys::ACTING_TENANT, accepted.tenant.id);
     flash(

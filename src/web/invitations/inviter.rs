@@ -156,7 +156,7 @@ pub(super) async fn index(
         .into_iter()
         .filter_map(|m| Some((m.invitation_id?, m)))
         .collect();
-    let now = Utc::now();
+    let now = state.clock.now();
     let rows = list
         .into_iter()
         .map(|(invitation, role_name)| {
@@ -404,6 +404,7 @@ pub(super) async fn create(
                 &tenant,
                 &email,
                 offer,
+                state.clock.now(),
             )
             .await
         }
@@ -475,7 +476,14 @@ pub(super) async fn revoke(
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
     let (tenant, invitation) = manageable(&user, &mut conn, &path).await?;
-    let revoked = service::revoke(&mut conn, &actor(&user, &req), &tenant, invitation.id).await?;
+    let revoked = service::revoke(
+        &mut conn,
+        &actor(&user, &req),
+        &tenant,
+        invitation.id,
+        state.clock.now(),
+    )
+    .await?;
     let message = format!(
         "The invitation of {} was revoked; its link no longer works.",
         revoked.email
@@ -497,6 +505,7 @@ pub(super) async fn resend(
         &state.settings,
         &tenant,
         invitation.id,
+        state.clock.now(),
     )
     .await
     {
