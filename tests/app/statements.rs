@@ -27,6 +27,15 @@ async fn at_most_three(browser: &TestApp, who: &str, paths: &[&str]) {
     }
 }
 
+/// Switches into `tenant` and views the page the switch leads to (taking its flash).
+async fn switch_to(browser: &TestApp, tenant: &tenantry::db::models::Tenant) {
+    let r = browser
+        .post_form("/switch", &[("tenant_id", &tenant.id.to_string())])
+        .await;
+    assert_redirect_to(&r, "/dashboard");
+    browser.get("/dashboard").await;
+}
+
 const PAGES: [&str; 3] = ["/tenants", "/dashboard", "/switch"];
 
 #[tokio::test]
@@ -64,17 +73,9 @@ async fn below_the_root_and_switched_a_page_costs_at_most_three_statements() {
 
     // Switched: the acting tenant comes with the session too. The first page after
     // the switch takes its flash message, which writes the session: one more.
-    let r = alice_browser
-        .post_form("/switch", &[("tenant_id", &t.a1x.id.to_string())])
-        .await;
-    assert_redirect_to(&r, "/dashboard");
-    alice_browser.get("/dashboard").await;
+    switch_to(&alice_browser, &t.a1x).await;
     at_most_three(&alice_browser, "a switched tenant administrator", &PAGES).await;
     app.login_admin().await;
-    let r = app
-        .post_form("/switch", &[("tenant_id", &t.a2.id.to_string())])
-        .await;
-    assert_redirect_to(&r, "/dashboard");
-    app.get("/dashboard").await;
+    switch_to(&app, &t.a2).await;
     at_most_three(&app, "a switched root administrator", &PAGES).await;
 }
