@@ -4,6 +4,7 @@
 
 use super::principal::Principal;
 use super::session_keys::{ACTING_TENANT, EPOCH, USER_ID};
+use crate::db::models::principal::SessionPrincipal;
 use crate::db::models::Tenant;
 use crate::db::DbPool;
 use crate::error::AppError;
@@ -14,7 +15,29 @@ pub struct CurrentUser {
     pub principal: Principal,
     /// The tenant the user is acting in (switched into), always visible and enabled.
     pub acting: Tenant,
+    /// Id and name of every tenant on the acting tenant's path, root first, when the
+    /// session load read them (the breadcrumb); `None` means look them up.
+    pub acting_path_names: Option<Vec<(i64, String)>>,
     pub session: SessionHandle,
+}
+
+/// The user the request's session named, as its load read them: `load` needs no
+/// further statement for the acting tenant or the breadcrumb.
+#[derive(Debug)]
+pub struct SessionUser {
+    pub principal: Principal,
+    pub acting: Option<Tenant>,
+    pub path_names: std::collections::HashMap<i64, String>,
+}
+
+impl From<SessionPrincipal> for SessionUser {
+    fn from(p: SessionPrincipal) -> Self {
+        SessionUser {
+            principal: p.row.into(),
+            acting: p.acting,
+            path_names: p.path_names.into_iter().collect(),
+        }
+    }
 }
 
 impl std::ops::Deref for CurrentUser {
@@ -41,10 +64,15 @@ impl CurrentUser {
             return Ok(None);
         };
         let epoch = session.get::<i32>(EPOCH).ok().flatten().unwrap_or(-1);
-        let principal = match super::session_store::take_principal(user_id) {
-            Some(p) => Some(p),
-            None => Principal::load(&mut *pool.get().await?, user_id).await?,
-        };
+        let (principal, loaded_acting, path_names) =
+            match super::session_store::take_principal(user_id) {
+                Some(s) => (Some(s.principal), Some(s.acting), Some(s.path_names)),
+                None => (
+                    Principal::load(&mut *pool.get().await?, user_id).await?,
+                    None,
+                    None,
+                ),
+            };
         let Some(principal) = principal else {
             session.purge();
             return Ok(None);
@@ -62,12 +90,17 @@ impl CurrentUser {
             .unwrap_or(home.id);
         let mut current = CurrentUser {
             acting: home.clone(),
+            acting_path_names: None,
             principal,
             session: SessionHandle(session),
         };
         if acting_id != current.home.id {
-            let mut conn = pool.get().await?;
-            match Tenant::find(&mut conn, acting_id).await {
+            let found = match loaded_acting {
+                // The session load read the tenant its state names: the same id.
+                Some(acting) => acting.filter(|t| t.id == acting_id).ok_or(diesel::NotFound),
+                None => Tenant::find(&mut *pool.get().await?, acting_id).await,
+            };
+            match found {
                 Ok(t) if t.enabled && super::authz::can_see(&current, &t) => current.acting = t,
                 // The acting tenant went away, was disabled or is no longer visible.
                 _ => {
@@ -75,6 +108,12 @@ impl CurrentUser {
                 }
             }
         }
+        current.acting_path_names = path_names.and_then(|names| {
+            let path = &current.acting.path;
+            path.iter()
+                .map(|id| Some((*id, names.get(id)?.clone())))
+                .collect()
+        });
         Ok(Some(current))
     }
 

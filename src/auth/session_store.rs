@@ -5,7 +5,7 @@
 //! logged-in request needs both. The user waits in a per-request slot for
 //! `CurrentUser`, and the expiry read lets an unchanged session skip its write.
 
-use super::principal::Principal;
+use super::current_user::SessionUser;
 use crate::clock::Clock;
 use crate::db::{
     models::{principal, session},
@@ -28,7 +28,7 @@ type State = HashMap<String, String>;
 struct Loaded {
     key_hash: String,
     expires_at: DateTime<Utc>,
-    principal: Option<Principal>,
+    principal: Option<SessionUser>,
 }
 
 tokio::task_local! {
@@ -47,13 +47,13 @@ pub async fn request_slot(
 /// The user the request's session named when it was loaded, if it is `user_id`.
 /// Taken, not copied: a second load in the same request reads the database again,
 /// so it sees what the request changed.
-pub fn take_principal(user_id: i64) -> Option<Principal> {
+pub fn take_principal(user_id: i64) -> Option<SessionUser> {
     LOADED
         .try_with(|slot| {
             let mut slot = slot.borrow_mut();
             let loaded = slot.as_mut()?;
             match &loaded.principal {
-                Some(p) if p.user.id == user_id => loaded.principal.take(),
+                Some(p) if p.principal.user.id == user_id => loaded.principal.take(),
                 _ => None,
             }
         })

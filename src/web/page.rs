@@ -50,7 +50,10 @@ impl PageCtx {
             }]
         } else {
             // Only the part of the path the user may see: no names of tenants above their reach.
-            let names = user.acting.path_tenants(conn).await?;
+            let names = match &user.acting_path_names {
+                Some(names) => names.clone(),
+                None => user.acting.path_tenants(conn).await?,
+            };
             let first_visible = authz::visible_path_start(user, &user.acting.path);
             names
                 .into_iter()

@@ -1,8 +1,10 @@
 //! What a logged-in page costs in SQL statements, read from the `X-Db-Statements`
-//! header that development mode adds: who is asking (session, user, grants, caps) in
-//! one, the page's own queries, and no session write while the session is unchanged.
+//! header that development mode adds: who is asking (session, user, grants, caps,
+//! acting tenant, breadcrumb names) in one, the page's own queries, and no session
+//! write while the session is unchanged.
 
 use crate::helpers::*;
+use tenantry::domain::{GrantRole, Scope};
 
 /// Statements of one GET, as the app counted them.
 async fn statements(app: &TestApp, path: &str) -> u32 {
@@ -15,6 +17,27 @@ async fn statements(app: &TestApp, path: &str) -> u32 {
         .expect("a statement count in development mode")
 }
 
+/// Every page in `paths` costs at most three statements, on the first view and a later one.
+async fn at_most_three(browser: &TestApp, who: &str, paths: &[&str]) {
+    for _ in 0..2 {
+        for path in paths {
+            let n = statements(browser, path).await;
+            assert!(n <= 3, "GET {path} as {who} ran {n} statements");
+        }
+    }
+}
+
+/// Switches into `tenant` and views the page the switch leads to (taking its flash).
+async fn switch_to(browser: &TestApp, tenant: &tenantry::db::models::Tenant) {
+    let r = browser
+        .post_form("/switch", &[("tenant_id", &tenant.id.to_string())])
+        .await;
+    assert_redirect_to(&r, "/dashboard");
+    browser.get("/dashboard").await;
+}
+
+const PAGES: [&str; 3] = ["/tenants", "/dashboard", "/switch"];
+
 #[tokio::test]
 async fn a_logged_in_page_costs_at_most_three_statements() {
     let app = spawn_app_with_env(&[("TENANTRY_DEV", "1")]).await;
@@ -22,11 +45,37 @@ async fn a_logged_in_page_costs_at_most_three_statements() {
         app.tenant(&app.root, &format!("t{i}"), false).await;
     }
     app.login_admin().await;
-    // Twice: the first view after login and a later one pay the same.
-    for _ in 0..2 {
-        let n = statements(&app, "/tenants").await;
-        assert!(n <= 3, "GET /tenants ran {n} statements");
-        let n = statements(&app, "/dashboard").await;
-        assert!(n <= 3, "GET /dashboard ran {n} statements");
-    }
+    at_most_three(&app, "the root administrator", &PAGES).await;
+}
+
+#[tokio::test]
+async fn below_the_root_and_switched_a_page_costs_at_most_three_statements() {
+    let app = spawn_app_with_env(&[("TENANTRY_DEV", "1")]).await;
+    let t = partner_tree(&app).await;
+    // At home in a1, under acme: a breadcrumb of three names.
+    let alice = app.user(&t.a1, "alice").await;
+    app.grant(
+        &alice,
+        &t.a1,
+        GrantRole::Administrator,
+        Scope::Subtree,
+        true,
+    )
+    .await;
+    let alice_browser = browser_as(&app, "a1\\alice").await;
+    at_most_three(&alice_browser, "a tenant administrator", &PAGES).await;
+
+    let vic = app.user(&t.a1, "vic").await;
+    app.grant(&vic, &t.a1, GrantRole::Viewer, Scope::Subtree, false)
+        .await;
+    let vic_browser = browser_as(&app, "a1\\vic").await;
+    at_most_three(&vic_browser, "a Viewer", &PAGES).await;
+
+    // Switched: the acting tenant comes with the session too. The first page after
+    // the switch takes its flash message, which writes the session: one more.
+    switch_to(&alice_browser, &t.a1x).await;
+    at_most_three(&alice_browser, "a switched tenant administrator", &PAGES).await;
+    app.login_admin().await;
+    switch_to(&app, &t.a2).await;
+    at_most_three(&app, "a switched root administrator", &PAGES).await;
 }

@@ -4,7 +4,9 @@
 //!
 //! The grants and the caps come as arrays of rows in the same result row; those two
 //! subqueries are written out in SQL (the DSL has no `ARRAY(SELECT …)`), as
-//! expressions that keep the statement cacheable as a prepared statement.
+//! expressions that keep the statement cacheable as a prepared statement. With the
+//! session come the tenant it acts in (switched into) and the names on the acting
+//! and home tenants' paths (the breadcrumb), so that no page looks them up again.
 
 use super::grant::GrantRow;
 use super::role::{TenantRoleRow, UserRoleRow};
@@ -17,7 +19,7 @@ use diesel::expression::{is_aggregate, AppearsOnTable, SelectableExpression, Val
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
-use diesel::sql_types::{Array, BigInt, Bool, Jsonb, Record, Text};
+use diesel::sql_types::{Array, BigInt, Bool, Integer, Jsonb, Nullable, Record, Text, Timestamptz};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 /// A user as authorization needs them, straight from the database.
@@ -35,7 +37,18 @@ pub struct PrincipalRow {
 pub struct SessionWithPrincipal {
     pub state: serde_json::Value,
     pub expires_at: DateTime<Utc>,
-    pub principal: Option<PrincipalRow>,
+    pub principal: Option<SessionPrincipal>,
+}
+
+/// The user a session names, with what every page of theirs shows.
+#[derive(Clone, Debug)]
+pub struct SessionPrincipal {
+    pub row: PrincipalRow,
+    /// The tenant the session's state says the user acts in, if it exists (checked
+    /// for visibility by the caller).
+    pub acting: Option<Tenant>,
+    /// Id and name of every tenant on the home and the acting tenant's paths.
+    pub path_names: Vec<(i64, String)>,
 }
 
 type GrantRecord = (
@@ -86,6 +99,124 @@ sql_column! {
     /// Every tenant role: a handful of rows, each tenant's cap.
     AllTenantRoles: Array<Record<(BigInt, Text, Jsonb)>> =
         "ARRAY(SELECT ROW(r.id, r.name, r.permissions) FROM tenant_roles r ORDER BY r.id)"
+}
+
+/// The acting tenant id in the session's state (`auth::session_keys::ACTING_TENANT`,
+/// kept as the JSON text of a number), `NULL` when absent; the pattern keeps a
+/// malformed value from failing the cast.
+macro_rules! acting_id_sql {
+    () => {
+        "(CASE WHEN sessions.state->>'acting' ~ '^[0-9]{1,18}$' \
+         THEN (sessions.state->>'acting')::bigint END)"
+    };
+}
+
+sql_column! {
+    /// The acting tenant's columns in `Tenant`'s order, but the domain claim (a record
+    /// holds at most 16): one row, or none when the state names no existing tenant.
+    ActingTenant: Array<Record<(
+        BigInt,
+        Nullable<BigInt>,
+        Array<BigInt>,
+        Text,
+        Text,
+        Text,
+        Nullable<Text>,
+        Bool,
+        Bool,
+        BigInt,
+        Integer,
+        Integer,
+        Timestamptz,
+        Timestamptz,
+    )>> = concat!(
+        "ARRAY(SELECT ROW(a.id, a.parent_id, ap.path, a.name, a.description, a.subdomain, \
+         a.custom_domain, a.enabled, a.can_have_subtenants, a.tenant_role_id, a.user_count, \
+         a.instance_count, a.created_at, a.updated_at) \
+         FROM tenants a JOIN tenant_paths ap ON ap.tenant_id = a.id WHERE a.id = ",
+        acting_id_sql!(),
+        ")"
+    )
+}
+
+sql_column! {
+    /// The acting tenant's domain claim, beside `ActingTenant`.
+    ActingClaim: Array<Record<(Nullable<Text>, Nullable<Text>, Nullable<Timestamptz>)>> = concat!(
+        "ARRAY(SELECT ROW(a.custom_domain_status, a.custom_domain_token, \
+         a.custom_domain_verified_at) FROM tenants a WHERE a.id = ",
+        acting_id_sql!(),
+        ")"
+    )
+}
+
+sql_column! {
+    /// Names on the home and the acting tenant's paths (the breadcrumb), by primary
+    /// key; without an acting tenant the concatenated `NULL` adds nothing.
+    PathNames: Array<Record<(BigInt, Text)>> = concat!(
+        "ARRAY(SELECT ROW(n.id, n.name) FROM tenants n WHERE n.id = ANY(tenant_paths.path || \
+         (SELECT ap.path FROM tenant_paths ap WHERE ap.tenant_id = ",
+        acting_id_sql!(),
+        ")))"
+    )
+}
+
+type ActingRecord = (
+    i64,
+    Option<i64>,
+    Vec<i64>,
+    String,
+    String,
+    String,
+    Option<String>,
+    bool,
+    bool,
+    i64,
+    i32,
+    i32,
+    DateTime<Utc>,
+    DateTime<Utc>,
+);
+type ClaimRecord = (Option<String>, Option<String>, Option<DateTime<Utc>>);
+
+fn acting_tenant(tenant: Vec<ActingRecord>, claim: Vec<ClaimRecord>) -> Option<Tenant> {
+    let (
+        id,
+        parent_id,
+        path,
+        name,
+        description,
+        subdomain,
+        custom_domain,
+        enabled,
+        can_have_subtenants,
+        tenant_role_id,
+        user_count,
+        instance_count,
+        created_at,
+        updated_at,
+    ) = tenant.into_iter().next()?;
+    let (status, token, verified_at) = claim.into_iter().next()?;
+    Some(Tenant {
+        id,
+        parent_id,
+        path,
+        name,
+        description,
+        subdomain,
+        custom_domain,
+        enabled,
+        can_have_subtenants,
+        tenant_role_id,
+        user_count,
+        instance_count,
+        created_at,
+        updated_at,
+        domain_claim: super::tenant::DomainClaim {
+            status,
+            token,
+            verified_at,
+        },
+    })
 }
 
 /// The user, home tenant and role (all `None` without a user), grants and caps.
@@ -172,17 +303,39 @@ pub async fn by_session(
     key_hash: &str,
     now: DateTime<Utc>,
 ) -> QueryResult<Option<SessionWithPrincipal>> {
-    let row: Option<(serde_json::Value, DateTime<Utc>, WhoRow)> = sessions::table
+    type Row = (
+        serde_json::Value,
+        DateTime<Utc>,
+        Vec<ActingRecord>,
+        Vec<ClaimRecord>,
+        Vec<(i64, String)>,
+        WhoRow,
+    );
+    let row: Option<Row> = sessions::table
         .left_join(users_with_home())
         .filter(sessions::key_hash.eq(key_hash))
         .filter(sessions::expires_at.gt(now))
-        .select((sessions::state, sessions::expires_at, who_columns()))
+        .select((
+            sessions::state,
+            sessions::expires_at,
+            ActingTenant,
+            ActingClaim,
+            PathNames,
+            // Last: with the selections of `who_columns` earlier, diesel finds no way to read the row.
+            who_columns(),
+        ))
         .first(conn)
         .await
         .optional()?;
-    Ok(row.map(|(state, expires_at, who)| SessionWithPrincipal {
-        state,
-        expires_at,
-        principal: principal_row(who),
-    }))
+    Ok(row.map(
+        |(state, expires_at, acting, claim, path_names, who)| SessionWithPrincipal {
+            state,
+            expires_at,
+            principal: principal_row(who).map(|row| SessionPrincipal {
+                row,
+                acting: acting_tenant(acting, claim),
+                path_names,
+            }),
+        },
+    ))
 }
