@@ -430,6 +430,70 @@ impl Subject {
             grant_tenants,
         }))
     }
+
+    /// Loads the users at home in tenant `tenant_id` (with `subtree`, in it or below
+    /// it) as targets of a change of those tenants, in four statements whatever
+    /// their number: users holding a grant with their grants, one user per (home
+    /// tenant, role) of those holding none (their rights are their home role's, so
+    /// one stands for all), the caps, and the tenants of all their grants.
+    pub async fn load_homed(
+        conn: &mut AsyncPgConnection,
+        tenant_id: i64,
+        subtree: bool,
+    ) -> Result<Vec<Subject>, AppError> {
+        let rows = crate::db::models::principal::homed_in(conn, tenant_id, subtree).await?;
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let caps: std::collections::HashMap<i64, crate::db::models::role::TenantRole> =
+            crate::db::models::role::TenantRole::all(conn)
+                .await?
+                .into_iter()
+                .map(|r| (r.id, r))
+                .collect();
+        let ids: std::collections::BTreeSet<i64> = rows
+            .iter()
+            .flat_map(|r| r.grants.iter().map(|g| g.tenant_id))
+            .collect();
+        let tenants: std::collections::HashMap<i64, Tenant> = if ids.is_empty() {
+            Default::default()
+        } else {
+            let ids: Vec<i64> = ids.into_iter().collect();
+            Tenant::find_many(conn, &ids)
+                .await?
+                .into_iter()
+                .map(|t| (t.id, t))
+                .collect()
+        };
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                let mut principal = Principal::from(row);
+                principal.caps = caps.clone();
+                let grant_tenants = principal
+                    .grants
+                    .iter()
+                    .filter_map(|g| tenants.get(&g.tenant_id).map(|t| (t.id, t.clone())))
+                    .collect();
+                Subject {
+                    principal,
+                    grant_tenants,
+                }
+            })
+            .collect())
+    }
+}
+
+/// How a tenant is named to a user who may not see it.
+pub const UNSEEN_TENANT: &str = "a tenant you cannot see";
+
+/// The tenant's name if the user may see it, else [`UNSEEN_TENANT`].
+fn name_for(p: &Principal, tenant: &Tenant) -> String {
+    if can_see(p, tenant) {
+        tenant.name.clone()
+    } else {
+        UNSEEN_TENANT.into()
+    }
 }
 
 /// Why an actor may not act on another user.
@@ -449,16 +513,35 @@ pub enum Outranked {
 }
 
 impl Outranked {
+    /// Why, as a clause about the target ("they are Owner of …").
+    pub fn reason(&self) -> String {
+        match self {
+            Outranked::Grant {
+                tenant,
+                role,
+                scope,
+            } => format!(
+                "they are {} of {tenant}{}, a grant you could not give",
+                role.label(),
+                scope_words(*scope),
+            ),
+            Outranked::Rights { tenant, features } => {
+                let names: Vec<&str> = features.iter().map(|f| f.label()).collect();
+                format!(
+                    "they hold rights in {tenant} that you do not hold ({})",
+                    names.join(", ")
+                )
+            }
+        }
+    }
+
     /// The sentence shown where a change is refused.
     pub fn message(&self) -> String {
         match self {
             Outranked::Grant { tenant, role, scope } => format!(
                 "This user is {} of {tenant}{}, a grant you could not give; you may not change them.",
                 role.label(),
-                match scope {
-                    Scope::Subtree => " and its sub-tenants",
-                    Scope::Tenant => "",
-                },
+                scope_words(*scope),
             ),
             Outranked::Rights { tenant, features } => {
                 let names: Vec<&str> = features.iter().map(|f| f.label()).collect();
@@ -468,6 +551,13 @@ impl Outranked {
                 )
             }
         }
+    }
+}
+
+fn scope_words(scope: Scope) -> &'static str {
+    match scope {
+        Scope::Subtree => " and its sub-tenants",
+        Scope::Tenant => "",
     }
 }
 
@@ -492,7 +582,7 @@ pub fn outranked(actor: &Principal, target: &Subject) -> Option<Outranked> {
         };
         if !holds_authority(actor, tenant, g.role, g.scope, g.manage_subtenants) {
             return Some(Outranked::Grant {
-                tenant: tenant.name.clone(),
+                tenant: name_for(actor, tenant),
                 role: g.role,
                 scope: g.scope,
             });
@@ -507,7 +597,7 @@ pub fn outranked(actor: &Principal, target: &Subject) -> Option<Outranked> {
         let over = effective_permissions(t, tenant).exceeds(&effective_permissions(actor, tenant));
         if !over.is_empty() {
             return Some(Outranked::Rights {
-                tenant: tenant.name.clone(),
+                tenant: name_for(actor, tenant),
                 features: over,
             });
         }
@@ -521,6 +611,59 @@ pub fn require_dominance(actor: &Principal, target: &Subject) -> Result<(), AppE
         None => Ok(()),
         Some(_) => Err(AppError::Forbidden),
     }
+}
+
+/// A change of a tenant that reaches every user at home there (or below it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HomedChange {
+    /// A force delete of the subtree: its users are deleted with it.
+    Delete,
+    /// Disabling the tenant: its users can no longer log in.
+    Disable,
+    /// A new subdomain: the login (`subdomain\username`) of its users changes.
+    Rename,
+}
+
+/// The first of `subjects` (the users a tenant change reaches) that `actor` does not
+/// dominate, with why. A change of tenants is a change of everyone at home in them,
+/// so it takes the right to act on each of them (`outranked`), not only the right
+/// to manage the tenants.
+pub fn outranked_homed<'s>(
+    actor: &Principal,
+    subjects: &'s [Subject],
+) -> Option<(&'s Subject, Outranked)> {
+    subjects
+        .iter()
+        .find_map(|s| outranked(actor, s).map(|why| (s, why)))
+}
+
+/// `outranked_homed` as a check: a 409 (a field error on the subdomain for a
+/// rename) naming the first user the actor does not dominate, and why.
+pub fn require_dominates_homed(
+    actor: &Principal,
+    subjects: &[Subject],
+    change: HomedChange,
+) -> Result<(), AppError> {
+    let Some((subject, why)) = outranked_homed(actor, subjects) else {
+        return Ok(());
+    };
+    let login = subject.principal.login();
+    let reason = why.reason();
+    let ask = "Ask someone who holds at least their rights, or have their grants changed first.";
+    Err(match change {
+        HomedChange::Delete => AppError::Conflict(format!(
+            "Deleting it would delete {login}, whom you may not change: {reason}. {ask}"
+        )),
+        HomedChange::Disable => AppError::Conflict(format!(
+            "Disabling it would lock out {login}, whom you may not change: {reason}. {ask}"
+        )),
+        HomedChange::Rename => AppError::field(
+            "subdomain",
+            format!(
+                "A new subdomain would change the login of {login}, whom you may not change: {reason}. {ask}"
+            ),
+        ),
+    })
 }
 
 /// Which navigation links lead somewhere for the user acting in `acting`.

@@ -996,7 +996,20 @@ async fn the_home_of_the_last_root_owners_is_not_disabled_or_deleted() {
         true,
     )
     .await;
+    // The root Administrator does not dominate alice (an Owner of the root), so
+    // may not lock her out; the root's Owner may.
     let r = b
+        .post_form(&format!("/tenants/{}/disable", acme.id), &[])
+        .await;
+    assert_eq!(status(&r), 409);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("would lock out acme\\alice"));
+    let owner = app.new_browser();
+    owner.login_admin().await;
+    let r = owner
         .post_form(&format!("/tenants/{}/disable", acme.id), &[])
         .await;
     assert_eq!(status(&r), 303);

@@ -18,6 +18,7 @@ mod review_gaps;
 mod roles;
 mod smoke;
 mod statements;
+mod subtree_dominance;
 mod tenants;
 mod tree_model;
 mod tree_ops;

@@ -1524,9 +1524,15 @@ async fn concurrent_creates_and_a_parent_delete_keep_the_tree_consistent() {
                 let mut conn = pool.get().await.unwrap();
                 start.wait().await;
                 sleep_us(at).await;
-                let deleted =
-                    service::delete(&mut conn, &Actor::system("test"), id, false, &|_, _| Ok(()))
-                        .await;
+                let deleted = service::delete(
+                    &mut conn,
+                    &Actor::system("test"),
+                    id,
+                    false,
+                    &|_, _| Ok(()),
+                    &|_, _| Ok(()),
+                )
+                .await;
                 delete_done.send_replace(true);
                 deleted
             })

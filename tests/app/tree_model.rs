@@ -319,7 +319,9 @@ async fn run_seed(app: &TestApp, seed: u64, steps: usize) {
                     continue;
                 };
                 label = format!("step {step}: safe delete {id}");
-                let r = service::delete(&mut conn, &actor, id, false, &allow_delete).await;
+                let r =
+                    service::delete(&mut conn, &actor, id, false, &allow_delete, &|_, _| Ok(()))
+                        .await;
                 if m.subtree(id).len() > 1 {
                     assert!(
                         matches!(r, Err(AppError::DeleteBlocked(_))),
@@ -336,7 +338,8 @@ async fn run_seed(app: &TestApp, seed: u64, steps: usize) {
                 };
                 label = format!("step {step}: force delete {id}");
                 let gone = m.subtree(id);
-                let r = service::delete(&mut conn, &actor, id, true, &allow_delete).await;
+                let r = service::delete(&mut conn, &actor, id, true, &allow_delete, &|_, _| Ok(()))
+                    .await;
                 assert_eq!(
                     r.unwrap_or_else(|e| panic!("{label}: {e:?}")),
                     gone.len(),

@@ -516,7 +516,15 @@ async fn concurrent_opposite_moves_deletes_and_creates_keep_the_tree_valid() {
         deletes.push(tokio::spawn(async move {
             start.wait().await;
             let mut conn = checkout(&pool).await;
-            service::delete(&mut conn, &Actor::system("test"), id, true, &|_, _| Ok(())).await
+            service::delete(
+                &mut conn,
+                &Actor::system("test"),
+                id,
+                true,
+                &|_, _| Ok(()),
+                &|_, _| Ok(()),
+            )
+            .await
         }));
     }
     let mut creates = Vec::new();

@@ -770,7 +770,7 @@ fn an_actor_acts_only_on_users_they_dominate() {
     assert_eq!(
         refusal,
         Some(Outranked::Rights {
-            tenant: "t4".into(),
+            tenant: UNSEEN_TENANT.into(),
             features: vec![Feature::Audit],
         })
     );
@@ -800,6 +800,109 @@ fn an_actor_acts_only_on_users_they_dominate() {
         ),
         None
     );
+}
+
+/// A refusal never names a tenant the actor cannot see (it answers 404 to them).
+#[test]
+fn a_refusal_names_only_tenants_the_actor_sees() {
+    let target = subject(who(40, PARTNER, &[(OTHER, Viewer, Only, false)]));
+    let refusal = outranked(&partner_owner(), &target);
+    assert_eq!(
+        refusal,
+        Some(Outranked::Grant {
+            tenant: UNSEEN_TENANT.into(),
+            role: Viewer,
+            scope: Only,
+        })
+    );
+    let message = refusal.map(|r| r.message()).unwrap_or_default();
+    assert!(!message.contains("t4"), "{message}");
+    assert_eq!(
+        message,
+        "This user is Viewer of a tenant you cannot see, a grant you could not give; you may not change them."
+    );
+    // Whoever sees the tenant reads its name.
+    let target = subject(who(41, ROOT, &[(OTHER, Owner, Subtree, true)]));
+    assert_eq!(
+        outranked(&root_admin(), &target),
+        Some(Outranked::Grant {
+            tenant: "t4".into(),
+            role: Owner,
+            scope: Subtree,
+        })
+    );
+    // Rights in a tenant the actor does not see: not named either.
+    let target = subject(with_role(who(42, OTHER, &[]), only(Feature::Users, Read)));
+    assert_eq!(
+        outranked(&partner_owner(), &target).map(|r| r.reason()),
+        Some("they hold rights in a tenant you cannot see that you do not hold (Users)".into())
+    );
+}
+
+/// A change of a tenant that reaches its users (force delete, disable, new
+/// subdomain) takes dominating every one of them, not only managing the tenant.
+#[test]
+fn a_tenant_change_takes_dominating_everyone_at_home_there() {
+    let plain = subject(with_role(who(50, CHILD, &[]), Permissions::all(Full)));
+    let admin = subject(who(51, CHILD, &[(CHILD, Administrator, Subtree, true)]));
+    let root_owner_below = subject(who(52, CHILD, &[(ROOT, Owner, Subtree, true)]));
+    let dominated = [plain.clone(), admin.clone()];
+    for change in [
+        HomedChange::Delete,
+        HomedChange::Disable,
+        HomedChange::Rename,
+    ] {
+        assert!(require_dominates_homed(&partner_owner(), &[], change).is_ok());
+        assert!(require_dominates_homed(&partner_owner(), &dominated, change).is_ok());
+        assert!(require_dominates_homed(
+            &root_owner(),
+            &[admin.clone(), root_owner_below.clone()],
+            change
+        )
+        .is_ok());
+    }
+    let all = [plain.clone(), root_owner_below.clone(), admin.clone()];
+    let (who_, why) = outranked_homed(&partner_owner(), &all).expect("outranked");
+    assert_eq!(who_.principal.user.id, 52);
+    assert_eq!(
+        why,
+        Outranked::Grant {
+            tenant: UNSEEN_TENANT.into(),
+            role: Owner,
+            scope: Subtree,
+        }
+    );
+    assert_eq!(
+        outranked_homed(&root_owner(), &all).map(|(s, _)| s.principal.user.id),
+        None
+    );
+    // An Administrator of the partner does not dominate one of the child's Owners.
+    let owner = subject(who(53, CHILD, &[(CHILD, Owner, Only, false)]));
+    assert_eq!(
+        outranked_homed(&partner_admin(), &[plain.clone(), owner.clone()])
+            .map(|(s, _)| s.principal.user.id),
+        Some(53)
+    );
+    match require_dominates_homed(&partner_owner(), &all, HomedChange::Delete) {
+        Err(AppError::Conflict(m)) => assert_eq!(
+            m,
+            "Deleting it would delete t3\\u52, whom you may not change: they are Owner of a tenant you cannot see and its sub-tenants, a grant you could not give. Ask someone who holds at least their rights, or have their grants changed first."
+        ),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    match require_dominates_homed(&partner_owner(), &all, HomedChange::Disable) {
+        Err(AppError::Conflict(m)) => {
+            assert!(m.starts_with("Disabling it would lock out t3\\u52,"), "{m}")
+        }
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    match require_dominates_homed(&partner_owner(), &all, HomedChange::Rename) {
+        Err(AppError::Validation(e)) => assert!(
+            e["subdomain"].starts_with("A new subdomain would change the login of t3\\u52,"),
+            "{e:?}"
+        ),
+        other => panic!("expected a field error, got {other:?}"),
+    }
 }
 
 /// The partner's Owner, with another user id.

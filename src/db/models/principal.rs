@@ -339,3 +339,57 @@ pub async fn by_session(
         },
     ))
 }
+
+/// The users at home in tenant `id` (with `subtree`, in it or below it), as
+/// authorization needs them to judge a change of their tenants, in two statements
+/// and without the caps (every row's are the same: the caller has them). Every
+/// user who holds a grant comes with their grants; of those who hold none, whose
+/// rights are their home role alone, one user per (home tenant, role), the lowest id.
+pub async fn homed_in(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    subtree: bool,
+) -> QueryResult<Vec<PrincipalRow>> {
+    use crate::db::schema::{grants, tenant_paths};
+    use diesel::dsl::{exists, not};
+    use diesel::IntoSql;
+    let holds_grant = || exists(grants::table.filter(grants::user_id.eq(users::id)));
+    let in_scope = || {
+        tenant_paths::path
+            .contains(vec![id])
+            .and(users::tenant_id.eq(id).or(subtree.into_sql::<Bool>()))
+    };
+    let with_grants: Vec<(User, Tenant, Option<UserRoleRow>, Vec<GrantRecord>)> = users_with_home()
+        .filter(in_scope())
+        .filter(holds_grant())
+        .order(users::id.asc())
+        .select((
+            User::as_select(),
+            Tenant::as_select(),
+            Option::<UserRoleRow>::as_select(),
+            GrantsOfUser,
+        ))
+        .load(conn)
+        .await?;
+    let without: Vec<(User, Tenant, Option<UserRoleRow>)> = users_with_home()
+        .filter(in_scope())
+        .filter(not(holds_grant()))
+        .distinct_on((users::tenant_id, users::role_id))
+        .order((users::tenant_id, users::role_id, users::id.asc()))
+        .select((
+            User::as_select(),
+            Tenant::as_select(),
+            Option::<UserRoleRow>::as_select(),
+        ))
+        .load(conn)
+        .await?;
+    Ok(with_grants
+        .into_iter()
+        .filter_map(|(user, home, role, grants)| {
+            principal_row((Some(user), Some(home), role, grants, Vec::new()))
+        })
+        .chain(without.into_iter().filter_map(|(user, home, role)| {
+            principal_row((Some(user), Some(home), role, Vec::new(), Vec::new()))
+        }))
+        .collect())
+}

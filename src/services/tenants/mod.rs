@@ -230,7 +230,8 @@ pub async fn create(
 }
 
 /// Saves `tenant`'s fields as `p` (whoever may edit it: 403 otherwise). The root
-/// stays enabled; a lower cap is for root Owners.
+/// stays enabled; a lower cap is for root Owners; disabling it or changing its
+/// subdomain (its users' logins) takes dominating every user at home there.
 pub async fn update(
     conn: &mut AsyncPgConnection,
     p: &Principal,
@@ -249,11 +250,13 @@ pub async fn update(
         tenant.id,
         fields.into_fields(role),
         authz::is_global_owner(p),
+        &|subjects, change| authz::require_dominates_homed(p, subjects, change),
     )
     .await
 }
 
-/// Enables or disables `tenant` as `p` (whoever may edit it).
+/// Enables or disables `tenant` as `p` (whoever may edit it); disabling it also
+/// takes dominating every user at home there (`authz::require_dominates_homed`).
 pub async fn set_enabled(
     conn: &mut AsyncPgConnection,
     p: &Principal,
@@ -263,11 +266,15 @@ pub async fn set_enabled(
 ) -> Result<Tenant, AppError> {
     let parent = parent_of(conn, tenant).await?;
     authz::require_edit(p, tenant, parent.as_ref())?;
-    tree::set_enabled(conn, actor, tenant.id, enabled).await
+    tree::set_enabled(conn, actor, tenant.id, enabled, &|subjects, change| {
+        authz::require_dominates_homed(p, subjects, change)
+    })
+    .await
 }
 
 /// Deletes `tenant` as `p` (an Owner over its parent; never the root): safely, or
-/// with its whole subtree when `force`d. Returns how many tenants were deleted.
+/// with its whole subtree when `force`d, which also takes dominating every user at
+/// home in it (`authz::require_dominates_homed`). Returns how many tenants were deleted.
 pub async fn delete(
     conn: &mut AsyncPgConnection,
     p: &Principal,
@@ -286,7 +293,9 @@ pub async fn delete(
             Err(AppError::Forbidden)
         }
     };
-    tree::delete(conn, actor, tenant.id, force, &authorize).await
+    let homed =
+        |subjects: &[authz::Subject], change| authz::require_dominates_homed(p, subjects, change);
+    tree::delete(conn, actor, tenant.id, force, &authorize, &homed).await
 }
 
 /// Moves `tenant` with its subtree under `destination` as `p`: an Owner over its

@@ -27,6 +27,7 @@
 //! The caller's authorization runs again on the locked rows (`authorize`), so a
 //! tenant moved elsewhere meanwhile is not changed on the strength of its old place.
 
+use crate::auth::authz::{HomedChange, Subject};
 use crate::db::models::role::{TenantRole, UserRole};
 use crate::db::models::tenant::{NewChild, SubtreeCounts, TenantFields};
 use crate::db::models::{AuditEvent, Tenant};
@@ -35,6 +36,23 @@ use crate::error::{AppError, Blocker, FieldErrors};
 use crate::services::Actor;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use std::collections::{BTreeSet, HashMap, HashSet};
+
+/// Judges the users a tenant change reaches (loaded on the locked rows) for the
+/// caller: `authz::require_dominates_homed` as the acting user.
+pub type HomedCheck<'a> = &'a (dyn Fn(&[Subject], HomedChange) -> Result<(), AppError> + Sync);
+
+/// Loads the users at home in `id` (with `subtree`, in its subtree) and runs `check`
+/// on them: a change of those tenants is a change of each of them.
+async fn check_homed(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    subtree: bool,
+    change: HomedChange,
+    check: HomedCheck<'_>,
+) -> Result<(), AppError> {
+    let subjects = Subject::load_homed(conn, id, subtree).await?;
+    check(&subjects, change)
+}
 
 /// A taken subdomain or domain is a field error, whichever request won the race.
 fn subdomain_taken(e: diesel::result::Error) -> AppError {
@@ -222,6 +240,7 @@ pub async fn update(
     id: i64,
     mut fields: TenantFields,
     may_lower_caps: bool,
+    homed: HomedCheck<'_>,
 ) -> Result<Tenant, AppError> {
     conn.transaction(async |conn| {
         set_lock_timeout(conn).await?;
@@ -273,6 +292,10 @@ pub async fn update(
         }
         if before.enabled && !fields.enabled {
             keeps_a_root_owner(conn, |home| home.last() == Some(&id), "Disabling it").await?;
+            check_homed(conn, id, false, HomedChange::Disable, homed).await?;
+        }
+        if fields.subdomain != before.subdomain {
+            check_homed(conn, id, false, HomedChange::Rename, homed).await?;
         }
         let after = Tenant::update_fields(conn, id, &fields)
             .await
@@ -308,12 +331,15 @@ async fn keeps_a_root_owner(
     Ok(())
 }
 
-/// Enables or disables a tenant. Disabling ends its users' sessions on their next request.
+/// Enables or disables a tenant. Disabling ends its users' sessions on their next
+/// request (only the tenant's own users: a sub-tenant's log in as before), and
+/// `homed` judges them first.
 pub async fn set_enabled(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     id: i64,
     enabled: bool,
+    homed: HomedCheck<'_>,
 ) -> Result<Tenant, AppError> {
     conn.transaction(async |conn| {
         set_lock_timeout(conn).await?;
@@ -325,6 +351,7 @@ pub async fn set_enabled(
         }
         if before.enabled && !enabled {
             keeps_a_root_owner(conn, |home| home.last() == Some(&id), "Disabling it").await?;
+            check_homed(conn, id, false, HomedChange::Disable, homed).await?;
         }
         let after = Tenant::set_enabled(conn, id, enabled).await?;
         if before.enabled && !enabled {
@@ -400,14 +427,15 @@ pub async fn delete_preview(
 /// Deletes a tenant. A safe delete (`force` false) is refused with the list of what
 /// blocks it while the subtree still holds sub-tenants or users; a force delete
 /// removes the whole subtree (users, roles, grants, instances) in this transaction.
-/// `authorize(tenant, parent)` runs on the locked rows. Returns how many tenants
-/// were deleted.
+/// `authorize(tenant, parent)` runs on the locked rows, and `homed` on the users a
+/// force delete removes. Returns how many tenants were deleted.
 pub async fn delete(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     id: i64,
     force: bool,
     authorize: &(dyn Fn(&Tenant, &Tenant) -> Result<(), AppError> + Sync),
+    homed: HomedCheck<'_>,
 ) -> Result<usize, AppError> {
     conn.transaction(async |conn| {
         set_lock_timeout(conn).await?;
@@ -429,6 +457,9 @@ pub async fn delete(
             return Err(AppError::DeleteBlocked(blocking));
         }
         keeps_a_root_owner(conn, |home| home.contains(&id), "Deleting it").await?;
+        if counts.users > 0 {
+            check_homed(conn, id, true, HomedChange::Delete, homed).await?;
+        }
         let mut event = actor.event("tenant.delete", Some(id));
         event.before = Some(snapshot(&tenant));
         event.after = Some(serde_json::json!({
