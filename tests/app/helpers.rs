@@ -176,9 +176,15 @@ pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
+        .pool_idle_timeout(IDLE_BEFORE_SERVER_CLOSES)
         .build()
         .expect("client")
 }
+
+/// A test client drops an idle connection well before the server's keep-alive (5 s)
+/// closes it: reusing one the server is closing at that moment fails the request
+/// (`IncompleteMessage`), which long tests with one client per user ran into.
+const IDLE_BEFORE_SERVER_CLOSES: std::time::Duration = std::time::Duration::from_secs(2);
 
 pub fn settings(db_url: &str) -> Settings {
     settings_with(db_url, &[])
@@ -290,6 +296,7 @@ impl TestApp {
         let client = reqwest::Client::builder()
             .cookie_store(true)
             .redirect(reqwest::redirect::Policy::none())
+            .pool_idle_timeout(IDLE_BEFORE_SERVER_CLOSES)
             .resolve(host, addr)
             .build()
             .expect("client");
