@@ -1313,3 +1313,36 @@ async fn every_api_route_for_every_user_and_tenant() {
         assert!(app.reload(t).await.is_some());
     }
 }
+
+/// "May have sub-tenants" stays on for the root (whatever is sent) and for a tenant
+/// that has sub-tenants (turning it off would strand them); a leaf may drop it.
+#[tokio::test]
+async fn may_have_subtenants_stays_on_where_there_are_sub_tenants() {
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    let api = Api::new(&app, Some(&token_for(&app, &app.admin, false).await));
+    let off = json!({"can_have_subtenants": false});
+    let (status, body) = api
+        .patch(&format!("/api/v1/tenants/{}", app.root.id), off.clone())
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(find(&app, app.root.id).await.unwrap().can_have_subtenants);
+    let (status, body) = api
+        .patch(&format!("/api/v1/tenants/{}", t.acme.id), off.clone())
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body["errors"]["can_have_subtenants"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("has sub-tenants"),
+        "{body}"
+    );
+    assert!(find(&app, t.acme.id).await.unwrap().can_have_subtenants);
+    let leaf = app.tenant(&t.a2, "leaf", true).await;
+    let (status, body) = api
+        .patch(&format!("/api/v1/tenants/{}", leaf.id), off)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(!find(&app, leaf.id).await.unwrap().can_have_subtenants);
+}

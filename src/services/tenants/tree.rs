@@ -245,6 +245,20 @@ pub async fn update(
     conn.transaction(async |conn| {
         set_lock_timeout(conn).await?;
         let before = Tenant::lock(conn, id).await?;
+        // Under the lock no child can appear meanwhile (a create locks this row too).
+        // The root always may have sub-tenants, whatever a form or body says.
+        if before.is_root() {
+            fields.can_have_subtenants = true;
+        }
+        if before.can_have_subtenants
+            && !fields.can_have_subtenants
+            && Tenant::has_children(conn, id).await?
+        {
+            return Err(AppError::field(
+                "can_have_subtenants",
+                "This tenant has sub-tenants: move or delete them before turning this off.",
+            ));
+        }
         if let Some(new) = fields
             .tenant_role_id
             .filter(|r| *r != before.tenant_role_id)
