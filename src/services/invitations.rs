@@ -221,7 +221,9 @@ pub async fn create(
         .await
         .map_err(already_invited)?;
         queue_mail(conn, &inv, tenant, &seed, inviter, now).await?;
-        record(conn, actor, "invitation.create", tenant, None, &inv).await?;
+        let mut event = actor.event("invitation.create", Some(tenant.id));
+        event.after = Some(snapshot(&inv));
+        event.record(conn).await?;
         Ok(inv)
     })
     .await
@@ -243,17 +245,16 @@ async fn check_rate(
     Ok(())
 }
 
-/// The audit event of an inviter's change: what the invitation was and is.
+/// The audit event of a change of an invitation: what it was and is.
 async fn record(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     action: &'static str,
-    tenant: &Tenant,
-    before: Option<&Invitation>,
+    before: &Invitation,
     after: &Invitation,
 ) -> Result<(), AppError> {
-    let mut event = actor.event(action, Some(tenant.id));
-    event.before = before.map(snapshot);
+    let mut event = actor.event(action, Some(after.tenant_id));
+    event.before = Some(snapshot(before));
     event.after = Some(snapshot(after));
     event.record(conn).await?;
     Ok(())
@@ -330,15 +331,7 @@ pub async fn resend(
         let after =
             Invitation::renew(conn, id, &token_hash, expires_at, inviter, &actor.login).await?;
         queue_mail(conn, &after, tenant, &seed, inviter, now).await?;
-        record(
-            conn,
-            actor,
-            "invitation.resend",
-            tenant,
-            Some(&before),
-            &after,
-        )
-        .await?;
+        record(conn, actor, "invitation.resend", &before, &after).await?;
         Ok(after)
     })
     .await
@@ -361,15 +354,7 @@ pub async fn revoke(
         .await?;
         outbox::cancel_for_invitation(conn, id, "the invitation was revoked").await?;
         let after = Invitation::revoke(conn, id, now).await?;
-        record(
-            conn,
-            actor,
-            "invitation.revoke",
-            tenant,
-            Some(&before),
-            &after,
-        )
-        .await?;
+        record(conn, actor, "invitation.revoke", &before, &after).await?;
         Ok(after)
     })
     .await
@@ -522,6 +507,18 @@ pub async fn preview(
     check_acceptable(conn, &inv, now).await
 }
 
+/// The invitation behind a link, locked, if it can be accepted now.
+async fn lock_acceptable(
+    conn: &mut AsyncPgConnection,
+    token: &InvitationToken,
+    now: DateTime<Utc>,
+) -> Result<Preview, AcceptError> {
+    let inv = Invitation::lock_by_token_hash(conn, &token.hash())
+        .await?
+        .ok_or(AcceptError::Unknown)?;
+    check_acceptable(conn, &inv, now).await
+}
+
 /// [`preview`] before an attempt to accept: a refusal is recorded as a failed
 /// acceptance (`invitation.fail`) for the audit trail.
 pub async fn precheck(
@@ -563,10 +560,8 @@ pub async fn accept_new(
 ) -> Result<Accepted, AcceptError> {
     let result = conn
         .transaction(async |conn| {
-            let inv = Invitation::lock_by_token_hash(conn, &token.hash())
-                .await?
-                .ok_or(AcceptError::Unknown)?;
-            let preview = check_acceptable(conn, &inv, now).await?;
+            let preview = lock_acceptable(conn, token, now).await?;
+            let inv = &preview.invitation;
             let tenant = &preview.tenant;
             if User::username_taken(conn, tenant.id, account.username.as_str(), None).await? {
                 return Err(taken());
@@ -612,7 +607,7 @@ pub async fn accept_new(
             }));
             event.record(conn).await?;
             let mut event = actor.event("invitation.accept", Some(tenant.id));
-            event.before = Some(snapshot(&inv));
+            event.before = Some(snapshot(inv));
             let mut after_json = snapshot(&after);
             after_json["accepted_user_id"] = serde_json::json!(user.id);
             after_json["new_account"] = serde_json::json!(true);
@@ -654,10 +649,8 @@ pub async fn accept_existing(
     let actor = Actor::user(user, user.home.id, client_addr.clone());
     let result = conn
         .transaction(async |conn| {
-            let inv = Invitation::lock_by_token_hash(conn, &token.hash())
-                .await?
-                .ok_or(AcceptError::Unknown)?;
-            let preview = check_acceptable(conn, &inv, now).await?;
+            let preview = lock_acceptable(conn, token, now).await?;
+            let inv = &preview.invitation;
             let tenant = &preview.tenant;
             let refuse = |message: String| AcceptError::Refused {
                 message,
@@ -709,7 +702,7 @@ pub async fn accept_existing(
             let after = Invitation::mark_accepted(conn, inv.id, user.user.id, now).await?;
             outbox::cancel_for_invitation(conn, inv.id, "the invitation was accepted").await?;
             let mut event = actor.event("invitation.accept", Some(tenant.id));
-            event.before = Some(snapshot(&inv));
+            event.before = Some(snapshot(inv));
             let mut after_json = snapshot(&after);
             after_json["accepted_user_id"] = serde_json::json!(user.user.id);
             after_json["new_account"] = serde_json::json!(false);

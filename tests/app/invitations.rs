@@ -679,9 +679,9 @@ async fn acceptance_fails_when_the_inviter_lost_the_right() {
     assert_redirect_to(&r, "/dashboard");
 }
 
-#[tokio::test]
-async fn who_may_invite_what() {
-    let app = spawn_app().await;
+/// A tenant `partner` with an Administrator (`padmin`) and a Viewer (`pviewer`) of
+/// it and its sub-tenants, neither managing sub-tenants.
+async fn partner_with_admin_and_viewer(app: &TestApp) -> (Tenant, User, User) {
     let partner = app.tenant(&app.root, "partner", true).await;
     let admin = app.user(&partner, "padmin").await;
     app.grant(
@@ -695,6 +695,13 @@ async fn who_may_invite_what() {
     let viewer = app.user(&partner, "pviewer").await;
     app.grant(&viewer, &partner, GrantRole::Viewer, Scope::Subtree, false)
         .await;
+    (partner, admin, viewer)
+}
+
+#[tokio::test]
+async fn who_may_invite_what() {
+    let app = spawn_app().await;
+    let (partner, admin, _viewer) = partner_with_admin_and_viewer(&app).await;
     app.user_with_role(&partner, "plain", Permissions::all(Level::Full))
         .await;
     let strong = UserRole::insert(
@@ -1000,20 +1007,8 @@ async fn the_service_decides_what_an_invitation_may_offer() {
     use tenantry::services::Actor;
 
     let app = spawn_app().await;
-    let partner = app.tenant(&app.root, "partner", true).await;
+    let (partner, admin, viewer) = partner_with_admin_and_viewer(&app).await;
     let other = app.tenant(&app.root, "other", false).await;
-    let admin = app.user(&partner, "padmin").await;
-    app.grant(
-        &admin,
-        &partner,
-        GrantRole::Administrator,
-        Scope::Subtree,
-        false,
-    )
-    .await;
-    let viewer = app.user(&partner, "pviewer").await;
-    app.grant(&viewer, &partner, GrantRole::Viewer, Scope::Subtree, false)
-        .await;
     let elsewhere = UserRole::insert(
         &mut *app.conn().await,
         other.id,

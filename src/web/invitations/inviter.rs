@@ -413,33 +413,13 @@ pub(super) async fn create(
 
 // ---------------------------------------------------------------- revoke and resend
 
-/// The tenant (visible, else 404; the user invites there, else 403) and the
-/// invitation id of a revoke/resend path. The service decides whether the user may
-/// manage that invitation.
-async fn managed(
-    user: &CurrentUser,
-    conn: &mut AsyncPgConnection,
-    path: &(String, String),
-) -> Result<(Tenant, i64), AppError> {
-    let tenant = inviting_tenant(user, conn, &path.0).await?;
-    Ok((tenant, parse_id(&path.1)?))
-}
-
 pub(super) async fn revoke(
     req: HttpRequest,
     user: CurrentUser,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
-    let mut conn = state.pool.get().await?;
-    let (tenant, id) = managed(&user, &mut conn, &path).await?;
-    let now = state.clock.now();
-    let revoked = service::revoke(&mut conn, &user, &actor(&user, &req), &tenant, id, now).await?;
-    let message = format!(
-        "The invitation of {} was revoked; its link no longer works.",
-        revoked.email
-    );
-    to_list(&req, &user, &tenant, message)
+    manage(req, user, state, &path, Change::Revoke).await
 }
 
 pub(super) async fn resend(
@@ -448,24 +428,58 @@ pub(super) async fn resend(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
+    manage(req, user, state, &path, Change::Resend).await
+}
+
+/// What the inviter does to an invitation of the list.
+enum Change {
+    Revoke,
+    Resend,
+}
+
+/// Revokes or resends the invitation of the path, then back to the list with what
+/// was done; 429 (a page) past the hourly limit of mails.
+async fn manage(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: &(String, String),
+    change: Change,
+) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
-    let (tenant, id) = managed(&user, &mut conn, &path).await?;
+    // The service decides whether the user may manage this invitation.
+    let tenant = inviting_tenant(&user, &mut conn, &path.0).await?;
+    let id = parse_id(&path.1)?;
     let actor = actor(&user, &req);
     let now = state.clock.now();
-    match service::resend(&mut conn, &user, &actor, &state.settings, &tenant, id, now).await {
-        Ok(sent) => {
-            state.outbox_wake.notify_one();
-            let message = format!(
-                "A new invitation link was sent to {}; the old one no longer works.",
-                sent.email
-            );
-            to_list(&req, &user, &tenant, message)
+    let message = match change {
+        Change::Revoke => {
+            let revoked = service::revoke(&mut conn, &user, &actor, &tenant, id, now).await?;
+            format!(
+                "The invitation of {} was revoked; its link no longer works.",
+                revoked.email
+            )
         }
-        Err(AppError::TooManyRequests) => Ok(error_page(
-            StatusCode::TOO_MANY_REQUESTS,
-            "Too many invitations",
-            RATE_LIMITED,
-        )),
-        Err(e) => Err(e),
-    }
+        Change::Resend => {
+            match service::resend(&mut conn, &user, &actor, &state.settings, &tenant, id, now).await
+            {
+                Ok(sent) => {
+                    state.outbox_wake.notify_one();
+                    format!(
+                        "A new invitation link was sent to {}; the old one no longer works.",
+                        sent.email
+                    )
+                }
+                Err(AppError::TooManyRequests) => {
+                    return Ok(error_page(
+                        StatusCode::TOO_MANY_REQUESTS,
+                        "Too many invitations",
+                        RATE_LIMITED,
+                    ))
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    };
+    to_list(&req, &user, &tenant, message)
 }
