@@ -68,6 +68,6 @@ impl Principal {
     }
 
     pub fn login(&self) -> String {
-        format!("{}\\{}", self.home.subdomain, self.user.username)
+        crate::domain::login_name(&self.home.subdomain, &self.user.username)
     }
 }

@@ -16,6 +16,12 @@ text_enum! {
     }
 }
 
+/// The name a user logs in with: `subdomain\username` (the home tenant's
+/// subdomain, a backslash, the username), as the console shows and audits it.
+pub fn login_name(subdomain: &str, username: &str) -> String {
+    format!("{subdomain}\\{username}")
+}
+
 /// A first or last name: trimmed, at most 100 characters, no control characters;
 /// may be empty.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -116,6 +122,11 @@ impl GbLimit {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn login_names() {
+        assert_eq!(login_name("acme", "alice"), "acme\\alice");
+    }
 
     #[test]
     fn person_names_may_be_empty_but_bounded() {

@@ -128,22 +128,18 @@ mod tests {
         let now = Utc::now();
         let later = now + chrono::Duration::hours(1);
         let earlier = now - chrono::Duration::hours(1);
-        assert_eq!(
-            InvitationStatus::of(InvitationState::Pending, later, now),
-            InvitationStatus::Pending
-        );
-        assert_eq!(
-            InvitationStatus::of(InvitationState::Pending, earlier, now),
-            InvitationStatus::Expired
-        );
-        assert_eq!(
-            InvitationStatus::of(InvitationState::Accepted, earlier, now),
-            InvitationStatus::Accepted
-        );
-        assert_eq!(
-            InvitationStatus::of(InvitationState::Revoked, later, now),
-            InvitationStatus::Revoked
-        );
+        for (stored, expires_at, status) in [
+            (InvitationState::Pending, later, InvitationStatus::Pending),
+            (InvitationState::Pending, earlier, InvitationStatus::Expired),
+            (
+                InvitationState::Accepted,
+                earlier,
+                InvitationStatus::Accepted,
+            ),
+            (InvitationState::Revoked, later, InvitationStatus::Revoked),
+        ] {
+            assert_eq!(InvitationStatus::of(stored, expires_at, now), status);
+        }
         assert!(InvitationStatus::Expired.is_open());
         assert!(!InvitationStatus::Accepted.is_open());
     }

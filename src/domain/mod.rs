@@ -9,7 +9,7 @@ pub mod subdomain;
 pub mod text;
 pub mod text_enum;
 
-pub use account::UserSource;
+pub use account::{login_name, UserSource};
 pub use permission::{Feature, GrantRole, Level, Permissions, Scope};
 pub use subdomain::Subdomain;
 pub use text::{Description, RoleName, TenantName, Username};

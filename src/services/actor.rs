@@ -47,7 +47,7 @@ impl Actor {
     pub fn account(user: &User, home: &Tenant, client_addr: Option<String>) -> Self {
         Self {
             user_id: Some(user.id),
-            login: format!("{}\\{}", home.subdomain, user.username),
+            login: crate::domain::login_name(&home.subdomain, &user.username),
             acting_tenant_id: Some(home.id),
             client_addr,
         }

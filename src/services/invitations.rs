@@ -1,7 +1,10 @@
 //! Invitations: create, resend, revoke and accept — each in one transaction with
-//! its mail in the outbox and its audit event. Who may do what is decided by
-//! `authz` (the callers check the inviter; acceptance re-checks the inviter's rights
-//! as they are at that moment).
+//! its mail in the outbox and its audit event. Create, resend and revoke take the
+//! acting [`Principal`] and decide through `authz` whether it may give (or manage)
+//! the offer; acceptance re-checks the inviter's rights as they are at that moment.
+//!
+//! The caller has read the tenant with `authz::visible_tenant` (404 for an
+//! invisible one).
 
 use super::Actor;
 use crate::auth::tokens::{random_token, InvitationToken};
@@ -14,7 +17,7 @@ use crate::db::models::user::UserFields;
 use crate::db::models::{Grant, Tenant, User};
 use crate::domain::email::{self, Email};
 use crate::domain::invitation::{InvitationStatus, Offer};
-use crate::domain::Username;
+use crate::domain::{Permissions, Username};
 use crate::error::{AppError, FieldErrors};
 use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
@@ -76,21 +79,6 @@ fn new_link(settings: &Settings, now: DateTime<Utc>) -> (String, String, DateTim
     (seed, token.hash(), expires_at)
 }
 
-/// 429 when `user_id` has had `limit` invitation mails queued within the last hour.
-/// The caller holds the lock on the user's row, so parallel requests count in turn.
-async fn check_rate(
-    conn: &mut AsyncPgConnection,
-    user_id: i64,
-    limit: i64,
-    now: DateTime<Utc>,
-) -> Result<(), AppError> {
-    let since = now - chrono::Duration::hours(1);
-    if outbox::requested_since(conn, user_id, since).await? >= limit {
-        return Err(AppError::TooManyRequests);
-    }
-    Ok(())
-}
-
 /// Queues the invitation mail for `inv` with the link of `seed`.
 async fn queue_mail(
     conn: &mut AsyncPgConnection,
@@ -123,22 +111,96 @@ fn inviter_id(actor: &Actor) -> Result<i64, AppError> {
         .ok_or_else(|| AppError::Unexpected(anyhow::anyhow!("an invitation needs a user")))
 }
 
-/// Invites `email` into `tenant` with `offer` (the caller checked that the actor may
-/// give it): the invitation and its mail in one transaction. 429 past the hourly
-/// limit; a field error on `email` when the address already has a pending invitation.
+/// A converted input, or the field errors of its conversion (as in
+/// `services::tenants`): the operation reports them together with its own.
+pub type Parsed<T> = Result<T, FieldErrors>;
+
+/// The role field's error for a role that is not one of the tenant's.
+pub const NO_SUCH_ROLE: &str = "Choose a role of this tenant.";
+
+/// An invitation as the invite form asks for it: the address and the offer, each
+/// converted (valid by construction) or with its field errors. Whether the inviter
+/// may give the offer is the operation's to decide ([`create`]).
+#[derive(Clone, Debug)]
+pub struct InvitationInput {
+    pub email: Parsed<Email>,
+    pub offer: Parsed<Offer>,
+}
+
+/// The permissions of the user role `offer` names, if it offers one of `tenant`'s
+/// roles; `None` for a grant offer and for a role that is not (or no longer) there.
+async fn offered_role(
+    conn: &mut AsyncPgConnection,
+    tenant: &Tenant,
+    offer: Option<Offer>,
+) -> Result<Option<Permissions>, AppError> {
+    Ok(match offer {
+        Some(Offer::Role(id)) => UserRole::find_in_tenant(conn, tenant.id, id)
+            .await?
+            .map(|r| r.permissions),
+        _ => None,
+    })
+}
+
+/// The address and the offer of `input` if `p` may invite with it into `tenant`;
+/// else every field error at once. 403 when `p` may invite nobody there.
+async fn check_offer(
+    conn: &mut AsyncPgConnection,
+    p: &Principal,
+    tenant: &Tenant,
+    input: InvitationInput,
+) -> Result<(Email, Offer), AppError> {
+    if !authz::can_invite(p, tenant) {
+        return Err(AppError::Forbidden);
+    }
+    let mut errors = FieldErrors::new();
+    let email = input.email.map_err(|mut e| errors.append(&mut e)).ok();
+    let offer = input.offer.map_err(|mut e| errors.append(&mut e)).ok();
+    if let Some(offer) = offer {
+        let role = offered_role(conn, tenant, Some(offer)).await?;
+        match offer {
+            Offer::Role(_) if role.is_none() => {
+                errors.insert("role_id", NO_SUCH_ROLE.into());
+            }
+            Offer::Role(_) if !authz::can_offer(p, tenant, offer, role.as_ref()) => {
+                errors.insert(
+                    "role_id",
+                    "You cannot offer a role with more rights than you hold here.".into(),
+                );
+            }
+            Offer::Grant { .. } if !authz::can_offer(p, tenant, offer, None) => {
+                errors.insert(
+                    "role",
+                    "You cannot offer a grant stronger than your own (role, scope or “may manage sub-tenants”).".into(),
+                );
+            }
+            _ => {}
+        }
+    }
+    match (email, offer) {
+        (Some(email), Some(offer)) if errors.is_empty() => Ok((email, offer)),
+        _ => Err(AppError::Validation(errors)),
+    }
+}
+
+/// Invites the address of `input` into `tenant` with its offer, if `p` may give it
+/// there (else field errors; 403 if `p` may invite nobody): the invitation and its
+/// mail in one transaction. 429 past the hourly limit; a field error on `email` when
+/// the address already has a pending invitation.
 pub async fn create(
     conn: &mut AsyncPgConnection,
+    p: &Principal,
     actor: &Actor,
     settings: &Settings,
     tenant: &Tenant,
-    email: &Email,
-    offer: Offer,
+    input: InvitationInput,
     now: DateTime<Utc>,
 ) -> Result<Invitation, AppError> {
     let inviter = inviter_id(actor)?;
+    let (email, offer) = check_offer(conn, p, tenant, input).await?;
     conn.transaction(async |conn| {
         User::lock(conn, inviter).await?;
-        check_rate(conn, inviter, settings.invitations_per_hour, now).await?;
+        check_rate(conn, inviter, settings, now).await?;
         if Invitation::pending_for_email(conn, tenant.id, email.as_str())
             .await?
             .is_some()
@@ -167,6 +229,37 @@ pub async fn create(
     .await
 }
 
+/// 429 when `inviter` has had as many invitation mails queued within the last hour
+/// as allowed. The caller holds the lock on the inviter's row, so parallel requests
+/// count in turn.
+async fn check_rate(
+    conn: &mut AsyncPgConnection,
+    inviter: i64,
+    settings: &Settings,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let since = now - chrono::Duration::hours(1);
+    if outbox::requested_since(conn, inviter, since).await? >= settings.invitations_per_hour {
+        return Err(AppError::TooManyRequests);
+    }
+    Ok(())
+}
+
+/// The audit event of a change of an invitation: what it was and is.
+async fn record(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    action: &'static str,
+    before: &Invitation,
+    after: &Invitation,
+) -> Result<(), AppError> {
+    let mut event = actor.event(action, Some(after.tenant_id));
+    event.before = Some(snapshot(before));
+    event.after = Some(snapshot(after));
+    event.record(conn).await?;
+    Ok(())
+}
+
 /// A pending invitation for the address, whichever request won the race.
 fn already_invited(e: diesel::result::Error) -> AppError {
     use diesel::result::{DatabaseErrorKind, Error};
@@ -180,11 +273,36 @@ fn already_invited(e: diesel::result::Error) -> AppError {
     }
 }
 
-/// Sends a pending (or expired) invitation again: a new link and expiry, the old
-/// link stops working, mail of the old link not yet delivered is cancelled. The
-/// actor becomes the inviter (their rights count at acceptance).
+/// The invitation `id` of `tenant`, locked, if `p` may manage it (404 if there is
+/// none, 403 unless `p` could offer it now), and open (else 409 with `closed`'s
+/// message for its stored status).
+async fn lock_manageable(
+    conn: &mut AsyncPgConnection,
+    p: &Principal,
+    tenant: &Tenant,
+    id: i64,
+    now: DateTime<Utc>,
+    closed: impl FnOnce(&Invitation) -> String,
+) -> Result<Invitation, AppError> {
+    let inv = Invitation::lock_in_tenant(conn, tenant.id, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let role = offered_role(conn, tenant, inv.offer()).await?;
+    if !authz::can_manage_invitation(p, tenant, inv.offer(), role.as_ref()) {
+        return Err(AppError::Forbidden);
+    }
+    if !inv.status(now).is_open() {
+        return Err(AppError::Conflict(closed(&inv)));
+    }
+    Ok(inv)
+}
+
+/// Sends a pending (or expired) invitation again, if `p` may manage it: a new link
+/// and expiry, the old link stops working, mail of the old link not yet delivered is
+/// cancelled. The actor becomes the inviter (their rights count at acceptance).
 pub async fn resend(
     conn: &mut AsyncPgConnection,
+    p: &Principal,
     actor: &Actor,
     settings: &Settings,
     tenant: &Tenant,
@@ -194,61 +312,49 @@ pub async fn resend(
     let inviter = inviter_id(actor)?;
     conn.transaction(async |conn| {
         User::lock(conn, inviter).await?;
-        let before = Invitation::lock_in_tenant(conn, tenant.id, id)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        if !before.status(now).is_open() {
-            return Err(AppError::Conflict(format!(
+        let before = lock_manageable(conn, p, tenant, id, now, |inv| {
+            format!(
                 "This invitation was {} and cannot be resent; invite {} again instead.",
-                before.status, before.email
-            )));
-        }
+                inv.status, inv.email
+            )
+        })
+        .await?;
         if before.offer().is_none() {
             return Err(AppError::Conflict(
                 "The role this invitation offers no longer exists; revoke it and invite again."
                     .into(),
             ));
         }
-        check_rate(conn, inviter, settings.invitations_per_hour, now).await?;
+        check_rate(conn, inviter, settings, now).await?;
         let (seed, token_hash, expires_at) = new_link(settings, now);
         outbox::cancel_for_invitation(conn, id, "replaced by a newer mail (resent)").await?;
         let after =
             Invitation::renew(conn, id, &token_hash, expires_at, inviter, &actor.login).await?;
         queue_mail(conn, &after, tenant, &seed, inviter, now).await?;
-        let mut event = actor.event("invitation.resend", Some(tenant.id));
-        event.before = Some(snapshot(&before));
-        event.after = Some(snapshot(&after));
-        event.record(conn).await?;
+        record(conn, actor, "invitation.resend", &before, &after).await?;
         Ok(after)
     })
     .await
 }
 
-/// Withdraws a pending (or expired) invitation: its link stops working and mail not
-/// yet delivered is cancelled.
+/// Withdraws a pending (or expired) invitation, if `p` may manage it: its link
+/// stops working and mail not yet delivered is cancelled.
 pub async fn revoke(
     conn: &mut AsyncPgConnection,
+    p: &Principal,
     actor: &Actor,
     tenant: &Tenant,
     id: i64,
     now: DateTime<Utc>,
 ) -> Result<Invitation, AppError> {
     conn.transaction(async |conn| {
-        let before = Invitation::lock_in_tenant(conn, tenant.id, id)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        if !before.status(now).is_open() {
-            return Err(AppError::Conflict(format!(
-                "This invitation was already {}.",
-                before.status
-            )));
-        }
+        let before = lock_manageable(conn, p, tenant, id, now, |inv| {
+            format!("This invitation was already {}.", inv.status)
+        })
+        .await?;
         outbox::cancel_for_invitation(conn, id, "the invitation was revoked").await?;
         let after = Invitation::revoke(conn, id, now).await?;
-        let mut event = actor.event("invitation.revoke", Some(tenant.id));
-        event.before = Some(snapshot(&before));
-        event.after = Some(snapshot(&after));
-        event.record(conn).await?;
+        record(conn, actor, "invitation.revoke", &before, &after).await?;
         Ok(after)
     })
     .await
@@ -401,6 +507,18 @@ pub async fn preview(
     check_acceptable(conn, &inv, now).await
 }
 
+/// The invitation behind a link, locked, if it can be accepted now.
+async fn lock_acceptable(
+    conn: &mut AsyncPgConnection,
+    token: &InvitationToken,
+    now: DateTime<Utc>,
+) -> Result<Preview, AcceptError> {
+    let inv = Invitation::lock_by_token_hash(conn, &token.hash())
+        .await?
+        .ok_or(AcceptError::Unknown)?;
+    check_acceptable(conn, &inv, now).await
+}
+
 /// [`preview`] before an attempt to accept: a refusal is recorded as a failed
 /// acceptance (`invitation.fail`) for the audit trail.
 pub async fn precheck(
@@ -442,10 +560,8 @@ pub async fn accept_new(
 ) -> Result<Accepted, AcceptError> {
     let result = conn
         .transaction(async |conn| {
-            let inv = Invitation::lock_by_token_hash(conn, &token.hash())
-                .await?
-                .ok_or(AcceptError::Unknown)?;
-            let preview = check_acceptable(conn, &inv, now).await?;
+            let preview = lock_acceptable(conn, token, now).await?;
+            let inv = &preview.invitation;
             let tenant = &preview.tenant;
             if User::username_taken(conn, tenant.id, account.username.as_str(), None).await? {
                 return Err(taken());
@@ -491,7 +607,7 @@ pub async fn accept_new(
             }));
             event.record(conn).await?;
             let mut event = actor.event("invitation.accept", Some(tenant.id));
-            event.before = Some(snapshot(&inv));
+            event.before = Some(snapshot(inv));
             let mut after_json = snapshot(&after);
             after_json["accepted_user_id"] = serde_json::json!(user.id);
             after_json["new_account"] = serde_json::json!(true);
@@ -533,10 +649,8 @@ pub async fn accept_existing(
     let actor = Actor::user(user, user.home.id, client_addr.clone());
     let result = conn
         .transaction(async |conn| {
-            let inv = Invitation::lock_by_token_hash(conn, &token.hash())
-                .await?
-                .ok_or(AcceptError::Unknown)?;
-            let preview = check_acceptable(conn, &inv, now).await?;
+            let preview = lock_acceptable(conn, token, now).await?;
+            let inv = &preview.invitation;
             let tenant = &preview.tenant;
             let refuse = |message: String| AcceptError::Refused {
                 message,
@@ -588,7 +702,7 @@ pub async fn accept_existing(
             let after = Invitation::mark_accepted(conn, inv.id, user.user.id, now).await?;
             outbox::cancel_for_invitation(conn, inv.id, "the invitation was accepted").await?;
             let mut event = actor.event("invitation.accept", Some(tenant.id));
-            event.before = Some(snapshot(&inv));
+            event.before = Some(snapshot(inv));
             let mut after_json = snapshot(&after);
             after_json["accepted_user_id"] = serde_json::json!(user.user.id);
             after_json["new_account"] = serde_json::json!(false);

@@ -160,10 +160,9 @@ async fn login(
             .unwrap_or_default(),
     };
     let (subdomain, username) = split_login(&form.username, &default_sub);
-    let account = format!(
-        "{}\\{}",
-        printable(subdomain).to_lowercase(),
-        printable(username).to_lowercase()
+    let account = crate::domain::login_name(
+        &printable(subdomain).to_lowercase(),
+        &printable(username).to_lowercase(),
     );
     let client_addr = crate::web::client_addr(&req);
     let retry = |error| {

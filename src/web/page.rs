@@ -65,7 +65,7 @@ impl PageCtx {
         Ok(Self {
             csrf: session_keys::csrf_token(session),
             user_display: user.user.display_name(),
-            user_login: format!("{}\\{}", user.home.subdomain, user.user.username),
+            user_login: user.login(),
             acting_id: user.acting.id,
             acting_name: user.acting.name.clone(),
             is_switched: user.is_switched(),

@@ -613,8 +613,11 @@ async fn user_actions_for_every_actor_and_target_kind() {
     // Each actor in its own browser, all at once.
     let runs = (0..k).map(|a| async move {
         let actor = &KINDS[a];
-        let browser =
-            browser_as(app, &format!("{}\\{}", tenants[actor.1].subdomain, actor.0)).await;
+        let browser = browser_as(
+            app,
+            &tenantry::domain::login_name(&tenants[actor.1].subdomain, actor.0),
+        )
+        .await;
         let mut failures = Vec::new();
         let mut checked = 0;
         for t in 0..k {

@@ -679,9 +679,9 @@ async fn acceptance_fails_when_the_inviter_lost_the_right() {
     assert_redirect_to(&r, "/dashboard");
 }
 
-#[tokio::test]
-async fn who_may_invite_what() {
-    let app = spawn_app().await;
+/// A tenant `partner` with an Administrator (`padmin`) and a Viewer (`pviewer`) of
+/// it and its sub-tenants, neither managing sub-tenants.
+async fn partner_with_admin_and_viewer(app: &TestApp) -> (Tenant, User, User) {
     let partner = app.tenant(&app.root, "partner", true).await;
     let admin = app.user(&partner, "padmin").await;
     app.grant(
@@ -695,6 +695,13 @@ async fn who_may_invite_what() {
     let viewer = app.user(&partner, "pviewer").await;
     app.grant(&viewer, &partner, GrantRole::Viewer, Scope::Subtree, false)
         .await;
+    (partner, admin, viewer)
+}
+
+#[tokio::test]
+async fn who_may_invite_what() {
+    let app = spawn_app().await;
+    let (partner, admin, _viewer) = partner_with_admin_and_viewer(&app).await;
     app.user_with_role(&partner, "plain", Permissions::all(Level::Full))
         .await;
     let strong = UserRole::insert(
@@ -989,4 +996,160 @@ async fn an_existing_user_accepts_a_grant_into_their_account() {
     // Once.
     let r = b.post_form(&format!("{grant_link}/accept"), &[]).await;
     assert_eq!(status(&r), 410);
+}
+
+#[tokio::test]
+async fn the_service_decides_what_an_invitation_may_offer() {
+    use tenantry::domain::email::Email;
+    use tenantry::domain::invitation::Offer;
+    use tenantry::error::AppError;
+    use tenantry::services::invitations::{self as service, InvitationInput};
+    use tenantry::services::Actor;
+
+    let app = spawn_app().await;
+    let (partner, admin, viewer) = partner_with_admin_and_viewer(&app).await;
+    let other = app.tenant(&app.root, "other", false).await;
+    let elsewhere = UserRole::insert(
+        &mut *app.conn().await,
+        other.id,
+        "Elsewhere",
+        &Permissions::all(Level::Read),
+        false,
+    )
+    .await
+    .unwrap();
+    let settings = settings(&app.db_url);
+    let now = app.clock.now();
+    let mut conn = app.conn().await;
+    let mut principals = Vec::new();
+    for id in [admin.id, viewer.id, app.admin.id] {
+        principals.push(Principal::load(&mut conn, id).await.unwrap().unwrap());
+    }
+    let [as_admin, as_viewer, as_root] = <[Principal; 3]>::try_from(principals).unwrap();
+    let input = |email: &str, offer: Offer| InvitationInput {
+        email: Ok(Email::parse(email).unwrap()),
+        offer: Ok(offer),
+    };
+    let grant = |role, scope, manage| Offer::grant(role, scope, manage).unwrap();
+
+    // Called directly, with no handler in front: the offer's rights are the service's.
+    for (p, offer, field) in [
+        (
+            &as_admin,
+            grant(GrantRole::Owner, Scope::Tenant, false),
+            "role",
+        ),
+        (
+            &as_admin,
+            grant(GrantRole::Viewer, Scope::Subtree, true),
+            "role",
+        ),
+        (&as_admin, Offer::Role(elsewhere.id), "role_id"),
+    ] {
+        let actor = Actor::user(p, partner.id, None);
+        let refused = service::create(
+            &mut conn,
+            p,
+            &actor,
+            &settings,
+            &partner,
+            input("x@example.com", offer),
+            now,
+        )
+        .await
+        .expect_err("an offer beyond the inviter's rights");
+        assert!(
+            matches!(&refused, AppError::Validation(e) if e.contains_key(field)),
+            "{offer:?}: {refused:?}"
+        );
+    }
+    let viewer_offer = grant(GrantRole::Viewer, Scope::Tenant, false);
+    let refused = service::create(
+        &mut conn,
+        &as_viewer,
+        &Actor::user(&as_viewer, partner.id, None),
+        &settings,
+        &partner,
+        input("x@example.com", viewer_offer),
+        now,
+    )
+    .await
+    .expect_err("a Viewer invites nobody");
+    assert!(matches!(refused, AppError::Forbidden), "{refused:?}");
+
+    // An Owner invitation: the Administrator may neither revoke nor resend it.
+    let owner_offer = grant(GrantRole::Owner, Scope::Subtree, true);
+    let root_actor = Actor::user(&as_root, app.root.id, None);
+    let owner_inv = service::create(
+        &mut conn,
+        &as_root,
+        &root_actor,
+        &settings,
+        &partner,
+        input("owner@example.com", owner_offer),
+        now,
+    )
+    .await
+    .expect("the root administrator offers Owner");
+    let admin_actor = Actor::user(&as_admin, partner.id, None);
+    let refused = service::revoke(
+        &mut conn,
+        &as_admin,
+        &admin_actor,
+        &partner,
+        owner_inv.id,
+        now,
+    )
+    .await
+    .expect_err("revoking an Owner invitation as an Administrator");
+    assert!(matches!(refused, AppError::Forbidden), "{refused:?}");
+    let refused = service::resend(
+        &mut conn,
+        &as_admin,
+        &admin_actor,
+        &settings,
+        &partner,
+        owner_inv.id,
+        now,
+    )
+    .await
+    .expect_err("resending an Owner invitation as an Administrator");
+    assert!(matches!(refused, AppError::Forbidden), "{refused:?}");
+    drop(conn);
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) FROM invitations WHERE email = 'x@example.com'"
+        )
+        .await,
+        0,
+        "nothing stored for refused invitations"
+    );
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) FROM invitations WHERE email = 'owner@example.com' AND status = 'pending'"
+        )
+        .await,
+        1,
+        "the Owner invitation stays pending"
+    );
+
+    // What the Administrator may give, the service lets them give and manage.
+    let mut conn = app.conn().await;
+    let given = service::create(
+        &mut conn,
+        &as_admin,
+        &admin_actor,
+        &settings,
+        &partner,
+        input("v@example.com", viewer_offer),
+        now,
+    )
+    .await
+    .expect("an Administrator offers Viewer");
+    let revoked = service::revoke(&mut conn, &as_admin, &admin_actor, &partner, given.id, now)
+        .await
+        .expect("and revokes it");
+    assert_eq!(revoked.email, "v@example.com");
 }

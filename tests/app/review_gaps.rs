@@ -120,7 +120,7 @@ fn names(list: &[&str]) -> BTreeSet<String> {
 fn actor_for(user: &User, tenant: &Tenant) -> Actor {
     Actor {
         user_id: Some(user.id),
-        login: format!("{}\\{}", tenant.subdomain, user.username),
+        login: tenantry::domain::login_name(&tenant.subdomain, &user.username),
         acting_tenant_id: Some(tenant.id),
         client_addr: None,
     }

@@ -97,7 +97,7 @@ fn tag<'a>(html: &'a str, id: &str) -> &'a str {
 }
 
 fn login_of(tenant: &Tenant, username: &str) -> String {
-    format!("{}\\{}", tenant.subdomain, username)
+    tenantry::domain::login_name(&tenant.subdomain, username)
 }
 
 /// A new browser logged in as `login`.

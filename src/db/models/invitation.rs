@@ -191,16 +191,15 @@ impl Invitation {
         inviter_user_id: i64,
         inviter_login: &str,
     ) -> QueryResult<Invitation> {
-        diesel::update(invitations::table.find(id))
-            .set((
-                invitations::token_hash.eq(token_hash),
-                invitations::expires_at.eq(expires_at),
-                invitations::inviter_user_id.eq(Some(inviter_user_id)),
-                invitations::inviter_login.eq(inviter_login),
-            ))
-            .returning(Invitation::as_returning())
-            .get_result(conn)
-            .await
+        Change {
+            token_hash: Some(token_hash),
+            expires_at: Some(expires_at),
+            inviter_user_id: Some(Some(inviter_user_id)),
+            inviter_login: Some(inviter_login),
+            ..Change::default()
+        }
+        .apply(conn, id)
+        .await
     }
 
     pub async fn revoke(
@@ -208,14 +207,13 @@ impl Invitation {
         id: i64,
         now: DateTime<Utc>,
     ) -> QueryResult<Invitation> {
-        diesel::update(invitations::table.find(id))
-            .set((
-                invitations::status.eq(InvitationState::Revoked),
-                invitations::revoked_at.eq(Some(now)),
-            ))
-            .returning(Invitation::as_returning())
-            .get_result(conn)
-            .await
+        Change {
+            status: Some(InvitationState::Revoked),
+            revoked_at: Some(Some(now)),
+            ..Change::default()
+        }
+        .apply(conn, id)
+        .await
     }
 
     pub async fn mark_accepted(
@@ -224,12 +222,36 @@ impl Invitation {
         user_id: i64,
         now: DateTime<Utc>,
     ) -> QueryResult<Invitation> {
+        Change {
+            status: Some(InvitationState::Accepted),
+            accepted_at: Some(Some(now)),
+            accepted_user_id: Some(Some(user_id)),
+            ..Change::default()
+        }
+        .apply(conn, id)
+        .await
+    }
+}
+
+/// The columns a change of one invitation sets; `None` leaves a column as it is.
+#[derive(AsChangeset, Default)]
+#[diesel(table_name = invitations)]
+struct Change<'a> {
+    token_hash: Option<&'a str>,
+    expires_at: Option<DateTime<Utc>>,
+    inviter_user_id: Option<Option<i64>>,
+    inviter_login: Option<&'a str>,
+    status: Option<InvitationState>,
+    revoked_at: Option<Option<DateTime<Utc>>>,
+    accepted_at: Option<Option<DateTime<Utc>>>,
+    accepted_user_id: Option<Option<i64>>,
+}
+
+impl Change<'_> {
+    /// Sets these columns of invitation `id`; the invitation as it is then.
+    async fn apply(&self, conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Invitation> {
         diesel::update(invitations::table.find(id))
-            .set((
-                invitations::status.eq(InvitationState::Accepted),
-                invitations::accepted_at.eq(Some(now)),
-                invitations::accepted_user_id.eq(Some(user_id)),
-            ))
+            .set(self)
             .returning(Invitation::as_returning())
             .get_result(conn)
             .await

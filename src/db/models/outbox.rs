@@ -190,22 +190,6 @@ pub async fn mark_attempt_failed(
     }
 }
 
-/// Cancels one pending mail (its invitation is no longer open).
-pub async fn cancel(conn: &mut AsyncPgConnection, id: i64, reason: &str) -> QueryResult<usize> {
-    diesel::update(
-        outbox::table
-            .filter(outbox::id.eq(id))
-            .filter(outbox::status.eq(OutboxStatus::Pending)),
-    )
-    .set((
-        outbox::status.eq(OutboxStatus::Cancelled),
-        outbox::last_error.eq(Some(reason)),
-        outbox::link_seed.eq(None::<String>),
-    ))
-    .execute(conn)
-    .await
-}
-
 /// Cancels the mails of an invitation not delivered yet (resent or revoked).
 pub async fn cancel_for_invitation(
     conn: &mut AsyncPgConnection,

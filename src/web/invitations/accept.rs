@@ -2,11 +2,11 @@
 //! already having one, accept the offered grant.
 
 use crate::auth::tokens::InvitationToken;
-use crate::auth::{session_keys, CurrentUser};
+use crate::auth::{session_keys, CurrentUser, Principal};
 use crate::db::models::User;
 use crate::domain::account::Password;
 use crate::domain::email;
-use crate::domain::Username;
+use crate::domain::{login_name, Username};
 use crate::error::{AppError, FieldErrors};
 use crate::services::invitations::{self as service, AcceptError, Closed, NewAccount, Preview};
 use crate::web::csrf;
@@ -16,6 +16,7 @@ use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
+use diesel_async::AsyncPgConnection;
 
 #[derive(Template)]
 #[template(path = "invitations/accept.html")]
@@ -125,6 +126,20 @@ fn token_of(raw: &str) -> Result<InvitationToken, AcceptError> {
     InvitationToken::parse(raw).ok_or(AcceptError::Unknown)
 }
 
+/// The link's token and its invitation, checked before an attempt to accept
+/// (`service::precheck` records a refusal); a dead link's error otherwise.
+async fn open_link(
+    conn: &mut AsyncPgConnection,
+    state: &AppState,
+    raw: &str,
+    who: Option<&Principal>,
+    addr: Option<String>,
+) -> Result<(InvitationToken, Preview), AcceptError> {
+    let token = token_of(raw)?;
+    let preview = service::precheck(conn, &token, who, addr, state.clock.now()).await?;
+    Ok((token, preview))
+}
+
 pub(super) async fn show(
     req: HttpRequest,
     session: Session,
@@ -169,18 +184,13 @@ pub(super) async fn accept_new(
     form: web::Form<AccountForm>,
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
-    let token = match token_of(&path) {
-        Ok(t) => t,
-        Err(e) => return refusal(e),
-    };
     let mut conn = state.pool.get().await?;
     let addr = crate::web::client_addr(&req);
     // Dead links are answered before any password is hashed.
-    let preview =
-        match service::precheck(&mut conn, &token, None, addr.clone(), state.clock.now()).await {
-            Ok(p) => p,
-            Err(e) => return refusal(e),
-        };
+    let (token, preview) = match open_link(&mut conn, &state, &path, None, addr.clone()).await {
+        Ok(opened) => opened,
+        Err(e) => return refusal(e),
+    };
     let mut errors = FieldErrors::new();
     let username = Username::parse(&form.username)
         .map_err(|e| errors.insert("username", e))
@@ -229,8 +239,9 @@ pub(super) async fn accept_new(
     flash(
         &session,
         format!(
-            "Welcome! Your account {}\\{} was created: you are {}.",
-            accepted.tenant.subdomain, accepted.user.username, accepted.description
+            "Welcome! Your account {} was created: you are {}.",
+            login_name(&accepted.tenant.subdomain, &accepted.user.username),
+            accepted.description
         ),
     );
     Ok(see_other(&req, "/dashboard"))
@@ -258,25 +269,15 @@ pub(super) async fn accept_existing(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let token = match token_of(&path) {
-        Ok(t) => t,
-        Err(e) => return refusal(e),
-    };
     let addr = crate::web::client_addr(&req);
     let user = CurrentUser::load(&state.pool, session.clone()).await?;
     let mut conn = state.pool.get().await?;
     // A dead link is answered as such, logged in or not.
-    if let Err(e) = service::precheck(
-        &mut conn,
-        &token,
-        user.as_ref().map(|u| &u.principal),
-        addr.clone(),
-        state.clock.now(),
-    )
-    .await
-    {
-        return refusal(e);
-    }
+    let who = user.as_ref().map(|u| &u.principal);
+    let token = match open_link(&mut conn, &state, &path, who, addr.clone()).await {
+        Ok((token, _)) => token,
+        Err(e) => return refusal(e),
+    };
     let user = user.ok_or(AppError::LoginRequired)?;
     let accepted =
         match service::accept_existing(&mut conn, &token, &user, addr, state.clock.now()).await {

@@ -10,7 +10,9 @@ use crate::domain::email::Email;
 use crate::domain::invitation::{InvitationStatus, Offer};
 use crate::domain::{Feature, GrantRole, Level, Scope};
 use crate::error::{AppError, FieldErrors};
-use crate::services::invitations::{self as service, ALREADY_INVITED};
+use crate::services::invitations::{
+    self as service, InvitationInput, Parsed, ALREADY_INVITED, NO_SUCH_ROLE,
+};
 use crate::web::extract::path_tenant;
 use crate::web::page::{done, error_page, render, render_status, rerender, PageCtx};
 use crate::web::AppState;
@@ -228,38 +230,21 @@ impl InviteForm {
         }
     }
 
-    /// The address and the offer, checked against what `user` may give: every field
-    /// error at once.
-    fn parse(
-        &self,
-        user: &CurrentUser,
-        tenant: &Tenant,
-        roles: &[UserRole],
-    ) -> Result<(Email, Offer), FieldErrors> {
+    /// The address and the offer as typed values, or their field errors. Whether
+    /// the user may give the offer is `services::invitations::create`'s to decide.
+    fn to_input(&self) -> InvitationInput {
+        InvitationInput {
+            email: Email::parse(&self.email).map_err(|e| FieldErrors::from([("email", e)])),
+            offer: self.offer(),
+        }
+    }
+
+    fn offer(&self) -> Parsed<Offer> {
         let mut errors = FieldErrors::new();
-        let email = Email::parse(&self.email)
-            .map_err(|e| errors.insert("email", e))
-            .ok();
-        let offer = match self.effective_kind() {
-            Some("user") => match self
-                .role_id
-                .trim()
-                .parse::<i64>()
-                .ok()
-                .and_then(|id| roles.iter().find(|r| r.id == id))
-            {
-                None => {
-                    errors.insert("role_id", "Choose a role of this tenant.".into());
-                    None
-                }
-                Some(role) if !authz::can_invite_with_role(user, tenant, &role.permissions) => {
-                    errors.insert(
-                        "role_id",
-                        "You cannot offer a role with more rights than you hold here.".into(),
-                    );
-                    None
-                }
-                Some(role) => Some(Offer::Role(role.id)),
+        match self.effective_kind() {
+            Some("user") => match self.role_id.trim().parse::<i64>() {
+                Ok(id) => return Ok(Offer::Role(id)),
+                Err(_) => errors.insert("role_id", NO_SUCH_ROLE.into()),
             },
             Some(_) => {
                 let role = self
@@ -279,37 +264,20 @@ impl InviteForm {
                         })
                         .ok(),
                 };
-                let manage = self.manage_checked();
-                match (role, scope) {
-                    (Some(role), Some(scope)) => match Offer::grant(role, scope, manage) {
-                        Err(e) => {
-                            errors.insert("manage_subtenants", e);
-                            None
-                        }
-                        Ok(_) if !authz::can_invite_grant(user, tenant, role, scope, manage) => {
-                            errors.insert(
-                                "role",
-                                "You cannot offer a grant stronger than your own (role, scope or “may manage sub-tenants”).".into(),
-                            );
-                            None
-                        }
-                        Ok(offer) => Some(offer),
-                    },
-                    _ => None,
+                if let (Some(role), Some(scope)) = (role, scope) {
+                    match Offer::grant(role, scope, self.manage_checked()) {
+                        Ok(offer) => return Ok(offer),
+                        Err(e) => errors.insert("manage_subtenants", e),
+                    };
                 }
-            }
-            None => {
-                errors.insert(
-                    "kind",
-                    "Choose what to offer: a role of this tenant, or a grant.".into(),
-                );
                 None
             }
+            None => errors.insert(
+                "kind",
+                "Choose what to offer: a role of this tenant, or a grant.".into(),
+            ),
         };
-        match (email, offer) {
-            (Some(email), Some(offer)) if errors.is_empty() => Ok((email, offer)),
-            _ => Err(errors),
-        }
+        Err(errors)
     }
 }
 
@@ -394,22 +362,16 @@ pub(super) async fn create(
     let form = form.into_inner();
     let mut conn = state.pool.get().await?;
     let tenant = inviting_tenant(&user, &mut conn, &path).await?;
-    let roles = UserRole::for_tenant(&mut conn, tenant.id).await?;
-    let result = match form.parse(&user, &tenant, &roles) {
-        Ok((email, offer)) => {
-            service::create(
-                &mut conn,
-                &actor(&user, &req),
-                &state.settings,
-                &tenant,
-                &email,
-                offer,
-                state.clock.now(),
-            )
-            .await
-        }
-        Err(errors) => Err(AppError::Validation(errors)),
-    };
+    let result = service::create(
+        &mut conn,
+        &user,
+        &actor(&user, &req),
+        &state.settings,
+        &tenant,
+        form.to_input(),
+        state.clock.now(),
+    )
+    .await;
     match result {
         Ok(invitation) => {
             state.outbox_wake.notify_one();
@@ -451,44 +413,13 @@ pub(super) async fn create(
 
 // ---------------------------------------------------------------- revoke and resend
 
-/// The tenant and the invitation of a revoke/resend path, if the user may manage it.
-async fn manageable(
-    user: &CurrentUser,
-    conn: &mut AsyncPgConnection,
-    path: &(String, String),
-) -> Result<(Tenant, Invitation), AppError> {
-    let tenant = inviting_tenant(user, conn, &path.0).await?;
-    let invitation = Invitation::find_in_tenant(conn, tenant.id, parse_id(&path.1)?)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let roles = UserRole::for_tenant(conn, tenant.id).await?;
-    if !may_manage(user, &tenant, invitation.offer(), &roles) {
-        return Err(AppError::Forbidden);
-    }
-    Ok((tenant, invitation))
-}
-
 pub(super) async fn revoke(
     req: HttpRequest,
     user: CurrentUser,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
-    let mut conn = state.pool.get().await?;
-    let (tenant, invitation) = manageable(&user, &mut conn, &path).await?;
-    let revoked = service::revoke(
-        &mut conn,
-        &actor(&user, &req),
-        &tenant,
-        invitation.id,
-        state.clock.now(),
-    )
-    .await?;
-    let message = format!(
-        "The invitation of {} was revoked; its link no longer works.",
-        revoked.email
-    );
-    to_list(&req, &user, &tenant, message)
+    manage(req, user, state, &path, Change::Revoke).await
 }
 
 pub(super) async fn resend(
@@ -497,31 +428,58 @@ pub(super) async fn resend(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
+    manage(req, user, state, &path, Change::Resend).await
+}
+
+/// What the inviter does to an invitation of the list.
+enum Change {
+    Revoke,
+    Resend,
+}
+
+/// Revokes or resends the invitation of the path, then back to the list with what
+/// was done; 429 (a page) past the hourly limit of mails.
+async fn manage(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: &(String, String),
+    change: Change,
+) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
-    let (tenant, invitation) = manageable(&user, &mut conn, &path).await?;
-    match service::resend(
-        &mut conn,
-        &actor(&user, &req),
-        &state.settings,
-        &tenant,
-        invitation.id,
-        state.clock.now(),
-    )
-    .await
-    {
-        Ok(sent) => {
-            state.outbox_wake.notify_one();
-            let message = format!(
-                "A new invitation link was sent to {}; the old one no longer works.",
-                sent.email
-            );
-            to_list(&req, &user, &tenant, message)
+    // The service decides whether the user may manage this invitation.
+    let tenant = inviting_tenant(&user, &mut conn, &path.0).await?;
+    let id = parse_id(&path.1)?;
+    let actor = actor(&user, &req);
+    let now = state.clock.now();
+    let message = match change {
+        Change::Revoke => {
+            let revoked = service::revoke(&mut conn, &user, &actor, &tenant, id, now).await?;
+            format!(
+                "The invitation of {} was revoked; its link no longer works.",
+                revoked.email
+            )
         }
-        Err(AppError::TooManyRequests) => Ok(error_page(
-            StatusCode::TOO_MANY_REQUESTS,
-            "Too many invitations",
-            RATE_LIMITED,
-        )),
-        Err(e) => Err(e),
-    }
+        Change::Resend => {
+            match service::resend(&mut conn, &user, &actor, &state.settings, &tenant, id, now).await
+            {
+                Ok(sent) => {
+                    state.outbox_wake.notify_one();
+                    format!(
+                        "A new invitation link was sent to {}; the old one no longer works.",
+                        sent.email
+                    )
+                }
+                Err(AppError::TooManyRequests) => {
+                    return Ok(error_page(
+                        StatusCode::TOO_MANY_REQUESTS,
+                        "Too many invitations",
+                        RATE_LIMITED,
+                    ))
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    };
+    to_list(&req, &user, &tenant, message)
 }
