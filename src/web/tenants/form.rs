@@ -1,7 +1,7 @@
 //! Creating and editing a tenant, and enabling or disabling it.
 
 use super::show::DomainView;
-use super::{editable, named_or_acting};
+use super::{editable, named_or_acting, path_tenant};
 use crate::auth::{authz, CurrentUser};
 use crate::db::models::role::TenantRole;
 use crate::db::models::Tenant;
@@ -11,7 +11,7 @@ use crate::services::tenants::{
     self as service, RoleChoice, TenantChange, TenantInput, TenantText,
 };
 use crate::web::actor;
-use crate::web::form::{checked, field_id, parse_id};
+use crate::web::form::{checked, field_id};
 use crate::web::page::{flash, render, render_status, see_other, PageCtx};
 use crate::web::AppState;
 use actix_web::http::StatusCode;
@@ -330,8 +330,7 @@ pub(super) async fn update(
     form: web::Form<TenantForm>,
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
-    let mut conn = state.pool.get().await?;
-    let tenant = authz::visible_tenant(&user, parse_id(&path)?, &mut conn).await?;
+    let (mut conn, tenant) = path_tenant(&user, &state, &path).await?;
     let input = form.to_input(false, &state.settings.console_hosts());
     let result = service::update(&mut conn, &user, &actor(&user, &req), &tenant, input).await;
     let save = Save {
@@ -352,8 +351,7 @@ pub(super) async fn set_enabled<const ENABLED: bool>(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let mut conn = state.pool.get().await?;
-    let tenant = authz::visible_tenant(&user, parse_id(&path)?, &mut conn).await?;
+    let (mut conn, tenant) = path_tenant(&user, &state, &path).await?;
     let actor = actor(&user, &req);
     let t = service::set_enabled(&mut conn, &user, &actor, &tenant, ENABLED).await?;
     let now = if ENABLED { "enabled" } else { "disabled" };
