@@ -9,7 +9,7 @@ use super::Principal;
 use crate::db::models::{Grant, Tenant, Visibility};
 use crate::domain::invitation::Offer;
 use crate::domain::{Feature, GrantRole, Level, Permissions, Scope};
-use crate::error::AppError;
+use crate::error::{AppError, ProblemKind};
 use diesel_async::AsyncPgConnection;
 
 /// Why a user holds a level on one feature in one tenant.
@@ -515,38 +515,33 @@ pub enum Outranked {
 impl Outranked {
     /// Why, as a clause about the target ("they are Owner of …").
     pub fn reason(&self) -> String {
+        self.clause("they are", "they hold")
+    }
+
+    /// The sentence shown where a change is refused.
+    pub fn message(&self) -> String {
+        format!(
+            "{}; you may not change them.",
+            self.clause("This user is", "This user holds")
+        )
+    }
+
+    /// Why, with the target named as `is` ("they are") or `holds` ("they hold") say.
+    fn clause(&self, is: &str, holds: &str) -> String {
         match self {
             Outranked::Grant {
                 tenant,
                 role,
                 scope,
             } => format!(
-                "they are {} of {tenant}{}, a grant you could not give",
+                "{is} {} of {tenant}{}, a grant you could not give",
                 role.label(),
                 scope_words(*scope),
             ),
             Outranked::Rights { tenant, features } => {
                 let names: Vec<&str> = features.iter().map(|f| f.label()).collect();
                 format!(
-                    "they hold rights in {tenant} that you do not hold ({})",
-                    names.join(", ")
-                )
-            }
-        }
-    }
-
-    /// The sentence shown where a change is refused.
-    pub fn message(&self) -> String {
-        match self {
-            Outranked::Grant { tenant, role, scope } => format!(
-                "This user is {} of {tenant}{}, a grant you could not give; you may not change them.",
-                role.label(),
-                scope_words(*scope),
-            ),
-            Outranked::Rights { tenant, features } => {
-                let names: Vec<&str> = features.iter().map(|f| f.label()).collect();
-                format!(
-                    "This user holds rights in {tenant} that you do not hold ({}); you may not change them.",
+                    "{holds} rights in {tenant} that you do not hold ({})",
                     names.join(", ")
                 )
             }
@@ -622,6 +617,9 @@ pub enum HomedChange {
     Disable,
     /// A new subdomain: the login (`subdomain\username`) of its users changes.
     Rename,
+    /// A move of the subtree: its users get a new place in the tree (other
+    /// tenants' grants above them reach them, theirs no longer reach as before).
+    Move,
 }
 
 /// The first of `subjects` (the users a tenant change reaches) that `actor` does not
@@ -638,7 +636,8 @@ pub fn outranked_homed<'s>(
 }
 
 /// `outranked_homed` as a check: a 409 (a field error on the subdomain for a
-/// rename) naming the first user the actor does not dominate, and why.
+/// rename, a 403 for a move) naming the first user the actor does not dominate,
+/// and why.
 pub fn require_dominates_homed(
     actor: &Principal,
     subjects: &[Subject],
@@ -662,6 +661,10 @@ pub fn require_dominates_homed(
             format!(
                 "A new subdomain would change the login of {login}, whom you may not change: {reason}. {ask}"
             ),
+        ),
+        HomedChange::Move => AppError::problem(
+            ProblemKind::Forbidden,
+            format!("Moving it would move {login}, whom you may not change: {reason}. {ask}"),
         ),
     })
 }

@@ -1,6 +1,8 @@
 //! A tenant's custom domain: a fully qualified host name it serves its console on,
 //! and how its ownership is proven (a DNS TXT record holding a per-tenant token).
 
+use super::text_enum::text_enum;
+
 /// The console's own host names, which no tenant may claim as its custom domain:
 /// the host of the public URL, and the base domain with every name under it (those
 /// are tenant subdomains).
@@ -39,6 +41,9 @@ impl CustomDomain {
     }
 }
 
+/// The most characters a DNS label (a part of a name between dots) may have.
+const MAX_LABEL: usize = 63;
+
 /// Parses a host name: 2–127 DNS labels, at most 253 characters, lower-cased.
 /// The console's own hosts are refused (see [`ConsoleHosts`]).
 pub fn parse_custom_domain(input: &str, hosts: &ConsoleHosts) -> Result<Option<String>, String> {
@@ -54,8 +59,12 @@ pub fn parse_custom_domain(input: &str, hosts: &ConsoleHosts) -> Result<Option<S
         return Err("Enter a full domain name, such as console.example.com.".into());
     }
     for label in &labels {
+        if label.len() > MAX_LABEL {
+            return Err(format!(
+                "Each part of the domain (between dots) may have at most {MAX_LABEL} characters."
+            ));
+        }
         let ok = !label.is_empty()
-            && label.len() <= 63
             && !label.starts_with('-')
             && !label.ends_with('-')
             && label
@@ -85,41 +94,22 @@ pub fn parse_custom_domain(input: &str, hosts: &ConsoleHosts) -> Result<Option<S
     Ok(Some(s))
 }
 
-/// Where a custom domain stands. Only a domain that serves (verified or approved)
-/// shows its tenant's login page and takes bare usernames on its host.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum DomainStatus {
-    /// Set, not proven yet: the host shows the neutral login page.
-    Pending,
-    /// Proven by the DNS TXT record.
-    Verified,
-    /// Approved by an Owner of the root without a DNS proof.
-    Approved,
+text_enum! {
+    /// Where a custom domain stands. Only a domain that serves (verified or approved)
+    /// shows its tenant's login page and takes bare usernames on its host.
+    #[derive(serde::Deserialize, utoipa::ToSchema)]
+    #[serde(rename_all = "lowercase")]
+    pub enum DomainStatus {
+        /// Set, not proven yet: the host shows the neutral login page.
+        Pending = "pending",
+        /// Proven by the DNS TXT record.
+        Verified = "verified",
+        /// Approved by an Owner of the root without a DNS proof.
+        Approved = "approved",
+    }
 }
 
 impl DomainStatus {
-    pub const ALL: [DomainStatus; 3] = [
-        DomainStatus::Pending,
-        DomainStatus::Verified,
-        DomainStatus::Approved,
-    ];
-
-    /// The stored (and API) name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DomainStatus::Pending => "pending",
-            DomainStatus::Verified => "verified",
-            DomainStatus::Approved => "approved",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|d| d.as_str() == s)
-    }
-
     /// Does a domain in this state serve its tenant?
     pub fn serves(self) -> bool {
         self != DomainStatus::Pending
@@ -205,7 +195,15 @@ mod tests {
         assert!(p("bad_host.com").is_err());
         assert!(p("-x.com").is_err());
         assert!(p("acme.example.net").is_err());
-        assert!(p(&format!("{}.com", "a".repeat(64))).is_err());
+        assert_eq!(
+            p(&format!("{}.com", "a".repeat(64))),
+            Err("Each part of the domain (between dots) may have at most 63 characters.".into())
+        );
+        assert!(p(&format!("{}.com", "a".repeat(63))).is_ok());
+        assert_eq!(
+            p("a..com"),
+            Err("Use letters, digits and hyphens in each part of the domain.".into())
+        );
     }
 
     #[test]
@@ -230,10 +228,15 @@ mod tests {
 
     #[test]
     fn statuses() {
-        for s in DomainStatus::ALL {
-            assert_eq!(DomainStatus::parse(s.as_str()), Some(s));
+        for &s in DomainStatus::ALL {
+            assert_eq!(s.as_str().parse::<DomainStatus>(), Ok(s));
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+            assert_eq!(
+                serde_json::from_value::<DomainStatus>(s.as_str().into()).unwrap(),
+                s
+            );
         }
-        assert_eq!(DomainStatus::parse("bogus"), None);
+        assert!("bogus".parse::<DomainStatus>().is_err());
         assert!(!DomainStatus::Pending.serves());
         assert!(DomainStatus::Verified.serves() && DomainStatus::Approved.serves());
     }

@@ -132,7 +132,7 @@ impl TokenRow {
             revoked_reason: t
                 .revoked_reason
                 .as_deref()
-                .and_then(Revocation::parse)
+                .and_then(|code| code.parse().ok())
                 .map_or("", Revocation::label),
             name: t.name,
             state,

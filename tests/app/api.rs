@@ -1346,3 +1346,31 @@ async fn may_have_subtenants_stays_on_where_there_are_sub_tenants() {
     assert_eq!(status, 200, "{body}");
     assert!(!find(&app, leaf.id).await.unwrap().can_have_subtenants);
 }
+
+/// A PATCH leaves out what it keeps; `null` is no value for a name (or any field
+/// but the custom domain): a 422 with a field error, and nothing changes.
+#[tokio::test]
+async fn a_null_name_is_a_field_error_not_a_silent_no_op() {
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    let api = Api::new(&app, Some(&token_for(&app, &app.admin, false).await));
+    let path = format!("/api/v1/tenants/{}", t.acme.id);
+    let (status, body) = api
+        .patch(&path, json!({"name": null, "description": "Changed"}))
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body["errors"]["name"]
+            .as_str()
+            .is_some_and(|m| m.contains("May not be null")),
+        "{body}"
+    );
+    let (status, body) = api.patch(&path, json!({"enabled": null})).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body["errors"]["enabled"].is_string(), "{body}");
+    let acme = find(&app, t.acme.id).await.unwrap();
+    assert_eq!(
+        (acme.name, acme.description, acme.enabled),
+        (t.acme.name.clone(), t.acme.description.clone(), true)
+    );
+}

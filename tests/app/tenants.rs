@@ -444,6 +444,16 @@ async fn editing_saves_fields_and_an_unchecked_box_disables() {
         .get_html(&format!("/tenants/{}/edit", app.root.id))
         .await;
     assert!(!root_form.contains("name=\"enabled\""));
+    // Nor a "may have sub-tenants" box to untick: it shows fixed on, with why.
+    assert!(
+        !root_form.contains("name=\"can_have_subtenants\""),
+        "{root_form}"
+    );
+    assert!(
+        root_form.contains("id=\"can_have_subtenants\" type=\"checkbox\" checked disabled")
+            && root_form.contains("Always on for the root tenant"),
+        "{root_form}"
+    );
     let r = app
         .post_form(
             &format!("/tenants/{}/edit", app.root.id),
@@ -452,6 +462,7 @@ async fn editing_saves_fields_and_an_unchecked_box_disables() {
         .await;
     assert_eq!(status(&r), 303);
     assert!(find(&app, app.root.id).await.enabled);
+    assert!(find(&app, app.root.id).await.can_have_subtenants);
 }
 
 #[tokio::test]
@@ -1154,6 +1165,46 @@ async fn the_list_pages_sorts_and_filters() {
     for part in ["q=Tenant", "sort=name", "dir=desc", "per_page=20", "page=2"] {
         assert!(next.contains(part), "{part}: {next}");
     }
+}
+
+/// A page number past the end (an old link, a filter that now matches less) shows
+/// the last page, numbered as such, rather than an empty table.
+#[tokio::test]
+async fn a_page_past_the_end_shows_the_last_page() {
+    let app = spawn_app().await;
+    for i in 0..60 {
+        app.tenant(&app.root, &format!("t{i:02}"), false).await;
+    }
+    app.login_admin().await;
+    let name = |i: usize| format!("Tenant t{i:02}");
+    for query in ["page=999", "page=3", "page=1000000"] {
+        let html = app.get_html(&format!("/tenants?{query}")).await;
+        assert_eq!(
+            row_names(&html),
+            (50..60).map(name).collect::<Vec<_>>(),
+            "{query}"
+        );
+        assert!(
+            html.contains("Page 2 of 2")
+                && html.contains("rel=\"prev\"")
+                && !html.contains("rel=\"next\""),
+            "{query}: {html}"
+        );
+    }
+    // The table fragment htmx asks for, too; and a filter with one page of matches.
+    let r = app
+        .client
+        .get(app.url("/tenants?per_page=20&page=7"))
+        .header("HX-Request", "true")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(status(&r), 200);
+    let html = r.text().await.unwrap();
+    assert_eq!(row_names(&html), (40..60).map(name).collect::<Vec<_>>());
+    assert!(html.contains("Page 3 of 3"), "{html}");
+    let html = app.get_html("/tenants?q=t1&page=4").await;
+    assert_eq!(row_names(&html), (10..20).map(name).collect::<Vec<_>>());
 }
 
 #[tokio::test]

@@ -851,6 +851,7 @@ fn a_tenant_change_takes_dominating_everyone_at_home_there() {
         HomedChange::Delete,
         HomedChange::Disable,
         HomedChange::Rename,
+        HomedChange::Move,
     ] {
         assert!(require_dominates_homed(&partner_owner(), &[], change).is_ok());
         assert!(require_dominates_homed(&partner_owner(), &dominated, change).is_ok());
@@ -902,6 +903,16 @@ fn a_tenant_change_takes_dominating_everyone_at_home_there() {
             "{e:?}"
         ),
         other => panic!("expected a field error, got {other:?}"),
+    }
+    match require_dominates_homed(&partner_owner(), &all, HomedChange::Move) {
+        Err(AppError::Problem {
+            kind: ProblemKind::Forbidden,
+            detail,
+        }) => assert!(
+            detail.starts_with("Moving it would move t3\\u52, whom you may not change: they are Owner of a tenant you cannot see"),
+            "{detail}"
+        ),
+        other => panic!("expected a 403, got {other:?}"),
     }
 }
 
@@ -1086,6 +1097,54 @@ fn model_level(p: &Principal, tenant: &Tenant, f: Feature) -> Level {
     best.min(cap)
 }
 
+/// The dominance rule written out plainly: acting on oneself is not judged here;
+/// otherwise the actor holds, for each of the target's grants, a grant reaching its
+/// tenant with at least its role (and at least Administrator), sub-tenant scope and
+/// "may manage" where it has them; and at the target's home and grant tenants, at
+/// least the target's level in every feature.
+fn model_dominates(actor: &Principal, target: &Principal) -> bool {
+    if actor.user.id == target.user.id {
+        return true;
+    }
+    let rank = |r: GrantRole| match r {
+        Viewer => 0,
+        Administrator => 1,
+        Owner => 2,
+    };
+    let gives = |g: &Grant| {
+        let tenant = t(g.tenant_id);
+        actor.grants.iter().any(|a| {
+            model_reaches(a, &tenant)
+                && rank(a.role) >= rank(g.role).max(1)
+                && (g.scope == Only || a.scope == Subtree)
+                && (!g.manage_subtenants || a.manage_subtenants)
+        })
+    };
+    let reached = std::iter::once(target.home.id).chain(target.grants.iter().map(|g| g.tenant_id));
+    target.grants.iter().all(gives)
+        && reached.collect::<Vec<_>>().into_iter().all(|id| {
+            let tenant = t(id);
+            Feature::ALL
+                .into_iter()
+                .all(|f| model_level(target, &tenant, f) <= model_level(actor, &tenant, f))
+        })
+}
+
+/// Users at home in a changed tenant: ids 10, 11, … (the actor among them or not).
+fn arb_homed() -> impl Strategy<Value = Vec<Principal>> {
+    proptest::collection::vec(arb_principal(0), 0..4).prop_map(|users| {
+        users
+            .into_iter()
+            .enumerate()
+            .map(|(i, mut p)| {
+                p.user.id = 10 + i as i64;
+                p.user.username = format!("u{}", p.user.id);
+                p
+            })
+            .collect()
+    })
+}
+
 proptest! {
     #[test]
     fn effective_levels_follow_the_model(p in arb_principal(1)) {
@@ -1132,6 +1191,51 @@ proptest! {
         if can_give_grant(&actor, &tenant, role, scope, manage) {
             let target = who(2, tenant.id, &[(tenant.id, role, scope, manage)]);
             prop_assert_eq!(outranked(&actor, &subject(target)), None);
+        }
+    }
+    /// A change of a tenant goes through exactly when the model says the actor
+    /// dominates everyone at home there; a refusal names the first one who is not,
+    /// in the way each change answers.
+    #[test]
+    fn a_tenant_change_is_refused_by_the_first_user_the_actor_does_not_dominate(
+        actor in arb_principal(1),
+        homed in arb_homed(),
+        actor_at_home in any::<bool>(),
+    ) {
+        let mut homed = homed;
+        if actor_at_home {
+            homed.insert(0, actor.clone());
+        }
+        let subjects: Vec<Subject> = homed.iter().cloned().map(subject).collect();
+        let first = homed.iter().find(|target| !model_dominates(&actor, target));
+        prop_assert_eq!(
+            outranked_homed(&actor, &subjects).map(|(s, _)| s.principal.user.id),
+            first.map(|p| p.user.id)
+        );
+        for change in [
+            HomedChange::Delete,
+            HomedChange::Disable,
+            HomedChange::Rename,
+            HomedChange::Move,
+        ] {
+            let result = require_dominates_homed(&actor, &subjects, change);
+            let Some(first) = first else {
+                prop_assert!(result.is_ok(), "{:?}: {:?}", change, result);
+                continue;
+            };
+            let said = match (change, result) {
+                (HomedChange::Delete | HomedChange::Disable, Err(AppError::Conflict(m))) => m,
+                (HomedChange::Rename, Err(AppError::Validation(e))) => e["subdomain"].clone(),
+                (
+                    HomedChange::Move,
+                    Err(AppError::Problem { kind: ProblemKind::Forbidden, detail }),
+                ) => detail,
+                (change, other) => {
+                    return Err(TestCaseError::fail(format!("{change:?}: {other:?}")));
+                }
+            };
+            let login = format!("{}, whom you may not change: ", first.login());
+            prop_assert!(said.contains(&login), "{}", said);
         }
     }
 }

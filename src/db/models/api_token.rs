@@ -1,6 +1,7 @@
 //! Personal API tokens. Only a SHA-256 hash of each token is stored.
 
 use crate::db::schema::{api_tokens, tenants, users};
+use crate::domain::text_enum::text_enum;
 use chrono::{DateTime, Utc};
 use diesel::pg::Pg;
 use diesel::prelude::*;
@@ -24,45 +25,23 @@ pub struct ApiToken {
     pub revoked_reason: Option<String>,
 }
 
-/// Why a token was revoked.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Revocation {
-    /// Its owner revoked it.
-    Owner,
-    /// An administrator who may change the owner revoked it.
-    Administrator,
-    /// An administrator set a new password for the owner.
-    PasswordReset,
-    /// The owner was disabled.
-    Disabled,
-    /// The owner logged out everywhere.
-    LogoutEverywhere,
+text_enum! {
+    /// Why a token was revoked.
+    pub enum Revocation {
+        /// Its owner revoked it.
+        Owner = "owner",
+        /// An administrator who may change the owner revoked it.
+        Administrator = "administrator",
+        /// An administrator set a new password for the owner.
+        PasswordReset = "password_reset",
+        /// The owner was disabled.
+        Disabled = "disabled",
+        /// The owner logged out everywhere.
+        LogoutEverywhere = "logout_everywhere",
+    }
 }
 
 impl Revocation {
-    const ALL: [Revocation; 5] = [
-        Revocation::Owner,
-        Revocation::Administrator,
-        Revocation::PasswordReset,
-        Revocation::Disabled,
-        Revocation::LogoutEverywhere,
-    ];
-
-    /// The stored code.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Revocation::Owner => "owner",
-            Revocation::Administrator => "administrator",
-            Revocation::PasswordReset => "password_reset",
-            Revocation::Disabled => "disabled",
-            Revocation::LogoutEverywhere => "logout_everywhere",
-        }
-    }
-
-    pub fn parse(code: &str) -> Option<Revocation> {
-        Self::ALL.into_iter().find(|r| r.as_str() == code)
-    }
-
     /// The reason in words, as the token lists show it.
     pub fn label(self) -> &'static str {
         match self {
@@ -230,10 +209,10 @@ mod tests {
 
     #[test]
     fn revocation_codes_round_trip() {
-        for r in Revocation::ALL {
-            assert_eq!(Revocation::parse(r.as_str()), Some(r));
+        for &r in Revocation::ALL {
+            assert_eq!(r.as_str().parse::<Revocation>(), Ok(r));
             assert!(!r.label().is_empty());
         }
-        assert_eq!(Revocation::parse("bogus"), None);
+        assert!("bogus".parse::<Revocation>().is_err());
     }
 }

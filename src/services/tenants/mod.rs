@@ -53,6 +53,23 @@ pub struct TenantText<'a> {
     pub custom_domain: &'a str,
 }
 
+impl<'a> TenantText<'a> {
+    /// The fields as sent; no custom domain is the same as an empty one.
+    pub fn new(
+        name: &'a str,
+        subdomain: &'a str,
+        description: &'a str,
+        custom_domain: Option<&'a str>,
+    ) -> Self {
+        TenantText {
+            name,
+            subdomain,
+            description,
+            custom_domain: custom_domain.unwrap_or_default(),
+        }
+    }
+}
+
 impl TenantInput {
     /// Parses the text fields, with the flags as given, or every field error at once.
     pub fn parse(
@@ -299,7 +316,9 @@ pub async fn delete(
 }
 
 /// Moves `tenant` with its subtree under `destination` as `p`: an Owner over its
-/// current parent who manages the destination's sub-tenants. Returns the moved tenant.
+/// current parent who manages the destination's sub-tenants and dominates every
+/// user at home in the subtree (`authz::require_dominates_homed`). Returns the
+/// moved tenant.
 pub async fn move_tenant(
     conn: &mut AsyncPgConnection,
     p: &Principal,
@@ -318,7 +337,15 @@ pub async fn move_tenant(
             Err(AppError::Forbidden)
         }
     };
-    tree::move_tenant(conn, actor, tenant.id, destination.id, &authorize).await
+    tree::move_tenant(
+        conn,
+        actor,
+        tenant.id,
+        destination.id,
+        &authorize,
+        &|subjects, change| authz::require_dominates_homed(p, subjects, change),
+    )
+    .await
 }
 
 #[cfg(test)]
@@ -330,12 +357,7 @@ mod tests {
     }
 
     fn text<'a>(name: &'a str, subdomain: &'a str, custom_domain: &'a str) -> TenantText<'a> {
-        TenantText {
-            name,
-            subdomain,
-            description: "",
-            custom_domain,
-        }
+        TenantText::new(name, subdomain, "", Some(custom_domain))
     }
 
     #[test]

@@ -537,13 +537,16 @@ pub fn destination_error(tenant: &Tenant, destination: &Tenant) -> Option<String
 
 /// Moves a tenant with its whole subtree under `parent_id`, rewriting every path in
 /// one statement. `authorize(tenant, current parent, destination)` runs on the locked
-/// rows. Moving under the current parent changes nothing. Returns the moved tenant.
+/// rows, then `homed` on the users at home in the subtree (a move changes where
+/// they stand). Moving under the current parent changes nothing. Returns the moved
+/// tenant.
 pub async fn move_tenant(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     id: i64,
     parent_id: i64,
     authorize: &(dyn Fn(&Tenant, &Tenant, &Tenant) -> Result<(), AppError> + Sync),
+    homed: HomedCheck<'_>,
 ) -> Result<Tenant, AppError> {
     conn.transaction(async |conn| {
         set_lock_timeout(conn).await?;
@@ -567,6 +570,7 @@ pub async fn move_tenant(
         if old_parent_id == destination.id {
             return Ok(tenant);
         }
+        check_homed(conn, id, true, HomedChange::Move, homed).await?;
         let moved = Tenant::move_subtree(conn, &tenant, &destination).await?;
         let after = Tenant::find(conn, id).await?;
         let mut event = actor.event("tenant.move", Some(id));

@@ -485,4 +485,34 @@ mod tests {
         let show = &doc["paths"]["/api/v1/tenants/{id}"]["get"]["parameters"][0];
         assert_eq!(show["schema"]["minimum"], 1);
     }
+
+    /// A PATCH may leave any field out, but only `custom_domain` may be `null` (the
+    /// server answers 422 for the others), so the document says so.
+    #[test]
+    fn only_the_custom_domain_of_a_patch_is_nullable() {
+        let doc = document_json();
+        let update = &doc["components"]["schemas"]["UpdateTenant"];
+        let nullable = |field: &str| {
+            let p = &update["properties"][field];
+            p["type"]
+                .as_array()
+                .is_some_and(|t| t.contains(&json!("null")))
+                || p["nullable"] == true
+                || p["oneOf"]
+                    .as_array()
+                    .is_some_and(|o| o.iter().any(|s| s["type"] == "null"))
+        };
+        for field in [
+            "name",
+            "subdomain",
+            "description",
+            "can_have_subtenants",
+            "enabled",
+        ] {
+            assert!(update["properties"][field].is_object(), "{field}");
+            assert!(!nullable(field), "{field}: {update}");
+        }
+        assert!(nullable("custom_domain"), "{update}");
+        assert!(update.get("required").is_none(), "{update}");
+    }
 }

@@ -6,9 +6,10 @@ use super::idempotency::{self, Answer};
 use super::{json, parse_json};
 use crate::auth::{authz, ApiUser, Principal};
 use crate::db::models::Tenant;
+use crate::db::DbConn;
 use crate::domain::domain_name::{challenge_name, challenge_value, ConsoleHosts, DomainStatus};
 use crate::domain::{Feature, Level};
-use crate::error::AppError;
+use crate::error::{AppError, FieldErrors};
 use crate::services::tenants::{
     self as service, RoleChoice, TenantChange, TenantInput, TenantText,
 };
@@ -193,25 +194,31 @@ fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
 }
 
 /// Changes to a tenant: only the fields present change. The parent changes with
-/// `POST /api/v1/tenants/{id}/move`.
+/// `POST /api/v1/tenants/{id}/move`. Only `custom_domain` may be `null`: any other
+/// field sent as `null` is a field error (leave it out to keep its value).
 #[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateTenant {
-    #[serde(default)]
-    pub name: Option<String>,
-    #[serde(default)]
-    pub subdomain: Option<String>,
-    #[serde(default)]
-    pub description: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = String)]
+    pub name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = String)]
+    pub subdomain: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = String)]
+    pub description: Option<Option<String>>,
     /// `null` removes the custom domain.
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>)]
     pub custom_domain: Option<Option<String>>,
-    #[serde(default)]
-    pub can_have_subtenants: Option<bool>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = bool)]
+    pub can_have_subtenants: Option<Option<bool>>,
     /// The root tenant stays enabled.
-    #[serde(default)]
-    pub enabled: Option<bool>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = bool)]
+    pub enabled: Option<Option<bool>>,
     #[serde(default, deserialize_with = "integral_opt_i64")]
     pub tenant_role_id: Option<i64>,
 }
@@ -294,12 +301,12 @@ impl CreateTenant {
     pub fn to_input(&self, parent: &Tenant, hosts: &ConsoleHosts) -> TenantChange {
         TenantChange {
             fields: TenantInput::parse(
-                TenantText {
-                    name: &self.name,
-                    subdomain: &self.subdomain,
-                    description: &self.description,
-                    custom_domain: self.custom_domain.as_deref().unwrap_or_default(),
-                },
+                TenantText::new(
+                    &self.name,
+                    &self.subdomain,
+                    &self.description,
+                    self.custom_domain.as_deref(),
+                ),
                 self.can_have_subtenants,
                 self.enabled,
                 hosts,
@@ -317,26 +324,52 @@ impl UpdateTenant {
     /// The service's input for this PATCH of `tenant`: the fields sent over the
     /// stored ones.
     pub fn to_input(&self, tenant: &Tenant, hosts: &ConsoleHosts) -> TenantChange {
+        let mut nulls = Vec::new();
+        let mut sent = |field: &'static str, value: &Option<Option<String>>| match value {
+            Some(None) => {
+                nulls.push(field);
+                None
+            }
+            Some(Some(v)) => Some(v.clone()),
+            None => None,
+        };
+        let name = sent("name", &self.name);
+        let subdomain = sent("subdomain", &self.subdomain);
+        let description = sent("description", &self.description);
+        let flag = |field: &'static str, value: Option<Option<bool>>, nulls: &mut Vec<_>| {
+            if value == Some(None) {
+                nulls.push(field);
+            }
+            value.flatten()
+        };
+        let can_have_subtenants = flag("can_have_subtenants", self.can_have_subtenants, &mut nulls);
+        let enabled = flag("enabled", self.enabled, &mut nulls);
         let custom_domain = match &self.custom_domain {
             Some(sent) => sent.as_deref(),
             None => tenant.custom_domain.as_deref(),
         };
         let mut fields = TenantInput::parse(
-            TenantText {
-                name: self.name.as_deref().unwrap_or(&tenant.name),
-                subdomain: self.subdomain.as_deref().unwrap_or(&tenant.subdomain),
-                description: self.description.as_deref().unwrap_or(&tenant.description),
-                custom_domain: custom_domain.unwrap_or_default(),
-            },
-            self.can_have_subtenants
-                .unwrap_or(tenant.can_have_subtenants),
-            self.enabled.unwrap_or(tenant.enabled),
+            TenantText::new(
+                name.as_deref().unwrap_or(&tenant.name),
+                subdomain.as_deref().unwrap_or(&tenant.subdomain),
+                description.as_deref().unwrap_or(&tenant.description),
+                custom_domain,
+            ),
+            can_have_subtenants.unwrap_or(tenant.can_have_subtenants),
+            enabled.unwrap_or(tenant.enabled),
             hosts,
         );
-        if tenant.is_root() && self.enabled == Some(false) {
-            let mut errors = fields.err().unwrap_or_default();
+        let mut errors = FieldErrors::new();
+        if tenant.is_root() && enabled == Some(false) {
             errors.insert("enabled", "The root tenant cannot be disabled.".into());
-            fields = Err(errors);
+        }
+        for field in nulls {
+            errors.insert(field, NOT_NULL.into());
+        }
+        if !errors.is_empty() {
+            let mut all = fields.err().unwrap_or_default();
+            all.extend(errors);
+            fields = Err(all);
         }
         TenantChange {
             fields,
@@ -344,6 +377,10 @@ impl UpdateTenant {
         }
     }
 }
+
+/// The field error for a `null` where only a value or leaving the field out means
+/// something.
+const NOT_NULL: &str = "May not be null: send a value, or leave the field out to keep it.";
 
 // ---------------------------------------------------------------- requests to operations
 
@@ -396,19 +433,21 @@ pub(super) async fn apply_delete(
     service::delete(conn, p, actor, &tenant, force).await
 }
 
-/// The tenant an `{id}` path segment names, read on `conn` if `user` may see it (404
-/// for an invisible one as for a missing one). An id that is no number names no
-/// tenant: `super::miss` answers (404, or 405 where the path is another resource,
-/// `/api/v1/tenants/batch`).
+/// A connection, and the tenant an `{id}` path segment names if `user` may see it
+/// (404 for an invisible one as for a missing one): every `/tenants/{id}` handler's
+/// first step. An id that is no number names no tenant: `super::miss` answers (404,
+/// or 405 where the path is another resource, `/api/v1/tenants/batch`).
 async fn path_tenant(
     req: &HttpRequest,
     user: &ApiUser,
-    conn: &mut AsyncPgConnection,
+    state: &AppState,
     raw: &str,
-) -> Result<Tenant, actix_web::Error> {
+) -> Result<(DbConn, Tenant), actix_web::Error> {
     let id = parse_id(raw)
         .map_err(|_| InternalError::from_response("no such resource", super::miss(req)))?;
-    Ok(authz::visible_tenant(user, id, conn).await?)
+    let mut conn = state.pool.get().await.map_err(AppError::from)?;
+    let tenant = authz::visible_tenant(user, id, &mut conn).await?;
+    Ok((conn, tenant))
 }
 
 // ---------------------------------------------------------------- handlers
@@ -497,8 +536,7 @@ pub async fn show(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let mut conn = state.pool.get().await.map_err(AppError::from)?;
-    let tenant = path_tenant(&req, &user, &mut conn, &path).await?;
+    let (_, tenant) = path_tenant(&req, &user, &state, &path).await?;
     authz::require(&user, &tenant, Feature::Tenants, Level::Read)?;
     Ok(json(StatusCode::OK, &TenantJson::from(&tenant)))
 }
@@ -550,9 +588,8 @@ pub async fn update(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let mut conn = state.pool.get().await.map_err(AppError::from)?;
     // Authorize before reading the body: an invisible id is 404 whatever was sent.
-    let tenant = path_tenant(&req, &user, &mut conn, &path).await?;
+    let (mut conn, tenant) = path_tenant(&req, &user, &state, &path).await?;
     let data: UpdateTenant = parse_json(&req, &body)?;
     let hosts = state.settings.console_hosts();
     let input = data.to_input(&tenant, &hosts);
@@ -577,8 +614,7 @@ pub async fn delete(
     path: web::Path<String>,
     params: web::Query<DeleteParams>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let mut conn = state.pool.get().await.map_err(AppError::from)?;
-    let tenant = path_tenant(&req, &user, &mut conn, &path).await?;
+    let (mut conn, tenant) = path_tenant(&req, &user, &state, &path).await?;
     service::delete(&mut conn, &user, &user.actor(&req), &tenant, params.force).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -602,10 +638,9 @@ pub async fn move_tenant(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let id = {
-        let mut conn = state.pool.get().await.map_err(AppError::from)?;
-        path_tenant(&req, &user, &mut conn, &path).await?.id
-    };
+    // The connection goes back to the pool: `idempotency::run` takes its own.
+    let (_, tenant) = path_tenant(&req, &user, &state, &path).await?;
+    let id = tenant.id;
     let data: MoveTenant = parse_json(&req, &body)?;
     let actor = user.actor(&req);
     Ok(idempotency::run(&state, &req, &user, &body, async |conn| {
@@ -635,10 +670,8 @@ pub async fn verify_domain(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let tenant = {
-        let mut conn = state.pool.get().await.map_err(AppError::from)?;
-        path_tenant(&req, &user, &mut conn, &path).await?
-    };
+    // No connection is held while the DNS answers.
+    let (_, tenant) = path_tenant(&req, &user, &state, &path).await?;
     let change = service::verify_custom_domain(
         &state.pool,
         &crate::dns::TxtResolver::from_settings(&state.settings),
@@ -670,8 +703,7 @@ pub async fn approve_domain(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let mut conn = state.pool.get().await.map_err(AppError::from)?;
-    let tenant = path_tenant(&req, &user, &mut conn, &path).await?;
+    let (mut conn, tenant) = path_tenant(&req, &user, &state, &path).await?;
     // The right first: a body is read only from whoever may approve.
     if !authz::can_approve_custom_domain(&user) {
         return Err(AppError::Forbidden.into());
@@ -722,7 +754,7 @@ mod tests {
     fn a_patch_changes_only_what_it_sends() {
         let t = tenant(2, Some(1));
         let patch = UpdateTenant {
-            description: Some("New".into()),
+            description: Some(Some("New".into())),
             custom_domain: Some(None),
             ..UpdateTenant::default()
         };
@@ -747,13 +779,43 @@ mod tests {
     fn a_patch_reports_every_field_error() {
         let root = tenant(1, None);
         let patch = UpdateTenant {
-            name: Some(String::new()),
-            enabled: Some(false),
+            name: Some(Some(String::new())),
+            enabled: Some(Some(false)),
             ..UpdateTenant::default()
         };
         let errors = patch.to_input(&root, &hosts()).fields.unwrap_err();
         assert_eq!(errors["enabled"], "The root tenant cannot be disabled.");
         assert_eq!(errors["name"], "Enter a name.");
+    }
+
+    #[test]
+    fn null_is_a_field_error_but_for_the_custom_domain() {
+        let t = tenant(2, Some(1));
+        let patch: UpdateTenant = serde_json::from_value(serde_json::json!({
+            "name": null, "subdomain": null, "description": null,
+            "can_have_subtenants": null, "enabled": null, "custom_domain": null,
+        }))
+        .unwrap();
+        let errors = patch.to_input(&t, &hosts()).fields.unwrap_err();
+        assert_eq!(
+            errors.keys().copied().collect::<Vec<_>>(),
+            [
+                "can_have_subtenants",
+                "description",
+                "enabled",
+                "name",
+                "subdomain"
+            ]
+        );
+        assert_eq!(errors["name"], NOT_NULL);
+        // A null name on the root next to `enabled: false`: both errors.
+        let patch: UpdateTenant =
+            serde_json::from_value(serde_json::json!({"name": null, "enabled": false})).unwrap();
+        let errors = patch
+            .to_input(&tenant(1, None), &hosts())
+            .fields
+            .unwrap_err();
+        assert_eq!(errors.len(), 2, "{errors:?}");
     }
 
     #[test]

@@ -1,11 +1,11 @@
 //! A tenant's custom domain: "Check now" (its DNS proof) and "Approve" (root Owners).
 
+use super::path_tenant;
 use super::show::show_page;
 use crate::auth::{authz, CurrentUser};
 use crate::error::AppError;
 use crate::services::tenants as service;
 use crate::web::actor;
-use crate::web::form::parse_id;
 use crate::web::page::{flash, see_other};
 use crate::web::AppState;
 use actix_web::http::StatusCode;
@@ -60,11 +60,8 @@ pub(super) async fn check_domain(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let tenant = {
-        let mut conn = state.pool.get().await?;
-        authz::visible_tenant(&user, parse_id(&path)?, &mut conn).await?
-    };
     // The lookup runs without a database connection held (see the service).
+    let (_, tenant) = path_tenant(&user, &state, &path).await?;
     let result = service::verify_custom_domain(
         &state.pool,
         &crate::dns::TxtResolver::from_settings(&state.settings),
@@ -92,8 +89,7 @@ pub(super) async fn approve_domain(
     path: web::Path<String>,
     form: web::Form<ApproveForm>,
 ) -> Result<HttpResponse, AppError> {
-    let mut conn = state.pool.get().await?;
-    let tenant = authz::visible_tenant(&user, parse_id(&path)?, &mut conn).await?;
+    let (mut conn, tenant) = path_tenant(&user, &state, &path).await?;
     let result = service::approve_custom_domain(
         &mut conn,
         &state.settings.console_hosts(),

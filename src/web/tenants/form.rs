@@ -1,7 +1,7 @@
 //! Creating and editing a tenant, and enabling or disabling it.
 
 use super::show::DomainView;
-use super::{editable, named_or_acting};
+use super::{editable, named_or_acting, path_tenant};
 use crate::auth::{authz, CurrentUser};
 use crate::db::models::role::TenantRole;
 use crate::db::models::Tenant;
@@ -11,7 +11,7 @@ use crate::services::tenants::{
     self as service, RoleChoice, TenantChange, TenantInput, TenantText,
 };
 use crate::web::actor;
-use crate::web::form::{checked, field_id, parse_id};
+use crate::web::form::{checked, field_id};
 use crate::web::page::{flash, render, render_status, see_other, PageCtx};
 use crate::web::AppState;
 use actix_web::http::StatusCode;
@@ -59,12 +59,12 @@ impl TenantForm {
         };
         TenantChange {
             fields: TenantInput::parse(
-                TenantText {
-                    name: &self.name,
-                    subdomain: &self.subdomain,
-                    description: &self.description,
-                    custom_domain: &self.custom_domain,
-                },
+                TenantText::new(
+                    &self.name,
+                    &self.subdomain,
+                    &self.description,
+                    Some(&self.custom_domain),
+                ),
                 self.subtenants_checked(),
                 creating || self.enabled_checked(),
                 hosts,
@@ -100,6 +100,8 @@ struct FormPage {
     action: String,
     cancel_href: String,
     show_enabled: bool,
+    /// Editing the root: it always may have sub-tenants (the box shows that, fixed).
+    root: bool,
     /// The saved custom domain of the tenant being edited, with its proof.
     domain: Option<DomainView>,
 }
@@ -132,6 +134,7 @@ impl FormPage {
             action: editing.map_or("/tenants".into(), |t| format!("/tenants/{}/edit", t.id)),
             cancel_href: editing.map_or("/tenants".into(), |t| format!("/tenants/{}", t.id)),
             show_enabled: editing.is_some_and(|t| !t.is_root()),
+            root,
             domain: editing.and_then(|t| DomainView::of(t, hosts)),
         })
     }
@@ -211,38 +214,56 @@ pub(super) async fn new_form(
     )
 }
 
-/// After a save: the tenant's page, or the form again with its field errors (422).
-#[expect(clippy::too_many_arguments)]
-async fn saved(
-    req: &HttpRequest,
-    user: &CurrentUser,
-    state: &AppState,
-    conn: &mut AsyncPgConnection,
-    result: Result<Tenant, AppError>,
+/// A save of the tenant form: the request it came in and what it was about.
+struct Save<'a> {
+    req: &'a HttpRequest,
+    user: &'a CurrentUser,
+    state: &'a AppState,
+    /// The form as sent, shown again with its field errors.
     form: TenantForm,
-    editing: Option<&Tenant>,
-    parent: Option<&Tenant>,
-) -> Result<HttpResponse, AppError> {
-    match result {
-        Ok(t) => {
-            let verb = if editing.is_some() {
-                "Saved"
-            } else {
-                "Created"
-            };
-            flash(&user.session.0, format!("{verb} {}.", t.name));
-            Ok(see_other(req, &format!("/tenants/{}", t.id)))
+    /// The tenant edited; `None` for a create.
+    editing: Option<&'a Tenant>,
+    /// A create's parent, preselected when the form is shown again.
+    parent: Option<&'a Tenant>,
+}
+
+impl Save<'_> {
+    /// After the save: the tenant's page, or the form again with its field errors (422).
+    async fn answer(
+        self,
+        conn: &mut AsyncPgConnection,
+        result: Result<Tenant, AppError>,
+    ) -> Result<HttpResponse, AppError> {
+        let Save {
+            req,
+            user,
+            state,
+            form,
+            editing,
+            parent,
+        } = self;
+        match result {
+            Ok(t) => {
+                let verb = if editing.is_some() {
+                    "Saved"
+                } else {
+                    "Created"
+                };
+                flash(&user.session.0, format!("{verb} {}.", t.name));
+                Ok(see_other(req, &format!("/tenants/{}", t.id)))
+            }
+            Err(AppError::Validation(errors)) => {
+                let parents = match editing {
+                    Some(_) => Vec::new(),
+                    None => parent_options(user, conn, parent).await?,
+                };
+                let hosts = state.settings.console_hosts();
+                let page =
+                    FormPage::build(user, conn, form, errors, editing, parents, &hosts).await?;
+                render_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
+            }
+            Err(e) => Err(e),
         }
-        Err(AppError::Validation(errors)) => {
-            let parents = match editing {
-                Some(_) => Vec::new(),
-                None => parent_options(user, conn, parent).await?,
-            };
-            let hosts = state.settings.console_hosts();
-            let page = FormPage::build(user, conn, form, errors, editing, parents, &hosts).await?;
-            render_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
-        }
-        Err(e) => Err(e),
     }
 }
 
@@ -260,19 +281,23 @@ pub(super) async fn create(
         None => None,
     };
     let input = form.to_input(true, &state.settings.console_hosts());
-    let actor = actor(&user, &req);
-    let result = service::create(&mut conn, &user, &actor, parent.as_ref(), input).await;
-    saved(
-        &req,
-        &user,
-        &state,
+    let result = service::create(
         &mut conn,
-        result,
-        form,
-        None,
+        &user,
+        &actor(&user, &req),
         parent.as_ref(),
+        input,
     )
-    .await
+    .await;
+    let save = Save {
+        req: &req,
+        user: &user,
+        state: &state,
+        form,
+        editing: None,
+        parent: parent.as_ref(),
+    };
+    save.answer(&mut conn, result).await
 }
 
 pub(super) async fn edit_form(
@@ -305,62 +330,33 @@ pub(super) async fn update(
     form: web::Form<TenantForm>,
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
-    let mut conn = state.pool.get().await?;
-    let tenant = authz::visible_tenant(&user, parse_id(&path)?, &mut conn).await?;
+    let (mut conn, tenant) = path_tenant(&user, &state, &path).await?;
     let input = form.to_input(false, &state.settings.console_hosts());
-    let actor = actor(&user, &req);
-    let result = service::update(&mut conn, &user, &actor, &tenant, input).await;
-    saved(
-        &req,
-        &user,
-        &state,
-        &mut conn,
-        result,
+    let result = service::update(&mut conn, &user, &actor(&user, &req), &tenant, input).await;
+    let save = Save {
+        req: &req,
+        user: &user,
+        state: &state,
         form,
-        Some(&tenant),
-        None,
-    )
-    .await
+        editing: Some(&tenant),
+        parent: None,
+    };
+    save.answer(&mut conn, result).await
 }
 
-async fn set_enabled(
+/// `POST /tenants/{id}/enable` (`ENABLED`) and `/disable`.
+pub(super) async fn set_enabled<const ENABLED: bool>(
     req: HttpRequest,
     user: CurrentUser,
     state: web::Data<AppState>,
-    raw_id: &str,
-    enabled: bool,
+    path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let mut conn = state.pool.get().await?;
-    let tenant = authz::visible_tenant(&user, parse_id(raw_id)?, &mut conn).await?;
+    let (mut conn, tenant) = path_tenant(&user, &state, &path).await?;
     let actor = actor(&user, &req);
-    let t = service::set_enabled(&mut conn, &user, &actor, &tenant, enabled).await?;
-    flash(
-        &user.session.0,
-        format!(
-            "{} is now {}.",
-            t.name,
-            if enabled { "enabled" } else { "disabled" }
-        ),
-    );
+    let t = service::set_enabled(&mut conn, &user, &actor, &tenant, ENABLED).await?;
+    let now = if ENABLED { "enabled" } else { "disabled" };
+    flash(&user.session.0, format!("{} is now {now}.", t.name));
     Ok(see_other(&req, &format!("/tenants/{}", t.id)))
-}
-
-pub(super) async fn enable(
-    req: HttpRequest,
-    user: CurrentUser,
-    state: web::Data<AppState>,
-    path: web::Path<String>,
-) -> Result<HttpResponse, AppError> {
-    set_enabled(req, user, state, &path, true).await
-}
-
-pub(super) async fn disable(
-    req: HttpRequest,
-    user: CurrentUser,
-    state: web::Data<AppState>,
-    path: web::Path<String>,
-) -> Result<HttpResponse, AppError> {
-    set_enabled(req, user, state, &path, false).await
 }
 
 #[cfg(test)]

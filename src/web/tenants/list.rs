@@ -169,11 +169,17 @@ pub(super) async fn index(
 ) -> Result<HttpResponse, AppError> {
     authz::require(&user, &user.acting, Feature::Tenants, Level::Read)?;
     let mut conn = state.pool.get().await?;
-    let list = load_list(
-        &mut conn,
-        list_query(&params, user.acting.clone(), authz::visibility(&user)),
-    )
-    .await?;
+    let query = list_query(&params, user.acting.clone(), authz::visibility(&user));
+    let mut list = load_list(&mut conn, query.clone()).await?;
+    // A page past the end (an old link, a filter that now matches less) shows the
+    // last page, numbered as such, as its links do.
+    if !list.capped && list.page > list.pages {
+        let last = ListQuery {
+            page: list.pages,
+            ..query
+        };
+        list = load_list(&mut conn, last).await?;
+    }
     if wants_fragment(&req) {
         return render(&TableFragment { list });
     }

@@ -21,10 +21,12 @@ pub use tree::Node;
 
 use crate::auth::{authz, CurrentUser};
 use crate::db::models::Tenant;
+use crate::db::DbConn;
 use crate::error::AppError;
 use crate::services::tenants::parent_of;
 use crate::web::form::parse_id;
 use crate::web::routes::{route, Route};
+use crate::web::AppState;
 use diesel_async::AsyncPgConnection;
 
 /// The routes of this module (see `web::routes`).
@@ -40,8 +42,8 @@ pub fn routes() -> Vec<Route> {
         route!(GET "/tenants/{id}/children" => tree::children),
         route!(GET "/tenants/{id}/edit" => form::edit_form),
         route!(POST "/tenants/{id}/edit" => form::update),
-        route!(POST "/tenants/{id}/enable" => form::enable),
-        route!(POST "/tenants/{id}/disable" => form::disable),
+        route!(POST "/tenants/{id}/enable" => form::set_enabled::<true>),
+        route!(POST "/tenants/{id}/disable" => form::set_enabled::<false>),
         route!(GET "/tenants/{id}/delete" => delete::delete_form),
         route!(POST "/tenants/{id}/delete" => delete::delete),
         route!(GET "/tenants/{id}/move" => moving::move_form),
@@ -62,6 +64,18 @@ async fn named_or_acting(
         "" => Ok(user.acting.clone()),
         raw => authz::visible_tenant(user, parse_id(raw)?, conn).await,
     }
+}
+
+/// A connection, and the tenant an `{id}` path segment names if the user may see it
+/// (404 otherwise): the first step of the handlers of one tenant.
+async fn path_tenant(
+    user: &CurrentUser,
+    state: &AppState,
+    raw_id: &str,
+) -> Result<(DbConn, Tenant), AppError> {
+    let mut conn = state.pool.get().await?;
+    let tenant = authz::visible_tenant(user, parse_id(raw_id)?, &mut conn).await?;
+    Ok((conn, tenant))
 }
 
 /// Loads a tenant the user may edit: 404 if invisible, 403 if visible but not editable.

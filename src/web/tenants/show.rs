@@ -1,5 +1,6 @@
 //! A tenant's page: its place in the tree, sub-tenants, custom domain and actions.
 
+use super::path_tenant;
 use super::tree::{nodes, Node};
 use crate::auth::{authz, CurrentUser};
 use crate::db::models::Tenant;
@@ -9,7 +10,6 @@ use crate::domain::domain_name::{
 use crate::domain::{Feature, Level};
 use crate::error::AppError;
 use crate::services::tenants::parent_of;
-use crate::web::form::parse_id;
 use crate::web::page::{render_status, Crumb, PageCtx};
 use crate::web::AppState;
 use actix_web::http::StatusCode;
@@ -89,8 +89,7 @@ pub(super) async fn show(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let mut conn = state.pool.get().await?;
-    let tenant = authz::visible_tenant(&user, parse_id(&path)?, &mut conn).await?;
+    let (mut conn, tenant) = path_tenant(&user, &state, &path).await?;
     authz::require(&user, &tenant, Feature::Tenants, Level::Read)?;
     show_page(&user, &state, &mut conn, tenant, None, StatusCode::OK).await
 }

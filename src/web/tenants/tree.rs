@@ -1,11 +1,10 @@
 //! The tenant tree: one level at a time, expanded in place with htmx.
 
-use super::named_or_acting;
+use super::{named_or_acting, path_tenant};
 use crate::auth::{authz, CurrentUser};
 use crate::db::models::Tenant;
 use crate::domain::{Feature, Level};
 use crate::error::AppError;
-use crate::web::form::parse_id;
 use crate::web::page::{render, see_other, wants_fragment, PageCtx};
 use crate::web::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -101,8 +100,7 @@ pub(super) async fn children(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let mut conn = state.pool.get().await?;
-    let parent = authz::visible_tenant(&user, parse_id(&path)?, &mut conn).await?;
+    let (mut conn, parent) = path_tenant(&user, &state, &path).await?;
     authz::require(&user, &parent, Feature::Tenants, Level::Read)?;
     if !wants_fragment(&req) {
         return Ok(see_other(

@@ -65,7 +65,7 @@ pub struct DomainClaim {
 impl DomainClaim {
     /// The state, while a custom domain is set.
     pub fn status(&self) -> Option<DomainStatus> {
-        self.status.as_deref().and_then(DomainStatus::parse)
+        self.status.as_deref().and_then(|s| s.parse().ok())
     }
 
     /// Does the custom domain serve (login page, bare usernames on its host)?
@@ -118,7 +118,8 @@ impl Tenant {
         host: &str,
     ) -> QueryResult<Option<Tenant>> {
         let serving: Vec<&str> = DomainStatus::ALL
-            .into_iter()
+            .iter()
+            .copied()
             .filter(|s| s.serves())
             .map(DomainStatus::as_str)
             .collect();
