@@ -9,9 +9,7 @@ use crate::services::roles as service;
 use crate::web::extract::path_tenant;
 use crate::web::form::field_errors;
 use crate::web::page::{done, render, rerender, PageCtx};
-use crate::web::role_form::{
-    escalation_error, feature_labels, levels, matrix, MatrixRow, RoleInput,
-};
+use crate::web::role_form::{feature_labels, levels, matrix, MatrixRow, RoleInput};
 use crate::web::routes::{route, Route};
 use crate::web::AppState;
 use crate::web::{actor, parse_id};
@@ -84,15 +82,6 @@ fn kind(role: &UserRole, copies: Option<i64>) -> String {
     }
 }
 
-async fn tenant_for(
-    user: &CurrentUser,
-    conn: &mut AsyncPgConnection,
-    raw: &str,
-    level: Level,
-) -> Result<Tenant, AppError> {
-    path_tenant(user, conn, parse_id(raw)?, Feature::Roles, level).await
-}
-
 async fn role_in(
     conn: &mut AsyncPgConnection,
     tenant: &Tenant,
@@ -103,18 +92,15 @@ async fn role_in(
         .ok_or(AppError::NotFound)
 }
 
-/// The tenant and the role of an update or delete path, if the user may change
-/// that role (a template only in the root, by those who define templates).
-async fn changeable(
+/// The tenant of a role path, if visible (else 404) with Roles Read there (else
+/// 403), and the role the path names in it (else 404).
+async fn role_of(
     user: &CurrentUser,
     conn: &mut AsyncPgConnection,
     path: &(String, String),
 ) -> Result<(Tenant, UserRole), AppError> {
-    let tenant = tenant_for(user, conn, &path.0, Level::Read).await?;
+    let tenant = path_tenant(user, conn, &path.0, Feature::Roles, Level::Read).await?;
     let role = role_in(conn, &tenant, &path.1).await?;
-    if !authz::can_change_role(user, &tenant, role.multi_tenant) {
-        return Err(AppError::Forbidden);
-    }
     Ok((tenant, role))
 }
 
@@ -124,7 +110,7 @@ async fn index(
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
-    let tenant = tenant_for(&user, &mut conn, &path, Level::Read).await?;
+    let tenant = path_tenant(&user, &mut conn, &path, Feature::Roles, Level::Read).await?;
     let all = UserRole::for_tenant(&mut conn, tenant.id).await?;
     let templates: Vec<i64> = all
         .iter()
@@ -164,7 +150,7 @@ async fn new_form(
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
-    let tenant = tenant_for(&user, &mut conn, &path, Level::Full).await?;
+    let tenant = path_tenant(&user, &mut conn, &path, Feature::Roles, Level::Full).await?;
     render(&new_page(&user, &mut conn, &tenant, None, FieldErrors::new()).await?)
 }
 
@@ -203,32 +189,17 @@ async fn create(
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
-    let tenant = tenant_for(&user, &mut conn, &path, Level::Full).await?;
+    let tenant = path_tenant(&user, &mut conn, &path, Feature::Roles, Level::Read).await?;
     let input = RoleInput::from_pairs(form.into_inner());
-    let result = match input.validate() {
-        Ok((name, perms)) => {
-            let too_much = authz::exceeds_own(&user, &tenant, &perms);
-            if input.multi_tenant && !authz::can_define_templates(&user, &tenant) {
-                Err(AppError::field(
-                    "multi_tenant",
-                    "Multi-tenant roles are defined in the root tenant by its administrators.",
-                ))
-            } else if !too_much.is_empty() {
-                Err(AppError::field("permissions", escalation_error(&too_much)))
-            } else {
-                service::create_user_role(
-                    &mut conn,
-                    &actor(&user, &req),
-                    &tenant,
-                    &name,
-                    &perms,
-                    input.multi_tenant,
-                )
-                .await
-            }
-        }
-        Err(errors) => Err(AppError::Validation(errors)),
-    };
+    let result = service::create_user_role(
+        &mut conn,
+        &user,
+        &actor(&user, &req),
+        &tenant,
+        input.validate(),
+        input.multi_tenant,
+    )
+    .await;
     match field_errors(result)? {
         Ok(role) => {
             let message = format!("Created role {}.", role.name);
@@ -279,10 +250,8 @@ async fn edit_form(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
-    let (id, role_id) = path.into_inner();
     let mut conn = state.pool.get().await?;
-    let tenant = tenant_for(&user, &mut conn, &id, Level::Read).await?;
-    let role = role_in(&mut conn, &tenant, &role_id).await?;
+    let (tenant, role) = role_of(&user, &mut conn, &path).await?;
     render(&edit_page(&user, &mut conn, &tenant, &role, None, FieldErrors::new()).await?)
 }
 
@@ -294,20 +263,11 @@ async fn update(
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
-    let (tenant, role) = changeable(&user, &mut conn, &path).await?;
+    let (tenant, role) = role_of(&user, &mut conn, &path).await?;
     let input = RoleInput::from_pairs(form.into_inner());
-    let result = match input.validate() {
-        Ok((name, perms)) => {
-            let too_much = authz::exceeds_own(&user, &tenant, &perms);
-            if too_much.is_empty() {
-                service::update_user_role(&mut conn, &actor(&user, &req), &role, &name, &perms)
-                    .await
-            } else {
-                Err(AppError::field("permissions", escalation_error(&too_much)))
-            }
-        }
-        Err(errors) => Err(AppError::Validation(errors)),
-    };
+    let actor = actor(&user, &req);
+    let result =
+        service::update_user_role(&mut conn, &user, &actor, &tenant, &role, input.validate()).await;
     match field_errors(result)? {
         Ok((saved, copies)) => {
             let extra = if saved.multi_tenant {
@@ -331,8 +291,8 @@ async fn delete(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
-    let (tenant, role) = changeable(&user, &mut conn, &path).await?;
-    service::delete_user_role(&mut conn, &actor(&user, &req), &role).await?;
+    let (tenant, role) = role_of(&user, &mut conn, &path).await?;
+    service::delete_user_role(&mut conn, &user, &actor(&user, &req), &tenant, &role).await?;
     done(
         &req,
         &user,
