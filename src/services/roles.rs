@@ -38,6 +38,18 @@ fn within_own(p: &Principal, tenant: &Tenant, permissions: &Permissions) -> Resu
     }
 }
 
+/// A tenant role's fields as `p` may set them: only root administrators define
+/// tenant roles (403), and none with more rights than `p` holds at home.
+fn tenant_role_fields(
+    p: &Principal,
+    fields: RoleFields,
+) -> Result<(RoleName, Permissions), AppError> {
+    require(authz::can_manage_tenant_roles(p))?;
+    let (name, permissions) = fields.map_err(AppError::Validation)?;
+    within_own(p, &p.home, &permissions)?;
+    Ok((name, permissions))
+}
+
 /// 403 unless `allowed`.
 fn require(allowed: bool) -> Result<(), AppError> {
     allowed.then_some(()).ok_or(AppError::Forbidden)
@@ -176,9 +188,7 @@ pub async fn create_tenant_role(
     actor: &Actor,
     fields: RoleFields,
 ) -> Result<TenantRole, AppError> {
-    require(authz::can_manage_tenant_roles(p))?;
-    let (name, permissions) = &fields.map_err(AppError::Validation)?;
-    within_own(p, &p.home, permissions)?;
+    let (name, permissions) = &tenant_role_fields(p, fields)?;
     conn.transaction(async |conn| {
         let role = TenantRole::insert(conn, name.as_str(), permissions)
             .await
@@ -202,9 +212,7 @@ pub async fn update_tenant_role(
     role: &TenantRole,
     fields: RoleFields,
 ) -> Result<TenantRole, AppError> {
-    require(authz::can_manage_tenant_roles(p))?;
-    let (name, permissions) = &fields.map_err(AppError::Validation)?;
-    within_own(p, &p.home, permissions)?;
+    let (name, permissions) = &tenant_role_fields(p, fields)?;
     conn.transaction(async |conn| {
         let current = TenantRole::lock(conn, role.id, true).await?;
         let in_use = TenantRole::tenants_using(conn, role.id).await?;

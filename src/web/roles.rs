@@ -10,7 +10,7 @@ use crate::web::extract::path_tenant;
 use crate::web::form::field_errors;
 use crate::web::page::{done, render, rerender, PageCtx};
 use crate::web::role_form::{feature_labels, levels, matrix, MatrixRow, RoleInput};
-use crate::web::routes::{route, Route};
+use crate::web::routes::{form_routes, Route};
 use crate::web::AppState;
 use crate::web::{actor, parse_id};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -19,15 +19,7 @@ use diesel_async::AsyncPgConnection;
 
 /// The routes of this module (see `web::routes`).
 pub fn routes() -> Vec<Route> {
-    vec![
-        route!(GET "/tenants/{id}/roles" => index),
-        route!(POST "/tenants/{id}/roles" => create),
-        route!(GET "/tenants/{id}/roles/new" => new_form),
-        route!(POST "/tenants/{id}/roles/new" => create),
-        route!(GET "/tenants/{id}/roles/{role_id}" => edit_form),
-        route!(POST "/tenants/{id}/roles/{role_id}" => update),
-        route!(POST "/tenants/{id}/roles/{role_id}/delete" => delete),
-    ]
+    form_routes!("/tenants/{id}/roles", "{role_id}")
 }
 
 pub struct RoleRow {

@@ -9,7 +9,7 @@ use crate::web::form::field_errors;
 use crate::web::page::{done, render, rerender, PageCtx};
 use crate::web::role_form::{feature_labels, levels, matrix, RoleInput};
 use crate::web::roles::FormPage;
-use crate::web::routes::{route, Route};
+use crate::web::routes::{form_routes, Route};
 use crate::web::AppState;
 use crate::web::{actor, parse_id};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -18,15 +18,7 @@ use diesel_async::AsyncPgConnection;
 
 /// The routes of this module (see `web::routes`).
 pub fn routes() -> Vec<Route> {
-    vec![
-        route!(GET "/tenant-roles" => index),
-        route!(POST "/tenant-roles" => create),
-        route!(GET "/tenant-roles/new" => new_form),
-        route!(POST "/tenant-roles/new" => create),
-        route!(GET "/tenant-roles/{id}" => edit_form),
-        route!(POST "/tenant-roles/{id}" => update),
-        route!(POST "/tenant-roles/{id}/delete" => delete),
-    ]
+    form_routes!("/tenant-roles", "{id}")
 }
 
 pub struct Row {

@@ -19,7 +19,7 @@ use crate::web::extract::path_tenant;
 use crate::web::form::checked;
 use crate::web::form::field_errors;
 use crate::web::page::{done, render, rerender, PageCtx};
-use crate::web::routes::{route, Route};
+use crate::web::routes::{form_routes, route, Route};
 use crate::web::AppState;
 use crate::web::{actor, parse_id};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -29,18 +29,13 @@ use diesel_async::AsyncPgConnection;
 
 /// The routes of this module (see `web::routes`).
 pub fn routes() -> Vec<Route> {
-    vec![
-        route!(GET "/tenants/{id}/users" => index),
-        route!(POST "/tenants/{id}/users" => create),
-        route!(GET "/tenants/{id}/users/new" => new_form),
-        route!(POST "/tenants/{id}/users/new" => create),
-        route!(GET "/tenants/{id}/users/{user_id}" => edit_form),
-        route!(POST "/tenants/{id}/users/{user_id}" => update),
+    let mut routes = form_routes!("/tenants/{id}/users", "{user_id}");
+    routes.extend([
         route!(POST "/tenants/{id}/users/{user_id}/disable" => set_enabled::<false>),
         route!(POST "/tenants/{id}/users/{user_id}/enable" => set_enabled::<true>),
-        route!(POST "/tenants/{id}/users/{user_id}/delete" => delete),
         route!(POST "/tenants/{id}/users/{user_id}/password" => reset_password),
-    ]
+    ]);
+    routes
 }
 
 /// The tenant of a user path, if visible (else 404), where the user may see the
