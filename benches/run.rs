@@ -343,6 +343,7 @@ async fn moves(conn: &mut AsyncPgConnection, rounds: usize) -> anyhow::Result<()
         can_have_subtenants: true,
         enabled: true,
         tenant_role_id: None,
+        labels: None,
     };
     let actor = Actor::system("bench");
     let dest = service::create(conn, &actor, &root, fields, &|_: &Tenant| Ok(())).await?;

@@ -126,6 +126,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    tenant_labels (tenant_id, label) {
+        tenant_id -> Int8,
+        label -> Text,
+    }
+}
+
+diesel::table! {
     tenant_paths (tenant_id) {
         tenant_id -> Int8,
         path -> Array<Int8>,
@@ -208,6 +215,7 @@ diesel::joinable!(invitations -> user_roles (role_id));
 diesel::joinable!(outbox -> invitations (invitation_id));
 diesel::joinable!(outbox -> users (requested_by_user_id));
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(tenant_labels -> tenants (tenant_id));
 diesel::joinable!(tenant_paths -> tenants (tenant_id));
 diesel::joinable!(tenants -> tenant_roles (tenant_role_id));
 diesel::joinable!(user_roles -> tenants (tenant_id));
@@ -224,6 +232,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     login_throttle,
     outbox,
     sessions,
+    tenant_labels,
     tenant_paths,
     tenant_roles,
     tenants,

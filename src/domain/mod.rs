@@ -4,6 +4,7 @@ pub mod account;
 pub mod domain_name;
 pub mod email;
 pub mod invitation;
+pub mod label;
 pub mod permission;
 pub mod subdomain;
 pub mod text;

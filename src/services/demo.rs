@@ -108,6 +108,7 @@ async fn child(
         description: format!("Demo tenant under {}", parent.name),
         custom_domain: None,
         tenant_role_id: None,
+        labels: None,
         can_have_subtenants,
         enabled,
     };

@@ -366,6 +366,7 @@ impl TestApp {
             description: String::new(),
             custom_domain: None,
             tenant_role_id: None,
+            labels: None,
             can_have_subtenants,
             enabled: true,
         };

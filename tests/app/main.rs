@@ -20,6 +20,7 @@ mod service_rights;
 mod smoke;
 mod statements;
 mod subtree_dominance;
+mod tenant_list;
 mod tenants;
 mod tree_model;
 mod tree_ops;

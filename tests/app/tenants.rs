@@ -93,6 +93,7 @@ fn fields(name: &str, subdomain: &str) -> TenantFields {
         can_have_subtenants: false,
         enabled: true,
         tenant_role_id: None,
+        labels: None,
     }
 }
 

@@ -70,6 +70,7 @@ fn fields(subdomain: String, may_have_children: bool) -> TenantFields {
         can_have_subtenants: may_have_children,
         enabled: true,
         tenant_role_id: None,
+        labels: None,
     }
 }
 
@@ -110,7 +111,7 @@ async fn listed(conn: &mut Conn, within: &Tenant, visibility: Visibility) -> BTr
     let query = ListQuery {
         within: within.clone(),
         visibility,
-        name_filter: None,
+        filter: Default::default(),
         sort: SortKey::Name,
         descending: false,
         page: 1,
@@ -191,9 +192,9 @@ async fn check_queries(conn: &mut Conn, m: &Model, rng: &mut StdRng, step: &str)
         conn,
         &ApiListQuery {
             visibility,
-            parent: None,
+            filter: Default::default(),
             subtree: Some(x),
-            name: None,
+            within: None,
             after: None,
             limit: 10_000,
         },

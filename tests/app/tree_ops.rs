@@ -135,6 +135,7 @@ fn fields(subdomain: &str, subtenants: bool) -> TenantFields {
         can_have_subtenants: subtenants,
         enabled: true,
         tenant_role_id: None,
+        labels: None,
     }
 }
 

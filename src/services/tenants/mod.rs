@@ -9,9 +9,11 @@
 //! (404, or a field error in a form), not the operation's.
 
 pub mod custom_domain;
+pub mod filter;
 pub mod tree;
 
 pub use custom_domain::{approve_custom_domain, verify_custom_domain, DomainChange};
+pub use filter::{parse_filter, FilterSpec, FilterText};
 pub use tree::{
     blockers, delete_preview, destination_error, move_preview, DeletePreview, MovePreview,
     NewTenant,
@@ -41,6 +43,8 @@ pub struct TenantInput {
     pub custom_domain: Option<CustomDomain>,
     pub can_have_subtenants: bool,
     pub enabled: bool,
+    /// The labels (`domain::label`); `None` keeps the current ones (none on create).
+    pub labels: Option<Vec<String>>,
 }
 
 /// A tenant's text fields as a form or a JSON body sends them.
@@ -99,8 +103,35 @@ impl TenantInput {
                 custom_domain,
                 can_have_subtenants,
                 enabled,
+                labels: None,
             }),
             _ => Err(errors),
+        }
+    }
+
+    /// The parsed input with its labels as sent: `None` keeps the current ones, and a
+    /// list that is not valid is a field error on `labels`, with the others.
+    pub fn with_labels(
+        parsed: Parsed<Self>,
+        labels: Option<Result<Vec<String>, String>>,
+    ) -> Parsed<Self> {
+        match (parsed, labels) {
+            (Ok(input), None) => Ok(input),
+            (Ok(input), Some(Ok(labels))) => Ok(Self {
+                labels: Some(labels),
+                ..input
+            }),
+            (Ok(_), Some(Err(e))) => {
+                let mut errors = FieldErrors::new();
+                errors.insert("labels", e);
+                Err(errors)
+            }
+            (Err(mut errors), labels) => {
+                if let Some(Err(e)) = labels {
+                    errors.insert("labels", e);
+                }
+                Err(errors)
+            }
         }
     }
 
@@ -113,6 +144,7 @@ impl TenantInput {
             can_have_subtenants: self.can_have_subtenants,
             enabled: self.enabled,
             tenant_role_id,
+            labels: self.labels,
         }
     }
 }

@@ -81,6 +81,12 @@ pub(super) fn snapshot(t: &Tenant) -> serde_json::Value {
     })
 }
 
+/// A tenant's snapshot with its labels.
+fn labelled(mut snapshot: serde_json::Value, labels: &[String]) -> serde_json::Value {
+    snapshot["labels"] = serde_json::json!(labels);
+    snapshot
+}
+
 /// One tenant to create: under `parent_id`, with these fields (`tenant_role_id`
 /// `None` inherits the parent's tenant role).
 #[derive(Clone, Debug)]
@@ -173,11 +179,14 @@ pub async fn create_many(
             // Every multi-tenant role of the root arrives as a linked copy.
             UserRole::copy_templates_into(conn, first.parent.path[0], &ids).await?;
         }
+        // `created` follows the order of `children` (ids ascending).
         let events: Vec<_> = created
             .iter()
-            .map(|t| {
+            .zip(&children)
+            .map(|(t, c)| {
                 let mut event = actor.event("tenant.create", Some(t.id));
-                event.after = Some(snapshot(t));
+                let labels = c.fields.labels.clone().unwrap_or_default();
+                event.after = Some(labelled(snapshot(t), &labels));
                 event
             })
             .collect();
@@ -311,12 +320,17 @@ pub async fn update(
         if fields.subdomain != before.subdomain {
             check_homed(conn, id, false, HomedChange::Rename, homed).await?;
         }
+        let labels_before = before.labels(conn).await?;
         let after = Tenant::update_fields(conn, id, &fields)
             .await
             .map_err(subdomain_taken)?;
+        let labels_after = match &fields.labels {
+            Some(_) => after.labels(conn).await?,
+            None => labels_before.clone(),
+        };
         let mut event = actor.event("tenant.update", Some(id));
-        event.before = Some(snapshot(&before));
-        event.after = Some(snapshot(&after));
+        event.before = Some(labelled(snapshot(&before), &labels_before));
+        event.after = Some(labelled(snapshot(&after), &labels_after));
         event.record(conn).await?;
         Ok(after)
     })

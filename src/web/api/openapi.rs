@@ -178,6 +178,15 @@ fn cursor_pattern() -> String {
     format!("^YWZ0ZXI6(?:{three}){{0,5}}(?:{three}|{two}|{one})$")
 }
 
+/// `label::parse_exact`: at most 20 labels, each in its exact form.
+fn labels_constraints() -> Value {
+    use crate::domain::label::{MAX_LEN, MAX_PER_TENANT, PATTERN};
+    json!({
+        "maxItems": MAX_PER_TENANT,
+        "items": {"type": "string", "pattern": PATTERN, "maxLength": MAX_LEN},
+    })
+}
+
 /// An id: a positive 64-bit integer.
 fn id_constraints() -> Value {
     json!({"minimum": 1, "maximum": i64::MAX})
@@ -202,6 +211,7 @@ fn body_constraints() -> Vec<(&'static str, Value)> {
             "operations",
             json!({"minItems": 1, "maxItems": super::batch::MAX_OPERATIONS}),
         ),
+        ("labels", labels_constraints()),
     ]
 }
 
@@ -316,7 +326,11 @@ fn constrain_parameters(doc: &mut Value) {
             };
             for param in params {
                 let constraints = match param["name"].as_str() {
-                    Some("id" | "parent" | "subtree") => id_constraints(),
+                    Some("id" | "parent" | "subtree" | "within") => id_constraints(),
+                    Some("label") => json!({
+                        "pattern": crate::domain::label::PATTERN,
+                        "maxLength": crate::domain::label::MAX_LEN,
+                    }),
                     Some("cursor") => json!({"pattern": cursor_pattern()}),
                     Some("Idempotency-Key") => json!({
                         "type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$",

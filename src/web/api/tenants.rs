@@ -8,10 +8,10 @@ use crate::auth::{authz, ApiUser, Principal};
 use crate::db::models::Tenant;
 use crate::db::DbConn;
 use crate::domain::domain_name::{challenge_name, challenge_value, ConsoleHosts, DomainStatus};
-use crate::domain::{Feature, Level};
+use crate::domain::{label, Feature, Level};
 use crate::error::{AppError, FieldErrors};
 use crate::services::tenants::{
-    self as service, RoleChoice, TenantChange, TenantInput, TenantText,
+    self as service, FilterText, RoleChoice, TenantChange, TenantInput, TenantText,
 };
 use crate::services::Actor;
 use crate::web::form::parse_id;
@@ -71,12 +71,15 @@ pub struct TenantJson {
     pub enabled: bool,
     /// The tenant role that caps everything inside this tenant.
     pub tenant_role_id: i64,
+    /// Labels (`tier:gold`, `region:eu`, `vip`), sorted.
+    pub labels: Vec<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
-impl From<&Tenant> for TenantJson {
-    fn from(t: &Tenant) -> Self {
+impl TenantJson {
+    /// `t` with its labels.
+    pub fn new(t: &Tenant, labels: Vec<String>) -> Self {
         TenantJson {
             id: t.id,
             parent_id: t.parent_id,
@@ -96,6 +99,7 @@ impl From<&Tenant> for TenantJson {
             can_have_subtenants: t.can_have_subtenants,
             enabled: t.enabled,
             tenant_role_id: t.tenant_role_id,
+            labels,
             created_at: t.created_at,
             updated_at: t.updated_at,
         }
@@ -184,6 +188,11 @@ pub struct CreateTenant {
     /// Only root administrators may choose a tenant role; the parent's otherwise.
     #[serde(default, deserialize_with = "integral_opt_i64")]
     pub tenant_role_id: Option<i64>,
+    /// The new tenant's labels (none by default): each lowercase letters, digits, `.`,
+    /// `_`, `-`, with at most one `:` between a key and a value (`tier:gold`), at most
+    /// 64 characters; at most 20 (duplicates collapse).
+    #[serde(default)]
+    pub labels: Vec<String>,
 }
 
 /// `Some(None)` for an explicit `null`, `None` for an absent field.
@@ -221,6 +230,10 @@ pub struct UpdateTenant {
     pub enabled: Option<Option<bool>>,
     #[serde(default, deserialize_with = "integral_opt_i64")]
     pub tenant_role_id: Option<i64>,
+    /// Replaces the tenant's labels (`[]` removes them all); as on create.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Vec<String>)]
+    pub labels: Option<Option<Vec<String>>>,
 }
 
 /// The custom domain a root Owner approves: the one they were shown, so that a domain
@@ -255,10 +268,22 @@ pub const LIMIT_MAX: i64 = 500;
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
+    /// Only tenants whose name contains this (case-insensitive); the same as `name`.
+    #[param(max_length = 100)]
+    pub q: Option<String>,
+    /// Only enabled or only disabled tenants.
+    pub status: Option<StatusParam>,
+    /// Only resellers (tenants that may have sub-tenants) or only customers.
+    pub kind: Option<KindParam>,
     /// Only direct children of this tenant.
     pub parent: Option<i64>,
+    /// Only the tenants below this one (its whole subtree, not itself).
+    pub within: Option<i64>,
     /// Only this tenant and the tenants below it.
     pub subtree: Option<i64>,
+    /// Only tenants with this label (one label, e.g. `tier:gold`).
+    #[param(max_length = 64)]
+    pub label: Option<String>,
     /// Only tenants whose name contains this (case-insensitive).
     #[param(max_length = 100)]
     pub name: Option<String>,
@@ -268,6 +293,22 @@ pub struct ListParams {
     /// Page size, 1–500 (default 50).
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
+}
+
+/// `status=` of `GET /api/v1/tenants`.
+#[derive(Clone, Copy, Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum StatusParam {
+    Enabled,
+    Disabled,
+}
+
+/// `kind=` of `GET /api/v1/tenants`.
+#[derive(Clone, Copy, Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum KindParam {
+    Reseller,
+    Customer,
 }
 
 /// `?force=true` deletes the whole subtree, whatever it holds.
@@ -300,16 +341,19 @@ impl CreateTenant {
     /// The service's input for this create under `parent` (read by the caller).
     pub fn to_input(&self, parent: &Tenant, hosts: &ConsoleHosts) -> TenantChange {
         TenantChange {
-            fields: TenantInput::parse(
-                TenantText::new(
-                    &self.name,
-                    &self.subdomain,
-                    &self.description,
-                    self.custom_domain.as_deref(),
+            fields: TenantInput::with_labels(
+                TenantInput::parse(
+                    TenantText::new(
+                        &self.name,
+                        &self.subdomain,
+                        &self.description,
+                        self.custom_domain.as_deref(),
+                    ),
+                    self.can_have_subtenants,
+                    self.enabled,
+                    hosts,
                 ),
-                self.can_have_subtenants,
-                self.enabled,
-                hosts,
+                Some(label::parse_exact(&self.labels)),
             ),
             // Naming the parent's own tenant role asks for nothing: it is the default.
             tenant_role: self
@@ -343,6 +387,14 @@ impl UpdateTenant {
             value.flatten()
         };
         let can_have_subtenants = flag("can_have_subtenants", self.can_have_subtenants, &mut nulls);
+        if self.labels == Some(None) {
+            nulls.push("labels");
+        }
+        let labels = self
+            .labels
+            .as_ref()
+            .and_then(Option::as_ref)
+            .map(|l| label::parse_exact(l));
         let enabled = flag("enabled", self.enabled, &mut nulls);
         let custom_domain = match &self.custom_domain {
             Some(sent) => sent.as_deref(),
@@ -359,6 +411,7 @@ impl UpdateTenant {
             enabled.unwrap_or(tenant.enabled),
             hosts,
         );
+        fields = TenantInput::with_labels(fields, labels);
         let mut errors = FieldErrors::new();
         if tenant.is_root() && enabled == Some(false) {
             errors.insert("enabled", "The root tenant cannot be disabled.".into());
@@ -450,6 +503,11 @@ async fn path_tenant(
     Ok((conn, tenant))
 }
 
+/// `t` as the API shows it, with its labels.
+async fn tenant_json(conn: &mut AsyncPgConnection, t: &Tenant) -> Result<TenantJson, AppError> {
+    Ok(TenantJson::new(t, t.labels(conn).await?))
+}
+
 // ---------------------------------------------------------------- handlers
 
 /// List the tenants the token's user may see.
@@ -475,7 +533,11 @@ pub async fn list(
             "limit must be 1 to {LIMIT_MAX}."
         )));
     }
-    for (name, value) in [("name", &params.name), ("cursor", &params.cursor)] {
+    for (name, value) in [
+        ("q", &params.q),
+        ("name", &params.name),
+        ("cursor", &params.cursor),
+    ] {
         if value.as_ref().is_some_and(|v| v.chars().count() > 100) {
             return Err(AppError::BadRequest(format!(
                 "{name} has at most 100 characters."
@@ -483,23 +545,44 @@ pub async fn list(
         }
     }
     let after = params.cursor.as_deref().map(decode_cursor).transpose()?;
+    // The page's filter parameters, parsed by the same function as the Tenants page's.
+    let (parent, within) = (
+        params.parent.map(|p| p.to_string()).unwrap_or_default(),
+        params.within.map(|w| w.to_string()).unwrap_or_default(),
+    );
+    let spec = service::parse_filter(FilterText {
+        q: params.q.as_deref().or(params.name.as_deref()).unwrap_or(""),
+        status: match params.status {
+            Some(StatusParam::Enabled) => "enabled",
+            Some(StatusParam::Disabled) => "disabled",
+            None => "",
+        },
+        kind: match params.kind {
+            Some(KindParam::Reseller) => "reseller",
+            Some(KindParam::Customer) => "customer",
+            None => "",
+        },
+        parent: &parent,
+        within: &within,
+        label: params.label.as_deref().unwrap_or(""),
+    })
+    .map_err(AppError::Validation)?;
     let mut conn = state.pool.get().await?;
-    for id in [params.parent, params.subtree].into_iter().flatten() {
+    // A tenant the caller may not see is one that does not exist: 404.
+    for id in [spec.filter.parent, spec.within, params.subtree]
+        .into_iter()
+        .flatten()
+    {
         let t = authz::visible_tenant(&user, id, &mut conn).await?;
         authz::require(&user, &t, Feature::Tenants, Level::Read)?;
     }
-    let name = params
-        .name
-        .as_deref()
-        .map(crate::web::switch::clean_query)
-        .filter(|n| !n.is_empty());
     let rows = Tenant::api_page(
         &mut conn,
         &crate::db::models::tenant::ApiListQuery {
             visibility: authz::visibility(&user),
-            parent: params.parent,
+            filter: spec.filter,
             subtree: params.subtree,
-            name,
+            within: spec.within,
             after,
             limit: limit + 1,
         },
@@ -513,10 +596,15 @@ pub async fn list(
         None
     };
     // Visible is not readable everywhere (a home tenant whose role reads no tenants).
-    let items = page
+    let readable: Vec<&Tenant> = page
         .iter()
         .filter(|t| authz::effective_level(&user, t, Feature::Tenants) >= Level::Read)
-        .map(TenantJson::from)
+        .collect();
+    let ids: Vec<i64> = readable.iter().map(|t| t.id).collect();
+    let mut labels = Tenant::labels_of(&mut conn, &ids).await?;
+    let items = readable
+        .into_iter()
+        .map(|t| TenantJson::new(t, labels.remove(&t.id).unwrap_or_default()))
         .collect();
     Ok(json(StatusCode::OK, &TenantPage { items, next_cursor }))
 }
@@ -536,9 +624,12 @@ pub async fn show(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let (_, tenant) = path_tenant(&req, &user, &state, &path).await?;
+    let (mut conn, tenant) = path_tenant(&req, &user, &state, &path).await?;
     authz::require(&user, &tenant, Feature::Tenants, Level::Read)?;
-    Ok(json(StatusCode::OK, &TenantJson::from(&tenant)))
+    Ok(json(
+        StatusCode::OK,
+        &tenant_json(&mut conn, &tenant).await?,
+    ))
 }
 
 /// Create a sub-tenant (manage sub-tenants on the parent). Accepts `Idempotency-Key`.
@@ -563,7 +654,7 @@ pub async fn create(
     let hosts = state.settings.console_hosts();
     idempotency::run(&state, &req, &user, &body, async |conn| {
         let t = apply_create(&user, &actor, conn, &hosts, &data).await?;
-        let mut answer = Answer::json(StatusCode::CREATED, &TenantJson::from(&t))?;
+        let mut answer = Answer::json(StatusCode::CREATED, &tenant_json(conn, &t).await?)?;
         answer.location = Some(format!("/api/v1/tenants/{}", t.id));
         Ok(answer)
     })
@@ -594,7 +685,7 @@ pub async fn update(
     let hosts = state.settings.console_hosts();
     let input = data.to_input(&tenant, &hosts);
     let t = service::update(&mut conn, &user, &user.actor(&req), &tenant, input).await?;
-    Ok(json(StatusCode::OK, &TenantJson::from(&t)))
+    Ok(json(StatusCode::OK, &tenant_json(&mut conn, &t).await?))
 }
 
 /// Delete a tenant (Owner over its parent). Refused (409, `delete-blocked`) while
@@ -645,7 +736,7 @@ pub async fn move_tenant(
     let actor = user.actor(&req);
     Ok(idempotency::run(&state, &req, &user, &body, async |conn| {
         let t = apply_move(&user, &actor, conn, id, data.parent_id).await?;
-        Answer::json(StatusCode::OK, &TenantJson::from(&t))
+        Answer::json(StatusCode::OK, &tenant_json(conn, &t).await?)
     })
     .await?)
 }
@@ -681,7 +772,11 @@ pub async fn verify_domain(
         &tenant,
     )
     .await?;
-    Ok(json(StatusCode::OK, &TenantJson::from(change.tenant())))
+    let mut conn = state.pool.get().await.map_err(AppError::from)?;
+    Ok(json(
+        StatusCode::OK,
+        &tenant_json(&mut conn, change.tenant()).await?,
+    ))
 }
 
 /// Approve the tenant's pending custom domain without its DNS proof (Owners of the
@@ -718,7 +813,11 @@ pub async fn approve_domain(
         &data.custom_domain,
     )
     .await?;
-    Ok(json(StatusCode::OK, &TenantJson::from(change.tenant())))
+    let mut conn = state.pool.get().await.map_err(AppError::from)?;
+    Ok(json(
+        StatusCode::OK,
+        &tenant_json(&mut conn, change.tenant()).await?,
+    ))
 }
 
 #[cfg(test)]
@@ -830,6 +929,7 @@ mod tests {
             can_have_subtenants: false,
             enabled: true,
             tenant_role_id: role,
+            labels: Vec::new(),
         };
         assert_eq!(
             create(Some(3)).to_input(&parent, &hosts()).tenant_role,

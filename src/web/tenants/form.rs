@@ -6,6 +6,7 @@ use crate::auth::{authz, CurrentUser};
 use crate::db::models::role::TenantRole;
 use crate::db::models::Tenant;
 use crate::domain::domain_name::ConsoleHosts;
+use crate::domain::label;
 use crate::error::{AppError, FieldErrors};
 use crate::services::tenants::{
     self as service, RoleChoice, TenantChange, TenantInput, TenantText,
@@ -34,6 +35,9 @@ pub struct TenantForm {
     pub can_have_subtenants: Option<String>,
     /// Edit only (never the root's): an unchecked box sends nothing, so absent is off.
     pub enabled: Option<String>,
+    /// Labels, comma- or newline-separated; absent (a form without the field) keeps
+    /// the current ones.
+    pub labels: Option<String>,
 }
 
 impl TenantForm {
@@ -48,6 +52,7 @@ impl TenantForm {
             tenant_role_id: t.tenant_role_id.to_string(),
             can_have_subtenants: t.can_have_subtenants.then(|| "true".into()),
             enabled: t.enabled.then(|| "true".into()),
+            labels: None,
         }
     }
 
@@ -58,16 +63,19 @@ impl TenantForm {
             raw => Some(field_id(raw).map_or(RoleChoice::Unknown, RoleChoice::Id)),
         };
         TenantChange {
-            fields: TenantInput::parse(
-                TenantText::new(
-                    &self.name,
-                    &self.subdomain,
-                    &self.description,
-                    Some(&self.custom_domain),
+            fields: TenantInput::with_labels(
+                TenantInput::parse(
+                    TenantText::new(
+                        &self.name,
+                        &self.subdomain,
+                        &self.description,
+                        Some(&self.custom_domain),
+                    ),
+                    self.subtenants_checked(),
+                    creating || self.enabled_checked(),
+                    hosts,
                 ),
-                self.subtenants_checked(),
-                creating || self.enabled_checked(),
-                hosts,
+                self.labels.as_deref().map(label::parse_text),
             ),
             tenant_role,
         }
@@ -307,7 +315,8 @@ pub(super) async fn edit_form(
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
     let (tenant, _) = editable(&user, &mut conn, &path).await?;
-    let form = TenantForm::from_tenant(&tenant);
+    let mut form = TenantForm::from_tenant(&tenant);
+    form.labels = Some(tenant.labels(&mut conn).await?.join(", "));
     render(
         &FormPage::build(
             &user,

@@ -1,12 +1,14 @@
 //! The tenant list: filter, sort and page the tenants below the acting one.
 
-use crate::auth::{authz, CurrentUser};
+use crate::auth::{authz, session_keys, CurrentUser};
 use crate::db::models::tenant::{ListQuery, SortKey, COUNT_CAP};
 use crate::db::models::{Tenant, TenantListRow};
 use crate::domain::{Feature, Level};
-use crate::error::AppError;
-use crate::web::page::{render, wants_fragment, PageCtx};
+use crate::error::{AppError, FieldErrors};
+use crate::services::tenants::filter::{self, FilterSpec, FilterText};
+use crate::web::page::{render_status, wants_fragment, PageCtx};
 use crate::web::AppState;
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use diesel_async::AsyncPgConnection;
@@ -18,6 +20,11 @@ pub const PER_PAGE_MAX: i64 = 200;
 #[serde(default)]
 pub struct ListParams {
     q: String,
+    status: String,
+    kind: String,
+    parent: String,
+    within: String,
+    label: String,
     sort: String,
     dir: String,
     page: String,
@@ -44,19 +51,81 @@ pub struct TenantList {
     pub sort: &'static str,
     pub dir: &'static str,
     pub within_name: String,
+    /// The filter's parameters besides `q`, as the links carry them (empty: unset).
+    pub status: String,
+    pub kind: String,
+    pub parent: String,
+    pub within: String,
+    pub label: String,
+    /// The names of the `parent` and `within` tenants, for the active filters.
+    pub parent_name: String,
+    /// Filter parameters that are not valid (or name no tenant one may see).
+    pub errors: FieldErrors,
+    /// Per-row actions (switch, edit, enable/disable) and their CSRF token; the
+    /// action routes decide each right again.
+    pub actions: bool,
+    pub csrf: String,
 }
 
 impl TenantList {
+    /// The page's parameters, with `changes` over them; empty values are left out.
+    fn params(&self, changes: &[(&str, &str)]) -> String {
+        let page = self.page.to_string();
+        let per_page = self.per_page.to_string();
+        let mut params: Vec<(&str, &str)> = vec![
+            ("q", &self.q),
+            ("status", &self.status),
+            ("kind", &self.kind),
+            ("parent", &self.parent),
+            ("within", &self.within),
+            ("label", &self.label),
+            ("sort", self.sort),
+            ("dir", self.dir),
+            ("page", &page),
+            ("per_page", &per_page),
+        ];
+        for (key, value) in changes {
+            if let Some(p) = params.iter_mut().find(|(k, _)| k == key) {
+                p.1 = value;
+            }
+        }
+        params.retain(|(_, v)| !v.is_empty());
+        serde_urlencoded::to_string(params).unwrap_or_default()
+    }
+
     fn href(&self, sort: &str, dir: &str, page: i64) -> String {
-        let query = serde_urlencoded::to_string([
-            ("q", self.q.as_str()),
-            ("sort", sort),
-            ("dir", dir),
-            ("page", &page.to_string()),
-            ("per_page", &self.per_page.to_string()),
-        ])
-        .unwrap_or_default();
-        format!("/tenants?{query}")
+        let page = page.to_string();
+        format!(
+            "/tenants?{}",
+            self.params(&[("sort", sort), ("dir", dir), ("page", &page)])
+        )
+    }
+
+    /// The list with one filter parameter set (empty: removed), from page 1.
+    pub fn filter_href(&self, key: &str, value: &str) -> String {
+        format!("/tenants?{}", self.params(&[(key, value), ("page", "1")]))
+    }
+
+    /// The tenants below `id` (instead of the children of a parent), from page 1.
+    pub fn within_href(&self, id: &i64) -> String {
+        let id = id.to_string();
+        format!(
+            "/tenants?{}",
+            self.params(&[("within", &id), ("parent", ""), ("page", "1")])
+        )
+    }
+
+    /// Whether any filter besides the name narrows the list.
+    pub fn narrowed(&self) -> bool {
+        [
+            &self.status,
+            &self.kind,
+            &self.parent,
+            &self.within,
+            &self.label,
+        ]
+        .iter()
+        .any(|v| !v.is_empty())
     }
 
     pub fn page_href(&self, page: i64) -> String {
@@ -90,29 +159,42 @@ impl TenantList {
     }
 }
 
-/// Parses list parameters leniently: anything odd falls back to the default.
+impl ListParams {
+    /// The filter's parameters as sent.
+    pub fn filter_text(&self) -> FilterText<'_> {
+        FilterText {
+            q: &self.q,
+            status: &self.status,
+            kind: &self.kind,
+            parent: &self.parent,
+            within: &self.within,
+            label: &self.label,
+        }
+    }
+}
+
+/// The page size asked for, within bounds.
+fn per_page(params: &ListParams) -> i64 {
+    match params.per_page.trim().parse::<i64>() {
+        Ok(n) if n >= 1 => n.min(PER_PAGE_MAX),
+        _ => PER_PAGE_DEFAULT,
+    }
+}
+
+/// Parses list parameters leniently: anything odd falls back to the default (the
+/// Tenants page reports a filter that is not valid: see `index`).
 pub fn list_query(
     params: &ListParams,
     within: Tenant,
     visibility: crate::db::models::Visibility,
 ) -> ListQuery {
-    let per_page = match params.per_page.trim().parse::<i64>() {
-        Ok(n) if n >= 1 => n.min(PER_PAGE_MAX),
-        _ => PER_PAGE_DEFAULT,
-    };
+    let per_page = per_page(params);
     ListQuery {
         within,
         visibility,
-        name_filter: Some(
-            params
-                .q
-                .trim()
-                .chars()
-                .filter(|c| !c.is_control())
-                .take(100)
-                .collect::<String>(),
-        )
-        .filter(|q| !q.is_empty()),
+        filter: filter::parse_filter(params.filter_text())
+            .unwrap_or_default()
+            .filter,
         sort: SortKey::parse(Some(params.sort.as_str())),
         descending: params.dir == "desc",
         page: params.page.parse().unwrap_or(1).clamp(1, 1_000_000),
@@ -140,11 +222,59 @@ pub async fn load_list(
         page: query.page,
         pages,
         per_page: query.per_page,
-        q: query.name_filter.clone().unwrap_or_default(),
+        q: query.filter.name.clone().unwrap_or_default(),
         sort: query.sort.as_str(),
         dir: if query.descending { "desc" } else { "asc" },
         within_name: query.within.name,
+        status: match query.filter.enabled {
+            Some(true) => "enabled",
+            Some(false) => "disabled",
+            None => "",
+        }
+        .into(),
+        kind: match query.filter.reseller {
+            Some(true) => "reseller",
+            Some(false) => "customer",
+            None => "",
+        }
+        .into(),
+        parent: query
+            .filter
+            .parent
+            .map(|p| p.to_string())
+            .unwrap_or_default(),
+        within: String::new(),
+        label: query.filter.labels.join(","),
+        parent_name: String::new(),
+        errors: FieldErrors::new(),
+        actions: false,
+        csrf: String::new(),
     })
+}
+
+/// The page for filter parameters that select nothing valid: their messages, no rows.
+fn invalid_list(params: &ListParams, errors: FieldErrors, within_name: String) -> TenantList {
+    TenantList {
+        rows: Vec::new(),
+        total: 0,
+        capped: false,
+        page: 1,
+        pages: 1,
+        per_page: per_page(params),
+        q: params.q.clone(),
+        sort: SortKey::parse(Some(params.sort.as_str())).as_str(),
+        dir: if params.dir == "desc" { "desc" } else { "asc" },
+        within_name,
+        status: params.status.clone(),
+        kind: params.kind.clone(),
+        parent: params.parent.clone(),
+        within: params.within.clone(),
+        label: params.label.clone(),
+        parent_name: String::new(),
+        errors,
+        actions: false,
+        csrf: String::new(),
+    }
 }
 
 #[derive(Template)]
@@ -169,8 +299,55 @@ pub(super) async fn index(
 ) -> Result<HttpResponse, AppError> {
     authz::require(&user, &user.acting, Feature::Tenants, Level::Read)?;
     let mut conn = state.pool.get().await?;
-    let query = list_query(&params, user.acting.clone(), authz::visibility(&user));
-    let mut list = load_list(&mut conn, query.clone()).await?;
+    let can_create =
+        user.acting.can_have_subtenants && authz::can_manage_children(&user, &user.acting);
+    let mut list = match selected(&mut conn, &user, &params).await? {
+        Ok(list) => list,
+        Err(errors) => invalid_list(&params, errors, user.acting.name.clone()),
+    };
+    list.actions = can_create;
+    list.csrf = session_keys::csrf_token(&user.session.0);
+    // A filter that is not valid answers 422 with its messages; as a live-filter
+    // fragment it answers 200, so that htmx shows them in place of the table.
+    let status = if list.errors.is_empty() || wants_fragment(&req) {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    if wants_fragment(&req) {
+        return render_status(&TableFragment { list }, status);
+    }
+    render_status(
+        &IndexPage {
+            page: PageCtx::new(&user, &mut conn, "tenants").await?,
+            list,
+            can_create,
+        },
+        status,
+    )
+}
+
+/// The list the parameters select, or the messages of the filter parameters that
+/// are not valid (a `parent` or `within` one may not see is one that does not exist).
+async fn selected(
+    conn: &mut AsyncPgConnection,
+    user: &CurrentUser,
+    params: &ListParams,
+) -> Result<Result<TenantList, FieldErrors>, AppError> {
+    let spec: FilterSpec = match filter::parse_filter(params.filter_text()) {
+        Ok(spec) => spec,
+        Err(errors) => return Ok(Err(errors)),
+    };
+    let named = match filter::resolve(conn, user, &spec).await? {
+        Ok(named) => named,
+        Err(errors) => return Ok(Err(errors)),
+    };
+    let within = named.within.clone().unwrap_or_else(|| user.acting.clone());
+    let query = ListQuery {
+        filter: spec.filter,
+        ..list_query(params, within, authz::visibility(user))
+    };
+    let mut list = load_list(conn, query.clone()).await?;
     // A page past the end (an old link, a filter that now matches less) shows the
     // last page, numbered as such, as its links do.
     if !list.capped && list.page > list.pages {
@@ -178,16 +355,13 @@ pub(super) async fn index(
             page: list.pages,
             ..query
         };
-        list = load_list(&mut conn, last).await?;
+        list = load_list(conn, last).await?;
     }
-    if wants_fragment(&req) {
-        return render(&TableFragment { list });
+    if let Some(w) = &named.within {
+        list.within = w.id.to_string();
     }
-    let can_create =
-        user.acting.can_have_subtenants && authz::can_manage_children(&user, &user.acting);
-    render(&IndexPage {
-        page: PageCtx::new(&user, &mut conn, "tenants").await?,
-        list,
-        can_create,
-    })
+    if let Some(p) = &named.parent {
+        list.parent_name = p.name.clone();
+    }
+    Ok(Ok(list))
 }

@@ -2,7 +2,7 @@
 
 use super::{with_path, Tenant};
 use crate::db::models::lower;
-use crate::db::schema::{tenant_paths, tenant_roles, tenants};
+use crate::db::schema::{tenant_labels, tenant_paths, tenant_roles, tenants};
 use crate::domain::domain_name::{new_challenge_token, DomainStatus};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -19,6 +19,8 @@ pub struct TenantFields {
     pub enabled: bool,
     /// The tenant role (cap); `None` keeps the current one (or inherits the parent's on create).
     pub tenant_role_id: Option<i64>,
+    /// The labels; `None` keeps the current ones (none on create).
+    pub labels: Option<Vec<String>>,
 }
 
 impl Tenant {
@@ -100,6 +102,24 @@ impl Tenant {
                 .collect();
             diesel::insert_into(tenant_paths::table)
                 .values(paths)
+                .execute(conn)
+                .await?;
+        }
+        let labels: Vec<_> = children
+            .iter()
+            .zip(&ids)
+            .flat_map(|(c, id)| {
+                c.fields.labels.iter().flatten().map(move |label| {
+                    (
+                        tenant_labels::tenant_id.eq(*id),
+                        tenant_labels::label.eq(label),
+                    )
+                })
+            })
+            .collect();
+        for chunk in labels.chunks(10_000) {
+            diesel::insert_into(tenant_labels::table)
+                .values(chunk)
                 .execute(conn)
                 .await?;
         }
@@ -206,6 +226,9 @@ impl Tenant {
         ))
         .execute(conn)
         .await?;
+        if let Some(labels) = &fields.labels {
+            Self::set_labels(conn, id, labels).await?;
+        }
         diesel::update(tenants::table.find(id))
             .set((
                 tenants::name.eq(&fields.name),

@@ -3,13 +3,13 @@
 use super::visibility::{in_subtrees, visible, visible_filter};
 use super::{with_path, Tenant, Visibility};
 use crate::db::models::{array_length, like_pattern, lower};
-use crate::db::schema::{tenant_paths, tenant_roles, tenants};
+use crate::db::schema::{tenant_labels, tenant_paths, tenant_roles, tenants};
 use chrono::{DateTime, Utc};
 use diesel::expression::{is_aggregate, AppearsOnTable, TypedExpressionType, ValidGrouping};
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
-use diesel::sql_types::{BigInt, Bool, SqlType};
+use diesel::sql_types::{Array, BigInt, Bool, Nullable, SqlType, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use std::marker::PhantomData;
 
@@ -29,6 +29,63 @@ pub struct TenantListRow {
     pub user_count: i32,
     pub created_at: DateTime<Utc>,
     pub depth: Option<i32>,
+    pub parent_id: Option<i64>,
+    /// `None` for the root.
+    pub parent_name: Option<String>,
+    pub labels: Vec<String>,
+    /// Users in the whole subtree (the tenant's own for a customer, or where the
+    /// viewer does not see the whole subtree).
+    pub subtree_users: i64,
+    /// Instances in the whole subtree, likewise.
+    pub subtree_instances: i64,
+}
+
+/// Which tenants a filter selects, besides visibility and the subtree listed: what
+/// the Tenants page's and the API's query parameters ask for, and what a later bulk
+/// action on "all tenants matching this filter" selects. Every part is optional; the
+/// parts combine (AND).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TenantFilter {
+    /// Name contains this (case-insensitive).
+    pub name: Option<String>,
+    /// Enabled (`Some(true)`) or disabled.
+    pub enabled: Option<bool>,
+    /// Resellers (may have sub-tenants, `Some(true)`) or customers.
+    pub reseller: Option<bool>,
+    /// Direct children of this tenant.
+    pub parent: Option<i64>,
+    /// Has every one of these labels.
+    pub labels: Vec<String>,
+}
+
+/// `query` (boxed, over `tenants` alone or joined) narrowed by a `TenantFilter`.
+macro_rules! filtered_by {
+    ($query:expr, $filter:expr) => {{
+        let f: &TenantFilter = $filter;
+        let mut query = $query;
+        if let Some(n) = f.name.as_deref().filter(|n| !n.is_empty()) {
+            query = query.filter(tenants::name.ilike(like_pattern(n)));
+        }
+        if let Some(enabled) = f.enabled {
+            query = query.filter(tenants::enabled.eq(enabled));
+        }
+        if let Some(reseller) = f.reseller {
+            query = query.filter(tenants::can_have_subtenants.eq(reseller));
+        }
+        if let Some(parent) = f.parent {
+            query = query.filter(tenants::parent_id.eq(parent));
+        }
+        for label in &f.labels {
+            query = query.filter(
+                tenants::id.eq_any(
+                    tenant_labels::table
+                        .filter(tenant_labels::label.eq(label.clone()))
+                        .select(tenant_labels::tenant_id),
+                ),
+            );
+        }
+        query
+    }};
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,7 +125,7 @@ pub struct ListQuery {
     /// List the descendants of this tenant (not the tenant itself).
     pub within: Tenant,
     pub visibility: Visibility,
-    pub name_filter: Option<String>,
+    pub filter: TenantFilter,
     pub sort: SortKey,
     pub descending: bool,
     pub page: i64,
@@ -116,7 +173,7 @@ macro_rules! sorted {
 
 /// The columns of a `TenantListRow`, on `tenants` joined with roles and paths.
 macro_rules! list_columns {
-    () => {
+    ($subtree:expr) => {
         (
             tenants::id,
             tenants::name,
@@ -128,6 +185,11 @@ macro_rules! list_columns {
             tenants::user_count,
             tenants::created_at,
             array_length(tenant_paths::path, 1),
+            tenants::parent_id,
+            fixed::<Nullable<Text>>(Piece::ParentName),
+            fixed::<Array<Text>>(Piece::Labels),
+            fixed::<BigInt>($subtree.users()),
+            fixed::<BigInt>($subtree.instances()),
         )
     };
 }
@@ -147,6 +209,52 @@ enum Piece {
     Count,
     /// The count past the cap: one more than it.
     CapPlusOne,
+    /// The parent's name.
+    ParentName,
+    /// The tenant's labels, sorted.
+    Labels,
+    /// Users of the tenant's whole subtree (its own for a customer).
+    SubtreeUsers,
+    /// Instances of the tenant's whole subtree (its own for a customer).
+    SubtreeInstances,
+    /// The tenant's own users, as a bigint.
+    OwnUsers,
+    /// The tenant's own instances, as a bigint.
+    OwnInstances,
+}
+
+/// Whether the rows carry subtree totals (the viewer sees every subtree listed
+/// whole) or only their own counts (the totals would count tenants they may not see).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Totals {
+    Subtree,
+    Own,
+}
+
+impl Totals {
+    fn users(self) -> Piece {
+        match self {
+            Totals::Subtree => Piece::SubtreeUsers,
+            Totals::Own => Piece::OwnUsers,
+        }
+    }
+
+    fn instances(self) -> Piece {
+        match self {
+            Totals::Subtree => Piece::SubtreeInstances,
+            Totals::Own => Piece::OwnInstances,
+        }
+    }
+}
+
+/// The sum of `column` over the subtree of the `tenants` row, for a reseller (a
+/// customer has no subtree): a GIN lookup on the paths per row of the page.
+fn subtree_sum(column: &str) -> String {
+    format!(
+        "(CASE WHEN tenants.can_have_subtenants THEN (SELECT coalesce(sum(d.{column}), 0) \
+         FROM tenant_paths dp JOIN tenants d ON d.id = dp.tenant_id \
+         WHERE dp.path @> ARRAY[tenants.id]) ELSE tenants.{column} END)::int8"
+    )
 }
 
 /// A `Piece` as an expression of type `ST`. Plain text and no binds, and unlike
@@ -184,6 +292,15 @@ impl<ST> QueryFragment<Pg> for Fixed<ST> {
             Piece::PastCap => out.push_sql(&format!("{COUNT} > {COUNT_CAP}")),
             Piece::Count => out.push_sql(&format!("{COUNT}::int8")),
             Piece::CapPlusOne => out.push_sql(&format!("{}::int8", COUNT_CAP + 1)),
+            Piece::ParentName => out
+                .push_sql("(SELECT parent.name FROM tenants parent WHERE parent.id = tenants.parent_id)"),
+            Piece::Labels => out.push_sql(
+                "ARRAY(SELECT l.label FROM tenant_labels l WHERE l.tenant_id = tenants.id ORDER BY l.label)",
+            ),
+            Piece::SubtreeUsers => out.push_sql(&subtree_sum("user_count")),
+            Piece::SubtreeInstances => out.push_sql(&subtree_sum("instance_count")),
+            Piece::OwnUsers => out.push_sql("tenants.user_count::int8"),
+            Piece::OwnInstances => out.push_sql("tenants.instance_count::int8"),
         }
         Ok(())
     }
@@ -270,6 +387,7 @@ impl Tenant {
         conn: &mut AsyncPgConnection,
         q: &ListQuery,
     ) -> QueryResult<(Vec<TenantListRow>, i64)> {
+        let below = q.visibility.below(&q.within);
         // On `tenants` alone (paths only in semi-joins), so that counting never joins.
         let filtered = || {
             let mut query = tenants::table
@@ -279,13 +397,16 @@ impl Tenant {
             if !q.within.is_root() {
                 query = query.filter(in_subtrees(vec![q.within.id]));
             }
-            if let Some(filter) = visible_filter(&q.visibility.below(&q.within)) {
+            if let Some(filter) = visible_filter(&below) {
                 query = query.filter(filter);
             }
-            if let Some(f) = q.name_filter.as_deref().filter(|f| !f.is_empty()) {
-                query = query.filter(tenants::name.ilike(like_pattern(f)));
-            }
-            query
+            filtered_by!(query, &q.filter)
+        };
+        // Subtree totals only where every subtree listed is visible whole.
+        let totals = if below == Visibility::All {
+            Totals::Subtree
+        } else {
+            Totals::Own
         };
         // Counting 100k rows costs more than the page itself: count up to a cap.
         let capped_ids = || filtered().select(tenants::id).limit(COUNT_CAP + 1);
@@ -311,7 +432,7 @@ impl Tenant {
                 .inner_join(tenant_paths::table)
                 .filter(fixed::<Bool>(Piece::WithinCap))
                 .filter(fixed::<Bool>(Piece::OnPage))
-                .select((list_columns!(), fixed::<BigInt>(Piece::Count)))
+                .select((list_columns!(totals), fixed::<BigInt>(Piece::Count)))
                 .into_boxed(),
             q
         );
@@ -321,7 +442,7 @@ impl Tenant {
                 .filter(fixed::<Bool>(Piece::PastCap))
                 .inner_join(tenant_roles::table)
                 .inner_join(tenant_paths::table)
-                .select((list_columns!(), fixed::<BigInt>(Piece::CapPlusOne))),
+                .select((list_columns!(totals), fixed::<BigInt>(Piece::CapPlusOne))),
             q
         )
         .limit(q.per_page)
@@ -343,9 +464,11 @@ impl Tenant {
 #[derive(Clone, Debug)]
 pub struct ApiListQuery {
     pub visibility: Visibility,
-    pub parent: Option<i64>,
+    pub filter: TenantFilter,
+    /// This tenant and its descendants.
     pub subtree: Option<i64>,
-    pub name: Option<String>,
+    /// The descendants of this tenant (not itself).
+    pub within: Option<i64>,
     pub after: Option<i64>,
     pub limit: i64,
 }
@@ -356,14 +479,14 @@ impl Tenant {
         q: &ApiListQuery,
     ) -> QueryResult<Vec<Tenant>> {
         let mut query = visible(with_path().into_boxed(), &q.visibility);
-        if let Some(p) = q.parent {
-            query = query.filter(tenants::parent_id.eq(p));
-        }
+        query = filtered_by!(query, &q.filter);
         if let Some(s) = q.subtree {
             query = query.filter(tenant_paths::path.contains(vec![s]));
         }
-        if let Some(n) = &q.name {
-            query = query.filter(tenants::name.ilike(like_pattern(n)));
+        if let Some(w) = q.within {
+            query = query
+                .filter(tenant_paths::path.contains(vec![w]))
+                .filter(tenants::id.ne(w));
         }
         if let Some(after) = q.after {
             query = query.filter(tenants::id.gt(after));

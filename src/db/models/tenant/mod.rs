@@ -3,6 +3,7 @@
 //! it read `tenants` joined with it (`with_path`).
 
 mod edit;
+mod labels;
 mod list;
 mod subtree;
 mod tree;
@@ -10,7 +11,7 @@ mod tree;
 pub(crate) mod visibility;
 
 pub use edit::{NewChild, TenantFields};
-pub use list::{ApiListQuery, ListQuery, SortKey, TenantListRow, COUNT_CAP};
+pub use list::{ApiListQuery, ListQuery, SortKey, TenantFilter, TenantListRow, COUNT_CAP};
 pub use subtree::SubtreeCounts;
 pub use visibility::Visibility;
 

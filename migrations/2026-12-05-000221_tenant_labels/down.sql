@@ -1,0 +1,2 @@
+DROP INDEX tenants_disabled;
+DROP TABLE tenant_labels;

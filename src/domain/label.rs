@@ -1,0 +1,130 @@
+//! Tenant labels (`tier:gold`, `region:eu`, `vip`): how administrators mark groups
+//! of customers to find and target them together.
+//!
+//! A label is lowercase ASCII letters, digits and `.`, `_`, `-`, at most one `:`
+//! between a key and a value (both non-empty), 1–64 characters; a tenant has at most
+//! 20. Input is trimmed and lowercased; a list is comma- or newline-separated, and
+//! its duplicates collapse (kept in the order first given).
+
+/// One valid label.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Label(String);
+
+/// The longest label.
+pub const MAX_LEN: usize = 64;
+/// The most labels one tenant has.
+pub const MAX_PER_TENANT: usize = 20;
+/// The label format as a regular expression (the OpenAPI document states it).
+pub const PATTERN: &str = "^[a-z0-9._-]+(:[a-z0-9._-]+)?$";
+
+impl Label {
+    pub fn parse(input: &str) -> Result<Self, String> {
+        let s = input.trim().to_lowercase();
+        if s.is_empty() {
+            return Err("Enter a label.".into());
+        }
+        if s.chars().count() > MAX_LEN {
+            return Err(format!("A label has at most {MAX_LEN} characters."));
+        }
+        let word = |w: &str| {
+            !w.is_empty()
+                && w.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c))
+        };
+        let valid = match s.split_once(':') {
+            Some((key, value)) => word(key) && word(value),
+            None => word(&s),
+        };
+        if !valid {
+            return Err(format!(
+                "“{s}” is not a label: use lowercase letters, digits, “.”, “_” and “-”, as a word (vip) or key:value (tier:gold)."
+            ));
+        }
+        Ok(Label(s))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+/// A tenant's labels from a list of items, or the first error.
+pub fn parse_list<'a>(items: impl IntoIterator<Item = &'a str>) -> Result<Vec<String>, String> {
+    let items: Vec<&str> = items.into_iter().collect();
+    if items.len() > MAX_PER_TENANT {
+        return Err(format!("A tenant has at most {MAX_PER_TENANT} labels."));
+    }
+    let mut labels: Vec<String> = Vec::new();
+    for item in items {
+        let label = Label::parse(item)?.into_inner();
+        if !labels.contains(&label) {
+            labels.push(label);
+        }
+    }
+    if labels.len() > MAX_PER_TENANT {
+        return Err(format!("A tenant has at most {MAX_PER_TENANT} labels."));
+    }
+    Ok(labels)
+}
+
+/// A tenant's labels as the API sends them: each exactly in its valid form (no
+/// blanks around it, lowercase), so that the OpenAPI pattern says what is accepted.
+pub fn parse_exact(items: &[String]) -> Result<Vec<String>, String> {
+    if let Some(bad) = items
+        .iter()
+        .find(|i| Label::parse(i).map_or(true, |l| l.as_str() != i.as_str()))
+    {
+        return Err(Label::parse(bad).err().unwrap_or_else(|| {
+            format!("“{bad}” is not a label: send it lowercase, without blanks around it.")
+        }));
+    }
+    parse_list(items.iter().map(String::as_str))
+}
+
+/// A tenant's labels from text (a form field): comma- or newline-separated, blanks ignored.
+pub fn parse_text(text: &str) -> Result<Vec<String>, String> {
+    parse_list(
+        text.split([',', '\n'])
+            .map(str::trim)
+            .filter(|s| !s.is_empty()),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_and_key_values_are_labels() {
+        assert_eq!(Label::parse(" Tier:Gold ").unwrap().as_str(), "tier:gold");
+        assert_eq!(Label::parse("vip").unwrap().as_str(), "vip");
+        assert_eq!(
+            Label::parse("region:eu-west.1").unwrap().as_str(),
+            "region:eu-west.1"
+        );
+        for bad in ["", "a b", "a:b:c", ":x", "x:", "é", "a/b", &"x".repeat(65)] {
+            assert!(Label::parse(bad).is_err(), "{bad:?}");
+        }
+        assert!(Label::parse(&"x".repeat(64)).is_ok());
+    }
+
+    #[test]
+    fn lists_split_dedupe_and_are_bounded() {
+        assert_eq!(
+            parse_text("tier:gold, region:eu\nTIER:GOLD,, \n").unwrap(),
+            ["tier:gold", "region:eu"]
+        );
+        assert_eq!(parse_text("  ").unwrap(), Vec::<String>::new());
+        let many: Vec<String> = (0..21).map(|i| format!("l{i}")).collect();
+        assert!(parse_list(many.iter().map(String::as_str)).is_err());
+        assert!(parse_list(many[..20].iter().map(String::as_str)).is_ok());
+        assert!(parse_text("ok, not ok").is_err());
+        assert_eq!(parse_exact(&["a:b".into(), "a:b".into()]).unwrap(), ["a:b"]);
+        assert!(parse_exact(&["A:b".into()]).is_err());
+        assert!(parse_exact(&[" a".into()]).is_err());
+    }
+}

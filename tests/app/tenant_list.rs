@@ -1,0 +1,569 @@
+//! The Tenants list's filters (`q`, `status`, `kind`, `parent`, `within`, `label`),
+//! labels on the form and in the API, and the list's links: filters survive sorting
+//! (fix 8a) and paging, invalid values get a message (never a 500), and a `parent`
+//! or `within` one may not see reads like one that does not exist.
+
+use crate::api::{token_for, Api};
+use crate::helpers::*;
+use serde_json::json;
+use std::collections::BTreeSet;
+use tenantry::db::models::tenant::{ListQuery, NewChild, SortKey, TenantFields, TenantFilter};
+use tenantry::db::models::{Tenant, Visibility};
+use tenantry::domain::{GrantRole, Scope};
+
+fn fields(subdomain: String, reseller: bool, enabled: bool, labels: Vec<String>) -> TenantFields {
+    TenantFields {
+        name: format!("Tenant {subdomain}"),
+        subdomain,
+        description: String::new(),
+        custom_domain: None,
+        can_have_subtenants: reseller,
+        enabled,
+        tenant_role_id: None,
+        labels: Some(labels),
+    }
+}
+
+/// The ids `Tenant::list` returns for `filter` below `within`, as `visibility` sees them.
+async fn listed(
+    app: &TestApp,
+    within: &Tenant,
+    visibility: Visibility,
+    filter: TenantFilter,
+) -> BTreeSet<i64> {
+    let mut conn = app.conn().await;
+    let query = ListQuery {
+        within: within.clone(),
+        visibility,
+        filter,
+        sort: SortKey::Name,
+        descending: false,
+        page: 1,
+        per_page: 10_000,
+    };
+    let (rows, total) = Tenant::list(&mut conn, &query).await.unwrap();
+    assert!(
+        total <= 10_000,
+        "a filter in this test selects at most 10,000"
+    );
+    assert_eq!(rows.len() as i64, total, "the count agrees with the rows");
+    rows.into_iter().map(|r| r.id).collect()
+}
+
+/// One tenant as the reference sees it.
+struct Ref {
+    id: i64,
+    parent: Option<i64>,
+    path: Vec<i64>,
+    name: String,
+    enabled: bool,
+    reseller: bool,
+    labels: Vec<String>,
+}
+
+#[tokio::test]
+async fn every_filter_and_combination_is_exact_at_ten_thousand_tenants() {
+    let app = spawn_app().await;
+    let mut conn = app.conn().await;
+    // 100 resellers under the root, 100 customers under each: 10,100 tenants.
+    let reseller_fields: Vec<TenantFields> = (0..100)
+        .map(|i| {
+            let labels = if i % 4 == 0 {
+                vec!["tier:gold".into()]
+            } else {
+                vec![]
+            };
+            fields(format!("r{i:03}"), true, i % 10 != 3, labels)
+        })
+        .collect();
+    let children: Vec<NewChild> = reseller_fields
+        .iter()
+        .map(|f| NewChild {
+            parent: &app.root,
+            tenant_role_id: app.root.tenant_role_id,
+            fields: f,
+        })
+        .collect();
+    let resellers = Tenant::insert_children(&mut conn, &children).await.unwrap();
+    let customer_fields: Vec<(usize, TenantFields)> = (0..10_000)
+        .map(|i| {
+            let mut labels = Vec::new();
+            if i % 3 == 0 {
+                labels.push("tier:gold".to_string());
+            }
+            if i % 5 == 0 {
+                labels.push("region:eu".to_string());
+            }
+            (
+                i / 100,
+                fields(format!("c{i:05}"), false, i % 7 != 0, labels),
+            )
+        })
+        .collect();
+    let children: Vec<NewChild> = customer_fields
+        .iter()
+        .map(|(r, f)| NewChild {
+            parent: &resellers[*r],
+            tenant_role_id: app.root.tenant_role_id,
+            fields: f,
+        })
+        .collect();
+    Tenant::insert_children(&mut conn, &children).await.unwrap();
+
+    // The reference: every tenant, with its labels, read plainly.
+    let all = Tenant::api_page(
+        &mut conn,
+        &tenantry::db::models::tenant::ApiListQuery {
+            visibility: Visibility::All,
+            filter: Default::default(),
+            subtree: None,
+            within: Some(app.root.id),
+            after: None,
+            limit: 20_000,
+        },
+    )
+    .await
+    .unwrap();
+    let ids: Vec<i64> = all.iter().map(|t| t.id).collect();
+    let mut labels = Tenant::labels_of(&mut conn, &ids).await.unwrap();
+    let reference: Vec<Ref> = all
+        .iter()
+        .map(|t| Ref {
+            id: t.id,
+            parent: t.parent_id,
+            path: t.path.clone(),
+            name: t.name.clone(),
+            enabled: t.enabled,
+            reseller: t.can_have_subtenants,
+            labels: labels.remove(&t.id).unwrap_or_default(),
+        })
+        .collect();
+    let distinct: BTreeSet<i64> = ids.iter().copied().collect();
+    assert_eq!(distinct.len(), 10_100);
+    drop(conn);
+
+    let expect = |within: i64, visible_root: Option<i64>, f: &TenantFilter| -> BTreeSet<i64> {
+        reference
+            .iter()
+            .filter(|t| t.id != within && t.path.contains(&within))
+            .filter(|t| visible_root.is_none_or(|r| t.path.contains(&r)))
+            .filter(|t| {
+                f.name
+                    .as_ref()
+                    .is_none_or(|n| t.name.to_lowercase().contains(&n.to_lowercase()))
+            })
+            .filter(|t| f.enabled.is_none_or(|e| t.enabled == e))
+            .filter(|t| f.reseller.is_none_or(|r| t.reseller == r))
+            .filter(|t| f.parent.is_none_or(|p| t.parent == Some(p)))
+            .filter(|t| f.labels.iter().all(|l| t.labels.contains(l)))
+            .map(|t| t.id)
+            .collect()
+    };
+    let r7 = resellers[7].id;
+    let r12 = resellers[12].id;
+    let gold = || vec!["tier:gold".to_string()];
+    let filters: Vec<TenantFilter> = vec![
+        TenantFilter {
+            enabled: Some(false),
+            ..Default::default()
+        },
+        TenantFilter {
+            reseller: Some(true),
+            ..Default::default()
+        },
+        TenantFilter {
+            reseller: Some(false),
+            enabled: Some(true),
+            labels: gold(),
+            ..Default::default()
+        },
+        TenantFilter {
+            labels: vec!["region:eu".into()],
+            ..Default::default()
+        },
+        TenantFilter {
+            labels: vec!["region:eu".into(), "tier:gold".into()],
+            enabled: Some(false),
+            ..Default::default()
+        },
+        TenantFilter {
+            parent: Some(r7),
+            ..Default::default()
+        },
+        TenantFilter {
+            parent: Some(r7),
+            labels: gold(),
+            enabled: Some(true),
+            ..Default::default()
+        },
+        TenantFilter {
+            name: Some("C0012".into()),
+            ..Default::default()
+        },
+        TenantFilter {
+            name: Some("r0".into()),
+            reseller: Some(true),
+            enabled: Some(true),
+            labels: gold(),
+            ..Default::default()
+        },
+        TenantFilter {
+            parent: Some(app.root.id),
+            enabled: Some(false),
+            ..Default::default()
+        },
+    ];
+    let root = app.root.clone();
+    let reseller7 = resellers[7].clone();
+    for f in &filters {
+        let want = expect(root.id, None, f);
+        assert!(
+            !want.is_empty() || f.parent == Some(r7),
+            "{f:?} selects something"
+        );
+        assert_eq!(
+            listed(&app, &root, Visibility::All, f.clone()).await,
+            want,
+            "{f:?} below the root"
+        );
+        // `within` a reseller: its subtree only.
+        assert_eq!(
+            listed(&app, &reseller7, Visibility::All, f.clone()).await,
+            expect(r7, None, f),
+            "{f:?} within r007"
+        );
+        // A scoped administrator who sees the subtree of r007 only, listing from the
+        // root (as the API does) and from r007 (at home there).
+        let scoped = Visibility::Within {
+            subtree_roots: vec![r7],
+            tenants: vec![],
+        };
+        assert_eq!(
+            listed(&app, &root, scoped.clone(), f.clone()).await,
+            expect(root.id, Some(r7), f),
+            "{f:?} as r007's administrator"
+        );
+        assert_eq!(
+            listed(&app, &reseller7, scoped, f.clone()).await,
+            expect(r7, Some(r7), f),
+            "{f:?} within r007 as its administrator"
+        );
+    }
+    // The unfiltered list is past the count cap: it says "more than".
+    app.login_admin().await;
+    assert!(app
+        .get_html("/tenants")
+        .await
+        .contains("More than 10000 tenants"));
+
+    // Over HTTP, as r007's administrator: filters combine; another reseller is one
+    // that does not exist.
+    let alice = app.user(&resellers[7], "alice").await;
+    app.grant(
+        &alice,
+        &resellers[7],
+        GrantRole::Administrator,
+        Scope::Subtree,
+        true,
+    )
+    .await;
+    let browser = browser_as(&app, "r007\\alice").await;
+    let disabled_gold = TenantFilter {
+        enabled: Some(false),
+        labels: gold(),
+        ..Default::default()
+    };
+    let n = expect(r7, Some(r7), &disabled_gold).len();
+    let html = browser
+        .get_html("/tenants?status=disabled&label=tier:gold&sort=users&dir=desc")
+        .await;
+    assert!(
+        html.contains(&format!(
+            ">{n} tenant{} below Tenant r007",
+            if n == 1 { "" } else { "s" }
+        )),
+        "{n}: {html}"
+    );
+    for path in [
+        format!("/tenants?within={r12}"),
+        "/tenants?within=99999999".into(),
+    ] {
+        let r = browser.get(&path).await;
+        assert_eq!(status(&r), 422, "{path}");
+        let html = r.text().await.unwrap();
+        assert!(html.contains("There is no tenant"), "{html}");
+        assert!(
+            !html.contains("Tenant r012"),
+            "no name of an invisible tenant"
+        );
+    }
+}
+
+#[tokio::test]
+async fn filters_survive_sorting_and_paging_and_bad_values_get_a_message() {
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    app.login_admin().await;
+
+    // Fix 8a: the table htmx swaps in carries the sort as inputs of the filter form.
+    let r = app
+        .client
+        .get(app.url("/tenants?sort=users&dir=desc&status=enabled"))
+        .header("HX-Request", "true")
+        .send()
+        .await
+        .unwrap();
+    let fragment = r.text().await.unwrap();
+    assert!(
+        fragment
+            .contains(r#"<input type="hidden" name="sort" value="users" form="tenant-filters">"#)
+            && fragment
+                .contains(r#"<input type="hidden" name="dir" value="desc" form="tenant-filters">"#),
+        "{fragment}"
+    );
+    // Sort links and page links keep the filters; filter links keep the sort.
+    let html = app
+        .get_html(&format!(
+            "/tenants?kind=reseller&parent={}&per_page=1",
+            t.acme.id
+        ))
+        .await;
+    assert!(
+        html.contains(&format!(
+        "/tenants?kind=reseller&#38;parent={}&#38;sort=users&#38;dir=asc&#38;page=1&#38;per_page=1",
+        t.acme.id
+    )),
+        "{html}"
+    );
+    assert!(html.contains("children of Tenant acme"), "{html}");
+    assert!(
+        html.contains(">Tenant a1</a>") && !html.contains(">Tenant a2</a>"),
+        "{html}"
+    );
+
+    for (query, field) in [
+        ("status=off", "status"),
+        ("kind=partner", "kind"),
+        ("parent=abc", "parent"),
+        ("within=-3", "within"),
+        ("label=Not%20a%20label", "label"),
+    ] {
+        let r = app.get(&format!("/tenants?{query}")).await;
+        assert_eq!(status(&r), 422, "{query}");
+        let html = r.text().await.unwrap();
+        assert!(
+            html.contains(&format!("<strong>{field}</strong>")) && html.contains("role=\"alert\""),
+            "{query}: {html}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn labels_are_set_on_the_form_shown_as_chips_filtered_and_audited() {
+    let app = spawn_app().await;
+    let acme = app.tenant(&app.root, "acme", true).await;
+    let globex = app.tenant(&app.root, "globex", false).await;
+    app.login_admin().await;
+
+    let edit = |labels: &'static str| {
+        let app = &app;
+        let acme = &acme;
+        async move {
+            app.post_form(
+                &format!("/tenants/{}/edit", acme.id),
+                &[
+                    ("name", "Tenant acme"),
+                    ("subdomain", "acme"),
+                    ("description", ""),
+                    ("custom_domain", ""),
+                    ("can_have_subtenants", "on"),
+                    ("enabled", "on"),
+                    ("labels", labels),
+                ],
+            )
+            .await
+        }
+    };
+    let r = edit("tier:gold, BAD LABEL").await;
+    assert_eq!(status(&r), 422);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("labels-error") && html.contains("BAD LABEL"),
+        "{html}"
+    );
+
+    let r = edit("Tier:Gold\nregion:eu, tier:gold").await;
+    assert_eq!(status(&r), 303);
+    let form = app.get_html(&format!("/tenants/{}/edit", acme.id)).await;
+    assert!(form.contains(">region:eu, tier:gold</textarea>"), "{form}");
+
+    let list = app.get_html("/tenants").await;
+    assert!(
+        list.contains(r#"<a class="chip label" href="/tenants?label=tier%3Agold&#38;sort=name&#38;dir=asc&#38;page=1&#38;per_page=50""#),
+        "{list}"
+    );
+    let gold = app.get_html("/tenants?label=tier:gold").await;
+    assert!(
+        gold.contains(">Tenant acme</a>") && !gold.contains(">Tenant globex</a>"),
+        "{gold}"
+    );
+    let _ = globex;
+
+    // Audited with before and after.
+    let db = db(&app).await;
+    let row = db
+        .query_one(
+            "SELECT before::text, after::text FROM audit_events WHERE action = 'tenant.update' AND tenant_id = $1 ORDER BY id DESC LIMIT 1",
+            &[&acme.id],
+        )
+        .await
+        .unwrap();
+    let before: serde_json::Value = serde_json::from_str(row.get(0)).unwrap();
+    let after: serde_json::Value = serde_json::from_str(row.get(1)).unwrap();
+    assert_eq!(before["labels"], json!([]));
+    assert_eq!(after["labels"], json!(["region:eu", "tier:gold"]));
+
+    // A form without the field keeps them.
+    let r = app
+        .post_form(
+            &format!("/tenants/{}/edit", acme.id),
+            &[
+                ("name", "Acme"),
+                ("subdomain", "acme"),
+                ("can_have_subtenants", "on"),
+                ("enabled", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(status(&r), 303);
+    let mut conn = app.conn().await;
+    assert_eq!(
+        app.reload(&acme)
+            .await
+            .unwrap()
+            .labels(&mut conn)
+            .await
+            .unwrap(),
+        ["region:eu", "tier:gold"]
+    );
+}
+
+#[tokio::test]
+async fn the_api_reads_writes_and_filters_by_labels() {
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    let api = Api::new(&app, Some(&token_for(&app, &app.admin, false).await));
+
+    let (code, created) = api
+        .post(
+            "/api/v1/tenants",
+            json!({"parent_id": t.acme.id, "name": "Initech", "subdomain": "initech",
+                   "labels": ["tier:gold", "region:eu", "tier:gold"]}),
+        )
+        .await;
+    assert_eq!(code, 201, "{created}");
+    assert_eq!(created["labels"], json!(["region:eu", "tier:gold"]));
+    let id = created["id"].as_i64().unwrap();
+    let (_, shown) = api.get(&format!("/api/v1/tenants/{id}")).await;
+    assert_eq!(shown["labels"], json!(["region:eu", "tier:gold"]));
+
+    for bad in [
+        json!(["Tier:Gold"]),
+        json!([" vip"]),
+        json!(["a:b:c"]),
+        json!(null),
+    ] {
+        let (code, body) = api
+            .patch(&format!("/api/v1/tenants/{id}"), json!({"labels": bad}))
+            .await;
+        assert_eq!(code, 422, "{bad}: {body}");
+    }
+    let many: Vec<String> = (0..21).map(|i| format!("l{i}")).collect();
+    assert_eq!(
+        api.patch(&format!("/api/v1/tenants/{id}"), json!({"labels": many}))
+            .await
+            .0,
+        422
+    );
+    let (code, patched) = api
+        .patch(&format!("/api/v1/tenants/{id}"), json!({"labels": ["vip"]}))
+        .await;
+    assert_eq!(code, 200, "{patched}");
+    assert_eq!(patched["labels"], json!(["vip"]));
+    let (_, kept) = api
+        .patch(
+            &format!("/api/v1/tenants/{id}"),
+            json!({"description": "x"}),
+        )
+        .await;
+    assert_eq!(kept["labels"], json!(["vip"]));
+
+    let names = |page: &serde_json::Value| -> Vec<String> {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["subdomain"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (_, page) = api.get("/api/v1/tenants?label=vip").await;
+    assert_eq!(names(&page), ["initech"]);
+    let (_, page) = api
+        .get(&format!(
+            "/api/v1/tenants?within={}&kind=reseller",
+            t.acme.id
+        ))
+        .await;
+    assert_eq!(names(&page), ["a1"]);
+    let (_, page) = api
+        .get(&format!(
+            "/api/v1/tenants?within={}&kind=customer&q=A",
+            t.acme.id
+        ))
+        .await;
+    assert_eq!(names(&page), ["a1x", "a2"]);
+    let mut conn = app.conn().await;
+    Tenant::set_enabled(&mut conn, t.g1.id, false)
+        .await
+        .unwrap();
+    let (_, page) = api.get("/api/v1/tenants?status=disabled").await;
+    assert_eq!(names(&page), ["g1"]);
+    for bad in ["status=off", "kind=x", "within=abc"] {
+        assert_eq!(
+            api.get(&format!("/api/v1/tenants?{bad}")).await.0,
+            400,
+            "{bad}"
+        );
+    }
+    assert_eq!(api.get("/api/v1/tenants?label=a:b:c").await.0, 422);
+
+    // A scoped user: a tenant outside their subtree is one that does not exist.
+    let bob = app.user(&t.a1, "bob").await;
+    app.grant(&bob, &t.a1, GrantRole::Administrator, Scope::Subtree, true)
+        .await;
+    let bob_api = Api::new(&app, Some(&token_for(&app, &bob, true).await));
+    assert_eq!(
+        bob_api
+            .get(&format!("/api/v1/tenants?within={}", t.globex.id))
+            .await
+            .0,
+        404
+    );
+    assert_eq!(bob_api.get("/api/v1/tenants?within=99999999").await.0, 404);
+    let (_, page) = bob_api
+        .get(&format!("/api/v1/tenants?within={}", t.a1.id))
+        .await;
+    assert_eq!(names(&page), ["a1x"]);
+}
+
+#[tokio::test]
+async fn the_dashboard_links_to_the_lists_it_counts() {
+    let app = spawn_app().await;
+    app.tenant(&app.root, "acme", false).await;
+    app.login_admin().await;
+    let html = app.get_html("/dashboard").await;
+    assert!(
+        html.contains(r#"href="/tenants?status=disabled""#),
+        "{html}"
+    );
+}
