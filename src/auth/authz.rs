@@ -363,10 +363,19 @@ pub fn can_define_templates(p: &Principal, tenant: &Tenant) -> bool {
     tenant.is_root() && can_manage_tenant_roles(p)
 }
 
-/// May the user change or delete a user role of `tenant`? Roles Full there, and a
-/// template (`multi_tenant`) only for root administrators: it changes every copy.
-pub fn can_change_role(p: &Principal, tenant: &Tenant, multi_tenant: bool) -> bool {
-    can_edit_roles(p, tenant) && (!multi_tenant || can_manage_tenant_roles(p))
+/// May the user change or delete a user role of `tenant` that now gives `current`?
+/// Roles Full there; a template (`multi_tenant`) only for root administrators (it
+/// changes every copy); and only a role that gives no more than the user holds there
+/// — else a weaker editor could strip the rights of those who outrank them.
+pub fn can_change_role(
+    p: &Principal,
+    tenant: &Tenant,
+    multi_tenant: bool,
+    current: &Permissions,
+) -> bool {
+    can_edit_roles(p, tenant)
+        && (!multi_tenant || can_manage_tenant_roles(p))
+        && exceeds_own(p, tenant, current).is_empty()
 }
 
 /// Root administrators (global administrators with Roles Full in the root) define

@@ -728,6 +728,54 @@ async fn nobody_gives_a_role_more_than_they_hold() {
         .is_none());
 }
 
+/// A role manager may not lower (or delete) a role that gives more than they hold:
+/// it would strip the rights of whoever holds it, people who outrank them.
+#[tokio::test]
+async fn nobody_changes_or_deletes_a_role_stronger_than_their_own() {
+    let app = spawn_app().await;
+    let acme = app.tenant(&app.root, "acme", true).await;
+    let mine = perms(
+        Level::Read,
+        &[(Feature::Roles, Level::Full), (Feature::Audit, Level::None)],
+    );
+    user_holding(&app, &acme, "rita", "Role manager", &mine).await;
+    let strong = perms(Level::Full, &[]);
+    let (_, admin_role) = user_holding(&app, &acme, "olga", "Tenant admin", &strong).await;
+    let unused = {
+        let mut conn = app.conn().await;
+        UserRole::insert(&mut conn, acme.id, "Unused strong", &strong, false)
+            .await
+            .unwrap()
+    };
+    let rita = browser_as(&app, "acme\\rita").await;
+
+    let path = format!("/tenants/{}/roles/{}", acme.id, admin_role.id);
+    let r = post(&rita, &path, &role_form("Tenant admin", "none", &[])).await;
+    assert_eq!(status(&r), 403);
+    let kept = role_named(&app, acme.id, "Tenant admin").await.unwrap();
+    assert_eq!(kept.permissions.get(Feature::Tenants), Level::Full);
+
+    let r = rita
+        .post_form(
+            &format!("/tenants/{}/roles/{}/delete", acme.id, unused.id),
+            &[],
+        )
+        .await;
+    assert_eq!(status(&r), 403);
+    assert!(role_named(&app, acme.id, "Unused strong").await.is_some());
+
+    // A role within her own rights stays hers to edit and delete.
+    let (_, weak) = user_holding(&app, &acme, "walt", "Weak", &perms(Level::None, &[])).await;
+    let r = post(
+        &rita,
+        &format!("/tenants/{}/roles/{}", acme.id, weak.id),
+        &role_form("Weaker", "none", &[]),
+    )
+    .await;
+    assert_redirect_to(&r, &format!("/tenants/{}/roles", acme.id));
+    assert!(role_named(&app, acme.id, "Weaker").await.is_some());
+}
+
 // ---------------------------------------------------------------- tenant roles
 
 #[tokio::test]

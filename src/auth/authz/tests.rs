@@ -648,11 +648,37 @@ fn roles_are_edited_with_roles_full_and_templates_by_root_administrators() {
     assert!(!can_define_templates(&root_admin(), &partner));
     assert!(!can_define_templates(&partner_owner(), &partner));
 
-    assert!(can_change_role(&partner_admin(), &partner, false));
-    assert!(!can_change_role(&partner_admin(), &partner, true));
-    assert!(!can_change_role(&partner_viewer(), &partner, false));
-    assert!(can_change_role(&root_admin(), &root, true));
-    assert!(can_change_role(&root_admin(), &partner, true));
+    let read = Permissions::all(Read);
+    assert!(can_change_role(&partner_admin(), &partner, false, &read));
+    assert!(!can_change_role(&partner_admin(), &partner, true, &read));
+    assert!(!can_change_role(&partner_viewer(), &partner, false, &read));
+    assert!(can_change_role(&root_admin(), &root, true, &read));
+    assert!(can_change_role(&root_admin(), &partner, true, &read));
+}
+
+#[test]
+fn a_role_giving_more_than_the_editor_holds_is_not_theirs_to_change() {
+    let partner = t(PARTNER);
+    // Roles Full at home (no grant), every other feature Read.
+    let mut own = Permissions::all(Read);
+    own.set(Feature::Roles, Full);
+    let editor = with_role(who(7, PARTNER, &[]), own.clone());
+    assert!(can_change_role(&editor, &partner, false, &own));
+    assert!(can_change_role(
+        &editor,
+        &partner,
+        false,
+        &Permissions::none()
+    ));
+    let mut more = own.clone();
+    more.set(Feature::Tenants, Full);
+    assert!(!can_change_role(&editor, &partner, false, &more));
+    assert!(!can_change_role(
+        &editor,
+        &partner,
+        false,
+        &Permissions::all(Full)
+    ));
 }
 
 // ---------------------------------------------------------------- paths and navigation
