@@ -666,6 +666,18 @@ async fn bad_input_gets_a_problem_and_changes_nothing() {
         .await
         .unwrap();
     assert_eq!(r.headers()["allow"], "GET, POST");
+    // HEAD misses the way GET does: a path no tenant can have is not found.
+    for path in [
+        "/api/v1/tenants/abc",
+        "/api/v1/tenants/99999999999999999999",
+    ] {
+        let r = api
+            .request(reqwest::Method::HEAD, path)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 404, "HEAD {path}");
+    }
     let (_, body) = api
         .post(
             "/api/v1/tenants",

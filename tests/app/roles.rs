@@ -35,14 +35,6 @@ const LABELS: [&str; 10] = [
     "Audit",
 ];
 
-/// The message of `<p class="field-error" id="{field}-error">`, if shown.
-fn field_error(html: &str, field: &str) -> Option<String> {
-    let marker = format!("<p class=\"field-error\" id=\"{field}-error\">");
-    let start = html.find(&marker)? + marker.len();
-    let end = html[start..].find("</p>")? + start;
-    Some(html[start..end].to_string())
-}
-
 /// Role form fields: `name`, and every feature at `default` except those in `levels`.
 fn role_form(name: &str, default: &str, levels: &[(&str, &str)]) -> Vec<(String, String)> {
     let mut out = vec![("name".to_string(), name.to_string())];

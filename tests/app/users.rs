@@ -77,14 +77,6 @@ async fn audit_text(app: &TestApp, action: &str) -> String {
         .join("\n")
 }
 
-/// The message of `<p class="field-error" id="{field}-error">`, if shown.
-fn field_error(html: &str, field: &str) -> Option<String> {
-    let marker = format!("<p class=\"field-error\" id=\"{field}-error\">");
-    let start = html.find(&marker)? + marker.len();
-    let end = html[start..].find("</p>")? + start;
-    Some(html[start..end].to_string())
-}
-
 /// The opening tag of the element with this id.
 fn tag<'a>(html: &'a str, id: &str) -> &'a str {
     let marker = format!("id=\"{id}\"");

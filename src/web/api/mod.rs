@@ -192,7 +192,12 @@ pub fn miss(req: &HttpRequest) -> HttpResponse {
         .collect();
     let candidates = if fixed.is_empty() { matching } else { fixed };
     let methods: Vec<String> = candidates.iter().map(|r| r.method.to_string()).collect();
-    if methods.is_empty() || methods.iter().any(|m| m == req.method().as_str()) {
+    // A GET route answers HEAD too (`routes::method`), so HEAD misses like GET does.
+    let asked = match *req.method() {
+        actix_web::http::Method::HEAD => "GET",
+        ref m => m.as_str(),
+    };
+    if methods.is_empty() || methods.iter().any(|m| m == asked) {
         return AppError::NotFound.problem_response();
     }
     let mut response = AppError::problem(

@@ -214,8 +214,9 @@ impl InviteForm {
         match self.kind.trim() {
             "user" => Some("user"),
             "grant" => Some("grant"),
-            _ if !self.role_id.trim().is_empty() && self.role.trim().is_empty() => Some("user"),
-            _ if !self.role.trim().is_empty() && self.role_id.trim().is_empty() => Some("grant"),
+            // Only a form without the radio (an old page, a script) has it guessed.
+            "" if !self.role_id.trim().is_empty() && self.role.trim().is_empty() => Some("user"),
+            "" if !self.role.trim().is_empty() && self.role_id.trim().is_empty() => Some("grant"),
             _ => None,
         }
     }
