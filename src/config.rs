@@ -131,14 +131,7 @@ impl Settings {
             .unwrap_or_else(|| format!("http://{listen}"))
             .trim_end_matches('/')
             .to_string();
-        let pool_size = parse_num(
-            get(
-                "TENANTRY_DB_POOL_SIZE",
-                &file.db_pool_size.map(|n| n.to_string()),
-            ),
-            16,
-            "TENANTRY_DB_POOL_SIZE",
-        )?;
+        let pool_size = number(&get, "TENANTRY_DB_POOL_SIZE", file.db_pool_size, 16)?;
         let smtp_url = get("TENANTRY_SMTP_URL", &file.smtp_url);
         if let Some(url) = &smtp_url {
             if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
@@ -157,13 +150,11 @@ impl Settings {
             .filter(|d| !d.trim().is_empty())
             .unwrap_or_else(|| "mail-outbox".into())
             .into();
-        let invitation_ttl_hours: i64 = parse_num(
-            get(
-                "TENANTRY_INVITATION_TTL_HOURS",
-                &file.invitation_ttl_hours.map(|n| n.to_string()),
-            ),
-            168,
+        let invitation_ttl_hours: i64 = number(
+            &get,
             "TENANTRY_INVITATION_TTL_HOURS",
+            file.invitation_ttl_hours,
+            168,
         )?;
         if !(1..=24 * 365).contains(&invitation_ttl_hours) {
             return Err(ConfigError::Invalid(
@@ -171,24 +162,14 @@ impl Settings {
                 "a number of hours from 1 to 8760",
             ));
         }
-        let invitations_per_hour: i64 = parse_num(
-            get(
-                "TENANTRY_INVITATIONS_PER_HOUR",
-                &file.invitations_per_hour.map(|n| n.to_string()),
-            ),
-            20,
+        let invitations_per_hour: i64 = number(
+            &get,
             "TENANTRY_INVITATIONS_PER_HOUR",
+            file.invitations_per_hour,
+            20,
         )?;
-        let outbox_poll_ms: u64 = parse_num(
-            get("TENANTRY_OUTBOX_POLL_MS", &None),
-            1000,
-            "TENANTRY_OUTBOX_POLL_MS",
-        )?;
-        let outbox_backoff_ms: u64 = parse_num(
-            get("TENANTRY_OUTBOX_BACKOFF_MS", &None),
-            2000,
-            "TENANTRY_OUTBOX_BACKOFF_MS",
-        )?;
+        let outbox_poll_ms: u64 = number(&get, "TENANTRY_OUTBOX_POLL_MS", None, 1000)?;
+        let outbox_backoff_ms: u64 = number(&get, "TENANTRY_OUTBOX_BACKOFF_MS", None, 2000)?;
         let dns_resolver = match get("TENANTRY_DNS_RESOLVER", &file.dns_resolver) {
             None => None,
             Some(v) => Some(parse_resolver(&v).ok_or(ConfigError::Invalid(
@@ -204,11 +185,7 @@ impl Settings {
             ))?,
         };
         let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
-        let hash_concurrency = parse_num(
-            get("TENANTRY_HASH_CONCURRENCY", &None),
-            cpus.max(2),
-            "TENANTRY_HASH_CONCURRENCY",
-        )?;
+        let hash_concurrency = number(&get, "TENANTRY_HASH_CONCURRENCY", None, cpus.max(2))?;
         Ok(Self {
             database_url: SecretString::from(database_url),
             listen,
@@ -289,6 +266,16 @@ fn parse_resolver(v: &str) -> Option<std::net::SocketAddr> {
     v.parse()
         .ok()
         .or_else(|| v.parse::<std::net::IpAddr>().ok().map(|ip| (ip, 53).into()))
+}
+
+/// A number setting: from the environment, else the file, else `default`.
+fn number<T: std::str::FromStr + ToString>(
+    get: &impl Fn(&str, &Option<String>) -> Option<String>,
+    name: &'static str,
+    file_value: Option<T>,
+    default: T,
+) -> Result<T, ConfigError> {
+    parse_num(get(name, &file_value.map(|n| n.to_string())), default, name)
 }
 
 fn parse_num<T: std::str::FromStr>(

@@ -18,7 +18,6 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use chrono::{DateTime, Utc};
 use rand::distributions::{Alphanumeric, DistString};
-use sha2::{Digest, Sha256};
 use std::cell::RefCell;
 use std::collections::HashMap;
 
@@ -93,7 +92,7 @@ impl PgSessionStore {
 
 /// Only a hash of the session key is stored: a leaked table does not hand out sessions.
 fn key_hash(key: &SessionKey) -> String {
-    hex::encode(Sha256::digest(key.as_ref().as_bytes()))
+    super::tokens::stored_hash(key.as_ref())
 }
 
 /// The user id kept in its own column so a user's sessions can be found.

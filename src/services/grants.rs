@@ -1,11 +1,24 @@
 //! Giving and revoking tenant-management grants, audited, guarding the last root Owner.
+//! Both take the acting [`Principal`] and decide its rights with `authz`; the caller
+//! has read the tenant with `authz::visible_tenant` (404).
 
 use super::Actor;
+use crate::auth::{authz, Principal};
 use crate::db::models::grant::GrantRow;
 use crate::db::models::{Grant, Tenant, User};
-use crate::domain::{GrantRole, Scope};
+use crate::domain::{Feature, GrantRole, Level, Scope};
 use crate::error::AppError;
+use crate::services::tenants::Parsed;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
+
+/// The field error for a user the granter may not pick (unknown or not visible).
+pub const CHOOSE_USER: &str = "Choose a user from the list.";
+/// The field error for a grant stronger than the granter's own.
+pub const STRONGER: &str =
+    "You cannot give a grant stronger than your own (role, scope or “may manage sub-tenants”).";
+
+/// A grant's terms: role, scope and "may manage sub-tenants".
+pub type Terms = (GrantRole, Scope, bool);
 
 const LAST_OWNER: &str =
     "This is the last Owner of the root tenant; give the Owner role to someone else first.";
@@ -31,15 +44,56 @@ async fn is_last_root_owner(
     Ok(is_owner && !another)
 }
 
-/// Gives (or changes) `user_id`'s grant on `tenant`.
+/// Gives (or changes) the grant of the user `user_id` names on `tenant` as `p`, and
+/// returns that user. It takes Users Full there and a grant role `p` may give at
+/// all (403); the user must be one `p` can see (else the field error on `user_id`,
+/// whether or not they exist), and with the input's field errors reported at once.
+/// Replacing a grant `p` could not revoke is 403; a grant stronger than `p`'s own
+/// is a field error on `role`.
 pub async fn give(
+    conn: &mut AsyncPgConnection,
+    p: &Principal,
+    actor: &Actor,
+    tenant: &Tenant,
+    user_id: Option<i64>,
+    terms: Parsed<Terms>,
+) -> Result<Principal, AppError> {
+    authz::require(p, tenant, Feature::Users, Level::Full)?;
+    if authz::grantable_roles(p, tenant).is_empty() {
+        return Err(AppError::Forbidden);
+    }
+    let subject = match user_id {
+        Some(id) => Principal::load(conn, id)
+            .await?
+            .filter(|s| authz::can_see(p, &s.home)),
+        None => None,
+    };
+    let mut errors = terms.as_ref().err().cloned().unwrap_or_default();
+    if subject.is_none() {
+        errors.insert("user_id", CHOOSE_USER.into());
+    }
+    let (Some(subject), Ok((role, scope, manage))) = (subject, terms) else {
+        return Err(AppError::Validation(errors));
+    };
+    let old = Grant::existing(conn, subject.user.id, tenant.id)
+        .await?
+        .map(|g| (g.role, g.scope, g.manage_subtenants));
+    if !authz::can_replace_grant(p, tenant, old) {
+        return Err(AppError::Forbidden);
+    }
+    if !authz::can_give_grant(p, tenant, role, scope, manage) {
+        return Err(AppError::field("role", STRONGER));
+    }
+    store(conn, actor, tenant, subject.user.id, (role, scope, manage)).await?;
+    Ok(subject)
+}
+
+async fn store(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     tenant: &Tenant,
     user_id: i64,
-    role: GrantRole,
-    scope: Scope,
-    manage: bool,
+    (role, scope, manage): Terms,
 ) -> Result<(), AppError> {
     conn.transaction(async |conn| {
         let before = Grant::existing(conn, user_id, tenant.id).await?;
@@ -60,12 +114,21 @@ pub async fn give(
     .await
 }
 
+/// Revokes `grant`, one on `tenant`, as `p`: only a grant `p` could give (403).
 pub async fn revoke(
     conn: &mut AsyncPgConnection,
+    p: &Principal,
     actor: &Actor,
     tenant: &Tenant,
     grant: &GrantRow,
 ) -> Result<(), AppError> {
+    if !authz::can_revoke_grant(
+        p,
+        tenant,
+        (grant.role, grant.scope, grant.manage_subtenants),
+    ) {
+        return Err(AppError::Forbidden);
+    }
     conn.transaction(async |conn| {
         if is_last_root_owner(conn, tenant, grant.user_id).await? {
             return Err(AppError::Conflict(LAST_OWNER.into()));

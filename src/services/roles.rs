@@ -1,25 +1,81 @@
 //! User roles, multi-tenant templates and tenant roles: create, edit, delete, audited.
+//! Each takes the acting [`Principal`] and decides its rights with `authz`: the right
+//! to edit the roles (403), templates for root administrators only, and no role with
+//! more rights than the principal holds itself (a field error on `permissions`).
+//! The caller has read the tenant with `authz::visible_tenant` (404).
 
 use super::Actor;
+use crate::auth::{authz, Principal};
 use crate::db::models::role::{TenantRole, UserRole};
 use crate::db::models::Tenant;
-use crate::domain::{Permissions, RoleName};
+use crate::domain::{Feature, Permissions, RoleName};
 use crate::error::AppError;
+use crate::services::tenants::Parsed;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
+
+/// A role's name and permissions, converted (or their field errors).
+pub type RoleFields = Parsed<(RoleName, Permissions)>;
+
+/// The field error for a template asked for where `p` may not define one.
+pub const TEMPLATES_IN_ROOT: &str =
+    "Multi-tenant roles are defined in the root tenant by its administrators.";
+
+/// The field error for rights the editor does not hold.
+pub fn escalation_error(features: &[Feature]) -> String {
+    let names: Vec<&str> = features.iter().map(|f| f.label()).collect();
+    format!(
+        "You cannot give more rights than you hold yourself ({}).",
+        names.join(", ")
+    )
+}
+
+/// A field error on `permissions` if they give more than `p` holds in `tenant`.
+fn within_own(p: &Principal, tenant: &Tenant, permissions: &Permissions) -> Result<(), AppError> {
+    let too_much = authz::exceeds_own(p, tenant, permissions);
+    match too_much.is_empty() {
+        true => Ok(()),
+        false => Err(AppError::field("permissions", escalation_error(&too_much))),
+    }
+}
+
+/// A tenant role's fields as `p` may set them: only root administrators define
+/// tenant roles (403), and none with more rights than `p` holds at home.
+fn tenant_role_fields(
+    p: &Principal,
+    fields: RoleFields,
+) -> Result<(RoleName, Permissions), AppError> {
+    require(authz::can_manage_tenant_roles(p))?;
+    let (name, permissions) = fields.map_err(AppError::Validation)?;
+    within_own(p, &p.home, &permissions)?;
+    Ok((name, permissions))
+}
+
+/// 403 unless `allowed`.
+fn require(allowed: bool) -> Result<(), AppError> {
+    allowed.then_some(()).ok_or(AppError::Forbidden)
+}
 
 fn snapshot(name: &str, permissions: &Permissions) -> serde_json::Value {
     serde_json::json!({ "name": name, "permissions": permissions.to_json() })
 }
 
-/// Creates a role in `tenant`. A template (root only) is copied into every tenant.
+/// Creates a role in `tenant` as `p` (Roles Full there, else 403). A template (root
+/// administrators only, else a field error on `multi_tenant`) is copied into every
+/// tenant.
 pub async fn create_user_role(
     conn: &mut AsyncPgConnection,
+    p: &Principal,
     actor: &Actor,
     tenant: &Tenant,
-    name: &RoleName,
-    permissions: &Permissions,
+    fields: RoleFields,
     multi_tenant: bool,
 ) -> Result<UserRole, AppError> {
+    require(authz::can_edit_roles(p, tenant))?;
+    let (name, permissions) = &fields.map_err(AppError::Validation)?;
+    if multi_tenant && !authz::can_define_templates(p, tenant) {
+        return Err(AppError::field("multi_tenant", TEMPLATES_IN_ROOT));
+    }
+    within_own(p, tenant, permissions)?;
     if UserRole::name_taken(conn, tenant.id, name.as_str(), None).await? {
         return Err(AppError::field(
             "name",
@@ -51,15 +107,20 @@ pub async fn create_user_role(
     .await
 }
 
-/// Saves a role. A template pushes its permissions to linked copies; a copy edited
-/// in its tenant is detached for good.
+/// Saves `role`, one of `tenant`'s, as `p` (`authz::can_change_role`, else 403). A
+/// template pushes its permissions to linked copies; a copy edited in its tenant is
+/// detached for good.
 pub async fn update_user_role(
     conn: &mut AsyncPgConnection,
+    p: &Principal,
     actor: &Actor,
+    tenant: &Tenant,
     role: &UserRole,
-    name: &RoleName,
-    permissions: &Permissions,
+    fields: RoleFields,
 ) -> Result<(UserRole, usize), AppError> {
+    require(authz::can_change_role(p, tenant, role.multi_tenant))?;
+    let (name, permissions) = &fields.map_err(AppError::Validation)?;
+    within_own(p, tenant, permissions)?;
     if UserRole::name_taken(conn, role.tenant_id, name.as_str(), Some(role.id)).await? {
         return Err(AppError::field(
             "name",
@@ -85,12 +146,16 @@ pub async fn update_user_role(
     .await
 }
 
-/// Deletes a role nobody holds. Deleting a template leaves its copies in place.
+/// Deletes `role`, one of `tenant`'s, as `p` (`authz::can_change_role`, else 403),
+/// if nobody holds it. Deleting a template leaves its copies in place.
 pub async fn delete_user_role(
     conn: &mut AsyncPgConnection,
+    p: &Principal,
     actor: &Actor,
+    tenant: &Tenant,
     role: &UserRole,
 ) -> Result<(), AppError> {
+    require(authz::can_change_role(p, tenant, role.multi_tenant))?;
     conn.transaction(async |conn| {
         let holders = UserRole::users_with_role(conn, role.id).await?;
         if holders > 0 {
@@ -115,12 +180,15 @@ pub async fn delete_user_role(
     .await
 }
 
+/// Creates a tenant role as `p` (root administrators only, else 403), with no more
+/// rights than `p` holds at home.
 pub async fn create_tenant_role(
     conn: &mut AsyncPgConnection,
+    p: &Principal,
     actor: &Actor,
-    name: &RoleName,
-    permissions: &Permissions,
+    fields: RoleFields,
 ) -> Result<TenantRole, AppError> {
+    let (name, permissions) = &tenant_role_fields(p, fields)?;
     conn.transaction(async |conn| {
         let role = TenantRole::insert(conn, name.as_str(), permissions)
             .await
@@ -133,26 +201,23 @@ pub async fn create_tenant_role(
     .await
 }
 
-/// Saves a tenant role; lowered rights apply to every user of its tenants on their next request.
-/// Saves a tenant role. Lowering a cap that tenants use is for root Owners; the role
-/// is locked first, so no tenant takes it on between the check and the change.
+/// Saves a tenant role as `p` (root administrators only, else 403, with no more
+/// rights than `p` holds at home); lowered rights apply to every user of its tenants
+/// on their next request. Lowering a cap that tenants use is for root Owners; the
+/// role is locked first, so no tenant takes it on between the check and the change.
 pub async fn update_tenant_role(
     conn: &mut AsyncPgConnection,
+    p: &Principal,
     actor: &Actor,
-    principal: &crate::auth::Principal,
     role: &TenantRole,
-    name: &RoleName,
-    permissions: &Permissions,
+    fields: RoleFields,
 ) -> Result<TenantRole, AppError> {
+    let (name, permissions) = &tenant_role_fields(p, fields)?;
     conn.transaction(async |conn| {
         let current = TenantRole::lock(conn, role.id, true).await?;
         let in_use = TenantRole::tenants_using(conn, role.id).await?;
-        if let Err(message) = crate::auth::authz::tenant_role_edit(
-            principal,
-            &current.permissions,
-            permissions,
-            in_use,
-        ) {
+        if let Err(message) = authz::tenant_role_edit(p, &current.permissions, permissions, in_use)
+        {
             return Err(AppError::field("permissions", message));
         }
         let saved = TenantRole::update(conn, role.id, name.as_str(), permissions)
@@ -167,11 +232,14 @@ pub async fn update_tenant_role(
     .await
 }
 
+/// Deletes a tenant role no tenant has, as `p` (root administrators only, else 403).
 pub async fn delete_tenant_role(
     conn: &mut AsyncPgConnection,
+    p: &Principal,
     actor: &Actor,
     role: &TenantRole,
 ) -> Result<(), AppError> {
+    require(authz::can_manage_tenant_roles(p))?;
     conn.transaction(async |conn| {
         let used = TenantRole::tenants_using(conn, role.id).await?;
         if used > 0 {

@@ -2,23 +2,77 @@
 //! password, log out everywhere — each change in one transaction with its audit event.
 //! A password reset, a disable and "log out everywhere" also revoke the user's API
 //! tokens for good, in the same transaction.
+//!
+//! The changes an administrator makes to a user of a tenant (create, update,
+//! enable/disable, delete, password reset) take the acting [`Principal`] and decide
+//! its rights with `authz`: Users Full in the tenant, dominance over the target, and
+//! no user role with more rights than the principal holds there. The caller has read
+//! the tenant with `authz::visible_tenant` and the target among its members (404).
 
 use super::{api_tokens, Actor};
+use crate::auth::password::PasswordHasher;
+use crate::auth::{authz, Principal};
 use crate::db::models::api_token::Revocation;
+use crate::db::models::role::UserRole;
 use crate::db::models::user::UserFields;
-use crate::db::models::User;
+use crate::db::models::{Tenant, User};
 use crate::db::set_lock_timeout;
-use crate::domain::account::{GbLimit, PersonName};
+use crate::domain::account::{GbLimit, Password, PersonName};
 use crate::domain::email::Email;
 use crate::domain::UserSource;
 use crate::domain::Username;
+use crate::domain::{Feature, Level};
 use crate::error::{AppError, FieldErrors};
+use crate::services::tenants::{with_errors, Parsed};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
 /// The field error for a change to a field an identity source manages.
 pub const MANAGED: &str = "Managed by the identity source; change it there.";
 /// The field error for a taken username.
 pub const TAKEN: &str = "This username is already taken in this tenant.";
+/// The field error of a create in a tenant that has no user role.
+pub const NO_ROLE: &str = "This tenant has no user role yet. Create a multi-tenant role in the root tenant first (or a role in this tenant).";
+/// The field error for a role that is not one of the tenant's (or none on create).
+pub const CHOOSE_ROLE: &str = "Choose a role of this tenant.";
+/// Refusal of an administrator's password reset of their own account.
+pub const OWN_PASSWORD: &str =
+    "Change your own password on your profile page; it asks for your current password.";
+
+/// The user role a form or a body asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RoleChoice {
+    /// None chosen (empty).
+    None,
+    Id(i64),
+    /// A value that cannot name any role (not a number).
+    Unknown,
+}
+
+impl RoleChoice {
+    /// Reads a submitted role id: empty is none, anything else must be a number.
+    pub fn parse(raw: &str) -> Self {
+        match raw.trim() {
+            "" => Self::None,
+            raw => raw.parse().map_or(Self::Unknown, Self::Id),
+        }
+    }
+
+    /// The id asked for, if it is one.
+    pub fn id(self) -> Option<i64> {
+        match self {
+            Self::Id(id) => Some(id),
+            _ => None,
+        }
+    }
+}
+
+/// What a create or an edit asks for: the user role, and the other fields
+/// converted (or their field errors), reported together with the operation's own.
+#[derive(Clone, Debug)]
+pub struct UserInput<T> {
+    pub role: RoleChoice,
+    pub fields: Parsed<T>,
+}
 
 /// A user's own identity fields, valid by construction.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -136,8 +190,89 @@ async fn removal_refused(
     Ok(None)
 }
 
-/// Creates a local user in `tenant_id` (the caller checked the role and the rights).
+/// May `p` change `target`, a member of `tenant`? Users Full there (403), and
+/// dominance over anyone but themselves: a password reset or an email change would
+/// hand over the target's rights (403).
+pub async fn require_changeable(
+    conn: &mut AsyncPgConnection,
+    p: &Principal,
+    tenant: &Tenant,
+    target: &User,
+) -> Result<(), AppError> {
+    authz::require(p, tenant, Feature::Users, Level::Full)?;
+    if target.id != p.user.id {
+        let subject = authz::Subject::load(conn, target.id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        authz::require_dominance(p, &subject)?;
+    }
+    Ok(())
+}
+
+/// The role `choice` names, checked into `errors`: one of `roles` (none only where
+/// not `required`), and, unless it is the user's `current` role, none with more
+/// rights (within the tenant's cap) than `p` holds in `tenant`.
+fn chosen_role(
+    p: &Principal,
+    tenant: &Tenant,
+    roles: &[UserRole],
+    choice: RoleChoice,
+    current: Option<i64>,
+    required: bool,
+    errors: &mut FieldErrors,
+) -> Option<i64> {
+    let role = match choice {
+        RoleChoice::None if !required => return None,
+        RoleChoice::Id(id) => roles.iter().find(|r| r.id == id),
+        _ => None,
+    };
+    let Some(role) = role else {
+        errors.insert("role_id", CHOOSE_ROLE.into());
+        return None;
+    };
+    if current != Some(role.id) {
+        let over = authz::role_escalation(p, tenant, &role.permissions);
+        if !over.is_empty() {
+            let names: Vec<&str> = over.iter().map(|f| f.label()).collect();
+            errors.insert(
+                "role_id",
+                format!(
+                    "You cannot give a role with more rights than you hold ({}).",
+                    names.join(", ")
+                ),
+            );
+        }
+    }
+    Some(role.id)
+}
+
+/// Creates a local user in `tenant` as `p` (Users Full there, else 403), with a role
+/// of the tenant that gives no more than `p` holds there, and the password hashed.
+/// Every field error at once: the input's and the role's.
 pub async fn create(
+    conn: &mut AsyncPgConnection,
+    p: &Principal,
+    actor: &Actor,
+    hasher: &PasswordHasher,
+    tenant: &Tenant,
+    input: UserInput<(NewUser, Password)>,
+) -> Result<User, AppError> {
+    authz::require(p, tenant, Feature::Users, Level::Full)?;
+    let roles = UserRole::for_tenant(conn, tenant.id).await?;
+    if roles.is_empty() {
+        return Err(AppError::field("role_id", NO_ROLE));
+    }
+    let mut errors = FieldErrors::new();
+    let role = chosen_role(p, tenant, &roles, input.role, None, true, &mut errors);
+    // A taken username is found by the insert (the form checks it beforehand too,
+    // to report it with the other errors).
+    let (mut new, password) = with_errors(input.fields, errors)?;
+    new.settings.role_id = role;
+    let hash = hasher.hash(password.secret()).await?;
+    create_hashed(conn, actor, tenant.id, new, &hash).await
+}
+
+async fn create_hashed(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     tenant_id: i64,
@@ -157,9 +292,48 @@ pub async fn create(
     .await
 }
 
-/// Saves the edit form. Disabling here follows the rules of [`set_enabled`] (as
-/// field errors), ends the user's sessions and revokes their API tokens.
+/// Saves an edit of `target`, a member of `tenant`, as `p` ([`require_changeable`]);
+/// a new role follows the rules of [`create`]. Disabling here follows the rules of
+/// [`set_enabled`] (as field errors), ends the user's sessions and revokes their
+/// API tokens.
 pub async fn update(
+    conn: &mut AsyncPgConnection,
+    p: &Principal,
+    actor: &Actor,
+    tenant: &Tenant,
+    target: &User,
+    input: UserInput<UserChange>,
+) -> Result<User, AppError> {
+    require_changeable(conn, p, tenant, target).await?;
+    let roles = UserRole::for_tenant(conn, tenant.id).await?;
+    let mut errors = FieldErrors::new();
+    let role = chosen_role(
+        p,
+        tenant,
+        &roles,
+        input.role,
+        target.role_id,
+        false,
+        &mut errors,
+    );
+    let new_name = input
+        .fields
+        .as_ref()
+        .ok()
+        .and_then(|c| c.identity.as_ref())
+        .map(|i| i.username.as_str())
+        .filter(|name| *name != target.username);
+    if let Some(name) = new_name {
+        if User::username_taken(conn, tenant.id, name, Some(target.id)).await? {
+            errors.insert("username", TAKEN.into());
+        }
+    }
+    let mut change = with_errors(input.fields, errors)?;
+    change.settings.role_id = role;
+    save(conn, actor, target.id, change).await
+}
+
+async fn save(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     id: i64,
@@ -220,15 +394,19 @@ pub async fn update(
     .await
 }
 
-/// Enables or disables a user. Disabling ends their sessions at once and revokes
-/// their API tokens for good; nobody disables themselves or the last Owner of the
-/// root (409).
+/// Enables or disables `target`, a member of `tenant`, as `p`
+/// ([`require_changeable`]). Disabling ends their sessions at once and revokes their
+/// API tokens for good; nobody disables themselves or the last Owner of the root (409).
 pub async fn set_enabled(
     conn: &mut AsyncPgConnection,
+    p: &Principal,
     actor: &Actor,
-    id: i64,
+    tenant: &Tenant,
+    target: &User,
     enabled: bool,
 ) -> Result<User, AppError> {
+    require_changeable(conn, p, tenant, target).await?;
+    let id = target.id;
     conn.transaction(async |conn| {
         set_lock_timeout(conn).await?;
         if !enabled {
@@ -262,13 +440,18 @@ pub async fn set_enabled(
     .await
 }
 
-/// Deletes a user (their grants and sessions go with them); nobody deletes
-/// themselves or the last Owner of the root (409).
+/// Deletes `target`, a member of `tenant`, as `p` ([`require_changeable`]); their
+/// grants and sessions go with them. Nobody deletes themselves or the last Owner of
+/// the root (409).
 pub async fn delete(
     conn: &mut AsyncPgConnection,
+    p: &Principal,
     actor: &Actor,
-    id: i64,
+    tenant: &Tenant,
+    target: &User,
 ) -> Result<User, AppError> {
+    require_changeable(conn, p, tenant, target).await?;
+    let id = target.id;
     conn.transaction(async |conn| {
         set_lock_timeout(conn).await?;
         let current = User::find_with_tenant(conn, id)
@@ -289,20 +472,36 @@ pub async fn delete(
     .await
 }
 
-/// Sets a new password chosen by an administrator, ends the user's sessions and
-/// revokes their API tokens (whoever held the account's credentials may have made
-/// them). Returns the user's new session epoch. Refused for identity-source users.
+/// Sets a new password for `target`, a member of `tenant`, chosen by `p`
+/// ([`require_changeable`]), ends the user's sessions and revokes their API tokens
+/// (whoever held the account's credentials may have made them). Returns the user's
+/// new session epoch. Refused (field errors on `password`) for identity-source
+/// users, for one's own account (the profile page asks for the current password),
+/// and for a password that is not good enough.
 pub async fn reset_password(
     conn: &mut AsyncPgConnection,
+    p: &Principal,
     actor: &Actor,
-    id: i64,
-    password_hash: &str,
+    hasher: &PasswordHasher,
+    tenant: &Tenant,
+    target: &User,
+    password: &str,
 ) -> Result<i32, AppError> {
+    require_changeable(conn, p, tenant, target).await?;
+    let password = if target.is_managed() {
+        Err(MANAGED.to_string())
+    } else if target.id == p.user.id {
+        Err(OWN_PASSWORD.to_string())
+    } else {
+        Password::parse(password, &target.username)
+    }
+    .map_err(|message| AppError::field("password", message))?;
+    let hash = hasher.hash(password.secret()).await?;
     set_password(
         conn,
         actor,
-        id,
-        password_hash,
+        target.id,
+        &hash,
         "user.password_reset",
         Some(Revocation::PasswordReset),
     )

@@ -126,15 +126,6 @@ pub struct AccessQuery {
     user: String,
 }
 
-/// A stored grant's terms; the database's checks keep role and scope parseable.
-async fn tenant_for(
-    user: &CurrentUser,
-    conn: &mut AsyncPgConnection,
-    raw: &str,
-) -> Result<Tenant, AppError> {
-    path_tenant(user, conn, parse_id(raw)?, Feature::Users, Level::Read).await
-}
-
 /// How the explainer names a tenant the viewer may not see.
 pub const HIDDEN_TENANT: &str = "a tenant you cannot see";
 
@@ -289,7 +280,7 @@ async fn page(
     query: web::Query<AccessQuery>,
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
-    let tenant = tenant_for(&user, &mut conn, &path).await?;
+    let tenant = path_tenant(&user, &mut conn, &path, Feature::Users, Level::Read).await?;
     let subject = match query.user.trim() {
         "" => None,
         raw => Some(parse_id(raw)?),
@@ -311,56 +302,27 @@ async fn give(
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
     let mut conn = state.pool.get().await?;
-    let tenant = tenant_for(&user, &mut conn, &path).await?;
-    authz::require(&user, &tenant, Feature::Users, Level::Full)?;
-    if authz::grantable_roles(&user, &tenant).is_empty() {
-        return Err(AppError::Forbidden);
-    }
-    let mut errors = FieldErrors::new();
-    let terms = form.terms().map_err(|e| errors.extend(e)).ok();
-    // Only users the granter may see can be picked; any other id is the same field error.
-    let subject = match form.user_id.trim().parse::<i64>() {
-        Ok(id) => match Principal::load(&mut conn, id).await? {
-            Some(p) if authz::can_see(&user, &p.home) => Some(p),
-            _ => None,
-        },
-        Err(_) => None,
-    };
-    if subject.is_none() {
-        errors.insert("user_id", "Choose a user from the list.".into());
-    }
-    let result = match (terms, &subject) {
-        (Some((role, scope, manage)), Some(subject)) if errors.is_empty() => {
-            let old = Grant::existing(&mut conn, subject.user.id, tenant.id)
-                .await?
-                .map(|g| (g.role, g.scope, g.manage_subtenants));
-            if !authz::can_replace_grant(&user, &tenant, old) {
-                Err(AppError::Forbidden)
-            } else if !authz::can_give_grant(&user, &tenant, role, scope, manage) {
-                Err(AppError::field("role", "You cannot give a grant stronger than your own (role, scope or “may manage sub-tenants”)."))
-            } else {
-                service::give(
-                    &mut conn,
-                    &actor(&user, &req),
-                    &tenant,
-                    subject.user.id,
-                    role,
-                    scope,
-                    manage,
-                )
-                .await
-            }
-        }
-        _ => Err(AppError::Validation(errors)),
-    };
+    let tenant = path_tenant(&user, &mut conn, &path, Feature::Users, Level::Read).await?;
+    let result = service::give(
+        &mut conn,
+        &user,
+        &actor(&user, &req),
+        &tenant,
+        form.user_id.trim().parse().ok(),
+        form.terms(),
+    )
+    .await;
     match field_errors(result)? {
-        Ok(()) => {
-            if let Some(s) = subject {
-                flash(
-                    &user.session.0,
-                    format!("{} now holds {} on {}.", s.login(), form.role, tenant.name),
-                );
-            }
+        Ok(subject) => {
+            flash(
+                &user.session.0,
+                format!(
+                    "{} now holds {} on {}.",
+                    subject.login(),
+                    form.role,
+                    tenant.name
+                ),
+            );
             Ok(see_other(&req, &format!("/tenants/{}/access", tenant.id)))
         }
         Err(errors) => rerender(&build(&user, &mut conn, tenant, form, errors, None).await?),
@@ -375,18 +337,11 @@ async fn revoke(
 ) -> Result<HttpResponse, AppError> {
     let (id, grant_id) = path.into_inner();
     let mut conn = state.pool.get().await?;
-    let tenant = tenant_for(&user, &mut conn, &id).await?;
+    let tenant = path_tenant(&user, &mut conn, &id, Feature::Users, Level::Read).await?;
     let grant = Grant::find_on_tenant(&mut conn, tenant.id, parse_id(&grant_id)?)
         .await?
         .ok_or(AppError::NotFound)?;
-    if !authz::can_revoke_grant(
-        &user,
-        &tenant,
-        (grant.role, grant.scope, grant.manage_subtenants),
-    ) {
-        return Err(AppError::Forbidden);
-    }
-    service::revoke(&mut conn, &actor(&user, &req), &tenant, &grant).await?;
+    service::revoke(&mut conn, &user, &actor(&user, &req), &tenant, &grant).await?;
     flash(&user.session.0, "Grant revoked.");
     Ok(see_other(&req, &format!("/tenants/{}/access", tenant.id)))
 }

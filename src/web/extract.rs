@@ -71,16 +71,17 @@ impl ApiUser {
     }
 }
 
-/// The tenant a console path names: 404 unless the user may see it, 403 unless they
-/// hold `level` on `feature` there. The prologue of every tenant page.
+/// The tenant a console path names (`raw`, its id segment; not a number: 404): 404
+/// unless the user may see it, 403 unless they hold `level` on `feature` there. The
+/// prologue of every tenant page.
 pub async fn path_tenant(
     user: &CurrentUser,
     conn: &mut AsyncPgConnection,
-    id: i64,
+    raw: &str,
     feature: Feature,
     level: Level,
 ) -> Result<Tenant, AppError> {
-    let tenant = authz::visible_tenant(user, id, conn).await?;
+    let tenant = authz::visible_tenant(user, super::parse_id(raw)?, conn).await?;
     authz::require(user, &tenant, feature, level)?;
     Ok(tenant)
 }

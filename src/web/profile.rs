@@ -1,7 +1,7 @@
 //! Self service: the logged-in user's own details and grants, their password, and
 //! "log out everywhere" (every session ends and every API token is revoked).
 
-use crate::auth::{authz, session_keys, CurrentUser};
+use crate::auth::{session_keys, CurrentUser};
 use crate::db::models::api_token::ApiToken;
 use crate::db::models::Tenant;
 use crate::domain::account::Password;
@@ -72,31 +72,20 @@ async fn grant_views(
         .iter()
         .filter_map(|g| Some((g, found.remove(&g.tenant_id)?)))
         .collect();
-    let ids: Vec<i64> = tenants
-        .iter()
-        .flat_map(|(_, t)| t.path.iter().copied())
-        .collect();
-    let names = Tenant::names(conn, ids).await?;
+    let paths = super::switch::visible_paths(user, conn, tenants.iter().map(|(_, t)| t)).await?;
     let mut views: Vec<GrantView> = tenants
         .into_iter()
-        .map(|(g, t)| {
-            let start = authz::visible_path_start(user, &t.path);
-            let path = t.path[start..]
-                .iter()
-                .filter_map(|id| names.get(id).cloned())
-                .collect::<Vec<_>>()
-                .join(" / ");
-            GrantView {
-                tenant_id: t.id,
-                tenant_name: t.name,
-                path,
-                role: g.role.label(),
-                scope: match g.scope {
-                    Scope::Tenant => "this tenant",
-                    Scope::Subtree => "this tenant and all sub-tenants",
-                },
-                manage_subtenants: g.manage_subtenants,
-            }
+        .zip(paths)
+        .map(|((g, t), path)| GrantView {
+            tenant_id: t.id,
+            tenant_name: t.name,
+            path,
+            role: g.role.label(),
+            scope: match g.scope {
+                Scope::Tenant => "this tenant",
+                Scope::Subtree => "this tenant and all sub-tenants",
+            },
+            manage_subtenants: g.manage_subtenants,
         })
         .collect();
     views.sort_by_key(|a| a.path.to_lowercase());

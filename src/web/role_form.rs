@@ -89,12 +89,3 @@ impl RoleInput {
         }
     }
 }
-
-/// The field error for rights the editor does not hold.
-pub fn escalation_error(features: &[Feature]) -> String {
-    let names: Vec<&str> = features.iter().map(|f| f.label()).collect();
-    format!(
-        "You cannot give more rights than you hold yourself ({}).",
-        names.join(", ")
-    )
-}

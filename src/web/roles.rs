@@ -9,10 +9,8 @@ use crate::services::roles as service;
 use crate::web::extract::path_tenant;
 use crate::web::form::field_errors;
 use crate::web::page::{done, render, rerender, PageCtx};
-use crate::web::role_form::{
-    escalation_error, feature_labels, levels, matrix, MatrixRow, RoleInput,
-};
-use crate::web::routes::{route, Route};
+use crate::web::role_form::{feature_labels, levels, matrix, MatrixRow, RoleInput};
+use crate::web::routes::{form_routes, Route};
 use crate::web::AppState;
 use crate::web::{actor, parse_id};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -21,15 +19,7 @@ use diesel_async::AsyncPgConnection;
 
 /// The routes of this module (see `web::routes`).
 pub fn routes() -> Vec<Route> {
-    vec![
-        route!(GET "/tenants/{id}/roles" => index),
-        route!(POST "/tenants/{id}/roles" => create),
-        route!(GET "/tenants/{id}/roles/new" => new_form),
-        route!(POST "/tenants/{id}/roles/new" => create),
-        route!(GET "/tenants/{id}/roles/{role_id}" => edit_form),
-        route!(POST "/tenants/{id}/roles/{role_id}" => update),
-        route!(POST "/tenants/{id}/roles/{role_id}/delete" => delete),
-    ]
+    form_routes!("/tenants/{id}/roles", "{role_id}")
 }
 
 pub struct RoleRow {
@@ -84,15 +74,6 @@ fn kind(role: &UserRole, copies: Option<i64>) -> String {
     }
 }
 
-async fn tenant_for(
-    user: &CurrentUser,
-    conn: &mut AsyncPgConnection,
-    raw: &str,
-    level: Level,
-) -> Result<Tenant, AppError> {
-    path_tenant(user, conn, parse_id(raw)?, Feature::Roles, level).await
-}
-
 async fn role_in(
     conn: &mut AsyncPgConnection,
     tenant: &Tenant,
@@ -103,18 +84,15 @@ async fn role_in(
         .ok_or(AppError::NotFound)
 }
 
-/// The tenant and the role of an update or delete path, if the user may change
-/// that role (a template only in the root, by those who define templates).
-async fn changeable(
+/// The tenant of a role path, if visible (else 404) with Roles Read there (else
+/// 403), and the role the path names in it (else 404).
+async fn role_of(
     user: &CurrentUser,
     conn: &mut AsyncPgConnection,
     path: &(String, String),
 ) -> Result<(Tenant, UserRole), AppError> {
-    let tenant = tenant_for(user, conn, &path.0, Level::Read).await?;
+    let tenant = path_tenant(user, conn, &path.0, Feature::Roles, Level::Read).await?;
     let role = role_in(conn, &tenant, &path.1).await?;
-    if !authz::can_change_role(user, &tenant, role.multi_tenant) {
-        return Err(AppError::Forbidden);
-    }
     Ok((tenant, role))
 }
 
@@ -124,7 +102,7 @@ async fn index(
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
-    let tenant = tenant_for(&user, &mut conn, &path, Level::Read).await?;
+    let tenant = path_tenant(&user, &mut conn, &path, Feature::Roles, Level::Read).await?;
     let all = UserRole::for_tenant(&mut conn, tenant.id).await?;
     let templates: Vec<i64> = all
         .iter()
@@ -164,7 +142,7 @@ async fn new_form(
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
-    let tenant = tenant_for(&user, &mut conn, &path, Level::Full).await?;
+    let tenant = path_tenant(&user, &mut conn, &path, Feature::Roles, Level::Full).await?;
     render(&new_page(&user, &mut conn, &tenant, None, FieldErrors::new()).await?)
 }
 
@@ -203,32 +181,17 @@ async fn create(
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
-    let tenant = tenant_for(&user, &mut conn, &path, Level::Full).await?;
+    let tenant = path_tenant(&user, &mut conn, &path, Feature::Roles, Level::Read).await?;
     let input = RoleInput::from_pairs(form.into_inner());
-    let result = match input.validate() {
-        Ok((name, perms)) => {
-            let too_much = authz::exceeds_own(&user, &tenant, &perms);
-            if input.multi_tenant && !authz::can_define_templates(&user, &tenant) {
-                Err(AppError::field(
-                    "multi_tenant",
-                    "Multi-tenant roles are defined in the root tenant by its administrators.",
-                ))
-            } else if !too_much.is_empty() {
-                Err(AppError::field("permissions", escalation_error(&too_much)))
-            } else {
-                service::create_user_role(
-                    &mut conn,
-                    &actor(&user, &req),
-                    &tenant,
-                    &name,
-                    &perms,
-                    input.multi_tenant,
-                )
-                .await
-            }
-        }
-        Err(errors) => Err(AppError::Validation(errors)),
-    };
+    let result = service::create_user_role(
+        &mut conn,
+        &user,
+        &actor(&user, &req),
+        &tenant,
+        input.validate(),
+        input.multi_tenant,
+    )
+    .await;
     match field_errors(result)? {
         Ok(role) => {
             let message = format!("Created role {}.", role.name);
@@ -279,10 +242,8 @@ async fn edit_form(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
-    let (id, role_id) = path.into_inner();
     let mut conn = state.pool.get().await?;
-    let tenant = tenant_for(&user, &mut conn, &id, Level::Read).await?;
-    let role = role_in(&mut conn, &tenant, &role_id).await?;
+    let (tenant, role) = role_of(&user, &mut conn, &path).await?;
     render(&edit_page(&user, &mut conn, &tenant, &role, None, FieldErrors::new()).await?)
 }
 
@@ -294,20 +255,11 @@ async fn update(
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
-    let (tenant, role) = changeable(&user, &mut conn, &path).await?;
+    let (tenant, role) = role_of(&user, &mut conn, &path).await?;
     let input = RoleInput::from_pairs(form.into_inner());
-    let result = match input.validate() {
-        Ok((name, perms)) => {
-            let too_much = authz::exceeds_own(&user, &tenant, &perms);
-            if too_much.is_empty() {
-                service::update_user_role(&mut conn, &actor(&user, &req), &role, &name, &perms)
-                    .await
-            } else {
-                Err(AppError::field("permissions", escalation_error(&too_much)))
-            }
-        }
-        Err(errors) => Err(AppError::Validation(errors)),
-    };
+    let actor = actor(&user, &req);
+    let result =
+        service::update_user_role(&mut conn, &user, &actor, &tenant, &role, input.validate()).await;
     match field_errors(result)? {
         Ok((saved, copies)) => {
             let extra = if saved.multi_tenant {
@@ -331,8 +283,8 @@ async fn delete(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
-    let (tenant, role) = changeable(&user, &mut conn, &path).await?;
-    service::delete_user_role(&mut conn, &actor(&user, &req), &role).await?;
+    let (tenant, role) = role_of(&user, &mut conn, &path).await?;
+    service::delete_user_role(&mut conn, &user, &actor(&user, &req), &tenant, &role).await?;
     done(
         &req,
         &user,

@@ -14,7 +14,7 @@ pub struct Route {
 
 /// `route!(GET "/tenants" => index)`
 macro_rules! route {
-    ($method:ident $path:literal => $handler:path) => {
+    ($method:ident $path:expr => $handler:path) => {
         $crate::web::routes::Route {
             method: actix_web::http::Method::$method,
             path: $path,
@@ -38,3 +38,22 @@ pub fn method(method: Method) -> actix_web::Route {
         web::method(method)
     }
 }
+
+/// The routes of a list of things edited through one form (`$list`, and each item
+/// at `$list/{$item}`): the list, the create form (posted to the list or to
+/// `/new`), the edit form, its save and the delete, to the handlers `index`,
+/// `new_form`, `create`, `edit_form`, `update` and `delete` of the calling module.
+macro_rules! form_routes {
+    ($list:literal, $item:literal) => {
+        vec![
+            $crate::web::routes::route!(GET $list => index),
+            $crate::web::routes::route!(POST $list => create),
+            $crate::web::routes::route!(GET concat!($list, "/new") => new_form),
+            $crate::web::routes::route!(POST concat!($list, "/new") => create),
+            $crate::web::routes::route!(GET concat!($list, "/", $item) => edit_form),
+            $crate::web::routes::route!(POST concat!($list, "/", $item) => update),
+            $crate::web::routes::route!(POST concat!($list, "/", $item, "/delete") => delete),
+        ]
+    };
+}
+pub(crate) use form_routes;

@@ -209,13 +209,14 @@ async fn results(
     })
 }
 
-/// Search results with the part of each one's path the user may see (also the move
-/// destination picker's results).
-pub async fn labelled(
+/// The part of each tenant's path `user` may see, as "name / name / …"; the names
+/// are looked up in one query.
+pub async fn visible_paths<'t>(
     user: &CurrentUser,
     conn: &mut AsyncPgConnection,
-    tenants: Vec<Tenant>,
-) -> Result<Vec<SwitchResult>, AppError> {
+    tenants: impl IntoIterator<Item = &'t Tenant>,
+) -> Result<Vec<String>, AppError> {
+    let tenants: Vec<&Tenant> = tenants.into_iter().collect();
     let ids: Vec<i64> = tenants
         .iter()
         .flat_map(|t| t.path.iter().copied())
@@ -224,18 +225,31 @@ pub async fn labelled(
     Ok(tenants
         .into_iter()
         .map(|t| {
-            let start = authz::visible_path_start(user, &t.path);
-            let path = t.path[start..]
+            t.path[authz::visible_path_start(user, &t.path)..]
                 .iter()
                 .filter_map(|id| names.get(id).cloned())
                 .collect::<Vec<_>>()
-                .join(" / ");
-            SwitchResult {
-                id: t.id,
-                name: t.name,
-                path,
-                enabled: t.enabled,
-            }
+                .join(" / ")
+        })
+        .collect())
+}
+
+/// Search results with the part of each one's path the user may see (also the move
+/// destination picker's results).
+pub async fn labelled(
+    user: &CurrentUser,
+    conn: &mut AsyncPgConnection,
+    tenants: Vec<Tenant>,
+) -> Result<Vec<SwitchResult>, AppError> {
+    let paths = visible_paths(user, conn, &tenants).await?;
+    Ok(tenants
+        .into_iter()
+        .zip(paths)
+        .map(|(t, path)| SwitchResult {
+            id: t.id,
+            name: t.name,
+            path,
+            enabled: t.enabled,
         })
         .collect())
 }

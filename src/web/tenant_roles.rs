@@ -5,11 +5,11 @@ use crate::db::models::role::TenantRole;
 use crate::domain::{Feature, Level, Permissions};
 use crate::error::{AppError, FieldErrors};
 use crate::services::roles as service;
-use crate::web::form::{field_error, field_errors};
+use crate::web::form::field_errors;
 use crate::web::page::{done, render, rerender, PageCtx};
-use crate::web::role_form::{escalation_error, feature_labels, levels, matrix, RoleInput};
+use crate::web::role_form::{feature_labels, levels, matrix, RoleInput};
 use crate::web::roles::FormPage;
-use crate::web::routes::{route, Route};
+use crate::web::routes::{form_routes, Route};
 use crate::web::AppState;
 use crate::web::{actor, parse_id};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -18,15 +18,7 @@ use diesel_async::AsyncPgConnection;
 
 /// The routes of this module (see `web::routes`).
 pub fn routes() -> Vec<Route> {
-    vec![
-        route!(GET "/tenant-roles" => index),
-        route!(POST "/tenant-roles" => create),
-        route!(GET "/tenant-roles/new" => new_form),
-        route!(POST "/tenant-roles/new" => create),
-        route!(GET "/tenant-roles/{id}" => edit_form),
-        route!(POST "/tenant-roles/{id}" => update),
-        route!(POST "/tenant-roles/{id}/delete" => delete),
-    ]
+    form_routes!("/tenant-roles", "{id}")
 }
 
 pub struct Row {
@@ -143,16 +135,15 @@ async fn find(conn: &mut AsyncPgConnection, raw: &str) -> Result<TenantRole, App
         .map_err(AppError::from)
 }
 
-/// The tenant role of an update or delete path: 404 before 403, as everywhere.
-async fn changeable(
+/// The tenant role of an update or delete path: 404 before 403 (the service's), as
+/// everywhere.
+async fn role_of(
     user: &CurrentUser,
     conn: &mut AsyncPgConnection,
     raw: &str,
 ) -> Result<TenantRole, AppError> {
     require_root(user, conn, false).await?;
-    let role = find(conn, raw).await?;
-    require_root(user, conn, true).await?;
-    Ok(role)
+    find(conn, raw).await
 }
 
 async fn save(
@@ -162,19 +153,10 @@ async fn save(
     existing: Option<&TenantRole>,
     input: &RoleInput,
 ) -> Result<Result<TenantRole, FieldErrors>, AppError> {
-    let (name, perms) = match input.validate() {
-        Ok(v) => v,
-        Err(errors) => return Ok(Err(errors)),
-    };
-    let too_much = authz::exceeds_own(user, &user.home, &perms);
-    if !too_much.is_empty() {
-        return Ok(Err(field_error("permissions", escalation_error(&too_much))));
-    }
+    let actor = actor(user, req);
     let result = match existing {
-        Some(role) => {
-            service::update_tenant_role(conn, &actor(user, req), user, role, &name, &perms).await
-        }
-        None => service::create_tenant_role(conn, &actor(user, req), &name, &perms).await,
+        Some(role) => service::update_tenant_role(conn, user, &actor, role, input.validate()).await,
+        None => service::create_tenant_role(conn, user, &actor, input.validate()).await,
     };
     field_errors(result)
 }
@@ -186,7 +168,7 @@ async fn create(
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
-    require_root(&user, &mut conn, true).await?;
+    require_root(&user, &mut conn, false).await?;
     submit(&req, &user, &mut conn, None, form.into_inner()).await
 }
 
@@ -246,7 +228,7 @@ async fn update(
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
-    let role = changeable(&user, &mut conn, &path).await?;
+    let role = role_of(&user, &mut conn, &path).await?;
     submit(&req, &user, &mut conn, Some(&role), form.into_inner()).await
 }
 
@@ -257,8 +239,8 @@ async fn delete(
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
-    let role = changeable(&user, &mut conn, &path).await?;
-    service::delete_tenant_role(&mut conn, &actor(&user, &req), &role).await?;
+    let role = role_of(&user, &mut conn, &path).await?;
+    service::delete_tenant_role(&mut conn, &user, &actor(&user, &req), &role).await?;
     let message = format!("Deleted tenant role {}.", role.name);
     done(&req, &user, message, "/tenant-roles")
 }

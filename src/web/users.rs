@@ -11,13 +11,15 @@ use crate::domain::{Feature, Level, Username};
 use crate::error::{AppError, FieldErrors};
 use crate::services::tenants::Parsed;
 use crate::services::users::{
-    self as service, Identity, NewUser, UserChange, UserSettings, MANAGED, TAKEN,
+    self as service, Identity, NewUser, RoleChoice, UserChange, UserInput, UserSettings, MANAGED,
+    TAKEN,
 };
+pub use crate::services::users::{NO_ROLE, OWN_PASSWORD};
 use crate::web::extract::path_tenant;
 use crate::web::form::checked;
 use crate::web::form::field_errors;
 use crate::web::page::{done, render, rerender, PageCtx};
-use crate::web::routes::{route, Route};
+use crate::web::routes::{form_routes, route, Route};
 use crate::web::AppState;
 use crate::web::{actor, parse_id};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -27,47 +29,27 @@ use diesel_async::AsyncPgConnection;
 
 /// The routes of this module (see `web::routes`).
 pub fn routes() -> Vec<Route> {
-    vec![
-        route!(GET "/tenants/{id}/users" => index),
-        route!(POST "/tenants/{id}/users" => create),
-        route!(GET "/tenants/{id}/users/new" => new_form),
-        route!(POST "/tenants/{id}/users/new" => create),
-        route!(GET "/tenants/{id}/users/{user_id}" => edit_form),
-        route!(POST "/tenants/{id}/users/{user_id}" => update),
-        route!(POST "/tenants/{id}/users/{user_id}/disable" => disable),
-        route!(POST "/tenants/{id}/users/{user_id}/enable" => enable),
-        route!(POST "/tenants/{id}/users/{user_id}/delete" => delete),
+    let mut routes = form_routes!("/tenants/{id}/users", "{user_id}");
+    routes.extend([
+        route!(POST "/tenants/{id}/users/{user_id}/disable" => set_enabled::<false>),
+        route!(POST "/tenants/{id}/users/{user_id}/enable" => set_enabled::<true>),
         route!(POST "/tenants/{id}/users/{user_id}/password" => reset_password),
-    ]
+    ]);
+    routes
 }
 
-/// Shown instead of the create form while the tenant has no user role.
-pub const NO_ROLE: &str = "This tenant has no user role yet. Create a multi-tenant role in the root tenant first (or a role in this tenant).";
-const CHOOSE_ROLE: &str = "Choose a role of this tenant.";
-/// Refusal of a password reset of one's own account on the Users pages.
-pub const OWN_PASSWORD: &str =
-    "Change your own password on your profile page; it asks for your current password.";
-
-/// The tenant of the path, if visible (else 404), with `level` on Users (else 403).
-async fn tenant_for(
+/// The tenant of a user path, if visible (else 404), where the user may see the
+/// Users pages (else 403), and the user the path names among its members (else 404).
+async fn target_of(
     user: &CurrentUser,
     conn: &mut AsyncPgConnection,
-    id: i64,
-    level: Level,
-) -> Result<Tenant, AppError> {
-    path_tenant(user, conn, id, Feature::Users, level).await
-}
-
-/// Both ids of a user path; anything not a number is a 404.
-fn ids(path: &(String, String)) -> Result<(i64, i64), AppError> {
-    Ok((parse_id(&path.0)?, parse_id(&path.1)?))
-}
-
-/// A user whose home is this tenant; any other id is "not found".
-async fn member(conn: &mut AsyncPgConnection, tenant: &Tenant, id: i64) -> Result<User, AppError> {
-    User::find_in_tenant(conn, tenant.id, id)
+    path: &(String, String),
+) -> Result<(Tenant, User), AppError> {
+    let tenant = path_tenant(user, conn, &path.0, Feature::Users, Level::Read).await?;
+    let target = User::find_in_tenant(conn, tenant.id, parse_id(&path.1)?)
         .await?
-        .ok_or(AppError::NotFound)
+        .ok_or(AppError::NotFound)?;
+    Ok((tenant, target))
 }
 
 /// Why the acting user may not change `target`, if they may not: the dominance rule
@@ -86,66 +68,16 @@ async fn outranked(
     Ok(authz::outranked(user, &subject))
 }
 
-/// The target of a change: a member of a tenant where the user holds Users Full,
-/// whom the user dominates (else 403).
+/// The target of a change: a member of a visible tenant ([`target_of`]) whom the
+/// user may change (`services::users::require_changeable`, else 403).
 pub(crate) async fn changeable(
     user: &CurrentUser,
     conn: &mut AsyncPgConnection,
     path: &(String, String),
 ) -> Result<(Tenant, User), AppError> {
-    let (tenant_id, user_id) = ids(path)?;
-    let tenant = tenant_for(user, conn, tenant_id, Level::Full).await?;
-    let target = member(conn, &tenant, user_id).await?;
-    if target.id != user.user.id {
-        let subject = authz::Subject::load(conn, target.id)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        authz::require_dominance(user, &subject)?;
-    }
+    let (tenant, target) = target_of(user, conn, path).await?;
+    service::require_changeable(conn, user, &tenant, &target).await?;
     Ok((tenant, target))
-}
-
-/// The role chosen in the form: a role of this tenant, and none with more rights
-/// (within the tenant's cap) than the acting user holds there. An unchanged role
-/// passes as it is.
-fn chosen_role(
-    user: &CurrentUser,
-    tenant: &Tenant,
-    roles: &[UserRole],
-    raw: &str,
-    current: Option<i64>,
-    required: bool,
-    errors: &mut FieldErrors,
-) -> Option<i64> {
-    let raw = raw.trim();
-    if raw.is_empty() {
-        if required {
-            errors.insert("role_id", CHOOSE_ROLE.into());
-        }
-        return None;
-    }
-    let Some(role) = raw
-        .parse::<i64>()
-        .ok()
-        .and_then(|id| roles.iter().find(|r| r.id == id))
-    else {
-        errors.insert("role_id", CHOOSE_ROLE.into());
-        return None;
-    };
-    if current != Some(role.id) {
-        let over = authz::role_escalation(user, tenant, &role.permissions);
-        if !over.is_empty() {
-            let names: Vec<&str> = over.iter().map(|f| f.label()).collect();
-            errors.insert(
-                "role_id",
-                format!(
-                    "You cannot give a role with more rights than you hold ({}).",
-                    names.join(", ")
-                ),
-            );
-        }
-    }
-    Some(role.id)
 }
 
 // ---------------------------------------------------------------- form
@@ -397,9 +329,8 @@ async fn index(
     path: web::Path<String>,
     params: web::Query<ListParams>,
 ) -> Result<HttpResponse, AppError> {
-    let tenant_id = parse_id(&path)?;
     let mut conn = state.pool.get().await?;
-    let tenant = tenant_for(&user, &mut conn, tenant_id, Level::Read).await?;
+    let tenant = path_tenant(&user, &mut conn, &path, Feature::Users, Level::Read).await?;
     let q: String = params.q.trim().chars().take(100).collect();
     let page_no = params.page.trim().parse().unwrap_or(1).clamp(1, 1_000_000);
     let (rows, total) =
@@ -495,9 +426,8 @@ async fn new_form(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let tenant_id = parse_id(&path)?;
     let mut conn = state.pool.get().await?;
-    let tenant = tenant_for(&user, &mut conn, tenant_id, Level::Full).await?;
+    let tenant = path_tenant(&user, &mut conn, &path, Feature::Users, Level::Full).await?;
     let mut form = UserForm::blank();
     let roles = UserRole::for_tenant(&mut conn, tenant.id).await?;
     // A single role is the obvious choice; with several, the user picks one.
@@ -516,37 +446,29 @@ async fn create(
     form: web::Form<UserForm>,
 ) -> Result<HttpResponse, AppError> {
     let input = form.into_inner();
-    let tenant_id = parse_id(&path)?;
     let mut conn = state.pool.get().await?;
-    let tenant = tenant_for(&user, &mut conn, tenant_id, Level::Full).await?;
-    let roles = UserRole::for_tenant(&mut conn, tenant.id).await?;
-    let result = if roles.is_empty() {
-        Err(AppError::field("role_id", NO_ROLE))
-    } else {
-        let mut errors = FieldErrors::new();
-        let role = chosen_role(
-            &user,
-            &tenant,
-            &roles,
-            &input.role_id,
-            None,
-            true,
-            &mut errors,
-        );
-        let parsed = input.to_new(role).map_err(|e| errors.extend(e)).ok();
-        if !errors.contains_key("username")
-            && User::username_taken(&mut conn, tenant.id, input.username().trim(), None).await?
-        {
-            errors.insert("username", TAKEN.into());
-        }
-        match parsed {
-            Some((new, password)) if errors.is_empty() => {
-                let hash = state.hasher.hash(password.secret()).await?;
-                service::create(&mut conn, &actor(&user, &req), tenant.id, new, &hash).await
-            }
-            _ => Err(AppError::Validation(errors)),
-        }
-    };
+    let tenant = path_tenant(&user, &mut conn, &path, Feature::Users, Level::Read).await?;
+    let role = RoleChoice::parse(&input.role_id);
+    let mut fields = input.to_new(role.id());
+    // A taken username is reported with the other field errors.
+    let name = input.username().trim();
+    if Username::parse(name).is_ok()
+        && User::username_taken(&mut conn, tenant.id, name, None).await?
+    {
+        let mut errors = fields.err().unwrap_or_default();
+        errors.insert("username", TAKEN.into());
+        fields = Err(errors);
+    }
+    let input_of = UserInput { role, fields };
+    let result = service::create(
+        &mut conn,
+        &user,
+        &actor(&user, &req),
+        &state.hasher,
+        &tenant,
+        input_of,
+    )
+    .await;
     match field_errors(result)? {
         Ok(created) => saved(
             &req,
@@ -594,10 +516,8 @@ async fn edit_form(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
-    let (tenant_id, user_id) = ids(&path)?;
     let mut conn = state.pool.get().await?;
-    let tenant = tenant_for(&user, &mut conn, tenant_id, Level::Read).await?;
-    let target = member(&mut conn, &tenant, user_id).await?;
+    let (tenant, target) = target_of(&user, &mut conn, &path).await?;
     let form = UserForm::from_user(&target);
     let page = edit_page(
         &user,
@@ -621,38 +541,14 @@ async fn update(
 ) -> Result<HttpResponse, AppError> {
     let input = form.into_inner();
     let mut conn = state.pool.get().await?;
-    let (tenant, target) = changeable(&user, &mut conn, &path).await?;
-    let roles = UserRole::for_tenant(&mut conn, tenant.id).await?;
-    let mut errors = FieldErrors::new();
-    let role = chosen_role(
-        &user,
-        &tenant,
-        &roles,
-        &input.role_id,
-        target.role_id,
-        false,
-        &mut errors,
-    );
-    let parsed = input
-        .to_change(&target, role)
-        .map_err(|e| errors.extend(e))
-        .ok();
-    let new_name = parsed
-        .as_ref()
-        .and_then(|c| c.identity.as_ref())
-        .map(|i| i.username.as_str())
-        .filter(|name| *name != target.username);
-    if let Some(name) = new_name {
-        if User::username_taken(&mut conn, tenant.id, name, Some(target.id)).await? {
-            errors.insert("username", TAKEN.into());
-        }
-    }
-    let result = match parsed {
-        Some(change) if errors.is_empty() => {
-            service::update(&mut conn, &actor(&user, &req), target.id, change).await
-        }
-        _ => Err(AppError::Validation(errors)),
+    let (tenant, target) = target_of(&user, &mut conn, &path).await?;
+    let role = RoleChoice::parse(&input.role_id);
+    let change = UserInput {
+        role,
+        fields: input.to_change(&target, role.id()),
     };
+    let actor = actor(&user, &req);
+    let result = service::update(&mut conn, &user, &actor, &tenant, &target, change).await;
     match field_errors(result)? {
         Ok(done) => saved(
             &req,
@@ -678,40 +574,23 @@ async fn update(
 
 // ---------------------------------------------------------------- actions
 
-async fn set_enabled(
+/// Enables (`ENABLED`) or disables the user of the path.
+async fn set_enabled<const ENABLED: bool>(
     req: HttpRequest,
     user: CurrentUser,
     state: web::Data<AppState>,
-    path: &(String, String),
-    enabled: bool,
+    path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
-    let (tenant, target) = changeable(&user, &mut conn, path).await?;
-    let done = service::set_enabled(&mut conn, &actor(&user, &req), target.id, enabled).await?;
-    let message = if enabled {
+    let (tenant, target) = target_of(&user, &mut conn, &path).await?;
+    let actor = actor(&user, &req);
+    let done = service::set_enabled(&mut conn, &user, &actor, &tenant, &target, ENABLED).await?;
+    let message = if ENABLED {
         format!("{} is enabled.", done.username)
     } else {
         format!("{} is disabled; their sessions have ended.", done.username)
     };
     saved(&req, &user, &tenant, &done, message)
-}
-
-async fn disable(
-    req: HttpRequest,
-    user: CurrentUser,
-    state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
-) -> Result<HttpResponse, AppError> {
-    set_enabled(req, user, state, &path, false).await
-}
-
-async fn enable(
-    req: HttpRequest,
-    user: CurrentUser,
-    state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
-) -> Result<HttpResponse, AppError> {
-    set_enabled(req, user, state, &path, true).await
 }
 
 async fn delete(
@@ -721,8 +600,8 @@ async fn delete(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
-    let (tenant, target) = changeable(&user, &mut conn, &path).await?;
-    let deleted = service::delete(&mut conn, &actor(&user, &req), target.id).await?;
+    let (tenant, target) = target_of(&user, &mut conn, &path).await?;
+    let deleted = service::delete(&mut conn, &user, &actor(&user, &req), &tenant, &target).await?;
     let message = format!("Deleted {}.", deleted.username);
     done(
         &req,
@@ -746,22 +625,17 @@ async fn reset_password(
     form: web::Form<ResetForm>,
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
-    let (tenant, target) = changeable(&user, &mut conn, &path).await?;
-    let parsed = if target.is_managed() {
-        Err(MANAGED.to_string())
-    } else if target.id == user.user.id {
-        // One's own password changes on the profile page, which asks for the current one.
-        Err(OWN_PASSWORD.to_string())
-    } else {
-        Password::parse(&form.password, &target.username)
-    };
-    let result = match parsed {
-        Ok(password) => {
-            let hash = state.hasher.hash(password.secret()).await?;
-            service::reset_password(&mut conn, &actor(&user, &req), target.id, &hash).await
-        }
-        Err(message) => Err(AppError::field("password", message)),
-    };
+    let (tenant, target) = target_of(&user, &mut conn, &path).await?;
+    let result = service::reset_password(
+        &mut conn,
+        &user,
+        &actor(&user, &req),
+        &state.hasher,
+        &tenant,
+        &target,
+        &form.password,
+    )
+    .await;
     match field_errors(result)? {
         Ok(_) => saved(
             &req,

@@ -275,6 +275,14 @@ impl TestApp {
         self.pool.get().await.expect("conn")
     }
 
+    /// `user` as authorization sees them, to call a service as them.
+    pub async fn principal(&self, user: &User) -> tenantry::auth::Principal {
+        tenantry::auth::Principal::load(&mut *self.conn().await, user.id)
+            .await
+            .expect("principal")
+            .expect("user exists")
+    }
+
     /// Another browser: same app, empty cookie jar.
     pub fn new_browser(&self) -> TestApp {
         TestApp {

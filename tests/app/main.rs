@@ -17,6 +17,7 @@ mod login_security;
 mod matrix;
 mod review_gaps;
 mod roles;
+mod service_rights;
 mod smoke;
 mod statements;
 mod subtree_dominance;

@@ -642,20 +642,37 @@ async fn the_last_root_owner_over_the_whole_tree_is_not_disabled_or_deleted() {
     let app = spawn_app().await;
     let bob = root_with_a_tenant_only_owner(&app).await;
     let admin_id = app.admin.id;
-    let as_bob = actor_for(&bob, &app.root);
+    let (admin, root) = (app.admin.clone(), app.root.clone());
 
-    // The services themselves refuse, whoever the handler let through.
+    // The services themselves refuse, whoever the handler let through: even a
+    // disabled Owner of the whole tree (who may act on the admin, and is no other
+    // enabled Owner) cannot remove the last one.
+    let dormant = app.user(&app.root, "dormant").await;
+    app.grant(&dormant, &app.root, GrantRole::Owner, Scope::Subtree, true)
+        .await;
     let mut conn = app.conn().await;
-    let refused = tenantry::services::users::set_enabled(&mut conn, &as_bob, admin_id, false)
+    User::set_enabled(&mut conn, dormant.id, false)
         .await
-        .expect_err("disabling the last Owner of the whole tree");
+        .unwrap();
+    let (as_dormant, dormant_actor) = (app.principal(&dormant).await, actor_for(&dormant, &root));
+    let refused = tenantry::services::users::set_enabled(
+        &mut conn,
+        &as_dormant,
+        &dormant_actor,
+        &root,
+        &admin,
+        false,
+    )
+    .await
+    .expect_err("disabling the last Owner of the whole tree");
     assert!(
         matches!(&refused, AppError::Conflict(m) if m.contains("last Owner of the root tenant")),
         "{refused:?}"
     );
-    let refused = tenantry::services::users::delete(&mut conn, &as_bob, admin_id)
-        .await
-        .expect_err("deleting the last Owner of the whole tree");
+    let refused =
+        tenantry::services::users::delete(&mut conn, &as_dormant, &dormant_actor, &root, &admin)
+            .await
+            .expect_err("deleting the last Owner of the whole tree");
     assert!(
         matches!(&refused, AppError::Conflict(m) if m.contains("last Owner of the root tenant")),
         "{refused:?}"
@@ -676,13 +693,16 @@ async fn the_last_root_owner_over_the_whole_tree_is_not_disabled_or_deleted() {
     assert_eq!(root_subtree_owners(&app).await, vec![admin_id]);
 
     // The tenant-only Owner is no last Owner: the administrator may disable bob.
+    let principal = app.principal(&app.admin).await;
     let mut conn = app.conn().await;
     let as_admin = actor_for(&app.admin, &app.root);
-    let bob_after = tenantry::services::users::set_enabled(&mut conn, &as_admin, bob.id, false)
-        .await
-        .expect("disabling a tenant-only Owner");
+    let bob_after = tenantry::services::users::set_enabled(
+        &mut conn, &principal, &as_admin, &root, &bob, false,
+    )
+    .await
+    .expect("disabling a tenant-only Owner");
     assert!(!bob_after.enabled);
-    tenantry::services::users::delete(&mut conn, &as_admin, bob.id)
+    tenantry::services::users::delete(&mut conn, &principal, &as_admin, &root, &bob_after)
         .await
         .expect("deleting a tenant-only Owner");
 }
@@ -789,17 +809,29 @@ async fn revoking_one_owner_while_disabling_the_other_leaves_one() {
         } else {
             (grants[0].clone(), second.clone())
         };
+        // Each acts as the other Owner: both may, and only the guard can refuse.
+        let other = if disabled.id == admin.id {
+            &second
+        } else {
+            &admin
+        };
+        let (as_disabled, as_other) = (app.principal(&disabled).await, app.principal(other).await);
         let blocker = RowBlocker::hold(&app, &[admin.id, second.id]).await;
         let (p1, p2, root) = (pool.clone(), pool.clone(), app.root.clone());
+        let root2 = root.clone();
         let actor = Actor::system("test");
         let actor2 = actor.clone();
         let revoke = tokio::spawn(async move {
             let mut conn = p1.get().await.unwrap();
-            tenantry::services::grants::revoke(&mut conn, &actor, &root, &revoked).await
+            tenantry::services::grants::revoke(&mut conn, &as_disabled, &actor, &root, &revoked)
+                .await
         });
         let disable = tokio::spawn(async move {
             let mut conn = p2.get().await.unwrap();
-            tenantry::services::users::set_enabled(&mut conn, &actor2, disabled.id, false).await
+            tenantry::services::users::set_enabled(
+                &mut conn, &as_other, &actor2, &root2, &disabled, false,
+            )
+            .await
         });
         blocker
             .wait_for_waiters(2, || revoke.is_finished() && disable.is_finished())

@@ -179,38 +179,24 @@ type ActingRecord = (
 type ClaimRecord = (Option<String>, Option<String>, Option<DateTime<Utc>>);
 
 fn acting_tenant(tenant: Vec<ActingRecord>, claim: Vec<ClaimRecord>) -> Option<Tenant> {
-    let (
-        id,
-        parent_id,
-        path,
-        name,
-        description,
-        subdomain,
-        custom_domain,
-        enabled,
-        can_have_subtenants,
-        tenant_role_id,
-        user_count,
-        instance_count,
-        created_at,
-        updated_at,
-    ) = tenant.into_iter().next()?;
+    // The record's fields in `ActingTenant`'s order.
+    let t = tenant.into_iter().next()?;
     let (status, token, verified_at) = claim.into_iter().next()?;
     Some(Tenant {
-        id,
-        parent_id,
-        path,
-        name,
-        description,
-        subdomain,
-        custom_domain,
-        enabled,
-        can_have_subtenants,
-        tenant_role_id,
-        user_count,
-        instance_count,
-        created_at,
-        updated_at,
+        id: t.0,
+        parent_id: t.1,
+        path: t.2,
+        name: t.3,
+        description: t.4,
+        subdomain: t.5,
+        custom_domain: t.6,
+        enabled: t.7,
+        can_have_subtenants: t.8,
+        tenant_role_id: t.9,
+        user_count: t.10,
+        instance_count: t.11,
+        created_at: t.12,
+        updated_at: t.13,
         domain_claim: super::tenant::DomainClaim {
             status,
             token,

@@ -134,7 +134,7 @@ pub struct TenantChange {
 }
 
 /// `parsed` with the operation's own field errors added.
-fn with_errors<T>(parsed: Parsed<T>, mut errors: FieldErrors) -> Result<T, AppError> {
+pub(crate) fn with_errors<T>(parsed: Parsed<T>, mut errors: FieldErrors) -> Result<T, AppError> {
     match parsed {
         Ok(value) if errors.is_empty() => Ok(value),
         Ok(_) => Err(AppError::Validation(errors)),

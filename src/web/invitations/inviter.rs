@@ -32,16 +32,6 @@ const RATE_LIMITED: &str =
 
 // ---------------------------------------------------------------- authorization helpers
 
-/// The tenant of the path, if visible (else 404), with `level` on Invitations (else 403).
-async fn tenant_for(
-    user: &CurrentUser,
-    conn: &mut AsyncPgConnection,
-    raw: &str,
-    level: Level,
-) -> Result<Tenant, AppError> {
-    path_tenant(user, conn, parse_id(raw)?, Feature::Invitations, level).await
-}
-
 /// The tenant where the user invites: visible (404), Invitations Full and the right
 /// to give at least one grant there (403: Viewers and plain users invite nobody).
 async fn inviting_tenant(
@@ -49,7 +39,7 @@ async fn inviting_tenant(
     conn: &mut AsyncPgConnection,
     raw: &str,
 ) -> Result<Tenant, AppError> {
-    let tenant = tenant_for(user, conn, raw, Level::Full).await?;
+    let tenant = path_tenant(user, conn, raw, Feature::Invitations, Level::Full).await?;
     if !authz::can_invite(user, &tenant) {
         return Err(AppError::Forbidden);
     }
@@ -148,7 +138,7 @@ pub(super) async fn index(
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
-    let tenant = tenant_for(&user, &mut conn, &path, Level::Read).await?;
+    let tenant = path_tenant(&user, &mut conn, &path, Feature::Invitations, Level::Read).await?;
     let roles = UserRole::for_tenant(&mut conn, tenant.id).await?;
     let role_names: HashMap<i64, &str> = roles.iter().map(|r| (r.id, r.name.as_str())).collect();
     let list = Invitation::list_for_tenant(&mut conn, tenant.id, LIST_LIMIT).await?;

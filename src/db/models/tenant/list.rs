@@ -5,8 +5,13 @@ use super::{with_path, Tenant, Visibility};
 use crate::db::models::{array_length, like_pattern, lower};
 use crate::db::schema::{tenant_paths, tenant_roles, tenants};
 use chrono::{DateTime, Utc};
+use diesel::expression::{is_aggregate, AppearsOnTable, TypedExpressionType, ValidGrouping};
+use diesel::pg::Pg;
 use diesel::prelude::*;
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::sql_types::{BigInt, Bool, SqlType};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use std::marker::PhantomData;
 
 /// The Tenants page counts matches exactly up to this many, then says "more than".
 pub const COUNT_CAP: i64 = 10_000;
@@ -70,8 +75,197 @@ pub struct ListQuery {
     pub per_page: i64,
 }
 
+/// `ORDER BY` of the Tenants page on any query over `tenants` joined with
+/// `tenant_roles`: the sort key, then the id, so that every order is total.
+macro_rules! sorted {
+    ($query:expr, $q:expr) => {
+        match ($q.sort, $q.descending) {
+            (SortKey::Name, false) => $query.order((lower(tenants::name).asc(), tenants::id.asc())),
+            (SortKey::Name, true) => {
+                $query.order((lower(tenants::name).desc(), tenants::id.desc()))
+            }
+            (SortKey::Role, false) => $query.order((
+                lower(tenant_roles::name).asc(),
+                lower(tenants::name).asc(),
+                tenants::id.asc(),
+            )),
+            (SortKey::Role, true) => $query.order((
+                lower(tenant_roles::name).desc(),
+                lower(tenants::name).asc(),
+                tenants::id.asc(),
+            )),
+            (SortKey::Instances, false) => {
+                $query.order((tenants::instance_count.asc(), tenants::id.asc()))
+            }
+            (SortKey::Instances, true) => {
+                $query.order((tenants::instance_count.desc(), tenants::id.desc()))
+            }
+            (SortKey::Users, false) => $query.order((tenants::user_count.asc(), tenants::id.asc())),
+            (SortKey::Users, true) => {
+                $query.order((tenants::user_count.desc(), tenants::id.desc()))
+            }
+            (SortKey::Created, false) => {
+                $query.order((tenants::created_at.asc(), tenants::id.asc()))
+            }
+            (SortKey::Created, true) => {
+                $query.order((tenants::created_at.desc(), tenants::id.desc()))
+            }
+        }
+    };
+}
+
+/// The columns of a `TenantListRow`, on `tenants` joined with roles and paths.
+macro_rules! list_columns {
+    () => {
+        (
+            tenants::id,
+            tenants::name,
+            tenants::subdomain,
+            tenants::enabled,
+            tenants::can_have_subtenants,
+            tenant_roles::name,
+            tenants::instance_count,
+            tenants::user_count,
+            tenants::created_at,
+            array_length(tenant_paths::path, 1),
+        )
+    };
+}
+
+/// The fixed pieces of SQL text in `CountedPage`'s branches, which name its CTEs.
+#[derive(Clone, Copy, Debug)]
+enum Piece {
+    /// `tenants.id` is among the capped ids.
+    InCapped,
+    /// `tenants.id` is on the page.
+    OnPage,
+    /// The capped ids are all the matches.
+    WithinCap,
+    /// There are more matches than the cap.
+    PastCap,
+    /// The number of capped ids.
+    Count,
+    /// The count past the cap: one more than it.
+    CapPlusOne,
+}
+
+/// A `Piece` as an expression of type `ST`. Plain text and no binds, and unlike
+/// `diesel::dsl::sql` it does not mark the statement uncacheable: the list stays a
+/// prepared, cached statement.
+#[derive(Clone, Copy, Debug)]
+struct Fixed<ST> {
+    piece: Piece,
+    sql_type: PhantomData<ST>,
+}
+
+fn fixed<ST>(piece: Piece) -> Fixed<ST> {
+    Fixed {
+        piece,
+        sql_type: PhantomData,
+    }
+}
+
+impl<ST> QueryId for Fixed<ST> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<ST: SqlType + TypedExpressionType> Expression for Fixed<ST> {
+    type SqlType = ST;
+}
+
+impl<ST> QueryFragment<Pg> for Fixed<ST> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        const COUNT: &str = "(SELECT cardinality(ids) FROM capped)";
+        match self.piece {
+            Piece::InCapped => out.push_sql("tenants.id = ANY((SELECT ids FROM capped)::int8[])"),
+            Piece::OnPage => out.push_sql("tenants.id = ANY((SELECT ids FROM page_ids)::int8[])"),
+            Piece::WithinCap => out.push_sql(&format!("{COUNT} <= {COUNT_CAP}")),
+            Piece::PastCap => out.push_sql(&format!("{COUNT} > {COUNT_CAP}")),
+            Piece::Count => out.push_sql(&format!("{COUNT}::int8")),
+            Piece::CapPlusOne => out.push_sql(&format!("{}::int8", COUNT_CAP + 1)),
+        }
+        Ok(())
+    }
+}
+
+impl<ST, QS> AppearsOnTable<QS> for Fixed<ST> where Fixed<ST>: Expression {}
+impl<ST, QS> SelectableExpression<QS> for Fixed<ST> where Fixed<ST>: Expression {}
+impl<ST, GB> ValidGrouping<GB> for Fixed<ST> {
+    type IsAggregate = is_aggregate::Never;
+}
+
+/// The Tenants page in one statement (see `Tenant::list`):
+///
+/// ```sql
+/// WITH capped AS MATERIALIZED (SELECT ARRAY(<matching ids, up to the cap + 1>) AS ids),
+///      page_ids AS MATERIALIZED (SELECT ARRAY(<the page's ids, sorted, among them>) AS ids)
+/// (<the page's rows by those ids, with the count> WHERE <count ≤ cap>)
+/// UNION ALL
+/// (<the page's rows through the filters, with cap + 1> WHERE <count > cap>)
+/// ```
+///
+/// The count tests are constant for the statement (InitPlans on `capped`), so
+/// PostgreSQL runs one branch and skips the other (`One-Time Filter`). The text is the
+/// same for every call with the same filters and sort, so the statement is prepared
+/// once per connection and cached like any typed query.
+struct CountedPage<'a, ST> {
+    capped_ids: Box<dyn QueryFragment<Pg> + Send + 'a>,
+    page_ids: Box<dyn QueryFragment<Pg> + Send + 'a>,
+    from_ids: Box<dyn QueryFragment<Pg> + Send + 'a>,
+    past_cap: Box<dyn QueryFragment<Pg> + Send + 'a>,
+    sql_type: PhantomData<ST>,
+}
+
+impl<'a, ST> CountedPage<'a, ST> {
+    /// The statement from its parts; both branches select the same columns.
+    fn new<F, P>(
+        capped_ids: impl QueryFragment<Pg> + Send + 'a,
+        page_ids: impl QueryFragment<Pg> + Send + 'a,
+        from_ids: F,
+        past_cap: P,
+    ) -> Self
+    where
+        F: Query<SqlType = ST> + QueryFragment<Pg> + Send + 'a,
+        P: Query<SqlType = ST> + QueryFragment<Pg> + Send + 'a,
+    {
+        CountedPage {
+            capped_ids: Box::new(capped_ids),
+            page_ids: Box::new(page_ids),
+            from_ids: Box::new(from_ids),
+            past_cap: Box::new(past_cap),
+            sql_type: PhantomData,
+        }
+    }
+}
+
+impl<ST> QueryId for CountedPage<'_, ST> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<ST: 'static> Query for CountedPage<'_, ST> {
+    type SqlType = ST;
+}
+
+impl<ST> QueryFragment<Pg> for CountedPage<'_, ST> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql("WITH capped AS MATERIALIZED (SELECT ARRAY(");
+        self.capped_ids.walk_ast(out.reborrow())?;
+        out.push_sql(") AS ids), page_ids AS MATERIALIZED (SELECT ARRAY(");
+        self.page_ids.walk_ast(out.reborrow())?;
+        out.push_sql(") AS ids) (");
+        self.from_ids.walk_ast(out.reborrow())?;
+        out.push_sql(") UNION ALL (");
+        self.past_cap.walk_ast(out.reborrow())?;
+        out.push_sql(")");
+        Ok(())
+    }
+}
+
 impl Tenant {
-    /// The Tenants page: one page of visible descendants plus the total count.
+    /// The Tenants page: one page of visible descendants plus the total count, in one
+    /// statement (a second one only when the page comes back empty).
     pub async fn list(
         conn: &mut AsyncPgConnection,
         q: &ListQuery,
@@ -94,67 +288,54 @@ impl Tenant {
             query
         };
         // Counting 100k rows costs more than the page itself: count up to a cap.
-        let ids: Vec<i64> = filtered()
-            .select(tenants::id)
-            .limit(COUNT_CAP + 1)
-            .load(conn)
-            .await?;
-        let total = ids.len() as i64;
+        let capped_ids = || filtered().select(tenants::id).limit(COUNT_CAP + 1);
+        let offset = (q.page - 1).max(0) * q.per_page;
         // Up to the cap, the page picks from the ids just read: sorting a few thousand
         // rows fetched by key beats walking the name index past everything the filters
         // reject, which is what the planner picks for a small subtree of a big tree.
-        let matching = if total <= COUNT_CAP {
-            tenants::table.filter(tenants::id.eq_any(ids)).into_boxed()
-        } else {
+        // The sort and the page run on `tenants` (and the roles, for their order)
+        // alone; only the page's rows join their paths.
+        let page_ids = sorted!(
+            tenants::table
+                .inner_join(tenant_roles::table)
+                .filter(fixed::<Bool>(Piece::InCapped))
+                .select(tenants::id)
+                .into_boxed(),
+            q
+        )
+        .limit(q.per_page)
+        .offset(offset);
+        let from_ids = sorted!(
+            tenants::table
+                .inner_join(tenant_roles::table)
+                .inner_join(tenant_paths::table)
+                .filter(fixed::<Bool>(Piece::WithinCap))
+                .filter(fixed::<Bool>(Piece::OnPage))
+                .select((list_columns!(), fixed::<BigInt>(Piece::Count)))
+                .into_boxed(),
+            q
+        );
+        // Past the cap those ids are an arbitrary part of the matches: page through all.
+        let past_cap = sorted!(
             filtered()
+                .filter(fixed::<Bool>(Piece::PastCap))
+                .inner_join(tenant_roles::table)
+                .inner_join(tenant_paths::table)
+                .select((list_columns!(), fixed::<BigInt>(Piece::CapPlusOne))),
+            q
+        )
+        .limit(q.per_page)
+        .offset(offset);
+        let counted: Vec<(TenantListRow, i64)> =
+            CountedPage::new(capped_ids(), page_ids, from_ids, past_cap)
+                .load(conn)
+                .await?;
+        let total = match <[_]>::first(&counted) {
+            Some((_, total)) => *total,
+            // No matches, or a page past the end: no row carried the count.
+            None => capped_ids().load::<i64>(conn).await?.len() as i64,
         };
-        let base = matching
-            .inner_join(tenant_roles::table)
-            .inner_join(tenant_paths::table)
-            .select((
-                tenants::id,
-                tenants::name,
-                tenants::subdomain,
-                tenants::enabled,
-                tenants::can_have_subtenants,
-                tenant_roles::name,
-                tenants::instance_count,
-                tenants::user_count,
-                tenants::created_at,
-                array_length(tenant_paths::path, 1),
-            ));
-        let ordered = match (q.sort, q.descending) {
-            (SortKey::Name, false) => base.order((lower(tenants::name).asc(), tenants::id.asc())),
-            (SortKey::Name, true) => base.order((lower(tenants::name).desc(), tenants::id.desc())),
-            (SortKey::Role, false) => base.order((
-                lower(tenant_roles::name).asc(),
-                lower(tenants::name).asc(),
-                tenants::id.asc(),
-            )),
-            (SortKey::Role, true) => base.order((
-                lower(tenant_roles::name).desc(),
-                lower(tenants::name).asc(),
-                tenants::id.asc(),
-            )),
-            (SortKey::Instances, false) => {
-                base.order((tenants::instance_count.asc(), tenants::id.asc()))
-            }
-            (SortKey::Instances, true) => {
-                base.order((tenants::instance_count.desc(), tenants::id.desc()))
-            }
-            (SortKey::Users, false) => base.order((tenants::user_count.asc(), tenants::id.asc())),
-            (SortKey::Users, true) => base.order((tenants::user_count.desc(), tenants::id.desc())),
-            (SortKey::Created, false) => base.order((tenants::created_at.asc(), tenants::id.asc())),
-            (SortKey::Created, true) => {
-                base.order((tenants::created_at.desc(), tenants::id.desc()))
-            }
-        };
-        let rows = ordered
-            .limit(q.per_page)
-            .offset((q.page - 1).max(0) * q.per_page)
-            .load::<TenantListRow>(conn)
-            .await?;
-        Ok((rows, total))
+        Ok((counted.into_iter().map(|(row, _)| row).collect(), total))
     }
 }
 
