@@ -189,6 +189,54 @@ def test_tree_nodes_collapse(driver: "WebDriver", base: str) -> None:
     logout(driver)
 
 
+def test_invite_dialog_preselects_a_user_and_keeps_its_errors(driver: "WebDriver", base: str) -> None:
+    login(driver, base, ADMIN_USERNAME, ADMIN_PASSWORD)
+    wait_path(driver, "/dashboard")
+    root = root_id(driver)
+    users = f"/tenants/{root}/users"
+    driver.get(base + users)
+    driver.find_element(By.XPATH, "//a[normalize-space(.)='Invite…']").click()
+    dialog = wait(
+        driver,
+        lambda d: d.find_element(By.CSS_SELECTOR, "dialog#dialog[open]"),
+        "the invite dialog to open",
+    )
+    wait(driver, lambda d: dialog.find_element(By.ID, "kind-user"), "the invite form")
+    expect(dialog.find_element(By.ID, "kind-user").is_selected(), "a user invitation is not preselected")
+    expect(not dialog.find_element(By.ID, "kind-grant").is_selected(), "a grant is preselected")
+
+    # A bad address: the dialog stays open with the error next to the field, input kept.
+    email = dialog.find_element(By.ID, "email")
+    email.send_keys("not-an-address")
+    button(dialog, "Send invitation").click()
+    wait(
+        driver,
+        lambda d: d.find_elements(By.CSS_SELECTOR, "dialog#dialog[open] #email-error"),
+        "the email error inside the open dialog",
+    )
+    expect(path_of(driver) == users, f"the error left the page for {path_of(driver)}")
+    kept = driver.find_element(By.CSS_SELECTOR, "dialog#dialog #email").get_attribute("value")
+    expect(kept == "not-an-address", f"the address was not kept: {kept!r}")
+    expect(
+        driver.find_element(By.ID, "kind-user").is_selected(),
+        "the choice of a user invitation was lost",
+    )
+
+    # Corrected: the invitation goes out and the page it leads to shows its message.
+    email = driver.find_element(By.CSS_SELECTOR, "dialog#dialog #email")
+    email.clear()
+    email.send_keys("dialog-invitee@example.com")
+    Select(driver.find_element(By.CSS_SELECTOR, "dialog#dialog #role_id")).select_by_index(1)
+    button(driver.find_element(By.ID, "dialog"), "Send invitation").click()
+    wait_path(driver, f"/tenants/{root}/invitations")
+    wait(
+        driver,
+        lambda d: "Invitation to dialog-invitee@example.com queued" in body_text(d),
+        "the invitation's message on the invitations page",
+    )
+    logout(driver)
+
+
 def axe_violations(driver: "WebDriver") -> list[dict]:
     """Runs axe-core on the current page; the violations of a failing impact."""
     if not AXE_JS.exists():
@@ -249,5 +297,6 @@ TESTS = [
     test_banner_breadcrumb_and_switching_keep_the_page,
     test_switcher_keyboard_count_and_skip_link,
     test_tree_nodes_collapse,
+    test_invite_dialog_preselects_a_user_and_keeps_its_errors,
     test_axe_finds_nothing_serious,
 ]
