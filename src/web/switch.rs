@@ -28,10 +28,10 @@ pub const RESULTS: i64 = 20;
 const COUNT_CAP: i64 = 1_000;
 
 /// The kinds of tenant page a switch keeps: from the Users of A to the Users of B.
-/// A fixed list: the switch form's `return_to` names one of them, never a URL.
+/// A fixed list: the switch form's `return_to` names one of them, never a URL. From
+/// any other page (a tenant's own page included) a switch leads to the dashboard.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PageKind {
-    Tenant,
     Edit,
     Users,
     Roles,
@@ -42,8 +42,7 @@ pub enum PageKind {
 
 impl PageKind {
     /// Each kind with its name in forms and its path below `/tenants/{id}`.
-    const ALL: [(PageKind, &'static str, &'static str); 7] = [
-        (PageKind::Tenant, "tenant", ""),
+    const ALL: [(PageKind, &'static str, &'static str); 6] = [
         (PageKind::Edit, "edit", "/edit"),
         (PageKind::Users, "users", "/users"),
         (PageKind::Roles, "roles", "/roles"),
@@ -94,7 +93,6 @@ impl PageKind {
     ) -> Result<bool, AppError> {
         let needs = |feature| authz::require(user, tenant, feature, Level::Read).is_ok();
         Ok(match self {
-            PageKind::Tenant => needs(Feature::Tenants),
             PageKind::Users | PageKind::Access => needs(Feature::Users),
             PageKind::Roles => needs(Feature::Roles),
             PageKind::Invitations => needs(Feature::Invitations),

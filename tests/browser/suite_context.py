@@ -95,9 +95,10 @@ def test_banner_breadcrumb_and_switching_keep_the_page(driver: "WebDriver", base
     expect(crumbs == ["Root", "Ctx Alpha", "Ctx Gamma"], f"breadcrumb {crumbs} while in beta")
     expect(driver.find_element(By.ID, "context-banner").is_displayed(), "banner on every page")
 
-    # Return home from the tenant page: the tenant page of home.
+    # Return home from the Roles page: the Roles page of home.
+    driver.get(f"{base}/tenants/{beta}/roles")
     button(driver.find_element(By.ID, "context-banner"), "Return to Root").click()
-    wait_path(driver, f"/tenants/{root}")
+    wait_path(driver, f"/tenants/{root}/roles")
     expect(not driver.find_elements(By.ID, "context-banner"), "the banner after returning")
     logout(driver)
 
