@@ -329,3 +329,45 @@ async fn switch(
     };
     Ok(see_other(&req, &location))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::PageKind;
+
+    #[test]
+    fn a_page_kind_is_one_of_a_fixed_list_and_never_a_url() {
+        for (name, pattern) in [
+            ("edit", "/tenants/{id}/edit"),
+            ("users", "/tenants/{id}/users"),
+            ("roles", "/tenants/{id}/roles"),
+            ("access", "/tenants/{id}/access"),
+            ("invitations", "/tenants/{id}/invitations"),
+            ("activity", "/tenants/{id}/activity"),
+        ] {
+            let kind = PageKind::parse(name).expect(name);
+            assert_eq!(kind.name(), name);
+            assert_eq!(PageKind::of_route(pattern), Some(kind), "{pattern}");
+            assert_eq!(kind.href(7), pattern.replace("{id}", "7"));
+        }
+        for other in [
+            "",
+            "tenant",
+            "USERS",
+            "/users",
+            "https://evil.example/",
+            "users/../x",
+        ] {
+            assert_eq!(PageKind::parse(other), None, "{other:?}");
+        }
+        // A tenant's own page, its sub-pages and other pages keep nothing.
+        for pattern in [
+            "/tenants/{id}",
+            "/tenants/{id}/users/{user_id}",
+            "/tenants/{id}/users/new",
+            "/tenants",
+            "/dashboard",
+        ] {
+            assert_eq!(PageKind::of_route(pattern), None, "{pattern}");
+        }
+    }
+}
