@@ -200,6 +200,27 @@ pub fn require_edit(
     }
 }
 
+/// Why an Owner or Administrator of `tenant` may still not edit it (`can_edit` is
+/// false): a tenant's settings belong to whoever manages its parent's sub-tenants.
+/// `None` when the user may edit it or holds no such role there (nothing to explain).
+/// Names the parent only when the user may see it.
+pub fn edit_refusal(p: &Principal, tenant: &Tenant, parent: Option<&Tenant>) -> Option<String> {
+    if can_edit(p, tenant, parent) {
+        return None;
+    }
+    let role = grant_role(p, tenant).filter(|r| *r >= GrantRole::Administrator)?;
+    let above = match parent {
+        Some(parent) if can_see(p, parent) => parent.name.as_str(),
+        _ => "the tenant above it",
+    };
+    Some(format!(
+        "Only administrators above {name} who manage the sub-tenants of {above} can edit its \
+         settings. As an {role} of {name} you manage what is inside it.",
+        name = tenant.name,
+        role = role.label(),
+    ))
+}
+
 /// May the user delete this tenant? Never the root; otherwise an Owner over its parent.
 pub fn can_delete(p: &Principal, tenant: &Tenant, parent: Option<&Tenant>) -> bool {
     match parent {

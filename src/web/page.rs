@@ -2,11 +2,14 @@
 //! helpers that turn templates into responses.
 
 use crate::auth::{authz, session_keys, CurrentUser};
+use crate::db::models::Tenant;
+use crate::domain::GrantRole;
 use crate::error::AppError;
 use actix_session::Session;
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpRequest, HttpResponse};
 use askama::Template;
+use diesel::OptionalExtension;
 use diesel_async::AsyncPgConnection;
 
 const FLASH: &str = "flash";
@@ -26,8 +29,14 @@ pub struct PageCtx {
     pub acting_id: i64,
     pub acting_name: String,
     pub is_switched: bool,
+    /// The user's role where they act ("Owner"), from the strongest grant covering it.
+    pub acting_role: &'static str,
+    pub home_id: i64,
     pub home_name: String,
+    /// The path of the tenant the page is about (`/tenants/{id}/…`), else of the acting one.
     pub breadcrumb: Vec<Crumb>,
+    /// The kind of page this is (`switch::PageKind`), kept by the switcher.
+    pub return_to: &'static str,
     pub active: &'static str,
     pub flash: Option<String>,
     /// Which navigation links lead somewhere for this user in the acting tenant.
@@ -43,7 +52,16 @@ impl PageCtx {
         active: &'static str,
     ) -> Result<Self, AppError> {
         let session = &user.session.0;
-        let breadcrumb = if user.acting.path.len() == 1 {
+        let about = match user.page.as_ref().and_then(|p| p.tenant_id) {
+            Some(id) if id != user.acting.id => Tenant::find(conn, id)
+                .await
+                .optional()?
+                .filter(|t| authz::can_see(user, t)),
+            _ => None,
+        };
+        let breadcrumb = if let Some(about) = about {
+            visible_path(user, conn, &about).await?
+        } else if user.acting.path.len() == 1 {
             vec![Crumb {
                 id: user.acting.id,
                 name: user.acting.name.clone(),
@@ -69,15 +87,38 @@ impl PageCtx {
             acting_id: user.acting.id,
             acting_name: user.acting.name.clone(),
             is_switched: user.is_switched(),
+            acting_role: authz::grant_role(user, &user.acting).map_or("no role", GrantRole::label),
+            home_id: user.home.id,
             home_name: user.home.name.clone(),
             breadcrumb,
+            return_to: crate::web::switch::current_kind(user),
             active,
-            flash: take_flash(session),
+            // A fragment shows no frame: its flash waits for the next whole page.
+            flash: match &user.page {
+                Some(page) if page.fragment => None,
+                _ => take_flash(session),
+            },
             nav_users: nav.users,
             nav_roles: nav.roles,
             nav_tenant_roles: nav.tenant_roles,
         })
     }
+}
+
+/// The part of `tenant`'s path the user may see, root side first, as crumbs.
+pub async fn visible_path(
+    user: &CurrentUser,
+    conn: &mut AsyncPgConnection,
+    tenant: &Tenant,
+) -> Result<Vec<Crumb>, AppError> {
+    let start = authz::visible_path_start(user, &tenant.path);
+    Ok(tenant
+        .path_tenants(conn)
+        .await?
+        .into_iter()
+        .skip(start)
+        .map(|(id, name)| Crumb { id, name })
+        .collect())
 }
 
 /// Leaves a one-time message for the next page.

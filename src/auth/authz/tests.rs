@@ -357,6 +357,40 @@ fn children_are_edited_by_their_parents_managers_and_the_root_by_its_administrat
 }
 
 #[test]
+fn an_owner_who_cannot_edit_their_tenant_is_told_who_can() {
+    let (partner, child) = (t(PARTNER), t(CHILD));
+    // An Owner of the child alone: the child's settings belong to the partner's managers.
+    let child_owner = who(30, CHILD, &[(CHILD, Owner, Subtree, true)]);
+    let why = edit_refusal(&child_owner, &child, Some(&partner)).expect("a reason");
+    assert!(why.contains("above t3"), "{why}");
+    assert!(why.contains("an Owner of t3"), "{why}");
+    // The parent is not visible to them: it is not named.
+    assert!(!why.contains("t2"), "{why}");
+    assert!(why.contains("the tenant above it"), "{why}");
+    // Seeing the parent, it is named.
+    let seeing = who(
+        31,
+        CHILD,
+        &[
+            (CHILD, Administrator, Subtree, true),
+            (PARTNER, Viewer, Only, false),
+        ],
+    );
+    let why = edit_refusal(&seeing, &child, Some(&partner)).expect("a reason");
+    assert!(
+        why.contains("sub-tenants of t2") && why.contains("an Administrator"),
+        "{why}"
+    );
+    // Those who may edit, and Viewers, get no explanation.
+    assert_eq!(edit_refusal(&partner_admin(), &child, Some(&partner)), None);
+    assert_eq!(edit_refusal(&root_admin(), &t(ROOT), None), None);
+    assert_eq!(
+        edit_refusal(&partner_viewer(), &child, Some(&partner)),
+        None
+    );
+}
+
+#[test]
 fn deleting_and_moving_take_an_owner_over_the_parent_and_never_the_root() {
     let (root, partner, child) = (t(ROOT), t(PARTNER), t(CHILD));
     assert!(can_delete(&partner_owner(), &child, Some(&partner)));

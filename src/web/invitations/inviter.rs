@@ -326,15 +326,29 @@ async fn form_page(
     })
 }
 
+/// What the invite form starts with: `?kind=user` (the Users page's "Invite…")
+/// preselects a user invitation, anything else a grant.
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub(super) struct NewInviteQuery {
+    kind: String,
+}
+
 pub(super) async fn new_form(
     user: CurrentUser,
     state: web::Data<AppState>,
     path: web::Path<String>,
+    query: web::Query<NewInviteQuery>,
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
     let tenant = inviting_tenant(&user, &mut conn, &path).await?;
+    let kind = if query.kind == "user" {
+        "user"
+    } else {
+        "grant"
+    };
     let form = InviteForm {
-        kind: "grant".into(),
+        kind: kind.into(),
         role: "viewer".into(),
         scope: "tenant".into(),
         ..Default::default()
