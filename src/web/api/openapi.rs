@@ -1,6 +1,7 @@
 //! The OpenAPI 3.1 document of the API, generated from the handlers' annotations and
 //! the DTOs (utoipa), served at `GET /api/v1/openapi.json` without a token.
 
+use super::activity::{ActivityChange, ActivityEvent, ActivityEventPage};
 use super::batch::{BatchRequest, BatchResponse, BatchResult, Operation};
 use super::tenants::{
     ApproveDomain, CreateTenant, MoveTenant, TenantJson, TenantPage, UpdateTenant,
@@ -39,12 +40,13 @@ pub fn routes() -> Vec<Route> {
         super::tenants::move_tenant,
         super::tenants::verify_domain,
         super::tenants::approve_domain,
+        super::activity::list,
         super::batch::batch,
     ),
     components(schemas(
         TenantJson, TenantPage, CreateTenant, UpdateTenant, MoveTenant, BatchRequest,
         Operation, BatchResult, BatchResponse, ProblemDocument, Blocker, DomainStatus,
-        ApproveDomain
+        ApproveDomain, ActivityEvent, ActivityEventPage, ActivityChange
     )),
     modifiers(&Security, &Problems),
     tags((name = "tenants", description = "The tenant tree"))
