@@ -1,5 +1,8 @@
 DROP TRIGGER audit_events_no_truncate ON audit_events;
+DROP INDEX audit_events_actor;
 DROP INDEX audit_events_subtree;
+DROP INDEX audit_events_action;
+DROP INDEX audit_events_time;
 DROP INDEX audit_events_tenant;
 CREATE INDEX audit_events_tenant ON audit_events (tenant_id, occurred_at);
 DROP TRIGGER audit_events_snapshot ON audit_events;

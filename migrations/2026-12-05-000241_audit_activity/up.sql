@@ -48,10 +48,15 @@ UPDATE audit_events e SET
     actor_home_id = (SELECT tenant_id FROM users WHERE id = e.actor_user_id);
 ALTER TABLE audit_events ENABLE TRIGGER audit_events_no_change;
 
--- Newest first per tenant (keyset on id), and per subtree.
+-- Newest first by (occurred_at, id), the keyset of the activity pages: per tenant,
+-- overall (a large subtree, the date filters), per action. A small subtree is found
+-- through the GIN index on the paths, an actor through the trigram index.
 DROP INDEX audit_events_tenant;
-CREATE INDEX audit_events_tenant ON audit_events (tenant_id, id);
+CREATE INDEX audit_events_tenant ON audit_events (tenant_id, occurred_at, id);
+CREATE INDEX audit_events_time ON audit_events (occurred_at, id);
+CREATE INDEX audit_events_action ON audit_events (action, occurred_at, id);
 CREATE INDEX audit_events_subtree ON audit_events USING gin (tenant_path);
+CREATE INDEX audit_events_actor ON audit_events USING gin (actor_username gin_trgm_ops);
 
 -- Append-only also against TRUNCATE (UPDATE and DELETE are refused since the
 -- foundation migration: audit_events_no_change).

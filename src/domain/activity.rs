@@ -189,6 +189,29 @@ fn parse_date(raw: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(raw, "%Y-%m-%d").ok()
 }
 
+/// Where a page of events starts: events strictly older than this one, ordered
+/// newest first by (time, id) — stable while new events arrive. As text
+/// `<microseconds since 1970>_<id>`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EventCursor {
+    pub at: DateTime<Utc>,
+    pub id: i64,
+}
+
+impl EventCursor {
+    pub fn to_text(self) -> String {
+        format!("{}_{}", self.at.timestamp_micros(), self.id)
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        let (micros, id) = text.trim().split_once('_')?;
+        Some(EventCursor {
+            at: DateTime::from_timestamp_micros(micros.parse().ok()?)?,
+            id: id.parse().ok()?,
+        })
+    }
+}
+
 /// One changed field of an event: its old and new value as text (`None`: absent).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Change {
@@ -321,6 +344,19 @@ mod tests {
             ..Default::default()
         });
         assert!(bad.unwrap_err().contains_key("scope"));
+    }
+
+    #[test]
+    fn cursors_round_trip_to_the_microsecond() {
+        let at = DateTime::parse_from_rfc3339("2026-12-05T07:10:23.123456Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let c = EventCursor { at, id: 42 };
+        assert_eq!(c.to_text(), "1796454623123456_42");
+        assert_eq!(EventCursor::parse(&c.to_text()), Some(c));
+        for bad in ["", "42", "x_1", "1_x", "1_2_3", "99999999999999999999_1"] {
+            assert_eq!(EventCursor::parse(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use crate::auth::{authz, Principal};
 use crate::db::models::audit_log::AuditRow;
 use crate::db::models::Tenant;
-use crate::domain::activity::{ActivityFilter, ActivityScope};
+use crate::domain::activity::{ActivityFilter, ActivityScope, EventCursor};
 use crate::error::AppError;
 use diesel_async::AsyncPgConnection;
 
@@ -18,8 +18,8 @@ pub const EXPORT_CHUNK: i64 = 500;
 #[derive(Debug)]
 pub struct ActivityPage {
     pub events: Vec<AuditRow>,
-    /// The id to read on from (`before`), when older events match too.
-    pub next: Option<i64>,
+    /// Where to read on from (`before`), when older events match too.
+    pub next: Option<EventCursor>,
 }
 
 /// The right to read the events `filter` selects about one tenant, decided once:
@@ -45,7 +45,7 @@ impl Reader {
     pub async fn read(
         &self,
         conn: &mut AsyncPgConnection,
-        before: Option<i64>,
+        before: Option<EventCursor>,
         limit: i64,
     ) -> Result<ActivityPage, AppError> {
         let mut events =
@@ -53,7 +53,10 @@ impl Reader {
         let more = events.len() as i64 > limit;
         events.truncate(usize::try_from(limit).unwrap_or(0));
         let next = if more {
-            events.last().map(|e| e.id)
+            events.last().map(|e| EventCursor {
+                at: e.occurred_at,
+                id: e.id,
+            })
         } else {
             None
         };
@@ -68,7 +71,7 @@ pub async fn page(
     p: &Principal,
     tenant: &Tenant,
     filter: &ActivityFilter,
-    before: Option<i64>,
+    before: Option<EventCursor>,
     limit: i64,
 ) -> Result<ActivityPage, AppError> {
     Reader::new(p, tenant, filter.clone())?

@@ -7,7 +7,7 @@ use crate::db::models::Tenant;
 use crate::db::DbConn;
 use crate::domain::activity::{
     action_label, changes, spreadsheet_safe, ActivityFilter, ActivityScope, ActivityText, Change,
-    ACTIONS,
+    EventCursor, ACTIONS,
 };
 use crate::error::{AppError, FieldErrors};
 use crate::services::activity::{self, ActivityPage, Reader, EXPORT_CHUNK, PAGE_SIZE};
@@ -58,13 +58,12 @@ impl ActivityParams {
     }
 
     /// `before`, when given: a bad one is a request no link makes (400).
-    fn before(&self) -> Result<Option<i64>, AppError> {
+    fn before(&self) -> Result<Option<EventCursor>, AppError> {
         match self.before.trim() {
             "" => Ok(None),
-            raw => raw
-                .parse()
+            raw => EventCursor::parse(raw)
                 .map(Some)
-                .map_err(|_| AppError::BadRequest("`before` is not an event id.".into())),
+                .ok_or_else(|| AppError::BadRequest("`before` is not a page start.".into())),
         }
     }
 
@@ -83,13 +82,13 @@ impl ActivityParams {
         serde_urlencoded::to_string(pairs).unwrap_or_default()
     }
 
-    /// The filters and `before=id`, as a query string.
-    fn query_before(&self, id: i64) -> String {
-        let filters = self.filter_query();
+    /// The filters and `before=…`, as a query string.
+    fn query_before(&self, cursor: EventCursor) -> String {
+        let (filters, cursor) = (self.filter_query(), cursor.to_text());
         if filters.is_empty() {
-            format!("before={id}")
+            format!("before={cursor}")
         } else {
-            format!("{filters}&before={id}")
+            format!("{filters}&before={cursor}")
         }
     }
 }
@@ -184,7 +183,7 @@ async fn start(
     state: &AppState,
     path: &str,
     params: web::Query<ActivityParams>,
-) -> Result<(DbConn, Tenant, ActivityParams, Option<i64>), AppError> {
+) -> Result<(DbConn, Tenant, ActivityParams, Option<EventCursor>), AppError> {
     let params = params.into_inner();
     let mut conn = state.pool.get().await?;
     let tenant = authz::visible_tenant(user, parse_id(path)?, &mut conn).await?;
@@ -220,7 +219,7 @@ async fn index(
         page: PageCtx::new(&user, &mut conn, "activity").await?,
         can_subtree: authz::can_read_subtree_activity(&user, &tenant),
         subtree: filter.scope == ActivityScope::Subtree,
-        older: next.map(|id| format!("{base}?{}", params.query_before(id))),
+        older: next.map(|c| format!("{base}?{}", params.query_before(c))),
         newest: before.map(|_| {
             if filters.is_empty() {
                 base.clone()

@@ -2,7 +2,7 @@
 //! keyset on the event id.
 
 use crate::db::schema::audit_events;
-use crate::domain::activity::{ActivityFilter, ActivityScope};
+use crate::domain::activity::{ActivityFilter, ActivityScope, EventCursor};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -39,17 +39,17 @@ impl AuditRow {
 impl AuditRow {
     /// Up to `limit` events about `tenant_id` (or, with the subtree scope, about every
     /// tenant that was below it when the event was written) that match `filter`, newest
-    /// first, older than the event `before` when given.
+    /// first (by time, then id), older than `before` when given.
     pub async fn page(
         conn: &mut AsyncPgConnection,
         tenant_id: i64,
         filter: &ActivityFilter,
-        before: Option<i64>,
+        before: Option<EventCursor>,
         limit: i64,
     ) -> QueryResult<Vec<AuditRow>> {
         let mut q = audit_events::table
             .select(AuditRow::as_select())
-            .order(audit_events::id.desc())
+            .order((audit_events::occurred_at.desc(), audit_events::id.desc()))
             .limit(limit)
             .into_boxed();
         q = match filter.scope {
@@ -58,8 +58,14 @@ impl AuditRow {
                 q.filter(audit_events::tenant_path.contains(vec![Some(tenant_id)]))
             }
         };
-        if let Some(before) = before {
-            q = q.filter(audit_events::id.lt(before));
+        if let Some(c) = before {
+            // (occurred_at, id) < (c.at, c.id), with the bound on the time alone
+            // stated too so that it starts the index scan.
+            q = q.filter(audit_events::occurred_at.le(c.at)).filter(
+                audit_events::occurred_at
+                    .lt(c.at)
+                    .or(audit_events::id.lt(c.id)),
+            );
         }
         if let Some(actor) = &filter.actor {
             q = q.filter(audit_events::actor_username.ilike(super::like_pattern(actor)));

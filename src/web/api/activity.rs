@@ -2,10 +2,12 @@
 //! newest first, with the activity page's filters and the tenants list's paging.
 
 use super::json;
-use super::tenants::{decode_cursor, encode_cursor, path_tenant, LIMIT_DEFAULT, LIMIT_MAX};
+use super::tenants::{path_tenant, LIMIT_DEFAULT, LIMIT_MAX};
 use crate::auth::ApiUser;
 use crate::db::models::audit_log::AuditRow;
-use crate::domain::activity::{action_label, changes, ActivityFilter, ActivityText, ACTIONS};
+use crate::domain::activity::{
+    action_label, changes, ActivityFilter, ActivityText, EventCursor, ACTIONS,
+};
 use crate::error::AppError;
 use crate::services::activity;
 use crate::web::routes::{route, Route};
@@ -195,9 +197,16 @@ pub async fn list(
     {
         return Err(AppError::BadRequest("cursor has at most 100 characters.".into()).into());
     }
-    let before = params.cursor.as_deref().map(decode_cursor).transpose()?;
+    let before = params
+        .cursor
+        .as_deref()
+        .map(|c| {
+            EventCursor::parse(c)
+                .ok_or_else(|| AppError::BadRequest("The cursor is not valid.".into()))
+        })
+        .transpose()?;
     let page = activity::page(&mut conn, &user, &tenant, &filter, before, limit).await?;
-    let next_cursor = page.next.map(encode_cursor);
+    let next_cursor = page.next.map(EventCursor::to_text);
     let items = page.events.into_iter().map(ActivityEvent::from).collect();
     Ok(json(
         StatusCode::OK,
