@@ -629,3 +629,37 @@ async fn the_api_lists_activity_with_the_same_filters_and_cursor_pages() {
         .await;
     assert_eq!(s, 403);
 }
+
+#[tokio::test]
+async fn the_activity_page_costs_at_most_three_statements() {
+    let app = spawn_app_with_env(&[("TENANTRY_DEV", "1")]).await;
+    let t = partner_tree(&app).await;
+    insert_events(
+        &app,
+        &t.a1,
+        "tenant.update",
+        "root\\admin",
+        60,
+        "2026-08-01T00:00:00Z",
+    )
+    .await;
+    let admin = admin_browser(&app).await;
+    for q in [
+        "",
+        "?scope=subtree",
+        "?actor=admin&action=tenant.update&from=2026-07-31",
+    ] {
+        for _ in 0..2 {
+            let r = admin
+                .get(&format!("/tenants/{}/activity{q}", t.a1.id))
+                .await;
+            assert_eq!(status(&r), 200);
+            let n: u32 = r.headers()[tenantry::db::statements::HEADER]
+                .to_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert!(n <= 3, "the activity page{q} ran {n} statements");
+        }
+    }
+}
