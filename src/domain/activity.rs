@@ -203,8 +203,15 @@ impl EventCursor {
         format!("{}_{}", self.at.timestamp_micros(), self.id)
     }
 
+    /// The text of `to_text`: `^[0-9]{1,16}_[0-9]{1,18}$` (the API documents it).
     pub fn parse(text: &str) -> Option<Self> {
-        let (micros, id) = text.trim().split_once('_')?;
+        let (micros, id) = text.split_once('_')?;
+        let digits = |s: &str, max: usize| {
+            (1..=max).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit())
+        };
+        if !digits(micros, 16) || !digits(id, 18) {
+            return None;
+        }
         Some(EventCursor {
             at: DateTime::from_timestamp_micros(micros.parse().ok()?)?,
             id: id.parse().ok()?,
@@ -354,7 +361,18 @@ mod tests {
         let c = EventCursor { at, id: 42 };
         assert_eq!(c.to_text(), "1796454623123456_42");
         assert_eq!(EventCursor::parse(&c.to_text()), Some(c));
-        for bad in ["", "42", "x_1", "1_x", "1_2_3", "99999999999999999999_1"] {
+        assert!(EventCursor::parse("9999999999999999_999999999999999999").is_some());
+        for bad in [
+            "",
+            "42",
+            "x_1",
+            "1_x",
+            "1_2_3",
+            "99999999999999999_1",
+            "+1_2",
+            "1_-2",
+            " 1_2",
+        ] {
             assert_eq!(EventCursor::parse(bad), None, "{bad}");
         }
     }

@@ -605,8 +605,17 @@ async fn the_api_lists_activity_with_the_same_filters_and_cursor_pages() {
     );
     let (s, _) = api.get(&format!("{base}?from=2026-13-01")).await;
     assert_eq!(s, 400);
-    let (s, _) = api.get(&format!("{base}?action=nope")).await;
-    assert_eq!(s, 400);
+    for bad in [
+        "action=nope",
+        "to=",
+        "from=%202026-07-01",
+        "scope=",
+        "cursor=after",
+        "limit=0",
+    ] {
+        let (s, _) = api.get(&format!("{base}?{bad}")).await;
+        assert_eq!(s, 400, "{bad}");
+    }
     let (s, _) = api.get(&format!("{base}?scope=subtree")).await;
     assert_eq!(s, 200);
 

@@ -135,7 +135,7 @@ pub struct ActivityParams {
     #[param(schema_with = scope_schema)]
     pub scope: Option<String>,
     /// `next_cursor` of the previous page.
-    #[param(max_length = 100)]
+    #[param(max_length = 35, pattern = "^[0-9]{1,16}_[0-9]{1,18}$")]
     pub cursor: Option<String>,
     /// Page size, 1–500 (default 50).
     #[param(minimum = 1, maximum = 500)]
@@ -167,6 +167,20 @@ pub async fn list(
     let limit = params.limit.unwrap_or(LIMIT_DEFAULT);
     if !(1..=LIMIT_MAX).contains(&limit) {
         return Err(AppError::BadRequest(format!("limit must be 1 to {LIMIT_MAX}.")).into());
+    }
+    // The page takes empty fields as "any"; the API says so by leaving them out.
+    for (name, value) in [
+        ("action", &params.action),
+        ("scope", &params.scope),
+        ("from", &params.from),
+        ("to", &params.to),
+    ] {
+        if value
+            .as_ref()
+            .is_some_and(|v| v.is_empty() || v.trim() != v)
+        {
+            return Err(AppError::BadRequest(format!("{name} is empty or padded.")).into());
+        }
     }
     let text = |v: &Option<String>| v.clone().unwrap_or_default();
     let (actor, action, from, to, scope) = (

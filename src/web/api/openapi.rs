@@ -319,7 +319,10 @@ fn constrain_parameters(doc: &mut Value) {
             for param in params {
                 let constraints = match param["name"].as_str() {
                     Some("id" | "parent" | "subtree") => id_constraints(),
-                    Some("cursor") => json!({"pattern": cursor_pattern()}),
+                    // The tenants list's; the activity list states its own.
+                    Some("cursor") if param["schema"]["pattern"].is_null() => {
+                        json!({"pattern": cursor_pattern()})
+                    }
                     Some("Idempotency-Key") => json!({
                         "type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$",
                     }),
@@ -442,6 +445,33 @@ mod tests {
         ] {
             assert!(!matches(&pattern, bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn the_activity_cursor_pattern_is_its_parser() {
+        let doc = document_json();
+        let params = doc["paths"]["/api/v1/tenants/{id}/activity"]["get"]["parameters"]
+            .as_array()
+            .unwrap();
+        let cursor = params.iter().find(|p| p["name"] == "cursor").unwrap();
+        let pattern = cursor["schema"]["pattern"].as_str().unwrap();
+        agrees(
+            pattern,
+            |s| crate::domain::activity::EventCursor::parse(s).is_some(),
+            &[
+                "1796454623123456_42",
+                "0_0",
+                "9999999999999999_999999999999999999",
+                "99999999999999999_1",
+                "1_9999999999999999999",
+                "+1_2",
+                "1_2_3",
+                "_1",
+                "1_",
+                "YWZ0ZXI6MDA0",
+                "",
+            ],
+        );
     }
 
     #[test]
