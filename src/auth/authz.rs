@@ -134,6 +134,33 @@ pub fn require(
     }
 }
 
+/// May the user read the audit events about this tenant (Audit at least Read there)?
+/// Those include what was done to it from above, switch-ins too.
+pub fn can_read_activity(p: &Principal, tenant: &Tenant) -> bool {
+    effective_level(p, tenant, Feature::Audit) >= Level::Read
+}
+
+/// May the user read the events about the tenant's whole subtree: Audit read on it
+/// and a grant reaching every tenant below it (a tenant-only grant or a home role
+/// sees no sub-tenants, so it reads no events about them).
+pub fn can_read_subtree_activity(p: &Principal, tenant: &Tenant) -> bool {
+    can_read_activity(p, tenant) && covering_grants(p, tenant).any(|g| g.scope == Scope::Subtree)
+}
+
+/// 403 unless the user may read the tenant's activity in this scope.
+pub fn require_activity(p: &Principal, tenant: &Tenant, subtree: bool) -> Result<(), AppError> {
+    let allowed = if subtree {
+        can_read_subtree_activity(p, tenant)
+    } else {
+        can_read_activity(p, tenant)
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
 /// Is the user a global administrator: Owner or Administrator of the root's whole tree?
 pub fn is_global_admin(p: &Principal) -> bool {
     p.home.is_root()

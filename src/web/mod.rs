@@ -1,6 +1,7 @@
 //! HTTP: one module per resource, each with its routes.
 
 pub mod access;
+pub mod activity;
 pub mod api;
 pub mod assets;
 pub mod csrf;
@@ -60,6 +61,7 @@ pub fn console_routes() -> Vec<routes::Route> {
         roles::routes(),
         tenant_roles::routes(),
         access::routes(),
+        activity::routes(),
         invitations::routes(),
         users::routes(),
         user_tokens::routes(),

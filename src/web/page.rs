@@ -43,6 +43,8 @@ pub struct PageCtx {
     pub nav_users: bool,
     pub nav_roles: bool,
     pub nav_tenant_roles: bool,
+    /// The acting tenant's Activity (audit read there).
+    pub nav_activity: bool,
 }
 
 impl PageCtx {
@@ -101,6 +103,7 @@ impl PageCtx {
             nav_users: nav.users,
             nav_roles: nav.roles,
             nav_tenant_roles: nav.tenant_roles,
+            nav_activity: authz::can_read_activity(user, &user.acting),
         })
     }
 }

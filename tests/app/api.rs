@@ -1183,6 +1183,8 @@ fn api_rule_for(method: &str, path: &str) -> Option<(ApiRule, Option<Value>)> {
             Some(json!({"parent_id": 0, "name": "", "subdomain": "Bad_Sub"})),
         ),
         ("GET", "/api/v1/tenants/{id}") => (Read, None),
+        // Audit read (levels are uniform across features in the fixture).
+        ("GET", "/api/v1/tenants/{id}/activity") => (Read, None),
         ("PATCH", "/api/v1/tenants/{id}") => (Edit, Some(json!({"subdomain": "Bad_Sub"}))),
         // Every fixture tenant holds a user: a safe delete is refused (409), nothing goes.
         ("DELETE", "/api/v1/tenants/{id}") => (Delete, None),

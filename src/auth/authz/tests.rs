@@ -776,6 +776,45 @@ fn navigation_shows_the_links_that_lead_somewhere() {
     );
 }
 
+// ---------------------------------------------------------------- activity
+
+#[test]
+fn activity_takes_audit_read_and_the_subtree_a_subtree_grant() {
+    // Administrators and Viewers of the partner read its activity and its subtree's.
+    for p in [partner_admin(), partner_viewer(), root_owner()] {
+        assert!(can_read_activity(&p, &t(PARTNER)));
+        assert!(can_read_subtree_activity(&p, &t(PARTNER)));
+        assert!(require_activity(&p, &t(CHILD), true).is_ok());
+    }
+    // A cap without Audit: nothing, whatever the grant.
+    assert!(!can_read_activity(&partner_admin(), &t(NO_AUDIT)));
+    assert!(!can_read_subtree_activity(&partner_admin(), &t(NO_AUDIT)));
+    assert!(matches!(
+        require_activity(&partner_admin(), &t(NO_AUDIT), false),
+        Err(AppError::Forbidden)
+    ));
+    // A cap of Audit Read still reads.
+    assert!(can_read_activity(&root_admin(), &t(OTHER)));
+    // A tenant-only grant or a home role: the tenant's own events, not its subtree's.
+    for p in [
+        partner_admin_here(),
+        partner_user_full(),
+        with_role(who(26, PARTNER, &[]), only(Feature::Audit, Read)),
+    ] {
+        assert!(can_read_activity(&p, &t(PARTNER)), "{:?}", p.grants);
+        assert!(!can_read_subtree_activity(&p, &t(PARTNER)));
+        assert!(matches!(
+            require_activity(&p, &t(PARTNER), true),
+            Err(AppError::Forbidden)
+        ));
+    }
+    // A home role without Audit; a tenant not reached at all.
+    let no_audit = with_role(who(27, PARTNER, &[]), only(Feature::Users, Full));
+    assert!(!can_read_activity(&no_audit, &t(PARTNER)));
+    assert!(!can_read_activity(&partner_admin(), &t(OTHER)));
+    assert!(!can_read_activity(&partner_admin(), &t(ROOT)));
+}
+
 // ---------------------------------------------------------------- dominance
 
 fn subject(p: Principal) -> Subject {

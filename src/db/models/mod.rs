@@ -2,6 +2,7 @@
 
 pub mod api_token;
 pub mod audit;
+pub mod audit_log;
 pub mod grant;
 pub mod idempotency;
 pub mod invitation;

@@ -32,6 +32,8 @@ struct ShowPage {
     can_move: bool,
     can_create_child: bool,
     can_switch: bool,
+    /// The "Activity" link: audit read here.
+    can_read_activity: bool,
     /// The custom domain and its proof, while one is set.
     domain: Option<DomainView>,
     /// Why the last custom-domain check or approval failed.
@@ -126,6 +128,7 @@ pub(super) async fn show_page(
         can_move: authz::can_move(user, &tenant, parent.as_ref()),
         can_create_child: tenant.can_have_subtenants && authz::can_manage_children(user, &tenant),
         can_switch: tenant.enabled && tenant.id != user.acting.id,
+        can_read_activity: authz::can_read_activity(user, &tenant),
         domain_error,
         tenant,
     };
