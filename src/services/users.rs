@@ -443,6 +443,27 @@ pub async fn set_enabled(
 /// Deletes `target`, a member of `tenant`, as `p` ([`require_changeable`]); their
 /// grants and sessions go with them. Nobody deletes themselves or the last Owner of
 /// the root (409).
+/// What [`delete`] checks before it acts, changing nothing (asked before its
+/// confirmation is shown): 403 unless `p` may change `target`, 409 with the reason
+/// when the delete would be refused (one's own account, the last Owner of the root).
+pub async fn require_deletable(
+    conn: &mut AsyncPgConnection,
+    p: &Principal,
+    actor: &Actor,
+    tenant: &Tenant,
+    target: &User,
+) -> Result<(), AppError> {
+    require_changeable(conn, p, tenant, target).await?;
+    let (id, username) = (target.id, target.username.clone());
+    conn.transaction(async |conn| {
+        match removal_refused(conn, actor, id, &username, "delete").await? {
+            Some(message) => Err(AppError::Conflict(message)),
+            None => Ok(()),
+        }
+    })
+    .await
+}
+
 pub async fn delete(
     conn: &mut AsyncPgConnection,
     p: &Principal,

@@ -3,6 +3,7 @@
 pub mod access;
 pub mod api;
 pub mod assets;
+pub mod confirm;
 pub mod csrf;
 pub mod dashboard;
 pub mod error_response;

@@ -4,6 +4,7 @@
 mod access;
 mod api;
 mod availability;
+mod confirmations;
 mod csrf;
 mod custom_domains;
 mod dominance;
