@@ -15,6 +15,7 @@ use crate::auth::{authz, Principal};
 use crate::db::models::api_token::Revocation;
 use crate::db::models::role::UserRole;
 use crate::db::models::user::UserFields;
+use crate::db::models::user::{PeopleWhere, PersonRow};
 use crate::db::models::{Tenant, User};
 use crate::db::set_lock_timeout;
 use crate::domain::account::{GbLimit, Password, PersonName};
@@ -596,4 +597,21 @@ async fn set_password(
         Ok(epoch)
     })
     .await
+}
+
+/// One page of the people `p` may find (`authz::people_scope`) matching `q`
+/// (username, email or names; everyone when empty), with the total.
+pub async fn find_people(
+    conn: &mut AsyncPgConnection,
+    p: &Principal,
+    q: &str,
+    page: i64,
+    per_page: i64,
+) -> Result<(Vec<PersonRow>, i64), AppError> {
+    let scope = authz::people_scope(p);
+    let scope = PeopleWhere {
+        visibility: &scope.visibility,
+        readable_caps: &scope.readable_caps,
+    };
+    Ok(User::search_people(conn, &scope, q, false, page, per_page).await?)
 }

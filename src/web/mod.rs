@@ -13,6 +13,7 @@ pub mod health;
 pub mod invitations;
 pub mod login;
 pub mod page;
+pub mod people;
 pub mod profile;
 pub mod role_form;
 pub mod roles;
@@ -63,6 +64,7 @@ pub fn console_routes() -> Vec<routes::Route> {
         access::routes(),
         invitations::routes(),
         users::routes(),
+        people::routes(),
         user_tokens::routes(),
         profile::routes(),
         tokens::routes(),

@@ -15,6 +15,7 @@ mod invite_token_security;
 mod login;
 mod login_security;
 mod matrix;
+mod people;
 mod review_gaps;
 mod roles;
 mod service_rights;
