@@ -608,10 +608,44 @@ pub async fn find_people(
     page: i64,
     per_page: i64,
 ) -> Result<(Vec<PersonRow>, i64), AppError> {
+    search_people(conn, p, q, false, page, per_page).await
+}
+
+/// The people `p` may find whose username is `typed` (whole, any case), or whose
+/// login (`subdomain\\username`) it is: one for a name that says who, several when
+/// it does not (at most 20).
+pub async fn resolve_person(
+    conn: &mut AsyncPgConnection,
+    p: &Principal,
+    typed: &str,
+) -> Result<Vec<PersonRow>, AppError> {
+    let typed = typed.trim();
+    let (subdomain, username) = match typed.split_once('\\') {
+        Some((s, u)) => (Some(s), u),
+        None => (None, typed),
+    };
+    if username.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (rows, _) = search_people(conn, p, username, true, 1, 20).await?;
+    Ok(rows
+        .into_iter()
+        .filter(|r| subdomain.is_none_or(|s| r.tenant_subdomain.eq_ignore_ascii_case(s)))
+        .collect())
+}
+
+async fn search_people(
+    conn: &mut AsyncPgConnection,
+    p: &Principal,
+    q: &str,
+    exact: bool,
+    page: i64,
+    per_page: i64,
+) -> Result<(Vec<PersonRow>, i64), AppError> {
     let scope = authz::people_scope(p);
     let scope = PeopleWhere {
         visibility: &scope.visibility,
         readable_caps: &scope.readable_caps,
     };
-    Ok(User::search_people(conn, &scope, q, false, page, per_page).await?)
+    Ok(User::search_people(conn, &scope, q, exact, page, per_page).await?)
 }

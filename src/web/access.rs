@@ -282,9 +282,17 @@ async fn page(
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
     let tenant = path_tenant(&user, &mut conn, &path, Feature::Users, Level::Read).await?;
+    // A user id, or a username or login that names exactly one person one may find.
     let subject = match query.user.trim() {
         "" => None,
-        raw => Some(parse_id(raw)?),
+        raw if raw.bytes().all(|b| b.is_ascii_digit()) => Some(parse_id(raw)?),
+        raw => match crate::services::users::resolve_person(&mut conn, &user, raw)
+            .await?
+            .as_slice()
+        {
+            [one] => Some(one.user.id),
+            _ => return Err(AppError::NotFound),
+        },
     };
     let form = GrantForm {
         scope: "tenant".into(),

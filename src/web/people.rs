@@ -27,6 +27,8 @@ const PICKER: i64 = 10;
 #[derive(serde::Deserialize, Default, Debug)]
 #[serde(default)]
 pub struct Params {
+    /// The search; `user` for the pickers' inputs, which are named for their form.
+    #[serde(alias = "user")]
     q: String,
     page: String,
 }
