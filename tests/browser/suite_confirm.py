@@ -1,6 +1,7 @@
 """Nothing destructive on one click (issue #11, item 3): disabling a tenant asks
 for confirmation in the page's dialog with JavaScript, and on a page of its own
-without; Cancel changes nothing, the confirm button acts."""
+without; Cancel changes nothing, the confirm button acts. Finding people (item 4):
+the access explainer picks a user by search as you type."""
 
 from __future__ import annotations
 
@@ -80,7 +81,35 @@ def test_disable_asks_on_a_page_without_javascript(driver: "WebDriver", base: st
         driver.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": False})
 
 
+def test_the_access_explainer_picks_a_user_by_search(driver: "WebDriver", base: str) -> None:
+    login(driver, base, ADMIN_USERNAME, ADMIN_PASSWORD)
+    wait_path(driver, "/dashboard")
+    root_id = _root_id(driver)
+    driver.get(f"{base}/tenants/{root_id}/access")
+    box = driver.find_element(By.ID, "explain-user")
+    box.send_keys("admi")
+    pick = wait(
+        driver,
+        lambda d: d.find_element(By.CSS_SELECTOR, "#explain-user-results [data-pick-id]"),
+        "a match for 'admi' under the explainer's input",
+    )
+    login_name = pick.get_attribute("data-pick-login")
+    expect(login_name.endswith("\\admin"), f"the match is {login_name!r}, not the admin")
+    pick.click()
+    expect(
+        box.get_attribute("value") == login_name,
+        f"picking left {box.get_attribute('value')!r} in the input, not {login_name!r}",
+    )
+    button(driver, "Explain").click()
+    wait(
+        driver,
+        lambda d: f"What {login_name} can do in" in d.find_element(By.ID, "explain-title").text,
+        "the explanation of the picked user",
+    )
+
+
 TESTS = [
     test_disable_asks_in_a_dialog_with_javascript,
     test_disable_asks_on_a_page_without_javascript,
+    test_the_access_explainer_picks_a_user_by_search,
 ]
