@@ -106,6 +106,46 @@ pub fn visibility(p: &Principal) -> Visibility {
     }
 }
 
+/// Where a user may find people (`/users?q=`, the user pickers): the tenants they
+/// see whose Users they may read. A grant gives at least Read on every feature
+/// before the cap, the home role what it says (the home tenant counts only when it
+/// or a grant reads Users there), and each tenant's cap (its tenant role) must leave
+/// Users readable; the root has no cap.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PeopleScope {
+    pub visibility: Visibility,
+    /// The tenant roles (caps) under which Users can be read.
+    pub readable_caps: Vec<i64>,
+}
+
+pub fn people_scope(p: &Principal) -> PeopleScope {
+    let mut visibility = visibility(p);
+    let home_role_reads = p
+        .role
+        .as_ref()
+        .is_some_and(|r| r.permissions.get(Feature::Users) >= Level::Read);
+    let home_granted = p
+        .grants
+        .iter()
+        .any(|g| g.tenant_id == p.home.id && g.scope == Scope::Tenant);
+    if let Visibility::Within { tenants, .. } = &mut visibility {
+        if !home_role_reads && !home_granted {
+            tenants.retain(|id| *id != p.home.id);
+        }
+    }
+    let mut readable_caps: Vec<i64> = p
+        .caps
+        .iter()
+        .filter(|(_, role)| role.permissions.get(Feature::Users) >= Level::Read)
+        .map(|(id, _)| *id)
+        .collect();
+    readable_caps.sort_unstable();
+    PeopleScope {
+        visibility,
+        readable_caps,
+    }
+}
+
 /// Loads a tenant the user may see, or 404 — the same answer as for a missing id.
 pub async fn visible_tenant(
     p: &Principal,

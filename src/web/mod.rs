@@ -4,6 +4,7 @@ pub mod access;
 pub mod activity;
 pub mod api;
 pub mod assets;
+pub mod confirm;
 pub mod csrf;
 pub mod dashboard;
 pub mod error_response;
@@ -13,6 +14,7 @@ pub mod health;
 pub mod invitations;
 pub mod login;
 pub mod page;
+pub mod people;
 pub mod profile;
 pub mod role_form;
 pub mod roles;
@@ -64,6 +66,7 @@ pub fn console_routes() -> Vec<routes::Route> {
         activity::routes(),
         invitations::routes(),
         users::routes(),
+        people::routes(),
         user_tokens::routes(),
         profile::routes(),
         tokens::routes(),

@@ -51,7 +51,7 @@ async fn revoke(browser: &TestApp, tenant: &Tenant, grant_id: i64) -> reqwest::R
     browser
         .post_form(
             &format!("/tenants/{}/access/{grant_id}/revoke", tenant.id),
-            &[],
+            &[("confirm", "yes")],
         )
         .await
 }

@@ -201,7 +201,10 @@ async fn tokens_are_created_shown_once_stored_hashed_and_revoked() {
     assert_eq!(api.get("/api/v1/tenants").await.0, 200);
 
     let r = app
-        .post_form(&format!("/profile/tokens/{id}/revoke"), &[])
+        .post_form(
+            &format!("/profile/tokens/{id}/revoke"),
+            &[("confirm", "yes")],
+        )
         .await;
     assert_redirect_to(&r, "/profile/tokens");
     let (status, body) = api.get("/api/v1/tenants").await;

@@ -485,7 +485,7 @@ async fn expired_and_revoked_links_are_refused_and_change_nothing() {
     let r = app
         .post_form(
             &format!("/tenants/{}/invitations/{id}/revoke", acme.id),
-            &[],
+            &[("confirm", "yes")],
         )
         .await;
     assert_redirect_to(&r, &format!("/tenants/{}/invitations", acme.id));
@@ -511,7 +511,7 @@ async fn expired_and_revoked_links_are_refused_and_change_nothing() {
     let r = app
         .post_form(
             &format!("/tenants/{}/invitations/{id}/revoke", acme.id),
-            &[],
+            &[("confirm", "yes")],
         )
         .await;
     assert_eq!(status(&r), 409);

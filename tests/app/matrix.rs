@@ -262,7 +262,10 @@ fn rule_for(method: &str, path: &str) -> Option<(Rule, &'static str, bool)> {
         ("GET", "/dashboard")
         | ("GET", "/switch")
         | ("GET", "/switch/search")
-        | ("GET", "/profile") => (LoggedIn, empty, false),
+        | ("GET", "/profile")
+        // Finding people: every logged-in user; what each finds is people.rs's test.
+        | ("GET", "/users")
+        | ("GET", "/users/search") => (LoggedIn, empty, false),
         ("POST", "/profile/password") => (
             LoggedIn,
             "current_password=wrong&new_password=x&confirm_password=y",

@@ -950,7 +950,9 @@ async fn the_last_owner_of_the_root_stays() {
     assert_redirect_to(&r, &admin);
     assert!(!reload(&app, &app.admin).await.enabled);
     // Now "second" is the last enabled Owner; the admin is disabled and may be deleted.
-    let r = browser.post_form(&format!("{admin}/delete"), &[]).await;
+    let r = browser
+        .post_form(&format!("{admin}/delete"), &[("confirm", "yes")])
+        .await;
     assert_redirect_to(&r, &users_path(&app.root));
     assert!(find_user(&app, &app.root, ADMIN_USER).await.is_none());
     assert!(actions(&app, &app.root)

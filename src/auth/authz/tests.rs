@@ -1338,3 +1338,41 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn people_are_found_where_users_can_be_read() {
+    // Everything under a subtree grant on the root, under every cap reading Users.
+    let scope = people_scope(&root_owner());
+    assert_eq!(scope.visibility, Visibility::All);
+    assert_eq!(scope.readable_caps, vec![1, 2, 3, 4]);
+    // A Viewer of one tenant: that tenant and their home, if their role reads Users.
+    let viewer = with_role(
+        who(50, PARTNER, &[(CHILD, Viewer, Only, false)]),
+        only(Feature::Users, Read),
+    );
+    assert_eq!(
+        people_scope(&viewer).visibility,
+        Visibility::Within {
+            subtree_roots: vec![],
+            tenants: vec![PARTNER, CHILD],
+        }
+    );
+    // A home role without Users: not even the home tenant.
+    let plain = with_role(
+        who(51, PARTNER, &[(CHILD, Viewer, Only, false)]),
+        only(Feature::Audit, Read),
+    );
+    assert_eq!(
+        people_scope(&plain).visibility,
+        Visibility::Within {
+            subtree_roots: vec![],
+            tenants: vec![CHILD],
+        }
+    );
+    // A cap without Users keeps its tenants out.
+    let mut capped = root_owner();
+    if let Some(role) = capped.caps.get_mut(&4) {
+        role.permissions.set(Feature::Users, Level::None);
+    }
+    assert_eq!(people_scope(&capped).readable_caps, vec![1, 2, 3]);
+}

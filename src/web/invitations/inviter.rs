@@ -13,6 +13,7 @@ use crate::error::{AppError, FieldErrors};
 use crate::services::invitations::{
     self as service, InvitationInput, Parsed, ALREADY_INVITED, NO_SUCH_ROLE,
 };
+use crate::web::confirm::{ask, Confirm, Question};
 use crate::web::extract::path_tenant;
 use crate::web::page::{done, error_page, render, render_status, rerender, PageCtx};
 use crate::web::AppState;
@@ -418,12 +419,34 @@ pub(super) async fn create(
 
 // ---------------------------------------------------------------- revoke and resend
 
+/// Revokes the invitation of the path once confirmed (`web::confirm`).
 pub(super) async fn revoke(
     req: HttpRequest,
     user: CurrentUser,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
+    confirm: Confirm,
 ) -> Result<HttpResponse, AppError> {
+    if !confirm.confirmed {
+        let mut conn = state.pool.get().await?;
+        let tenant = inviting_tenant(&user, &mut conn, &path.0).await?;
+        let id = parse_id(&path.1)?;
+        let inv =
+            service::require_revocable(&mut conn, &user, &tenant, id, state.clock.now()).await?;
+        let list = format!("/tenants/{}/invitations", tenant.id);
+        let question = Question {
+            title: format!("Revoke the invitation of {} to {}?", inv.email, tenant.name),
+            detail: format!(
+                "Its link stops working at once and mail not yet sent is cancelled; {} can be invited again later.",
+                inv.email
+            ),
+            button: "Revoke invitation".into(),
+            action: format!("{list}/{id}/revoke"),
+            cancel: list,
+            choices: vec![],
+        };
+        return ask(&req, &user, &mut conn, "invitations", question).await;
+    }
     manage(req, user, state, &path, Change::Revoke).await
 }
 

@@ -14,7 +14,8 @@ pub use list::{ApiListQuery, ListQuery, SortKey, TenantListRow, COUNT_CAP};
 pub use subtree::SubtreeCounts;
 pub use visibility::Visibility;
 
-use visibility::{in_subtrees, visible_filter};
+use visibility::in_subtrees;
+pub(crate) use visibility::visible_filter;
 
 use super::lower;
 use crate::db::schema::{tenant_paths, tenant_roles, tenants};
