@@ -83,7 +83,16 @@ pub fn grant_role(p: &Principal, tenant: &Tenant) -> Option<GrantRole> {
 
 /// May the user see this tenant at all? Unseen tenants answer 404.
 pub fn can_see(p: &Principal, tenant: &Tenant) -> bool {
-    tenant.id == p.home.id || grant_role(p, tenant).is_some()
+    can_see_path(p, &tenant.path)
+}
+
+/// `can_see` for the tenant at the end of `path` (its ids from the root), when only
+/// the path is loaded.
+pub fn can_see_path(p: &Principal, path: &[i64]) -> bool {
+    let Some(&id) = path.last() else {
+        return false;
+    };
+    id == p.home.id || p.grants.iter().any(|g| g.covers(id, path))
 }
 
 /// The tenants the user may see, as a database filter.

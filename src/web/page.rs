@@ -9,7 +9,6 @@ use actix_session::Session;
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpRequest, HttpResponse};
 use askama::Template;
-use diesel::OptionalExtension;
 use diesel_async::AsyncPgConnection;
 
 const FLASH: &str = "flash";
@@ -54,15 +53,23 @@ impl PageCtx {
         active: &'static str,
     ) -> Result<Self, AppError> {
         let session = &user.session.0;
+        // The page's own tenant, when it is not the acting one: its path in one statement.
         let about = match user.page.as_ref().and_then(|p| p.tenant_id) {
-            Some(id) if id != user.acting.id => Tenant::find(conn, id)
-                .await
-                .optional()?
-                .filter(|t| authz::can_see(user, t)),
+            Some(id) if id != user.acting.id => Some(Tenant::path_of(conn, id).await?),
             _ => None,
         };
-        let breadcrumb = if let Some(about) = about {
-            visible_path(user, conn, &about).await?
+        let about = about.filter(|names| {
+            let ids: Vec<i64> = names.iter().map(|(id, _)| *id).collect();
+            authz::can_see_path(user, &ids)
+        });
+        let breadcrumb = if let Some(names) = about {
+            let ids: Vec<i64> = names.iter().map(|(id, _)| *id).collect();
+            let start = authz::visible_path_start(user, &ids);
+            names
+                .into_iter()
+                .skip(start)
+                .map(|(id, name)| Crumb { id, name })
+                .collect()
         } else if user.acting.path.len() == 1 {
             vec![Crumb {
                 id: user.acting.id,

@@ -20,6 +20,9 @@ AXE_JS = REPO / "target" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
 # tenant's id and "{child}" a sub-tenant's; SWITCHED is the dashboard while acting in
 # that sub-tenant (the banner). Add a page here to have it checked.
 SWITCHED = "/dashboard (acting in a sub-tenant)"
+# The page that asks before disabling the sub-tenant, as a browser without JavaScript
+# gets it (the form's POST answered with the question).
+CONFIRM = "/tenants/{child}/disable (the confirmation page)"
 AXE_PAGES: list[tuple[str, str, bool]] = [
     ("login", "/login", False),
     ("dashboard", "/dashboard", True),
@@ -30,6 +33,9 @@ AXE_PAGES: list[tuple[str, str, bool]] = [
     ("access", "/tenants/{root}/access", True),
     ("invitations", "/tenants/{root}/invitations", True),
     ("tenant page of a sub-tenant", "/tenants/{child}", True),
+    ("activity", "/tenants/{root}/activity", True),
+    ("people search", "/users?q=adm", True),
+    ("confirmation page", CONFIRM, True),
     ("switched dashboard", SWITCHED, True),
 ]
 
@@ -279,7 +285,15 @@ def test_axe_finds_nothing_serious(driver: "WebDriver", base: str) -> None:
     for name, path, logged_in in AXE_PAGES:
         if not logged_in:
             continue
-        if path == SWITCHED:
+        if path == CONFIRM:
+            driver.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": True})
+            try:
+                driver.get(f"{base}/tenants/{child}")
+                button(driver, "Disable tenant…").click()
+                wait_path(driver, f"/tenants/{child}/disable")
+            finally:
+                driver.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": False})
+        elif path == SWITCHED:
             driver.get(f"{base}/tenants/{child}")
             button(driver, "Switch to this tenant").click()
             wait(driver, lambda d: d.find_elements(By.ID, "context-banner"), "the banner")

@@ -157,6 +157,27 @@ impl Tenant {
         Ok(rows)
     }
 
+    /// Tenant `id`'s path from the root as (id, name) pairs, root first, in one
+    /// statement (a page's breadcrumb); empty when there is no such tenant.
+    pub async fn path_of(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Vec<(i64, String)>> {
+        let on_path = tenant_paths::table
+            .filter(tenant_paths::tenant_id.eq(id))
+            .select(super::unnest(tenant_paths::path));
+        let rows: Vec<(i64, String, Option<i64>)> = tenants::table
+            .filter(tenants::id.eq_any(on_path))
+            .select((tenants::id, tenants::name, tenants::parent_id))
+            .load(conn)
+            .await?;
+        // Root first: each next tenant is the child of the one before.
+        let mut ordered = Vec::with_capacity(rows.len());
+        let mut parent = None;
+        while let Some(next) = rows.iter().find(|r| r.2 == parent) {
+            ordered.push((next.0, next.1.clone()));
+            parent = Some(next.0);
+        }
+        Ok(ordered)
+    }
+
     /// Names of every tenant on these paths, for breadcrumbs of many results at once.
     pub async fn names(
         conn: &mut AsyncPgConnection,
