@@ -3,6 +3,9 @@
 //! `bench-run seed --tenants N --depth D` creates N tenants (a chain of depth D,
 //! the rest attached at random to shallower tenants), 2,000 users with grants and
 //! the root administrator `admin` / `bench-password-123`.
+//! `bench-run seed-audit --events N` adds N audit events (default 1,000,000) about
+//! tenants spread over the tree, one every half second up to now, a fifth of them
+//! made by the root administrator switched into the tenant.
 //! `bench-run ancestor-check` times "is A an ancestor of B" with the stored path
 //! (primary-key lookup + array test) against a recursive walk up parent links.
 
@@ -30,6 +33,10 @@ async fn main() -> anyhow::Result<()> {
             let depth = flag(&args, "--depth").unwrap_or(12);
             seed(&mut conn, tenants, depth).await
         }
+        Some("seed-audit") => {
+            let events = flag(&args, "--events").unwrap_or(1_000_000);
+            seed_audit(&mut conn, events).await
+        }
         Some("ancestor-check") => ancestor_check(&mut conn).await,
         Some("decision") => decision(&mut conn).await,
         Some("move") => {
@@ -50,7 +57,7 @@ async fn main() -> anyhow::Result<()> {
             .await
         }
         _ => {
-            anyhow::bail!("usage: bench-run seed --tenants N --depth D | bench-run ancestor-check | bench-run decision | bench-run move [ROUNDS] | bench-run token | bench-run batch-json DIR")
+            anyhow::bail!("usage: bench-run seed --tenants N --depth D | bench-run seed-audit --events N | bench-run ancestor-check | bench-run decision | bench-run move [ROUNDS] | bench-run token | bench-run batch-json DIR")
         }
     }
 }
@@ -168,6 +175,48 @@ async fn seed(conn: &mut AsyncPgConnection, n: usize, depth: usize) -> anyhow::R
     let max_depth = paths.iter().map(Vec::len).max().unwrap_or(0);
     println!(
         "seeded {n} tenants (max depth {max_depth}), {USERS} users with grants, in {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Audit events for the activity page's benchmark, written by one statement per
+/// 100,000 with every column the insert trigger would look up already filled (so
+/// the trigger reads nothing). Tenants are picked by a multiplicative hash of the
+/// event number over the range of tenant ids (an id no longer there picks none, so
+/// the rounds go on until `n` are written); actions cycle through a few with small diffs.
+async fn seed_audit(conn: &mut AsyncPgConnection, n: usize) -> anyhow::Result<()> {
+    const CHUNK: usize = 100_000;
+    let started = Instant::now();
+    let (mut done, mut next) = (0, 1);
+    while done < n {
+        let (from, to) = (next, next + (n - done).min(CHUNK) - 1);
+        done += diesel::sql_query(format!(
+            "WITH ids AS (SELECT min(id) AS lo, max(id) - min(id) + 1 AS span FROM tenants), \
+                  admin AS (SELECT u.id, t.id AS home, t.name, t.subdomain || E'\\\\' || u.username AS login \
+                            FROM users u JOIN tenants t ON t.id = u.tenant_id \
+                            WHERE t.parent_id IS NULL ORDER BY u.id LIMIT 1), \
+                  picked AS (SELECT g, ids.lo + (g::bigint * 2654435761) % ids.span AS tenant_id \
+                             FROM generate_series({from}, {to}) AS g, ids) \
+             INSERT INTO audit_events (occurred_at, actor_user_id, actor_username, actor_home_id, \
+                 acting_tenant_id, acting_tenant_name, tenant_id, tenant_name, tenant_path, action, \
+                 before, after, client_addr) \
+             SELECT now() - make_interval(secs => ({n} - g) * 0.5), admin.id, admin.login, admin.home, \
+                    CASE WHEN g % 5 = 0 THEN t.id ELSE admin.home END, \
+                    CASE WHEN g % 5 = 0 THEN t.name ELSE admin.name END, \
+                    t.id, t.name, p.path, \
+                    (ARRAY['tenant.update', 'tenant.disable', 'tenant.enable', 'user.create', 'grant.give'])[1 + g % 5], \
+                    jsonb_build_object('name', t.name, 'n', g - 1), jsonb_build_object('name', t.name, 'n', g), \
+                    '192.0.2.' || (g % 250) \
+             FROM picked JOIN tenants t ON t.id = picked.tenant_id \
+             JOIN tenant_paths p ON p.tenant_id = t.id, admin"
+        ))
+        .execute(conn)
+        .await?;
+        next = to + 1;
+    }
+    println!(
+        "seeded {done} audit events in {:.1}s",
         started.elapsed().as_secs_f64()
     );
     Ok(())

@@ -16,11 +16,15 @@
 #      again while wrk saturates it (for the record)
 #   7. 10,000 tenants created through POST /api/v1/tenants/batch (10 atomic batches of 1,000)
 #   8. a Markdown summary to paste into docs/PERFORMANCE.md (also saved under target/bench/)
+#   Activity: `bench-run seed-audit --events $BENCH_EVENTS` fills the audit trail (once per
+#   database); the activity page (root's whole subtree, and a scoped administrator's) is
+#   timed for a single user (hey -c 1, p99) and under wrk's load (p99 against the Tenants page)
 #
 # Knobs (environment): BENCH_TENANTS (100000), BENCH_DEPTH (12), BENCH_DURATION (20s),
 # BENCH_THREADS (2), BENCH_CONNECTIONS (32), BENCH_KEEP_DB=1 (reuse an already seeded
 # tenantry_bench instead of recreating it), BENCH_SKIP_BUILD=1, BENCH_BIN_DIR (target/release),
-# BENCH_DEMO=0 (skip the demo-scale phase), BENCH_ONLY_DEMO=1 (only the demo-scale phase).
+# BENCH_DEMO=0 (skip the demo-scale phase), BENCH_ONLY_DEMO=1 (only the demo-scale phase),
+# BENCH_EVENTS (1000000 audit events for the activity page).
 #
 # Everything runs on this machine over loopback; every step is bounded in time and the
 # servers are stopped on exit. wrk shares the CPU with the servers and PostgreSQL, so
@@ -35,6 +39,7 @@ BENCH_DB_URL="$PG_BASE/$BENCH_DB"
 ADMIN_DB_URL="$PG_BASE/postgres"
 TENANTS="${BENCH_TENANTS:-100000}"
 DEPTH="${BENCH_DEPTH:-12}"
+EVENTS="${BENCH_EVENTS:-1000000}"
 DURATION="${BENCH_DURATION:-20s}"
 THREADS="${BENCH_THREADS:-2}"
 CONNECTIONS="${BENCH_CONNECTIONS:-32}"
@@ -111,6 +116,15 @@ run_wrk() { # name url [cookie]
 }
 rps() { awk '/^Requests\/sec:/ { print $2 }' "$OUT/wrk-$1.txt"; }
 lat() { awk -v p="$2" '$1 == p { print $2 }' "$OUT/wrk-$1.txt"; }
+# p99 of one user asking again and again (hey, one worker, no rate limit).
+single_p99() { # name url cookie
+    timeout 300 hey -n 400 -c 1 -H "Cookie: $3" "$2" >"$OUT/hey-single-$1.txt"
+    if grep -q 'Error distribution' "$OUT/hey-single-$1.txt" || grep -E '^\s+\[[0-9]+\]' "$OUT/hey-single-$1.txt" | grep -vq '\[200\]'; then
+        cat "$OUT/hey-single-$1.txt" >&2
+        die "hey single $1 saw error responses"
+    fi
+    awk '/99% in/ { printf "%.1fms", $3 * 1000 }' "$OUT/hey-single-$1.txt"
+}
 ratio() { awk -v r="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", r / b; else print "n/a" }'; }
 
 PIDS=()
@@ -242,6 +256,11 @@ else
     DATABASE_URL="$BENCH_DB_URL" timeout 1800 "$BIN_DIR/bench-run" seed --tenants "$TENANTS" --depth "$DEPTH"
     log "seeded in $((SECONDS - seed_start)) s"
 fi
+have_events=$(psql -X -w -At -d "$BENCH_DB_URL" -c "SELECT count(*) FROM audit_events")
+if ((have_events < EVENTS)); then
+    log "seeding: bench-run seed-audit --events $((EVENTS - have_events))"
+    DATABASE_URL="$BENCH_DB_URL" timeout 1800 "$BIN_DIR/bench-run" seed-audit --events "$((EVENTS - have_events))"
+fi
 timeout 900 psql -X -w -q -d "$BENCH_DB_URL" -c "VACUUM ANALYZE" >/dev/null
 
 # --- 3. servers --------------------------------------------------------------------
@@ -277,6 +296,15 @@ scoped_cookie=$(login "$scoped_login" "$ADMIN_PASSWORD")
 check_200 "http://$REAL_ADDR$REAL_PATH" "$cookie"
 check_200 "http://$REAL_ADDR$REAL_PATH" "$scoped_cookie"
 check_200 "http://$REAL_ADDR$SEARCH_PATH" "$cookie"
+# The activity page: the root's whole subtree (every event) for the root administrator,
+# and the scoped administrator's subtree.
+root_id=$(psql -X -w -At -d "$BENCH_DB_URL" -c "SELECT id FROM tenants WHERE parent_id IS NULL")
+scoped_home=$(psql -X -w -At -d "$BENCH_DB_URL" -v sub="${scoped_login%%\\*}" -v usr="${scoped_login#*\\}" \
+    -c "SELECT u.tenant_id FROM users u JOIN tenants t ON t.id = u.tenant_id WHERE t.subdomain = :'sub' AND u.username = :'usr'")
+ACTIVITY_PATH="/tenants/$root_id/activity?scope=subtree"
+SCOPED_ACTIVITY_PATH="/tenants/$scoped_home/activity?scope=subtree"
+check_200 "http://$REAL_ADDR$ACTIVITY_PATH" "$cookie"
+check_200 "http://$REAL_ADDR$SCOPED_ACTIVITY_PATH" "$scoped_cookie"
 check_200 "http://$BARE_ADDR$BARE_PATH"
 check_200 "http://$BARE_ADDR$BARE_ROWS_PATH"
 
@@ -288,6 +316,12 @@ run_wrk bare "http://$BARE_ADDR$BARE_PATH"
 run_wrk rows "http://$BARE_ADDR$BARE_ROWS_PATH"
 run_wrk scoped "http://$REAL_ADDR$REAL_PATH" "$scoped_cookie"
 run_wrk search "http://$REAL_ADDR$SEARCH_PATH" "$cookie"
+log "activity page: single user (hey -n 400 -c 1), then under load (wrk)"
+activity_single=$(single_p99 activity "http://$REAL_ADDR$ACTIVITY_PATH" "$cookie")
+scoped_activity_single=$(single_p99 scoped-activity "http://$REAL_ADDR$SCOPED_ACTIVITY_PATH" "$scoped_cookie")
+run_wrk activity "http://$REAL_ADDR$ACTIVITY_PATH" "$cookie"
+run_wrk scoped-activity "http://$REAL_ADDR$SCOPED_ACTIVITY_PATH" "$scoped_cookie"
+check_200 "http://$REAL_ADDR$ACTIVITY_PATH" "$cookie"
 check_200 "http://$REAL_ADDR$REAL_PATH" "$scoped_cookie"
 
 real_rps=$(rps real)
@@ -376,6 +410,14 @@ summary="$OUT/summary.md"
     echo "| \`GET $SEARCH_PATH\` (switcher search as you type, root administrator) | $(rps search) | $(lat search 50%) | $(lat search 99%) |"
     echo
     echo "Full stack / bare throughput: **$ratio**; full stack / smallest bare page: **$(ratio "$real_rps" "$(rps rows)")**"
+    echo
+    echo "Activity page, $EVENTS audit events (\`bench-run seed-audit\`; target: p99 < 50 ms for a single user,"
+    echo "and under load within 2x the Tenants page's p99 of $(lat real 99%)):"
+    echo
+    echo "| endpoint | single user p99 | req/s under load | p50 | p99 |"
+    echo "| --- | ---: | ---: | ---: | ---: |"
+    echo "| \`GET $ACTIVITY_PATH\` (root administrator, every event) | $activity_single | $(rps activity) | $(lat activity 50%) | $(lat activity 99%) |"
+    echo "| \`GET $SCOPED_ACTIVITY_PATH\` as $scoped_login | $scoped_activity_single | $(rps scoped-activity) | $(lat scoped-activity 50%) | $(lat scoped-activity 99%) |"
     if [[ -n $demo_summary ]]; then
         echo
         echo "$demo_summary"

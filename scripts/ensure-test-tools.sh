@@ -3,6 +3,7 @@
 #   - Debian's chromium and chromedriver (/usr/bin/chromium, /usr/bin/chromedriver)
 #   - a Python virtualenv in .venv with tests/browser/requirements.txt and
 #     tests/api/requirements.txt (schemathesis) installed
+#   - axe-core (npm, pinned below) in target/axe for the browser accessibility check
 #
 # Idempotent and fast when everything is already in place. Installs missing
 # Debian packages with apt-get when run as root; otherwise fails saying what to
@@ -81,4 +82,15 @@ if [[ $want != "$have" ]] || [[ ! -x $VENV/bin/schemathesis ]]; then
     echo "$want" >"$api_stamp"
 fi
 log "api:     $("$VENV/bin/schemathesis" --version 2>/dev/null || echo 'schemathesis (version unknown)')"
+# --- axe-core (tests/browser/suite_context.py injects its script) -------------
+AXE_VERSION="4.14.1"
+AXE_DIR="target/axe"
+axe_have=$(node -p "require('./$AXE_DIR/node_modules/axe-core/package.json').version" 2>/dev/null || true)
+if [[ $axe_have != "$AXE_VERSION" ]]; then
+    command -v npm >/dev/null 2>&1 || apt_install npm
+    log "npm install axe-core@$AXE_VERSION"
+    mkdir -p "$AXE_DIR"
+    npm install --prefix "$AXE_DIR" --no-audit --no-fund --silent "axe-core@$AXE_VERSION" >/dev/null
+fi
+log "axe:     axe-core $(node -p "require('./$AXE_DIR/node_modules/axe-core/package.json').version")"
 log "ok"

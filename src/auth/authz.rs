@@ -83,7 +83,16 @@ pub fn grant_role(p: &Principal, tenant: &Tenant) -> Option<GrantRole> {
 
 /// May the user see this tenant at all? Unseen tenants answer 404.
 pub fn can_see(p: &Principal, tenant: &Tenant) -> bool {
-    tenant.id == p.home.id || grant_role(p, tenant).is_some()
+    can_see_path(p, &tenant.path)
+}
+
+/// `can_see` for the tenant at the end of `path` (its ids from the root), when only
+/// the path is loaded.
+pub fn can_see_path(p: &Principal, path: &[i64]) -> bool {
+    let Some(&id) = path.last() else {
+        return false;
+    };
+    id == p.home.id || p.grants.iter().any(|g| g.covers(id, path))
 }
 
 /// The tenants the user may see, as a database filter.
@@ -103,6 +112,46 @@ pub fn visibility(p: &Principal) -> Visibility {
     Visibility::Within {
         subtree_roots,
         tenants,
+    }
+}
+
+/// Where a user may find people (`/users?q=`, the user pickers): the tenants they
+/// see whose Users they may read. A grant gives at least Read on every feature
+/// before the cap, the home role what it says (the home tenant counts only when it
+/// or a grant reads Users there), and each tenant's cap (its tenant role) must leave
+/// Users readable; the root has no cap.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PeopleScope {
+    pub visibility: Visibility,
+    /// The tenant roles (caps) under which Users can be read.
+    pub readable_caps: Vec<i64>,
+}
+
+pub fn people_scope(p: &Principal) -> PeopleScope {
+    let mut visibility = visibility(p);
+    let home_role_reads = p
+        .role
+        .as_ref()
+        .is_some_and(|r| r.permissions.get(Feature::Users) >= Level::Read);
+    let home_granted = p
+        .grants
+        .iter()
+        .any(|g| g.tenant_id == p.home.id && g.scope == Scope::Tenant);
+    if let Visibility::Within { tenants, .. } = &mut visibility {
+        if !home_role_reads && !home_granted {
+            tenants.retain(|id| *id != p.home.id);
+        }
+    }
+    let mut readable_caps: Vec<i64> = p
+        .caps
+        .iter()
+        .filter(|(_, role)| role.permissions.get(Feature::Users) >= Level::Read)
+        .map(|(id, _)| *id)
+        .collect();
+    readable_caps.sort_unstable();
+    PeopleScope {
+        visibility,
+        readable_caps,
     }
 }
 
@@ -128,6 +177,33 @@ pub fn require(
     level: Level,
 ) -> Result<(), AppError> {
     if effective_level(p, tenant, feature) >= level {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
+/// May the user read the audit events about this tenant (Audit at least Read there)?
+/// Those include what was done to it from above, switch-ins too.
+pub fn can_read_activity(p: &Principal, tenant: &Tenant) -> bool {
+    effective_level(p, tenant, Feature::Audit) >= Level::Read
+}
+
+/// May the user read the events about the tenant's whole subtree: Audit read on it
+/// and a grant reaching every tenant below it (a tenant-only grant or a home role
+/// sees no sub-tenants, so it reads no events about them).
+pub fn can_read_subtree_activity(p: &Principal, tenant: &Tenant) -> bool {
+    can_read_activity(p, tenant) && covering_grants(p, tenant).any(|g| g.scope == Scope::Subtree)
+}
+
+/// 403 unless the user may read the tenant's activity in this scope.
+pub fn require_activity(p: &Principal, tenant: &Tenant, subtree: bool) -> Result<(), AppError> {
+    let allowed = if subtree {
+        can_read_subtree_activity(p, tenant)
+    } else {
+        can_read_activity(p, tenant)
+    };
+    if allowed {
         Ok(())
     } else {
         Err(AppError::Forbidden)
@@ -198,6 +274,27 @@ pub fn require_edit(
     } else {
         Err(AppError::Forbidden)
     }
+}
+
+/// Why an Owner or Administrator of `tenant` may still not edit it (`can_edit` is
+/// false): a tenant's settings belong to whoever manages its parent's sub-tenants.
+/// `None` when the user may edit it or holds no such role there (nothing to explain).
+/// Names the parent only when the user may see it.
+pub fn edit_refusal(p: &Principal, tenant: &Tenant, parent: Option<&Tenant>) -> Option<String> {
+    if can_edit(p, tenant, parent) {
+        return None;
+    }
+    let role = grant_role(p, tenant).filter(|r| *r >= GrantRole::Administrator)?;
+    let above = match parent {
+        Some(parent) if can_see(p, parent) => parent.name.as_str(),
+        _ => "the tenant above it",
+    };
+    Some(format!(
+        "Only administrators above {name} who manage the sub-tenants of {above} can edit its \
+         settings. As an {role} of {name} you manage what is inside it.",
+        name = tenant.name,
+        role = role.label(),
+    ))
 }
 
 /// May the user delete this tenant? Never the root; otherwise an Owner over its parent.
@@ -363,10 +460,19 @@ pub fn can_define_templates(p: &Principal, tenant: &Tenant) -> bool {
     tenant.is_root() && can_manage_tenant_roles(p)
 }
 
-/// May the user change or delete a user role of `tenant`? Roles Full there, and a
-/// template (`multi_tenant`) only for root administrators: it changes every copy.
-pub fn can_change_role(p: &Principal, tenant: &Tenant, multi_tenant: bool) -> bool {
-    can_edit_roles(p, tenant) && (!multi_tenant || can_manage_tenant_roles(p))
+/// May the user change or delete a user role of `tenant` that now gives `current`?
+/// Roles Full there; a template (`multi_tenant`) only for root administrators (it
+/// changes every copy); and only a role that gives no more than the user holds there
+/// — else a weaker editor could strip the rights of those who outrank them.
+pub fn can_change_role(
+    p: &Principal,
+    tenant: &Tenant,
+    multi_tenant: bool,
+    current: &Permissions,
+) -> bool {
+    can_edit_roles(p, tenant)
+        && (!multi_tenant || can_manage_tenant_roles(p))
+        && exceeds_own(p, tenant, current).is_empty()
 }
 
 /// Root administrators (global administrators with Roles Full in the root) define

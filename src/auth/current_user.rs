@@ -18,7 +18,22 @@ pub struct CurrentUser {
     /// Id and name of every tenant on the acting tenant's path, root first, when the
     /// session load read them (the breadcrumb); `None` means look them up.
     pub acting_path_names: Option<Vec<(i64, String)>>,
+    /// The page the request is for, as the web extractor read its route: the
+    /// breadcrumb shows the path of the tenant it is about, and the switcher keeps
+    /// its kind. `None` outside a page (and in tests that build a user by hand).
+    pub page: Option<PageRoute>,
     pub session: SessionHandle,
+}
+
+/// The route a page request matched and the tenant its `{id}` segment names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PageRoute {
+    /// The route's pattern, e.g. `/tenants/{id}/users`.
+    pub pattern: String,
+    /// The `{id}` of a `/tenants/{id}/…` path, when it is a number.
+    pub tenant_id: Option<i64>,
+    /// An htmx request for a fragment: the page frame, and with it the flash, is not shown.
+    pub fragment: bool,
 }
 
 /// The user the request's session named, as its load read them: `load` needs no
@@ -91,6 +106,7 @@ impl CurrentUser {
         let mut current = CurrentUser {
             acting: home.clone(),
             acting_path_names: None,
+            page: None,
             principal,
             session: SessionHandle(session),
         };

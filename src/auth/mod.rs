@@ -13,6 +13,6 @@ pub mod signed;
 pub mod tokens;
 
 pub use api_user::ApiUser;
-pub use current_user::CurrentUser;
+pub use current_user::{CurrentUser, PageRoute};
 pub use password::PasswordHasher;
 pub use principal::Principal;

@@ -28,6 +28,10 @@ diesel::table! {
         before -> Nullable<Jsonb>,
         after -> Nullable<Jsonb>,
         client_addr -> Nullable<Text>,
+        tenant_name -> Nullable<Text>,
+        tenant_path -> Nullable<Array<Nullable<Int8>>>,
+        acting_tenant_name -> Nullable<Text>,
+        actor_home_id -> Nullable<Int8>,
     }
 }
 

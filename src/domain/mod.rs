@@ -1,6 +1,7 @@
 //! Pure domain types: valid by construction, no I/O.
 
 pub mod account;
+pub mod activity;
 pub mod domain_name;
 pub mod email;
 pub mod invitation;

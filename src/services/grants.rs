@@ -114,6 +114,20 @@ async fn store(
     .await
 }
 
+/// 403 unless `p` may revoke `grant` on `tenant` (what [`revoke`] checks first, also
+/// asked before its confirmation is shown).
+pub fn require_revocable(p: &Principal, tenant: &Tenant, grant: &GrantRow) -> Result<(), AppError> {
+    if authz::can_revoke_grant(
+        p,
+        tenant,
+        (grant.role, grant.scope, grant.manage_subtenants),
+    ) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
 /// Revokes `grant`, one on `tenant`, as `p`: only a grant `p` could give (403).
 pub async fn revoke(
     conn: &mut AsyncPgConnection,
@@ -122,13 +136,7 @@ pub async fn revoke(
     tenant: &Tenant,
     grant: &GrantRow,
 ) -> Result<(), AppError> {
-    if !authz::can_revoke_grant(
-        p,
-        tenant,
-        (grant.role, grant.scope, grant.manage_subtenants),
-    ) {
-        return Err(AppError::Forbidden);
-    }
+    require_revocable(p, tenant, grant)?;
     conn.transaction(async |conn| {
         if is_last_root_owner(conn, tenant, grant.user_id).await? {
             return Err(AppError::Conflict(LAST_OWNER.into()));

@@ -284,9 +284,41 @@ async fn lock_manageable(
     now: DateTime<Utc>,
     closed: impl FnOnce(&Invitation) -> String,
 ) -> Result<Invitation, AppError> {
-    let inv = Invitation::lock_in_tenant(conn, tenant.id, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    manageable(conn, p, tenant, id, now, true, closed).await
+}
+
+/// What [`revoke`] checks, without locking or changing anything (asked before its
+/// confirmation is shown): the open invitation `id` of `tenant` that `p` may manage.
+pub async fn require_revocable(
+    conn: &mut AsyncPgConnection,
+    p: &Principal,
+    tenant: &Tenant,
+    id: i64,
+    now: DateTime<Utc>,
+) -> Result<Invitation, AppError> {
+    manageable(conn, p, tenant, id, now, false, already_closed).await
+}
+
+fn already_closed(inv: &Invitation) -> String {
+    format!("This invitation was already {}.", inv.status)
+}
+
+/// [`lock_manageable`], locking the row only when `lock`.
+async fn manageable(
+    conn: &mut AsyncPgConnection,
+    p: &Principal,
+    tenant: &Tenant,
+    id: i64,
+    now: DateTime<Utc>,
+    lock: bool,
+    closed: impl FnOnce(&Invitation) -> String,
+) -> Result<Invitation, AppError> {
+    let inv = if lock {
+        Invitation::lock_in_tenant(conn, tenant.id, id).await?
+    } else {
+        Invitation::find_in_tenant(conn, tenant.id, id).await?
+    }
+    .ok_or(AppError::NotFound)?;
     let role = offered_role(conn, tenant, inv.offer()).await?;
     if !authz::can_manage_invitation(p, tenant, inv.offer(), role.as_ref()) {
         return Err(AppError::Forbidden);
@@ -348,10 +380,7 @@ pub async fn revoke(
     now: DateTime<Utc>,
 ) -> Result<Invitation, AppError> {
     conn.transaction(async |conn| {
-        let before = lock_manageable(conn, p, tenant, id, now, |inv| {
-            format!("This invitation was already {}.", inv.status)
-        })
-        .await?;
+        let before = lock_manageable(conn, p, tenant, id, now, already_closed).await?;
         outbox::cancel_for_invitation(conn, id, "the invitation was revoked").await?;
         let after = Invitation::revoke(conn, id, now).await?;
         record(conn, actor, "invitation.revoke", &before, &after).await?;

@@ -1,5 +1,6 @@
 //! Operations that span several rows in one transaction, each audited.
 
+pub mod activity;
 pub mod actor;
 pub mod api_tokens;
 pub mod bootstrap;

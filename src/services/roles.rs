@@ -107,7 +107,8 @@ pub async fn create_user_role(
     .await
 }
 
-/// Saves `role`, one of `tenant`'s, as `p` (`authz::can_change_role`, else 403). A
+/// Saves `role`, one of `tenant`'s, as `p` (`authz::can_change_role`, else 403:
+/// Roles Full, and a role giving no more than `p` holds). A
 /// template pushes its permissions to linked copies; a copy edited in its tenant is
 /// detached for good.
 pub async fn update_user_role(
@@ -118,7 +119,12 @@ pub async fn update_user_role(
     role: &UserRole,
     fields: RoleFields,
 ) -> Result<(UserRole, usize), AppError> {
-    require(authz::can_change_role(p, tenant, role.multi_tenant))?;
+    require(authz::can_change_role(
+        p,
+        tenant,
+        role.multi_tenant,
+        &role.permissions,
+    ))?;
     let (name, permissions) = &fields.map_err(AppError::Validation)?;
     within_own(p, tenant, permissions)?;
     if UserRole::name_taken(conn, role.tenant_id, name.as_str(), Some(role.id)).await? {
@@ -155,7 +161,12 @@ pub async fn delete_user_role(
     tenant: &Tenant,
     role: &UserRole,
 ) -> Result<(), AppError> {
-    require(authz::can_change_role(p, tenant, role.multi_tenant))?;
+    require(authz::can_change_role(
+        p,
+        tenant,
+        role.multi_tenant,
+        &role.permissions,
+    ))?;
     conn.transaction(async |conn| {
         let holders = UserRole::users_with_role(conn, role.id).await?;
         if holders > 0 {

@@ -15,6 +15,7 @@ use crate::auth::{authz, Principal};
 use crate::db::models::api_token::Revocation;
 use crate::db::models::role::UserRole;
 use crate::db::models::user::UserFields;
+use crate::db::models::user::{PeopleWhere, PersonRow};
 use crate::db::models::{Tenant, User};
 use crate::db::set_lock_timeout;
 use crate::domain::account::{GbLimit, Password, PersonName};
@@ -443,6 +444,27 @@ pub async fn set_enabled(
 /// Deletes `target`, a member of `tenant`, as `p` ([`require_changeable`]); their
 /// grants and sessions go with them. Nobody deletes themselves or the last Owner of
 /// the root (409).
+/// What [`delete`] checks before it acts, changing nothing (asked before its
+/// confirmation is shown): 403 unless `p` may change `target`, 409 with the reason
+/// when the delete would be refused (one's own account, the last Owner of the root).
+pub async fn require_deletable(
+    conn: &mut AsyncPgConnection,
+    p: &Principal,
+    actor: &Actor,
+    tenant: &Tenant,
+    target: &User,
+) -> Result<(), AppError> {
+    require_changeable(conn, p, tenant, target).await?;
+    let (id, username) = (target.id, target.username.clone());
+    conn.transaction(async |conn| {
+        match removal_refused(conn, actor, id, &username, "delete").await? {
+            Some(message) => Err(AppError::Conflict(message)),
+            None => Ok(()),
+        }
+    })
+    .await
+}
+
 pub async fn delete(
     conn: &mut AsyncPgConnection,
     p: &Principal,
@@ -575,4 +597,55 @@ async fn set_password(
         Ok(epoch)
     })
     .await
+}
+
+/// One page of the people `p` may find (`authz::people_scope`) matching `q`
+/// (username, email or names; everyone when empty), with the total.
+pub async fn find_people(
+    conn: &mut AsyncPgConnection,
+    p: &Principal,
+    q: &str,
+    page: i64,
+    per_page: i64,
+) -> Result<(Vec<PersonRow>, i64), AppError> {
+    search_people(conn, p, q, false, page, per_page).await
+}
+
+/// The people `p` may find whose username is `typed` (whole, any case), or whose
+/// login (`subdomain\\username`) it is: one for a name that says who, several when
+/// it does not (at most 20).
+pub async fn resolve_person(
+    conn: &mut AsyncPgConnection,
+    p: &Principal,
+    typed: &str,
+) -> Result<Vec<PersonRow>, AppError> {
+    let typed = typed.trim();
+    let (subdomain, username) = match typed.split_once('\\') {
+        Some((s, u)) => (Some(s), u),
+        None => (None, typed),
+    };
+    if username.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (rows, _) = search_people(conn, p, username, true, 1, 20).await?;
+    Ok(rows
+        .into_iter()
+        .filter(|r| subdomain.is_none_or(|s| r.tenant_subdomain.eq_ignore_ascii_case(s)))
+        .collect())
+}
+
+async fn search_people(
+    conn: &mut AsyncPgConnection,
+    p: &Principal,
+    q: &str,
+    exact: bool,
+    page: i64,
+    per_page: i64,
+) -> Result<(Vec<PersonRow>, i64), AppError> {
+    let scope = authz::people_scope(p);
+    let scope = PeopleWhere {
+        visibility: &scope.visibility,
+        readable_caps: &scope.readable_caps,
+    };
+    Ok(User::search_people(conn, &scope, q, exact, page, per_page).await?)
 }

@@ -3,11 +3,12 @@
 
 use crate::auth::{authz, CurrentUser, Principal};
 use crate::db::models::grant::{Candidate, GrantListRow};
-use crate::db::models::{Grant, Tenant};
-use crate::domain::{Feature, GrantRole, Level, Scope};
+use crate::db::models::{Grant, Tenant, User};
+use crate::domain::{login_name, Feature, GrantRole, Level, Scope};
 use crate::error::{AppError, FieldErrors};
 use crate::services::grants as service;
 use crate::services::tenants::Parsed;
+use crate::web::confirm::{ask, Confirm, Question};
 use crate::web::extract::path_tenant;
 use crate::web::form::field_errors;
 use crate::web::page::{flash, render, rerender, see_other, PageCtx};
@@ -281,9 +282,17 @@ async fn page(
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
     let tenant = path_tenant(&user, &mut conn, &path, Feature::Users, Level::Read).await?;
+    // A user id, or a username or login that names exactly one person one may find.
     let subject = match query.user.trim() {
         "" => None,
-        raw => Some(parse_id(raw)?),
+        raw if raw.bytes().all(|b| b.is_ascii_digit()) => Some(parse_id(raw)?),
+        raw => match crate::services::users::resolve_person(&mut conn, &user, raw)
+            .await?
+            .as_slice()
+        {
+            [one] => Some(one.user.id),
+            _ => return Err(AppError::NotFound),
+        },
     };
     let form = GrantForm {
         scope: "tenant".into(),
@@ -334,6 +343,7 @@ async fn revoke(
     user: CurrentUser,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
+    confirm: Confirm,
 ) -> Result<HttpResponse, AppError> {
     let (id, grant_id) = path.into_inner();
     let mut conn = state.pool.get().await?;
@@ -341,6 +351,33 @@ async fn revoke(
     let grant = Grant::find_on_tenant(&mut conn, tenant.id, parse_id(&grant_id)?)
         .await?
         .ok_or(AppError::NotFound)?;
+    if !confirm.confirmed {
+        service::require_revocable(&user, &tenant, &grant)?;
+        let (holder, home) = User::find_with_tenant(&mut conn, grant.user_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let reach = match grant.scope {
+            Scope::Tenant => format!("{} only", tenant.name),
+            Scope::Subtree => format!("{} and all its sub-tenants", tenant.name),
+        };
+        let page = format!("/tenants/{}/access", tenant.id);
+        let question = Question {
+            title: format!(
+                "Revoke the {} grant of {} on {}?",
+                grant.role.label(),
+                login_name(&home.subdomain, &holder.username),
+                tenant.name
+            ),
+            detail: format!(
+                "They lose the rights it gives on {reach} at once (their home role and other grants stay)."
+            ),
+            button: "Revoke grant".into(),
+            action: format!("{page}/{}/revoke", grant.id),
+            cancel: page,
+            choices: vec![],
+        };
+        return ask(&req, &user, &mut conn, "access", question).await;
+    }
     service::revoke(&mut conn, &user, &actor(&user, &req), &tenant, &grant).await?;
     flash(&user.session.0, "Grant revoked.");
     Ok(see_other(&req, &format!("/tenants/{}/access", tenant.id)))

@@ -1,7 +1,7 @@
 //! The request extractors: who is asking, from the session (`CurrentUser`) or from
 //! a bearer token (`ApiUser`), loaded with the application's pool.
 
-use crate::auth::{authz, ApiUser, CurrentUser};
+use crate::auth::{authz, ApiUser, CurrentUser, PageRoute};
 use crate::db::models::Tenant;
 use crate::domain::{Feature, Level};
 use crate::error::AppError;
@@ -26,12 +26,29 @@ impl FromRequest for CurrentUser {
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
         let session = req.get_session();
         let state = state(req);
+        let page = page_route(req);
         Box::pin(async move {
-            CurrentUser::load(&state?.pool, session)
+            let mut user = CurrentUser::load(&state?.pool, session)
                 .await?
-                .ok_or(AppError::LoginRequired)
+                .ok_or(AppError::LoginRequired)?;
+            user.page = page;
+            Ok(user)
         })
     }
+}
+
+/// The route a request matched, with the tenant a `/tenants/{id}…` path names.
+fn page_route(req: &HttpRequest) -> Option<PageRoute> {
+    let pattern = req.match_pattern()?;
+    let tenant_id = pattern
+        .starts_with("/tenants/{id}")
+        .then(|| req.match_info().get("id")?.trim().parse().ok())
+        .flatten();
+    Some(PageRoute {
+        pattern,
+        tenant_id,
+        fragment: crate::web::page::wants_fragment(req),
+    })
 }
 
 impl FromRequest for ApiUser {

@@ -1,8 +1,10 @@
 //! HTTP: one module per resource, each with its routes.
 
 pub mod access;
+pub mod activity;
 pub mod api;
 pub mod assets;
+pub mod confirm;
 pub mod csrf;
 pub mod dashboard;
 pub mod error_response;
@@ -12,6 +14,7 @@ pub mod health;
 pub mod invitations;
 pub mod login;
 pub mod page;
+pub mod people;
 pub mod profile;
 pub mod role_form;
 pub mod roles;
@@ -60,8 +63,10 @@ pub fn console_routes() -> Vec<routes::Route> {
         roles::routes(),
         tenant_roles::routes(),
         access::routes(),
+        activity::routes(),
         invitations::routes(),
         users::routes(),
+        people::routes(),
         user_tokens::routes(),
         profile::routes(),
         tokens::routes(),

@@ -2,6 +2,8 @@
 //! helpers that turn templates into responses.
 
 use crate::auth::{authz, session_keys, CurrentUser};
+use crate::db::models::Tenant;
+use crate::domain::GrantRole;
 use crate::error::AppError;
 use actix_session::Session;
 use actix_web::http::{header, StatusCode};
@@ -26,14 +28,22 @@ pub struct PageCtx {
     pub acting_id: i64,
     pub acting_name: String,
     pub is_switched: bool,
+    /// The user's role where they act ("Owner"), from the strongest grant covering it.
+    pub acting_role: &'static str,
+    pub home_id: i64,
     pub home_name: String,
+    /// The path of the tenant the page is about (`/tenants/{id}/…`), else of the acting one.
     pub breadcrumb: Vec<Crumb>,
+    /// The kind of page this is (`switch::PageKind`), kept by the switcher.
+    pub return_to: &'static str,
     pub active: &'static str,
     pub flash: Option<String>,
     /// Which navigation links lead somewhere for this user in the acting tenant.
     pub nav_users: bool,
     pub nav_roles: bool,
     pub nav_tenant_roles: bool,
+    /// The acting tenant's Activity (audit read there).
+    pub nav_activity: bool,
 }
 
 impl PageCtx {
@@ -43,7 +53,24 @@ impl PageCtx {
         active: &'static str,
     ) -> Result<Self, AppError> {
         let session = &user.session.0;
-        let breadcrumb = if user.acting.path.len() == 1 {
+        // The page's own tenant, when it is not the acting one: its path in one statement.
+        let about = match user.page.as_ref().and_then(|p| p.tenant_id) {
+            Some(id) if id != user.acting.id => Some(Tenant::path_of(conn, id).await?),
+            _ => None,
+        };
+        let about = about.filter(|names| {
+            let ids: Vec<i64> = names.iter().map(|(id, _)| *id).collect();
+            authz::can_see_path(user, &ids)
+        });
+        let breadcrumb = if let Some(names) = about {
+            let ids: Vec<i64> = names.iter().map(|(id, _)| *id).collect();
+            let start = authz::visible_path_start(user, &ids);
+            names
+                .into_iter()
+                .skip(start)
+                .map(|(id, name)| Crumb { id, name })
+                .collect()
+        } else if user.acting.path.len() == 1 {
             vec![Crumb {
                 id: user.acting.id,
                 name: user.acting.name.clone(),
@@ -69,15 +96,39 @@ impl PageCtx {
             acting_id: user.acting.id,
             acting_name: user.acting.name.clone(),
             is_switched: user.is_switched(),
+            acting_role: authz::grant_role(user, &user.acting).map_or("no role", GrantRole::label),
+            home_id: user.home.id,
             home_name: user.home.name.clone(),
             breadcrumb,
+            return_to: crate::web::switch::current_kind(user),
             active,
-            flash: take_flash(session),
+            // A fragment shows no frame: its flash waits for the next whole page.
+            flash: match &user.page {
+                Some(page) if page.fragment => None,
+                _ => take_flash(session),
+            },
             nav_users: nav.users,
             nav_roles: nav.roles,
             nav_tenant_roles: nav.tenant_roles,
+            nav_activity: authz::can_read_activity(user, &user.acting),
         })
     }
+}
+
+/// The part of `tenant`'s path the user may see, root side first, as crumbs.
+pub async fn visible_path(
+    user: &CurrentUser,
+    conn: &mut AsyncPgConnection,
+    tenant: &Tenant,
+) -> Result<Vec<Crumb>, AppError> {
+    let start = authz::visible_path_start(user, &tenant.path);
+    Ok(tenant
+        .path_tenants(conn)
+        .await?
+        .into_iter()
+        .skip(start)
+        .map(|(id, name)| Crumb { id, name })
+        .collect())
 }
 
 /// Leaves a one-time message for the next page.

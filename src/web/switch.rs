@@ -2,7 +2,9 @@
 
 use crate::auth::{authz, session_keys, CurrentUser};
 use crate::db::models::{AuditEvent, Tenant};
+use crate::domain::{Feature, Level};
 use crate::error::AppError;
+use crate::services::tenants::parent_of;
 use crate::web::page::{flash, render, see_other, PageCtx};
 use crate::web::routes::{route, Route};
 use crate::web::AppState;
@@ -22,6 +24,94 @@ pub fn routes() -> Vec<Route> {
 /// How many matches the switcher (and the move picker) shows.
 pub const RESULTS: i64 = 20;
 
+/// The switcher counts all matches up to this many, then says "more than".
+const COUNT_CAP: i64 = 1_000;
+
+/// The kinds of tenant page a switch keeps: from the Users of A to the Users of B.
+/// A fixed list: the switch form's `return_to` names one of them, never a URL. From
+/// any other page (a tenant's own page included) a switch leads to the dashboard.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PageKind {
+    Edit,
+    Users,
+    Roles,
+    Access,
+    Invitations,
+    Activity,
+}
+
+impl PageKind {
+    /// Each kind with its name in forms and its path below `/tenants/{id}`.
+    const ALL: [(PageKind, &'static str, &'static str); 6] = [
+        (PageKind::Edit, "edit", "/edit"),
+        (PageKind::Users, "users", "/users"),
+        (PageKind::Roles, "roles", "/roles"),
+        (PageKind::Access, "access", "/access"),
+        (PageKind::Invitations, "invitations", "/invitations"),
+        (PageKind::Activity, "activity", "/activity"),
+    ];
+
+    /// The kind a form names; anything else is none.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL
+            .iter()
+            .find(|(_, n, _)| *n == name.trim())
+            .map(|(k, _, _)| *k)
+    }
+
+    /// The kind of page a route pattern (`/tenants/{id}/users`) shows, if it is one.
+    pub fn of_route(pattern: &str) -> Option<Self> {
+        let rest = pattern.strip_prefix("/tenants/{id}")?;
+        Self::ALL
+            .iter()
+            .find(|(_, _, suffix)| *suffix == rest)
+            .map(|(k, _, _)| *k)
+    }
+
+    pub fn name(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(k, _, _)| *k == self)
+            .map_or("", |e| e.1)
+    }
+
+    /// This kind of page of `tenant_id`.
+    pub fn href(self, tenant_id: i64) -> String {
+        let suffix = Self::ALL
+            .iter()
+            .find(|(k, _, _)| *k == self)
+            .map_or("", |e| e.2);
+        format!("/tenants/{tenant_id}{suffix}")
+    }
+
+    /// Does `tenant` have this page for the user (the handler's own check would pass)?
+    async fn open_to(
+        self,
+        user: &CurrentUser,
+        conn: &mut AsyncPgConnection,
+        tenant: &Tenant,
+    ) -> Result<bool, AppError> {
+        let needs = |feature| authz::require(user, tenant, feature, Level::Read).is_ok();
+        Ok(match self {
+            PageKind::Users | PageKind::Access => needs(Feature::Users),
+            PageKind::Roles => needs(Feature::Roles),
+            PageKind::Invitations => needs(Feature::Invitations),
+            PageKind::Activity => needs(Feature::Audit),
+            PageKind::Edit => {
+                authz::can_edit(user, tenant, parent_of(conn, tenant).await?.as_ref())
+            }
+        })
+    }
+}
+
+/// The kind of the page the user is on, as the switcher's `return_to` (empty for none).
+pub fn current_kind(user: &CurrentUser) -> &'static str {
+    user.page
+        .as_ref()
+        .and_then(|p| PageKind::of_route(&p.pattern))
+        .map_or("", PageKind::name)
+}
+
 pub struct SwitchResult {
     pub id: i64,
     pub name: String,
@@ -34,22 +124,55 @@ pub struct SwitchResult {
 struct SwitchPage {
     page: PageCtx,
     q: String,
-    results: Vec<SwitchResult>,
+    found: Found,
     csrf: String,
+    return_to: &'static str,
 }
 
 #[derive(Template)]
 #[template(path = "switch/_results.html")]
 struct SwitchResults {
     q: String,
-    results: Vec<SwitchResult>,
+    found: Found,
     csrf: String,
+    return_to: &'static str,
+}
+
+/// The matches shown and how many there are in all (capped at `COUNT_CAP`).
+#[derive(Default)]
+struct Found {
+    results: Vec<SwitchResult>,
+    total: i64,
+}
+
+impl Found {
+    /// "20 of 57 shown": there are more matches than the list shows.
+    fn more(&self) -> bool {
+        self.total > self.results.len() as i64
+    }
+
+    /// The total as shown: "more than 1000" past the cap.
+    fn total_label(&self) -> String {
+        if self.total > COUNT_CAP {
+            format!("more than {COUNT_CAP}")
+        } else {
+            self.total.to_string()
+        }
+    }
 }
 
 #[derive(serde::Deserialize, Default)]
 #[serde(default)]
 pub struct SearchQuery {
     q: String,
+    /// The kind of page the switcher was opened on (`PageKind`), kept for the switch.
+    return_to: String,
+}
+
+impl SearchQuery {
+    fn return_to(&self) -> &'static str {
+        PageKind::parse(&self.return_to).map_or("", PageKind::name)
+    }
 }
 
 /// The search text as the switcher uses it: trimmed, no control characters, at most 100.
@@ -61,18 +184,27 @@ pub fn clean_query(q: &str) -> String {
         .collect()
 }
 
-/// Matches with the visible part of each path, looked up in one query.
+/// Matches with the visible part of each path, looked up in one query, and how many
+/// match in all when that is more than are shown.
 async fn results(
     user: &CurrentUser,
     conn: &mut AsyncPgConnection,
     q: &str,
-) -> Result<Vec<SwitchResult>, AppError> {
+) -> Result<Found, AppError> {
     let q = clean_query(q);
     if q.is_empty() {
-        return Ok(Vec::new());
+        return Ok(Found::default());
     }
-    let tenants = Tenant::search(conn, &authz::visibility(user), &q, RESULTS).await?;
-    labelled(user, conn, tenants).await
+    let visibility = authz::visibility(user);
+    let tenants = Tenant::search(conn, &visibility, &q, RESULTS).await?;
+    let total = match tenants.len() as i64 {
+        RESULTS => Tenant::search_count(conn, &visibility, &q, COUNT_CAP).await?,
+        n => n,
+    };
+    Ok(Found {
+        results: labelled(user, conn, tenants).await?,
+        total,
+    })
 }
 
 /// The part of each tenant's path `user` may see, as "name / name / …"; the names
@@ -126,13 +258,14 @@ async fn switch_page(
     query: web::Query<SearchQuery>,
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
-    let results = results(&user, &mut conn, &query.q).await?;
+    let found = results(&user, &mut conn, &query.q).await?;
     let page = PageCtx::new(&user, &mut conn, "switch").await?;
     render(&SwitchPage {
         csrf: page.csrf.clone(),
         page,
         q: query.q.clone(),
-        results,
+        found,
+        return_to: query.return_to(),
     })
 }
 
@@ -142,11 +275,12 @@ async fn search(
     query: web::Query<SearchQuery>,
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
-    let results = results(&user, &mut conn, &query.q).await?;
+    let found = results(&user, &mut conn, &query.q).await?;
     render(&SwitchResults {
         q: query.q.clone(),
-        results,
+        found,
         csrf: session_keys::csrf_token(&user.session.0),
+        return_to: query.return_to(),
     })
 }
 
@@ -154,6 +288,8 @@ async fn search(
 #[serde(default)]
 pub struct SwitchForm {
     tenant_id: String,
+    /// The kind of page to land on in the target (`PageKind`); its dashboard otherwise.
+    return_to: String,
 }
 
 async fn switch(
@@ -187,5 +323,51 @@ async fn switch(
         &user.session.0,
         format!("You are now acting in {}.", tenant.name),
     );
-    Ok(see_other(&req, "/dashboard"))
+    let location = match PageKind::parse(&form.return_to) {
+        Some(kind) if kind.open_to(&user, &mut conn, &tenant).await? => kind.href(tenant.id),
+        _ => "/dashboard".to_string(),
+    };
+    Ok(see_other(&req, &location))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PageKind;
+
+    #[test]
+    fn a_page_kind_is_one_of_a_fixed_list_and_never_a_url() {
+        for (name, pattern) in [
+            ("edit", "/tenants/{id}/edit"),
+            ("users", "/tenants/{id}/users"),
+            ("roles", "/tenants/{id}/roles"),
+            ("access", "/tenants/{id}/access"),
+            ("invitations", "/tenants/{id}/invitations"),
+            ("activity", "/tenants/{id}/activity"),
+        ] {
+            let kind = PageKind::parse(name).expect(name);
+            assert_eq!(kind.name(), name);
+            assert_eq!(PageKind::of_route(pattern), Some(kind), "{pattern}");
+            assert_eq!(kind.href(7), pattern.replace("{id}", "7"));
+        }
+        for other in [
+            "",
+            "tenant",
+            "USERS",
+            "/users",
+            "https://evil.example/",
+            "users/../x",
+        ] {
+            assert_eq!(PageKind::parse(other), None, "{other:?}");
+        }
+        // A tenant's own page, its sub-pages and other pages keep nothing.
+        for pattern in [
+            "/tenants/{id}",
+            "/tenants/{id}/users/{user_id}",
+            "/tenants/{id}/users/new",
+            "/tenants",
+            "/dashboard",
+        ] {
+            assert_eq!(PageKind::of_route(pattern), None, "{pattern}");
+        }
+    }
 }

@@ -6,6 +6,7 @@ use crate::auth::CurrentUser;
 use crate::db::models::api_token::{ApiToken, Revocation};
 use crate::error::{AppError, FieldErrors};
 use crate::services::api_tokens::{self as service, TokenFields};
+use crate::web::confirm::{ask, Confirm, Question};
 use crate::web::form::checked;
 use crate::web::page::{flash, render, render_status, see_other, PageCtx};
 use crate::web::routes::{route, Route};
@@ -234,14 +235,40 @@ async fn create(
     }
 }
 
+/// The confirmation of revoking `token` (of `owner`, when it is not the user's own):
+/// its form posts to `{base}/{id}/revoke`, Cancel leads to `cancel`.
+pub(crate) fn revoke_question(
+    token: &ApiToken,
+    owner: Option<&str>,
+    base: &str,
+    cancel: &str,
+) -> Question {
+    let of = owner.map(|o| format!(" of {o}")).unwrap_or_default();
+    Question {
+        title: format!("Revoke the API token {}{of}?", token.name),
+        detail: "Every program that uses it is refused from now on; this cannot be undone (a new token can be created)."
+            .into(),
+        button: "Revoke token".into(),
+        action: format!("{base}/{}/revoke", token.id),
+        cancel: cancel.into(),
+        choices: vec![],
+    }
+}
+
 async fn revoke(
     req: HttpRequest,
     user: CurrentUser,
     state: web::Data<AppState>,
     path: web::Path<String>,
+    confirm: Confirm,
 ) -> Result<HttpResponse, AppError> {
     let id = parse_id(&path)?;
     let mut conn = state.pool.get().await?;
+    if !confirm.confirmed {
+        let token = ApiToken::find_own(&mut conn, user.user.id, id).await?;
+        let question = revoke_question(&token, None, "/profile/tokens", "/profile/tokens");
+        return ask(&req, &user, &mut conn, "profile", question).await;
+    }
     let token = service::revoke(&mut conn, &actor(&user, &req), user.user.id, id).await?;
     flash(
         &user.session.0,

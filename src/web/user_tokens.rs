@@ -9,9 +9,10 @@ use crate::db::models::api_token::ApiToken;
 use crate::db::models::{Tenant, User};
 use crate::error::AppError;
 use crate::services::api_tokens as service;
+use crate::web::confirm::{ask, Confirm};
 use crate::web::page::{flash, see_other};
 use crate::web::routes::{route, Route};
-use crate::web::tokens::TokenRow;
+use crate::web::tokens::{revoke_question, TokenRow};
 use crate::web::users::changeable;
 use crate::web::AppState;
 use crate::web::{actor, parse_id};
@@ -57,11 +58,23 @@ async fn revoke(
     user: CurrentUser,
     state: web::Data<AppState>,
     path: web::Path<(String, String, String)>,
+    confirm: Confirm,
 ) -> Result<HttpResponse, AppError> {
     let (tenant_id, user_id, token_id) = path.into_inner();
     let mut conn = state.pool.get().await?;
     let (tenant, target) = changeable(&user, &mut conn, &(tenant_id, user_id)).await?;
     let token_id = parse_id(&token_id)?;
+    if !confirm.confirmed {
+        let token = ApiToken::find_own(&mut conn, target.id, token_id).await?;
+        let page = format!("/tenants/{}/users/{}", tenant.id, target.id);
+        let question = revoke_question(
+            &token,
+            Some(&target.username),
+            &format!("{page}/tokens"),
+            &format!("{page}#api-tokens"),
+        );
+        return ask(&req, &user, &mut conn, "users", question).await;
+    }
     let (token, changed) =
         service::revoke_for_user(&mut conn, &actor(&user, &req), &target, token_id).await?;
     flash(

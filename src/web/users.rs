@@ -15,6 +15,7 @@ use crate::services::users::{
     TAKEN,
 };
 pub use crate::services::users::{NO_ROLE, OWN_PASSWORD};
+use crate::web::confirm::{ask, Confirm, Question};
 use crate::web::extract::path_tenant;
 use crate::web::form::checked;
 use crate::web::form::field_errors;
@@ -593,14 +594,34 @@ async fn set_enabled<const ENABLED: bool>(
     saved(&req, &user, &tenant, &done, message)
 }
 
+/// Deletes the user of the path once confirmed (`web::confirm`).
 async fn delete(
     req: HttpRequest,
     user: CurrentUser,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
+    confirm: Confirm,
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
     let (tenant, target) = target_of(&user, &mut conn, &path).await?;
+    if !confirm.confirmed {
+        service::require_deletable(&mut conn, &user, &actor(&user, &req), &tenant, &target).await?;
+        let email = if target.email.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", target.email)
+        };
+        let page = format!("/tenants/{}/users/{}", tenant.id, target.id);
+        let question = Question {
+            title: format!("Delete user {}{email} of {}?", target.username, tenant.name),
+            detail: "Their grants and API tokens go too; this cannot be undone.".into(),
+            button: "Delete user".into(),
+            action: format!("{page}/delete"),
+            cancel: page,
+            choices: vec![],
+        };
+        return ask(&req, &user, &mut conn, "users", question).await;
+    }
     let deleted = service::delete(&mut conn, &user, &actor(&user, &req), &tenant, &target).await?;
     let message = format!("Deleted {}.", deleted.username);
     done(

@@ -1,10 +1,174 @@
 // Progressive enhancement only: every page works without this file.
-// Content that htmx loads into #dialog-body opens as a modal dialog.
-document.addEventListener("htmx:afterSwap", function (event) {
-  if (event.detail && event.detail.target && event.detail.target.id === "dialog-body") {
-    var dialog = document.getElementById("dialog");
-    if (dialog && !dialog.open && typeof dialog.showModal === "function") {
-      dialog.showModal();
-    }
+(function () {
+  "use strict";
+
+  // ---- dialog -------------------------------------------------------------
+  // Content that htmx loads into #dialog-body opens as a modal dialog. Its forms
+  // post through htmx into the dialog: errors (422) show there, with the input kept;
+  // a successful post (a redirect) leaves for the page it leads to.
+  function enhanceDialogForms(body, select) {
+    body.querySelectorAll("form[method=post], form[method=POST]").forEach(function (form) {
+      if (form.hasAttribute("hx-post")) return;
+      form.setAttribute("hx-post", form.getAttribute("action") || window.location.pathname);
+      form.setAttribute("hx-target", "#dialog-body");
+      form.setAttribute("hx-swap", "innerHTML");
+      if (select) form.setAttribute("hx-select", select);
+      if (window.htmx) window.htmx.process(form);
+    });
   }
-});
+
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var d = event.detail;
+    if (!d || !d.target || d.target.id !== "dialog-body" || !d.xhr) return;
+    var asked = d.requestConfig && d.requestConfig.path;
+    var landed = d.xhr.responseURL ? new URL(d.xhr.responseURL) : null;
+    if (landed && asked && d.requestConfig.verb !== "get" &&
+        landed.pathname !== new URL(asked, window.location.href).pathname) {
+      // The post succeeded and was redirected: show that page whole.
+      d.shouldSwap = false;
+      window.location.assign(landed.href);
+      return;
+    }
+    if (d.xhr.status === 422 || d.xhr.status === 409 || d.xhr.status === 429) {
+      d.shouldSwap = true;
+      d.isError = false;
+    }
+  });
+
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var target = event.detail && event.detail.target;
+    if (!target) return;
+    if (target.id === "dialog-body") {
+      var dialog = document.getElementById("dialog");
+      var elt = event.detail.requestConfig && event.detail.requestConfig.elt;
+      if (elt && elt.getAttribute("hx-select")) dialog.dataset.select = elt.getAttribute("hx-select");
+      enhanceDialogForms(target, dialog.dataset.select);
+      if (dialog && !dialog.open && typeof dialog.showModal === "function") {
+        dialog.showModal();
+      }
+      var invalid = target.querySelector("[aria-invalid=true]");
+      if (invalid) invalid.focus();
+    }
+    if (target.id && target.id.indexOf("children-") === 0) {
+      setExpanded(document.getElementById("toggle-" + target.id.slice(9)), true);
+    }
+    var combo = document.querySelector("[role=combobox][aria-controls='" + target.id + "']");
+    if (combo) enhanceResults(combo, target);
+  });
+
+  // ---- tenant tree: expanded nodes collapse ---------------------------------
+  function setExpanded(toggle, open) {
+    if (!toggle) return;
+    var name = (toggle.getAttribute("aria-label") || "").replace(/^(Expand|Collapse) /, "");
+    toggle.setAttribute("aria-expanded", open ? "true" : "false");
+    toggle.setAttribute("aria-label", (open ? "Collapse " : "Expand ") + name);
+  }
+
+  // Capture phase: a click on an expanded node's toggle collapses it before htmx
+  // would load its children again.
+  document.addEventListener("click", function (event) {
+    var toggle = event.target.closest && event.target.closest(".tree-toggle[aria-expanded=true]");
+    if (!toggle) return;
+    event.preventDefault();
+    event.stopPropagation();
+    var children = document.getElementById(toggle.getAttribute("aria-controls"));
+    if (children) children.innerHTML = "";
+    setExpanded(toggle, false);
+  }, true);
+
+  // ---- switcher: a combobox over its results --------------------------------
+  // The results are a listbox; arrow keys move through them, Enter switches to the
+  // chosen tenant, Escape closes the list. Without JavaScript each result is a form.
+  function options(list) {
+    return Array.prototype.slice.call(list.querySelectorAll("[role=option]"));
+  }
+
+  function enhanceResults(input, container) {
+    var list = container.querySelector(".switch-results");
+    input.removeAttribute("aria-activedescendant");
+    input.setAttribute("aria-expanded", list ? "true" : "false");
+    if (!list) return;
+    list.setAttribute("role", "listbox");
+    list.id = container.id + "-listbox";
+    list.querySelectorAll(".switch-result").forEach(function (item) {
+      item.setAttribute("role", "none");
+      // Each result's Switch button is its option (a disabled tenant has none).
+      var option = item.querySelector("button");
+      var id = item.querySelector("input[name=tenant_id]");
+      if (!option || !id) return;
+      var name = item.querySelector(".name");
+      var path = item.querySelector(".path");
+      option.setAttribute("role", "option");
+      option.id = container.id + "-option-" + id.value;
+      option.setAttribute("aria-selected", "false");
+      option.tabIndex = -1;
+      option.setAttribute("aria-label", "Switch to " + (name ? name.textContent : "") +
+        (path && path.textContent ? " (" + path.textContent + ")" : ""));
+    });
+  }
+
+  function choose(option) {
+    if (option) option.click();
+  }
+
+  function move(input, list, step) {
+    var all = options(list);
+    if (!all.length) return;
+    var current = all.findIndex(function (o) { return o.getAttribute("aria-selected") === "true"; });
+    var next = current < 0 ? (step > 0 ? 0 : all.length - 1) : (current + step + all.length) % all.length;
+    all.forEach(function (o, i) { o.setAttribute("aria-selected", i === next ? "true" : "false"); });
+    input.setAttribute("aria-activedescendant", all[next].id);
+    all[next].scrollIntoView({ block: "nearest" });
+  }
+
+  document.addEventListener("keydown", function (event) {
+    var input = event.target;
+    if (!input.matches || !input.matches("input[role=combobox]")) return;
+    var container = document.getElementById(input.getAttribute("aria-controls"));
+    var list = container && container.querySelector("[role=listbox]");
+    if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      if (!list) return;
+      event.preventDefault();
+      move(input, list, event.key === "ArrowDown" ? 1 : -1);
+    } else if (event.key === "Enter") {
+      var active = input.getAttribute("aria-activedescendant");
+      if (!active) return; // no choice yet: the search form submits as without JS
+      event.preventDefault();
+      choose(document.getElementById(active));
+    } else if (event.key === "Escape" && container && input.id === "switcher-q") {
+      container.innerHTML = "";
+      input.setAttribute("aria-expanded", "false");
+      input.removeAttribute("aria-activedescendant");
+    }
+  });
+
+  // Results rendered with the page (/switch?q=…) get the same keyboard.
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("input[role=combobox]").forEach(function (input) {
+      var container = document.getElementById(input.getAttribute("aria-controls"));
+      if (container) enhanceResults(input, container);
+    });
+  });
+
+  // User pickers (issue #11, people search): a result picked from /users/search
+  // fills the picker's text input with the login (and its hidden user_id, if any).
+  document.addEventListener("click", function (event) {
+    var pick = event.target.closest && event.target.closest("[data-pick-id]");
+    var picker = pick && pick.closest(".user-picker");
+    if (!picker) {
+      return;
+    }
+    var text = picker.querySelector("[data-picker-text]");
+    var hidden = picker.querySelector("[data-picker-id]");
+    if (text) {
+      text.value = pick.getAttribute("data-pick-login");
+    }
+    if (hidden) {
+      hidden.value = pick.getAttribute("data-pick-id");
+    }
+    var box = picker.querySelector(".picker-results-box");
+    if (box) {
+      box.innerHTML = "";
+    }
+  });
+})();

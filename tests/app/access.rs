@@ -9,14 +9,6 @@ use tenantry::domain::{GrantRole, Level, Permissions, Scope};
 
 // ---------------------------------------------------------------- helpers
 
-/// The message of `<p class="field-error" id="{field}-error">`, if shown.
-fn field_error(html: &str, field: &str) -> Option<String> {
-    let marker = format!("<p class=\"field-error\" id=\"{field}-error\">");
-    let start = html.find(&marker)? + marker.len();
-    let end = html[start..].find("</p>")? + start;
-    Some(html[start..end].to_string())
-}
-
 /// Every grant in the database as (user id, tenant id, role, scope, manage).
 async fn all_grants(app: &TestApp) -> Vec<(i64, i64, String, String, bool)> {
     db(app)
@@ -59,7 +51,7 @@ async fn revoke(browser: &TestApp, tenant: &Tenant, grant_id: i64) -> reqwest::R
     browser
         .post_form(
             &format!("/tenants/{}/access/{grant_id}/revoke", tenant.id),
-            &[],
+            &[("confirm", "yes")],
         )
         .await
 }

@@ -201,7 +201,10 @@ async fn tokens_are_created_shown_once_stored_hashed_and_revoked() {
     assert_eq!(api.get("/api/v1/tenants").await.0, 200);
 
     let r = app
-        .post_form(&format!("/profile/tokens/{id}/revoke"), &[])
+        .post_form(
+            &format!("/profile/tokens/{id}/revoke"),
+            &[("confirm", "yes")],
+        )
         .await;
     assert_redirect_to(&r, "/profile/tokens");
     let (status, body) = api.get("/api/v1/tenants").await;
@@ -666,6 +669,18 @@ async fn bad_input_gets_a_problem_and_changes_nothing() {
         .await
         .unwrap();
     assert_eq!(r.headers()["allow"], "GET, POST");
+    // HEAD misses the way GET does: a path no tenant can have is not found.
+    for path in [
+        "/api/v1/tenants/abc",
+        "/api/v1/tenants/99999999999999999999",
+    ] {
+        let r = api
+            .request(reqwest::Method::HEAD, path)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 404, "HEAD {path}");
+    }
     let (_, body) = api
         .post(
             "/api/v1/tenants",
@@ -1171,6 +1186,8 @@ fn api_rule_for(method: &str, path: &str) -> Option<(ApiRule, Option<Value>)> {
             Some(json!({"parent_id": 0, "name": "", "subdomain": "Bad_Sub"})),
         ),
         ("GET", "/api/v1/tenants/{id}") => (Read, None),
+        // Audit read (levels are uniform across features in the fixture).
+        ("GET", "/api/v1/tenants/{id}/activity") => (Read, None),
         ("PATCH", "/api/v1/tenants/{id}") => (Edit, Some(json!({"subdomain": "Bad_Sub"}))),
         // Every fixture tenant holds a user: a safe delete is refused (409), nothing goes.
         ("DELETE", "/api/v1/tenants/{id}") => (Delete, None),

@@ -631,7 +631,7 @@ async fn user_actions_for_every_actor_and_target_kind() {
                 (format!("{base}/password"), vec![("password", "short")], 422),
                 (format!("{base}/disable"), vec![], 303),
                 (format!("{base}/enable"), vec![], 303),
-                (format!("{base}/delete"), vec![], 303),
+                (format!("{base}/delete"), vec![("confirm", "yes")], 303),
             ];
             for (url, body, allowed_status) in steps {
                 let got = status(&browser.post_form(&url, &body).await);
@@ -950,7 +950,10 @@ async fn the_home_of_the_last_root_owners_is_not_disabled_or_deleted() {
     .await;
     let b = browser_as(&app, "radmin").await;
     let r = b
-        .post_form(&format!("/tenants/{}/disable", acme.id), &[])
+        .post_form(
+            &format!("/tenants/{}/disable", acme.id),
+            &[("confirm", "yes")],
+        )
         .await;
     assert_eq!(status(&r), 409);
     assert!(r
@@ -1002,7 +1005,10 @@ async fn the_home_of_the_last_root_owners_is_not_disabled_or_deleted() {
     // The root Administrator does not dominate alice (an Owner of the root), so
     // may not lock her out; the root's Owner may.
     let r = b
-        .post_form(&format!("/tenants/{}/disable", acme.id), &[])
+        .post_form(
+            &format!("/tenants/{}/disable", acme.id),
+            &[("confirm", "yes")],
+        )
         .await;
     assert_eq!(status(&r), 409);
     assert!(r
@@ -1013,7 +1019,10 @@ async fn the_home_of_the_last_root_owners_is_not_disabled_or_deleted() {
     let owner = app.new_browser();
     owner.login_admin().await;
     let r = owner
-        .post_form(&format!("/tenants/{}/disable", acme.id), &[])
+        .post_form(
+            &format!("/tenants/{}/disable", acme.id),
+            &[("confirm", "yes")],
+        )
         .await;
     assert_eq!(status(&r), 303);
 }

@@ -598,3 +598,11 @@ pub fn without_request_id(html: &str) -> String {
         None => html.to_string(),
     }
 }
+
+/// The text of a form field's error (`<p class="field-error" id="{field}-error">`).
+pub fn field_error(html: &str, field: &str) -> Option<String> {
+    let marker = format!("<p class=\"field-error\" id=\"{field}-error\">");
+    let start = html.find(&marker)? + marker.len();
+    let end = html[start..].find("</p>")? + start;
+    Some(html[start..end].to_string())
+}

@@ -398,6 +398,19 @@ async fn a_role_invitation_makes_a_plain_user_of_the_tenant() {
     .await
     .unwrap();
     app.login_admin().await;
+    // An offer of a kind the form does not have is refused, not guessed.
+    let r = invite(
+        &app,
+        &acme,
+        &[
+            ("email", "carol@example.com"),
+            ("kind", "x"),
+            ("role", "viewer"),
+        ],
+    )
+    .await;
+    assert_eq!(status(&r), 422);
+    assert!(field_error(&r.text().await.unwrap(), "kind").is_some());
     let r = invite(
         &app,
         &acme,
@@ -472,7 +485,7 @@ async fn expired_and_revoked_links_are_refused_and_change_nothing() {
     let r = app
         .post_form(
             &format!("/tenants/{}/invitations/{id}/revoke", acme.id),
-            &[],
+            &[("confirm", "yes")],
         )
         .await;
     assert_redirect_to(&r, &format!("/tenants/{}/invitations", acme.id));
@@ -498,7 +511,7 @@ async fn expired_and_revoked_links_are_refused_and_change_nothing() {
     let r = app
         .post_form(
             &format!("/tenants/{}/invitations/{id}/revoke", acme.id),
-            &[],
+            &[("confirm", "yes")],
         )
         .await;
     assert_eq!(status(&r), 409);

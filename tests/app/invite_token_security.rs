@@ -584,7 +584,7 @@ async fn an_administrator_sees_and_revokes_a_users_tokens() {
     let r = app
         .post_form(
             &format!("{}/tokens/{franks_id}/revoke", user_page(&acme, &erin)),
-            &[],
+            &[("confirm", "yes")],
         )
         .await;
     assert_eq!(status(&r), 404);
@@ -593,13 +593,13 @@ async fn an_administrator_sees_and_revokes_a_users_tokens() {
         let r = app
             .post_form(
                 &format!("{}/tokens/{bad}/revoke", user_page(&acme, &erin)),
-                &[],
+                &[("confirm", "yes")],
             )
             .await;
         assert_eq!(status(&r), 404, "{bad}");
     }
 
-    let r = app.post_form(&revoke, &[]).await;
+    let r = app.post_form(&revoke, &[("confirm", "yes")]).await;
     assert_redirect_to(&r, &format!("{}#api-tokens", user_page(&acme, &erin)));
     assert_eq!(api_status(&app, &secret, &acme).await, 401);
     assert_eq!(
@@ -616,7 +616,7 @@ async fn an_administrator_sees_and_revokes_a_users_tokens() {
         "no button for a revoked token"
     );
     // Again: nothing more to do, said plainly.
-    let r = app.post_form(&revoke, &[]).await;
+    let r = app.post_form(&revoke, &[("confirm", "yes")]).await;
     assert_eq!(status(&r), 303);
     assert!(app
         .get_html(&user_page(&acme, &erin))
@@ -657,7 +657,11 @@ async fn only_those_who_may_change_a_user_see_or_revoke_their_tokens() {
         let page = page.text().await.unwrap();
         assert!(!page.contains("id=\"api-tokens\""), "{login}: {page}");
         assert!(!page.contains(&secret[..10]), "{login}");
-        assert_eq!(status(&b.post_form(&revoke, &[]).await), 403, "{login}");
+        assert_eq!(
+            status(&b.post_form(&revoke, &[("confirm", "yes")]).await),
+            403,
+            "{login}"
+        );
     }
     // An Administrator of another tenant does not see acme at all.
     let other = app.user(&globex, "gadmin").await;
@@ -670,11 +674,17 @@ async fn only_those_who_may_change_a_user_see_or_revoke_their_tokens() {
     )
     .await;
     let b = browser_as(&app, "globex\\gadmin").await;
-    assert_eq!(status(&b.post_form(&revoke, &[]).await), 404);
+    assert_eq!(
+        status(&b.post_form(&revoke, &[("confirm", "yes")]).await),
+        404
+    );
     // Anonymous: the login page.
     let anonymous = app.new_browser();
     anonymous.csrf().await;
-    assert_redirect_to(&anonymous.post_form(&revoke, &[]).await, "/login");
+    assert_redirect_to(
+        &anonymous.post_form(&revoke, &[("confirm", "yes")]).await,
+        "/login",
+    );
 
     assert_eq!(api_status(&app, &secret, &acme).await, 200, "still works");
     assert!(revoked_reason(&app, &secret).await.is_none());
@@ -694,6 +704,9 @@ async fn only_those_who_may_change_a_user_see_or_revoke_their_tokens() {
         .get_html(&user_page(&acme, &gwen))
         .await
         .contains("id=\"api-tokens\""));
-    assert_eq!(status(&b.post_form(&revoke, &[]).await), 303);
+    assert_eq!(
+        status(&b.post_form(&revoke, &[("confirm", "yes")]).await),
+        303
+    );
     assert_eq!(api_status(&app, &secret, &acme).await, 401);
 }

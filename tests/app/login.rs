@@ -460,7 +460,10 @@ async fn sessions_slide_with_use_and_page_views_do_not_rewrite_them() {
     // A flash message still arrives once.
     let acme = app.tenant(&app.root, "acme", true).await;
     let r = app
-        .post_form(&format!("/tenants/{}/disable", acme.id), &[])
+        .post_form(
+            &format!("/tenants/{}/disable", acme.id),
+            &[("confirm", "yes")],
+        )
         .await;
     assert!(r.status().is_redirection(), "{}", r.status());
     let page = app.get_html(&format!("/tenants/{}", acme.id)).await;
@@ -503,7 +506,10 @@ async fn disabling_a_tenant_ends_its_sessions_and_blocks_login() {
 
     app.login_admin().await;
     let r = app
-        .post_form(&format!("/tenants/{}/disable", acme.id), &[])
+        .post_form(
+            &format!("/tenants/{}/disable", acme.id),
+            &[("confirm", "yes")],
+        )
         .await;
     assert_redirect_to(&r, &format!("/tenants/{}", acme.id));
 

@@ -2,8 +2,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod access;
+mod activity;
 mod api;
 mod availability;
+mod confirmations;
+mod context;
 mod csrf;
 mod custom_domains;
 mod dominance;
@@ -14,6 +17,7 @@ mod invite_token_security;
 mod login;
 mod login_security;
 mod matrix;
+mod people;
 mod review_gaps;
 mod roles;
 mod service_rights;

@@ -262,7 +262,10 @@ fn rule_for(method: &str, path: &str) -> Option<(Rule, &'static str, bool)> {
         ("GET", "/dashboard")
         | ("GET", "/switch")
         | ("GET", "/switch/search")
-        | ("GET", "/profile") => (LoggedIn, empty, false),
+        | ("GET", "/profile")
+        // Finding people: every logged-in user; what each finds is people.rs's test.
+        | ("GET", "/users")
+        | ("GET", "/users/search") => (LoggedIn, empty, false),
         ("POST", "/profile/password") => (
             LoggedIn,
             "current_password=wrong&new_password=x&confirm_password=y",
@@ -316,6 +319,10 @@ fn rule_for(method: &str, path: &str) -> Option<(Rule, &'static str, bool)> {
         | ("POST", "/tenant-roles/{id}") => (TenantRolesWrite, "name=", false),
         ("POST", "/tenant-roles/{id}/delete") => (TenantRolesWrite, empty, true),
         ("GET", "/tenants/{id}/access") => (Tenant(R), empty, false),
+        // Audit read (levels are uniform across features in the fixture).
+        ("GET", "/tenants/{id}/activity") | ("GET", "/tenants/{id}/activity.csv") => {
+            (Tenant(R), empty, false)
+        }
         ("POST", "/tenants/{id}/access") => (GiveGrant, "user_id=x&role=bogus&scope=tenant", false),
         ("POST", "/tenants/{id}/access/{grant_id}/revoke") => (RevokeGrant, empty, true),
         ("GET", "/tenants/{id}/users") | ("GET", "/tenants/{id}/users/{user_id}") => {

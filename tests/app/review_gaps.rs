@@ -190,7 +190,7 @@ async fn revoke(browser: &TestApp, tenant: &Tenant, grant_id: i64) -> reqwest::R
     browser
         .post_form(
             &format!("/tenants/{}/access/{grant_id}/revoke", tenant.id),
-            &[],
+            &[("confirm", "yes")],
         )
         .await
 }
@@ -568,7 +568,10 @@ async fn an_idle_session_stays_dead_after_its_tenant_is_disabled_then_enabled() 
     page(&idle, "/dashboard").await;
     for action in ["disable", "enable"] {
         let r = app
-            .post_form(&format!("/tenants/{}/{action}", acme.id), &[])
+            .post_form(
+                &format!("/tenants/{}/{action}", acme.id),
+                &[("confirm", "yes")],
+            )
             .await;
         assert_eq!(r.status().as_u16(), 303, "{action}");
     }

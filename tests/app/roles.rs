@@ -35,14 +35,6 @@ const LABELS: [&str; 10] = [
     "Audit",
 ];
 
-/// The message of `<p class="field-error" id="{field}-error">`, if shown.
-fn field_error(html: &str, field: &str) -> Option<String> {
-    let marker = format!("<p class=\"field-error\" id=\"{field}-error\">");
-    let start = html.find(&marker)? + marker.len();
-    let end = html[start..].find("</p>")? + start;
-    Some(html[start..end].to_string())
-}
-
 /// Role form fields: `name`, and every feature at `default` except those in `levels`.
 fn role_form(name: &str, default: &str, levels: &[(&str, &str)]) -> Vec<(String, String)> {
     let mut out = vec![("name".to_string(), name.to_string())];
@@ -726,6 +718,54 @@ async fn nobody_gives_a_role_more_than_they_hold() {
     assert!(role_named(&app, app.root.id, "Ron's template")
         .await
         .is_none());
+}
+
+/// A role manager may not lower (or delete) a role that gives more than they hold:
+/// it would strip the rights of whoever holds it, people who outrank them.
+#[tokio::test]
+async fn nobody_changes_or_deletes_a_role_stronger_than_their_own() {
+    let app = spawn_app().await;
+    let acme = app.tenant(&app.root, "acme", true).await;
+    let mine = perms(
+        Level::Read,
+        &[(Feature::Roles, Level::Full), (Feature::Audit, Level::None)],
+    );
+    user_holding(&app, &acme, "rita", "Role manager", &mine).await;
+    let strong = perms(Level::Full, &[]);
+    let (_, admin_role) = user_holding(&app, &acme, "olga", "Tenant admin", &strong).await;
+    let unused = {
+        let mut conn = app.conn().await;
+        UserRole::insert(&mut conn, acme.id, "Unused strong", &strong, false)
+            .await
+            .unwrap()
+    };
+    let rita = browser_as(&app, "acme\\rita").await;
+
+    let path = format!("/tenants/{}/roles/{}", acme.id, admin_role.id);
+    let r = post(&rita, &path, &role_form("Tenant admin", "none", &[])).await;
+    assert_eq!(status(&r), 403);
+    let kept = role_named(&app, acme.id, "Tenant admin").await.unwrap();
+    assert_eq!(kept.permissions.get(Feature::Tenants), Level::Full);
+
+    let r = rita
+        .post_form(
+            &format!("/tenants/{}/roles/{}/delete", acme.id, unused.id),
+            &[],
+        )
+        .await;
+    assert_eq!(status(&r), 403);
+    assert!(role_named(&app, acme.id, "Unused strong").await.is_some());
+
+    // A role within her own rights stays hers to edit and delete.
+    let (_, weak) = user_holding(&app, &acme, "walt", "Weak", &perms(Level::None, &[])).await;
+    let r = post(
+        &rita,
+        &format!("/tenants/{}/roles/{}", acme.id, weak.id),
+        &role_form("Weaker", "none", &[]),
+    )
+    .await;
+    assert_redirect_to(&r, &format!("/tenants/{}/roles", acme.id));
+    assert!(role_named(&app, acme.id, "Weaker").await.is_some());
 }
 
 // ---------------------------------------------------------------- tenant roles

@@ -214,7 +214,7 @@ fn refusals(w: &World) -> Vec<(&'static str, Vec<Step>)> {
             "disable",
             vec![
                 step(
-                    page(format!("/tenants/{law}/disable"), &[]),
+                    page(format!("/tenants/{law}/disable"), &[("confirm", "yes")]),
                     refused(409, "Disabling it would lock out law\\bob"),
                     enabled,
                 ),
@@ -360,7 +360,7 @@ fn successes(w: &World) -> Vec<(&'static str, Vec<Step>, Option<&'static str>)> 
             "disable",
             vec![
                 step(
-                    page(format!("/tenants/{law}/disable"), &[]),
+                    page(format!("/tenants/{law}/disable"), &[("confirm", "yes")]),
                     Answer::Status(303, None),
                     |law, _| law.is_some_and(|t| !t.enabled),
                 ),

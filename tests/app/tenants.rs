@@ -513,7 +513,10 @@ async fn tenants_can_be_disabled_and_enabled_but_not_the_root() {
     app.login_admin().await;
 
     let r = app
-        .post_form(&format!("/tenants/{}/disable", acme.id), &[])
+        .post_form(
+            &format!("/tenants/{}/disable", acme.id),
+            &[("confirm", "yes")],
+        )
         .await;
     assert_redirect_to(&r, &format!("/tenants/{}", acme.id));
     assert!(!find(&app, acme.id).await.enabled);
@@ -534,7 +537,10 @@ async fn tenants_can_be_disabled_and_enabled_but_not_the_root() {
     );
 
     let r = app
-        .post_form(&format!("/tenants/{}/disable", app.root.id), &[])
+        .post_form(
+            &format!("/tenants/{}/disable", app.root.id),
+            &[("confirm", "yes")],
+        )
         .await;
     assert_eq!(status(&r), 400);
     assert!(find(&app, app.root.id).await.enabled);
@@ -677,7 +683,10 @@ fn probes(id: &str) -> Vec<Probe> {
         post(format!("/tenants/{id}/edit"), edit.clone()),
         post(format!("/tenants/{id}"), edit),
         post(format!("/tenants/{id}/delete"), Vec::new()),
-        post(format!("/tenants/{id}/disable"), Vec::new()),
+        post(
+            format!("/tenants/{id}/disable"),
+            vec![("confirm", "yes".to_string())],
+        ),
         post(format!("/tenants/{id}/enable"), Vec::new()),
         post("/switch".to_string(), vec![("tenant_id", id.to_string())]),
     ]
@@ -865,7 +874,10 @@ async fn a_viewer_reads_but_cannot_change() {
             .await;
         assert_eq!(status(&r), 403, "{path}");
         let r = vic
-            .post_form(&format!("/tenants/{}/disable", tenant.id), &[])
+            .post_form(
+                &format!("/tenants/{}/disable", tenant.id),
+                &[("confirm", "yes")],
+            )
             .await;
         assert_eq!(status(&r), 403);
         let now = find(&app, tenant.id).await;

@@ -19,13 +19,6 @@ async fn find(app: &TestApp, id: i64) -> Tenant {
         .expect("tenant exists")
 }
 
-fn field_error(html: &str, field: &str) -> Option<String> {
-    let marker = format!("<p class=\"field-error\" id=\"{field}-error\">");
-    let start = html.find(&marker)? + marker.len();
-    let end = html[start..].find("</p>")? + start;
-    Some(html[start..end].to_string())
-}
-
 /// The text of the element with this id (up to its closing tag).
 fn text_of(html: &str, id: &str) -> String {
     let marker = format!("id=\"{id}\">");

@@ -77,14 +77,6 @@ async fn audit_text(app: &TestApp, action: &str) -> String {
         .join("\n")
 }
 
-/// The message of `<p class="field-error" id="{field}-error">`, if shown.
-fn field_error(html: &str, field: &str) -> Option<String> {
-    let marker = format!("<p class=\"field-error\" id=\"{field}-error\">");
-    let start = html.find(&marker)? + marker.len();
-    let end = html[start..].find("</p>")? + start;
-    Some(html[start..end].to_string())
-}
-
 /// The opening tag of the element with this id.
 fn tag<'a>(html: &'a str, id: &str) -> &'a str {
     let marker = format!("id=\"{id}\"");
@@ -958,7 +950,9 @@ async fn the_last_owner_of_the_root_stays() {
     assert_redirect_to(&r, &admin);
     assert!(!reload(&app, &app.admin).await.enabled);
     // Now "second" is the last enabled Owner; the admin is disabled and may be deleted.
-    let r = browser.post_form(&format!("{admin}/delete"), &[]).await;
+    let r = browser
+        .post_form(&format!("{admin}/delete"), &[("confirm", "yes")])
+        .await;
     assert_redirect_to(&r, &users_path(&app.root));
     assert!(find_user(&app, &app.root, ADMIN_USER).await.is_none());
     assert!(actions(&app, &app.root)

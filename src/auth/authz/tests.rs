@@ -357,6 +357,40 @@ fn children_are_edited_by_their_parents_managers_and_the_root_by_its_administrat
 }
 
 #[test]
+fn an_owner_who_cannot_edit_their_tenant_is_told_who_can() {
+    let (partner, child) = (t(PARTNER), t(CHILD));
+    // An Owner of the child alone: the child's settings belong to the partner's managers.
+    let child_owner = who(30, CHILD, &[(CHILD, Owner, Subtree, true)]);
+    let why = edit_refusal(&child_owner, &child, Some(&partner)).expect("a reason");
+    assert!(why.contains("above t3"), "{why}");
+    assert!(why.contains("an Owner of t3"), "{why}");
+    // The parent is not visible to them: it is not named.
+    assert!(!why.contains("t2"), "{why}");
+    assert!(why.contains("the tenant above it"), "{why}");
+    // Seeing the parent, it is named.
+    let seeing = who(
+        31,
+        CHILD,
+        &[
+            (CHILD, Administrator, Subtree, true),
+            (PARTNER, Viewer, Only, false),
+        ],
+    );
+    let why = edit_refusal(&seeing, &child, Some(&partner)).expect("a reason");
+    assert!(
+        why.contains("sub-tenants of t2") && why.contains("an Administrator"),
+        "{why}"
+    );
+    // Those who may edit, and Viewers, get no explanation.
+    assert_eq!(edit_refusal(&partner_admin(), &child, Some(&partner)), None);
+    assert_eq!(edit_refusal(&root_admin(), &t(ROOT), None), None);
+    assert_eq!(
+        edit_refusal(&partner_viewer(), &child, Some(&partner)),
+        None
+    );
+}
+
+#[test]
 fn deleting_and_moving_take_an_owner_over_the_parent_and_never_the_root() {
     let (root, partner, child) = (t(ROOT), t(PARTNER), t(CHILD));
     assert!(can_delete(&partner_owner(), &child, Some(&partner)));
@@ -648,11 +682,37 @@ fn roles_are_edited_with_roles_full_and_templates_by_root_administrators() {
     assert!(!can_define_templates(&root_admin(), &partner));
     assert!(!can_define_templates(&partner_owner(), &partner));
 
-    assert!(can_change_role(&partner_admin(), &partner, false));
-    assert!(!can_change_role(&partner_admin(), &partner, true));
-    assert!(!can_change_role(&partner_viewer(), &partner, false));
-    assert!(can_change_role(&root_admin(), &root, true));
-    assert!(can_change_role(&root_admin(), &partner, true));
+    let read = Permissions::all(Read);
+    assert!(can_change_role(&partner_admin(), &partner, false, &read));
+    assert!(!can_change_role(&partner_admin(), &partner, true, &read));
+    assert!(!can_change_role(&partner_viewer(), &partner, false, &read));
+    assert!(can_change_role(&root_admin(), &root, true, &read));
+    assert!(can_change_role(&root_admin(), &partner, true, &read));
+}
+
+#[test]
+fn a_role_giving_more_than_the_editor_holds_is_not_theirs_to_change() {
+    let partner = t(PARTNER);
+    // Roles Full at home (no grant), every other feature Read.
+    let mut own = Permissions::all(Read);
+    own.set(Feature::Roles, Full);
+    let editor = with_role(who(7, PARTNER, &[]), own.clone());
+    assert!(can_change_role(&editor, &partner, false, &own));
+    assert!(can_change_role(
+        &editor,
+        &partner,
+        false,
+        &Permissions::none()
+    ));
+    let mut more = own.clone();
+    more.set(Feature::Tenants, Full);
+    assert!(!can_change_role(&editor, &partner, false, &more));
+    assert!(!can_change_role(
+        &editor,
+        &partner,
+        false,
+        &Permissions::all(Full)
+    ));
 }
 
 // ---------------------------------------------------------------- paths and navigation
@@ -714,6 +774,45 @@ fn navigation_shows_the_links_that_lead_somewhere() {
         )
         .tenant_roles
     );
+}
+
+// ---------------------------------------------------------------- activity
+
+#[test]
+fn activity_takes_audit_read_and_the_subtree_a_subtree_grant() {
+    // Administrators and Viewers of the partner read its activity and its subtree's.
+    for p in [partner_admin(), partner_viewer(), root_owner()] {
+        assert!(can_read_activity(&p, &t(PARTNER)));
+        assert!(can_read_subtree_activity(&p, &t(PARTNER)));
+        assert!(require_activity(&p, &t(CHILD), true).is_ok());
+    }
+    // A cap without Audit: nothing, whatever the grant.
+    assert!(!can_read_activity(&partner_admin(), &t(NO_AUDIT)));
+    assert!(!can_read_subtree_activity(&partner_admin(), &t(NO_AUDIT)));
+    assert!(matches!(
+        require_activity(&partner_admin(), &t(NO_AUDIT), false),
+        Err(AppError::Forbidden)
+    ));
+    // A cap of Audit Read still reads.
+    assert!(can_read_activity(&root_admin(), &t(OTHER)));
+    // A tenant-only grant or a home role: the tenant's own events, not its subtree's.
+    for p in [
+        partner_admin_here(),
+        partner_user_full(),
+        with_role(who(26, PARTNER, &[]), only(Feature::Audit, Read)),
+    ] {
+        assert!(can_read_activity(&p, &t(PARTNER)), "{:?}", p.grants);
+        assert!(!can_read_subtree_activity(&p, &t(PARTNER)));
+        assert!(matches!(
+            require_activity(&p, &t(PARTNER), true),
+            Err(AppError::Forbidden)
+        ));
+    }
+    // A home role without Audit; a tenant not reached at all.
+    let no_audit = with_role(who(27, PARTNER, &[]), only(Feature::Users, Full));
+    assert!(!can_read_activity(&no_audit, &t(PARTNER)));
+    assert!(!can_read_activity(&partner_admin(), &t(OTHER)));
+    assert!(!can_read_activity(&partner_admin(), &t(ROOT)));
 }
 
 // ---------------------------------------------------------------- dominance
@@ -1238,4 +1337,42 @@ proptest! {
             prop_assert!(said.contains(&login), "{}", said);
         }
     }
+}
+
+#[test]
+fn people_are_found_where_users_can_be_read() {
+    // Everything under a subtree grant on the root, under every cap reading Users.
+    let scope = people_scope(&root_owner());
+    assert_eq!(scope.visibility, Visibility::All);
+    assert_eq!(scope.readable_caps, vec![1, 2, 3, 4]);
+    // A Viewer of one tenant: that tenant and their home, if their role reads Users.
+    let viewer = with_role(
+        who(50, PARTNER, &[(CHILD, Viewer, Only, false)]),
+        only(Feature::Users, Read),
+    );
+    assert_eq!(
+        people_scope(&viewer).visibility,
+        Visibility::Within {
+            subtree_roots: vec![],
+            tenants: vec![PARTNER, CHILD],
+        }
+    );
+    // A home role without Users: not even the home tenant.
+    let plain = with_role(
+        who(51, PARTNER, &[(CHILD, Viewer, Only, false)]),
+        only(Feature::Audit, Read),
+    );
+    assert_eq!(
+        people_scope(&plain).visibility,
+        Visibility::Within {
+            subtree_roots: vec![],
+            tenants: vec![CHILD],
+        }
+    );
+    // A cap without Users keeps its tenants out.
+    let mut capped = root_owner();
+    if let Some(role) = capped.caps.get_mut(&4) {
+        role.permissions.set(Feature::Users, Level::None);
+    }
+    assert_eq!(people_scope(&capped).readable_caps, vec![1, 2, 3]);
 }

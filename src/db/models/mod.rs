@@ -2,6 +2,7 @@
 
 pub mod api_token;
 pub mod audit;
+pub mod audit_log;
 pub mod grant;
 pub mod idempotency;
 pub mod invitation;
@@ -56,6 +57,7 @@ stored_as_text!(
 );
 
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
+diesel::define_sql_function!(fn unnest(a: diesel::sql_types::Array<diesel::sql_types::BigInt>) -> diesel::sql_types::BigInt);
 diesel::define_sql_function!(fn array_length(a: diesel::sql_types::Array<diesel::sql_types::BigInt>, dim: diesel::sql_types::Integer) -> diesel::sql_types::Nullable<diesel::sql_types::Integer>);
 
 /// Escapes LIKE wildcards so user input matches literally.

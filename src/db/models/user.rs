@@ -171,6 +171,39 @@ impl UserFields {
     }
 }
 
+/// "Username, email, first or last name or both names contain `pattern`" (a LIKE
+/// pattern), as a filter on `users`.
+macro_rules! name_matches {
+    ($pattern:expr) => {{
+        let pattern: String = $pattern;
+        users::username
+            .ilike(pattern.clone())
+            .or(users::email.ilike(pattern.clone()))
+            .or(users::first_name.ilike(pattern.clone()))
+            .or(users::last_name.ilike(pattern.clone()))
+            .or(users::first_name
+                .concat(" ")
+                .concat(users::last_name)
+                .ilike(pattern))
+    }};
+}
+
+/// One found person: the user and their home tenant.
+#[derive(Clone, Debug)]
+pub struct PersonRow {
+    pub user: User,
+    pub tenant_id: i64,
+    pub tenant_name: String,
+    pub tenant_subdomain: String,
+}
+
+/// Where people may be found: the visible tenants, and of those only the root and
+/// tenants under these caps (`authz::people_scope`).
+pub struct PeopleWhere<'a> {
+    pub visibility: &'a super::Visibility,
+    pub readable_caps: &'a [i64],
+}
+
 /// One row of a tenant's Users page: the user and the name of their role.
 #[derive(Clone, Debug)]
 pub struct UserListRow {
@@ -244,18 +277,7 @@ impl User {
                 .filter(users::tenant_id.eq(tenant_id))
                 .into_boxed();
             if let Some(f) = filter.map(str::trim).filter(|f| !f.is_empty()) {
-                let pattern = super::like_pattern(f);
-                q = q.filter(
-                    users::username
-                        .ilike(pattern.clone())
-                        .or(users::email.ilike(pattern.clone()))
-                        .or(users::first_name.ilike(pattern.clone()))
-                        .or(users::last_name.ilike(pattern.clone()))
-                        .or(users::first_name
-                            .concat(" ")
-                            .concat(users::last_name)
-                            .ilike(pattern)),
-                );
+                q = q.filter(name_matches!(super::like_pattern(f)));
             }
             q
         };
@@ -271,6 +293,69 @@ impl User {
         Ok((
             rows.into_iter()
                 .map(|(user, role_name)| UserListRow { user, role_name })
+                .collect(),
+            total,
+        ))
+    }
+
+    /// One page of the people matching `filter` (everyone when empty) where
+    /// `scope` allows, by username, with the total; `exact` matches the username only,
+    /// whole (case-insensitive), for resolving a typed name.
+    pub async fn search_people(
+        conn: &mut AsyncPgConnection,
+        scope: &PeopleWhere<'_>,
+        filter: &str,
+        exact: bool,
+        page: i64,
+        per_page: i64,
+    ) -> QueryResult<(Vec<PersonRow>, i64)> {
+        let filter = filter.trim();
+        let filtered = || {
+            let mut q = users::table
+                .inner_join(tenants::table)
+                .filter(
+                    tenants::parent_id
+                        .is_null()
+                        .or(tenants::tenant_role_id.eq_any(scope.readable_caps.to_vec())),
+                )
+                .into_boxed();
+            if let Some(visible) = super::tenant::visible_filter(scope.visibility) {
+                q = q.filter(visible);
+            }
+            if exact {
+                q = q.filter(lower(users::username).eq(filter.to_lowercase()));
+            } else if !filter.is_empty() {
+                q = q.filter(name_matches!(super::like_pattern(filter)));
+            }
+            q
+        };
+        let total: i64 = filtered().count().get_result(conn).await?;
+        let rows: Vec<(User, i64, String, String)> = filtered()
+            .order((
+                lower(users::username).asc(),
+                tenants::subdomain.asc(),
+                users::id.asc(),
+            ))
+            .limit(per_page)
+            .offset((page - 1).max(0) * per_page)
+            .select((
+                User::as_select(),
+                tenants::id,
+                tenants::name,
+                tenants::subdomain,
+            ))
+            .load(conn)
+            .await?;
+        Ok((
+            rows.into_iter()
+                .map(
+                    |(user, tenant_id, tenant_name, tenant_subdomain)| PersonRow {
+                        user,
+                        tenant_id,
+                        tenant_name,
+                        tenant_subdomain,
+                    },
+                )
                 .collect(),
             total,
         ))

@@ -304,21 +304,39 @@ pub async fn update(
     .await
 }
 
-/// Enables or disables `tenant` as `p` (whoever may edit it); disabling it also
-/// takes dominating every user at home there (`authz::require_dominates_homed`).
+/// Enables or disables `tenant` as `p` (whoever may edit it), with `subtree` every
+/// tenant below it too (each needs the same right); disabling also takes dominating
+/// every user at home in what is disabled (`authz::require_dominates_homed`).
 pub async fn set_enabled(
     conn: &mut AsyncPgConnection,
     p: &Principal,
     actor: &Actor,
     tenant: &Tenant,
     enabled: bool,
+    subtree: bool,
 ) -> Result<Tenant, AppError> {
+    require_editable(conn, p, tenant).await?;
+    let homed =
+        |subjects: &[authz::Subject], change| authz::require_dominates_homed(p, subjects, change);
+    if subtree {
+        let authorize = |t: &Tenant, parent: Option<&Tenant>| authz::require_edit(p, t, parent);
+        let (t, _) =
+            tree::set_enabled_subtree(conn, actor, tenant.id, enabled, &authorize, &homed).await?;
+        Ok(t)
+    } else {
+        tree::set_enabled(conn, actor, tenant.id, enabled, &homed).await
+    }
+}
+
+/// 403 unless `p` may edit `tenant` (enable, disable, change it): what
+/// [`set_enabled`] checks first, also asked before its confirmation is shown.
+pub async fn require_editable(
+    conn: &mut AsyncPgConnection,
+    p: &Principal,
+    tenant: &Tenant,
+) -> Result<(), AppError> {
     let parent = parent_of(conn, tenant).await?;
-    authz::require_edit(p, tenant, parent.as_ref())?;
-    tree::set_enabled(conn, actor, tenant.id, enabled, &|subjects, change| {
-        authz::require_dominates_homed(p, subjects, change)
-    })
-    .await
+    authz::require_edit(p, tenant, parent.as_ref())
 }
 
 /// Deletes `tenant` as `p` (an Owner over its parent; never the root): safely, or

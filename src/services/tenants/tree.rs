@@ -37,6 +37,9 @@ use crate::services::Actor;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use std::collections::{BTreeSet, HashMap, HashSet};
 
+/// Whether the actor may edit a tenant (with its parent, none for the root).
+pub type EditCheck<'a> = &'a (dyn Fn(&Tenant, Option<&Tenant>) -> Result<(), AppError> + Sync);
+
 /// Judges the users a tenant change reaches (loaded on the locked rows) for the
 /// caller: `authz::require_dominates_homed` as the acting user.
 pub type HomedCheck<'a> = &'a (dyn Fn(&[Subject], HomedChange) -> Result<(), AppError> + Sync);
@@ -397,6 +400,75 @@ pub async fn set_enabled(
         event.after = Some(snapshot(&after));
         event.record(conn).await?;
         Ok(after)
+    })
+    .await
+}
+
+/// Enables or disables the tenant `id` and every tenant below it, in one
+/// transaction, each as [`set_enabled`] would one alone: `authorize(tenant, parent)`
+/// on each (locked), the root-Owner rule and `homed` on every user at home in the
+/// subtree, one audit event for each tenant whose state changes, and disabling ends
+/// the sessions of every user at home in the subtree. Returns the subtree's top
+/// tenant after the change and how many tenants changed.
+pub async fn set_enabled_subtree(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    id: i64,
+    enabled: bool,
+    authorize: EditCheck<'_>,
+    homed: HomedCheck<'_>,
+) -> Result<(Tenant, usize), AppError> {
+    conn.transaction(async |conn| {
+        set_lock_timeout(conn).await?;
+        let locked = Tenant::lock_subtree(conn, id).await?;
+        let top = locked
+            .iter()
+            .find(|t| t.id == id)
+            .cloned()
+            .ok_or(AppError::NotFound)?;
+        if top.is_root() && !enabled {
+            return Err(AppError::BadRequest(
+                "The root tenant cannot be disabled.".into(),
+            ));
+        }
+        let above = match top.parent_id {
+            Some(parent) => Some(Tenant::find(conn, parent).await?),
+            None => None,
+        };
+        let by_id: std::collections::HashMap<i64, &Tenant> =
+            locked.iter().map(|t| (t.id, t)).collect();
+        for t in &locked {
+            let parent = if t.id == id {
+                above.as_ref()
+            } else {
+                t.parent_id.and_then(|p| by_id.get(&p).copied())
+            };
+            authorize(t, parent)?;
+        }
+        if !enabled {
+            keeps_a_root_owner(conn, |home| home.contains(&id), "Disabling them").await?;
+            check_homed(conn, id, true, HomedChange::Disable, homed).await?;
+        }
+        let mut changed = 0;
+        for before in locked.iter().filter(|t| t.enabled != enabled) {
+            let after = Tenant::set_enabled(conn, before.id, enabled).await?;
+            if !enabled {
+                crate::db::models::User::end_sessions_in_tenant(conn, before.id).await?;
+            }
+            let mut event = actor.event(
+                if enabled {
+                    "tenant.enable"
+                } else {
+                    "tenant.disable"
+                },
+                Some(before.id),
+            );
+            event.before = Some(snapshot(before));
+            event.after = Some(snapshot(&after));
+            event.record(conn).await?;
+            changed += 1;
+        }
+        Ok((Tenant::find(conn, id).await?, changed))
     })
     .await
 }

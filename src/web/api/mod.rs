@@ -4,6 +4,7 @@
 //! Authorization is the console's: the same `authz` functions on the same `Principal`.
 //! DTOs live here, separate from the models; the routes are part of `web::routes()`.
 
+pub mod activity;
 pub mod batch;
 pub mod idempotency;
 pub mod openapi;
@@ -25,10 +26,15 @@ pub const PREFIX: &str = "/api/";
 
 /// The routes of the API (see `web::routes`).
 pub fn routes() -> Vec<Route> {
-    [tenants::routes(), batch::routes(), openapi::routes()]
-        .into_iter()
-        .flatten()
-        .collect()
+    [
+        tenants::routes(),
+        activity::routes(),
+        batch::routes(),
+        openapi::routes(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 /// Largest request body the API reads (a full batch of 1,000 creates fits).
@@ -192,7 +198,12 @@ pub fn miss(req: &HttpRequest) -> HttpResponse {
         .collect();
     let candidates = if fixed.is_empty() { matching } else { fixed };
     let methods: Vec<String> = candidates.iter().map(|r| r.method.to_string()).collect();
-    if methods.is_empty() || methods.iter().any(|m| m == req.method().as_str()) {
+    // A GET route answers HEAD too (`routes::method`), so HEAD misses like GET does.
+    let asked = match *req.method() {
+        actix_web::http::Method::HEAD => "GET",
+        ref m => m.as_str(),
+    };
+    if methods.is_empty() || methods.iter().any(|m| m == asked) {
         return AppError::NotFound.problem_response();
     }
     let mut response = AppError::problem(

@@ -490,7 +490,7 @@ pub(super) async fn apply_delete(
 /// (404 for an invisible one as for a missing one): every `/tenants/{id}` handler's
 /// first step. An id that is no number names no tenant: `super::miss` answers (404,
 /// or 405 where the path is another resource, `/api/v1/tenants/batch`).
-async fn path_tenant(
+pub(super) async fn path_tenant(
     req: &HttpRequest,
     user: &ApiUser,
     state: &AppState,

@@ -13,6 +13,7 @@ use crate::error::{AppError, FieldErrors};
 use crate::services::invitations::{
     self as service, InvitationInput, Parsed, ALREADY_INVITED, NO_SUCH_ROLE,
 };
+use crate::web::confirm::{ask, Confirm, Question};
 use crate::web::extract::path_tenant;
 use crate::web::page::{done, error_page, render, render_status, rerender, PageCtx};
 use crate::web::AppState;
@@ -214,8 +215,9 @@ impl InviteForm {
         match self.kind.trim() {
             "user" => Some("user"),
             "grant" => Some("grant"),
-            _ if !self.role_id.trim().is_empty() && self.role.trim().is_empty() => Some("user"),
-            _ if !self.role.trim().is_empty() && self.role_id.trim().is_empty() => Some("grant"),
+            // Only a form without the radio (an old page, a script) has it guessed.
+            "" if !self.role_id.trim().is_empty() && self.role.trim().is_empty() => Some("user"),
+            "" if !self.role.trim().is_empty() && self.role_id.trim().is_empty() => Some("grant"),
             _ => None,
         }
     }
@@ -325,15 +327,29 @@ async fn form_page(
     })
 }
 
+/// What the invite form starts with: `?kind=user` (the Users page's "Invite…")
+/// preselects a user invitation, anything else a grant.
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub(super) struct NewInviteQuery {
+    kind: String,
+}
+
 pub(super) async fn new_form(
     user: CurrentUser,
     state: web::Data<AppState>,
     path: web::Path<String>,
+    query: web::Query<NewInviteQuery>,
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
     let tenant = inviting_tenant(&user, &mut conn, &path).await?;
+    let kind = if query.kind == "user" {
+        "user"
+    } else {
+        "grant"
+    };
     let form = InviteForm {
-        kind: "grant".into(),
+        kind: kind.into(),
         role: "viewer".into(),
         scope: "tenant".into(),
         ..Default::default()
@@ -403,12 +419,34 @@ pub(super) async fn create(
 
 // ---------------------------------------------------------------- revoke and resend
 
+/// Revokes the invitation of the path once confirmed (`web::confirm`).
 pub(super) async fn revoke(
     req: HttpRequest,
     user: CurrentUser,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
+    confirm: Confirm,
 ) -> Result<HttpResponse, AppError> {
+    if !confirm.confirmed {
+        let mut conn = state.pool.get().await?;
+        let tenant = inviting_tenant(&user, &mut conn, &path.0).await?;
+        let id = parse_id(&path.1)?;
+        let inv =
+            service::require_revocable(&mut conn, &user, &tenant, id, state.clock.now()).await?;
+        let list = format!("/tenants/{}/invitations", tenant.id);
+        let question = Question {
+            title: format!("Revoke the invitation of {} to {}?", inv.email, tenant.name),
+            detail: format!(
+                "Its link stops working at once and mail not yet sent is cancelled; {} can be invited again later.",
+                inv.email
+            ),
+            button: "Revoke invitation".into(),
+            action: format!("{list}/{id}/revoke"),
+            cancel: list,
+            choices: vec![],
+        };
+        return ask(&req, &user, &mut conn, "invitations", question).await;
+    }
     manage(req, user, state, &path, Change::Revoke).await
 }
 

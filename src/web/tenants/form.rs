@@ -12,6 +12,7 @@ use crate::services::tenants::{
     self as service, RoleChoice, TenantChange, TenantInput, TenantText,
 };
 use crate::web::actor;
+use crate::web::confirm::{ask, Choice, Confirm, Question};
 use crate::web::form::{checked, field_id};
 use crate::web::page::{flash, render, render_status, see_other, PageCtx};
 use crate::web::AppState;
@@ -353,19 +354,97 @@ pub(super) async fn update(
     save.answer(&mut conn, result).await
 }
 
-/// `POST /tenants/{id}/enable` (`ENABLED`) and `/disable`.
+/// `POST /tenants/{id}/enable` (`ENABLED`) and `/disable`, of the tenant alone or
+/// with `scope=subtree` of every tenant below it too. Disabling asks for
+/// confirmation first (`web::confirm`), offering the scope where there are sub-tenants.
 pub(super) async fn set_enabled<const ENABLED: bool>(
     req: HttpRequest,
     user: CurrentUser,
     state: web::Data<AppState>,
     path: web::Path<String>,
+    confirm: Confirm,
 ) -> Result<HttpResponse, AppError> {
     let (mut conn, tenant) = path_tenant(&user, &state, &path).await?;
+    let subtree = match confirm.scope.as_deref() {
+        None | Some("tenant") => false,
+        Some("subtree") => true,
+        Some(_) => {
+            return Err(AppError::BadRequest(
+                "scope must be tenant or subtree.".into(),
+            ))
+        }
+    };
+    if !ENABLED && !confirm.confirmed {
+        service::require_editable(&mut conn, &user, &tenant).await?;
+        if tenant.is_root() {
+            return Err(AppError::BadRequest(
+                "The root tenant cannot be disabled.".into(),
+            ));
+        }
+        let counts = Tenant::subtree_counts(&mut conn, tenant.id).await?;
+        let question = disable_question(&tenant, counts.tenants - 1, counts.users, subtree);
+        return ask(&req, &user, &mut conn, "tenants", question).await;
+    }
     let actor = actor(&user, &req);
-    let t = service::set_enabled(&mut conn, &user, &actor, &tenant, ENABLED).await?;
+    let t = service::set_enabled(&mut conn, &user, &actor, &tenant, ENABLED, subtree).await?;
     let now = if ENABLED { "enabled" } else { "disabled" };
-    flash(&user.session.0, format!("{} is now {now}.", t.name));
+    let below = if subtree {
+        " with all its sub-tenants"
+    } else {
+        ""
+    };
+    flash(&user.session.0, format!("{} is now {now}{below}.", t.name));
     Ok(see_other(&req, &format!("/tenants/{}", t.id)))
+}
+
+/// The confirmation of disabling `tenant`, which has `subtenants` below it and
+/// `users` at home in its subtree; the scope choice when it has sub-tenants.
+fn disable_question(tenant: &Tenant, subtenants: i64, users: i64, subtree: bool) -> Question {
+    let page = format!("/tenants/{}", tenant.id);
+    let name = &tenant.name;
+    let mut question = Question {
+        title: format!("Disable {name}?"),
+        detail: format!(
+            "The users at home in {name} cannot log in any more and their sessions end now; nothing is deleted, and it can be enabled again."
+        ),
+        button: "Disable tenant".into(),
+        action: format!("{page}/disable"),
+        cancel: page,
+        choices: vec![],
+    };
+    if subtenants > 0 {
+        let plural = |n: i64, one: &str, many: &str| {
+            if n == 1 {
+                format!("1 {one}")
+            } else {
+                format!("{n} {many}")
+            }
+        };
+        let subs = plural(subtenants, "sub-tenant", "sub-tenants");
+        question.detail = format!(
+            "{name} has {subs} ({} at home in the whole subtree). Nothing is deleted; what is disabled can be enabled again.",
+            plural(users, "user", "users")
+        );
+        question.choices = vec![
+            Choice {
+                value: "tenant",
+                label: "This tenant only".into(),
+                detail: format!(
+                    "Only {name} is disabled: its own users cannot log in and their sessions end; users of its {subs} still can log in."
+                ),
+                checked: !subtree,
+            },
+            Choice {
+                value: "subtree",
+                label: format!("This tenant and all its {subs}"),
+                detail: format!(
+                    "{name} and every tenant below it are disabled: every user at home in any of them cannot log in and their sessions end."
+                ),
+                checked: subtree,
+            },
+        ];
+    }
+    question
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! A tenant's page: its place in the tree, sub-tenants, custom domain and actions.
 
 use super::path_tenant;
-use super::tree::{nodes, Node};
+use super::tree::{nodes, TreeLevel};
 use crate::auth::{authz, CurrentUser};
 use crate::db::models::Tenant;
 use crate::domain::domain_name::{
@@ -10,7 +10,7 @@ use crate::domain::domain_name::{
 use crate::domain::{Feature, Level};
 use crate::error::AppError;
 use crate::services::tenants::parent_of;
-use crate::web::page::{render_status, Crumb, PageCtx};
+use crate::web::page::{render_status, visible_path, Crumb, PageCtx};
 use crate::web::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
@@ -24,13 +24,16 @@ struct ShowPage {
     tenant: Tenant,
     path: Vec<Crumb>,
     role_name: String,
-    nodes: Vec<Node>,
-    truncated: bool,
+    level: TreeLevel,
     can_edit: bool,
+    /// Why a user with a strong grant here still cannot edit the tenant.
+    edit_refusal: Option<String>,
     can_delete: bool,
     can_move: bool,
     can_create_child: bool,
     can_switch: bool,
+    /// The "Activity" link: audit read here.
+    can_read_activity: bool,
     /// The custom domain and its proof, while one is set.
     domain: Option<DomainView>,
     /// Why the last custom-domain check or approval failed.
@@ -104,16 +107,10 @@ pub(super) async fn show_page(
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
     let parent = parent_of(conn, &tenant).await?;
-    let start = authz::visible_path_start(user, &tenant.path);
-    let crumbs = tenant
-        .path_tenants(conn)
-        .await?
-        .into_iter()
-        .skip(start)
-        .map(|(id, name)| Crumb { id, name })
-        .collect();
-    let (nodes, truncated) = nodes(user, conn, &tenant).await?;
+    let crumbs = visible_path(user, conn, &tenant).await?;
+    let level = nodes(user, conn, &tenant).await?;
     let can_edit = authz::can_edit(user, &tenant, parent.as_ref());
+    let edit_refusal = authz::edit_refusal(user, &tenant, parent.as_ref());
     let domain = DomainView::of(&tenant, &state.settings.console_hosts()).map(|d| DomainView {
         can_check: can_edit && d.problem.is_none(),
         can_approve: authz::can_approve_custom_domain(user) && d.problem.is_none(),
@@ -123,14 +120,15 @@ pub(super) async fn show_page(
         page: PageCtx::new(user, conn, "tenants").await?,
         role_name: user.cap_name(&tenant),
         path: crumbs,
-        nodes,
-        truncated,
+        level,
         can_edit,
+        edit_refusal,
         domain,
         can_delete: authz::can_delete(user, &tenant, parent.as_ref()),
         can_move: authz::can_move(user, &tenant, parent.as_ref()),
         can_create_child: tenant.can_have_subtenants && authz::can_manage_children(user, &tenant),
         can_switch: tenant.enabled && tenant.id != user.acting.id,
+        can_read_activity: authz::can_read_activity(user, &tenant),
         domain_error,
         tenant,
     };

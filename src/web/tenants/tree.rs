@@ -2,9 +2,10 @@
 
 use super::{named_or_acting, path_tenant};
 use crate::auth::{authz, CurrentUser};
-use crate::db::models::Tenant;
+use crate::db::models::{Tenant, Visibility};
 use crate::domain::{Feature, Level};
 use crate::error::AppError;
+use crate::web::form::parse_id;
 use crate::web::page::{render, see_other, wants_fragment, PageCtx};
 use crate::web::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -17,6 +18,18 @@ pub struct Node {
     pub subdomain: String,
     pub enabled: bool,
     pub has_children: bool,
+    /// Its children, when the page shows it expanded (the tree's `open=`).
+    pub open: Option<TreeLevel>,
+}
+
+/// The sub-tenants of one tenant as the tree shows them.
+pub struct TreeLevel {
+    pub parent_id: i64,
+    pub nodes: Vec<Node>,
+    /// More visible children than the tree lists.
+    pub truncated: bool,
+    /// How many children the user may not see: a count, never their names.
+    pub hidden: i64,
 }
 
 const TREE_LIMIT: i64 = 200;
@@ -25,13 +38,24 @@ pub(super) async fn nodes(
     user: &CurrentUser,
     conn: &mut AsyncPgConnection,
     parent: &Tenant,
-) -> Result<(Vec<Node>, bool), AppError> {
-    let kids = Tenant::children(conn, parent.id, &authz::visibility(user), TREE_LIMIT + 1).await?;
+) -> Result<TreeLevel, AppError> {
+    let visibility = authz::visibility(user);
+    let kids = Tenant::children(conn, parent.id, &visibility, TREE_LIMIT + 1).await?;
     let truncated = kids.len() as i64 > TREE_LIMIT;
+    // Below a subtree the user sees whole nothing is hidden: no count to run.
+    let hidden = match visibility.below(parent) {
+        Visibility::All => 0,
+        _ => {
+            let (all, seen) = Tenant::count_children(conn, parent.id, &visibility).await?;
+            all - seen
+        }
+    };
     let ids: Vec<i64> = kids.iter().map(|t| t.id).collect();
     let with_children = Tenant::with_children(conn, &ids).await?;
-    Ok((
-        kids.into_iter()
+    Ok(TreeLevel {
+        parent_id: parent.id,
+        nodes: kids
+            .into_iter()
             .take(TREE_LIMIT as usize)
             .map(|t| Node {
                 has_children: with_children.contains(&t.id),
@@ -39,10 +63,12 @@ pub(super) async fn nodes(
                 name: t.name,
                 subdomain: t.subdomain,
                 enabled: t.enabled,
+                open: None,
             })
             .collect(),
         truncated,
-    ))
+        hidden,
+    })
 }
 
 #[derive(Template)]
@@ -51,21 +77,21 @@ struct TreePage {
     page: PageCtx,
     parent: Tenant,
     up_id: Option<i64>,
-    nodes: Vec<Node>,
-    truncated: bool,
+    level: TreeLevel,
 }
 
 #[derive(Template)]
 #[template(path = "tenants/_children.html")]
 struct ChildrenFragment {
-    nodes: Vec<Node>,
-    truncated: bool,
+    level: TreeLevel,
 }
 
 #[derive(serde::Deserialize, Default)]
 #[serde(default)]
 pub struct TreeParams {
     parent: String,
+    /// A child of `parent` shown expanded (the tree without JavaScript).
+    open: String,
 }
 
 pub(super) async fn tree(
@@ -76,7 +102,12 @@ pub(super) async fn tree(
     let mut conn = state.pool.get().await?;
     let parent = named_or_acting(&user, &mut conn, &params.parent).await?;
     authz::require(&user, &parent, Feature::Tenants, Level::Read)?;
-    let (nodes, truncated) = nodes(&user, &mut conn, &parent).await?;
+    let mut level = nodes(&user, &mut conn, &parent).await?;
+    let open = parse_id(&params.open).ok();
+    if let Some(node) = level.nodes.iter_mut().find(|n| Some(n.id) == open) {
+        let child = authz::visible_tenant(&user, node.id, &mut conn).await?;
+        node.open = Some(nodes(&user, &mut conn, &child).await?);
+    }
     // "Up" only while the parent's parent is visible too.
     let up_id = match parent.parent_id {
         Some(pid) => authz::visible_tenant(&user, pid, &mut conn)
@@ -89,8 +120,7 @@ pub(super) async fn tree(
         page: PageCtx::new(&user, &mut conn, "tree").await?,
         parent,
         up_id,
-        nodes,
-        truncated,
+        level,
     })
 }
 
@@ -108,6 +138,6 @@ pub(super) async fn children(
             &format!("/tenants/tree?parent={}", parent.id),
         ));
     }
-    let (nodes, truncated) = nodes(&user, &mut conn, &parent).await?;
-    render(&ChildrenFragment { nodes, truncated })
+    let level = nodes(&user, &mut conn, &parent).await?;
+    render(&ChildrenFragment { level })
 }

@@ -15,7 +15,8 @@ pub use list::{ApiListQuery, ListQuery, SortKey, TenantFilter, TenantListRow, CO
 pub use subtree::SubtreeCounts;
 pub use visibility::Visibility;
 
-use visibility::{in_subtrees, visible_filter};
+use visibility::in_subtrees;
+pub(crate) use visibility::visible_filter;
 
 use super::lower;
 use crate::db::schema::{tenant_paths, tenant_roles, tenants};
@@ -155,6 +156,27 @@ impl Tenant {
             .await?;
         rows.sort_by_key(|(id, _)| self.path.iter().position(|p| p == id));
         Ok(rows)
+    }
+
+    /// Tenant `id`'s path from the root as (id, name) pairs, root first, in one
+    /// statement (a page's breadcrumb); empty when there is no such tenant.
+    pub async fn path_of(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Vec<(i64, String)>> {
+        let on_path = tenant_paths::table
+            .filter(tenant_paths::tenant_id.eq(id))
+            .select(super::unnest(tenant_paths::path));
+        let rows: Vec<(i64, String, Option<i64>)> = tenants::table
+            .filter(tenants::id.eq_any(on_path))
+            .select((tenants::id, tenants::name, tenants::parent_id))
+            .load(conn)
+            .await?;
+        // Root first: each next tenant is the child of the one before.
+        let mut ordered = Vec::with_capacity(rows.len());
+        let mut parent = None;
+        while let Some(next) = rows.iter().find(|r| r.2 == parent) {
+            ordered.push((next.0, next.1.clone()));
+            parent = Some(next.0);
+        }
+        Ok(ordered)
     }
 
     /// Names of every tenant on these paths, for breadcrumbs of many results at once.

@@ -32,6 +32,18 @@ impl Tenant {
             .await
     }
 
+    /// The tenant `id` and every tenant below it, locked FOR UPDATE top-down (by
+    /// depth, then id), for a change of each of them (enabling or disabling a subtree).
+    pub async fn lock_subtree(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Vec<Tenant>> {
+        with_path()
+            .filter(tenant_paths::path.contains(vec![id]))
+            .order((array_length(tenant_paths::path, 1).asc(), tenants::id.asc()))
+            .select(Tenant::as_select())
+            .for_update()
+            .load(conn)
+            .await
+    }
+
     /// Locks these tenants FOR KEY SHARE, top-down (by depth, then id): nobody can
     /// move or delete them (or lock them FOR UPDATE) until the transaction ends,
     /// while edits of counters and creates under them go on.

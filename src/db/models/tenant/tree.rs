@@ -54,6 +54,40 @@ impl Tenant {
         Self::search_in(conn, Self::matching(visibility, q), limit).await
     }
 
+    /// How many visible tenants match `q`, counted up to `cap + 1` (past the cap the
+    /// exact number costs more than it tells).
+    pub async fn search_count(
+        conn: &mut AsyncPgConnection,
+        visibility: &Visibility,
+        q: &str,
+        cap: i64,
+    ) -> QueryResult<i64> {
+        let ids: Vec<i64> = Self::matching(visibility, q)
+            .select(tenants::id)
+            .limit(cap + 1)
+            .load(conn)
+            .await?;
+        Ok(ids.len() as i64)
+    }
+
+    /// How many direct children `parent_id` has, and how many of them the user sees.
+    pub async fn count_children(
+        conn: &mut AsyncPgConnection,
+        parent_id: i64,
+        visibility: &Visibility,
+    ) -> QueryResult<(i64, i64)> {
+        let all: i64 = tenants::table
+            .filter(tenants::parent_id.eq(parent_id))
+            .count()
+            .get_result(conn)
+            .await?;
+        let query = with_path()
+            .filter(tenants::parent_id.eq(parent_id))
+            .into_boxed();
+        let seen: i64 = visible(query, visibility).count().get_result(conn).await?;
+        Ok((all, seen))
+    }
+
     /// Search as you type for a move's destination: visible tenants that may have
     /// sub-tenants, outside the subtree of `moving`.
     pub async fn search_destinations(

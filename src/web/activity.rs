@@ -1,0 +1,351 @@
+//! A tenant's activity: its audit events (or its subtree's), newest first, with
+//! filters and keyset pages, and the same selection as a streamed CSV file.
+
+use crate::auth::{authz, CurrentUser};
+use crate::db::models::audit_log::AuditRow;
+use crate::db::models::Tenant;
+use crate::db::DbConn;
+use crate::domain::activity::{
+    action_label, changes, spreadsheet_safe, ActivityFilter, ActivityScope, ActivityText, Change,
+    EventCursor, ACTIONS,
+};
+use crate::error::{AppError, FieldErrors};
+use crate::services::activity::{self, ActivityPage, Reader, EXPORT_CHUNK, PAGE_SIZE};
+use crate::web::form::parse_id;
+use crate::web::page::{render_status, PageCtx};
+use crate::web::routes::{route, Route};
+use crate::web::AppState;
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpResponse};
+use askama::Template;
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+
+pub fn routes() -> Vec<Route> {
+    vec![
+        route!(GET "/tenants/{id}/activity" => index),
+        route!(GET "/tenants/{id}/activity.csv" => export),
+    ]
+}
+
+/// The page's query: the filters as typed, and where the page starts.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct ActivityParams {
+    #[serde(default)]
+    pub actor: String,
+    #[serde(default)]
+    pub action: String,
+    #[serde(default)]
+    pub from: String,
+    #[serde(default)]
+    pub to: String,
+    #[serde(default)]
+    pub scope: String,
+    /// Show the events older than this one (keyset: stable while new ones arrive).
+    #[serde(default)]
+    pub before: String,
+}
+
+impl ActivityParams {
+    fn text(&self) -> ActivityText<'_> {
+        ActivityText {
+            actor: &self.actor,
+            action: &self.action,
+            from: &self.from,
+            to: &self.to,
+            scope: &self.scope,
+        }
+    }
+
+    /// `before`, when given: a bad one is a request no link makes (400).
+    fn before(&self) -> Result<Option<EventCursor>, AppError> {
+        match self.before.trim() {
+            "" => Ok(None),
+            raw => EventCursor::parse(raw)
+                .map(Some)
+                .ok_or_else(|| AppError::BadRequest("`before` is not a page start.".into())),
+        }
+    }
+
+    /// The filters as a query string (without `before`), for links and the export.
+    fn filter_query(&self) -> String {
+        let pairs: Vec<(&str, &str)> = [
+            ("actor", self.actor.trim()),
+            ("action", self.action.trim()),
+            ("from", self.from.trim()),
+            ("to", self.to.trim()),
+            ("scope", self.scope.trim()),
+        ]
+        .into_iter()
+        .filter(|(_, v)| !v.is_empty())
+        .collect();
+        serde_urlencoded::to_string(pairs).unwrap_or_default()
+    }
+
+    /// The filters and `before=…`, as a query string.
+    fn query_before(&self, cursor: EventCursor) -> String {
+        let (filters, cursor) = (self.filter_query(), cursor.to_text());
+        if filters.is_empty() {
+            format!("before={cursor}")
+        } else {
+            format!("{filters}&before={cursor}")
+        }
+    }
+}
+
+/// One event as the page shows it.
+pub struct EventView {
+    pub occurred_at: DateTime<Utc>,
+    pub actor: String,
+    /// The tenant the actor acted in, when not their home (a switch-in).
+    pub acting_in: Option<String>,
+    pub tenant_id: Option<i64>,
+    pub tenant_name: String,
+    pub action: String,
+    pub label: String,
+    pub client_addr: Option<String>,
+    pub changes: Vec<Change>,
+}
+
+impl From<AuditRow> for EventView {
+    fn from(e: AuditRow) -> Self {
+        EventView {
+            acting_in: e.acted_elsewhere().then(|| acting_tenant(&e)),
+            tenant_name: tenant_name(&e),
+            label: action_label(&e.action).to_string(),
+            changes: changes(e.before.as_ref(), e.after.as_ref()),
+            occurred_at: e.occurred_at,
+            actor: e.actor_username,
+            tenant_id: e.tenant_id,
+            action: e.action,
+            client_addr: e.client_addr,
+        }
+    }
+}
+
+/// The acting tenant's name then (its id if it had none recorded).
+fn acting_tenant(e: &AuditRow) -> String {
+    match (&e.acting_tenant_name, e.acting_tenant_id) {
+        (Some(name), _) => name.clone(),
+        (None, Some(id)) => format!("tenant {id}"),
+        (None, None) => String::new(),
+    }
+}
+
+/// The event's tenant's name then (its id if it had none recorded).
+fn tenant_name(e: &AuditRow) -> String {
+    match (&e.tenant_name, e.tenant_id) {
+        (Some(name), _) => name.clone(),
+        (None, Some(id)) => format!("tenant {id}"),
+        (None, None) => String::new(),
+    }
+}
+
+impl EventView {
+    pub fn time(&self) -> String {
+        self.occurred_at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+    }
+
+    pub fn iso_time(&self) -> String {
+        self.occurred_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    }
+}
+
+#[derive(Template)]
+#[template(path = "activity/index.html", blocks = ["content"])]
+struct ActivityPageView {
+    page: PageCtx,
+    tenant: Tenant,
+    params: ActivityParams,
+    errors: FieldErrors,
+    events: Vec<EventView>,
+    actions: &'static [(&'static str, &'static str)],
+    /// May the user choose the subtree scope here?
+    can_subtree: bool,
+    subtree: bool,
+    /// Links: the next (older) page, the first page (when not on it), the export.
+    older: Option<String>,
+    newest: Option<String>,
+    csv: String,
+}
+
+impl ActivityPageView {
+    fn error(&self, field: &str) -> Option<&String> {
+        self.errors.get(field)
+    }
+}
+
+/// What the page and the export start from: the tenant (404 unless visible), the
+/// filters as typed, and where the page starts.
+async fn start(
+    user: &CurrentUser,
+    state: &AppState,
+    path: &str,
+    params: web::Query<ActivityParams>,
+) -> Result<(DbConn, Tenant, ActivityParams, Option<EventCursor>), AppError> {
+    let params = params.into_inner();
+    let mut conn = state.pool.get().await?;
+    let tenant = authz::visible_tenant(user, parse_id(path)?, &mut conn).await?;
+    let before = params.before()?;
+    Ok((conn, tenant, params, before))
+}
+
+async fn index(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    params: web::Query<ActivityParams>,
+) -> Result<HttpResponse, AppError> {
+    let (mut conn, tenant, params, before) = start(&user, &state, &path, params).await?;
+    let parsed =
+        ActivityFilter::parse(&params.text()).and_then(|f| f.range_error().map_or(Ok(f), Err));
+    let base = format!("/tenants/{}/activity", tenant.id);
+    let (filter, errors) = match parsed {
+        Ok(f) => (f, FieldErrors::new()),
+        // The page again with the input kept and nothing listed; still only for readers.
+        Err(errors) => (ActivityFilter::default(), errors),
+    };
+    let (events, next) = if errors.is_empty() {
+        let ActivityPage { events, next } =
+            activity::page(&mut conn, &user, &tenant, &filter, before, PAGE_SIZE).await?;
+        (events, next)
+    } else {
+        authz::require_activity(&user, &tenant, false)?;
+        (Vec::new(), None)
+    };
+    let filters = params.filter_query();
+    let view = ActivityPageView {
+        page: PageCtx::new(&user, &mut conn, "activity").await?,
+        can_subtree: authz::can_read_subtree_activity(&user, &tenant),
+        subtree: filter.scope == ActivityScope::Subtree,
+        older: next.map(|c| format!("{base}?{}", params.query_before(c))),
+        newest: before.map(|_| {
+            if filters.is_empty() {
+                base.clone()
+            } else {
+                format!("{base}?{filters}")
+            }
+        }),
+        csv: if filters.is_empty() {
+            format!("{base}.csv")
+        } else {
+            format!("{base}.csv?{filters}")
+        },
+        events: events.into_iter().map(EventView::from).collect(),
+        actions: ACTIONS,
+        errors,
+        params,
+        tenant,
+    };
+    let status = if view.errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    render_status(&view, status)
+}
+
+// ---------------------------------------------------------------- CSV
+
+/// The export's columns (docs/API.md).
+pub const CSV_HEADER: [&str; 9] = [
+    "occurred_at",
+    "actor",
+    "acting_tenant",
+    "tenant_id",
+    "tenant",
+    "action",
+    "client_addr",
+    "before",
+    "after",
+];
+
+/// Events as RFC 4180 lines (CRLF, quoted where needed), every cell spreadsheet-safe;
+/// the header first when `header`.
+fn csv_lines(events: &[AuditRow], header: bool) -> Result<web::Bytes, AppError> {
+    let mut out = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(Vec::with_capacity(events.len() * 256));
+    let failed = |e: csv::Error| AppError::Unexpected(e.into());
+    if header {
+        out.write_record(CSV_HEADER).map_err(failed)?;
+    }
+    let json =
+        |v: &Option<serde_json::Value>| v.as_ref().map(|v| v.to_string()).unwrap_or_default();
+    for e in events {
+        let cells = [
+            e.occurred_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            e.actor_username.clone(),
+            acting_tenant(e),
+            e.tenant_id.map(|id| id.to_string()).unwrap_or_default(),
+            tenant_name(e),
+            e.action.clone(),
+            e.client_addr.clone().unwrap_or_default(),
+            json(&e.before),
+            json(&e.after),
+        ];
+        out.write_record(cells.iter().map(|c| spreadsheet_safe(c).into_owned()))
+            .map_err(failed)?;
+    }
+    let bytes = out
+        .into_inner()
+        .map_err(|e| AppError::Unexpected(anyhow::anyhow!("{e}")))?;
+    Ok(web::Bytes::from(bytes))
+}
+
+/// `/tenants/{id}/activity.csv`: what the page's filters select, all of it, streamed
+/// in chunks of `EXPORT_CHUNK` events read by keyset (constant memory).
+async fn export(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    params: web::Query<ActivityParams>,
+) -> Result<HttpResponse, AppError> {
+    let (mut conn, tenant, params, before) = start(&user, &state, &path, params).await?;
+    let filter = ActivityFilter::parse(&params.text()).map_err(AppError::Validation)?;
+    let reader = Reader::new(&user, &tenant, filter)?;
+    let first = reader.read(&mut conn, before, EXPORT_CHUNK).await?;
+    drop(conn);
+    let pool = state.pool.clone();
+    let chunks = futures_util::stream::unfold(Some((first, true)), move |state| {
+        let reader = reader.clone();
+        let pool = pool.clone();
+        async move {
+            let (page, header) = state?;
+            let lines = match csv_lines(&page.events, header) {
+                Ok(lines) => lines,
+                Err(e) => return Some((Err(e), None)),
+            };
+            let next = match page.next {
+                None => None,
+                Some(before) => {
+                    let read = async {
+                        let mut conn = pool.get().await?;
+                        reader.read(&mut conn, Some(before), EXPORT_CHUNK).await
+                    };
+                    match read.await {
+                        Ok(page) => Some((page, false)),
+                        // The lines so far, then a broken download rather than a short file.
+                        Err(e) => return Some((Err(e), None)),
+                    }
+                }
+            };
+            Some((Ok(lines), next))
+        }
+    });
+    let filename = format!(
+        "activity-{}-{}.csv",
+        tenant.subdomain,
+        state.clock.now().format("%Y-%m-%d")
+    );
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/csv; charset=utf-8"))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{filename}\""),
+        ))
+        .streaming(chunks))
+}

@@ -1,0 +1,228 @@
+//! `/api/v1/tenants/{id}/activity`: a tenant's audit events (or its subtree's),
+//! newest first, with the activity page's filters and the tenants list's paging.
+
+use super::json;
+use super::tenants::{path_tenant, LIMIT_DEFAULT, LIMIT_MAX};
+use crate::auth::ApiUser;
+use crate::db::models::audit_log::AuditRow;
+use crate::domain::activity::{
+    action_label, changes, ActivityFilter, ActivityText, EventCursor, ACTIONS,
+};
+use crate::error::AppError;
+use crate::services::activity;
+use crate::web::routes::{route, Route};
+use crate::web::AppState;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::{IntoParams, ToSchema};
+
+pub fn routes() -> Vec<Route> {
+    vec![route!(GET "/api/v1/tenants/{id}/activity" => list)]
+}
+
+/// One changed field of an event.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct ActivityChange {
+    pub field: String,
+    /// The old value as text; `null` when the field was absent.
+    pub before: Option<String>,
+    /// The new value as text; `null` when the field is gone.
+    pub after: Option<String>,
+}
+
+/// One audit event.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct ActivityEvent {
+    pub id: i64,
+    pub occurred_at: DateTime<Utc>,
+    /// Who: `subdomain\username` (kept after the user is gone), or `system:…`.
+    pub actor: String,
+    pub actor_user_id: Option<i64>,
+    /// The tenant the actor acted in, and its name then.
+    pub acting_tenant_id: Option<i64>,
+    pub acting_tenant_name: Option<String>,
+    /// The actor acted in another tenant than their home (switched in).
+    pub acted_elsewhere: bool,
+    /// The tenant the event is about, and its name then (kept after it is deleted).
+    pub tenant_id: Option<i64>,
+    pub tenant_name: Option<String>,
+    /// What, e.g. `tenant.disable` …
+    pub action: String,
+    /// … and what the console calls it ("Disabled the tenant").
+    pub action_label: String,
+    /// From which address.
+    pub client_addr: Option<String>,
+    /// The changed fields, before → after.
+    pub changes: Vec<ActivityChange>,
+    #[schema(value_type = Option<Object>)]
+    pub before: Option<serde_json::Value>,
+    #[schema(value_type = Option<Object>)]
+    pub after: Option<serde_json::Value>,
+}
+
+impl From<AuditRow> for ActivityEvent {
+    fn from(e: AuditRow) -> Self {
+        ActivityEvent {
+            acted_elsewhere: e.acted_elsewhere(),
+            action_label: action_label(&e.action).to_string(),
+            changes: changes(e.before.as_ref(), e.after.as_ref())
+                .into_iter()
+                .map(|c| ActivityChange {
+                    field: c.field,
+                    before: c.before,
+                    after: c.after,
+                })
+                .collect(),
+            id: e.id,
+            occurred_at: e.occurred_at,
+            actor: e.actor_username,
+            actor_user_id: e.actor_user_id,
+            acting_tenant_id: e.acting_tenant_id,
+            acting_tenant_name: e.acting_tenant_name,
+            tenant_id: e.tenant_id,
+            tenant_name: e.tenant_name,
+            action: e.action,
+            client_addr: e.client_addr,
+            before: e.before,
+            after: e.after,
+        }
+    }
+}
+
+/// One page of events, newest first.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct ActivityEventPage {
+    pub items: Vec<ActivityEvent>,
+    /// Pass as `cursor` for the next (older) page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+fn action_schema() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(ACTIONS.iter().map(|(a, _)| *a)))
+}
+
+fn scope_schema() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(["tenant", "subtree"]))
+}
+
+/// Filters and paging of `GET /api/v1/tenants/{id}/activity`.
+#[derive(Clone, Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ActivityParams {
+    /// Only events whose actor's login (`subdomain\username`) contains this
+    /// (case-insensitive).
+    #[param(max_length = 100)]
+    pub actor: Option<String>,
+    /// Only events of this action.
+    #[param(schema_with = action_schema)]
+    pub action: Option<String>,
+    /// Only events on or after this day (UTC), `YYYY-MM-DD`.
+    #[param(value_type = Option<String>, format = Date)]
+    pub from: Option<String>,
+    /// Only events on or before this day (UTC), `YYYY-MM-DD`.
+    #[param(value_type = Option<String>, format = Date)]
+    pub to: Option<String>,
+    /// `tenant` (default): events about this tenant; `subtree`: about it and every
+    /// tenant below it (needs a grant that reaches the whole subtree).
+    #[param(schema_with = scope_schema)]
+    pub scope: Option<String>,
+    /// `next_cursor` of the previous page.
+    #[param(max_length = 35, pattern = "^[0-9]{1,16}_[0-9]{1,18}$")]
+    pub cursor: Option<String>,
+    /// Page size, 1–500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<i64>,
+}
+
+/// A tenant's audit events: those about it (changes made from above and switch-ins
+/// included), or with `scope=subtree` about its whole subtree. Needs Audit read there.
+#[utoipa::path(
+    get,
+    path = "/api/v1/tenants/{id}/activity",
+    tag = "tenants",
+    params(("id" = i64, Path, description = "Tenant id"), ActivityParams),
+    responses(
+        (status = 200, description = "One page of events, newest first", body = ActivityEventPage),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list(
+    req: HttpRequest,
+    user: ApiUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    params: web::Query<ActivityParams>,
+) -> Result<HttpResponse, actix_web::Error> {
+    let params = params.into_inner();
+    let (mut conn, tenant) = path_tenant(&req, &user, &state, &path).await?;
+    let limit = params.limit.unwrap_or(LIMIT_DEFAULT);
+    if !(1..=LIMIT_MAX).contains(&limit) {
+        return Err(AppError::BadRequest(format!("limit must be 1 to {LIMIT_MAX}.")).into());
+    }
+    // The page takes empty fields as "any"; the API says so by leaving them out.
+    for (name, value) in [
+        ("action", &params.action),
+        ("scope", &params.scope),
+        ("from", &params.from),
+        ("to", &params.to),
+    ] {
+        if value
+            .as_ref()
+            .is_some_and(|v| v.is_empty() || v.trim() != v)
+        {
+            return Err(AppError::BadRequest(format!("{name} is empty or padded.")).into());
+        }
+    }
+    let text = |v: &Option<String>| v.clone().unwrap_or_default();
+    let (actor, action, from, to, scope) = (
+        text(&params.actor),
+        text(&params.action),
+        text(&params.from),
+        text(&params.to),
+        text(&params.scope),
+    );
+    let filter = ActivityFilter::parse(&ActivityText {
+        actor: &actor,
+        action: &action,
+        from: &from,
+        to: &to,
+        scope: &scope,
+    })
+    .map_err(|errors| {
+        let fields: Vec<String> = errors
+            .into_iter()
+            .map(|(f, m)| format!("{f}: {m}"))
+            .collect();
+        AppError::BadRequest(fields.join(" "))
+    })?;
+    if params
+        .cursor
+        .as_ref()
+        .is_some_and(|c| c.chars().count() > 100)
+    {
+        return Err(AppError::BadRequest("cursor has at most 100 characters.".into()).into());
+    }
+    let before = params
+        .cursor
+        .as_deref()
+        .map(|c| {
+            EventCursor::parse(c)
+                .ok_or_else(|| AppError::BadRequest("The cursor is not valid.".into()))
+        })
+        .transpose()?;
+    let page = activity::page(&mut conn, &user, &tenant, &filter, before, limit).await?;
+    let next_cursor = page.next.map(EventCursor::to_text);
+    let items = page.events.into_iter().map(ActivityEvent::from).collect();
+    Ok(json(
+        StatusCode::OK,
+        &ActivityEventPage { items, next_cursor },
+    ))
+}

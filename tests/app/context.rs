@@ -1,0 +1,383 @@
+//! Where am I (issue #11, items 1, 6 and 7), without JavaScript: the banner when
+//! acting elsewhere and its way home, the breadcrumb of the tenant a page is about,
+//! switching that keeps the kind of page, the switcher's "N of M shown", collapsing
+//! tree nodes, and the counts of sub-tenants one cannot see.
+
+use crate::helpers::*;
+use tenantry::domain::{GrantRole, Scope};
+
+/// The part of `html` from `from` to the next `to` (or the end).
+fn between<'a>(html: &'a str, from: &str, to: &str) -> &'a str {
+    let start = html
+        .find(from)
+        .unwrap_or_else(|| panic!("{from:?} not in {html}"));
+    let end = html[start..].find(to).map_or(html.len(), |e| start + e);
+    &html[start..end]
+}
+
+/// The names in the page's breadcrumb, root side first.
+fn crumbs(html: &str) -> Vec<String> {
+    between(html, "<nav id=\"breadcrumb\"", "</nav>")
+        .split("<li><a href=\"/tenants/")
+        .skip(1)
+        .filter_map(|li| {
+            let start = li.find("\">")? + 2;
+            let end = li.find("</a>")?;
+            Some(li[start..end].to_string())
+        })
+        .collect()
+}
+
+/// alice, at home in a1, administers a1's subtree (and manages its sub-tenants).
+async fn a1_administrator(app: &TestApp, t: &PartnerTree) -> TestApp {
+    let alice = app.user(&t.a1, "alice").await;
+    app.grant(
+        &alice,
+        &t.a1,
+        GrantRole::Administrator,
+        Scope::Subtree,
+        true,
+    )
+    .await;
+    browser_as(app, "a1\\alice").await
+}
+
+async fn switch(browser: &TestApp, tenant_id: i64, return_to: &str) -> reqwest::Response {
+    browser
+        .post_form(
+            "/switch",
+            &[
+                ("tenant_id", &tenant_id.to_string()),
+                ("return_to", return_to),
+            ],
+        )
+        .await
+}
+
+#[tokio::test]
+async fn acting_elsewhere_shows_a_banner_with_the_role_and_a_way_home() {
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    app.login_admin().await;
+
+    let home = app.get_html("/dashboard").await;
+    assert!(
+        !home.contains("id=\"context-banner\""),
+        "not switched: no banner"
+    );
+
+    // From the Users page of the root to the Users page of acme.
+    let r = switch(&app, t.acme.id, "users").await;
+    assert_redirect_to(&r, &format!("/tenants/{}/users", t.acme.id));
+    let html = app.get_html(&format!("/tenants/{}/users", t.acme.id)).await;
+    let banner = between(&html, "id=\"context-banner\"", "</div>");
+    assert!(
+        banner.contains("Acting in <strong>Tenant acme</strong> (as Owner)"),
+        "{banner}"
+    );
+    // The way home is a plain form: it works without JavaScript and keeps the page kind.
+    assert!(
+        banner.contains("action=\"/switch\" method=\"post\""),
+        "{banner}"
+    );
+    assert!(
+        banner.contains(&format!("name=\"tenant_id\" value=\"{}\"", app.root.id)),
+        "{banner}"
+    );
+    assert!(
+        banner.contains("name=\"return_to\" value=\"users\""),
+        "{banner}"
+    );
+    assert!(banner.contains(">Return to Root</button>"), "{banner}");
+    // The navigation says which tenant its links are for.
+    let nav = between(&html, "<nav class=\"mainnav\"", "</nav>");
+    assert!(nav.contains("In Tenant acme:"), "{nav}");
+    assert!(
+        nav.contains(&format!("href=\"/tenants/{}/users\"", t.acme.id)),
+        "{nav}"
+    );
+
+    let r = switch(&app, app.root.id, "users").await;
+    assert_redirect_to(&r, &format!("/tenants/{}/users", app.root.id));
+    let html = app.get_html("/dashboard").await;
+    assert!(
+        !html.contains("id=\"context-banner\""),
+        "back home: no banner"
+    );
+
+    // A Viewer is told they act as a Viewer.
+    let vic = app.user(&t.acme, "vic").await;
+    app.grant(&vic, &t.acme, GrantRole::Viewer, Scope::Subtree, false)
+        .await;
+    let vic_browser = browser_as(&app, "acme\\vic").await;
+    assert_redirect_to(&switch(&vic_browser, t.a1.id, "").await, "/dashboard");
+    let html = vic_browser.get_html("/dashboard").await;
+    assert!(
+        html.contains("Acting in <strong>Tenant a1</strong> (as Viewer)"),
+        "{html}"
+    );
+    assert!(html.contains(">Return to Tenant acme</button>"));
+}
+
+#[tokio::test]
+async fn switching_keeps_the_kind_of_page_only_when_the_target_has_it() {
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    app.login_admin().await;
+    for kind in ["users", "roles", "access", "invitations", "edit"] {
+        let r = switch(&app, t.a1.id, kind).await;
+        let want = format!("/tenants/{}/{kind}", t.a1.id);
+        assert_redirect_to(&r, &want);
+        assert_eq!(status(&app.get(&want).await), 200, "{want}");
+    }
+    // Anything not on the list is no place to go: the dashboard, never a URL.
+    for bad in [
+        "https://evil.example/",
+        "/tenants/1/users",
+        "../users",
+        "dashboard",
+    ] {
+        assert_redirect_to(&switch(&app, t.a2.id, bad).await, "/dashboard");
+    }
+    // The page kind the layout passes on is the one of the page shown.
+    let html = app.get_html(&format!("/tenants/{}/roles", t.a2.id)).await;
+    assert!(
+        between(&html, "<form id=\"switcher\"", "</form>")
+            .contains("name=\"return_to\" value=\"roles\""),
+        "{html}"
+    );
+    let html = app.get_html("/dashboard").await;
+    assert!(between(&html, "<form id=\"switcher\"", "</form>")
+        .contains("name=\"return_to\" value=\"\""));
+    // The switcher's results carry it into the switch forms.
+    let results = app.get_html("/switch/search?q=a1x&return_to=access").await;
+    assert!(
+        results.contains("name=\"return_to\" value=\"access\""),
+        "{results}"
+    );
+    let results = app
+        .get_html("/switch/search?q=a1x&return_to=http://x")
+        .await;
+    assert!(
+        results.contains("name=\"return_to\" value=\"\""),
+        "{results}"
+    );
+
+    // alice administers a1's subtree: she may edit a1x, not a1 (that is acme's managers').
+    let alice_browser = a1_administrator(&app, &t).await;
+    assert_redirect_to(
+        &switch(&alice_browser, t.a1x.id, "edit").await,
+        &format!("/tenants/{}/edit", t.a1x.id),
+    );
+    assert_redirect_to(&switch(&alice_browser, t.a1.id, "edit").await, "/dashboard");
+    // A Viewer reads the Users of a2 but edits nothing: Edit of A → the dashboard.
+    let vic = app.user(&t.acme, "vic").await;
+    app.grant(&vic, &t.acme, GrantRole::Viewer, Scope::Subtree, false)
+        .await;
+    let vic_browser = browser_as(&app, "acme\\vic").await;
+    assert_redirect_to(&switch(&vic_browser, t.a2.id, "edit").await, "/dashboard");
+    assert_redirect_to(
+        &switch(&vic_browser, t.a2.id, "users").await,
+        &format!("/tenants/{}/users", t.a2.id),
+    );
+}
+
+#[tokio::test]
+async fn the_breadcrumb_shows_the_tenant_the_page_is_about() {
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    app.login_admin().await;
+    let root_to_a1x = ["Root", "Tenant acme", "Tenant a1", "Tenant a1x"];
+    for page in ["", "/users", "/roles", "/access", "/edit"] {
+        let html = app.get_html(&format!("/tenants/{}{page}", t.a1x.id)).await;
+        assert_eq!(crumbs(&html), root_to_a1x, "{page}");
+    }
+    // Acting in globex, a page about a1 still shows a1's path, never globex's.
+    switch(&app, t.globex.id, "").await;
+    let html = app.get_html(&format!("/tenants/{}/users", t.a1.id)).await;
+    assert_eq!(crumbs(&html), ["Root", "Tenant acme", "Tenant a1"]);
+    // Elsewhere it is the acting tenant's path.
+    let html = app.get_html("/dashboard").await;
+    assert_eq!(crumbs(&html), ["Root", "Tenant globex"]);
+
+    // Only the part of the path the user may see: alice's reach starts at a1.
+    let alice_browser = a1_administrator(&app, &t).await;
+    let html = alice_browser
+        .get_html(&format!("/tenants/{}/users", t.a1x.id))
+        .await;
+    assert_eq!(crumbs(&html), ["Tenant a1", "Tenant a1x"]);
+    assert!(!html.contains("Tenant acme"), "{html}");
+}
+
+#[tokio::test]
+async fn the_switcher_says_how_many_more_match_than_it_shows() {
+    let app = spawn_app().await;
+    for i in 0..23 {
+        app.tenant(&app.root, &format!("bulk{i:02}"), false).await;
+    }
+    for i in 0..3 {
+        app.tenant(&app.root, &format!("few{i}"), false).await;
+    }
+    app.login_admin().await;
+    let results = app.get_html("/switch/search?q=bulk").await;
+    assert_eq!(results.matches("<li class=\"switch-result\">").count(), 20);
+    assert!(
+        results.contains("20 of 23 shown, type more to narrow the search."),
+        "{results}"
+    );
+    let page = app.get_html("/switch?q=bulk").await;
+    assert!(page.contains("20 of 23 shown"), "without JavaScript too");
+    let results = app.get_html("/switch/search?q=few").await;
+    assert_eq!(results.matches("<li class=\"switch-result\">").count(), 3);
+    assert!(!results.contains(" shown, type more"), "{results}");
+}
+
+#[tokio::test]
+async fn tree_nodes_expand_and_collapse_without_javascript() {
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    app.login_admin().await;
+    let html = app
+        .get_html(&format!("/tenants/tree?parent={}", t.acme.id))
+        .await;
+    // a1 has children: its toggle opens it in place.
+    let expand = format!(
+        "href=\"/tenants/tree?parent={}&amp;open={}\"",
+        t.acme.id, t.a1.id
+    );
+    assert!(html.contains(&expand), "{html}");
+    assert!(!html.contains("Tenant a1x"), "collapsed: {html}");
+
+    let html = app
+        .get_html(&format!(
+            "/tenants/tree?parent={}&open={}",
+            t.acme.id, t.a1.id
+        ))
+        .await;
+    let node = between(&html, &format!("id=\"toggle-{}\"", t.a1.id), "</li>\n");
+    assert!(node.contains("aria-expanded=\"true\""), "{node}");
+    assert!(node.contains("aria-label=\"Collapse Tenant a1\""), "{node}");
+    assert!(
+        node.contains(&format!("href=\"/tenants/tree?parent={}\"", t.acme.id)),
+        "the collapse control is a link back: {node}"
+    );
+    assert!(node.contains("Tenant a1x"), "expanded: {node}");
+    // An id that is no child of the parent opens nothing.
+    let html = app
+        .get_html(&format!(
+            "/tenants/tree?parent={}&open={}",
+            t.acme.id, t.g1.id
+        ))
+        .await;
+    assert!(!html.contains("aria-expanded=\"true\""), "{html}");
+}
+
+/// p with five children; vic sees p and two of them.
+async fn partly_visible(app: &TestApp) -> (tenantry::db::models::Tenant, Vec<String>) {
+    let p = app.tenant(&app.root, "p", true).await;
+    let mut kids = Vec::new();
+    for name in ["k1", "k2", "k3", "k4", "k5"] {
+        kids.push(app.tenant(&p, name, false).await);
+    }
+    let vic = app.user(&p, "vic").await;
+    app.grant(&vic, &p, GrantRole::Viewer, Scope::Tenant, false)
+        .await;
+    for kid in &kids[..2] {
+        app.grant(&vic, kid, GrantRole::Viewer, Scope::Tenant, false)
+            .await;
+    }
+    let hidden = kids[2..].iter().map(|k| k.name.clone()).collect();
+    (p, hidden)
+}
+
+#[tokio::test]
+async fn a_user_is_told_how_many_sub_tenants_they_cannot_see_and_nothing_more() {
+    let app = spawn_app().await;
+    let (p, hidden) = partly_visible(&app).await;
+    let vic = browser_as(&app, "p\\vic").await;
+    for path in [
+        format!("/tenants/{}", p.id),
+        format!("/tenants/tree?parent={}", p.id),
+        "/tenants/tree".to_string(),
+    ] {
+        let html = vic.get_html(&path).await;
+        assert!(
+            html.contains("Tenant k1") && html.contains("Tenant k2"),
+            "{path}: {html}"
+        );
+        assert!(
+            html.contains("3 sub-tenants you cannot see."),
+            "{path}: {html}"
+        );
+        for name in &hidden {
+            assert!(!html.contains(name.as_str()), "{path} names {name}");
+        }
+    }
+    let fragment = vic
+        .client
+        .get(vic.url(&format!("/tenants/{}/children", p.id)))
+        .header("HX-Request", "true")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        fragment.contains("3 sub-tenants you cannot see."),
+        "{fragment}"
+    );
+    assert!(!fragment.contains("k3") && !fragment.contains("k5"));
+
+    // Who sees the whole subtree is told nothing of the kind.
+    app.login_admin().await;
+    let html = app.get_html(&format!("/tenants/{}", p.id)).await;
+    assert!(!html.contains("you cannot see"), "{html}");
+}
+
+#[tokio::test]
+async fn an_owner_who_cannot_edit_their_tenant_is_told_why() {
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    let olga = app.user(&t.a1x, "olga").await;
+    app.grant(&olga, &t.a1x, GrantRole::Owner, Scope::Subtree, true)
+        .await;
+    let browser = browser_as(&app, "a1x\\olga").await;
+    let html = browser.get_html(&format!("/tenants/{}", t.a1x.id)).await;
+    assert!(!html.contains(&format!("href=\"/tenants/{}/edit\"", t.a1x.id)));
+    let why = between(&html, "id=\"edit-refusal\"", "</p>");
+    assert!(
+        why.contains("Only administrators above Tenant a1x"),
+        "{why}"
+    );
+    assert!(why.contains("an Owner of Tenant a1x"), "{why}");
+    // a1 is above her reach: not named.
+    assert!(
+        !why.contains("Tenant a1 ") && why.contains("the tenant above it"),
+        "{why}"
+    );
+
+    // The administrator who may edit it is told nothing.
+    app.login_admin().await;
+    let html = app.get_html(&format!("/tenants/{}", t.a1x.id)).await;
+    assert!(!html.contains("id=\"edit-refusal\""));
+}
+
+#[tokio::test]
+async fn the_invite_dialog_from_users_preselects_a_user_invitation() {
+    let app = spawn_app().await;
+    app.login_admin().await;
+    let users = app
+        .get_html(&format!("/tenants/{}/users", app.root.id))
+        .await;
+    let link = format!("/tenants/{}/invitations/new?kind=user", app.root.id);
+    assert!(users.contains(&format!("hx-get=\"{link}\"")), "{users}");
+    let form = app.get_html(&link).await;
+    assert!(form.contains("id=\"kind-user\" checked"), "{form}");
+    assert!(!form.contains("id=\"kind-grant\" checked"), "{form}");
+    // From elsewhere (the access page) it stays a grant.
+    let form = app
+        .get_html(&format!("/tenants/{}/invitations/new", app.root.id))
+        .await;
+    assert!(form.contains("id=\"kind-grant\" checked"), "{form}");
+}

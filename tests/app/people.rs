@@ -1,0 +1,91 @@
+//! Finding people: `/users?q=` finds users of every tenant the user may see whose
+//! Users they may read, shows each one's tenant, and nothing beyond.
+
+use crate::helpers::*;
+use tenantry::domain::{GrantRole, Level, Permissions, Scope};
+
+async fn found(b: &TestApp, q: &str) -> String {
+    let r = b.get(&format!("/users?q={q}")).await;
+    assert_eq!(status(&r), 200);
+    r.text().await.unwrap()
+}
+
+#[tokio::test]
+async fn people_are_found_only_where_their_users_may_be_listed() {
+    let app = spawn_app().await;
+    app.login_admin().await;
+    let t = partner_tree(&app).await;
+    for (tenant, name) in [
+        (&t.acme, "zed-acme"),
+        (&t.a1, "zed-a1"),
+        (&t.a2, "zed-a2"),
+        (&t.globex, "zed-globex"),
+        (&t.g1, "zed-g1"),
+    ] {
+        app.user(tenant, name).await;
+    }
+    // The root's admin finds everyone, with each user's tenant linked.
+    let html = found(&app, "zed").await;
+    for name in ["zed-acme", "zed-a1", "zed-a2", "zed-globex", "zed-g1"] {
+        assert!(html.contains(name), "{name}: {html}");
+    }
+    assert!(
+        html.contains(&format!("href=\"/tenants/{}\"", t.g1.id)),
+        "{html}"
+    );
+    assert!(html.contains("5 users matching"), "{html}");
+
+    // An administrator of acme's subtree: acme and below, never globex's users.
+    let scoped = app.user(&t.acme, "scoped").await;
+    app.grant(
+        &scoped,
+        &t.acme,
+        GrantRole::Administrator,
+        Scope::Subtree,
+        false,
+    )
+    .await;
+    let b = browser_as(&app, "acme\\scoped").await;
+    let html = found(&b, "zed").await;
+    for name in ["zed-acme", "zed-a1", "zed-a2"] {
+        assert!(html.contains(name), "{name}: {html}");
+    }
+    assert!(
+        !html.contains("zed-globex") && !html.contains("zed-g1"),
+        "{html}"
+    );
+
+    // A Viewer of a1 only (at home in a2 without a role): a1's users, not a2's.
+    let viewer = app.user(&t.a2, "viewer").await;
+    app.grant(&viewer, &t.a1, GrantRole::Viewer, Scope::Tenant, false)
+        .await;
+    let b = browser_as(&app, "a2\\viewer").await;
+    let html = found(&b, "zed").await;
+    assert!(html.contains("zed-a1"), "{html}");
+    assert!(
+        !html.contains("zed-a2") && !html.contains("zed-acme"),
+        "{html}"
+    );
+
+    // A plain user whose role reads Users finds their own tenant's users only;
+    // one whose role does not, nobody.
+    app.user_with_role(&t.g1, "reader", Permissions::all(Level::Read))
+        .await;
+    let b = browser_as(&app, "g1\\reader").await;
+    let html = found(&b, "zed").await;
+    assert!(
+        html.contains("zed-g1") && !html.contains("zed-globex"),
+        "{html}"
+    );
+    let mut none = Permissions::all(Level::Read);
+    none.set(tenantry::domain::Feature::Users, Level::None);
+    app.user_with_role(&t.g1, "blind", none).await;
+    let b = browser_as(&app, "g1\\blind").await;
+    let html = found(&b, "zed").await;
+    assert!(html.contains("0 users matching"), "{html}");
+
+    // The picker's fragment: the same search, a few at a time.
+    let html = app.get_html("/users/search?q=zed-g").await;
+    assert!(html.contains("data-pick-login=\"g1\\zed-g1\""), "{html}");
+    assert!(!html.contains("<html"), "{html}");
+}
