@@ -33,6 +33,7 @@ STATE_REFUSALS = (
     "The root tenant is never capped",
     "Choose a tenant role from the list.",
     "Only an Owner of the root tenant may lower a cap in use",
+    "This tenant has sub-tenants: move or delete them before turning this off.",
 )
 
 

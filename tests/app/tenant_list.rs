@@ -535,7 +535,10 @@ async fn the_api_reads_writes_and_filters_by_labels() {
             "{bad}"
         );
     }
-    assert_eq!(api.get("/api/v1/tenants?label=a:b:c").await.0, 422);
+    assert_eq!(api.get("/api/v1/tenants?label=a:b:c").await.0, 400);
+    assert_eq!(api.get("/api/v1/tenants?within=0").await.0, 400);
+    assert_eq!(api.get("/api/v1/tenants?label=").await.0, 400);
+    assert_eq!(api.get("/api/v1/tenants?label=VIP").await.0, 400);
 
     // A scoped user: a tenant outside their subtree is one that does not exist.
     let bob = app.user(&t.a1, "bob").await;

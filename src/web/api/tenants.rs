@@ -550,6 +550,11 @@ pub async fn list(
         params.parent.map(|p| p.to_string()).unwrap_or_default(),
         params.within.map(|w| w.to_string()).unwrap_or_default(),
     );
+    // The label exactly as the document's pattern says (an empty one included).
+    if let Some(label) = &params.label {
+        crate::domain::label::parse_exact(std::slice::from_ref(label))
+            .map_err(AppError::BadRequest)?;
+    }
     let spec = service::parse_filter(FilterText {
         q: params.q.as_deref().or(params.name.as_deref()).unwrap_or(""),
         status: match params.status {
@@ -566,7 +571,11 @@ pub async fn list(
         within: &within,
         label: params.label.as_deref().unwrap_or(""),
     })
-    .map_err(AppError::Validation)?;
+    // A malformed query parameter is a 400, like a malformed cursor or limit.
+    .map_err(|errors| {
+        let messages: Vec<String> = errors.into_values().collect();
+        AppError::BadRequest(messages.join(" "))
+    })?;
     let mut conn = state.pool.get().await?;
     // A tenant the caller may not see is one that does not exist: 404.
     for id in [spec.filter.parent, spec.within, params.subtree]
