@@ -28,6 +28,7 @@ try:
         NoSuchElementException,
         StaleElementReferenceException,
         TimeoutException,
+        WebDriverException,
     )
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
@@ -353,7 +354,14 @@ def login(driver: "WebDriver", base_url: str, username: str, password: str) -> N
 
 
 def body_text(driver: "WebDriver") -> str:
-    return driver.find_element(By.TAG_NAME, "body").text
+    try:
+        return driver.find_element(By.TAG_NAME, "body").text
+    except WebDriverException as exc:
+        # Read while a navigation replaces the document: chromedriver says so in its
+        # own words; it is a stale element, which waits poll past.
+        if "does not belong to the document" in str(exc):
+            raise StaleElementReferenceException(str(exc)) from exc
+        raise
 
 
 def save_artifacts(driver: "WebDriver | None", name: str) -> list[Path]:
