@@ -18,6 +18,9 @@ pub struct CurrentUser {
     /// Id and name of every tenant on the acting tenant's path, root first, when the
     /// session load read them (the breadcrumb); `None` means look them up.
     pub acting_path_names: Option<Vec<(i64, String)>>,
+    /// Id and name of every tenant on the path of the tenant the page is about, root
+    /// first, when the session load read them; `None` means look them up.
+    pub page_path_names: Option<Vec<(i64, String)>>,
     /// The page the request is for, as the web extractor read its route: the
     /// breadcrumb shows the path of the tenant it is about, and the switcher keeps
     /// its kind. `None` outside a page (and in tests that build a user by hand).
@@ -43,6 +46,7 @@ pub struct SessionUser {
     pub principal: Principal,
     pub acting: Option<Tenant>,
     pub path_names: std::collections::HashMap<i64, String>,
+    pub page_path: Vec<(i64, String)>,
 }
 
 impl From<SessionPrincipal> for SessionUser {
@@ -51,6 +55,7 @@ impl From<SessionPrincipal> for SessionUser {
             principal: p.row.into(),
             acting: p.acting,
             path_names: p.path_names.into_iter().collect(),
+            page_path: p.page_path,
         }
     }
 }
@@ -79,11 +84,17 @@ impl CurrentUser {
             return Ok(None);
         };
         let epoch = session.get::<i32>(EPOCH).ok().flatten().unwrap_or(-1);
-        let (principal, loaded_acting, path_names) =
+        let (principal, loaded_acting, path_names, page_path) =
             match super::session_store::take_principal(user_id) {
-                Some(s) => (Some(s.principal), Some(s.acting), Some(s.path_names)),
+                Some(s) => (
+                    Some(s.principal),
+                    Some(s.acting),
+                    Some(s.path_names),
+                    Some(s.page_path),
+                ),
                 None => (
                     Principal::load(&mut *pool.get().await?, user_id).await?,
+                    None,
                     None,
                     None,
                 ),
@@ -106,6 +117,7 @@ impl CurrentUser {
         let mut current = CurrentUser {
             acting: home.clone(),
             acting_path_names: None,
+            page_path_names: page_path.filter(|p| !p.is_empty()),
             page: None,
             principal,
             session: SessionHandle(session),

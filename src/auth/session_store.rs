@@ -30,8 +30,15 @@ struct Loaded {
     principal: Option<SessionUser>,
 }
 
+/// A request's slot: the tenant its page is about, set before the session loads,
+/// and what the load read.
+struct Slot {
+    page_tenant: Option<i64>,
+    loaded: Option<Loaded>,
+}
+
 tokio::task_local! {
-    static LOADED: RefCell<Option<Loaded>>;
+    static LOADED: RefCell<Slot>;
 }
 
 /// Middleware around the session layer: a slot per request for what its session
@@ -40,7 +47,23 @@ pub async fn request_slot(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    LOADED.scope(RefCell::new(None), next.call(req)).await
+    let slot = Slot {
+        page_tenant: page_tenant(req.path()),
+        loaded: None,
+    };
+    LOADED.scope(RefCell::new(slot), next.call(req)).await
+}
+
+/// The tenant a `/tenants/{id}…` page path names, read before routing: the session
+/// load fetches its path for the breadcrumb. A guess the page may not confirm (it
+/// checks the id it routed), never a right.
+fn page_tenant(path: &str) -> Option<i64> {
+    let rest = path.strip_prefix("/tenants/")?;
+    let id = rest.split('/').next()?;
+    if id.is_empty() || id.len() > 18 || !id.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    id.parse().ok()
 }
 
 /// The user the request's session named when it was loaded, if it is `user_id`.
@@ -50,7 +73,7 @@ pub fn take_principal(user_id: i64) -> Option<SessionUser> {
     LOADED
         .try_with(|slot| {
             let mut slot = slot.borrow_mut();
-            let loaded = slot.as_mut()?;
+            let loaded = slot.loaded.as_mut()?;
             match &loaded.principal {
                 Some(p) if p.principal.user.id == user_id => loaded.principal.take(),
                 _ => None,
@@ -65,6 +88,7 @@ fn loaded_expiry(key_hash: &str) -> Option<DateTime<Utc>> {
     LOADED
         .try_with(|slot| {
             slot.borrow()
+                .loaded
                 .as_ref()
                 .filter(|l| l.key_hash == key_hash)
                 .map(|l| l.expires_at)
@@ -115,7 +139,11 @@ impl SessionStore for PgSessionStore {
             .await
             .map_err(|e| LoadError::Other(e.into()))?;
         let hash = key_hash(key);
-        let loaded = principal::by_session(&mut conn, &hash, self.clock.now())
+        let page_tenant = LOADED
+            .try_with(|slot| slot.borrow().page_tenant)
+            .ok()
+            .flatten();
+        let loaded = principal::by_session(&mut conn, &hash, self.clock.now(), page_tenant)
             .await
             .map_err(|e| LoadError::Other(e.into()))?;
         let Some(loaded) = loaded else {
@@ -124,7 +152,7 @@ impl SessionStore for PgSessionStore {
         let state = serde_json::from_value(loaded.state)
             .map_err(|e| LoadError::Deserialization(e.into()))?;
         let _ = LOADED.try_with(|slot| {
-            *slot.borrow_mut() = Some(Loaded {
+            slot.borrow_mut().loaded = Some(Loaded {
                 key_hash: hash,
                 expires_at: loaded.expires_at,
                 principal: loaded.principal.map(Into::into),
@@ -185,5 +213,30 @@ impl SessionStore for PgSessionStore {
         let mut conn = self.pool.get().await?;
         session::delete(&mut conn, &key_hash(key)).await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::page_tenant;
+
+    #[test]
+    fn the_page_tenant_is_the_number_after_tenants() {
+        assert_eq!(page_tenant("/tenants/42"), Some(42));
+        assert_eq!(page_tenant("/tenants/42/users/7"), Some(42));
+        assert_eq!(page_tenant("/tenants/007/activity"), Some(7));
+        for path in [
+            "/tenants",
+            "/tenants/",
+            "/tenants/new",
+            "/tenants/4x2",
+            "/tenants/-1",
+            "/tenants/+1",
+            "/tenants/99999999999999999999",
+            "/api/v1/tenants/42",
+            "/dashboard",
+        ] {
+            assert_eq!(page_tenant(path), None, "{path}");
+        }
     }
 }

@@ -55,7 +55,13 @@ impl PageCtx {
         let session = &user.session.0;
         // The page's own tenant, when it is not the acting one: its path in one statement.
         let about = match user.page.as_ref().and_then(|p| p.tenant_id) {
-            Some(id) if id != user.acting.id => Some(Tenant::path_of(conn, id).await?),
+            Some(id) if id != user.acting.id => match &user.page_path_names {
+                // What the session load read for this path's id (a path ends at its tenant).
+                Some(names) if names.last().is_some_and(|(last, _)| *last == id) => {
+                    Some(names.clone())
+                }
+                _ => Some(Tenant::path_of(conn, id).await?),
+            },
             _ => None,
         };
         let about = about.filter(|names| {

@@ -104,3 +104,43 @@ async fn below_the_root_and_switched_a_page_costs_at_most_three_statements() {
     switch_to(&app, &t.a2).await;
     at_most_three(&app, "a switched root administrator", &PAGES).await;
 }
+
+/// Statements of `path` on its second view (the first may write the session).
+async fn settled_statements(app: &TestApp, path: &str) -> u32 {
+    statements(app, path).await;
+    statements(app, path).await
+}
+
+#[tokio::test]
+async fn the_breadcrumb_of_a_page_about_another_tenant_comes_with_who_is_asking() {
+    let app = spawn_app_with_env(&[("TENANTRY_DEV", "1")]).await;
+    let t = partner_tree(&app).await;
+    app.login_admin().await;
+    let pages = [
+        format!("/tenants/{}", t.a1x.id),
+        format!("/tenants/{}/users", t.a1x.id),
+        format!("/tenants/{}/access", t.a1x.id),
+        format!("/tenants/{}/activity", t.a1x.id),
+        format!("/tenants/{}/edit", t.a1x.id),
+    ];
+    // From the root, each page is about a1x, three levels down: its breadcrumb is a1x's
+    // path. Acting in a1x, the same page's breadcrumb is the acting path, which the
+    // session load always brought. Neither costs a statement of its own.
+    let mut from_root = Vec::new();
+    for page in &pages {
+        let body = app.get(page).await.text().await.unwrap();
+        assert!(
+            body.contains(&t.a1.name) && body.contains(&t.a1x.name),
+            "{page}: breadcrumb of a1x's path"
+        );
+        from_root.push(settled_statements(&app, page).await);
+    }
+    switch_to(&app, &t.a1x).await;
+    for (page, root_n) in pages.iter().zip(from_root) {
+        let acting_n = settled_statements(&app, page).await;
+        assert_eq!(
+            root_n, acting_n,
+            "{page}: {root_n} statements about a1x from the root, {acting_n} acting in it"
+        );
+    }
+}

@@ -49,6 +49,9 @@ pub struct SessionPrincipal {
     pub acting: Option<Tenant>,
     /// Id and name of every tenant on the home and the acting tenant's paths.
     pub path_names: Vec<(i64, String)>,
+    /// Id and name of every tenant on the path of the page's tenant, root first
+    /// (empty when the page names none or it does not exist).
+    pub page_path: Vec<(i64, String)>,
 }
 
 type GrantRecord = (
@@ -158,6 +161,41 @@ sql_column! {
         acting_id_sql!(),
         ")))"
     )
+}
+
+/// Id and name of every tenant on the path of the tenant a page is about (its
+/// `/tenants/{id}` segment), root first: the breadcrumb of a page about a tenant the
+/// user does not act in, in the same statement. The id is a bind, the text fixed, so
+/// the statement stays cacheable.
+#[derive(Debug, Clone, Copy)]
+struct PagePathNames(Option<i64>);
+
+impl QueryId for PagePathNames {
+    type QueryId = PagePathNames;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl Expression for PagePathNames {
+    type SqlType = Array<Record<(BigInt, Text)>>;
+}
+
+impl QueryFragment<Pg> for PagePathNames {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql(
+            "ARRAY(SELECT ROW(n.id, n.name) FROM tenant_paths pp, \
+             unnest(pp.path) WITH ORDINALITY AS u(id, ord) JOIN tenants n ON n.id = u.id \
+             WHERE pp.tenant_id = ",
+        );
+        out.push_bind_param::<Nullable<BigInt>, _>(&self.0)?;
+        out.push_sql(" ORDER BY u.ord)");
+        Ok(())
+    }
+}
+
+impl<QS> AppearsOnTable<QS> for PagePathNames {}
+impl<QS> SelectableExpression<QS> for PagePathNames {}
+impl<GB> ValidGrouping<GB> for PagePathNames {
+    type IsAggregate = is_aggregate::Never;
 }
 
 type ActingRecord = (
@@ -283,17 +321,20 @@ pub async fn by_user(
     Ok(row.and_then(principal_row))
 }
 
-/// Loads a live session and the user it names in one statement.
+/// Loads a live session and the user it names in one statement, with the path of
+/// `page_tenant` (the tenant the requested page is about) for its breadcrumb.
 pub async fn by_session(
     conn: &mut AsyncPgConnection,
     key_hash: &str,
     now: DateTime<Utc>,
+    page_tenant: Option<i64>,
 ) -> QueryResult<Option<SessionWithPrincipal>> {
     type Row = (
         serde_json::Value,
         DateTime<Utc>,
         Vec<ActingRecord>,
         Vec<ClaimRecord>,
+        Vec<(i64, String)>,
         Vec<(i64, String)>,
         WhoRow,
     );
@@ -307,6 +348,7 @@ pub async fn by_session(
             ActingTenant,
             ActingClaim,
             PathNames,
+            PagePathNames(page_tenant),
             // Last: with the selections of `who_columns` earlier, diesel finds no way to read the row.
             who_columns(),
         ))
@@ -314,13 +356,14 @@ pub async fn by_session(
         .await
         .optional()?;
     Ok(row.map(
-        |(state, expires_at, acting, claim, path_names, who)| SessionWithPrincipal {
+        |(state, expires_at, acting, claim, path_names, page_path, who)| SessionWithPrincipal {
             state,
             expires_at,
             principal: principal_row(who).map(|row| SessionPrincipal {
                 row,
                 acting: acting_tenant(acting, claim),
                 path_names,
+                page_path,
             }),
         },
     ))
