@@ -538,6 +538,18 @@ async fn bad_input_gets_a_problem_and_changes_nothing() {
             "unknown-field",
         ),
         (
+            // Which of the two would count is not for the server to guess.
+            "a key twice",
+            api.request(reqwest::Method::POST, "/api/v1/tenants")
+                .header("content-type", "application/json")
+                .body(format!(
+                    r#"{{"parent_id": {}, "name": "N", "subdomain": "x3", "subdomain": "x4"}}"#,
+                    t.acme.id
+                )),
+            400,
+            "invalid-body",
+        ),
+        (
             "wrong type",
             api.request(reqwest::Method::POST, "/api/v1/tenants")
                 .json(&json!({"parent_id": "acme", "name": "N", "subdomain": "x2"})),
@@ -1382,9 +1394,13 @@ async fn a_null_name_is_a_field_error_not_a_silent_no_op() {
             .is_some_and(|m| m.contains("May not be null")),
         "{body}"
     );
-    let (status, body) = api.patch(&path, json!({"enabled": null})).await;
-    assert_eq!(status, 422, "{body}");
-    assert!(body["errors"]["enabled"].is_string(), "{body}");
+    for field in ["enabled", "tenant_role_id", "labels"] {
+        let (status, body) = api
+            .patch(&path, json!({field: null, "description": "Changed"}))
+            .await;
+        assert_eq!(status, 422, "{field}: {body}");
+        assert!(body["errors"][field].is_string(), "{field}: {body}");
+    }
     let acme = find(&app, t.acme.id).await.unwrap();
     assert_eq!(
         (acme.name, acme.description, acme.enabled),

@@ -66,7 +66,9 @@ pub fn parse_json<T: DeserializeOwned>(req: &HttpRequest, body: &[u8]) -> Result
         .map_err(|e| AppError::problem(ProblemKind::MalformedJson, e.to_string()))?;
     // serde would also read a struct from an array of its fields: insist on objects.
     objects_where_expected(&value)?;
-    serde_json::from_value(value).map_err(|e| {
+    // From the text, not the `Value`: a `Value` keeps only the last of two equal keys,
+    // where the text's reader refuses a duplicate field.
+    serde_json::from_slice(body).map_err(|e| {
         let kind = if e.to_string().starts_with("unknown field") {
             ProblemKind::UnknownField
         } else {

@@ -202,6 +202,11 @@ fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
     Option::<T>::deserialize(d).map(Some)
 }
 
+/// Like [`nullable`] for an integer: `Some(None)` for an explicit `null`.
+fn nullable_integral<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<i64>>, D::Error> {
+    integral_opt_i64(d).map(Some)
+}
+
 /// Changes to a tenant: only the fields present change. The parent changes with
 /// `POST /api/v1/tenants/{id}/move`. Only `custom_domain` may be `null`: any other
 /// field sent as `null` is a field error (leave it out to keep its value).
@@ -228,8 +233,9 @@ pub struct UpdateTenant {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = bool)]
     pub enabled: Option<Option<bool>>,
-    #[serde(default, deserialize_with = "integral_opt_i64")]
-    pub tenant_role_id: Option<i64>,
+    #[serde(default, deserialize_with = "nullable_integral")]
+    #[schema(value_type = i64)]
+    pub tenant_role_id: Option<Option<i64>>,
     /// Replaces the tenant's labels (`[]` removes them all); as on create.
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Vec<String>)]
@@ -387,8 +393,13 @@ impl UpdateTenant {
             value.flatten()
         };
         let can_have_subtenants = flag("can_have_subtenants", self.can_have_subtenants, &mut nulls);
-        if self.labels == Some(None) {
-            nulls.push("labels");
+        for (field, null) in [
+            ("labels", self.labels == Some(None)),
+            ("tenant_role_id", self.tenant_role_id == Some(None)),
+        ] {
+            if null {
+                nulls.push(field);
+            }
         }
         let labels = self
             .labels
@@ -426,7 +437,7 @@ impl UpdateTenant {
         }
         TenantChange {
             fields,
-            tenant_role: self.tenant_role_id.map(RoleChoice::Id),
+            tenant_role: self.tenant_role_id.flatten().map(RoleChoice::Id),
         }
     }
 }
