@@ -282,16 +282,7 @@ async fn nobody_gives_a_grant_stronger_than_their_own() {
     let target_id = target.id.to_string();
 
     // An Administrator with sub-tenant scope who manages sub-tenants.
-    let pa = app.user(&t.partner, "pa").await;
-    app.grant(
-        &pa,
-        &t.partner,
-        GrantRole::Administrator,
-        Scope::Subtree,
-        true,
-    )
-    .await;
-    let pa = browser_as(&app, "partner\\pa").await;
+    let pa = subtree_admin(&app, &t.partner, "pa").await;
     let html = pa
         .get_html(&format!("/tenants/{}/access", t.partner.id))
         .await;
@@ -444,16 +435,7 @@ async fn nobody_revokes_a_grant_stronger_than_their_own() {
     let viewer = app.user(&t.partner, "viewer").await;
     app.grant(&viewer, &t.partner, GrantRole::Viewer, Scope::Tenant, false)
         .await;
-    let pa = app.user(&t.partner, "pa").await;
-    app.grant(
-        &pa,
-        &t.partner,
-        GrantRole::Administrator,
-        Scope::Subtree,
-        true,
-    )
-    .await;
-    let pa = browser_as(&app, "partner\\pa").await;
+    let pa = subtree_admin(&app, &t.partner, "pa").await;
 
     let html = pa
         .get_html(&format!("/tenants/{}/access", t.partner.id))
@@ -485,16 +467,7 @@ async fn nobody_weakens_a_grant_stronger_than_their_own() {
     let owner = app.user(&t.partner, "owner").await;
     app.grant(&owner, &t.partner, GrantRole::Owner, Scope::Subtree, true)
         .await;
-    let pa = app.user(&t.partner, "pa").await;
-    app.grant(
-        &pa,
-        &t.partner,
-        GrantRole::Administrator,
-        Scope::Subtree,
-        true,
-    )
-    .await;
-    let pa = browser_as(&app, "partner\\pa").await;
+    let pa = subtree_admin(&app, &t.partner, "pa").await;
     let r = give(
         &pa,
         &t.partner,
@@ -743,16 +716,7 @@ async fn the_explainer_hides_users_the_viewer_cannot_see() {
     let t = tree(&app).await;
     let outsider = app.user(&t.other, "outsider").await;
     let inside = app.user(&t.c1, "inside").await;
-    let pa = app.user(&t.partner, "pa").await;
-    app.grant(
-        &pa,
-        &t.partner,
-        GrantRole::Administrator,
-        Scope::Subtree,
-        true,
-    )
-    .await;
-    let pa = browser_as(&app, "partner\\pa").await;
+    let pa = subtree_admin(&app, &t.partner, "pa").await;
 
     let base = format!("/tenants/{}/access", t.partner.id);
     let r = pa.get(&format!("{base}?user={}", inside.id)).await;

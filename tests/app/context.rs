@@ -28,20 +28,6 @@ fn crumbs(html: &str) -> Vec<String> {
         .collect()
 }
 
-/// alice, at home in a1, administers a1's subtree (and manages its sub-tenants).
-async fn a1_administrator(app: &TestApp, t: &PartnerTree) -> TestApp {
-    let alice = app.user(&t.a1, "alice").await;
-    app.grant(
-        &alice,
-        &t.a1,
-        GrantRole::Administrator,
-        Scope::Subtree,
-        true,
-    )
-    .await;
-    browser_as(app, "a1\\alice").await
-}
-
 async fn switch(browser: &TestApp, tenant_id: i64, return_to: &str) -> reqwest::Response {
     browser
         .post_form(
@@ -164,7 +150,7 @@ async fn switching_keeps_the_kind_of_page_only_when_the_target_has_it() {
     );
 
     // alice administers a1's subtree: she may edit a1x, not a1 (that is acme's managers').
-    let alice_browser = a1_administrator(&app, &t).await;
+    let alice_browser = subtree_admin(&app, &t.a1, "alice").await;
     assert_redirect_to(
         &switch(&alice_browser, t.a1x.id, "edit").await,
         &format!("/tenants/{}/edit", t.a1x.id),
@@ -201,7 +187,7 @@ async fn the_breadcrumb_shows_the_tenant_the_page_is_about() {
     assert_eq!(crumbs(&html), ["Root", "Tenant globex"]);
 
     // Only the part of the path the user may see: alice's reach starts at a1.
-    let alice_browser = a1_administrator(&app, &t).await;
+    let alice_browser = subtree_admin(&app, &t.a1, "alice").await;
     let html = alice_browser
         .get_html(&format!("/tenants/{}/users", t.a1x.id))
         .await;
@@ -314,12 +300,8 @@ async fn a_user_is_told_how_many_sub_tenants_they_cannot_see_and_nothing_more() 
         }
     }
     let fragment = vic
-        .client
-        .get(vic.url(&format!("/tenants/{}/children", p.id)))
-        .header("HX-Request", "true")
-        .send()
+        .get_hx(&format!("/tenants/{}/children", p.id))
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();

@@ -319,6 +319,16 @@ impl TestApp {
         self.client.get(self.url(path)).send().await.expect("GET")
     }
 
+    /// GET as htmx asks for a fragment (`HX-Request: true`).
+    pub async fn get_hx(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .header("HX-Request", "true")
+            .send()
+            .await
+            .expect("GET")
+    }
+
     pub async fn get_html(&self, path: &str) -> String {
         self.get(path).await.text().await.expect("body")
     }
@@ -543,6 +553,21 @@ pub async fn browser_as(app: &TestApp, login: &str) -> TestApp {
     let browser = app.new_browser();
     assert_redirect_to(&browser.login(login, PASSWORD).await, "/dashboard");
     browser
+}
+
+/// `username`, a new user at home in `tenant` who administers its subtree (managing
+/// its sub-tenants), logged in.
+pub async fn subtree_admin(app: &TestApp, tenant: &Tenant, username: &str) -> TestApp {
+    let user = app.user(tenant, username).await;
+    app.grant(
+        &user,
+        tenant,
+        GrantRole::Administrator,
+        Scope::Subtree,
+        true,
+    )
+    .await;
+    browser_as(app, &format!("{}\\{username}", tenant.subdomain)).await
 }
 
 /// A plain SQL client on the test database (for checks the app offers no query for).

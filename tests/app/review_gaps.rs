@@ -79,14 +79,7 @@ async fn page(browser: &TestApp, path: &str) -> String {
 
 /// An htmx fragment that must answer 200; its body.
 async fn fragment(browser: &TestApp, path: &str) -> String {
-    let r = browser
-        .client
-        .get(browser.url(path))
-        .header("HX-Request", "true")
-        .send()
-        .await
-        .expect("GET");
-    answer_200(path, r).await
+    answer_200(path, browser.get_hx(path).await).await
 }
 
 async fn answer_200(path: &str, r: reqwest::Response) -> String {

@@ -1072,16 +1072,7 @@ async fn only_root_administrators_choose_a_tenant_role_for_a_tenant() {
     drop(conn);
 
     // A partner's manager creates sub-tenants but cannot choose their cap.
-    let pm = app.user(&partner, "pm").await;
-    app.grant(
-        &pm,
-        &partner,
-        GrantRole::Administrator,
-        Scope::Subtree,
-        true,
-    )
-    .await;
-    let pm = browser_as(&app, "partner\\pm").await;
+    let pm = subtree_admin(&app, &partner, "pm").await;
     let r = pm
         .get(&format!("/tenants/new?parent_id={}", partner.id))
         .await;

@@ -78,16 +78,7 @@ async fn below_the_root_and_switched_a_page_costs_at_most_three_statements() {
     let app = spawn_app_with_env(&[("TENANTRY_DEV", "1")]).await;
     let t = partner_tree(&app).await;
     // At home in a1, under acme: a breadcrumb of three names.
-    let alice = app.user(&t.a1, "alice").await;
-    app.grant(
-        &alice,
-        &t.a1,
-        GrantRole::Administrator,
-        Scope::Subtree,
-        true,
-    )
-    .await;
-    let alice_browser = browser_as(&app, "a1\\alice").await;
+    let alice_browser = subtree_admin(&app, &t.a1, "alice").await;
     at_most_three(&alice_browser, "a tenant administrator", &PAGES).await;
 
     let vic = app.user(&t.a1, "vic").await;

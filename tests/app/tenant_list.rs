@@ -307,12 +307,8 @@ async fn filters_survive_sorting_and_paging_and_bad_values_get_a_message() {
 
     // Fix 8a: the table htmx swaps in carries the sort as inputs of the filter form.
     let r = app
-        .client
-        .get(app.url("/tenants?sort=users&dir=desc&status=enabled"))
-        .header("HX-Request", "true")
-        .send()
-        .await
-        .unwrap();
+        .get_hx("/tenants?sort=users&dir=desc&status=enabled")
+        .await;
     let fragment = r.text().await.unwrap();
     assert!(
         fragment

@@ -61,15 +61,6 @@ fn between<'a>(html: &'a str, from: &str, to: &str) -> &'a str {
     &html[start..end]
 }
 
-async fn get_hx(app: &TestApp, path: &str) -> reqwest::Response {
-    app.client
-        .get(app.url(path))
-        .header("HX-Request", "true")
-        .send()
-        .await
-        .expect("GET")
-}
-
 fn create_fields<'a>(
     name: &'a str,
     subdomain: &'a str,
@@ -1026,16 +1017,7 @@ async fn the_dashboard_counts_what_the_user_may_see_below_the_acting_tenant() {
 async fn administrators_create_and_edit_children_but_only_owners_delete() {
     let app = spawn_app().await;
     let t = tree(&app).await;
-    let adam_user = app.user(&t.acme, "adam").await;
-    app.grant(
-        &adam_user,
-        &t.acme,
-        GrantRole::Administrator,
-        Scope::Subtree,
-        true,
-    )
-    .await;
-    let adam = browser_as(&app, "acme\\adam").await;
+    let adam = subtree_admin(&app, &t.acme, "adam").await;
 
     let acme = t.acme.id.to_string();
     let r = adam
@@ -1205,13 +1187,7 @@ async fn a_page_past_the_end_shows_the_last_page() {
         );
     }
     // The table fragment htmx asks for, too; and a filter with one page of matches.
-    let r = app
-        .client
-        .get(app.url("/tenants?per_page=20&page=7"))
-        .header("HX-Request", "true")
-        .send()
-        .await
-        .unwrap();
+    let r = app.get_hx("/tenants?per_page=20&page=7").await;
     assert_eq!(status(&r), 200);
     let html = r.text().await.unwrap();
     assert_eq!(row_names(&html), (40..60).map(name).collect::<Vec<_>>());
@@ -1315,7 +1291,7 @@ async fn the_list_answers_htmx_with_a_fragment_and_has_sort_links() {
     app.tenant(&app.root, "acme", false).await;
     app.login_admin().await;
 
-    let r = get_hx(&app, "/tenants?sort=users").await;
+    let r = app.get_hx("/tenants?sort=users").await;
     assert_eq!(status(&r), 200);
     let fragment = r.text().await.unwrap();
     assert!(!fragment.contains("<html"), "{fragment}");
@@ -1363,7 +1339,9 @@ async fn the_tree_loads_children_on_demand() {
         "a leaf has no toggle"
     );
 
-    let r = get_hx(&app, &format!("/tenants/{}/children", t.acme.id)).await;
+    let r = app
+        .get_hx(&format!("/tenants/{}/children", t.acme.id))
+        .await;
     assert_eq!(status(&r), 200);
     let fragment = r.text().await.unwrap();
     assert!(!fragment.contains("<html"));
@@ -1398,7 +1376,7 @@ async fn switching_tenant_changes_what_the_pages_are_about() {
     app.tenant(&app.root, "globex", false).await;
     app.login_admin().await;
 
-    let r = get_hx(&app, "/switch/search?q=acme").await;
+    let r = app.get_hx("/switch/search?q=acme").await;
     assert_eq!(status(&r), 200);
     let results = r.text().await.unwrap();
     assert!(!results.contains("<html"));
@@ -1449,7 +1427,7 @@ async fn switching_tenant_changes_what_the_pages_are_about() {
         row_names(&app.get_html("/tenants").await),
         vec!["Tenant acme-c1-x".to_string()]
     );
-    let fragment = get_hx(&app, "/tenants").await.text().await.unwrap();
+    let fragment = app.get_hx("/tenants").await.text().await.unwrap();
     assert!(fragment.contains("below Tenant acme-c1."), "{fragment}");
 }
 

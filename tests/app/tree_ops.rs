@@ -155,12 +155,8 @@ async fn moving_a_subtree_with_picker_preview_and_confirm() {
     let page = app.get_html(&format!("/tenants/{}/move", t.a1.id)).await;
     assert!(page.contains("hx-get=\"/tenants/"), "{page}");
     let fragment = app
-        .client
-        .get(app.url(&format!("/tenants/{}/move?q=Tenant", t.a1.id)))
-        .header("HX-Request", "true")
-        .send()
+        .get_hx(&format!("/tenants/{}/move?q=Tenant", t.a1.id))
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();
@@ -430,16 +426,7 @@ async fn safe_delete_is_refused_with_blockers_and_force_delete_removes_the_subtr
 async fn an_empty_leaf_is_deleted_safely_and_only_owners_force() {
     let app = spawn_app().await;
     let t = partner_tree(&app).await;
-    let adam = app.user(&t.acme, "adam").await;
-    app.grant(
-        &adam,
-        &t.acme,
-        GrantRole::Administrator,
-        Scope::Subtree,
-        true,
-    )
-    .await;
-    let adam = browser_as(&app, "acme\\adam").await;
+    let adam = subtree_admin(&app, &t.acme, "adam").await;
     let r = adam
         .post_form(
             &format!("/tenants/{}/delete", t.a1.id),
