@@ -153,7 +153,11 @@ impl BulkForm {
     }
 
     /// The selection, or its field errors (`ids`, `filter`).
-    fn selection(&self, acting: &crate::db::models::Tenant, errors: &mut FieldErrors) -> Option<Selection> {
+    fn selection(
+        &self,
+        acting: &crate::db::models::Tenant,
+        errors: &mut FieldErrors,
+    ) -> Option<Selection> {
         if self.all {
             return match parse_filter(self.filter_text()) {
                 Ok(spec) => Some(Selection::Matching(spec, Listed::Page(acting.clone()))),
@@ -347,11 +351,16 @@ mod tests {
             (form.list.parent.as_str(), form.list.label.as_str()),
             ("2", "tier:gold")
         );
-        assert_eq!(form.list_href(), "/tenants?q=acme&parent=2&label=tier%3Agold");
+        assert_eq!(
+            form.list_href(),
+            "/tenants?q=acme&parent=2&label=tier%3Agold"
+        );
         let hidden = form.hidden();
         assert!(hidden.contains(&("filter_label", "tier:gold".into())));
         assert!(hidden.contains(&("parent", "9".into())));
-        assert!(!hidden.iter().any(|(k, _)| *k == "confirm" || *k == "csrf_token"));
+        assert!(!hidden
+            .iter()
+            .any(|(k, _)| *k == "confirm" || *k == "csrf_token"));
         assert!(!BulkForm::parse(b"confirm=no").confirm);
         assert!(BulkForm::parse(b"\xff=%%").ids.is_empty());
     }

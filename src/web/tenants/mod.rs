@@ -14,8 +14,8 @@ mod tree;
 
 pub use form::TenantForm;
 pub use list::{
-    list_query, load_list, BulkBar, Column, ListParams, TableFragment, TenantList, PER_PAGE_DEFAULT,
-    PER_PAGE_MAX,
+    list_query, load_list, BulkBar, Column, ListParams, TableFragment, TenantList,
+    PER_PAGE_DEFAULT, PER_PAGE_MAX,
 };
 pub use show::DomainView;
 pub use tree::Node;
