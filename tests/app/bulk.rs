@@ -610,6 +610,9 @@ async fn moving_a_tenant_into_its_own_subtree_is_refused_for_that_row() {
     assert_eq!(outcomes(&html)[1].1, "unchanged");
 }
 
+/// A refused post: its fields, the field error's id and what it says.
+type Case<'a> = (Vec<(&'a str, &'a str)>, &'a str, &'a str);
+
 #[tokio::test]
 async fn bad_input_shows_the_list_again_with_messages_and_writes_nothing() {
     let app = spawn_app().await;
@@ -619,7 +622,7 @@ async fn bad_input_shows_the_list_again_with_messages_and_writes_nothing() {
     let (g1, missing) = (w.t.g1.id.to_string(), "987654".to_string());
     let events_before = count(&app, "SELECT count(*) FROM audit_events").await;
     let no_g1 = format!("There is no tenant {g1}.");
-    let cases: Vec<(Vec<(&str, &str)>, &str, &str)> = vec![
+    let cases: Vec<Case> = vec![
         (vec![("ids", &a2)], "action-error", "Choose an action."),
         (
             vec![("ids", &a2), ("action", "delete")],

@@ -53,7 +53,7 @@ pub enum Selection {
 pub enum Listed {
     /// The Tenants page of a user acting in this tenant: its descendants (or those
     /// of the filter's `within`), by name.
-    Page(Tenant),
+    Page(Box<Tenant>),
     /// `GET /api/v1/tenants`: every tenant the caller may see and read (or the
     /// descendants of the filter's `within`), by id.
     Api,
@@ -117,7 +117,7 @@ pub enum BulkAction {
     },
     /// Move it with its subtree under `destination` (read as visible to the caller).
     Move {
-        destination: Tenant,
+        destination: Box<Tenant>,
     },
     AddLabel(Label),
     RemoveLabel(Label),
@@ -217,7 +217,9 @@ pub async fn parse_action(
             }
             raw => match raw.parse::<i64>() {
                 Ok(id) => match authz::visible_tenant(p, id, conn).await {
-                    Ok(destination) => Some(BulkAction::Move { destination }),
+                    Ok(destination) => Some(BulkAction::Move {
+                        destination: Box::new(destination),
+                    }),
                     Err(AppError::NotFound) => {
                         errors.insert("parent_id", format!("There is no tenant {id}."));
                         None
@@ -376,7 +378,7 @@ async fn select(
                 Err(errors) => return Err(AppError::Validation(errors)),
             };
             let scope = match (listed, named.within) {
-                (Listed::Page(_), Some(within)) => MatchScope::Below(within),
+                (Listed::Page(_), Some(within)) => MatchScope::Below(Box::new(within)),
                 (Listed::Page(acting), None) => MatchScope::Below(acting),
                 (Listed::Api, _) => MatchScope::Visible {
                     within: spec.within,
@@ -565,7 +567,9 @@ async fn apply_one(
     let action = match action {
         BulkAction::Move { destination } => match Tenant::find(conn, destination.id).await {
             Ok(destination) => {
-                moved_to = BulkAction::Move { destination };
+                moved_to = BulkAction::Move {
+                    destination: Box::new(destination),
+                };
                 &moved_to
             }
             Err(diesel::result::Error::NotFound) => {

@@ -160,7 +160,10 @@ impl BulkForm {
     ) -> Option<Selection> {
         if self.all {
             return match parse_filter(self.filter_text()) {
-                Ok(spec) => Some(Selection::Matching(spec, Listed::Page(acting.clone()))),
+                Ok(spec) => Some(Selection::Matching(
+                    spec,
+                    Listed::Page(Box::new(acting.clone())),
+                )),
                 Err(e) => {
                     errors.insert("filter", filter_message(e));
                     None

@@ -506,7 +506,7 @@ impl Tenant {
 pub enum MatchScope {
     /// As the Tenants page lists them: the descendants of this tenant (not itself),
     /// in the page's default order (name, then id).
-    Below(Tenant),
+    Below(Box<Tenant>),
     /// As `GET /api/v1/tenants` lists them: every visible tenant (with `within`, the
     /// descendants of that one), by id.
     Visible { within: Option<i64> },
