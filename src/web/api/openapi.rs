@@ -579,6 +579,42 @@ mod tests {
         assert_eq!(show["schema"]["minimum"], 1);
     }
 
+    /// Each bulk action is a named schema that says what the server refuses: exactly
+    /// one of `ids` and `filter`, the action's own required field, no other field.
+    #[test]
+    fn the_bulk_actions_state_their_constraints() {
+        let doc = document_json();
+        let schemas = &doc["components"]["schemas"];
+        for name in BULK_ACTIONS {
+            let s = &schemas[*name];
+            assert_eq!(s["additionalProperties"], false, "{name}");
+            assert_eq!(
+                s["oneOf"],
+                json!([{"required": ["ids"]}, {"required": ["filter"]}]),
+                "{name}"
+            );
+            let ids = &s["properties"]["ids"];
+            assert_eq!(
+                (ids["minItems"].as_u64(), ids["maxItems"].as_u64()),
+                (Some(1), Some(1000))
+            );
+            assert_eq!(ids["items"]["minimum"], 1);
+        }
+        let required = |name: &str| schemas[name]["required"].as_array().unwrap().clone();
+        assert!(required("BulkMove").contains(&json!("parent_id")));
+        assert!(required("BulkAddLabel").contains(&json!("label")));
+        assert_eq!(
+            schemas["BulkRemoveLabel"]["properties"]["label"]["pattern"],
+            crate::domain::label::PATTERN
+        );
+        let filter = &schemas["BulkFilter"];
+        assert_eq!(filter["additionalProperties"], false);
+        assert_eq!(filter["properties"]["q"]["maxLength"], 100);
+        assert_eq!(filter["properties"]["within"]["minimum"], 1);
+        assert_eq!(filter["properties"]["label"]["maxLength"], 64);
+        assert!(schemas.get("BulkRequest").is_some());
+    }
+
     /// A PATCH may leave any field out, but only `custom_domain` may be `null` (the
     /// server answers 422 for the others), so the document says so.
     #[test]
