@@ -7,6 +7,7 @@ label filter, adding a label."""
 from __future__ import annotations
 
 from harness import *  # noqa: F403
+from suite_context import axe_violations, describe
 
 
 def _root_id(driver: "WebDriver") -> str:
@@ -70,6 +71,10 @@ def _disable_two(driver: "WebDriver", base: str, prefix: str, with_js: bool) -> 
         outcomes = _outcomes(driver)
         expect(outcomes == {first: "will change", second: "will change"}, f"the preview says {outcomes}")
         expect("2 will change" in driver.find_element(By.ID, "bulk-counts").text, "the preview's counts")
+        if with_js:
+            driver.set_script_timeout(30)
+            found = axe_violations(driver)
+            expect(not found, f"axe on the bulk preview: {describe(found)}")
 
         driver.find_element(By.ID, "bulk-confirm").click()
         wait(driver, lambda d: d.find_element(By.ID, "bulk-title").text.startswith("Done:"),
@@ -77,6 +82,9 @@ def _disable_two(driver: "WebDriver", base: str, prefix: str, with_js: bool) -> 
         outcomes = _outcomes(driver)
         expect(outcomes == {first: "changed", second: "changed"}, f"the result says {outcomes}")
         expect("2 changed" in driver.find_element(By.ID, "bulk-counts").text, "the result's counts")
+        if with_js:
+            found = axe_violations(driver)
+            expect(not found, f"axe on the bulk result: {describe(found)}")
 
         driver.find_element(By.ID, "bulk-back").click()
         wait(driver, lambda d: path_of(d) == "/tenants" and d.find_elements(By.ID, "tenant-table")
