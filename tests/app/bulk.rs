@@ -831,6 +831,44 @@ async fn the_api_previews_with_dry_run_then_applies() {
 }
 
 #[tokio::test]
+async fn htmx_gets_the_pages_content_for_the_main_area() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    app.login_admin().await;
+    let token = app.csrf().await;
+    let a2 = w.t.a2.id.to_string();
+    let post = |fields: Vec<(&'static str, String)>| {
+        app.client
+            .post(app.url("/tenants/bulk"))
+            .header("HX-Request", "true")
+            .header("X-CSRF-Token", token.clone())
+            .form(&fields)
+            .send()
+    };
+    let r = post(vec![("ids", a2.clone()), ("action", "disable".into())])
+        .await
+        .unwrap();
+    assert_eq!(status(&r), 200);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("id=\"bulk-title\"") && !html.contains("<html"),
+        "{html}"
+    );
+    let r = post(vec![("ids", a2.clone())]).await.unwrap();
+    assert_eq!(status(&r), 422);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("id=\"action-error\"") && !html.contains("<html"),
+        "{html}"
+    );
+    assert!(
+        html.contains("<h1>Tenants</h1>"),
+        "the list page's content: {html}"
+    );
+    assert!(enabled(&app, &w.t.a2).await);
+}
+
+#[tokio::test]
 async fn the_page_needs_the_sessions_csrf_token() {
     let app = spawn_app().await;
     let w = world(&app).await;

@@ -425,7 +425,9 @@ enum Plan {
 }
 
 /// The single operation's checks for `action` on `t`, in its order, without
-/// writing: its refusal as the error, or whether there is anything to change.
+/// writing: its refusal as the error, or whether there is anything to change. Only
+/// the rule that the root keeps an Owner who can log in is left to the apply: it
+/// reads the root Owners' homes locked.
 async fn plan(
     conn: &mut AsyncPgConnection,
     p: &Principal,
