@@ -35,6 +35,36 @@
     }
   });
 
+  // A form posted into the page's main area (the Tenants list's bulk bar) shows its
+  // refusal (422: the list again with the bar's messages) as it would without htmx.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var d = event.detail;
+    if (d && d.target && d.target.id === "main" && d.xhr && d.xhr.status === 422) {
+      d.shouldSwap = true;
+      d.isError = false;
+    }
+  });
+
+  // ---- Tenants list: "select all on this page" --------------------------------
+  // Only with JavaScript (the checkbox stays hidden without it): it ticks or clears
+  // every row's checkbox of the bulk bar.
+  function revealScripted(root) {
+    (root || document).querySelectorAll("[data-needs-js][hidden]").forEach(function (el) {
+      el.hidden = false;
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { revealScripted(document); });
+  document.addEventListener("htmx:afterSwap", function (event) {
+    revealScripted(event.detail && event.detail.target);
+  });
+  document.addEventListener("change", function (event) {
+    var all = event.target;
+    if (!all || all.id !== "bulk-select-page") return;
+    document.querySelectorAll("input[type=checkbox][name=ids][form=tenant-bulk]").forEach(function (box) {
+      box.checked = all.checked;
+    });
+  });
+
   document.addEventListener("htmx:afterSwap", function (event) {
     var target = event.detail && event.detail.target;
     if (!target) return;

@@ -34,6 +34,10 @@ STATE_REFUSALS = (
     "Choose a tenant role from the list.",
     "Only an Owner of the root tenant may lower a cap in use",
     "This tenant has sub-tenants: move or delete them before turning this off.",
+    # A bulk move's destination that does not exist (or is out of sight), and a bulk
+    # filter that matches more tenants than one action takes.
+    "There is no tenant ",
+    "Narrow the filter, or select fewer tenants.",
 )
 
 

@@ -1193,6 +1193,8 @@ fn api_rule_for(method: &str, path: &str) -> Option<(ApiRule, Option<Value>)> {
         ("GET", "/api/v1/openapi.json") => (Public, None),
         ("GET", "/api/v1/tenants") => (Token, None),
         ("POST", "/api/v1/tenants/batch") => (Token, Some(json!({"operations": []}))),
+        // Nothing selected: 422 after authorization; each tenant's right is bulk.rs's.
+        ("POST", "/api/v1/tenants/bulk") => (Token, Some(json!({"ids": [], "action": "disable"}))),
         ("POST", "/api/v1/tenants") => (
             CreateUnder,
             Some(json!({"parent_id": 0, "name": "", "subdomain": "Bad_Sub"})),

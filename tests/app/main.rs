@@ -5,6 +5,7 @@ mod access;
 mod activity;
 mod api;
 mod availability;
+mod bulk;
 mod confirmations;
 mod context;
 mod csrf;

@@ -530,9 +530,15 @@ for _suite in sorted(Path(__file__).parent.glob("suite_*.py")):
 # --------------------------------------------------------------------------- #
 
 
+def selected_tests() -> list:
+    """The tests whose name contains one of the command line's arguments (all without any)."""
+    wanted = sys.argv[1:]
+    return [t for t in TESTS if not wanted or any(w in t.__name__ for w in wanted)]
+
+
 def run_tests(driver: "WebDriver", server: Server) -> tuple[int, int]:
     passed = failed = 0
-    for test in TESTS:
+    for test in selected_tests():
         name = test.__name__
         try:
             driver.get(server.base_url + "/login")
@@ -576,11 +582,11 @@ def main() -> int:
             server.start()
         except SetupError as exc:
             print(f"FAIL setup: {exc}", flush=True)
-            failed = len(TESTS)
+            failed = len(selected_tests())
         except Exception as exc:  # noqa: BLE001  (e.g. the driver cannot start the browser)
             print(f"FAIL setup: {type(exc).__name__}: {exc}", flush=True)
             traceback.print_exc()
-            failed = len(TESTS)
+            failed = len(selected_tests())
         else:
             passed, failed = run_tests(driver, server)
         if failed and SERVER_LOG.exists():

@@ -8,6 +8,7 @@
 //! `authz::visible_tenant`: what answers an invisible one is the surface's contract
 //! (404, or a field error in a form), not the operation's.
 
+pub mod bulk;
 pub mod custom_domain;
 pub mod filter;
 pub mod tree;

@@ -6,6 +6,7 @@
 
 pub mod activity;
 pub mod batch;
+pub mod bulk;
 pub mod idempotency;
 pub mod openapi;
 pub mod tenants;
@@ -30,6 +31,7 @@ pub fn routes() -> Vec<Route> {
         tenants::routes(),
         activity::routes(),
         batch::routes(),
+        bulk::routes(),
         openapi::routes(),
     ]
     .into_iter()

@@ -3,6 +3,7 @@
 
 use super::activity::{ActivityChange, ActivityEvent, ActivityEventPage};
 use super::batch::{BatchRequest, BatchResponse, BatchResult, Operation};
+use super::bulk::{BulkFilter, BulkItem, BulkOutcome, BulkRequest, BulkResponse, BulkScope};
 use super::tenants::{
     ApproveDomain, CreateTenant, MoveTenant, TenantJson, TenantPage, UpdateTenant,
 };
@@ -42,11 +43,13 @@ pub fn routes() -> Vec<Route> {
         super::tenants::approve_domain,
         super::activity::list,
         super::batch::batch,
+        super::bulk::bulk,
     ),
     components(schemas(
         TenantJson, TenantPage, CreateTenant, UpdateTenant, MoveTenant, BatchRequest,
         Operation, BatchResult, BatchResponse, ProblemDocument, Blocker, DomainStatus,
-        ApproveDomain, ActivityEvent, ActivityEventPage, ActivityChange
+        ApproveDomain, ActivityEvent, ActivityEventPage, ActivityChange, BulkRequest, BulkFilter,
+        BulkScope, BulkResponse, BulkItem, BulkOutcome
     )),
     modifiers(&Security, &Problems),
     tags((name = "tenants", description = "The tenant tree"))
@@ -214,7 +217,27 @@ fn body_constraints() -> Vec<(&'static str, Value)> {
             json!({"minItems": 1, "maxItems": super::batch::MAX_OPERATIONS}),
         ),
         ("labels", labels_constraints()),
+        (
+            "ids",
+            json!({
+                "minItems": 1,
+                "maxItems": crate::services::tenants::bulk::MAX_SELECTION,
+                "items": {"type": "integer", "format": "int64", "minimum": 1, "maximum": i64::MAX},
+            }),
+        ),
+        ("label", label_constraints()),
+        ("q", json!({"maxLength": 100})),
+        ("parent", id_constraints()),
+        ("within", id_constraints()),
     ]
+}
+
+/// One label, in its exact form (`label::parse_exact`).
+fn label_constraints() -> Value {
+    json!({
+        "pattern": crate::domain::label::PATTERN,
+        "maxLength": crate::domain::label::MAX_LEN,
+    })
 }
 
 /// Request body schemas (the API's answers are described as they are).
@@ -227,6 +250,12 @@ const REQUEST_SCHEMAS: &[&str] = &[
     "UpdateOperation",
     "MoveOperation",
     "DeleteOperation",
+    "BulkDisable",
+    "BulkEnable",
+    "BulkMove",
+    "BulkAddLabel",
+    "BulkRemoveLabel",
+    "BulkFilter",
 ];
 
 /// Schema names as a generated client shows them: `utoipa`'s name, the name given
@@ -239,6 +268,15 @@ const OPERATIONS: &[&str] = &[
     "UpdateOperation",
     "MoveOperation",
     "DeleteOperation",
+];
+
+/// The bulk actions, in `BulkRequest`'s order, each a named schema.
+const BULK_ACTIONS: &[&str] = &[
+    "BulkDisable",
+    "BulkEnable",
+    "BulkMove",
+    "BulkAddLabel",
+    "BulkRemoveLabel",
 ];
 
 /// The OpenAPI document as served: `ApiDoc` with readable schema names and every
@@ -275,12 +313,24 @@ pub fn document_json() -> Value {
 /// client would call them `OperationType0` …), each refusing unknown fields as the
 /// server does.
 fn name_operations(doc: &mut Value) {
+    name_variants(doc, "Operation", OPERATIONS);
+    name_variants(doc, "BulkRequest", BULK_ACTIONS);
+    // Each bulk action takes `ids` or `filter`, exactly one of them.
+    for name in BULK_ACTIONS {
+        doc["components"]["schemas"][*name]["oneOf"] =
+            json!([{"required": ["ids"]}, {"required": ["filter"]}]);
+    }
+}
+
+/// The variants of the tagged enum `schema` become the named schemas `names`, each
+/// refusing unknown fields as the server does.
+fn name_variants(doc: &mut Value, schema: &str, names: &[&str]) {
     let schemas = &mut doc["components"]["schemas"];
-    let Some(variants) = schemas["Operation"]["oneOf"].as_array_mut() else {
+    let Some(variants) = schemas[schema]["oneOf"].as_array_mut() else {
         return;
     };
     let mut named = Vec::new();
-    for (variant, name) in variants.iter_mut().zip(OPERATIONS) {
+    for (variant, name) in variants.iter_mut().zip(names) {
         let mut schema = std::mem::replace(
             variant,
             json!({"$ref": format!("#/components/schemas/{name}")}),
@@ -329,10 +379,7 @@ fn constrain_parameters(doc: &mut Value) {
             for param in params {
                 let constraints = match param["name"].as_str() {
                     Some("id" | "parent" | "subtree" | "within") => id_constraints(),
-                    Some("label") => json!({
-                        "pattern": crate::domain::label::PATTERN,
-                        "maxLength": crate::domain::label::MAX_LEN,
-                    }),
+                    Some("label") => label_constraints(),
                     // The tenants list's; the activity list states its own.
                     Some("cursor") if param["schema"]["pattern"].is_null() => {
                         json!({"pattern": cursor_pattern()})
@@ -530,6 +577,42 @@ mod tests {
         );
         let show = &doc["paths"]["/api/v1/tenants/{id}"]["get"]["parameters"][0];
         assert_eq!(show["schema"]["minimum"], 1);
+    }
+
+    /// Each bulk action is a named schema that says what the server refuses: exactly
+    /// one of `ids` and `filter`, the action's own required field, no other field.
+    #[test]
+    fn the_bulk_actions_state_their_constraints() {
+        let doc = document_json();
+        let schemas = &doc["components"]["schemas"];
+        for name in BULK_ACTIONS {
+            let s = &schemas[*name];
+            assert_eq!(s["additionalProperties"], false, "{name}");
+            assert_eq!(
+                s["oneOf"],
+                json!([{"required": ["ids"]}, {"required": ["filter"]}]),
+                "{name}"
+            );
+            let ids = &s["properties"]["ids"];
+            assert_eq!(
+                (ids["minItems"].as_u64(), ids["maxItems"].as_u64()),
+                (Some(1), Some(1000))
+            );
+            assert_eq!(ids["items"]["minimum"], 1);
+        }
+        let required = |name: &str| schemas[name]["required"].as_array().unwrap().clone();
+        assert!(required("BulkMove").contains(&json!("parent_id")));
+        assert!(required("BulkAddLabel").contains(&json!("label")));
+        assert_eq!(
+            schemas["BulkRemoveLabel"]["properties"]["label"]["pattern"],
+            crate::domain::label::PATTERN
+        );
+        let filter = &schemas["BulkFilter"];
+        assert_eq!(filter["additionalProperties"], false);
+        assert_eq!(filter["properties"]["q"]["maxLength"], 100);
+        assert_eq!(filter["properties"]["within"]["minimum"], 1);
+        assert_eq!(filter["properties"]["label"]["maxLength"], 64);
+        assert!(schemas.get("BulkRequest").is_some());
     }
 
     /// A PATCH may leave any field out, but only `custom_domain` may be `null` (the

@@ -5,6 +5,7 @@ use crate::db::models::tenant::{ListQuery, SortKey, COUNT_CAP};
 use crate::db::models::{Tenant, TenantListRow};
 use crate::domain::{Feature, Level};
 use crate::error::{AppError, FieldErrors};
+use crate::services::tenants::bulk::ActionKind;
 use crate::services::tenants::filter::{self, FilterSpec, FilterText};
 use crate::web::page::{render_status, wants_fragment, PageCtx};
 use crate::web::AppState;
@@ -16,19 +17,47 @@ use diesel_async::AsyncPgConnection;
 pub const PER_PAGE_DEFAULT: i64 = 50;
 pub const PER_PAGE_MAX: i64 = 200;
 
-#[derive(serde::Deserialize, Default, Debug)]
+#[derive(serde::Deserialize, Default, Debug, Clone)]
 #[serde(default)]
 pub struct ListParams {
-    q: String,
-    status: String,
-    kind: String,
-    parent: String,
-    within: String,
-    label: String,
-    sort: String,
-    dir: String,
-    page: String,
-    per_page: String,
+    pub(super) q: String,
+    pub(super) status: String,
+    pub(super) kind: String,
+    pub(super) parent: String,
+    pub(super) within: String,
+    pub(super) label: String,
+    pub(super) sort: String,
+    pub(super) dir: String,
+    pub(super) page: String,
+    pub(super) per_page: String,
+}
+
+/// The bulk bar of the Tenants page (`POST /tenants/bulk`) as last sent: the rows
+/// ticked, "all matching", the action's fields and their errors. Empty on a fresh
+/// page; kept when the bar's post is refused (422).
+#[derive(Clone, Debug, Default)]
+pub struct BulkBar {
+    pub selected: Vec<i64>,
+    pub all: bool,
+    pub action: String,
+    pub scope: String,
+    pub parent: String,
+    pub label: String,
+    pub errors: FieldErrors,
+}
+
+impl BulkBar {
+    pub fn is_selected(&self, id: &i64) -> bool {
+        self.selected.contains(id)
+    }
+
+    /// The actions offered, as (value, title).
+    pub fn actions(&self) -> Vec<(&'static str, &'static str)> {
+        ActionKind::ALL
+            .iter()
+            .map(|k| (k.as_str(), k.title()))
+            .collect()
+    }
 }
 
 pub struct Column {
@@ -65,6 +94,8 @@ pub struct TenantList {
     /// action routes decide each right again.
     pub actions: bool,
     pub csrf: String,
+    /// The bulk bar's state.
+    pub bulk: BulkBar,
 }
 
 impl TenantList {
@@ -249,6 +280,7 @@ pub async fn load_list(
         errors: FieldErrors::new(),
         actions: false,
         csrf: String::new(),
+        bulk: BulkBar::default(),
     })
 }
 
@@ -274,11 +306,12 @@ fn invalid_list(params: &ListParams, errors: FieldErrors, within_name: String) -
         errors,
         actions: false,
         csrf: String::new(),
+        bulk: BulkBar::default(),
     }
 }
 
 #[derive(Template)]
-#[template(path = "tenants/index.html")]
+#[template(path = "tenants/index.html", blocks = ["content"])]
 struct IndexPage {
     page: PageCtx,
     list: TenantList,
@@ -299,32 +332,49 @@ pub(super) async fn index(
 ) -> Result<HttpResponse, AppError> {
     authz::require(&user, &user.acting, Feature::Tenants, Level::Read)?;
     let mut conn = state.pool.get().await?;
+    list_page(&req, &user, &mut conn, &params, None).await
+}
+
+/// The Tenants page for `params`; with `bulk`, the bulk bar's refused post shown
+/// again (422, its input kept), whole or, for htmx, as the page's content.
+pub(super) async fn list_page(
+    req: &HttpRequest,
+    user: &CurrentUser,
+    conn: &mut AsyncPgConnection,
+    params: &ListParams,
+    bulk: Option<BulkBar>,
+) -> Result<HttpResponse, AppError> {
     let can_create =
-        user.acting.can_have_subtenants && authz::can_manage_children(&user, &user.acting);
-    let mut list = match selected(&mut conn, &user, &params).await? {
+        user.acting.can_have_subtenants && authz::can_manage_children(user, &user.acting);
+    let mut list = match selected(conn, user, params).await? {
         Ok(list) => list,
-        Err(errors) => invalid_list(&params, errors, user.acting.name.clone()),
+        Err(errors) => invalid_list(params, errors, user.acting.name.clone()),
     };
     list.actions = can_create;
     list.csrf = session_keys::csrf_token(&user.session.0);
+    let refused_bulk = bulk.is_some();
+    if let Some(bulk) = bulk {
+        list.bulk = bulk;
+    }
     // A filter that is not valid answers 422 with its messages; as a live-filter
     // fragment it answers 200, so that htmx shows them in place of the table.
-    let status = if list.errors.is_empty() || wants_fragment(&req) {
-        StatusCode::OK
-    } else {
+    let status = if refused_bulk || (!list.errors.is_empty() && !wants_fragment(req)) {
         StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
     };
-    if wants_fragment(&req) {
+    if wants_fragment(req) && !refused_bulk {
         return render_status(&TableFragment { list }, status);
     }
-    render_status(
-        &IndexPage {
-            page: PageCtx::new(&user, &mut conn, "tenants").await?,
-            list,
-            can_create,
-        },
-        status,
-    )
+    let page = IndexPage {
+        page: PageCtx::new(user, conn, "tenants").await?,
+        list,
+        can_create,
+    };
+    if wants_fragment(req) {
+        return render_status(&page.as_content(), status);
+    }
+    render_status(&page, status)
 }
 
 /// The list the parameters select, or the messages of the filter parameters that

@@ -3,6 +3,7 @@
 //! an invisible tenant, as for a missing one) and leaves every change to
 //! `services::tenants`, the same functions the API calls.
 
+mod bulk;
 mod delete;
 mod domain;
 mod form;
@@ -13,8 +14,8 @@ mod tree;
 
 pub use form::TenantForm;
 pub use list::{
-    list_query, load_list, Column, ListParams, TableFragment, TenantList, PER_PAGE_DEFAULT,
-    PER_PAGE_MAX,
+    list_query, load_list, BulkBar, Column, ListParams, TableFragment, TenantList,
+    PER_PAGE_DEFAULT, PER_PAGE_MAX,
 };
 pub use show::DomainView;
 pub use tree::Node;
@@ -37,6 +38,7 @@ pub fn routes() -> Vec<Route> {
         route!(GET "/tenants/tree" => tree::tree),
         route!(GET "/tenants/new" => form::new_form),
         route!(POST "/tenants/new" => form::create),
+        route!(POST "/tenants/bulk" => bulk::bulk),
         route!(GET "/tenants/{id}" => show::show),
         route!(POST "/tenants/{id}" => form::update),
         route!(GET "/tenants/{id}/children" => tree::children),

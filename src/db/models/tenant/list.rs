@@ -499,3 +499,70 @@ impl Tenant {
             .await
     }
 }
+
+/// Where "every tenant matching this filter" (a bulk action's selection) is looked
+/// for: exactly where one of the two lists looks, so the selection is what it shows.
+#[derive(Clone, Debug)]
+pub enum MatchScope {
+    /// As the Tenants page lists them: the descendants of this tenant (not itself),
+    /// in the page's default order (name, then id).
+    Below(Box<Tenant>),
+    /// As `GET /api/v1/tenants` lists them: every visible tenant (with `within`, the
+    /// descendants of that one), by id.
+    Visible { within: Option<i64> },
+}
+
+/// Every tenant a filter selects, up to `limit` ids.
+#[derive(Clone, Debug)]
+pub struct MatchQuery {
+    pub visibility: Visibility,
+    pub filter: TenantFilter,
+    pub scope: MatchScope,
+    pub limit: i64,
+}
+
+impl Tenant {
+    /// The ids of the tenants `q` selects, in its list's order, at most `q.limit`.
+    pub async fn matching_ids(
+        conn: &mut AsyncPgConnection,
+        q: &MatchQuery,
+    ) -> QueryResult<Vec<i64>> {
+        match &q.scope {
+            MatchScope::Below(within) => {
+                // `Tenant::list`'s filters, without its page and counts.
+                let below = q.visibility.below(within);
+                let mut query = tenants::table
+                    .filter(tenants::id.ne(within.id))
+                    .into_boxed();
+                if !within.is_root() {
+                    query = query.filter(in_subtrees(vec![within.id]));
+                }
+                if let Some(filter) = visible_filter(&below) {
+                    query = query.filter(filter);
+                }
+                filtered_by!(query, &q.filter)
+                    .order((lower(tenants::name).asc(), tenants::id.asc()))
+                    .select(tenants::id)
+                    .limit(q.limit)
+                    .load(conn)
+                    .await
+            }
+            MatchScope::Visible { within } => {
+                // `Tenant::api_page`'s filters, without its cursor.
+                let mut query = visible(with_path().into_boxed(), &q.visibility);
+                query = filtered_by!(query, &q.filter);
+                if let Some(w) = within {
+                    query = query
+                        .filter(tenant_paths::path.contains(vec![*w]))
+                        .filter(tenants::id.ne(*w));
+                }
+                query
+                    .order(tenants::id.asc())
+                    .limit(q.limit)
+                    .select(tenants::id)
+                    .load(conn)
+                    .await
+            }
+        }
+    }
+}

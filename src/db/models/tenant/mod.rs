@@ -11,7 +11,10 @@ mod tree;
 pub(crate) mod visibility;
 
 pub use edit::{NewChild, TenantFields};
-pub use list::{ApiListQuery, ListQuery, SortKey, TenantFilter, TenantListRow, COUNT_CAP};
+pub use list::{
+    ApiListQuery, ListQuery, MatchQuery, MatchScope, SortKey, TenantFilter, TenantListRow,
+    COUNT_CAP,
+};
 pub use subtree::SubtreeCounts;
 pub use visibility::Visibility;
 

@@ -44,6 +44,18 @@ impl Tenant {
             .await
     }
 
+    /// The tenant `id` and every tenant below it, top-down (by depth, then id), as
+    /// they are now: what [`Tenant::lock_subtree`] would lock, read without locking
+    /// (a preview of a subtree change).
+    pub async fn subtree(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Vec<Tenant>> {
+        with_path()
+            .filter(tenant_paths::path.contains(vec![id]))
+            .order((array_length(tenant_paths::path, 1).asc(), tenants::id.asc()))
+            .select(Tenant::as_select())
+            .load(conn)
+            .await
+    }
+
     /// Locks these tenants FOR KEY SHARE, top-down (by depth, then id): nobody can
     /// move or delete them (or lock them FOR UPDATE) until the transaction ends,
     /// while edits of counters and creates under them go on.

@@ -1,0 +1,384 @@
+//! `POST /tenants/bulk`, the Tenants list's bulk bar: the ticked rows (`ids`) or
+//! every tenant matching the list's filter (`all=yes`), and one action. Without
+//! `confirm=yes` it answers a preview of each tenant's outcome with a confirmation
+//! form carrying the same fields; with it, it applies and shows each tenant's
+//! result. Input it cannot use shows the list again with the bar's messages (422).
+//! The work is `services::tenants::bulk`, as for `POST /api/v1/tenants/bulk`.
+//!
+//! The bar's own fields are `action`, `scope`, `parent` (the new parent's id) and
+//! `label`; the list's filter travels as `q`, `status`, `kind`, `within`,
+//! `filter_parent` and `filter_label` (the filter's `parent` and `label` would
+//! collide with the action's), with `sort`, `dir`, `page` and `per_page`.
+
+use super::list::{list_page, BulkBar, ListParams};
+use crate::auth::{authz, CurrentUser};
+use crate::domain::{Feature, Level};
+use crate::error::{AppError, FieldErrors};
+use crate::services::tenants::bulk::{
+    self as service, ActionRequest, Counts, ItemOutcome, Listed, Outcome, Selection,
+};
+use crate::services::tenants::{parse_filter, FilterText};
+use crate::web::actor;
+use crate::web::page::{render, wants_fragment, PageCtx};
+use crate::web::AppState;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+
+/// The bar's form as posted (the rows' checkboxes are `ids`, repeated).
+#[derive(Clone, Debug, Default)]
+struct BulkForm {
+    ids: Vec<String>,
+    all: bool,
+    confirm: bool,
+    action: String,
+    scope: String,
+    parent: String,
+    label: String,
+    /// The list's parameters, `filter_parent` and `filter_label` as `parent` and `label`.
+    list: ListParams,
+}
+
+impl BulkForm {
+    /// The fields of a urlencoded body; an unreadable body is an empty form.
+    fn parse(body: &[u8]) -> Self {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).unwrap_or_default();
+        let mut form = BulkForm::default();
+        for (key, value) in pairs {
+            match key.as_str() {
+                "ids" => form.ids.push(value),
+                "all" => form.all = value == "yes",
+                "confirm" => form.confirm = value == "yes",
+                "action" => form.action = value,
+                "scope" => form.scope = value,
+                "parent" => form.parent = value,
+                "label" => form.label = value,
+                "q" => form.list.q = value,
+                "status" => form.list.status = value,
+                "kind" => form.list.kind = value,
+                "within" => form.list.within = value,
+                "filter_parent" => form.list.parent = value,
+                "filter_label" => form.list.label = value,
+                "sort" => form.list.sort = value,
+                "dir" => form.list.dir = value,
+                "page" => form.list.page = value,
+                "per_page" => form.list.per_page = value,
+                _ => {}
+            }
+        }
+        form
+    }
+
+    fn filter_text(&self) -> FilterText<'_> {
+        FilterText {
+            q: &self.list.q,
+            status: &self.list.status,
+            kind: &self.list.kind,
+            parent: &self.list.parent,
+            within: &self.list.within,
+            label: &self.list.label,
+        }
+    }
+
+    /// The Tenants list with this form's filter, sort and page.
+    fn list_href(&self) -> String {
+        let l = &self.list;
+        let params: Vec<(&str, &str)> = [
+            ("q", &l.q),
+            ("status", &l.status),
+            ("kind", &l.kind),
+            ("parent", &l.parent),
+            ("within", &l.within),
+            ("label", &l.label),
+            ("sort", &l.sort),
+            ("dir", &l.dir),
+            ("page", &l.page),
+            ("per_page", &l.per_page),
+        ]
+        .into_iter()
+        .filter(|(_, v)| !v.trim().is_empty())
+        .map(|(k, v)| (k, v.as_str()))
+        .collect();
+        match serde_urlencoded::to_string(params) {
+            Ok(query) if !query.is_empty() => format!("/tenants?{query}"),
+            _ => "/tenants".into(),
+        }
+    }
+
+    /// Every field but the CSRF token and `confirm`, for the confirmation to repeat.
+    fn hidden(&self) -> Vec<(&'static str, String)> {
+        let mut out: Vec<(&'static str, String)> =
+            self.ids.iter().map(|id| ("ids", id.clone())).collect();
+        if self.all {
+            out.push(("all", "yes".into()));
+        }
+        let l = &self.list;
+        for (name, value) in [
+            ("action", &self.action),
+            ("scope", &self.scope),
+            ("parent", &self.parent),
+            ("label", &self.label),
+            ("q", &l.q),
+            ("status", &l.status),
+            ("kind", &l.kind),
+            ("within", &l.within),
+            ("filter_parent", &l.parent),
+            ("filter_label", &l.label),
+            ("sort", &l.sort),
+            ("dir", &l.dir),
+            ("page", &l.page),
+            ("per_page", &l.per_page),
+        ] {
+            if !value.is_empty() {
+                out.push((name, value.clone()));
+            }
+        }
+        out
+    }
+
+    /// The bar as sent, with these errors, to show again.
+    fn bar(&self, errors: FieldErrors) -> BulkBar {
+        BulkBar {
+            selected: self
+                .ids
+                .iter()
+                .filter_map(|id| id.trim().parse().ok())
+                .collect(),
+            all: self.all,
+            action: self.action.clone(),
+            scope: self.scope.clone(),
+            parent: self.parent.clone(),
+            label: self.label.clone(),
+            errors,
+        }
+    }
+
+    /// The selection, or its field errors (`ids`, `filter`).
+    fn selection(
+        &self,
+        acting: &crate::db::models::Tenant,
+        errors: &mut FieldErrors,
+    ) -> Option<Selection> {
+        if self.all {
+            return match parse_filter(self.filter_text()) {
+                Ok(spec) => Some(Selection::Matching(
+                    spec,
+                    Listed::Page(Box::new(acting.clone())),
+                )),
+                Err(e) => {
+                    errors.insert("filter", filter_message(e));
+                    None
+                }
+            };
+        }
+        let mut ids = Vec::with_capacity(self.ids.len());
+        for raw in &self.ids {
+            match raw.trim().parse::<i64>() {
+                Ok(id) => ids.push(id),
+                Err(_) => {
+                    errors.insert("ids", format!("“{raw}” is not a tenant id."));
+                    return None;
+                }
+            }
+        }
+        if ids.is_empty() {
+            errors.insert("ids", service::NOTHING_SELECTED.into());
+            return None;
+        }
+        Some(Selection::Ids(ids))
+    }
+}
+
+/// The messages of a filter that cannot be applied, as one.
+fn filter_message(errors: FieldErrors) -> String {
+    let messages: Vec<String> = errors.into_values().collect();
+    format!("This filter cannot be applied: {}", messages.join(" "))
+}
+
+/// The page's names for the service's fields: the new parent is `parent`, and
+/// whatever is wrong with the list's filter is the `filter`'s.
+fn page_errors(errors: FieldErrors) -> FieldErrors {
+    let mut out = FieldErrors::new();
+    let mut filter = FieldErrors::new();
+    for (field, message) in errors {
+        match field {
+            "action" | "scope" | "label" | "ids" | "filter" => {
+                out.insert(field, message);
+            }
+            "parent_id" => {
+                out.insert("parent", message);
+            }
+            other => {
+                filter.insert(other, message);
+            }
+        }
+    }
+    if !filter.is_empty() {
+        out.insert("filter", filter_message(filter));
+    }
+    out
+}
+
+/// One row of the preview or the result.
+struct ItemView {
+    id: i64,
+    name: Option<String>,
+    subdomain: Option<String>,
+    outcome: &'static str,
+    /// The outcome in words: "will change", "not allowed: …", "changed", …
+    text: String,
+}
+
+impl ItemView {
+    fn new(item: ItemOutcome, applied: bool) -> Self {
+        let word = match (item.outcome, applied) {
+            (Outcome::Changed, false) => "will change",
+            (Outcome::Unchanged, false) => "no change",
+            (Outcome::Refused, false) => "not allowed",
+            (o, true) => o.as_str(),
+        };
+        ItemView {
+            id: item.id,
+            name: item.tenant.as_ref().map(|t| t.name.clone()),
+            subdomain: item.tenant.map(|t| t.subdomain),
+            outcome: item.outcome.as_str(),
+            text: match item.message {
+                Some(m) => format!("{word}: {m}"),
+                None => word.to_string(),
+            },
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "tenants/bulk.html", blocks = ["content"])]
+struct BulkPage {
+    page: PageCtx,
+    applied: bool,
+    /// The action in words.
+    action: String,
+    /// Whether it disables or moves (the confirm button says so in red).
+    destructive: bool,
+    all: bool,
+    counts: Counts,
+    items: Vec<ItemView>,
+    hidden: Vec<(&'static str, String)>,
+    back: String,
+}
+
+pub(super) async fn bulk(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    // As the list itself; each tenant's own right is decided per row.
+    authz::require(&user, &user.acting, Feature::Tenants, Level::Read)?;
+    let form = BulkForm::parse(&body);
+    let mut conn = state.pool.get().await?;
+    let request = ActionRequest {
+        action: &form.action,
+        scope: &form.scope,
+        parent_id: &form.parent,
+        label: &form.label,
+    };
+    let mut errors = FieldErrors::new();
+    let action = match service::parse_action(&mut conn, &user, request).await? {
+        Ok(action) => Some(action),
+        Err(e) => {
+            errors.extend(page_errors(e));
+            None
+        }
+    };
+    let selection = form.selection(&user.acting, &mut errors);
+    let (Some(action), Some(selection)) = (action, selection) else {
+        let bar = form.bar(errors);
+        return list_page(&req, &user, &mut conn, &form.list, Some(bar)).await;
+    };
+    let hosts = state.settings.console_hosts();
+    let actor = actor(&user, &req);
+    let items = match service::bulk(
+        &mut conn,
+        &user,
+        &actor,
+        &hosts,
+        selection,
+        &action,
+        form.confirm,
+    )
+    .await
+    {
+        Ok(items) => items,
+        Err(AppError::Validation(e)) => {
+            let bar = form.bar(page_errors(e));
+            return list_page(&req, &user, &mut conn, &form.list, Some(bar)).await;
+        }
+        Err(e) => return Err(e),
+    };
+    let view = BulkPage {
+        page: PageCtx::new(&user, &mut conn, "tenants").await?,
+        applied: form.confirm,
+        action: action.describe(),
+        destructive: matches!(
+            action.kind(),
+            service::ActionKind::Disable | service::ActionKind::Move
+        ),
+        all: form.all,
+        counts: Counts::of(&items),
+        items: items
+            .into_iter()
+            .map(|i| ItemView::new(i, form.confirm))
+            .collect(),
+        hidden: form.hidden(),
+        back: form.list_href(),
+    };
+    if wants_fragment(&req) {
+        render(&view.as_content())
+    } else {
+        render(&view)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_form_reads_repeated_ids_and_keeps_the_filter_apart() {
+        let form = BulkForm::parse(
+            b"ids=3&ids=5&action=move&parent=9&label=x&filter_parent=2&filter_label=tier%3Agold&q=acme&all=yes&confirm=yes&csrf_token=t",
+        );
+        assert_eq!(form.ids, ["3", "5"]);
+        assert!(form.all && form.confirm);
+        assert_eq!((form.parent.as_str(), form.label.as_str()), ("9", "x"));
+        assert_eq!(
+            (form.list.parent.as_str(), form.list.label.as_str()),
+            ("2", "tier:gold")
+        );
+        assert_eq!(
+            form.list_href(),
+            "/tenants?q=acme&parent=2&label=tier%3Agold"
+        );
+        let hidden = form.hidden();
+        assert!(hidden.contains(&("filter_label", "tier:gold".into())));
+        assert!(hidden.contains(&("parent", "9".into())));
+        assert!(!hidden
+            .iter()
+            .any(|(k, _)| *k == "confirm" || *k == "csrf_token"));
+        assert!(!BulkForm::parse(b"confirm=no").confirm);
+        assert!(BulkForm::parse(b"\xff=%%").ids.is_empty());
+    }
+
+    #[test]
+    fn the_services_fields_get_the_pages_names() {
+        let errors = FieldErrors::from([
+            ("parent_id", "There is no tenant 9.".to_string()),
+            ("within", "There is no tenant 4.".to_string()),
+            ("action", "Choose an action.".to_string()),
+        ]);
+        let page = page_errors(errors);
+        assert_eq!(page["parent"], "There is no tenant 9.");
+        assert_eq!(page["action"], "Choose an action.");
+        assert!(page["filter"].contains("There is no tenant 4."));
+        assert_eq!(page.len(), 3);
+    }
+}

@@ -1,0 +1,924 @@
+//! Bulk actions on the Tenants list (issue #11, item 2): the bulk bar's
+//! `POST /tenants/bulk` (preview, confirm, per-row result) and
+//! `POST /api/v1/tenants/bulk` (`dry_run`, per-item outcomes): previews write
+//! nothing, applies change and audit each tenant as the single operation would,
+//! refusals come per row with the single operation's words, invisible ids read
+//! like missing ones, "all matching" selects what the list shows, at most 1,000.
+
+use crate::api::{token_for, Api};
+use crate::helpers::*;
+use serde_json::{json, Value};
+use tenantry::db::models::tenant::{NewChild, TenantFields};
+use tenantry::db::models::{Tenant, User};
+use tenantry::domain::{GrantRole, Scope};
+
+const FORBIDDEN: &str = "You may see this, but not change it.";
+const NOT_FOUND: &str = "Not found: there is no such tenant, or you may not see it.";
+const CYCLE: &str = "A tenant cannot be moved under itself or one of its sub-tenants.";
+
+/// The partner tree, and: `acme\alice` Administrator over acme's subtree (manages
+/// sub-tenants); `a1\bob` Owner over the root's whole tree (alice does not dominate
+/// him); `acme\vera` Viewer over acme's subtree.
+struct World {
+    t: PartnerTree,
+    alice: User,
+    vera: User,
+}
+
+async fn world(app: &TestApp) -> World {
+    let t = partner_tree(app).await;
+    let alice = app.user(&t.acme, "alice").await;
+    app.grant(
+        &alice,
+        &t.acme,
+        GrantRole::Administrator,
+        Scope::Subtree,
+        true,
+    )
+    .await;
+    let bob = app.user(&t.a1, "bob").await;
+    app.grant(&bob, &app.root, GrantRole::Owner, Scope::Subtree, true)
+        .await;
+    let vera = app.user(&t.acme, "vera").await;
+    app.grant(&vera, &t.acme, GrantRole::Viewer, Scope::Subtree, false)
+        .await;
+    World { t, alice, vera }
+}
+
+/// Posts the bulk bar as `browser`: (status, page).
+async fn bar(browser: &TestApp, fields: &[(&str, &str)]) -> (u16, String) {
+    let r = browser.post_form("/tenants/bulk", fields).await;
+    let status = status(&r);
+    (status, r.text().await.unwrap())
+}
+
+/// The rows of a preview or result page: (tenant id, outcome, the outcome's words).
+fn outcomes(html: &str) -> Vec<(i64, String, String)> {
+    let mut out = Vec::new();
+    let mut rest = html;
+    while let Some(at) = rest.find("<tr data-tenant-id=\"") {
+        rest = &rest[at + 20..];
+        let id: i64 = rest[..rest.find('"').unwrap()].parse().unwrap();
+        let Some(o) = rest.find("data-outcome=\"") else {
+            continue;
+        };
+        let outcome = &rest[o + 14..];
+        let outcome = outcome[..outcome.find('"').unwrap()].to_string();
+        let cell = rest.find("<td class=\"outcome").unwrap();
+        let text = &rest[cell..];
+        let text = &text[text.find('>').unwrap() + 1..];
+        let text = text[..text.find("</td>").unwrap()]
+            .replace("&#92;", "\\")
+            .replace("&#39;", "'");
+        out.push((id, outcome, text));
+    }
+    out
+}
+
+/// The ids of the rows a Tenants page lists, in order.
+fn listed(html: &str) -> Vec<i64> {
+    html.match_indices("<tr data-tenant-id=\"")
+        .map(|(at, m)| {
+            let rest = &html[at + m.len()..];
+            rest[..rest.find('"').unwrap()].parse().unwrap()
+        })
+        .collect()
+}
+
+async fn count(app: &TestApp, sql: &str) -> i64 {
+    db(app).await.query_one(sql, &[]).await.unwrap().get(0)
+}
+
+async fn audits(app: &TestApp, action: &str) -> i64 {
+    count(
+        app,
+        &format!("SELECT count(*) FROM audit_events WHERE action = '{action}'"),
+    )
+    .await
+}
+
+async fn labels(app: &TestApp, t: &Tenant) -> Vec<String> {
+    t.labels(&mut *app.conn().await).await.unwrap()
+}
+
+async fn enabled(app: &TestApp, t: &Tenant) -> bool {
+    app.reload(t).await.unwrap().enabled
+}
+
+#[tokio::test]
+async fn a_preview_writes_nothing_and_the_confirmed_apply_changes_and_audits_each() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    app.login_admin().await;
+    let (a2, g1) = (w.t.a2.id.to_string(), w.t.g1.id.to_string());
+    let fields = [
+        ("ids", a2.as_str()),
+        ("ids", g1.as_str()),
+        ("action", "disable"),
+    ];
+
+    let (code, html) = bar(&app, &fields).await;
+    assert_eq!(code, 200, "{html}");
+    assert!(html.contains("Preview: Disable"), "{html}");
+    assert!(html.contains("<strong>2</strong> will change"), "{html}");
+    let rows = outcomes(&html);
+    assert_eq!(
+        rows,
+        [
+            (w.t.a2.id, "changed".into(), "will change".into()),
+            (w.t.g1.id, "changed".into(), "will change".into()),
+        ]
+    );
+    // The confirmation repeats the same fields, with confirm=yes.
+    for field in [
+        format!(r#"name="ids" value="{a2}""#),
+        format!(r#"name="ids" value="{g1}""#),
+        r#"name="action" value="disable""#.to_string(),
+        r#"name="confirm" value="yes""#.to_string(),
+    ] {
+        assert!(html.contains(&field), "{field} in {html}");
+    }
+    assert!(enabled(&app, &w.t.a2).await && enabled(&app, &w.t.g1).await);
+    assert_eq!(audits(&app, "tenant.disable").await, 0);
+
+    let mut confirmed = fields.to_vec();
+    confirmed.push(("confirm", "yes"));
+    let (code, html) = bar(&app, &confirmed).await;
+    assert_eq!(code, 200, "{html}");
+    assert!(html.contains("<strong>2</strong> changed"), "{html}");
+    assert!(outcomes(&html)
+        .iter()
+        .all(|(_, o, t)| o == "changed" && t == "changed"));
+    assert!(!enabled(&app, &w.t.a2).await && !enabled(&app, &w.t.g1).await);
+    for t in [&w.t.a2, &w.t.g1] {
+        let sql = format!(
+            "SELECT count(*) FROM audit_events WHERE action = 'tenant.disable' AND tenant_id = {}",
+            t.id
+        );
+        assert_eq!(
+            count(&app, &sql).await,
+            1,
+            "one audit event for {}",
+            t.subdomain
+        );
+    }
+    // Again: already disabled, nothing to do and nothing audited.
+    let (_, html) = bar(&app, &confirmed).await;
+    assert!(
+        outcomes(&html).iter().all(|(_, o, _)| o == "unchanged"),
+        "{html}"
+    );
+    assert_eq!(audits(&app, "tenant.disable").await, 2);
+
+    // A subtree enable takes every tenant below, as the single enable does.
+    let acme = w.t.acme.id.to_string();
+    for t in [&w.t.a1, &w.t.a1x] {
+        let mut conn = app.conn().await;
+        Tenant::set_enabled(&mut conn, t.id, false).await.unwrap();
+    }
+    let (_, html) = bar(
+        &app,
+        &[
+            ("ids", acme.as_str()),
+            ("action", "enable"),
+            ("scope", "subtree"),
+            ("confirm", "yes"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        outcomes(&html),
+        [(w.t.acme.id, "changed".into(), "changed".into())]
+    );
+    for t in [&w.t.a1, &w.t.a1x, &w.t.a2] {
+        assert!(
+            enabled(&app, t).await,
+            "{} enabled with its subtree",
+            t.subdomain
+        );
+    }
+    assert!(!enabled(&app, &w.t.g1).await, "g1 was not selected");
+}
+
+#[tokio::test]
+async fn labels_are_added_and_removed_per_tenant_and_audited_as_edits() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    app.login_admin().await;
+    let (a1, a2) = (w.t.a1.id.to_string(), w.t.a2.id.to_string());
+    {
+        let mut conn = app.conn().await;
+        Tenant::set_labels(&mut conn, w.t.a2.id, &["tier:gold".into()])
+            .await
+            .unwrap();
+    }
+    let add = [
+        ("ids", a1.as_str()),
+        ("ids", a2.as_str()),
+        ("action", "add_label"),
+        ("label", " Tier:Gold "),
+    ];
+    let (_, html) = bar(&app, &add).await;
+    assert_eq!(
+        outcomes(&html),
+        [
+            (w.t.a1.id, "changed".into(), "will change".into()),
+            (w.t.a2.id, "unchanged".into(), "no change".into()),
+        ]
+    );
+    let mut confirmed = add.to_vec();
+    confirmed.push(("confirm", "yes"));
+    bar(&app, &confirmed).await;
+    assert_eq!(labels(&app, &w.t.a1).await, ["tier:gold"]);
+    assert_eq!(audits(&app, "tenant.update").await, 1);
+
+    let (_, html) = bar(
+        &app,
+        &[
+            ("ids", a2.as_str()),
+            ("action", "remove_label"),
+            ("label", "tier:gold"),
+            ("confirm", "yes"),
+        ],
+    )
+    .await;
+    assert_eq!(outcomes(&html)[0].1, "changed");
+    assert!(labels(&app, &w.t.a2).await.is_empty());
+    assert!(!labels(&app, &w.t.a1).await.is_empty());
+    assert_eq!(audits(&app, "tenant.update").await, 2);
+}
+
+#[tokio::test]
+async fn weaker_accounts_are_refused_per_row_and_change_nothing() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    let (a1, a2) = (w.t.a1.id.to_string(), w.t.a2.id.to_string());
+    let fields = [
+        ("ids", a1.as_str()),
+        ("ids", a2.as_str()),
+        ("action", "disable"),
+    ];
+
+    // A Viewer: every row refused with the single disable's 403 words, preview and apply.
+    let vera = browser_as(&app, "acme\\vera").await;
+    for confirm in ["no", "yes"] {
+        let mut f = fields.to_vec();
+        f.push(("confirm", confirm));
+        let (code, html) = bar(&vera, &f).await;
+        assert_eq!(code, 200, "{html}");
+        let rows = outcomes(&html);
+        assert_eq!(rows.len(), 2);
+        for (_, outcome, text) in rows {
+            assert_eq!(outcome, "refused");
+            assert!(text.ends_with(FORBIDDEN), "{text}");
+        }
+    }
+    let api = Api::new(&app, Some(&token_for(&app, &w.vera, false).await));
+    let (code, body) = api
+        .post(
+            "/api/v1/tenants/bulk",
+            json!({"ids": [w.t.a1.id, w.t.a2.id], "action": "move", "parent_id": w.t.acme.id}),
+        )
+        .await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(body["refused"], 2, "{body}");
+    assert_eq!(body["items"][0]["message"], FORBIDDEN);
+
+    // An Administrator of acme who does not dominate a1's user bob (an Owner of the
+    // root): a1 refused with the single disable's words, a2 changed.
+    let alice = browser_as(&app, "acme\\alice").await;
+    let mut f = fields.to_vec();
+    f.push(("confirm", "yes"));
+    let (_, html) = bar(&alice, &f).await;
+    let rows = outcomes(&html);
+    assert_eq!(rows[0].0, w.t.a1.id);
+    assert_eq!(rows[0].1, "refused");
+    assert!(
+        rows[0]
+            .2
+            .contains("Disabling it would lock out a1\\bob, whom you may not change"),
+        "{rows:?}"
+    );
+    assert_eq!((rows[1].0, rows[1].1.as_str()), (w.t.a2.id, "changed"));
+    assert!(enabled(&app, &w.t.a1).await);
+    assert!(!enabled(&app, &w.t.a2).await);
+    assert_eq!(audits(&app, "tenant.disable").await, 1);
+    let _ = w.alice;
+}
+
+#[tokio::test]
+async fn ids_one_may_not_see_read_exactly_like_ids_that_do_not_exist() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    let alice = browser_as(&app, "acme\\alice").await;
+    let (g1, a2) = (w.t.g1.id.to_string(), w.t.a2.id.to_string());
+    let fields = [
+        ("ids", g1.as_str()),
+        ("ids", "987654"),
+        ("ids", a2.as_str()),
+        ("ids", g1.as_str()),
+        ("action", "add_label"),
+        ("label", "vip"),
+    ];
+    let (_, html) = bar(&alice, &fields).await;
+    let rows = outcomes(&html);
+    // A repeated id counts once.
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    let refusal = format!("not allowed: {NOT_FOUND}");
+    assert_eq!(rows[0], (w.t.g1.id, "refused".into(), refusal.clone()));
+    assert_eq!(rows[1], (987654, "refused".into(), refusal));
+    assert_eq!(rows[2].1, "changed");
+    // Neither the name nor the subdomain of the invisible tenant shows.
+    assert!(!html.contains("g1"), "{html}");
+    assert!(html.contains(&format!("Tenant {}</td>", w.t.g1.id)));
+
+    let api = Api::new(&app, Some(&token_for(&app, &w.alice, false).await));
+    let (_, body) = api
+        .post(
+            "/api/v1/tenants/bulk",
+            json!({"ids": [w.t.g1.id, 987654], "action": "enable", "dry_run": true}),
+        )
+        .await;
+    let items = body["items"].as_array().unwrap();
+    for item in items {
+        assert_eq!(item["subdomain"], Value::Null);
+        assert_eq!(item["outcome"], "refused");
+        assert_eq!(item["message"], NOT_FOUND);
+    }
+    assert_eq!(items[0]["id"], w.t.g1.id);
+    assert_eq!(items[1]["id"], 987654);
+}
+
+#[tokio::test]
+async fn all_matching_selects_exactly_what_the_list_and_the_api_list_show() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    {
+        let mut conn = app.conn().await;
+        for t in [&w.t.a1, &w.t.a1x, &w.t.g1, &w.t.globex] {
+            Tenant::set_labels(&mut conn, t.id, &["tier:gold".into()])
+                .await
+                .unwrap();
+        }
+    }
+    // As alice, acme's Administrator: the list below acme, gold ones (a1, a1x).
+    let alice = browser_as(&app, "acme\\alice").await;
+    let shown = listed(&alice.get_html("/tenants?label=tier:gold").await);
+    assert_eq!(shown.len(), 2, "{shown:?}");
+    let (code, html) = bar(
+        &alice,
+        &[
+            ("all", "yes"),
+            ("filter_label", "tier:gold"),
+            ("action", "add_label"),
+            ("label", "region:eu"),
+        ],
+    )
+    .await;
+    assert_eq!(code, 200, "{html}");
+    assert!(html.contains("(all matching the filter)"), "{html}");
+    let previewed: Vec<i64> = outcomes(&html).iter().map(|r| r.0).collect();
+    assert_eq!(previewed, shown);
+    // The confirmation carries the filter, not ids.
+    assert!(html.contains(r#"name="all" value="yes""#), "{html}");
+    assert!(
+        html.contains(r#"name="filter_label" value="tier:gold""#),
+        "{html}"
+    );
+    assert!(!html.contains(r#"name="ids""#), "{html}");
+
+    // As the root administrator: `within` and `status` too, and the ticked rows are
+    // ignored when "all" is chosen.
+    app.login_admin().await;
+    let acme = w.t.acme.id.to_string();
+    let query = format!("/tenants?within={acme}&status=enabled&label=tier:gold");
+    let shown = listed(&app.get_html(&query).await);
+    let g1 = w.t.g1.id.to_string();
+    let (_, html) = bar(
+        &app,
+        &[
+            ("all", "yes"),
+            ("ids", g1.as_str()),
+            ("within", acme.as_str()),
+            ("status", "enabled"),
+            ("filter_label", "tier:gold"),
+            ("action", "add_label"),
+            ("label", "region:eu"),
+            ("confirm", "yes"),
+        ],
+    )
+    .await;
+    let applied: Vec<i64> = outcomes(&html).iter().map(|r| r.0).collect();
+    assert_eq!(applied, shown);
+    // Back to the list with its filter.
+    assert!(
+        html.contains(&format!(
+            r#"href="/tenants?status=enabled&#38;within={acme}&#38;label=tier%3Agold""#
+        )),
+        "{html}"
+    );
+    let eu = listed(&app.get_html("/tenants?label=region:eu").await);
+    let mut eu_sorted = eu.clone();
+    eu_sorted.sort();
+    let mut expected = shown.clone();
+    expected.sort();
+    assert_eq!(
+        eu_sorted, expected,
+        "exactly the matching tenants got the label"
+    );
+
+    // The API: the same filter selects what GET /api/v1/tenants lists, in its order.
+    let api = Api::new(&app, Some(&token_for(&app, &app.admin, false).await));
+    let (_, page) = api.get("/api/v1/tenants?label=tier:gold&limit=500").await;
+    let listed_ids: Vec<Value> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].clone())
+        .collect();
+    let (code, body) = api
+        .post(
+            "/api/v1/tenants/bulk",
+            json!({"filter": {"label": "tier:gold"}, "action": "disable", "dry_run": true}),
+        )
+        .await;
+    assert_eq!(code, 200, "{body}");
+    let selected: Vec<Value> = body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].clone())
+        .collect();
+    assert_eq!(selected, listed_ids);
+    assert_eq!(selected.len(), 4);
+}
+
+/// Adds `n` customers under `parent` directly in the database.
+async fn many(app: &TestApp, parent: &Tenant, n: usize) {
+    let fields: Vec<TenantFields> = (0..n)
+        .map(|i| TenantFields {
+            name: format!("Bulk {i:04}"),
+            subdomain: format!("bulk{i:04}"),
+            description: String::new(),
+            custom_domain: None,
+            can_have_subtenants: false,
+            enabled: true,
+            tenant_role_id: None,
+            labels: None,
+        })
+        .collect();
+    let children: Vec<NewChild> = fields
+        .iter()
+        .map(|f| NewChild {
+            parent,
+            tenant_role_id: parent.tenant_role_id,
+            fields: f,
+        })
+        .collect();
+    Tenant::insert_children(&mut *app.conn().await, &children)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn more_than_a_thousand_tenants_are_refused_whole() {
+    let app = spawn_app().await;
+    many(&app, &app.root, 1001).await;
+    app.login_admin().await;
+    let (code, html) = bar(
+        &app,
+        &[
+            ("all", "yes"),
+            ("q", "bulk"),
+            ("action", "disable"),
+            ("confirm", "yes"),
+        ],
+    )
+    .await;
+    assert_eq!(code, 422, "{html}");
+    assert!(
+        html.contains("This filter matches more than 1000 tenants")
+            && html.contains("Narrow the filter"),
+        "{html}"
+    );
+    // The list again, with the filter and the bar's input kept.
+    assert!(
+        html.contains(r#"id="bulk-all" name="all" type="checkbox" value="yes" checked"#),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"<option value="disable" selected>"#),
+        "{html}"
+    );
+    assert_eq!(
+        count(&app, "SELECT count(*) FROM tenants WHERE NOT enabled").await,
+        0
+    );
+
+    // A thousand is fine.
+    let (code, html) = bar(
+        &app,
+        &[
+            ("all", "yes"),
+            ("q", "bulk 0"),
+            ("action", "add_label"),
+            ("label", "x"),
+        ],
+    )
+    .await;
+    assert_eq!(code, 200, "{html}");
+    assert_eq!(outcomes(&html).len(), 1000);
+
+    let api = Api::new(&app, Some(&token_for(&app, &app.admin, false).await));
+    let (code, body) = api
+        .post(
+            "/api/v1/tenants/bulk",
+            json!({"filter": {"q": "bulk"}, "action": "disable"}),
+        )
+        .await;
+    assert_eq!(code, 422, "{body}");
+    assert!(body["errors"]["filter"]
+        .as_str()
+        .unwrap()
+        .contains("Narrow the filter"));
+    let ids: Vec<i64> = (1..=1001).collect();
+    let (code, body) = api
+        .post(
+            "/api/v1/tenants/bulk",
+            json!({"ids": ids, "action": "disable"}),
+        )
+        .await;
+    assert_eq!(code, 422, "{body}");
+    assert!(body["errors"]["ids"].is_string(), "{body}");
+    assert_eq!(
+        count(&app, "SELECT count(*) FROM tenants WHERE NOT enabled").await,
+        0
+    );
+}
+
+#[tokio::test]
+async fn moving_a_tenant_into_its_own_subtree_is_refused_for_that_row() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    app.login_admin().await;
+    let (acme, a2, a1) = (
+        w.t.acme.id.to_string(),
+        w.t.a2.id.to_string(),
+        w.t.a1.id.to_string(),
+    );
+    let fields = [
+        ("ids", acme.as_str()),
+        ("ids", a2.as_str()),
+        ("action", "move"),
+        ("parent", a1.as_str()),
+    ];
+    let (_, html) = bar(&app, &fields).await;
+    let rows = outcomes(&html);
+    assert_eq!(
+        rows[0],
+        (
+            w.t.acme.id,
+            "refused".into(),
+            format!("not allowed: {CYCLE}")
+        )
+    );
+    assert_eq!(rows[1].1, "changed");
+    assert_eq!(
+        app.reload(&w.t.a2).await.unwrap().parent_id,
+        Some(w.t.acme.id)
+    );
+    let mut confirmed = fields.to_vec();
+    confirmed.push(("confirm", "yes"));
+    let (_, html) = bar(&app, &confirmed).await;
+    let rows = outcomes(&html);
+    assert_eq!(
+        rows[0],
+        (w.t.acme.id, "refused".into(), format!("refused: {CYCLE}"))
+    );
+    assert_eq!(rows[1].1, "changed");
+    assert_eq!(
+        app.reload(&w.t.a2).await.unwrap().parent_id,
+        Some(w.t.a1.id)
+    );
+    assert_eq!(
+        app.reload(&w.t.acme).await.unwrap().parent_id,
+        Some(app.root.id)
+    );
+    assert_eq!(audits(&app, "tenant.move").await, 1);
+    // Under its parent already: nothing to do.
+    let (_, html) = bar(&app, &confirmed).await;
+    assert_eq!(outcomes(&html)[1].1, "unchanged");
+}
+
+/// A refused post: its fields, the field error's id and what it says.
+type Case<'a> = (Vec<(&'a str, &'a str)>, &'a str, &'a str);
+
+#[tokio::test]
+async fn bad_input_shows_the_list_again_with_messages_and_writes_nothing() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    let alice = browser_as(&app, "acme\\alice").await;
+    let a2 = w.t.a2.id.to_string();
+    let (g1, missing) = (w.t.g1.id.to_string(), "987654".to_string());
+    let events_before = count(&app, "SELECT count(*) FROM audit_events").await;
+    let no_g1 = format!("There is no tenant {g1}.");
+    let cases: Vec<Case> = vec![
+        (vec![("ids", &a2)], "action-error", "Choose an action."),
+        (
+            vec![("ids", &a2), ("action", "delete")],
+            "action-error",
+            "Choose disable",
+        ),
+        (
+            vec![("action", "disable")],
+            "ids-error",
+            "Select at least one tenant",
+        ),
+        (
+            vec![("ids", "x1"), ("action", "disable")],
+            "ids-error",
+            "is not a tenant id",
+        ),
+        (
+            vec![("ids", &a2), ("action", "disable"), ("scope", "all")],
+            "scope-error",
+            "Choose",
+        ),
+        (
+            vec![
+                ("ids", &a2),
+                ("action", "add_label"),
+                ("label", "not a label"),
+            ],
+            "label-error",
+            "is not a label",
+        ),
+        (
+            vec![("ids", &a2), ("action", "move")],
+            "parent-error",
+            "Enter the id of the new parent.",
+        ),
+        (
+            vec![("ids", &a2), ("action", "move"), ("parent", &missing)],
+            "parent-error",
+            "There is no tenant 987654.",
+        ),
+        (
+            vec![("all", "yes"), ("status", "off"), ("action", "disable")],
+            "filter-error",
+            "This filter cannot be applied",
+        ),
+        (
+            vec![("all", "yes"), ("within", &g1), ("action", "disable")],
+            "filter-error",
+            &no_g1,
+        ),
+    ];
+    for (fields, id, message) in &cases {
+        let mut f = fields.clone();
+        f.push(("confirm", "yes"));
+        let (code, html) = bar(&alice, &f).await;
+        assert_eq!(code, 422, "{fields:?}: {html}");
+        let error = field_error(&html, id.trim_end_matches("-error"))
+            .unwrap_or_else(|| panic!("{id} for {fields:?}: {html}"));
+        assert!(error.contains(message), "{fields:?}: {error}");
+        assert!(html.contains("id=\"bulk-errors\""), "{html}");
+    }
+    // An invisible destination is the same field error as a missing one.
+    let (_, invisible) = bar(&alice, &[("ids", &a2), ("action", "move"), ("parent", &g1)]).await;
+    assert_eq!(
+        field_error(&invisible, "parent").unwrap(),
+        format!("There is no tenant {g1}.")
+    );
+    // The input is kept: the ticked row, the action, the label typed.
+    let (_, html) = bar(
+        &alice,
+        &[
+            ("ids", &a2),
+            ("action", "add_label"),
+            ("label", "not a label"),
+        ],
+    )
+    .await;
+    assert!(
+        html.contains(&format!(r#"value="{a2}" form="tenant-bulk" checked"#)),
+        "{html}"
+    );
+    assert!(html.contains(r#"<option value="add_label" selected>"#));
+    assert!(html.contains(r#"value="not a label""#));
+    assert_eq!(
+        count(&app, "SELECT count(*) FROM audit_events").await,
+        events_before
+    );
+    assert!(enabled(&app, &w.t.a2).await);
+}
+
+#[tokio::test]
+async fn the_api_previews_with_dry_run_then_applies() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    let api = Api::new(&app, Some(&token_for(&app, &app.admin, false).await));
+    let body = |dry_run| json!({"ids": [w.t.a2.id, w.t.g1.id, w.t.a2.id], "action": "disable", "scope": "tenant", "dry_run": dry_run});
+    let (code, preview) = api.post("/api/v1/tenants/bulk", body(true)).await;
+    assert_eq!(code, 200, "{preview}");
+    assert_eq!(
+        preview,
+        json!({
+            "dry_run": true, "changed": 2, "unchanged": 0, "refused": 0,
+            "items": [
+                {"id": w.t.a2.id, "subdomain": "a2", "outcome": "changed", "message": null},
+                {"id": w.t.g1.id, "subdomain": "g1", "outcome": "changed", "message": null},
+            ],
+        })
+    );
+    assert!(enabled(&app, &w.t.a2).await);
+    assert_eq!(audits(&app, "tenant.disable").await, 0);
+
+    let (code, applied) = api.post("/api/v1/tenants/bulk", body(false)).await;
+    assert_eq!(code, 200, "{applied}");
+    assert_eq!(applied["dry_run"], false);
+    assert_eq!(applied["changed"], 2);
+    assert!(!enabled(&app, &w.t.a2).await && !enabled(&app, &w.t.g1).await);
+    assert_eq!(audits(&app, "tenant.disable").await, 2);
+    let (_, again) = api.post("/api/v1/tenants/bulk", body(false)).await;
+    assert_eq!(again["unchanged"], 2, "{again}");
+
+    // An idempotency key replays the answer without applying again.
+    let key_body = json!({"ids": [w.t.a2.id], "action": "enable"});
+    let send = || {
+        crate::api::send(
+            api.request(reqwest::Method::POST, "/api/v1/tenants/bulk")
+                .header("Idempotency-Key", "bulk-1")
+                .json(&key_body),
+        )
+    };
+    let (_, first) = send().await;
+    let (_, replay) = send().await;
+    assert_eq!(first, replay);
+    assert_eq!(first["changed"], 1);
+    assert_eq!(audits(&app, "tenant.enable").await, 1);
+
+    // Malformed bodies.
+    for (bad, code, problem) in [
+        (json!({"action": "disable"}), 400, "invalid-body"),
+        (
+            json!({"ids": [1], "filter": {}, "action": "disable"}),
+            400,
+            "invalid-body",
+        ),
+        (
+            json!({"ids": [1], "action": "explode"}),
+            400,
+            "invalid-body",
+        ),
+        (
+            json!({"ids": [1], "action": "disable", "label": "x"}),
+            400,
+            "unknown-field",
+        ),
+        (
+            json!({"ids": null, "action": "disable"}),
+            400,
+            "invalid-body",
+        ),
+        (
+            json!({"ids": [], "action": "disable"}),
+            422,
+            "validation-failed",
+        ),
+        (
+            json!({"ids": [0], "action": "disable"}),
+            422,
+            "validation-failed",
+        ),
+        (
+            json!({"ids": [1], "action": "add_label", "label": "Tier:Gold"}),
+            422,
+            "validation-failed",
+        ),
+        (
+            json!({"ids": [1], "action": "move", "parent_id": 987654}),
+            422,
+            "validation-failed",
+        ),
+        (
+            json!({"filter": {"status": "off"}, "action": "disable"}),
+            400,
+            "invalid-body",
+        ),
+        (
+            json!({"filter": {"label": "A B"}, "action": "disable"}),
+            400,
+            "bad-request",
+        ),
+        (
+            json!({"filter": {"within": 987654}, "action": "disable"}),
+            404,
+            "not-found",
+        ),
+    ] {
+        let (status, problem_doc) = api.post("/api/v1/tenants/bulk", bad.clone()).await;
+        assert_eq!(status, code, "{bad}: {problem_doc}");
+        assert!(
+            problem_doc["type"].as_str().unwrap().ends_with(problem),
+            "{bad}: {problem_doc}"
+        );
+    }
+    // A read-only token may not even preview.
+    let read_only = Api::new(&app, Some(&token_for(&app, &app.admin, true).await));
+    let (code, _) = read_only.post("/api/v1/tenants/bulk", body(true)).await;
+    assert_eq!(code, 403);
+}
+
+#[tokio::test]
+async fn htmx_gets_the_pages_content_for_the_main_area() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    app.login_admin().await;
+    let token = app.csrf().await;
+    let a2 = w.t.a2.id.to_string();
+    let post = |fields: Vec<(&'static str, String)>| {
+        app.client
+            .post(app.url("/tenants/bulk"))
+            .header("HX-Request", "true")
+            .header("X-CSRF-Token", token.clone())
+            .form(&fields)
+            .send()
+    };
+    let r = post(vec![("ids", a2.clone()), ("action", "disable".into())])
+        .await
+        .unwrap();
+    assert_eq!(status(&r), 200);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("id=\"bulk-title\"") && !html.contains("<html"),
+        "{html}"
+    );
+    let r = post(vec![("ids", a2.clone())]).await.unwrap();
+    assert_eq!(status(&r), 422);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("id=\"action-error\"") && !html.contains("<html"),
+        "{html}"
+    );
+    assert!(
+        html.contains("<h1>Tenants</h1>"),
+        "the list page's content: {html}"
+    );
+    assert!(enabled(&app, &w.t.a2).await);
+}
+
+#[tokio::test]
+async fn the_page_needs_the_sessions_csrf_token() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    app.login_admin().await;
+    let a2 = w.t.a2.id.to_string();
+    let form = [
+        ("ids", a2.as_str()),
+        ("action", "disable"),
+        ("confirm", "yes"),
+    ];
+    let r = app
+        .client
+        .post(app.url("/tenants/bulk"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(status(&r), 403);
+    assert!(r.text().await.unwrap().contains("Request refused"));
+    assert!(enabled(&app, &w.t.a2).await);
+}
+
+#[tokio::test]
+async fn the_list_offers_a_checkbox_per_row_and_the_bar_with_the_filter() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    app.login_admin().await;
+    let html = app
+        .get_html(&format!("/tenants?label=tier:gold&parent={}", w.t.acme.id))
+        .await;
+    // Nothing matches yet: no rows, no bar.
+    assert!(!html.contains("id=\"tenant-bulk\""));
+    let html = app
+        .get_html(&format!("/tenants?parent={}", w.t.acme.id))
+        .await;
+    for needle in [
+        r#"<form id="tenant-bulk" class="bulk-bar" action="/tenants/bulk" method="post""#,
+        &format!(
+            r#"<input type="hidden" name="filter_parent" value="{}">"#,
+            w.t.acme.id
+        ),
+        &format!(
+            r#"<input type="checkbox" id="select-{id}" name="ids" value="{id}" form="tenant-bulk"><label for="select-{id}" class="visually-hidden">Select Tenant a1</label>"#,
+            id = w.t.a1.id
+        ),
+        r#"<select id="bulk-action" name="action">"#,
+        r#"<input id="bulk-all" name="all" type="checkbox" value="yes">"#,
+        "all 2 tenants matching this filter",
+        r#"<button type="submit" id="bulk-submit">Apply to selected</button>"#,
+    ] {
+        assert!(html.contains(needle), "{needle} in {html}");
+    }
+}

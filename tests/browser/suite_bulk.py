@@ -1,0 +1,168 @@
+"""Bulk actions on the Tenants list (issue #11, item 2): tick rows, choose an action,
+see the preview, confirm, see each tenant's result, and the list showing it; without
+JavaScript (plain form posts) and with it (htmx swaps the page's main area, and
+"select all on this page" ticks the rows). Also "all N matching this filter" with a
+label filter, adding a label."""
+
+from __future__ import annotations
+
+from harness import *  # noqa: F403
+from suite_context import axe_violations, describe
+
+
+def _root_id(driver: "WebDriver") -> str:
+    return driver.find_element(By.ID, "acting-tenant").get_attribute("href").rsplit("/", 1)[1]
+
+
+def _row(driver: "WebDriver", tenant_id: str) -> "WebElement":
+    return driver.find_element(By.CSS_SELECTOR, f"#tenant-table tr[data-tenant-id='{tenant_id}']")
+
+
+def _status_in_list(driver: "WebDriver", tenant_id: str) -> str:
+    return _row(driver, tenant_id).find_element(By.CSS_SELECTOR, ".badge").text.strip()
+
+
+def _outcomes(driver: "WebDriver") -> dict[str, str]:
+    """The preview's or result's rows: tenant id -> the outcome's words."""
+    return {
+        row.get_attribute("data-tenant-id"): row.find_element(By.CSS_SELECTOR, "td.outcome").text.strip()
+        for row in driver.find_elements(By.CSS_SELECTOR, "#bulk-items tbody tr")
+    }
+
+
+def _disable_two(driver: "WebDriver", base: str, prefix: str, with_js: bool) -> None:
+    login(driver, base, ADMIN_USERNAME, ADMIN_PASSWORD)
+    wait_path(driver, "/dashboard")
+    root = _root_id(driver)
+    slug = prefix.lower()
+    first = create_tenant_via_form(driver, base, root, f"{prefix} One", f"{slug}-one", False)
+    second = create_tenant_via_form(driver, base, root, f"{prefix} Two", f"{slug}-two", False)
+    other = create_tenant_via_form(driver, base, root, f"{prefix} Kept", f"{slug}-kept", False)
+    if not with_js:
+        driver.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": True})
+    try:
+        driver.get(f"{base}/tenants?q={prefix}")
+        select_page = driver.find_element(By.ID, "bulk-select-page")
+        if with_js:
+            # "Select all on this page" shows with JavaScript and ticks every row.
+            wait(driver, lambda d: d.find_element(By.ID, "bulk-select-page").is_displayed(),
+                 "the 'select all on this page' checkbox")
+            select_page.click()
+            boxes = driver.find_elements(By.CSS_SELECTOR, "input[name=ids][form=tenant-bulk]")
+            expect(len(boxes) == 3 and all(b.is_selected() for b in boxes),
+                   "'select all on this page' did not tick the three rows")
+            select_page.click()
+        else:
+            expect(not select_page.is_displayed(), "'select all on this page' shows without JavaScript")
+        for tenant_id in (first, second):
+            box = driver.find_element(By.CSS_SELECTOR, f"input[name=ids][value='{tenant_id}']")
+            label = driver.find_element(By.CSS_SELECTOR, f"label[for='select-{tenant_id}']")
+            expect(prefix in label.get_attribute("textContent"),
+                   f"the checkbox's label {label.get_attribute('textContent')!r} does not name the tenant")
+            box.click()
+        Select(driver.find_element(By.ID, "bulk-action")).select_by_value("disable")
+        button(driver, "Apply to selected").click()
+
+        # The preview: each ticked tenant will change, nothing has yet.
+        title = wait(driver, lambda d: d.find_element(By.ID, "bulk-title"), "the bulk preview")
+        expect(title.text == "Preview: Disable (each tenant only)", f"the preview is titled {title.text!r}")
+        expect(path_of(driver) == ("/tenants" if with_js else "/tenants/bulk"),
+               f"the preview is at {path_of(driver)}")
+        outcomes = _outcomes(driver)
+        expect(outcomes == {first: "will change", second: "will change"}, f"the preview says {outcomes}")
+        expect("2 will change" in driver.find_element(By.ID, "bulk-counts").text, "the preview's counts")
+        if with_js:
+            driver.set_script_timeout(30)
+            found = axe_violations(driver)
+            expect(not found, f"axe on the bulk preview: {describe(found)}")
+
+        driver.find_element(By.ID, "bulk-confirm").click()
+        wait(driver, lambda d: d.find_element(By.ID, "bulk-title").text.startswith("Done:"),
+             "the bulk result")
+        outcomes = _outcomes(driver)
+        expect(outcomes == {first: "changed", second: "changed"}, f"the result says {outcomes}")
+        expect("2 changed" in driver.find_element(By.ID, "bulk-counts").text, "the result's counts")
+        if with_js:
+            found = axe_violations(driver)
+            expect(not found, f"axe on the bulk result: {describe(found)}")
+
+        driver.find_element(By.ID, "bulk-back").click()
+        wait(driver, lambda d: path_of(d) == "/tenants" and d.find_elements(By.ID, "tenant-table")
+             and not d.find_elements(By.ID, "bulk-title"), "the tenants list again")
+        expect(f"q={prefix}" in driver.current_url, f"the list lost its filter: {driver.current_url}")
+        for tenant_id in (first, second):
+            expect(_status_in_list(driver, tenant_id) == "disabled",
+                   f"tenant {tenant_id} is not shown disabled")
+        expect(_status_in_list(driver, other) == "enabled", "the tenant not ticked was disabled")
+    finally:
+        if not with_js:
+            driver.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": False})
+
+
+def test_bulk_disable_of_two_rows_without_javascript(driver: "WebDriver", base: str) -> None:
+    _disable_two(driver, base, "Plainbulk", with_js=False)
+
+
+def test_bulk_disable_of_two_rows_with_javascript(driver: "WebDriver", base: str) -> None:
+    _disable_two(driver, base, "Jsbulk", with_js=True)
+
+
+def test_bulk_label_all_matching_a_label_filter(driver: "WebDriver", base: str) -> None:
+    login(driver, base, ADMIN_USERNAME, ADMIN_PASSWORD)
+    wait_path(driver, "/dashboard")
+    root = _root_id(driver)
+    gold = []
+    for name, slug, labels in (
+        ("Goldbulk A", "goldbulk-a", "bulktier:gold"),
+        ("Goldbulk B", "goldbulk-b", "bulktier:gold, other"),
+        ("Goldbulk C", "goldbulk-c", ""),
+    ):
+        tenant_id = create_tenant_via_form(driver, base, root, name, slug, False)
+        if labels:
+            driver.get(f"{base}/tenants/{tenant_id}/edit")
+            fill(driver, "labels", labels)
+            button(driver, "Save changes").click()
+            wait_path(driver, f"/tenants/{tenant_id}")
+            gold.append(tenant_id)
+
+    driver.get(f"{base}/tenants?label=bulktier:gold")
+    listed = sorted(r.get_attribute("data-tenant-id")
+                    for r in driver.find_elements(By.CSS_SELECTOR, "#tenant-table tbody tr"))
+    expect(listed == sorted(gold), f"the label filter lists {listed}, not {sorted(gold)}")
+    all_label = driver.find_element(By.CSS_SELECTOR, "label[for='bulk-all']").text
+    expect("all 2 tenants matching this filter" in all_label, f"the choice reads {all_label!r}")
+    driver.find_element(By.ID, "bulk-all").click()
+    Select(driver.find_element(By.ID, "bulk-action")).select_by_value("add_label")
+    # The bar's label field (the filter's own is named `label` too, in its form).
+    bar_label = driver.find_element(By.ID, "bulk-label")
+    bar_label.clear()
+    bar_label.send_keys("bulkregion:eu")
+    button(driver, "Apply to selected").click()
+
+    wait(driver, lambda d: d.find_element(By.ID, "bulk-title").text == "Preview: Add label bulkregion:eu",
+         "the preview of adding the label")
+    expect("(all matching the filter)" in driver.find_element(By.ID, "bulk-selection").text,
+           "the preview does not say it takes all matching tenants")
+    outcomes = _outcomes(driver)
+    expect(sorted(outcomes) == sorted(gold) and set(outcomes.values()) == {"will change"},
+           f"the preview says {outcomes}")
+    driver.find_element(By.ID, "bulk-confirm").click()
+    wait(driver, lambda d: d.find_element(By.ID, "bulk-title").text.startswith("Done:"), "the result")
+    outcomes = _outcomes(driver)
+    expect(set(outcomes.values()) == {"changed"} and len(outcomes) == 2, f"the result says {outcomes}")
+
+    driver.find_element(By.ID, "bulk-back").click()
+    wait(driver, lambda d: not d.find_elements(By.ID, "bulk-title")
+         and d.find_elements(By.ID, "tenant-table"), "the list again")
+    expect("label=bulktier%3Agold" in driver.current_url, f"the list lost its filter: {driver.current_url}")
+    driver.get(f"{base}/tenants?label=bulkregion:eu")
+    tagged = sorted(r.get_attribute("data-tenant-id")
+                    for r in driver.find_elements(By.CSS_SELECTOR, "#tenant-table tbody tr"))
+    expect(tagged == sorted(gold), f"the new label is on {tagged}, not exactly {sorted(gold)}")
+
+
+TESTS = [
+    test_bulk_disable_of_two_rows_without_javascript,
+    test_bulk_disable_of_two_rows_with_javascript,
+    test_bulk_label_all_matching_a_label_filter,
+]
