@@ -93,6 +93,13 @@ impl Grantee {
     }
 }
 
+/// A user id as it was posted alone: `None` (empty, not a number) picks nobody.
+impl From<Option<i64>> for Grantee {
+    fn from(id: Option<i64>) -> Self {
+        id.map_or_else(|| Self::unresolved("user_id", CHOOSE_USER), Self::Id)
+    }
+}
+
 /// 403 unless `p` may give grants on `tenant` at all: Users Full there and a grant
 /// role to give.
 pub fn require_giver(p: &Principal, tenant: &Tenant) -> Result<(), AppError> {
@@ -130,7 +137,7 @@ pub async fn resolve_grantee(
         .map(|t| t.trim().chars().take(TYPED_MAX).collect());
     let text = match (typed.as_deref(), input.picked) {
         (None | Some(""), Some(id)) => return Ok(Grantee::Id(id)),
-        (None, None) => return Ok(Grantee::unresolved("user_id", CHOOSE_USER)),
+        (None, None) => return Ok(Grantee::from(None)),
         (Some(""), None) => return Ok(Grantee::unresolved("user", TYPE_USER)),
         (Some(text), _) => text,
     };

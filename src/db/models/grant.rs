@@ -112,7 +112,10 @@ pub enum UserMatch<'a> {
     /// Every candidate.
     Any,
     /// The login `subdomain\username`, whole (any case).
-    Login { subdomain: &'a str, username: &'a str },
+    Login {
+        subdomain: &'a str,
+        username: &'a str,
+    },
     /// A username or an email, whole (any case).
     Exact(&'a str),
     /// Part of a username, email or name, and of the subdomain when one is typed
