@@ -6,6 +6,7 @@ server, which offers a choice when it names several users.
 from __future__ import annotations
 
 from harness import *  # noqa: F403
+from suite_context import axe_violations, describe
 
 
 def _root_id(driver: "WebDriver") -> str:
@@ -66,6 +67,9 @@ def test_the_grant_form_picks_a_user_by_search(driver: "WebDriver", base: str) -
         lambda d: len(d.find_elements(By.CSS_SELECTOR, "#grant-user-results [data-pick-id]")) == 2,
         "both danas among the matches",
     )
+    driver.set_script_timeout(30)
+    found = axe_violations(driver)
+    expect(not found, f"axe on the picker's matches: {describe(found)}")
     pick_user(driver, "grant-user", "dana", "pickjs-beta\\dana")
     hidden = driver.find_element(By.CSS_SELECTOR, "#grant-user ~ input[name=user_id]")
     expect(hidden.get_attribute("value").isdigit(), f"the hidden user_id is {hidden.get_attribute('value')!r}")
@@ -118,6 +122,12 @@ def test_the_grant_form_resolves_typed_text_without_javascript(driver: "WebDrive
             and any(l.startswith("picknojs-beta\\dana") for l in labels),
             f"the choices are {labels}",
         )
+        # Checked as the page is (scripts back on for axe alone).
+        driver.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": False})
+        driver.set_script_timeout(30)
+        found = axe_violations(driver)
+        expect(not found, f"axe on the choice of users: {describe(found)}")
+        driver.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": True})
         choice = driver.find_element(
             By.XPATH, "//fieldset[@id='grant-user-choices']//label[starts-with(., 'picknojs-alpha\\dana')]"
         )
