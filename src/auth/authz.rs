@@ -155,6 +155,24 @@ pub fn people_scope(p: &Principal) -> PeopleScope {
     }
 }
 
+/// Does people search (`/users`) have anyone to find for `p`: does their
+/// `people_scope` name a tenant? Every tenant, a subtree, or a single tenant — their
+/// home only when its cap leaves Users readable. (The caps of their grants' tenants are
+/// not in the principal: a grant only on tenants whose caps hide Users shows the link
+/// to a search that finds nobody, which the page says.)
+pub fn can_find_people(p: &Principal) -> bool {
+    match people_scope(p).visibility {
+        Visibility::All => true,
+        Visibility::Within {
+            subtree_roots,
+            tenants,
+        } => {
+            let home_readable = p.cap(&p.home).get(Feature::Users) >= Level::Read;
+            !subtree_roots.is_empty() || tenants.iter().any(|id| *id != p.home.id || home_readable)
+        }
+    }
+}
+
 /// Loads a tenant the user may see, or 404 — the same answer as for a missing id.
 pub async fn visible_tenant(
     p: &Principal,
@@ -778,6 +796,8 @@ pub fn require_dominates_homed(
 /// Which navigation links lead somewhere for the user acting in `acting`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Navigation {
+    /// People search across every tenant the user sees (`can_find_people`).
+    pub people: bool,
     pub users: bool,
     pub roles: bool,
     /// Tenant roles live in the root: the link is for those who can see it.
@@ -787,6 +807,7 @@ pub struct Navigation {
 /// The navigation links the user sees while acting in `acting`.
 pub fn navigation(p: &Principal, acting: &Tenant) -> Navigation {
     Navigation {
+        people: can_find_people(p),
         users: effective_level(p, acting, Feature::Users) >= Level::Read,
         roles: effective_level(p, acting, Feature::Roles) >= Level::Read,
         tenant_roles: p.home.is_root()

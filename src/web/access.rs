@@ -2,15 +2,16 @@
 //! and the access explainer — what a user can do here, and why.
 
 use crate::auth::{authz, CurrentUser, Principal};
-use crate::db::models::grant::{Candidate, GrantListRow};
+use crate::db::models::grant::GrantListRow;
+use crate::db::models::user::PersonRow;
 use crate::db::models::{Grant, Tenant, User};
 use crate::domain::{login_name, Feature, GrantRole, Level, Scope};
 use crate::error::{AppError, FieldErrors};
-use crate::services::grants as service;
+use crate::services::grants::{self as service, GranteeInput};
 use crate::services::tenants::Parsed;
 use crate::web::confirm::{ask, Confirm, Question};
 use crate::web::extract::path_tenant;
-use crate::web::form::field_errors;
+use crate::web::form::{field_errors, field_id};
 use crate::web::page::{flash, render, rerender, see_other, PageCtx};
 use crate::web::routes::{route, Route};
 use crate::web::AppState;
@@ -27,8 +28,6 @@ pub fn routes() -> Vec<Route> {
         route!(POST "/tenants/{id}/access/{grant_id}/revoke" => revoke),
     ]
 }
-
-const CANDIDATES: i64 = 500;
 
 pub struct GrantView {
     pub row: GrantListRow,
@@ -69,7 +68,8 @@ struct AccessPage {
     page: PageCtx,
     tenant: Tenant,
     grants: Vec<GrantView>,
-    candidates: Vec<Candidate>,
+    /// The users a typed reference fits, to choose from (none unless it fits several).
+    choices: Vec<PersonRow>,
     roles: Vec<GrantRole>,
     can_invite: bool,
     may_subtree: bool,
@@ -79,9 +79,37 @@ struct AccessPage {
     explanation: Option<Explanation>,
 }
 
+impl AccessPage {
+    /// Where the grant form's picker searches: the grant candidates of this tenant.
+    fn grant_search(&self) -> String {
+        format!("/users/search?grant_on={}", self.tenant.id)
+    }
+
+    /// The grant form's error about its user, whichever field it came from.
+    fn user_error(&self) -> &str {
+        self.errors
+            .get("user")
+            .or_else(|| self.errors.get("user_id"))
+            .map_or("", String::as_str)
+    }
+
+    /// The picked user id the form keeps: none while choices (radio buttons of the
+    /// same name) are offered instead.
+    fn picked(&self) -> &str {
+        if self.choices.is_empty() {
+            self.form.user_id.trim()
+        } else {
+            ""
+        }
+    }
+}
+
 #[derive(serde::Deserialize, Default, Clone, Debug)]
 #[serde(default)]
 pub struct GrantForm {
+    /// What was typed into the user picker (absent from forms before it).
+    pub user: Option<String>,
+    /// The user picked (or posted alone by older clients).
     pub user_id: String,
     pub role: String,
     pub scope: String,
@@ -89,6 +117,18 @@ pub struct GrantForm {
 }
 
 impl GrantForm {
+    pub fn user_text(&self) -> &str {
+        self.user.as_deref().unwrap_or_default()
+    }
+
+    /// Who the form names, for `services::grants::resolve_grantee`.
+    fn grantee(&self) -> GranteeInput {
+        GranteeInput {
+            typed: self.user.clone(),
+            picked: field_id(&self.user_id),
+        }
+    }
+
     pub fn manage_checked(&self) -> bool {
         crate::web::form::checked(&self.manage_subtenants)
     }
@@ -197,6 +237,7 @@ async fn build(
     tenant: Tenant,
     form: GrantForm,
     errors: FieldErrors,
+    choices: Vec<PersonRow>,
     subject: Option<i64>,
 ) -> Result<AccessPage, AppError> {
     // Grants inherited from above the user's reach stay hidden, like those tenants' names.
@@ -227,11 +268,6 @@ async fn build(
         })
         .collect();
     let roles = authz::grantable_roles(user, &tenant);
-    let candidates = if roles.is_empty() {
-        Vec::new()
-    } else {
-        Grant::candidates(conn, &tenant, &authz::visibility(user), CANDIDATES).await?
-    };
     let explanation = match subject {
         Some(id) => {
             let subject = Principal::load(conn, id).await?.ok_or(AppError::NotFound)?;
@@ -266,7 +302,7 @@ async fn build(
         may_manage: authz::can_give_grant(user, &tenant, GrantRole::Viewer, Scope::Tenant, true),
         tenant,
         grants,
-        candidates,
+        choices,
         roles,
         form,
         errors,
@@ -299,7 +335,17 @@ async fn page(
         role: "viewer".into(),
         ..Default::default()
     };
-    render(&build(&user, &mut conn, tenant, form, FieldErrors::new(), subject).await?)
+    let page = build(
+        &user,
+        &mut conn,
+        tenant,
+        form,
+        FieldErrors::new(),
+        Vec::new(),
+        subject,
+    )
+    .await?;
+    render(&page)
 }
 
 async fn give(
@@ -312,12 +358,13 @@ async fn give(
     let form = form.into_inner();
     let mut conn = state.pool.get().await?;
     let tenant = path_tenant(&user, &mut conn, &path, Feature::Users, Level::Read).await?;
+    let grantee = service::resolve_grantee(&mut conn, &user, &tenant, &form.grantee()).await?;
     let result = service::give(
         &mut conn,
         &user,
         &actor(&user, &req),
         &tenant,
-        form.user_id.trim().parse().ok(),
+        &grantee,
         form.terms(),
     )
     .await;
@@ -334,7 +381,11 @@ async fn give(
             );
             Ok(see_other(&req, &format!("/tenants/{}/access", tenant.id)))
         }
-        Err(errors) => rerender(&build(&user, &mut conn, tenant, form, errors, None).await?),
+        Err(errors) => {
+            let choices = grantee.choices().to_vec();
+            let page = build(&user, &mut conn, tenant, form, errors, choices, None).await?;
+            rerender(&page)
+        }
     }
 }
 
@@ -389,6 +440,7 @@ mod tests {
 
     fn form(role: &str, scope: &str, manage: bool) -> GrantForm {
         GrantForm {
+            user: None,
             user_id: "1".into(),
             role: role.into(),
             scope: scope.into(),

@@ -176,19 +176,39 @@ impl ActivityPageView {
     }
 }
 
-/// What the page and the export start from: the tenant (404 unless visible), the
-/// filters as typed, and where the page starts.
+/// What the page and the export start from.
+struct Start {
+    conn: DbConn,
+    tenant: Tenant,
+    params: ActivityParams,
+    /// The filters parsed, or their field errors.
+    filter: Result<ActivityFilter, FieldErrors>,
+    before: Option<EventCursor>,
+}
+
+/// The page's and the export's common start: the tenant (404 unless visible), the
+/// right to read its own activity (403; the subtree's is asked of the filter's scope
+/// when reading), where the page starts (400 for a start no link makes) and the
+/// filters.
 async fn start(
     user: &CurrentUser,
     state: &AppState,
     path: &str,
     params: web::Query<ActivityParams>,
-) -> Result<(DbConn, Tenant, ActivityParams, Option<EventCursor>), AppError> {
+) -> Result<Start, AppError> {
     let params = params.into_inner();
     let mut conn = state.pool.get().await?;
     let tenant = authz::visible_tenant(user, parse_id(path)?, &mut conn).await?;
+    authz::require_activity(user, &tenant, false)?;
     let before = params.before()?;
-    Ok((conn, tenant, params, before))
+    let filter = ActivityFilter::parse(&params.text());
+    Ok(Start {
+        conn,
+        tenant,
+        params,
+        filter,
+        before,
+    })
 }
 
 async fn index(
@@ -197,13 +217,17 @@ async fn index(
     path: web::Path<String>,
     params: web::Query<ActivityParams>,
 ) -> Result<HttpResponse, AppError> {
-    let (mut conn, tenant, params, before) = start(&user, &state, &path, params).await?;
-    let parsed =
-        ActivityFilter::parse(&params.text()).and_then(|f| f.range_error().map_or(Ok(f), Err));
+    let Start {
+        mut conn,
+        tenant,
+        params,
+        filter,
+        before,
+    } = start(&user, &state, &path, params).await?;
     let base = format!("/tenants/{}/activity", tenant.id);
-    let (filter, errors) = match parsed {
+    let (filter, errors) = match filter.and_then(|f| f.range_error().map_or(Ok(f), Err)) {
         Ok(f) => (f, FieldErrors::new()),
-        // The page again with the input kept and nothing listed; still only for readers.
+        // The page again with the input kept and nothing listed.
         Err(errors) => (ActivityFilter::default(), errors),
     };
     let (events, next) = if errors.is_empty() {
@@ -211,7 +235,6 @@ async fn index(
             activity::page(&mut conn, &user, &tenant, &filter, before, PAGE_SIZE).await?;
         (events, next)
     } else {
-        authz::require_activity(&user, &tenant, false)?;
         (Vec::new(), None)
     };
     let filters = params.filter_query();
@@ -303,9 +326,14 @@ async fn export(
     path: web::Path<String>,
     params: web::Query<ActivityParams>,
 ) -> Result<HttpResponse, AppError> {
-    let (mut conn, tenant, params, before) = start(&user, &state, &path, params).await?;
-    let filter = ActivityFilter::parse(&params.text()).map_err(AppError::Validation)?;
-    let reader = Reader::new(&user, &tenant, filter)?;
+    let Start {
+        mut conn,
+        tenant,
+        filter,
+        before,
+        ..
+    } = start(&user, &state, &path, params).await?;
+    let reader = Reader::new(&user, &tenant, filter.map_err(AppError::Validation)?)?;
     let first = reader.read(&mut conn, before, EXPORT_CHUNK).await?;
     drop(conn);
     let pool = state.pool.clone();

@@ -39,6 +39,7 @@ pub struct PageCtx {
     pub active: &'static str,
     pub flash: Option<String>,
     /// Which navigation links lead somewhere for this user in the acting tenant.
+    pub nav_people: bool,
     pub nav_users: bool,
     pub nav_roles: bool,
     pub nav_tenant_roles: bool,
@@ -113,6 +114,7 @@ impl PageCtx {
                 Some(page) if page.fragment => None,
                 _ => take_flash(session),
             },
+            nav_people: nav.people,
             nav_users: nav.users,
             nav_roles: nav.roles,
             nav_tenant_roles: nav.tenant_roles,

@@ -1,11 +1,15 @@
 //! Finding people: `/users?q=` lists the users of every tenant the user may see
 //! whose Users they may read (`authz::people_scope`), with each user's tenant;
-//! `/users/search?q=` is the same search as a fragment for the user pickers.
+//! `/users/search?q=` is the same search as a fragment for the user pickers, and
+//! with `grant_on={tenant id}` the grant form's: the users one may give a grant on
+//! that tenant to (`services::grants::find_grantees`).
 
-use crate::auth::CurrentUser;
+use crate::auth::{authz, CurrentUser};
 use crate::db::models::user::PersonRow;
 use crate::error::AppError;
+use crate::services::grants;
 use crate::services::users as service;
+use crate::web::form::parse_id;
 use crate::web::page::{render, PageCtx};
 use crate::web::routes::{route, Route};
 use crate::web::AppState;
@@ -31,6 +35,8 @@ pub struct Params {
     #[serde(alias = "user")]
     q: String,
     page: String,
+    /// The grant form's picker: the tenant the grant is for.
+    grant_on: String,
 }
 
 impl Params {
@@ -89,18 +95,31 @@ struct PickerResults {
     q: String,
 }
 
-/// The picker's results for what was typed (nothing for an empty query).
+/// The picker's results for what was typed (nothing for an empty query). With
+/// `grant_on`, only for those who may give grants on that tenant (404 unless visible,
+/// else 403).
 async fn search(
     user: CurrentUser,
     state: web::Data<AppState>,
     params: web::Query<Params>,
 ) -> Result<HttpResponse, AppError> {
     let q = params.q();
-    let (rows, total) = if q.is_empty() {
-        (Vec::new(), 0)
-    } else {
-        let mut conn = state.pool.get().await?;
-        service::find_people(&mut conn, &user, &q, 1, PICKER).await?
+    let (rows, total) = match params.grant_on.trim() {
+        "" if q.is_empty() => (Vec::new(), 0),
+        "" => {
+            let mut conn = state.pool.get().await?;
+            service::find_people(&mut conn, &user, &q, 1, PICKER).await?
+        }
+        tenant_id => {
+            let mut conn = state.pool.get().await?;
+            let tenant = authz::visible_tenant(&user, parse_id(tenant_id)?, &mut conn).await?;
+            grants::require_giver(&user, &tenant)?;
+            if q.is_empty() {
+                (Vec::new(), 0)
+            } else {
+                grants::find_grantees(&mut conn, &user, &tenant, &q, PICKER).await?
+            }
+        }
     };
     render(&PickerResults { rows, total, q })
 }

@@ -378,6 +378,11 @@ impl FormPage {
     fn identity_disabled(&self) -> bool {
         self.read_only || self.managed
     }
+
+    /// The login of a user of this tenant.
+    fn login(&self, u: &User) -> String {
+        crate::domain::login_name(&self.tenant.subdomain, &u.username)
+    }
 }
 
 /// The user being edited, and whether the viewer may change them.

@@ -180,8 +180,10 @@
     });
   });
 
-  // User pickers (issue #11, people search): a result picked from /users/search
-  // fills the picker's text input with the login (and its hidden user_id, if any).
+  // User pickers (templates/components/_user_picker.html): a result picked from
+  // /users/search fills the picker's text input with the login and, in a form that
+  // takes one, its hidden user_id (made here when the server rendered choices
+  // instead, which a pick replaces). Typing again forgets the pick.
   document.addEventListener("click", function (event) {
     var pick = event.target.closest && event.target.closest("[data-pick-id]");
     var picker = pick && pick.closest(".user-picker");
@@ -189,16 +191,35 @@
       return;
     }
     var text = picker.querySelector("[data-picker-text]");
-    var hidden = picker.querySelector("[data-picker-id]");
     if (text) {
       text.value = pick.getAttribute("data-pick-login");
     }
-    if (hidden) {
+    if (picker.hasAttribute("data-picker-ids")) {
+      var hidden = picker.querySelector("[data-picker-id]");
+      if (!hidden) {
+        hidden = document.createElement("input");
+        hidden.type = "hidden";
+        hidden.name = "user_id";
+        hidden.setAttribute("data-picker-id", "");
+        picker.appendChild(hidden);
+      }
       hidden.value = pick.getAttribute("data-pick-id");
     }
     var box = picker.querySelector(".picker-results-box");
     if (box) {
       box.innerHTML = "";
+    }
+    if (text) {
+      text.focus();
+    }
+  });
+
+  document.addEventListener("input", function (event) {
+    var text = event.target;
+    if (!text.matches || !text.matches("[data-picker-text]")) return;
+    var hidden = text.closest(".user-picker").querySelector("[data-picker-id]");
+    if (hidden) {
+      hidden.value = "";
     }
   });
 })();

@@ -222,12 +222,12 @@ async fn an_owner_gives_a_subtree_grant_and_it_reaches_the_subtree_only() {
     );
     app.login_admin().await;
 
-    // The give form offers her.
+    // The give form's picker offers her.
     let html = app
-        .get_html(&format!("/tenants/{}/access", t.partner.id))
+        .get_html(&format!("/users/search?grant_on={}&user=sue", t.partner.id))
         .await;
     assert!(
-        html.contains(&format!("<option value=\"{}\"", sue.id)),
+        html.contains(&format!("data-pick-id=\"{}\"", sue.id)),
         "{html}"
     );
 
@@ -340,7 +340,7 @@ async fn nobody_gives_a_grant_stronger_than_their_own() {
     assert_eq!(status(&r), 422);
     let html = r.text().await.unwrap();
     assert!(field_error(&html, "role").is_some(), "{html}");
-    assert!(field_error(&html, "user_id").is_none(), "{html}");
+    assert!(field_error(&html, "grant-user").is_none(), "{html}");
     let r = give(&ta, &t.partner, &colleague, "viewer", "tenant", true).await;
     assert_eq!(status(&r), 422);
     assert_eq!(all_grants(&app).await, before);
@@ -399,9 +399,13 @@ async fn only_users_from_the_list_can_be_given_a_grant() {
         .await;
     let pa = browser_as(&app, "partner\\pa").await;
     let html = pa
-        .get_html(&format!("/tenants/{}/access", t.partner.id))
+        .get_html(&format!(
+            "/users/search?grant_on={}&user=outsider",
+            t.partner.id
+        ))
         .await;
-    assert!(!html.contains("outsider"), "{html}");
+    assert!(!html.contains("outsider\""), "{html}");
+    assert!(html.contains("Nobody matches"), "{html}");
 
     let before = all_grants(&app).await;
     for bad in [
@@ -415,7 +419,7 @@ async fn only_users_from_the_list_can_be_given_a_grant() {
         assert_eq!(status(&r), 422, "user_id {bad:?}");
         let html = r.text().await.unwrap();
         assert_eq!(
-            field_error(&html, "user_id").as_deref(),
+            field_error(&html, "grant-user").as_deref(),
             Some("Choose a user from the list."),
             "{bad:?}"
         );

@@ -269,6 +269,15 @@ async fn the_subtree_scope_takes_a_grant_that_reaches_it_and_keeps_deleted_tenan
         status(&n.get(&format!("/tenants/{}/activity.csv", t.acme.id)).await),
         403
     );
+    // Whatever the filters or the page start: the right comes first, page and export alike.
+    for query in ["from=yesterday", "before=nonsense", "scope=galaxy"] {
+        for path in ["activity", "activity.csv"] {
+            let r = n
+                .get(&format!("/tenants/{}/{path}?{query}", t.acme.id))
+                .await;
+            assert_eq!(status(&r), 403, "{path}?{query}");
+        }
+    }
     let dashboard = n.get_html("/dashboard").await;
     assert!(!dashboard.contains("/activity\""));
     let dashboard = v.get_html("/dashboard").await;

@@ -11,6 +11,7 @@ mod context;
 mod csrf;
 mod custom_domains;
 mod dominance;
+mod grant_picker;
 mod health;
 mod helpers;
 mod invitations;

@@ -89,3 +89,66 @@ async fn people_are_found_only_where_their_users_may_be_listed() {
     assert!(html.contains("data-pick-login=\"g1\\zed-g1\""), "{html}");
     assert!(!html.contains("<html"), "{html}");
 }
+
+/// The main navigation's link to people search, if any.
+fn people_link(html: &str) -> Option<String> {
+    let start = html.find("<nav class=\"mainnav\"")?;
+    let nav = &html[start..start + html[start..].find("</nav>")?];
+    let link = nav.find("<a href=\"/users\"")?;
+    Some(nav[link..link + nav[link..].find("</a>")?].to_string())
+}
+
+#[tokio::test]
+async fn the_navigation_links_people_search_for_those_it_finds_people_for() {
+    let app = spawn_app().await;
+    app.login_admin().await;
+    let t = partner_tree(&app).await;
+
+    // The root's admin: the link, named apart from the acting tenant's Users page.
+    let html = app.get_html("/dashboard").await;
+    let link = people_link(&html).unwrap_or_else(|| panic!("no link: {html}"));
+    assert!(link.ends_with(">Find people"), "{link}");
+    assert!(
+        html.contains(&format!("href=\"/tenants/{}/users\"", app.root.id)),
+        "{html}"
+    );
+    // On the page itself it is the current one.
+    let html = app.get_html("/users").await;
+    assert!(
+        people_link(&html).is_some_and(|l| l.contains("aria-current=\"page\"")),
+        "{html}"
+    );
+
+    // An administrator of a subtree, and a plain user whose role reads Users: the link.
+    let scoped = app.user(&t.acme, "scoped").await;
+    app.grant(
+        &scoped,
+        &t.acme,
+        GrantRole::Administrator,
+        Scope::Subtree,
+        false,
+    )
+    .await;
+    app.user_with_role(&t.g1, "reader", Permissions::all(Level::Read))
+        .await;
+    for login in ["acme\\scoped", "g1\\reader"] {
+        let b = browser_as(&app, login).await;
+        let html = b.get_html("/dashboard").await;
+        assert!(people_link(&html).is_some(), "{login}: {html}");
+    }
+
+    // A user whose role does not read Users, without grants, finds nobody: no link.
+    let mut none = Permissions::all(Level::Read);
+    none.set(tenantry::domain::Feature::Users, Level::None);
+    app.user_with_role(&t.g1, "blind", none).await;
+    let b = browser_as(&app, "g1\\blind").await;
+    let html = b.get_html("/dashboard").await;
+    assert!(html.contains("<nav class=\"mainnav\""), "{html}");
+    assert_eq!(people_link(&html), None, "{html}");
+    assert!(
+        b.get_html("/users")
+            .await
+            .contains("0 users in the tenants"),
+        "the page says so too"
+    );
+}

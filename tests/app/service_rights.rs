@@ -217,7 +217,7 @@ async fn grants_are_given_and_revoked_only_within_ones_own() {
             &homed,
             &actor(),
             &root,
-            Some(victim.id),
+            &Some(victim.id).into(),
             viewer.clone(),
         )
         .await,
@@ -234,7 +234,7 @@ async fn grants_are_given_and_revoked_only_within_ones_own() {
                     &deputy,
                     &actor(),
                     &root,
-                    Some(victim.id),
+                    &Some(victim.id).into(),
                     Ok(terms)
                 )
                 .await,
@@ -251,7 +251,7 @@ async fn grants_are_given_and_revoked_only_within_ones_own() {
             &deputy,
             &actor(),
             &root,
-            Some(app.admin.id),
+            &Some(app.admin.id).into(),
             viewer.clone(),
         )
         .await,
@@ -270,7 +270,15 @@ async fn grants_are_given_and_revoked_only_within_ones_own() {
     for user_id in [None, Some(i64::MAX)] {
         assert_eq!(
             field_error(
-                grants::give(&mut conn, &deputy, &actor(), &root, user_id, viewer.clone()).await,
+                grants::give(
+                    &mut conn,
+                    &deputy,
+                    &actor(),
+                    &root,
+                    &user_id.into(),
+                    viewer.clone()
+                )
+                .await,
                 "user_id"
             ),
             grants::CHOOSE_USER
@@ -282,9 +290,16 @@ async fn grants_are_given_and_revoked_only_within_ones_own() {
         .is_none());
 
     // Within the deputy's own: given.
-    let subject = grants::give(&mut conn, &deputy, &actor(), &root, Some(victim.id), viewer)
-        .await
-        .unwrap();
+    let subject = grants::give(
+        &mut conn,
+        &deputy,
+        &actor(),
+        &root,
+        &Some(victim.id).into(),
+        viewer,
+    )
+    .await
+    .unwrap();
     assert_eq!(subject.user.id, victim.id);
     assert!(Grant::existing(&mut conn, victim.id, root.id)
         .await

@@ -461,3 +461,30 @@ def click_in_results(driver: "WebDriver", results_css: str, name: str, label: st
         except StaleElementReferenceException:
             continue
     raise Check(f"the {label!r} button of {name!r} kept going stale")
+
+
+def pick_user(driver: "WebDriver", picker_id: str, text: str, login: str) -> None:
+    """Types `text` into the user picker `picker_id` and picks the match `login`
+    (htmx may swap the results again between finding and clicking)."""
+    box = driver.find_element(By.ID, picker_id)
+    box.clear()
+    box.send_keys(text)
+    xpath = f"//div[@id='{picker_id}-results']//button[@data-pick-login='{login}']"
+    for _attempt in range(3):
+        pick = wait(
+            driver,
+            lambda d: d.find_element(By.XPATH, xpath),
+            f"{login!r} among the matches for {text!r} in #{picker_id}",
+        )
+        try:
+            pick.click()
+            break
+        except StaleElementReferenceException:
+            continue
+    else:
+        raise Check(f"the match {login!r} in #{picker_id} kept going stale")
+    expect(
+        box.get_attribute("value") == login,
+        f"picking left {box.get_attribute('value')!r} in #{picker_id}, not {login!r}",
+    )
+

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Browser tests for tenantry: a real headless Chromium driving a real server.
 
-Run through `make test` (or `.venv/bin/python tests/browser/run.py` after
+Run through `make test` (or `.venv/bin/python tests/browser/run.py [name-substring …]` after
 `scripts/ensure-postgres.sh` and `scripts/ensure-test-tools.sh`).
 
 The script sets up everything it needs and removes it afterwards:
@@ -182,10 +182,7 @@ def test_owner_grants_subtree_admin_who_sees_exactly_the_subtree(driver: "WebDri
 
     # The Owner (admin) grants Administrator with sub-tenant scope on the customer.
     driver.get(f"{base}/tenants/{customer}/access")
-    select = Select(field(driver, "user_id"))
-    option = next((o for o in select.options if "grant-customer\\bob" in o.text), None)
-    expect(option is not None, f"bob is not offered in the grant form: {[o.text for o in select.options]}")
-    select.select_by_visible_text(option.text)
+    pick_user(driver, "grant-user", "bob", "grant-customer\\bob")
     Select(field(driver, "role")).select_by_value("administrator")
     Select(field(driver, "scope")).select_by_value("subtree")
     button(driver, "Give grant").click()
@@ -336,9 +333,7 @@ def test_move_by_picker_then_safe_delete_refused_and_force_delete(driver: "WebDr
         wait(driver, lambda d: re.fullmatch(rf"/tenants/{mover}/users/\d+", path_of(d)), "carol to be created")
         for tenant_id, scope in ((old, "subtree"), (branch, "tenant")):
             driver.get(f"{base}/tenants/{tenant_id}/access")
-            Select(field(driver, "user_id")).select_by_visible_text(
-                "orchard-mover\\carol (Orchard Mover)"
-            )
+            pick_user(driver, "grant-user", "carol", "orchard-mover\\carol")
             Select(field(driver, "role")).select_by_value("viewer")
             Select(field(driver, "scope")).select_by_value(scope)
             button(driver, "Give grant").click()
@@ -530,15 +525,15 @@ for _suite in sorted(Path(__file__).parent.glob("suite_*.py")):
 # --------------------------------------------------------------------------- #
 
 
-def selected_tests() -> list:
-    """The tests whose name contains one of the command line's arguments (all without any)."""
+def selected() -> list[Callable[["WebDriver", str], None]]:
+    """The tests whose names contain one of the command line's arguments (all without any)."""
     wanted = sys.argv[1:]
     return [t for t in TESTS if not wanted or any(w in t.__name__ for w in wanted)]
 
 
 def run_tests(driver: "WebDriver", server: Server) -> tuple[int, int]:
     passed = failed = 0
-    for test in selected_tests():
+    for test in selected():
         name = test.__name__
         try:
             driver.get(server.base_url + "/login")
@@ -582,11 +577,11 @@ def main() -> int:
             server.start()
         except SetupError as exc:
             print(f"FAIL setup: {exc}", flush=True)
-            failed = len(selected_tests())
+            failed = len(selected())
         except Exception as exc:  # noqa: BLE001  (e.g. the driver cannot start the browser)
             print(f"FAIL setup: {type(exc).__name__}: {exc}", flush=True)
             traceback.print_exc()
-            failed = len(selected_tests())
+            failed = len(selected())
         else:
             passed, failed = run_tests(driver, server)
         if failed and SERVER_LOG.exists():

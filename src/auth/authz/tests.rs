@@ -737,6 +737,7 @@ fn navigation_shows_the_links_that_lead_somewhere() {
     assert_eq!(
         navigation(&root_admin(), &t(ROOT)),
         Navigation {
+            people: true,
             users: true,
             roles: true,
             tenant_roles: true
@@ -748,6 +749,7 @@ fn navigation_shows_the_links_that_lead_somewhere() {
             &t(PARTNER)
         ),
         Navigation {
+            people: true,
             users: true,
             roles: false,
             tenant_roles: false
@@ -759,6 +761,7 @@ fn navigation_shows_the_links_that_lead_somewhere() {
             &t(PARTNER)
         ),
         Navigation {
+            people: false,
             users: false,
             roles: true,
             tenant_roles: false
@@ -774,6 +777,45 @@ fn navigation_shows_the_links_that_lead_somewhere() {
         )
         .tenant_roles
     );
+}
+
+#[test]
+fn people_search_is_linked_for_those_it_finds_people_for() {
+    // Everyone under a root grant; a subtree grant; a single-tenant grant.
+    assert!(can_find_people(&root_owner()));
+    assert!(can_find_people(&who(
+        26,
+        OTHER,
+        &[(PARTNER, Viewer, Subtree, false)]
+    )));
+    assert!(can_find_people(&who(
+        26,
+        OTHER,
+        &[(CHILD, Viewer, Only, false)]
+    )));
+    // A home role reading Users: their home, when its cap lets Users be read.
+    let reader = |home| with_role(who(26, home, &[]), only(Feature::Users, Read));
+    assert!(can_find_people(&reader(CHILD)));
+    assert!(navigation(&reader(CHILD), &t(CHILD)).people);
+    // A home role without Users and no grant: nobody to find, no link.
+    let blind = with_role(who(26, CHILD, &[]), only(Feature::Roles, Read));
+    assert!(!can_find_people(&blind));
+    assert!(!navigation(&blind, &t(CHILD)).people);
+    assert!(!can_find_people(&who(26, CHILD, &[])));
+    // A tenant-only grant on their own home counts like a role reading Users …
+    assert!(can_find_people(&who(
+        26,
+        CHILD,
+        &[(CHILD, Viewer, Only, false)]
+    )));
+    // … unless the home's cap hides Users.
+    let mut capped = reader(OTHER);
+    if let Some(cap) = capped.caps.get_mut(&t(OTHER).tenant_role_id) {
+        cap.permissions.set(Feature::Users, Level::None);
+    }
+    assert!(!can_find_people(&capped));
+    // A root user reading Users finds the root's users (the root has no cap).
+    assert!(can_find_people(&reader(ROOT)));
 }
 
 // ---------------------------------------------------------------- activity

@@ -1,5 +1,7 @@
 //! Tenant-management grants: Owner / Administrator / Viewer on a tenant.
 
+use crate::db::models::user::PersonRow;
+use crate::db::models::User;
 use crate::db::schema::grants;
 use crate::domain::{GrantRole, Scope};
 use diesel::pg::Pg;
@@ -97,13 +99,59 @@ pub struct GrantListRow {
     pub user_subdomain: String,
 }
 
-/// A user that may be picked in the grant form.
-#[derive(Clone, Debug, Queryable)]
-pub struct Candidate {
-    pub id: i64,
-    pub username: String,
-    pub subdomain: String,
-    pub tenant_name: String,
+impl GrantListRow {
+    /// The holder's login (`subdomain\username`).
+    pub fn login(&self) -> String {
+        crate::domain::login_name(&self.user_subdomain, &self.username)
+    }
+}
+
+/// Which of the grant candidates a typed reference to a user picks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UserMatch<'a> {
+    /// Every candidate.
+    Any,
+    /// The login `subdomain\username`, whole (any case).
+    Login {
+        subdomain: &'a str,
+        username: &'a str,
+    },
+    /// A username or an email, whole (any case).
+    Exact(&'a str),
+    /// Part of a username, email or name, and of the subdomain when one is typed
+    /// before a backslash (`acme\al`): the search as one types.
+    Containing {
+        subdomain: Option<&'a str>,
+        text: &'a str,
+    },
+}
+
+impl<'a> UserMatch<'a> {
+    /// What `typed` names exactly: a login when it has a backslash, else a username
+    /// or an email.
+    pub fn exactly(typed: &'a str) -> Self {
+        match typed.split_once('\\') {
+            Some((subdomain, username)) => Self::Login {
+                subdomain,
+                username,
+            },
+            None => Self::Exact(typed),
+        }
+    }
+
+    /// Everyone whose details contain `typed` (a subdomain part before a backslash).
+    pub fn containing(typed: &'a str) -> Self {
+        match typed.split_once('\\') {
+            Some((subdomain, text)) => Self::Containing {
+                subdomain: Some(subdomain),
+                text,
+            },
+            None => Self::Containing {
+                subdomain: None,
+                text: typed,
+            },
+        }
+    }
 }
 
 impl Grant {
@@ -171,44 +219,101 @@ impl Grant {
         diesel::delete(grants::table.find(id)).execute(conn).await
     }
 
-    /// Users the granter may pick for `tenant`: users of the tenant, of its ancestors
-    /// and of its sub-tenants, limited to tenants the granter may see.
+    /// Users the granter may pick for `tenant` (the grant candidates): users of the
+    /// tenant, of its ancestors and of its sub-tenants, limited to tenants the granter
+    /// may see; of those, the ones `matching` picks (and only the user `only`, when
+    /// given), by login, up to `limit`, with the total.
     pub async fn candidates(
         conn: &mut AsyncPgConnection,
         tenant: &crate::db::models::Tenant,
         visibility: &crate::db::models::Visibility,
+        matching: UserMatch<'_>,
+        only: Option<i64>,
         limit: i64,
-    ) -> QueryResult<Vec<Candidate>> {
-        use crate::db::models::Visibility;
+    ) -> QueryResult<(Vec<PersonRow>, i64)> {
+        use crate::db::models::user::name_matches;
+        use crate::db::models::{like_pattern, lower, Visibility};
         use crate::db::schema::{tenant_paths, tenants, users};
-        let mut q = users::table
-            .inner_join(crate::db::models::tenant::with_path())
-            .filter(
-                tenant_paths::path
-                    .contains(vec![tenant.id])
-                    .or(tenants::id.eq_any(tenant.path.clone())),
-            )
-            .into_boxed();
-        if let Visibility::Within {
-            subtree_roots,
-            tenants: singles,
-        } = visibility
-        {
-            q = q.filter(
-                tenant_paths::path
-                    .overlaps_with(subtree_roots.clone())
-                    .or(tenants::id.eq_any(singles.clone())),
-            );
-        }
-        q.order((tenants::subdomain.asc(), users::username.asc()))
+        let filtered = || {
+            let mut q = users::table
+                .inner_join(crate::db::models::tenant::with_path())
+                .filter(
+                    tenant_paths::path
+                        .contains(vec![tenant.id])
+                        .or(tenants::id.eq_any(tenant.path.clone())),
+                )
+                .into_boxed();
+            if let Visibility::Within {
+                subtree_roots,
+                tenants: singles,
+            } = visibility
+            {
+                q = q.filter(
+                    tenant_paths::path
+                        .overlaps_with(subtree_roots.clone())
+                        .or(tenants::id.eq_any(singles.clone())),
+                );
+            }
+            match matching {
+                UserMatch::Any => {}
+                UserMatch::Login {
+                    subdomain,
+                    username,
+                } => {
+                    q = q
+                        .filter(lower(tenants::subdomain).eq(subdomain.to_lowercase()))
+                        .filter(lower(users::username).eq(username.to_lowercase()));
+                }
+                UserMatch::Exact(text) => {
+                    let text = text.to_lowercase();
+                    q = q.filter(
+                        lower(users::username)
+                            .eq(text.clone())
+                            .or(lower(users::email).eq(text)),
+                    );
+                }
+                UserMatch::Containing { subdomain, text } => {
+                    if let Some(subdomain) = subdomain.filter(|s| !s.is_empty()) {
+                        q = q.filter(tenants::subdomain.ilike(like_pattern(subdomain)));
+                    }
+                    if !text.is_empty() {
+                        q = q.filter(name_matches!(like_pattern(text)));
+                    }
+                }
+            }
+            if let Some(id) = only {
+                q = q.filter(users::id.eq(id));
+            }
+            q
+        };
+        let total: i64 = filtered().count().get_result(conn).await?;
+        let rows: Vec<(User, i64, String, String)> = filtered()
+            .order((
+                tenants::subdomain.asc(),
+                lower(users::username).asc(),
+                users::id.asc(),
+            ))
             .limit(limit)
             .select((
-                users::id,
-                users::username,
-                tenants::subdomain,
+                User::as_select(),
+                tenants::id,
                 tenants::name,
+                tenants::subdomain,
             ))
             .load(conn)
-            .await
+            .await?;
+        Ok((
+            rows.into_iter()
+                .map(
+                    |(user, tenant_id, tenant_name, tenant_subdomain)| PersonRow {
+                        user,
+                        tenant_id,
+                        tenant_name,
+                        tenant_subdomain,
+                    },
+                )
+                .collect(),
+            total,
+        ))
     }
 }

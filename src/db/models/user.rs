@@ -188,6 +188,8 @@ macro_rules! name_matches {
     }};
 }
 
+pub(crate) use name_matches;
+
 /// One found person: the user and their home tenant.
 #[derive(Clone, Debug)]
 pub struct PersonRow {
@@ -195,6 +197,13 @@ pub struct PersonRow {
     pub tenant_id: i64,
     pub tenant_name: String,
     pub tenant_subdomain: String,
+}
+
+impl PersonRow {
+    /// The name they log in with (`subdomain\username`).
+    pub fn login(&self) -> String {
+        crate::domain::login_name(&self.tenant_subdomain, &self.user.username)
+    }
 }
 
 /// Where people may be found: the visible tenants, and of those only the root and

@@ -1,0 +1,151 @@
+"""Browser tests of the grant form's user picker (issue #11, item 4): a user is named
+by search as one types, with JavaScript; without it, the typed text is resolved by the
+server, which offers a choice when it names several users.
+"""
+
+from __future__ import annotations
+
+from harness import *  # noqa: F403
+from suite_context import axe_violations, describe
+
+
+def _root_id(driver: "WebDriver") -> str:
+    return driver.find_element(By.ID, "acting-tenant").get_attribute("href").rstrip("/").rsplit("/", 1)[1]
+
+
+def _create_user(driver: "WebDriver", base: str, tenant_id: str, username: str) -> None:
+    driver.get(f"{base}/tenants/{tenant_id}/users/new")
+    fill(driver, "username", username)
+    fill(driver, "email", f"{username}-{tenant_id}@picker.example")
+    fill(driver, "password", f"{username}-password-123")
+    Select(field(driver, "role_id")).select_by_visible_text("Read only")
+    button(driver, "Create user").click()
+    wait(
+        driver,
+        lambda d: re.fullmatch(rf"/tenants/{tenant_id}/users/\d+", path_of(d)),
+        f"{username} to be created",
+    )
+
+
+def fill_picker(driver: "WebDriver", text: str) -> None:
+    box = driver.find_element(By.ID, "grant-user")
+    box.clear()
+    box.send_keys(text)
+
+
+def _flash(driver: "WebDriver") -> str:
+    return wait(
+        driver,
+        lambda d: d.find_element(By.CSS_SELECTOR, "main .flash.success").text,
+        "the message that the grant was given",
+    )
+
+
+def _tree(driver: "WebDriver", base: str, prefix: str) -> str:
+    """A parent tenant with two sub-tenants, each with a user `dana`; the parent's id."""
+    parent = create_tenant_via_form(driver, base, _root_id(driver), f"{prefix} Parent", f"{prefix}-parent", True)
+    for side in ("alpha", "beta"):
+        child = create_tenant_via_form(
+            driver, base, parent, f"{prefix} {side.title()}", f"{prefix}-{side}", False
+        )
+        _create_user(driver, base, child, "dana")
+    return parent
+
+
+def test_the_grant_form_picks_a_user_by_search(driver: "WebDriver", base: str) -> None:
+    login(driver, base, ADMIN_USERNAME, ADMIN_PASSWORD)
+    wait_path(driver, "/dashboard")
+    parent = _tree(driver, base, "pickjs")
+    driver.get(f"{base}/tenants/{parent}/access")
+    expect(not driver.find_elements(By.NAME, "user_id"), "a user_id field before anything is picked")
+
+    # Both danas match; picking one fills the input with its login and the hidden id.
+    box = driver.find_element(By.ID, "grant-user")
+    box.send_keys("dana")
+    wait(
+        driver,
+        lambda d: len(d.find_elements(By.CSS_SELECTOR, "#grant-user-results [data-pick-id]")) == 2,
+        "both danas among the matches",
+    )
+    driver.set_script_timeout(30)
+    found = axe_violations(driver)
+    expect(not found, f"axe on the picker's matches: {describe(found)}")
+    pick_user(driver, "grant-user", "dana", "pickjs-beta\\dana")
+    hidden = driver.find_element(By.CSS_SELECTOR, "#grant-user ~ input[name=user_id]")
+    expect(hidden.get_attribute("value").isdigit(), f"the hidden user_id is {hidden.get_attribute('value')!r}")
+    expect(
+        not driver.find_elements(By.CSS_SELECTOR, "#grant-user-results [data-pick-id]"),
+        "the matches stay open after the pick",
+    )
+    # Typing again forgets the pick; picking again sets it.
+    box.send_keys("x")
+    expect(hidden.get_attribute("value") == "", "typing kept the earlier pick")
+    pick_user(driver, "grant-user", "dana", "pickjs-beta\\dana")
+    button(driver, "Give grant").click()
+    text = _flash(driver)
+    expect("pickjs-beta\\dana now holds viewer" in text, f"the message says {text!r}")
+    row = driver.find_element(By.XPATH, "//table//a[normalize-space(.)='pickjs-beta\\dana']")
+    expect(row.is_displayed(), "the new grant is not listed")
+
+
+def test_the_grant_form_resolves_typed_text_without_javascript(driver: "WebDriver", base: str) -> None:
+    login(driver, base, ADMIN_USERNAME, ADMIN_PASSWORD)
+    wait_path(driver, "/dashboard")
+    parent = _tree(driver, base, "picknojs")
+    driver.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": True})
+    try:
+        # Nobody: the error on the field, the text kept.
+        driver.get(f"{base}/tenants/{parent}/access")
+        fill_picker(driver, "nobody-at-all")
+        button(driver, "Give grant").click()
+        error = wait(driver, lambda d: d.find_element(By.ID, "grant-user-error"), "the picker's error").text
+        expect(
+            error == "No user you can grant access to matches “nobody-at-all”.",
+            f"the error says {error!r}",
+        )
+        box = driver.find_element(By.ID, "grant-user")
+        expect(box.get_attribute("value") == "nobody-at-all", "the typed text was not kept")
+        expect(box.get_attribute("aria-invalid") == "true", "the input is not marked invalid")
+
+        # Two danas: a choice of both, then the chosen one gets the grant.
+        box.clear()
+        box.send_keys("dana")
+        button(driver, "Give grant").click()
+        wait(driver, lambda d: d.find_element(By.ID, "grant-user-choices"), "the choice of users")
+        error = driver.find_element(By.ID, "grant-user-error").text
+        expect(error.startswith("Several users"), f"the error says {error!r}")
+        labels = [
+            l.text for l in driver.find_elements(By.CSS_SELECTOR, "#grant-user-choices label")
+        ]
+        expect(
+            any(l.startswith("picknojs-alpha\\dana") and "(picknojs Alpha)" in l for l in labels)
+            and any(l.startswith("picknojs-beta\\dana") for l in labels),
+            f"the choices are {labels}",
+        )
+        # Checked as the page is (scripts back on for axe alone).
+        driver.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": False})
+        driver.set_script_timeout(30)
+        found = axe_violations(driver)
+        expect(not found, f"axe on the choice of users: {describe(found)}")
+        driver.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": True})
+        choice = driver.find_element(
+            By.XPATH, "//fieldset[@id='grant-user-choices']//label[starts-with(., 'picknojs-alpha\\dana')]"
+        )
+        driver.find_element(By.ID, choice.get_attribute("for")).click()
+        button(driver, "Give grant").click()
+        text = _flash(driver)
+        expect("picknojs-alpha\\dana now holds viewer" in text, f"the message says {text!r}")
+
+        # A whole login names one user at once.
+        fill_picker(driver, "picknojs-beta\\dana")
+        button(driver, "Give grant").click()
+        text = _flash(driver)
+        expect("picknojs-beta\\dana now holds viewer" in text, f"the message says {text!r}")
+    finally:
+        driver.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": False})
+
+
+TESTS = [
+    test_the_grant_form_picks_a_user_by_search,
+    test_the_grant_form_resolves_typed_text_without_javascript,
+]
