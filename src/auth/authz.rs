@@ -133,10 +133,9 @@ pub fn people_scope(p: &Principal) -> PeopleScope {
         .role
         .as_ref()
         .is_some_and(|r| r.permissions.get(Feature::Users) >= Level::Read);
-    let home_granted = p
-        .grants
-        .iter()
-        .any(|g| g.tenant_id == p.home.id && g.scope == Scope::Tenant);
+    // Any grant on the home tenant reads Users there (a subtree grant keeps it among
+    // its subtree roots too).
+    let home_granted = p.grants.iter().any(|g| g.tenant_id == p.home.id);
     if let Visibility::Within { tenants, .. } = &mut visibility {
         if !home_role_reads && !home_granted {
             tenants.retain(|id| *id != p.home.id);
