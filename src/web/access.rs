@@ -76,7 +76,29 @@ struct AccessPage {
     may_manage: bool,
     form: GrantForm,
     errors: FieldErrors,
+    /// The explainer's question as asked (`?user=`): what was typed, and when it names
+    /// nobody one may see or several people, the message and the people to choose from.
+    asked: Asked,
     explanation: Option<Explanation>,
+}
+
+/// The explainer's `?user=` as asked, and why it explains nobody yet.
+#[derive(Default)]
+struct Asked {
+    typed: String,
+    error: String,
+    choices: Vec<PersonRow>,
+}
+
+impl Asked {
+    /// The same words for a user who does not exist and one the viewer may not see.
+    fn nobody(typed: &str) -> Asked {
+        Asked {
+            typed: typed.to_string(),
+            error: format!("No user you can see matches “{typed}”."),
+            choices: Vec::new(),
+        }
+    }
 }
 
 impl AccessPage {
@@ -239,6 +261,7 @@ async fn build(
     errors: FieldErrors,
     choices: Vec<PersonRow>,
     subject: Option<i64>,
+    asked: Asked,
 ) -> Result<AccessPage, AppError> {
     // Grants inherited from above the user's reach stay hidden, like those tenants' names.
     let visible_from = authz::visible_path_start(user, &tenant.path);
@@ -268,13 +291,18 @@ async fn build(
         })
         .collect();
     let roles = authz::grantable_roles(user, &tenant);
+    let mut asked = asked;
+    let subject = match subject {
+        Some(id) => Principal::load(conn, id).await?,
+        None => None,
+    };
     let explanation = match subject {
-        Some(id) => {
-            let subject = Principal::load(conn, id).await?.ok_or(AppError::NotFound)?;
-            // Only users the viewer could see anyway: their home tenant must be visible.
-            if !authz::can_see(user, &subject.home) {
-                return Err(AppError::NotFound);
-            }
+        // Only users the viewer could see anyway: their home tenant must be visible.
+        Some(subject) if !authz::can_see(user, &subject.home) => {
+            asked = Asked::nobody(&asked.typed);
+            None
+        }
+        Some(subject) => {
             // Name only tenants the viewer may see: those on the path from their reach
             // down, and the subject's grant tenants that are visible to the viewer.
             let mut ids: Vec<i64> = tenant
@@ -293,7 +321,12 @@ async fn build(
             let names = Tenant::names(conn, ids).await?;
             Some(explain(&subject, &tenant, &names))
         }
-        None => None,
+        None => {
+            if !asked.typed.is_empty() && asked.error.is_empty() {
+                asked = Asked::nobody(&asked.typed);
+            }
+            None
+        }
     };
     Ok(AccessPage {
         page: PageCtx::new(user, conn, "access").await?,
@@ -306,6 +339,7 @@ async fn build(
         roles,
         form,
         errors,
+        asked,
         explanation,
     })
 }
@@ -318,17 +352,28 @@ async fn page(
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
     let tenant = path_tenant(&user, &mut conn, &path, Feature::Users, Level::Read).await?;
-    // A user id, or a username or login that names exactly one person one may find.
-    let subject = match query.user.trim() {
+    // A user id, or a username or login that names exactly one person one may find;
+    // otherwise the page says so (and offers the people a name fits).
+    let typed: String = query.user.trim().chars().take(100).collect();
+    let mut asked = Asked {
+        typed: typed.clone(),
+        ..Asked::default()
+    };
+    let subject = match typed.as_str() {
         "" => None,
-        raw if raw.bytes().all(|b| b.is_ascii_digit()) => Some(parse_id(raw)?),
-        raw => match crate::services::users::resolve_person(&mut conn, &user, raw)
-            .await?
-            .as_slice()
-        {
-            [one] => Some(one.user.id),
-            _ => return Err(AppError::NotFound),
-        },
+        raw if raw.bytes().all(|b| b.is_ascii_digit()) => parse_id(raw).ok(),
+        raw => {
+            let mut found = crate::services::users::resolve_person(&mut conn, &user, raw).await?;
+            match found.len() {
+                1 => found.pop().map(|one| one.user.id),
+                0 => None,
+                _ => {
+                    asked.error = format!("Several users match “{raw}”: choose one.");
+                    asked.choices = found;
+                    None
+                }
+            }
+        }
     };
     let form = GrantForm {
         scope: "tenant".into(),
@@ -343,6 +388,7 @@ async fn page(
         FieldErrors::new(),
         Vec::new(),
         subject,
+        asked,
     )
     .await?;
     render(&page)
@@ -383,7 +429,17 @@ async fn give(
         }
         Err(errors) => {
             let choices = grantee.choices().to_vec();
-            let page = build(&user, &mut conn, tenant, form, errors, choices, None).await?;
+            let page = build(
+                &user,
+                &mut conn,
+                tenant,
+                form,
+                errors,
+                choices,
+                None,
+                Asked::default(),
+            )
+            .await?;
             rerender(&page)
         }
     }

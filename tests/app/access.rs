@@ -727,17 +727,28 @@ async fn the_explainer_hides_users_the_viewer_cannot_see() {
     assert_eq!(status(&r), 200);
     assert!(r.text().await.unwrap().contains("What c1\\inside can do"));
 
-    let missing = pa.get("/tenants/99999999").await.text().await.unwrap();
-    for user in [
-        outsider.id.to_string(),
-        app.admin.id.to_string(),
-        "99999999".to_string(),
-    ] {
+    // A user the viewer cannot see reads exactly like one that does not exist: the
+    // same page, but for the id typed.
+    let page = |html: String, user: &str| {
+        let start = html.find("id=\"explainer\"").expect("the explainer");
+        html[start..]
+            .replace(&format!("value=\"{user}\""), "value=\"ID\"")
+            .replace(&format!("“{user}”"), "“ID”")
+    };
+    let missing = page(
+        pa.get_html(&format!("{base}?user=99999999")).await,
+        "99999999",
+    );
+    assert!(
+        missing.contains("No user you can see matches “ID”"),
+        "{missing}"
+    );
+    for user in [outsider.id.to_string(), app.admin.id.to_string()] {
         let r = pa.get(&format!("{base}?user={user}")).await;
-        assert_eq!(status(&r), 404, "user {user}");
+        assert_eq!(status(&r), 200, "user {user}");
         assert_eq!(
-            without_request_id(&r.text().await.unwrap()),
-            without_request_id(&missing),
+            page(r.text().await.unwrap(), &user),
+            missing,
             "same as not found"
         );
     }
@@ -812,4 +823,58 @@ async fn the_profile_lists_every_grant_with_the_path_its_holder_may_see() {
         .to_vec(),
         "{table}"
     );
+}
+
+/// The explainer's `?user=` names nobody, or several people: the page says so (200,
+/// the text kept) and offers the people a username fits; a user the viewer cannot see
+/// reads exactly like one that does not exist.
+#[tokio::test]
+async fn the_explainer_says_when_its_user_names_nobody_or_several() {
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    let bob_a1 = app.user(&t.a1, "bob").await;
+    let bob_a2 = app.user(&t.a2, "bob").await;
+    let hidden = app.user(&t.globex, "hidden").await;
+    let alice = subtree_admin(&app, &t.acme, "alice").await;
+    let page = |q: &str| format!("/tenants/{}/access?user={q}", t.acme.id);
+
+    // Several bobs: a choice of each, linking to the explanation.
+    let r = alice.get(&page("bob")).await;
+    assert_eq!(status(&r), 200);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("Several users match “bob”"), "{html}");
+    for bob in [&bob_a1, &bob_a2] {
+        let link = format!("/tenants/{}/access?user={}#explainer", t.acme.id, bob.id);
+        assert!(html.contains(&link), "{link} in {html}");
+    }
+    assert!(!html.contains("can do in"), "no explanation yet");
+    // One of them by login: explained.
+    let html = alice.get_html(&page("a2%5Cbob")).await;
+    assert!(html.contains("What a2\\bob can do in"), "{html}");
+
+    // Nobody: a user who does not exist, and one in a tenant alice cannot see, by
+    // name and by id, all answer the same page.
+    let missing_id = (hidden.id + 1000).to_string();
+    let hidden_id = hidden.id.to_string();
+    for (q, shown) in [
+        ("nobody", "nobody"),
+        ("hidden", "hidden"),
+        ("globex%5Chidden", "globex\\hidden"),
+        (hidden_id.as_str(), hidden_id.as_str()),
+        (missing_id.as_str(), missing_id.as_str()),
+    ] {
+        let r = alice.get(&page(q)).await;
+        assert_eq!(status(&r), 200, "{q}");
+        let html = r.text().await.unwrap();
+        assert!(
+            html.contains(&format!("No user you can see matches “{shown}”")),
+            "{q}: {html}"
+        );
+        assert!(!html.contains("can do in"), "{q}");
+        assert!(
+            html.contains(&format!("value=\"{}\"", shown.replace('\\', "&#92;")))
+                || html.contains(&format!("value=\"{shown}\"")),
+            "{q}: the text is kept"
+        );
+    }
 }
