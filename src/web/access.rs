@@ -85,6 +85,8 @@ struct AccessPage {
 /// The explainer's `?user=` as asked, and why it explains nobody yet.
 #[derive(Default)]
 struct Asked {
+    /// The user the question names, once resolved to one.
+    subject: Option<i64>,
     typed: String,
     error: String,
     choices: Vec<PersonRow>,
@@ -94,6 +96,7 @@ impl Asked {
     /// The same words for a user who does not exist and one the viewer may not see.
     fn nobody(typed: &str) -> Asked {
         Asked {
+            subject: None,
             typed: typed.to_string(),
             error: format!("No user you can see matches “{typed}”."),
             choices: Vec::new(),
@@ -260,7 +263,6 @@ async fn build(
     form: GrantForm,
     errors: FieldErrors,
     choices: Vec<PersonRow>,
-    subject: Option<i64>,
     asked: Asked,
 ) -> Result<AccessPage, AppError> {
     // Grants inherited from above the user's reach stay hidden, like those tenants' names.
@@ -292,7 +294,7 @@ async fn build(
         .collect();
     let roles = authz::grantable_roles(user, &tenant);
     let mut asked = asked;
-    let subject = match subject {
+    let subject = match asked.subject {
         Some(id) => Principal::load(conn, id).await?,
         None => None,
     };
@@ -359,7 +361,7 @@ async fn page(
         typed: typed.clone(),
         ..Asked::default()
     };
-    let subject = match typed.as_str() {
+    asked.subject = match typed.as_str() {
         "" => None,
         raw if raw.bytes().all(|b| b.is_ascii_digit()) => parse_id(raw).ok(),
         raw => {
@@ -387,7 +389,6 @@ async fn page(
         form,
         FieldErrors::new(),
         Vec::new(),
-        subject,
         asked,
     )
     .await?;
@@ -436,7 +437,6 @@ async fn give(
                 form,
                 errors,
                 choices,
-                None,
                 Asked::default(),
             )
             .await?;
