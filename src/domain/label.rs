@@ -2,7 +2,8 @@
 //! of customers to find and target them together.
 //!
 //! A label is lowercase ASCII letters, digits and `.`, `_`, `-`, at most one `:`
-//! between a key and a value (both non-empty), 1–64 characters; a tenant has at most
+//! between a key and a value (both non-empty, each starting with a letter or digit,
+//! so that `.` or `-a` is no label), 1–64 characters; a tenant has at most
 //! 20. Input is trimmed and lowercased; a list is comma- or newline-separated, and
 //! its duplicates collapse (kept in the order first given).
 
@@ -15,7 +16,7 @@ pub const MAX_LEN: usize = 64;
 /// The most labels one tenant has.
 pub const MAX_PER_TENANT: usize = 20;
 /// The label format as a regular expression (the OpenAPI document states it).
-pub const PATTERN: &str = "^[a-z0-9._-]+(:[a-z0-9._-]+)?$";
+pub const PATTERN: &str = "^[a-z0-9][a-z0-9._-]*(:[a-z0-9][a-z0-9._-]*)?$";
 
 impl Label {
     pub fn parse(input: &str) -> Result<Self, String> {
@@ -27,7 +28,7 @@ impl Label {
             return Err(format!("A label has at most {MAX_LEN} characters."));
         }
         let word = |w: &str| {
-            !w.is_empty()
+            w.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
                 && w.chars()
                     .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c))
         };
@@ -37,7 +38,7 @@ impl Label {
         };
         if !valid {
             return Err(format!(
-                "“{s}” is not a label: use lowercase letters, digits, “.”, “_” and “-”, as a word (vip) or key:value (tier:gold)."
+                "“{s}” is not a label: use lowercase letters, digits, “.”, “_” and “-”, starting with a letter or digit, as a word (vip) or key:value (tier:gold)."
             ));
         }
         Ok(Label(s))
@@ -106,10 +107,31 @@ mod tests {
             Label::parse("region:eu-west.1").unwrap().as_str(),
             "region:eu-west.1"
         );
-        for bad in ["", "a b", "a:b:c", ":x", "x:", "é", "a/b", &"x".repeat(65)] {
+        for bad in [
+            "",
+            "a b",
+            "a:b:c",
+            ":x",
+            "x:",
+            "é",
+            "a/b",
+            ".",
+            "-a",
+            "_",
+            "tier:-gold",
+            "a:.",
+            &"x".repeat(65),
+        ] {
             assert!(Label::parse(bad).is_err(), "{bad:?}");
         }
-        assert!(Label::parse(&"x".repeat(64)).is_ok());
+        for good in ["a-", "1.5", "a_b:c-d", "0:0"] {
+            assert!(Label::parse(good).is_ok(), "{good:?}");
+        }
+        // The pattern the OpenAPI document states agrees with the parser.
+        let pattern = regex::Regex::new(PATTERN).unwrap();
+        for text in ["tier:gold", "-a", ".", "a:-b", "a-", "0:0", "a::b", "x_"] {
+            assert_eq!(pattern.is_match(text), Label::parse(text).is_ok(), "{text}");
+        }
     }
 
     #[test]

@@ -18,12 +18,34 @@ impl TenantName {
         if s.chars().any(char::is_control) {
             return Err("A name cannot contain control characters.".into());
         }
+        if s.chars().any(is_invisible) {
+            return Err(
+                "A name cannot contain invisible characters or direction overrides.".into(),
+            );
+        }
         Ok(Self(s.to_string()))
     }
 
     pub fn into_inner(self) -> String {
         self.0
     }
+}
+
+/// Characters that change how a name reads without being seen: direction marks,
+/// embeddings, overrides and isolates, zero-width spaces, word joiners and the byte
+/// order mark. A name with one could pass for another in a list or the switcher.
+/// (The zero-width joiner and non-joiner stay: scripts and emoji need them.)
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{200B}'
+            | '\u{200E}'
+            | '\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{FEFF}'
+    )
 }
 
 /// Free text describing a tenant: trimmed, at most 1000 characters.
@@ -105,6 +127,29 @@ mod tests {
         assert!(Description::parse("").is_ok());
         assert!(Description::parse("line\nline").is_ok());
         assert!(Description::parse(&"x".repeat(1001)).is_err());
+    }
+
+    #[test]
+    fn names_cannot_hide_characters_or_turn_around() {
+        for bad in [
+            "Acme\u{202E}moc.evil",
+            "Ac\u{200B}me",
+            "\u{2066}Acme\u{2069}",
+            "Acme\u{FEFF}",
+            "\u{200F}Acme",
+        ] {
+            assert!(TenantName::parse(bad).is_err(), "{bad:?}");
+            assert!(RoleName::parse(bad).is_err(), "{bad:?}");
+        }
+        // Scripts that need joiners, and emoji sequences, keep working.
+        for good in [
+            "می\u{200C}خواهم",
+            "Team 👩\u{200D}💻",
+            "שלום Acme",
+            "Ünïcødé",
+        ] {
+            assert!(TenantName::parse(good).is_ok(), "{good:?}");
+        }
     }
 
     #[test]
