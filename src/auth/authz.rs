@@ -293,6 +293,28 @@ pub fn require_edit(
     }
 }
 
+/// Whether a bulk action could change any of the tenants at the ends of these
+/// paths (ids from the root): whether the Tenants page offers its bulk bar. Every
+/// bulk action needs at least `can_edit` (a move needs more): managing the
+/// sub-tenants of the tenant's parent, or for the root an Administrator's grant on
+/// it. The parent's cap is not loaded with a list row, so it is left to each
+/// row's own check; this only keeps the bar from those who hold no such grant.
+pub fn may_bulk_change<'a>(p: &Principal, paths: impl IntoIterator<Item = &'a [i64]>) -> bool {
+    paths.into_iter().any(|path| match path {
+        [] => false,
+        [root] => p
+            .grants
+            .iter()
+            .any(|g| g.tenant_id == *root && g.role >= GrantRole::Administrator),
+        [above @ .., _] => p.grants.iter().any(|g| {
+            g.role >= GrantRole::Administrator
+                && g.manage_subtenants
+                && g.scope == Scope::Subtree
+                && above.contains(&g.tenant_id)
+        }),
+    })
+}
+
 /// Why an Owner or Administrator of `tenant` may still not edit it (`can_edit` is
 /// false): a tenant's settings belong to whoever manages its parent's sub-tenants.
 /// `None` when the user may edit it or holds no such role there (nothing to explain).

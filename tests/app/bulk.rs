@@ -265,7 +265,8 @@ async fn weaker_accounts_are_refused_per_row_and_change_nothing() {
         let mut f = fields.to_vec();
         f.push(("confirm", confirm));
         let (code, html) = bar(&vera, &f).await;
-        assert_eq!(code, 200, "{html}");
+        // Confirming what changes nothing is refused (422), with each row's refusal.
+        assert_eq!(code, if confirm == "yes" { 422 } else { 200 }, "{html}");
         let rows = outcomes(&html);
         assert_eq!(rows.len(), 2);
         for (_, outcome, text) in rows {
@@ -921,4 +922,236 @@ async fn the_list_offers_a_checkbox_per_row_and_the_bar_with_the_filter() {
     ] {
         assert!(html.contains(needle), "{needle} in {html}");
     }
+}
+
+/// The preview's "Reaches" cell of a tenant's row.
+fn reach(html: &str, id: i64) -> Option<String> {
+    let row = &html[html.find(&format!("<tr data-tenant-id=\"{id}\""))?..];
+    let row = &row[..row.find("</tr>")?];
+    let cell = &row[row.find("<td class=\"reach\">")? + 18..];
+    Some(cell[..cell.find("</td>")?].to_string())
+}
+
+#[tokio::test]
+async fn a_selected_tenant_inside_another_selected_subtree_reads_alike_in_preview_and_apply() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    app.login_admin().await;
+    let (globex, g1) = (w.t.globex.id.to_string(), w.t.g1.id.to_string());
+    let included = format!("Included in the sub-tenants of {}.", w.t.globex.name);
+    // The one below first: the list's order is kept, the ancestor decides.
+    let fields = [
+        ("ids", g1.as_str()),
+        ("ids", globex.as_str()),
+        ("action", "disable"),
+        ("scope", "subtree"),
+    ];
+    let (code, html) = bar(&app, &fields).await;
+    assert_eq!(code, 200, "{html}");
+    assert_eq!(
+        outcomes(&html),
+        [
+            (
+                w.t.g1.id,
+                "unchanged".into(),
+                format!("no change: {included}")
+            ),
+            (w.t.globex.id, "changed".into(), "will change".into()),
+        ]
+    );
+    assert!(html.contains("Apply to 1 tenant<"), "{html}");
+    let mut confirmed = fields.to_vec();
+    confirmed.push(("confirm", "yes"));
+    let (code, html) = bar(&app, &confirmed).await;
+    assert_eq!(code, 200, "{html}");
+    assert_eq!(
+        outcomes(&html),
+        [
+            (
+                w.t.g1.id,
+                "unchanged".into(),
+                format!("unchanged: {included}")
+            ),
+            (w.t.globex.id, "changed".into(), "changed".into()),
+        ]
+    );
+    assert!(!enabled(&app, &w.t.g1).await && !enabled(&app, &w.t.globex).await);
+
+    // The API: the dry run and the apply agree too.
+    let api = Api::new(&app, Some(&token_for(&app, &app.admin, false).await));
+    let body = |dry_run: bool| {
+        json!({"ids": [w.t.g1.id, w.t.globex.id], "action": "enable",
+               "scope": "subtree", "dry_run": dry_run})
+    };
+    for dry_run in [true, false] {
+        let (code, r) = api.post("/api/v1/tenants/bulk", body(dry_run)).await;
+        assert_eq!(code, 200, "{r}");
+        assert_eq!(
+            (r["changed"].clone(), r["unchanged"].clone()),
+            (json!(1), json!(1))
+        );
+        assert_eq!(r["items"][0]["outcome"], "unchanged", "{r}");
+        assert_eq!(r["items"][0]["message"], json!(included), "{r}");
+        assert_eq!(r["items"][1]["outcome"], "changed", "{r}");
+    }
+    assert!(enabled(&app, &w.t.g1).await);
+
+    // Each tenant alone: the one below is its own row, as before.
+    let (_, html) = bar(
+        &app,
+        &[("ids", &g1), ("ids", &globex), ("action", "disable")],
+    )
+    .await;
+    assert!(
+        outcomes(&html).iter().all(|(_, o, _)| o == "changed"),
+        "{html}"
+    );
+}
+
+#[tokio::test]
+async fn the_disable_preview_counts_sub_tenants_and_users_as_the_single_confirmation() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    app.user(&w.t.g1, "gus").await;
+    app.user(&w.t.g1, "gina").await;
+    app.login_admin().await;
+    let (globex, g1) = (w.t.globex.id.to_string(), w.t.g1.id.to_string());
+    // The single disable's confirmation of globex.
+    let r = app
+        .post_form(&format!("/tenants/{globex}/disable"), &[])
+        .await;
+    let single = r.text().await.unwrap();
+    assert!(
+        single.contains("has 1 sub-tenant (2 users at home in the whole subtree)"),
+        "{single}"
+    );
+    let (code, html) = bar(
+        &app,
+        &[
+            ("ids", &globex),
+            ("ids", &g1),
+            ("action", "disable"),
+            ("scope", "subtree"),
+        ],
+    )
+    .await;
+    assert_eq!(code, 200, "{html}");
+    assert!(html.contains("<th scope=\"col\">Reaches</th>"), "{html}");
+    assert_eq!(
+        reach(&html, w.t.globex.id).as_deref(),
+        Some("1 sub-tenant (2 users)")
+    );
+    // g1 is included in globex's subtree: counted there, not again.
+    assert_eq!(reach(&html, w.t.g1.id).as_deref(), Some(""));
+    // Each tenant only: its own users.
+    let (_, html) = bar(
+        &app,
+        &[("ids", &globex), ("ids", &g1), ("action", "disable")],
+    )
+    .await;
+    assert_eq!(reach(&html, w.t.globex.id).as_deref(), Some("0 users"));
+    assert_eq!(reach(&html, w.t.g1.id).as_deref(), Some("2 users"));
+    // A label has no such column.
+    let (_, html) = bar(
+        &app,
+        &[
+            ("ids", &g1),
+            ("action", "add_label"),
+            ("label", "tier:gold"),
+        ],
+    )
+    .await;
+    assert!(!html.contains("Reaches"), "{html}");
+}
+
+#[tokio::test]
+async fn repeated_fields_ids_below_one_and_confirming_nothing_are_refused() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    let alice = browser_as(&app, "acme\\alice").await;
+    let a2 = w.t.a2.id.to_string();
+    let events_before = count(&app, "SELECT count(*) FROM audit_events").await;
+    let (code, html) = bar(
+        &alice,
+        &[
+            ("ids", &a2),
+            ("action", "disable"),
+            ("action", "enable"),
+            ("confirm", "yes"),
+        ],
+    )
+    .await;
+    assert_eq!(code, 422, "{html}");
+    assert_eq!(
+        field_error(&html, "action").as_deref(),
+        Some("Choose one action.")
+    );
+    for id in ["-5", "0"] {
+        let (code, html) = bar(&alice, &[("ids", id), ("action", "disable")]).await;
+        assert_eq!(code, 422, "{html}");
+        assert_eq!(
+            field_error(&html, "ids").unwrap(),
+            format!("{id} is not a tenant id: ids are positive.")
+        );
+    }
+    // The API says the same.
+    let api = Api::new(&app, Some(&token_for(&app, &w.alice, false).await));
+    let (code, body) = api
+        .post(
+            "/api/v1/tenants/bulk",
+            json!({"ids": [-5], "action": "disable", "dry_run": true}),
+        )
+        .await;
+    assert_eq!(code, 422, "{body}");
+    assert!(
+        body.to_string()
+            .contains("-5 is not a tenant id: ids are positive."),
+        "{body}"
+    );
+    assert_eq!(
+        count(&app, "SELECT count(*) FROM audit_events").await,
+        events_before
+    );
+    assert!(enabled(&app, &w.t.a2).await);
+
+    // Nothing would change: the preview offers no confirmation, and a confirmation
+    // sent anyway is refused.
+    let enable = [("ids", a2.as_str()), ("action", "enable")];
+    let (code, html) = bar(&alice, &enable).await;
+    assert_eq!(code, 200, "{html}");
+    assert!(!html.contains("id=\"bulk-confirm\""), "{html}");
+    assert!(html.contains("id=\"bulk-nothing\""), "{html}");
+    let mut confirmed = enable.to_vec();
+    confirmed.push(("confirm", "yes"));
+    let (code, html) = bar(&alice, &confirmed).await;
+    assert_eq!(code, 422, "{html}");
+    assert!(
+        html.contains(
+            "<p id=\"confirm-error\">Nothing to apply: none of the selected tenants would change."
+        ),
+        "{html}"
+    );
+    assert!(!html.contains("Done:"), "{html}");
+    assert_eq!(
+        count(&app, "SELECT count(*) FROM audit_events").await,
+        events_before
+    );
+}
+
+#[tokio::test]
+async fn the_bulk_bar_is_offered_only_to_who_may_change_a_listed_tenant() {
+    let app = spawn_app().await;
+    let _w = world(&app).await;
+    let vera = browser_as(&app, "acme\\vera").await;
+    let html = vera.get_html("/tenants").await;
+    assert!(
+        html.contains("<tr data-tenant-id="),
+        "vera sees the rows: {html}"
+    );
+    assert!(!html.contains("id=\"tenant-bulk\""), "{html}");
+    assert!(!html.contains("form=\"tenant-bulk\""), "{html}");
+    let alice = browser_as(&app, "acme\\alice").await;
+    let html = alice.get_html("/tenants").await;
+    assert!(html.contains("id=\"tenant-bulk\""), "{html}");
+    assert!(html.contains("form=\"tenant-bulk\""), "{html}");
 }

@@ -1418,3 +1418,49 @@ fn people_are_found_where_users_can_be_read() {
     }
     assert_eq!(people_scope(&capped).readable_caps, vec![1, 2, 3]);
 }
+
+#[test]
+fn the_bulk_bar_is_for_those_who_manage_some_parent_in_view() {
+    let paths = |ids: &[i64]| ids.iter().map(|id| t(*id).path).collect::<Vec<_>>();
+    let may = |p: &Principal, ids: &[i64]| {
+        let paths = paths(ids);
+        may_bulk_change(p, paths.iter().map(Vec::as_slice))
+    };
+    // The partner's children: its managers may, its viewer and plain users may not.
+    for p in [root_owner(), root_admin(), partner_owner(), partner_admin()] {
+        assert!(may(&p, &[CHILD, READ_ONLY]), "{}", p.user.id);
+    }
+    for p in [partner_viewer(), partner_admin_here(), partner_user_full()] {
+        assert!(!may(&p, &[CHILD, READ_ONLY]), "{}", p.user.id);
+    }
+    // The partner itself belongs to whoever manages the root's sub-tenants.
+    assert!(!may(&partner_owner(), &[PARTNER, OTHER]));
+    assert!(may(&root_admin(), &[PARTNER]));
+    // The root: an Administrator's grant on it.
+    assert!(may(&root_admin(), &[ROOT]));
+    assert!(!may(&partner_owner(), &[ROOT]));
+    // Nothing listed, nothing to change.
+    assert!(!may(&root_owner(), &[]));
+    // Agrees with `can_edit` on the fixed tree (caps aside: none lowers Tenants here
+    // for these users).
+    for p in [
+        root_owner(),
+        root_admin(),
+        partner_owner(),
+        partner_admin(),
+        partner_viewer(),
+        partner_admin_here(),
+        partner_user_full(),
+    ] {
+        for id in [ROOT, PARTNER, CHILD, OTHER, NO_AUDIT] {
+            let tenant = t(id);
+            let parent = tenant.parent_id.map(t);
+            assert_eq!(
+                may(&p, &[id]),
+                can_edit(&p, &tenant, parent.as_ref()),
+                "user {} tenant {id}",
+                p.user.id
+            );
+        }
+    }
+}

@@ -39,6 +39,11 @@ pub const NOT_FOUND: &str = "Not found: there is no such tenant, or you may not 
 pub const NOTHING_SELECTED: &str =
     "Select at least one tenant, or all tenants matching the filter.";
 
+/// The field error of an id below 1 (ids are positive).
+pub fn not_an_id(id: i64) -> String {
+    format!("{id} is not a tenant id: ids are positive.")
+}
+
 /// Which tenants a bulk action takes.
 #[derive(Clone, Debug)]
 pub enum Selection {
@@ -277,8 +282,20 @@ pub struct ItemOutcome {
     /// may see.
     pub tenant: Option<Tenant>,
     pub outcome: Outcome,
-    /// Why it was refused.
+    /// Why it was refused, or which selected tenant's subtree already includes it.
     pub message: Option<String>,
+    /// For disable and enable: what the change reaches, as the single disable's
+    /// confirmation counts it; `None` where it was not counted (refused before).
+    pub reach: Option<Reach>,
+}
+
+/// What disabling or enabling one tenant reaches: its sub-tenants (0 for "each
+/// tenant only") and the users at home there (in its whole subtree with
+/// sub-tenants), as `Tenant::subtree_counts` counts them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Reach {
+    pub subtenants: i64,
+    pub users: i64,
 }
 
 impl ItemOutcome {
@@ -288,8 +305,15 @@ impl ItemOutcome {
             tenant,
             outcome: Outcome::Refused,
             message: Some(message),
+            reach: None,
         }
     }
+}
+
+/// The words of a selected tenant left alone because the subtree of `ancestor`, also
+/// selected, includes it.
+pub fn included_in(ancestor: &str) -> String {
+    format!("Included in the sub-tenants of {ancestor}.")
 }
 
 /// How many outcomes of each kind.
@@ -329,20 +353,69 @@ pub async fn bulk(
     action: &BulkAction,
     apply: bool,
 ) -> Result<Vec<ItemOutcome>, AppError> {
-    let selected = select(conn, p, selection).await?;
-    let mut out = Vec::with_capacity(selected.len());
-    for (id, tenant) in selected {
-        let Some(tenant) = tenant else {
-            out.push(ItemOutcome::refused(id, None, NOT_FOUND.into()));
-            continue;
-        };
-        out.push(if apply {
-            apply_one(conn, p, actor, hosts, tenant, action).await?
-        } else {
-            preview_one(conn, p, tenant, action).await?
-        });
+    let mut selected = select(conn, p, selection).await?;
+    let subtree = matches!(
+        action,
+        BulkAction::Disable { subtree: true } | BulkAction::Enable { subtree: true }
+    );
+    // A subtree change reaches every selected tenant below: ancestors are decided
+    // first, so that one below them reads "included" alike in a preview and an apply.
+    let mut order: Vec<usize> = (0..selected.len()).collect();
+    if subtree {
+        order.sort_by_key(|&i| selected[i].1.as_ref().map_or(0, |t| t.path.len()));
     }
-    Ok(out)
+    let mut out: Vec<Option<ItemOutcome>> = (0..selected.len()).map(|_| None).collect();
+    // Selected tenants whose whole subtree is (or will be) as asked: id → name.
+    let mut covering: HashMap<i64, String> = HashMap::new();
+    for i in order {
+        let id = selected[i].0;
+        let item = match selected[i].1.take() {
+            None => ItemOutcome::refused(id, None, NOT_FOUND.into()),
+            Some(t) => {
+                let above = t.path[..t.path.len().saturating_sub(1)]
+                    .iter()
+                    .find_map(|a| covering.get(a).cloned());
+                match above {
+                    Some(name) => included(conn, t, &name, apply).await?,
+                    None if apply => apply_one(conn, p, actor, hosts, t, action).await?,
+                    None => preview_one(conn, p, t, action).await?,
+                }
+            }
+        };
+        if subtree && item.outcome != Outcome::Refused {
+            if let Some(t) = &item.tenant {
+                covering.insert(item.id, t.name.clone());
+            }
+        }
+        out[i] = Some(item);
+    }
+    Ok(out.into_iter().flatten().collect())
+}
+
+/// A selected tenant that the subtree of the selected `ancestor` includes: left to
+/// that one's change (`unchanged` here), read again after an apply.
+async fn included(
+    conn: &mut AsyncPgConnection,
+    t: Tenant,
+    ancestor: &str,
+    apply: bool,
+) -> Result<ItemOutcome, AppError> {
+    let tenant = if apply {
+        match Tenant::find(conn, t.id).await {
+            Ok(fresh) => fresh,
+            Err(diesel::result::Error::NotFound) => t,
+            Err(e) => return Err(e.into()),
+        }
+    } else {
+        t
+    };
+    Ok(ItemOutcome {
+        id: tenant.id,
+        tenant: Some(tenant),
+        outcome: Outcome::Unchanged,
+        message: Some(included_in(ancestor)),
+        reach: None,
+    })
 }
 
 /// The selected ids in order, each with its tenant if `p` may see it.
@@ -362,6 +435,9 @@ async fn select(
     };
     let (ids, api) = match selection {
         Selection::Ids(ids) => {
+            if let Some(bad) = ids.iter().find(|id| **id < 1) {
+                return Err(AppError::field("ids", not_an_id(*bad)));
+            }
             let mut seen = HashSet::new();
             let ids: Vec<i64> = ids.into_iter().filter(|id| seen.insert(*id)).collect();
             if ids.is_empty() {
@@ -433,6 +509,7 @@ async fn plan(
     p: &Principal,
     t: &Tenant,
     action: &BulkAction,
+    reach: &mut Option<Reach>,
 ) -> Result<Plan, AppError> {
     let parent = parent_of(conn, t).await?;
     match action {
@@ -447,6 +524,11 @@ async fn plan(
             }
             if *subtree {
                 let all = Tenant::subtree(conn, t.id).await?;
+                // The single confirmation's counts, from the rows read anyway.
+                *reach = Some(Reach {
+                    subtenants: all.len() as i64 - 1,
+                    users: all.iter().map(|x| i64::from(x.user_count)).sum(),
+                });
                 let by_id: HashMap<i64, &Tenant> = all.iter().map(|x| (x.id, x)).collect();
                 for x in &all {
                     let above = if x.id == t.id {
@@ -459,8 +541,14 @@ async fn plan(
                 if all.iter().all(|x| x.enabled == enabled) {
                     return Ok(Plan::NoChange);
                 }
-            } else if t.enabled == enabled {
-                return Ok(Plan::NoChange);
+            } else {
+                *reach = Some(Reach {
+                    subtenants: 0,
+                    users: i64::from(t.user_count),
+                });
+                if t.enabled == enabled {
+                    return Ok(Plan::NoChange);
+                }
             }
             if !enabled {
                 let subjects = Subject::load_homed(conn, t.id, *subtree).await?;
@@ -522,18 +610,28 @@ fn refusal(e: &AppError) -> String {
 }
 
 /// `outcome` for a decided plan, or the refusal.
-fn decided(id: i64, t: Tenant, plan: Result<Plan, AppError>) -> Result<ItemOutcome, AppError> {
+fn decided(
+    id: i64,
+    t: Tenant,
+    plan: Result<Plan, AppError>,
+    reach: Option<Reach>,
+) -> Result<ItemOutcome, AppError> {
     let outcome = match plan {
         Ok(Plan::Change) => Outcome::Changed,
         Ok(Plan::NoChange) => Outcome::Unchanged,
         Err(e) if fatal(&e) => return Err(e),
-        Err(e) => return Ok(ItemOutcome::refused(id, Some(t), refusal(&e))),
+        Err(e) => {
+            let mut item = ItemOutcome::refused(id, Some(t), refusal(&e));
+            item.reach = reach;
+            return Ok(item);
+        }
     };
     Ok(ItemOutcome {
         id,
         tenant: Some(t),
         outcome,
         message: None,
+        reach,
     })
 }
 
@@ -543,8 +641,9 @@ async fn preview_one(
     t: Tenant,
     action: &BulkAction,
 ) -> Result<ItemOutcome, AppError> {
-    let plan = plan(conn, p, &t, action).await;
-    decided(t.id, t, plan)
+    let mut reach = None;
+    let plan = plan(conn, p, &t, action, &mut reach).await;
+    decided(t.id, t, plan, reach)
 }
 
 /// Applies `action` to one tenant, read again first (an earlier tenant's change may
@@ -582,9 +681,10 @@ async fn apply_one(
         },
         other => other,
     };
-    let plan = plan(conn, p, &fresh, action).await;
+    let mut reach = None;
+    let plan = plan(conn, p, &fresh, action, &mut reach).await;
     if !matches!(plan, Ok(Plan::Change)) {
-        return decided(id, fresh, plan);
+        return decided(id, fresh, plan, reach);
     }
     let done = match action {
         BulkAction::Disable { subtree } | BulkAction::Enable { subtree } => {
@@ -610,9 +710,14 @@ async fn apply_one(
             tenant: Some(after),
             outcome: Outcome::Changed,
             message: None,
+            reach,
         }),
         Err(e) if fatal(&e) => Err(e),
-        Err(e) => Ok(ItemOutcome::refused(id, Some(fresh), refusal(&e))),
+        Err(e) => {
+            let mut item = ItemOutcome::refused(id, Some(fresh), refusal(&e));
+            item.reach = reach;
+            Ok(item)
+        }
     }
 }
 
@@ -679,6 +784,7 @@ mod tests {
             tenant: None,
             outcome,
             message: None,
+            reach: None,
         };
         let items = [
             item(Outcome::Changed),

@@ -307,12 +307,7 @@ async fn selection(
                     ),
                 ));
             }
-            if let Some(bad) = ids.iter().find(|i| i.0 < 1) {
-                return Err(AppError::field(
-                    "ids",
-                    format!("{} is not a tenant id: ids are positive.", bad.0),
-                ));
-            }
+            // Ids below 1 are refused by the service, as for the page.
             Ok(Selection::Ids(ids.iter().map(|i| i.0).collect()))
         }
         (None, Some(f)) => {

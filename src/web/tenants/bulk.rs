@@ -15,12 +15,13 @@ use crate::auth::{authz, CurrentUser};
 use crate::domain::{Feature, Level};
 use crate::error::{AppError, FieldErrors};
 use crate::services::tenants::bulk::{
-    self as service, ActionRequest, Counts, ItemOutcome, Listed, Outcome, Selection,
+    self as service, ActionRequest, Counts, ItemOutcome, Listed, Outcome, Reach, Selection,
 };
 use crate::services::tenants::{parse_filter, FilterText};
 use crate::web::actor;
-use crate::web::page::{render, wants_fragment, PageCtx};
+use crate::web::page::{render_status, wants_fragment, PageCtx};
 use crate::web::AppState;
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
@@ -34,6 +35,8 @@ struct BulkForm {
     scope: String,
     parent: String,
     label: String,
+    /// The bar's fields sent more than once (a form sends each once).
+    repeated: Vec<&'static str>,
     /// The list's parameters, `filter_parent` and `filter_label` as `parent` and `label`.
     list: ListParams,
 }
@@ -43,7 +46,22 @@ impl BulkForm {
     fn parse(body: &[u8]) -> Self {
         let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).unwrap_or_default();
         let mut form = BulkForm::default();
+        let mut seen: Vec<&'static str> = Vec::new();
         for (key, value) in pairs {
+            // Two values of one field are refused rather than the last one used.
+            let field = match key.as_str() {
+                "action" => Some("action"),
+                "scope" => Some("scope"),
+                "parent" => Some("parent"),
+                "label" => Some("label"),
+                _ => None,
+            };
+            if let Some(field) = field {
+                if seen.contains(&field) && !form.repeated.contains(&field) {
+                    form.repeated.push(field);
+                }
+                seen.push(field);
+            }
             match key.as_str() {
                 "ids" => form.ids.push(value),
                 "all" => form.all = value == "yes",
@@ -173,6 +191,10 @@ impl BulkForm {
         let mut ids = Vec::with_capacity(self.ids.len());
         for raw in &self.ids {
             match raw.trim().parse::<i64>() {
+                Ok(id) if id < 1 => {
+                    errors.insert("ids", service::not_an_id(id));
+                    return None;
+                }
                 Ok(id) => ids.push(id),
                 Err(_) => {
                     errors.insert("ids", format!("“{raw}” is not a tenant id."));
@@ -187,6 +209,20 @@ impl BulkForm {
         Some(Selection::Ids(ids))
     }
 }
+
+/// The field error of a bar field sent more than once.
+fn repeated_message(field: &str) -> String {
+    match field {
+        "action" => "Choose one action.".into(),
+        "scope" => "Choose one of “each tenant only” and “with all their sub-tenants”.".into(),
+        "parent" => "Enter one new parent.".into(),
+        _ => "Enter one label.".into(),
+    }
+}
+
+/// The message of a confirmed bulk action that changes nothing.
+pub const NOTHING_TO_APPLY: &str =
+    "Nothing to apply: none of the selected tenants would change. Nothing was changed.";
 
 /// The messages of a filter that cannot be applied, as one.
 fn filter_message(errors: FieldErrors) -> String {
@@ -226,6 +262,8 @@ struct ItemView {
     outcome: &'static str,
     /// The outcome in words: "will change", "not allowed: …", "changed", …
     text: String,
+    /// What disabling or enabling it reaches: "3 sub-tenants, 5 users".
+    reach: Option<String>,
 }
 
 impl ItemView {
@@ -241,11 +279,33 @@ impl ItemView {
             name: item.tenant.as_ref().map(|t| t.name.clone()),
             subdomain: item.tenant.map(|t| t.subdomain),
             outcome: item.outcome.as_str(),
+            reach: item.reach.map(reach_text),
             text: match item.message {
                 Some(m) => format!("{word}: {m}"),
                 None => word.to_string(),
             },
         }
+    }
+}
+
+/// A reach in the single disable confirmation's words: "3 sub-tenants (5 users)",
+/// or "5 users" for the tenant alone.
+fn reach_text(r: Reach) -> String {
+    let plural = |n: i64, one: &str, many: &str| {
+        if n == 1 {
+            format!("1 {one}")
+        } else {
+            format!("{n} {many}")
+        }
+    };
+    let users = plural(r.users, "user", "users");
+    if r.subtenants > 0 {
+        format!(
+            "{} ({users})",
+            plural(r.subtenants, "sub-tenant", "sub-tenants")
+        )
+    } else {
+        users
     }
 }
 
@@ -261,6 +321,10 @@ struct BulkPage {
     all: bool,
     counts: Counts,
     items: Vec<ItemView>,
+    /// Whether a column says what each change reaches (disable and enable).
+    reaches: bool,
+    /// Why the confirmation was refused (a confirmed action that changes nothing).
+    refused: Option<&'static str>,
     hidden: Vec<(&'static str, String)>,
     back: String,
 }
@@ -282,6 +346,9 @@ pub(super) async fn bulk(
         label: &form.label,
     };
     let mut errors = FieldErrors::new();
+    for field in &form.repeated {
+        errors.insert(*field, repeated_message(field));
+    }
     let action = match service::parse_action(&mut conn, &user, request).await? {
         Ok(action) => Some(action),
         Err(e) => {
@@ -290,7 +357,8 @@ pub(super) async fn bulk(
         }
     };
     let selection = form.selection(&user.acting, &mut errors);
-    let (Some(action), Some(selection)) = (action, selection) else {
+    let (Some(action), Some(selection), true) = (action, selection, form.repeated.is_empty())
+    else {
         let bar = form.bar(errors);
         return list_page(&req, &user, &mut conn, &form.list, Some(bar)).await;
     };
@@ -314,27 +382,42 @@ pub(super) async fn bulk(
         }
         Err(e) => return Err(e),
     };
+    let counts = Counts::of(&items);
+    // Only changed tenants are written: a confirmed action that changed none wrote
+    // nothing, and is refused (as its preview offers no confirmation).
+    let refused = (form.confirm && counts.changed == 0).then_some(NOTHING_TO_APPLY);
+    let applied = form.confirm && refused.is_none();
     let view = BulkPage {
         page: PageCtx::new(&user, &mut conn, "tenants").await?,
-        applied: form.confirm,
+        applied,
         action: action.describe(),
         destructive: matches!(
             action.kind(),
             service::ActionKind::Disable | service::ActionKind::Move
         ),
         all: form.all,
-        counts: Counts::of(&items),
+        counts,
+        reaches: matches!(
+            action.kind(),
+            service::ActionKind::Disable | service::ActionKind::Enable
+        ),
         items: items
             .into_iter()
-            .map(|i| ItemView::new(i, form.confirm))
+            .map(|i| ItemView::new(i, applied))
             .collect(),
+        refused,
         hidden: form.hidden(),
         back: form.list_href(),
     };
-    if wants_fragment(&req) {
-        render(&view.as_content())
+    let status = if refused.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
     } else {
-        render(&view)
+        StatusCode::OK
+    };
+    if wants_fragment(&req) {
+        render_status(&view.as_content(), status)
+    } else {
+        render_status(&view, status)
     }
 }
 

@@ -96,6 +96,9 @@ pub struct TenantList {
     pub csrf: String,
     /// The bulk bar's state.
     pub bulk: BulkBar,
+    /// Whether the bulk bar (and the rows' checkboxes) is offered: the user may
+    /// change some listed row (`authz::may_bulk_change`).
+    pub bulk_bar: bool,
 }
 
 impl TenantList {
@@ -281,6 +284,7 @@ pub async fn load_list(
         actions: false,
         csrf: String::new(),
         bulk: BulkBar::default(),
+        bulk_bar: false,
     })
 }
 
@@ -307,6 +311,7 @@ fn invalid_list(params: &ListParams, errors: FieldErrors, within_name: String) -
         actions: false,
         csrf: String::new(),
         bulk: BulkBar::default(),
+        bulk_bar: false,
     }
 }
 
@@ -352,6 +357,7 @@ pub(super) async fn list_page(
     };
     list.actions = can_create;
     list.csrf = session_keys::csrf_token(&user.session.0);
+    list.bulk_bar = authz::may_bulk_change(user, list.rows.iter().map(|r| r.path.as_slice()));
     let refused_bulk = bulk.is_some();
     if let Some(bulk) = bulk {
         list.bulk = bulk;
