@@ -6,7 +6,7 @@
 //! Handlers call these functions; none decides on its own.
 
 use super::Principal;
-use crate::db::models::{Grant, Tenant, Visibility};
+use crate::db::models::{Grant, Tenant, TenantListRow, Visibility};
 use crate::domain::invitation::Offer;
 use crate::domain::{Feature, GrantRole, Level, Permissions, Scope};
 use crate::error::{AppError, ProblemKind};
@@ -279,6 +279,38 @@ pub fn can_edit(p: &Principal, tenant: &Tenant, parent: Option<&Tenant>) -> bool
                 && effective_level(p, tenant, Feature::Tenants) == Level::Full
         }
     }
+}
+
+/// `can_edit` for a row of the Tenants page, decided per row: the row carries what a
+/// right over its parent reads (the parent's id, path and cap), not the parent row.
+/// The root is never listed (the list shows what is below the acting tenant).
+pub fn can_edit_row(p: &Principal, row: &TenantListRow) -> bool {
+    let (Some(parent_id), Some(cap)) = (row.parent_id, row.parent_role_id) else {
+        return false;
+    };
+    let path = row.path[..row.path.len().saturating_sub(1)].to_vec();
+    if path.last() != Some(&parent_id) {
+        return false;
+    }
+    // Only the fields rights read are meaningful on this stand-in for the parent.
+    let parent = Tenant {
+        id: parent_id,
+        parent_id: path.len().checked_sub(2).map(|i| path[i]),
+        path,
+        name: row.parent_name.clone().unwrap_or_default(),
+        description: String::new(),
+        subdomain: String::new(),
+        custom_domain: None,
+        enabled: true,
+        can_have_subtenants: true,
+        tenant_role_id: cap,
+        user_count: 0,
+        instance_count: 0,
+        created_at: Default::default(),
+        updated_at: Default::default(),
+        domain_claim: Default::default(),
+    };
+    can_manage_children(p, &parent)
 }
 
 pub fn require_edit(

@@ -33,7 +33,8 @@ pub struct CurrentUser {
 pub struct PageRoute {
     /// The route's pattern, e.g. `/tenants/{id}/users`.
     pub pattern: String,
-    /// The `{id}` of a `/tenants/{id}/…` path, when it is a number.
+    /// The `{id}` of a `/tenants/{id}/…` path (the `parent_id` of `/tenants/new`),
+    /// when it is a number.
     pub tenant_id: Option<i64>,
     /// An htmx request for a fragment: the page frame, and with it the flash, is not shown.
     pub fragment: bool,

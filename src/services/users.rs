@@ -600,7 +600,8 @@ async fn set_password(
 }
 
 /// One page of the people `p` may find (`authz::people_scope`) matching `q`
-/// (username, email or names; everyone when empty), with the total.
+/// (username, email or names; everyone when empty; a login `subdomain\\username`:
+/// the people of that tenant matching the rest), with the total.
 pub async fn find_people(
     conn: &mut AsyncPgConnection,
     p: &Principal,
@@ -608,7 +609,12 @@ pub async fn find_people(
     page: i64,
     per_page: i64,
 ) -> Result<(Vec<PersonRow>, i64), AppError> {
-    search_people(conn, p, q, false, page, per_page).await
+    // People are known by their logins: `acme\alice` must find alice of acme.
+    let (subdomain, q) = match q.trim().split_once('\\') {
+        Some((s, rest)) if !s.trim().is_empty() => (Some(s.trim()), rest),
+        _ => (None, q),
+    };
+    search_people(conn, p, q, subdomain, false, page, per_page).await
 }
 
 /// The people `p` may find whose username is `typed` (whole, any case), or whose
@@ -627,7 +633,7 @@ pub async fn resolve_person(
     if username.is_empty() {
         return Ok(Vec::new());
     }
-    let (rows, _) = search_people(conn, p, username, true, 1, 20).await?;
+    let (rows, _) = search_people(conn, p, username, subdomain, true, 1, 20).await?;
     Ok(rows
         .into_iter()
         .filter(|r| subdomain.is_none_or(|s| r.tenant_subdomain.eq_ignore_ascii_case(s)))
@@ -638,6 +644,7 @@ async fn search_people(
     conn: &mut AsyncPgConnection,
     p: &Principal,
     q: &str,
+    subdomain: Option<&str>,
     exact: bool,
     page: i64,
     per_page: i64,
@@ -647,5 +654,5 @@ async fn search_people(
         visibility: &scope.visibility,
         readable_caps: &scope.readable_caps,
     };
-    Ok(User::search_people(conn, &scope, q, exact, page, per_page).await?)
+    Ok(User::search_people(conn, &scope, q, subdomain, exact, page, per_page).await?)
 }

@@ -482,6 +482,7 @@ async fn revoke(
             action: format!("{page}/{}/revoke", grant.id),
             cancel: page,
             choices: vec![],
+            hidden: vec![],
         };
         return ask(&req, &user, &mut conn, "access", question).await;
     }

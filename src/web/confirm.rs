@@ -21,6 +21,9 @@ use futures_util::future::LocalBoxFuture;
 pub struct Confirm {
     pub confirmed: bool,
     pub scope: Option<String>,
+    /// Every other field sent (not the CSRF token), for an action that reads more
+    /// (where to return to, `Question::hidden`); each action validates what it reads.
+    pub fields: Vec<(String, String)>,
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -34,9 +37,14 @@ impl Confirm {
     /// The fields of a urlencoded body; anything unreadable is "not confirmed".
     pub fn parse(body: &[u8]) -> Self {
         let fields: Fields = serde_urlencoded::from_bytes(body).unwrap_or_default();
+        let all: Vec<(String, String)> = serde_urlencoded::from_bytes(body).unwrap_or_default();
         Self {
             confirmed: fields.confirm == "yes",
             scope: fields.scope.filter(|s| !s.is_empty()),
+            fields: all
+                .into_iter()
+                .filter(|(k, _)| !["csrf_token", "confirm", "scope"].contains(&k.as_str()))
+                .collect(),
         }
     }
 }
@@ -76,6 +84,8 @@ pub struct Question {
     pub cancel: String,
     /// Radio choices of `scope`, if any.
     pub choices: Vec<Choice>,
+    /// Fields the confirmed form sends again as they came (where to return to).
+    pub hidden: Vec<(String, String)>,
 }
 
 #[derive(Template)]
@@ -125,5 +135,12 @@ mod tests {
             Some("subtree")
         );
         assert_eq!(Confirm::parse(b"scope=").scope, None);
+        assert_eq!(
+            Confirm::parse(b"csrf_token=x&confirm=yes&return=list&q=a%26b").fields,
+            [
+                ("return".to_string(), "list".to_string()),
+                ("q".to_string(), "a&b".to_string())
+            ]
+        );
     }
 }

@@ -40,10 +40,18 @@ impl FromRequest for CurrentUser {
 /// The route a request matched, with the tenant a `/tenants/{id}…` path names.
 fn page_route(req: &HttpRequest) -> Option<PageRoute> {
     let pattern = req.match_pattern()?;
-    let tenant_id = pattern
-        .starts_with("/tenants/{id}")
-        .then(|| req.match_info().get("id")?.trim().parse().ok())
-        .flatten();
+    let tenant_id = if pattern == "/tenants/new" {
+        // A new tenant's page is about the parent it goes under.
+        serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string())
+            .ok()
+            .and_then(|q| q.into_iter().find(|(k, _)| k == "parent_id"))
+            .and_then(|(_, v)| v.trim().parse().ok())
+    } else {
+        pattern
+            .starts_with("/tenants/{id}")
+            .then(|| req.match_info().get("id")?.trim().parse().ok())
+            .flatten()
+    };
     Some(PageRoute {
         pattern,
         tenant_id,

@@ -27,6 +27,9 @@ pub struct PageCtx {
     pub user_login: String,
     pub acting_id: i64,
     pub acting_name: String,
+    /// The name of the tenant the page is about (`/tenants/{id}/…`, or the parent a new
+    /// tenant goes under), else the acting one's: the title names it.
+    pub page_tenant_name: String,
     pub is_switched: bool,
     /// The user's role where they act ("Owner"), from the strongest grant covering it.
     pub acting_role: &'static str,
@@ -69,6 +72,21 @@ impl PageCtx {
             let ids: Vec<i64> = names.iter().map(|(id, _)| *id).collect();
             authz::can_see_path(user, &ids)
         });
+        let page_tenant_name = about
+            .as_ref()
+            .and_then(|names| names.last())
+            .map_or_else(|| user.acting.name.clone(), |(_, name)| name.clone());
+        // The navigation's Users, Roles, Access and Activity are the acting tenant's: on
+        // another tenant's such page none of them is the current one.
+        let elsewhere = user
+            .page
+            .as_ref()
+            .and_then(|p| p.tenant_id)
+            .is_some_and(|id| id != user.acting.id);
+        let active = match active {
+            "users" | "roles" | "access" | "activity" if elsewhere => "",
+            active => active,
+        };
         let breadcrumb = if let Some(names) = about {
             let ids: Vec<i64> = names.iter().map(|(id, _)| *id).collect();
             let start = authz::visible_path_start(user, &ids);
@@ -102,6 +120,7 @@ impl PageCtx {
             user_login: user.login(),
             acting_id: user.acting.id,
             acting_name: user.acting.name.clone(),
+            page_tenant_name,
             is_switched: user.is_switched(),
             acting_role: authz::grant_role(user, &user.acting).map_or("no role", GrantRole::label),
             home_id: user.home.id,

@@ -27,28 +27,44 @@ pub const RESULTS: i64 = 20;
 /// The switcher counts all matches up to this many, then says "more than".
 const COUNT_CAP: i64 = 1_000;
 
-/// The kinds of tenant page a switch keeps: from the Users of A to the Users of B.
-/// A fixed list: the switch form's `return_to` names one of them, never a URL. From
-/// any other page (a tenant's own page included) a switch leads to the dashboard.
+/// The kinds of page a switch keeps: from the Users of A to the Users of B, from the
+/// Tenants list (below A) to the Tenants list (below B). A fixed list: the switch
+/// form's `return_to` names one of them, never a URL. From any other page a switch
+/// leads to the dashboard.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PageKind {
+    Tenant,
     Edit,
     Users,
     Roles,
     Access,
     Invitations,
     Activity,
+    /// The Tenants list, of what is below the acting tenant.
+    List,
+    /// The tenant tree, likewise.
+    Tree,
+    /// Finding people (`/users`): the same page whatever the acting tenant.
+    People,
 }
 
 impl PageKind {
-    /// Each kind with its name in forms and its path below `/tenants/{id}`.
-    const ALL: [(PageKind, &'static str, &'static str); 6] = [
-        (PageKind::Edit, "edit", "/edit"),
-        (PageKind::Users, "users", "/users"),
-        (PageKind::Roles, "roles", "/roles"),
-        (PageKind::Access, "access", "/access"),
-        (PageKind::Invitations, "invitations", "/invitations"),
-        (PageKind::Activity, "activity", "/activity"),
+    /// Each kind with its name in forms and its route pattern (`{id}`: the tenant's).
+    const ALL: [(PageKind, &'static str, &'static str); 10] = [
+        (PageKind::Tenant, "tenant", "/tenants/{id}"),
+        (PageKind::Edit, "edit", "/tenants/{id}/edit"),
+        (PageKind::Users, "users", "/tenants/{id}/users"),
+        (PageKind::Roles, "roles", "/tenants/{id}/roles"),
+        (PageKind::Access, "access", "/tenants/{id}/access"),
+        (
+            PageKind::Invitations,
+            "invitations",
+            "/tenants/{id}/invitations",
+        ),
+        (PageKind::Activity, "activity", "/tenants/{id}/activity"),
+        (PageKind::List, "list", "/tenants"),
+        (PageKind::Tree, "tree", "/tenants/tree"),
+        (PageKind::People, "people", "/users"),
     ];
 
     /// The kind a form names; anything else is none.
@@ -61,10 +77,9 @@ impl PageKind {
 
     /// The kind of page a route pattern (`/tenants/{id}/users`) shows, if it is one.
     pub fn of_route(pattern: &str) -> Option<Self> {
-        let rest = pattern.strip_prefix("/tenants/{id}")?;
         Self::ALL
             .iter()
-            .find(|(_, _, suffix)| *suffix == rest)
+            .find(|(_, _, p)| *p == pattern)
             .map(|(k, _, _)| *k)
     }
 
@@ -75,13 +90,14 @@ impl PageKind {
             .map_or("", |e| e.1)
     }
 
-    /// This kind of page of `tenant_id`.
+    /// This kind of page for `tenant_id` (the pages without `{id}` show the acting
+    /// tenant's, which the switch has just made `tenant_id`).
     pub fn href(self, tenant_id: i64) -> String {
-        let suffix = Self::ALL
+        Self::ALL
             .iter()
             .find(|(k, _, _)| *k == self)
-            .map_or("", |e| e.2);
-        format!("/tenants/{tenant_id}{suffix}")
+            .map_or("/dashboard", |e| e.2)
+            .replace("{id}", &tenant_id.to_string())
     }
 
     /// Does `tenant` have this page for the user (the handler's own check would pass)?
@@ -93,10 +109,12 @@ impl PageKind {
     ) -> Result<bool, AppError> {
         let needs = |feature| authz::require(user, tenant, feature, Level::Read).is_ok();
         Ok(match self {
+            PageKind::Tenant | PageKind::List | PageKind::Tree => needs(Feature::Tenants),
             PageKind::Users | PageKind::Access => needs(Feature::Users),
             PageKind::Roles => needs(Feature::Roles),
             PageKind::Invitations => needs(Feature::Invitations),
             PageKind::Activity => needs(Feature::Audit),
+            PageKind::People => authz::can_find_people(user),
             PageKind::Edit => {
                 authz::can_edit(user, tenant, parent_of(conn, tenant).await?.as_ref())
             }
@@ -337,12 +355,16 @@ mod tests {
     #[test]
     fn a_page_kind_is_one_of_a_fixed_list_and_never_a_url() {
         for (name, pattern) in [
+            ("tenant", "/tenants/{id}"),
             ("edit", "/tenants/{id}/edit"),
             ("users", "/tenants/{id}/users"),
             ("roles", "/tenants/{id}/roles"),
             ("access", "/tenants/{id}/access"),
             ("invitations", "/tenants/{id}/invitations"),
             ("activity", "/tenants/{id}/activity"),
+            ("list", "/tenants"),
+            ("tree", "/tenants/tree"),
+            ("people", "/users"),
         ] {
             let kind = PageKind::parse(name).expect(name);
             assert_eq!(kind.name(), name);
@@ -351,20 +373,21 @@ mod tests {
         }
         for other in [
             "",
-            "tenant",
+            "tenants",
             "USERS",
             "/users",
+            "/tenants",
             "https://evil.example/",
             "users/../x",
         ] {
             assert_eq!(PageKind::parse(other), None, "{other:?}");
         }
-        // A tenant's own page, its sub-pages and other pages keep nothing.
+        // A tenant's sub-pages and other pages keep nothing.
         for pattern in [
-            "/tenants/{id}",
             "/tenants/{id}/users/{user_id}",
             "/tenants/{id}/users/new",
-            "/tenants",
+            "/tenants/new",
+            "/tenants/{id}/delete",
             "/dashboard",
         ] {
             assert_eq!(PageKind::of_route(pattern), None, "{pattern}");

@@ -252,6 +252,7 @@ pub(crate) fn revoke_question(
         action: format!("{base}/{}/revoke", token.id),
         cancel: cancel.into(),
         choices: vec![],
+        hidden: vec![],
     }
 }
 

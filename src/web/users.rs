@@ -624,6 +624,7 @@ async fn delete(
             action: format!("{page}/delete"),
             cancel: page,
             choices: vec![],
+            hidden: vec![],
         };
         return ask(&req, &user, &mut conn, "users", question).await;
     }

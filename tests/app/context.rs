@@ -363,3 +363,88 @@ async fn the_invite_dialog_from_users_preselects_a_user_invitation() {
         .await;
     assert!(form.contains("id=\"kind-grant\" checked"), "{form}");
 }
+
+#[tokio::test]
+async fn switching_from_the_list_tree_people_or_a_tenant_page_keeps_the_kind_of_page() {
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    app.login_admin().await;
+    // Each of these pages names its kind in the switcher and the banner.
+    for (page, kind) in [
+        ("/tenants".to_string(), "list"),
+        ("/tenants/tree".to_string(), "tree"),
+        ("/users".to_string(), "people"),
+        (format!("/tenants/{}", t.a1.id), "tenant"),
+    ] {
+        let html = app.get_html(&page).await;
+        assert!(
+            between(&html, "<form id=\"switcher\"", "</form>")
+                .contains(&format!("name=\"return_to\" value=\"{kind}\"")),
+            "{page}: {html}"
+        );
+    }
+    assert_redirect_to(&switch(&app, t.acme.id, "list").await, "/tenants");
+    let list = app.get_html("/tenants").await;
+    assert!(list.contains("below Tenant acme"), "{list}");
+    assert_redirect_to(&switch(&app, t.a1.id, "tree").await, "/tenants/tree");
+    assert_redirect_to(&switch(&app, t.a2.id, "people").await, "/users");
+    assert_redirect_to(
+        &switch(&app, t.globex.id, "tenant").await,
+        &format!("/tenants/{}", t.globex.id),
+    );
+    // Never a URL: anything else still lands on the dashboard.
+    for other in ["/tenants", "https://evil.example/", "list/../x"] {
+        assert_redirect_to(&switch(&app, t.acme.id, other).await, "/dashboard");
+    }
+}
+
+/// The page's `<title>`.
+fn title(html: &str) -> &str {
+    let start = html.find("<title>").expect("title") + "<title>".len();
+    &html[start..start + html[start..].find("</title>").expect("title end")]
+}
+
+#[tokio::test]
+async fn a_page_about_another_tenant_names_that_tenant_in_its_title() {
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    app.login_admin().await;
+    switch(&app, t.acme.id, "").await;
+    let a1 = t.a1.id;
+    for (page, expected) in [
+        (
+            format!("/tenants/{a1}/users"),
+            "Users · Tenant a1 · tenantry",
+        ),
+        (
+            format!("/tenants/{a1}/edit"),
+            "Edit tenant · Tenant a1 · tenantry",
+        ),
+        (
+            format!("/tenants/{a1}/roles"),
+            "Roles · Tenant a1 · tenantry",
+        ),
+        (format!("/tenants/{a1}"), "Tenant · Tenant a1 · tenantry"),
+        (
+            format!("/tenants/new?parent_id={a1}"),
+            "New tenant · Tenant a1 · tenantry",
+        ),
+        ("/tenants".to_string(), "Tenants · Tenant acme · tenantry"),
+        (
+            format!("/tenants/{}/users", t.acme.id),
+            "Users · Tenant acme · tenantry",
+        ),
+    ] {
+        let html = app.get_html(&page).await;
+        assert_eq!(title(&html), expected, "{page}");
+    }
+    // The new tenant's breadcrumb is its parent's path.
+    let html = app.get_html(&format!("/tenants/new?parent_id={a1}")).await;
+    assert_eq!(crumbs(&html), ["Root", "Tenant acme", "Tenant a1"]);
+    // The navigation's Users are acme's: current on acme's page, not on a1's.
+    let nav = |html: &str| between(html, "<nav class=\"mainnav\"", "</nav>").to_string();
+    let own = nav(&app.get_html(&format!("/tenants/{}/users", t.acme.id)).await);
+    assert!(own.contains("users\" aria-current=\"page\""), "{own}");
+    let other = nav(&app.get_html(&format!("/tenants/{a1}/users")).await);
+    assert!(!other.contains("aria-current"), "{other}");
+}

@@ -152,3 +152,31 @@ async fn the_navigation_links_people_search_for_those_it_finds_people_for() {
         "the page says so too"
     );
 }
+
+#[tokio::test]
+async fn a_login_finds_its_person() {
+    let app = spawn_app().await;
+    app.login_admin().await;
+    let t = partner_tree(&app).await;
+    app.user(&t.acme, "alice").await;
+    app.user(&t.globex, "alice").await;
+    app.user(&t.acme, "alfred").await;
+    // `acme\alice`: alice of acme, not alice of globex.
+    let html = found(&app, "acme%5Calice").await;
+    assert!(html.contains("1 user matching"), "{html}");
+    assert!(
+        html.contains(&format!("href=\"/tenants/{}\"", t.acme.id)),
+        "{html}"
+    );
+    assert!(
+        !html.contains(&format!("href=\"/tenants/{}\"", t.globex.id)),
+        "{html}"
+    );
+    // Any case, and a part of the username, as without the subdomain.
+    let html = found(&app, "ACME%5Cal").await;
+    assert!(html.contains("2 users matching"), "{html}");
+    assert!(html.contains("alfred"), "{html}");
+    // A subdomain nobody has finds nobody.
+    let html = found(&app, "nowhere%5Calice").await;
+    assert!(html.contains("0 users matching"), "{html}");
+}

@@ -566,3 +566,225 @@ async fn the_dashboard_links_to_the_lists_it_counts() {
         "{html}"
     );
 }
+
+/// The `<tr>` of tenant `id` on a Tenants page.
+fn table_row(html: &str, id: i64) -> &str {
+    let start = html
+        .find(&format!("<tr data-tenant-id=\"{id}\""))
+        .unwrap_or_else(|| panic!("no row for {id} in {html}"));
+    let end = html[start..]
+        .find("</tr>")
+        .map_or(html.len(), |e| start + e);
+    &html[start..end]
+}
+
+#[tokio::test]
+async fn row_actions_follow_each_rows_rights_not_the_acting_tenants() {
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    // gina reads acme, and administers a1's sub-tenants through a grant: she may edit
+    // a1x (a child of a1), not a1 (a child of acme, which she only reads); a2 she
+    // does not see.
+    let gina = app.user(&t.acme, "gina").await;
+    app.grant(&gina, &t.acme, GrantRole::Viewer, Scope::Tenant, false)
+        .await;
+    app.grant(&gina, &t.a1, GrantRole::Administrator, Scope::Subtree, true)
+        .await;
+    let browser = browser_as(&app, "acme\\gina").await;
+    let html = browser.get_html("/tenants").await;
+    let a1x = table_row(&html, t.a1x.id);
+    assert!(
+        a1x.contains(&format!("href=\"/tenants/{}/edit\"", t.a1x.id)),
+        "{a1x}"
+    );
+    assert!(
+        a1x.contains(&format!("action=\"/tenants/{}/disable\"", t.a1x.id)),
+        "{a1x}"
+    );
+    let a1 = table_row(&html, t.a1.id);
+    assert!(!a1.contains("/edit\""), "{a1}");
+    assert!(!a1.contains("/disable\""), "{a1}");
+    assert!(a1.contains(">Switch</button>"), "{a1}");
+    // What the row offers, the tenant page offers and the route allows.
+    let show = browser.get_html(&format!("/tenants/{}", t.a1x.id)).await;
+    assert!(show.contains(&format!("href=\"/tenants/{}/edit\"", t.a1x.id)));
+    assert_eq!(
+        status(&browser.get(&format!("/tenants/{}/edit", t.a1x.id)).await),
+        200
+    );
+    assert_eq!(
+        status(&browser.get(&format!("/tenants/{}/edit", t.a1.id)).await),
+        403
+    );
+}
+
+#[tokio::test]
+async fn the_name_filter_matches_subdomains_too_on_the_page_and_in_the_api() {
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    let retail = app.tenant(&t.acme, "acme-retail", false).await;
+    db(&app)
+        .await
+        .execute(
+            "UPDATE tenants SET name = 'Shops' WHERE id = $1",
+            &[&retail.id],
+        )
+        .await
+        .unwrap();
+    app.login_admin().await;
+    let html = app.get_html("/tenants?q=acme-retail").await;
+    assert!(html.contains("1 tenant below"), "{html}");
+    table_row(&html, retail.id);
+    // Any case, any part; names still match.
+    let html = app.get_html("/tenants?q=CME-RET").await;
+    table_row(&html, retail.id);
+    let html = app.get_html("/tenants?q=shops").await;
+    table_row(&html, retail.id);
+
+    let api = Api::new(&app, Some(&token_for(&app, &app.admin, false).await));
+    for path in [
+        "/api/v1/tenants?q=acme-retail",
+        "/api/v1/tenants?name=acme-retail",
+    ] {
+        let (code, page) = api.get(path).await;
+        assert_eq!(code, 200, "{path}");
+        let ids: Vec<i64> = page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["id"].as_i64().unwrap())
+            .collect();
+        assert_eq!(ids, [retail.id], "{path}");
+    }
+}
+
+#[tokio::test]
+async fn the_tenant_page_shows_its_labels_linking_to_the_list_of_each() {
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    let sql = db(&app).await;
+    for label in ["tier:gold", "region:eu"] {
+        sql.execute(
+            "INSERT INTO tenant_labels (tenant_id, label) VALUES ($1, $2)",
+            &[&t.a1.id, &label],
+        )
+        .await
+        .unwrap();
+    }
+    // Whoever sees the tenant sees its labels: a Viewer of a1 as well as the root.
+    let vic = app.user(&t.a1, "vic").await;
+    app.grant(&vic, &t.a1, GrantRole::Viewer, Scope::Tenant, false)
+        .await;
+    let vic_browser = browser_as(&app, "a1\\vic").await;
+    app.login_admin().await;
+    for browser in [&app, &vic_browser] {
+        let html = browser.get_html(&format!("/tenants/{}", t.a1.id)).await;
+        let start = html.find("id=\"tenant-labels\"").expect("labels");
+        let labels = &html[start..start + html[start..].find("</dd>").unwrap()];
+        // Sorted, each a link to the Tenants list with that label.
+        let gold = labels
+            .find("href=\"/tenants?label=tier%3Agold\"")
+            .expect(labels);
+        let eu = labels
+            .find("href=\"/tenants?label=region%3Aeu\"")
+            .expect(labels);
+        assert!(eu < gold, "{labels}");
+    }
+    let html = app.get_html(&format!("/tenants/{}", t.a2.id)).await;
+    let start = html.find("id=\"tenant-labels\"").expect("labels");
+    assert!(html[start..].starts_with("id=\"tenant-labels\"><span class=\"hint\">none</span>"));
+    // The link lists a1.
+    let html = app.get_html("/tenants?label=tier%3Agold").await;
+    table_row(&html, t.a1.id);
+}
+
+/// The hidden fields of the form in `html` that posts to `action` (not the token).
+fn hidden_fields(html: &str, action: &str) -> Vec<(String, String)> {
+    let start = html
+        .find(&format!("action=\"{action}\""))
+        .unwrap_or_else(|| panic!("no form to {action} in {html}"));
+    let form = &html[start..start + html[start..].find("</form>").unwrap()];
+    form.split("<input type=\"hidden\" name=\"")
+        .skip(1)
+        .filter_map(|rest| {
+            let (name, rest) = rest.split_once("\" value=\"")?;
+            let (value, _) = rest.split_once('"')?;
+            Some((name.to_string(), value.to_string()))
+        })
+        .filter(|(name, _)| name != "csrf_token")
+        .collect()
+}
+
+#[tokio::test]
+async fn disabling_from_the_list_asks_first_and_returns_to_the_list_as_it_was() {
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    app.login_admin().await;
+    let html = app
+        .get_html("/tenants?kind=customer&sort=created&dir=desc")
+        .await;
+    let action = format!("/tenants/{}/disable", t.a2.id);
+    // The row's button opens the tenant page's confirmation in the dialog.
+    let row = table_row(&html, t.a2.id);
+    assert!(
+        row.contains(&format!("hx-post=\"{action}\" hx-target=\"#dialog-body\"")),
+        "{row}"
+    );
+    let sent = hidden_fields(row, &action);
+    let expected_back = "/tenants?kind=customer&sort=created&dir=desc&page=1&per_page=50";
+    let fields: Vec<(&str, &str)> = sent.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    assert_eq!(fields[0], ("return", "list"), "{fields:?}");
+
+    // Without JavaScript: the confirmation page, carrying the way back; nothing changes.
+    let r = app.post_form(&action, &fields).await;
+    assert_eq!(status(&r), 200);
+    let confirm = r.text().await.unwrap();
+    assert!(app.reload(&t.a2).await.unwrap().enabled);
+    assert_eq!(hidden_fields(&confirm, &action)[1..], sent[..], "{confirm}");
+    assert!(
+        confirm.contains(&format!(
+            "id=\"confirm-cancel\" href=\"{}\"",
+            expected_back.replace('&', "&#38;")
+        )),
+        "{confirm}"
+    );
+    // Confirmed: disabled, and back to the list with its filters.
+    let mut confirmed = fields.clone();
+    confirmed.push(("confirm", "yes"));
+    let r = app.post_form(&action, &confirmed).await;
+    assert_redirect_to(&r, expected_back);
+    assert!(!app.reload(&t.a2).await.unwrap().enabled);
+    // Enabling from the list returns there too.
+    let html = app.get_html(expected_back).await;
+    let enable = format!("/tenants/{}/enable", t.a2.id);
+    let sent = hidden_fields(table_row(&html, t.a2.id), &enable);
+    let fields: Vec<(&str, &str)> = sent.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    assert_redirect_to(&app.post_form(&enable, &fields).await, expected_back);
+    assert!(app.reload(&t.a2).await.unwrap().enabled);
+
+    // Only `return=list` returns, only to the list, and a filter that is not valid
+    // returns to the whole list.
+    for (fields, back) in [
+        (
+            vec![("return", "list"), ("status", "bogus"), ("confirm", "yes")],
+            "/tenants".to_string(),
+        ),
+        (
+            vec![
+                ("return", "list"),
+                ("sort", "//evil"),
+                ("page", "-3"),
+                ("confirm", "yes"),
+            ],
+            "/tenants?sort=name".to_string(),
+        ),
+        (
+            vec![("return", "https://evil.example/"), ("confirm", "yes")],
+            format!("/tenants/{}", t.a2.id),
+        ),
+        (vec![("confirm", "yes")], format!("/tenants/{}", t.a2.id)),
+    ] {
+        assert_redirect_to(&app.post_form(&action, &fields).await, &back);
+        app.post_form(&enable, &[]).await;
+    }
+}

@@ -108,8 +108,37 @@ def test_the_access_explainer_picks_a_user_by_search(driver: "WebDriver", base: 
     )
 
 
+def test_disable_from_the_list_asks_in_the_dialog_and_returns_to_the_list(
+    driver: "WebDriver", base: str
+) -> None:
+    login(driver, base, ADMIN_USERNAME, ADMIN_PASSWORD)
+    wait_path(driver, "/dashboard")
+    tenant_id = create_tenant_via_form(driver, base, _root_id(driver), "Listed Co", "listed-co", False)
+    driver.get(f"{base}/tenants?q=listed-co&sort=created&dir=desc")
+    row = f"tr[data-tenant-id='{tenant_id}']"
+    button(driver.find_element(By.CSS_SELECTOR, row), "Disable…").click()
+    wait(
+        driver,
+        lambda d: d.find_element(By.ID, "dialog").get_attribute("open") is not None
+        and d.find_elements(By.ID, "confirm-button"),
+        "the confirmation in the open #dialog",
+    )
+    expect("Disable Listed Co?" in driver.find_element(By.ID, "dialog").text, "the dialog asks about Listed Co")
+    expect(path_of(driver) == "/tenants", "the list changed under the dialog")
+    driver.find_element(By.ID, "confirm-button").click()
+    wait(
+        driver,
+        lambda d: "is now disabled" in body_text(d),
+        "the message that Listed Co is now disabled",
+    )
+    expect(path_of(driver) == "/tenants", f"landed on {path_of(driver)}, not the list")
+    expect("q=listed-co" in driver.current_url, f"the list's filter was lost: {driver.current_url}")
+    expect(not _tenant_enabled(driver, base, tenant_id), "the confirmed disable did not act")
+
+
 TESTS = [
     test_disable_asks_in_a_dialog_with_javascript,
     test_disable_asks_on_a_page_without_javascript,
+    test_disable_from_the_list_asks_in_the_dialog_and_returns_to_the_list,
     test_the_access_explainer_picks_a_user_by_search,
 ]

@@ -356,6 +356,62 @@ fn children_are_edited_by_their_parents_managers_and_the_root_by_its_administrat
     ));
 }
 
+/// The Tenants page's row for tenant `id` of the fixed tree.
+fn row(id: i64) -> TenantListRow {
+    let tenant = t(id);
+    let parent = tenant.parent_id.map(t);
+    TenantListRow {
+        id,
+        name: tenant.name,
+        subdomain: tenant.subdomain,
+        enabled: true,
+        can_have_subtenants: true,
+        role_name: String::new(),
+        instance_count: 0,
+        user_count: 0,
+        created_at: Utc::now(),
+        path: tenant.path,
+        parent_id: tenant.parent_id,
+        parent_name: parent.as_ref().map(|p| p.name.clone()),
+        parent_role_id: parent.as_ref().map(|p| p.tenant_role_id),
+        labels: Vec::new(),
+        subtree_users: 0,
+        subtree_instances: 0,
+    }
+}
+
+#[test]
+fn a_listed_row_is_editable_exactly_when_its_tenant_is() {
+    let principals = [
+        root_owner(),
+        root_admin(),
+        partner_owner(),
+        partner_admin(),
+        partner_viewer(),
+        partner_admin_here(),
+        partner_user_full(),
+        // Administrator with sub-tenant management on the partner only, from elsewhere.
+        who(19, OTHER, &[(PARTNER, Administrator, Subtree, true)]),
+    ];
+    for (i, p) in principals.iter().enumerate() {
+        for id in [PARTNER, CHILD, OTHER, READ_ONLY, NO_AUDIT] {
+            let tenant = t(id);
+            let parent = tenant.parent_id.map(t);
+            assert_eq!(
+                can_edit_row(p, &row(id)),
+                can_edit(p, &tenant, parent.as_ref()),
+                "principal {i}, tenant {id}"
+            );
+        }
+    }
+    // The grant-only administrator of the partner edits its children, not itself.
+    let gina = who(19, OTHER, &[(PARTNER, Administrator, Subtree, true)]);
+    assert!(can_edit_row(&gina, &row(CHILD)));
+    assert!(!can_edit_row(&gina, &row(PARTNER)));
+    // The root is never editable as a row.
+    assert!(!can_edit_row(&root_owner(), &row(ROOT)));
+}
+
 #[test]
 fn an_owner_who_cannot_edit_their_tenant_is_told_who_can() {
     let (partner, child) = (t(PARTNER), t(CHILD));

@@ -314,11 +314,14 @@ impl User {
         conn: &mut AsyncPgConnection,
         scope: &PeopleWhere<'_>,
         filter: &str,
+        subdomain: Option<&str>,
         exact: bool,
         page: i64,
         per_page: i64,
     ) -> QueryResult<(Vec<PersonRow>, i64)> {
         let filter = filter.trim();
+        // Subdomains are stored lower case: the unique btree answers this.
+        let subdomain = subdomain.map(str::to_lowercase);
         let filtered = || {
             let mut q = users::table
                 .inner_join(tenants::table)
@@ -330,6 +333,9 @@ impl User {
                 .into_boxed();
             if let Some(visible) = super::tenant::visible_filter(scope.visibility) {
                 q = q.filter(visible);
+            }
+            if let Some(s) = &subdomain {
+                q = q.filter(tenants::subdomain.eq(s.clone()));
             }
             if exact {
                 q = q.filter(lower(users::username).eq(filter.to_lowercase()));

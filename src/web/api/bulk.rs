@@ -46,7 +46,7 @@ fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Optio
 #[derive(Clone, Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BulkFilter {
-    /// Name contains this (case-insensitive), at most 100 characters.
+    /// Name or subdomain contains this (case-insensitive), at most 100 characters.
     #[serde(default)]
     pub q: Option<String>,
     #[serde(default)]

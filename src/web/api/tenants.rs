@@ -274,7 +274,8 @@ pub const LIMIT_MAX: i64 = 500;
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
-    /// Only tenants whose name contains this (case-insensitive); the same as `name`.
+    /// Only tenants whose name or subdomain contains this (case-insensitive); the
+    /// same as `name`.
     #[param(max_length = 100)]
     pub q: Option<String>,
     /// Only enabled or only disabled tenants.
@@ -290,7 +291,7 @@ pub struct ListParams {
     /// Only tenants with this label (one label, e.g. `tier:gold`).
     #[param(max_length = 64)]
     pub label: Option<String>,
-    /// Only tenants whose name contains this (case-insensitive).
+    /// Only tenants whose name or subdomain contains this (case-insensitive).
     #[param(max_length = 100)]
     pub name: Option<String>,
     /// `next_cursor` of the previous page.

@@ -444,6 +444,7 @@ pub(super) async fn revoke(
             action: format!("{list}/{id}/revoke"),
             cancel: list,
             choices: vec![],
+            hidden: vec![],
         };
         return ask(&req, &user, &mut conn, "invitations", question).await;
     }

@@ -1,5 +1,6 @@
 //! Creating and editing a tenant, and enabling or disabling it.
 
+use super::list::ListReturn;
 use super::show::DomainView;
 use super::{editable, named_or_acting, path_tenant};
 use crate::auth::{authz, CurrentUser};
@@ -365,6 +366,8 @@ pub(super) async fn set_enabled<const ENABLED: bool>(
     confirm: Confirm,
 ) -> Result<HttpResponse, AppError> {
     let (mut conn, tenant) = path_tenant(&user, &state, &path).await?;
+    // From the Tenants list: back there, its filters kept.
+    let back = ListReturn::from_fields(&confirm.fields);
     let subtree = match confirm.scope.as_deref() {
         None | Some("tenant") => false,
         Some("subtree") => true,
@@ -382,7 +385,11 @@ pub(super) async fn set_enabled<const ENABLED: bool>(
             ));
         }
         let counts = Tenant::subtree_counts(&mut conn, tenant.id).await?;
-        let question = disable_question(&tenant, counts.tenants - 1, counts.users, subtree);
+        let mut question = disable_question(&tenant, counts.tenants - 1, counts.users, subtree);
+        if let Some(back) = &back {
+            question.hidden = back.fields();
+            question.cancel = back.href();
+        }
         return ask(&req, &user, &mut conn, "tenants", question).await;
     }
     let actor = actor(&user, &req);
@@ -394,7 +401,8 @@ pub(super) async fn set_enabled<const ENABLED: bool>(
         ""
     };
     flash(&user.session.0, format!("{} is now {now}{below}.", t.name));
-    Ok(see_other(&req, &format!("/tenants/{}", t.id)))
+    let location = back.map_or_else(|| format!("/tenants/{}", t.id), |b| b.href());
+    Ok(see_other(&req, &location))
 }
 
 /// The confirmation of disabling `tenant`, which has `subtenants` below it and
@@ -411,6 +419,7 @@ fn disable_question(tenant: &Tenant, subtenants: i64, users: i64, subtree: bool)
         action: format!("{page}/disable"),
         cancel: page,
         choices: vec![],
+        hidden: vec![],
     };
     if subtenants > 0 {
         let plural = |n: i64, one: &str, many: &str| {

@@ -90,9 +90,10 @@ pub struct TenantList {
     pub parent_name: String,
     /// Filter parameters that are not valid (or name no tenant one may see).
     pub errors: FieldErrors,
-    /// Per-row actions (switch, edit, enable/disable) and their CSRF token; the
-    /// action routes decide each right again.
-    pub actions: bool,
+    /// The rows whose Edit and Disable/Enable actions are offered (`authz::can_edit_row`,
+    /// per row: a grant may cover some rows and not others); the action routes decide
+    /// each right again. The rows' forms share the CSRF token.
+    pub editable: Vec<i64>,
     pub csrf: String,
     /// The bulk bar's state.
     pub bulk: BulkBar,
@@ -162,6 +163,35 @@ impl TenantList {
         .any(|v| !v.is_empty())
     }
 
+    /// The row forms' way back to this list (`ListReturn`): `return=list` and the
+    /// list's parameters.
+    pub fn return_fields(&self) -> Vec<(String, String)> {
+        let mut fields = vec![("return".to_string(), "list".to_string())];
+        for key in LIST_KEYS {
+            let value = match key {
+                "q" => self.q.clone(),
+                "status" => self.status.clone(),
+                "kind" => self.kind.clone(),
+                "parent" => self.parent.clone(),
+                "within" => self.within.clone(),
+                "label" => self.label.clone(),
+                "sort" => self.sort.to_string(),
+                "dir" => self.dir.to_string(),
+                "page" => self.page.to_string(),
+                _ => self.per_page.to_string(),
+            };
+            if !value.is_empty() {
+                fields.push((key.to_string(), value));
+            }
+        }
+        fields
+    }
+
+    /// Are this row's Edit and Disable/Enable actions offered?
+    pub fn can_edit(&self, id: &i64) -> bool {
+        self.editable.contains(id)
+    }
+
     pub fn page_href(&self, page: i64) -> String {
         self.href(self.sort, self.dir, page)
     }
@@ -204,6 +234,100 @@ impl ListParams {
             within: &self.within,
             label: &self.label,
         }
+    }
+}
+
+/// The list's parameters, in the order its links carry them.
+const LIST_KEYS: [&str; 10] = [
+    "q", "status", "kind", "parent", "within", "label", "sort", "dir", "page", "per_page",
+];
+
+/// Where a row action of the Tenants page (disable, enable) returns: the list as it
+/// was. The row's form sends `return=list` and the list's parameters; only those
+/// keys are read, the filter must parse, and the way back is always `/tenants?…`:
+/// never a URL taken from the request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListReturn {
+    params: Vec<(String, String)>,
+}
+
+impl ListReturn {
+    /// The way back a form's fields ask for, if they ask for one.
+    pub fn from_fields(fields: &[(String, String)]) -> Option<Self> {
+        if !fields.iter().any(|(k, v)| k == "return" && v == "list") {
+            return None;
+        }
+        let value = |key: &str| {
+            fields
+                .iter()
+                .find(|(k, _)| k == key)
+                .map_or("", |(_, v)| v.as_str())
+        };
+        let sent = ListParams {
+            q: value("q").into(),
+            status: value("status").into(),
+            kind: value("kind").into(),
+            parent: value("parent").into(),
+            within: value("within").into(),
+            label: value("label").into(),
+            sort: value("sort").into(),
+            dir: value("dir").into(),
+            page: value("page").into(),
+            per_page: value("per_page").into(),
+        };
+        // A filter that does not parse is not carried back: the whole list instead.
+        let Ok(spec) = filter::parse_filter(sent.filter_text()) else {
+            return Some(Self { params: Vec::new() });
+        };
+        let positive = |v: &str| v.trim().parse::<i64>().ok().filter(|n| *n >= 1);
+        let params = [
+            ("q", spec.filter.name.clone().unwrap_or_default()),
+            ("status", sent.status.trim().to_string()),
+            ("kind", sent.kind.trim().to_string()),
+            ("parent", sent.parent.trim().to_string()),
+            ("within", sent.within.trim().to_string()),
+            ("label", sent.label.trim().to_string()),
+            (
+                "sort",
+                SortKey::parse(Some(sent.sort.as_str())).as_str().into(),
+            ),
+            ("dir", if sent.dir == "desc" { "desc" } else { "" }.into()),
+            (
+                "page",
+                positive(&sent.page)
+                    .map(|n| n.to_string())
+                    .unwrap_or_default(),
+            ),
+            (
+                "per_page",
+                positive(&sent.per_page)
+                    .map(|n| n.min(PER_PAGE_MAX).to_string())
+                    .unwrap_or_default(),
+            ),
+        ]
+        .into_iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        Some(Self { params })
+    }
+
+    /// The list it returns to.
+    pub fn href(&self) -> String {
+        if self.params.is_empty() {
+            return "/tenants".into();
+        }
+        format!(
+            "/tenants?{}",
+            serde_urlencoded::to_string(&self.params).unwrap_or_default()
+        )
+    }
+
+    /// The fields a form sends to return there (a confirmation repeats them).
+    pub fn fields(&self) -> Vec<(String, String)> {
+        let mut fields = vec![("return".to_string(), "list".to_string())];
+        fields.extend(self.params.iter().cloned());
+        fields
     }
 }
 
@@ -281,7 +405,7 @@ pub async fn load_list(
         label: query.filter.labels.join(","),
         parent_name: String::new(),
         errors: FieldErrors::new(),
-        actions: false,
+        editable: Vec::new(),
         csrf: String::new(),
         bulk: BulkBar::default(),
         bulk_bar: false,
@@ -308,7 +432,7 @@ fn invalid_list(params: &ListParams, errors: FieldErrors, within_name: String) -
         label: params.label.clone(),
         parent_name: String::new(),
         errors,
-        actions: false,
+        editable: Vec::new(),
         csrf: String::new(),
         bulk: BulkBar::default(),
         bulk_bar: false,
@@ -355,7 +479,12 @@ pub(super) async fn list_page(
         Ok(list) => list,
         Err(errors) => invalid_list(params, errors, user.acting.name.clone()),
     };
-    list.actions = can_create;
+    list.editable = list
+        .rows
+        .iter()
+        .filter(|row| authz::can_edit_row(user, row))
+        .map(|row| row.id)
+        .collect();
     list.csrf = session_keys::csrf_token(&user.session.0);
     list.bulk_bar = authz::may_bulk_change(user, list.rows.iter().map(|r| r.path.as_slice()));
     let refused_bulk = bulk.is_some();

@@ -24,6 +24,8 @@ struct ShowPage {
     tenant: Tenant,
     path: Vec<Crumb>,
     role_name: String,
+    /// The tenant's labels, each with the Tenants list of that label.
+    labels: Vec<(String, String)>,
     level: TreeLevel,
     can_edit: bool,
     /// Why a user with a strong grant here still cannot edit the tenant.
@@ -109,6 +111,18 @@ pub(super) async fn show_page(
     let parent = parent_of(conn, &tenant).await?;
     let crumbs = visible_path(user, conn, &tenant).await?;
     let level = nodes(user, conn, &tenant).await?;
+    let labels = tenant
+        .labels(conn)
+        .await?
+        .into_iter()
+        .map(|label| {
+            let href = format!(
+                "/tenants?{}",
+                serde_urlencoded::to_string([("label", &label)]).unwrap_or_default()
+            );
+            (label, href)
+        })
+        .collect();
     let can_edit = authz::can_edit(user, &tenant, parent.as_ref());
     let edit_refusal = authz::edit_refusal(user, &tenant, parent.as_ref());
     let domain = DomainView::of(&tenant, &state.settings.console_hosts()).map(|d| DomainView {
@@ -119,6 +133,7 @@ pub(super) async fn show_page(
     let page = ShowPage {
         page: PageCtx::new(user, conn, "tenants").await?,
         role_name: user.cap_name(&tenant),
+        labels,
         path: crumbs,
         level,
         can_edit,

@@ -2,7 +2,7 @@
 
 use super::visibility::{in_subtrees, visible, visible_filter};
 use super::{with_path, Tenant, Visibility};
-use crate::db::models::{array_length, like_pattern, lower};
+use crate::db::models::{like_pattern, lower};
 use crate::db::schema::{tenant_labels, tenant_paths, tenant_roles, tenants};
 use chrono::{DateTime, Utc};
 use diesel::expression::{is_aggregate, AppearsOnTable, TypedExpressionType, ValidGrouping};
@@ -28,10 +28,14 @@ pub struct TenantListRow {
     pub instance_count: i32,
     pub user_count: i32,
     pub created_at: DateTime<Utc>,
-    pub depth: Option<i32>,
+    /// Ids from the root down to and including this tenant.
+    pub path: Vec<i64>,
     pub parent_id: Option<i64>,
     /// `None` for the root.
     pub parent_name: Option<String>,
+    /// The parent's tenant role (its cap); `None` for the root. With the path it is
+    /// all a right over the parent needs (`TenantListRow::parent`).
+    pub parent_role_id: Option<i64>,
     pub labels: Vec<String>,
     /// Users in the whole subtree (the tenant's own for a customer, or where the
     /// viewer does not see the whole subtree).
@@ -48,7 +52,7 @@ pub struct TenantListRow {
 /// parts combine (AND).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TenantFilter {
-    /// Name contains this (case-insensitive).
+    /// Name or subdomain contains this (case-insensitive).
     pub name: Option<String>,
     /// Enabled (`Some(true)`) or disabled.
     pub enabled: Option<bool>,
@@ -66,7 +70,14 @@ macro_rules! filtered_by {
         let f: &TenantFilter = $filter;
         let mut query = $query;
         if let Some(n) = f.name.as_deref().filter(|n| !n.is_empty()) {
-            query = query.filter(tenants::name.ilike(like_pattern(n)));
+            let pattern = like_pattern(n);
+            // lower(): the form of the subdomain's trigram index (migration 000006), so
+            // the OR stays two index scans rather than a scan of every tenant.
+            query = query.filter(
+                tenants::name
+                    .ilike(pattern.clone())
+                    .or(lower(tenants::subdomain).ilike(pattern)),
+            );
         }
         if let Some(enabled) = f.enabled {
             query = query.filter(tenants::enabled.eq(enabled));
@@ -186,9 +197,10 @@ macro_rules! list_columns {
             tenants::instance_count,
             tenants::user_count,
             tenants::created_at,
-            array_length(tenant_paths::path, 1),
+            tenant_paths::path,
             tenants::parent_id,
             fixed::<Nullable<Text>>(Piece::ParentName),
+            fixed::<Nullable<BigInt>>(Piece::ParentRole),
             fixed::<Array<Text>>(Piece::Labels),
             fixed::<BigInt>($subtree.users()),
             fixed::<BigInt>($subtree.instances()),
@@ -214,6 +226,8 @@ enum Piece {
     CapPlusOne,
     /// The parent's name.
     ParentName,
+    /// The parent's tenant role.
+    ParentRole,
     /// The tenant's labels, sorted.
     Labels,
     /// Users of the tenant's whole subtree (its own for a customer).
@@ -297,6 +311,9 @@ impl<ST> QueryFragment<Pg> for Fixed<ST> {
             Piece::CapPlusOne => out.push_sql(&format!("{}::int8", COUNT_CAP + 1)),
             Piece::ParentName => out
                 .push_sql("(SELECT parent.name FROM tenants parent WHERE parent.id = tenants.parent_id)"),
+            Piece::ParentRole => out.push_sql(
+                "(SELECT parent.tenant_role_id FROM tenants parent WHERE parent.id = tenants.parent_id)",
+            ),
             Piece::Labels => out.push_sql(
                 "ARRAY(SELECT l.label FROM tenant_labels l WHERE l.tenant_id = tenants.id ORDER BY l.label)",
             ),
