@@ -42,8 +42,6 @@ pub struct TenantListRow {
     pub subtree_users: i64,
     /// Instances in the whole subtree, likewise.
     pub subtree_instances: i64,
-    /// Ids from the root down to and including this tenant.
-    pub path: Vec<i64>,
 }
 
 /// Which tenants a filter selects, besides visibility and the subtree listed: what
@@ -204,7 +202,6 @@ macro_rules! list_columns {
             fixed::<Array<Text>>(Piece::Labels),
             fixed::<BigInt>($subtree.users()),
             fixed::<BigInt>($subtree.instances()),
-            tenant_paths::path,
         )
     };
 }
