@@ -118,10 +118,8 @@ fn redact(p: &Principal, r: AuditPageRow) -> Event {
         event.tenant_name = Some(HIDDEN_TENANT.into());
     }
     let then = tenant_path_then.unwrap_or_default();
-    for side in [&mut event.before, &mut event.after] {
-        if let Some(v) = side {
-            redact_json(p, event.tenant_id, &then, v);
-        }
+    for v in [&mut event.before, &mut event.after].into_iter().flatten() {
+        redact_json(p, event.tenant_id, &then, v);
     }
     Event {
         row: event,

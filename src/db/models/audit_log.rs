@@ -46,6 +46,14 @@ pub struct AuditPageRow {
     pub acting_path_now: Option<Vec<i64>>,
 }
 
+/// A row as `page` selects it: the event, its tenant's path then, the paths now.
+type PageTuple = (
+    AuditRow,
+    Option<Vec<Option<i64>>>,
+    Option<Vec<i64>>,
+    Option<Vec<i64>>,
+);
+
 diesel::alias!(tenant_paths as acting_paths: ActingPaths, tenant_paths as event_paths: EventPaths);
 
 impl AuditRow {
@@ -115,12 +123,7 @@ impl AuditRow {
         if let Some(until) = filter.until() {
             q = q.filter(audit_events::occurred_at.lt(until));
         }
-        let rows: Vec<(
-            AuditRow,
-            Option<Vec<Option<i64>>>,
-            Option<Vec<i64>>,
-            Option<Vec<i64>>,
-        )> = q.load(conn).await?;
+        let rows: Vec<PageTuple> = q.load(conn).await?;
         Ok(rows
             .into_iter()
             .map(|(event, then, now, acting)| AuditPageRow {
