@@ -254,7 +254,11 @@ pub fn changes(before: Option<&Value>, after: Option<&Value>) -> Vec<Change> {
     fields.dedup();
     fields
         .into_iter()
-        .filter(|f| b.get(*f) != a.get(*f))
+        // An absent field and a null one both read "none": no `x: none → none`.
+        .filter(|f| {
+            let (was, is) = (b.get(*f), a.get(*f));
+            was.filter(|v| !v.is_null()) != is.filter(|v| !v.is_null())
+        })
         .map(|f| Change {
             field: f.clone(),
             before: b.get(f).map(text),
@@ -407,6 +411,15 @@ mod tests {
         let c = changes(Some(&json!(1)), Some(&json!([2])));
         assert_eq!(c[0].field, "value");
         assert!(changes(None, None).is_empty());
+        // Null and absent read alike ("none"): no `x: none → none`.
+        let c = changes(
+            Some(&json!({"custom_domain": null, "gone": null, "name": "A"})),
+            Some(&json!({"custom_domain": null, "name": "B", "new": null})),
+        );
+        let fields: Vec<_> = c.iter().map(|c| c.field.as_str()).collect();
+        assert_eq!(fields, ["name"]);
+        let c = changes(None, Some(&json!({"custom_domain": null, "name": "X"})));
+        assert_eq!(c.len(), 1);
     }
 
     #[test]

@@ -15,3 +15,6 @@ pub use account::{login_name, UserSource};
 pub use permission::{Feature, GrantRole, Level, Permissions, Scope};
 pub use subdomain::Subdomain;
 pub use text::{Description, RoleName, TenantName, Username};
+
+/// How a page, an export or the API names a tenant the reader may not see.
+pub const HIDDEN_TENANT: &str = "a tenant you cannot see";

@@ -2,9 +2,10 @@
 //! read them (the read side of the audit trail; `services::actor` writes it).
 
 use crate::auth::{authz, Principal};
-use crate::db::models::audit_log::AuditRow;
+use crate::db::models::audit_log::{AuditPageRow, AuditRow};
 use crate::db::models::Tenant;
 use crate::domain::activity::{ActivityFilter, ActivityScope, EventCursor};
+use crate::domain::HIDDEN_TENANT;
 use crate::error::AppError;
 use diesel_async::AsyncPgConnection;
 
@@ -14,10 +15,20 @@ pub const PAGE_SIZE: i64 = 50;
 /// Events read per statement by the CSV export.
 pub const EXPORT_CHUNK: i64 = 500;
 
+/// One event as its reader may see it: every tenant it names that the reader cannot
+/// see now (the acting tenant, the event's tenant, ids in before/after) is
+/// [`HIDDEN_TENANT`], without its id.
+#[derive(Clone, Debug)]
+pub struct Event {
+    pub row: AuditRow,
+    /// The actor acted in another tenant than their home (decided before hiding).
+    pub acted_elsewhere: bool,
+}
+
 /// One page of events, newest first.
 #[derive(Debug)]
 pub struct ActivityPage {
-    pub events: Vec<AuditRow>,
+    pub events: Vec<Event>,
     /// Where to read on from (`before`), when older events match too.
     pub next: Option<EventCursor>,
 }
@@ -29,6 +40,8 @@ pub struct ActivityPage {
 pub struct Reader {
     tenant_id: i64,
     filter: ActivityFilter,
+    /// Who reads: which tenants the events may name.
+    reader: Principal,
 }
 
 impl Reader {
@@ -38,6 +51,7 @@ impl Reader {
         Ok(Reader {
             tenant_id: tenant.id,
             filter,
+            reader: p.clone(),
         })
     }
 
@@ -48,18 +62,19 @@ impl Reader {
         before: Option<EventCursor>,
         limit: i64,
     ) -> Result<ActivityPage, AppError> {
-        let mut events =
+        let mut rows =
             AuditRow::page(conn, self.tenant_id, &self.filter, before, limit + 1).await?;
-        let more = events.len() as i64 > limit;
-        events.truncate(usize::try_from(limit).unwrap_or(0));
+        let more = rows.len() as i64 > limit;
+        rows.truncate(usize::try_from(limit).unwrap_or(0));
         let next = if more {
-            events.last().map(|e| EventCursor {
-                at: e.occurred_at,
-                id: e.id,
+            rows.last().map(|r| EventCursor {
+                at: r.event.occurred_at,
+                id: r.event.id,
             })
         } else {
             None
         };
+        let events = rows.into_iter().map(|r| redact(&self.reader, r)).collect();
         Ok(ActivityPage { events, next })
     }
 }
@@ -77,4 +92,78 @@ pub async fn page(
     Reader::new(p, tenant, filter.clone())?
         .read(conn, before, limit)
         .await
+}
+
+/// The event as `p` may read it: a tenant named by it that `p` cannot see now is
+/// [`HIDDEN_TENANT`] (id dropped), in the columns and in before/after.
+fn redact(p: &Principal, r: AuditPageRow) -> Event {
+    let AuditPageRow {
+        mut event,
+        tenant_path_then,
+        tenant_path_now,
+        acting_path_now,
+    } = r;
+    let acted_elsewhere = event.acted_elsewhere();
+    // A deleted acting tenant has no path left to decide by: hidden.
+    if event.acting_tenant_id.is_some()
+        && !acting_path_now.is_some_and(|path| authz::can_see_path(p, &path))
+    {
+        event.acting_tenant_id = None;
+        event.acting_tenant_name = Some(HIDDEN_TENANT.into());
+    }
+    // The event's tenant by its place now, or, once deleted, by its place then.
+    let tenant_path = tenant_path_now.or(tenant_path_then.clone());
+    if event.tenant_id.is_some() && !tenant_path.is_some_and(|path| authz::can_see_path(p, &path)) {
+        event.tenant_id = None;
+        event.tenant_name = Some(HIDDEN_TENANT.into());
+    }
+    let then = tenant_path_then.unwrap_or_default();
+    for v in [&mut event.before, &mut event.after].into_iter().flatten() {
+        redact_json(p, event.tenant_id, &then, v);
+    }
+    Event {
+        row: event,
+        acted_elsewhere,
+    }
+}
+
+/// Tenant ids in a before/after object: a `path` (ids from the root) keeps the part
+/// `p` may see; a `parent_id` or `tenant_id` stays when it is the event's (visible)
+/// tenant or a visible ancestor on the path at hand, else it is [`HIDDEN_TENANT`].
+fn redact_json(p: &Principal, event_tenant: Option<i64>, then: &[i64], v: &mut serde_json::Value) {
+    use serde_json::Value;
+    let Value::Object(map) = v else { return };
+    // Snapshots nest (`{"user": {…}}`).
+    for nested in map.values_mut() {
+        redact_json(p, event_tenant, then, nested);
+    }
+    // The object's own path (a move's old or new place) or else the event's then.
+    let path: Option<Vec<i64>> = match map.get("path") {
+        Some(Value::Array(ids)) => ids.iter().map(Value::as_i64).collect(),
+        _ => None,
+    };
+    let path = path.unwrap_or_else(|| then.to_vec());
+    let visible = |id: i64| {
+        Some(id) == event_tenant
+            || path
+                .iter()
+                .position(|x| *x == id)
+                .is_some_and(|at| authz::can_see_path(p, &path[..=at]))
+    };
+    for key in ["parent_id", "tenant_id"] {
+        if let Some(id) = map.get(key).and_then(Value::as_i64) {
+            if !visible(id) {
+                map.insert(key.into(), Value::String(HIDDEN_TENANT.into()));
+            }
+        }
+    }
+    if let Some(Value::Array(_)) = map.get("path") {
+        let shown: Vec<Value> = path
+            .iter()
+            .enumerate()
+            .filter(|(at, _)| authz::can_see_path(p, &path[..=*at]))
+            .map(|(_, id)| Value::from(*id))
+            .collect();
+        map.insert("path".into(), Value::Array(shown));
+    }
 }

@@ -274,6 +274,13 @@ async fn store(
 ) -> Result<(), AppError> {
     conn.transaction(async |conn| {
         let before = Grant::existing(conn, user_id, tenant.id).await?;
+        // The same grant again changes nothing: nothing to write, no event.
+        if before
+            .as_ref()
+            .is_some_and(|g| (g.role, g.scope, g.manage_subtenants) == (role, scope, manage))
+        {
+            return Ok(());
+        }
         if let Some(old) = &before {
             // The last root Owner keeps an Owner grant over the whole tree.
             let weakened = role != GrantRole::Owner || scope != Scope::Subtree;

@@ -193,7 +193,7 @@ pub struct AccessQuery {
 }
 
 /// How the explainer names a tenant the viewer may not see.
-pub const HIDDEN_TENANT: &str = "a tenant you cannot see";
+pub use crate::domain::HIDDEN_TENANT;
 
 fn level_reason(l: Level) -> &'static str {
     l.as_str()

@@ -10,7 +10,7 @@ use crate::domain::activity::{
     EventCursor, ACTIONS,
 };
 use crate::error::{AppError, FieldErrors};
-use crate::services::activity::{self, ActivityPage, Reader, EXPORT_CHUNK, PAGE_SIZE};
+use crate::services::activity::{self, ActivityPage, Event, Reader, EXPORT_CHUNK, PAGE_SIZE};
 use crate::web::form::parse_id;
 use crate::web::page::{render_status, PageCtx};
 use crate::web::routes::{route, Route};
@@ -107,10 +107,15 @@ pub struct EventView {
     pub changes: Vec<Change>,
 }
 
-impl From<AuditRow> for EventView {
-    fn from(e: AuditRow) -> Self {
+impl From<Event> for EventView {
+    fn from(
+        Event {
+            row: e,
+            acted_elsewhere,
+        }: Event,
+    ) -> Self {
         EventView {
-            acting_in: e.acted_elsewhere().then(|| acting_tenant(&e)),
+            acting_in: acted_elsewhere.then(|| acting_tenant(&e)),
             tenant_name: tenant_name(&e),
             label: action_label(&e.action).to_string(),
             changes: changes(e.before.as_ref(), e.after.as_ref()),
@@ -286,7 +291,7 @@ pub const CSV_HEADER: [&str; 9] = [
 
 /// Events as RFC 4180 lines (CRLF, quoted where needed), every cell spreadsheet-safe;
 /// the header first when `header`.
-fn csv_lines(events: &[AuditRow], header: bool) -> Result<web::Bytes, AppError> {
+fn csv_lines(events: &[Event], header: bool) -> Result<web::Bytes, AppError> {
     let mut out = csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
         .from_writer(Vec::with_capacity(events.len() * 256));
@@ -296,7 +301,7 @@ fn csv_lines(events: &[AuditRow], header: bool) -> Result<web::Bytes, AppError> 
     }
     let json =
         |v: &Option<serde_json::Value>| v.as_ref().map(|v| v.to_string()).unwrap_or_default();
-    for e in events {
+    for Event { row: e, .. } in events {
         let cells = [
             e.occurred_at
                 .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),

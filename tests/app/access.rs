@@ -275,6 +275,28 @@ async fn an_owner_gives_a_subtree_grant_and_it_reaches_the_subtree_only() {
 }
 
 #[tokio::test]
+async fn giving_the_same_grant_again_logs_nothing() {
+    let app = spawn_app().await;
+    let t = tree(&app).await;
+    let sue = app.user(&t.c2, "sue").await;
+    app.login_admin().await;
+    async fn gives(app: &TestApp, tenant: &Tenant) -> usize {
+        tenantry::db::models::AuditEvent::actions_for_tenant(&mut *app.conn().await, tenant.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|a| a == "grant.give")
+            .count()
+    }
+    let sue_id = sue.id.to_string();
+    for (role, logged) in [("viewer", 1), ("viewer", 1), ("administrator", 2)] {
+        let r = give(&app, &t.partner, &sue_id, role, "subtree", false).await;
+        assert_redirect_to(&r, &format!("/tenants/{}/access", t.partner.id));
+        assert_eq!(gives(&app, &t.partner).await, logged, "{role}");
+    }
+}
+
+#[tokio::test]
 async fn nobody_gives_a_grant_stronger_than_their_own() {
     let app = spawn_app().await;
     let t = tree(&app).await;

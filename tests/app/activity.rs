@@ -173,6 +173,117 @@ async fn a_customers_admin_sees_what_was_done_from_above_and_nothing_about_sibli
 }
 
 #[tokio::test]
+async fn a_reader_never_sees_the_name_or_id_of_a_tenant_they_cannot_see() {
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    // alice: Owner of acme's subtree; ron: homed in acme, Administrator of a2 only
+    // (he sees acme and a2, not a1, a2's sibling).
+    let alice = app.user(&t.acme, "alice").await;
+    app.grant(&alice, &t.acme, GrantRole::Owner, Scope::Subtree, true)
+        .await;
+    let ron = app.user(&t.acme, "ron").await;
+    app.grant(&ron, &t.a2, GrantRole::Administrator, Scope::Tenant, false)
+        .await;
+    // alice switches into a1, then disables and enables a2 from there.
+    let a = browser_as(&app, "acme\\alice").await;
+    let r = a
+        .post_form("/switch", &[("tenant_id", &t.a1.id.to_string())])
+        .await;
+    assert_eq!(status(&r), 303);
+    for what in ["disable", "enable"] {
+        let r = a
+            .post_form(
+                &format!("/tenants/{}/{what}", t.a2.id),
+                &[("confirm", "yes")],
+            )
+            .await;
+        assert_eq!(status(&r), 303, "{what}");
+    }
+    // The root's administrator moves a2 under a1: its old and new parents are named in
+    // the event (ids and paths).
+    let admin = Api::new(&app, Some(&token_for(&app, &app.admin, false).await));
+    let (s, body) = admin
+        .post(
+            &format!("/api/v1/tenants/{}/move", t.a2.id),
+            serde_json::json!({"parent_id": t.a1.id}),
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    const HIDDEN: &str = "a tenant you cannot see";
+
+    let r = browser_as(&app, "acme\\ron").await;
+    let html = r.get_html(&format!("/tenants/{}/activity", t.a2.id)).await;
+    let rows: Vec<&str> = html.split("<tr class=\"event\"").skip(1).collect();
+    for action in ["tenant.disable", "tenant.enable"] {
+        let row = rows
+            .iter()
+            .find(|r| r.contains(&format!("data-action=\"{action}\"")))
+            .unwrap_or_else(|| panic!("{action}: {html}"));
+        assert!(row.contains(&format!("acting in {HIDDEN}")), "{row}");
+    }
+    // (The page's content: the breadcrumb is the frame's.)
+    let main = &html[html.find("<main").unwrap()..];
+    assert!(!main.contains("Tenant a1"), "{main}");
+    // The move: the parent ron cannot see is unnamed, the one he sees stays.
+    let moved = rows
+        .iter()
+        .find(|r| r.contains("data-action=\"tenant.move\""))
+        .unwrap_or_else(|| panic!("{html}"));
+    assert!(
+        moved.contains(&format!(
+            "<span class=\"field-name\">parent_id</span>: <del>{}</del> → <ins>{HIDDEN}</ins>",
+            t.acme.id
+        )),
+        "{moved}"
+    );
+
+    let csv = r
+        .get(&format!("/tenants/{}/activity.csv", t.a2.id))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!csv.contains("Tenant a1"), "{csv}");
+    let disable = csv
+        .lines()
+        .find(|l| l.contains(",tenant.disable,"))
+        .unwrap_or_else(|| panic!("{csv}"));
+    assert!(disable.contains(&format!(",{HIDDEN},")), "{disable}");
+
+    let api = Api::new(&app, Some(&token_for(&app, &ron, true).await));
+    let (s, body) = api
+        .get(&format!("/api/v1/tenants/{}/activity", t.a2.id))
+        .await;
+    assert_eq!(s, 200, "{body}");
+    let items = body["items"].as_array().unwrap();
+    let by_action = |a: &str| {
+        items
+            .iter()
+            .find(|i| i["action"] == a)
+            .unwrap_or_else(|| panic!("{a}: {body}"))
+            .clone()
+    };
+    for action in ["tenant.disable", "tenant.enable"] {
+        let e = by_action(action);
+        assert_eq!(e["acting_tenant_name"], HIDDEN, "{e}");
+        assert!(e["acting_tenant_id"].is_null(), "{e}");
+        assert_eq!(e["acted_elsewhere"], true);
+        assert_eq!(e["tenant_name"], "Tenant a2");
+    }
+    let e = by_action("tenant.move");
+    assert_eq!(e["before"]["parent_id"], t.acme.id);
+    assert_eq!(e["after"]["parent_id"], HIDDEN);
+    // Paths keep only the tenants ron sees: acme and a2 (not the root, not a1).
+    assert_eq!(e["before"]["path"], serde_json::json!([t.acme.id, t.a2.id]));
+    assert_eq!(e["after"]["path"], serde_json::json!([t.acme.id, t.a2.id]));
+    assert!(!body.to_string().contains("Tenant a1"), "{body}");
+
+    // alice sees a1: named there.
+    let html = a.get_html(&format!("/tenants/{}/activity", t.a2.id)).await;
+    assert!(html.contains("acting in Tenant a1"), "{html}");
+}
+
+#[tokio::test]
 async fn the_subtree_scope_takes_a_grant_that_reaches_it_and_keeps_deleted_tenants_events() {
     let app = spawn_app().await;
     let t = partner_tree(&app).await;

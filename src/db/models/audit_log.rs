@@ -1,7 +1,7 @@
 //! Reading the audit trail: a tenant's (or a subtree's) events, newest first, by
 //! keyset on the event id.
 
-use crate::db::schema::audit_events;
+use crate::db::schema::{audit_events, tenant_paths};
 use crate::domain::activity::{ActivityFilter, ActivityScope, EventCursor};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -36,6 +36,26 @@ impl AuditRow {
     }
 }
 
+/// An event read for a page, with what deciding the reader's view of the tenants it
+/// names takes: their paths now (`None` once deleted) and the event tenant's path then.
+#[derive(Clone, Debug)]
+pub struct AuditPageRow {
+    pub event: AuditRow,
+    pub tenant_path_then: Option<Vec<i64>>,
+    pub tenant_path_now: Option<Vec<i64>>,
+    pub acting_path_now: Option<Vec<i64>>,
+}
+
+/// A row as `page` selects it: the event, its tenant's path then, the paths now.
+type PageTuple = (
+    AuditRow,
+    Option<Vec<Option<i64>>>,
+    Option<Vec<i64>>,
+    Option<Vec<i64>>,
+);
+
+diesel::alias!(tenant_paths as acting_paths: ActingPaths, tenant_paths as event_paths: EventPaths);
+
 impl AuditRow {
     /// Up to `limit` events about `tenant_id` (or, with the subtree scope, about every
     /// tenant that was below it when the event was written) that match `filter`, newest
@@ -46,9 +66,27 @@ impl AuditRow {
         filter: &ActivityFilter,
         before: Option<EventCursor>,
         limit: i64,
-    ) -> QueryResult<Vec<AuditRow>> {
+    ) -> QueryResult<Vec<AuditPageRow>> {
+        // The named tenants' paths now, joined in (no statement per row).
         let mut q = audit_events::table
-            .select(AuditRow::as_select())
+            .left_join(
+                acting_paths.on(acting_paths
+                    .field(tenant_paths::tenant_id)
+                    .nullable()
+                    .eq(audit_events::acting_tenant_id)),
+            )
+            .left_join(
+                event_paths.on(event_paths
+                    .field(tenant_paths::tenant_id)
+                    .nullable()
+                    .eq(audit_events::tenant_id)),
+            )
+            .select((
+                AuditRow::as_select(),
+                audit_events::tenant_path,
+                event_paths.field(tenant_paths::path).nullable(),
+                acting_paths.field(tenant_paths::path).nullable(),
+            ))
             .order((audit_events::occurred_at.desc(), audit_events::id.desc()))
             .limit(limit)
             .into_boxed()
@@ -85,6 +123,15 @@ impl AuditRow {
         if let Some(until) = filter.until() {
             q = q.filter(audit_events::occurred_at.lt(until));
         }
-        q.load(conn).await
+        let rows: Vec<PageTuple> = q.load(conn).await?;
+        Ok(rows
+            .into_iter()
+            .map(|(event, then, now, acting)| AuditPageRow {
+                event,
+                tenant_path_then: then.map(|p| p.into_iter().flatten().collect()),
+                tenant_path_now: now,
+                acting_path_now: acting,
+            })
+            .collect())
     }
 }

@@ -4,12 +4,11 @@
 use super::json;
 use super::tenants::{path_tenant, LIMIT_DEFAULT, LIMIT_MAX};
 use crate::auth::ApiUser;
-use crate::db::models::audit_log::AuditRow;
 use crate::domain::activity::{
     action_label, changes, ActivityFilter, ActivityText, EventCursor, ACTIONS,
 };
 use crate::error::AppError;
-use crate::services::activity;
+use crate::services::activity::{self, Event};
 use crate::web::routes::{route, Route};
 use crate::web::AppState;
 use actix_web::http::StatusCode;
@@ -41,12 +40,14 @@ pub struct ActivityEvent {
     /// Who: `subdomain\username` (kept after the user is gone), or `system:…`.
     pub actor: String,
     pub actor_user_id: Option<i64>,
-    /// The tenant the actor acted in, and its name then.
+    /// The tenant the actor acted in, and its name then; one the reader cannot see
+    /// (now) has a `null` id and the name `a tenant you cannot see`.
     pub acting_tenant_id: Option<i64>,
     pub acting_tenant_name: Option<String>,
     /// The actor acted in another tenant than their home (switched in).
     pub acted_elsewhere: bool,
-    /// The tenant the event is about, and its name then (kept after it is deleted).
+    /// The tenant the event is about, and its name then (kept after it is deleted);
+    /// one the reader cannot see has a `null` id and the name `a tenant you cannot see`.
     pub tenant_id: Option<i64>,
     pub tenant_name: Option<String>,
     /// What, e.g. `tenant.disable` …
@@ -57,16 +58,23 @@ pub struct ActivityEvent {
     pub client_addr: Option<String>,
     /// The changed fields, before → after.
     pub changes: Vec<ActivityChange>,
+    /// The raw before/after; tenant ids in them the reader cannot see (`parent_id`,
+    /// `tenant_id`) read `a tenant you cannot see`, and a `path` keeps its visible part.
     #[schema(value_type = Option<Object>)]
     pub before: Option<serde_json::Value>,
     #[schema(value_type = Option<Object>)]
     pub after: Option<serde_json::Value>,
 }
 
-impl From<AuditRow> for ActivityEvent {
-    fn from(e: AuditRow) -> Self {
+impl From<Event> for ActivityEvent {
+    fn from(
+        Event {
+            row: e,
+            acted_elsewhere,
+        }: Event,
+    ) -> Self {
         ActivityEvent {
-            acted_elsewhere: e.acted_elsewhere(),
+            acted_elsewhere,
             action_label: action_label(&e.action).to_string(),
             changes: changes(e.before.as_ref(), e.after.as_ref())
                 .into_iter()
