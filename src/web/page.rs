@@ -17,6 +17,33 @@ const FLASH: &str = "flash";
 pub struct Crumb {
     pub id: i64,
     pub name: String,
+    /// A tenant between two the user may see that they may not see themselves (a
+    /// subtree moved under another's tenant): shown unnamed and unlinked.
+    pub hidden: bool,
+}
+
+/// The crumbs of a path (ids and names, root first) the user may be shown: from the
+/// highest tenant they reach down, each tenant named only if they may see it.
+fn crumbs(user: &CurrentUser, names: Vec<(i64, String)>) -> Vec<Crumb> {
+    let ids: Vec<i64> = names.iter().map(|(id, _)| *id).collect();
+    let start = authz::visible_path_start(user, &ids);
+    names
+        .into_iter()
+        .enumerate()
+        .skip(start)
+        .map(|(i, (id, name))| {
+            let hidden = !authz::can_see_path(user, &ids[..=i]);
+            Crumb {
+                id,
+                name: if hidden {
+                    crate::domain::HIDDEN_TENANT.to_string()
+                } else {
+                    name
+                },
+                hidden,
+            }
+        })
+        .collect()
 }
 
 /// The frame around every logged-in page.
@@ -88,17 +115,12 @@ impl PageCtx {
             active => active,
         };
         let breadcrumb = if let Some(names) = about {
-            let ids: Vec<i64> = names.iter().map(|(id, _)| *id).collect();
-            let start = authz::visible_path_start(user, &ids);
-            names
-                .into_iter()
-                .skip(start)
-                .map(|(id, name)| Crumb { id, name })
-                .collect()
+            crumbs(user, names)
         } else if user.acting.path.len() == 1 {
             vec![Crumb {
                 id: user.acting.id,
                 name: user.acting.name.clone(),
+                hidden: false,
             }]
         } else {
             // Only the part of the path the user may see: no names of tenants above their reach.
@@ -106,12 +128,7 @@ impl PageCtx {
                 Some(names) => names.clone(),
                 None => user.acting.path_tenants(conn).await?,
             };
-            let first_visible = authz::visible_path_start(user, &user.acting.path);
-            names
-                .into_iter()
-                .skip(first_visible)
-                .map(|(id, name)| Crumb { id, name })
-                .collect()
+            crumbs(user, names)
         };
         let nav = authz::navigation(user, &user.acting);
         Ok(Self {
@@ -148,14 +165,7 @@ pub async fn visible_path(
     conn: &mut AsyncPgConnection,
     tenant: &Tenant,
 ) -> Result<Vec<Crumb>, AppError> {
-    let start = authz::visible_path_start(user, &tenant.path);
-    Ok(tenant
-        .path_tenants(conn)
-        .await?
-        .into_iter()
-        .skip(start)
-        .map(|(id, name)| Crumb { id, name })
-        .collect())
+    Ok(crumbs(user, tenant.path_tenants(conn).await?))
 }
 
 /// Leaves a one-time message for the next page.

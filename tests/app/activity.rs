@@ -221,7 +221,19 @@ async fn a_reader_never_sees_the_name_or_id_of_a_tenant_they_cannot_see() {
             .unwrap_or_else(|| panic!("{action}: {html}"));
         assert!(row.contains(&format!("acting in {HIDDEN}")), "{row}");
     }
-    // (The page's content: the breadcrumb is the frame's.)
+    // The breadcrumb of a2, now under a1: a1 unnamed and unlinked between the two
+    // tenants ron sees.
+    let crumbs = &html[html.find("id=\"breadcrumb\"").unwrap()..html.find("<main").unwrap()];
+    assert!(!crumbs.contains(&t.a1.name), "{crumbs}");
+    assert!(
+        !crumbs.contains(&format!("/tenants/{}\"", t.a1.id)),
+        "{crumbs}"
+    );
+    assert!(
+        crumbs.contains(&t.acme.name) && crumbs.contains(&t.a2.name),
+        "{crumbs}"
+    );
+    assert!(crumbs.contains(HIDDEN), "{crumbs}");
     let main = &html[html.find("<main").unwrap()..];
     assert!(!main.contains("Tenant a1"), "{main}");
     // The move: the parent ron cannot see is unnamed, the one he sees stays.
