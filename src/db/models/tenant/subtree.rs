@@ -7,7 +7,7 @@
 
 use super::{with_path, Tenant};
 use crate::db::models::{array_length, AuditEvent};
-use crate::db::schema::{tenant_paths, tenants};
+use crate::db::schema::{tenant_paths, tenant_subtree_totals, tenants};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
@@ -88,6 +88,22 @@ impl Tenant {
             ))
             .execute(conn)
             .await?;
+        // The subtree's totals leave the ancestors it no longer has and join the new
+        // ones (those on both paths keep them). Last, so that those rows are held only
+        // until the commit that follows.
+        let old: Vec<i64> = tenant.path[..tenant.path.len() - 1].to_vec();
+        let mut shifts: Vec<(i64, i32, i64)> = Vec::new();
+        for (depth, id) in old.iter().enumerate() {
+            if !new_parent.path.contains(id) {
+                shifts.push((*id, depth as i32, -1));
+            }
+        }
+        for (depth, id) in new_parent.path.iter().enumerate() {
+            if !old.contains(id) {
+                shifts.push((*id, depth as i32, 1));
+            }
+        }
+        shift_totals(conn, tenant.id, &shifts).await?;
         Ok(moved)
     }
 
@@ -166,14 +182,116 @@ impl Tenant {
         .await
     }
 
-    /// Deletes `id` and every tenant below it in one statement (their users, roles,
-    /// grants and instances go with them). Returns how many tenants were deleted.
-    pub async fn delete_subtree(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<usize> {
+    /// Deletes `tenant` and every tenant below it in one statement (their users, roles,
+    /// grants and instances go with them), and takes the subtree's totals off every
+    /// tenant above it. The caller holds the tree protocol's delete locks. Returns how
+    /// many tenants were deleted.
+    pub async fn delete_subtree(
+        conn: &mut AsyncPgConnection,
+        tenant: &Tenant,
+    ) -> QueryResult<usize> {
         let subtree = tenant_paths::table
-            .filter(tenant_paths::path.contains(vec![id]))
+            .filter(tenant_paths::path.contains(vec![tenant.id]))
             .select(tenant_paths::tenant_id);
-        diesel::delete(tenants::table.filter(tenants::id.eq_any(subtree)))
+        // Read before its row goes with the subtree; taken off the ancestors after
+        // the delete, so their rows (the root's among them) are held only from there
+        // to the commit. Nothing below the tenant changes meanwhile: it is locked FOR
+        // UPDATE, and every change of the totals below it waits for that.
+        let shifts: Vec<(i64, i32, i64)> = tenant.path[..tenant.path.len() - 1]
+            .iter()
+            .enumerate()
+            .map(|(depth, id)| (*id, depth as i32, -1))
+            .collect();
+        let totals = SubtreeTotals::find(conn, tenant.id).await?;
+        let deleted = diesel::delete(tenants::table.filter(tenants::id.eq_any(subtree)))
             .execute(conn)
+            .await?;
+        add_totals(conn, &totals, &shifts).await?;
+        Ok(deleted)
+    }
+}
+
+/// What a subtree holds, as maintained in `tenant_subtree_totals` (migration
+/// 2026-12-05-000300 says who keeps it exact): the tenant itself and everything below.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = tenant_subtree_totals, check_for_backend(diesel::pg::Pg))]
+pub struct SubtreeTotals {
+    #[diesel(column_name = tenant_count)]
+    pub tenants: i64,
+    #[diesel(column_name = disabled_count)]
+    pub disabled: i64,
+    #[diesel(column_name = user_count)]
+    pub users: i64,
+    #[diesel(column_name = instance_count)]
+    pub instances: i64,
+}
+
+impl SubtreeTotals {
+    pub async fn find(conn: &mut AsyncPgConnection, tenant_id: i64) -> QueryResult<SubtreeTotals> {
+        tenant_subtree_totals::table
+            .find(tenant_id)
+            .select(SubtreeTotals::as_select())
+            .first(conn)
             .await
     }
 }
+
+/// Moves the totals of `from`'s subtree: adds them (sign 1) to or takes them (sign
+/// -1) off each tenant in `shifts` (id, depth, sign).
+async fn shift_totals(
+    conn: &mut AsyncPgConnection,
+    from: i64,
+    shifts: &[(i64, i32, i64)],
+) -> QueryResult<()> {
+    if shifts.is_empty() {
+        return Ok(());
+    }
+    let totals = SubtreeTotals::find(conn, from).await?;
+    add_totals(conn, &totals, shifts).await
+}
+
+/// Adds `totals` times each sign in `shifts` (id, depth, sign) to those tenants'
+/// totals, their rows locked top-down (by depth, then id) first: the order of the
+/// tree protocol and of the triggers that count along a path, so that no two
+/// writers wait on each other in a circle.
+async fn add_totals(
+    conn: &mut AsyncPgConnection,
+    totals: &SubtreeTotals,
+    shifts: &[(i64, i32, i64)],
+) -> QueryResult<()> {
+    use diesel::sql_types::{Array, BigInt};
+    if shifts.is_empty() {
+        return Ok(());
+    }
+    let mut ordered = shifts.to_vec();
+    ordered.sort_unstable_by_key(|(id, depth, _)| (*depth, *id));
+    let ids: Vec<i64> = ordered.iter().map(|s| s.0).collect();
+    let signs: Vec<i64> = ordered.iter().map(|s| s.2).collect();
+    tenant_subtree_totals::table
+        .filter(tenant_subtree_totals::tenant_id.eq_any(&ids))
+        .order(array_position(ids.clone(), tenant_subtree_totals::tenant_id).asc())
+        .select(tenant_subtree_totals::tenant_id)
+        .for_no_key_update()
+        .load::<i64>(conn)
+        .await?;
+    // Arithmetic over a list of (id, sign) pairs has no DSL form.
+    diesel::sql_query(
+        "UPDATE tenant_subtree_totals s SET \
+             tenant_count = s.tenant_count + d.sign * $3, \
+             disabled_count = s.disabled_count + d.sign * $4, \
+             user_count = s.user_count + d.sign * $5, \
+             instance_count = s.instance_count + d.sign * $6 \
+         FROM unnest($1::bigint[], $2::bigint[]) AS d(id, sign) WHERE s.tenant_id = d.id",
+    )
+    .bind::<Array<BigInt>, _>(ids)
+    .bind::<Array<BigInt>, _>(signs)
+    .bind::<BigInt, _>(totals.tenants)
+    .bind::<BigInt, _>(totals.disabled)
+    .bind::<BigInt, _>(totals.users)
+    .bind::<BigInt, _>(totals.instances)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+diesel::define_sql_function!(fn array_position(a: diesel::sql_types::Array<diesel::sql_types::BigInt>, e: diesel::sql_types::BigInt) -> diesel::sql_types::Nullable<diesel::sql_types::Integer>);
