@@ -13,7 +13,7 @@
 //! (primary-key lookup + array test) against a recursive walk up parent links.
 
 use diesel::prelude::*;
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use rand::{Rng, SeedableRng};
 use std::time::{Duration, Instant};
 use tenantry::db::models::Tenant;
@@ -53,6 +53,16 @@ async fn main() -> anyhow::Result<()> {
             )
             .await
         }
+        Some("create-users") => {
+            drop(conn);
+            create_users(
+                &url,
+                flag(&args, "--clients").unwrap_or(8),
+                flag(&args, "--users").unwrap_or(2_000),
+                args.iter().any(|a| a == "--without-totals"),
+            )
+            .await
+        }
         Some("token") => token(&mut conn).await,
         Some("batch-json") => {
             batch_json(
@@ -64,7 +74,7 @@ async fn main() -> anyhow::Result<()> {
             .await
         }
         _ => {
-            anyhow::bail!("usage: bench-run seed --tenants N --depth D | bench-run seed-audit --events N | bench-run ancestor-check | bench-run decision | bench-run move [ROUNDS] | bench-run token | bench-run batch-json DIR")
+            anyhow::bail!("usage: bench-run seed --tenants N --depth D | bench-run seed-audit --events N | bench-run ancestor-check | bench-run decision | bench-run move [ROUNDS] | bench-run create-users --clients C --users N [--without-totals] | bench-run token | bench-run batch-json DIR")
         }
     }
 }
@@ -507,6 +517,97 @@ async fn moves(conn: &mut AsyncPgConnection, rounds: usize) -> anyhow::Result<()
             percentile(&runs, 1.0).as_secs_f64() * 1e3,
             in_order.join(", "),
         );
+    }
+    Ok(())
+}
+
+/// Users created by `clients` connections at once, `users` in all, each in a
+/// transaction shaped like `services::users::create` (the insert, then its audit
+/// event), in enabled tenants picked at random all over the tree: every one of them
+/// counts on the root's subtree totals. Prints throughput and latency, then deletes
+/// what it created. `--without-totals` does the same with the totals trigger off
+/// (how it was before the totals were maintained); the created users are deleted
+/// with it still off, so the totals stay exact.
+async fn create_users(
+    url: &str,
+    clients: usize,
+    users: usize,
+    without_totals: bool,
+) -> anyhow::Result<()> {
+    use tenantry::services::Actor;
+    let pool = tenantry::db::pool(url, clients + 1)?;
+    let mut conn = pool.get().await?;
+    let toggle = |on: bool| {
+        format!(
+            "ALTER TABLE users {} TRIGGER users_subtree_totals",
+            if on { "ENABLE" } else { "DISABLE" }
+        )
+    };
+    if without_totals {
+        diesel::sql_query(toggle(false)).execute(&mut conn).await?;
+    }
+    let tenant_ids: Vec<i64> = tenants::table
+        .filter(tenants::enabled.eq(true))
+        .select(tenants::id)
+        .load(&mut conn)
+        .await?;
+    let hash = tenantry::auth::password::hash_blocking(ADMIN_PASSWORD)?;
+    let run = std::process::id();
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for client in 0..clients {
+        let (pool, ids, hash) = (pool.clone(), tenant_ids.clone(), hash.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut conn = pool.get().await?;
+            let mut rng = rand::rngs::StdRng::seed_from_u64(client as u64);
+            let actor = Actor::system("bench");
+            let mut samples = Vec::new();
+            for i in (client..users).step_by(clients) {
+                let tenant = ids[rng.gen_range(0..ids.len())];
+                let name = format!("cu-{run}-{i}");
+                let t0 = Instant::now();
+                conn.transaction::<_, diesel::result::Error, _>(async |c| {
+                    tenantry::db::set_lock_timeout(c).await?;
+                    tenantry::db::models::user::NewUser {
+                        tenant_id: tenant,
+                        username: &name,
+                        email: "",
+                        first_name: "",
+                        last_name: "",
+                        password_hash: &hash,
+                    }
+                    .insert(c)
+                    .await?;
+                    actor.event("user.create", Some(tenant)).record(c).await?;
+                    Ok(())
+                })
+                .await?;
+                samples.push(t0.elapsed());
+            }
+            anyhow::Ok(samples)
+        }));
+    }
+    let mut samples = Vec::new();
+    for task in tasks {
+        samples.extend(task.await??);
+    }
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "{} users created by {clients} connections at once ({}): {:.0} users/s",
+        samples.len(),
+        if without_totals {
+            "totals trigger off"
+        } else {
+            "subtree totals maintained"
+        },
+        samples.len() as f64 / secs,
+    );
+    report("  each creation, begin to commit", samples);
+    diesel::delete(users::table.filter(users::username.like(format!("cu-{run}-%"))))
+        .execute(&mut conn)
+        .await?;
+    if without_totals {
+        diesel::sql_query(toggle(true)).execute(&mut conn).await?;
     }
     Ok(())
 }

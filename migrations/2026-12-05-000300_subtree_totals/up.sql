@@ -1,7 +1,8 @@
 -- Subtree totals, maintained: for every tenant, what its whole subtree (itself
--- included) holds — tenants, disabled tenants, users, instances — so that the
--- Tenants list's subtree columns, the dashboard's cards and the tree read one row
--- by key instead of summing the subtree on every request (at 1,000,000 tenants the
+-- included) holds — tenants, disabled tenants, users, instances — and how many
+-- children it has, so that the Tenants list's subtree columns, the dashboard's cards
+-- and the tree (toggles, "N sub-tenants you cannot see") read one row by key
+-- instead of summing or counting the subtree on every request (at 1,000,000 tenants the
 -- root's dashboard counted a million rows, and every reseller row of the list
 -- summed its subtree through the path index). docs/PERFORMANCE.md has the figures.
 --
@@ -29,8 +30,9 @@
 --   Tenant::delete_subtree), which runs under the tree protocol's locks. A move
 --   changes one parent link but the totals of every tenant on one of the two paths
 --   and not the other (the moved subtree's totals go from one to the other, set-wise,
---   in one statement); a delete removes the subtree's totals from its ancestors once,
---   where per-row triggers on the cascade would subtract user by user.
+--   in one statement) and the child counts of both parents; a delete removes the
+--   subtree's totals from its ancestors once, where per-row triggers on the cascade
+--   would subtract user by user.
 --
 -- Lock order for these rows: top-down along paths (by depth, then id), as the tree
 -- protocol locks tenants, so two writers never wait on each other in a circle.
@@ -39,19 +41,23 @@ CREATE TABLE tenant_subtree_totals (
     tenant_count   BIGINT NOT NULL DEFAULT 1 CHECK (tenant_count >= 1),
     disabled_count BIGINT NOT NULL DEFAULT 0 CHECK (disabled_count >= 0),
     user_count     BIGINT NOT NULL DEFAULT 0 CHECK (user_count >= 0),
-    instance_count BIGINT NOT NULL DEFAULT 0 CHECK (instance_count >= 0)
+    instance_count BIGINT NOT NULL DEFAULT 0 CHECK (instance_count >= 0),
+    -- Direct children (a tree statistic rather than a total; it changes with the
+    -- same tree operations).
+    child_count    BIGINT NOT NULL DEFAULT 0 CHECK (child_count >= 0)
 );
 
--- Backfill: every tenant counts once on each tenant of its path; users and
--- instances counted from their rows.
-INSERT INTO tenant_subtree_totals (tenant_id, tenant_count, disabled_count, user_count, instance_count)
+-- Backfill: every tenant counts once on each tenant of its path (and as a child on
+-- the one just above it); users and instances counted from their rows.
+INSERT INTO tenant_subtree_totals (tenant_id, tenant_count, disabled_count, user_count, instance_count, child_count)
 SELECT a.id, count(*), count(*) FILTER (WHERE NOT t.enabled),
-       coalesce(sum(u.n), 0), coalesce(sum(i.n), 0)
+       coalesce(sum(u.n), 0), coalesce(sum(i.n), 0),
+       count(*) FILTER (WHERE a.depth = cardinality(p.path) - 1)
 FROM tenants t
 JOIN tenant_paths p ON p.tenant_id = t.id
 LEFT JOIN (SELECT tenant_id, count(*) AS n FROM users GROUP BY tenant_id) u ON u.tenant_id = t.id
 LEFT JOIN (SELECT tenant_id, count(*) AS n FROM instances GROUP BY tenant_id) i ON i.tenant_id = t.id
-CROSS JOIN LATERAL unnest(p.path) AS a(id)
+CROSS JOIN LATERAL unnest(p.path) WITH ORDINALITY AS a(id, depth)
 GROUP BY a.id;
 
 -- Adds to the totals of `tenant` and of every tenant above it, under the tree
@@ -120,11 +126,13 @@ CREATE CONSTRAINT TRIGGER tenants_subtree_totals_enabled AFTER UPDATE OF enabled
     EXECUTE FUNCTION tenant_subtree_totals_enabled();
 
 -- New tenants: their own rows, and one more tenant (disabled or not) on every
--- tenant above each, in one upsert per statement, top-down.
+-- tenant above each and one more child on its parent, in one upsert per
+-- statement, top-down.
 CREATE FUNCTION tenant_subtree_totals_created() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO tenant_subtree_totals AS s (tenant_id, tenant_count, disabled_count)
-    SELECT a.id, count(*), count(*) FILTER (WHERE NOT t.enabled)
+    INSERT INTO tenant_subtree_totals AS s (tenant_id, tenant_count, disabled_count, child_count)
+    SELECT a.id, count(*), count(*) FILTER (WHERE NOT t.enabled),
+           count(*) FILTER (WHERE a.depth = cardinality(n.path) - 1)
     FROM added n
     JOIN tenants t ON t.id = n.tenant_id
     CROSS JOIN LATERAL unnest(n.path) WITH ORDINALITY AS a(id, depth)
@@ -132,7 +140,8 @@ BEGIN
     ORDER BY min(a.depth), a.id
     ON CONFLICT (tenant_id) DO UPDATE
     SET tenant_count = s.tenant_count + EXCLUDED.tenant_count,
-        disabled_count = s.disabled_count + EXCLUDED.disabled_count;
+        disabled_count = s.disabled_count + EXCLUDED.disabled_count,
+        child_count = s.child_count + EXCLUDED.child_count;
     RETURN NULL;
 END $$;
 CREATE TRIGGER tenant_paths_subtree_totals AFTER INSERT ON tenant_paths

@@ -160,6 +160,7 @@ diesel::table! {
         disabled_count -> Int8,
         user_count -> Int8,
         instance_count -> Int8,
+        child_count -> Int8,
     }
 }
 

@@ -1,6 +1,6 @@
 //! The maintained subtree totals (`tenant_subtree_totals`: tenants, disabled tenants,
 //! users and instances of each tenant's whole subtree) against a plain recount over
-//! the tree. Random sequences of operations — tenants created (alone, in sets,
+//! the tree, with each tenant's number of children. Random sequences of operations — tenants created (alone, in sets,
 //! disabled), enabled and disabled (alone and with their subtree), moved, safely
 //! and forcibly deleted; users created, deleted and moved to another home; instances
 //! created, deleted and moved; several of these in one transaction — run through the
@@ -25,8 +25,8 @@ use tenantry::services::Actor;
 
 type Conn = diesel_async::pooled_connection::deadpool::Object<diesel_async::AsyncPgConnection>;
 
-/// Tenant id → [tenants, disabled, users, instances] of its subtree.
-type Totals = BTreeMap<i64, [i64; 4]>;
+/// Tenant id → [tenants, disabled, users, instances] of its subtree, and its children.
+type Totals = BTreeMap<i64, [i64; 5]>;
 
 async fn rows(client: &tokio_postgres::Client, sql: &str) -> Totals {
     client
@@ -34,7 +34,7 @@ async fn rows(client: &tokio_postgres::Client, sql: &str) -> Totals {
         .await
         .unwrap()
         .iter()
-        .map(|r| (r.get(0), [r.get(1), r.get(2), r.get(3), r.get(4)]))
+        .map(|r| (r.get(0), [r.get(1), r.get(2), r.get(3), r.get(4), r.get(5)]))
         .collect()
 }
 
@@ -42,20 +42,21 @@ async fn rows(client: &tokio_postgres::Client, sql: &str) -> Totals {
 async fn maintained(client: &tokio_postgres::Client) -> Totals {
     rows(
         client,
-        "SELECT tenant_id, tenant_count, disabled_count, user_count, instance_count \
-         FROM tenant_subtree_totals",
+        "SELECT tenant_id, tenant_count, disabled_count, user_count, instance_count, \
+         child_count FROM tenant_subtree_totals",
     )
     .await
 }
 
 /// The plain recount: every tenant, user and instance counted once for each tenant
-/// on its tenant's path.
+/// on its tenant's path; children by their parent link.
 async fn recounted(client: &tokio_postgres::Client) -> Totals {
     rows(
         client,
         "SELECT a.id, count(*)::int8, (count(*) FILTER (WHERE NOT t.enabled))::int8, \
                 coalesce(sum((SELECT count(*) FROM users u WHERE u.tenant_id = t.id)), 0)::int8, \
-                coalesce(sum((SELECT count(*) FROM instances i WHERE i.tenant_id = t.id)), 0)::int8 \
+                coalesce(sum((SELECT count(*) FROM instances i WHERE i.tenant_id = t.id)), 0)::int8, \
+                (SELECT count(*) FROM tenants c WHERE c.parent_id = a.id) \
          FROM tenants t JOIN tenant_paths p ON p.tenant_id = t.id, unnest(p.path) AS a(id) \
          GROUP BY a.id",
     )
@@ -96,7 +97,7 @@ async fn assert_pages_agree(app: &TestApp, conn: &mut Conn, x: i64, step: &str) 
     let client = db(app).await;
     let expected = recounted(&client).await;
     let tenant = Tenant::find(conn, x).await.unwrap();
-    let [tenants, disabled, users, instances] = expected[&x];
+    let [tenants, disabled, users, instances, _] = expected[&x];
     let totals = Tenant::totals(conn, &tenant, &Visibility::All)
         .await
         .unwrap();
@@ -126,7 +127,7 @@ async fn assert_pages_agree(app: &TestApp, conn: &mut Conn, x: i64, step: &str) 
     };
     let (listed, _) = Tenant::list(conn, &query).await.unwrap();
     for row in listed {
-        let [_, _, users, instances] = expected[&row.id];
+        let [_, _, users, instances, _] = expected[&row.id];
         if row.can_have_subtenants {
             assert_eq!(
                 (row.subtree_users, row.subtree_instances),

@@ -13,6 +13,7 @@ pub(crate) mod visibility;
 pub use edit::{NewChild, TenantFields};
 pub use list::{ApiListQuery, ListQuery, SortKey, TenantFilter, TenantListRow, COUNT_CAP};
 pub use subtree::{SubtreeCounts, SubtreeTotals};
+pub use tree::{TreeLevel, TreeNode};
 pub use visibility::Visibility;
 
 pub(crate) use visibility::visible_filter;

@@ -89,21 +89,32 @@ impl Tenant {
             .execute(conn)
             .await?;
         // The subtree's totals leave the ancestors it no longer has and join the new
-        // ones (those on both paths keep them). Last, so that those rows are held only
-        // until the commit that follows.
-        let old: Vec<i64> = tenant.path[..tenant.path.len() - 1].to_vec();
-        let mut shifts: Vec<(i64, i32, i64)> = Vec::new();
+        // ones (those on both paths keep them); the old parent has one child less, the
+        // new one one more. Last, so that those rows are held only until the commit
+        // that follows.
+        let old = &tenant.path[..tenant.path.len() - 1];
+        let mut shifts = Vec::new();
         for (depth, id) in old.iter().enumerate() {
-            if !new_parent.path.contains(id) {
-                shifts.push((*id, depth as i32, -1));
+            let leaves = !new_parent.path.contains(id);
+            let parent = depth + 1 == old.len();
+            if leaves || parent {
+                shifts.push(Shift::new(
+                    *id,
+                    depth,
+                    -i64::from(leaves),
+                    -i64::from(parent),
+                ));
             }
         }
         for (depth, id) in new_parent.path.iter().enumerate() {
-            if !old.contains(id) {
-                shifts.push((*id, depth as i32, 1));
+            let joins = !old.contains(id);
+            let parent = depth + 1 == new_parent.path.len();
+            if joins || parent {
+                shifts.push(Shift::new(*id, depth, i64::from(joins), i64::from(parent)));
             }
         }
-        shift_totals(conn, tenant.id, &shifts).await?;
+        let totals = SubtreeTotals::find(conn, tenant.id).await?;
+        add_totals(conn, &totals, &shifts).await?;
         Ok(moved)
     }
 
@@ -197,10 +208,11 @@ impl Tenant {
         // the delete, so their rows (the root's among them) are held only from there
         // to the commit. Nothing below the tenant changes meanwhile: it is locked FOR
         // UPDATE, and every change of the totals below it waits for that.
-        let shifts: Vec<(i64, i32, i64)> = tenant.path[..tenant.path.len() - 1]
+        let above = &tenant.path[..tenant.path.len() - 1];
+        let shifts: Vec<Shift> = above
             .iter()
             .enumerate()
-            .map(|(depth, id)| (*id, depth as i32, -1))
+            .map(|(depth, id)| Shift::new(*id, depth, -1, -i64::from(depth + 1 == above.len())))
             .collect();
         let totals = SubtreeTotals::find(conn, tenant.id).await?;
         let deleted = diesel::delete(tenants::table.filter(tenants::id.eq_any(subtree)))
@@ -236,37 +248,50 @@ impl SubtreeTotals {
     }
 }
 
-/// Moves the totals of `from`'s subtree: adds them (sign 1) to or takes them (sign
-/// -1) off each tenant in `shifts` (id, depth, sign).
-async fn shift_totals(
-    conn: &mut AsyncPgConnection,
-    from: i64,
-    shifts: &[(i64, i32, i64)],
-) -> QueryResult<()> {
-    if shifts.is_empty() {
-        return Ok(());
-    }
-    let totals = SubtreeTotals::find(conn, from).await?;
-    add_totals(conn, &totals, shifts).await
+/// A change of one tenant's totals by a whole subtree's: `sign` times the subtree's
+/// totals (1 it joins, -1 it leaves, 0 neither) and `children` more children.
+#[derive(Clone, Copy, Debug)]
+struct Shift {
+    id: i64,
+    depth: usize,
+    sign: i64,
+    children: i64,
 }
 
-/// Adds `totals` times each sign in `shifts` (id, depth, sign) to those tenants'
-/// totals, their rows locked top-down (by depth, then id) first: the order of the
-/// tree protocol and of the triggers that count along a path, so that no two
-/// writers wait on each other in a circle.
+impl Shift {
+    fn new(id: i64, depth: usize, sign: i64, children: i64) -> Self {
+        Shift {
+            id,
+            depth,
+            sign,
+            children,
+        }
+    }
+}
+
+/// Applies `shifts` of `totals` (a subtree's), the rows locked top-down (by depth,
+/// then id) first: the order of the tree protocol and of the triggers that count
+/// along a path, so that no two writers wait on each other in a circle. A tenant
+/// named twice (the parent a move leaves is also on its new path) gets both.
 async fn add_totals(
     conn: &mut AsyncPgConnection,
     totals: &SubtreeTotals,
-    shifts: &[(i64, i32, i64)],
+    shifts: &[Shift],
 ) -> QueryResult<()> {
     use diesel::sql_types::{Array, BigInt};
-    if shifts.is_empty() {
+    let mut merged: std::collections::BTreeMap<(usize, i64), (i64, i64)> = Default::default();
+    for s in shifts {
+        let e = merged.entry((s.depth, s.id)).or_default();
+        e.0 += s.sign;
+        e.1 += s.children;
+    }
+    merged.retain(|_, (sign, children)| *sign != 0 || *children != 0);
+    if merged.is_empty() {
         return Ok(());
     }
-    let mut ordered = shifts.to_vec();
-    ordered.sort_unstable_by_key(|(id, depth, _)| (*depth, *id));
-    let ids: Vec<i64> = ordered.iter().map(|s| s.0).collect();
-    let signs: Vec<i64> = ordered.iter().map(|s| s.2).collect();
+    let ids: Vec<i64> = merged.keys().map(|k| k.1).collect();
+    let signs: Vec<i64> = merged.values().map(|v| v.0).collect();
+    let children: Vec<i64> = merged.values().map(|v| v.1).collect();
     tenant_subtree_totals::table
         .filter(tenant_subtree_totals::tenant_id.eq_any(&ids))
         .order(array_position(ids.clone(), tenant_subtree_totals::tenant_id).asc())
@@ -274,17 +299,20 @@ async fn add_totals(
         .for_no_key_update()
         .load::<i64>(conn)
         .await?;
-    // Arithmetic over a list of (id, sign) pairs has no DSL form.
+    // Arithmetic over a list of (id, sign, children) has no DSL form.
     diesel::sql_query(
         "UPDATE tenant_subtree_totals s SET \
-             tenant_count = s.tenant_count + d.sign * $3, \
-             disabled_count = s.disabled_count + d.sign * $4, \
-             user_count = s.user_count + d.sign * $5, \
-             instance_count = s.instance_count + d.sign * $6 \
-         FROM unnest($1::bigint[], $2::bigint[]) AS d(id, sign) WHERE s.tenant_id = d.id",
+             tenant_count = s.tenant_count + d.sign * $4, \
+             disabled_count = s.disabled_count + d.sign * $5, \
+             user_count = s.user_count + d.sign * $6, \
+             instance_count = s.instance_count + d.sign * $7, \
+             child_count = s.child_count + d.children \
+         FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS d(id, sign, children) \
+         WHERE s.tenant_id = d.id",
     )
     .bind::<Array<BigInt>, _>(ids)
     .bind::<Array<BigInt>, _>(signs)
+    .bind::<Array<BigInt>, _>(children)
     .bind::<BigInt, _>(totals.tenants)
     .bind::<BigInt, _>(totals.disabled)
     .bind::<BigInt, _>(totals.users)
