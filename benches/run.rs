@@ -1,8 +1,11 @@
 //! `make bench` helper: seeds a large tree and times the ancestor check.
 //!
 //! `bench-run seed --tenants N --depth D` creates N tenants (a chain of depth D,
-//! the rest attached at random to shallower tenants), 2,000 users with grants and
-//! the root administrator `admin` / `bench-password-123`.
+//! the rest attached at random to shallower tenants; those that get no children are
+//! customers, 3 % of them disabled, 30 % with an instance), a region label on every
+//! tenant and a tier label (`tier:gold` 5 %, `tier:silver` 15 %) on some, 10,000
+//! users with grants at home in enabled tenants, and the root administrator
+//! `admin` / `bench-password-123`.
 //! `bench-run seed-audit --events N` adds N audit events (default 1,000,000) about
 //! tenants spread over the tree, one every half second up to now, a fifth of them
 //! made by the root administrator switched into the tenant.
@@ -10,15 +13,19 @@
 //! (primary-key lookup + array test) against a recursive walk up parent links.
 
 use diesel::prelude::*;
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use rand::{Rng, SeedableRng};
 use std::time::{Duration, Instant};
 use tenantry::db::models::Tenant;
-use tenantry::db::schema::{grants, tenant_paths, tenants, users};
+use tenantry::db::schema::{grants, instances, tenant_labels, tenant_paths, tenants, users};
 
 const ADMIN_PASSWORD: &str = "bench-password-123";
 const BATCH: usize = 5_000;
 const USERS: usize = 10_000;
+/// Share of customers (tenants without children) that are disabled.
+const DISABLED_SHARE: f64 = 0.03;
+/// Share of customers with an instance.
+const INSTANCE_SHARE: f64 = 0.3;
 const SAMPLES: usize = 20_000;
 
 #[tokio::main]
@@ -46,6 +53,16 @@ async fn main() -> anyhow::Result<()> {
             )
             .await
         }
+        Some("create-users") => {
+            drop(conn);
+            create_users(
+                &url,
+                flag(&args, "--clients").unwrap_or(8),
+                flag(&args, "--users").unwrap_or(2_000),
+                args.iter().any(|a| a == "--without-totals"),
+            )
+            .await
+        }
         Some("token") => token(&mut conn).await,
         Some("batch-json") => {
             batch_json(
@@ -57,7 +74,7 @@ async fn main() -> anyhow::Result<()> {
             .await
         }
         _ => {
-            anyhow::bail!("usage: bench-run seed --tenants N --depth D | bench-run seed-audit --events N | bench-run ancestor-check | bench-run decision | bench-run move [ROUNDS] | bench-run token | bench-run batch-json DIR")
+            anyhow::bail!("usage: bench-run seed --tenants N --depth D | bench-run seed-audit --events N | bench-run ancestor-check | bench-run decision | bench-run move [ROUNDS] | bench-run create-users --clients C --users N [--without-totals] | bench-run token | bench-run batch-json DIR")
         }
     }
 }
@@ -88,10 +105,9 @@ async fn seed(conn: &mut AsyncPgConnection, n: usize, depth: usize) -> anyhow::R
     .await?;
 
     let mut rng = rand::rngs::StdRng::seed_from_u64(42);
+    // The shape first (a parent for each tenant), then the rows: a tenant that gets no
+    // children is a customer, the rest resellers.
     let mut paths: Vec<Vec<i64>> = Vec::with_capacity(n);
-    let mut rows = Vec::with_capacity(BATCH);
-    let mut path_rows = Vec::with_capacity(BATCH);
-    let started = Instant::now();
     for i in 0..n {
         let id = base + i as i64;
         let parent_path = if i < depth {
@@ -109,21 +125,70 @@ async fn seed(conn: &mut AsyncPgConnection, n: usize, depth: usize) -> anyhow::R
             }
             p.clone()
         };
-        let mut path = parent_path.clone();
+        let mut path = parent_path;
         path.push(id);
+        paths.push(path);
+    }
+    let mut has_children = vec![false; n];
+    for path in &paths {
+        if let Some(parent) = path.len().checked_sub(2).map(|i| path[i]) {
+            if parent >= base {
+                has_children[(parent - base) as usize] = true;
+            }
+        }
+    }
+    // What the filters select: a few disabled customers, labels on most tenants, and
+    // instances on customers (their own rng, so the tree's shape stays that of
+    // earlier runs).
+    let mut extra = rand::rngs::StdRng::seed_from_u64(4242);
+    let enabled: Vec<bool> = (0..n)
+        .map(|i| has_children[i] || !extra.gen_bool(DISABLED_SHARE))
+        .collect();
+    let mut rows = Vec::with_capacity(BATCH);
+    let mut path_rows = Vec::with_capacity(BATCH);
+    let mut label_rows = Vec::with_capacity(BATCH * 2);
+    let mut instance_rows = Vec::with_capacity(BATCH);
+    let started = Instant::now();
+    for (i, path) in paths.iter().enumerate() {
+        let id = base + i as i64;
         rows.push((
             tenants::id.eq(id),
-            tenants::parent_id.eq(parent_path.last().copied()),
+            tenants::parent_id.eq(path.len().checked_sub(2).map(|p| path[p])),
             tenants::name.eq(format!("Tenant {i:06}")),
             tenants::subdomain.eq(format!("t{i}")),
-            tenants::can_have_subtenants.eq(true),
+            tenants::can_have_subtenants.eq(has_children[i]),
+            tenants::enabled.eq(enabled[i]),
             tenants::tenant_role_id.eq(root.tenant_role_id),
         ));
         path_rows.push((
             tenant_paths::tenant_id.eq(id),
             tenant_paths::path.eq(path.clone()),
         ));
-        paths.push(path);
+        let region = ["region:eu", "region:us", "region:apac"][extra.gen_range(0..3)];
+        label_rows.push((
+            tenant_labels::tenant_id.eq(id),
+            tenant_labels::label.eq(region),
+        ));
+        let tier: f64 = extra.gen();
+        if tier < 0.05 {
+            label_rows.push((
+                tenant_labels::tenant_id.eq(id),
+                tenant_labels::label.eq("tier:gold"),
+            ));
+        } else if tier < 0.20 {
+            label_rows.push((
+                tenant_labels::tenant_id.eq(id),
+                tenant_labels::label.eq("tier:silver"),
+            ));
+        }
+        if !has_children[i] && extra.gen_bool(INSTANCE_SHARE) {
+            instance_rows.push((
+                instances::tenant_id.eq(id),
+                instances::name.eq(format!("t{i}-vm1")),
+                instances::storage_gb.eq(20),
+                instances::memory_gb.eq(4),
+            ));
+        }
         if rows.len() == BATCH || i + 1 == n {
             diesel::insert_into(tenants::table)
                 .values(&rows)
@@ -133,15 +198,41 @@ async fn seed(conn: &mut AsyncPgConnection, n: usize, depth: usize) -> anyhow::R
                 .values(&path_rows)
                 .execute(conn)
                 .await?;
+            diesel::insert_into(tenant_labels::table)
+                .values(&label_rows)
+                .execute(conn)
+                .await?;
             rows.clear();
             path_rows.clear();
+            label_rows.clear();
         }
     }
+    println!(
+        "seeded {n} tenants in {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+    let started = Instant::now();
+    for chunk in instance_rows.chunks(BATCH) {
+        diesel::insert_into(instances::table)
+            .values(chunk)
+            .execute(conn)
+            .await?;
+    }
+    println!(
+        "seeded {} instances in {:.1}s",
+        instance_rows.len(),
+        started.elapsed().as_secs_f64()
+    );
+    let started = Instant::now();
     let mut user_rows = Vec::new();
     for u in 0..USERS {
-        let tenant = base + rng.gen_range(0..n as i64);
+        // At home in an enabled tenant, so that every seeded user can log in.
+        let mut at = rng.gen_range(0..n);
+        while !enabled[at] {
+            at = rng.gen_range(0..n);
+        }
         user_rows.push((
-            users::tenant_id.eq(tenant),
+            users::tenant_id.eq(base + at as i64),
             users::username.eq(format!("user{u}")),
             users::password_hash.eq(hash.clone()),
         ));
@@ -173,9 +264,11 @@ async fn seed(conn: &mut AsyncPgConnection, n: usize, depth: usize) -> anyhow::R
         .execute(conn)
         .await?;
     let max_depth = paths.iter().map(Vec::len).max().unwrap_or(0);
+    let disabled = enabled.iter().filter(|e| !**e).count();
     println!(
-        "seeded {n} tenants (max depth {max_depth}), {USERS} users with grants, in {:.1}s",
-        started.elapsed().as_secs_f64()
+        "seeded {USERS} users with grants in {:.1}s; {n} tenants (max depth {max_depth}, {} resellers, {disabled} disabled)",
+        started.elapsed().as_secs_f64(),
+        has_children.iter().filter(|c| **c).count(),
     );
     Ok(())
 }
@@ -424,6 +517,97 @@ async fn moves(conn: &mut AsyncPgConnection, rounds: usize) -> anyhow::Result<()
             percentile(&runs, 1.0).as_secs_f64() * 1e3,
             in_order.join(", "),
         );
+    }
+    Ok(())
+}
+
+/// Users created by `clients` connections at once, `users` in all, each in a
+/// transaction shaped like `services::users::create` (the insert, then its audit
+/// event), in enabled tenants picked at random all over the tree: every one of them
+/// counts on the root's subtree totals. Prints throughput and latency, then deletes
+/// what it created. `--without-totals` does the same with the totals trigger off
+/// (how it was before the totals were maintained); the created users are deleted
+/// with it still off, so the totals stay exact.
+async fn create_users(
+    url: &str,
+    clients: usize,
+    users: usize,
+    without_totals: bool,
+) -> anyhow::Result<()> {
+    use tenantry::services::Actor;
+    let pool = tenantry::db::pool(url, clients + 1)?;
+    let mut conn = pool.get().await?;
+    let toggle = |on: bool| {
+        format!(
+            "ALTER TABLE users {} TRIGGER users_subtree_totals",
+            if on { "ENABLE" } else { "DISABLE" }
+        )
+    };
+    if without_totals {
+        diesel::sql_query(toggle(false)).execute(&mut conn).await?;
+    }
+    let tenant_ids: Vec<i64> = tenants::table
+        .filter(tenants::enabled.eq(true))
+        .select(tenants::id)
+        .load(&mut conn)
+        .await?;
+    let hash = tenantry::auth::password::hash_blocking(ADMIN_PASSWORD)?;
+    let run = std::process::id();
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for client in 0..clients {
+        let (pool, ids, hash) = (pool.clone(), tenant_ids.clone(), hash.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut conn = pool.get().await?;
+            let mut rng = rand::rngs::StdRng::seed_from_u64(client as u64);
+            let actor = Actor::system("bench");
+            let mut samples = Vec::new();
+            for i in (client..users).step_by(clients) {
+                let tenant = ids[rng.gen_range(0..ids.len())];
+                let name = format!("cu-{run}-{i}");
+                let t0 = Instant::now();
+                conn.transaction::<_, diesel::result::Error, _>(async |c| {
+                    tenantry::db::set_lock_timeout(c).await?;
+                    tenantry::db::models::user::NewUser {
+                        tenant_id: tenant,
+                        username: &name,
+                        email: "",
+                        first_name: "",
+                        last_name: "",
+                        password_hash: &hash,
+                    }
+                    .insert(c)
+                    .await?;
+                    actor.event("user.create", Some(tenant)).record(c).await?;
+                    Ok(())
+                })
+                .await?;
+                samples.push(t0.elapsed());
+            }
+            anyhow::Ok(samples)
+        }));
+    }
+    let mut samples = Vec::new();
+    for task in tasks {
+        samples.extend(task.await??);
+    }
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "{} users created by {clients} connections at once ({}): {:.0} users/s",
+        samples.len(),
+        if without_totals {
+            "totals trigger off"
+        } else {
+            "subtree totals maintained"
+        },
+        samples.len() as f64 / secs,
+    );
+    report("  each creation, begin to commit", samples);
+    diesel::delete(users::table.filter(users::username.like(format!("cu-{run}-%"))))
+        .execute(&mut conn)
+        .await?;
+    if without_totals {
+        diesel::sql_query(toggle(true)).execute(&mut conn).await?;
     }
     Ok(())
 }

@@ -154,6 +154,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    tenant_subtree_totals (tenant_id) {
+        tenant_id -> Int8,
+        tenant_count -> Int8,
+        disabled_count -> Int8,
+        user_count -> Int8,
+        instance_count -> Int8,
+        child_count -> Int8,
+    }
+}
+
+diesel::table! {
     tenants (id) {
         id -> Int8,
         parent_id -> Nullable<Int8>,
@@ -221,6 +232,7 @@ diesel::joinable!(outbox -> users (requested_by_user_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(tenant_labels -> tenants (tenant_id));
 diesel::joinable!(tenant_paths -> tenants (tenant_id));
+diesel::joinable!(tenant_subtree_totals -> tenants (tenant_id));
 diesel::joinable!(tenants -> tenant_roles (tenant_role_id));
 diesel::joinable!(user_roles -> tenants (tenant_id));
 diesel::joinable!(users -> tenants (tenant_id));
@@ -239,6 +251,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     tenant_labels,
     tenant_paths,
     tenant_roles,
+    tenant_subtree_totals,
     tenants,
     user_roles,
     users,

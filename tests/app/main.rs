@@ -26,6 +26,7 @@ mod service_rights;
 mod smoke;
 mod statements;
 mod subtree_dominance;
+mod subtree_totals;
 mod tenant_list;
 mod tenants;
 mod tree_model;

@@ -135,3 +135,105 @@ async fn the_breadcrumb_of_a_page_about_another_tenant_comes_with_who_is_asking(
         );
     }
 }
+
+/// Statements of one GET with extra headers (an htmx fragment).
+async fn statements_with(app: &TestApp, path: &str, headers: &[(&str, &str)]) -> u32 {
+    let mut request = app.client.get(app.url(path));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let r = request.send().await.expect("GET");
+    assert_eq!(r.status().as_u16(), 200, "GET {path}");
+    r.headers()
+        .get(tenantry::db::statements::HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .expect("a statement count in development mode")
+}
+
+/// The pages of the #11 benchmark — the dashboard, the Tenants list filtered by
+/// subtree, status and label, the tree with a node opened and a node's children
+/// fragment, the activity of a subtree — at most three statements each, for the root
+/// administrator, an administrator of a subtree at home, and a user who sees only
+/// parts of the tree (single tenants and a subtree below the acting tenant: the
+/// dashboard's totals and the tree's hidden children are counted for them).
+#[tokio::test]
+async fn the_benchmarked_pages_cost_at_most_three_statements() {
+    let app = spawn_app_with_env(&[("TENANTRY_DEV", "1")]).await;
+    let t = partner_tree(&app).await;
+    let (acme, a1) = (t.acme.id, t.a1.id);
+    let alice = app.user(&t.acme, "alice").await;
+    app.grant(
+        &alice,
+        &t.acme,
+        GrantRole::Administrator,
+        Scope::Subtree,
+        true,
+    )
+    .await;
+    let vic = app.user(&t.g1, "vic").await;
+    app.grant(&vic, &app.root, GrantRole::Viewer, Scope::Tenant, false)
+        .await;
+    app.grant(&vic, &t.a1, GrantRole::Viewer, Scope::Subtree, false)
+        .await;
+    app.grant(&vic, &t.acme, GrantRole::Viewer, Scope::Tenant, false)
+        .await;
+    // `activity`: a tenant whose activity the user reads and acts in (a page about
+    // another tenant than the acting one costs one more, for its breadcrumb: #11).
+    let pages = |activity: i64, parent: i64, open: i64| {
+        vec![
+            "/dashboard".to_string(),
+            format!("/tenants?within={parent}"),
+            "/tenants?status=disabled".to_string(),
+            format!("/tenants?status=enabled&within={parent}"),
+            "/tenants?label=tier:gold".to_string(),
+            "/tenants?sort=users&dir=desc".to_string(),
+            "/tenants/tree".to_string(),
+            format!("/tenants/tree?parent={parent}"),
+            format!("/tenants/tree?parent={parent}&open={open}"),
+            format!("/tenants/{activity}/activity?scope=subtree"),
+        ]
+    };
+    app.login_admin().await;
+    let alice_browser = browser_as(&app, "acme\\alice").await;
+    let vic_browser = browser_as(&app, "g1\\vic").await;
+    // Vic acts in the root, where he sees single tenants and a1's subtree.
+    let r = vic_browser
+        .post_form("/switch", &[("tenant_id", &app.root.id.to_string())])
+        .await;
+    assert_redirect_to(&r, "/dashboard");
+    vic_browser.get("/dashboard").await;
+    let mut vic_pages = pages(app.root.id, acme, a1);
+    vic_pages.retain(|p| !p.contains("/activity"));
+    let mut over = Vec::new();
+    for (browser, who, paths, node) in [
+        (
+            &app,
+            "the root administrator",
+            pages(app.root.id, acme, a1),
+            a1,
+        ),
+        (
+            &alice_browser,
+            "a subtree administrator",
+            pages(acme, acme, a1),
+            a1,
+        ),
+        (&vic_browser, "a user who sees parts", vic_pages, a1),
+    ] {
+        for path in &paths {
+            for _ in 0..2 {
+                let n = statements(browser, path).await;
+                if n > 3 {
+                    over.push(format!("GET {path} as {who}: {n}"));
+                }
+            }
+        }
+        let path = format!("/tenants/{node}/children");
+        let n = statements_with(browser, &path, &[("HX-Request", "true")]).await;
+        if n > 3 {
+            over.push(format!("GET {path} (fragment) as {who}: {n}"));
+        }
+    }
+    assert!(over.is_empty(), "more than three statements: {over:#?}");
+}

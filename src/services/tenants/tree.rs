@@ -568,7 +568,7 @@ pub async fn delete(
         }));
         event.record(conn).await?;
         Tenant::audit_subtree_delete(conn, &event, id).await?;
-        let deleted = Tenant::delete_subtree(conn, id).await?;
+        let deleted = Tenant::delete_subtree(conn, &tenant).await?;
         Ok(deleted)
     })
     .await

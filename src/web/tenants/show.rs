@@ -1,7 +1,7 @@
 //! A tenant's page: its place in the tree, sub-tenants, custom domain and actions.
 
 use super::path_tenant;
-use super::tree::{nodes, TreeLevel};
+use super::tree::{levels, TreeLevel};
 use crate::auth::{authz, CurrentUser};
 use crate::db::models::Tenant;
 use crate::domain::domain_name::{
@@ -110,7 +110,7 @@ pub(super) async fn show_page(
 ) -> Result<HttpResponse, AppError> {
     let parent = parent_of(conn, &tenant).await?;
     let crumbs = visible_path(user, conn, &tenant).await?;
-    let level = nodes(user, conn, &tenant).await?;
+    let level = levels(user, conn, &tenant, None).await?;
     let labels = tenant
         .labels(conn)
         .await?

@@ -2,7 +2,7 @@
 
 use super::{named_or_acting, path_tenant};
 use crate::auth::{authz, CurrentUser};
-use crate::db::models::{Tenant, Visibility};
+use crate::db::models::Tenant;
 use crate::domain::{Feature, Level};
 use crate::error::AppError;
 use crate::web::form::parse_id;
@@ -34,31 +34,35 @@ pub struct TreeLevel {
 
 const TREE_LIMIT: i64 = 200;
 
-pub(super) async fn nodes(
+/// The tree below `parent`, and below `open` too when that is one of its visible
+/// children (shown expanded): one statement. Below a subtree the user sees whole
+/// nothing is hidden and no visibility test runs.
+pub(super) async fn levels(
     user: &CurrentUser,
     conn: &mut AsyncPgConnection,
     parent: &Tenant,
+    open: Option<i64>,
 ) -> Result<TreeLevel, AppError> {
-    let visibility = authz::visibility(user);
-    let kids = Tenant::children(conn, parent.id, &visibility, TREE_LIMIT + 1).await?;
-    let truncated = kids.len() as i64 > TREE_LIMIT;
-    // Below a subtree the user sees whole nothing is hidden: no count to run.
-    let hidden = match visibility.below(parent) {
-        Visibility::All => 0,
-        _ => {
-            let (all, seen) = Tenant::count_children(conn, parent.id, &visibility).await?;
-            all - seen
+    let visibility = authz::visibility(user).below(parent);
+    let (top, below) = Tenant::tree_levels(conn, parent.id, open, &visibility, TREE_LIMIT).await?;
+    let mut level = tree_level(parent.id, top);
+    // Only a child listed here opens: never the children of a tenant named at will.
+    if let (Some(open), Some(below)) = (open, below) {
+        if let Some(node) = level.nodes.iter_mut().find(|n| n.id == open) {
+            node.open = Some(tree_level(open, below));
         }
-    };
-    let ids: Vec<i64> = kids.iter().map(|t| t.id).collect();
-    let with_children = Tenant::with_children(conn, &ids).await?;
-    Ok(TreeLevel {
-        parent_id: parent.id,
-        nodes: kids
+    }
+    Ok(level)
+}
+
+fn tree_level(parent_id: i64, level: crate::db::models::tenant::TreeLevel) -> TreeLevel {
+    TreeLevel {
+        parent_id,
+        nodes: level
+            .nodes
             .into_iter()
-            .take(TREE_LIMIT as usize)
             .map(|t| Node {
-                has_children: with_children.contains(&t.id),
+                has_children: t.children > 0,
                 id: t.id,
                 name: t.name,
                 subdomain: t.subdomain,
@@ -66,9 +70,9 @@ pub(super) async fn nodes(
                 open: None,
             })
             .collect(),
-        truncated,
-        hidden,
-    })
+        truncated: level.truncated,
+        hidden: level.hidden,
+    }
 }
 
 #[derive(Template)]
@@ -102,20 +106,12 @@ pub(super) async fn tree(
     let mut conn = state.pool.get().await?;
     let parent = named_or_acting(&user, &mut conn, &params.parent).await?;
     authz::require(&user, &parent, Feature::Tenants, Level::Read)?;
-    let mut level = nodes(&user, &mut conn, &parent).await?;
-    let open = parse_id(&params.open).ok();
-    if let Some(node) = level.nodes.iter_mut().find(|n| Some(n.id) == open) {
-        let child = authz::visible_tenant(&user, node.id, &mut conn).await?;
-        node.open = Some(nodes(&user, &mut conn, &child).await?);
-    }
-    // "Up" only while the parent's parent is visible too.
-    let up_id = match parent.parent_id {
-        Some(pid) => authz::visible_tenant(&user, pid, &mut conn)
-            .await
-            .ok()
-            .map(|t| t.id),
-        None => None,
-    };
+    let level = levels(&user, &mut conn, &parent, parse_id(&params.open).ok()).await?;
+    // "Up" only while the parent's parent is visible too (decided on its path).
+    let up_path = &parent.path[..parent.path.len().saturating_sub(1)];
+    let up_id = parent
+        .parent_id
+        .filter(|_| authz::can_see_path(&user, up_path));
     render(&TreePage {
         page: PageCtx::new(&user, &mut conn, "tree").await?,
         parent,
@@ -138,6 +134,6 @@ pub(super) async fn children(
             &format!("/tenants/tree?parent={}", parent.id),
         ));
     }
-    let level = nodes(&user, &mut conn, &parent).await?;
+    let level = levels(&user, &mut conn, &parent, None).await?;
     render(&ChildrenFragment { level })
 }

@@ -261,13 +261,13 @@ impl Totals {
     }
 }
 
-/// The sum of `column` over the subtree of the `tenants` row, for a reseller (a
-/// customer has no subtree): a GIN lookup on the paths per row of the page.
-fn subtree_sum(column: &str) -> String {
+/// The subtree total of `column` (maintained in `tenant_subtree_totals`) for a
+/// reseller, one lookup by key; a customer has no subtree: its own count.
+fn subtree_total(column: &str) -> String {
     format!(
-        "(CASE WHEN tenants.can_have_subtenants THEN (SELECT coalesce(sum(d.{column}), 0) \
-         FROM tenant_paths dp JOIN tenants d ON d.id = dp.tenant_id \
-         WHERE dp.path @> ARRAY[tenants.id]) ELSE tenants.{column} END)::int8"
+        "(CASE WHEN tenants.can_have_subtenants THEN (SELECT s.{column} \
+         FROM tenant_subtree_totals s WHERE s.tenant_id = tenants.id) \
+         ELSE tenants.{column} END)::int8"
     )
 }
 
@@ -314,8 +314,8 @@ impl<ST> QueryFragment<Pg> for Fixed<ST> {
             Piece::Labels => out.push_sql(
                 "ARRAY(SELECT l.label FROM tenant_labels l WHERE l.tenant_id = tenants.id ORDER BY l.label)",
             ),
-            Piece::SubtreeUsers => out.push_sql(&subtree_sum("user_count")),
-            Piece::SubtreeInstances => out.push_sql(&subtree_sum("instance_count")),
+            Piece::SubtreeUsers => out.push_sql(&subtree_total("user_count")),
+            Piece::SubtreeInstances => out.push_sql(&subtree_total("instance_count")),
             Piece::OwnUsers => out.push_sql("tenants.user_count::int8"),
             Piece::OwnInstances => out.push_sql("tenants.instance_count::int8"),
         }

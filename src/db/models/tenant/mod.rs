@@ -15,10 +15,10 @@ pub use list::{
     ApiListQuery, ListQuery, MatchQuery, MatchScope, SortKey, TenantFilter, TenantListRow,
     COUNT_CAP,
 };
-pub use subtree::SubtreeCounts;
+pub use subtree::{SubtreeCounts, SubtreeTotals};
+pub use tree::{TreeLevel, TreeNode};
 pub use visibility::Visibility;
 
-use visibility::in_subtrees;
 pub(crate) use visibility::visible_filter;
 
 use super::lower;
@@ -205,43 +205,84 @@ impl Tenant {
     }
 
     /// Totals for the dashboard under `within`: sub-tenants, disabled sub-tenants,
-    /// users and instances (the tenant itself counted for users and instances).
+    /// users and instances (the tenant itself counted for users and instances), of
+    /// what `visibility` (already narrowed to what lies below `within`) lets the user
+    /// see. From the maintained subtree totals: one row when the user sees the whole
+    /// subtree, else one per visible subtree or single tenant below `within`.
     pub async fn totals(
         conn: &mut AsyncPgConnection,
         within: &Tenant,
         visibility: &Visibility,
     ) -> QueryResult<Totals> {
-        use diesel::dsl::sql;
-        use diesel::sql_types::BigInt;
-        // The same filters as the Tenants list, on `tenants` alone; at the root no
-        // subtree test at all (every tenant is below it).
-        let mut query = tenants::table.into_boxed();
-        if !within.is_root() {
-            query = query.filter(in_subtrees(vec![within.id]));
-        }
-        if let Some(filter) = visible_filter(visibility) {
-            query = query.filter(filter);
-        }
-        // FILTER aggregates have no DSL form; one statement instead of four counts.
-        let (subtenants, disabled, users, instances) = query
+        use crate::db::schema::tenant_subtree_totals;
+        let (subtree_roots, singles) = match visibility {
+            Visibility::All => {
+                let t = SubtreeTotals::find(conn, within.id).await?;
+                return Ok(Totals {
+                    subtenants: t.tenants - 1,
+                    disabled: t.disabled - i64::from(!within.enabled),
+                    users: t.users,
+                    instances: t.instances,
+                });
+            }
+            Visibility::Within {
+                subtree_roots,
+                tenants,
+            } => (subtree_roots, tenants),
+        };
+        let ids: Vec<i64> = subtree_roots.iter().chain(singles).copied().collect();
+        // The visible subtrees and single tenants at or below `within`, each with its
+        // totals and its own counts.
+        let rows: Vec<(i64, Vec<i64>, bool, i32, i32, SubtreeTotals)> = with_path()
+            .inner_join(
+                tenant_subtree_totals::table.on(tenant_subtree_totals::tenant_id.eq(tenants::id)),
+            )
+            .filter(tenants::id.eq_any(ids))
+            .filter(tenant_paths::path.contains(vec![within.id]))
             .select((
-                sql::<BigInt>("count(*) FILTER (WHERE tenants.id <> ")
-                    .bind::<BigInt, _>(within.id)
-                    .sql(")"),
-                sql::<BigInt>("count(*) FILTER (WHERE tenants.id <> ")
-                    .bind::<BigInt, _>(within.id)
-                    .sql(" AND NOT tenants.enabled)"),
-                sql::<BigInt>("coalesce(sum(tenants.user_count), 0)::bigint"),
-                sql::<BigInt>("coalesce(sum(tenants.instance_count), 0)::bigint"),
+                tenants::id,
+                tenant_paths::path,
+                tenants::enabled,
+                tenants::user_count,
+                tenants::instance_count,
+                SubtreeTotals::as_select(),
             ))
-            .get_result(conn)
+            .load(conn)
             .await?;
-        Ok(Totals {
-            subtenants,
-            disabled,
-            users,
-            instances,
-        })
+        let roots: Vec<i64> = rows
+            .iter()
+            .filter(|r| subtree_roots.contains(&r.0))
+            .map(|r| r.0)
+            .collect();
+        let mut sum = Totals {
+            subtenants: 0,
+            disabled: 0,
+            users: 0,
+            instances: 0,
+        };
+        for (id, path, enabled, users, instances, totals) in rows {
+            // Inside a visible subtree counted whole already.
+            if path[..path.len() - 1].iter().any(|a| roots.contains(a)) {
+                continue;
+            }
+            let own = if roots.contains(&id) {
+                totals
+            } else {
+                SubtreeTotals {
+                    tenants: 1,
+                    disabled: i64::from(!enabled),
+                    users: users.into(),
+                    instances: instances.into(),
+                }
+            };
+            // `within` itself counts for users and instances, not as a sub-tenant.
+            let is_within = i64::from(id == within.id);
+            sum.subtenants += own.tenants - is_within;
+            sum.disabled += own.disabled - is_within * i64::from(!enabled);
+            sum.users += own.users;
+            sum.instances += own.instances;
+        }
+        Ok(sum)
     }
 }
 

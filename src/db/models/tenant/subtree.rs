@@ -7,7 +7,7 @@
 
 use super::{with_path, Tenant};
 use crate::db::models::{array_length, AuditEvent};
-use crate::db::schema::{tenant_paths, tenants};
+use crate::db::schema::{tenant_paths, tenant_subtree_totals, tenants};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
@@ -100,6 +100,33 @@ impl Tenant {
             ))
             .execute(conn)
             .await?;
+        // The subtree's totals leave the ancestors it no longer has and join the new
+        // ones (those on both paths keep them); the old parent has one child less, the
+        // new one one more. Last, so that those rows are held only until the commit
+        // that follows.
+        let old = &tenant.path[..tenant.path.len() - 1];
+        let mut shifts = Vec::new();
+        for (depth, id) in old.iter().enumerate() {
+            let leaves = !new_parent.path.contains(id);
+            let parent = depth + 1 == old.len();
+            if leaves || parent {
+                shifts.push(Shift::new(
+                    *id,
+                    depth,
+                    -i64::from(leaves),
+                    -i64::from(parent),
+                ));
+            }
+        }
+        for (depth, id) in new_parent.path.iter().enumerate() {
+            let joins = !old.contains(id);
+            let parent = depth + 1 == new_parent.path.len();
+            if joins || parent {
+                shifts.push(Shift::new(*id, depth, i64::from(joins), i64::from(parent)));
+            }
+        }
+        let totals = SubtreeTotals::find(conn, tenant.id).await?;
+        add_totals(conn, &totals, &shifts).await?;
         Ok(moved)
     }
 
@@ -178,14 +205,133 @@ impl Tenant {
         .await
     }
 
-    /// Deletes `id` and every tenant below it in one statement (their users, roles,
-    /// grants and instances go with them). Returns how many tenants were deleted.
-    pub async fn delete_subtree(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<usize> {
+    /// Deletes `tenant` and every tenant below it in one statement (their users, roles,
+    /// grants and instances go with them), and takes the subtree's totals off every
+    /// tenant above it. The caller holds the tree protocol's delete locks. Returns how
+    /// many tenants were deleted.
+    pub async fn delete_subtree(
+        conn: &mut AsyncPgConnection,
+        tenant: &Tenant,
+    ) -> QueryResult<usize> {
         let subtree = tenant_paths::table
-            .filter(tenant_paths::path.contains(vec![id]))
+            .filter(tenant_paths::path.contains(vec![tenant.id]))
             .select(tenant_paths::tenant_id);
-        diesel::delete(tenants::table.filter(tenants::id.eq_any(subtree)))
+        // Read before its row goes with the subtree; taken off the ancestors after
+        // the delete, so their rows (the root's among them) are held only from there
+        // to the commit. Nothing below the tenant changes meanwhile: it is locked FOR
+        // UPDATE, and every change of the totals below it waits for that.
+        let above = &tenant.path[..tenant.path.len() - 1];
+        let shifts: Vec<Shift> = above
+            .iter()
+            .enumerate()
+            .map(|(depth, id)| Shift::new(*id, depth, -1, -i64::from(depth + 1 == above.len())))
+            .collect();
+        let totals = SubtreeTotals::find(conn, tenant.id).await?;
+        let deleted = diesel::delete(tenants::table.filter(tenants::id.eq_any(subtree)))
             .execute(conn)
+            .await?;
+        add_totals(conn, &totals, &shifts).await?;
+        Ok(deleted)
+    }
+}
+
+/// What a subtree holds, as maintained in `tenant_subtree_totals` (migration
+/// 2026-12-05-000300 says who keeps it exact): the tenant itself and everything below.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = tenant_subtree_totals, check_for_backend(diesel::pg::Pg))]
+pub struct SubtreeTotals {
+    #[diesel(column_name = tenant_count)]
+    pub tenants: i64,
+    #[diesel(column_name = disabled_count)]
+    pub disabled: i64,
+    #[diesel(column_name = user_count)]
+    pub users: i64,
+    #[diesel(column_name = instance_count)]
+    pub instances: i64,
+}
+
+impl SubtreeTotals {
+    pub async fn find(conn: &mut AsyncPgConnection, tenant_id: i64) -> QueryResult<SubtreeTotals> {
+        tenant_subtree_totals::table
+            .find(tenant_id)
+            .select(SubtreeTotals::as_select())
+            .first(conn)
             .await
     }
 }
+
+/// A change of one tenant's totals by a whole subtree's: `sign` times the subtree's
+/// totals (1 it joins, -1 it leaves, 0 neither) and `children` more children.
+#[derive(Clone, Copy, Debug)]
+struct Shift {
+    id: i64,
+    depth: usize,
+    sign: i64,
+    children: i64,
+}
+
+impl Shift {
+    fn new(id: i64, depth: usize, sign: i64, children: i64) -> Self {
+        Shift {
+            id,
+            depth,
+            sign,
+            children,
+        }
+    }
+}
+
+/// Applies `shifts` of `totals` (a subtree's), the rows locked top-down (by depth,
+/// then id) first: the order of the tree protocol and of the triggers that count
+/// along a path, so that no two writers wait on each other in a circle. A tenant
+/// named twice (the parent a move leaves is also on its new path) gets both.
+async fn add_totals(
+    conn: &mut AsyncPgConnection,
+    totals: &SubtreeTotals,
+    shifts: &[Shift],
+) -> QueryResult<()> {
+    use diesel::sql_types::{Array, BigInt};
+    let mut merged: std::collections::BTreeMap<(usize, i64), (i64, i64)> = Default::default();
+    for s in shifts {
+        let e = merged.entry((s.depth, s.id)).or_default();
+        e.0 += s.sign;
+        e.1 += s.children;
+    }
+    merged.retain(|_, (sign, children)| *sign != 0 || *children != 0);
+    if merged.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<i64> = merged.keys().map(|k| k.1).collect();
+    let signs: Vec<i64> = merged.values().map(|v| v.0).collect();
+    let children: Vec<i64> = merged.values().map(|v| v.1).collect();
+    tenant_subtree_totals::table
+        .filter(tenant_subtree_totals::tenant_id.eq_any(&ids))
+        .order(array_position(ids.clone(), tenant_subtree_totals::tenant_id).asc())
+        .select(tenant_subtree_totals::tenant_id)
+        .for_no_key_update()
+        .load::<i64>(conn)
+        .await?;
+    // Arithmetic over a list of (id, sign, children) has no DSL form.
+    diesel::sql_query(
+        "UPDATE tenant_subtree_totals s SET \
+             tenant_count = s.tenant_count + d.sign * $4, \
+             disabled_count = s.disabled_count + d.sign * $5, \
+             user_count = s.user_count + d.sign * $6, \
+             instance_count = s.instance_count + d.sign * $7, \
+             child_count = s.child_count + d.children \
+         FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS d(id, sign, children) \
+         WHERE s.tenant_id = d.id",
+    )
+    .bind::<Array<BigInt>, _>(ids)
+    .bind::<Array<BigInt>, _>(signs)
+    .bind::<Array<BigInt>, _>(children)
+    .bind::<BigInt, _>(totals.tenants)
+    .bind::<BigInt, _>(totals.disabled)
+    .bind::<BigInt, _>(totals.users)
+    .bind::<BigInt, _>(totals.instances)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+diesel::define_sql_function!(fn array_position(a: diesel::sql_types::Array<diesel::sql_types::BigInt>, e: diesel::sql_types::BigInt) -> diesel::sql_types::Nullable<diesel::sql_types::Integer>);

@@ -1,39 +1,126 @@
 //! Reading the tree: children for the tree view, search as you type, the parent picker.
 
-use super::visibility::{visible, BoxedTenants};
+use super::visibility::{visible, visible_filter, BoxedTenants};
 use super::{with_path, Tenant, Visibility};
 use crate::db::models::{array_length, like_pattern, lower};
-use crate::db::schema::{tenant_paths, tenants};
+use crate::db::schema::{tenant_paths, tenant_subtree_totals, tenants};
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Bool};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
+/// A tenant as the tree view shows it.
+#[derive(Clone, Debug, Queryable)]
+pub struct TreeNode {
+    pub id: i64,
+    pub parent_id: Option<i64>,
+    pub name: String,
+    pub subdomain: String,
+    pub enabled: bool,
+    /// Its children, visible or not (kept with the subtree totals).
+    pub children: i64,
+    /// For a child: how many children of its parent the user sees, when the user
+    /// sees only parts of the tree (0 when they see all, and for a parent's own row).
+    pub visible_siblings: i64,
+    /// The row of one of the parents asked for, not of a child.
+    pub is_parent: bool,
+}
+
+/// The children of each parent asked for, and what the tree says about them.
+#[derive(Clone, Debug, Default)]
+pub struct TreeLevel {
+    /// Visible children by name, at most the limit.
+    pub nodes: Vec<TreeNode>,
+    /// More visible children than the limit.
+    pub truncated: bool,
+    /// Children the user may not see: a count, never their names.
+    pub hidden: i64,
+}
+
 impl Tenant {
-    /// Direct children of a tenant that the user may see, by name.
-    pub async fn children(
+    /// The tree below `parent` and, when given, below `open` too (a child of it shown
+    /// expanded), as the user may see it: up to `limit` visible children of each by
+    /// name, whether each has children, and how many children each parent has that
+    /// the user may not see — one statement (the parents' own rows, then each one's
+    /// children; a missing `open` asks for the children of no tenant).
+    pub async fn tree_levels(
         conn: &mut AsyncPgConnection,
-        parent_id: i64,
+        parent: i64,
+        open: Option<i64>,
         visibility: &Visibility,
         limit: i64,
-    ) -> QueryResult<Vec<Tenant>> {
-        let query = with_path()
-            .filter(tenants::parent_id.eq(parent_id))
+    ) -> QueryResult<(TreeLevel, Option<TreeLevel>)> {
+        let open_id = open.unwrap_or(-1);
+        let filter = visible_filter(visibility);
+        let counts_visible = filter.is_some();
+        let children = |of: i64| {
+            let mut query = tenants::table
+                .inner_join(tenant_subtree_totals::table)
+                .filter(tenants::parent_id.eq(of))
+                .into_boxed();
+            if let Some(f) = filter.clone() {
+                query = query.filter(f);
+            }
+            // Counted before the limit: every visible child.
+            let siblings: Box<dyn BoxableExpression<_, _, SqlType = BigInt>> = if counts_visible {
+                Box::new(diesel::dsl::count_star().over())
+            } else {
+                Box::new(0_i64.into_sql::<BigInt>())
+            };
+            query
+                .select((
+                    tenants::id,
+                    tenants::parent_id,
+                    tenants::name,
+                    tenants::subdomain,
+                    tenants::enabled,
+                    tenant_subtree_totals::child_count,
+                    siblings,
+                    false.into_sql::<Bool>(),
+                ))
+                .order((lower(tenants::name).asc(), tenants::id.asc()))
+                .limit(limit + 1)
+        };
+        let parents = tenants::table
+            .inner_join(tenant_subtree_totals::table)
+            .filter(tenants::id.eq_any(vec![parent, open_id]))
+            .select((
+                tenants::id,
+                tenants::parent_id,
+                tenants::name,
+                tenants::subdomain,
+                tenants::enabled,
+                tenant_subtree_totals::child_count,
+                0_i64.into_sql::<BigInt>(),
+                true.into_sql::<Bool>(),
+            ))
             .into_boxed();
-        visible(query, visibility)
-            .order((lower(tenants::name).asc(), tenants::id.asc()))
-            .limit(limit)
-            .select(Tenant::as_select())
+        let rows: Vec<TreeNode> = parents
+            .union_all(children(parent))
+            .union_all(children(open_id))
             .load(conn)
-            .await
-    }
-
-    /// Which of these tenants have at least one child (for tree toggles).
-    pub async fn with_children(conn: &mut AsyncPgConnection, ids: &[i64]) -> QueryResult<Vec<i64>> {
-        tenants::table
-            .filter(tenants::parent_id.eq_any(ids.to_vec()))
-            .select(tenants::parent_id.assume_not_null())
-            .distinct()
-            .load(conn)
-            .await
+            .await?;
+        let level = |of: i64| {
+            let all = rows
+                .iter()
+                .find(|r| r.is_parent && r.id == of)
+                .map_or(0, |r| r.children);
+            let nodes: Vec<TreeNode> = rows
+                .iter()
+                .filter(|r| !r.is_parent && r.parent_id == Some(of))
+                .cloned()
+                .collect();
+            let seen = match nodes.iter().next() {
+                Some(n) if counts_visible => n.visible_siblings,
+                _ if counts_visible => 0,
+                _ => all,
+            };
+            TreeLevel {
+                truncated: nodes.len() as i64 > limit,
+                nodes: nodes.into_iter().take(limit as usize).collect(),
+                hidden: all - seen,
+            }
+        };
+        Ok((level(parent), open.map(level)))
     }
 
     pub async fn has_children(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<bool> {
@@ -68,24 +155,6 @@ impl Tenant {
             .load(conn)
             .await?;
         Ok(ids.len() as i64)
-    }
-
-    /// How many direct children `parent_id` has, and how many of them the user sees.
-    pub async fn count_children(
-        conn: &mut AsyncPgConnection,
-        parent_id: i64,
-        visibility: &Visibility,
-    ) -> QueryResult<(i64, i64)> {
-        let all: i64 = tenants::table
-            .filter(tenants::parent_id.eq(parent_id))
-            .count()
-            .get_result(conn)
-            .await?;
-        let query = with_path()
-            .filter(tenants::parent_id.eq(parent_id))
-            .into_boxed();
-        let seen: i64 = visible(query, visibility).count().get_result(conn).await?;
-        Ok((all, seen))
     }
 
     /// Search as you type for a move's destination: visible tenants that may have
