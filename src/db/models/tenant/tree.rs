@@ -109,7 +109,7 @@ impl Tenant {
                 .filter(|r| !r.is_parent && r.parent_id == Some(of))
                 .cloned()
                 .collect();
-            let seen = match nodes.iter().next() {
+            let seen = match <[TreeNode]>::first(&nodes) {
                 Some(n) if counts_visible => n.visible_siblings,
                 _ if counts_visible => 0,
                 _ => all,
