@@ -96,6 +96,7 @@ def test_login_create_subtenant_switch_logout(driver: "WebDriver", base: str) ->
     )
     heading = driver.find_element(By.TAG_NAME, "h1").text
     expect("Browser Co" in heading, f"the tenant page's <h1> is {heading!r}, not the tenant name")
+    tenant_page = path_of(driver)
 
     # Switch to it through the htmx-driven switcher.
     expect(
@@ -126,7 +127,8 @@ def test_login_create_subtenant_switch_logout(driver: "WebDriver", base: str) ->
         except StaleElementReferenceException:
             continue
     expect(clicked, "the Switch button kept going stale")
-    wait_path(driver, "/dashboard")
+    # Switching from a tenant page keeps the kind of page: the target's tenant page.
+    wait_path(driver, tenant_page)
     wait(
         driver,
         lambda d: d.find_element(By.ID, "acting-tenant").text.strip() == "Browser Co",
