@@ -1155,3 +1155,100 @@ async fn the_bulk_bar_is_offered_only_to_who_may_change_a_listed_tenant() {
     assert!(html.contains("id=\"tenant-bulk\""), "{html}");
     assert!(html.contains("form=\"tenant-bulk\""), "{html}");
 }
+
+#[tokio::test]
+async fn a_form_that_cannot_be_read_is_told_so_and_changes_nothing() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    app.login_admin().await;
+    let token = app.csrf().await;
+    let a2 = w.t.a2.id;
+    let send = |content_type: &'static str, body: Vec<u8>, htmx: bool| {
+        let mut request = app
+            .client
+            .post(app.url("/tenants/bulk"))
+            .header("Content-Type", content_type)
+            .body(body);
+        if htmx {
+            request = request
+                .header("HX-Request", "true")
+                .header("X-CSRF-Token", token.clone());
+        }
+        request.send()
+    };
+    let urlencoded = "application/x-www-form-urlencoded";
+    let bad_utf8 = format!("csrf_token={token}&ids={a2}&action=disable&label=%FF&confirm=yes");
+    let multipart = format!(
+        "--b\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{token}\r\n\
+         --b\r\nContent-Disposition: form-data; name=\"ids\"\r\n\r\n{a2}\r\n\
+         --b\r\nContent-Disposition: form-data; name=\"action\"\r\n\r\ndisable\r\n\
+         --b\r\nContent-Disposition: form-data; name=\"confirm\"\r\n\r\nyes\r\n--b--\r\n"
+    );
+    let raw_utf8 = [
+        format!("csrf_token={token}&ids={a2}&action=").into_bytes(),
+        vec![0xff],
+    ]
+    .concat();
+    for (content_type, body, htmx) in [
+        (urlencoded, bad_utf8.clone().into_bytes(), false),
+        (urlencoded, bad_utf8.into_bytes(), true),
+        (urlencoded, raw_utf8, false),
+        (
+            "multipart/form-data; boundary=b",
+            multipart.clone().into_bytes(),
+            false,
+        ),
+        (
+            "multipart/form-data; boundary=b",
+            multipart.into_bytes(),
+            true,
+        ),
+    ] {
+        let r = send(content_type, body, htmx).await.unwrap();
+        assert_eq!(status(&r), 400, "{content_type}, htmx {htmx}");
+        let html = r.text().await.unwrap();
+        assert!(html.contains("The form could not be read"), "{html}");
+        assert!(!html.contains("expired"), "{html}");
+    }
+    assert!(enabled(&app, &w.t.a2).await);
+}
+
+#[tokio::test]
+async fn post_only_addresses_answer_405_and_a_parameter_sent_twice_is_named() {
+    let app = spawn_app().await;
+    app.login_admin().await;
+    // The bulk bar's address, as every other address that only takes a form.
+    for path in [
+        "/tenants/bulk",
+        "/logout",
+        &format!("/tenants/{}/disable", app.root.id),
+    ] {
+        let r = app.get(path).await;
+        assert_eq!(status(&r), 405, "{path}");
+        assert_eq!(r.headers()["allow"], "POST", "{path}");
+        let html = r.text().await.unwrap();
+        assert!(html.contains("where a form is sent"), "{path}: {html}");
+    }
+    // A page stays a page; a path nothing has stays a 404.
+    assert_eq!(
+        status(&app.get(&format!("/tenants/{}", app.root.id)).await),
+        200
+    );
+    assert_eq!(status(&app.get("/tenants/12345678").await), 404);
+    assert_eq!(status(&app.get("/no/such/page").await), 404);
+    let r = app.get("/tenants?q=a&status=enabled&q=b").await;
+    assert_eq!(status(&r), 400);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("The query parameter “q” is given more than once"),
+        "{html}"
+    );
+    // The API names it too.
+    let api = Api::new(&app, Some(&token_for(&app, &app.admin, true).await));
+    let (code, body) = api.get("/api/v1/tenants?limit=2&limit=3").await;
+    assert_eq!(code, 400, "{body}");
+    assert!(
+        body["detail"].as_str().unwrap().contains("“limit”"),
+        "{body}"
+    );
+}

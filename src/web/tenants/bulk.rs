@@ -19,6 +19,7 @@ use crate::services::tenants::bulk::{
 };
 use crate::services::tenants::{parse_filter, FilterText};
 use crate::web::actor;
+use crate::web::form::read_form;
 use crate::web::page::{render_status, wants_fragment, PageCtx};
 use crate::web::AppState;
 use actix_web::http::StatusCode;
@@ -42,9 +43,10 @@ struct BulkForm {
 }
 
 impl BulkForm {
-    /// The fields of a urlencoded body; an unreadable body is an empty form.
-    fn parse(body: &[u8]) -> Self {
-        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).unwrap_or_default();
+    /// The fields of a form's body; one that cannot be read is a 400 (nothing of it is
+    /// taken, nor shown back).
+    fn parse(content_type: Option<&str>, body: &[u8]) -> Result<Self, AppError> {
+        let pairs = read_form(content_type, body)?;
         let mut form = BulkForm::default();
         let mut seen: Vec<&'static str> = Vec::new();
         for (key, value) in pairs {
@@ -83,7 +85,7 @@ impl BulkForm {
                 _ => {}
             }
         }
-        form
+        Ok(form)
     }
 
     fn filter_text(&self) -> FilterText<'_> {
@@ -337,7 +339,11 @@ pub(super) async fn bulk(
 ) -> Result<HttpResponse, AppError> {
     // As the list itself; each tenant's own right is decided per row.
     authz::require(&user, &user.acting, Feature::Tenants, Level::Read)?;
-    let form = BulkForm::parse(&body);
+    let content_type = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let form = BulkForm::parse(content_type, &body)?;
     let mut conn = state.pool.get().await?;
     let request = ActionRequest {
         action: &form.action,
@@ -425,11 +431,15 @@ pub(super) async fn bulk(
 mod tests {
     use super::*;
 
+    const FORM: Option<&str> = Some("application/x-www-form-urlencoded");
+
     #[test]
     fn the_form_reads_repeated_ids_and_keeps_the_filter_apart() {
         let form = BulkForm::parse(
+            FORM,
             b"ids=3&ids=5&action=move&parent=9&label=x&filter_parent=2&filter_label=tier%3Agold&q=acme&all=yes&confirm=yes&csrf_token=t",
-        );
+        )
+        .unwrap();
         assert_eq!(form.ids, ["3", "5"]);
         assert!(form.all && form.confirm);
         assert_eq!((form.parent.as_str(), form.label.as_str()), ("9", "x"));
@@ -447,8 +457,9 @@ mod tests {
         assert!(!hidden
             .iter()
             .any(|(k, _)| *k == "confirm" || *k == "csrf_token"));
-        assert!(!BulkForm::parse(b"confirm=no").confirm);
-        assert!(BulkForm::parse(b"\xff=%%").ids.is_empty());
+        assert!(!BulkForm::parse(FORM, b"confirm=no").unwrap().confirm);
+        assert!(BulkForm::parse(FORM, b"\xff=%%").is_err());
+        assert!(BulkForm::parse(Some("multipart/form-data; boundary=x"), b"").is_err());
     }
 
     #[test]

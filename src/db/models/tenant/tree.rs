@@ -157,6 +157,24 @@ impl Tenant {
         Ok(ids.len() as i64)
     }
 
+    /// How many children of `parent` lie outside `visibility`: a count, never which
+    /// (none to count when the user sees everything there).
+    pub async fn hidden_children(
+        conn: &mut AsyncPgConnection,
+        parent: i64,
+        visibility: &Visibility,
+    ) -> QueryResult<i64> {
+        let Some(visible) = visible_filter(visibility) else {
+            return Ok(0);
+        };
+        tenants::table
+            .filter(tenants::parent_id.eq(parent))
+            .filter(diesel::dsl::not(visible))
+            .count()
+            .get_result(conn)
+            .await
+    }
+
     /// Search as you type for a move's destination: visible tenants that may have
     /// sub-tenants, outside the subtree of `moving`.
     pub async fn search_destinations(
