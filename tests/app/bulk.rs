@@ -657,7 +657,7 @@ async fn bad_input_shows_the_list_again_with_messages_and_writes_nothing() {
         (
             vec![("ids", &a2), ("action", "move")],
             "parent-error",
-            "Enter the id of the new parent.",
+            "Enter the new parent: its subdomain or name.",
         ),
         (
             vec![("ids", &a2), ("action", "move"), ("parent", &missing)],
@@ -1250,5 +1250,150 @@ async fn post_only_addresses_answer_405_and_a_parameter_sent_twice_is_named() {
     assert!(
         body["detail"].as_str().unwrap().contains("“limit”"),
         "{body}"
+    );
+}
+
+#[tokio::test]
+async fn the_bulk_move_names_its_destination_by_subdomain_or_name_and_offers_a_choice() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    let twin1 = app.tenant(&app.root, "twin1", true).await;
+    let twin2 = app.tenant(&app.root, "twin2", true).await;
+    db(&app)
+        .await
+        .execute(
+            "UPDATE tenants SET name = 'Twin' WHERE id = ANY($1)",
+            &[&vec![twin1.id, twin2.id]],
+        )
+        .await
+        .unwrap();
+    app.login_admin().await;
+    let a2 = w.t.a2.id.to_string();
+    let mv = |destination: &'static str| {
+        vec![
+            ("ids", a2.clone()),
+            ("action", "move".to_string()),
+            ("destination", destination.to_string()),
+        ]
+    };
+    let app_ref = &app;
+    let post = move |fields: Vec<(&'static str, String)>| async move {
+        let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        bar(app_ref, &fields).await
+    };
+    // A subdomain, or a whole name in any case: that tenant; the confirmation names
+    // it by id.
+    for typed in ["a1", "TENANT A1"] {
+        let (code, html) = post(mv(typed)).await;
+        assert_eq!(code, 200, "{typed}: {html}");
+        assert!(
+            html.contains("Preview: Move under Tenant a1"),
+            "{typed}: {html}"
+        );
+        assert_eq!(outcomes(&html)[0].1, "changed");
+        assert!(
+            html.contains(&format!(
+                r#"<input type="hidden" name="parent" value="{}">"#,
+                w.t.a1.id
+            )),
+            "{html}"
+        );
+        assert!(!html.contains(r#"name="destination""#), "{html}");
+    }
+    // A name several tenants have: the choice of them, then the chosen one.
+    let (code, html) = post(mv("Twin")).await;
+    assert_eq!(code, 200, "{html}");
+    assert!(html.contains("id=\"parent-choices\""), "{html}");
+    assert_eq!(
+        field_error(&html, "parent").unwrap(),
+        "Several tenants are named “Twin”: choose one."
+    );
+    for twin in [&twin1, &twin2] {
+        assert!(
+            html.contains(&format!(r#"name="parent" value="{}""#, twin.id)),
+            "{html}"
+        );
+    }
+    assert!(!html.contains("Preview: Move under"), "{html}");
+    let mut chosen = mv("Twin");
+    chosen.push(("parent", twin2.id.to_string()));
+    let (_, html) = post(chosen.clone()).await;
+    assert!(html.contains("Preview: Move under Twin"), "{html}");
+    chosen.push(("confirm", "yes".into()));
+    let (_, html) = post(chosen).await;
+    assert!(html.contains("Done: Move under Twin"), "{html}");
+    assert_eq!(app.reload(&w.t.a2).await.unwrap().parent_id, Some(twin2.id));
+    // Part of a name: a choice of what contains it.
+    let (code, html) = post(mv("wi")).await;
+    assert_eq!(code, 200, "{html}");
+    assert_eq!(
+        field_error(&html, "parent").unwrap(),
+        "No tenant is called “wi”: choose one of those that match."
+    );
+    // Nothing, or a tenant that may not have sub-tenants: the list again, input kept.
+    for (typed, message) in [
+        ("zzz", "No tenant you may move tenants under matches “zzz”."),
+        ("a1x", "Tenant a1x may not have sub-tenants."),
+        ("", "Enter the new parent: its subdomain or name."),
+    ] {
+        let (code, html) = post(mv(typed)).await;
+        assert_eq!(code, 422, "{typed}: {html}");
+        assert_eq!(field_error(&html, "parent").unwrap(), message, "{typed}");
+        assert!(
+            html.contains(&format!(
+                r#"name="destination" type="search" value="{typed}""#
+            )),
+            "{html}"
+        );
+    }
+
+    // alice manages acme's subtree and sees globex, without managing it.
+    app.grant(
+        &w.alice,
+        &w.t.globex,
+        GrantRole::Viewer,
+        Scope::Subtree,
+        false,
+    )
+    .await;
+    let alice = browser_as(&app, "acme\\alice").await;
+    let found = alice
+        .get_html("/tenants/destinations?destination=tenant")
+        .await;
+    let offered: Vec<i64> = found
+        .split("data-pick-id=\"")
+        .skip(1)
+        .map(|rest| rest[..rest.find('"').unwrap()].parse().unwrap())
+        .collect();
+    assert_eq!(offered, [w.t.acme.id, w.t.a1.id], "{found}");
+    let (code, html) = bar(
+        &alice,
+        &[("ids", &a2), ("action", "move"), ("destination", "globex")],
+    )
+    .await;
+    assert_eq!(code, 422, "{html}");
+    assert_eq!(
+        field_error(&html, "parent").unwrap(),
+        "You may not move tenants under Tenant globex: that takes managing its sub-tenants."
+    );
+    // The same by id, as a form of before the picker sends it; one alice cannot see
+    // is not found, as one that does not exist.
+    let globex = w.t.globex.id.to_string();
+    let (_, html) = bar(
+        &alice,
+        &[("ids", &a2), ("action", "move"), ("parent", &globex)],
+    )
+    .await;
+    assert!(field_error(&html, "parent")
+        .unwrap()
+        .starts_with("You may not move tenants under"));
+    let (_, html) = bar(
+        &alice,
+        &[("ids", &a2), ("action", "move"), ("destination", "twin1")],
+    )
+    .await;
+    assert_eq!(
+        field_error(&html, "parent").unwrap(),
+        "No tenant you may move tenants under matches “twin1”."
     );
 }

@@ -41,6 +41,9 @@ pub struct BulkBar {
     pub all: bool,
     pub action: String,
     pub scope: String,
+    /// The new parent as typed (its subdomain or name) …
+    pub destination: String,
+    /// … and as picked (its id).
     pub parent: String,
     pub label: String,
     pub errors: FieldErrors,
@@ -49,6 +52,11 @@ pub struct BulkBar {
 impl BulkBar {
     pub fn is_selected(&self, id: &i64) -> bool {
         self.selected.contains(id)
+    }
+
+    /// The message of a field ("" for none).
+    pub fn error(&self, field: &str) -> &str {
+        self.errors.get(field).map_or("", String::as_str)
     }
 
     /// The actions offered, as (value, title).
