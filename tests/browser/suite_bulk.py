@@ -31,14 +31,23 @@ def _outcomes(driver: "WebDriver") -> dict[str, str]:
     }
 
 
-def _disable_two(driver: "WebDriver", base: str, prefix: str, with_js: bool) -> None:
+def _tenants_under_root(driver: "WebDriver", base: str, prefix: str, *made: tuple[str, str, bool]) -> list[str]:
+    """Logs in as the root's administrator and creates, under the root, tenants
+    `{prefix} {name}` with subdomain `{prefix}-{slug}` (lowercase) and "may have
+    sub-tenants" as given; their ids."""
     login(driver, base, ADMIN_USERNAME, ADMIN_PASSWORD)
     wait_path(driver, "/dashboard")
     root = _root_id(driver)
-    slug = prefix.lower()
-    first = create_tenant_via_form(driver, base, root, f"{prefix} One", f"{slug}-one", False)
-    second = create_tenant_via_form(driver, base, root, f"{prefix} Two", f"{slug}-two", False)
-    other = create_tenant_via_form(driver, base, root, f"{prefix} Kept", f"{slug}-kept", False)
+    return [
+        create_tenant_via_form(driver, base, root, f"{prefix} {name}", f"{prefix.lower()}-{slug}", subs)
+        for name, slug, subs in made
+    ]
+
+
+def _disable_two(driver: "WebDriver", base: str, prefix: str, with_js: bool) -> None:
+    first, second, other = _tenants_under_root(
+        driver, base, prefix, ("One", "one", False), ("Two", "two", False), ("Kept", "kept", False)
+    )
     if not with_js:
         driver.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": True})
     try:
@@ -166,14 +175,11 @@ def _move_two(driver: "WebDriver", base: str, prefix: str, with_js: bool) -> Non
     """Moves two customers under a reseller named by search (with JavaScript: picked
     from the matches by keyboard) or by its name (without: two resellers share it,
     so the server asks which)."""
-    login(driver, base, ADMIN_USERNAME, ADMIN_PASSWORD)
-    wait_path(driver, "/dashboard")
-    root = _root_id(driver)
     slug = prefix.lower()
-    first = create_tenant_via_form(driver, base, root, f"{prefix} One", f"{slug}-one", False)
-    second = create_tenant_via_form(driver, base, root, f"{prefix} Two", f"{slug}-two", False)
-    home = create_tenant_via_form(driver, base, root, f"{prefix} Home", f"{slug}-home", True)
-    create_tenant_via_form(driver, base, root, f"{prefix} Home", f"{slug}-home-too", True)
+    first, second, home, _ = _tenants_under_root(
+        driver, base, prefix,
+        ("One", "one", False), ("Two", "two", False), ("Home", "home", True), ("Home", "home-too", True),
+    )
     if not with_js:
         driver.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": True})
     try:

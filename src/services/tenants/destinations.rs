@@ -56,7 +56,7 @@ pub async fn find(
 #[derive(Clone, Debug)]
 pub enum Destination {
     /// This tenant, which `p` may move tenants under.
-    One(Tenant),
+    One(Box<Tenant>),
     /// Nothing yet: why (the field's message), and the tenants to choose from when
     /// the text fits several.
     Unresolved {
@@ -143,7 +143,7 @@ async fn by_text(
         });
     }
     if let Some(t) = allowed.pop() {
-        return Ok(Destination::One(t));
+        return Ok(Destination::One(Box::new(t)));
     }
     // Named exactly, but not one to move tenants under: say so by name.
     if let Some(t) = refused.into_iter().next() {
@@ -166,7 +166,7 @@ async fn by_text(
 fn accepted(p: &Principal, t: Tenant) -> Destination {
     match refusal(p, &t) {
         Some(message) => Destination::refused(message),
-        None => Destination::One(t),
+        None => Destination::One(Box::new(t)),
     }
 }
 
