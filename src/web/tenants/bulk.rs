@@ -56,7 +56,11 @@ impl BulkForm {
         let pairs = read_form(content_type, body)?;
         let mut form = BulkForm::default();
         let mut seen: Vec<&'static str> = Vec::new();
-        for (key, value) in pairs {
+        for (mut key, value) in pairs {
+            // The API's name for the new parent's id, as a hand-made form may send it.
+            if key == "parent_id" {
+                key = "parent".into();
+            }
             // Two values of one field are refused rather than the last one used.
             let field = match key.as_str() {
                 "action" => Some("action"),
@@ -584,6 +588,10 @@ mod tests {
             .iter()
             .any(|(k, _)| *k == "confirm" || *k == "csrf_token"));
         assert!(!BulkForm::parse(FORM, b"confirm=no").unwrap().confirm);
+        let form = BulkForm::parse(FORM, b"action=move&parent_id=9").unwrap();
+        assert_eq!(form.parent, "9");
+        let form = BulkForm::parse(FORM, b"action=move&parent_id=9&parent=8").unwrap();
+        assert_eq!(form.repeated, ["parent"]);
         assert!(BulkForm::parse(FORM, b"\xff=%%").is_err());
         assert!(BulkForm::parse(Some("multipart/form-data; boundary=x"), b"").is_err());
     }
