@@ -92,9 +92,10 @@ impl Application {
                     ))
                     // Raw bodies (the API's JSON, read as bytes so idempotency can hash them).
                     .app_data(aweb::PayloadConfig::new(web::api::BODY_LIMIT))
-                    .app_data(aweb::QueryConfig::default().error_handler(|_, _| {
-                        AppError::BadRequest("The query string could not be read.".into()).into()
-                    }))
+                    .app_data(
+                        aweb::QueryConfig::default()
+                            .error_handler(|e, _| web::form::query_refusal(&e).into()),
+                    )
                     .app_data(
                         aweb::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()),
                     )

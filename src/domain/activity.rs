@@ -217,7 +217,57 @@ impl EventCursor {
             id: id.parse().ok()?,
         })
     }
+
+    /// The cursor whose older events start with this one (events are ordered by
+    /// (time, id), and ids are whole numbers).
+    pub fn including_older(self) -> Self {
+        EventCursor {
+            id: self.id.saturating_add(1),
+            ..self
+        }
+    }
+
+    /// The cursor whose newer events start with this one.
+    pub fn including_newer(self) -> Self {
+        EventCursor {
+            id: self.id.saturating_sub(1),
+            ..self
+        }
+    }
 }
+
+/// Where a page of events starts, relative to an event: the older ones (the next
+/// page), or the newer ones (the previous page, back towards the newest). Either way
+/// a page shows its events newest first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PageStart {
+    /// Events strictly older than this one.
+    Before(EventCursor),
+    /// The events strictly newer than this one that are nearest to it.
+    After(EventCursor),
+}
+
+impl PageStart {
+    /// The API's `cursor`: `<microseconds>_<id>` for the older events (the text of
+    /// [`EventCursor`], as ever), `newer_<microseconds>_<id>` for the newer ones.
+    pub fn to_text(self) -> String {
+        match self {
+            PageStart::Before(c) => c.to_text(),
+            PageStart::After(c) => format!("{NEWER}{}", c.to_text()),
+        }
+    }
+
+    /// The text of `to_text`: `^(newer_)?[0-9]{1,16}_[0-9]{1,18}$`.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.strip_prefix(NEWER) {
+            Some(rest) => EventCursor::parse(rest).map(PageStart::After),
+            None => EventCursor::parse(text).map(PageStart::Before),
+        }
+    }
+}
+
+/// The prefix of a cursor to newer events.
+const NEWER: &str = "newer_";
 
 /// One changed field of an event: its old and new value as text (`None`: absent).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -379,6 +429,31 @@ mod tests {
         ] {
             assert_eq!(EventCursor::parse(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn page_starts_say_which_way_they_read() {
+        let c = EventCursor {
+            at: DateTime::from_timestamp_micros(1_796_454_623_123_456).unwrap(),
+            id: 42,
+        };
+        assert_eq!(PageStart::Before(c).to_text(), "1796454623123456_42");
+        assert_eq!(PageStart::After(c).to_text(), "newer_1796454623123456_42");
+        for start in [PageStart::Before(c), PageStart::After(c)] {
+            assert_eq!(PageStart::parse(&start.to_text()), Some(start));
+        }
+        for bad in [
+            "newer_",
+            "newer_x_1",
+            "older_1_2",
+            "newer1_2",
+            "_newer_1_2",
+            "newer_newer_1_2",
+        ] {
+            assert_eq!(PageStart::parse(bad), None, "{bad}");
+        }
+        assert_eq!(c.including_older().id, 43);
+        assert_eq!(c.including_newer().id, 41);
     }
 
     #[test]

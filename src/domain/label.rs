@@ -6,6 +6,12 @@
 //! so that `.` or `-a` is no label), 1–64 characters; a tenant has at most
 //! 20. Input is trimmed and lowercased; a list is comma- or newline-separated, and
 //! its duplicates collapse (kept in the order first given).
+//!
+//! **One value per key**: a `key:value` label says what the tenant's `key` is, as
+//! providers use them (`tier:gold`, `region:eu`), so a tenant never has two values
+//! of one key. A list that gives two (`tier:gold, tier:silver`) is refused, and
+//! adding `tier:silver` to a tenant (the bulk action) replaces its `tier:gold`. A
+//! plain word (`vip`) has no key.
 
 /// One valid label.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -48,6 +54,11 @@ impl Label {
         &self.0
     }
 
+    /// The key of a `key:value` label (`tier` of `tier:gold`); a word has none.
+    pub fn key(&self) -> Option<&str> {
+        key_of(&self.0)
+    }
+
     pub fn into_inner(self) -> String {
         self.0
     }
@@ -69,7 +80,33 @@ pub fn parse_list<'a>(items: impl IntoIterator<Item = &'a str>) -> Result<Vec<St
     if labels.len() > MAX_PER_TENANT {
         return Err(format!("A tenant has at most {MAX_PER_TENANT} labels."));
     }
+    for (i, label) in labels.iter().enumerate() {
+        let Some(key) = key_of(label) else { continue };
+        if let Some(other) = labels[..i].iter().find(|l| key_of(l) == Some(key)) {
+            return Err(format!(
+                "“{other}” and “{label}” give “{key}” two values: a tenant has one value per key."
+            ));
+        }
+    }
     Ok(labels)
+}
+
+/// The key of a stored label, if it has one.
+fn key_of(label: &str) -> Option<&str> {
+    label.split_once(':').map(|(key, _)| key)
+}
+
+/// `labels` with `label` added: a label with the same key is replaced (one value per
+/// key). Also the labels it replaces.
+pub fn with_added(labels: &[String], label: &Label) -> (Vec<String>, Vec<String>) {
+    let (replaced, mut kept): (Vec<String>, Vec<String>) = labels
+        .iter()
+        .cloned()
+        .partition(|l| l != label.as_str() && label.key().is_some() && key_of(l) == label.key());
+    if !kept.iter().any(|l| l == label.as_str()) {
+        kept.push(label.as_str().to_string());
+    }
+    (kept, replaced)
 }
 
 /// A tenant's labels as the API sends them: each exactly in its valid form (no
@@ -132,6 +169,39 @@ mod tests {
         for text in ["tier:gold", "-a", ".", "a:-b", "a-", "0:0", "a::b", "x_"] {
             assert_eq!(pattern.is_match(text), Label::parse(text).is_ok(), "{text}");
         }
+    }
+
+    #[test]
+    fn a_key_has_one_value() {
+        let e = parse_text("tier:gold, region:eu, Tier:Silver").unwrap_err();
+        assert_eq!(
+            e,
+            "“tier:gold” and “tier:silver” give “tier” two values: a tenant has one value per key."
+        );
+        assert!(parse_text("tier:gold, tier:gold, tier, gold, vip").is_ok());
+        assert_eq!(Label::parse("tier:gold").unwrap().key(), Some("tier"));
+        assert_eq!(Label::parse("vip").unwrap().key(), None);
+
+        let has = |l: &[&str]| l.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let silver = Label::parse("tier:silver").unwrap();
+        assert_eq!(
+            with_added(&has(&["region:eu", "tier:gold"]), &silver),
+            (has(&["region:eu", "tier:silver"]), has(&["tier:gold"]))
+        );
+        assert_eq!(
+            with_added(&has(&["tier:silver"]), &silver),
+            (has(&["tier:silver"]), vec![])
+        );
+        // A word is no key: `tier` stays beside `tier:silver`.
+        assert_eq!(
+            with_added(&has(&["tier"]), &silver),
+            (has(&["tier", "tier:silver"]), vec![])
+        );
+        let vip = Label::parse("vip").unwrap();
+        assert_eq!(
+            with_added(&has(&["tier:gold"]), &vip),
+            (has(&["tier:gold", "vip"]), vec![])
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use crate::auth::{authz, Principal};
 use crate::db::models::audit_log::{AuditPageRow, AuditRow};
 use crate::db::models::Tenant;
-use crate::domain::activity::{ActivityFilter, ActivityScope, EventCursor};
+use crate::domain::activity::{ActivityFilter, ActivityScope, EventCursor, PageStart};
 use crate::domain::HIDDEN_TENANT;
 use crate::error::AppError;
 use diesel_async::AsyncPgConnection;
@@ -23,14 +23,25 @@ pub struct Event {
     pub row: AuditRow,
     /// The actor acted in another tenant than their home (decided before hiding).
     pub acted_elsewhere: bool,
+    /// Before and after as people read them (the page, the CSV, the API's `changes`):
+    /// a tenant or tenant role named by id reads [`named`] where the reader may see it.
+    pub readable: (Option<serde_json::Value>, Option<serde_json::Value>),
+}
+
+/// How an id in before/after reads once named: `Acme (id 42)`.
+pub fn named(name: &str, id: i64) -> String {
+    format!("{name} (id {id})")
 }
 
 /// One page of events, newest first.
 #[derive(Debug)]
 pub struct ActivityPage {
     pub events: Vec<Event>,
-    /// Where to read on from (`before`), when older events match too.
+    /// Where the older events start (`PageStart::Before`), when older ones match too.
     pub next: Option<EventCursor>,
+    /// Where the newer events start (`PageStart::After`), when newer ones match too:
+    /// never on the newest page.
+    pub prev: Option<EventCursor>,
 }
 
 /// The right to read the events `filter` selects about one tenant, decided once:
@@ -55,27 +66,41 @@ impl Reader {
         })
     }
 
-    /// Up to `limit` events older than `before` (the newest without it).
+    /// Up to `limit` events from `start` (the newest without it), newest first.
+    ///
+    /// Whether more match beyond the page is known on the side read towards (one row
+    /// more is read); on the other side of a cursor there is at least the event it
+    /// came from, so that way is always offered — if it is empty now, that page is.
     pub async fn read(
         &self,
         conn: &mut AsyncPgConnection,
-        before: Option<EventCursor>,
+        start: Option<PageStart>,
         limit: i64,
     ) -> Result<ActivityPage, AppError> {
-        let mut rows =
-            AuditRow::page(conn, self.tenant_id, &self.filter, before, limit + 1).await?;
+        let mut rows = AuditRow::page(conn, self.tenant_id, &self.filter, start, limit + 1).await?;
         let more = rows.len() as i64 > limit;
         rows.truncate(usize::try_from(limit).unwrap_or(0));
-        let next = if more {
-            rows.last().map(|r| EventCursor {
-                at: r.event.occurred_at,
-                id: r.event.id,
-            })
-        } else {
-            None
+        if matches!(start, Some(PageStart::After(_))) {
+            rows.reverse();
+        }
+        let cursor = |r: &AuditPageRow| EventCursor {
+            at: r.event.occurred_at,
+            id: r.event.id,
+        };
+        let (newest, oldest) = (rows.first().map(cursor), rows.last().map(cursor));
+        let (next, prev) = match start {
+            None => (oldest.filter(|_| more), None),
+            Some(PageStart::Before(c)) => (
+                oldest.filter(|_| more),
+                Some(newest.unwrap_or_else(|| c.including_newer())),
+            ),
+            Some(PageStart::After(c)) => (
+                Some(oldest.unwrap_or_else(|| c.including_older())),
+                newest.filter(|_| more),
+            ),
         };
         let events = rows.into_iter().map(|r| redact(&self.reader, r)).collect();
-        Ok(ActivityPage { events, next })
+        Ok(ActivityPage { events, next, prev })
     }
 }
 
@@ -86,11 +111,11 @@ pub async fn page(
     p: &Principal,
     tenant: &Tenant,
     filter: &ActivityFilter,
-    before: Option<EventCursor>,
+    start: Option<PageStart>,
     limit: i64,
 ) -> Result<ActivityPage, AppError> {
     Reader::new(p, tenant, filter.clone())?
-        .read(conn, before, limit)
+        .read(conn, start, limit)
         .await
 }
 
@@ -102,6 +127,7 @@ fn redact(p: &Principal, r: AuditPageRow) -> Event {
         tenant_path_then,
         tenant_path_now,
         acting_path_now,
+        names,
     } = r;
     let acted_elsewhere = event.acted_elsewhere();
     // A deleted acting tenant has no path left to decide by: hidden.
@@ -121,14 +147,52 @@ fn redact(p: &Principal, r: AuditPageRow) -> Event {
     for v in [&mut event.before, &mut event.after].into_iter().flatten() {
         redact_json(p, event.tenant_id, &then, v);
     }
+    // What is left of the tenants is visible; a tenant role (the cap of the event's
+    // tenant) is as visible as that tenant.
+    let names = names.unwrap_or_default();
+    let roles = event.tenant_id.is_some();
+    let readable = |v: &Option<serde_json::Value>| {
+        v.clone().map(|mut v| {
+            name_ids(&mut v, &names, roles);
+            v
+        })
+    };
     Event {
+        readable: (readable(&event.before), readable(&event.after)),
         row: event,
         acted_elsewhere,
     }
 }
 
+/// Keys of before/after that hold a tenant's id.
+const TENANT_KEYS: [&str; 3] = ["parent_id", "tenant_id", "acting_tenant_id"];
+
+/// Replaces the ids under [`TENANT_KEYS`] (and, with `roles`, `tenant_role_id`) that
+/// `names` has a name for with [`named`] text; any other value stays as it is.
+fn name_ids(v: &mut serde_json::Value, names: &serde_json::Value, roles: bool) {
+    use serde_json::Value;
+    let Value::Object(map) = v else { return };
+    for (key, value) in map.iter_mut() {
+        let kind = if TENANT_KEYS.contains(&key.as_str()) {
+            Some("tenants")
+        } else if roles && key == "tenant_role_id" {
+            Some("tenant_roles")
+        } else {
+            None
+        };
+        match (kind, value.as_i64()) {
+            (Some(kind), Some(id)) => {
+                if let Some(name) = names[kind][id.to_string()].as_str() {
+                    *value = Value::String(named(name, id));
+                }
+            }
+            _ => name_ids(value, names, roles),
+        }
+    }
+}
+
 /// Tenant ids in a before/after object: a `path` (ids from the root) keeps the part
-/// `p` may see; a `parent_id` or `tenant_id` stays when it is the event's (visible)
+/// `p` may see; a tenant id ([`TENANT_KEYS`]) stays when it is the event's (visible)
 /// tenant or a visible ancestor on the path at hand, else it is [`HIDDEN_TENANT`].
 fn redact_json(p: &Principal, event_tenant: Option<i64>, then: &[i64], v: &mut serde_json::Value) {
     use serde_json::Value;
@@ -150,7 +214,7 @@ fn redact_json(p: &Principal, event_tenant: Option<i64>, then: &[i64], v: &mut s
                 .position(|x| *x == id)
                 .is_some_and(|at| authz::can_see_path(p, &path[..=at]))
     };
-    for key in ["parent_id", "tenant_id"] {
+    for key in TENANT_KEYS {
         if let Some(id) = map.get(key).and_then(Value::as_i64) {
             if !visible(id) {
                 map.insert(key.into(), Value::String(HIDDEN_TENANT.into()));

@@ -7,16 +7,16 @@ use crate::db::models::Tenant;
 use crate::db::DbConn;
 use crate::domain::activity::{
     action_label, changes, spreadsheet_safe, ActivityFilter, ActivityScope, ActivityText, Change,
-    EventCursor, ACTIONS,
+    EventCursor, PageStart, ACTIONS,
 };
 use crate::error::{AppError, FieldErrors};
 use crate::services::activity::{self, ActivityPage, Event, Reader, EXPORT_CHUNK, PAGE_SIZE};
 use crate::web::form::parse_id;
-use crate::web::page::{render_status, PageCtx};
+use crate::web::page::{render_status, see_other, PageCtx};
 use crate::web::routes::{route, Route};
 use crate::web::AppState;
 use actix_web::http::{header, StatusCode};
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -44,6 +44,9 @@ pub struct ActivityParams {
     /// Show the events older than this one (keyset: stable while new ones arrive).
     #[serde(default)]
     pub before: String,
+    /// Show the events newer than this one (paging back towards the newest).
+    #[serde(default)]
+    pub after: String,
 }
 
 impl ActivityParams {
@@ -57,17 +60,24 @@ impl ActivityParams {
         }
     }
 
-    /// `before`, when given: a bad one is a request no link makes (400).
-    fn before(&self) -> Result<Option<EventCursor>, AppError> {
-        match self.before.trim() {
-            "" => Ok(None),
-            raw => EventCursor::parse(raw)
-                .map(Some)
-                .ok_or_else(|| AppError::BadRequest("`before` is not a page start.".into())),
+    /// Where the page starts (`before` or `after`), when given: a bad one, or both,
+    /// is a request no link makes (400).
+    fn start(&self) -> Result<Option<PageStart>, AppError> {
+        let cursor = |name: &str, raw: &str| {
+            EventCursor::parse(raw)
+                .ok_or_else(|| AppError::BadRequest(format!("`{name}` is not a page start.")))
+        };
+        match (self.before.trim(), self.after.trim()) {
+            ("", "") => Ok(None),
+            (raw, "") => cursor("before", raw).map(|c| Some(PageStart::Before(c))),
+            ("", raw) => cursor("after", raw).map(|c| Some(PageStart::After(c))),
+            _ => Err(AppError::BadRequest(
+                "A page starts `before` or `after` an event, not both.".into(),
+            )),
         }
     }
 
-    /// The filters as a query string (without `before`), for links and the export.
+    /// The filters as a query string (without the page start), for links and the export.
     fn filter_query(&self) -> String {
         let pairs: Vec<(&str, &str)> = [
             ("actor", self.actor.trim()),
@@ -82,13 +92,23 @@ impl ActivityParams {
         serde_urlencoded::to_string(pairs).unwrap_or_default()
     }
 
-    /// The filters and `before=…`, as a query string.
-    fn query_before(&self, cursor: EventCursor) -> String {
-        let (filters, cursor) = (self.filter_query(), cursor.to_text());
-        if filters.is_empty() {
-            format!("before={cursor}")
+    /// The page of these filters at `start` (the newest page without it).
+    fn href(&self, base: &str, start: Option<PageStart>) -> String {
+        let mut query = self.filter_query();
+        if let Some(start) = start {
+            let (name, cursor) = match start {
+                PageStart::Before(c) => ("before", c),
+                PageStart::After(c) => ("after", c),
+            };
+            if !query.is_empty() {
+                query.push('&');
+            }
+            query.push_str(&format!("{name}={}", cursor.to_text()));
+        }
+        if query.is_empty() {
+            base.to_string()
         } else {
-            format!("{filters}&before={cursor}")
+            format!("{base}?{query}")
         }
     }
 }
@@ -112,13 +132,14 @@ impl From<Event> for EventView {
         Event {
             row: e,
             acted_elsewhere,
+            readable: (before, after),
         }: Event,
     ) -> Self {
         EventView {
             acting_in: acted_elsewhere.then(|| acting_tenant(&e)),
             tenant_name: tenant_name(&e),
             label: action_label(&e.action).to_string(),
-            changes: changes(e.before.as_ref(), e.after.as_ref()),
+            changes: changes(before.as_ref(), after.as_ref()),
             occurred_at: e.occurred_at,
             actor: e.actor_username,
             tenant_id: e.tenant_id,
@@ -169,8 +190,10 @@ struct ActivityPageView {
     /// May the user choose the subtree scope here?
     can_subtree: bool,
     subtree: bool,
-    /// Links: the next (older) page, the first page (when not on it), the export.
+    /// Links: the older and the newer page, the newest page (when not on it), the
+    /// export.
     older: Option<String>,
+    newer: Option<String>,
     newest: Option<String>,
     csv: String,
 }
@@ -188,7 +211,7 @@ struct Start {
     params: ActivityParams,
     /// The filters parsed, or their field errors.
     filter: Result<ActivityFilter, FieldErrors>,
-    before: Option<EventCursor>,
+    start: Option<PageStart>,
 }
 
 /// The page's and the export's common start: the tenant (404 unless visible), the
@@ -205,18 +228,19 @@ async fn start(
     let mut conn = state.pool.get().await?;
     let tenant = authz::visible_tenant(user, parse_id(path)?, &mut conn).await?;
     authz::require_activity(user, &tenant, false)?;
-    let before = params.before()?;
+    let start = params.start()?;
     let filter = ActivityFilter::parse(&params.text());
     Ok(Start {
         conn,
         tenant,
         params,
         filter,
-        before,
+        start,
     })
 }
 
 async fn index(
+    req: HttpRequest,
     user: CurrentUser,
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -227,7 +251,7 @@ async fn index(
         tenant,
         params,
         filter,
-        before,
+        start,
     } = start(&user, &state, &path, params).await?;
     let base = format!("/tenants/{}/activity", tenant.id);
     let (filter, errors) = match filter.and_then(|f| f.range_error().map_or(Ok(f), Err)) {
@@ -235,32 +259,38 @@ async fn index(
         // The page again with the input kept and nothing listed.
         Err(errors) => (ActivityFilter::default(), errors),
     };
-    let (events, next) = if errors.is_empty() {
-        let ActivityPage { events, next } =
-            activity::page(&mut conn, &user, &tenant, &filter, before, PAGE_SIZE).await?;
-        (events, next)
+    let page = if errors.is_empty() {
+        activity::page(&mut conn, &user, &tenant, &filter, start, PAGE_SIZE).await?
     } else {
-        (Vec::new(), None)
+        ActivityPage {
+            events: Vec::new(),
+            next: None,
+            prev: None,
+        }
     };
+    // Paging back reached the newest events: the newest page, whole and at its own
+    // address, rather than the few events newer than the cursor.
+    if matches!(start, Some(PageStart::After(_))) && page.prev.is_none() && errors.is_empty() {
+        return Ok(see_other(&req, &params.href(&base, None)));
+    }
     let filters = params.filter_query();
     let view = ActivityPageView {
         page: PageCtx::new(&user, &mut conn, "activity").await?,
         can_subtree: authz::can_read_subtree_activity(&user, &tenant),
         subtree: filter.scope == ActivityScope::Subtree,
-        older: next.map(|c| format!("{base}?{}", params.query_before(c))),
-        newest: before.map(|_| {
-            if filters.is_empty() {
-                base.clone()
-            } else {
-                format!("{base}?{filters}")
-            }
-        }),
+        older: page
+            .next
+            .map(|c| params.href(&base, Some(PageStart::Before(c)))),
+        newer: page
+            .prev
+            .map(|c| params.href(&base, Some(PageStart::After(c)))),
+        newest: start.map(|_| params.href(&base, None)),
         csv: if filters.is_empty() {
             format!("{base}.csv")
         } else {
             format!("{base}.csv?{filters}")
         },
-        events: events.into_iter().map(EventView::from).collect(),
+        events: page.events.into_iter().map(EventView::from).collect(),
         actions: ACTIONS,
         errors,
         params,
@@ -301,7 +331,10 @@ fn csv_lines(events: &[Event], header: bool) -> Result<web::Bytes, AppError> {
     }
     let json =
         |v: &Option<serde_json::Value>| v.as_ref().map(|v| v.to_string()).unwrap_or_default();
-    for Event { row: e, .. } in events {
+    for Event {
+        row: e, readable, ..
+    } in events
+    {
         let cells = [
             e.occurred_at
                 .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
@@ -311,8 +344,8 @@ fn csv_lines(events: &[Event], header: bool) -> Result<web::Bytes, AppError> {
             tenant_name(e),
             e.action.clone(),
             e.client_addr.clone().unwrap_or_default(),
-            json(&e.before),
-            json(&e.after),
+            json(&readable.0),
+            json(&readable.1),
         ];
         out.write_record(cells.iter().map(|c| spreadsheet_safe(c).into_owned()))
             .map_err(failed)?;
@@ -335,11 +368,17 @@ async fn export(
         mut conn,
         tenant,
         filter,
-        before,
+        start,
         ..
     } = start(&user, &state, &path, params).await?;
+    // The export runs from the newest (or from `before`) to the oldest.
+    if matches!(start, Some(PageStart::After(_))) {
+        return Err(AppError::BadRequest(
+            "The export starts at the newest event, or `before` one.".into(),
+        ));
+    }
     let reader = Reader::new(&user, &tenant, filter.map_err(AppError::Validation)?)?;
-    let first = reader.read(&mut conn, before, EXPORT_CHUNK).await?;
+    let first = reader.read(&mut conn, start, EXPORT_CHUNK).await?;
     drop(conn);
     let pool = state.pool.clone();
     let chunks = futures_util::stream::unfold(Some((first, true)), move |state| {
@@ -356,7 +395,9 @@ async fn export(
                 Some(before) => {
                     let read = async {
                         let mut conn = pool.get().await?;
-                        reader.read(&mut conn, Some(before), EXPORT_CHUNK).await
+                        reader
+                            .read(&mut conn, Some(PageStart::Before(before)), EXPORT_CHUNK)
+                            .await
                     };
                     match read.await {
                         Ok(page) => Some((page, false)),

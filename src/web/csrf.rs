@@ -109,11 +109,20 @@ pub async fn guard(
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
 
-    let is_form = req
+    let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let is_form = content_type
+        .as_deref()
         .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
+    if provided.is_none() && content_type.is_some() && !is_form {
+        // A body the console cannot read (multipart, JSON): say so, rather than that
+        // the form expired. It is refused either way.
+        let e = super::form::read_form(content_type.as_deref(), b"").err();
+        return Ok(refuse(req, StatusCode::BAD_REQUEST, &unreadable(e)));
+    }
     if provided.is_none() && is_form {
         // Read the form once, take the token, and hand the same bytes to the handler.
         let mut payload = req.take_payload();
@@ -130,14 +139,15 @@ pub async fn guard(
             body.extend_from_slice(&chunk);
         }
         let body = body.freeze();
-        provided = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body)
-            .ok()
-            .and_then(|pairs| {
-                pairs
+        match super::form::read_form(content_type.as_deref(), &body) {
+            Ok(pairs) => {
+                provided = pairs
                     .into_iter()
                     .find(|(k, _)| k == FORM_FIELD)
-                    .map(|(_, v)| v)
-            });
+                    .map(|(_, v)| v);
+            }
+            Err(e) => return Ok(refuse(req, StatusCode::BAD_REQUEST, &unreadable(Some(e)))),
+        }
         req.set_payload(actix_web::dev::Payload::from(body));
     }
 
@@ -171,6 +181,14 @@ pub async fn guard(
             "This form has expired or did not come from this site. Go back, reload the page and try again.",
         ))
     }
+}
+
+/// The words of a form `read_form` could not read.
+fn unreadable(e: Option<crate::error::AppError>) -> String {
+    e.map_or_else(
+        || super::form::UNREADABLE_FORM.to_string(),
+        |e| e.public_message().1,
+    )
 }
 
 fn refuse(req: ServiceRequest, status: StatusCode, message: &str) -> ServiceResponse<BoxBody> {

@@ -77,7 +77,13 @@ pub fn console_routes() -> Vec<routes::Route> {
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    for route in console_routes() {
+    let routes = console_routes();
+    routes::refuse_other_methods(
+        cfg,
+        &routes,
+        |req: HttpRequest| async move { api::miss(&req) },
+    );
+    for route in routes {
         (route.register)(cfg);
     }
 }

@@ -57,3 +57,54 @@ macro_rules! form_routes {
     };
 }
 pub(crate) use form_routes;
+
+/// The methods the routes of `path` answer, as `Allow` lists them (empty: no route
+/// has the path). Fixed paths (`/tenants/bulk`) win over patterns (`/tenants/{id}`).
+pub fn allowed_methods(routes: &[Route], path: &str) -> Vec<String> {
+    let matching: Vec<&Route> = routes
+        .iter()
+        .filter(|r| actix_web::dev::ResourceDef::new(r.path).is_match(path))
+        .collect();
+    let fixed: Vec<&Route> = matching
+        .iter()
+        .copied()
+        .filter(|r| !r.path.contains('{'))
+        .collect();
+    let candidates = if fixed.is_empty() { matching } else { fixed };
+    let mut methods: Vec<String> = Vec::new();
+    for r in candidates {
+        let m = r.method.to_string();
+        if !methods.contains(&m) {
+            methods.push(m);
+        }
+    }
+    methods
+}
+
+/// Ahead of `routes`, an answer for each fixed path to the methods it does not take
+/// (`refuse`: 405 with `Allow`). Without it such a request falls through to a pattern
+/// registered later (GET /tenants/bulk to GET /tenants/{id}: a 404 for an id that is
+/// no number), and fixed paths must win over patterns.
+pub fn refuse_other_methods<F, Fut>(cfg: &mut ServiceConfig, routes: &[Route], refuse: F)
+where
+    F: Fn(actix_web::HttpRequest) -> Fut + Clone + 'static,
+    Fut: std::future::Future<Output = actix_web::HttpResponse> + 'static,
+{
+    let mut fixed: Vec<(&'static str, Vec<Method>)> = Vec::new();
+    for r in routes.iter().filter(|r| !r.path.contains('{')) {
+        match fixed.iter_mut().find(|(p, _)| *p == r.path) {
+            Some((_, methods)) => methods.push(r.method.clone()),
+            None => fixed.push((r.path, vec![r.method.clone()])),
+        }
+    }
+    for (path, methods) in fixed {
+        let takes = move |m: &Method| {
+            methods.contains(m) || (*m == Method::HEAD && methods.contains(&Method::GET))
+        };
+        cfg.service(
+            web::resource(path)
+                .guard(guard::fn_guard(move |ctx| !takes(&ctx.head().method)))
+                .to(refuse.clone()),
+        );
+    }
+}

@@ -133,6 +133,7 @@ pub fn current_kind(user: &CurrentUser) -> &'static str {
 pub struct SwitchResult {
     pub id: i64,
     pub name: String,
+    pub subdomain: String,
     pub path: String,
     pub enabled: bool,
 }
@@ -264,6 +265,7 @@ pub async fn labelled(
         .map(|(t, path)| SwitchResult {
             id: t.id,
             name: t.name,
+            subdomain: t.subdomain,
             path,
             enabled: t.enabled,
         })

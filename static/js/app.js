@@ -106,35 +106,40 @@
     setExpanded(toggle, false);
   }, true);
 
-  // ---- switcher: a combobox over its results --------------------------------
-  // The results are a listbox; arrow keys move through them, Enter switches to the
-  // chosen tenant, Escape closes the list. Without JavaScript each result is a form.
+  // ---- comboboxes: the switcher's and the pickers' results ------------------
+  // An input with role=combobox shows its matches in the element it controls: a list
+  // marked data-listbox whose options are the elements marked data-option (the
+  // switcher's Switch buttons, the pickers' matches). Arrow keys move through them,
+  // Enter takes the chosen one (a click: the switcher switches, a picker picks),
+  // Escape closes the list. Without JavaScript each option is a plain button.
   function options(list) {
     return Array.prototype.slice.call(list.querySelectorAll("[role=option]"));
   }
 
   function enhanceResults(input, container) {
-    var list = container.querySelector(".switch-results");
+    var list = container.querySelector("[data-listbox]");
     input.removeAttribute("aria-activedescendant");
     input.setAttribute("aria-expanded", list ? "true" : "false");
     if (!list) return;
     list.setAttribute("role", "listbox");
     list.id = container.id + "-listbox";
-    list.querySelectorAll(".switch-result").forEach(function (item) {
+    list.querySelectorAll("li").forEach(function (item) {
       item.setAttribute("role", "none");
-      // Each result's Switch button is its option (a disabled tenant has none).
-      var option = item.querySelector("button");
-      var id = item.querySelector("input[name=tenant_id]");
-      if (!option || !id) return;
-      var name = item.querySelector(".name");
-      var path = item.querySelector(".path");
+    });
+    list.querySelectorAll("[data-option]").forEach(function (option) {
       option.setAttribute("role", "option");
-      option.id = container.id + "-option-" + id.value;
+      option.id = container.id + "-option-" + option.getAttribute("data-option");
       option.setAttribute("aria-selected", "false");
       option.tabIndex = -1;
-      option.setAttribute("aria-label", "Switch to " + (name ? name.textContent : "") +
-        (path && path.textContent ? " (" + path.textContent + ")" : ""));
+      var label = option.getAttribute("data-option-label");
+      if (label) option.setAttribute("aria-label", label);
     });
+  }
+
+  function collapse(input, container) {
+    if (container) container.innerHTML = "";
+    input.setAttribute("aria-expanded", "false");
+    input.removeAttribute("aria-activedescendant");
   }
 
   function choose(option) {
@@ -162,13 +167,11 @@
       move(input, list, event.key === "ArrowDown" ? 1 : -1);
     } else if (event.key === "Enter") {
       var active = input.getAttribute("aria-activedescendant");
-      if (!active) return; // no choice yet: the search form submits as without JS
+      if (!active) return; // no choice yet: the form submits as without JS
       event.preventDefault();
       choose(document.getElementById(active));
-    } else if (event.key === "Escape" && container && input.id === "switcher-q") {
-      container.innerHTML = "";
-      input.setAttribute("aria-expanded", "false");
-      input.removeAttribute("aria-activedescendant");
+    } else if (event.key === "Escape" && (list || input.id === "switcher-q")) {
+      collapse(input, container);
     }
   });
 
@@ -180,36 +183,35 @@
     });
   });
 
-  // User pickers (templates/components/_user_picker.html): a result picked from
-  // /users/search fills the picker's text input with the login and, in a form that
-  // takes one, its hidden user_id (made here when the server rendered choices
-  // instead, which a pick replaces). Typing again forgets the pick.
+  // Pickers (templates/components/_picker.html): a match picked (clicked, or Enter
+  // on the chosen one) fills the picker's text input with its text and, in a picker
+  // that takes one (data-picker-ids names the field), the hidden id field (made here
+  // when the server rendered choices instead, which a pick replaces). Typing again
+  // forgets the pick.
   document.addEventListener("click", function (event) {
     var pick = event.target.closest && event.target.closest("[data-pick-id]");
-    var picker = pick && pick.closest(".user-picker");
+    var picker = pick && pick.closest(".picker");
     if (!picker) {
       return;
     }
     var text = picker.querySelector("[data-picker-text]");
     if (text) {
-      text.value = pick.getAttribute("data-pick-login");
+      text.value = pick.getAttribute("data-pick-text");
     }
-    if (picker.hasAttribute("data-picker-ids")) {
+    var field = picker.getAttribute("data-picker-ids");
+    if (field) {
       var hidden = picker.querySelector("[data-picker-id]");
       if (!hidden) {
         hidden = document.createElement("input");
         hidden.type = "hidden";
-        hidden.name = "user_id";
+        hidden.name = field;
         hidden.setAttribute("data-picker-id", "");
         picker.appendChild(hidden);
       }
       hidden.value = pick.getAttribute("data-pick-id");
     }
-    var box = picker.querySelector(".picker-results-box");
-    if (box) {
-      box.innerHTML = "";
-    }
     if (text) {
+      collapse(text, picker.querySelector(".picker-results-box"));
       text.focus();
     }
   });
@@ -217,7 +219,7 @@
   document.addEventListener("input", function (event) {
     var text = event.target;
     if (!text.matches || !text.matches("[data-picker-text]")) return;
-    var hidden = text.closest(".user-picker").querySelector("[data-picker-id]");
+    var hidden = text.closest(".picker").querySelector("[data-picker-id]");
     if (hidden) {
       hidden.value = "";
     }

@@ -56,12 +56,34 @@ fn listed_actions(html: &str) -> Vec<String> {
         .collect()
 }
 
-/// The `Older →` link of an activity page, if any.
-fn older_link(html: &str) -> Option<String> {
-    let marker = "<a rel=\"next\" href=\"";
-    let start = html.find(marker)? + marker.len();
+/// The link of an activity page with this `rel`, if any.
+fn rel_link(html: &str, rel: &str) -> Option<String> {
+    let marker = format!("<a rel=\"{rel}\" href=\"");
+    let start = html.find(&marker)? + marker.len();
     let end = html[start..].find('"')? + start;
     Some(html[start..end].replace("&#38;", "&").replace("&amp;", "&"))
+}
+
+/// The `Older →` link of an activity page, if any.
+fn older_link(html: &str) -> Option<String> {
+    rel_link(html, "next")
+}
+
+/// The `← Newer` link of an activity page, if any.
+fn newer_link(html: &str) -> Option<String> {
+    rel_link(html, "prev")
+}
+
+/// The `n` of the events listed on an activity page (`insert_events` numbers them).
+fn listed_numbers(html: &str) -> Vec<i64> {
+    html.split("<span class=\"field-name\">n</span>: ")
+        .skip(1)
+        .filter_map(|rest| {
+            let start = rest.find("<ins>")? + "<ins>".len();
+            let end = rest.find("</ins>")?;
+            rest[start..end].parse().ok()
+        })
+        .collect()
 }
 
 async fn admin_browser(app: &TestApp) -> TestApp {
@@ -236,14 +258,14 @@ async fn a_reader_never_sees_the_name_or_id_of_a_tenant_they_cannot_see() {
     assert!(crumbs.contains(HIDDEN), "{crumbs}");
     let main = &html[html.find("<main").unwrap()..];
     assert!(!main.contains("Tenant a1"), "{main}");
-    // The move: the parent ron cannot see is unnamed, the one he sees stays.
+    // The move: the parent ron cannot see is unnamed, the one he sees is named.
     let moved = rows
         .iter()
         .find(|r| r.contains("data-action=\"tenant.move\""))
         .unwrap_or_else(|| panic!("{html}"));
     assert!(
         moved.contains(&format!(
-            "<span class=\"field-name\">parent_id</span>: <del>{}</del> → <ins>{HIDDEN}</ins>",
+            "<span class=\"field-name\">parent_id</span>: <del>Tenant acme (id {})</del> → <ins>{HIDDEN}</ins>",
             t.acme.id
         )),
         "{moved}"
@@ -293,6 +315,101 @@ async fn a_reader_never_sees_the_name_or_id_of_a_tenant_they_cannot_see() {
     // alice sees a1: named there.
     let html = a.get_html(&format!("/tenants/{}/activity", t.a2.id)).await;
     assert!(html.contains("acting in Tenant a1"), "{html}");
+}
+
+#[tokio::test]
+async fn before_and_after_name_the_tenants_and_tenant_roles_they_name_by_id() {
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    let api = Api::new(&app, Some(&token_for(&app, &app.admin, false).await));
+    let (s, body) = api
+        .post(
+            &format!("/api/v1/tenants/{}/move", t.a2.id),
+            serde_json::json!({"parent_id": t.a1.id}),
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    // A change of tenant role, from the default one to one since deleted.
+    let role: (i64, String) = {
+        let row = db(&app)
+            .await
+            .query_one("SELECT id, name FROM tenant_roles ORDER BY id LIMIT 1", &[])
+            .await
+            .unwrap();
+        (row.get(0), row.get(1))
+    };
+    db(&app)
+        .await
+        .execute(
+            "INSERT INTO audit_events (actor_username, tenant_id, action, before, after) \
+             VALUES ('root\\admin', $1, 'tenant.update', \
+                     jsonb_build_object('tenant_role_id', $2::bigint), '{\"tenant_role_id\": 987654}')",
+            &[&t.a2.id, &role.0],
+        )
+        .await
+        .unwrap();
+    let (acme, a1) = (
+        format!("Tenant acme (id {})", t.acme.id),
+        format!("Tenant a1 (id {})", t.a1.id),
+    );
+    let admin = admin_browser(&app).await;
+    let html = admin
+        .get_html(&format!("/tenants/{}/activity", t.a2.id))
+        .await;
+    assert!(
+        html.contains(&format!(
+            "<span class=\"field-name\">parent_id</span>: <del>{acme}</del> → <ins>{a1}</ins>"
+        )),
+        "{html}"
+    );
+    // A role that no longer exists keeps its id.
+    assert!(
+        html.contains(&format!(
+            "<span class=\"field-name\">tenant_role_id</span>: <del>{} (id {})</del> → <ins>987654</ins>",
+            role.1, role.0
+        )),
+        "{html}"
+    );
+    // The export says the same.
+    let csv = admin
+        .get(&format!("/tenants/{}/activity.csv", t.a2.id))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let moved = csv
+        .lines()
+        .find(|l| l.contains(",tenant.move,"))
+        .unwrap_or_else(|| panic!("{csv}"));
+    assert!(
+        moved.contains(&format!(r#"""parent_id"":""{acme}"""#))
+            && moved.contains(&format!(r#"""parent_id"":""{a1}"""#)),
+        "{moved}"
+    );
+    assert!(
+        csv.contains(&format!(
+            r#"""tenant_role_id"":""{} (id {})"""#,
+            role.1, role.0
+        )),
+        "{csv}"
+    );
+    // The API: the raw ids for programs, the changes as the page reads them.
+    let (_, body) = api
+        .get(&format!(
+            "/api/v1/tenants/{}/activity?action=tenant.move",
+            t.a2.id
+        ))
+        .await;
+    let e = &body["items"][0];
+    assert_eq!(e["after"]["parent_id"], t.a1.id);
+    let change = e["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["field"] == "parent_id")
+        .unwrap();
+    assert_eq!(change["before"], acme.as_str());
+    assert_eq!(change["after"], a1.as_str());
 }
 
 #[tokio::test]
@@ -500,13 +617,23 @@ async fn filters_select_by_actor_action_and_days_and_bad_ones_are_field_errors()
 }
 
 #[tokio::test]
-async fn pages_run_by_keyset_and_new_events_do_not_shift_them() {
+async fn pages_run_by_keyset_both_ways_and_new_events_do_not_shift_them() {
     let (app, t) = tree_with_events(
         |t| &t.a1,
         "tenant.update",
         "root\\admin",
         120,
         "2026-04-01T12:00:00Z",
+    )
+    .await;
+    // Other events between them, which the filter leaves out.
+    insert_events(
+        &app,
+        &t.a1,
+        "user.create",
+        "root\\admin",
+        30,
+        "2026-04-01T11:59:30Z",
     )
     .await;
     let admin = admin_browser(&app).await;
@@ -517,6 +644,10 @@ async fn pages_run_by_keyset_and_new_events_do_not_shift_them() {
         ))
         .await;
     assert_eq!(listed_actions(&first).len(), 50);
+    assert!(
+        newer_link(&first).is_none(),
+        "the newest page has no newer one"
+    );
     let older = older_link(&first).expect("an older page");
     assert!(
         older.contains("action=tenant.update") && older.contains("before="),
@@ -538,8 +669,38 @@ async fn pages_run_by_keyset_and_new_events_do_not_shift_them() {
     // The first event of page two is the 51st newest of the original 120: n = 70.
     assert!(second.contains("<ins>70</ins>"), "{second}");
     let third = admin.get_html(&older_link(&second).unwrap()).await;
-    assert_eq!(listed_actions(&third).len(), 20);
+    assert_eq!(listed_numbers(&third), (1..=20).rev().collect::<Vec<_>>());
     assert!(older_link(&third).is_none());
+
+    // Newer from the last page: the page before it, exactly, the filter kept.
+    let newer = newer_link(&third).expect("a newer page");
+    assert!(
+        newer.contains("action=tenant.update") && newer.contains("after="),
+        "{newer}"
+    );
+    let back = admin.get_html(&newer).await;
+    assert_eq!(listed_actions(&back), vec!["tenant.update"; 50]);
+    assert_eq!(listed_numbers(&back), listed_numbers(&second));
+    assert!(older_link(&back).is_some() && back.contains("rel=\"first\""));
+    // Then the first page's events, and the ones that arrived since …
+    let back = admin.get_html(&newer_link(&back).unwrap()).await;
+    assert_eq!(listed_numbers(&back), (71..=120).rev().collect::<Vec<_>>());
+    // … which are fewer than a page: the newest page, at its own address.
+    let r = admin
+        .get(&newer_link(&back).expect("the arrived events"))
+        .await;
+    assert_redirect_to(
+        &r,
+        &format!("/tenants/{}/activity?action=tenant.update", t.a1.id),
+    );
+    // A start no link makes.
+    let base = format!("/tenants/{}/activity", t.a1.id);
+    for q in ["after=x", "before=1_2&after=1_2"] {
+        let r = admin.get(&format!("{base}?{q}")).await;
+        assert_eq!(status(&r), 400, "{q}");
+    }
+    let r = admin.get(&format!("{base}.csv?after=1_2")).await;
+    assert_eq!(status(&r), 400);
 }
 
 #[tokio::test]
@@ -722,6 +883,17 @@ async fn the_api_lists_activity_with_the_same_filters_and_cursor_pages() {
         }
     }
     assert_eq!(seen, 9);
+    // And back: `prev_cursor` leads to the newer page, `null` on the newest.
+    assert_eq!(body["prev_cursor"], serde_json::Value::Null);
+    let next = body["next_cursor"].as_str().unwrap();
+    let (_, second) = api.get(&format!("{base}?limit=4&cursor={next}")).await;
+    let prev = second["prev_cursor"].as_str().expect("a newer page");
+    assert!(prev.starts_with("newer_"), "{prev}");
+    let (s, back) = api.get(&format!("{base}?limit=4&cursor={prev}")).await;
+    assert_eq!(s, 200, "{back}");
+    assert_eq!(back["items"], body["items"]);
+    assert_eq!(back["prev_cursor"], serde_json::Value::Null);
+    assert_eq!(back["next_cursor"], body["next_cursor"]);
     let (_, body) = api.get(&format!("{base}?actor=dave")).await;
     assert_eq!(body["items"].as_array().unwrap().len(), 2);
     // The older of dave's two events is at 23:59:59 the day before.

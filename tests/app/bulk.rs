@@ -657,7 +657,7 @@ async fn bad_input_shows_the_list_again_with_messages_and_writes_nothing() {
         (
             vec![("ids", &a2), ("action", "move")],
             "parent-error",
-            "Enter the id of the new parent.",
+            "Enter the new parent: its subdomain or name.",
         ),
         (
             vec![("ids", &a2), ("action", "move"), ("parent", &missing)],
@@ -1154,4 +1154,246 @@ async fn the_bulk_bar_is_offered_only_to_who_may_change_a_listed_tenant() {
     let html = alice.get_html("/tenants").await;
     assert!(html.contains("id=\"tenant-bulk\""), "{html}");
     assert!(html.contains("form=\"tenant-bulk\""), "{html}");
+}
+
+#[tokio::test]
+async fn a_form_that_cannot_be_read_is_told_so_and_changes_nothing() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    app.login_admin().await;
+    let token = app.csrf().await;
+    let a2 = w.t.a2.id;
+    let send = |content_type: &'static str, body: Vec<u8>, htmx: bool| {
+        let mut request = app
+            .client
+            .post(app.url("/tenants/bulk"))
+            .header("Content-Type", content_type)
+            .body(body);
+        if htmx {
+            request = request
+                .header("HX-Request", "true")
+                .header("X-CSRF-Token", token.clone());
+        }
+        request.send()
+    };
+    let urlencoded = "application/x-www-form-urlencoded";
+    let bad_utf8 = format!("csrf_token={token}&ids={a2}&action=disable&label=%FF&confirm=yes");
+    let multipart = format!(
+        "--b\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{token}\r\n\
+         --b\r\nContent-Disposition: form-data; name=\"ids\"\r\n\r\n{a2}\r\n\
+         --b\r\nContent-Disposition: form-data; name=\"action\"\r\n\r\ndisable\r\n\
+         --b\r\nContent-Disposition: form-data; name=\"confirm\"\r\n\r\nyes\r\n--b--\r\n"
+    );
+    let raw_utf8 = [
+        format!("csrf_token={token}&ids={a2}&action=").into_bytes(),
+        vec![0xff],
+    ]
+    .concat();
+    for (content_type, body, htmx) in [
+        (urlencoded, bad_utf8.clone().into_bytes(), false),
+        (urlencoded, bad_utf8.into_bytes(), true),
+        (urlencoded, raw_utf8, false),
+        (
+            "multipart/form-data; boundary=b",
+            multipart.clone().into_bytes(),
+            false,
+        ),
+        (
+            "multipart/form-data; boundary=b",
+            multipart.into_bytes(),
+            true,
+        ),
+    ] {
+        let r = send(content_type, body, htmx).await.unwrap();
+        assert_eq!(status(&r), 400, "{content_type}, htmx {htmx}");
+        let html = r.text().await.unwrap();
+        assert!(html.contains("The form could not be read"), "{html}");
+        assert!(!html.contains("expired"), "{html}");
+    }
+    assert!(enabled(&app, &w.t.a2).await);
+}
+
+#[tokio::test]
+async fn post_only_addresses_answer_405_and_a_parameter_sent_twice_is_named() {
+    let app = spawn_app().await;
+    app.login_admin().await;
+    // The bulk bar's address, as every other address that only takes a form.
+    for path in [
+        "/tenants/bulk",
+        "/logout",
+        &format!("/tenants/{}/disable", app.root.id),
+    ] {
+        let r = app.get(path).await;
+        assert_eq!(status(&r), 405, "{path}");
+        assert_eq!(r.headers()["allow"], "POST", "{path}");
+        let html = r.text().await.unwrap();
+        assert!(html.contains("where a form is sent"), "{path}: {html}");
+    }
+    // A page stays a page; a path nothing has stays a 404.
+    assert_eq!(
+        status(&app.get(&format!("/tenants/{}", app.root.id)).await),
+        200
+    );
+    assert_eq!(status(&app.get("/tenants/12345678").await), 404);
+    assert_eq!(status(&app.get("/no/such/page").await), 404);
+    let r = app.get("/tenants?q=a&status=enabled&q=b").await;
+    assert_eq!(status(&r), 400);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("The query parameter “q” is given more than once"),
+        "{html}"
+    );
+    // The API names it too.
+    let api = Api::new(&app, Some(&token_for(&app, &app.admin, true).await));
+    let (code, body) = api.get("/api/v1/tenants?limit=2&limit=3").await;
+    assert_eq!(code, 400, "{body}");
+    assert!(
+        body["detail"].as_str().unwrap().contains("“limit”"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn the_bulk_move_names_its_destination_by_subdomain_or_name_and_offers_a_choice() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    let twin1 = app.tenant(&app.root, "twin1", true).await;
+    let twin2 = app.tenant(&app.root, "twin2", true).await;
+    db(&app)
+        .await
+        .execute(
+            "UPDATE tenants SET name = 'Twin' WHERE id = ANY($1)",
+            &[&vec![twin1.id, twin2.id]],
+        )
+        .await
+        .unwrap();
+    app.login_admin().await;
+    let a2 = w.t.a2.id.to_string();
+    let mv = |destination: &'static str| {
+        vec![
+            ("ids", a2.clone()),
+            ("action", "move".to_string()),
+            ("destination", destination.to_string()),
+        ]
+    };
+    let app_ref = &app;
+    let post = move |fields: Vec<(&'static str, String)>| async move {
+        let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        bar(app_ref, &fields).await
+    };
+    // A subdomain, or a whole name in any case: that tenant; the confirmation names
+    // it by id.
+    for typed in ["a1", "TENANT A1"] {
+        let (code, html) = post(mv(typed)).await;
+        assert_eq!(code, 200, "{typed}: {html}");
+        assert!(
+            html.contains("Preview: Move under Tenant a1"),
+            "{typed}: {html}"
+        );
+        assert_eq!(outcomes(&html)[0].1, "changed");
+        assert!(
+            html.contains(&format!(
+                r#"<input type="hidden" name="parent" value="{}">"#,
+                w.t.a1.id
+            )),
+            "{html}"
+        );
+        assert!(!html.contains(r#"name="destination""#), "{html}");
+    }
+    // A name several tenants have: the choice of them, then the chosen one.
+    let (code, html) = post(mv("Twin")).await;
+    assert_eq!(code, 200, "{html}");
+    assert!(html.contains("id=\"parent-choices\""), "{html}");
+    assert_eq!(
+        field_error(&html, "parent").unwrap(),
+        "Several tenants are named “Twin”: choose one."
+    );
+    for twin in [&twin1, &twin2] {
+        assert!(
+            html.contains(&format!(r#"name="parent" value="{}""#, twin.id)),
+            "{html}"
+        );
+    }
+    assert!(!html.contains("Preview: Move under"), "{html}");
+    let mut chosen = mv("Twin");
+    chosen.push(("parent", twin2.id.to_string()));
+    let (_, html) = post(chosen.clone()).await;
+    assert!(html.contains("Preview: Move under Twin"), "{html}");
+    chosen.push(("confirm", "yes".into()));
+    let (_, html) = post(chosen).await;
+    assert!(html.contains("Done: Move under Twin"), "{html}");
+    assert_eq!(app.reload(&w.t.a2).await.unwrap().parent_id, Some(twin2.id));
+    // Part of a name: a choice of what contains it.
+    let (code, html) = post(mv("wi")).await;
+    assert_eq!(code, 200, "{html}");
+    assert_eq!(
+        field_error(&html, "parent").unwrap(),
+        "No tenant is called “wi”: choose one of those that match."
+    );
+    // Nothing, or a tenant that may not have sub-tenants: the list again, input kept.
+    for (typed, message) in [
+        ("zzz", "No tenant you may move tenants under matches “zzz”."),
+        ("a1x", "Tenant a1x may not have sub-tenants."),
+        ("", "Enter the new parent: its subdomain or name."),
+    ] {
+        let (code, html) = post(mv(typed)).await;
+        assert_eq!(code, 422, "{typed}: {html}");
+        assert_eq!(field_error(&html, "parent").unwrap(), message, "{typed}");
+        assert!(
+            html.contains(&format!(
+                r#"name="destination" type="search" value="{typed}""#
+            )),
+            "{html}"
+        );
+    }
+
+    // alice manages acme's subtree and sees globex, without managing it.
+    app.grant(
+        &w.alice,
+        &w.t.globex,
+        GrantRole::Viewer,
+        Scope::Subtree,
+        false,
+    )
+    .await;
+    let alice = browser_as(&app, "acme\\alice").await;
+    let found = alice
+        .get_html("/tenants/destinations?destination=tenant")
+        .await;
+    let offered: Vec<i64> = found
+        .split("data-pick-id=\"")
+        .skip(1)
+        .map(|rest| rest[..rest.find('"').unwrap()].parse().unwrap())
+        .collect();
+    assert_eq!(offered, [w.t.acme.id, w.t.a1.id], "{found}");
+    let (code, html) = bar(
+        &alice,
+        &[("ids", &a2), ("action", "move"), ("destination", "globex")],
+    )
+    .await;
+    assert_eq!(code, 422, "{html}");
+    assert_eq!(
+        field_error(&html, "parent").unwrap(),
+        "You may not move tenants under Tenant globex: that takes managing its sub-tenants."
+    );
+    // The same by id, as a form of before the picker sends it; one alice cannot see
+    // is not found, as one that does not exist.
+    let globex = w.t.globex.id.to_string();
+    let (_, html) = bar(
+        &alice,
+        &[("ids", &a2), ("action", "move"), ("parent", &globex)],
+    )
+    .await;
+    assert!(field_error(&html, "parent")
+        .unwrap()
+        .starts_with("You may not move tenants under"));
+    let (_, html) = bar(
+        &alice,
+        &[("ids", &a2), ("action", "move"), ("destination", "twin1")],
+    )
+    .await;
+    assert_eq!(
+        field_error(&html, "parent").unwrap(),
+        "No tenant you may move tenants under matches “twin1”."
+    );
 }

@@ -285,6 +285,8 @@ async fn a_user_is_told_how_many_sub_tenants_they_cannot_see_and_nothing_more() 
         format!("/tenants/{}", p.id),
         format!("/tenants/tree?parent={}", p.id),
         "/tenants/tree".to_string(),
+        format!("/tenants?parent={}", p.id),
+        format!("/tenants?parent={}&q=k", p.id),
     ] {
         let html = vic.get_html(&path).await;
         assert!(
@@ -313,8 +315,13 @@ async fn a_user_is_told_how_many_sub_tenants_they_cannot_see_and_nothing_more() 
 
     // Who sees the whole subtree is told nothing of the kind.
     app.login_admin().await;
-    let html = app.get_html(&format!("/tenants/{}", p.id)).await;
-    assert!(!html.contains("you cannot see"), "{html}");
+    for path in [
+        format!("/tenants/{}", p.id),
+        format!("/tenants?parent={}", p.id),
+    ] {
+        let html = app.get_html(&path).await;
+        assert!(!html.contains("you cannot see"), "{path}: {html}");
+    }
 }
 
 #[tokio::test]

@@ -263,7 +263,7 @@ async fn a_user_the_giver_cannot_see_is_like_one_that_does_not_exist() {
     // The picker's search shows the same.
     let search = |q: &str| format!("/users/search?grant_on={}&user={q}", t.c1.id);
     let html = ca.get_html(&search("alice")).await;
-    assert!(html.contains("data-pick-login=\"c1\\alice\""), "{html}");
+    assert!(html.contains("data-pick-text=\"c1\\alice\""), "{html}");
     assert!(!html.contains("c2\\alice"), "{html}");
     let html = ca.get_html(&search("outsider")).await;
     assert!(html.contains("Nobody matches “outsider”."), "{html}");
@@ -300,7 +300,7 @@ async fn only_those_who_may_give_grants_resolve_or_search_candidates() {
     assert!(!holds(&app, &alice, &t.partner).await);
     // Their people search still finds alice (it is not the grant form's).
     let html = pv.get_html("/users/search?user=alice").await;
-    assert!(html.contains("data-pick-login=\"c1\\alice\""), "{html}");
+    assert!(html.contains("data-pick-text=\"c1\\alice\""), "{html}");
 
     // An Administrator of the partner alone may give Administrator and Viewer there:
     // the text resolves for them, the role is still theirs to give or not.
@@ -355,7 +355,7 @@ async fn the_grant_pickers_search_offers_the_grant_candidates() {
     let html = app
         .get_html(&format!("/users/search?grant_on={}&user=zed", t.c1.id))
         .await;
-    assert!(html.contains("data-pick-login=\"g1\\zed-g1\""), "{html}");
+    assert!(html.contains("data-pick-text=\"g1\\zed-g1\""), "{html}");
     assert!(
         !html.contains("zed-c2") && !html.contains("zed-other"),
         "{html}"

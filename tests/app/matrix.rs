@@ -280,6 +280,9 @@ fn rule_for(method: &str, path: &str) -> Option<(Rule, &'static str, bool)> {
         // The bulk bar: as the list; without an action or a selection, a field error
         // after authorization (each row's own right is bulk.rs's test).
         ("POST", "/tenants/bulk") => (Acting(R), "action=", false),
+        // The bulk bar's destination picker: as the list (which destinations each
+        // user finds is bulk.rs's test).
+        ("GET", "/tenants/destinations") => (Acting(R), empty, false),
         ("GET", "/tenants/{id}") | ("GET", "/tenants/{id}/children") => (Tenant(R), empty, false),
         ("POST", "/tenants/{id}") | ("POST", "/tenants/{id}/edit") => {
             (EditTenant, "name=&subdomain=Bad_Sub", false)

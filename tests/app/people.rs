@@ -86,7 +86,7 @@ async fn people_are_found_only_where_their_users_may_be_listed() {
 
     // The picker's fragment: the same search, a few at a time.
     let html = app.get_html("/users/search?q=zed-g").await;
-    assert!(html.contains("data-pick-login=\"g1\\zed-g1\""), "{html}");
+    assert!(html.contains("data-pick-text=\"g1\\zed-g1\""), "{html}");
     assert!(!html.contains("<html"), "{html}");
 }
 

@@ -788,3 +788,131 @@ async fn disabling_from_the_list_asks_first_and_returns_to_the_list_as_it_was() 
         app.post_form(&enable, &[]).await;
     }
 }
+
+#[tokio::test]
+async fn a_label_key_has_one_value_on_the_form_in_the_api_and_in_bulk() {
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    app.login_admin().await;
+    {
+        let mut conn = app.conn().await;
+        Tenant::set_labels(
+            &mut conn,
+            t.a2.id,
+            &["region:eu".into(), "tier:gold".into()],
+        )
+        .await
+        .unwrap();
+    }
+    const TWO: &str =
+        "“tier:gold” and “tier:silver” give “tier” two values: a tenant has one value per key.";
+    // The form: refused with the field's message, the input kept.
+    let r = app
+        .post_form(
+            &format!("/tenants/{}/edit", t.a2.id),
+            &[
+                ("name", "Tenant a2"),
+                ("subdomain", "a2"),
+                ("enabled", "on"),
+                ("labels", "tier:gold, tier:silver"),
+            ],
+        )
+        .await;
+    assert_eq!(status(&r), 422);
+    let html = r.text().await.unwrap();
+    assert_eq!(field_error(&html, "labels").as_deref(), Some(TWO), "{html}");
+    assert!(
+        html.contains(">tier:gold, tier:silver</textarea>"),
+        "{html}"
+    );
+    // The API: the same words on `labels`.
+    let api = Api::new(&app, Some(&token_for(&app, &app.admin, false).await));
+    let (code, body) = api
+        .patch(
+            &format!("/api/v1/tenants/{}", t.a2.id),
+            json!({"labels": ["tier:gold", "tier:silver"]}),
+        )
+        .await;
+    assert_eq!(code, 422, "{body}");
+    assert_eq!(body["errors"]["labels"], TWO);
+    // Adding one in bulk replaces the old value, and says so.
+    let a2 = t.a2.id.to_string();
+    let add = [
+        ("ids", a2.as_str()),
+        ("action", "add_label"),
+        ("label", "tier:silver"),
+    ];
+    let html = app
+        .post_form("/tenants/bulk", &add)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains(
+            r#"<td class="outcome outcome-changed">will change: replacing tier:gold</td>"#
+        ),
+        "{html}"
+    );
+    let (code, body) = api
+        .post(
+            "/api/v1/tenants/bulk",
+            json!({"ids": [t.a2.id], "action": "add_label", "label": "tier:silver", "dry_run": true}),
+        )
+        .await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(body["items"][0]["message"], "replacing tier:gold");
+    let mut confirmed = add.to_vec();
+    confirmed.push(("confirm", "yes"));
+    app.post_form("/tenants/bulk", &confirmed).await;
+    let (_, shown) = api.get(&format!("/api/v1/tenants/{}", t.a2.id)).await;
+    assert_eq!(shown["labels"], json!(["region:eu", "tier:silver"]));
+}
+
+#[tokio::test]
+async fn a_customers_own_administrators_read_their_labels_and_cannot_change_them() {
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    {
+        let mut conn = app.conn().await;
+        Tenant::set_labels(&mut conn, t.a2.id, &["tier:gold".into()])
+            .await
+            .unwrap();
+    }
+    // An Owner of their own tenant, as a customer's administrator is.
+    let owen = app.user(&t.a2, "owen").await;
+    app.grant(&owen, &t.a2, GrantRole::Owner, Scope::Subtree, true)
+        .await;
+    let browser = browser_as(&app, "a2\\owen").await;
+    let html = browser.get_html(&format!("/tenants/{}", t.a2.id)).await;
+    let shown = &html[html.find("id=\"tenant-labels\"").unwrap()..];
+    assert!(
+        shown[..shown.find("</dd>").unwrap()].contains(">tier:gold</a>"),
+        "{html}"
+    );
+    assert!(
+        !html.contains(&format!("/tenants/{}/edit\"", t.a2.id)),
+        "{html}"
+    );
+    let r = browser
+        .post_form(
+            &format!("/tenants/{}/edit", t.a2.id),
+            &[("name", "Tenant a2"), ("subdomain", "a2"), ("labels", "")],
+        )
+        .await;
+    assert_eq!(status(&r), 403);
+    // The API says the same: read, not written.
+    let api = Api::new(&app, Some(&token_for(&app, &owen, false).await));
+    let (code, body) = api.get(&format!("/api/v1/tenants/{}", t.a2.id)).await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(body["labels"], json!(["tier:gold"]));
+    let (code, _) = api
+        .patch(
+            &format!("/api/v1/tenants/{}", t.a2.id),
+            json!({"labels": []}),
+        )
+        .await;
+    assert_eq!(code, 403);
+    let mut conn = app.conn().await;
+    assert_eq!(t.a2.labels(&mut conn).await.unwrap(), ["tier:gold"]);
+}

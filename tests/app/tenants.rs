@@ -1388,7 +1388,7 @@ async fn switching_tenant_changes_what_the_pages_are_about() {
         acme_result.contains(">Root / Tenant acme</span>"),
         "{acme_result}"
     );
-    assert!(acme_result.contains("<button type=\"submit\">Switch</button>"));
+    assert!(acme_result.contains(">Switch</button>"), "{acme_result}");
     assert!(!results.contains("globex"));
 
     // The subdomain alone finds a tenant, whatever the case typed.

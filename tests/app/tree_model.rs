@@ -212,7 +212,7 @@ async fn check_queries(conn: &mut Conn, m: &Model, rng: &mut StdRng, step: &str)
 
     if x != m.root {
         let found: BTreeSet<i64> =
-            Tenant::search_destinations(conn, &Visibility::All, "", x, 10_000)
+            Tenant::search_destinations(conn, &Visibility::All, "", Some(x), 10_000)
                 .await
                 .unwrap()
                 .into_iter()

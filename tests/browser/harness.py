@@ -469,7 +469,7 @@ def pick_user(driver: "WebDriver", picker_id: str, text: str, login: str) -> Non
     box = driver.find_element(By.ID, picker_id)
     box.clear()
     box.send_keys(text)
-    xpath = f"//div[@id='{picker_id}-results']//button[@data-pick-login='{login}']"
+    xpath = f"//div[@id='{picker_id}-results']//button[@data-pick-text='{login}']"
     for _attempt in range(3):
         pick = wait(
             driver,

@@ -7,6 +7,7 @@ label filter, adding a label."""
 from __future__ import annotations
 
 from harness import *  # noqa: F403
+from selenium.webdriver.common.keys import Keys
 from suite_context import axe_violations, describe
 
 
@@ -30,14 +31,23 @@ def _outcomes(driver: "WebDriver") -> dict[str, str]:
     }
 
 
-def _disable_two(driver: "WebDriver", base: str, prefix: str, with_js: bool) -> None:
+def _tenants_under_root(driver: "WebDriver", base: str, prefix: str, *made: tuple[str, str, bool]) -> list[str]:
+    """Logs in as the root's administrator and creates, under the root, tenants
+    `{prefix} {name}` with subdomain `{prefix}-{slug}` (lowercase) and "may have
+    sub-tenants" as given; their ids."""
     login(driver, base, ADMIN_USERNAME, ADMIN_PASSWORD)
     wait_path(driver, "/dashboard")
     root = _root_id(driver)
-    slug = prefix.lower()
-    first = create_tenant_via_form(driver, base, root, f"{prefix} One", f"{slug}-one", False)
-    second = create_tenant_via_form(driver, base, root, f"{prefix} Two", f"{slug}-two", False)
-    other = create_tenant_via_form(driver, base, root, f"{prefix} Kept", f"{slug}-kept", False)
+    return [
+        create_tenant_via_form(driver, base, root, f"{prefix} {name}", f"{prefix.lower()}-{slug}", subs)
+        for name, slug, subs in made
+    ]
+
+
+def _disable_two(driver: "WebDriver", base: str, prefix: str, with_js: bool) -> None:
+    first, second, other = _tenants_under_root(
+        driver, base, prefix, ("One", "one", False), ("Two", "two", False), ("Kept", "kept", False)
+    )
     if not with_js:
         driver.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": True})
     try:
@@ -161,8 +171,85 @@ def test_bulk_label_all_matching_a_label_filter(driver: "WebDriver", base: str) 
     expect(tagged == sorted(gold), f"the new label is on {tagged}, not exactly {sorted(gold)}")
 
 
+def _move_two(driver: "WebDriver", base: str, prefix: str, with_js: bool) -> None:
+    """Moves two customers under a reseller named by search (with JavaScript: picked
+    from the matches by keyboard) or by its name (without: two resellers share it,
+    so the server asks which)."""
+    slug = prefix.lower()
+    first, second, home, _ = _tenants_under_root(
+        driver, base, prefix,
+        ("One", "one", False), ("Two", "two", False), ("Home", "home", True), ("Home", "home-too", True),
+    )
+    if not with_js:
+        driver.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": True})
+    try:
+        driver.get(f"{base}/tenants?q={prefix}")
+        for tenant_id in (first, second):
+            driver.find_element(By.CSS_SELECTOR, f"input[name=ids][value='{tenant_id}']").click()
+        Select(driver.find_element(By.ID, "bulk-action")).select_by_value("move")
+        box = driver.find_element(By.ID, "parent")
+        expect(box.get_attribute("name") == "destination", "the destination is not a text to type")
+        if with_js:
+            box.send_keys(f"{slug}-home")
+            options = wait(
+                driver,
+                lambda d: (o := d.find_elements(By.CSS_SELECTOR, "#parent-results [role=option]"))
+                and len(o) == 2 and o,
+                "the two matching resellers as options",
+            )
+            driver.set_script_timeout(30)
+            found = axe_violations(driver)
+            expect(not found, f"axe on the destination's matches: {describe(found)}")
+            box.send_keys(Keys.ARROW_DOWN)
+            expect(box.get_attribute("aria-activedescendant") == options[0].get_attribute("id"),
+                   "ArrowDown does not choose the first match")
+            box.send_keys(Keys.ENTER)
+            wait(driver, lambda d: box.get_attribute("value") == f"{slug}-home",
+                 "the picked subdomain in the destination field")
+            hidden = driver.find_element(By.CSS_SELECTOR, "#parent ~ input[name=parent]")
+            expect(hidden.get_attribute("value") == home, f"the picked id is {hidden.get_attribute('value')!r}")
+            expect(box.get_attribute("aria-expanded") == "false", "the matches stay open after the pick")
+            button(driver, "Apply to selected").click()
+        else:
+            box.send_keys(f"{prefix} Home")
+            button(driver, "Apply to selected").click()
+            # Two resellers are called so: the server asks which.
+            wait(driver, lambda d: d.find_element(By.ID, "parent-choices"), "the choice of destinations")
+            error = driver.find_element(By.ID, "parent-error").text
+            expect(error == f"Several tenants are named “{prefix} Home”: choose one.", f"the choice says {error!r}")
+            driver.find_element(By.ID, f"parent-choice-{home}").click()
+            button(driver, "Preview the move").click()
+
+        title = wait(driver, lambda d: d.find_element(By.ID, "bulk-title").text.startswith("Preview: Move under")
+                     and d.find_element(By.ID, "bulk-title"), "the move's preview")
+        expect(title.text == f"Preview: Move under {prefix} Home", f"the preview is titled {title.text!r}")
+        outcomes = _outcomes(driver)
+        expect(outcomes == {first: "will change", second: "will change"}, f"the preview says {outcomes}")
+        driver.find_element(By.ID, "bulk-confirm").click()
+        wait(driver, lambda d: d.find_element(By.ID, "bulk-title").text.startswith("Done:"), "the result")
+        outcomes = _outcomes(driver)
+        expect(outcomes == {first: "changed", second: "changed"}, f"the result says {outcomes}")
+    finally:
+        if not with_js:
+            driver.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": False})
+    driver.get(f"{base}/tenants?parent={home}")
+    moved = sorted(r.get_attribute("data-tenant-id")
+                   for r in driver.find_elements(By.CSS_SELECTOR, "#tenant-table tbody tr"))
+    expect(moved == sorted([first, second]), f"{prefix} Home's children are {moved}")
+
+
+def test_bulk_move_picks_the_destination_by_search(driver: "WebDriver", base: str) -> None:
+    _move_two(driver, base, "Jsmove", with_js=True)
+
+
+def test_bulk_move_names_the_destination_without_javascript(driver: "WebDriver", base: str) -> None:
+    _move_two(driver, base, "Plainmove", with_js=False)
+
+
 TESTS = [
     test_bulk_disable_of_two_rows_without_javascript,
     test_bulk_disable_of_two_rows_with_javascript,
     test_bulk_label_all_matching_a_label_filter,
+    test_bulk_move_picks_the_destination_by_search,
+    test_bulk_move_names_the_destination_without_javascript,
 ]

@@ -93,7 +93,7 @@ def test_the_access_explainer_picks_a_user_by_search(driver: "WebDriver", base: 
         lambda d: d.find_element(By.CSS_SELECTOR, "#explain-user-results [data-pick-id]"),
         "a match for 'admi' under the explainer's input",
     )
-    login_name = pick.get_attribute("data-pick-login")
+    login_name = pick.get_attribute("data-pick-text")
     expect(login_name.endswith("\\admin"), f"the match is {login_name!r}, not the admin")
     pick.click()
     expect(

@@ -122,6 +122,13 @@ def test_switcher_keyboard_count_and_skip_link(driver: "WebDriver", base: str) -
     first = driver.switch_to.active_element
     expect(first.text == "Skip to content", f"the first focusable element is {first.text!r}")
     expect(first.get_attribute("href").endswith("#main"), "the skip link does not lead to #main")
+    # Following it moves the focus into the content (the next Tab starts there).
+    first.send_keys(Keys.ENTER)
+    wait(
+        driver,
+        lambda d: d.switch_to.active_element.get_attribute("id") == "main",
+        "the focus on <main> after following the skip link",
+    )
 
     query = switcher_search(driver, "Kb Tenant")
     options = wait_listbox(driver, 20)

@@ -6,6 +6,7 @@ server, which offers a choice when it names several users.
 from __future__ import annotations
 
 from harness import *  # noqa: F403
+from selenium.webdriver.common.keys import Keys
 from suite_context import axe_violations, describe
 
 
@@ -145,7 +146,46 @@ def test_the_grant_form_resolves_typed_text_without_javascript(driver: "WebDrive
         driver.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": False})
 
 
+def test_the_grant_forms_picker_takes_arrow_keys_and_enter(driver: "WebDriver", base: str) -> None:
+    login(driver, base, ADMIN_USERNAME, ADMIN_PASSWORD)
+    wait_path(driver, "/dashboard")
+    parent = _tree(driver, base, "pickkb")
+    driver.get(f"{base}/tenants/{parent}/access")
+    box = driver.find_element(By.ID, "grant-user")
+    box.send_keys("dana")
+    options = wait(
+        driver,
+        lambda d: (o := d.find_elements(By.CSS_SELECTOR, "#grant-user-results [role=option]"))
+        and len(o) == 2 and o,
+        "both danas as options of the picker's listbox",
+    )
+    expect(box.get_attribute("aria-expanded") == "true", "the combobox is not expanded")
+    # Down, down, up: the first match; the input keeps the focus and names the choice.
+    for key in (Keys.ARROW_DOWN, Keys.ARROW_DOWN, Keys.ARROW_UP):
+        box.send_keys(key)
+    expect(box.get_attribute("aria-activedescendant") == options[0].get_attribute("id"),
+           f"the active option is {box.get_attribute('aria-activedescendant')!r}")
+    expect(options[0].get_attribute("aria-selected") == "true", "the first match is not selected")
+    expect(driver.switch_to.active_element == box, "the focus left the picker's input")
+    # Up from the first wraps to the last; Enter picks it.
+    box.send_keys(Keys.ARROW_UP)
+    expect(box.get_attribute("aria-activedescendant") == options[1].get_attribute("id"),
+           "ArrowUp on the first match does not wrap to the last")
+    picked, picked_id = options[1].get_attribute("data-pick-text"), options[1].get_attribute("data-pick-id")
+    box.send_keys(Keys.ENTER)
+    wait(driver, lambda d: box.get_attribute("value") == picked, f"{picked!r} picked by Enter")
+    hidden = driver.find_element(By.CSS_SELECTOR, "#grant-user ~ input[name=user_id]")
+    expect(hidden.get_attribute("value") == picked_id,
+           f"the hidden user_id is {hidden.get_attribute('value')!r}, not {picked_id!r}")
+    expect(box.get_attribute("aria-expanded") == "false", "the listbox stays expanded after the pick")
+    expect(path_of(driver) == f"/tenants/{parent}/access", "Enter sent the form instead of picking")
+    button(driver, "Give grant").click()
+    text = _flash(driver)
+    expect(f"{picked} now holds viewer" in text, f"the message says {text!r}")
+
+
 TESTS = [
     test_the_grant_form_picks_a_user_by_search,
+    test_the_grant_forms_picker_takes_arrow_keys_and_enter,
     test_the_grant_form_resolves_typed_text_without_javascript,
 ]

@@ -2,7 +2,7 @@
 //! keyset on the event id.
 
 use crate::db::schema::{audit_events, tenant_paths};
-use crate::domain::activity::{ActivityFilter, ActivityScope, EventCursor};
+use crate::domain::activity::{ActivityFilter, ActivityScope, PageStart};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -44,27 +44,60 @@ pub struct AuditPageRow {
     pub tenant_path_then: Option<Vec<i64>>,
     pub tenant_path_now: Option<Vec<i64>>,
     pub acting_path_now: Option<Vec<i64>>,
+    /// The names now of what before/after name by id: `{"tenants": {"42": "Acme"},
+    /// "tenant_roles": {"3": "Standard"}}` (a deleted one is left out).
+    pub names: Option<serde_json::Value>,
 }
 
-/// A row as `page` selects it: the event, its tenant's path then, the paths now.
+/// A row as `page` selects it: the event, its tenant's path then, the paths now, the
+/// names.
 type PageTuple = (
     AuditRow,
     Option<Vec<Option<i64>>>,
     Option<Vec<i64>>,
     Option<Vec<i64>>,
+    Option<serde_json::Value>,
+);
+
+/// The ids under `key` anywhere in an event's before/after (whole numbers only).
+macro_rules! ids_under {
+    ($key:literal) => {
+        concat!(
+            "SELECT (v #>> '{}')::bigint FROM jsonb_path_query(",
+            "jsonb_build_array(audit_events.before, audit_events.after), ",
+            "'lax $.**.",
+            $key,
+            " ? (@.type() == \"number\")') AS v WHERE (v #>> '{}') ~ '^[0-9]{1,18}$'"
+        )
+    };
+}
+
+/// The names of the tenants and tenant roles an event's before/after name by id, in
+/// the page's statement (a lookup by primary key per id, for the page's rows only).
+const NAMES: &str = concat!(
+    "jsonb_build_object('tenants', (SELECT jsonb_object_agg(t.id::text, t.name) FROM tenants t WHERE t.id IN (",
+    ids_under!("parent_id"),
+    " UNION ",
+    ids_under!("tenant_id"),
+    " UNION ",
+    ids_under!("acting_tenant_id"),
+    ")), 'tenant_roles', (SELECT jsonb_object_agg(r.id::text, r.name) FROM tenant_roles r WHERE r.id IN (",
+    ids_under!("tenant_role_id"),
+    ")))"
 );
 
 diesel::alias!(tenant_paths as acting_paths: ActingPaths, tenant_paths as event_paths: EventPaths);
 
 impl AuditRow {
     /// Up to `limit` events about `tenant_id` (or, with the subtree scope, about every
-    /// tenant that was below it when the event was written) that match `filter`, newest
-    /// first (by time, then id), older than `before` when given.
+    /// tenant that was below it when the event was written) that match `filter`, in
+    /// the order (time, then id) read from `start` outwards: newest first, from the
+    /// newest or from older than `Before`; oldest first from newer than `After`.
     pub async fn page(
         conn: &mut AsyncPgConnection,
         tenant_id: i64,
         filter: &ActivityFilter,
-        before: Option<EventCursor>,
+        start: Option<PageStart>,
         limit: i64,
     ) -> QueryResult<Vec<AuditPageRow>> {
         // The named tenants' paths now, joined in (no statement per row).
@@ -86,6 +119,7 @@ impl AuditRow {
                 audit_events::tenant_path,
                 event_paths.field(tenant_paths::path).nullable(),
                 acting_paths.field(tenant_paths::path).nullable(),
+                diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::Jsonb>>(NAMES),
             ))
             .order((audit_events::occurred_at.desc(), audit_events::id.desc()))
             .limit(limit)
@@ -102,14 +136,27 @@ impl AuditRow {
                 q.filter(audit_events::tenant_path.contains(vec![Some(tenant_id)]))
             }
         };
-        if let Some(c) = before {
-            // (occurred_at, id) < (c.at, c.id), with the bound on the time alone
-            // stated too so that it starts the index scan.
-            q = q.filter(audit_events::occurred_at.le(c.at)).filter(
-                audit_events::occurred_at
-                    .lt(c.at)
-                    .or(audit_events::id.lt(c.id)),
-            );
+        // Each bound on (occurred_at, id) states the bound on the time alone too, so
+        // that it starts the index scan.
+        match start {
+            None => {}
+            Some(PageStart::Before(c)) => {
+                q = q.filter(audit_events::occurred_at.le(c.at)).filter(
+                    audit_events::occurred_at
+                        .lt(c.at)
+                        .or(audit_events::id.lt(c.id)),
+                );
+            }
+            Some(PageStart::After(c)) => {
+                q = q
+                    .filter(audit_events::occurred_at.ge(c.at))
+                    .filter(
+                        audit_events::occurred_at
+                            .gt(c.at)
+                            .or(audit_events::id.gt(c.id)),
+                    )
+                    .order((audit_events::occurred_at.asc(), audit_events::id.asc()));
+            }
         }
         if let Some(actor) = &filter.actor {
             q = q.filter(audit_events::actor_username.ilike(super::like_pattern(actor)));
@@ -126,11 +173,12 @@ impl AuditRow {
         let rows: Vec<PageTuple> = q.load(conn).await?;
         Ok(rows
             .into_iter()
-            .map(|(event, then, now, acting)| AuditPageRow {
+            .map(|(event, then, now, acting, names)| AuditPageRow {
                 event,
                 tenant_path_then: then.map(|p| p.into_iter().flatten().collect()),
                 tenant_path_now: now,
                 acting_path_now: acting,
+                names,
             })
             .collect())
     }

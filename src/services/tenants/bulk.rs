@@ -282,7 +282,8 @@ pub struct ItemOutcome {
     /// may see.
     pub tenant: Option<Tenant>,
     pub outcome: Outcome,
-    /// Why it was refused, or which selected tenant's subtree already includes it.
+    /// Why it was refused, which selected tenant's subtree already includes it, or
+    /// what else a change does (the labels an added one replaces).
     pub message: Option<String>,
     /// For disable and enable: what the change reaches, as the single disable's
     /// confirmation counts it; `None` where it was not counted (refused before).
@@ -496,7 +497,9 @@ async fn select(
 
 /// Whether the action changes a tenant, decided as the single operation decides.
 enum Plan {
-    Change,
+    /// It changes, with what the change also does when that is worth saying
+    /// (adding `tier:silver`: "replacing tier:gold").
+    Change(Option<String>),
     NoChange,
 }
 
@@ -554,7 +557,7 @@ async fn plan(
                 let subjects = Subject::load_homed(conn, t.id, *subtree).await?;
                 authz::require_dominates_homed(p, &subjects, HomedChange::Disable)?;
             }
-            Ok(Plan::Change)
+            Ok(Plan::Change(None))
         }
         BulkAction::Move { destination } => {
             // `move_tenant`: both rights, then the tree's rules, then the users moved.
@@ -572,7 +575,7 @@ async fn plan(
             }
             let subjects = Subject::load_homed(conn, t.id, true).await?;
             authz::require_dominates_homed(p, &subjects, HomedChange::Move)?;
-            Ok(Plan::Change)
+            Ok(Plan::Change(None))
         }
         BulkAction::AddLabel(l) | BulkAction::RemoveLabel(l) => {
             // `update`: the right to edit the tenant, then the labels' own rules.
@@ -581,17 +584,27 @@ async fn plan(
             let has = labels.iter().any(|x| x == l.as_str());
             match action {
                 BulkAction::AddLabel(_) if has => Ok(Plan::NoChange),
-                BulkAction::AddLabel(_) if labels.len() >= label::MAX_PER_TENANT => {
-                    Err(AppError::field(
-                        "labels",
-                        format!("A tenant has at most {} labels.", label::MAX_PER_TENANT),
-                    ))
+                BulkAction::AddLabel(_) => {
+                    // One value per key: `tier:silver` takes the place of `tier:gold`.
+                    let (after, replaced) = label::with_added(&labels, l);
+                    if after.len() > label::MAX_PER_TENANT {
+                        return Err(AppError::field(
+                            "labels",
+                            format!("A tenant has at most {} labels.", label::MAX_PER_TENANT),
+                        ));
+                    }
+                    Ok(Plan::Change(replacing(&replaced)))
                 }
                 BulkAction::RemoveLabel(_) if !has => Ok(Plan::NoChange),
-                _ => Ok(Plan::Change),
+                _ => Ok(Plan::Change(None)),
             }
         }
     }
+}
+
+/// What adding a label says of the labels it replaces.
+fn replacing(replaced: &[String]) -> Option<String> {
+    (!replaced.is_empty()).then(|| format!("replacing {}", replaced.join(", ")))
 }
 
 /// Errors that end the whole run rather than refuse one tenant.
@@ -616,9 +629,9 @@ fn decided(
     plan: Result<Plan, AppError>,
     reach: Option<Reach>,
 ) -> Result<ItemOutcome, AppError> {
-    let outcome = match plan {
-        Ok(Plan::Change) => Outcome::Changed,
-        Ok(Plan::NoChange) => Outcome::Unchanged,
+    let (outcome, message) = match plan {
+        Ok(Plan::Change(note)) => (Outcome::Changed, note),
+        Ok(Plan::NoChange) => (Outcome::Unchanged, None),
         Err(e) if fatal(&e) => return Err(e),
         Err(e) => {
             let mut item = ItemOutcome::refused(id, Some(t), refusal(&e));
@@ -630,7 +643,7 @@ fn decided(
         id,
         tenant: Some(t),
         outcome,
-        message: None,
+        message,
         reach,
     })
 }
@@ -682,10 +695,10 @@ async fn apply_one(
         other => other,
     };
     let mut reach = None;
-    let plan = plan(conn, p, &fresh, action, &mut reach).await;
-    if !matches!(plan, Ok(Plan::Change)) {
-        return decided(id, fresh, plan, reach);
-    }
+    let note = match plan(conn, p, &fresh, action, &mut reach).await {
+        Ok(Plan::Change(note)) => note,
+        other => return decided(id, fresh, other, reach),
+    };
     let done = match action {
         BulkAction::Disable { subtree } | BulkAction::Enable { subtree } => {
             let enabled = matches!(action, BulkAction::Enable { .. });
@@ -697,7 +710,7 @@ async fn apply_one(
         BulkAction::AddLabel(l) | BulkAction::RemoveLabel(l) => {
             let mut labels = fresh.labels(conn).await?;
             if matches!(action, BulkAction::AddLabel(_)) {
-                labels.push(l.as_str().to_string());
+                labels = label::with_added(&labels, l).0;
             } else {
                 labels.retain(|x| x != l.as_str());
             }
@@ -709,7 +722,7 @@ async fn apply_one(
             id,
             tenant: Some(after),
             outcome: Outcome::Changed,
-            message: None,
+            message: note,
             reach,
         }),
         Err(e) if fatal(&e) => Err(e),

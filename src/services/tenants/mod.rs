@@ -10,6 +10,7 @@
 
 pub mod bulk;
 pub mod custom_domain;
+pub mod destinations;
 pub mod filter;
 pub mod tree;
 

@@ -5,7 +5,7 @@ use super::json;
 use super::tenants::{path_tenant, LIMIT_DEFAULT, LIMIT_MAX};
 use crate::auth::ApiUser;
 use crate::domain::activity::{
-    action_label, changes, ActivityFilter, ActivityText, EventCursor, ACTIONS,
+    action_label, changes, ActivityFilter, ActivityText, PageStart, ACTIONS,
 };
 use crate::error::AppError;
 use crate::services::activity::{self, Event};
@@ -56,7 +56,9 @@ pub struct ActivityEvent {
     pub action_label: String,
     /// From which address.
     pub client_addr: Option<String>,
-    /// The changed fields, before → after.
+    /// The changed fields, before → after, as the console shows them: a tenant or
+    /// tenant role named by id (`parent_id`, `tenant_role_id`, …) reads `Acme (id 42)`
+    /// where the reader may see it.
     pub changes: Vec<ActivityChange>,
     /// The raw before/after; tenant ids in them the reader cannot see (`parent_id`,
     /// `tenant_id`) read `a tenant you cannot see`, and a `path` keeps its visible part.
@@ -71,12 +73,13 @@ impl From<Event> for ActivityEvent {
         Event {
             row: e,
             acted_elsewhere,
+            readable: (before, after),
         }: Event,
     ) -> Self {
         ActivityEvent {
             acted_elsewhere,
             action_label: action_label(&e.action).to_string(),
-            changes: changes(e.before.as_ref(), e.after.as_ref())
+            changes: changes(before.as_ref(), after.as_ref())
                 .into_iter()
                 .map(|c| ActivityChange {
                     field: c.field,
@@ -106,6 +109,9 @@ pub struct ActivityEventPage {
     pub items: Vec<ActivityEvent>,
     /// Pass as `cursor` for the next (older) page; `null` on the last page.
     pub next_cursor: Option<String>,
+    /// Pass as `cursor` for the previous (newer) page; `null` on the first page, and
+    /// once paging back has reached the newest event.
+    pub prev_cursor: Option<String>,
 }
 
 fn action_schema() -> ObjectBuilder {
@@ -142,8 +148,8 @@ pub struct ActivityParams {
     /// tenant below it (needs a grant that reaches the whole subtree).
     #[param(schema_with = scope_schema)]
     pub scope: Option<String>,
-    /// `next_cursor` of the previous page.
-    #[param(max_length = 35, pattern = "^[0-9]{1,16}_[0-9]{1,18}$")]
+    /// `next_cursor` (older events) or `prev_cursor` (newer events) of a page.
+    #[param(max_length = 41, pattern = "^(newer_)?[0-9]{1,16}_[0-9]{1,18}$")]
     pub cursor: Option<String>,
     /// Page size, 1–500 (default 50).
     #[param(minimum = 1, maximum = 500)]
@@ -218,19 +224,24 @@ pub async fn list(
     {
         return Err(AppError::BadRequest("cursor has at most 100 characters.".into()).into());
     }
-    let before = params
+    let start = params
         .cursor
         .as_deref()
         .map(|c| {
-            EventCursor::parse(c)
+            PageStart::parse(c)
                 .ok_or_else(|| AppError::BadRequest("The cursor is not valid.".into()))
         })
         .transpose()?;
-    let page = activity::page(&mut conn, &user, &tenant, &filter, before, limit).await?;
-    let next_cursor = page.next.map(EventCursor::to_text);
+    let page = activity::page(&mut conn, &user, &tenant, &filter, start, limit).await?;
+    let next_cursor = page.next.map(|c| PageStart::Before(c).to_text());
+    let prev_cursor = page.prev.map(|c| PageStart::After(c).to_text());
     let items = page.events.into_iter().map(ActivityEvent::from).collect();
     Ok(json(
         StatusCode::OK,
-        &ActivityEventPage { items, next_cursor },
+        &ActivityEventPage {
+            items,
+            next_cursor,
+            prev_cursor,
+        },
     ))
 }

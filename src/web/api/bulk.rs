@@ -122,6 +122,8 @@ pub enum BulkRequest {
         #[serde(default, deserialize_with = "present")]
         #[schema(value_type = BulkFilter)]
         filter: Option<BulkFilter>,
+        /// One label, in its exact form; a `key:value` label replaces the tenant's
+        /// label of the same key (a tenant has one value per key).
         label: String,
         #[serde(default)]
         dry_run: bool,
@@ -246,7 +248,9 @@ pub struct BulkItem {
     /// `null` for an id that names no tenant the caller may see.
     pub subdomain: Option<String>,
     pub outcome: BulkOutcome,
-    /// Why it was refused; `null` otherwise.
+    /// Why it was refused; for another outcome, what else there is to say (the
+    /// selected tenant whose subtree includes it, the label an added `key:value`
+    /// replaces: `replacing tier:gold`); `null` otherwise.
     pub message: Option<String>,
 }
 

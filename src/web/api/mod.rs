@@ -178,45 +178,55 @@ fn document(
     }
 }
 
-/// The answer for a request no route took: under `/api/`, 405 with `Allow` when the
-/// path exists for other methods, else 404 (a problem document either way).
+/// The answer for a request no route took: 405 with `Allow` when the path exists
+/// for other methods, else 404 (a problem document under `/api/`, a page otherwise).
 pub async fn unmatched(req: HttpRequest) -> HttpResponse {
-    if req.path().starts_with(PREFIX) {
-        return miss(&req);
-    }
-    actix_web::ResponseError::error_response(&AppError::NotFound)
+    miss(&req)
 }
 
-/// 405 (with `Allow`) or 404 for an API request no handler serves: fixed paths
-/// (`/api/v1/tenants/batch`) win over patterns (`/api/v1/tenants/{id}`).
+/// 405 (with `Allow`) or 404 for a request no handler serves: fixed paths
+/// (`/api/v1/tenants/batch`, `/tenants/bulk`) win over patterns (`…/tenants/{id}`).
 pub fn miss(req: &HttpRequest) -> HttpResponse {
-    let all = routes();
-    let matching: Vec<&Route> = all
-        .iter()
-        .filter(|r| actix_web::dev::ResourceDef::new(r.path).is_match(req.path()))
-        .collect();
-    let fixed: Vec<&Route> = matching
-        .iter()
-        .copied()
-        .filter(|r| !r.path.contains('{'))
-        .collect();
-    let candidates = if fixed.is_empty() { matching } else { fixed };
-    let methods: Vec<String> = candidates.iter().map(|r| r.method.to_string()).collect();
+    let api = req.path().starts_with(PREFIX);
+    let table = if api {
+        routes()
+    } else {
+        crate::web::console_routes()
+    };
+    let methods = crate::web::routes::allowed_methods(&table, req.path());
     // A GET route answers HEAD too (`routes::method`), so HEAD misses like GET does.
     let asked = match *req.method() {
         actix_web::http::Method::HEAD => "GET",
         ref m => m.as_str(),
     };
-    if methods.is_empty() || methods.iter().any(|m| m == asked) {
-        return AppError::NotFound.problem_response();
-    }
-    let mut response = AppError::problem(
-        ProblemKind::MethodNotAllowed,
-        format!("This resource answers {}.", methods.join(", ")),
-    )
-    .problem_response();
-    if let Ok(v) = header::HeaderValue::from_str(&methods.join(", ")) {
-        response.headers_mut().insert(header::ALLOW, v);
+    let error = if methods.is_empty() || methods.iter().any(|m| m == asked) {
+        AppError::NotFound
+    } else if api {
+        AppError::problem(
+            ProblemKind::MethodNotAllowed,
+            format!("This resource answers {}.", methods.join(", ")),
+        )
+    } else if methods.iter().all(|m| m == "POST") {
+        AppError::problem(
+            ProblemKind::MethodNotAllowed,
+            "This address is where a form is sent, not a page to open. \
+             Go back to the form and send it again.",
+        )
+    } else {
+        AppError::problem(
+            ProblemKind::MethodNotAllowed,
+            format!("This address answers {}.", methods.join(", ")),
+        )
+    };
+    let mut response = if api {
+        error.problem_response()
+    } else {
+        actix_web::ResponseError::error_response(&error)
+    };
+    if !matches!(error, AppError::NotFound) {
+        if let Ok(v) = header::HeaderValue::from_str(&methods.join(", ")) {
+            response.headers_mut().insert(header::ALLOW, v);
+        }
     }
     response
 }

@@ -190,7 +190,8 @@ pub struct CreateTenant {
     pub tenant_role_id: Option<i64>,
     /// The new tenant's labels (none by default): each lowercase letters, digits, `.`,
     /// `_`, `-`, with at most one `:` between a key and a value (`tier:gold`), at most
-    /// 64 characters; at most 20 (duplicates collapse).
+    /// 64 characters; at most 20 (duplicates collapse); one value per key (`tier:gold`
+    /// and `tier:silver` together are refused).
     #[serde(default)]
     pub labels: Vec<String>,
 }

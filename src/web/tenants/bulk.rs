@@ -5,10 +5,14 @@
 //! result. Input it cannot use shows the list again with the bar's messages (422).
 //! The work is `services::tenants::bulk`, as for `POST /api/v1/tenants/bulk`.
 //!
-//! The bar's own fields are `action`, `scope`, `parent` (the new parent's id) and
-//! `label`; the list's filter travels as `q`, `status`, `kind`, `within`,
-//! `filter_parent` and `filter_label` (the filter's `parent` and `label` would
-//! collide with the action's), with `sort`, `dir`, `page` and `per_page`.
+//! The bar's own fields are `action`, `scope`, `destination` (the new parent's
+//! subdomain or name, typed; `services::tenants::destinations` resolves it, and a
+//! text that fits several answers a choice of them), `parent` (the new parent's id:
+//! picked from the matches with JavaScript, chosen from that choice, or sent alone
+//! by a form of before the picker) and `label`; the list's filter travels as `q`,
+//! `status`, `kind`, `within`, `filter_parent` and `filter_label` (the filter's
+//! `parent` and `label` would collide with the action's), with `sort`, `dir`, `page`
+//! and `per_page`.
 
 use super::list::{list_page, BulkBar, ListParams};
 use crate::auth::{authz, CurrentUser};
@@ -17,9 +21,12 @@ use crate::error::{AppError, FieldErrors};
 use crate::services::tenants::bulk::{
     self as service, ActionRequest, Counts, ItemOutcome, Listed, Outcome, Reach, Selection,
 };
+use crate::services::tenants::destinations::{self, Destination};
 use crate::services::tenants::{parse_filter, FilterText};
 use crate::web::actor;
-use crate::web::page::{render_status, wants_fragment, PageCtx};
+use crate::web::form::read_form;
+use crate::web::page::{render, render_status, wants_fragment, PageCtx};
+use crate::web::switch::{self, SwitchResult};
 use crate::web::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -33,6 +40,7 @@ struct BulkForm {
     confirm: bool,
     action: String,
     scope: String,
+    destination: String,
     parent: String,
     label: String,
     /// The bar's fields sent more than once (a form sends each once).
@@ -42,16 +50,22 @@ struct BulkForm {
 }
 
 impl BulkForm {
-    /// The fields of a urlencoded body; an unreadable body is an empty form.
-    fn parse(body: &[u8]) -> Self {
-        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).unwrap_or_default();
+    /// The fields of a form's body; one that cannot be read is a 400 (nothing of it is
+    /// taken, nor shown back).
+    fn parse(content_type: Option<&str>, body: &[u8]) -> Result<Self, AppError> {
+        let pairs = read_form(content_type, body)?;
         let mut form = BulkForm::default();
         let mut seen: Vec<&'static str> = Vec::new();
-        for (key, value) in pairs {
+        for (mut key, value) in pairs {
+            // The API's name for the new parent's id, as a hand-made form may send it.
+            if key == "parent_id" {
+                key = "parent".into();
+            }
             // Two values of one field are refused rather than the last one used.
             let field = match key.as_str() {
                 "action" => Some("action"),
                 "scope" => Some("scope"),
+                "destination" => Some("destination"),
                 "parent" => Some("parent"),
                 "label" => Some("label"),
                 _ => None,
@@ -68,6 +82,7 @@ impl BulkForm {
                 "confirm" => form.confirm = value == "yes",
                 "action" => form.action = value,
                 "scope" => form.scope = value,
+                "destination" => form.destination = value,
                 "parent" => form.parent = value,
                 "label" => form.label = value,
                 "q" => form.list.q = value,
@@ -83,7 +98,7 @@ impl BulkForm {
                 _ => {}
             }
         }
-        form
+        Ok(form)
     }
 
     fn filter_text(&self) -> FilterText<'_> {
@@ -124,6 +139,11 @@ impl BulkForm {
 
     /// Every field but the CSRF token and `confirm`, for the confirmation to repeat.
     fn hidden(&self) -> Vec<(&'static str, String)> {
+        self.hidden_but(&[])
+    }
+
+    /// `hidden` without the fields `left_out`.
+    fn hidden_but(&self, left_out: &[&str]) -> Vec<(&'static str, String)> {
         let mut out: Vec<(&'static str, String)> =
             self.ids.iter().map(|id| ("ids", id.clone())).collect();
         if self.all {
@@ -133,6 +153,7 @@ impl BulkForm {
         for (name, value) in [
             ("action", &self.action),
             ("scope", &self.scope),
+            ("destination", &self.destination),
             ("parent", &self.parent),
             ("label", &self.label),
             ("q", &l.q),
@@ -146,7 +167,7 @@ impl BulkForm {
             ("page", &l.page),
             ("per_page", &l.per_page),
         ] {
-            if !value.is_empty() {
+            if !value.is_empty() && !left_out.contains(&name) {
                 out.push((name, value.clone()));
             }
         }
@@ -164,9 +185,21 @@ impl BulkForm {
             all: self.all,
             action: self.action.clone(),
             scope: self.scope.clone(),
+            destination: self.destination.clone(),
             parent: self.parent.clone(),
             label: self.label.clone(),
             errors,
+        }
+    }
+
+    /// What is selected, in words.
+    fn selected_words(&self) -> String {
+        if self.all {
+            return "All tenants matching the filter are selected.".into();
+        }
+        match self.ids.len() {
+            1 => "1 tenant selected.".into(),
+            n => format!("{n} tenants selected."),
         }
     }
 
@@ -215,7 +248,7 @@ fn repeated_message(field: &str) -> String {
     match field {
         "action" => "Choose one action.".into(),
         "scope" => "Choose one of “each tenant only” and “with all their sub-tenants”.".into(),
-        "parent" => "Enter one new parent.".into(),
+        "parent" | "destination" => "Enter one new parent.".into(),
         _ => "Enter one label.".into(),
     }
 }
@@ -309,6 +342,52 @@ fn reach_text(r: Reach) -> String {
     }
 }
 
+/// The choice of destinations a typed name fits (the bar sent without JavaScript):
+/// the same fields again, with the chosen one's id as `parent`.
+#[derive(Template)]
+#[template(path = "tenants/bulk_choice.html", blocks = ["content"])]
+struct BulkChoice {
+    page: PageCtx,
+    /// "3 tenants selected", "All tenants matching the filter".
+    selected: String,
+    message: String,
+    choices: Vec<SwitchResult>,
+    hidden: Vec<(&'static str, String)>,
+    back: String,
+}
+
+/// The matches of the bar's destination picker (`GET /tenants/destinations`), as
+/// one types: the tenants one may move tenants under.
+#[derive(Template)]
+#[template(path = "tenants/_destinations.html")]
+struct DestinationResults {
+    q: String,
+    results: Vec<SwitchResult>,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub(super) struct DestinationQuery {
+    /// The search: the bar's input is named for its form.
+    #[serde(alias = "destination")]
+    q: String,
+}
+
+/// `GET /tenants/destinations?q=`: as the list (each destination's right is
+/// `destinations::find`'s).
+pub(super) async fn destination_results(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    query: web::Query<DestinationQuery>,
+) -> Result<HttpResponse, AppError> {
+    authz::require(&user, &user.acting, Feature::Tenants, Level::Read)?;
+    let q = query.into_inner().q.trim().to_string();
+    let mut conn = state.pool.get().await?;
+    let found = destinations::find(&mut conn, &user, &q, None, switch::RESULTS).await?;
+    let results = switch::labelled(&user, &mut conn, found).await?;
+    render(&DestinationResults { q, results })
+}
+
 #[derive(Template)]
 #[template(path = "tenants/bulk.html", blocks = ["content"])]
 struct BulkPage {
@@ -337,17 +416,45 @@ pub(super) async fn bulk(
 ) -> Result<HttpResponse, AppError> {
     // As the list itself; each tenant's own right is decided per row.
     authz::require(&user, &user.acting, Feature::Tenants, Level::Read)?;
-    let form = BulkForm::parse(&body);
+    let content_type = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let form = BulkForm::parse(content_type, &body)?;
     let mut conn = state.pool.get().await?;
+    // The bar names the new parent as typed or picked (the API's `parent_id` is an
+    // id): resolved first, then checked as the API's.
+    let mut unresolved = None;
+    let moving = service::ActionKind::parse(&form.action) == Some(service::ActionKind::Move);
+    let mut resolved = None;
+    let parent_id = if moving && form.repeated.is_empty() {
+        match destinations::resolve(&mut conn, &user, &form.destination, &form.parent).await? {
+            Destination::One(t) => {
+                resolved = Some(t.id);
+                t.id.to_string()
+            }
+            Destination::Unresolved { message, choices } => {
+                unresolved = Some((message, choices));
+                String::new()
+            }
+        }
+    } else {
+        form.parent.clone()
+    };
     let request = ActionRequest {
         action: &form.action,
         scope: &form.scope,
-        parent_id: &form.parent,
+        parent_id: &parent_id,
         label: &form.label,
     };
     let mut errors = FieldErrors::new();
     for field in &form.repeated {
-        errors.insert(*field, repeated_message(field));
+        let on = if *field == "destination" {
+            "parent"
+        } else {
+            *field
+        };
+        errors.insert(on, repeated_message(field));
     }
     let action = match service::parse_action(&mut conn, &user, request).await? {
         Ok(action) => Some(action),
@@ -356,7 +463,28 @@ pub(super) async fn bulk(
             None
         }
     };
+    let mut choices = Vec::new();
+    if let Some((message, offered)) = unresolved {
+        errors.insert("parent", message);
+        choices = offered;
+    }
     let selection = form.selection(&user.acting, &mut errors);
+    // A name that fits several destinations, and nothing else amiss: the choice.
+    if !choices.is_empty() && errors.len() == 1 && selection.is_some() {
+        let view = BulkChoice {
+            page: PageCtx::new(&user, &mut conn, "tenants").await?,
+            selected: form.selected_words(),
+            message: errors.remove("parent").unwrap_or_default(),
+            choices: switch::labelled(&user, &mut conn, choices).await?,
+            hidden: form.hidden_but(&["parent"]),
+            back: form.list_href(),
+        };
+        return if wants_fragment(&req) {
+            render_status(&view.as_content(), StatusCode::OK)
+        } else {
+            render_status(&view, StatusCode::OK)
+        };
+    }
     let (Some(action), Some(selection), true) = (action, selection, form.repeated.is_empty())
     else {
         let bar = form.bar(errors);
@@ -406,7 +534,15 @@ pub(super) async fn bulk(
             .map(|i| ItemView::new(i, applied))
             .collect(),
         refused,
-        hidden: form.hidden(),
+        // The confirmation names the destination previewed by its id.
+        hidden: match resolved {
+            Some(id) => {
+                let mut fields = form.hidden_but(&["destination", "parent"]);
+                fields.push(("parent", id.to_string()));
+                fields
+            }
+            None => form.hidden(),
+        },
         back: form.list_href(),
     };
     let status = if refused.is_some() {
@@ -425,11 +561,15 @@ pub(super) async fn bulk(
 mod tests {
     use super::*;
 
+    const FORM: Option<&str> = Some("application/x-www-form-urlencoded");
+
     #[test]
     fn the_form_reads_repeated_ids_and_keeps_the_filter_apart() {
         let form = BulkForm::parse(
+            FORM,
             b"ids=3&ids=5&action=move&parent=9&label=x&filter_parent=2&filter_label=tier%3Agold&q=acme&all=yes&confirm=yes&csrf_token=t",
-        );
+        )
+        .unwrap();
         assert_eq!(form.ids, ["3", "5"]);
         assert!(form.all && form.confirm);
         assert_eq!((form.parent.as_str(), form.label.as_str()), ("9", "x"));
@@ -447,8 +587,13 @@ mod tests {
         assert!(!hidden
             .iter()
             .any(|(k, _)| *k == "confirm" || *k == "csrf_token"));
-        assert!(!BulkForm::parse(b"confirm=no").confirm);
-        assert!(BulkForm::parse(b"\xff=%%").ids.is_empty());
+        assert!(!BulkForm::parse(FORM, b"confirm=no").unwrap().confirm);
+        let form = BulkForm::parse(FORM, b"action=move&parent_id=9").unwrap();
+        assert_eq!(form.parent, "9");
+        let form = BulkForm::parse(FORM, b"action=move&parent_id=9&parent=8").unwrap();
+        assert_eq!(form.repeated, ["parent"]);
+        assert!(BulkForm::parse(FORM, b"\xff=%%").is_err());
+        assert!(BulkForm::parse(Some("multipart/form-data; boundary=x"), b"").is_err());
     }
 
     #[test]

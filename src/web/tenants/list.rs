@@ -41,6 +41,9 @@ pub struct BulkBar {
     pub all: bool,
     pub action: String,
     pub scope: String,
+    /// The new parent as typed (its subdomain or name) …
+    pub destination: String,
+    /// … and as picked (its id).
     pub parent: String,
     pub label: String,
     pub errors: FieldErrors,
@@ -49,6 +52,11 @@ pub struct BulkBar {
 impl BulkBar {
     pub fn is_selected(&self, id: &i64) -> bool {
         self.selected.contains(id)
+    }
+
+    /// The message of a field ("" for none).
+    pub fn error(&self, field: &str) -> &str {
+        self.errors.get(field).map_or("", String::as_str)
     }
 
     /// The actions offered, as (value, title).
@@ -88,6 +96,8 @@ pub struct TenantList {
     pub label: String,
     /// The names of the `parent` and `within` tenants, for the active filters.
     pub parent_name: String,
+    /// With `parent`: how many of its children the user may not see (a count only).
+    pub hidden: i64,
     /// Filter parameters that are not valid (or name no tenant one may see).
     pub errors: FieldErrors,
     /// The rows whose Edit and Disable/Enable actions are offered (`authz::can_edit_row`,
@@ -404,6 +414,7 @@ pub async fn load_list(
         within: String::new(),
         label: query.filter.labels.join(","),
         parent_name: String::new(),
+        hidden: 0,
         errors: FieldErrors::new(),
         editable: Vec::new(),
         csrf: String::new(),
@@ -431,6 +442,7 @@ fn invalid_list(params: &ListParams, errors: FieldErrors, within_name: String) -
         within: params.within.clone(),
         label: params.label.clone(),
         parent_name: String::new(),
+        hidden: 0,
         errors,
         editable: Vec::new(),
         csrf: String::new(),
@@ -547,6 +559,9 @@ async fn selected(
     }
     if let Some(p) = &named.parent {
         list.parent_name = p.name.clone();
+        // As the tree says it (issue #11, honest empty states).
+        let visibility = authz::visibility(user).below(p);
+        list.hidden = Tenant::hidden_children(conn, p.id, &visibility).await?;
     }
     Ok(Ok(list))
 }

@@ -39,6 +39,7 @@ pub fn routes() -> Vec<Route> {
         route!(GET "/tenants/new" => form::new_form),
         route!(POST "/tenants/new" => form::create),
         route!(POST "/tenants/bulk" => bulk::bulk),
+        route!(GET "/tenants/destinations" => bulk::destination_results),
         route!(GET "/tenants/{id}" => show::show),
         route!(POST "/tenants/{id}" => form::update),
         route!(GET "/tenants/{id}/children" => tree::children),

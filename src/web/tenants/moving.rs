@@ -4,7 +4,7 @@ use super::deletable;
 use crate::auth::{authz, CurrentUser};
 use crate::db::models::Tenant;
 use crate::error::{AppError, FieldErrors};
-use crate::services::tenants as service;
+use crate::services::tenants::{self as service, destinations};
 use crate::web::actor;
 use crate::web::form::field_id;
 use crate::web::page::{flash, render, render_status, see_other, wants_fragment, PageCtx};
@@ -59,19 +59,8 @@ async fn destinations(
     if q.is_empty() {
         return Ok(Vec::new());
     }
-    let found = Tenant::search_destinations(
-        conn,
-        &authz::visibility(user),
-        &q,
-        tenant.id,
-        switch::RESULTS,
-    )
-    .await?;
-    let allowed = found
-        .into_iter()
-        .filter(|t| Some(t.id) != tenant.parent_id && authz::can_manage_children(user, t))
-        .collect();
-    switch::labelled(user, conn, allowed).await
+    let found = destinations::find(conn, user, &q, Some(tenant), switch::RESULTS).await?;
+    switch::labelled(user, conn, found).await
 }
 
 /// The destination named by `raw`: a field error when missing or invisible (the same

@@ -157,18 +157,59 @@ impl Tenant {
         Ok(ids.len() as i64)
     }
 
+    /// How many children of `parent` lie outside `visibility`: a count, never which
+    /// (none to count when the user sees everything there).
+    pub async fn hidden_children(
+        conn: &mut AsyncPgConnection,
+        parent: i64,
+        visibility: &Visibility,
+    ) -> QueryResult<i64> {
+        let Some(visible) = visible_filter(visibility) else {
+            return Ok(0);
+        };
+        tenants::table
+            .filter(tenants::parent_id.eq(parent))
+            .filter(diesel::dsl::not(visible))
+            .count()
+            .get_result(conn)
+            .await
+    }
+
     /// Search as you type for a move's destination: visible tenants that may have
-    /// sub-tenants, outside the subtree of `moving`.
+    /// sub-tenants (outside the subtree of `moving`, when one tenant moves).
     pub async fn search_destinations(
         conn: &mut AsyncPgConnection,
         visibility: &Visibility,
         q: &str,
-        moving: i64,
+        moving: Option<i64>,
         limit: i64,
     ) -> QueryResult<Vec<Tenant>> {
-        let query = Self::matching(visibility, q)
-            .filter(tenants::can_have_subtenants.eq(true))
-            .filter(diesel::dsl::not(tenant_paths::path.contains(vec![moving])));
+        let mut query = Self::matching(visibility, q).filter(tenants::can_have_subtenants.eq(true));
+        if let Some(moving) = moving {
+            query = query.filter(diesel::dsl::not(tenant_paths::path.contains(vec![moving])));
+        }
+        Self::search_in(conn, query, limit).await
+    }
+
+    /// Visible tenants whose subdomain or name is `text` (whole, in any case): what a
+    /// typed destination names.
+    pub async fn named_exactly(
+        conn: &mut AsyncPgConnection,
+        visibility: &Visibility,
+        text: &str,
+        limit: i64,
+    ) -> QueryResult<Vec<Tenant>> {
+        let text = text.trim().to_lowercase();
+        let query = visible(
+            with_path()
+                .filter(
+                    lower(tenants::subdomain)
+                        .eq(text.clone())
+                        .or(lower(tenants::name).eq(text)),
+                )
+                .into_boxed(),
+            visibility,
+        );
         Self::search_in(conn, query, limit).await
     }
 
