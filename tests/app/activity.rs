@@ -1024,3 +1024,34 @@ async fn assert_activity_statements(admin: &TestApp, a1: &tenantry::db::models::
         }
     }
 }
+
+#[tokio::test]
+async fn a_switch_records_the_acting_tenant_before_and_after() {
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    let admin = admin_browser(&app).await;
+    for to in [&t.a1, &t.a2] {
+        let r = admin
+            .post_form("/switch", &[("tenant_id", &to.id.to_string())])
+            .await;
+        assert_eq!(status(&r), 303);
+    }
+    let rows = db(&app)
+        .await
+        .query(
+            "SELECT before::text, after::text FROM audit_events \
+             WHERE action = 'tenant.switch' ORDER BY id",
+            &[],
+        )
+        .await
+        .unwrap();
+    let pairs: Vec<(String, String)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+    let json = |id: i64| format!("{{\"acting_tenant_id\": {id}}}");
+    assert_eq!(
+        pairs,
+        [
+            (json(app.root.id), json(t.a1.id)),
+            (json(t.a1.id), json(t.a2.id)),
+        ]
+    );
+}
