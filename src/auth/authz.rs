@@ -206,21 +206,18 @@ pub fn can_read_activity(p: &Principal, tenant: &Tenant) -> bool {
     effective_level(p, tenant, Feature::Audit) >= Level::Read
 }
 
-/// May the user read the events about the tenant's whole subtree: Audit read on it
-/// and a grant reaching every tenant below it (a tenant-only grant or a home role
-/// sees no sub-tenants, so it reads no events about them).
+/// Does the user read the events about the tenant's whole subtree: Audit read on it
+/// and a grant reaching every tenant below it. Without such a grant (a tenant-only
+/// grant, a home role) the subtree's events are those about the tenants below that
+/// the user sees (`services::activity::Reader`).
 pub fn can_read_subtree_activity(p: &Principal, tenant: &Tenant) -> bool {
     can_read_activity(p, tenant) && covering_grants(p, tenant).any(|g| g.scope == Scope::Subtree)
 }
 
-/// 403 unless the user may read the tenant's activity in this scope.
-pub fn require_activity(p: &Principal, tenant: &Tenant, subtree: bool) -> Result<(), AppError> {
-    let allowed = if subtree {
-        can_read_subtree_activity(p, tenant)
-    } else {
-        can_read_activity(p, tenant)
-    };
-    if allowed {
+/// 403 unless the user may read the tenant's activity (in either scope: the subtree's
+/// leaves out the tenants the user does not see).
+pub fn require_activity(p: &Principal, tenant: &Tenant) -> Result<(), AppError> {
+    if can_read_activity(p, tenant) {
         Ok(())
     } else {
         Err(AppError::Forbidden)

@@ -3,7 +3,7 @@
 
 use crate::auth::{authz, Principal};
 use crate::db::models::audit_log::{AuditPageRow, AuditRow};
-use crate::db::models::Tenant;
+use crate::db::models::{Tenant, Visibility};
 use crate::domain::activity::{ActivityFilter, ActivityScope, EventCursor, PageStart};
 use crate::domain::HIDDEN_TENANT;
 use crate::error::AppError;
@@ -51,16 +51,24 @@ pub struct ActivityPage {
 pub struct Reader {
     tenant_id: i64,
     filter: ActivityFilter,
+    /// Of a subtree the reader does not see whole, the tenants they see: events
+    /// about the others are left out.
+    seen: Option<Visibility>,
     /// Who reads: which tenants the events may name.
     reader: Principal,
 }
 
 impl Reader {
-    /// 403 unless the principal may read the tenant's activity in the filter's scope.
+    /// 403 unless the principal may read the tenant's activity.
     pub fn new(p: &Principal, tenant: &Tenant, filter: ActivityFilter) -> Result<Self, AppError> {
-        authz::require_activity(p, tenant, filter.scope == ActivityScope::Subtree)?;
+        authz::require_activity(p, tenant)?;
+        let partial =
+            filter.scope == ActivityScope::Subtree && !authz::can_read_subtree_activity(p, tenant);
         Ok(Reader {
             tenant_id: tenant.id,
+            seen: partial
+                .then(|| authz::visibility(p).below(tenant))
+                .filter(|v| *v != Visibility::All),
             filter,
             reader: p.clone(),
         })
@@ -77,7 +85,15 @@ impl Reader {
         start: Option<PageStart>,
         limit: i64,
     ) -> Result<ActivityPage, AppError> {
-        let mut rows = AuditRow::page(conn, self.tenant_id, &self.filter, start, limit + 1).await?;
+        let mut rows = AuditRow::page(
+            conn,
+            self.tenant_id,
+            &self.filter,
+            self.seen.as_ref(),
+            start,
+            limit + 1,
+        )
+        .await?;
         let more = rows.len() as i64 > limit;
         rows.truncate(usize::try_from(limit).unwrap_or(0));
         if matches!(start, Some(PageStart::After(_))) {
@@ -104,8 +120,7 @@ impl Reader {
     }
 }
 
-/// One page of the tenant's activity for the principal: 403 without Audit read there
-/// (or, for the subtree, without a grant reaching it).
+/// One page of the tenant's activity for the principal: 403 without Audit read there.
 pub async fn page(
     conn: &mut AsyncPgConnection,
     p: &Principal,

@@ -187,8 +187,6 @@ struct ActivityPageView {
     errors: FieldErrors,
     events: Vec<EventView>,
     actions: &'static [(&'static str, &'static str)],
-    /// May the user choose the subtree scope here?
-    can_subtree: bool,
     subtree: bool,
     /// Links: the older and the newer page, the newest page (when not on it), the
     /// export.
@@ -215,8 +213,7 @@ struct Start {
 }
 
 /// The page's and the export's common start: the tenant (404 unless visible), the
-/// right to read its own activity (403; the subtree's is asked of the filter's scope
-/// when reading), where the page starts (400 for a start no link makes) and the
+/// right to read its activity (403), where the page starts (400 for a start no link makes) and the
 /// filters.
 async fn start(
     user: &CurrentUser,
@@ -227,7 +224,7 @@ async fn start(
     let params = params.into_inner();
     let mut conn = state.pool.get().await?;
     let tenant = authz::visible_tenant(user, parse_id(path)?, &mut conn).await?;
-    authz::require_activity(user, &tenant, false)?;
+    authz::require_activity(user, &tenant)?;
     let start = params.start()?;
     let filter = ActivityFilter::parse(&params.text());
     Ok(Start {
@@ -254,7 +251,7 @@ async fn index(
         start,
     } = start(&user, &state, &path, params).await?;
     let base = format!("/tenants/{}/activity", tenant.id);
-    let (filter, errors) = match filter.and_then(|f| f.range_error().map_or(Ok(f), Err)) {
+    let (filter, errors) = match filter {
         Ok(f) => (f, FieldErrors::new()),
         // The page again with the input kept and nothing listed.
         Err(errors) => (ActivityFilter::default(), errors),
@@ -276,7 +273,6 @@ async fn index(
     let filters = params.filter_query();
     let view = ActivityPageView {
         page: PageCtx::new(&user, &mut conn, "activity").await?,
-        can_subtree: authz::can_read_subtree_activity(&user, &tenant),
         subtree: filter.scope == ActivityScope::Subtree,
         older: page
             .next

@@ -337,6 +337,8 @@ async fn switch(
         .map_err(|e| AppError::Unexpected(anyhow::anyhow!("session: {e}")))?;
     let mut event: AuditEvent =
         crate::web::actor(&user, &req).event("tenant.switch", Some(tenant.id));
+    // Where the user acted before the switch (home or the tenant switched into last).
+    event.before = Some(serde_json::json!({"acting_tenant_id": user.acting.id}));
     event.after = Some(serde_json::json!({"acting_tenant_id": tenant.id}));
     event.record(&mut conn).await?;
     flash(

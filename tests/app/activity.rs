@@ -484,20 +484,48 @@ async fn the_subtree_scope_takes_a_grant_that_reaches_it_and_keeps_deleted_tenan
         404
     );
 
-    // A tenant-only grant reads the tenant's own events, not the subtree's.
+    // A tenant-only grant reads the subtree's events about the tenants it sees: acme
+    // alone, then a1's subtree too once a grant there shows it (a1x, deleted, by its
+    // place then); never a2's.
     let h = browser_as(&app, "acme\\here").await;
     assert_eq!(
         status(&h.get(&format!("/tenants/{}/activity", t.acme.id)).await),
         200
     );
-    let r = h
-        .get(&format!("/tenants/{}/activity?scope=subtree", t.acme.id))
+    let subtree = format!("/tenants/{}/activity?scope=subtree", t.acme.id);
+    let html = h.get_html(&subtree).await;
+    assert!(html.contains("name=\"scope\""), "{html}");
+    assert_eq!(
+        listed_actions(&html),
+        ["login.success", "login.success"],
+        "{html}"
+    );
+    app.grant(&here, &t.a1, GrantRole::Viewer, Scope::Subtree, false)
         .await;
-    assert_eq!(status(&r), 403);
-    assert!(!h
-        .get_html(&format!("/tenants/{}/activity", t.acme.id))
-        .await
-        .contains("name=\"scope\""));
+    let h = browser_as(&app, "acme\\here").await;
+    let html = h.get_html(&subtree).await;
+    assert_eq!(
+        listed_actions(&html),
+        [
+            "login.success",
+            "login.success",
+            "login.success",
+            "tenant.delete",
+            "tenant.disable"
+        ],
+        "{html}"
+    );
+    assert!(html.contains("Tenant a1x") && !html.contains("Tenant a2"));
+    let csv = h
+        .get(&format!(
+            "/tenants/{}/activity.csv?scope=subtree&action=tenant.disable",
+            t.acme.id
+        ))
+        .await;
+    assert_eq!(status(&csv), 200);
+    let csv = csv.text().await.unwrap();
+    assert_eq!(csv.lines().count(), 2, "{csv}");
+    assert!(csv.contains("a1x") && !csv.contains("a2"), "{csv}");
 
     // Without Audit: 403, and no link.
     let n = browser_as(&app, "acme\\noaudit").await;
@@ -899,14 +927,25 @@ async fn the_api_lists_activity_with_the_same_filters_and_cursor_pages() {
     // The older of dave's two events is at 23:59:59 the day before.
     let (_, body) = api.get(&format!("{base}?actor=DAVE&from=2026-07-02")).await;
     assert_eq!(body["items"].as_array().unwrap().len(), 1);
-    let (_, body) = api
+    // A reversed range is refused as the page and the export refuse it.
+    let (s, body) = api
         .get(&format!("{base}?from=2026-07-03&to=2026-07-01"))
         .await;
-    assert_eq!(
-        body["items"].as_array().unwrap().len(),
-        0,
-        "an empty range is empty"
-    );
+    assert_eq!(s, 400, "{body}");
+    assert_eq!(body["detail"], "to: The end date is before the start date.");
+    let admin = admin_browser(&app).await;
+    let r = admin
+        .get(&format!(
+            "/tenants/{}/activity.csv?from=2026-07-03&to=2026-07-01",
+            t.acme.id
+        ))
+        .await;
+    assert_eq!(status(&r), 422);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("The end date is before the start date."));
     let (s, _) = api.get(&format!("{base}?from=2026-13-01")).await;
     assert_eq!(s, 400);
     for bad in [
@@ -940,7 +979,7 @@ async fn the_api_lists_activity_with_the_same_filters_and_cursor_pages() {
             t.a2.id
         ))
         .await;
-    assert_eq!(s, 403);
+    assert_eq!(s, 200, "the part of the subtree it sees");
 }
 
 #[tokio::test]
@@ -984,4 +1023,35 @@ async fn assert_activity_statements(admin: &TestApp, a1: &tenantry::db::models::
             assert!(n <= 3, "the activity page{q} ran {n} statements");
         }
     }
+}
+
+#[tokio::test]
+async fn a_switch_records_the_acting_tenant_before_and_after() {
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    let admin = admin_browser(&app).await;
+    for to in [&t.a1, &t.a2] {
+        let r = admin
+            .post_form("/switch", &[("tenant_id", &to.id.to_string())])
+            .await;
+        assert_eq!(status(&r), 303);
+    }
+    let rows = db(&app)
+        .await
+        .query(
+            "SELECT before::text, after::text FROM audit_events \
+             WHERE action = 'tenant.switch' ORDER BY id",
+            &[],
+        )
+        .await
+        .unwrap();
+    let pairs: Vec<(String, String)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+    let json = |id: i64| format!("{{\"acting_tenant_id\": {id}}}");
+    assert_eq!(
+        pairs,
+        [
+            (json(app.root.id), json(t.a1.id)),
+            (json(t.a1.id), json(t.a2.id)),
+        ]
+    );
 }

@@ -52,6 +52,18 @@ async fn bar(browser: &TestApp, fields: &[(&str, &str)]) -> (u16, String) {
     (status, r.text().await.unwrap())
 }
 
+/// Posts a preview's confirmation form as it is, with confirm=yes: (status, page).
+async fn confirm(browser: &TestApp, preview: &str) -> (u16, String) {
+    let fields = hidden_fields(preview, "/tenants/bulk");
+    let fields: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .filter(|(k, _)| *k != "confirm")
+        .chain([("confirm", "yes")])
+        .collect();
+    bar(browser, &fields).await
+}
+
 /// The rows of a preview or result page: (tenant id, outcome, the outcome's words).
 fn outcomes(html: &str) -> Vec<(i64, String, String)> {
     let mut out = Vec::new();
@@ -99,6 +111,13 @@ async fn audits(app: &TestApp, action: &str) -> i64 {
 
 async fn labels(app: &TestApp, t: &Tenant) -> Vec<String> {
     t.labels(&mut *app.conn().await).await.unwrap()
+}
+
+async fn set_labels(app: &TestApp, t: &Tenant, labels: &[&str]) {
+    let labels: Vec<String> = labels.iter().map(|l| l.to_string()).collect();
+    Tenant::set_labels(&mut *app.conn().await, t.id, &labels)
+        .await
+        .unwrap();
 }
 
 async fn enabled(app: &TestApp, t: &Tenant) -> bool {
@@ -380,13 +399,16 @@ async fn all_matching_selects_exactly_what_the_list_and_the_api_list_show() {
     assert!(html.contains("(all matching the filter)"), "{html}");
     let previewed: Vec<i64> = outcomes(&html).iter().map(|r| r.0).collect();
     assert_eq!(previewed, shown);
-    // The confirmation carries the filter, not ids.
-    assert!(html.contains(r#"name="all" value="yes""#), "{html}");
-    assert!(
-        html.contains(r#"name="filter_label" value="tier:gold""#),
-        "{html}"
-    );
-    assert!(!html.contains(r#"name="ids""#), "{html}");
+    // The confirmation carries the filter and exactly the previewed ids.
+    let hidden = hidden_fields(&html, "/tenants/bulk");
+    assert!(hidden.contains(&("all".into(), "yes".into())), "{html}");
+    assert!(hidden.contains(&("filter_label".into(), "tier:gold".into())));
+    let carried: Vec<i64> = hidden
+        .iter()
+        .filter(|(k, _)| k == "ids")
+        .map(|(_, v)| v.parse().unwrap())
+        .collect();
+    assert_eq!(carried, shown);
 
     // As the root administrator: `within` and `status` too, and the ticked rows are
     // ignored when "all" is chosen.
@@ -405,10 +427,10 @@ async fn all_matching_selects_exactly_what_the_list_and_the_api_list_show() {
             ("filter_label", "tier:gold"),
             ("action", "add_label"),
             ("label", "region:eu"),
-            ("confirm", "yes"),
         ],
     )
     .await;
+    let (_, html) = confirm(&app, &html).await;
     let applied: Vec<i64> = outcomes(&html).iter().map(|r| r.0).collect();
     assert_eq!(applied, shown);
     // Back to the list with its filter.
@@ -452,6 +474,66 @@ async fn all_matching_selects_exactly_what_the_list_and_the_api_list_show() {
         .collect();
     assert_eq!(selected, listed_ids);
     assert_eq!(selected.len(), 4);
+}
+
+#[tokio::test]
+async fn a_confirmed_all_matching_acts_on_exactly_the_previewed_tenants() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    set_labels(&app, &w.t.a1, &["tier:gold"]).await;
+    set_labels(&app, &w.t.a2, &["tier:gold"]).await;
+    app.login_admin().await;
+    let (code, preview) = bar(
+        &app,
+        &[
+            ("all", "yes"),
+            ("filter_label", "tier:gold"),
+            ("action", "disable"),
+        ],
+    )
+    .await;
+    assert_eq!(code, 200, "{preview}");
+    let mut previewed: Vec<i64> = outcomes(&preview).iter().map(|r| r.0).collect();
+    previewed.sort();
+    assert_eq!(previewed, [w.t.a1.id, w.t.a2.id]);
+
+    // Meanwhile g1 starts matching and a2 stops.
+    set_labels(&app, &w.t.g1, &["tier:gold"]).await;
+    set_labels(&app, &w.t.a2, &[]).await;
+    let (code, html) = confirm(&app, &preview).await;
+    assert_eq!(code, 200, "{html}");
+    let mut rows = outcomes(&html);
+    rows.sort();
+    assert_eq!(
+        rows,
+        [
+            (w.t.a1.id, "changed".into(), "changed".into()),
+            (
+                w.t.a2.id,
+                "refused".into(),
+                "refused: Left unchanged: it no longer matches the filter (it changed since the preview).".into()
+            ),
+        ],
+        "{html}"
+    );
+    assert!(!enabled(&app, &w.t.a1).await);
+    assert!(enabled(&app, &w.t.a2).await, "a2 no longer matched");
+    assert!(enabled(&app, &w.t.g1).await, "g1 was never previewed");
+
+    // A confirmation without the previewed ids (a form of before) is a preview again.
+    let (code, html) = bar(
+        &app,
+        &[
+            ("all", "yes"),
+            ("filter_label", "tier:gold"),
+            ("action", "disable"),
+            ("confirm", "yes"),
+        ],
+    )
+    .await;
+    assert_eq!(code, 200, "{html}");
+    assert!(html.contains("Preview: Disable"), "{html}");
+    assert!(enabled(&app, &w.t.g1).await);
 }
 
 /// Adds `n` customers under `parent` directly in the database.

@@ -631,3 +631,20 @@ pub fn field_error(html: &str, field: &str) -> Option<String> {
     let end = html[start..].find("</p>")? + start;
     Some(html[start..end].to_string())
 }
+
+/// The hidden fields of the form in `html` that posts to `action` (not the token).
+pub fn hidden_fields(html: &str, action: &str) -> Vec<(String, String)> {
+    let start = html
+        .find(&format!("action=\"{action}\""))
+        .unwrap_or_else(|| panic!("no form to {action} in {html}"));
+    let form = &html[start..start + html[start..].find("</form>").unwrap()];
+    form.split("<input type=\"hidden\" name=\"")
+        .skip(1)
+        .filter_map(|rest| {
+            let (name, rest) = rest.split_once("\" value=\"")?;
+            let (value, _) = rest.split_once('"')?;
+            Some((name.to_string(), value.to_string()))
+        })
+        .filter(|(name, _)| name != "csrf_token")
+        .collect()
+}

@@ -698,23 +698,6 @@ async fn the_tenant_page_shows_its_labels_linking_to_the_list_of_each() {
     table_row(&html, t.a1.id);
 }
 
-/// The hidden fields of the form in `html` that posts to `action` (not the token).
-fn hidden_fields(html: &str, action: &str) -> Vec<(String, String)> {
-    let start = html
-        .find(&format!("action=\"{action}\""))
-        .unwrap_or_else(|| panic!("no form to {action} in {html}"));
-    let form = &html[start..start + html[start..].find("</form>").unwrap()];
-    form.split("<input type=\"hidden\" name=\"")
-        .skip(1)
-        .filter_map(|rest| {
-            let (name, rest) = rest.split_once("\" value=\"")?;
-            let (value, _) = rest.split_once('"')?;
-            Some((name.to_string(), value.to_string()))
-        })
-        .filter(|(name, _)| name != "csrf_token")
-        .collect()
-}
-
 #[tokio::test]
 async fn disabling_from_the_list_asks_first_and_returns_to_the_list_as_it_was() {
     let app = spawn_app().await;

@@ -1,6 +1,7 @@
 //! Reading the audit trail: a tenant's (or a subtree's) events, newest first, by
 //! keyset on the event id.
 
+use super::Visibility;
 use crate::db::schema::{audit_events, tenant_paths};
 use crate::domain::activity::{ActivityFilter, ActivityScope, PageStart};
 use chrono::{DateTime, Utc};
@@ -93,10 +94,13 @@ impl AuditRow {
     /// tenant that was below it when the event was written) that match `filter`, in
     /// the order (time, then id) read from `start` outwards: newest first, from the
     /// newest or from older than `Before`; oldest first from newer than `After`.
+    /// With `seen`, only events about the tenants it sees (by their place now; a
+    /// deleted one by its place then).
     pub async fn page(
         conn: &mut AsyncPgConnection,
         tenant_id: i64,
         filter: &ActivityFilter,
+        seen: Option<&Visibility>,
         start: Option<PageStart>,
         limit: i64,
     ) -> QueryResult<Vec<AuditPageRow>> {
@@ -136,6 +140,22 @@ impl AuditRow {
                 q.filter(audit_events::tenant_path.contains(vec![Some(tenant_id)]))
             }
         };
+        if let Some(Visibility::Within {
+            subtree_roots,
+            tenants,
+        }) = seen
+        {
+            use diesel::sql_types::{Array, BigInt, Bool};
+            q = q.filter(
+                diesel::dsl::sql::<Bool>("(event_paths.path && ")
+                    .bind::<Array<BigInt>, _>(subtree_roots.clone())
+                    .sql(" OR audit_events.tenant_id = ANY(")
+                    .bind::<Array<BigInt>, _>(tenants.clone())
+                    .sql(") OR (event_paths.path IS NULL AND audit_events.tenant_path && ")
+                    .bind::<Array<BigInt>, _>(subtree_roots.clone())
+                    .sql("))"),
+            );
+        }
         // Each bound on (occurred_at, id) states the bound on the time alone too, so
         // that it starts the index scan.
         match start {

@@ -35,6 +35,11 @@ pub const MAX_SELECTION: usize = 1000;
 /// one out of their sight: the same words).
 pub const NOT_FOUND: &str = "Not found: there is no such tenant, or you may not see it.";
 
+/// The refusal of a previewed tenant that no longer matches the filter when the
+/// action is confirmed.
+pub const NO_LONGER_MATCHES: &str =
+    "Left unchanged: it no longer matches the filter (it changed since the preview).";
+
 /// The field error of a request that selects nothing.
 pub const NOTHING_SELECTED: &str =
     "Select at least one tenant, or all tenants matching the filter.";
@@ -51,6 +56,10 @@ pub enum Selection {
     Ids(Vec<i64>),
     /// Every tenant the filter selects, as `list` lists them.
     Matching(FilterSpec, Listed),
+    /// The confirmation of a previewed "every tenant matching this filter": exactly
+    /// these ids (the preview's), each still matching the filter. One that no longer
+    /// matches is refused with [`NO_LONGER_MATCHES`], never replaced by a new match.
+    Previewed(Vec<i64>, FilterSpec, Listed),
 }
 
 /// Which list "every tenant matching this filter" is taken from.
@@ -363,16 +372,17 @@ pub async fn bulk(
     // first, so that one below them reads "included" alike in a preview and an apply.
     let mut order: Vec<usize> = (0..selected.len()).collect();
     if subtree {
-        order.sort_by_key(|&i| selected[i].1.as_ref().map_or(0, |t| t.path.len()));
+        order.sort_by_key(|&i| selected[i].tenant.as_ref().map_or(0, |t| t.path.len()));
     }
     let mut out: Vec<Option<ItemOutcome>> = (0..selected.len()).map(|_| None).collect();
     // Selected tenants whose whole subtree is (or will be) as asked: id → name.
     let mut covering: HashMap<i64, String> = HashMap::new();
     for i in order {
-        let id = selected[i].0;
-        let item = match selected[i].1.take() {
-            None => ItemOutcome::refused(id, None, NOT_FOUND.into()),
-            Some(t) => {
+        let id = selected[i].id;
+        let item = match (selected[i].tenant.take(), selected[i].refusal) {
+            (None, _) => ItemOutcome::refused(id, None, NOT_FOUND.into()),
+            (Some(t), Some(why)) => ItemOutcome::refused(id, Some(t), why.into()),
+            (Some(t), None) => {
                 let above = t.path[..t.path.len().saturating_sub(1)]
                     .iter()
                     .find_map(|a| covering.get(a).cloned());
@@ -419,12 +429,20 @@ async fn included(
     })
 }
 
+/// One selected id, with its tenant if `p` may see it.
+struct Selected {
+    id: i64,
+    tenant: Option<Tenant>,
+    /// Why a tenant `p` sees is refused before the action is decided.
+    refusal: Option<&'static str>,
+}
+
 /// The selected ids in order, each with its tenant if `p` may see it.
 async fn select(
     conn: &mut AsyncPgConnection,
     p: &Principal,
     selection: Selection,
-) -> Result<Vec<(i64, Option<Tenant>)>, AppError> {
+) -> Result<Vec<Selected>, AppError> {
     let too_many = |field: &'static str, what: &str| {
         AppError::field(
             field,
@@ -434,48 +452,39 @@ async fn select(
             ),
         )
     };
-    let (ids, api) = match selection {
-        Selection::Ids(ids) => {
-            if let Some(bad) = ids.iter().find(|id| **id < 1) {
-                return Err(AppError::field("ids", not_an_id(*bad)));
-            }
-            let mut seen = HashSet::new();
-            let ids: Vec<i64> = ids.into_iter().filter(|id| seen.insert(*id)).collect();
-            if ids.is_empty() {
-                return Err(AppError::field("ids", NOTHING_SELECTED));
-            }
-            if ids.len() > MAX_SELECTION {
-                return Err(too_many("ids", "This selects"));
-            }
-            (ids, false)
+    let checked_ids = |ids: Vec<i64>| {
+        if let Some(bad) = ids.iter().find(|id| **id < 1) {
+            return Err(AppError::field("ids", not_an_id(*bad)));
         }
+        let mut seen = HashSet::new();
+        let ids: Vec<i64> = ids.into_iter().filter(|id| seen.insert(*id)).collect();
+        if ids.is_empty() {
+            return Err(AppError::field("ids", NOTHING_SELECTED));
+        }
+        if ids.len() > MAX_SELECTION {
+            return Err(too_many("ids", "This selects"));
+        }
+        Ok(ids)
+    };
+    // `still`: of a previewed selection, those that match the filter now.
+    let (ids, api, still) = match selection {
+        Selection::Ids(ids) => (checked_ids(ids)?, false, None),
         Selection::Matching(spec, listed) => {
-            let named = match filter::resolve(conn, p, &spec).await? {
-                Ok(named) => named,
-                Err(errors) => return Err(AppError::Validation(errors)),
-            };
-            let scope = match (listed, named.within) {
-                (Listed::Page(_), Some(within)) => MatchScope::Below(Box::new(within)),
-                (Listed::Page(acting), None) => MatchScope::Below(acting),
-                (Listed::Api, _) => MatchScope::Visible {
-                    within: spec.within,
-                },
-            };
-            let api = matches!(scope, MatchScope::Visible { .. });
-            let ids = Tenant::matching_ids(
-                conn,
-                &MatchQuery {
-                    visibility: authz::visibility(p),
-                    filter: spec.filter,
-                    scope,
-                    limit: MAX_SELECTION as i64 + 1,
-                },
-            )
-            .await?;
+            let (query, api) = match_query(conn, p, spec, listed, None).await?;
+            let ids = Tenant::matching_ids(conn, &query).await?;
             if ids.len() > MAX_SELECTION {
                 return Err(too_many("filter", "This filter matches"));
             }
-            (ids, api)
+            (ids, api, None)
+        }
+        Selection::Previewed(ids, spec, listed) => {
+            let ids = checked_ids(ids)?;
+            let (query, api) = match_query(conn, p, spec, listed, Some(ids.clone())).await?;
+            let still: HashSet<i64> = Tenant::matching_ids(conn, &query)
+                .await?
+                .into_iter()
+                .collect();
+            (ids, api, Some(still))
         }
     };
     let mut found: HashMap<i64, Tenant> = Tenant::find_many(conn, &ids)
@@ -486,13 +495,56 @@ async fn select(
         .filter(|t| !api || authz::effective_level(p, t, Feature::Tenants) >= Level::Read)
         .map(|t| (t.id, t))
         .collect();
-    let mut out: Vec<(i64, Option<Tenant>)> =
-        ids.into_iter().map(|id| (id, found.remove(&id))).collect();
-    if api {
+    let mut out: Vec<Selected> = ids
+        .into_iter()
+        .map(|id| Selected {
+            id,
+            tenant: found.remove(&id),
+            refusal: still
+                .as_ref()
+                .is_some_and(|s| !s.contains(&id))
+                .then_some(NO_LONGER_MATCHES),
+        })
+        .collect();
+    if api && still.is_none() {
         // Matches the API list would not show are not selected (rather than refused).
-        out.retain(|(_, t)| t.is_some());
+        out.retain(|s| s.tenant.is_some());
     }
     Ok(out)
+}
+
+/// The query of "every tenant matching `spec`" in `listed` (with `among`, only
+/// those of these ids), and whether it is the API's list.
+async fn match_query(
+    conn: &mut AsyncPgConnection,
+    p: &Principal,
+    spec: FilterSpec,
+    listed: Listed,
+    among: Option<Vec<i64>>,
+) -> Result<(MatchQuery, bool), AppError> {
+    let named = match filter::resolve(conn, p, &spec).await? {
+        Ok(named) => named,
+        Err(errors) => return Err(AppError::Validation(errors)),
+    };
+    let scope = match (listed, named.within) {
+        (Listed::Page(_), Some(within)) => MatchScope::Below(Box::new(within)),
+        (Listed::Page(acting), None) => MatchScope::Below(acting),
+        (Listed::Api, _) => MatchScope::Visible {
+            within: spec.within,
+        },
+    };
+    let api = matches!(scope, MatchScope::Visible { .. });
+    let limit = among.as_ref().map_or(MAX_SELECTION, Vec::len) as i64 + 1;
+    Ok((
+        MatchQuery {
+            visibility: authz::visibility(p),
+            filter: spec.filter,
+            scope,
+            among,
+            limit,
+        },
+        api,
+    ))
 }
 
 /// Whether the action changes a tenant, decided as the single operation decides.

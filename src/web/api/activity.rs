@@ -145,7 +145,7 @@ pub struct ActivityParams {
     #[param(value_type = Option<String>, format = Date)]
     pub to: Option<String>,
     /// `tenant` (default): events about this tenant; `subtree`: about it and every
-    /// tenant below it (needs a grant that reaches the whole subtree).
+    /// tenant below it that the caller sees (the others are left out).
     #[param(schema_with = scope_schema)]
     pub scope: Option<String>,
     /// `next_cursor` (older events) or `prev_cursor` (newer events) of a page.

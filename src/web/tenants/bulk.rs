@@ -1,8 +1,9 @@
 //! `POST /tenants/bulk`, the Tenants list's bulk bar: the ticked rows (`ids`) or
 //! every tenant matching the list's filter (`all=yes`), and one action. Without
 //! `confirm=yes` it answers a preview of each tenant's outcome with a confirmation
-//! form carrying the same fields; with it, it applies and shows each tenant's
-//! result. Input it cannot use shows the list again with the bar's messages (422).
+//! form carrying the same fields (for "all matching", also the previewed ids, which
+//! the confirmation applies to: `Selection::Previewed`); with it, it applies and
+//! shows each tenant's result. Input it cannot use shows the list again with the bar's messages (422).
 //! The work is `services::tenants::bulk`, as for `POST /api/v1/tenants/bulk`.
 //!
 //! The bar's own fields are `action`, `scope`, `destination` (the new parent's
@@ -203,24 +204,35 @@ impl BulkForm {
         }
     }
 
-    /// The selection, or its field errors (`ids`, `filter`).
+    /// The selection, or its field errors (`ids`, `filter`). A confirmed "all
+    /// matching" is the ids its preview listed (`hidden_after`), each checked against
+    /// the filter again, so that a tenant matching only since is not changed unseen.
     fn selection(
         &self,
         acting: &crate::db::models::Tenant,
         errors: &mut FieldErrors,
     ) -> Option<Selection> {
         if self.all {
-            return match parse_filter(self.filter_text()) {
-                Ok(spec) => Some(Selection::Matching(
-                    spec,
-                    Listed::Page(Box::new(acting.clone())),
-                )),
+            let spec = match parse_filter(self.filter_text()) {
+                Ok(spec) => spec,
                 Err(e) => {
                     errors.insert("filter", filter_message(e));
-                    None
+                    return None;
                 }
             };
+            let listed = Listed::Page(Box::new(acting.clone()));
+            if !self.confirm {
+                return Some(Selection::Matching(spec, listed));
+            }
+            return self
+                .id_list(errors)
+                .map(|ids| Selection::Previewed(ids, spec, listed));
         }
+        self.id_list(errors).map(Selection::Ids)
+    }
+
+    /// The ids sent, or the `ids` field error.
+    fn id_list(&self, errors: &mut FieldErrors) -> Option<Vec<i64>> {
         let mut ids = Vec::with_capacity(self.ids.len());
         for raw in &self.ids {
             match raw.trim().parse::<i64>() {
@@ -239,7 +251,7 @@ impl BulkForm {
             errors.insert("ids", service::NOTHING_SELECTED.into());
             return None;
         }
-        Some(Selection::Ids(ids))
+        Some(ids)
     }
 }
 
@@ -420,7 +432,12 @@ pub(super) async fn bulk(
         .headers()
         .get(actix_web::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
-    let form = BulkForm::parse(content_type, &body)?;
+    let mut form = BulkForm::parse(content_type, &body)?;
+    // A confirmed "all matching" acts on the ids its preview carried; one without
+    // them (a form of before) is previewed again rather than applied unseen.
+    if form.all && form.ids.is_empty() {
+        form.confirm = false;
+    }
     let mut conn = state.pool.get().await?;
     // The bar names the new parent as typed or picked (the API's `parent_id` is an
     // id): resolved first, then checked as the API's.
@@ -515,6 +532,20 @@ pub(super) async fn bulk(
     // nothing, and is refused (as its preview offers no confirmation).
     let refused = (form.confirm && counts.changed == 0).then_some(NOTHING_TO_APPLY);
     let applied = form.confirm && refused.is_none();
+    // The confirmation names the destination previewed by its id, and "all matching"
+    // by the ids previewed (ticked rows sent along are not the selection).
+    let mut hidden = match resolved {
+        Some(id) => {
+            let mut fields = form.hidden_but(&["destination", "parent"]);
+            fields.push(("parent", id.to_string()));
+            fields
+        }
+        None => form.hidden(),
+    };
+    if form.all {
+        hidden.retain(|(name, _)| *name != "ids");
+        hidden.extend(items.iter().map(|i| ("ids", i.id.to_string())));
+    }
     let view = BulkPage {
         page: PageCtx::new(&user, &mut conn, "tenants").await?,
         applied,
@@ -534,15 +565,7 @@ pub(super) async fn bulk(
             .map(|i| ItemView::new(i, applied))
             .collect(),
         refused,
-        // The confirmation names the destination previewed by its id.
-        hidden: match resolved {
-            Some(id) => {
-                let mut fields = form.hidden_but(&["destination", "parent"]);
-                fields.push(("parent", id.to_string()));
-                fields
-            }
-            None => form.hidden(),
-        },
+        hidden,
         back: form.list_href(),
     };
     let status = if refused.is_some() {

@@ -535,6 +535,8 @@ pub struct MatchQuery {
     pub visibility: Visibility,
     pub filter: TenantFilter,
     pub scope: MatchScope,
+    /// Only these tenants (a previewed selection checked again), or all.
+    pub among: Option<Vec<i64>>,
     pub limit: i64,
 }
 
@@ -557,6 +559,9 @@ impl Tenant {
                 if let Some(filter) = visible_filter(&below) {
                     query = query.filter(filter);
                 }
+                if let Some(among) = &q.among {
+                    query = query.filter(tenants::id.eq_any(among.clone()));
+                }
                 filtered_by!(query, &q.filter)
                     .order((lower(tenants::name).asc(), tenants::id.asc()))
                     .select(tenants::id)
@@ -572,6 +577,9 @@ impl Tenant {
                     query = query
                         .filter(tenant_paths::path.contains(vec![*w]))
                         .filter(tenants::id.ne(*w));
+                }
+                if let Some(among) = &q.among {
+                    query = query.filter(tenants::id.eq_any(among.clone()));
                 }
                 query
                     .order(tenants::id.asc())
