@@ -642,3 +642,156 @@ async fn a_user_created_below_a_subtree_being_moved_counts_where_the_subtree_lan
     assert_exact(&app, "a user created during a move, committed").await;
     assert_eq!((users_of(a.id).await, users_of(c.id).await), (0, 1));
 }
+
+/// Tenants enabled and disabled many at once — a subtree with its top (the single
+/// form's "this tenant and all its sub-tenants"), the bulk bar's selection with and
+/// without their subtrees — count exactly once each in the totals of every tenant
+/// above them, and the dashboard and the list show it.
+#[tokio::test]
+async fn cascade_and_bulk_enable_and_disable_keep_the_totals_exact() {
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    let a1y = app.tenant(&t.a1, "a1y", true).await;
+    let a1yz = app.tenant(&a1y, "a1yz", false).await;
+    Tenant::set_enabled(&mut *app.conn().await, a1yz.id, false)
+        .await
+        .unwrap();
+    app.user(&a1yz, "zed").await;
+    app.user(&t.a2, "ann").await;
+    assert_exact(&app, "setup").await;
+    app.login_admin().await;
+    let client = db(&app).await;
+    let disabled_below = |id: i64| {
+        let client = &client;
+        async move {
+            client
+                .query_one(
+                    "SELECT disabled_count FROM tenant_subtree_totals WHERE tenant_id = $1",
+                    &[&id],
+                )
+                .await
+                .unwrap()
+                .get::<_, i64>(0)
+        }
+    };
+    let mut conn = app.conn().await;
+    let acme = t.acme.id.to_string();
+
+    // acme and its five sub-tenants (one of them disabled already).
+    let r = app
+        .post_form(
+            &format!("/tenants/{acme}/disable"),
+            &[("scope", "subtree"), ("confirm", "yes")],
+        )
+        .await;
+    assert!(status(&r) < 400, "{}", r.text().await.unwrap());
+    assert_exact(&app, "acme disabled with its subtree").await;
+    assert_eq!(disabled_below(app.root.id).await, 6);
+    assert_pages_agree(&app, &mut conn, app.root.id, "acme disabled").await;
+    assert_pages_agree(&app, &mut conn, t.acme.id, "acme disabled").await;
+
+    let r = app
+        .post_form(
+            &format!("/tenants/{acme}/enable"),
+            &[("scope", "subtree"), ("confirm", "yes")],
+        )
+        .await;
+    assert!(status(&r) < 400, "{}", r.text().await.unwrap());
+    assert_exact(&app, "acme enabled with its subtree").await;
+    assert_eq!(disabled_below(app.root.id).await, 0);
+
+    // The bulk bar: a1 with its subtree and g1 and globex (the subtree above g1).
+    let (a1, g1, globex) = (
+        t.a1.id.to_string(),
+        t.g1.id.to_string(),
+        t.globex.id.to_string(),
+    );
+    let r = app
+        .post_form(
+            "/tenants/bulk",
+            &[
+                ("ids", a1.as_str()),
+                ("ids", g1.as_str()),
+                ("ids", globex.as_str()),
+                ("action", "disable"),
+                ("scope", "subtree"),
+                ("confirm", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(status(&r), 200, "{}", r.text().await.unwrap());
+    assert_exact(&app, "bulk disable with subtrees").await;
+    // a1, a1x, a1y, a1yz; globex, g1.
+    assert_eq!(disabled_below(app.root.id).await, 6);
+    assert_eq!(disabled_below(t.acme.id).await, 4);
+    assert_pages_agree(&app, &mut conn, app.root.id, "bulk disable").await;
+
+    let r = app
+        .post_form(
+            "/tenants/bulk",
+            &[
+                ("ids", a1.as_str()),
+                ("ids", g1.as_str()),
+                ("action", "enable"),
+                ("scope", "tenant"),
+                ("confirm", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(status(&r), 200, "{}", r.text().await.unwrap());
+    assert_exact(&app, "bulk enable, each tenant only").await;
+    assert_eq!(disabled_below(app.root.id).await, 4);
+    assert_pages_agree(&app, &mut conn, t.acme.id, "bulk enable").await;
+}
+
+/// A subtree's flags change with one count per tenant above: in the transaction that
+/// makes the change, every totals row on the changed paths is updated exactly once —
+/// not once per tenant changed (a per-row count updates the root's row once per
+/// tenant, which at 100,000 tenants is most of a disable's time).
+#[tokio::test]
+async fn a_subtree_disable_updates_each_totals_row_once() {
+    let app = spawn_app().await;
+    let top = app.tenant(&app.root, "top", true).await;
+    let mut below = Vec::new();
+    for i in 0..4 {
+        let mid = app.tenant(&top, &format!("mid{i}"), true).await;
+        for j in 0..5 {
+            below.push(app.tenant(&mid, &format!("leaf{i}x{j}"), false).await);
+        }
+    }
+    let mut conn = app.conn().await;
+    let actor = Actor::system("totals");
+    let allow_edit = |_: &Tenant, _: Option<&Tenant>| Ok(());
+    // (The counter may hold earlier transactions' updates not yet reported: the
+    // difference is this change's.)
+    let updated = conn
+        .transaction::<_, AppError, _>(async |c| {
+            let before = pg_stat_xact_updates(c).await?;
+            service::set_enabled_subtree(c, &actor, top.id, false, &allow_edit, &|_, _| Ok(()))
+                .await?;
+            Ok(pg_stat_xact_updates(c).await? - before)
+        })
+        .await
+        .unwrap();
+    // The root, top, 4 middle tenants and 20 leaves: one update each, 25 tenants changed.
+    assert_eq!(updated, 26);
+    assert_exact(&app, "top disabled with its subtree").await;
+}
+
+/// Rows of `tenant_subtree_totals` updated so far in this transaction.
+async fn pg_stat_xact_updates(
+    conn: &mut diesel_async::AsyncPgConnection,
+) -> diesel::QueryResult<i64> {
+    use diesel_async::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Updated {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let row: Updated = diesel::sql_query(
+        "SELECT n_tup_upd AS n FROM pg_stat_xact_user_tables WHERE relname = 'tenant_subtree_totals'",
+    )
+    .get_result(conn)
+    .await?;
+    Ok(row.n)
+}

@@ -98,6 +98,17 @@ impl User {
             .await
     }
 
+    /// [`User::end_sessions_in_tenant`] for many tenants, in one statement.
+    pub async fn end_sessions_in_tenants(
+        conn: &mut AsyncPgConnection,
+        tenant_ids: &[i64],
+    ) -> QueryResult<usize> {
+        diesel::update(users::table.filter(users::tenant_id.eq_any(tenant_ids.to_vec())))
+            .set(users::session_epoch.eq(users::session_epoch + 1))
+            .execute(conn)
+            .await
+    }
+
     pub async fn set_password(
         conn: &mut AsyncPgConnection,
         id: i64,

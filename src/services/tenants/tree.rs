@@ -449,26 +449,36 @@ pub async fn set_enabled_subtree(
             keeps_a_root_owner(conn, |home| home.contains(&id), "Disabling them").await?;
             check_homed(conn, id, true, HomedChange::Disable, homed).await?;
         }
-        let mut changed = 0;
-        for before in locked.iter().filter(|t| t.enabled != enabled) {
-            let after = Tenant::set_enabled(conn, before.id, enabled).await?;
-            if !enabled {
-                crate::db::models::User::end_sessions_in_tenant(conn, before.id).await?;
-            }
-            let mut event = actor.event(
-                if enabled {
-                    "tenant.enable"
-                } else {
-                    "tenant.disable"
-                },
-                Some(before.id),
-            );
-            event.before = Some(snapshot(before));
-            event.after = Some(snapshot(&after));
-            event.record(conn).await?;
-            changed += 1;
+        // Set-wise, whatever the subtree's size: the sessions, the events, then the
+        // flags with their count in the totals — last, because the totals rows up to
+        // the root are hot (every user created anywhere counts on them): held for the
+        // commit only.
+        let changing: Vec<&Tenant> = locked.iter().filter(|t| t.enabled != enabled).collect();
+        let ids: Vec<i64> = changing.iter().map(|t| t.id).collect();
+        if !enabled {
+            crate::db::models::User::end_sessions_in_tenants(conn, &ids).await?;
         }
-        Ok((Tenant::find(conn, id).await?, changed))
+        let events: Vec<AuditEvent> = changing
+            .iter()
+            .map(|before| {
+                let mut event = actor.event(
+                    if enabled {
+                        "tenant.enable"
+                    } else {
+                        "tenant.disable"
+                    },
+                    Some(before.id),
+                );
+                let mut after = (*before).clone();
+                after.enabled = enabled;
+                event.before = Some(snapshot(before));
+                event.after = Some(snapshot(&after));
+                event
+            })
+            .collect();
+        AuditEvent::record_many(conn, &events).await?;
+        Tenant::set_enabled_in(conn, id, &ids, enabled).await?;
+        Ok((Tenant::find(conn, id).await?, ids.len()))
     })
     .await
 }

@@ -229,13 +229,14 @@ impl Tenant {
         if let Some(labels) = &fields.labels {
             Self::set_labels(conn, id, labels).await?;
         }
+        // The flag with its count in the subtree totals.
+        Self::set_enabled_in(conn, id, &[id], fields.enabled).await?;
         diesel::update(tenants::table.find(id))
             .set((
                 tenants::name.eq(&fields.name),
                 tenants::subdomain.eq(&fields.subdomain),
                 tenants::description.eq(&fields.description),
                 tenants::can_have_subtenants.eq(fields.can_have_subtenants),
-                tenants::enabled.eq(fields.enabled),
                 tenants::updated_at.eq(diesel::dsl::now),
             ))
             .execute(conn)
@@ -306,13 +307,34 @@ impl Tenant {
         id: i64,
         enabled: bool,
     ) -> QueryResult<Tenant> {
-        diesel::update(tenants::table.find(id))
-            .set((
-                tenants::enabled.eq(enabled),
-                tenants::updated_at.eq(diesel::dsl::now),
-            ))
-            .execute(conn)
-            .await?;
+        Self::set_enabled_in(conn, id, &[id], enabled).await?;
         Self::find(conn, id).await
+    }
+
+    /// Enables or disables the tenants `ids`, all at or below `top` (which the caller
+    /// holds locked FOR UPDATE), and counts the change in the subtree totals of every
+    /// tenant above them: one statement, whatever the number of tenants (a per-row
+    /// count would update the root's totals row once per tenant). Returns how many
+    /// tenants changed. Every change of the flag goes through here, so the totals'
+    /// disabled counts stay exact (migration 2026-12-05-000400).
+    pub async fn set_enabled_in(
+        conn: &mut AsyncPgConnection,
+        top: i64,
+        ids: &[i64],
+        enabled: bool,
+    ) -> QueryResult<i64> {
+        use diesel::sql_types::{Array, BigInt, Bool};
+        #[derive(QueryableByName)]
+        struct Changed {
+            #[diesel(sql_type = BigInt)]
+            n: i64,
+        }
+        let changed: Changed = diesel::sql_query("SELECT tenants_set_enabled($1, $2, $3) AS n")
+            .bind::<BigInt, _>(top)
+            .bind::<Array<BigInt>, _>(ids)
+            .bind::<Bool, _>(enabled)
+            .get_result(conn)
+            .await?;
+        Ok(changed.n)
     }
 }

@@ -298,7 +298,7 @@ impl<ST: SqlType + TypedExpressionType> Expression for Fixed<ST> {
 
 impl<ST> QueryFragment<Pg> for Fixed<ST> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        const COUNT: &str = "(SELECT cardinality(ids) FROM capped)";
+        const COUNT: &str = "(SELECT n FROM capped)";
         match self.piece {
             Piece::InCapped => out.push_sql("tenants.id = ANY((SELECT ids FROM capped)::int8[])"),
             Piece::OnPage => out.push_sql("tenants.id = ANY((SELECT ids FROM page_ids)::int8[])"),
@@ -329,10 +329,45 @@ impl<ST, GB> ValidGrouping<GB> for Fixed<ST> {
     type IsAggregate = is_aggregate::Never;
 }
 
+/// What the subtree totals count of a list's matches: every tenant below, or the
+/// disabled or the enabled ones.
+#[derive(Clone, Copy, Debug)]
+enum Counted {
+    All,
+    Disabled,
+    Enabled,
+}
+
+/// The number of matches read from `within`'s subtree totals (one row by key)
+/// instead of counted, less `within` itself where it would match (the list shows
+/// what is below it). Exact wherever the viewer sees the subtree whole and the filter
+/// is at most a status.
+struct KnownCount {
+    within: i64,
+    counted: Counted,
+    less: i64,
+}
+
+impl QueryFragment<Pg> for KnownCount {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql(match self.counted {
+            Counted::All => "(SELECT s.tenant_count",
+            Counted::Disabled => "(SELECT s.disabled_count",
+            Counted::Enabled => "(SELECT s.tenant_count - s.disabled_count",
+        });
+        out.push_sql(" FROM tenant_subtree_totals s WHERE s.tenant_id = ");
+        out.push_bind_param::<BigInt, _>(&self.within)?;
+        out.push_sql(") - ");
+        out.push_bind_param::<BigInt, _>(&self.less)?;
+        Ok(())
+    }
+}
+
 /// The Tenants page in one statement (see `Tenant::list`):
 ///
 /// ```sql
-/// WITH capped AS MATERIALIZED (SELECT ARRAY(<matching ids, up to the cap + 1>) AS ids),
+/// WITH capped AS MATERIALIZED (SELECT ids, cardinality(ids) AS n
+///                              FROM (SELECT ARRAY(<matching ids, up to the cap + 1>) AS ids) c),
 ///      page_ids AS MATERIALIZED (SELECT ARRAY(<the page's ids, sorted, among them>) AS ids)
 /// (<the page's rows by those ids, with the count> WHERE <count ≤ cap>)
 /// UNION ALL
@@ -340,10 +375,14 @@ impl<ST, GB> ValidGrouping<GB> for Fixed<ST> {
 /// ```
 ///
 /// The count tests are constant for the statement (InitPlans on `capped`), so
-/// PostgreSQL runs one branch and skips the other (`One-Time Filter`). The text is the
+/// PostgreSQL runs one branch and skips the other (`One-Time Filter`). Where the
+/// subtree totals know the count (`KnownCount`), `capped` is `SELECT k.n, CASE WHEN
+/// k.n > cap THEN '{}' ELSE ARRAY(<matching ids>) END …`: the ids are an InitPlan
+/// that runs only when needed, so past the cap nothing is counted at all. The text is the
 /// same for every call with the same filters and sort, so the statement is prepared
 /// once per connection and cached like any typed query.
 struct CountedPage<'a, ST> {
+    known: Option<KnownCount>,
     capped_ids: Box<dyn QueryFragment<Pg> + Send + 'a>,
     page_ids: Box<dyn QueryFragment<Pg> + Send + 'a>,
     from_ids: Box<dyn QueryFragment<Pg> + Send + 'a>,
@@ -354,7 +393,8 @@ struct CountedPage<'a, ST> {
 impl<'a, ST> CountedPage<'a, ST> {
     /// The statement from its parts; both branches select the same columns.
     fn new<F, P>(
-        capped_ids: impl QueryFragment<Pg> + Send + 'a,
+        known: Option<KnownCount>,
+        capped_ids: Box<dyn QueryFragment<Pg> + Send + 'a>,
         page_ids: impl QueryFragment<Pg> + Send + 'a,
         from_ids: F,
         past_cap: P,
@@ -364,7 +404,8 @@ impl<'a, ST> CountedPage<'a, ST> {
         P: Query<SqlType = ST> + QueryFragment<Pg> + Send + 'a,
     {
         CountedPage {
-            capped_ids: Box::new(capped_ids),
+            known,
+            capped_ids,
             page_ids: Box::new(page_ids),
             from_ids: Box::new(from_ids),
             past_cap: Box::new(past_cap),
@@ -384,9 +425,23 @@ impl<ST: 'static> Query for CountedPage<'_, ST> {
 
 impl<ST> QueryFragment<Pg> for CountedPage<'_, ST> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        out.push_sql("WITH capped AS MATERIALIZED (SELECT ARRAY(");
-        self.capped_ids.walk_ast(out.reborrow())?;
-        out.push_sql(") AS ids), page_ids AS MATERIALIZED (SELECT ARRAY(");
+        match &self.known {
+            None => {
+                out.push_sql("WITH capped AS MATERIALIZED (SELECT ids, cardinality(ids) AS n FROM (SELECT ARRAY(");
+                self.capped_ids.walk_ast(out.reborrow())?;
+                out.push_sql(") AS ids) c)");
+            }
+            Some(known) => {
+                out.push_sql(&format!(
+                    "WITH capped AS MATERIALIZED (SELECT k.n, CASE WHEN k.n > {COUNT_CAP} THEN '{{}}'::int8[] ELSE ARRAY("
+                ));
+                self.capped_ids.walk_ast(out.reborrow())?;
+                out.push_sql(") END AS ids FROM (SELECT (");
+                known.walk_ast(out.reborrow())?;
+                out.push_sql(")::int8 AS n) k)");
+            }
+        }
+        out.push_sql(", page_ids AS MATERIALIZED (SELECT ARRAY(");
         self.page_ids.walk_ast(out.reborrow())?;
         out.push_sql(") AS ids) (");
         self.from_ids.walk_ast(out.reborrow())?;
@@ -427,6 +482,54 @@ impl Tenant {
         };
         // Counting 100k rows costs more than the page itself: count up to a cap.
         let capped_ids = || filtered().select(tenants::id).limit(COUNT_CAP + 1);
+        let f = &q.filter;
+        let at_most_status = f.name.as_deref().is_none_or(str::is_empty)
+            && f.reseller.is_none()
+            && f.parent.is_none()
+            && f.labels.is_empty();
+        // Where the viewer sees the subtree whole and the filter is at most a status,
+        // the totals know the count: past the cap nothing needs counting.
+        let known = (below == Visibility::All && at_most_status).then(|| {
+            let (counted, itself) = match f.enabled {
+                None => (Counted::All, true),
+                Some(false) => (Counted::Disabled, !q.within.enabled),
+                Some(true) => (Counted::Enabled, q.within.enabled),
+            };
+            KnownCount {
+                within: q.within.id,
+                counted,
+                less: i64::from(itself),
+            }
+        });
+        // The matching ids from one index where one holds them all, without `tenants`:
+        // a subtree unfiltered from the path index, a single label below the root from
+        // the label index.
+        let capped: Box<dyn QueryFragment<Pg> + Send> = match f.labels.as_slice() {
+            _ if below != Visibility::All => Box::new(capped_ids()),
+            [] if at_most_status && f.enabled.is_none() && !q.within.is_root() => Box::new(
+                tenant_paths::table
+                    .filter(tenant_paths::path.contains(vec![q.within.id]))
+                    .filter(tenant_paths::tenant_id.ne(q.within.id))
+                    .select(tenant_paths::tenant_id)
+                    .limit(COUNT_CAP + 1),
+            ),
+            [label]
+                if q.within.is_root()
+                    && f.name.as_deref().is_none_or(str::is_empty)
+                    && f.enabled.is_none()
+                    && f.reseller.is_none()
+                    && f.parent.is_none() =>
+            {
+                Box::new(
+                    tenant_labels::table
+                        .filter(tenant_labels::label.eq(label.clone()))
+                        .filter(tenant_labels::tenant_id.ne(q.within.id))
+                        .select(tenant_labels::tenant_id)
+                        .limit(COUNT_CAP + 1),
+                )
+            }
+            _ => Box::new(capped_ids()),
+        };
         let offset = (q.page - 1).max(0) * q.per_page;
         // Up to the cap, the page picks from the ids just read: sorting a few thousand
         // rows fetched by key beats walking the name index past everything the filters
@@ -465,7 +568,7 @@ impl Tenant {
         .limit(q.per_page)
         .offset(offset);
         let counted: Vec<(TenantListRow, i64)> =
-            CountedPage::new(capped_ids(), page_ids, from_ids, past_cap)
+            CountedPage::new(known, capped, page_ids, from_ids, past_cap)
                 .load(conn)
                 .await?;
         let total = match <[_]>::first(&counted) {
