@@ -1,7 +1,7 @@
 //! The request extractors: who is asking, from the session (`CurrentUser`) or from
 //! a bearer token (`ApiUser`), loaded with the application's pool.
 
-use crate::auth::{authz, ApiUser, CurrentUser, PageRoute};
+use crate::auth::{authz, ApiUser, CurrentUser, IngestionCaller, PageRoute};
 use crate::db::models::Tenant;
 use crate::domain::{Feature, Level};
 use crate::error::AppError;
@@ -68,6 +68,19 @@ impl FromRequest for ApiUser {
         Box::pin(async move {
             let state = state(&req)?;
             ApiUser::load(&state.pool, &state.clock, &req).await
+        })
+    }
+}
+
+impl FromRequest for IngestionCaller {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let state = state(&req)?;
+            IngestionCaller::load(&state.pool, &state.clock, &req).await
         })
     }
 }

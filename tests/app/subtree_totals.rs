@@ -149,6 +149,7 @@ fn fields(subdomain: String, resellers: bool, enabled: bool) -> TenantFields {
         enabled,
         tenant_role_id: None,
         labels: None,
+        monthly_query_quota: None,
     }
 }
 

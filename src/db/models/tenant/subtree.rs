@@ -127,6 +127,19 @@ impl Tenant {
         }
         let totals = SubtreeTotals::find(conn, tenant.id).await?;
         add_totals(conn, &totals, &shifts).await?;
+        // Its usage history moves with it (migration `usage`).
+        let leaving: Vec<i64> = old
+            .iter()
+            .filter(|id| !new_parent.path.contains(id))
+            .copied()
+            .collect();
+        let joining: Vec<i64> = new_parent
+            .path
+            .iter()
+            .filter(|id| !old.contains(id))
+            .copied()
+            .collect();
+        crate::db::models::usage::shift_subtree_usage(conn, tenant.id, &leaving, &joining).await?;
         Ok(moved)
     }
 
