@@ -69,11 +69,13 @@ CREATE TABLE usage_daily (
 -- Who keeps them exact, in the transaction that makes the change:
 -- * Ingestion (services::usage::ingest) adds each event to its tenant's own
 --   columns and to the subtree columns of every tenant on its path, one upsert for
---   the whole batch, under the tree protocol's "create under" locks on those paths
---   (every tenant on them FOR KEY SHARE), so that no move of an ancestor is in
---   flight while it counts.
--- * Moves (Tenant::move_subtree) take the moved subtree's monthly totals off the
---   ancestors it leaves and add them to those it joins: its history moves with it.
+--   the whole batch, holding a transaction-level advisory lock shared
+--   (db::models::usage::hold_paths_for_ingestion), so that no move is in flight
+--   while it reads paths and counts. (Not the tree protocol's row locks on every
+--   tenant of the paths: a batch reaches some 20,000 tenants of a deep tree.)
+-- * Moves (Tenant::move_subtree) take that lock exclusive, then take the moved
+--   subtree's monthly totals off the ancestors it leaves and add them to those it
+--   joins: its history moves with it.
 -- * Deletes change nothing here (see above).
 -- Rows are written in (tenant_id, month) order by every writer, so two writers
 -- never wait on each other in a circle.

@@ -70,10 +70,7 @@ impl ApiUser {
                 "This token is read-only: it may only make GET requests.",
             ));
         }
-        let stale = usable
-            .last_used_at
-            .is_none_or(|t| now - t > chrono::Duration::minutes(1));
-        if stale {
+        if super::tokens::use_worth_recording(usable.last_used_at, now) {
             ApiToken::touch(&mut conn, usable.id, now).await?;
         }
         Ok(ApiUser {

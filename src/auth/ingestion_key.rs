@@ -4,7 +4,7 @@
 //! (`ApiUser`). `web::extract` makes it a request extractor.
 
 use super::api_user::bearer;
-use super::tokens::{stored_hash, API_TOKEN_PREFIX};
+use super::tokens::{stored_hash, use_worth_recording, API_TOKEN_PREFIX};
 use crate::clock::Clock;
 use crate::db::models::usage::IngestionKey;
 use crate::db::DbPool;
@@ -39,13 +39,8 @@ impl IngestionCaller {
             .ok_or(AppError::Unauthorized(
                 "The ingestion key is unknown or revoked.",
             ))?;
-        // Written at most once a minute: every batch writing the key's row would make
-        // concurrent batches of one key wait on each other.
         let now = clock.now();
-        if usable
-            .last_used_at
-            .is_none_or(|t| now - t > chrono::Duration::minutes(1))
-        {
+        if use_worth_recording(usable.last_used_at, now) {
             IngestionKey::touch(&mut conn, usable.id, now).await?;
         }
         Ok(IngestionCaller { key_id: usable.id })

@@ -28,6 +28,16 @@ pub fn generate_api_token() -> String {
     format!("{API_TOKEN_PREFIX}{}", random_token())
 }
 
+/// Whether a credential last used at `last_used` should record this use at `now`:
+/// at most once a minute, so that concurrent requests with one credential do not
+/// all write its row.
+pub fn use_worth_recording(
+    last_used: Option<chrono::DateTime<chrono::Utc>>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> bool {
+    last_used.is_none_or(|t| now - t > chrono::Duration::minutes(1))
+}
+
 /// Every ingestion key (usage posting only, `POST /api/v1/usage`) starts with this.
 pub const INGESTION_KEY_PREFIX: &str = "tni_";
 

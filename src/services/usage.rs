@@ -2,11 +2,11 @@
 //! nothing), and the ingestion keys that post them (created and revoked by root
 //! Owners and Administrators, each change audited).
 
-use super::tenants::tree::lock_paths_of;
 use super::Actor;
 use crate::auth::tokens::{self, INGESTION_KEY_PREFIX};
 use crate::auth::{authz, Principal};
 use crate::db::models::usage::{self, AppliedBatch, Counts, IngestionKey, MonthCounts};
+use crate::db::models::Tenant;
 use crate::db::set_lock_timeout;
 use crate::domain::usage::{parse_event, TenantRef, UsageEvent};
 use crate::domain::TenantName;
@@ -139,10 +139,10 @@ fn unknown(tenant: &TenantRef) -> String {
     }
 }
 
-/// The tenants the events name, with their paths, locked by the tree protocol's
-/// "create under" rule (every tenant on the paths FOR KEY SHARE): no move or delete
-/// of any of them can run until this transaction ends, so the subtree totals are
-/// added along the paths that hold at commit. A tenant deleted meanwhile is unknown.
+/// The tenants the events name, with their paths. No move can run until this
+/// transaction ends (`usage::hold_paths_for_ingestion`), so the subtree totals are
+/// added along the paths that hold at commit. A tenant deleted meanwhile is counted
+/// where it was: its usage stays in its ancestors' totals, as for any deleted tenant.
 async fn resolve(
     conn: &mut AsyncPgConnection,
     checked: &[Result<UsageEvent, String>],
@@ -157,19 +157,20 @@ async fn resolve(
     }
     subdomains.sort_unstable();
     subdomains.dedup();
+    usage::hold_paths_for_ingestion(conn).await?;
     let by_subdomain = usage::tenant_ids_by_subdomain(conn, &subdomains).await?;
     ids.extend(by_subdomain.values());
     ids.sort_unstable();
     ids.dedup();
-    let locked = lock_paths_of(conn, &ids, None).await?;
+    let paths: HashMap<i64, Vec<i64>> = Tenant::paths_of(conn, &ids).await?.into_iter().collect();
     let mut found: HashMap<TenantRef, (i64, Vec<i64>)> = HashMap::new();
-    for (id, t) in &locked {
-        found.insert(TenantRef::Id(*id), (*id, t.path.clone()));
-    }
     for (subdomain, id) in by_subdomain {
-        if let Some(t) = locked.get(&id) {
-            found.insert(TenantRef::Subdomain(subdomain), (id, t.path.clone()));
+        if let Some(path) = paths.get(&id) {
+            found.insert(TenantRef::Subdomain(subdomain), (id, path.clone()));
         }
+    }
+    for (id, path) in paths {
+        found.insert(TenantRef::Id(id), (id, path));
     }
     Ok(found)
 }

@@ -31,6 +31,13 @@ async fn post(app: &TestApp, key: &str, body: Value) -> (u16, Value) {
     Api::new(app, Some(key)).post("/api/v1/usage", body).await
 }
 
+/// Posts a batch that must be answered 200; returns the answer.
+async fn counted(app: &TestApp, key: &str, batch_id: &str, events: Value) -> Value {
+    let (status, answer) = post(app, key, json!({"batch_id": batch_id, "events": events})).await;
+    assert_eq!(status, 200, "{answer}");
+    answer
+}
+
 fn event(tenant: Value, at: &str, queries: i64, blocked: i64) -> Value {
     json!({"tenant": tenant, "at": at, "queries": queries, "blocked": blocked})
 }
@@ -98,13 +105,8 @@ async fn a_batch_counts_per_day_and_month_for_the_tenant_and_every_tenant_above(
     assert_eq!(day(&app, &t.a1x, "2026-01-10").await, (100, 7));
     assert_eq!(day(&app, &t.a1x, "2026-01-11").await, (1, 0));
     // Another batch adds to the same rows.
-    let (status, _) = post(
-        &app,
-        &key,
-        json!({"batch_id": "b2", "events": [event(json!(t.a2.id), "2026-01-20T00:00:00Z", 10, 1)]}),
-    )
-    .await;
-    assert_eq!(status, 200);
+    let more = json!([event(json!(t.a2.id), "2026-01-20T00:00:00Z", 10, 1)]);
+    counted(&app, &key, "b2", more).await;
     assert_eq!(month(&app, &t.a2, JAN).await, (60, 6, 60, 6));
     assert_eq!(month(&app, &app.root, JAN).await, (0, 0, 161, 13));
 }
@@ -274,14 +276,15 @@ async fn a_subtree_takes_its_usage_history_along_when_it_moves() {
     let app = spawn_app().await;
     let t = partner_tree(&app).await;
     let key = key(&app).await;
-    post(
+    counted(
         &app,
         &key,
-        json!({"batch_id": "before-move", "events": [
+        "before-move",
+        json!([
             event(json!(t.a1x.id), "2026-01-05T00:00:00Z", 10, 1),
             event(json!(t.a1.id), "2026-02-05T00:00:00Z", 20, 2),
             event(json!(t.a2.id), "2026-01-05T00:00:00Z", 40, 4),
-        ]}),
+        ]),
     )
     .await;
     let admin = Api::new(&app, Some(&token_for(&app, &app.admin, false).await));
@@ -299,12 +302,8 @@ async fn a_subtree_takes_its_usage_history_along_when_it_moves() {
     assert_eq!(month(&app, &app.root, JAN).await, (0, 0, 50, 5));
     assert_eq!(month(&app, &t.a1, FEB).await, (20, 2, 20, 2));
     // Counting after the move follows the new path.
-    post(
-        &app,
-        &key,
-        json!({"batch_id": "after-move", "events": [event(json!(t.a1x.id), "2026-01-06T00:00:00Z", 1, 0)]}),
-    )
-    .await;
+    let one = json!([event(json!(t.a1x.id), "2026-01-06T00:00:00Z", 1, 0)]);
+    counted(&app, &key, "after-move", one).await;
     assert_eq!(month(&app, &t.globex, JAN).await, (0, 0, 11, 1));
     assert_eq!(month(&app, &t.acme, JAN).await, (0, 0, 40, 4));
 }
@@ -314,13 +313,14 @@ async fn a_deleted_tenants_usage_stays_in_its_ancestors_totals() {
     let app = spawn_app().await;
     let t = partner_tree(&app).await;
     let key = key(&app).await;
-    post(
+    counted(
         &app,
         &key,
-        json!({"batch_id": "before-delete", "events": [
+        "before-delete",
+        json!([
             event(json!(t.a2.id), "2026-01-05T00:00:00Z", 40, 4),
             event(json!(t.a1x.id), "2026-01-05T00:00:00Z", 2, 0),
-        ]}),
+        ]),
     )
     .await;
     let admin = Api::new(&app, Some(&token_for(&app, &app.admin, false).await));
@@ -339,12 +339,8 @@ async fn a_deleted_tenants_usage_stays_in_its_ancestors_totals() {
     // Its own rows are kept too.
     assert_eq!(month(&app, &t.a2, JAN).await, (40, 4, 40, 4));
     // Events for it are now unknown tenants.
-    let (_, answer) = post(
-        &app,
-        &key,
-        json!({"batch_id": "after-delete", "events": [event(json!(t.a2.id), "2026-01-06T00:00:00Z", 1, 0)]}),
-    )
-    .await;
+    let gone = json!([event(json!(t.a2.id), "2026-01-06T00:00:00Z", 1, 0)]);
+    let answer = counted(&app, &key, "after-delete", gone).await;
     assert_eq!(answer["accepted"], 0, "{answer}");
 }
 
@@ -679,6 +675,10 @@ async fn the_monthly_query_quota_is_set_on_the_form_and_the_api_and_audited() {
         Some(5_000_000)
     );
     assert!(app.get_html(&edit).await.contains(r#"value="5000000""#));
+    assert!(app
+        .get_html(&format!("/tenants/{}", t.id))
+        .await
+        .contains("5000000 queries"));
     assert_eq!(status(&save("").await), 303);
     assert_eq!(app.reload(&t).await.unwrap().monthly_query_quota, None);
 

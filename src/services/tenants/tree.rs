@@ -686,25 +686,12 @@ async fn lock_paths(
     exclusive: Option<i64>,
 ) -> Result<HashMap<i64, Tenant>, AppError> {
     let wanted: BTreeSet<i64> = nodes.iter().copied().collect();
-    let rows = lock_paths_of(conn, nodes, exclusive).await?;
-    if rows.len() != wanted.len() {
-        return Err(AppError::NotFound);
-    }
-    Ok(rows)
-}
-
-/// [`lock_paths`] for those of `nodes` that exist (the others are left out: a
-/// caller such as usage ingestion answers each missing one on its own). Without
-/// `exclusive` this is the protocol's "create under" lock: nothing on these paths can
-/// be moved or deleted until the transaction ends.
-pub(crate) async fn lock_paths_of(
-    conn: &mut AsyncPgConnection,
-    nodes: &[i64],
-    exclusive: Option<i64>,
-) -> Result<HashMap<i64, Tenant>, AppError> {
     let mut held: BTreeSet<i64> = BTreeSet::new();
     for _ in 0..LOCK_ROUNDS {
         let rows = Tenant::find_many(conn, nodes).await?;
+        if rows.len() != wanted.len() {
+            return Err(AppError::NotFound);
+        }
         // Depth of every tenant on these paths, as just read.
         let mut depth: HashMap<i64, usize> = HashMap::new();
         for t in &rows {
