@@ -276,22 +276,24 @@ pub async fn add_monthly(
     if rows.is_empty() {
         return Ok(0);
     }
-    let mut cols: (
-        Vec<i64>,
-        Vec<NaiveDate>,
-        Vec<i64>,
-        Vec<i64>,
-        Vec<i64>,
-        Vec<i64>,
-    ) = Default::default();
+    let (mut tenant, mut month) = (
+        Vec::with_capacity(rows.len()),
+        Vec::with_capacity(rows.len()),
+    );
+    let mut counts: [Vec<i64>; 4] = Default::default();
     for ((t, m), c) in rows {
-        cols.0.push(*t);
-        cols.1.push(*m);
-        cols.2.push(c.own.queries);
-        cols.3.push(c.own.blocked);
-        cols.4.push(c.subtree.queries);
-        cols.5.push(c.subtree.blocked);
+        tenant.push(*t);
+        month.push(*m);
+        for (column, value) in counts.iter_mut().zip([
+            c.own.queries,
+            c.own.blocked,
+            c.subtree.queries,
+            c.subtree.blocked,
+        ]) {
+            column.push(value);
+        }
     }
+    let [queries, blocked, subtree_queries, subtree_blocked] = counts;
     diesel::sql_query(
         "INSERT INTO usage_monthly AS u \
          (tenant_id, month, queries, blocked, subtree_queries, subtree_blocked) \
@@ -302,12 +304,12 @@ pub async fn add_monthly(
              subtree_queries = u.subtree_queries + EXCLUDED.subtree_queries, \
              subtree_blocked = u.subtree_blocked + EXCLUDED.subtree_blocked",
     )
-    .bind::<Array<BigInt>, _>(cols.0)
-    .bind::<Array<Date>, _>(cols.1)
-    .bind::<Array<BigInt>, _>(cols.2)
-    .bind::<Array<BigInt>, _>(cols.3)
-    .bind::<Array<BigInt>, _>(cols.4)
-    .bind::<Array<BigInt>, _>(cols.5)
+    .bind::<Array<BigInt>, _>(tenant)
+    .bind::<Array<Date>, _>(month)
+    .bind::<Array<BigInt>, _>(queries)
+    .bind::<Array<BigInt>, _>(blocked)
+    .bind::<Array<BigInt>, _>(subtree_queries)
+    .bind::<Array<BigInt>, _>(subtree_blocked)
     .execute(conn)
     .await
 }
