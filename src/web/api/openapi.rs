@@ -407,7 +407,9 @@ fn constrain_parameters(doc: &mut Value) {
     };
     for operation in paths.values_mut().filter_map(Value::as_object_mut) {
         for op in operation.values_mut() {
-            let Some(params) = op["parameters"].as_array_mut() else {
+            // `get_mut`, not indexing: indexing would add `"parameters": null` to an
+            // operation without any (POST /api/v1/usage), which is not valid OpenAPI.
+            let Some(params) = op.get_mut("parameters").and_then(Value::as_array_mut) else {
                 continue;
             };
             for param in params {
