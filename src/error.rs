@@ -219,6 +219,7 @@ problem_kinds! {
     UnsupportedMediaType => "unsupported-media-type", UNSUPPORTED_MEDIA_TYPE, "Unsupported media type";
     PayloadTooLarge => "payload-too-large", PAYLOAD_TOO_LARGE, "Payload too large";
     TooManyOperations => "too-many-operations", UNPROCESSABLE_ENTITY, "Too many operations";
+    TooManyEvents => "too-many-events", UNPROCESSABLE_ENTITY, "Too many events";
     BatchRolledBack => "batch-rolled-back", FAILED_DEPENDENCY, "Not applied: the atomic batch was rolled back";
     IdempotencyKeyReused => "idempotency-key-reused", UNPROCESSABLE_ENTITY, "Idempotency key reused";
     MethodNotAllowed => "method-not-allowed", METHOD_NOT_ALLOWED, "Method not allowed";

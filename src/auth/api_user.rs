@@ -27,7 +27,7 @@ impl std::ops::Deref for ApiUser {
 }
 
 /// The token in `Authorization: Bearer <token>`, if the header has that form.
-fn bearer(req: &HttpRequest) -> Option<String> {
+pub(crate) fn bearer(req: &HttpRequest) -> Option<String> {
     let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.trim().split_once(' ')?;
     let token = token.trim();
@@ -47,6 +47,11 @@ impl ApiUser {
         let token = bearer(req).ok_or(AppError::Unauthorized(
             "Send a personal API token as `Authorization: Bearer <token>`.",
         ))?;
+        if token.starts_with(super::tokens::INGESTION_KEY_PREFIX) {
+            return Err(AppError::Unauthorized(
+                "This is an ingestion key: it only posts usage (POST /api/v1/usage). Use a personal API token here.",
+            ));
+        }
         let mut conn = pool.get().await?;
         let now = clock.now();
         let invalid = AppError::Unauthorized("The token is unknown, expired or revoked.");
@@ -65,10 +70,7 @@ impl ApiUser {
                 "This token is read-only: it may only make GET requests.",
             ));
         }
-        let stale = usable
-            .last_used_at
-            .is_none_or(|t| now - t > chrono::Duration::minutes(1));
-        if stale {
+        if super::tokens::use_worth_recording(usable.last_used_at, now) {
             ApiToken::touch(&mut conn, usable.id, now).await?;
         }
         Ok(ApiUser {

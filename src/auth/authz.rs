@@ -306,6 +306,7 @@ pub fn can_edit_row(p: &Principal, row: &TenantListRow) -> bool {
         created_at: Default::default(),
         updated_at: Default::default(),
         domain_claim: Default::default(),
+        monthly_query_quota: None,
     };
     can_manage_children(p, &parent)
 }
@@ -852,6 +853,8 @@ pub struct Navigation {
     pub roles: bool,
     /// Tenant roles live in the root: the link is for those who can see it.
     pub tenant_roles: bool,
+    /// The installation's usage ingestion keys (`can_manage_ingestion_keys`).
+    pub ingestion_keys: bool,
 }
 
 /// The navigation links the user sees while acting in `acting`.
@@ -864,6 +867,7 @@ pub fn navigation(p: &Principal, acting: &Tenant) -> Navigation {
             || p.grants
                 .iter()
                 .any(|g| Some(&g.tenant_id) == p.home.path.first()),
+        ingestion_keys: can_manage_ingestion_keys(p),
     }
 }
 
@@ -940,6 +944,28 @@ pub fn tenant_role_edit(
         return Err(only_owners_lower(&taken));
     }
     Ok(())
+}
+
+/// May the user list, create and revoke the usage ingestion keys? Keys post usage
+/// for any tenant of the installation, so they are for the Owners and
+/// Administrators of the root tenant (a grant on the root, whatever its scope and
+/// wherever the user's home); to everyone else the keys page does not exist.
+pub fn can_manage_ingestion_keys(p: &Principal) -> bool {
+    let Some(root) = p.home.path.first() else {
+        return false;
+    };
+    p.grants
+        .iter()
+        .any(|g| g.tenant_id == *root && g.role >= GrantRole::Administrator)
+}
+
+/// `can_manage_ingestion_keys` as a check: 404 (the page does not exist for them).
+pub fn require_ingestion_keys(p: &Principal) -> Result<(), AppError> {
+    if can_manage_ingestion_keys(p) {
+        Ok(())
+    } else {
+        Err(AppError::NotFound)
+    }
 }
 
 /// May the user approve a tenant's custom domain without its DNS proof? Only an

@@ -28,6 +28,24 @@ pub fn generate_api_token() -> String {
     format!("{API_TOKEN_PREFIX}{}", random_token())
 }
 
+/// Whether a credential last used at `last_used` should record this use at `now`:
+/// at most once a minute, so that concurrent requests with one credential do not
+/// all write its row.
+pub fn use_worth_recording(
+    last_used: Option<chrono::DateTime<chrono::Utc>>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> bool {
+    last_used.is_none_or(|t| now - t > chrono::Duration::minutes(1))
+}
+
+/// Every ingestion key (usage posting only, `POST /api/v1/usage`) starts with this.
+pub const INGESTION_KEY_PREFIX: &str = "tni_";
+
+/// A new random ingestion key (`tni_` + 43 URL-safe characters).
+pub fn generate_ingestion_key() -> String {
+    format!("{INGESTION_KEY_PREFIX}{}", random_token())
+}
+
 /// The secret in an invitation link. 256 bits: HMAC-SHA256 of a random stored seed
 /// under the server's secret key. Only its SHA-256 is stored; the seed alone (without
 /// the key) yields nothing, so the database never holds a working link.

@@ -60,6 +60,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    ingestion_keys (id) {
+        id -> Int8,
+        name -> Text,
+        key_hash -> Text,
+        prefix -> Text,
+        created_by -> Nullable<Int8>,
+        created_at -> Timestamptz,
+        revoked_at -> Nullable<Timestamptz>,
+        last_used_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     instances (id) {
         id -> Int8,
         tenant_id -> Int8,
@@ -182,6 +195,37 @@ diesel::table! {
         custom_domain_status -> Nullable<Text>,
         custom_domain_token -> Nullable<Text>,
         custom_domain_verified_at -> Nullable<Timestamptz>,
+        monthly_query_quota -> Nullable<Int8>,
+    }
+}
+
+diesel::table! {
+    usage_batches (batch_id) {
+        batch_id -> Text,
+        key_id -> Int8,
+        request_hash -> Text,
+        answer -> Nullable<Jsonb>,
+        received_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    usage_daily (tenant_id, day) {
+        tenant_id -> Int8,
+        day -> Date,
+        queries -> Int8,
+        blocked -> Int8,
+    }
+}
+
+diesel::table! {
+    usage_monthly (tenant_id, month) {
+        tenant_id -> Int8,
+        month -> Date,
+        queries -> Int8,
+        blocked -> Int8,
+        subtree_queries -> Int8,
+        subtree_blocked -> Int8,
     }
 }
 
@@ -224,6 +268,7 @@ diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(grants -> tenants (tenant_id));
 diesel::joinable!(grants -> users (user_id));
 diesel::joinable!(idempotency_keys -> users (user_id));
+diesel::joinable!(ingestion_keys -> users (created_by));
 diesel::joinable!(instances -> tenants (tenant_id));
 diesel::joinable!(invitations -> tenants (tenant_id));
 diesel::joinable!(invitations -> user_roles (role_id));
@@ -234,6 +279,7 @@ diesel::joinable!(tenant_labels -> tenants (tenant_id));
 diesel::joinable!(tenant_paths -> tenants (tenant_id));
 diesel::joinable!(tenant_subtree_totals -> tenants (tenant_id));
 diesel::joinable!(tenants -> tenant_roles (tenant_role_id));
+diesel::joinable!(usage_batches -> ingestion_keys (key_id));
 diesel::joinable!(user_roles -> tenants (tenant_id));
 diesel::joinable!(users -> tenants (tenant_id));
 diesel::joinable!(users -> user_roles (role_id));
@@ -243,6 +289,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     grants,
     idempotency_keys,
+    ingestion_keys,
     instances,
     invitations,
     login_throttle,
@@ -253,6 +300,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     tenant_roles,
     tenant_subtree_totals,
     tenants,
+    usage_batches,
+    usage_daily,
+    usage_monthly,
     user_roles,
     users,
 );

@@ -10,6 +10,7 @@ pub mod permission;
 pub mod subdomain;
 pub mod text;
 pub mod text_enum;
+pub mod usage;
 
 pub use account::{login_name, UserSource};
 pub use permission::{Feature, GrantRole, Level, Permissions, Scope};

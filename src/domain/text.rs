@@ -26,6 +26,10 @@ impl TenantName {
         Ok(Self(s.to_string()))
     }
 
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
     pub fn into_inner(self) -> String {
         self.0
     }

@@ -109,6 +109,7 @@ async fn child(
         custom_domain: None,
         tenant_role_id: None,
         labels: None,
+        monthly_query_quota: None,
         can_have_subtenants,
         enabled,
     };

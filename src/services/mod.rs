@@ -9,6 +9,7 @@ pub mod grants;
 pub mod invitations;
 pub mod roles;
 pub mod tenants;
+pub mod usage;
 pub mod users;
 
 pub use actor::Actor;

@@ -1,7 +1,7 @@
 //! The request extractors: who is asking, from the session (`CurrentUser`) or from
 //! a bearer token (`ApiUser`), loaded with the application's pool.
 
-use crate::auth::{authz, ApiUser, CurrentUser, PageRoute};
+use crate::auth::{authz, ApiUser, CurrentUser, IngestionCaller, PageRoute};
 use crate::db::models::Tenant;
 use crate::domain::{Feature, Level};
 use crate::error::AppError;
@@ -59,18 +59,26 @@ fn page_route(req: &HttpRequest) -> Option<PageRoute> {
     })
 }
 
-impl FromRequest for ApiUser {
-    type Error = AppError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+/// Extractors of a bearer credential (a personal API token, an ingestion key),
+/// each loaded with the application's pool and clock by its own `load`.
+macro_rules! bearer_extractor {
+    ($($ty:ty),*) => {$(
+        impl FromRequest for $ty {
+            type Error = AppError;
+            type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
-    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move {
-            let state = state(&req)?;
-            ApiUser::load(&state.pool, &state.clock, &req).await
-        })
-    }
+            fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+                let req = req.clone();
+                Box::pin(async move {
+                    let state = state(&req)?;
+                    <$ty>::load(&state.pool, &state.clock, &req).await
+                })
+            }
+        }
+    )*};
 }
+
+bearer_extractor!(ApiUser, IngestionCaller);
 
 impl ApiUser {
     /// The audit actor for a change made with this token.

@@ -24,6 +24,7 @@ pub mod switch;
 pub mod tenant_roles;
 pub mod tenants;
 pub mod tokens;
+pub mod usage_keys;
 pub mod user_tokens;
 pub mod users;
 
@@ -70,6 +71,7 @@ pub fn console_routes() -> Vec<routes::Route> {
         user_tokens::routes(),
         profile::routes(),
         tokens::routes(),
+        usage_keys::routes(),
     ]
     .into_iter()
     .flatten()

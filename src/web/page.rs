@@ -73,6 +73,8 @@ pub struct PageCtx {
     pub nav_users: bool,
     pub nav_roles: bool,
     pub nav_tenant_roles: bool,
+    /// The installation's usage ingestion keys (root Owners and Administrators).
+    pub nav_ingestion_keys: bool,
     /// The acting tenant's Activity (audit read there).
     pub nav_activity: bool,
 }
@@ -154,6 +156,7 @@ impl PageCtx {
             nav_users: nav.users,
             nav_roles: nav.roles,
             nav_tenant_roles: nav.tenant_roles,
+            nav_ingestion_keys: nav.ingestion_keys,
             nav_activity: authz::can_read_activity(user, &user.acting),
         })
     }

@@ -6,7 +6,9 @@ Starts a real tenantry against a fresh database (like tests/browser/run.py):
     `tenantry bootstrap` and `tenantry seed-demo` (a tree of ~50 tenants);
   * `tenantry serve` on a free port;
   * a personal API token for the root administrator, inserted as its hash;
-then runs `schemathesis run <base>/api/v1/openapi.json` with that token, every
+then runs `schemathesis run <base>/api/v1/openapi.json` with that token (and, for
+`POST /api/v1/usage`, which takes no personal token, a second run with an ingestion
+key inserted the same way), every
 check (`--checks all`) and both schema-valid and schema-invalid data (`--mode all`).
 It fails on any 5xx, any response that violates the documented schema, status code,
 content type or headers, any request the schema forbids that is accepted, any
@@ -138,6 +140,12 @@ def main() -> int:
             "INSERT INTO api_tokens (user_id, name, token_hash, prefix) "
             f"SELECT id, 'schemathesis', '{digest}', '{token[:10]}' FROM users WHERE username = 'admin'",
         )
+        ingestion_key = "tni_" + secrets.token_urlsafe(32)
+        psql(
+            db_url,
+            "INSERT INTO ingestion_keys (name, key_hash, prefix) VALUES ('schemathesis', "
+            f"'{hashlib.sha256(ingestion_key.encode()).hexdigest()}', '{ingestion_key[:10]}')",
+        )
         with open(log_path, "wb") as out:
             proc = subprocess.Popen(
                 [str(binary), "serve"],
@@ -148,32 +156,37 @@ def main() -> int:
             )
         wait_ready(base, proc, log_path)
         log(f"tenantry on {base} (database {db_name}); running schemathesis")
-        result = subprocess.run(
-            [
-                str(SCHEMATHESIS),
-                "--config-file",
-                str(Path(__file__).parent / "schemathesis.toml"),
-                "run",
-                f"{base}/api/v1/openapi.json",
-                "--header",
-                f"Authorization: Bearer {token}",
-                "--checks",
-                "all",
-                # Schema-valid and schema-invalid requests alike.
-                "--mode",
-                "all",
-                "--max-examples",
-                os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "60"),
-                "--seed",
-                os.environ.get("SCHEMATHESIS_SEED", "20261123"),
-                # One worker: parallel workers trip an internal hypothesis cache race.
-                "--workers",
-                "1",
-            ],
-            stdin=subprocess.DEVNULL,
-            cwd=ROOT / "target",
-            env=dict(os.environ, SCHEMATHESIS_HOOKS="hooks", PYTHONPATH=str(Path(__file__).parent)),
-        )
+        def run(credential: str, operations: list[str]) -> int:
+            return subprocess.run(
+                [
+                    str(SCHEMATHESIS),
+                    "--config-file",
+                    str(Path(__file__).parent / "schemathesis.toml"),
+                    "run",
+                    f"{base}/api/v1/openapi.json",
+                    "--header",
+                    f"Authorization: Bearer {credential}",
+                    *operations,
+                    "--checks",
+                    "all",
+                    # Schema-valid and schema-invalid requests alike.
+                    "--mode",
+                    "all",
+                    "--max-examples",
+                    os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "60"),
+                    "--seed",
+                    os.environ.get("SCHEMATHESIS_SEED", "20261123"),
+                    # One worker: parallel workers trip an internal hypothesis cache race.
+                    "--workers",
+                    "1",
+                ],
+                stdin=subprocess.DEVNULL,
+                cwd=ROOT / "target",
+                env=dict(os.environ, SCHEMATHESIS_HOOKS="hooks", PYTHONPATH=str(Path(__file__).parent)),
+            ).returncode
+
+        usage = "/api/v1/usage"
+        returncode = run(token, ["--exclude-path", usage]) or run(ingestion_key, ["--include-path", usage])
         server_errors = [
             line
             for line in log_path.read_text(errors="replace").splitlines()
@@ -182,8 +195,8 @@ def main() -> int:
         if server_errors:
             log("the server answered 5xx:\n" + "\n".join(server_errors[:20]))
             return 1
-        log("passed" if result.returncode == 0 else f"FAILED (schemathesis exit {result.returncode})")
-        return result.returncode
+        log("passed" if returncode == 0 else f"FAILED (schemathesis exit {returncode})")
+        return returncode
     finally:
         if proc is not None:
             proc.terminate()

@@ -1182,6 +1182,8 @@ enum ApiRule {
     MoveUnderItself,
     /// Approving a custom domain without its DNS proof: Owners of the root only.
     ApproveDomain,
+    /// Usage ingestion takes an ingestion key, never a personal token: 401.
+    IngestionKey,
 }
 
 /// The rule and the body of every API route (bodies that fail validation after
@@ -1212,13 +1214,14 @@ fn api_rule_for(method: &str, path: &str) -> Option<(ApiRule, Option<Value>)> {
             ApproveDomain,
             Some(json!({"custom_domain": "console.example.org"})),
         ),
+        ("POST", "/api/v1/usage") => (IngestionKey, Some(json!({"batch_id": "x", "events": []}))),
         _ => return None,
     })
 }
 
 fn api_expected(rule: ApiRule, user: &str, tenant: &str) -> Outcome {
     use matrix::{at_least, gate, manages, owns_children, parent};
-    if user == "anonymous" {
+    if user == "anonymous" || matches!(rule, ApiRule::IngestionKey) {
         return match rule {
             ApiRule::Public => Outcome::Allowed,
             // 401: "log in" with a token.
@@ -1248,6 +1251,7 @@ fn api_expected(rule: ApiRule, user: &str, tenant: &str) -> Outcome {
             parent(tenant).is_some_and(|p| owns_children(user, p)) && manages(user, tenant),
         ),
         ApiRule::ApproveDomain => gate(user, tenant, user == "admin"),
+        ApiRule::IngestionKey => Outcome::Login,
     }
 }
 

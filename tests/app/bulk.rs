@@ -548,6 +548,7 @@ async fn many(app: &TestApp, parent: &Tenant, n: usize) {
             enabled: true,
             tenant_role_id: None,
             labels: None,
+            monthly_query_quota: None,
         })
         .collect();
     let children: Vec<NewChild> = fields

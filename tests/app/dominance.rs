@@ -172,6 +172,7 @@ fn lib_tenants(m: &Model) -> Vec<Tenant> {
                 created_at: chrono::Utc::now(),
                 updated_at: chrono::Utc::now(),
                 domain_claim: Default::default(),
+                monthly_query_quota: None,
             }
         })
         .collect()

@@ -377,6 +377,7 @@ impl TestApp {
             custom_domain: None,
             tenant_role_id: None,
             labels: None,
+            monthly_query_quota: None,
             can_have_subtenants,
             enabled: true,
         };

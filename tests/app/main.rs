@@ -31,4 +31,5 @@ mod tenant_list;
 mod tenants;
 mod tree_model;
 mod tree_ops;
+mod usage_ingest;
 mod users;

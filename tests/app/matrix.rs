@@ -184,6 +184,9 @@ enum Rule {
     TenantRolesWrite,
     /// Approving a custom domain without its DNS proof: Owners of the root only.
     ApproveDomain,
+    /// The usage ingestion keys: Owners and Administrators of the root; a page that
+    /// does not exist (404) for everyone else.
+    IngestionKeys,
     /// A public invitation link; the matrix's token is forged: 404 for everyone.
     Token,
 }
@@ -246,6 +249,8 @@ fn expected(rule: Rule, user: &str, tenant: &str) -> Outcome {
         Rule::Token => Outcome::NotFound,
         Rule::TenantRolesWrite => gate(user, "root", user == "admin"),
         Rule::ApproveDomain => gate(user, tenant, user == "admin"),
+        Rule::IngestionKeys if user == "admin" => Outcome::Allowed,
+        Rule::IngestionKeys => Outcome::NotFound,
     }
 }
 
@@ -352,6 +357,12 @@ fn rule_for(method: &str, path: &str) -> Option<(Rule, &'static str, bool)> {
         | ("POST", "/tenants/{id}/invitations/{invitation_id}/resend") => {
             (RevokeGrant, empty, true)
         }
+        // Root Owners and Administrators only (the fixture's admin); an empty name
+        // is a field error after authorization.
+        ("GET", "/usage/keys") => (IngestionKeys, empty, false),
+        ("POST", "/usage/keys") => (IngestionKeys, "name=", false),
+        // A made-up key id: 404 for everyone (for the others before the key is looked for).
+        ("POST", "/usage/keys/{key_id}/revoke") => (ForeignToken, empty, false),
         ("GET", "/invitations/{token}")
         | ("POST", "/invitations/{token}")
         | ("POST", "/invitations/{token}/accept") => (Token, "username=x&password=short", false),

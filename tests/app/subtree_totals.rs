@@ -65,6 +65,12 @@ async fn recounted(client: &tokio_postgres::Client) -> Totals {
 
 async fn assert_exact(app: &TestApp, step: &str) {
     let client = db(app).await;
+    // One snapshot for both reads: a change committing between them (a creation that
+    // waited for a move) would otherwise be in one and not the other.
+    client
+        .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+        .await
+        .unwrap();
     let expected = recounted(&client).await;
     let stored = maintained(&client).await;
     if stored != expected {
@@ -149,6 +155,7 @@ fn fields(subdomain: String, resellers: bool, enabled: bool) -> TenantFields {
         enabled,
         tenant_role_id: None,
         labels: None,
+        monthly_query_quota: None,
     }
 }
 

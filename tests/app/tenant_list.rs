@@ -21,6 +21,7 @@ fn fields(subdomain: String, reseller: bool, enabled: bool, labels: Vec<String>)
         enabled,
         tenant_role_id: None,
         labels: Some(labels),
+        monthly_query_quota: None,
     }
 }
 

@@ -85,6 +85,7 @@ fn fields(name: &str, subdomain: &str) -> TenantFields {
         enabled: true,
         tenant_role_id: None,
         labels: None,
+        monthly_query_quota: None,
     }
 }
 

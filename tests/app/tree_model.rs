@@ -71,6 +71,7 @@ fn fields(subdomain: String, may_have_children: bool) -> TenantFields {
         enabled: true,
         tenant_role_id: None,
         labels: None,
+        monthly_query_quota: None,
     }
 }
 

@@ -129,6 +129,7 @@ fn fields(subdomain: &str, subtenants: bool) -> TenantFields {
         enabled: true,
         tenant_role_id: None,
         labels: None,
+        monthly_query_quota: None,
     }
 }
 

@@ -51,6 +51,7 @@ fn t(id: i64) -> Tenant {
         created_at: Utc::now(),
         updated_at: Utc::now(),
         domain_claim: DomainClaim::default(),
+        monthly_query_quota: None,
     }
 }
 
@@ -796,7 +797,8 @@ fn navigation_shows_the_links_that_lead_somewhere() {
             people: true,
             users: true,
             roles: true,
-            tenant_roles: true
+            tenant_roles: true,
+            ingestion_keys: true
         }
     );
     assert_eq!(
@@ -808,7 +810,8 @@ fn navigation_shows_the_links_that_lead_somewhere() {
             people: true,
             users: true,
             roles: false,
-            tenant_roles: false
+            tenant_roles: false,
+            ingestion_keys: false
         }
     );
     assert_eq!(
@@ -820,7 +823,8 @@ fn navigation_shows_the_links_that_lead_somewhere() {
             people: false,
             users: false,
             roles: true,
-            tenant_roles: false
+            tenant_roles: false,
+            ingestion_keys: false
         }
     );
     // A plain user of the root sees the link; someone holding a grant on the root too.
@@ -1517,4 +1521,33 @@ fn the_bulk_bar_is_for_those_who_manage_some_parent_in_view() {
             );
         }
     }
+}
+
+#[test]
+fn ingestion_keys_are_for_root_owners_and_administrators() {
+    // A grant on the root of Administrator or more, whatever its scope or the home.
+    assert!(can_manage_ingestion_keys(&root_admin()));
+    assert!(can_manage_ingestion_keys(&who(
+        30,
+        ROOT,
+        &[(ROOT, Owner, Only, false)]
+    )));
+    assert!(can_manage_ingestion_keys(&who(
+        31,
+        PARTNER,
+        &[(ROOT, Administrator, Only, false)]
+    )));
+    // A Viewer of the root, a plain root user, partner Owners: the page is not theirs.
+    assert!(!can_manage_ingestion_keys(&who(
+        32,
+        ROOT,
+        &[(ROOT, Viewer, Subtree, false)]
+    )));
+    assert!(!can_manage_ingestion_keys(&who(33, ROOT, &[])));
+    assert!(!can_manage_ingestion_keys(&partner_owner()));
+    assert!(matches!(
+        require_ingestion_keys(&partner_owner()),
+        Err(AppError::NotFound)
+    ));
+    assert!(require_ingestion_keys(&root_admin()).is_ok());
 }

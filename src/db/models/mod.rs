@@ -12,6 +12,7 @@ pub mod role;
 pub mod session;
 pub mod tenant;
 pub mod throttle;
+pub mod usage;
 pub mod user;
 
 pub use audit::AuditEvent;

@@ -143,10 +143,10 @@ sql_column! {
 }
 
 sql_column! {
-    /// The acting tenant's domain claim, beside `ActingTenant`.
-    ActingClaim: Array<Record<(Nullable<Text>, Nullable<Text>, Nullable<Timestamptz>)>> = concat!(
+    /// The acting tenant's domain claim and quota, beside `ActingTenant`.
+    ActingClaim: Array<Record<(Nullable<Text>, Nullable<Text>, Nullable<Timestamptz>, Nullable<BigInt>)>> = concat!(
         "ARRAY(SELECT ROW(a.custom_domain_status, a.custom_domain_token, \
-         a.custom_domain_verified_at) FROM tenants a WHERE a.id = ",
+         a.custom_domain_verified_at, a.monthly_query_quota) FROM tenants a WHERE a.id = ",
         acting_id_sql!(),
         ")"
     )
@@ -214,12 +214,17 @@ type ActingRecord = (
     DateTime<Utc>,
     DateTime<Utc>,
 );
-type ClaimRecord = (Option<String>, Option<String>, Option<DateTime<Utc>>);
+type ClaimRecord = (
+    Option<String>,
+    Option<String>,
+    Option<DateTime<Utc>>,
+    Option<i64>,
+);
 
 fn acting_tenant(tenant: Vec<ActingRecord>, claim: Vec<ClaimRecord>) -> Option<Tenant> {
     // The record's fields in `ActingTenant`'s order.
     let t = tenant.into_iter().next()?;
-    let (status, token, verified_at) = claim.into_iter().next()?;
+    let (status, token, verified_at, monthly_query_quota) = claim.into_iter().next()?;
     Some(Tenant {
         id: t.0,
         parent_id: t.1,
@@ -240,6 +245,7 @@ fn acting_tenant(tenant: Vec<ActingRecord>, claim: Vec<ClaimRecord>) -> Option<T
             token,
             verified_at,
         },
+        monthly_query_quota,
     })
 }
 

@@ -47,6 +47,9 @@ pub struct TenantInput {
     pub enabled: bool,
     /// The labels (`domain::label`); `None` keeps the current ones (none on create).
     pub labels: Option<Vec<String>>,
+    /// The monthly query quota (`domain::usage::parse_quota`); `None` keeps the
+    /// current one (none on create), `Some(None)` removes it.
+    pub monthly_query_quota: Option<Option<i64>>,
 }
 
 /// A tenant's text fields as a form or a JSON body sends them.
@@ -106,6 +109,7 @@ impl TenantInput {
                 can_have_subtenants,
                 enabled,
                 labels: None,
+                monthly_query_quota: None,
             }),
             _ => Err(errors),
         }
@@ -117,20 +121,39 @@ impl TenantInput {
         parsed: Parsed<Self>,
         labels: Option<Result<Vec<String>, String>>,
     ) -> Parsed<Self> {
-        match (parsed, labels) {
+        Self::with_sent(parsed, "labels", labels, |input, l| input.labels = Some(l))
+    }
+
+    /// The parsed input with its quota as sent: `None` keeps the current one, and a
+    /// value that is not valid is a field error on `monthly_query_quota`, with the
+    /// others.
+    pub fn with_quota(
+        parsed: Parsed<Self>,
+        quota: Option<Result<Option<i64>, String>>,
+    ) -> Parsed<Self> {
+        Self::with_sent(parsed, "monthly_query_quota", quota, |input, q| {
+            input.monthly_query_quota = Some(q)
+        })
+    }
+
+    /// An optional field converted apart from the others: its value set on a valid
+    /// input, or its error joined to the others.
+    fn with_sent<T>(
+        parsed: Parsed<Self>,
+        field: &'static str,
+        sent: Option<Result<T, String>>,
+        set: impl FnOnce(&mut Self, T),
+    ) -> Parsed<Self> {
+        match (parsed, sent) {
             (Ok(input), None) => Ok(input),
-            (Ok(input), Some(Ok(labels))) => Ok(Self {
-                labels: Some(labels),
-                ..input
-            }),
-            (Ok(_), Some(Err(e))) => {
-                let mut errors = FieldErrors::new();
-                errors.insert("labels", e);
-                Err(errors)
+            (Ok(mut input), Some(Ok(value))) => {
+                set(&mut input, value);
+                Ok(input)
             }
-            (Err(mut errors), labels) => {
-                if let Some(Err(e)) = labels {
-                    errors.insert("labels", e);
+            (Ok(_), Some(Err(e))) => Err(FieldErrors::from([(field, e)])),
+            (Err(mut errors), sent) => {
+                if let Some(Err(e)) = sent {
+                    errors.insert(field, e);
                 }
                 Err(errors)
             }
@@ -147,6 +170,7 @@ impl TenantInput {
             enabled: self.enabled,
             tenant_role_id,
             labels: self.labels,
+            monthly_query_quota: self.monthly_query_quota,
         }
     }
 }

@@ -81,6 +81,7 @@ pub(super) fn snapshot(t: &Tenant) -> serde_json::Value {
         "name": t.name, "subdomain": t.subdomain, "description": t.description, "custom_domain": t.custom_domain,
         "custom_domain_status": t.domain_claim.status,
         "enabled": t.enabled, "can_have_subtenants": t.can_have_subtenants, "parent_id": t.parent_id, "tenant_role_id": t.tenant_role_id,
+        "monthly_query_quota": t.monthly_query_quota,
     })
 }
 

@@ -10,6 +10,7 @@ pub mod bulk;
 pub mod idempotency;
 pub mod openapi;
 pub mod tenants;
+pub mod usage;
 
 use crate::error::{AppError, ProblemKind};
 use crate::web::error_response::{problem_response, ProblemDocument};
@@ -32,6 +33,7 @@ pub fn routes() -> Vec<Route> {
         activity::routes(),
         batch::routes(),
         bulk::routes(),
+        usage::routes(),
         openapi::routes(),
     ]
     .into_iter()

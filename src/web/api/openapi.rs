@@ -7,7 +7,9 @@ use super::bulk::{BulkFilter, BulkItem, BulkOutcome, BulkRequest, BulkResponse, 
 use super::tenants::{
     ApproveDomain, CreateTenant, MoveTenant, TenantJson, TenantPage, UpdateTenant,
 };
+use super::usage::{TenantRefJson, UsageAnswer, UsageBatch, UsageEventJson, UsageRejection};
 use crate::domain::domain_name::DomainStatus;
+use crate::domain::usage;
 use crate::error::Blocker;
 use crate::web::error_response::ProblemDocument;
 use crate::web::routes::{route, Route};
@@ -44,15 +46,21 @@ pub fn routes() -> Vec<Route> {
         super::activity::list,
         super::batch::batch,
         super::bulk::bulk,
+        super::usage::ingest,
     ),
     components(schemas(
         TenantJson, TenantPage, CreateTenant, UpdateTenant, MoveTenant, BatchRequest,
         Operation, BatchResult, BatchResponse, ProblemDocument, Blocker, DomainStatus,
         ApproveDomain, ActivityEvent, ActivityEventPage, ActivityChange, BulkRequest, BulkFilter,
-        BulkScope, BulkResponse, BulkItem, BulkOutcome
+        BulkScope, BulkResponse, BulkItem, BulkOutcome, UsageBatch, UsageEventJson, TenantRefJson,
+        UsageAnswer, UsageRejection
     )),
     modifiers(&Security, &Problems),
-    tags((name = "tenants", description = "The tenant tree"))
+    tags(
+        (name = "tenants", description = "The tenant tree"),
+        (name = "usage", description = "Usage ingestion, with an ingestion key (created at /usage/keys) \
+                                          instead of a personal API token")
+    )
 )]
 pub struct ApiDoc;
 
@@ -229,6 +237,23 @@ fn body_constraints() -> Vec<(&'static str, Value)> {
         ("q", json!({"maxLength": 100})),
         ("parent", id_constraints()),
         ("within", id_constraints()),
+        (
+            "monthly_query_quota",
+            json!({"minimum": 0, "maximum": i64::MAX}),
+        ),
+        (
+            "batch_id",
+            json!({"minLength": 1, "maxLength": usage::BATCH_ID_MAX, "pattern": "^[!-~]+$"}),
+        ),
+        ("events", json!({"maxItems": usage::MAX_EVENTS})),
+        (
+            "queries",
+            json!({"minimum": 0, "maximum": usage::MAX_COUNT}),
+        ),
+        (
+            "blocked",
+            json!({"minimum": 0, "maximum": usage::MAX_COUNT}),
+        ),
     ]
 }
 
@@ -256,6 +281,8 @@ const REQUEST_SCHEMAS: &[&str] = &[
     "BulkAddLabel",
     "BulkRemoveLabel",
     "BulkFilter",
+    "UsageBatch",
+    "UsageEvent",
 ];
 
 /// Schema names as a generated client shows them: `utoipa`'s name, the name given
@@ -305,6 +332,13 @@ pub fn document_json() -> Value {
             }
         }
     }
+    // An event's tenant: an id, or a subdomain (a DNS label, any case).
+    schemas["TenantRef"] = json!({
+        "oneOf": [
+            {"type": "integer", "format": "int64", "minimum": 1, "maximum": i64::MAX},
+            {"type": "string", "minLength": 1, "maxLength": 63, "pattern": "^[A-Za-z0-9-]+$"},
+        ],
+    });
     constrain_parameters(&mut doc);
     doc
 }
@@ -373,7 +407,9 @@ fn constrain_parameters(doc: &mut Value) {
     };
     for operation in paths.values_mut().filter_map(Value::as_object_mut) {
         for op in operation.values_mut() {
-            let Some(params) = op["parameters"].as_array_mut() else {
+            // `get_mut`, not indexing: indexing would add `"parameters": null` to an
+            // operation without any (POST /api/v1/usage), which is not valid OpenAPI.
+            let Some(params) = op.get_mut("parameters").and_then(Value::as_array_mut) else {
                 continue;
             };
             for param in params {

@@ -8,6 +8,7 @@ use crate::auth::{authz, ApiUser, Principal};
 use crate::db::models::Tenant;
 use crate::db::DbConn;
 use crate::domain::domain_name::{challenge_name, challenge_value, ConsoleHosts, DomainStatus};
+use crate::domain::usage::check_quota;
 use crate::domain::{label, Feature, Level};
 use crate::error::{AppError, FieldErrors};
 use crate::services::tenants::{
@@ -73,6 +74,9 @@ pub struct TenantJson {
     pub tenant_role_id: i64,
     /// Labels (`tier:gold`, `region:eu`, `vip`), sorted.
     pub labels: Vec<String>,
+    /// Queries per calendar month (UTC) the tenant's own usage is measured
+    /// against; `null`: no quota.
+    pub monthly_query_quota: Option<i64>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -100,6 +104,7 @@ impl TenantJson {
             enabled: t.enabled,
             tenant_role_id: t.tenant_role_id,
             labels,
+            monthly_query_quota: t.monthly_query_quota,
             created_at: t.created_at,
             updated_at: t.updated_at,
         }
@@ -194,6 +199,9 @@ pub struct CreateTenant {
     /// and `tier:silver` together are refused).
     #[serde(default)]
     pub labels: Vec<String>,
+    /// Queries per calendar month (UTC), 0 or more; none by default.
+    #[serde(default, deserialize_with = "integral_opt_i64")]
+    pub monthly_query_quota: Option<i64>,
 }
 
 /// `Some(None)` for an explicit `null`, `None` for an absent field.
@@ -241,6 +249,10 @@ pub struct UpdateTenant {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Vec<String>)]
     pub labels: Option<Option<Vec<String>>>,
+    /// Queries per calendar month (UTC), 0 or more; `null` removes the quota.
+    #[serde(default, deserialize_with = "nullable_integral")]
+    #[schema(value_type = Option<i64>)]
+    pub monthly_query_quota: Option<Option<i64>>,
 }
 
 /// The custom domain a root Owner approves: the one they were shown, so that a domain
@@ -349,19 +361,22 @@ impl CreateTenant {
     /// The service's input for this create under `parent` (read by the caller).
     pub fn to_input(&self, parent: &Tenant, hosts: &ConsoleHosts) -> TenantChange {
         TenantChange {
-            fields: TenantInput::with_labels(
-                TenantInput::parse(
-                    TenantText::new(
-                        &self.name,
-                        &self.subdomain,
-                        &self.description,
-                        self.custom_domain.as_deref(),
+            fields: TenantInput::with_quota(
+                TenantInput::with_labels(
+                    TenantInput::parse(
+                        TenantText::new(
+                            &self.name,
+                            &self.subdomain,
+                            &self.description,
+                            self.custom_domain.as_deref(),
+                        ),
+                        self.can_have_subtenants,
+                        self.enabled,
+                        hosts,
                     ),
-                    self.can_have_subtenants,
-                    self.enabled,
-                    hosts,
+                    Some(label::parse_exact(&self.labels)),
                 ),
-                Some(label::parse_exact(&self.labels)),
+                self.monthly_query_quota.map(|q| check_quota(q).map(Some)),
             ),
             // Naming the parent's own tenant role asks for nothing: it is the default.
             tenant_role: self
@@ -425,6 +440,10 @@ impl UpdateTenant {
             hosts,
         );
         fields = TenantInput::with_labels(fields, labels);
+        let quota = self
+            .monthly_query_quota
+            .map(|sent| sent.map(check_quota).transpose());
+        fields = TenantInput::with_quota(fields, quota);
         let mut errors = FieldErrors::new();
         if tenant.is_root() && enabled == Some(false) {
             errors.insert("enabled", "The root tenant cannot be disabled.".into());
@@ -868,6 +887,7 @@ mod tests {
             created_at: Utc::now(),
             updated_at: Utc::now(),
             domain_claim: DomainClaim::default(),
+            monthly_query_quota: None,
         }
     }
 
@@ -952,6 +972,7 @@ mod tests {
             enabled: true,
             tenant_role_id: role,
             labels: Vec::new(),
+            monthly_query_quota: None,
         };
         assert_eq!(
             create(Some(3)).to_input(&parent, &hosts()).tenant_role,

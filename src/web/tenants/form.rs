@@ -8,6 +8,7 @@ use crate::db::models::role::TenantRole;
 use crate::db::models::Tenant;
 use crate::domain::domain_name::ConsoleHosts;
 use crate::domain::label;
+use crate::domain::usage::parse_quota;
 use crate::error::{AppError, FieldErrors};
 use crate::services::tenants::{
     self as service, RoleChoice, TenantChange, TenantInput, TenantText,
@@ -40,6 +41,9 @@ pub struct TenantForm {
     /// Labels, comma- or newline-separated; absent (a form without the field) keeps
     /// the current ones.
     pub labels: Option<String>,
+    /// Queries per month, empty for no quota; absent (a form without the field)
+    /// keeps the current one.
+    pub monthly_query_quota: Option<String>,
 }
 
 impl TenantForm {
@@ -55,6 +59,11 @@ impl TenantForm {
             can_have_subtenants: t.can_have_subtenants.then(|| "true".into()),
             enabled: t.enabled.then(|| "true".into()),
             labels: None,
+            monthly_query_quota: Some(
+                t.monthly_query_quota
+                    .map(|q| q.to_string())
+                    .unwrap_or_default(),
+            ),
         }
     }
 
@@ -65,19 +74,22 @@ impl TenantForm {
             raw => Some(field_id(raw).map_or(RoleChoice::Unknown, RoleChoice::Id)),
         };
         TenantChange {
-            fields: TenantInput::with_labels(
-                TenantInput::parse(
-                    TenantText::new(
-                        &self.name,
-                        &self.subdomain,
-                        &self.description,
-                        Some(&self.custom_domain),
+            fields: TenantInput::with_quota(
+                TenantInput::with_labels(
+                    TenantInput::parse(
+                        TenantText::new(
+                            &self.name,
+                            &self.subdomain,
+                            &self.description,
+                            Some(&self.custom_domain),
+                        ),
+                        self.subtenants_checked(),
+                        creating || self.enabled_checked(),
+                        hosts,
                     ),
-                    self.subtenants_checked(),
-                    creating || self.enabled_checked(),
-                    hosts,
+                    self.labels.as_deref().map(label::parse_text),
                 ),
-                self.labels.as_deref().map(label::parse_text),
+                self.monthly_query_quota.as_deref().map(parse_quota),
             ),
             tenant_role,
         }

@@ -21,6 +21,9 @@ pub struct TenantFields {
     pub tenant_role_id: Option<i64>,
     /// The labels; `None` keeps the current ones (none on create).
     pub labels: Option<Vec<String>>,
+    /// The monthly query quota; `None` keeps the current one (none on create),
+    /// `Some(None)` removes it.
+    pub monthly_query_quota: Option<Option<i64>>,
 }
 
 impl Tenant {
@@ -82,6 +85,7 @@ impl Tenant {
                         tenants::can_have_subtenants.eq(c.fields.can_have_subtenants),
                         tenants::enabled.eq(c.fields.enabled),
                         tenants::tenant_role_id.eq(c.tenant_role_id),
+                        tenants::monthly_query_quota.eq(c.fields.monthly_query_quota.flatten()),
                     )
                 })
                 .collect();
@@ -231,6 +235,12 @@ impl Tenant {
         }
         // The flag with its count in the subtree totals.
         Self::set_enabled_in(conn, id, &[id], fields.enabled).await?;
+        if let Some(quota) = fields.monthly_query_quota {
+            diesel::update(tenants::table.find(id))
+                .set(tenants::monthly_query_quota.eq(quota))
+                .execute(conn)
+                .await?;
+        }
         diesel::update(tenants::table.find(id))
             .set((
                 tenants::name.eq(&fields.name),

@@ -51,6 +51,8 @@ pub struct Tenant {
     /// Where the custom domain stands (all `None` without one).
     #[diesel(embed)]
     pub domain_claim: DomainClaim,
+    /// The queries per month its own usage is measured against (`None`: no quota).
+    pub monthly_query_quota: Option<i64>,
 }
 
 /// The proof of a tenant's custom domain: its state and the token its DNS TXT record

@@ -32,6 +32,18 @@ impl Tenant {
             .await
     }
 
+    /// The paths of those of these tenants that exist (id, path).
+    pub async fn paths_of(
+        conn: &mut AsyncPgConnection,
+        ids: &[i64],
+    ) -> QueryResult<Vec<(i64, Vec<i64>)>> {
+        tenant_paths::table
+            .filter(tenant_paths::tenant_id.eq_any(ids.to_vec()))
+            .select((tenant_paths::tenant_id, tenant_paths::path))
+            .load(conn)
+            .await
+    }
+
     /// The tenant `id` and every tenant below it, locked FOR UPDATE top-down (by
     /// depth, then id), for a change of each of them (enabling or disabling a subtree).
     pub async fn lock_subtree(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Vec<Tenant>> {
@@ -83,6 +95,9 @@ impl Tenant {
         new_parent: &Tenant,
     ) -> QueryResult<usize> {
         use diesel::sql_types::{Array, BigInt, Integer};
+        // No usage batch counts along the paths while they change (see
+        // `usage::exclude_ingestion`); taken before the paths are rewritten.
+        crate::db::models::usage::exclude_ingestion(conn).await?;
         // Array slicing and concatenation have no DSL form.
         let moved = diesel::sql_query(
             "UPDATE tenant_paths SET path = $1::bigint[] || path[$2:] \
@@ -127,6 +142,19 @@ impl Tenant {
         }
         let totals = SubtreeTotals::find(conn, tenant.id).await?;
         add_totals(conn, &totals, &shifts).await?;
+        // Its usage history moves with it (migration `usage`).
+        let leaving: Vec<i64> = old
+            .iter()
+            .filter(|id| !new_parent.path.contains(id))
+            .copied()
+            .collect();
+        let joining: Vec<i64> = new_parent
+            .path
+            .iter()
+            .filter(|id| !old.contains(id))
+            .copied()
+            .collect();
+        crate::db::models::usage::shift_subtree_usage(conn, tenant.id, &leaving, &joining).await?;
         Ok(moved)
     }
 

@@ -1,0 +1,349 @@
+//! Usage statistics: ingestion keys, the batches already applied, and the per-day
+//! and per-month usage rows (migration `usage` explains the shape and who keeps the
+//! subtree columns exact).
+
+use crate::db::schema::{ingestion_keys, usage_batches};
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::pg::Pg;
+use diesel::prelude::*;
+use diesel::sql_types::{Array, BigInt, Date};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+/// An ingestion key as the keys page lists it (never the secret or its hash).
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = ingestion_keys, check_for_backend(Pg))]
+pub struct IngestionKey {
+    pub id: i64,
+    pub name: String,
+    /// The first characters of the key, to recognise it.
+    pub prefix: String,
+    pub created_by: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+/// A key that may post usage right now.
+#[derive(Clone, Copy, Debug, Queryable)]
+pub struct UsableKey {
+    pub id: i64,
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+impl IngestionKey {
+    pub async fn insert(
+        conn: &mut AsyncPgConnection,
+        name: &str,
+        key_hash: &str,
+        prefix: &str,
+        created_by: Option<i64>,
+    ) -> QueryResult<IngestionKey> {
+        diesel::insert_into(ingestion_keys::table)
+            .values((
+                ingestion_keys::name.eq(name),
+                ingestion_keys::key_hash.eq(key_hash),
+                ingestion_keys::prefix.eq(prefix),
+                ingestion_keys::created_by.eq(created_by),
+            ))
+            .returning(IngestionKey::as_returning())
+            .get_result(conn)
+            .await
+    }
+
+    /// Every key with the login of its creator (if still there), newest first.
+    pub async fn all(
+        conn: &mut AsyncPgConnection,
+    ) -> QueryResult<Vec<(IngestionKey, Option<String>)>> {
+        use crate::db::schema::{tenants, users};
+        let rows: Vec<(IngestionKey, Option<(String, String)>)> = ingestion_keys::table
+            .left_join(users::table.inner_join(tenants::table))
+            .order(ingestion_keys::id.desc())
+            .select((
+                IngestionKey::as_select(),
+                (tenants::subdomain, users::username).nullable(),
+            ))
+            .load(conn)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(k, who)| (k, who.map(|(s, u)| crate::domain::login_name(&s, &u))))
+            .collect())
+    }
+
+    pub async fn find(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<IngestionKey> {
+        ingestion_keys::table
+            .find(id)
+            .select(IngestionKey::as_select())
+            .first(conn)
+            .await
+    }
+
+    /// Revokes the key (once); returns whether it changed.
+    pub async fn revoke(
+        conn: &mut AsyncPgConnection,
+        id: i64,
+        now: DateTime<Utc>,
+    ) -> QueryResult<bool> {
+        let n = diesel::update(
+            ingestion_keys::table
+                .find(id)
+                .filter(ingestion_keys::revoked_at.is_null()),
+        )
+        .set(ingestion_keys::revoked_at.eq(now))
+        .execute(conn)
+        .await?;
+        Ok(n == 1)
+    }
+
+    /// The unrevoked key with this hash.
+    pub async fn usable(
+        conn: &mut AsyncPgConnection,
+        key_hash: &str,
+    ) -> QueryResult<Option<UsableKey>> {
+        ingestion_keys::table
+            .filter(ingestion_keys::key_hash.eq(key_hash))
+            .filter(ingestion_keys::revoked_at.is_null())
+            .select((ingestion_keys::id, ingestion_keys::last_used_at))
+            .first(conn)
+            .await
+            .optional()
+    }
+
+    pub async fn touch(
+        conn: &mut AsyncPgConnection,
+        id: i64,
+        now: DateTime<Utc>,
+    ) -> QueryResult<usize> {
+        diesel::update(ingestion_keys::table.find(id))
+            .set(ingestion_keys::last_used_at.eq(now))
+            .execute(conn)
+            .await
+    }
+}
+
+/// The transaction-level advisory lock that keeps usage ingestion and subtree
+/// moves apart: every ingestion holds it shared (they run side by side), a move
+/// exclusive. An ingestion therefore reads the paths it adds subtree totals along
+/// only while no move is in flight, and a move shifts a subtree's totals only once
+/// every ingestion that counted along the old paths has committed. One lock instead
+/// of the tree protocol's row locks on every tenant of every path: a batch of 10,000
+/// events reaches some 20,000 tenants in a deep tree, and locking each row took
+/// longer than counting. Creates and deletes change no usage and do not take it.
+const USAGE_TREE_LOCK: i64 = 0x7573_6167_655f_7472; // "usage_tr"
+
+/// Takes [`USAGE_TREE_LOCK`] shared, until the transaction ends (ingestion).
+pub async fn hold_paths_for_ingestion(conn: &mut AsyncPgConnection) -> QueryResult<usize> {
+    diesel::sql_query("SELECT pg_advisory_xact_lock_shared($1)")
+        .bind::<BigInt, _>(USAGE_TREE_LOCK)
+        .execute(conn)
+        .await
+}
+
+/// Takes [`USAGE_TREE_LOCK`] exclusive, until the transaction ends (a move).
+pub async fn exclude_ingestion(conn: &mut AsyncPgConnection) -> QueryResult<usize> {
+    diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
+        .bind::<BigInt, _>(USAGE_TREE_LOCK)
+        .execute(conn)
+        .await
+}
+
+/// The ids of the tenants with these (lower-case) subdomains.
+pub async fn tenant_ids_by_subdomain(
+    conn: &mut AsyncPgConnection,
+    subdomains: &[String],
+) -> QueryResult<std::collections::HashMap<String, i64>> {
+    use crate::db::schema::tenants;
+    if subdomains.is_empty() {
+        return Ok(Default::default());
+    }
+    let rows: Vec<(String, i64)> = tenants::table
+        .filter(tenants::subdomain.eq_any(subdomains))
+        .select((tenants::subdomain, tenants::id))
+        .load(conn)
+        .await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// A batch already applied: what it was (its hash) and what it was answered.
+#[derive(Clone, Debug, Queryable)]
+pub struct AppliedBatch {
+    pub request_hash: String,
+    /// `None` only inside the transaction applying it.
+    pub answer: Option<serde_json::Value>,
+}
+
+impl AppliedBatch {
+    /// Claims `batch_id` for this batch: true when it is new. A copy of the same batch
+    /// being applied at this moment makes this wait until that one commits (then
+    /// false) or rolls back (then true).
+    pub async fn claim(
+        conn: &mut AsyncPgConnection,
+        batch_id: &str,
+        key_id: i64,
+        request_hash: &str,
+        now: DateTime<Utc>,
+    ) -> QueryResult<bool> {
+        let n = diesel::insert_into(usage_batches::table)
+            .values((
+                usage_batches::batch_id.eq(batch_id),
+                usage_batches::key_id.eq(key_id),
+                usage_batches::request_hash.eq(request_hash),
+                usage_batches::received_at.eq(now),
+            ))
+            .on_conflict_do_nothing()
+            .execute(conn)
+            .await?;
+        Ok(n == 1)
+    }
+
+    pub async fn find(conn: &mut AsyncPgConnection, batch_id: &str) -> QueryResult<AppliedBatch> {
+        usage_batches::table
+            .find(batch_id)
+            .select((usage_batches::request_hash, usage_batches::answer))
+            .first(conn)
+            .await
+    }
+
+    pub async fn answered(
+        conn: &mut AsyncPgConnection,
+        batch_id: &str,
+        answer: &serde_json::Value,
+    ) -> QueryResult<usize> {
+        diesel::update(usage_batches::table.find(batch_id))
+            .set(usage_batches::answer.eq(answer))
+            .execute(conn)
+            .await
+    }
+}
+
+/// Counts to add: queries, blocked.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub queries: i64,
+    pub blocked: i64,
+}
+
+impl std::ops::AddAssign for Counts {
+    fn add_assign(&mut self, other: Counts) {
+        self.queries += other.queries;
+        self.blocked += other.blocked;
+    }
+}
+
+/// What a batch adds to one tenant's month: its own counts and its subtree's.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MonthCounts {
+    pub own: Counts,
+    pub subtree: Counts,
+}
+
+/// Adds a batch's daily counts, one statement for the whole batch; each (tenant,
+/// day) once, in key order (the lock order of every writer of these rows).
+pub async fn add_daily(
+    conn: &mut AsyncPgConnection,
+    rows: &std::collections::BTreeMap<(i64, NaiveDate), Counts>,
+) -> QueryResult<usize> {
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let (mut tenant, mut day, mut queries, mut blocked) = (vec![], vec![], vec![], vec![]);
+    for ((t, d), c) in rows {
+        tenant.push(*t);
+        day.push(*d);
+        queries.push(c.queries);
+        blocked.push(c.blocked);
+    }
+    // unnest over arrays has no DSL form; four binds whatever the batch's size.
+    diesel::sql_query(
+        "INSERT INTO usage_daily AS u (tenant_id, day, queries, blocked) \
+         SELECT * FROM unnest($1::bigint[], $2::date[], $3::bigint[], $4::bigint[]) \
+         ON CONFLICT (tenant_id, day) DO UPDATE \
+         SET queries = u.queries + EXCLUDED.queries, blocked = u.blocked + EXCLUDED.blocked",
+    )
+    .bind::<Array<BigInt>, _>(tenant)
+    .bind::<Array<Date>, _>(day)
+    .bind::<Array<BigInt>, _>(queries)
+    .bind::<Array<BigInt>, _>(blocked)
+    .execute(conn)
+    .await
+}
+
+/// Adds a batch's monthly counts (own and subtree), like [`add_daily`].
+pub async fn add_monthly(
+    conn: &mut AsyncPgConnection,
+    rows: &std::collections::BTreeMap<(i64, NaiveDate), MonthCounts>,
+) -> QueryResult<usize> {
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let (mut tenant, mut month) = (
+        Vec::with_capacity(rows.len()),
+        Vec::with_capacity(rows.len()),
+    );
+    let mut counts: [Vec<i64>; 4] = Default::default();
+    for ((t, m), c) in rows {
+        tenant.push(*t);
+        month.push(*m);
+        for (column, value) in counts.iter_mut().zip([
+            c.own.queries,
+            c.own.blocked,
+            c.subtree.queries,
+            c.subtree.blocked,
+        ]) {
+            column.push(value);
+        }
+    }
+    let [queries, blocked, subtree_queries, subtree_blocked] = counts;
+    diesel::sql_query(
+        "INSERT INTO usage_monthly AS u \
+         (tenant_id, month, queries, blocked, subtree_queries, subtree_blocked) \
+         SELECT * FROM unnest($1::bigint[], $2::date[], $3::bigint[], $4::bigint[], \
+                              $5::bigint[], $6::bigint[]) \
+         ON CONFLICT (tenant_id, month) DO UPDATE \
+         SET queries = u.queries + EXCLUDED.queries, blocked = u.blocked + EXCLUDED.blocked, \
+             subtree_queries = u.subtree_queries + EXCLUDED.subtree_queries, \
+             subtree_blocked = u.subtree_blocked + EXCLUDED.subtree_blocked",
+    )
+    .bind::<Array<BigInt>, _>(tenant)
+    .bind::<Array<Date>, _>(month)
+    .bind::<Array<BigInt>, _>(queries)
+    .bind::<Array<BigInt>, _>(blocked)
+    .bind::<Array<BigInt>, _>(subtree_queries)
+    .bind::<Array<BigInt>, _>(subtree_blocked)
+    .execute(conn)
+    .await
+}
+
+/// A subtree moves: the monthly subtree totals of `moved` leave the ancestors in
+/// `leaving` and join those in `joining`, in one statement, rows in (tenant, month)
+/// order. A leaving ancestor always has a row for each of those months (the usage
+/// was added to it), so the proposed row, non-negative for the CHECKs, only ever
+/// inserts for a joining one; the sign is decided on the conflict.
+pub async fn shift_subtree_usage(
+    conn: &mut AsyncPgConnection,
+    moved: i64,
+    leaving: &[i64],
+    joining: &[i64],
+) -> QueryResult<usize> {
+    if leaving.is_empty() && joining.is_empty() {
+        return Ok(0);
+    }
+    let all: Vec<i64> = leaving.iter().chain(joining).copied().collect();
+    diesel::sql_query(
+        "INSERT INTO usage_monthly AS u (tenant_id, month, subtree_queries, subtree_blocked) \
+         SELECT a.id, m.month, m.subtree_queries, m.subtree_blocked \
+         FROM usage_monthly m CROSS JOIN unnest($2::bigint[]) AS a(id) \
+         WHERE m.tenant_id = $1 \
+         ORDER BY a.id, m.month \
+         ON CONFLICT (tenant_id, month) DO UPDATE SET \
+         subtree_queries = u.subtree_queries + CASE WHEN u.tenant_id = ANY($3::bigint[]) \
+             THEN -EXCLUDED.subtree_queries ELSE EXCLUDED.subtree_queries END, \
+         subtree_blocked = u.subtree_blocked + CASE WHEN u.tenant_id = ANY($3::bigint[]) \
+             THEN -EXCLUDED.subtree_blocked ELSE EXCLUDED.subtree_blocked END",
+    )
+    .bind::<BigInt, _>(moved)
+    .bind::<Array<BigInt>, _>(all)
+    .bind::<Array<BigInt>, _>(leaving.to_vec())
+    .execute(conn)
+    .await
+}

@@ -1,0 +1,259 @@
+//! Usage statistics: the events a batch reports (each checked on its own, so one bad
+//! event does not stop the rest), the UTC day and month they count in, and a tenant's
+//! monthly query quota.
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use serde_json::Value;
+
+/// Most events one batch may hold.
+pub const MAX_EVENTS: usize = 10_000;
+
+/// Most queries (or blocked queries) one event may report: far above what a tenant
+/// does in a day, and low enough that no month's sum can overflow a BIGINT.
+pub const MAX_COUNT: i64 = 1_000_000_000_000;
+
+/// How far ahead of the server's clock an event may lie (clocks drift a little).
+pub const MAX_AHEAD: Duration = Duration::days(1);
+
+/// Longest `batch_id`.
+pub const BATCH_ID_MAX: usize = 255;
+
+/// Whom an event is about: a tenant id or a subdomain.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum TenantRef {
+    Id(i64),
+    Subdomain(String),
+}
+
+/// One valid event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UsageEvent {
+    pub tenant: TenantRef,
+    pub at: DateTime<Utc>,
+    pub queries: i64,
+    pub blocked: i64,
+}
+
+impl UsageEvent {
+    /// The UTC day the event counts in.
+    pub fn day(&self) -> NaiveDate {
+        self.at.date_naive()
+    }
+
+    /// The UTC month the event counts in (its first day).
+    pub fn month(&self) -> NaiveDate {
+        month_of(self.day())
+    }
+}
+
+/// The first day of `day`'s month.
+pub fn month_of(day: NaiveDate) -> NaiveDate {
+    day.with_day(1).unwrap_or(day)
+}
+
+const FIELDS: [&str; 4] = ["tenant", "at", "queries", "blocked"];
+
+/// Checks one event as sent: every field present and valid, nothing else, `at` at
+/// most [`MAX_AHEAD`] after `now`. The error says what is wrong, for the answer's
+/// `rejected` list.
+pub fn parse_event(value: &Value, now: DateTime<Utc>) -> Result<UsageEvent, String> {
+    let Some(event) = value.as_object() else {
+        return Err("An event must be a JSON object.".into());
+    };
+    if let Some(unknown) = event.keys().find(|k| !FIELDS.contains(&k.as_str())) {
+        return Err(format!(
+            "Unknown field `{unknown}`: an event has tenant, at, queries and blocked."
+        ));
+    }
+    let missing: Vec<&str> = FIELDS
+        .iter()
+        .copied()
+        .filter(|f| event.get(*f).is_none_or(Value::is_null))
+        .collect();
+    if !missing.is_empty() {
+        return Err(format!("Missing {}.", missing.join(", ")));
+    }
+    let tenant = match &event["tenant"] {
+        Value::String(s) if !s.trim().is_empty() && s.len() <= 63 => {
+            TenantRef::Subdomain(s.trim().to_ascii_lowercase())
+        }
+        v => match integral(v) {
+            Some(id) if id > 0 => TenantRef::Id(id),
+            _ => {
+                return Err(
+                    "`tenant` must be a tenant id (a positive integer) or a subdomain.".into(),
+                )
+            }
+        },
+    };
+    let at = event["at"]
+        .as_str()
+        .and_then(|s| DateTime::parse_from_rfc3339(s.trim()).ok())
+        .map(|t| t.with_timezone(&Utc))
+        .ok_or("`at` must be a time in RFC 3339, e.g. 2026-01-31T23:59:59Z.")?;
+    if at > now + MAX_AHEAD {
+        return Err("`at` lies more than a day in the future.".into());
+    }
+    let count = |field: &str| match integral(&event[field]) {
+        Some(n) if (0..=MAX_COUNT).contains(&n) => Ok(n),
+        Some(n) if n < 0 => Err(format!("`{field}` must not be negative.")),
+        Some(_) => Err(format!("`{field}` must be at most {MAX_COUNT}.")),
+        None => Err(format!("`{field}` must be a whole number.")),
+    };
+    Ok(UsageEvent {
+        tenant,
+        at,
+        queries: count("queries")?,
+        blocked: count("blocked")?,
+    })
+}
+
+/// A JSON integer (also written `42.0`), as JSON Schema counts integers.
+fn integral(v: &Value) -> Option<i64> {
+    v.as_i64().or_else(|| {
+        v.as_f64()
+            .filter(|f| f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0)
+            .map(|f| f as i64)
+    })
+}
+
+/// Checks a `batch_id`: 1–255 visible ASCII characters.
+pub fn parse_batch_id(raw: &str) -> Result<&str, String> {
+    if raw.is_empty() || raw.len() > BATCH_ID_MAX || !raw.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(format!(
+            "`batch_id` must be 1 to {BATCH_ID_MAX} visible ASCII characters (no spaces)."
+        ));
+    }
+    Ok(raw)
+}
+
+/// A monthly query quota as a form sends it: empty for none, else a whole number of
+/// queries, 0 or more.
+pub fn parse_quota(raw: &str) -> Result<Option<i64>, String> {
+    let raw = raw.trim().replace(['_', ','], "");
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    match raw.parse::<i64>() {
+        Ok(n) => check_quota(n).map(Some),
+        Err(_) if raw.starts_with('-') && raw[1..].bytes().all(|b| b.is_ascii_digit()) => {
+            Err(QUOTA_NEGATIVE.into())
+        }
+        Err(_) => Err(QUOTA_MESSAGE.into()),
+    }
+}
+
+/// A quota sent as a number (the API): 0 or more.
+pub fn check_quota(n: i64) -> Result<i64, String> {
+    if n < 0 {
+        Err(QUOTA_NEGATIVE.into())
+    } else {
+        Ok(n)
+    }
+}
+
+const QUOTA_MESSAGE: &str =
+    "Enter a whole number of queries per month (0 or more), or leave it empty for no quota.";
+const QUOTA_NEGATIVE: &str = "The quota cannot be negative: enter 0 or more, or leave it empty.";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn now() -> DateTime<Utc> {
+        "2026-02-15T12:00:00Z".parse().unwrap()
+    }
+
+    #[test]
+    fn events_count_in_their_utc_day_and_month() {
+        let e = |at: &str| {
+            parse_event(
+                &json!({"tenant": 7, "at": at, "queries": 1, "blocked": 0}),
+                now(),
+            )
+            .unwrap()
+        };
+        let last = e("2026-01-31T23:59:59Z");
+        assert_eq!(last.month(), NaiveDate::from_ymd_opt(2026, 1, 1).unwrap());
+        let first = e("2026-02-01T00:00:00Z");
+        assert_eq!(first.month(), NaiveDate::from_ymd_opt(2026, 2, 1).unwrap());
+        // 23:30 at UTC-2 is 01:30 UTC the next day.
+        let offset = e("2026-01-31T23:30:00-02:00");
+        assert_eq!(offset.day(), NaiveDate::from_ymd_opt(2026, 2, 1).unwrap());
+        assert_eq!(offset.month(), NaiveDate::from_ymd_opt(2026, 2, 1).unwrap());
+    }
+
+    #[test]
+    fn each_bad_event_says_what_is_wrong() {
+        let ok =
+            json!({"tenant": "Acme", "at": "2026-02-01T00:00:00Z", "queries": 3.0, "blocked": 1});
+        let parsed = parse_event(&ok, now()).unwrap();
+        assert_eq!(parsed.tenant, TenantRef::Subdomain("acme".into()));
+        assert_eq!((parsed.queries, parsed.blocked), (3, 1));
+        let cases = [
+            (json!([1]), "JSON object"),
+            (json!({"tenant": 1}), "Missing at, queries, blocked"),
+            (
+                json!({"tenant": 1, "at": "x", "queries": 1, "blocked": 0}),
+                "RFC 3339",
+            ),
+            (
+                json!({"tenant": 1, "at": "2026-02-01", "queries": 1, "blocked": 0}),
+                "RFC 3339",
+            ),
+            (
+                json!({"tenant": 0, "at": "2026-02-01T00:00:00Z", "queries": 1, "blocked": 0}),
+                "tenant",
+            ),
+            (
+                json!({"tenant": true, "at": "2026-02-01T00:00:00Z", "queries": 1, "blocked": 0}),
+                "tenant",
+            ),
+            (
+                json!({"tenant": 1, "at": "2026-02-01T00:00:00Z", "queries": -1, "blocked": 0}),
+                "`queries` must not be negative",
+            ),
+            (
+                json!({"tenant": 1, "at": "2026-02-01T00:00:00Z", "queries": 1, "blocked": 1.5}),
+                "`blocked` must be a whole number",
+            ),
+            (
+                json!({"tenant": 1, "at": "2026-02-01T00:00:00Z", "queries": 1_000_000_000_001_i64, "blocked": 0}),
+                "at most",
+            ),
+            (
+                json!({"tenant": 1, "at": "2026-03-01T00:00:00Z", "queries": 1, "blocked": 0}),
+                "future",
+            ),
+            (
+                json!({"tenant": 1, "at": "2026-02-01T00:00:00Z", "queries": 1, "blocked": 0, "x": 1}),
+                "Unknown field `x`",
+            ),
+        ];
+        for (event, wanted) in cases {
+            let error = parse_event(&event, now()).unwrap_err();
+            assert!(error.contains(wanted), "{event}: {error}");
+        }
+    }
+
+    #[test]
+    fn quotas_are_whole_numbers_or_none() {
+        assert_eq!(parse_quota(""), Ok(None));
+        assert_eq!(parse_quota(" 1_000 "), Ok(Some(1000)));
+        assert_eq!(parse_quota("0"), Ok(Some(0)));
+        assert!(parse_quota("-5").unwrap_err().contains("negative"));
+        assert!(parse_quota("lots").is_err());
+        assert!(parse_quota("1.5").is_err());
+        assert!(parse_quota("99999999999999999999").is_err());
+        assert!(check_quota(-1).is_err());
+    }
+
+    #[test]
+    fn batch_ids_are_visible_ascii() {
+        assert!(parse_batch_id("resolver-1/2026-02-01T00:00").is_ok());
+        for bad in ["", "a b", "é", &"x".repeat(256)] {
+            assert!(parse_batch_id(bad).is_err(), "{bad:?}");
+        }
+    }
+}
