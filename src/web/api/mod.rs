@@ -5,6 +5,7 @@
 //! DTOs live here, separate from the models; the routes are part of `web::routes()`.
 
 pub mod activity;
+pub mod stats;
 pub mod batch;
 pub mod bulk;
 pub mod idempotency;
@@ -31,6 +32,7 @@ pub fn routes() -> Vec<Route> {
     [
         tenants::routes(),
         activity::routes(),
+        stats::routes(),
         batch::routes(),
         bulk::routes(),
         usage::routes(),
