@@ -92,7 +92,9 @@ impl Period {
             (None, None) => Period::default_for(today),
             (Some(from), None) => Period {
                 from,
-                to: Month::of(today).min(from.forward(DEFAULT_MONTHS - 1)).max(from),
+                to: Month::of(today)
+                    .min(from.forward(DEFAULT_MONTHS - 1))
+                    .max(from),
             },
             (None, Some(to)) => Period {
                 from: to.back(DEFAULT_MONTHS - 1),
@@ -273,7 +275,15 @@ mod tests {
     fn months_are_year_dash_month() {
         assert_eq!(m("2026-01").first_day(), day("2026-01-01"));
         assert_eq!(m(" 2026-12 ").text(), "2026-12");
-        for bad in ["2026-13", "2026-1", "26-01", "2026-01-01", "x", "2026_01", "+026-01"] {
+        for bad in [
+            "2026-13",
+            "2026-1",
+            "26-01",
+            "2026-01-01",
+            "x",
+            "2026_01",
+            "+026-01",
+        ] {
             assert!(Month::parse(bad).is_none(), "{bad}");
         }
     }
@@ -304,7 +314,10 @@ mod tests {
             Period::parse("2023-02", "2026-01", today).unwrap().months(),
             36
         );
-        assert_eq!(Period::parse("2026-01", "2026-01", today).unwrap().months(), 1);
+        assert_eq!(
+            Period::parse("2026-01", "2026-01", today).unwrap().months(),
+            1
+        );
     }
 
     #[test]
@@ -333,7 +346,10 @@ mod tests {
         };
         assert_eq!(RowCursor::parse(&c.to_text()), Some(c));
         assert_eq!(RowCursor::parse("nope"), None);
-        assert_eq!(StatsSort::parse("subtree_queries"), Some(StatsSort::SubtreeQueries));
+        assert_eq!(
+            StatsSort::parse("subtree_queries"),
+            Some(StatsSort::SubtreeQueries)
+        );
         assert_eq!(StatsSort::parse("bogus"), None);
     }
 }

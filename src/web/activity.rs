@@ -6,17 +6,16 @@ use crate::db::models::audit_log::AuditRow;
 use crate::db::models::Tenant;
 use crate::db::DbConn;
 use crate::domain::activity::{
-    action_label, changes, ActivityFilter, ActivityScope, ActivityText, Change,
-    EventCursor, ACTIONS,
+    action_label, changes, ActivityFilter, ActivityScope, ActivityText, Change, EventCursor,
+    ACTIONS,
 };
 use crate::error::{AppError, FieldErrors};
 use crate::services::activity::{self, ActivityPage, Event, Reader, EXPORT_CHUNK, PAGE_SIZE};
 use crate::web::csv_export::{self, Chunk};
 use crate::web::form::parse_id;
-use crate::web::page::{render_status, PageCtx};
+use crate::web::page::{render_checked, PageCtx};
 use crate::web::routes::{route, Route};
 use crate::web::AppState;
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use chrono::{DateTime, Utc};
@@ -267,12 +266,7 @@ async fn index(
         params,
         tenant,
     };
-    let status = if view.errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    render_status(&view, status)
+    render_checked(&view, &view.errors)
 }
 
 // ---------------------------------------------------------------- CSV

@@ -10,10 +10,9 @@ use crate::error::{AppError, FieldErrors};
 use crate::services::usage_stats::{StatsReader, EXPORT_CHUNK, PAGE_SIZE, PRINT_CAP};
 use crate::web::csv_export::{self, Chunk};
 use crate::web::form::parse_id;
-use crate::web::page::{render_status, PageCtx};
+use crate::web::page::{render_checked, PageCtx};
 use crate::web::routes::{route, Route};
 use crate::web::AppState;
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
@@ -104,7 +103,9 @@ async fn start(
     let reader = StatsReader::new(
         user,
         &tenant,
-        period.clone().unwrap_or_else(|_| Period::default_for(today)),
+        period
+            .clone()
+            .unwrap_or_else(|_| Period::default_for(today)),
         params.sort(),
         params.descending(),
     )?;
@@ -374,7 +375,12 @@ async fn index(
         reader,
     } = start(&user, &state, &path, params).await?;
     let base = format!("/tenants/{}/stats", tenant.id);
-    let page_no = params.page.trim().parse::<i64>().unwrap_or(1).clamp(1, 1_000_000);
+    let page_no = params
+        .page
+        .trim()
+        .parse::<i64>()
+        .unwrap_or(1)
+        .clamp(1, 1_000_000);
     let (errors, data, period_title) = match &period {
         Ok(period) => {
             let mut data = reader
@@ -428,12 +434,7 @@ async fn index(
         params,
         tenant,
     };
-    let status = if view.errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    render_status(&view, status)
+    render_checked(&view, &view.errors)
 }
 
 // ---------------------------------------------------------------- CSV
@@ -549,7 +550,11 @@ async fn print(
     let (errors, rows, chart, cut, period_title) = match &period {
         Ok(period) => {
             let data = reader.page(&mut conn, 0, PRINT_CAP).await?;
-            let rows: Vec<RowView> = data.rows.iter().map(|r| RowView::new(r, tenant.id)).collect();
+            let rows: Vec<RowView> = data
+                .rows
+                .iter()
+                .map(|r| RowView::new(r, tenant.id))
+                .collect();
             (
                 FieldErrors::new(),
                 rows,
@@ -573,12 +578,7 @@ async fn print(
         cut,
         errors,
     };
-    let status = if view.errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    render_status(&view, status)
+    render_checked(&view, &view.errors)
 }
 
 #[cfg(test)]

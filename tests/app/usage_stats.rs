@@ -206,6 +206,33 @@ async fn api_items(api: &Api, path: &str, limit: usize) -> Vec<Value> {
     }
 }
 
+/// `n` customers below `parent`, named "{name} 000"… with subdomains "{sub}000"….
+async fn customers(app: &TestApp, parent: &Tenant, n: usize, name: &str, sub: &str) -> Vec<Tenant> {
+    let fields: Vec<_> = (0..n)
+        .map(|i| tenantry::db::models::tenant::TenantFields {
+            name: format!("{name} {i:03}"),
+            subdomain: format!("{sub}{i:03}"),
+            description: String::new(),
+            custom_domain: None,
+            tenant_role_id: None,
+            labels: None,
+            monthly_query_quota: None,
+            can_have_subtenants: false,
+            enabled: true,
+        })
+        .collect();
+    let children: Vec<_> = fields
+        .iter()
+        .map(|f| tenantry::db::models::tenant::NewChild {
+            parent,
+            tenant_role_id: parent.tenant_role_id,
+            fields: f,
+        })
+        .collect();
+    let mut conn = app.conn().await;
+    Tenant::insert_children(&mut conn, &children).await.unwrap()
+}
+
 // ---------------------------------------------------------------- tests
 
 #[tokio::test]
@@ -262,9 +289,18 @@ async fn a_subtree_administrator_sees_their_subtree_and_never_a_sibling() {
         .await;
     assert!(print.contains(&t.a1x.name) && print.contains("1,100"));
     let api = Api::new(&app, Some(&token_for(&app, &alice_user, true).await));
-    let items = api_items(&api, &format!("/api/v1/tenants/{}/stats?{PERIOD}", t.a1.id), 3).await;
+    let items = api_items(
+        &api,
+        &format!("/api/v1/tenants/{}/stats?{PERIOD}", t.a1.id),
+        3,
+    )
+    .await;
     assert_eq!(api_numbers(&items), expected);
-    for text in [&body, &print, &items.iter().map(Value::to_string).collect::<String>()] {
+    for text in [
+        &body,
+        &print,
+        &items.iter().map(Value::to_string).collect::<String>(),
+    ] {
         for other in [&t.acme, &t.a2, &t.globex, &t.g1] {
             assert!(!text.contains(&other.name), "{} listed", other.name);
         }
@@ -276,7 +312,9 @@ async fn a_subtree_administrator_sees_their_subtree_and_never_a_sibling() {
             let r = alice.get(&format!("/tenants/{}/{path}", tenant.id)).await;
             assert_eq!(status(&r), 404, "{path} of {}", tenant.name);
         }
-        let (status, _) = api.get(&format!("/api/v1/tenants/{}/stats", tenant.id)).await;
+        let (status, _) = api
+            .get(&format!("/api/v1/tenants/{}/stats", tenant.id))
+            .await;
         assert_eq!(status, 404);
     }
 }
@@ -306,7 +344,11 @@ async fn a_user_who_sees_single_tenants_gets_only_those_rows_with_whole_subtree_
     );
     // ("Tenant a1" is the start of "Tenant a1x": whole names only.)
     for hidden in [&t.a1, &t.a2] {
-        assert!(!html.contains(&format!(">{}<", hidden.name)), "{}", hidden.name);
+        assert!(
+            !html.contains(&format!(">{}<", hidden.name)),
+            "{}",
+            hidden.name
+        );
         assert!(!html.contains(&format!("data-tenant=\"{}\"", hidden.id)));
     }
     assert!(page.contains_key(&(t.a1x.id, "2026-01".to_string())));
@@ -320,19 +362,19 @@ async fn page_csv_and_api_agree_in_every_order() {
     app.login_admin().await;
     let api = Api::new(&app, Some(&token_for(&app, &app.admin, true).await));
     let root = app.root.id;
+    let row_key = regex::Regex::new(r#"data-tenant="(\d+)" data-month="([0-9-]+)""#).unwrap();
     for sort in ["name", "subdomain", "month", "queries", "subtree_queries"] {
         for dir in ["asc", "desc"] {
             let query = format!("{PERIOD}&sort={sort}&dir={dir}");
-            let html = app.get_html(&format!("/tenants/{root}/stats?{query}")).await;
-            let order = |html: &str| -> Vec<(i64, String)> {
-                regex::Regex::new(r#"data-tenant="(\d+)" data-month="([0-9-]+)""#)
-                    .unwrap()
-                    .captures_iter(html)
-                    .map(|c| (c[1].parse().unwrap(), c[2].to_string()))
-                    .collect()
-            };
-            let page_order = order(&html);
-            let records = csv_records(&csv_body(&app, &format!("/tenants/{root}/stats.csv?{query}")).await);
+            let html = app
+                .get_html(&format!("/tenants/{root}/stats?{query}"))
+                .await;
+            let page_order: Vec<(i64, String)> = row_key
+                .captures_iter(&html)
+                .map(|c| (c[1].parse().unwrap(), c[2].to_string()))
+                .collect();
+            let records =
+                csv_records(&csv_body(&app, &format!("/tenants/{root}/stats.csv?{query}")).await);
             let csv_order: Vec<(i64, String)> = records
                 .iter()
                 .map(|r| (r["tenant_id"].parse().unwrap(), r["month"].clone()))
@@ -356,7 +398,9 @@ async fn page_csv_and_api_agree_in_every_order() {
         }
     }
     // The root's subtree total holds everything.
-    let html = app.get_html(&format!("/tenants/{root}/stats?{PERIOD}")).await;
+    let html = app
+        .get_html(&format!("/tenants/{root}/stats?{PERIOD}"))
+        .await;
     assert_eq!(
         page_numbers(&html)[&(root, "2026-01".to_string())],
         (0, 0, 1122, 111)
@@ -409,7 +453,8 @@ async fn bad_or_reversed_months_rerender_the_page_with_field_errors() {
         let r = app.get(&format!("/tenants/{id}/stats?{query}")).await;
         assert_eq!(status(&r), 422, "{query}");
         let html = r.text().await.unwrap();
-        let error = field_error(&html, field).unwrap_or_else(|| panic!("{query}: no {field} error"));
+        let error =
+            field_error(&html, field).unwrap_or_else(|| panic!("{query}: no {field} error"));
         assert!(error.contains(words), "{query}: {error}");
         // The input is kept.
         let typed = query.split('&').find(|p| p.starts_with(field)).unwrap();
@@ -417,11 +462,23 @@ async fn bad_or_reversed_months_rerender_the_page_with_field_errors() {
         let r = app.get(&format!("/tenants/{id}/stats/print?{query}")).await;
         assert_eq!(status(&r), 422, "print {query}");
         assert!(r.text().await.unwrap().contains(words));
-        assert_eq!(status(&app.get(&format!("/tenants/{id}/stats.csv?{query}")).await), 422);
+        assert_eq!(
+            status(&app.get(&format!("/tenants/{id}/stats.csv?{query}")).await),
+            422
+        );
     }
     let api = Api::new(&app, Some(&token_for(&app, &app.admin, true).await));
-    for query in ["from=2026-13", "from=2026-03&to=2026-01", "sort=bogus", "dir=up", "cursor=xyz", "limit=0"] {
-        let (status, _) = api.get(&format!("/api/v1/tenants/{id}/stats?{query}")).await;
+    for query in [
+        "from=2026-13",
+        "from=2026-03&to=2026-01",
+        "sort=bogus",
+        "dir=up",
+        "cursor=xyz",
+        "limit=0",
+    ] {
+        let (status, _) = api
+            .get(&format!("/api/v1/tenants/{id}/stats?{query}"))
+            .await;
         assert_eq!(status, 400, "{query}");
     }
     // Without a period: the last twelve months, 200.
@@ -450,17 +507,32 @@ async fn quota_use_is_marked_in_words_from_80_and_past_100_percent() {
         .await;
     let cell = |tenant: &Tenant| {
         let start = html
-            .find(&format!("data-tenant=\"{}\" data-month=\"2026-01\"", tenant.id))
+            .find(&format!(
+                "data-tenant=\"{}\" data-month=\"2026-01\"",
+                tenant.id
+            ))
             .unwrap();
         let row = &html[start..start + html[start..].find("</tr>").unwrap()];
         row[row.find("class=\"num quota").unwrap()..].to_string()
     };
-    assert!(cell(&t.a1x).contains("quota-over") && cell(&t.a1x).contains("150 % of 1,000 <strong class=\"quota-note\">(over the quota)"));
-    assert!(cell(&t.a2).contains("quota-near") && cell(&t.a2).contains("85 % of 100 <strong class=\"quota-note\">(near the quota)"));
+    assert!(
+        cell(&t.a1x).contains("quota-over")
+            && cell(&t.a1x)
+                .contains("150 % of 1,000 <strong class=\"quota-note\">(over the quota)")
+    );
+    assert!(
+        cell(&t.a2).contains("quota-near")
+            && cell(&t.a2).contains("85 % of 100 <strong class=\"quota-note\">(near the quota)")
+    );
     assert!(!cell(&t.g1).contains("quota-") && cell(&t.g1).contains("1 % of 1,000<"));
     assert!(cell(&t.acme).contains("no quota"));
     let api = Api::new(&app, Some(&token_for(&app, &app.admin, true).await));
-    let items = api_items(&api, &format!("/api/v1/tenants/{}/stats?{PERIOD}", t.a2.id), 10).await;
+    let items = api_items(
+        &api,
+        &format!("/api/v1/tenants/{}/stats?{PERIOD}", t.a2.id),
+        10,
+    )
+    .await;
     assert_eq!(items[0]["quota"], 100);
     assert_eq!(items[0]["quota_percent"], 85);
 }
@@ -489,29 +561,7 @@ async fn the_stats_page_pages_and_costs_at_most_three_statements() {
     let app = spawn_app_with_env(&[("TENANTRY_DEV", "1")]).await;
     let t = partner_tree(&app).await;
     // 60 customers under a2's parent with a month each: 60 + acme's rows.
-    let mut conn = app.conn().await;
-    let fields: Vec<_> = (0..60)
-        .map(|i| tenantry::db::models::tenant::TenantFields {
-            name: format!("Customer {i:02}"),
-            subdomain: format!("cust{i:02}"),
-            description: String::new(),
-            custom_domain: None,
-            tenant_role_id: None,
-            labels: None,
-            monthly_query_quota: None,
-            can_have_subtenants: false,
-            enabled: true,
-        })
-        .collect();
-    let children: Vec<_> = fields
-        .iter()
-        .map(|f| tenantry::db::models::tenant::NewChild {
-            parent: &t.acme,
-            tenant_role_id: t.acme.tenant_role_id,
-            fields: f,
-        })
-        .collect();
-    let customers = Tenant::insert_children(&mut conn, &children).await.unwrap();
+    let customers = customers(&app, &t.acme, 60, "Customer", "cust").await;
     let events: Vec<(i64, &str, i64, i64)> = customers
         .iter()
         .enumerate()
@@ -526,7 +576,7 @@ async fn the_stats_page_pages_and_costs_at_most_three_statements() {
     assert!(first.contains("Page 1 of 2"));
     let second = app.get_html(&format!("{base}&page=2")).await;
     assert_eq!(page_numbers(&second).len(), 11);
-    assert!(second.contains("Customer 59"));
+    assert!(second.contains("Customer 059"));
     for path in [base.clone(), format!("{base}&page=2&sort=queries&dir=desc")] {
         for _ in 0..2 {
             let r = app.get(&path).await;
@@ -546,30 +596,10 @@ async fn a_large_export_is_streamed_in_chunks_and_complete() {
     let t = partner_tree(&app).await;
     // 1,100 tenant-months of a1x alone would need 1,100 months: use 100 customers ×
     // 11 months (+ acme's 11), more than one export chunk (1,000 rows).
-    let mut conn = app.conn().await;
-    let fields: Vec<_> = (0..100)
-        .map(|i| tenantry::db::models::tenant::TenantFields {
-            name: format!("Bulk {i:03}"),
-            subdomain: format!("bulk{i:03}"),
-            description: String::new(),
-            custom_domain: None,
-            tenant_role_id: None,
-            labels: None,
-            monthly_query_quota: None,
-            can_have_subtenants: false,
-            enabled: true,
-        })
+    let customers = customers(&app, &t.acme, 100, "Bulk", "bulk").await;
+    let months: Vec<String> = (1..=11)
+        .map(|m| format!("2025-{m:02}-03T00:00:00Z"))
         .collect();
-    let children: Vec<_> = fields
-        .iter()
-        .map(|f| tenantry::db::models::tenant::NewChild {
-            parent: &t.acme,
-            tenant_role_id: t.acme.tenant_role_id,
-            fields: f,
-        })
-        .collect();
-    let customers = Tenant::insert_children(&mut conn, &children).await.unwrap();
-    let months: Vec<String> = (1..=11).map(|m| format!("2025-{m:02}-03T00:00:00Z")).collect();
     let mut events = Vec::new();
     for c in &customers {
         for m in &months {
@@ -579,7 +609,10 @@ async fn a_large_export_is_streamed_in_chunks_and_complete() {
     seed(&app, &events).await;
     app.login_admin().await;
     let r = app
-        .get(&format!("/tenants/{}/stats.csv?from=2025-01&to=2025-11", t.acme.id))
+        .get(&format!(
+            "/tenants/{}/stats.csv?from=2025-01&to=2025-11",
+            t.acme.id
+        ))
         .await;
     assert_eq!(status(&r), 200);
     // Streamed: no length known in advance.

@@ -919,7 +919,12 @@ fn activity_takes_audit_read_and_the_subtree_a_subtree_grant() {
 
 #[test]
 fn usage_statistics_take_usage_read_and_viewers_have_it() {
-    for p in [partner_admin(), partner_viewer(), root_owner(), partner_admin_here()] {
+    for p in [
+        partner_admin(),
+        partner_viewer(),
+        root_owner(),
+        partner_admin_here(),
+    ] {
         assert!(can_read_usage(&p, &t(PARTNER)), "{:?}", p.grants);
         assert!(require_usage(&p, &t(PARTNER)).is_ok());
     }

@@ -154,7 +154,14 @@ impl StatsQuery {
     }
 
     /// `sql` with binds $1–$6 (see `FROM`).
-    fn bound(&self, sql: String) -> diesel::query_builder::BoxedSqlQuery<'static, diesel::pg::Pg, diesel::query_builder::SqlQuery> {
+    fn bound(
+        &self,
+        sql: String,
+    ) -> diesel::query_builder::BoxedSqlQuery<
+        'static,
+        diesel::pg::Pg,
+        diesel::query_builder::SqlQuery,
+    > {
         let (all, roots, singles) = match &self.visibility {
             Visibility::All => (true, Vec::new(), Vec::new()),
             Visibility::Within {
@@ -180,7 +187,11 @@ impl StatsQuery {
         after: Option<&RowCursor>,
         limit: i64,
     ) -> QueryResult<Vec<StatsRow>> {
-        let keyset = if after.is_some() { self.after() } else { "true" };
+        let keyset = if after.is_some() {
+            self.after()
+        } else {
+            "true"
+        };
         let sql = format!(
             "SELECT {COLUMNS} {FROM} AND {keyset} ORDER BY {} LIMIT {limit}",
             self.order_by(""),

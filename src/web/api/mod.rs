@@ -5,11 +5,11 @@
 //! DTOs live here, separate from the models; the routes are part of `web::routes()`.
 
 pub mod activity;
-pub mod stats;
 pub mod batch;
 pub mod bulk;
 pub mod idempotency;
 pub mod openapi;
+pub mod stats;
 pub mod tenants;
 pub mod usage;
 

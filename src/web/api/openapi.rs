@@ -2,9 +2,9 @@
 //! the DTOs (utoipa), served at `GET /api/v1/openapi.json` without a token.
 
 use super::activity::{ActivityChange, ActivityEvent, ActivityEventPage};
-use super::stats::{StatsItem, StatsPage};
 use super::batch::{BatchRequest, BatchResponse, BatchResult, Operation};
 use super::bulk::{BulkFilter, BulkItem, BulkOutcome, BulkRequest, BulkResponse, BulkScope};
+use super::stats::{StatsItem, StatsPage};
 use super::tenants::{
     ApproveDomain, CreateTenant, MoveTenant, TenantJson, TenantPage, UpdateTenant,
 };

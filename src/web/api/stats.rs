@@ -3,7 +3,7 @@
 //! tenants list.
 
 use super::json;
-use super::tenants::{path_tenant, LIMIT_DEFAULT, LIMIT_MAX};
+use super::tenants::{bad_parameters, page_limit, path_tenant};
 use crate::auth::ApiUser;
 use crate::db::models::usage_stats::StatsRow;
 use crate::domain::stats::{quota_percent, Month, Period, RowCursor, StatsSort};
@@ -138,16 +138,15 @@ pub async fn list(
     let params = params.into_inner();
     let (mut conn, tenant) = path_tenant(&req, &user, &state, &path).await?;
     let bad = |m: &str| AppError::BadRequest(m.to_string());
-    let limit = params.limit.unwrap_or(LIMIT_DEFAULT);
-    if !(1..=LIMIT_MAX).contains(&limit) {
-        return Err(bad(&format!("limit must be 1 to {LIMIT_MAX}.")).into());
-    }
+    let limit = page_limit(params.limit)?;
     let text = |v: &Option<String>| v.clone().unwrap_or_default();
     let sort = match params.sort.as_deref() {
         None => StatsSort::Name,
         Some(s) => StatsSort::parse(s)
             .filter(|_| !s.is_empty() && s.trim() == s)
-            .ok_or_else(|| bad("sort must be one of name, subdomain, month, queries, subtree_queries."))?,
+            .ok_or_else(|| {
+                bad("sort must be one of name, subdomain, month, queries, subtree_queries.")
+            })?,
     };
     let descending = match params.dir.as_deref() {
         None | Some("asc") => false,
@@ -155,13 +154,8 @@ pub async fn list(
         Some(_) => return Err(bad("dir must be asc or desc.").into()),
     };
     let today = state.clock.now().date_naive();
-    let period = Period::parse(&text(&params.from), &text(&params.to), today).map_err(|errors| {
-        let fields: Vec<String> = errors
-            .into_iter()
-            .map(|(f, m)| format!("{f}: {m}"))
-            .collect();
-        bad(&fields.join(" "))
-    })?;
+    let period =
+        Period::parse(&text(&params.from), &text(&params.to), today).map_err(bad_parameters)?;
     let after = params
         .cursor
         .as_deref()
