@@ -114,43 +114,101 @@ const FROM: &str = "FROM tenant_paths p \
      WHERE p.path @> ARRAY[$1::bigint] \
        AND ($4 OR p.path && $5::bigint[] OR p.tenant_id = ANY($6::bigint[]))";
 
+/// Subtrees up to this many tenants are read whole and sorted; larger ones are read
+/// in the order of an index (migration `usage_stats`) and stop after the page. The
+/// planner cannot tell the two apart (a rare id in `path @>` is estimated like a
+/// common one), so the choice is made on the maintained exact count instead: both
+/// branches are in the statement, each behind a one-time filter on it.
+pub const SMALL_SUBTREE: i64 = 2_000;
+
 impl StatsQuery {
-    /// The order's columns (output names, `prefix` qualifying them), then the tenant
-    /// and month; one direction for all of them.
-    fn order_by(&self, prefix: &str) -> String {
-        let keys: &[&str] = match self.sort {
-            StatsSort::Name => &["sort_name", "tenant_id", "month"],
-            StatsSort::Subdomain => &["subdomain", "month"],
-            StatsSort::Queries => &["queries", "tenant_id", "month"],
-            StatsSort::SubtreeQueries => &["subtree_queries", "tenant_id", "month"],
-            StatsSort::Month => &["month", "sort_name", "tenant_id"],
-        };
-        let dir = if self.descending { "DESC" } else { "ASC" };
-        keys.iter()
-            .map(|k| format!("{prefix}{k} {dir}"))
+    /// The order's keys, as expressions over `t` and `u`; one direction for all.
+    fn keys(&self) -> &'static [&'static str] {
+        match self.sort {
+            StatsSort::Name => &["lower(t.name)", "t.id", "u.month"],
+            StatsSort::Subdomain => &["t.subdomain", "u.month"],
+            StatsSort::Queries => &["u.queries", "t.id", "u.month"],
+            StatsSort::SubtreeQueries => &["u.subtree_queries", "t.id", "u.month"],
+            StatsSort::Month => &["u.month", "t.id"],
+        }
+    }
+
+    fn dir(&self) -> &'static str {
+        if self.descending {
+            "DESC"
+        } else {
+            "ASC"
+        }
+    }
+
+    /// `ORDER BY` over the key expressions; `indexed: false` wraps each in a no-op
+    /// (`|| ''`, `+ 0`) so that no index matches and the rows are sorted.
+    fn order_by_keys(&self, indexed: bool) -> String {
+        self.keys()
+            .iter()
+            .map(|k| {
+                let text = k.contains("name") || k.contains("subdomain");
+                match (indexed, text) {
+                    (true, _) => format!("{k} {}", self.dir()),
+                    (false, true) => format!("({k} || '') {}", self.dir()),
+                    (false, false) => format!("({k} + 0) {}", self.dir()),
+                }
+            })
             .collect::<Vec<_>>()
             .join(", ")
     }
 
-    /// "After the cursor's row" in this order, over binds $7–$12 (tenant id, month,
-    /// queries, subtree queries, subdomain, lower(name)).
-    fn after(&self) -> &'static str {
-        match (self.sort, self.descending) {
-            (StatsSort::Name, false) => "(lower(t.name), t.id, u.month) > ($12, $7, $8)",
-            (StatsSort::Name, true) => "(lower(t.name), t.id, u.month) < ($12, $7, $8)",
-            (StatsSort::Subdomain, false) => "(t.subdomain, u.month) > ($11, $8)",
-            (StatsSort::Subdomain, true) => "(t.subdomain, u.month) < ($11, $8)",
-            (StatsSort::Queries, false) => "(u.queries, t.id, u.month) > ($9, $7, $8)",
-            (StatsSort::Queries, true) => "(u.queries, t.id, u.month) < ($9, $7, $8)",
-            (StatsSort::SubtreeQueries, false) => {
-                "(u.subtree_queries, t.id, u.month) > ($10, $7, $8)"
-            }
-            (StatsSort::SubtreeQueries, true) => {
-                "(u.subtree_queries, t.id, u.month) < ($10, $7, $8)"
-            }
-            (StatsSort::Month, false) => "(u.month, lower(t.name), t.id) > ($8, $12, $7)",
-            (StatsSort::Month, true) => "(u.month, lower(t.name), t.id) < ($8, $12, $7)",
-        }
+    /// The same order over the output columns of `COLUMNS`, qualified by `prefix`.
+    fn order_by(&self, prefix: &str) -> String {
+        self.keys()
+            .iter()
+            .map(|k| {
+                let column = match *k {
+                    "lower(t.name)" => "sort_name",
+                    "t.id" => "tenant_id",
+                    other => other.trim_start_matches("t.").trim_start_matches("u."),
+                };
+                format!("{prefix}{column} {}", self.dir())
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// "After the cursor's row" in this order: the keys against binds $7–$12
+    /// (tenant id, month, queries, subtree queries, subdomain, lower(name)).
+    fn after(&self) -> String {
+        let bind = |k: &str| match k {
+            "lower(t.name)" => "$12",
+            "t.id" => "$7",
+            "u.month" => "$8",
+            "u.queries" => "$9",
+            "u.subtree_queries" => "$10",
+            _ => "$11",
+        };
+        let keys = self.keys();
+        let op = if self.descending { "<" } else { ">" };
+        format!(
+            "({}) {op} ({})",
+            keys.join(", "),
+            keys.iter().map(|k| bind(k)).collect::<Vec<_>>().join(", ")
+        )
+    }
+
+    /// The rows matching `FROM` and `extra`, ordered, `limit` and `offset` applied:
+    /// the index-ordered branch for a large subtree, the sorted one for a small.
+    fn ordered(&self, extra: &str, limit: i64, offset: i64) -> String {
+        let branch = |indexed: bool| {
+            format!(
+                "(SELECT {COLUMNS} {FROM} AND {extra} \
+                 AND (SELECT tenant_count FROM tenant_subtree_totals WHERE tenant_id = $1) {cmp} {SMALL_SUBTREE} \
+                 ORDER BY {order} LIMIT {limit} OFFSET {offset})",
+                cmp = if indexed { ">" } else { "<=" },
+                order = self.order_by_keys(indexed),
+                limit = limit.max(0),
+                offset = offset.max(0),
+            )
+        };
+        format!("{} UNION ALL {}", branch(true), branch(false))
     }
 
     /// `sql` with binds $1–$6 (see `FROM`).
@@ -187,15 +245,14 @@ impl StatsQuery {
         after: Option<&RowCursor>,
         limit: i64,
     ) -> QueryResult<Vec<StatsRow>> {
-        let keyset = if after.is_some() {
-            self.after()
-        } else {
-            "true"
+        let keyset = match after {
+            Some(_) => self.after(),
+            None => "true".to_string(),
         };
         let sql = format!(
-            "SELECT {COLUMNS} {FROM} AND {keyset} ORDER BY {} LIMIT {limit}",
-            self.order_by(""),
-            limit = limit.max(0)
+            "SELECT * FROM ({}) s ORDER BY {}",
+            self.ordered(&keyset, limit, 0),
+            self.order_by("s.")
         );
         let query = self.bound(sql);
         let query = match after {
@@ -227,14 +284,11 @@ impl StatsQuery {
                  coalesce(array_agg(m.subtree_blocked ORDER BY m.month), '{{}}') AS chart_blocked \
                  FROM usage_monthly m \
                  WHERE m.tenant_id = $1 AND m.month BETWEEN $2 AND $3) ch \
-             LEFT JOIN LATERAL (SELECT {COLUMNS} {FROM} ORDER BY {inner} \
-                 LIMIT {limit} OFFSET {offset}) r ON true \
+             LEFT JOIN LATERAL ({rows}) r ON true \
              ORDER BY {outer}",
             cap = COUNT_CAP + 1,
-            inner = self.order_by(""),
+            rows = self.ordered("true", limit, offset),
             outer = self.order_by("r."),
-            limit = limit.max(0),
-            offset = offset.max(0),
         );
         let found: Vec<PageSqlRow> = self.bound(sql).load(conn).await?;
         let mut page = StatsPage::default();
@@ -311,5 +365,32 @@ impl PageSqlRow {
             sort_name: self.sort_name?,
             path: self.path?,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::stats::Month;
+
+    /// Prints a statement for EXPLAIN by hand: `cargo test --lib print_stats_sql -- --nocapture --ignored`.
+    #[test]
+    #[ignore]
+    fn print_stats_sql() {
+        let sort = match std::env::var("SORT").as_deref() {
+            Ok(s) => StatsSort::parse(s).unwrap_or_default(),
+            Err(_) => StatsSort::Name,
+        };
+        let q = StatsQuery {
+            root: 1,
+            visibility: Visibility::All,
+            period: Period {
+                from: Month::parse("2026-01").unwrap(),
+                to: Month::parse("2026-12").unwrap(),
+            },
+            sort,
+            descending: std::env::var("DESC").is_ok(),
+        };
+        println!("{}", q.ordered("true", 50, 0));
     }
 }
