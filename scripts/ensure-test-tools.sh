@@ -4,6 +4,7 @@
 #   - a Python virtualenv in .venv with tests/browser/requirements.txt and
 #     tests/api/requirements.txt (schemathesis) installed
 #   - axe-core (npm, pinned below) in target/axe for the browser accessibility check
+#   - pdftotext (poppler-utils): the printable stats page's PDF is read back as text
 #
 # Idempotent and fast when everything is already in place. Installs missing
 # Debian packages with apt-get when run as root; otherwise fails saying what to
@@ -46,6 +47,10 @@ fi
 [[ -x $CHROMEDRIVER_BIN ]] || die "$CHROMEDRIVER_BIN not found after installing chromium-driver"
 log "browser: $("$CHROME_BIN" --version 2>/dev/null || echo "$CHROME_BIN (version unknown)")"
 log "driver:  $("$CHROMEDRIVER_BIN" --version 2>/dev/null | head -n1 || echo "$CHROMEDRIVER_BIN")"
+
+# --- pdftotext (tests/browser/suite_stats.py) --------------------------------
+command -v pdftotext >/dev/null 2>&1 || apt_install poppler-utils
+command -v pdftotext >/dev/null 2>&1 || die "pdftotext not found after installing poppler-utils"
 
 # --- Python virtualenv -------------------------------------------------------
 if ! "$VENV/bin/python" -c 'import sys' >/dev/null 2>&1; then

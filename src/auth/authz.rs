@@ -224,6 +224,22 @@ pub fn require_activity(p: &Principal, tenant: &Tenant) -> Result<(), AppError> 
     }
 }
 
+/// May the user read the tenant's usage statistics (Usage at least Read there)?
+/// Viewers may: statistics are for every tenant role. Which sub-tenants' rows they
+/// read is `visibility`'s answer.
+pub fn can_read_usage(p: &Principal, tenant: &Tenant) -> bool {
+    effective_level(p, tenant, Feature::Usage) >= Level::Read
+}
+
+/// 403 unless the user may read the tenant's usage statistics.
+pub fn require_usage(p: &Principal, tenant: &Tenant) -> Result<(), AppError> {
+    if can_read_usage(p, tenant) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
 /// Is the user a global administrator: Owner or Administrator of the root's whole tree?
 pub fn is_global_admin(p: &Principal) -> bool {
     p.home.is_root()

@@ -7,6 +7,7 @@ pub mod email;
 pub mod invitation;
 pub mod label;
 pub mod permission;
+pub mod stats;
 pub mod subdomain;
 pub mod text;
 pub mod text_enum;

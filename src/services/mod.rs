@@ -10,6 +10,7 @@ pub mod invitations;
 pub mod roles;
 pub mod tenants;
 pub mod usage;
+pub mod usage_stats;
 pub mod users;
 
 pub use actor::Actor;

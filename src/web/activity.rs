@@ -6,16 +6,16 @@ use crate::db::models::audit_log::AuditRow;
 use crate::db::models::Tenant;
 use crate::db::DbConn;
 use crate::domain::activity::{
-    action_label, changes, spreadsheet_safe, ActivityFilter, ActivityScope, ActivityText, Change,
-    EventCursor, PageStart, ACTIONS,
+    action_label, changes, ActivityFilter, ActivityScope, ActivityText, Change, EventCursor,
+    PageStart, ACTIONS,
 };
 use crate::error::{AppError, FieldErrors};
 use crate::services::activity::{self, ActivityPage, Event, Reader, EXPORT_CHUNK, PAGE_SIZE};
+use crate::web::csv_export::{self, Chunk};
 use crate::web::form::parse_id;
-use crate::web::page::{render_status, see_other, PageCtx};
+use crate::web::page::{render_checked, see_other, PageCtx};
 use crate::web::routes::{route, Route};
 use crate::web::AppState;
-use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use chrono::{DateTime, Utc};
@@ -292,12 +292,7 @@ async fn index(
         params,
         tenant,
     };
-    let status = if view.errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    render_status(&view, status)
+    render_checked(&view, &view.errors)
 }
 
 // ---------------------------------------------------------------- CSV
@@ -315,41 +310,23 @@ pub const CSV_HEADER: [&str; 9] = [
     "after",
 ];
 
-/// Events as RFC 4180 lines (CRLF, quoted where needed), every cell spreadsheet-safe;
-/// the header first when `header`.
-fn csv_lines(events: &[Event], header: bool) -> Result<web::Bytes, AppError> {
-    let mut out = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::CRLF)
-        .from_writer(Vec::with_capacity(events.len() * 256));
-    let failed = |e: csv::Error| AppError::Unexpected(e.into());
-    if header {
-        out.write_record(CSV_HEADER).map_err(failed)?;
-    }
+/// One event's cells, in `CSV_HEADER`'s order.
+fn event_cells(event: &Event) -> Vec<String> {
+    let e = &event.row;
     let json =
         |v: &Option<serde_json::Value>| v.as_ref().map(|v| v.to_string()).unwrap_or_default();
-    for Event {
-        row: e, readable, ..
-    } in events
-    {
-        let cells = [
-            e.occurred_at
-                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-            e.actor_username.clone(),
-            acting_tenant(e),
-            e.tenant_id.map(|id| id.to_string()).unwrap_or_default(),
-            tenant_name(e),
-            e.action.clone(),
-            e.client_addr.clone().unwrap_or_default(),
-            json(&readable.0),
-            json(&readable.1),
-        ];
-        out.write_record(cells.iter().map(|c| spreadsheet_safe(c).into_owned()))
-            .map_err(failed)?;
-    }
-    let bytes = out
-        .into_inner()
-        .map_err(|e| AppError::Unexpected(anyhow::anyhow!("{e}")))?;
-    Ok(web::Bytes::from(bytes))
+    vec![
+        e.occurred_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        e.actor_username.clone(),
+        acting_tenant(e),
+        e.tenant_id.map(|id| id.to_string()).unwrap_or_default(),
+        tenant_name(e),
+        e.action.clone(),
+        e.client_addr.clone().unwrap_or_default(),
+        json(&event.readable.0),
+        json(&event.readable.1),
+    ]
 }
 
 /// `/tenants/{id}/activity.csv`: what the page's filters select, all of it, streamed
@@ -377,45 +354,30 @@ async fn export(
     let first = reader.read(&mut conn, start, EXPORT_CHUNK).await?;
     drop(conn);
     let pool = state.pool.clone();
-    let chunks = futures_util::stream::unfold(Some((first, true)), move |state| {
-        let reader = reader.clone();
-        let pool = pool.clone();
-        async move {
-            let (page, header) = state?;
-            let lines = match csv_lines(&page.events, header) {
-                Ok(lines) => lines,
-                Err(e) => return Some((Err(e), None)),
-            };
-            let next = match page.next {
-                None => None,
-                Some(before) => {
-                    let read = async {
-                        let mut conn = pool.get().await?;
-                        reader
-                            .read(&mut conn, Some(PageStart::Before(before)), EXPORT_CHUNK)
-                            .await
-                    };
-                    match read.await {
-                        Ok(page) => Some((page, false)),
-                        // The lines so far, then a broken download rather than a short file.
-                        Err(e) => return Some((Err(e), None)),
-                    }
-                }
-            };
-            Some((Ok(lines), next))
-        }
-    });
     let filename = format!(
         "activity-{}-{}.csv",
         tenant.subdomain,
         state.clock.now().format("%Y-%m-%d")
     );
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, "text/csv; charset=utf-8"))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"{filename}\""),
-        ))
-        .streaming(chunks))
+    let chunk = |page: ActivityPage| Chunk {
+        rows: page.events,
+        next: page.next,
+    };
+    Ok(csv_export::download(
+        &filename,
+        &CSV_HEADER,
+        chunk(first),
+        event_cells,
+        move |before| {
+            let (reader, pool) = (reader.clone(), pool.clone());
+            async move {
+                let mut conn = pool.get().await?;
+                Ok(chunk(
+                    reader
+                        .read(&mut conn, Some(PageStart::Before(before)), EXPORT_CHUNK)
+                        .await?,
+                ))
+            }
+        },
+    ))
 }

@@ -3,6 +3,7 @@
 use actix_web::{http::header, web, HttpResponse};
 
 const APP_CSS: &str = include_str!("../../static/css/app.css");
+const PRINT_CSS: &str = include_str!("../../static/css/print.css");
 const HTMX_JS: &str = include_str!("../../static/js/htmx.min.js");
 const APP_JS: &str = include_str!("../../static/js/app.js");
 
@@ -10,6 +11,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route(
         "/static/css/app.css",
         web::get().to(|| async { asset("text/css; charset=utf-8", APP_CSS) }),
+    )
+    .route(
+        "/static/css/print.css",
+        web::get().to(|| async { asset("text/css; charset=utf-8", PRINT_CSS) }),
     )
     .route(
         "/static/js/htmx.min.js",

@@ -23,6 +23,8 @@ struct Dashboard {
     users: i64,
     instances: i64,
     can_create: bool,
+    /// The acting tenant's usage statistics (usage read there).
+    can_read_usage: bool,
 }
 
 async fn dashboard(
@@ -41,5 +43,6 @@ async fn dashboard(
         users: totals.users,
         instances: totals.instances,
         can_create,
+        can_read_usage: authz::can_read_usage(&user, &user.acting),
     })
 }

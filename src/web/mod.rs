@@ -6,6 +6,7 @@ pub mod api;
 pub mod assets;
 pub mod confirm;
 pub mod csrf;
+pub mod csv_export;
 pub mod dashboard;
 pub mod error_response;
 pub mod extract;
@@ -20,6 +21,7 @@ pub mod role_form;
 pub mod roles;
 pub mod routes;
 pub mod state;
+pub mod stats;
 pub mod switch;
 pub mod tenant_roles;
 pub mod tenants;
@@ -65,6 +67,7 @@ pub fn console_routes() -> Vec<routes::Route> {
         tenant_roles::routes(),
         access::routes(),
         activity::routes(),
+        stats::routes(),
         invitations::routes(),
         users::routes(),
         people::routes(),

@@ -194,6 +194,19 @@ pub fn render<T: Template>(template: &T) -> Result<HttpResponse, AppError> {
     render_status(template, StatusCode::OK)
 }
 
+/// A page that shows its input's field errors: 422 when there are any, else 200.
+pub fn render_checked<T: Template>(
+    template: &T,
+    errors: &crate::error::FieldErrors,
+) -> Result<HttpResponse, AppError> {
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    render_status(template, status)
+}
+
 pub fn render_status<T: Template>(
     template: &T,
     status: StatusCode,

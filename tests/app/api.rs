@@ -1204,6 +1204,8 @@ fn api_rule_for(method: &str, path: &str) -> Option<(ApiRule, Option<Value>)> {
         ("GET", "/api/v1/tenants/{id}") => (Read, None),
         // Audit read (levels are uniform across features in the fixture).
         ("GET", "/api/v1/tenants/{id}/activity") => (Read, None),
+        // Usage read (Viewers too); which rows each sees is usage_stats.rs's test.
+        ("GET", "/api/v1/tenants/{id}/stats") => (Read, None),
         ("PATCH", "/api/v1/tenants/{id}") => (Edit, Some(json!({"subdomain": "Bad_Sub"}))),
         // Every fixture tenant holds a user: a safe delete is refused (409), nothing goes.
         ("DELETE", "/api/v1/tenants/{id}") => (Delete, None),

@@ -32,4 +32,5 @@ mod tenants;
 mod tree_model;
 mod tree_ops;
 mod usage_ingest;
+mod usage_stats;
 mod users;

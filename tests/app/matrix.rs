@@ -334,6 +334,10 @@ fn rule_for(method: &str, path: &str) -> Option<(Rule, &'static str, bool)> {
         ("GET", "/tenants/{id}/activity") | ("GET", "/tenants/{id}/activity.csv") => {
             (Tenant(R), empty, false)
         }
+        // Usage read (Viewers too); which rows each sees is usage_stats.rs's test.
+        ("GET", "/tenants/{id}/stats")
+        | ("GET", "/tenants/{id}/stats.csv")
+        | ("GET", "/tenants/{id}/stats/print") => (Tenant(R), empty, false),
         ("POST", "/tenants/{id}/access") => (GiveGrant, "user_id=x&role=bogus&scope=tenant", false),
         ("POST", "/tenants/{id}/access/{grant_id}/revoke") => (RevokeGrant, empty, true),
         ("GET", "/tenants/{id}/users") | ("GET", "/tenants/{id}/users/{user_id}") => {

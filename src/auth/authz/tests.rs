@@ -915,6 +915,30 @@ fn activity_takes_audit_read_and_the_subtree_a_subtree_grant() {
     assert!(!can_read_activity(&partner_admin(), &t(ROOT)));
 }
 
+#[test]
+fn usage_statistics_take_usage_read_and_viewers_have_it() {
+    for p in [
+        partner_admin(),
+        partner_viewer(),
+        root_owner(),
+        partner_admin_here(),
+    ] {
+        assert!(can_read_usage(&p, &t(PARTNER)), "{:?}", p.grants);
+        assert!(require_usage(&p, &t(PARTNER)).is_ok());
+    }
+    // Not reached at all, or a home role without Usage.
+    assert!(!can_read_usage(&partner_admin(), &t(OTHER)));
+    assert!(!can_read_usage(&partner_admin(), &t(ROOT)));
+    let no_usage = with_role(who(28, PARTNER, &[]), only(Feature::Users, Full));
+    assert!(!can_read_usage(&no_usage, &t(PARTNER)));
+    assert!(matches!(
+        require_usage(&no_usage, &t(PARTNER)),
+        Err(AppError::Forbidden)
+    ));
+    let reader = with_role(who(29, PARTNER, &[]), only(Feature::Usage, Read));
+    assert!(can_read_usage(&reader, &t(PARTNER)));
+}
+
 // ---------------------------------------------------------------- dominance
 
 fn subject(p: Principal) -> Subject {

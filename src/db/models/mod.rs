@@ -13,6 +13,7 @@ pub mod session;
 pub mod tenant;
 pub mod throttle;
 pub mod usage;
+pub mod usage_stats;
 pub mod user;
 
 pub use audit::AuditEvent;

@@ -2,7 +2,7 @@
 //! newest first, with the activity page's filters and the tenants list's paging.
 
 use super::json;
-use super::tenants::{path_tenant, LIMIT_DEFAULT, LIMIT_MAX};
+use super::tenants::{bad_parameters, page_limit, path_tenant};
 use crate::auth::ApiUser;
 use crate::domain::activity::{
     action_label, changes, ActivityFilter, ActivityText, PageStart, ACTIONS,
@@ -177,10 +177,7 @@ pub async fn list(
 ) -> Result<HttpResponse, actix_web::Error> {
     let params = params.into_inner();
     let (mut conn, tenant) = path_tenant(&req, &user, &state, &path).await?;
-    let limit = params.limit.unwrap_or(LIMIT_DEFAULT);
-    if !(1..=LIMIT_MAX).contains(&limit) {
-        return Err(AppError::BadRequest(format!("limit must be 1 to {LIMIT_MAX}.")).into());
-    }
+    let limit = page_limit(params.limit)?;
     // The page takes empty fields as "any"; the API says so by leaving them out.
     for (name, value) in [
         ("action", &params.action),
@@ -210,13 +207,7 @@ pub async fn list(
         to: &to,
         scope: &scope,
     })
-    .map_err(|errors| {
-        let fields: Vec<String> = errors
-            .into_iter()
-            .map(|(f, m)| format!("{f}: {m}"))
-            .collect();
-        AppError::BadRequest(fields.join(" "))
-    })?;
+    .map_err(bad_parameters)?;
     if params
         .cursor
         .as_ref()

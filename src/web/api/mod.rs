@@ -9,6 +9,7 @@ pub mod batch;
 pub mod bulk;
 pub mod idempotency;
 pub mod openapi;
+pub mod stats;
 pub mod tenants;
 pub mod usage;
 
@@ -31,6 +32,7 @@ pub fn routes() -> Vec<Route> {
     [
         tenants::routes(),
         activity::routes(),
+        stats::routes(),
         batch::routes(),
         bulk::routes(),
         usage::routes(),

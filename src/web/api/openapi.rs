@@ -4,6 +4,7 @@
 use super::activity::{ActivityChange, ActivityEvent, ActivityEventPage};
 use super::batch::{BatchRequest, BatchResponse, BatchResult, Operation};
 use super::bulk::{BulkFilter, BulkItem, BulkOutcome, BulkRequest, BulkResponse, BulkScope};
+use super::stats::{StatsItem, StatsPage};
 use super::tenants::{
     ApproveDomain, CreateTenant, MoveTenant, TenantJson, TenantPage, UpdateTenant,
 };
@@ -44,6 +45,7 @@ pub fn routes() -> Vec<Route> {
         super::tenants::verify_domain,
         super::tenants::approve_domain,
         super::activity::list,
+        super::stats::list,
         super::batch::batch,
         super::bulk::bulk,
         super::usage::ingest,
@@ -53,13 +55,14 @@ pub fn routes() -> Vec<Route> {
         Operation, BatchResult, BatchResponse, ProblemDocument, Blocker, DomainStatus,
         ApproveDomain, ActivityEvent, ActivityEventPage, ActivityChange, BulkRequest, BulkFilter,
         BulkScope, BulkResponse, BulkItem, BulkOutcome, UsageBatch, UsageEventJson, TenantRefJson,
-        UsageAnswer, UsageRejection
+        UsageAnswer, UsageRejection, StatsItem, StatsPage
     )),
     modifiers(&Security, &Problems),
     tags(
         (name = "tenants", description = "The tenant tree"),
         (name = "usage", description = "Usage ingestion, with an ingestion key (created at /usage/keys) \
-                                          instead of a personal API token")
+                                          instead of a personal API token; usage statistics, with a \
+                                          personal API token")
     )
 )]
 pub struct ApiDoc;

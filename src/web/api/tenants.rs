@@ -282,6 +282,27 @@ pub struct TenantPage {
 pub const LIMIT_DEFAULT: i64 = 50;
 pub const LIMIT_MAX: i64 = 500;
 
+/// A list's `limit` (default `LIMIT_DEFAULT`), or 400 outside 1–`LIMIT_MAX`.
+pub(super) fn page_limit(limit: Option<i64>) -> Result<i64, AppError> {
+    let limit = limit.unwrap_or(LIMIT_DEFAULT);
+    if (1..=LIMIT_MAX).contains(&limit) {
+        Ok(limit)
+    } else {
+        Err(AppError::BadRequest(format!(
+            "limit must be 1 to {LIMIT_MAX}."
+        )))
+    }
+}
+
+/// Query parameters that do not parse (a page's field errors), as one 400.
+pub(super) fn bad_parameters(errors: crate::error::FieldErrors) -> AppError {
+    let fields: Vec<String> = errors
+        .into_iter()
+        .map(|(f, m)| format!("{f}: {m}"))
+        .collect();
+    AppError::BadRequest(fields.join(" "))
+}
+
 /// Filters and paging of `GET /api/v1/tenants`.
 #[derive(Clone, Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -559,12 +580,7 @@ pub async fn list(
     params: web::Query<ListParams>,
 ) -> Result<HttpResponse, AppError> {
     let params = params.into_inner();
-    let limit = params.limit.unwrap_or(LIMIT_DEFAULT);
-    if !(1..=LIMIT_MAX).contains(&limit) {
-        return Err(AppError::BadRequest(format!(
-            "limit must be 1 to {LIMIT_MAX}."
-        )));
-    }
+    let limit = page_limit(params.limit)?;
     for (name, value) in [
         ("q", &params.q),
         ("name", &params.name),

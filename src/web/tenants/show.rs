@@ -36,6 +36,8 @@ struct ShowPage {
     can_switch: bool,
     /// The "Activity" link: audit read here.
     can_read_activity: bool,
+    /// The "Usage" link: usage read here.
+    can_read_usage: bool,
     /// The custom domain and its proof, while one is set.
     domain: Option<DomainView>,
     /// Why the last custom-domain check or approval failed.
@@ -144,6 +146,7 @@ pub(super) async fn show_page(
         can_create_child: tenant.can_have_subtenants && authz::can_manage_children(user, &tenant),
         can_switch: tenant.enabled && tenant.id != user.acting.id,
         can_read_activity: authz::can_read_activity(user, &tenant),
+        can_read_usage: authz::can_read_usage(user, &tenant),
         domain_error,
         tenant,
     };

@@ -1,0 +1,3 @@
+DROP INDEX usage_monthly_month;
+DROP INDEX usage_monthly_subtree_queries;
+DROP INDEX usage_monthly_queries;

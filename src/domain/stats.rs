@@ -1,0 +1,355 @@
+//! The usage statistics pages' choices: the period (whole UTC months, `YYYY-MM`),
+//! the sort, a row's position for keyset reading, and use of a quota in percent.
+
+use crate::error::FieldErrors;
+use base64::Engine;
+use chrono::{Datelike, Months, NaiveDate};
+
+/// Longest period one request may cover, in months.
+pub const MAX_MONTHS: u32 = 36;
+
+/// Months shown when the request names none: the last twelve, this one included.
+pub const DEFAULT_MONTHS: u32 = 12;
+
+/// A month, stored as its first day.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Month(NaiveDate);
+
+impl Month {
+    /// The month `day` lies in.
+    pub fn of(day: NaiveDate) -> Self {
+        Month(day.with_day(1).unwrap_or(day))
+    }
+
+    /// `YYYY-MM`, nothing else.
+    pub fn parse(raw: &str) -> Option<Self> {
+        let (y, m) = raw.trim().split_once('-')?;
+        if y.len() != 4 || m.len() != 2 || !(y.bytes().chain(m.bytes())).all(|b| b.is_ascii_digit())
+        {
+            return None;
+        }
+        NaiveDate::from_ymd_opt(y.parse().ok()?, m.parse().ok()?, 1).map(Month)
+    }
+
+    pub fn first_day(self) -> NaiveDate {
+        self.0
+    }
+
+    /// `YYYY-MM`.
+    pub fn text(self) -> String {
+        self.0.format("%Y-%m").to_string()
+    }
+
+    /// Months from `self` to `later`, both counted (0 when `later` is earlier).
+    pub fn span_to(self, later: Month) -> u32 {
+        let months = |m: Month| i64::from(m.0.year()) * 12 + i64::from(m.0.month0());
+        u32::try_from(months(later) - months(self) + 1).unwrap_or(0)
+    }
+
+    fn back(self, n: u32) -> Month {
+        Month(self.0.checked_sub_months(Months::new(n)).unwrap_or(self.0))
+    }
+
+    fn forward(self, n: u32) -> Month {
+        Month(self.0.checked_add_months(Months::new(n)).unwrap_or(self.0))
+    }
+}
+
+/// The months a request covers, `from` to `to`, both included.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Period {
+    pub from: Month,
+    pub to: Month,
+}
+
+impl Period {
+    /// The last [`DEFAULT_MONTHS`] months, ending with `today`'s.
+    pub fn default_for(today: NaiveDate) -> Self {
+        let to = Month::of(today);
+        Period {
+            from: to.back(DEFAULT_MONTHS - 1),
+            to,
+        }
+    }
+
+    /// The period as typed (empty fields take the default's ends: an empty `from`
+    /// is twelve months before `to`), or the field errors: a month that is not
+    /// `YYYY-MM`, `to` before `from`, more than [`MAX_MONTHS`] months.
+    pub fn parse(from: &str, to: &str, today: NaiveDate) -> Result<Self, FieldErrors> {
+        let mut errors = FieldErrors::new();
+        let mut month = |field: &'static str, raw: &str| match raw.trim() {
+            "" => None,
+            raw => Month::parse(raw).or_else(|| {
+                errors.insert(field, "Enter a month as YYYY-MM, e.g. 2026-01.".into());
+                None
+            }),
+        };
+        let (from_m, to_m) = (month("from", from), month("to", to));
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let period = match (from_m, to_m) {
+            (None, None) => Period::default_for(today),
+            (Some(from), None) => Period {
+                from,
+                to: Month::of(today)
+                    .min(from.forward(DEFAULT_MONTHS - 1))
+                    .max(from),
+            },
+            (None, Some(to)) => Period {
+                from: to.back(DEFAULT_MONTHS - 1),
+                to,
+            },
+            (Some(from), Some(to)) => Period { from, to },
+        };
+        if period.to < period.from {
+            errors.insert("to", "The last month cannot come before the first.".into());
+        } else if period.months() > MAX_MONTHS {
+            errors.insert(
+                "to",
+                format!(
+                    "A report covers at most {MAX_MONTHS} months; this one covers {}.",
+                    period.months()
+                ),
+            );
+        }
+        if errors.is_empty() {
+            Ok(period)
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// How many months it covers.
+    pub fn months(&self) -> u32 {
+        self.from.span_to(self.to)
+    }
+
+    /// Every month of it, in order.
+    pub fn each(&self) -> Vec<Month> {
+        (0..self.months()).map(|i| self.from.forward(i)).collect()
+    }
+
+    /// "January 2026 – December 2026", or the one month.
+    pub fn title(&self) -> String {
+        let name = |m: Month| m.0.format("%B %Y").to_string();
+        if self.from == self.to {
+            name(self.from)
+        } else {
+            format!("{} – {}", name(self.from), name(self.to))
+        }
+    }
+}
+
+/// What the rows are ordered by; the tenant id and month (or name) follow, so every
+/// order is total.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum StatsSort {
+    #[default]
+    Name,
+    Subdomain,
+    Queries,
+    SubtreeQueries,
+    Month,
+}
+
+impl StatsSort {
+    pub const ALL: [StatsSort; 5] = [
+        StatsSort::Name,
+        StatsSort::Subdomain,
+        StatsSort::Month,
+        StatsSort::Queries,
+        StatsSort::SubtreeQueries,
+    ];
+
+    /// Anything unknown sorts by name (the pages); the API refuses it first.
+    pub fn parse(raw: &str) -> Option<Self> {
+        Some(match raw.trim() {
+            "" | "name" => StatsSort::Name,
+            "subdomain" => StatsSort::Subdomain,
+            "queries" => StatsSort::Queries,
+            "subtree_queries" => StatsSort::SubtreeQueries,
+            "month" => StatsSort::Month,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StatsSort::Name => "name",
+            StatsSort::Subdomain => "subdomain",
+            StatsSort::Queries => "queries",
+            StatsSort::SubtreeQueries => "subtree_queries",
+            StatsSort::Month => "month",
+        }
+    }
+}
+
+/// Where a keyset read goes on from: every sortable value of the last row read, so
+/// that whatever the sort, the next read starts right after it (values as they
+/// were read: a count that grows meanwhile moves no row twice into one export).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RowCursor {
+    pub tenant_id: i64,
+    pub month: NaiveDate,
+    pub queries: i64,
+    pub subtree_queries: i64,
+    pub subdomain: String,
+    /// `lower(name)` as the database computed it.
+    pub sort_name: String,
+}
+
+impl RowCursor {
+    /// Opaque text for the API's `next_cursor`.
+    pub fn to_text(&self) -> String {
+        let value = serde_json::json!([
+            self.tenant_id,
+            self.month.to_string(),
+            self.queries,
+            self.subtree_queries,
+            self.subdomain,
+            self.sort_name
+        ]);
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(value.to_string())
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(raw.trim())
+            .ok()?;
+        let v: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+        let a = v.as_array().filter(|a| a.len() == 6)?;
+        Some(RowCursor {
+            tenant_id: a[0].as_i64()?,
+            month: a[1].as_str()?.parse().ok()?,
+            queries: a[2].as_i64()?,
+            subtree_queries: a[3].as_i64()?,
+            subdomain: a[4].as_str()?.to_string(),
+            sort_name: a[5].as_str()?.to_string(),
+        })
+    }
+}
+
+/// How much of its quota a tenant's own queries used, in whole percent (rounded
+/// down, so 79.9 % does not read as 80 %); `None` without a quota, and for any
+/// query against a quota of 0 (no percentage says that: `quota_level` does).
+pub fn quota_percent(queries: i64, quota: Option<i64>) -> Option<i64> {
+    match quota? {
+        0 if queries == 0 => Some(0),
+        0 => None,
+        q => Some(i64::try_from(i128::from(queries) * 100 / i128::from(q)).unwrap_or(i64::MAX)),
+    }
+}
+
+/// How near its quota a row is: from 80 % a warning, past 100 % over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QuotaLevel {
+    Normal,
+    Near,
+    Over,
+}
+
+/// The level of a quota use (`quota_percent`), judged on the exact counts: over
+/// means strictly more queries than the quota.
+pub fn quota_level(queries: i64, quota: Option<i64>) -> QuotaLevel {
+    match quota {
+        Some(q) if queries > q => QuotaLevel::Over,
+        Some(q) if q > 0 && i128::from(queries) * 100 >= i128::from(q) * 80 => QuotaLevel::Near,
+        _ => QuotaLevel::Normal,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    fn m(s: &str) -> Month {
+        Month::parse(s).unwrap()
+    }
+
+    #[test]
+    fn months_are_year_dash_month() {
+        assert_eq!(m("2026-01").first_day(), day("2026-01-01"));
+        assert_eq!(m(" 2026-12 ").text(), "2026-12");
+        for bad in [
+            "2026-13",
+            "2026-1",
+            "26-01",
+            "2026-01-01",
+            "x",
+            "2026_01",
+            "+026-01",
+        ] {
+            assert!(Month::parse(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_default_period_is_the_last_twelve_months() {
+        let p = Period::parse("", "", day("2026-03-15")).unwrap();
+        assert_eq!((p.from, p.to), (m("2025-04"), m("2026-03")));
+        assert_eq!(p.months(), 12);
+        assert_eq!(p.each().len(), 12);
+        assert_eq!(p.each()[0], m("2025-04"));
+        let only_to = Period::parse("", "2025-06", day("2026-03-15")).unwrap();
+        assert_eq!(only_to.from, m("2024-07"));
+        let only_from = Period::parse("2026-02", "", day("2026-03-15")).unwrap();
+        assert_eq!((only_from.from, only_from.to), (m("2026-02"), m("2026-03")));
+    }
+
+    #[test]
+    fn bad_reversed_or_too_long_periods_are_field_errors() {
+        let today = day("2026-03-15");
+        let e = Period::parse("2026-1", "soon", today).unwrap_err();
+        assert!(e.contains_key("from") && e.contains_key("to"));
+        let e = Period::parse("2026-03", "2026-01", today).unwrap_err();
+        assert!(e["to"].contains("before"));
+        let e = Period::parse("2020-01", "2026-01", today).unwrap_err();
+        assert!(e["to"].contains("at most 36"));
+        assert_eq!(
+            Period::parse("2023-02", "2026-01", today).unwrap().months(),
+            36
+        );
+        assert_eq!(
+            Period::parse("2026-01", "2026-01", today).unwrap().months(),
+            1
+        );
+    }
+
+    #[test]
+    fn quota_use_is_highlighted_from_80_and_past_100_percent() {
+        assert_eq!(quota_percent(50, None), None);
+        assert_eq!(quota_percent(799, Some(1000)), Some(79));
+        assert_eq!(quota_level(799, Some(1000)), QuotaLevel::Normal);
+        assert_eq!(quota_level(800, Some(1000)), QuotaLevel::Near);
+        assert_eq!(quota_level(1000, Some(1000)), QuotaLevel::Near);
+        assert_eq!(quota_level(1001, Some(1000)), QuotaLevel::Over);
+        assert_eq!(quota_percent(1001, Some(1000)), Some(100));
+        assert_eq!(quota_level(0, Some(0)), QuotaLevel::Normal);
+        assert_eq!(quota_level(1, Some(0)), QuotaLevel::Over);
+        assert_eq!(quota_level(5, None), QuotaLevel::Normal);
+    }
+
+    #[test]
+    fn a_cursor_reads_back_as_written() {
+        let c = RowCursor {
+            tenant_id: 42,
+            month: day("2026-01-01"),
+            queries: 7,
+            subtree_queries: 9,
+            subdomain: "acme".into(),
+            sort_name: "=hyperlink(\"x\") _ é".into(),
+        };
+        assert_eq!(RowCursor::parse(&c.to_text()), Some(c));
+        assert_eq!(RowCursor::parse("nope"), None);
+        assert_eq!(
+            StatsSort::parse("subtree_queries"),
+            Some(StatsSort::SubtreeQueries)
+        );
+        assert_eq!(StatsSort::parse("bogus"), None);
+    }
+}

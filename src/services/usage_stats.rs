@@ -1,0 +1,93 @@
+//! Usage statistics as the stats page, its CSV export, its printable page and the
+//! API read them: per tenant and month of a subtree, for the tenants the reader may
+//! see, with the right to read usage decided once.
+
+use crate::auth::{authz, Principal};
+use crate::db::models::usage_stats::{StatsPage, StatsQuery, StatsRow};
+use crate::db::models::Tenant;
+use crate::domain::stats::{Period, RowCursor, StatsSort};
+use crate::error::AppError;
+use diesel_async::AsyncPgConnection;
+
+/// Rows per page of the stats page.
+pub const PAGE_SIZE: i64 = 50;
+
+/// Rows read per statement by the CSV export.
+pub const EXPORT_CHUNK: i64 = 1_000;
+
+/// Most rows the printable page shows (a document past this is the CSV's job).
+pub const PRINT_CAP: i64 = 2_000;
+
+/// The right to read a tenant's usage statistics, decided once: a reader exists
+/// only when `authz` allowed it (Usage read on the tenant; 403 without), so the
+/// export's later chunks need no second decision. Its rows are the tenant's and
+/// those of every tenant below it the principal may see, never others.
+#[derive(Clone, Debug)]
+pub struct StatsReader {
+    query: StatsQuery,
+    /// Who reads: whose parent ids the rows may show.
+    reader: Principal,
+}
+
+impl StatsReader {
+    pub fn new(
+        p: &Principal,
+        tenant: &Tenant,
+        period: Period,
+        sort: StatsSort,
+        descending: bool,
+    ) -> Result<Self, AppError> {
+        authz::require_usage(p, tenant)?;
+        Ok(StatsReader {
+            query: StatsQuery {
+                root: tenant.id,
+                visibility: authz::visibility(p).below(tenant),
+                period,
+                sort,
+                descending,
+            },
+            reader: p.clone(),
+        })
+    }
+
+    /// One page of rows (from `offset`), their capped count, and the tenant's
+    /// subtree totals per month (the chart), in one statement.
+    pub async fn page(
+        &self,
+        conn: &mut AsyncPgConnection,
+        offset: i64,
+        limit: i64,
+    ) -> Result<StatsPage, AppError> {
+        let mut page = self.query.page(conn, offset, limit).await?;
+        page.rows = page.rows.into_iter().map(|r| self.redact(r)).collect();
+        Ok(page)
+    }
+
+    /// The row as the reader may read it: the parent's id only when they may see
+    /// the parent (the page's tenant's parent often lies above their reach).
+    fn redact(&self, mut row: StatsRow) -> StatsRow {
+        let above = &row.path[..row.path.len().saturating_sub(1)];
+        if above.is_empty() || !authz::can_see_path(&self.reader, above) {
+            row.parent_id = None;
+        }
+        row
+    }
+
+    /// Up to `limit` rows after `after`, and where to read on when more follow.
+    pub async fn read(
+        &self,
+        conn: &mut AsyncPgConnection,
+        after: Option<&RowCursor>,
+        limit: i64,
+    ) -> Result<(Vec<StatsRow>, Option<RowCursor>), AppError> {
+        let mut rows = self.query.read(conn, after, limit + 1).await?;
+        let more = rows.len() as i64 > limit;
+        rows.truncate(usize::try_from(limit).unwrap_or(0));
+        let next = if more {
+            rows.last().map(StatsRow::cursor)
+        } else {
+            None
+        };
+        Ok((rows.into_iter().map(|r| self.redact(r)).collect(), next))
+    }
+}

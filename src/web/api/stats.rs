@@ -1,0 +1,173 @@
+//! `/api/v1/tenants/{id}/stats`: the stats page's rows (per tenant the user may see
+//! in the subtree, and month: own and subtree counts, the quota), paged like the
+//! tenants list.
+
+use super::json;
+use super::tenants::{bad_parameters, page_limit, path_tenant};
+use crate::auth::ApiUser;
+use crate::db::models::usage_stats::StatsRow;
+use crate::domain::stats::{quota_percent, Month, Period, RowCursor, StatsSort};
+use crate::error::AppError;
+use crate::services::usage_stats::StatsReader;
+use crate::web::routes::{route, Route};
+use crate::web::AppState;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::{IntoParams, ToSchema};
+
+pub fn routes() -> Vec<Route> {
+    vec![route!(GET "/api/v1/tenants/{id}/stats" => list)]
+}
+
+/// One tenant's month.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct StatsItem {
+    pub tenant_id: i64,
+    pub subdomain: String,
+    pub name: String,
+    /// `null` for the root, and where the caller may not see the parent.
+    pub parent_id: Option<i64>,
+    /// `YYYY-MM` (UTC).
+    #[schema(pattern = "^[0-9]{4}-[0-9]{2}$")]
+    pub month: String,
+    /// The tenant's own queries and blocked queries that month.
+    #[schema(minimum = 0)]
+    pub queries: i64,
+    #[schema(minimum = 0)]
+    pub blocked: i64,
+    /// Its own and every tenant's below it (also those the caller cannot see, and
+    /// those deleted since).
+    #[schema(minimum = 0)]
+    pub subtree_queries: i64,
+    #[schema(minimum = 0)]
+    pub subtree_blocked: i64,
+    /// The tenant's monthly query quota; `null` for none.
+    #[schema(minimum = 0)]
+    pub quota: Option<i64>,
+    /// Its own queries in percent of the quota, rounded down; `null` without a
+    /// quota (or for queries against a quota of 0).
+    #[schema(minimum = 0)]
+    pub quota_percent: Option<i64>,
+}
+
+impl From<StatsRow> for StatsItem {
+    fn from(r: StatsRow) -> Self {
+        StatsItem {
+            quota_percent: quota_percent(r.queries, r.quota),
+            month: Month::of(r.month).text(),
+            tenant_id: r.tenant_id,
+            subdomain: r.subdomain,
+            name: r.name,
+            parent_id: r.parent_id,
+            queries: r.queries,
+            blocked: r.blocked,
+            subtree_queries: r.subtree_queries,
+            subtree_blocked: r.subtree_blocked,
+            quota: r.quota,
+        }
+    }
+}
+
+/// One page of rows.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct StatsPage {
+    pub items: Vec<StatsItem>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+fn sort_schema() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(StatsSort::ALL.iter().map(|s| s.as_str())))
+}
+
+fn dir_schema() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(["asc", "desc"]))
+}
+
+/// Period, order and paging of `GET /api/v1/tenants/{id}/stats`.
+#[derive(Clone, Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct StatsParams {
+    /// First month, `YYYY-MM` (default: eleven months before `to`).
+    #[param(pattern = "^[0-9]{4}-[0-9]{2}$")]
+    pub from: Option<String>,
+    /// Last month, `YYYY-MM` (default: the current month); at most 36 months after `from`.
+    #[param(pattern = "^[0-9]{4}-[0-9]{2}$")]
+    pub to: Option<String>,
+    /// Order of the rows (default `name`); the tenant and month break ties.
+    #[param(schema_with = sort_schema)]
+    pub sort: Option<String>,
+    #[param(schema_with = dir_schema)]
+    pub dir: Option<String>,
+    /// `next_cursor` of the previous page (with the same period and order).
+    #[param(max_length = 1000)]
+    pub cursor: Option<String>,
+    /// Page size, 1–500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<i64>,
+}
+
+/// Usage statistics of a tenant and of every tenant below it the caller may see: per
+/// tenant and month (UTC), its own queries and blocked queries and its subtree's,
+/// and its quota. Only tenant-months with usage in the tenant's subtree have a row.
+/// Needs Usage read on the tenant (Viewers have it).
+#[utoipa::path(
+    get,
+    path = "/api/v1/tenants/{id}/stats",
+    tag = "usage",
+    params(("id" = i64, Path, description = "Tenant id"), StatsParams),
+    responses(
+        (status = 200, description = "One page of tenant-months", body = StatsPage),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list(
+    req: HttpRequest,
+    user: ApiUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    params: web::Query<StatsParams>,
+) -> Result<HttpResponse, actix_web::Error> {
+    let params = params.into_inner();
+    let (mut conn, tenant) = path_tenant(&req, &user, &state, &path).await?;
+    let bad = |m: &str| AppError::BadRequest(m.to_string());
+    let limit = page_limit(params.limit)?;
+    let text = |v: &Option<String>| v.clone().unwrap_or_default();
+    let sort = match params.sort.as_deref() {
+        None => StatsSort::Name,
+        Some(s) => StatsSort::parse(s)
+            .filter(|_| !s.is_empty() && s.trim() == s)
+            .ok_or_else(|| {
+                bad("sort must be one of name, subdomain, month, queries, subtree_queries.")
+            })?,
+    };
+    let descending = match params.dir.as_deref() {
+        None | Some("asc") => false,
+        Some("desc") => true,
+        Some(_) => return Err(bad("dir must be asc or desc.").into()),
+    };
+    let today = state.clock.now().date_naive();
+    let period =
+        Period::parse(&text(&params.from), &text(&params.to), today).map_err(bad_parameters)?;
+    let after = params
+        .cursor
+        .as_deref()
+        .map(|c| RowCursor::parse(c).ok_or_else(|| bad("The cursor is not valid.")))
+        .transpose()?;
+    let reader = StatsReader::new(&user, &tenant, period, sort, descending)?;
+    let (rows, next) = reader.read(&mut conn, after.as_ref(), limit).await?;
+    Ok(json(
+        StatusCode::OK,
+        &StatsPage {
+            items: rows.into_iter().map(StatsItem::from).collect(),
+            next_cursor: next.map(|c| c.to_text()),
+        },
+    ))
+}

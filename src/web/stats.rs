@@ -1,0 +1,596 @@
+//! A tenant's usage statistics: per tenant (it and every sub-tenant the user may see)
+//! and month, own and subtree queries and blocked queries, with quota use, a bar
+//! chart of the months; as a page, a streamed CSV file and a printable page.
+
+use crate::auth::{authz, CurrentUser};
+use crate::db::models::usage_stats::{MonthTotal, StatsRow, COUNT_CAP};
+use crate::db::models::Tenant;
+use crate::domain::stats::{quota_level, quota_percent, Month, Period, QuotaLevel, StatsSort};
+use crate::error::{AppError, FieldErrors};
+use crate::services::usage_stats::{StatsReader, EXPORT_CHUNK, PAGE_SIZE, PRINT_CAP};
+use crate::web::csv_export::{self, Chunk};
+use crate::web::form::parse_id;
+use crate::web::page::{render_checked, PageCtx};
+use crate::web::routes::{route, Route};
+use crate::web::AppState;
+use actix_web::{web, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+
+pub fn routes() -> Vec<Route> {
+    vec![
+        route!(GET "/tenants/{id}/stats" => index),
+        route!(GET "/tenants/{id}/stats.csv" => export),
+        route!(GET "/tenants/{id}/stats/print" => print),
+    ]
+}
+
+/// The query of the page, the export and the printable page, as typed.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct StatsParams {
+    pub from: String,
+    pub to: String,
+    pub sort: String,
+    pub dir: String,
+    pub page: String,
+}
+
+impl StatsParams {
+    fn sort(&self) -> StatsSort {
+        StatsSort::parse(&self.sort).unwrap_or_default()
+    }
+
+    fn descending(&self) -> bool {
+        self.dir.trim() == "desc"
+    }
+
+    /// The period, sort and direction as a query string (the period as typed, so a
+    /// link keeps what the user asked for), with `page` when given.
+    fn query(&self, sort: StatsSort, descending: bool, page: Option<i64>) -> String {
+        let page = page.map(|p| p.to_string()).unwrap_or_default();
+        let pairs: Vec<(&str, &str)> = [
+            ("from", self.from.trim()),
+            ("to", self.to.trim()),
+            (
+                "sort",
+                if sort == StatsSort::Name {
+                    ""
+                } else {
+                    sort.as_str()
+                },
+            ),
+            ("dir", if descending { "desc" } else { "" }),
+            ("page", page.as_str()),
+        ]
+        .into_iter()
+        .filter(|(_, v)| !v.is_empty())
+        .collect();
+        serde_urlencoded::to_string(pairs).unwrap_or_default()
+    }
+}
+
+/// `base?query`, or `base` alone.
+fn link(base: &str, query: &str) -> String {
+    if query.is_empty() {
+        base.to_string()
+    } else {
+        format!("{base}?{query}")
+    }
+}
+
+/// What every view starts from: the tenant (404 unless visible), the right to read
+/// its usage (403), and the period (or its field errors).
+struct Start {
+    conn: crate::db::DbConn,
+    tenant: Tenant,
+    params: StatsParams,
+    period: Result<Period, FieldErrors>,
+    reader: StatsReader,
+}
+
+async fn start(
+    user: &CurrentUser,
+    state: &AppState,
+    path: &str,
+    params: web::Query<StatsParams>,
+) -> Result<Start, AppError> {
+    let params = params.into_inner();
+    let mut conn = state.pool.get().await?;
+    let tenant = authz::visible_tenant(user, parse_id(path)?, &mut conn).await?;
+    let today = state.clock.now().date_naive();
+    let period = Period::parse(&params.from, &params.to, today);
+    let reader = StatsReader::new(
+        user,
+        &tenant,
+        period
+            .clone()
+            .unwrap_or_else(|_| Period::default_for(today)),
+        params.sort(),
+        params.descending(),
+    )?;
+    Ok(Start {
+        conn,
+        tenant,
+        params,
+        period,
+        reader,
+    })
+}
+
+/// A count as the pages show it: digits grouped by thousands.
+pub fn grouped(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    if n < 0 {
+        out.push('-');
+    }
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// "January 2026".
+fn month_name(day: chrono::NaiveDate) -> String {
+    day.format("%B %Y").to_string()
+}
+
+/// One row as the pages show it.
+pub struct RowView {
+    pub tenant_id: i64,
+    pub name: String,
+    pub subdomain: String,
+    /// `YYYY-MM`.
+    pub month: String,
+    pub queries: String,
+    pub blocked: String,
+    pub subtree_queries: String,
+    pub subtree_blocked: String,
+    /// "85 % of 1,000", or empty without a quota.
+    pub quota: String,
+    /// `quota-near` from 80 %, `quota-over` past 100 % (with `quota_note` in words).
+    pub quota_class: &'static str,
+    pub quota_note: &'static str,
+    /// The page's own tenant (its subtree is the whole report).
+    pub is_root: bool,
+}
+
+impl RowView {
+    fn new(row: &StatsRow, root: i64) -> Self {
+        let level = quota_level(row.queries, row.quota);
+        let quota = match (row.quota, quota_percent(row.queries, row.quota)) {
+            (None, _) => String::new(),
+            (Some(q), Some(pct)) => format!("{pct} % of {}", grouped(q)),
+            (Some(q), None) => format!("over the quota of {}", grouped(q)),
+        };
+        let (quota_class, quota_note) = match level {
+            QuotaLevel::Normal => ("", ""),
+            QuotaLevel::Near => ("quota-near", "near the quota"),
+            QuotaLevel::Over => ("quota-over", "over the quota"),
+        };
+        RowView {
+            tenant_id: row.tenant_id,
+            name: row.name.clone(),
+            subdomain: row.subdomain.clone(),
+            month: Month::of(row.month).text(),
+            queries: grouped(row.queries),
+            blocked: grouped(row.blocked),
+            subtree_queries: grouped(row.subtree_queries),
+            subtree_blocked: grouped(row.subtree_blocked),
+            quota,
+            quota_class,
+            quota_note,
+            is_root: row.tenant_id == root,
+        }
+    }
+}
+
+/// One bar of the chart, in the SVG's coordinates.
+pub struct Bar {
+    pub label: String,
+    pub title: String,
+    pub x: i64,
+    pub width: i64,
+    pub queries_y: i64,
+    pub queries_height: i64,
+    pub blocked_y: i64,
+    pub blocked_height: i64,
+    pub label_x: i64,
+}
+
+/// The chart: the tenant's subtree queries (and blocked queries) per month of the
+/// period, zero where there was no usage; server-rendered SVG.
+pub struct Chart {
+    pub title: String,
+    pub desc: String,
+    pub bars: Vec<Bar>,
+    pub max: String,
+    pub width: i64,
+    pub height: i64,
+    /// The baseline's y.
+    pub base: i64,
+}
+
+const CHART_HEIGHT: i64 = 220;
+const CHART_TOP: i64 = 20;
+const CHART_BASE: i64 = 180;
+const CHART_LEFT: i64 = 10;
+const SLOT: i64 = 40;
+
+impl Chart {
+    fn new(tenant: &Tenant, period: &Period, totals: &[MonthTotal]) -> Self {
+        let months = period.each();
+        let value = |m: &Month| {
+            totals
+                .iter()
+                .find(|t| t.month == m.first_day())
+                .map_or((0, 0), |t| (t.queries, t.blocked))
+        };
+        let max = months.iter().map(|m| value(m).0).max().unwrap_or(0);
+        let scale = |n: i64| {
+            if max == 0 {
+                0
+            } else {
+                i64::try_from(i128::from(n) * i128::from(CHART_BASE - CHART_TOP) / i128::from(max))
+                    .unwrap_or(0)
+            }
+        };
+        let mut desc = Vec::new();
+        let bars = months
+            .iter()
+            .enumerate()
+            .map(|(i, m)| {
+                let (queries, blocked) = value(m);
+                let (qh, bh) = (scale(queries), scale(blocked));
+                let x = CHART_LEFT + i as i64 * SLOT + 6;
+                let title = format!(
+                    "{}: {} queries, {} blocked",
+                    month_name(m.first_day()),
+                    grouped(queries),
+                    grouped(blocked)
+                );
+                desc.push(title.clone());
+                Bar {
+                    label: m.first_day().format("%b %y").to_string(),
+                    title,
+                    x,
+                    width: SLOT - 12,
+                    queries_y: CHART_BASE - qh,
+                    queries_height: qh,
+                    blocked_y: CHART_BASE - bh,
+                    blocked_height: bh,
+                    label_x: x + (SLOT - 12) / 2,
+                }
+            })
+            .collect::<Vec<_>>();
+        Chart {
+            title: format!(
+                "Queries per month of {} and its sub-tenants, {}",
+                tenant.name,
+                period.title()
+            ),
+            desc: format!("{}.", desc.join("; ")),
+            width: CHART_LEFT * 2 + bars.len() as i64 * SLOT,
+            height: CHART_HEIGHT,
+            base: CHART_BASE,
+            max: grouped(max),
+            bars,
+        }
+    }
+}
+
+/// A sortable column heading.
+pub struct Column {
+    pub label: &'static str,
+    pub href: String,
+    /// `ascending`/`descending` when the rows are sorted by it (aria-sort).
+    pub sorted: &'static str,
+    pub numeric: bool,
+}
+
+#[derive(Template)]
+#[template(path = "stats/index.html", blocks = ["content"])]
+struct StatsPageView {
+    page: PageCtx,
+    tenant: Tenant,
+    params: StatsParams,
+    errors: FieldErrors,
+    period_title: String,
+    rows: Vec<RowView>,
+    chart: Option<Chart>,
+    columns: Vec<Column>,
+    total: i64,
+    capped: bool,
+    page_no: i64,
+    pages: i64,
+    base: String,
+    sort: StatsSort,
+    descending: bool,
+    csv: String,
+    print: String,
+}
+
+impl StatsPageView {
+    fn error(&self, field: &str) -> Option<&String> {
+        self.errors.get(field)
+    }
+
+    pub fn page_href(&self, page: i64) -> String {
+        link(
+            &self.base,
+            &self.params.query(self.sort, self.descending, Some(page)),
+        )
+    }
+
+    fn total_text(&self) -> String {
+        if self.capped {
+            format!("more than {}", grouped(COUNT_CAP))
+        } else {
+            grouped(self.total)
+        }
+    }
+}
+
+fn columns(params: &StatsParams, base: &str) -> Vec<Column> {
+    let (sort, descending) = (params.sort(), params.descending());
+    [
+        ("Tenant", StatsSort::Name, false),
+        ("Subdomain", StatsSort::Subdomain, false),
+        ("Month", StatsSort::Month, false),
+        ("Queries", StatsSort::Queries, true),
+        ("Subtree queries", StatsSort::SubtreeQueries, true),
+    ]
+    .into_iter()
+    .map(|(label, key, numeric)| {
+        let current = sort == key;
+        Column {
+            label,
+            href: link(base, &params.query(key, current && !descending, None)),
+            sorted: match (current, descending) {
+                (false, _) => "",
+                (true, false) => "ascending",
+                (true, true) => "descending",
+            },
+            numeric,
+        }
+    })
+    .collect()
+}
+
+async fn index(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    params: web::Query<StatsParams>,
+) -> Result<HttpResponse, AppError> {
+    let Start {
+        mut conn,
+        tenant,
+        params,
+        period,
+        reader,
+    } = start(&user, &state, &path, params).await?;
+    let base = format!("/tenants/{}/stats", tenant.id);
+    let page_no = params
+        .page
+        .trim()
+        .parse::<i64>()
+        .unwrap_or(1)
+        .clamp(1, 1_000_000);
+    let (errors, data, period_title) = match &period {
+        Ok(period) => {
+            let mut data = reader
+                .page(&mut conn, (page_no - 1) * PAGE_SIZE, PAGE_SIZE)
+                .await?;
+            let last = ((data.total.min(COUNT_CAP) + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
+            // A page past the end (an old link) shows the last one.
+            if data.rows.is_empty() && page_no > last && data.total <= COUNT_CAP {
+                data = reader
+                    .page(&mut conn, (last - 1) * PAGE_SIZE, PAGE_SIZE)
+                    .await?;
+            }
+            (FieldErrors::new(), Some((data, *period)), period.title())
+        }
+        Err(errors) => (errors.clone(), None, String::new()),
+    };
+    let (rows, chart, total) = match &data {
+        Some((data, period)) => (
+            data.rows
+                .iter()
+                .map(|r| RowView::new(r, tenant.id))
+                .collect(),
+            Some(Chart::new(&tenant, period, &data.chart)),
+            data.total,
+        ),
+        None => (Vec::new(), None, 0),
+    };
+    let capped = total > COUNT_CAP;
+    let pages = if capped {
+        page_no + i64::from(rows.len() as i64 == PAGE_SIZE)
+    } else {
+        ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1)
+    };
+    let filters = params.query(params.sort(), params.descending(), None);
+    let view = StatsPageView {
+        page: PageCtx::new(&user, &mut conn, "stats").await?,
+        columns: columns(&params, &base),
+        csv: link(&format!("{base}.csv"), &filters),
+        print: link(&format!("{base}/print"), &filters),
+        sort: params.sort(),
+        descending: params.descending(),
+        page_no: page_no.min(pages),
+        pages,
+        total,
+        capped,
+        rows,
+        chart,
+        period_title,
+        base,
+        errors,
+        params,
+        tenant,
+    };
+    render_checked(&view, &view.errors)
+}
+
+// ---------------------------------------------------------------- CSV
+
+/// The export's columns (docs/API.md).
+pub const CSV_HEADER: [&str; 10] = [
+    "tenant_id",
+    "subdomain",
+    "name",
+    "parent_id",
+    "month",
+    "queries",
+    "blocked",
+    "subtree_queries",
+    "subtree_blocked",
+    "quota",
+];
+
+fn row_cells(r: &StatsRow) -> Vec<String> {
+    let opt = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
+    vec![
+        r.tenant_id.to_string(),
+        r.subdomain.clone(),
+        r.name.clone(),
+        opt(r.parent_id),
+        Month::of(r.month).text(),
+        r.queries.to_string(),
+        r.blocked.to_string(),
+        r.subtree_queries.to_string(),
+        r.subtree_blocked.to_string(),
+        opt(r.quota),
+    ]
+}
+
+/// `/tenants/{id}/stats.csv`: every row the page shows over all its pages, in its
+/// order, streamed in chunks of `EXPORT_CHUNK` rows read by keyset. A period that is
+/// not valid is refused (the page's links never make one).
+async fn export(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    params: web::Query<StatsParams>,
+) -> Result<HttpResponse, AppError> {
+    let Start {
+        mut conn,
+        tenant,
+        period,
+        reader,
+        ..
+    } = start(&user, &state, &path, params).await?;
+    let period = period.map_err(AppError::Validation)?;
+    let (rows, next) = reader.read(&mut conn, None, EXPORT_CHUNK).await?;
+    drop(conn);
+    let pool = state.pool.clone();
+    let filename = format!(
+        "usage-{}-{}-{}.csv",
+        tenant.subdomain,
+        period.from.text(),
+        period.to.text()
+    );
+    Ok(csv_export::download(
+        &filename,
+        &CSV_HEADER,
+        Chunk { rows, next },
+        row_cells,
+        move |after| {
+            let (reader, pool) = (reader.clone(), pool.clone());
+            async move {
+                let mut conn = pool.get().await?;
+                let (rows, next) = reader.read(&mut conn, Some(&after), EXPORT_CHUNK).await?;
+                Ok(Chunk { rows, next })
+            }
+        },
+    ))
+}
+
+// ---------------------------------------------------------------- print
+
+#[derive(Template)]
+#[template(path = "stats/print.html")]
+struct PrintView {
+    tenant: Tenant,
+    period_title: String,
+    errors: FieldErrors,
+    rows: Vec<RowView>,
+    chart: Option<Chart>,
+    /// More rows matched than the page shows (`PRINT_CAP`).
+    cut: bool,
+    cap: String,
+    printed_by: String,
+    printed_at: String,
+    back: String,
+    csv: String,
+}
+
+/// `/tenants/{id}/stats/print`: the same rows on one document made for paper (all
+/// of them up to `PRINT_CAP`, then a note pointing to the CSV file).
+async fn print(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    params: web::Query<StatsParams>,
+) -> Result<HttpResponse, AppError> {
+    let Start {
+        mut conn,
+        tenant,
+        params,
+        period,
+        reader,
+    } = start(&user, &state, &path, params).await?;
+    let base = format!("/tenants/{}/stats", tenant.id);
+    let filters = params.query(params.sort(), params.descending(), None);
+    let (errors, rows, chart, cut, period_title) = match &period {
+        Ok(period) => {
+            let data = reader.page(&mut conn, 0, PRINT_CAP).await?;
+            let rows: Vec<RowView> = data
+                .rows
+                .iter()
+                .map(|r| RowView::new(r, tenant.id))
+                .collect();
+            (
+                FieldErrors::new(),
+                rows,
+                Some(Chart::new(&tenant, period, &data.chart)),
+                data.total > PRINT_CAP,
+                period.title(),
+            )
+        }
+        Err(errors) => (errors.clone(), Vec::new(), None, false, String::new()),
+    };
+    let view = PrintView {
+        printed_by: user.login(),
+        printed_at: state.clock.now().format("%Y-%m-%d %H:%M UTC").to_string(),
+        back: link(&base, &filters),
+        csv: link(&format!("{base}.csv"), &filters),
+        cap: grouped(PRINT_CAP),
+        tenant,
+        period_title,
+        rows,
+        chart,
+        cut,
+        errors,
+    };
+    render_checked(&view, &view.errors)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_are_grouped_by_thousands() {
+        assert_eq!(grouped(0), "0");
+        assert_eq!(grouped(999), "999");
+        assert_eq!(grouped(1000), "1,000");
+        assert_eq!(grouped(1234567), "1,234,567");
+        assert_eq!(grouped(-1234), "-1,234");
+    }
+}

@@ -1,0 +1,192 @@
+"""Browser tests of the usage statistics (issue #12 items 2, 4 and 6): usage posted
+through the ingestion API shows on the stats page, the CSV parses back to the page's
+numbers, and the printable page, printed to PDF by headless Chromium, reads back
+(pdftotext) with the tenant names, months and totals, over several A4 pages that each
+repeat the table's header."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import subprocess
+
+from harness import *  # noqa: F403  (login, fill, wait, expect, button, field, …)
+
+PARTNER = "Print Partner"
+CUSTOMERS = 70
+PERIOD = "from=2026-01&to=2026-02"
+
+
+def api(base: str, token: str, method: str, path: str, body: object) -> tuple[int, object]:
+    request = urllib.request.Request(
+        base + path,
+        data=json.dumps(body).encode(),
+        method=method,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as r:
+            return r.status, json.loads(r.read() or b"null")
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def secret_from_form(driver: "WebDriver", base: str, path: str, label: str, code_id: str) -> str:
+    """Creates a token or key through its page's form and reads the secret shown once."""
+    driver.get(f"{base}{path}")
+    fill(driver, "name", "stats test")
+    button(driver, label).click()
+    return wait(driver, lambda d: d.find_element(By.ID, code_id).text.strip(), code_id)
+
+
+def fetch_text(driver: "WebDriver", href: str) -> tuple[int, str, str]:
+    """GETs `href` with the page's cookies: status, content disposition, body."""
+    return tuple(
+        driver.execute_async_script(
+            """
+            const done = arguments[arguments.length - 1];
+            fetch(arguments[0], {credentials: 'same-origin'})
+              .then(r => r.text().then(t => done([r.status,
+                  r.headers.get('content-disposition') || '', t])))
+              .catch(e => done([0, '', String(e)]));
+            """,
+            href,
+        )
+    )
+
+
+def pdf_pages(driver: "WebDriver") -> list[str]:
+    """The current page printed by Chromium (its own print path, the CSS page size
+    honoured), as the text of each PDF page."""
+    pdf = driver.execute_cdp_cmd(
+        "Page.printToPDF", {"preferCSSPageSize": True, "printBackground": True}
+    )["data"]
+    # Kept with the other artifacts, to look at when a check fails.
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / "stats-print.pdf"
+    path.write_bytes(base64.b64decode(pdf))
+    out = subprocess.run(
+        ["pdftotext", "-layout", str(path), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    return [p for p in out.split("\f") if p.strip()]
+
+
+def test_stats_page_csv_and_printed_pdf(driver: "WebDriver", base: str) -> None:
+    login(driver, base, ADMIN_USERNAME, ADMIN_PASSWORD)
+    wait_path(driver, "/dashboard")
+    root_id = driver.find_element(By.ID, "acting-tenant").get_attribute("href").rsplit("/", 1)[1]
+    partner_id = create_tenant_via_form(driver, base, root_id, PARTNER, "print-partner", subs=True)
+
+    # Customers through the API, usage through the ingestion API.
+    token = secret_from_form(driver, base, "/profile/tokens", "Create token", "token-secret")
+    key = secret_from_form(driver, base, "/usage/keys", "Create key", "key-secret")
+    operations = [
+        {
+            "op": "create",
+            "data": {
+                "parent_id": int(partner_id),
+                "name": f"Customer {i:03}",
+                "subdomain": f"print-c{i:03}",
+                "monthly_query_quota": 1000,
+            },
+        }
+        for i in range(CUSTOMERS)
+    ]
+    status, answer = api(base, token, "POST", "/api/v1/tenants/batch", {"operations": operations})
+    expect(status == 200, f"batch create answered {status}: {answer}")
+    events = []
+    for i in range(CUSTOMERS):
+        events.append(
+            {"tenant": f"print-c{i:03}", "at": "2026-01-10T12:00:00Z", "queries": 100 + i, "blocked": i}
+        )
+        events.append(
+            {"tenant": f"print-c{i:03}", "at": "2026-02-10T12:00:00Z", "queries": 900, "blocked": 1}
+        )
+    status, answer = api(
+        base, key, "POST", "/api/v1/usage", {"batch_id": "browser-stats-1", "events": events}
+    )
+    expect(
+        status == 200 and answer["accepted"] == len(events), f"ingestion answered {status}: {answer}"
+    )
+    jan_total = sum(100 + i for i in range(CUSTOMERS))  # 9,415
+    feb_total = 900 * CUSTOMERS  # 63,000
+
+    # The tenant page links to the statistics.
+    driver.get(f"{base}/tenants/{partner_id}")
+    wait(driver, lambda d: d.find_element(By.ID, "tenant-stats"), "a Usage statistics link").click()
+    wait_path(driver, f"/tenants/{partner_id}/stats")
+    fill(driver, "from", "2026-01")
+    fill(driver, "to", "2026-02")
+    button(driver, "Show").click()
+    wait(driver, lambda d: "from=2026-01" in d.current_url, "the period in the URL")
+    # Sorted by subtree queries, largest first (the heading twice): the partner leads.
+    for dir_ in ("asc", "desc"):
+        driver.find_element(By.LINK_TEXT, "Subtree queries" + (" ↑" if dir_ == "desc" else "")).click()
+        wait(driver, lambda d: "sort=subtree_queries" in d.current_url
+             and ("dir=desc" in d.current_url) == (dir_ == "desc"), f"sorted {dir_}")
+    first = driver.find_element(By.CSS_SELECTOR, "#stats tbody tr")
+    expect(
+        first.get_attribute("data-tenant") == partner_id and f"{feb_total:,}" in first.text,
+        f"the first row sorted by subtree queries is not the partner's February: {first.text!r}",
+    )
+    partner_row = driver.find_element(
+        By.CSS_SELECTOR, f"tr[data-tenant='{partner_id}'][data-month='2026-01']"
+    )
+    expect(
+        f"{jan_total:,}" in partner_row.text,
+        f"the partner's January subtree total {jan_total:,} is not in {partner_row.text!r}",
+    )
+    chart = driver.find_element(By.ID, "stats-chart")
+    expect(
+        chart.get_attribute("role") == "img" and chart.find_elements(By.TAG_NAME, "title"),
+        "the chart is not an accessible SVG image",
+    )
+    # Over 80 % of the quota in February (900 of 1,000): said in words.
+    over = driver.find_elements(By.CSS_SELECTOR, "td.quota-near .quota-note")
+    expect(bool(over) and "near the quota" in over[0].text, "no quota warning in words")
+
+    # The CSV: parsed back, the same subtree totals as the page.
+    csv_href = driver.find_element(By.ID, "stats-csv").get_attribute("href")
+    status, disposition, body = fetch_text(driver, csv_href)
+    expect(status == 200 and disposition.startswith("attachment"), f"CSV: {status} {disposition}")
+    rows = list(csv.DictReader(io.StringIO(body)))
+    expect(len(rows) == 2 * CUSTOMERS + 2, f"{len(rows)} CSV rows")
+    partner_rows = {r["month"]: r for r in rows if r["tenant_id"] == partner_id}
+    expect(
+        int(partner_rows["2026-01"]["subtree_queries"]) == jan_total
+        and int(partner_rows["2026-02"]["subtree_queries"]) == feb_total,
+        f"CSV partner rows {partner_rows}",
+    )
+
+    # The printable page, printed: header, period, chart, every row, several pages.
+    driver.find_element(By.ID, "stats-print").click()
+    wait_path(driver, f"/tenants/{partner_id}/stats/print")
+    expect(
+        driver.find_element(By.CSS_SELECTOR, "nav.screen-only").is_displayed(),
+        "the way back is not shown on screen",
+    )
+    pages = pdf_pages(driver)
+    text = "\n".join(pages)
+    expect(len(pages) > 1, f"a {2 * CUSTOMERS + 2}-row report printed on {len(pages)} page(s)")
+    for i, page in enumerate(pages):
+        expect(
+            "Subtree queries" in page and "Quota use" in page,
+            f"PDF page {i + 1} of {len(pages)} has no table header:\n{page[:1500]}",
+        )
+        expect("Back to the statistics" not in page, f"navigation printed on page {i + 1}")
+    expect(f"Usage of {PARTNER}" in text, "the report's header is missing")
+    expect("January 2026 – February 2026" in text, "the period is missing")
+    for name in (PARTNER, "Customer 000", f"Customer {CUSTOMERS - 1:03}"):
+        expect(name in text, f"{name} is not in the PDF")
+    for month in ("2026-01", "2026-02"):
+        expect(month in text, f"{month} is not in the PDF")
+    for total in (f"{jan_total:,}", f"{feb_total:,}"):
+        expect(total in text, f"the total {total} is not in the PDF")
+
+
+TESTS = [test_stats_page_csv_and_printed_pdf]
