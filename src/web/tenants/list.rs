@@ -565,7 +565,10 @@ async fn selected(
             list.parent_name = p.name.clone();
             (p, Depth::Children)
         }
-        None => (named.within.as_ref().unwrap_or(&user.acting), Depth::Subtree),
+        None => (
+            named.within.as_ref().unwrap_or(&user.acting),
+            Depth::Subtree,
+        ),
     };
     let visibility = authz::visibility(user).below(of);
     list.hidden = Tenant::hidden_below(conn, of, depth, &visibility).await?;
