@@ -454,6 +454,11 @@ async fn the_subtree_scope_takes_a_grant_that_reaches_it_and_keeps_deleted_tenan
     let html = v
         .get_html(&format!("/tenants/{}/activity?scope=subtree", t.acme.id))
         .await;
+    // The page says by which place it lists events (issue #11 review).
+    assert!(
+        html.contains("an event is listed by where its tenant was when it happened"),
+        "{html}"
+    );
     let actions = listed_actions(&html);
     assert_eq!(
         actions,

@@ -767,6 +767,12 @@ async fn bad_input_shows_the_list_again_with_messages_and_writes_nothing() {
             .unwrap_or_else(|| panic!("{id} for {fields:?}: {html}"));
         assert!(error.contains(message), "{fields:?}: {error}");
         assert!(html.contains("id=\"bulk-errors\""), "{html}");
+        // Said once, not again by the list's own filter errors.
+        assert_eq!(
+            html.matches("This filter cannot be applied").count(),
+            usize::from(*id == "filter-error"),
+            "{fields:?}: {html}"
+        );
     }
     // An invisible destination is the same field error as a missing one.
     let (_, invisible) = bar(&alice, &[("ids", &a2), ("action", "move"), ("parent", &g1)]).await;

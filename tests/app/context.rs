@@ -287,6 +287,8 @@ async fn a_user_is_told_how_many_sub_tenants_they_cannot_see_and_nothing_more() 
         "/tenants/tree".to_string(),
         format!("/tenants?parent={}", p.id),
         format!("/tenants?parent={}&q=k", p.id),
+        // The whole list below vic's tenant says it too.
+        "/tenants".to_string(),
     ] {
         let html = vic.get_html(&path).await;
         assert!(
@@ -318,9 +320,26 @@ async fn a_user_is_told_how_many_sub_tenants_they_cannot_see_and_nothing_more() 
     for path in [
         format!("/tenants/{}", p.id),
         format!("/tenants?parent={}", p.id),
+        "/tenants".to_string(),
     ] {
         let html = app.get_html(&path).await;
         assert!(!html.contains("you cannot see"), "{path}: {html}");
+    }
+}
+
+#[tokio::test]
+async fn a_user_who_sees_no_sub_tenants_is_told_that_there_are_some() {
+    let app = spawn_app().await;
+    let (p, hidden) = partly_visible(&app).await;
+    let wes = app.user(&p, "wes").await;
+    app.grant(&wes, &p, GrantRole::Viewer, Scope::Tenant, false)
+        .await;
+    let wes = browser_as(&app, "p\\wes").await;
+    let html = wes.get_html("/tenants").await;
+    assert!(html.contains("No tenants to show."), "{html}");
+    assert!(html.contains("5 sub-tenants you cannot see."), "{html}");
+    for name in &hidden {
+        assert!(!html.contains(name.as_str()), "names {name}");
     }
 }
 

@@ -1,7 +1,7 @@
 //! The tenant list: filter, sort and page the tenants below the acting one.
 
 use crate::auth::{authz, session_keys, CurrentUser};
-use crate::db::models::tenant::{ListQuery, SortKey, COUNT_CAP};
+use crate::db::models::tenant::{Depth, ListQuery, SortKey, COUNT_CAP};
 use crate::db::models::{Tenant, TenantListRow};
 use crate::domain::{Feature, Level};
 use crate::error::{AppError, FieldErrors};
@@ -96,7 +96,8 @@ pub struct TenantList {
     pub label: String,
     /// The names of the `parent` and `within` tenants, for the active filters.
     pub parent_name: String,
-    /// With `parent`: how many of its children the user may not see (a count only).
+    /// How many tenants the user may not see: with `parent`, of its children, else
+    /// below the list's tenant (a count only).
     pub hidden: i64,
     /// Filter parameters that are not valid (or name no tenant one may see).
     pub errors: FieldErrors,
@@ -557,11 +558,19 @@ async fn selected(
     if let Some(w) = &named.within {
         list.within = w.id.to_string();
     }
-    if let Some(p) = &named.parent {
-        list.parent_name = p.name.clone();
-        // As the tree says it (issue #11, honest empty states).
-        let visibility = authz::visibility(user).below(p);
-        list.hidden = Tenant::hidden_children(conn, p.id, &visibility).await?;
-    }
+    // As the tree says it (issue #11, honest empty states): with a parent, its
+    // children one may not see; else every tenant below the list's own.
+    let (of, depth) = match &named.parent {
+        Some(p) => {
+            list.parent_name = p.name.clone();
+            (p, Depth::Children)
+        }
+        None => (
+            named.within.as_ref().unwrap_or(&user.acting),
+            Depth::Subtree,
+        ),
+    };
+    let visibility = authz::visibility(user).below(of);
+    list.hidden = Tenant::hidden_below(conn, of, depth, &visibility).await?;
     Ok(Ok(list))
 }

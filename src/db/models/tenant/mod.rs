@@ -16,7 +16,7 @@ pub use list::{
     COUNT_CAP,
 };
 pub use subtree::{SubtreeCounts, SubtreeTotals};
-pub use tree::{TreeLevel, TreeNode};
+pub use tree::{Depth, TreeLevel, TreeNode};
 pub use visibility::Visibility;
 
 pub(crate) use visibility::visible_filter;

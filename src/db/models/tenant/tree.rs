@@ -1,12 +1,19 @@
 //! Reading the tree: children for the tree view, search as you type, the parent picker.
 
-use super::visibility::{visible, visible_filter, BoxedTenants};
+use super::visibility::{in_subtrees, visible, visible_filter, BoxedTenants};
 use super::{with_path, Tenant, Visibility};
 use crate::db::models::{array_length, like_pattern, lower};
 use crate::db::schema::{tenant_paths, tenant_subtree_totals, tenants};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+/// How deep below a tenant `Tenant::hidden_below` counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Depth {
+    Children,
+    Subtree,
+}
 
 /// A tenant as the tree view shows it.
 #[derive(Clone, Debug, Queryable)]
@@ -157,22 +164,30 @@ impl Tenant {
         Ok(ids.len() as i64)
     }
 
-    /// How many children of `parent` lie outside `visibility`: a count, never which
-    /// (none to count when the user sees everything there).
-    pub async fn hidden_children(
+    /// How many tenants below `of` lie outside `visibility` — its children or its
+    /// whole subtree: a count, never which (none to count when the user sees
+    /// everything there).
+    pub async fn hidden_below(
         conn: &mut AsyncPgConnection,
-        parent: i64,
+        of: &Tenant,
+        depth: Depth,
         visibility: &Visibility,
     ) -> QueryResult<i64> {
         let Some(visible) = visible_filter(visibility) else {
             return Ok(0);
         };
-        tenants::table
-            .filter(tenants::parent_id.eq(parent))
+        let mut query = tenants::table
             .filter(diesel::dsl::not(visible))
-            .count()
-            .get_result(conn)
-            .await
+            .into_boxed();
+        query = match depth {
+            Depth::Children => query.filter(tenants::parent_id.eq(of.id)),
+            // Below the root every other tenant is: skip the subtree test.
+            Depth::Subtree if of.is_root() => query.filter(tenants::id.ne(of.id)),
+            Depth::Subtree => query
+                .filter(tenants::id.ne(of.id))
+                .filter(in_subtrees(vec![of.id])),
+        };
+        query.count().get_result(conn).await
     }
 
     /// Search as you type for a move's destination: visible tenants that may have
