@@ -1,7 +1,7 @@
 //! The tenant list: filter, sort and page the tenants below the acting one.
 
 use crate::auth::{authz, session_keys, CurrentUser};
-use crate::db::models::tenant::{Depth, ListQuery, SortKey, COUNT_CAP};
+use crate::db::models::tenant::{Depth, ListQuery, SortKey, TenantFilter, COUNT_CAP};
 use crate::db::models::{Tenant, TenantListRow};
 use crate::domain::{Feature, Level};
 use crate::error::{AppError, FieldErrors};
@@ -541,6 +541,7 @@ async fn selected(
         Err(errors) => return Ok(Err(errors)),
     };
     let within = named.within.clone().unwrap_or_else(|| user.acting.clone());
+    let plain = named.within.is_none() && spec.filter == TenantFilter::default();
     let query = ListQuery {
         filter: spec.filter,
         ..list_query(params, within, authz::visibility(user))
@@ -559,18 +560,20 @@ async fn selected(
         list.within = w.id.to_string();
     }
     // As the tree says it (issue #11, honest empty states): with a parent, its
-    // children one may not see; else every tenant below the list's own.
-    let (of, depth) = match &named.parent {
+    // children one may not see; on the plain list, every tenant below the acting one.
+    // Not with other filters: how many hidden tenants match them would tell about
+    // what one may not see, and the filtered pages keep their statement budget.
+    let hidden_of = match &named.parent {
         Some(p) => {
             list.parent_name = p.name.clone();
-            (p, Depth::Children)
+            Some((p, Depth::Children))
         }
-        None => (
-            named.within.as_ref().unwrap_or(&user.acting),
-            Depth::Subtree,
-        ),
+        None if plain => Some((&user.acting, Depth::Subtree)),
+        None => None,
     };
-    let visibility = authz::visibility(user).below(of);
-    list.hidden = Tenant::hidden_below(conn, of, depth, &visibility).await?;
+    if let Some((of, depth)) = hidden_of {
+        let visibility = authz::visibility(user).below(of);
+        list.hidden = Tenant::hidden_below(conn, of, depth, &visibility).await?;
+    }
     Ok(Ok(list))
 }
