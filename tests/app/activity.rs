@@ -936,8 +936,11 @@ async fn the_api_lists_activity_with_the_same_filters_and_cursor_pages() {
     let (s, body) = api
         .get(&format!("{base}?from=2026-07-03&to=2026-07-01"))
         .await;
-    assert_eq!(s, 400, "{body}");
-    assert_eq!(body["detail"], "to: The end date is before the start date.");
+    assert_eq!(s, 422, "{body}");
+    assert_eq!(
+        body["errors"]["to"],
+        "The end date is before the start date."
+    );
     let admin = admin_browser(&app).await;
     let r = admin
         .get(&format!(
@@ -952,17 +955,19 @@ async fn the_api_lists_activity_with_the_same_filters_and_cursor_pages() {
         .unwrap()
         .contains("The end date is before the start date."));
     let (s, _) = api.get(&format!("{base}?from=2026-13-01")).await;
-    assert_eq!(s, 400);
-    for bad in [
-        "action=nope",
-        "to=",
-        "from=%202026-07-01",
-        "scope=",
-        "cursor=after",
-        "limit=0",
+    assert_eq!(s, 422);
+    // A filter value of its form that is not valid is 422 with its field; a parameter
+    // not of its form (empty, padded) and bad paging are 400.
+    for (bad, expected) in [
+        ("action=nope", 422),
+        ("to=", 400),
+        ("from=%202026-07-01", 400),
+        ("scope=", 400),
+        ("cursor=after", 400),
+        ("limit=0", 400),
     ] {
         let (s, _) = api.get(&format!("{base}?{bad}")).await;
-        assert_eq!(s, 400, "{bad}");
+        assert_eq!(s, expected, "{bad}");
     }
     let (s, _) = api.get(&format!("{base}?scope=subtree")).await;
     assert_eq!(s, 200);

@@ -2,7 +2,7 @@
 //! newest first, with the activity page's filters and the tenants list's paging.
 
 use super::json;
-use super::tenants::{bad_parameters, page_limit, path_tenant};
+use super::tenants::{page_limit, path_tenant};
 use crate::auth::ApiUser;
 use crate::domain::activity::{
     action_label, changes, ActivityFilter, ActivityText, PageStart, ACTIONS,
@@ -165,6 +165,7 @@ pub struct ActivityParams {
     params(("id" = i64, Path, description = "Tenant id"), ActivityParams),
     responses(
         (status = 200, description = "One page of events, newest first", body = ActivityEventPage),
+        (status = 422, description = "A filter that is not valid (e.g. `to` before `from`), the message under `errors`"),
     ),
     security(("bearer" = []))
 )]
@@ -207,7 +208,7 @@ pub async fn list(
         to: &to,
         scope: &scope,
     })
-    .map_err(bad_parameters)?;
+    .map_err(AppError::Validation)?;
     if params
         .cursor
         .as_ref()

@@ -3,7 +3,7 @@
 //! tenants list.
 
 use super::json;
-use super::tenants::{bad_parameters, page_limit, path_tenant};
+use super::tenants::{page_limit, path_tenant};
 use crate::auth::ApiUser;
 use crate::db::models::usage_stats::StatsRow;
 use crate::domain::stats::{quota_percent, Month, Period, RowCursor, StatsSort};
@@ -125,6 +125,8 @@ pub struct StatsParams {
     params(("id" = i64, Path, description = "Tenant id"), StatsParams),
     responses(
         (status = 200, description = "One page of tenant-months", body = StatsPage),
+        (status = 400, description = "A parameter that is not of its form (sort, dir, cursor, limit)"),
+        (status = 422, description = "A period that is not valid: a month that does not exist, `to` before `from`, more than 36 months"),
     ),
     security(("bearer" = []))
 )]
@@ -154,8 +156,8 @@ pub async fn list(
         Some(_) => return Err(bad("dir must be asc or desc.").into()),
     };
     let today = state.clock.now().date_naive();
-    let period =
-        Period::parse(&text(&params.from), &text(&params.to), today).map_err(bad_parameters)?;
+    let period = Period::parse(&text(&params.from), &text(&params.to), today)
+        .map_err(AppError::Validation)?;
     let after = params
         .cursor
         .as_deref()

@@ -294,15 +294,6 @@ pub(super) fn page_limit(limit: Option<i64>) -> Result<i64, AppError> {
     }
 }
 
-/// Query parameters that do not parse (a page's field errors), as one 400.
-pub(super) fn bad_parameters(errors: crate::error::FieldErrors) -> AppError {
-    let fields: Vec<String> = errors
-        .into_iter()
-        .map(|(f, m)| format!("{f}: {m}"))
-        .collect();
-    AppError::BadRequest(fields.join(" "))
-}
-
 /// Filters and paging of `GET /api/v1/tenants`.
 #[derive(Clone, Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
