@@ -47,6 +47,11 @@ STATE_REFUSALS = (
     # filter that matches more tenants than one action takes.
     "There is no tenant ",
     "Narrow the filter, or select fewer tenants.",
+    # Constraints between two parameters, which a schema cannot state either: a
+    # period's end before its start, a report longer than it may be.
+    "The end date is before the start date.",
+    "The last month cannot come before the first.",
+    "A report covers at most ",
 )
 
 
