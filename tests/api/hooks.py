@@ -52,6 +52,8 @@ STATE_REFUSALS = (
     "The end date is before the start date.",
     "The last month cannot come before the first.",
     "A report covers at most ",
+    # An opaque cursor exists only as an earlier page's answer.
+    "The cursor is not valid",
 )
 
 

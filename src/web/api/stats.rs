@@ -161,7 +161,15 @@ pub async fn list(
     let after = params
         .cursor
         .as_deref()
-        .map(|c| RowCursor::parse(c).ok_or_else(|| bad("The cursor is not valid.")))
+        // Opaque, so a schema cannot tell a real one: a field error, as for a period.
+        .map(|c| {
+            RowCursor::parse(c).ok_or_else(|| {
+                AppError::field(
+                    "cursor",
+                    "The cursor is not valid: pass the next_cursor of an earlier page.",
+                )
+            })
+        })
         .transpose()?;
     let reader = StatsReader::new(&user, &tenant, period, sort, descending)?;
     let (rows, next) = reader.read(&mut conn, after.as_ref(), limit).await?;
