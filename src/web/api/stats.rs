@@ -96,10 +96,10 @@ fn dir_schema() -> ObjectBuilder {
 #[into_params(parameter_in = Query)]
 pub struct StatsParams {
     /// First month, `YYYY-MM` (default: eleven months before `to`).
-    #[param(pattern = "^[0-9]{4}-(0[1-9]|1[0-2])$")]
+    #[param(pattern = "^([0-9]{4}-(0[1-9]|1[0-2]))?$")]
     pub from: Option<String>,
     /// Last month, `YYYY-MM` (default: the current month); at most 36 months after `from`.
-    #[param(pattern = "^[0-9]{4}-(0[1-9]|1[0-2])$")]
+    #[param(pattern = "^([0-9]{4}-(0[1-9]|1[0-2]))?$")]
     pub to: Option<String>,
     /// Order of the rows (default `name`); the tenant and month break ties.
     #[param(schema_with = sort_schema)]
