@@ -3,7 +3,7 @@
 #   make run     build and start a local instance with demo data
 #   make test    Rust tests + browser tests + API schema test (needs PostgreSQL; installs what is missing)
 #   make lint    rustfmt check, clippy with warnings as errors, schema.rs is generated, imports run downwards
-#   make bench   throughput/latency benchmark (see scripts/bench.sh)
+#   make bench   throughput/latency benchmark (see scripts/bench.sh and scripts/bench-usage.sh)
 #   make mutants mutation testing of src/auth/authz.rs against its unit tests (slow; not in CI)
 #
 # Every variable below can be overridden: `make run DATABASE_URL=postgres://...`
@@ -35,7 +35,7 @@ help:
 	@echo 'make run       build (release), migrate, bootstrap, seed demo data, serve on http://$(TENANTRY_LISTEN)'
 	@echo 'make test      cargo test --all-targets, the browser tests (tests/browser/run.py), schemathesis on the API (tests/api/schemathesis_run.py)'
 	@echo 'make lint      cargo fmt --check, cargo clippy -D warnings, src/db/schema.rs = diesel print-schema (scripts/check-schema.sh), layer imports (scripts/check-layers.sh)'
-	@echo 'make bench     benchmark against a 100k-tenant database (scripts/bench.sh)'
+	@echo 'make bench     benchmark against a 100k-tenant database (scripts/bench.sh, then scripts/bench-usage.sh)'
 	@echo 'make mutants   cargo mutants on src/auth/authz.rs against its unit and property tests'
 	@echo 'make clean-db  drop and recreate the development database, drop leftover test databases'
 
@@ -83,8 +83,10 @@ lint:
 	scripts/ensure-postgres.sh
 	TEST_DATABASE_URL='$(TEST_DATABASE_URL)' scripts/check-schema.sh
 
+# Then the usage statistics benchmark (issue #12; BENCH_USAGE=0 skips it).
 bench:
 	scripts/bench.sh
+	if [[ $${BENCH_USAGE:-1} != 0 ]]; then BENCH_SKIP_BUILD=1 scripts/bench-usage.sh; fi
 
 # Every mutant of the rules in authz must fail a unit or property test of authz;
 # survivors are explained in docs/ARCHITECTURE.md ("Mutation testing of authz").

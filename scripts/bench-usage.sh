@@ -1,20 +1,32 @@
 #!/usr/bin/env bash
-# Usage ingestion benchmark (issue #12: >= 50,000 events/s in batches of 10,000).
-# Standalone; scripts/bench.sh may call it as one of its steps.
+# Usage statistics benchmark (issue #12), part of `make bench` (also runs alone):
 #
 #   1. release build of `tenantry` and `bench-run` (BENCH_SKIP_BUILD=1 to skip)
 #   2. database tenantry_bench_usage, migrated and seeded by
 #      `bench-run seed --tenants $BENCH_USAGE_TENANTS --depth 12` (reused with
 #      BENCH_KEEP_DB=1), and an ingestion key inserted as its hash
-#   3. `tenantry serve` on 127.0.0.1:18090
-#   4. $BENCH_USAGE_BATCHES batches of 10,000 events (random tenants of the tree, by id
-#      and a tenth by subdomain, random times in one month) posted to POST /api/v1/usage,
-#      first by one client (one batch at a time), then by $BENCH_USAGE_CLIENTS at once;
-#      each batch's answer must count all 10,000 events
-#   5. events/s and batch latencies (p50, p99) to stdout and target/bench/usage.md
+#   3. `tenantry serve` on 127.0.0.1:18090 (production mode, quiet log)
+#   4. ingestion (target >= 50,000 events/s in batches of 10,000): $BENCH_USAGE_BATCHES
+#      batches of 10,000 events (random tenants of the tree, by id and a tenth by
+#      subdomain, random times in one month) posted to POST /api/v1/usage, by 1 client
+#      (one batch at a time), then by each count in $BENCH_USAGE_CLIENTS at once; every
+#      answer must count all 10,000 events; then the subtree totals are checked against
+#      a recount from the own rows (exactness, not speed)
+#   5. the stats page (target p99 < 100 ms): 12 months of usage for every tenant
+#      (seeded in SQL, subtree totals summed set-wise), then, logged in as the root's
+#      Owner, `hey -n 400 -c 1` on /tenants/{root}/stats over the 12 months (the root's
+#      subtree: every tenant) in each order
+#   6. the CSV export (target: within 2x of `COPY (same query) TO STDOUT`, server peak
+#      RSS at 1,000,000 rows within 10 % of that at 100,000): 100,000 and 1,000,000
+#      tenant-month rows (1 and 10 months of the root's subtree), each against a freshly
+#      started server, timed with curl; the server's VmHWM (/proc/<pid>/status) before
+#      and after; the same rows by psql `\copy (SELECT ...) TO STDOUT WITH CSV`
+#   7. a Markdown summary to stdout and target/bench/usage.md, with `uptime` at each step
 #
-# Knobs: BENCH_USAGE_TENANTS (100000), BENCH_USAGE_BATCHES (30), BENCH_USAGE_CLIENTS (2),
-# BENCH_KEEP_DB=1, BENCH_SKIP_BUILD=1, BENCH_BIN_DIR (target/release), BENCH_PG_BASE.
+# Knobs: BENCH_USAGE_TENANTS (100000), BENCH_USAGE_BATCHES (30), BENCH_USAGE_CLIENTS
+# ("2 4"), BENCH_KEEP_DB=1, BENCH_SKIP_BUILD=1, BENCH_BIN_DIR (target/release),
+# BENCH_PG_BASE, BENCH_USAGE_ONLY (ingest, stats or csv: that step alone; the usage
+# seeded for stats/csv is kept in the database).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -25,20 +37,44 @@ DB_URL="$PG_BASE/$DB"
 ADMIN_DB_URL="$PG_BASE/postgres"
 TENANTS="${BENCH_USAGE_TENANTS:-100000}"
 BATCHES="${BENCH_USAGE_BATCHES:-30}"
-CLIENTS="${BENCH_USAGE_CLIENTS:-2}"
+CLIENTS="${BENCH_USAGE_CLIENTS:-2 4}"
+ONLY="${BENCH_USAGE_ONLY:-}"
 BIN_DIR="${BENCH_BIN_DIR:-target/release}"
 ADDR="127.0.0.1:18090"
+ADMIN_LOGIN="admin"
+ADMIN_PASSWORD="bench-password-123"
 OUT="target/bench"
 mkdir -p "$OUT"
+SUMMARY="$OUT/usage.md"
 
 log() { printf '[bench-usage] %s\n' "$*"; }
 die() { printf '[bench-usage] ERROR: %s\n' "$*" >&2; exit 1; }
+load() { cut -d' ' -f1-3 /proc/loadavg; }
+step() { [[ -z $ONLY || $ONLY == "$1" ]]; }
+sql() { psql -X -q -tA -v ON_ERROR_STOP=1 "$DB_URL" "$@"; }
 
 SERVER_PID=""
-cleanup() {
-    if [[ -n $SERVER_PID ]]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
+stop_server() {
+    if [[ -n $SERVER_PID ]]; then
+        kill "$SERVER_PID" 2>/dev/null || true
+        wait "$SERVER_PID" 2>/dev/null || true
+        SERVER_PID=""
+    fi
 }
-trap cleanup EXIT
+trap stop_server EXIT
+# Sessions live in PostgreSQL and are signed with this key: a cookie outlives a restart.
+SECRET="$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')"
+start_server() {
+    TENANTRY_LISTEN="$ADDR" TENANTRY_PUBLIC_URL="http://$ADDR" TENANTRY_SECRET_KEY="$SECRET" \
+        RUST_LOG=warn "$BIN_DIR/tenantry" serve >>"$OUT/usage-server.log" 2>&1 </dev/null &
+    SERVER_PID=$!
+    for _ in $(seq 1 120); do
+        curl -s -o /dev/null "http://$ADDR/readyz" && return 0
+        sleep 0.5
+    done
+    die "the server did not start (see $OUT/usage-server.log)"
+}
+peak_rss_kib() { awk '/^VmHWM:/ { print $2 }' "/proc/$SERVER_PID/status"; }
 
 scripts/ensure-postgres.sh >/dev/null
 if [[ ${BENCH_SKIP_BUILD:-0} != 1 ]]; then
@@ -47,7 +83,7 @@ if [[ ${BENCH_SKIP_BUILD:-0} != 1 ]]; then
 fi
 
 export DATABASE_URL="$DB_URL"
-if [[ ${BENCH_KEEP_DB:-0} == 1 ]] && psql -X -q -tA "$DB_URL" -c 'SELECT 1' >/dev/null 2>&1; then
+if [[ ${BENCH_KEEP_DB:-0} == 1 ]] && sql -c 'SELECT 1' >/dev/null 2>&1; then
     log "reusing $DB"
     "$BIN_DIR/tenantry" migrate >/dev/null
 else
@@ -56,29 +92,38 @@ else
     "$BIN_DIR/tenantry" migrate >/dev/null
     "$BIN_DIR/bench-run" seed --tenants "$TENANTS" --depth 12
 fi
-# Each run starts from no usage, so runs compare.
-psql -X -q "$DB_URL" -c 'TRUNCATE usage_daily, usage_monthly, usage_batches' >/dev/null
+root=$(sql -c 'SELECT id FROM tenants WHERE parent_id IS NULL')
+tenants=$(sql -c 'SELECT count(*) FROM tenants')
+: >"$OUT/usage-server.log"
+{
+    echo "### Usage statistics benchmark $(date -u +%Y-%m-%d) (commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'))"
+    echo
+    echo "Machine: $(nproc) cores ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)), PostgreSQL $(sql -c 'SHOW server_version') on the same machine; $tenants tenants (\`bench-run seed --depth 12\`)."
+    echo
+} >"$SUMMARY"
 
-KEY="tni_bench$(head -c 24 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
-HASH=$(printf '%s' "$KEY" | sha256sum | cut -d' ' -f1)
-psql -X -q "$DB_URL" -c "INSERT INTO ingestion_keys (name, key_hash, prefix) VALUES ('bench', '$HASH', '${KEY:0:10}')" >/dev/null
+# ---------------------------------------------------------------- 4. ingestion
+if step ingest; then
+    # Each run starts from no usage, so runs compare.
+    sql -c 'TRUNCATE usage_daily, usage_monthly, usage_batches' >/dev/null
+    sql -c 'VACUUM ANALYZE usage_daily, usage_monthly, usage_batches' >/dev/null
+    KEY="tni_bench$(head -c 24 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
+    HASH=$(printf '%s' "$KEY" | sha256sum | cut -d' ' -f1)
+    sql -c "INSERT INTO ingestion_keys (name, key_hash, prefix) VALUES ('bench', '$HASH', '${KEY:0:10}')" >/dev/null
+    sql -c 'SELECT id, subdomain FROM tenants' >"$OUT/usage-tenants.txt"
+    start_server
+    log "ingestion: $BATCHES batches of 10,000, by 1 client, then by $CLIENTS at once"
+    {
+        echo "Ingestion (\`POST /api/v1/usage\`, batches of 10,000 random events, target ≥ 50,000 events/s):"
+        echo
+        echo "| clients | batches | events/s | batch p50 | batch p99 | 409 try-again, sent again | load average at the end |"
+        echo "| --- | --- | ---: | ---: | ---: | ---: | --- |"
+    } >>"$SUMMARY"
+    python3 - "$ADDR" "$KEY" "$BATCHES" "$OUT/usage-tenants.txt" 1 $CLIENTS <<'PY' | tee -a "$SUMMARY"
+import json, random, sys, threading, time, urllib.error, urllib.request
 
-log "tenantry serve on $ADDR"
-TENANTRY_LISTEN="$ADDR" TENANTRY_DEV=1 RUST_LOG=warn "$BIN_DIR/tenantry" serve >"$OUT/usage-server.log" 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 1 120); do
-    curl -s -o /dev/null "http://$ADDR/readyz" && break
-    sleep 0.5
-done
-curl -s -o /dev/null "http://$ADDR/readyz" || die "the server did not start (see $OUT/usage-server.log)"
-
-psql -X -q -tA "$DB_URL" -c 'SELECT id, subdomain FROM tenants' >"$OUT/usage-tenants.txt"
-
-python3 - "$ADDR" "$KEY" "$BATCHES" "$CLIENTS" "$OUT/usage-tenants.txt" "$OUT/usage.md" <<'PY'
-import json, random, sys, threading, time, urllib.request
-
-addr, key, batches, clients, tenants_file, out = sys.argv[1:7]
-batches, clients = int(batches), int(clients)
+addr, key, batches, tenants_file = sys.argv[1:5]
+batches, clients = int(batches), [int(c) for c in sys.argv[5:]]
 tenants = [line.split("|") for line in open(tenants_file) if line.strip()]
 rng = random.Random(12)
 
@@ -94,20 +139,34 @@ def body(n):
         })
     return json.dumps({"batch_id": f"bench-{n}-{time.time_ns()}", "events": events}).encode()
 
+retries = 0
+
 def post(data):
-    req = urllib.request.Request(f"http://{addr}/api/v1/usage", data=data, method="POST", headers={
-        "Content-Type": "application/json", "Authorization": f"Bearer {key}"})
+    # A batch held up by other batches' row locks longer than the lock timeout is
+    # answered 409 try-again with nothing counted: sent again, as a client does.
+    global retries
     t = time.perf_counter()
-    with urllib.request.urlopen(req, timeout=120) as r:
-        answer = json.load(r)
+    for attempt in range(10):
+        req = urllib.request.Request(f"http://{addr}/api/v1/usage", data=data, method="POST", headers={
+            "Content-Type": "application/json", "Authorization": f"Bearer {key}"})
+        try:
+            with urllib.request.urlopen(req, timeout=300) as r:
+                answer = json.load(r)
+            break
+        except urllib.error.HTTPError as e:
+            if e.code != 409 or "try-again" not in e.read().decode():
+                raise
+            retries += 1
+    else:
+        raise SystemExit("a batch was answered try-again 10 times")
     if answer["accepted"] != 10_000:
         raise SystemExit(f"batch not fully counted: {answer['accepted']} {answer['rejected'][:3]}")
     return time.perf_counter() - t
 
-def run(label, parallel):
-    bodies = [body(i) for i in range(batches)]
+def run(parallel):
+    # Bodies are made before the clock starts: the client's JSON is not measured.
+    queue = [body(i) for i in range(batches)]
     latencies, lock = [], threading.Lock()
-    queue = list(bodies)
     def worker():
         while True:
             with lock:
@@ -117,6 +176,8 @@ def run(label, parallel):
             d = post(data)
             with lock:
                 latencies.append(d)
+    global retries
+    retries = 0
     start = time.perf_counter()
     threads = [threading.Thread(target=worker) for _ in range(parallel)]
     for t in threads: t.start()
@@ -124,15 +185,151 @@ def run(label, parallel):
     wall = time.perf_counter() - start
     latencies.sort()
     p = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000
-    line = (f"| {label} | {batches} × 10,000 | {batches * 10_000 / wall:,.0f} | "
-            f"{p(0.5):.0f} ms | {p(0.99):.0f} ms |")
-    print(line, flush=True)
-    return line
+    load = " ".join(open("/proc/loadavg").read().split()[:3])
+    print(f"| {parallel} | {batches} × 10,000 | {batches * 10_000 / wall:,.0f} | "
+          f"{p(0.5):.0f} ms | {p(0.99):.0f} ms | {retries} | {load} |", flush=True)
 
 post(body(-1))  # warm-up: connections, prepared statements
-lines = ["| clients | batches | events/s | batch p50 | batch p99 |", "|---|---|---|---|---|"]
-lines.append(run("1", 1))
-lines.append(run(str(clients), clients))
-open(out, "w").write(f"Usage ingestion, {len(tenants):,} tenants:\n\n" + "\n".join(lines) + "\n")
+for c in clients:
+    run(c)
 PY
-log "summary: $OUT/usage.md"
+    stop_server
+    # Exactness after all that concurrency: every monthly row's subtree totals equal the
+    # sum of the own rows below it (set-wise recount over tenant_paths).
+    wrong=$(sql -c "
+        WITH recount AS (
+            SELECT a.id AS tenant_id, u.month, sum(u.queries) AS q, sum(u.blocked) AS b
+            FROM usage_monthly u JOIN tenant_paths p ON p.tenant_id = u.tenant_id
+            CROSS JOIN unnest(p.path) AS a(id)
+            WHERE u.queries > 0 OR u.blocked > 0
+            GROUP BY 1, 2)
+        SELECT count(*) FROM usage_monthly u FULL JOIN recount r USING (tenant_id, month)
+        WHERE coalesce(u.subtree_queries, 0) <> coalesce(r.q, 0)
+           OR coalesce(u.subtree_blocked, 0) <> coalesce(r.b, 0)")
+    events=$(sql -c "SELECT coalesce(sum(queries), 0) FROM usage_monthly")
+    daily=$(sql -c "SELECT coalesce(sum(queries), 0) FROM usage_daily")
+    [[ $wrong == 0 ]] || die "$wrong monthly rows' subtree totals differ from a recount"
+    [[ $events == "$daily" ]] || die "monthly own queries ($events) differ from the daily ones ($daily)"
+    {
+        echo
+        echo "Afterwards every monthly row's subtree totals equal a recount from the own rows (0 rows differ), and the months' own queries equal the days' ($events)."
+        echo
+    } >>"$SUMMARY"
+fi
+
+# ---------------------------------------------------------------- 5. stats page
+# 12 months of 2025 for every tenant: own counts from the tenant's id, subtree totals
+# summed over tenant_paths a month at a time (what ingestion maintains).
+seed_year() {
+    if [[ $(sql -c "SELECT count(*) FROM usage_monthly WHERE month = '2025-12-01'") -ge $tenants ]]; then
+        return
+    fi
+    log "seeding 12 months of 2025 usage for $tenants tenants"
+    sql -c "DELETE FROM usage_monthly WHERE month < '2026-01-01'" >/dev/null
+    for m in $(seq 1 12); do
+        sql -c "
+            INSERT INTO usage_monthly (tenant_id, month, queries, blocked, subtree_queries, subtree_blocked)
+            SELECT a.id, make_date(2025, $m, 1),
+                   sum(CASE WHEN a.id = p.tenant_id THEN (p.tenant_id * 7919 + $m * 104729) % 100000 ELSE 0 END),
+                   sum(CASE WHEN a.id = p.tenant_id THEN (p.tenant_id * 31 + $m) % 1000 ELSE 0 END),
+                   sum((p.tenant_id * 7919 + $m * 104729) % 100000),
+                   sum((p.tenant_id * 31 + $m) % 1000)
+            FROM tenant_paths p CROSS JOIN unnest(p.path) AS a(id)
+            GROUP BY a.id" >/dev/null
+    done
+    sql -c 'VACUUM ANALYZE usage_monthly' >/dev/null
+}
+
+login_cookie() { # prints a Cookie header value for the root's Owner
+    python3 - "$ADDR" "$ADMIN_LOGIN" "$ADMIN_PASSWORD" <<'PY'
+import html, http.cookiejar, re, sys, urllib.parse, urllib.request
+addr, name, password = sys.argv[1:4]
+jar = http.cookiejar.CookieJar()
+opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+page = opener.open(f"http://{addr}/login").read().decode()
+csrf = html.unescape(re.search(r'<input[^>]*name="csrf_token"[^>]*value="([^"]*)"', page).group(1))
+form = urllib.parse.urlencode({"username": name, "password": password, "csrf_token": csrf}).encode()
+landed = opener.open(f"http://{addr}/login", data=form).geturl()
+if landed.rstrip("/").endswith("/login"):
+    raise SystemExit("login failed")
+print("; ".join(f"{c.name}={c.value}" for c in jar))
+PY
+}
+
+check_200() { # url cookie
+    local code
+    code=$(curl -s -m 120 -o /dev/null -w '%{http_code}' -H "Cookie: $2" "$1")
+    [[ $code == 200 ]] || die "GET $1 answered $code, expected 200"
+}
+
+if step stats || step csv; then
+    seed_year
+fi
+
+if step stats; then
+    command -v hey >/dev/null || die "hey is not installed (make bench installs it; apt-get install -y hey)"
+    start_server
+    cookie=$(login_cookie) || die "could not log in as $ADMIN_LOGIN"
+    base="http://$ADDR/tenants/$root/stats?from=2025-01&to=2025-12"
+    {
+        echo "Stats page of the root's subtree ($tenants tenants) over 12 months (\`GET /tenants/$root/stats?from=2025-01&to=2025-12\`, $(sql -c "SELECT count(*) FROM usage_monthly WHERE month BETWEEN '2025-01-01' AND '2025-12-01'") tenant-months), logged in as its Owner, one user (\`hey -n 400 -c 1\`); target p99 < 100 ms:"
+        echo
+        echo "| order | p50 | p99 | load average |"
+        echo "| --- | ---: | ---: | --- |"
+    } >>"$SUMMARY"
+    log "stats page: hey -n 400 -c 1 per order"
+    for order in "" "&dir=desc" "&sort=subdomain" "&sort=month&dir=desc" "&sort=queries&dir=desc" "&sort=subtree_queries&dir=desc" "&page=100"; do
+        check_200 "$base$order" "$cookie"
+        hey -n 400 -c 1 -H "Cookie: $cookie" "$base$order" >"$OUT/hey-usage-stats.txt"
+        if grep -q 'Error distribution' "$OUT/hey-usage-stats.txt" || grep -E '^\s+\[[0-9]+\]' "$OUT/hey-usage-stats.txt" | grep -vq '\[200\]'; then
+            cat "$OUT/hey-usage-stats.txt" >&2
+            die "hey saw error responses on $base$order"
+        fi
+        p50=$(awk '/50% in/ { printf "%.1f ms", $3 * 1000 }' "$OUT/hey-usage-stats.txt")
+        p99=$(awk '/99% in/ { printf "%.1f ms", $3 * 1000 }' "$OUT/hey-usage-stats.txt")
+        echo "| \`${order:-(name)}\` | $p50 | $p99 | $(load) |" | tee -a "$SUMMARY"
+    done
+    echo >>"$SUMMARY"
+    stop_server
+fi
+
+# ---------------------------------------------------------------- 6. CSV export
+if step csv; then
+    {
+        echo "CSV export of the root's subtree (\`GET /tenants/$root/stats.csv\`, name order) against psql \`\\copy (the same rows, same order) TO STDOUT WITH CSV\`; the server freshly started for each size, its peak RSS (VmHWM) after logging in and after the export; target: time ≤ 2× COPY's, peak RSS at 1,000,000 rows within 10 % of that at 100,000:"
+        echo
+        echo "| months | rows | bytes | export | COPY | export / COPY | server peak RSS before → after | load average |"
+        echo "| --- | ---: | ---: | ---: | ---: | ---: | --- | --- |"
+    } >>"$SUMMARY"
+    for to in 2025-01 2025-10; do
+        start_server
+        cookie=$(login_cookie) || die "could not log in as $ADMIN_LOGIN"
+        check_200 "http://$ADDR/tenants/$root/stats?from=2025-01&to=$to" "$cookie"
+        before=$(peak_rss_kib)
+        log "export 2025-01..$to"
+        read -r code secs bytes < <(curl -s -m 600 -o "$OUT/usage-export.csv" -w '%{http_code} %{time_total} %{size_download}\n' \
+            -H "Cookie: $cookie" "http://$ADDR/tenants/$root/stats.csv?from=2025-01&to=$to")
+        [[ $code == 200 ]] || die "the export answered $code"
+        after=$(peak_rss_kib)
+        rows=$(($(wc -l <"$OUT/usage-export.csv") - 1))
+        stop_server
+        # The export's statement without its keyset pages: the same rows and cells.
+        copy_start=$(date +%s.%N)
+        sql -c "\\copy (SELECT t.id, t.subdomain, t.name, t.parent_id, to_char(u.month, 'YYYY-MM'),
+                    u.queries, u.blocked, u.subtree_queries, u.subtree_blocked, t.monthly_query_quota
+                FROM tenant_paths p JOIN tenants t ON t.id = p.tenant_id
+                JOIN usage_monthly u ON u.tenant_id = p.tenant_id AND u.month BETWEEN '2025-01-01' AND '$to-01'
+                WHERE p.path @> ARRAY[$root::bigint]
+                ORDER BY lower(t.name), t.id, u.month) TO STDOUT WITH CSV HEADER" >"$OUT/usage-copy.csv"
+        copy_secs=$(awk -v s="$copy_start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.2f", e - s }')
+        copy_rows=$(($(wc -l <"$OUT/usage-copy.csv") - 1))
+        [[ $rows == "$copy_rows" ]] || die "the export has $rows rows, COPY $copy_rows"
+        months=$(( ${to#2025-} + 0 ))
+        echo "| $months | $rows | $bytes | $(printf '%.2f' "$secs") s | $copy_secs s | $(awk -v a="$secs" -v b="$copy_secs" 'BEGIN { printf "%.2f", a / b }') | $((before / 1024)) → $((after / 1024)) MiB | $(load) |" | tee -a "$SUMMARY"
+    done
+    rm -f "$OUT/usage-export.csv" "$OUT/usage-copy.csv"
+    echo >>"$SUMMARY"
+fi
+
+log "summary: $SUMMARY"
+cat "$SUMMARY"

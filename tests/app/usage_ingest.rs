@@ -271,6 +271,87 @@ async fn identical_batches_arriving_together_count_once_and_get_the_same_answer(
     }
 }
 
+/// Every monthly row whose subtree totals differ from the sum of the own counts of
+/// the tenants below it (their paths now), as (tenant, month, stored, recounted).
+async fn subtree_totals_off(app: &TestApp) -> Vec<(i64, String, i64, i64)> {
+    db(app)
+        .await
+        .query(
+            "WITH recount AS ( \
+                 SELECT a.id AS tenant_id, u.month, sum(u.queries) AS q, sum(u.blocked) AS b \
+                 FROM usage_monthly u JOIN tenant_paths p ON p.tenant_id = u.tenant_id \
+                 CROSS JOIN unnest(p.path) AS a(id) GROUP BY 1, 2) \
+             SELECT coalesce(u.tenant_id, r.tenant_id), coalesce(u.month, r.month)::text, \
+                    coalesce(u.subtree_queries, 0), coalesce(r.q, 0)::bigint \
+             FROM usage_monthly u FULL JOIN recount r USING (tenant_id, month) \
+             WHERE coalesce(u.subtree_queries, 0) <> coalesce(r.q, 0) \
+                OR coalesce(u.subtree_blocked, 0) <> coalesce(r.b, 0)",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+        .collect()
+}
+
+/// Different batches over the same ancestors (every one adds to the root's month)
+/// at once, with a move of a subtree among them: each waits for the rows another
+/// holds (all write in one order, so never in a circle), none fails or loses a
+/// count, and every subtree total equals a recount along the paths after the move.
+#[tokio::test]
+async fn different_batches_at_once_all_count_and_the_subtree_totals_stay_exact() {
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    let key = key(&app).await;
+    let tenants = [
+        t.a1x.id,
+        t.a1.id,
+        t.a2.id,
+        t.acme.id,
+        t.g1.id,
+        t.globex.id,
+        app.root.id,
+    ];
+    let batches: Vec<Value> = (0..6usize)
+        .map(|b| {
+            let events: Vec<Value> = (0..500usize)
+                .map(|i| {
+                    let month = 1 + (i + b) % 2;
+                    event(
+                        json!(tenants[(i * 7 + b) % tenants.len()]),
+                        &format!("2026-{month:02}-{:02}T12:00:00Z", 1 + (i + b) % 28),
+                        (i + b) as i64,
+                        (i % 3) as i64,
+                    )
+                })
+                .collect();
+            json!({"batch_id": format!("mixed-{b}"), "events": events})
+        })
+        .collect();
+    let admin = Api::new(&app, Some(&token_for(&app, &app.admin, false).await));
+    let posts = futures_util::future::join_all(batches.iter().map(|b| post(&app, &key, b.clone())));
+    let move_a1 = admin.post(
+        &format!("/api/v1/tenants/{}/move", t.a1.id),
+        json!({"parent_id": t.globex.id}),
+    );
+    let (answers, moved) = tokio::join!(posts, move_a1);
+    assert_eq!(moved.0, 200, "{}", moved.1);
+    for (status, answer) in &answers {
+        assert_eq!(*status, 200, "{answer}");
+        assert_eq!(answer["accepted"], 500, "{answer}");
+    }
+    assert_eq!(subtree_totals_off(&app).await, vec![]);
+    let sent: i64 = (0..6i64)
+        .map(|b| (0..500).map(|i| i + b).sum::<i64>())
+        .sum();
+    let (jan, feb) = (
+        month(&app, &app.root, JAN).await,
+        month(&app, &app.root, FEB).await,
+    );
+    assert_eq!(jan.2 + feb.2, sent);
+}
+
 #[tokio::test]
 async fn a_subtree_takes_its_usage_history_along_when_it_moves() {
     let app = spawn_app().await;
