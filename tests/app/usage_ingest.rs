@@ -331,10 +331,8 @@ async fn different_batches_at_once_all_count_and_the_subtree_totals_stay_exact()
         .collect();
     let admin = Api::new(&app, Some(&token_for(&app, &app.admin, false).await));
     let posts = futures_util::future::join_all(batches.iter().map(|b| post(&app, &key, b.clone())));
-    let move_a1 = admin.post(
-        &format!("/api/v1/tenants/{}/move", t.a1.id),
-        json!({"parent_id": t.globex.id}),
-    );
+    let move_path = format!("/api/v1/tenants/{}/move", t.a1.id);
+    let move_a1 = admin.post(&move_path, json!({"parent_id": t.globex.id}));
     let (answers, moved) = tokio::join!(posts, move_a1);
     assert_eq!(moved.0, 200, "{}", moved.1);
     for (status, answer) in &answers {
