@@ -18,8 +18,9 @@
 #   8. a Markdown summary to paste into docs/PERFORMANCE.md (also saved under target/bench/)
 #   Issue #11's pages: `bench-run seed-audit --events $BENCH_EVENTS` fills the audit trail
 #   (once per database); the dashboard, the Tenants list with `within=`, `status=` and
-#   `label=`, the tree and the activity page (root's whole subtree, and a scoped
-#   administrator's) are each timed for a single user (hey -c 1, p99 < 50 ms) and under
+#   `label=`, the plain list of a viewer who cannot see the reseller below them (its
+#   hidden sub-tenants counted), the tree and the activity page (root's whole subtree,
+#   and a scoped administrator's) are each timed for a single user (hey -c 1, p99 < 50 ms) and under
 #   wrk's load (p99 within 2x the unfiltered Tenants page's); then `bench-run
 #   create-users` creates users from 8 connections at once with the subtree totals
 #   maintained (the root's totals row is a hot row) and with their trigger off
@@ -309,6 +310,22 @@ root_id=$(psql -X -w -At -d "$BENCH_DB_URL" -c "SELECT id FROM tenants WHERE par
 # (psql interpolates :'…' variables only in what it reads, not in -c.)
 scoped_home=$(psql -X -w -At -d "$BENCH_DB_URL" -v sub="${scoped_login%%\\*}" -v usr="${scoped_login#*\\}" \
     <<<"SELECT u.tenant_id FROM users u JOIN tenants t ON t.id = u.tenant_id WHERE t.subdomain = :'sub' AND u.username = :'usr'")
+# A viewer whose only grant is their home tenant, in the biggest such reseller: the plain
+# Tenants page shows them nothing below it and says how many sub-tenants they cannot
+# see (`Tenant::hidden_below`, the whole subtree less what they see).
+viewer=$(psql -X -w -At -F ' ' -d "$BENCH_DB_URL" -c "
+    SELECT t.subdomain || E'\\\\' || u.username, s.tenant_count
+    FROM users u JOIN tenants t ON t.id = u.tenant_id
+    JOIN tenant_subtree_totals s ON s.tenant_id = u.tenant_id
+    WHERE NOT EXISTS (SELECT 1 FROM grants g WHERE g.user_id = u.id AND g.scope = 'subtree')
+    ORDER BY s.tenant_count DESC, u.id LIMIT 1")
+viewer_login=${viewer% *}
+viewer_size=${viewer##* }
+[[ -n $viewer_login ]] || die "no seeded user without a subtree grant"
+viewer_cookie=$(login "$viewer_login" "$ADMIN_PASSWORD")
+[[ -n $viewer_cookie ]] || die "no session cookie after logging in as $viewer_login"
+curl -s -m 30 -H "Cookie: $viewer_cookie" "http://$REAL_ADDR$REAL_PATH" | grep -q 'sub-tenants you cannot see' \
+    || die "$viewer_login's Tenants page does not say how many sub-tenants they cannot see"
 ACTIVITY_PATH="/tenants/$root_id/activity?scope=subtree"
 SCOPED_ACTIVITY_PATH="/tenants/$scoped_home/activity?scope=subtree"
 check_200 "http://$REAL_ADDR$ACTIVITY_PATH" "$cookie"
@@ -340,11 +357,18 @@ PAGES=(
     "status|/tenants?status=disabled&per_page=50|root|Tenants \`status=disabled\`, whole tree"
     "within-status|/tenants?within=$big_within&status=disabled&per_page=50|root|Tenants \`within=\` the same reseller, \`status=disabled\`"
     "label|/tenants?label=tier:gold&per_page=50|root|Tenants \`label=tier:gold\`, whole tree"
+    "hidden|$REAL_PATH|viewer|Tenants, plain, as $viewer_login (sees only their home, a reseller of $viewer_size tenants: how many they cannot see)"
     "tree|/tenants/tree|root|the tree (the root's children, each with its totals)"
     "activity|$ACTIVITY_PATH|root|activity, the root's whole subtree (every event)"
     "scoped-activity|$SCOPED_ACTIVITY_PATH|scoped|activity as $scoped_login (their subtree)"
 )
-page_cookie() { if [[ $1 == scoped ]]; then echo "$scoped_cookie"; else echo "$cookie"; fi; }
+page_cookie() {
+    case $1 in
+        scoped) echo "$scoped_cookie" ;;
+        viewer) echo "$viewer_cookie" ;;
+        *) echo "$cookie" ;;
+    esac
+}
 for entry in "${PAGES[@]}"; do
     IFS='|' read -r name path who _ <<<"$entry"
     check_200 "http://$REAL_ADDR$path" "$(page_cookie "$who")"

@@ -474,3 +474,61 @@ async fn a_page_about_another_tenant_names_that_tenant_in_its_title() {
     let other = nav(&app.get_html(&format!("/tenants/{a1}/users")).await);
     assert!(!other.contains("aria-current"), "{other}");
 }
+
+/// The plain list's count of hidden sub-tenants comes from the subtree totals (issue
+/// #11, benchmark): a visible subtree counts once even with another visible one
+/// inside it, a single visible tenant inside a visible subtree is not counted twice,
+/// grants elsewhere in the tree count nothing — the number a recount gives.
+#[tokio::test]
+async fn the_hidden_count_below_the_list_counts_nested_and_overlapping_grants_once() {
+    let app = spawn_app().await;
+    let p = app.tenant(&app.root, "p", true).await;
+    let a = app.tenant(&p, "a", true).await;
+    let a1 = app.tenant(&a, "a1", true).await;
+    let a1x = app.tenant(&a1, "a1x", false).await;
+    app.tenant(&a, "a2", false).await;
+    let b = app.tenant(&p, "b", true).await;
+    let b1 = app.tenant(&b, "b1", false).await;
+    let b2 = app.tenant(&b, "b2", true).await;
+    app.tenant(&b2, "b2x", false).await;
+    app.tenant(&p, "c", false).await;
+    let q = app.tenant(&app.root, "q", true).await;
+    app.tenant(&q, "q1", false).await;
+    let vic = app.user(&p, "vic").await;
+    for (tenant, scope) in [
+        (&p, Scope::Tenant),
+        (&a, Scope::Subtree),
+        (&a1, Scope::Subtree),
+        (&a1x, Scope::Tenant),
+        (&b1, Scope::Tenant),
+        (&q, Scope::Subtree),
+    ] {
+        app.grant(&vic, tenant, GrantRole::Viewer, scope, false)
+            .await;
+    }
+    // Below p: a, a1, a1x, a2 (a's subtree) and b1 are visible; b, b2, b2x and c not.
+    let recount: i64 = {
+        use diesel::dsl::sql;
+        use diesel_async::RunQueryDsl;
+        let mut conn = app.conn().await;
+        diesel::select(sql::<diesel::sql_types::BigInt>(&format!(
+            "(SELECT count(*) FROM tenant_paths t WHERE t.path @> ARRAY[{p}]::int8[] AND t.tenant_id <> {p} \
+             AND NOT t.path && ARRAY[{a}]::int8[] AND t.tenant_id <> {b1})",
+            p = p.id,
+            a = a.id,
+            b1 = b1.id,
+        )))
+        .get_result(&mut conn)
+        .await
+        .unwrap()
+    };
+    assert_eq!(recount, 4);
+    let vic = browser_as(&app, "p\\vic").await;
+    let html = vic.get_html("/tenants").await;
+    assert!(html.contains("4 sub-tenants you cannot see."), "{html}");
+    assert!(html.contains("Tenant a1x") && html.contains("Tenant b1"));
+    // A tenant added below counts as soon as the totals do.
+    app.tenant(&b, "b3", false).await;
+    let html = vic.get_html("/tenants").await;
+    assert!(html.contains("5 sub-tenants you cannot see."), "{html}");
+}

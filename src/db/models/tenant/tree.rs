@@ -1,6 +1,6 @@
 //! Reading the tree: children for the tree view, search as you type, the parent picker.
 
-use super::visibility::{in_subtrees, visible, visible_filter, BoxedTenants};
+use super::visibility::{visible, visible_filter, BoxedTenants};
 use super::{with_path, Tenant, Visibility};
 use crate::db::models::{array_length, like_pattern, lower};
 use crate::db::schema::{tenant_paths, tenant_subtree_totals, tenants};
@@ -176,18 +176,61 @@ impl Tenant {
         let Some(visible) = visible_filter(visibility) else {
             return Ok(0);
         };
-        let mut query = tenants::table
-            .filter(diesel::dsl::not(visible))
-            .into_boxed();
-        query = match depth {
-            Depth::Children => query.filter(tenants::parent_id.eq(of.id)),
-            // Below the root every other tenant is: skip the subtree test.
-            Depth::Subtree if of.is_root() => query.filter(tenants::id.ne(of.id)),
-            Depth::Subtree => query
-                .filter(tenants::id.ne(of.id))
-                .filter(in_subtrees(vec![of.id])),
+        match depth {
+            // At most the parent's children: counted.
+            Depth::Children => {
+                tenants::table
+                    .filter(diesel::dsl::not(visible))
+                    .filter(tenants::parent_id.eq(of.id))
+                    .count()
+                    .get_result(conn)
+                    .await
+            }
+            Depth::Subtree => Self::hidden_in_subtree(conn, of, visibility).await,
+        }
+    }
+
+    /// The tenants below `of` less the visible ones, all from the subtree totals: a
+    /// visible subtree counts its `tenant_count` once (unless inside another visible
+    /// one), a single visible tenant one (unless inside a visible subtree). Its cost
+    /// is the user's grants, not the subtree's size: counting the hidden tenants one by
+    /// one read a whole reseller's subtree (100,000 tenants at the 1,000,000 scale).
+    /// Exact, as the totals are. Only where no visible subtree holds `of` (else
+    /// nothing is hidden and `Visibility::below` says so).
+    async fn hidden_in_subtree(
+        conn: &mut AsyncPgConnection,
+        of: &Tenant,
+        visibility: &Visibility,
+    ) -> QueryResult<i64> {
+        use diesel::sql_types::Array;
+        #[derive(QueryableByName)]
+        struct Hidden {
+            #[diesel(sql_type = BigInt)]
+            n: i64,
+        }
+        let (roots, singles) = match visibility {
+            Visibility::All => return Ok(0),
+            Visibility::Within {
+                subtree_roots,
+                tenants,
+            } => (subtree_roots, tenants),
         };
-        query.count().get_result(conn).await
+        let hidden: Hidden = diesel::sql_query(
+            "SELECT ((SELECT s.tenant_count FROM tenant_subtree_totals s WHERE s.tenant_id = $1) - 1 \
+             - coalesce((SELECT sum(s.tenant_count) FROM tenant_paths p \
+                 JOIN tenant_subtree_totals s ON s.tenant_id = p.tenant_id \
+                 WHERE p.tenant_id = ANY($2) AND p.tenant_id <> $1 AND p.path @> ARRAY[$1]::int8[] \
+                 AND NOT (p.path[1:cardinality(p.path) - 1] && $2)), 0) \
+             - (SELECT count(*) FROM tenant_paths p \
+                 WHERE p.tenant_id = ANY($3) AND p.tenant_id <> $1 AND p.path @> ARRAY[$1]::int8[] \
+                 AND NOT (p.path && $2)))::int8 AS n",
+        )
+        .bind::<BigInt, _>(of.id)
+        .bind::<Array<BigInt>, _>(roots)
+        .bind::<Array<BigInt>, _>(singles)
+        .get_result(conn)
+        .await?;
+        Ok(hidden.n)
     }
 
     /// Search as you type for a move's destination: visible tenants that may have
