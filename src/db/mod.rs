@@ -42,11 +42,19 @@ pub fn pool(database_url: &str, size: usize) -> anyhow::Result<DbPool> {
     // Fast recycling trusts `is_broken` (closed socket or broken transaction)
     // instead of a round trip per checkout.
     config.recycling_method = RecyclingMethod::Fast;
-    // Every connection reports its statements to the request it serves (`statements`).
+    // Every connection turns JIT off and reports its statements to the request it
+    // serves (`statements`).
     config.custom_setup = Box::new(|url| {
         Box::pin(async move {
-            use diesel_async::AsyncConnection;
+            use diesel_async::{AsyncConnection, SimpleAsyncConnection};
             let mut conn = AsyncPgConnection::establish(url).await?;
+            // The console's statements are short and indexed; PostgreSQL's JIT,
+            // triggered by cost estimates, added 130–190 ms to pages that do ~5 ms
+            // of work (docs/PERFORMANCE.md). Set before instrumentation, so it is
+            // not counted against the request.
+            conn.batch_execute("SET jit = off")
+                .await
+                .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
             conn.set_instrumentation(statements::record);
             Ok(conn)
         })

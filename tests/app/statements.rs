@@ -254,3 +254,22 @@ async fn the_benchmarked_pages_cost_at_most_three_statements() {
     }
     assert!(over.is_empty(), "more than three statements: {over:#?}");
 }
+
+/// The app's connections run without PostgreSQL's JIT, whose start-up cost
+/// (triggered by cost estimates, not by work) dwarfed the pages' own.
+#[tokio::test]
+async fn pooled_connections_run_without_jit() {
+    use diesel::sql_types::Text;
+    use diesel_async::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Setting {
+        #[diesel(sql_type = Text)]
+        jit: String,
+    }
+    let app = spawn_app().await;
+    let setting: Setting = diesel::sql_query("SHOW jit")
+        .get_result(&mut *app.conn().await)
+        .await
+        .expect("SHOW jit");
+    assert_eq!(setting.jit, "off");
+}
