@@ -154,6 +154,16 @@ pub fn people_scope(p: &Principal) -> PeopleScope {
     }
 }
 
+/// Does people search find everyone homed in the tenants `p` sees: no tenant is
+/// left out for its cap (every tenant role leaves Users readable) nor for the home
+/// role? Then the people homed at or below a tenant are as many as the maintained
+/// user counts of the tenants seen there say (the dashboard's Users card); otherwise
+/// they are counted from the people search itself.
+pub fn finds_everyone_seen(p: &Principal) -> bool {
+    let scope = people_scope(p);
+    scope.readable_caps.len() == p.caps.len() && scope.visibility == visibility(p)
+}
+
 /// Does people search (`/users`) have anyone to find for `p`: does their
 /// `people_scope` name a tenant? Every tenant, a subtree, or a single tenant — their
 /// home only when its cap leaves Users readable. (The caps of their grants' tenants are

@@ -2,6 +2,7 @@
 //! activity page (parsed from text), the readable before/after of an event, and
 //! spreadsheet-safe cells for its CSV export.
 
+use super::SearchText;
 use crate::error::FieldErrors;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::Value;
@@ -95,17 +96,15 @@ pub struct ActivityFilter {
 /// The field error of an end date before the start date.
 pub const RANGE_REVERSED: &str = "The end date is before the start date.";
 
-/// Longest actor filter taken.
-pub const ACTOR_MAX: usize = 100;
-
 impl ActivityFilter {
     /// Parses the typed filters; each bad one is a field error.
     pub fn parse(text: &ActivityText) -> Result<Self, FieldErrors> {
         let mut errors = FieldErrors::new();
-        let actor = text.actor.trim();
-        if actor.chars().count() > ACTOR_MAX {
-            errors.insert("actor", format!("At most {ACTOR_MAX} characters."));
-        }
+        // Search text, as every search box takes it.
+        let actor = SearchText::parse(text.actor).unwrap_or_else(|e| {
+            errors.insert("actor", e.message());
+            SearchText::default()
+        });
         let action = match text.action.trim() {
             "" => None,
             a => {
@@ -147,7 +146,7 @@ impl ActivityFilter {
             return Err(errors);
         }
         Ok(ActivityFilter {
-            actor: (!actor.is_empty()).then(|| actor.to_string()),
+            actor: (!actor.is_empty()).then(|| actor.into_inner()),
             action,
             from,
             to,
@@ -390,6 +389,7 @@ mod tests {
         assert!(parse(&"x".repeat(101), "", "", "")
             .unwrap_err()
             .contains_key("actor"));
+        assert!(parse("a\0", "", "", "").unwrap_err().contains_key("actor"));
         let scoped = ActivityFilter::parse(&ActivityText {
             scope: "subtree",
             ..Default::default()

@@ -7,6 +7,7 @@ pub mod email;
 pub mod invitation;
 pub mod label;
 pub mod permission;
+pub mod search;
 pub mod stats;
 pub mod subdomain;
 pub mod text;
@@ -15,6 +16,7 @@ pub mod usage;
 
 pub use account::{login_name, UserSource};
 pub use permission::{Feature, GrantRole, Level, Permissions, Scope};
+pub use search::{SearchError, SearchText};
 pub use subdomain::Subdomain;
 pub use text::{Description, RoleName, TenantName, Username};
 

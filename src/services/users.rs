@@ -602,10 +602,12 @@ async fn set_password(
 /// One page of the people `p` may find (`authz::people_scope`) matching `q`
 /// (username, email or names; everyone when empty; a login `subdomain\\username`:
 /// the people of that tenant matching the rest), with the total.
+/// With `within`, only the people homed in that tenant or below it.
 pub async fn find_people(
     conn: &mut AsyncPgConnection,
     p: &Principal,
     q: &str,
+    within: Option<&Tenant>,
     page: i64,
     per_page: i64,
 ) -> Result<(Vec<PersonRow>, i64), AppError> {
@@ -614,7 +616,41 @@ pub async fn find_people(
         Some((s, rest)) if !s.trim().is_empty() => (Some(s.trim()), rest),
         _ => (None, q),
     };
-    search_people(conn, p, q, subdomain, false, page, per_page).await
+    let scope = authz::people_scope(p);
+    let scope = PeopleWhere {
+        within: within.map(|t| t.id),
+        ..people_where(&scope)
+    };
+    Ok(User::search_people(conn, &scope, q, subdomain, false, page, per_page).await?)
+}
+
+/// How many people `p` finds homed in `tenant` or below it: the count of
+/// `/users?within=`, shown on the dashboard's Users card. Where people search finds
+/// everyone `p` sees (`authz::finds_everyone_seen`) that is `seen_users`, the
+/// maintained user counts of the tenants `p` sees there, and nobody is counted.
+pub async fn count_people_within(
+    conn: &mut AsyncPgConnection,
+    p: &Principal,
+    tenant: &Tenant,
+    seen_users: i64,
+) -> Result<i64, AppError> {
+    if authz::finds_everyone_seen(p) {
+        return Ok(seen_users);
+    }
+    let scope = authz::people_scope(p);
+    let scope = PeopleWhere {
+        within: Some(tenant.id),
+        ..people_where(&scope)
+    };
+    Ok(User::count_people(conn, &scope).await?)
+}
+
+fn people_where(scope: &authz::PeopleScope) -> PeopleWhere<'_> {
+    PeopleWhere {
+        visibility: &scope.visibility,
+        readable_caps: &scope.readable_caps,
+        within: None,
+    }
 }
 
 /// The people `p` may find whose username is `typed` (whole, any case), or whose
@@ -633,26 +669,19 @@ pub async fn resolve_person(
     if username.is_empty() {
         return Ok(Vec::new());
     }
-    let (rows, _) = search_people(conn, p, username, subdomain, true, 1, 20).await?;
+    let scope = authz::people_scope(p);
+    let (rows, _) = User::search_people(
+        conn,
+        &people_where(&scope),
+        username,
+        subdomain,
+        true,
+        1,
+        20,
+    )
+    .await?;
     Ok(rows
         .into_iter()
         .filter(|r| subdomain.is_none_or(|s| r.tenant_subdomain.eq_ignore_ascii_case(s)))
         .collect())
-}
-
-async fn search_people(
-    conn: &mut AsyncPgConnection,
-    p: &Principal,
-    q: &str,
-    subdomain: Option<&str>,
-    exact: bool,
-    page: i64,
-    per_page: i64,
-) -> Result<(Vec<PersonRow>, i64), AppError> {
-    let scope = authz::people_scope(p);
-    let scope = PeopleWhere {
-        visibility: &scope.visibility,
-        readable_caps: &scope.readable_caps,
-    };
-    Ok(User::search_people(conn, &scope, q, subdomain, exact, page, per_page).await?)
 }

@@ -10,9 +10,9 @@ use crate::error::{AppError, FieldErrors};
 use crate::services::grants::{self as service, GranteeInput};
 use crate::services::tenants::Parsed;
 use crate::web::confirm::{ask, Confirm, Question};
-use crate::web::extract::path_tenant;
-use crate::web::form::{field_errors, field_id};
-use crate::web::page::{flash, render, rerender, see_other, PageCtx};
+use crate::web::extract::{path_tenant, Query};
+use crate::web::form::{field_errors, field_id, SearchBox};
+use crate::web::page::{flash, render_status, rerender, see_other, PageCtx};
 use crate::web::routes::{route, Route};
 use crate::web::AppState;
 use crate::web::{actor, parse_id};
@@ -350,18 +350,23 @@ async fn page(
     user: CurrentUser,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    query: web::Query<AccessQuery>,
+    query: Query<AccessQuery>,
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
     let tenant = path_tenant(&user, &mut conn, &path, Feature::Users, Level::Read).await?;
     // A user id, or a username or login that names exactly one person one may find;
     // otherwise the page says so (and offers the people a name fits).
-    let typed: String = query.user.trim().chars().take(100).collect();
+    let search = SearchBox::read(&query.user);
     let mut asked = Asked {
-        typed: typed.clone(),
+        typed: search.shown.clone(),
         ..Asked::default()
     };
-    asked.subject = match typed.as_str() {
+    asked.subject = match search.text.as_str() {
+        // Refused search text names nobody; the page says why.
+        _ if search.error.is_some() => {
+            asked.error = search.error.clone().unwrap_or_default();
+            None
+        }
         "" => None,
         raw if raw.bytes().all(|b| b.is_ascii_digit()) => parse_id(raw).ok(),
         raw => {
@@ -392,7 +397,7 @@ async fn page(
         asked,
     )
     .await?;
-    render(&page)
+    render_status(&page, search.status())
 }
 
 async fn give(

@@ -9,9 +9,12 @@ use crate::domain::activity::{
     action_label, changes, ActivityFilter, ActivityScope, ActivityText, Change, EventCursor,
     PageStart, ACTIONS,
 };
+use crate::domain::SearchText;
 use crate::error::{AppError, FieldErrors};
 use crate::services::activity::{self, ActivityPage, Event, Reader, EXPORT_CHUNK, PAGE_SIZE};
 use crate::web::csv_export::{self, Chunk};
+use crate::web::extract::Query;
+use crate::web::form::bad_param;
 use crate::web::form::parse_id;
 use crate::web::page::{render_checked, see_other, PageCtx};
 use crate::web::routes::{route, Route};
@@ -64,15 +67,17 @@ impl ActivityParams {
     /// is a request no link makes (400).
     fn start(&self) -> Result<Option<PageStart>, AppError> {
         let cursor = |name: &str, raw: &str| {
-            EventCursor::parse(raw)
-                .ok_or_else(|| AppError::BadRequest(format!("`{name}` is not a page start.")))
+            EventCursor::parse(raw).ok_or_else(|| {
+                bad_param(name, "must be a page start taken from a link of this page")
+            })
         };
         match (self.before.trim(), self.after.trim()) {
             ("", "") => Ok(None),
             (raw, "") => cursor("before", raw).map(|c| Some(PageStart::Before(c))),
             ("", raw) => cursor("after", raw).map(|c| Some(PageStart::After(c))),
-            _ => Err(AppError::BadRequest(
-                "A page starts `before` or `after` an event, not both.".into(),
+            _ => Err(bad_param(
+                "after",
+                "cannot be given with “before”: a page starts before or after an event",
             )),
         }
     }
@@ -219,7 +224,7 @@ async fn start(
     user: &CurrentUser,
     state: &AppState,
     path: &str,
-    params: web::Query<ActivityParams>,
+    params: Query<ActivityParams>,
 ) -> Result<Start, AppError> {
     let params = params.into_inner();
     let mut conn = state.pool.get().await?;
@@ -241,12 +246,12 @@ async fn index(
     user: CurrentUser,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    params: web::Query<ActivityParams>,
+    params: Query<ActivityParams>,
 ) -> Result<HttpResponse, AppError> {
     let Start {
         mut conn,
         tenant,
-        params,
+        mut params,
         filter,
         start,
     } = start(&user, &state, &path, params).await?;
@@ -269,6 +274,10 @@ async fn index(
     // address, rather than the few events newer than the cursor.
     if matches!(start, Some(PageStart::After(_))) && page.prev.is_none() && errors.is_empty() {
         return Ok(see_other(&req, &params.href(&base, None)));
+    }
+    if !errors.is_empty() {
+        // Kept as typed, but for the control characters a page cannot show.
+        params.actor = SearchText::shown(&params.actor);
     }
     let filters = params.filter_query();
     let view = ActivityPageView {
@@ -335,7 +344,7 @@ async fn export(
     user: CurrentUser,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    params: web::Query<ActivityParams>,
+    params: Query<ActivityParams>,
 ) -> Result<HttpResponse, AppError> {
     let Start {
         mut conn,
@@ -346,8 +355,9 @@ async fn export(
     } = start(&user, &state, &path, params).await?;
     // The export runs from the newest (or from `before`) to the oldest.
     if matches!(start, Some(PageStart::After(_))) {
-        return Err(AppError::BadRequest(
-            "The export starts at the newest event, or `before` one.".into(),
+        return Err(bad_param(
+            "after",
+            "is not taken by the export, which starts at the newest event or “before” one",
         ));
     }
     let reader = Reader::new(&user, &tenant, filter.map_err(AppError::Validation)?)?;

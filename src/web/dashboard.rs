@@ -3,6 +3,7 @@
 use crate::auth::{authz, CurrentUser};
 use crate::db::models::Tenant;
 use crate::error::AppError;
+use crate::services::users as people;
 use crate::web::page::{render, PageCtx};
 use crate::web::routes::{route, Route};
 use crate::web::AppState;
@@ -34,13 +35,15 @@ async fn dashboard(
     let mut conn = state.pool.get().await?;
     let visibility = authz::visibility(&user).below(&user.acting);
     let totals = Tenant::totals(&mut conn, &user.acting, &visibility).await?;
+    // The card counts what it links to: the people one may find here and below.
+    let users = people::count_people_within(&mut conn, &user, &user.acting, totals.users).await?;
     let can_create =
         user.acting.can_have_subtenants && authz::can_manage_children(&user, &user.acting);
     render(&Dashboard {
         page: PageCtx::new(&user, &mut conn, "dashboard").await?,
         subtenants: totals.subtenants,
         disabled: totals.disabled,
-        users: totals.users,
+        users,
         instances: totals.instances,
         can_create,
         can_read_usage: authz::can_read_usage(&user, &user.acting),

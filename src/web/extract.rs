@@ -1,5 +1,6 @@
 //! The request extractors: who is asking, from the session (`CurrentUser`) or from
-//! a bearer token (`ApiUser`), loaded with the application's pool.
+//! a bearer token (`ApiUser`), loaded with the application's pool; and the query
+//! string (`Query`), whose refusals name the parameter.
 
 use crate::auth::{authz, ApiUser, CurrentUser, IngestionCaller, PageRoute};
 use crate::db::models::Tenant;
@@ -10,7 +11,7 @@ use crate::web::AppState;
 use actix_session::SessionExt;
 use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
 use diesel_async::AsyncPgConnection;
-use std::future::Future;
+use std::future::{ready, Future, Ready};
 use std::pin::Pin;
 
 fn state(req: &HttpRequest) -> Result<web::Data<AppState>, AppError> {
@@ -34,6 +35,36 @@ impl FromRequest for CurrentUser {
             user.page = page;
             Ok(user)
         })
+    }
+}
+
+/// A request's query string read into `T`. Unlike `actix_web::web::Query`, a
+/// parameter that cannot be read is named, with what it takes (400, as
+/// `web::form::read_query` words it): `?limit=abc` is "The query parameter “limit”
+/// must be a whole number.", on a page as in the API.
+#[derive(Debug)]
+pub struct Query<T>(pub T);
+
+impl<T> Query<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> std::ops::Deref for Query<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: serde::de::DeserializeOwned> FromRequest for Query<T> {
+    type Error = AppError;
+    type Future = Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        ready(super::form::read_query(req.query_string()).map(Query))
     }
 }
 

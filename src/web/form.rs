@@ -1,6 +1,7 @@
 //! What every HTML form of the console reads the same way: checkboxes, ids in
 //! paths and fields, and a single field error.
 
+use crate::domain::SearchText;
 use crate::error::{AppError, FieldErrors};
 
 /// Whether a checkbox was checked. A browser sends a checked box with its `value`
@@ -40,23 +41,155 @@ pub fn field_errors<T>(result: Result<T, AppError>) -> Result<Result<T, FieldErr
     }
 }
 
-/// A query string that cannot be read: 400, naming the parameter given twice (a
-/// page reads each once) or saying what is wrong with the one that is.
+/// A query parameter that cannot be taken: 400, naming it and saying what it takes
+/// (`expects` follows the name: "must be a whole number"). Every refusal of a query
+/// string says it this way, whether `extract::Query` could not read it or a handler
+/// refused its value.
+pub fn bad_param(name: &str, expects: &str) -> AppError {
+    AppError::BadRequest(format!("The query parameter “{name}” {expects}."))
+}
+
+/// Query parameters a filter refused (field → message), as one 400 naming each.
+pub fn bad_params(errors: FieldErrors) -> AppError {
+    let each: Vec<String> = errors
+        .iter()
+        .map(|(name, why)| format!("The query parameter “{name}” is not valid: {why}"))
+        .collect();
+    AppError::BadRequest(each.join(" "))
+}
+
+/// Reads a query string into `T` (`extract::Query`), or the refusal that names the
+/// parameter that could not be read.
+pub fn read_query<T: serde::de::DeserializeOwned>(raw: &str) -> Result<T, AppError> {
+    let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(raw.as_bytes()));
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        query_error(
+            Some(path.as_str()).filter(|p| *p != "."),
+            &e.inner().to_string(),
+        )
+    })
+}
+
+/// A query string that `actix_web::web::Query` could not read (its error handler,
+/// for the handlers that still use it): the parameter is known only where serde's
+/// words name it (one given twice, one unknown or missing).
 pub fn query_refusal(e: &actix_web::error::QueryPayloadError) -> AppError {
     let why = match e {
         actix_web::error::QueryPayloadError::Deserialize(inner) => inner.to_string(),
         other => other.to_string(),
     };
-    // serde's words: "duplicate field `q`".
-    let twice = why
-        .strip_prefix("duplicate field `")
-        .and_then(|rest| rest.strip_suffix('`'));
-    AppError::BadRequest(match twice {
-        Some(name) => {
-            format!("The query parameter “{name}” is given more than once: give it once.")
+    query_error(None, &why)
+}
+
+/// The refusal of a query string that serde could not read into its struct: `why`
+/// is serde's message, `field` the parameter it failed on when known.
+fn query_error(field: Option<&str>, why: &str) -> AppError {
+    // The first name in backquotes after `prefix`: serde names the parameter itself
+    // where no path leads to it (`duplicate field `q``).
+    let named = |prefix: &str| why.strip_prefix(prefix)?.split('`').next();
+    if let Some(name) = named("duplicate field `") {
+        return bad_param(name, "is given more than once: give it once");
+    }
+    if let Some(name) = named("unknown field `") {
+        let known = quoted_after(why, "expected");
+        return bad_param(
+            name,
+            &if known.is_empty() {
+                "is not known here".to_string()
+            } else {
+                format!("is not known here (known: {})", known.join(", "))
+            },
+        );
+    }
+    if let Some(name) = named("missing field `") {
+        return bad_param(name, "is required");
+    }
+    match field {
+        Some(name) => bad_param(name, &expects(why)),
+        None => AppError::BadRequest(format!("The query string could not be read: {why}.")),
+    }
+}
+
+/// What a parameter must be, from the words of the parser that refused its value.
+fn expects(why: &str) -> String {
+    let int = ["invalid digit", "cannot parse integer"];
+    if int.iter().any(|w| why.contains(w)) {
+        return "must be a whole number".into();
+    }
+    if why.contains("number too large") || why.contains("number too small") {
+        return "must be a whole number (this one is out of range)".into();
+    }
+    if why.contains("float") {
+        return "must be a number".into();
+    }
+    if why.contains("`true` or `false`") {
+        return "must be true or false".into();
+    }
+    if why.starts_with("unknown variant") {
+        let values = quoted_after(why, "expected");
+        return match values.as_slice() {
+            [] => "takes no value here".into(),
+            [one] => format!("must be {one}"),
+            many => format!("must be one of {}", many.join(", ")),
+        };
+    }
+    format!("cannot be read: {why}")
+}
+
+/// The names serde lists in backquotes after `word`, in quotation marks.
+fn quoted_after(why: &str, word: &str) -> Vec<String> {
+    why.split_once(word)
+        .map(|(_, list)| {
+            list.split('`')
+                .skip(1)
+                .step_by(2)
+                .map(|n| format!("“{n}”"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A search box as a page reads it (the lists, the pickers, the switcher): the text
+/// to search for, the text to show again in the box, and the message when it is
+/// refused (`SearchText`'s rule) — then nothing is searched, and a whole page
+/// answers 422 (`status`).
+#[derive(Clone, Debug, Default)]
+pub struct SearchBox {
+    pub text: SearchText,
+    pub shown: String,
+    pub error: Option<String>,
+}
+
+impl SearchBox {
+    pub fn read(raw: &str) -> Self {
+        match SearchText::parse(raw) {
+            Ok(text) => SearchBox {
+                shown: text.as_str().to_string(),
+                text,
+                error: None,
+            },
+            Err(e) => SearchBox {
+                text: SearchText::default(),
+                shown: SearchText::shown(raw),
+                error: Some(e.message()),
+            },
         }
-        None => format!("The query string could not be read: {why}."),
-    })
+    }
+
+    /// What to search for: `None` when there is nothing to search (empty or refused).
+    pub fn query(&self) -> Option<&str> {
+        Some(self.text.as_str()).filter(|t| !t.is_empty())
+    }
+
+    /// A whole page's status: 422 when the text was refused.
+    pub fn status(&self) -> actix_web::http::StatusCode {
+        if self.error.is_some() {
+            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY
+        } else {
+            actix_web::http::StatusCode::OK
+        }
+    }
 }
 
 /// What a form that cannot be read is told (400).
@@ -169,6 +302,108 @@ mod tests {
         assert_eq!(
             refusal.1,
             "The query parameter “q” is given more than once: give it once."
+        );
+    }
+
+    #[derive(serde::Deserialize, Debug, Default)]
+    #[serde(rename_all = "lowercase")]
+    enum Status {
+        #[default]
+        Enabled,
+        Disabled,
+    }
+
+    #[derive(serde::Deserialize, Debug)]
+    #[serde(deny_unknown_fields)]
+    #[expect(dead_code)]
+    struct Params {
+        q: Option<String>,
+        limit: Option<i64>,
+        status: Option<Status>,
+        #[serde(default)]
+        force: bool,
+        ratio: Option<f64>,
+    }
+
+    #[derive(serde::Deserialize, Debug)]
+    #[expect(dead_code)]
+    struct Required {
+        tenant: i64,
+    }
+
+    /// The message `raw` is refused with.
+    fn refusal<T: serde::de::DeserializeOwned + std::fmt::Debug>(raw: &str) -> String {
+        read_query::<T>(raw).unwrap_err().public_message().1
+    }
+
+    #[test]
+    fn every_refusal_of_a_query_string_names_the_parameter_and_what_it_takes() {
+        for (raw, message) in [
+            ("limit=abc", "The query parameter “limit” must be a whole number."),
+            ("limit=", "The query parameter “limit” must be a whole number."),
+            ("q=x&limit=1.5", "The query parameter “limit” must be a whole number."),
+            (
+                "limit=99999999999999999999",
+                "The query parameter “limit” must be a whole number (this one is out of range).",
+            ),
+            ("force=yes", "The query parameter “force” must be true or false."),
+            ("ratio=half", "The query parameter “ratio” must be a number."),
+            (
+                "status=on",
+                "The query parameter “status” must be one of “enabled”, “disabled”.",
+            ),
+            (
+                "limit=1&limit=2",
+                "The query parameter “limit” is given more than once: give it once.",
+            ),
+            (
+                "subtree=true",
+                "The query parameter “subtree” is not known here (known: “q”, “limit”, “status”, “force”, “ratio”).",
+            ),
+        ] {
+            assert_eq!(refusal::<Params>(raw), message, "{raw}");
+        }
+        assert_eq!(
+            refusal::<Required>(""),
+            "The query parameter “tenant” is required."
+        );
+        let read: Params = read_query("q=a%20b&limit=5&status=disabled&force=true").unwrap();
+        assert_eq!(read.q.as_deref(), Some("a b"));
+        assert_eq!(read.limit, Some(5));
+        assert!(matches!(read.status, Some(Status::Disabled)));
+        assert!(read.force);
+        assert!(read_query::<Params>("").is_ok());
+    }
+
+    #[test]
+    fn a_search_box_searches_for_valid_text_only() {
+        let ok = SearchBox::read("  acme ");
+        assert_eq!((ok.query(), ok.shown.as_str()), (Some("acme"), "acme"));
+        assert_eq!(ok.status(), actix_web::http::StatusCode::OK);
+        assert_eq!(SearchBox::read(" ").query(), None);
+        let long = "x".repeat(5000);
+        let refused = SearchBox::read(&long);
+        assert_eq!(refused.query(), None);
+        assert_eq!(refused.shown, long);
+        assert_eq!(
+            refused.error.as_deref(),
+            Some("The search text must be at most 100 characters long.")
+        );
+        assert_eq!(
+            refused.status(),
+            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY
+        );
+        let nul = SearchBox::read("a\0b");
+        assert_eq!((nul.query(), nul.shown.as_str()), (None, "ab"));
+    }
+
+    #[test]
+    fn a_refused_value_reads_as_one() {
+        assert_eq!(
+            bad_param("cursor", "must be the next_cursor of an earlier page")
+                .public_message()
+                .1,
+            "The query parameter “cursor” must be the next_cursor of an earlier page."
         );
     }
 

@@ -194,6 +194,24 @@ pub fn render<T: Template>(template: &T) -> Result<HttpResponse, AppError> {
     render_status(template, StatusCode::OK)
 }
 
+/// The answer to a form that creates a credential (an API token, an ingestion key):
+/// its page showing the secret this once (201; rendered, not redirected, so that the
+/// secret travels through neither a URL nor the session store), or the form again
+/// with its errors (422).
+pub fn render_created<T: Template>(page: &T, created: bool) -> Result<HttpResponse, AppError> {
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    render_status(page, status)
+}
+
+/// A moment as the console's lists show it (`2026-12-05 14:03 UTC`).
+pub fn timestamp(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
 /// A page that shows its input's field errors: 422 when there are any, else 200.
 pub fn render_checked<T: Template>(
     template: &T,

@@ -1,16 +1,19 @@
 //! Finding people: `/users?q=` lists the users of every tenant the user may see
-//! whose Users they may read (`authz::people_scope`), with each user's tenant;
+//! whose Users they may read (`authz::people_scope`), with each user's tenant
+//! (`within={tenant id}`: those homed in that tenant or below it);
 //! `/users/search?q=` is the same search as a fragment for the user pickers, and
 //! with `grant_on={tenant id}` the grant form's: the users one may give a grant on
 //! that tenant to (`services::grants::find_grantees`).
 
 use crate::auth::{authz, CurrentUser};
 use crate::db::models::user::PersonRow;
+use crate::db::models::Tenant;
 use crate::error::AppError;
 use crate::services::grants;
 use crate::services::users as service;
-use crate::web::form::parse_id;
-use crate::web::page::{render, PageCtx};
+use crate::web::extract::Query;
+use crate::web::form::{bad_param, parse_id, SearchBox};
+use crate::web::page::{render, render_status, PageCtx};
 use crate::web::routes::{route, Route};
 use crate::web::AppState;
 use actix_web::{web, HttpResponse};
@@ -37,13 +40,11 @@ pub struct Params {
     page: String,
     /// The grant form's picker: the tenant the grant is for.
     grant_on: String,
+    /// Only the people homed in this tenant or below it (the dashboard's Users card).
+    within: String,
 }
 
 impl Params {
-    fn q(&self) -> String {
-        self.q.trim().chars().take(100).collect()
-    }
-
     fn page_no(&self) -> i64 {
         self.page.trim().parse().unwrap_or(1).clamp(1, 1_000_000)
     }
@@ -57,14 +58,20 @@ struct PeoplePage {
     total: i64,
     page_no: i64,
     pages: i64,
-    q: String,
+    search: SearchBox,
+    /// The tenant whose subtree the list is narrowed to.
+    within: Option<Tenant>,
 }
 
 impl PeoplePage {
     fn page_href(&self, page: i64) -> String {
-        let query =
-            serde_urlencoded::to_string([("q", self.q.as_str()), ("page", &page.to_string())])
-                .unwrap_or_default();
+        let within = self.within.as_ref().map(|t| t.id.to_string());
+        let query = serde_urlencoded::to_string([
+            ("q", self.search.shown.as_str()),
+            ("within", within.as_deref().unwrap_or("")),
+            ("page", &page.to_string()),
+        ])
+        .unwrap_or_default();
         format!("/users?{query}")
     }
 }
@@ -72,19 +79,37 @@ impl PeoplePage {
 async fn index(
     user: CurrentUser,
     state: web::Data<AppState>,
-    params: web::Query<Params>,
+    params: Query<Params>,
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
-    let (q, page_no) = (params.q(), params.page_no());
-    let (rows, total) = service::find_people(&mut conn, &user, &q, page_no, PER_PAGE).await?;
-    render(&PeoplePage {
+    let (search, page_no) = (SearchBox::read(&params.q), params.page_no());
+    // A tenant one may not see is one that does not exist (404).
+    let within = match params.within.trim() {
+        "" => None,
+        raw => {
+            let id = raw
+                .parse()
+                .map_err(|_| bad_param("within", "must be a tenant id"))?;
+            Some(authz::visible_tenant(&user, id, &mut conn).await?)
+        }
+    };
+    let (rows, total) = if search.error.is_some() {
+        (Vec::new(), 0)
+    } else {
+        let q = search.text.as_str();
+        service::find_people(&mut conn, &user, q, within.as_ref(), page_no, PER_PAGE).await?
+    };
+    let status = search.status();
+    let page = PeoplePage {
         page: PageCtx::new(&user, &mut conn, "people").await?,
         pages: ((total + PER_PAGE - 1) / PER_PAGE).max(1),
         rows,
         total,
         page_no,
-        q,
-    })
+        search,
+        within,
+    };
+    render_status(&page, status)
 }
 
 #[derive(Template)]
@@ -92,7 +117,7 @@ async fn index(
 struct PickerResults {
     rows: Vec<PersonRow>,
     total: i64,
-    q: String,
+    search: SearchBox,
 }
 
 /// The picker's results for what was typed (nothing for an empty query). With
@@ -101,14 +126,16 @@ struct PickerResults {
 async fn search(
     user: CurrentUser,
     state: web::Data<AppState>,
-    params: web::Query<Params>,
+    params: Query<Params>,
 ) -> Result<HttpResponse, AppError> {
-    let q = params.q();
+    let search = SearchBox::read(&params.q);
+    // A refused text searches nothing; the fragment shows why (200, for htmx).
+    let q = search.query().unwrap_or("").to_string();
     let (rows, total) = match params.grant_on.trim() {
         "" if q.is_empty() => (Vec::new(), 0),
         "" => {
             let mut conn = state.pool.get().await?;
-            service::find_people(&mut conn, &user, &q, 1, PICKER).await?
+            service::find_people(&mut conn, &user, &q, None, 1, PICKER).await?
         }
         tenant_id => {
             let mut conn = state.pool.get().await?;
@@ -121,5 +148,9 @@ async fn search(
             }
         }
     };
-    render(&PickerResults { rows, total, q })
+    render(&PickerResults {
+        rows,
+        total,
+        search,
+    })
 }

@@ -5,7 +5,9 @@ use crate::db::models::{AuditEvent, Tenant};
 use crate::domain::{Feature, Level};
 use crate::error::AppError;
 use crate::services::tenants::parent_of;
-use crate::web::page::{flash, render, see_other, PageCtx};
+use crate::web::extract::Query;
+use crate::web::form::SearchBox;
+use crate::web::page::{flash, render, render_status, see_other, PageCtx};
 use crate::web::routes::{route, Route};
 use crate::web::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -142,7 +144,7 @@ pub struct SwitchResult {
 #[template(path = "switch/index.html")]
 struct SwitchPage {
     page: PageCtx,
-    q: String,
+    search: SearchBox,
     found: Found,
     csrf: String,
     return_to: &'static str,
@@ -151,7 +153,7 @@ struct SwitchPage {
 #[derive(Template)]
 #[template(path = "switch/_results.html")]
 struct SwitchResults {
-    q: String,
+    search: SearchBox,
     found: Found,
     csrf: String,
     return_to: &'static str,
@@ -194,30 +196,20 @@ impl SearchQuery {
     }
 }
 
-/// The search text as the switcher uses it: trimmed, no control characters, at most 100.
-pub fn clean_query(q: &str) -> String {
-    q.trim()
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(100)
-        .collect()
-}
-
 /// Matches with the visible part of each path, looked up in one query, and how many
 /// match in all when that is more than are shown.
 async fn results(
     user: &CurrentUser,
     conn: &mut AsyncPgConnection,
-    q: &str,
+    search: &SearchBox,
 ) -> Result<Found, AppError> {
-    let q = clean_query(q);
-    if q.is_empty() {
+    let Some(q) = search.query() else {
         return Ok(Found::default());
-    }
+    };
     let visibility = authz::visibility(user);
-    let tenants = Tenant::search(conn, &visibility, &q, RESULTS).await?;
+    let tenants = Tenant::search(conn, &visibility, q, RESULTS).await?;
     let total = match tenants.len() as i64 {
-        RESULTS => Tenant::search_count(conn, &visibility, &q, COUNT_CAP).await?,
+        RESULTS => Tenant::search_count(conn, &visibility, q, COUNT_CAP).await?,
         n => n,
     };
     Ok(Found {
@@ -275,29 +267,36 @@ pub async fn labelled(
 async fn switch_page(
     user: CurrentUser,
     state: web::Data<AppState>,
-    query: web::Query<SearchQuery>,
+    query: Query<SearchQuery>,
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
-    let found = results(&user, &mut conn, &query.q).await?;
+    let search = SearchBox::read(&query.q);
+    let found = results(&user, &mut conn, &search).await?;
     let page = PageCtx::new(&user, &mut conn, "switch").await?;
-    render(&SwitchPage {
-        csrf: page.csrf.clone(),
-        page,
-        q: query.q.clone(),
-        found,
-        return_to: query.return_to(),
-    })
+    let status = search.status();
+    render_status(
+        &SwitchPage {
+            csrf: page.csrf.clone(),
+            page,
+            search,
+            found,
+            return_to: query.return_to(),
+        },
+        status,
+    )
 }
 
 async fn search(
     user: CurrentUser,
     state: web::Data<AppState>,
-    query: web::Query<SearchQuery>,
+    query: Query<SearchQuery>,
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
-    let found = results(&user, &mut conn, &query.q).await?;
+    let search = SearchBox::read(&query.q);
+    // A fragment answers 200 even when the text is refused: htmx shows its message.
+    let found = results(&user, &mut conn, &search).await?;
     render(&SwitchResults {
-        q: query.q.clone(),
+        search,
         found,
         csrf: session_keys::csrf_token(&user.session.0),
         return_to: query.return_to(),

@@ -8,11 +8,10 @@ use crate::error::{AppError, FieldErrors};
 use crate::services::api_tokens::{self as service, TokenFields};
 use crate::web::confirm::{ask, Confirm, Question};
 use crate::web::form::checked;
-use crate::web::page::{flash, render, render_status, see_other, PageCtx};
+use crate::web::page::{flash, render, render_created, see_other, timestamp, PageCtx};
 use crate::web::routes::{route, Route};
 use crate::web::AppState;
 use crate::web::{actor, parse_id};
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -104,9 +103,7 @@ pub struct TokenRow {
 }
 
 fn day(t: Option<DateTime<Utc>>, none: &str) -> String {
-    t.map_or(none.to_string(), |t| {
-        t.format("%Y-%m-%d %H:%M UTC").to_string()
-    })
+    t.map_or(none.to_string(), timestamp)
 }
 
 impl TokenRow {
@@ -205,7 +202,7 @@ async fn create(
     let input = form.into_inner();
     let mut conn = state.pool.get().await?;
     let now = state.clock.now();
-    match input.validate(now) {
+    let (input, errors, created) = match input.validate(now) {
         Ok(fields) => {
             let (token, secret) = service::create_in_session(
                 &mut conn,
@@ -215,24 +212,19 @@ async fn create(
                 &fields,
             )
             .await?;
-            // Rendered, not redirected: the secret must not travel through a URL or
-            // the session store.
-            let page = page(
-                &user,
-                &mut conn,
+            (
                 TokenInput::default(),
                 FieldErrors::new(),
                 Some((token.name, secret)),
-                now,
             )
-            .await?;
-            render_status(&page, StatusCode::CREATED)
         }
-        Err(errors) => {
-            let page = page(&user, &mut conn, input, errors, None, now).await?;
-            render_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
-        }
-    }
+        Err(errors) => (input, errors, None),
+    };
+    let shown = created.is_some();
+    render_created(
+        &page(&user, &mut conn, input, errors, created, now).await?,
+        shown,
+    )
 }
 
 /// The confirmation of revoking `token` (of `owner`, when it is not the user's own):

@@ -9,14 +9,12 @@ use crate::domain::TenantName;
 use crate::error::{AppError, FieldErrors};
 use crate::services::usage as service;
 use crate::web::confirm::{ask, Confirm, Question};
-use crate::web::page::{flash, render, render_status, see_other, PageCtx};
+use crate::web::page::{flash, render, render_created, see_other, timestamp, PageCtx};
 use crate::web::routes::{route, Route};
 use crate::web::AppState;
 use crate::web::{actor, parse_id};
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
-use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
 
 /// The routes of this module (see `web::routes`).
@@ -46,20 +44,16 @@ pub struct KeyRow {
     pub revoked: Option<String>,
 }
 
-fn when(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M UTC").to_string()
-}
-
 impl KeyRow {
     fn new((k, creator): (IngestionKey, Option<String>)) -> Self {
         KeyRow {
             id: k.id,
             name: k.name,
             prefix: k.prefix,
-            created: when(k.created_at),
+            created: timestamp(k.created_at),
             created_by: creator.unwrap_or_else(|| "(deleted user)".into()),
-            last_used: k.last_used_at.map_or_else(|| "never".into(), when),
-            revoked: k.revoked_at.map(when),
+            last_used: k.last_used_at.map_or_else(|| "never".into(), timestamp),
+            revoked: k.revoked_at.map(timestamp),
         }
     }
 }
@@ -116,28 +110,20 @@ async fn create(
     let form = form.into_inner();
     let mut conn = state.pool.get().await?;
     crate::auth::authz::require_ingestion_keys(&user)?;
-    match TenantName::parse(&form.name) {
+    let (form, errors, created) = match TenantName::parse(&form.name) {
         Ok(name) => {
             let (key, secret) =
                 service::create_key(&mut conn, &user, &actor(&user, &req), &name).await?;
-            // Rendered, not redirected: the secret must not travel through a URL or
-            // the session store.
-            let page = page(
-                &user,
-                &mut conn,
+            (
                 KeyForm::default(),
                 FieldErrors::new(),
                 Some((key.name, secret)),
             )
-            .await?;
-            render_status(&page, StatusCode::CREATED)
         }
-        Err(e) => {
-            let errors = FieldErrors::from([("name", e)]);
-            let page = page(&user, &mut conn, form, errors, None).await?;
-            render_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
-        }
-    }
+        Err(e) => (form, FieldErrors::from([("name", e)]), None),
+    };
+    let shown = created.is_some();
+    render_created(&page(&user, &mut conn, form, errors, created).await?, shown)
 }
 
 async fn revoke(

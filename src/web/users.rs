@@ -16,10 +16,10 @@ use crate::services::users::{
 };
 pub use crate::services::users::{NO_ROLE, OWN_PASSWORD};
 use crate::web::confirm::{ask, Confirm, Question};
-use crate::web::extract::path_tenant;
-use crate::web::form::checked;
+use crate::web::extract::{path_tenant, Query};
 use crate::web::form::field_errors;
-use crate::web::page::{done, render, rerender, PageCtx};
+use crate::web::form::{checked, SearchBox};
+use crate::web::page::{done, render, render_status, rerender, PageCtx};
 use crate::web::routes::{form_routes, route, Route};
 use crate::web::AppState;
 use crate::web::{actor, parse_id};
@@ -310,16 +310,18 @@ struct IndexPage {
     total: i64,
     page_no: i64,
     pages: i64,
-    q: String,
+    search: SearchBox,
     can_create: bool,
     can_invite: bool,
 }
 
 impl IndexPage {
     fn page_href(&self, page: i64) -> String {
-        let query =
-            serde_urlencoded::to_string([("q", self.q.as_str()), ("page", &page.to_string())])
-                .unwrap_or_default();
+        let query = serde_urlencoded::to_string([
+            ("q", self.search.shown.as_str()),
+            ("page", &page.to_string()),
+        ])
+        .unwrap_or_default();
         format!("/tenants/{}/users?{query}", self.tenant.id)
     }
 }
@@ -328,15 +330,21 @@ async fn index(
     user: CurrentUser,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    params: web::Query<ListParams>,
+    params: Query<ListParams>,
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
     let tenant = path_tenant(&user, &mut conn, &path, Feature::Users, Level::Read).await?;
-    let q: String = params.q.trim().chars().take(100).collect();
+    let search = SearchBox::read(&params.q);
     let page_no = params.page.trim().parse().unwrap_or(1).clamp(1, 1_000_000);
-    let (rows, total) =
-        User::list_in_tenant(&mut conn, tenant.id, Some(q.as_str()), page_no, PER_PAGE).await?;
-    render(&IndexPage {
+    let (rows, total) = match search.error {
+        Some(_) => (Vec::new(), 0),
+        None => {
+            let q = Some(search.text.as_str());
+            User::list_in_tenant(&mut conn, tenant.id, q, page_no, PER_PAGE).await?
+        }
+    };
+    let status = search.status();
+    let page = IndexPage {
         page: PageCtx::new(&user, &mut conn, "users").await?,
         can_create: authz::require(&user, &tenant, Feature::Users, Level::Full).is_ok(),
         can_invite: authz::can_invite(&user, &tenant),
@@ -345,8 +353,9 @@ async fn index(
         rows,
         total,
         page_no,
-        q,
-    })
+        search,
+    };
+    render_status(&page, status)
 }
 
 // ---------------------------------------------------------------- create / edit

@@ -3,7 +3,7 @@
 
 use crate::helpers::*;
 use tenantry::db::models::grant::GrantRow;
-use tenantry::db::models::role::{TenantRole, UserRole};
+use tenantry::db::models::role::UserRole;
 use tenantry::db::models::{Grant, Tenant, User};
 use tenantry::domain::{GrantRole, Level, Permissions, Scope};
 
@@ -619,18 +619,8 @@ async fn the_explainer_shows_each_level_and_why() {
     let mut cap = Permissions::all(Level::Read);
     cap.set(tenantry::domain::Feature::Tenants, Level::Full);
     cap.set(tenantry::domain::Feature::Roles, Level::None);
-    let limited = TenantRole::insert(&mut conn, "Limited", &cap)
-        .await
-        .unwrap();
     drop(conn);
-    db(&app)
-        .await
-        .execute(
-            "UPDATE tenants SET tenant_role_id = $1 WHERE id = $2",
-            &[&limited.id, &cust.id],
-        )
-        .await
-        .unwrap();
+    capped(&app, &cust, "Limited", &cap).await;
     let sup = app.user(&cust, "sup").await;
     UserRole::assign(&mut *app.conn().await, sup.id, read_only.id)
         .await

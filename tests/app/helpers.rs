@@ -609,6 +609,30 @@ pub async fn partner_tree(app: &TestApp) -> PartnerTree {
     }
 }
 
+/// A new tenant role (cap) named `name` giving `permissions`, made `tenant`'s cap
+/// (directly in the database).
+pub async fn capped(
+    app: &TestApp,
+    tenant: &Tenant,
+    name: &str,
+    permissions: &tenantry::domain::Permissions,
+) -> tenantry::db::models::role::TenantRole {
+    let mut conn = app.conn().await;
+    let cap = tenantry::db::models::role::TenantRole::insert(&mut conn, name, permissions)
+        .await
+        .expect("insert tenant role");
+    drop(conn);
+    db(app)
+        .await
+        .execute(
+            "UPDATE tenants SET tenant_role_id = $1 WHERE id = $2",
+            &[&cap.id, &tenant.id],
+        )
+        .await
+        .expect("set the cap");
+    cap
+}
+
 /// A page's HTML with its per-request id blanked, to compare two answers (an
 /// invisible tenant's 404 must read exactly like a missing one's).
 pub fn without_request_id(html: &str) -> String {

@@ -38,6 +38,27 @@ async fn counted(app: &TestApp, key: &str, batch_id: &str, events: Value) -> Val
     answer
 }
 
+/// An app with one tenant under the root (`acme`) and an ingestion key.
+async fn acme_with_key() -> (TestApp, Tenant, String) {
+    let app = spawn_app().await;
+    let t = app.tenant(&app.root, "acme", false).await;
+    let key = key(&app).await;
+    (app, t, key)
+}
+
+/// The partner tree with `events` counted in one batch, the key that posted them,
+/// and an API client of the root's administrator.
+async fn counted_tree(
+    events: impl FnOnce(&PartnerTree) -> Value,
+) -> (TestApp, PartnerTree, String, Api) {
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    let key = key(&app).await;
+    counted(&app, &key, "before", events(&t)).await;
+    let admin = Api::new(&app, Some(&token_for(&app, &app.admin, false).await));
+    (app, t, key, admin)
+}
+
 fn event(tenant: Value, at: &str, queries: i64, blocked: i64) -> Value {
     json!({"tenant": tenant, "at": at, "queries": queries, "blocked": blocked})
 }
@@ -113,9 +134,7 @@ async fn a_batch_counts_per_day_and_month_for_the_tenant_and_every_tenant_above(
 
 #[tokio::test]
 async fn days_and_months_are_utc() {
-    let app = spawn_app().await;
-    let t = app.tenant(&app.root, "acme", false).await;
-    let key = key(&app).await;
+    let (app, t, key) = acme_with_key().await;
     let (status, answer) = post(
         &app,
         &key,
@@ -139,9 +158,7 @@ async fn days_and_months_are_utc() {
 
 #[tokio::test]
 async fn bad_events_are_answered_one_by_one_and_the_rest_is_counted() {
-    let app = spawn_app().await;
-    let t = app.tenant(&app.root, "acme", false).await;
-    let key = key(&app).await;
+    let (app, t, key) = acme_with_key().await;
     let (status, answer) = post(
         &app,
         &key,
@@ -183,9 +200,7 @@ async fn bad_events_are_answered_one_by_one_and_the_rest_is_counted() {
 
 #[tokio::test]
 async fn a_retried_batch_answers_the_first_answer_and_counts_nothing_twice() {
-    let app = spawn_app().await;
-    let t = app.tenant(&app.root, "acme", false).await;
-    let key = key(&app).await;
+    let (app, t, key) = acme_with_key().await;
     let events = json!([
         event(json!(t.id), "2026-01-05T00:00:00Z", 5, 1),
         event(json!(t.id), "2026-01-05T10:00:00Z", 3, 0),
@@ -352,21 +367,14 @@ async fn different_batches_at_once_all_count_and_the_subtree_totals_stay_exact()
 
 #[tokio::test]
 async fn a_subtree_takes_its_usage_history_along_when_it_moves() {
-    let app = spawn_app().await;
-    let t = partner_tree(&app).await;
-    let key = key(&app).await;
-    counted(
-        &app,
-        &key,
-        "before-move",
+    let (app, t, key, admin) = counted_tree(|t| {
         json!([
             event(json!(t.a1x.id), "2026-01-05T00:00:00Z", 10, 1),
             event(json!(t.a1.id), "2026-02-05T00:00:00Z", 20, 2),
             event(json!(t.a2.id), "2026-01-05T00:00:00Z", 40, 4),
-        ]),
-    )
+        ])
+    })
     .await;
-    let admin = Api::new(&app, Some(&token_for(&app, &app.admin, false).await));
     let (status, moved) = admin
         .post(
             &format!("/api/v1/tenants/{}/move", t.a1.id),
@@ -389,20 +397,13 @@ async fn a_subtree_takes_its_usage_history_along_when_it_moves() {
 
 #[tokio::test]
 async fn a_deleted_tenants_usage_stays_in_its_ancestors_totals() {
-    let app = spawn_app().await;
-    let t = partner_tree(&app).await;
-    let key = key(&app).await;
-    counted(
-        &app,
-        &key,
-        "before-delete",
+    let (app, t, key, admin) = counted_tree(|t| {
         json!([
             event(json!(t.a2.id), "2026-01-05T00:00:00Z", 40, 4),
             event(json!(t.a1x.id), "2026-01-05T00:00:00Z", 2, 0),
-        ]),
-    )
+        ])
+    })
     .await;
-    let admin = Api::new(&app, Some(&token_for(&app, &app.admin, false).await));
     let deleted = admin
         .request(
             reqwest::Method::DELETE,
@@ -427,9 +428,7 @@ async fn a_deleted_tenants_usage_stays_in_its_ancestors_totals() {
 
 #[tokio::test]
 async fn ingestion_keys_only_post_usage_and_api_tokens_never_do() {
-    let app = spawn_app().await;
-    let t = app.tenant(&app.root, "acme", false).await;
-    let key = key(&app).await;
+    let (app, t, key) = acme_with_key().await;
     let body =
         json!({"batch_id": "k", "events": [event(json!(t.id), "2026-01-05T00:00:00Z", 1, 0)]});
     // A key elsewhere in the API: 401, saying what it is.
@@ -485,9 +484,7 @@ async fn ingestion_keys_only_post_usage_and_api_tokens_never_do() {
 
 #[tokio::test]
 async fn a_bad_body_is_a_problem_never_a_fault() {
-    let app = spawn_app().await;
-    let t = app.tenant(&app.root, "acme", false).await;
-    let key = key(&app).await;
+    let (app, t, key) = acme_with_key().await;
     let api = Api::new(&app, Some(&key));
     let raw = |content_type: &'static str, body: String| {
         api.request(reqwest::Method::POST, "/api/v1/usage")

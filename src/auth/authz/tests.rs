@@ -1502,6 +1502,36 @@ fn people_are_found_where_users_can_be_read() {
 }
 
 #[test]
+fn people_search_finds_everyone_seen_unless_a_cap_or_the_home_role_hides_some() {
+    assert!(finds_everyone_seen(&root_owner()));
+    let reader = with_role(
+        who(50, PARTNER, &[(CHILD, Viewer, Only, false)]),
+        only(Feature::Users, Read),
+    );
+    assert!(finds_everyone_seen(&reader));
+    // A subtree grant on the home tenant reads Users there, whatever the home role.
+    let granted = with_role(
+        who(52, PARTNER, &[(PARTNER, Viewer, Subtree, false)]),
+        only(Feature::Audit, Read),
+    );
+    assert!(finds_everyone_seen(&granted));
+    // The home tenant is seen, but its people are not found.
+    let plain = with_role(
+        who(51, PARTNER, &[(CHILD, Viewer, Only, false)]),
+        only(Feature::Audit, Read),
+    );
+    assert!(!finds_everyone_seen(&plain));
+    // One cap hiding Users, wherever it is used, leaves its tenants' people out.
+    for cap in [1, 4] {
+        let mut capped = root_owner();
+        if let Some(role) = capped.caps.get_mut(&cap) {
+            role.permissions.set(Feature::Users, Level::None);
+        }
+        assert!(!finds_everyone_seen(&capped), "cap {cap}");
+    }
+}
+
+#[test]
 fn the_bulk_bar_is_for_those_who_manage_some_parent_in_view() {
     let paths = |ids: &[i64]| ids.iter().map(|id| t(*id).path).collect::<Vec<_>>();
     let may = |p: &Principal, ids: &[i64]| {

@@ -190,17 +190,7 @@ impl ApiToken {
             .optional()
     }
 
-    /// Records a use (callers do it at most once a minute per token).
-    pub async fn touch(
-        conn: &mut AsyncPgConnection,
-        id: i64,
-        now: DateTime<Utc>,
-    ) -> QueryResult<usize> {
-        diesel::update(api_tokens::table.find(id))
-            .set(api_tokens::last_used_at.eq(now))
-            .execute(conn)
-            .await
-    }
+    super::credential_touch!(api_tokens);
 }
 
 #[cfg(test)]

@@ -58,6 +58,25 @@ stored_as_text!(
     outbox::MailTransport,
 );
 
+/// `touch` of a credential table (API tokens, ingestion keys): records a use at
+/// `now` in `last_used_at`. Callers do it at most once a minute per credential
+/// (`auth::tokens::use_worth_recording`).
+macro_rules! credential_touch {
+    ($table:ident) => {
+        pub async fn touch(
+            conn: &mut diesel_async::AsyncPgConnection,
+            id: i64,
+            now: chrono::DateTime<chrono::Utc>,
+        ) -> diesel::QueryResult<usize> {
+            diesel::update($table::table.find(id))
+                .set($table::last_used_at.eq(now))
+                .execute(conn)
+                .await
+        }
+    };
+}
+pub(crate) use credential_touch;
+
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
 diesel::define_sql_function!(fn unnest(a: diesel::sql_types::Array<diesel::sql_types::BigInt>) -> diesel::sql_types::BigInt);
 diesel::define_sql_function!(fn array_length(a: diesel::sql_types::Array<diesel::sql_types::BigInt>, dim: diesel::sql_types::Integer) -> diesel::sql_types::Nullable<diesel::sql_types::Integer>);

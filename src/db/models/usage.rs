@@ -109,16 +109,7 @@ impl IngestionKey {
             .optional()
     }
 
-    pub async fn touch(
-        conn: &mut AsyncPgConnection,
-        id: i64,
-        now: DateTime<Utc>,
-    ) -> QueryResult<usize> {
-        diesel::update(ingestion_keys::table.find(id))
-            .set(ingestion_keys::last_used_at.eq(now))
-            .execute(conn)
-            .await
-    }
+    super::credential_touch!(ingestion_keys);
 }
 
 /// The transaction-level advisory lock that keeps usage ingestion and subtree

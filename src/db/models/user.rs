@@ -222,6 +222,39 @@ impl PersonRow {
 pub struct PeopleWhere<'a> {
     pub visibility: &'a super::Visibility,
     pub readable_caps: &'a [i64],
+    /// Only the people homed in this tenant or below it.
+    pub within: Option<i64>,
+}
+
+type PeopleQuery<'a> =
+    diesel::dsl::IntoBoxed<'a, diesel::dsl::InnerJoin<users::table, tenants::table>, Pg>;
+
+impl PeopleWhere<'_> {
+    /// The people in this scope (their rows joined with their home tenants').
+    fn people(&self) -> PeopleQuery<'static> {
+        use crate::db::schema::tenant_paths;
+        let mut q = users::table
+            .inner_join(tenants::table)
+            .filter(
+                tenants::parent_id
+                    .is_null()
+                    .or(tenants::tenant_role_id.eq_any(self.readable_caps.to_vec())),
+            )
+            .into_boxed();
+        if let Some(visible) = super::tenant::visible_filter(self.visibility) {
+            q = q.filter(visible);
+        }
+        if let Some(within) = self.within {
+            q = q.filter(
+                tenants::id.eq_any(
+                    tenant_paths::table
+                        .filter(tenant_paths::path.contains(vec![within]))
+                        .select(tenant_paths::tenant_id),
+                ),
+            );
+        }
+        q
+    }
 }
 
 /// One row of a tenant's Users page: the user and the name of their role.
@@ -334,17 +367,7 @@ impl User {
         // Subdomains are stored lower case: the unique btree answers this.
         let subdomain = subdomain.map(str::to_lowercase);
         let filtered = || {
-            let mut q = users::table
-                .inner_join(tenants::table)
-                .filter(
-                    tenants::parent_id
-                        .is_null()
-                        .or(tenants::tenant_role_id.eq_any(scope.readable_caps.to_vec())),
-                )
-                .into_boxed();
-            if let Some(visible) = super::tenant::visible_filter(scope.visibility) {
-                q = q.filter(visible);
-            }
+            let mut q = scope.people();
             if let Some(s) = &subdomain {
                 q = q.filter(tenants::subdomain.eq(s.clone()));
             }
@@ -385,6 +408,15 @@ impl User {
                 .collect(),
             total,
         ))
+    }
+
+    /// How many people `scope` finds, with no search text (the dashboard's Users
+    /// card, where the tenants' maintained counts would say more).
+    pub async fn count_people(
+        conn: &mut AsyncPgConnection,
+        scope: &PeopleWhere<'_>,
+    ) -> QueryResult<i64> {
+        scope.people().count().get_result(conn).await
     }
 
     /// Creates a local user with every field of the Users form.

@@ -9,6 +9,7 @@
 
 use crate::auth::{authz, Principal};
 use crate::db::models::Tenant;
+use crate::domain::SearchText;
 use crate::error::AppError;
 use diesel_async::AsyncPgConnection;
 
@@ -19,27 +20,23 @@ pub const CHOICES: i64 = 20;
 /// here, after the search, so the search reads more than it shows.
 const READ_AHEAD: i64 = 5;
 
-/// Longest text taken.
-const TYPED_MAX: usize = 100;
-
 /// The destinations `p` may move tenants under whose name or subdomain contains `q`,
 /// up to `limit`, nearest the root first; with `moving`, not that tenant's current
 /// parent, nor it or a tenant below it.
 pub async fn find(
     conn: &mut AsyncPgConnection,
     p: &Principal,
-    q: &str,
+    q: &SearchText,
     moving: Option<&Tenant>,
     limit: i64,
 ) -> Result<Vec<Tenant>, AppError> {
-    let q = clean(q);
     if q.is_empty() {
         return Ok(Vec::new());
     }
     let found = Tenant::search_destinations(
         conn,
         &authz::visibility(p),
-        &q,
+        q.as_str(),
         moving.map(|t| t.id),
         limit * READ_AHEAD,
     )
@@ -95,7 +92,11 @@ pub async fn resolve(
     typed: &str,
     picked: &str,
 ) -> Result<Destination, AppError> {
-    let text = clean(typed);
+    // Typed text is search text: refused as every search box refuses it.
+    let text = match SearchText::parse(typed) {
+        Ok(text) => text,
+        Err(e) => return Ok(Destination::refused(e.message())),
+    };
     let picked = picked.trim();
     if !picked.is_empty() {
         let Ok(id) = picked.parse::<i64>() else {
@@ -111,7 +112,7 @@ pub async fn resolve(
             Err(AppError::NotFound) => return by_text(conn, p, &text).await,
             Err(e) => return Err(e),
         };
-        if text.is_empty() || fits(&tenant, &text) {
+        if text.is_empty() || fits(&tenant, text.as_str()) {
             return Ok(accepted(p, tenant));
         }
     }
@@ -123,12 +124,13 @@ pub async fn resolve(
     by_text(conn, p, &text).await
 }
 
-/// The destination `text` names (see [`resolve`]).
+/// The destination `search` names (see [`resolve`]).
 async fn by_text(
     conn: &mut AsyncPgConnection,
     p: &Principal,
-    text: &str,
+    search: &SearchText,
 ) -> Result<Destination, AppError> {
+    let text = search.as_str();
     let named = Tenant::named_exactly(conn, &authz::visibility(p), text, CHOICES).await?;
     let lower = text.to_lowercase();
     if let Some(t) = named.iter().find(|t| t.subdomain.to_lowercase() == lower) {
@@ -149,7 +151,7 @@ async fn by_text(
     if let Some(t) = refused.into_iter().next() {
         return Ok(accepted(p, t));
     }
-    let near = find(conn, p, text, None, CHOICES).await?;
+    let near = find(conn, p, search, None, CHOICES).await?;
     Ok(if near.is_empty() {
         Destination::refused(format!(
             "No tenant you may move tenants under matches “{text}”."
@@ -188,13 +190,4 @@ fn refusal(p: &Principal, t: &Tenant) -> Option<String> {
 fn fits(t: &Tenant, text: &str) -> bool {
     let text = text.to_lowercase();
     t.name.to_lowercase().contains(&text) || t.subdomain.to_lowercase().contains(&text)
-}
-
-/// The text as searched: trimmed, without control characters, at most 100 characters.
-fn clean(text: &str) -> String {
-    text.trim()
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(TYPED_MAX)
-        .collect()
 }

@@ -12,6 +12,7 @@ use crate::auth::{authz, Principal};
 use crate::db::models::tenant::TenantFilter;
 use crate::db::models::Tenant;
 use crate::domain::label::Label;
+use crate::domain::SearchText;
 use crate::error::{AppError, FieldErrors};
 use diesel_async::AsyncPgConnection;
 
@@ -44,13 +45,10 @@ impl FilterSpec {
 /// Parses the filter's parameters, or every field error at once.
 pub fn parse_filter(text: FilterText<'_>) -> Result<FilterSpec, FieldErrors> {
     let mut errors = FieldErrors::new();
-    let q: String = text
-        .q
-        .trim()
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(100)
-        .collect();
+    let q = SearchText::parse(text.q).unwrap_or_else(|e| {
+        errors.insert("q", e.message());
+        SearchText::default()
+    });
     let enabled = match text.status.trim() {
         "" => None,
         "enabled" => Some(true),
@@ -96,7 +94,7 @@ pub fn parse_filter(text: FilterText<'_>) -> Result<FilterSpec, FieldErrors> {
     }
     Ok(FilterSpec {
         filter: TenantFilter {
-            name: Some(q).filter(|q| !q.is_empty()),
+            name: Some(q.into_inner()).filter(|q| !q.is_empty()),
             enabled,
             reseller,
             parent,
@@ -180,8 +178,9 @@ mod tests {
 
     #[test]
     fn invalid_values_are_field_errors_all_at_once() {
+        let long = "x".repeat(101);
         let errors = parse_filter(FilterText {
-            q: "",
+            q: &long,
             status: "off",
             kind: "partner",
             parent: "abc",
@@ -191,7 +190,13 @@ mod tests {
         .unwrap_err();
         assert_eq!(
             errors.keys().copied().collect::<Vec<_>>(),
-            ["kind", "label", "parent", "status", "within"]
+            ["kind", "label", "parent", "q", "status", "within"]
         );
+        // Search text is refused, never cut short or cleaned silently.
+        let nul = parse_filter(FilterText {
+            q: "ac\0me",
+            ..Default::default()
+        });
+        assert!(nul.unwrap_err().contains_key("q"));
     }
 }

@@ -2,13 +2,16 @@
 //! newest first, with the activity page's filters and the tenants list's paging.
 
 use super::json;
-use super::tenants::{page_limit, path_tenant};
+use super::tenants::{paged_tenant, NOT_A_CURSOR};
 use crate::auth::ApiUser;
 use crate::domain::activity::{
     action_label, changes, ActivityFilter, ActivityText, PageStart, ACTIONS,
 };
+use crate::domain::SearchText;
 use crate::error::AppError;
 use crate::services::activity::{self, Event};
+use crate::web::extract::Query;
+use crate::web::form::bad_param;
 use crate::web::routes::{route, Route};
 use crate::web::AppState;
 use actix_web::http::StatusCode;
@@ -132,8 +135,8 @@ fn scope_schema() -> ObjectBuilder {
 #[into_params(parameter_in = Query)]
 pub struct ActivityParams {
     /// Only events whose actor's login (`subdomain\username`) contains this
-    /// (case-insensitive).
-    #[param(max_length = 100)]
+    /// (case-insensitive). Search text: no control characters.
+    #[param(max_length = 100, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$")]
     pub actor: Option<String>,
     /// Only events of this action.
     #[param(schema_with = action_schema)]
@@ -174,11 +177,10 @@ pub async fn list(
     user: ApiUser,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    params: web::Query<ActivityParams>,
+    params: Query<ActivityParams>,
 ) -> Result<HttpResponse, actix_web::Error> {
     let params = params.into_inner();
-    let (mut conn, tenant) = path_tenant(&req, &user, &state, &path).await?;
-    let limit = page_limit(params.limit)?;
+    let (mut conn, tenant, limit) = paged_tenant(&req, &user, &state, &path, params.limit).await?;
     // The page takes empty fields as "any"; the API says so by leaving them out.
     for (name, value) in [
         ("action", &params.action),
@@ -190,8 +192,12 @@ pub async fn list(
             .as_ref()
             .is_some_and(|v| v.is_empty() || v.trim() != v)
         {
-            return Err(AppError::BadRequest(format!("{name} is empty or padded.")).into());
+            return Err(bad_param(name, "must not be empty or have blanks around it").into());
         }
+    }
+    // Search text, refused as the tenants list's `q` is.
+    if let Some(Err(e)) = params.actor.as_deref().map(SearchText::parse) {
+        return Err(bad_param("actor", &e.expects()).into());
     }
     let text = |v: &Option<String>| v.clone().unwrap_or_default();
     let (actor, action, from, to, scope) = (
@@ -209,19 +215,14 @@ pub async fn list(
         scope: &scope,
     })
     .map_err(AppError::Validation)?;
-    if params
-        .cursor
-        .as_ref()
-        .is_some_and(|c| c.chars().count() > 100)
-    {
-        return Err(AppError::BadRequest("cursor has at most 100 characters.".into()).into());
-    }
     let start = params
         .cursor
         .as_deref()
         .map(|c| {
-            PageStart::parse(c)
-                .ok_or_else(|| AppError::BadRequest("The cursor is not valid.".into()))
+            Some(c)
+                .filter(|c| c.chars().count() <= 100)
+                .and_then(PageStart::parse)
+                .ok_or_else(|| bad_param("cursor", NOT_A_CURSOR))
         })
         .transpose()?;
     let page = activity::page(&mut conn, &user, &tenant, &filter, start, limit).await?;

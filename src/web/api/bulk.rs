@@ -8,7 +8,7 @@ use super::idempotency::{self, Answer};
 use super::parse_json;
 use super::tenants::{integral_i64, integral_opt_i64, KindParam, StatusParam};
 use crate::auth::{authz, ApiUser, Principal};
-use crate::domain::{label, Feature, Level};
+use crate::domain::{label, Feature, Level, SearchText};
 use crate::error::{AppError, FieldErrors, ProblemKind};
 use crate::services::tenants::bulk::{
     self as service, ActionRequest, BulkAction, Counts, ItemOutcome, Listed, Outcome, Selection,
@@ -46,8 +46,10 @@ fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Optio
 #[derive(Clone, Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BulkFilter {
-    /// Name or subdomain contains this (case-insensitive), at most 100 characters.
+    /// Name or subdomain contains this (case-insensitive), at most 100 characters
+    /// and no control characters (search text, as the list's `q`).
     #[serde(default)]
+    #[schema(max_length = 100, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$")]
     pub q: Option<String>,
     #[serde(default)]
     pub status: Option<StatusParam>,
@@ -315,8 +317,8 @@ async fn selection(
             Ok(Selection::Ids(ids.iter().map(|i| i.0).collect()))
         }
         (None, Some(f)) => {
-            if f.q.as_ref().is_some_and(|q| q.chars().count() > 100) {
-                return Err(AppError::BadRequest("q has at most 100 characters.".into()));
+            if let Some(Err(e)) = f.q.as_deref().map(SearchText::parse) {
+                return Err(AppError::BadRequest(format!("filter.q {}.", e.expects())));
             }
             if let Some(l) = &f.label {
                 label::parse_exact(std::slice::from_ref(l)).map_err(AppError::BadRequest)?;

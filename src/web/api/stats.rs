@@ -3,12 +3,13 @@
 //! tenants list.
 
 use super::json;
-use super::tenants::{page_limit, path_tenant};
+use super::tenants::paged_tenant;
 use crate::auth::ApiUser;
 use crate::db::models::usage_stats::StatsRow;
 use crate::domain::stats::{quota_percent, Month, Period, RowCursor, StatsSort};
 use crate::error::AppError;
 use crate::services::usage_stats::StatsReader;
+use crate::web::extract::Query;
 use crate::web::routes::{route, Route};
 use crate::web::AppState;
 use actix_web::http::StatusCode;
@@ -135,12 +136,11 @@ pub async fn list(
     user: ApiUser,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    params: web::Query<StatsParams>,
+    params: Query<StatsParams>,
 ) -> Result<HttpResponse, actix_web::Error> {
     let params = params.into_inner();
-    let (mut conn, tenant) = path_tenant(&req, &user, &state, &path).await?;
+    let (mut conn, tenant, limit) = paged_tenant(&req, &user, &state, &path, params.limit).await?;
     let bad = |m: &str| AppError::BadRequest(m.to_string());
-    let limit = page_limit(params.limit)?;
     let text = |v: &Option<String>| v.clone().unwrap_or_default();
     let sort = match params.sort.as_deref() {
         None => StatsSort::Name,

@@ -9,13 +9,16 @@ use crate::db::models::Tenant;
 use crate::db::DbConn;
 use crate::domain::domain_name::{challenge_name, challenge_value, ConsoleHosts, DomainStatus};
 use crate::domain::usage::check_quota;
+use crate::domain::SearchText;
 use crate::domain::{label, Feature, Level};
 use crate::error::{AppError, FieldErrors};
 use crate::services::tenants::{
     self as service, FilterText, RoleChoice, TenantChange, TenantInput, TenantText,
 };
 use crate::services::Actor;
+use crate::web::extract::Query;
 use crate::web::form::parse_id;
+use crate::web::form::{bad_param, bad_params};
 use crate::web::routes::{route, Route};
 use crate::web::AppState;
 use actix_web::error::InternalError;
@@ -288,9 +291,10 @@ pub(super) fn page_limit(limit: Option<i64>) -> Result<i64, AppError> {
     if (1..=LIMIT_MAX).contains(&limit) {
         Ok(limit)
     } else {
-        Err(AppError::BadRequest(format!(
-            "limit must be 1 to {LIMIT_MAX}."
-        )))
+        Err(bad_param(
+            "limit",
+            &format!("must be a whole number from 1 to {LIMIT_MAX}"),
+        ))
     }
 }
 
@@ -300,8 +304,8 @@ pub(super) fn page_limit(limit: Option<i64>) -> Result<i64, AppError> {
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// Only tenants whose name or subdomain contains this (case-insensitive); the
-    /// same as `name`.
-    #[param(max_length = 100)]
+    /// same as `name`. Search text: no control characters.
+    #[param(max_length = 100, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$")]
     pub q: Option<String>,
     /// Only enabled or only disabled tenants.
     pub status: Option<StatusParam>,
@@ -317,7 +321,7 @@ pub struct ListParams {
     #[param(max_length = 64)]
     pub label: Option<String>,
     /// Only tenants whose name or subdomain contains this (case-insensitive).
-    #[param(max_length = 100)]
+    #[param(max_length = 100, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$")]
     pub name: Option<String>,
     /// `next_cursor` of the previous page.
     #[param(max_length = 100)]
@@ -366,8 +370,11 @@ pub(super) fn decode_cursor(raw: &str) -> Result<i64, AppError> {
         .ok()
         .and_then(|b| String::from_utf8(b).ok())
         .and_then(|s| s.strip_prefix("after:").and_then(|n| n.parse().ok()))
-        .ok_or_else(|| AppError::BadRequest("The cursor is not valid.".into()))
+        .ok_or_else(|| bad_param("cursor", NOT_A_CURSOR))
 }
+
+/// What a list's `cursor` must be.
+pub(super) const NOT_A_CURSOR: &str = "must be the next_cursor of an earlier page";
 
 impl CreateTenant {
     /// The service's input for this create under `parent` (read by the caller).
@@ -547,6 +554,20 @@ pub(super) async fn path_tenant(
     Ok((conn, tenant))
 }
 
+/// The prologue of a tenant's paged list (its activity, its usage statistics): the
+/// tenant the path names (404 unless visible), a connection, and the page size
+/// (`page_limit`).
+pub(super) async fn paged_tenant(
+    req: &HttpRequest,
+    user: &ApiUser,
+    state: &AppState,
+    raw: &str,
+    limit: Option<i64>,
+) -> Result<(DbConn, Tenant, i64), actix_web::Error> {
+    let (conn, tenant) = path_tenant(req, user, state, raw).await?;
+    Ok((conn, tenant, page_limit(limit)?))
+}
+
 /// `t` as the API shows it, with its labels.
 async fn tenant_json(conn: &mut AsyncPgConnection, t: &Tenant) -> Result<TenantJson, AppError> {
     Ok(TenantJson::new(t, t.labels(conn).await?))
@@ -568,20 +589,21 @@ async fn tenant_json(conn: &mut AsyncPgConnection, t: &Tenant) -> Result<TenantJ
 pub async fn list(
     user: ApiUser,
     state: web::Data<AppState>,
-    params: web::Query<ListParams>,
+    params: Query<ListParams>,
 ) -> Result<HttpResponse, AppError> {
     let params = params.into_inner();
     let limit = page_limit(params.limit)?;
-    for (name, value) in [
-        ("q", &params.q),
-        ("name", &params.name),
-        ("cursor", &params.cursor),
-    ] {
-        if value.as_ref().is_some_and(|v| v.chars().count() > 100) {
-            return Err(AppError::BadRequest(format!(
-                "{name} has at most 100 characters."
-            )));
+    for (name, value) in [("q", &params.q), ("name", &params.name)] {
+        if let Some(Err(e)) = value.as_deref().map(SearchText::parse) {
+            return Err(bad_param(name, &e.expects()));
         }
+    }
+    if params
+        .cursor
+        .as_ref()
+        .is_some_and(|c| c.chars().count() > 100)
+    {
+        return Err(bad_param("cursor", NOT_A_CURSOR));
     }
     let after = params.cursor.as_deref().map(decode_cursor).transpose()?;
     // The page's filter parameters, parsed by the same function as the Tenants page's.
@@ -592,7 +614,7 @@ pub async fn list(
     // The label exactly as the document's pattern says (an empty one included).
     if let Some(label) = &params.label {
         crate::domain::label::parse_exact(std::slice::from_ref(label))
-            .map_err(AppError::BadRequest)?;
+            .map_err(|e| bad_param("label", &format!("is not valid: {e}")))?;
     }
     let spec = service::parse_filter(FilterText {
         q: params.q.as_deref().or(params.name.as_deref()).unwrap_or(""),
@@ -611,10 +633,7 @@ pub async fn list(
         label: params.label.as_deref().unwrap_or(""),
     })
     // A malformed query parameter is a 400, like a malformed cursor or limit.
-    .map_err(|errors| {
-        let messages: Vec<String> = errors.into_values().collect();
-        AppError::BadRequest(messages.join(" "))
-    })?;
+    .map_err(bad_params)?;
     let mut conn = state.pool.get().await?;
     // A tenant the caller may not see is one that does not exist: 404.
     for id in [spec.filter.parent, spec.within, params.subtree]
@@ -751,7 +770,7 @@ pub async fn delete(
     user: ApiUser,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    params: web::Query<DeleteParams>,
+    params: Query<DeleteParams>,
 ) -> Result<HttpResponse, actix_web::Error> {
     let (mut conn, tenant) = path_tenant(&req, &user, &state, &path).await?;
     service::delete(&mut conn, &user, &user.actor(&req), &tenant, params.force).await?;

@@ -14,7 +14,7 @@ use crate::services::invitations::{
     self as service, InvitationInput, Parsed, ALREADY_INVITED, NO_SUCH_ROLE,
 };
 use crate::web::confirm::{ask, Confirm, Question};
-use crate::web::extract::path_tenant;
+use crate::web::extract::{path_tenant, Query};
 use crate::web::page::{done, error_page, render, render_status, rerender, PageCtx};
 use crate::web::AppState;
 use crate::web::{actor, parse_id};
@@ -339,7 +339,7 @@ pub(super) async fn new_form(
     user: CurrentUser,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    query: web::Query<NewInviteQuery>,
+    query: Query<NewInviteQuery>,
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
     let tenant = inviting_tenant(&user, &mut conn, &path).await?;

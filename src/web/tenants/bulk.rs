@@ -25,7 +25,9 @@ use crate::services::tenants::bulk::{
 use crate::services::tenants::destinations::{self, Destination};
 use crate::services::tenants::{parse_filter, FilterText};
 use crate::web::actor;
+use crate::web::extract::Query;
 use crate::web::form::read_form;
+use crate::web::form::SearchBox;
 use crate::web::page::{render, render_status, wants_fragment, PageCtx};
 use crate::web::switch::{self, SwitchResult};
 use crate::web::AppState;
@@ -373,7 +375,7 @@ struct BulkChoice {
 #[derive(Template)]
 #[template(path = "tenants/_destinations.html")]
 struct DestinationResults {
-    q: String,
+    search: SearchBox,
     results: Vec<SwitchResult>,
 }
 
@@ -390,14 +392,14 @@ pub(super) struct DestinationQuery {
 pub(super) async fn destination_results(
     user: CurrentUser,
     state: web::Data<AppState>,
-    query: web::Query<DestinationQuery>,
+    query: Query<DestinationQuery>,
 ) -> Result<HttpResponse, AppError> {
     authz::require(&user, &user.acting, Feature::Tenants, Level::Read)?;
-    let q = query.into_inner().q.trim().to_string();
+    let search = SearchBox::read(&query.q);
     let mut conn = state.pool.get().await?;
-    let found = destinations::find(&mut conn, &user, &q, None, switch::RESULTS).await?;
+    let found = destinations::find(&mut conn, &user, &search.text, None, switch::RESULTS).await?;
     let results = switch::labelled(&user, &mut conn, found).await?;
-    render(&DestinationResults { q, results })
+    render(&DestinationResults { search, results })
 }
 
 #[derive(Template)]

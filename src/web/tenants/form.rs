@@ -15,6 +15,7 @@ use crate::services::tenants::{
 };
 use crate::web::actor;
 use crate::web::confirm::{ask, Choice, Confirm, Question};
+use crate::web::extract::Query;
 use crate::web::form::{checked, field_id};
 use crate::web::page::{flash, render, render_status, see_other, PageCtx};
 use crate::web::AppState;
@@ -207,7 +208,7 @@ pub struct NewParams {
 pub(super) async fn new_form(
     user: CurrentUser,
     state: web::Data<AppState>,
-    params: web::Query<NewParams>,
+    params: Query<NewParams>,
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
     let parent = named_or_acting(&user, &mut conn, &params.parent_id).await?;

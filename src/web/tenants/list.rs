@@ -3,10 +3,12 @@
 use crate::auth::{authz, session_keys, CurrentUser};
 use crate::db::models::tenant::{Depth, ListQuery, SortKey, TenantFilter, COUNT_CAP};
 use crate::db::models::{Tenant, TenantListRow};
+use crate::domain::SearchText;
 use crate::domain::{Feature, Level};
 use crate::error::{AppError, FieldErrors};
 use crate::services::tenants::bulk::ActionKind;
 use crate::services::tenants::filter::{self, FilterSpec, FilterText};
+use crate::web::extract::Query;
 use crate::web::page::{render_status, wants_fragment, PageCtx};
 use crate::web::AppState;
 use actix_web::http::StatusCode;
@@ -433,7 +435,7 @@ fn invalid_list(params: &ListParams, errors: FieldErrors, within_name: String) -
         page: 1,
         pages: 1,
         per_page: per_page(params),
-        q: params.q.clone(),
+        q: SearchText::shown(&params.q),
         sort: SortKey::parse(Some(params.sort.as_str())).as_str(),
         dir: if params.dir == "desc" { "desc" } else { "asc" },
         within_name,
@@ -470,7 +472,7 @@ pub(super) async fn index(
     req: HttpRequest,
     user: CurrentUser,
     state: web::Data<AppState>,
-    params: web::Query<ListParams>,
+    params: Query<ListParams>,
 ) -> Result<HttpResponse, AppError> {
     authz::require(&user, &user.acting, Feature::Tenants, Level::Read)?;
     let mut conn = state.pool.get().await?;

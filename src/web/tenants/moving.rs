@@ -6,7 +6,8 @@ use crate::db::models::Tenant;
 use crate::error::{AppError, FieldErrors};
 use crate::services::tenants::{self as service, destinations};
 use crate::web::actor;
-use crate::web::form::field_id;
+use crate::web::extract::Query;
+use crate::web::form::{field_id, SearchBox};
 use crate::web::page::{flash, render, render_status, see_other, wants_fragment, PageCtx};
 use crate::web::switch::{self, SwitchResult};
 use crate::web::AppState;
@@ -21,7 +22,7 @@ struct MovePage {
     page: PageCtx,
     tenant: Tenant,
     parent_name: String,
-    q: String,
+    search: SearchBox,
     results: Vec<SwitchResult>,
     destination: Option<Tenant>,
     destination_path: String,
@@ -33,7 +34,7 @@ struct MovePage {
 #[template(path = "tenants/_move_results.html")]
 struct MoveResults {
     tenant: Tenant,
-    q: String,
+    search: SearchBox,
     results: Vec<SwitchResult>,
 }
 
@@ -53,13 +54,9 @@ async fn destinations(
     user: &CurrentUser,
     conn: &mut AsyncPgConnection,
     tenant: &Tenant,
-    q: &str,
+    search: &SearchBox,
 ) -> Result<Vec<SwitchResult>, AppError> {
-    let q = switch::clean_query(q);
-    if q.is_empty() {
-        return Ok(Vec::new());
-    }
-    let found = destinations::find(conn, user, &q, Some(tenant), switch::RESULTS).await?;
+    let found = destinations::find(conn, user, &search.text, Some(tenant), switch::RESULTS).await?;
     switch::labelled(user, conn, found).await
 }
 
@@ -96,12 +93,12 @@ async fn move_page(
     conn: &mut AsyncPgConnection,
     tenant: Tenant,
     parent: &Tenant,
-    q: String,
+    search: SearchBox,
     destination: Option<Tenant>,
     errors: FieldErrors,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
-    let results = destinations(user, conn, &tenant, &q).await?;
+    let results = destinations(user, conn, &tenant, &search).await?;
     let (preview, destination_path) = match &destination {
         Some(d) => {
             let labels = switch::labelled(user, conn, vec![d.clone()]).await?;
@@ -120,7 +117,7 @@ async fn move_page(
         page: PageCtx::new(user, conn, "tenants").await?,
         parent_name: parent.name.clone(),
         tenant,
-        q,
+        search,
         results,
         destination,
         destination_path,
@@ -135,16 +132,18 @@ pub(super) async fn move_form(
     user: CurrentUser,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    params: web::Query<MoveParams>,
+    params: Query<MoveParams>,
 ) -> Result<HttpResponse, AppError> {
     let params = params.into_inner();
     let mut conn = state.pool.get().await?;
     let (tenant, parent) = deletable(&user, &mut conn, &path).await?;
+    let search = SearchBox::read(&params.q);
     if wants_fragment(&req) && params.parent_id.trim().is_empty() {
-        let results = destinations(&user, &mut conn, &tenant, &params.q).await?;
+        // 200 even when the text is refused: htmx shows the message in the results.
+        let results = destinations(&user, &mut conn, &tenant, &search).await?;
         return render(&MoveResults {
             tenant,
-            q: params.q,
+            search,
             results,
         });
     }
@@ -155,7 +154,7 @@ pub(super) async fn move_form(
         destination(&user, &mut conn, &tenant, &params.parent_id, &mut errors).await?
     };
     let status = if errors.is_empty() {
-        StatusCode::OK
+        search.status()
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
     };
@@ -164,7 +163,7 @@ pub(super) async fn move_form(
         &mut conn,
         tenant,
         &parent,
-        params.q,
+        search,
         destination,
         errors,
         status,
@@ -208,7 +207,7 @@ pub(super) async fn move_tenant(
                 &mut conn,
                 tenant,
                 &parent,
-                String::new(),
+                SearchBox::default(),
                 None,
                 errors,
                 StatusCode::UNPROCESSABLE_ENTITY,

@@ -5,6 +5,7 @@ use crate::auth::{authz, CurrentUser};
 use crate::db::models::Tenant;
 use crate::domain::{Feature, Level};
 use crate::error::AppError;
+use crate::web::extract::Query;
 use crate::web::form::parse_id;
 use crate::web::page::{render, see_other, wants_fragment, PageCtx};
 use crate::web::AppState;
@@ -101,7 +102,7 @@ pub struct TreeParams {
 pub(super) async fn tree(
     user: CurrentUser,
     state: web::Data<AppState>,
-    params: web::Query<TreeParams>,
+    params: Query<TreeParams>,
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
     let parent = named_or_acting(&user, &mut conn, &params.parent).await?;
