@@ -48,6 +48,9 @@ pub struct Settings {
     pub outbox_poll_ms: u64,
     /// First retry delay after a failed delivery; doubles with every attempt.
     pub outbox_backoff_ms: u64,
+    /// How often each process runs the monthly report job (`TENANTRY_REPORT_POLL_SECS`;
+    /// 0: never, as in tests, which run it for a chosen date).
+    pub report_poll_secs: u64,
     /// The DNS server that custom-domain checks ask (`TENANTRY_DNS_RESOLVER`);
     /// `None`: the system's resolver configuration (`/etc/resolv.conf`).
     pub dns_resolver: Option<std::net::SocketAddr>,
@@ -170,6 +173,7 @@ impl Settings {
         )?;
         let outbox_poll_ms: u64 = number(&get, "TENANTRY_OUTBOX_POLL_MS", None, 1000)?;
         let outbox_backoff_ms: u64 = number(&get, "TENANTRY_OUTBOX_BACKOFF_MS", None, 2000)?;
+        let report_poll_secs: u64 = number(&get, "TENANTRY_REPORT_POLL_SECS", None, 300)?;
         let dns_resolver = match get("TENANTRY_DNS_RESOLVER", &file.dns_resolver) {
             None => None,
             Some(v) => Some(parse_resolver(&v).ok_or(ConfigError::Invalid(
@@ -222,6 +226,7 @@ impl Settings {
             invitations_per_hour,
             outbox_poll_ms: outbox_poll_ms.max(10),
             outbox_backoff_ms,
+            report_poll_secs,
             dns_resolver,
             trusted_proxies,
         })

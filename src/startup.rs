@@ -64,6 +64,14 @@ impl Application {
         });
         tokio::spawn(cleanup(pool.clone(), clock.clone()));
         tokio::spawn(outbox.run());
+        if state.settings.report_poll_secs > 0 {
+            tokio::spawn(reports(
+                pool.clone(),
+                clock.clone(),
+                Duration::from_secs(state.settings.report_poll_secs),
+                state.outbox_wake.clone(),
+            ));
+        }
 
         let server =
             HttpServer::new(move || {
@@ -175,6 +183,31 @@ async fn storage_unavailable(
 }
 
 /// Removes expired sessions, stale login counters and idempotency keys every ten minutes.
+/// The monthly report job (`services::reports::run_due`) every `every`, in every
+/// process: the job claims its rows, so processes never send a report twice.
+async fn reports(
+    pool: DbPool,
+    clock: Clock,
+    every: Duration,
+    outbox_wake: std::sync::Arc<tokio::sync::Notify>,
+) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        let Ok(mut conn) = pool.get().await else {
+            continue;
+        };
+        match crate::services::reports::run_due(&mut conn, clock.now()).await {
+            Ok(done) if done.mails > 0 => {
+                tracing::info!(mails = done.mails, "reports: monthly reports queued");
+                outbox_wake.notify_one();
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "reports: the monthly report job failed"),
+        }
+    }
+}
+
 async fn cleanup(pool: DbPool, clock: Clock) {
     let mut tick = tokio::time::interval(Duration::from_secs(600));
     loop {

@@ -250,6 +250,32 @@ pub fn require_usage(p: &Principal, tenant: &Tenant) -> Result<(), AppError> {
     }
 }
 
+/// May the user be sent the tenant's usage by mail (a quota alert, a monthly
+/// report) now? Only someone who could log in and open the tenant's statistics:
+/// the user and their home tenant enabled, the tenant visible, Usage read there.
+pub fn can_receive_usage_mail(p: &Principal, tenant: &Tenant) -> bool {
+    p.user.enabled && p.home.enabled && can_see(p, tenant) && can_read_usage(p, tenant)
+}
+
+/// May the user subscribe to monthly usage reports of the tenant? Owners may: an
+/// Owner grant that covers it (on it, or on an ancestor with sub-tenant scope),
+/// and the statistics readable there (a cap may take Usage away).
+pub fn can_subscribe_reports(p: &Principal, tenant: &Tenant) -> bool {
+    can_read_usage(p, tenant)
+        && p.grants
+            .iter()
+            .any(|g| g.role == GrantRole::Owner && g.covers(tenant.id, &tenant.path))
+}
+
+/// 403 unless the user may subscribe to the tenant's monthly reports.
+pub fn require_report_subscriber(p: &Principal, tenant: &Tenant) -> Result<(), AppError> {
+    if can_subscribe_reports(p, tenant) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
 /// Is the user a global administrator: Owner or Administrator of the root's whole tree?
 pub fn is_global_admin(p: &Principal) -> bool {
     p.home.is_root()

@@ -134,6 +134,48 @@ diesel::table! {
 }
 
 diesel::table! {
+    outbox_attachments (id) {
+        id -> Int8,
+        outbox_id -> Int8,
+        filename -> Text,
+        content_type -> Text,
+        content -> Bytea,
+    }
+}
+
+diesel::table! {
+    quota_alert_opt_ins (user_id) {
+        user_id -> Int8,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    quota_alerts (tenant_id, month, threshold) {
+        tenant_id -> Int8,
+        month -> Date,
+        threshold -> Int2,
+        queries -> Int8,
+        quota -> Int8,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    report_subscriptions (id) {
+        id -> Int8,
+        user_id -> Int8,
+        tenant_id -> Int8,
+        day_of_month -> Int2,
+        scope -> Text,
+        last_month -> Nullable<Date>,
+        suspended_at -> Nullable<Timestamptz>,
+        suspended_reason -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     sessions (key_hash) {
         key_hash -> Text,
         state -> Jsonb,
@@ -274,6 +316,11 @@ diesel::joinable!(invitations -> tenants (tenant_id));
 diesel::joinable!(invitations -> user_roles (role_id));
 diesel::joinable!(outbox -> invitations (invitation_id));
 diesel::joinable!(outbox -> users (requested_by_user_id));
+diesel::joinable!(outbox_attachments -> outbox (outbox_id));
+diesel::joinable!(quota_alert_opt_ins -> users (user_id));
+diesel::joinable!(quota_alerts -> tenants (tenant_id));
+diesel::joinable!(report_subscriptions -> tenants (tenant_id));
+diesel::joinable!(report_subscriptions -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(tenant_labels -> tenants (tenant_id));
 diesel::joinable!(tenant_paths -> tenants (tenant_id));
@@ -294,6 +341,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     invitations,
     login_throttle,
     outbox,
+    outbox_attachments,
+    quota_alert_opt_ins,
+    quota_alerts,
+    report_subscriptions,
     sessions,
     tenant_labels,
     tenant_paths,

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod activity;
+pub mod csv_text;
 pub mod domain_name;
 pub mod email;
 pub mod invitation;

@@ -1,6 +1,7 @@
 //! The usage statistics pages' choices: the period (whole UTC months, `YYYY-MM`),
 //! the sort, a row's position for keyset reading, and use of a quota in percent.
 
+use crate::domain::text_enum::text_enum;
 use crate::error::FieldErrors;
 use base64::Engine;
 use chrono::{Datelike, Months, NaiveDate};
@@ -44,6 +45,11 @@ impl Month {
     pub fn span_to(self, later: Month) -> u32 {
         let months = |m: Month| i64::from(m.0.year()) * 12 + i64::from(m.0.month0());
         u32::try_from(months(later) - months(self) + 1).unwrap_or(0)
+    }
+
+    /// The month before this one.
+    pub fn previous(self) -> Month {
+        self.back(1)
     }
 
     fn back(self, n: u32) -> Month {
@@ -241,6 +247,77 @@ pub fn quota_percent(queries: i64, quota: Option<i64>) -> Option<i64> {
     }
 }
 
+/// A count as the pages show it: digits grouped by thousands.
+pub fn grouped(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    if n < 0 {
+        out.push('-');
+    }
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+text_enum! {
+    /// What a monthly usage report covers.
+    pub enum ReportScope {
+        /// One report: the tenant and its whole subtree.
+        Subtree = "subtree",
+        /// One report per direct child (each with its subtree).
+        Children = "children",
+    }
+}
+
+/// The last day of the month a report may be sent on: every month has it.
+pub const LAST_REPORT_DAY: i16 = 28;
+
+/// A monthly report subscription as asked for: the day of the month (UTC) and
+/// the scope.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReportRequest {
+    pub day_of_month: i16,
+    pub scope: ReportScope,
+}
+
+impl ReportRequest {
+    /// The form's `day` and `scope`, or their field errors.
+    pub fn parse(day: &str, scope: &str) -> Result<Self, FieldErrors> {
+        let mut errors = FieldErrors::new();
+        let day = match day.trim().parse::<i16>() {
+            Ok(d) if (1..=LAST_REPORT_DAY).contains(&d) => Some(d),
+            _ => {
+                errors.insert(
+                    "day",
+                    format!("Choose a day from 1 to {LAST_REPORT_DAY} (every month has those)."),
+                );
+                None
+            }
+        };
+        let scope = match scope.trim().parse::<ReportScope>() {
+            Ok(s) => Some(s),
+            Err(_) => {
+                errors.insert(
+                    "scope",
+                    "Choose one report for the whole subtree or one per direct sub-tenant.".into(),
+                );
+                None
+            }
+        };
+        match (day, scope) {
+            (Some(day_of_month), Some(scope)) if errors.is_empty() => Ok(ReportRequest {
+                day_of_month,
+                scope,
+            }),
+            _ => Err(errors),
+        }
+    }
+}
+
 /// How near its quota a row is: from 80 % a warning, past 100 % over.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum QuotaLevel {
@@ -269,6 +346,31 @@ mod tests {
 
     fn m(s: &str) -> Month {
         Month::parse(s).unwrap()
+    }
+
+    #[test]
+    fn report_requests_take_days_1_to_28_and_a_known_scope() {
+        let r = ReportRequest::parse(" 28 ", "children").unwrap();
+        assert_eq!((r.day_of_month, r.scope), (28, ReportScope::Children));
+        assert_eq!(
+            ReportRequest::parse("1", "subtree").unwrap().day_of_month,
+            1
+        );
+        for bad in ["0", "29", "31", "-1", "", "x", "1.5", "99999999"] {
+            let e = ReportRequest::parse(bad, "subtree").unwrap_err();
+            assert!(e.contains_key("day"), "{bad}");
+        }
+        let e = ReportRequest::parse("5", "everything").unwrap_err();
+        assert!(e.contains_key("scope") && !e.contains_key("day"));
+    }
+
+    #[test]
+    fn counts_are_grouped_by_thousands() {
+        assert_eq!(grouped(0), "0");
+        assert_eq!(grouped(999), "999");
+        assert_eq!(grouped(1000), "1,000");
+        assert_eq!(grouped(1234567), "1,234,567");
+        assert_eq!(grouped(-1234), "-1,234");
     }
 
     #[test]

@@ -5,7 +5,7 @@
 pub mod worker;
 
 use crate::config::Settings;
-use crate::db::models::outbox::MailTransport;
+use crate::db::models::outbox::{Attachment, MailTransport};
 use askama::Template;
 use chrono::{DateTime, Utc};
 use lettre::message::{header::ContentType, Mailbox, MultiPart, SinglePart};
@@ -18,6 +18,11 @@ use std::time::Duration;
 /// writes in only when sending (the link's token is never stored).
 pub const LINK_PLACEHOLDER: &str = "[[invitation-link]]";
 
+/// Stands in a queued mail's bodies for the console's public URL
+/// (`TENANTRY_PUBLIC_URL`), written in by the worker: the services that queue mail
+/// (usage alerts, reports) run below the web layer and do not know it.
+pub const PUBLIC_URL_PLACEHOLDER: &str = "[[public-url]]";
+
 /// How long one SMTP delivery may take before it counts as failed.
 const SMTP_TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -28,6 +33,7 @@ pub struct OutgoingMail {
     pub subject: String,
     pub body_text: String,
     pub body_html: Option<String>,
+    pub attachments: Vec<Attachment>,
 }
 
 /// How a delivery went wrong.
@@ -158,10 +164,19 @@ async fn write_to_folder(
         chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ"),
         rand::random::<u32>()
     ));
-    let text = format!(
+    let mut text = format!(
         "From: {from}\r\nTo: {}\r\nSubject: {}\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{}",
         mail.to, mail.subject, mail.body_text
     );
+    // A development aid: the files are named, not written.
+    for a in &mail.attachments {
+        text.push_str(&format!(
+            "\r\n[attached: {} ({}, {} bytes)]",
+            a.filename,
+            a.content_type,
+            a.content.len()
+        ));
+    }
     let mut file = tokio::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -199,17 +214,48 @@ fn build_message(from: &Mailbox, mail: &OutgoingMail) -> Result<Message, SendErr
     let plain = SinglePart::builder()
         .header(ContentType::TEXT_PLAIN)
         .body(mail.body_text.clone());
-    let message = match &mail.body_html {
-        Some(html) => builder.multipart(
+    let built =
+        |e: lettre::error::Error| SendError::Permanent(format!("the mail cannot be built: {e}"));
+    let body = match &mail.body_html {
+        Some(html) => Body::Parts(
             MultiPart::alternative().singlepart(plain).singlepart(
                 SinglePart::builder()
                     .header(ContentType::TEXT_HTML)
                     .body(html.clone()),
             ),
         ),
-        None => builder.singlepart(plain),
+        None => Body::Plain(plain),
     };
-    message.map_err(|e| SendError::Permanent(format!("the mail cannot be built: {e}")))
+    if mail.attachments.is_empty() {
+        return match body {
+            Body::Parts(parts) => builder.multipart(parts),
+            Body::Plain(plain) => builder.singlepart(plain),
+        }
+        .map_err(built);
+    }
+    // multipart/mixed: the text (or its alternatives) first, then each file.
+    let mut mixed = match body {
+        Body::Parts(parts) => MultiPart::mixed().multipart(parts),
+        Body::Plain(plain) => MultiPart::mixed().singlepart(plain),
+    };
+    for a in &mail.attachments {
+        let kind = ContentType::parse(&a.content_type).map_err(|e| {
+            SendError::Permanent(format!(
+                "the attachment {:?} has no usable type {:?}: {e}",
+                a.filename, a.content_type
+            ))
+        })?;
+        mixed = mixed.singlepart(
+            lettre::message::Attachment::new(a.filename.clone()).body(a.content.clone(), kind),
+        );
+    }
+    builder.multipart(mixed).map_err(built)
+}
+
+/// A mail's text part, alone or with its HTML alternative.
+enum Body {
+    Plain(SinglePart),
+    Parts(MultiPart),
 }
 
 #[derive(Template)]
@@ -257,12 +303,71 @@ pub fn invitation(
         expires,
     }
     .render()?;
-    // One line: a subject with a line break would be cut by the mail library.
-    let subject: String = format!("You are invited to {tenant} on tenantry")
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
+    let subject = subject_line(format!("You are invited to {tenant} on tenantry"));
     Ok((subject, text, html))
+}
+
+/// One line: a subject with a line break would be cut by the mail library.
+fn subject_line(s: String) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+/// What a quota alert says (the numbers already formatted for reading); its text
+/// is `templates/mail/quota_alert.txt`.
+#[derive(Template)]
+#[template(path = "mail/quota_alert.txt")]
+pub struct QuotaAlert<'a> {
+    pub tenant: &'a str,
+    pub subdomain: &'a str,
+    /// "January 2026".
+    pub month: &'a str,
+    /// 80 or 100.
+    pub threshold: i16,
+    pub queries: &'a str,
+    pub quota: &'a str,
+    /// "85 %".
+    pub percent: &'a str,
+    /// The stats page of the month, starting with [`PUBLIC_URL_PLACEHOLDER`].
+    pub link: &'a str,
+    /// For an Owner of a tenant above (opted in), not of the tenant itself.
+    pub above: bool,
+}
+
+/// A quota alert mail: subject and text.
+pub fn quota_alert(alert: &QuotaAlert<'_>) -> anyhow::Result<(String, String)> {
+    let subject = if alert.threshold >= 100 {
+        format!("{} is over its query quota ({})", alert.tenant, alert.month)
+    } else {
+        format!(
+            "{} reached {} % of its query quota ({})",
+            alert.tenant, alert.threshold, alert.month
+        )
+    };
+    Ok((subject_line(subject), alert.render()?))
+}
+
+/// What a monthly usage report mail says; its text is `templates/mail/usage_report.txt`.
+#[derive(Template)]
+#[template(path = "mail/usage_report.txt")]
+pub struct UsageReport<'a> {
+    pub tenant: &'a str,
+    pub subdomain: &'a str,
+    /// "January 2026".
+    pub month: &'a str,
+    /// Rows in the attached CSV.
+    pub rows: usize,
+    /// Links starting with [`PUBLIC_URL_PLACEHOLDER`].
+    pub print_link: &'a str,
+    pub manage_link: &'a str,
+    pub day: i16,
+}
+
+/// A monthly usage report mail: subject and text (the CSV goes as an attachment).
+pub fn usage_report(report: &UsageReport<'_>) -> anyhow::Result<(String, String)> {
+    let subject = format!("Usage report of {} for {}", report.tenant, report.month);
+    Ok((subject_line(subject), report.render()?))
 }
 
 #[cfg(test)]
@@ -290,17 +395,30 @@ mod tests {
             subject: "Hello".into(),
             body_text: "text".into(),
             body_html: Some("<p>html</p>".into()),
+            attachments: Vec::new(),
         };
         let m = build_message(&from, &mail).unwrap();
         let raw = String::from_utf8(m.formatted()).unwrap();
         assert!(raw.contains("multipart/alternative"));
         let bad = OutgoingMail {
             to: "not an address".into(),
-            ..mail
+            ..mail.clone()
         };
         assert!(matches!(
             build_message(&from, &bad),
             Err(SendError::Permanent(_))
         ));
+        let with_file = OutgoingMail {
+            attachments: vec![Attachment {
+                filename: "usage.csv".into(),
+                content_type: "text/csv; charset=utf-8".into(),
+                content: b"a,b\r\n1,2\r\n".to_vec(),
+            }],
+            ..mail
+        };
+        let raw = String::from_utf8(build_message(&from, &with_file).unwrap().formatted()).unwrap();
+        assert!(raw.contains("multipart/mixed"));
+        assert!(raw.contains("multipart/alternative"));
+        assert!(raw.contains("filename=\"usage.csv\""));
     }
 }

@@ -4,10 +4,10 @@
 //! with exponential backoff, giving up after `outbox::MAX_ATTEMPTS`. Nothing is lost
 //! while the mail server is down: the rows wait in the database.
 
-use super::{Mailer, OutgoingMail, SendError, LINK_PLACEHOLDER};
+use super::{Mailer, OutgoingMail, SendError, LINK_PLACEHOLDER, PUBLIC_URL_PLACEHOLDER};
 use crate::auth::tokens::InvitationToken;
 use crate::clock::Clock;
-use crate::db::models::outbox::{self, QueuedMail, MAX_ATTEMPTS};
+use crate::db::models::outbox::{self, Attachment, QueuedMail, MAX_ATTEMPTS};
 use crate::db::DbPool;
 use secrecy::{ExposeSecret, SecretString};
 use std::sync::Arc;
@@ -88,8 +88,18 @@ impl Worker {
         let mut conn = self.pool.get().await?;
         let lease = chrono::Duration::seconds(LEASE_SECS);
         let due = outbox::claim_due(&mut conn, BATCH, lease, self.clock.now()).await?;
+        let ids: Vec<i64> = due.iter().map(|m| m.id).collect();
+        let mut files = Attachment::of_mails(&mut conn, &ids).await?;
         for mail in &due {
-            self.deliver(&mut conn, mail).await?;
+            let mut attachments = Vec::new();
+            files.retain(|(id, a)| {
+                let mine = *id == mail.id;
+                if mine {
+                    attachments.push(a.clone());
+                }
+                !mine
+            });
+            self.deliver(&mut conn, mail, attachments).await?;
         }
         Ok(due.len())
     }
@@ -98,8 +108,10 @@ impl Worker {
         &self,
         conn: &mut diesel_async::AsyncPgConnection,
         queued: &QueuedMail,
+        attachments: Vec<Attachment>,
     ) -> anyhow::Result<()> {
-        let mail = self.prepare(queued);
+        let mut mail = self.prepare(queued);
+        mail.attachments = attachments;
         match self.mailer.send(&mail).await {
             Ok(()) => {
                 outbox::mark_sent(conn, queued.id, self.mailer.via(), self.clock.now()).await?;
@@ -139,22 +151,31 @@ impl Worker {
         Ok(())
     }
 
-    /// The mail as it goes out: the invitation link written in for its placeholder.
+    /// The mail as it goes out: the invitation link and the public URL written in for
+    /// their placeholders.
     fn prepare(&self, queued: &QueuedMail) -> OutgoingMail {
         let link = queued.link_seed.as_deref().map(|seed| {
             let token = InvitationToken::derive(self.secret_key.expose_secret().as_bytes(), seed);
             format!("{}/invitations/{}", self.public_url, token.as_str())
         });
-        let fill = |body: &str, escape: bool| match &link {
-            Some(link) if escape => body.replace(LINK_PLACEHOLDER, &html_escape(link)),
-            Some(link) => body.replace(LINK_PLACEHOLDER, link),
-            None => body.to_string(),
+        let fill = |body: &str, escape: bool| {
+            let body = match &link {
+                Some(link) if escape => body.replace(LINK_PLACEHOLDER, &html_escape(link)),
+                Some(link) => body.replace(LINK_PLACEHOLDER, link),
+                None => body.to_string(),
+            };
+            if escape {
+                body.replace(PUBLIC_URL_PLACEHOLDER, &html_escape(&self.public_url))
+            } else {
+                body.replace(PUBLIC_URL_PLACEHOLDER, &self.public_url)
+            }
         };
         OutgoingMail {
             to: queued.recipient.clone(),
             subject: queued.subject.clone(),
             body_text: fill(&queued.body_text, false),
             body_html: queued.body_html.as_deref().map(|h| fill(h, true)),
+            attachments: Vec::new(),
         }
     }
 }

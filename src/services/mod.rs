@@ -7,6 +7,8 @@ pub mod bootstrap;
 pub mod demo;
 pub mod grants;
 pub mod invitations;
+pub mod quota_alerts;
+pub mod reports;
 pub mod roles;
 pub mod tenants;
 pub mod usage;

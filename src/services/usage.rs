@@ -41,8 +41,9 @@ pub struct Batch<'a> {
 
 /// Applies `batch` for ingestion key `key_id`, exactly once, in one transaction:
 /// every valid event whose tenant exists is added to its tenant's day and month and
-/// to the month's subtree totals of every tenant above it; each other event is
-/// answered in `rejected`. A batch id seen before answers that batch's answer again
+/// to the month's subtree totals of every tenant above it, and the quota thresholds
+/// this crosses are alerted (`quota_alerts`); each other event is answered in
+/// `rejected`. A batch id seen before answers that batch's answer again
 /// and counts nothing — also when both copies arrive at once (the second waits for
 /// the first's commit on the batch row). The same id with another body: 409.
 pub async fn ingest(
@@ -60,7 +61,7 @@ pub async fn ingest(
             if !AppliedBatch::claim(conn, batch.batch_id, key_id, &batch.request_hash, now).await? {
                 return repeated(conn, &batch).await;
             }
-            let answer = apply(conn, &checked).await?;
+            let answer = apply(conn, &checked, now).await?;
             let stored = serde_json::to_value(&answer)
                 .map_err(|e| AppError::Unexpected(anyhow::Error::new(e)))?;
             AppliedBatch::answered(conn, batch.batch_id, &stored).await?;
@@ -91,6 +92,7 @@ async fn repeated(
 async fn apply(
     conn: &mut AsyncPgConnection,
     checked: &[Result<UsageEvent, String>],
+    now: DateTime<Utc>,
 ) -> Result<BatchAnswer, AppError> {
     let tenants = resolve(conn, checked).await?;
     let mut answer = BatchAnswer::default();
@@ -129,6 +131,14 @@ async fn apply(
     }
     usage::add_daily(conn, &daily).await?;
     usage::add_monthly(conn, &monthly).await?;
+    // Quotas are measured on own queries: only months whose own queries grew can
+    // cross a threshold.
+    let grown: Vec<(i64, NaiveDate)> = monthly
+        .iter()
+        .filter(|(_, c)| c.own.queries > 0)
+        .map(|(key, _)| *key)
+        .collect();
+    super::quota_alerts::alert_crossings(conn, &grown, now).await?;
     Ok(answer)
 }
 

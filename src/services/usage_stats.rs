@@ -5,7 +5,7 @@
 use crate::auth::{authz, Principal};
 use crate::db::models::usage_stats::{StatsPage, StatsQuery, StatsRow};
 use crate::db::models::Tenant;
-use crate::domain::stats::{Period, RowCursor, StatsSort};
+use crate::domain::stats::{Month, Period, RowCursor, StatsSort};
 use crate::error::AppError;
 use diesel_async::AsyncPgConnection;
 
@@ -76,6 +76,21 @@ impl StatsReader {
         row
     }
 
+    /// Every row, in the export's order, read `EXPORT_CHUNK` at a time (a report
+    /// attachment; the download streams instead).
+    pub async fn read_all(&self, conn: &mut AsyncPgConnection) -> Result<Vec<StatsRow>, AppError> {
+        let mut all = Vec::new();
+        let mut after: Option<RowCursor> = None;
+        loop {
+            let (rows, next) = self.read(conn, after.as_ref(), EXPORT_CHUNK).await?;
+            all.extend(rows);
+            match next {
+                Some(cursor) => after = Some(cursor),
+                None => return Ok(all),
+            }
+        }
+    }
+
     /// Up to `limit` rows after `after`, and where to read on when more follow.
     pub async fn read(
         &self,
@@ -93,4 +108,35 @@ impl StatsReader {
         };
         Ok((rows.into_iter().map(|r| self.redact(r)).collect(), next))
     }
+}
+
+/// The CSV export's columns (docs/API.md), of the download and the monthly report.
+pub const CSV_HEADER: [&str; 10] = [
+    "tenant_id",
+    "subdomain",
+    "name",
+    "parent_id",
+    "month",
+    "queries",
+    "blocked",
+    "subtree_queries",
+    "subtree_blocked",
+    "quota",
+];
+
+/// One row's cells, in [`CSV_HEADER`]'s order.
+pub fn row_cells(r: &StatsRow) -> Vec<String> {
+    let opt = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
+    vec![
+        r.tenant_id.to_string(),
+        r.subdomain.clone(),
+        r.name.clone(),
+        opt(r.parent_id),
+        Month::of(r.month).text(),
+        r.queries.to_string(),
+        r.blocked.to_string(),
+        r.subtree_queries.to_string(),
+        r.subtree_blocked.to_string(),
+        opt(r.quota),
+    ]
 }

@@ -3,7 +3,7 @@
 //! and sent one chunk at a time, so the first bytes leave before the last rows are
 //! read and memory does not grow with the rows.
 
-use crate::domain::activity::spreadsheet_safe;
+use crate::domain::csv_text;
 use crate::error::AppError;
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
@@ -16,27 +16,15 @@ pub struct Chunk<T, C> {
     pub next: Option<C>,
 }
 
-/// `rows` as CSV lines, each cell through `spreadsheet_safe`; `header` first when given.
+/// `rows` as CSV lines (`domain::csv_text`), as a body chunk.
 fn lines<T>(
     rows: &[T],
     header: Option<&[&str]>,
     cells: fn(&T) -> Vec<String>,
 ) -> Result<web::Bytes, AppError> {
-    let mut out = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::CRLF)
-        .from_writer(Vec::with_capacity(rows.len() * 128));
-    let failed = |e: csv::Error| AppError::Unexpected(e.into());
-    if let Some(header) = header {
-        out.write_record(header).map_err(failed)?;
-    }
-    for row in rows {
-        out.write_record(cells(row).iter().map(|c| spreadsheet_safe(c).into_owned()))
-            .map_err(failed)?;
-    }
-    let bytes = out
-        .into_inner()
-        .map_err(|e| AppError::Unexpected(anyhow::anyhow!("{e}")))?;
-    Ok(web::Bytes::from(bytes))
+    Ok(web::Bytes::from(
+        csv_text::lines(rows, header, cells).map_err(AppError::Unexpected)?,
+    ))
 }
 
 /// The download `filename`: `header`, then the rows of `first` and of every chunk

@@ -17,6 +17,7 @@ pub mod login;
 pub mod page;
 pub mod people;
 pub mod profile;
+pub mod reports;
 pub mod role_form;
 pub mod roles;
 pub mod routes;
@@ -68,6 +69,7 @@ pub fn console_routes() -> Vec<routes::Route> {
         access::routes(),
         activity::routes(),
         stats::routes(),
+        reports::routes(),
         invitations::routes(),
         users::routes(),
         people::routes(),

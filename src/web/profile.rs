@@ -5,7 +5,7 @@ use crate::auth::{session_keys, CurrentUser};
 use crate::db::models::api_token::ApiToken;
 use crate::db::models::Tenant;
 use crate::domain::account::Password;
-use crate::domain::Scope;
+use crate::domain::{GrantRole, Scope};
 use crate::error::{AppError, FieldErrors};
 use crate::services::users as service;
 use crate::web::actor;
@@ -26,6 +26,7 @@ pub fn routes() -> Vec<Route> {
         route!(GET "/profile" => show),
         route!(POST "/profile/password" => change_password),
         route!(POST "/profile/logout-everywhere" => logout_everywhere),
+        route!(POST "/profile/quota-alerts" => quota_alerts),
     ]
 }
 
@@ -53,6 +54,10 @@ struct ProfilePage {
     managed: bool,
     /// API tokens that work now (what "log out everywhere" would revoke).
     active_tokens: usize,
+    /// Holds an Owner grant with sub-tenant scope: the quota alerts of the tenants
+    /// below may be asked for.
+    owns_subtrees: bool,
+    alerts_from_below: bool,
     errors: FieldErrors,
 }
 
@@ -108,6 +113,11 @@ async fn profile_page(
         grants: grant_views(user, conn).await?,
         managed: user.user.is_managed(),
         active_tokens: active_tokens(conn, user.user.id, now).await?,
+        owns_subtrees: user
+            .grants
+            .iter()
+            .any(|g| g.role == GrantRole::Owner && g.scope == Scope::Subtree),
+        alerts_from_below: crate::services::quota_alerts::opted_in(conn, user).await?,
         errors,
     })
 }
@@ -251,4 +261,38 @@ async fn logout_everywhere(
         },
     );
     Ok(see_other(&req, "/login"))
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub struct QuotaAlerts {
+    alerts_from_below: Option<String>,
+}
+
+/// Saves whether the user wants the quota alerts of the tenants below those they own.
+async fn quota_alerts(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    form: web::Form<QuotaAlerts>,
+) -> Result<HttpResponse, AppError> {
+    let mut conn = state.pool.get().await?;
+    let on = crate::web::form::checked(&form.alerts_from_below);
+    crate::services::quota_alerts::set_opt_in(
+        &mut conn,
+        &user,
+        &actor(&user, &req),
+        on,
+        state.clock.now(),
+    )
+    .await?;
+    flash(
+        &user.session.0,
+        if on {
+            "You will get the quota alerts of the tenants below those you own."
+        } else {
+            "You will get the quota alerts of the tenants you own only."
+        },
+    );
+    Ok(see_other(&req, "/profile#quota-alerts"))
 }

@@ -5,9 +5,13 @@
 use crate::auth::{authz, CurrentUser};
 use crate::db::models::usage_stats::{MonthTotal, StatsRow, COUNT_CAP};
 use crate::db::models::Tenant;
-use crate::domain::stats::{quota_level, quota_percent, Month, Period, QuotaLevel, StatsSort};
+use crate::domain::stats::{
+    grouped, quota_level, quota_percent, Month, Period, QuotaLevel, StatsSort,
+};
 use crate::error::{AppError, FieldErrors};
-use crate::services::usage_stats::{StatsReader, EXPORT_CHUNK, PAGE_SIZE, PRINT_CAP};
+use crate::services::usage_stats::{
+    row_cells, StatsReader, CSV_HEADER, EXPORT_CHUNK, PAGE_SIZE, PRINT_CAP,
+};
 use crate::web::csv_export::{self, Chunk};
 use crate::web::form::parse_id;
 use crate::web::page::{render_checked, PageCtx};
@@ -87,6 +91,10 @@ struct Start {
     params: StatsParams,
     period: Result<Period, FieldErrors>,
     reader: StatsReader,
+    /// `/tenants/{id}/stats`, and the period and order as a query string: what the
+    /// views' links are made of.
+    base: String,
+    filters: String,
 }
 
 async fn start(
@@ -111,27 +119,13 @@ async fn start(
     )?;
     Ok(Start {
         conn,
+        base: format!("/tenants/{}/stats", tenant.id),
+        filters: params.query(params.sort(), params.descending(), None),
         tenant,
         params,
         period,
         reader,
     })
-}
-
-/// A count as the pages show it: digits grouped by thousands.
-pub fn grouped(n: i64) -> String {
-    let digits = n.unsigned_abs().to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
-    if n < 0 {
-        out.push('-');
-    }
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// "January 2026".
@@ -312,6 +306,11 @@ struct StatsPageView {
     descending: bool,
     csv: String,
     print: String,
+    /// The monthly report form is offered (Owners).
+    may_subscribe: bool,
+    report_form: crate::web::reports::ReportForm,
+    report_errors: FieldErrors,
+    report_days: Vec<i16>,
 }
 
 impl StatsPageView {
@@ -373,8 +372,9 @@ async fn index(
         params,
         period,
         reader,
+        base,
+        filters,
     } = start(&user, &state, &path, params).await?;
-    let base = format!("/tenants/{}/stats", tenant.id);
     let page_no = params
         .page
         .trim()
@@ -414,12 +414,15 @@ async fn index(
     } else {
         ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1)
     };
-    let filters = params.query(params.sort(), params.descending(), None);
     let view = StatsPageView {
         page: PageCtx::new(&user, &mut conn, "stats").await?,
         columns: columns(&params, &base),
         csv: link(&format!("{base}.csv"), &filters),
         print: link(&format!("{base}/print"), &filters),
+        may_subscribe: authz::can_subscribe_reports(&user, &tenant),
+        report_form: Default::default(),
+        report_errors: FieldErrors::new(),
+        report_days: crate::web::reports::report_days(),
         sort: params.sort(),
         descending: params.descending(),
         page_no: page_no.min(pages),
@@ -438,36 +441,6 @@ async fn index(
 }
 
 // ---------------------------------------------------------------- CSV
-
-/// The export's columns (docs/API.md).
-pub const CSV_HEADER: [&str; 10] = [
-    "tenant_id",
-    "subdomain",
-    "name",
-    "parent_id",
-    "month",
-    "queries",
-    "blocked",
-    "subtree_queries",
-    "subtree_blocked",
-    "quota",
-];
-
-fn row_cells(r: &StatsRow) -> Vec<String> {
-    let opt = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
-    vec![
-        r.tenant_id.to_string(),
-        r.subdomain.clone(),
-        r.name.clone(),
-        opt(r.parent_id),
-        Month::of(r.month).text(),
-        r.queries.to_string(),
-        r.blocked.to_string(),
-        r.subtree_queries.to_string(),
-        r.subtree_blocked.to_string(),
-        opt(r.quota),
-    ]
-}
 
 /// `/tenants/{id}/stats.csv`: every row the page shows over all its pages, in its
 /// order, streamed in chunks of `EXPORT_CHUNK` rows read by keyset. A period that is
@@ -538,18 +511,11 @@ async fn print(
     path: web::Path<String>,
     params: web::Query<StatsParams>,
 ) -> Result<HttpResponse, AppError> {
-    let Start {
-        mut conn,
-        tenant,
-        params,
-        period,
-        reader,
-    } = start(&user, &state, &path, params).await?;
-    let base = format!("/tenants/{}/stats", tenant.id);
-    let filters = params.query(params.sort(), params.descending(), None);
-    let (errors, rows, chart, cut, period_title) = match &period {
+    let mut s = start(&user, &state, &path, params).await?;
+    let tenant = s.tenant;
+    let (errors, rows, chart, cut, period_title) = match &s.period {
         Ok(period) => {
-            let data = reader.page(&mut conn, 0, PRINT_CAP).await?;
+            let data = s.reader.page(&mut s.conn, 0, PRINT_CAP).await?;
             let rows: Vec<RowView> = data
                 .rows
                 .iter()
@@ -568,8 +534,8 @@ async fn print(
     let view = PrintView {
         printed_by: user.login(),
         printed_at: state.clock.now().format("%Y-%m-%d %H:%M UTC").to_string(),
-        back: link(&base, &filters),
-        csv: link(&format!("{base}.csv"), &filters),
+        back: link(&s.base, &s.filters),
+        csv: link(&format!("{}.csv", s.base), &s.filters),
         cap: grouped(PRINT_CAP),
         tenant,
         period_title,
@@ -579,18 +545,4 @@ async fn print(
         errors,
     };
     render_checked(&view, &view.errors)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn counts_are_grouped_by_thousands() {
-        assert_eq!(grouped(0), "0");
-        assert_eq!(grouped(999), "999");
-        assert_eq!(grouped(1000), "1,000");
-        assert_eq!(grouped(1234567), "1,234,567");
-        assert_eq!(grouped(-1234), "-1,234");
-    }
 }

@@ -507,6 +507,8 @@ pub fn settings_with(db_url: &str, extra: &[(&str, &str)]) -> Settings {
         uuid::Uuid::new_v4().simple()
     ));
     env.insert("TENANTRY_MAIL_DIR".into(), mail_dir.display().to_string());
+    // Tests run the monthly report job themselves, for the date they choose.
+    env.insert("TENANTRY_REPORT_POLL_SECS".into(), "0".into());
     for (k, v) in extra {
         env.insert((*k).into(), (*v).into());
     }

@@ -31,6 +31,15 @@ pub(crate) struct Mail {
     pub(crate) subject: String,
     pub(crate) body: String,
     pub(crate) html: String,
+    #[serde(default)]
+    pub(crate) attachments: Vec<MailAttachment>,
+}
+
+#[derive(Debug, Clone, serde::Deserialize)]
+pub(crate) struct MailAttachment {
+    pub(crate) filename: String,
+    pub(crate) content_type: String,
+    pub(crate) content: String,
 }
 
 fn free_port() -> u16 {
@@ -82,7 +91,7 @@ impl SmtpSink {
         SmtpSink { child, file }
     }
 
-    fn mails(&self) -> Vec<Mail> {
+    pub(crate) fn mails(&self) -> Vec<Mail> {
         let Ok(text) = std::fs::read_to_string(&self.file) else {
             return Vec::new();
         };

@@ -34,5 +34,6 @@ mod tenants;
 mod tree_model;
 mod tree_ops;
 mod usage_ingest;
+mod usage_mail;
 mod usage_stats;
 mod users;

@@ -187,6 +187,8 @@ enum Rule {
     /// The usage ingestion keys: Owners and Administrators of the root; a page that
     /// does not exist (404) for everyone else.
     IngestionKeys,
+    /// Monthly usage reports: Owners over the tenant (the fixture's admin and p1owner).
+    ReportOwner,
     /// A public invitation link; the matrix's token is forged: 404 for everyone.
     Token,
 }
@@ -251,6 +253,11 @@ fn expected(rule: Rule, user: &str, tenant: &str) -> Outcome {
         Rule::ApproveDomain => gate(user, tenant, user == "admin"),
         Rule::IngestionKeys if user == "admin" => Outcome::Allowed,
         Rule::IngestionKeys => Outcome::NotFound,
+        Rule::ReportOwner => gate(
+            user,
+            tenant,
+            user == "admin" || (user == "p1owner" && matches!(tenant, "p1" | "c1" | "g1" | "c2")),
+        ),
     }
 }
 
@@ -338,6 +345,13 @@ fn rule_for(method: &str, path: &str) -> Option<(Rule, &'static str, bool)> {
         ("GET", "/tenants/{id}/stats")
         | ("GET", "/tenants/{id}/stats.csv")
         | ("GET", "/tenants/{id}/stats/print") => (Tenant(R), empty, false),
+        // Owners only; a day out of range is a field error after authorization.
+        ("GET", "/tenants/{id}/stats/reports") => (ReportOwner, empty, false),
+        ("POST", "/tenants/{id}/stats/reports") => (ReportOwner, "day=0&scope=subtree", false),
+        // One's own subscription only; a made-up id: 404 for everyone.
+        ("POST", "/tenants/{id}/stats/reports/{report_id}/cancel") => (ForeignToken, empty, false),
+        // Saving the choice (off, without the box) changes a row at most.
+        ("POST", "/profile/quota-alerts") => (LoggedIn, empty, true),
         ("POST", "/tenants/{id}/access") => (GiveGrant, "user_id=x&role=bogus&scope=tenant", false),
         ("POST", "/tenants/{id}/access/{grant_id}/revoke") => (RevokeGrant, empty, true),
         ("GET", "/tenants/{id}/users") | ("GET", "/tenants/{id}/users/{user_id}") => {

@@ -16,7 +16,7 @@ use tenantry::services::usage_stats::EXPORT_CHUNK;
 // ---------------------------------------------------------------- helpers
 
 /// Ingests `events` (tenant id, `at`, queries, blocked) through the ingestion service.
-async fn seed(app: &TestApp, events: &[(i64, &str, i64, i64)]) {
+pub(crate) async fn seed(app: &TestApp, events: &[(i64, &str, i64, i64)]) {
     let mut conn = app.conn().await;
     let secret = tokens::generate_ingestion_key();
     let key = IngestionKey::insert(
@@ -50,7 +50,7 @@ async fn seed(app: &TestApp, events: &[(i64, &str, i64, i64)]) {
     }
 }
 
-async fn set_quota(app: &TestApp, tenant: &Tenant, quota: i64) {
+pub(crate) async fn set_quota(app: &TestApp, tenant: &Tenant, quota: i64) {
     db(app)
         .await
         .execute(
@@ -63,7 +63,7 @@ async fn set_quota(app: &TestApp, tenant: &Tenant, quota: i64) {
 
 /// Usage in January and February 2026 all over the partner tree:
 /// acme 10/1, 20/2; a1 100/10; a1x 1000/100, 2000/200; a2 5; globex 7; g1 70.
-async fn usage_everywhere(app: &TestApp, t: &PartnerTree) {
+pub(crate) async fn usage_everywhere(app: &TestApp, t: &PartnerTree) {
     seed(
         app,
         &[
@@ -111,7 +111,7 @@ fn page_numbers(html: &str) -> Numbers {
 }
 
 /// The CSV's records as header → cell maps, parsed by the `csv` crate.
-fn csv_records(body: &str) -> Vec<BTreeMap<String, String>> {
+pub(crate) fn csv_records(body: &str) -> Vec<BTreeMap<String, String>> {
     let mut reader = csv::Reader::from_reader(body.as_bytes());
     let header: Vec<String> = reader
         .headers()
@@ -172,7 +172,7 @@ fn api_numbers(items: &[Value]) -> Numbers {
         .collect()
 }
 
-async fn csv_body(browser: &TestApp, path: &str) -> String {
+pub(crate) async fn csv_body(browser: &TestApp, path: &str) -> String {
     let r = browser.get(path).await;
     assert_eq!(status(&r), 200, "GET {path}");
     assert_eq!(

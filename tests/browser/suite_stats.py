@@ -189,4 +189,43 @@ def test_stats_page_csv_and_printed_pdf(driver: "WebDriver", base: str) -> None:
         expect(total in text, f"the total {total} is not in the PDF")
 
 
-TESTS = [test_stats_page_csv_and_printed_pdf]
+def test_subscribe_to_a_monthly_report_and_cancel_it_without_javascript(
+    driver: "WebDriver", base: str
+) -> None:
+    """An Owner subscribes from the stats page's form and cancels through the
+    confirmation, with scripts switched off (plain form posts)."""
+    login(driver, base, ADMIN_USERNAME, ADMIN_PASSWORD)
+    wait_path(driver, "/dashboard")
+    root_id = driver.find_element(By.ID, "acting-tenant").get_attribute("href").rsplit("/", 1)[1]
+    tenant_id = create_tenant_via_form(driver, base, root_id, "Report Partner", "report-partner", subs=True)
+    driver.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": True})
+    try:
+        driver.get(f"{base}/tenants/{tenant_id}/stats")
+        form = driver.find_element(By.ID, "report-form")
+        Select(form.find_element(By.NAME, "day")).select_by_visible_text("12")
+        form.find_element(By.CSS_SELECTOR, "input[name='scope'][value='children']").click()
+        button(form, "Subscribe").click()
+        wait_path(driver, f"/tenants/{tenant_id}/stats/reports")
+        row = wait(
+            driver,
+            lambda d: d.find_elements(By.CSS_SELECTOR, "#report-subscriptions tbody tr"),
+            "the new subscription in the list",
+        )[0]
+        expect(row.find_elements(By.TAG_NAME, "td")[0].text == "12", f"day: {row.text}")
+        expect("one report per direct sub-tenant" in row.text, f"scope: {row.text}")
+        expect("Subscribed: on day 12" in body_text(driver), "no confirmation message")
+        # Cancel: asked first, then gone.
+        row.find_element(By.TAG_NAME, "button").click()
+        wait(driver, lambda d: "Cancel the monthly report of Report Partner?" in body_text(d),
+             "the cancel confirmation")
+        button(driver, "Cancel the report").click()
+        wait_path(driver, f"/tenants/{tenant_id}/stats/reports")
+        wait(driver, lambda d: d.find_elements(By.ID, "reports-empty"), "the empty list")
+    finally:
+        driver.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": False})
+
+
+TESTS = [
+    test_stats_page_csv_and_printed_pdf,
+    test_subscribe_to_a_monthly_report_and_cancel_it_without_javascript,
+]

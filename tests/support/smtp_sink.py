@@ -6,7 +6,8 @@
 Listens for SMTP (no TLS, no authentication) on 127.0.0.1:PORT and appends one
 JSON line per received message to FILE:
 
-    {"from": ..., "to": [...], "subject": ..., "body": <text/plain part>, "html": <text/html part>}
+    {"from": ..., "to": [...], "subject": ..., "body": <text/plain part>, "html": <text/html part>,
+     "attachments": [{"filename": ..., "content_type": ..., "content": <text, UTF-8>}]}
 
 Prints "ready" on stdout once it accepts connections; stops on SIGTERM or SIGINT.
 Used by the Rust integration tests (tests/app/invitations.rs) and the browser
@@ -36,11 +37,20 @@ class Sink:
             raw = raw.encode("utf-8", "surrogateescape")
         message = email.message_from_bytes(raw, policy=policy.default)
         text = html = ""
+        attachments = []
         for part in message.walk():
             if part.is_multipart():
                 continue
             kind = part.get_content_type()
-            if kind == "text/plain" and not text:
+            if part.get_content_disposition() == "attachment":
+                attachments.append(
+                    {
+                        "filename": part.get_filename(),
+                        "content_type": kind,
+                        "content": part.get_payload(decode=True).decode("utf-8", "replace"),
+                    }
+                )
+            elif kind == "text/plain" and not text:
                 text = part.get_content()
             elif kind == "text/html" and not html:
                 html = part.get_content()
@@ -50,6 +60,7 @@ class Sink:
             "subject": str(message.get("subject", "")),
             "body": text,
             "html": html,
+            "attachments": attachments,
         }
         line = json.dumps(record) + "\n"
         with self.lock, open(self.path, "a", encoding="utf-8") as out:

@@ -939,6 +939,40 @@ fn usage_statistics_take_usage_read_and_viewers_have_it() {
     assert!(can_read_usage(&reader, &t(PARTNER)));
 }
 
+#[test]
+fn owners_subscribe_to_reports_and_usage_mail_goes_to_those_who_may_read_it() {
+    // Owners over the tenant (on it or above with sub-tenant scope).
+    assert!(can_subscribe_reports(&partner_owner(), &t(PARTNER)));
+    assert!(can_subscribe_reports(&partner_owner(), &t(CHILD)));
+    assert!(can_subscribe_reports(&root_owner(), &t(PARTNER)));
+    let here = who(30, PARTNER, &[(PARTNER, Owner, Only, false)]);
+    assert!(can_subscribe_reports(&here, &t(PARTNER)));
+    assert!(!can_subscribe_reports(&here, &t(CHILD)));
+    // Administrators, Viewers and home roles read the statistics but do not subscribe.
+    for p in [partner_admin(), partner_viewer(), partner_user_full()] {
+        assert!(can_read_usage(&p, &t(PARTNER)));
+        assert!(!can_subscribe_reports(&p, &t(PARTNER)), "{:?}", p.grants);
+        assert!(matches!(
+            require_report_subscriber(&p, &t(PARTNER)),
+            Err(AppError::Forbidden)
+        ));
+    }
+    assert!(!can_subscribe_reports(&partner_owner(), &t(OTHER)));
+    assert!(require_report_subscriber(&partner_owner(), &t(CHILD)).is_ok());
+    // Mail: those who read the statistics, while they could log in.
+    assert!(can_receive_usage_mail(&partner_viewer(), &t(CHILD)));
+    assert!(!can_receive_usage_mail(&partner_owner(), &t(OTHER)));
+    assert!(!can_receive_usage_mail(&here, &t(CHILD)));
+    let mut disabled = partner_owner();
+    disabled.user.enabled = false;
+    assert!(!can_receive_usage_mail(&disabled, &t(PARTNER)));
+    let mut home_off = partner_owner();
+    home_off.home.enabled = false;
+    assert!(!can_receive_usage_mail(&home_off, &t(PARTNER)));
+    let no_usage = with_role(who(31, PARTNER, &[]), only(Feature::Users, Full));
+    assert!(!can_receive_usage_mail(&no_usage, &t(PARTNER)));
+}
+
 // ---------------------------------------------------------------- dominance
 
 fn subject(p: Principal) -> Subject {

@@ -8,6 +8,8 @@ pub mod idempotency;
 pub mod invitation;
 pub mod outbox;
 pub mod principal;
+pub mod quota_alert;
+pub mod report_subscription;
 pub mod role;
 pub mod session;
 pub mod tenant;
@@ -54,6 +56,7 @@ stored_as_text!(
     crate::domain::Scope,
     crate::domain::UserSource,
     crate::domain::invitation::InvitationState,
+    crate::domain::stats::ReportScope,
     outbox::OutboxStatus,
     outbox::MailTransport,
 );

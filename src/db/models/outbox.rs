@@ -1,7 +1,7 @@
 //! The outbox: mail written in the same transaction as what caused it, delivered
 //! later by the worker (`crate::mail::worker`), retried with backoff.
 
-use crate::db::schema::outbox;
+use crate::db::schema::{outbox, outbox_attachments};
 use crate::domain::text_enum::text_enum;
 use chrono::{DateTime, Utc};
 use diesel::pg::Pg;
@@ -47,7 +47,21 @@ pub struct NewMail<'a> {
     pub requested_by_user_id: Option<i64>,
 }
 
-impl NewMail<'_> {
+impl<'a> NewMail<'a> {
+    /// A plain-text mail the console sends on its own (alerts, reports): no
+    /// invitation, no link to write in, no requester to rate-limit.
+    pub fn notice(recipient: &'a str, subject: &'a str, body_text: &'a str) -> Self {
+        NewMail {
+            recipient,
+            subject,
+            body_text,
+            body_html: None,
+            invitation_id: None,
+            link_seed: None,
+            requested_by_user_id: None,
+        }
+    }
+
     /// Queued at `now`, due at once.
     pub async fn insert(
         &self,
@@ -68,6 +82,54 @@ impl NewMail<'_> {
             ))
             .returning(outbox::id)
             .get_result(conn)
+            .await
+    }
+}
+
+/// A file sent with a mail (a report's CSV).
+#[derive(Clone, Debug, PartialEq, Eq, Queryable)]
+pub struct Attachment {
+    pub filename: String,
+    /// A MIME type, `text/csv; charset=utf-8`.
+    pub content_type: String,
+    pub content: Vec<u8>,
+}
+
+impl Attachment {
+    /// Adds this file to queued mail `outbox_id` (in the transaction that queued it).
+    pub async fn attach_to(
+        &self,
+        conn: &mut AsyncPgConnection,
+        outbox_id: i64,
+    ) -> QueryResult<usize> {
+        diesel::insert_into(outbox_attachments::table)
+            .values((
+                outbox_attachments::outbox_id.eq(outbox_id),
+                outbox_attachments::filename.eq(&self.filename),
+                outbox_attachments::content_type.eq(&self.content_type),
+                outbox_attachments::content.eq(&self.content),
+            ))
+            .execute(conn)
+            .await
+    }
+
+    /// The files of these mails, each mail's in the order they were added.
+    pub async fn of_mails(
+        conn: &mut AsyncPgConnection,
+        outbox_ids: &[i64],
+    ) -> QueryResult<Vec<(i64, Attachment)>> {
+        outbox_attachments::table
+            .filter(outbox_attachments::outbox_id.eq_any(outbox_ids))
+            .order((outbox_attachments::outbox_id, outbox_attachments::id))
+            .select((
+                outbox_attachments::outbox_id,
+                (
+                    outbox_attachments::filename,
+                    outbox_attachments::content_type,
+                    outbox_attachments::content,
+                ),
+            ))
+            .load(conn)
             .await
     }
 }

@@ -1,0 +1,4 @@
+DROP TABLE report_subscriptions;
+DROP TABLE quota_alert_opt_ins;
+DROP TABLE quota_alerts;
+DROP TABLE outbox_attachments;

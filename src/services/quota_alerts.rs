@@ -1,0 +1,133 @@
+//! Quota threshold alerts: when a batch of usage takes a tenant's own queries of a
+//! month past 80 % or 100 % of its monthly query quota, its Owners (and the Owners
+//! above it who opted in on their profile) are mailed, once per threshold and
+//! month, through the outbox, in the ingestion's transaction.
+
+use super::Actor;
+use crate::auth::{authz, Principal};
+use crate::db::models::outbox::NewMail;
+use crate::db::models::quota_alert::{self, Crossing};
+use crate::db::models::Tenant;
+use crate::domain::stats::{quota_percent, Month};
+use crate::error::AppError;
+use crate::mail::{self, QuotaAlert, PUBLIC_URL_PLACEHOLDER};
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use std::collections::{BTreeMap, HashMap};
+
+/// Records the thresholds the tenant-months `keys` (whose own counts a batch just
+/// raised) crossed, and queues their alerts; returns how many mails were queued.
+/// Runs inside the ingestion's transaction: the crossing and its mails commit
+/// together or not at all.
+pub async fn alert_crossings(
+    conn: &mut AsyncPgConnection,
+    keys: &[(i64, NaiveDate)],
+    now: DateTime<Utc>,
+) -> Result<usize, AppError> {
+    let crossings = quota_alert::record_crossings(conn, keys, now).await?;
+    if crossings.is_empty() {
+        return Ok(0);
+    }
+    // A batch that takes a tenant from under 80 % to over 100 % records both
+    // thresholds but mails only the higher: one mail says it all.
+    let mut highest: BTreeMap<(i64, NaiveDate), Crossing> = BTreeMap::new();
+    for c in crossings {
+        let entry = highest.entry((c.tenant_id, c.month)).or_insert(c.clone());
+        if c.threshold > entry.threshold {
+            *entry = c;
+        }
+    }
+    let ids: Vec<i64> = highest.keys().map(|(t, _)| *t).collect();
+    let tenants: HashMap<i64, Tenant> = Tenant::find_many(conn, &ids)
+        .await?
+        .into_iter()
+        .map(|t| (t.id, t))
+        .collect();
+    let mut principals: HashMap<i64, Option<Principal>> = HashMap::new();
+    let mut queued = 0;
+    for ((tenant_id, _), crossing) in &highest {
+        let Some(tenant) = tenants.get(tenant_id) else {
+            continue;
+        };
+        let ancestors = &tenant.path[..tenant.path.len().saturating_sub(1)];
+        for user_id in quota_alert::owners_to_alert(conn, tenant.id, ancestors).await? {
+            let p = match principals.entry(user_id) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(Principal::load(conn, user_id).await?)
+                }
+            };
+            let Some(p) = p else {
+                continue;
+            };
+            if !authz::can_receive_usage_mail(p, tenant) || p.user.email.trim().is_empty() {
+                continue;
+            }
+            let own = p.grants.iter().any(|g| g.tenant_id == tenant.id);
+            queue(conn, p, tenant, crossing, !own, now).await?;
+            queued += 1;
+        }
+    }
+    Ok(queued)
+}
+
+async fn queue(
+    conn: &mut AsyncPgConnection,
+    to: &Principal,
+    tenant: &Tenant,
+    c: &Crossing,
+    above: bool,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let month = Month::of(c.month);
+    let percent = match quota_percent(c.queries, Some(c.quota)) {
+        Some(pct) => format!("{pct} %"),
+        None => "over the quota".to_string(),
+    };
+    let link = format!(
+        "{PUBLIC_URL_PLACEHOLDER}/tenants/{}/stats?from={m}&to={m}",
+        tenant.id,
+        m = month.text()
+    );
+    let (subject, text) = mail::quota_alert(&QuotaAlert {
+        tenant: &tenant.name,
+        subdomain: &tenant.subdomain,
+        month: &c.month.format("%B %Y").to_string(),
+        threshold: c.threshold,
+        queries: &crate::domain::stats::grouped(c.queries),
+        quota: &crate::domain::stats::grouped(c.quota),
+        percent: &percent,
+        link: &link,
+        above,
+    })
+    .map_err(AppError::Unexpected)?;
+    NewMail::notice(&to.user.email, &subject, &text)
+        .insert(conn, now)
+        .await?;
+    Ok(())
+}
+
+/// Whether `p` wants the alerts of the tenants below those they own.
+pub async fn opted_in(conn: &mut AsyncPgConnection, p: &Principal) -> Result<bool, AppError> {
+    Ok(quota_alert::opted_in(conn, p.user.id).await?)
+}
+
+/// Opts `p` in or out of the alerts of the tenants below those they own (their
+/// own tenants' alerts always come); audited when it changes.
+pub async fn set_opt_in(
+    conn: &mut AsyncPgConnection,
+    p: &Principal,
+    actor: &Actor,
+    on: bool,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    conn.transaction(async |conn| {
+        if quota_alert::set_opt_in(conn, p.user.id, on, now).await? {
+            let mut event = actor.event("profile.quota_alerts", Some(p.home.id));
+            event.after = Some(serde_json::json!({ "alerts_from_below": on }));
+            event.record(conn).await?;
+        }
+        Ok(())
+    })
+    .await
+}

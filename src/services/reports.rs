@@ -1,0 +1,227 @@
+//! Monthly usage reports by mail: Owners subscribe to a tenant's report (a day of
+//! the month, 1–28, and one report for the whole subtree or one per direct child);
+//! on that day (UTC) the report job mails the previous month's statistics as the
+//! CSV export's file, with a link to the printable page, through the outbox.
+//!
+//! Exactly once per month: the job claims a due subscription `FOR UPDATE SKIP
+//! LOCKED` and, in the same transaction, queues its mails and records the month as
+//! handled (`last_month`); several processes running the job take different rows,
+//! and a second run on the same day finds nothing due. Rights are those of the
+//! CSV export, for the subscriber at send time: one who may no longer read the
+//! tenant's statistics gets nothing, and the subscription is marked suspended
+//! (shown on their list) until a month in which they may again.
+
+use super::Actor;
+use crate::auth::{authz, Principal};
+use crate::db::models::outbox::{Attachment, NewMail};
+use crate::db::models::report_subscription::{children_of, ReportSubscription};
+use crate::db::models::Tenant;
+use crate::db::set_lock_timeout;
+use crate::domain::csv_text;
+use crate::domain::stats::{Month, Period, ReportRequest, ReportScope, StatsSort};
+use crate::error::{AppError, FieldErrors};
+use crate::mail::{self, UsageReport, PUBLIC_URL_PLACEHOLDER};
+use crate::services::usage_stats::{row_cells, StatsReader, CSV_HEADER};
+use chrono::{DateTime, Datelike, Utc};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+
+/// Why a subscription was not sent, as its list shows.
+pub const SUSPENDED: &str =
+    "You may no longer read this tenant's statistics: the report was not sent.";
+
+/// The user's subscriptions to the tenant's reports (403 unless they may subscribe).
+pub async fn subscriptions(
+    conn: &mut AsyncPgConnection,
+    p: &Principal,
+    tenant: &Tenant,
+) -> Result<Vec<ReportSubscription>, AppError> {
+    authz::require_report_subscriber(p, tenant)?;
+    Ok(ReportSubscription::of_user_on(conn, p.user.id, tenant.id).await?)
+}
+
+/// Subscribes `p` to the tenant's monthly report. The first report goes out on the
+/// next chosen day: today, if today is that day; next month if it has passed.
+pub async fn subscribe(
+    conn: &mut AsyncPgConnection,
+    p: &Principal,
+    actor: &Actor,
+    tenant: &Tenant,
+    request: ReportRequest,
+    now: DateTime<Utc>,
+) -> Result<ReportSubscription, AppError> {
+    authz::require_report_subscriber(p, tenant)?;
+    let today = now.date_naive();
+    let this_month = Month::of(today);
+    // A day already past this month: this month's report (of last month) is not
+    // sent late on subscribing; the first one comes next month.
+    let handled = (today.day() > u32::from(request.day_of_month.unsigned_abs()))
+        .then(|| this_month.previous().first_day());
+    conn.transaction(async |conn| {
+        let Some(sub) =
+            ReportSubscription::insert(conn, p.user.id, tenant.id, request, handled, now).await?
+        else {
+            let mut errors = FieldErrors::new();
+            errors.insert(
+                "scope",
+                "You already subscribe to this report; cancel it below to choose another day."
+                    .into(),
+            );
+            return Err(AppError::Validation(errors));
+        };
+        let mut event = actor.event("report.subscribe", Some(tenant.id));
+        event.after = Some(audited(&sub));
+        event.record(conn).await?;
+        Ok(sub)
+    })
+    .await
+}
+
+/// A subscription as the audit trail records it.
+fn audited(sub: &ReportSubscription) -> serde_json::Value {
+    serde_json::json!({
+        "subscription_id": sub.id,
+        "day_of_month": sub.day_of_month,
+        "scope": sub.scope.as_str(),
+    })
+}
+
+/// `p`'s subscription `id` on the tenant, for its cancel confirmation (404 for
+/// anyone else's). Cancelling needs no right beyond it being one's own: an Owner
+/// who lost the grant may still stop the mail.
+pub async fn own(
+    conn: &mut AsyncPgConnection,
+    p: &Principal,
+    tenant: &Tenant,
+    id: i64,
+) -> Result<ReportSubscription, AppError> {
+    Ok(ReportSubscription::find_own(conn, p.user.id, tenant.id, id).await?)
+}
+
+/// Cancels `p`'s subscription `id` on the tenant (404 for anyone else's).
+pub async fn cancel(
+    conn: &mut AsyncPgConnection,
+    p: &Principal,
+    actor: &Actor,
+    tenant: &Tenant,
+    id: i64,
+) -> Result<ReportSubscription, AppError> {
+    conn.transaction(async |conn| {
+        let sub = ReportSubscription::find_own(conn, p.user.id, tenant.id, id).await?;
+        ReportSubscription::delete(conn, sub.id).await?;
+        let mut event = actor.event("report.cancel", Some(tenant.id));
+        event.before = Some(audited(&sub));
+        event.record(conn).await?;
+        Ok(sub)
+    })
+    .await
+}
+
+/// What one run of the report job did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RunSummary {
+    /// Subscriptions whose month was handled.
+    pub handled: usize,
+    /// Mails queued.
+    pub mails: usize,
+    /// Subscriptions not sent because the subscriber lost access.
+    pub suspended: usize,
+}
+
+/// Sends every report due at `now`: each subscription whose day of the month has
+/// come (UTC) and whose previous month was not handled yet, one transaction each.
+/// Safe to run in several processes at once and as often as wanted.
+pub async fn run_due(
+    conn: &mut AsyncPgConnection,
+    now: DateTime<Utc>,
+) -> Result<RunSummary, AppError> {
+    let today = now.date_naive();
+    let month = Month::of(today).previous();
+    let day = i16::try_from(today.day()).unwrap_or(i16::MAX);
+    let mut summary = RunSummary::default();
+    loop {
+        let step = conn
+            .transaction(async |conn| {
+                set_lock_timeout(conn).await?;
+                let Some(sub) = ReportSubscription::claim_due(conn, day, month.first_day()).await?
+                else {
+                    return Ok::<_, AppError>(None);
+                };
+                let sent = send(conn, &sub, month, now).await?;
+                let suspended = sent.is_none().then_some((SUSPENDED, now));
+                ReportSubscription::handled(conn, sub.id, month.first_day(), suspended).await?;
+                Ok(Some(sent))
+            })
+            .await?;
+        match step {
+            None => return Ok(summary),
+            Some(sent) => {
+                summary.handled += 1;
+                match sent {
+                    Some(mails) => summary.mails += mails,
+                    None => summary.suspended += 1,
+                }
+            }
+        }
+    }
+}
+
+/// Queues the subscription's mails for `month`; `None` when the subscriber may not
+/// read the tenant's statistics now (nothing queued).
+async fn send(
+    conn: &mut AsyncPgConnection,
+    sub: &ReportSubscription,
+    month: Month,
+    now: DateTime<Utc>,
+) -> Result<Option<usize>, AppError> {
+    let Some(p) = Principal::load(conn, sub.user_id).await? else {
+        return Ok(None);
+    };
+    let tenant = Tenant::find(conn, sub.tenant_id).await?;
+    if !authz::can_receive_usage_mail(&p, &tenant) || p.user.email.trim().is_empty() {
+        return Ok(None);
+    }
+    let targets = match sub.scope {
+        ReportScope::Subtree => vec![tenant],
+        // The children the subscriber sees and may read, each its own report.
+        ReportScope::Children => children_of(conn, tenant.id)
+            .await?
+            .into_iter()
+            .filter(|c| authz::can_receive_usage_mail(&p, c))
+            .collect(),
+    };
+    let period = Period {
+        from: month,
+        to: month,
+    };
+    for target in &targets {
+        let reader = StatsReader::new(&p, target, period, StatsSort::Name, false)?;
+        let rows = reader.read_all(conn).await?;
+        let csv =
+            csv_text::lines(&rows, Some(&CSV_HEADER), row_cells).map_err(AppError::Unexpected)?;
+        let base = format!("{PUBLIC_URL_PLACEHOLDER}/tenants/{}/stats", target.id);
+        let (subject, text) = mail::usage_report(&UsageReport {
+            tenant: &target.name,
+            subdomain: &target.subdomain,
+            month: &month.first_day().format("%B %Y").to_string(),
+            rows: rows.len(),
+            print_link: &format!("{base}/print?from={m}&to={m}", m = month.text()),
+            manage_link: &format!(
+                "{PUBLIC_URL_PLACEHOLDER}/tenants/{}/stats/reports",
+                sub.tenant_id
+            ),
+            day: sub.day_of_month,
+        })
+        .map_err(AppError::Unexpected)?;
+        let id = NewMail::notice(&p.user.email, &subject, &text)
+            .insert(conn, now)
+            .await?;
+        Attachment {
+            filename: format!("usage-{}-{}.csv", target.subdomain, month.text()),
+            content_type: "text/csv; charset=utf-8".into(),
+            content: csv,
+        }
+        .attach_to(conn, id)
+        .await?;
+    }
+    Ok(Some(targets.len()))
+}

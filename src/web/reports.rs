@@ -1,0 +1,218 @@
+//! Monthly usage reports by mail, from the stats page: an Owner subscribes
+//! (`POST /tenants/{id}/stats/reports`: day of the month and scope), lists their
+//! subscriptions to the tenant's reports and cancels one (with a confirmation).
+//! The job that sends them is `services::reports::run_due`.
+
+use crate::auth::{authz, CurrentUser};
+use crate::db::models::report_subscription::ReportSubscription;
+use crate::db::models::Tenant;
+use crate::domain::stats::{ReportRequest, ReportScope, LAST_REPORT_DAY};
+use crate::error::{AppError, FieldErrors};
+use crate::services::reports as service;
+use crate::web::confirm::{ask, Confirm, Question};
+use crate::web::page::{flash, render, render_status, see_other, PageCtx};
+use crate::web::routes::{route, Route};
+use crate::web::AppState;
+use crate::web::{actor, parse_id};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use diesel_async::AsyncPgConnection;
+
+pub fn routes() -> Vec<Route> {
+    vec![
+        route!(GET "/tenants/{id}/stats/reports" => index),
+        route!(POST "/tenants/{id}/stats/reports" => subscribe),
+        route!(POST "/tenants/{id}/stats/reports/{report_id}/cancel" => cancel),
+    ]
+}
+
+/// The subscribe form as sent (also on the stats page).
+#[derive(Clone, Debug, serde::Deserialize)]
+#[serde(default)]
+pub struct ReportForm {
+    pub day: String,
+    pub scope: String,
+}
+
+impl Default for ReportForm {
+    fn default() -> Self {
+        ReportForm {
+            day: "1".into(),
+            scope: ReportScope::Subtree.as_str().into(),
+        }
+    }
+}
+
+/// The days a report may be sent on.
+pub fn report_days() -> Vec<i16> {
+    (1..=LAST_REPORT_DAY).collect()
+}
+
+/// One subscription as the list shows it.
+pub struct SubscriptionRow {
+    pub id: i64,
+    pub day: i16,
+    pub scope: &'static str,
+    pub last: String,
+    pub suspended: Option<String>,
+}
+
+fn scope_text(scope: ReportScope) -> &'static str {
+    match scope {
+        ReportScope::Subtree => "one report of the whole subtree",
+        ReportScope::Children => "one report per direct sub-tenant",
+    }
+}
+
+impl SubscriptionRow {
+    fn new(s: ReportSubscription) -> Self {
+        SubscriptionRow {
+            id: s.id,
+            day: s.day_of_month,
+            scope: scope_text(s.scope),
+            last: s
+                .last_month
+                .map_or_else(|| "none yet".into(), |m| m.format("%B %Y").to_string()),
+            suspended: s.suspended_reason,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "stats/reports.html", blocks = ["content"])]
+struct ReportsPage {
+    page: PageCtx,
+    tenant: Tenant,
+    subscriptions: Vec<SubscriptionRow>,
+    report_form: ReportForm,
+    report_errors: FieldErrors,
+    report_days: Vec<i16>,
+}
+
+async fn page(
+    user: &CurrentUser,
+    conn: &mut AsyncPgConnection,
+    tenant: Tenant,
+    form: ReportForm,
+    errors: FieldErrors,
+) -> Result<ReportsPage, AppError> {
+    let subscriptions = service::subscriptions(conn, user, &tenant).await?;
+    Ok(ReportsPage {
+        page: PageCtx::new(user, conn, "stats").await?,
+        subscriptions: subscriptions
+            .into_iter()
+            .map(SubscriptionRow::new)
+            .collect(),
+        report_days: report_days(),
+        tenant,
+        report_form: form,
+        report_errors: errors,
+    })
+}
+
+async fn index(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let mut conn = state.pool.get().await?;
+    let tenant = authz::visible_tenant(&user, parse_id(&path)?, &mut conn).await?;
+    let page = page(
+        &user,
+        &mut conn,
+        tenant,
+        ReportForm::default(),
+        FieldErrors::new(),
+    )
+    .await?;
+    render(&page)
+}
+
+async fn subscribe(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: web::Form<ReportForm>,
+) -> Result<HttpResponse, AppError> {
+    let form = form.into_inner();
+    let mut conn = state.pool.get().await?;
+    let tenant = authz::visible_tenant(&user, parse_id(&path)?, &mut conn).await?;
+    authz::require_report_subscriber(&user, &tenant)?;
+    let result = match ReportRequest::parse(&form.day, &form.scope) {
+        Ok(request) => {
+            service::subscribe(
+                &mut conn,
+                &user,
+                &actor(&user, &req),
+                &tenant,
+                request,
+                state.clock.now(),
+            )
+            .await
+        }
+        Err(errors) => Err(AppError::Validation(errors)),
+    };
+    match result {
+        Ok(sub) => {
+            flash(
+                &user.session.0,
+                format!(
+                    "Subscribed: on day {} of every month you get {} of {} for the month before, by email.",
+                    sub.day_of_month,
+                    scope_text(sub.scope),
+                    tenant.name
+                ),
+            );
+            Ok(see_other(
+                &req,
+                &format!("/tenants/{}/stats/reports", tenant.id),
+            ))
+        }
+        Err(AppError::Validation(errors)) => {
+            let page = page(&user, &mut conn, tenant, form, errors).await?;
+            render_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn cancel(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    confirm: Confirm,
+) -> Result<HttpResponse, AppError> {
+    let (tenant_id, report_id) = path.into_inner();
+    let mut conn = state.pool.get().await?;
+    let tenant = authz::visible_tenant(&user, parse_id(&tenant_id)?, &mut conn).await?;
+    let id = parse_id(&report_id)?;
+    let list = format!("/tenants/{}/stats/reports", tenant.id);
+    if !confirm.confirmed {
+        let sub = service::own(&mut conn, &user, &tenant, id).await?;
+        let question = Question {
+            title: format!("Cancel the monthly report of {}?", tenant.name),
+            detail: format!(
+                "You will no longer get {} on day {} of the month. You can subscribe again at any time.",
+                scope_text(sub.scope),
+                sub.day_of_month
+            ),
+            button: "Cancel the report".into(),
+            action: format!("{list}/{}/cancel", sub.id),
+            cancel: list,
+            ..Question::default()
+        };
+        return ask(&req, &user, &mut conn, "stats", question).await;
+    }
+    service::cancel(&mut conn, &user, &actor(&user, &req), &tenant, id).await?;
+    flash(
+        &user.session.0,
+        format!(
+            "Cancelled: the monthly report of {} is no longer sent to you.",
+            tenant.name
+        ),
+    );
+    Ok(see_other(&req, &list))
+}

@@ -1,0 +1,601 @@
+//! Usage by mail (#12 ★): quota threshold alerts (80 % and 100 % of a tenant's
+//! monthly query quota, once per threshold and month, to its Owners and the opted-in
+//! Owners above, never to anyone who may not read the statistics; exactly once under
+//! concurrent ingestion) and monthly reports (subscribed on the stats page, sent by
+//! the report job for a chosen date with the CSV export's rows attached, once per
+//! month), against the real SMTP sink.
+
+use crate::helpers::*;
+use crate::invitations::{app_with_sink, Mail, SmtpSink, PUBLIC_URL};
+use crate::usage_stats::{csv_body, csv_records, seed, set_quota, usage_everywhere};
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use tenantry::auth::tokens;
+use tenantry::db::models::usage::IngestionKey;
+use tenantry::db::models::{Tenant, User};
+use tenantry::domain::{GrantRole, Scope};
+use tenantry::services::reports::run_due;
+use tenantry::services::usage::{ingest, Batch};
+use GrantRole::{Administrator, Owner, Viewer};
+use Scope::{Subtree, Tenant as Only};
+
+// ---------------------------------------------------------------- helpers
+
+/// A user at home in `on` with the address `{name}@example.com`, holding `role` on
+/// it, logged in.
+async fn person(
+    app: &TestApp,
+    name: &str,
+    on: &Tenant,
+    role: GrantRole,
+    scope: Scope,
+) -> (User, TestApp) {
+    let user = app.user(on, name).await;
+    db(app)
+        .await
+        .execute(
+            "UPDATE users SET email = $2 WHERE id = $1",
+            &[&user.id, &format!("{name}@example.com")],
+        )
+        .await
+        .unwrap();
+    app.grant(&user, on, role, scope, false).await;
+    let browser = browser_as(app, &format!("{}\\{name}", on.subdomain)).await;
+    (user, browser)
+}
+
+fn addr(name: &str) -> String {
+    format!("{name}@example.com")
+}
+
+/// The mails queued for `to` so far (the outbox, written in the transaction that
+/// decided them: exact at once, unlike the sink, which the worker fills later).
+async fn queued(app: &TestApp, to: &str) -> Vec<String> {
+    db(app)
+        .await
+        .query(
+            "SELECT subject FROM outbox WHERE recipient = $1 ORDER BY id",
+            &[&to],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+}
+
+/// The one number `sql` answers.
+async fn count(app: &TestApp, sql: &str) -> i64 {
+    db(app).await.query_one(sql, &[]).await.unwrap().get(0)
+}
+
+/// The reason the (only) subscription is suspended for, if it is.
+async fn suspension(app: &TestApp) -> Option<String> {
+    db(app)
+        .await
+        .query_one("SELECT suspended_reason FROM report_subscriptions", &[])
+        .await
+        .unwrap()
+        .get(0)
+}
+
+fn at(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().to_utc()
+}
+
+/// The report job run at the time `now`, which the app's clock is set to (the outbox
+/// worker sends what is due by it).
+async fn run_reports(app: &TestApp, now: &str) -> tenantry::services::reports::RunSummary {
+    set_clock(app, now);
+    run_due(&mut *app.conn().await, app.clock.now())
+        .await
+        .unwrap()
+}
+
+/// Opts the browser's user in to the alerts of the tenants below those they own.
+async fn opt_in(browser: &TestApp) {
+    let r = browser
+        .post_form("/profile/quota-alerts", &[("alerts_from_below", "true")])
+        .await;
+    assert_redirect_to(&r, "/profile#quota-alerts");
+    let html = browser.get_html("/profile").await;
+    assert!(
+        html.contains(r#"name="alerts_from_below" type="checkbox" value="true" checked"#),
+        "the profile shows the choice saved"
+    );
+}
+
+// ---------------------------------------------------------------- alerts
+
+#[tokio::test]
+async fn crossing_80_then_100_percent_mails_each_threshold_once_a_month_to_those_who_may_read() {
+    let (app, sink) = app_with_sink(&[]).await;
+    let t = partner_tree(&app).await;
+    set_quota(&app, &t.a1x, 1000).await;
+    // a1x's own Owner; Owners of the subtrees above, one opted in and one not; a
+    // Viewer of a1x; an opted-in Owner of an unrelated subtree.
+    let (_, _owner) = person(&app, "owner", &t.a1x, Owner, Only).await;
+    let (_, above) = person(&app, "above", &t.acme, Owner, Subtree).await;
+    opt_in(&above).await;
+    let (_, _) = person(&app, "quiet", &t.a1, Owner, Subtree).await;
+    let (_, _) = person(&app, "viewer", &t.a1x, Viewer, Only).await;
+    let (_, other) = person(&app, "other", &t.globex, Owner, Subtree).await;
+    opt_in(&other).await;
+    let told = [addr("owner"), addr("above")];
+    let never = [addr("quiet"), addr("viewer"), addr("other")];
+
+    // 79.9 %: nothing; blocked queries and other tenants' usage count for nothing.
+    seed(
+        &app,
+        &[
+            (t.a1x.id, "2026-01-03T00:00:00Z", 799, 5000),
+            (t.a1.id, "2026-01-03T00:00:00Z", 5000, 0),
+        ],
+    )
+    .await;
+    for to in told.iter().chain(&never) {
+        assert!(queued(&app, to).await.is_empty(), "{to}");
+    }
+    // 80 %: one mail each.
+    seed(&app, &[(t.a1x.id, "2026-01-04T00:00:00Z", 1, 0)]).await;
+    for to in &told {
+        assert_eq!(queued(&app, to).await.len(), 1, "{to}");
+    }
+    let mail = sink.wait_for(&addr("owner"), 1).await;
+    assert_eq!(
+        mail.subject,
+        "Tenant a1x reached 80 % of its query quota (January 2026)"
+    );
+    for part in [
+        "Tenant a1x (a1x)",
+        "January 2026",
+        "800",
+        "1,000",
+        "80 %",
+        &format!(
+            "{PUBLIC_URL}/tenants/{}/stats?from=2026-01&to=2026-01",
+            t.a1x.id
+        ),
+    ] {
+        assert!(mail.body.contains(part), "{part} in {}", mail.body);
+    }
+    let above_mail = sink.wait_for(&addr("above"), 1).await;
+    assert!(above_mail.body.contains("or a tenant above it"));
+    // The stats page says the same.
+    let page = app.new_browser();
+    page.login_admin().await;
+    let html = page
+        .get_html(&format!(
+            "/tenants/{}/stats?from=2026-01&to=2026-01",
+            t.a1x.id
+        ))
+        .await;
+    assert!(html.contains("80 % of 1,000") && html.contains("(near the quota)"));
+    // More use below 100 %, and exactly 100 % (the page's "near", not "over"): nothing.
+    seed(&app, &[(t.a1x.id, "2026-01-05T00:00:00Z", 200, 0)]).await;
+    for to in &told {
+        assert_eq!(queued(&app, to).await.len(), 1, "{to}");
+    }
+    // Past 100 %: the second mail.
+    seed(&app, &[(t.a1x.id, "2026-01-06T00:00:00Z", 1, 0)]).await;
+    for to in &told {
+        assert_eq!(queued(&app, to).await.len(), 2, "{to}");
+    }
+    let over = sink.wait_for(&addr("owner"), 2).await;
+    assert_eq!(
+        over.subject,
+        "Tenant a1x is over its query quota (January 2026)"
+    );
+    assert!(over.body.contains("1,001") && over.body.contains("100 %"));
+    let html = page
+        .get_html(&format!(
+            "/tenants/{}/stats?from=2026-01&to=2026-01",
+            t.a1x.id
+        ))
+        .await;
+    assert!(html.contains("(over the quota)"));
+    // Further use that month: nothing more.
+    seed(&app, &[(t.a1x.id, "2026-01-20T00:00:00Z", 5000, 0)]).await;
+    // The next month starts again; one batch past both thresholds sends one mail.
+    seed(&app, &[(t.a1x.id, "2026-02-01T00:00:00Z", 1500, 0)]).await;
+    for to in &told {
+        let subjects = queued(&app, to).await;
+        assert_eq!(subjects.len(), 3, "{to}: {subjects:?}");
+        assert_eq!(
+            subjects[2],
+            "Tenant a1x is over its query quota (February 2026)"
+        );
+    }
+    for to in &never {
+        assert!(queued(&app, to).await.is_empty(), "{to} is never told");
+    }
+    let rows = db(&app)
+        .await
+        .query(
+            "SELECT month::text, threshold FROM quota_alerts WHERE tenant_id = $1 ORDER BY 1, 2",
+            &[&t.a1x.id],
+        )
+        .await
+        .unwrap();
+    let rows: Vec<(String, i16)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+    assert_eq!(
+        rows,
+        [
+            ("2026-01-01".to_string(), 80),
+            ("2026-01-01".to_string(), 100),
+            ("2026-02-01".to_string(), 80),
+            ("2026-02-01".to_string(), 100)
+        ]
+    );
+    sink.wait_for(&addr("above"), 3).await;
+}
+
+#[tokio::test]
+async fn an_opted_out_owner_above_and_one_who_lost_access_are_not_told() {
+    let (app, _sink) = app_with_sink(&[]).await;
+    let t = partner_tree(&app).await;
+    set_quota(&app, &t.a2, 100).await;
+    let (_, above) = person(&app, "above", &t.acme, Owner, Subtree).await;
+    opt_in(&above).await;
+    // Opting out again.
+    let r = above.post_form("/profile/quota-alerts", &[]).await;
+    assert_redirect_to(&r, "/profile#quota-alerts");
+    // An Owner of a2 whose account is disabled.
+    let (gone, _) = person(&app, "gone", &t.a2, Owner, Only).await;
+    db(&app)
+        .await
+        .execute(
+            "UPDATE users SET enabled = false WHERE id = $1",
+            &[&gone.id],
+        )
+        .await
+        .unwrap();
+    seed(&app, &[(t.a2.id, "2026-03-01T00:00:00Z", 90, 0)]).await;
+    assert!(queued(&app, &addr("above")).await.is_empty());
+    assert!(queued(&app, &addr("gone")).await.is_empty());
+    // The crossing is recorded all the same: it does not alert again later.
+    let n: i64 = db(&app)
+        .await
+        .query_one(
+            "SELECT count(*) FROM quota_alerts WHERE tenant_id = $1",
+            &[&t.a2.id],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 1);
+}
+
+#[tokio::test]
+async fn a_raised_quota_alerts_again_only_for_a_threshold_not_yet_alerted_that_month() {
+    let (app, _sink) = app_with_sink(&[]).await;
+    let t = partner_tree(&app).await;
+    set_quota(&app, &t.a1x, 1000).await;
+    person(&app, "owner", &t.a1x, Owner, Only).await;
+    seed(&app, &[(t.a1x.id, "2026-04-01T00:00:00Z", 850, 0)]).await;
+    assert_eq!(queued(&app, &addr("owner")).await.len(), 1);
+    set_quota(&app, &t.a1x, 2000).await;
+    // 85 % of the new quota: 80 % was alerted this month already.
+    seed(&app, &[(t.a1x.id, "2026-04-02T00:00:00Z", 850, 0)]).await;
+    assert_eq!(queued(&app, &addr("owner")).await.len(), 1);
+    // Past the new quota: 100 % had not been alerted.
+    seed(&app, &[(t.a1x.id, "2026-04-03T00:00:00Z", 301, 0)]).await;
+    let subjects = queued(&app, &addr("owner")).await;
+    assert_eq!(subjects.len(), 2, "{subjects:?}");
+    assert!(subjects[1].contains("is over its query quota"));
+}
+
+#[tokio::test]
+async fn two_batches_crossing_at_once_alert_once() {
+    let (app, _sink) = app_with_sink(&[]).await;
+    let t = partner_tree(&app).await;
+    set_quota(&app, &t.a1x, 1000).await;
+    person(&app, "owner", &t.a1x, Owner, Only).await;
+    let secret = tokens::generate_ingestion_key();
+    let key = IngestionKey::insert(
+        &mut *app.conn().await,
+        "race",
+        &tokens::stored_hash(&secret),
+        &secret[..10],
+        None,
+    )
+    .await
+    .unwrap()
+    .id;
+    // Each round a month at 70 %; two batches, each alone taking it past 80 %, at once.
+    for round in 1..=5u32 {
+        let day = format!("2026-{:02}-02T00:00:00Z", round + 4);
+        seed(&app, &[(t.a1x.id, &day, 700, 0)]).await;
+        let one = |n: u32| {
+            let (app, day) = (&app, day.clone());
+            async move {
+                let events =
+                    vec![json!({"tenant": t.a1x.id, "at": day, "queries": 150, "blocked": 0})];
+                let batch_id = format!("race-{round}-{n}");
+                ingest(
+                    &mut *app.conn().await,
+                    key,
+                    Batch {
+                        batch_id: &batch_id,
+                        events: &events,
+                        request_hash: batch_id.clone(),
+                    },
+                    app.clock.now(),
+                )
+                .await
+                .unwrap()
+            }
+        };
+        let (a, b) = tokio::join!(one(1), one(2));
+        assert_eq!((a.accepted, b.accepted), (1, 1));
+        let subjects = queued(&app, &addr("owner")).await;
+        assert_eq!(
+            subjects.len(),
+            round as usize,
+            "one alert per month: {subjects:?}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------- reports
+
+/// Sets the app's clock to `now` (subscribing reads it).
+fn set_clock(app: &TestApp, now: &str) {
+    app.clock.advance(at(now) - app.clock.now());
+}
+
+async fn subscribe(
+    browser: &TestApp,
+    tenant: &Tenant,
+    day: &str,
+    scope: &str,
+) -> reqwest::Response {
+    browser
+        .post_form(
+            &format!("/tenants/{}/stats/reports", tenant.id),
+            &[("day", day), ("scope", scope)],
+        )
+        .await
+}
+
+/// The mails that reached the sink for `to` once `count` have.
+async fn delivered(sink: &SmtpSink, to: &str, count: usize) -> Vec<Mail> {
+    sink.wait_for(to, count).await;
+    sink.mails()
+        .into_iter()
+        .filter(|m| m.to.iter().any(|t| t == to))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_subscribed_report_arrives_on_its_day_once_with_the_csv_exports_rows() {
+    let (app, sink) = app_with_sink(&[]).await;
+    let t = partner_tree(&app).await;
+    set_quota(&app, &t.a1x, 5000).await;
+    usage_everywhere(&app, &t).await;
+    let (_, owner) = person(&app, "boss", &t.acme, Owner, Subtree).await;
+    set_clock(&app, "2026-01-20T12:00:00Z");
+    // The stats page offers the form (no JavaScript needed: a plain POST).
+    let html = owner
+        .get_html(&format!("/tenants/{}/stats", t.acme.id))
+        .await;
+    assert!(html.contains(r#"id="report-form""#));
+    let r = subscribe(&owner, &t.acme, "5", "subtree").await;
+    assert_redirect_to(&r, &format!("/tenants/{}/stats/reports", t.acme.id));
+    let list = owner
+        .get_html(&format!("/tenants/{}/stats/reports", t.acme.id))
+        .await;
+    assert!(list.contains("one report of the whole subtree"), "{list}");
+    // What the subscriber downloads (now: their session ends as the clock moves on).
+    let export = csv_body(
+        &owner,
+        &format!("/tenants/{}/stats.csv?from=2026-01&to=2026-01", t.acme.id),
+    )
+    .await;
+
+    // Not before its day; on it, one mail; a second run that day, and another
+    // process's run, send nothing more.
+    assert_eq!(run_reports(&app, "2026-02-04T23:59:59Z").await.mails, 0);
+    assert_eq!(run_reports(&app, "2026-02-05T00:00:00Z").await.mails, 1);
+    assert_eq!(run_reports(&app, "2026-02-05T18:00:00Z").await.mails, 0);
+    assert_eq!(run_reports(&app, "2026-02-27T00:00:00Z").await.mails, 0);
+    let mails = delivered(&sink, &addr("boss"), 1).await;
+    assert_eq!(mails.len(), 1);
+    let mail = &mails[0];
+    assert_eq!(mail.subject, "Usage report of Tenant acme for January 2026");
+    assert!(mail.body.contains(&format!(
+        "{PUBLIC_URL}/tenants/{}/stats/print?from=2026-01&to=2026-01",
+        t.acme.id
+    )));
+    assert_eq!(mail.attachments.len(), 1);
+    let file = &mail.attachments[0];
+    assert_eq!(file.filename, "usage-acme-2026-01.csv");
+    assert_eq!(file.content_type, "text/csv");
+    // The rows are the CSV export's for the subscriber, over the same month.
+    let rows = csv_records(&file.content);
+    assert_eq!(rows, csv_records(&export));
+    let tenants: Vec<&str> = rows.iter().map(|r| r["subdomain"].as_str()).collect();
+    assert_eq!(tenants.len(), 4, "acme, a1, a1x, a2: {tenants:?}");
+    assert!(!tenants.contains(&"globex"));
+    assert!(rows
+        .iter()
+        .any(|r| r["subdomain"] == "a1x" && r["queries"] == "1000" && r["quota"] == "5000"));
+
+    // The next month: February's report.
+    assert_eq!(run_reports(&app, "2026-03-05T01:00:00Z").await.mails, 1);
+    let mails = delivered(&sink, &addr("boss"), 2).await;
+    assert_eq!(
+        mails[1].subject,
+        "Usage report of Tenant acme for February 2026"
+    );
+    let feb = csv_records(&mails[1].attachments[0].content);
+    // a1x's queries, and the subtree totals above it that hold them.
+    let feb: Vec<(&str, &str, &str)> = feb
+        .iter()
+        .map(|r| {
+            (
+                r["subdomain"].as_str(),
+                r["queries"].as_str(),
+                r["subtree_queries"].as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        feb,
+        [
+            ("a1", "0", "2000"),
+            ("a1x", "2000", "2000"),
+            ("acme", "20", "2020")
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_children_report_is_one_mail_per_direct_child() {
+    let (app, sink) = app_with_sink(&[]).await;
+    let t = partner_tree(&app).await;
+    usage_everywhere(&app, &t).await;
+    let (_, owner) = person(&app, "boss", &t.acme, Owner, Subtree).await;
+    set_clock(&app, "2026-01-01T00:00:00Z");
+    let r = subscribe(&owner, &t.acme, "1", "children").await;
+    assert_eq!(status(&r), 303);
+    let done = run_reports(&app, "2026-02-01T08:00:00Z").await;
+    assert_eq!((done.handled, done.mails), (1, 2));
+    let mails = delivered(&sink, &addr("boss"), 2).await;
+    let mut files: Vec<(String, Vec<String>)> = mails
+        .iter()
+        .map(|m| {
+            let f = &m.attachments[0];
+            let rows = csv_records(&f.content);
+            (
+                f.filename.clone(),
+                rows.iter().map(|r| r["subdomain"].clone()).collect(),
+            )
+        })
+        .collect();
+    files.sort();
+    assert_eq!(
+        files,
+        [
+            (
+                "usage-a1-2026-01.csv".to_string(),
+                vec!["a1".to_string(), "a1x".to_string()]
+            ),
+            ("usage-a2-2026-01.csv".to_string(), vec!["a2".to_string()]),
+        ]
+    );
+    assert_eq!(run_reports(&app, "2026-02-01T09:00:00Z").await.mails, 0);
+}
+
+#[tokio::test]
+async fn only_owners_subscribe_and_a_bad_day_is_a_field_error() {
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    let (_, owner) = person(&app, "boss", &t.acme, Owner, Subtree).await;
+    let (_, viewer) = person(&app, "look", &t.acme, Viewer, Subtree).await;
+    let (_, admin) = person(&app, "adm", &t.acme, Administrator, Subtree).await;
+    // Viewers and Administrators read the statistics but get no form and may not subscribe.
+    for who in [&viewer, &admin] {
+        let html = who.get_html(&format!("/tenants/{}/stats", t.a1.id)).await;
+        assert!(html.contains(r#"id="stats""#) || html.contains("stats-empty"));
+        assert!(!html.contains(r#"id="report-form""#));
+        assert_eq!(status(&subscribe(who, &t.a1, "5", "subtree").await), 403);
+        assert_eq!(
+            status(
+                &who.get(&format!("/tenants/{}/stats/reports", t.a1.id))
+                    .await
+            ),
+            403
+        );
+    }
+    // A tenant they cannot see: 404, as a missing one.
+    assert_eq!(
+        status(&subscribe(&owner, &t.globex, "5", "subtree").await),
+        404
+    );
+    assert_eq!(
+        status(&subscribe(&owner, &t.acme, "5", "subtree").await),
+        303
+    );
+    // Bad input: the form again with the field's message, nothing stored.
+    for (day, scope, field) in [
+        ("0", "subtree", "day-error"),
+        ("29", "subtree", "day-error"),
+        ("x", "subtree", "day-error"),
+        ("5", "everything", "scope-error"),
+        // The same report again.
+        ("7", "subtree", "scope-error"),
+    ] {
+        let r = subscribe(&owner, &t.acme, day, scope).await;
+        assert_eq!(status(&r), 422, "{day} {scope}");
+        let html = r.text().await.unwrap();
+        assert!(
+            html.contains(&format!(r#"id="{field}""#)),
+            "{day} {scope}: {html}"
+        );
+    }
+    let n = count(&app, "SELECT count(*) FROM report_subscriptions").await;
+    assert_eq!(n, 1);
+}
+
+#[tokio::test]
+async fn cancelling_asks_first_and_only_the_subscriber_may() {
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    let (_, owner) = person(&app, "boss", &t.acme, Owner, Subtree).await;
+    let (_, other) = person(&app, "boss2", &t.acme, Owner, Subtree).await;
+    assert_eq!(
+        status(&subscribe(&owner, &t.acme, "3", "children").await),
+        303
+    );
+    let id = count(&app, "SELECT id FROM report_subscriptions").await;
+    let cancel = format!("/tenants/{}/stats/reports/{id}/cancel", t.acme.id);
+    // Someone else's: not found, asked or confirmed.
+    assert_eq!(status(&other.post_form(&cancel, &[]).await), 404);
+    assert_eq!(
+        status(&other.post_form(&cancel, &[("confirm", "yes")]).await),
+        404
+    );
+    // The subscriber is asked first.
+    let r = owner.post_form(&cancel, &[]).await;
+    assert_eq!(status(&r), 200);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("Cancel the monthly report of Tenant acme?"));
+    let r = owner.post_form(&cancel, &[("confirm", "yes")]).await;
+    assert_redirect_to(&r, &format!("/tenants/{}/stats/reports", t.acme.id));
+    let n = count(&app, "SELECT count(*) FROM report_subscriptions").await;
+    assert_eq!(n, 0);
+}
+
+#[tokio::test]
+async fn a_subscriber_who_lost_access_gets_nothing_and_the_subscription_is_suspended() {
+    let (app, sink) = app_with_sink(&[]).await;
+    let t = partner_tree(&app).await;
+    usage_everywhere(&app, &t).await;
+    let (boss, owner) = person(&app, "boss", &t.acme, Owner, Subtree).await;
+    set_clock(&app, "2026-01-01T00:00:00Z");
+    assert_eq!(
+        status(&subscribe(&owner, &t.acme, "2", "subtree").await),
+        303
+    );
+    db(&app)
+        .await
+        .execute("DELETE FROM grants WHERE user_id = $1", &[&boss.id])
+        .await
+        .unwrap();
+    let done = run_reports(&app, "2026-02-02T00:00:00Z").await;
+    assert_eq!((done.handled, done.mails, done.suspended), (1, 0, 1));
+    assert!(queued(&app, &addr("boss")).await.is_empty());
+    let reason = suspension(&app).await;
+    assert!(reason.unwrap().contains("no longer read"));
+    // Access back: the next month's report goes out and the suspension ends.
+    app.grant(&boss, &t.acme, GrantRole::Owner, Scope::Subtree, false)
+        .await;
+    assert_eq!(run_reports(&app, "2026-03-02T00:00:00Z").await.mails, 1);
+    delivered(&sink, &addr("boss"), 1).await;
+    let reason = suspension(&app).await;
+    assert_eq!(reason, None);
+}
