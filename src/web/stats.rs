@@ -13,6 +13,7 @@ use crate::services::usage_stats::{
     row_cells, StatsReader, CSV_HEADER, EXPORT_CHUNK, PAGE_SIZE, PRINT_CAP,
 };
 use crate::web::csv_export::{self, Chunk};
+use crate::web::extract::Query;
 use crate::web::form::parse_id;
 use crate::web::page::{render_checked, PageCtx};
 use crate::web::routes::{route, Route};
@@ -101,7 +102,7 @@ async fn start(
     user: &CurrentUser,
     state: &AppState,
     path: &str,
-    params: web::Query<StatsParams>,
+    params: Query<StatsParams>,
 ) -> Result<Start, AppError> {
     let params = params.into_inner();
     let mut conn = state.pool.get().await?;
@@ -364,7 +365,7 @@ async fn index(
     user: CurrentUser,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    params: web::Query<StatsParams>,
+    params: Query<StatsParams>,
 ) -> Result<HttpResponse, AppError> {
     let Start {
         mut conn,
@@ -449,7 +450,7 @@ async fn export(
     user: CurrentUser,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    params: web::Query<StatsParams>,
+    params: Query<StatsParams>,
 ) -> Result<HttpResponse, AppError> {
     let Start {
         mut conn,
@@ -509,7 +510,7 @@ async fn print(
     user: CurrentUser,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    params: web::Query<StatsParams>,
+    params: Query<StatsParams>,
 ) -> Result<HttpResponse, AppError> {
     let mut s = start(&user, &state, &path, params).await?;
     let tenant = s.tenant;
