@@ -137,7 +137,9 @@ impl AppError {
         };
         let detail = match self {
             AppError::NotFound => "There is nothing here, or you may not see it.".into(),
-            AppError::Forbidden => "You may see this, but not change it.".into(),
+            AppError::Forbidden => {
+                "Your role here does not allow this (a tenant role may cap it).".into()
+            }
             AppError::LoginRequired => "Please log in.".into(),
             AppError::Validation(errors) => errors
                 .iter()

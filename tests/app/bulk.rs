@@ -12,7 +12,7 @@ use tenantry::db::models::tenant::{NewChild, TenantFields};
 use tenantry::db::models::{Tenant, User};
 use tenantry::domain::{GrantRole, Scope};
 
-const FORBIDDEN: &str = "You may see this, but not change it.";
+const FORBIDDEN: &str = "Your role here does not allow this (a tenant role may cap it).";
 const NOT_FOUND: &str = "Not found: there is no such tenant, or you may not see it.";
 const CYCLE: &str = "A tenant cannot be moved under itself or one of its sub-tenants.";
 

@@ -59,6 +59,32 @@ impl BulkForm {
         let pairs = read_form(content_type, body)?;
         let mut form = BulkForm::default();
         let mut seen: Vec<&'static str> = Vec::new();
+        // The filter's fields come from the list's hidden inputs: a second value
+        // would act on another set than the list shown, so it is refused (400, as
+        // the list itself refuses it) rather than the last one used.
+        let mut seen_filter: Vec<String> = Vec::new();
+        for (key, _) in &pairs {
+            let filter_field = matches!(
+                key.as_str(),
+                "q" | "status"
+                    | "kind"
+                    | "within"
+                    | "filter_parent"
+                    | "filter_label"
+                    | "sort"
+                    | "dir"
+                    | "page"
+                    | "per_page"
+            );
+            if filter_field {
+                if seen_filter.contains(key) {
+                    return Err(AppError::BadRequest(format!(
+                        "The field “{key}” is given more than once: give it once."
+                    )));
+                }
+                seen_filter.push(key.clone());
+            }
+        }
         for (mut key, value) in pairs {
             // The API's name for the new parent's id, as a hand-made form may send it.
             if key == "parent_id" {
@@ -617,6 +643,13 @@ mod tests {
         assert_eq!(form.parent, "9");
         let form = BulkForm::parse(FORM, b"action=move&parent_id=9&parent=8").unwrap();
         assert_eq!(form.repeated, ["parent"]);
+        for twice in [
+            &b"all=yes&status=enabled&status=disabled"[..],
+            b"within=2&within=29",
+        ] {
+            let refused = BulkForm::parse(FORM, twice).err().expect("refused");
+            assert!(refused.public_message().1.contains("more than once"));
+        }
         assert!(BulkForm::parse(FORM, b"\xff=%%").is_err());
         assert!(BulkForm::parse(Some("multipart/form-data; boundary=x"), b"").is_err());
     }
