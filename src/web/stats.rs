@@ -159,7 +159,7 @@ impl RowView {
         let level = quota_level(row.queries, row.quota);
         let quota = match (row.quota, quota_percent(row.queries, row.quota)) {
             (None, _) => String::new(),
-            (Some(q), Some(pct)) => format!("{pct} % of {}", grouped(q)),
+            (Some(q), Some(pct)) => format!("{} % of {}", grouped(pct), grouped(q)),
             (Some(q), None) => format!("over the quota of {}", grouped(q)),
         };
         let (quota_class, quota_note) = match level {

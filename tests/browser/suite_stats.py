@@ -179,6 +179,7 @@ def test_stats_page_csv_and_printed_pdf(driver: "WebDriver", base: str) -> None:
             f"PDF page {i + 1} of {len(pages)} has no table header:\n{page[:1500]}",
         )
         expect("Back to the statistics" not in page, f"navigation printed on page {i + 1}")
+        expect("Hover a bar" not in page, f"a hint for the mouse printed on page {i + 1}")
     expect(f"Usage of {PARTNER}" in text, "the report's header is missing")
     expect("January 2026 – February 2026" in text, "the period is missing")
     for name in (PARTNER, "Customer 000", f"Customer {CUSTOMERS - 1:03}"):
