@@ -48,6 +48,9 @@ pub struct Settings {
     pub outbox_poll_ms: u64,
     /// First retry delay after a failed delivery; doubles with every attempt.
     pub outbox_backoff_ms: u64,
+    /// How often pending usage is folded into the subtree totals (the most the
+    /// stats' subtree totals lag behind ingestion).
+    pub usage_fold_interval_ms: u64,
     /// The DNS server that custom-domain checks ask (`TENANTRY_DNS_RESOLVER`);
     /// `None`: the system's resolver configuration (`/etc/resolv.conf`).
     pub dns_resolver: Option<std::net::SocketAddr>,
@@ -170,6 +173,8 @@ impl Settings {
         )?;
         let outbox_poll_ms: u64 = number(&get, "TENANTRY_OUTBOX_POLL_MS", None, 1000)?;
         let outbox_backoff_ms: u64 = number(&get, "TENANTRY_OUTBOX_BACKOFF_MS", None, 2000)?;
+        let usage_fold_interval_ms: u64 =
+            number(&get, "TENANTRY_USAGE_FOLD_INTERVAL_MS", None, 1000)?;
         let dns_resolver = match get("TENANTRY_DNS_RESOLVER", &file.dns_resolver) {
             None => None,
             Some(v) => Some(parse_resolver(&v).ok_or(ConfigError::Invalid(
@@ -222,6 +227,7 @@ impl Settings {
             invitations_per_hour,
             outbox_poll_ms: outbox_poll_ms.max(10),
             outbox_backoff_ms,
+            usage_fold_interval_ms: usage_fold_interval_ms.max(10),
             dns_resolver,
             trusted_proxies,
         })
@@ -437,6 +443,7 @@ mod tests {
         assert_eq!(s.invitation_ttl_hours, 168);
         assert_eq!(s.invitations_per_hour, 20);
         assert_eq!(s.outbox_poll_ms, 1000);
+        assert_eq!(s.usage_fold_interval_ms, 1000);
         let s = Settings::from_map(&map(&[
             ("DATABASE_URL", "postgres://x"),
             ("TENANTRY_DEV", "1"),

@@ -64,6 +64,10 @@ impl Application {
         });
         tokio::spawn(cleanup(pool.clone(), clock.clone()));
         tokio::spawn(outbox.run());
+        tokio::spawn(usage_folder(
+            pool.clone(),
+            Duration::from_millis(state.settings.usage_fold_interval_ms),
+        ));
 
         let server =
             HttpServer::new(move || {
@@ -175,6 +179,31 @@ async fn storage_unavailable(
 }
 
 /// Removes expired sessions, stale login counters and idempotency keys every ten minutes.
+/// Folds pending usage deltas into the monthly subtree totals every `interval`
+/// (`services::usage::fold`; docs/USAGE.md): the stats read totals at most about
+/// that far behind. Every process runs one; the fold lock makes them take turns.
+async fn usage_folder(pool: DbPool, interval: Duration) {
+    let mut tick = tokio::time::interval(interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_warning: Option<std::time::Instant> = None;
+    loop {
+        tick.tick().await;
+        let folded = match pool.get().await {
+            Ok(mut conn) => crate::services::usage::fold(&mut conn)
+                .await
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        if let Err(error) = folded {
+            // At most one warning a minute while the database is away.
+            if last_warning.is_none_or(|t| t.elapsed() >= Duration::from_secs(60)) {
+                tracing::warn!(%error, "usage: cannot fold pending usage; the totals wait");
+                last_warning = Some(std::time::Instant::now());
+            }
+        }
+    }
+}
+
 async fn cleanup(pool: DbPool, clock: Clock) {
     let mut tick = tokio::time::interval(Duration::from_secs(600));
     loop {

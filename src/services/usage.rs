@@ -5,15 +5,15 @@
 use super::Actor;
 use crate::auth::tokens::{self, INGESTION_KEY_PREFIX};
 use crate::auth::{authz, Principal};
-use crate::db::models::usage::{self, AppliedBatch, Counts, IngestionKey, MonthCounts};
+use crate::db::models::usage::{self, AppliedBatch, Counts, CountsByKey, IngestionKey};
 use crate::db::models::Tenant;
 use crate::db::set_lock_timeout;
 use crate::domain::usage::{parse_event, TenantRef, UsageEvent};
 use crate::domain::TenantName;
 use crate::error::{AppError, ProblemKind};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 /// One event that was not counted, and why.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -40,8 +40,9 @@ pub struct Batch<'a> {
 }
 
 /// Applies `batch` for ingestion key `key_id`, exactly once, in one transaction:
-/// every valid event whose tenant exists is added to its tenant's day and month and
-/// to the month's subtree totals of every tenant above it; each other event is
+/// every valid event whose tenant exists is added to its tenant's day and month, and
+/// queued for the month's subtree totals of every tenant on its path (added by the
+/// next [`fold`], within `TENANTRY_USAGE_FOLD_INTERVAL_MS`); each other event is
 /// answered in `rejected`. A batch id seen before answers that batch's answer again
 /// and counts nothing — also when both copies arrive at once (the second waits for
 /// the first's commit on the batch row). The same id with another body: 409.
@@ -94,8 +95,8 @@ async fn apply(
 ) -> Result<BatchAnswer, AppError> {
     let tenants = resolve(conn, checked).await?;
     let mut answer = BatchAnswer::default();
-    let mut daily: BTreeMap<(i64, NaiveDate), Counts> = BTreeMap::new();
-    let mut monthly: BTreeMap<(i64, NaiveDate), MonthCounts> = BTreeMap::new();
+    let (mut daily, mut monthly, mut subtree) =
+        (CountsByKey::new(), CountsByKey::new(), CountsByKey::new());
     for (index, event) in checked.iter().enumerate() {
         let event = match event {
             Ok(e) => e,
@@ -121,14 +122,15 @@ async fn apply(
         // Duplicates within the batch are summed here: one row per key below.
         *daily.entry((*id, event.day())).or_default() += counts;
         let month = event.month();
-        monthly.entry((*id, month)).or_default().own += counts;
+        *monthly.entry((*id, month)).or_default() += counts;
         for ancestor in path {
-            monthly.entry((*ancestor, month)).or_default().subtree += counts;
+            *subtree.entry((*ancestor, month)).or_default() += counts;
         }
         answer.accepted += 1;
     }
-    usage::add_daily(conn, &daily).await?;
-    usage::add_monthly(conn, &monthly).await?;
+    usage::add_own(conn, &daily, &monthly).await?;
+    // The subtree totals are folded later, set-wise over many batches (`fold`).
+    usage::append_pending(conn, &subtree).await?;
     Ok(answer)
 }
 
@@ -173,6 +175,18 @@ async fn resolve(
         found.insert(TenantRef::Id(id), (id, path));
     }
     Ok(found)
+}
+
+/// Folds every pending subtree delta into the monthly subtree totals, in one
+/// transaction (`usage::fold_pending`); returns how many deltas it folded. Run by
+/// the folder in every `serve` process (`usage_folder`), and by whoever needs the
+/// totals exact now (tests, the benchmark's recount). Safe with several processes:
+/// each delta is folded once.
+pub async fn fold(conn: &mut AsyncPgConnection) -> Result<usize, AppError> {
+    let folded = conn
+        .transaction(async |conn| Ok::<_, AppError>(usage::fold_pending(conn).await?))
+        .await;
+    folded.map_err(out_of_range)
 }
 
 /// Sums past what a BIGINT holds are refused, not a fault (only absurd counts get

@@ -230,88 +230,126 @@ impl std::ops::AddAssign for Counts {
     }
 }
 
-/// What a batch adds to one tenant's month: its own counts and its subtree's.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct MonthCounts {
-    pub own: Counts,
-    pub subtree: Counts,
-}
+/// Counts per (tenant, day or month), in key order (the lock order of every writer
+/// of these rows).
+pub type CountsByKey = std::collections::BTreeMap<(i64, NaiveDate), Counts>;
 
-/// Adds a batch's daily counts, one statement for the whole batch; each (tenant,
-/// day) once, in key order (the lock order of every writer of these rows).
-pub async fn add_daily(
-    conn: &mut AsyncPgConnection,
-    rows: &std::collections::BTreeMap<(i64, NaiveDate), Counts>,
-) -> QueryResult<usize> {
-    if rows.is_empty() {
-        return Ok(0);
-    }
-    let (mut tenant, mut day, mut queries, mut blocked) = (vec![], vec![], vec![], vec![]);
-    for ((t, d), c) in rows {
-        tenant.push(*t);
-        day.push(*d);
-        queries.push(c.queries);
-        blocked.push(c.blocked);
-    }
-    // unnest over arrays has no DSL form; four binds whatever the batch's size.
-    diesel::sql_query(
-        "INSERT INTO usage_daily AS u (tenant_id, day, queries, blocked) \
-         SELECT * FROM unnest($1::bigint[], $2::date[], $3::bigint[], $4::bigint[]) \
-         ON CONFLICT (tenant_id, day) DO UPDATE \
-         SET queries = u.queries + EXCLUDED.queries, blocked = u.blocked + EXCLUDED.blocked",
-    )
-    .bind::<Array<BigInt>, _>(tenant)
-    .bind::<Array<Date>, _>(day)
-    .bind::<Array<BigInt>, _>(queries)
-    .bind::<Array<BigInt>, _>(blocked)
-    .execute(conn)
-    .await
-}
-
-/// Adds a batch's monthly counts (own and subtree), like [`add_daily`].
-pub async fn add_monthly(
-    conn: &mut AsyncPgConnection,
-    rows: &std::collections::BTreeMap<(i64, NaiveDate), MonthCounts>,
-) -> QueryResult<usize> {
-    if rows.is_empty() {
-        return Ok(0);
-    }
-    let (mut tenant, mut month) = (
+/// The four columns of [`CountsByKey`], for `unnest`.
+fn columns(rows: &CountsByKey) -> (Vec<i64>, Vec<NaiveDate>, Vec<i64>, Vec<i64>) {
+    let (mut tenant, mut date, mut queries, mut blocked) = (
+        Vec::with_capacity(rows.len()),
+        Vec::with_capacity(rows.len()),
         Vec::with_capacity(rows.len()),
         Vec::with_capacity(rows.len()),
     );
-    let mut counts: [Vec<i64>; 4] = Default::default();
-    for ((t, m), c) in rows {
+    for ((t, d), c) in rows {
         tenant.push(*t);
-        month.push(*m);
-        for (column, value) in counts.iter_mut().zip([
-            c.own.queries,
-            c.own.blocked,
-            c.subtree.queries,
-            c.subtree.blocked,
-        ]) {
-            column.push(value);
-        }
+        date.push(*d);
+        queries.push(c.queries);
+        blocked.push(c.blocked);
     }
-    let [queries, blocked, subtree_queries, subtree_blocked] = counts;
+    (tenant, date, queries, blocked)
+}
+
+/// Adds a batch's own counts per day and per month: one statement each for the
+/// whole batch, each (tenant, day/month) once, in key order.
+pub async fn add_own(
+    conn: &mut AsyncPgConnection,
+    daily: &CountsByKey,
+    monthly: &CountsByKey,
+) -> QueryResult<()> {
+    // unnest over arrays has no DSL form; four binds whatever the batch's size.
+    for (rows, statement) in [
+        (
+            daily,
+            "INSERT INTO usage_daily AS u (tenant_id, day, queries, blocked) \
+             SELECT * FROM unnest($1::bigint[], $2::date[], $3::bigint[], $4::bigint[]) \
+             ON CONFLICT (tenant_id, day) DO UPDATE \
+             SET queries = u.queries + EXCLUDED.queries, blocked = u.blocked + EXCLUDED.blocked",
+        ),
+        (
+            monthly,
+            "INSERT INTO usage_monthly AS u (tenant_id, month, queries, blocked) \
+             SELECT * FROM unnest($1::bigint[], $2::date[], $3::bigint[], $4::bigint[]) \
+             ON CONFLICT (tenant_id, month) DO UPDATE \
+             SET queries = u.queries + EXCLUDED.queries, blocked = u.blocked + EXCLUDED.blocked",
+        ),
+    ] {
+        if rows.is_empty() {
+            continue;
+        }
+        let (tenant, date, queries, blocked) = columns(rows);
+        diesel::sql_query(statement)
+            .bind::<Array<BigInt>, _>(tenant)
+            .bind::<Array<Date>, _>(date)
+            .bind::<Array<BigInt>, _>(queries)
+            .bind::<Array<BigInt>, _>(blocked)
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Appends what a batch adds to the subtree totals (per tenant on an event's path
+/// and month) to `usage_pending`, for [`fold_pending`]. Append-only: no row another
+/// batch could hold.
+pub async fn append_pending(
+    conn: &mut AsyncPgConnection,
+    subtree: &CountsByKey,
+) -> QueryResult<usize> {
+    if subtree.is_empty() {
+        return Ok(0);
+    }
+    let (tenant, month, queries, blocked) = columns(subtree);
     diesel::sql_query(
-        "INSERT INTO usage_monthly AS u \
-         (tenant_id, month, queries, blocked, subtree_queries, subtree_blocked) \
-         SELECT * FROM unnest($1::bigint[], $2::date[], $3::bigint[], $4::bigint[], \
-                              $5::bigint[], $6::bigint[]) \
-         ON CONFLICT (tenant_id, month) DO UPDATE \
-         SET queries = u.queries + EXCLUDED.queries, blocked = u.blocked + EXCLUDED.blocked, \
-             subtree_queries = u.subtree_queries + EXCLUDED.subtree_queries, \
-             subtree_blocked = u.subtree_blocked + EXCLUDED.subtree_blocked",
+        "INSERT INTO usage_pending (tenant_id, month, subtree_queries, subtree_blocked) \
+         SELECT * FROM unnest($1::bigint[], $2::date[], $3::bigint[], $4::bigint[])",
     )
     .bind::<Array<BigInt>, _>(tenant)
     .bind::<Array<Date>, _>(month)
     .bind::<Array<BigInt>, _>(queries)
     .bind::<Array<BigInt>, _>(blocked)
-    .bind::<Array<BigInt>, _>(subtree_queries)
-    .bind::<Array<BigInt>, _>(subtree_blocked)
     .execute(conn)
     .await
+}
+
+/// Serialises folds: across processes, and with a move's fold (taken after
+/// [`USAGE_TREE_LOCK`] by a move, alone by the folder; never the other way round).
+const USAGE_FOLD_LOCK: i64 = 0x7573_6167_655f_666f; // "usage_fo"
+
+/// Folds every committed pending delta into `usage_monthly`'s subtree columns and
+/// deletes it, in one statement: the deltas are summed per (tenant, month) first, so
+/// each monthly row is written once per fold however many batches reached it, in
+/// (tenant, month) order like every writer. Holds the fold lock until the
+/// transaction ends, so two folds never take the same delta (the second one's
+/// DELETE sees the first one's commit). Returns how many deltas were folded.
+pub async fn fold_pending(conn: &mut AsyncPgConnection) -> QueryResult<usize> {
+    diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
+        .bind::<BigInt, _>(USAGE_FOLD_LOCK)
+        .execute(conn)
+        .await?;
+    #[derive(QueryableByName)]
+    struct Folded {
+        #[diesel(sql_type = BigInt)]
+        folded: i64,
+    }
+    let folded: Folded = diesel::sql_query(
+        "WITH taken AS (DELETE FROM usage_pending RETURNING *), \
+         summed AS (SELECT tenant_id, month, sum(subtree_queries)::bigint AS q, \
+                           sum(subtree_blocked)::bigint AS b \
+                    FROM taken GROUP BY tenant_id, month), \
+         written AS (INSERT INTO usage_monthly AS u \
+                         (tenant_id, month, subtree_queries, subtree_blocked) \
+                     SELECT tenant_id, month, q, b FROM summed ORDER BY tenant_id, month \
+                     ON CONFLICT (tenant_id, month) DO UPDATE \
+                     SET subtree_queries = u.subtree_queries + EXCLUDED.subtree_queries, \
+                         subtree_blocked = u.subtree_blocked + EXCLUDED.subtree_blocked \
+                     RETURNING 1) \
+         SELECT count(*) AS folded FROM taken",
+    )
+    .get_result(conn)
+    .await?;
+    Ok(folded.folded as usize)
 }
 
 /// A subtree moves: the monthly subtree totals of `moved` leave the ancestors in
