@@ -142,8 +142,9 @@ fn unknown(tenant: &TenantRef) -> String {
 }
 
 /// The tenants the events name, with their paths. No move can run until this
-/// transaction ends (`usage::hold_paths_for_ingestion`), so the subtree totals are
-/// added along the paths that hold at commit. A tenant deleted meanwhile is counted
+/// transaction ends (`usage::hold_paths_for_ingestion`), so the subtree deltas are
+/// expanded along the paths that hold at commit (a move folds them before it
+/// changes a path). A tenant deleted meanwhile is counted
 /// where it was: its usage stays in its ancestors' totals, as for any deleted tenant.
 async fn resolve(
     conn: &mut AsyncPgConnection,

@@ -1,6 +1,6 @@
 //! Usage statistics: ingestion keys, the batches already applied, and the per-day
-//! and per-month usage rows (migration `usage` explains the shape and who keeps the
-//! subtree columns exact).
+//! and per-month usage rows (migration `usage` explains the shape, `usage_pending`
+//! how the subtree columns are folded asynchronously).
 
 use crate::db::schema::{ingestion_keys, usage_batches};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -123,9 +123,9 @@ impl IngestionKey {
 
 /// The transaction-level advisory lock that keeps usage ingestion and subtree
 /// moves apart: every ingestion holds it shared (they run side by side), a move
-/// exclusive. An ingestion therefore reads the paths it adds subtree totals along
-/// only while no move is in flight, and a move shifts a subtree's totals only once
-/// every ingestion that counted along the old paths has committed. One lock instead
+/// exclusive. An ingestion therefore reads the paths it expands its subtree deltas
+/// along only while no move is in flight, and a move folds and shifts a subtree's
+/// totals only once every ingestion that counted along the old paths has committed. One lock instead
 /// of the tree protocol's row locks on every tenant of every path: a batch of 10,000
 /// events reaches some 20,000 tenants in a deep tree, and locking each row took
 /// longer than counting. Creates and deletes change no usage and do not take it.
