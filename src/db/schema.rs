@@ -234,6 +234,8 @@ diesel::table! {
         id -> Int8,
         tenant_id -> Int8,
         month -> Date,
+        queries -> Int8,
+        blocked -> Int8,
         subtree_queries -> Int8,
         subtree_blocked -> Int8,
     }

@@ -40,9 +40,9 @@ pub struct Batch<'a> {
 }
 
 /// Applies `batch` for ingestion key `key_id`, exactly once, in one transaction:
-/// every valid event whose tenant exists is added to its tenant's day and month, and
-/// queued for the month's subtree totals of every tenant on its path (added by the
-/// next [`fold`], within `TENANTRY_USAGE_FOLD_INTERVAL_MS`); each other event is
+/// every valid event whose tenant exists is added to its tenant's day, and queued
+/// for its month and the month's subtree totals of every tenant on its path (added
+/// by the next [`fold`], within `TENANTRY_USAGE_FOLD_INTERVAL_MS`); each other event is
 /// answered in `rejected`. A batch id seen before answers that batch's answer again
 /// and counts nothing — also when both copies arrive at once (the second waits for
 /// the first's commit on the batch row). The same id with another body: 409.
@@ -128,9 +128,9 @@ async fn apply(
         }
         answer.accepted += 1;
     }
-    usage::add_own(conn, &daily, &monthly).await?;
-    // The subtree totals are folded later, set-wise over many batches (`fold`).
-    usage::append_pending(conn, &subtree).await?;
+    usage::add_daily(conn, &daily).await?;
+    // The months are folded later, set-wise over many batches (`fold`).
+    usage::append_pending(conn, &monthly, &subtree).await?;
     Ok(answer)
 }
 
@@ -178,7 +178,7 @@ async fn resolve(
     Ok(found)
 }
 
-/// Folds every pending subtree delta into the monthly subtree totals, in one
+/// Folds every pending delta into the monthly own and subtree totals, in one
 /// transaction (`usage::fold_pending`); returns how many deltas it folded. Run by
 /// the folder in every `serve` process (`usage_folder`), and by whoever needs the
 /// totals exact now (tests, the benchmark's recount). Safe with several processes:

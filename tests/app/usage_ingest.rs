@@ -838,9 +838,9 @@ async fn root_jan_unfolded(app: &TestApp) -> i64 {
         .map_or(0, |r| r.get(0))
 }
 
-/// Batches add to their tenants' own rows at once and to the subtree totals only
-/// when folded; after the fold, every subtree total equals a recount and nothing is
-/// pending.
+/// Batches add to their tenants' days at once and to the months (own and subtree)
+/// only when folded; after the fold, every subtree total equals a recount and
+/// nothing is pending.
 #[tokio::test]
 async fn batches_then_a_fold_equal_a_recount() {
     let app = spawn_app().await;
@@ -856,6 +856,11 @@ async fn batches_then_a_fold_equal_a_recount() {
     }
     assert!(pending(&app).await > 0);
     assert_eq!(root_jan_unfolded(&app).await, 0, "not folded yet");
+    assert_eq!(
+        day(&app, &t.a1x, "2026-01-05").await,
+        (33, 3),
+        "days at once"
+    );
     assert!(app.fold_usage().await > 0);
     assert_eq!(pending(&app).await, 0);
     assert_eq!(subtree_totals_off(&app).await, vec![]);

@@ -251,64 +251,57 @@ fn columns(rows: &CountsByKey) -> (Vec<i64>, Vec<NaiveDate>, Vec<i64>, Vec<i64>)
     (tenant, date, queries, blocked)
 }
 
-/// Adds a batch's own counts per day and per month: one statement each for the
-/// whole batch, each (tenant, day/month) once, in key order.
-pub async fn add_own(
-    conn: &mut AsyncPgConnection,
-    daily: &CountsByKey,
-    monthly: &CountsByKey,
-) -> QueryResult<()> {
-    // unnest over arrays has no DSL form; four binds whatever the batch's size.
-    for (rows, statement) in [
-        (
-            daily,
-            "INSERT INTO usage_daily AS u (tenant_id, day, queries, blocked) \
-             SELECT * FROM unnest($1::bigint[], $2::date[], $3::bigint[], $4::bigint[]) \
-             ON CONFLICT (tenant_id, day) DO UPDATE \
-             SET queries = u.queries + EXCLUDED.queries, blocked = u.blocked + EXCLUDED.blocked",
-        ),
-        (
-            monthly,
-            "INSERT INTO usage_monthly AS u (tenant_id, month, queries, blocked) \
-             SELECT * FROM unnest($1::bigint[], $2::date[], $3::bigint[], $4::bigint[]) \
-             ON CONFLICT (tenant_id, month) DO UPDATE \
-             SET queries = u.queries + EXCLUDED.queries, blocked = u.blocked + EXCLUDED.blocked",
-        ),
-    ] {
-        if rows.is_empty() {
-            continue;
-        }
-        let (tenant, date, queries, blocked) = columns(rows);
-        diesel::sql_query(statement)
-            .bind::<Array<BigInt>, _>(tenant)
-            .bind::<Array<Date>, _>(date)
-            .bind::<Array<BigInt>, _>(queries)
-            .bind::<Array<BigInt>, _>(blocked)
-            .execute(conn)
-            .await?;
+/// Adds a batch's own counts per day: one statement for the whole batch, each
+/// (tenant, day) once, in key order.
+pub async fn add_daily(conn: &mut AsyncPgConnection, daily: &CountsByKey) -> QueryResult<usize> {
+    if daily.is_empty() {
+        return Ok(0);
     }
-    Ok(())
+    let (tenant, day, queries, blocked) = columns(daily);
+    // unnest over arrays has no DSL form; four binds whatever the batch's size.
+    diesel::sql_query(
+        "INSERT INTO usage_daily AS u (tenant_id, day, queries, blocked) \
+         SELECT * FROM unnest($1::bigint[], $2::date[], $3::bigint[], $4::bigint[]) \
+         ON CONFLICT (tenant_id, day) DO UPDATE \
+         SET queries = u.queries + EXCLUDED.queries, blocked = u.blocked + EXCLUDED.blocked",
+    )
+    .bind::<Array<BigInt>, _>(tenant)
+    .bind::<Array<Date>, _>(day)
+    .bind::<Array<BigInt>, _>(queries)
+    .bind::<Array<BigInt>, _>(blocked)
+    .execute(conn)
+    .await
 }
 
-/// Appends what a batch adds to the subtree totals (per tenant on an event's path
-/// and month) to `usage_pending`, for [`fold_pending`]. Append-only: no row another
-/// batch could hold.
+/// Appends what a batch adds to the months to `usage_pending`, for
+/// [`fold_pending`]: per (tenant on an event's path, month) the tenant's own counts
+/// (`own`, whose keys are among `subtree`'s: a path ends with its tenant) and its
+/// subtree's. Append-only: no row another batch or the folder could hold.
 pub async fn append_pending(
     conn: &mut AsyncPgConnection,
+    own: &CountsByKey,
     subtree: &CountsByKey,
 ) -> QueryResult<usize> {
     if subtree.is_empty() {
         return Ok(0);
     }
-    let (tenant, month, queries, blocked) = columns(subtree);
+    let (tenant, month, subtree_queries, subtree_blocked) = columns(subtree);
+    let (queries, blocked): (Vec<i64>, Vec<i64>) = subtree
+        .keys()
+        .map(|key| own.get(key).map_or((0, 0), |c| (c.queries, c.blocked)))
+        .unzip();
     diesel::sql_query(
-        "INSERT INTO usage_pending (tenant_id, month, subtree_queries, subtree_blocked) \
-         SELECT * FROM unnest($1::bigint[], $2::date[], $3::bigint[], $4::bigint[])",
+        "INSERT INTO usage_pending \
+         (tenant_id, month, queries, blocked, subtree_queries, subtree_blocked) \
+         SELECT * FROM unnest($1::bigint[], $2::date[], $3::bigint[], $4::bigint[], \
+                              $5::bigint[], $6::bigint[])",
     )
     .bind::<Array<BigInt>, _>(tenant)
     .bind::<Array<Date>, _>(month)
     .bind::<Array<BigInt>, _>(queries)
     .bind::<Array<BigInt>, _>(blocked)
+    .bind::<Array<BigInt>, _>(subtree_queries)
+    .bind::<Array<BigInt>, _>(subtree_blocked)
     .execute(conn)
     .await
 }
@@ -317,7 +310,7 @@ pub async fn append_pending(
 /// [`USAGE_TREE_LOCK`] by a move, alone by the folder; never the other way round).
 const USAGE_FOLD_LOCK: i64 = 0x7573_6167_655f_666f; // "usage_fo"
 
-/// Folds every committed pending delta into `usage_monthly`'s subtree columns and
+/// Folds every committed pending delta into `usage_monthly` (own and subtree) and
 /// deletes it, in one statement: the deltas are summed per (tenant, month) first, so
 /// each monthly row is written once per fold however many batches reached it, in
 /// (tenant, month) order like every writer. Holds the fold lock until the
@@ -335,14 +328,18 @@ pub async fn fold_pending(conn: &mut AsyncPgConnection) -> QueryResult<usize> {
     }
     let folded: Folded = diesel::sql_query(
         "WITH taken AS (DELETE FROM usage_pending RETURNING *), \
-         summed AS (SELECT tenant_id, month, sum(subtree_queries)::bigint AS q, \
-                           sum(subtree_blocked)::bigint AS b \
+         summed AS (SELECT tenant_id, month, sum(queries)::bigint AS q, \
+                           sum(blocked)::bigint AS b, sum(subtree_queries)::bigint AS sq, \
+                           sum(subtree_blocked)::bigint AS sb \
                     FROM taken GROUP BY tenant_id, month), \
          written AS (INSERT INTO usage_monthly AS u \
-                         (tenant_id, month, subtree_queries, subtree_blocked) \
-                     SELECT tenant_id, month, q, b FROM summed ORDER BY tenant_id, month \
+                         (tenant_id, month, queries, blocked, subtree_queries, subtree_blocked) \
+                     SELECT tenant_id, month, q, b, sq, sb FROM summed \
+                     ORDER BY tenant_id, month \
                      ON CONFLICT (tenant_id, month) DO UPDATE \
-                     SET subtree_queries = u.subtree_queries + EXCLUDED.subtree_queries, \
+                     SET queries = u.queries + EXCLUDED.queries, \
+                         blocked = u.blocked + EXCLUDED.blocked, \
+                         subtree_queries = u.subtree_queries + EXCLUDED.subtree_queries, \
                          subtree_blocked = u.subtree_blocked + EXCLUDED.subtree_blocked \
                      RETURNING 1) \
          SELECT count(*) AS folded FROM taken",
