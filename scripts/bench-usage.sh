@@ -105,8 +105,8 @@ tenants=$(sql -c 'SELECT count(*) FROM tenants')
 # ---------------------------------------------------------------- 4. ingestion
 if step ingest; then
     # Each run starts from no usage, so runs compare.
-    sql -c 'TRUNCATE usage_daily, usage_monthly, usage_batches' >/dev/null
-    sql -c 'VACUUM ANALYZE usage_daily, usage_monthly, usage_batches' >/dev/null
+    sql -c 'TRUNCATE usage_daily, usage_monthly, usage_batches, usage_pending' >/dev/null
+    sql -c 'VACUUM ANALYZE usage_daily, usage_monthly, usage_batches, usage_pending' >/dev/null
     KEY="tni_bench$(head -c 24 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
     HASH=$(printf '%s' "$KEY" | sha256sum | cut -d' ' -f1)
     sql -c "INSERT INTO ingestion_keys (name, key_hash, prefix) VALUES ('bench', '$HASH', '${KEY:0:10}')" >/dev/null
@@ -116,14 +116,14 @@ if step ingest; then
     {
         echo "Ingestion (\`POST /api/v1/usage\`, batches of 10,000 random events, target ≥ 50,000 events/s):"
         echo
-        echo "| clients | batches | events/s | batch p50 | batch p99 | 409 try-again, sent again | load average at the end |"
-        echo "| --- | --- | ---: | ---: | ---: | ---: | --- |"
+        echo "| clients | batches | events/s | batch p50 | batch p99 | 409 try-again, sent again | folded after the last answer | events/s until all folded | load average at the end |"
+        echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
     } >>"$SUMMARY"
-    python3 - "$ADDR" "$KEY" "$BATCHES" "$OUT/usage-tenants.txt" 1 $CLIENTS <<'PY' | tee -a "$SUMMARY"
-import json, random, sys, threading, time, urllib.error, urllib.request
+    python3 - "$ADDR" "$KEY" "$BATCHES" "$OUT/usage-tenants.txt" "$DB_URL" 1 $CLIENTS <<'PY' | tee -a "$SUMMARY"
+import json, random, subprocess, sys, threading, time, urllib.error, urllib.request
 
-addr, key, batches, tenants_file = sys.argv[1:5]
-batches, clients = int(batches), [int(c) for c in sys.argv[5:]]
+addr, key, batches, tenants_file, db_url = sys.argv[1:6]
+batches, clients = int(batches), [int(c) for c in sys.argv[6:]]
 tenants = [line.split("|") for line in open(tenants_file) if line.strip()]
 rng = random.Random(12)
 
@@ -163,6 +163,19 @@ def post(data):
         raise SystemExit(f"batch not fully counted: {answer['accepted']} {answer['rejected'][:3]}")
     return time.perf_counter() - t
 
+def pending():
+    out = subprocess.run(["psql", "-X", "-q", "-tA", db_url, "-c", "SELECT count(*) FROM usage_pending"],
+                         check=True, capture_output=True, text=True).stdout
+    return int(out.strip())
+
+def drain():
+    # The subtree totals are folded by the server's folder (every
+    # TENANTRY_USAGE_FOLD_INTERVAL_MS): how long until nothing is pending.
+    t = time.perf_counter()
+    while pending() > 0:
+        time.sleep(0.05)
+    return time.perf_counter() - t
+
 def run(parallel):
     # Bodies are made before the clock starts: the client's JSON is not measured.
     queue = [body(i) for i in range(batches)]
@@ -183,13 +196,16 @@ def run(parallel):
     for t in threads: t.start()
     for t in threads: t.join()
     wall = time.perf_counter() - start
+    lag = drain()
     latencies.sort()
     p = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000
     load = " ".join(open("/proc/loadavg").read().split()[:3])
     print(f"| {parallel} | {batches} × 10,000 | {batches * 10_000 / wall:,.0f} | "
-          f"{p(0.5):.0f} ms | {p(0.99):.0f} ms | {retries} | {load} |", flush=True)
+          f"{p(0.5):.0f} ms | {p(0.99):.0f} ms | {retries} | {lag * 1000:,.0f} ms | "
+          f"{batches * 10_000 / (wall + lag):,.0f} | {load} |", flush=True)
 
 post(body(-1))  # warm-up: connections, prepared statements
+drain()
 for c in clients:
     run(c)
 PY
@@ -206,6 +222,8 @@ PY
         SELECT count(*) FROM usage_monthly u FULL JOIN recount r USING (tenant_id, month)
         WHERE coalesce(u.subtree_queries, 0) <> coalesce(r.q, 0)
            OR coalesce(u.subtree_blocked, 0) <> coalesce(r.b, 0)")
+    left=$(sql -c "SELECT count(*) FROM usage_pending")
+    [[ $left == 0 ]] || die "$left usage deltas still pending after the run"
     events=$(sql -c "SELECT coalesce(sum(queries), 0) FROM usage_monthly")
     daily=$(sql -c "SELECT coalesce(sum(queries), 0) FROM usage_daily")
     [[ $wrong == 0 ]] || die "$wrong monthly rows' subtree totals differ from a recount"

@@ -51,6 +51,9 @@ pub struct Settings {
     /// How often each process runs the monthly report job (`TENANTRY_REPORT_POLL_SECS`;
     /// 0: never, as in tests, which run it for a chosen date).
     pub report_poll_secs: u64,
+    /// How often pending usage is folded into the subtree totals (the most the
+    /// stats' subtree totals lag behind ingestion).
+    pub usage_fold_interval_ms: u64,
     /// The DNS server that custom-domain checks ask (`TENANTRY_DNS_RESOLVER`);
     /// `None`: the system's resolver configuration (`/etc/resolv.conf`).
     pub dns_resolver: Option<std::net::SocketAddr>,
@@ -174,6 +177,8 @@ impl Settings {
         let outbox_poll_ms: u64 = number(&get, "TENANTRY_OUTBOX_POLL_MS", None, 1000)?;
         let outbox_backoff_ms: u64 = number(&get, "TENANTRY_OUTBOX_BACKOFF_MS", None, 2000)?;
         let report_poll_secs: u64 = number(&get, "TENANTRY_REPORT_POLL_SECS", None, 300)?;
+        let usage_fold_interval_ms: u64 =
+            number(&get, "TENANTRY_USAGE_FOLD_INTERVAL_MS", None, 1000)?;
         let dns_resolver = match get("TENANTRY_DNS_RESOLVER", &file.dns_resolver) {
             None => None,
             Some(v) => Some(parse_resolver(&v).ok_or(ConfigError::Invalid(
@@ -227,6 +232,7 @@ impl Settings {
             outbox_poll_ms: outbox_poll_ms.max(10),
             outbox_backoff_ms,
             report_poll_secs,
+            usage_fold_interval_ms: usage_fold_interval_ms.max(10),
             dns_resolver,
             trusted_proxies,
         })
@@ -442,6 +448,7 @@ mod tests {
         assert_eq!(s.invitation_ttl_hours, 168);
         assert_eq!(s.invitations_per_hour, 20);
         assert_eq!(s.outbox_poll_ms, 1000);
+        assert_eq!(s.usage_fold_interval_ms, 1000);
         let s = Settings::from_map(&map(&[
             ("DATABASE_URL", "postgres://x"),
             ("TENANTRY_DEV", "1"),

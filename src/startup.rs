@@ -72,6 +72,12 @@ impl Application {
                 state.outbox_wake.clone(),
             ));
         }
+        tokio::spawn(usage_folder(
+            pool.clone(),
+            clock.clone(),
+            Duration::from_millis(state.settings.usage_fold_interval_ms),
+            state.outbox_wake.clone(),
+        ));
 
         let server =
             HttpServer::new(move || {
@@ -182,7 +188,6 @@ async fn storage_unavailable(
     }
 }
 
-/// Removes expired sessions, stale login counters and idempotency keys every ten minutes.
 /// The monthly report job (`services::reports::run_due`) every `every`, in every
 /// process: the job claims its rows, so processes never send a report twice.
 async fn reports(
@@ -208,6 +213,41 @@ async fn reports(
     }
 }
 
+/// Folds pending usage deltas into the monthly subtree totals every `interval`
+/// (`services::usage::fold`; docs/USAGE.md): the stats read totals at most about
+/// that far behind; a fold queues the quota alerts it crosses. Every process runs
+/// one; the fold lock makes them take turns.
+async fn usage_folder(
+    pool: DbPool,
+    clock: Clock,
+    interval: Duration,
+    outbox_wake: std::sync::Arc<tokio::sync::Notify>,
+) {
+    let mut tick = tokio::time::interval(interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_warning: Option<std::time::Instant> = None;
+    loop {
+        tick.tick().await;
+        let folded = match pool.get().await {
+            Ok(mut conn) => crate::services::usage::fold(&mut conn, clock.now())
+                .await
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        if matches!(folded, Ok(done) if done.mails > 0) {
+            outbox_wake.notify_one();
+        }
+        if let Err(error) = folded {
+            // At most one warning a minute while the database is away.
+            if last_warning.is_none_or(|t| t.elapsed() >= Duration::from_secs(60)) {
+                tracing::warn!(%error, "usage: cannot fold pending usage; the totals wait");
+                last_warning = Some(std::time::Instant::now());
+            }
+        }
+    }
+}
+
+/// Removes expired sessions, stale login counters and idempotency keys every ten minutes.
 async fn cleanup(pool: DbPool, clock: Clock) {
     let mut tick = tokio::time::interval(Duration::from_secs(600));
     loop {

@@ -272,6 +272,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    usage_pending (id) {
+        id -> Int8,
+        tenant_id -> Int8,
+        month -> Date,
+        queries -> Int8,
+        blocked -> Int8,
+        subtree_queries -> Int8,
+        subtree_blocked -> Int8,
+    }
+}
+
+diesel::table! {
     user_roles (id) {
         id -> Int8,
         tenant_id -> Int8,
@@ -354,6 +366,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     usage_batches,
     usage_daily,
     usage_monthly,
+    usage_pending,
     user_roles,
     users,
 );

@@ -1,7 +1,7 @@
 //! Quota threshold alerts: when a batch of usage takes a tenant's own queries of a
 //! month past 80 % or 100 % of its monthly query quota, its Owners (and the Owners
 //! above it who opted in on their profile) are mailed, once per threshold and
-//! month, through the outbox, in the ingestion's transaction.
+//! month, through the outbox, in the transaction of the fold that adds the months (`services::usage::fold`).
 
 use super::Actor;
 use crate::auth::{authz, Principal};
@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, HashMap};
 
 /// Records the thresholds the tenant-months `keys` (whose own counts a batch just
 /// raised) crossed, and queues their alerts; returns how many mails were queued.
-/// Runs inside the ingestion's transaction: the crossing and its mails commit
+/// Runs inside the fold's transaction: the crossing and its mails commit
 /// together or not at all.
 pub async fn alert_crossings(
     conn: &mut AsyncPgConnection,

@@ -5,15 +5,15 @@
 use super::Actor;
 use crate::auth::tokens::{self, INGESTION_KEY_PREFIX};
 use crate::auth::{authz, Principal};
-use crate::db::models::usage::{self, AppliedBatch, Counts, IngestionKey, MonthCounts};
+use crate::db::models::usage::{self, AppliedBatch, Counts, CountsByKey, IngestionKey};
 use crate::db::models::Tenant;
 use crate::db::set_lock_timeout;
 use crate::domain::usage::{parse_event, TenantRef, UsageEvent};
 use crate::domain::TenantName;
 use crate::error::{AppError, ProblemKind};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 /// One event that was not counted, and why.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -40,10 +40,10 @@ pub struct Batch<'a> {
 }
 
 /// Applies `batch` for ingestion key `key_id`, exactly once, in one transaction:
-/// every valid event whose tenant exists is added to its tenant's day and month and
-/// to the month's subtree totals of every tenant above it, and the quota thresholds
-/// this crosses are alerted (`quota_alerts`); each other event is answered in
-/// `rejected`. A batch id seen before answers that batch's answer again
+/// every valid event whose tenant exists is added to its tenant's day, and queued
+/// for its month and the month's subtree totals of every tenant on its path (added
+/// by the next [`fold`], within `TENANTRY_USAGE_FOLD_INTERVAL_MS`); each other event is
+/// answered in `rejected`. Quota thresholds are alerted by the fold that adds the month. A batch id seen before answers that batch's answer again
 /// and counts nothing — also when both copies arrive at once (the second waits for
 /// the first's commit on the batch row). The same id with another body: 409.
 pub async fn ingest(
@@ -61,7 +61,7 @@ pub async fn ingest(
             if !AppliedBatch::claim(conn, batch.batch_id, key_id, &batch.request_hash, now).await? {
                 return repeated(conn, &batch).await;
             }
-            let answer = apply(conn, &checked, now).await?;
+            let answer = apply(conn, &checked).await?;
             let stored = serde_json::to_value(&answer)
                 .map_err(|e| AppError::Unexpected(anyhow::Error::new(e)))?;
             AppliedBatch::answered(conn, batch.batch_id, &stored).await?;
@@ -92,12 +92,11 @@ async fn repeated(
 async fn apply(
     conn: &mut AsyncPgConnection,
     checked: &[Result<UsageEvent, String>],
-    now: DateTime<Utc>,
 ) -> Result<BatchAnswer, AppError> {
     let tenants = resolve(conn, checked).await?;
     let mut answer = BatchAnswer::default();
-    let mut daily: BTreeMap<(i64, NaiveDate), Counts> = BTreeMap::new();
-    let mut monthly: BTreeMap<(i64, NaiveDate), MonthCounts> = BTreeMap::new();
+    let (mut daily, mut monthly, mut subtree) =
+        (CountsByKey::new(), CountsByKey::new(), CountsByKey::new());
     for (index, event) in checked.iter().enumerate() {
         let event = match event {
             Ok(e) => e,
@@ -123,22 +122,15 @@ async fn apply(
         // Duplicates within the batch are summed here: one row per key below.
         *daily.entry((*id, event.day())).or_default() += counts;
         let month = event.month();
-        monthly.entry((*id, month)).or_default().own += counts;
+        *monthly.entry((*id, month)).or_default() += counts;
         for ancestor in path {
-            monthly.entry((*ancestor, month)).or_default().subtree += counts;
+            *subtree.entry((*ancestor, month)).or_default() += counts;
         }
         answer.accepted += 1;
     }
     usage::add_daily(conn, &daily).await?;
-    usage::add_monthly(conn, &monthly).await?;
-    // Quotas are measured on own queries: only months whose own queries grew can
-    // cross a threshold.
-    let grown: Vec<(i64, NaiveDate)> = monthly
-        .iter()
-        .filter(|(_, c)| c.own.queries > 0)
-        .map(|(key, _)| *key)
-        .collect();
-    super::quota_alerts::alert_crossings(conn, &grown, now).await?;
+    // The months are folded later, set-wise over many batches (`fold`).
+    usage::append_pending(conn, &monthly, &subtree).await?;
     Ok(answer)
 }
 
@@ -150,8 +142,9 @@ fn unknown(tenant: &TenantRef) -> String {
 }
 
 /// The tenants the events name, with their paths. No move can run until this
-/// transaction ends (`usage::hold_paths_for_ingestion`), so the subtree totals are
-/// added along the paths that hold at commit. A tenant deleted meanwhile is counted
+/// transaction ends (`usage::hold_paths_for_ingestion`), so the subtree deltas are
+/// expanded along the paths that hold at commit (a move folds them before it
+/// changes a path). A tenant deleted meanwhile is counted
 /// where it was: its usage stays in its ancestors' totals, as for any deleted tenant.
 async fn resolve(
     conn: &mut AsyncPgConnection,
@@ -183,6 +176,37 @@ async fn resolve(
         found.insert(TenantRef::Id(id), (id, path));
     }
     Ok(found)
+}
+
+/// Folds every pending delta into the monthly own and subtree totals, and alerts
+/// the quota thresholds this crosses (`quota_alerts`), in one transaction: a
+/// crossing and its mails commit with the fold that made it. Returns how many
+/// deltas it folded and how many mails it queued. Run by the folder in every
+/// `serve` process (`usage_folder`), and by whoever needs the totals exact now
+/// (tests, the benchmark's recount). Safe with several processes: each delta is
+/// folded once.
+pub async fn fold(
+    conn: &mut AsyncPgConnection,
+    now: DateTime<Utc>,
+) -> Result<FoldOutcome, AppError> {
+    let folded = conn
+        .transaction(async |conn| {
+            let folded = usage::fold_pending(conn).await?;
+            let mails = super::quota_alerts::alert_crossings(conn, &folded.grown, now).await?;
+            Ok::<_, AppError>(FoldOutcome {
+                deltas: folded.deltas,
+                mails,
+            })
+        })
+        .await;
+    folded.map_err(out_of_range)
+}
+
+/// What [`fold`] did.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FoldOutcome {
+    pub deltas: usize,
+    pub mails: usize,
 }
 
 /// Sums past what a BIGINT holds are refused, not a fault (only absurd counts get

@@ -275,6 +275,15 @@ impl TestApp {
         self.pool.get().await.expect("conn")
     }
 
+    /// Folds every pending usage delta into the subtree totals, as the folder of
+    /// `serve` does every `TENANTRY_USAGE_FOLD_INTERVAL_MS`; returns how many.
+    pub async fn fold_usage(&self) -> usize {
+        tenantry::services::usage::fold(&mut *self.conn().await, self.clock.now())
+            .await
+            .expect("fold")
+            .deltas
+    }
+
     /// `user` as authorization sees them, to call a service as them.
     pub async fn principal(&self, user: &User) -> tenantry::auth::Principal {
         tenantry::auth::Principal::load(&mut *self.conn().await, user.id)
@@ -509,6 +518,9 @@ pub fn settings_with(db_url: &str, extra: &[(&str, &str)]) -> Settings {
     env.insert("TENANTRY_MAIL_DIR".into(), mail_dir.display().to_string());
     // Tests run the monthly report job themselves, for the date they choose.
     env.insert("TENANTRY_REPORT_POLL_SECS".into(), "0".into());
+    // Tests fold pending usage themselves (`TestApp::fold_usage`), so they know
+    // what is pending when; the background folder waits an hour.
+    env.insert("TENANTRY_USAGE_FOLD_INTERVAL_MS".into(), "3600000".into());
     for (k, v) in extra {
         env.insert((*k).into(), (*v).into());
     }

@@ -64,12 +64,13 @@ fn event(tenant: Value, at: &str, queries: i64, blocked: i64) -> Value {
 }
 
 /// (queries, blocked, subtree_queries, subtree_blocked) of a tenant's month, zeros
-/// when there is no row.
+/// when there is no row, after folding what is pending.
 async fn month(app: &TestApp, tenant: &Tenant, first_day: &str) -> (i64, i64, i64, i64) {
     month_of(app, tenant.id, first_day).await
 }
 
 async fn month_of(app: &TestApp, tenant_id: i64, first_day: &str) -> (i64, i64, i64, i64) {
+    app.fold_usage().await;
     let row = db(app)
         .await
         .query_opt(
@@ -287,8 +288,10 @@ async fn identical_batches_arriving_together_count_once_and_get_the_same_answer(
 }
 
 /// Every monthly row whose subtree totals differ from the sum of the own counts of
-/// the tenants below it (their paths now), as (tenant, month, stored, recounted).
+/// the tenants below it (their paths now), as (tenant, month, stored, recounted),
+/// after folding what is pending.
 async fn subtree_totals_off(app: &TestApp) -> Vec<(i64, String, i64, i64)> {
+    app.fold_usage().await;
     db(app)
         .await
         .query(
@@ -804,4 +807,129 @@ async fn the_monthly_query_quota_is_set_on_the_form_and_the_api_and_audited() {
     let change = |a: &str, b: &str| (Some(a.to_string()), Some(b.to_string()));
     assert!(changes.contains(&change("null", "5000000")), "{changes:?}");
     assert!(changes.contains(&change("10", "null")), "{changes:?}");
+}
+
+// ---------------------------------------------------------------- folding
+
+/// How many subtree deltas wait for the folder.
+async fn pending(app: &TestApp) -> i64 {
+    db(app)
+        .await
+        .query_one("SELECT count(*) FROM usage_pending", &[])
+        .await
+        .unwrap()
+        .get(0)
+}
+
+/// The root's subtree queries in January as stored, without folding first.
+async fn root_jan_unfolded(app: &TestApp) -> i64 {
+    db(app)
+        .await
+        .query_opt(
+            "SELECT subtree_queries FROM usage_monthly \
+             WHERE tenant_id = $1 AND month = $2::text::date",
+            &[&app.root.id, &JAN],
+        )
+        .await
+        .unwrap()
+        .map_or(0, |r| r.get(0))
+}
+
+/// Batches add to their tenants' days at once and to the months (own and subtree)
+/// only when folded; after the fold, every subtree total equals a recount and
+/// nothing is pending.
+#[tokio::test]
+async fn batches_then_a_fold_equal_a_recount() {
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    let key = key(&app).await;
+    for b in 0..3 {
+        let events = json!([
+            event(json!(t.a1x.id), "2026-01-05T00:00:00Z", 10 + b, 1),
+            event(json!(t.a2.id), "2026-01-31T23:59:59Z", 20, 2),
+            event(json!(t.g1.id), "2026-02-01T00:00:00Z", 30, 3),
+        ]);
+        counted(&app, &key, &format!("fold-{b}"), events).await;
+    }
+    assert!(pending(&app).await > 0);
+    assert_eq!(root_jan_unfolded(&app).await, 0, "not folded yet");
+    assert_eq!(
+        day(&app, &t.a1x, "2026-01-05").await,
+        (33, 3),
+        "days at once"
+    );
+    assert!(app.fold_usage().await > 0);
+    assert_eq!(pending(&app).await, 0);
+    assert_eq!(subtree_totals_off(&app).await, vec![]);
+    assert_eq!(month(&app, &app.root, JAN).await, (0, 0, 33 + 60, 9));
+    assert_eq!(month(&app, &t.a1x, JAN).await, (33, 3, 33, 3));
+    assert_eq!(month(&app, &t.globex, FEB).await, (0, 0, 90, 9));
+    // A fold with nothing pending changes nothing.
+    assert_eq!(app.fold_usage().await, 0);
+    assert_eq!(month(&app, &app.root, JAN).await, (0, 0, 93, 9));
+}
+
+/// Two folders at once (on two connections, as two `serve` processes) while batches
+/// still arrive: every delta is folded exactly once.
+#[tokio::test]
+async fn concurrent_folds_fold_each_delta_once() {
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    let key = key(&app).await;
+    let batch = |b: usize| {
+        let events: Vec<Value> = (0..200usize)
+            .map(|i| {
+                let tenant = [t.a1x.id, t.a2.id, t.g1.id, app.root.id][(i + b) % 4];
+                event(json!(tenant), "2026-01-10T00:00:00Z", 1, 0)
+            })
+            .collect();
+        json!({"batch_id": format!("concurrent-{b}"), "events": events})
+    };
+    for b in 0..4 {
+        let (status, answer) = post(&app, &key, batch(b)).await;
+        assert_eq!(status, 200, "{answer}");
+    }
+    let waiting = pending(&app).await;
+    let folds = async {
+        let (one, two) = tokio::join!(app.fold_usage(), app.fold_usage());
+        one + two
+    };
+    let more = futures_util::future::join_all((4..8).map(|b| post(&app, &key, batch(b))));
+    let (folded, answers) = tokio::join!(folds, more);
+    for (status, answer) in &answers {
+        assert_eq!(*status, 200, "{answer}");
+    }
+    assert!(folded as i64 >= waiting, "{folded} < {waiting}");
+    assert_eq!(subtree_totals_off(&app).await, vec![]);
+    assert_eq!(pending(&app).await, 0);
+    assert_eq!(month(&app, &app.root, JAN).await.2, 8 * 200);
+}
+
+/// A move while deltas of its subtree are pending: the move folds them first, so
+/// the totals it shifts are complete, and the history moves along exactly.
+#[tokio::test]
+async fn a_move_with_pending_deltas_keeps_the_totals_exact() {
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    let key = key(&app).await;
+    let events = json!([
+        event(json!(t.a1x.id), "2026-01-05T00:00:00Z", 10, 1),
+        event(json!(t.a1.id), "2026-01-06T00:00:00Z", 20, 2),
+        event(json!(t.a2.id), "2026-01-07T00:00:00Z", 40, 4),
+    ]);
+    counted(&app, &key, "pending-before-move", events).await;
+    assert!(pending(&app).await > 0);
+    let admin = Api::new(&app, Some(&token_for(&app, &app.admin, false).await));
+    let (status, moved) = admin
+        .post(
+            &format!("/api/v1/tenants/{}/move", t.a1.id),
+            json!({"parent_id": t.globex.id}),
+        )
+        .await;
+    assert_eq!(status, 200, "{moved}");
+    assert_eq!(pending(&app).await, 0, "the move folded what was pending");
+    assert_eq!(subtree_totals_off(&app).await, vec![]);
+    assert_eq!(month(&app, &t.acme, JAN).await, (0, 0, 40, 4));
+    assert_eq!(month(&app, &t.globex, JAN).await, (0, 0, 30, 3));
+    assert_eq!(month(&app, &app.root, JAN).await, (0, 0, 70, 7));
 }

@@ -302,7 +302,8 @@ async fn two_batches_crossing_at_once_alert_once() {
     .await
     .unwrap()
     .id;
-    // Each round a month at 70 %; two batches, each alone taking it past 80 %, at once.
+    // Each round a month at 70 %; two batches, each alone taking it past 80 %, at
+    // once, then two folds at once.
     for round in 1..=5u32 {
         let day = format!("2026-{:02}-02T00:00:00Z", round + 4);
         seed(&app, &[(t.a1x.id, &day, 700, 0)]).await;
@@ -328,6 +329,9 @@ async fn two_batches_crossing_at_once_alert_once() {
         };
         let (a, b) = tokio::join!(one(1), one(2));
         assert_eq!((a.accepted, b.accepted), (1, 1));
+        // The months are alerted by the fold that adds them: two folds at once
+        // (two processes' folders) still alert once.
+        tokio::join!(app.fold_usage(), app.fold_usage());
         let subjects = queued(&app, &addr("owner")).await;
         assert_eq!(
             subjects.len(),

@@ -15,7 +15,8 @@ use tenantry::services::usage_stats::EXPORT_CHUNK;
 
 // ---------------------------------------------------------------- helpers
 
-/// Ingests `events` (tenant id, `at`, queries, blocked) through the ingestion service.
+/// Ingests `events` (tenant id, `at`, queries, blocked) through the ingestion service
+/// and folds the subtree totals.
 pub(crate) async fn seed(app: &TestApp, events: &[(i64, &str, i64, i64)]) {
     let mut conn = app.conn().await;
     let secret = tokens::generate_ingestion_key();
@@ -48,6 +49,8 @@ pub(crate) async fn seed(app: &TestApp, events: &[(i64, &str, i64, i64)]) {
         .unwrap();
         assert!(answer.rejected.is_empty(), "{:?}", answer.rejected);
     }
+    // The stats read folded subtree totals (the folder would within a second).
+    app.fold_usage().await;
 }
 
 pub(crate) async fn set_quota(app: &TestApp, tenant: &Tenant, quota: i64) {

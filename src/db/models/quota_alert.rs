@@ -30,9 +30,8 @@ pub struct Crossing {
 /// `domain::stats::quota_level`'s, so an alert says what the stats page shows: 80
 /// from "near the quota" (80 % or more of a quota above 0), 100 from "over the
 /// quota" (more queries than the quota; over implies 80 too). Run in the
-/// ingestion's transaction after its counts: a concurrent batch crossing the same
-/// threshold waits on the row's key until this one commits, and then records
-/// nothing.
+/// fold's transaction after its counts: folds take turns on the fold lock, and a
+/// threshold already recorded is not recorded again.
 pub async fn record_crossings(
     conn: &mut AsyncPgConnection,
     keys: &[(i64, NaiveDate)],

@@ -1,6 +1,6 @@
 //! Usage statistics: ingestion keys, the batches already applied, and the per-day
-//! and per-month usage rows (migration `usage` explains the shape and who keeps the
-//! subtree columns exact).
+//! and per-month usage rows (migration `usage` explains the shape, `usage_pending`
+//! how the subtree columns are folded asynchronously).
 
 use crate::db::schema::{ingestion_keys, usage_batches};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -114,9 +114,9 @@ impl IngestionKey {
 
 /// The transaction-level advisory lock that keeps usage ingestion and subtree
 /// moves apart: every ingestion holds it shared (they run side by side), a move
-/// exclusive. An ingestion therefore reads the paths it adds subtree totals along
-/// only while no move is in flight, and a move shifts a subtree's totals only once
-/// every ingestion that counted along the old paths has committed. One lock instead
+/// exclusive. An ingestion therefore reads the paths it expands its subtree deltas
+/// along only while no move is in flight, and a move folds and shifts a subtree's
+/// totals only once every ingestion that counted along the old paths has committed. One lock instead
 /// of the tree protocol's row locks on every tenant of every path: a batch of 10,000
 /// events reaches some 20,000 tenants in a deep tree, and locking each row took
 /// longer than counting. Creates and deletes change no usage and do not take it.
@@ -221,29 +221,34 @@ impl std::ops::AddAssign for Counts {
     }
 }
 
-/// What a batch adds to one tenant's month: its own counts and its subtree's.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct MonthCounts {
-    pub own: Counts,
-    pub subtree: Counts,
-}
+/// Counts per (tenant, day or month), in key order (the lock order of every writer
+/// of these rows).
+pub type CountsByKey = std::collections::BTreeMap<(i64, NaiveDate), Counts>;
 
-/// Adds a batch's daily counts, one statement for the whole batch; each (tenant,
-/// day) once, in key order (the lock order of every writer of these rows).
-pub async fn add_daily(
-    conn: &mut AsyncPgConnection,
-    rows: &std::collections::BTreeMap<(i64, NaiveDate), Counts>,
-) -> QueryResult<usize> {
-    if rows.is_empty() {
-        return Ok(0);
-    }
-    let (mut tenant, mut day, mut queries, mut blocked) = (vec![], vec![], vec![], vec![]);
+/// The four columns of [`CountsByKey`], for `unnest`.
+fn columns(rows: &CountsByKey) -> (Vec<i64>, Vec<NaiveDate>, Vec<i64>, Vec<i64>) {
+    let (mut tenant, mut date, mut queries, mut blocked) = (
+        Vec::with_capacity(rows.len()),
+        Vec::with_capacity(rows.len()),
+        Vec::with_capacity(rows.len()),
+        Vec::with_capacity(rows.len()),
+    );
     for ((t, d), c) in rows {
         tenant.push(*t);
-        day.push(*d);
+        date.push(*d);
         queries.push(c.queries);
         blocked.push(c.blocked);
     }
+    (tenant, date, queries, blocked)
+}
+
+/// Adds a batch's own counts per day: one statement for the whole batch, each
+/// (tenant, day) once, in key order.
+pub async fn add_daily(conn: &mut AsyncPgConnection, daily: &CountsByKey) -> QueryResult<usize> {
+    if daily.is_empty() {
+        return Ok(0);
+    }
+    let (tenant, day, queries, blocked) = columns(daily);
     // unnest over arrays has no DSL form; four binds whatever the batch's size.
     diesel::sql_query(
         "INSERT INTO usage_daily AS u (tenant_id, day, queries, blocked) \
@@ -259,41 +264,28 @@ pub async fn add_daily(
     .await
 }
 
-/// Adds a batch's monthly counts (own and subtree), like [`add_daily`].
-pub async fn add_monthly(
+/// Appends what a batch adds to the months to `usage_pending`, for
+/// [`fold_pending`]: per (tenant on an event's path, month) the tenant's own counts
+/// (`own`, whose keys are among `subtree`'s: a path ends with its tenant) and its
+/// subtree's. Append-only: no row another batch or the folder could hold.
+pub async fn append_pending(
     conn: &mut AsyncPgConnection,
-    rows: &std::collections::BTreeMap<(i64, NaiveDate), MonthCounts>,
+    own: &CountsByKey,
+    subtree: &CountsByKey,
 ) -> QueryResult<usize> {
-    if rows.is_empty() {
+    if subtree.is_empty() {
         return Ok(0);
     }
-    let (mut tenant, mut month) = (
-        Vec::with_capacity(rows.len()),
-        Vec::with_capacity(rows.len()),
-    );
-    let mut counts: [Vec<i64>; 4] = Default::default();
-    for ((t, m), c) in rows {
-        tenant.push(*t);
-        month.push(*m);
-        for (column, value) in counts.iter_mut().zip([
-            c.own.queries,
-            c.own.blocked,
-            c.subtree.queries,
-            c.subtree.blocked,
-        ]) {
-            column.push(value);
-        }
-    }
-    let [queries, blocked, subtree_queries, subtree_blocked] = counts;
+    let (tenant, month, subtree_queries, subtree_blocked) = columns(subtree);
+    let (queries, blocked): (Vec<i64>, Vec<i64>) = subtree
+        .keys()
+        .map(|key| own.get(key).map_or((0, 0), |c| (c.queries, c.blocked)))
+        .unzip();
     diesel::sql_query(
-        "INSERT INTO usage_monthly AS u \
+        "INSERT INTO usage_pending \
          (tenant_id, month, queries, blocked, subtree_queries, subtree_blocked) \
          SELECT * FROM unnest($1::bigint[], $2::date[], $3::bigint[], $4::bigint[], \
-                              $5::bigint[], $6::bigint[]) \
-         ON CONFLICT (tenant_id, month) DO UPDATE \
-         SET queries = u.queries + EXCLUDED.queries, blocked = u.blocked + EXCLUDED.blocked, \
-             subtree_queries = u.subtree_queries + EXCLUDED.subtree_queries, \
-             subtree_blocked = u.subtree_blocked + EXCLUDED.subtree_blocked",
+                              $5::bigint[], $6::bigint[])",
     )
     .bind::<Array<BigInt>, _>(tenant)
     .bind::<Array<Date>, _>(month)
@@ -303,6 +295,74 @@ pub async fn add_monthly(
     .bind::<Array<BigInt>, _>(subtree_blocked)
     .execute(conn)
     .await
+}
+
+/// Serialises folds: across processes, and with a move's fold (taken after
+/// [`USAGE_TREE_LOCK`] by a move, alone by the folder; never the other way round).
+const USAGE_FOLD_LOCK: i64 = 0x7573_6167_655f_666f; // "usage_fo"
+
+/// What a fold did: how many deltas it took, and the tenant-months with a
+/// monthly query quota whose own queries it raised (only those can cross a quota
+/// threshold).
+#[derive(Debug, Default)]
+pub struct Folded {
+    pub deltas: usize,
+    pub grown: Vec<(i64, NaiveDate)>,
+}
+
+/// Folds every committed pending delta into `usage_monthly` (own and subtree) and
+/// deletes it, in one statement: the deltas are summed per (tenant, month) first, so
+/// each monthly row is written once per fold however many batches reached it, in
+/// (tenant, month) order like every writer. Holds the fold lock until the
+/// transaction ends, so two folds never take the same delta (the second one's
+/// DELETE sees the first one's commit).
+pub async fn fold_pending(conn: &mut AsyncPgConnection) -> QueryResult<Folded> {
+    diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
+        .bind::<BigInt, _>(USAGE_FOLD_LOCK)
+        .execute(conn)
+        .await?;
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = BigInt)]
+        folded: i64,
+        #[diesel(sql_type = diesel::sql_types::Nullable<BigInt>)]
+        tenant_id: Option<i64>,
+        #[diesel(sql_type = diesel::sql_types::Nullable<Date>)]
+        month: Option<NaiveDate>,
+    }
+    // A data-modifying CTE runs once whether read or not; the answer is one row
+    // with the count, or one per grown tenant-month under a quota.
+    let rows: Vec<Row> = diesel::sql_query(
+        "WITH taken AS (DELETE FROM usage_pending RETURNING *), \
+         summed AS (SELECT tenant_id, month, sum(queries)::bigint AS q, \
+                           sum(blocked)::bigint AS b, sum(subtree_queries)::bigint AS sq, \
+                           sum(subtree_blocked)::bigint AS sb \
+                    FROM taken GROUP BY tenant_id, month), \
+         written AS (INSERT INTO usage_monthly AS u \
+                         (tenant_id, month, queries, blocked, subtree_queries, subtree_blocked) \
+                     SELECT tenant_id, month, q, b, sq, sb FROM summed \
+                     ORDER BY tenant_id, month \
+                     ON CONFLICT (tenant_id, month) DO UPDATE \
+                     SET queries = u.queries + EXCLUDED.queries, \
+                         blocked = u.blocked + EXCLUDED.blocked, \
+                         subtree_queries = u.subtree_queries + EXCLUDED.subtree_queries, \
+                         subtree_blocked = u.subtree_blocked + EXCLUDED.subtree_blocked \
+                     RETURNING 1), \
+         grown AS (SELECT s.tenant_id, s.month FROM summed s \
+                   JOIN tenants t ON t.id = s.tenant_id \
+                   WHERE s.q > 0 AND t.monthly_query_quota IS NOT NULL) \
+         SELECT c.folded, g.tenant_id, g.month \
+         FROM (SELECT count(*) AS folded FROM taken) c LEFT JOIN grown g ON true",
+    )
+    .load(conn)
+    .await?;
+    Ok(Folded {
+        deltas: rows.as_slice().first().map_or(0, |r| r.folded as usize),
+        grown: rows
+            .iter()
+            .filter_map(|r| Some((r.tenant_id?, r.month?)))
+            .collect(),
+    })
 }
 
 /// A subtree moves: the monthly subtree totals of `moved` leave the ancestors in

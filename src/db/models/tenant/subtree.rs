@@ -98,6 +98,9 @@ impl Tenant {
         // No usage batch counts along the paths while they change (see
         // `usage::exclude_ingestion`); taken before the paths are rewritten.
         crate::db::models::usage::exclude_ingestion(conn).await?;
+        // The subtree totals shifted below must hold every committed batch: pending
+        // deltas are folded first (no batch commits more until this transaction ends).
+        crate::db::models::usage::fold_pending(conn).await?;
         // Array slicing and concatenation have no DSL form.
         let moved = diesel::sql_query(
             "UPDATE tenant_paths SET path = $1::bigint[] || path[$2:] \
