@@ -62,22 +62,24 @@ impl Application {
             latest_migration: db::latest_migration_version(),
             outbox_wake,
         });
-        tokio::spawn(cleanup(pool.clone(), clock.clone()));
-        tokio::spawn(outbox.run());
-        if state.settings.report_poll_secs > 0 {
-            tokio::spawn(reports(
+        let job = |name: &'static str, interval: Duration, job: Job| {
+            every(
+                name,
+                interval,
                 pool.clone(),
                 clock.clone(),
-                Duration::from_secs(state.settings.report_poll_secs),
                 state.outbox_wake.clone(),
-            ));
+                job,
+            )
+        };
+        tokio::spawn(outbox.run());
+        tokio::spawn(job("cleanup", Duration::from_secs(600), cleanup_job));
+        if state.settings.report_poll_secs > 0 {
+            let poll = Duration::from_secs(state.settings.report_poll_secs);
+            tokio::spawn(job("reports", poll, reports_job));
         }
-        tokio::spawn(usage_folder(
-            pool.clone(),
-            clock.clone(),
-            Duration::from_millis(state.settings.usage_fold_interval_ms),
-            state.outbox_wake.clone(),
-        ));
+        let fold = Duration::from_millis(state.settings.usage_fold_interval_ms);
+        tokio::spawn(job("usage-fold", fold, usage_fold_job));
 
         let server =
             HttpServer::new(move || {
@@ -188,75 +190,73 @@ async fn storage_unavailable(
     }
 }
 
-/// The monthly report job (`services::reports::run_due`) every `every`, in every
-/// process: the job claims its rows, so processes never send a report twice.
-async fn reports(
-    pool: DbPool,
-    clock: Clock,
-    every: Duration,
-    outbox_wake: std::sync::Arc<tokio::sync::Notify>,
-) {
-    let mut tick = tokio::time::interval(every);
-    loop {
-        tick.tick().await;
-        let Ok(mut conn) = pool.get().await else {
-            continue;
-        };
-        match crate::services::reports::run_due(&mut conn, clock.now()).await {
-            Ok(done) if done.mails > 0 => {
-                tracing::info!(mails = done.mails, "reports: monthly reports queued");
-                outbox_wake.notify_one();
-            }
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "reports: the monthly report job failed"),
-        }
-    }
-}
+/// A background job: what it did (how many mails it queued) or why it failed.
+type JobRun = std::pin::Pin<Box<dyn std::future::Future<Output = Result<usize, AppError>> + Send>>;
+type Job = fn(db::DbConn, chrono::DateTime<chrono::Utc>) -> JobRun;
 
-/// Folds pending usage deltas into the monthly subtree totals every `interval`
-/// (`services::usage::fold`; docs/USAGE.md): the stats read totals at most about
-/// that far behind; a fold queues the quota alerts it crosses. Every process runs
-/// one; the fold lock makes them take turns.
-async fn usage_folder(
+/// Runs `job` every `interval` in this process with a pooled connection and the
+/// clock's time. Every process runs every job; each job makes that safe itself (rows
+/// claimed, a lock taken). Queued mails wake the outbox; failures (a database away)
+/// are logged at most once a minute, and the next tick tries again.
+async fn every(
+    name: &'static str,
+    interval: Duration,
     pool: DbPool,
     clock: Clock,
-    interval: Duration,
     outbox_wake: std::sync::Arc<tokio::sync::Notify>,
+    job: Job,
 ) {
     let mut tick = tokio::time::interval(interval);
+    // A slow run delays the next one rather than running a burst to catch up.
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_warning: Option<std::time::Instant> = None;
     loop {
         tick.tick().await;
-        let folded = match pool.get().await {
-            Ok(mut conn) => crate::services::usage::fold(&mut conn, clock.now())
-                .await
-                .map_err(|e| e.to_string()),
-            Err(e) => Err(e.to_string()),
+        let run = match pool.get().await {
+            Ok(conn) => job(conn, clock.now()).await,
+            Err(e) => Err(e.into()),
         };
-        if matches!(folded, Ok(done) if done.mails > 0) {
-            outbox_wake.notify_one();
-        }
-        if let Err(error) = folded {
-            // At most one warning a minute while the database is away.
-            if last_warning.is_none_or(|t| t.elapsed() >= Duration::from_secs(60)) {
-                tracing::warn!(%error, "usage: cannot fold pending usage; the totals wait");
-                last_warning = Some(std::time::Instant::now());
+        match run {
+            Ok(mails) if mails > 0 => {
+                tracing::info!(job = name, mails, "mail queued");
+                outbox_wake.notify_one();
+            }
+            Ok(_) => {}
+            Err(error) => {
+                if last_warning.is_none_or(|t| t.elapsed() >= Duration::from_secs(60)) {
+                    tracing::warn!(job = name, %error, "background job failed; it runs again");
+                    last_warning = Some(std::time::Instant::now());
+                }
             }
         }
     }
 }
 
-/// Removes expired sessions, stale login counters and idempotency keys every ten minutes.
-async fn cleanup(pool: DbPool, clock: Clock) {
-    let mut tick = tokio::time::interval(Duration::from_secs(600));
-    loop {
-        tick.tick().await;
-        if let Ok(mut conn) = pool.get().await {
-            let now = clock.now();
-            let _ = db::models::session::delete_expired(&mut conn, now).await;
-            let _ = db::models::throttle::delete_stale(&mut conn, now).await;
-            let _ = db::models::idempotency::delete_expired(&mut conn, now).await;
-        }
-    }
+/// The monthly report job: claims the due subscriptions' rows, so processes never send
+/// a report twice.
+fn reports_job(mut conn: db::DbConn, now: chrono::DateTime<chrono::Utc>) -> JobRun {
+    Box::pin(async move {
+        let done = crate::services::reports::run_due(&mut conn, now).await?;
+        Ok(done.mails)
+    })
+}
+
+/// Folds pending usage deltas into the monthly subtree totals (`services::usage::fold`;
+/// docs/USAGE.md): the stats read totals at most about one interval behind; a fold
+/// queues the quota alerts it crosses. The fold lock makes processes take turns.
+fn usage_fold_job(mut conn: db::DbConn, now: chrono::DateTime<chrono::Utc>) -> JobRun {
+    Box::pin(async move {
+        let done = crate::services::usage::fold(&mut conn, now).await?;
+        Ok(done.mails)
+    })
+}
+
+/// Removes expired sessions, stale login counters and idempotency keys.
+fn cleanup_job(mut conn: db::DbConn, now: chrono::DateTime<chrono::Utc>) -> JobRun {
+    Box::pin(async move {
+        db::models::session::delete_expired(&mut conn, now).await?;
+        db::models::throttle::delete_stale(&mut conn, now).await?;
+        db::models::idempotency::delete_expired(&mut conn, now).await?;
+        Ok(0)
+    })
 }
