@@ -123,12 +123,14 @@ impl AuditRow {
     /// the order (time, then id) read from `start` outwards: newest first, from the
     /// newest or from older than `Before`; oldest first from newer than `After`.
     /// With `seen`, only events about the tenants it sees (by their place now; a
-    /// deleted one by its place then).
+    /// deleted one by its place then); none about a tenant now capped by one of
+    /// `capped_roles` (the root is never capped; a deleted tenant has no cap left).
     pub async fn page(
         conn: &mut AsyncPgConnection,
         tenant_id: i64,
         filter: &ActivityFilter,
         seen: Option<&Visibility>,
+        capped_roles: &[i64],
         start: Option<PageStart>,
         limit: i64,
     ) -> QueryResult<Vec<AuditPageRow>> {
@@ -223,6 +225,19 @@ impl AuditRow {
                         .sql(") OR (event_paths.path IS NULL AND audit_events.tenant_path && ")
                         .bind::<Array<BigInt>, _>(subtree_roots.clone())
                         .sql("))"),
+                );
+            }
+            // A scalar sub-select, one lookup by key per event the page reads: as a
+            // join (or an anti-join) the planner may read all tenants first. Left
+            // out when no cap takes the feature away, so the plans stay as they are.
+            if !capped_roles.is_empty() {
+                use diesel::sql_types::Array;
+                q = q.filter(
+                    diesel::dsl::sql::<Bool>(
+                        "(SELECT ct.parent_id IS NULL OR ct.tenant_role_id <> ALL(",
+                    )
+                    .bind::<Array<BigInt>, _>(capped_roles.to_vec())
+                    .sql(") FROM tenants ct WHERE ct.id = audit_events.tenant_id) IS NOT FALSE"),
                 );
             }
             // Each bound on (occurred_at, id) states the bound on the time alone too, so
