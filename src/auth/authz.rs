@@ -295,7 +295,7 @@ pub fn can_read_subtree_activity(p: &Principal, tenant: &Tenant) -> bool {
 }
 
 /// 403 unless the user may read the tenant's activity (in either scope: the subtree's
-/// leaves out the tenants the user does not see).
+/// leaves out the tenants whose own activity the user could not open, `subtree_reading`).
 pub fn require_activity(p: &Principal, tenant: &Tenant) -> Result<(), AppError> {
     if can_read_activity(p, tenant) {
         Ok(())
@@ -306,7 +306,7 @@ pub fn require_activity(p: &Principal, tenant: &Tenant) -> Result<(), AppError> 
 
 /// May the user read the tenant's usage statistics (Usage at least Read there)?
 /// Viewers may: statistics are for every tenant role. Which sub-tenants' rows they
-/// read is `visibility`'s answer.
+/// read is `subtree_reading`'s answer.
 pub fn can_read_usage(p: &Principal, tenant: &Tenant) -> bool {
     effective_level(p, tenant, Feature::Usage) >= Level::Read
 }

@@ -7,8 +7,8 @@
 //! `tenant_paths` (GIN on the path), their months from `usage_monthly` by primary key
 //! (tenant_id, month), and an ordered page stops after its rows. Only tenant-months
 //! with usage somewhere in the tenant's subtree have a row. A tenant the reader may
-//! not see is never a row; its usage is in the subtree totals of the tenants above
-//! it, which the reader sees.
+//! not see, or whose cap takes Usage away, is never a row; its usage is in the
+//! subtree totals of the tenants above it, which the reader reads.
 //!
 //! Raw SQL: the sort and the keyset predicate are chosen per request from a fixed
 //! set (never from input text), and array operators on paths and a lateral join have
