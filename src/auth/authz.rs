@@ -129,18 +129,7 @@ pub struct PeopleScope {
 
 pub fn people_scope(p: &Principal) -> PeopleScope {
     let mut visibility = visibility(p);
-    let home_role_reads = p
-        .role
-        .as_ref()
-        .is_some_and(|r| r.permissions.get(Feature::Users) >= Level::Read);
-    // Any grant on the home tenant reads Users there (a subtree grant keeps it among
-    // its subtree roots too).
-    let home_granted = p.grants.iter().any(|g| g.tenant_id == p.home.id);
-    if let Visibility::Within { tenants, .. } = &mut visibility {
-        if !home_role_reads && !home_granted {
-            tenants.retain(|id| *id != p.home.id);
-        }
-    }
+    drop_unread_home(p, &mut visibility, Feature::Users);
     let mut readable_caps: Vec<i64> = p
         .caps
         .iter()
@@ -180,6 +169,87 @@ pub fn can_find_people(p: &Principal) -> bool {
             !subtree_roots.is_empty() || tenants.iter().any(|id| *id != p.home.id || home_readable)
         }
     }
+}
+
+/// The tenants of a subtree whose rows a view spanning it may show for one feature
+/// (the subtree's activity, its usage statistics): exactly those whose own page for
+/// the feature the reader could open — visible, and the feature readable there
+/// ([`effective_level`] at least Read). Invisible and capped tenants alike are never
+/// listed. As two filters the subtree's statements apply to its tenants now.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SubtreeReading {
+    /// The tenants the reader sees in the subtree (`Visibility::below` the root),
+    /// less their home when neither their home role nor a grant on it reads the
+    /// feature there.
+    pub visibility: Visibility,
+    /// The tenant roles whose cap leaves the feature unreadable, sorted: tenants
+    /// with one of them are left out, the root excepted (it is never capped).
+    /// Usually empty, and then the statements carry no clause for it.
+    pub capped_roles: Vec<i64>,
+}
+
+impl SubtreeReading {
+    /// Is the tenant at the end of `path` (ids from the root), capped by
+    /// `tenant_role_id`, one of the readable tenants? The filters' meaning, as the
+    /// statements apply them, for the property tests.
+    pub fn includes(&self, path: &[i64], tenant_role_id: i64) -> bool {
+        let Some(id) = path.last() else {
+            return false;
+        };
+        let seen = match &self.visibility {
+            Visibility::All => true,
+            Visibility::Within {
+                subtree_roots,
+                tenants,
+            } => path.iter().any(|a| subtree_roots.contains(a)) || tenants.contains(id),
+        };
+        seen && (path.len() == 1 || !self.capped_roles.contains(&tenant_role_id))
+    }
+}
+
+/// Which tenants of `root`'s subtree `p` may read `feature` in (the caller has
+/// already required the feature readable at `root`). Below a tenant, the level a
+/// user holds can only fall through a cap: a grant gives at least Read everywhere it
+/// reaches, so a visible tenant is readable unless its tenant role caps the feature
+/// to none — or it is seen only as the user's home and the home role does not read
+/// the feature. The caps are few (tenant roles are defined once in the root), so
+/// they travel as a list of role ids rather than as a decision per row.
+pub fn subtree_reading(p: &Principal, root: &Tenant, feature: Feature) -> SubtreeReading {
+    let mut visibility = visibility(p).below(root);
+    drop_unread_home(p, &mut visibility, feature);
+    SubtreeReading {
+        visibility,
+        capped_roles: capped_roles(p, feature),
+    }
+}
+
+/// Leaves the user's home out of the single tenants of `visibility` when it is seen
+/// only as their home and their home role does not read `feature` there. Any grant
+/// on the home reads it; a subtree grant covering it from above keeps it among its
+/// subtree roots' tenants.
+fn drop_unread_home(p: &Principal, visibility: &mut Visibility, feature: Feature) {
+    let home_role_reads = p
+        .role
+        .as_ref()
+        .is_some_and(|r| r.permissions.get(feature) >= Level::Read);
+    let home_granted = p.grants.iter().any(|g| g.tenant_id == p.home.id);
+    if let Visibility::Within { tenants, .. } = visibility {
+        if !home_role_reads && !home_granted {
+            tenants.retain(|id| *id != p.home.id);
+        }
+    }
+}
+
+/// The tenant roles (caps) under which `feature` cannot be read, sorted.
+pub fn capped_roles(p: &Principal, feature: Feature) -> Vec<i64> {
+    let mut ids: Vec<i64> = p
+        .caps
+        .iter()
+        .filter(|(_, role)| role.permissions.get(feature) < Level::Read)
+        .map(|(id, _)| *id)
+        .collect();
+    ids.sort_unstable();
+    ids
 }
 
 /// Loads a tenant the user may see, or 404 — the same answer as for a missing id.
@@ -225,7 +295,7 @@ pub fn can_read_subtree_activity(p: &Principal, tenant: &Tenant) -> bool {
 }
 
 /// 403 unless the user may read the tenant's activity (in either scope: the subtree's
-/// leaves out the tenants the user does not see).
+/// leaves out the tenants whose own activity the user could not open, `subtree_reading`).
 pub fn require_activity(p: &Principal, tenant: &Tenant) -> Result<(), AppError> {
     if can_read_activity(p, tenant) {
         Ok(())
@@ -236,7 +306,7 @@ pub fn require_activity(p: &Principal, tenant: &Tenant) -> Result<(), AppError> 
 
 /// May the user read the tenant's usage statistics (Usage at least Read there)?
 /// Viewers may: statistics are for every tenant role. Which sub-tenants' rows they
-/// read is `visibility`'s answer.
+/// read is `subtree_reading`'s answer.
 pub fn can_read_usage(p: &Principal, tenant: &Tenant) -> bool {
     effective_level(p, tenant, Feature::Usage) >= Level::Read
 }

@@ -5,7 +5,7 @@ use crate::auth::{authz, Principal};
 use crate::db::models::audit_log::{AuditPageRow, AuditRow};
 use crate::db::models::{Tenant, Visibility};
 use crate::domain::activity::{ActivityFilter, ActivityScope, EventCursor, PageStart};
-use crate::domain::HIDDEN_TENANT;
+use crate::domain::{Feature, HIDDEN_TENANT};
 use crate::error::AppError;
 use diesel_async::AsyncPgConnection;
 
@@ -51,9 +51,12 @@ pub struct ActivityPage {
 pub struct Reader {
     tenant_id: i64,
     filter: ActivityFilter,
-    /// Of a subtree the reader does not see whole, the tenants they see: events
-    /// about the others are left out.
+    /// Of a subtree the reader does not see whole, the tenants they see (and may
+    /// read the activity of): events about the others are left out.
     seen: Option<Visibility>,
+    /// Of a subtree, the tenant roles whose cap takes Audit away: events about
+    /// tenants with one of them are left out, as their own activity is refused.
+    capped_roles: Vec<i64>,
     /// Who reads: which tenants the events may name.
     reader: Principal,
 }
@@ -62,13 +65,19 @@ impl Reader {
     /// 403 unless the principal may read the tenant's activity.
     pub fn new(p: &Principal, tenant: &Tenant, filter: ActivityFilter) -> Result<Self, AppError> {
         authz::require_activity(p, tenant)?;
-        let partial =
-            filter.scope == ActivityScope::Subtree && !authz::can_read_subtree_activity(p, tenant);
+        let subtree = filter.scope == ActivityScope::Subtree;
+        let partial = subtree && !authz::can_read_subtree_activity(p, tenant);
+        let reading = authz::subtree_reading(p, tenant, Feature::Audit);
         Ok(Reader {
             tenant_id: tenant.id,
             seen: partial
-                .then(|| authz::visibility(p).below(tenant))
+                .then_some(reading.visibility)
                 .filter(|v| *v != Visibility::All),
+            capped_roles: if subtree {
+                reading.capped_roles
+            } else {
+                Vec::new()
+            },
             filter,
             reader: p.clone(),
         })
@@ -90,6 +99,7 @@ impl Reader {
             self.tenant_id,
             &self.filter,
             self.seen.as_ref(),
+            &self.capped_roles,
             start,
             limit + 1,
         )

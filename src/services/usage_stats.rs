@@ -6,6 +6,7 @@ use crate::auth::{authz, Principal};
 use crate::db::models::usage_stats::{StatsPage, StatsQuery, StatsRow};
 use crate::db::models::Tenant;
 use crate::domain::stats::{Month, Period, RowCursor, StatsSort};
+use crate::domain::Feature;
 use crate::error::AppError;
 use diesel_async::AsyncPgConnection;
 
@@ -24,7 +25,8 @@ pub const PRINT_CAP: i64 = 2_000;
 /// The right to read a tenant's usage statistics, decided once: a reader exists
 /// only when `authz` allowed it (Usage read on the tenant; 403 without), so the
 /// export's later chunks need no second decision. Its rows are the tenant's and
-/// those of every tenant below it the principal may see, never others.
+/// those of every tenant below it whose own statistics the principal could open
+/// (`authz::subtree_reading`: seen, and Usage not capped away), never others.
 #[derive(Clone, Debug)]
 pub struct StatsReader {
     query: StatsQuery,
@@ -41,10 +43,12 @@ impl StatsReader {
         descending: bool,
     ) -> Result<Self, AppError> {
         authz::require_usage(p, tenant)?;
+        let reading = authz::subtree_reading(p, tenant, Feature::Usage);
         Ok(StatsReader {
             query: StatsQuery {
                 root: tenant.id,
-                visibility: authz::visibility(p).below(tenant),
+                visibility: reading.visibility,
+                capped_roles: reading.capped_roles,
                 period,
                 sort,
                 descending,

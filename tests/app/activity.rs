@@ -1065,3 +1065,107 @@ async fn a_switch_records_the_acting_tenant_before_and_after() {
         ]
     );
 }
+
+#[tokio::test]
+async fn a_tenant_whose_cap_takes_audit_away_is_left_out_of_every_subtree_view() {
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    // Two events about each tenant, by an actor named after it.
+    for tenant in [&app.root, &t.acme, &t.a1, &t.a1x, &t.a2] {
+        let actor = format!("{}-actor", tenant.subdomain);
+        insert_events(
+            &app,
+            tenant,
+            "tenant.update",
+            &actor,
+            2,
+            "2026-03-01T00:00:00Z",
+        )
+        .await;
+    }
+    // a1's tenant role takes Audit away; so does the root's own row, which never caps
+    // the root (the role may be shared with other tenants and lowered by an Owner).
+    let mut no_audit = Permissions::all(Level::Full);
+    no_audit.set(Feature::Audit, Level::None);
+    let cap = capped(&app, &t.a1, "No audit", &no_audit).await;
+    db(&app)
+        .await
+        .execute(
+            "UPDATE tenants SET tenant_role_id = $1 WHERE id = $2",
+            &[&cap.id, &app.root.id],
+        )
+        .await
+        .unwrap();
+    let admin = admin_browser(&app).await;
+
+    // a1's own activity is refused, to the root's Owner too, in both scopes.
+    for path in ["activity", "activity.csv", "activity?scope=subtree"] {
+        let r = admin.get(&format!("/tenants/{}/{path}", t.a1.id)).await;
+        assert_eq!(status(&r), 403, "{path}");
+    }
+    // A subtree above it lists everyone else's events (a1x below a1 has its own cap,
+    // which leaves Audit readable), never a1's.
+    let actors = |tenants: &[&Tenant]| -> std::collections::BTreeSet<String> {
+        tenants
+            .iter()
+            .map(|t| format!("{}-actor", t.subdomain))
+            .collect()
+    };
+    for (above, expected) in [
+        (&t.acme, actors(&[&t.acme, &t.a1x, &t.a2])),
+        (&app.root, actors(&[&app.root, &t.acme, &t.a1x, &t.a2])),
+    ] {
+        let html = admin
+            .get_html(&format!(
+                "/tenants/{}/activity?scope=subtree&actor=-actor",
+                above.id
+            ))
+            .await;
+        assert_eq!(listed_actions(&html).len(), 2 * expected.len(), "{html}");
+        assert!(!html.contains("a1-actor"), "{html}");
+        for actor in &expected {
+            assert!(html.contains(actor.as_str()), "{actor}");
+        }
+        // The CSV: no event about a1 at all (its creation by the root's Owner neither).
+        let body = admin
+            .get(&format!("/tenants/{}/activity.csv?scope=subtree", above.id))
+            .await
+            .text()
+            .await
+            .unwrap();
+        let rows: Vec<csv::StringRecord> = csv::Reader::from_reader(body.as_bytes())
+            .records()
+            .map(Result::unwrap)
+            .collect();
+        assert!(rows.iter().any(|r| r[3] == t.a1x.id.to_string()));
+        assert!(!rows.iter().any(|r| r[3] == t.a1.id.to_string()), "{body}");
+        let seen: std::collections::BTreeSet<String> = rows
+            .iter()
+            .filter(|r| r[1].ends_with("-actor"))
+            .map(|r| r[1].to_string())
+            .collect();
+        assert_eq!(seen, expected);
+    }
+
+    // The API: the same events; a1's own refused.
+    let api = Api::new(&app, Some(&token_for(&app, &app.admin, true).await));
+    let (s, body) = api
+        .get(&format!(
+            "/api/v1/tenants/{}/activity?scope=subtree&limit=200",
+            t.acme.id
+        ))
+        .await;
+    assert_eq!(s, 200, "{body}");
+    let items = body["items"].as_array().unwrap();
+    assert!(items.iter().any(|i| i["tenant_id"] == t.a1x.id));
+    assert!(!items.iter().any(|i| i["tenant_id"] == t.a1.id), "{body}");
+    for scope in ["tenant", "subtree"] {
+        let (s, _) = api
+            .get(&format!(
+                "/api/v1/tenants/{}/activity?scope={scope}",
+                t.a1.id
+            ))
+            .await;
+        assert_eq!(s, 403, "{scope}");
+    }
+}

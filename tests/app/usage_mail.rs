@@ -13,7 +13,7 @@ use serde_json::json;
 use tenantry::auth::tokens;
 use tenantry::db::models::usage::IngestionKey;
 use tenantry::db::models::{Tenant, User};
-use tenantry::domain::{GrantRole, Scope};
+use tenantry::domain::{Feature, GrantRole, Level, Permissions, Scope};
 use tenantry::services::reports::run_due;
 use tenantry::services::usage::{ingest, Batch};
 use GrantRole::{Administrator, Owner, Viewer};
@@ -602,4 +602,41 @@ async fn a_subscriber_who_lost_access_gets_nothing_and_the_subscription_is_suspe
     delivered(&sink, &addr("boss"), 1).await;
     let reason = suspension(&app).await;
     assert_eq!(reason, None);
+}
+
+#[tokio::test]
+async fn a_report_leaves_out_a_tenant_whose_cap_takes_usage_away() {
+    let (app, sink) = app_with_sink(&[]).await;
+    let t = partner_tree(&app).await;
+    usage_everywhere(&app, &t).await;
+    let (_, owner) = person(&app, "boss", &t.acme, Owner, Subtree).await;
+    set_clock(&app, "2026-01-20T12:00:00Z");
+    let r = subscribe(&owner, &t.acme, "5", "subtree").await;
+    assert_redirect_to(&r, &format!("/tenants/{}/stats/reports", t.acme.id));
+    let mut no_usage = Permissions::all(Level::Full);
+    no_usage.set(Feature::Usage, Level::None);
+    capped(&app, &t.a1, "No usage", &no_usage).await;
+
+    assert_eq!(run_reports(&app, "2026-02-05T00:00:00Z").await.mails, 1);
+    let mails = delivered(&sink, &addr("boss"), 1).await;
+    let rows = csv_records(&mails[0].attachments[0].content);
+    let rows: Vec<(&str, &str, &str)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["subdomain"].as_str(),
+                r["queries"].as_str(),
+                r["subtree_queries"].as_str(),
+            )
+        })
+        .collect();
+    // a1x (below a1, readable) and acme's total, which holds a1's 100 queries.
+    assert_eq!(
+        rows,
+        [
+            ("a1x", "1000", "1000"),
+            ("a2", "5", "5"),
+            ("acme", "10", "1115")
+        ]
+    );
 }

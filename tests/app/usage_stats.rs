@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use tenantry::auth::tokens;
 use tenantry::db::models::usage::IngestionKey;
 use tenantry::db::models::Tenant;
-use tenantry::domain::{GrantRole, Scope};
+use tenantry::domain::{Feature, GrantRole, Level, Permissions, Scope};
 use tenantry::services::usage::{ingest, Batch};
 use tenantry::services::usage_stats::EXPORT_CHUNK;
 
@@ -654,4 +654,79 @@ async fn a_large_export_is_streamed_in_chunks_and_complete() {
         .find(|r| r["tenant_id"] == t.acme.id.to_string() && r["month"] == "2025-11")
         .unwrap();
     assert_eq!(acme_nov["subtree_queries"], n.to_string());
+}
+
+#[tokio::test]
+async fn a_tenant_whose_cap_takes_usage_away_is_left_out_of_the_rows_not_the_totals() {
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    usage_everywhere(&app, &t).await;
+    let mut no_usage = Permissions::all(Level::Full);
+    no_usage.set(Feature::Usage, Level::None);
+    capped(&app, &t.a1, "No usage", &no_usage).await;
+    let admin = app.new_browser();
+    admin.login_admin().await;
+    let api = Api::new(&app, Some(&token_for(&app, &app.admin, true).await));
+
+    // a1's own statistics are refused, to the root's Owner too.
+    for path in ["stats", "stats.csv", "stats/print"] {
+        let r = admin.get(&format!("/tenants/{}/{path}", t.a1.id)).await;
+        assert_eq!(status(&r), 403, "{path}");
+    }
+    let (s, _) = api
+        .get(&format!("/api/v1/tenants/{}/stats?{PERIOD}", t.a1.id))
+        .await;
+    assert_eq!(s, 403);
+
+    // acme's views list acme, a1x (below a1, its own cap leaves Usage readable) and
+    // a2, never a1; acme's subtree totals still hold a1's queries (a number about
+    // acme, which the reader may read).
+    let expected: Numbers = [
+        ((t.acme.id, "2026-01".into()), (10, 1, 1115, 111)),
+        ((t.acme.id, "2026-02".into()), (20, 2, 2020, 202)),
+        ((t.a1x.id, "2026-01".into()), (1000, 100, 1000, 100)),
+        ((t.a1x.id, "2026-02".into()), (2000, 200, 2000, 200)),
+        ((t.a2.id, "2026-01".into()), (5, 0, 5, 0)),
+    ]
+    .into_iter()
+    .collect();
+    let html = admin
+        .get_html(&format!("/tenants/{}/stats?{PERIOD}", t.acme.id))
+        .await;
+    assert_eq!(page_numbers(&html), expected);
+    assert!(!html.contains(&format!("data-tenant=\"{}\"", t.a1.id)));
+    let body = csv_body(
+        &admin,
+        &format!("/tenants/{}/stats.csv?{PERIOD}", t.acme.id),
+    )
+    .await;
+    assert_eq!(csv_numbers(&csv_records(&body)), expected);
+    let print = admin
+        .get_html(&format!("/tenants/{}/stats/print?{PERIOD}", t.acme.id))
+        .await;
+    assert!(print.contains(&t.a1x.name) && print.contains("1,115"));
+    assert!(!print.contains(&format!(">{}<", t.a1.name)), "{print}");
+    let items = api_items(
+        &api,
+        &format!("/api/v1/tenants/{}/stats?{PERIOD}", t.acme.id),
+        2,
+    )
+    .await;
+    assert_eq!(api_numbers(&items), expected);
+
+    // The root's page: every tenant but a1.
+    let html = admin
+        .get_html(&format!(
+            "/tenants/{}/stats?{PERIOD}&sort=queries",
+            app.root.id
+        ))
+        .await;
+    let tenants: std::collections::BTreeSet<i64> =
+        page_numbers(&html).keys().map(|(id, _)| *id).collect();
+    let all_but_a1: std::collections::BTreeSet<i64> =
+        [&app.root, &t.acme, &t.a1x, &t.a2, &t.globex, &t.g1]
+            .iter()
+            .map(|t| t.id)
+            .collect();
+    assert_eq!(tenants, all_but_a1);
 }

@@ -1639,3 +1639,138 @@ fn ingestion_keys_are_for_root_owners_and_administrators() {
     ));
     assert!(require_ingestion_keys(&root_admin()).is_ok());
 }
+
+// ---------------------------------------------------------------- views spanning a subtree
+
+#[test]
+fn a_subtree_view_leaves_out_the_tenants_whose_cap_takes_the_feature_away() {
+    // No-audit (6) is capped by role 4 (Audit None): its events are not in the
+    // partner's or the root's subtree activity, whoever reads; the root never is,
+    // whatever its row says.
+    for p in [root_owner(), partner_owner(), partner_viewer()] {
+        let reading = subtree_reading(&p, &t(PARTNER), Feature::Audit);
+        assert_eq!(reading.capped_roles, vec![4]);
+        assert!(!reading.includes(&t(NO_AUDIT).path, 4));
+        for id in [PARTNER, CHILD, READ_ONLY] {
+            assert!(reading.includes(&t(id).path, t(id).tenant_role_id), "{id}");
+        }
+    }
+    let reading = subtree_reading(&root_owner(), &t(ROOT), Feature::Audit);
+    assert_eq!(reading.visibility, Visibility::All);
+    assert!(reading.includes(&[ROOT], 4), "the root is never capped");
+    // No cap takes Usage away: nothing to leave out (the statements stay as they are).
+    let reading = subtree_reading(&root_owner(), &t(ROOT), Feature::Usage);
+    assert!(reading.capped_roles.is_empty());
+    assert!(TREE
+        .iter()
+        .all(|id| reading.includes(&t(*id).path, t(*id).tenant_role_id)));
+    // A home seen only as a home whose role does not read Audit is left out; with a
+    // role that does, or a grant on it, it is in.
+    let lone = who(40, CHILD, &[(PARTNER, Viewer, Only, false)]);
+    let reading = subtree_reading(&lone, &t(PARTNER), Feature::Audit);
+    assert!(!reading.includes(&t(CHILD).path, 1));
+    assert!(reading.includes(&t(PARTNER).path, 1));
+    let reads = with_role(lone.clone(), full_but(&[]));
+    assert!(subtree_reading(&reads, &t(PARTNER), Feature::Audit).includes(&t(CHILD).path, 1));
+    let granted = who(
+        41,
+        CHILD,
+        &[(PARTNER, Viewer, Only, false), (CHILD, Viewer, Only, false)],
+    );
+    assert!(subtree_reading(&granted, &t(PARTNER), Feature::Audit).includes(&t(CHILD).path, 1));
+}
+
+/// A random tree of up to 7 tenants (1 the root; each other's parent an earlier
+/// one), each capped by one of three random tenant roles (the root's row too), and
+/// a reader in it: home, up to three grants, maybe a home role.
+fn arb_capped_tree() -> impl Strategy<Value = (Vec<Tenant>, Principal)> {
+    (2usize..=7)
+        .prop_flat_map(|n| {
+            (
+                proptest::collection::vec(any::<proptest::sample::Index>(), n - 1),
+                proptest::collection::vec(1i64..=3, n),
+                proptest::collection::vec(arb_permissions(), 3),
+                1..=n as i64,
+                proptest::collection::vec(
+                    (
+                        1..=n as i64,
+                        prop_oneof![Just(Viewer), Just(Administrator), Just(Owner)],
+                        prop_oneof![Just(Only), Just(Subtree)],
+                    ),
+                    0..4,
+                ),
+                proptest::option::of(arb_permissions()),
+            )
+        })
+        .prop_map(|(parents, roles, caps, home, grants, role)| {
+            let mut tenants: Vec<Tenant> = Vec::new();
+            for (i, cap) in roles.iter().enumerate() {
+                let id = i as i64 + 1;
+                let path = match i {
+                    0 => vec![id],
+                    _ => {
+                        let parent = &tenants[parents[i - 1].index(i)];
+                        let mut path = parent.path.clone();
+                        path.push(id);
+                        path
+                    }
+                };
+                let mut tenant = t(id);
+                tenant.parent_id = (path.len() > 1).then(|| path[path.len() - 2]);
+                tenant.path = path;
+                tenant.tenant_role_id = *cap;
+                tenants.push(tenant);
+            }
+            let grants: Vec<_> = grants
+                .into_iter()
+                .map(|(tenant, role, scope)| (tenant, role, scope, false))
+                .collect();
+            let mut p = who(1, ROOT, &grants);
+            p.home = tenants[home as usize - 1].clone();
+            p.user.tenant_id = home;
+            p.caps = caps
+                .into_iter()
+                .enumerate()
+                .map(|(i, permissions)| {
+                    let id = i as i64 + 1;
+                    let role = TenantRole {
+                        id,
+                        name: format!("cap {id}"),
+                        permissions,
+                    };
+                    (id, role)
+                })
+                .collect();
+            let p = match role {
+                Some(r) => with_role(p, r),
+                None => p,
+            };
+            (tenants, p)
+        })
+}
+
+proptest! {
+    /// A view spanning the subtree of any tenant whose feature the reader may read
+    /// lists exactly the tenants below it whose own page for the feature they could
+    /// open: seen (else 404) and the single-tenant decision at least Read (else 403).
+    #[test]
+    fn a_subtree_view_lists_exactly_the_tenants_whose_own_page_opens(
+        (tenants, p) in arb_capped_tree(),
+        feature in proptest::sample::select(Feature::ALL.to_vec()),
+    ) {
+        for root in &tenants {
+            if !can_see(&p, root) || effective_level(&p, root, feature) < Level::Read {
+                continue;
+            }
+            let reading = subtree_reading(&p, root, feature);
+            for tenant in tenants.iter().filter(|t| t.is_within(root.id)) {
+                let opens = can_see(&p, tenant) && effective_level(&p, tenant, feature) >= Level::Read;
+                prop_assert_eq!(
+                    reading.includes(&tenant.path, tenant.tenant_role_id),
+                    opens,
+                    "tenant {} under {} ({:?})", tenant.id, root.id, &reading
+                );
+            }
+        }
+    }
+}

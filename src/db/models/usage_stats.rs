@@ -7,8 +7,8 @@
 //! `tenant_paths` (GIN on the path), their months from `usage_monthly` by primary key
 //! (tenant_id, month), and an ordered page stops after its rows. Only tenant-months
 //! with usage somewhere in the tenant's subtree have a row. A tenant the reader may
-//! not see is never a row; its usage is in the subtree totals of the tenants above
-//! it, which the reader sees.
+//! not see, or whose cap takes Usage away, is never a row; its usage is in the
+//! subtree totals of the tenants above it, which the reader reads.
 //!
 //! Raw SQL: the sort and the keyset predicate are chosen per request from a fixed
 //! set (never from input text), and array operators on paths and a lateral join have
@@ -74,12 +74,16 @@ impl StatsRow {
 }
 
 /// Which rows: the subtree of `root`, the tenants of it `visibility` lets the
-/// reader see (already narrowed to the subtree: `Visibility::below`), the months of
-/// `period`, in `sort` order.
+/// reader see (already narrowed to the subtree: `Visibility::below`) but those
+/// capped by one of `capped_roles` (never the root), the months of `period`, in
+/// `sort` order.
 #[derive(Clone, Debug)]
 pub struct StatsQuery {
     pub root: i64,
     pub visibility: Visibility,
+    /// Tenant roles whose cap takes Usage away (`authz::subtree_reading`), usually
+    /// none: then the statements carry no clause for them.
+    pub capped_roles: Vec<i64>,
     pub period: Period,
     pub sort: StatsSort,
     pub descending: bool,
@@ -107,12 +111,17 @@ const COLUMNS: &str = "t.id AS tenant_id, t.subdomain, t.name, t.parent_id, u.mo
      t.monthly_query_quota AS quota, lower(t.name) AS sort_name, p.path";
 
 /// `FROM … WHERE …` of every read: $1 root, $2–$3 the months, $4 "sees every
-/// tenant here", $5 the reader's subtree roots, $6 their single tenants.
+/// tenant here", $5 the reader's subtree roots, $6 their single tenants (and
+/// [`CAPPED`] on $7 after it when a cap takes Usage away).
 const FROM: &str = "FROM tenant_paths p \
      JOIN tenants t ON t.id = p.tenant_id \
      JOIN usage_monthly u ON u.tenant_id = p.tenant_id AND u.month BETWEEN $2 AND $3 \
      WHERE p.path @> ARRAY[$1::bigint] \
        AND ($4 OR p.path && $5::bigint[] OR p.tenant_id = ANY($6::bigint[]))";
+
+/// "Not capped by one of the roles $7" (the root never is), a filter on the
+/// tenant row already joined.
+const CAPPED: &str = " AND (t.parent_id IS NULL OR t.tenant_role_id <> ALL($7::bigint[]))";
 
 /// Subtrees up to this many tenants are read whole and sorted; larger ones are read
 /// in the order of an index (migration `usage_stats`) and stop after the page. The
@@ -122,6 +131,15 @@ const FROM: &str = "FROM tenant_paths p \
 pub const SMALL_SUBTREE: i64 = 2_000;
 
 impl StatsQuery {
+    /// `FROM` with [`CAPPED`] when some cap takes Usage away.
+    fn from(&self) -> String {
+        if self.capped_roles.is_empty() {
+            FROM.to_string()
+        } else {
+            format!("{FROM}{CAPPED}")
+        }
+    }
+
     /// The order's keys, as expressions over `t` and `u`; one direction for all.
     fn keys(&self) -> &'static [&'static str] {
         match self.sort {
@@ -174,16 +192,16 @@ impl StatsQuery {
             .join(", ")
     }
 
-    /// "After the cursor's row" in this order: the keys against binds $7–$12
+    /// "After the cursor's row" in this order: the keys against binds $8–$13
     /// (tenant id, month, queries, subtree queries, subdomain, lower(name)).
     fn after(&self) -> String {
         let bind = |k: &str| match k {
-            "lower(t.name)" => "$12",
-            "t.id" => "$7",
-            "u.month" => "$8",
-            "u.queries" => "$9",
-            "u.subtree_queries" => "$10",
-            _ => "$11",
+            "lower(t.name)" => "$13",
+            "t.id" => "$8",
+            "u.month" => "$9",
+            "u.queries" => "$10",
+            "u.subtree_queries" => "$11",
+            _ => "$12",
         };
         let keys = self.keys();
         let op = if self.descending { "<" } else { ">" };
@@ -212,9 +230,10 @@ impl StatsQuery {
     fn ordered(&self, extra: &str, limit: i64, offset: i64) -> String {
         let branch = |indexed: bool| {
             format!(
-                "(SELECT {COLUMNS} {FROM} AND {extra} \
+                "(SELECT {COLUMNS} {from} AND {extra} \
                  AND (SELECT tenant_count FROM tenant_subtree_totals WHERE tenant_id = $1) {cmp} {SMALL_SUBTREE} \
                  ORDER BY {order} LIMIT {limit} OFFSET {offset})",
+                from = self.from(),
                 cmp = if indexed { ">" } else { "<=" },
                 order = self.order_by_keys(indexed),
                 limit = limit.max(0),
@@ -224,7 +243,8 @@ impl StatsQuery {
         format!("{} UNION ALL {}", branch(true), branch(false))
     }
 
-    /// `sql` with binds $1–$6 (see `FROM`).
+    /// `sql` with binds $1–$7 (see `FROM`; $7 is bound even where no clause reads it,
+    /// so that the cursor's binds keep their numbers).
     fn bound(
         &self,
         sql: String,
@@ -248,6 +268,7 @@ impl StatsQuery {
             .bind::<Bool, _>(all)
             .bind::<Array<BigInt>, _>(roots)
             .bind::<Array<BigInt>, _>(singles)
+            .bind::<Array<BigInt>, _>(self.capped_roles.clone())
     }
 
     /// Up to `limit` rows after `after` (from the first without it): the export's
@@ -291,7 +312,7 @@ impl StatsQuery {
     ) -> QueryResult<StatsPage> {
         let sql = format!(
             "SELECT r.*, c.total, ch.months, ch.chart_queries, ch.chart_blocked \
-             FROM (SELECT count(*) AS total FROM (SELECT 1 {FROM} LIMIT {cap}) x) c \
+             FROM (SELECT count(*) AS total FROM (SELECT 1 {from} LIMIT {cap}) x) c \
              CROSS JOIN (SELECT coalesce(array_agg(m.month ORDER BY m.month), '{{}}') AS months, \
                  coalesce(array_agg(m.subtree_queries ORDER BY m.month), '{{}}') AS chart_queries, \
                  coalesce(array_agg(m.subtree_blocked ORDER BY m.month), '{{}}') AS chart_blocked \
@@ -299,6 +320,7 @@ impl StatsQuery {
                  WHERE m.tenant_id = $1 AND m.month BETWEEN $2 AND $3) ch \
              LEFT JOIN LATERAL ({rows}) r ON true \
              ORDER BY {outer}",
+            from = self.from(),
             cap = COUNT_CAP + 1,
             rows = self.ordered("true", limit, offset),
             outer = self.order_by("r."),
@@ -402,6 +424,7 @@ mod tests {
         StatsQuery {
             root: 1,
             visibility: Visibility::All,
+            capped_roles: Vec::new(),
             period: Period {
                 from: Month::parse("2026-01").unwrap(),
                 to: Month::parse("2026-12").unwrap(),
@@ -416,10 +439,10 @@ mod tests {
     #[test]
     fn the_keyset_bound_starts_an_index_walk_at_the_cursor() {
         for (sort, descending, bound) in [
-            (StatsSort::Name, false, "(lower(t.name), t.id, u.month) > ($12, $7, $8) AND (lower(t.name), t.id) >= ($12, $7)"),
-            (StatsSort::Queries, true, "(u.queries, t.id, u.month) < ($9, $7, $8) AND (u.queries) <= ($9)"),
-            (StatsSort::Month, false, "(u.month, t.id) > ($8, $7) AND (u.month) >= ($8)"),
-            (StatsSort::Subdomain, true, "(t.subdomain, u.month) < ($11, $8) AND (t.subdomain) <= ($11)"),
+            (StatsSort::Name, false, "(lower(t.name), t.id, u.month) > ($13, $8, $9) AND (lower(t.name), t.id) >= ($13, $8)"),
+            (StatsSort::Queries, true, "(u.queries, t.id, u.month) < ($10, $8, $9) AND (u.queries) <= ($10)"),
+            (StatsSort::Month, false, "(u.month, t.id) > ($9, $8) AND (u.month) >= ($9)"),
+            (StatsSort::Subdomain, true, "(t.subdomain, u.month) < ($12, $9) AND (t.subdomain) <= ($12)"),
         ] {
             assert_eq!(query(sort, descending).after(), bound);
         }

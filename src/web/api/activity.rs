@@ -148,7 +148,8 @@ pub struct ActivityParams {
     #[param(value_type = Option<String>, format = Date)]
     pub to: Option<String>,
     /// `tenant` (default): events about this tenant; `subtree`: about it and every
-    /// tenant below it that the caller sees (the others are left out).
+    /// tenant below it whose own activity the caller could open (seen, Audit not
+    /// capped away; the others are left out).
     #[param(schema_with = scope_schema)]
     pub scope: Option<String>,
     /// `next_cursor` (older events) or `prev_cursor` (newer events) of a page.

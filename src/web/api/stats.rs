@@ -115,8 +115,8 @@ pub struct StatsParams {
     pub limit: Option<i64>,
 }
 
-/// Usage statistics of a tenant and of every tenant below it the caller may see: per
-/// tenant and month (UTC), its own queries and blocked queries and its subtree's,
+/// Usage statistics of a tenant and of every tenant below it whose own statistics the
+/// caller could open (seen, Usage not capped away): per tenant and month (UTC), its own queries and blocked queries and its subtree's,
 /// and its quota. Only tenant-months with usage in the tenant's subtree have a row.
 /// Needs Usage read on the tenant (Viewers have it).
 #[utoipa::path(
