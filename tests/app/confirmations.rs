@@ -401,3 +401,60 @@ async fn a_subtree_disable_takes_the_right_over_every_tenant_in_it() {
     assert_eq!(status(&r), 303);
     assert!(!app.reload(reseller).await.unwrap().enabled);
 }
+
+/// Disabling a disabled tenant (or enabling an enabled one) changes nothing, so the
+/// trail records nothing: on the page, alone or with the subtree, and through the API.
+#[tokio::test]
+async fn a_change_that_changes_nothing_is_not_audited() {
+    let w = reseller().await;
+    let (app, customer) = (&w.app, &w.customer);
+    let events = "SELECT count(*) FROM audit_events WHERE tenant_id = $1";
+    let before = count(app, events, customer.id).await;
+    let disable = format!("/tenants/{}/disable", customer.id);
+    let r = app.post_form(&disable, YES).await;
+    assert_eq!(status(&r), 303);
+    assert_eq!(count(app, events, customer.id).await, before + 1);
+
+    for scope in ["tenant", "subtree"] {
+        let r = app
+            .post_form(&disable, &[("confirm", "yes"), ("scope", scope)])
+            .await;
+        assert_eq!(status(&r), 303, "{scope}");
+    }
+    assert_eq!(
+        count(app, events, customer.id).await,
+        before + 1,
+        "already disabled"
+    );
+
+    let token = token_for(app, &app.admin, false).await;
+    let api = crate::api::Api::new(app, Some(&token));
+    let path = format!("/api/v1/tenants/{}", customer.id);
+    let (s, body) = api
+        .patch(&path, serde_json::json!({"enabled": false}))
+        .await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(
+        count(app, events, customer.id).await,
+        before + 1,
+        "API, no change"
+    );
+
+    let enable = format!("/tenants/{}/enable", customer.id);
+    assert_eq!(status(&app.post_form(&enable, &[]).await), 303);
+    assert_eq!(status(&app.post_form(&enable, &[]).await), 303);
+    assert_eq!(
+        count(app, events, customer.id).await,
+        before + 2,
+        "one enable"
+    );
+    let (s, _) = api
+        .patch(&path, serde_json::json!({"enabled": false}))
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(
+        count(app, events, customer.id).await,
+        before + 3,
+        "a change is"
+    );
+}
