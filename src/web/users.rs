@@ -634,6 +634,7 @@ async fn delete(
             cancel: page,
             choices: vec![],
             hidden: vec![],
+            error: None,
         };
         return ask(&req, &user, &mut conn, "users", question).await;
     }

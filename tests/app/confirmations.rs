@@ -458,3 +458,34 @@ async fn a_change_that_changes_nothing_is_not_audited() {
         "a change is"
     );
 }
+
+/// Confirmed without a scope, disabling a reseller does not guess "this tenant only":
+/// the confirmation comes again (422) asking to choose, and nothing changes. A tenant
+/// without sub-tenants has nothing to choose and is disabled.
+#[tokio::test]
+async fn disabling_a_reseller_without_a_scope_asks_to_choose() {
+    let w = reseller().await;
+    let (app, reseller, customer) = (&w.app, &w.reseller, &w.customer);
+    let events = "SELECT count(*) FROM audit_events WHERE tenant_id = $1";
+    let before = count(app, events, reseller.id).await;
+    let path = format!("/tenants/{}/disable", reseller.id);
+    let r = app.post_form(&path, YES).await;
+    assert_eq!(status(&r), 422);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("id=\"scope-error\""), "{html}");
+    assert!(html.contains("Choose whether to disable"), "{html}");
+    assert!(html.contains("name=\"confirm\" value=\"yes\""), "{html}");
+    assert!(
+        !html.contains(" checked"),
+        "nothing chosen for them: {html}"
+    );
+    assert!(app.reload(reseller).await.unwrap().enabled);
+    assert!(app.reload(customer).await.unwrap().enabled);
+    assert_eq!(count(app, events, reseller.id).await, before);
+
+    let r = app
+        .post_form(&format!("/tenants/{}/disable", customer.id), YES)
+        .await;
+    assert_eq!(status(&r), 303);
+    assert!(!app.reload(customer).await.unwrap().enabled);
+}
