@@ -967,3 +967,26 @@ async fn a_subtrees_disabled_tenants_page_alike_walked_or_collected() {
         assert_eq!(got, want, "descending {descending}");
     }
 }
+
+/// The list's summary names the tenant the filter is about: with `parent`, that
+/// parent ("directly below a1"), not the acting tenant; with `within`, the `within`
+/// tenant; else the acting tenant.
+#[tokio::test]
+async fn the_summary_names_the_parent_or_within_tenant_given() {
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    let acme_admin = subtree_admin(&app, &t.acme, "boss").await;
+    app.login_admin().await;
+    for b in [&app, &acme_admin] {
+        let html = b.get_html(&format!("/tenants?parent={}", t.a1.id)).await;
+        assert!(
+            html.contains("1 tenant directly below Tenant a1."),
+            "{html}"
+        );
+        assert!(!html.contains("below Root") && !html.contains("below Tenant acme."));
+        let html = b.get_html(&format!("/tenants?within={}", t.a1.id)).await;
+        assert!(html.contains("1 tenant below Tenant a1."), "{html}");
+    }
+    let html = acme_admin.get_html("/tenants").await;
+    assert!(html.contains("3 tenants below Tenant acme."), "{html}");
+}
