@@ -12,7 +12,7 @@ use crate::error::AppError;
 use crate::services::grants;
 use crate::services::users as service;
 use crate::web::extract::Query;
-use crate::web::form::{bad_param, parse_id, SearchBox};
+use crate::web::form::{bad_param, page_param, parse_id, SearchBox};
 use crate::web::page::{render, render_status, PageCtx};
 use crate::web::routes::{route, Route};
 use crate::web::AppState;
@@ -45,8 +45,8 @@ pub struct Params {
 }
 
 impl Params {
-    fn page_no(&self) -> i64 {
-        self.page.trim().parse().unwrap_or(1).clamp(1, 1_000_000)
+    fn page_no(&self) -> Result<i64, AppError> {
+        page_param(&self.page)
     }
 }
 
@@ -82,7 +82,7 @@ async fn index(
     params: Query<Params>,
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
-    let (search, page_no) = (SearchBox::read(&params.q), params.page_no());
+    let (search, page_no) = (SearchBox::read(&params.q), params.page_no()?);
     // A tenant one may not see is one that does not exist (404).
     let within = match params.within.trim() {
         "" => None,
