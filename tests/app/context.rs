@@ -532,3 +532,35 @@ async fn the_hidden_count_below_the_list_counts_nested_and_overlapping_grants_on
     let html = vic.get_html("/tenants").await;
     assert!(html.contains("5 sub-tenants you cannot see."), "{html}");
 }
+
+/// An error page while switched still says where one acts, with the way home; not
+/// switched, it shows no banner.
+#[tokio::test]
+async fn error_pages_show_the_acting_banner_while_switched() {
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    app.login_admin().await;
+    let r = app.get("/tenants/99999999").await;
+    assert_eq!(status(&r), 404);
+    assert!(!r.text().await.unwrap().contains("id=\"context-banner\""));
+
+    switch(&app, t.acme.id, "").await;
+    for (path, code) in [
+        ("/tenants/99999999".to_string(), 404),
+        ("/tenants?page=0".into(), 400),
+    ] {
+        let r = app.get(&path).await;
+        assert_eq!(status(&r), code, "{path}");
+        let html = r.text().await.unwrap();
+        let banner = between(&html, "id=\"context-banner\"", "</div>");
+        assert!(
+            banner.contains("Acting in <strong>Tenant acme</strong> (as Owner)"),
+            "{path}: {html}"
+        );
+        assert!(banner.contains(">Return to Root</button>"), "{banner}");
+        assert!(
+            banner.contains(&format!("name=\"tenant_id\" value=\"{}\"", app.root.id)),
+            "{banner}"
+        );
+    }
+}
