@@ -564,3 +564,26 @@ async fn error_pages_show_the_acting_banner_while_switched() {
         );
     }
 }
+
+/// Switched into a sub-tenant, the navigation is that tenant's: the installation's
+/// pages (tenant roles, ingestion keys) are linked while acting in the root only.
+#[tokio::test]
+async fn installation_links_show_only_while_acting_in_the_root() {
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    app.login_admin().await;
+    let html = app.get_html("/dashboard").await;
+    let nav = between(&html, "<nav class=\"mainnav\"", "</nav>");
+    assert!(nav.contains("href=\"/tenant-roles\""), "{nav}");
+    assert!(nav.contains("href=\"/usage/keys\""), "{nav}");
+
+    switch(&app, t.acme.id, "").await;
+    let html = app.get_html("/dashboard").await;
+    let nav = between(&html, "<nav class=\"mainnav\"", "</nav>");
+    assert!(!nav.contains("/tenant-roles"), "{nav}");
+    assert!(!nav.contains("/usage/keys"), "{nav}");
+    assert!(
+        nav.contains(&format!("href=\"/tenants/{}/users\"", t.acme.id)),
+        "{nav}"
+    );
+}
