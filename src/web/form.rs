@@ -49,6 +49,21 @@ pub fn bad_param(name: &str, expects: &str) -> AppError {
     AppError::BadRequest(format!("The query parameter “{name}” {expects}."))
 }
 
+/// A tenant id in a query parameter (`?parent=`, `?within=`): `None` when empty,
+/// else a positive whole number, or a 400 naming the parameter. (In a path a
+/// malformed id is 404, `parse_id`; in a form field, that field's error.)
+pub fn query_id(name: &str, raw: &str) -> Result<Option<i64>, AppError> {
+    match raw.trim() {
+        "" => Ok(None),
+        raw => raw
+            .parse::<i64>()
+            .ok()
+            .filter(|id| *id > 0)
+            .map(Some)
+            .ok_or_else(|| bad_param(name, "must be a tenant id")),
+    }
+}
+
 /// The highest page number a list's `page` takes (a link never goes further).
 pub const PAGE_MAX: i64 = 1_000_000;
 

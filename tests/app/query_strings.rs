@@ -279,3 +279,27 @@ async fn the_lists_refuse_a_page_or_order_no_link_sends() {
         .await;
     assert_eq!(status(&r), 200);
 }
+
+/// A malformed tenant id in a query parameter is a 400 naming the parameter, on
+/// every page that takes one (in a path it is 404: tests/app/matrix.rs).
+#[tokio::test]
+async fn a_malformed_tenant_id_in_a_query_is_named() {
+    let app = spawn_app().await;
+    app.login_admin().await;
+    for (path, name) in [
+        ("/tenants?parent=abc", "parent"),
+        ("/tenants?within=x", "within"),
+        ("/tenants?parent=99999999999999999999", "parent"),
+        ("/tenants/new?parent_id=abc", "parent_id"),
+        ("/tenants/tree?parent=0", "parent"),
+        ("/users?within=x", "within"),
+    ] {
+        for r in [app.get(path).await, app.get_hx(path).await] {
+            assert_eq!(status(&r), 400, "{path}");
+            let message = format!("The query parameter “{name}” must be a tenant id.");
+            assert!(r.text().await.unwrap().contains(&message), "{path}");
+        }
+    }
+    // An id one may not see (or that names nothing) stays "not found".
+    assert_eq!(status(&app.get("/tenants/tree?parent=99999999").await), 404);
+}

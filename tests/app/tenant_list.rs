@@ -341,8 +341,6 @@ async fn filters_survive_sorting_and_paging_and_bad_values_get_a_message() {
     for (query, field) in [
         ("status=off", "status"),
         ("kind=partner", "kind"),
-        ("parent=abc", "parent"),
-        ("within=-3", "within"),
         ("label=Not%20a%20label", "label"),
     ] {
         let r = app.get(&format!("/tenants?{query}")).await;
@@ -352,6 +350,13 @@ async fn filters_survive_sorting_and_paging_and_bad_values_get_a_message() {
             html.contains(&format!("<strong>{field}</strong>")) && html.contains("role=\"alert\""),
             "{query}: {html}"
         );
+    }
+    // A tenant id that is not one: 400 naming the parameter (as in the API).
+    for (query, name) in [("parent=abc", "parent"), ("within=-3", "within")] {
+        let r = app.get(&format!("/tenants?{query}")).await;
+        assert_eq!(status(&r), 400, "{query}");
+        let message = format!("The query parameter “{name}” must be a tenant id.");
+        assert!(r.text().await.unwrap().contains(&message), "{query}");
     }
 }
 

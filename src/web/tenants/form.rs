@@ -211,7 +211,7 @@ pub(super) async fn new_form(
     params: Query<NewParams>,
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
-    let parent = named_or_acting(&user, &mut conn, &params.parent_id).await?;
+    let parent = named_or_acting(&user, &mut conn, "parent_id", &params.parent_id).await?;
     let parents = parent_options(&user, &mut conn, Some(&parent)).await?;
     if parents.is_empty() {
         return Err(AppError::Forbidden);

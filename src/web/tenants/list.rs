@@ -238,10 +238,10 @@ impl TenantList {
 }
 
 impl ListParams {
-    /// The order and page asked for, checked as the API checks its own: a value no
-    /// link or form of the page sends is a 400 naming the parameter (empty ones, as
-    /// a submitted GET form sends them, mean the default).
-    pub fn check_paging(&self) -> Result<(), AppError> {
+    /// The order, page and tenant ids asked for, checked as the API checks its own:
+    /// a value no link or form of the page sends is a 400 naming the parameter
+    /// (empty ones, as a submitted GET form sends them, mean the default).
+    pub fn check_query(&self) -> Result<(), AppError> {
         let sorts = [
             SortKey::Name,
             SortKey::Role,
@@ -254,6 +254,10 @@ impl ListParams {
         form::dir_param(&self.dir)?;
         form::page_param(&self.page)?;
         form::count_param("per_page", &self.per_page, PER_PAGE_DEFAULT, PER_PAGE_MAX)?;
+        // A tenant id that is not one is a malformed request, as in the API; an id
+        // one may not see is a filter message (`filter::resolve`).
+        form::query_id("parent", &self.parent)?;
+        form::query_id("within", &self.within)?;
         Ok(())
     }
 
@@ -500,7 +504,7 @@ pub(super) async fn index(
     params: Query<ListParams>,
 ) -> Result<HttpResponse, AppError> {
     authz::require(&user, &user.acting, Feature::Tenants, Level::Read)?;
-    params.check_paging()?;
+    params.check_query()?;
     let mut conn = state.pool.get().await?;
     list_page(&req, &user, &mut conn, &params, None).await
 }
