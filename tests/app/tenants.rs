@@ -717,7 +717,14 @@ async fn tenants_outside_a_users_reach_do_not_exist_for_them() {
     for id in [globex.as_str(), root.as_str(), "99999999", "abc"] {
         for probe in probes(id) {
             let (code, body) = run_probe(&alice, &token, &probe).await;
-            if code != 404 {
+            // A malformed id in a query parameter is a malformed request (400 naming
+            // it, tests/app/query_strings.rs); only a path's is "not found".
+            let want = if id == "abc" && probe.path.contains('?') {
+                400
+            } else {
+                404
+            };
+            if code != want {
                 wrong.push(format!(
                     "{} {} -> {code}",
                     if probe.post { "POST" } else { "GET" },
@@ -731,7 +738,11 @@ async fn tenants_outside_a_users_reach_do_not_exist_for_them() {
             }
         }
     }
-    assert!(wrong.is_empty(), "expected 404 for:\n{}", wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "unexpected answers:\n{}",
+        wrong.join("\n")
+    );
     assert_eq!(
         without_request_id(&globex_page),
         without_request_id(&missing_page),
