@@ -121,6 +121,7 @@ impl Application {
                     .service(
                         aweb::scope("")
                             .wrap(from_fn(csrf::guard))
+                            .wrap(from_fn(web::page::banner_slot))
                             .wrap(sessions)
                             .wrap(from_fn(crate::auth::session_store::request_slot))
                             .wrap(Condition::new(

@@ -979,17 +979,21 @@ pub struct Navigation {
     pub ingestion_keys: bool,
 }
 
-/// The navigation links the user sees while acting in `acting`.
+/// The navigation links the user sees while acting in `acting`. The installation's
+/// pages (tenant roles, ingestion keys) are linked only while acting in the root:
+/// switched into a sub-tenant, the navigation is that tenant's.
 pub fn navigation(p: &Principal, acting: &Tenant) -> Navigation {
+    let in_root = acting.is_root();
     Navigation {
         people: can_find_people(p),
         users: effective_level(p, acting, Feature::Users) >= Level::Read,
         roles: effective_level(p, acting, Feature::Roles) >= Level::Read,
-        tenant_roles: p.home.is_root()
-            || p.grants
-                .iter()
-                .any(|g| Some(&g.tenant_id) == p.home.path.first()),
-        ingestion_keys: can_manage_ingestion_keys(p),
+        tenant_roles: in_root
+            && (p.home.is_root()
+                || p.grants
+                    .iter()
+                    .any(|g| Some(&g.tenant_id) == p.home.path.first())),
+        ingestion_keys: in_root && can_manage_ingestion_keys(p),
     }
 }
 

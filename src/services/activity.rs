@@ -178,7 +178,7 @@ fn redact(p: &Principal, r: AuditPageRow) -> Event {
     let roles = event.tenant_id.is_some();
     let readable = |v: &Option<serde_json::Value>| {
         v.clone().map(|mut v| {
-            name_ids(&mut v, &names, roles);
+            name_ids(p, &mut v, &names, roles);
             v
         })
     };
@@ -193,25 +193,40 @@ fn redact(p: &Principal, r: AuditPageRow) -> Event {
 const TENANT_KEYS: [&str; 3] = ["parent_id", "tenant_id", "acting_tenant_id"];
 
 /// Replaces the ids under [`TENANT_KEYS`] (and, with `roles`, `tenant_role_id`) that
-/// `names` has a name for with [`named`] text; any other value stays as it is.
-fn name_ids(v: &mut serde_json::Value, names: &serde_json::Value, roles: bool) {
+/// `names` has a name for with [`named`] text, and so `user_id` and `role_id` where
+/// `p` sees the tenant the user is at home in or the role lives in (a name would
+/// tell about a tenant `p` cannot see); any other value stays as it is.
+fn name_ids(p: &Principal, v: &mut serde_json::Value, names: &serde_json::Value, roles: bool) {
     use serde_json::Value;
     let Value::Object(map) = v else { return };
     for (key, value) in map.iter_mut() {
-        let kind = if TENANT_KEYS.contains(&key.as_str()) {
-            Some("tenants")
-        } else if roles && key == "tenant_role_id" {
-            Some("tenant_roles")
-        } else {
-            None
+        let kind = match key.as_str() {
+            k if TENANT_KEYS.contains(&k) => Some("tenants"),
+            "tenant_role_id" if roles => Some("tenant_roles"),
+            "user_id" => Some("users"),
+            "role_id" => Some("roles"),
+            _ => None,
         };
         match (kind, value.as_i64()) {
             (Some(kind), Some(id)) => {
-                if let Some(name) = names[kind][id.to_string()].as_str() {
+                let entry = &names[kind][id.to_string()];
+                let name = match entry {
+                    Value::Object(o) => {
+                        let path: Option<Vec<i64>> = o
+                            .get("path")
+                            .and_then(Value::as_array)
+                            .and_then(|ids| ids.iter().map(Value::as_i64).collect());
+                        o.get("name")
+                            .and_then(Value::as_str)
+                            .filter(|_| path.is_some_and(|path| authz::can_see_path(p, &path)))
+                    }
+                    other => other.as_str(),
+                };
+                if let Some(name) = name {
                     *value = Value::String(named(name, id));
                 }
             }
-            _ => name_ids(value, names, roles),
+            _ => name_ids(p, value, names, roles),
         }
     }
 }

@@ -488,6 +488,7 @@ async fn revoke(
             cancel: page,
             choices: vec![],
             hidden: vec![],
+            error: None,
         };
         return ask(&req, &user, &mut conn, "access", question).await;
     }

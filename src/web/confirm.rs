@@ -7,8 +7,9 @@
 
 use crate::auth::CurrentUser;
 use crate::error::AppError;
-use crate::web::page::{render, wants_fragment, PageCtx};
+use crate::web::page::{render_status, wants_fragment, PageCtx};
 use actix_web::dev::Payload;
+use actix_web::http::StatusCode;
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use askama::Template;
 use diesel_async::AsyncPgConnection;
@@ -86,6 +87,9 @@ pub struct Question {
     pub choices: Vec<Choice>,
     /// Fields the confirmed form sends again as they came (where to return to).
     pub hidden: Vec<(String, String)>,
+    /// Why a confirmed post was not taken (no choice made where one is needed): the
+    /// confirmation is asked again with it, as a form with a field error (422).
+    pub error: Option<String>,
 }
 
 #[derive(Template)]
@@ -102,7 +106,8 @@ struct ConfirmFragment {
     q: Question,
 }
 
-/// The confirmation of `q`: the dialog's fragment for htmx, else a full page (200).
+/// The confirmation of `q`: the dialog's fragment for htmx, else a full page (200;
+/// 422 when it is asked again with `q.error`).
 pub async fn ask(
     req: &HttpRequest,
     user: &CurrentUser,
@@ -111,10 +116,15 @@ pub async fn ask(
     q: Question,
 ) -> Result<HttpResponse, AppError> {
     let page = PageCtx::new(user, conn, active).await?;
-    if wants_fragment(req) {
-        render(&ConfirmFragment { page, q })
+    let status = if q.error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
     } else {
-        render(&ConfirmPage { page, q })
+        StatusCode::OK
+    };
+    if wants_fragment(req) {
+        render_status(&ConfirmFragment { page, q }, status)
+    } else {
+        render_status(&ConfirmPage { page, q }, status)
     }
 }
 

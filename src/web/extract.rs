@@ -33,6 +33,7 @@ impl FromRequest for CurrentUser {
                 .await?
                 .ok_or(AppError::LoginRequired)?;
             user.page = page;
+            crate::web::page::keep_banner(&user);
             Ok(user)
         })
     }

@@ -49,6 +49,65 @@ pub fn bad_param(name: &str, expects: &str) -> AppError {
     AppError::BadRequest(format!("The query parameter “{name}” {expects}."))
 }
 
+/// A tenant id in a query parameter (`?parent=`, `?within=`): `None` when empty,
+/// else a positive whole number, or a 400 naming the parameter. (In a path a
+/// malformed id is 404, `parse_id`; in a form field, that field's error.)
+pub fn query_id(name: &str, raw: &str) -> Result<Option<i64>, AppError> {
+    match raw.trim() {
+        "" => Ok(None),
+        raw => raw
+            .parse::<i64>()
+            .ok()
+            .filter(|id| *id > 0)
+            .map(Some)
+            .ok_or_else(|| bad_param(name, "must be a tenant id")),
+    }
+}
+
+/// The highest page number a list's `page` takes (a link never goes further).
+pub const PAGE_MAX: i64 = 1_000_000;
+
+/// A list page's `page`: 1 when empty (a GET form sends its empty fields, meaning
+/// the default), else a whole number from 1 to [`PAGE_MAX`], or a 400 naming it.
+pub fn page_param(raw: &str) -> Result<i64, AppError> {
+    count_param("page", raw, 1, PAGE_MAX)
+}
+
+/// A whole-number parameter of a list (`page`, `per_page`): `default` when empty,
+/// else a number from 1 to `max`, or the 400 saying so (the API's words for `limit`).
+pub fn count_param(name: &str, raw: &str, default: i64, max: i64) -> Result<i64, AppError> {
+    match raw.trim() {
+        "" => Ok(default),
+        n => n
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (1..=max).contains(n))
+            .ok_or_else(|| bad_param(name, &format!("must be a whole number from 1 to {max}"))),
+    }
+}
+
+/// A list page's `dir`: ascending when empty, else `asc` or `desc` (true: descending).
+pub fn dir_param(raw: &str) -> Result<bool, AppError> {
+    one_of("dir", raw, &[("asc", false), ("desc", true)]).map(|d| d.unwrap_or(false))
+}
+
+/// A parameter that takes one of `values` (as (word, meaning)): `None` when empty,
+/// else its meaning, or a 400 listing the words it takes (serde's wording).
+pub fn one_of<T: Copy>(name: &str, raw: &str, values: &[(&str, T)]) -> Result<Option<T>, AppError> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    values
+        .iter()
+        .find(|(word, _)| *word == raw)
+        .map(|(_, v)| Some(*v))
+        .ok_or_else(|| {
+            let words: Vec<String> = values.iter().map(|(w, _)| format!("“{w}”")).collect();
+            bad_param(name, &format!("must be one of {}", words.join(", ")))
+        })
+}
+
 /// Query parameters a filter refused (field → message), as one 400 naming each.
 pub fn bad_params(errors: FieldErrors) -> AppError {
     let each: Vec<String> = errors

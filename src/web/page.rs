@@ -272,6 +272,52 @@ struct ErrorPage<'a> {
     detail: &'a str,
     /// Quoted by a user to an operator, found in the server log.
     request_id: Option<String>,
+    /// While switched: the banner every other page shows.
+    banner: Option<Banner>,
+}
+
+/// The "Acting in … (as …)" banner with its Return button, as an error page shows it:
+/// the error renderer has no request, so the `CurrentUser` extractor leaves it in
+/// the request's slot (`banner_slot`) once it knows who is asking.
+#[derive(Clone, Debug)]
+pub struct Banner {
+    pub acting_name: String,
+    pub acting_role: &'static str,
+    pub home_id: i64,
+    pub home_name: String,
+    pub csrf: String,
+    pub return_to: &'static str,
+}
+
+tokio::task_local! {
+    static BANNER: std::cell::RefCell<Option<Banner>>;
+}
+
+/// Middleware inside the session layer: a slot per request for its banner.
+pub async fn banner_slot(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    BANNER
+        .scope(std::cell::RefCell::new(None), next.call(req))
+        .await
+}
+
+/// Keeps `user`'s banner for an error page of this request, when switched (a few
+/// strings; nothing read from the database).
+pub fn keep_banner(user: &CurrentUser) {
+    if !user.is_switched() {
+        return;
+    }
+    let banner = Banner {
+        acting_name: user.acting.name.clone(),
+        acting_role: authz::grant_role(user, &user.acting).map_or("no role", GrantRole::label),
+        home_id: user.home.id,
+        home_name: user.home.name.clone(),
+        csrf: session_keys::csrf_token(&user.session.0),
+        return_to: crate::web::switch::current_kind(user),
+    };
+    let _ = BANNER.try_with(|slot| *slot.borrow_mut() = Some(banner));
 }
 
 /// A plain error page: no stack trace, no internal detail, works without a session.
@@ -281,6 +327,7 @@ pub fn error_page(status: StatusCode, title: &str, detail: &str) -> HttpResponse
         title,
         detail,
         request_id: crate::telemetry::current_request_id(),
+        banner: BANNER.try_with(|slot| slot.borrow().clone()).ok().flatten(),
     };
     let body = page
         .render()

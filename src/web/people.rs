@@ -12,7 +12,7 @@ use crate::error::AppError;
 use crate::services::grants;
 use crate::services::users as service;
 use crate::web::extract::Query;
-use crate::web::form::{bad_param, parse_id, SearchBox};
+use crate::web::form::{page_param, parse_id, query_id, SearchBox};
 use crate::web::page::{render, render_status, PageCtx};
 use crate::web::routes::{route, Route};
 use crate::web::AppState;
@@ -45,8 +45,8 @@ pub struct Params {
 }
 
 impl Params {
-    fn page_no(&self) -> i64 {
-        self.page.trim().parse().unwrap_or(1).clamp(1, 1_000_000)
+    fn page_no(&self) -> Result<i64, AppError> {
+        page_param(&self.page)
     }
 }
 
@@ -82,16 +82,11 @@ async fn index(
     params: Query<Params>,
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
-    let (search, page_no) = (SearchBox::read(&params.q), params.page_no());
+    let (search, page_no) = (SearchBox::read(&params.q), params.page_no()?);
     // A tenant one may not see is one that does not exist (404).
-    let within = match params.within.trim() {
-        "" => None,
-        raw => {
-            let id = raw
-                .parse()
-                .map_err(|_| bad_param("within", "must be a tenant id"))?;
-            Some(authz::visible_tenant(&user, id, &mut conn).await?)
-        }
+    let within = match query_id("within", &params.within)? {
+        None => None,
+        Some(id) => Some(authz::visible_tenant(&user, id, &mut conn).await?),
     };
     let (rows, total) = if search.error.is_some() {
         (Vec::new(), 0)

@@ -14,7 +14,7 @@ use crate::services::usage_stats::{
 };
 use crate::web::csv_export::{self, Chunk};
 use crate::web::extract::Query;
-use crate::web::form::parse_id;
+use crate::web::form::{self, parse_id};
 use crate::web::page::{render_checked, PageCtx};
 use crate::web::routes::{route, Route};
 use crate::web::AppState;
@@ -107,6 +107,11 @@ async fn start(
     let params = params.into_inner();
     let mut conn = state.pool.get().await?;
     let tenant = authz::visible_tenant(user, parse_id(path)?, &mut conn).await?;
+    // The order and page as the links send them; anything else names the parameter.
+    let sorts = StatsSort::ALL.map(|k| (k.as_str(), k));
+    form::one_of("sort", &params.sort, &sorts)?;
+    form::dir_param(&params.dir)?;
+    form::page_param(&params.page)?;
     let today = state.clock.now().date_naive();
     let period = Period::parse(&params.from, &params.to, today);
     let reader = StatsReader::new(
@@ -376,12 +381,7 @@ async fn index(
         base,
         filters,
     } = start(&user, &state, &path, params).await?;
-    let page_no = params
-        .page
-        .trim()
-        .parse::<i64>()
-        .unwrap_or(1)
-        .clamp(1, 1_000_000);
+    let page_no = form::page_param(&params.page)?;
     let (errors, data, period_title) = match &period {
         Ok(period) => {
             let mut data = reader

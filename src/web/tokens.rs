@@ -245,6 +245,7 @@ pub(crate) fn revoke_question(
         cancel: cancel.into(),
         choices: vec![],
         hidden: vec![],
+        error: None,
     }
 }
 

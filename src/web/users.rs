@@ -18,7 +18,7 @@ pub use crate::services::users::{NO_ROLE, OWN_PASSWORD};
 use crate::web::confirm::{ask, Confirm, Question};
 use crate::web::extract::{path_tenant, Query};
 use crate::web::form::field_errors;
-use crate::web::form::{checked, SearchBox};
+use crate::web::form::{self, checked, SearchBox};
 use crate::web::page::{done, render, render_status, rerender, PageCtx};
 use crate::web::routes::{form_routes, route, Route};
 use crate::web::AppState;
@@ -335,7 +335,7 @@ async fn index(
     let mut conn = state.pool.get().await?;
     let tenant = path_tenant(&user, &mut conn, &path, Feature::Users, Level::Read).await?;
     let search = SearchBox::read(&params.q);
-    let page_no = params.page.trim().parse().unwrap_or(1).clamp(1, 1_000_000);
+    let page_no = form::page_param(&params.page)?;
     let (rows, total) = match search.error {
         Some(_) => (Vec::new(), 0),
         None => {
@@ -634,6 +634,7 @@ async fn delete(
             cancel: page,
             choices: vec![],
             hidden: vec![],
+            error: None,
         };
         return ask(&req, &user, &mut conn, "users", question).await;
     }

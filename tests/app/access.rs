@@ -890,3 +890,24 @@ async fn the_explainer_says_when_its_user_names_nobody_or_several() {
         );
     }
 }
+
+/// The Access page describes the grant roles as the rights decide them (DESIGN.md §3):
+/// Administrator is everything but delete and move, and "may manage sub-tenants" does
+/// not move them (moving and deleting need Owner, `authz::can_move`/`can_delete`).
+#[tokio::test]
+async fn the_access_page_says_administrators_neither_delete_nor_move() {
+    let app = spawn_app().await;
+    app.login_admin().await;
+    let html = app
+        .get_html(&format!("/tenants/{}/access", app.root.id))
+        .await;
+    assert!(
+        html.contains("Administrator: everything but delete and move."),
+        "{html}"
+    );
+    assert!(
+        html.contains("moving and deleting need Owner"),
+        "the manage switch's help: {html}"
+    );
+    assert!(!html.contains("create, edit, move"), "{html}");
+}

@@ -1168,4 +1168,63 @@ async fn a_tenant_whose_cap_takes_audit_away_is_left_out_of_every_subtree_view()
             .await;
         assert_eq!(s, 403, "{scope}");
     }
+
+/// Users and user roles named by id read by name where the reader sees their tenant
+/// (`subdomain\username (id 17)`, `role (id 3)`), in the page's one statement; a
+/// user at home in a tenant the reader cannot see keeps the bare id.
+#[tokio::test]
+async fn before_and_after_name_the_users_and_roles_they_name_by_id() {
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    let ann = app.user(&t.a2, "ann").await;
+    let gus = app.user(&t.g1, "gus").await;
+    let role: (i64, String) = {
+        let row = db(&app)
+            .await
+            .query_one(
+                "INSERT INTO user_roles (tenant_id, name, permissions) VALUES ($1, 'Helpdesk', '{}') RETURNING id, name",
+                &[&t.a2.id],
+            )
+            .await
+            .unwrap();
+        (row.get(0), row.get(1))
+    };
+    db(&app)
+        .await
+        .execute(
+            "INSERT INTO audit_events (actor_username, tenant_id, action, before, after) \
+             VALUES ('root\\admin', $1, 'grant.give', \
+                     jsonb_build_object('user_id', $2::bigint, 'role_id', $3::bigint), \
+                     jsonb_build_object('user_id', $4::bigint, 'role_id', 987654))",
+            &[&t.a2.id, &ann.id, &role.0, &gus.id],
+        )
+        .await
+        .unwrap();
+    let boss = subtree_admin(&app, &t.acme, "boss").await;
+    let html = boss
+        .get_html(&format!("/tenants/{}/activity", t.a2.id))
+        .await;
+    assert!(
+        html.contains(&format!(
+            "<span class=\"field-name\">user_id</span>: <del>a2\\ann (id {})</del> → <ins>{}</ins>",
+            ann.id, gus.id
+        )),
+        "{html}"
+    );
+    assert!(
+        html.contains(&format!(
+            "<span class=\"field-name\">role_id</span>: <del>{} (id {})</del> → <ins>987654</ins>",
+            role.1, role.0
+        )),
+        "{html}"
+    );
+    // The root's administrator sees gus's home: named too.
+    let admin = admin_browser(&app).await;
+    let html = admin
+        .get_html(&format!("/tenants/{}/activity", t.a2.id))
+        .await;
+    assert!(
+        html.contains(&format!("<ins>g1\\gus (id {})</ins>", gus.id)),
+        "{html}"
+    );
 }

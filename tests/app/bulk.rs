@@ -569,6 +569,18 @@ async fn more_than_a_thousand_tenants_are_refused_whole() {
     let app = spawn_app().await;
     many(&app, &app.root, 1001).await;
     app.login_admin().await;
+    // The preview already says so: nothing is silently left out of "all matching".
+    let (code, html) = bar(
+        &app,
+        &[("all", "yes"), ("q", "bulk"), ("action", "disable")],
+    )
+    .await;
+    assert_eq!(code, 422, "{html}");
+    assert!(
+        html.contains("This filter matches more than 1000 tenants")
+            && html.contains("Narrow the filter"),
+        "{html}"
+    );
     let (code, html) = bar(
         &app,
         &[

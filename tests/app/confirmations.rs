@@ -401,3 +401,91 @@ async fn a_subtree_disable_takes_the_right_over_every_tenant_in_it() {
     assert_eq!(status(&r), 303);
     assert!(!app.reload(reseller).await.unwrap().enabled);
 }
+
+/// Disabling a disabled tenant (or enabling an enabled one) changes nothing, so the
+/// trail records nothing: on the page, alone or with the subtree, and through the API.
+#[tokio::test]
+async fn a_change_that_changes_nothing_is_not_audited() {
+    let w = reseller().await;
+    let (app, customer) = (&w.app, &w.customer);
+    let events = "SELECT count(*) FROM audit_events WHERE tenant_id = $1";
+    let before = count(app, events, customer.id).await;
+    let disable = format!("/tenants/{}/disable", customer.id);
+    let r = app.post_form(&disable, YES).await;
+    assert_eq!(status(&r), 303);
+    assert_eq!(count(app, events, customer.id).await, before + 1);
+
+    for scope in ["tenant", "subtree"] {
+        let r = app
+            .post_form(&disable, &[("confirm", "yes"), ("scope", scope)])
+            .await;
+        assert_eq!(status(&r), 303, "{scope}");
+    }
+    assert_eq!(
+        count(app, events, customer.id).await,
+        before + 1,
+        "already disabled"
+    );
+
+    let token = token_for(app, &app.admin, false).await;
+    let api = crate::api::Api::new(app, Some(&token));
+    let path = format!("/api/v1/tenants/{}", customer.id);
+    let (s, body) = api
+        .patch(&path, serde_json::json!({"enabled": false}))
+        .await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(
+        count(app, events, customer.id).await,
+        before + 1,
+        "API, no change"
+    );
+
+    let enable = format!("/tenants/{}/enable", customer.id);
+    assert_eq!(status(&app.post_form(&enable, &[]).await), 303);
+    assert_eq!(status(&app.post_form(&enable, &[]).await), 303);
+    assert_eq!(
+        count(app, events, customer.id).await,
+        before + 2,
+        "one enable"
+    );
+    let (s, _) = api
+        .patch(&path, serde_json::json!({"enabled": false}))
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(
+        count(app, events, customer.id).await,
+        before + 3,
+        "a change is"
+    );
+}
+
+/// Confirmed without a scope, disabling a reseller does not guess "this tenant only":
+/// the confirmation comes again (422) asking to choose, and nothing changes. A tenant
+/// without sub-tenants has nothing to choose and is disabled.
+#[tokio::test]
+async fn disabling_a_reseller_without_a_scope_asks_to_choose() {
+    let w = reseller().await;
+    let (app, reseller, customer) = (&w.app, &w.reseller, &w.customer);
+    let events = "SELECT count(*) FROM audit_events WHERE tenant_id = $1";
+    let before = count(app, events, reseller.id).await;
+    let path = format!("/tenants/{}/disable", reseller.id);
+    let r = app.post_form(&path, YES).await;
+    assert_eq!(status(&r), 422);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("id=\"scope-error\""), "{html}");
+    assert!(html.contains("Choose whether to disable"), "{html}");
+    assert!(html.contains("name=\"confirm\" value=\"yes\""), "{html}");
+    assert!(
+        !html.contains(" checked"),
+        "nothing chosen for them: {html}"
+    );
+    assert!(app.reload(reseller).await.unwrap().enabled);
+    assert!(app.reload(customer).await.unwrap().enabled);
+    assert_eq!(count(app, events, reseller.id).await, before);
+
+    let r = app
+        .post_form(&format!("/tenants/{}/disable", customer.id), YES)
+        .await;
+    assert_eq!(status(&r), 303);
+    assert!(!app.reload(customer).await.unwrap().enabled);
+}

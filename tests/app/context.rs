@@ -532,3 +532,58 @@ async fn the_hidden_count_below_the_list_counts_nested_and_overlapping_grants_on
     let html = vic.get_html("/tenants").await;
     assert!(html.contains("5 sub-tenants you cannot see."), "{html}");
 }
+
+/// An error page while switched still says where one acts, with the way home; not
+/// switched, it shows no banner.
+#[tokio::test]
+async fn error_pages_show_the_acting_banner_while_switched() {
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    app.login_admin().await;
+    let r = app.get("/tenants/99999999").await;
+    assert_eq!(status(&r), 404);
+    assert!(!r.text().await.unwrap().contains("id=\"context-banner\""));
+
+    switch(&app, t.acme.id, "").await;
+    for (path, code) in [
+        ("/tenants/99999999".to_string(), 404),
+        ("/tenants?page=0".into(), 400),
+    ] {
+        let r = app.get(&path).await;
+        assert_eq!(status(&r), code, "{path}");
+        let html = r.text().await.unwrap();
+        let banner = between(&html, "id=\"context-banner\"", "</div>");
+        assert!(
+            banner.contains("Acting in <strong>Tenant acme</strong> (as Owner)"),
+            "{path}: {html}"
+        );
+        assert!(banner.contains(">Return to Root</button>"), "{banner}");
+        assert!(
+            banner.contains(&format!("name=\"tenant_id\" value=\"{}\"", app.root.id)),
+            "{banner}"
+        );
+    }
+}
+
+/// Switched into a sub-tenant, the navigation is that tenant's: the installation's
+/// pages (tenant roles, ingestion keys) are linked while acting in the root only.
+#[tokio::test]
+async fn installation_links_show_only_while_acting_in_the_root() {
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    app.login_admin().await;
+    let html = app.get_html("/dashboard").await;
+    let nav = between(&html, "<nav class=\"mainnav\"", "</nav>");
+    assert!(nav.contains("href=\"/tenant-roles\""), "{nav}");
+    assert!(nav.contains("href=\"/usage/keys\""), "{nav}");
+
+    switch(&app, t.acme.id, "").await;
+    let html = app.get_html("/dashboard").await;
+    let nav = between(&html, "<nav class=\"mainnav\"", "</nav>");
+    assert!(!nav.contains("/tenant-roles"), "{nav}");
+    assert!(!nav.contains("/usage/keys"), "{nav}");
+    assert!(
+        nav.contains(&format!("href=\"/tenants/{}/users\"", t.acme.id)),
+        "{nav}"
+    );
+}

@@ -692,3 +692,53 @@ async fn every_route_for_every_user_and_tenant() {
     );
     assert!(checked > 1000, "the matrix covered only {checked} cases");
 }
+
+/// A malformed or unknown tenant id in the path answers 404, like a tenant one may
+/// not see, on every `/tenants/{id}…` route of the console and the API, whatever the
+/// method: never a 400 or 422 about the path (other path ids are a plain 1).
+#[tokio::test]
+async fn a_bad_tenant_id_in_any_path_is_not_found() {
+    let app = spawn_app().await;
+    app.login_admin().await;
+    let token = crate::api::token_for(&app, &app.admin, false).await;
+    let api = crate::api::Api::new(&app, Some(&token));
+    let routes: Vec<(String, &'static str)> = tenantry::web::routes()
+        .iter()
+        .filter(|r| {
+            r.path.starts_with("/tenants/{id}") || r.path.starts_with("/api/v1/tenants/{id}")
+        })
+        .map(|r| (r.method.to_string(), r.path))
+        .collect();
+    assert!(routes.len() > 30, "{routes:?}");
+    let mut failures = Vec::new();
+    for (method, pattern) in &routes {
+        for bad in ["abc", "99999999999999999999", "-1", "0", "1.5", "99999999"] {
+            let mut path = pattern.replace("{id}", bad);
+            for other in [
+                "{grant_id}",
+                "{invitation_id}",
+                "{report_id}",
+                "{user_id}",
+                "{token_id}",
+            ] {
+                path = path.replace(other, "1");
+            }
+            let code = if pattern.starts_with("/api/") {
+                let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+                let mut r = api.request(m.clone(), &path);
+                if m != reqwest::Method::GET && m != reqwest::Method::DELETE {
+                    r = r.json(&serde_json::json!({}));
+                }
+                r.send().await.unwrap().status().as_u16()
+            } else if method == "GET" {
+                status(&app.get(&path).await)
+            } else {
+                status(&app.post_form(&path, &[("confirm", "yes")]).await)
+            };
+            if code != 404 {
+                failures.push(format!("{method} {path}: {code}"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

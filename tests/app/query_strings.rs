@@ -229,3 +229,77 @@ async fn every_search_box_takes_search_text_by_one_rule() {
         "filter.q must not contain control characters."
     );
 }
+
+/// Every paged or sorted page refuses a page, order or direction no link sends, as
+/// the Tenants list and the API do (400 naming the parameter); empty ones mean the
+/// default.
+#[tokio::test]
+async fn the_lists_refuse_a_page_or_order_no_link_sends() {
+    let app = spawn_app().await;
+    app.login_admin().await;
+    let t = partner_tree(&app).await;
+    let whole = "must be a whole number from 1 to 1000000";
+    let lists = [
+        "/users".to_string(),
+        format!("/tenants/{}/users", t.acme.id),
+        format!("/tenants/{}/stats", t.acme.id),
+    ];
+    for list in &lists {
+        for (query, message) in [
+            ("page=0", format!("The query parameter “page” {whole}")),
+            ("page=x", format!("The query parameter “page” {whole}")),
+        ] {
+            let path = format!("{list}?{query}");
+            for r in [app.get(&path).await, app.get_hx(&path).await] {
+                assert_eq!(status(&r), 400, "{path}");
+                let html = r.text().await.unwrap();
+                assert!(html.contains(&message), "{path}: {html}");
+            }
+        }
+        let r = app.get(&format!("{list}?page=")).await;
+        assert_eq!(status(&r), 200, "{list}?page=");
+    }
+    let stats = format!("/tenants/{}/stats", t.acme.id);
+    for (query, message) in [
+        (
+            "sort=bogus",
+            "The query parameter “sort” must be one of “name”,",
+        ),
+        (
+            "dir=up",
+            "The query parameter “dir” must be one of “asc”, “desc”",
+        ),
+    ] {
+        let r = app.get(&format!("{stats}?{query}")).await;
+        assert_eq!(status(&r), 400, "{query}");
+        assert!(r.text().await.unwrap().contains(message), "{query}");
+    }
+    let r = app
+        .get(&format!("{stats}?sort=&dir=&page=&from=&to="))
+        .await;
+    assert_eq!(status(&r), 200);
+}
+
+/// A malformed tenant id in a query parameter is a 400 naming the parameter, on
+/// every page that takes one (in a path it is 404: tests/app/matrix.rs).
+#[tokio::test]
+async fn a_malformed_tenant_id_in_a_query_is_named() {
+    let app = spawn_app().await;
+    app.login_admin().await;
+    for (path, name) in [
+        ("/tenants?parent=abc", "parent"),
+        ("/tenants?within=x", "within"),
+        ("/tenants?parent=99999999999999999999", "parent"),
+        ("/tenants/new?parent_id=abc", "parent_id"),
+        ("/tenants/tree?parent=0", "parent"),
+        ("/users?within=x", "within"),
+    ] {
+        for r in [app.get(path).await, app.get_hx(path).await] {
+            assert_eq!(status(&r), 400, "{path}");
+            let message = format!("The query parameter “{name}” must be a tenant id.");
+            assert!(r.text().await.unwrap().contains(&message), "{path}");
+        }
+    }
+    // An id one may not see (or that names nothing) stays "not found".
+    assert_eq!(status(&app.get("/tenants/tree?parent=99999999").await), 404);
+}

@@ -341,8 +341,6 @@ async fn filters_survive_sorting_and_paging_and_bad_values_get_a_message() {
     for (query, field) in [
         ("status=off", "status"),
         ("kind=partner", "kind"),
-        ("parent=abc", "parent"),
-        ("within=-3", "within"),
         ("label=Not%20a%20label", "label"),
     ] {
         let r = app.get(&format!("/tenants?{query}")).await;
@@ -352,6 +350,13 @@ async fn filters_survive_sorting_and_paging_and_bad_values_get_a_message() {
             html.contains(&format!("<strong>{field}</strong>")) && html.contains("role=\"alert\""),
             "{query}: {html}"
         );
+    }
+    // A tenant id that is not one: 400 naming the parameter (as in the API).
+    for (query, name) in [("parent=abc", "parent"), ("within=-3", "within")] {
+        let r = app.get(&format!("/tenants?{query}")).await;
+        assert_eq!(status(&r), 400, "{query}");
+        let message = format!("The query parameter “{name}” must be a tenant id.");
+        assert!(r.text().await.unwrap().contains(&message), "{query}");
     }
 }
 
@@ -966,4 +971,27 @@ async fn a_subtrees_disabled_tenants_page_alike_walked_or_collected() {
         }
         assert_eq!(got, want, "descending {descending}");
     }
+}
+
+/// The list's summary names the tenant the filter is about: with `parent`, that
+/// parent ("directly below a1"), not the acting tenant; with `within`, the `within`
+/// tenant; else the acting tenant.
+#[tokio::test]
+async fn the_summary_names_the_parent_or_within_tenant_given() {
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    let acme_admin = subtree_admin(&app, &t.acme, "boss").await;
+    app.login_admin().await;
+    for b in [&app, &acme_admin] {
+        let html = b.get_html(&format!("/tenants?parent={}", t.a1.id)).await;
+        assert!(
+            html.contains("1 tenant directly below Tenant a1."),
+            "{html}"
+        );
+        assert!(!html.contains("below Root") && !html.contains("below Tenant acme."));
+        let html = b.get_html(&format!("/tenants?within={}", t.a1.id)).await;
+        assert!(html.contains("1 tenant below Tenant a1."), "{html}");
+    }
+    let html = acme_admin.get_html("/tenants").await;
+    assert!(html.contains("3 tenants below Tenant acme."), "{html}");
 }

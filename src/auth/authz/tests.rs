@@ -829,7 +829,13 @@ fn navigation_shows_the_links_that_lead_somewhere() {
     );
     // A plain user of the root sees the link; someone holding a grant on the root too.
     assert!(navigation(&who(25, ROOT, &[]), &t(ROOT)).tenant_roles);
-    assert!(navigation(&who(25, OTHER, &[(ROOT, Viewer, Only, false)]), &t(OTHER)).tenant_roles);
+    assert!(navigation(&who(25, OTHER, &[(ROOT, Viewer, Only, false)]), &t(ROOT)).tenant_roles);
+    // The installation's pages are linked while acting in the root only: switched into
+    // a sub-tenant, the navigation is that tenant's.
+    assert!(!navigation(&who(25, OTHER, &[(ROOT, Viewer, Only, false)]), &t(OTHER)).tenant_roles);
+    let switched = navigation(&root_admin(), &t(PARTNER));
+    assert!(!switched.tenant_roles && !switched.ingestion_keys);
+    assert!(switched.users && switched.roles);
     assert!(
         !navigation(
             &who(25, OTHER, &[(PARTNER, Viewer, Subtree, false)]),

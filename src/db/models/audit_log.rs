@@ -73,8 +73,9 @@ macro_rules! ids_under {
     };
 }
 
-/// The names of the tenants and tenant roles an event's before/after name by id, in
-/// the page's statement (a lookup by primary key per id, for the page's rows only).
+/// The names of the tenants, tenant roles, users (`subdomain\username`, with their home
+/// tenant's path) and user roles (with their tenant's path) an event's before/after
+/// name by id, in the page's statement (a lookup by primary key per id, for the page's rows only).
 /// `= ANY(ARRAY(…))` rather than `IN (…)`: the same lookups, but priced at about ten
 /// ids rather than a join of 300 function rows, 2,500 per event; at that price a page
 /// of 51 events put the statement over PostgreSQL's JIT threshold, and compiling it
@@ -88,6 +89,12 @@ const NAMES: &str = concat!(
     ids_under!("acting_tenant_id"),
     "))), 'tenant_roles', (SELECT jsonb_object_agg(r.id::text, r.name) FROM tenant_roles r WHERE r.id = ANY(ARRAY(",
     ids_under!("tenant_role_id"),
+    "))), 'users', (SELECT jsonb_object_agg(u.id::text, jsonb_build_object('name', t.subdomain || '\\' || u.username, 'path', p.path)) \
+     FROM users u JOIN tenants t ON t.id = u.tenant_id JOIN tenant_paths p ON p.tenant_id = u.tenant_id WHERE u.id = ANY(ARRAY(",
+    ids_under!("user_id"),
+    "))), 'roles', (SELECT jsonb_object_agg(r.id::text, jsonb_build_object('name', r.name, 'path', p.path)) \
+     FROM user_roles r JOIN tenant_paths p ON p.tenant_id = r.tenant_id WHERE r.id = ANY(ARRAY(",
+    ids_under!("role_id"),
     "))))"
 );
 

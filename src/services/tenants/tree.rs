@@ -332,10 +332,18 @@ pub async fn update(
             Some(_) => after.labels(conn).await?,
             None => labels_before.clone(),
         };
-        let mut event = actor.event("tenant.update", Some(id));
-        event.before = Some(labelled(snapshot(&before), &labels_before));
-        event.after = Some(labelled(snapshot(&after), &labels_after));
-        event.record(conn).await?;
+        let (was, is) = (
+            labelled(snapshot(&before), &labels_before),
+            labelled(snapshot(&after), &labels_after),
+        );
+        // A save that changed nothing (a form sent again, `enabled: false` on a
+        // disabled tenant) is not an event: the trail lists changes only.
+        if was != is {
+            let mut event = actor.event("tenant.update", Some(id));
+            event.before = Some(was);
+            event.after = Some(is);
+            event.record(conn).await?;
+        }
         Ok(after)
     })
     .await
@@ -380,6 +388,10 @@ pub async fn set_enabled(
             return Err(AppError::BadRequest(
                 "The root tenant cannot be disabled.".into(),
             ));
+        }
+        // Already as asked: nothing changes, so nothing is recorded.
+        if before.enabled == enabled {
+            return Ok(before);
         }
         if before.enabled && !enabled {
             keeps_a_root_owner(conn, |home| home.last() == Some(&id), "Disabling it").await?;

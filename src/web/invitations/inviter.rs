@@ -445,6 +445,7 @@ pub(super) async fn revoke(
             cancel: list,
             choices: vec![],
             hidden: vec![],
+            error: None,
         };
         return ask(&req, &user, &mut conn, "invitations", question).await;
     }

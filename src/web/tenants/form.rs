@@ -211,7 +211,7 @@ pub(super) async fn new_form(
     params: Query<NewParams>,
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
-    let parent = named_or_acting(&user, &mut conn, &params.parent_id).await?;
+    let parent = named_or_acting(&user, &mut conn, "parent_id", &params.parent_id).await?;
     let parents = parent_options(&user, &mut conn, Some(&parent)).await?;
     if parents.is_empty() {
         return Err(AppError::Forbidden);
@@ -390,7 +390,13 @@ pub(super) async fn set_enabled<const ENABLED: bool>(
             ))
         }
     };
-    if !ENABLED && !confirm.confirmed {
+    // Confirmed without a scope where there are sub-tenants: which one was meant is
+    // not guessed; the confirmation is asked again, saying to choose.
+    let unchosen = !ENABLED
+        && confirm.confirmed
+        && confirm.scope.is_none()
+        && Tenant::has_children(&mut conn, tenant.id).await?;
+    if !ENABLED && (!confirm.confirmed || unchosen) {
         service::require_editable(&mut conn, &user, &tenant).await?;
         if tenant.is_root() {
             return Err(AppError::BadRequest(
@@ -399,6 +405,15 @@ pub(super) async fn set_enabled<const ENABLED: bool>(
         }
         let counts = Tenant::subtree_counts(&mut conn, tenant.id).await?;
         let mut question = disable_question(&tenant, counts.tenants - 1, counts.users, subtree);
+        if unchosen {
+            question.error = Some(
+                "Choose whether to disable this tenant only or this tenant and all its sub-tenants."
+                    .into(),
+            );
+            for c in &mut question.choices {
+                c.checked = false;
+            }
+        }
         if let Some(back) = &back {
             question.hidden = back.fields();
             question.cancel = back.href();
@@ -433,6 +448,7 @@ fn disable_question(tenant: &Tenant, subtenants: i64, users: i64, subtree: bool)
         cancel: page,
         choices: vec![],
         hidden: vec![],
+        error: None,
     };
     if subtenants > 0 {
         let plural = |n: i64, one: &str, many: &str| {

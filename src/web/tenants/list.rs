@@ -9,6 +9,7 @@ use crate::error::{AppError, FieldErrors};
 use crate::services::tenants::bulk::ActionKind;
 use crate::services::tenants::filter::{self, FilterSpec, FilterText};
 use crate::web::extract::Query;
+use crate::web::form;
 use crate::web::page::{render_status, wants_fragment, PageCtx};
 use crate::web::AppState;
 use actix_web::http::StatusCode;
@@ -237,6 +238,29 @@ impl TenantList {
 }
 
 impl ListParams {
+    /// The order, page and tenant ids asked for, checked as the API checks its own:
+    /// a value no link or form of the page sends is a 400 naming the parameter
+    /// (empty ones, as a submitted GET form sends them, mean the default).
+    pub fn check_query(&self) -> Result<(), AppError> {
+        let sorts = [
+            SortKey::Name,
+            SortKey::Role,
+            SortKey::Instances,
+            SortKey::Users,
+            SortKey::Created,
+        ]
+        .map(|k| (k.as_str(), k));
+        form::one_of("sort", &self.sort, &sorts)?;
+        form::dir_param(&self.dir)?;
+        form::page_param(&self.page)?;
+        form::count_param("per_page", &self.per_page, PER_PAGE_DEFAULT, PER_PAGE_MAX)?;
+        // A tenant id that is not one is a malformed request, as in the API; an id
+        // one may not see is a filter message (`filter::resolve`).
+        form::query_id("parent", &self.parent)?;
+        form::query_id("within", &self.within)?;
+        Ok(())
+    }
+
     /// The filter's parameters as sent.
     pub fn filter_text(&self) -> FilterText<'_> {
         FilterText {
@@ -366,9 +390,14 @@ pub fn list_query(
         filter: filter::parse_filter(params.filter_text())
             .unwrap_or_default()
             .filter,
-        sort: SortKey::parse(Some(params.sort.as_str())),
-        descending: params.dir == "desc",
-        page: params.page.parse().unwrap_or(1).clamp(1, 1_000_000),
+        sort: SortKey::parse(Some(params.sort.trim())),
+        descending: params.dir.trim() == "desc",
+        page: params
+            .page
+            .trim()
+            .parse()
+            .unwrap_or(1)
+            .clamp(1, form::PAGE_MAX),
         per_page,
     }
 }
@@ -475,6 +504,7 @@ pub(super) async fn index(
     params: Query<ListParams>,
 ) -> Result<HttpResponse, AppError> {
     authz::require(&user, &user.acting, Feature::Tenants, Level::Read)?;
+    params.check_query()?;
     let mut conn = state.pool.get().await?;
     list_page(&req, &user, &mut conn, &params, None).await
 }

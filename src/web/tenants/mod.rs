@@ -56,16 +56,17 @@ pub fn routes() -> Vec<Route> {
     ]
 }
 
-/// The tenant a query parameter names (visible to the user), or the acting tenant
-/// when it names none.
+/// The tenant the query parameter `name` names (visible to the user; not an id:
+/// 400 naming it), or the acting tenant when it names none.
 async fn named_or_acting(
     user: &CurrentUser,
     conn: &mut AsyncPgConnection,
+    name: &str,
     raw: &str,
 ) -> Result<Tenant, AppError> {
-    match raw.trim() {
-        "" => Ok(user.acting.clone()),
-        raw => authz::visible_tenant(user, parse_id(raw)?, conn).await,
+    match crate::web::form::query_id(name, raw)? {
+        None => Ok(user.acting.clone()),
+        Some(id) => authz::visible_tenant(user, id, conn).await,
     }
 }
 

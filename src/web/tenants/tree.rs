@@ -105,7 +105,7 @@ pub(super) async fn tree(
     params: Query<TreeParams>,
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
-    let parent = named_or_acting(&user, &mut conn, &params.parent).await?;
+    let parent = named_or_acting(&user, &mut conn, "parent", &params.parent).await?;
     authz::require(&user, &parent, Feature::Tenants, Level::Read)?;
     let level = levels(&user, &mut conn, &parent, parse_id(&params.open).ok()).await?;
     // "Up" only while the parent's parent is visible too (decided on its path).
