@@ -1168,6 +1168,7 @@ async fn a_tenant_whose_cap_takes_audit_away_is_left_out_of_every_subtree_view()
             .await;
         assert_eq!(s, 403, "{scope}");
     }
+}
 
 /// Users and user roles named by id read by name where the reader sees their tenant
 /// (`subdomain\username (id 17)`, `role (id 3)`), in the page's one statement; a
