@@ -110,6 +110,8 @@ async fn opt_in(browser: &TestApp) {
 #[tokio::test]
 async fn crossing_80_then_100_percent_mails_each_threshold_once_a_month_to_those_who_may_read() {
     let (app, sink) = app_with_sink(&[]).await;
+    // Alerts are for the current month: January 2026 it is.
+    set_clock(&app, "2026-01-20T12:00:00Z");
     let t = partner_tree(&app).await;
     set_quota(&app, &t.a1x, 1000).await;
     // a1x's own Owner; Owners of the subtrees above, one opted in and one not; a
@@ -197,6 +199,7 @@ async fn crossing_80_then_100_percent_mails_each_threshold_once_a_month_to_those
     // Further use that month: nothing more.
     seed(&app, &[(t.a1x.id, "2026-01-20T00:00:00Z", 5000, 0)]).await;
     // The next month starts again; one batch past both thresholds sends one mail.
+    set_clock(&app, "2026-02-01T12:00:00Z");
     seed(&app, &[(t.a1x.id, "2026-02-01T00:00:00Z", 1500, 0)]).await;
     for to in &told {
         let subjects = queued(&app, to).await;
@@ -233,6 +236,7 @@ async fn crossing_80_then_100_percent_mails_each_threshold_once_a_month_to_those
 #[tokio::test]
 async fn an_opted_out_owner_above_and_one_who_lost_access_are_not_told() {
     let (app, _sink) = app_with_sink(&[]).await;
+    set_clock(&app, "2026-03-01T12:00:00Z");
     let t = partner_tree(&app).await;
     set_quota(&app, &t.a2, 100).await;
     let (_, above) = person(&app, "above", &t.acme, Owner, Subtree).await;
@@ -269,6 +273,7 @@ async fn an_opted_out_owner_above_and_one_who_lost_access_are_not_told() {
 #[tokio::test]
 async fn a_raised_quota_alerts_again_only_for_a_threshold_not_yet_alerted_that_month() {
     let (app, _sink) = app_with_sink(&[]).await;
+    set_clock(&app, "2026-04-03T12:00:00Z");
     let t = partner_tree(&app).await;
     set_quota(&app, &t.a1x, 1000).await;
     person(&app, "owner", &t.a1x, Owner, Only).await;
@@ -306,6 +311,7 @@ async fn two_batches_crossing_at_once_alert_once() {
     // once, then two folds at once.
     for round in 1..=5u32 {
         let day = format!("2026-{:02}-02T00:00:00Z", round + 4);
+        set_clock(&app, &format!("2026-{:02}-02T12:00:00Z", round + 4));
         seed(&app, &[(t.a1x.id, &day, 700, 0)]).await;
         let one = |n: u32| {
             let (app, day) = (&app, day.clone());
@@ -339,6 +345,39 @@ async fn two_batches_crossing_at_once_alert_once() {
             "one alert per month: {subjects:?}"
         );
     }
+}
+
+#[tokio::test]
+async fn usage_backfilled_for_a_closed_month_alerts_nothing_the_current_month_does() {
+    let (app, _sink) = app_with_sink(&[]).await;
+    set_clock(&app, "2026-03-10T12:00:00Z");
+    let t = partner_tree(&app).await;
+    set_quota(&app, &t.a1x, 1000).await;
+    person(&app, "owner", &t.a1x, Owner, Only).await;
+    // February is closed: late data past both thresholds changes its numbers only.
+    seed(&app, &[(t.a1x.id, "2026-02-27T00:00:00Z", 1500, 0)]).await;
+    assert!(queued(&app, &addr("owner")).await.is_empty());
+    assert_eq!(
+        count(&app, "SELECT count(*) FROM quota_alerts").await,
+        0,
+        "nor is the crossing recorded (it never alerts later)"
+    );
+    app.login_admin().await;
+    let html = app
+        .get_html(&format!(
+            "/tenants/{}/stats?from=2026-02&to=2026-02",
+            t.a1x.id
+        ))
+        .await;
+    assert!(html.contains("(over the quota)"), "the numbers are there");
+    // The same use in March, the current month: alerted.
+    seed(&app, &[(t.a1x.id, "2026-03-01T00:00:00Z", 1500, 0)]).await;
+    let subjects = queued(&app, &addr("owner")).await;
+    assert_eq!(
+        subjects,
+        ["Tenant a1x is over its query quota (March 2026)"],
+        "{subjects:?}"
+    );
 }
 
 // ---------------------------------------------------------------- reports
