@@ -190,16 +190,24 @@ pub async fn fold(
     now: DateTime<Utc>,
 ) -> Result<FoldOutcome, AppError> {
     let folded = conn
-        .transaction(async |conn| {
-            let folded = usage::fold_pending(conn).await?;
-            let mails = super::quota_alerts::alert_crossings(conn, &folded.grown, now).await?;
-            Ok::<_, AppError>(FoldOutcome {
-                deltas: folded.deltas,
-                mails,
-            })
-        })
+        .transaction(async |conn| fold_in(conn, now).await)
         .await;
     folded.map_err(out_of_range)
+}
+
+/// Folds every pending delta and alerts the crossings it makes, inside the caller's
+/// transaction: the one way usage is folded, by the folder ([`fold`]) and by a move
+/// (which folds before it changes paths), so that no fold adds usage unalerted.
+pub(crate) async fn fold_in(
+    conn: &mut AsyncPgConnection,
+    now: DateTime<Utc>,
+) -> Result<FoldOutcome, AppError> {
+    let folded = usage::fold_pending(conn).await?;
+    let mails = super::quota_alerts::alert_crossings(conn, &folded.grown, now).await?;
+    Ok(FoldOutcome {
+        deltas: folded.deltas,
+        mails,
+    })
 }
 
 /// What [`fold`] did.

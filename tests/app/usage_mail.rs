@@ -380,6 +380,62 @@ async fn usage_backfilled_for_a_closed_month_alerts_nothing_the_current_month_do
     );
 }
 
+#[tokio::test]
+async fn usage_folded_by_a_move_is_alerted_like_the_folders() {
+    let (app, _sink) = app_with_sink(&[]).await;
+    set_clock(&app, "2026-05-10T12:00:00Z");
+    let t = partner_tree(&app).await;
+    set_quota(&app, &t.a1x, 1000).await;
+    person(&app, "owner", &t.a1x, Owner, Only).await;
+    let secret = tokens::generate_ingestion_key();
+    let key = IngestionKey::insert(
+        &mut *app.conn().await,
+        "move",
+        &tokens::stored_hash(&secret),
+        &secret[..10],
+        None,
+    )
+    .await
+    .unwrap()
+    .id;
+    // Counted but not folded yet (no folder runs in the tests)…
+    let events = vec![
+        json!({"tenant": t.a1x.id, "at": "2026-05-09T00:00:00Z", "queries": 900, "blocked": 0}),
+    ];
+    let answer = ingest(
+        &mut *app.conn().await,
+        key,
+        Batch {
+            batch_id: "before-move",
+            events: &events,
+            request_hash: "before-move".into(),
+        },
+        app.clock.now(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(answer.accepted, 1);
+    assert!(queued(&app, &addr("owner")).await.is_empty());
+    // …then a move folds it before the paths change: its 80 % is alerted there.
+    tenantry::services::tenants::tree::move_tenant(
+        &mut *app.conn().await,
+        &tenantry::services::Actor::system("test"),
+        t.a1x.id,
+        t.acme.id,
+        &|_, _, _| Ok(()),
+        &|_, _| Ok(()),
+        app.clock.now(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(count(&app, "SELECT count(*) FROM usage_pending").await, 0);
+    assert_eq!(app.fold_usage().await, 0, "the move folded everything");
+    assert_eq!(
+        queued(&app, &addr("owner")).await,
+        ["Tenant a1x reached 80 % of its query quota (May 2026)"]
+    );
+}
+
 // ---------------------------------------------------------------- reports
 
 /// Sets the app's clock to `now` (subscribing reads it).

@@ -25,6 +25,7 @@ use crate::domain::label::{self, Label};
 use crate::domain::{Feature, Level};
 use crate::error::{AppError, FieldErrors};
 use crate::services::Actor;
+use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
 use std::collections::{HashMap, HashSet};
 
@@ -362,6 +363,7 @@ pub async fn bulk(
     selection: Selection,
     action: &BulkAction,
     apply: bool,
+    now: DateTime<Utc>,
 ) -> Result<Vec<ItemOutcome>, AppError> {
     let mut selected = select(conn, p, selection).await?;
     let subtree = matches!(
@@ -388,7 +390,7 @@ pub async fn bulk(
                     .find_map(|a| covering.get(a).cloned());
                 match above {
                     Some(name) => included(conn, t, &name, apply).await?,
-                    None if apply => apply_one(conn, p, actor, hosts, t, action).await?,
+                    None if apply => apply_one(conn, p, actor, hosts, t, action, now).await?,
                     None => preview_one(conn, p, t, action).await?,
                 }
             }
@@ -720,6 +722,7 @@ async fn apply_one(
     hosts: &ConsoleHosts,
     selected: Tenant,
     action: &BulkAction,
+    now: DateTime<Utc>,
 ) -> Result<ItemOutcome, AppError> {
     let id = selected.id;
     let fresh = match Tenant::find(conn, id).await {
@@ -757,7 +760,7 @@ async fn apply_one(
             super::set_enabled(conn, p, actor, &fresh, enabled, *subtree).await
         }
         BulkAction::Move { destination } => {
-            super::move_tenant(conn, p, actor, &fresh, destination).await
+            super::move_tenant(conn, p, actor, &fresh, destination, now).await
         }
         BulkAction::AddLabel(l) | BulkAction::RemoveLabel(l) => {
             let mut labels = fresh.labels(conn).await?;

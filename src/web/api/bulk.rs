@@ -422,6 +422,7 @@ pub async fn bulk(
             selection,
             &action,
             !parts.dry_run,
+            state.clock.now(),
         )
         .await?;
         Answer::json(StatusCode::OK, &BulkResponse::new(parts.dry_run, items))

@@ -545,6 +545,7 @@ pub(super) async fn bulk(
         selection,
         &action,
         form.confirm,
+        state.clock.now(),
     )
     .await
     {
