@@ -131,11 +131,13 @@ def body(n):
     events = []
     for _ in range(10_000):
         tid, sub = rng.choice(tenants)
+        queries = rng.randint(0, 5000)
         events.append({
             "tenant": sub if rng.random() < 0.1 else int(tid),
             "at": f"2026-01-{rng.randint(1, 31):02d}T{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}:00Z",
-            "queries": rng.randint(0, 5000),
-            "blocked": rng.randint(0, 50),
+            "queries": queries,
+            # Never more blocked than queries (refused per event).
+            "blocked": min(queries, rng.randint(0, 50)),
         })
     return json.dumps({"batch_id": f"bench-{n}-{time.time_ns()}", "events": events}).encode()
 
