@@ -109,7 +109,7 @@ if step ingest; then
     sql -c 'VACUUM ANALYZE usage_daily, usage_monthly, usage_batches, usage_pending' >/dev/null
     KEY="tni_bench$(head -c 24 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
     HASH=$(printf '%s' "$KEY" | sha256sum | cut -d' ' -f1)
-    sql -c "INSERT INTO ingestion_keys (name, key_hash, prefix) VALUES ('bench', '$HASH', '${KEY:0:10}')" >/dev/null
+    sql -c "INSERT INTO ingestion_keys (name, key_hash, prefix) VALUES ('bench ${KEY:10:8}', '$HASH', '${KEY:0:10}')" >/dev/null
     sql -c 'SELECT id, subdomain FROM tenants' >"$OUT/usage-tenants.txt"
     start_server
     log "ingestion: $BATCHES batches of 10,000, by 1 client, then by $CLIENTS at once"

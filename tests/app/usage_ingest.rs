@@ -17,7 +17,7 @@ async fn key(app: &TestApp) -> String {
     let mut conn = app.conn().await;
     IngestionKey::insert(
         &mut conn,
-        "test",
+        &format!("test {}", &secret[secret.len() - 8..]),
         &tokens::stored_hash(&secret),
         &secret[..10],
         Some(app.admin.id),
@@ -626,6 +626,23 @@ async fn ingestion_keys_are_managed_by_root_owners_and_administrators_only() {
     assert!(secret.starts_with("tni_"), "{secret}");
     let list = app.get_html("/usage/keys").await;
     assert!(list.contains("resolvers eu") && !list.contains(&secret));
+    // The name is taken (in any case): the form again with a field error, no key.
+    let r = app
+        .post_form("/usage/keys", &[("name", "Resolvers EU")])
+        .await;
+    assert_eq!(status(&r), 422);
+    let html = r.text().await.unwrap();
+    assert!(
+        field_error(&html, "name").is_some_and(|e| e.contains("Another ingestion key has this name")),
+        "{html}"
+    );
+    let keys: i64 = db(&app)
+        .await
+        .query_one("SELECT count(*) FROM ingestion_keys", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(keys, 1);
     let body =
         json!({"batch_id": "page", "events": [event(json!(sub.id), "2026-01-05T00:00:00Z", 3, 0)]});
     assert_eq!(post(&app, &secret, body.clone()).await.0, 200);

@@ -22,7 +22,8 @@ pub(crate) async fn seed(app: &TestApp, events: &[(i64, &str, i64, i64)]) {
     let secret = tokens::generate_ingestion_key();
     let key = IngestionKey::insert(
         &mut conn,
-        "seed",
+        // Names of usable keys are unique; every call makes a key of its own.
+        &format!("seed {}", &secret[secret.len() - 8..]),
         &tokens::stored_hash(&secret),
         &secret[..10],
         None,
