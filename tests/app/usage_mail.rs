@@ -633,8 +633,21 @@ async fn only_owners_subscribe_and_a_bad_day_is_a_field_error() {
             "{day} {scope}: {html}"
         );
     }
+    // An Owner of a1 alone does not see its children: no report per child.
+    let (_, solo) = person(&app, "solo", &t.a1, Owner, Only).await;
+    let r = subscribe(&solo, &t.a1, "5", "children").await;
+    assert_eq!(status(&r), 422);
+    let html = r.text().await.unwrap();
+    assert!(
+        field_error(&html, "scope").is_some_and(|e| e.contains("do not see this tenant")),
+        "{html}"
+    );
     let n = count(&app, "SELECT count(*) FROM report_subscriptions").await;
     assert_eq!(n, 1);
+    // The whole subtree (what they see of it) they may have; the subtree's Owner
+    // may have one per child.
+    assert_eq!(status(&subscribe(&solo, &t.a1, "5", "subtree").await), 303);
+    assert_eq!(status(&subscribe(&owner, &t.a1, "5", "children").await), 303);
 }
 
 #[tokio::test]
