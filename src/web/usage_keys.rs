@@ -111,8 +111,7 @@ async fn create(
     let mut conn = state.pool.get().await?;
     crate::auth::authz::require_ingestion_keys(&user)?;
     let (form, errors, created) = match TenantName::parse(&form.name) {
-        Ok(name) => match service::create_key(&mut conn, &user, &actor(&user, &req), &name).await
-        {
+        Ok(name) => match service::create_key(&mut conn, &user, &actor(&user, &req), &name).await {
             Ok((key, secret)) => (
                 KeyForm::default(),
                 FieldErrors::new(),

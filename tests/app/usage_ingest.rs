@@ -201,7 +201,10 @@ async fn bad_events_are_answered_one_by_one_and_the_rest_is_counted() {
     assert!(error(5).contains("JSON object"), "{answer}");
     assert!(error(6).contains("blocked` cannot exceed"), "{answer}");
     assert!(error(7).contains("before 2000-01-01"), "{answer}");
-    assert!(error(8).contains("more than a day in the future"), "{answer}");
+    assert!(
+        error(8).contains("more than a day in the future"),
+        "{answer}"
+    );
     assert_eq!(month(&app, &t, JAN).await, (12, 1, 12, 1));
 }
 
@@ -633,7 +636,8 @@ async fn ingestion_keys_are_managed_by_root_owners_and_administrators_only() {
     assert_eq!(status(&r), 422);
     let html = r.text().await.unwrap();
     assert!(
-        field_error(&html, "name").is_some_and(|e| e.contains("Another ingestion key has this name")),
+        field_error(&html, "name")
+            .is_some_and(|e| e.contains("Another ingestion key has this name")),
         "{html}"
     );
     let keys: i64 = db(&app)

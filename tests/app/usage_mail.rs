@@ -647,7 +647,10 @@ async fn only_owners_subscribe_and_a_bad_day_is_a_field_error() {
     // The whole subtree (what they see of it) they may have; the subtree's Owner
     // may have one per child.
     assert_eq!(status(&subscribe(&solo, &t.a1, "5", "subtree").await), 303);
-    assert_eq!(status(&subscribe(&owner, &t.a1, "5", "children").await), 303);
+    assert_eq!(
+        status(&subscribe(&owner, &t.a1, "5", "children").await),
+        303
+    );
 }
 
 #[tokio::test]
