@@ -467,6 +467,71 @@ async fn delivered(sink: &SmtpSink, to: &str, count: usize) -> Vec<Mail> {
 }
 
 #[tokio::test]
+async fn without_a_mail_server_the_report_file_is_the_whole_mime_message() {
+    let dir = std::env::temp_dir().join(format!("tenantry-mail-{}", uuid::Uuid::new_v4().simple()));
+    let app = spawn_app_with_env(&[
+        ("TENANTRY_OUTBOX_POLL_MS", "50"),
+        ("TENANTRY_MAIL_DIR", &dir.display().to_string()),
+    ])
+    .await;
+    let t = partner_tree(&app).await;
+    usage_everywhere(&app, &t).await;
+    let (_, owner) = person(&app, "boss", &t.acme, Owner, Subtree).await;
+    set_clock(&app, "2026-01-20T12:00:00Z");
+    let r = subscribe(&owner, &t.acme, "5", "subtree").await;
+    assert_eq!(status(&r), 303);
+    assert_eq!(run_reports(&app, "2026-02-05T00:00:00Z").await.mails, 1);
+    let file = loop {
+        let files: Vec<_> = std::fs::read_dir(&dir)
+            .map(|d| d.map(|e| e.unwrap().path()).collect())
+            .unwrap_or_default();
+        if let Some(f) = files.into_iter().next() {
+            break f;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    let raw = std::fs::read_to_string(&file).unwrap();
+    // What SMTP would carry: multipart, the text readable, the CSV attached.
+    assert!(raw.contains("To: boss@example.com"), "{raw}");
+    assert!(raw.contains("multipart/mixed"), "{raw}");
+    assert!(raw.contains("January 2026"), "{raw}");
+    assert!(
+        raw.contains(r#"filename="usage-acme-2026-01.csv""#),
+        "{raw}"
+    );
+    // The attachment (quoted-printable) decodes to the export's header and rows.
+    let part = raw
+        .split(r#"filename="usage-acme-2026-01.csv""#)
+        .nth(1)
+        .unwrap();
+    assert!(
+        part.contains("Content-Transfer-Encoding: quoted-printable"),
+        "{part}"
+    );
+    let body = part.split("\r\n\r\n").nth(1).unwrap();
+    let body = body.split("\r\n--").next().unwrap().replace("=\r\n", "");
+    let mut bytes = Vec::new();
+    let mut rest = body.as_bytes();
+    while let Some((&b, tail)) = rest.split_first() {
+        if b == b'=' && tail.len() >= 2 {
+            let hex = std::str::from_utf8(&tail[..2]).unwrap();
+            bytes.push(u8::from_str_radix(hex, 16).unwrap());
+            rest = &tail[2..];
+        } else {
+            bytes.push(b);
+            rest = tail;
+        }
+    }
+    let csv = String::from_utf8(bytes).unwrap();
+    assert!(
+        csv.starts_with("tenant_id,subdomain,name,parent_id,month"),
+        "{csv}"
+    );
+    assert!(csv.contains("a1x"), "{csv}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
 async fn a_subscribed_report_arrives_on_its_day_once_with_the_csv_exports_rows() {
     let (app, sink) = app_with_sink(&[]).await;
     let t = partner_tree(&app).await;
