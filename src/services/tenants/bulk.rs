@@ -349,7 +349,8 @@ impl Counts {
     }
 }
 
-/// Runs (`apply`) or previews `action` on every tenant of `selection` as `p`,
+/// Runs (`apply`: `Some` of the app clock's now, which a move's usage fold alerts
+/// with) or previews (`None`) `action` on every tenant of `selection` as `p`,
 /// answered per tenant in the list's order (see the module comment). Refused as a
 /// whole (field errors, nothing written): an empty selection (`ids`), more than
 /// [`MAX_SELECTION`] tenants (`ids`, or `filter` for a filter), a filter whose
@@ -362,8 +363,7 @@ pub async fn bulk(
     hosts: &ConsoleHosts,
     selection: Selection,
     action: &BulkAction,
-    apply: bool,
-    now: DateTime<Utc>,
+    apply: Option<DateTime<Utc>>,
 ) -> Result<Vec<ItemOutcome>, AppError> {
     let mut selected = select(conn, p, selection).await?;
     let subtree = matches!(
@@ -389,9 +389,11 @@ pub async fn bulk(
                     .iter()
                     .find_map(|a| covering.get(a).cloned());
                 match above {
-                    Some(name) => included(conn, t, &name, apply).await?,
-                    None if apply => apply_one(conn, p, actor, hosts, t, action, now).await?,
-                    None => preview_one(conn, p, t, action).await?,
+                    Some(name) => included(conn, t, &name, apply.is_some()).await?,
+                    None => match apply {
+                        Some(now) => apply_one(conn, p, actor, hosts, t, action, now).await?,
+                        None => preview_one(conn, p, t, action).await?,
+                    },
                 }
             }
         };

@@ -544,8 +544,7 @@ pub(super) async fn bulk(
         &hosts,
         selection,
         &action,
-        form.confirm,
-        state.clock.now(),
+        form.confirm.then(|| state.clock.now()),
     )
     .await
     {
