@@ -502,7 +502,16 @@ async fn moves(conn: &mut AsyncPgConnection, rounds: usize) -> anyhow::Result<()
         for _ in 0..rounds {
             for to in [dest.id, home] {
                 let t0 = Instant::now();
-                service::move_tenant(conn, &actor, id, to, &allow, &|_, _| Ok(())).await?;
+                service::move_tenant(
+                    conn,
+                    &actor,
+                    id,
+                    to,
+                    &allow,
+                    &|_, _| Ok(()),
+                    chrono::Utc::now(),
+                )
+                .await?;
                 runs.push(t0.elapsed());
             }
         }

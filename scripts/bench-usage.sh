@@ -109,7 +109,7 @@ if step ingest; then
     sql -c 'VACUUM ANALYZE usage_daily, usage_monthly, usage_batches, usage_pending' >/dev/null
     KEY="tni_bench$(head -c 24 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
     HASH=$(printf '%s' "$KEY" | sha256sum | cut -d' ' -f1)
-    sql -c "INSERT INTO ingestion_keys (name, key_hash, prefix) VALUES ('bench', '$HASH', '${KEY:0:10}')" >/dev/null
+    sql -c "INSERT INTO ingestion_keys (name, key_hash, prefix) VALUES ('bench ${KEY:10:8}', '$HASH', '${KEY:0:10}')" >/dev/null
     sql -c 'SELECT id, subdomain FROM tenants' >"$OUT/usage-tenants.txt"
     start_server
     log "ingestion: $BATCHES batches of 10,000, by 1 client, then by $CLIENTS at once"
@@ -131,11 +131,13 @@ def body(n):
     events = []
     for _ in range(10_000):
         tid, sub = rng.choice(tenants)
+        queries = rng.randint(0, 5000)
         events.append({
             "tenant": sub if rng.random() < 0.1 else int(tid),
             "at": f"2026-01-{rng.randint(1, 31):02d}T{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}:00Z",
-            "queries": rng.randint(0, 5000),
-            "blocked": rng.randint(0, 50),
+            "queries": queries,
+            # Never more blocked than queries (refused per event).
+            "blocked": min(queries, rng.randint(0, 50)),
         })
     return json.dumps({"batch_id": f"bench-{n}-{time.time_ns()}", "events": events}).encode()
 

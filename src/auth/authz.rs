@@ -337,6 +337,15 @@ pub fn can_subscribe_reports(p: &Principal, tenant: &Tenant) -> bool {
             .any(|g| g.role == GrantRole::Owner && g.covers(tenant.id, &tenant.path))
 }
 
+/// May the user's report on the tenant be one report per direct child? Only if they
+/// see every child: a grant (any role) on the tenant's whole subtree. A tenant-only
+/// Owner would subscribe to reports that could never be sent.
+pub fn can_report_per_child(p: &Principal, tenant: &Tenant) -> bool {
+    p.grants
+        .iter()
+        .any(|g| g.scope == Scope::Subtree && g.covers(tenant.id, &tenant.path))
+}
+
 /// 403 unless the user may subscribe to the tenant's monthly reports.
 pub fn require_report_subscriber(p: &Principal, tenant: &Tenant) -> Result<(), AppError> {
     if can_subscribe_reports(p, tenant) {

@@ -15,6 +15,10 @@ pub const MAX_COUNT: i64 = 1_000_000_000_000;
 /// How far ahead of the server's clock an event may lie (clocks drift a little).
 pub const MAX_AHEAD: Duration = Duration::days(1);
 
+/// The earliest time an event may report: usage from before it is a client's
+/// wrong clock or a default value (year 1), not DNS traffic to bill.
+pub const EARLIEST: &str = "2000-01-01T00:00:00Z";
+
 /// Longest `batch_id`.
 pub const BATCH_ID_MAX: usize = 255;
 
@@ -53,8 +57,9 @@ pub fn month_of(day: NaiveDate) -> NaiveDate {
 
 const FIELDS: [&str; 4] = ["tenant", "at", "queries", "blocked"];
 
-/// Checks one event as sent: every field present and valid, nothing else, `at` at
-/// most [`MAX_AHEAD`] after `now`. The error says what is wrong, for the answer's
+/// Checks one event as sent: every field present and valid, nothing else, `at` from
+/// [`EARLIEST`] to at most [`MAX_AHEAD`] after `now`, no more blocked queries than
+/// queries (blocked ones are among the queries). The error says what is wrong, for the answer's
 /// `rejected` list.
 pub fn parse_event(value: &Value, now: DateTime<Utc>) -> Result<UsageEvent, String> {
     let Some(event) = value.as_object() else {
@@ -94,18 +99,31 @@ pub fn parse_event(value: &Value, now: DateTime<Utc>) -> Result<UsageEvent, Stri
     if at > now + MAX_AHEAD {
         return Err("`at` lies more than a day in the future.".into());
     }
+    if at < earliest() {
+        return Err("`at` lies before 2000-01-01.".into());
+    }
     let count = |field: &str| match integral(&event[field]) {
         Some(n) if (0..=MAX_COUNT).contains(&n) => Ok(n),
         Some(n) if n < 0 => Err(format!("`{field}` must not be negative.")),
         Some(_) => Err(format!("`{field}` must be at most {MAX_COUNT}.")),
         None => Err(format!("`{field}` must be a whole number.")),
     };
+    let (queries, blocked) = (count("queries")?, count("blocked")?);
+    if blocked > queries {
+        return Err("`blocked` cannot exceed `queries`.".into());
+    }
     Ok(UsageEvent {
         tenant,
         at,
-        queries: count("queries")?,
-        blocked: count("blocked")?,
+        queries,
+        blocked,
     })
+}
+
+fn earliest() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(EARLIEST)
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or(DateTime::<Utc>::MIN_UTC)
 }
 
 /// A JSON integer (also written `42.0`), as JSON Schema counts integers.
@@ -230,7 +248,28 @@ mod tests {
                 json!({"tenant": 1, "at": "2026-02-01T00:00:00Z", "queries": 1, "blocked": 0, "x": 1}),
                 "Unknown field `x`",
             ),
+            (
+                json!({"tenant": 1, "at": "2026-02-01T00:00:00Z", "queries": 1, "blocked": 2}),
+                "`blocked` cannot exceed `queries`",
+            ),
+            (
+                json!({"tenant": 1, "at": "0001-01-01T00:00:00Z", "queries": 1, "blocked": 0}),
+                "before 2000-01-01",
+            ),
+            (
+                json!({"tenant": 1, "at": "1999-12-31T23:59:59Z", "queries": 1, "blocked": 0}),
+                "before 2000-01-01",
+            ),
+            (
+                json!({"tenant": 1, "at": "9999-12-31T23:59:59Z", "queries": 1, "blocked": 0}),
+                "future",
+            ),
         ];
+        // The window's edges are inside it; as many blocked as queries is fine.
+        for at in ["2000-01-01T00:00:00Z", "2026-02-16T00:00:00Z"] {
+            let e = json!({"tenant": 1, "at": at, "queries": 2, "blocked": 2});
+            assert!(parse_event(&e, now()).is_ok(), "{at}");
+        }
         for (event, wanted) in cases {
             let error = parse_event(&event, now()).unwrap_err();
             assert!(error.contains(wanted), "{event}: {error}");

@@ -58,7 +58,7 @@ pub enum Mailer {
     /// No mail server configured: every mail is written to a file in `dir`; the log
     /// says where, never what (invitation links carry tokens).
     Folder {
-        from: String,
+        from: Mailbox,
         dir: std::path::PathBuf,
     },
 }
@@ -78,18 +78,18 @@ impl Mailer {
     /// SMTP when `TENANTRY_SMTP_URL` is set, files in `TENANTRY_MAIL_DIR` otherwise. Fails on a malformed
     /// URL or From address, so a misconfiguration stops the start.
     pub fn from_settings(settings: &Settings) -> anyhow::Result<Self> {
+        let from: Mailbox = settings.mail_from.parse().map_err(|e| {
+            anyhow::anyhow!(
+                "TENANTRY_MAIL_FROM {:?} is not a mail address: {e}",
+                settings.mail_from
+            )
+        })?;
         match &settings.smtp_url {
             None => Ok(Mailer::Folder {
-                from: settings.mail_from.clone(),
+                from,
                 dir: settings.mail_dir.clone(),
             }),
             Some(url) => {
-                let from: Mailbox = settings.mail_from.parse().map_err(|e| {
-                    anyhow::anyhow!(
-                        "TENANTRY_MAIL_FROM {:?} is not a mail address: {e}",
-                        settings.mail_from
-                    )
-                })?;
                 let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose_secret())
                     .map_err(|e| anyhow::anyhow!("TENANTRY_SMTP_URL cannot be used: {e}"))?
                     .timeout(Some(SMTP_TIMEOUT))
@@ -114,9 +114,14 @@ impl Mailer {
     pub async fn send(&self, mail: &OutgoingMail) -> Result<(), SendError> {
         match self {
             Mailer::Folder { from, dir } => {
-                let path = write_to_folder(dir, from, mail).await.map_err(|e| {
-                    SendError::Transient(format!("cannot write to {}: {e}", dir.display()))
-                })?;
+                // The whole message as SMTP would carry it (attachments included), its
+                // text parts unencoded so that the file reads as written.
+                let message = build_message(from, mail, true)?;
+                let path = write_to_folder(dir, mail, &message.formatted())
+                    .await
+                    .map_err(|e| {
+                        SendError::Transient(format!("cannot write to {}: {e}", dir.display()))
+                    })?;
                 tracing::info!(
                     to = %mail.to,
                     subject = %mail.subject,
@@ -126,7 +131,7 @@ impl Mailer {
                 Ok(())
             }
             Mailer::Smtp { transport, from } => {
-                let message = build_message(from, mail)?;
+                let message = build_message(from, mail, false)?;
                 transport.send(message).await.map(|_| ()).map_err(|e| {
                     if e.is_permanent() {
                         SendError::Permanent(describe(&e))
@@ -139,12 +144,12 @@ impl Mailer {
     }
 }
 
-/// Writes one mail as an `.eml` file (headers and text) into `dir`, which is created
-/// if missing; both readable by the server's user only.
+/// Writes one mail's MIME message (`raw`) as an `.eml` file into `dir`, which is
+/// created if missing; both readable by the server's user only.
 async fn write_to_folder(
     dir: &std::path::Path,
-    from: &str,
     mail: &OutgoingMail,
+    raw: &[u8],
 ) -> std::io::Result<std::path::PathBuf> {
     use tokio::io::AsyncWriteExt;
     tokio::fs::DirBuilder::new()
@@ -164,26 +169,13 @@ async fn write_to_folder(
         chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ"),
         rand::random::<u32>()
     ));
-    let mut text = format!(
-        "From: {from}\r\nTo: {}\r\nSubject: {}\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{}",
-        mail.to, mail.subject, mail.body_text
-    );
-    // A development aid: the files are named, not written.
-    for a in &mail.attachments {
-        text.push_str(&format!(
-            "\r\n[attached: {} ({}, {} bytes)]",
-            a.filename,
-            a.content_type,
-            a.content.len()
-        ));
-    }
     let mut file = tokio::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
         .open(&path)
         .await?;
-    file.write_all(text.as_bytes()).await?;
+    file.write_all(raw).await?;
     file.flush().await?;
     Ok(path)
 }
@@ -203,7 +195,22 @@ fn describe(e: &lettre::transport::smtp::Error) -> String {
     text
 }
 
-fn build_message(from: &Mailbox, mail: &OutgoingMail) -> Result<Message, SendError> {
+/// The MIME message of `mail`. `readable`: the text parts unencoded ("binary": a
+/// file for a developer to read, never sent), else as lettre chooses for SMTP
+/// (7 bit, quoted-printable or base64).
+fn build_message(
+    from: &Mailbox,
+    mail: &OutgoingMail,
+    readable: bool,
+) -> Result<Message, SendError> {
+    use lettre::message::{header::ContentTransferEncoding, Body as Encoded};
+    let text = |t: &str| -> Encoded {
+        let binary = ContentTransferEncoding::Binary;
+        match readable.then(|| Encoded::new_with_encoding(t.to_string(), binary)) {
+            Some(Ok(body)) => body,
+            _ => Encoded::new(t.to_string()),
+        }
+    };
     let to: Mailbox = mail.to.parse().map_err(|e| {
         SendError::Permanent(format!("the recipient {:?} cannot be used: {e}", mail.to))
     })?;
@@ -213,7 +220,7 @@ fn build_message(from: &Mailbox, mail: &OutgoingMail) -> Result<Message, SendErr
         .subject(mail.subject.clone());
     let plain = SinglePart::builder()
         .header(ContentType::TEXT_PLAIN)
-        .body(mail.body_text.clone());
+        .body(text(&mail.body_text));
     let built =
         |e: lettre::error::Error| SendError::Permanent(format!("the mail cannot be built: {e}"));
     let body = match &mail.body_html {
@@ -221,7 +228,7 @@ fn build_message(from: &Mailbox, mail: &OutgoingMail) -> Result<Message, SendErr
             MultiPart::alternative().singlepart(plain).singlepart(
                 SinglePart::builder()
                     .header(ContentType::TEXT_HTML)
-                    .body(html.clone()),
+                    .body(text(html)),
             ),
         ),
         None => Body::Plain(plain),
@@ -397,7 +404,7 @@ mod tests {
             body_html: Some("<p>html</p>".into()),
             attachments: Vec::new(),
         };
-        let m = build_message(&from, &mail).unwrap();
+        let m = build_message(&from, &mail, false).unwrap();
         let raw = String::from_utf8(m.formatted()).unwrap();
         assert!(raw.contains("multipart/alternative"));
         let bad = OutgoingMail {
@@ -405,7 +412,7 @@ mod tests {
             ..mail.clone()
         };
         assert!(matches!(
-            build_message(&from, &bad),
+            build_message(&from, &bad, false),
             Err(SendError::Permanent(_))
         ));
         let with_file = OutgoingMail {
@@ -416,9 +423,19 @@ mod tests {
             }],
             ..mail
         };
-        let raw = String::from_utf8(build_message(&from, &with_file).unwrap().formatted()).unwrap();
+        let raw = String::from_utf8(build_message(&from, &with_file, false).unwrap().formatted())
+            .unwrap();
         assert!(raw.contains("multipart/mixed"));
         assert!(raw.contains("multipart/alternative"));
+        assert!(raw.contains("filename=\"usage.csv\""));
+        // For a file: the same parts, the text as written (no soft line breaks).
+        let long = OutgoingMail {
+            body_text: format!("Grüße {}", "x".repeat(120)),
+            ..with_file
+        };
+        let raw =
+            String::from_utf8(build_message(&from, &long, true).unwrap().formatted()).unwrap();
+        assert!(raw.contains(&long.body_text), "{raw}");
         assert!(raw.contains("filename=\"usage.csv\""));
     }
 }

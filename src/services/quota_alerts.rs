@@ -1,5 +1,5 @@
-//! Quota threshold alerts: when a batch of usage takes a tenant's own queries of a
-//! month past 80 % or 100 % of its monthly query quota, its Owners (and the Owners
+//! Quota threshold alerts: when a batch of usage takes a tenant's own queries of the
+//! current month past 80 % or 100 % of its monthly query quota, its Owners (and the Owners
 //! above it who opted in on their profile) are mailed, once per threshold and
 //! month, through the outbox, in the transaction of the fold that adds the months (`services::usage::fold`).
 
@@ -15,16 +15,21 @@ use chrono::{DateTime, NaiveDate, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use std::collections::{BTreeMap, HashMap};
 
-/// Records the thresholds the tenant-months `keys` (whose own counts a batch just
+/// Records the thresholds the tenant-months `keys` (whose own counts a fold just
 /// raised) crossed, and queues their alerts; returns how many mails were queued.
 /// Runs inside the fold's transaction: the crossing and its mails commit
-/// together or not at all.
+/// together or not at all. Only the month that is current at `now` (UTC) is
+/// alerted: an alert is a warning while the month can still be acted on, and usage
+/// backfilled for a closed month changes its numbers silently (nor is such a
+/// crossing recorded, so it never alerts later either).
 pub async fn alert_crossings(
     conn: &mut AsyncPgConnection,
     keys: &[(i64, NaiveDate)],
     now: DateTime<Utc>,
 ) -> Result<usize, AppError> {
-    let crossings = quota_alert::record_crossings(conn, keys, now).await?;
+    let current = Month::of(now.date_naive()).first_day();
+    let keys: Vec<(i64, NaiveDate)> = keys.iter().copied().filter(|k| k.1 == current).collect();
+    let crossings = quota_alert::record_crossings(conn, &keys, now).await?;
     if crossings.is_empty() {
         return Ok(0);
     }

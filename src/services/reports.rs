@@ -50,6 +50,13 @@ pub async fn subscribe(
     now: DateTime<Utc>,
 ) -> Result<ReportSubscription, AppError> {
     authz::require_report_subscriber(p, tenant)?;
+    if request.scope == ReportScope::Children && !authz::can_report_per_child(p, tenant) {
+        return Err(AppError::field(
+            "scope",
+            "You do not see this tenant's sub-tenants, so there is no report per direct \
+             child for you: choose the whole subtree.",
+        ));
+    }
     let today = now.date_naive();
     let this_month = Month::of(today);
     // A day already past this month: this month's report (of last month) is not

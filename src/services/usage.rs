@@ -190,16 +190,24 @@ pub async fn fold(
     now: DateTime<Utc>,
 ) -> Result<FoldOutcome, AppError> {
     let folded = conn
-        .transaction(async |conn| {
-            let folded = usage::fold_pending(conn).await?;
-            let mails = super::quota_alerts::alert_crossings(conn, &folded.grown, now).await?;
-            Ok::<_, AppError>(FoldOutcome {
-                deltas: folded.deltas,
-                mails,
-            })
-        })
+        .transaction(async |conn| fold_in(conn, now).await)
         .await;
     folded.map_err(out_of_range)
+}
+
+/// Folds every pending delta and alerts the crossings it makes, inside the caller's
+/// transaction: the one way usage is folded, by the folder ([`fold`]) and by a move
+/// (which folds before it changes paths), so that no fold adds usage unalerted.
+pub(crate) async fn fold_in(
+    conn: &mut AsyncPgConnection,
+    now: DateTime<Utc>,
+) -> Result<FoldOutcome, AppError> {
+    let folded = usage::fold_pending(conn).await?;
+    let mails = super::quota_alerts::alert_crossings(conn, &folded.grown, now).await?;
+    Ok(FoldOutcome {
+        deltas: folded.deltas,
+        mails,
+    })
 }
 
 /// What [`fold`] did.
@@ -236,7 +244,8 @@ pub async fn keys(
 }
 
 /// Creates an ingestion key named `name` as `p`; returns it with its secret, which
-/// is never stored.
+/// is never stored. A name a usable key has already (in any case) is a field error
+/// (the unique index decides, also between two requests at once).
 pub async fn create_key(
     conn: &mut AsyncPgConnection,
     p: &Principal,
@@ -252,14 +261,30 @@ pub async fn create_key(
     let hash = tokens::stored_hash(&secret);
     let root = p.home.path.first().copied();
     conn.transaction(async |conn| {
-        let key =
-            IngestionKey::insert(conn, name.as_str(), &hash, &prefix, Some(p.user.id)).await?;
+        let key = IngestionKey::insert(conn, name.as_str(), &hash, &prefix, Some(p.user.id))
+            .await
+            .map_err(key_name_taken)?;
         let mut event = actor.event("ingestion_key.create", root);
         event.after = Some(serde_json::json!({ "key_id": key.id, "name": key.name }));
         event.record(conn).await?;
         Ok((key, secret))
     })
     .await
+}
+
+fn key_name_taken(e: diesel::result::Error) -> AppError {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match &e {
+        Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info)
+            if info.constraint_name() == Some("ingestion_keys_name") =>
+        {
+            AppError::field(
+                "name",
+                "Another ingestion key has this name; give this one a name of its own.",
+            )
+        }
+        _ => e.into(),
+    }
 }
 
 /// Revokes ingestion key `id` as `p` (404 for an unknown id); audited the first time.

@@ -111,15 +111,15 @@ async fn create(
     let mut conn = state.pool.get().await?;
     crate::auth::authz::require_ingestion_keys(&user)?;
     let (form, errors, created) = match TenantName::parse(&form.name) {
-        Ok(name) => {
-            let (key, secret) =
-                service::create_key(&mut conn, &user, &actor(&user, &req), &name).await?;
-            (
+        Ok(name) => match service::create_key(&mut conn, &user, &actor(&user, &req), &name).await {
+            Ok((key, secret)) => (
                 KeyForm::default(),
                 FieldErrors::new(),
                 Some((key.name, secret)),
-            )
-        }
+            ),
+            Err(AppError::Validation(errors)) => (form, errors, None),
+            Err(e) => return Err(e),
+        },
         Err(e) => (form, FieldErrors::from([("name", e)]), None),
     };
     let shown = created.is_some();

@@ -365,8 +365,16 @@ async fn run_seed(app: &TestApp, seed: u64, steps: usize) {
                     continue;
                 };
                 let to = *resellers.choose(&mut rng).unwrap();
-                match service::move_tenant(&mut conn, &actor, id, to, &allow_move, &|_, _| Ok(()))
-                    .await
+                match service::move_tenant(
+                    &mut conn,
+                    &actor,
+                    id,
+                    to,
+                    &allow_move,
+                    &|_, _| Ok(()),
+                    chrono::Utc::now(),
+                )
+                .await
                 {
                     // Under itself or below it: refused, nothing changed.
                     Ok(_) | Err(AppError::Validation(_)) => {}
@@ -504,7 +512,17 @@ async fn maintained_totals_stay_exact_under_concurrent_changes() {
             let allow = |_: &Tenant, _: &Tenant, _: &Tenant| Ok(());
             for round in 0..20 {
                 let to = if round % 2 == 0 { c } else { a };
-                match service::move_tenant(&mut conn, &actor, b, to, &allow, &|_, _| Ok(())).await {
+                match service::move_tenant(
+                    &mut conn,
+                    &actor,
+                    b,
+                    to,
+                    &allow,
+                    &|_, _| Ok(()),
+                    chrono::Utc::now(),
+                )
+                .await
+                {
                     Ok(_) => {}
                     Err(e) if busy(&e) => {}
                     Err(e) => panic!("move: {e:?}"),

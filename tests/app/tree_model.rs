@@ -307,9 +307,16 @@ async fn run_seed(app: &TestApp, seed: u64, steps: usize) {
                     *ids.choose(&mut rng).unwrap()
                 };
                 label = format!("step {step}: move {id} under {to}");
-                let r =
-                    service::move_tenant(&mut conn, &actor, id, to, &allow_move, &|_, _| Ok(()))
-                        .await;
+                let r = service::move_tenant(
+                    &mut conn,
+                    &actor,
+                    id,
+                    to,
+                    &allow_move,
+                    &|_, _| Ok(()),
+                    chrono::Utc::now(),
+                )
+                .await;
                 if m.subtree(id).contains(&to) || !m.may_have_children[&to] {
                     let e = r.expect_err(&label);
                     assert!(is_field_error(&e, "parent_id"), "{label}: {e:?}");

@@ -17,7 +17,7 @@ async fn key(app: &TestApp) -> String {
     let mut conn = app.conn().await;
     IngestionKey::insert(
         &mut conn,
-        "test",
+        &format!("test {}", &secret[secret.len() - 8..]),
         &tokens::stored_hash(&secret),
         &secret[..10],
         Some(app.admin.id),
@@ -172,6 +172,9 @@ async fn bad_events_are_answered_one_by_one_and_the_rest_is_counted() {
             {"tenant": t.id, "at": "2026-01-05T00:00:00Z", "queries": 5},
             "not an event",
             event(json!("acme"), "2026-01-06T00:00:00Z", 7, 0),
+            event(json!(t.id), "2026-01-05T00:00:00Z", 5, 6),
+            event(json!(t.id), "0001-01-01T00:00:00Z", 5, 1),
+            event(json!(t.id), "2100-01-01T00:00:00Z", 5, 1),
         ]}),
     )
     .await;
@@ -182,7 +185,7 @@ async fn bad_events_are_answered_one_by_one_and_the_rest_is_counted() {
         .iter()
         .map(|r| r["index"].as_u64().unwrap())
         .collect();
-    assert_eq!(indexes, [1, 2, 3, 4, 5, 6]);
+    assert_eq!(indexes, [1, 2, 3, 4, 5, 6, 8, 9, 10]);
     let error = |i: usize| rejected[i]["error"].as_str().unwrap().to_string();
     assert!(
         error(0).contains("no tenant with the id 999999"),
@@ -196,6 +199,12 @@ async fn bad_events_are_answered_one_by_one_and_the_rest_is_counted() {
     assert!(error(3).contains("RFC 3339"), "{answer}");
     assert!(error(4).contains("Missing blocked"), "{answer}");
     assert!(error(5).contains("JSON object"), "{answer}");
+    assert!(error(6).contains("blocked` cannot exceed"), "{answer}");
+    assert!(error(7).contains("before 2000-01-01"), "{answer}");
+    assert!(
+        error(8).contains("more than a day in the future"),
+        "{answer}"
+    );
     assert_eq!(month(&app, &t, JAN).await, (12, 1, 12, 1));
 }
 
@@ -620,6 +629,24 @@ async fn ingestion_keys_are_managed_by_root_owners_and_administrators_only() {
     assert!(secret.starts_with("tni_"), "{secret}");
     let list = app.get_html("/usage/keys").await;
     assert!(list.contains("resolvers eu") && !list.contains(&secret));
+    // The name is taken (in any case): the form again with a field error, no key.
+    let r = app
+        .post_form("/usage/keys", &[("name", "Resolvers EU")])
+        .await;
+    assert_eq!(status(&r), 422);
+    let html = r.text().await.unwrap();
+    assert!(
+        field_error(&html, "name")
+            .is_some_and(|e| e.contains("Another ingestion key has this name")),
+        "{html}"
+    );
+    let keys: i64 = db(&app)
+        .await
+        .query_one("SELECT count(*) FROM ingestion_keys", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(keys, 1);
     let body =
         json!({"batch_id": "page", "events": [event(json!(sub.id), "2026-01-05T00:00:00Z", 3, 0)]});
     assert_eq!(post(&app, &secret, body.clone()).await.0, 200);

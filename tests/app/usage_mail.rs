@@ -110,6 +110,8 @@ async fn opt_in(browser: &TestApp) {
 #[tokio::test]
 async fn crossing_80_then_100_percent_mails_each_threshold_once_a_month_to_those_who_may_read() {
     let (app, sink) = app_with_sink(&[]).await;
+    // Alerts are for the current month: January 2026 it is.
+    set_clock(&app, "2026-01-20T12:00:00Z");
     let t = partner_tree(&app).await;
     set_quota(&app, &t.a1x, 1000).await;
     // a1x's own Owner; Owners of the subtrees above, one opted in and one not; a
@@ -124,11 +126,11 @@ async fn crossing_80_then_100_percent_mails_each_threshold_once_a_month_to_those
     let told = [addr("owner"), addr("above")];
     let never = [addr("quiet"), addr("viewer"), addr("other")];
 
-    // 79.9 %: nothing; blocked queries and other tenants' usage count for nothing.
+    // 79.9 %: nothing; other tenants' usage counts for nothing.
     seed(
         &app,
         &[
-            (t.a1x.id, "2026-01-03T00:00:00Z", 799, 5000),
+            (t.a1x.id, "2026-01-03T00:00:00Z", 799, 799),
             (t.a1.id, "2026-01-03T00:00:00Z", 5000, 0),
         ],
     )
@@ -197,6 +199,7 @@ async fn crossing_80_then_100_percent_mails_each_threshold_once_a_month_to_those
     // Further use that month: nothing more.
     seed(&app, &[(t.a1x.id, "2026-01-20T00:00:00Z", 5000, 0)]).await;
     // The next month starts again; one batch past both thresholds sends one mail.
+    set_clock(&app, "2026-02-01T12:00:00Z");
     seed(&app, &[(t.a1x.id, "2026-02-01T00:00:00Z", 1500, 0)]).await;
     for to in &told {
         let subjects = queued(&app, to).await;
@@ -233,6 +236,7 @@ async fn crossing_80_then_100_percent_mails_each_threshold_once_a_month_to_those
 #[tokio::test]
 async fn an_opted_out_owner_above_and_one_who_lost_access_are_not_told() {
     let (app, _sink) = app_with_sink(&[]).await;
+    set_clock(&app, "2026-03-01T12:00:00Z");
     let t = partner_tree(&app).await;
     set_quota(&app, &t.a2, 100).await;
     let (_, above) = person(&app, "above", &t.acme, Owner, Subtree).await;
@@ -269,6 +273,7 @@ async fn an_opted_out_owner_above_and_one_who_lost_access_are_not_told() {
 #[tokio::test]
 async fn a_raised_quota_alerts_again_only_for_a_threshold_not_yet_alerted_that_month() {
     let (app, _sink) = app_with_sink(&[]).await;
+    set_clock(&app, "2026-04-03T12:00:00Z");
     let t = partner_tree(&app).await;
     set_quota(&app, &t.a1x, 1000).await;
     person(&app, "owner", &t.a1x, Owner, Only).await;
@@ -306,6 +311,7 @@ async fn two_batches_crossing_at_once_alert_once() {
     // once, then two folds at once.
     for round in 1..=5u32 {
         let day = format!("2026-{:02}-02T00:00:00Z", round + 4);
+        set_clock(&app, &format!("2026-{:02}-02T12:00:00Z", round + 4));
         seed(&app, &[(t.a1x.id, &day, 700, 0)]).await;
         let one = |n: u32| {
             let (app, day) = (&app, day.clone());
@@ -341,6 +347,95 @@ async fn two_batches_crossing_at_once_alert_once() {
     }
 }
 
+#[tokio::test]
+async fn usage_backfilled_for_a_closed_month_alerts_nothing_the_current_month_does() {
+    let (app, _sink) = app_with_sink(&[]).await;
+    set_clock(&app, "2026-03-10T12:00:00Z");
+    let t = partner_tree(&app).await;
+    set_quota(&app, &t.a1x, 1000).await;
+    person(&app, "owner", &t.a1x, Owner, Only).await;
+    // February is closed: late data past both thresholds changes its numbers only.
+    seed(&app, &[(t.a1x.id, "2026-02-27T00:00:00Z", 1500, 0)]).await;
+    assert!(queued(&app, &addr("owner")).await.is_empty());
+    assert_eq!(
+        count(&app, "SELECT count(*) FROM quota_alerts").await,
+        0,
+        "nor is the crossing recorded (it never alerts later)"
+    );
+    app.login_admin().await;
+    let html = app
+        .get_html(&format!(
+            "/tenants/{}/stats?from=2026-02&to=2026-02",
+            t.a1x.id
+        ))
+        .await;
+    assert!(html.contains("(over the quota)"), "the numbers are there");
+    // The same use in March, the current month: alerted.
+    seed(&app, &[(t.a1x.id, "2026-03-01T00:00:00Z", 1500, 0)]).await;
+    let subjects = queued(&app, &addr("owner")).await;
+    assert_eq!(
+        subjects,
+        ["Tenant a1x is over its query quota (March 2026)"],
+        "{subjects:?}"
+    );
+}
+
+#[tokio::test]
+async fn usage_folded_by_a_move_is_alerted_like_the_folders() {
+    let (app, _sink) = app_with_sink(&[]).await;
+    set_clock(&app, "2026-05-10T12:00:00Z");
+    let t = partner_tree(&app).await;
+    set_quota(&app, &t.a1x, 1000).await;
+    person(&app, "owner", &t.a1x, Owner, Only).await;
+    let secret = tokens::generate_ingestion_key();
+    let key = IngestionKey::insert(
+        &mut *app.conn().await,
+        "move",
+        &tokens::stored_hash(&secret),
+        &secret[..10],
+        None,
+    )
+    .await
+    .unwrap()
+    .id;
+    // Counted but not folded yet (no folder runs in the tests)…
+    let events = vec![
+        json!({"tenant": t.a1x.id, "at": "2026-05-09T00:00:00Z", "queries": 900, "blocked": 0}),
+    ];
+    let answer = ingest(
+        &mut *app.conn().await,
+        key,
+        Batch {
+            batch_id: "before-move",
+            events: &events,
+            request_hash: "before-move".into(),
+        },
+        app.clock.now(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(answer.accepted, 1);
+    assert!(queued(&app, &addr("owner")).await.is_empty());
+    // …then a move folds it before the paths change: its 80 % is alerted there.
+    tenantry::services::tenants::tree::move_tenant(
+        &mut *app.conn().await,
+        &tenantry::services::Actor::system("test"),
+        t.a1x.id,
+        t.acme.id,
+        &|_, _, _| Ok(()),
+        &|_, _| Ok(()),
+        app.clock.now(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(count(&app, "SELECT count(*) FROM usage_pending").await, 0);
+    assert_eq!(app.fold_usage().await, 0, "the move folded everything");
+    assert_eq!(
+        queued(&app, &addr("owner")).await,
+        ["Tenant a1x reached 80 % of its query quota (May 2026)"]
+    );
+}
+
 // ---------------------------------------------------------------- reports
 
 /// Sets the app's clock to `now` (subscribing reads it).
@@ -369,6 +464,71 @@ async fn delivered(sink: &SmtpSink, to: &str, count: usize) -> Vec<Mail> {
         .into_iter()
         .filter(|m| m.to.iter().any(|t| t == to))
         .collect()
+}
+
+#[tokio::test]
+async fn without_a_mail_server_the_report_file_is_the_whole_mime_message() {
+    let dir = std::env::temp_dir().join(format!("tenantry-mail-{}", uuid::Uuid::new_v4().simple()));
+    let app = spawn_app_with_env(&[
+        ("TENANTRY_OUTBOX_POLL_MS", "50"),
+        ("TENANTRY_MAIL_DIR", &dir.display().to_string()),
+    ])
+    .await;
+    let t = partner_tree(&app).await;
+    usage_everywhere(&app, &t).await;
+    let (_, owner) = person(&app, "boss", &t.acme, Owner, Subtree).await;
+    set_clock(&app, "2026-01-20T12:00:00Z");
+    let r = subscribe(&owner, &t.acme, "5", "subtree").await;
+    assert_eq!(status(&r), 303);
+    assert_eq!(run_reports(&app, "2026-02-05T00:00:00Z").await.mails, 1);
+    let file = loop {
+        let files: Vec<_> = std::fs::read_dir(&dir)
+            .map(|d| d.map(|e| e.unwrap().path()).collect())
+            .unwrap_or_default();
+        if let Some(f) = files.into_iter().next() {
+            break f;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    let raw = std::fs::read_to_string(&file).unwrap();
+    // What SMTP would carry: multipart, the text readable, the CSV attached.
+    assert!(raw.contains("To: boss@example.com"), "{raw}");
+    assert!(raw.contains("multipart/mixed"), "{raw}");
+    assert!(raw.contains("January 2026"), "{raw}");
+    assert!(
+        raw.contains(r#"filename="usage-acme-2026-01.csv""#),
+        "{raw}"
+    );
+    // The attachment (quoted-printable) decodes to the export's header and rows.
+    let part = raw
+        .split(r#"filename="usage-acme-2026-01.csv""#)
+        .nth(1)
+        .unwrap();
+    assert!(
+        part.contains("Content-Transfer-Encoding: quoted-printable"),
+        "{part}"
+    );
+    let body = part.split("\r\n\r\n").nth(1).unwrap();
+    let body = body.split("\r\n--").next().unwrap().replace("=\r\n", "");
+    let mut bytes = Vec::new();
+    let mut rest = body.as_bytes();
+    while let Some((&b, tail)) = rest.split_first() {
+        if b == b'=' && tail.len() >= 2 {
+            let hex = std::str::from_utf8(&tail[..2]).unwrap();
+            bytes.push(u8::from_str_radix(hex, 16).unwrap());
+            rest = &tail[2..];
+        } else {
+            bytes.push(b);
+            rest = tail;
+        }
+    }
+    let csv = String::from_utf8(bytes).unwrap();
+    assert!(
+        csv.starts_with("tenant_id,subdomain,name,parent_id,month"),
+        "{csv}"
+    );
+    assert!(csv.contains("a1x"), "{csv}");
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[tokio::test]
@@ -538,8 +698,24 @@ async fn only_owners_subscribe_and_a_bad_day_is_a_field_error() {
             "{day} {scope}: {html}"
         );
     }
+    // An Owner of a1 alone does not see its children: no report per child.
+    let (_, solo) = person(&app, "solo", &t.a1, Owner, Only).await;
+    let r = subscribe(&solo, &t.a1, "5", "children").await;
+    assert_eq!(status(&r), 422);
+    let html = r.text().await.unwrap();
+    assert!(
+        field_error(&html, "scope").is_some_and(|e| e.contains("do not see this tenant")),
+        "{html}"
+    );
     let n = count(&app, "SELECT count(*) FROM report_subscriptions").await;
     assert_eq!(n, 1);
+    // The whole subtree (what they see of it) they may have; the subtree's Owner
+    // may have one per child.
+    assert_eq!(status(&subscribe(&solo, &t.a1, "5", "subtree").await), 303);
+    assert_eq!(
+        status(&subscribe(&owner, &t.a1, "5", "children").await),
+        303
+    );
 }
 
 #[tokio::test]

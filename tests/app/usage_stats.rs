@@ -22,7 +22,8 @@ pub(crate) async fn seed(app: &TestApp, events: &[(i64, &str, i64, i64)]) {
     let secret = tokens::generate_ingestion_key();
     let key = IngestionKey::insert(
         &mut conn,
-        "seed",
+        // Names of usable keys are unique; every call makes a key of its own.
+        &format!("seed {}", &secret[secret.len() - 8..]),
         &tokens::stored_hash(&secret),
         &secret[..10],
         None,
@@ -462,6 +463,36 @@ async fn formula_cells_are_neutralised_and_names_survive_quoting() {
     assert_eq!(row["name"], format!("'{name}"));
     assert_eq!(row["parent_id"], t.acme.id.to_string());
     assert_eq!(row["queries"], "3");
+}
+
+#[tokio::test]
+async fn a_missing_month_is_filled_in_as_the_help_says() {
+    let app = spawn_app().await;
+    app.clock.advance(
+        "2026-03-15T12:00:00Z"
+            .parse::<chrono::DateTime<chrono::Utc>>()
+            .unwrap()
+            - app.clock.now(),
+    );
+    let t = partner_tree(&app).await;
+    app.login_admin().await;
+    let id = t.acme.id;
+    let html = app.get_html(&format!("/tenants/{id}/stats")).await;
+    assert!(
+        html.contains("From alone: 12 months from it, but not past this month"),
+        "{html}"
+    );
+    assert!(html.contains("tenants without usage in the period are not listed"));
+    for (query, period) in [
+        ("", "April 2025 – March 2026"),
+        ("from=2025-01", "January 2025 – December 2025"),
+        ("from=2025-09", "September 2025 – March 2026"),
+        ("from=2026-03", "March 2026"),
+        ("to=2025-06", "July 2024 – June 2025"),
+    ] {
+        let html = app.get_html(&format!("/tenants/{id}/stats?{query}")).await;
+        assert!(html.contains(&format!(", {period}.")), "{query}: {period}");
+    }
 }
 
 #[tokio::test]

@@ -25,6 +25,7 @@ use crate::domain::label::{self, Label};
 use crate::domain::{Feature, Level};
 use crate::error::{AppError, FieldErrors};
 use crate::services::Actor;
+use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
 use std::collections::{HashMap, HashSet};
 
@@ -348,7 +349,8 @@ impl Counts {
     }
 }
 
-/// Runs (`apply`) or previews `action` on every tenant of `selection` as `p`,
+/// Runs (`apply`: `Some` of the app clock's now, which a move's usage fold alerts
+/// with) or previews (`None`) `action` on every tenant of `selection` as `p`,
 /// answered per tenant in the list's order (see the module comment). Refused as a
 /// whole (field errors, nothing written): an empty selection (`ids`), more than
 /// [`MAX_SELECTION`] tenants (`ids`, or `filter` for a filter), a filter whose
@@ -361,7 +363,7 @@ pub async fn bulk(
     hosts: &ConsoleHosts,
     selection: Selection,
     action: &BulkAction,
-    apply: bool,
+    apply: Option<DateTime<Utc>>,
 ) -> Result<Vec<ItemOutcome>, AppError> {
     let mut selected = select(conn, p, selection).await?;
     let subtree = matches!(
@@ -387,9 +389,11 @@ pub async fn bulk(
                     .iter()
                     .find_map(|a| covering.get(a).cloned());
                 match above {
-                    Some(name) => included(conn, t, &name, apply).await?,
-                    None if apply => apply_one(conn, p, actor, hosts, t, action).await?,
-                    None => preview_one(conn, p, t, action).await?,
+                    Some(name) => included(conn, t, &name, apply.is_some()).await?,
+                    None => match apply {
+                        Some(now) => apply_one(conn, p, actor, hosts, t, action, now).await?,
+                        None => preview_one(conn, p, t, action).await?,
+                    },
                 }
             }
         };
@@ -720,6 +724,7 @@ async fn apply_one(
     hosts: &ConsoleHosts,
     selected: Tenant,
     action: &BulkAction,
+    now: DateTime<Utc>,
 ) -> Result<ItemOutcome, AppError> {
     let id = selected.id;
     let fresh = match Tenant::find(conn, id).await {
@@ -757,7 +762,7 @@ async fn apply_one(
             super::set_enabled(conn, p, actor, &fresh, enabled, *subtree).await
         }
         BulkAction::Move { destination } => {
-            super::move_tenant(conn, p, actor, &fresh, destination).await
+            super::move_tenant(conn, p, actor, &fresh, destination, now).await
         }
         BulkAction::AddLabel(l) | BulkAction::RemoveLabel(l) => {
             let mut labels = fresh.labels(conn).await?;

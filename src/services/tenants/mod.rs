@@ -28,6 +28,7 @@ use crate::domain::domain_name::{ConsoleHosts, CustomDomain};
 use crate::domain::{Description, Subdomain, TenantName};
 use crate::error::{AppError, FieldErrors};
 use crate::services::Actor;
+use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
 
 /// A converted input, or the field errors of its conversion. The operation reports
@@ -401,6 +402,7 @@ pub async fn move_tenant(
     actor: &Actor,
     tenant: &Tenant,
     destination: &Tenant,
+    now: DateTime<Utc>,
 ) -> Result<Tenant, AppError> {
     let parent = parent_of(conn, tenant).await?;
     if !authz::can_move(p, tenant, parent.as_ref()) || !authz::can_manage_children(p, destination) {
@@ -420,6 +422,7 @@ pub async fn move_tenant(
         destination.id,
         &authorize,
         &|subjects, change| authz::require_dominates_homed(p, subjects, change),
+        now,
     )
     .await
 }

@@ -34,6 +34,7 @@ use crate::db::models::{AuditEvent, Tenant};
 use crate::db::set_lock_timeout;
 use crate::error::{AppError, Blocker, FieldErrors};
 use crate::services::Actor;
+use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use std::collections::{BTreeSet, HashMap, HashSet};
 
@@ -647,7 +648,8 @@ pub fn destination_error(tenant: &Tenant, destination: &Tenant) -> Option<String
 /// Moves a tenant with its whole subtree under `parent_id`, rewriting every path in
 /// one statement. `authorize(tenant, current parent, destination)` runs on the locked
 /// rows, then `homed` on the users at home in the subtree (a move changes where
-/// they stand). Moving under the current parent changes nothing. Returns the moved
+/// they stand). Moving under the current parent changes nothing. `now` (the app's
+/// clock) is for the quota alerts of the usage the move folds. Returns the moved
 /// tenant.
 pub async fn move_tenant(
     conn: &mut AsyncPgConnection,
@@ -656,6 +658,7 @@ pub async fn move_tenant(
     parent_id: i64,
     authorize: &(dyn Fn(&Tenant, &Tenant, &Tenant) -> Result<(), AppError> + Sync),
     homed: HomedCheck<'_>,
+    now: DateTime<Utc>,
 ) -> Result<Tenant, AppError> {
     conn.transaction(async |conn| {
         set_lock_timeout(conn).await?;
@@ -680,6 +683,11 @@ pub async fn move_tenant(
             return Ok(tenant);
         }
         check_homed(conn, id, true, HomedChange::Move, homed).await?;
+        // No usage batch counts along the paths while they change; the deltas
+        // committed before are folded (and alerted) first, so the totals the move
+        // shifts hold them.
+        crate::db::models::usage::exclude_ingestion(conn).await?;
+        crate::services::usage::fold_in(conn, now).await?;
         let moved = Tenant::move_subtree(conn, &tenant, &destination).await?;
         let after = Tenant::find(conn, id).await?;
         let mut event = actor.event("tenant.move", Some(id));

@@ -18,6 +18,7 @@ use crate::web::routes::{route, Route};
 use crate::web::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -117,6 +118,7 @@ async fn apply(
     conn: &mut AsyncPgConnection,
     hosts: &ConsoleHosts,
     op: Operation,
+    now: DateTime<Utc>,
 ) -> Result<BatchResult, AppError> {
     Ok(match op {
         Operation::Create { data } => BatchResult::ok(
@@ -129,7 +131,7 @@ async fn apply(
         ),
         Operation::Move { id, parent_id } => BatchResult::ok(
             StatusCode::OK,
-            apply_move(p, actor, conn, id, parent_id).await?.id,
+            apply_move(p, actor, conn, id, parent_id, now).await?.id,
         ),
         Operation::Delete { id, force } => {
             apply_delete(p, actor, conn, id, force).await?;
@@ -267,6 +269,7 @@ pub async fn run_batch(
     conn: &mut AsyncPgConnection,
     hosts: &ConsoleHosts,
     request: BatchRequest,
+    now: DateTime<Utc>,
 ) -> Result<BatchResponse, AppError> {
     let total = request.operations.len();
     let steps = steps(request.operations);
@@ -284,7 +287,7 @@ pub async fn run_batch(
                         Err(e) => results.extend((0..n).map(|_| BatchResult::failed(&e))),
                     }
                 }
-                Step::One(op) => results.push(match apply(p, actor, conn, hosts, op).await {
+                Step::One(op) => results.push(match apply(p, actor, conn, hosts, op, now).await {
                     Ok(r) => r,
                     Err(e) => BatchResult::failed(&e),
                 }),
@@ -311,7 +314,7 @@ pub async fn run_batch(
                         }
                     }
                 }
-                Step::One(op) => match apply(p, actor, conn, hosts, op).await {
+                Step::One(op) => match apply(p, actor, conn, hosts, op, now).await {
                     Ok(r) => done.push(r),
                     Err(e) => return Err(Abort::Op(at, e)),
                 },
@@ -378,7 +381,7 @@ pub async fn batch(
     let actor = user.actor(&req);
     let hosts = state.settings.console_hosts();
     idempotency::run(&state, &req, &user, &body, async |conn| {
-        let response = run_batch(&user, &actor, conn, &hosts, request).await?;
+        let response = run_batch(&user, &actor, conn, &hosts, request, state.clock.now()).await?;
         Answer::json(StatusCode::OK, &response)
     })
     .await

@@ -421,7 +421,7 @@ pub async fn bulk(
             &hosts,
             selection,
             &action,
-            !parts.dry_run,
+            (!parts.dry_run).then(|| state.clock.now()),
         )
         .await?;
         Answer::json(StatusCode::OK, &BulkResponse::new(parts.dry_run, items))

@@ -520,10 +520,11 @@ pub(super) async fn apply_move(
     conn: &mut AsyncPgConnection,
     id: i64,
     parent_id: i64,
+    now: DateTime<Utc>,
 ) -> Result<Tenant, AppError> {
     let tenant = authz::visible_tenant(p, id, conn).await?;
     let destination = authz::visible_tenant(p, parent_id, conn).await?;
-    service::move_tenant(conn, p, actor, &tenant, &destination).await
+    service::move_tenant(conn, p, actor, &tenant, &destination, now).await
 }
 
 pub(super) async fn apply_delete(
@@ -802,7 +803,7 @@ pub async fn move_tenant(
     let data: MoveTenant = parse_json(&req, &body)?;
     let actor = user.actor(&req);
     Ok(idempotency::run(&state, &req, &user, &body, async |conn| {
-        let t = apply_move(&user, &actor, conn, id, data.parent_id).await?;
+        let t = apply_move(&user, &actor, conn, id, data.parent_id, state.clock.now()).await?;
         Answer::json(StatusCode::OK, &tenant_json(conn, &t).await?)
     })
     .await?)

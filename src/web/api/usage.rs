@@ -44,10 +44,11 @@ pub struct UsageEventJson {
     #[schema(value_type = TenantRefJson)]
     pub tenant: serde_json::Value,
     /// When (RFC 3339, any offset); it counts in that instant's UTC day and month.
+    /// From 2000-01-01 to at most a day ahead of the server's clock.
     pub at: chrono::DateTime<chrono::Utc>,
     /// DNS queries, 0 or more.
     pub queries: i64,
-    /// Blocked queries, 0 or more.
+    /// Blocked queries (among `queries`): 0 up to `queries`.
     pub blocked: i64,
 }
 

@@ -544,7 +544,7 @@ pub(super) async fn bulk(
         &hosts,
         selection,
         &action,
-        form.confirm,
+        form.confirm.then(|| state.clock.now()),
     )
     .await
     {

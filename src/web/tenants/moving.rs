@@ -188,9 +188,16 @@ pub(super) async fn move_tenant(
     let (tenant, parent) = deletable(&user, &mut conn, &path).await?;
     let mut errors = FieldErrors::new();
     let result = match destination(&user, &mut conn, &tenant, &form.parent_id, &mut errors).await? {
-        Some(dest) => service::move_tenant(&mut conn, &user, &actor(&user, &req), &tenant, &dest)
-            .await
-            .map(|moved| (moved, dest)),
+        Some(dest) => service::move_tenant(
+            &mut conn,
+            &user,
+            &actor(&user, &req),
+            &tenant,
+            &dest,
+            state.clock.now(),
+        )
+        .await
+        .map(|moved| (moved, dest)),
         None => Err(AppError::Validation(errors)),
     };
     match result {

@@ -88,19 +88,16 @@ impl Tenant {
     /// Moves `tenant` with its whole subtree under `new_parent`: one statement
     /// rewrites every path (new parent's path + the part from `tenant` down), one
     /// the moved tenant's parent link. Returns how many tenants moved. The caller holds
-    /// the locks of the tree-change protocol and has ruled out a cycle.
+    /// the locks of the tree-change protocol, has ruled out a cycle, and has taken
+    /// `usage::exclude_ingestion` then folded every pending usage delta in this
+    /// transaction (`services::usage::fold_in`, which also alerts what it folds):
+    /// the subtree totals shifted below must hold every committed batch.
     pub async fn move_subtree(
         conn: &mut AsyncPgConnection,
         tenant: &Tenant,
         new_parent: &Tenant,
     ) -> QueryResult<usize> {
         use diesel::sql_types::{Array, BigInt, Integer};
-        // No usage batch counts along the paths while they change (see
-        // `usage::exclude_ingestion`); taken before the paths are rewritten.
-        crate::db::models::usage::exclude_ingestion(conn).await?;
-        // The subtree totals shifted below must hold every committed batch: pending
-        // deltas are folded first (no batch commits more until this transaction ends).
-        crate::db::models::usage::fold_pending(conn).await?;
         // Array slicing and concatenation have no DSL form.
         let moved = diesel::sql_query(
             "UPDATE tenant_paths SET path = $1::bigint[] || path[$2:] \

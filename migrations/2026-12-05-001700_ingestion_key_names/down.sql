@@ -1,0 +1,1 @@
+DROP INDEX ingestion_keys_name;
