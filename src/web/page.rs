@@ -274,6 +274,35 @@ struct ErrorPage<'a> {
     request_id: Option<String>,
 }
 
+#[derive(Template)]
+#[template(path = "errors/locked.html")]
+struct LockedPage<'a> {
+    tenant_id: i64,
+    description: &'a str,
+    locked_by: &'a str,
+    since: String,
+    migration_id: Option<i64>,
+    request_id: Option<String>,
+}
+
+/// The locked-page view (423): who locked the tenant's rule configuration, since
+/// when, what holds it, and the migration's page when a migration does.
+pub fn locked_page(notice: &crate::domain::rules::LockNotice) -> HttpResponse {
+    let page = LockedPage {
+        tenant_id: notice.tenant_id,
+        description: &notice.description,
+        locked_by: notice.locked_by.as_deref().unwrap_or("(deleted user)"),
+        since: timestamp(notice.since),
+        migration_id: notice.migration_id,
+        request_id: crate::telemetry::current_request_id(),
+    };
+    let body = page.render().unwrap_or_else(|_| notice.message());
+    HttpResponse::build(StatusCode::LOCKED)
+        .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(body)
+}
+
 /// A plain error page: no stack trace, no internal detail, works without a session.
 pub fn error_page(status: StatusCode, title: &str, detail: &str) -> HttpResponse {
     let page = ErrorPage {
