@@ -77,6 +77,8 @@ pub struct PageCtx {
     pub nav_ingestion_keys: bool,
     /// The acting tenant's Activity (audit read there).
     pub nav_activity: bool,
+    /// The acting tenant's Rules (Rules read there).
+    pub nav_rules: bool,
 }
 
 impl PageCtx {
@@ -113,7 +115,7 @@ impl PageCtx {
             .and_then(|p| p.tenant_id)
             .is_some_and(|id| id != user.acting.id);
         let active = match active {
-            "users" | "roles" | "access" | "activity" if elsewhere => "",
+            "users" | "roles" | "access" | "activity" | "rules" if elsewhere => "",
             active => active,
         };
         let breadcrumb = if let Some(names) = about {
@@ -158,6 +160,7 @@ impl PageCtx {
             nav_tenant_roles: nav.tenant_roles,
             nav_ingestion_keys: nav.ingestion_keys,
             nav_activity: authz::can_read_activity(user, &user.acting),
+            nav_rules: authz::can_read_rules(user, &user.acting),
         })
     }
 }

@@ -1639,3 +1639,15 @@ fn ingestion_keys_are_for_root_owners_and_administrators() {
     ));
     assert!(require_ingestion_keys(&root_admin()).is_ok());
 }
+
+#[test]
+fn rules_are_read_with_rules_read_and_viewers_have_it() {
+    for p in [partner_admin(), partner_viewer(), root_owner()] {
+        assert!(can_read_rules(&p, &t(PARTNER)), "{:?}", p.grants);
+    }
+    assert!(!can_read_rules(&partner_admin(), &t(OTHER)));
+    let no_rules = with_role(who(28, PARTNER, &[]), only(Feature::Users, Full));
+    assert!(!can_read_rules(&no_rules, &t(PARTNER)));
+    let rules_read = with_role(who(28, PARTNER, &[]), only(Feature::Rules, Read));
+    assert!(can_read_rules(&rules_read, &t(PARTNER)));
+}

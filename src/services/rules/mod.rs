@@ -96,6 +96,17 @@ pub async fn read(
     lock::check(conn, tenant.id).await
 }
 
+/// Rules full on `tenant` (403) and not locked (423): what a confirmation page
+/// checks before asking, the same as the change it leads to.
+pub async fn may_change(
+    conn: &mut AsyncPgConnection,
+    p: &Principal,
+    tenant: &Tenant,
+) -> Result<(), AppError> {
+    authz::require(p, tenant, Feature::Rules, Level::Full)?;
+    lock::check(conn, tenant.id).await
+}
+
 fn invalid<T>(fields: Result<T, FieldErrors>) -> Result<T, AppError> {
     fields.map_err(AppError::Validation)
 }
