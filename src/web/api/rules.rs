@@ -587,6 +587,8 @@ pub async fn update_domain(
     let (mut conn, tenant) = path_tenant(&req, &user, &state, &path.0).await?;
     let id = item_id(&path.1)?;
     let data: DomainPatch = parse_json(&req, &body)?;
+    // Rights and lock before the row: a reader is told 403 whatever the id.
+    service::may_change(&mut conn, &user, &tenant).await?;
     let old = Domain::find(&mut conn, tenant.id, id)
         .await
         .map_err(AppError::from)?;
@@ -782,6 +784,7 @@ pub async fn update_rule(
     let (mut conn, tenant) = path_tenant(&req, &user, &state, &path.0).await?;
     let id = item_id(&path.1)?;
     let data: RulePatch = parse_json(&req, &body)?;
+    service::may_change(&mut conn, &user, &tenant).await?;
     let old = RuleRow::find_current(&mut conn, tenant.id, id)
         .await
         .map_err(AppError::from)?;
