@@ -13,7 +13,6 @@ use super::tenants::{
 use super::{json, parse_json};
 use crate::auth::ApiUser;
 use crate::db::models::rules::{head_version, Application, Domain, RuleRow};
-use crate::db::models::Tenant;
 use crate::domain::rules::{CredentialStuffing, RuleAction, RuleInput, RuleKind, RuleText};
 use crate::domain::TenantName;
 use crate::error::{AppError, FieldErrors, ProblemKind};
@@ -335,24 +334,36 @@ fn cursor(params: &PageParams) -> Result<Option<i64>, AppError> {
     params.cursor.as_deref().map(decode_cursor).transpose()
 }
 
-fn next_cursor(len: usize, limit: i64, last: Option<i64>) -> Option<String> {
-    (len as i64 > limit)
-        .then(|| last.map(encode_cursor))
-        .flatten()
-}
-
-fn change<'a>(
-    user: &'a ApiUser,
-    actor: &'a crate::services::Actor,
-    tenant: &'a Tenant,
+/// A list's prologue and paging: the tenant (404), the page size and cursor (400),
+/// Rules read and the lock (403, 423); then one row more than the page from `load`,
+/// and the page with the cursor after its last row (`id`) when more follow.
+async fn listed<T, J: From<T>>(
+    req: &HttpRequest,
+    user: &ApiUser,
     state: &AppState,
-) -> Change<'a> {
-    Change {
-        p: user,
-        actor,
-        tenant,
-        now: state.clock.now(),
-    }
+    raw: &str,
+    params: &PageParams,
+    load: impl AsyncFnOnce(
+        &mut diesel_async::AsyncPgConnection,
+        i64,
+        Option<i64>,
+        i64,
+    ) -> diesel::QueryResult<Vec<T>>,
+    id: impl Fn(&T) -> i64,
+) -> Result<(Vec<J>, Option<String>), actix_web::Error> {
+    let (mut conn, tenant) = path_tenant(req, user, state, raw).await?;
+    let limit = page_limit(params.limit)?;
+    let after = cursor(params)?;
+    service::read(&mut conn, user, &tenant).await?;
+    let mut rows = load(&mut conn, tenant.id, after, limit + 1)
+        .await
+        .map_err(AppError::from)?;
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let next = more
+        .then(|| rows.last().map(|r| encode_cursor(id(r))))
+        .flatten();
+    Ok((rows.into_iter().map(J::from).collect(), next))
 }
 
 /// The second id of a path (`{aid}`, `{did}`, `{rid}`): not a number names nothing.
@@ -374,25 +385,19 @@ pub async fn list_applications(
     path: web::Path<String>,
     params: Query<PageParams>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let (mut conn, tenant) = path_tenant(&req, &user, &state, &path).await?;
-    let limit = page_limit(params.limit)?;
-    let after = cursor(&params)?;
-    service::read(&mut conn, &user, &tenant).await?;
-    let mut rows = Application::page(&mut conn, tenant.id, after, limit + 1)
-        .await
-        .map_err(AppError::from)?;
-    let next = next_cursor(
-        rows.len(),
-        limit,
-        rows.get(limit as usize - 1).map(|a| a.id),
-    );
-    rows.truncate(limit as usize);
+    let (items, next_cursor) = listed(
+        &req,
+        &user,
+        &state,
+        &path,
+        &params,
+        async |conn, tenant, after, limit| Application::page(conn, tenant, after, limit).await,
+        |a: &Application| a.id,
+    )
+    .await?;
     Ok(json(
         StatusCode::OK,
-        &ApplicationPage {
-            items: rows.into_iter().map(Into::into).collect(),
-            next_cursor: next,
-        },
+        &ApplicationPage { items, next_cursor },
     ))
 }
 
@@ -413,7 +418,7 @@ pub async fn create_application(
     let (_, tenant) = path_tenant(&req, &user, &state, &path).await?;
     let data: ApplicationBody = parse_json(&req, &body)?;
     let actor = user.actor(&req);
-    let c = change(&user, &actor, &tenant, &state);
+    let c = Change::new(&user, &actor, &tenant, state.clock.now());
     Ok(idempotency::run(&state, &req, &user, &body, async |conn| {
         let name = TenantName::parse(&data.name).map_err(|e| FieldErrors::from([("name", e)]));
         let app = service::create_application(conn, &c, name).await?;
@@ -464,9 +469,13 @@ pub async fn update_application(
     let data: ApplicationBody = parse_json(&req, &body)?;
     let actor = user.actor(&req);
     let name = TenantName::parse(&data.name).map_err(|e| FieldErrors::from([("name", e)]));
-    let app =
-        service::update_application(&mut conn, &change(&user, &actor, &tenant, &state), id, name)
-            .await?;
+    let app = service::update_application(
+        &mut conn,
+        &Change::new(&user, &actor, &tenant, state.clock.now()),
+        id,
+        name,
+    )
+    .await?;
     Ok(json(StatusCode::OK, &ApplicationJson::from(app)))
 }
 
@@ -484,7 +493,12 @@ pub async fn delete_application(
     let (mut conn, tenant) = path_tenant(&req, &user, &state, &path.0).await?;
     let id = item_id(&path.1)?;
     let actor = user.actor(&req);
-    service::delete_application(&mut conn, &change(&user, &actor, &tenant, &state), id).await?;
+    service::delete_application(
+        &mut conn,
+        &Change::new(&user, &actor, &tenant, state.clock.now()),
+        id,
+    )
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -502,26 +516,17 @@ pub async fn list_domains(
     path: web::Path<String>,
     params: Query<PageParams>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let (mut conn, tenant) = path_tenant(&req, &user, &state, &path).await?;
-    let limit = page_limit(params.limit)?;
-    let after = cursor(&params)?;
-    service::read(&mut conn, &user, &tenant).await?;
-    let mut rows = Domain::page(&mut conn, tenant.id, after, limit + 1)
-        .await
-        .map_err(AppError::from)?;
-    let next = next_cursor(
-        rows.len(),
-        limit,
-        rows.get(limit as usize - 1).map(|d| d.id),
-    );
-    rows.truncate(limit as usize);
-    Ok(json(
-        StatusCode::OK,
-        &DomainPage {
-            items: rows.into_iter().map(Into::into).collect(),
-            next_cursor: next,
-        },
-    ))
+    let (items, next_cursor) = listed(
+        &req,
+        &user,
+        &state,
+        &path,
+        &params,
+        async |conn, tenant, after, limit| Domain::page(conn, tenant, after, limit).await,
+        |d: &Domain| d.id,
+    )
+    .await?;
+    Ok(json(StatusCode::OK, &DomainPage { items, next_cursor }))
 }
 
 /// Create a domain. Accepts `Idempotency-Key`.
@@ -541,7 +546,7 @@ pub async fn create_domain(
     let (_, tenant) = path_tenant(&req, &user, &state, &path).await?;
     let data: DomainBody = parse_json(&req, &body)?;
     let actor = user.actor(&req);
-    let c = change(&user, &actor, &tenant, &state);
+    let c = Change::new(&user, &actor, &tenant, state.clock.now());
     Ok(idempotency::run(&state, &req, &user, &body, async |conn| {
         let input = DomainInput::parse(&data.name, data.application_id);
         let d = service::create_domain(conn, &c, input).await?;
@@ -599,7 +604,7 @@ pub async fn update_domain(
     let actor = user.actor(&req);
     let d = service::update_domain(
         &mut conn,
-        &change(&user, &actor, &tenant, &state),
+        &Change::new(&user, &actor, &tenant, state.clock.now()),
         id,
         input,
     )
@@ -621,7 +626,12 @@ pub async fn delete_domain(
     let (mut conn, tenant) = path_tenant(&req, &user, &state, &path.0).await?;
     let id = item_id(&path.1)?;
     let actor = user.actor(&req);
-    service::delete_domain(&mut conn, &change(&user, &actor, &tenant, &state), id).await?;
+    service::delete_domain(
+        &mut conn,
+        &Change::new(&user, &actor, &tenant, state.clock.now()),
+        id,
+    )
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -639,26 +649,17 @@ pub async fn list_rules(
     path: web::Path<String>,
     params: Query<PageParams>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let (mut conn, tenant) = path_tenant(&req, &user, &state, &path).await?;
-    let limit = page_limit(params.limit)?;
-    let after = cursor(&params)?;
-    service::read(&mut conn, &user, &tenant).await?;
-    let mut rows = RuleRow::page(&mut conn, tenant.id, after, limit + 1)
-        .await
-        .map_err(AppError::from)?;
-    let next = next_cursor(
-        rows.len(),
-        limit,
-        rows.get(limit as usize - 1).map(|r| r.rule_id),
-    );
-    rows.truncate(limit as usize);
-    Ok(json(
-        StatusCode::OK,
-        &RulePage {
-            items: rows.into_iter().map(Into::into).collect(),
-            next_cursor: next,
-        },
-    ))
+    let (items, next_cursor) = listed(
+        &req,
+        &user,
+        &state,
+        &path,
+        &params,
+        async |conn, tenant, after, limit| RuleRow::page(conn, tenant, after, limit).await,
+        |r: &RuleRow| r.rule_id,
+    )
+    .await?;
+    Ok(json(StatusCode::OK, &RulePage { items, next_cursor }))
 }
 
 /// Create a rule (one new version). Accepts `Idempotency-Key`.
@@ -678,7 +679,7 @@ pub async fn create_rule(
     let (_, tenant) = path_tenant(&req, &user, &state, &path).await?;
     let data: RuleBody = parse_json(&req, &body)?;
     let actor = user.actor(&req);
-    let c = change(&user, &actor, &tenant, &state);
+    let c = Change::new(&user, &actor, &tenant, state.clock.now());
     Ok(idempotency::run(&state, &req, &user, &body, async |conn| {
         let row = service::create_rule(conn, &c, data.to_input()).await?;
         let mut answer = Answer::json(StatusCode::CREATED, &RuleJson::from(row.clone()))?;
@@ -727,7 +728,7 @@ pub async fn batch_rules(
         .into());
     }
     let actor = user.actor(&req);
-    let c = change(&user, &actor, &tenant, &state);
+    let c = Change::new(&user, &actor, &tenant, state.clock.now());
     Ok(idempotency::run(&state, &req, &user, &body, async |conn| {
         let inputs = data.rules.iter().map(RuleBody::to_input).collect();
         let results = service::create_rules(conn, &c, inputs)
@@ -791,7 +792,7 @@ pub async fn update_rule(
     let actor = user.actor(&req);
     let row = service::update_rule(
         &mut conn,
-        &change(&user, &actor, &tenant, &state),
+        &Change::new(&user, &actor, &tenant, state.clock.now()),
         id,
         data.to_input(&old),
     )
@@ -813,7 +814,12 @@ pub async fn delete_rule(
     let (mut conn, tenant) = path_tenant(&req, &user, &state, &path.0).await?;
     let id = item_id(&path.1)?;
     let actor = user.actor(&req);
-    service::delete_rule(&mut conn, &change(&user, &actor, &tenant, &state), id).await?;
+    service::delete_rule(
+        &mut conn,
+        &Change::new(&user, &actor, &tenant, state.clock.now()),
+        id,
+    )
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
