@@ -873,7 +873,10 @@ pub async fn ruleset(
         .into_iter()
         .map(|d| (d.id, d.name))
         .collect();
-    let s: CredentialStuffing = service::settings(&mut conn, tenant.id).await?;
+    // The rows valid at `version` and its settings snapshot: one version's rule set
+    // even if a change commits meanwhile (it closes rows at a later version).
+    let s: CredentialStuffing =
+        crate::services::rules::versions::settings_at(&mut conn, tenant.id, version).await?;
     let body = RuleSetJson {
         tenant_id: tenant.id,
         version,
