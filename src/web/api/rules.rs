@@ -366,9 +366,13 @@ async fn listed<T, J: From<T>>(
     Ok((rows.into_iter().map(J::from).collect(), next))
 }
 
-/// The second id of a path (`{aid}`, `{did}`, `{rid}`): not a number names nothing.
-fn item_id(raw: &str) -> Result<i64, AppError> {
-    parse_id(raw)
+/// The second id of a path (`{aid}`, `{did}`, `{rid}`): not a number names no item,
+/// and `super::miss` answers (404, or 405 where the path is another resource:
+/// `GET …/rules/batch`).
+fn item_id(req: &HttpRequest, raw: &str) -> Result<i64, actix_web::Error> {
+    parse_id(raw).map_err(|_| {
+        actix_web::error::InternalError::from_response("no such resource", super::miss(req)).into()
+    })
 }
 
 // ---------------------------------------------------------------- applications
@@ -445,7 +449,7 @@ pub async fn show_application(
 ) -> Result<HttpResponse, actix_web::Error> {
     let (mut conn, tenant) = path_tenant(&req, &user, &state, &path.0).await?;
     service::read(&mut conn, &user, &tenant).await?;
-    let app = Application::find(&mut conn, tenant.id, item_id(&path.1)?)
+    let app = Application::find(&mut conn, tenant.id, item_id(&req, &path.1)?)
         .await
         .map_err(AppError::from)?;
     Ok(json(StatusCode::OK, &ApplicationJson::from(app)))
@@ -465,7 +469,7 @@ pub async fn update_application(
     body: web::Bytes,
 ) -> Result<HttpResponse, actix_web::Error> {
     let (mut conn, tenant) = path_tenant(&req, &user, &state, &path.0).await?;
-    let id = item_id(&path.1)?;
+    let id = item_id(&req, &path.1)?;
     let data: ApplicationBody = parse_json(&req, &body)?;
     let actor = user.actor(&req);
     let name = TenantName::parse(&data.name).map_err(|e| FieldErrors::from([("name", e)]));
@@ -491,7 +495,7 @@ pub async fn delete_application(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, actix_web::Error> {
     let (mut conn, tenant) = path_tenant(&req, &user, &state, &path.0).await?;
-    let id = item_id(&path.1)?;
+    let id = item_id(&req, &path.1)?;
     let actor = user.actor(&req);
     service::delete_application(
         &mut conn,
@@ -570,7 +574,7 @@ pub async fn show_domain(
 ) -> Result<HttpResponse, actix_web::Error> {
     let (mut conn, tenant) = path_tenant(&req, &user, &state, &path.0).await?;
     service::read(&mut conn, &user, &tenant).await?;
-    let d = Domain::find(&mut conn, tenant.id, item_id(&path.1)?)
+    let d = Domain::find(&mut conn, tenant.id, item_id(&req, &path.1)?)
         .await
         .map_err(AppError::from)?;
     Ok(json(StatusCode::OK, &DomainJson::from(d)))
@@ -590,7 +594,7 @@ pub async fn update_domain(
     body: web::Bytes,
 ) -> Result<HttpResponse, actix_web::Error> {
     let (mut conn, tenant) = path_tenant(&req, &user, &state, &path.0).await?;
-    let id = item_id(&path.1)?;
+    let id = item_id(&req, &path.1)?;
     let data: DomainPatch = parse_json(&req, &body)?;
     // Rights and lock before the row: a reader is told 403 whatever the id.
     service::may_change(&mut conn, &user, &tenant).await?;
@@ -624,7 +628,7 @@ pub async fn delete_domain(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, actix_web::Error> {
     let (mut conn, tenant) = path_tenant(&req, &user, &state, &path.0).await?;
-    let id = item_id(&path.1)?;
+    let id = item_id(&req, &path.1)?;
     let actor = user.actor(&req);
     service::delete_domain(
         &mut conn,
@@ -763,7 +767,7 @@ pub async fn show_rule(
 ) -> Result<HttpResponse, actix_web::Error> {
     let (mut conn, tenant) = path_tenant(&req, &user, &state, &path.0).await?;
     service::read(&mut conn, &user, &tenant).await?;
-    let row = RuleRow::find_current(&mut conn, tenant.id, item_id(&path.1)?)
+    let row = RuleRow::find_current(&mut conn, tenant.id, item_id(&req, &path.1)?)
         .await
         .map_err(AppError::from)?;
     Ok(json(StatusCode::OK, &RuleJson::from(row)))
@@ -783,7 +787,7 @@ pub async fn update_rule(
     body: web::Bytes,
 ) -> Result<HttpResponse, actix_web::Error> {
     let (mut conn, tenant) = path_tenant(&req, &user, &state, &path.0).await?;
-    let id = item_id(&path.1)?;
+    let id = item_id(&req, &path.1)?;
     let data: RulePatch = parse_json(&req, &body)?;
     service::may_change(&mut conn, &user, &tenant).await?;
     let old = RuleRow::find_current(&mut conn, tenant.id, id)
@@ -812,7 +816,7 @@ pub async fn delete_rule(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, actix_web::Error> {
     let (mut conn, tenant) = path_tenant(&req, &user, &state, &path.0).await?;
-    let id = item_id(&path.1)?;
+    let id = item_id(&req, &path.1)?;
     let actor = user.actor(&req);
     service::delete_rule(
         &mut conn,
