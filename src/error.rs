@@ -38,6 +38,10 @@ pub enum AppError {
     /// API credentials are missing, unknown, revoked or expired (401).
     #[error("unauthorized: {0}")]
     Unauthorized(&'static str),
+    /// The tenant's rule configuration is locked (a rule-set migration holds it):
+    /// nothing was changed or shown (423; pages render the locked-page view).
+    #[error("locked")]
+    Locked(Box<crate::domain::rules::LockNotice>),
     /// A problem only the JSON API raises (body, content type, batch, idempotency).
     #[error("{}: {detail}", kind.slug())]
     Problem { kind: ProblemKind, detail: String },
@@ -114,6 +118,7 @@ impl AppError {
             AppError::Unexpected(_) => ProblemKind::Internal,
             AppError::Busy => ProblemKind::TryAgain,
             AppError::DeleteBlocked(_) => ProblemKind::DeleteBlocked,
+            AppError::Locked(_) => ProblemKind::Locked,
             AppError::Problem { kind, .. } => *kind,
         }
     }
@@ -162,6 +167,7 @@ impl AppError {
                     .join(" ")
             ),
             AppError::Unauthorized(m) => (*m).into(),
+            AppError::Locked(notice) => notice.message(),
             AppError::Problem { detail, .. } => detail.clone(),
         };
         (title, detail)
@@ -214,6 +220,7 @@ problem_kinds! {
     DeleteBlocked => "delete-blocked", CONFLICT, "Delete blocked";
     Conflict => "conflict", CONFLICT, "Conflict";
     TryAgain => "try-again", CONFLICT, "Try again";
+    Locked => "locked", LOCKED, "Locked";
     BadRequest => "bad-request", BAD_REQUEST, "Bad request";
     MalformedJson => "malformed-json", BAD_REQUEST, "Malformed JSON";
     UnknownField => "unknown-field", BAD_REQUEST, "Unknown field";

@@ -311,6 +311,12 @@ pub fn can_read_usage(p: &Principal, tenant: &Tenant) -> bool {
     effective_level(p, tenant, Feature::Usage) >= Level::Read
 }
 
+/// May the user read the tenant's rule configuration (Rules at least Read there)?
+/// Linked from the tenant page and the navigation; changing it needs Rules full.
+pub fn can_read_rules(p: &Principal, tenant: &Tenant) -> bool {
+    effective_level(p, tenant, Feature::Rules) >= Level::Read
+}
+
 /// 403 unless the user may read the tenant's usage statistics.
 pub fn require_usage(p: &Principal, tenant: &Tenant) -> Result<(), AppError> {
     if can_read_usage(p, tenant) {

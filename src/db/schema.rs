@@ -17,6 +17,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    applications (id) {
+        id -> Int8,
+        tenant_id -> Int8,
+        name -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     audit_events (id) {
         id -> Int8,
         occurred_at -> Timestamptz,
@@ -32,6 +42,28 @@ diesel::table! {
         tenant_path -> Nullable<Array<Nullable<Int8>>>,
         acting_tenant_name -> Nullable<Text>,
         actor_home_id -> Nullable<Int8>,
+    }
+}
+
+diesel::table! {
+    credential_stuffing (tenant_id) {
+        tenant_id -> Int8,
+        enabled -> Bool,
+        threshold -> Int4,
+        window_minutes -> Int4,
+        login_paths -> Array<Nullable<Text>>,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    domains (id) {
+        id -> Int8,
+        tenant_id -> Int8,
+        name -> Text,
+        application_id -> Nullable<Int8>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
     }
 }
 
@@ -172,6 +204,54 @@ diesel::table! {
         suspended_at -> Nullable<Timestamptz>,
         suspended_reason -> Nullable<Text>,
         created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    rule_locks (tenant_id) {
+        tenant_id -> Int8,
+        migration_id -> Nullable<Int8>,
+        locked_by -> Nullable<Int8>,
+        since -> Timestamptz,
+        description -> Text,
+    }
+}
+
+diesel::table! {
+    rule_set_versions (tenant_id, version) {
+        tenant_id -> Int8,
+        version -> Int8,
+        created_at -> Timestamptz,
+        actor_user_id -> Nullable<Int8>,
+        actor_login -> Text,
+        kind -> Text,
+        summary -> Text,
+        settings -> Jsonb,
+    }
+}
+
+diesel::table! {
+    rule_sets (tenant_id) {
+        tenant_id -> Int8,
+        version -> Int8,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    rules (row_id) {
+        row_id -> Int8,
+        rule_id -> Int8,
+        tenant_id -> Int8,
+        kind -> Text,
+        application_id -> Nullable<Int8>,
+        domain_id -> Nullable<Int8>,
+        path -> Nullable<Text>,
+        value -> Text,
+        action -> Text,
+        enabled -> Bool,
+        valid_from -> Int8,
+        valid_to -> Nullable<Int8>,
     }
 }
 
@@ -319,6 +399,9 @@ diesel::table! {
 }
 
 diesel::joinable!(api_tokens -> users (user_id));
+diesel::joinable!(applications -> tenants (tenant_id));
+diesel::joinable!(credential_stuffing -> tenants (tenant_id));
+diesel::joinable!(domains -> tenants (tenant_id));
 diesel::joinable!(grants -> tenants (tenant_id));
 diesel::joinable!(grants -> users (user_id));
 diesel::joinable!(idempotency_keys -> users (user_id));
@@ -333,6 +416,12 @@ diesel::joinable!(quota_alert_opt_ins -> users (user_id));
 diesel::joinable!(quota_alerts -> tenants (tenant_id));
 diesel::joinable!(report_subscriptions -> tenants (tenant_id));
 diesel::joinable!(report_subscriptions -> users (user_id));
+diesel::joinable!(rule_locks -> tenants (tenant_id));
+diesel::joinable!(rule_locks -> users (locked_by));
+diesel::joinable!(rule_set_versions -> tenants (tenant_id));
+diesel::joinable!(rule_set_versions -> users (actor_user_id));
+diesel::joinable!(rule_sets -> tenants (tenant_id));
+diesel::joinable!(rules -> tenants (tenant_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(tenant_labels -> tenants (tenant_id));
 diesel::joinable!(tenant_paths -> tenants (tenant_id));
@@ -345,7 +434,10 @@ diesel::joinable!(users -> user_roles (role_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     api_tokens,
+    applications,
     audit_events,
+    credential_stuffing,
+    domains,
     grants,
     idempotency_keys,
     ingestion_keys,
@@ -357,6 +449,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     quota_alert_opt_ins,
     quota_alerts,
     report_subscriptions,
+    rule_locks,
+    rule_set_versions,
+    rule_sets,
+    rules,
     sessions,
     tenant_labels,
     tenant_paths,

@@ -25,3 +25,25 @@ pub fn is_busy(e: &Error) -> bool {
         _ => false,
     }
 }
+
+/// Runs `body` in a transaction (a savepoint when one is open): committed when it
+/// returns `Ok`, rolled back otherwise. Unlike `AsyncConnection::transaction` it does
+/// not need a `Send` closure, so handlers can pass closures over request data.
+pub async fn in_transaction<T, E, F>(conn: &mut AsyncPgConnection, body: F) -> Result<T, E>
+where
+    F: AsyncFnOnce(&mut AsyncPgConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    use diesel_async::{AnsiTransactionManager, TransactionManager};
+    AnsiTransactionManager::begin_transaction(conn).await?;
+    match body(conn).await {
+        Ok(value) => {
+            AnsiTransactionManager::commit_transaction(conn).await?;
+            Ok(value)
+        }
+        Err(e) => {
+            AnsiTransactionManager::rollback_transaction(conn).await?;
+            Err(e)
+        }
+    }
+}

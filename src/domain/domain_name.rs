@@ -44,9 +44,30 @@ impl CustomDomain {
 /// The most characters a DNS label (a part of a name between dots) may have.
 const MAX_LABEL: usize = 63;
 
-/// Parses a host name: 2–127 DNS labels, at most 253 characters, lower-cased.
-/// The console's own hosts are refused (see [`ConsoleHosts`]).
+/// Parses a custom domain: a host name ([`parse_host_name`]) that is none of the
+/// console's own hosts (see [`ConsoleHosts`]).
 pub fn parse_custom_domain(input: &str, hosts: &ConsoleHosts) -> Result<Option<String>, String> {
+    let Some(s) = parse_host_name(input)? else {
+        return Ok(None);
+    };
+    if s == hosts.public_host {
+        return Err(format!(
+            "{s} is the address of the console itself; a tenant cannot take it as its domain."
+        ));
+    }
+    let base = hosts.base_domain.as_str();
+    if s == base || s.ends_with(&format!(".{base}")) {
+        return Err(format!(
+            "Hosts under {base} are tenant subdomains; use the subdomain field."
+        ));
+    }
+    Ok(Some(s))
+}
+
+/// Parses a fully qualified host name (a tenant's custom domain, a domain its rules
+/// protect): 2–127 DNS labels, at most 253 characters, lower-cased, a trailing dot
+/// ignored. `Ok(None)` for an empty input.
+pub fn parse_host_name(input: &str) -> Result<Option<String>, String> {
     let s = input.trim().trim_end_matches('.').to_ascii_lowercase();
     if s.is_empty() {
         return Ok(None);
@@ -79,17 +100,6 @@ pub fn parse_custom_domain(input: &str, hosts: &ConsoleHosts) -> Result<Option<S
         .is_some_and(|tld| tld.chars().all(|c| c.is_ascii_digit()))
     {
         return Err("An IP address is not a domain name.".into());
-    }
-    if s == hosts.public_host {
-        return Err(format!(
-            "{s} is the address of the console itself; a tenant cannot take it as its domain."
-        ));
-    }
-    let base = hosts.base_domain.as_str();
-    if s == base || s.ends_with(&format!(".{base}")) {
-        return Err(format!(
-            "Hosts under {base} are tenant subdomains; use the subdomain field."
-        ));
     }
     Ok(Some(s))
 }

@@ -19,6 +19,9 @@ impl ResponseError for AppError {
                 .finish();
         }
         self.log();
+        if let AppError::Locked(notice) = self {
+            return crate::web::page::locked_page(notice);
+        }
         let (title, detail) = self.public_message();
         error_page(self.status(), title, &detail)
     }

@@ -21,6 +21,7 @@ pub mod reports;
 pub mod role_form;
 pub mod roles;
 pub mod routes;
+pub mod rules;
 pub mod state;
 pub mod stats;
 pub mod switch;
@@ -77,6 +78,7 @@ pub fn console_routes() -> Vec<routes::Route> {
         profile::routes(),
         tokens::routes(),
         usage_keys::routes(),
+        rules::routes(),
     ]
     .into_iter()
     .flatten()

@@ -77,6 +77,8 @@ pub struct PageCtx {
     pub nav_ingestion_keys: bool,
     /// The acting tenant's Activity (audit read there).
     pub nav_activity: bool,
+    /// The acting tenant's Rules (Rules read there).
+    pub nav_rules: bool,
 }
 
 impl PageCtx {
@@ -113,7 +115,7 @@ impl PageCtx {
             .and_then(|p| p.tenant_id)
             .is_some_and(|id| id != user.acting.id);
         let active = match active {
-            "users" | "roles" | "access" | "activity" if elsewhere => "",
+            "users" | "roles" | "access" | "activity" | "rules" if elsewhere => "",
             active => active,
         };
         let breadcrumb = if let Some(names) = about {
@@ -158,6 +160,7 @@ impl PageCtx {
             nav_tenant_roles: nav.tenant_roles,
             nav_ingestion_keys: nav.ingestion_keys,
             nav_activity: authz::can_read_activity(user, &user.acting),
+            nav_rules: authz::can_read_rules(user, &user.acting),
         })
     }
 }
@@ -318,6 +321,35 @@ pub fn keep_banner(user: &CurrentUser) {
         return_to: crate::web::switch::current_kind(user),
     };
     let _ = BANNER.try_with(|slot| *slot.borrow_mut() = Some(banner));
+}
+
+#[derive(Template)]
+#[template(path = "errors/locked.html")]
+struct LockedPage<'a> {
+    tenant_id: i64,
+    description: &'a str,
+    locked_by: &'a str,
+    since: String,
+    migration_id: Option<i64>,
+    request_id: Option<String>,
+}
+
+/// The locked-page view (423): who locked the tenant's rule configuration, since
+/// when, what holds it, and the migration's page when a migration does.
+pub fn locked_page(notice: &crate::domain::rules::LockNotice) -> HttpResponse {
+    let page = LockedPage {
+        tenant_id: notice.tenant_id,
+        description: &notice.description,
+        locked_by: notice.locked_by.as_deref().unwrap_or("(deleted user)"),
+        since: timestamp(notice.since),
+        migration_id: notice.migration_id,
+        request_id: crate::telemetry::current_request_id(),
+    };
+    let body = page.render().unwrap_or_else(|_| notice.message());
+    HttpResponse::build(StatusCode::LOCKED)
+        .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(body)
 }
 
 /// A plain error page: no stack trace, no internal detail, works without a session.

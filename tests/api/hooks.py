@@ -52,6 +52,22 @@ STATE_REFUSALS = (
     "The end date is before the start date.",
     "The last month cannot come before the first.",
     "A report covers at most ",
+    # A rule's value and action depend on its kind (a constraint between fields);
+    # its application and domain must be the tenant's, names unique in the tenant.
+    "Enter an IPv4 or IPv6 address",
+    "has host bits set",
+    "Enter the requests per minute",
+    "Enter a pattern.",
+    "A pattern has at most",
+    "A pattern cannot contain control characters.",
+    "Enter monitoring or blocking.",
+    "takes the action",
+    "A mode rule's action follows its value",
+    "Choose one of this tenant's",
+    "This domain belongs to another application",
+    "This tenant has an application of this name.",
+    "This tenant has this domain already.",
+    "A domain has at most 253 characters.",
     # An opaque cursor exists only as an earlier page's answer.
     "The cursor is not valid",
 )

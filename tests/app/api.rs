@@ -1178,12 +1178,17 @@ enum ApiRule {
     ApproveDomain,
     /// Usage ingestion takes an ingestion key, never a personal token: 401.
     IngestionKey,
+    /// This level on `{id}` (the rules' feature; levels are uniform in the fixture).
+    Level(tenantry::domain::Level),
+    /// This level on `{id}`, then a made-up item: 404.
+    Item(tenantry::domain::Level),
 }
 
 /// The rule and the body of every API route (bodies that fail validation after
 /// authorization, so allowed requests change nothing). A new API route without an
 /// entry here fails the matrix.
 fn api_rule_for(method: &str, path: &str) -> Option<(ApiRule, Option<Value>)> {
+    use tenantry::domain::Level::{Full as F, Read as R};
     use ApiRule::*;
     Some(match (method, path) {
         ("GET", "/api/v1/openapi.json") => (Public, None),
@@ -1211,6 +1216,33 @@ fn api_rule_for(method: &str, path: &str) -> Option<(ApiRule, Option<Value>)> {
             Some(json!({"custom_domain": "console.example.org"})),
         ),
         ("POST", "/api/v1/usage") => (IngestionKey, Some(json!({"batch_id": "x", "events": []}))),
+        // Rules (#13): bodies that fail validation after authorization.
+        ("GET", "/api/v1/tenants/{id}/applications")
+        | ("GET", "/api/v1/tenants/{id}/domains")
+        | ("GET", "/api/v1/tenants/{id}/rules")
+        | ("GET", "/api/v1/tenants/{id}/ruleset") => (Level(R), None),
+        ("POST", "/api/v1/tenants/{id}/applications")
+        | ("POST", "/api/v1/tenants/{id}/domains") => (Level(F), Some(json!({"name": ""}))),
+        ("POST", "/api/v1/tenants/{id}/rules") => (
+            Level(F),
+            Some(json!({"kind": "mode", "value": "x", "action": "block"})),
+        ),
+        // Every rule refused: 200 with per-rule 422s, nothing created.
+        ("POST", "/api/v1/tenants/{id}/rules/batch") => (
+            Level(F),
+            Some(json!({"rules": [{"kind": "mode", "value": "x", "action": "block"}]})),
+        ),
+        ("GET", "/api/v1/tenants/{id}/applications/{aid}")
+        | ("GET", "/api/v1/tenants/{id}/domains/{did}")
+        | ("GET", "/api/v1/tenants/{id}/rules/{rid}") => (Item(R), None),
+        ("PATCH", "/api/v1/tenants/{id}/applications/{aid}") => {
+            (Item(F), Some(json!({"name": "x"})))
+        }
+        ("PATCH", "/api/v1/tenants/{id}/domains/{did}")
+        | ("PATCH", "/api/v1/tenants/{id}/rules/{rid}") => (Item(F), Some(json!({}))),
+        ("DELETE", "/api/v1/tenants/{id}/applications/{aid}")
+        | ("DELETE", "/api/v1/tenants/{id}/domains/{did}")
+        | ("DELETE", "/api/v1/tenants/{id}/rules/{rid}") => (Item(F), None),
         _ => return None,
     })
 }
@@ -1248,6 +1280,11 @@ fn api_expected(rule: ApiRule, user: &str, tenant: &str) -> Outcome {
         ),
         ApiRule::ApproveDomain => gate(user, tenant, user == "admin"),
         ApiRule::IngestionKey => Outcome::Login,
+        ApiRule::Level(l) => at_least(user, tenant, l),
+        ApiRule::Item(l) => match at_least(user, tenant, l) {
+            Outcome::Allowed => Outcome::NotFound,
+            other => other,
+        },
     }
 }
 
@@ -1311,7 +1348,11 @@ async fn every_api_route_for_every_user_and_tenant() {
             let api = Api::new(app, tokens[user].as_deref());
             for tenant in &targets {
                 let id = w.tenants[tenant].id;
-                let url = path.replace("{id}", &id.to_string());
+                let url = path
+                    .replace("{id}", &id.to_string())
+                    .replace("{aid}", matrix::MADE_UP)
+                    .replace("{did}", matrix::MADE_UP)
+                    .replace("{rid}", matrix::MADE_UP);
                 let mut request = api.request(method.parse().unwrap(), &url);
                 if let Some(mut body) = body.clone() {
                     if body.get("parent_id").is_some() {

@@ -191,6 +191,9 @@ enum Rule {
     ReportOwner,
     /// A public invitation link; the matrix's token is forged: 404 for everyone.
     Token,
+    /// Needs this level in the `{id}` tenant, then names a made-up item (an
+    /// application, domain, rule or version): 404.
+    TenantItem(Level),
 }
 
 fn expected(rule: Rule, user: &str, tenant: &str) -> Outcome {
@@ -208,6 +211,10 @@ fn expected(rule: Rule, user: &str, tenant: &str) -> Outcome {
         Rule::Public | Rule::LoggedIn => Outcome::Allowed,
         Rule::Acting(l) => at_least(user, home(user), l),
         Rule::Tenant(l) => at_least(user, tenant, l),
+        Rule::TenantItem(l) => match at_least(user, tenant, l) {
+            Outcome::Allowed => Outcome::NotFound,
+            other => other,
+        },
         // An invisible parent is the same field error (422) as a missing one.
         Rule::CreateUnder if !sees(user, tenant) => Outcome::Allowed,
         Rule::CreateUnder => gate(user, tenant, manages(user, tenant)),
@@ -384,9 +391,42 @@ fn rule_for(method: &str, path: &str) -> Option<(Rule, &'static str, bool)> {
         ("GET", "/invitations/{token}")
         | ("POST", "/invitations/{token}")
         | ("POST", "/invitations/{token}/accept") => (Token, "username=x&password=short", false),
+        // Rules (#13): Rules read to read, full to write; a bad body is a field error
+        // after authorization. The items are made up (`MADE_UP`): 404 once authorized.
+        ("GET", "/tenants/{id}/rules")
+        | ("GET", "/tenants/{id}/applications")
+        | ("GET", "/tenants/{id}/applications/new")
+        | ("GET", "/tenants/{id}/domains")
+        | ("GET", "/tenants/{id}/domains/new")
+        | ("GET", "/tenants/{id}/credential-stuffing")
+        | ("GET", "/tenants/{id}/rules/versions") => (Tenant(R), empty, false),
+        ("GET", "/tenants/{id}/rules/new") => (Tenant(F), empty, false),
+        ("POST", "/tenants/{id}/rules") | ("POST", "/tenants/{id}/rules/new") => {
+            (Tenant(F), "kind=&value=", false)
+        }
+        ("POST", "/tenants/{id}/applications")
+        | ("POST", "/tenants/{id}/applications/new")
+        | ("POST", "/tenants/{id}/domains")
+        | ("POST", "/tenants/{id}/domains/new") => (Tenant(F), "name=", false),
+        ("POST", "/tenants/{id}/credential-stuffing") => (Tenant(F), "threshold=0", false),
+        ("GET", "/tenants/{id}/rules/{rid}")
+        | ("GET", "/tenants/{id}/applications/{aid}")
+        | ("GET", "/tenants/{id}/domains/{did}") => (TenantItem(R), empty, false),
+        ("POST", "/tenants/{id}/rules/{rid}")
+        | ("POST", "/tenants/{id}/rules/{rid}/delete")
+        | ("POST", "/tenants/{id}/applications/{aid}")
+        | ("POST", "/tenants/{id}/applications/{aid}/delete")
+        | ("POST", "/tenants/{id}/domains/{did}")
+        | ("POST", "/tenants/{id}/domains/{did}/delete")
+        | ("POST", "/tenants/{id}/rules/versions/{version}/restore") => {
+            (TenantItem(F), "name=", false)
+        }
         _ => return None,
     })
 }
+
+/// The id of an application, domain, rule or version that does not exist.
+pub(crate) const MADE_UP: &str = "999999";
 
 // ---------------------------------------------------------------- building the fixture
 
@@ -558,6 +598,10 @@ impl World {
         .replace("{user_id}", &self.holders[tenant].0.id.to_string())
         .replace("{grant_id}", &self.holders[tenant].1.to_string())
         .replace("{invitation_id}", &self.invitations[tenant].to_string())
+        .replace("{aid}", MADE_UP)
+        .replace("{did}", MADE_UP)
+        .replace("{rid}", MADE_UP)
+        .replace("{version}", MADE_UP)
     }
 
     async fn outcome(

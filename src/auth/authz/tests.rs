@@ -1780,3 +1780,15 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn rules_are_read_with_rules_read_and_viewers_have_it() {
+    for p in [partner_admin(), partner_viewer(), root_owner()] {
+        assert!(can_read_rules(&p, &t(PARTNER)), "{:?}", p.grants);
+    }
+    assert!(!can_read_rules(&partner_admin(), &t(OTHER)));
+    let no_rules = with_role(who(28, PARTNER, &[]), only(Feature::Users, Full));
+    assert!(!can_read_rules(&no_rules, &t(PARTNER)));
+    let rules_read = with_role(who(28, PARTNER, &[]), only(Feature::Rules, Read));
+    assert!(can_read_rules(&rules_read, &t(PARTNER)));
+}

@@ -11,6 +11,7 @@ pub mod principal;
 pub mod quota_alert;
 pub mod report_subscription;
 pub mod role;
+pub mod rules;
 pub mod session;
 pub mod tenant;
 pub mod throttle;
@@ -57,6 +58,9 @@ stored_as_text!(
     crate::domain::UserSource,
     crate::domain::invitation::InvitationState,
     crate::domain::stats::ReportScope,
+    crate::domain::rules::RuleKind,
+    crate::domain::rules::RuleAction,
+    crate::domain::rules::VersionKind,
     outbox::OutboxStatus,
     outbox::MailTransport,
 );

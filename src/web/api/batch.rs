@@ -87,7 +87,7 @@ pub struct BatchResponse {
 }
 
 impl BatchResult {
-    fn ok(status: StatusCode, id: i64) -> Self {
+    pub(super) fn ok(status: StatusCode, id: i64) -> Self {
         BatchResult {
             status: status.as_u16(),
             id: Some(id),
@@ -95,7 +95,7 @@ impl BatchResult {
         }
     }
 
-    fn failed(e: &AppError) -> Self {
+    pub(super) fn failed(e: &AppError) -> Self {
         let doc = e.problem_document();
         BatchResult {
             status: doc.status,

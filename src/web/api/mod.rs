@@ -9,6 +9,7 @@ pub mod batch;
 pub mod bulk;
 pub mod idempotency;
 pub mod openapi;
+pub mod rules;
 pub mod stats;
 pub mod tenants;
 pub mod usage;
@@ -21,7 +22,6 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header;
 use actix_web::middleware::Next;
 use actix_web::{HttpRequest, HttpResponse};
-use diesel_async::AsyncPgConnection;
 use serde::de::DeserializeOwned;
 
 /// Every API path starts with this.
@@ -36,6 +36,7 @@ pub fn routes() -> Vec<Route> {
         batch::routes(),
         bulk::routes(),
         usage::routes(),
+        rules::routes(),
         openapi::routes(),
     ]
     .into_iter()
@@ -235,27 +236,7 @@ pub fn miss(req: &HttpRequest) -> HttpResponse {
     response
 }
 
-/// Runs `body` in a transaction (a savepoint when one is open): committed when it
-/// returns `Ok`, rolled back otherwise. Unlike `AsyncConnection::transaction` it does
-/// not need a `Send` closure, so handlers can pass closures over request data.
-pub async fn in_transaction<T, E, F>(conn: &mut AsyncPgConnection, body: F) -> Result<T, E>
-where
-    F: AsyncFnOnce(&mut AsyncPgConnection) -> Result<T, E>,
-    E: From<diesel::result::Error>,
-{
-    use diesel_async::{AnsiTransactionManager, TransactionManager};
-    AnsiTransactionManager::begin_transaction(conn).await?;
-    match body(conn).await {
-        Ok(value) => {
-            AnsiTransactionManager::commit_transaction(conn).await?;
-            Ok(value)
-        }
-        Err(e) => {
-            AnsiTransactionManager::rollback_transaction(conn).await?;
-            Err(e)
-        }
-    }
-}
+pub use crate::db::transaction::in_transaction;
 
 /// Registers the API's routes (outside the console's session and CSRF layers).
 pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {

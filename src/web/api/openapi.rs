@@ -4,12 +4,18 @@
 use super::activity::{ActivityChange, ActivityEvent, ActivityEventPage};
 use super::batch::{BatchRequest, BatchResponse, BatchResult, Operation};
 use super::bulk::{BulkFilter, BulkItem, BulkOutcome, BulkRequest, BulkResponse, BulkScope};
+use super::rules::{
+    ApplicationBody, ApplicationJson, ApplicationPage, DomainBody, DomainJson, DomainPage,
+    DomainPatch, NodeCredentialStuffing, NodeRule, RuleBatch, RuleBody, RuleJson, RulePage,
+    RulePatch, RuleSetJson,
+};
 use super::stats::{StatsItem, StatsPage};
 use super::tenants::{
     ApproveDomain, CreateTenant, MoveTenant, TenantJson, TenantPage, UpdateTenant,
 };
 use super::usage::{TenantRefJson, UsageAnswer, UsageBatch, UsageEventJson, UsageRejection};
 use crate::domain::domain_name::DomainStatus;
+use crate::domain::rules::{RuleAction, RuleKind};
 use crate::domain::usage;
 use crate::error::Blocker;
 use crate::web::error_response::ProblemDocument;
@@ -49,17 +55,38 @@ pub fn routes() -> Vec<Route> {
         super::batch::batch,
         super::bulk::bulk,
         super::usage::ingest,
+        super::rules::list_applications,
+        super::rules::create_application,
+        super::rules::show_application,
+        super::rules::update_application,
+        super::rules::delete_application,
+        super::rules::list_domains,
+        super::rules::create_domain,
+        super::rules::show_domain,
+        super::rules::update_domain,
+        super::rules::delete_domain,
+        super::rules::list_rules,
+        super::rules::create_rule,
+        super::rules::batch_rules,
+        super::rules::show_rule,
+        super::rules::update_rule,
+        super::rules::delete_rule,
+        super::rules::ruleset,
     ),
     components(schemas(
         TenantJson, TenantPage, CreateTenant, UpdateTenant, MoveTenant, BatchRequest,
         Operation, BatchResult, BatchResponse, ProblemDocument, Blocker, DomainStatus,
         ApproveDomain, ActivityEvent, ActivityEventPage, ActivityChange, BulkRequest, BulkFilter,
         BulkScope, BulkResponse, BulkItem, BulkOutcome, UsageBatch, UsageEventJson, TenantRefJson,
-        UsageAnswer, UsageRejection, StatsItem, StatsPage
+        UsageAnswer, UsageRejection, StatsItem, StatsPage, ApplicationJson, ApplicationBody,
+        ApplicationPage, DomainJson, DomainBody, DomainPatch, DomainPage, RuleJson, RuleBody,
+        RulePatch, RuleBatch, RulePage, RuleSetJson, NodeRule, NodeCredentialStuffing, RuleKind,
+        RuleAction
     )),
     modifiers(&Security, &Problems),
     tags(
         (name = "tenants", description = "The tenant tree"),
+        (name = "rules", description = "A tenant's applications, domains, rules and the rule set nodes fetch"),
         (name = "usage", description = "Usage ingestion, with an ingestion key (created at /usage/keys) \
                                           instead of a personal API token; usage statistics, with a \
                                           personal API token")
@@ -178,10 +205,27 @@ fn subdomain_pattern() -> String {
 /// `parse_custom_domain`: empty (none), or two or more DNS labels, the last not all
 /// digits, in any case, trailing dots ignored.
 fn custom_domain_pattern() -> String {
+    format!("^[{WS}]*(?:{})?\\.*[{WS}]*$", host_name())
+}
+
+/// Two or more DNS labels, the last not all digits, in any case.
+fn host_name() -> String {
     let label = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?";
     let top = "[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\
                |[0-9]{1,61}(?:[A-Za-z]|[A-Za-z-][A-Za-z0-9-]{0,60}[A-Za-z0-9])";
-    format!("^[{WS}]*(?:(?:{label}\\.)+(?:{top}))?\\.*[{WS}]*$")
+    format!("(?:{label}\\.)+(?:{top})")
+}
+
+/// A rule's path (`rules::parse_path`): empty (none), or `/` then at most 999
+/// characters without white space or control characters, around white space.
+fn rule_path_pattern() -> String {
+    format!("^[{WS}]*(?:/[^{WS}{CONTROL}]{{0,999}})?[{WS}]*$")
+}
+
+/// `parse_host_name`, not empty: two or more DNS labels, the last not all digits,
+/// in any case, trailing dots ignored.
+fn host_name_pattern() -> String {
+    format!("^[{WS}]*{}\\.*[{WS}]*$", host_name())
 }
 
 /// A cursor as the server writes it: `after:<id>` in unpadded URL-safe base64, the
@@ -250,6 +294,15 @@ fn body_constraints() -> Vec<(&'static str, Value)> {
         ),
         ("events", json!({"maxItems": usage::MAX_EVENTS})),
         (
+            "rules",
+            json!({"minItems": 1, "maxItems": super::batch::MAX_OPERATIONS}),
+        ),
+        ("application_id", id_constraints()),
+        ("domain_id", id_constraints()),
+        ("path", json!({"pattern": rule_path_pattern()})),
+        ("threshold", json!({"minimum": 1, "maximum": 10000})),
+        ("window_minutes", json!({"minimum": 1, "maximum": 1440})),
+        (
             "queries",
             json!({"minimum": 0, "maximum": usage::MAX_COUNT}),
         ),
@@ -286,6 +339,12 @@ const REQUEST_SCHEMAS: &[&str] = &[
     "BulkFilter",
     "UsageBatch",
     "UsageEvent",
+    "ApplicationBody",
+    "DomainBody",
+    "DomainPatch",
+    "RuleBody",
+    "RulePatch",
+    "RuleBatch",
 ];
 
 /// Schema names as a generated client shows them: `utoipa`'s name, the name given
@@ -333,6 +392,12 @@ pub fn document_json() -> Value {
                     property[k] = v.clone();
                 }
             }
+        }
+    }
+    // A domain's name is a host name, not a display name.
+    for name in ["DomainBody", "DomainPatch"] {
+        if let Some(property) = schemas[name]["properties"].get_mut("name") {
+            property["pattern"] = json!(host_name_pattern());
         }
     }
     // An event's tenant: an id, or a subdomain (a DNS label, any case).
@@ -417,7 +482,9 @@ fn constrain_parameters(doc: &mut Value) {
             };
             for param in params {
                 let constraints = match param["name"].as_str() {
-                    Some("id" | "parent" | "subtree" | "within") => id_constraints(),
+                    Some("id" | "parent" | "subtree" | "within" | "aid" | "did" | "rid") => {
+                        id_constraints()
+                    }
                     Some("label") => label_constraints(),
                     // The tenants list's; the activity list states its own.
                     Some("cursor") if param["schema"]["pattern"].is_null() => {

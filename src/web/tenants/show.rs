@@ -38,6 +38,7 @@ struct ShowPage {
     can_read_activity: bool,
     /// The "Usage" link: usage read here.
     can_read_usage: bool,
+    can_read_rules: bool,
     /// The custom domain and its proof, while one is set.
     domain: Option<DomainView>,
     /// Why the last custom-domain check or approval failed.
@@ -147,6 +148,7 @@ pub(super) async fn show_page(
         can_switch: tenant.enabled && tenant.id != user.acting.id,
         can_read_activity: authz::can_read_activity(user, &tenant),
         can_read_usage: authz::can_read_usage(user, &tenant),
+        can_read_rules: authz::can_read_rules(user, &tenant),
         domain_error,
         tenant,
     };

@@ -1,0 +1,129 @@
+//! The versions of a tenant's rule set: the list, the difference between two, and
+//! restoring one. Version 0 is the empty set with the default settings (before any
+//! change); version v's rules are the temporal rows valid at v, its settings the
+//! snapshot stored with it.
+
+use super::{read, Change, Done};
+use crate::auth::Principal;
+use crate::db::models::rules::{head_version, RuleRow, RuleSetVersion};
+use crate::db::models::Tenant;
+use crate::domain::rules::{
+    diff as diff_sets, CredentialStuffing, RuleInput, RuleSetDiff, VersionKind,
+};
+use crate::error::AppError;
+use diesel_async::AsyncPgConnection;
+use std::collections::BTreeMap;
+
+/// A version's content: its rules by rule id and its settings.
+pub struct Content {
+    pub rules: BTreeMap<i64, RuleInput>,
+    pub settings: CredentialStuffing,
+}
+
+/// Version `version` of the tenant's rule set (404 past the current one).
+pub async fn content(
+    conn: &mut AsyncPgConnection,
+    tenant_id: i64,
+    version: i64,
+) -> Result<Content, AppError> {
+    if version < 0 || version > head_version(conn, tenant_id).await? {
+        return Err(AppError::NotFound);
+    }
+    let settings = settings_at(conn, tenant_id, version).await?;
+    let rules = RuleRow::at_version(conn, tenant_id, version)
+        .await?
+        .into_iter()
+        .map(|r| (r.rule_id, r.content()))
+        .collect();
+    Ok(Content { rules, settings })
+}
+
+/// The credential-stuffing settings as version `version` left them (version 0:
+/// the defaults).
+pub async fn settings_at(
+    conn: &mut AsyncPgConnection,
+    tenant_id: i64,
+    version: i64,
+) -> Result<CredentialStuffing, AppError> {
+    if version == 0 {
+        return Ok(CredentialStuffing::default());
+    }
+    let v = RuleSetVersion::find(conn, tenant_id, version).await?;
+    Ok(CredentialStuffing::from_json(&v.settings))
+}
+
+/// What changed from version `from` to version `to` (Rules read, not locked).
+pub async fn diff(
+    conn: &mut AsyncPgConnection,
+    p: &Principal,
+    tenant: &Tenant,
+    from: i64,
+    to: i64,
+) -> Result<RuleSetDiff, AppError> {
+    read(conn, p, tenant).await?;
+    let a = content(conn, tenant.id, from).await?;
+    let b = content(conn, tenant.id, to).await?;
+    Ok(diff_sets(&a.rules, &b.rules, (&a.settings, &b.settings)))
+}
+
+/// Makes a new version (kind `restore`) equal in content to `version`: the same
+/// rules under the same rule ids, the same settings. Rules whose application or
+/// domain was deleted since come back unbound. Returns the new version's number
+/// (the current one when nothing differs).
+pub async fn restore(
+    conn: &mut AsyncPgConnection,
+    c: &Change<'_>,
+    version: i64,
+) -> Result<i64, AppError> {
+    c.run(
+        conn,
+        VersionKind::Restore,
+        "rule_set.restore",
+        async |conn, next| {
+            let target = content(conn, c.tenant.id, version).await?;
+            let current: BTreeMap<i64, RuleInput> = RuleRow::current(conn, c.tenant.id)
+                .await?
+                .into_iter()
+                .map(|r| (r.rule_id, r.content()))
+                .collect();
+            let settings = super::settings(conn, c.tenant.id).await?;
+            let d = diff_sets(&current, &target.rules, (&settings, &target.settings));
+            if d == RuleSetDiff::default() {
+                return Ok(Done {
+                    value: next - 1,
+                    summary: None,
+                    audit: serde_json::Value::Null,
+                });
+            }
+            let closed: Vec<i64> = d
+                .removed
+                .iter()
+                .map(|(id, _)| *id)
+                .chain(d.changed.iter().map(|(id, _)| *id))
+                .collect();
+            RuleRow::close(conn, c.tenant.id, &closed, next).await?;
+            let inserted: Vec<(Option<i64>, &RuleInput)> = d
+                .added
+                .iter()
+                .map(|(id, _)| *id)
+                .chain(d.changed.iter().map(|(id, _)| *id))
+                .filter_map(|id| target.rules.get(&id).map(|r| (Some(id), r)))
+                .collect();
+            RuleRow::insert_many(conn, c.tenant.id, &inserted, next).await?;
+            if !d.settings.is_empty() {
+                crate::db::models::rules::save_settings(conn, c.tenant.id, &target.settings, c.now)
+                    .await?;
+            }
+            Ok(Done {
+                value: next,
+                summary: Some(format!("Restored version {version}")),
+                audit: serde_json::json!({
+                    "restored": version,
+                    "added": d.added.len(), "removed": d.removed.len(), "changed": d.changed.len(),
+                    "settings_changed": !d.settings.is_empty(),
+                }),
+            })
+        },
+    )
+    .await
+}
