@@ -401,6 +401,12 @@ async fn switching_from_the_list_tree_people_or_a_tenant_page_keeps_the_kind_of_
         ("/tenants/tree".to_string(), "tree"),
         ("/users".to_string(), "people"),
         (format!("/tenants/{}", t.a1.id), "tenant"),
+        (format!("/tenants/{}/stats", t.a1.id), "stats"),
+        (
+            format!("/tenants/{}/stats/reports", t.a1.id),
+            "stats-reports",
+        ),
+        (format!("/tenants/{}/activity", t.a1.id), "activity"),
     ] {
         let html = app.get_html(&page).await;
         assert!(
@@ -418,6 +424,14 @@ async fn switching_from_the_list_tree_people_or_a_tenant_page_keeps_the_kind_of_
         &switch(&app, t.globex.id, "tenant").await,
         &format!("/tenants/{}", t.globex.id),
     );
+    // The statistics pages, their reports and the activity keep their kind too.
+    for kind in ["stats", "stats/reports", "activity"] {
+        let return_to = kind.replace('/', "-");
+        assert_redirect_to(
+            &switch(&app, t.a2.id, &return_to).await,
+            &format!("/tenants/{}/{kind}", t.a2.id),
+        );
+    }
     // Never a URL: anything else still lands on the dashboard.
     for other in ["/tenants", "https://evil.example/", "list/../x"] {
         assert_redirect_to(&switch(&app, t.acme.id, other).await, "/dashboard");
