@@ -601,3 +601,35 @@ async fn installation_links_show_only_while_acting_in_the_root() {
         "{nav}"
     );
 }
+
+/// Issue #11's second review: "↑ Up one level" leads only to a tree the user may
+/// open. A Viewer of a1's subtree at home in acme without a role there sees acme
+/// (their home) but may not open its tree (403): no link up from a1.
+#[tokio::test]
+async fn up_one_level_shows_only_when_the_parents_tree_opens() {
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    let viewer = app.user(&t.acme, "viewer").await;
+    app.grant(&viewer, &t.a1, GrantRole::Viewer, Scope::Subtree, false)
+        .await;
+    let viewer = browser_as(&app, "acme\\viewer").await;
+    let r = viewer
+        .get(&format!("/tenants/tree?parent={}", t.acme.id))
+        .await;
+    assert_eq!(status(&r), 403);
+    let html = viewer
+        .get_html(&format!("/tenants/tree?parent={}", t.a1.id))
+        .await;
+    assert!(!html.contains("Up one level"), "{html}");
+    // Their tree at a1x leads up to a1, whose tree they may open.
+    let html = viewer
+        .get_html(&format!("/tenants/tree?parent={}", t.a1x.id))
+        .await;
+    assert!(
+        html.contains(&format!(
+            "href=\"/tenants/tree?parent={}\">↑ Up one level",
+            t.a1.id
+        )),
+        "{html}"
+    );
+}
