@@ -143,6 +143,49 @@ pub fn people_scope(p: &Principal) -> PeopleScope {
     }
 }
 
+impl PeopleScope {
+    /// Is someone homed in the tenant at the end of `path` (ids from the root),
+    /// capped by `tenant_role_id`, in this scope? The filters' meaning, as the
+    /// statements apply them, for the decisions on one person and the property tests.
+    pub fn includes(&self, path: &[i64], tenant_role_id: i64) -> bool {
+        seen_at(&self.visibility, path)
+            && (path.len() == 1 || self.readable_caps.contains(&tenant_role_id))
+    }
+}
+
+/// Does `visibility` show the tenant at the end of `path` (ids from the root)?
+fn seen_at(visibility: &Visibility, path: &[i64]) -> bool {
+    let Some(id) = path.last() else {
+        return false;
+    };
+    match visibility {
+        Visibility::All => true,
+        Visibility::Within {
+            subtree_roots,
+            tenants,
+        } => path.iter().any(|a| subtree_roots.contains(a)) || tenants.contains(id),
+    }
+}
+
+/// May `p` find the person homed in `home` (`/users` would list them)? Seeing their
+/// home is not enough: a home seen only as one's own, without Users read there, or
+/// a cap hiding Users, keeps its people out.
+pub fn can_find_person(p: &Principal, home: &Tenant) -> bool {
+    people_scope(p).includes(&home.path, home.tenant_role_id)
+}
+
+/// Is someone homed at `home_path` a grant candidate of `on` (the users the grant
+/// form offers, before who may find them): homed in `on`, an ancestor or below it.
+pub fn is_grant_candidate(on: &Tenant, home_path: &[i64]) -> bool {
+    home_path.last().is_some_and(|h| on.path.contains(h)) || home_path.contains(&on.id)
+}
+
+/// May `p` pick the person homed in `home` for a grant on `on`: a grant candidate
+/// whom `p` may also find. Anyone else is answered as a user who does not exist.
+pub fn may_pick_grantee(p: &Principal, on: &Tenant, home: &Tenant) -> bool {
+    is_grant_candidate(on, &home.path) && can_find_person(p, home)
+}
+
 /// Does people search find everyone homed in the tenants `p` sees: no tenant is
 /// left out for its cap (every tenant role leaves Users readable) nor for the home
 /// role? Then the people homed at or below a tenant are as many as the maintained
@@ -193,17 +236,8 @@ impl SubtreeReading {
     /// `tenant_role_id`, one of the readable tenants? The filters' meaning, as the
     /// statements apply them, for the property tests.
     pub fn includes(&self, path: &[i64], tenant_role_id: i64) -> bool {
-        let Some(id) = path.last() else {
-            return false;
-        };
-        let seen = match &self.visibility {
-            Visibility::All => true,
-            Visibility::Within {
-                subtree_roots,
-                tenants,
-            } => path.iter().any(|a| subtree_roots.contains(a)) || tenants.contains(id),
-        };
-        seen && (path.len() == 1 || !self.capped_roles.contains(&tenant_role_id))
+        seen_at(&self.visibility, path)
+            && (path.len() == 1 || !self.capped_roles.contains(&tenant_role_id))
     }
 }
 

@@ -122,8 +122,8 @@ pub fn require_giver(p: &Principal, tenant: &Tenant) -> Result<(), AppError> {
 /// * None of those: a choice of the candidates whose details contain the text, or
 ///   the field error that nobody matches.
 ///
-/// A user the granter cannot see is no candidate: they are not found, like a user
-/// that does not exist.
+/// A user the granter may not find (`authz::may_pick_grantee`) is no candidate: they
+/// are not found, like a user that does not exist.
 pub async fn resolve_grantee(
     conn: &mut AsyncPgConnection,
     p: &Principal,
@@ -141,17 +141,17 @@ pub async fn resolve_grantee(
         (Some(""), None) => return Ok(Grantee::unresolved("user", TYPE_USER)),
         (Some(text), _) => text,
     };
-    let visibility = authz::visibility(p);
+    let scope = authz::people_scope(p);
+    let people = super::users::people_where(&scope);
     if let Some(id) = input.picked {
         let fits = UserMatch::containing(text);
-        let (_, fits) = Grant::candidates(conn, tenant, &visibility, fits, Some(id), 1).await?;
+        let (_, fits) = Grant::candidates(conn, tenant, &people, fits, Some(id), 1).await?;
         if fits > 0 {
             return Ok(Grantee::Id(id));
         }
     }
     let exactly = UserMatch::exactly(text);
-    let (exact, total) =
-        Grant::candidates(conn, tenant, &visibility, exactly, None, CHOICES).await?;
+    let (exact, total) = Grant::candidates(conn, tenant, &people, exactly, None, CHOICES).await?;
     if let [one] = exact.as_slice() {
         return Ok(Grantee::Id(one.user.id));
     }
@@ -177,7 +177,7 @@ pub async fn resolve_grantee(
         (Vec::new(), 0)
     } else {
         let near = UserMatch::containing(text);
-        Grant::candidates(conn, tenant, &visibility, near, None, CHOICES).await?
+        Grant::candidates(conn, tenant, &people, near, None, CHOICES).await?
     };
     if near.is_empty() {
         return Ok(Grantee::unresolved(
@@ -206,11 +206,11 @@ pub async fn find_grantees(
     limit: i64,
 ) -> Result<(Vec<PersonRow>, i64), AppError> {
     require_giver(p, tenant)?;
-    let visibility = authz::visibility(p);
+    let scope = authz::people_scope(p);
     Ok(Grant::candidates(
         conn,
         tenant,
-        &visibility,
+        &super::users::people_where(&scope),
         UserMatch::containing(q),
         None,
         limit,
@@ -220,8 +220,9 @@ pub async fn find_grantees(
 
 /// Gives (or changes) the grant of the `grantee` on `tenant` as `p`, and returns that
 /// user. It takes Users Full there and a grant role `p` may give at all (403); the
-/// user must be one `p` can see (else the field error on `user_id`, whether or not
-/// they exist); an unresolved grantee's field error is reported with the input's at
+/// user must be one `p` may find (`authz::can_find_person`, as `/users` would list
+/// them; else the field error on `user_id`, whether or not they exist; a `user_id`
+/// posted alone need not be a grant candidate, as before the picker); an unresolved grantee's field error is reported with the input's at
 /// once. Replacing a grant `p` could not revoke is 403; a grant stronger than `p`'s
 /// own is a field error on `role`.
 pub async fn give(
@@ -238,7 +239,7 @@ pub async fn give(
         Grantee::Id(id) => {
             let subject = Principal::load(conn, *id)
                 .await?
-                .filter(|s| authz::can_see(p, &s.home));
+                .filter(|s| authz::can_find_person(p, &s.home));
             if subject.is_none() {
                 errors.insert("user_id", CHOOSE_USER.into());
             }

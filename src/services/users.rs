@@ -645,7 +645,7 @@ pub async fn count_people_within(
     Ok(User::count_people(conn, &scope).await?)
 }
 
-fn people_where(scope: &authz::PeopleScope) -> PeopleWhere<'_> {
+pub(crate) fn people_where(scope: &authz::PeopleScope) -> PeopleWhere<'_> {
     PeopleWhere {
         visibility: &scope.visibility,
         readable_caps: &scope.readable_caps,

@@ -299,8 +299,8 @@ async fn build(
         None => None,
     };
     let explanation = match subject {
-        // Only users the viewer could see anyway: their home tenant must be visible.
-        Some(subject) if !authz::can_see(user, &subject.home) => {
+        // Only users the viewer could find anyway (`/users` lists them).
+        Some(subject) if !authz::can_find_person(user, &subject.home) => {
             asked = Asked::nobody(&asked.typed);
             None
         }

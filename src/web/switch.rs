@@ -42,6 +42,9 @@ pub enum PageKind {
     Access,
     Invitations,
     Activity,
+    /// Usage statistics, and their emailed reports.
+    Stats,
+    StatsReports,
     /// The Tenants list, of what is below the acting tenant.
     List,
     /// The tenant tree, likewise.
@@ -52,7 +55,7 @@ pub enum PageKind {
 
 impl PageKind {
     /// Each kind with its name in forms and its route pattern (`{id}`: the tenant's).
-    const ALL: [(PageKind, &'static str, &'static str); 10] = [
+    const ALL: [(PageKind, &'static str, &'static str); 12] = [
         (PageKind::Tenant, "tenant", "/tenants/{id}"),
         (PageKind::Edit, "edit", "/tenants/{id}/edit"),
         (PageKind::Users, "users", "/tenants/{id}/users"),
@@ -64,6 +67,12 @@ impl PageKind {
             "/tenants/{id}/invitations",
         ),
         (PageKind::Activity, "activity", "/tenants/{id}/activity"),
+        (PageKind::Stats, "stats", "/tenants/{id}/stats"),
+        (
+            PageKind::StatsReports,
+            "stats-reports",
+            "/tenants/{id}/stats/reports",
+        ),
         (PageKind::List, "list", "/tenants"),
         (PageKind::Tree, "tree", "/tenants/tree"),
         (PageKind::People, "people", "/users"),
@@ -116,6 +125,8 @@ impl PageKind {
             PageKind::Roles => needs(Feature::Roles),
             PageKind::Invitations => needs(Feature::Invitations),
             PageKind::Activity => needs(Feature::Audit),
+            PageKind::Stats => authz::can_read_usage(user, tenant),
+            PageKind::StatsReports => authz::can_subscribe_reports(user, tenant),
             PageKind::People => authz::can_find_people(user),
             PageKind::Edit => {
                 authz::can_edit(user, tenant, parent_of(conn, tenant).await?.as_ref())
@@ -365,6 +376,8 @@ mod tests {
             ("access", "/tenants/{id}/access"),
             ("invitations", "/tenants/{id}/invitations"),
             ("activity", "/tenants/{id}/activity"),
+            ("stats", "/tenants/{id}/stats"),
+            ("stats-reports", "/tenants/{id}/stats/reports"),
             ("list", "/tenants"),
             ("tree", "/tenants/tree"),
             ("people", "/users"),

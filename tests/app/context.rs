@@ -401,6 +401,12 @@ async fn switching_from_the_list_tree_people_or_a_tenant_page_keeps_the_kind_of_
         ("/tenants/tree".to_string(), "tree"),
         ("/users".to_string(), "people"),
         (format!("/tenants/{}", t.a1.id), "tenant"),
+        (format!("/tenants/{}/stats", t.a1.id), "stats"),
+        (
+            format!("/tenants/{}/stats/reports", t.a1.id),
+            "stats-reports",
+        ),
+        (format!("/tenants/{}/activity", t.a1.id), "activity"),
     ] {
         let html = app.get_html(&page).await;
         assert!(
@@ -418,6 +424,14 @@ async fn switching_from_the_list_tree_people_or_a_tenant_page_keeps_the_kind_of_
         &switch(&app, t.globex.id, "tenant").await,
         &format!("/tenants/{}", t.globex.id),
     );
+    // The statistics pages, their reports and the activity keep their kind too.
+    for kind in ["stats", "stats/reports", "activity"] {
+        let return_to = kind.replace('/', "-");
+        assert_redirect_to(
+            &switch(&app, t.a2.id, &return_to).await,
+            &format!("/tenants/{}/{kind}", t.a2.id),
+        );
+    }
     // Never a URL: anything else still lands on the dashboard.
     for other in ["/tenants", "https://evil.example/", "list/../x"] {
         assert_redirect_to(&switch(&app, t.acme.id, other).await, "/dashboard");
@@ -585,5 +599,37 @@ async fn installation_links_show_only_while_acting_in_the_root() {
     assert!(
         nav.contains(&format!("href=\"/tenants/{}/users\"", t.acme.id)),
         "{nav}"
+    );
+}
+
+/// Issue #11's second review: "↑ Up one level" leads only to a tree the user may
+/// open. A Viewer of a1's subtree at home in acme without a role there sees acme
+/// (their home) but may not open its tree (403): no link up from a1.
+#[tokio::test]
+async fn up_one_level_shows_only_when_the_parents_tree_opens() {
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    let viewer = app.user(&t.acme, "viewer").await;
+    app.grant(&viewer, &t.a1, GrantRole::Viewer, Scope::Subtree, false)
+        .await;
+    let viewer = browser_as(&app, "acme\\viewer").await;
+    let r = viewer
+        .get(&format!("/tenants/tree?parent={}", t.acme.id))
+        .await;
+    assert_eq!(status(&r), 403);
+    let html = viewer
+        .get_html(&format!("/tenants/tree?parent={}", t.a1.id))
+        .await;
+    assert!(!html.contains("Up one level"), "{html}");
+    // Their tree at a1x leads up to a1, whose tree they may open.
+    let html = viewer
+        .get_html(&format!("/tenants/tree?parent={}", t.a1x.id))
+        .await;
+    assert!(
+        html.contains(&format!(
+            "href=\"/tenants/tree?parent={}\">↑ Up one level",
+            t.a1.id
+        )),
+        "{html}"
     );
 }

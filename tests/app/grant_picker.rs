@@ -397,3 +397,98 @@ async fn the_grant_pickers_search_offers_the_grant_candidates() {
     assert!(!html.contains("zed-g1"), "{html}");
     assert!(!html.contains("<select id=\"user_id\""), "{html}");
 }
+
+/// Issue #11's second review: an Administrator of a tenant "this tenant only", at
+/// home in the root with no role there, sees the root (as their home) but may not
+/// find its people (`/users` finds nobody there); the grant picker, the grant form
+/// and the access explainer must not offer or take them either.
+#[tokio::test]
+async fn the_grant_candidates_are_only_people_the_giver_may_find() {
+    let app = spawn_app().await;
+    let t = tree(&app).await;
+    let rooty = user_with_email(&app, &app.root, "rooty", "rooty@corp.example").await;
+    let pat = user_with_email(&app, &t.partner, "pat", "pat@corp.example").await;
+    let sib = user_with_email(&app, &t.c2, "sib", "sib@corp.example").await;
+    let giver = app.user(&app.root, "giver").await;
+    app.grant(
+        &giver,
+        &t.partner,
+        GrantRole::Administrator,
+        Scope::Tenant,
+        false,
+    )
+    .await;
+    let giver = browser_as(&app, "root\\giver").await;
+    // People search agrees: the root's people are not theirs to find.
+    let html = giver.get_html("/users?q=corp.example").await;
+    assert!(html.contains("pat@corp.example"), "{html}");
+    assert!(!html.contains("rooty"), "{html}");
+
+    let search = |q: &str| format!("/users/search?grant_on={}&user={q}", t.partner.id);
+    let html = giver.get_html(&search("corp.example")).await;
+    assert!(html.contains("partner\\pat"), "{html}");
+    assert!(!html.contains("rooty"), "{html}");
+    // Probing by login or whole email offers nobody.
+    for q in ["rooty@corp.example", "root%5Crooty", "rooty"] {
+        let html = giver.get_html(&search(q)).await;
+        assert!(html.contains("Nobody matches"), "{q}: {html}");
+    }
+    // The form: typed or picked, the same error as for a user who does not exist.
+    let missing = |typed: &str| format!("No user you can grant access to matches “{typed}”.");
+    for typed in ["rooty@corp.example", "root\\rooty", "rooty"] {
+        let (error, _) = refused(give(&giver, &t.partner, &[("user", typed)]).await).await;
+        assert_eq!(error, missing(typed), "{typed}");
+    }
+    for id in [rooty.id, 99_999_999] {
+        let r = give(&giver, &t.partner, &[("user_id", &id.to_string())]).await;
+        assert_eq!(status(&r), 422, "{id}");
+        let html = r.text().await.unwrap();
+        assert_eq!(
+            field_error(&html, "grant-user").as_deref(),
+            Some("Choose a user from the list."),
+            "{id}: {html}"
+        );
+    }
+    assert!(!holds(&app, &rooty, &t.partner).await);
+    let r = give(&giver, &t.partner, &[("user_id", &pat.id.to_string())]).await;
+    assert_eq!(status(&r), 303);
+    assert!(holds(&app, &pat, &t.partner).await);
+
+    // The explainer's `?user=` names nobody for the root's people either.
+    let access = |user: String| format!("/tenants/{}/access?user={user}", t.partner.id);
+    for user in [rooty.id.to_string(), "rooty".into(), "root%5Crooty".into()] {
+        let html = giver.get_html(&access(user.clone())).await;
+        assert!(
+            html.contains("No user you can see matches"),
+            "{user}: {html}"
+        );
+    }
+    let html = giver.get_html(&access(pat.id.to_string())).await;
+    assert!(!html.contains("No user you can see matches"), "{html}");
+
+    // An Administrator of a sibling subtree (c1's), at home in the root: c1's
+    // ancestors (the partner, the root) are candidates of c1 but not theirs to find.
+    let side = app.user(&app.root, "side").await;
+    app.grant(
+        &side,
+        &t.c1,
+        GrantRole::Administrator,
+        Scope::Subtree,
+        false,
+    )
+    .await;
+    let side = browser_as(&app, "root\\side").await;
+    let html = side
+        .get_html(&format!(
+            "/users/search?grant_on={}&user=corp.example",
+            t.c1.id
+        ))
+        .await;
+    assert!(html.contains("Nobody matches"), "{html}");
+    for user in [&rooty, &pat, &sib] {
+        let r = give(&side, &t.c1, &[("user_id", &user.id.to_string())]).await;
+        assert_eq!(status(&r), 422, "{}", user.username);
+    }
+    // The admin's, the two givers' and pat's: nothing more.
+    assert_eq!(grant_count(&app).await, 4);
+}

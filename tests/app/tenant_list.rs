@@ -995,3 +995,39 @@ async fn the_summary_names_the_parent_or_within_tenant_given() {
     let html = acme_admin.get_html("/tenants").await;
     assert!(html.contains("3 tenants below Tenant acme."), "{html}");
 }
+
+/// Issue #11's second review: `parent=` lists the visible children of its tenant
+/// wherever it is, not only inside the acting tenant's subtree (as `within=` does).
+#[tokio::test]
+async fn parent_lists_the_children_of_a_tenant_outside_the_acting_subtree() {
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    let both = app.user(&t.globex, "both").await;
+    for tenant in [&t.globex, &t.acme] {
+        app.grant(
+            &both,
+            tenant,
+            GrantRole::Administrator,
+            Scope::Subtree,
+            true,
+        )
+        .await;
+    }
+    let both = browser_as(&app, "globex\\both").await;
+    let html = both
+        .get_html(&format!("/tenants?parent={}", t.acme.id))
+        .await;
+    assert!(
+        html.contains("2 tenants directly below Tenant acme."),
+        "{html}"
+    );
+    assert!(
+        html.contains("Tenant a1") && html.contains("Tenant a2"),
+        "{html}"
+    );
+    assert!(!html.contains("Tenant g1"), "{html}");
+    let html = both
+        .get_html(&format!("/tenants?within={}", t.acme.id))
+        .await;
+    assert!(html.contains("3 tenants below Tenant acme."), "{html}");
+}

@@ -1792,3 +1792,32 @@ fn rules_are_read_with_rules_read_and_viewers_have_it() {
     let rules_read = with_role(who(28, PARTNER, &[]), only(Feature::Rules, Read));
     assert!(can_read_rules(&rules_read, &t(PARTNER)));
 }
+
+proptest! {
+    /// The grant picker offers (and the grant form takes) exactly the grant
+    /// candidates of a tenant — homed in it, an ancestor or below it — whom the giver
+    /// may find: a person whose home is seen, read for Users there (the home role or
+    /// a grant on it, unless a subtree grant covers it) and not capped away from
+    /// Users (the root never is). Checked against that plain model.
+    #[test]
+    fn a_grantee_is_offered_iff_a_candidate_the_giver_may_find(
+        (tenants, p) in arb_capped_tree(),
+    ) {
+        for on in &tenants {
+            for home in &tenants {
+                let candidate = on.path.contains(&home.id) || home.path.contains(&on.id);
+                let seen = can_see(&p, home);
+                let home_reads = home.id != p.home.id
+                    || p.role.as_ref().is_some_and(|r| r.permissions.get(Feature::Users) >= Level::Read)
+                    || p.grants.iter().any(|g| g.covers(home.id, &home.path));
+                let uncapped = home.parent_id.is_none()
+                    || p.caps[&home.tenant_role_id].permissions.get(Feature::Users) >= Level::Read;
+                prop_assert_eq!(
+                    may_pick_grantee(&p, on, home),
+                    candidate && seen && home_reads && uncapped,
+                    "home {} on {}", home.id, on.id
+                );
+            }
+        }
+    }
+}

@@ -219,14 +219,14 @@ impl Grant {
         diesel::delete(grants::table.find(id)).execute(conn).await
     }
 
-    /// Users the granter may pick for `tenant` (the grant candidates): users of the
-    /// tenant, of its ancestors and of its sub-tenants, limited to tenants the granter
-    /// may see; of those, the ones `matching` picks (and only the user `only`, when
+    /// Users the granter may pick for `tenant`: the grant candidates (users of the
+    /// tenant, of its ancestors and of its sub-tenants) whom the granter may find
+    /// (`people`, the scope of `/users`; `authz::may_pick_grantee`); of those, the ones `matching` picks (and only the user `only`, when
     /// given), by login, up to `limit`, with the total.
     pub async fn candidates(
         conn: &mut AsyncPgConnection,
         tenant: &crate::db::models::Tenant,
-        visibility: &crate::db::models::Visibility,
+        people: &crate::db::models::user::PeopleWhere<'_>,
         matching: UserMatch<'_>,
         only: Option<i64>,
         limit: i64,
@@ -246,7 +246,7 @@ impl Grant {
             if let Visibility::Within {
                 subtree_roots,
                 tenants: singles,
-            } = visibility
+            } = people.visibility
             {
                 q = q.filter(
                     tenant_paths::path
@@ -254,6 +254,11 @@ impl Grant {
                         .or(tenants::id.eq_any(singles.clone())),
                 );
             }
+            q = q.filter(
+                tenants::parent_id
+                    .is_null()
+                    .or(tenants::tenant_role_id.eq_any(people.readable_caps.to_vec())),
+            );
             match matching {
                 UserMatch::Any => {}
                 UserMatch::Login {

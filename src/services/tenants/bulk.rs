@@ -530,7 +530,8 @@ async fn match_query(
         Ok(named) => named,
         Err(errors) => return Err(AppError::Validation(errors)),
     };
-    let scope = match (listed, named.within) {
+    // As the page lists them: below `within`, else below `parent`, else the acting tenant.
+    let scope = match (listed, named.within.or(named.parent)) {
         (Listed::Page(_), Some(within)) => MatchScope::Below(Box::new(within)),
         (Listed::Page(acting), None) => MatchScope::Below(acting),
         (Listed::Api, _) => MatchScope::Visible {

@@ -572,7 +572,13 @@ async fn selected(
         Ok(named) => named,
         Err(errors) => return Ok(Err(errors)),
     };
-    let within = named.within.clone().unwrap_or_else(|| user.acting.clone());
+    // `parent=` lists the visible children of its tenant wherever it is, as
+    // `within=` does; neither: the acting tenant's subtree.
+    let within = named
+        .within
+        .clone()
+        .or_else(|| named.parent.clone())
+        .unwrap_or_else(|| user.acting.clone());
     let plain = named.within.is_none() && spec.filter == TenantFilter::default();
     let query = ListQuery {
         filter: spec.filter,

@@ -108,11 +108,24 @@ pub(super) async fn tree(
     let parent = named_or_acting(&user, &mut conn, "parent", &params.parent).await?;
     authz::require(&user, &parent, Feature::Tenants, Level::Read)?;
     let level = levels(&user, &mut conn, &parent, parse_id(&params.open).ok()).await?;
-    // "Up" only while the parent's parent is visible too (decided on its path).
+    // "Up" only while the parent's parent's tree opens too: visible (decided on its
+    // path) and its Tenants readable (a home seen without a role would be 403).
     let up_path = &parent.path[..parent.path.len().saturating_sub(1)];
-    let up_id = parent
+    let up_id = match parent
         .parent_id
-        .filter(|_| authz::can_see_path(&user, up_path));
+        .filter(|_| authz::can_see_path(&user, up_path))
+    {
+        // A grant reaching it reads Tenants there (no statement: the benchmarked
+        // tree keeps its budget); seen only as one's home, the home role decides.
+        Some(id) if user.grants.iter().any(|g| g.covers(id, up_path)) => Some(id),
+        Some(id) => {
+            let up = authz::visible_tenant(&user, id, &mut conn).await?;
+            authz::require(&user, &up, Feature::Tenants, Level::Read)
+                .is_ok()
+                .then_some(id)
+        }
+        None => None,
+    };
     render(&TreePage {
         page: PageCtx::new(&user, &mut conn, "tree").await?,
         parent,
