@@ -8,7 +8,7 @@ use crate::auth::{authz, Principal};
 use crate::db::models::outbox::NewMail;
 use crate::db::models::quota_alert::{self, Crossing};
 use crate::db::models::Tenant;
-use crate::domain::stats::{quota_percent, Month};
+use crate::domain::stats::{quota_percent_text, Month};
 use crate::error::AppError;
 use crate::mail::{self, QuotaAlert, PUBLIC_URL_PLACEHOLDER};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -85,10 +85,8 @@ async fn queue(
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
     let month = Month::of(c.month);
-    let percent = match quota_percent(c.queries, Some(c.quota)) {
-        Some(pct) => format!("{pct} %"),
-        None => "over the quota".to_string(),
-    };
+    let percent =
+        quota_percent_text(c.queries, c.quota).unwrap_or_else(|| "over the quota".to_string());
     let link = format!(
         "{PUBLIC_URL_PLACEHOLDER}/tenants/{}/stats?from={m}&to={m}",
         tenant.id,

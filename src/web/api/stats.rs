@@ -47,9 +47,10 @@ pub struct StatsItem {
     /// The tenant's monthly query quota; `null` for none.
     #[schema(minimum = 0)]
     pub quota: Option<i64>,
-    /// Its own queries in percent of the quota, rounded down; `null` without a
-    /// quota (or for queries against a quota of 0).
-    #[schema(minimum = 0)]
+    /// Its own queries in percent of the quota, rounded down and capped at
+    /// 1000000 (ten thousand times the quota or more); `null` without a quota (or
+    /// for queries against a quota of 0).
+    #[schema(minimum = 0, maximum = 1000000)]
     pub quota_percent: Option<i64>,
 }
 
