@@ -83,10 +83,16 @@ impl Period {
     /// `YYYY-MM`, `to` before `from`, more than [`MAX_MONTHS`] months.
     pub fn parse(from: &str, to: &str, today: NaiveDate) -> Result<Self, FieldErrors> {
         let mut errors = FieldErrors::new();
+        // No usage is stored before 2000-01 (ingestion's floor): year 0000 and the
+        // like are typing mistakes, not a period to report.
+        let earliest = Month(NaiveDate::from_ymd_opt(2000, 1, 1).unwrap_or(NaiveDate::MIN));
         let mut month = |field: &'static str, raw: &str| match raw.trim() {
             "" => None,
-            raw => Month::parse(raw).or_else(|| {
-                errors.insert(field, "Enter a month as YYYY-MM, e.g. 2026-01.".into());
+            raw => Month::parse(raw).filter(|m| *m >= earliest).or_else(|| {
+                errors.insert(
+                    field,
+                    "Enter a month as YYYY-MM from 2000-01 on, e.g. 2026-01.".into(),
+                );
                 None
             }),
         };
@@ -434,6 +440,13 @@ mod tests {
         let today = day("2026-03-15");
         let e = Period::parse("2026-1", "soon", today).unwrap_err();
         assert!(e.contains_key("from") && e.contains_key("to"));
+        for early in ["0000-01", "1999-12"] {
+            let e = Period::parse(early, "2026-01", today).unwrap_err();
+            assert!(e.contains_key("from"), "{early}");
+            let e = Period::parse("", early, today).unwrap_err();
+            assert!(e.contains_key("to"), "{early}");
+        }
+        assert!(Period::parse("2000-01", "2000-12", today).is_ok());
         let e = Period::parse("2026-03", "2026-01", today).unwrap_err();
         assert!(e["to"].contains("before"));
         let e = Period::parse("2020-01", "2026-01", today).unwrap_err();
