@@ -83,10 +83,16 @@ impl Period {
     /// `YYYY-MM`, `to` before `from`, more than [`MAX_MONTHS`] months.
     pub fn parse(from: &str, to: &str, today: NaiveDate) -> Result<Self, FieldErrors> {
         let mut errors = FieldErrors::new();
+        // No usage is stored before 2000-01 (ingestion's floor): year 0000 and the
+        // like are typing mistakes, not a period to report.
+        let earliest = Month(NaiveDate::from_ymd_opt(2000, 1, 1).unwrap_or(NaiveDate::MIN));
         let mut month = |field: &'static str, raw: &str| match raw.trim() {
             "" => None,
-            raw => Month::parse(raw).or_else(|| {
-                errors.insert(field, "Enter a month as YYYY-MM, e.g. 2026-01.".into());
+            raw => Month::parse(raw).filter(|m| *m >= earliest).or_else(|| {
+                errors.insert(
+                    field,
+                    "Enter a month as YYYY-MM from 2000-01 on, e.g. 2026-01.".into(),
+                );
                 None
             }),
         };
@@ -236,15 +242,41 @@ impl RowCursor {
     }
 }
 
+/// The largest percentage [`quota_percent`] gives: beyond it a number says nothing
+/// more (10¹⁷ queries on a quota of 1 would be 10¹⁹ %, past `i64`), so the pages
+/// show "over 1,000,000 %" and the API caps `quota_percent` here.
+pub const QUOTA_PERCENT_CAP: i64 = 1_000_000;
+
 /// How much of its quota a tenant's own queries used, in whole percent (rounded
-/// down, so 79.9 % does not read as 80 %); `None` without a quota, and for any
-/// query against a quota of 0 (no percentage says that: `quota_level` does).
+/// down, so 79.9 % does not read as 80 %; at most [`QUOTA_PERCENT_CAP`]); `None`
+/// without a quota, and for any query against a quota of 0 (no percentage says
+/// that: `quota_level` does).
 pub fn quota_percent(queries: i64, quota: Option<i64>) -> Option<i64> {
     match quota? {
         0 if queries == 0 => Some(0),
         0 => None,
-        q => Some(i64::try_from(i128::from(queries) * 100 / i128::from(q)).unwrap_or(i64::MAX)),
+        // i128: queries × 100 overflows i64 for large counts.
+        q => Some(
+            i64::try_from(
+                (i128::from(queries) * 100 / i128::from(q)).min(QUOTA_PERCENT_CAP.into()),
+            )
+            .unwrap_or(QUOTA_PERCENT_CAP),
+        ),
     }
+}
+
+/// [`quota_percent`] in words: "85 %", "over 1,000,000 %" at the cap, and "over
+/// 100 %" for a use just past the quota that rounds down to 100 (which would
+/// read as not over).
+pub fn quota_percent_text(queries: i64, quota: i64) -> Option<String> {
+    let pct = quota_percent(queries, Some(quota))?;
+    Some(if pct >= QUOTA_PERCENT_CAP {
+        format!("over {} %", grouped(QUOTA_PERCENT_CAP))
+    } else if pct == 100 && queries > quota {
+        "over 100 %".to_string()
+    } else {
+        format!("{} %", grouped(pct))
+    })
 }
 
 /// A count as the pages show it: digits grouped by thousands.
@@ -408,6 +440,13 @@ mod tests {
         let today = day("2026-03-15");
         let e = Period::parse("2026-1", "soon", today).unwrap_err();
         assert!(e.contains_key("from") && e.contains_key("to"));
+        for early in ["0000-01", "1999-12"] {
+            let e = Period::parse(early, "2026-01", today).unwrap_err();
+            assert!(e.contains_key("from"), "{early}");
+            let e = Period::parse("", early, today).unwrap_err();
+            assert!(e.contains_key("to"), "{early}");
+        }
+        assert!(Period::parse("2000-01", "2000-12", today).is_ok());
         let e = Period::parse("2026-03", "2026-01", today).unwrap_err();
         assert!(e["to"].contains("before"));
         let e = Period::parse("2020-01", "2026-01", today).unwrap_err();
@@ -434,6 +473,24 @@ mod tests {
         assert_eq!(quota_level(0, Some(0)), QuotaLevel::Normal);
         assert_eq!(quota_level(1, Some(0)), QuotaLevel::Over);
         assert_eq!(quota_level(5, None), QuotaLevel::Normal);
+    }
+
+    #[test]
+    fn quota_percent_caps_instead_of_overflowing() {
+        assert_eq!(quota_percent(i64::MAX, Some(1)), Some(QUOTA_PERCENT_CAP));
+        assert_eq!(
+            quota_percent(100_000_000_000_000_000, Some(1)),
+            Some(QUOTA_PERCENT_CAP)
+        );
+        assert_eq!(quota_percent(9_999, Some(1)), Some(999_900));
+        assert_eq!(
+            quota_percent_text(100_000_000_000_000_000, 1).unwrap(),
+            "over 1,000,000 %"
+        );
+        assert_eq!(quota_percent_text(1001, 1000).unwrap(), "over 100 %");
+        assert_eq!(quota_percent_text(1000, 1000).unwrap(), "100 %");
+        assert_eq!(quota_percent_text(2500, 1000).unwrap(), "250 %");
+        assert_eq!(quota_percent_text(5, 0), None);
     }
 
     #[test]

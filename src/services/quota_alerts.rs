@@ -1,5 +1,5 @@
 //! Quota threshold alerts: when a batch of usage takes a tenant's own queries of the
-//! current month past 80 % or 100 % of its monthly query quota, its Owners (and the Owners
+//! current (or just closed) month to 80 % or 100 % of its monthly query quota, its Owners (and the Owners
 //! above it who opted in on their profile) are mailed, once per threshold and
 //! month, through the outbox, in the transaction of the fold that adds the months (`services::usage::fold`).
 
@@ -8,7 +8,7 @@ use crate::auth::{authz, Principal};
 use crate::db::models::outbox::NewMail;
 use crate::db::models::quota_alert::{self, Crossing};
 use crate::db::models::Tenant;
-use crate::domain::stats::{quota_percent, Month};
+use crate::domain::stats::{quota_percent_text, Month};
 use crate::error::AppError;
 use crate::mail::{self, QuotaAlert, PUBLIC_URL_PLACEHOLDER};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -18,17 +18,23 @@ use std::collections::{BTreeMap, HashMap};
 /// Records the thresholds the tenant-months `keys` (whose own counts a fold just
 /// raised) crossed, and queues their alerts; returns how many mails were queued.
 /// Runs inside the fold's transaction: the crossing and its mails commit
-/// together or not at all. Only the month that is current at `now` (UTC) is
-/// alerted: an alert is a warning while the month can still be acted on, and usage
-/// backfilled for a closed month changes its numbers silently (nor is such a
-/// crossing recorded, so it never alerts later either).
+/// together or not at all. Only the month that is current at `now` (UTC) and the
+/// one before it are alerted: an alert is a warning while the month can still be
+/// acted on, and resolvers post their last batches of a month just after
+/// midnight; usage backfilled for an older month changes its numbers silently
+/// (nor is such a crossing recorded, so it never alerts later either).
 pub async fn alert_crossings(
     conn: &mut AsyncPgConnection,
     keys: &[(i64, NaiveDate)],
     now: DateTime<Utc>,
 ) -> Result<usize, AppError> {
-    let current = Month::of(now.date_naive()).first_day();
-    let keys: Vec<(i64, NaiveDate)> = keys.iter().copied().filter(|k| k.1 == current).collect();
+    let current = Month::of(now.date_naive());
+    let alerted = [current.first_day(), current.previous().first_day()];
+    let keys: Vec<(i64, NaiveDate)> = keys
+        .iter()
+        .copied()
+        .filter(|k| alerted.contains(&k.1))
+        .collect();
     let crossings = quota_alert::record_crossings(conn, &keys, now).await?;
     if crossings.is_empty() {
         return Ok(0);
@@ -85,10 +91,8 @@ async fn queue(
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
     let month = Month::of(c.month);
-    let percent = match quota_percent(c.queries, Some(c.quota)) {
-        Some(pct) => format!("{pct} %"),
-        None => "over the quota".to_string(),
-    };
+    let percent =
+        quota_percent_text(c.queries, c.quota).unwrap_or_else(|| "over the quota".to_string());
     let link = format!(
         "{PUBLIC_URL_PLACEHOLDER}/tenants/{}/stats?from={m}&to={m}",
         tenant.id,

@@ -6,7 +6,7 @@ use crate::auth::{authz, CurrentUser};
 use crate::db::models::usage_stats::{MonthTotal, StatsRow, COUNT_CAP};
 use crate::db::models::Tenant;
 use crate::domain::stats::{
-    grouped, quota_level, quota_percent, Month, Period, QuotaLevel, StatsSort,
+    grouped, quota_level, quota_percent_text, Month, Period, QuotaLevel, StatsSort,
 };
 use crate::error::{AppError, FieldErrors};
 use crate::services::usage_stats::{
@@ -162,10 +162,10 @@ pub struct RowView {
 impl RowView {
     fn new(row: &StatsRow, root: i64) -> Self {
         let level = quota_level(row.queries, row.quota);
-        let quota = match (row.quota, quota_percent(row.queries, row.quota)) {
-            (None, _) => String::new(),
-            (Some(q), Some(pct)) => format!("{} % of {}", grouped(pct), grouped(q)),
-            (Some(q), None) => format!("over the quota of {}", grouped(q)),
+        let quota = match row.quota.map(|q| (q, quota_percent_text(row.queries, q))) {
+            None => String::new(),
+            Some((q, Some(pct))) => format!("{pct} of {}", grouped(q)),
+            Some((q, None)) => format!("over the quota of {}", grouped(q)),
         };
         let (quota_class, quota_note) = match level {
             QuotaLevel::Normal => ("", ""),

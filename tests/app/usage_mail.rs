@@ -348,14 +348,15 @@ async fn two_batches_crossing_at_once_alert_once() {
 }
 
 #[tokio::test]
-async fn usage_backfilled_for_a_closed_month_alerts_nothing_the_current_month_does() {
+async fn usage_backfilled_two_months_back_alerts_nothing_the_current_and_previous_month_do() {
     let (app, _sink) = app_with_sink(&[]).await;
     set_clock(&app, "2026-03-10T12:00:00Z");
     let t = partner_tree(&app).await;
     set_quota(&app, &t.a1x, 1000).await;
     person(&app, "owner", &t.a1x, Owner, Only).await;
-    // February is closed: late data past both thresholds changes its numbers only.
-    seed(&app, &[(t.a1x.id, "2026-02-27T00:00:00Z", 1500, 0)]).await;
+    // January is two months back: late data past both thresholds changes its
+    // numbers only.
+    seed(&app, &[(t.a1x.id, "2026-01-27T00:00:00Z", 1500, 0)]).await;
     assert!(queued(&app, &addr("owner")).await.is_empty());
     assert_eq!(
         count(&app, "SELECT count(*) FROM quota_alerts").await,
@@ -365,17 +366,28 @@ async fn usage_backfilled_for_a_closed_month_alerts_nothing_the_current_month_do
     app.login_admin().await;
     let html = app
         .get_html(&format!(
-            "/tenants/{}/stats?from=2026-02&to=2026-02",
+            "/tenants/{}/stats?from=2026-01&to=2026-01",
             t.a1x.id
         ))
         .await;
     assert!(html.contains("(over the quota)"), "the numbers are there");
+    // February, the month just closed (resolvers' late batches): alerted.
+    seed(&app, &[(t.a1x.id, "2026-02-28T23:59:00Z", 1500, 0)]).await;
+    let subjects = queued(&app, &addr("owner")).await;
+    assert_eq!(
+        subjects,
+        ["Tenant a1x is over its query quota (February 2026)"],
+        "{subjects:?}"
+    );
     // The same use in March, the current month: alerted.
     seed(&app, &[(t.a1x.id, "2026-03-01T00:00:00Z", 1500, 0)]).await;
     let subjects = queued(&app, &addr("owner")).await;
     assert_eq!(
         subjects,
-        ["Tenant a1x is over its query quota (March 2026)"],
+        [
+            "Tenant a1x is over its query quota (February 2026)",
+            "Tenant a1x is over its query quota (March 2026)"
+        ],
         "{subjects:?}"
     );
 }

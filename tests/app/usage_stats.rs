@@ -506,6 +506,7 @@ async fn bad_or_reversed_months_rerender_the_page_with_field_errors() {
         ("from=2026-01&to=soon", "to", "YYYY-MM"),
         ("from=2026-03&to=2026-01", "to", "cannot come before"),
         ("from=2020-01&to=2026-01", "to", "at most 36 months"),
+        ("from=0000-01&to=2026-01", "from", "from 2000-01 on"),
     ] {
         let r = app.get(&format!("/tenants/{id}/stats?{query}")).await;
         assert_eq!(status(&r), 422, "{query}");
@@ -530,10 +531,11 @@ async fn bad_or_reversed_months_rerender_the_page_with_field_errors() {
     for (query, expected) in [
         ("from=2026-13", 422),
         ("from=0000-00", 422),
+        ("from=0000-01", 422),
         ("from=2026-03&to=2026-01", 422),
         ("sort=bogus", 400),
         ("dir=up", 400),
-        ("cursor=xyz", 422),
+        ("cursor=xyz", 400),
         ("limit=0", 400),
     ] {
         let (status, _) = api

@@ -3,13 +3,14 @@
 //! tenants list.
 
 use super::json;
-use super::tenants::paged_tenant;
+use super::tenants::{paged_tenant, NOT_A_CURSOR};
 use crate::auth::ApiUser;
 use crate::db::models::usage_stats::StatsRow;
 use crate::domain::stats::{quota_percent, Month, Period, RowCursor, StatsSort};
 use crate::error::AppError;
 use crate::services::usage_stats::StatsReader;
 use crate::web::extract::Query;
+use crate::web::form::bad_param;
 use crate::web::routes::{route, Route};
 use crate::web::AppState;
 use actix_web::http::StatusCode;
@@ -47,9 +48,10 @@ pub struct StatsItem {
     /// The tenant's monthly query quota; `null` for none.
     #[schema(minimum = 0)]
     pub quota: Option<i64>,
-    /// Its own queries in percent of the quota, rounded down; `null` without a
-    /// quota (or for queries against a quota of 0).
-    #[schema(minimum = 0)]
+    /// Its own queries in percent of the quota, rounded down and capped at
+    /// 1000000 (ten thousand times the quota or more); `null` without a quota (or
+    /// for queries against a quota of 0).
+    #[schema(minimum = 0, maximum = 1000000)]
     pub quota_percent: Option<i64>,
 }
 
@@ -164,15 +166,9 @@ pub async fn list(
     let after = params
         .cursor
         .as_deref()
-        // Opaque, so a schema cannot tell a real one: a field error, as for a period.
-        .map(|c| {
-            RowCursor::parse(c).ok_or_else(|| {
-                AppError::field(
-                    "cursor",
-                    "The cursor is not valid: pass the next_cursor of an earlier page.",
-                )
-            })
-        })
+        // A bad cursor is a malformed parameter, 400 as on the other lists (and as
+        // the OpenAPI document says).
+        .map(|c| RowCursor::parse(c).ok_or_else(|| bad_param("cursor", NOT_A_CURSOR)))
         .transpose()?;
     let reader = StatsReader::new(&user, &tenant, period, sort, descending)?;
     let (rows, next) = reader.read(&mut conn, after.as_ref(), limit).await?;
