@@ -59,18 +59,21 @@ macro_rules! form_routes {
 pub(crate) use form_routes;
 
 /// The methods the routes of `path` answer, as `Allow` lists them (empty: no route
-/// has the path). Fixed paths (`/tenants/bulk`) win over patterns (`/tenants/{id}`).
+/// has the path). Fixed paths (`/tenants/bulk`) win over patterns (`/tenants/{id}`),
+/// and a pattern with fewer placeholders over one with more.
 pub fn allowed_methods(routes: &[Route], path: &str) -> Vec<String> {
     let matching: Vec<&Route> = routes
         .iter()
         .filter(|r| actix_web::dev::ResourceDef::new(r.path).is_match(path))
         .collect();
-    let fixed: Vec<&Route> = matching
-        .iter()
-        .copied()
-        .filter(|r| !r.path.contains('{'))
+    // The most specific patterns win: fewest placeholders (`…/rules/batch` over
+    // `…/rules/{rid}`, as `/tenants/bulk` over `/tenants/{id}`).
+    let placeholders = |r: &Route| r.path.matches('{').count();
+    let fewest = matching.iter().map(|r| placeholders(r)).min().unwrap_or(0);
+    let candidates: Vec<&Route> = matching
+        .into_iter()
+        .filter(|r| placeholders(r) == fewest)
         .collect();
-    let candidates = if fixed.is_empty() { matching } else { fixed };
     let mut methods: Vec<String> = Vec::new();
     for r in candidates {
         let m = r.method.to_string();

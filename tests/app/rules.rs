@@ -358,6 +358,23 @@ async fn a_batch_is_one_version_answered_per_rule() {
     assert_eq!(results.iter().filter(|r| r["status"] == 201).count(), 299);
     let v = versions_of(&app, &t.acme).await;
     assert_eq!(v.len(), 1, "{v:?}");
+    // The list pages by id with a cursor.
+    let (_, first) = api.get(&format!("{}/rules?limit=200", base(&t.acme))).await;
+    let next = first["next_cursor"].as_str().unwrap();
+    let (_, rest) = api
+        .get(&format!("{}/rules?limit=200&cursor={next}", base(&t.acme)))
+        .await;
+    let (a, b) = (
+        first["items"].as_array().unwrap(),
+        rest["items"].as_array().unwrap(),
+    );
+    assert_eq!((a.len(), b.len()), (200, 99));
+    assert!(rest["next_cursor"].is_null());
+    assert!(a[199]["id"].as_i64() < b[0]["id"].as_i64());
+    let (s, _) = api
+        .get(&format!("{}/rules?cursor=nope", base(&t.acme)))
+        .await;
+    assert_eq!(s, 400);
     assert_eq!(
         (v[0].1.as_str(), v[0].2.as_str()),
         ("batch", "Created 299 rules (batch)")

@@ -95,6 +95,62 @@ pub struct RuleLock {
 
 // ---------------------------------------------------------------- applications
 
+/// The queries every tenant-owned row with an `id` has, each scoped by tenant (an
+/// id from another tenant is not found): a page by id after a cursor, one row, and
+/// its delete.
+macro_rules! tenant_owned {
+    ($ty:ty, $table:ident) => {
+        impl $ty {
+            /// A page of the tenant's rows by id, after `after`.
+            pub async fn page(
+                conn: &mut AsyncPgConnection,
+                tenant_id: i64,
+                after: Option<i64>,
+                limit: i64,
+            ) -> QueryResult<Vec<Self>> {
+                $table::table
+                    .filter($table::tenant_id.eq(tenant_id))
+                    .filter($table::id.gt(after.unwrap_or(0)))
+                    .order($table::id)
+                    .limit(limit)
+                    .select(Self::as_select())
+                    .load(conn)
+                    .await
+            }
+
+            pub async fn find(
+                conn: &mut AsyncPgConnection,
+                tenant_id: i64,
+                id: i64,
+            ) -> QueryResult<Self> {
+                $table::table
+                    .filter($table::tenant_id.eq(tenant_id))
+                    .filter($table::id.eq(id))
+                    .select(Self::as_select())
+                    .first(conn)
+                    .await
+            }
+
+            pub async fn delete(
+                conn: &mut AsyncPgConnection,
+                tenant_id: i64,
+                id: i64,
+            ) -> QueryResult<usize> {
+                diesel::delete(
+                    $table::table
+                        .filter($table::tenant_id.eq(tenant_id))
+                        .filter($table::id.eq(id)),
+                )
+                .execute(conn)
+                .await
+            }
+        }
+    };
+}
+
+tenant_owned!(Application, applications);
+tenant_owned!(Domain, domains);
+
 impl Application {
     /// The tenant's applications by name.
     pub async fn all(conn: &mut AsyncPgConnection, tenant_id: i64) -> QueryResult<Vec<Self>> {
@@ -103,32 +159,6 @@ impl Application {
             .order((lower(applications::name), applications::id))
             .select(Self::as_select())
             .load(conn)
-            .await
-    }
-
-    /// A page of the tenant's applications by id, after `after`.
-    pub async fn page(
-        conn: &mut AsyncPgConnection,
-        tenant_id: i64,
-        after: Option<i64>,
-        limit: i64,
-    ) -> QueryResult<Vec<Self>> {
-        applications::table
-            .filter(applications::tenant_id.eq(tenant_id))
-            .filter(applications::id.gt(after.unwrap_or(0)))
-            .order(applications::id)
-            .limit(limit)
-            .select(Self::as_select())
-            .load(conn)
-            .await
-    }
-
-    pub async fn find(conn: &mut AsyncPgConnection, tenant_id: i64, id: i64) -> QueryResult<Self> {
-        applications::table
-            .filter(applications::tenant_id.eq(tenant_id))
-            .filter(applications::id.eq(id))
-            .select(Self::as_select())
-            .first(conn)
             .await
     }
 
@@ -187,20 +217,6 @@ impl Application {
         .get_result(conn)
         .await
     }
-
-    pub async fn delete(
-        conn: &mut AsyncPgConnection,
-        tenant_id: i64,
-        id: i64,
-    ) -> QueryResult<usize> {
-        diesel::delete(
-            applications::table
-                .filter(applications::tenant_id.eq(tenant_id))
-                .filter(applications::id.eq(id)),
-        )
-        .execute(conn)
-        .await
-    }
 }
 
 // ---------------------------------------------------------------- domains
@@ -213,31 +229,6 @@ impl Domain {
             .order((domains::name, domains::id))
             .select(Self::as_select())
             .load(conn)
-            .await
-    }
-
-    pub async fn page(
-        conn: &mut AsyncPgConnection,
-        tenant_id: i64,
-        after: Option<i64>,
-        limit: i64,
-    ) -> QueryResult<Vec<Self>> {
-        domains::table
-            .filter(domains::tenant_id.eq(tenant_id))
-            .filter(domains::id.gt(after.unwrap_or(0)))
-            .order(domains::id)
-            .limit(limit)
-            .select(Self::as_select())
-            .load(conn)
-            .await
-    }
-
-    pub async fn find(conn: &mut AsyncPgConnection, tenant_id: i64, id: i64) -> QueryResult<Self> {
-        domains::table
-            .filter(domains::tenant_id.eq(tenant_id))
-            .filter(domains::id.eq(id))
-            .select(Self::as_select())
-            .first(conn)
             .await
     }
 
@@ -297,20 +288,6 @@ impl Domain {
         ))
         .returning(Self::as_returning())
         .get_result(conn)
-        .await
-    }
-
-    pub async fn delete(
-        conn: &mut AsyncPgConnection,
-        tenant_id: i64,
-        id: i64,
-    ) -> QueryResult<usize> {
-        diesel::delete(
-            domains::table
-                .filter(domains::tenant_id.eq(tenant_id))
-                .filter(domains::id.eq(id)),
-        )
-        .execute(conn)
         .await
     }
 }

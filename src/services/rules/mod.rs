@@ -42,7 +42,16 @@ struct Done<T> {
     audit: serde_json::Value,
 }
 
-impl Change<'_> {
+impl<'a> Change<'a> {
+    pub fn new(p: &'a Principal, actor: &'a Actor, tenant: &'a Tenant, now: DateTime<Utc>) -> Self {
+        Change {
+            p,
+            actor,
+            tenant,
+            now,
+        }
+    }
+
     /// Runs `body` as one change: Rules full (403), one transaction, the guard,
     /// `body` with the new version's number, then the version and the audit event.
     async fn run<T>(

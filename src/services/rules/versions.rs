@@ -29,21 +29,27 @@ pub async fn content(
     if version < 0 || version > head_version(conn, tenant_id).await? {
         return Err(AppError::NotFound);
     }
-    let settings = if version == 0 {
-        CredentialStuffing::default()
-    } else {
-        CredentialStuffing::from_json(
-            &RuleSetVersion::find(conn, tenant_id, version)
-                .await?
-                .settings,
-        )
-    };
+    let settings = settings_at(conn, tenant_id, version).await?;
     let rules = RuleRow::at_version(conn, tenant_id, version)
         .await?
         .into_iter()
         .map(|r| (r.rule_id, r.content()))
         .collect();
     Ok(Content { rules, settings })
+}
+
+/// The credential-stuffing settings as version `version` left them (version 0:
+/// the defaults).
+pub async fn settings_at(
+    conn: &mut AsyncPgConnection,
+    tenant_id: i64,
+    version: i64,
+) -> Result<CredentialStuffing, AppError> {
+    if version == 0 {
+        return Ok(CredentialStuffing::default());
+    }
+    let v = RuleSetVersion::find(conn, tenant_id, version).await?;
+    Ok(CredentialStuffing::from_json(&v.settings))
 }
 
 /// What changed from version `from` to version `to` (Rules read, not locked).

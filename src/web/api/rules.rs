@@ -13,7 +13,6 @@ use super::tenants::{
 use super::{json, parse_json};
 use crate::auth::ApiUser;
 use crate::db::models::rules::{head_version, Application, Domain, RuleRow};
-use crate::db::models::Tenant;
 use crate::domain::rules::{CredentialStuffing, RuleAction, RuleInput, RuleKind, RuleText};
 use crate::domain::TenantName;
 use crate::error::{AppError, FieldErrors, ProblemKind};
@@ -335,29 +334,45 @@ fn cursor(params: &PageParams) -> Result<Option<i64>, AppError> {
     params.cursor.as_deref().map(decode_cursor).transpose()
 }
 
-fn next_cursor(len: usize, limit: i64, last: Option<i64>) -> Option<String> {
-    (len as i64 > limit)
-        .then(|| last.map(encode_cursor))
-        .flatten()
-}
-
-fn change<'a>(
-    user: &'a ApiUser,
-    actor: &'a crate::services::Actor,
-    tenant: &'a Tenant,
+/// A list's prologue and paging: the tenant (404), the page size and cursor (400),
+/// Rules read and the lock (403, 423); then one row more than the page from `load`,
+/// and the page with the cursor after its last row (`id`) when more follow.
+async fn listed<T, J: From<T>>(
+    req: &HttpRequest,
+    user: &ApiUser,
     state: &AppState,
-) -> Change<'a> {
-    Change {
-        p: user,
-        actor,
-        tenant,
-        now: state.clock.now(),
-    }
+    raw: &str,
+    params: &PageParams,
+    load: impl AsyncFnOnce(
+        &mut diesel_async::AsyncPgConnection,
+        i64,
+        Option<i64>,
+        i64,
+    ) -> diesel::QueryResult<Vec<T>>,
+    id: impl Fn(&T) -> i64,
+) -> Result<(Vec<J>, Option<String>), actix_web::Error> {
+    let (mut conn, tenant) = path_tenant(req, user, state, raw).await?;
+    let limit = page_limit(params.limit)?;
+    let after = cursor(params)?;
+    service::read(&mut conn, user, &tenant).await?;
+    let mut rows = load(&mut conn, tenant.id, after, limit + 1)
+        .await
+        .map_err(AppError::from)?;
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let next = more
+        .then(|| rows.last().map(|r| encode_cursor(id(r))))
+        .flatten();
+    Ok((rows.into_iter().map(J::from).collect(), next))
 }
 
-/// The second id of a path (`{aid}`, `{did}`, `{rid}`): not a number names nothing.
-fn item_id(raw: &str) -> Result<i64, AppError> {
-    parse_id(raw)
+/// The second id of a path (`{aid}`, `{did}`, `{rid}`): not a number names no item,
+/// and `super::miss` answers (404, or 405 where the path is another resource:
+/// `GET …/rules/batch`).
+fn item_id(req: &HttpRequest, raw: &str) -> Result<i64, actix_web::Error> {
+    parse_id(raw).map_err(|_| {
+        actix_web::error::InternalError::from_response("no such resource", super::miss(req)).into()
+    })
 }
 
 // ---------------------------------------------------------------- applications
@@ -374,25 +389,19 @@ pub async fn list_applications(
     path: web::Path<String>,
     params: Query<PageParams>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let (mut conn, tenant) = path_tenant(&req, &user, &state, &path).await?;
-    let limit = page_limit(params.limit)?;
-    let after = cursor(&params)?;
-    service::read(&mut conn, &user, &tenant).await?;
-    let mut rows = Application::page(&mut conn, tenant.id, after, limit + 1)
-        .await
-        .map_err(AppError::from)?;
-    let next = next_cursor(
-        rows.len(),
-        limit,
-        rows.get(limit as usize - 1).map(|a| a.id),
-    );
-    rows.truncate(limit as usize);
+    let (items, next_cursor) = listed(
+        &req,
+        &user,
+        &state,
+        &path,
+        &params,
+        async |conn, tenant, after, limit| Application::page(conn, tenant, after, limit).await,
+        |a: &Application| a.id,
+    )
+    .await?;
     Ok(json(
         StatusCode::OK,
-        &ApplicationPage {
-            items: rows.into_iter().map(Into::into).collect(),
-            next_cursor: next,
-        },
+        &ApplicationPage { items, next_cursor },
     ))
 }
 
@@ -413,7 +422,7 @@ pub async fn create_application(
     let (_, tenant) = path_tenant(&req, &user, &state, &path).await?;
     let data: ApplicationBody = parse_json(&req, &body)?;
     let actor = user.actor(&req);
-    let c = change(&user, &actor, &tenant, &state);
+    let c = Change::new(&user, &actor, &tenant, state.clock.now());
     Ok(idempotency::run(&state, &req, &user, &body, async |conn| {
         let name = TenantName::parse(&data.name).map_err(|e| FieldErrors::from([("name", e)]));
         let app = service::create_application(conn, &c, name).await?;
@@ -440,7 +449,7 @@ pub async fn show_application(
 ) -> Result<HttpResponse, actix_web::Error> {
     let (mut conn, tenant) = path_tenant(&req, &user, &state, &path.0).await?;
     service::read(&mut conn, &user, &tenant).await?;
-    let app = Application::find(&mut conn, tenant.id, item_id(&path.1)?)
+    let app = Application::find(&mut conn, tenant.id, item_id(&req, &path.1)?)
         .await
         .map_err(AppError::from)?;
     Ok(json(StatusCode::OK, &ApplicationJson::from(app)))
@@ -460,13 +469,17 @@ pub async fn update_application(
     body: web::Bytes,
 ) -> Result<HttpResponse, actix_web::Error> {
     let (mut conn, tenant) = path_tenant(&req, &user, &state, &path.0).await?;
-    let id = item_id(&path.1)?;
+    let id = item_id(&req, &path.1)?;
     let data: ApplicationBody = parse_json(&req, &body)?;
     let actor = user.actor(&req);
     let name = TenantName::parse(&data.name).map_err(|e| FieldErrors::from([("name", e)]));
-    let app =
-        service::update_application(&mut conn, &change(&user, &actor, &tenant, &state), id, name)
-            .await?;
+    let app = service::update_application(
+        &mut conn,
+        &Change::new(&user, &actor, &tenant, state.clock.now()),
+        id,
+        name,
+    )
+    .await?;
     Ok(json(StatusCode::OK, &ApplicationJson::from(app)))
 }
 
@@ -482,9 +495,14 @@ pub async fn delete_application(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, actix_web::Error> {
     let (mut conn, tenant) = path_tenant(&req, &user, &state, &path.0).await?;
-    let id = item_id(&path.1)?;
+    let id = item_id(&req, &path.1)?;
     let actor = user.actor(&req);
-    service::delete_application(&mut conn, &change(&user, &actor, &tenant, &state), id).await?;
+    service::delete_application(
+        &mut conn,
+        &Change::new(&user, &actor, &tenant, state.clock.now()),
+        id,
+    )
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -502,26 +520,17 @@ pub async fn list_domains(
     path: web::Path<String>,
     params: Query<PageParams>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let (mut conn, tenant) = path_tenant(&req, &user, &state, &path).await?;
-    let limit = page_limit(params.limit)?;
-    let after = cursor(&params)?;
-    service::read(&mut conn, &user, &tenant).await?;
-    let mut rows = Domain::page(&mut conn, tenant.id, after, limit + 1)
-        .await
-        .map_err(AppError::from)?;
-    let next = next_cursor(
-        rows.len(),
-        limit,
-        rows.get(limit as usize - 1).map(|d| d.id),
-    );
-    rows.truncate(limit as usize);
-    Ok(json(
-        StatusCode::OK,
-        &DomainPage {
-            items: rows.into_iter().map(Into::into).collect(),
-            next_cursor: next,
-        },
-    ))
+    let (items, next_cursor) = listed(
+        &req,
+        &user,
+        &state,
+        &path,
+        &params,
+        async |conn, tenant, after, limit| Domain::page(conn, tenant, after, limit).await,
+        |d: &Domain| d.id,
+    )
+    .await?;
+    Ok(json(StatusCode::OK, &DomainPage { items, next_cursor }))
 }
 
 /// Create a domain. Accepts `Idempotency-Key`.
@@ -541,7 +550,7 @@ pub async fn create_domain(
     let (_, tenant) = path_tenant(&req, &user, &state, &path).await?;
     let data: DomainBody = parse_json(&req, &body)?;
     let actor = user.actor(&req);
-    let c = change(&user, &actor, &tenant, &state);
+    let c = Change::new(&user, &actor, &tenant, state.clock.now());
     Ok(idempotency::run(&state, &req, &user, &body, async |conn| {
         let input = DomainInput::parse(&data.name, data.application_id);
         let d = service::create_domain(conn, &c, input).await?;
@@ -565,7 +574,7 @@ pub async fn show_domain(
 ) -> Result<HttpResponse, actix_web::Error> {
     let (mut conn, tenant) = path_tenant(&req, &user, &state, &path.0).await?;
     service::read(&mut conn, &user, &tenant).await?;
-    let d = Domain::find(&mut conn, tenant.id, item_id(&path.1)?)
+    let d = Domain::find(&mut conn, tenant.id, item_id(&req, &path.1)?)
         .await
         .map_err(AppError::from)?;
     Ok(json(StatusCode::OK, &DomainJson::from(d)))
@@ -585,7 +594,7 @@ pub async fn update_domain(
     body: web::Bytes,
 ) -> Result<HttpResponse, actix_web::Error> {
     let (mut conn, tenant) = path_tenant(&req, &user, &state, &path.0).await?;
-    let id = item_id(&path.1)?;
+    let id = item_id(&req, &path.1)?;
     let data: DomainPatch = parse_json(&req, &body)?;
     // Rights and lock before the row: a reader is told 403 whatever the id.
     service::may_change(&mut conn, &user, &tenant).await?;
@@ -599,7 +608,7 @@ pub async fn update_domain(
     let actor = user.actor(&req);
     let d = service::update_domain(
         &mut conn,
-        &change(&user, &actor, &tenant, &state),
+        &Change::new(&user, &actor, &tenant, state.clock.now()),
         id,
         input,
     )
@@ -619,9 +628,14 @@ pub async fn delete_domain(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, actix_web::Error> {
     let (mut conn, tenant) = path_tenant(&req, &user, &state, &path.0).await?;
-    let id = item_id(&path.1)?;
+    let id = item_id(&req, &path.1)?;
     let actor = user.actor(&req);
-    service::delete_domain(&mut conn, &change(&user, &actor, &tenant, &state), id).await?;
+    service::delete_domain(
+        &mut conn,
+        &Change::new(&user, &actor, &tenant, state.clock.now()),
+        id,
+    )
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -639,26 +653,17 @@ pub async fn list_rules(
     path: web::Path<String>,
     params: Query<PageParams>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let (mut conn, tenant) = path_tenant(&req, &user, &state, &path).await?;
-    let limit = page_limit(params.limit)?;
-    let after = cursor(&params)?;
-    service::read(&mut conn, &user, &tenant).await?;
-    let mut rows = RuleRow::page(&mut conn, tenant.id, after, limit + 1)
-        .await
-        .map_err(AppError::from)?;
-    let next = next_cursor(
-        rows.len(),
-        limit,
-        rows.get(limit as usize - 1).map(|r| r.rule_id),
-    );
-    rows.truncate(limit as usize);
-    Ok(json(
-        StatusCode::OK,
-        &RulePage {
-            items: rows.into_iter().map(Into::into).collect(),
-            next_cursor: next,
-        },
-    ))
+    let (items, next_cursor) = listed(
+        &req,
+        &user,
+        &state,
+        &path,
+        &params,
+        async |conn, tenant, after, limit| RuleRow::page(conn, tenant, after, limit).await,
+        |r: &RuleRow| r.rule_id,
+    )
+    .await?;
+    Ok(json(StatusCode::OK, &RulePage { items, next_cursor }))
 }
 
 /// Create a rule (one new version). Accepts `Idempotency-Key`.
@@ -678,7 +683,7 @@ pub async fn create_rule(
     let (_, tenant) = path_tenant(&req, &user, &state, &path).await?;
     let data: RuleBody = parse_json(&req, &body)?;
     let actor = user.actor(&req);
-    let c = change(&user, &actor, &tenant, &state);
+    let c = Change::new(&user, &actor, &tenant, state.clock.now());
     Ok(idempotency::run(&state, &req, &user, &body, async |conn| {
         let row = service::create_rule(conn, &c, data.to_input()).await?;
         let mut answer = Answer::json(StatusCode::CREATED, &RuleJson::from(row.clone()))?;
@@ -727,7 +732,7 @@ pub async fn batch_rules(
         .into());
     }
     let actor = user.actor(&req);
-    let c = change(&user, &actor, &tenant, &state);
+    let c = Change::new(&user, &actor, &tenant, state.clock.now());
     Ok(idempotency::run(&state, &req, &user, &body, async |conn| {
         let inputs = data.rules.iter().map(RuleBody::to_input).collect();
         let results = service::create_rules(conn, &c, inputs)
@@ -762,7 +767,7 @@ pub async fn show_rule(
 ) -> Result<HttpResponse, actix_web::Error> {
     let (mut conn, tenant) = path_tenant(&req, &user, &state, &path.0).await?;
     service::read(&mut conn, &user, &tenant).await?;
-    let row = RuleRow::find_current(&mut conn, tenant.id, item_id(&path.1)?)
+    let row = RuleRow::find_current(&mut conn, tenant.id, item_id(&req, &path.1)?)
         .await
         .map_err(AppError::from)?;
     Ok(json(StatusCode::OK, &RuleJson::from(row)))
@@ -782,7 +787,7 @@ pub async fn update_rule(
     body: web::Bytes,
 ) -> Result<HttpResponse, actix_web::Error> {
     let (mut conn, tenant) = path_tenant(&req, &user, &state, &path.0).await?;
-    let id = item_id(&path.1)?;
+    let id = item_id(&req, &path.1)?;
     let data: RulePatch = parse_json(&req, &body)?;
     service::may_change(&mut conn, &user, &tenant).await?;
     let old = RuleRow::find_current(&mut conn, tenant.id, id)
@@ -791,7 +796,7 @@ pub async fn update_rule(
     let actor = user.actor(&req);
     let row = service::update_rule(
         &mut conn,
-        &change(&user, &actor, &tenant, &state),
+        &Change::new(&user, &actor, &tenant, state.clock.now()),
         id,
         data.to_input(&old),
     )
@@ -811,9 +816,14 @@ pub async fn delete_rule(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, actix_web::Error> {
     let (mut conn, tenant) = path_tenant(&req, &user, &state, &path.0).await?;
-    let id = item_id(&path.1)?;
+    let id = item_id(&req, &path.1)?;
     let actor = user.actor(&req);
-    service::delete_rule(&mut conn, &change(&user, &actor, &tenant, &state), id).await?;
+    service::delete_rule(
+        &mut conn,
+        &Change::new(&user, &actor, &tenant, state.clock.now()),
+        id,
+    )
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -867,7 +877,10 @@ pub async fn ruleset(
         .into_iter()
         .map(|d| (d.id, d.name))
         .collect();
-    let s: CredentialStuffing = service::settings(&mut conn, tenant.id).await?;
+    // The rows valid at `version` and its settings snapshot: one version's rule set
+    // even if a change commits meanwhile (it closes rows at a later version).
+    let s: CredentialStuffing =
+        crate::services::rules::versions::settings_at(&mut conn, tenant.id, version).await?;
     let body = RuleSetJson {
         tenant_id: tenant.id,
         version,

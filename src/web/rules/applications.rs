@@ -1,19 +1,18 @@
 //! `/tenants/{id}/applications`: the list with the new-application form, the edit
 //! form (`/{aid}`), and the delete with its confirmation.
 
-use super::{can_change, change, page_or_fragment, readable, writable};
+use super::{can_change, page_or_fragment, readable, writable};
 use crate::auth::CurrentUser;
 use crate::db::models::rules::Application;
 use crate::db::models::Tenant;
 use crate::domain::TenantName;
 use crate::error::{AppError, FieldErrors};
-use crate::services::rules as service;
+use crate::services::rules::{self as service, Change};
 use crate::web::confirm::{ask, Confirm, Question};
 use crate::web::form::field_errors;
 use crate::web::page::{done, PageCtx};
 use crate::web::routes::{form_routes, Route};
 use crate::web::{actor, parse_id, AppState};
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use diesel_async::AsyncPgConnection;
@@ -63,11 +62,7 @@ async fn show(
     form: ApplicationForm,
     errors: FieldErrors,
 ) -> Result<HttpResponse, AppError> {
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = super::status(&errors);
     let page = ApplicationsPage {
         page: PageCtx::new(user, conn, "rules").await?,
         rows: Application::all(conn, tenant.id).await?,
@@ -124,7 +119,7 @@ async fn create(
     let mut conn = state.pool.get().await?;
     let tenant = writable(&user, &mut conn, &path).await?;
     let actor = actor(&user, &req);
-    let c = change(&user, &actor, &tenant, &state);
+    let c = Change::new(&user, &actor, &tenant, state.clock.now());
     match field_errors(service::create_application(&mut conn, &c, name(&form)).await)? {
         Ok(app) => done(
             &req,
@@ -172,7 +167,7 @@ async fn update(
     let tenant = writable(&user, &mut conn, &path.0).await?;
     let id = parse_id(&path.1)?;
     let actor = actor(&user, &req);
-    let c = change(&user, &actor, &tenant, &state);
+    let c = Change::new(&user, &actor, &tenant, state.clock.now());
     match field_errors(service::update_application(&mut conn, &c, id, name(&form)).await)? {
         Ok(app) => done(
             &req,
@@ -198,7 +193,7 @@ async fn delete(
     let tenant = writable(&user, &mut conn, &path.0).await?;
     let id = parse_id(&path.1)?;
     let actor = actor(&user, &req);
-    let c = change(&user, &actor, &tenant, &state);
+    let c = Change::new(&user, &actor, &tenant, state.clock.now());
     if !confirm.confirmed {
         service::may_change(&mut conn, &user, &tenant).await?;
         let app = Application::find(&mut conn, tenant.id, id).await?;

@@ -1,18 +1,17 @@
 //! `/tenants/{id}/domains`: the list with the new-domain form, the edit form
 //! (`/{did}`), and the delete with its confirmation.
 
-use super::{can_change, change, id_choices, page_or_fragment, readable, writable, Choice};
+use super::{can_change, id_choices, page_or_fragment, readable, writable, Choice};
 use crate::auth::CurrentUser;
 use crate::db::models::rules::{Application, Domain};
 use crate::db::models::Tenant;
 use crate::error::{AppError, FieldErrors};
-use crate::services::rules::{self as service, DomainInput};
+use crate::services::rules::{self as service, Change, DomainInput};
 use crate::web::confirm::{ask, Confirm, Question};
 use crate::web::form::{field_errors, field_id};
 use crate::web::page::{done, PageCtx};
 use crate::web::routes::{form_routes, Route};
 use crate::web::{actor, parse_id, AppState};
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use diesel_async::AsyncPgConnection;
@@ -82,11 +81,7 @@ async fn show(
     form: DomainForm,
     errors: FieldErrors,
 ) -> Result<HttpResponse, AppError> {
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = super::status(&errors);
     let apps: Vec<(i64, String)> = Application::all(conn, tenant.id)
         .await?
         .into_iter()
@@ -154,7 +149,7 @@ async fn create(
     let mut conn = state.pool.get().await?;
     let tenant = writable(&user, &mut conn, &path).await?;
     let actor = actor(&user, &req);
-    let c = change(&user, &actor, &tenant, &state);
+    let c = Change::new(&user, &actor, &tenant, state.clock.now());
     match field_errors(service::create_domain(&mut conn, &c, form.to_input()).await)? {
         Ok(d) => done(
             &req,
@@ -203,7 +198,7 @@ async fn update(
     let tenant = writable(&user, &mut conn, &path.0).await?;
     let id = parse_id(&path.1)?;
     let actor = actor(&user, &req);
-    let c = change(&user, &actor, &tenant, &state);
+    let c = Change::new(&user, &actor, &tenant, state.clock.now());
     match field_errors(service::update_domain(&mut conn, &c, id, form.to_input()).await)? {
         Ok(d) => done(
             &req,
@@ -244,7 +239,7 @@ async fn delete(
         return ask(&req, &user, &mut conn, "rules", question).await;
     }
     let actor = actor(&user, &req);
-    let c = change(&user, &actor, &tenant, &state);
+    let c = Change::new(&user, &actor, &tenant, state.clock.now());
     let d = service::delete_domain(&mut conn, &c, id).await?;
     done(
         &req,

@@ -15,11 +15,9 @@ use crate::auth::CurrentUser;
 use crate::db::models::Tenant;
 use crate::domain::{Feature, Level};
 use crate::error::AppError;
-use crate::services::rules::{self as service, Change};
-use crate::services::Actor;
+use crate::services::rules as service;
 use crate::web::extract::path_tenant;
 use crate::web::routes::Route;
-use crate::web::AppState;
 use diesel_async::AsyncPgConnection;
 
 /// The routes of this module (see `web::routes`). The versions' fixed paths come
@@ -64,17 +62,12 @@ fn can_change(user: &CurrentUser, tenant: &Tenant) -> bool {
     crate::auth::authz::effective_level(user, tenant, Feature::Rules) >= Level::Full
 }
 
-fn change<'a>(
-    user: &'a CurrentUser,
-    actor: &'a Actor,
-    tenant: &'a Tenant,
-    state: &AppState,
-) -> Change<'a> {
-    Change {
-        p: user,
-        actor,
-        tenant,
-        now: state.clock.now(),
+/// A form page's status: 422 when it shows field errors.
+fn status(errors: &crate::error::FieldErrors) -> actix_web::http::StatusCode {
+    if errors.is_empty() {
+        actix_web::http::StatusCode::OK
+    } else {
+        actix_web::http::StatusCode::UNPROCESSABLE_ENTITY
     }
 }
 

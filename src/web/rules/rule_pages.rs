@@ -2,20 +2,19 @@
 //! domain and a search over value and path; pages of 50), the new-rule form, the
 //! edit form (`/{rid}`) and the delete with its confirmation.
 
-use super::{can_change, change, id_choices, page_or_fragment, readable, writable, Choice};
+use super::{can_change, id_choices, page_or_fragment, readable, writable, Choice};
 use crate::auth::CurrentUser;
 use crate::db::models::rules::{Application, Domain, RuleFilter, RuleRow};
 use crate::db::models::Tenant;
 use crate::domain::rules::{RuleAction, RuleInput, RuleKind, RuleText};
 use crate::error::{AppError, FieldErrors};
-use crate::services::rules as service;
+use crate::services::rules::{self as service, Change};
 use crate::web::confirm::{ask, Confirm, Question};
 use crate::web::extract::Query;
 use crate::web::form::{bad_param, checked, field_errors, field_id, SearchBox};
 use crate::web::page::{done, PageCtx};
 use crate::web::routes::{form_routes, Route};
 use crate::web::{actor, parse_id, AppState};
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use diesel_async::AsyncPgConnection;
@@ -306,11 +305,7 @@ async fn form_page(
     form: RuleForm,
     errors: FieldErrors,
 ) -> Result<HttpResponse, AppError> {
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = super::status(&errors);
     let (apps, domains) = names(conn, tenant.id).await?;
     let page = FormPage {
         page: PageCtx::new(user, conn, "rules").await?,
@@ -375,7 +370,7 @@ async fn create(
     let mut conn = state.pool.get().await?;
     let tenant = writable(&user, &mut conn, &path).await?;
     let actor = actor(&user, &req);
-    let c = change(&user, &actor, &tenant, &state);
+    let c = Change::new(&user, &actor, &tenant, state.clock.now());
     match field_errors(service::create_rule(&mut conn, &c, form.to_input()).await)? {
         Ok(r) => done(
             &req,
@@ -421,7 +416,7 @@ async fn update(
     let tenant = writable(&user, &mut conn, &path.0).await?;
     let id = parse_id(&path.1)?;
     let actor = actor(&user, &req);
-    let c = change(&user, &actor, &tenant, &state);
+    let c = Change::new(&user, &actor, &tenant, state.clock.now());
     match field_errors(service::update_rule(&mut conn, &c, id, form.to_input()).await)? {
         Ok(r) => done(
             &req,
@@ -460,7 +455,7 @@ async fn delete(
         return ask(&req, &user, &mut conn, "rules", question).await;
     }
     let actor = actor(&user, &req);
-    let c = change(&user, &actor, &tenant, &state);
+    let c = Change::new(&user, &actor, &tenant, state.clock.now());
     let r = service::delete_rule(&mut conn, &c, id).await?;
     done(
         &req,

@@ -1,16 +1,15 @@
 //! `/tenants/{id}/credential-stuffing`: the tenant's credential-stuffing settings.
 
-use super::{can_change, change, page_or_fragment, readable, writable};
+use super::{can_change, page_or_fragment, readable, writable};
 use crate::auth::CurrentUser;
 use crate::db::models::Tenant;
 use crate::domain::rules::CredentialStuffing;
 use crate::error::{AppError, FieldErrors};
-use crate::services::rules as service;
+use crate::services::rules::{self as service, Change};
 use crate::web::form::{checked, field_errors};
 use crate::web::page::{done, PageCtx};
 use crate::web::routes::{route, Route};
 use crate::web::{actor, AppState};
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use diesel_async::AsyncPgConnection;
@@ -77,11 +76,7 @@ async fn render(
     form: SettingsForm,
     errors: FieldErrors,
 ) -> Result<HttpResponse, AppError> {
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = super::status(&errors);
     let page = SettingsPage {
         page: PageCtx::new(user, conn, "rules").await?,
         can_change: can_change(user, &tenant),
@@ -123,7 +118,7 @@ async fn save(
     let mut conn = state.pool.get().await?;
     let tenant = writable(&user, &mut conn, &path).await?;
     let actor = actor(&user, &req);
-    let c = change(&user, &actor, &tenant, &state);
+    let c = Change::new(&user, &actor, &tenant, state.clock.now());
     match field_errors(service::save_settings(&mut conn, &c, form.to_input()).await)? {
         Ok(_) => done(
             &req,

@@ -2,13 +2,13 @@
 //! difference between two (`?from=&to=`); and restoring one (a confirmation, then a
 //! new version equal in content to it).
 
-use super::{can_change, change, page_or_fragment, readable, writable};
+use super::{can_change, page_or_fragment, readable, writable};
 use crate::auth::CurrentUser;
 use crate::db::models::rules::{head_version, RuleSetVersion};
 use crate::db::models::Tenant;
 use crate::domain::rules::{RuleInput, RuleSetDiff};
 use crate::error::AppError;
-use crate::services::rules::{self as service, versions};
+use crate::services::rules::{self as service, versions, Change};
 use crate::web::confirm::{ask, Confirm, Question};
 use crate::web::extract::Query;
 use crate::web::form::bad_param;
@@ -170,7 +170,7 @@ async fn restore(
         return ask(&req, &user, &mut conn, "rules", question).await;
     }
     let actor = actor(&user, &req);
-    let c = change(&user, &actor, &tenant, &state);
+    let c = Change::new(&user, &actor, &tenant, state.clock.now());
     let made = versions::restore(&mut conn, &c, version).await?;
     done(
         &req,
