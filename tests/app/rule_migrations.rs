@@ -252,6 +252,17 @@ async fn a_second_migration_touching_a_locked_tenant_is_refused() {
         ),
         other => panic!("{other:?}"),
     }
+    // A locked tenant cannot be deleted, even forced: 409 naming the migration.
+    let p = app.principal(&app.admin).await;
+    let actor = Actor::user(&p, p.home.id, None);
+    let e =
+        tenantry::services::tenants::delete(&mut *app.conn().await, &p, &actor, &s.target, true)
+            .await
+            .unwrap_err();
+    match e {
+        AppError::Conflict(msg) => assert!(msg.contains(&format!("migration #{}", m.id)), "{msg}"),
+        other => panic!("{other:?}"),
+    }
     // The other way round too, and with a third tenant.
     let a2 = Tenant::find(&mut *app.conn().await, s.source.id + 3)
         .await

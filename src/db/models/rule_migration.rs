@@ -432,4 +432,29 @@ impl RuleMigration {
                 .map(|_| ()),
         }
     }
+
+    /// A rule lock in the subtree of `tenant_id` (the tenant's name and the
+    /// migration holding it): such a tenant cannot be deleted.
+    pub async fn lock_in_subtree(
+        conn: &mut AsyncPgConnection,
+        tenant_id: i64,
+    ) -> QueryResult<Option<(String, Option<i64>)>> {
+        #[derive(QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = Text)]
+            name: String,
+            #[diesel(sql_type = diesel::sql_types::Nullable<BigInt>)]
+            migration_id: Option<i64>,
+        }
+        let row: Option<Row> = diesel::sql_query(
+            "SELECT t.name, l.migration_id FROM rule_locks l
+             JOIN tenants t ON t.id = l.tenant_id JOIN tenant_paths p ON p.tenant_id = t.id
+             WHERE p.path @> ARRAY[$1]::bigint[] ORDER BY t.id LIMIT 1",
+        )
+        .bind::<BigInt, _>(tenant_id)
+        .get_result(conn)
+        .await
+        .optional()?;
+        Ok(row.map(|r| (r.name, r.migration_id)))
+    }
 }
