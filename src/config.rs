@@ -54,6 +54,12 @@ pub struct Settings {
     /// How often pending usage is folded into the subtree totals (the most the
     /// stats' subtree totals lag behind ingestion).
     pub usage_fold_interval_ms: u64,
+    /// How often each process looks for a rule-set migration to run
+    /// (`TENANTRY_MIGRATION_POLL_MS`).
+    pub migration_poll_ms: u64,
+    /// A running migration's lease (`TENANTRY_MIGRATION_LEASE_SECS`, 1–30): how
+    /// long after its process died a migration is found failed.
+    pub migration_lease_secs: u64,
     /// The DNS server that custom-domain checks ask (`TENANTRY_DNS_RESOLVER`);
     /// `None`: the system's resolver configuration (`/etc/resolv.conf`).
     pub dns_resolver: Option<std::net::SocketAddr>,
@@ -179,6 +185,8 @@ impl Settings {
         let report_poll_secs: u64 = number(&get, "TENANTRY_REPORT_POLL_SECS", None, 300)?;
         let usage_fold_interval_ms: u64 =
             number(&get, "TENANTRY_USAGE_FOLD_INTERVAL_MS", None, 1000)?;
+        let migration_poll_ms: u64 = number(&get, "TENANTRY_MIGRATION_POLL_MS", None, 1000)?;
+        let migration_lease_secs: u64 = number(&get, "TENANTRY_MIGRATION_LEASE_SECS", None, 30)?;
         let dns_resolver = match get("TENANTRY_DNS_RESOLVER", &file.dns_resolver) {
             None => None,
             Some(v) => Some(parse_resolver(&v).ok_or(ConfigError::Invalid(
@@ -233,6 +241,8 @@ impl Settings {
             outbox_backoff_ms,
             report_poll_secs,
             usage_fold_interval_ms: usage_fold_interval_ms.max(10),
+            migration_poll_ms: migration_poll_ms.max(10),
+            migration_lease_secs: migration_lease_secs.clamp(1, 30),
             dns_resolver,
             trusted_proxies,
         })

@@ -9,6 +9,7 @@ pub mod db;
 pub mod dns;
 pub mod domain;
 pub mod error;
+pub mod failpoints;
 pub mod mail;
 pub mod services;
 pub mod startup;

@@ -80,6 +80,13 @@ impl Application {
         }
         let fold = Duration::from_millis(state.settings.usage_fold_interval_ms);
         tokio::spawn(job("usage-fold", fold, usage_fold_job));
+        tokio::spawn(rule_migrations(
+            pool.clone(),
+            clock.clone(),
+            Duration::from_millis(state.settings.migration_poll_ms),
+            Duration::from_secs(state.settings.migration_lease_secs),
+            state.outbox_wake.clone(),
+        ));
 
         let server =
             HttpServer::new(move || {
@@ -260,4 +267,36 @@ fn cleanup_job(mut conn: db::DbConn, now: chrono::DateTime<chrono::Utc>) -> JobR
         db::models::idempotency::delete_expired(&mut conn, now).await?;
         Ok(0)
     })
+}
+
+/// Runs rule-set migrations (`services::rule_migrations`): every `interval` each
+/// process claims at most one job (`FOR UPDATE SKIP LOCKED`) and runs it under a
+/// lease of `lease`; any number of processes may run this. Not an `every` job: the
+/// runner keeps its process's lease identity, and looks again at once after a run.
+async fn rule_migrations(
+    pool: DbPool,
+    clock: Clock,
+    interval: Duration,
+    lease: Duration,
+    outbox_wake: std::sync::Arc<tokio::sync::Notify>,
+) {
+    let runner = crate::services::rule_migrations::Runner::new(lease);
+    let mut tick = tokio::time::interval(interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let Ok(mut conn) = pool.get().await else {
+            continue;
+        };
+        match runner.tick(&mut conn, || clock.now()).await {
+            Ok(crate::services::rule_migrations::Ran::Idle) => {}
+            Ok(ran) => {
+                tracing::info!(?ran, "rule migrations: a job ran");
+                outbox_wake.notify_one();
+                // More may be waiting: look again at once.
+                tick.reset_immediately();
+            }
+            Err(e) => tracing::warn!(error = %e, "rule migrations: the runner failed"),
+        }
+    }
 }

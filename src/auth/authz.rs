@@ -405,6 +405,16 @@ pub fn is_global_admin(p: &Principal) -> bool {
         })
 }
 
+/// May the user migrate `source`'s rule set to `target` (issue #13)? Owner or
+/// Administrator over both tenants, with Rules full in both: a migration reads
+/// the one and replaces the other.
+pub fn can_migrate_rules(p: &Principal, source: &Tenant, target: &Tenant) -> bool {
+    [source, target].iter().all(|t| {
+        grant_role(p, t).is_some_and(|r| r >= GrantRole::Administrator)
+            && effective_level(p, t, Feature::Rules) == Level::Full
+    })
+}
+
 /// May the user create, edit or disable children of `parent`? It takes an Owner or
 /// Administrator grant over the parent that carries "may manage sub-tenants".
 pub fn can_manage_children(p: &Principal, parent: &Tenant) -> bool {

@@ -218,6 +218,46 @@ diesel::table! {
 }
 
 diesel::table! {
+    rule_migration_rows (migration_id, source_rule_id) {
+        migration_id -> Int8,
+        source_rule_id -> Int8,
+        kind -> Text,
+        application_id -> Nullable<Int8>,
+        domain_id -> Nullable<Int8>,
+        path -> Nullable<Text>,
+        value -> Text,
+        action -> Text,
+        enabled -> Bool,
+    }
+}
+
+diesel::table! {
+    rule_migrations (id) {
+        id -> Int8,
+        source_tenant_id -> Nullable<Int8>,
+        target_tenant_id -> Nullable<Int8>,
+        source_name -> Text,
+        target_name -> Text,
+        started_by -> Nullable<Int8>,
+        started_by_login -> Text,
+        state -> Text,
+        total -> Int8,
+        copied -> Int8,
+        error -> Nullable<Text>,
+        mappings -> Jsonb,
+        target_version_before -> Int8,
+        source_version -> Int8,
+        target_settings_before -> Nullable<Jsonb>,
+        lease_owner -> Nullable<Text>,
+        lease_until -> Nullable<Timestamptz>,
+        attempts -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        finished_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     rule_set_versions (tenant_id, version) {
         tenant_id -> Int8,
         version -> Int8,
@@ -416,8 +456,11 @@ diesel::joinable!(quota_alert_opt_ins -> users (user_id));
 diesel::joinable!(quota_alerts -> tenants (tenant_id));
 diesel::joinable!(report_subscriptions -> tenants (tenant_id));
 diesel::joinable!(report_subscriptions -> users (user_id));
+diesel::joinable!(rule_locks -> rule_migrations (migration_id));
 diesel::joinable!(rule_locks -> tenants (tenant_id));
 diesel::joinable!(rule_locks -> users (locked_by));
+diesel::joinable!(rule_migration_rows -> rule_migrations (migration_id));
+diesel::joinable!(rule_migrations -> users (started_by));
 diesel::joinable!(rule_set_versions -> tenants (tenant_id));
 diesel::joinable!(rule_set_versions -> users (actor_user_id));
 diesel::joinable!(rule_sets -> tenants (tenant_id));
@@ -450,6 +493,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     quota_alerts,
     report_subscriptions,
     rule_locks,
+    rule_migration_rows,
+    rule_migrations,
     rule_set_versions,
     rule_sets,
     rules,

@@ -10,6 +10,7 @@ pub mod invitations;
 pub mod quota_alerts;
 pub mod reports;
 pub mod roles;
+pub mod rule_migrations;
 pub mod rules;
 pub mod tenants;
 pub mod usage;

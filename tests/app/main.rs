@@ -24,6 +24,7 @@ mod people;
 mod query_strings;
 mod review_gaps;
 mod roles;
+mod rule_migrations;
 mod rules;
 mod service_rights;
 mod smoke;

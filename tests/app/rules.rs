@@ -23,6 +23,20 @@ use tenantry::services::Actor;
 /// the guard): a committed `rule_locks` row.
 pub(crate) async fn lock(app: &TestApp, tenant: &Tenant, migration_id: Option<i64>) {
     let mut conn = app.conn().await;
+    if let Some(id) = migration_id {
+        // The lock names a migration (a foreign key since part B): a row for it.
+        db(app)
+            .await
+            .execute(
+                "INSERT INTO rule_migrations (id, source_tenant_id, target_tenant_id, source_name, \
+                 target_name, started_by_login, state, mappings, target_version_before, \
+                 source_version, created_at, updated_at) \
+                 VALUES ($1, NULL, $2, '', '', '', 'failed', '{}', 0, 0, now(), now())",
+                &[&id, &tenant.id],
+            )
+            .await
+            .unwrap();
+    }
     RuleLock::insert(
         &mut conn,
         tenant.id,

@@ -11,6 +11,7 @@ pub mod principal;
 pub mod quota_alert;
 pub mod report_subscription;
 pub mod role;
+pub mod rule_migration;
 pub mod rules;
 pub mod session;
 pub mod tenant;

@@ -575,6 +575,16 @@ pub async fn delete(
         // Locked with the tenant's path: it cannot change under us.
         let parent = Tenant::find(conn, parent_id).await?;
         authorize(&tenant, &parent)?;
+        // A tenant under a rule lock keeps it until the migration ends (the lock
+        // row's foreign key refuses the delete; this says why), even when forced.
+        if let Some((name, migration)) =
+            crate::db::models::rule_migration::RuleMigration::lock_in_subtree(conn, id).await?
+        {
+            let by = migration.map_or("a lock".to_string(), |m| format!("migration #{m}"));
+            return Err(AppError::Conflict(format!(
+                "{name} cannot be deleted: its rules are locked by {by}. Wait for it to finish, or roll it back, first."
+            )));
+        }
         let counts = Tenant::subtree_counts(conn, id).await?;
         let blocking = blockers(&counts);
         if !force && !blocking.is_empty() {

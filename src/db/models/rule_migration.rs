@@ -1,0 +1,460 @@
+//! Rule-set migrations (issue #13, part B): the job rows, their lease, the staged
+//! copy and the swap, as set-wise statements (100,000 rules move in well under a
+//! second). Every write of a running job names its lease owner: a process that lost
+//! its lease changes nothing.
+
+use crate::db::schema::{credential_stuffing, rule_locks, rule_migration_rows, rule_migrations};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text, Timestamptz};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = rule_migrations)]
+pub struct RuleMigration {
+    pub id: i64,
+    pub source_tenant_id: Option<i64>,
+    pub target_tenant_id: Option<i64>,
+    pub source_name: String,
+    pub target_name: String,
+    pub started_by: Option<i64>,
+    pub started_by_login: String,
+    pub state: String,
+    pub total: i64,
+    pub copied: i64,
+    pub error: Option<String>,
+    pub mappings: serde_json::Value,
+    pub target_version_before: i64,
+    pub source_version: i64,
+    pub target_settings_before: Option<serde_json::Value>,
+    pub lease_owner: Option<String>,
+    pub lease_until: Option<DateTime<Utc>>,
+    pub attempts: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// A migration to queue.
+pub struct NewMigration<'a> {
+    pub source_tenant_id: i64,
+    pub target_tenant_id: i64,
+    pub source_name: &'a str,
+    pub target_name: &'a str,
+    pub started_by: Option<i64>,
+    pub started_by_login: &'a str,
+    pub mappings: serde_json::Value,
+    pub target_version_before: i64,
+    pub source_version: i64,
+    pub target_settings_before: Option<serde_json::Value>,
+}
+
+/// What a claim found: a job to run, or a crashed run's job (its lease ran out
+/// while copying or swapping) to mark failed.
+pub enum Claimed {
+    Run(RuleMigration),
+    Crashed(RuleMigration),
+}
+
+impl RuleMigration {
+    pub async fn insert(
+        conn: &mut AsyncPgConnection,
+        m: NewMigration<'_>,
+        now: DateTime<Utc>,
+    ) -> QueryResult<Self> {
+        diesel::insert_into(rule_migrations::table)
+            .values((
+                rule_migrations::source_tenant_id.eq(m.source_tenant_id),
+                rule_migrations::target_tenant_id.eq(m.target_tenant_id),
+                rule_migrations::source_name.eq(m.source_name),
+                rule_migrations::target_name.eq(m.target_name),
+                rule_migrations::started_by.eq(m.started_by),
+                rule_migrations::started_by_login.eq(m.started_by_login),
+                rule_migrations::state.eq("queued"),
+                rule_migrations::mappings.eq(m.mappings),
+                rule_migrations::target_version_before.eq(m.target_version_before),
+                rule_migrations::source_version.eq(m.source_version),
+                rule_migrations::target_settings_before.eq(m.target_settings_before),
+                rule_migrations::created_at.eq(now),
+                rule_migrations::updated_at.eq(now),
+            ))
+            .returning(Self::as_returning())
+            .get_result(conn)
+            .await
+    }
+
+    pub async fn find(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Self> {
+        rule_migrations::table
+            .find(id)
+            .select(Self::as_select())
+            .first(conn)
+            .await
+    }
+
+    /// The migration, locked for a state change (rollback, retry).
+    pub async fn find_for_update(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Self> {
+        rule_migrations::table
+            .find(id)
+            .select(Self::as_select())
+            .for_update()
+            .first(conn)
+            .await
+    }
+
+    /// Every migration touching one of `tenant_ids` (both tenants are checked by
+    /// the caller), newest first, at most `limit`.
+    pub async fn touching(
+        conn: &mut AsyncPgConnection,
+        tenant_ids: Option<&[i64]>,
+        limit: i64,
+    ) -> QueryResult<Vec<Self>> {
+        let mut q = rule_migrations::table
+            .select(Self::as_select())
+            .order(rule_migrations::id.desc())
+            .limit(limit)
+            .into_boxed();
+        if let Some(ids) = tenant_ids {
+            q = q.filter(
+                rule_migrations::source_tenant_id
+                    .eq_any(ids.to_vec())
+                    .or(rule_migrations::target_tenant_id.eq_any(ids.to_vec())),
+            );
+        }
+        q.load(conn).await
+    }
+
+    /// Claims one job: the oldest queued one, or one whose lease ran out while it
+    /// ran (a crashed process: returned as `Crashed`, its lease taken so no one
+    /// else handles it too). `FOR UPDATE SKIP LOCKED`: processes never wait on
+    /// each other's claims. A queued job becomes `copying` under `owner` until
+    /// `lease_until`, with its total counted.
+    pub async fn claim(
+        conn: &mut AsyncPgConnection,
+        owner: &str,
+        lease_until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> QueryResult<Option<Claimed>> {
+        crate::db::transaction::in_transaction(conn, async |conn| {
+            let found: Option<Self> = rule_migrations::table
+                .filter(
+                    rule_migrations::state
+                        .eq("queued")
+                        .or(rule_migrations::state
+                            .eq_any(["copying", "swapping"])
+                            .and(rule_migrations::lease_until.lt(now))),
+                )
+                .order(rule_migrations::id)
+                .select(Self::as_select())
+                .for_update()
+                .skip_locked()
+                .first(conn)
+                .await
+                .optional()?;
+            let Some(m) = found else { return Ok(None) };
+            let crashed = m.state != "queued";
+            let total: i64 = if crashed {
+                m.total
+            } else {
+                crate::db::schema::rules::table
+                    .filter(
+                        crate::db::schema::rules::tenant_id
+                            .nullable()
+                            .eq(m.source_tenant_id),
+                    )
+                    .filter(crate::db::schema::rules::valid_to.is_null())
+                    .count()
+                    .get_result(conn)
+                    .await?
+            };
+            let m = diesel::update(rule_migrations::table.find(m.id))
+                .set((
+                    rule_migrations::state.eq(if crashed { m.state.as_str() } else { "copying" }),
+                    rule_migrations::total.eq(total),
+                    rule_migrations::lease_owner.eq(owner),
+                    rule_migrations::lease_until.eq(lease_until),
+                    rule_migrations::updated_at.eq(now),
+                ))
+                .returning(Self::as_returning())
+                .get_result(conn)
+                .await?;
+            Ok(Some(if crashed {
+                Claimed::Crashed(m)
+            } else {
+                Claimed::Run(m)
+            }))
+        })
+        .await
+    }
+
+    /// Extends the lease while `owner` holds it; `false`: it lost it.
+    pub async fn heartbeat(
+        conn: &mut AsyncPgConnection,
+        id: i64,
+        owner: &str,
+        lease_until: DateTime<Utc>,
+    ) -> QueryResult<bool> {
+        let n = diesel::update(
+            rule_migrations::table
+                .find(id)
+                .filter(rule_migrations::lease_owner.eq(owner))
+                .filter(rule_migrations::state.eq_any(["copying", "swapping"])),
+        )
+        .set(rule_migrations::lease_until.eq(lease_until))
+        .execute(conn)
+        .await?;
+        Ok(n == 1)
+    }
+
+    /// Stages the next at most `batch` source rules (after those staged, by rule
+    /// id) with the mappings applied, and counts them as copied; returns how many
+    /// were staged (0: the copy is complete). Nothing happens unless `owner`
+    /// holds the lease. Idempotent: staged rows are skipped (ON CONFLICT).
+    pub async fn copy_batch(
+        conn: &mut AsyncPgConnection,
+        id: i64,
+        owner: &str,
+        batch: i64,
+        now: DateTime<Utc>,
+    ) -> QueryResult<i64> {
+        #[derive(QueryableByName)]
+        struct N {
+            #[diesel(sql_type = BigInt)]
+            n: i64,
+        }
+        let r: N = diesel::sql_query(
+            "WITH m AS (
+                 SELECT id, source_tenant_id, mappings FROM rule_migrations
+                 WHERE id = $1 AND lease_owner = $2 AND state = 'copying'
+             ), after AS (
+                 SELECT coalesce(max(source_rule_id), 0) AS last
+                 FROM rule_migration_rows WHERE migration_id = $1
+             ), staged AS (
+                 INSERT INTO rule_migration_rows
+                     (migration_id, source_rule_id, kind, application_id, domain_id,
+                      path, value, action, enabled)
+                 SELECT m.id, r.rule_id, r.kind,
+                        (m.mappings -> 'applications' ->> r.application_id::text)::bigint,
+                        (m.mappings -> 'domains' ->> r.domain_id::text)::bigint,
+                        r.path, r.value, r.action, r.enabled
+                 FROM m, after, rules r
+                 WHERE r.tenant_id = m.source_tenant_id AND r.valid_to IS NULL
+                   AND r.rule_id > after.last
+                 ORDER BY r.rule_id
+                 LIMIT $3
+                 ON CONFLICT DO NOTHING
+                 RETURNING 1
+             ), counted AS (
+                 UPDATE rule_migrations
+                 SET copied = (SELECT count(*) FROM rule_migration_rows WHERE migration_id = $1)
+                              + (SELECT count(*) FROM staged),
+                     updated_at = $4
+                 WHERE id = $1 AND lease_owner = $2
+             )
+             SELECT count(*) AS n FROM staged",
+        )
+        .bind::<BigInt, _>(id)
+        .bind::<Text, _>(owner)
+        .bind::<BigInt, _>(batch)
+        .bind::<Timestamptz, _>(now)
+        .get_result(conn)
+        .await?;
+        Ok(r.n)
+    }
+
+    /// Moves the job to `state` while `owner` holds it; `false`: it lost the lease.
+    pub async fn advance(
+        conn: &mut AsyncPgConnection,
+        id: i64,
+        owner: &str,
+        from: &str,
+        state: &str,
+        now: DateTime<Utc>,
+    ) -> QueryResult<bool> {
+        let n = diesel::update(
+            rule_migrations::table
+                .find(id)
+                .filter(rule_migrations::lease_owner.eq(owner))
+                .filter(rule_migrations::state.eq(from)),
+        )
+        .set((
+            rule_migrations::state.eq(state),
+            rule_migrations::updated_at.eq(now),
+        ))
+        .execute(conn)
+        .await?;
+        Ok(n == 1)
+    }
+
+    /// Inside the swap's transaction: the target's current rules closed at
+    /// `version`, the staged rows inserted as its rules (new rule ids) from it.
+    /// Returns how many rules the target lost and got.
+    pub async fn swap_rules(
+        conn: &mut AsyncPgConnection,
+        id: i64,
+        target_tenant_id: i64,
+        version: i64,
+    ) -> QueryResult<(i64, i64)> {
+        use crate::db::schema::rules;
+        let lost = diesel::update(
+            rules::table
+                .filter(rules::tenant_id.eq(target_tenant_id))
+                .filter(rules::valid_to.is_null()),
+        )
+        .set(rules::valid_to.eq(version))
+        .execute(conn)
+        .await?;
+        let got = diesel::sql_query(
+            "INSERT INTO rules (tenant_id, kind, application_id, domain_id, path, value,
+                                action, enabled, valid_from)
+             SELECT $2, kind, application_id, domain_id, path, value, action, enabled, $3
+             FROM rule_migration_rows WHERE migration_id = $1 ORDER BY source_rule_id",
+        )
+        .bind::<BigInt, _>(id)
+        .bind::<BigInt, _>(target_tenant_id)
+        .bind::<BigInt, _>(version)
+        .execute(conn)
+        .await?;
+        Ok((lost as i64, got as i64))
+    }
+
+    /// Inside the rollback's transaction: the target's current rules closed at
+    /// `version` and the rules of version `before` reinserted under their rule ids.
+    pub async fn restore_rules(
+        conn: &mut AsyncPgConnection,
+        tenant_id: i64,
+        before: i64,
+        version: i64,
+    ) -> QueryResult<()> {
+        use crate::db::schema::rules;
+        diesel::update(
+            rules::table
+                .filter(rules::tenant_id.eq(tenant_id))
+                .filter(rules::valid_to.is_null()),
+        )
+        .set(rules::valid_to.eq(version))
+        .execute(conn)
+        .await?;
+        diesel::sql_query(
+            "INSERT INTO rules (rule_id, tenant_id, kind, application_id, domain_id, path,
+                                value, action, enabled, valid_from)
+             SELECT rule_id, tenant_id, kind, application_id, domain_id, path, value,
+                    action, enabled, $3
+             FROM rules
+             WHERE tenant_id = $1 AND valid_from <= $2 AND valid_to > $2
+             ORDER BY rule_id",
+        )
+        .bind::<BigInt, _>(tenant_id)
+        .bind::<BigInt, _>(before)
+        .bind::<BigInt, _>(version)
+        .execute(conn)
+        .await?;
+        Ok(())
+    }
+
+    /// Ends the job (`done`, `failed`, `rolled_back`), giving up its lease.
+    pub async fn finish(
+        conn: &mut AsyncPgConnection,
+        id: i64,
+        state: &str,
+        error: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> QueryResult<()> {
+        diesel::update(rule_migrations::table.find(id))
+            .set((
+                rule_migrations::state.eq(state),
+                rule_migrations::error.eq(error),
+                rule_migrations::lease_owner.eq(None::<String>),
+                rule_migrations::lease_until.eq(None::<DateTime<Utc>>),
+                rule_migrations::updated_at.eq(now),
+                rule_migrations::finished_at.eq(now),
+            ))
+            .execute(conn)
+            .await?;
+        Ok(())
+    }
+
+    /// Queues a failed job again (retry): one more attempt; the staged rows are
+    /// kept unless the source changed since they were copied (`source_version`).
+    pub async fn requeue(
+        conn: &mut AsyncPgConnection,
+        id: i64,
+        source_version: i64,
+        now: DateTime<Utc>,
+    ) -> QueryResult<()> {
+        let m = Self::find(conn, id).await?;
+        if m.source_version != source_version {
+            diesel::delete(
+                rule_migration_rows::table.filter(rule_migration_rows::migration_id.eq(id)),
+            )
+            .execute(conn)
+            .await?;
+        }
+        diesel::update(rule_migrations::table.find(id))
+            .set((
+                rule_migrations::state.eq("queued"),
+                rule_migrations::error.eq(None::<String>),
+                rule_migrations::source_version.eq(source_version),
+                rule_migrations::attempts.eq(rule_migrations::attempts + 1),
+                rule_migrations::updated_at.eq(now),
+                rule_migrations::finished_at.eq(None::<DateTime<Utc>>),
+            ))
+            .execute(conn)
+            .await?;
+        Ok(())
+    }
+
+    /// Removes the migration's lock on `tenant_id` (if it holds it).
+    pub async fn unlock(conn: &mut AsyncPgConnection, id: i64, tenant_id: i64) -> QueryResult<()> {
+        diesel::delete(
+            rule_locks::table
+                .filter(rule_locks::tenant_id.eq(tenant_id))
+                .filter(rule_locks::migration_id.eq(id)),
+        )
+        .execute(conn)
+        .await?;
+        Ok(())
+    }
+
+    /// Sets the tenant's credential-stuffing row to exactly `settings` (`None`:
+    /// no row, the defaults): a swap copies the source's, a rollback puts the
+    /// target's back.
+    pub async fn put_settings(
+        conn: &mut AsyncPgConnection,
+        tenant_id: i64,
+        settings: Option<&crate::domain::rules::CredentialStuffing>,
+        now: DateTime<Utc>,
+    ) -> QueryResult<()> {
+        match settings {
+            Some(s) => super::rules::save_settings(conn, tenant_id, s, now).await,
+            None => diesel::delete(credential_stuffing::table.find(tenant_id))
+                .execute(conn)
+                .await
+                .map(|_| ()),
+        }
+    }
+
+    /// A rule lock in the subtree of `tenant_id` (the tenant's name and the
+    /// migration holding it): such a tenant cannot be deleted.
+    pub async fn lock_in_subtree(
+        conn: &mut AsyncPgConnection,
+        tenant_id: i64,
+    ) -> QueryResult<Option<(String, Option<i64>)>> {
+        #[derive(QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = Text)]
+            name: String,
+            #[diesel(sql_type = diesel::sql_types::Nullable<BigInt>)]
+            migration_id: Option<i64>,
+        }
+        let row: Option<Row> = diesel::sql_query(
+            "SELECT t.name, l.migration_id FROM rule_locks l
+             JOIN tenants t ON t.id = l.tenant_id JOIN tenant_paths p ON p.tenant_id = t.id
+             WHERE p.path @> ARRAY[$1]::bigint[] ORDER BY t.id LIMIT 1",
+        )
+        .bind::<BigInt, _>(tenant_id)
+        .get_result(conn)
+        .await
+        .optional()?;
+        Ok(row.map(|r| (r.name, r.migration_id)))
+    }
+}
