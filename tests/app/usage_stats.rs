@@ -535,7 +535,7 @@ async fn bad_or_reversed_months_rerender_the_page_with_field_errors() {
         ("from=2026-03&to=2026-01", 422),
         ("sort=bogus", 400),
         ("dir=up", 400),
-        ("cursor=xyz", 400),
+        ("cursor=xyz", 422),
         ("limit=0", 400),
     ] {
         let (status, _) = api

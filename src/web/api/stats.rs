@@ -3,14 +3,13 @@
 //! tenants list.
 
 use super::json;
-use super::tenants::{paged_tenant, NOT_A_CURSOR};
+use super::tenants::paged_tenant;
 use crate::auth::ApiUser;
 use crate::db::models::usage_stats::StatsRow;
 use crate::domain::stats::{quota_percent, Month, Period, RowCursor, StatsSort};
 use crate::error::AppError;
 use crate::services::usage_stats::StatsReader;
 use crate::web::extract::Query;
-use crate::web::form::bad_param;
 use crate::web::routes::{route, Route};
 use crate::web::AppState;
 use actix_web::http::StatusCode;
@@ -166,9 +165,15 @@ pub async fn list(
     let after = params
         .cursor
         .as_deref()
-        // A bad cursor is a malformed parameter, 400 as on the other lists (and as
-        // the OpenAPI document says).
-        .map(|c| RowCursor::parse(c).ok_or_else(|| bad_param("cursor", NOT_A_CURSOR)))
+        // Opaque, so a schema cannot tell a real one: a field error, as for a period.
+        .map(|c| {
+            RowCursor::parse(c).ok_or_else(|| {
+                AppError::field(
+                    "cursor",
+                    "The cursor is not valid: pass the next_cursor of an earlier page.",
+                )
+            })
+        })
         .transpose()?;
     let reader = StatsReader::new(&user, &tenant, period, sort, descending)?;
     let (rows, next) = reader.read(&mut conn, after.as_ref(), limit).await?;
