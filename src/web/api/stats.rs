@@ -99,12 +99,12 @@ fn dir_schema() -> ObjectBuilder {
 pub struct StatsParams {
     /// First month, `YYYY-MM` (default: eleven months before `to`; both absent: the
     /// last 12 months, the current one included).
-    #[param(pattern = "^([0-9]{4}-(0[1-9]|1[0-2]))?$")]
+    #[param(pattern = "^([2-9][0-9]{3}-(0[1-9]|1[0-2]))?$")]
     pub from: Option<String>,
     /// Last month, `YYYY-MM` (default: eleven months after `from`, but not past the
     /// current month; without `from`, the current month); at most 36 months after
     /// `from`. Tenant-months without usage in the tenant's subtree have no row.
-    #[param(pattern = "^([0-9]{4}-(0[1-9]|1[0-2]))?$")]
+    #[param(pattern = "^([2-9][0-9]{3}-(0[1-9]|1[0-2]))?$")]
     pub to: Option<String>,
     /// Order of the rows (default `name`); the tenant and month break ties.
     #[param(schema_with = sort_schema)]
