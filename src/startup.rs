@@ -254,7 +254,7 @@ fn reports_job(mut conn: db::DbConn, now: chrono::DateTime<chrono::Utc>) -> JobR
 /// queues the quota alerts it crosses. The fold lock makes processes take turns.
 fn usage_fold_job(mut conn: db::DbConn, now: chrono::DateTime<chrono::Utc>) -> JobRun {
     Box::pin(async move {
-        let done = crate::services::usage::fold(&mut conn, now).await?;
+        let done = crate::services::usage::fold_and_reclaim(&mut conn, now).await?;
         Ok(done.mails)
     })
 }

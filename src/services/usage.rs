@@ -195,6 +195,21 @@ pub async fn fold(
     folded.map_err(out_of_range)
 }
 
+/// The folder's run (every `TENANTRY_USAGE_FOLD_INTERVAL_MS` in each `serve`):
+/// [`fold`], then, when it took deltas, their dead rows vacuumed away at once
+/// (`usage::vacuum_pending`), so that the next fold does not read a burst's worth
+/// of them whether or not autovacuum runs. Not inside a transaction.
+pub async fn fold_and_reclaim(
+    conn: &mut AsyncPgConnection,
+    now: DateTime<Utc>,
+) -> Result<FoldOutcome, AppError> {
+    let done = fold(conn, now).await?;
+    if done.deltas > 0 {
+        usage::vacuum_pending(conn).await?;
+    }
+    Ok(done)
+}
+
 /// Folds every pending delta and alerts the crossings it makes, inside the caller's
 /// transaction: the one way usage is folded, by the folder ([`fold`]) and by a move
 /// (which folds before it changes paths), so that no fold adds usage unalerted.
