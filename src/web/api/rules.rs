@@ -24,6 +24,8 @@ use crate::web::AppState;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
+use diesel_async::AsyncPgConnection;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -375,6 +377,72 @@ fn item_id(req: &HttpRequest, raw: &str) -> Result<i64, actix_web::Error> {
     })
 }
 
+/// A create's prologue and answer: the tenant (404), the body (400), then `make`
+/// with the change under `Idempotency-Key`; 201 with the item and its `Location`
+/// (`…/{collection}/{id}`).
+async fn created<B: DeserializeOwned, J: Serialize>(
+    req: &HttpRequest,
+    user: &ApiUser,
+    state: &AppState,
+    raw: &str,
+    body: &web::Bytes,
+    collection: &str,
+    make: impl AsyncFnOnce(&mut AsyncPgConnection, &Change<'_>, B) -> Result<(J, i64), AppError>,
+) -> Result<HttpResponse, actix_web::Error> {
+    let (_, tenant) = path_tenant(req, user, state, raw).await?;
+    let data: B = parse_json(req, body)?;
+    let actor = user.actor(req);
+    let c = Change::new(user, &actor, &tenant, state.clock.now());
+    Ok(idempotency::run(state, req, user, body, async |conn| {
+        let (item, id) = make(conn, &c, data).await?;
+        let mut answer = Answer::json(StatusCode::CREATED, &item)?;
+        answer.location = Some(format!("/api/v1/tenants/{}/{collection}/{id}", tenant.id));
+        Ok(answer)
+    })
+    .await?)
+}
+
+/// One item read: the tenant (404), Rules read and the lock (403, 423), then the
+/// item by `find(tenant, id)` (404).
+async fn shown<T, J: From<T> + Serialize>(
+    req: &HttpRequest,
+    user: &ApiUser,
+    state: &AppState,
+    path: &(String, String),
+    find: impl AsyncFnOnce(&mut AsyncPgConnection, i64, i64) -> diesel::QueryResult<T>,
+) -> Result<HttpResponse, actix_web::Error> {
+    let (mut conn, tenant) = path_tenant(req, user, state, &path.0).await?;
+    service::read(&mut conn, user, &tenant).await?;
+    let item = find(&mut conn, tenant.id, item_id(req, &path.1)?)
+        .await
+        .map_err(AppError::from)?;
+    Ok(json(StatusCode::OK, &J::from(item)))
+}
+
+/// A change to one item: the tenant (404), the item's id (404), then `change` with
+/// the change and the id (which parses the body, so a bad one is a 400 after those).
+async fn changed(
+    req: &HttpRequest,
+    user: &ApiUser,
+    state: &AppState,
+    path: &(String, String),
+    change: impl AsyncFnOnce(
+        &mut AsyncPgConnection,
+        &Change<'_>,
+        i64,
+    ) -> Result<HttpResponse, actix_web::Error>,
+) -> Result<HttpResponse, actix_web::Error> {
+    let (mut conn, tenant) = path_tenant(req, user, state, &path.0).await?;
+    let id = item_id(req, &path.1)?;
+    let actor = user.actor(req);
+    change(
+        &mut conn,
+        &Change::new(user, &actor, &tenant, state.clock.now()),
+        id,
+    )
+    .await
+}
+
 // ---------------------------------------------------------------- applications
 
 /// List the tenant's applications, by id.
@@ -419,21 +487,20 @@ pub async fn create_application(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let (_, tenant) = path_tenant(&req, &user, &state, &path).await?;
-    let data: ApplicationBody = parse_json(&req, &body)?;
-    let actor = user.actor(&req);
-    let c = Change::new(&user, &actor, &tenant, state.clock.now());
-    Ok(idempotency::run(&state, &req, &user, &body, async |conn| {
-        let name = TenantName::parse(&data.name).map_err(|e| FieldErrors::from([("name", e)]));
-        let app = service::create_application(conn, &c, name).await?;
-        let mut answer = Answer::json(StatusCode::CREATED, &ApplicationJson::from(app.clone()))?;
-        answer.location = Some(format!(
-            "/api/v1/tenants/{}/applications/{}",
-            tenant.id, app.id
-        ));
-        Ok(answer)
-    })
-    .await?)
+    created(
+        &req,
+        &user,
+        &state,
+        &path,
+        &body,
+        "applications",
+        async |conn, c, data: ApplicationBody| {
+            let name = TenantName::parse(&data.name).map_err(|e| FieldErrors::from([("name", e)]));
+            let app = service::create_application(conn, c, name).await?;
+            Ok((ApplicationJson::from(app.clone()), app.id))
+        },
+    )
+    .await
 }
 
 /// Read one application.
@@ -447,12 +514,7 @@ pub async fn show_application(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let (mut conn, tenant) = path_tenant(&req, &user, &state, &path.0).await?;
-    service::read(&mut conn, &user, &tenant).await?;
-    let app = Application::find(&mut conn, tenant.id, item_id(&req, &path.1)?)
-        .await
-        .map_err(AppError::from)?;
-    Ok(json(StatusCode::OK, &ApplicationJson::from(app)))
+    shown::<_, ApplicationJson>(&req, &user, &state, &path, Application::find).await
 }
 
 /// Rename an application.
@@ -468,19 +530,13 @@ pub async fn update_application(
     path: web::Path<(String, String)>,
     body: web::Bytes,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let (mut conn, tenant) = path_tenant(&req, &user, &state, &path.0).await?;
-    let id = item_id(&req, &path.1)?;
-    let data: ApplicationBody = parse_json(&req, &body)?;
-    let actor = user.actor(&req);
-    let name = TenantName::parse(&data.name).map_err(|e| FieldErrors::from([("name", e)]));
-    let app = service::update_application(
-        &mut conn,
-        &Change::new(&user, &actor, &tenant, state.clock.now()),
-        id,
-        name,
-    )
-    .await?;
-    Ok(json(StatusCode::OK, &ApplicationJson::from(app)))
+    changed(&req, &user, &state, &path, async |conn, c, id| {
+        let data: ApplicationBody = parse_json(&req, &body)?;
+        let name = TenantName::parse(&data.name).map_err(|e| FieldErrors::from([("name", e)]));
+        let app = service::update_application(conn, c, id, name).await?;
+        Ok(json(StatusCode::OK, &ApplicationJson::from(app)))
+    })
+    .await
 }
 
 /// Delete an application no current rule uses (else 409); its domains are unbound.
@@ -494,16 +550,11 @@ pub async fn delete_application(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let (mut conn, tenant) = path_tenant(&req, &user, &state, &path.0).await?;
-    let id = item_id(&req, &path.1)?;
-    let actor = user.actor(&req);
-    service::delete_application(
-        &mut conn,
-        &Change::new(&user, &actor, &tenant, state.clock.now()),
-        id,
-    )
-    .await?;
-    Ok(HttpResponse::NoContent().finish())
+    changed(&req, &user, &state, &path, async |conn, c, id| {
+        service::delete_application(conn, c, id).await?;
+        Ok(HttpResponse::NoContent().finish())
+    })
+    .await
 }
 
 // ---------------------------------------------------------------- domains
@@ -547,18 +598,20 @@ pub async fn create_domain(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let (_, tenant) = path_tenant(&req, &user, &state, &path).await?;
-    let data: DomainBody = parse_json(&req, &body)?;
-    let actor = user.actor(&req);
-    let c = Change::new(&user, &actor, &tenant, state.clock.now());
-    Ok(idempotency::run(&state, &req, &user, &body, async |conn| {
-        let input = DomainInput::parse(&data.name, data.application_id);
-        let d = service::create_domain(conn, &c, input).await?;
-        let mut answer = Answer::json(StatusCode::CREATED, &DomainJson::from(d.clone()))?;
-        answer.location = Some(format!("/api/v1/tenants/{}/domains/{}", tenant.id, d.id));
-        Ok(answer)
-    })
-    .await?)
+    created(
+        &req,
+        &user,
+        &state,
+        &path,
+        &body,
+        "domains",
+        async |conn, c, data: DomainBody| {
+            let input = DomainInput::parse(&data.name, data.application_id);
+            let d = service::create_domain(conn, c, input).await?;
+            Ok((DomainJson::from(d.clone()), d.id))
+        },
+    )
+    .await
 }
 
 /// Read one domain.
@@ -572,12 +625,7 @@ pub async fn show_domain(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let (mut conn, tenant) = path_tenant(&req, &user, &state, &path.0).await?;
-    service::read(&mut conn, &user, &tenant).await?;
-    let d = Domain::find(&mut conn, tenant.id, item_id(&req, &path.1)?)
-        .await
-        .map_err(AppError::from)?;
-    Ok(json(StatusCode::OK, &DomainJson::from(d)))
+    shown::<_, DomainJson>(&req, &user, &state, &path, Domain::find).await
 }
 
 /// Change a domain's name or application.
@@ -593,27 +641,21 @@ pub async fn update_domain(
     path: web::Path<(String, String)>,
     body: web::Bytes,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let (mut conn, tenant) = path_tenant(&req, &user, &state, &path.0).await?;
-    let id = item_id(&req, &path.1)?;
-    let data: DomainPatch = parse_json(&req, &body)?;
-    // Rights and lock before the row: a reader is told 403 whatever the id.
-    service::may_change(&mut conn, &user, &tenant).await?;
-    let old = Domain::find(&mut conn, tenant.id, id)
-        .await
-        .map_err(AppError::from)?;
-    let input = DomainInput::parse(
-        data.name.as_deref().unwrap_or(&old.name),
-        data.application_id.unwrap_or(old.application_id),
-    );
-    let actor = user.actor(&req);
-    let d = service::update_domain(
-        &mut conn,
-        &Change::new(&user, &actor, &tenant, state.clock.now()),
-        id,
-        input,
-    )
-    .await?;
-    Ok(json(StatusCode::OK, &DomainJson::from(d)))
+    changed(&req, &user, &state, &path, async |conn, c, id| {
+        let data: DomainPatch = parse_json(&req, &body)?;
+        // Rights and lock before the row: a reader is told 403 whatever the id.
+        service::may_change(conn, &user, c.tenant).await?;
+        let old = Domain::find(conn, c.tenant.id, id)
+            .await
+            .map_err(AppError::from)?;
+        let input = DomainInput::parse(
+            data.name.as_deref().unwrap_or(&old.name),
+            data.application_id.unwrap_or(old.application_id),
+        );
+        let d = service::update_domain(conn, c, id, input).await?;
+        Ok(json(StatusCode::OK, &DomainJson::from(d)))
+    })
+    .await
 }
 
 /// Delete a domain no current rule uses (else 409).
@@ -627,16 +669,11 @@ pub async fn delete_domain(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let (mut conn, tenant) = path_tenant(&req, &user, &state, &path.0).await?;
-    let id = item_id(&req, &path.1)?;
-    let actor = user.actor(&req);
-    service::delete_domain(
-        &mut conn,
-        &Change::new(&user, &actor, &tenant, state.clock.now()),
-        id,
-    )
-    .await?;
-    Ok(HttpResponse::NoContent().finish())
+    changed(&req, &user, &state, &path, async |conn, c, id| {
+        service::delete_domain(conn, c, id).await?;
+        Ok(HttpResponse::NoContent().finish())
+    })
+    .await
 }
 
 // ---------------------------------------------------------------- rules
@@ -680,20 +717,19 @@ pub async fn create_rule(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let (_, tenant) = path_tenant(&req, &user, &state, &path).await?;
-    let data: RuleBody = parse_json(&req, &body)?;
-    let actor = user.actor(&req);
-    let c = Change::new(&user, &actor, &tenant, state.clock.now());
-    Ok(idempotency::run(&state, &req, &user, &body, async |conn| {
-        let row = service::create_rule(conn, &c, data.to_input()).await?;
-        let mut answer = Answer::json(StatusCode::CREATED, &RuleJson::from(row.clone()))?;
-        answer.location = Some(format!(
-            "/api/v1/tenants/{}/rules/{}",
-            tenant.id, row.rule_id
-        ));
-        Ok(answer)
-    })
-    .await?)
+    created(
+        &req,
+        &user,
+        &state,
+        &path,
+        &body,
+        "rules",
+        async |conn, c, data: RuleBody| {
+            let row = service::create_rule(conn, c, data.to_input()).await?;
+            Ok((RuleJson::from(row.clone()), row.rule_id))
+        },
+    )
+    .await
 }
 
 /// Create up to 1,000 rules in one new version of the rule set, answered per rule
@@ -765,12 +801,7 @@ pub async fn show_rule(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let (mut conn, tenant) = path_tenant(&req, &user, &state, &path.0).await?;
-    service::read(&mut conn, &user, &tenant).await?;
-    let row = RuleRow::find_current(&mut conn, tenant.id, item_id(&req, &path.1)?)
-        .await
-        .map_err(AppError::from)?;
-    Ok(json(StatusCode::OK, &RuleJson::from(row)))
+    shown::<_, RuleJson>(&req, &user, &state, &path, RuleRow::find_current).await
 }
 
 /// Change a rule (one new version; the rule keeps its id).
@@ -786,22 +817,16 @@ pub async fn update_rule(
     path: web::Path<(String, String)>,
     body: web::Bytes,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let (mut conn, tenant) = path_tenant(&req, &user, &state, &path.0).await?;
-    let id = item_id(&req, &path.1)?;
-    let data: RulePatch = parse_json(&req, &body)?;
-    service::may_change(&mut conn, &user, &tenant).await?;
-    let old = RuleRow::find_current(&mut conn, tenant.id, id)
-        .await
-        .map_err(AppError::from)?;
-    let actor = user.actor(&req);
-    let row = service::update_rule(
-        &mut conn,
-        &Change::new(&user, &actor, &tenant, state.clock.now()),
-        id,
-        data.to_input(&old),
-    )
-    .await?;
-    Ok(json(StatusCode::OK, &RuleJson::from(row)))
+    changed(&req, &user, &state, &path, async |conn, c, id| {
+        let data: RulePatch = parse_json(&req, &body)?;
+        service::may_change(conn, &user, c.tenant).await?;
+        let old = RuleRow::find_current(conn, c.tenant.id, id)
+            .await
+            .map_err(AppError::from)?;
+        let row = service::update_rule(conn, c, id, data.to_input(&old)).await?;
+        Ok(json(StatusCode::OK, &RuleJson::from(row)))
+    })
+    .await
 }
 
 /// Delete a rule (one new version; older versions keep it).
@@ -815,16 +840,11 @@ pub async fn delete_rule(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let (mut conn, tenant) = path_tenant(&req, &user, &state, &path.0).await?;
-    let id = item_id(&req, &path.1)?;
-    let actor = user.actor(&req);
-    service::delete_rule(
-        &mut conn,
-        &Change::new(&user, &actor, &tenant, state.clock.now()),
-        id,
-    )
-    .await?;
-    Ok(HttpResponse::NoContent().finish())
+    changed(&req, &user, &state, &path, async |conn, c, id| {
+        service::delete_rule(conn, c, id).await?;
+        Ok(HttpResponse::NoContent().finish())
+    })
+    .await
 }
 
 // ---------------------------------------------------------------- ruleset
