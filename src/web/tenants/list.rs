@@ -536,7 +536,9 @@ pub(super) async fn list_page(
 ) -> Result<HttpResponse, AppError> {
     let can_create =
         user.acting.can_have_subtenants && authz::can_manage_children(user, &user.acting);
-    let mut list = match selected(conn, user, params).await? {
+    // The bar's refused post shows its filter's messages (its fields are a form's);
+    // the page's own query answers 404 for a tenant one may not see.
+    let mut list = match selected(conn, user, params, bulk.is_some()).await? {
         Ok(list) => list,
         Err(errors) => invalid_list(params, errors, user.acting.name.clone()),
     };
@@ -575,11 +577,13 @@ pub(super) async fn list_page(
 
 /// The list the parameters select, or the messages of the filter parameters that
 /// are not valid (the search text, the label); a `parent` or `within` one may not
-/// see answers 404, as one that does not exist.
+/// see answers 404, as one that does not exist — or with `as_fields` (a form's
+/// fields, the bulk bar's) its field message.
 async fn selected(
     conn: &mut AsyncPgConnection,
     user: &CurrentUser,
     params: &ListParams,
+    as_fields: bool,
 ) -> Result<Result<TenantList, FieldErrors>, AppError> {
     let spec: FilterSpec = match filter::parse_filter(params.filter_text()) {
         Ok(spec) => spec,
@@ -587,6 +591,7 @@ async fn selected(
     };
     let named = match filter::resolve(conn, user, &spec).await? {
         Ok(named) => named,
+        Err(errors) if as_fields => return Ok(Err(errors)),
         Err(_) => return Err(AppError::NotFound),
     };
     // `parent=` lists the visible children of its tenant wherever it is, as
