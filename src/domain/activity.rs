@@ -93,6 +93,10 @@ pub struct ActivityFilter {
     pub scope: ActivityScope,
 }
 
+/// The filters that take one of a fixed list of values (what the page's selects
+/// offer): a value outside it is a malformed request (400), not a field error.
+pub const CHOICES: [&str; 2] = ["action", "scope"];
+
 /// The field error of an end date before the start date.
 pub const RANGE_REVERSED: &str = "The end date is before the start date.";
 

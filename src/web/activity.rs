@@ -7,15 +7,14 @@ use crate::db::models::Tenant;
 use crate::db::DbConn;
 use crate::domain::activity::{
     action_label, changes, ActivityFilter, ActivityScope, ActivityText, Change, EventCursor,
-    PageStart, ACTIONS,
+    PageStart, ACTIONS, CHOICES,
 };
 use crate::domain::SearchText;
 use crate::error::{AppError, FieldErrors};
 use crate::services::activity::{self, ActivityPage, Event, Reader, EXPORT_CHUNK, PAGE_SIZE};
 use crate::web::csv_export::{self, Chunk};
-use crate::web::extract::Query;
-use crate::web::form::bad_param;
-use crate::web::form::parse_id;
+use crate::web::extract::{with_path_tenant, Query};
+use crate::web::form::{self, bad_param};
 use crate::web::page::{render_checked, see_other, PageCtx};
 use crate::web::routes::{route, Route};
 use crate::web::AppState;
@@ -227,11 +226,13 @@ async fn start(
     params: Query<ActivityParams>,
 ) -> Result<Start, AppError> {
     let params = params.into_inner();
-    let mut conn = state.pool.get().await?;
-    let tenant = authz::visible_tenant(user, parse_id(path)?, &mut conn).await?;
+    let (conn, tenant) = with_path_tenant(user, state, path).await?;
     authz::require_activity(user, &tenant)?;
     let start = params.start()?;
     let filter = ActivityFilter::parse(&params.text());
+    if let Err(errors) = &filter {
+        form::refuse_choices(errors, &CHOICES)?;
+    }
     Ok(Start {
         conn,
         tenant,

@@ -121,7 +121,7 @@ pub async fn guard(
         // A body the console cannot read (multipart, JSON): say so, rather than that
         // the form expired. It is refused either way.
         let e = super::form::read_form(content_type.as_deref(), b"").err();
-        return Ok(refuse(req, StatusCode::BAD_REQUEST, &unreadable(e)));
+        return Ok(refuse(req, StatusCode::BAD_REQUEST, &unreadable(e)).await);
     }
     if provided.is_none() && is_form {
         // Read the form once, take the token, and hand the same bytes to the handler.
@@ -130,11 +130,9 @@ pub async fn guard(
         while let Some(chunk) = payload.next().await {
             let chunk = chunk?;
             if body.len() + chunk.len() > MAX_FORM_BYTES {
-                return Ok(refuse(
-                    req,
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "The form is too large.",
-                ));
+                return Ok(
+                    refuse(req, StatusCode::PAYLOAD_TOO_LARGE, "The form is too large.").await,
+                );
             }
             body.extend_from_slice(&chunk);
         }
@@ -146,7 +144,7 @@ pub async fn guard(
                     .find(|(k, _)| k == FORM_FIELD)
                     .map(|(_, v)| v);
             }
-            Err(e) => return Ok(refuse(req, StatusCode::BAD_REQUEST, &unreadable(Some(e)))),
+            Err(e) => return Ok(refuse(req, StatusCode::BAD_REQUEST, &unreadable(Some(e))).await),
         }
         req.set_payload(actix_web::dev::Payload::from(body));
     }
@@ -179,7 +177,7 @@ pub async fn guard(
             req,
             StatusCode::FORBIDDEN,
             "This form has expired or did not come from this site. Go back, reload the page and try again.",
-        ))
+        ).await)
     }
 }
 
@@ -191,7 +189,15 @@ fn unreadable(e: Option<crate::error::AppError>) -> String {
     )
 }
 
-fn refuse(req: ServiceRequest, status: StatusCode, message: &str) -> ServiceResponse<BoxBody> {
+/// The refusal page; for a logged-in user in the console's frame (who is asking is
+/// read as a page reads it: no extractor has run before this guard).
+async fn refuse(
+    req: ServiceRequest,
+    status: StatusCode,
+    message: &str,
+) -> ServiceResponse<BoxBody> {
+    use actix_web::FromRequest;
+    let _ = crate::auth::CurrentUser::extract(req.request()).await;
     let response = super::page::error_page(status, "Request refused", message);
     req.into_response(response)
 }

@@ -20,6 +20,8 @@ pub fn routes() -> Vec<Route> {
 struct Dashboard {
     page: PageCtx,
     subtenants: i64,
+    /// Sub-tenants the user may not see ("3 sub-tenants you cannot see").
+    hidden: i64,
     disabled: i64,
     users: i64,
     instances: i64,
@@ -42,6 +44,7 @@ async fn dashboard(
     render(&Dashboard {
         page: PageCtx::new(&user, &mut conn, "dashboard").await?,
         subtenants: totals.subtenants,
+        hidden: totals.hidden,
         disabled: totals.disabled,
         users,
         instances: totals.instances,

@@ -2,8 +2,9 @@
 //! a bearer token (`ApiUser`), loaded with the application's pool; and the query
 //! string (`Query`), whose refusals name the parameter.
 
-use crate::auth::{authz, ApiUser, CurrentUser, IngestionCaller, PageRoute};
+use crate::auth::{authz, ApiUser, CurrentUser, IngestionCaller, PageRoute, Principal};
 use crate::db::models::Tenant;
+use crate::db::DbConn;
 use crate::domain::{Feature, Level};
 use crate::error::AppError;
 use crate::services::Actor;
@@ -119,9 +120,31 @@ impl ApiUser {
     }
 }
 
-/// The tenant a console path names (`raw`, its id segment; not a number: 404): 404
-/// unless the user may see it, 403 unless they hold `level` on `feature` there. The
-/// prologue of every tenant page.
+/// The tenant a path's `{id}` segment names (`raw`), if `p` may see it: 404 for an id
+/// that is no number, one that does not exist and one `p` may not see alike. The
+/// first step of every handler of one tenant, console page or API
+/// (`authz::visible_tenant` decides).
+pub async fn visible_path_tenant(
+    p: &Principal,
+    conn: &mut AsyncPgConnection,
+    raw: &str,
+) -> Result<Tenant, AppError> {
+    authz::visible_tenant(p, super::parse_id(raw)?, conn).await
+}
+
+/// A connection, and the tenant `raw` names (`visible_path_tenant`).
+pub async fn with_path_tenant(
+    p: &Principal,
+    state: &AppState,
+    raw: &str,
+) -> Result<(DbConn, Tenant), AppError> {
+    let mut conn = state.pool.get().await?;
+    let tenant = visible_path_tenant(p, &mut conn, raw).await?;
+    Ok((conn, tenant))
+}
+
+/// The tenant a console path names (`visible_path_tenant`), and 403 unless the user
+/// holds `level` on `feature` there: the prologue of a tenant's feature pages.
 pub async fn path_tenant(
     user: &CurrentUser,
     conn: &mut AsyncPgConnection,
@@ -129,7 +152,7 @@ pub async fn path_tenant(
     feature: Feature,
     level: Level,
 ) -> Result<Tenant, AppError> {
-    let tenant = authz::visible_tenant(user, super::parse_id(raw)?, conn).await?;
+    let tenant = visible_path_tenant(user, conn, raw).await?;
     authz::require(user, &tenant, feature, level)?;
     Ok(tenant)
 }

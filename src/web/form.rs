@@ -117,6 +117,23 @@ pub fn bad_params(errors: FieldErrors) -> AppError {
     AppError::BadRequest(each.join(" "))
 }
 
+/// A filter's refused choices — `names`: parameters that take one of a fixed list of
+/// values (a status, a kind, a scope, an action from the list), which only a request
+/// no page makes gets wrong — as one 400 naming each; `Ok` when none of them is
+/// among `errors` (the others, such as search text or dates, stay field errors).
+pub fn refuse_choices(errors: &FieldErrors, names: &[&str]) -> Result<(), AppError> {
+    let refused: FieldErrors = errors
+        .iter()
+        .filter(|(name, _)| names.contains(name))
+        .map(|(name, why)| (*name, why.clone()))
+        .collect();
+    if refused.is_empty() {
+        Ok(())
+    } else {
+        Err(bad_params(refused))
+    }
+}
+
 /// Reads a query string into `T` (`extract::Query`), or the refusal that names the
 /// parameter that could not be read.
 pub fn read_query<T: serde::de::DeserializeOwned>(raw: &str) -> Result<T, AppError> {
@@ -454,6 +471,24 @@ mod tests {
         );
         let nul = SearchBox::read("a\0b");
         assert_eq!((nul.query(), nul.shown.as_str()), (None, "ab"));
+    }
+
+    #[test]
+    fn only_refused_choices_are_a_bad_request() {
+        let errors: FieldErrors = [
+            (
+                "scope",
+                "Choose this tenant or its whole subtree.".to_string(),
+            ),
+            ("to", "Enter a date as YYYY-MM-DD.".to_string()),
+        ]
+        .into();
+        let refusal = refuse_choices(&errors, &["action", "scope"]).unwrap_err();
+        assert_eq!(
+            refusal.public_message().1,
+            "The query parameter “scope” is not valid: Choose this tenant or its whole subtree."
+        );
+        assert!(refuse_choices(&errors, &["action"]).is_ok());
     }
 
     #[test]

@@ -134,8 +134,47 @@ impl PageCtx {
             };
             crumbs(user, names)
         };
+        // A fragment shows no frame: its flash waits for the next whole page.
+        let flash = match &user.page {
+            Some(page) if page.fragment => None,
+            _ => take_flash(session),
+        };
+        Ok(Self::frame(
+            user,
+            page_tenant_name,
+            breadcrumb,
+            active,
+            flash,
+        ))
+    }
+
+    /// The frame of an error page, from what the session load read (nothing more is
+    /// read): the acting tenant's navigation and the part of its path the session
+    /// brought (else the acting tenant alone) — never the tenant the request named,
+    /// which may be one the user may not see. The flash stays for the next page.
+    pub fn for_error(user: &CurrentUser) -> Self {
+        let breadcrumb = match &user.acting_path_names {
+            Some(names) if user.acting.path.len() > 1 => crumbs(user, names.clone()),
+            _ => vec![Crumb {
+                id: user.acting.id,
+                name: user.acting.name.clone(),
+                hidden: false,
+            }],
+        };
+        Self::frame(user, user.acting.name.clone(), breadcrumb, "", None)
+    }
+
+    /// What every frame shows of the user and the acting tenant.
+    fn frame(
+        user: &CurrentUser,
+        page_tenant_name: String,
+        breadcrumb: Vec<Crumb>,
+        active: &'static str,
+        flash: Option<String>,
+    ) -> Self {
+        let session = &user.session.0;
         let nav = authz::navigation(user, &user.acting);
-        Ok(Self {
+        Self {
             csrf: session_keys::csrf_token(session),
             user_display: user.user.display_name(),
             user_login: user.login(),
@@ -149,11 +188,7 @@ impl PageCtx {
             breadcrumb,
             return_to: crate::web::switch::current_kind(user),
             active,
-            // A fragment shows no frame: its flash waits for the next whole page.
-            flash: match &user.page {
-                Some(page) if page.fragment => None,
-                _ => take_flash(session),
-            },
+            flash,
             nav_people: nav.people,
             nav_users: nav.users,
             nav_roles: nav.roles,
@@ -161,7 +196,7 @@ impl PageCtx {
             nav_ingestion_keys: nav.ingestion_keys,
             nav_activity: authz::can_read_activity(user, &user.acting),
             nav_rules: authz::can_read_rules(user, &user.acting),
-        })
+        }
     }
 }
 
@@ -275,52 +310,40 @@ struct ErrorPage<'a> {
     detail: &'a str,
     /// Quoted by a user to an operator, found in the server log.
     request_id: Option<String>,
-    /// While switched: the banner every other page shows.
-    banner: Option<Banner>,
 }
 
-/// The "Acting in … (as …)" banner with its Return button, as an error page shows it:
-/// the error renderer has no request, so the `CurrentUser` extractor leaves it in
-/// the request's slot (`banner_slot`) once it knows who is asking.
-#[derive(Clone, Debug)]
-pub struct Banner {
-    pub acting_name: String,
-    pub acting_role: &'static str,
-    pub home_id: i64,
-    pub home_name: String,
-    pub csrf: String,
-    pub return_to: &'static str,
+/// An error page for a logged-in user: the same, in the console's frame (navigation,
+/// breadcrumb, the "Acting in … (as …)" banner while switched).
+#[derive(Template)]
+#[template(path = "errors/error_in_frame.html")]
+struct ErrorInFrame<'a> {
+    page: PageCtx,
+    status: u16,
+    title: &'a str,
+    detail: &'a str,
+    request_id: Option<String>,
 }
 
 tokio::task_local! {
-    static BANNER: std::cell::RefCell<Option<Banner>>;
+    static ASKING: std::cell::RefCell<Option<CurrentUser>>;
 }
 
-/// Middleware inside the session layer: a slot per request for its banner.
+/// Middleware inside the session layer: a slot per request for who is asking, so
+/// that an error page (rendered without the request) can show the console's frame.
 pub async fn banner_slot(
     req: actix_web::dev::ServiceRequest,
     next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
 ) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
-    BANNER
+    ASKING
         .scope(std::cell::RefCell::new(None), next.call(req))
         .await
 }
 
-/// Keeps `user`'s banner for an error page of this request, when switched (a few
-/// strings; nothing read from the database).
+/// Keeps who is asking for an error page of this request (the `CurrentUser`
+/// extractor, and the CSRF guard's refusal, which no extractor precedes). A copy of
+/// what the session load read: the frame is built only if an error page is shown.
 pub fn keep_banner(user: &CurrentUser) {
-    if !user.is_switched() {
-        return;
-    }
-    let banner = Banner {
-        acting_name: user.acting.name.clone(),
-        acting_role: authz::grant_role(user, &user.acting).map_or("no role", GrantRole::label),
-        home_id: user.home.id,
-        home_name: user.home.name.clone(),
-        csrf: session_keys::csrf_token(&user.session.0),
-        return_to: crate::web::switch::current_kind(user),
-    };
-    let _ = BANNER.try_with(|slot| *slot.borrow_mut() = Some(banner));
+    let _ = ASKING.try_with(|slot| *slot.borrow_mut() = Some(user.clone()));
 }
 
 #[derive(Template)]
@@ -352,18 +375,33 @@ pub fn locked_page(notice: &crate::domain::rules::LockNotice) -> HttpResponse {
         .body(body)
 }
 
-/// A plain error page: no stack trace, no internal detail, works without a session.
+/// An error page: no stack trace, no internal detail; in the console's frame for a
+/// logged-in user (a whole page, not an htmx fragment), plain without a session.
 pub fn error_page(status: StatusCode, title: &str, detail: &str) -> HttpResponse {
-    let page = ErrorPage {
-        status: status.as_u16(),
-        title,
-        detail,
-        request_id: crate::telemetry::current_request_id(),
-        banner: BANNER.try_with(|slot| slot.borrow().clone()).ok().flatten(),
+    let request_id = crate::telemetry::current_request_id();
+    let user = ASKING
+        .try_with(|slot| slot.borrow().clone())
+        .ok()
+        .flatten()
+        .filter(|u| !u.page.as_ref().is_some_and(|p| p.fragment));
+    let rendered = match user {
+        Some(user) => ErrorInFrame {
+            page: PageCtx::for_error(&user),
+            status: status.as_u16(),
+            title,
+            detail,
+            request_id,
+        }
+        .render(),
+        None => ErrorPage {
+            status: status.as_u16(),
+            title,
+            detail,
+            request_id,
+        }
+        .render(),
     };
-    let body = page
-        .render()
-        .unwrap_or_else(|_| format!("{} {}", status.as_u16(), title));
+    let body = rendered.unwrap_or_else(|_| format!("{} {}", status.as_u16(), title));
     // Error pages may come from middleware, outside the default-headers layer: set them here too.
     HttpResponse::build(status)
         .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))

@@ -10,6 +10,7 @@ use crate::domain::stats::{ReportRequest, ReportScope, LAST_REPORT_DAY};
 use crate::error::{AppError, FieldErrors};
 use crate::services::reports as service;
 use crate::web::confirm::{ask, Confirm, Question};
+use crate::web::extract::with_path_tenant;
 use crate::web::page::{flash, render, render_status, see_other, PageCtx};
 use crate::web::routes::{route, Route};
 use crate::web::AppState;
@@ -116,8 +117,7 @@ async fn index(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let mut conn = state.pool.get().await?;
-    let tenant = authz::visible_tenant(&user, parse_id(&path)?, &mut conn).await?;
+    let (mut conn, tenant) = with_path_tenant(&user, &state, &path).await?;
     let page = page(
         &user,
         &mut conn,
@@ -137,8 +137,7 @@ async fn subscribe(
     form: web::Form<ReportForm>,
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
-    let mut conn = state.pool.get().await?;
-    let tenant = authz::visible_tenant(&user, parse_id(&path)?, &mut conn).await?;
+    let (mut conn, tenant) = with_path_tenant(&user, &state, &path).await?;
     authz::require_report_subscriber(&user, &tenant)?;
     let result = match ReportRequest::parse(&form.day, &form.scope) {
         Ok(request) => {
@@ -186,8 +185,7 @@ async fn cancel(
     confirm: Confirm,
 ) -> Result<HttpResponse, AppError> {
     let (tenant_id, report_id) = path.into_inner();
-    let mut conn = state.pool.get().await?;
-    let tenant = authz::visible_tenant(&user, parse_id(&tenant_id)?, &mut conn).await?;
+    let (mut conn, tenant) = with_path_tenant(&user, &state, &tenant_id).await?;
     let id = parse_id(&report_id)?;
     let list = format!("/tenants/{}/stats/reports", tenant.id);
     if !confirm.confirmed {

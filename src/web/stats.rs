@@ -13,8 +13,8 @@ use crate::services::usage_stats::{
     row_cells, StatsReader, CSV_HEADER, EXPORT_CHUNK, PAGE_SIZE, PRINT_CAP,
 };
 use crate::web::csv_export::{self, Chunk};
-use crate::web::extract::Query;
-use crate::web::form::{self, parse_id};
+use crate::web::extract::{with_path_tenant, Query};
+use crate::web::form;
 use crate::web::page::{render_checked, PageCtx};
 use crate::web::routes::{route, Route};
 use crate::web::AppState;
@@ -105,8 +105,7 @@ async fn start(
     params: Query<StatsParams>,
 ) -> Result<Start, AppError> {
     let params = params.into_inner();
-    let mut conn = state.pool.get().await?;
-    let tenant = authz::visible_tenant(user, parse_id(path)?, &mut conn).await?;
+    let (conn, tenant) = with_path_tenant(user, state, path).await?;
     // The order and page as the links send them; anything else names the parameter.
     let sorts = StatsSort::ALL.map(|k| (k.as_str(), k));
     form::one_of("sort", &params.sort, &sorts)?;

@@ -622,12 +622,20 @@ async fn filters_select_by_actor_action_and_days_and_bad_ones_are_field_errors()
     assert!(html.contains("value=\"alice\""));
     assert!(html.contains("<option value=\"tenant.update\" selected>"));
 
-    // Bad dates and actions: the page again, 422, the field errors, input kept.
+    // Bad dates: the page again, 422, the field errors, input kept. An action that
+    // is not in the list is a request the page never makes: 400 naming it.
+    let r = admin
+        .get(&format!(
+            "/tenants/{}/activity?action=tenant.explode",
+            t.acme.id
+        ))
+        .await;
+    assert_eq!(status(&r), 400);
+    assert!(r.text().await.unwrap().contains("“action”"));
     for (q, field) in [
         ("from=2026-02-30", "from"),
         ("to=yesterday", "to"),
         ("from=2026-03-02&to=2026-03-01", "to"),
-        ("action=tenant.explode", "action"),
     ] {
         let r = admin
             .get(&format!("/tenants/{}/activity?{q}", t.acme.id))
@@ -957,9 +965,10 @@ async fn the_api_lists_activity_with_the_same_filters_and_cursor_pages() {
     let (s, _) = api.get(&format!("{base}?from=2026-13-01")).await;
     assert_eq!(s, 422);
     // A filter value of its form that is not valid is 422 with its field; a parameter
-    // not of its form (empty, padded) and bad paging are 400.
+    // not of its form (empty, padded, outside its list) and bad paging are 400.
     for (bad, expected) in [
-        ("action=nope", 422),
+        ("action=nope", 400),
+        ("scope=everything", 400),
         ("to=", 400),
         ("from=%202026-07-01", 400),
         ("scope=", 400),

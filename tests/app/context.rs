@@ -6,15 +6,6 @@
 use crate::helpers::*;
 use tenantry::domain::{GrantRole, Scope};
 
-/// The part of `html` from `from` to the next `to` (or the end).
-fn between<'a>(html: &'a str, from: &str, to: &str) -> &'a str {
-    let start = html
-        .find(from)
-        .unwrap_or_else(|| panic!("{from:?} not in {html}"));
-    let end = html[start..].find(to).map_or(html.len(), |e| start + e);
-    &html[start..end]
-}
-
 /// The names in the page's breadcrumb, root side first.
 fn crumbs(html: &str) -> Vec<String> {
     between(html, "<nav id=\"breadcrumb\"", "</nav>")

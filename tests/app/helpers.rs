@@ -687,3 +687,12 @@ pub fn hidden_fields(html: &str, action: &str) -> Vec<(String, String)> {
         .filter(|(name, _)| name != "csrf_token")
         .collect()
 }
+
+/// The part of `html` from `from` to the next `to` (or the end).
+pub fn between<'a>(html: &'a str, from: &str, to: &str) -> &'a str {
+    let start = html
+        .find(from)
+        .unwrap_or_else(|| panic!("{from:?} not in {html}"));
+    let end = html[start..].find(to).map_or(html.len(), |e| start + e);
+    &html[start..end]
+}

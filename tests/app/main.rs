@@ -12,6 +12,7 @@ mod csrf;
 mod custom_domains;
 mod dashboard;
 mod dominance;
+mod findings11;
 mod grant_picker;
 mod health;
 mod helpers;

@@ -53,14 +53,6 @@ fn row_names(html: &str) -> Vec<String> {
         .collect()
 }
 
-fn between<'a>(html: &'a str, from: &str, to: &str) -> &'a str {
-    let start = html
-        .find(from)
-        .unwrap_or_else(|| panic!("{from:?} not in {html}"));
-    let end = html[start..].find(to).map_or(html.len(), |e| start + e);
-    &html[start..end]
-}
-
 fn create_fields<'a>(
     name: &'a str,
     subdomain: &'a str,

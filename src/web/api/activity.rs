@@ -5,13 +5,13 @@ use super::json;
 use super::tenants::{paged_tenant, NOT_A_CURSOR};
 use crate::auth::ApiUser;
 use crate::domain::activity::{
-    action_label, changes, ActivityFilter, ActivityText, PageStart, ACTIONS,
+    action_label, changes, ActivityFilter, ActivityText, PageStart, ACTIONS, CHOICES,
 };
 use crate::domain::SearchText;
 use crate::error::AppError;
 use crate::services::activity::{self, Event};
 use crate::web::extract::Query;
-use crate::web::form::bad_param;
+use crate::web::form::{bad_param, refuse_choices};
 use crate::web::routes::{route, Route};
 use crate::web::AppState;
 use actix_web::http::StatusCode;
@@ -169,6 +169,7 @@ pub struct ActivityParams {
     params(("id" = i64, Path, description = "Tenant id"), ActivityParams),
     responses(
         (status = 200, description = "One page of events, newest first", body = ActivityEventPage),
+        (status = 400, description = "A parameter that is not of its form: an `action` or `scope` outside its list, a malformed cursor or limit"),
         (status = 422, description = "A filter that is not valid (e.g. `to` before `from`), the message under `errors`"),
     ),
     security(("bearer" = []))
@@ -215,7 +216,10 @@ pub async fn list(
         to: &to,
         scope: &scope,
     })
-    .map_err(AppError::Validation)?;
+    .map_err(|errors| match refuse_choices(&errors, &CHOICES) {
+        Err(refused) => refused,
+        Ok(()) => AppError::Validation(errors),
+    })?;
     let start = params
         .cursor
         .as_deref()

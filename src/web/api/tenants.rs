@@ -16,7 +16,7 @@ use crate::services::tenants::{
     self as service, FilterText, RoleChoice, TenantChange, TenantInput, TenantText,
 };
 use crate::services::Actor;
-use crate::web::extract::Query;
+use crate::web::extract::{with_path_tenant, Query};
 use crate::web::form::parse_id;
 use crate::web::form::{bad_param, bad_params};
 use crate::web::routes::{route, Route};
@@ -539,20 +539,20 @@ pub(super) async fn apply_delete(
 }
 
 /// A connection, and the tenant an `{id}` path segment names if `user` may see it
-/// (404 for an invisible one as for a missing one): every `/tenants/{id}` handler's
-/// first step. An id that is no number names no tenant: `super::miss` answers (404,
-/// or 405 where the path is another resource, `/api/v1/tenants/batch`).
+/// (`extract::with_path_tenant`, as the console's pages read it): every
+/// `/tenants/{id}` handler's first step. An id that is no number names no tenant, and
+/// here `super::miss` answers it (404, or 405 where the path is another resource,
+/// `/api/v1/tenants/batch`).
 pub(super) async fn path_tenant(
     req: &HttpRequest,
     user: &ApiUser,
     state: &AppState,
     raw: &str,
 ) -> Result<(DbConn, Tenant), actix_web::Error> {
-    let id = parse_id(raw)
-        .map_err(|_| InternalError::from_response("no such resource", super::miss(req)))?;
-    let mut conn = state.pool.get().await.map_err(AppError::from)?;
-    let tenant = authz::visible_tenant(user, id, &mut conn).await?;
-    Ok((conn, tenant))
+    if parse_id(raw).is_err() {
+        return Err(InternalError::from_response("no such resource", super::miss(req)).into());
+    }
+    Ok(with_path_tenant(user, state, raw).await?)
 }
 
 /// The prologue of a tenant's paged list (its activity, its usage statistics): the

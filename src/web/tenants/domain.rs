@@ -1,11 +1,11 @@
 //! A tenant's custom domain: "Check now" (its DNS proof) and "Approve" (root Owners).
 
-use super::path_tenant;
 use super::show::show_page;
 use crate::auth::{authz, CurrentUser};
 use crate::error::AppError;
 use crate::services::tenants as service;
 use crate::web::actor;
+use crate::web::extract::with_path_tenant;
 use crate::web::page::{flash, see_other};
 use crate::web::AppState;
 use actix_web::http::StatusCode;
@@ -61,7 +61,7 @@ pub(super) async fn check_domain(
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     // The lookup runs without a database connection held (see the service).
-    let (_, tenant) = path_tenant(&user, &state, &path).await?;
+    let (_, tenant) = with_path_tenant(&user, &state, &path).await?;
     let result = service::verify_custom_domain(
         &state.pool,
         &crate::dns::TxtResolver::from_settings(&state.settings),
@@ -89,7 +89,7 @@ pub(super) async fn approve_domain(
     path: web::Path<String>,
     form: web::Form<ApproveForm>,
 ) -> Result<HttpResponse, AppError> {
-    let (mut conn, tenant) = path_tenant(&user, &state, &path).await?;
+    let (mut conn, tenant) = with_path_tenant(&user, &state, &path).await?;
     let result = service::approve_custom_domain(
         &mut conn,
         &state.settings.console_hosts(),

@@ -2,7 +2,7 @@
 
 use super::list::ListReturn;
 use super::show::DomainView;
-use super::{editable, named_or_acting, path_tenant};
+use super::{editable, named_or_acting};
 use crate::auth::{authz, CurrentUser};
 use crate::db::models::role::TenantRole;
 use crate::db::models::Tenant;
@@ -15,6 +15,7 @@ use crate::services::tenants::{
 };
 use crate::web::actor;
 use crate::web::confirm::{ask, Choice, Confirm, Question};
+use crate::web::extract::with_path_tenant;
 use crate::web::extract::Query;
 use crate::web::form::{checked, field_id};
 use crate::web::page::{flash, render, render_status, see_other, PageCtx};
@@ -354,7 +355,7 @@ pub(super) async fn update(
     form: web::Form<TenantForm>,
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
-    let (mut conn, tenant) = path_tenant(&user, &state, &path).await?;
+    let (mut conn, tenant) = with_path_tenant(&user, &state, &path).await?;
     let input = form.to_input(false, &state.settings.console_hosts());
     let result = service::update(&mut conn, &user, &actor(&user, &req), &tenant, input).await;
     let save = Save {
@@ -378,7 +379,7 @@ pub(super) async fn set_enabled<const ENABLED: bool>(
     path: web::Path<String>,
     confirm: Confirm,
 ) -> Result<HttpResponse, AppError> {
-    let (mut conn, tenant) = path_tenant(&user, &state, &path).await?;
+    let (mut conn, tenant) = with_path_tenant(&user, &state, &path).await?;
     // From the Tenants list: back there, its filters kept.
     let back = ListReturn::from_fields(&confirm.fields);
     let subtree = match confirm.scope.as_deref() {

@@ -1,7 +1,7 @@
 //! The tenant list: filter, sort and page the tenants below the acting one.
 
 use crate::auth::{authz, session_keys, CurrentUser};
-use crate::db::models::tenant::{Depth, ListQuery, SortKey, TenantFilter, COUNT_CAP};
+use crate::db::models::tenant::{Depth, ListPage, ListQuery, SortKey, TenantFilter, COUNT_CAP};
 use crate::db::models::{Tenant, TenantListRow};
 use crate::domain::SearchText;
 use crate::domain::{Feature, Level};
@@ -238,10 +238,12 @@ impl TenantList {
 }
 
 impl ListParams {
-    /// The order, page and tenant ids asked for, checked as the API checks its own:
-    /// a value no link or form of the page sends is a 400 naming the parameter
-    /// (empty ones, as a submitted GET form sends them, mean the default).
+    /// The order, page, choices and tenant ids asked for, checked as the API checks
+    /// its own: a value no link or form of the page sends is a 400 naming the
+    /// parameter (empty ones, as a submitted GET form sends them, mean the default).
     pub fn check_query(&self) -> Result<(), AppError> {
+        form::one_of("status", &self.status, &[("enabled", ()), ("disabled", ())])?;
+        form::one_of("kind", &self.kind, &[("reseller", ()), ("customer", ())])?;
         let sorts = [
             SortKey::Name,
             SortKey::Role,
@@ -255,7 +257,7 @@ impl ListParams {
         form::page_param(&self.page)?;
         form::count_param("per_page", &self.per_page, PER_PAGE_DEFAULT, PER_PAGE_MAX)?;
         // A tenant id that is not one is a malformed request, as in the API; an id
-        // one may not see is a filter message (`filter::resolve`).
+        // one may not see answers 404 (`selected`), as in a path.
         form::query_id("parent", &self.parent)?;
         form::query_id("within", &self.within)?;
         Ok(())
@@ -407,7 +409,21 @@ pub async fn load_list(
     conn: &mut AsyncPgConnection,
     query: ListQuery,
 ) -> Result<TenantList, AppError> {
-    let (rows, total) = Tenant::list(conn, &query).await?;
+    load(conn, query, false).await
+}
+
+/// `load_list`, with `count_hidden` also how many tenants below the list's tenant
+/// the user may not see (in the list's statement).
+async fn load(
+    conn: &mut AsyncPgConnection,
+    query: ListQuery,
+    count_hidden: bool,
+) -> Result<TenantList, AppError> {
+    let ListPage {
+        rows,
+        total,
+        hidden,
+    } = Tenant::list_counting_hidden(conn, &query, count_hidden).await?;
     let capped = total > COUNT_CAP;
     // Past the cap the last page is unknown; "Next" stays while full pages come back.
     let pages = if capped {
@@ -446,7 +462,7 @@ pub async fn load_list(
         within: String::new(),
         label: query.filter.labels.join(","),
         parent_name: String::new(),
-        hidden: 0,
+        hidden,
         errors: FieldErrors::new(),
         editable: Vec::new(),
         csrf: String::new(),
@@ -520,7 +536,9 @@ pub(super) async fn list_page(
 ) -> Result<HttpResponse, AppError> {
     let can_create =
         user.acting.can_have_subtenants && authz::can_manage_children(user, &user.acting);
-    let mut list = match selected(conn, user, params).await? {
+    // The bar's refused post shows its filter's messages (its fields are a form's);
+    // the page's own query answers 404 for a tenant one may not see.
+    let mut list = match selected(conn, user, params, bulk.is_some()).await? {
         Ok(list) => list,
         Err(errors) => invalid_list(params, errors, user.acting.name.clone()),
     };
@@ -558,11 +576,14 @@ pub(super) async fn list_page(
 }
 
 /// The list the parameters select, or the messages of the filter parameters that
-/// are not valid (a `parent` or `within` one may not see is one that does not exist).
+/// are not valid (the search text, the label); a `parent` or `within` one may not
+/// see answers 404, as one that does not exist — or with `as_fields` (a form's
+/// fields, the bulk bar's) its field message.
 async fn selected(
     conn: &mut AsyncPgConnection,
     user: &CurrentUser,
     params: &ListParams,
+    as_fields: bool,
 ) -> Result<Result<TenantList, FieldErrors>, AppError> {
     let spec: FilterSpec = match filter::parse_filter(params.filter_text()) {
         Ok(spec) => spec,
@@ -570,7 +591,8 @@ async fn selected(
     };
     let named = match filter::resolve(conn, user, &spec).await? {
         Ok(named) => named,
-        Err(errors) => return Ok(Err(errors)),
+        Err(errors) if as_fields => return Ok(Err(errors)),
+        Err(_) => return Err(AppError::NotFound),
     };
     // `parent=` lists the visible children of its tenant wherever it is, as
     // `within=` does; neither: the acting tenant's subtree.
@@ -579,12 +601,17 @@ async fn selected(
         .clone()
         .or_else(|| named.parent.clone())
         .unwrap_or_else(|| user.acting.clone());
-    let plain = named.within.is_none() && spec.filter == TenantFilter::default();
+    // As the tree says it (issue #11, honest empty states): on the plain list of a
+    // subtree (the acting tenant's, or `within=`'s), every tenant below it one may not
+    // see, counted in the list's statement; with a parent, its children one may not
+    // see. Not with other filters: how many hidden tenants match them would tell
+    // about what one may not see.
+    let plain = spec.filter == TenantFilter::default();
     let query = ListQuery {
         filter: spec.filter,
         ..list_query(params, within, authz::visibility(user))
     };
-    let mut list = load_list(conn, query.clone()).await?;
+    let mut list = load(conn, query.clone(), plain).await?;
     // A page past the end (an old link, a filter that now matches less) shows the
     // last page, numbered as such, as its links do.
     if !list.capped && list.page > list.pages {
@@ -592,26 +619,15 @@ async fn selected(
             page: list.pages,
             ..query
         };
-        list = load_list(conn, last).await?;
+        list = load(conn, last, plain).await?;
     }
     if let Some(w) = &named.within {
         list.within = w.id.to_string();
     }
-    // As the tree says it (issue #11, honest empty states): with a parent, its
-    // children one may not see; on the plain list, every tenant below the acting one.
-    // Not with other filters: how many hidden tenants match them would tell about
-    // what one may not see, and the filtered pages keep their statement budget.
-    let hidden_of = match &named.parent {
-        Some(p) => {
-            list.parent_name = p.name.clone();
-            Some((p, Depth::Children))
-        }
-        None if plain => Some((&user.acting, Depth::Subtree)),
-        None => None,
-    };
-    if let Some((of, depth)) = hidden_of {
-        let visibility = authz::visibility(user).below(of);
-        list.hidden = Tenant::hidden_below(conn, of, depth, &visibility).await?;
+    if let Some(p) = &named.parent {
+        list.parent_name = p.name.clone();
+        let visibility = authz::visibility(user).below(p);
+        list.hidden = Tenant::hidden_below(conn, p, Depth::Children, &visibility).await?;
     }
     Ok(Ok(list))
 }

@@ -22,12 +22,10 @@ pub use tree::Node;
 
 use crate::auth::{authz, CurrentUser};
 use crate::db::models::Tenant;
-use crate::db::DbConn;
 use crate::error::AppError;
 use crate::services::tenants::parent_of;
-use crate::web::form::parse_id;
+use crate::web::extract::visible_path_tenant;
 use crate::web::routes::{route, Route};
-use crate::web::AppState;
 use diesel_async::AsyncPgConnection;
 
 /// The routes of this module (see `web::routes`).
@@ -70,25 +68,13 @@ async fn named_or_acting(
     }
 }
 
-/// A connection, and the tenant an `{id}` path segment names if the user may see it
-/// (404 otherwise): the first step of the handlers of one tenant.
-async fn path_tenant(
-    user: &CurrentUser,
-    state: &AppState,
-    raw_id: &str,
-) -> Result<(DbConn, Tenant), AppError> {
-    let mut conn = state.pool.get().await?;
-    let tenant = authz::visible_tenant(user, parse_id(raw_id)?, &mut conn).await?;
-    Ok((conn, tenant))
-}
-
 /// Loads a tenant the user may edit: 404 if invisible, 403 if visible but not editable.
 async fn editable(
     user: &CurrentUser,
     conn: &mut AsyncPgConnection,
     raw_id: &str,
 ) -> Result<(Tenant, Option<Tenant>), AppError> {
-    let tenant = authz::visible_tenant(user, parse_id(raw_id)?, conn).await?;
+    let tenant = visible_path_tenant(user, conn, raw_id).await?;
     let parent = parent_of(conn, &tenant).await?;
     authz::require_edit(user, &tenant, parent.as_ref())?;
     Ok((tenant, parent))
@@ -101,7 +87,7 @@ async fn deletable(
     conn: &mut AsyncPgConnection,
     raw_id: &str,
 ) -> Result<(Tenant, Tenant), AppError> {
-    let tenant = authz::visible_tenant(user, parse_id(raw_id)?, conn).await?;
+    let tenant = visible_path_tenant(user, conn, raw_id).await?;
     let parent = parent_of(conn, &tenant).await?;
     match parent {
         Some(parent) if authz::can_delete(user, &tenant, Some(&parent)) => Ok((tenant, parent)),

@@ -1,6 +1,5 @@
 //! A tenant's page: its place in the tree, sub-tenants, custom domain and actions.
 
-use super::path_tenant;
 use super::tree::{levels, TreeLevel};
 use crate::auth::{authz, CurrentUser};
 use crate::db::models::Tenant;
@@ -10,6 +9,7 @@ use crate::domain::domain_name::{
 use crate::domain::{Feature, Level};
 use crate::error::AppError;
 use crate::services::tenants::parent_of;
+use crate::web::extract::with_path_tenant;
 use crate::web::page::{render_status, visible_path, Crumb, PageCtx};
 use crate::web::AppState;
 use actix_web::http::StatusCode;
@@ -97,7 +97,7 @@ pub(super) async fn show(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let (mut conn, tenant) = path_tenant(&user, &state, &path).await?;
+    let (mut conn, tenant) = with_path_tenant(&user, &state, &path).await?;
     authz::require(&user, &tenant, Feature::Tenants, Level::Read)?;
     show_page(&user, &state, &mut conn, tenant, None, StatusCode::OK).await
 }

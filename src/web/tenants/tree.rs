@@ -1,10 +1,11 @@
 //! The tenant tree: one level at a time, expanded in place with htmx.
 
-use super::{named_or_acting, path_tenant};
+use super::named_or_acting;
 use crate::auth::{authz, CurrentUser};
 use crate::db::models::Tenant;
 use crate::domain::{Feature, Level};
 use crate::error::AppError;
+use crate::web::extract::with_path_tenant;
 use crate::web::extract::Query;
 use crate::web::form::parse_id;
 use crate::web::page::{render, see_other, wants_fragment, PageCtx};
@@ -140,7 +141,7 @@ pub(super) async fn children(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let (mut conn, parent) = path_tenant(&user, &state, &path).await?;
+    let (mut conn, parent) = with_path_tenant(&user, &state, &path).await?;
     authz::require(&user, &parent, Feature::Tenants, Level::Read)?;
     if !wants_fragment(&req) {
         return Ok(see_other(

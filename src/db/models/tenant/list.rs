@@ -1,9 +1,12 @@
 //! The Tenants page and the API's tenant listing: filtered, sorted, paged.
 
+use super::tree::HiddenBelow;
 use super::visibility::{in_subtrees, visible, visible_filter};
 use super::{with_path, Tenant, Visibility};
 use crate::db::models::{like_pattern, lower};
-use crate::db::schema::{tenant_labels, tenant_paths, tenant_roles, tenants};
+use crate::db::schema::{
+    tenant_labels, tenant_paths, tenant_roles, tenant_subtree_totals, tenants,
+};
 use chrono::{DateTime, Utc};
 use diesel::expression::{is_aggregate, AppearsOnTable, TypedExpressionType, ValidGrouping};
 use diesel::pg::Pg;
@@ -144,10 +147,27 @@ pub struct ListQuery {
 }
 
 /// `ORDER BY` of the Tenants page on any query over `tenants` joined with
-/// `tenant_roles`: the sort key, then the id, so that every order is total.
+/// `tenant_roles`: the sort key, then the id, so that every order is total. With
+/// `$by_total`, the users and instances columns order by the subtree totals the rows
+/// show (`TotalKey`: the same order from `tenant_subtree_totals` alone).
 macro_rules! sorted {
-    ($query:expr, $q:expr) => {
+    ($query:expr, $q:expr, $by_total:expr) => {
         match ($q.sort, $q.descending) {
+            (SortKey::Instances, false) if $by_total => $query.order((
+                fixed::<BigInt>(Piece::TotalInstances).asc(),
+                tenants::id.asc(),
+            )),
+            (SortKey::Instances, true) if $by_total => $query.order((
+                fixed::<BigInt>(Piece::TotalInstances).desc(),
+                tenants::id.desc(),
+            )),
+            (SortKey::Users, false) if $by_total => {
+                $query.order((fixed::<BigInt>(Piece::TotalUsers).asc(), tenants::id.asc()))
+            }
+            (SortKey::Users, true) if $by_total => $query.order((
+                fixed::<BigInt>(Piece::TotalUsers).desc(),
+                tenants::id.desc(),
+            )),
             (SortKey::Name, false) => $query.order((lower(tenants::name).asc(), tenants::id.asc())),
             (SortKey::Name, true) => {
                 $query.order((lower(tenants::name).desc(), tenants::id.desc()))
@@ -178,6 +198,41 @@ macro_rules! sorted {
             (SortKey::Created, true) => {
                 $query.order((tenants::created_at.desc(), tenants::id.desc()))
             }
+        }
+    };
+}
+
+/// Which subtree total the users or instances column orders by, where the rows show
+/// subtree totals (a leaf's total is its own count: every tenant has its row).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum TotalKey {
+    Users,
+    Instances,
+}
+
+/// `ORDER BY` a subtree total, then the id, on a query that has `tenant_subtree_totals`
+/// (alone, or joined): the order `sorted!` gives with its `$by_total`, and the order of
+/// the totals' indexes (migration 2026-12-06-000300), so that past the cap PostgreSQL
+/// walks an index instead of sorting every match.
+macro_rules! by_total {
+    ($query:expr, $key:expr, $descending:expr) => {
+        match ($key, $descending) {
+            (TotalKey::Users, false) => $query.order((
+                tenant_subtree_totals::user_count.asc(),
+                tenant_subtree_totals::tenant_id.asc(),
+            )),
+            (TotalKey::Users, true) => $query.order((
+                tenant_subtree_totals::user_count.desc(),
+                tenant_subtree_totals::tenant_id.desc(),
+            )),
+            (TotalKey::Instances, false) => $query.order((
+                tenant_subtree_totals::instance_count.asc(),
+                tenant_subtree_totals::tenant_id.asc(),
+            )),
+            (TotalKey::Instances, true) => $query.order((
+                tenant_subtree_totals::instance_count.desc(),
+                tenant_subtree_totals::tenant_id.desc(),
+            )),
         }
     };
 }
@@ -213,6 +268,12 @@ enum Piece {
     InCapped,
     /// `tenants.id` is on the page.
     OnPage,
+    /// `tenant_subtree_totals.tenant_id` is among the capped ids.
+    TotalsInCapped,
+    /// The subtree's users (a sort key, as the rows show it: see `TotalKey`).
+    TotalUsers,
+    /// The subtree's instances (a sort key).
+    TotalInstances,
     /// The capped ids are all the matches.
     WithinCap,
     /// There are more matches than the cap.
@@ -302,6 +363,15 @@ impl<ST> QueryFragment<Pg> for Fixed<ST> {
         match self.piece {
             Piece::InCapped => out.push_sql("tenants.id = ANY((SELECT ids FROM capped)::int8[])"),
             Piece::OnPage => out.push_sql("tenants.id = ANY((SELECT ids FROM page_ids)::int8[])"),
+            Piece::TotalsInCapped => out.push_sql(
+                "tenant_subtree_totals.tenant_id = ANY((SELECT ids FROM capped)::int8[])",
+            ),
+            Piece::TotalUsers => out.push_sql(
+                "(SELECT s.user_count FROM tenant_subtree_totals s WHERE s.tenant_id = tenants.id)",
+            ),
+            Piece::TotalInstances => out.push_sql(
+                "(SELECT s.instance_count FROM tenant_subtree_totals s WHERE s.tenant_id = tenants.id)",
+            ),
             Piece::WithinCap => out.push_sql(&format!("{COUNT} <= {COUNT_CAP}")),
             Piece::PastCap => out.push_sql(&format!("{COUNT} > {COUNT_CAP}")),
             Piece::Count => out.push_sql(&format!("{COUNT}::int8")),
@@ -549,6 +619,17 @@ impl<ST> QueryFragment<Pg> for CountedPage<'_, ST> {
     }
 }
 
+/// One page of the Tenants list (`Tenant::list_counting_hidden`).
+#[derive(Clone, Debug)]
+pub struct ListPage {
+    pub rows: Vec<TenantListRow>,
+    /// How many tenants match.
+    pub total: i64,
+    /// How many tenants below the list's tenant the viewer may not see, when asked
+    /// for (else 0).
+    pub hidden: i64,
+}
+
 impl Tenant {
     /// The Tenants page: one page of visible descendants plus the total count, in one
     /// statement (a second one only when the page comes back empty).
@@ -556,6 +637,19 @@ impl Tenant {
         conn: &mut AsyncPgConnection,
         q: &ListQuery,
     ) -> QueryResult<(Vec<TenantListRow>, i64)> {
+        let page = Self::list_counting_hidden(conn, q, false).await?;
+        Ok((page.rows, page.total))
+    }
+
+    /// `Tenant::list`, and with `count_hidden` how many tenants below `q.within` the
+    /// viewer may not see (`Tenant::hidden_below` over the subtree), in the same
+    /// statement: the page's rows carry it as a column (its own statement only when
+    /// the page comes back empty).
+    pub async fn list_counting_hidden(
+        conn: &mut AsyncPgConnection,
+        q: &ListQuery,
+        count_hidden: bool,
+    ) -> QueryResult<ListPage> {
         let below = q.visibility.below(&q.within);
         // On `tenants` alone (paths only in semi-joins), so that counting never joins.
         let filtered = || {
@@ -576,6 +670,18 @@ impl Tenant {
             Totals::Subtree
         } else {
             Totals::Own
+        };
+        // The users and instances columns order by what they show: the subtree totals
+        // where the rows carry them.
+        let by_total = match (q.sort, totals) {
+            (SortKey::Users, Totals::Subtree) => Some(TotalKey::Users),
+            (SortKey::Instances, Totals::Subtree) => Some(TotalKey::Instances),
+            _ => None,
+        };
+        let hidden = if count_hidden {
+            HiddenBelow::new(q.within.id, &below)
+        } else {
+            HiddenBelow::none()
         };
         // Counting 100k rows costs more than the page itself: count up to a cap.
         let capped_ids = || filtered().select(tenants::id).limit(COUNT_CAP + 1);
@@ -633,37 +739,63 @@ impl Tenant {
         // reject, which is what the planner picks for a small subtree of a big tree.
         // The sort and the page run on `tenants` (and the roles, for their order)
         // alone; only the page's rows join their paths.
-        let page_ids = sorted!(
-            tenants::table
-                .inner_join(tenant_roles::table)
-                .filter(fixed::<Bool>(Piece::InCapped))
-                .select(tenants::id)
-                .into_boxed(),
-            q
-        )
-        .limit(q.per_page)
-        .offset(offset);
+        // By a subtree total, the page's ids come from the totals alone, by key.
+        let page_ids: Box<dyn QueryFragment<Pg> + Send> = match by_total {
+            None => Box::new(
+                sorted!(
+                    tenants::table
+                        .inner_join(tenant_roles::table)
+                        .filter(fixed::<Bool>(Piece::InCapped))
+                        .select(tenants::id)
+                        .into_boxed(),
+                    q,
+                    false
+                )
+                .limit(q.per_page)
+                .offset(offset),
+            ),
+            Some(key) => Box::new(
+                by_total!(
+                    tenant_subtree_totals::table
+                        .filter(fixed::<Bool>(Piece::TotalsInCapped))
+                        .select(tenant_subtree_totals::tenant_id)
+                        .into_boxed(),
+                    key,
+                    q.descending
+                )
+                .limit(q.per_page)
+                .offset(offset),
+            ),
+        };
         let from_ids = sorted!(
             tenants::table
                 .inner_join(tenant_roles::table)
                 .inner_join(tenant_paths::table)
                 .filter(fixed::<Bool>(Piece::WithinCap))
                 .filter(fixed::<Bool>(Piece::OnPage))
-                .select((list_columns!(totals), fixed::<BigInt>(Piece::Count)))
+                .select((
+                    list_columns!(totals),
+                    fixed::<BigInt>(Piece::Count),
+                    hidden.clone(),
+                ))
                 .into_boxed(),
-            q
+            q,
+            by_total.is_some()
         );
         // Past the cap those ids are an arbitrary part of the matches: page through all.
-        let past_cap = sorted!(
+        let past_cap = || {
             filtered()
                 .filter(fixed::<Bool>(Piece::PastCap))
                 .inner_join(tenant_roles::table)
                 .inner_join(tenant_paths::table)
-                .select((list_columns!(totals), fixed::<BigInt>(Piece::CapPlusOne))),
-            q
-        )
-        .limit(q.per_page)
-        .offset(offset);
+        };
+        let columns = || {
+            (
+                list_columns!(totals),
+                fixed::<BigInt>(Piece::CapPlusOne),
+                hidden.clone(),
+            )
+        };
         // A subtree's disabled tenants by name: the page may come from walking them.
         let walk = (known.is_some()
             && f.enabled == Some(false)
@@ -681,16 +813,53 @@ impl Tenant {
                 budget: 4 * (offset + q.per_page),
             },
         });
-        let counted: Vec<(TenantListRow, i64)> =
-            CountedPage::new(known, walk, capped, page_ids, from_ids, past_cap)
-                .load(conn)
-                .await?;
-        let total = match <[_]>::first(&counted) {
-            Some((_, total)) => *total,
-            // No matches, or a page past the end: no row carried the count.
-            None => capped_ids().load::<i64>(conn).await?.len() as i64,
+        let statement = match by_total {
+            None => CountedPage::new(
+                known,
+                walk,
+                capped,
+                page_ids,
+                from_ids,
+                sorted!(past_cap().select(columns()), q, false)
+                    .limit(q.per_page)
+                    .offset(offset),
+            ),
+            // Joined, so that the totals' index gives the order (no sort of every match).
+            Some(key) => CountedPage::new(
+                known,
+                walk,
+                capped,
+                page_ids,
+                from_ids,
+                by_total!(
+                    past_cap()
+                        .inner_join(tenant_subtree_totals::table)
+                        .select(columns()),
+                    key,
+                    q.descending
+                )
+                .limit(q.per_page)
+                .offset(offset),
+            ),
         };
-        Ok((counted.into_iter().map(|(row, _)| row).collect(), total))
+        let counted: Vec<(TenantListRow, i64, i64)> = statement.load(conn).await?;
+        let (total, hidden) = match <[_]>::first(&counted) {
+            Some((_, total, hidden)) => (*total, *hidden),
+            // No matches, or a page past the end: no row carried the counts.
+            None => (
+                capped_ids().load::<i64>(conn).await?.len() as i64,
+                if hidden.counts() {
+                    diesel::select(hidden).get_result(conn).await?
+                } else {
+                    0
+                },
+            ),
+        };
+        Ok(ListPage {
+            rows: counted.into_iter().map(|(row, _, _)| row).collect(),
+            total,
+            hidden,
+        })
     }
 }
 

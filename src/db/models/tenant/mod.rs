@@ -12,8 +12,8 @@ pub(crate) mod visibility;
 
 pub use edit::{NewChild, TenantFields};
 pub use list::{
-    ApiListQuery, ListQuery, MatchQuery, MatchScope, SortKey, TenantFilter, TenantListRow,
-    COUNT_CAP,
+    ApiListQuery, ListPage, ListQuery, MatchQuery, MatchScope, SortKey, TenantFilter,
+    TenantListRow, COUNT_CAP,
 };
 pub use subtree::{SubtreeCounts, SubtreeTotals};
 pub use tree::{Depth, TreeLevel, TreeNode};
@@ -209,8 +209,10 @@ impl Tenant {
     /// Totals for the dashboard under `within`: sub-tenants, disabled sub-tenants,
     /// users and instances (the tenant itself counted for users and instances), of
     /// what `visibility` (already narrowed to what lies below `within`) lets the user
-    /// see. From the maintained subtree totals: one row when the user sees the whole
-    /// subtree, else one per visible subtree or single tenant below `within`.
+    /// see, and how many sub-tenants they may not see. From the maintained subtree
+    /// totals: one row when the user sees the whole subtree, else one per visible
+    /// subtree or single tenant below `within`, and `within`'s own (in the same
+    /// statement: the dashboard is benchmarked at three).
     pub async fn totals(
         conn: &mut AsyncPgConnection,
         within: &Tenant,
@@ -225,6 +227,7 @@ impl Tenant {
                     disabled: t.disabled - i64::from(!within.enabled),
                     users: t.users,
                     instances: t.instances,
+                    hidden: 0,
                 });
             }
             Visibility::Within {
@@ -232,7 +235,14 @@ impl Tenant {
                 tenants,
             } => (subtree_roots, tenants),
         };
-        let ids: Vec<i64> = subtree_roots.iter().chain(singles).copied().collect();
+        let seen = |id: &i64| subtree_roots.contains(id) || singles.contains(id);
+        // `within` itself too, for its subtree's whole count.
+        let ids: Vec<i64> = subtree_roots
+            .iter()
+            .chain(singles)
+            .chain([&within.id])
+            .copied()
+            .collect();
         // The visible subtrees and single tenants at or below `within`, each with its
         // totals and its own counts.
         let rows: Vec<(i64, Vec<i64>, bool, i32, i32, SubtreeTotals)> = with_path()
@@ -261,8 +271,16 @@ impl Tenant {
             disabled: 0,
             users: 0,
             instances: 0,
+            hidden: 0,
         };
+        let mut below = 0;
         for (id, path, enabled, users, instances, totals) in rows {
+            if id == within.id {
+                below = totals.tenants - 1;
+                if !seen(&id) {
+                    continue;
+                }
+            }
             // Inside a visible subtree counted whole already.
             if path[..path.len() - 1].iter().any(|a| roots.contains(a)) {
                 continue;
@@ -284,6 +302,7 @@ impl Tenant {
             sum.users += own.users;
             sum.instances += own.instances;
         }
+        sum.hidden = below - sum.subtenants;
         Ok(sum)
     }
 }
@@ -295,4 +314,6 @@ pub struct Totals {
     pub disabled: i64,
     pub users: i64,
     pub instances: i64,
+    /// Sub-tenants the user may not see (a count only).
+    pub hidden: i64,
 }

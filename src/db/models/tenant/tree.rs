@@ -190,47 +190,16 @@ impl Tenant {
         }
     }
 
-    /// The tenants below `of` less the visible ones, all from the subtree totals: a
-    /// visible subtree counts its `tenant_count` once (unless inside another visible
-    /// one), a single visible tenant one (unless inside a visible subtree). Its cost
-    /// is the user's grants, not the subtree's size: counting the hidden tenants one by
-    /// one read a whole reseller's subtree (100,000 tenants at the 1,000,000 scale).
-    /// Exact, as the totals are. Only where no visible subtree holds `of` (else
-    /// nothing is hidden and `Visibility::below` says so).
+    /// The tenants below `of` less the visible ones (`HiddenBelow`). Only where no
+    /// visible subtree holds `of` (else nothing is hidden and `Visibility::below` says so).
     async fn hidden_in_subtree(
         conn: &mut AsyncPgConnection,
         of: &Tenant,
         visibility: &Visibility,
     ) -> QueryResult<i64> {
-        use diesel::sql_types::Array;
-        #[derive(QueryableByName)]
-        struct Hidden {
-            #[diesel(sql_type = BigInt)]
-            n: i64,
-        }
-        let (roots, singles) = match visibility {
-            Visibility::All => return Ok(0),
-            Visibility::Within {
-                subtree_roots,
-                tenants,
-            } => (subtree_roots, tenants),
-        };
-        let hidden: Hidden = diesel::sql_query(
-            "SELECT ((SELECT s.tenant_count FROM tenant_subtree_totals s WHERE s.tenant_id = $1) - 1 \
-             - coalesce((SELECT sum(s.tenant_count) FROM tenant_paths p \
-                 JOIN tenant_subtree_totals s ON s.tenant_id = p.tenant_id \
-                 WHERE p.tenant_id = ANY($2) AND p.tenant_id <> $1 AND p.path @> ARRAY[$1]::int8[] \
-                 AND NOT (p.path[1:cardinality(p.path) - 1] && $2)), 0) \
-             - (SELECT count(*) FROM tenant_paths p \
-                 WHERE p.tenant_id = ANY($3) AND p.tenant_id <> $1 AND p.path @> ARRAY[$1]::int8[] \
-                 AND NOT (p.path && $2)))::int8 AS n",
-        )
-        .bind::<BigInt, _>(of.id)
-        .bind::<Array<BigInt>, _>(roots)
-        .bind::<Array<BigInt>, _>(singles)
-        .get_result(conn)
-        .await?;
-        Ok(hidden.n)
+        diesel::select(HiddenBelow::new(of.id, visibility))
+            .get_result(conn)
+            .await
     }
 
     /// Search as you type for a move's destination: visible tenants that may have
@@ -322,4 +291,88 @@ impl Tenant {
             .load(conn)
             .await
     }
+}
+
+/// How many tenants below a tenant lie outside a visibility, as an expression (a
+/// scalar subquery, so that the Tenants list's statement can carry it as a column:
+/// `Tenant::list_counting_hidden`). All from the subtree totals: a visible subtree
+/// counts its `tenant_count` once (unless inside another visible one), a single
+/// visible tenant one (unless inside a visible subtree). Its cost is the user's
+/// grants, not the subtree's size: counting the hidden tenants one by one read a
+/// whole reseller's subtree (100,000 tenants at the 1,000,000 scale). Exact, as the
+/// totals are; 0 where the user sees everything.
+#[derive(Clone, Debug)]
+pub(crate) struct HiddenBelow(Option<(i64, Vec<i64>, Vec<i64>)>);
+
+impl HiddenBelow {
+    pub(crate) fn new(of: i64, visibility: &Visibility) -> Self {
+        HiddenBelow(match visibility {
+            Visibility::All => None,
+            Visibility::Within {
+                subtree_roots,
+                tenants,
+            } => Some((of, subtree_roots.clone(), tenants.clone())),
+        })
+    }
+
+    /// Counts nothing (the list where no count is asked for).
+    pub(crate) fn none() -> Self {
+        HiddenBelow(None)
+    }
+
+    /// Whether there is anything to count (else it is the constant 0).
+    pub(crate) fn counts(&self) -> bool {
+        self.0.is_some()
+    }
+}
+
+impl diesel::query_builder::QueryId for HiddenBelow {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl Expression for HiddenBelow {
+    type SqlType = BigInt;
+}
+
+impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for HiddenBelow {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> QueryResult<()> {
+        use diesel::sql_types::Array;
+        let Some((of, roots, singles)) = &self.0 else {
+            out.push_sql("0::int8");
+            return Ok(());
+        };
+        out.push_sql("((SELECT s.tenant_count FROM tenant_subtree_totals s WHERE s.tenant_id = ");
+        out.push_bind_param::<BigInt, _>(of)?;
+        out.push_sql(
+            ") - 1 - coalesce((SELECT sum(s.tenant_count) FROM tenant_paths p \
+             JOIN tenant_subtree_totals s ON s.tenant_id = p.tenant_id WHERE p.tenant_id = ANY(",
+        );
+        out.push_bind_param::<Array<BigInt>, _>(roots)?;
+        out.push_sql(") AND p.tenant_id <> ");
+        out.push_bind_param::<BigInt, _>(of)?;
+        out.push_sql(" AND p.path @> ARRAY[");
+        out.push_bind_param::<BigInt, _>(of)?;
+        out.push_sql("]::int8[] AND NOT (p.path[1:cardinality(p.path) - 1] && ");
+        out.push_bind_param::<Array<BigInt>, _>(roots)?;
+        out.push_sql(")), 0) - (SELECT count(*) FROM tenant_paths p WHERE p.tenant_id = ANY(");
+        out.push_bind_param::<Array<BigInt>, _>(singles)?;
+        out.push_sql(") AND p.tenant_id <> ");
+        out.push_bind_param::<BigInt, _>(of)?;
+        out.push_sql(" AND p.path @> ARRAY[");
+        out.push_bind_param::<BigInt, _>(of)?;
+        out.push_sql("]::int8[] AND NOT (p.path && ");
+        out.push_bind_param::<Array<BigInt>, _>(roots)?;
+        out.push_sql(")))::int8");
+        Ok(())
+    }
+}
+
+impl<QS> diesel::expression::AppearsOnTable<QS> for HiddenBelow {}
+impl<QS> SelectableExpression<QS> for HiddenBelow {}
+impl<GB> diesel::expression::ValidGrouping<GB> for HiddenBelow {
+    type IsAggregate = diesel::expression::is_aggregate::Never;
 }

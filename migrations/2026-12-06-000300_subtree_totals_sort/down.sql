@@ -1,0 +1,2 @@
+DROP INDEX tenant_subtree_totals_instances;
+DROP INDEX tenant_subtree_totals_users;
