@@ -444,22 +444,22 @@ impl MigrationProgress {
     }
 
     /// The `<progress>` element's `max` (never 0: an empty source is 1 of 1 once done).
-    pub fn max(&self) -> i64 {
+    pub fn bar_max(&self) -> i64 {
         self.total.max(1)
     }
 
     /// The `<progress>` element's `value`.
-    pub fn value(&self) -> i64 {
+    pub fn bar_value(&self) -> i64 {
         if self.state == "done" {
-            self.max()
+            self.bar_max()
         } else {
-            self.copied.clamp(0, self.max())
+            self.copied.clamp(0, self.bar_max())
         }
     }
 
     /// Whole percent done, for the text beside the bar.
     pub fn percent(&self) -> i64 {
-        self.value() * 100 / self.max()
+        self.bar_value() * 100 / self.bar_max()
     }
 }
 

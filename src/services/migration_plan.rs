@@ -70,7 +70,12 @@ pub async fn target(
     if raw.is_empty() {
         return Ok(Err("Choose the tenant to migrate the rules to.".into()));
     }
-    let unknown = || Err("No tenant you may migrate these rules to has this id; choose one from the search.".to_string());
+    let unknown = || -> Result<Tenant, String> {
+        Err(
+            "No tenant you may migrate these rules to has this id; choose one from the search."
+                .into(),
+        )
+    };
     let Some(id) = raw.parse::<i64>().ok().filter(|id| *id > 0) else {
         return Ok(unknown());
     };
@@ -217,28 +222,22 @@ impl Plan {
     /// The mapping's default: each source application (domain) to the target's of
     /// the same name (any case), if there is one, else unbound.
     pub fn suggested(&self) -> BTreeMap<String, String> {
-        let same = |name: &str, of: &mut dyn Iterator<Item = (i64, &str)>| {
-            of.find(|(_, n)| n.eq_ignore_ascii_case(name))
-                .map(|(id, _)| id.to_string())
-                .unwrap_or_default()
-        };
         let mut fields = BTreeMap::new();
         for a in &self.source_applications {
-            let to = same(
-                &a.name,
-                &mut self
-                    .target_applications
-                    .iter()
-                    .map(|t| (t.id, t.name.as_str())),
-            );
-            fields.insert(application_field(a.id), to);
+            let to = self
+                .target_applications
+                .iter()
+                .find(|t| t.name.eq_ignore_ascii_case(&a.name))
+                .map(|t| t.id.to_string());
+            fields.insert(application_field(a.id), to.unwrap_or_default());
         }
         for d in &self.source_domains {
-            let to = same(
-                &d.name,
-                &mut self.target_domains.iter().map(|t| (t.id, t.name.as_str())),
-            );
-            fields.insert(domain_field(d.id), to);
+            let to = self
+                .target_domains
+                .iter()
+                .find(|t| t.name.eq_ignore_ascii_case(&d.name))
+                .map(|t| t.id.to_string());
+            fields.insert(domain_field(d.id), to.unwrap_or_default());
         }
         fields
     }

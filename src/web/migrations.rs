@@ -88,7 +88,7 @@ async fn index(
     state: web::Data<AppState>,
     params: Query<ListParams>,
 ) -> Result<HttpResponse, AppError> {
-    let before = query_id("before", &params.before)?;
+    let before = query_id("before", &params.into_inner().before)?;
     let mut conn = state.pool.get().await?;
     let (seen, next) = plan::page(&mut conn, &user, before, PER_PAGE).await?;
     let page = IndexPage {

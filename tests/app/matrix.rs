@@ -93,7 +93,7 @@ pub(crate) fn sees(user: &str, tenant: &str) -> bool {
 }
 
 /// Gives grants: Owner/Administrator with a covering grant (not a Viewer, not a home role).
-fn gives_grants(user: &str, tenant: &str) -> bool {
+pub(crate) fn gives_grants(user: &str, tenant: &str) -> bool {
     level(user, tenant) == Some(Level::Full)
         && match user {
             "admin" => true,

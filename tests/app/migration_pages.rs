@@ -15,11 +15,11 @@ use tenantry::domain::{GrantRole, Scope};
 use tenantry::services::rule_migrations::{self as service, Ran, Runner};
 
 /// The app with its own runner idle (a poll of an hour): the tests run the jobs.
-async fn app() -> TestApp {
+pub(crate) async fn app() -> TestApp {
     spawn_app_with_env(&[("TENANTRY_MIGRATION_POLL_MS", "3600000")]).await
 }
 
-async fn run(app: &TestApp) -> Ran {
+pub(crate) async fn run(app: &TestApp) -> Ran {
     Runner {
         batch: 4,
         ..Runner::new(std::time::Duration::from_secs(30))
@@ -33,15 +33,15 @@ async fn run(app: &TestApp) -> Ran {
 /// rules (some bound to Shop and the domain). Target `globex`: application Shop
 /// (same name: suggested) and Store, domain store.example.net, two rules. `g1`
 /// has an application of its own (another tenant's, for a forged mapping).
-struct Setup {
-    t: PartnerTree,
-    shop: i64,
-    blog: i64,
-    dom: i64,
-    globex_shop: i64,
-    store: i64,
-    store_dom: i64,
-    g1_app: i64,
+pub(crate) struct Setup {
+    pub(crate) t: PartnerTree,
+    pub(crate) shop: i64,
+    pub(crate) blog: i64,
+    pub(crate) dom: i64,
+    pub(crate) globex_shop: i64,
+    pub(crate) store: i64,
+    pub(crate) store_dom: i64,
+    pub(crate) g1_app: i64,
 }
 
 impl Setup {
@@ -56,7 +56,7 @@ impl Setup {
     }
 }
 
-async fn setup(app: &TestApp) -> Setup {
+pub(crate) async fn setup(app: &TestApp) -> Setup {
     let t = partner_tree(app).await;
     let api = Api::new(app, Some(&token_for(app, &app.admin, false).await));
     let post = |path: String, body: serde_json::Value| {
@@ -122,7 +122,7 @@ async fn setup(app: &TestApp) -> Setup {
 
 /// The runner's failure path: the migration failed with `error` (the source
 /// unlocked, the target still locked).
-async fn fail(app: &TestApp, mid: i64, error: &str) {
+pub(crate) async fn fail(app: &TestApp, mid: i64, error: &str) {
     let mut conn = app.conn().await;
     let m = RuleMigration::find(&mut conn, mid).await.unwrap();
     service::fail(&mut conn, &m, error, app.clock.now())
@@ -130,7 +130,7 @@ async fn fail(app: &TestApp, mid: i64, error: &str) {
         .unwrap();
 }
 
-async fn state(app: &TestApp, mid: i64) -> String {
+pub(crate) async fn state(app: &TestApp, mid: i64) -> String {
     RuleMigration::find(&mut *app.conn().await, mid)
         .await
         .unwrap()

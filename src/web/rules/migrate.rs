@@ -185,13 +185,26 @@ async fn show(
     let (mut applications, mut domains, mut summary, mut hidden, mut target) =
         (Vec::new(), Vec::new(), None, Vec::new(), None);
     if let Some((t, p)) = &st.target {
-        let pairs = |v: Vec<(i64, &str)>| -> Vec<(i64, String)> {
-            v.into_iter().map(|(id, n)| (id, n.to_string())).collect()
-        };
-        let src_apps = pairs(p.source_applications.iter().map(|a| (a.id, a.name.as_str())).collect());
-        let dst_apps = pairs(p.target_applications.iter().map(|a| (a.id, a.name.as_str())).collect());
-        let src_domains = pairs(p.source_domains.iter().map(|d| (d.id, d.name.as_str())).collect());
-        let dst_domains = pairs(p.target_domains.iter().map(|d| (d.id, d.name.as_str())).collect());
+        let src_apps: Vec<(i64, String)> = p
+            .source_applications
+            .iter()
+            .map(|a| (a.id, a.name.clone()))
+            .collect();
+        let dst_apps: Vec<(i64, String)> = p
+            .target_applications
+            .iter()
+            .map(|a| (a.id, a.name.clone()))
+            .collect();
+        let src_domains: Vec<(i64, String)> = p
+            .source_domains
+            .iter()
+            .map(|d| (d.id, d.name.clone()))
+            .collect();
+        let dst_domains: Vec<(i64, String)> = p
+            .target_domains
+            .iter()
+            .map(|d| (d.id, d.name.clone()))
+            .collect();
         applications = map_rows(&src_apps, &dst_apps, plan::application_field, &st);
         domains = map_rows(&src_domains, &dst_domains, plan::domain_field, &st);
         let shown: Vec<&String> = applications
