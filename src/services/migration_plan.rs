@@ -275,11 +275,7 @@ async fn tenant(
 }
 
 /// The migration `id` if the user may see it (404 otherwise).
-pub async fn find(
-    conn: &mut AsyncPgConnection,
-    p: &Principal,
-    id: i64,
-) -> Result<Seen, AppError> {
+pub async fn find(conn: &mut AsyncPgConnection, p: &Principal, id: i64) -> Result<Seen, AppError> {
     let migration = RuleMigration::find(conn, id).await?;
     let mut cache = HashMap::new();
     let source = tenant(conn, &mut cache, migration.source_tenant_id).await?;

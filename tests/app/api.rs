@@ -1251,9 +1251,7 @@ fn api_rule_for(method: &str, path: &str) -> Option<(ApiRule, Option<Value>)> {
         // Rule-set migrations (#13 part B): a target that does not exist is 422
         // after authorization; the list is everyone's (what each sees is
         // migration_pages.rs's test); a made-up migration is 404.
-        ("POST", "/api/v1/tenants/{id}/rules/migrate") => {
-            (MigrateFrom, Some(json!({"target": 0})))
-        }
+        ("POST", "/api/v1/tenants/{id}/rules/migrate") => (MigrateFrom, Some(json!({"target": 0}))),
         ("GET", "/api/v1/migrations") => (Token, None),
         ("GET", "/api/v1/migrations/{mid}")
         | ("POST", "/api/v1/migrations/{mid}/rollback")

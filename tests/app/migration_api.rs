@@ -21,14 +21,21 @@ async fn the_api_starts_follows_rolls_back_and_retries_a_migration() {
     for (body, field) in [
         (json!({"target": 999_999_999}), "target"),
         (json!({"target": src}), "target"),
-        (json!({"target": dst, "applications": {"x": null}}), "applications"),
+        (
+            json!({"target": dst, "applications": {"x": null}}),
+            "applications",
+        ),
         (json!({"target": dst, "domains": {"-1": null}}), "domains"),
     ] {
         let (status, v) = api.post(&url, body.clone()).await;
         assert_eq!(status, 422, "{body}: {v}");
         assert!(v["errors"][field].is_string(), "{body}: {v}");
     }
-    for body in [json!({"target": "abc"}), json!({"target": dst, "extra": 1}), json!([])] {
+    for body in [
+        json!({"target": "abc"}),
+        json!({"target": dst, "extra": 1}),
+        json!([]),
+    ] {
         let (status, v) = api.post(&url, body.clone()).await;
         assert!(status == 400 || status == 422, "{body}: {status} {v}");
     }
@@ -40,7 +47,11 @@ async fn the_api_starts_follows_rolls_back_and_retries_a_migration() {
         )
         .await;
     assert_eq!(status, 422, "{v}");
-    assert!(v.to_string().contains(&format!("map_application_{}", s.shop)), "{v}");
+    assert!(
+        v.to_string()
+            .contains(&format!("map_application_{}", s.shop)),
+        "{v}"
+    );
     let (_, list) = api.get("/api/v1/migrations").await;
     assert_eq!(list["items"], json!([]), "{list}");
 
@@ -71,7 +82,10 @@ async fn the_api_starts_follows_rolls_back_and_retries_a_migration() {
     // Done: rollback and retry refused (409).
     assert_eq!(run(&app).await, Ran::Done(mid));
     let (_, v) = api.get(&location).await;
-    assert_eq!((v["state"].as_str(), v["copied"].as_i64()), (Some("done"), Some(10)));
+    assert_eq!(
+        (v["state"].as_str(), v["copied"].as_i64()),
+        (Some("done"), Some(10))
+    );
     for action in ["rollback", "retry"] {
         let (status, v) = api.post(&format!("{location}/{action}"), json!({})).await;
         assert_eq!(status, 409, "{action}: {v}");
@@ -90,7 +104,11 @@ async fn the_api_starts_follows_rolls_back_and_retries_a_migration() {
     let (status, v) = api
         .post(&format!("/api/v1/migrations/{mid}/rollback"), json!({}))
         .await;
-    assert_eq!((status, v["state"].as_str()), (200, Some("rolled_back")), "{v}");
+    assert_eq!(
+        (status, v["state"].as_str()),
+        (200, Some("rolled_back")),
+        "{v}"
+    );
     assert_eq!(state(&app, mid).await, "rolled_back");
 
     // Who may not see both tenants: 404, and an empty list.

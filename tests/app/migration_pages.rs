@@ -195,8 +195,14 @@ async fn a_migration_is_planned_previewed_started_and_followed_through_the_pages
 
     // Searching without JavaScript: a plain GET lists the targets, never the source.
     let html = app.get_html(&format!("{}?q=Tenant", s.form())).await;
-    assert!(html.contains(&format!("{}?target={dst}", s.form())), "{html}");
-    assert!(!html.contains(&format!("?target={src}\"")), "the source is offered");
+    assert!(
+        html.contains(&format!("{}?target={dst}", s.form())),
+        "{html}"
+    );
+    assert!(
+        !html.contains(&format!("?target={src}\"")),
+        "the source is offered"
+    );
     // As you type: the fragment alone.
     let r = app
         .get_hx(&format!("/tenants/{src}/rules/migrate/targets?q=globex"))
@@ -211,10 +217,7 @@ async fn a_migration_is_planned_previewed_started_and_followed_through_the_pages
     let html = app.get_html(&format!("{}?target={dst}", s.form())).await;
     assert!(html.contains("id=\"target-name\""), "{html}");
     let app_field = format!("map_application_{}", s.shop);
-    assert_eq!(
-        selected(&html, &app_field),
-        Some(s.globex_shop.to_string())
-    );
+    assert_eq!(selected(&html, &app_field), Some(s.globex_shop.to_string()));
     assert_eq!(
         selected(&html, &format!("map_application_{}", s.blog)),
         Some(String::new())
@@ -224,7 +227,10 @@ async fn a_migration_is_planned_previewed_started_and_followed_through_the_pages
         Some(String::new())
     );
     assert!(html.contains(&format!("<option value=\"{}\"", s.store_dom)));
-    assert!(!html.contains("id=\"migrate-start\""), "no start before the preview");
+    assert!(
+        !html.contains("id=\"migrate-start\""),
+        "no start before the preview"
+    );
 
     // The preview: the summary and the mapping, nothing started yet.
     let target = dst.to_string();
@@ -254,7 +260,10 @@ async fn a_migration_is_planned_previewed_started_and_followed_through_the_pages
     // Start: 303 to the migration's page.
     let mid = start_through_the_form(&app, &s, &m).await;
     let html = app.get_html(&format!("/migrations/{mid}")).await;
-    assert!(html.contains(&format!("Migration #{mid} started")), "{html}");
+    assert!(
+        html.contains(&format!("Migration #{mid} started")),
+        "{html}"
+    );
     assert!(html.contains("id=\"migration-bar\""), "{html}");
     assert!(html.contains(&format!(
         "hx-get=\"/migrations/{mid}/progress\" hx-trigger=\"every 2s\""
@@ -302,7 +311,10 @@ async fn a_migration_is_planned_previewed_started_and_followed_through_the_pages
     }
     // The list shows it.
     let html = app.get_html("/migrations").await;
-    assert!(html.contains(&format!("data-migration=\"{mid}\"")), "{html}");
+    assert!(
+        html.contains(&format!("data-migration=\"{mid}\"")),
+        "{html}"
+    );
     assert!(html.contains("10 of 10"));
 }
 
@@ -338,7 +350,10 @@ async fn a_failed_migration_is_rolled_back_or_retried_from_its_page_after_a_conf
     assert_eq!(status(&r), 423);
     let html = r.text().await.unwrap();
     assert!(html.contains("data-state=\"failed\""), "{html}");
-    assert!(!html.contains("hx-trigger"), "a failed migration is not polled");
+    assert!(
+        !html.contains("hx-trigger"),
+        "a failed migration is not polled"
+    );
 
     // Retry without confirm=yes: the confirmation, nothing changes.
     let r = app
@@ -359,7 +374,10 @@ async fn a_failed_migration_is_rolled_back_or_retried_from_its_page_after_a_conf
     assert!(html.contains("hx-trigger=\"every 2s\""), "{html}");
     // Only a failed migration is rolled back: 409, nothing changes.
     let r = app
-        .post_form(&format!("/migrations/{mid}/rollback"), &[("confirm", "yes")])
+        .post_form(
+            &format!("/migrations/{mid}/rollback"),
+            &[("confirm", "yes")],
+        )
         .await;
     assert_eq!(status(&r), 409);
 
@@ -370,10 +388,16 @@ async fn a_failed_migration_is_rolled_back_or_retried_from_its_page_after_a_conf
         .await;
     assert_eq!(status(&r), 200);
     let html = r.text().await.unwrap();
-    assert!(html.contains(&format!("Roll back migration #{mid}?")), "{html}");
+    assert!(
+        html.contains(&format!("Roll back migration #{mid}?")),
+        "{html}"
+    );
     assert_eq!(state(&app, mid).await, "failed");
     let r = app
-        .post_form(&format!("/migrations/{mid}/rollback"), &[("confirm", "yes")])
+        .post_form(
+            &format!("/migrations/{mid}/rollback"),
+            &[("confirm", "yes")],
+        )
         .await;
     assert_redirect_to(&r, &format!("/migrations/{mid}"));
     assert_eq!(state(&app, mid).await, "rolled_back");
@@ -393,7 +417,10 @@ async fn a_failed_migration_is_rolled_back_or_retried_from_its_page_after_a_conf
         .map(|r| r.get(0))
         .collect();
     assert_eq!(rules_after, rules_before);
-    assert_eq!(status(&app.get(&format!("/tenants/{dst}/rules")).await), 200);
+    assert_eq!(
+        status(&app.get(&format!("/tenants/{dst}/rules")).await),
+        200
+    );
 }
 
 #[tokio::test]
@@ -417,7 +444,10 @@ async fn who_may_not_see_both_tenants_gets_404_for_the_migration() {
         ("source admin", &source_admin),
         ("other admin", &other_admin),
     ] {
-        for path in [format!("/migrations/{mid}"), format!("/migrations/{missing}")] {
+        for path in [
+            format!("/migrations/{mid}"),
+            format!("/migrations/{missing}"),
+        ] {
             let r = b.get(&path).await;
             assert_eq!(status(&r), 404, "{who} {path}");
         }
@@ -434,23 +464,39 @@ async fn who_may_not_see_both_tenants_gets_404_for_the_migration() {
     }
     // Their locked page's bar may be followed by who reads one of the tenants'
     // rules, never by another tenant's administrator.
-    assert_eq!(status(&viewer.get(&format!("/migrations/{mid}/progress")).await), 200);
     assert_eq!(
-        status(&other_admin.get(&format!("/migrations/{mid}/progress")).await),
+        status(&viewer.get(&format!("/migrations/{mid}/progress")).await),
+        200
+    );
+    assert_eq!(
+        status(
+            &other_admin
+                .get(&format!("/migrations/{mid}/progress"))
+                .await
+        ),
         404
     );
     // Nothing changed.
     assert_eq!(state(&app, mid).await, "failed");
     // A Viewer over both sees it, without the forms, and may not act: 403.
     let root_viewer = app.user(&app.root, "rootviewer").await;
-    app.grant(&root_viewer, &app.root, GrantRole::Viewer, Scope::Subtree, false)
-        .await;
+    app.grant(
+        &root_viewer,
+        &app.root,
+        GrantRole::Viewer,
+        Scope::Subtree,
+        false,
+    )
+    .await;
     let root_viewer = browser_as(&app, "rootviewer").await;
     let html = root_viewer.get_html(&format!("/migrations/{mid}")).await;
     assert!(html.contains("boom"), "{html}");
     assert!(!html.contains("id=\"rollback\""));
     let r = root_viewer
-        .post_form(&format!("/migrations/{mid}/rollback"), &[("confirm", "yes")])
+        .post_form(
+            &format!("/migrations/{mid}/rollback"),
+            &[("confirm", "yes")],
+        )
         .await;
     assert_eq!(status(&r), 403);
     // And the form is not theirs: no link, 403.
@@ -517,7 +563,12 @@ async fn bad_input_is_a_field_error_and_never_a_500() {
     // that is none, a source id that does not exist.
     let target = dst.to_string();
     let app_field = format!("map_application_{}", s.shop);
-    for bad in ["999999", &s.g1_app.to_string(), "x1", &s.store_dom.to_string()] {
+    for bad in [
+        "999999",
+        &s.g1_app.to_string(),
+        "x1",
+        &s.store_dom.to_string(),
+    ] {
         let r = app
             .post_form(&form, &[("target", &target), (&app_field, bad)])
             .await;
@@ -532,14 +583,21 @@ async fn bad_input_is_a_field_error_and_never_a_500() {
     }
     let dom_field = format!("map_domain_{}", s.dom);
     let r = app
-        .post_form(&form, &[("target", &target), (&dom_field, &s.store.to_string())])
+        .post_form(
+            &form,
+            &[("target", &target), (&dom_field, &s.store.to_string())],
+        )
         .await;
     assert_eq!(status(&r), 422);
     assert!(field_error(&r.text().await.unwrap(), &dom_field).is_some());
     let r = app
         .post_form(
             &form,
-            &[("target", &target), ("map_domain_999999", ""), ("confirm", "yes")],
+            &[
+                ("target", &target),
+                ("map_domain_999999", ""),
+                ("confirm", "yes"),
+            ],
         )
         .await;
     assert_eq!(status(&r), 422);
@@ -550,7 +608,11 @@ async fn bad_input_is_a_field_error_and_never_a_500() {
     let r = app
         .post_form(
             &form,
-            &[("target", &target), (&app_field, "999999"), ("confirm", "yes")],
+            &[
+                ("target", &target),
+                (&app_field, "999999"),
+                ("confirm", "yes"),
+            ],
         )
         .await;
     assert_eq!(status(&r), 422);
@@ -587,10 +649,15 @@ async fn the_locked_page_shows_the_running_migrations_progress() {
     {
         let mut conn = app.conn().await;
         let now = app.clock.now();
-        RuleMigration::claim(&mut conn, "elsewhere", now + chrono::Duration::seconds(30), now)
-            .await
-            .unwrap()
-            .unwrap();
+        RuleMigration::claim(
+            &mut conn,
+            "elsewhere",
+            now + chrono::Duration::seconds(30),
+            now,
+        )
+        .await
+        .unwrap()
+        .unwrap();
         RuleMigration::copy_batch(&mut conn, mid, "elsewhere", 4, now)
             .await
             .unwrap();

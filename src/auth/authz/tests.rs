@@ -1845,8 +1845,16 @@ fn a_migration_is_seen_with_rules_read_over_both_tenants() {
     assert!(can_follow_migration(&partner_admin(), Some(&s), Some(&o)));
     // Neither seen.
     let other_admin = who(30, OTHER, &[(OTHER, Administrator, Subtree, true)]);
-    assert!(!can_see_migration(&other_admin, Some(&s), Some(&t(PARTNER))));
-    assert!(!can_follow_migration(&other_admin, Some(&s), Some(&t(PARTNER))));
+    assert!(!can_see_migration(
+        &other_admin,
+        Some(&s),
+        Some(&t(PARTNER))
+    ));
+    assert!(!can_follow_migration(
+        &other_admin,
+        Some(&s),
+        Some(&t(PARTNER))
+    ));
     // A deleted tenant: global administrators only.
     assert!(can_see_migration(&root_admin(), Some(&s), None));
     assert!(!can_see_migration(&partner_owner(), Some(&s), None));

@@ -16,10 +16,10 @@ use crate::error::AppError;
 use crate::services::migration_plan::{self as plan, Seen};
 use crate::services::rule_migrations::{self as service, Mappings};
 use crate::services::rules as rules_service;
+use crate::web::error_response::ProblemDocument;
 use crate::web::extract::Query;
 use crate::web::form::{bad_param, parse_id};
 use crate::web::routes::{route, Route};
-use crate::web::error_response::ProblemDocument;
 use crate::web::AppState;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -311,4 +311,3 @@ pub async fn retry(
 ) -> Result<HttpResponse, actix_web::Error> {
     act(req, user, state, path, false).await
 }
-
