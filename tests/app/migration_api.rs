@@ -4,7 +4,6 @@
 //! tenant is locked, 409 for a migration in another state.
 
 use crate::api::{token_for, Api};
-use crate::helpers::*;
 use crate::migration_pages::{app, fail, run, setup, state};
 use serde_json::json;
 use tenantry::services::rule_migrations::Ran;

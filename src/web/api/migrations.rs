@@ -105,13 +105,11 @@ pub struct MigrationPage {
 pub struct StartMigration {
     #[schema(minimum = 1)]
     pub target: i64,
-    /// Source application id → target application id or `null`.
+    /// Source application id → target application id or `null` (at most 10,000).
     #[serde(default)]
-    #[schema(max_properties = 10000, value_type = Object)]
     pub applications: BTreeMap<String, Option<i64>>,
-    /// Source domain id → target domain id or `null`.
+    /// Source domain id → target domain id or `null` (at most 10,000).
     #[serde(default)]
-    #[schema(max_properties = 10000, value_type = Object)]
     pub domains: BTreeMap<String, Option<i64>>,
 }
 
