@@ -415,6 +415,40 @@ pub fn can_migrate_rules(p: &Principal, source: &Tenant, target: &Tenant) -> boo
     })
 }
 
+/// May the user open `source`'s migration form (the "Migrate rules…" link, the
+/// target search): the source's half of [`can_migrate_rules`], Owner or
+/// Administrator over it with Rules full. Which targets it offers is
+/// `can_migrate_rules` per candidate.
+pub fn can_migrate_rules_from(p: &Principal, source: &Tenant) -> bool {
+    grant_role(p, source).is_some_and(|r| r >= GrantRole::Administrator)
+        && effective_level(p, source, Feature::Rules) == Level::Full
+}
+
+/// May the user see a rule-set migration (`/migrations`, its page): it shows both
+/// tenants' rule counts and mapping, so both seen with Rules read; a tenant deleted
+/// since: only global administrators, who saw it.
+pub fn can_see_migration(p: &Principal, source: Option<&Tenant>, target: Option<&Tenant>) -> bool {
+    [source, target].into_iter().all(|t| match t {
+        Some(t) => can_see(p, t) && can_read_rules(p, t),
+        None => is_global_admin(p),
+    })
+}
+
+/// May the user follow a migration's progress (the locked page's bar and its
+/// polled fragment): who may see it, or who reads the rules of one of its tenants
+/// (that tenant's locked page names the migration already).
+pub fn can_follow_migration(
+    p: &Principal,
+    source: Option<&Tenant>,
+    target: Option<&Tenant>,
+) -> bool {
+    can_see_migration(p, source, target)
+        || [source, target]
+            .into_iter()
+            .flatten()
+            .any(|t| can_see(p, t) && can_read_rules(p, t))
+}
+
 /// May the user create, edit or disable children of `parent`? It takes an Owner or
 /// Administrator grant over the parent that carries "may manage sub-tenants".
 pub fn can_manage_children(p: &Principal, parent: &Tenant) -> bool {

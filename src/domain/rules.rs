@@ -409,6 +409,58 @@ pub struct LockNotice {
     pub since: DateTime<Utc>,
     /// What holds it, in words.
     pub description: String,
+    /// The progress of the migration holding it, when one does (the locked page's bar).
+    pub progress: Option<MigrationProgress>,
+}
+
+/// How far a rule-set migration is, as its page and the locked pages show it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MigrationProgress {
+    pub id: i64,
+    /// As stored: `queued`, `copying`, `swapping`, `done`, `failed`, `rolled_back`.
+    pub state: String,
+    pub copied: i64,
+    /// Counted when the job is claimed (0 while queued).
+    pub total: i64,
+}
+
+impl MigrationProgress {
+    /// Still moving: the pages poll (htmx) and refresh (without JavaScript).
+    pub fn running(&self) -> bool {
+        matches!(self.state.as_str(), "queued" | "copying" | "swapping")
+    }
+
+    /// The state in words.
+    pub fn label(&self) -> &'static str {
+        match self.state.as_str() {
+            "queued" => "queued",
+            "copying" => "copying",
+            "swapping" => "replacing the target's rules",
+            "done" => "done",
+            "failed" => "failed",
+            "rolled_back" => "rolled back",
+            _ => "unknown",
+        }
+    }
+
+    /// The `<progress>` element's `max` (never 0: an empty source is 1 of 1 once done).
+    pub fn bar_max(&self) -> i64 {
+        self.total.max(1)
+    }
+
+    /// The `<progress>` element's `value`.
+    pub fn bar_value(&self) -> i64 {
+        if self.state == "done" {
+            self.bar_max()
+        } else {
+            self.copied.clamp(0, self.bar_max())
+        }
+    }
+
+    /// Whole percent done, for the text beside the bar.
+    pub fn percent(&self) -> i64 {
+        self.bar_value() * 100 / self.bar_max()
+    }
 }
 
 impl LockNotice {

@@ -7,6 +7,7 @@ pub mod bootstrap;
 pub mod demo;
 pub mod grants;
 pub mod invitations;
+pub mod migration_plan;
 pub mod quota_alerts;
 pub mod reports;
 pub mod roles;

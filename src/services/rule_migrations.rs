@@ -197,26 +197,26 @@ pub async fn start(
     .await
 }
 
-/// May the user see this migration: both tenants visible (a tenant deleted since
-/// hides it from everyone but global administrators).
+/// May the user see this migration (`authz::can_see_migration`: both tenants seen
+/// with Rules read; a tenant deleted since hides it from everyone but global
+/// administrators).
 pub async fn visible(
     conn: &mut AsyncPgConnection,
     p: &Principal,
     m: &RuleMigration,
 ) -> Result<bool, AppError> {
+    let mut tenants = Vec::new();
     for id in [m.source_tenant_id, m.target_tenant_id] {
-        let Some(id) = id else {
-            if authz::is_global_admin(p) {
-                continue;
-            }
-            return Ok(false);
-        };
-        let t = Tenant::find(conn, id).await?;
-        if !authz::can_see(p, &t) {
-            return Ok(false);
-        }
+        tenants.push(match id {
+            Some(id) => Some(Tenant::find(conn, id).await?),
+            None => None,
+        });
     }
-    Ok(true)
+    Ok(authz::can_see_migration(
+        p,
+        tenants[0].as_ref(),
+        tenants[1].as_ref(),
+    ))
 }
 
 /// The migration `id` if the user may see it (404 otherwise).

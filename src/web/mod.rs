@@ -14,6 +14,7 @@ pub mod form;
 pub mod health;
 pub mod invitations;
 pub mod login;
+pub mod migrations;
 pub mod page;
 pub mod people;
 pub mod profile;
@@ -79,6 +80,7 @@ pub fn console_routes() -> Vec<routes::Route> {
         tokens::routes(),
         usage_keys::routes(),
         rules::routes(),
+        migrations::routes(),
     ]
     .into_iter()
     .flatten()

@@ -354,11 +354,14 @@ struct LockedPage<'a> {
     locked_by: &'a str,
     since: String,
     migration_id: Option<i64>,
+    /// The holding migration's progress bar (`migrations/_progress.html`).
+    migration_progress: Option<crate::domain::rules::MigrationProgress>,
     request_id: Option<String>,
 }
 
 /// The locked-page view (423): who locked the tenant's rule configuration, since
-/// when, what holds it, and the migration's page when a migration does.
+/// when, what holds it, and when a migration does, its page and its progress bar
+/// (polled by htmx, refreshed by the page itself without JavaScript while it runs).
 pub fn locked_page(notice: &crate::domain::rules::LockNotice) -> HttpResponse {
     let page = LockedPage {
         tenant_id: notice.tenant_id,
@@ -366,6 +369,7 @@ pub fn locked_page(notice: &crate::domain::rules::LockNotice) -> HttpResponse {
         locked_by: notice.locked_by.as_deref().unwrap_or("(deleted user)"),
         since: timestamp(notice.since),
         migration_id: notice.migration_id,
+        migration_progress: notice.progress.clone(),
         request_id: crate::telemetry::current_request_id(),
     };
     let body = page.render().unwrap_or_else(|_| notice.message());

@@ -1182,6 +1182,11 @@ enum ApiRule {
     Level(tenantry::domain::Level),
     /// This level on `{id}`, then a made-up item: 404.
     Item(tenantry::domain::Level),
+    /// A rule-set migration from `{id}`: Owners and Administrators over it with
+    /// Rules full (the fixture's grant givers).
+    MigrateFrom,
+    /// A made-up migration: 404 for every token.
+    Missing,
 }
 
 /// The rule and the body of every API route (bodies that fail validation after
@@ -1243,6 +1248,14 @@ fn api_rule_for(method: &str, path: &str) -> Option<(ApiRule, Option<Value>)> {
         ("DELETE", "/api/v1/tenants/{id}/applications/{aid}")
         | ("DELETE", "/api/v1/tenants/{id}/domains/{did}")
         | ("DELETE", "/api/v1/tenants/{id}/rules/{rid}") => (Item(F), None),
+        // Rule-set migrations (#13 part B): a target that does not exist is 422
+        // after authorization; the list is everyone's (what each sees is
+        // migration_pages.rs's test); a made-up migration is 404.
+        ("POST", "/api/v1/tenants/{id}/rules/migrate") => (MigrateFrom, Some(json!({"target": 0}))),
+        ("GET", "/api/v1/migrations") => (Token, None),
+        ("GET", "/api/v1/migrations/{mid}")
+        | ("POST", "/api/v1/migrations/{mid}/rollback")
+        | ("POST", "/api/v1/migrations/{mid}/retry") => (Missing, None),
         _ => return None,
     })
 }
@@ -1285,6 +1298,8 @@ fn api_expected(rule: ApiRule, user: &str, tenant: &str) -> Outcome {
             Outcome::Allowed => Outcome::NotFound,
             other => other,
         },
+        ApiRule::MigrateFrom => gate(user, tenant, matrix::gives_grants(user, tenant)),
+        ApiRule::Missing => Outcome::NotFound,
     }
 }
 
@@ -1352,7 +1367,8 @@ async fn every_api_route_for_every_user_and_tenant() {
                     .replace("{id}", &id.to_string())
                     .replace("{aid}", matrix::MADE_UP)
                     .replace("{did}", matrix::MADE_UP)
-                    .replace("{rid}", matrix::MADE_UP);
+                    .replace("{rid}", matrix::MADE_UP)
+                    .replace("{mid}", matrix::MADE_UP);
                 let mut request = api.request(method.parse().unwrap(), &url);
                 if let Some(mut body) = body.clone() {
                     if body.get("parent_id").is_some() {

@@ -21,6 +21,8 @@ mod invite_token_security;
 mod login;
 mod login_security;
 mod matrix;
+mod migration_api;
+mod migration_pages;
 mod people;
 mod query_strings;
 mod review_gaps;

@@ -93,7 +93,7 @@ pub(crate) fn sees(user: &str, tenant: &str) -> bool {
 }
 
 /// Gives grants: Owner/Administrator with a covering grant (not a Viewer, not a home role).
-fn gives_grants(user: &str, tenant: &str) -> bool {
+pub(crate) fn gives_grants(user: &str, tenant: &str) -> bool {
     level(user, tenant) == Some(Level::Full)
         && match user {
             "admin" => true,
@@ -194,6 +194,9 @@ enum Rule {
     /// Needs this level in the `{id}` tenant, then names a made-up item (an
     /// application, domain, rule or version): 404.
     TenantItem(Level),
+    /// A rule-set migration's form of the `{id}` tenant: Owners and Administrators
+    /// over it with Rules full (the grant givers of the fixture).
+    MigrateFrom,
 }
 
 fn expected(rule: Rule, user: &str, tenant: &str) -> Outcome {
@@ -258,6 +261,7 @@ fn expected(rule: Rule, user: &str, tenant: &str) -> Outcome {
         Rule::Token => Outcome::NotFound,
         Rule::TenantRolesWrite => gate(user, "root", user == "admin"),
         Rule::ApproveDomain => gate(user, tenant, user == "admin"),
+        Rule::MigrateFrom => gate(user, tenant, gives_grants(user, tenant)),
         Rule::IngestionKeys if user == "admin" => Outcome::Allowed,
         Rule::IngestionKeys => Outcome::NotFound,
         Rule::ReportOwner => gate(
@@ -421,6 +425,18 @@ fn rule_for(method: &str, path: &str) -> Option<(Rule, &'static str, bool)> {
         | ("POST", "/tenants/{id}/rules/versions/{version}/restore") => {
             (TenantItem(F), "name=", false)
         }
+        // Rule-set migrations (#13 part B): the source's form (an empty target is a
+        // field error after authorization); the migrations the user may see (none
+        // here); a made-up migration: 404 for everyone.
+        ("GET", "/tenants/{id}/rules/migrate") | ("GET", "/tenants/{id}/rules/migrate/targets") => {
+            (MigrateFrom, empty, false)
+        }
+        ("POST", "/tenants/{id}/rules/migrate") => (MigrateFrom, "target=", false),
+        ("GET", "/migrations") => (LoggedIn, empty, false),
+        ("GET", "/migrations/{mid}")
+        | ("GET", "/migrations/{mid}/progress")
+        | ("POST", "/migrations/{mid}/rollback")
+        | ("POST", "/migrations/{mid}/retry") => (ForeignToken, "confirm=yes", false),
         _ => return None,
     })
 }
@@ -602,6 +618,7 @@ impl World {
         .replace("{did}", MADE_UP)
         .replace("{rid}", MADE_UP)
         .replace("{version}", MADE_UP)
+        .replace("{mid}", MADE_UP)
     }
 
     async fn outcome(

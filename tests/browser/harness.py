@@ -91,6 +91,26 @@ def expect(condition: bool, message: str) -> None:
 # --------------------------------------------------------------------------- #
 
 
+# The running server's database, for tests that must set up a state no page
+# reaches quickly (a migration caught halfway); set by Server.start.
+_SERVER_DB: dict[str, str] = {}
+
+
+def server_sql(sql: str) -> str:
+    """Runs `sql` on the running server's database; its first value (unaligned)."""
+    proc = subprocess.run(
+        ["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", _SERVER_DB["url"], "-c", sql],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    if proc.returncode != 0:
+        raise AssertionError(f"psql failed ({sql!r}): {proc.stderr.strip()}")
+    lines = proc.stdout.strip().splitlines()
+    return lines[0] if lines else ""
+
+
 def db_url_with_name(url: str, name: str) -> str:
     parts = urllib.parse.urlsplit(url)
     return urllib.parse.urlunsplit(parts._replace(path="/" + name))
@@ -190,6 +210,7 @@ class Server:
         binary = tenantry_binary()
         psql(ADMIN_DB_URL, f'CREATE DATABASE "{self.db_name}"')
         self.db_created = True
+        _SERVER_DB["url"] = self.db_url
         print(f"database {self.db_name}; server {self.base_url}", flush=True)
         self._run(binary, "migrate")
         self._run(binary, "bootstrap")

@@ -1821,3 +1821,68 @@ proptest! {
         }
     }
 }
+
+// ---------------------------------------------------------------- rule migrations
+
+#[test]
+fn the_migration_form_opens_for_owners_and_administrators_with_rules_full() {
+    for p in [root_owner(), root_admin(), partner_owner(), partner_admin()] {
+        assert!(can_migrate_rules_from(&p, &t(CHILD)), "{:?}", p.grants);
+    }
+    // A Viewer, a plain user whose home role holds everything, a tenant capped to read.
+    assert!(!can_migrate_rules_from(&partner_viewer(), &t(PARTNER)));
+    assert!(!can_migrate_rules_from(&partner_user_full(), &t(PARTNER)));
+    assert!(!can_migrate_rules_from(&partner_owner(), &t(READ_ONLY)));
+    assert!(!can_migrate_rules_from(&partner_owner(), &t(OTHER)));
+}
+
+#[test]
+fn a_migration_is_seen_with_rules_read_over_both_tenants() {
+    let (s, o) = (t(CHILD), t(OTHER));
+    assert!(can_see_migration(&root_owner(), Some(&s), Some(&o)));
+    // Only the source seen: hidden, but its progress may be followed.
+    assert!(!can_see_migration(&partner_admin(), Some(&s), Some(&o)));
+    assert!(can_follow_migration(&partner_admin(), Some(&s), Some(&o)));
+    // Neither seen.
+    let other_admin = who(30, OTHER, &[(OTHER, Administrator, Subtree, true)]);
+    assert!(!can_see_migration(
+        &other_admin,
+        Some(&s),
+        Some(&t(PARTNER))
+    ));
+    assert!(!can_follow_migration(
+        &other_admin,
+        Some(&s),
+        Some(&t(PARTNER))
+    ));
+    // A deleted tenant: global administrators only.
+    assert!(can_see_migration(&root_admin(), Some(&s), None));
+    assert!(!can_see_migration(&partner_owner(), Some(&s), None));
+    assert!(can_follow_migration(&partner_owner(), Some(&s), None));
+}
+
+proptest! {
+    /// Against the plain model: seeing a migration is seeing and reading the rules
+    /// of both tenants; following it, of one; the form, Administrator or more and
+    /// Rules full; migrating, the form's right over both.
+    #[test]
+    fn migration_rights_follow_the_model(p in arb_principal(1)) {
+        let reads = |t: &Tenant| can_see(&p, t) && model_level(&p, t, Feature::Rules) >= Level::Read;
+        for a in TREE {
+            let (ta, admin_a) = (t(a), grant_role(&p, &t(a)).is_some_and(|r| r >= Administrator));
+            prop_assert_eq!(
+                can_migrate_rules_from(&p, &ta),
+                admin_a && model_level(&p, &ta, Feature::Rules) == Full
+            );
+            for b in TREE {
+                let tb = t(b);
+                prop_assert_eq!(can_see_migration(&p, Some(&ta), Some(&tb)), reads(&ta) && reads(&tb));
+                prop_assert_eq!(can_follow_migration(&p, Some(&ta), Some(&tb)), reads(&ta) || reads(&tb));
+                prop_assert_eq!(
+                    can_migrate_rules(&p, &ta, &tb),
+                    can_migrate_rules_from(&p, &ta) && can_migrate_rules_from(&p, &tb)
+                );
+            }
+        }
+    }
+}

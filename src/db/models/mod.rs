@@ -6,6 +6,7 @@ pub mod audit_log;
 pub mod grant;
 pub mod idempotency;
 pub mod invitation;
+pub mod migration_view;
 pub mod outbox;
 pub mod principal;
 pub mod quota_alert;

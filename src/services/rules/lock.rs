@@ -6,11 +6,13 @@
 //! interleave: either the write commits first and the migration copies it, or the
 //! migration's lock is committed and the write sees it. Reads call [`check`].
 
+use crate::db::models::rule_migration::RuleMigration;
 use crate::db::models::rules::{lock_head, RuleLock};
 use crate::db::set_lock_timeout;
 use crate::domain::rules::LockNotice;
 use crate::error::AppError;
 use chrono::{DateTime, Utc};
+use diesel::OptionalExtension;
 use diesel_async::AsyncPgConnection;
 
 /// Inside a transaction: locks the tenant's rule-set head and returns its current
@@ -31,12 +33,24 @@ pub async fn begin(
 pub async fn check(conn: &mut AsyncPgConnection, tenant_id: i64) -> Result<(), AppError> {
     match RuleLock::find(conn, tenant_id).await? {
         None => Ok(()),
-        Some((lock, login)) => Err(AppError::Locked(Box::new(LockNotice {
-            tenant_id,
-            migration_id: lock.migration_id,
-            locked_by: login,
-            since: lock.since,
-            description: lock.description,
-        }))),
+        Some((lock, login)) => {
+            // The locked page shows the holding migration's progress (a plain read:
+            // it never waits on the runner's row locks).
+            let progress = match lock.migration_id {
+                Some(id) => RuleMigration::find(conn, id)
+                    .await
+                    .optional()?
+                    .map(|m| m.progress()),
+                None => None,
+            };
+            Err(AppError::Locked(Box::new(LockNotice {
+                tenant_id,
+                migration_id: lock.migration_id,
+                locked_by: login,
+                since: lock.since,
+                description: lock.description,
+                progress,
+            })))
+        }
     }
 }

@@ -8,6 +8,7 @@ pub mod activity;
 pub mod batch;
 pub mod bulk;
 pub mod idempotency;
+pub mod migrations;
 pub mod openapi;
 pub mod rules;
 pub mod stats;
@@ -36,6 +37,7 @@ pub fn routes() -> Vec<Route> {
         batch::routes(),
         bulk::routes(),
         usage::routes(),
+        migrations::routes(),
         rules::routes(),
         openapi::routes(),
     ]

@@ -4,6 +4,7 @@
 use super::activity::{ActivityChange, ActivityEvent, ActivityEventPage};
 use super::batch::{BatchRequest, BatchResponse, BatchResult, Operation};
 use super::bulk::{BulkFilter, BulkItem, BulkOutcome, BulkRequest, BulkResponse, BulkScope};
+use super::migrations::{MigrationJson, MigrationPage, StartMigration};
 use super::rules::{
     ApplicationBody, ApplicationJson, ApplicationPage, DomainBody, DomainJson, DomainPage,
     DomainPatch, NodeCredentialStuffing, NodeRule, RuleBatch, RuleBody, RuleJson, RulePage,
@@ -72,6 +73,11 @@ pub fn routes() -> Vec<Route> {
         super::rules::update_rule,
         super::rules::delete_rule,
         super::rules::ruleset,
+        super::migrations::start,
+        super::migrations::list,
+        super::migrations::show,
+        super::migrations::rollback,
+        super::migrations::retry,
     ),
     components(schemas(
         TenantJson, TenantPage, CreateTenant, UpdateTenant, MoveTenant, BatchRequest,
@@ -81,7 +87,7 @@ pub fn routes() -> Vec<Route> {
         UsageAnswer, UsageRejection, StatsItem, StatsPage, ApplicationJson, ApplicationBody,
         ApplicationPage, DomainJson, DomainBody, DomainPatch, DomainPage, RuleJson, RuleBody,
         RulePatch, RuleBatch, RulePage, RuleSetJson, NodeRule, NodeCredentialStuffing, RuleKind,
-        RuleAction
+        RuleAction, MigrationJson, MigrationPage, StartMigration
     )),
     modifiers(&Security, &Problems),
     tags(

@@ -1,12 +1,15 @@
 //! A tenant's protection configuration in the console: applications
 //! (`/tenants/{id}/applications`), domains (`/domains`), rules (`/rules`, `/rules/new`,
-//! `/rules/{rid}`), credential-stuffing settings (`/credential-stuffing`) and the
-//! rule set's versions (`/rules/versions`). Rules read to see them, Rules full to
-//! change them (the services decide); while a migration holds the tenant every one
-//! of them answers 423 with the locked-page view (`AppError::Locked`).
+//! `/rules/{rid}`), credential-stuffing settings (`/credential-stuffing`), the rule
+//! set's versions (`/rules/versions`) and a source tenant's migration form
+//! (`/rules/migrate`; the migrations themselves are `web::migrations`). Rules read
+//! to see them, Rules full to change them (the services decide); while a migration
+//! holds the tenant every one of them answers 423 with the locked-page view
+//! (`AppError::Locked`).
 
 mod applications;
 mod domains;
+mod migrate;
 mod rule_pages;
 mod settings;
 mod versions;
@@ -20,11 +23,12 @@ use crate::web::extract::path_tenant;
 use crate::web::routes::Route;
 use diesel_async::AsyncPgConnection;
 
-/// The routes of this module (see `web::routes`). The versions' fixed paths come
-/// before `/rules/{rid}`.
+/// The routes of this module (see `web::routes`). The versions' and the migration
+/// form's fixed paths come before `/rules/{rid}`.
 pub fn routes() -> Vec<Route> {
     [
         versions::routes(),
+        migrate::routes(),
         rule_pages::routes(),
         applications::routes(),
         domains::routes(),

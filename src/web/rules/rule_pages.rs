@@ -106,6 +106,8 @@ struct IndexPage {
     applications: Vec<Choice>,
     domains: Vec<Choice>,
     can_change: bool,
+    /// The "Migrate rules…" link (Owner or Administrator here with Rules full).
+    can_migrate: bool,
     /// The filters' selects show no field errors (a bad one is a 400).
     errors: FieldErrors,
 }
@@ -215,6 +217,7 @@ async fn index(
         applications: id_choices(&apps, &params.application, "any application"),
         domains: id_choices(&domains, &params.domain, "any domain"),
         can_change: can_change(&user, &tenant),
+        can_migrate: crate::auth::authz::can_migrate_rules_from(&user, &tenant),
         errors: FieldErrors::new(),
         params,
         search,

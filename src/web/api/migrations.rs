@@ -1,0 +1,311 @@
+//! Rule-set migrations for automation (issue #13, part B): `POST
+//! /api/v1/tenants/{id}/rules/migrate` starts one (202, `Location` of the
+//! migration), `GET /api/v1/migrations` and `/api/v1/migrations/{mid}` read them,
+//! `POST /api/v1/migrations/{mid}/rollback|retry` act on a failed one. The same
+//! service functions as the pages (`services::rule_migrations`,
+//! `services::migration_plan`), the same rights: 404 for a tenant or migration the
+//! caller may not see, 403 without the right, 423 while a tenant is locked, 409 for
+//! a migration in another state.
+
+use super::json;
+use super::parse_json;
+use super::rules::PageParams;
+use super::tenants::{decode_cursor, encode_cursor, page_limit, path_tenant, NOT_A_CURSOR};
+use crate::auth::{authz, ApiUser};
+use crate::error::AppError;
+use crate::services::migration_plan::{self as plan, Seen};
+use crate::services::rule_migrations::{self as service, Mappings};
+use crate::services::rules as rules_service;
+use crate::web::error_response::ProblemDocument;
+use crate::web::extract::Query;
+use crate::web::form::{bad_param, parse_id};
+use crate::web::routes::{route, Route};
+use crate::web::AppState;
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use utoipa::ToSchema;
+
+pub fn routes() -> Vec<Route> {
+    vec![
+        route!(POST "/api/v1/tenants/{id}/rules/migrate" => start),
+        route!(GET "/api/v1/migrations" => list),
+        route!(GET "/api/v1/migrations/{mid}" => show),
+        route!(POST "/api/v1/migrations/{mid}/rollback" => rollback),
+        route!(POST "/api/v1/migrations/{mid}/retry" => retry),
+    ]
+}
+
+/// Source applications (domains) per start, at most.
+const MAX_MAPPED: usize = 10_000;
+
+/// A rule-set migration.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+#[schema(as = Migration)]
+pub struct MigrationJson {
+    pub id: i64,
+    /// `queued`, `copying`, `swapping`, `done`, `failed` or `rolled_back`.
+    pub state: String,
+    /// `null` once the tenant is deleted.
+    pub source_tenant_id: Option<i64>,
+    pub source_name: String,
+    pub target_tenant_id: Option<i64>,
+    pub target_name: String,
+    /// The login of who started it.
+    pub started_by: String,
+    /// Rules to copy (counted when it starts running; 0 while queued).
+    pub total: i64,
+    pub copied: i64,
+    pub attempts: i32,
+    /// Why it failed.
+    pub error: Option<String>,
+    /// `{"applications": {"<source id>": <target id or null>}, "domains": {…}}`.
+    #[schema(value_type = Object)]
+    pub mappings: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+impl From<&Seen> for MigrationJson {
+    fn from(s: &Seen) -> Self {
+        let m = &s.migration;
+        MigrationJson {
+            id: m.id,
+            state: m.state.clone(),
+            source_tenant_id: m.source_tenant_id,
+            source_name: m.source_name.clone(),
+            target_tenant_id: m.target_tenant_id,
+            target_name: m.target_name.clone(),
+            started_by: m.started_by_login.clone(),
+            total: m.total,
+            copied: m.copied,
+            attempts: m.attempts,
+            error: m.error.clone(),
+            mappings: m.mappings.clone(),
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+            finished_at: m.finished_at,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct MigrationPage {
+    pub items: Vec<MigrationJson>,
+    pub next_cursor: Option<String>,
+}
+
+/// What to migrate: the target tenant, and where each source application and
+/// domain goes (a target id, or `null`: unbound). Sources left out stay unbound.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StartMigration {
+    #[schema(minimum = 1)]
+    pub target: i64,
+    /// Source application id → target application id or `null` (at most 10,000).
+    #[serde(default)]
+    pub applications: BTreeMap<String, Option<i64>>,
+    /// Source domain id → target domain id or `null` (at most 10,000).
+    #[serde(default)]
+    pub domains: BTreeMap<String, Option<i64>>,
+}
+
+/// The ids of a mapping's keys, or the field's error.
+fn ids(
+    field: &'static str,
+    raw: &BTreeMap<String, Option<i64>>,
+) -> Result<BTreeMap<i64, Option<i64>>, AppError> {
+    if raw.len() > MAX_MAPPED {
+        return Err(AppError::field(
+            field,
+            format!("At most {MAX_MAPPED} entries."),
+        ));
+    }
+    raw.iter()
+        .map(|(k, v)| match k.trim().parse::<i64>() {
+            Ok(id) if id > 0 => Ok((id, *v)),
+            _ => Err(AppError::field(
+                field,
+                format!("“{k}” is not a source id: the keys are the source's ids."),
+            )),
+        })
+        .collect()
+}
+
+/// A migration's path id: not a number names none (404).
+fn migration_id(raw: &str) -> Result<i64, AppError> {
+    parse_id(raw)
+}
+
+/// Start migrating the tenant's rules and credential-stuffing settings to another
+/// tenant (Owner or Administrator with Rules full over both). It runs in the
+/// background: follow it at the `Location` answered.
+#[utoipa::path(post, path = "/api/v1/tenants/{id}/rules/migrate", tag = "rules",
+    params(("id" = i64, Path, description = "Source tenant id")),
+    request_body(content = StartMigration, content_type = "application/json"),
+    responses(
+        (status = 202, description = "Queued; `Location` is the migration", body = MigrationJson),
+        (status = 409, description = "A tenant was locked meanwhile, or another change holds it: nothing started", body = ProblemDocument),
+        (status = 422, description = "No such target (or not visible), the source itself, or a mapping id not the target's", body = ProblemDocument),
+        (status = 423, description = "The source or the target is locked by a migration", body = ProblemDocument)),
+    security(("bearer" = [])))]
+pub async fn start(
+    req: HttpRequest,
+    user: ApiUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, actix_web::Error> {
+    let (mut conn, source) = path_tenant(&req, &user, &state, &path).await?;
+    let data: StartMigration = parse_json(&req, &body)?;
+    plan::require_source(&user, &source)?;
+    rules_service::read(&mut conn, &user, &source).await?;
+    let mappings = Mappings {
+        applications: ids("applications", &data.applications)?,
+        domains: ids("domains", &data.domains)?,
+    };
+    let target = match authz::visible_tenant(&user, data.target, &mut conn).await {
+        Ok(t) if t.id == source.id => {
+            return Err(AppError::field("target", "Choose another tenant than the source.").into())
+        }
+        Ok(t) => t,
+        Err(AppError::NotFound) => {
+            return Err(AppError::field(
+                "target",
+                "No tenant you may migrate these rules to has this id.",
+            )
+            .into())
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if !authz::can_migrate_rules(&user, &source, &target) {
+        return Err(AppError::Forbidden.into());
+    }
+    rules_service::lock::check(&mut conn, target.id).await?;
+    let actor = user.actor(&req);
+    let m = service::start(
+        &mut conn,
+        &user,
+        &actor,
+        &source,
+        &target,
+        &mappings,
+        state.clock.now(),
+    )
+    .await?;
+    let seen = plan::find(&mut conn, &user, m.id).await?;
+    let mut response = json(StatusCode::ACCEPTED, &MigrationJson::from(&seen));
+    if let Ok(v) = header::HeaderValue::from_str(&format!("/api/v1/migrations/{}", m.id)) {
+        response.headers_mut().insert(header::LOCATION, v);
+    }
+    Ok(response)
+}
+
+/// The migrations the caller may see (Rules read over both tenants), newest first.
+#[utoipa::path(get, path = "/api/v1/migrations", tag = "rules",
+    params(PageParams),
+    responses((status = 200, description = "One page of migrations", body = MigrationPage)),
+    security(("bearer" = [])))]
+pub async fn list(
+    user: ApiUser,
+    state: web::Data<AppState>,
+    params: Query<PageParams>,
+) -> Result<HttpResponse, actix_web::Error> {
+    let params = params.into_inner();
+    let limit = page_limit(params.limit)?;
+    if params
+        .cursor
+        .as_deref()
+        .is_some_and(|c| c.chars().count() > 100)
+    {
+        return Err(bad_param("cursor", NOT_A_CURSOR).into());
+    }
+    let before = params.cursor.as_deref().map(decode_cursor).transpose()?;
+    let mut conn = state.pool.get().await.map_err(AppError::from)?;
+    let (seen, next) = plan::page(&mut conn, &user, before, limit as usize).await?;
+    Ok(json(
+        StatusCode::OK,
+        &MigrationPage {
+            items: seen.iter().map(MigrationJson::from).collect(),
+            next_cursor: next.map(encode_cursor),
+        },
+    ))
+}
+
+/// One migration, with its progress.
+#[utoipa::path(get, path = "/api/v1/migrations/{mid}", tag = "rules",
+    params(("mid" = i64, Path, description = "Migration id")),
+    responses((status = 200, description = "The migration", body = MigrationJson)),
+    security(("bearer" = [])))]
+pub async fn show(
+    user: ApiUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, actix_web::Error> {
+    let id = migration_id(&path)?;
+    let mut conn = state.pool.get().await.map_err(AppError::from)?;
+    let seen = plan::find(&mut conn, &user, id).await?;
+    Ok(json(StatusCode::OK, &MigrationJson::from(&seen)))
+}
+
+async fn act(
+    req: HttpRequest,
+    user: ApiUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    rollback: bool,
+) -> Result<HttpResponse, actix_web::Error> {
+    let id = migration_id(&path)?;
+    let mut conn = state.pool.get().await.map_err(AppError::from)?;
+    let seen = plan::find(&mut conn, &user, id).await?;
+    plan::require_actionable(
+        &user,
+        &seen,
+        if rollback { "rolled back" } else { "retried" },
+    )?;
+    let actor = user.actor(&req);
+    let now = state.clock.now();
+    if rollback {
+        service::rollback(&mut conn, &user, &actor, id, now).await?;
+    } else {
+        service::retry(&mut conn, &user, &actor, id, now).await?;
+    }
+    let seen = plan::find(&mut conn, &user, id).await?;
+    Ok(json(StatusCode::OK, &MigrationJson::from(&seen)))
+}
+
+/// Roll a failed migration back: the target's rules and settings exactly as
+/// before it, the target unlocked.
+#[utoipa::path(post, path = "/api/v1/migrations/{mid}/rollback", tag = "rules",
+    params(("mid" = i64, Path, description = "Migration id")),
+    responses(
+        (status = 200, description = "Rolled back", body = MigrationJson),
+        (status = 409, description = "Not a failed migration, or a tenant of it was deleted", body = ProblemDocument)),
+    security(("bearer" = [])))]
+pub async fn rollback(
+    req: HttpRequest,
+    user: ApiUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, actix_web::Error> {
+    act(req, user, state, path, true).await
+}
+
+/// Queue a failed migration again: the copy resumes without duplicates.
+#[utoipa::path(post, path = "/api/v1/migrations/{mid}/retry", tag = "rules",
+    params(("mid" = i64, Path, description = "Migration id")),
+    responses(
+        (status = 200, description = "Queued again", body = MigrationJson),
+        (status = 409, description = "Not a failed migration, the source locked by something else, or a tenant deleted", body = ProblemDocument)),
+    security(("bearer" = [])))]
+pub async fn retry(
+    req: HttpRequest,
+    user: ApiUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, actix_web::Error> {
+    act(req, user, state, path, false).await
+}
