@@ -37,5 +37,6 @@ mod tree_model;
 mod tree_ops;
 mod usage_ingest;
 mod usage_mail;
+mod usage_review;
 mod usage_stats;
 mod users;
