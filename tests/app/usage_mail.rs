@@ -32,17 +32,23 @@ pub(crate) async fn person(
     scope: Scope,
 ) -> (User, TestApp) {
     let user = app.user(on, name).await;
+    set_email(app, user.id, &addr(name)).await;
+    app.grant(&user, on, role, scope, false).await;
+    let browser = browser_as(app, &format!("{}\\{name}", on.subdomain)).await;
+    (user, browser)
+}
+
+/// Sets the user's email address directly ("" removes it, as an administrator
+/// clearing it would).
+pub(crate) async fn set_email(app: &TestApp, user_id: i64, email: &str) {
     db(app)
         .await
         .execute(
             "UPDATE users SET email = $2 WHERE id = $1",
-            &[&user.id, &format!("{name}@example.com")],
+            &[&user_id, &email],
         )
         .await
         .unwrap();
-    app.grant(&user, on, role, scope, false).await;
-    let browser = browser_as(app, &format!("{}\\{name}", on.subdomain)).await;
-    (user, browser)
 }
 
 pub(crate) fn addr(name: &str) -> String {
