@@ -374,13 +374,6 @@ pub enum QuotaLevel {
     Over,
 }
 
-impl QuotaLevel {
-    /// At the 100 % threshold: the quota reached or passed.
-    pub fn at_100(self) -> bool {
-        matches!(self, QuotaLevel::Reached | QuotaLevel::Over)
-    }
-}
-
 /// The level of a quota use (`quota_percent`), judged on the exact counts, so
 /// 79.99 % is not near and 99.99 % has not reached the quota. No queries reach
 /// nothing, not even a quota of 0.
@@ -495,8 +488,6 @@ mod tests {
         assert_eq!(quota_level(999, Some(1000)), QuotaLevel::Near);
         // Exactly the quota is the 100 % level, as the alert's threshold.
         assert_eq!(quota_level(1000, Some(1000)), QuotaLevel::Reached);
-        assert!(QuotaLevel::Reached.at_100() && QuotaLevel::Over.at_100());
-        assert!(!QuotaLevel::Near.at_100());
         // Just below on a quota where 80 % is not a whole number of queries.
         assert_eq!(quota_level(7, Some(9)), QuotaLevel::Normal);
         assert_eq!(quota_level(8, Some(9)), QuotaLevel::Near);
