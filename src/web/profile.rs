@@ -112,7 +112,7 @@ async fn profile_page(
         name: user.user.display_name(),
         email: user.user.email.clone(),
         email_edit: authz::can_edit_own_identity(user)
-            .then(|| format!("/tenants/{}/users/{}/edit", user.home.id, user.user.id)),
+            .then(|| format!("/tenants/{}/users/{}", user.home.id, user.user.id)),
         role_name: user.role.as_ref().map(|r| r.name.clone()),
         home: user.home.clone(),
         grants: grant_views(user, conn).await?,

@@ -38,7 +38,7 @@ async fn an_account_without_an_email_address_cannot_subscribe_and_is_told_where_
     );
     // The profile says where: the admin may edit their own account.
     let profile = app.get_html("/profile").await;
-    let edit = format!("/tenants/{}/users/{}/edit", app.root.id, app.admin.id);
+    let edit = format!("/tenants/{}/users/{}", app.root.id, app.admin.id);
     assert!(
         profile.contains(r#"id="email""#) && profile.contains(&format!(r#"<a href="{edit}">Add an email address</a>"#)),
         "{profile}"
@@ -86,7 +86,7 @@ async fn a_subscriber_who_loses_their_address_is_suspended_for_that_reason() {
     assert!(
         list.contains("Your account has no email address: the report was not sent.")
             && list.contains(r#"href="/profile#email""#)
-            && !list.contains("no longer read"),
+            && !list.contains("You may no longer read"),
         "{list}"
     );
     assert!(list.contains("<td>none yet</td>"), "{list}");
