@@ -422,9 +422,17 @@ mod tests {
             .iter()
             .map(|e| parse_event(e, now()).err().unwrap_or_default())
             .collect();
-        assert!(errors[0].contains("`tenant` is given twice"), "{}", errors[0]);
+        assert!(
+            errors[0].contains("`tenant` is given twice"),
+            "{}",
+            errors[0]
+        );
         assert!(errors[1].contains("control characters"), "{}", errors[1]);
-        assert!(errors[2].contains("`queries` is given twice"), "{}", errors[2]);
+        assert!(
+            errors[2].contains("`queries` is given twice"),
+            "{}",
+            errors[2]
+        );
         assert_eq!(errors[3], "");
         // A name echoed into the stored answer holds no NUL.
         assert!(errors[4].contains(r"Unknown field `\0`"), "{}", errors[4]);
@@ -432,9 +440,8 @@ mod tests {
             assert!(e.contains("JSON object"), "{e}");
         }
         // The hash of the batch tells a repeated field from the value it kept.
-        let kept = read(
-            r#"[{"tenant": 2, "at": "2026-02-01T00:00:00Z", "queries": 1, "blocked": 0}]"#,
-        );
+        let kept =
+            read(r#"[{"tenant": 2, "at": "2026-02-01T00:00:00Z", "queries": 1, "blocked": 0}]"#);
         assert_ne!(
             serde_json::to_vec(&events[..1]).unwrap(),
             serde_json::to_vec(&kept).unwrap()

@@ -91,9 +91,7 @@ fn suspension_text(reason: UsageMailRefusal) -> &'static str {
         UsageMailRefusal::NoAccess => {
             "You may no longer read this tenant's statistics: the report was not sent."
         }
-        UsageMailRefusal::NoEmail => {
-            "Your account has no email address: the report was not sent."
-        }
+        UsageMailRefusal::NoEmail => "Your account has no email address: the report was not sent.",
     }
 }
 

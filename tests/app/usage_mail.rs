@@ -92,7 +92,10 @@ pub(crate) fn at(s: &str) -> DateTime<Utc> {
 
 /// The report job run at the time `now`, which the app's clock is set to (the outbox
 /// worker sends what is due by it).
-pub(crate) async fn run_reports(app: &TestApp, now: &str) -> tenantry::services::reports::RunSummary {
+pub(crate) async fn run_reports(
+    app: &TestApp,
+    now: &str,
+) -> tenantry::services::reports::RunSummary {
     set_clock(app, now);
     run_due(&mut *app.conn().await, app.clock.now())
         .await
@@ -154,8 +157,9 @@ impl Alerts {
 
     /// Ingests `queries` of a1x at `at` as batch `batch_id`, without folding.
     async fn ingest(&self, key: i64, batch_id: &str, at: &str, queries: i64) -> BatchAnswer {
-        let events: Vec<SentEvent> =
-            vec![json!({"tenant": self.t.a1x.id, "at": at, "queries": queries, "blocked": 0}).into()];
+        let events: Vec<SentEvent> = vec![
+            json!({"tenant": self.t.a1x.id, "at": at, "queries": queries, "blocked": 0}).into(),
+        ];
         ingest(
             &mut *self.app.conn().await,
             key,
@@ -251,7 +255,8 @@ async fn crossing_80_then_100_percent_mails_each_threshold_once_a_month_to_those
         "Tenant a1x reached 100 % of its query quota (January 2026)"
     );
     assert!(
-        full.body.contains("has used all of its monthly query quota")
+        full.body
+            .contains("has used all of its monthly query quota")
             && full.body.contains("1,000 per month (100 %)"),
         "{}",
         full.body
@@ -315,7 +320,11 @@ async fn crossing_80_then_100_percent_mails_each_threshold_once_a_month_to_those
 
 #[tokio::test]
 async fn exactly_80_percent_alerts_just_below_does_not_on_an_uneven_quota() {
-    let Alerts { app, t, sink: _sink } = alerts_at("2026-06-10T12:00:00Z").await;
+    let Alerts {
+        app,
+        t,
+        sink: _sink,
+    } = alerts_at("2026-06-10T12:00:00Z").await;
     // 80 % of 9 is 7.2: 7 queries is just below, 8 past it; 9 is exactly 100 %.
     set_quota(&app, &t.a2, 9).await;
     person(&app, "a2owner", &t.a2, Owner, Only).await;
@@ -341,7 +350,11 @@ async fn exactly_80_percent_alerts_just_below_does_not_on_an_uneven_quota() {
 
 #[tokio::test]
 async fn an_opted_out_owner_above_and_one_who_lost_access_are_not_told() {
-    let Alerts { app, t, sink: _sink } = alerts_at("2026-03-01T12:00:00Z").await;
+    let Alerts {
+        app,
+        t,
+        sink: _sink,
+    } = alerts_at("2026-03-01T12:00:00Z").await;
     set_quota(&app, &t.a2, 100).await;
     let (_, above) = person(&app, "above", &t.acme, Owner, Subtree).await;
     opt_in(&above).await;

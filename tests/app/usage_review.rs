@@ -40,7 +40,8 @@ async fn an_account_without_an_email_address_cannot_subscribe_and_is_told_where_
     let profile = app.get_html("/profile").await;
     let edit = format!("/tenants/{}/users/{}", app.root.id, app.admin.id);
     assert!(
-        profile.contains(r#"id="email""#) && profile.contains(&format!(r#"<a href="{edit}">Add an email address</a>"#)),
+        profile.contains(r#"id="email""#)
+            && profile.contains(&format!(r#"<a href="{edit}">Add an email address</a>"#)),
         "{profile}"
     );
     assert_eq!(status(&app.get(&edit).await), 200);
@@ -50,7 +51,10 @@ async fn an_account_without_an_email_address_cannot_subscribe_and_is_told_where_
     let r = subscribe(&browser, &t.a1, "5", "subtree").await;
     assert_eq!(status(&r), 422);
     let mut no_users = tenantry::domain::Permissions::all(tenantry::domain::Level::Read);
-    no_users.set(tenantry::domain::Feature::Users, tenantry::domain::Level::None);
+    no_users.set(
+        tenantry::domain::Feature::Users,
+        tenantry::domain::Level::None,
+    );
     capped(&app, &t.a1, "No users", &no_users).await;
     let profile = browser.get_html("/profile").await;
     assert!(
@@ -71,7 +75,10 @@ async fn a_subscriber_who_loses_their_address_is_suspended_for_that_reason() {
     // Subscribed after this month's day: nothing was sent yet, though December
     // counts as handled.
     set_clock(&app, "2026-01-20T12:00:00Z");
-    assert_eq!(status(&subscribe(&owner, &t.acme, "5", "subtree").await), 303);
+    assert_eq!(
+        status(&subscribe(&owner, &t.acme, "5", "subtree").await),
+        303
+    );
     let list_path = format!("/tenants/{}/stats/reports", t.acme.id);
     let list = owner.get_html(&list_path).await;
     assert!(list.contains("<td>none yet</td>"), "{list}");
@@ -166,15 +173,26 @@ async fn a_repeated_field_or_a_nul_in_the_tenant_is_that_events_error_only() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| (r["index"].as_u64().unwrap(), r["error"].as_str().unwrap().to_string()))
+        .map(|r| {
+            (
+                r["index"].as_u64().unwrap(),
+                r["error"].as_str().unwrap().to_string(),
+            )
+        })
         .collect();
     assert_eq!(rejected.len(), 3, "{answer}");
     assert_eq!(rejected[0].0, 0);
-    assert!(rejected[0].1.contains("`tenant` is given twice"), "{answer}");
+    assert!(
+        rejected[0].1.contains("`tenant` is given twice"),
+        "{answer}"
+    );
     assert_eq!(rejected[1].0, 1);
     assert!(rejected[1].1.contains("control characters"), "{answer}");
     assert_eq!(rejected[2].0, 3);
-    assert!(rejected[2].1.contains("`blocked` is given twice"), "{answer}");
+    assert!(
+        rejected[2].1.contains("`blocked` is given twice"),
+        "{answer}"
+    );
     // Only the valid event counted; a retry answers the same and counts nothing.
     app.fold_usage().await;
     let queries = || async {
@@ -206,7 +224,10 @@ async fn the_stats_api_takes_an_empty_order_as_the_default_and_documents_a_bad_c
     let t = partner_tree(&app).await;
     usage_everywhere(&app, &t).await;
     let api = Api::new(&app, Some(&token_for(&app, &app.admin, true).await));
-    let base = format!("/api/v1/tenants/{}/stats?from=2026-01&to=2026-02", t.acme.id);
+    let base = format!(
+        "/api/v1/tenants/{}/stats?from=2026-01&to=2026-02",
+        t.acme.id
+    );
     let (code, plain) = api.get(&base).await;
     assert_eq!(code, 200, "{plain}");
     for query in ["&sort=", "&dir=", "&sort=&dir=", "&sort=name&dir=asc"] {
@@ -221,7 +242,12 @@ async fn the_stats_api_takes_an_empty_order_as_the_default_and_documents_a_bad_c
         .contains("The cursor is not valid"));
     let (_, doc) = Api::new(&app, None).get("/api/v1/openapi.json").await;
     let op = &doc["paths"]["/api/v1/tenants/{id}/stats"]["get"];
-    let described = |code: &str| op["responses"][code]["description"].as_str().unwrap_or("").to_string();
+    let described = |code: &str| {
+        op["responses"][code]["description"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    };
     assert!(described("422").contains("cursor"), "{op}");
     assert!(!described("400").contains("cursor"), "{op}");
     let params = op["parameters"].as_array().unwrap();
@@ -237,10 +263,13 @@ async fn the_stats_api_takes_an_empty_order_as_the_default_and_documents_a_bad_c
 
 /// The `<tr>` of the stats page (or print page) showing `subdomain`'s row.
 fn row_of(html: &str, subdomain: &str) -> String {
-    let cell = [format!("<td><code>{subdomain}</code></td>"), format!("<td>{subdomain}</td>")]
-        .into_iter()
-        .find_map(|c| html.find(&c))
-        .unwrap_or_else(|| panic!("no row of {subdomain} in {html}"));
+    let cell = [
+        format!("<td><code>{subdomain}</code></td>"),
+        format!("<td>{subdomain}</td>"),
+    ]
+    .into_iter()
+    .find_map(|c| html.find(&c))
+    .unwrap_or_else(|| panic!("no row of {subdomain} in {html}"));
     let open = html[..cell].rfind("<tr").unwrap();
     html[open..cell + html[cell..].find("</tr>").unwrap()].to_string()
 }
@@ -262,8 +291,18 @@ async fn the_csv_and_the_print_page_ignore_page_and_per_page() {
     app.login_admin().await;
     let base = format!("/tenants/{}/stats", t.acme.id);
     let all = csv_body(&app, &format!("{base}.csv?from=2026-01&to=2026-01")).await;
-    assert_eq!(all.lines().count(), 1 + 61, "header, acme and its 60 children");
-    for paging in ["&page=2", "&page=0", "&page=x", "&per_page=10", "&page=2&per_page=5"] {
+    assert_eq!(
+        all.lines().count(),
+        1 + 61,
+        "header, acme and its 60 children"
+    );
+    for paging in [
+        "&page=2",
+        "&page=0",
+        "&page=x",
+        "&per_page=10",
+        "&page=2&per_page=5",
+    ] {
         let path = format!("{base}.csv?from=2026-01&to=2026-01{paging}");
         assert_eq!(csv_body(&app, &path).await, all, "{paging}");
         let r = app
@@ -277,7 +316,10 @@ async fn the_csv_and_the_print_page_ignore_page_and_per_page() {
     }
     // The page itself pages, and refuses a page number that is none.
     assert_eq!(
-        status(&app.get(&format!("{base}?from=2026-01&to=2026-01&page=x")).await),
+        status(
+            &app.get(&format!("{base}?from=2026-01&to=2026-01&page=x"))
+                .await
+        ),
         400
     );
 }
