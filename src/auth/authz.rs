@@ -8,6 +8,7 @@
 use super::Principal;
 use crate::db::models::{Grant, Tenant, TenantListRow, Visibility};
 use crate::domain::invitation::Offer;
+use crate::domain::stats::UsageMailRefusal;
 use crate::domain::{Feature, GrantRole, Level, Permissions, Scope};
 use crate::error::{AppError, ProblemKind};
 use diesel_async::AsyncPgConnection;
@@ -365,6 +366,26 @@ pub fn require_usage(p: &Principal, tenant: &Tenant) -> Result<(), AppError> {
 /// the user and their home tenant enabled, the tenant visible, Usage read there.
 pub fn can_receive_usage_mail(p: &Principal, tenant: &Tenant) -> bool {
     p.user.enabled && p.home.enabled && can_see(p, tenant) && can_read_usage(p, tenant)
+}
+
+/// Why the tenant's usage cannot be mailed to the user now, if it cannot: they may
+/// not receive it (`can_receive_usage_mail`), or it would reach no one (no email
+/// address on the account). Lost access comes first: an address would not help.
+pub fn usage_mail_refusal(p: &Principal, tenant: &Tenant) -> Option<UsageMailRefusal> {
+    if !can_receive_usage_mail(p, tenant) {
+        Some(UsageMailRefusal::NoAccess)
+    } else if !p.user.has_email() {
+        Some(UsageMailRefusal::NoEmail)
+    } else {
+        None
+    }
+}
+
+/// May the user change their own account's details (name, email) on its page of
+/// the Users pages? Users Full in their home tenant, and an account not managed by
+/// an identity source (that source owns those details). The profile links there.
+pub fn can_edit_own_identity(p: &Principal) -> bool {
+    !p.user.is_managed() && effective_level(p, &p.home, Feature::Users) >= Level::Full
 }
 
 /// May the user subscribe to monthly usage reports of the tenant? Owners may: an

@@ -204,6 +204,7 @@ diesel::table! {
         suspended_at -> Nullable<Timestamptz>,
         suspended_reason -> Nullable<Text>,
         created_at -> Timestamptz,
+        last_sent -> Nullable<Date>,
     }
 }
 

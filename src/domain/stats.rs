@@ -305,6 +305,17 @@ text_enum! {
     }
 }
 
+text_enum! {
+    /// Why usage mail (a quota alert, a monthly report) cannot go to a user now;
+    /// stored as a suspended report subscription's reason.
+    pub enum UsageMailRefusal {
+        /// They may no longer read the tenant's statistics (or log in).
+        NoAccess = "no-access",
+        /// Their account has no email address.
+        NoEmail = "no-email",
+    }
+}
+
 /// The last day of the month a report may be sent on: every month has it.
 pub const LAST_REPORT_DAY: i16 = 28;
 
@@ -350,19 +361,26 @@ impl ReportRequest {
     }
 }
 
-/// How near its quota a row is: from 80 % a warning, past 100 % over.
+/// How near its quota a row is: from 80 % a warning; at 100 % (the quota reached
+/// exactly) and past it, the 100 % level.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum QuotaLevel {
     Normal,
+    /// 80 % or more, below the quota.
     Near,
+    /// Exactly the quota: 100 %.
+    Reached,
+    /// More queries than the quota.
     Over,
 }
 
-/// The level of a quota use (`quota_percent`), judged on the exact counts: over
-/// means strictly more queries than the quota.
+/// The level of a quota use (`quota_percent`), judged on the exact counts, so
+/// 79.99 % is not near and 99.99 % has not reached the quota. No queries reach
+/// nothing, not even a quota of 0.
 pub fn quota_level(queries: i64, quota: Option<i64>) -> QuotaLevel {
     match quota {
         Some(q) if queries > q => QuotaLevel::Over,
+        Some(q) if q > 0 && queries == q => QuotaLevel::Reached,
         Some(q) if q > 0 && i128::from(queries) * 100 >= i128::from(q) * 80 => QuotaLevel::Near,
         _ => QuotaLevel::Normal,
     }
@@ -467,7 +485,13 @@ mod tests {
         assert_eq!(quota_percent(799, Some(1000)), Some(79));
         assert_eq!(quota_level(799, Some(1000)), QuotaLevel::Normal);
         assert_eq!(quota_level(800, Some(1000)), QuotaLevel::Near);
-        assert_eq!(quota_level(1000, Some(1000)), QuotaLevel::Near);
+        assert_eq!(quota_level(999, Some(1000)), QuotaLevel::Near);
+        // Exactly the quota is the 100 % level, as the alert's threshold.
+        assert_eq!(quota_level(1000, Some(1000)), QuotaLevel::Reached);
+        // Just below on a quota where 80 % is not a whole number of queries.
+        assert_eq!(quota_level(7, Some(9)), QuotaLevel::Normal);
+        assert_eq!(quota_level(8, Some(9)), QuotaLevel::Near);
+        assert_eq!(quota_level(9, Some(9)), QuotaLevel::Reached);
         assert_eq!(quota_level(1001, Some(1000)), QuotaLevel::Over);
         assert_eq!(quota_percent(1001, Some(1000)), Some(100));
         assert_eq!(quota_level(0, Some(0)), QuotaLevel::Normal);

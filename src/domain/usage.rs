@@ -3,7 +3,10 @@
 //! monthly query quota.
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
-use serde_json::Value;
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::ser::{Serialize, Serializer};
+use serde_json::{Map, Value};
+use std::fmt;
 
 /// Most events one batch may hold.
 pub const MAX_EVENTS: usize = 10_000;
@@ -57,17 +60,136 @@ pub fn month_of(day: NaiveDate) -> NaiveDate {
 
 const FIELDS: [&str; 4] = ["tenant", "at", "queries", "blocked"];
 
-/// Checks one event as sent: every field present and valid, nothing else, `at` from
-/// [`EARLIEST`] to at most [`MAX_AHEAD`] after `now`, no more blocked queries than
-/// queries (blocked ones are among the queries). The error says what is wrong, for the answer's
-/// `rejected` list.
-pub fn parse_event(value: &Value, now: DateTime<Utc>) -> Result<UsageEvent, String> {
-    let Some(event) = value.as_object() else {
+/// One event as sent: its JSON value, and the first field an object named twice.
+/// A plain `serde_json::Value` keeps the last of two equal keys silently; this
+/// notes the repeat while reading the object (no second pass, no copy), so
+/// [`parse_event`] refuses that event alone and the rest of the batch still counts.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SentEvent {
+    value: Value,
+    repeated: Option<String>,
+}
+
+impl From<Value> for SentEvent {
+    fn from(value: Value) -> Self {
+        SentEvent {
+            value,
+            repeated: None,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for SentEvent {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(SentEventVisitor)
+    }
+}
+
+struct SentEventVisitor;
+
+impl SentEventVisitor {
+    fn plain<E>(value: Value) -> Result<SentEvent, E> {
+        Ok(SentEvent::from(value))
+    }
+}
+
+/// Objects are read key by key; any other JSON value is kept as it is (and refused
+/// by [`parse_event`]: an event is an object).
+impl<'de> Visitor<'de> for SentEventVisitor {
+    type Value = SentEvent;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a usage event (a JSON object)")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<SentEvent, A::Error> {
+        let mut object = Map::new();
+        let mut repeated = None;
+        while let Some(key) = map.next_key::<String>()? {
+            let value: Value = map.next_value()?;
+            match object.entry(key) {
+                serde_json::map::Entry::Vacant(slot) => {
+                    slot.insert(value);
+                }
+                serde_json::map::Entry::Occupied(slot) => {
+                    repeated.get_or_insert_with(|| slot.key().clone());
+                }
+            }
+        }
+        Ok(SentEvent {
+            value: Value::Object(object),
+            repeated,
+        })
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<SentEvent, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element::<Value>()? {
+            items.push(item);
+        }
+        Self::plain(Value::Array(items))
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<SentEvent, E> {
+        Self::plain(Value::Bool(v))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<SentEvent, E> {
+        Self::plain(Value::from(v))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<SentEvent, E> {
+        Self::plain(Value::from(v))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<SentEvent, E> {
+        Self::plain(Value::from(v))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<SentEvent, E> {
+        Self::plain(Value::from(v))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<SentEvent, E> {
+        Self::plain(Value::Null)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<SentEvent, E> {
+        Self::plain(Value::Null)
+    }
+}
+
+/// The event as read, for the hash that tells a retry from another batch: the
+/// value itself, or, with a repeated field, `[value, field]` (so two bodies that
+/// differ only there are not taken for the same batch).
+impl Serialize for SentEvent {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match &self.repeated {
+            None => self.value.serialize(s),
+            Some(field) => (&self.value, field).serialize(s),
+        }
+    }
+}
+
+/// Checks one event as sent: an object, every field present once and valid,
+/// nothing else, `at` from [`EARLIEST`] to at most [`MAX_AHEAD`] after `now`, no
+/// more blocked queries than queries (blocked ones are among the queries). The
+/// error says what is wrong, for the answer's `rejected` list (stored as JSON by
+/// PostgreSQL, so a name echoed from the input has its control characters escaped).
+pub fn parse_event(sent: &SentEvent, now: DateTime<Utc>) -> Result<UsageEvent, String> {
+    let Some(event) = sent.value.as_object() else {
         return Err("An event must be a JSON object.".into());
     };
+    if let Some(field) = &sent.repeated {
+        return Err(format!(
+            "The field `{}` is given twice in this event: send each field once.",
+            field.escape_debug()
+        ));
+    }
     if let Some(unknown) = event.keys().find(|k| !FIELDS.contains(&k.as_str())) {
         return Err(format!(
-            "Unknown field `{unknown}`: an event has tenant, at, queries and blocked."
+            "Unknown field `{}`: an event has tenant, at, queries and blocked.",
+            unknown.escape_debug()
         ));
     }
     let missing: Vec<&str> = FIELDS
@@ -79,6 +201,15 @@ pub fn parse_event(value: &Value, now: DateTime<Utc>) -> Result<UsageEvent, Stri
         return Err(format!("Missing {}.", missing.join(", ")));
     }
     let tenant = match &event["tenant"] {
+        // A control character (NUL above all, which PostgreSQL cannot even compare)
+        // is in no subdomain: this event's error, not the batch's.
+        Value::String(s) if s.chars().any(char::is_control) => {
+            return Err(
+                "`tenant` must be a tenant id or a subdomain: a subdomain has no control \
+                 characters (such as NUL)."
+                    .into(),
+            )
+        }
         Value::String(s) if !s.trim().is_empty() && s.len() <= 63 => {
             TenantRef::Subdomain(s.trim().to_ascii_lowercase())
         }
@@ -187,7 +318,7 @@ mod tests {
     fn events_count_in_their_utc_day_and_month() {
         let e = |at: &str| {
             parse_event(
-                &json!({"tenant": 7, "at": at, "queries": 1, "blocked": 0}),
+                &json!({"tenant": 7, "at": at, "queries": 1, "blocked": 0}).into(),
                 now(),
             )
             .unwrap()
@@ -206,7 +337,7 @@ mod tests {
     fn each_bad_event_says_what_is_wrong() {
         let ok =
             json!({"tenant": "Acme", "at": "2026-02-01T00:00:00Z", "queries": 3.0, "blocked": 1});
-        let parsed = parse_event(&ok, now()).unwrap();
+        let parsed = parse_event(&ok.into(), now()).unwrap();
         assert_eq!(parsed.tenant, TenantRef::Subdomain("acme".into()));
         assert_eq!((parsed.queries, parsed.blocked), (3, 1));
         let cases = [
@@ -268,12 +399,58 @@ mod tests {
         // The window's edges are inside it; as many blocked as queries is fine.
         for at in ["2000-01-01T00:00:00Z", "2026-02-16T00:00:00Z"] {
             let e = json!({"tenant": 1, "at": at, "queries": 2, "blocked": 2});
-            assert!(parse_event(&e, now()).is_ok(), "{at}");
+            assert!(parse_event(&e.into(), now()).is_ok(), "{at}");
         }
         for (event, wanted) in cases {
-            let error = parse_event(&event, now()).unwrap_err();
+            let error = parse_event(&event.clone().into(), now()).unwrap_err();
             assert!(error.contains(wanted), "{event}: {error}");
         }
+    }
+
+    #[test]
+    fn a_field_given_twice_or_a_nul_in_the_tenant_is_that_events_error() {
+        let read = |text: &str| serde_json::from_str::<Vec<SentEvent>>(text).unwrap();
+        let events = read(
+            r#"[{"tenant": 1, "tenant": 2, "at": "2026-02-01T00:00:00Z", "queries": 1, "blocked": 0},
+                {"tenant": "a\u0000b", "at": "2026-02-01T00:00:00Z", "queries": 1, "blocked": 0},
+                {"tenant": 1, "at": "2026-02-01T00:00:00Z", "queries": 1, "blocked": 0, "queries": 2},
+                {"tenant": 1, "at": "2026-02-01T00:00:00Z", "queries": 1, "blocked": 0},
+                {"\u0000": 1, "tenant": 1, "at": "2026-02-01T00:00:00Z", "queries": 1, "blocked": 0},
+                [1], 7, null]"#,
+        );
+        let errors: Vec<String> = events
+            .iter()
+            .map(|e| parse_event(e, now()).err().unwrap_or_default())
+            .collect();
+        assert!(
+            errors[0].contains("`tenant` is given twice"),
+            "{}",
+            errors[0]
+        );
+        assert!(errors[1].contains("control characters"), "{}", errors[1]);
+        assert!(
+            errors[2].contains("`queries` is given twice"),
+            "{}",
+            errors[2]
+        );
+        assert_eq!(errors[3], "");
+        // A name echoed into the stored answer holds no NUL.
+        assert!(errors[4].contains(r"Unknown field `\0`"), "{}", errors[4]);
+        for e in &errors[5..] {
+            assert!(e.contains("JSON object"), "{e}");
+        }
+        // The hash of the batch tells a repeated field from the value it kept.
+        let kept =
+            read(r#"[{"tenant": 2, "at": "2026-02-01T00:00:00Z", "queries": 1, "blocked": 0}]"#);
+        assert_ne!(
+            serde_json::to_vec(&events[..1]).unwrap(),
+            serde_json::to_vec(&kept).unwrap()
+        );
+        // Without repeats an event hashes as its value did before.
+        assert_eq!(
+            serde_json::to_value(&events[3]).unwrap(),
+            json!({"tenant": 1, "at": "2026-02-01T00:00:00Z", "queries": 1, "blocked": 0})
+        );
     }
 
     #[test]

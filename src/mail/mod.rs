@@ -340,11 +340,13 @@ pub struct QuotaAlert<'a> {
     pub link: &'a str,
     /// For an Owner of a tenant above (opted in), not of the tenant itself.
     pub above: bool,
+    /// More queries than the quota (at the 100 % threshold: not exactly reached).
+    pub over: bool,
 }
 
 /// A quota alert mail: subject and text.
 pub fn quota_alert(alert: &QuotaAlert<'_>) -> anyhow::Result<(String, String)> {
-    let subject = if alert.threshold >= 100 {
+    let subject = if alert.over {
         format!("{} is over its query quota ({})", alert.tenant, alert.month)
     } else {
         format!(

@@ -71,7 +71,7 @@ pub async fn alert_crossings(
             let Some(p) = p else {
                 continue;
             };
-            if !authz::can_receive_usage_mail(p, tenant) || p.user.email.trim().is_empty() {
+            if authz::usage_mail_refusal(p, tenant).is_some() {
                 continue;
             }
             let own = p.grants.iter().any(|g| g.tenant_id == tenant.id);
@@ -108,6 +108,7 @@ async fn queue(
         percent: &percent,
         link: &link,
         above,
+        over: c.threshold >= 100 && c.queries > c.quota,
     })
     .map_err(AppError::Unexpected)?;
     NewMail::notice(&to.user.email, &subject, &text)
@@ -121,8 +122,14 @@ pub async fn opted_in(conn: &mut AsyncPgConnection, p: &Principal) -> Result<boo
     Ok(quota_alert::opted_in(conn, p.user.id).await?)
 }
 
+/// The refusal to opt in from an account without an email address: alerts are
+/// mail, and none can reach it (the profile says where an address is added).
+pub const NO_EMAIL: &str = "Alerts are sent by email, and your account has no email address: \
+     add one first (see Email above), then opt in.";
+
 /// Opts `p` in or out of the alerts of the tenants below those they own (their
-/// own tenants' alerts always come); audited when it changes.
+/// own tenants' alerts always come); audited when it changes. Opting in takes an
+/// email address on the account (a field error otherwise); opting out never does.
 pub async fn set_opt_in(
     conn: &mut AsyncPgConnection,
     p: &Principal,
@@ -130,6 +137,9 @@ pub async fn set_opt_in(
     on: bool,
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
+    if on && !p.user.has_email() {
+        return Err(AppError::field("alerts_from_below", NO_EMAIL));
+    }
     conn.transaction(async |conn| {
         if quota_alert::set_opt_in(conn, p.user.id, on, now).await? {
             let mut event = actor.event("profile.quota_alerts", Some(p.home.id));

@@ -8,8 +8,10 @@
 //! handled (`last_month`); several processes running the job take different rows,
 //! and a second run on the same day finds nothing due. Rights are those of the
 //! CSV export, for the subscriber at send time: one who may no longer read the
-//! tenant's statistics gets nothing, and the subscription is marked suspended
-//! (shown on their list) until a month in which they may again.
+//! tenant's statistics, or whose account has lost its email address, gets nothing,
+//! and the subscription is marked suspended with that reason (shown on their
+//! list) until a month in which it can be sent again. Subscribing takes an email
+//! address on the account: a report to no one would never arrive.
 
 use super::Actor;
 use crate::auth::{authz, Principal};
@@ -18,16 +20,19 @@ use crate::db::models::report_subscription::{children_of, ReportSubscription};
 use crate::db::models::Tenant;
 use crate::db::set_lock_timeout;
 use crate::domain::csv_text;
-use crate::domain::stats::{Month, Period, ReportRequest, ReportScope, StatsSort};
+use crate::domain::stats::{
+    Month, Period, ReportRequest, ReportScope, StatsSort, UsageMailRefusal,
+};
 use crate::error::{AppError, FieldErrors};
 use crate::mail::{self, UsageReport, PUBLIC_URL_PLACEHOLDER};
 use crate::services::usage_stats::{row_cells, StatsReader, CSV_HEADER};
 use chrono::{DateTime, Datelike, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
-/// Why a subscription was not sent, as its list shows.
-pub const SUSPENDED: &str =
-    "You may no longer read this tenant's statistics: the report was not sent.";
+/// The refusal of a subscription from an account without an email address (the
+/// form shows it with a link to the profile, which says where to add one).
+pub const NO_EMAIL: &str = "Reports are sent by email, and your account has no email address: \
+     add one first (your profile says where), then subscribe.";
 
 /// The user's subscriptions to the tenant's reports (403 unless they may subscribe).
 pub async fn subscriptions(
@@ -50,6 +55,9 @@ pub async fn subscribe(
     now: DateTime<Utc>,
 ) -> Result<ReportSubscription, AppError> {
     authz::require_report_subscriber(p, tenant)?;
+    if !p.user.has_email() {
+        return Err(AppError::field("email", NO_EMAIL));
+    }
     if request.scope == ReportScope::Children && !authz::can_report_per_child(p, tenant) {
         return Err(AppError::field(
             "scope",
@@ -130,7 +138,7 @@ pub struct RunSummary {
     pub handled: usize,
     /// Mails queued.
     pub mails: usize,
-    /// Subscriptions not sent because the subscriber lost access.
+    /// Subscriptions not sent: the subscriber lost access or their address.
     pub suspended: usize,
 }
 
@@ -154,7 +162,7 @@ pub async fn run_due(
                     return Ok::<_, AppError>(None);
                 };
                 let sent = send(conn, &sub, month, now).await?;
-                let suspended = sent.is_none().then_some((SUSPENDED, now));
+                let suspended = sent.as_ref().err().map(|reason| (*reason, now));
                 ReportSubscription::handled(conn, sub.id, month.first_day(), suspended).await?;
                 Ok(Some(sent))
             })
@@ -164,28 +172,28 @@ pub async fn run_due(
             Some(sent) => {
                 summary.handled += 1;
                 match sent {
-                    Some(mails) => summary.mails += mails,
-                    None => summary.suspended += 1,
+                    Ok(mails) => summary.mails += mails,
+                    Err(_) => summary.suspended += 1,
                 }
             }
         }
     }
 }
 
-/// Queues the subscription's mails for `month`; `None` when the subscriber may not
-/// read the tenant's statistics now (nothing queued).
+/// Queues the subscription's mails for `month` (how many); the refusal when they
+/// cannot go to the subscriber now (nothing queued).
 async fn send(
     conn: &mut AsyncPgConnection,
     sub: &ReportSubscription,
     month: Month,
     now: DateTime<Utc>,
-) -> Result<Option<usize>, AppError> {
+) -> Result<Result<usize, UsageMailRefusal>, AppError> {
     let Some(p) = Principal::load(conn, sub.user_id).await? else {
-        return Ok(None);
+        return Ok(Err(UsageMailRefusal::NoAccess));
     };
     let tenant = Tenant::find(conn, sub.tenant_id).await?;
-    if !authz::can_receive_usage_mail(&p, &tenant) || p.user.email.trim().is_empty() {
-        return Ok(None);
+    if let Some(refusal) = authz::usage_mail_refusal(&p, &tenant) {
+        return Ok(Err(refusal));
     }
     let targets = match sub.scope {
         ReportScope::Subtree => vec![tenant],
@@ -230,5 +238,5 @@ async fn send(
         .attach_to(conn, id)
         .await?;
     }
-    Ok(Some(targets.len()))
+    Ok(Ok(targets.len()))
 }

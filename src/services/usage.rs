@@ -8,7 +8,7 @@ use crate::auth::{authz, Principal};
 use crate::db::models::usage::{self, AppliedBatch, Counts, CountsByKey, IngestionKey};
 use crate::db::models::Tenant;
 use crate::db::set_lock_timeout;
-use crate::domain::usage::{parse_event, TenantRef, UsageEvent};
+use crate::domain::usage::{parse_event, SentEvent, TenantRef, UsageEvent};
 use crate::domain::TenantName;
 use crate::error::{AppError, ProblemKind};
 use chrono::{DateTime, Utc};
@@ -35,7 +35,7 @@ pub struct BatchAnswer {
 /// the hash that tells a retry of it from another batch under the same id.
 pub struct Batch<'a> {
     pub batch_id: &'a str,
-    pub events: &'a [serde_json::Value],
+    pub events: &'a [SentEvent],
     pub request_hash: String,
 }
 

@@ -1,7 +1,7 @@
 //! Self service: the logged-in user's own details and grants, their password, and
 //! "log out everywhere" (every session ends and every API token is revoked).
 
-use crate::auth::{session_keys, CurrentUser};
+use crate::auth::{authz, session_keys, CurrentUser};
 use crate::db::models::api_token::ApiToken;
 use crate::db::models::Tenant;
 use crate::domain::account::Password;
@@ -48,6 +48,9 @@ struct ProfilePage {
     login: String,
     name: String,
     email: String,
+    /// Where the user changes their own email address, if they may themselves (the
+    /// page says who may otherwise).
+    email_edit: Option<String>,
     role_name: Option<String>,
     home: Tenant,
     grants: Vec<GrantView>,
@@ -108,6 +111,8 @@ async fn profile_page(
         login: user.login(),
         name: user.user.display_name(),
         email: user.user.email.clone(),
+        email_edit: authz::can_edit_own_identity(user)
+            .then(|| format!("/tenants/{}/users/{}", user.home.id, user.user.id)),
         role_name: user.role.as_ref().map(|r| r.name.clone()),
         home: user.home.clone(),
         grants: grant_views(user, conn).await?,
@@ -278,14 +283,19 @@ async fn quota_alerts(
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
     let on = crate::web::form::checked(&form.alerts_from_below);
-    crate::services::quota_alerts::set_opt_in(
+    let saved = crate::services::quota_alerts::set_opt_in(
         &mut conn,
         &user,
         &actor(&user, &req),
         on,
         state.clock.now(),
     )
-    .await?;
+    .await;
+    if let Err(AppError::Validation(errors)) = saved {
+        let page = profile_page(&user, &mut conn, errors, state.clock.now()).await?;
+        return render_status(&page, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    saved?;
     flash(
         &user.session.0,
         if on {

@@ -6,7 +6,7 @@
 use crate::auth::{authz, CurrentUser};
 use crate::db::models::report_subscription::ReportSubscription;
 use crate::db::models::Tenant;
-use crate::domain::stats::{ReportRequest, ReportScope, LAST_REPORT_DAY};
+use crate::domain::stats::{ReportRequest, ReportScope, UsageMailRefusal, LAST_REPORT_DAY};
 use crate::error::{AppError, FieldErrors};
 use crate::services::reports as service;
 use crate::web::confirm::{ask, Confirm, Question};
@@ -55,8 +55,12 @@ pub struct SubscriptionRow {
     pub id: i64,
     pub day: i16,
     pub scope: &'static str,
-    pub last: String,
-    pub suspended: Option<String>,
+    /// The month of the last report sent, or "none yet".
+    pub last_sent: String,
+    /// Why the last due report was not sent, while that holds.
+    pub suspended: Option<&'static str>,
+    /// Suspended for want of an email address: the list links to the profile.
+    pub needs_email: bool,
 }
 
 fn scope_text(scope: ReportScope) -> &'static str {
@@ -72,11 +76,23 @@ impl SubscriptionRow {
             id: s.id,
             day: s.day_of_month,
             scope: scope_text(s.scope),
-            last: s
-                .last_month
+            // Not `last_month`: a month is also handled when it is skipped.
+            last_sent: s
+                .last_sent
                 .map_or_else(|| "none yet".into(), |m| m.format("%B %Y").to_string()),
-            suspended: s.suspended_reason,
+            suspended: s.suspended_reason.map(suspension_text),
+            needs_email: s.suspended_reason == Some(UsageMailRefusal::NoEmail),
         }
+    }
+}
+
+/// Why a subscription is suspended, in the list's words.
+fn suspension_text(reason: UsageMailRefusal) -> &'static str {
+    match reason {
+        UsageMailRefusal::NoAccess => {
+            "You may no longer read this tenant's statistics: the report was not sent."
+        }
+        UsageMailRefusal::NoEmail => "Your account has no email address: the report was not sent.",
     }
 }
 

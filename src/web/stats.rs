@@ -106,11 +106,12 @@ async fn start(
 ) -> Result<Start, AppError> {
     let params = params.into_inner();
     let (conn, tenant) = with_path_tenant(user, state, path).await?;
-    // The order and page as the links send them; anything else names the parameter.
+    // The order as the links send it; anything else names the parameter. The page
+    // number is the page's alone (`index`): the CSV and the print page hold every
+    // row, so they ignore `page` (and `per_page`) whatever it says.
     let sorts = StatsSort::ALL.map(|k| (k.as_str(), k));
     form::one_of("sort", &params.sort, &sorts)?;
     form::dir_param(&params.dir)?;
-    form::page_param(&params.page)?;
     let today = state.clock.now().date_naive();
     let period = Period::parse(&params.from, &params.to, today);
     let reader = StatsReader::new(
@@ -151,7 +152,8 @@ pub struct RowView {
     pub subtree_blocked: String,
     /// "85 % of 1,000", or empty without a quota.
     pub quota: String,
-    /// `quota-near` from 80 %, `quota-over` past 100 % (with `quota_note` in words).
+    /// `quota-near` from 80 %, `quota-over` from 100 % (the quota reached exactly,
+    /// or passed), with `quota_note` in words.
     pub quota_class: &'static str,
     pub quota_note: &'static str,
     /// The page's own tenant (its subtree is the whole report).
@@ -169,6 +171,7 @@ impl RowView {
         let (quota_class, quota_note) = match level {
             QuotaLevel::Normal => ("", ""),
             QuotaLevel::Near => ("quota-near", "near the quota"),
+            QuotaLevel::Reached => ("quota-over", "quota reached"),
             QuotaLevel::Over => ("quota-over", "over the quota"),
         };
         RowView {

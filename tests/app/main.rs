@@ -41,5 +41,6 @@ mod tree_ops;
 mod usage_ingest;
 mod usage_mail;
 mod usage_reclaim;
+mod usage_review;
 mod usage_stats;
 mod users;

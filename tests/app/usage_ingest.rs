@@ -12,7 +12,7 @@ use tenantry::domain::{GrantRole, Scope};
 // ---------------------------------------------------------------- helpers
 
 /// A new ingestion key, made directly in the database.
-async fn key(app: &TestApp) -> String {
+pub(crate) async fn key(app: &TestApp) -> String {
     let secret = tokens::generate_ingestion_key();
     let mut conn = app.conn().await;
     IngestionKey::insert(

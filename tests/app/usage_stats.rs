@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use tenantry::auth::tokens;
 use tenantry::db::models::usage::IngestionKey;
 use tenantry::db::models::Tenant;
+use tenantry::domain::usage::SentEvent;
 use tenantry::domain::{Feature, GrantRole, Level, Permissions, Scope};
 use tenantry::services::usage::{ingest, Batch};
 use tenantry::services::usage_stats::EXPORT_CHUNK;
@@ -31,9 +32,9 @@ pub(crate) async fn seed(app: &TestApp, events: &[(i64, &str, i64, i64)]) {
     .await
     .unwrap();
     for chunk in events.chunks(10_000) {
-        let events: Vec<Value> = chunk
+        let events: Vec<SentEvent> = chunk
             .iter()
-            .map(|(t, at, q, b)| json!({"tenant": t, "at": at, "queries": q, "blocked": b}))
+            .map(|(t, at, q, b)| json!({"tenant": t, "at": at, "queries": q, "blocked": b}).into())
             .collect();
         let batch_id = uuid::Uuid::new_v4().to_string();
         let answer = ingest(

@@ -979,6 +979,55 @@ fn owners_subscribe_to_reports_and_usage_mail_goes_to_those_who_may_read_it() {
     assert!(!can_receive_usage_mail(&no_usage, &t(PARTNER)));
 }
 
+#[test]
+fn usage_mail_needs_access_first_and_then_an_address() {
+    let with_address = |mut p: Principal| {
+        p.user.email = format!("{}@example.com", p.user.username);
+        p
+    };
+    assert_eq!(
+        usage_mail_refusal(&with_address(partner_owner()), &t(CHILD)),
+        None
+    );
+    // No address (the bootstrap admin has none): mail would reach no one.
+    assert_eq!(
+        usage_mail_refusal(&partner_owner(), &t(CHILD)),
+        Some(UsageMailRefusal::NoEmail)
+    );
+    let mut blank = with_address(partner_owner());
+    blank.user.email = "  ".into();
+    assert_eq!(
+        usage_mail_refusal(&blank, &t(PARTNER)),
+        Some(UsageMailRefusal::NoEmail)
+    );
+    // Without access an address would not help: that is the reason given.
+    assert_eq!(
+        usage_mail_refusal(&with_address(partner_owner()), &t(OTHER)),
+        Some(UsageMailRefusal::NoAccess)
+    );
+    assert_eq!(
+        usage_mail_refusal(&partner_owner(), &t(OTHER)),
+        Some(UsageMailRefusal::NoAccess)
+    );
+    let mut disabled = with_address(partner_owner());
+    disabled.user.enabled = false;
+    assert_eq!(
+        usage_mail_refusal(&disabled, &t(PARTNER)),
+        Some(UsageMailRefusal::NoAccess)
+    );
+}
+
+#[test]
+fn own_details_are_edited_with_users_full_at_home_unless_managed() {
+    assert!(can_edit_own_identity(&root_owner()));
+    assert!(can_edit_own_identity(&partner_owner()));
+    assert!(can_edit_own_identity(&partner_user_full()));
+    assert!(!can_edit_own_identity(&partner_viewer()));
+    let mut managed = root_owner();
+    managed.user.source = crate::domain::UserSource::Ldap;
+    assert!(!can_edit_own_identity(&managed));
+}
+
 // ---------------------------------------------------------------- dominance
 
 fn subject(p: Principal) -> Subject {

@@ -60,6 +60,7 @@ stored_as_text!(
     crate::domain::UserSource,
     crate::domain::invitation::InvitationState,
     crate::domain::stats::ReportScope,
+    crate::domain::stats::UsageMailRefusal,
     crate::domain::rules::RuleKind,
     crate::domain::rules::RuleAction,
     crate::domain::rules::VersionKind,

@@ -28,8 +28,9 @@ pub struct Crossing {
 /// Records every threshold the tenant-months `keys` now stand past and had not
 /// crossed before; returns those (new) crossings. The conditions are
 /// `domain::stats::quota_level`'s, so an alert says what the stats page shows: 80
-/// from "near the quota" (80 % or more of a quota above 0), 100 from "over the
-/// quota" (more queries than the quota; over implies 80 too). Run in the
+/// from "near the quota" (80 % or more of a quota above 0), 100 from the quota
+/// reached exactly or passed (at least as many queries as the quota, and some;
+/// 100 implies 80 too). Run in the
 /// fold's transaction after its counts: folds take turns on the fold lock, and a
 /// threshold already recorded is not recorded again.
 pub async fn record_crossings(
@@ -50,7 +51,7 @@ pub async fn record_crossings(
          JOIN tenants t ON t.id = u.tenant_id \
          CROSS JOIN (VALUES (80::smallint), (100::smallint)) AS th(threshold) \
          WHERE t.monthly_query_quota IS NOT NULL \
-           AND (u.queries > t.monthly_query_quota \
+           AND ((u.queries >= t.monthly_query_quota AND u.queries > 0) \
                 OR (th.threshold = 80 AND t.monthly_query_quota > 0 \
                     AND u.queries::numeric * 100 >= t.monthly_query_quota::numeric * 80)) \
          ORDER BY u.tenant_id, u.month, th.threshold \

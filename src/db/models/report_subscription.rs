@@ -4,7 +4,7 @@
 use crate::db::models::tenant::with_path;
 use crate::db::models::Tenant;
 use crate::db::schema::{report_subscriptions, tenants};
-use crate::domain::stats::{ReportRequest, ReportScope};
+use crate::domain::stats::{ReportRequest, ReportScope, UsageMailRefusal};
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::pg::Pg;
 use diesel::prelude::*;
@@ -18,11 +18,14 @@ pub struct ReportSubscription {
     pub tenant_id: i64,
     pub day_of_month: i16,
     pub scope: ReportScope,
-    /// The month (first day) last handled: sent, or skipped while suspended.
+    /// The month (first day) last handled: sent, skipped while suspended, or
+    /// passed over on subscribing after its day.
     pub last_month: Option<NaiveDate>,
     pub suspended_at: Option<DateTime<Utc>>,
-    pub suspended_reason: Option<String>,
+    pub suspended_reason: Option<UsageMailRefusal>,
     pub created_at: DateTime<Utc>,
+    /// The month (first day) whose report was last mailed; `None`: none yet.
+    pub last_sent: Option<NaiveDate>,
 }
 
 impl ReportSubscription {
@@ -114,26 +117,39 @@ impl ReportSubscription {
             .optional()
     }
 
-    /// `month` handled: sent (suspension lifted) or, with a reason, not sent because
-    /// the subscriber may no longer read the statistics.
+    /// `month` handled: sent (suspension lifted), or not sent for the reason given
+    /// (suspended since `at`; the month last sent stays).
     pub async fn handled(
         conn: &mut AsyncPgConnection,
         id: i64,
         month: NaiveDate,
-        suspended: Option<(&str, DateTime<Utc>)>,
+        suspended: Option<(UsageMailRefusal, DateTime<Utc>)>,
     ) -> QueryResult<usize> {
-        let (reason, at) = match suspended {
-            Some((reason, at)) => (Some(reason), Some(at)),
-            None => (None, None),
-        };
-        diesel::update(report_subscriptions::table.find(id))
-            .set((
-                report_subscriptions::last_month.eq(Some(month)),
-                report_subscriptions::suspended_reason.eq(reason),
-                report_subscriptions::suspended_at.eq(at),
-            ))
-            .execute(conn)
-            .await
+        let target = report_subscriptions::table.find(id);
+        let handled = report_subscriptions::last_month.eq(Some(month));
+        match suspended {
+            None => {
+                diesel::update(target)
+                    .set((
+                        handled,
+                        report_subscriptions::last_sent.eq(Some(month)),
+                        report_subscriptions::suspended_reason.eq(None::<UsageMailRefusal>),
+                        report_subscriptions::suspended_at.eq(None::<DateTime<Utc>>),
+                    ))
+                    .execute(conn)
+                    .await
+            }
+            Some((reason, at)) => {
+                diesel::update(target)
+                    .set((
+                        handled,
+                        report_subscriptions::suspended_reason.eq(Some(reason)),
+                        report_subscriptions::suspended_at.eq(Some(at)),
+                    ))
+                    .execute(conn)
+                    .await
+            }
+        }
     }
 }
 

@@ -124,6 +124,12 @@ impl User {
             .await
     }
 
+    /// Whether mail can reach the user: an email address is optional for accounts
+    /// made before it was required (the bootstrap `admin`, for one).
+    pub fn has_email(&self) -> bool {
+        !self.email.trim().is_empty()
+    }
+
     pub fn display_name(&self) -> String {
         let full = format!("{} {}", self.first_name, self.last_name);
         let full = full.trim();

@@ -5,7 +5,7 @@
 
 use super::{json, parse_json};
 use crate::auth::IngestionCaller;
-use crate::domain::usage::{parse_batch_id, MAX_EVENTS};
+use crate::domain::usage::{parse_batch_id, SentEvent, MAX_EVENTS};
 use crate::error::{AppError, ProblemKind};
 use crate::services::usage::{self as service, Batch, BatchAnswer};
 use crate::web::routes::{route, Route};
@@ -21,8 +21,8 @@ pub fn routes() -> Vec<Route> {
 }
 
 /// A batch of usage events. Each event is checked on its own: one that is not valid
-/// (unknown tenant, negative count, bad time, missing or unknown field) is listed in
-/// the answer's `rejected` and the others are counted.
+/// (unknown tenant, negative count, bad time, missing, unknown or repeated field) is
+/// listed in the answer's `rejected` and the others are counted.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UsageBatch {
@@ -32,7 +32,7 @@ pub struct UsageBatch {
     pub batch_id: String,
     /// At most 10,000 events.
     #[schema(value_type = Vec<UsageEventJson>)]
-    pub events: Vec<serde_json::Value>,
+    pub events: Vec<SentEvent>,
 }
 
 /// One usage event.
