@@ -20,6 +20,10 @@ mod invite_token_security;
 mod login;
 mod login_security;
 mod matrix;
+// Kills real processes at failpoints: only in builds with the feature (`make test`).
+#[cfg(feature = "failpoints")]
+mod migration_crash;
+mod migration_mappings;
 mod people;
 mod query_strings;
 mod review_gaps;
