@@ -103,8 +103,9 @@ pub async fn seed(pool: &DbPool, n: usize) -> anyhow::Result<()> {
         }
         let mut domains = Vec::new();
         for d in 0..DOMAINS {
-            let input = DomainInput::parse(&format!("d{d}.{subdomain}.example"), Some(apps[d % APPS]))
-                .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            let input =
+                DomainInput::parse(&format!("d{d}.{subdomain}.example"), Some(apps[d % APPS]))
+                    .map_err(|e| anyhow::anyhow!("{e:?}"))?;
             domains.push(rules::create_domain(&mut conn, &c, Ok(input)).await?.id);
         }
         let t0 = Instant::now();
@@ -121,7 +122,7 @@ pub async fn seed(pool: &DbPool, n: usize) -> anyhow::Result<()> {
                         2 => (None, Some(domain)),
                         _ => (None, None),
                     };
-                    let value = format!("10.{}.{}.0/24", (i / 256) % 256, i % 256);
+                    let value = format!("10.{}.{}.{}", (i >> 16) & 255, (i >> 8) & 255, i & 255);
                     RuleInput::parse(RuleText {
                         kind: Some("block_ip"),
                         application_id,

@@ -14,7 +14,9 @@ pub type FieldErrors = BTreeMap<&'static str, String>;
 pub fn field_name(name: String) -> &'static str {
     static NAMES: std::sync::Mutex<std::collections::BTreeSet<&'static str>> =
         std::sync::Mutex::new(std::collections::BTreeSet::new());
-    let mut names = NAMES.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut names = NAMES
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if let Some(known) = names.get(name.as_str()) {
         return known;
     }

@@ -29,7 +29,10 @@ pub enum Action {
 pub fn action(name: &str) -> Option<Action> {
     let list = std::env::var("FAILPOINTS").ok()?;
     list.split(',').find_map(|item| {
-        let (n, a) = item.trim().split_once('=').unwrap_or((item.trim(), "abort"));
+        let (n, a) = item
+            .trim()
+            .split_once('=')
+            .unwrap_or((item.trim(), "abort"));
         (n == name).then(|| parse(a))
     })
 }

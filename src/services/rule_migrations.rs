@@ -18,8 +18,8 @@ use crate::db::models::rules::{
 };
 use crate::db::models::Tenant;
 use crate::db::set_lock_timeout;
-use crate::db::DbPool;
 use crate::db::transaction::in_transaction;
+use crate::db::DbPool;
 use crate::domain::rules::{CredentialStuffing, VersionKind};
 use crate::error::{field_name, AppError, FieldErrors};
 use chrono::{DateTime, Utc};
@@ -482,11 +482,12 @@ async fn swap(
         Ok(true)
     })
     .await?;
-    if swapped {
-        // Committed: the job is done and both tenants unlocked, whatever happens next.
-        crate::fail_point!("migration-after-commit");
+    if !swapped {
+        return Ok(false);
     }
-    Ok(swapped)
+    // Committed: the job is done and both tenants unlocked, whatever happens next.
+    crate::fail_point!("migration-after-commit");
+    Ok(true)
 }
 
 /// The job runner of one process: its lease owner id and timings.
@@ -579,6 +580,14 @@ impl Runner {
                 Ok(Ran::LostLease(m.id))
             }
             Err(e) => {
+                // Not ours any more: whoever holds it now decides how it ends.
+                if lost.load(Ordering::Relaxed)
+                    || RuleMigration::heartbeat(conn, m.id, &self.owner, now() + self.lease).await?
+                        == Heartbeat::Lost
+                {
+                    tracing::warn!(migration = m.id, error = %e, "rule migration: lease lost, stopped");
+                    return Ok(Ran::LostLease(m.id));
+                }
                 let msg = e.to_string();
                 tracing::warn!(migration = m.id, error = %msg, "rule migration failed");
                 fail(conn, &m, &msg, now()).await?;
@@ -648,7 +657,9 @@ impl Runner {
             match beat {
                 Ok(Heartbeat::Lost) => lost.store(true, Ordering::Relaxed),
                 Ok(_) => {}
-                Err(e) => tracing::warn!(migration = id, error = %e, "rule migration heartbeat failed"),
+                Err(e) => {
+                    tracing::warn!(migration = id, error = %e, "rule migration heartbeat failed")
+                }
             }
         }
     }

@@ -182,12 +182,7 @@ async fn wait_state(app: &TestApp, id: i64, state: &str) -> RuleMigration {
 }
 
 async fn count(app: &TestApp, sql: &str, id: i64) -> i64 {
-    db(app)
-        .await
-        .query_one(sql, &[&id])
-        .await
-        .unwrap()
-        .get(0)
+    db(app).await.query_one(sql, &[&id]).await.unwrap().get(0)
 }
 
 /// The target holds exactly the mapped copy: the expected contents, one row per
@@ -221,7 +216,11 @@ async fn killed_before_the_swap_committed(name: &str) {
     let restarted = serve(&app, None, 1);
     let failed = wait_state(&app, m.id, "failed").await;
     assert!(
-        failed.error.as_deref().unwrap_or_default().contains("stopped"),
+        failed
+            .error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("stopped"),
         "{:?}",
         failed.error
     );
@@ -394,15 +393,16 @@ async fn killed_in_start_after_locking() {
     assert_converged(&app, &s, m).await;
 }
 
-/// The heartbeat renews the lease while a batch takes 2.5 lease lengths: a second
-/// server polling all along never takes the job over, and it completes.
+/// The heartbeat renews the lease while each of 3 batches takes 1.5 lease lengths:
+/// a second server polling all along never takes the job over, and it completes.
 #[tokio::test]
 async fn a_job_outlasting_its_lease_is_not_taken_over() {
     let app = app().await;
     let s = setup(&app, RULES).await;
     let m = start(&app, &s).await.unwrap();
-    let mut slow = serve(&app, Some("migration-after-batch=sleep(2500)"), 1);
-    slow.wait_for("failpoint migration-after-batch: sleeping").await;
+    let mut slow = serve(&app, Some("migration-after-batch=sleep(1500)"), 1);
+    slow.wait_for("failpoint migration-after-batch: sleeping")
+        .await;
     let _other = serve(&app, None, 1);
     let done = wait_state(&app, m.id, "done").await;
     assert_eq!((done.attempts, done.error), (1, None));
@@ -437,7 +437,11 @@ async fn a_runner_that_lost_its_lease_stops() {
     runner.wait_for("lease lost, stopped").await;
     let after = migration(&app, m.id).await;
     assert_eq!(
-        (after.state.as_str(), after.lease_owner.as_deref(), after.copied),
+        (
+            after.state.as_str(),
+            after.lease_owner.as_deref(),
+            after.copied
+        ),
         ("copying", Some("another-process"), 0)
     );
     let staged = "SELECT count(*) FROM rule_migration_rows WHERE migration_id = $1";

@@ -54,7 +54,12 @@ async fn another_tenants_application_or_domain_is_refused_per_field() {
     let (shop, _, _, dom, _) = ids(&s);
     let third = app.tenant(&app.root, "initech", true).await;
     let base = format!("/api/v1/tenants/{}", third.id);
-    let foreign_app = create(&app, format!("{base}/applications"), json!({"name": "Foreign"})).await;
+    let foreign_app = create(
+        &app,
+        format!("{base}/applications"),
+        json!({"name": "Foreign"}),
+    )
+    .await;
     let foreign_dom = create(
         &app,
         format!("{base}/domains"),

@@ -187,10 +187,7 @@ async fn a_migration_copies_the_mapped_rules_and_unlocks_both() {
     let r = app.get(&format!("/tenants/{}/rules", s.target.id)).await;
     assert_eq!(status(&r), 423);
     // Batches of 5: three copy transactions, then the swap.
-    let ran = runner(5)
-        .tick(&app.pool, || app.clock.now())
-        .await
-        .unwrap();
+    let ran = runner(5).tick(&app.pool, || app.clock.now()).await.unwrap();
     assert_eq!(ran, Ran::Done(m.id));
     assert_eq!(contents(&app, &s.target).await, s.expected);
     assert_eq!(checksum(&app, &s.source).await, source_before);
@@ -232,10 +229,7 @@ async fn a_migration_copies_the_mapped_rules_and_unlocks_both() {
         .get(0);
     assert_eq!(mails, 1);
     // Nothing left to run.
-    let ran = runner(5)
-        .tick(&app.pool, || app.clock.now())
-        .await
-        .unwrap();
+    let ran = runner(5).tick(&app.pool, || app.clock.now()).await.unwrap();
     assert_eq!(ran, Ran::Idle);
 }
 
@@ -396,10 +390,7 @@ async fn a_retry_resumes_the_staged_copy_without_duplicates() {
         .unwrap();
     assert_eq!((queued.state.as_str(), queued.attempts), ("queued", 2));
     assert!(locked(&app, &s.source).await && locked(&app, &s.target).await);
-    let ran = runner(4)
-        .tick(&app.pool, || app.clock.now())
-        .await
-        .unwrap();
+    let ran = runner(4).tick(&app.pool, || app.clock.now()).await.unwrap();
     assert_eq!(ran, Ran::Done(m.id));
     assert_eq!(contents(&app, &s.target).await, s.expected);
     let staged: i64 = db(&app)

@@ -23,7 +23,10 @@ fn owners_and_administrators_over_both_may_migrate() {
     let two = who(
         30,
         CHILD,
-        &[(CHILD, Administrator, Only, false), (OTHER, Administrator, Only, false)],
+        &[
+            (CHILD, Administrator, Only, false),
+            (OTHER, Administrator, Only, false),
+        ],
     );
     assert!(can_migrate_rules(&two, &t(CHILD), &t(OTHER)));
     assert!(can_migrate_rules(&two, &t(OTHER), &t(CHILD)));
@@ -85,8 +88,11 @@ fn model_can_migrate(p: &Principal, source: &Tenant, target: &Tenant) -> bool {
             .grants
             .iter()
             .any(|g| g.role != Viewer && model_reaches(g, tenant));
-        let uncapped =
-            tenant.id == ROOT || caps()[&tenant.tenant_role_id].permissions.get(Feature::Rules) == Full;
+        let uncapped = tenant.id == ROOT
+            || caps()[&tenant.tenant_role_id]
+                .permissions
+                .get(Feature::Rules)
+                == Full;
         admin && uncapped
     })
 }
