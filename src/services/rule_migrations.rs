@@ -175,7 +175,7 @@ pub async fn start(
             "Choose another tenant than the source.",
         ));
     }
-    let m = in_transaction(conn, async |conn| {
+    let m = in_transaction::<_, AppError, _>(conn, async |conn| {
         crate::fail_point!("migration-before-lock");
         set_lock_timeout(conn).await?;
         let (first, second) = if source.id < target.id {
@@ -431,7 +431,7 @@ async fn swap(
             "a tenant of the migration was deleted".into(),
         ));
     };
-    let swapped = in_transaction(conn, async |conn| {
+    let swapped = in_transaction::<_, AppError, _>(conn, async |conn| {
         set_lock_timeout(conn).await?;
         if !RuleMigration::advance(conn, m.id, owner, "copying", "swapping", now).await? {
             return Ok(false);

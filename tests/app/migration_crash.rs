@@ -171,6 +171,13 @@ async fn wait_state(app: &TestApp, id: i64, state: &str) -> RuleMigration {
         if m.state == state {
             return m;
         }
+        // An end state other than the one awaited will not change: fail at once.
+        assert!(
+            !["done", "failed", "rolled_back"].contains(&m.state.as_str()),
+            "migration #{id} is {} ({:?}), not {state}",
+            m.state,
+            m.error
+        );
         assert!(
             Instant::now() < end,
             "migration #{id} is still {} ({:?}), not {state}",
