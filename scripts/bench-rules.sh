@@ -74,7 +74,7 @@ else
     "$BIN_DIR/bench-run" seed --tenants "$TENANTS" --depth 12
 fi
 "$BIN_DIR/bench-run" seed-rules --rules "$RULES"
-sql -c 'VACUUM ANALYZE' >/dev/null
+sql -c 'VACUUM ANALYZE rules, rule_sets, rule_set_versions, applications, domains, tenants' >/dev/null
 source_id=$(sql -c "SELECT id FROM tenants WHERE subdomain = 'bench-rules-source'")
 rules=$(sql -c "SELECT count(*) FROM rules WHERE tenant_id = $source_id AND valid_to IS NULL")
 tenants=$(sql -c 'SELECT count(*) FROM tenants')
