@@ -3,7 +3,7 @@
 #   make run     build and start a local instance with demo data
 #   make test    Rust tests + browser tests + API schema test (needs PostgreSQL; installs what is missing)
 #   make lint    rustfmt check, clippy with warnings as errors, schema.rs is generated, imports run downwards
-#   make bench   throughput/latency benchmark (see scripts/bench.sh and scripts/bench-usage.sh)
+#   make bench   throughput/latency benchmark (see scripts/bench.sh, scripts/bench-usage.sh, scripts/bench-rules.sh)
 #   make mutants mutation testing of src/auth/authz.rs against its unit tests (slow; not in CI)
 #
 # Every variable below can be overridden: `make run DATABASE_URL=postgres://...`
@@ -21,6 +21,10 @@ TENANTRY_ADMIN_PASSWORD ?= admin-password-123
 
 BIN_RELEASE := target/release/tenantry
 PYTHON      := .venv/bin/python
+# Test builds carry the failpoints of the migration crash tests (src/failpoints.rs);
+# lint checks the same feature set, so CI compiles one set. `make run`'s release
+# binary never has them.
+TEST_FEATURES := --features failpoints
 
 # Environment for the development instance started by `make run`.
 RUN_ENV := DATABASE_URL='$(DATABASE_URL)' \
@@ -33,9 +37,9 @@ RUN_ENV := DATABASE_URL='$(DATABASE_URL)' \
 
 help:
 	@echo 'make run       build (release), migrate, bootstrap, seed demo data, serve on http://$(TENANTRY_LISTEN)'
-	@echo 'make test      cargo test --all-targets, the browser tests (tests/browser/run.py), schemathesis on the API (tests/api/schemathesis_run.py)'
+	@echo 'make test      cargo test --all-targets --features failpoints, the browser tests (tests/browser/run.py), schemathesis on the API (tests/api/schemathesis_run.py)'
 	@echo 'make lint      cargo fmt --check, cargo clippy -D warnings, src/db/schema.rs = diesel print-schema (scripts/check-schema.sh), layer imports (scripts/check-layers.sh)'
-	@echo 'make bench     benchmark against a 100k-tenant database (scripts/bench.sh, then scripts/bench-usage.sh)'
+	@echo 'make bench     benchmark against a 100k-tenant database (scripts/bench.sh, then scripts/bench-usage.sh and scripts/bench-rules.sh)'
 	@echo 'make mutants   cargo mutants on src/auth/authz.rs against its unit and property tests'
 	@echo 'make clean-db  drop and recreate the development database, drop leftover test databases'
 
@@ -65,7 +69,7 @@ test:
 # Each test drops its database when it ends; what a run still leaves (its template,
 # databases of tests cut short) goes afterwards, pass or fail.
 test-rust:
-	@status=0; TEST_DATABASE_URL='$(TEST_DATABASE_URL)' cargo test --all-targets || status=$$?; \
+	@status=0; TEST_DATABASE_URL='$(TEST_DATABASE_URL)' cargo test --all-targets $(TEST_FEATURES) || status=$$?; \
 	TEST_DATABASE_URL='$(TEST_DATABASE_URL)' scripts/drop-test-databases.sh; \
 	exit $$status
 
@@ -79,14 +83,16 @@ test-api:
 lint:
 	cargo fmt --all -- --check
 	scripts/check-layers.sh
-	cargo clippy --all-targets -- -D warnings
+	cargo clippy --all-targets $(TEST_FEATURES) -- -D warnings
 	scripts/ensure-postgres.sh
 	TEST_DATABASE_URL='$(TEST_DATABASE_URL)' scripts/check-schema.sh
 
-# Then the usage statistics benchmark (issue #12; BENCH_USAGE=0 skips it).
+# Then the usage statistics benchmark (issue #12; BENCH_USAGE=0 skips it) and the
+# rule-set migration benchmark (issue #13; BENCH_RULES=0 skips it).
 bench:
 	scripts/bench.sh
 	if [[ $${BENCH_USAGE:-1} != 0 ]]; then BENCH_SKIP_BUILD=1 scripts/bench-usage.sh; fi
+	if [[ $${BENCH_RULES:-1} != 0 ]]; then BENCH_SKIP_BUILD=1 scripts/bench-rules.sh; fi
 
 # Every mutant of the rules in authz must fail a unit or property test of authz;
 # survivors are explained in docs/ARCHITECTURE.md ("Mutation testing of authz").

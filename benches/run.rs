@@ -11,6 +11,10 @@
 //! made by the root administrator switched into the tenant.
 //! `bench-run ancestor-check` times "is A an ancestor of B" with the stored path
 //! (primary-key lookup + array test) against a recursive walk up parent links.
+//! `bench-run seed-rules --rules N` and `bench-run migrate-rules --rounds R`: a
+//! rule-set migration of N rules end to end (benches/rules.rs).
+
+mod rules;
 
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
@@ -64,6 +68,17 @@ async fn main() -> anyhow::Result<()> {
             .await
         }
         Some("token") => token(&mut conn).await,
+        Some("seed-rules") => {
+            drop(conn);
+            let pool = tenantry::db::pool(&url, 4)?;
+            rules::seed(&pool, flag(&args, "--rules").unwrap_or(100_000)).await
+        }
+        Some("migrate-rules") => {
+            drop(conn);
+            // The runner takes a second connection for its heartbeat.
+            let pool = tenantry::db::pool(&url, 4)?;
+            rules::migrate(&pool, flag(&args, "--rounds").unwrap_or(5)).await
+        }
         Some("batch-json") => {
             batch_json(
                 &mut conn,
@@ -74,7 +89,7 @@ async fn main() -> anyhow::Result<()> {
             .await
         }
         _ => {
-            anyhow::bail!("usage: bench-run seed --tenants N --depth D | bench-run seed-audit --events N | bench-run ancestor-check | bench-run decision | bench-run move [ROUNDS] | bench-run create-users --clients C --users N [--without-totals] | bench-run token | bench-run batch-json DIR")
+            anyhow::bail!("usage: bench-run seed --tenants N --depth D | bench-run seed-audit --events N | bench-run ancestor-check | bench-run decision | bench-run move [ROUNDS] | bench-run create-users --clients C --users N [--without-totals] | bench-run token | bench-run batch-json DIR | bench-run seed-rules --rules N | bench-run migrate-rules --rounds R")
         }
     }
 }

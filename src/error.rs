@@ -7,6 +7,24 @@ use std::collections::BTreeMap;
 /// Field name -> message, for re-rendering forms.
 pub type FieldErrors = BTreeMap<&'static str, String>;
 
+/// A field name made at run time (`map_domain_12`: a form with a field per row) as
+/// the `&'static str` field errors are keyed by. Each distinct name is kept once
+/// for the life of the process, so only names drawn from a bounded set (ids of
+/// rows that exist, never raw input) may come here.
+pub fn field_name(name: String) -> &'static str {
+    static NAMES: std::sync::Mutex<std::collections::BTreeSet<&'static str>> =
+        std::sync::Mutex::new(std::collections::BTreeSet::new());
+    let mut names = NAMES
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(known) = names.get(name.as_str()) {
+        return known;
+    }
+    let name: &'static str = Box::leak(name.into_boxed_str());
+    names.insert(name);
+    name
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     #[error("not found")]

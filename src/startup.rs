@@ -85,6 +85,7 @@ impl Application {
             clock.clone(),
             Duration::from_millis(state.settings.migration_poll_ms),
             Duration::from_secs(state.settings.migration_lease_secs),
+            state.settings.migration_batch,
             state.outbox_wake.clone(),
         ));
 
@@ -271,24 +272,28 @@ fn cleanup_job(mut conn: db::DbConn, now: chrono::DateTime<chrono::Utc>) -> JobR
 
 /// Runs rule-set migrations (`services::rule_migrations`): every `interval` each
 /// process claims at most one job (`FOR UPDATE SKIP LOCKED`) and runs it under a
-/// lease of `lease`; any number of processes may run this. Not an `every` job: the
-/// runner keeps its process's lease identity, and looks again at once after a run.
+/// lease of `lease` that a heartbeat renews every third of it; any number of
+/// processes may run this. Not an `every` job: the runner keeps its process's
+/// lease identity, takes a second connection for the heartbeat, and looks again
+/// at once after a run.
 async fn rule_migrations(
     pool: DbPool,
     clock: Clock,
     interval: Duration,
     lease: Duration,
+    batch: i64,
     outbox_wake: std::sync::Arc<tokio::sync::Notify>,
 ) {
-    let runner = crate::services::rule_migrations::Runner::new(lease);
+    let runner = crate::services::rule_migrations::Runner {
+        batch,
+        ..crate::services::rule_migrations::Runner::new(lease)
+    };
+    let mut last_warning: Option<std::time::Instant> = None;
     let mut tick = tokio::time::interval(interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        let Ok(mut conn) = pool.get().await else {
-            continue;
-        };
-        match runner.tick(&mut conn, || clock.now()).await {
+        match runner.tick(&pool, || clock.now()).await {
             Ok(crate::services::rule_migrations::Ran::Idle) => {}
             Ok(ran) => {
                 tracing::info!(?ran, "rule migrations: a job ran");
@@ -296,7 +301,13 @@ async fn rule_migrations(
                 // More may be waiting: look again at once.
                 tick.reset_immediately();
             }
-            Err(e) => tracing::warn!(error = %e, "rule migrations: the runner failed"),
+            Err(error) => {
+                // A database away fails every tick: say so at most once a minute.
+                if last_warning.is_none_or(|t| t.elapsed() >= Duration::from_secs(60)) {
+                    tracing::warn!(%error, "rule migrations: the runner failed; it runs again");
+                    last_warning = Some(std::time::Instant::now());
+                }
+            }
         }
     }
 }

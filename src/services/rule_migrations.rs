@@ -12,18 +12,20 @@
 use super::Actor;
 use crate::auth::{authz, Principal};
 use crate::db::models::outbox::NewMail;
-use crate::db::models::rule_migration::{Claimed, NewMigration, RuleMigration};
+use crate::db::models::rule_migration::{Claimed, Heartbeat, NewMigration, RuleMigration};
 use crate::db::models::rules::{
     self as rules_model, lock_head, Application, Domain, NewVersion, RuleLock, RuleSetVersion,
 };
 use crate::db::models::Tenant;
 use crate::db::set_lock_timeout;
 use crate::db::transaction::in_transaction;
+use crate::db::DbPool;
 use crate::domain::rules::{CredentialStuffing, VersionKind};
-use crate::error::AppError;
+use crate::error::{field_name, AppError, FieldErrors};
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Source application (domain) id → target application (domain) id, `None`:
 /// the copied rules are unbound.
@@ -56,70 +58,97 @@ async fn refuse_locked(conn: &mut AsyncPgConnection, tenant: &Tenant) -> Result<
     Ok(())
 }
 
-/// Every source application and domain must be in the mapping's keys' domain (an
-/// unknown source id is refused), every target id the target's.
+/// The mappings' field errors: each source id must be one of the source's
+/// applications (domains) — an unknown one is reported under `mappings`, since no
+/// form shows a field for it — and each mapped id one of the target's
+/// (`map_application_<id>`, `map_domain_<id>`); and no copied rule may end up
+/// bound to a target application and to a domain bound to another one (the rule
+/// forms refuse that too): reported at the rule's domain's field.
 async fn check_mappings(
     conn: &mut AsyncPgConnection,
     source: &Tenant,
     target: &Tenant,
     m: &Mappings,
 ) -> Result<(), AppError> {
-    let src_apps: Vec<i64> = Application::all(conn, source.id)
+    let src_apps: BTreeSet<i64> = Application::all(conn, source.id)
         .await?
         .iter()
         .map(|a| a.id)
         .collect();
-    let src_domains: Vec<i64> = Domain::all(conn, source.id)
+    let src_domains: BTreeSet<i64> = Domain::all(conn, source.id)
         .await?
         .iter()
         .map(|d| d.id)
         .collect();
-    let dst_apps: Vec<i64> = Application::all(conn, target.id)
+    let dst_apps: BTreeMap<i64, String> = Application::all(conn, target.id)
         .await?
-        .iter()
-        .map(|a| a.id)
+        .into_iter()
+        .map(|a| (a.id, a.name))
         .collect();
-    let dst_domains: Vec<i64> = Domain::all(conn, target.id)
+    let dst_domains: BTreeMap<i64, (String, Option<i64>)> = Domain::all(conn, target.id)
         .await?
-        .iter()
-        .map(|d| d.id)
+        .into_iter()
+        .map(|d| (d.id, (d.name, d.application_id)))
         .collect();
-    // The field names carry ids, so the refusal names them in its message.
-    let mut errors = Vec::new();
+    let mut errors = FieldErrors::new();
+    let mut unknown = Vec::new();
     for (from, to) in &m.applications {
         if !src_apps.contains(from) {
-            errors.push(format!(
-                "map_application_{from}: the source tenant has no such application"
-            ));
-        } else if to.is_some_and(|t| !dst_apps.contains(&t)) {
-            errors.push(format!(
-                "map_application_{from}: choose one of {}'s applications, or none",
-                target.name
-            ));
+            unknown.push(format!("application {from}"));
+        } else if to.is_some_and(|t| !dst_apps.contains_key(&t)) {
+            errors.insert(
+                field_name(format!("map_application_{from}")),
+                format!("Choose one of {}'s applications, or none.", target.name),
+            );
         }
     }
     for (from, to) in &m.domains {
         if !src_domains.contains(from) {
-            errors.push(format!(
-                "map_domain_{from}: the source tenant has no such domain"
-            ));
-        } else if to.is_some_and(|t| !dst_domains.contains(&t)) {
-            errors.push(format!(
-                "map_domain_{from}: choose one of {}'s domains, or none",
-                target.name
-            ));
+            unknown.push(format!("domain {from}"));
+        } else if to.is_some_and(|t| !dst_domains.contains_key(&t)) {
+            errors.insert(
+                field_name(format!("map_domain_{from}")),
+                format!("Choose one of {}'s domains, or none.", target.name),
+            );
+        }
+    }
+    if !unknown.is_empty() {
+        errors.insert(
+            "mappings",
+            format!(
+                "The source tenant has no {}; reload the page.",
+                unknown.join(", ")
+            ),
+        );
+    }
+    if errors.is_empty() {
+        let mapped = |map: &BTreeMap<i64, Option<i64>>, id: i64| map.get(&id).copied().flatten();
+        for (app, domain) in RuleMigration::bound_pairs(conn, source.id).await? {
+            let (Some(to_app), Some(to_domain)) =
+                (mapped(&m.applications, app), mapped(&m.domains, domain))
+            else {
+                continue;
+            };
+            let Some((name, Some(bound))) = dst_domains.get(&to_domain) else {
+                continue;
+            };
+            if *bound != to_app {
+                let app_name = |id| dst_apps.get(&id).map_or("?", String::as_str);
+                let (bound, to_app) = (app_name(*bound), app_name(to_app));
+                errors
+                    .entry(field_name(format!("map_domain_{domain}")))
+                    .or_insert_with(|| {
+                        format!(
+                            "{name} belongs to {bound}, but rules with this domain are bound to an application mapped to {to_app}: choose one of {to_app}'s domains or none, or map that application to {bound}."
+                        )
+                    });
+            }
         }
     }
     if errors.is_empty() {
         Ok(())
     } else {
-        Err(AppError::problem(
-            crate::error::ProblemKind::ValidationFailed,
-            format!(
-                "The mapping is not valid ({}); nothing was started.",
-                errors.join("; ")
-            ),
-        ))
+        Err(AppError::Validation(errors))
     }
 }
 
@@ -146,7 +175,8 @@ pub async fn start(
             "Choose another tenant than the source.",
         ));
     }
-    in_transaction(conn, async |conn| {
+    let m = in_transaction::<_, AppError, _>(conn, async |conn| {
+        crate::fail_point!("migration-before-lock");
         set_lock_timeout(conn).await?;
         let (first, second) = if source.id < target.id {
             (source, target)
@@ -194,7 +224,11 @@ pub async fn start(
         event.record(conn).await?;
         Ok(m)
     })
-    .await
+    .await?;
+    // Committed: the job is queued and both tenants locked; whoever dies now, a
+    // runner (of any process) carries it out.
+    crate::fail_point!("migration-after-lock");
+    Ok(m)
 }
 
 /// May the user see this migration (`authz::can_see_migration`: both tenants seen
@@ -397,7 +431,7 @@ async fn swap(
             "a tenant of the migration was deleted".into(),
         ));
     };
-    in_transaction(conn, async |conn| {
+    let swapped = in_transaction::<_, AppError, _>(conn, async |conn| {
         set_lock_timeout(conn).await?;
         if !RuleMigration::advance(conn, m.id, owner, "copying", "swapping", now).await? {
             return Ok(false);
@@ -406,6 +440,7 @@ async fn swap(
         let head = lock_head(conn, target, now).await?;
         let next = head + 1;
         let (lost, got) = RuleMigration::swap_rules(conn, m.id, target, next).await?;
+        crate::fail_point!("migration-after-swap");
         let saved = rules_model::settings(conn, source).await?;
         RuleMigration::put_settings(conn, target, saved.as_ref(), now).await?;
         let settings = saved.unwrap_or_default();
@@ -446,7 +481,13 @@ async fn swap(
         event.record(conn).await?;
         Ok(true)
     })
-    .await
+    .await?;
+    if !swapped {
+        return Ok(false);
+    }
+    // Committed: the job is done and both tenants unlocked, whatever happens next.
+    crate::fail_point!("migration-after-commit");
+    Ok(true)
 }
 
 /// The job runner of one process: its lease owner id and timings.
@@ -467,7 +508,7 @@ pub enum Ran {
     Recovered(i64),
     Done(i64),
     Failed(i64),
-    /// The lease was lost to another process mid-run.
+    /// The lease was lost to another process mid-run: this runner stopped.
     LostLease(i64),
 }
 
@@ -485,13 +526,26 @@ impl Runner {
         }
     }
 
-    /// Claims and runs at most one job. `heartbeat` runs beside it on its own
-    /// connection (see `startup`); `now` is read again for every step.
+    /// How often a running job's lease is renewed: a third of the lease, so two
+    /// heartbeats may fail (a database hiccup) before it runs out.
+    pub fn beat(&self) -> std::time::Duration {
+        (self.lease / 3)
+            .to_std()
+            .unwrap_or_default()
+            .max(std::time::Duration::from_millis(50))
+    }
+
+    /// Claims and runs at most one job on a connection of `pool`, while a
+    /// heartbeat on another renews its lease every [`Runner::beat`]; the heartbeat
+    /// lives inside this call, so it never outlives the job. `now` is read again
+    /// for every step.
     pub async fn tick(
         &self,
-        conn: &mut AsyncPgConnection,
-        now: impl Fn() -> DateTime<Utc>,
+        pool: &DbPool,
+        now: impl Fn() -> DateTime<Utc> + Sync,
     ) -> Result<Ran, AppError> {
+        let mut conn = pool.get().await?;
+        let conn = &mut *conn;
         let t = now();
         let Some(claimed) = RuleMigration::claim(conn, &self.owner, t + self.lease, t).await?
         else {
@@ -510,10 +564,30 @@ impl Runner {
             }
             Claimed::Run(m) => m,
         };
-        match self.run(conn, &m, &now).await {
+        let lost = AtomicBool::new(false);
+        let run = self.run(conn, &m, &now, &lost);
+        let heartbeat = self.heartbeat_until_lost(pool, m.id, &now, &lost);
+        // The job decides when this ends; the heartbeat only ever flags a lost lease.
+        let result = tokio::select! {
+            biased;
+            r = run => r,
+            never = heartbeat => match never {},
+        };
+        match result {
             Ok(true) => Ok(Ran::Done(m.id)),
-            Ok(false) => Ok(Ran::LostLease(m.id)),
+            Ok(false) => {
+                tracing::warn!(migration = m.id, "rule migration: lease lost, stopped");
+                Ok(Ran::LostLease(m.id))
+            }
             Err(e) => {
+                // Not ours any more: whoever holds it now decides how it ends.
+                if lost.load(Ordering::Relaxed)
+                    || RuleMigration::heartbeat(conn, m.id, &self.owner, now() + self.lease).await?
+                        == Heartbeat::Lost
+                {
+                    tracing::warn!(migration = m.id, error = %e, "rule migration: lease lost, stopped");
+                    return Ok(Ran::LostLease(m.id));
+                }
                 let msg = e.to_string();
                 tracing::warn!(migration = m.id, error = %msg, "rule migration failed");
                 fail(conn, &m, &msg, now()).await?;
@@ -522,36 +596,72 @@ impl Runner {
         }
     }
 
+    /// The copy in batches, then the swap; `Ok(false)` as soon as the lease is
+    /// known lost (the heartbeat's flag, or a batch's own check).
     async fn run(
         &self,
         conn: &mut AsyncPgConnection,
         m: &RuleMigration,
         now: &impl Fn() -> DateTime<Utc>,
+        lost: &AtomicBool,
     ) -> Result<bool, AppError> {
         crate::fail_point!("migration-after-claim");
         loop {
+            if lost.load(Ordering::Relaxed) {
+                return Ok(false);
+            }
             let staged =
                 RuleMigration::copy_batch(conn, m.id, &self.owner, self.batch, now()).await?;
             crate::fail_point!("migration-after-batch");
-            // The heartbeat: each batch takes milliseconds, far below the lease.
-            if !self.heartbeat(conn, m.id, now()).await? {
+            // Also a check that the lease is still ours: a batch of a runner that
+            // lost it staged nothing, and it must not go on to the swap.
+            if RuleMigration::heartbeat(conn, m.id, &self.owner, now() + self.lease).await?
+                == Heartbeat::Lost
+            {
                 return Ok(false);
             }
             if staged < self.batch {
                 break;
             }
         }
+        if lost.load(Ordering::Relaxed) {
+            return Ok(false);
+        }
         swap(conn, m, &self.owner, now()).await
     }
 
-    /// Extends the lease of job `id`; `false` once it is no longer ours.
-    pub async fn heartbeat(
+    /// Renews job `id`'s lease every [`Runner::beat`] on a pooled connection of
+    /// its own until it finds the lease lost (flagged in `lost`); never returns.
+    /// A failed renewal (database away) is tried again at the next beat.
+    async fn heartbeat_until_lost(
         &self,
-        conn: &mut AsyncPgConnection,
+        pool: &DbPool,
         id: i64,
-        now: DateTime<Utc>,
-    ) -> Result<bool, AppError> {
-        Ok(RuleMigration::heartbeat(conn, id, &self.owner, now + self.lease).await?)
+        now: &impl Fn() -> DateTime<Utc>,
+        lost: &AtomicBool,
+    ) -> std::convert::Infallible {
+        let mut tick = tokio::time::interval(self.beat());
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            if lost.load(Ordering::Relaxed) {
+                continue;
+            }
+            let beat = match pool.get().await {
+                Ok(mut c) => RuleMigration::heartbeat(&mut c, id, &self.owner, now() + self.lease)
+                    .await
+                    .map_err(AppError::from),
+                Err(e) => Err(e.into()),
+            };
+            match beat {
+                Ok(Heartbeat::Lost) => lost.store(true, Ordering::Relaxed),
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(migration = id, error = %e, "rule migration heartbeat failed")
+                }
+            }
+        }
     }
 }
 

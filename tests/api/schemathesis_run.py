@@ -76,8 +76,9 @@ def tenantry_binary() -> Path:
     override = os.environ.get("TENANTRY_BIN")
     if override:
         return Path(override)
+    # The features of `make test`'s cargo test: the binary it built is reused.
     subprocess.run(
-        ["cargo", "build", "--quiet", "--bin", "tenantry"],
+        ["cargo", "build", "--quiet", "--bin", "tenantry", "--features", "failpoints"],
         cwd=ROOT,
         check=True,
         stdin=subprocess.DEVNULL,

@@ -22,6 +22,10 @@ mod login;
 mod login_security;
 mod matrix;
 mod migration_api;
+// Kills real processes at failpoints: only in builds with the feature (`make test`).
+#[cfg(feature = "failpoints")]
+mod migration_crash;
+mod migration_mappings;
 mod migration_pages;
 mod people;
 mod query_strings;

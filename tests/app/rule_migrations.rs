@@ -17,11 +17,11 @@ use tenantry::services::rule_migrations::{self as service, Mappings, Ran, Runner
 use tenantry::services::Actor;
 
 /// The app with its own runner idle (a poll of an hour): the tests run the jobs.
-async fn app() -> TestApp {
+pub async fn app() -> TestApp {
     spawn_app_with_env(&[("TENANTRY_MIGRATION_POLL_MS", "3600000")]).await
 }
 
-fn runner(batch: i64) -> Runner {
+pub fn runner(batch: i64) -> Runner {
     Runner {
         batch,
         ..Runner::new(std::time::Duration::from_secs(30))
@@ -29,7 +29,7 @@ fn runner(batch: i64) -> Runner {
 }
 
 /// A checksum of a tenant's current rules (rule ids included) and settings.
-async fn checksum(app: &TestApp, tenant: &Tenant) -> String {
+pub async fn checksum(app: &TestApp, tenant: &Tenant) -> String {
     db(app)
         .await
         .query_one(
@@ -47,7 +47,7 @@ async fn checksum(app: &TestApp, tenant: &Tenant) -> String {
 
 /// The tenant's current rules' content without rule ids, sorted: what a mapped
 /// copy must equal.
-async fn contents(app: &TestApp, tenant: &Tenant) -> Vec<String> {
+pub async fn contents(app: &TestApp, tenant: &Tenant) -> Vec<String> {
     db(app)
         .await
         .query(
@@ -62,7 +62,7 @@ async fn contents(app: &TestApp, tenant: &Tenant) -> Vec<String> {
         .collect()
 }
 
-async fn locked(app: &TestApp, tenant: &Tenant) -> bool {
+pub async fn locked(app: &TestApp, tenant: &Tenant) -> bool {
     db(app)
         .await
         .query_one(
@@ -79,14 +79,14 @@ async fn locked(app: &TestApp, tenant: &Tenant) -> bool {
 /// (some bound); settings saved. Target `globex`: application Store, domain
 /// store.example.net, two rules of its own. Returns the mapping Shop → Store,
 /// Blog → none, the domain → store.example.net, and the expected target content.
-struct Setup {
-    source: Tenant,
-    target: Tenant,
-    mappings: Mappings,
-    expected: Vec<String>,
+pub struct Setup {
+    pub source: Tenant,
+    pub target: Tenant,
+    pub mappings: Mappings,
+    pub expected: Vec<String>,
 }
 
-async fn setup(app: &TestApp, n: usize) -> Setup {
+pub async fn setup(app: &TestApp, n: usize) -> Setup {
     let t = partner_tree(app).await;
     let api = Api::new(app, Some(&token_for(app, &app.admin, false).await));
     let post = |path: String, body: serde_json::Value| {
@@ -160,7 +160,7 @@ async fn setup(app: &TestApp, n: usize) -> Setup {
     }
 }
 
-async fn start(app: &TestApp, s: &Setup) -> Result<RuleMigration, AppError> {
+pub async fn start(app: &TestApp, s: &Setup) -> Result<RuleMigration, AppError> {
     let p = app.principal(&app.admin).await;
     let actor = Actor::user(&p, p.home.id, None);
     service::start(
@@ -187,10 +187,7 @@ async fn a_migration_copies_the_mapped_rules_and_unlocks_both() {
     let r = app.get(&format!("/tenants/{}/rules", s.target.id)).await;
     assert_eq!(status(&r), 423);
     // Batches of 5: three copy transactions, then the swap.
-    let ran = runner(5)
-        .tick(&mut *app.conn().await, || app.clock.now())
-        .await
-        .unwrap();
+    let ran = runner(5).tick(&app.pool, || app.clock.now()).await.unwrap();
     assert_eq!(ran, Ran::Done(m.id));
     assert_eq!(contents(&app, &s.target).await, s.expected);
     assert_eq!(checksum(&app, &s.source).await, source_before);
@@ -232,10 +229,7 @@ async fn a_migration_copies_the_mapped_rules_and_unlocks_both() {
         .get(0);
     assert_eq!(mails, 1);
     // Nothing left to run.
-    let ran = runner(5)
-        .tick(&mut *app.conn().await, || app.clock.now())
-        .await
-        .unwrap();
+    let ran = runner(5).tick(&app.pool, || app.clock.now()).await.unwrap();
     assert_eq!(ran, Ran::Idle);
 }
 
@@ -307,22 +301,28 @@ async fn rights_over_both_tenants_and_a_valid_mapping_are_needed() {
     )
     .await;
     assert!(matches!(r, Err(AppError::Forbidden)), "{r:?}");
-    // A target id of another tenant, an unknown source id.
+    // A target id of another tenant, an unknown source id: field errors.
     let mut bad = Setup {
         mappings: s.mappings.clone(),
         ..s
     };
     let (&first, _) = bad.mappings.applications.iter().next().unwrap();
     bad.mappings.applications.insert(first, Some(first));
-    let e = start(&app, &bad).await.unwrap_err();
-    assert!(
-        e.to_string().contains(&format!("map_application_{first}")),
-        "{e}"
-    );
+    let field = format!("map_application_{first}");
+    match start(&app, &bad).await.unwrap_err() {
+        AppError::Validation(errors) => {
+            assert!(errors.contains_key(field.as_str()), "{errors:?}")
+        }
+        e => panic!("{e:?}"),
+    }
     bad.mappings.applications.insert(first, None);
     bad.mappings.domains.insert(999_999, None);
-    let e = start(&app, &bad).await.unwrap_err();
-    assert!(e.to_string().contains("map_domain_999999"), "{e}");
+    match start(&app, &bad).await.unwrap_err() {
+        AppError::Validation(errors) => {
+            assert!(errors["mappings"].contains("domain 999999"), "{errors:?}")
+        }
+        e => panic!("{e:?}"),
+    }
     assert!(!locked(&app, &bad.source).await && !locked(&app, &bad.target).await);
 }
 
@@ -340,8 +340,9 @@ async fn crash_after_one_batch(app: &TestApp, m: &RuleMigration, batch: i64) {
         .await
         .unwrap();
     assert_eq!(staged, batch);
+    drop(conn);
     let ran = runner(batch)
-        .tick(&mut conn, || app.clock.now())
+        .tick(&app.pool, || app.clock.now())
         .await
         .unwrap();
     assert_eq!(ran, Ran::Recovered(m.id));
@@ -389,10 +390,7 @@ async fn a_retry_resumes_the_staged_copy_without_duplicates() {
         .unwrap();
     assert_eq!((queued.state.as_str(), queued.attempts), ("queued", 2));
     assert!(locked(&app, &s.source).await && locked(&app, &s.target).await);
-    let ran = runner(4)
-        .tick(&mut *app.conn().await, || app.clock.now())
-        .await
-        .unwrap();
+    let ran = runner(4).tick(&app.pool, || app.clock.now()).await.unwrap();
     assert_eq!(ran, Ran::Done(m.id));
     assert_eq!(contents(&app, &s.target).await, s.expected);
     let staged: i64 = db(&app)

@@ -152,17 +152,18 @@ def tenantry_binary() -> Path:
         return path
     target_dir = Path(os.environ.get("CARGO_TARGET_DIR", REPO / "target"))
     path = target_dir / "debug" / "tenantry"
-    # `make test` has just run `cargo test`, so this is normally a no-op; it also
-    # guarantees the browser never tests a stale binary.
-    print("building target/debug/tenantry (cargo build --bin tenantry)", flush=True)
+    # `make test` has just run `cargo test --features failpoints`, so with the same
+    # features this is normally a no-op (the failpoints stay inert without
+    # FAILPOINTS); it also guarantees the browser never tests a stale binary.
+    print("building target/debug/tenantry (cargo build --bin tenantry --features failpoints)", flush=True)
     proc = subprocess.run(
-        ["cargo", "build", "--quiet", "--bin", "tenantry"],
+        ["cargo", "build", "--quiet", "--bin", "tenantry", "--features", "failpoints"],
         cwd=REPO,
         stdin=subprocess.DEVNULL,
         timeout=3600,
     )
     if proc.returncode != 0 or not path.exists():
-        raise SetupError(f"cargo build --bin tenantry failed (exit {proc.returncode})")
+        raise SetupError(f"cargo build --bin tenantry --features failpoints failed (exit {proc.returncode})")
     return path
 
 

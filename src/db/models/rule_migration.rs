@@ -56,6 +56,17 @@ pub enum Claimed {
     Crashed(RuleMigration),
 }
 
+/// What a heartbeat found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Heartbeat {
+    /// The lease is ours and extended.
+    Renewed,
+    /// Another process holds it now, or the job ended: stop working on it.
+    Lost,
+    /// The row is held by a transaction (our swap): nobody else can claim it meanwhile.
+    Busy,
+}
+
 impl RuleMigration {
     pub async fn insert(
         conn: &mut AsyncPgConnection,
@@ -186,23 +197,58 @@ impl RuleMigration {
         .await
     }
 
-    /// Extends the lease while `owner` holds it; `false`: it lost it.
+    /// Extends the lease while `owner` holds it. The row is taken `SKIP LOCKED`:
+    /// while a transaction holds it (this runner's own swap, which keeps every
+    /// claimer off it too) the heartbeat does not wait, it answers `Busy`.
     pub async fn heartbeat(
         conn: &mut AsyncPgConnection,
         id: i64,
         owner: &str,
         lease_until: DateTime<Utc>,
-    ) -> QueryResult<bool> {
-        let n = diesel::update(
-            rule_migrations::table
+    ) -> QueryResult<Heartbeat> {
+        crate::db::transaction::in_transaction(conn, async |conn| {
+            let row: Option<(Option<String>, String)> = rule_migrations::table
                 .find(id)
-                .filter(rule_migrations::lease_owner.eq(owner))
-                .filter(rule_migrations::state.eq_any(["copying", "swapping"])),
-        )
-        .set(rule_migrations::lease_until.eq(lease_until))
-        .execute(conn)
-        .await?;
-        Ok(n == 1)
+                .select((rule_migrations::lease_owner, rule_migrations::state))
+                .for_update()
+                .skip_locked()
+                .first(conn)
+                .await
+                .optional()?;
+            let Some((holder, state)) = row else {
+                return Ok(Heartbeat::Busy);
+            };
+            if holder.as_deref() != Some(owner) || !["copying", "swapping"].contains(&&*state) {
+                return Ok(Heartbeat::Lost);
+            }
+            diesel::update(rule_migrations::table.find(id))
+                .set(rule_migrations::lease_until.eq(lease_until))
+                .execute(conn)
+                .await?;
+            Ok(Heartbeat::Renewed)
+        })
+        .await
+    }
+
+    /// The distinct (application, domain) pairs the tenant's current rules are
+    /// bound to (both set): what a migration's mappings must keep consistent.
+    pub async fn bound_pairs(
+        conn: &mut AsyncPgConnection,
+        tenant_id: i64,
+    ) -> QueryResult<Vec<(i64, i64)>> {
+        use crate::db::schema::rules;
+        rules::table
+            .filter(rules::tenant_id.eq(tenant_id))
+            .filter(rules::valid_to.is_null())
+            .filter(rules::application_id.is_not_null())
+            .filter(rules::domain_id.is_not_null())
+            .select((
+                rules::application_id.assume_not_null(),
+                rules::domain_id.assume_not_null(),
+            ))
+            .distinct()
+            .load(conn)
+            .await
     }
 
     /// Stages the next at most `batch` source rules (after those staged, by rule

@@ -1,0 +1,114 @@
+//! `can_migrate_rules` (issue #13 part B): Owner or Administrator over both
+//! tenants, with Rules full in both — on the fixed tree of the parent module, and
+//! as a property against a plain model.
+
+use super::*;
+
+#[test]
+fn owners_and_administrators_over_both_may_migrate() {
+    // The root's Owner and Administrator: anywhere Rules is not capped below Full.
+    for p in [root_owner(), root_admin()] {
+        assert!(can_migrate_rules(&p, &t(PARTNER), &t(CHILD)));
+        assert!(can_migrate_rules(&p, &t(CHILD), &t(OTHER)));
+        assert!(can_migrate_rules(&p, &t(ROOT), &t(NO_AUDIT)));
+    }
+    // The partner's Owner and Administrator (sub-tenant scope): within the partner.
+    for p in [partner_owner(), partner_admin()] {
+        assert!(can_migrate_rules(&p, &t(PARTNER), &t(CHILD)));
+        assert!(can_migrate_rules(&p, &t(NO_AUDIT), &t(PARTNER)));
+        assert!(!can_migrate_rules(&p, &t(PARTNER), &t(OTHER)));
+        assert!(!can_migrate_rules(&p, &t(ROOT), &t(CHILD)));
+    }
+    // Two tenant-only Administrator grants side by side are enough.
+    let two = who(
+        30,
+        CHILD,
+        &[
+            (CHILD, Administrator, Only, false),
+            (OTHER, Administrator, Only, false),
+        ],
+    );
+    assert!(can_migrate_rules(&two, &t(CHILD), &t(OTHER)));
+    assert!(can_migrate_rules(&two, &t(OTHER), &t(CHILD)));
+    assert!(!can_migrate_rules(&two, &t(CHILD), &t(PARTNER)));
+}
+
+#[test]
+fn rights_over_one_side_only_are_not_enough() {
+    // Administrator of the partner alone (no sub-tenant scope): not over the child.
+    assert!(!can_migrate_rules(
+        &partner_admin_here(),
+        &t(PARTNER),
+        &t(CHILD)
+    ));
+    assert!(!can_migrate_rules(
+        &partner_admin_here(),
+        &t(CHILD),
+        &t(PARTNER)
+    ));
+}
+
+#[test]
+fn viewers_home_roles_and_caps_do_not_give_it() {
+    // A Viewer grant reads the rules but may not replace them.
+    assert!(!can_migrate_rules(
+        &partner_viewer(),
+        &t(PARTNER),
+        &t(CHILD)
+    ));
+    // A home role with everything Full is no grant over another tenant, nor over
+    // its own: a migration is a global administrator's act.
+    assert!(!can_migrate_rules(
+        &partner_user_full(),
+        &t(PARTNER),
+        &t(CHILD)
+    ));
+    let rules_full_at_home = with_role(
+        who(31, PARTNER, &[(CHILD, Administrator, Only, false)]),
+        Permissions::all(Full),
+    );
+    assert!(!can_migrate_rules(
+        &rules_full_at_home,
+        &t(PARTNER),
+        &t(CHILD)
+    ));
+    // A tenant whose cap holds Rules at Read cannot be either side.
+    for p in [root_owner(), partner_owner()] {
+        assert!(!can_migrate_rules(&p, &t(READ_ONLY), &t(CHILD)));
+        assert!(!can_migrate_rules(&p, &t(CHILD), &t(READ_ONLY)));
+    }
+}
+
+/// The rule written out plainly: on each side, a grant (on it, or with sub-tenant
+/// scope on an ancestor) of Administrator or Owner, and a cap that leaves Rules
+/// Full (the root has none) — any such grant gives Full below the cap.
+fn model_can_migrate(p: &Principal, source: &Tenant, target: &Tenant) -> bool {
+    [source, target].into_iter().all(|tenant| {
+        let admin = p
+            .grants
+            .iter()
+            .any(|g| g.role != Viewer && model_reaches(g, tenant));
+        let uncapped = tenant.id == ROOT
+            || caps()[&tenant.tenant_role_id]
+                .permissions
+                .get(Feature::Rules)
+                == Full;
+        admin && uncapped
+    })
+}
+
+proptest! {
+    #[test]
+    fn may_migrate_rules_follows_the_model(p in arb_principal(1)) {
+        for s in TREE {
+            for d in TREE {
+                let (source, target) = (t(s), t(d));
+                let may = can_migrate_rules(&p, &source, &target);
+                prop_assert_eq!(may, model_can_migrate(&p, &source, &target), "{} -> {}", s, d);
+                // Symmetric, and never over a tenant the user cannot see.
+                prop_assert_eq!(may, can_migrate_rules(&p, &target, &source));
+                prop_assert!(!may || (can_see(&p, &source) && can_see(&p, &target)));
+            }
+        }
+    }
+}
