@@ -24,7 +24,7 @@ pub(crate) async fn run(app: &TestApp) -> Ran {
         batch: 4,
         ..Runner::new(std::time::Duration::from_secs(30))
     }
-    .tick(&mut *app.conn().await, || app.clock.now())
+    .tick(&app.pool, || app.clock.now())
     .await
     .unwrap()
 }
