@@ -95,7 +95,7 @@ fi
 # Statistics for the tree (this machine's PostgreSQL has autovacuum, hence autoanalyze,
 # off: without them `path @> ARRAY[root]` is estimated at 1 % of the tenants and the
 # stats page's deep pages sorted all 100,000 of them on disk, 0.6 s instead of 0.06).
-sql -c 'VACUUM ANALYZE' >/dev/null
+sql -c 'SET client_min_messages = error' -c 'VACUUM ANALYZE' >/dev/null
 root=$(sql -c 'SELECT id FROM tenants WHERE parent_id IS NULL')
 tenants=$(sql -c 'SELECT count(*) FROM tenants')
 : >"$OUT/usage-server.log"
@@ -128,7 +128,7 @@ import json, random, subprocess, sys, threading, time, urllib.error, urllib.requ
 
 addr, key, batches, tenants_file, db_url = sys.argv[1:6]
 batches, clients = int(batches), [int(c) for c in sys.argv[6:]]
-tenants = [line.split("|") for line in open(tenants_file) if line.strip()]
+tenants = [line.strip().split("|") for line in open(tenants_file) if line.strip()]
 rng = random.Random(12)
 
 def body(n):
@@ -298,7 +298,7 @@ if step stats || step csv; then
     seed_year
     # Autovacuum is off on this machine (see the ingestion step): what it would have
     # reclaimed of earlier runs' updates and deletes by now.
-    sql -c 'VACUUM ANALYZE' >/dev/null
+    sql -c 'SET client_min_messages = error' -c 'VACUUM ANALYZE' >/dev/null
 fi
 
 if step stats; then
