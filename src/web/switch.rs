@@ -387,11 +387,14 @@ async fn switch(
     state: web::Data<AppState>,
     form: web::Form<SwitchForm>,
 ) -> Result<HttpResponse, AppError> {
+    // A malformed id is a 400 naming the field; an unseen tenant a 404.
     let id: i64 = form
         .tenant_id
         .trim()
         .parse()
-        .map_err(|_| AppError::NotFound)?;
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| AppError::BadRequest("The field “tenant_id” must be a tenant id.".into()))?;
     let mut conn = state.pool.get().await?;
     let tenant = authz::visible_tenant(&user, id, &mut conn).await?;
     if !tenant.enabled {

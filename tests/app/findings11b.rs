@@ -138,3 +138,56 @@ async fn paths_no_route_takes_answer_in_the_frame_naming_nothing_unseen() {
         .unwrap()
         .starts_with("application/problem+json"));
 }
+
+#[tokio::test]
+async fn malformed_ids_are_400s_naming_the_parameter() {
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    app.login_admin().await;
+    for (path, name) in [
+        (
+            format!("/tenants/tree?parent={}&open=abc", t.acme.id),
+            "The query parameter “open”",
+        ),
+        (
+            "/users/search?q=a&grant_on=abc".to_string(),
+            "The query parameter “grant_on”",
+        ),
+    ] {
+        let r = app.get(&path).await;
+        assert_eq!(status(&r), 400, "{path}");
+        let body = r.text().await.unwrap();
+        assert!(body.contains(name), "{path}: {body}");
+    }
+    let r = switch(&app, 0, "").await;
+    assert_eq!(status(&r), 400);
+    let r = app
+        .post_form("/switch", &[("tenant_id", "abc"), ("return_to", "")])
+        .await;
+    assert_eq!(status(&r), 400);
+    assert!(r.text().await.unwrap().contains("“tenant_id”"));
+    // An unseen or unknown tenant stays a 404.
+    assert_eq!(status(&switch(&app, 99_999_999, "").await), 404);
+    // The grant revocation says plainly what is lost.
+    let bob = app.user(&t.a1, "bob").await;
+    app.grant(&bob, &t.a1, GrantRole::Administrator, Scope::Tenant, false)
+        .await;
+    let id: i64 = db(&app)
+        .await
+        .query_one("SELECT id FROM grants WHERE user_id = $1", &[&bob.id])
+        .await
+        .unwrap()
+        .get(0);
+    let r = app
+        .post_form(&format!("/tenants/{}/access/{id}/revoke", t.a1.id), &[])
+        .await;
+    assert_eq!(status(&r), 200);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains(
+            "From now on they no longer have the rights this grant gives on Tenant a1 \
+             (not its sub-tenants). Their home role and their other grants stay."
+        ),
+        "{html}"
+    );
+}
