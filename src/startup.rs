@@ -138,7 +138,9 @@ impl Application {
                             ))
                             .configure(web::configure),
                     )
-                    // 404 (405 for an API path that exists for other methods).
+                    // 404 (405 for an API path that exists for other methods). The console
+                    // scope answers unmatched paths itself (`web::configure`, in the
+                    // frame); this stays the answer of last resort.
                     .default_service(aweb::to(web::api::unmatched))
                     .wrap(from_fn(storage_unavailable))
                     // Error answers under /api/ become problem documents (RFC 9457).

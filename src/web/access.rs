@@ -469,7 +469,7 @@ async fn revoke(
             .await?
             .ok_or(AppError::NotFound)?;
         let reach = match grant.scope {
-            Scope::Tenant => format!("{} only", tenant.name),
+            Scope::Tenant => format!("{} (not its sub-tenants)", tenant.name),
             Scope::Subtree => format!("{} and all its sub-tenants", tenant.name),
         };
         let page = format!("/tenants/{}/access", tenant.id);
@@ -481,7 +481,7 @@ async fn revoke(
                 tenant.name
             ),
             detail: format!(
-                "They lose the rights it gives on {reach} at once (their home role and other grants stay)."
+                "From now on they no longer have the rights this grant gives on {reach}. Their home role and their other grants stay."
             ),
             button: "Revoke grant".into(),
             action: format!("{page}/{}/revoke", grant.id),

@@ -35,7 +35,7 @@ pub mod users;
 
 use crate::auth::CurrentUser;
 use crate::services::Actor;
-use actix_web::{web, HttpRequest};
+use actix_web::{web, HttpRequest, HttpResponse};
 
 pub use state::AppState;
 
@@ -89,14 +89,26 @@ pub fn console_routes() -> Vec<routes::Route> {
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     let routes = console_routes();
-    routes::refuse_other_methods(
-        cfg,
-        &routes,
-        |req: HttpRequest| async move { api::miss(&req) },
-    );
+    routes::refuse_other_methods(cfg, &routes, unmatched);
     for route in routes {
         (route.register)(cfg);
     }
+    // Every request no route takes (404, or 405 with `Allow`): inside the session
+    // layer, so that a logged-in user's error page has the console's frame.
+    cfg.default_service(web::to(unmatched));
+}
+
+/// The answer for a request no handler serves (`api::miss`), in the console's frame
+/// for a logged-in session as the routed errors: the session is read for the frame
+/// (`CurrentUser` keeps it for the error page); the frame names only the acting
+/// tenant, never one the path names. The API and static files keep their plain answer.
+async fn unmatched(req: HttpRequest) -> HttpResponse {
+    let path = req.path();
+    if !path.starts_with("/api/") && !path.starts_with("/static/") {
+        use actix_web::FromRequest;
+        let _ = CurrentUser::extract(&req).await;
+    }
+    api::miss(&req)
 }
 
 /// The audit actor for a request.

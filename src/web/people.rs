@@ -12,7 +12,7 @@ use crate::error::AppError;
 use crate::services::grants;
 use crate::services::users as service;
 use crate::web::extract::Query;
-use crate::web::form::{page_param, parse_id, query_id, SearchBox};
+use crate::web::form::{page_param, query_id, SearchBox};
 use crate::web::page::{render, render_status, PageCtx};
 use crate::web::routes::{route, Route};
 use crate::web::AppState;
@@ -134,7 +134,9 @@ async fn search(
         }
         tenant_id => {
             let mut conn = state.pool.get().await?;
-            let tenant = authz::visible_tenant(&user, parse_id(tenant_id)?, &mut conn).await?;
+            // A malformed id is a 400 naming the parameter; an unseen one a 404.
+            let id = query_id("grant_on", tenant_id)?.ok_or(AppError::NotFound)?;
+            let tenant = authz::visible_tenant(&user, id, &mut conn).await?;
             grants::require_giver(&user, &tenant)?;
             if q.is_empty() {
                 (Vec::new(), 0)

@@ -51,11 +51,18 @@ pub enum PageKind {
     Tree,
     /// Finding people (`/users`): the same page whatever the acting tenant.
     People,
+    /// A tenant's protection configuration (`web::rules`).
+    Rules,
+    RuleVersions,
+    RulesMigrate,
+    Applications,
+    Domains,
+    CredentialStuffing,
 }
 
 impl PageKind {
     /// Each kind with its name in forms and its route pattern (`{id}`: the tenant's).
-    const ALL: [(PageKind, &'static str, &'static str); 12] = [
+    const ALL: [(PageKind, &'static str, &'static str); 18] = [
         (PageKind::Tenant, "tenant", "/tenants/{id}"),
         (PageKind::Edit, "edit", "/tenants/{id}/edit"),
         (PageKind::Users, "users", "/tenants/{id}/users"),
@@ -76,6 +83,45 @@ impl PageKind {
         (PageKind::List, "list", "/tenants"),
         (PageKind::Tree, "tree", "/tenants/tree"),
         (PageKind::People, "people", "/users"),
+        (PageKind::Rules, "rules", "/tenants/{id}/rules"),
+        (
+            PageKind::RuleVersions,
+            "rule-versions",
+            "/tenants/{id}/rules/versions",
+        ),
+        (
+            PageKind::RulesMigrate,
+            "rules-migrate",
+            "/tenants/{id}/rules/migrate",
+        ),
+        (
+            PageKind::Applications,
+            "applications",
+            "/tenants/{id}/applications",
+        ),
+        (PageKind::Domains, "domains", "/tenants/{id}/domains"),
+        (
+            PageKind::CredentialStuffing,
+            "credential-stuffing",
+            "/tenants/{id}/credential-stuffing",
+        ),
+    ];
+
+    /// The pages about one object of a kind, or its form: a switch leads to the
+    /// target's list of that kind (the object itself is not the target's).
+    const OBJECT_PAGES: [(&'static str, PageKind); 12] = [
+        ("/tenants/{id}/users/new", PageKind::Users),
+        ("/tenants/{id}/users/{user_id}", PageKind::Users),
+        ("/tenants/{id}/roles/new", PageKind::Roles),
+        ("/tenants/{id}/roles/{role_id}", PageKind::Roles),
+        ("/tenants/{id}/invitations/new", PageKind::Invitations),
+        ("/tenants/{id}/stats/print", PageKind::Stats),
+        ("/tenants/{id}/rules/new", PageKind::Rules),
+        ("/tenants/{id}/rules/{rid}", PageKind::Rules),
+        ("/tenants/{id}/applications/new", PageKind::Applications),
+        ("/tenants/{id}/applications/{aid}", PageKind::Applications),
+        ("/tenants/{id}/domains/new", PageKind::Domains),
+        ("/tenants/{id}/domains/{did}", PageKind::Domains),
     ];
 
     /// The kind a form names; anything else is none.
@@ -86,12 +132,19 @@ impl PageKind {
             .map(|(k, _, _)| *k)
     }
 
-    /// The kind of page a route pattern (`/tenants/{id}/users`) shows, if it is one.
+    /// The kind of page a route pattern (`/tenants/{id}/users`, or a page about one
+    /// of them, `/tenants/{id}/users/{user_id}`) shows, if it is one.
     pub fn of_route(pattern: &str) -> Option<Self> {
         Self::ALL
             .iter()
             .find(|(_, _, p)| *p == pattern)
             .map(|(k, _, _)| *k)
+            .or_else(|| {
+                Self::OBJECT_PAGES
+                    .iter()
+                    .find(|(p, _)| *p == pattern)
+                    .map(|(_, k)| *k)
+            })
     }
 
     pub fn name(self) -> &'static str {
@@ -128,6 +181,12 @@ impl PageKind {
             PageKind::Stats => authz::can_read_usage(user, tenant),
             PageKind::StatsReports => authz::can_subscribe_reports(user, tenant),
             PageKind::People => authz::can_find_people(user),
+            PageKind::Rules
+            | PageKind::RuleVersions
+            | PageKind::Applications
+            | PageKind::Domains
+            | PageKind::CredentialStuffing => authz::can_read_rules(user, tenant),
+            PageKind::RulesMigrate => authz::can_migrate_rules_from(user, tenant),
             PageKind::Edit => {
                 authz::can_edit(user, tenant, parent_of(conn, tenant).await?.as_ref())
             }
@@ -328,11 +387,14 @@ async fn switch(
     state: web::Data<AppState>,
     form: web::Form<SwitchForm>,
 ) -> Result<HttpResponse, AppError> {
+    // A malformed id is a 400 naming the field; an unseen tenant a 404.
     let id: i64 = form
         .tenant_id
         .trim()
         .parse()
-        .map_err(|_| AppError::NotFound)?;
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| AppError::BadRequest("The field “tenant_id” must be a tenant id.".into()))?;
     let mut conn = state.pool.get().await?;
     let tenant = authz::visible_tenant(&user, id, &mut conn).await?;
     if !tenant.enabled {
@@ -381,6 +443,12 @@ mod tests {
             ("list", "/tenants"),
             ("tree", "/tenants/tree"),
             ("people", "/users"),
+            ("rules", "/tenants/{id}/rules"),
+            ("rule-versions", "/tenants/{id}/rules/versions"),
+            ("rules-migrate", "/tenants/{id}/rules/migrate"),
+            ("applications", "/tenants/{id}/applications"),
+            ("domains", "/tenants/{id}/domains"),
+            ("credential-stuffing", "/tenants/{id}/credential-stuffing"),
         ] {
             let kind = PageKind::parse(name).expect(name);
             assert_eq!(kind.name(), name);
@@ -398,14 +466,18 @@ mod tests {
         ] {
             assert_eq!(PageKind::parse(other), None, "{other:?}");
         }
-        // A tenant's sub-pages and other pages keep nothing.
-        for pattern in [
-            "/tenants/{id}/users/{user_id}",
-            "/tenants/{id}/users/new",
-            "/tenants/new",
-            "/tenants/{id}/delete",
-            "/dashboard",
+        // A page about one object (or its form) keeps the kind of its list.
+        for (pattern, name) in [
+            ("/tenants/{id}/users/{user_id}", "users"),
+            ("/tenants/{id}/users/new", "users"),
+            ("/tenants/{id}/rules/{rid}", "rules"),
+            ("/tenants/{id}/domains/{did}", "domains"),
+            ("/tenants/{id}/applications/new", "applications"),
         ] {
+            assert_eq!(PageKind::of_route(pattern).map(PageKind::name), Some(name));
+        }
+        // The tenant's own actions and other pages keep nothing.
+        for pattern in ["/tenants/new", "/tenants/{id}/delete", "/dashboard"] {
             assert_eq!(PageKind::of_route(pattern), None, "{pattern}");
         }
     }

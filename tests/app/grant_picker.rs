@@ -268,7 +268,8 @@ async fn a_user_the_giver_cannot_see_is_like_one_that_does_not_exist() {
     let html = ca.get_html(&search("outsider")).await;
     assert!(html.contains("Nobody matches “outsider”."), "{html}");
     // A tenant they cannot see: 404, as one that does not exist.
-    for tenant in [t.c2.id.to_string(), "99999999".into(), "abc".into()] {
+    // (A malformed id is a 400 naming `grant_on`: findings11b.)
+    for tenant in [t.c2.id.to_string(), "99999999".into()] {
         let r = ca
             .get(&format!("/users/search?grant_on={tenant}&user=alice"))
             .await;

@@ -13,6 +13,7 @@ mod custom_domains;
 mod dashboard;
 mod dominance;
 mod findings11;
+mod findings11b;
 mod grant_picker;
 mod health;
 mod helpers;

@@ -7,7 +7,7 @@ use crate::domain::{Feature, Level};
 use crate::error::AppError;
 use crate::web::extract::with_path_tenant;
 use crate::web::extract::Query;
-use crate::web::form::parse_id;
+use crate::web::form::query_id;
 use crate::web::page::{render, see_other, wants_fragment, PageCtx};
 use crate::web::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -108,7 +108,8 @@ pub(super) async fn tree(
     let mut conn = state.pool.get().await?;
     let parent = named_or_acting(&user, &mut conn, "parent", &params.parent).await?;
     authz::require(&user, &parent, Feature::Tenants, Level::Read)?;
-    let level = levels(&user, &mut conn, &parent, parse_id(&params.open).ok()).await?;
+    let open = query_id("open", &params.open)?;
+    let level = levels(&user, &mut conn, &parent, open).await?;
     // "Up" only while the parent's parent's tree opens too: visible (decided on its
     // path) and its Tenants readable (a home seen without a role would be 403).
     let up_path = &parent.path[..parent.path.len().saturating_sub(1)];
