@@ -146,7 +146,7 @@ async fn the_printed_page_breaks_long_names_and_subdomains() {
     let app = spawn_app().await;
     let css = app.get("/static/css/print.css").await.text().await.unwrap();
     assert!(
-        css.contains("td.subdomain { white-space: normal; overflow-wrap: anywhere"),
+        css.contains("td.name + td { white-space: normal; overflow-wrap: anywhere"),
         "{css}"
     );
     assert!(css.contains("td.name { white-space: normal; min-width: 10em; overflow-wrap: anywhere"));
