@@ -97,6 +97,20 @@ impl Period {
             }),
         };
         let (from_m, to_m) = (month("from", from), month("to", to));
+        // No usage is counted for a month that has not begun: such a period is a
+        // typing mistake (9999-12), not an empty report.
+        let current = Month::of(today);
+        for (field, m) in [("from", from_m), ("to", to_m)] {
+            if m.is_some_and(|m| m > current) {
+                errors.insert(
+                    field,
+                    format!(
+                        "A month cannot be after the current month ({}).",
+                        current.text()
+                    ),
+                );
+            }
+        }
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -212,25 +226,32 @@ pub struct RowCursor {
 }
 
 impl RowCursor {
-    /// Opaque text for the API's `next_cursor`.
-    pub fn to_text(&self) -> String {
+    /// Opaque text for the API's `next_cursor`, bound to `order` (the sort, direction
+    /// and period it was read in: [`RowCursor::parse`] refuses it under another, where
+    /// it would start at an unrelated point).
+    pub fn to_text(&self, order: &str) -> String {
         let value = serde_json::json!([
             self.tenant_id,
             self.month.to_string(),
             self.queries,
             self.subtree_queries,
             self.subdomain,
-            self.sort_name
+            self.sort_name,
+            order
         ]);
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(value.to_string())
     }
 
-    pub fn parse(raw: &str) -> Option<Self> {
+    /// A cursor [`RowCursor::to_text`] wrote for the same `order`, else `None`.
+    pub fn parse(raw: &str, order: &str) -> Option<Self> {
         let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
             .decode(raw.trim())
             .ok()?;
         let v: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-        let a = v.as_array().filter(|a| a.len() == 6)?;
+        let a = v.as_array().filter(|a| a.len() == 7)?;
+        if a[6].as_str()? != order {
+            return None;
+        }
         Some(RowCursor {
             tenant_id: a[0].as_i64()?,
             month: a[1].as_str()?.parse().ok()?,
@@ -527,8 +548,12 @@ mod tests {
             subdomain: "acme".into(),
             sort_name: "=hyperlink(\"x\") _ é".into(),
         };
-        assert_eq!(RowCursor::parse(&c.to_text()), Some(c));
-        assert_eq!(RowCursor::parse("nope"), None);
+        assert_eq!(
+            RowCursor::parse(&c.to_text("name"), "name"),
+            Some(c.clone())
+        );
+        assert_eq!(RowCursor::parse(&c.to_text("name"), "month"), None);
+        assert_eq!(RowCursor::parse("nope", "name"), None);
         assert_eq!(
             StatsSort::parse("subtree_queries"),
             Some(StatsSort::SubtreeQueries)

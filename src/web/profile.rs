@@ -282,7 +282,24 @@ async fn quota_alerts(
     form: web::Form<QuotaAlerts>,
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
-    let on = crate::web::form::checked(&form.alerts_from_below);
+    // A checkbox sends its value or nothing; anything else is no answer to read as "off".
+    let answer = form
+        .alerts_from_below
+        .as_deref()
+        .map(|v| v.trim().to_ascii_lowercase());
+    let on = match answer.as_deref() {
+        None | Some("" | "false" | "off" | "0" | "no") => false,
+        Some(_) if crate::web::form::checked(&form.alerts_from_below) => true,
+        Some(_) => {
+            let mut errors = FieldErrors::new();
+            errors.insert(
+                "alerts_from_below",
+                "Tick the box to get these alerts, or leave it empty not to.".into(),
+            );
+            let page = profile_page(&user, &mut conn, errors, state.clock.now()).await?;
+            return render_status(&page, StatusCode::UNPROCESSABLE_ENTITY);
+        }
+    };
     let saved = crate::services::quota_alerts::set_opt_in(
         &mut conn,
         &user,

@@ -36,6 +36,24 @@ pub struct ReportForm {
     pub scope: String,
 }
 
+/// The subscribe form as posted: a field left out is refused like an empty one
+/// (not filled with [`ReportForm::default`]'s preselection).
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct PostedReportForm {
+    day: Option<String>,
+    scope: Option<String>,
+}
+
+impl From<PostedReportForm> for ReportForm {
+    fn from(posted: PostedReportForm) -> Self {
+        ReportForm {
+            day: posted.day.unwrap_or_default(),
+            scope: posted.scope.unwrap_or_default(),
+        }
+    }
+}
+
 impl Default for ReportForm {
     fn default() -> Self {
         ReportForm {
@@ -150,9 +168,9 @@ async fn subscribe(
     user: CurrentUser,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    form: web::Form<ReportForm>,
+    form: web::Form<PostedReportForm>,
 ) -> Result<HttpResponse, AppError> {
-    let form = form.into_inner();
+    let form = ReportForm::from(form.into_inner());
     let (mut conn, tenant) = with_path_tenant(&user, &state, &path).await?;
     authz::require_report_subscriber(&user, &tenant)?;
     let result = match ReportRequest::parse(&form.day, &form.scope) {

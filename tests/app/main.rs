@@ -47,5 +47,6 @@ mod usage_ingest;
 mod usage_mail;
 mod usage_reclaim;
 mod usage_review;
+mod usage_review2;
 mod usage_stats;
 mod users;

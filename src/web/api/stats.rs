@@ -119,7 +119,9 @@ pub struct StatsParams {
     pub dir: Option<String>,
     /// `next_cursor` of the previous page (with the same period and order); any
     /// other value is refused with 422 and `errors.cursor`.
-    #[param(max_length = 1000)]
+    // Its own pattern (unpadded URL-safe base64 of the row's keys), not the id lists'
+    // `after:<id>` one that `constrain_parameters` gives a cursor without a pattern.
+    #[param(pattern = "^[A-Za-z0-9_-]+$", min_length = 1, max_length = 2000)]
     pub cursor: Option<String>,
     /// Page size, 1–500 (default 50).
     #[param(minimum = 1, maximum = 500)]
@@ -170,12 +172,20 @@ pub async fn list(
     let today = state.clock.now().date_naive();
     let period = Period::parse(&text(&params.from), &text(&params.to), today)
         .map_err(AppError::Validation)?;
+    // A cursor pages on only in the order and period it was read in.
+    let order = format!(
+        "{} {} {} {}",
+        sort.as_str(),
+        if descending { "desc" } else { "asc" },
+        period.from.text(),
+        period.to.text()
+    );
     let after = params
         .cursor
         .as_deref()
         // Opaque, so a schema cannot tell a real one: a field error, as for a period.
         .map(|c| {
-            RowCursor::parse(c).ok_or_else(|| {
+            RowCursor::parse(c, &order).ok_or_else(|| {
                 AppError::field(
                     "cursor",
                     "The cursor is not valid: pass the next_cursor of an earlier page.",
@@ -189,7 +199,7 @@ pub async fn list(
         StatusCode::OK,
         &StatsPage {
             items: rows.into_iter().map(StatsItem::from).collect(),
-            next_cursor: next.map(|c| c.to_text()),
+            next_cursor: next.map(|c| c.to_text(&order)),
         },
     ))
 }
