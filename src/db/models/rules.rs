@@ -681,6 +681,9 @@ pub async fn save_settings(
 
 // ---------------------------------------------------------------- locks
 
+/// A lock with its holder's subdomain, username and home tenant id.
+type LockRow = (RuleLock, Option<String>, Option<String>, Option<i64>);
+
 impl RuleLock {
     /// The tenant's lock, if any, with its holder's login (`subdomain\username`)
     /// and home tenant id (who may be told the login depends on it).
@@ -688,7 +691,7 @@ impl RuleLock {
         conn: &mut AsyncPgConnection,
         tenant_id: i64,
     ) -> QueryResult<Option<(Self, Option<(String, i64)>)>> {
-        let row: Option<(Self, Option<String>, Option<String>, Option<i64>)> = rule_locks::table
+        let row: Option<LockRow> = rule_locks::table
             .left_join(users::table.on(users::id.nullable().eq(rule_locks::locked_by)))
             .left_join(tenants::table.on(tenants::id.eq(users::tenant_id)))
             .filter(rule_locks::tenant_id.eq(tenant_id))
