@@ -898,12 +898,25 @@ impl Subject {
 /// How a tenant is named to a user who may not see it.
 pub const UNSEEN_TENANT: &str = "a tenant you cannot see";
 
+/// How a person is named to a user who may not find them.
+pub const UNSEEN_PERSON: &str = "a user you cannot see";
+
 /// The tenant's name if the user may see it, else [`UNSEEN_TENANT`].
-fn name_for(p: &Principal, tenant: &Tenant) -> String {
+pub fn name_for(p: &Principal, tenant: &Tenant) -> String {
     if can_see(p, tenant) {
         tenant.name.clone()
     } else {
         UNSEEN_TENANT.into()
+    }
+}
+
+/// A person's login if the user may find them (`can_find_person` on their home
+/// tenant), else [`UNSEEN_PERSON`].
+pub fn login_for(p: &Principal, home: &Tenant, login: &str) -> String {
+    if can_find_person(p, home) {
+        login.to_string()
+    } else {
+        UNSEEN_PERSON.into()
     }
 }
 

@@ -463,6 +463,28 @@ impl MigrationProgress {
     }
 }
 
+/// A version's summary as the versions list shows it. Migrations stored before
+/// #13's review named the source tenant ("Migration #10 from Acme: 3 rules
+/// copied, …"), which a reader of the target may not see: the name is dropped.
+pub fn shown_summary(kind: VersionKind, summary: &str) -> String {
+    if kind != VersionKind::Migration {
+        return summary.to_string();
+    }
+    let Some(rest) = summary.strip_prefix("Migration #") else {
+        return summary.to_string();
+    };
+    let id: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    let after_id = &rest[id.len()..];
+    match after_id.strip_prefix(" from ") {
+        // The counts never hold ": "; a tenant name may.
+        Some(named) => match named.rfind(": ") {
+            Some(at) => format!("Migration #{id}{}", &named[at..]),
+            None => format!("Migration #{id}"),
+        },
+        None => summary.to_string(),
+    }
+}
+
 impl LockNotice {
     /// One sentence for a problem document or a toast.
     pub fn message(&self) -> String {
@@ -585,6 +607,21 @@ pub fn diff(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stored_migration_summary_loses_the_source_name() {
+        let m = VersionKind::Migration;
+        assert_eq!(
+            shown_summary(m, "Migration #10 from Law: Partners (Acme): 3 rules copied, 2 replaced, settings replaced"),
+            "Migration #10: 3 rules copied, 2 replaced, settings replaced"
+        );
+        let new = "Migration #10: 3 rules copied, 2 replaced, settings replaced";
+        assert_eq!(shown_summary(m, new), new);
+        assert_eq!(
+            shown_summary(VersionKind::Edit, "Migration #1 from x: y"),
+            "Migration #1 from x: y"
+        );
+    }
 
     fn text<'a>(kind: &'a str, value: &'a str, action: &'a str) -> RuleText<'a> {
         RuleText {

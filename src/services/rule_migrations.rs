@@ -39,8 +39,10 @@ pub struct Mappings {
 pub const RUNNING: [&str; 3] = ["queued", "copying", "swapping"];
 
 /// The lock description both tenants show on their locked pages.
-fn describe(id: i64, source: &str, target: &str) -> String {
-    format!("Migration #{id} of the rules from {source} to {target}")
+/// The lock row's text. No tenant names: it is stored, and the locked pages name
+/// the tenants per reader (`rules::lock::check`).
+fn describe(id: i64) -> String {
+    format!("Migration #{id} of the rules")
 }
 
 /// 409 when the tenant is locked, naming what holds it.
@@ -213,7 +215,7 @@ pub async fn start(
             now,
         )
         .await?;
-        let what = describe(m.id, &source.name, &target.name);
+        let what = describe(m.id);
         for t in [source, target] {
             RuleLock::insert(conn, t.id, Some(m.id), actor.user_id, &what, now).await?;
         }
@@ -384,7 +386,7 @@ pub async fn retry(
         }
         let source_version = lock_head(conn, source.id, now).await?;
         refuse_locked(conn, &source).await?;
-        let what = describe(m.id, &m.source_name, &m.target_name);
+        let what = describe(m.id);
         RuleLock::insert(conn, source.id, Some(m.id), actor.user_id, &what, now).await?;
         RuleMigration::requeue(conn, m.id, source_version, now).await?;
         let mut event = actor.event("rule_migration.retry", Some(source.id));
@@ -444,9 +446,11 @@ async fn swap(
         let saved = rules_model::settings(conn, source).await?;
         RuleMigration::put_settings(conn, target, saved.as_ref(), now).await?;
         let settings = saved.unwrap_or_default();
+        // No source name: the summary is stored and shown to every reader of the
+        // target, who may not see the source.
         let summary = format!(
-            "Migration #{} from {}: {got} rules copied, {lost} replaced, settings replaced",
-            m.id, m.source_name
+            "Migration #{}: {got} rules copied, {lost} replaced, settings replaced",
+            m.id
         );
         RuleSetVersion::record(
             conn,
@@ -467,7 +471,12 @@ async fn swap(
         RuleMigration::unlock(conn, m.id, target).await?;
         RuleMigration::finish(conn, m.id, "done", None, now).await?;
         if let Some(uid) = m.started_by {
-            if let Some(user) = Principal::load(conn, uid).await?.map(|p| p.user) {
+            // Without an address there is no one to mail; the page notice stays.
+            if let Some(user) = Principal::load(conn, uid)
+                .await?
+                .map(|p| p.user)
+                .filter(|u| u.has_email())
+            {
                 let subject = format!("Migration #{} of the rules is done", m.id);
                 let text = format!(
                     "The rules of {} were migrated to {}: {got} rules copied, {lost} rules replaced, the credential-stuffing settings replaced. Both tenants are unlocked.\n",

@@ -28,6 +28,7 @@ mod migration_api;
 mod migration_crash;
 mod migration_mappings;
 mod migration_pages;
+mod migration_review;
 mod people;
 mod query_strings;
 mod review_gaps;

@@ -681,13 +681,17 @@ pub async fn save_settings(
 
 // ---------------------------------------------------------------- locks
 
+/// A lock with its holder's subdomain, username and home tenant id.
+type LockRow = (RuleLock, Option<String>, Option<String>, Option<i64>);
+
 impl RuleLock {
-    /// The tenant's lock, if any, with its holder's login (`subdomain\username`).
+    /// The tenant's lock, if any, with its holder's login (`subdomain\username`)
+    /// and home tenant id (who may be told the login depends on it).
     pub async fn find(
         conn: &mut AsyncPgConnection,
         tenant_id: i64,
-    ) -> QueryResult<Option<(Self, Option<String>)>> {
-        let row: Option<(Self, Option<String>, Option<String>)> = rule_locks::table
+    ) -> QueryResult<Option<(Self, Option<(String, i64)>)>> {
+        let row: Option<LockRow> = rule_locks::table
             .left_join(users::table.on(users::id.nullable().eq(rule_locks::locked_by)))
             .left_join(tenants::table.on(tenants::id.eq(users::tenant_id)))
             .filter(rule_locks::tenant_id.eq(tenant_id))
@@ -695,14 +699,16 @@ impl RuleLock {
                 Self::as_select(),
                 tenants::subdomain.nullable(),
                 users::username.nullable(),
+                users::tenant_id.nullable(),
             ))
             .first(conn)
             .await
             .optional()?;
-        Ok(row.map(|(lock, sub, user)| {
+        Ok(row.map(|(lock, sub, user, home)| {
             let login = sub
                 .zip(user)
-                .map(|(s, u)| crate::domain::login_name(&s, &u));
+                .zip(home)
+                .map(|((s, u), h)| (crate::domain::login_name(&s, &u), h));
             (lock, login)
         }))
     }

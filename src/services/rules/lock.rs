@@ -6,8 +6,10 @@
 //! interleave: either the write commits first and the migration copies it, or the
 //! migration's lock is committed and the write sees it. Reads call [`check`].
 
+use crate::auth::{authz, Principal};
 use crate::db::models::rule_migration::RuleMigration;
 use crate::db::models::rules::{lock_head, RuleLock};
+use crate::db::models::Tenant;
 use crate::db::set_lock_timeout;
 use crate::domain::rules::LockNotice;
 use crate::error::AppError;
@@ -19,38 +21,72 @@ use diesel_async::AsyncPgConnection;
 /// version, or `AppError::Locked` while the tenant is locked.
 pub async fn begin(
     conn: &mut AsyncPgConnection,
+    p: &Principal,
     tenant_id: i64,
     now: DateTime<Utc>,
 ) -> Result<i64, AppError> {
     set_lock_timeout(conn).await?;
     let version = lock_head(conn, tenant_id, now).await?;
-    check(conn, tenant_id).await?;
+    check(conn, p, tenant_id).await?;
     Ok(version)
 }
 
 /// `AppError::Locked` while the tenant's rule configuration is locked (reads: the
-/// pages and the ruleset API answer 423 with who holds it).
-pub async fn check(conn: &mut AsyncPgConnection, tenant_id: i64) -> Result<(), AppError> {
-    match RuleLock::find(conn, tenant_id).await? {
-        None => Ok(()),
-        Some((lock, login)) => {
-            // The locked page shows the holding migration's progress (a plain read:
-            // it never waits on the runner's row locks).
-            let progress = match lock.migration_id {
-                Some(id) => RuleMigration::find(conn, id)
-                    .await
-                    .optional()?
-                    .map(|m| m.progress()),
-                None => None,
-            };
-            Err(AppError::Locked(Box::new(LockNotice {
-                tenant_id,
-                migration_id: lock.migration_id,
-                locked_by: login,
-                since: lock.since,
-                description: lock.description,
-                progress,
-            })))
+/// pages and the ruleset API answer 423 with who holds it, named as `p` may see:
+/// the other tenant of a migration and the starter's login only when `p` may see
+/// them, else "a tenant you cannot see" / "a user you cannot see").
+pub async fn check(
+    conn: &mut AsyncPgConnection,
+    p: &Principal,
+    tenant_id: i64,
+) -> Result<(), AppError> {
+    let Some((lock, holder)) = RuleLock::find(conn, tenant_id).await? else {
+        return Ok(());
+    };
+    let locked_by = match holder {
+        Some((login, home)) => Some(match Tenant::find(conn, home).await.optional()? {
+            Some(home) => authz::login_for(p, &home, &login),
+            None => authz::UNSEEN_PERSON.to_string(),
+        }),
+        None => None,
+    };
+    // The locked page shows the holding migration's progress (a plain read: it
+    // never waits on the runner's row locks).
+    let migration = match lock.migration_id {
+        Some(id) => RuleMigration::find(conn, id).await.optional()?,
+        None => None,
+    };
+    let description = match &migration {
+        // Rebuilt per reader: the stored text may name a tenant the reader cannot see.
+        Some(m) => {
+            let source = tenant_name(conn, p, m.source_tenant_id).await?;
+            let target = tenant_name(conn, p, m.target_tenant_id).await?;
+            format!("Migration #{} of the rules from {source} to {target}", m.id)
         }
-    }
+        None => lock.description,
+    };
+    Err(AppError::Locked(Box::new(LockNotice {
+        tenant_id,
+        migration_id: lock.migration_id,
+        locked_by,
+        since: lock.since,
+        description,
+        progress: migration.map(|m| m.progress()),
+    })))
+}
+
+/// A migration's tenant as `p` may see it (a deleted one is hidden too).
+async fn tenant_name(
+    conn: &mut AsyncPgConnection,
+    p: &Principal,
+    id: Option<i64>,
+) -> Result<String, AppError> {
+    let tenant = match id {
+        Some(id) => Tenant::find(conn, id).await.optional()?,
+        None => None,
+    };
+    Ok(tenant.map_or_else(
+        || authz::UNSEEN_TENANT.to_string(),
+        |t| authz::name_for(p, &t),
+    ))
 }

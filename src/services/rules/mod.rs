@@ -64,7 +64,7 @@ impl<'a> Change<'a> {
         authz::require(self.p, self.tenant, Feature::Rules, Level::Full)?;
         let tenant_id = self.tenant.id;
         in_transaction(conn, async |conn| {
-            let head = lock::begin(conn, tenant_id, self.now).await?;
+            let head = lock::begin(conn, self.p, tenant_id, self.now).await?;
             let next = head + 1;
             let done = body(conn, next).await?;
             if let Some(summary) = &done.summary {
@@ -102,7 +102,7 @@ pub async fn read(
     tenant: &Tenant,
 ) -> Result<(), AppError> {
     authz::require(p, tenant, Feature::Rules, Level::Read)?;
-    lock::check(conn, tenant.id).await
+    lock::check(conn, p, tenant.id).await
 }
 
 /// Rules full on `tenant` (403) and not locked (423): what a confirmation page
@@ -113,7 +113,7 @@ pub async fn may_change(
     tenant: &Tenant,
 ) -> Result<(), AppError> {
     authz::require(p, tenant, Feature::Rules, Level::Full)?;
-    lock::check(conn, tenant.id).await
+    lock::check(conn, p, tenant.id).await
 }
 
 fn invalid<T>(fields: Result<T, FieldErrors>) -> Result<T, AppError> {

@@ -82,10 +82,11 @@ fn request_hash(req: &HttpRequest, body: &[u8]) -> String {
 }
 
 /// Errors that are answered and remembered (the same retry gets the same answer);
-/// the others (try again, outages, faults) leave the key unused for a retry.
+/// the others (try again: busy, locked (423); outages, faults) leave the key unused
+/// for a retry.
 fn remembered(e: &AppError) -> bool {
     let status = e.status().as_u16();
-    (400..500).contains(&status) && !matches!(e, AppError::Busy)
+    (400..500).contains(&status) && !matches!(e, AppError::Busy | AppError::Locked(_))
 }
 
 /// Runs `op` once per idempotency key (or just runs it without a key).

@@ -7,11 +7,13 @@
 //! caller may not see, 403 without the right, 423 while a tenant is locked, 409 for
 //! a migration in another state.
 
+use super::idempotency::{self, Answer};
 use super::json;
 use super::parse_json;
 use super::rules::PageParams;
 use super::tenants::{decode_cursor, encode_cursor, page_limit, path_tenant, NOT_A_CURSOR};
 use crate::auth::{authz, ApiUser};
+use crate::domain::{Feature, Level};
 use crate::error::AppError;
 use crate::services::migration_plan::{self as plan, Seen};
 use crate::services::rule_migrations::{self as service, Mappings};
@@ -21,7 +23,7 @@ use crate::web::extract::Query;
 use crate::web::form::{bad_param, parse_id};
 use crate::web::routes::{route, Route};
 use crate::web::AppState;
-use actix_web::http::{header, StatusCode};
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -162,7 +164,7 @@ pub async fn start(
     let (mut conn, source) = path_tenant(&req, &user, &state, &path).await?;
     let data: StartMigration = parse_json(&req, &body)?;
     plan::require_source(&user, &source)?;
-    rules_service::read(&mut conn, &user, &source).await?;
+    authz::require(&user, &source, Feature::Rules, Level::Read)?;
     let mappings = Mappings {
         applications: ids("applications", &data.applications)?,
         domains: ids("domains", &data.domains)?,
@@ -184,24 +186,22 @@ pub async fn start(
     if !authz::can_migrate_rules(&user, &source, &target) {
         return Err(AppError::Forbidden.into());
     }
-    rules_service::lock::check(&mut conn, target.id).await?;
+    drop(conn);
     let actor = user.actor(&req);
-    let m = service::start(
-        &mut conn,
-        &user,
-        &actor,
-        &source,
-        &target,
-        &mappings,
-        state.clock.now(),
-    )
-    .await?;
-    let seen = plan::find(&mut conn, &user, m.id).await?;
-    let mut response = json(StatusCode::ACCEPTED, &MigrationJson::from(&seen));
-    if let Ok(v) = header::HeaderValue::from_str(&format!("/api/v1/migrations/{}", m.id)) {
-        response.headers_mut().insert(header::LOCATION, v);
-    }
-    Ok(response)
+    let now = state.clock.now();
+    // Under `Idempotency-Key` like every API POST: a retry of a started migration
+    // gets its 202 again instead of a second job (or a 409 from its own lock).
+    // The locks are checked inside: a replay answers even once they are taken.
+    Ok(idempotency::run(&state, &req, &user, &body, async |conn| {
+        rules_service::read(conn, &user, &source).await?;
+        rules_service::lock::check(conn, &user, target.id).await?;
+        let m = service::start(conn, &user, &actor, &source, &target, &mappings, now).await?;
+        let seen = plan::find(conn, &user, m.id).await?;
+        let mut answer = Answer::json(StatusCode::ACCEPTED, &MigrationJson::from(&seen))?;
+        answer.location = Some(format!("/api/v1/migrations/{}", m.id));
+        Ok(answer)
+    })
+    .await?)
 }
 
 /// The migrations the caller may see (Rules read over both tenants), newest first.

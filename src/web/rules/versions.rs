@@ -78,6 +78,10 @@ impl VersionsPage {
     fn describe(&self, r: &RuleInput) -> String {
         describe(r)
     }
+
+    fn summary(&self, v: &RuleSetVersion) -> String {
+        crate::domain::rules::shown_summary(v.kind, &v.summary)
+    }
 }
 
 async fn index(
