@@ -47,6 +47,15 @@ STATE_REFUSALS = (
     # filter that matches more tenants than one action takes.
     "There is no tenant ",
     "Narrow the filter, or select fewer tenants.",
+    # A rule migration's target and mappings depend on the data: the source itself,
+    # a tenant the caller may not migrate into, ids that are not the target's, and a
+    # mapping larger than the server takes (utoipa cannot state maxProperties).
+    "Choose another tenant than the source.",
+    "No tenant you may migrate these rules to has this id",
+    "You may not replace the rules of ",
+    "Choose one of ",
+    "The source tenant has no ",
+    "At most ",
     # Constraints between two parameters, which a schema cannot state either: a
     # period's end before its start, a report longer than it may be.
     "The end date is before the start date.",

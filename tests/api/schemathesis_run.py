@@ -187,7 +187,14 @@ def main() -> int:
             ).returncode
 
         usage = "/api/v1/usage"
-        returncode = run(token, ["--exclude-path", usage]) or run(ingestion_key, ["--include-path", usage])
+        # Starting a rule migration locks two tenants' rules for its run, and every
+        # other rules operation the fuzzer then sends answers 423; tests/app/migration_api.rs
+        # drives that endpoint instead (issue #13 note: document 423 everywhere, accept
+        # integral floats for `target`, then fuzz it too).
+        migrate = "/api/v1/tenants/{id}/rules/migrate"
+        returncode = run(token, ["--exclude-path", usage, "--exclude-path", migrate]) or run(
+            ingestion_key, ["--include-path", usage]
+        )
         server_errors = [
             line
             for line in log_path.read_text(errors="replace").splitlines()

@@ -1253,9 +1253,9 @@ fn api_rule_for(method: &str, path: &str) -> Option<(ApiRule, Option<Value>)> {
         // migration_pages.rs's test); a made-up migration is 404.
         ("POST", "/api/v1/tenants/{id}/rules/migrate") => (MigrateFrom, Some(json!({"target": 0}))),
         ("GET", "/api/v1/migrations") => (Token, None),
-        ("GET", "/api/v1/migrations/{mid}")
-        | ("POST", "/api/v1/migrations/{mid}/rollback")
-        | ("POST", "/api/v1/migrations/{mid}/retry") => (Missing, None),
+        ("GET", "/api/v1/migrations/{id}")
+        | ("POST", "/api/v1/migrations/{id}/rollback")
+        | ("POST", "/api/v1/migrations/{id}/retry") => (Missing, None),
         _ => return None,
     })
 }

@@ -1,7 +1,7 @@
 //! Rule-set migrations for automation (issue #13, part B): `POST
 //! /api/v1/tenants/{id}/rules/migrate` starts one (202, `Location` of the
-//! migration), `GET /api/v1/migrations` and `/api/v1/migrations/{mid}` read them,
-//! `POST /api/v1/migrations/{mid}/rollback|retry` act on a failed one. The same
+//! migration), `GET /api/v1/migrations` and `/api/v1/migrations/{id}` read them,
+//! `POST /api/v1/migrations/{id}/rollback|retry` act on a failed one. The same
 //! service functions as the pages (`services::rule_migrations`,
 //! `services::migration_plan`), the same rights: 404 for a tenant or migration the
 //! caller may not see, 403 without the right, 423 while a tenant is locked, 409 for
@@ -34,9 +34,9 @@ pub fn routes() -> Vec<Route> {
     vec![
         route!(POST "/api/v1/tenants/{id}/rules/migrate" => start),
         route!(GET "/api/v1/migrations" => list),
-        route!(GET "/api/v1/migrations/{mid}" => show),
-        route!(POST "/api/v1/migrations/{mid}/rollback" => rollback),
-        route!(POST "/api/v1/migrations/{mid}/retry" => retry),
+        route!(GET "/api/v1/migrations/{id}" => show),
+        route!(POST "/api/v1/migrations/{id}/rollback" => rollback),
+        route!(POST "/api/v1/migrations/{id}/retry" => retry),
     ]
 }
 
@@ -150,9 +150,9 @@ fn migration_id(raw: &str) -> Result<i64, AppError> {
     request_body(content = StartMigration, content_type = "application/json"),
     responses(
         (status = 202, description = "Queued; `Location` is the migration", body = MigrationJson),
-        (status = 409, description = "A tenant was locked meanwhile, or another change holds it: nothing started", body = ProblemDocument),
-        (status = 422, description = "No such target (or not visible), the source itself, or a mapping id not the target's", body = ProblemDocument),
-        (status = 423, description = "The source or the target is locked by a migration", body = ProblemDocument)),
+        (status = 409, description = "A tenant was locked meanwhile, or another change holds it: nothing started", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 422, description = "No such target (or not visible), the source itself, or a mapping id not the target's", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 423, description = "The source or the target is locked by a migration", body = ProblemDocument, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn start(
     req: HttpRequest,
@@ -236,8 +236,8 @@ pub async fn list(
 }
 
 /// One migration, with its progress.
-#[utoipa::path(get, path = "/api/v1/migrations/{mid}", tag = "rules",
-    params(("mid" = i64, Path, description = "Migration id")),
+#[utoipa::path(get, path = "/api/v1/migrations/{id}", tag = "rules",
+    params(("id" = i64, Path, description = "Migration id")),
     responses((status = 200, description = "The migration", body = MigrationJson)),
     security(("bearer" = [])))]
 pub async fn show(
@@ -279,11 +279,11 @@ async fn act(
 
 /// Roll a failed migration back: the target's rules and settings exactly as
 /// before it, the target unlocked.
-#[utoipa::path(post, path = "/api/v1/migrations/{mid}/rollback", tag = "rules",
-    params(("mid" = i64, Path, description = "Migration id")),
+#[utoipa::path(post, path = "/api/v1/migrations/{id}/rollback", tag = "rules",
+    params(("id" = i64, Path, description = "Migration id")),
     responses(
         (status = 200, description = "Rolled back", body = MigrationJson),
-        (status = 409, description = "Not a failed migration, or a tenant of it was deleted", body = ProblemDocument)),
+        (status = 409, description = "Not a failed migration, or a tenant of it was deleted", body = ProblemDocument, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn rollback(
     req: HttpRequest,
@@ -295,11 +295,11 @@ pub async fn rollback(
 }
 
 /// Queue a failed migration again: the copy resumes without duplicates.
-#[utoipa::path(post, path = "/api/v1/migrations/{mid}/retry", tag = "rules",
-    params(("mid" = i64, Path, description = "Migration id")),
+#[utoipa::path(post, path = "/api/v1/migrations/{id}/retry", tag = "rules",
+    params(("id" = i64, Path, description = "Migration id")),
     responses(
         (status = 200, description = "Queued again", body = MigrationJson),
-        (status = 409, description = "Not a failed migration, the source locked by something else, or a tenant deleted", body = ProblemDocument)),
+        (status = 409, description = "Not a failed migration, the source locked by something else, or a tenant deleted", body = ProblemDocument, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn retry(
     req: HttpRequest,
