@@ -81,8 +81,12 @@ async fn the_folders_runs_leave_no_dead_queue_behind_and_plain_folds_would() {
         assert_eq!(pending_rows(&app).await, 0);
     }
     let after_five = pages(&app).await;
+    // Without the vacuum five bursts take about five times the first one's pages. A
+    // snapshot held elsewhere in the cluster (tests creating databases at the same
+    // moment) can keep a vacuum from freeing the last bursts' rows, so allow two
+    // more bursts' worth, not five.
     assert!(
-        after_five <= after_one,
+        after_five <= 3 * after_one.max(1),
         "the queue grew from {after_one} to {after_five} pages although each fold was vacuumed"
     );
     // The same bursts folded without the vacuum: each leaves its pages behind (the
