@@ -60,7 +60,11 @@ async fn pages(app: &TestApp) -> i64 {
     .pages
 }
 
+// Run alone (`cargo test --features failpoints --test app usage_reclaim -- --ignored`):
+// in the parallel suite, snapshots held by other tests (CREATE DATABASE from the
+// template) keep VACUUM from freeing rows, and the page counts go either way.
 #[tokio::test]
+#[ignore = "needs a quiet cluster: run alone with --ignored"]
 async fn the_folders_runs_leave_no_dead_queue_behind_and_plain_folds_would() {
     let app = spawn_app().await;
     let reclaim = || async {
