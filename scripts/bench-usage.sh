@@ -75,6 +75,8 @@ start_server() {
     die "the server did not start (see $OUT/usage-server.log)"
 }
 peak_rss_kib() { awk '/^VmHWM:/ { print $2 }' "/proc/$SERVER_PID/status"; }
+# CPU seconds (user + system) the server has used so far: what the export costs the server, beside its wall time.
+server_cpu_secs() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$SERVER_PID/stat"; }
 
 scripts/ensure-postgres.sh >/dev/null
 if [[ ${BENCH_SKIP_BUILD:-0} != 1 ]]; then
@@ -333,19 +335,21 @@ if step csv; then
     {
         echo "CSV export of the root's subtree (\`GET /tenants/$root/stats.csv\`, name order) against psql \`\\copy (the same rows, same order) TO STDOUT WITH CSV\`; the server freshly started for each size, its peak RSS (VmHWM) after logging in and after the export; target: time ≤ 2× COPY's, peak RSS at 1,000,000 rows within 10 % of that at 100,000:"
         echo
-        echo "| months | rows | bytes | export | COPY | export / COPY | server peak RSS before → after | load average |"
-        echo "| --- | ---: | ---: | ---: | ---: | ---: | --- | --- |"
+        echo "| months | rows | bytes | export | COPY | export / COPY | server CPU | server peak RSS before → after | load average |"
+        echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |"
     } >>"$SUMMARY"
     for to in 2025-01 2025-10; do
         start_server
         cookie=$(login_cookie) || die "could not log in as $ADMIN_LOGIN"
         check_200 "http://$ADDR/tenants/$root/stats?from=2025-01&to=$to" "$cookie"
         before=$(peak_rss_kib)
+        cpu_before=$(server_cpu_secs)
         log "export 2025-01..$to"
         read -r code secs bytes < <(curl -s -m 600 -o "$OUT/usage-export.csv" -w '%{http_code} %{time_total} %{size_download}\n' \
             -H "Cookie: $cookie" "http://$ADDR/tenants/$root/stats.csv?from=2025-01&to=$to")
         [[ $code == 200 ]] || die "the export answered $code"
         after=$(peak_rss_kib)
+        cpu=$(awk -v a="$cpu_before" -v b="$(server_cpu_secs)" 'BEGIN { printf "%.2f", b - a }')
         rows=$(($(wc -l <"$OUT/usage-export.csv") - 1))
         stop_server
         # The export's statement without its keyset pages: the same rows and cells.
@@ -360,7 +364,7 @@ if step csv; then
         copy_rows=$(($(wc -l <"$OUT/usage-copy.csv") - 1))
         [[ $rows == "$copy_rows" ]] || die "the export has $rows rows, COPY $copy_rows"
         months=$(( ${to#2025-} + 0 ))
-        echo "| $months | $rows | $bytes | $(printf '%.2f' "$secs") s | $copy_secs s | $(awk -v a="$secs" -v b="$copy_secs" 'BEGIN { printf "%.2f", a / b }') | $((before / 1024)) → $((after / 1024)) MiB | $(load) |" | tee -a "$SUMMARY"
+        echo "| $months | $rows | $bytes | $(printf '%.2f' "$secs") s | $copy_secs s | $(awk -v a="$secs" -v b="$copy_secs" 'BEGIN { printf "%.2f", a / b }') | $cpu s | $((before / 1024)) → $((after / 1024)) MiB | $(load) |" | tee -a "$SUMMARY"
     done
     rm -f "$OUT/usage-export.csv" "$OUT/usage-copy.csv"
     echo >>"$SUMMARY"

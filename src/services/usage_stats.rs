@@ -9,14 +9,15 @@ use crate::domain::stats::{Month, Period, RowCursor, StatsSort};
 use crate::domain::Feature;
 use crate::error::AppError;
 use diesel_async::AsyncPgConnection;
+use futures_util::StreamExt;
 
 /// Rows per page of the stats page.
 pub const PAGE_SIZE: i64 = 50;
 
-/// Rows read per statement by the CSV export: enough that a statement's fixed cost
-/// (planning, the subtree's size, a pooled connection) is small beside its rows
-/// (1,000 took 3× the time of `COPY` for 1,000,000 rows; docs/PERFORMANCE.md), few
-/// enough that a chunk is a few megabytes whatever the export's size.
+/// Rows per chunk of the CSV download (one statement, sent in chunks as its rows
+/// arrive) and per statement of a report's keyset reads: few enough that a chunk is a
+/// few megabytes whatever the export's size, enough that a keyset statement's fixed
+/// cost is small beside its rows (docs/PERFORMANCE.md).
 pub const EXPORT_CHUNK: i64 = 5_000;
 
 /// Most rows the printable page shows (a document past this is the CSV's job).
@@ -78,6 +79,45 @@ impl StatsReader {
             row.parent_id = None;
         }
         row
+    }
+
+    /// Every row, in the export's order, sent to `out` in batches of `EXPORT_CHUNK`
+    /// as one statement's rows arrive (the CSV download). Stops early when `out` is
+    /// closed (the client went away); a failed read is sent as the last item.
+    pub async fn export(
+        &self,
+        conn: &mut AsyncPgConnection,
+        out: tokio::sync::mpsc::Sender<Result<Vec<StatsRow>, AppError>>,
+    ) {
+        let chunk = usize::try_from(EXPORT_CHUNK).unwrap_or(1);
+        let mut rows = match self.query.stream(conn).await {
+            Ok(rows) => std::pin::pin!(rows),
+            Err(e) => {
+                let _ = out.send(Err(e.into())).await;
+                return;
+            }
+        };
+        let mut batch = Vec::with_capacity(chunk);
+        while let Some(row) = rows.next().await {
+            match row {
+                Ok(row) => batch.push(self.redact(row)),
+                Err(e) => {
+                    let _ = out.send(Err(e.into())).await;
+                    return;
+                }
+            }
+            if batch.len() == chunk
+                && out
+                    .send(Ok(std::mem::replace(&mut batch, Vec::with_capacity(chunk))))
+                    .await
+                    .is_err()
+            {
+                return;
+            }
+        }
+        if !batch.is_empty() {
+            let _ = out.send(Ok(batch)).await;
+        }
     }
 
     /// Every row, in the export's order, read `EXPORT_CHUNK` at a time (a report

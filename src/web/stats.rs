@@ -9,10 +9,8 @@ use crate::domain::stats::{
     grouped, quota_level, quota_percent_text, Month, Period, QuotaLevel, StatsSort,
 };
 use crate::error::{AppError, FieldErrors};
-use crate::services::usage_stats::{
-    row_cells, StatsReader, CSV_HEADER, EXPORT_CHUNK, PAGE_SIZE, PRINT_CAP,
-};
-use crate::web::csv_export::{self, Chunk};
+use crate::services::usage_stats::{row_cells, StatsReader, CSV_HEADER, PAGE_SIZE, PRINT_CAP};
+use crate::web::csv_export;
 use crate::web::extract::{with_path_tenant, Query};
 use crate::web::form;
 use crate::web::page::{render_checked, PageCtx};
@@ -462,28 +460,21 @@ async fn export(
         ..
     } = start(&user, &state, &path, params).await?;
     let period = period.map_err(AppError::Validation)?;
-    let (rows, next) = reader.read(&mut conn, None, EXPORT_CHUNK).await?;
-    drop(conn);
-    let pool = state.pool.clone();
     let filename = format!(
         "usage-{}-{}-{}.csv",
         tenant.subdomain,
         period.from.text(),
         period.to.text()
     );
-    Ok(csv_export::download(
+    // Two batches in flight: the statement's next rows are read while the last are
+    // formatted and sent, and memory stays a few chunks whatever the rows.
+    let (batches, received) = tokio::sync::mpsc::channel(2);
+    actix_web::rt::spawn(async move { reader.export(&mut conn, batches).await });
+    Ok(csv_export::download_batches(
         &filename,
         &CSV_HEADER,
-        Chunk { rows, next },
         row_cells,
-        move |after| {
-            let (reader, pool) = (reader.clone(), pool.clone());
-            async move {
-                let mut conn = pool.get().await?;
-                let (rows, next) = reader.read(&mut conn, Some(&after), EXPORT_CHUNK).await?;
-                Ok(Chunk { rows, next })
-            }
-        },
+        received,
     ))
 }
 

@@ -688,6 +688,25 @@ async fn a_large_export_is_streamed_in_chunks_and_complete() {
         .find(|r| r["tenant_id"] == t.acme.id.to_string() && r["month"] == "2025-11")
         .unwrap();
     assert_eq!(acme_nov["subtree_queries"], n.to_string());
+
+    // A client that stops reading halfway: the statement's task stops with it, and
+    // the connections it used serve the next requests (pages and a whole export).
+    let path = format!("/tenants/{}/stats.csv?from=2025-01&to=2025-11", t.acme.id);
+    for _ in 0..3 {
+        let mut r = app.get(&path).await;
+        assert_eq!(status(&r), 200);
+        assert!(r.chunk().await.unwrap().is_some());
+        drop(r);
+    }
+    let page = app
+        .get(&format!(
+            "/tenants/{}/stats?from=2025-01&to=2025-11",
+            t.acme.id
+        ))
+        .await;
+    assert_eq!(status(&page), 200);
+    let again = csv_records(&app.get(&path).await.text().await.unwrap());
+    assert_eq!(again, records);
 }
 
 #[tokio::test]

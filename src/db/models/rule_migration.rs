@@ -282,9 +282,13 @@ impl RuleMigration {
                         (m.mappings -> 'applications' ->> r.application_id::text)::bigint,
                         (m.mappings -> 'domains' ->> r.domain_id::text)::bigint,
                         r.path, r.value, r.action, r.enabled
-                 FROM m, after, rules r
-                 WHERE r.tenant_id = m.source_tenant_id AND r.valid_to IS NULL
-                   AND r.rule_id > after.last
+                 FROM m, rules r
+                 -- Scalar sub-selects, not joins: the planner then walks the
+                 -- current rules' index from the last staged id and stops after the
+                 -- batch (joined, it read and sorted every rule left each batch).
+                 WHERE r.tenant_id = (SELECT source_tenant_id FROM m)
+                   AND r.valid_to IS NULL
+                   AND r.rule_id > (SELECT last FROM after)
                  ORDER BY r.rule_id
                  LIMIT $3
                  ON CONFLICT DO NOTHING

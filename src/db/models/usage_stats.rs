@@ -302,6 +302,23 @@ impl StatsQuery {
         query.load(conn).await
     }
 
+    /// Every matching row in this order, in one statement whose rows arrive as
+    /// PostgreSQL sends them (the CSV download): no `LIMIT`, so the planner picks
+    /// the whole set's plan (joins and one sort, as `COPY` of the same query does)
+    /// rather than a walk of the order's index that pays per row. Rows are read from
+    /// the connection only as fast as the stream is polled.
+    pub async fn stream<'c>(
+        &self,
+        conn: &'c mut AsyncPgConnection,
+    ) -> QueryResult<impl futures_util::Stream<Item = QueryResult<StatsRow>> + Send + 'c> {
+        let sql = format!(
+            "SELECT {COLUMNS} {from} ORDER BY {order}",
+            from = self.from(),
+            order = self.order_by_keys(true)
+        );
+        self.bound(sql).load_stream::<StatsRow>(conn).await
+    }
+
     /// One page (`offset`, `limit`), the capped count of all matching rows, and the
     /// root's monthly subtree totals, in one statement (the page's budget).
     pub async fn page(
