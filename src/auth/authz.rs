@@ -381,6 +381,21 @@ pub fn usage_mail_refusal(p: &Principal, tenant: &Tenant) -> Option<UsageMailRef
     }
 }
 
+/// Why the user's monthly report of the tenant cannot be sent now, if it cannot: at
+/// send time a report needs what subscribing needs (`can_subscribe_reports`: an
+/// Owner over it), besides what any usage mail needs (`usage_mail_refusal`). Lost
+/// access comes first, then lost Owner (an address would not help either), then no
+/// address.
+pub fn report_mail_refusal(p: &Principal, tenant: &Tenant) -> Option<UsageMailRefusal> {
+    if !can_receive_usage_mail(p, tenant) {
+        Some(UsageMailRefusal::NoAccess)
+    } else if !can_subscribe_reports(p, tenant) {
+        Some(UsageMailRefusal::NotOwner)
+    } else {
+        usage_mail_refusal(p, tenant)
+    }
+}
+
 /// May the user change their own account's details (name, email) on its page of
 /// the Users pages? Users Full in their home tenant, and an account not managed by
 /// an identity source (that source owns those details). The profile links there.

@@ -226,10 +226,11 @@ pub struct RowCursor {
 }
 
 impl RowCursor {
-    /// Opaque text for the API's `next_cursor`, bound to `order` (the sort, direction
-    /// and period it was read in: [`RowCursor::parse`] refuses it under another, where
-    /// it would start at an unrelated point).
-    pub fn to_text(&self, order: &str) -> String {
+    /// Opaque text for the API's `next_cursor`, bound to `listing` (the sort,
+    /// direction and period it was read in: under another it would start at an
+    /// unrelated point, so [`RowCursor::parse`] hands the listing back for the
+    /// caller to compare, and to take the period from).
+    pub fn to_text(&self, listing: &Listing) -> String {
         let value = serde_json::json!([
             self.tenant_id,
             self.month.to_string(),
@@ -237,29 +238,80 @@ impl RowCursor {
             self.subtree_queries,
             self.subdomain,
             self.sort_name,
-            order
+            listing.key()
         ]);
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(value.to_string())
     }
 
-    /// A cursor [`RowCursor::to_text`] wrote for the same `order`, else `None`.
-    pub fn parse(raw: &str, order: &str) -> Option<Self> {
+    /// A cursor [`RowCursor::to_text`] wrote, with the listing it is bound to; else
+    /// `None`.
+    pub fn parse(raw: &str) -> Option<(Self, Listing)> {
         let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
             .decode(raw.trim())
             .ok()?;
         let v: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
         let a = v.as_array().filter(|a| a.len() == 7)?;
-        if a[6].as_str()? != order {
-            return None;
-        }
-        Some(RowCursor {
-            tenant_id: a[0].as_i64()?,
-            month: a[1].as_str()?.parse().ok()?,
-            queries: a[2].as_i64()?,
-            subtree_queries: a[3].as_i64()?,
-            subdomain: a[4].as_str()?.to_string(),
-            sort_name: a[5].as_str()?.to_string(),
+        let listing = Listing::from_key(a[6].as_str()?)?;
+        Some((
+            RowCursor {
+                tenant_id: a[0].as_i64()?,
+                month: a[1].as_str()?.parse().ok()?,
+                queries: a[2].as_i64()?,
+                subtree_queries: a[3].as_i64()?,
+                subdomain: a[4].as_str()?.to_string(),
+                sort_name: a[5].as_str()?.to_string(),
+            },
+            listing,
+        ))
+    }
+}
+
+/// What a page of rows was read in, and so what its cursor pages on in: the order
+/// and the period (the months themselves, not "the default": a default period
+/// moves on at a month change, and its next page must not).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Listing {
+    pub sort: StatsSort,
+    pub descending: bool,
+    pub period: Period,
+}
+
+impl Listing {
+    /// `name asc 2025-03 2026-02`.
+    fn key(&self) -> String {
+        format!(
+            "{} {} {} {}",
+            self.sort.as_str(),
+            self.dir(),
+            self.period.from.text(),
+            self.period.to.text()
+        )
+    }
+
+    fn from_key(key: &str) -> Option<Self> {
+        let mut words = key.split(' ');
+        let sort = StatsSort::parse(words.next()?)?;
+        let descending = match words.next()? {
+            "asc" => false,
+            "desc" => true,
+            _ => return None,
+        };
+        let from = Month::parse(words.next()?)?;
+        let to = Month::parse(words.next()?)?;
+        (words.next().is_none() && from <= to).then_some(Listing {
+            sort,
+            descending,
+            period: Period { from, to },
         })
+    }
+
+    /// `asc` or `desc`.
+    pub fn dir(&self) -> &'static str {
+        if self.descending {
+            "desc"
+        } else {
+            "asc"
+        }
     }
 }
 
@@ -270,12 +322,13 @@ pub const QUOTA_PERCENT_CAP: i64 = 1_000_000;
 
 /// How much of its quota a tenant's own queries used, in whole percent (rounded
 /// down, so 79.9 % does not read as 80 %; at most [`QUOTA_PERCENT_CAP`]); `None`
-/// without a quota, and for any query against a quota of 0 (no percentage says
-/// that: `quota_level` does).
+/// without a quota. Any query against a quota of 0 is infinitely over it: the cap,
+/// so that a billing client comparing with 100 finds it over (the pages say "over
+/// the quota of 0" in words: [`quota_percent_text`]).
 pub fn quota_percent(queries: i64, quota: Option<i64>) -> Option<i64> {
     match quota? {
-        0 if queries == 0 => Some(0),
-        0 => None,
+        0 if queries <= 0 => Some(0),
+        0 => Some(QUOTA_PERCENT_CAP),
         // i128: queries × 100 overflows i64 for large counts.
         q => Some(
             i64::try_from(
@@ -288,8 +341,12 @@ pub fn quota_percent(queries: i64, quota: Option<i64>) -> Option<i64> {
 
 /// [`quota_percent`] in words: "85 %", "over 1,000,000 %" at the cap, and "over
 /// 100 %" for a use just past the quota that rounds down to 100 (which would
-/// read as not over).
+/// read as not over); `None` for use of a quota of 0, which no percentage says
+/// (the pages and the alert say "over the quota").
 pub fn quota_percent_text(queries: i64, quota: i64) -> Option<String> {
+    if quota == 0 && queries > 0 {
+        return None;
+    }
     let pct = quota_percent(queries, Some(quota))?;
     Some(if pct >= QUOTA_PERCENT_CAP {
         format!("over {} %", grouped(QUOTA_PERCENT_CAP))
@@ -334,6 +391,9 @@ text_enum! {
         NoAccess = "no-access",
         /// Their account has no email address.
         NoEmail = "no-email",
+        /// A monthly report only: they may still read the statistics but are no
+        /// longer an Owner over the tenant, which subscribing takes.
+        NotOwner = "not-owner",
     }
 }
 
@@ -515,6 +575,11 @@ mod tests {
         assert_eq!(quota_level(9, Some(9)), QuotaLevel::Reached);
         assert_eq!(quota_level(1001, Some(1000)), QuotaLevel::Over);
         assert_eq!(quota_percent(1001, Some(1000)), Some(100));
+        // A quota of 0: unused is 0 %, any use as far over as the cap says.
+        assert_eq!(quota_percent(0, Some(0)), Some(0));
+        assert_eq!(quota_percent(1, Some(0)), Some(QUOTA_PERCENT_CAP));
+        assert_eq!(quota_percent(i64::MAX, Some(0)), Some(QUOTA_PERCENT_CAP));
+        assert_eq!(quota_percent_text(0, 0).as_deref(), Some("0 %"));
         assert_eq!(quota_level(0, Some(0)), QuotaLevel::Normal);
         assert_eq!(quota_level(1, Some(0)), QuotaLevel::Over);
         assert_eq!(quota_level(5, None), QuotaLevel::Normal);
@@ -548,12 +613,33 @@ mod tests {
             subdomain: "acme".into(),
             sort_name: "=hyperlink(\"x\") _ é".into(),
         };
+        let listing = Listing {
+            sort: StatsSort::SubtreeQueries,
+            descending: true,
+            period: Period::parse("2025-03", "2026-02", day("2026-03-01")).unwrap(),
+        };
         assert_eq!(
-            RowCursor::parse(&c.to_text("name"), "name"),
-            Some(c.clone())
+            RowCursor::parse(&c.to_text(&listing)),
+            Some((c.clone(), listing))
         );
-        assert_eq!(RowCursor::parse(&c.to_text("name"), "month"), None);
-        assert_eq!(RowCursor::parse("nope", "name"), None);
+        assert_eq!(RowCursor::parse("nope"), None);
+        // The listing's key reads back as written, and nothing else does.
+        assert_eq!(
+            Listing::from_key(&listing.key()),
+            Some(listing),
+            "{}",
+            listing.key()
+        );
+        for bad in [
+            "",
+            "name asc 2025-03",
+            "name up 2025-03 2026-02",
+            "bogus asc 2025-03 2026-02",
+            "name asc 2026-02 2025-03",
+            "name asc 2025-03 2026-02 x",
+        ] {
+            assert_eq!(Listing::from_key(bad), None, "{bad}");
+        }
         assert_eq!(
             StatsSort::parse("subtree_queries"),
             Some(StatsSort::SubtreeQueries)

@@ -210,11 +210,20 @@ pub fn parse_event(sent: &SentEvent, now: DateTime<Utc>) -> Result<UsageEvent, S
                     .into(),
             )
         }
-        Value::String(s) if !s.trim().is_empty() && s.len() <= 63 => {
-            TenantRef::Subdomain(s.trim().to_ascii_lowercase())
+        // A subdomain exactly as sent (DNS names match in any case): spaces around
+        // it are a sender's mistake this event is refused for, not trimmed away.
+        Value::String(s) if s.trim() != s => {
+            return Err(format!(
+                "`tenant` \"{}\" has spaces around it: send the subdomain alone, without \
+                 spaces.",
+                s.escape_debug()
+            ))
         }
-        v => match integral(v) {
-            Some(id) if id > 0 => TenantRef::Id(id),
+        Value::String(s) if !s.is_empty() && s.len() <= 63 => {
+            TenantRef::Subdomain(s.to_ascii_lowercase())
+        }
+        v => match whole_number(v) {
+            Some(Whole::Int(id)) if id > 0 => TenantRef::Id(id),
             _ => {
                 return Err(
                     "`tenant` must be a tenant id (a positive integer) or a subdomain.".into(),
@@ -233,10 +242,13 @@ pub fn parse_event(sent: &SentEvent, now: DateTime<Utc>) -> Result<UsageEvent, S
     if at < earliest() {
         return Err("`at` lies before 2000-01-01.".into());
     }
-    let count = |field: &str| match integral(&event[field]) {
-        Some(n) if (0..=MAX_COUNT).contains(&n) => Ok(n),
-        Some(n) if n < 0 => Err(format!("`{field}` must not be negative.")),
-        Some(_) => Err(format!("`{field}` must be at most {MAX_COUNT}.")),
+    let count = |field: &str| match whole_number(&event[field]) {
+        Some(Whole::Int(n)) if (0..=MAX_COUNT).contains(&n) => Ok(n),
+        Some(Whole::Int(n)) if n < 0 => Err(format!("`{field}` must not be negative.")),
+        Some(Whole::Negative) => Err(format!("`{field}` must not be negative.")),
+        Some(Whole::Int(_) | Whole::TooLarge) => {
+            Err(format!("`{field}` must be at most {MAX_COUNT}."))
+        }
         None => Err(format!("`{field}` must be a whole number.")),
     };
     let (queries, blocked) = (count("queries")?, count("blocked")?);
@@ -257,12 +269,38 @@ fn earliest() -> DateTime<Utc> {
         .unwrap_or(DateTime::<Utc>::MIN_UTC)
 }
 
-/// A JSON integer (also written `42.0`), as JSON Schema counts integers.
-fn integral(v: &Value) -> Option<i64> {
-    v.as_i64().or_else(|| {
-        v.as_f64()
-            .filter(|f| f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0)
-            .map(|f| f as i64)
+/// A JSON whole number as [`whole_number`] reads it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Whole {
+    Int(i64),
+    /// Whole but past what an `i64` (or a double, exactly) holds: 1e19, 2^63.
+    TooLarge,
+    /// Whole and as far below zero.
+    Negative,
+}
+
+/// A JSON integer, also written `42.0` or `1e3` (an integral number, as JSON Schema
+/// counts integers, and as the rest of the API takes them: `integral_opt_i64`), or
+/// `None` for anything else (a fraction, a string). Doubles from 2^53 on are whole
+/// but no longer exact: too large (or too far below zero) rather than "not whole".
+fn whole_number(v: &Value) -> Option<Whole> {
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+    let Value::Number(n) = v else {
+        return None;
+    };
+    if let Some(i) = n.as_i64() {
+        return Some(Whole::Int(i));
+    }
+    if n.as_u64().is_some() {
+        return Some(Whole::TooLarge);
+    }
+    let f = n.as_f64().filter(|f| f.is_finite() && f.fract() == 0.0)?;
+    Some(if f >= EXACT {
+        Whole::TooLarge
+    } else if f <= -EXACT {
+        Whole::Negative
+    } else {
+        Whole::Int(f as i64)
     })
 }
 
@@ -405,6 +443,77 @@ mod tests {
             let error = parse_event(&event.clone().into(), now()).unwrap_err();
             assert!(error.contains(wanted), "{event}: {error}");
         }
+    }
+
+    #[test]
+    fn integral_numbers_count_spaces_around_a_subdomain_do_not() {
+        let event = |text: &str| {
+            let sent: SentEvent = serde_json::from_str(text).unwrap();
+            parse_event(&sent, now())
+        };
+        let at = r#""at": "2026-02-01T00:00:00Z""#;
+        // Integral numbers in any JSON spelling, as elsewhere in the API.
+        let ok = event(&format!(
+            r#"{{"tenant": 3.0, {at}, "queries": 1e3, "blocked": 2.5e1}}"#
+        ))
+        .unwrap();
+        assert_eq!(ok.tenant, TenantRef::Id(3));
+        assert_eq!((ok.queries, ok.blocked), (1000, 25));
+        // Subdomains match in any case, but exactly: no trimming.
+        let upper = event(&format!(
+            r#"{{"tenant": "Acme", {at}, "queries": 1, "blocked": 0}}"#
+        ));
+        assert_eq!(upper.unwrap().tenant, TenantRef::Subdomain("acme".into()));
+        for spaced in [" acme ", "acme ", " acme", "\u{a0}acme"] {
+            let error = event(&format!(
+                r#"{{"tenant": "{spaced}", {at}, "queries": 1, "blocked": 0}}"#
+            ))
+            .unwrap_err();
+            assert!(error.contains("spaces around it"), "{spaced:?}: {error}");
+        }
+        // Too large for a count, however it is written: "at most", not "whole".
+        for big in [
+            "1000000000001",
+            "1e13",
+            "9223372036854775807",
+            "9223372036854775808",
+            "18446744073709551615",
+            "99999999999999999999",
+            "1e19",
+            "1.7e308",
+        ] {
+            let error = event(&format!(
+                r#"{{"tenant": 1, {at}, "queries": {big}, "blocked": 0}}"#
+            ))
+            .unwrap_err();
+            assert_eq!(error, "`queries` must be at most 1000000000000.", "{big}");
+        }
+        for negative in [
+            "-1",
+            "-1e3",
+            "-9223372036854775808",
+            "-99999999999999999999",
+            "-1e19",
+        ] {
+            let error = event(&format!(
+                r#"{{"tenant": 1, {at}, "queries": 5, "blocked": {negative}}}"#
+            ))
+            .unwrap_err();
+            assert_eq!(error, "`blocked` must not be negative.", "{negative}");
+        }
+        for not_whole in ["1.5", "1e-3", "\"7\"", "true"] {
+            let error = event(&format!(
+                r#"{{"tenant": 1, {at}, "queries": {not_whole}, "blocked": 0}}"#
+            ))
+            .unwrap_err();
+            assert_eq!(error, "`queries` must be a whole number.", "{not_whole}");
+        }
+        // A tenant id too large for any tenant: not an id.
+        let error = event(&format!(
+            r#"{{"tenant": 1e19, {at}, "queries": 1, "blocked": 0}}"#
+        ))
+        .unwrap_err();
+        assert!(error.contains("positive integer"), "{error}");
     }
 
     #[test]

@@ -338,6 +338,8 @@ pub struct QuotaAlert<'a> {
     pub percent: &'a str,
     /// The stats page of the month, starting with [`PUBLIC_URL_PLACEHOLDER`].
     pub link: &'a str,
+    /// The profile's quota alert choice, starting with [`PUBLIC_URL_PLACEHOLDER`].
+    pub profile_link: &'a str,
     /// For an Owner of a tenant above (opted in), not of the tenant itself.
     pub above: bool,
     /// More queries than the quota (at the 100 % threshold: not exactly reached).
@@ -369,6 +371,7 @@ pub struct UsageReport<'a> {
     pub rows: usize,
     /// Links starting with [`PUBLIC_URL_PLACEHOLDER`].
     pub print_link: &'a str,
+    /// The profile's list of the subscriber's reports, where each is cancelled.
     pub manage_link: &'a str,
     pub day: i16,
 }

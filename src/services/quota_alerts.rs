@@ -107,6 +107,7 @@ async fn queue(
         quota: &crate::domain::stats::grouped(c.quota),
         percent: &percent,
         link: &link,
+        profile_link: &format!("{PUBLIC_URL_PLACEHOLDER}{PROFILE_ALERTS}"),
         above,
         over: c.threshold >= 100 && c.queries > c.quota,
     })
@@ -116,6 +117,10 @@ async fn queue(
         .await?;
     Ok(())
 }
+
+/// Where a user chooses whether to get the alerts of the tenants below those they
+/// own (the alert mails link there).
+pub const PROFILE_ALERTS: &str = "/profile#quota-alerts";
 
 /// Whether `p` wants the alerts of the tenants below those they own.
 pub async fn opted_in(conn: &mut AsyncPgConnection, p: &Principal) -> Result<bool, AppError> {

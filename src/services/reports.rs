@@ -6,12 +6,16 @@
 //! Exactly once per month: the job claims a due subscription `FOR UPDATE SKIP
 //! LOCKED` and, in the same transaction, queues its mails and records the month as
 //! handled (`last_month`); several processes running the job take different rows,
-//! and a second run on the same day finds nothing due. Rights are those of the
-//! CSV export, for the subscriber at send time: one who may no longer read the
-//! tenant's statistics, or whose account has lost its email address, gets nothing,
-//! and the subscription is marked suspended with that reason (shown on their
-//! list) until a month in which it can be sent again. Subscribing takes an email
-//! address on the account: a report to no one would never arrive.
+//! and a second run on the same day finds nothing due. At send time the subscriber
+//! needs what subscribing needs (an Owner over the tenant,
+//! `authz::report_mail_refusal`), and the rows are those of their CSV export: one
+//! who may no longer read the tenant's statistics, is no longer an Owner over it, or
+//! whose account has lost its email address, gets nothing, and the subscription is
+//! marked suspended with that reason (shown on their profile and the tenant's list)
+//! until a month in which it can be sent again. Subscribing takes an email address
+//! on the account: a report to no one would never arrive. The subscriber lists and
+//! cancels their subscriptions on their profile whatever their role is now (the
+//! mails link there): cancelling only stops their own mail.
 
 use super::Actor;
 use crate::auth::{authz, Principal};
@@ -28,6 +32,9 @@ use crate::mail::{self, UsageReport, PUBLIC_URL_PLACEHOLDER};
 use crate::services::usage_stats::{row_cells, StatsReader, CSV_HEADER};
 use chrono::{DateTime, Datelike, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
+
+/// Where a subscriber lists and cancels their reports (the mails link there).
+pub const PROFILE_REPORTS: &str = "/profile#reports";
 
 /// The refusal of a subscription from an account without an email address (the
 /// form shows it with a link to the profile, which says where to add one).
@@ -100,33 +107,45 @@ fn audited(sub: &ReportSubscription) -> serde_json::Value {
     })
 }
 
-/// `p`'s subscription `id` on the tenant, for its cancel confirmation (404 for
-/// anyone else's). Cancelling needs no right beyond it being one's own: an Owner
-/// who lost the grant may still stop the mail.
+/// Every subscription of `p`, with its tenant (the profile's list). Needs no right:
+/// they are `p`'s own mail, also where `p` may no longer subscribe or see.
+pub async fn mine(
+    conn: &mut AsyncPgConnection,
+    p: &Principal,
+) -> Result<Vec<(ReportSubscription, Tenant)>, AppError> {
+    Ok(ReportSubscription::of_user(conn, p.user.id).await?)
+}
+
+/// `p`'s subscription `id` (on `on` when the request names a tenant), for its
+/// cancel confirmation (404 for anyone else's). Cancelling needs no right beyond it
+/// being one's own: an Owner who lost the grant may still stop the mail.
 pub async fn own(
     conn: &mut AsyncPgConnection,
     p: &Principal,
-    tenant: &Tenant,
     id: i64,
-) -> Result<ReportSubscription, AppError> {
-    Ok(ReportSubscription::find_own(conn, p.user.id, tenant.id, id).await?)
+    on: Option<&Tenant>,
+) -> Result<(ReportSubscription, Tenant), AppError> {
+    let sub = ReportSubscription::find_own(conn, p.user.id, id, on.map(|t| t.id)).await?;
+    let tenant = Tenant::find(conn, sub.tenant_id).await?;
+    Ok((sub, tenant))
 }
 
-/// Cancels `p`'s subscription `id` on the tenant (404 for anyone else's).
+/// Cancels `p`'s subscription `id` (on `on` when the request names a tenant; 404 for
+/// anyone else's), whatever `p`'s role is now.
 pub async fn cancel(
     conn: &mut AsyncPgConnection,
     p: &Principal,
     actor: &Actor,
-    tenant: &Tenant,
     id: i64,
-) -> Result<ReportSubscription, AppError> {
+    on: Option<&Tenant>,
+) -> Result<(ReportSubscription, Tenant), AppError> {
     conn.transaction(async |conn| {
-        let sub = ReportSubscription::find_own(conn, p.user.id, tenant.id, id).await?;
+        let (sub, tenant) = own(conn, p, id, on).await?;
         ReportSubscription::delete(conn, sub.id).await?;
-        let mut event = actor.event("report.cancel", Some(tenant.id));
+        let mut event = actor.event("report.cancel", Some(sub.tenant_id));
         event.before = Some(audited(&sub));
         event.record(conn).await?;
-        Ok(sub)
+        Ok((sub, tenant))
     })
     .await
 }
@@ -192,7 +211,7 @@ async fn send(
         return Ok(Err(UsageMailRefusal::NoAccess));
     };
     let tenant = Tenant::find(conn, sub.tenant_id).await?;
-    if let Some(refusal) = authz::usage_mail_refusal(&p, &tenant) {
+    if let Some(refusal) = authz::report_mail_refusal(&p, &tenant) {
         return Ok(Err(refusal));
     }
     let targets = match sub.scope {
@@ -220,10 +239,9 @@ async fn send(
             month: &month.first_day().format("%B %Y").to_string(),
             rows: rows.len(),
             print_link: &format!("{base}/print?from={m}&to={m}", m = month.text()),
-            manage_link: &format!(
-                "{PUBLIC_URL_PLACEHOLDER}/tenants/{}/stats/reports",
-                sub.tenant_id
-            ),
+            // The profile, not the tenant's list: it answers whatever the
+            // subscriber's role has become.
+            manage_link: &format!("{PUBLIC_URL_PLACEHOLDER}{PROFILE_REPORTS}"),
             day: sub.day_of_month,
         })
         .map_err(AppError::Unexpected)?;

@@ -61,6 +61,8 @@ struct ProfilePage {
     /// below may be asked for.
     owns_subtrees: bool,
     alerts_from_below: bool,
+    /// The user's monthly report subscriptions (any tenant, any role now).
+    reports: Vec<super::reports::OwnReport>,
     errors: FieldErrors,
 }
 
@@ -123,6 +125,7 @@ async fn profile_page(
             .iter()
             .any(|g| g.role == GrantRole::Owner && g.scope == Scope::Subtree),
         alerts_from_below: crate::services::quota_alerts::opted_in(conn, user).await?,
+        reports: super::reports::own_reports(user, conn).await?,
         errors,
     })
 }
@@ -309,7 +312,9 @@ async fn quota_alerts(
     )
     .await;
     if let Err(AppError::Validation(errors)) = saved {
-        let page = profile_page(&user, &mut conn, errors, state.clock.now()).await?;
+        let mut page = profile_page(&user, &mut conn, errors, state.clock.now()).await?;
+        // The box as the user left it, not as saved: they see what was refused.
+        page.alerts_from_below = on;
         return render_status(&page, StatusCode::UNPROCESSABLE_ENTITY);
     }
     saved?;

@@ -1,6 +1,9 @@
 //! Monthly usage reports by mail, from the stats page: an Owner subscribes
 //! (`POST /tenants/{id}/stats/reports`: day of the month and scope), lists their
 //! subscriptions to the tenant's reports and cancels one (with a confirmation).
+//! Every subscriber also lists all of theirs on the profile (`/profile#reports`,
+//! where the mails link) and cancels one there (`POST
+//! /profile/reports/{report_id}/cancel`), whatever their role is now.
 //! The job that sends them is `services::reports::run_due`.
 
 use crate::auth::{authz, CurrentUser};
@@ -25,6 +28,7 @@ pub fn routes() -> Vec<Route> {
         route!(GET "/tenants/{id}/stats/reports" => index),
         route!(POST "/tenants/{id}/stats/reports" => subscribe),
         route!(POST "/tenants/{id}/stats/reports/{report_id}/cancel" => cancel),
+        route!(POST "/profile/reports/{report_id}/cancel" => cancel_own),
     ]
 }
 
@@ -111,7 +115,54 @@ fn suspension_text(reason: UsageMailRefusal) -> &'static str {
             "You may no longer read this tenant's statistics: the report was not sent."
         }
         UsageMailRefusal::NoEmail => "Your account has no email address: the report was not sent.",
+        UsageMailRefusal::NotOwner => {
+            "You are no longer an Owner of this tenant, which a report takes: it was not sent."
+        }
     }
+}
+
+/// Why a subscription is suspended, in a few words (the profile's "suspended: …").
+fn suspension_reason(reason: UsageMailRefusal) -> &'static str {
+    match reason {
+        UsageMailRefusal::NoAccess => "no access to its statistics",
+        UsageMailRefusal::NoEmail => "no email address",
+        UsageMailRefusal::NotOwner => "no longer Owner",
+    }
+}
+
+/// One of the user's subscriptions as the profile lists it.
+pub struct OwnReport {
+    pub id: i64,
+    pub tenant_name: String,
+    /// The tenant's stats page, where the user may open it now.
+    pub stats_link: Option<String>,
+    pub day: i16,
+    pub scope: &'static str,
+    /// Why the last due report was not sent, while that holds.
+    pub suspended: Option<&'static str>,
+    /// Suspended for want of an email address: the row links to it.
+    pub needs_email: bool,
+}
+
+/// The user's subscriptions, for the profile.
+pub(crate) async fn own_reports(
+    user: &CurrentUser,
+    conn: &mut AsyncPgConnection,
+) -> Result<Vec<OwnReport>, AppError> {
+    Ok(service::mine(conn, user)
+        .await?
+        .into_iter()
+        .map(|(s, tenant)| OwnReport {
+            id: s.id,
+            stats_link: (authz::can_see(user, &tenant) && authz::can_read_usage(user, &tenant))
+                .then(|| format!("/tenants/{}/stats", tenant.id)),
+            tenant_name: tenant.name,
+            day: s.day_of_month,
+            scope: scope_text(s.scope),
+            suspended: s.suspended_reason.map(suspension_reason),
+            needs_email: s.suspended_reason == Some(UsageMailRefusal::NoEmail),
+        })
+        .collect())
 }
 
 #[derive(Template)]
@@ -223,7 +274,7 @@ async fn cancel(
     let id = parse_id(&report_id)?;
     let list = format!("/tenants/{}/stats/reports", tenant.id);
     if !confirm.confirmed {
-        let sub = service::own(&mut conn, &user, &tenant, id).await?;
+        let (sub, _) = service::own(&mut conn, &user, id, Some(&tenant)).await?;
         let question = Question {
             title: format!("Cancel the monthly report of {}?", tenant.name),
             detail: format!(
@@ -238,13 +289,46 @@ async fn cancel(
         };
         return ask(&req, &user, &mut conn, "stats", question).await;
     }
-    service::cancel(&mut conn, &user, &actor(&user, &req), &tenant, id).await?;
-    flash(
-        &user.session.0,
-        format!(
-            "Cancelled: the monthly report of {} is no longer sent to you.",
-            tenant.name
-        ),
-    );
+    service::cancel(&mut conn, &user, &actor(&user, &req), id, Some(&tenant)).await?;
+    flash(&user.session.0, cancelled(&tenant.name));
     Ok(see_other(&req, &list))
+}
+
+fn cancelled(tenant: &str) -> String {
+    format!("Cancelled: the monthly report of {tenant} is no longer sent to you.")
+}
+
+/// Cancels one of the user's own subscriptions from the profile, with a
+/// confirmation first: no right on the tenant is asked (it only stops one's own
+/// mail), so a subscriber who lost Owner, or the tenant, can still stop it.
+async fn cancel_own(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    confirm: Confirm,
+) -> Result<HttpResponse, AppError> {
+    let id = parse_id(&path)?;
+    let mut conn = state.pool.get().await?;
+    let back = service::PROFILE_REPORTS;
+    if !confirm.confirmed {
+        let (sub, tenant) = service::own(&mut conn, &user, id, None).await?;
+        let question = Question {
+            title: format!("Cancel your monthly report of {}?", tenant.name),
+            detail: format!(
+                "You will no longer get {} of {} on day {} of the month.",
+                scope_text(sub.scope),
+                tenant.name,
+                sub.day_of_month
+            ),
+            button: "Cancel the report".into(),
+            action: format!("/profile/reports/{}/cancel", sub.id),
+            cancel: back.into(),
+            ..Question::default()
+        };
+        return ask(&req, &user, &mut conn, "profile", question).await;
+    }
+    let (_, tenant) = service::cancel(&mut conn, &user, &actor(&user, &req), id, None).await?;
+    flash(&user.session.0, cancelled(&tenant.name));
+    Ok(see_other(&req, back))
 }

@@ -79,6 +79,8 @@ STATE_REFUSALS = (
     "A domain has at most 253 characters.",
     # An opaque cursor exists only as an earlier page's answer.
     "The cursor is not valid",
+    # …or one read in another period or order than the request's.
+    "This cursor continues the rows of",
     # The stats period's months depend on today's date, which a pattern cannot know.
     "A month cannot be after the current month",
 )

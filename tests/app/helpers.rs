@@ -221,6 +221,34 @@ pub async fn test_database() -> String {
     with_db(&admin_url(), &name)
 }
 
+/// The guard that drops the test database `db_url` names when the test ends.
+fn guard_for(db_url: &str) -> Option<DbGuard> {
+    db_url
+        .rsplit('/')
+        .next()
+        .and_then(|rest| rest.split('?').next())
+        .filter(|n| n.starts_with("tenantry_t"))
+        .map(|n| DbGuard(n.to_string()))
+}
+
+/// A fresh bootstrapped database with no app on it (so no background job: folder,
+/// outbox, migration runner), for tests that must know everything that touches
+/// it: a pool, the root tenant, and the guard that drops it.
+pub async fn bare_database() -> (DbPool, Tenant, Option<DbGuard>) {
+    let db_url = test_database().await;
+    let pool = tenantry::db::pool(&db_url, 2).expect("pool");
+    let mut conn = pool.get().await.expect("conn");
+    tenantry::services::bootstrap::run(&mut conn, "root", ADMIN_USER, password_hash())
+        .await
+        .expect("bootstrap");
+    let root = Tenant::root(&mut conn)
+        .await
+        .expect("root")
+        .expect("root exists");
+    drop(conn);
+    (pool, root, guard_for(&db_url))
+}
+
 /// Starts the app with these settings on an already-migrated database and bootstraps it.
 pub async fn spawn_app_with(settings: Settings) -> TestApp {
     let db_url = settings.database_url().to_string();
@@ -244,12 +272,7 @@ pub async fn spawn_app_with(settings: Settings) -> TestApp {
     let app = Application::build(settings).expect("build app");
     let port = app.port();
     let clock = app.clock().clone();
-    let db_name = db_url
-        .rsplit('/')
-        .next()
-        .and_then(|rest| rest.split('?').next())
-        .filter(|n| n.starts_with("tenantry_t"))
-        .map(|n| DbGuard(n.to_string()));
+    let db_name = guard_for(&db_url);
     let server = Arc::new(ServerGuard {
         handle: app.handle(),
         _database: db_name,

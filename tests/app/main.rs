@@ -49,5 +49,6 @@ mod usage_mail;
 mod usage_reclaim;
 mod usage_review;
 mod usage_review2;
+mod usage_review3;
 mod usage_stats;
 mod users;

@@ -360,7 +360,8 @@ fn rule_for(method: &str, path: &str) -> Option<(Rule, &'static str, bool)> {
         ("GET", "/tenants/{id}/stats/reports") => (ReportOwner, empty, false),
         ("POST", "/tenants/{id}/stats/reports") => (ReportOwner, "day=0&scope=subtree", false),
         // One's own subscription only; a made-up id: 404 for everyone.
-        ("POST", "/tenants/{id}/stats/reports/{report_id}/cancel") => (ForeignToken, empty, false),
+        ("POST", "/tenants/{id}/stats/reports/{report_id}/cancel")
+        | ("POST", "/profile/reports/{report_id}/cancel") => (ForeignToken, empty, false),
         // Saving the choice (off, without the box) changes a row at most.
         ("POST", "/profile/quota-alerts") => (LoggedIn, empty, true),
         ("POST", "/tenants/{id}/access") => (GiveGrant, "user_id=x&role=bogus&scope=tenant", false),

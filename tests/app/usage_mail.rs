@@ -229,6 +229,15 @@ async fn crossing_80_then_100_percent_mails_each_threshold_once_a_month_to_those
     }
     let above_mail = sink.wait_for(&addr("above"), 1).await;
     assert!(above_mail.body.contains("or a tenant above it"));
+    // Both link to the profile's choice, the page that stops (or explains) them.
+    for m in [&mail, &above_mail] {
+        assert!(
+            m.body
+                .contains(&format!("{PUBLIC_URL}/profile#quota-alerts")),
+            "{}",
+            m.body
+        );
+    }
     // The stats page says the same.
     let page = app.new_browser();
     page.login_admin().await;

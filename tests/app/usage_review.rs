@@ -131,6 +131,11 @@ async fn opting_in_to_the_alerts_from_below_needs_an_address() {
         field_error(&html, "alerts_from_below").is_some_and(|e| e.contains("no email address")),
         "{html}"
     );
+    // The box as the user left it: ticked, next to why it was not saved.
+    assert!(
+        html.contains(r#"name="alerts_from_below" type="checkbox" value="true" checked"#),
+        "{html}"
+    );
     assert_eq!(
         count(&app, "SELECT count(*) FROM quota_alert_opt_ins").await,
         0

@@ -1021,6 +1021,78 @@ fn usage_mail_needs_access_first_and_then_an_address() {
 }
 
 #[test]
+fn a_report_needs_at_send_time_what_subscribing_needs() {
+    let with_address = |mut p: Principal| {
+        p.user.email = format!("{}@example.com", p.user.username);
+        p
+    };
+    // An Owner over the tenant with an address: sent.
+    assert_eq!(
+        report_mail_refusal(&with_address(partner_owner()), &t(CHILD)),
+        None
+    );
+    // Still reading the statistics, no longer an Owner: not sent, for that reason
+    // (whatever the address), while an alert would still reach them.
+    for p in [partner_admin(), partner_viewer(), partner_user_full()] {
+        assert!(can_receive_usage_mail(&p, &t(PARTNER)));
+        assert_eq!(
+            report_mail_refusal(&with_address(p.clone()), &t(PARTNER)),
+            Some(UsageMailRefusal::NotOwner),
+            "{:?}",
+            p.grants
+        );
+        assert_eq!(
+            report_mail_refusal(&p, &t(PARTNER)),
+            Some(UsageMailRefusal::NotOwner)
+        );
+        assert_eq!(
+            usage_mail_refusal(&with_address(p), &t(PARTNER)),
+            None,
+            "alerts are not reports"
+        );
+    }
+    // A tenant-only Owner of the partner is no Owner of its child.
+    let here = with_address(who(32, PARTNER, &[(PARTNER, Owner, Only, false)]));
+    assert_eq!(report_mail_refusal(&here, &t(PARTNER)), None);
+    assert_eq!(
+        report_mail_refusal(&here, &t(CHILD)),
+        Some(UsageMailRefusal::NoAccess)
+    );
+    // Lost access comes first; an Owner without an address gets nothing either.
+    assert_eq!(
+        report_mail_refusal(&with_address(partner_owner()), &t(OTHER)),
+        Some(UsageMailRefusal::NoAccess)
+    );
+    let mut disabled = with_address(partner_viewer());
+    disabled.user.enabled = false;
+    assert_eq!(
+        report_mail_refusal(&disabled, &t(PARTNER)),
+        Some(UsageMailRefusal::NoAccess)
+    );
+    assert_eq!(
+        report_mail_refusal(&partner_owner(), &t(CHILD)),
+        Some(UsageMailRefusal::NoEmail)
+    );
+    // Exactly the subscribing rule: refused here whenever subscribing is.
+    for p in [
+        partner_owner(),
+        partner_admin(),
+        partner_viewer(),
+        here.clone(),
+    ] {
+        for id in [PARTNER, CHILD, OTHER] {
+            let p = with_address(p.clone());
+            assert_eq!(
+                report_mail_refusal(&p, &t(id)).is_none(),
+                can_subscribe_reports(&p, &t(id)) && can_receive_usage_mail(&p, &t(id)),
+                "{:?} on {id}",
+                p.grants
+            );
+        }
+    }
+}
+
+#[test]
 fn own_details_are_edited_with_users_full_at_home_unless_managed() {
     assert!(can_edit_own_identity(&root_owner()));
     assert!(can_edit_own_identity(&partner_owner()));

@@ -70,20 +70,37 @@ impl ReportSubscription {
             .await
     }
 
-    /// The user's subscription `id` on the tenant (not found for anyone else's).
+    /// Every subscription of the user with its tenant, by the tenant's name.
+    pub async fn of_user(
+        conn: &mut AsyncPgConnection,
+        user_id: i64,
+    ) -> QueryResult<Vec<(ReportSubscription, Tenant)>> {
+        report_subscriptions::table
+            .inner_join(with_path())
+            .filter(report_subscriptions::user_id.eq(user_id))
+            .order((tenants::name, tenants::id, report_subscriptions::id))
+            .select((ReportSubscription::as_select(), Tenant::as_select()))
+            .load(conn)
+            .await
+    }
+
+    /// The user's subscription `id` (on tenant `on` when given; not found for anyone
+    /// else's).
     pub async fn find_own(
         conn: &mut AsyncPgConnection,
         user_id: i64,
-        tenant_id: i64,
         id: i64,
+        on: Option<i64>,
     ) -> QueryResult<ReportSubscription> {
-        report_subscriptions::table
+        let mut query = report_subscriptions::table
             .filter(report_subscriptions::id.eq(id))
             .filter(report_subscriptions::user_id.eq(user_id))
-            .filter(report_subscriptions::tenant_id.eq(tenant_id))
             .select(ReportSubscription::as_select())
-            .first(conn)
-            .await
+            .into_boxed();
+        if let Some(tenant_id) = on {
+            query = query.filter(report_subscriptions::tenant_id.eq(tenant_id));
+        }
+        query.first(conn).await
     }
 
     pub async fn delete(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<usize> {

@@ -6,7 +6,7 @@ use super::json;
 use super::tenants::paged_tenant;
 use crate::auth::ApiUser;
 use crate::db::models::usage_stats::StatsRow;
-use crate::domain::stats::{quota_percent, Month, Period, RowCursor, StatsSort};
+use crate::domain::stats::{quota_percent, Listing, Month, Period, RowCursor, StatsSort};
 use crate::error::AppError;
 use crate::services::usage_stats::StatsReader;
 use crate::web::extract::Query;
@@ -48,8 +48,8 @@ pub struct StatsItem {
     #[schema(minimum = 0)]
     pub quota: Option<i64>,
     /// Its own queries in percent of the quota, rounded down and capped at
-    /// 1000000 (ten thousand times the quota or more); `null` without a quota (or
-    /// for queries against a quota of 0).
+    /// 1000000 (ten thousand times the quota or more); `null` without a quota. A
+    /// quota of 0: 0 without queries, 1000000 (the cap: over it) with any.
     #[schema(minimum = 0, maximum = 1000000)]
     pub quota_percent: Option<i64>,
 }
@@ -102,12 +102,14 @@ fn dir_schema() -> ObjectBuilder {
 #[into_params(parameter_in = Query)]
 pub struct StatsParams {
     /// First month, `YYYY-MM` (default: eleven months before `to`; both absent: the
-    /// last 12 months, the current one included).
+    /// last 12 months, the current one included). With a `cursor`, absent or empty
+    /// means the cursor's: a page goes on in the period its cursor was read in.
     #[param(pattern = "^([2-9][0-9]{3}-(0[1-9]|1[0-2]))?$")]
     pub from: Option<String>,
     /// Last month, `YYYY-MM` (default: eleven months after `from`, but not past the
     /// current month; without `from`, the current month); at most 36 months after
-    /// `from`. Tenant-months without usage in the tenant's subtree have no row.
+    /// `from`. Tenant-months without usage in the tenant's subtree have no row. With
+    /// a `cursor`, absent or empty means the cursor's.
     #[param(pattern = "^([2-9][0-9]{3}-(0[1-9]|1[0-2]))?$")]
     pub to: Option<String>,
     /// Order of the rows (default `name`, also when empty, as on the page); the
@@ -117,13 +119,17 @@ pub struct StatsParams {
     /// `asc` (the default, also when empty) or `desc`.
     #[param(schema_with = dir_schema)]
     pub dir: Option<String>,
-    /// `next_cursor` of the previous page (with the same period and order); any
-    /// other value is refused with 422 and `errors.cursor`.
+    /// `next_cursor` of the previous page. It carries the period it was read in
+    /// (which `from` and `to` default to, so a default period's next page continues
+    /// across a month change) and must be used with the same `sort` and `dir`; a
+    /// period or order other than its own, or any other value, is refused with 422
+    /// and `errors.cursor`.
     // Its own pattern (unpadded URL-safe base64 of the row's keys), not the id lists'
     // `after:<id>` one that `constrain_parameters` gives a cursor without a pattern.
     #[param(pattern = "^[A-Za-z0-9_-]+$", min_length = 1, max_length = 2000)]
     pub cursor: Option<String>,
-    /// Page size, 1–500 (default 50).
+    /// Page size, 1–500 (default 50, when left out). An empty `limit=` is no number:
+    /// 400, as on every list of the API.
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
 }
@@ -140,7 +146,7 @@ pub struct StatsParams {
     responses(
         (status = 200, description = "One page of tenant-months", body = StatsPage),
         (status = 400, description = "A parameter that is not of its form (sort, dir, limit)"),
-        (status = 422, description = "A period that is not valid (a month that does not exist, `to` before `from`, more than 36 months: `errors.from`/`errors.to`), or a `cursor` that is no earlier page's `next_cursor` (`errors.cursor`)"),
+        (status = 422, description = "A period that is not valid (a month that does not exist, `to` before `from`, more than 36 months: `errors.from`/`errors.to`), or a `cursor` that is no earlier page's `next_cursor` or was read in another period or order (`errors.cursor`)"),
     ),
     security(("bearer" = []))
 )]
@@ -154,7 +160,6 @@ pub async fn list(
     let params = params.into_inner();
     let (mut conn, tenant, limit) = paged_tenant(&req, &user, &state, &path, params.limit).await?;
     let bad = |m: &str| AppError::BadRequest(m.to_string());
-    let text = |v: &Option<String>| v.clone().unwrap_or_default();
     // Empty is the default, as on the page (whose links leave it empty).
     let sort = match params.sort.as_deref() {
         None | Some("") => StatsSort::Name,
@@ -169,23 +174,12 @@ pub async fn list(
         Some("desc") => true,
         Some(_) => return Err(bad("dir must be asc or desc.").into()),
     };
-    let today = state.clock.now().date_naive();
-    let period = Period::parse(&text(&params.from), &text(&params.to), today)
-        .map_err(AppError::Validation)?;
-    // A cursor pages on only in the order and period it was read in.
-    let order = format!(
-        "{} {} {} {}",
-        sort.as_str(),
-        if descending { "desc" } else { "asc" },
-        period.from.text(),
-        period.to.text()
-    );
-    let after = params
+    // Opaque, so a schema cannot tell a real one: a field error, as for a period.
+    let cursor = params
         .cursor
         .as_deref()
-        // Opaque, so a schema cannot tell a real one: a field error, as for a period.
         .map(|c| {
-            RowCursor::parse(c, &order).ok_or_else(|| {
+            RowCursor::parse(c).ok_or_else(|| {
                 AppError::field(
                     "cursor",
                     "The cursor is not valid: pass the next_cursor of an earlier page.",
@@ -193,13 +187,54 @@ pub async fn list(
             })
         })
         .transpose()?;
+    // A cursor carries its period: a month left out is the cursor's, so the next
+    // page of a default period read just before a month change continues that
+    // listing rather than one that moved on.
+    let month_or = |given: &Option<String>, bound: fn(&Listing) -> Month| match (
+        given.as_deref().filter(|m| !m.trim().is_empty()),
+        &cursor,
+    ) {
+        (Some(m), _) => m.to_string(),
+        (None, Some((_, listing))) => bound(listing).text(),
+        (None, None) => String::new(),
+    };
+    let (from, to) = (
+        month_or(&params.from, |l| l.period.from),
+        month_or(&params.to, |l| l.period.to),
+    );
+    let today = state.clock.now().date_naive();
+    let period = Period::parse(&from, &to, today).map_err(AppError::Validation)?;
+    let listing = Listing {
+        sort,
+        descending,
+        period,
+    };
+    // A cursor pages on only in the order and period it was read in.
+    let after = match cursor {
+        Some((after, bound)) if bound == listing => Some(after),
+        Some((_, bound)) => return Err(AppError::field("cursor", other_listing(&bound)).into()),
+        None => None,
+    };
     let reader = StatsReader::new(&user, &tenant, period, sort, descending)?;
     let (rows, next) = reader.read(&mut conn, after.as_ref(), limit).await?;
     Ok(json(
         StatusCode::OK,
         &StatsPage {
             items: rows.into_iter().map(StatsItem::from).collect(),
-            next_cursor: next.map(|c| c.to_text(&order)),
+            next_cursor: next.map(|c| c.to_text(&listing)),
         },
     ))
+}
+
+/// The refusal of a cursor read in another period or order than asked for.
+fn other_listing(bound: &Listing) -> String {
+    format!(
+        "This cursor continues the rows of {} to {} sorted by {} {}: ask with that \
+         period (or leave from and to out) and that sort and dir, or without a cursor \
+         for the first page.",
+        bound.period.from.text(),
+        bound.period.to.text(),
+        bound.sort.as_str(),
+        bound.dir()
+    )
 }

@@ -326,7 +326,8 @@ pub struct ListParams {
     /// `next_cursor` of the previous page.
     #[param(max_length = 100)]
     pub cursor: Option<String>,
-    /// Page size, 1–500 (default 50).
+    /// Page size, 1–500 (default 50, when left out). An empty `limit=` is no number:
+    /// 400, as on every list of the API.
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
 }

@@ -40,13 +40,13 @@ pub struct UsageBatch {
 #[schema(as = UsageEvent)]
 #[serde(deny_unknown_fields)]
 pub struct UsageEventJson {
-    /// The tenant: its id, or its subdomain.
+    /// The tenant: its id, or its subdomain (any case, without spaces around it).
     #[schema(value_type = TenantRefJson)]
     pub tenant: serde_json::Value,
     /// When (RFC 3339, any offset); it counts in that instant's UTC day and month.
     /// From 2000-01-01 to at most a day ahead of the server's clock.
     pub at: chrono::DateTime<chrono::Utc>,
-    /// DNS queries, 0 or more.
+    /// DNS queries, 0 to 1000000000000 (an integral number: `1e3` is 1000).
     pub queries: i64,
     /// Blocked queries (among `queries`): 0 up to `queries`.
     pub blocked: i64,
