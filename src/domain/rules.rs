@@ -617,6 +617,10 @@ mod tests {
         );
         let new = "Migration #10: 3 rules copied, 2 replaced, settings replaced";
         assert_eq!(shown_summary(m, new), new);
+        // A name and nothing after it: the name goes all the same.
+        assert_eq!(shown_summary(m, "Migration #7 from Acme"), "Migration #7");
+        // Not a stored migration summary: as it is.
+        assert_eq!(shown_summary(m, "Restored version 3"), "Restored version 3");
         assert_eq!(
             shown_summary(VersionKind::Edit, "Migration #1 from x: y"),
             "Migration #1 from x: y"

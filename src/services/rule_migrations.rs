@@ -22,6 +22,7 @@ use crate::db::transaction::in_transaction;
 use crate::db::DbPool;
 use crate::domain::rules::{CredentialStuffing, VersionKind};
 use crate::error::{field_name, AppError, FieldErrors};
+use crate::mail::PUBLIC_URL_PLACEHOLDER;
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
 use std::collections::{BTreeMap, BTreeSet};
@@ -478,9 +479,11 @@ async fn swap(
                 .filter(|u| u.has_email())
             {
                 let subject = format!("Migration #{} of the rules is done", m.id);
+                // The link as other mails write theirs: the outbox fills in the
+                // console's public URL when it sends.
                 let text = format!(
-                    "The rules of {} were migrated to {}: {got} rules copied, {lost} rules replaced, the credential-stuffing settings replaced. Both tenants are unlocked.\n",
-                    m.source_name, m.target_name
+                    "The rules of {} were migrated to {}: {got} rules copied, {lost} rules replaced, the credential-stuffing settings replaced. Both tenants are unlocked.\n\nThe migration: {PUBLIC_URL_PLACEHOLDER}/migrations/{}\n",
+                    m.source_name, m.target_name, m.id
                 );
                 NewMail::notice(&user.email, &subject, &text).insert(conn, now).await?;
             }

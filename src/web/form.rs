@@ -16,6 +16,37 @@ pub fn checked(field: &Option<String>) -> bool {
     })
 }
 
+/// What a checkbox that sent something else than its value is told.
+pub const CHECKBOX: &str = "Tick the box or leave it unticked: it sends “true” or nothing.";
+
+/// A checkbox of a form this console renders (`value="true"`), read strictly:
+/// ticked (`true`) or left out (`false`). Any other value (`maybe`, and `false` or
+/// `on`, which no browser sends for it) is refused rather than guessed at.
+pub fn checkbox(field: &Option<String>) -> Result<bool, String> {
+    match field.as_deref() {
+        None => Ok(false),
+        Some("true") => Ok(true),
+        Some(_) => Err(CHECKBOX.into()),
+    }
+}
+
+/// A form's `parse` with its checkbox `name` read by [`checkbox`]: the checkbox's
+/// error joins the other fields' (which are read as if it were unticked).
+pub fn with_checkbox<T>(
+    name: &'static str,
+    raw: &Option<String>,
+    parse: impl FnOnce(bool) -> Result<T, FieldErrors>,
+) -> Result<T, FieldErrors> {
+    match checkbox(raw) {
+        Ok(on) => parse(on),
+        Err(e) => {
+            let mut errors = parse(false).err().unwrap_or_default();
+            errors.insert(name, e);
+            Err(errors)
+        }
+    }
+}
+
 /// An id in a path: a number; anything else names nothing (404).
 pub fn parse_id(raw: &str) -> Result<i64, AppError> {
     raw.trim().parse().map_err(|_| AppError::NotFound)

@@ -48,14 +48,15 @@ STATE_REFUSALS = (
     "There is no tenant ",
     "Narrow the filter, or select fewer tenants.",
     # A rule migration's target and mappings depend on the data: the source itself,
-    # a tenant the caller may not migrate into, ids that are not the target's, and a
-    # mapping larger than the server takes (utoipa cannot state maxProperties).
+    # a tenant the caller may not migrate into, source ids the source does not have,
+    # ids that are not the target's, a domain mapped apart from its rules'
+    # application. (Its mappings' size and keys are in the schema.)
     "Choose another tenant than the source.",
     "No tenant you may migrate these rules to has this id",
     "You may not replace the rules of ",
     "Choose one of ",
     "The source tenant has no ",
-    "At most ",
+    "but rules with this domain are bound to an application mapped to",
     # Constraints between two parameters, which a schema cannot state either: a
     # period's end before its start, a report longer than it may be.
     "The end date is before the start date.",

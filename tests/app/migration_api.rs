@@ -132,3 +132,67 @@ async fn the_api_starts_follows_rolls_back_and_retries_a_migration() {
     let (status, _) = theirs.get("/api/v1/migrations?cursor=nope").await;
     assert_eq!(status, 400);
 }
+
+/// The start reads ids as its document states them: a target or a mapping's value
+/// may be an integral float (`3.0`, as JSON Schema counts integers); a mapping's
+/// key is a source id written plainly, once.
+#[tokio::test]
+async fn a_start_reads_ids_as_its_document_states_them() {
+    let app = app().await;
+    let s = setup(&app).await;
+    let api = Api::new(&app, Some(&token_for(&app, &app.admin, false).await));
+    let (src, dst) = (s.t.acme.id, s.t.globex.id);
+    let url = format!("/api/v1/tenants/{src}/rules/migrate");
+    for key in ["01", " 1", "1 ", "+1", "1.0"] {
+        let key = key.replace('1', &s.shop.to_string());
+        let (status, v) = api
+            .post(
+                &url,
+                json!({"target": dst, "applications": {key.clone(): null}}),
+            )
+            .await;
+        assert_eq!(status, 422, "{key:?}: {v}");
+        let e = v["errors"]["applications"].as_str().unwrap();
+        assert!(e.contains(&format!("“{key}”")), "{key:?}: {e}");
+    }
+    // A key twice (JSON allows it): refused rather than one of them taken.
+    let twice = format!(
+        r#"{{"target": {dst}, "domains": {{"{d}": null, "{d}": {to}}}}}"#,
+        d = s.dom,
+        to = s.store_dom
+    );
+    let (status, v) = crate::api::send(
+        api.request(reqwest::Method::POST, &url)
+            .header("Content-Type", "application/json")
+            .body(twice),
+    )
+    .await;
+    assert_eq!(status, 400, "{v}");
+    assert!(
+        v["detail"].as_str().unwrap().contains("duplicate key"),
+        "{v}"
+    );
+    let (_, list) = api.get("/api/v1/migrations").await;
+    assert_eq!(list["items"], json!([]), "nothing started: {list}");
+
+    let (status, v) = api
+        .post(
+            &url,
+            json!({"target": dst as f64,
+                   "applications": {s.shop.to_string(): s.store as f64},
+                   "domains": {s.dom.to_string(): s.store_dom as f64}}),
+        )
+        .await;
+    assert_eq!(status, 202, "{v}");
+    assert_eq!(v["target_tenant_id"], dst);
+    assert_eq!(
+        v["mappings"]["applications"][s.shop.to_string()],
+        json!(s.store),
+        "{v}"
+    );
+    assert_eq!(
+        v["mappings"]["domains"][s.dom.to_string()],
+        json!(s.store_dom)
+    );
+    assert_eq!(run(&app).await, Ran::Done(v["id"].as_i64().unwrap()));
+}

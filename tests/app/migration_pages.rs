@@ -604,6 +604,42 @@ async fn bad_input_is_a_field_error_and_never_a_500() {
     let html = r.text().await.unwrap();
     assert!(html.contains("id=\"migrate-errors\""), "{html}");
     assert!(html.contains("map_domain_999999"));
+    // A field sent twice is refused, never decided by whichever came last.
+    let store = s.store.to_string();
+    for (fields, field) in [
+        (
+            vec![("target", target.as_str()), ("target", target.as_str())],
+            "target",
+        ),
+        (
+            vec![
+                ("target", target.as_str()),
+                (app_field.as_str(), store.as_str()),
+                (app_field.as_str(), ""),
+                ("confirm", "yes"),
+            ],
+            app_field.as_str(),
+        ),
+    ] {
+        let r = app.post_form(&form, &fields).await;
+        assert_eq!(status(&r), 422, "{fields:?}");
+        let html = r.text().await.unwrap();
+        assert!(
+            field_error(&html, field).is_some_and(|e| e.contains("more than once")),
+            "{fields:?}: {html}"
+        );
+    }
+    // The form's query takes `q` and `target` only.
+    for query in ["?bogus=1", "?q=a&target=1&page=2"] {
+        let r = app.get(&format!("{form}{query}")).await;
+        assert_eq!(status(&r), 400, "{query}");
+        assert!(
+            r.text().await.unwrap().contains("is not known here"),
+            "{query}"
+        );
+    }
+    let r = app.get(&format!("{form}/targets?q=glo&x=1")).await;
+    assert_eq!(status(&r), 400);
     // A confirmed start with a bad mapping starts nothing.
     let r = app
         .post_form(

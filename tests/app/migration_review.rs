@@ -78,6 +78,22 @@ async fn one_sided_readers_see_no_other_tenant_name_nor_the_starter() {
     let html = r.text().await.unwrap();
     assert!(html.contains(&format!("Migration #{mid}")), "{html}");
     assert!(!html.contains(&s.t.acme.name), "{html}");
+    // Nor who made a version (the starter, the root's admin through a token): the
+    // "By" column names them as the locked page does.
+    assert!(!html.contains("\\admin"), "{html}");
+    assert!(
+        html.contains("<td class=\"by\">a user you cannot see</td>"),
+        "{html}"
+    );
+    // Who may find them is told (the start came through an API token).
+    app.login_admin().await;
+    let html = app
+        .get_html(&format!("/tenants/{dst}/rules/versions"))
+        .await;
+    assert!(
+        html.contains("<td class=\"by\">root\\admin (API token "),
+        "{html}"
+    );
 }
 
 fn status_of(r: &reqwest::Response) -> u16 {

@@ -237,6 +237,22 @@ async fn a_migration_copies_the_mapped_rules_and_unlocks_both() {
         .unwrap()
         .get(0);
     assert_eq!(mails, 1);
+    // The mail links the migration, absolute once the outbox writes in the
+    // console's public URL (as it does for every mail's links).
+    let body: String = c
+        .query_one(
+            "SELECT body_text FROM outbox WHERE subject LIKE 'Migration #%'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let link = format!(
+        "{}/migrations/{}",
+        tenantry::mail::PUBLIC_URL_PLACEHOLDER,
+        m.id
+    );
+    assert!(body.contains(&link), "{body}");
     // Nothing left to run.
     let ran = runner(5).tick(&app.pool, || app.clock.now()).await.unwrap();
     assert_eq!(ran, Ran::Idle);

@@ -6,6 +6,7 @@
 
 use crate::api::{send, token_for, Api};
 use crate::helpers::*;
+use crate::rule_migrations::checksum;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
@@ -49,24 +50,6 @@ pub(crate) async fn lock(app: &TestApp, tenant: &Tenant, migration_id: Option<i6
     .unwrap();
 }
 
-/// A checksum of a tenant's current configuration: the current rules' content by
-/// rule id, the settings and the application and domain rows.
-async fn checksum(app: &TestApp, tenant: &Tenant) -> String {
-    let row = db(app)
-        .await
-        .query_one(
-            "SELECT md5(coalesce((SELECT string_agg(concat_ws('|', rule_id, kind, application_id, \
-             domain_id, path, value, action, enabled), ';' ORDER BY rule_id) FROM rules \
-             WHERE tenant_id = $1 AND valid_to IS NULL), '') || '#' || \
-             coalesce((SELECT concat_ws('|', enabled, threshold, window_minutes, login_paths) \
-             FROM credential_stuffing WHERE tenant_id = $1), ''))",
-            &[&tenant.id],
-        )
-        .await
-        .unwrap();
-    row.get(0)
-}
-
 /// Everything of a tenant's configuration, history included, to prove nothing changed.
 async fn everything(app: &TestApp, tenant: &Tenant) -> (String, i64, i64, i64, i64) {
     let c = db(app).await;
@@ -98,6 +81,27 @@ async fn admin_api(app: &TestApp) -> Api {
 
 fn base(t: &Tenant) -> String {
     format!("/api/v1/tenants/{}", t.id)
+}
+
+/// A `POST` that must create: the created item.
+async fn created(api: &Api, url: &str, body: Value) -> Value {
+    let (s, item) = api.post(url, body.clone()).await;
+    assert_eq!(s, 201, "POST {url} {body}: {item}");
+    item
+}
+
+/// The status a page answers.
+async fn page_status(app: &TestApp, path: &str) -> u16 {
+    app.get(path).await.status().as_u16()
+}
+
+/// `GET …/ruleset` of the API base `b` with these `If-None-Match` lines.
+async fn ruleset(api: &Api, b: &str, if_none_match: &[&str]) -> reqwest::Response {
+    let mut request = api.request(reqwest::Method::GET, &format!("{b}/ruleset"));
+    for tag in if_none_match {
+        request = request.header("If-None-Match", *tag);
+    }
+    request.send().await.unwrap()
 }
 
 async fn versions_of(app: &TestApp, t: &Tenant) -> Vec<(i64, String, String)> {
@@ -203,36 +207,36 @@ async fn each_field_is_checked_and_another_tenants_ids_are_refused() {
     let app = spawn_app().await;
     let t = partner_tree(&app).await;
     let api = admin_api(&app).await;
-    let (_, theirs) = api
-        .post(
-            &format!("{}/applications", base(&t.globex)),
-            json!({"name": "Theirs"}),
-        )
-        .await;
-    let (_, their_domain) = api
-        .post(
-            &format!("{}/domains", base(&t.globex)),
-            json!({"name": "g.example.com"}),
-        )
-        .await;
-    let (_, ours) = api
-        .post(
-            &format!("{}/applications", base(&t.acme)),
-            json!({"name": "Ours"}),
-        )
-        .await;
-    let (_, other) = api
-        .post(
-            &format!("{}/applications", base(&t.acme)),
-            json!({"name": "Other"}),
-        )
-        .await;
-    let (_, bound) = api
-        .post(
-            &format!("{}/domains", base(&t.acme)),
-            json!({"name": "a.example.com", "application_id": ours["id"]}),
-        )
-        .await;
+    let theirs = created(
+        &api,
+        &format!("{}/applications", base(&t.globex)),
+        json!({"name": "Theirs"}),
+    )
+    .await;
+    let their_domain = created(
+        &api,
+        &format!("{}/domains", base(&t.globex)),
+        json!({"name": "g.example.com"}),
+    )
+    .await;
+    let ours = created(
+        &api,
+        &format!("{}/applications", base(&t.acme)),
+        json!({"name": "Ours"}),
+    )
+    .await;
+    let other = created(
+        &api,
+        &format!("{}/applications", base(&t.acme)),
+        json!({"name": "Other"}),
+    )
+    .await;
+    let bound = created(
+        &api,
+        &format!("{}/domains", base(&t.acme)),
+        json!({"name": "a.example.com", "application_id": ours["id"]}),
+    )
+    .await;
     let b = format!("{}/rules", base(&t.acme));
     let rule = |extra: Value| {
         let mut r = json!({"kind": "block_ip", "value": "1.2.3.4", "action": "block"});
@@ -364,7 +368,7 @@ async fn a_batch_is_one_version_answered_per_rule() {
             json!({"rules": rules}),
         )
         .await;
-    assert_eq!(s, 200, "{answer}");
+    assert_eq!((s, &answer["applied"]), (200, &json!(true)), "{answer}");
     let results = answer["results"].as_array().unwrap();
     assert_eq!(results.len(), 300);
     assert_eq!(results[7]["status"], 422);
@@ -372,6 +376,17 @@ async fn a_batch_is_one_version_answered_per_rule() {
     assert_eq!(results.iter().filter(|r| r["status"] == 201).count(), 299);
     let v = versions_of(&app, &t.acme).await;
     assert_eq!(v.len(), 1, "{v:?}");
+    // Every rule refused: nothing kept, and the answer says so.
+    let bad = json!({"kind": "rate_limit", "value": "0", "action": "monitor"});
+    let (s, answer) = api
+        .post(
+            &format!("{}/rules/batch", base(&t.acme)),
+            json!({"rules": [bad.clone(), bad]}),
+        )
+        .await;
+    assert_eq!((s, &answer["applied"]), (200, &json!(false)), "{answer}");
+    assert_eq!(answer["results"][1]["status"], 422, "{answer}");
+    assert_eq!(versions_of(&app, &t.acme).await.len(), 1);
     // The list pages by id with a cursor.
     let (_, first) = api.get(&format!("{}/rules?limit=200", base(&t.acme))).await;
     let next = first["next_cursor"].as_str().unwrap();
@@ -412,20 +427,14 @@ async fn the_ruleset_is_what_nodes_apply_with_an_etag() {
     let t = partner_tree(&app).await;
     let api = admin_api(&app).await;
     let b = base(&t.acme);
-    let (_, shop) = api
-        .post(&format!("{b}/applications"), json!({"name": "Shop"}))
-        .await;
+    let shop = created(&api, &format!("{b}/applications"), json!({"name": "Shop"})).await;
     api.post(&format!("{b}/rules"), json!({"kind": "allow_ip", "value": "2001:DB8::1", "action": "allow", "application_id": shop["id"]})).await;
     api.post(
         &format!("{b}/rules"),
         json!({"kind": "mode", "value": "blocking", "action": "block", "enabled": false}),
     )
     .await;
-    let r = api
-        .request(reqwest::Method::GET, &format!("{b}/ruleset"))
-        .send()
-        .await
-        .unwrap();
+    let r = ruleset(&api, &b, &[]).await;
     assert_eq!(r.status().as_u16(), 200);
     let etag = r.headers()["etag"].to_str().unwrap().to_string();
     assert_eq!(etag, format!("\"{}-3\"", t.acme.id));
@@ -438,12 +447,7 @@ async fn the_ruleset_is_what_nodes_apply_with_an_etag() {
         (Some("Shop"), Some("2001:db8::1"))
     );
     assert_eq!(body["credential_stuffing"]["enabled"], false);
-    let again = api
-        .request(reqwest::Method::GET, &format!("{b}/ruleset"))
-        .header("If-None-Match", &etag)
-        .send()
-        .await
-        .unwrap();
+    let again = ruleset(&api, &b, &[&etag]).await;
     assert_eq!(again.status().as_u16(), 304);
     assert_eq!(again.headers()["etag"].to_str().unwrap(), etag);
     // Renaming the application changes what nodes see: a new version, a new tag.
@@ -452,12 +456,7 @@ async fn the_ruleset_is_what_nodes_apply_with_an_etag() {
         json!({"name": "Store"}),
     )
     .await;
-    let after = api
-        .request(reqwest::Method::GET, &format!("{b}/ruleset"))
-        .header("If-None-Match", &etag)
-        .send()
-        .await
-        .unwrap();
+    let after = ruleset(&api, &b, &[&etag]).await;
     assert_eq!(after.status().as_u16(), 200);
     let body: Value = after.json().await.unwrap();
     assert_eq!(body["rules"][0]["application"], "Store");
@@ -495,11 +494,7 @@ async fn readers_may_read_writers_may_write_and_invisible_tenants_are_not_found(
     // The pages alike.
     let browser = browser_as(&app, "acme\\watcher").await;
     assert_eq!(
-        browser
-            .get(&format!("/tenants/{}/rules", t.a1.id))
-            .await
-            .status()
-            .as_u16(),
+        page_status(&browser, &format!("/tenants/{}/rules", t.a1.id)).await,
         200
     );
     let r = browser
@@ -510,19 +505,15 @@ async fn readers_may_read_writers_may_write_and_invisible_tenants_are_not_found(
         .await;
     assert_eq!(r.status().as_u16(), 403);
     assert_eq!(
-        browser
-            .get(&format!("/tenants/{}/rules", t.globex.id))
-            .await
-            .status()
-            .as_u16(),
+        page_status(&browser, &format!("/tenants/{}/rules", t.globex.id)).await,
         404
     );
     assert_eq!(
-        browser
-            .get(&format!("/tenants/{}/credential-stuffing", t.globex.id))
-            .await
-            .status()
-            .as_u16(),
+        page_status(
+            &browser,
+            &format!("/tenants/{}/credential-stuffing", t.globex.id)
+        )
+        .await,
         404
     );
 }
@@ -637,10 +628,7 @@ async fn the_pages_create_edit_filter_and_delete_rules() {
         .unwrap()
         .contains(&format!("Delete rule #{rid}?")));
     assert_eq!(
-        app.get(&format!("/tenants/{id}/rules/{rid}"))
-            .await
-            .status()
-            .as_u16(),
+        page_status(&app, &format!("/tenants/{id}/rules/{rid}")).await,
         200
     );
     let r = app
@@ -651,10 +639,7 @@ async fn the_pages_create_edit_filter_and_delete_rules() {
         .await;
     assert_redirect_to(&r, &format!("/tenants/{id}/rules"));
     assert_eq!(
-        app.get(&format!("/tenants/{id}/rules/{rid}"))
-            .await
-            .status()
-            .as_u16(),
+        page_status(&app, &format!("/tenants/{id}/rules/{rid}")).await,
         404
     );
     // Settings: every field checked, then saved.
@@ -715,16 +700,14 @@ async fn the_diff_names_each_change_and_a_restore_reproduces_a_version_exactly()
     let t = partner_tree(&app).await;
     let api = admin_api(&app).await;
     let b = base(&t.acme);
-    let (_, app1) = api
-        .post(&format!("{b}/applications"), json!({"name": "Shop"}))
-        .await; // v1
-    let (_, r1) = api.post(&format!("{b}/rules"), json!({"kind": "block_ip", "value": "1.1.1.1", "action": "block", "application_id": app1["id"]})).await; // v2
-    let (_, r2) = api
-        .post(
-            &format!("{b}/rules"),
-            json!({"kind": "rate_limit", "value": "5", "action": "monitor"}),
-        )
-        .await; // v3
+    let app1 = created(&api, &format!("{b}/applications"), json!({"name": "Shop"})).await; // v1
+    let r1 = created(&api, &format!("{b}/rules"), json!({"kind": "block_ip", "value": "1.1.1.1", "action": "block", "application_id": app1["id"]})).await; // v2
+    let r2 = created(
+        &api,
+        &format!("{b}/rules"),
+        json!({"kind": "rate_limit", "value": "5", "action": "monitor"}),
+    )
+    .await; // v3
     app.login_admin().await;
     app.post_form(
         &format!("/tenants/{}/credential-stuffing", t.acme.id),
@@ -743,12 +726,12 @@ async fn the_diff_names_each_change_and_a_restore_reproduces_a_version_exactly()
     )
     .await; // v5
     api.delete(&format!("{b}/rules/{}", r2["id"])).await; // v6
-    let (_, r3) = api
-        .post(
-            &format!("{b}/rules"),
-            json!({"kind": "mode", "value": "monitoring", "action": "monitor"}),
-        )
-        .await; // v7
+    let r3 = created(
+        &api,
+        &format!("{b}/rules"),
+        json!({"kind": "mode", "value": "monitoring", "action": "monitor"}),
+    )
+    .await; // v7
     app.post_form(
         &format!("/tenants/{}/credential-stuffing", t.acme.id),
         &[
@@ -796,13 +779,11 @@ async fn the_diff_names_each_change_and_a_restore_reproduces_a_version_exactly()
         .await;
     assert!(html.contains("value 1.1.1.1 → 2.2.2.2"), "{html}");
     assert_eq!(
-        app.get(&format!(
-            "/tenants/{}/rules/versions?from=4&to=99",
-            t.acme.id
-        ))
-        .await
-        .status()
-        .as_u16(),
+        page_status(
+            &app,
+            &format!("/tenants/{}/rules/versions?from=4&to=99", t.acme.id)
+        )
+        .await,
         400
     );
 
@@ -860,6 +841,105 @@ async fn the_diff_names_each_change_and_a_restore_reproduces_a_version_exactly()
     );
 }
 
+// ---------------------------------------------------------------- what reads refuse
+
+#[tokio::test]
+async fn the_rules_list_and_the_versions_refuse_a_page_that_is_not_one() {
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    app.login_admin().await;
+    for list in ["rules", "rules/versions"] {
+        let path = format!("/tenants/{}/{list}", t.acme.id);
+        for bad in ["abc", "0", "-1", "1000001"] {
+            let r = app.get(&format!("{path}?page={bad}")).await;
+            assert_eq!(status(&r), 400, "{path}?page={bad}");
+            assert!(
+                r.text().await.unwrap().contains("“page”"),
+                "{path}?page={bad}"
+            );
+        }
+        for fine in ["", "1", "7"] {
+            assert_eq!(page_status(&app, &format!("{path}?page={fine}")).await, 200);
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_ruleset_takes_no_parameters_and_compares_tags_weakly() {
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    let api = admin_api(&app).await;
+    let b = base(&t.acme);
+    created(&api, &format!("{b}/applications"), json!({"name": "Shop"})).await;
+    let (s, e) = api.get(&format!("{b}/ruleset?version=1")).await;
+    assert_eq!(s, 400, "{e}");
+    assert!(e["detail"].as_str().unwrap().contains("“version”"), "{e}");
+    let etag = format!("\"{}-1\"", t.acme.id);
+    let weak = format!("W/{etag}");
+    let listed = format!("\"{}-0\", {weak}", t.acme.id);
+    for sent in [
+        vec![etag.as_str()],
+        vec![weak.as_str()],
+        vec![listed.as_str()],
+        vec!["\"elsewhere\"", weak.as_str()],
+        vec!["*"],
+    ] {
+        let r = ruleset(&api, &b, &sent).await;
+        assert_eq!(status(&r), 304, "{sent:?}");
+        assert_eq!(r.headers()["etag"].to_str().unwrap(), etag);
+    }
+    for sent in [vec!["\"elsewhere\""], vec!["W/\"elsewhere\", \"x\""]] {
+        assert_eq!(status(&ruleset(&api, &b, &sent).await), 200, "{sent:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_checkbox_takes_its_value_or_nothing() {
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    app.login_admin().await;
+    let id = t.acme.id;
+    let settings = format!("/tenants/{id}/credential-stuffing");
+    let rule = format!("/tenants/{id}/rules/new");
+    for bad in ["maybe", "false", ""] {
+        let r = app
+            .post_form(
+                &settings,
+                &[
+                    ("enabled", bad),
+                    ("threshold", "5"),
+                    ("window_minutes", "5"),
+                    ("login_paths", "/login"),
+                ],
+            )
+            .await;
+        assert_eq!(status(&r), 422, "enabled={bad}");
+        let html = r.text().await.unwrap();
+        assert!(field_error(&html, "enabled").is_some(), "{html}");
+        let r = app
+            .post_form(
+                &rule,
+                &[
+                    ("kind", "mode"),
+                    ("value", "blocking"),
+                    ("action", "block"),
+                    ("enabled", bad),
+                ],
+            )
+            .await;
+        assert_eq!(status(&r), 422, "enabled={bad}");
+        assert!(field_error(&r.text().await.unwrap(), "enabled").is_some());
+    }
+    assert!(versions_of(&app, &t.acme).await.is_empty(), "nothing saved");
+    // Ticked, and left out.
+    for fields in [vec![("enabled", "true")], vec![]] {
+        let mut fields = fields;
+        fields.extend([("threshold", "5"), ("window_minutes", "5")]);
+        assert_redirect_to(&app.post_form(&settings, &fields).await, &settings);
+    }
+    assert_eq!(versions_of(&app, &t.acme).await.len(), 2);
+}
+
 // ---------------------------------------------------------------- the lock guard
 
 #[tokio::test]
@@ -868,18 +948,19 @@ async fn a_locked_tenant_answers_423_everywhere_and_nothing_changes() {
     let t = partner_tree(&app).await;
     let api = admin_api(&app).await;
     let b = base(&t.acme);
-    let (_, shop) = api
-        .post(&format!("{b}/applications"), json!({"name": "Shop"}))
-        .await;
-    let (_, dom) = api
-        .post(&format!("{b}/domains"), json!({"name": "shop.example.com"}))
-        .await;
-    let (_, rule) = api
-        .post(
-            &format!("{b}/rules"),
-            json!({"kind": "block_ip", "value": "1.2.3.4", "action": "block"}),
-        )
-        .await;
+    let shop = created(&api, &format!("{b}/applications"), json!({"name": "Shop"})).await;
+    let dom = created(
+        &api,
+        &format!("{b}/domains"),
+        json!({"name": "shop.example.com"}),
+    )
+    .await;
+    let rule = created(
+        &api,
+        &format!("{b}/rules"),
+        json!({"kind": "block_ip", "value": "1.2.3.4", "action": "block"}),
+    )
+    .await;
     let (aid, did, rid) = (
         shop["id"].as_i64().unwrap(),
         dom["id"].as_i64().unwrap(),

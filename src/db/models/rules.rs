@@ -3,9 +3,10 @@
 //! versions, and the lock rows. Every query is scoped by tenant: an id from another
 //! tenant is simply not found.
 
+use crate::db::models::Tenant;
 use crate::db::schema::{
     applications, credential_stuffing, domains, rule_locks, rule_set_versions, rule_sets, rules,
-    tenants, users,
+    tenant_paths, tenants, users,
 };
 use crate::domain::rules::{CredentialStuffing, RuleAction, RuleInput, RuleKind, VersionKind};
 use chrono::{DateTime, Utc};
@@ -309,15 +310,36 @@ pub struct RuleFilter {
 type BoxedRules<'a> = rules::BoxedQuery<'a, Pg>;
 
 impl RuleRow {
-    fn current_of(tenant_id: i64) -> BoxedRules<'static> {
-        rules::table
+    /// The rows of the tenant's rule set: current now (`at: None`), or valid at
+    /// version `at` (from `valid_from` until before `valid_to`). Every query of a
+    /// set of rules starts here.
+    fn set_of(tenant_id: i64, at: Option<i64>) -> BoxedRules<'static> {
+        let rows = rules::table
             .filter(rules::tenant_id.eq(tenant_id))
-            .filter(rules::valid_to.is_null())
-            .into_boxed()
+            .into_boxed();
+        match at {
+            None => rows.filter(rules::valid_to.is_null()),
+            Some(v) => rows
+                .filter(rules::valid_from.le(v))
+                .filter(rules::valid_to.is_null().or(rules::valid_to.gt(v))),
+        }
+    }
+
+    /// The whole set (see [`Self::set_of`]), by rule id.
+    async fn load_set(
+        conn: &mut AsyncPgConnection,
+        tenant_id: i64,
+        at: Option<i64>,
+    ) -> QueryResult<Vec<Self>> {
+        Self::set_of(tenant_id, at)
+            .order(rules::rule_id)
+            .select(Self::as_select())
+            .load(conn)
+            .await
     }
 
     fn filtered(tenant_id: i64, f: &RuleFilter) -> BoxedRules<'static> {
-        let mut q = Self::current_of(tenant_id);
+        let mut q = Self::set_of(tenant_id, None);
         if let Some(kind) = f.kind {
             q = q.filter(rules::kind.eq(kind));
         }
@@ -374,7 +396,7 @@ impl RuleRow {
         after: Option<i64>,
         limit: i64,
     ) -> QueryResult<Vec<Self>> {
-        Self::current_of(tenant_id)
+        Self::set_of(tenant_id, None)
             .filter(rules::rule_id.gt(after.unwrap_or(0)))
             .order(rules::rule_id)
             .limit(limit)
@@ -385,11 +407,7 @@ impl RuleRow {
 
     /// Every current rule of the tenant, by rule id.
     pub async fn current(conn: &mut AsyncPgConnection, tenant_id: i64) -> QueryResult<Vec<Self>> {
-        Self::current_of(tenant_id)
-            .order(rules::rule_id)
-            .select(Self::as_select())
-            .load(conn)
-            .await
+        Self::load_set(conn, tenant_id, None).await
     }
 
     /// The rule set at `version`: the rows valid then, by rule id.
@@ -398,14 +416,7 @@ impl RuleRow {
         tenant_id: i64,
         version: i64,
     ) -> QueryResult<Vec<Self>> {
-        rules::table
-            .filter(rules::tenant_id.eq(tenant_id))
-            .filter(rules::valid_from.le(version))
-            .filter(rules::valid_to.is_null().or(rules::valid_to.gt(version)))
-            .order(rules::rule_id)
-            .select(Self::as_select())
-            .load(conn)
-            .await
+        Self::load_set(conn, tenant_id, Some(version)).await
     }
 
     /// The current row of rule `rule_id` of the tenant.
@@ -414,7 +425,7 @@ impl RuleRow {
         tenant_id: i64,
         rule_id: i64,
     ) -> QueryResult<Self> {
-        Self::current_of(tenant_id)
+        Self::set_of(tenant_id, None)
             .filter(rules::rule_id.eq(rule_id))
             .select(Self::as_select())
             .first(conn)
@@ -484,7 +495,7 @@ impl RuleRow {
         tenant_id: i64,
         application_id: i64,
     ) -> QueryResult<i64> {
-        Self::current_of(tenant_id)
+        Self::set_of(tenant_id, None)
             .filter(rules::application_id.eq(application_id))
             .count()
             .get_result(conn)
@@ -497,7 +508,7 @@ impl RuleRow {
         tenant_id: i64,
         domain_id: i64,
     ) -> QueryResult<i64> {
-        Self::current_of(tenant_id)
+        Self::set_of(tenant_id, None)
             .filter(rules::domain_id.eq(domain_id))
             .count()
             .get_result(conn)
@@ -584,24 +595,29 @@ impl RuleSetVersion {
         Ok(())
     }
 
-    /// The tenant's versions, newest first: how many, and page `page_no` (from 1).
+    /// The tenant's versions, newest first: how many, and page `page_no` (from 1),
+    /// each with the home tenant of the user who made it (`None`: the application
+    /// itself, or a user since deleted), by which a reader is told who it was.
     pub async fn list(
         conn: &mut AsyncPgConnection,
         tenant_id: i64,
         page_no: i64,
         per_page: i64,
-    ) -> QueryResult<(i64, Vec<Self>)> {
+    ) -> QueryResult<(i64, Vec<(Self, Option<Tenant>)>)> {
         let total = rule_set_versions::table
             .filter(rule_set_versions::tenant_id.eq(tenant_id))
             .count()
             .get_result(conn)
             .await?;
         let rows = rule_set_versions::table
+            .left_join(users::table.on(users::id.nullable().eq(rule_set_versions::actor_user_id)))
+            .left_join(tenants::table.on(tenants::id.eq(users::tenant_id)))
+            .left_join(tenant_paths::table.on(tenant_paths::tenant_id.eq(tenants::id)))
             .filter(rule_set_versions::tenant_id.eq(tenant_id))
             .order(rule_set_versions::version.desc())
             .offset((page_no - 1) * per_page)
             .limit(per_page)
-            .select(Self::as_select())
+            .select((Self::as_select(), Option::<Tenant>::as_select()))
             .load(conn)
             .await?;
         Ok((total, rows))

@@ -4,12 +4,13 @@
 //! snapshot stored with it.
 
 use super::{read, Change, Done};
-use crate::auth::Principal;
+use crate::auth::{authz, Principal};
 use crate::db::models::rules::{head_version, RuleRow, RuleSetVersion};
 use crate::db::models::Tenant;
 use crate::domain::rules::{
     diff as diff_sets, CredentialStuffing, RuleInput, RuleSetDiff, VersionKind,
 };
+use crate::domain::{Feature, Level};
 use crate::error::AppError;
 use diesel_async::AsyncPgConnection;
 use std::collections::BTreeMap;
@@ -18,6 +19,50 @@ use std::collections::BTreeMap;
 pub struct Content {
     pub rules: BTreeMap<i64, RuleInput>,
     pub settings: CredentialStuffing,
+}
+
+/// One version as the list shows it, with who made it named for its reader.
+pub struct VersionLine {
+    pub v: RuleSetVersion,
+    pub by: String,
+}
+
+/// How a version made by a user since deleted names them.
+pub const DELETED_USER: &str = "a user since deleted";
+
+/// Who made a version, as `p` may be told: a user's login (with its API token)
+/// only when `p` may find them (`authz::login_for`, as the locked page names a
+/// migration's starter), the application itself (`system:…`) as it is.
+fn made_by(p: &Principal, v: &RuleSetVersion, home: Option<&Tenant>) -> String {
+    match home {
+        Some(home) => authz::login_for(p, home, &v.actor_login),
+        None if v.actor_user_id.is_none() && v.actor_login.starts_with("system:") => {
+            v.actor_login.clone()
+        }
+        None => DELETED_USER.into(),
+    }
+}
+
+/// Page `page_no` (from 1) of the tenant's versions, newest first, and how many
+/// there are (Rules read; the caller checked the lock), each naming who made it
+/// as `p` may know them.
+pub async fn page(
+    conn: &mut AsyncPgConnection,
+    p: &Principal,
+    tenant: &Tenant,
+    page_no: i64,
+    per_page: i64,
+) -> Result<(i64, Vec<VersionLine>), AppError> {
+    authz::require(p, tenant, Feature::Rules, Level::Read)?;
+    let (total, rows) = RuleSetVersion::list(conn, tenant.id, page_no, per_page).await?;
+    let lines = rows
+        .into_iter()
+        .map(|(v, home)| VersionLine {
+            by: made_by(p, &v, home.as_ref()),
+            v,
+        })
+        .collect();
+    Ok((total, lines))
 }
 
 /// Version `version` of the tenant's rule set (404 past the current one).

@@ -11,7 +11,10 @@ use super::idempotency::{self, Answer};
 use super::json;
 use super::parse_json;
 use super::rules::PageParams;
-use super::tenants::{decode_cursor, encode_cursor, page_limit, path_tenant, NOT_A_CURSOR};
+use super::tenants::{
+    decode_cursor, encode_cursor, integral_i64, integral_opt_i64, page_limit, path_tenant,
+    NOT_A_CURSOR,
+};
 use crate::auth::{authz, ApiUser};
 use crate::domain::{Feature, Level};
 use crate::error::AppError;
@@ -26,7 +29,8 @@ use crate::web::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::de::{Error as _, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
 
@@ -41,7 +45,7 @@ pub fn routes() -> Vec<Route> {
 }
 
 /// Source applications (domains) per start, at most.
-const MAX_MAPPED: usize = 10_000;
+pub const MAX_MAPPED: usize = 10_000;
 
 /// A rule-set migration.
 #[derive(Clone, Debug, Serialize, ToSchema)]
@@ -105,17 +109,73 @@ pub struct MigrationPage {
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StartMigration {
+    #[serde(deserialize_with = "integral_i64")]
     #[schema(minimum = 1)]
     pub target: i64,
-    /// Source application id → target application id or `null` (at most 10,000).
-    #[serde(default)]
+    /// Source application id → target application id or `null` (at most 10,000;
+    /// each key a source id written plainly: `"12"`, not `"012"` or `" 12"`).
+    #[serde(default, deserialize_with = "mapping")]
     pub applications: BTreeMap<String, Option<i64>>,
-    /// Source domain id → target domain id or `null` (at most 10,000).
-    #[serde(default)]
+    /// Source domain id → target domain id or `null` (as `applications`).
+    #[serde(default, deserialize_with = "mapping")]
     pub domains: BTreeMap<String, Option<i64>>,
 }
 
-/// The ids of a mapping's keys, or the field's error.
+/// A mapping's keys as the document states them: a source id written plainly, at
+/// most 18 digits (as the ids of cursors).
+pub const SOURCE_ID_PATTERN: &str = "^[1-9][0-9]{0,17}$";
+
+/// A mapping as sent: each value an id (`3`, or `3.0` as JSON Schema counts
+/// integers) or `null`, each key once — JSON allows a key twice, and which of the
+/// two would win is refused instead (400), as a field given twice is.
+fn mapping<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, Option<i64>>, D::Error> {
+    struct Target(Option<i64>);
+    impl<'de> Deserialize<'de> for Target {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            integral_opt_i64(d).map(Target)
+        }
+    }
+    struct Entries;
+    impl<'de> Visitor<'de> for Entries {
+        type Value = BTreeMap<String, Option<i64>>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an object of source ids to target ids or null")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut entries: A) -> Result<Self::Value, A::Error> {
+            let mut map = BTreeMap::new();
+            while let Some((key, Target(to))) = entries.next_entry::<String, Target>()? {
+                if map.contains_key(&key) {
+                    return Err(A::Error::custom(format!(
+                        "duplicate key `{}` in a mapping: give each source once",
+                        shortened(&key)
+                    )));
+                }
+                map.insert(key, to);
+            }
+            Ok(map)
+        }
+    }
+    d.deserialize_map(Entries)
+}
+
+/// A key as a message repeats it: at most 40 characters.
+fn shortened(key: &str) -> String {
+    match key.char_indices().nth(40) {
+        Some((at, _)) => format!("{}…", &key[..at]),
+        None => key.to_string(),
+    }
+}
+
+/// A mapping key's source id: digits without a sign, space or leading zero, at
+/// most 18 of them ([`SOURCE_ID_PATTERN`]); anything else names no id.
+fn source_id(key: &str) -> Option<i64> {
+    let plain = (1..=18).contains(&key.len())
+        && key.bytes().all(|b| b.is_ascii_digit())
+        && !key.starts_with('0');
+    plain.then(|| key.parse().ok()).flatten()
+}
+
+/// The ids of a mapping's keys, or the field's error naming the first bad key.
 fn ids(
     field: &'static str,
     raw: &BTreeMap<String, Option<i64>>,
@@ -127,11 +187,15 @@ fn ids(
         ));
     }
     raw.iter()
-        .map(|(k, v)| match k.trim().parse::<i64>() {
-            Ok(id) if id > 0 => Ok((id, *v)),
-            _ => Err(AppError::field(
+        .map(|(k, v)| match source_id(k) {
+            Some(id) => Ok((id, *v)),
+            None => Err(AppError::field(
                 field,
-                format!("“{k}” is not a source id: the keys are the source's ids."),
+                format!(
+                    "“{}” is not a source id: the keys are the source's ids, written as whole \
+                     numbers without signs, spaces or leading zeros.",
+                    shortened(k)
+                ),
             )),
         })
         .collect()
@@ -146,7 +210,8 @@ fn migration_id(raw: &str) -> Result<i64, AppError> {
 /// tenant (Owner or Administrator with Rules full over both). It runs in the
 /// background: follow it at the `Location` answered.
 #[utoipa::path(post, path = "/api/v1/tenants/{id}/rules/migrate", tag = "rules",
-    params(("id" = i64, Path, description = "Source tenant id")),
+    params(("id" = i64, Path, description = "Source tenant id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key, 1–255 visible ASCII characters")),
     request_body(content = StartMigration, content_type = "application/json"),
     responses(
         (status = 202, description = "Queued; `Location` is the migration", body = MigrationJson),
@@ -308,4 +373,65 @@ pub async fn retry(
     path: web::Path<String>,
 ) -> Result<HttpResponse, actix_web::Error> {
     act(req, user, state, path, false).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_mapping_key_is_a_source_id_written_plainly_as_the_pattern_says() {
+        let pattern = regex::Regex::new(SOURCE_ID_PATTERN).unwrap();
+        for key in [
+            "1",
+            "42",
+            "999999999999999999",
+            "1000000000000000000",
+            "01",
+            "0",
+            " 1",
+            "1 ",
+            "+1",
+            "-1",
+            "1.0",
+            "١",
+            "",
+            "abc",
+        ] {
+            assert_eq!(source_id(key).is_some(), pattern.is_match(key), "{key:?}");
+        }
+        assert_eq!(source_id("42"), Some(42));
+        let refused = ids("applications", &BTreeMap::from([("01".to_string(), None)]));
+        match refused {
+            Err(AppError::Validation(errors)) => {
+                assert!(errors["applications"].contains("“01”"), "{errors:?}")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_start_takes_integral_numbers_and_each_key_once() {
+        let start: StartMigration = serde_json::from_str(
+            r#"{"target": 3.0, "applications": {"1": 2.0, "2": null}, "domains": {"5": 6}}"#,
+        )
+        .unwrap();
+        assert_eq!(start.target, 3);
+        assert_eq!(
+            start.applications,
+            BTreeMap::from([("1".into(), Some(2)), ("2".into(), None)])
+        );
+        assert_eq!(start.domains, BTreeMap::from([("5".into(), Some(6))]));
+        for bad in [
+            r#"{"target": 3.5}"#,
+            r#"{"target": 3, "applications": {"1": 2.5}}"#,
+            r#"{"target": 3, "applications": {"1": 2, "1": 3}}"#,
+            r#"{"target": 3, "domains": null}"#,
+        ] {
+            assert!(
+                serde_json::from_str::<StartMigration>(bad).is_err(),
+                "{bad}"
+            );
+        }
+    }
 }

@@ -129,7 +129,7 @@ impl Modify for Problems {
                 )
                 .build()
         };
-        for item in openapi.paths.paths.values_mut() {
+        for (path, item) in openapi.paths.paths.iter_mut() {
             let ops: [(HttpMethod, &mut Option<Op>); 4] = [
                 (HttpMethod::Get, &mut item.get),
                 (HttpMethod::Post, &mut item.post),
@@ -148,6 +148,9 @@ impl Modify for Problems {
                     ("500", "Internal error (logged)"),
                     ("503", "The database cannot be reached"),
                 ];
+                if locks(path) {
+                    codes.push(("423", "The tenant's rule configuration is locked by a rule-set migration (problem `locked`); nothing was read or changed"));
+                }
                 if method != HttpMethod::Get {
                     codes.push(("413", "The body is too large"));
                     codes.push(("415", "The body is not JSON"));
@@ -162,6 +165,18 @@ impl Modify for Problems {
             }
         }
     }
+}
+
+/// Whether the operations of `path` answer 423 while a rule-set migration holds the
+/// tenant: a tenant's applications, domains, rules and rule set, every operation
+/// (reads too, `services::rules::read`), and the start of a migration.
+fn locks(path: &str) -> bool {
+    ["applications", "domains", "rules", "ruleset"]
+        .iter()
+        .any(|part| {
+            let under = format!("/api/v1/tenants/{{id}}/{part}");
+            path == under || path.starts_with(&format!("{under}/"))
+        })
 }
 
 /// The OpenAPI document (JSON).
@@ -305,6 +320,9 @@ fn body_constraints() -> Vec<(&'static str, Value)> {
         ),
         ("application_id", id_constraints()),
         ("domain_id", id_constraints()),
+        ("target", id_constraints()),
+        ("applications", mapping_constraints()),
+        ("domains", mapping_constraints()),
         ("path", json!({"pattern": rule_path_pattern()})),
         ("threshold", json!({"minimum": 1, "maximum": 10000})),
         ("window_minutes", json!({"minimum": 1, "maximum": 1440})),
@@ -317,6 +335,20 @@ fn body_constraints() -> Vec<(&'static str, Value)> {
             json!({"minimum": 0, "maximum": usage::MAX_COUNT}),
         ),
     ]
+}
+
+/// A migration's mapping: at most `MAX_MAPPED` source ids (keys written plainly)
+/// to target ids or `null`.
+fn mapping_constraints() -> Value {
+    use super::migrations::{MAX_MAPPED, SOURCE_ID_PATTERN};
+    json!({
+        "type": "object",
+        "maxProperties": MAX_MAPPED,
+        "propertyNames": {"type": "string", "pattern": SOURCE_ID_PATTERN},
+        "additionalProperties": {
+            "type": ["integer", "null"], "format": "int64", "minimum": 1, "maximum": i64::MAX,
+        },
+    })
 }
 
 /// One label, in its exact form (`label::parse_exact`).
@@ -351,6 +383,7 @@ const REQUEST_SCHEMAS: &[&str] = &[
     "RuleBody",
     "RulePatch",
     "RuleBatch",
+    "StartMigration",
 ];
 
 /// Schema names as a generated client shows them: `utoipa`'s name, the name given
@@ -755,5 +788,65 @@ mod tests {
         }
         assert!(nullable("custom_domain"), "{update}");
         assert!(update.get("required").is_none(), "{update}");
+    }
+
+    /// Every operation on a tenant's rule configuration may answer 423 (reads too),
+    /// as a problem document; nothing else does.
+    #[test]
+    fn every_rules_operation_documents_the_lock() {
+        let doc = document_json();
+        let mut locked = Vec::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                let answer = &op["responses"]["423"];
+                if answer.is_null() {
+                    continue;
+                }
+                assert!(
+                    answer["content"]["application/problem+json"].is_object(),
+                    "{method} {path}: {answer}"
+                );
+                locked.push(format!("{} {path}", method.to_uppercase()));
+            }
+        }
+        for op in [
+            "GET /api/v1/tenants/{id}/applications",
+            "POST /api/v1/tenants/{id}/applications",
+            "GET /api/v1/tenants/{id}/applications/{aid}",
+            "PATCH /api/v1/tenants/{id}/applications/{aid}",
+            "DELETE /api/v1/tenants/{id}/applications/{aid}",
+            "GET /api/v1/tenants/{id}/domains",
+            "POST /api/v1/tenants/{id}/domains",
+            "GET /api/v1/tenants/{id}/domains/{did}",
+            "PATCH /api/v1/tenants/{id}/domains/{did}",
+            "DELETE /api/v1/tenants/{id}/domains/{did}",
+            "GET /api/v1/tenants/{id}/rules",
+            "POST /api/v1/tenants/{id}/rules",
+            "POST /api/v1/tenants/{id}/rules/batch",
+            "GET /api/v1/tenants/{id}/rules/{rid}",
+            "PATCH /api/v1/tenants/{id}/rules/{rid}",
+            "DELETE /api/v1/tenants/{id}/rules/{rid}",
+            "POST /api/v1/tenants/{id}/rules/migrate",
+            "GET /api/v1/tenants/{id}/ruleset",
+        ] {
+            assert!(locked.contains(&op.to_string()), "{op}: {locked:?}");
+        }
+        assert_eq!(locked.len(), 18, "{locked:?}");
+    }
+
+    #[test]
+    fn a_migration_start_states_its_target_and_mappings() {
+        let doc = document_json();
+        let start = &doc["components"]["schemas"]["StartMigration"]["properties"];
+        assert_eq!(start["target"]["minimum"], 1);
+        for field in ["applications", "domains"] {
+            let m = &start[field];
+            assert_eq!(m["maxProperties"], 10_000, "{m}");
+            assert_eq!(
+                m["propertyNames"]["pattern"],
+                super::super::migrations::SOURCE_ID_PATTERN
+            );
+            assert_eq!(m["additionalProperties"]["minimum"], 1, "{m}");
+        }
     }
 }

@@ -322,7 +322,43 @@ pub struct RuleSetJson {
     pub credential_stuffing: NodeCredentialStuffing,
 }
 
+/// No query parameters: any is refused (400 naming it), as the lists refuse an
+/// unknown one.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoParams {}
+
 // ---------------------------------------------------------------- helpers
+
+/// Whether `If-None-Match` (each of its header lines, `sent`) holds `etag` or `*`.
+/// RFC 9110 compares them weakly for this header: `W/"x"` matches `"x"`. A list's
+/// tags are split at commas outside quotes.
+fn none_match(sent: &[&str], etag: &str) -> bool {
+    let opaque = |t: &str| t.strip_prefix("W/").unwrap_or(t).to_string();
+    let ours = opaque(etag);
+    sent.iter()
+        .flat_map(|line| entity_tags(line))
+        .any(|t| t == "*" || opaque(t) == ours)
+}
+
+/// The comma-separated members of an `If-None-Match` line, trimmed.
+fn entity_tags(line: &str) -> Vec<&str> {
+    let mut tags = Vec::new();
+    let (mut start, mut quoted) = (0, false);
+    for (at, c) in line.char_indices() {
+        match c {
+            '"' => quoted = !quoted,
+            ',' if !quoted => {
+                tags.push(line[start..at].trim());
+                start = at + 1;
+            }
+            _ => {}
+        }
+    }
+    tags.push(line[start..].trim());
+    tags.retain(|t| !t.is_empty());
+    tags
+}
 
 /// A cursor, or 400 naming it.
 fn cursor(params: &PageParams) -> Result<Option<i64>, AppError> {
@@ -771,7 +807,7 @@ pub async fn batch_rules(
     let c = Change::new(&user, &actor, &tenant, state.clock.now());
     Ok(idempotency::run(&state, &req, &user, &body, async |conn| {
         let inputs = data.rules.iter().map(RuleBody::to_input).collect();
-        let results = service::create_rules(conn, &c, inputs)
+        let results: Vec<BatchResult> = service::create_rules(conn, &c, inputs)
             .await?
             .into_iter()
             .map(|r| match r {
@@ -779,13 +815,10 @@ pub async fn batch_rules(
                 Err(e) => BatchResult::failed(&e),
             })
             .collect();
-        Answer::json(
-            StatusCode::OK,
-            &BatchResponse {
-                applied: true,
-                results,
-            },
-        )
+        // As the tenants batch says it: `false` when nothing was kept (every rule
+        // refused, so no version either).
+        let applied = results.iter().any(|r| r.id.is_some());
+        Answer::json(StatusCode::OK, &BatchResponse { applied, results })
     })
     .await?)
 }
@@ -851,11 +884,12 @@ pub async fn delete_rule(
 
 /// The rule set as nodes fetch it: the enabled current rules (application and
 /// domain by name) and the credential-stuffing settings, with `ETag:
-/// "<tenant>-<version>"`. `If-None-Match` with that tag answers 304 without the
-/// rules. 423 while a migration holds the tenant: nodes keep their last rule set.
+/// "<tenant>-<version>"`. `If-None-Match` holding that tag (also weak, `W/"…"`, or
+/// in a list) or `*` answers 304 without the rules. No query parameters. 423 while
+/// a migration holds the tenant: nodes keep their last rule set.
 #[utoipa::path(get, path = "/api/v1/tenants/{id}/ruleset", tag = "rules",
     params(("id" = i64, Path, description = "Tenant id"),
-        ("If-None-Match" = Option<String>, Header, description = "The ETag of the rule set held")),
+        ("If-None-Match" = Option<String>, Header, description = "The ETag of the rule set held (weak comparison: `W/\"…\"` matches too), a list of tags, or `*`")),
     responses((status = 200, description = "The rule set", body = RuleSetJson,
         headers(("ETag" = String, description = "\"<tenant>-<version>\""))),
         (status = 304, description = "Unchanged since the ETag sent")),
@@ -865,6 +899,7 @@ pub async fn ruleset(
     user: ApiUser,
     state: web::Data<AppState>,
     path: web::Path<String>,
+    _none: Query<NoParams>,
 ) -> Result<HttpResponse, actix_web::Error> {
     let (mut conn, tenant) = path_tenant(&req, &user, &state, &path).await?;
     service::read(&mut conn, &user, &tenant).await?;
@@ -872,12 +907,12 @@ pub async fn ruleset(
         .await
         .map_err(AppError::from)?;
     let etag = format!("\"{}-{version}\"", tenant.id);
-    let matches = req
+    let sent: Vec<&str> = req
         .headers()
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
-    if matches {
+        .get_all(header::IF_NONE_MATCH)
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    if none_match(&sent, &etag) {
         return Ok(HttpResponse::NotModified()
             .insert_header((header::ETAG, etag))
             .finish());
@@ -929,4 +964,35 @@ pub async fn ruleset(
         response.headers_mut().insert(header::ETAG, v);
     }
     Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::none_match;
+
+    #[test]
+    fn if_none_match_compares_weakly_in_lists_and_star() {
+        let etag = "\"7-3\"";
+        for sent in [
+            &["\"7-3\""][..],
+            &["W/\"7-3\""],
+            &["\"7-2\", W/\"7-3\""],
+            &["\"a,b\", \"7-3\""],
+            &["\"7-1\"", "\"7-3\""],
+            &["*"],
+        ] {
+            assert!(none_match(sent, etag), "{sent:?}");
+        }
+        for sent in [
+            &[][..],
+            &["\"7-2\""],
+            &["\"7-3"],
+            &["7-3"],
+            &["\"7-3, 8\""],
+            &["w/\"7-3\""],
+            &[""],
+        ] {
+            assert!(!none_match(sent, etag), "{sent:?}");
+        }
+    }
 }

@@ -1,18 +1,17 @@
 //! `/tenants/{id}/applications`: the list with the new-application form, the edit
 //! form (`/{aid}`), and the delete with its confirmation.
 
-use super::{can_change, page_or_fragment, readable, writable};
+use super::{can_change, confirmed, form_action, page_or_fragment, readable, saved, tenant_page};
 use crate::auth::CurrentUser;
 use crate::db::models::rules::Application;
 use crate::db::models::Tenant;
 use crate::domain::TenantName;
 use crate::error::{AppError, FieldErrors};
-use crate::services::rules::{self as service, Change};
-use crate::web::confirm::{ask, Confirm, Question};
-use crate::web::form::field_errors;
-use crate::web::page::{done, PageCtx};
+use crate::services::rules as service;
+use crate::web::confirm::{Confirm, Question};
+use crate::web::page::PageCtx;
 use crate::web::routes::{form_routes, Route};
-use crate::web::{actor, parse_id, AppState};
+use crate::web::{parse_id, AppState};
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use diesel_async::AsyncPgConnection;
@@ -42,16 +41,12 @@ struct ApplicationsPage {
 
 impl ApplicationsPage {
     fn form_action(&self) -> String {
-        match &self.editing {
-            Some(app) => format!("/tenants/{}/applications/{}", self.tenant.id, app.id),
-            None => list(&self.tenant),
-        }
+        form_action(&self.tenant, LIST, self.editing.as_ref().map(|a| a.id))
     }
 }
 
-fn list(tenant: &Tenant) -> String {
-    format!("/tenants/{}/applications", tenant.id)
-}
+/// The list's page under the tenant.
+const LIST: &str = "applications";
 
 async fn show(
     req: &HttpRequest,
@@ -116,19 +111,18 @@ async fn create(
     form: web::Form<ApplicationForm>,
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
-    let mut conn = state.pool.get().await?;
-    let tenant = writable(&user, &mut conn, &path).await?;
-    let actor = actor(&user, &req);
-    let c = Change::new(&user, &actor, &tenant, state.clock.now());
-    match field_errors(service::create_application(&mut conn, &c, name(&form)).await)? {
-        Ok(app) => done(
-            &req,
-            &user,
-            format!("Created application {}.", app.name),
-            &list(&tenant),
-        ),
-        Err(errors) => show(&req, &user, &mut conn, tenant, None, form, errors).await,
-    }
+    let input = name(&form);
+    saved(
+        &req,
+        &user,
+        &state,
+        &path,
+        LIST,
+        async |conn, c| service::create_application(conn, c, input).await,
+        |app: &Application| format!("Created application {}.", app.name),
+        async |conn, tenant, errors| show(&req, &user, conn, tenant, None, form, errors).await,
+    )
+    .await
 }
 
 async fn edit_form(
@@ -163,23 +157,21 @@ async fn update(
     form: web::Form<ApplicationForm>,
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
-    let mut conn = state.pool.get().await?;
-    let tenant = writable(&user, &mut conn, &path.0).await?;
-    let id = parse_id(&path.1)?;
-    let actor = actor(&user, &req);
-    let c = Change::new(&user, &actor, &tenant, state.clock.now());
-    match field_errors(service::update_application(&mut conn, &c, id, name(&form)).await)? {
-        Ok(app) => done(
-            &req,
-            &user,
-            format!("Saved application {}.", app.name),
-            &list(&tenant),
-        ),
-        Err(errors) => {
-            let app = Application::find(&mut conn, tenant.id, id).await?;
-            show(&req, &user, &mut conn, tenant, Some(app), form, errors).await
-        }
-    }
+    let input = name(&form);
+    saved(
+        &req,
+        &user,
+        &state,
+        &path.0,
+        LIST,
+        async |conn, c| service::update_application(conn, c, parse_id(&path.1)?, input).await,
+        |app: &Application| format!("Saved application {}.", app.name),
+        async |conn, tenant, errors| {
+            let app = Application::find(conn, tenant.id, parse_id(&path.1)?).await?;
+            show(&req, &user, conn, tenant, Some(app), form, errors).await
+        },
+    )
+    .await
 }
 
 async fn delete(
@@ -189,31 +181,28 @@ async fn delete(
     path: web::Path<(String, String)>,
     confirm: Confirm,
 ) -> Result<HttpResponse, AppError> {
-    let mut conn = state.pool.get().await?;
-    let tenant = writable(&user, &mut conn, &path.0).await?;
-    let id = parse_id(&path.1)?;
-    let actor = actor(&user, &req);
-    let c = Change::new(&user, &actor, &tenant, state.clock.now());
-    if !confirm.confirmed {
-        service::may_change(&mut conn, &user, &tenant).await?;
-        let app = Application::find(&mut conn, tenant.id, id).await?;
-        let question = Question {
-            title: format!("Delete the application {}?", app.name),
-            detail: "Its domains are unbound from it. Rules of older versions that name it lose \
-                     it (restoring such a version brings them back unbound)."
-                .into(),
-            button: "Delete application".into(),
-            action: format!("/tenants/{}/applications/{}/delete", tenant.id, app.id),
-            cancel: list(&tenant),
-            ..Question::default()
-        };
-        return ask(&req, &user, &mut conn, "rules", question).await;
-    }
-    let app = service::delete_application(&mut conn, &c, id).await?;
-    done(
+    confirmed(
         &req,
         &user,
-        format!("Deleted application {}.", app.name),
-        &list(&tenant),
+        &state,
+        &path,
+        &confirm,
+        LIST,
+        async |conn, tenant, id| {
+            let app = Application::find(conn, tenant.id, id).await?;
+            Ok(Question {
+                title: format!("Delete the application {}?", app.name),
+                detail: "Its domains are unbound from it. Rules of older versions that name it \
+                         lose it (restoring such a version brings them back unbound)."
+                    .into(),
+                button: "Delete application".into(),
+                action: format!("{}/{}/delete", tenant_page(tenant, LIST), app.id),
+                cancel: tenant_page(tenant, LIST),
+                ..Question::default()
+            })
+        },
+        async |conn, c, id| service::delete_application(conn, c, id).await,
+        |app: &Application| format!("Deleted application {}.", app.name),
     )
+    .await
 }

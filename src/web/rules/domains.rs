@@ -1,17 +1,20 @@
 //! `/tenants/{id}/domains`: the list with the new-domain form, the edit form
 //! (`/{did}`), and the delete with its confirmation.
 
-use super::{can_change, id_choices, page_or_fragment, readable, writable, Choice};
+use super::{
+    can_change, confirmed, form_action, id_choices, page_or_fragment, readable, saved, tenant_page,
+    Choice,
+};
 use crate::auth::CurrentUser;
 use crate::db::models::rules::{Application, Domain};
 use crate::db::models::Tenant;
 use crate::error::{AppError, FieldErrors};
-use crate::services::rules::{self as service, Change, DomainInput};
-use crate::web::confirm::{ask, Confirm, Question};
-use crate::web::form::{field_errors, field_id};
-use crate::web::page::{done, PageCtx};
+use crate::services::rules::{self as service, DomainInput};
+use crate::web::confirm::{Confirm, Question};
+use crate::web::form::field_id;
+use crate::web::page::PageCtx;
 use crate::web::routes::{form_routes, Route};
-use crate::web::{actor, parse_id, AppState};
+use crate::web::{parse_id, AppState};
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use diesel_async::AsyncPgConnection;
@@ -61,16 +64,12 @@ struct DomainsPage {
 
 impl DomainsPage {
     fn form_action(&self) -> String {
-        match &self.editing {
-            Some(d) => format!("/tenants/{}/domains/{}", self.tenant.id, d.id),
-            None => list(&self.tenant),
-        }
+        form_action(&self.tenant, LIST, self.editing.as_ref().map(|d| d.id))
     }
 }
 
-fn list(tenant: &Tenant) -> String {
-    format!("/tenants/{}/domains", tenant.id)
-}
+/// The list's page under the tenant.
+const LIST: &str = "domains";
 
 async fn show(
     req: &HttpRequest,
@@ -146,19 +145,18 @@ async fn create(
     form: web::Form<DomainForm>,
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
-    let mut conn = state.pool.get().await?;
-    let tenant = writable(&user, &mut conn, &path).await?;
-    let actor = actor(&user, &req);
-    let c = Change::new(&user, &actor, &tenant, state.clock.now());
-    match field_errors(service::create_domain(&mut conn, &c, form.to_input()).await)? {
-        Ok(d) => done(
-            &req,
-            &user,
-            format!("Created domain {}.", d.name),
-            &list(&tenant),
-        ),
-        Err(errors) => show(&req, &user, &mut conn, tenant, None, form, errors).await,
-    }
+    let input = form.to_input();
+    saved(
+        &req,
+        &user,
+        &state,
+        &path,
+        LIST,
+        async |conn, c| service::create_domain(conn, c, input).await,
+        |d: &Domain| format!("Created domain {}.", d.name),
+        async |conn, tenant, errors| show(&req, &user, conn, tenant, None, form, errors).await,
+    )
+    .await
 }
 
 async fn edit_form(
@@ -194,23 +192,21 @@ async fn update(
     form: web::Form<DomainForm>,
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
-    let mut conn = state.pool.get().await?;
-    let tenant = writable(&user, &mut conn, &path.0).await?;
-    let id = parse_id(&path.1)?;
-    let actor = actor(&user, &req);
-    let c = Change::new(&user, &actor, &tenant, state.clock.now());
-    match field_errors(service::update_domain(&mut conn, &c, id, form.to_input()).await)? {
-        Ok(d) => done(
-            &req,
-            &user,
-            format!("Saved domain {}.", d.name),
-            &list(&tenant),
-        ),
-        Err(errors) => {
-            let d = Domain::find(&mut conn, tenant.id, id).await?;
-            show(&req, &user, &mut conn, tenant, Some(d), form, errors).await
-        }
-    }
+    let input = form.to_input();
+    saved(
+        &req,
+        &user,
+        &state,
+        &path.0,
+        LIST,
+        async |conn, c| service::update_domain(conn, c, parse_id(&path.1)?, input).await,
+        |d: &Domain| format!("Saved domain {}.", d.name),
+        async |conn, tenant, errors| {
+            let d = Domain::find(conn, tenant.id, parse_id(&path.1)?).await?;
+            show(&req, &user, conn, tenant, Some(d), form, errors).await
+        },
+    )
+    .await
 }
 
 async fn delete(
@@ -220,31 +216,28 @@ async fn delete(
     path: web::Path<(String, String)>,
     confirm: Confirm,
 ) -> Result<HttpResponse, AppError> {
-    let mut conn = state.pool.get().await?;
-    let tenant = writable(&user, &mut conn, &path.0).await?;
-    let id = parse_id(&path.1)?;
-    if !confirm.confirmed {
-        service::may_change(&mut conn, &user, &tenant).await?;
-        let d = Domain::find(&mut conn, tenant.id, id).await?;
-        let question = Question {
-            title: format!("Delete the domain {}?", d.name),
-            detail: "Rules of older versions that name it lose it (restoring such a version \
-                     brings them back unbound)."
-                .into(),
-            button: "Delete domain".into(),
-            action: format!("/tenants/{}/domains/{}/delete", tenant.id, d.id),
-            cancel: list(&tenant),
-            ..Question::default()
-        };
-        return ask(&req, &user, &mut conn, "rules", question).await;
-    }
-    let actor = actor(&user, &req);
-    let c = Change::new(&user, &actor, &tenant, state.clock.now());
-    let d = service::delete_domain(&mut conn, &c, id).await?;
-    done(
+    confirmed(
         &req,
         &user,
-        format!("Deleted domain {}.", d.name),
-        &list(&tenant),
+        &state,
+        &path,
+        &confirm,
+        LIST,
+        async |conn, tenant, id| {
+            let d = Domain::find(conn, tenant.id, id).await?;
+            Ok(Question {
+                title: format!("Delete the domain {}?", d.name),
+                detail: "Rules of older versions that name it lose it (restoring such a version \
+                         brings them back unbound)."
+                    .into(),
+                button: "Delete domain".into(),
+                action: format!("{}/{}/delete", tenant_page(tenant, LIST), d.id),
+                cancel: tenant_page(tenant, LIST),
+                ..Question::default()
+            })
+        },
+        async |conn, c, id| service::delete_domain(conn, c, id).await,
+        |d: &Domain| format!("Deleted domain {}.", d.name),
     )
+    .await
 }

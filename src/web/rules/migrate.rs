@@ -28,7 +28,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use diesel_async::AsyncPgConnection;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 pub fn routes() -> Vec<Route> {
     vec![
@@ -41,8 +41,23 @@ pub fn routes() -> Vec<Route> {
 /// Search results shown.
 const RESULTS: usize = 20;
 
+/// What a field sent more than once is told.
+const TWICE: &str = "This field was sent more than once: choose one value.";
+
+/// The names of the fields `fields` holds more than once.
+fn sent_twice(fields: &[(String, String)]) -> BTreeSet<String> {
+    let mut seen = BTreeSet::new();
+    fields
+        .iter()
+        .filter(|(name, _)| !seen.insert(name.as_str()))
+        .map(|(name, _)| name.clone())
+        .collect()
+}
+
+/// The form's query string (and its search box's): any other parameter is refused
+/// (400 naming it), as the rules list refuses one.
 #[derive(Clone, Debug, Default, serde::Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct FormQuery {
     pub q: String,
     pub target: String,
@@ -332,7 +347,13 @@ async fn submit(
     let mut conn = state.pool.get().await?;
     let source = source(&user, &mut conn, &path).await?;
     let sent: BTreeMap<String, String> = form.fields.iter().cloned().collect();
+    // A field sent twice would be decided by whichever came last: refused instead.
+    let twice = sent_twice(&form.fields);
     let mut st = FormState::default();
+    if twice.contains("target") {
+        st.target_error = Some(TWICE.into());
+        return show(&user, &mut conn, source, st).await;
+    }
     pick(
         &user,
         &mut conn,
@@ -350,7 +371,20 @@ async fn submit(
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     let edit = sent.get("edit").is_some_and(|v| v == "yes");
-    let mappings = match p.mappings(&st.fields) {
+    let twice: PlanErrors = twice
+        .into_iter()
+        .filter(|f| f.starts_with("map_"))
+        .map(|f| (f, TWICE.to_string()))
+        .collect();
+    let mapped = match p.mappings(&st.fields) {
+        Ok(_) if !twice.is_empty() => Err(twice),
+        Ok(m) => Ok(m),
+        Err(mut errors) => {
+            errors.extend(twice);
+            Err(errors)
+        }
+    };
+    let mappings = match mapped {
         Ok(m) if form.confirmed && !edit => m,
         Ok(_) => {
             st.preview = !edit;

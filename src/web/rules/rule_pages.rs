@@ -2,19 +2,22 @@
 //! domain and a search over value and path; pages of 50), the new-rule form, the
 //! edit form (`/{rid}`) and the delete with its confirmation.
 
-use super::{can_change, id_choices, page_or_fragment, readable, writable, Choice};
+use super::{
+    can_change, confirmed, id_choices, page_or_fragment, readable, saved, tenant_page, writable,
+    Choice,
+};
 use crate::auth::CurrentUser;
 use crate::db::models::rules::{Application, Domain, RuleFilter, RuleRow};
 use crate::db::models::Tenant;
 use crate::domain::rules::{RuleAction, RuleInput, RuleKind, RuleText};
 use crate::error::{AppError, FieldErrors};
-use crate::services::rules::{self as service, Change};
-use crate::web::confirm::{ask, Confirm, Question};
+use crate::services::rules as service;
+use crate::web::confirm::{Confirm, Question};
 use crate::web::extract::Query;
-use crate::web::form::{bad_param, checked, field_errors, field_id, SearchBox};
-use crate::web::page::{done, PageCtx};
+use crate::web::form::{bad_param, checkbox, field_id, page_param, with_checkbox, SearchBox};
+use crate::web::page::PageCtx;
 use crate::web::routes::{form_routes, Route};
-use crate::web::{actor, parse_id, AppState};
+use crate::web::{parse_id, AppState};
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use diesel_async::AsyncPgConnection;
@@ -179,7 +182,7 @@ async fn index(
     let params = params.into_inner();
     let search = SearchBox::read(&params.q);
     let filter = params.filter(&search)?;
-    let page_no = params.page.trim().parse().unwrap_or(1).clamp(1, 1_000_000);
+    let page_no = page_param(&params.page)?;
     let mut conn = state.pool.get().await?;
     let tenant = readable(&user, &mut conn, &path).await?;
     let (total, rows) = if search.error.is_some() {
@@ -258,14 +261,16 @@ impl RuleForm {
             "" => None,
             raw => Some(field_id(raw).unwrap_or(0)),
         };
-        RuleInput::parse(RuleText {
-            kind: Some(&self.kind),
-            application_id: id(&self.application_id),
-            domain_id: id(&self.domain_id),
-            path: &self.path,
-            value: &self.value,
-            action: Some(&self.action),
-            enabled: checked(&self.enabled),
+        with_checkbox("enabled", &self.enabled, |enabled| {
+            RuleInput::parse(RuleText {
+                kind: Some(&self.kind),
+                application_id: id(&self.application_id),
+                domain_id: id(&self.domain_id),
+                path: &self.path,
+                value: &self.value,
+                action: Some(&self.action),
+                enabled,
+            })
         })
     }
 }
@@ -295,7 +300,7 @@ impl FormPage {
     }
 
     fn enabled(&self) -> bool {
-        checked(&self.form.enabled)
+        checkbox(&self.form.enabled).unwrap_or(false)
     }
 }
 
@@ -333,9 +338,8 @@ async fn form_page(
     page_or_fragment!(req, page, status)
 }
 
-fn list(tenant: &Tenant) -> String {
-    format!("/tenants/{}/rules", tenant.id)
-}
+/// The list's page under the tenant.
+const LIST: &str = "rules";
 
 async fn new_form(
     req: HttpRequest,
@@ -370,19 +374,18 @@ async fn create(
     form: web::Form<RuleForm>,
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
-    let mut conn = state.pool.get().await?;
-    let tenant = writable(&user, &mut conn, &path).await?;
-    let actor = actor(&user, &req);
-    let c = Change::new(&user, &actor, &tenant, state.clock.now());
-    match field_errors(service::create_rule(&mut conn, &c, form.to_input()).await)? {
-        Ok(r) => done(
-            &req,
-            &user,
-            format!("Created rule #{}.", r.rule_id),
-            &list(&tenant),
-        ),
-        Err(errors) => form_page(&req, &user, &mut conn, tenant, None, form, errors).await,
-    }
+    let input = form.to_input();
+    saved(
+        &req,
+        &user,
+        &state,
+        &path,
+        LIST,
+        async |conn, c| service::create_rule(conn, c, input).await,
+        |r: &RuleRow| format!("Created rule #{}.", r.rule_id),
+        async |conn, tenant, errors| form_page(&req, &user, conn, tenant, None, form, errors).await,
+    )
+    .await
 }
 
 async fn edit_form(
@@ -415,20 +418,21 @@ async fn update(
     form: web::Form<RuleForm>,
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
-    let mut conn = state.pool.get().await?;
-    let tenant = writable(&user, &mut conn, &path.0).await?;
-    let id = parse_id(&path.1)?;
-    let actor = actor(&user, &req);
-    let c = Change::new(&user, &actor, &tenant, state.clock.now());
-    match field_errors(service::update_rule(&mut conn, &c, id, form.to_input()).await)? {
-        Ok(r) => done(
-            &req,
-            &user,
-            format!("Saved rule #{}.", r.rule_id),
-            &list(&tenant),
-        ),
-        Err(errors) => form_page(&req, &user, &mut conn, tenant, Some(id), form, errors).await,
-    }
+    let input = form.to_input();
+    saved(
+        &req,
+        &user,
+        &state,
+        &path.0,
+        LIST,
+        async |conn, c| service::update_rule(conn, c, parse_id(&path.1)?, input).await,
+        |r: &RuleRow| format!("Saved rule #{}.", r.rule_id),
+        async |conn, tenant, errors| {
+            let id = parse_id(&path.1)?;
+            form_page(&req, &user, conn, tenant, Some(id), form, errors).await
+        },
+    )
+    .await
 }
 
 async fn delete(
@@ -438,32 +442,30 @@ async fn delete(
     path: web::Path<(String, String)>,
     confirm: Confirm,
 ) -> Result<HttpResponse, AppError> {
-    let mut conn = state.pool.get().await?;
-    let tenant = writable(&user, &mut conn, &path.0).await?;
-    let id = parse_id(&path.1)?;
-    if !confirm.confirmed {
-        service::may_change(&mut conn, &user, &tenant).await?;
-        let r = RuleRow::find_current(&mut conn, tenant.id, id).await?;
-        let question = Question {
-            title: format!("Delete rule #{}?", r.rule_id),
-            detail: format!(
-                "The {} rule for {} stops applying. Older versions keep it: restoring one brings it back.",
-                r.kind, r.value
-            ),
-            button: "Delete rule".into(),
-            action: format!("/tenants/{}/rules/{}/delete", tenant.id, r.rule_id),
-            cancel: format!("/tenants/{}/rules/{}", tenant.id, r.rule_id),
-            ..Question::default()
-        };
-        return ask(&req, &user, &mut conn, "rules", question).await;
-    }
-    let actor = actor(&user, &req);
-    let c = Change::new(&user, &actor, &tenant, state.clock.now());
-    let r = service::delete_rule(&mut conn, &c, id).await?;
-    done(
+    confirmed(
         &req,
         &user,
-        format!("Deleted rule #{}.", r.rule_id),
-        &list(&tenant),
+        &state,
+        &path,
+        &confirm,
+        LIST,
+        async |conn, tenant, id| {
+            let r = RuleRow::find_current(conn, tenant.id, id).await?;
+            let rule = format!("{}/{}", tenant_page(tenant, LIST), r.rule_id);
+            Ok(Question {
+                title: format!("Delete rule #{}?", r.rule_id),
+                detail: format!(
+                    "The {} rule for {} stops applying. Older versions keep it: restoring one brings it back.",
+                    r.kind, r.value
+                ),
+                button: "Delete rule".into(),
+                action: format!("{rule}/delete"),
+                cancel: rule,
+                ..Question::default()
+            })
+        },
+        async |conn, c, id| service::delete_rule(conn, c, id).await,
+        |r: &RuleRow| format!("Deleted rule #{}.", r.rule_id),
     )
+    .await
 }

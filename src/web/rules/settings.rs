@@ -1,15 +1,15 @@
 //! `/tenants/{id}/credential-stuffing`: the tenant's credential-stuffing settings.
 
-use super::{can_change, page_or_fragment, readable, writable};
+use super::{can_change, page_or_fragment, readable, saved};
 use crate::auth::CurrentUser;
 use crate::db::models::Tenant;
 use crate::domain::rules::CredentialStuffing;
 use crate::error::{AppError, FieldErrors};
-use crate::services::rules::{self as service, Change};
-use crate::web::form::{checked, field_errors};
-use crate::web::page::{done, PageCtx};
+use crate::services::rules as service;
+use crate::web::form::{checkbox, with_checkbox};
+use crate::web::page::PageCtx;
 use crate::web::routes::{route, Route};
-use crate::web::{actor, AppState};
+use crate::web::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use diesel_async::AsyncPgConnection;
@@ -43,12 +43,9 @@ impl SettingsForm {
 
     fn to_input(&self) -> Result<CredentialStuffing, FieldErrors> {
         let lines: Vec<&str> = self.login_paths.lines().collect();
-        CredentialStuffing::parse(
-            checked(&self.enabled),
-            &self.threshold,
-            &self.window_minutes,
-            &lines,
-        )
+        with_checkbox("enabled", &self.enabled, |enabled| {
+            CredentialStuffing::parse(enabled, &self.threshold, &self.window_minutes, &lines)
+        })
     }
 }
 
@@ -64,7 +61,7 @@ struct SettingsPage {
 
 impl SettingsPage {
     fn enabled(&self) -> bool {
-        checked(&self.form.enabled)
+        checkbox(&self.form.enabled).unwrap_or(false)
     }
 }
 
@@ -115,17 +112,16 @@ async fn save(
     form: web::Form<SettingsForm>,
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
-    let mut conn = state.pool.get().await?;
-    let tenant = writable(&user, &mut conn, &path).await?;
-    let actor = actor(&user, &req);
-    let c = Change::new(&user, &actor, &tenant, state.clock.now());
-    match field_errors(service::save_settings(&mut conn, &c, form.to_input()).await)? {
-        Ok(_) => done(
-            &req,
-            &user,
-            "Saved the credential-stuffing settings.",
-            &format!("/tenants/{}/credential-stuffing", tenant.id),
-        ),
-        Err(errors) => render(&req, &user, &mut conn, tenant, form, errors).await,
-    }
+    let input = form.to_input();
+    saved(
+        &req,
+        &user,
+        &state,
+        &path,
+        "credential-stuffing",
+        async |conn, c| service::save_settings(conn, c, input).await,
+        |_| "Saved the credential-stuffing settings.".into(),
+        async |conn, tenant, errors| render(&req, &user, conn, tenant, form, errors).await,
+    )
+    .await
 }

@@ -2,19 +2,19 @@
 //! difference between two (`?from=&to=`); and restoring one (a confirmation, then a
 //! new version equal in content to it).
 
-use super::{can_change, page_or_fragment, readable, writable};
+use super::{can_change, confirmed, page_or_fragment, readable, tenant_page};
 use crate::auth::CurrentUser;
-use crate::db::models::rules::{head_version, RuleSetVersion};
+use crate::db::models::rules::head_version;
 use crate::db::models::Tenant;
 use crate::domain::rules::{RuleInput, RuleSetDiff};
 use crate::error::AppError;
-use crate::services::rules::{self as service, versions, Change};
-use crate::web::confirm::{ask, Confirm, Question};
+use crate::services::rules::versions::{self, VersionLine};
+use crate::web::confirm::{Confirm, Question};
 use crate::web::extract::Query;
-use crate::web::form::bad_param;
-use crate::web::page::{done, PageCtx};
+use crate::web::form::{bad_param, page_param};
+use crate::web::page::PageCtx;
 use crate::web::routes::{route, Route};
-use crate::web::{actor, parse_id, AppState};
+use crate::web::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
@@ -27,6 +27,9 @@ pub fn routes() -> Vec<Route> {
 }
 
 const PER_PAGE: i64 = 50;
+
+/// The versions' page under the tenant.
+const LIST: &str = "rules/versions";
 
 #[derive(Clone, Debug, Default, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -59,7 +62,7 @@ fn describe(r: &RuleInput) -> String {
 struct VersionsPage {
     page: PageCtx,
     tenant: Tenant,
-    rows: Vec<RuleSetVersion>,
+    rows: Vec<VersionLine>,
     current: i64,
     page_no: i64,
     pages: i64,
@@ -72,15 +75,15 @@ struct VersionsPage {
 
 impl VersionsPage {
     fn page_href(&self, page: i64) -> String {
-        format!("/tenants/{}/rules/versions?page={page}", self.tenant.id)
+        format!("{}?page={page}", tenant_page(&self.tenant, LIST))
     }
 
     fn describe(&self, r: &RuleInput) -> String {
         describe(r)
     }
 
-    fn summary(&self, v: &RuleSetVersion) -> String {
-        crate::domain::rules::shown_summary(v.kind, &v.summary)
+    fn summary(&self, line: &VersionLine) -> String {
+        crate::domain::rules::shown_summary(line.v.kind, &line.v.summary)
     }
 }
 
@@ -104,7 +107,7 @@ async fn index(
         }
     };
     let (from, to) = (version("from", &params.from)?, version("to", &params.to)?);
-    let page_no = params.page.trim().parse().unwrap_or(1).clamp(1, 1_000_000);
+    let page_no = page_param(&params.page)?;
     let mut conn = state.pool.get().await?;
     let tenant = readable(&user, &mut conn, &path).await?;
     let current = head_version(&mut conn, tenant.id).await?;
@@ -120,7 +123,7 @@ async fn index(
         }
         _ => None,
     };
-    let (total, rows) = RuleSetVersion::list(&mut conn, tenant.id, page_no, PER_PAGE).await?;
+    let (total, rows) = versions::page(&mut conn, &user, &tenant, page_no, PER_PAGE).await?;
     let page = VersionsPage {
         page: PageCtx::new(&user, &mut conn, "rules").await?,
         can_change: can_change(&user, &tenant),
@@ -143,43 +146,43 @@ async fn restore(
     path: web::Path<(String, String)>,
     confirm: Confirm,
 ) -> Result<HttpResponse, AppError> {
-    let mut conn = state.pool.get().await?;
-    let tenant = writable(&user, &mut conn, &path.0).await?;
-    let version = parse_id(&path.1)?;
-    let list = format!("/tenants/{}/rules/versions", tenant.id);
-    if !confirm.confirmed {
-        service::may_change(&mut conn, &user, &tenant).await?;
-        let current = head_version(&mut conn, tenant.id).await?;
-        let d = versions::diff(&mut conn, &user, &tenant, current, version).await?;
-        let question = Question {
-            title: format!("Restore version {version}?"),
-            detail: format!(
-                "A new version is made with the rules and settings of version {version}: \
-                 {} rules come back, {} go, {} change{}. Rules whose application or domain \
-                 was deleted since come back unbound.",
-                d.added.len(),
-                d.removed.len(),
-                d.changed.len(),
-                if d.settings.is_empty() {
-                    ""
-                } else {
-                    ", and the credential-stuffing settings change"
-                }
-            ),
-            button: "Restore version".into(),
-            action: format!("{list}/{version}/restore"),
-            cancel: list.clone(),
-            ..Question::default()
-        };
-        return ask(&req, &user, &mut conn, "rules", question).await;
-    }
-    let actor = actor(&user, &req);
-    let c = Change::new(&user, &actor, &tenant, state.clock.now());
-    let made = versions::restore(&mut conn, &c, version).await?;
-    done(
+    confirmed(
         &req,
         &user,
-        format!("Restored version {version} as version {made}."),
-        &list,
+        &state,
+        &path,
+        &confirm,
+        LIST,
+        async |conn, tenant, version| {
+            let current = head_version(conn, tenant.id).await?;
+            let d = versions::diff(conn, &user, tenant, current, version).await?;
+            let list = tenant_page(tenant, LIST);
+            Ok(Question {
+                title: format!("Restore version {version}?"),
+                detail: format!(
+                    "A new version is made with the rules and settings of version {version}: \
+                     {} rules come back, {} go, {} change{}. Rules whose application or domain \
+                     was deleted since come back unbound.",
+                    d.added.len(),
+                    d.removed.len(),
+                    d.changed.len(),
+                    if d.settings.is_empty() {
+                        ""
+                    } else {
+                        ", and the credential-stuffing settings change"
+                    }
+                ),
+                button: "Restore version".into(),
+                action: format!("{list}/{version}/restore"),
+                cancel: list,
+                ..Question::default()
+            })
+        },
+        async |conn, c, version| {
+            let made = versions::restore(conn, c, version).await?;
+            Ok((version, made))
+        },
+        |(version, made)| format!("Restored version {version} as version {made}."),
     )
+    .await
 }
