@@ -274,7 +274,11 @@ async fn shared_clouds_are_read_only_on_every_path() {
     let app = spawn_app().await;
     let c = clouds(&app).await;
     let (a1, shared) = (&c.tree.a1, c.ids["acme-public"]);
-    let before = count(&app, "SELECT count(*) FROM audit_events WHERE action LIKE 'cloud.%'").await;
+    let before = count(
+        &app,
+        "SELECT count(*) FROM audit_events WHERE action LIKE 'cloud.%'",
+    )
+    .await;
     // API: reading says whose it is; changing it is refused naming the owner.
     let (s, body) = c
         .api
@@ -342,7 +346,11 @@ async fn shared_clouds_are_read_only_on_every_path() {
         1
     );
     assert_eq!(
-        count(&app, "SELECT count(*) FROM audit_events WHERE action LIKE 'cloud.%'").await,
+        count(
+            &app,
+            "SELECT count(*) FROM audit_events WHERE action LIKE 'cloud.%'"
+        )
+        .await,
         before
     );
     // Its owner changes it.
@@ -857,4 +865,73 @@ async fn subtree_sums_follow_moves_and_deletes() {
         .await,
         120
     );
+}
+
+#[tokio::test]
+async fn tenant_limits_are_set_on_the_form_and_the_api() {
+    let app = spawn_app().await;
+    let tree = partner_tree(&app).await;
+    let api = Api::new(&app, Some(&token_for(&app, &app.admin, false).await));
+    let path = format!("/api/v1/tenants/{}", tree.a1.id);
+    let (s, body) = api
+        .patch(&path, json!({"storage_limit_gb": 500, "max_instances": 0}))
+        .await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["storage_limit_gb"], 500);
+    assert_eq!(body["max_instances"], 0);
+    assert!(body["memory_limit_gb"].is_null());
+    // Negative: a field error, nothing changed; null removes a limit.
+    let (s, body) = api.patch(&path, json!({"memory_limit_gb": -1})).await;
+    assert_eq!(s, 422, "{body}");
+    assert!(body["errors"]["memory_limit_gb"].is_string(), "{body}");
+    let (s, body) = api.patch(&path, json!({"storage_limit_gb": null})).await;
+    assert_eq!(s, 200, "{body}");
+    assert!(body["storage_limit_gb"].is_null());
+    assert_eq!(body["max_instances"], 0);
+    // The edit form shows and saves them; empty is unlimited.
+    let admin = app.new_browser();
+    admin.login_admin().await;
+    let html = admin
+        .get_html(&format!("/tenants/{}/edit", tree.a1.id))
+        .await;
+    assert!(html.contains("id=\"storage_limit_gb\""), "{html}");
+    let r = admin
+        .post_form(
+            &format!("/tenants/{}/edit", tree.a1.id),
+            &[
+                ("name", "Tenant a1"),
+                ("subdomain", "a1"),
+                ("description", ""),
+                ("custom_domain", ""),
+                ("can_have_subtenants", "true"),
+                ("enabled", "true"),
+                ("storage_limit_gb", "-2"),
+                ("memory_limit_gb", "64"),
+                ("max_instances", ""),
+            ],
+        )
+        .await;
+    assert_eq!(status(&r), 422);
+    assert!(field_error(&r.text().await.unwrap(), "storage_limit_gb").is_some());
+    let r = admin
+        .post_form(
+            &format!("/tenants/{}/edit", tree.a1.id),
+            &[
+                ("name", "Tenant a1"),
+                ("subdomain", "a1"),
+                ("description", ""),
+                ("custom_domain", ""),
+                ("can_have_subtenants", "true"),
+                ("enabled", "true"),
+                ("storage_limit_gb", "100"),
+                ("memory_limit_gb", "64"),
+                ("max_instances", ""),
+            ],
+        )
+        .await;
+    assert_eq!(status(&r), 303);
+    let t = app.reload(&tree.a1).await.unwrap();
+    assert_eq!(t.limits.storage_limit_gb, Some(100));
+    assert_eq!(t.limits.memory_limit_gb, Some(64));
+    assert_eq!(t.limits.max_instances, None);
 }
