@@ -8,6 +8,7 @@
 use super::Principal;
 use crate::db::models::{Grant, Tenant, TenantListRow, Visibility};
 use crate::domain::invitation::Offer;
+use crate::domain::resources::CloudVisibility;
 use crate::domain::stats::UsageMailRefusal;
 use crate::domain::{Feature, GrantRole, Level, Permissions, Scope};
 use crate::error::{AppError, ProblemKind};
@@ -558,6 +559,7 @@ pub fn can_edit_row(p: &Principal, row: &TenantListRow) -> bool {
         updated_at: Default::default(),
         domain_claim: Default::default(),
         monthly_query_quota: None,
+        limits: Default::default(),
     };
     can_manage_children(p, &parent)
 }
@@ -1243,6 +1245,76 @@ pub fn require_ingestion_keys(p: &Principal) -> Result<(), AppError> {
 /// only have it checked in DNS).
 pub fn can_approve_custom_domain(p: &Principal) -> bool {
     is_global_owner(p)
+}
+
+// ---------------------------------------------------------------- shared resources
+
+/// How a tenant stands to a cloud: its own (it may change it, with Resources full),
+/// shared with it from above (read-only), or not there at all (404).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CloudAccess {
+    Own,
+    Shared,
+    Hidden,
+}
+
+/// A cloud as the sharing rule needs it: whose it is, its visibility, and whether
+/// the viewing tenant is among the tenants it is assigned to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CloudShare {
+    pub owner_id: i64,
+    pub visibility: CloudVisibility,
+    pub assigned_to_viewer: bool,
+}
+
+/// The sharing rule (issue #14): the tenant at the end of `viewer_path` (ids from
+/// the root) sees its own clouds, the `public` clouds of its ancestors and the
+/// `assigned` clouds of its ancestors that list it; never a sibling's or a cousin's
+/// (their owner is not on its path). The root's public clouds only when the viewer's
+/// tenant role allows them (`sees_root_public`, the role's `public_clouds`).
+/// `Cloud::visible` is this rule as one SQL query.
+pub fn cloud_access(
+    viewer_path: &[i64],
+    sees_root_public: bool,
+    cloud: &CloudShare,
+) -> CloudAccess {
+    let Some((&viewer, above)) = viewer_path.split_last() else {
+        return CloudAccess::Hidden;
+    };
+    if cloud.owner_id == viewer {
+        return CloudAccess::Own;
+    }
+    let shared = above.contains(&cloud.owner_id)
+        && match cloud.visibility {
+            CloudVisibility::Private => false,
+            CloudVisibility::Public => sees_root_public || above.first() != Some(&cloud.owner_id),
+            CloudVisibility::Assigned => cloud.assigned_to_viewer,
+        };
+    if shared {
+        CloudAccess::Shared
+    } else {
+        CloudAccess::Hidden
+    }
+}
+
+/// May this tenant share its clouds (visibility `public` or `assigned`)? The root
+/// and the tenants that may have sub-tenants: nobody else has anyone to share with.
+pub fn may_share(owner: &Tenant) -> bool {
+    owner.parent_id.is_none() || owner.can_have_subtenants
+}
+
+/// A change of a cloud as seen from the tenant whose page or API path names it:
+/// its own goes on, a shared one is refused (403, naming the tenant that shares it:
+/// the receiver sees that name on the list already), any other is not there (404).
+pub fn require_own_cloud(access: CloudAccess, owner_name: &str) -> Result<(), AppError> {
+    match access {
+        CloudAccess::Own => Ok(()),
+        CloudAccess::Shared => Err(AppError::problem(
+            ProblemKind::Forbidden,
+            format!("This cloud is shared by {owner_name}: it is read-only here, and only {owner_name} can change it."),
+        )),
+        CloudAccess::Hidden => Err(AppError::NotFound),
+    }
 }
 
 #[cfg(test)]

@@ -46,6 +46,25 @@ diesel::table! {
 }
 
 diesel::table! {
+    cloud_assignments (cloud_id, tenant_id) {
+        cloud_id -> Int8,
+        tenant_id -> Int8,
+    }
+}
+
+diesel::table! {
+    clouds (id) {
+        id -> Int8,
+        tenant_id -> Int8,
+        name -> Text,
+        provider -> Text,
+        visibility -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     credential_stuffing (tenant_id) {
         tenant_id -> Int8,
         enabled -> Bool,
@@ -112,6 +131,10 @@ diesel::table! {
         storage_gb -> Int4,
         memory_gb -> Int4,
         created_at -> Timestamptz,
+        cloud_id -> Nullable<Int8>,
+        owner_id -> Nullable<Int8>,
+        status -> Text,
+        updated_at -> Timestamptz,
     }
 }
 
@@ -326,6 +349,7 @@ diesel::table! {
         permissions -> Jsonb,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        public_clouds -> Bool,
     }
 }
 
@@ -337,6 +361,8 @@ diesel::table! {
         user_count -> Int8,
         instance_count -> Int8,
         child_count -> Int8,
+        storage_gb -> Int8,
+        memory_gb -> Int8,
     }
 }
 
@@ -359,6 +385,9 @@ diesel::table! {
         custom_domain_token -> Nullable<Text>,
         custom_domain_verified_at -> Nullable<Timestamptz>,
         monthly_query_quota -> Nullable<Int8>,
+        storage_limit_gb -> Nullable<Int8>,
+        memory_limit_gb -> Nullable<Int8>,
+        max_instances -> Nullable<Int8>,
     }
 }
 
@@ -441,13 +470,18 @@ diesel::table! {
 
 diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(applications -> tenants (tenant_id));
+diesel::joinable!(cloud_assignments -> clouds (cloud_id));
+diesel::joinable!(cloud_assignments -> tenants (tenant_id));
+diesel::joinable!(clouds -> tenants (tenant_id));
 diesel::joinable!(credential_stuffing -> tenants (tenant_id));
 diesel::joinable!(domains -> tenants (tenant_id));
 diesel::joinable!(grants -> tenants (tenant_id));
 diesel::joinable!(grants -> users (user_id));
 diesel::joinable!(idempotency_keys -> users (user_id));
 diesel::joinable!(ingestion_keys -> users (created_by));
+diesel::joinable!(instances -> clouds (cloud_id));
 diesel::joinable!(instances -> tenants (tenant_id));
+diesel::joinable!(instances -> users (owner_id));
 diesel::joinable!(invitations -> tenants (tenant_id));
 diesel::joinable!(invitations -> user_roles (role_id));
 diesel::joinable!(outbox -> invitations (invitation_id));
@@ -480,6 +514,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     api_tokens,
     applications,
     audit_events,
+    cloud_assignments,
+    clouds,
     credential_stuffing,
     domains,
     grants,

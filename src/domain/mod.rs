@@ -8,6 +8,7 @@ pub mod email;
 pub mod invitation;
 pub mod label;
 pub mod permission;
+pub mod resources;
 pub mod rules;
 pub mod search;
 pub mod stats;

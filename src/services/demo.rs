@@ -1,13 +1,15 @@
-//! Demo data for `make run`: about 50 tenants over 4 levels, with users, grants and instances.
+//! Demo data for `make run`: about 50 tenants over 4 levels, with users, grants, clouds
+//! (a public one of the root, an assigned one per partner) and instances on them.
 
 use super::Actor;
+use crate::db::models::cloud::{Cloud, CloudFields};
+use crate::db::models::instance::{Instance, InstanceFields};
 use crate::db::models::role::UserRole;
 use crate::db::models::tenant::TenantFields;
 use crate::db::models::{user::NewUser, Grant, Tenant};
-use crate::db::schema::instances;
+use crate::domain::resources::{CloudProvider, CloudVisibility, InstanceStatus};
 use crate::domain::{GrantRole, Scope};
-use diesel::prelude::*;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
 
 pub const DEMO_PASSWORD: &str = "demo-password-123";
 
@@ -42,9 +44,27 @@ pub async fn seed(conn: &mut AsyncPgConnection, password_hash: &str) -> anyhow::
     let actor = Actor::system("seed-demo");
     conn.transaction(async |conn| -> anyhow::Result<()> {
         let mut counter = 0usize;
+        // The provider's cloud, seen by every tenant whose tenant role allows it.
+        let public = cloud(
+            conn,
+            &root,
+            "Provider cloud",
+            CloudProvider::Openstack,
+            CloudVisibility::Public,
+        )
+        .await?;
         for (pi, (partner_name, partner_sub)) in PARTNERS.iter().enumerate() {
             let partner = child(conn, &root, partner_name, partner_sub, true, true).await?;
             people(conn, &partner, if pi == 0 { 3 } else { 2 }, password_hash).await?;
+            // Each partner's own cloud, assigned to its first customer below.
+            let assigned = cloud(
+                conn,
+                &partner,
+                &format!("{partner_name} private cloud"),
+                CloudProvider::Vmware,
+                CloudVisibility::Assigned,
+            )
+            .await?;
             for (ci, customer) in CUSTOMERS.iter().enumerate() {
                 counter += 1;
                 let reseller = ci % 2 == 0;
@@ -63,7 +83,13 @@ pub async fn seed(conn: &mut AsyncPgConnection, password_hash: &str) -> anyhow::
                 )
                 .await?;
                 people(conn, &c, 1 + counter % 2, password_hash).await?;
-                instances_for(conn, &c, 1 + (counter % 4) as i32).await?;
+                let on = if ci == 0 {
+                    Cloud::set_assignments(conn, assigned.id, &[c.id]).await?;
+                    assigned.id
+                } else {
+                    public.id
+                };
+                instances_for(conn, &c, on, 1 + (counter % 4) as i32).await?;
                 if reseller {
                     for (si, site) in SITES
                         .iter()
@@ -80,7 +106,7 @@ pub async fn seed(conn: &mut AsyncPgConnection, password_hash: &str) -> anyhow::
                         )
                         .await?;
                         people(conn, &s, 1, password_hash).await?;
-                        instances_for(conn, &s, (si as i32) + 1).await?;
+                        instances_for(conn, &s, public.id, (si as i32) + 1).await?;
                     }
                 }
             }
@@ -110,6 +136,7 @@ async fn child(
         tenant_role_id: None,
         labels: None,
         monthly_query_quota: None,
+        limits: Default::default(),
         can_have_subtenants,
         enabled,
     };
@@ -178,21 +205,42 @@ async fn people(
     Ok(())
 }
 
+async fn cloud(
+    conn: &mut AsyncPgConnection,
+    tenant: &Tenant,
+    name: &str,
+    provider: CloudProvider,
+    visibility: CloudVisibility,
+) -> anyhow::Result<Cloud> {
+    let fields = CloudFields {
+        name,
+        provider,
+        visibility,
+    };
+    Ok(Cloud::insert(conn, tenant.id, &fields).await?)
+}
+
 async fn instances_for(
     conn: &mut AsyncPgConnection,
     tenant: &Tenant,
+    cloud_id: i64,
     n: i32,
 ) -> anyhow::Result<()> {
     for i in 0..n {
-        diesel::insert_into(instances::table)
-            .values((
-                instances::tenant_id.eq(tenant.id),
-                instances::name.eq(format!("{}-vm{}", tenant.subdomain, i + 1)),
-                instances::storage_gb.eq(20 * (i + 1)),
-                instances::memory_gb.eq(4 * (i + 1)),
-            ))
-            .execute(conn)
-            .await?;
+        let name = format!("{}-vm{}", tenant.subdomain, i + 1);
+        let fields = InstanceFields {
+            name: &name,
+            cloud_id,
+            owner_id: None,
+            storage_gb: 20 * (i + 1),
+            memory_gb: 4 * (i + 1),
+            status: if i % 3 == 2 {
+                InstanceStatus::Stopped
+            } else {
+                InstanceStatus::Running
+            },
+        };
+        Instance::insert(conn, tenant.id, &fields).await?;
     }
     Ok(())
 }

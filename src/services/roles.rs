@@ -198,12 +198,16 @@ pub async fn create_tenant_role(
     p: &Principal,
     actor: &Actor,
     fields: RoleFields,
+    public_clouds: Option<bool>,
 ) -> Result<TenantRole, AppError> {
     let (name, permissions) = &tenant_role_fields(p, fields)?;
     conn.transaction(async |conn| {
         let role = TenantRole::insert(conn, name.as_str(), permissions)
             .await
             .map_err(name_taken)?;
+        if let Some(public) = public_clouds {
+            TenantRole::set_public_clouds(conn, role.id, public).await?;
+        }
         let mut event = actor.event("tenant_role.create", None);
         event.after = Some(snapshot(&role.name, &role.permissions));
         event.record(conn).await?;
@@ -222,6 +226,7 @@ pub async fn update_tenant_role(
     actor: &Actor,
     role: &TenantRole,
     fields: RoleFields,
+    public_clouds: Option<bool>,
 ) -> Result<TenantRole, AppError> {
     let (name, permissions) = &tenant_role_fields(p, fields)?;
     conn.transaction(async |conn| {
@@ -234,6 +239,9 @@ pub async fn update_tenant_role(
         let saved = TenantRole::update(conn, role.id, name.as_str(), permissions)
             .await
             .map_err(name_taken)?;
+        if let Some(public) = public_clouds {
+            TenantRole::set_public_clouds(conn, role.id, public).await?;
+        }
         let mut event = actor.event("tenant_role.update", None);
         event.before = Some(snapshot(&role.name, &role.permissions));
         event.after = Some(snapshot(&saved.name, &saved.permissions));

@@ -28,6 +28,8 @@ struct Dashboard {
     can_create: bool,
     /// The acting tenant's usage statistics (usage read there).
     can_read_usage: bool,
+    /// The acting tenant's resource use against its limits (Resources read there).
+    bars: Vec<crate::domain::resources::UsageBar>,
 }
 
 async fn dashboard(
@@ -50,5 +52,19 @@ async fn dashboard(
         instances: totals.instances,
         can_create,
         can_read_usage: authz::can_read_usage(&user, &user.acting),
+        bars: if authz::effective_level(&user, &user.acting, crate::domain::Feature::Resources)
+            >= crate::domain::Level::Read
+        {
+            crate::domain::resources::usage_bars(
+                (
+                    totals.usage.storage_gb,
+                    totals.usage.memory_gb,
+                    totals.usage.instances,
+                ),
+                user.acting.limits.triple(),
+            )
+        } else {
+            Vec::new()
+        },
     })
 }

@@ -19,6 +19,7 @@ pub mod page;
 pub mod people;
 pub mod profile;
 pub mod reports;
+pub mod resources;
 pub mod role_form;
 pub mod roles;
 pub mod routes;
@@ -80,6 +81,7 @@ pub fn console_routes() -> Vec<routes::Route> {
         tokens::routes(),
         usage_keys::routes(),
         rules::routes(),
+        resources::routes(),
         migrations::routes(),
     ]
     .into_iter()

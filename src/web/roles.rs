@@ -55,6 +55,8 @@ pub struct FormPage {
     pub matrix: Vec<MatrixRow>,
     pub errors: FieldErrors,
     pub read_only: bool,
+    /// Tenant roles only: whether its tenants see the root's public clouds.
+    pub public_clouds: Option<bool>,
 }
 
 /// The roles list of `tenant`.
@@ -170,6 +172,7 @@ async fn new_page(
         )),
         errors,
         read_only: false,
+        public_clouds: None,
     })
 }
 
@@ -234,6 +237,7 @@ async fn edit_page(
         ),
         errors,
         read_only: !can_edit,
+        public_clouds: None,
     })
 }
 

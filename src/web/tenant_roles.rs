@@ -85,6 +85,7 @@ async fn form_page(
     name: String,
     perms: &Permissions,
     errors: FieldErrors,
+    public_clouds: bool,
 ) -> Result<FormPage, AppError> {
     let can_edit = authz::can_manage_tenant_roles(user);
     Ok(FormPage {
@@ -110,6 +111,7 @@ async fn form_page(
         matrix: matrix(perms),
         errors,
         read_only: !can_edit,
+        public_clouds: Some(public_clouds),
     })
 }
 
@@ -124,6 +126,7 @@ async fn new_form(user: CurrentUser, state: web::Data<AppState>) -> Result<HttpR
             String::new(),
             &Permissions::all(Level::Read),
             FieldErrors::new(),
+            true,
         )
         .await?,
     )
@@ -155,10 +158,32 @@ async fn save(
 ) -> Result<Result<TenantRole, FieldErrors>, AppError> {
     let actor = actor(user, req);
     let result = match existing {
-        Some(role) => service::update_tenant_role(conn, user, &actor, role, input.validate()).await,
-        None => service::create_tenant_role(conn, user, &actor, input.validate()).await,
+        Some(role) => {
+            service::update_tenant_role(
+                conn,
+                user,
+                &actor,
+                role,
+                input.validate(),
+                public_clouds(input),
+            )
+            .await
+        }
+        None => {
+            service::create_tenant_role(conn, user, &actor, input.validate(), public_clouds(input))
+                .await
+        }
     };
     field_errors(result)
+}
+
+/// The form's "sees the root's public clouds" box: `None` when the form did not
+/// show it (it keeps the stored value), else whether it is checked.
+fn public_clouds(input: &RoleInput) -> Option<bool> {
+    input
+        .fields
+        .contains_key("public_clouds_shown")
+        .then(|| crate::web::form::checked(&input.fields.get("public_clouds").cloned()))
 }
 
 async fn create(
@@ -194,7 +219,8 @@ async fn submit(
         }
         Err(errors) => {
             let perms = input.permissions_lenient();
-            rerender(&form_page(user, conn, existing, input.name, &perms, errors).await?)
+            let public = public_clouds(&input).unwrap_or(true);
+            rerender(&form_page(user, conn, existing, input.name, &perms, errors, public).await?)
         }
     }
 }
@@ -207,6 +233,7 @@ async fn edit_form(
     let mut conn = state.pool.get().await?;
     require_root(&user, &mut conn, false).await?;
     let role = find(&mut conn, &path).await?;
+    let public = TenantRole::public_clouds(&mut conn, role.id).await?;
     render(
         &form_page(
             &user,
@@ -215,6 +242,7 @@ async fn edit_form(
             role.name.clone(),
             &role.permissions,
             FieldErrors::new(),
+            public,
         )
         .await?,
     )

@@ -84,6 +84,16 @@ STATE_REFUSALS = (
     "This cursor continues the rows of",
     # The stats period's months depend on today's date, which a pattern cannot know.
     "A month cannot be after the current month",
+    # Resources (#14): who may share, with whom, which clouds a tenant sees, whose
+    # users may own, names taken, and the limits (sums of what exists).
+    "Only the root and tenants that may have sub-tenants share clouds",
+    "Only an assigned cloud lists tenants.",
+    "No tenant below this one that you can see has the id",
+    "Unknown cloud: pick one of the clouds this tenant sees.",
+    "Pick a user of this tenant",
+    "This tenant already has a cloud named",
+    " GB used",
+    "no more instances fit.",
 )
 
 

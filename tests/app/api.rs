@@ -1252,6 +1252,23 @@ fn api_rule_for(method: &str, path: &str) -> Option<(ApiRule, Option<Value>)> {
         // after authorization; the list is everyone's (what each sees is
         // migration_pages.rs's test); a made-up migration is 404.
         ("POST", "/api/v1/tenants/{id}/rules/migrate") => (MigrateFrom, Some(json!({"target": 0}))),
+        // Resources (#14): bodies that fail validation after authorization.
+        ("GET", "/api/v1/tenants/{id}/clouds") | ("GET", "/api/v1/tenants/{id}/instances") => {
+            (Level(R), None)
+        }
+        ("POST", "/api/v1/tenants/{id}/clouds") => {
+            (Level(F), Some(json!({"name": "", "provider": "aws"})))
+        }
+        ("POST", "/api/v1/tenants/{id}/instances") => (
+            Level(F),
+            Some(json!({"name": "", "cloud_id": 1, "storage_gb": 0, "memory_gb": 0})),
+        ),
+        ("GET", "/api/v1/tenants/{id}/clouds/{rid}")
+        | ("GET", "/api/v1/tenants/{id}/instances/{rid}") => (Item(R), None),
+        ("PATCH", "/api/v1/tenants/{id}/clouds/{rid}")
+        | ("PATCH", "/api/v1/tenants/{id}/instances/{rid}") => (Item(F), Some(json!({}))),
+        ("DELETE", "/api/v1/tenants/{id}/clouds/{rid}")
+        | ("DELETE", "/api/v1/tenants/{id}/instances/{rid}") => (Item(F), None),
         ("GET", "/api/v1/migrations") => (Token, None),
         ("GET", "/api/v1/migrations/{id}")
         | ("POST", "/api/v1/migrations/{id}/rollback")

@@ -173,6 +173,7 @@ fn lib_tenants(m: &Model) -> Vec<Tenant> {
                 updated_at: chrono::Utc::now(),
                 domain_claim: Default::default(),
                 monthly_query_quota: None,
+                limits: Default::default(),
             }
         })
         .collect()

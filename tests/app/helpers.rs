@@ -410,6 +410,7 @@ impl TestApp {
             tenant_role_id: None,
             labels: None,
             monthly_query_quota: None,
+            limits: Default::default(),
             can_have_subtenants,
             enabled: true,
         };

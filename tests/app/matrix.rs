@@ -433,6 +433,26 @@ fn rule_for(method: &str, path: &str) -> Option<(Rule, &'static str, bool)> {
             (MigrateFrom, empty, false)
         }
         ("POST", "/tenants/{id}/rules/migrate") => (MigrateFrom, "target=", false),
+        // Resources (#14): Resources read to read, full to write; a bad body is a
+        // field error after authorization. The items are made up (`MADE_UP`): 404
+        // once authorized.
+        ("GET", "/tenants/{id}/clouds") | ("GET", "/tenants/{id}/instances") => {
+            (Tenant(R), empty, false)
+        }
+        ("GET", "/tenants/{id}/clouds/new") | ("GET", "/tenants/{id}/instances/new") => {
+            (Tenant(F), empty, false)
+        }
+        ("POST", "/tenants/{id}/clouds")
+        | ("POST", "/tenants/{id}/clouds/new")
+        | ("POST", "/tenants/{id}/instances")
+        | ("POST", "/tenants/{id}/instances/new") => (Tenant(F), "name=", false),
+        ("GET", "/tenants/{id}/clouds/{rid}") | ("GET", "/tenants/{id}/instances/{rid}") => {
+            (TenantItem(R), empty, false)
+        }
+        ("POST", "/tenants/{id}/clouds/{rid}")
+        | ("POST", "/tenants/{id}/clouds/{rid}/delete")
+        | ("POST", "/tenants/{id}/instances/{rid}")
+        | ("POST", "/tenants/{id}/instances/{rid}/delete") => (TenantItem(F), "name=", false),
         ("GET", "/migrations") => (LoggedIn, empty, false),
         ("GET", "/migrations/{mid}")
         | ("GET", "/migrations/{mid}/progress")

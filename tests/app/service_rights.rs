@@ -385,7 +385,7 @@ async fn roles_are_edited_only_within_ones_own() {
         roles::TEMPLATES_IN_ROOT
     );
     forbidden(
-        roles::create_tenant_role(&mut conn, &editor, &actor(), fields(modest.clone())).await,
+        roles::create_tenant_role(&mut conn, &editor, &actor(), fields(modest.clone()), None).await,
     );
     assert!(!UserRole::name_taken(&mut conn, root.id, "Helpers", None)
         .await

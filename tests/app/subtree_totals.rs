@@ -156,6 +156,7 @@ fn fields(subdomain: String, resellers: bool, enabled: bool) -> TenantFields {
         tenant_role_id: None,
         labels: None,
         monthly_query_quota: None,
+        limits: Default::default(),
     }
 }
 

@@ -78,6 +78,7 @@ fn fields(name: &str, subdomain: &str) -> TenantFields {
         tenant_role_id: None,
         labels: None,
         monthly_query_quota: None,
+        limits: Default::default(),
     }
 }
 

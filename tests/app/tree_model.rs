@@ -72,6 +72,7 @@ fn fields(subdomain: String, may_have_children: bool) -> TenantFields {
         tenant_role_id: None,
         labels: None,
         monthly_query_quota: None,
+        limits: Default::default(),
     }
 }
 

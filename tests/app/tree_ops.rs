@@ -131,6 +131,7 @@ fn fields(subdomain: &str, subtenants: bool) -> TenantFields {
         tenant_role_id: None,
         labels: None,
         monthly_query_quota: None,
+        limits: Default::default(),
     }
 }
 

@@ -52,12 +52,14 @@ fn t(id: i64) -> Tenant {
         updated_at: Utc::now(),
         domain_claim: DomainClaim::default(),
         monthly_query_quota: None,
+        limits: Default::default(),
     }
 }
 
 const TREE: [i64; 6] = [ROOT, PARTNER, CHILD, OTHER, READ_ONLY, NO_AUDIT];
 
 // Rules with a module of their own (fewer merge conflicts in this file).
+mod resources;
 mod rule_migration;
 
 fn full_but(lower: &[(Feature, Level)]) -> Permissions {

@@ -3,8 +3,10 @@
 pub mod api_token;
 pub mod audit;
 pub mod audit_log;
+pub mod cloud;
 pub mod grant;
 pub mod idempotency;
+pub mod instance;
 pub mod invitation;
 pub mod migration_view;
 pub mod outbox;
@@ -64,6 +66,9 @@ stored_as_text!(
     crate::domain::rules::RuleKind,
     crate::domain::rules::RuleAction,
     crate::domain::rules::VersionKind,
+    crate::domain::resources::CloudProvider,
+    crate::domain::resources::CloudVisibility,
+    crate::domain::resources::InstanceStatus,
     outbox::OutboxStatus,
     outbox::MailTransport,
 );

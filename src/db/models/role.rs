@@ -111,6 +111,26 @@ impl TenantRole {
 
     /// How many tenants each tenant role caps, by role id, in one statement (roles
     /// nobody uses are absent).
+    /// Whether the tenants of this role see the root's public clouds (issue #14).
+    pub async fn public_clouds(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<bool> {
+        tenant_roles::table
+            .find(id)
+            .select(tenant_roles::public_clouds)
+            .first(conn)
+            .await
+    }
+
+    pub async fn set_public_clouds(
+        conn: &mut AsyncPgConnection,
+        id: i64,
+        public_clouds: bool,
+    ) -> QueryResult<usize> {
+        diesel::update(tenant_roles::table.find(id))
+            .set(tenant_roles::public_clouds.eq(public_clouds))
+            .execute(conn)
+            .await
+    }
+
     pub async fn tenants_using_each(
         conn: &mut AsyncPgConnection,
     ) -> QueryResult<HashMap<i64, i64>> {

@@ -25,6 +25,7 @@ use crate::auth::{authz, Principal};
 use crate::db::models::tenant::TenantFields;
 use crate::db::models::Tenant;
 use crate::domain::domain_name::{ConsoleHosts, CustomDomain};
+use crate::domain::resources::LimitChange;
 use crate::domain::{Description, Subdomain, TenantName};
 use crate::error::{AppError, FieldErrors};
 use crate::services::Actor;
@@ -51,6 +52,9 @@ pub struct TenantInput {
     /// The monthly query quota (`domain::usage::parse_quota`); `None` keeps the
     /// current one (none on create), `Some(None)` removes it.
     pub monthly_query_quota: Option<Option<i64>>,
+    /// The subtree's resource limits (`domain::resources::parse_limit`); each `None`
+    /// keeps the current one (none on create).
+    pub limits: LimitChange,
 }
 
 /// A tenant's text fields as a form or a JSON body sends them.
@@ -111,6 +115,7 @@ impl TenantInput {
                 enabled,
                 labels: None,
                 monthly_query_quota: None,
+                limits: LimitChange::default(),
             }),
             _ => Err(errors),
         }
@@ -135,6 +140,18 @@ impl TenantInput {
         Self::with_sent(parsed, "monthly_query_quota", quota, |input, q| {
             input.monthly_query_quota = Some(q)
         })
+    }
+
+    /// The parsed input with its limits as sent (in `LimitChange::FIELDS`' order):
+    /// `None` keeps one, a value that is not valid is a field error on its field.
+    pub fn with_limits(
+        mut parsed: Parsed<Self>,
+        sent: [Option<Result<Option<i64>, String>>; 3],
+    ) -> Parsed<Self> {
+        for (field, sent) in LimitChange::FIELDS.into_iter().zip(sent) {
+            parsed = Self::with_sent(parsed, field, sent, |input, v| input.limits.set(field, v));
+        }
+        parsed
     }
 
     /// An optional field converted apart from the others: its value set on a valid
@@ -172,6 +189,7 @@ impl TenantInput {
             tenant_role_id,
             labels: self.labels,
             monthly_query_quota: self.monthly_query_quota,
+            limits: self.limits,
         }
     }
 }

@@ -82,7 +82,7 @@ pub(super) fn snapshot(t: &Tenant) -> serde_json::Value {
         "name": t.name, "subdomain": t.subdomain, "description": t.description, "custom_domain": t.custom_domain,
         "custom_domain_status": t.domain_claim.status,
         "enabled": t.enabled, "can_have_subtenants": t.can_have_subtenants, "parent_id": t.parent_id, "tenant_role_id": t.tenant_role_id,
-        "monthly_query_quota": t.monthly_query_quota,
+        "monthly_query_quota": t.monthly_query_quota, "limits": t.limits,
     })
 }
 
@@ -720,7 +720,7 @@ const LOCK_ROUNDS: usize = 8;
 /// their paths FOR KEY SHARE, top-down, `exclusive` FOR UPDATE in its place. Returns
 /// the current rows of `nodes`, whose paths cannot change until the transaction ends.
 /// A missing node is `NotFound`.
-async fn lock_paths(
+pub(crate) async fn lock_paths(
     conn: &mut AsyncPgConnection,
     nodes: &[i64],
     exclusive: Option<i64>,

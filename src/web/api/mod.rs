@@ -10,6 +10,7 @@ pub mod bulk;
 pub mod idempotency;
 pub mod migrations;
 pub mod openapi;
+pub mod resources;
 pub mod rules;
 pub mod stats;
 pub mod tenants;
@@ -39,6 +40,7 @@ pub fn routes() -> Vec<Route> {
         usage::routes(),
         migrations::routes(),
         rules::routes(),
+        resources::routes(),
         openapi::routes(),
     ]
     .into_iter()

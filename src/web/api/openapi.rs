@@ -5,6 +5,10 @@ use super::activity::{ActivityChange, ActivityEvent, ActivityEventPage};
 use super::batch::{BatchRequest, BatchResponse, BatchResult, Operation};
 use super::bulk::{BulkFilter, BulkItem, BulkOutcome, BulkRequest, BulkResponse, BulkScope};
 use super::migrations::{MigrationJson, MigrationPage, StartMigration};
+use super::resources::{
+    CloudBody, CloudJson, CloudPage, CloudPatch, InstanceBody, InstanceJson, InstancePage,
+    InstancePatch,
+};
 use super::rules::{
     ApplicationBody, ApplicationJson, ApplicationPage, DomainBody, DomainJson, DomainPage,
     DomainPatch, NodeCredentialStuffing, NodeRule, RuleBatch, RuleBody, RuleJson, RulePage,
@@ -16,6 +20,7 @@ use super::tenants::{
 };
 use super::usage::{TenantRefJson, UsageAnswer, UsageBatch, UsageEventJson, UsageRejection};
 use crate::domain::domain_name::DomainStatus;
+use crate::domain::resources::{CloudProvider, CloudVisibility, InstanceStatus};
 use crate::domain::rules::{RuleAction, RuleKind};
 use crate::domain::usage;
 use crate::error::Blocker;
@@ -78,6 +83,16 @@ pub fn routes() -> Vec<Route> {
         super::migrations::show,
         super::migrations::rollback,
         super::migrations::retry,
+        super::resources::list_clouds,
+        super::resources::create_cloud,
+        super::resources::show_cloud,
+        super::resources::update_cloud,
+        super::resources::delete_cloud,
+        super::resources::list_instances,
+        super::resources::create_instance,
+        super::resources::show_instance,
+        super::resources::update_instance,
+        super::resources::delete_instance,
     ),
     components(schemas(
         TenantJson, TenantPage, CreateTenant, UpdateTenant, MoveTenant, BatchRequest,
@@ -87,12 +102,15 @@ pub fn routes() -> Vec<Route> {
         UsageAnswer, UsageRejection, StatsItem, StatsPage, ApplicationJson, ApplicationBody,
         ApplicationPage, DomainJson, DomainBody, DomainPatch, DomainPage, RuleJson, RuleBody,
         RulePatch, RuleBatch, RulePage, RuleSetJson, NodeRule, NodeCredentialStuffing, RuleKind,
-        RuleAction, MigrationJson, MigrationPage, StartMigration
+        RuleAction, MigrationJson, MigrationPage, StartMigration, CloudJson, CloudBody, CloudPatch,
+        CloudPage, InstanceJson, InstanceBody, InstancePatch, InstancePage, CloudProvider,
+        CloudVisibility, InstanceStatus
     )),
     modifiers(&Security, &Problems),
     tags(
         (name = "tenants", description = "The tenant tree"),
         (name = "rules", description = "A tenant's applications, domains, rules and the rule set nodes fetch"),
+        (name = "resources", description = "A tenant's clouds (its own and those shared with it) and instances, within limits"),
         (name = "usage", description = "Usage ingestion, with an ingestion key (created at /usage/keys) \
                                           instead of a personal API token; usage statistics, with a \
                                           personal API token")
@@ -325,6 +343,35 @@ fn body_constraints() -> Vec<(&'static str, Value)> {
         ("domains", mapping_constraints()),
         ("path", json!({"pattern": rule_path_pattern()})),
         ("threshold", json!({"minimum": 1, "maximum": 10000})),
+        ("cloud_id", id_constraints()),
+        (
+            "storage_limit_gb",
+            json!({"minimum": 0, "maximum": crate::domain::resources::MAX_SIZE_GB * 1000}),
+        ),
+        (
+            "memory_limit_gb",
+            json!({"minimum": 0, "maximum": crate::domain::resources::MAX_SIZE_GB * 1000}),
+        ),
+        (
+            "max_instances",
+            json!({"minimum": 0, "maximum": crate::domain::resources::MAX_SIZE_GB * 1000}),
+        ),
+        ("owner_id", id_constraints()),
+        (
+            "storage_gb",
+            json!({"minimum": 0, "maximum": crate::domain::resources::MAX_SIZE_GB}),
+        ),
+        (
+            "memory_gb",
+            json!({"minimum": 0, "maximum": crate::domain::resources::MAX_SIZE_GB}),
+        ),
+        (
+            "assigned_tenant_ids",
+            json!({
+                "maxItems": 1000,
+                "items": {"type": "integer", "format": "int64", "minimum": 1, "maximum": i64::MAX},
+            }),
+        ),
         ("window_minutes", json!({"minimum": 1, "maximum": 1440})),
         (
             "queries",
@@ -384,6 +431,10 @@ const REQUEST_SCHEMAS: &[&str] = &[
     "RulePatch",
     "RuleBatch",
     "StartMigration",
+    "CloudBody",
+    "CloudPatch",
+    "InstanceBody",
+    "InstancePatch",
 ];
 
 /// Schema names as a generated client shows them: `utoipa`'s name, the name given

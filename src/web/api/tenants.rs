@@ -8,6 +8,7 @@ use crate::auth::{authz, ApiUser, Principal};
 use crate::db::models::Tenant;
 use crate::db::DbConn;
 use crate::domain::domain_name::{challenge_name, challenge_value, ConsoleHosts, DomainStatus};
+use crate::domain::resources::limit;
 use crate::domain::usage::check_quota;
 use crate::domain::SearchText;
 use crate::domain::{label, Feature, Level};
@@ -80,6 +81,10 @@ pub struct TenantJson {
     /// Queries per calendar month (UTC) the tenant's own usage is measured
     /// against; `null`: no quota.
     pub monthly_query_quota: Option<i64>,
+    /// Limits on the instances of this tenant and everything below it; `null`: none.
+    pub storage_limit_gb: Option<i64>,
+    pub memory_limit_gb: Option<i64>,
+    pub max_instances: Option<i64>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -108,6 +113,9 @@ impl TenantJson {
             tenant_role_id: t.tenant_role_id,
             labels,
             monthly_query_quota: t.monthly_query_quota,
+            storage_limit_gb: t.limits.storage_limit_gb,
+            memory_limit_gb: t.limits.memory_limit_gb,
+            max_instances: t.limits.max_instances,
             created_at: t.created_at,
             updated_at: t.updated_at,
         }
@@ -205,6 +213,15 @@ pub struct CreateTenant {
     /// Queries per calendar month (UTC), 0 or more; none by default.
     #[serde(default, deserialize_with = "integral_opt_i64")]
     pub monthly_query_quota: Option<i64>,
+    /// Limits on the instances of the new tenant and everything below it (GB, GB,
+    /// instances), 0 or more; none by default. Creating or growing an instance past
+    /// one is refused.
+    #[serde(default, deserialize_with = "integral_opt_i64")]
+    pub storage_limit_gb: Option<i64>,
+    #[serde(default, deserialize_with = "integral_opt_i64")]
+    pub memory_limit_gb: Option<i64>,
+    #[serde(default, deserialize_with = "integral_opt_i64")]
+    pub max_instances: Option<i64>,
 }
 
 /// `Some(None)` for an explicit `null`, `None` for an absent field.
@@ -256,6 +273,18 @@ pub struct UpdateTenant {
     #[serde(default, deserialize_with = "nullable_integral")]
     #[schema(value_type = Option<i64>)]
     pub monthly_query_quota: Option<Option<i64>>,
+    /// Limits on the instances of the tenant and everything below it, 0 or more;
+    /// `null` removes one. A limit below what is used already is kept (growth is
+    /// refused until use falls below it).
+    #[serde(default, deserialize_with = "nullable_integral")]
+    #[schema(value_type = Option<i64>)]
+    pub storage_limit_gb: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "nullable_integral")]
+    #[schema(value_type = Option<i64>)]
+    pub memory_limit_gb: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "nullable_integral")]
+    #[schema(value_type = Option<i64>)]
+    pub max_instances: Option<Option<i64>>,
 }
 
 /// The custom domain a root Owner approves: the one they were shown, so that a domain
@@ -380,23 +409,31 @@ pub(super) const NOT_A_CURSOR: &str = "must be the next_cursor of an earlier pag
 impl CreateTenant {
     /// The service's input for this create under `parent` (read by the caller).
     pub fn to_input(&self, parent: &Tenant, hosts: &ConsoleHosts) -> TenantChange {
+        let sent_limit = |sent: Option<i64>| sent.map(|n| limit(Some(n)));
         TenantChange {
-            fields: TenantInput::with_quota(
-                TenantInput::with_labels(
-                    TenantInput::parse(
-                        TenantText::new(
-                            &self.name,
-                            &self.subdomain,
-                            &self.description,
-                            self.custom_domain.as_deref(),
+            fields: TenantInput::with_limits(
+                TenantInput::with_quota(
+                    TenantInput::with_labels(
+                        TenantInput::parse(
+                            TenantText::new(
+                                &self.name,
+                                &self.subdomain,
+                                &self.description,
+                                self.custom_domain.as_deref(),
+                            ),
+                            self.can_have_subtenants,
+                            self.enabled,
+                            hosts,
                         ),
-                        self.can_have_subtenants,
-                        self.enabled,
-                        hosts,
+                        Some(label::parse_exact(&self.labels)),
                     ),
-                    Some(label::parse_exact(&self.labels)),
+                    self.monthly_query_quota.map(|q| check_quota(q).map(Some)),
                 ),
-                self.monthly_query_quota.map(|q| check_quota(q).map(Some)),
+                [
+                    sent_limit(self.storage_limit_gb),
+                    sent_limit(self.memory_limit_gb),
+                    sent_limit(self.max_instances),
+                ],
             ),
             // Naming the parent's own tenant role asks for nothing: it is the default.
             tenant_role: self
@@ -464,6 +501,15 @@ impl UpdateTenant {
             .monthly_query_quota
             .map(|sent| sent.map(check_quota).transpose());
         fields = TenantInput::with_quota(fields, quota);
+        fields = TenantInput::with_limits(
+            fields,
+            [
+                self.storage_limit_gb,
+                self.memory_limit_gb,
+                self.max_instances,
+            ]
+            .map(|sent| sent.map(limit)),
+        );
         let mut errors = FieldErrors::new();
         if tenant.is_root() && enabled == Some(false) {
             errors.insert("enabled", "The root tenant cannot be disabled.".into());
@@ -916,6 +962,7 @@ mod tests {
             updated_at: Utc::now(),
             domain_claim: DomainClaim::default(),
             monthly_query_quota: None,
+            limits: Default::default(),
         }
     }
 
@@ -1001,6 +1048,9 @@ mod tests {
             tenant_role_id: role,
             labels: Vec::new(),
             monthly_query_quota: None,
+            storage_limit_gb: None,
+            memory_limit_gb: None,
+            max_instances: None,
         };
         assert_eq!(
             create(Some(3)).to_input(&parent, &hosts()).tenant_role,

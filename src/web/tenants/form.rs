@@ -8,6 +8,7 @@ use crate::db::models::role::TenantRole;
 use crate::db::models::Tenant;
 use crate::domain::domain_name::ConsoleHosts;
 use crate::domain::label;
+use crate::domain::resources::parse_limit;
 use crate::domain::usage::parse_quota;
 use crate::error::{AppError, FieldErrors};
 use crate::services::tenants::{
@@ -46,6 +47,11 @@ pub struct TenantForm {
     /// Queries per month, empty for no quota; absent (a form without the field)
     /// keeps the current one.
     pub monthly_query_quota: Option<String>,
+    /// The subtree's limits, empty for none; absent (a form without the field) keeps
+    /// the current one.
+    pub storage_limit_gb: Option<String>,
+    pub memory_limit_gb: Option<String>,
+    pub max_instances: Option<String>,
 }
 
 impl TenantForm {
@@ -66,6 +72,9 @@ impl TenantForm {
                     .map(|q| q.to_string())
                     .unwrap_or_default(),
             ),
+            storage_limit_gb: Some(limit_text(t.limits.storage_limit_gb)),
+            memory_limit_gb: Some(limit_text(t.limits.memory_limit_gb)),
+            max_instances: Some(limit_text(t.limits.max_instances)),
         }
     }
 
@@ -75,23 +84,31 @@ impl TenantForm {
             "" => None,
             raw => Some(field_id(raw).map_or(RoleChoice::Unknown, RoleChoice::Id)),
         };
+        let limit = |raw: &Option<String>| raw.as_deref().map(parse_limit);
         TenantChange {
-            fields: TenantInput::with_quota(
-                TenantInput::with_labels(
-                    TenantInput::parse(
-                        TenantText::new(
-                            &self.name,
-                            &self.subdomain,
-                            &self.description,
-                            Some(&self.custom_domain),
+            fields: TenantInput::with_limits(
+                TenantInput::with_quota(
+                    TenantInput::with_labels(
+                        TenantInput::parse(
+                            TenantText::new(
+                                &self.name,
+                                &self.subdomain,
+                                &self.description,
+                                Some(&self.custom_domain),
+                            ),
+                            self.subtenants_checked(),
+                            creating || self.enabled_checked(),
+                            hosts,
                         ),
-                        self.subtenants_checked(),
-                        creating || self.enabled_checked(),
-                        hosts,
+                        self.labels.as_deref().map(label::parse_text),
                     ),
-                    self.labels.as_deref().map(label::parse_text),
+                    self.monthly_query_quota.as_deref().map(parse_quota),
                 ),
-                self.monthly_query_quota.as_deref().map(parse_quota),
+                [
+                    limit(&self.storage_limit_gb),
+                    limit(&self.memory_limit_gb),
+                    limit(&self.max_instances),
+                ],
             ),
             tenant_role,
         }
@@ -104,6 +121,11 @@ impl TenantForm {
     pub fn enabled_checked(&self) -> bool {
         checked(&self.enabled)
     }
+}
+
+/// A limit as its field shows it: empty for none.
+fn limit_text(limit: Option<i64>) -> String {
+    limit.map(|l| l.to_string()).unwrap_or_default()
 }
 
 pub struct ParentOption {

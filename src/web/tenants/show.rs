@@ -39,6 +39,9 @@ struct ShowPage {
     /// The "Usage" link: usage read here.
     can_read_usage: bool,
     can_read_rules: bool,
+    /// The "Clouds" and "Instances" links and the usage bars: Resources read here.
+    can_read_resources: bool,
+    bars: Vec<crate::domain::resources::UsageBar>,
     /// The custom domain and its proof, while one is set.
     domain: Option<DomainView>,
     /// Why the last custom-domain check or approval failed.
@@ -127,6 +130,14 @@ pub(super) async fn show_page(
         })
         .collect();
     let can_edit = authz::can_edit(user, &tenant, parent.as_ref());
+    let can_read_resources =
+        authz::effective_level(user, &tenant, Feature::Resources) >= Level::Read;
+    let bars = if can_read_resources {
+        let used = crate::db::models::instance::subtree_use(conn, tenant.id).await?;
+        crate::domain::resources::usage_bars(used, tenant.limits.triple())
+    } else {
+        Vec::new()
+    };
     let edit_refusal = authz::edit_refusal(user, &tenant, parent.as_ref());
     let domain = DomainView::of(&tenant, &state.settings.console_hosts()).map(|d| DomainView {
         can_check: can_edit && d.problem.is_none(),
@@ -149,6 +160,8 @@ pub(super) async fn show_page(
         can_read_activity: authz::can_read_activity(user, &tenant),
         can_read_usage: authz::can_read_usage(user, &tenant),
         can_read_rules: authz::can_read_rules(user, &tenant),
+        can_read_resources,
+        bars,
         domain_error,
         tenant,
     };

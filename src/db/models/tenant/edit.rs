@@ -24,6 +24,8 @@ pub struct TenantFields {
     /// The monthly query quota; `None` keeps the current one (none on create),
     /// `Some(None)` removes it.
     pub monthly_query_quota: Option<Option<i64>>,
+    /// The subtree's resource limits; each `None` keeps the current one (none on create).
+    pub limits: crate::domain::resources::LimitChange,
 }
 
 impl Tenant {
@@ -108,6 +110,10 @@ impl Tenant {
                 .values(paths)
                 .execute(conn)
                 .await?;
+        }
+        // Limits are rare on a new tenant: one statement for each that has them.
+        for (c, id) in children.iter().zip(&ids) {
+            crate::db::models::instance::set_limits(conn, *id, &c.fields.limits).await?;
         }
         let labels: Vec<_> = children
             .iter()
@@ -235,6 +241,7 @@ impl Tenant {
         }
         // The flag with its count in the subtree totals.
         Self::set_enabled_in(conn, id, &[id], fields.enabled).await?;
+        crate::db::models::instance::set_limits(conn, id, &fields.limits).await?;
         if let Some(quota) = fields.monthly_query_quota {
             diesel::update(tenants::table.find(id))
                 .set(tenants::monthly_query_quota.eq(quota))

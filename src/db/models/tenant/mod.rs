@@ -53,6 +53,9 @@ pub struct Tenant {
     pub domain_claim: DomainClaim,
     /// The queries per month its own usage is measured against (`None`: no quota).
     pub monthly_query_quota: Option<i64>,
+    /// Its limits on its whole subtree's instances (issue #14).
+    #[diesel(embed)]
+    pub limits: crate::db::models::instance::TenantLimits,
 }
 
 /// The proof of a tenant's custom domain: its state and the token its DNS TXT record
@@ -228,6 +231,7 @@ impl Tenant {
                     users: t.users,
                     instances: t.instances,
                     hidden: 0,
+                    usage: t,
                 });
             }
             Visibility::Within {
@@ -272,11 +276,13 @@ impl Tenant {
             users: 0,
             instances: 0,
             hidden: 0,
+            usage: SubtreeTotals::default(),
         };
         let mut below = 0;
         for (id, path, enabled, users, instances, totals) in rows {
             if id == within.id {
                 below = totals.tenants - 1;
+                sum.usage = totals;
                 if !seen(&id) {
                     continue;
                 }
@@ -293,6 +299,7 @@ impl Tenant {
                     disabled: i64::from(!enabled),
                     users: users.into(),
                     instances: instances.into(),
+                    ..SubtreeTotals::default()
                 }
             };
             // `within` itself counts for users and instances, not as a sub-tenant.
@@ -316,4 +323,7 @@ pub struct Totals {
     pub instances: i64,
     /// Sub-tenants the user may not see (a count only).
     pub hidden: i64,
+    /// `within`'s whole subtree, seen or not: what its limits are checked against
+    /// (the dashboard's usage bars).
+    pub usage: SubtreeTotals,
 }

@@ -276,6 +276,9 @@ pub struct SubtreeTotals {
     pub users: i64,
     #[diesel(column_name = instance_count)]
     pub instances: i64,
+    /// The instances' storage and memory (GB), which limits are checked against.
+    pub storage_gb: i64,
+    pub memory_gb: i64,
 }
 
 impl SubtreeTotals {
@@ -346,6 +349,8 @@ async fn add_totals(
              disabled_count = s.disabled_count + d.sign * $5, \
              user_count = s.user_count + d.sign * $6, \
              instance_count = s.instance_count + d.sign * $7, \
+             storage_gb = s.storage_gb + d.sign * $8, \
+             memory_gb = s.memory_gb + d.sign * $9, \
              child_count = s.child_count + d.children \
          FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS d(id, sign, children) \
          WHERE s.tenant_id = d.id",
@@ -357,6 +362,8 @@ async fn add_totals(
     .bind::<BigInt, _>(totals.disabled)
     .bind::<BigInt, _>(totals.users)
     .bind::<BigInt, _>(totals.instances)
+    .bind::<BigInt, _>(totals.storage_gb)
+    .bind::<BigInt, _>(totals.memory_gb)
     .execute(conn)
     .await?;
     Ok(())

@@ -1,0 +1,256 @@
+//! Clouds (migration `clouds_instances`): a tenant's own, and those shared with it
+//! from above. `Cloud::visible` is the one query of the sharing rule
+//! (`authz::cloud_access` is the same rule over loaded rows): by key over the
+//! viewer's path, so it costs one index probe per ancestor, never a subtree walk.
+
+use crate::db::schema::{
+    cloud_assignments, clouds, instances, tenant_paths, tenant_roles, tenants,
+};
+use crate::domain::resources::{CloudProvider, CloudVisibility};
+use chrono::{DateTime, Utc};
+use diesel::pg::Pg;
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+use super::{lower, Tenant};
+
+#[derive(Clone, Debug, Queryable, QueryableByName, Selectable, PartialEq, Eq)]
+#[diesel(table_name = clouds, check_for_backend(Pg))]
+pub struct Cloud {
+    pub id: i64,
+    pub tenant_id: i64,
+    pub name: String,
+    pub provider: CloudProvider,
+    pub visibility: CloudVisibility,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A cloud as a tenant sees it: with its owner's name (what "shared by" says) and
+/// whether it is assigned to the viewer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SeenCloud {
+    pub cloud: Cloud,
+    pub owner_name: String,
+    pub assigned_to_viewer: bool,
+}
+
+/// What a cloud's fields are set to.
+#[derive(Clone, Debug)]
+pub struct CloudFields<'a> {
+    pub name: &'a str,
+    pub provider: CloudProvider,
+    pub visibility: CloudVisibility,
+}
+
+/// The columns of a cloud as seen by a tenant (`$2`): its owner's name, and whether
+/// it is assigned to the viewer.
+const SEEN_SELECT: &str = "SELECT c.id, c.tenant_id, c.name, c.provider, c.visibility, \
+     c.created_at, c.updated_at, o.name AS owner_name, \
+     EXISTS (SELECT 1 FROM cloud_assignments a WHERE a.cloud_id = c.id AND a.tenant_id = $2) \
+         AS assigned_to_viewer \
+     FROM clouds c JOIN tenants o ON o.id = c.tenant_id";
+
+#[derive(QueryableByName)]
+struct SeenRow {
+    #[diesel(embed)]
+    cloud: Cloud,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    owner_name: String,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    assigned_to_viewer: bool,
+}
+
+impl From<SeenRow> for SeenCloud {
+    fn from(r: SeenRow) -> Self {
+        SeenCloud {
+            cloud: r.cloud,
+            owner_name: r.owner_name,
+            assigned_to_viewer: r.assigned_to_viewer,
+        }
+    }
+}
+
+impl Cloud {
+    /// The clouds `viewer` sees (its own, its ancestors' public ones — the root's
+    /// only if its role allows them —, its ancestors' assigned ones that list it),
+    /// by id after `after`, at most `limit`, with their owners' names. The SQL form of
+    /// `authz::cloud_access`: one probe of `clouds_tenant` per tenant on the path.
+    pub async fn visible(
+        conn: &mut AsyncPgConnection,
+        viewer: &Tenant,
+        after: Option<i64>,
+        limit: i64,
+    ) -> QueryResult<Vec<SeenCloud>> {
+        use diesel::sql_types::{Array, BigInt};
+        // A correlated EXISTS and a subselect of the viewer's role have no DSL form.
+        let rows: Vec<SeenRow> = diesel::sql_query(format!(
+            "{SEEN_SELECT} WHERE c.tenant_id = ANY ($1) \
+             AND (c.tenant_id = $2 \
+                  OR (c.visibility = 'public' AND (c.tenant_id <> $1[1] \
+                      OR (SELECT r.public_clouds FROM tenant_roles r WHERE r.id = $3))) \
+                  OR (c.visibility = 'assigned' AND EXISTS (SELECT 1 FROM cloud_assignments a \
+                      WHERE a.cloud_id = c.id AND a.tenant_id = $2))) \
+             AND c.id > $4 ORDER BY c.id LIMIT $5"
+        ))
+        .bind::<Array<BigInt>, _>(viewer.path.clone())
+        .bind::<BigInt, _>(viewer.id)
+        .bind::<BigInt, _>(viewer.tenant_role_id)
+        .bind::<BigInt, _>(after.unwrap_or(0))
+        .bind::<BigInt, _>(limit)
+        .load(conn)
+        .await?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    /// The cloud `id` if it belongs to a tenant on `viewer`'s path (anything else is
+    /// not found), with what the sharing rule needs to decide on it.
+    pub async fn on_path(
+        conn: &mut AsyncPgConnection,
+        viewer: &Tenant,
+        id: i64,
+    ) -> QueryResult<Option<SeenCloud>> {
+        use diesel::sql_types::{Array, BigInt};
+        let row: Option<SeenRow> = diesel::sql_query(format!(
+            "{SEEN_SELECT} WHERE c.tenant_id = ANY ($1) AND c.id = $3"
+        ))
+        .bind::<Array<BigInt>, _>(viewer.path.clone())
+        .bind::<BigInt, _>(viewer.id)
+        .bind::<BigInt, _>(id)
+        .get_result(conn)
+        .await
+        .optional()?;
+        Ok(row.map(Into::into))
+    }
+
+    /// Whether `viewer`'s tenant role lets it see the root's public clouds.
+    pub async fn sees_root_public(
+        conn: &mut AsyncPgConnection,
+        viewer: &Tenant,
+    ) -> QueryResult<bool> {
+        tenant_roles::table
+            .find(viewer.tenant_role_id)
+            .select(tenant_roles::public_clouds)
+            .first(conn)
+            .await
+    }
+
+    /// The cloud `id` of `tenant_id` locked FOR UPDATE (a change or delete of it).
+    pub async fn lock_own(
+        conn: &mut AsyncPgConnection,
+        tenant_id: i64,
+        id: i64,
+    ) -> QueryResult<Cloud> {
+        clouds::table
+            .filter(clouds::tenant_id.eq(tenant_id))
+            .filter(clouds::id.eq(id))
+            .select(Cloud::as_select())
+            .for_update()
+            .first(conn)
+            .await
+    }
+
+    pub async fn name_taken(
+        conn: &mut AsyncPgConnection,
+        tenant_id: i64,
+        name: &str,
+        except: Option<i64>,
+    ) -> QueryResult<bool> {
+        diesel::select(diesel::dsl::exists(
+            clouds::table
+                .filter(clouds::tenant_id.eq(tenant_id))
+                .filter(lower(clouds::name).eq(name.to_lowercase()))
+                .filter(clouds::id.ne(except.unwrap_or(0))),
+        ))
+        .get_result(conn)
+        .await
+    }
+
+    pub async fn insert(
+        conn: &mut AsyncPgConnection,
+        tenant_id: i64,
+        fields: &CloudFields<'_>,
+    ) -> QueryResult<Cloud> {
+        diesel::insert_into(clouds::table)
+            .values((
+                clouds::tenant_id.eq(tenant_id),
+                clouds::name.eq(fields.name),
+                clouds::provider.eq(fields.provider),
+                clouds::visibility.eq(fields.visibility),
+            ))
+            .returning(Cloud::as_returning())
+            .get_result(conn)
+            .await
+    }
+
+    pub async fn update(
+        conn: &mut AsyncPgConnection,
+        id: i64,
+        fields: &CloudFields<'_>,
+    ) -> QueryResult<Cloud> {
+        diesel::update(clouds::table.find(id))
+            .set((
+                clouds::name.eq(fields.name),
+                clouds::provider.eq(fields.provider),
+                clouds::visibility.eq(fields.visibility),
+                clouds::updated_at.eq(diesel::dsl::now),
+            ))
+            .returning(Cloud::as_returning())
+            .get_result(conn)
+            .await
+    }
+
+    /// Replaces the tenants a cloud is assigned to.
+    pub async fn set_assignments(
+        conn: &mut AsyncPgConnection,
+        id: i64,
+        tenant_ids: &[i64],
+    ) -> QueryResult<()> {
+        diesel::delete(cloud_assignments::table.filter(cloud_assignments::cloud_id.eq(id)))
+            .execute(conn)
+            .await?;
+        let rows: Vec<_> = tenant_ids
+            .iter()
+            .map(|t| {
+                (
+                    cloud_assignments::cloud_id.eq(id),
+                    cloud_assignments::tenant_id.eq(*t),
+                )
+            })
+            .collect();
+        if !rows.is_empty() {
+            diesel::insert_into(cloud_assignments::table)
+                .values(rows)
+                .execute(conn)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// The tenants a cloud is assigned to (id, name, path), by id.
+    pub async fn assignments(
+        conn: &mut AsyncPgConnection,
+        id: i64,
+    ) -> QueryResult<Vec<(i64, String, Vec<i64>)>> {
+        cloud_assignments::table
+            .inner_join(tenants::table.inner_join(tenant_paths::table))
+            .filter(cloud_assignments::cloud_id.eq(id))
+            .order(tenants::id)
+            .select((tenants::id, tenants::name, tenant_paths::path))
+            .load(conn)
+            .await
+    }
+
+    /// How many instances run on the cloud (anywhere).
+    pub async fn instances_on(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<i64> {
+        instances::table
+            .filter(instances::cloud_id.eq(id))
+            .count()
+            .get_result(conn)
+            .await
+    }
+
+    pub async fn delete(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<usize> {
+        diesel::delete(clouds::table.find(id)).execute(conn).await
+    }
+}

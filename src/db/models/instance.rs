@@ -1,0 +1,413 @@
+//! Instances (workloads) of a tenant, and the subtree sums their limits are checked
+//! against. Every query is scoped by tenant: an id from another tenant is not found.
+
+use crate::db::schema::{clouds, instances, tenant_subtree_totals, tenants, users};
+use crate::domain::resources::{InstanceStatus, LimitChange};
+use chrono::{DateTime, Utc};
+use diesel::pg::Pg;
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+use super::like_pattern;
+
+#[derive(Clone, Debug, Queryable, Selectable, PartialEq, Eq)]
+#[diesel(table_name = instances, check_for_backend(Pg))]
+pub struct Instance {
+    pub id: i64,
+    pub tenant_id: i64,
+    pub name: String,
+    pub storage_gb: i32,
+    pub memory_gb: i32,
+    pub created_at: DateTime<Utc>,
+    pub cloud_id: Option<i64>,
+    pub owner_id: Option<i64>,
+    pub status: InstanceStatus,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// An instance with the names of its cloud and owner, as lists show it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InstanceRow {
+    pub instance: Instance,
+    pub cloud_name: Option<String>,
+    pub owner_name: Option<String>,
+}
+
+/// An instance's fields as a create or edit sets them.
+#[derive(Clone, Debug)]
+pub struct InstanceFields<'a> {
+    pub name: &'a str,
+    pub cloud_id: i64,
+    pub owner_id: Option<i64>,
+    pub storage_gb: i32,
+    pub memory_gb: i32,
+    pub status: InstanceStatus,
+}
+
+/// The list's filters (all optional).
+#[derive(Clone, Debug, Default)]
+pub struct InstanceFilter {
+    pub status: Option<InstanceStatus>,
+    pub cloud_id: Option<i64>,
+    pub owner_id: Option<i64>,
+    /// Part of the name, any case.
+    pub q: Option<String>,
+}
+
+/// One tenant on a path with its limits and its subtree's use, as read (and locked)
+/// for an instance's limit check, or shown on the tenant page.
+#[derive(Clone, Debug, PartialEq, Eq, QueryableByName)]
+pub struct TenantUsage {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub tenant_id: i64,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub name: String,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
+    pub storage_limit_gb: Option<i64>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
+    pub memory_limit_gb: Option<i64>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
+    pub max_instances: Option<i64>,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub storage_gb: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub memory_gb: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub instance_count: i64,
+}
+
+impl TenantUsage {
+    /// Does this tenant limit anything?
+    pub fn limited(&self) -> bool {
+        self.storage_limit_gb.is_some()
+            || self.memory_limit_gb.is_some()
+            || self.max_instances.is_some()
+    }
+}
+
+/// A user's limits and what the instances they own use.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OwnerUsage {
+    pub username: String,
+    pub storage_limit_gb: Option<i64>,
+    pub memory_limit_gb: Option<i64>,
+    pub storage_gb: i64,
+    pub memory_gb: i64,
+}
+
+const USAGE_SELECT: &str = "SELECT s.tenant_id, t.name, t.storage_limit_gb, t.memory_limit_gb, \
+     t.max_instances, s.storage_gb, s.memory_gb, s.instance_count \
+     FROM tenant_subtree_totals s JOIN tenants t ON t.id = s.tenant_id \
+     WHERE s.tenant_id = ANY ($1) ORDER BY array_position($1, s.tenant_id)";
+
+impl Instance {
+    fn filtered(tenant_id: i64, filter: &InstanceFilter) -> instances::BoxedQuery<'static, Pg> {
+        let mut q = instances::table
+            .filter(instances::tenant_id.eq(tenant_id))
+            .into_boxed();
+        if let Some(s) = filter.status {
+            q = q.filter(instances::status.eq(s));
+        }
+        if let Some(c) = filter.cloud_id {
+            q = q.filter(instances::cloud_id.eq(c));
+        }
+        if let Some(o) = filter.owner_id {
+            q = q.filter(instances::owner_id.eq(o));
+        }
+        if let Some(text) = &filter.q {
+            q = q.filter(instances::name.ilike(like_pattern(text)));
+        }
+        q
+    }
+
+    /// One page of the tenant's instances matching `filter`, by id after `after`
+    /// (the API's cursor) and skipping `offset` (the console's page), at most `limit`.
+    pub async fn list(
+        conn: &mut AsyncPgConnection,
+        tenant_id: i64,
+        filter: &InstanceFilter,
+        after: Option<i64>,
+        offset: i64,
+        limit: i64,
+    ) -> QueryResult<Vec<InstanceRow>> {
+        let ids: Vec<i64> = Self::filtered(tenant_id, filter)
+            .filter(instances::id.gt(after.unwrap_or(0)))
+            .order(instances::id)
+            .offset(offset)
+            .limit(limit)
+            .select(instances::id)
+            .load(conn)
+            .await?;
+        let rows: Vec<(Instance, Option<String>, Option<String>)> = instances::table
+            .left_join(clouds::table)
+            .left_join(users::table)
+            .filter(instances::id.eq_any(&ids))
+            .order(instances::id)
+            .select((
+                Instance::as_select(),
+                clouds::name.nullable(),
+                users::username.nullable(),
+            ))
+            .load(conn)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(instance, cloud_name, owner_name)| InstanceRow {
+                instance,
+                cloud_name,
+                owner_name,
+            })
+            .collect())
+    }
+
+    /// How many of the tenant's instances match `filter`.
+    pub async fn count(
+        conn: &mut AsyncPgConnection,
+        tenant_id: i64,
+        filter: &InstanceFilter,
+    ) -> QueryResult<i64> {
+        Self::filtered(tenant_id, filter)
+            .count()
+            .get_result(conn)
+            .await
+    }
+
+    pub async fn find(
+        conn: &mut AsyncPgConnection,
+        tenant_id: i64,
+        id: i64,
+    ) -> QueryResult<Instance> {
+        instances::table
+            .filter(instances::tenant_id.eq(tenant_id))
+            .filter(instances::id.eq(id))
+            .select(Instance::as_select())
+            .first(conn)
+            .await
+    }
+
+    /// The instance `id` of `tenant_id` locked FOR UPDATE (a resize or delete of it).
+    pub async fn lock(
+        conn: &mut AsyncPgConnection,
+        tenant_id: i64,
+        id: i64,
+    ) -> QueryResult<Instance> {
+        instances::table
+            .filter(instances::tenant_id.eq(tenant_id))
+            .filter(instances::id.eq(id))
+            .select(Instance::as_select())
+            .for_update()
+            .first(conn)
+            .await
+    }
+
+    pub async fn insert(
+        conn: &mut AsyncPgConnection,
+        tenant_id: i64,
+        f: &InstanceFields<'_>,
+    ) -> QueryResult<Instance> {
+        diesel::insert_into(instances::table)
+            .values((
+                instances::tenant_id.eq(tenant_id),
+                instances::name.eq(f.name),
+                instances::cloud_id.eq(Some(f.cloud_id)),
+                instances::owner_id.eq(f.owner_id),
+                instances::storage_gb.eq(f.storage_gb),
+                instances::memory_gb.eq(f.memory_gb),
+                instances::status.eq(f.status),
+            ))
+            .returning(Instance::as_returning())
+            .get_result(conn)
+            .await
+    }
+
+    pub async fn update(
+        conn: &mut AsyncPgConnection,
+        id: i64,
+        f: &InstanceFields<'_>,
+    ) -> QueryResult<Instance> {
+        diesel::update(instances::table.find(id))
+            .set((
+                instances::name.eq(f.name),
+                instances::cloud_id.eq(Some(f.cloud_id)),
+                instances::owner_id.eq(f.owner_id),
+                instances::storage_gb.eq(f.storage_gb),
+                instances::memory_gb.eq(f.memory_gb),
+                instances::status.eq(f.status),
+                instances::updated_at.eq(diesel::dsl::now),
+            ))
+            .returning(Instance::as_returning())
+            .get_result(conn)
+            .await
+    }
+
+    pub async fn delete(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<usize> {
+        diesel::delete(instances::table.find(id))
+            .execute(conn)
+            .await
+    }
+
+    /// The tenants on `path` with their limits and subtree use, top-down, their
+    /// subtree-totals rows locked FOR NO KEY UPDATE in that order (the order the
+    /// totals' triggers and the tree changes take them): until the commit no other
+    /// instance change on these paths can move the sums. The caller holds the path
+    /// FOR KEY SHARE (the tree protocol's "create under").
+    pub async fn lock_usage(
+        conn: &mut AsyncPgConnection,
+        path: &[i64],
+    ) -> QueryResult<Vec<TenantUsage>> {
+        diesel::sql_query(format!("{USAGE_SELECT} FOR NO KEY UPDATE OF s"))
+            .bind::<diesel::sql_types::Array<diesel::sql_types::BigInt>, _>(path.to_vec())
+            .load(conn)
+            .await
+    }
+
+    /// The same rows read without locking (the tenant page's and the dashboard's bars).
+    pub async fn usage(
+        conn: &mut AsyncPgConnection,
+        path: &[i64],
+    ) -> QueryResult<Vec<TenantUsage>> {
+        diesel::sql_query(USAGE_SELECT)
+            .bind::<diesel::sql_types::Array<diesel::sql_types::BigInt>, _>(path.to_vec())
+            .load(conn)
+            .await
+    }
+
+    /// The user's limits and what they own, the user row locked FOR NO KEY UPDATE
+    /// (after the path's totals rows) so that two instances of one owner are checked
+    /// one after the other. `None`: no such user.
+    pub async fn lock_owner_usage(
+        conn: &mut AsyncPgConnection,
+        user_id: i64,
+    ) -> QueryResult<Option<OwnerUsage>> {
+        let user: Option<(String, Option<i32>, Option<i32>)> = users::table
+            .find(user_id)
+            .select((
+                users::username,
+                users::storage_limit_gb,
+                users::memory_limit_gb,
+            ))
+            .for_no_key_update()
+            .first(conn)
+            .await
+            .optional()?;
+        let Some((username, storage_limit, memory_limit)) = user else {
+            return Ok(None);
+        };
+        let (storage, memory): (Option<i64>, Option<i64>) = instances::table
+            .filter(instances::owner_id.eq(user_id))
+            .select((
+                diesel::dsl::sum(instances::storage_gb),
+                diesel::dsl::sum(instances::memory_gb),
+            ))
+            .get_result(conn)
+            .await?;
+        Ok(Some(OwnerUsage {
+            username,
+            storage_limit_gb: storage_limit.map(i64::from),
+            memory_limit_gb: memory_limit.map(i64::from),
+            storage_gb: storage.unwrap_or(0),
+            memory_gb: memory.unwrap_or(0),
+        }))
+    }
+
+    /// The users homed in `tenant_id` (id, username), by username: the owner picker.
+    pub async fn owner_choices(
+        conn: &mut AsyncPgConnection,
+        tenant_id: i64,
+    ) -> QueryResult<Vec<(i64, String)>> {
+        users::table
+            .filter(users::tenant_id.eq(tenant_id))
+            .order((users::username, users::id))
+            .select((users::id, users::username))
+            .limit(500)
+            .load(conn)
+            .await
+    }
+
+    /// Is `user_id` homed in `tenant_id`?
+    pub async fn is_homed(
+        conn: &mut AsyncPgConnection,
+        tenant_id: i64,
+        user_id: i64,
+    ) -> QueryResult<bool> {
+        diesel::select(diesel::dsl::exists(
+            users::table
+                .filter(users::id.eq(user_id))
+                .filter(users::tenant_id.eq(tenant_id)),
+        ))
+        .get_result(conn)
+        .await
+    }
+}
+
+/// Changes a tenant's limits (nothing when `change` changes nothing).
+pub async fn set_limits(
+    conn: &mut AsyncPgConnection,
+    tenant_id: i64,
+    change: &LimitChange,
+) -> QueryResult<usize> {
+    if change.is_empty() {
+        return Ok(0);
+    }
+    diesel::update(tenants::table.find(tenant_id))
+        .set(LimitChangeset {
+            storage_limit_gb: change.storage_limit_gb,
+            memory_limit_gb: change.memory_limit_gb,
+            max_instances: change.max_instances,
+        })
+        .execute(conn)
+        .await
+}
+
+/// The columns a limit change sets (`None` skips one, `Some(None)` sets it NULL).
+#[derive(AsChangeset)]
+#[diesel(table_name = tenants)]
+struct LimitChangeset {
+    storage_limit_gb: Option<Option<i64>>,
+    memory_limit_gb: Option<Option<i64>>,
+    max_instances: Option<Option<i64>>,
+}
+
+/// A tenant's limits on its whole subtree.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Queryable, Selectable, serde::Serialize)]
+#[diesel(table_name = tenants, check_for_backend(Pg))]
+pub struct TenantLimits {
+    pub storage_limit_gb: Option<i64>,
+    pub memory_limit_gb: Option<i64>,
+    pub max_instances: Option<i64>,
+}
+
+impl TenantLimits {
+    /// The limits as `usage_bars` takes them.
+    pub fn triple(&self) -> (Option<i64>, Option<i64>, Option<i64>) {
+        (
+            self.storage_limit_gb,
+            self.memory_limit_gb,
+            self.max_instances,
+        )
+    }
+
+    pub async fn of(conn: &mut AsyncPgConnection, tenant_id: i64) -> QueryResult<TenantLimits> {
+        tenants::table
+            .find(tenant_id)
+            .select(TenantLimits::as_select())
+            .first(conn)
+            .await
+    }
+}
+
+/// What a tenant's subtree uses (the tenant page's bars), without locking.
+pub async fn subtree_use(
+    conn: &mut AsyncPgConnection,
+    tenant_id: i64,
+) -> QueryResult<(i64, i64, i64)> {
+    tenant_subtree_totals::table
+        .find(tenant_id)
+        .select((
+            tenant_subtree_totals::storage_gb,
+            tenant_subtree_totals::memory_gb,
+            tenant_subtree_totals::instance_count,
+        ))
+        .first(conn)
+        .await
+}

@@ -1,0 +1,288 @@
+//! Clouds (issue #14): a tenant's own, and those shared with it from above.
+//! Resources read to see them, Resources full to change a tenant's own; a shared
+//! cloud is read-only to the tenants it is shared with (`authz::require_own_cloud`:
+//! 403 naming its owner), and a cloud the tenant does not see is not there (404).
+//! Only the root and tenants that may have sub-tenants share (`authz::may_share`),
+//! and only with tenants below them that the user sees.
+
+use super::Actor;
+use crate::auth::authz::{self, CloudAccess, CloudShare};
+use crate::auth::Principal;
+use crate::db::models::cloud::{Cloud, CloudFields, SeenCloud};
+use crate::db::models::Tenant;
+use crate::db::transaction::in_transaction;
+use crate::domain::resources::{CloudProvider, CloudVisibility};
+use crate::domain::{Feature, Level, TenantName};
+use crate::error::{AppError, FieldErrors};
+use diesel_async::AsyncPgConnection;
+
+/// A cloud as a create or edit sets it.
+#[derive(Clone, Debug)]
+pub struct CloudInput {
+    pub name: TenantName,
+    pub provider: CloudProvider,
+    pub visibility: CloudVisibility,
+    /// The tenants an `assigned` cloud is shared with (empty for the others).
+    pub assigned_tenant_ids: Vec<i64>,
+}
+
+/// A cloud as the tenant whose page shows it stands to it.
+#[derive(Clone, Debug)]
+pub struct CloudView {
+    pub seen: SeenCloud,
+    pub access: CloudAccess,
+    /// The tenants it is assigned to that the user sees (id, name), for its owner.
+    pub assigned: Vec<(i64, String)>,
+}
+
+impl CloudView {
+    pub fn read_only(&self) -> bool {
+        self.access != CloudAccess::Own
+    }
+}
+
+const NOT_SHARER: &str =
+    "Only the root and tenants that may have sub-tenants share clouds: keep it private.";
+const NOT_ASSIGNED: &str = "Only an assigned cloud lists tenants.";
+
+/// How `viewer` stands to `seen` (the sharing rule on the loaded row).
+fn access(seen: &SeenCloud, viewer: &Tenant, sees_root_public: bool) -> CloudAccess {
+    authz::cloud_access(
+        &viewer.path,
+        sees_root_public,
+        &CloudShare {
+            owner_id: seen.cloud.tenant_id,
+            visibility: seen.cloud.visibility,
+            assigned_to_viewer: seen.assigned_to_viewer,
+        },
+    )
+}
+
+/// The cloud `id` as `tenant` sees it: 404 unless it sees it.
+pub async fn find(
+    conn: &mut AsyncPgConnection,
+    tenant: &Tenant,
+    id: i64,
+) -> Result<(SeenCloud, CloudAccess), AppError> {
+    let seen = Cloud::on_path(conn, tenant, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let root_public = Cloud::sees_root_public(conn, tenant).await?;
+    match access(&seen, tenant, root_public) {
+        CloudAccess::Hidden => Err(AppError::NotFound),
+        a => Ok((seen, a)),
+    }
+}
+
+/// One page of the clouds `tenant` sees (Resources read).
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    p: &Principal,
+    tenant: &Tenant,
+    after: Option<i64>,
+    limit: i64,
+) -> Result<Vec<SeenCloud>, AppError> {
+    authz::require(p, tenant, Feature::Resources, Level::Read)?;
+    Ok(Cloud::visible(conn, tenant, after, limit).await?)
+}
+
+/// One cloud with how the tenant stands to it (Resources read; 404 unless seen).
+pub async fn read(
+    conn: &mut AsyncPgConnection,
+    p: &Principal,
+    tenant: &Tenant,
+    id: i64,
+) -> Result<CloudView, AppError> {
+    authz::require(p, tenant, Feature::Resources, Level::Read)?;
+    let (seen, access) = find(conn, tenant, id).await?;
+    // Only the owner is told where it is shared.
+    let assigned = if access == CloudAccess::Own {
+        Cloud::assignments(conn, id)
+            .await?
+            .into_iter()
+            .filter(|(_, _, path)| authz::can_see_path(p, path))
+            .map(|(id, name, _)| (id, name))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Ok(CloudView {
+        seen,
+        access,
+        assigned,
+    })
+}
+
+/// The cloud `id` for a change from `tenant`: 403 without Resources full (whatever
+/// the id: nothing is told about clouds to those who may not change any), 404
+/// unless seen, 403 naming its owner when it is shared with `tenant`.
+pub async fn require_changeable(
+    conn: &mut AsyncPgConnection,
+    p: &Principal,
+    tenant: &Tenant,
+    id: i64,
+) -> Result<SeenCloud, AppError> {
+    authz::require(p, tenant, Feature::Resources, Level::Full)?;
+    let (seen, access) = find(conn, tenant, id).await?;
+    authz::require_own_cloud(access, &seen.owner_name)?;
+    Ok(seen)
+}
+
+/// Checks what only the server can: who shares, and with whom.
+async fn check_sharing(
+    conn: &mut AsyncPgConnection,
+    p: &Principal,
+    owner: &Tenant,
+    input: &CloudInput,
+) -> Result<(), AppError> {
+    let mut errors = FieldErrors::new();
+    if input.visibility.shares() && !authz::may_share(owner) {
+        errors.insert("visibility", NOT_SHARER.into());
+    }
+    if input.visibility != CloudVisibility::Assigned && !input.assigned_tenant_ids.is_empty() {
+        errors.insert("assigned_tenant_ids", NOT_ASSIGNED.into());
+    }
+    if input.visibility == CloudVisibility::Assigned && !input.assigned_tenant_ids.is_empty() {
+        let found = Tenant::find_many(conn, &input.assigned_tenant_ids).await?;
+        // Missing, not below the owner, or not seen: one answer for all three.
+        if let Some(bad) = input.assigned_tenant_ids.iter().find(|id| {
+            !found.iter().any(|t| {
+                t.id == **id
+                    && t.id != owner.id
+                    && t.path.contains(&owner.id)
+                    && authz::can_see(p, t)
+            })
+        }) {
+            errors.insert(
+                "assigned_tenant_ids",
+                format!("No tenant below this one that you can see has the id {bad}."),
+            );
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(AppError::Validation(errors))
+    }
+}
+
+fn fields(input: &CloudInput) -> CloudFields<'_> {
+    CloudFields {
+        name: input.name.as_str(),
+        provider: input.provider,
+        visibility: input.visibility,
+    }
+}
+
+fn snapshot(c: &Cloud, assigned: &[i64]) -> serde_json::Value {
+    serde_json::json!({
+        "id": c.id, "name": c.name, "provider": c.provider, "visibility": c.visibility,
+        "assigned_tenant_ids": assigned,
+    })
+}
+
+fn taken(name: &TenantName) -> AppError {
+    AppError::field(
+        "name",
+        format!("This tenant already has a cloud named {}.", name.as_str()),
+    )
+}
+
+/// Creates a cloud of `tenant` (Resources full).
+pub async fn create(
+    conn: &mut AsyncPgConnection,
+    p: &Principal,
+    actor: &Actor,
+    tenant: &Tenant,
+    input: Result<CloudInput, FieldErrors>,
+) -> Result<Cloud, AppError> {
+    authz::require(p, tenant, Feature::Resources, Level::Full)?;
+    let mut input = input.map_err(AppError::Validation)?;
+    input.assigned_tenant_ids.sort_unstable();
+    input.assigned_tenant_ids.dedup();
+    check_sharing(conn, p, tenant, &input).await?;
+    in_transaction(conn, async |conn| {
+        if Cloud::name_taken(conn, tenant.id, input.name.as_str(), None).await? {
+            return Err(taken(&input.name));
+        }
+        let cloud = Cloud::insert(conn, tenant.id, &fields(&input)).await?;
+        Cloud::set_assignments(conn, cloud.id, &input.assigned_tenant_ids).await?;
+        let mut event = actor.event("cloud.create", Some(tenant.id));
+        event.after = Some(snapshot(&cloud, &input.assigned_tenant_ids));
+        event.record(conn).await?;
+        Ok(cloud)
+    })
+    .await
+}
+
+/// Changes a cloud of `tenant` (404 unless seen, 403 without Resources full or
+/// when shared with it).
+pub async fn update(
+    conn: &mut AsyncPgConnection,
+    p: &Principal,
+    actor: &Actor,
+    tenant: &Tenant,
+    id: i64,
+    input: Result<CloudInput, FieldErrors>,
+) -> Result<Cloud, AppError> {
+    require_changeable(conn, p, tenant, id).await?;
+    let mut input = input.map_err(AppError::Validation)?;
+    input.assigned_tenant_ids.sort_unstable();
+    input.assigned_tenant_ids.dedup();
+    check_sharing(conn, p, tenant, &input).await?;
+    in_transaction(conn, async |conn| {
+        let before = Cloud::lock_own(conn, tenant.id, id).await?;
+        if Cloud::name_taken(conn, tenant.id, input.name.as_str(), Some(id)).await? {
+            return Err(taken(&input.name));
+        }
+        let old: Vec<(i64, String, Vec<i64>)> = Cloud::assignments(conn, id).await?;
+        // Tenants the cloud is assigned to that this user cannot see stay assigned:
+        // the form could not show them, so it cannot mean to remove them.
+        let mut assigned = input.assigned_tenant_ids.clone();
+        if input.visibility == CloudVisibility::Assigned {
+            assigned.extend(
+                old.iter()
+                    .filter(|(_, _, path)| !authz::can_see_path(p, path))
+                    .map(|(id, _, _)| *id),
+            );
+        }
+        let cloud = Cloud::update(conn, id, &fields(&input)).await?;
+        Cloud::set_assignments(conn, id, &assigned).await?;
+        let old_ids: Vec<i64> = old.iter().map(|o| o.0).collect();
+        let mut event = actor.event("cloud.update", Some(tenant.id));
+        event.before = Some(snapshot(&before, &old_ids));
+        event.after = Some(snapshot(&cloud, &assigned));
+        event.record(conn).await?;
+        Ok(cloud)
+    })
+    .await
+}
+
+/// Deletes a cloud of `tenant` no instance runs on (else 409).
+pub async fn delete(
+    conn: &mut AsyncPgConnection,
+    p: &Principal,
+    actor: &Actor,
+    tenant: &Tenant,
+    id: i64,
+) -> Result<Cloud, AppError> {
+    require_changeable(conn, p, tenant, id).await?;
+    in_transaction(conn, async |conn| {
+        // Locked first: an instance created on it meanwhile waits, then fails.
+        let cloud = Cloud::lock_own(conn, tenant.id, id).await?;
+        let used = Cloud::instances_on(conn, id).await?;
+        if used > 0 {
+            return Err(AppError::Conflict(format!(
+                "{used} instance{} run{} on this cloud: delete them or move them to another cloud first.",
+                if used == 1 { "" } else { "s" },
+                if used == 1 { "s" } else { "" },
+            )));
+        }
+        Cloud::delete(conn, id).await?;
+        let mut event = actor.event("cloud.delete", Some(tenant.id));
+        event.before = Some(snapshot(&cloud, &[]));
+        event.record(conn).await?;
+        Ok(cloud)
+    })
+    .await
+}

@@ -1,0 +1,345 @@
+//! Instances (issue #14): a tenant's workloads, each on a cloud the tenant sees
+//! and optionally owned by one of its users, checked against limits.
+//!
+//! # Limits under concurrency
+//!
+//! A create or resize must not end above the storage, memory or instance limit of
+//! its tenant, of any tenant above it (a limit covers the whole subtree), or of its
+//! owner — however many run at once. Each one, in its transaction:
+//!
+//! 1. takes the tree protocol's "create under" locks on the tenant's path
+//!    (`tenants::tree::lock_paths`: every tenant on it FOR KEY SHARE, top-down), so
+//!    no move or delete of an ancestor is in flight;
+//! 2. locks the subtree-totals rows of every tenant on the path FOR NO KEY UPDATE,
+//!    top-down (`Instance::lock_usage`) — the order the totals' deferred trigger and
+//!    the tree changes take them — and reads the sums and limits there: the sums are
+//!    exact, because every other instance change on these rows holds them until its
+//!    commit, where its trigger adds its own change;
+//! 3. locks the owner's user row and sums what they own;
+//! 4. checks, writes, and commits: the deferred trigger adds the change to the rows
+//!    it already holds.
+//!
+//! Per create that is O(depth) rows. Two creates in one subtree run one after the
+//! other from step 2 to their commits; creates in unrelated subtrees share only the
+//! root's row, held for that short while.
+
+use super::tenants::tree::lock_paths;
+use super::Actor;
+use crate::auth::authz::{self, CloudAccess, CloudShare};
+use crate::auth::Principal;
+use crate::db::models::cloud::Cloud;
+use crate::db::models::instance::{Instance, InstanceFields, OwnerUsage, TenantUsage};
+use crate::db::models::Tenant;
+use crate::db::set_lock_timeout;
+use crate::db::transaction::in_transaction;
+use crate::domain::resources::{refusal, Budget, InstanceStatus, LimitHolder, Measure};
+use crate::domain::{Feature, Level, TenantName};
+use crate::error::{AppError, FieldErrors};
+use diesel_async::AsyncPgConnection;
+
+/// An instance as a create or edit sets it.
+#[derive(Clone, Debug)]
+pub struct InstanceInput {
+    pub name: TenantName,
+    pub cloud_id: i64,
+    pub owner_id: Option<i64>,
+    pub storage_gb: i32,
+    pub memory_gb: i32,
+    pub status: InstanceStatus,
+}
+
+pub const UNKNOWN_CLOUD: &str = "Unknown cloud: pick one of the clouds this tenant sees.";
+pub const UNKNOWN_OWNER: &str = "Pick a user of this tenant (or no owner).";
+
+impl InstanceInput {
+    fn fields(&self) -> InstanceFields<'_> {
+        InstanceFields {
+            name: self.name.as_str(),
+            cloud_id: self.cloud_id,
+            owner_id: self.owner_id,
+            storage_gb: self.storage_gb,
+            memory_gb: self.memory_gb,
+            status: self.status,
+        }
+    }
+}
+
+fn snapshot(i: &Instance) -> serde_json::Value {
+    serde_json::json!({
+        "id": i.id, "name": i.name, "cloud_id": i.cloud_id, "owner_id": i.owner_id,
+        "storage_gb": i.storage_gb, "memory_gb": i.memory_gb, "status": i.status,
+    })
+}
+
+/// What a change adds: storage and memory (GB), and instances.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Growth {
+    pub storage: i64,
+    pub memory: i64,
+    pub instances: i64,
+}
+
+/// The refusals of `growth` by the limits on the path (`usage`, top-down; the
+/// tenant's own last): the tenant's own limit is named first, then the nearest
+/// ancestor's, by name only where `p` sees that tenant. One message per field.
+pub fn path_refusals(
+    p: &Principal,
+    usage: &[TenantUsage],
+    path: &[i64],
+    growth: Growth,
+) -> FieldErrors {
+    let mut errors = FieldErrors::new();
+    let own = path.last().copied();
+    for u in usage.iter().rev() {
+        let holder = if Some(u.tenant_id) == own {
+            LimitHolder::Tenant
+        } else {
+            let upto = path
+                .iter()
+                .position(|id| *id == u.tenant_id)
+                .map(|i| &path[..=i]);
+            LimitHolder::Ancestor(
+                upto.filter(|upto| authz::can_see_path(p, upto))
+                    .map(|_| u.name.clone()),
+            )
+        };
+        refuse(
+            &mut errors,
+            &holder,
+            &[
+                (
+                    Measure::Storage,
+                    u.storage_gb,
+                    u.storage_limit_gb,
+                    growth.storage,
+                ),
+                (
+                    Measure::Memory,
+                    u.memory_gb,
+                    u.memory_limit_gb,
+                    growth.memory,
+                ),
+                (
+                    Measure::Instances,
+                    u.instance_count,
+                    u.max_instances,
+                    growth.instances,
+                ),
+            ],
+        );
+    }
+    errors
+}
+
+/// The owner's refusals of `storage`/`memory` more GB.
+fn owner_refusals(owner: &OwnerUsage, storage: i64, memory: i64, errors: &mut FieldErrors) {
+    refuse(
+        errors,
+        &LimitHolder::Owner(owner.username.clone()),
+        &[
+            (
+                Measure::Storage,
+                owner.storage_gb,
+                owner.storage_limit_gb,
+                storage,
+            ),
+            (
+                Measure::Memory,
+                owner.memory_gb,
+                owner.memory_limit_gb,
+                memory,
+            ),
+        ],
+    );
+}
+
+/// Adds the refusal of each `(measure, used, limit, more)` that does not fit, unless
+/// its field has one already.
+fn refuse(
+    errors: &mut FieldErrors,
+    holder: &LimitHolder,
+    checks: &[(Measure, i64, Option<i64>, i64)],
+) {
+    for &(measure, used, limit, more) in checks {
+        let budget = Budget { used, limit };
+        if !budget.allows(more) && !errors.contains_key(measure.field()) {
+            errors.insert(measure.field(), refusal(measure, budget, more, holder));
+        }
+    }
+}
+
+/// Is the cloud `id` one `tenant` sees (own or shared)?
+async fn cloud_seen(
+    conn: &mut AsyncPgConnection,
+    tenant: &Tenant,
+    id: i64,
+) -> Result<bool, AppError> {
+    let Some(seen) = Cloud::on_path(conn, tenant, id).await? else {
+        return Ok(false);
+    };
+    let root_public = Cloud::sees_root_public(conn, tenant).await?;
+    let access = authz::cloud_access(
+        &tenant.path,
+        root_public,
+        &CloudShare {
+            owner_id: seen.cloud.tenant_id,
+            visibility: seen.cloud.visibility,
+            assigned_to_viewer: seen.assigned_to_viewer,
+        },
+    );
+    Ok(access != CloudAccess::Hidden)
+}
+
+/// A cloud deleted between the check and the insert: the same field error.
+fn cloud_gone(e: diesel::result::Error) -> AppError {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match &e {
+        Error::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, info)
+            if info.constraint_name() == Some("instances_cloud_id_fkey") =>
+        {
+            AppError::field("cloud_id", UNKNOWN_CLOUD)
+        }
+        Error::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, info)
+            if info.constraint_name() == Some("instances_owner_id_fkey") =>
+        {
+            AppError::field("owner_id", UNKNOWN_OWNER)
+        }
+        _ => e.into(),
+    }
+}
+
+/// The checks of an instance's input on the locked tenant (`old`: the instance
+/// before an edit): its cloud, its owner, then the limits — field errors, all at once.
+async fn check(
+    conn: &mut AsyncPgConnection,
+    p: &Principal,
+    tenant: &Tenant,
+    input: &InstanceInput,
+    old: Option<&Instance>,
+) -> Result<(), AppError> {
+    let mut errors = FieldErrors::new();
+    let same_cloud = old.is_some_and(|o| o.cloud_id == Some(input.cloud_id));
+    if !same_cloud && !cloud_seen(conn, tenant, input.cloud_id).await? {
+        errors.insert("cloud_id", UNKNOWN_CLOUD.into());
+    }
+    let same_owner = old.is_some_and(|o| o.owner_id == input.owner_id);
+    if let Some(owner) = input.owner_id {
+        if !same_owner && !Instance::is_homed(conn, tenant.id, owner).await? {
+            errors.insert("owner_id", UNKNOWN_OWNER.into());
+        }
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    let (old_storage, old_memory) = old.map_or((0, 0), |o| {
+        (i64::from(o.storage_gb), i64::from(o.memory_gb))
+    });
+    let storage = i64::from(input.storage_gb) - old_storage;
+    let memory = i64::from(input.memory_gb) - old_memory;
+    let instances = i64::from(old.is_none());
+    let usage = Instance::lock_usage(conn, &tenant.path).await?;
+    let growth = Growth {
+        storage,
+        memory,
+        instances,
+    };
+    let mut errors = path_refusals(p, &usage, &tenant.path, growth);
+    if let Some(owner_id) = input.owner_id {
+        if let Some(owner) = Instance::lock_owner_usage(conn, owner_id).await? {
+            // A new owner takes the whole instance on; the same owner its growth.
+            let (s, m) = if same_owner {
+                (storage, memory)
+            } else {
+                (i64::from(input.storage_gb), i64::from(input.memory_gb))
+            };
+            owner_refusals(&owner, s, m, &mut errors);
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(AppError::Validation(errors))
+    }
+}
+
+/// The tenant locked under the tree protocol ("create under" it), as it is now.
+async fn lock_tenant(conn: &mut AsyncPgConnection, tenant: &Tenant) -> Result<Tenant, AppError> {
+    set_lock_timeout(conn).await?;
+    lock_paths(conn, &[tenant.id], None)
+        .await?
+        .remove(&tenant.id)
+        .ok_or(AppError::NotFound)
+}
+
+/// Creates an instance in `tenant` (Resources full), within every limit.
+pub async fn create(
+    conn: &mut AsyncPgConnection,
+    p: &Principal,
+    actor: &Actor,
+    tenant: &Tenant,
+    input: Result<InstanceInput, FieldErrors>,
+) -> Result<Instance, AppError> {
+    authz::require(p, tenant, Feature::Resources, Level::Full)?;
+    let input = input.map_err(AppError::Validation)?;
+    in_transaction(conn, async |conn| {
+        let tenant = lock_tenant(conn, tenant).await?;
+        check(conn, p, &tenant, &input, None).await?;
+        let instance = Instance::insert(conn, tenant.id, &input.fields())
+            .await
+            .map_err(cloud_gone)?;
+        let mut event = actor.event("instance.create", Some(tenant.id));
+        event.after = Some(snapshot(&instance));
+        event.record(conn).await?;
+        Ok(instance)
+    })
+    .await
+}
+
+/// Changes an instance of `tenant` (Resources full); growing it is checked
+/// against every limit, shrinking always goes.
+pub async fn update(
+    conn: &mut AsyncPgConnection,
+    p: &Principal,
+    actor: &Actor,
+    tenant: &Tenant,
+    id: i64,
+    input: Result<InstanceInput, FieldErrors>,
+) -> Result<Instance, AppError> {
+    authz::require(p, tenant, Feature::Resources, Level::Full)?;
+    Instance::find(conn, tenant.id, id).await?;
+    let input = input.map_err(AppError::Validation)?;
+    in_transaction(conn, async |conn| {
+        let tenant = lock_tenant(conn, tenant).await?;
+        let before = Instance::lock(conn, tenant.id, id).await?;
+        check(conn, p, &tenant, &input, Some(&before)).await?;
+        let instance = Instance::update(conn, id, &input.fields())
+            .await
+            .map_err(cloud_gone)?;
+        let mut event = actor.event("instance.update", Some(tenant.id));
+        event.before = Some(snapshot(&before));
+        event.after = Some(snapshot(&instance));
+        event.record(conn).await?;
+        Ok(instance)
+    })
+    .await
+}
+
+/// Deletes an instance of `tenant` (Resources full).
+pub async fn delete(
+    conn: &mut AsyncPgConnection,
+    p: &Principal,
+    actor: &Actor,
+    tenant: &Tenant,
+    id: i64,
+) -> Result<Instance, AppError> {
+    authz::require(p, tenant, Feature::Resources, Level::Full)?;
+    in_transaction(conn, async |conn| {
+        let before = Instance::lock(conn, tenant.id, id).await?;
+        Instance::delete(conn, id).await?;
+        let mut event = actor.event("instance.delete", Some(tenant.id));
+        event.before = Some(snapshot(&before));
+        event.record(conn).await?;
+        Ok(before)
+    })
+    .await
+}

@@ -1,0 +1,612 @@
+//! `/api/v1/tenants/{id}/clouds` and `/instances` (issue #14): the same
+//! `services::clouds` and `services::instances` as the pages. Resources read to
+//! read, Resources full to write, 404 for a tenant (or cloud, or instance) the
+//! caller may not see; a cloud shared with the tenant is read-only (403 naming its
+//! owner). Lists page by `limit`/`cursor` into `{"items", "next_cursor"}`.
+
+use super::idempotency::{self, Answer};
+use super::rules::{cursor, item_id, PageParams};
+use super::tenants::{encode_cursor, integral_i64, integral_opt_i64, page_limit, path_tenant};
+use super::{json, parse_json};
+use crate::auth::ApiUser;
+use crate::db::models::cloud::SeenCloud;
+use crate::db::models::instance::{Instance, InstanceFilter};
+use crate::domain::resources::{size, CloudProvider, CloudVisibility, InstanceStatus};
+use crate::domain::{Feature, Level, SearchText, TenantName};
+use crate::error::{AppError, FieldErrors};
+use crate::services::clouds::{self, CloudInput, CloudView};
+use crate::services::instances::{self, InstanceInput};
+use crate::web::extract::Query;
+use crate::web::form::bad_param;
+use crate::web::routes::{route, Route};
+use crate::web::AppState;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+pub fn routes() -> Vec<Route> {
+    vec![
+        route!(GET "/api/v1/tenants/{id}/clouds" => list_clouds),
+        route!(POST "/api/v1/tenants/{id}/clouds" => create_cloud),
+        route!(GET "/api/v1/tenants/{id}/clouds/{rid}" => show_cloud),
+        route!(PATCH "/api/v1/tenants/{id}/clouds/{rid}" => update_cloud),
+        route!(DELETE "/api/v1/tenants/{id}/clouds/{rid}" => delete_cloud),
+        route!(GET "/api/v1/tenants/{id}/instances" => list_instances),
+        route!(POST "/api/v1/tenants/{id}/instances" => create_instance),
+        route!(GET "/api/v1/tenants/{id}/instances/{rid}" => show_instance),
+        route!(PATCH "/api/v1/tenants/{id}/instances/{rid}" => update_instance),
+        route!(DELETE "/api/v1/tenants/{id}/instances/{rid}" => delete_instance),
+    ]
+}
+
+// ---------------------------------------------------------------- DTOs
+
+/// A cloud as the tenant of the path sees it.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+#[schema(as = Cloud)]
+pub struct CloudJson {
+    pub id: i64,
+    /// The tenant that owns it (the path's tenant, or an ancestor that shares it).
+    pub tenant_id: i64,
+    pub name: String,
+    pub provider: CloudProvider,
+    pub visibility: CloudVisibility,
+    /// Shared with the path's tenant from above: read-only here.
+    pub shared: bool,
+    /// The owner's name when shared ("shared by").
+    pub shared_by: Option<String>,
+    /// The tenants an assigned cloud is shared with that the caller sees (its
+    /// owner's view only; empty when shared).
+    pub assigned_tenant_ids: Vec<i64>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl CloudJson {
+    fn new(seen: SeenCloud, tenant_id: i64, assigned: Vec<i64>) -> Self {
+        let shared = seen.cloud.tenant_id != tenant_id;
+        CloudJson {
+            id: seen.cloud.id,
+            tenant_id: seen.cloud.tenant_id,
+            name: seen.cloud.name,
+            provider: seen.cloud.provider,
+            visibility: seen.cloud.visibility,
+            shared,
+            shared_by: shared.then_some(seen.owner_name),
+            assigned_tenant_ids: assigned,
+            created_at: seen.cloud.created_at,
+            updated_at: seen.cloud.updated_at,
+        }
+    }
+
+    fn of(view: CloudView, tenant_id: i64) -> Self {
+        let assigned = view.assigned.iter().map(|(id, _)| *id).collect();
+        Self::new(view.seen, tenant_id, assigned)
+    }
+}
+
+/// A new cloud. `name`: 1–100 characters once trimmed, no control characters,
+/// unique in the tenant (any case). `visibility` `public` or `assigned` only for the
+/// root and tenants that may have sub-tenants (else 422); `assigned_tenant_ids` only
+/// for `assigned`: tenants below this one that the caller sees (else 422).
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CloudBody {
+    pub name: String,
+    pub provider: CloudProvider,
+    /// `private` by default.
+    #[serde(default)]
+    pub visibility: Option<CloudVisibility>,
+    #[serde(default)]
+    #[schema(max_items = 1000)]
+    pub assigned_tenant_ids: Vec<i64>,
+}
+
+/// Changes to a cloud: only the fields sent change (`assigned_tenant_ids` sent
+/// replaces the list). The same constraints as [`CloudBody`].
+#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CloudPatch {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub provider: Option<CloudProvider>,
+    #[serde(default)]
+    pub visibility: Option<CloudVisibility>,
+    #[serde(default)]
+    #[schema(max_items = 1000)]
+    pub assigned_tenant_ids: Option<Vec<i64>>,
+}
+
+fn cloud_input(
+    name: &str,
+    provider: CloudProvider,
+    visibility: CloudVisibility,
+    assigned_tenant_ids: Vec<i64>,
+) -> Result<CloudInput, FieldErrors> {
+    let name = TenantName::parse(name).map_err(|e| FieldErrors::from([("name", e)]))?;
+    Ok(CloudInput {
+        name,
+        provider,
+        visibility,
+        assigned_tenant_ids,
+    })
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct CloudPage {
+    pub items: Vec<CloudJson>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+#[schema(as = Instance)]
+pub struct InstanceJson {
+    pub id: i64,
+    pub tenant_id: i64,
+    pub name: String,
+    /// `null` only for instances from before clouds existed.
+    pub cloud_id: Option<i64>,
+    pub owner_id: Option<i64>,
+    pub storage_gb: i32,
+    pub memory_gb: i32,
+    pub status: InstanceStatus,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Instance> for InstanceJson {
+    fn from(i: Instance) -> Self {
+        InstanceJson {
+            id: i.id,
+            tenant_id: i.tenant_id,
+            name: i.name,
+            cloud_id: i.cloud_id,
+            owner_id: i.owner_id,
+            storage_gb: i.storage_gb,
+            memory_gb: i.memory_gb,
+            status: i.status,
+            created_at: i.created_at,
+            updated_at: i.updated_at,
+        }
+    }
+}
+
+/// A new instance. `name`: 1–100 characters once trimmed, no control characters;
+/// `cloud_id`: a cloud the tenant sees, its own or shared with it (else 422
+/// "unknown cloud"); `owner_id`: a user homed in the tenant (else 422);
+/// `storage_gb`, `memory_gb`: 0 to 1,000,000,000 (negative: 422). Refused with 422
+/// when it would exceed a storage, memory or instance limit of the tenant, of a
+/// tenant above it, or of its owner (the message names the limit and its use).
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InstanceBody {
+    pub name: String,
+    #[serde(deserialize_with = "integral_i64")]
+    pub cloud_id: i64,
+    #[serde(default, deserialize_with = "integral_opt_i64")]
+    pub owner_id: Option<i64>,
+    #[serde(deserialize_with = "integral_i64")]
+    #[schema(minimum = 0, maximum = 1_000_000_000)]
+    pub storage_gb: i64,
+    #[serde(deserialize_with = "integral_i64")]
+    #[schema(minimum = 0, maximum = 1_000_000_000)]
+    pub memory_gb: i64,
+    /// `running` by default.
+    #[serde(default)]
+    pub status: Option<InstanceStatus>,
+}
+
+/// Changes to an instance: only the fields sent change; `owner_id: null` removes
+/// the owner. The same constraints and limits as [`InstanceBody`].
+#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InstancePatch {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "integral_opt_i64")]
+    pub cloud_id: Option<i64>,
+    #[serde(default, deserialize_with = "nullable_id")]
+    #[schema(value_type = Option<i64>)]
+    pub owner_id: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "integral_opt_i64")]
+    #[schema(minimum = 0, maximum = 1_000_000_000)]
+    pub storage_gb: Option<i64>,
+    #[serde(default, deserialize_with = "integral_opt_i64")]
+    #[schema(minimum = 0, maximum = 1_000_000_000)]
+    pub memory_gb: Option<i64>,
+    #[serde(default)]
+    pub status: Option<InstanceStatus>,
+}
+
+fn nullable_id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<i64>>, D::Error> {
+    integral_opt_i64(d).map(Some)
+}
+
+/// The service's input from the fields, each checked (all errors at once).
+fn instance_input(
+    name: &str,
+    cloud_id: i64,
+    owner_id: Option<i64>,
+    storage_gb: i64,
+    memory_gb: i64,
+    status: InstanceStatus,
+) -> Result<InstanceInput, FieldErrors> {
+    let mut errors = FieldErrors::new();
+    let name = TenantName::parse(name)
+        .map_err(|e| errors.insert("name", e))
+        .ok();
+    let storage = size(storage_gb)
+        .map_err(|e| errors.insert("storage_gb", e))
+        .ok();
+    let memory = size(memory_gb)
+        .map_err(|e| errors.insert("memory_gb", e))
+        .ok();
+    match (name, storage, memory) {
+        (Some(name), Some(storage_gb), Some(memory_gb)) => Ok(InstanceInput {
+            name,
+            cloud_id,
+            owner_id,
+            storage_gb,
+            memory_gb,
+            status,
+        }),
+        _ => Err(errors),
+    }
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct InstancePage {
+    pub items: Vec<InstanceJson>,
+    pub next_cursor: Option<String>,
+}
+
+/// Filters and paging of the instances list.
+#[derive(Clone, Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct InstanceParams {
+    /// `next_cursor` of the previous page.
+    #[param(max_length = 100)]
+    pub cursor: Option<String>,
+    /// Page size, 1–500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<i64>,
+    pub status: Option<InstanceStatus>,
+    pub cloud_id: Option<i64>,
+    pub owner_id: Option<i64>,
+    /// Part of the name, any case; at most 100 characters, no control characters.
+    #[param(max_length = 100)]
+    pub q: Option<String>,
+}
+
+// ---------------------------------------------------------------- clouds
+
+/// List the clouds the tenant sees: its own, its ancestors' public ones (the root's
+/// only if its tenant role allows them) and those assigned to it, by id.
+#[utoipa::path(get, path = "/api/v1/tenants/{id}/clouds", tag = "resources",
+    params(("id" = i64, Path, description = "Tenant id"), PageParams),
+    responses((status = 200, description = "One page of clouds", body = CloudPage),
+        (status = 400, description = "A parameter cannot be read"),
+        (status = 403, description = "No Resources read here"),
+        (status = 404, description = "No such tenant, or not visible")),
+    security(("bearer" = [])))]
+pub async fn list_clouds(
+    req: HttpRequest,
+    user: ApiUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    params: Query<PageParams>,
+) -> Result<HttpResponse, actix_web::Error> {
+    let (mut conn, tenant) = path_tenant(&req, &user, &state, &path).await?;
+    let limit = page_limit(params.limit)?;
+    let after = cursor(&params)?;
+    let mut rows = clouds::list(&mut conn, &user, &tenant, after, limit + 1).await?;
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let next_cursor = more
+        .then(|| rows.last().map(|r| encode_cursor(r.cloud.id)))
+        .flatten();
+    let items = rows
+        .into_iter()
+        .map(|seen| CloudJson::new(seen, tenant.id, Vec::new()))
+        .collect();
+    Ok(json(StatusCode::OK, &CloudPage { items, next_cursor }))
+}
+
+/// Create a cloud of the tenant. Accepts `Idempotency-Key`.
+#[utoipa::path(post, path = "/api/v1/tenants/{id}/clouds", tag = "resources",
+    params(("id" = i64, Path, description = "Tenant id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key, 1–255 visible ASCII characters")),
+    request_body(content = CloudBody, content_type = "application/json"),
+    responses((status = 201, description = "Created", body = CloudJson),
+        (status = 400, description = "The body cannot be read"),
+        (status = 403, description = "No Resources full here"),
+        (status = 404, description = "No such tenant, or not visible"),
+        (status = 422, description = "Invalid fields: name, sharing, assigned tenants")),
+    security(("bearer" = [])))]
+pub async fn create_cloud(
+    req: HttpRequest,
+    user: ApiUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, actix_web::Error> {
+    let (_, tenant) = path_tenant(&req, &user, &state, &path).await?;
+    let data: CloudBody = parse_json(&req, &body)?;
+    let actor = user.actor(&req);
+    Ok(idempotency::run(&state, &req, &user, &body, async |conn| {
+        let input = cloud_input(
+            &data.name,
+            data.provider,
+            data.visibility.unwrap_or(CloudVisibility::Private),
+            data.assigned_tenant_ids.clone(),
+        );
+        let cloud = clouds::create(conn, &user, &actor, &tenant, input).await?;
+        let view = clouds::read(conn, &user, &tenant, cloud.id).await?;
+        let mut answer = Answer::json(StatusCode::CREATED, &CloudJson::of(view, tenant.id))?;
+        answer.location = Some(format!("/api/v1/tenants/{}/clouds/{}", tenant.id, cloud.id));
+        Ok(answer)
+    })
+    .await?)
+}
+
+/// Read one cloud the tenant sees (its own or shared with it).
+#[utoipa::path(get, path = "/api/v1/tenants/{id}/clouds/{rid}", tag = "resources",
+    params(("id" = i64, Path, description = "Tenant id"), ("rid" = i64, Path, description = "Cloud id")),
+    responses((status = 200, description = "The cloud", body = CloudJson),
+        (status = 403, description = "No Resources read here"),
+        (status = 404, description = "No such cloud here, or not visible")),
+    security(("bearer" = [])))]
+pub async fn show_cloud(
+    req: HttpRequest,
+    user: ApiUser,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, actix_web::Error> {
+    let (mut conn, tenant) = path_tenant(&req, &user, &state, &path.0).await?;
+    let id = item_id(&req, &path.1)?;
+    let view = clouds::read(&mut conn, &user, &tenant, id).await?;
+    Ok(json(StatusCode::OK, &CloudJson::of(view, tenant.id)))
+}
+
+/// Change a cloud of the tenant. A cloud shared with it is read-only: 403.
+#[utoipa::path(patch, path = "/api/v1/tenants/{id}/clouds/{rid}", tag = "resources",
+    params(("id" = i64, Path, description = "Tenant id"), ("rid" = i64, Path, description = "Cloud id")),
+    request_body(content = CloudPatch, content_type = "application/json"),
+    responses((status = 200, description = "The changed cloud", body = CloudJson),
+        (status = 400, description = "The body cannot be read"),
+        (status = 403, description = "No Resources full here, or the cloud is shared with this tenant (read-only)"),
+        (status = 404, description = "No such cloud here, or not visible"),
+        (status = 422, description = "Invalid fields: name, sharing, assigned tenants")),
+    security(("bearer" = [])))]
+pub async fn update_cloud(
+    req: HttpRequest,
+    user: ApiUser,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    body: web::Bytes,
+) -> Result<HttpResponse, actix_web::Error> {
+    let (mut conn, tenant) = path_tenant(&req, &user, &state, &path.0).await?;
+    let id = item_id(&req, &path.1)?;
+    let old = clouds::require_changeable(&mut conn, &user, &tenant, id).await?;
+    let data: CloudPatch = parse_json(&req, &body)?;
+    let view = clouds::read(&mut conn, &user, &tenant, id).await?;
+    let visibility = data.visibility.unwrap_or(old.cloud.visibility);
+    let assigned = match data.assigned_tenant_ids {
+        Some(ids) => ids,
+        None if visibility == CloudVisibility::Assigned => {
+            view.assigned.iter().map(|(id, _)| *id).collect()
+        }
+        None => Vec::new(),
+    };
+    let input = cloud_input(
+        data.name.as_deref().unwrap_or(&old.cloud.name),
+        data.provider.unwrap_or(old.cloud.provider),
+        visibility,
+        assigned,
+    );
+    let actor = user.actor(&req);
+    clouds::update(&mut conn, &user, &actor, &tenant, id, input).await?;
+    let view = clouds::read(&mut conn, &user, &tenant, id).await?;
+    Ok(json(StatusCode::OK, &CloudJson::of(view, tenant.id)))
+}
+
+/// Delete a cloud of the tenant that no instance runs on (else 409). A cloud shared
+/// with it: 403.
+#[utoipa::path(delete, path = "/api/v1/tenants/{id}/clouds/{rid}", tag = "resources",
+    params(("id" = i64, Path, description = "Tenant id"), ("rid" = i64, Path, description = "Cloud id")),
+    responses((status = 204, description = "Deleted"),
+        (status = 403, description = "No Resources full here, or the cloud is shared with this tenant (read-only)"),
+        (status = 404, description = "No such cloud here, or not visible"),
+        (status = 409, description = "Instances run on it")),
+    security(("bearer" = [])))]
+pub async fn delete_cloud(
+    req: HttpRequest,
+    user: ApiUser,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, actix_web::Error> {
+    let (mut conn, tenant) = path_tenant(&req, &user, &state, &path.0).await?;
+    let id = item_id(&req, &path.1)?;
+    let actor = user.actor(&req);
+    clouds::delete(&mut conn, &user, &actor, &tenant, id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+// ---------------------------------------------------------------- instances
+
+/// List the tenant's instances, by id, filtered by status, cloud, owner and name.
+#[utoipa::path(get, path = "/api/v1/tenants/{id}/instances", tag = "resources",
+    params(("id" = i64, Path, description = "Tenant id"), InstanceParams),
+    responses((status = 200, description = "One page of instances", body = InstancePage),
+        (status = 400, description = "A parameter cannot be read"),
+        (status = 403, description = "No Resources read here"),
+        (status = 404, description = "No such tenant, or not visible")),
+    security(("bearer" = [])))]
+pub async fn list_instances(
+    req: HttpRequest,
+    user: ApiUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    params: Query<InstanceParams>,
+) -> Result<HttpResponse, actix_web::Error> {
+    let (mut conn, tenant) = path_tenant(&req, &user, &state, &path).await?;
+    let limit = page_limit(params.limit)?;
+    let after = cursor(&PageParams {
+        cursor: params.cursor.clone(),
+        limit: params.limit,
+    })?;
+    let q = match params.q.as_deref() {
+        Some(raw) => SearchText::parse(raw)
+            .map_err(|e| bad_param("q", &e.message()))?
+            .as_str()
+            .to_string(),
+        None => String::new(),
+    };
+    crate::auth::authz::require(&user, &tenant, Feature::Resources, Level::Read)
+        .map_err(actix_web::Error::from)?;
+    let filter = InstanceFilter {
+        status: params.status,
+        cloud_id: params.cloud_id,
+        owner_id: params.owner_id,
+        q: Some(q).filter(|q| !q.is_empty()),
+    };
+    let mut rows = Instance::list(&mut conn, tenant.id, &filter, after, 0, limit + 1)
+        .await
+        .map_err(AppError::from)?;
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let next_cursor = more
+        .then(|| rows.last().map(|r| encode_cursor(r.instance.id)))
+        .flatten();
+    let items = rows.into_iter().map(|r| r.instance.into()).collect();
+    Ok(json(StatusCode::OK, &InstancePage { items, next_cursor }))
+}
+
+/// Create an instance in the tenant, within every limit. Accepts `Idempotency-Key`.
+#[utoipa::path(post, path = "/api/v1/tenants/{id}/instances", tag = "resources",
+    params(("id" = i64, Path, description = "Tenant id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key, 1–255 visible ASCII characters")),
+    request_body(content = InstanceBody, content_type = "application/json"),
+    responses((status = 201, description = "Created", body = InstanceJson),
+        (status = 400, description = "The body cannot be read"),
+        (status = 403, description = "No Resources full here"),
+        (status = 404, description = "No such tenant, or not visible"),
+        (status = 409, description = "Another change holds the same rows: try again"),
+        (status = 422, description = "Invalid fields: name, unknown cloud, owner not of this tenant, negative size, a limit exceeded")),
+    security(("bearer" = [])))]
+pub async fn create_instance(
+    req: HttpRequest,
+    user: ApiUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, actix_web::Error> {
+    let (_, tenant) = path_tenant(&req, &user, &state, &path).await?;
+    let data: InstanceBody = parse_json(&req, &body)?;
+    let actor = user.actor(&req);
+    Ok(idempotency::run(&state, &req, &user, &body, async |conn| {
+        let input = instance_input(
+            &data.name,
+            data.cloud_id,
+            data.owner_id,
+            data.storage_gb,
+            data.memory_gb,
+            data.status.unwrap_or(InstanceStatus::Running),
+        );
+        let instance = instances::create(conn, &user, &actor, &tenant, input).await?;
+        let id = instance.id;
+        let mut answer = Answer::json(StatusCode::CREATED, &InstanceJson::from(instance))?;
+        answer.location = Some(format!("/api/v1/tenants/{}/instances/{id}", tenant.id));
+        Ok(answer)
+    })
+    .await?)
+}
+
+/// Read one instance of the tenant.
+#[utoipa::path(get, path = "/api/v1/tenants/{id}/instances/{rid}", tag = "resources",
+    params(("id" = i64, Path, description = "Tenant id"), ("rid" = i64, Path, description = "Instance id")),
+    responses((status = 200, description = "The instance", body = InstanceJson),
+        (status = 403, description = "No Resources read here"),
+        (status = 404, description = "No such instance here, or not visible")),
+    security(("bearer" = [])))]
+pub async fn show_instance(
+    req: HttpRequest,
+    user: ApiUser,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, actix_web::Error> {
+    let (mut conn, tenant) = path_tenant(&req, &user, &state, &path.0).await?;
+    let id = item_id(&req, &path.1)?;
+    crate::auth::authz::require(&user, &tenant, Feature::Resources, Level::Read)
+        .map_err(actix_web::Error::from)?;
+    let instance = Instance::find(&mut conn, tenant.id, id)
+        .await
+        .map_err(AppError::from)?;
+    Ok(json(StatusCode::OK, &InstanceJson::from(instance)))
+}
+
+/// Change an instance of the tenant; growing it is checked against every limit.
+#[utoipa::path(patch, path = "/api/v1/tenants/{id}/instances/{rid}", tag = "resources",
+    params(("id" = i64, Path, description = "Tenant id"), ("rid" = i64, Path, description = "Instance id")),
+    request_body(content = InstancePatch, content_type = "application/json"),
+    responses((status = 200, description = "The changed instance", body = InstanceJson),
+        (status = 400, description = "The body cannot be read"),
+        (status = 403, description = "No Resources full here"),
+        (status = 404, description = "No such instance here, or not visible"),
+        (status = 409, description = "Another change holds the same rows: try again"),
+        (status = 422, description = "Invalid fields: name, unknown cloud, owner not of this tenant, negative size, a limit exceeded")),
+    security(("bearer" = [])))]
+pub async fn update_instance(
+    req: HttpRequest,
+    user: ApiUser,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    body: web::Bytes,
+) -> Result<HttpResponse, actix_web::Error> {
+    let (mut conn, tenant) = path_tenant(&req, &user, &state, &path.0).await?;
+    let id = item_id(&req, &path.1)?;
+    crate::auth::authz::require(&user, &tenant, Feature::Resources, Level::Full)
+        .map_err(actix_web::Error::from)?;
+    let old = Instance::find(&mut conn, tenant.id, id)
+        .await
+        .map_err(AppError::from)?;
+    let data: InstancePatch = parse_json(&req, &body)?;
+    let Some(cloud_id) = data.cloud_id.or(old.cloud_id) else {
+        return Err(AppError::field("cloud_id", instances::UNKNOWN_CLOUD).into());
+    };
+    let input = instance_input(
+        data.name.as_deref().unwrap_or(&old.name),
+        cloud_id,
+        data.owner_id.unwrap_or(old.owner_id),
+        data.storage_gb.unwrap_or(old.storage_gb.into()),
+        data.memory_gb.unwrap_or(old.memory_gb.into()),
+        data.status.unwrap_or(old.status),
+    );
+    let actor = user.actor(&req);
+    let instance = instances::update(&mut conn, &user, &actor, &tenant, id, input).await?;
+    Ok(json(StatusCode::OK, &InstanceJson::from(instance)))
+}
+
+/// Delete an instance of the tenant.
+#[utoipa::path(delete, path = "/api/v1/tenants/{id}/instances/{rid}", tag = "resources",
+    params(("id" = i64, Path, description = "Tenant id"), ("rid" = i64, Path, description = "Instance id")),
+    responses((status = 204, description = "Deleted"),
+        (status = 403, description = "No Resources full here"),
+        (status = 404, description = "No such instance here, or not visible")),
+    security(("bearer" = [])))]
+pub async fn delete_instance(
+    req: HttpRequest,
+    user: ApiUser,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, actix_web::Error> {
+    let (mut conn, tenant) = path_tenant(&req, &user, &state, &path.0).await?;
+    let id = item_id(&req, &path.1)?;
+    let actor = user.actor(&req);
+    instances::delete(&mut conn, &user, &actor, &tenant, id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

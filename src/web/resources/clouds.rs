@@ -1,0 +1,336 @@
+//! `/tenants/{id}/clouds`: the clouds a tenant sees (its own, and those shared with
+//! it, marked "shared by" and read-only), the new-cloud form, a cloud's page (its
+//! form, or read-only when shared or without Resources full) and the delete with its
+//! confirmation.
+
+use super::{can_change, readable, value_choices, Choice};
+use crate::auth::CurrentUser;
+use crate::db::models::cloud::SeenCloud;
+use crate::db::models::Tenant;
+use crate::domain::resources::{CloudProvider, CloudVisibility};
+use crate::domain::{Feature, Level, TenantName};
+use crate::error::{AppError, FieldErrors};
+use crate::services::clouds::{self as service, CloudInput, CloudView};
+use crate::web::confirm::{ask, Confirm, Question};
+use crate::web::extract::path_tenant;
+use crate::web::form::{field_errors, field_id};
+use crate::web::page::{done, PageCtx};
+use crate::web::routes::{form_routes, Route};
+use crate::web::rules::{page_or_fragment, status};
+use crate::web::{actor, parse_id, AppState};
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use diesel_async::AsyncPgConnection;
+
+pub fn routes() -> Vec<Route> {
+    form_routes!("/tenants/{id}/clouds", "{rid}")
+}
+
+/// The most clouds the page lists (a path's clouds are few).
+const SHOWN: i64 = 1000;
+
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct CloudForm {
+    pub name: String,
+    pub provider: String,
+    pub visibility: String,
+    /// Tenant ids, separated by commas or spaces.
+    pub assigned_tenant_ids: String,
+}
+
+impl CloudForm {
+    fn of(view: &CloudView) -> Self {
+        let c = &view.seen.cloud;
+        CloudForm {
+            name: c.name.clone(),
+            provider: c.provider.to_string(),
+            visibility: c.visibility.to_string(),
+            assigned_tenant_ids: view
+                .assigned
+                .iter()
+                .map(|(id, _)| id.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+        }
+    }
+
+    fn to_input(&self) -> Result<CloudInput, FieldErrors> {
+        let mut errors = FieldErrors::new();
+        let name = TenantName::parse(&self.name)
+            .map_err(|e| errors.insert("name", e))
+            .ok();
+        let provider = self
+            .provider
+            .trim()
+            .parse::<CloudProvider>()
+            .map_err(|_| errors.insert("provider", "Pick a provider.".into()))
+            .ok();
+        let visibility = match self.visibility.trim() {
+            "" => Some(CloudVisibility::Private),
+            v => v
+                .parse::<CloudVisibility>()
+                .map_err(|_| errors.insert("visibility", "Pick a visibility.".into()))
+                .ok(),
+        };
+        let ids: Option<Vec<i64>> = self
+            .assigned_tenant_ids
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|s| !s.is_empty())
+            .map(field_id)
+            .collect();
+        if ids.is_none() {
+            errors.insert(
+                "assigned_tenant_ids",
+                "Tenant ids are whole numbers, separated by commas.".into(),
+            );
+        }
+        match (name, provider, visibility, ids) {
+            (Some(name), Some(provider), Some(visibility), Some(assigned_tenant_ids))
+                if errors.is_empty() =>
+            {
+                Ok(CloudInput {
+                    name,
+                    provider,
+                    visibility,
+                    assigned_tenant_ids,
+                })
+            }
+            _ => Err(errors),
+        }
+    }
+}
+
+/// One cloud as the list shows it.
+pub struct CloudLine {
+    pub seen: SeenCloud,
+    /// Shared with this tenant from above (read-only, "shared by").
+    pub shared: bool,
+}
+
+#[derive(Template)]
+#[template(path = "resources/clouds.html", blocks = ["content"])]
+struct IndexPage {
+    page: PageCtx,
+    tenant: Tenant,
+    rows: Vec<CloudLine>,
+    can_change: bool,
+}
+
+#[derive(Template)]
+#[template(path = "resources/cloud_form.html", blocks = ["content"])]
+struct FormPage {
+    page: PageCtx,
+    tenant: Tenant,
+    /// The cloud shown (`None`: a new one).
+    view: Option<CloudView>,
+    /// Whether the form is shown (else the cloud is read-only here).
+    editable: bool,
+    form: CloudForm,
+    errors: FieldErrors,
+    providers: Vec<Choice>,
+    visibilities: Vec<Choice>,
+    /// Whether this tenant may share (public/assigned are offered).
+    may_share: bool,
+}
+
+impl FormPage {
+    fn form_action(&self) -> String {
+        match &self.view {
+            Some(v) => format!("/tenants/{}/clouds/{}", self.tenant.id, v.seen.cloud.id),
+            None => format!("/tenants/{}/clouds/new", self.tenant.id),
+        }
+    }
+}
+
+fn list(tenant: &Tenant) -> String {
+    format!("/tenants/{}/clouds", tenant.id)
+}
+
+async fn index(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let mut conn = state.pool.get().await?;
+    let tenant = readable(&user, &mut conn, &path).await?;
+    let rows = service::list(&mut conn, &user, &tenant, None, SHOWN)
+        .await?
+        .into_iter()
+        .map(|seen| CloudLine {
+            shared: seen.cloud.tenant_id != tenant.id,
+            seen,
+        })
+        .collect();
+    let page = IndexPage {
+        page: PageCtx::new(&user, &mut conn, "").await?,
+        can_change: can_change(&user, &tenant),
+        tenant,
+        rows,
+    };
+    page_or_fragment!(&req, page, actix_web::http::StatusCode::OK)
+}
+
+async fn form_page(
+    req: &HttpRequest,
+    user: &CurrentUser,
+    conn: &mut AsyncPgConnection,
+    tenant: Tenant,
+    view: Option<CloudView>,
+    form: CloudForm,
+    errors: FieldErrors,
+) -> Result<HttpResponse, AppError> {
+    let status = status(&errors);
+    let editable = can_change(user, &tenant) && view.as_ref().is_none_or(|v| !v.read_only());
+    let page = FormPage {
+        page: PageCtx::new(user, conn, "").await?,
+        providers: value_choices(
+            CloudProvider::ALL.iter().map(|p| (p.as_str(), p.label())),
+            &form.provider,
+            Some("(choose)"),
+        ),
+        visibilities: value_choices(
+            CloudVisibility::ALL.iter().map(|v| (v.as_str(), v.label())),
+            if form.visibility.is_empty() {
+                "private"
+            } else {
+                &form.visibility
+            },
+            None,
+        ),
+        may_share: crate::auth::authz::may_share(&tenant),
+        editable,
+        tenant,
+        view,
+        form,
+        errors,
+    };
+    page_or_fragment!(req, page, status)
+}
+
+async fn new_form(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let mut conn = state.pool.get().await?;
+    let tenant = path_tenant(&user, &mut conn, &path, Feature::Resources, Level::Full).await?;
+    form_page(
+        &req,
+        &user,
+        &mut conn,
+        tenant,
+        None,
+        CloudForm::default(),
+        FieldErrors::new(),
+    )
+    .await
+}
+
+async fn create(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: web::Form<CloudForm>,
+) -> Result<HttpResponse, AppError> {
+    let form = form.into_inner();
+    let mut conn = state.pool.get().await?;
+    let tenant = readable(&user, &mut conn, &path).await?;
+    let actor = actor(&user, &req);
+    match field_errors(service::create(&mut conn, &user, &actor, &tenant, form.to_input()).await)? {
+        Ok(cloud) => done(
+            &req,
+            &user,
+            format!("Created cloud {}.", cloud.name),
+            &list(&tenant),
+        ),
+        Err(errors) => form_page(&req, &user, &mut conn, tenant, None, form, errors).await,
+    }
+}
+
+async fn edit_form(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let mut conn = state.pool.get().await?;
+    let tenant = readable(&user, &mut conn, &path.0).await?;
+    let view = service::read(&mut conn, &user, &tenant, parse_id(&path.1)?).await?;
+    let form = CloudForm::of(&view);
+    form_page(
+        &req,
+        &user,
+        &mut conn,
+        tenant,
+        Some(view),
+        form,
+        FieldErrors::new(),
+    )
+    .await
+}
+
+async fn update(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    form: web::Form<CloudForm>,
+) -> Result<HttpResponse, AppError> {
+    let form = form.into_inner();
+    let mut conn = state.pool.get().await?;
+    let tenant = readable(&user, &mut conn, &path.0).await?;
+    let id = parse_id(&path.1)?;
+    let actor = actor(&user, &req);
+    match field_errors(
+        service::update(&mut conn, &user, &actor, &tenant, id, form.to_input()).await,
+    )? {
+        Ok(cloud) => done(
+            &req,
+            &user,
+            format!("Saved cloud {}.", cloud.name),
+            &list(&tenant),
+        ),
+        Err(errors) => {
+            let view = service::read(&mut conn, &user, &tenant, id).await?;
+            form_page(&req, &user, &mut conn, tenant, Some(view), form, errors).await
+        }
+    }
+}
+
+async fn delete(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    confirm: Confirm,
+) -> Result<HttpResponse, AppError> {
+    let mut conn = state.pool.get().await?;
+    let tenant = readable(&user, &mut conn, &path.0).await?;
+    let id = parse_id(&path.1)?;
+    if !confirm.confirmed {
+        let seen = service::require_changeable(&mut conn, &user, &tenant, id).await?;
+        let question = Question {
+            title: format!("Delete the cloud {}?", seen.cloud.name),
+            detail: "Tenants it is shared with no longer see it. A cloud that instances run on \
+                     cannot be deleted."
+                .into(),
+            button: "Delete cloud".into(),
+            action: format!("/tenants/{}/clouds/{}/delete", tenant.id, id),
+            cancel: format!("/tenants/{}/clouds/{}", tenant.id, id),
+            ..Question::default()
+        };
+        return ask(&req, &user, &mut conn, "", question).await;
+    }
+    let actor = actor(&user, &req);
+    let cloud = service::delete(&mut conn, &user, &actor, &tenant, id).await?;
+    done(
+        &req,
+        &user,
+        format!("Deleted cloud {}.", cloud.name),
+        &list(&tenant),
+    )
+}

@@ -1,0 +1,442 @@
+//! `/tenants/{id}/instances`: the list (filters status, cloud, owner and a name
+//! search; pages of 50), the new-instance form, the edit form (`/{rid}`) and the
+//! delete with its confirmation. Limits are the service's: a refusal is a field
+//! error naming the limit and its use.
+
+use super::{can_change, readable, value_choices, Choice};
+use crate::auth::CurrentUser;
+use crate::db::models::cloud::Cloud;
+use crate::db::models::instance::{Instance, InstanceFilter, InstanceRow};
+use crate::db::models::Tenant;
+use crate::domain::resources::{parse_size, InstanceStatus};
+use crate::domain::{Feature, Level, TenantName};
+use crate::error::{AppError, FieldErrors};
+use crate::services::instances::{self as service, InstanceInput, UNKNOWN_CLOUD, UNKNOWN_OWNER};
+use crate::web::confirm::{ask, Confirm, Question};
+use crate::web::extract::{path_tenant, Query};
+use crate::web::form::{bad_param, field_errors, field_id, SearchBox};
+use crate::web::page::{done, PageCtx};
+use crate::web::routes::{form_routes, Route};
+use crate::web::rules::{id_choices, page_or_fragment, status};
+use crate::web::{actor, parse_id, AppState};
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use diesel_async::AsyncPgConnection;
+
+pub fn routes() -> Vec<Route> {
+    form_routes!("/tenants/{id}/instances", "{rid}")
+}
+
+const PER_PAGE: i64 = 50;
+
+/// The list's query string.
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ListParams {
+    pub status: String,
+    pub cloud: String,
+    pub owner: String,
+    pub q: String,
+    pub page: String,
+}
+
+impl ListParams {
+    /// The filter, or the 400 naming the parameter that cannot be read.
+    fn filter(&self, search: &SearchBox) -> Result<InstanceFilter, AppError> {
+        let status = match self.status.trim() {
+            "" => None,
+            s => Some(
+                s.parse::<InstanceStatus>()
+                    .map_err(|_| bad_param("status", "must be one of “running”, “stopped”"))?,
+            ),
+        };
+        let id = |name: &str, raw: &str| -> Result<Option<i64>, AppError> {
+            match raw.trim() {
+                "" => Ok(None),
+                raw => field_id(raw)
+                    .map(Some)
+                    .ok_or_else(|| bad_param(name, "must be a whole number")),
+            }
+        };
+        Ok(InstanceFilter {
+            status,
+            cloud_id: id("cloud", &self.cloud)?,
+            owner_id: id("owner", &self.owner)?,
+            q: search.query().map(str::to_string),
+        })
+    }
+}
+
+#[derive(Template)]
+#[template(path = "resources/instances.html", blocks = ["content"])]
+struct IndexPage {
+    page: PageCtx,
+    tenant: Tenant,
+    rows: Vec<InstanceRow>,
+    total: i64,
+    page_no: i64,
+    pages: i64,
+    params: ListParams,
+    search: SearchBox,
+    statuses: Vec<Choice>,
+    clouds: Vec<Choice>,
+    owners: Vec<Choice>,
+    can_change: bool,
+    errors: FieldErrors,
+}
+
+impl IndexPage {
+    fn page_href(&self, page: i64) -> String {
+        let p = &self.params;
+        let query = serde_urlencoded::to_string([
+            ("status", p.status.as_str()),
+            ("cloud", p.cloud.as_str()),
+            ("owner", p.owner.as_str()),
+            ("q", self.search.shown.as_str()),
+            ("page", &page.to_string()),
+        ])
+        .unwrap_or_default();
+        format!("/tenants/{}/instances?{query}", self.tenant.id)
+    }
+}
+
+fn status_choices(chosen: &str, none: Option<&str>) -> Vec<Choice> {
+    value_choices(
+        InstanceStatus::ALL.iter().map(|s| (s.as_str(), s.as_str())),
+        chosen,
+        none,
+    )
+}
+
+/// The clouds the tenant sees and its users, `(id, name)` each: the selects.
+async fn names(
+    conn: &mut AsyncPgConnection,
+    tenant: &Tenant,
+) -> Result<(Vec<(i64, String)>, Vec<(i64, String)>), AppError> {
+    let clouds = Cloud::visible(conn, tenant, None, 1000)
+        .await?
+        .into_iter()
+        .map(|s| {
+            let label = if s.cloud.tenant_id == tenant.id {
+                s.cloud.name
+            } else {
+                format!("{} (shared by {})", s.cloud.name, s.owner_name)
+            };
+            (s.cloud.id, label)
+        })
+        .collect();
+    let owners = Instance::owner_choices(conn, tenant.id).await?;
+    Ok((clouds, owners))
+}
+
+async fn index(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    params: Query<ListParams>,
+) -> Result<HttpResponse, AppError> {
+    let params = params.into_inner();
+    let search = SearchBox::read(&params.q);
+    let filter = params.filter(&search)?;
+    let page_no = params.page.trim().parse().unwrap_or(1).clamp(1, 1_000_000);
+    let mut conn = state.pool.get().await?;
+    let tenant = readable(&user, &mut conn, &path).await?;
+    let (total, rows) = if search.error.is_some() {
+        (0, Vec::new())
+    } else {
+        let total = Instance::count(&mut conn, tenant.id, &filter).await?;
+        let rows = Instance::list(
+            &mut conn,
+            tenant.id,
+            &filter,
+            None,
+            (page_no - 1) * PER_PAGE,
+            PER_PAGE,
+        )
+        .await?;
+        (total, rows)
+    };
+    let (clouds, owners) = names(&mut conn, &tenant).await?;
+    let status = search.status();
+    let page = IndexPage {
+        page: PageCtx::new(&user, &mut conn, "").await?,
+        rows,
+        total,
+        page_no,
+        pages: ((total + PER_PAGE - 1) / PER_PAGE).max(1),
+        statuses: status_choices(&params.status, Some("any status")),
+        clouds: id_choices(&clouds, &params.cloud, "any cloud"),
+        owners: id_choices(&owners, &params.owner, "any owner"),
+        can_change: can_change(&user, &tenant),
+        errors: FieldErrors::new(),
+        params,
+        search,
+        tenant,
+    };
+    page_or_fragment!(&req, page, status)
+}
+
+/// The instance form as sent.
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct InstanceForm {
+    pub name: String,
+    pub cloud_id: String,
+    pub owner_id: String,
+    pub storage_gb: String,
+    pub memory_gb: String,
+    pub status: String,
+}
+
+impl InstanceForm {
+    fn of(i: &Instance) -> Self {
+        InstanceForm {
+            name: i.name.clone(),
+            cloud_id: i.cloud_id.map(|c| c.to_string()).unwrap_or_default(),
+            owner_id: i.owner_id.map(|o| o.to_string()).unwrap_or_default(),
+            storage_gb: i.storage_gb.to_string(),
+            memory_gb: i.memory_gb.to_string(),
+            status: i.status.to_string(),
+        }
+    }
+
+    fn to_input(&self) -> Result<InstanceInput, FieldErrors> {
+        let mut errors = FieldErrors::new();
+        let name = TenantName::parse(&self.name)
+            .map_err(|e| errors.insert("name", e))
+            .ok();
+        let cloud_id = field_id(&self.cloud_id);
+        if cloud_id.is_none() {
+            errors.insert("cloud_id", UNKNOWN_CLOUD.into());
+        }
+        let owner_id = match self.owner_id.trim() {
+            "" => Some(None),
+            raw => field_id(raw).map(Some),
+        };
+        if owner_id.is_none() {
+            errors.insert("owner_id", UNKNOWN_OWNER.into());
+        }
+        let storage_gb = parse_size(&self.storage_gb)
+            .map_err(|e| errors.insert("storage_gb", e))
+            .ok();
+        let memory_gb = parse_size(&self.memory_gb)
+            .map_err(|e| errors.insert("memory_gb", e))
+            .ok();
+        let status = match self.status.trim() {
+            "" => Some(InstanceStatus::Running),
+            s => s
+                .parse::<InstanceStatus>()
+                .map_err(|_| errors.insert("status", "Pick running or stopped.".into()))
+                .ok(),
+        };
+        match (name, cloud_id, owner_id, storage_gb, memory_gb, status) {
+            (
+                Some(name),
+                Some(cloud_id),
+                Some(owner_id),
+                Some(storage_gb),
+                Some(memory_gb),
+                Some(status),
+            ) if errors.is_empty() => Ok(InstanceInput {
+                name,
+                cloud_id,
+                owner_id,
+                storage_gb,
+                memory_gb,
+                status,
+            }),
+            _ => Err(errors),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "resources/instance_form.html", blocks = ["content"])]
+struct FormPage {
+    page: PageCtx,
+    tenant: Tenant,
+    /// The instance edited (`None`: a new one).
+    instance_id: Option<i64>,
+    form: InstanceForm,
+    errors: FieldErrors,
+    clouds: Vec<Choice>,
+    owners: Vec<Choice>,
+    statuses: Vec<Choice>,
+    can_change: bool,
+}
+
+impl FormPage {
+    fn form_action(&self) -> String {
+        match self.instance_id {
+            Some(id) => format!("/tenants/{}/instances/{id}", self.tenant.id),
+            None => format!("/tenants/{}/instances/new", self.tenant.id),
+        }
+    }
+}
+
+async fn form_page(
+    req: &HttpRequest,
+    user: &CurrentUser,
+    conn: &mut AsyncPgConnection,
+    tenant: Tenant,
+    instance_id: Option<i64>,
+    form: InstanceForm,
+    errors: FieldErrors,
+) -> Result<HttpResponse, AppError> {
+    let status = status(&errors);
+    let (clouds, owners) = names(conn, &tenant).await?;
+    let page = FormPage {
+        page: PageCtx::new(user, conn, "").await?,
+        clouds: id_choices(&clouds, &form.cloud_id, "(choose)"),
+        owners: id_choices(&owners, &form.owner_id, "(no owner)"),
+        statuses: status_choices(
+            if form.status.is_empty() {
+                "running"
+            } else {
+                &form.status
+            },
+            None,
+        ),
+        can_change: can_change(user, &tenant),
+        tenant,
+        instance_id,
+        form,
+        errors,
+    };
+    page_or_fragment!(req, page, status)
+}
+
+fn list(tenant: &Tenant) -> String {
+    format!("/tenants/{}/instances", tenant.id)
+}
+
+async fn new_form(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let mut conn = state.pool.get().await?;
+    let tenant = path_tenant(&user, &mut conn, &path, Feature::Resources, Level::Full).await?;
+    let form = InstanceForm {
+        storage_gb: "0".into(),
+        memory_gb: "0".into(),
+        ..InstanceForm::default()
+    };
+    form_page(
+        &req,
+        &user,
+        &mut conn,
+        tenant,
+        None,
+        form,
+        FieldErrors::new(),
+    )
+    .await
+}
+
+async fn create(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: web::Form<InstanceForm>,
+) -> Result<HttpResponse, AppError> {
+    let form = form.into_inner();
+    let mut conn = state.pool.get().await?;
+    let tenant = readable(&user, &mut conn, &path).await?;
+    let actor = actor(&user, &req);
+    match field_errors(service::create(&mut conn, &user, &actor, &tenant, form.to_input()).await)? {
+        Ok(i) => done(
+            &req,
+            &user,
+            format!("Created instance {}.", i.name),
+            &list(&tenant),
+        ),
+        Err(errors) => form_page(&req, &user, &mut conn, tenant, None, form, errors).await,
+    }
+}
+
+async fn edit_form(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let mut conn = state.pool.get().await?;
+    let tenant = readable(&user, &mut conn, &path.0).await?;
+    let instance = Instance::find(&mut conn, tenant.id, parse_id(&path.1)?).await?;
+    let form = InstanceForm::of(&instance);
+    form_page(
+        &req,
+        &user,
+        &mut conn,
+        tenant,
+        Some(instance.id),
+        form,
+        FieldErrors::new(),
+    )
+    .await
+}
+
+async fn update(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    form: web::Form<InstanceForm>,
+) -> Result<HttpResponse, AppError> {
+    let form = form.into_inner();
+    let mut conn = state.pool.get().await?;
+    let tenant = readable(&user, &mut conn, &path.0).await?;
+    let id = parse_id(&path.1)?;
+    let actor = actor(&user, &req);
+    match field_errors(
+        service::update(&mut conn, &user, &actor, &tenant, id, form.to_input()).await,
+    )? {
+        Ok(i) => done(
+            &req,
+            &user,
+            format!("Saved instance {}.", i.name),
+            &list(&tenant),
+        ),
+        Err(errors) => form_page(&req, &user, &mut conn, tenant, Some(id), form, errors).await,
+    }
+}
+
+async fn delete(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    confirm: Confirm,
+) -> Result<HttpResponse, AppError> {
+    let mut conn = state.pool.get().await?;
+    let tenant = readable(&user, &mut conn, &path.0).await?;
+    let id = parse_id(&path.1)?;
+    if !confirm.confirmed {
+        crate::auth::authz::require(&user, &tenant, Feature::Resources, Level::Full)?;
+        let instance = Instance::find(&mut conn, tenant.id, id).await?;
+        let question = Question {
+            title: format!("Delete the instance {}?", instance.name),
+            detail: format!(
+                "Its {} GB of storage and {} GB of memory are freed.",
+                instance.storage_gb, instance.memory_gb
+            ),
+            button: "Delete instance".into(),
+            action: format!("/tenants/{}/instances/{}/delete", tenant.id, id),
+            cancel: format!("/tenants/{}/instances/{}", tenant.id, id),
+            ..Question::default()
+        };
+        return ask(&req, &user, &mut conn, "", question).await;
+    }
+    let actor = actor(&user, &req);
+    let i = service::delete(&mut conn, &user, &actor, &tenant, id).await?;
+    done(
+        &req,
+        &user,
+        format!("Deleted instance {}.", i.name),
+        &list(&tenant),
+    )
+}

@@ -1,0 +1,937 @@
+//! Resources (#14 part A): clouds shared down the tree (public, assigned, the tenant
+//! role's `public_clouds`), read-only sharing on every path, instances on visible
+//! clouds with owners of their tenant, limits at their edges (tenant, ancestor,
+//! owner), limits under concurrency, and subtree sums that stay exact through moves.
+
+use crate::api::{token_for, Api};
+use crate::helpers::*;
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+use tenantry::auth::authz::{self, CloudAccess, CloudShare};
+use tenantry::db::models::cloud::Cloud;
+use tenantry::db::models::Tenant;
+
+// ---------------------------------------------------------------- helpers
+
+/// The partner tree with clouds:
+/// - root: `root-public` (public)
+/// - acme: `acme-public` (public), `acme-a1` (assigned to a1), `acme-private`
+/// - a1: `a1-private`; a1 is a reseller, so `a1-public` (public) too
+/// - g1: `g1-private`
+struct Clouds {
+    tree: PartnerTree,
+    ids: std::collections::HashMap<&'static str, i64>,
+    api: Api,
+}
+
+async fn clouds(app: &TestApp) -> Clouds {
+    let tree = partner_tree(app).await;
+    let api = Api::new(app, Some(&token_for(app, &app.admin, false).await));
+    let mut ids = std::collections::HashMap::new();
+    for (tenant, name, visibility, assigned) in [
+        (&app.root, "root-public", "public", vec![]),
+        (&tree.acme, "acme-public", "public", vec![]),
+        (&tree.acme, "acme-a1", "assigned", vec![tree.a1.id]),
+        (&tree.acme, "acme-private", "private", vec![]),
+        (&tree.a1, "a1-private", "private", vec![]),
+        (&tree.a1, "a1-public", "public", vec![]),
+        (&tree.g1, "g1-private", "private", vec![]),
+    ] {
+        let (status, body) = api
+            .post(
+                &format!("/api/v1/tenants/{}/clouds", tenant.id),
+                json!({"name": name, "provider": "aws", "visibility": visibility,
+                       "assigned_tenant_ids": assigned}),
+            )
+            .await;
+        assert_eq!(status, 201, "{name}: {body}");
+        ids.insert(name, body["id"].as_i64().unwrap());
+    }
+    Clouds { tree, ids, api }
+}
+
+/// The names of the clouds the API lists for `tenant`.
+async fn listed(api: &Api, tenant: &Tenant) -> BTreeSet<String> {
+    let (status, body) = api
+        .get(&format!("/api/v1/tenants/{}/clouds?limit=500", tenant.id))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn names(list: &[&str]) -> BTreeSet<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+async fn count(app: &TestApp, sql: &str) -> i64 {
+    db(app).await.query_one(sql, &[]).await.unwrap().get(0)
+}
+
+/// Every tenant's subtree sums equal what its subtree's instances add up to.
+async fn assert_sums_exact(app: &TestApp) {
+    let wrong = count(
+        app,
+        "SELECT count(*) FROM tenant_subtree_totals s LEFT JOIN LATERAL ( \
+             SELECT coalesce(sum(i.storage_gb), 0) AS st, coalesce(sum(i.memory_gb), 0) AS me, \
+                    count(i.id) AS n \
+             FROM instances i JOIN tenant_paths p ON p.tenant_id = i.tenant_id \
+             WHERE p.path @> ARRAY[s.tenant_id]) x ON true \
+         WHERE s.storage_gb <> x.st OR s.memory_gb <> x.me OR s.instance_count <> x.n",
+    )
+    .await;
+    assert_eq!(wrong, 0, "subtree sums differ from the instances");
+}
+
+// ---------------------------------------------------------------- sharing
+
+#[tokio::test]
+async fn shared_clouds_reach_descendants_never_siblings_or_cousins() {
+    let app = spawn_app().await;
+    let c = clouds(&app).await;
+    let t = &c.tree;
+    let expect = [
+        (&app.root, vec!["root-public"]),
+        (
+            &t.acme,
+            vec!["root-public", "acme-public", "acme-a1", "acme-private"],
+        ),
+        (
+            &t.a1,
+            vec![
+                "root-public",
+                "acme-public",
+                "acme-a1",
+                "a1-private",
+                "a1-public",
+            ],
+        ),
+        // Below a1: its public cloud and acme's, not the cloud assigned to a1 alone.
+        (&t.a1x, vec!["root-public", "acme-public", "a1-public"]),
+        // a1's sibling: nothing of a1's, nor what acme assigned to a1.
+        (&t.a2, vec!["root-public", "acme-public"]),
+        (&t.globex, vec!["root-public"]),
+        // A cousin of a1 and a2: nothing of acme's subtree.
+        (&t.g1, vec!["root-public", "g1-private"]),
+    ];
+    for (tenant, want) in &expect {
+        assert_eq!(
+            listed(&c.api, tenant).await,
+            names(want),
+            "{}",
+            tenant.subdomain
+        );
+    }
+    // The page says who shares, and offers no change of a shared cloud.
+    let admin = app.new_browser();
+    admin.login_admin().await;
+    let html = admin
+        .get_html(&format!("/tenants/{}/clouds", t.a1.id))
+        .await;
+    assert!(html.contains("shared by Tenant acme"), "{html}");
+    assert!(
+        html.contains("shared by Tenant root")
+            || html.contains(&format!("shared by {}", app.root.name))
+    );
+    assert!(!html.contains(&format!("/clouds/{}/delete", c.ids["acme-public"])));
+    assert!(html.contains(&format!("/clouds/{}/delete", c.ids["a1-private"])));
+    let html = admin
+        .get_html(&format!("/tenants/{}/clouds", t.a2.id))
+        .await;
+    assert!(
+        !html.contains("a1-private") && !html.contains("acme-a1"),
+        "{html}"
+    );
+    // Another tenant's cloud by id: not there, on the page and in the API.
+    let r = admin
+        .get(&format!(
+            "/tenants/{}/clouds/{}",
+            t.a2.id, c.ids["a1-private"]
+        ))
+        .await;
+    assert_eq!(status(&r), 404);
+    let (s, _) = c
+        .api
+        .get(&format!(
+            "/api/v1/tenants/{}/clouds/{}",
+            t.g1.id, c.ids["acme-public"]
+        ))
+        .await;
+    assert_eq!(s, 404);
+
+    // The SQL query and the pure rule agree on every tenant and cloud.
+    let mut conn = app.conn().await;
+    for (tenant, _) in &expect {
+        let tenant = Tenant::find(&mut conn, tenant.id).await.unwrap();
+        let seen: BTreeSet<i64> = Cloud::visible(&mut conn, &tenant, None, 1000)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|s| s.cloud.id)
+            .collect();
+        let root_public = Cloud::sees_root_public(&mut conn, &tenant).await.unwrap();
+        for id in c.ids.values() {
+            let access = match Cloud::on_path(&mut conn, &tenant, *id).await.unwrap() {
+                None => CloudAccess::Hidden,
+                Some(s) => authz::cloud_access(
+                    &tenant.path,
+                    root_public,
+                    &CloudShare {
+                        owner_id: s.cloud.tenant_id,
+                        visibility: s.cloud.visibility,
+                        assigned_to_viewer: s.assigned_to_viewer,
+                    },
+                ),
+            };
+            assert_eq!(
+                seen.contains(id),
+                access != CloudAccess::Hidden,
+                "{} {id}",
+                tenant.subdomain
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_switchers_acting_tenant_sees_what_its_pages_show() {
+    let app = spawn_app().await;
+    let c = clouds(&app).await;
+    // a1's administrator, switched into a1x below it.
+    let admin = subtree_admin(&app, &c.tree.a1, "a1admin").await;
+    let r = admin
+        .post_form("/switch", &[("tenant_id", &c.tree.a1x.id.to_string())])
+        .await;
+    assert!(status(&r) == 303 || status(&r) == 200, "{}", status(&r));
+    let html = admin
+        .get_html(&format!("/tenants/{}/clouds", c.tree.a1x.id))
+        .await;
+    for name in ["root-public", "acme-public", "a1-public"] {
+        assert!(html.contains(name), "{name}: {html}");
+    }
+    for name in ["acme-a1", "a1-private", "acme-private", "g1-private"] {
+        assert!(!html.contains(name), "{name}");
+    }
+    // a1's private cloud from a1x's path: not there; a2 is not theirs to see at all.
+    let r = admin
+        .get(&format!(
+            "/tenants/{}/clouds/{}",
+            c.tree.a1x.id, c.ids["a1-private"]
+        ))
+        .await;
+    assert_eq!(status(&r), 404);
+    let r = admin
+        .get(&format!("/tenants/{}/clouds", c.tree.a2.id))
+        .await;
+    assert_eq!(status(&r), 404);
+}
+
+#[tokio::test]
+async fn the_roots_public_clouds_follow_the_tenant_role() {
+    let app = spawn_app().await;
+    let c = clouds(&app).await;
+    let cap = capped(
+        &app,
+        &c.tree.a2,
+        "No provider clouds",
+        &tenantry::domain::Permissions::all(tenantry::domain::Level::Full),
+    )
+    .await;
+    assert_eq!(
+        listed(&c.api, &c.tree.a2).await,
+        names(&["root-public", "acme-public"])
+    );
+    // The tenant-role form's box, unchecked.
+    let admin = app.new_browser();
+    admin.login_admin().await;
+    let mut fields: Vec<(String, String)> = vec![
+        ("name".into(), "No provider clouds".into()),
+        ("public_clouds_shown".into(), "true".into()),
+    ];
+    for f in tenantry::domain::Feature::ALL {
+        fields.push((format!("perm_{}", f.as_str()), "full".into()));
+    }
+    let refs: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    let r = admin
+        .post_form(&format!("/tenant-roles/{}", cap.id), &refs)
+        .await;
+    assert_eq!(status(&r), 303, "{}", r.text().await.unwrap());
+    assert_eq!(listed(&c.api, &c.tree.a2).await, names(&["acme-public"]));
+    let html = admin.get_html(&format!("/tenant-roles/{}", cap.id)).await;
+    assert!(html.contains("id=\"public_clouds\""), "{html}");
+    assert!(!between(&html, "id=\"public_clouds\"", ">").contains("checked"));
+}
+
+#[tokio::test]
+async fn shared_clouds_are_read_only_on_every_path() {
+    let app = spawn_app().await;
+    let c = clouds(&app).await;
+    let (a1, shared) = (&c.tree.a1, c.ids["acme-public"]);
+    let before = count(
+        &app,
+        "SELECT count(*) FROM audit_events WHERE action LIKE 'cloud.%'",
+    )
+    .await;
+    // API: reading says whose it is; changing it is refused naming the owner.
+    let (s, body) = c
+        .api
+        .get(&format!("/api/v1/tenants/{}/clouds/{shared}", a1.id))
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(body["shared"], true);
+    assert_eq!(body["shared_by"], "Tenant acme");
+    let (s, body) = c
+        .api
+        .patch(
+            &format!("/api/v1/tenants/{}/clouds/{shared}", a1.id),
+            json!({"name": "mine"}),
+        )
+        .await;
+    assert_eq!(s, 403, "{body}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("shared by Tenant acme"),
+        "{body}"
+    );
+    let (s, _) = c
+        .api
+        .delete(&format!("/api/v1/tenants/{}/clouds/{shared}", a1.id))
+        .await;
+    assert_eq!(s, 403);
+    // Pages: the cloud's page is read-only, its form posts and deletes are refused.
+    let admin = app.new_browser();
+    admin.login_admin().await;
+    let html = admin
+        .get_html(&format!("/tenants/{}/clouds/{shared}", a1.id))
+        .await;
+    assert!(html.contains("Shared by Tenant acme"), "{html}");
+    assert!(!html.contains("id=\"cloud-form\""));
+    let r = admin
+        .post_form(
+            &format!("/tenants/{}/clouds/{shared}", a1.id),
+            &[
+                ("name", "mine"),
+                ("provider", "aws"),
+                ("visibility", "private"),
+            ],
+        )
+        .await;
+    assert_eq!(status(&r), 403);
+    for confirm in [None, Some("yes")] {
+        let fields: Vec<(&str, &str)> = confirm.iter().map(|c| ("confirm", *c)).collect();
+        let r = admin
+            .post_form(
+                &format!("/tenants/{}/clouds/{shared}/delete", a1.id),
+                &fields,
+            )
+            .await;
+        assert_eq!(status(&r), 403);
+    }
+    // Nothing changed, nothing audited.
+    assert_eq!(
+        count(
+            &app,
+            &format!("SELECT count(*) FROM clouds WHERE id = {shared} AND name = 'acme-public'")
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) FROM audit_events WHERE action LIKE 'cloud.%'"
+        )
+        .await,
+        before
+    );
+    // Its owner changes it.
+    let (s, body) = c
+        .api
+        .patch(
+            &format!("/api/v1/tenants/{}/clouds/{shared}", c.tree.acme.id),
+            json!({"provider": "gcp"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["provider"], "gcp");
+}
+
+#[tokio::test]
+async fn only_the_root_and_resellers_share_and_only_below() {
+    let app = spawn_app().await;
+    let c = clouds(&app).await;
+    let t = &c.tree;
+    let before = count(&app, "SELECT count(*) FROM clouds").await;
+    let post = |tenant: &Tenant, body: Value| {
+        let path = format!("/api/v1/tenants/{}/clouds", tenant.id);
+        let api = &c.api;
+        async move { api.post(&path, body).await }
+    };
+    // a2 may not have sub-tenants: it cannot share.
+    let (s, body) = post(
+        &t.a2,
+        json!({"name": "x", "provider": "aws", "visibility": "public"}),
+    )
+    .await;
+    assert_eq!(s, 422, "{body}");
+    assert!(body["errors"]["visibility"].is_string(), "{body}");
+    // Assigned to a sibling, to nobody that exists, to itself: the same field error.
+    for bad in [t.a2.id, 999_999, t.a1.id, t.g1.id] {
+        let (s, body) = post(
+            &t.a1,
+            json!({"name": "x", "provider": "aws", "visibility": "assigned", "assigned_tenant_ids": [bad]}),
+        )
+        .await;
+        assert_eq!(s, 422, "{body}");
+        assert!(
+            body["errors"]["assigned_tenant_ids"]
+                .as_str()
+                .unwrap()
+                .contains("No tenant below"),
+            "{body}"
+        );
+    }
+    // Tenants listed on a cloud that is not assigned.
+    let (s, body) = post(
+        &t.a1,
+        json!({"name": "x", "provider": "aws", "visibility": "public", "assigned_tenant_ids": [t.a1x.id]}),
+    )
+    .await;
+    assert_eq!(s, 422, "{body}");
+    // Bad input on the page: the form again with its errors, 422.
+    let admin = app.new_browser();
+    admin.login_admin().await;
+    let r = admin
+        .post_form(
+            &format!("/tenants/{}/clouds/new", t.a2.id),
+            &[("name", ""), ("provider", "nope"), ("visibility", "public")],
+        )
+        .await;
+    assert_eq!(status(&r), 422);
+    let html = r.text().await.unwrap();
+    assert!(
+        field_error(&html, "name").is_some() && field_error(&html, "provider").is_some(),
+        "{html}"
+    );
+    let r = admin
+        .post_form(
+            &format!("/tenants/{}/clouds/new", t.a2.id),
+            &[
+                ("name", "ok"),
+                ("provider", "aws"),
+                ("visibility", "public"),
+            ],
+        )
+        .await;
+    assert_eq!(status(&r), 422);
+    assert!(field_error(&r.text().await.unwrap(), "visibility").is_some());
+    assert_eq!(count(&app, "SELECT count(*) FROM clouds").await, before);
+    // A used cloud is not deleted: 409, it stays.
+    let (s, body) = c
+        .api
+        .post(
+            &format!("/api/v1/tenants/{}/instances", t.a2.id),
+            json!({"name": "vm", "cloud_id": c.ids["acme-public"], "storage_gb": 1, "memory_gb": 1}),
+        )
+        .await;
+    assert_eq!(s, 201, "{body}");
+    let (s, _) = c
+        .api
+        .delete(&format!(
+            "/api/v1/tenants/{}/clouds/{}",
+            t.acme.id, c.ids["acme-public"]
+        ))
+        .await;
+    assert_eq!(s, 409);
+}
+
+// ---------------------------------------------------------------- instances
+
+#[tokio::test]
+async fn instances_run_on_clouds_the_tenant_sees_with_owners_of_the_tenant() {
+    let app = spawn_app().await;
+    let c = clouds(&app).await;
+    let t = &c.tree;
+    let owner = app.user(&t.a2, "dev").await;
+    let stranger = app.user(&t.a1, "other").await;
+    let path = format!("/api/v1/tenants/{}/instances", t.a2.id);
+    let good = json!({"name": "web", "cloud_id": c.ids["acme-public"], "owner_id": owner.id,
+                      "storage_gb": 20, "memory_gb": 4});
+    for (field, body) in [
+        (
+            "cloud_id",
+            json!({"name": "x", "cloud_id": c.ids["a1-private"], "storage_gb": 1, "memory_gb": 1}),
+        ),
+        (
+            "cloud_id",
+            json!({"name": "x", "cloud_id": 999_999, "storage_gb": 1, "memory_gb": 1}),
+        ),
+        (
+            "owner_id",
+            json!({"name": "x", "cloud_id": c.ids["acme-public"], "owner_id": stranger.id, "storage_gb": 1, "memory_gb": 1}),
+        ),
+        (
+            "storage_gb",
+            json!({"name": "x", "cloud_id": c.ids["acme-public"], "storage_gb": -1, "memory_gb": 1}),
+        ),
+        (
+            "memory_gb",
+            json!({"name": "x", "cloud_id": c.ids["acme-public"], "storage_gb": 1, "memory_gb": -5}),
+        ),
+        (
+            "name",
+            json!({"name": " ", "cloud_id": c.ids["acme-public"], "storage_gb": 1, "memory_gb": 1}),
+        ),
+    ] {
+        let (s, body) = c.api.post(&path, body).await;
+        assert_eq!(s, 422, "{field}: {body}");
+        assert!(body["errors"][field].is_string(), "{field}: {body}");
+    }
+    let (s, body) = c
+        .api
+        .post(
+            &path,
+            json!({"name": "x", "cloud_id": c.ids["acme-public"]}),
+        )
+        .await;
+    assert_eq!(s, 400, "{body}");
+    // The page's form: a negative size and an unknown cloud, kept in the form.
+    let admin = app.new_browser();
+    admin.login_admin().await;
+    let r = admin
+        .post_form(
+            &format!("/tenants/{}/instances/new", t.a2.id),
+            &[
+                ("name", "web"),
+                ("cloud_id", &c.ids["g1-private"].to_string()),
+                ("storage_gb", "-3"),
+                ("memory_gb", "2"),
+            ],
+        )
+        .await;
+    assert_eq!(status(&r), 422);
+    let html = r.text().await.unwrap();
+    assert_eq!(
+        field_error(&html, "storage_gb").as_deref(),
+        Some("A size cannot be negative.")
+    );
+    // Valid sizes, a cloud of a cousin: "unknown cloud", kept in the form.
+    let r = admin
+        .post_form(
+            &format!("/tenants/{}/instances/new", t.a2.id),
+            &[
+                ("name", "web"),
+                ("cloud_id", &c.ids["g1-private"].to_string()),
+                ("storage_gb", "3"),
+                ("memory_gb", "2"),
+            ],
+        )
+        .await;
+    assert_eq!(status(&r), 422);
+    let html = r.text().await.unwrap();
+    assert!(field_error(&html, "cloud_id")
+        .unwrap()
+        .contains("Unknown cloud"));
+    assert_eq!(count(&app, "SELECT count(*) FROM instances").await, 0);
+    // The right ones go in, on a shared cloud.
+    let (s, body) = c.api.post(&path, good).await;
+    assert_eq!(s, 201, "{body}");
+    let id = body["id"].as_i64().unwrap();
+    let r = admin
+        .post_form(
+            &format!("/tenants/{}/instances/new", t.a2.id),
+            &[
+                ("name", "db"),
+                ("cloud_id", &c.ids["root-public"].to_string()),
+                ("storage_gb", "5"),
+                ("memory_gb", "2"),
+                ("status", "stopped"),
+            ],
+        )
+        .await;
+    assert_eq!(status(&r), 303);
+    // Filters: status, cloud, owner, name.
+    let (_, list) = c.api.get(&format!("{path}?status=stopped")).await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    assert_eq!(list["items"][0]["name"], "db");
+    let (_, list) = c.api.get(&format!("{path}?owner_id={}", owner.id)).await;
+    assert_eq!(list["items"][0]["id"], id);
+    let (_, list) = c
+        .api
+        .get(&format!("{path}?cloud_id={}&q=WE", c.ids["acme-public"]))
+        .await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    let (_, list) = c.api.get(&format!("{path}?limit=1")).await;
+    assert!(list["next_cursor"].is_string());
+    let html = admin
+        .get_html(&format!(
+            "/tenants/{}/instances?status=running&q=web",
+            t.a2.id
+        ))
+        .await;
+    assert!(html.contains(">web<") && !html.contains(">db<"), "{html}");
+    let r = admin
+        .get(&format!("/tenants/{}/instances?status=bogus", t.a2.id))
+        .await;
+    assert_eq!(status(&r), 400);
+    // Edit and delete (with its confirmation).
+    let (s, body) = c
+        .api
+        .patch(
+            &format!("{path}/{id}"),
+            json!({"memory_gb": 8, "owner_id": null}),
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["memory_gb"], 8);
+    assert!(body["owner_id"].is_null());
+    let r = admin
+        .post_form(&format!("/tenants/{}/instances/{id}/delete", t.a2.id), &[])
+        .await;
+    assert_eq!(status(&r), 200);
+    assert!(r.text().await.unwrap().contains("Delete the instance web?"));
+    let r = admin
+        .post_form(
+            &format!("/tenants/{}/instances/{id}/delete", t.a2.id),
+            &[("confirm", "yes")],
+        )
+        .await;
+    assert_eq!(status(&r), 303);
+    assert_eq!(count(&app, "SELECT count(*) FROM instances").await, 1);
+    assert_sums_exact(&app).await;
+}
+
+// ---------------------------------------------------------------- limits
+
+async fn set_limits(
+    app: &TestApp,
+    tenant: &Tenant,
+    storage: Option<i64>,
+    memory: Option<i64>,
+    max: Option<i64>,
+) {
+    db(app)
+        .await
+        .execute(
+            "UPDATE tenants SET storage_limit_gb = $1, memory_limit_gb = $2, max_instances = $3 WHERE id = $4",
+            &[&storage, &memory, &max, &tenant.id],
+        )
+        .await
+        .unwrap();
+}
+
+fn vm(cloud: i64, name: &str, storage: i64, memory: i64) -> Value {
+    json!({"name": name, "cloud_id": cloud, "storage_gb": storage, "memory_gb": memory})
+}
+
+#[tokio::test]
+async fn limits_allow_their_edge_and_refuse_one_more() {
+    let app = spawn_app().await;
+    let c = clouds(&app).await;
+    let t = &c.tree;
+    let cloud = c.ids["acme-public"];
+    let a2 = format!("/api/v1/tenants/{}/instances", t.a2.id);
+    let a1x = format!("/api/v1/tenants/{}/instances", t.a1x.id);
+
+    // The tenant's own limit: 500 GB, 480 used, 20 fits exactly, 21 does not.
+    set_limits(&app, &t.a2, Some(500), None, Some(3)).await;
+    assert_eq!(c.api.post(&a2, vm(cloud, "a", 480, 1)).await.0, 201);
+    let (s, body) = c.api.post(&a2, vm(cloud, "b", 21, 1)).await;
+    assert_eq!(s, 422, "{body}");
+    assert_eq!(
+        body["errors"]["storage_gb"],
+        "Storage 480 of 500 GB used; this instance needs 21 GB."
+    );
+    let (s, body) = c.api.post(&a2, vm(cloud, "b", 20, 1)).await;
+    assert_eq!(s, 201, "{body}");
+    // The instance count: 3 allowed, the fourth refused.
+    assert_eq!(c.api.post(&a2, vm(cloud, "c", 0, 0)).await.0, 201);
+    let (s, body) = c.api.post(&a2, vm(cloud, "d", 0, 0)).await;
+    assert_eq!(s, 422, "{body}");
+    assert_eq!(
+        body["errors"]["name"],
+        "Instances: 3 of 3 used; no more instances fit."
+    );
+
+    // An ancestor's limit covers its subtree: acme 100 GB memory over a1x and a2 (2 used).
+    set_limits(&app, &t.acme, None, Some(100), None).await;
+    assert_eq!(c.api.post(&a1x, vm(cloud, "m1", 0, 90)).await.0, 201);
+    let (s, body) = c.api.post(&a1x, vm(cloud, "m2", 0, 9)).await;
+    assert_eq!(s, 422, "{body}");
+    assert_eq!(
+        body["errors"]["memory_gb"],
+        "Memory 92 of 100 GB used (the limit of Tenant acme, above this tenant); this instance needs 9 GB."
+    );
+    assert_eq!(c.api.post(&a1x, vm(cloud, "m2", 0, 8)).await.0, 201);
+    // Someone who does not see acme is not told its name.
+    let a1admin = app.user(&t.a1, "a1admin").await;
+    app.grant(
+        &a1admin,
+        &t.a1,
+        tenantry::domain::GrantRole::Administrator,
+        tenantry::domain::Scope::Subtree,
+        true,
+    )
+    .await;
+    let theirs = Api::new(&app, Some(&token_for(&app, &a1admin, false).await));
+    let (s, body) = theirs.post(&a1x, vm(cloud, "m3", 0, 1)).await;
+    assert_eq!(s, 422, "{body}");
+    assert_eq!(
+        body["errors"]["memory_gb"],
+        "Memory 100 of 100 GB used (a limit above this tenant); this instance needs 1 GB."
+    );
+    // Resizing: growth is checked, shrinking is not.
+    let (_, list) = c.api.get(&format!("{a1x}?q=m1")).await;
+    let m1 = list["items"][0]["id"].as_i64().unwrap();
+    let (s, _) = c
+        .api
+        .patch(&format!("{a1x}/{m1}"), json!({"memory_gb": 91}))
+        .await;
+    assert_eq!(s, 422);
+    let (s, _) = c
+        .api
+        .patch(&format!("{a1x}/{m1}"), json!({"memory_gb": 50}))
+        .await;
+    assert_eq!(s, 200);
+
+    // The owner's limit: 50 GB storage, 30 in use elsewhere in the tenant.
+    let dev = app.user(&t.a1x, "dev").await;
+    db(&app)
+        .await
+        .execute(
+            "UPDATE users SET storage_limit_gb = 50 WHERE id = $1",
+            &[&dev.id],
+        )
+        .await
+        .unwrap();
+    let owned = |name: &str, storage: i64| json!({"name": name, "cloud_id": cloud, "owner_id": dev.id, "storage_gb": storage, "memory_gb": 0});
+    assert_eq!(c.api.post(&a1x, owned("o1", 30)).await.0, 201);
+    let (s, body) = c.api.post(&a1x, owned("o2", 21)).await;
+    assert_eq!(s, 422, "{body}");
+    assert_eq!(
+        body["errors"]["storage_gb"],
+        "Storage 30 of 50 GB used by dev (the owner's limit); this instance needs 21 GB."
+    );
+    assert_eq!(c.api.post(&a1x, owned("o2", 20)).await.0, 201);
+    // The page says the same as a field error, and keeps the form.
+    let admin = app.new_browser();
+    admin.login_admin().await;
+    let r = admin
+        .post_form(
+            &format!("/tenants/{}/instances/new", t.a2.id),
+            &[
+                ("name", "e"),
+                ("cloud_id", &cloud.to_string()),
+                ("storage_gb", "1"),
+                ("memory_gb", "0"),
+            ],
+        )
+        .await;
+    assert_eq!(status(&r), 422);
+    let html = r.text().await.unwrap();
+    assert!(
+        field_error(&html, "storage_gb")
+            .unwrap()
+            .contains("Storage 500 of 500 GB used"),
+        "{html}"
+    );
+    // The tenant page shows its bars.
+    let html = admin.get_html(&format!("/tenants/{}", t.a2.id)).await;
+    assert!(html.contains("500 of 500 GB used"), "{html}");
+    assert_sums_exact(&app).await;
+}
+
+#[tokio::test]
+async fn limits_hold_under_dozens_of_parallel_creates() {
+    let app = spawn_app().await;
+    let c = clouds(&app).await;
+    let t = &c.tree;
+    let cloud = c.ids["acme-public"];
+    // One tenant: 100 GB, forty creates of 10 GB at once.
+    set_limits(&app, &t.a2, Some(100), None, None).await;
+    // Two children of one limited reseller: a1 holds 95 GB for a1 and a1x.
+    set_limits(&app, &t.a1, Some(95), None, None).await;
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let api = Api::new(&app, c.api.token.as_deref());
+        let (tenant, storage) = match i % 4 {
+            0 | 1 => (t.a2.id, 10),
+            2 => (t.a1.id, 7),
+            _ => (t.a1x.id, 6),
+        };
+        tasks.push(tokio::spawn(async move {
+            api.post(
+                &format!("/api/v1/tenants/{tenant}/instances"),
+                vm(cloud, &format!("vm{i}"), storage, 1),
+            )
+            .await
+        }));
+    }
+    let (mut created, mut busy) = (0, 0);
+    for task in tasks {
+        let (s, body) = task.await.unwrap();
+        assert!(matches!(s, 201 | 422 | 409), "{s}: {body}");
+        created += usize::from(s == 201);
+        // 409: a lock wait ran out on a very busy machine; nothing was written.
+        busy += usize::from(s == 409);
+    }
+    assert!(created > 0);
+    let used = |tenant: i64| {
+        let app = &app;
+        async move {
+            count(app, &format!(
+                "SELECT coalesce(sum(i.storage_gb), 0)::bigint FROM instances i JOIN tenant_paths p \
+                 ON p.tenant_id = i.tenant_id WHERE p.path @> ARRAY[{tenant}::bigint]"
+            ))
+            .await
+        }
+    };
+    let a2 = used(t.a2.id).await;
+    let a1 = used(t.a1.id).await;
+    assert!(a2 <= 100, "a2 uses {a2} GB of 100");
+    assert!(a1 <= 95, "a1's subtree uses {a1} GB of 95");
+    // Every create that could fit did (none was refused on stale sums): what is
+    // left is less than the smallest refused one.
+    if busy == 0 {
+        assert_eq!(a2, 100, "creates that fitted were refused");
+        assert!(
+            a1 > 95 - 7,
+            "a1 uses {a1} GB: creates that fitted were refused"
+        );
+    }
+    assert_sums_exact(&app).await;
+}
+
+#[tokio::test]
+async fn subtree_sums_follow_moves_and_deletes() {
+    let app = spawn_app().await;
+    let c = clouds(&app).await;
+    let t = &c.tree;
+    let cloud = c.ids["root-public"];
+    for (tenant, storage) in [(&t.a1, 10), (&t.a1x, 20), (&t.a2, 40), (&t.g1, 80)] {
+        let (s, body) = c
+            .api
+            .post(
+                &format!("/api/v1/tenants/{}/instances", tenant.id),
+                vm(cloud, "vm", storage, 2),
+            )
+            .await;
+        assert_eq!(s, 201, "{body}");
+    }
+    assert_sums_exact(&app).await;
+    let (s, body) = c
+        .api
+        .post(
+            &format!("/api/v1/tenants/{}/move", t.a1.id),
+            json!({"parent_id": t.globex.id}),
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    assert_sums_exact(&app).await;
+    assert_eq!(
+        count(
+            &app,
+            &format!(
+                "SELECT storage_gb FROM tenant_subtree_totals WHERE tenant_id = {}",
+                t.globex.id
+            )
+        )
+        .await,
+        110
+    );
+    let (s, body) = c
+        .api
+        .delete(&format!("/api/v1/tenants/{}?force=true", t.a1.id))
+        .await;
+    assert!(s == 204 || s == 200, "{s}: {body}");
+    assert_sums_exact(&app).await;
+    assert_eq!(
+        count(
+            &app,
+            &format!(
+                "SELECT storage_gb FROM tenant_subtree_totals WHERE tenant_id = {}",
+                app.root.id
+            )
+        )
+        .await,
+        120
+    );
+}
+
+#[tokio::test]
+async fn tenant_limits_are_set_on_the_form_and_the_api() {
+    let app = spawn_app().await;
+    let tree = partner_tree(&app).await;
+    let api = Api::new(&app, Some(&token_for(&app, &app.admin, false).await));
+    let path = format!("/api/v1/tenants/{}", tree.a1.id);
+    let (s, body) = api
+        .patch(&path, json!({"storage_limit_gb": 500, "max_instances": 0}))
+        .await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["storage_limit_gb"], 500);
+    assert_eq!(body["max_instances"], 0);
+    assert!(body["memory_limit_gb"].is_null());
+    // Negative: a field error, nothing changed; null removes a limit.
+    let (s, body) = api.patch(&path, json!({"memory_limit_gb": -1})).await;
+    assert_eq!(s, 422, "{body}");
+    assert!(body["errors"]["memory_limit_gb"].is_string(), "{body}");
+    let (s, body) = api.patch(&path, json!({"storage_limit_gb": null})).await;
+    assert_eq!(s, 200, "{body}");
+    assert!(body["storage_limit_gb"].is_null());
+    assert_eq!(body["max_instances"], 0);
+    // The edit form shows and saves them; empty is unlimited.
+    let admin = app.new_browser();
+    admin.login_admin().await;
+    let html = admin
+        .get_html(&format!("/tenants/{}/edit", tree.a1.id))
+        .await;
+    assert!(html.contains("id=\"storage_limit_gb\""), "{html}");
+    let r = admin
+        .post_form(
+            &format!("/tenants/{}/edit", tree.a1.id),
+            &[
+                ("name", "Tenant a1"),
+                ("subdomain", "a1"),
+                ("description", ""),
+                ("custom_domain", ""),
+                ("can_have_subtenants", "true"),
+                ("enabled", "true"),
+                ("storage_limit_gb", "-2"),
+                ("memory_limit_gb", "64"),
+                ("max_instances", ""),
+            ],
+        )
+        .await;
+    assert_eq!(status(&r), 422);
+    assert!(field_error(&r.text().await.unwrap(), "storage_limit_gb").is_some());
+    let r = admin
+        .post_form(
+            &format!("/tenants/{}/edit", tree.a1.id),
+            &[
+                ("name", "Tenant a1"),
+                ("subdomain", "a1"),
+                ("description", ""),
+                ("custom_domain", ""),
+                ("can_have_subtenants", "true"),
+                ("enabled", "true"),
+                ("storage_limit_gb", "100"),
+                ("memory_limit_gb", "64"),
+                ("max_instances", ""),
+            ],
+        )
+        .await;
+    assert_eq!(status(&r), 303);
+    let t = app.reload(&tree.a1).await.unwrap();
+    assert_eq!(t.limits.storage_limit_gb, Some(100));
+    assert_eq!(t.limits.memory_limit_gb, Some(64));
+    assert_eq!(t.limits.max_instances, None);
+}
