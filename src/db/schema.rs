@@ -57,6 +57,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    devices (id) {
+        id -> Int8,
+        tenant_id -> Int8,
+        name -> Text,
+        identifier -> Text,
+        resolver_id -> Int8,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     domains (id) {
         id -> Int8,
         tenant_id -> Int8,
@@ -209,6 +221,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    resolvers (id) {
+        id -> Int8,
+        tenant_id -> Int8,
+        name -> Text,
+        address -> Inet,
+        policy_id -> Nullable<Int8>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     rule_locks (tenant_id) {
         tenant_id -> Int8,
         migration_id -> Nullable<Int8>,
@@ -306,6 +330,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    subnets (id) {
+        id -> Int8,
+        tenant_id -> Int8,
+        cidr -> Cidr,
+        resolver_id -> Int8,
+        policy_id -> Nullable<Int8>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     tenant_labels (tenant_id, label) {
         tenant_id -> Int8,
         label -> Text,
@@ -359,6 +395,7 @@ diesel::table! {
         custom_domain_token -> Nullable<Text>,
         custom_domain_verified_at -> Nullable<Timestamptz>,
         monthly_query_quota -> Nullable<Int8>,
+        max_users -> Nullable<Int4>,
     }
 }
 
@@ -442,6 +479,7 @@ diesel::table! {
 diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(applications -> tenants (tenant_id));
 diesel::joinable!(credential_stuffing -> tenants (tenant_id));
+diesel::joinable!(devices -> tenants (tenant_id));
 diesel::joinable!(domains -> tenants (tenant_id));
 diesel::joinable!(grants -> tenants (tenant_id));
 diesel::joinable!(grants -> users (user_id));
@@ -457,6 +495,7 @@ diesel::joinable!(quota_alert_opt_ins -> users (user_id));
 diesel::joinable!(quota_alerts -> tenants (tenant_id));
 diesel::joinable!(report_subscriptions -> tenants (tenant_id));
 diesel::joinable!(report_subscriptions -> users (user_id));
+diesel::joinable!(resolvers -> tenants (tenant_id));
 diesel::joinable!(rule_locks -> rule_migrations (migration_id));
 diesel::joinable!(rule_locks -> tenants (tenant_id));
 diesel::joinable!(rule_locks -> users (locked_by));
@@ -467,6 +506,7 @@ diesel::joinable!(rule_set_versions -> users (actor_user_id));
 diesel::joinable!(rule_sets -> tenants (tenant_id));
 diesel::joinable!(rules -> tenants (tenant_id));
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(subnets -> tenants (tenant_id));
 diesel::joinable!(tenant_labels -> tenants (tenant_id));
 diesel::joinable!(tenant_paths -> tenants (tenant_id));
 diesel::joinable!(tenant_subtree_totals -> tenants (tenant_id));
@@ -481,6 +521,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     applications,
     audit_events,
     credential_stuffing,
+    devices,
     domains,
     grants,
     idempotency_keys,
@@ -493,6 +534,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     quota_alert_opt_ins,
     quota_alerts,
     report_subscriptions,
+    resolvers,
     rule_locks,
     rule_migration_rows,
     rule_migrations,
@@ -500,6 +542,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     rule_sets,
     rules,
     sessions,
+    subnets,
     tenant_labels,
     tenant_paths,
     tenant_roles,
