@@ -81,6 +81,7 @@ pub async fn seed(pool: &DbPool, n: usize) -> anyhow::Result<()> {
             tenant_role_id: None,
             labels: None,
             monthly_query_quota: None,
+            max_users: None,
         };
         let t = tenantry::services::tenants::tree::create(
             &mut conn,

@@ -502,6 +502,7 @@ async fn moves(conn: &mut AsyncPgConnection, rounds: usize) -> anyhow::Result<()
         tenant_role_id: None,
         labels: None,
         monthly_query_quota: None,
+        max_users: None,
     };
     let actor = Actor::system("bench");
     let dest = service::create(conn, &actor, &root, fields, &|_: &Tenant| Ok(())).await?;

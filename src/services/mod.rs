@@ -8,6 +8,7 @@ pub mod demo;
 pub mod grants;
 pub mod invitations;
 pub mod migration_plan;
+pub mod network;
 pub mod quota_alerts;
 pub mod reports;
 pub mod roles;
@@ -16,6 +17,7 @@ pub mod rules;
 pub mod tenants;
 pub mod usage;
 pub mod usage_stats;
+pub mod user_limit;
 pub mod users;
 
 pub use actor::Actor;

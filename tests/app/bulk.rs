@@ -549,6 +549,7 @@ async fn many(app: &TestApp, parent: &Tenant, n: usize) {
             tenant_role_id: None,
             labels: None,
             monthly_query_quota: None,
+            max_users: None,
         })
         .collect();
     let children: Vec<NewChild> = fields

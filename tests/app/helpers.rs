@@ -387,6 +387,7 @@ impl TestApp {
             tenant_role_id: None,
             labels: None,
             monthly_query_quota: None,
+            max_users: None,
             can_have_subtenants,
             enabled: true,
         };

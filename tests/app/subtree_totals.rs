@@ -156,6 +156,7 @@ fn fields(subdomain: String, resellers: bool, enabled: bool) -> TenantFields {
         tenant_role_id: None,
         labels: None,
         monthly_query_quota: None,
+        max_users: None,
     }
 }
 
@@ -386,8 +387,19 @@ async fn run_seed(app: &TestApp, seed: u64, steps: usize) {
                 let Some(&id) = non_root.choose(&mut rng) else {
                     continue;
                 };
-                match service::delete(&mut conn, &actor, id, false, &allow_delete, &|_, _| Ok(()))
-                    .await
+                match service::delete(
+                    &mut conn,
+                    &actor,
+                    id,
+                    false,
+                    &tenantry::services::tenants::DeleteScope::new(
+                        chrono::Utc::now(),
+                        tenantry::db::models::Visibility::All,
+                    ),
+                    &allow_delete,
+                    &|_, _| Ok(()),
+                )
+                .await
                 {
                     Ok(_) | Err(AppError::DeleteBlocked(_)) => {}
                     Err(e) => panic!("safe delete {id}: {e:?}"),
@@ -398,9 +410,20 @@ async fn run_seed(app: &TestApp, seed: u64, steps: usize) {
                 let Some(&id) = non_root.choose(&mut rng) else {
                     continue;
                 };
-                service::delete(&mut conn, &actor, id, true, &allow_delete, &|_, _| Ok(()))
-                    .await
-                    .unwrap();
+                service::delete(
+                    &mut conn,
+                    &actor,
+                    id,
+                    true,
+                    &tenantry::services::tenants::DeleteScope::new(
+                        chrono::Utc::now(),
+                        tenantry::db::models::Visibility::All,
+                    ),
+                    &allow_delete,
+                    &|_, _| Ok(()),
+                )
+                .await
+                .unwrap();
                 format!("force delete {id}")
             }
             _ => {

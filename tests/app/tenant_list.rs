@@ -22,6 +22,7 @@ fn fields(subdomain: String, reseller: bool, enabled: bool, labels: Vec<String>)
         tenant_role_id: None,
         labels: Some(labels),
         monthly_query_quota: None,
+        max_users: None,
     }
 }
 

@@ -78,6 +78,7 @@ fn fields(name: &str, subdomain: &str) -> TenantFields {
         tenant_role_id: None,
         labels: None,
         monthly_query_quota: None,
+        max_users: None,
     }
 }
 
@@ -1618,6 +1619,10 @@ async fn concurrent_creates_and_a_parent_delete_keep_the_tree_consistent() {
                     &Actor::system("test"),
                     id,
                     false,
+                    &tenantry::services::tenants::DeleteScope::new(
+                        chrono::Utc::now(),
+                        tenantry::db::models::Visibility::All,
+                    ),
                     &|_, _| Ok(()),
                     &|_, _| Ok(()),
                 )

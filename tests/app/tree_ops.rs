@@ -131,6 +131,7 @@ fn fields(subdomain: &str, subtenants: bool) -> TenantFields {
         tenant_role_id: None,
         labels: None,
         monthly_query_quota: None,
+        max_users: None,
     }
 }
 
@@ -517,6 +518,10 @@ async fn concurrent_opposite_moves_deletes_and_creates_keep_the_tree_valid() {
                 &Actor::system("test"),
                 id,
                 true,
+                &tenantry::services::tenants::DeleteScope::new(
+                    chrono::Utc::now(),
+                    tenantry::db::models::Visibility::All,
+                ),
                 &|_, _| Ok(()),
                 &|_, _| Ok(()),
             )

@@ -223,6 +223,7 @@ async fn customers(app: &TestApp, parent: &Tenant, n: usize, name: &str, sub: &s
             tenant_role_id: None,
             labels: None,
             monthly_query_quota: None,
+            max_users: None,
             can_have_subtenants: false,
             enabled: true,
         })

@@ -7,6 +7,7 @@ pub mod grant;
 pub mod idempotency;
 pub mod invitation;
 pub mod migration_view;
+pub mod network;
 pub mod outbox;
 pub mod principal;
 pub mod quota_alert;
@@ -20,6 +21,7 @@ pub mod throttle;
 pub mod usage;
 pub mod usage_stats;
 pub mod user;
+pub mod user_limit;
 
 pub use audit::AuditEvent;
 pub use grant::Grant;

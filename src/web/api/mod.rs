@@ -9,6 +9,7 @@ pub mod batch;
 pub mod bulk;
 pub mod idempotency;
 pub mod migrations;
+pub mod network;
 pub mod openapi;
 pub mod rules;
 pub mod stats;
@@ -39,6 +40,7 @@ pub fn routes() -> Vec<Route> {
         usage::routes(),
         migrations::routes(),
         rules::routes(),
+        network::routes(),
         openapi::routes(),
     ]
     .into_iter()

@@ -125,7 +125,9 @@ pub struct DomainPatch {
     pub application_id: Option<Option<i64>>,
 }
 
-fn nullable_id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<i64>>, D::Error> {
+pub(super) fn nullable_id<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<i64>>, D::Error> {
     integral_opt_i64(d).map(Some)
 }
 
@@ -325,7 +327,7 @@ pub struct RuleSetJson {
 // ---------------------------------------------------------------- helpers
 
 /// A cursor, or 400 naming it.
-fn cursor(params: &PageParams) -> Result<Option<i64>, AppError> {
+pub(super) fn cursor(params: &PageParams) -> Result<Option<i64>, AppError> {
     if params
         .cursor
         .as_ref()
@@ -371,7 +373,7 @@ async fn listed<T, J: From<T>>(
 /// The second id of a path (`{aid}`, `{did}`, `{rid}`): not a number names no item,
 /// and `super::miss` answers (404, or 405 where the path is another resource:
 /// `GET …/rules/batch`).
-fn item_id(req: &HttpRequest, raw: &str) -> Result<i64, actix_web::Error> {
+pub(super) fn item_id(req: &HttpRequest, raw: &str) -> Result<i64, actix_web::Error> {
     parse_id(raw).map_err(|_| {
         actix_web::error::InternalError::from_response("no such resource", super::miss(req)).into()
     })

@@ -67,7 +67,7 @@ fn can_change(user: &CurrentUser, tenant: &Tenant) -> bool {
 }
 
 /// A form page's status: 422 when it shows field errors.
-fn status(errors: &crate::error::FieldErrors) -> actix_web::http::StatusCode {
+pub(crate) fn status(errors: &crate::error::FieldErrors) -> actix_web::http::StatusCode {
     if errors.is_empty() {
         actix_web::http::StatusCode::OK
     } else {
@@ -83,7 +83,7 @@ pub struct Choice {
 }
 
 /// The options of an id select: none, then each `(id, name)`.
-fn id_choices(items: &[(i64, String)], chosen: &str, none: &str) -> Vec<Choice> {
+pub(crate) fn id_choices(items: &[(i64, String)], chosen: &str, none: &str) -> Vec<Choice> {
     std::iter::once(Choice {
         value: String::new(),
         label: none.to_string(),
@@ -107,4 +107,4 @@ macro_rules! page_or_fragment {
         }
     };
 }
-use page_or_fragment;
+pub(crate) use page_or_fragment;

@@ -5,10 +5,12 @@ use super::show::DomainView;
 use super::{editable, named_or_acting};
 use crate::auth::{authz, CurrentUser};
 use crate::db::models::role::TenantRole;
+use crate::db::models::user_limit::limits_of as user_limits;
 use crate::db::models::Tenant;
 use crate::domain::domain_name::ConsoleHosts;
 use crate::domain::label;
 use crate::domain::usage::parse_quota;
+use crate::domain::user_limit;
 use crate::error::{AppError, FieldErrors};
 use crate::services::tenants::{
     self as service, RoleChoice, TenantChange, TenantInput, TenantText,
@@ -46,6 +48,9 @@ pub struct TenantForm {
     /// Queries per month, empty for no quota; absent (a form without the field)
     /// keeps the current one.
     pub monthly_query_quota: Option<String>,
+    /// The most users of its subtree, empty for no limit; absent (a form without
+    /// the field) keeps the current one.
+    pub max_users: Option<String>,
 }
 
 impl TenantForm {
@@ -61,6 +66,8 @@ impl TenantForm {
             can_have_subtenants: t.can_have_subtenants.then(|| "true".into()),
             enabled: t.enabled.then(|| "true".into()),
             labels: None,
+            // Read apart, like the labels (`edit_form`).
+            max_users: None,
             monthly_query_quota: Some(
                 t.monthly_query_quota
                     .map(|q| q.to_string())
@@ -76,22 +83,25 @@ impl TenantForm {
             raw => Some(field_id(raw).map_or(RoleChoice::Unknown, RoleChoice::Id)),
         };
         TenantChange {
-            fields: TenantInput::with_quota(
-                TenantInput::with_labels(
-                    TenantInput::parse(
-                        TenantText::new(
-                            &self.name,
-                            &self.subdomain,
-                            &self.description,
-                            Some(&self.custom_domain),
+            fields: TenantInput::with_max_users(
+                TenantInput::with_quota(
+                    TenantInput::with_labels(
+                        TenantInput::parse(
+                            TenantText::new(
+                                &self.name,
+                                &self.subdomain,
+                                &self.description,
+                                Some(&self.custom_domain),
+                            ),
+                            self.subtenants_checked(),
+                            creating || self.enabled_checked(),
+                            hosts,
                         ),
-                        self.subtenants_checked(),
-                        creating || self.enabled_checked(),
-                        hosts,
+                        self.labels.as_deref().map(label::parse_text),
                     ),
-                    self.labels.as_deref().map(label::parse_text),
+                    self.monthly_query_quota.as_deref().map(parse_quota),
                 ),
-                self.monthly_query_quota.as_deref().map(parse_quota),
+                self.max_users.as_deref().map(user_limit::parse),
             ),
             tenant_role,
         }
@@ -333,6 +343,13 @@ pub(super) async fn edit_form(
     let (tenant, _) = editable(&user, &mut conn, &path).await?;
     let mut form = TenantForm::from_tenant(&tenant);
     form.labels = Some(tenant.labels(&mut conn).await?.join(", "));
+    form.max_users = Some(
+        user_limits(&mut conn, &[tenant.id])
+            .await?
+            .get(&tenant.id)
+            .map(|m| m.to_string())
+            .unwrap_or_default(),
+    );
     render(
         &FormPage::build(
             &user,

@@ -39,6 +39,10 @@ struct ShowPage {
     /// The "Usage" link: usage read here.
     can_read_usage: bool,
     can_read_rules: bool,
+    /// The most users its subtree may have (`None`: no limit).
+    max_users: Option<i32>,
+    /// The DNS configuration's links (resolvers, devices, subnets): Resources read here.
+    can_read_network: bool,
     /// The custom domain and its proof, while one is set.
     domain: Option<DomainView>,
     /// Why the last custom-domain check or approval failed.
@@ -126,6 +130,9 @@ pub(super) async fn show_page(
             (label, href)
         })
         .collect();
+    let max_users = crate::db::models::user_limit::limits_of(conn, &[tenant.id])
+        .await?
+        .remove(&tenant.id);
     let can_edit = authz::can_edit(user, &tenant, parent.as_ref());
     let edit_refusal = authz::edit_refusal(user, &tenant, parent.as_ref());
     let domain = DomainView::of(&tenant, &state.settings.console_hosts()).map(|d| DomainView {
@@ -149,6 +156,8 @@ pub(super) async fn show_page(
         can_read_activity: authz::can_read_activity(user, &tenant),
         can_read_usage: authz::can_read_usage(user, &tenant),
         can_read_rules: authz::can_read_rules(user, &tenant),
+        max_users,
+        can_read_network: authz::require(user, &tenant, Feature::Resources, Level::Read).is_ok(),
         domain_error,
         tenant,
     };

@@ -24,6 +24,9 @@ pub struct TenantFields {
     /// The monthly query quota; `None` keeps the current one (none on create),
     /// `Some(None)` removes it.
     pub monthly_query_quota: Option<Option<i64>>,
+    /// The most users its subtree may have; `None` keeps the current limit (none on
+    /// create), `Some(None)` removes it.
+    pub max_users: Option<Option<i32>>,
 }
 
 impl Tenant {
@@ -86,6 +89,7 @@ impl Tenant {
                         tenants::enabled.eq(c.fields.enabled),
                         tenants::tenant_role_id.eq(c.tenant_role_id),
                         tenants::monthly_query_quota.eq(c.fields.monthly_query_quota.flatten()),
+                        tenants::max_users.eq(c.fields.max_users.flatten()),
                     )
                 })
                 .collect();
@@ -238,6 +242,12 @@ impl Tenant {
         if let Some(quota) = fields.monthly_query_quota {
             diesel::update(tenants::table.find(id))
                 .set(tenants::monthly_query_quota.eq(quota))
+                .execute(conn)
+                .await?;
+        }
+        if let Some(limit) = fields.max_users {
+            diesel::update(tenants::table.find(id))
+                .set(tenants::max_users.eq(limit))
                 .execute(conn)
                 .await?;
         }
