@@ -220,7 +220,8 @@ async fn a_limit_above_what_the_creator_sees_is_not_named() {
 /// the limit: each create locks the limited tenants on its path before counting.
 #[tokio::test]
 async fn parallel_creates_never_end_above_the_limit() {
-    let app = spawn_app().await;
+    // A connection for each request: they wait on the limit's lock, not on the pool.
+    let app = spawn_app_with_env(&[("TENANTRY_DB_POOL_SIZE", "32")]).await;
     let t = partner_tree(&app).await;
     const LIMIT: i32 = 7;
     set_limit(&app, &t.acme, LIMIT).await;
@@ -232,7 +233,7 @@ async fn parallel_creates_never_end_above_the_limit() {
     app.login_admin().await;
     let token = app.csrf().await;
     let mut tasks = Vec::new();
-    for i in 0..30 {
+    for i in 0..24 {
         let (tenant, role) = &roles[i % roles.len()];
         let name = format!("user{i}");
         let mut fields: Vec<(String, String)> = user_fields(&name, role)
