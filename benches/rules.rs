@@ -82,6 +82,7 @@ pub async fn seed(pool: &DbPool, n: usize) -> anyhow::Result<()> {
             labels: None,
             monthly_query_quota: None,
             limits: Default::default(),
+            max_users: None,
         };
         let t = tenantry::services::tenants::tree::create(
             &mut conn,

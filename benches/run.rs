@@ -503,6 +503,7 @@ async fn moves(conn: &mut AsyncPgConnection, rounds: usize) -> anyhow::Result<()
         labels: None,
         monthly_query_quota: None,
         limits: Default::default(),
+        max_users: None,
     };
     let actor = Actor::system("bench");
     let dest = service::create(conn, &actor, &root, fields, &|_: &Tenant| Ok(())).await?;

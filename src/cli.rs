@@ -52,7 +52,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let pool = crate::db::pool(settings.database_url(), 2)?;
             let mut conn = pool.get().await?;
             let hash = crate::auth::password::hash_blocking(demo::DEMO_PASSWORD)?;
-            if demo::seed(&mut conn, &hash).await? {
+            if demo::seed(&mut conn, &hash, crate::clock::Clock::system().now()).await? {
                 println!(
                     "demo data loaded: log in as acme\\alice with password {}",
                     demo::DEMO_PASSWORD

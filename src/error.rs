@@ -68,7 +68,8 @@ pub enum AppError {
 /// Something in a subtree that stops a safe delete.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct Blocker {
-    /// `subtenants` or `users` (later: resolvers, devices, usage).
+    /// `subtenants`, `users`, `resolvers`, `devices` or `usage` (tenants with
+    /// traffic in the last 30 days).
     pub kind: &'static str,
     pub count: i64,
     pub message: String,

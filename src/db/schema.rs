@@ -76,6 +76,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    devices (id) {
+        id -> Int8,
+        tenant_id -> Int8,
+        name -> Text,
+        identifier -> Text,
+        resolver_id -> Int8,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     domains (id) {
         id -> Int8,
         tenant_id -> Int8,
@@ -232,6 +244,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    resolvers (id) {
+        id -> Int8,
+        tenant_id -> Int8,
+        name -> Text,
+        address -> Inet,
+        policy_id -> Nullable<Int8>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     rule_locks (tenant_id) {
         tenant_id -> Int8,
         migration_id -> Nullable<Int8>,
@@ -329,6 +353,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    subnets (id) {
+        id -> Int8,
+        tenant_id -> Int8,
+        cidr -> Cidr,
+        resolver_id -> Int8,
+        policy_id -> Nullable<Int8>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     tenant_labels (tenant_id, label) {
         tenant_id -> Int8,
         label -> Text,
@@ -388,6 +424,7 @@ diesel::table! {
         storage_limit_gb -> Nullable<Int8>,
         memory_limit_gb -> Nullable<Int8>,
         max_instances -> Nullable<Int8>,
+        max_users -> Nullable<Int4>,
     }
 }
 
@@ -474,6 +511,7 @@ diesel::joinable!(cloud_assignments -> clouds (cloud_id));
 diesel::joinable!(cloud_assignments -> tenants (tenant_id));
 diesel::joinable!(clouds -> tenants (tenant_id));
 diesel::joinable!(credential_stuffing -> tenants (tenant_id));
+diesel::joinable!(devices -> tenants (tenant_id));
 diesel::joinable!(domains -> tenants (tenant_id));
 diesel::joinable!(grants -> tenants (tenant_id));
 diesel::joinable!(grants -> users (user_id));
@@ -491,6 +529,7 @@ diesel::joinable!(quota_alert_opt_ins -> users (user_id));
 diesel::joinable!(quota_alerts -> tenants (tenant_id));
 diesel::joinable!(report_subscriptions -> tenants (tenant_id));
 diesel::joinable!(report_subscriptions -> users (user_id));
+diesel::joinable!(resolvers -> tenants (tenant_id));
 diesel::joinable!(rule_locks -> rule_migrations (migration_id));
 diesel::joinable!(rule_locks -> tenants (tenant_id));
 diesel::joinable!(rule_locks -> users (locked_by));
@@ -501,6 +540,7 @@ diesel::joinable!(rule_set_versions -> users (actor_user_id));
 diesel::joinable!(rule_sets -> tenants (tenant_id));
 diesel::joinable!(rules -> tenants (tenant_id));
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(subnets -> tenants (tenant_id));
 diesel::joinable!(tenant_labels -> tenants (tenant_id));
 diesel::joinable!(tenant_paths -> tenants (tenant_id));
 diesel::joinable!(tenant_subtree_totals -> tenants (tenant_id));
@@ -517,6 +557,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     cloud_assignments,
     clouds,
     credential_stuffing,
+    devices,
     domains,
     grants,
     idempotency_keys,
@@ -529,6 +570,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     quota_alert_opt_ins,
     quota_alerts,
     report_subscriptions,
+    resolvers,
     rule_locks,
     rule_migration_rows,
     rule_migrations,
@@ -536,6 +578,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     rule_sets,
     rules,
     sessions,
+    subnets,
     tenant_labels,
     tenant_paths,
     tenant_roles,

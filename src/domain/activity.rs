@@ -47,6 +47,15 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("api_token.revoke_all", "Revoked all API tokens of a user"),
     ("login.success", "Logged in"),
     ("login.failure", "Failed to log in"),
+    ("resolver.create", "Created a resolver"),
+    ("resolver.update", "Changed a resolver"),
+    ("resolver.delete", "Deleted a resolver"),
+    ("device.create", "Created a device"),
+    ("device.update", "Changed a device"),
+    ("device.delete", "Deleted a device"),
+    ("subnet.create", "Created a subnet"),
+    ("subnet.update", "Changed a subnet"),
+    ("subnet.delete", "Deleted a subnet"),
 ];
 
 /// What the page calls `action` (an action it does not know: its own name).

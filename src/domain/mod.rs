@@ -7,6 +7,7 @@ pub mod domain_name;
 pub mod email;
 pub mod invitation;
 pub mod label;
+pub mod network;
 pub mod permission;
 pub mod resources;
 pub mod rules;
@@ -16,6 +17,7 @@ pub mod subdomain;
 pub mod text;
 pub mod text_enum;
 pub mod usage;
+pub mod user_limit;
 
 pub use account::{login_name, UserSource};
 pub use permission::{Feature, GrantRole, Level, Permissions, Scope};

@@ -34,7 +34,11 @@ const PEOPLE: [(&str, &str, &str); 3] = [
 ];
 
 /// Loads the demo tree under the root. Returns false when it is already there.
-pub async fn seed(conn: &mut AsyncPgConnection, password_hash: &str) -> anyhow::Result<bool> {
+pub async fn seed(
+    conn: &mut AsyncPgConnection,
+    password_hash: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<bool> {
     let root = Tenant::root(conn)
         .await?
         .ok_or_else(|| anyhow::anyhow!("no root tenant: run `tenantry bootstrap` first"))?;
@@ -90,6 +94,7 @@ pub async fn seed(conn: &mut AsyncPgConnection, password_hash: &str) -> anyhow::
                     public.id
                 };
                 instances_for(conn, &c, on, 1 + (counter % 4) as i32).await?;
+                network_for(conn, &c, counter, now).await?;
                 if reseller {
                     for (si, site) in SITES
                         .iter()
@@ -137,6 +142,7 @@ async fn child(
         labels: None,
         monthly_query_quota: None,
         limits: Default::default(),
+        max_users: None,
         can_have_subtenants,
         enabled,
     };
@@ -218,6 +224,57 @@ async fn cloud(
         visibility,
     };
     Ok(Cloud::insert(conn, tenant.id, &fields).await?)
+}
+
+/// Two resolvers, a device on each and a subnet per resolver for a customer (the
+/// `n`th: its own private ranges, so the demo shows distinct networks).
+async fn network_for(
+    conn: &mut AsyncPgConnection,
+    tenant: &Tenant,
+    n: usize,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<()> {
+    use crate::db::models::network::{
+        Device, DeviceFields, Resolver, ResolverFields, Subnet, SubnetFields,
+    };
+    let octet = (n % 250) as u8;
+    for (i, role) in ["primary", "secondary"].iter().enumerate() {
+        let address = std::net::IpAddr::from([10, octet, i as u8, 53]);
+        let r = Resolver::insert(
+            conn,
+            tenant.id,
+            &ResolverFields {
+                name: format!("{}-dns-{role}", tenant.subdomain),
+                address: ipnet::IpNet::from(address),
+                policy_id: None,
+            },
+            now,
+        )
+        .await?;
+        Device::insert(
+            conn,
+            tenant.id,
+            &DeviceFields {
+                name: format!("Router {}", i + 1),
+                identifier: format!("02:00:0a:{octet:02x}:{i:02x}:01"),
+                resolver_id: r.id,
+            },
+            now,
+        )
+        .await?;
+        Subnet::insert(
+            conn,
+            tenant.id,
+            &SubnetFields {
+                cidr: ipnet::IpNet::new(std::net::IpAddr::from([10, octet, i as u8, 0]), 24)?,
+                resolver_id: r.id,
+                policy_id: None,
+            },
+            now,
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 async fn instances_for(

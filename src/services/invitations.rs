@@ -595,6 +595,10 @@ pub async fn accept_new(
             if User::username_taken(conn, tenant.id, account.username.as_str(), None).await? {
                 return Err(taken());
             }
+            // The invitee sees none of the tenants above: a limit there is not named.
+            super::user_limit::make_room(conn, tenant, 1, &|_| false)
+                .await
+                .map_err(limit_reached)?;
             let fields = UserFields {
                 username: account.username.as_str().to_string(),
                 email: inv.email.clone(),
@@ -652,6 +656,14 @@ pub async fn accept_new(
         .await;
     record_failure(conn, &result, None, account.client_addr).await;
     result
+}
+
+/// A user limit's refusal, as the acceptance form shows it.
+fn limit_reached(e: AppError) -> AcceptError {
+    match e {
+        AppError::Validation(errors) => AcceptError::Invalid(errors),
+        e => e.into(),
+    }
 }
 
 fn taken() -> AcceptError {

@@ -10,6 +10,7 @@ pub mod grants;
 pub mod instances;
 pub mod invitations;
 pub mod migration_plan;
+pub mod network;
 pub mod quota_alerts;
 pub mod reports;
 pub mod roles;
@@ -18,6 +19,7 @@ pub mod rules;
 pub mod tenants;
 pub mod usage;
 pub mod usage_stats;
+pub mod user_limit;
 pub mod users;
 
 pub use actor::Actor;

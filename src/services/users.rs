@@ -270,18 +270,25 @@ pub async fn create(
     let (mut new, password) = with_errors(input.fields, errors)?;
     new.settings.role_id = role;
     let hash = hasher.hash(password.secret()).await?;
-    create_hashed(conn, actor, tenant.id, new, &hash).await
+    create_hashed(conn, p, actor, tenant, new, &hash).await
 }
 
+/// The insert, after the user limits of the tenant and those above it made room
+/// (`user_limit::make_room`, on locked rows), in one transaction.
 async fn create_hashed(
     conn: &mut AsyncPgConnection,
+    p: &Principal,
     actor: &Actor,
-    tenant_id: i64,
+    tenant: &Tenant,
     new: NewUser,
     password_hash: &str,
 ) -> Result<User, AppError> {
     let fields = new.identity.into_fields(new.settings);
+    let tenant_id = tenant.id;
     conn.transaction(async |conn| {
+        set_lock_timeout(conn).await?;
+        let seen = |path: &[i64]| authz::can_see_path(p, path);
+        super::user_limit::make_room(conn, tenant, 1, &seen).await?;
         let user = User::create(conn, tenant_id, &fields, password_hash)
             .await
             .map_err(username_taken)?;

@@ -15,6 +15,7 @@ pub mod health;
 pub mod invitations;
 pub mod login;
 pub mod migrations;
+pub mod network;
 pub mod page;
 pub mod people;
 pub mod profile;
@@ -83,6 +84,7 @@ pub fn console_routes() -> Vec<routes::Route> {
         rules::routes(),
         resources::routes(),
         migrations::routes(),
+        network::routes(),
     ]
     .into_iter()
     .flatten()

@@ -78,6 +78,15 @@ STATE_REFUSALS = (
     "This tenant has an application of this name.",
     "This tenant has this domain already.",
     "A domain has at most 253 characters.",
+    # A tenant's DNS configuration (#14): resolvers must be the tenant's, names and
+    # identifiers unique in it, subnets not overlapping its others; no policy
+    # exists to choose until issue #15.
+    "Unknown resolver",
+    "Unknown policy",
+    "This tenant has a resolver of this name.",
+    "has this identifier already.",
+    "overlaps the subnet",
+    "This tenant has the subnet",
     # An opaque cursor exists only as an earlier page's answer.
     "The cursor is not valid",
     # …or one read in another period or order than the request's.

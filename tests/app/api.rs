@@ -1270,6 +1270,30 @@ fn api_rule_for(method: &str, path: &str) -> Option<(ApiRule, Option<Value>)> {
         ("DELETE", "/api/v1/tenants/{id}/clouds/{rid}")
         | ("DELETE", "/api/v1/tenants/{id}/instances/{rid}") => (Item(F), None),
         ("GET", "/api/v1/migrations") => (Token, None),
+        // Resolvers, devices, subnets (#14 part B): bodies that parse but fail
+        // validation after authorization; made-up items 404 once authorized.
+        ("GET", "/api/v1/tenants/{id}/resolvers")
+        | ("GET", "/api/v1/tenants/{id}/devices")
+        | ("GET", "/api/v1/tenants/{id}/subnets") => (Level(R), None),
+        ("POST", "/api/v1/tenants/{id}/resolvers") => {
+            (Level(F), Some(json!({"name": "", "address": ""})))
+        }
+        ("POST", "/api/v1/tenants/{id}/devices") => (
+            Level(F),
+            Some(json!({"name": "", "identifier": "", "resolver_id": 1})),
+        ),
+        ("POST", "/api/v1/tenants/{id}/subnets") => {
+            (Level(F), Some(json!({"cidr": "", "resolver_id": 1})))
+        }
+        ("GET", "/api/v1/tenants/{id}/resolvers/{rid}")
+        | ("GET", "/api/v1/tenants/{id}/devices/{did}")
+        | ("GET", "/api/v1/tenants/{id}/subnets/{sid}") => (Item(R), None),
+        ("PATCH", "/api/v1/tenants/{id}/resolvers/{rid}")
+        | ("PATCH", "/api/v1/tenants/{id}/devices/{did}")
+        | ("PATCH", "/api/v1/tenants/{id}/subnets/{sid}") => (Item(F), Some(json!({}))),
+        ("DELETE", "/api/v1/tenants/{id}/resolvers/{rid}")
+        | ("DELETE", "/api/v1/tenants/{id}/devices/{did}")
+        | ("DELETE", "/api/v1/tenants/{id}/subnets/{sid}") => (Item(F), None),
         ("GET", "/api/v1/migrations/{id}")
         | ("POST", "/api/v1/migrations/{id}/rollback")
         | ("POST", "/api/v1/migrations/{id}/retry") => (Missing, None),
@@ -1385,6 +1409,7 @@ async fn every_api_route_for_every_user_and_tenant() {
                     .replace("{aid}", matrix::MADE_UP)
                     .replace("{did}", matrix::MADE_UP)
                     .replace("{rid}", matrix::MADE_UP)
+                    .replace("{sid}", matrix::MADE_UP)
                     .replace("{mid}", matrix::MADE_UP);
                 let mut request = api.request(method.parse().unwrap(), &url);
                 if let Some(mut body) = body.clone() {

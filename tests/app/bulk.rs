@@ -550,6 +550,7 @@ async fn many(app: &TestApp, parent: &Tenant, n: usize) {
             labels: None,
             monthly_query_quota: None,
             limits: Default::default(),
+            max_users: None,
         })
         .collect();
     let children: Vec<NewChild> = fields

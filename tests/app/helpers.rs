@@ -411,6 +411,7 @@ impl TestApp {
             labels: None,
             monthly_query_quota: None,
             limits: Default::default(),
+            max_users: None,
             can_have_subtenants,
             enabled: true,
         };

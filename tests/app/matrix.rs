@@ -453,6 +453,29 @@ fn rule_for(method: &str, path: &str) -> Option<(Rule, &'static str, bool)> {
         | ("POST", "/tenants/{id}/clouds/{rid}/delete")
         | ("POST", "/tenants/{id}/instances/{rid}")
         | ("POST", "/tenants/{id}/instances/{rid}/delete") => (TenantItem(F), "name=", false),
+        // Resolvers, devices, subnets (#14 part B): Resources read to read, full to
+        // write; a bad body is a field error after authorization; made-up items 404.
+        ("GET", "/tenants/{id}/resolvers")
+        | ("GET", "/tenants/{id}/devices")
+        | ("GET", "/tenants/{id}/subnets") => (Tenant(R), empty, false),
+        ("GET", "/tenants/{id}/resolvers/new")
+        | ("GET", "/tenants/{id}/devices/new")
+        | ("GET", "/tenants/{id}/subnets/new") => (Tenant(F), empty, false),
+        ("POST", "/tenants/{id}/resolvers")
+        | ("POST", "/tenants/{id}/resolvers/new")
+        | ("POST", "/tenants/{id}/devices")
+        | ("POST", "/tenants/{id}/devices/new")
+        | ("POST", "/tenants/{id}/subnets")
+        | ("POST", "/tenants/{id}/subnets/new") => (Tenant(F), "name=&cidr=", false),
+        ("GET", "/tenants/{id}/resolvers/{rid}")
+        | ("GET", "/tenants/{id}/devices/{did}")
+        | ("GET", "/tenants/{id}/subnets/{sid}") => (TenantItem(R), empty, false),
+        ("POST", "/tenants/{id}/resolvers/{rid}")
+        | ("POST", "/tenants/{id}/resolvers/{rid}/delete")
+        | ("POST", "/tenants/{id}/devices/{did}")
+        | ("POST", "/tenants/{id}/devices/{did}/delete")
+        | ("POST", "/tenants/{id}/subnets/{sid}")
+        | ("POST", "/tenants/{id}/subnets/{sid}/delete") => (TenantItem(F), "name=", false),
         ("GET", "/migrations") => (LoggedIn, empty, false),
         ("GET", "/migrations/{mid}")
         | ("GET", "/migrations/{mid}/progress")
@@ -638,6 +661,7 @@ impl World {
         .replace("{aid}", MADE_UP)
         .replace("{did}", MADE_UP)
         .replace("{rid}", MADE_UP)
+        .replace("{sid}", MADE_UP)
         .replace("{version}", MADE_UP)
         .replace("{mid}", MADE_UP)
     }

@@ -274,10 +274,16 @@ async fn a_second_migration_touching_a_locked_tenant_is_refused() {
     // A locked tenant cannot be deleted, even forced: 409 naming the migration.
     let p = app.principal(&app.admin).await;
     let actor = Actor::user(&p, p.home.id, None);
-    let e =
-        tenantry::services::tenants::delete(&mut *app.conn().await, &p, &actor, &s.target, true)
-            .await
-            .unwrap_err();
+    let e = tenantry::services::tenants::delete(
+        &mut *app.conn().await,
+        &p,
+        &actor,
+        &s.target,
+        true,
+        app.clock.now(),
+    )
+    .await
+    .unwrap_err();
     match e {
         AppError::Conflict(msg) => assert!(msg.contains(&format!("migration #{}", m.id)), "{msg}"),
         other => panic!("{other:?}"),

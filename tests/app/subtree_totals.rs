@@ -157,6 +157,7 @@ fn fields(subdomain: String, resellers: bool, enabled: bool) -> TenantFields {
         labels: None,
         monthly_query_quota: None,
         limits: Default::default(),
+        max_users: None,
     }
 }
 
@@ -387,8 +388,19 @@ async fn run_seed(app: &TestApp, seed: u64, steps: usize) {
                 let Some(&id) = non_root.choose(&mut rng) else {
                     continue;
                 };
-                match service::delete(&mut conn, &actor, id, false, &allow_delete, &|_, _| Ok(()))
-                    .await
+                match service::delete(
+                    &mut conn,
+                    &actor,
+                    id,
+                    false,
+                    &tenantry::services::tenants::DeleteScope::new(
+                        chrono::Utc::now(),
+                        tenantry::db::models::Visibility::All,
+                    ),
+                    &allow_delete,
+                    &|_, _| Ok(()),
+                )
+                .await
                 {
                     Ok(_) | Err(AppError::DeleteBlocked(_)) => {}
                     Err(e) => panic!("safe delete {id}: {e:?}"),
@@ -399,9 +411,20 @@ async fn run_seed(app: &TestApp, seed: u64, steps: usize) {
                 let Some(&id) = non_root.choose(&mut rng) else {
                     continue;
                 };
-                service::delete(&mut conn, &actor, id, true, &allow_delete, &|_, _| Ok(()))
-                    .await
-                    .unwrap();
+                service::delete(
+                    &mut conn,
+                    &actor,
+                    id,
+                    true,
+                    &tenantry::services::tenants::DeleteScope::new(
+                        chrono::Utc::now(),
+                        tenantry::db::models::Visibility::All,
+                    ),
+                    &allow_delete,
+                    &|_, _| Ok(()),
+                )
+                .await
+                .unwrap();
                 format!("force delete {id}")
             }
             _ => {

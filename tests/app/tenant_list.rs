@@ -23,6 +23,7 @@ fn fields(subdomain: String, reseller: bool, enabled: bool, labels: Vec<String>)
         labels: Some(labels),
         monthly_query_quota: None,
         limits: Default::default(),
+        max_users: None,
     }
 }
 

@@ -79,6 +79,7 @@ fn fields(name: &str, subdomain: &str) -> TenantFields {
         labels: None,
         monthly_query_quota: None,
         limits: Default::default(),
+        max_users: None,
     }
 }
 
@@ -1619,6 +1620,10 @@ async fn concurrent_creates_and_a_parent_delete_keep_the_tree_consistent() {
                     &Actor::system("test"),
                     id,
                     false,
+                    &tenantry::services::tenants::DeleteScope::new(
+                        chrono::Utc::now(),
+                        tenantry::db::models::Visibility::All,
+                    ),
                     &|_, _| Ok(()),
                     &|_, _| Ok(()),
                 )

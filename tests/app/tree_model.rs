@@ -73,6 +73,7 @@ fn fields(subdomain: String, may_have_children: bool) -> TenantFields {
         labels: None,
         monthly_query_quota: None,
         limits: Default::default(),
+        max_users: None,
     }
 }
 
@@ -331,9 +332,19 @@ async fn run_seed(app: &TestApp, seed: u64, steps: usize) {
                     continue;
                 };
                 label = format!("step {step}: safe delete {id}");
-                let r =
-                    service::delete(&mut conn, &actor, id, false, &allow_delete, &|_, _| Ok(()))
-                        .await;
+                let r = service::delete(
+                    &mut conn,
+                    &actor,
+                    id,
+                    false,
+                    &tenantry::services::tenants::DeleteScope::new(
+                        chrono::Utc::now(),
+                        tenantry::db::models::Visibility::All,
+                    ),
+                    &allow_delete,
+                    &|_, _| Ok(()),
+                )
+                .await;
                 if m.subtree(id).len() > 1 {
                     assert!(
                         matches!(r, Err(AppError::DeleteBlocked(_))),
@@ -350,8 +361,19 @@ async fn run_seed(app: &TestApp, seed: u64, steps: usize) {
                 };
                 label = format!("step {step}: force delete {id}");
                 let gone = m.subtree(id);
-                let r = service::delete(&mut conn, &actor, id, true, &allow_delete, &|_, _| Ok(()))
-                    .await;
+                let r = service::delete(
+                    &mut conn,
+                    &actor,
+                    id,
+                    true,
+                    &tenantry::services::tenants::DeleteScope::new(
+                        chrono::Utc::now(),
+                        tenantry::db::models::Visibility::All,
+                    ),
+                    &allow_delete,
+                    &|_, _| Ok(()),
+                )
+                .await;
                 assert_eq!(
                     r.unwrap_or_else(|e| panic!("{label}: {e:?}")),
                     gone.len(),

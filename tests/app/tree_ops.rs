@@ -132,6 +132,7 @@ fn fields(subdomain: &str, subtenants: bool) -> TenantFields {
         labels: None,
         monthly_query_quota: None,
         limits: Default::default(),
+        max_users: None,
     }
 }
 
@@ -518,6 +519,10 @@ async fn concurrent_opposite_moves_deletes_and_creates_keep_the_tree_valid() {
                 &Actor::system("test"),
                 id,
                 true,
+                &tenantry::services::tenants::DeleteScope::new(
+                    chrono::Utc::now(),
+                    tenantry::db::models::Visibility::All,
+                ),
                 &|_, _| Ok(()),
                 &|_, _| Ok(()),
             )

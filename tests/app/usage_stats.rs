@@ -224,6 +224,7 @@ async fn customers(app: &TestApp, parent: &Tenant, n: usize, name: &str, sub: &s
             labels: None,
             monthly_query_quota: None,
             limits: Default::default(),
+            max_users: None,
             can_have_subtenants: false,
             enabled: true,
         })

@@ -9,6 +9,7 @@ pub mod idempotency;
 pub mod instance;
 pub mod invitation;
 pub mod migration_view;
+pub mod network;
 pub mod outbox;
 pub mod principal;
 pub mod quota_alert;
@@ -22,6 +23,7 @@ pub mod throttle;
 pub mod usage;
 pub mod usage_stats;
 pub mod user;
+pub mod user_limit;
 
 pub use audit::AuditEvent;
 pub use grant::Grant;

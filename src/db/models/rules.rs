@@ -151,6 +151,7 @@ macro_rules! tenant_owned {
 
 tenant_owned!(Application, applications);
 tenant_owned!(Domain, domains);
+pub(crate) use tenant_owned;
 
 impl Application {
     /// The tenant's applications by name.

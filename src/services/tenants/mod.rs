@@ -17,8 +17,7 @@ pub mod tree;
 pub use custom_domain::{approve_custom_domain, verify_custom_domain, DomainChange};
 pub use filter::{parse_filter, FilterSpec, FilterText};
 pub use tree::{
-    blockers, delete_preview, destination_error, move_preview, DeletePreview, MovePreview,
-    NewTenant,
+    blockers, destination_error, move_preview, DeletePreview, DeleteScope, MovePreview, NewTenant,
 };
 
 use crate::auth::{authz, Principal};
@@ -55,6 +54,9 @@ pub struct TenantInput {
     /// The subtree's resource limits (`domain::resources::parse_limit`); each `None`
     /// keeps the current one (none on create).
     pub limits: LimitChange,
+    /// The user limit of its subtree (`domain::user_limit`); `None` keeps the current
+    /// one (none on create), `Some(None)` removes it.
+    pub max_users: Option<Option<i32>>,
 }
 
 /// A tenant's text fields as a form or a JSON body sends them.
@@ -116,6 +118,7 @@ impl TenantInput {
                 labels: None,
                 monthly_query_quota: None,
                 limits: LimitChange::default(),
+                max_users: None,
             }),
             _ => Err(errors),
         }
@@ -154,6 +157,17 @@ impl TenantInput {
         parsed
     }
 
+    /// The parsed input with its user limit as sent: `None` keeps the current one,
+    /// and a value that is not valid is a field error on `max_users`, with the others.
+    pub fn with_max_users(
+        parsed: Parsed<Self>,
+        limit: Option<Result<Option<i32>, String>>,
+    ) -> Parsed<Self> {
+        Self::with_sent(parsed, "max_users", limit, |input, l| {
+            input.max_users = Some(l)
+        })
+    }
+
     /// An optional field converted apart from the others: its value set on a valid
     /// input, or its error joined to the others.
     fn with_sent<T>(
@@ -190,6 +204,7 @@ impl TenantInput {
             labels: self.labels,
             monthly_query_quota: self.monthly_query_quota,
             limits: self.limits,
+            max_users: self.max_users,
         }
     }
 }
@@ -384,15 +399,29 @@ pub async fn require_editable(
     authz::require_edit(p, tenant, parent.as_ref())
 }
 
-/// Deletes `tenant` as `p` (an Owner over its parent; never the root): safely, or
-/// with its whole subtree when `force`d, which also takes dominating every user at
-/// home in it (`authz::require_dominates_homed`). Returns how many tenants were deleted.
+/// What deleting `tenant` at `now` removes and what blocks a safe delete, named as
+/// `p` may see it.
+pub async fn delete_preview(
+    conn: &mut AsyncPgConnection,
+    p: &Principal,
+    tenant: &Tenant,
+    now: DateTime<Utc>,
+) -> Result<DeletePreview, AppError> {
+    tree::delete_preview(conn, tenant, &DeleteScope::new(now, authz::visibility(p))).await
+}
+
+/// Deletes `tenant` as `p` (an Owner over its parent; never the root): safely —
+/// refused while its subtree has sub-tenants, users, resolvers, devices or usage in
+/// the last 30 days before `now`, each named as far as `p` sees them — or with its
+/// whole subtree when `force`d, which also takes dominating every user at home in it
+/// (`authz::require_dominates_homed`). Returns how many tenants were deleted.
 pub async fn delete(
     conn: &mut AsyncPgConnection,
     p: &Principal,
     actor: &Actor,
     tenant: &Tenant,
     force: bool,
+    now: DateTime<Utc>,
 ) -> Result<usize, AppError> {
     let parent = parent_of(conn, tenant).await?;
     if !authz::can_delete(p, tenant, parent.as_ref()) {
@@ -407,7 +436,8 @@ pub async fn delete(
     };
     let homed =
         |subjects: &[authz::Subject], change| authz::require_dominates_homed(p, subjects, change);
-    tree::delete(conn, actor, tenant.id, force, &authorize, &homed).await
+    let scope = DeleteScope::new(now, authz::visibility(p));
+    tree::delete(conn, actor, tenant.id, force, &scope, &authorize, &homed).await
 }
 
 /// Moves `tenant` with its subtree under `destination` as `p`: an Owner over its

@@ -28,8 +28,10 @@
 //! tenant moved elsewhere meanwhile is not changed on the strength of its old place.
 
 use crate::auth::authz::{HomedChange, Subject};
+use crate::db::models::network::SubtreeResources;
 use crate::db::models::role::{TenantRole, UserRole};
-use crate::db::models::tenant::{NewChild, SubtreeCounts, TenantFields};
+use crate::db::models::tenant::{NewChild, SubtreeCounts, TenantFields, Visibility};
+use crate::db::models::user_limit::limits_of;
 use crate::db::models::{AuditEvent, Tenant};
 use crate::db::set_lock_timeout;
 use crate::error::{AppError, Blocker, FieldErrors};
@@ -191,7 +193,9 @@ pub async fn create_many(
             .map(|(t, c)| {
                 let mut event = actor.event("tenant.create", Some(t.id));
                 let labels = c.fields.labels.clone().unwrap_or_default();
-                event.after = Some(labelled(snapshot(t), &labels));
+                let mut after = labelled(snapshot(t), &labels);
+                after["max_users"] = serde_json::json!(c.fields.max_users.flatten());
+                event.after = Some(after);
                 event
             })
             .collect();
@@ -326,6 +330,7 @@ pub async fn update(
             check_homed(conn, id, false, HomedChange::Rename, homed).await?;
         }
         let labels_before = before.labels(conn).await?;
+        let limit_before = limits_of(conn, &[id]).await?.remove(&id);
         let after = Tenant::update_fields(conn, id, &fields)
             .await
             .map_err(subdomain_taken)?;
@@ -333,10 +338,14 @@ pub async fn update(
             Some(_) => after.labels(conn).await?,
             None => labels_before.clone(),
         };
-        let (was, is) = (
+        let limit_after = fields.max_users.unwrap_or(limit_before);
+        let (mut was, mut is) = (
             labelled(snapshot(&before), &labels_before),
             labelled(snapshot(&after), &labels_after),
         );
+        // The user limit is read apart from the tenant row (`db::models::user_limit`).
+        was["max_users"] = serde_json::json!(limit_before);
+        is["max_users"] = serde_json::json!(limit_after);
         // A save that changed nothing (a form sent again, `enabled: false` on a
         // disabled tenant) is not an event: the trail lists changes only.
         if was != is {
@@ -497,8 +506,63 @@ pub async fn set_enabled_subtree(
     .await
 }
 
-/// What stops a safe delete of a subtree with these counts.
-pub fn blockers(counts: &SubtreeCounts) -> Vec<Blocker> {
+/// What a safe delete looks at beyond sub-tenants and users, and how it names it.
+#[derive(Clone, Debug)]
+pub struct DeleteScope {
+    /// Usage (queries) on this day or later blocks: the last 30 days by the app clock.
+    pub since: chrono::NaiveDate,
+    /// What the one deleting sees: only those tenants' resources are named.
+    pub visibility: Visibility,
+}
+
+/// Days of usage that block a safe delete, today included.
+pub const RECENT_USAGE_DAYS: i64 = 30;
+
+impl DeleteScope {
+    /// The scope of a delete at `now` by someone seeing `visibility`.
+    pub fn new(now: DateTime<Utc>, visibility: Visibility) -> Self {
+        DeleteScope {
+            since: now.date_naive() - chrono::Duration::days(RECENT_USAGE_DAYS - 1),
+            visibility,
+        }
+    }
+}
+
+/// The first names seen, and how many more there are: ": a, b and 2 more"; none
+/// seen: " in tenants you cannot see".
+fn with_more(mut shown: Vec<String>, count: i64) -> String {
+    if shown.is_empty() {
+        return " in tenants you cannot see".into();
+    }
+    let more = count - shown.len() as i64;
+    if more > 0 {
+        shown.push(format!("{more} more"));
+    }
+    let n = shown.len();
+    let last = shown.remove(n - 1);
+    if shown.is_empty() {
+        format!(": {last}")
+    } else {
+        format!(": {} and {last}", shown.join(", "))
+    }
+}
+
+/// How many resources of a kind a subtree holds, with the first names seen
+/// ("3 resolvers: dns-a (Acme), dns-b (Acme) and 1 more.").
+fn named(count: i64, one: &str, many: &str, names: &[(String, String)]) -> String {
+    let shown = names
+        .iter()
+        .map(|(name, tenant)| format!("{name} ({tenant})"))
+        .collect();
+    format!(
+        "{count} {}{}.",
+        if count == 1 { one } else { many },
+        with_more(shown, count)
+    )
+}
+
+/// What stops a safe delete of a subtree with these counts and resources.
+pub fn blockers(counts: &SubtreeCounts, resources: &SubtreeResources) -> Vec<Blocker> {
     let mut out = Vec::new();
     let subtenants = counts.tenants - 1;
     if subtenants > 0 {
@@ -527,6 +591,42 @@ pub fn blockers(counts: &SubtreeCounts) -> Vec<Blocker> {
             ),
         });
     }
+    if resources.resolvers > 0 {
+        out.push(Blocker {
+            kind: "resolvers",
+            count: resources.resolvers,
+            message: named(
+                resources.resolvers,
+                "resolver",
+                "resolvers",
+                &resources.resolver_names,
+            ),
+        });
+    }
+    if resources.devices > 0 {
+        out.push(Blocker {
+            kind: "devices",
+            count: resources.devices,
+            message: named(
+                resources.devices,
+                "device",
+                "devices",
+                &resources.device_names,
+            ),
+        });
+    }
+    if resources.active_tenants > 0 {
+        let n = resources.active_tenants;
+        out.push(Blocker {
+            kind: "usage",
+            count: n,
+            message: format!(
+                "Traffic in the last {RECENT_USAGE_DAYS} days in {n} tenant{}{}.",
+                if n == 1 { "" } else { "s" },
+                with_more(resources.active_names.clone(), n)
+            ),
+        });
+    }
     out
 }
 
@@ -534,23 +634,33 @@ pub fn blockers(counts: &SubtreeCounts) -> Vec<Blocker> {
 #[derive(Clone, Debug)]
 pub struct DeletePreview {
     pub counts: SubtreeCounts,
+    pub resources: SubtreeResources,
     pub blockers: Vec<Blocker>,
 }
+
+/// How many resources of each kind a blocker names.
+const NAMED: i64 = 5;
 
 pub async fn delete_preview(
     conn: &mut AsyncPgConnection,
     tenant: &Tenant,
+    scope: &DeleteScope,
 ) -> Result<DeletePreview, AppError> {
     let counts = Tenant::subtree_counts(conn, tenant.id).await?;
+    let resources =
+        SubtreeResources::load(conn, tenant.id, scope.since, &scope.visibility, NAMED).await?;
     Ok(DeletePreview {
-        blockers: blockers(&counts),
+        blockers: blockers(&counts, &resources),
         counts,
+        resources,
     })
 }
 
 /// Deletes a tenant. A safe delete (`force` false) is refused with the list of what
-/// blocks it while the subtree still holds sub-tenants or users; a force delete
-/// removes the whole subtree (users, roles, grants, instances) in this transaction.
+/// blocks it while the subtree still holds sub-tenants, users, resolvers or devices,
+/// or had usage since `scope.since`; a force delete removes the whole subtree
+/// (users, roles, grants, instances, resolvers, devices, subnets) in this
+/// transaction. Usage history stays (migration `usage`: ancestors' totals keep it).
 /// `authorize(tenant, parent)` runs on the locked rows, and `homed` on the users a
 /// force delete removes. Returns how many tenants were deleted.
 pub async fn delete(
@@ -558,6 +668,7 @@ pub async fn delete(
     actor: &Actor,
     id: i64,
     force: bool,
+    scope: &DeleteScope,
     authorize: &(dyn Fn(&Tenant, &Tenant) -> Result<(), AppError> + Sync),
     homed: HomedCheck<'_>,
 ) -> Result<usize, AppError> {
@@ -586,7 +697,9 @@ pub async fn delete(
             )));
         }
         let counts = Tenant::subtree_counts(conn, id).await?;
-        let blocking = blockers(&counts);
+        let resources =
+            SubtreeResources::load(conn, id, scope.since, &scope.visibility, NAMED).await?;
+        let blocking = blockers(&counts, &resources);
         if !force && !blocking.is_empty() {
             return Err(AppError::DeleteBlocked(blocking));
         }
@@ -599,6 +712,7 @@ pub async fn delete(
         event.after = Some(serde_json::json!({
             "force": force, "tenants": counts.tenants, "users": counts.users,
             "instances": counts.instances, "grants": counts.grants,
+            "resolvers": resources.resolvers, "devices": resources.devices,
         }));
         event.record(conn).await?;
         Tenant::audit_subtree_delete(conn, &event, id).await?;

@@ -134,7 +134,7 @@ async fn apply(
             apply_move(p, actor, conn, id, parent_id, now).await?.id,
         ),
         Operation::Delete { id, force } => {
-            apply_delete(p, actor, conn, id, force).await?;
+            apply_delete(p, actor, conn, id, force, now).await?;
             BatchResult::ok(StatusCode::NO_CONTENT, id)
         }
     })

@@ -9,6 +9,7 @@ pub mod batch;
 pub mod bulk;
 pub mod idempotency;
 pub mod migrations;
+pub mod network;
 pub mod openapi;
 pub mod resources;
 pub mod rules;
@@ -41,6 +42,7 @@ pub fn routes() -> Vec<Route> {
         migrations::routes(),
         rules::routes(),
         resources::routes(),
+        network::routes(),
         openapi::routes(),
     ]
     .into_iter()

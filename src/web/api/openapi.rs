@@ -5,6 +5,10 @@ use super::activity::{ActivityChange, ActivityEvent, ActivityEventPage};
 use super::batch::{BatchRequest, BatchResponse, BatchResult, Operation};
 use super::bulk::{BulkFilter, BulkItem, BulkOutcome, BulkRequest, BulkResponse, BulkScope};
 use super::migrations::{MigrationJson, MigrationPage, StartMigration};
+use super::network::{
+    DeviceBody, DeviceJson, DevicePage, DevicePatch, ResolverBody, ResolverJson, ResolverPage,
+    ResolverPatch, SubnetBody, SubnetJson, SubnetPage, SubnetPatch,
+};
 use super::resources::{
     CloudBody, CloudJson, CloudPage, CloudPatch, InstanceBody, InstanceJson, InstancePage,
     InstancePatch,
@@ -93,6 +97,21 @@ pub fn routes() -> Vec<Route> {
         super::resources::show_instance,
         super::resources::update_instance,
         super::resources::delete_instance,
+        super::network::list_resolvers,
+        super::network::create_resolver,
+        super::network::show_resolver,
+        super::network::update_resolver,
+        super::network::delete_resolver,
+        super::network::list_devices,
+        super::network::create_device,
+        super::network::show_device,
+        super::network::update_device,
+        super::network::delete_device,
+        super::network::list_subnets,
+        super::network::create_subnet,
+        super::network::show_subnet,
+        super::network::update_subnet,
+        super::network::delete_subnet,
     ),
     components(schemas(
         TenantJson, TenantPage, CreateTenant, UpdateTenant, MoveTenant, BatchRequest,
@@ -104,13 +123,16 @@ pub fn routes() -> Vec<Route> {
         RulePatch, RuleBatch, RulePage, RuleSetJson, NodeRule, NodeCredentialStuffing, RuleKind,
         RuleAction, MigrationJson, MigrationPage, StartMigration, CloudJson, CloudBody, CloudPatch,
         CloudPage, InstanceJson, InstanceBody, InstancePatch, InstancePage, CloudProvider,
-        CloudVisibility, InstanceStatus
+        CloudVisibility, InstanceStatus, ResolverJson, ResolverBody,
+        ResolverPatch, ResolverPage, DeviceJson, DeviceBody, DevicePatch, DevicePage, SubnetJson,
+        SubnetBody, SubnetPatch, SubnetPage
     )),
     modifiers(&Security, &Problems),
     tags(
         (name = "tenants", description = "The tenant tree"),
         (name = "rules", description = "A tenant's applications, domains, rules and the rule set nodes fetch"),
         (name = "resources", description = "A tenant's clouds (its own and those shared with it) and instances, within limits"),
+        (name = "resources", description = "A tenant's resources: DNS resolvers, the devices that use them and the subnets they serve"),
         (name = "usage", description = "Usage ingestion, with an ingestion key (created at /usage/keys) \
                                           instead of a personal API token; usage statistics, with a \
                                           personal API token")
@@ -267,6 +289,61 @@ fn host_name_pattern() -> String {
     format!("^[{WS}]*{}\\.*[{WS}]*$", host_name())
 }
 
+/// A device's identifier (`network::parse_identifier`): 1–100 characters without
+/// white space or control characters, around white space.
+fn identifier_pattern() -> String {
+    format!("^[{WS}]*[^{WS}{CONTROL}]{{1,100}}[{WS}]*$")
+}
+
+/// An IPv4 address as `std::net` reads one: four decimal octets, no leading zeros.
+fn ipv4() -> String {
+    let octet = "(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])";
+    format!("{octet}(?:\\.{octet}){{3}}")
+}
+
+/// An IPv6 address as `std::net` reads one: eight groups of 1–4 hex digits, the
+/// last two as an IPv4 address if wished, or fewer around one `::` standing for at
+/// least one group (an IPv4 address only at the end).
+fn ipv6() -> String {
+    let h = "[0-9A-Fa-f]{1,4}";
+    let v4 = ipv4();
+    let mut forms = vec![format!("(?:{h}:){{7}}{h}"), format!("(?:{h}:){{6}}{v4}")];
+    for head in 0..=7usize {
+        let head_part = match head {
+            0 => String::new(),
+            n => format!("(?:{h}:){{{}}}{h}", n - 1),
+        };
+        let room = 7 - head;
+        let mut tails = Vec::new();
+        if room >= 1 {
+            tails.push(format!("(?:{h}:){{0,{}}}{h}", room - 1));
+        }
+        if room >= 2 {
+            tails.push(format!("(?:{h}:){{0,{}}}{v4}", room - 2));
+        }
+        let tail = if tails.is_empty() {
+            String::new()
+        } else {
+            format!("(?:{})?", tails.join("|"))
+        };
+        forms.push(format!("{head_part}::{tail}"));
+    }
+    format!("(?:{})", forms.join("|"))
+}
+
+/// `network::parse_address`: one IPv4 or IPv6 address, around white space.
+fn address_pattern() -> String {
+    format!("^[{WS}]*(?:{}|{})[{WS}]*$", ipv4(), ipv6())
+}
+
+/// `network::parse_network`: an address, `/` and a prefix length without leading
+/// zeros (0–32, 0–128), around white space. Host bits set are refused apart.
+fn network_pattern() -> String {
+    let p4 = "(?:3[0-2]|[12][0-9]|[0-9])";
+    let p6 = "(?:12[0-8]|1[01][0-9]|[1-9][0-9]|[0-9])";
+    format!("^[{WS}]*(?:{}/{p4}|{}/{p6})[{WS}]*$", ipv4(), ipv6())
+}
+
 /// A cursor as the server writes it: `after:<id>` in unpadded URL-safe base64, the
 /// id at most 18 digits (each three digits encode to one of these four-character groups).
 fn cursor_pattern() -> String {
@@ -328,6 +405,10 @@ fn body_constraints() -> Vec<(&'static str, Value)> {
             json!({"minimum": 0, "maximum": i64::MAX}),
         ),
         (
+            "max_users",
+            json!({"minimum": 0, "maximum": crate::domain::user_limit::MAX}),
+        ),
+        (
             "batch_id",
             json!({"minLength": 1, "maxLength": usage::BATCH_ID_MAX, "pattern": "^[!-~]+$"}),
         ),
@@ -341,6 +422,11 @@ fn body_constraints() -> Vec<(&'static str, Value)> {
         ("target", id_constraints()),
         ("applications", mapping_constraints()),
         ("domains", mapping_constraints()),
+        ("resolver_id", id_constraints()),
+        ("identifier", json!({"pattern": identifier_pattern()})),
+        ("address", json!({"pattern": address_pattern()})),
+        ("cidr", json!({"pattern": network_pattern()})),
+        ("policy_id", id_constraints()),
         ("path", json!({"pattern": rule_path_pattern()})),
         ("threshold", json!({"minimum": 1, "maximum": 10000})),
         ("cloud_id", id_constraints()),
@@ -435,6 +521,12 @@ const REQUEST_SCHEMAS: &[&str] = &[
     "CloudPatch",
     "InstanceBody",
     "InstancePatch",
+    "ResolverBody",
+    "ResolverPatch",
+    "DeviceBody",
+    "DevicePatch",
+    "SubnetBody",
+    "SubnetPatch",
 ];
 
 /// Schema names as a generated client shows them: `utoipa`'s name, the name given
@@ -572,9 +664,9 @@ fn constrain_parameters(doc: &mut Value) {
             };
             for param in params {
                 let constraints = match param["name"].as_str() {
-                    Some("id" | "parent" | "subtree" | "within" | "aid" | "did" | "rid") => {
-                        id_constraints()
-                    }
+                    Some(
+                        "id" | "parent" | "subtree" | "within" | "aid" | "did" | "rid" | "sid",
+                    ) => id_constraints(),
                     Some("label") => label_constraints(),
                     // The tenants list's; the activity list states its own.
                     Some("cursor") if param["schema"]["pattern"].is_null() => {
@@ -683,6 +775,97 @@ mod tests {
                 "x.y",
             ],
         );
+    }
+
+    #[test]
+    fn the_identifier_pattern_is_its_parser() {
+        let x100 = "x".repeat(100);
+        let x101 = "x".repeat(101);
+        agrees(
+            &identifier_pattern(),
+            |s| crate::domain::network::parse_identifier(s).is_ok(),
+            &[
+                "aa:bb",
+                " aa:bb ",
+                "",
+                " ",
+                "a b",
+                "a\u{7}",
+                "\u{3000}x",
+                &x100,
+                &x101,
+            ],
+        );
+    }
+
+    #[test]
+    fn the_address_and_network_patterns_are_their_parsers() {
+        use crate::domain::network::{parse_address, parse_network};
+        let addresses = [
+            "192.0.2.53",
+            " 192.0.2.53 ",
+            "0.0.0.0",
+            "255.255.255.255",
+            "256.1.1.1",
+            "01.2.3.4",
+            "1.2.3",
+            "1.2.3.4.5",
+            "::",
+            "::1",
+            "1::",
+            "2001:db8::53",
+            "2001:DB8:0:0:0:0:0:53",
+            "1:2:3:4:5:6:7:8",
+            "1:2:3:4:5:6:7::",
+            "1:2:3:4:5:6:7::8",
+            "1:2:3:4:5:6:7:8:9",
+            "::ffff:1.2.3.4",
+            "1:2:3:4:5:6:1.2.3.4",
+            "1:2:3:4:5:6:7:1.2.3.4",
+            "::1.2.3.4",
+            "1::1.2.3.4",
+            "1.2.3.4::",
+            "12345::",
+            ":1::",
+            "1:::2",
+            "fe80::1%eth0",
+            "0001:0db8::",
+            "1:2:3:4:5::1.2.3.4",
+            "1:2:3:4:5:6::1.2.3.4",
+            "",
+            " ",
+            "10.0.0.0/8",
+        ];
+        agrees(&address_pattern(), |s| parse_address(s).is_ok(), &addresses);
+        let networks = [
+            "10.0.0.0/8",
+            " 10.0.0.0/8 ",
+            "10.0.0.0/08",
+            "10.0.0.0/33",
+            "10.0.0.0/32",
+            "0.0.0.0/0",
+            "10.0.0.0",
+            "10.0.0.0/",
+            "2001:db8::/32",
+            "::/0",
+            "::/128",
+            "::/129",
+            "::/012",
+            "2001:db8::1.2.3.4/120",
+            "1:2:3:4:5:6:7::/112",
+            "a/8",
+            "10.0.0.0/8/8",
+        ];
+        // Host bits set are refused apart (a field error naming the network meant):
+        // the pattern is the parser's grammar with them allowed.
+        agrees(
+            &network_pattern(),
+            |s| {
+                parse_network(s).is_ok() || parse_network(s).is_err_and(|e| e.contains("host bits"))
+            },
+            &networks,
+        );
+        assert!(matches(&network_pattern(), "10.0.0.5/8"));
     }
 
     #[test]

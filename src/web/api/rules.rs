@@ -125,7 +125,9 @@ pub struct DomainPatch {
     pub application_id: Option<Option<i64>>,
 }
 
-fn nullable_id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<i64>>, D::Error> {
+pub(super) fn nullable_id<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<i64>>, D::Error> {
     integral_opt_i64(d).map(Some)
 }
 

@@ -5,11 +5,13 @@
 use super::idempotency::{self, Answer};
 use super::{json, parse_json};
 use crate::auth::{authz, ApiUser, Principal};
+use crate::db::models::user_limit::limits_of;
 use crate::db::models::Tenant;
 use crate::db::DbConn;
 use crate::domain::domain_name::{challenge_name, challenge_value, ConsoleHosts, DomainStatus};
 use crate::domain::resources::limit;
 use crate::domain::usage::check_quota;
+use crate::domain::user_limit;
 use crate::domain::SearchText;
 use crate::domain::{label, Feature, Level};
 use crate::error::{AppError, FieldErrors};
@@ -85,13 +87,16 @@ pub struct TenantJson {
     pub storage_limit_gb: Option<i64>,
     pub memory_limit_gb: Option<i64>,
     pub max_instances: Option<i64>,
+    /// The most users the tenant and all its sub-tenants may have together; `null`:
+    /// no limit.
+    pub max_users: Option<i32>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
 impl TenantJson {
-    /// `t` with its labels.
-    pub fn new(t: &Tenant, labels: Vec<String>) -> Self {
+    /// `t` with its labels and user limit.
+    pub fn new(t: &Tenant, labels: Vec<String>, max_users: Option<i32>) -> Self {
         TenantJson {
             id: t.id,
             parent_id: t.parent_id,
@@ -116,6 +121,7 @@ impl TenantJson {
             storage_limit_gb: t.limits.storage_limit_gb,
             memory_limit_gb: t.limits.memory_limit_gb,
             max_instances: t.limits.max_instances,
+            max_users,
             created_at: t.created_at,
             updated_at: t.updated_at,
         }
@@ -222,6 +228,10 @@ pub struct CreateTenant {
     pub memory_limit_gb: Option<i64>,
     #[serde(default, deserialize_with = "integral_opt_i64")]
     pub max_instances: Option<i64>,
+    /// The most users it and all its sub-tenants may have together, 0 or more; no
+    /// limit by default. Creating a user over it (or over a limit above) is refused.
+    #[serde(default, deserialize_with = "integral_opt_i64")]
+    pub max_users: Option<i64>,
 }
 
 /// `Some(None)` for an explicit `null`, `None` for an absent field.
@@ -285,6 +295,11 @@ pub struct UpdateTenant {
     #[serde(default, deserialize_with = "nullable_integral")]
     #[schema(value_type = Option<i64>)]
     pub max_instances: Option<Option<i64>>,
+    /// The most users it and all its sub-tenants may have together, 0 or more;
+    /// `null` removes the limit.
+    #[serde(default, deserialize_with = "nullable_integral")]
+    #[schema(value_type = Option<i64>)]
+    pub max_users: Option<Option<i64>>,
 }
 
 /// The custom domain a root Owner approves: the one they were shown, so that a domain
@@ -411,29 +426,32 @@ impl CreateTenant {
     pub fn to_input(&self, parent: &Tenant, hosts: &ConsoleHosts) -> TenantChange {
         let sent_limit = |sent: Option<i64>| sent.map(|n| limit(Some(n)));
         TenantChange {
-            fields: TenantInput::with_limits(
-                TenantInput::with_quota(
-                    TenantInput::with_labels(
-                        TenantInput::parse(
-                            TenantText::new(
-                                &self.name,
-                                &self.subdomain,
-                                &self.description,
-                                self.custom_domain.as_deref(),
+            fields: TenantInput::with_max_users(
+                TenantInput::with_limits(
+                    TenantInput::with_quota(
+                        TenantInput::with_labels(
+                            TenantInput::parse(
+                                TenantText::new(
+                                    &self.name,
+                                    &self.subdomain,
+                                    &self.description,
+                                    self.custom_domain.as_deref(),
+                                ),
+                                self.can_have_subtenants,
+                                self.enabled,
+                                hosts,
                             ),
-                            self.can_have_subtenants,
-                            self.enabled,
-                            hosts,
+                            Some(label::parse_exact(&self.labels)),
                         ),
-                        Some(label::parse_exact(&self.labels)),
+                        self.monthly_query_quota.map(|q| check_quota(q).map(Some)),
                     ),
-                    self.monthly_query_quota.map(|q| check_quota(q).map(Some)),
+                    [
+                        sent_limit(self.storage_limit_gb),
+                        sent_limit(self.memory_limit_gb),
+                        sent_limit(self.max_instances),
+                    ],
                 ),
-                [
-                    sent_limit(self.storage_limit_gb),
-                    sent_limit(self.memory_limit_gb),
-                    sent_limit(self.max_instances),
-                ],
+                self.max_users.map(|m| user_limit::check(m).map(Some)),
             ),
             // Naming the parent's own tenant role asks for nothing: it is the default.
             tenant_role: self
@@ -510,6 +528,10 @@ impl UpdateTenant {
             ]
             .map(|sent| sent.map(limit)),
         );
+        let max_users = self
+            .max_users
+            .map(|sent| sent.map(user_limit::check).transpose());
+        fields = TenantInput::with_max_users(fields, max_users);
         let mut errors = FieldErrors::new();
         if tenant.is_root() && enabled == Some(false) {
             errors.insert("enabled", "The root tenant cannot be disabled.".into());
@@ -580,9 +602,10 @@ pub(super) async fn apply_delete(
     conn: &mut AsyncPgConnection,
     id: i64,
     force: bool,
+    now: DateTime<Utc>,
 ) -> Result<usize, AppError> {
     let tenant = authz::visible_tenant(p, id, conn).await?;
-    service::delete(conn, p, actor, &tenant, force).await
+    service::delete(conn, p, actor, &tenant, force, now).await
 }
 
 /// A connection, and the tenant an `{id}` path segment names if `user` may see it
@@ -618,7 +641,8 @@ pub(super) async fn paged_tenant(
 
 /// `t` as the API shows it, with its labels.
 async fn tenant_json(conn: &mut AsyncPgConnection, t: &Tenant) -> Result<TenantJson, AppError> {
-    Ok(TenantJson::new(t, t.labels(conn).await?))
+    let max_users = limits_of(conn, &[t.id]).await?.remove(&t.id);
+    Ok(TenantJson::new(t, t.labels(conn).await?, max_users))
 }
 
 // ---------------------------------------------------------------- handlers
@@ -717,9 +741,16 @@ pub async fn list(
         .collect();
     let ids: Vec<i64> = readable.iter().map(|t| t.id).collect();
     let mut labels = Tenant::labels_of(&mut conn, &ids).await?;
+    let limits = limits_of(&mut conn, &ids).await?;
     let items = readable
         .into_iter()
-        .map(|t| TenantJson::new(t, labels.remove(&t.id).unwrap_or_default()))
+        .map(|t| {
+            TenantJson::new(
+                t,
+                labels.remove(&t.id).unwrap_or_default(),
+                limits.get(&t.id).copied(),
+            )
+        })
         .collect();
     Ok(json(StatusCode::OK, &TenantPage { items, next_cursor }))
 }
@@ -804,7 +835,8 @@ pub async fn update(
 }
 
 /// Delete a tenant (Owner over its parent). Refused (409, `delete-blocked`) while
-/// its subtree holds sub-tenants or users, unless `force=true`.
+/// its subtree holds sub-tenants, users, resolvers or devices, or had usage in the
+/// last 30 days, unless `force=true`.
 #[utoipa::path(
     delete,
     path = "/api/v1/tenants/{id}",
@@ -821,7 +853,15 @@ pub async fn delete(
     params: Query<DeleteParams>,
 ) -> Result<HttpResponse, actix_web::Error> {
     let (mut conn, tenant) = path_tenant(&req, &user, &state, &path).await?;
-    service::delete(&mut conn, &user, &user.actor(&req), &tenant, params.force).await?;
+    service::delete(
+        &mut conn,
+        &user,
+        &user.actor(&req),
+        &tenant,
+        params.force,
+        state.clock.now(),
+    )
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -1051,6 +1091,7 @@ mod tests {
             storage_limit_gb: None,
             memory_limit_gb: None,
             max_instances: None,
+            max_users: None,
         };
         assert_eq!(
             create(Some(3)).to_input(&parent, &hosts()).tenant_role,

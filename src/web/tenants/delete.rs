@@ -31,9 +31,10 @@ impl DeletePage {
         tenant: Tenant,
         errors: FieldErrors,
         confirm: String,
+        now: chrono::DateTime<chrono::Utc>,
     ) -> Result<Self, AppError> {
         Ok(DeletePage {
-            preview: service::delete_preview(conn, &tenant).await?,
+            preview: service::delete_preview(conn, user, &tenant, now).await?,
             page: PageCtx::new(user, conn, "tenants").await?,
             tenant,
             errors,
@@ -49,7 +50,18 @@ pub(super) async fn delete_form(
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
     let (tenant, _) = deletable(&user, &mut conn, &path).await?;
-    render(&DeletePage::build(&user, &mut conn, tenant, FieldErrors::new(), String::new()).await?)
+    let now = state.clock.now();
+    render(
+        &DeletePage::build(
+            &user,
+            &mut conn,
+            tenant,
+            FieldErrors::new(),
+            String::new(),
+            now,
+        )
+        .await?,
+    )
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -72,6 +84,7 @@ pub(super) async fn delete(
     let mut conn = state.pool.get().await?;
     let (tenant, _) = deletable(&user, &mut conn, &path).await?;
     let force = checked(&form.force);
+    let now = state.clock.now();
     if force && form.confirm.trim() != tenant.subdomain {
         let errors = field_error(
             "confirm",
@@ -80,11 +93,11 @@ pub(super) async fn delete(
                 tenant.subdomain
             ),
         );
-        let page = DeletePage::build(&user, &mut conn, tenant, errors, form.confirm).await?;
+        let page = DeletePage::build(&user, &mut conn, tenant, errors, form.confirm, now).await?;
         return render_status(&page, StatusCode::UNPROCESSABLE_ENTITY);
     }
     let actor = actor(&user, &req);
-    match service::delete(&mut conn, &user, &actor, &tenant, force).await {
+    match service::delete(&mut conn, &user, &actor, &tenant, force, now).await {
         Ok(deleted) => {
             let below = deleted.saturating_sub(1);
             flash(
@@ -106,9 +119,15 @@ pub(super) async fn delete(
         }
         // Something appeared in the subtree since the page was shown: show it again.
         Err(AppError::DeleteBlocked(_)) => {
-            let page =
-                DeletePage::build(&user, &mut conn, tenant, FieldErrors::new(), String::new())
-                    .await?;
+            let page = DeletePage::build(
+                &user,
+                &mut conn,
+                tenant,
+                FieldErrors::new(),
+                String::new(),
+                now,
+            )
+            .await?;
             render_status(&page, StatusCode::CONFLICT)
         }
         Err(e) => Err(e),

@@ -5,11 +5,13 @@ use super::show::DomainView;
 use super::{editable, named_or_acting};
 use crate::auth::{authz, CurrentUser};
 use crate::db::models::role::TenantRole;
+use crate::db::models::user_limit::limits_of as user_limits;
 use crate::db::models::Tenant;
 use crate::domain::domain_name::ConsoleHosts;
 use crate::domain::label;
 use crate::domain::resources::parse_limit;
 use crate::domain::usage::parse_quota;
+use crate::domain::user_limit;
 use crate::error::{AppError, FieldErrors};
 use crate::services::tenants::{
     self as service, RoleChoice, TenantChange, TenantInput, TenantText,
@@ -52,6 +54,9 @@ pub struct TenantForm {
     pub storage_limit_gb: Option<String>,
     pub memory_limit_gb: Option<String>,
     pub max_instances: Option<String>,
+    /// The most users of its subtree, empty for no limit; absent (a form without
+    /// the field) keeps the current one.
+    pub max_users: Option<String>,
 }
 
 impl TenantForm {
@@ -67,6 +72,8 @@ impl TenantForm {
             can_have_subtenants: t.can_have_subtenants.then(|| "true".into()),
             enabled: t.enabled.then(|| "true".into()),
             labels: None,
+            // Read apart, like the labels (`edit_form`).
+            max_users: None,
             monthly_query_quota: Some(
                 t.monthly_query_quota
                     .map(|q| q.to_string())
@@ -86,29 +93,32 @@ impl TenantForm {
         };
         let limit = |raw: &Option<String>| raw.as_deref().map(parse_limit);
         TenantChange {
-            fields: TenantInput::with_limits(
-                TenantInput::with_quota(
-                    TenantInput::with_labels(
-                        TenantInput::parse(
-                            TenantText::new(
-                                &self.name,
-                                &self.subdomain,
-                                &self.description,
-                                Some(&self.custom_domain),
+            fields: TenantInput::with_max_users(
+                TenantInput::with_limits(
+                    TenantInput::with_quota(
+                        TenantInput::with_labels(
+                            TenantInput::parse(
+                                TenantText::new(
+                                    &self.name,
+                                    &self.subdomain,
+                                    &self.description,
+                                    Some(&self.custom_domain),
+                                ),
+                                self.subtenants_checked(),
+                                creating || self.enabled_checked(),
+                                hosts,
                             ),
-                            self.subtenants_checked(),
-                            creating || self.enabled_checked(),
-                            hosts,
+                            self.labels.as_deref().map(label::parse_text),
                         ),
-                        self.labels.as_deref().map(label::parse_text),
+                        self.monthly_query_quota.as_deref().map(parse_quota),
                     ),
-                    self.monthly_query_quota.as_deref().map(parse_quota),
+                    [
+                        limit(&self.storage_limit_gb),
+                        limit(&self.memory_limit_gb),
+                        limit(&self.max_instances),
+                    ],
                 ),
-                [
-                    limit(&self.storage_limit_gb),
-                    limit(&self.memory_limit_gb),
-                    limit(&self.max_instances),
-                ],
+                self.max_users.as_deref().map(user_limit::parse),
             ),
             tenant_role,
         }
@@ -355,6 +365,13 @@ pub(super) async fn edit_form(
     let (tenant, _) = editable(&user, &mut conn, &path).await?;
     let mut form = TenantForm::from_tenant(&tenant);
     form.labels = Some(tenant.labels(&mut conn).await?.join(", "));
+    form.max_users = Some(
+        user_limits(&mut conn, &[tenant.id])
+            .await?
+            .get(&tenant.id)
+            .map(|m| m.to_string())
+            .unwrap_or_default(),
+    );
     render(
         &FormPage::build(
             &user,

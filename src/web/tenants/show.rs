@@ -42,6 +42,10 @@ struct ShowPage {
     /// The "Clouds" and "Instances" links and the usage bars: Resources read here.
     can_read_resources: bool,
     bars: Vec<crate::domain::resources::UsageBar>,
+    /// The most users its subtree may have (`None`: no limit).
+    max_users: Option<i32>,
+    /// The DNS configuration's links (resolvers, devices, subnets): Resources read here.
+    can_read_network: bool,
     /// The custom domain and its proof, while one is set.
     domain: Option<DomainView>,
     /// Why the last custom-domain check or approval failed.
@@ -129,6 +133,9 @@ pub(super) async fn show_page(
             (label, href)
         })
         .collect();
+    let max_users = crate::db::models::user_limit::limits_of(conn, &[tenant.id])
+        .await?
+        .remove(&tenant.id);
     let can_edit = authz::can_edit(user, &tenant, parent.as_ref());
     let can_read_resources =
         authz::effective_level(user, &tenant, Feature::Resources) >= Level::Read;
@@ -162,6 +169,8 @@ pub(super) async fn show_page(
         can_read_rules: authz::can_read_rules(user, &tenant),
         can_read_resources,
         bars,
+        max_users,
+        can_read_network: authz::require(user, &tenant, Feature::Resources, Level::Read).is_ok(),
         domain_error,
         tenant,
     };

@@ -26,6 +26,9 @@ pub struct TenantFields {
     pub monthly_query_quota: Option<Option<i64>>,
     /// The subtree's resource limits; each `None` keeps the current one (none on create).
     pub limits: crate::domain::resources::LimitChange,
+    /// The most users its subtree may have; `None` keeps the current limit (none on
+    /// create), `Some(None)` removes it.
+    pub max_users: Option<Option<i32>>,
 }
 
 impl Tenant {
@@ -88,6 +91,7 @@ impl Tenant {
                         tenants::enabled.eq(c.fields.enabled),
                         tenants::tenant_role_id.eq(c.tenant_role_id),
                         tenants::monthly_query_quota.eq(c.fields.monthly_query_quota.flatten()),
+                        tenants::max_users.eq(c.fields.max_users.flatten()),
                     )
                 })
                 .collect();
@@ -245,6 +249,12 @@ impl Tenant {
         if let Some(quota) = fields.monthly_query_quota {
             diesel::update(tenants::table.find(id))
                 .set(tenants::monthly_query_quota.eq(quota))
+                .execute(conn)
+                .await?;
+        }
+        if let Some(limit) = fields.max_users {
+            diesel::update(tenants::table.find(id))
+                .set(tenants::max_users.eq(limit))
                 .execute(conn)
                 .await?;
         }

@@ -1,0 +1,590 @@
+//! A tenant's DNS configuration (migration `resolvers_devices_subnets`): resolvers,
+//! the devices that use them and the subnets they serve. Every query is scoped by
+//! tenant: an id from another tenant is simply not found.
+
+use super::lower;
+use super::rules::tenant_owned;
+use super::tenant::{visible_filter, Visibility};
+use crate::db::schema::{devices, resolvers, subnets, tenant_paths, tenants, usage_daily};
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::pg::Pg;
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use ipnet::IpNet;
+
+#[derive(Clone, Debug, Queryable, Selectable, PartialEq, Eq)]
+#[diesel(table_name = resolvers, check_for_backend(Pg))]
+pub struct Resolver {
+    pub id: i64,
+    pub tenant_id: i64,
+    pub name: String,
+    /// A host address (its prefix is the whole address).
+    pub address: IpNet,
+    pub policy_id: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, Queryable, Selectable, PartialEq, Eq)]
+#[diesel(table_name = devices, check_for_backend(Pg))]
+pub struct Device {
+    pub id: i64,
+    pub tenant_id: i64,
+    pub name: String,
+    pub identifier: String,
+    pub resolver_id: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, Queryable, Selectable, PartialEq, Eq)]
+#[diesel(table_name = subnets, check_for_backend(Pg))]
+pub struct Subnet {
+    pub id: i64,
+    pub tenant_id: i64,
+    pub cidr: IpNet,
+    pub resolver_id: i64,
+    pub policy_id: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+tenant_owned!(Resolver, resolvers);
+tenant_owned!(Device, devices);
+tenant_owned!(Subnet, subnets);
+
+/// A resolver's stored fields.
+#[derive(Clone, Debug)]
+pub struct ResolverFields {
+    pub name: String,
+    pub address: IpNet,
+    pub policy_id: Option<i64>,
+}
+
+/// A device's stored fields.
+#[derive(Clone, Debug)]
+pub struct DeviceFields {
+    pub name: String,
+    pub identifier: String,
+    pub resolver_id: i64,
+}
+
+/// A subnet's stored fields.
+#[derive(Clone, Debug)]
+pub struct SubnetFields {
+    pub cidr: IpNet,
+    pub resolver_id: i64,
+    pub policy_id: Option<i64>,
+}
+
+/// A list's filters (all optional): text in the name (resolvers; devices: name or
+/// identifier), the resolver used (devices, subnets), a network the subnets overlap.
+#[derive(Clone, Debug, Default)]
+pub struct NetworkFilter {
+    pub q: Option<String>,
+    pub resolver_id: Option<i64>,
+    pub overlapping: Option<IpNet>,
+}
+
+impl Resolver {
+    fn filtered(tenant_id: i64, f: &NetworkFilter) -> resolvers::BoxedQuery<'static, Pg> {
+        let mut q = resolvers::table
+            .filter(resolvers::tenant_id.eq(tenant_id))
+            .into_boxed();
+        if let Some(text) = f.q.as_deref().filter(|t| !t.is_empty()) {
+            q = q.filter(resolvers::name.ilike(super::like_pattern(text)));
+        }
+        q
+    }
+
+    /// The tenant's resolvers matching `f`, by name: how many, and page `page_no`
+    /// (from 1) of `per_page`.
+    pub async fn list(
+        conn: &mut AsyncPgConnection,
+        tenant_id: i64,
+        f: &NetworkFilter,
+        page_no: i64,
+        per_page: i64,
+    ) -> QueryResult<(i64, Vec<Self>)> {
+        let total = Self::filtered(tenant_id, f)
+            .count()
+            .get_result(conn)
+            .await?;
+        let rows = Self::filtered(tenant_id, f)
+            .order((lower(resolvers::name), resolvers::id))
+            .offset((page_no - 1) * per_page)
+            .limit(per_page)
+            .select(Self::as_select())
+            .load(conn)
+            .await?;
+        Ok((total, rows))
+    }
+
+    /// Every resolver of the tenant, `(id, name)` by name (the forms' choices).
+    pub async fn choices(
+        conn: &mut AsyncPgConnection,
+        tenant_id: i64,
+    ) -> QueryResult<Vec<(i64, String)>> {
+        resolvers::table
+            .filter(resolvers::tenant_id.eq(tenant_id))
+            .order((lower(resolvers::name), resolvers::id))
+            .select((resolvers::id, resolvers::name))
+            .load(conn)
+            .await
+    }
+
+    /// The resolver, locked against deletion until the transaction ends (a device
+    /// or subnet about to use it).
+    pub async fn find_key_share(
+        conn: &mut AsyncPgConnection,
+        tenant_id: i64,
+        id: i64,
+    ) -> QueryResult<Option<Self>> {
+        resolvers::table
+            .filter(resolvers::tenant_id.eq(tenant_id))
+            .filter(resolvers::id.eq(id))
+            .select(Self::as_select())
+            .for_key_share()
+            .first(conn)
+            .await
+            .optional()
+    }
+
+    /// Whether another of the tenant's resolvers has this name (any case).
+    pub async fn name_taken(
+        conn: &mut AsyncPgConnection,
+        tenant_id: i64,
+        name: &str,
+        except: Option<i64>,
+    ) -> QueryResult<bool> {
+        diesel::select(diesel::dsl::exists(
+            resolvers::table
+                .filter(resolvers::tenant_id.eq(tenant_id))
+                .filter(lower(resolvers::name).eq(name.to_lowercase()))
+                .filter(resolvers::id.ne(except.unwrap_or(0))),
+        ))
+        .get_result(conn)
+        .await
+    }
+
+    pub async fn insert(
+        conn: &mut AsyncPgConnection,
+        tenant_id: i64,
+        f: &ResolverFields,
+        now: DateTime<Utc>,
+    ) -> QueryResult<Self> {
+        diesel::insert_into(resolvers::table)
+            .values((
+                resolvers::tenant_id.eq(tenant_id),
+                resolvers::name.eq(&f.name),
+                resolvers::address.eq(f.address),
+                resolvers::policy_id.eq(f.policy_id),
+                resolvers::created_at.eq(now),
+                resolvers::updated_at.eq(now),
+            ))
+            .returning(Self::as_returning())
+            .get_result(conn)
+            .await
+    }
+
+    pub async fn update(
+        conn: &mut AsyncPgConnection,
+        tenant_id: i64,
+        id: i64,
+        f: &ResolverFields,
+        now: DateTime<Utc>,
+    ) -> QueryResult<Self> {
+        diesel::update(
+            resolvers::table
+                .filter(resolvers::tenant_id.eq(tenant_id))
+                .filter(resolvers::id.eq(id)),
+        )
+        .set((
+            resolvers::name.eq(&f.name),
+            resolvers::address.eq(f.address),
+            resolvers::policy_id.eq(f.policy_id),
+            resolvers::updated_at.eq(now),
+        ))
+        .returning(Self::as_returning())
+        .get_result(conn)
+        .await
+    }
+
+    /// The resolver's row locked FOR UPDATE (a delete: devices and subnets that
+    /// would start using it wait, and then find it gone).
+    pub async fn lock(conn: &mut AsyncPgConnection, tenant_id: i64, id: i64) -> QueryResult<Self> {
+        resolvers::table
+            .filter(resolvers::tenant_id.eq(tenant_id))
+            .filter(resolvers::id.eq(id))
+            .select(Self::as_select())
+            .for_update()
+            .first(conn)
+            .await
+    }
+
+    /// What uses the resolver: how many devices and subnets, and the first
+    /// `sample` of each by name (devices) or network (subnets).
+    pub async fn users(
+        conn: &mut AsyncPgConnection,
+        tenant_id: i64,
+        id: i64,
+        sample: i64,
+    ) -> QueryResult<ResolverUse> {
+        let devices_of = || {
+            devices::table
+                .filter(devices::tenant_id.eq(tenant_id))
+                .filter(devices::resolver_id.eq(id))
+        };
+        let subnets_of = || {
+            subnets::table
+                .filter(subnets::tenant_id.eq(tenant_id))
+                .filter(subnets::resolver_id.eq(id))
+        };
+        Ok(ResolverUse {
+            devices: devices_of().count().get_result(conn).await?,
+            device_names: devices_of()
+                .order((lower(devices::name), devices::id))
+                .limit(sample)
+                .select(devices::name)
+                .load(conn)
+                .await?,
+            subnets: subnets_of().count().get_result(conn).await?,
+            subnet_cidrs: subnets_of()
+                .order(subnets::cidr)
+                .limit(sample)
+                .select(subnets::cidr)
+                .load(conn)
+                .await?,
+        })
+    }
+}
+
+/// What uses a resolver (see [`Resolver::users`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ResolverUse {
+    pub devices: i64,
+    pub device_names: Vec<String>,
+    pub subnets: i64,
+    pub subnet_cidrs: Vec<IpNet>,
+}
+
+impl Device {
+    fn filtered(tenant_id: i64, f: &NetworkFilter) -> devices::BoxedQuery<'static, Pg> {
+        let mut q = devices::table
+            .filter(devices::tenant_id.eq(tenant_id))
+            .into_boxed();
+        if let Some(text) = f.q.as_deref().filter(|t| !t.is_empty()) {
+            let pattern = super::like_pattern(text);
+            q = q.filter(
+                devices::name
+                    .ilike(pattern.clone())
+                    .or(devices::identifier.ilike(pattern)),
+            );
+        }
+        if let Some(id) = f.resolver_id {
+            q = q.filter(devices::resolver_id.eq(id));
+        }
+        q
+    }
+
+    /// The tenant's devices matching `f`, by name: how many, and page `page_no`.
+    pub async fn list(
+        conn: &mut AsyncPgConnection,
+        tenant_id: i64,
+        f: &NetworkFilter,
+        page_no: i64,
+        per_page: i64,
+    ) -> QueryResult<(i64, Vec<Self>)> {
+        let total = Self::filtered(tenant_id, f)
+            .count()
+            .get_result(conn)
+            .await?;
+        let rows = Self::filtered(tenant_id, f)
+            .order((lower(devices::name), devices::id))
+            .offset((page_no - 1) * per_page)
+            .limit(per_page)
+            .select(Self::as_select())
+            .load(conn)
+            .await?;
+        Ok((total, rows))
+    }
+
+    /// Another of the tenant's devices with this identifier (any case), if any.
+    pub async fn with_identifier(
+        conn: &mut AsyncPgConnection,
+        tenant_id: i64,
+        identifier: &str,
+        except: Option<i64>,
+    ) -> QueryResult<Option<Self>> {
+        devices::table
+            .filter(devices::tenant_id.eq(tenant_id))
+            .filter(lower(devices::identifier).eq(identifier.to_lowercase()))
+            .filter(devices::id.ne(except.unwrap_or(0)))
+            .select(Self::as_select())
+            .first(conn)
+            .await
+            .optional()
+    }
+
+    pub async fn insert(
+        conn: &mut AsyncPgConnection,
+        tenant_id: i64,
+        f: &DeviceFields,
+        now: DateTime<Utc>,
+    ) -> QueryResult<Self> {
+        diesel::insert_into(devices::table)
+            .values((
+                devices::tenant_id.eq(tenant_id),
+                devices::name.eq(&f.name),
+                devices::identifier.eq(&f.identifier),
+                devices::resolver_id.eq(f.resolver_id),
+                devices::created_at.eq(now),
+                devices::updated_at.eq(now),
+            ))
+            .returning(Self::as_returning())
+            .get_result(conn)
+            .await
+    }
+
+    pub async fn update(
+        conn: &mut AsyncPgConnection,
+        tenant_id: i64,
+        id: i64,
+        f: &DeviceFields,
+        now: DateTime<Utc>,
+    ) -> QueryResult<Self> {
+        diesel::update(
+            devices::table
+                .filter(devices::tenant_id.eq(tenant_id))
+                .filter(devices::id.eq(id)),
+        )
+        .set((
+            devices::name.eq(&f.name),
+            devices::identifier.eq(&f.identifier),
+            devices::resolver_id.eq(f.resolver_id),
+            devices::updated_at.eq(now),
+        ))
+        .returning(Self::as_returning())
+        .get_result(conn)
+        .await
+    }
+}
+
+impl Subnet {
+    fn filtered(tenant_id: i64, f: &NetworkFilter) -> subnets::BoxedQuery<'static, Pg> {
+        let mut q = subnets::table
+            .filter(subnets::tenant_id.eq(tenant_id))
+            .into_boxed();
+        if let Some(id) = f.resolver_id {
+            q = q.filter(subnets::resolver_id.eq(id));
+        }
+        if let Some(net) = f.overlapping {
+            q = q.filter(subnets::cidr.overlaps_with(net));
+        }
+        q
+    }
+
+    /// The tenant's subnets matching `f`, by network: how many, and page `page_no`.
+    pub async fn list(
+        conn: &mut AsyncPgConnection,
+        tenant_id: i64,
+        f: &NetworkFilter,
+        page_no: i64,
+        per_page: i64,
+    ) -> QueryResult<(i64, Vec<Self>)> {
+        let total = Self::filtered(tenant_id, f)
+            .count()
+            .get_result(conn)
+            .await?;
+        let rows = Self::filtered(tenant_id, f)
+            .order((subnets::cidr, subnets::id))
+            .offset((page_no - 1) * per_page)
+            .limit(per_page)
+            .select(Self::as_select())
+            .load(conn)
+            .await?;
+        Ok((total, rows))
+    }
+
+    /// Another of the tenant's subnets overlapping `cidr`, if any (the first by
+    /// network).
+    pub async fn overlapping(
+        conn: &mut AsyncPgConnection,
+        tenant_id: i64,
+        cidr: IpNet,
+        except: Option<i64>,
+    ) -> QueryResult<Option<Self>> {
+        subnets::table
+            .filter(subnets::tenant_id.eq(tenant_id))
+            .filter(subnets::cidr.overlaps_with(cidr))
+            .filter(subnets::id.ne(except.unwrap_or(0)))
+            .order(subnets::cidr)
+            .select(Self::as_select())
+            .first(conn)
+            .await
+            .optional()
+    }
+
+    pub async fn insert(
+        conn: &mut AsyncPgConnection,
+        tenant_id: i64,
+        f: &SubnetFields,
+        now: DateTime<Utc>,
+    ) -> QueryResult<Self> {
+        diesel::insert_into(subnets::table)
+            .values((
+                subnets::tenant_id.eq(tenant_id),
+                subnets::cidr.eq(f.cidr),
+                subnets::resolver_id.eq(f.resolver_id),
+                subnets::policy_id.eq(f.policy_id),
+                subnets::created_at.eq(now),
+                subnets::updated_at.eq(now),
+            ))
+            .returning(Self::as_returning())
+            .get_result(conn)
+            .await
+    }
+
+    pub async fn update(
+        conn: &mut AsyncPgConnection,
+        tenant_id: i64,
+        id: i64,
+        f: &SubnetFields,
+        now: DateTime<Utc>,
+    ) -> QueryResult<Self> {
+        diesel::update(
+            subnets::table
+                .filter(subnets::tenant_id.eq(tenant_id))
+                .filter(subnets::id.eq(id)),
+        )
+        .set((
+            subnets::cidr.eq(f.cidr),
+            subnets::resolver_id.eq(f.resolver_id),
+            subnets::policy_id.eq(f.policy_id),
+            subnets::updated_at.eq(now),
+        ))
+        .returning(Self::as_returning())
+        .get_result(conn)
+        .await
+    }
+}
+
+// ---------------------------------------------------------------- a subtree's
+
+/// What in a subtree stops a safe delete of its top: resolvers, devices, and
+/// tenants with traffic since a day. Each counted over the whole subtree, and
+/// named (a few) only where the reader sees the tenant.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SubtreeResources {
+    pub resolvers: i64,
+    /// `(resolver, tenant)` names, of tenants the reader sees.
+    pub resolver_names: Vec<(String, String)>,
+    pub devices: i64,
+    pub device_names: Vec<(String, String)>,
+    /// Tenants with usage (queries > 0) on a day since the given one.
+    pub active_tenants: i64,
+    pub active_names: Vec<String>,
+}
+
+impl SubtreeResources {
+    /// Counts the subtree of `id`'s resolvers, devices and tenants with queries on
+    /// `since` or later, and names the first `sample` of each that `visibility` shows.
+    pub async fn load(
+        conn: &mut AsyncPgConnection,
+        id: i64,
+        since: NaiveDate,
+        visibility: &Visibility,
+        sample: i64,
+    ) -> QueryResult<Self> {
+        let subtree = || {
+            tenant_paths::table
+                .filter(tenant_paths::path.contains(vec![id]))
+                .select(tenant_paths::tenant_id)
+        };
+        let active = || {
+            usage_daily::table
+                .filter(usage_daily::tenant_id.eq_any(subtree()))
+                .filter(usage_daily::day.ge(since))
+                .filter(usage_daily::queries.gt(0))
+        };
+        let resolvers_n: i64 = resolvers::table
+            .filter(resolvers::tenant_id.eq_any(subtree()))
+            .count()
+            .get_result(conn)
+            .await?;
+        let devices_n: i64 = devices::table
+            .filter(devices::tenant_id.eq_any(subtree()))
+            .count()
+            .get_result(conn)
+            .await?;
+        let active_n: i64 = active()
+            .select(diesel::dsl::count(usage_daily::tenant_id).aggregate_distinct())
+            .get_result(conn)
+            .await?;
+        // The tenants named: in the subtree and seen by the reader.
+        let resolver_names = if resolvers_n > 0 {
+            let mut q = resolvers::table
+                .inner_join(tenants::table.inner_join(tenant_paths::table))
+                .filter(tenant_paths::path.contains(vec![id]))
+                .into_boxed();
+            if let Some(f) = visible_filter(visibility) {
+                q = q.filter(f);
+            }
+            q.order((lower(resolvers::name), resolvers::id))
+                .limit(sample)
+                .select((resolvers::name, tenants::name))
+                .load(conn)
+                .await?
+        } else {
+            Vec::new()
+        };
+        let device_names = if devices_n > 0 {
+            let mut q = devices::table
+                .inner_join(tenants::table.inner_join(tenant_paths::table))
+                .filter(tenant_paths::path.contains(vec![id]))
+                .into_boxed();
+            if let Some(f) = visible_filter(visibility) {
+                q = q.filter(f);
+            }
+            q.order((lower(devices::name), devices::id))
+                .limit(sample)
+                .select((devices::name, tenants::name))
+                .load(conn)
+                .await?
+        } else {
+            Vec::new()
+        };
+        let active_names = if active_n > 0 {
+            let mut q = super::tenant::with_path()
+                .filter(tenant_paths::path.contains(vec![id]))
+                // The subtree is the outer filter's: the days' rows alone here.
+                .filter(
+                    tenants::id.eq_any(
+                        usage_daily::table
+                            .filter(usage_daily::day.ge(since))
+                            .filter(usage_daily::queries.gt(0))
+                            .select(usage_daily::tenant_id),
+                    ),
+                )
+                .into_boxed();
+            if let Some(f) = visible_filter(visibility) {
+                q = q.filter(f);
+            }
+            q.order((lower(tenants::name), tenants::id))
+                .limit(sample)
+                .select(tenants::name)
+                .load(conn)
+                .await?
+        } else {
+            Vec::new()
+        };
+        Ok(SubtreeResources {
+            resolvers: resolvers_n,
+            resolver_names,
+            devices: devices_n,
+            device_names,
+            active_tenants: active_n,
+            active_names,
+        })
+    }
+}

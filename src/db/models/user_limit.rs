@@ -1,0 +1,96 @@
+//! Tenants' user limits (`tenants.max_users`, migration `resolvers_devices_subnets`):
+//! reading them, and locking the limits on a path for a create to count against.
+
+use crate::db::schema::{tenant_paths, tenant_subtree_totals, tenants};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use std::collections::HashMap;
+
+/// The limits of those of these tenants that have one.
+pub async fn limits_of(
+    conn: &mut AsyncPgConnection,
+    ids: &[i64],
+) -> QueryResult<HashMap<i64, i32>> {
+    let rows: Vec<(i64, Option<i32>)> = tenants::table
+        .filter(tenants::id.eq_any(ids.to_vec()))
+        .filter(tenants::max_users.is_not_null())
+        .select((tenants::id, tenants::max_users))
+        .load(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, max)| max.map(|m| (id, m)))
+        .collect())
+}
+
+/// A tenant whose limit a new user counts against.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Limited {
+    pub id: i64,
+    pub name: String,
+    pub path: Vec<i64>,
+    pub max_users: i32,
+    /// Users of its whole subtree, as committed.
+    pub users: i64,
+}
+
+/// The tenants on `path` (root first) that limit their subtree's users, each locked
+/// FOR NO KEY UPDATE in path order (top-down, as the tree protocol orders locks),
+/// with their subtree's user count read after the locks.
+///
+/// Every create under a limited tenant takes its lock first and keeps it to its
+/// commit, where the deferred trigger adds the new user to the subtree totals
+/// (migration `subtree_totals`): so once the locks are held, the totals hold every
+/// committed user that counts against them, and no other create under them can
+/// commit until this transaction ends. Users this transaction inserted itself are
+/// not in the totals yet (the trigger runs at its commit): the caller counts those.
+pub async fn lock_limits(conn: &mut AsyncPgConnection, path: &[i64]) -> QueryResult<Vec<Limited>> {
+    use diesel::sql_types::{Array, BigInt};
+    // `ORDER BY array_position` so the rows are locked in path order; no DSL form.
+    #[derive(QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = BigInt)]
+        id: i64,
+    }
+    let locked: Vec<i64> = diesel::sql_query(
+        "SELECT id FROM tenants WHERE id = ANY($1) AND max_users IS NOT NULL \
+         ORDER BY array_position($1, id) FOR NO KEY UPDATE",
+    )
+    .bind::<Array<BigInt>, _>(path.to_vec())
+    .load::<Id>(conn)
+    .await?
+    .into_iter()
+    .map(|r| r.id)
+    .collect();
+    if locked.is_empty() {
+        return Ok(Vec::new());
+    }
+    // A statement of its own: its snapshot is taken once the locks are held.
+    let rows: Vec<(i64, String, Option<i32>, Vec<i64>, i64)> = tenants::table
+        .inner_join(tenant_paths::table)
+        .inner_join(tenant_subtree_totals::table)
+        .filter(tenants::id.eq_any(&locked))
+        .select((
+            tenants::id,
+            tenants::name,
+            tenants::max_users,
+            tenant_paths::path,
+            tenant_subtree_totals::user_count,
+        ))
+        .load(conn)
+        .await?;
+    let mut limited: Vec<Limited> = rows
+        .into_iter()
+        .filter_map(|(id, name, max, path, users)| {
+            max.map(|max_users| Limited {
+                id,
+                name,
+                path,
+                max_users,
+                users,
+            })
+        })
+        .collect();
+    limited.sort_by_key(|l| l.path.len());
+    Ok(limited)
+}

@@ -1,0 +1,668 @@
+//! A tenant's DNS configuration: its resolvers, the devices that use them and the
+//! subnets they serve. Each change is one transaction with Resources full on the
+//! tenant (403) and one audit event; reads need Resources read ([`read`]). The
+//! caller has checked visibility (404).
+//!
+//! What the database holds as well (migration `resolvers_devices_subnets`): a
+//! device or subnet uses a resolver of its own tenant (composite key), and a
+//! tenant's subnets never overlap (exclusion constraint). The checks here come
+//! first to answer with field errors; when two changes race past them, the
+//! constraint's refusal becomes the same field error, never a 500.
+
+use super::Actor;
+use crate::auth::{authz, Principal};
+use crate::db::models::network::{
+    Device, DeviceFields, Resolver, ResolverFields, ResolverUse, Subnet, SubnetFields,
+};
+use crate::db::models::Tenant;
+use crate::db::transaction::{in_transaction, set_lock_timeout};
+use crate::domain::network::{parse_address, parse_identifier, parse_network};
+use crate::domain::{Feature, Level, TenantName};
+use crate::error::{AppError, FieldErrors};
+use chrono::{DateTime, Utc};
+use diesel::result::{DatabaseErrorKind, Error as DbError};
+use diesel_async::AsyncPgConnection;
+use ipnet::IpNet;
+
+/// A resolver, device or subnet id that names none of the tenant's resolvers
+/// (missing, or another tenant's: the same answer).
+pub const UNKNOWN_RESOLVER: &str = "Unknown resolver: choose one of this tenant's resolvers.";
+/// Policies come with issue #15; until then no id names one.
+pub const UNKNOWN_POLICY: &str = "Unknown policy: there are no policies to choose yet.";
+const RESOLVER_TAKEN: &str = "This tenant has a resolver of this name.";
+/// How many devices or subnets a refusal names.
+const SAMPLE: i64 = 5;
+
+/// Who changes which tenant's DNS configuration, when.
+pub struct Change<'a> {
+    pub p: &'a Principal,
+    pub actor: &'a Actor,
+    pub tenant: &'a Tenant,
+    pub now: DateTime<Utc>,
+}
+
+impl<'a> Change<'a> {
+    pub fn new(p: &'a Principal, actor: &'a Actor, tenant: &'a Tenant, now: DateTime<Utc>) -> Self {
+        Change {
+            p,
+            actor,
+            tenant,
+            now,
+        }
+    }
+
+    /// Runs `body` as one change: Resources full (403), one transaction with a
+    /// bounded lock wait, then the audit event `action` with what `body` answers.
+    async fn run<T>(
+        &self,
+        conn: &mut AsyncPgConnection,
+        action: &'static str,
+        body: impl AsyncFnOnce(&mut AsyncPgConnection) -> Result<(T, serde_json::Value), AppError>,
+    ) -> Result<T, AppError> {
+        may_change(self.p, self.tenant)?;
+        in_transaction(conn, async |conn| {
+            set_lock_timeout(conn).await?;
+            let (value, after) = body(conn).await?;
+            let mut event = self.actor.event(action, Some(self.tenant.id));
+            event.after = Some(after);
+            event.record(conn).await?;
+            Ok(value)
+        })
+        .await
+    }
+}
+
+/// Resources read on `tenant` (403): the prologue of every read.
+pub fn read(p: &Principal, tenant: &Tenant) -> Result<(), AppError> {
+    authz::require(p, tenant, Feature::Resources, Level::Read)
+}
+
+/// Resources full on `tenant` (403): what every change and its confirmation ask.
+pub fn may_change(p: &Principal, tenant: &Tenant) -> Result<(), AppError> {
+    authz::require(p, tenant, Feature::Resources, Level::Full)
+}
+
+fn invalid<T>(fields: Result<T, FieldErrors>) -> Result<T, AppError> {
+    fields.map_err(AppError::Validation)
+}
+
+/// Errors of the data checks, if any.
+fn refuse(errors: FieldErrors) -> Result<(), AppError> {
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(AppError::Validation(errors))
+    }
+}
+
+/// A policy id: none may be chosen until policies exist (issue #15).
+fn check_policy(policy_id: Option<i64>, errors: &mut FieldErrors) {
+    if policy_id.is_some() {
+        errors.insert("policy_id", UNKNOWN_POLICY.into());
+    }
+}
+
+/// The tenant's resolver `id`, held against deletion until the transaction ends;
+/// else the field error on `resolver_id`.
+async fn check_resolver(
+    conn: &mut AsyncPgConnection,
+    tenant_id: i64,
+    id: i64,
+    errors: &mut FieldErrors,
+) -> Result<(), AppError> {
+    if Resolver::find_key_share(conn, tenant_id, id)
+        .await?
+        .is_none()
+    {
+        errors.insert("resolver_id", UNKNOWN_RESOLVER.into());
+    }
+    Ok(())
+}
+
+/// A write refused by a key: a resolver that went meanwhile (foreign key) is the
+/// unknown-resolver field error; anything else as usual.
+fn resolver_gone(e: DbError) -> AppError {
+    match e {
+        DbError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => {
+            AppError::field("resolver_id", UNKNOWN_RESOLVER)
+        }
+        e => e.into(),
+    }
+}
+
+// ---------------------------------------------------------------- resolvers
+
+/// A resolver's fields: a name (`TenantName`'s rules), an IP address, no policy yet.
+#[derive(Clone, Debug)]
+pub struct ResolverInput {
+    pub name: TenantName,
+    pub address: std::net::IpAddr,
+    pub policy_id: Option<i64>,
+}
+
+impl ResolverInput {
+    pub fn parse(name: &str, address: &str, policy_id: Option<i64>) -> Result<Self, FieldErrors> {
+        let mut errors = FieldErrors::new();
+        let name = TenantName::parse(name)
+            .map_err(|e| errors.insert("name", e))
+            .ok();
+        let address = parse_address(address)
+            .map_err(|e| errors.insert("address", e))
+            .ok();
+        match (name, address) {
+            (Some(name), Some(address)) if errors.is_empty() => Ok(ResolverInput {
+                name,
+                address,
+                policy_id,
+            }),
+            _ => Err(errors),
+        }
+    }
+
+    fn fields(&self) -> ResolverFields {
+        ResolverFields {
+            name: self.name.as_str().to_string(),
+            address: IpNet::from(self.address),
+            policy_id: self.policy_id,
+        }
+    }
+}
+
+fn resolver_json(r: &Resolver) -> serde_json::Value {
+    serde_json::json!({
+        "resolver_id": r.id, "name": r.name, "address": r.address.addr().to_string(),
+        "policy_id": r.policy_id,
+    })
+}
+
+async fn check_resolver_input(
+    conn: &mut AsyncPgConnection,
+    tenant_id: i64,
+    input: &ResolverInput,
+    except: Option<i64>,
+) -> Result<(), AppError> {
+    let mut errors = FieldErrors::new();
+    if Resolver::name_taken(conn, tenant_id, input.name.as_str(), except).await? {
+        errors.insert("name", RESOLVER_TAKEN.into());
+    }
+    check_policy(input.policy_id, &mut errors);
+    refuse(errors)
+}
+
+/// A unique violation of the resolver's name (two creates at once).
+fn resolver_name_taken(e: DbError) -> AppError {
+    match e {
+        DbError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
+            AppError::field("name", RESOLVER_TAKEN)
+        }
+        e => e.into(),
+    }
+}
+
+pub async fn create_resolver(
+    conn: &mut AsyncPgConnection,
+    c: &Change<'_>,
+    input: Result<ResolverInput, FieldErrors>,
+) -> Result<Resolver, AppError> {
+    c.run(conn, "resolver.create", async |conn| {
+        let input = invalid(input)?;
+        check_resolver_input(conn, c.tenant.id, &input, None).await?;
+        let r = Resolver::insert(conn, c.tenant.id, &input.fields(), c.now)
+            .await
+            .map_err(resolver_name_taken)?;
+        let after = resolver_json(&r);
+        Ok((r, after))
+    })
+    .await
+}
+
+pub async fn update_resolver(
+    conn: &mut AsyncPgConnection,
+    c: &Change<'_>,
+    id: i64,
+    input: Result<ResolverInput, FieldErrors>,
+) -> Result<Resolver, AppError> {
+    c.run(conn, "resolver.update", async |conn| {
+        let old = Resolver::lock(conn, c.tenant.id, id).await?;
+        let input = invalid(input)?;
+        check_resolver_input(conn, c.tenant.id, &input, Some(id)).await?;
+        let r = Resolver::update(conn, c.tenant.id, id, &input.fields(), c.now)
+            .await
+            .map_err(resolver_name_taken)?;
+        let mut after = resolver_json(&r);
+        after["before"] = resolver_json(&old);
+        Ok((r, after))
+    })
+    .await
+}
+
+/// Why a resolver cannot go: what still uses it, named.
+pub fn in_use_message(name: &str, used: &ResolverUse) -> String {
+    let mut parts = Vec::new();
+    if used.devices > 0 {
+        parts.push(listed(
+            used.devices,
+            "device",
+            used.device_names.iter().cloned(),
+        ));
+    }
+    if used.subnets > 0 {
+        parts.push(listed(
+            used.subnets,
+            "subnet",
+            used.subnet_cidrs.iter().map(|c| c.to_string()),
+        ));
+    }
+    format!(
+        "The resolver {name} cannot be deleted: {} use{} it. Move them to another resolver or delete them first.",
+        parts.join(" and "),
+        if used.devices + used.subnets == 1 { "s" } else { "" }
+    )
+}
+
+/// "3 devices (a, b and 1 more)".
+fn listed(count: i64, what: &str, names: impl Iterator<Item = String>) -> String {
+    let names: Vec<String> = names.collect();
+    let more = count - names.len() as i64;
+    let mut shown = names.join(", ");
+    if more > 0 {
+        shown.push_str(&format!(" and {more} more"));
+    }
+    format!(
+        "{count} {what}{} ({shown})",
+        if count == 1 { "" } else { "s" }
+    )
+}
+
+/// What uses the resolver (for the delete's confirmation), 404 if not the tenant's.
+pub async fn resolver_use(
+    conn: &mut AsyncPgConnection,
+    tenant_id: i64,
+    id: i64,
+) -> Result<ResolverUse, AppError> {
+    Ok(Resolver::users(conn, tenant_id, id, SAMPLE).await?)
+}
+
+/// Deletes a resolver no device or subnet uses (else 409 naming them).
+pub async fn delete_resolver(
+    conn: &mut AsyncPgConnection,
+    c: &Change<'_>,
+    id: i64,
+) -> Result<Resolver, AppError> {
+    c.run(conn, "resolver.delete", async |conn| {
+        // FOR UPDATE: a device or subnet about to use it (FOR KEY SHARE) waits, then
+        // finds it gone; one that got there first is counted below.
+        let r = Resolver::lock(conn, c.tenant.id, id).await?;
+        let used = Resolver::users(conn, c.tenant.id, id, SAMPLE).await?;
+        if used.devices + used.subnets > 0 {
+            return Err(AppError::Conflict(in_use_message(&r.name, &used)));
+        }
+        Resolver::delete(conn, c.tenant.id, id).await?;
+        let after = resolver_json(&r);
+        Ok((r, after))
+    })
+    .await
+}
+
+// ---------------------------------------------------------------- devices
+
+/// A device's fields: a name, its identifier, the tenant's resolver it uses.
+#[derive(Clone, Debug)]
+pub struct DeviceInput {
+    pub name: TenantName,
+    pub identifier: String,
+    pub resolver_id: i64,
+}
+
+const CHOOSE_RESOLVER: &str = "Choose one of this tenant's resolvers.";
+
+impl DeviceInput {
+    /// `resolver_id` None: none chosen (a field error).
+    pub fn parse(
+        name: &str,
+        identifier: &str,
+        resolver_id: Option<i64>,
+    ) -> Result<Self, FieldErrors> {
+        let mut errors = FieldErrors::new();
+        let name = TenantName::parse(name)
+            .map_err(|e| errors.insert("name", e))
+            .ok();
+        let identifier = parse_identifier(identifier)
+            .map_err(|e| errors.insert("identifier", e))
+            .ok();
+        if resolver_id.is_none() {
+            errors.insert("resolver_id", CHOOSE_RESOLVER.into());
+        }
+        match (name, identifier, resolver_id) {
+            (Some(name), Some(identifier), Some(resolver_id)) if errors.is_empty() => {
+                Ok(DeviceInput {
+                    name,
+                    identifier,
+                    resolver_id,
+                })
+            }
+            _ => Err(errors),
+        }
+    }
+
+    fn fields(&self) -> DeviceFields {
+        DeviceFields {
+            name: self.name.as_str().to_string(),
+            identifier: self.identifier.clone(),
+            resolver_id: self.resolver_id,
+        }
+    }
+}
+
+fn device_json(d: &Device) -> serde_json::Value {
+    serde_json::json!({
+        "device_id": d.id, "name": d.name, "identifier": d.identifier,
+        "resolver_id": d.resolver_id,
+    })
+}
+
+fn identifier_taken(other: &str) -> String {
+    format!("The device {other} has this identifier already.")
+}
+
+async fn check_device_input(
+    conn: &mut AsyncPgConnection,
+    tenant_id: i64,
+    input: &DeviceInput,
+    except: Option<i64>,
+) -> Result<(), AppError> {
+    let mut errors = FieldErrors::new();
+    check_resolver(conn, tenant_id, input.resolver_id, &mut errors).await?;
+    if let Some(other) = Device::with_identifier(conn, tenant_id, &input.identifier, except).await?
+    {
+        errors.insert("identifier", identifier_taken(&other.name));
+    }
+    refuse(errors)
+}
+
+/// A device's write refused by a key: its resolver gone, or its identifier taken
+/// meanwhile.
+async fn device_refused(
+    conn: &mut AsyncPgConnection,
+    tenant_id: i64,
+    input: &DeviceInput,
+    except: Option<i64>,
+    e: DbError,
+) -> AppError {
+    match e {
+        DbError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
+            let other = Device::with_identifier(conn, tenant_id, &input.identifier, except)
+                .await
+                .ok()
+                .flatten()
+                .map_or_else(|| "another device".to_string(), |d| d.name);
+            AppError::field("identifier", identifier_taken(&other))
+        }
+        e => resolver_gone(e),
+    }
+}
+
+pub async fn create_device(
+    conn: &mut AsyncPgConnection,
+    c: &Change<'_>,
+    input: Result<DeviceInput, FieldErrors>,
+) -> Result<Device, AppError> {
+    c.run(conn, "device.create", async |conn| {
+        let input = invalid(input)?;
+        check_device_input(conn, c.tenant.id, &input, None).await?;
+        let fields = input.fields();
+        let inserted = in_transaction(conn, async |conn| {
+            Device::insert(conn, c.tenant.id, &fields, c.now).await
+        })
+        .await;
+        let d = match inserted {
+            Ok(d) => d,
+            Err(e) => return Err(device_refused(conn, c.tenant.id, &input, None, e).await),
+        };
+        let after = device_json(&d);
+        Ok((d, after))
+    })
+    .await
+}
+
+pub async fn update_device(
+    conn: &mut AsyncPgConnection,
+    c: &Change<'_>,
+    id: i64,
+    input: Result<DeviceInput, FieldErrors>,
+) -> Result<Device, AppError> {
+    c.run(conn, "device.update", async |conn| {
+        let old = Device::find(conn, c.tenant.id, id).await?;
+        let input = invalid(input)?;
+        check_device_input(conn, c.tenant.id, &input, Some(id)).await?;
+        let fields = input.fields();
+        let updated = in_transaction(conn, async |conn| {
+            Device::update(conn, c.tenant.id, id, &fields, c.now).await
+        })
+        .await;
+        let d = match updated {
+            Ok(d) => d,
+            Err(e) => return Err(device_refused(conn, c.tenant.id, &input, Some(id), e).await),
+        };
+        let mut after = device_json(&d);
+        after["before"] = device_json(&old);
+        Ok((d, after))
+    })
+    .await
+}
+
+pub async fn delete_device(
+    conn: &mut AsyncPgConnection,
+    c: &Change<'_>,
+    id: i64,
+) -> Result<Device, AppError> {
+    c.run(conn, "device.delete", async |conn| {
+        let d = Device::find(conn, c.tenant.id, id).await?;
+        Device::delete(conn, c.tenant.id, id).await?;
+        let after = device_json(&d);
+        Ok((d, after))
+    })
+    .await
+}
+
+// ---------------------------------------------------------------- subnets
+
+/// A subnet's fields: its network (canonical CIDR), the tenant's resolver that
+/// serves it, no policy yet.
+#[derive(Clone, Debug)]
+pub struct SubnetInput {
+    pub cidr: IpNet,
+    pub resolver_id: i64,
+    pub policy_id: Option<i64>,
+}
+
+impl SubnetInput {
+    /// `resolver_id` None: none chosen (a field error).
+    pub fn parse(
+        cidr: &str,
+        resolver_id: Option<i64>,
+        policy_id: Option<i64>,
+    ) -> Result<Self, FieldErrors> {
+        let mut errors = FieldErrors::new();
+        let cidr = parse_network(cidr)
+            .map_err(|e| errors.insert("cidr", e))
+            .ok();
+        if resolver_id.is_none() {
+            errors.insert("resolver_id", CHOOSE_RESOLVER.into());
+        }
+        match (cidr, resolver_id) {
+            (Some(cidr), Some(resolver_id)) if errors.is_empty() => Ok(SubnetInput {
+                cidr,
+                resolver_id,
+                policy_id,
+            }),
+            _ => Err(errors),
+        }
+    }
+
+    fn fields(&self) -> SubnetFields {
+        SubnetFields {
+            cidr: self.cidr,
+            resolver_id: self.resolver_id,
+            policy_id: self.policy_id,
+        }
+    }
+}
+
+fn subnet_json(s: &Subnet) -> serde_json::Value {
+    serde_json::json!({
+        "subnet_id": s.id, "cidr": s.cidr.to_string(), "resolver_id": s.resolver_id,
+        "policy_id": s.policy_id,
+    })
+}
+
+fn overlaps(cidr: &IpNet, other: &Subnet) -> String {
+    if *cidr == other.cidr {
+        format!("This tenant has the subnet {} already.", other.cidr)
+    } else {
+        format!("{cidr} overlaps the subnet {} of this tenant.", other.cidr)
+    }
+}
+
+async fn check_subnet_input(
+    conn: &mut AsyncPgConnection,
+    tenant_id: i64,
+    input: &SubnetInput,
+    except: Option<i64>,
+) -> Result<(), AppError> {
+    let mut errors = FieldErrors::new();
+    check_resolver(conn, tenant_id, input.resolver_id, &mut errors).await?;
+    check_policy(input.policy_id, &mut errors);
+    if let Some(other) = Subnet::overlapping(conn, tenant_id, input.cidr, except).await? {
+        errors.insert("cidr", overlaps(&input.cidr, &other));
+    }
+    refuse(errors)
+}
+
+/// A subnet's write refused by a constraint: another subnet overlapping it was
+/// committed meanwhile (the exclusion constraint waited for it, then refused; its
+/// row is now to be seen and named), or its resolver went.
+async fn subnet_refused(
+    conn: &mut AsyncPgConnection,
+    tenant_id: i64,
+    input: &SubnetInput,
+    except: Option<i64>,
+    e: DbError,
+) -> AppError {
+    match e {
+        DbError::DatabaseError(DatabaseErrorKind::ExclusionViolation, _) => {
+            match Subnet::overlapping(conn, tenant_id, input.cidr, except).await {
+                Ok(Some(other)) => AppError::field("cidr", overlaps(&input.cidr, &other)),
+                // Gone again already: nothing changed, the caller may try again.
+                Ok(None) => AppError::Busy,
+                Err(e) => e.into(),
+            }
+        }
+        e => resolver_gone(e),
+    }
+}
+
+pub async fn create_subnet(
+    conn: &mut AsyncPgConnection,
+    c: &Change<'_>,
+    input: Result<SubnetInput, FieldErrors>,
+) -> Result<Subnet, AppError> {
+    c.run(conn, "subnet.create", async |conn| {
+        let input = invalid(input)?;
+        check_subnet_input(conn, c.tenant.id, &input, None).await?;
+        let fields = input.fields();
+        // In a savepoint: after a refusal the transaction goes on to name the subnet.
+        let inserted = in_transaction(conn, async |conn| {
+            Subnet::insert(conn, c.tenant.id, &fields, c.now).await
+        })
+        .await;
+        let s = match inserted {
+            Ok(s) => s,
+            Err(e) => return Err(subnet_refused(conn, c.tenant.id, &input, None, e).await),
+        };
+        let after = subnet_json(&s);
+        Ok((s, after))
+    })
+    .await
+}
+
+pub async fn update_subnet(
+    conn: &mut AsyncPgConnection,
+    c: &Change<'_>,
+    id: i64,
+    input: Result<SubnetInput, FieldErrors>,
+) -> Result<Subnet, AppError> {
+    c.run(conn, "subnet.update", async |conn| {
+        let old = Subnet::find(conn, c.tenant.id, id).await?;
+        let input = invalid(input)?;
+        check_subnet_input(conn, c.tenant.id, &input, Some(id)).await?;
+        let fields = input.fields();
+        let updated = in_transaction(conn, async |conn| {
+            Subnet::update(conn, c.tenant.id, id, &fields, c.now).await
+        })
+        .await;
+        let s = match updated {
+            Ok(s) => s,
+            Err(e) => return Err(subnet_refused(conn, c.tenant.id, &input, Some(id), e).await),
+        };
+        let mut after = subnet_json(&s);
+        after["before"] = subnet_json(&old);
+        Ok((s, after))
+    })
+    .await
+}
+
+pub async fn delete_subnet(
+    conn: &mut AsyncPgConnection,
+    c: &Change<'_>,
+    id: i64,
+) -> Result<Subnet, AppError> {
+    c.run(conn, "subnet.delete", async |conn| {
+        let s = Subnet::find(conn, c.tenant.id, id).await?;
+        Subnet::delete(conn, c.tenant.id, id).await?;
+        let after = subnet_json(&s);
+        Ok((s, after))
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_used_resolver_names_what_uses_it() {
+        let used = ResolverUse {
+            devices: 7,
+            device_names: ["a", "b", "c", "d", "e"].map(String::from).to_vec(),
+            subnets: 1,
+            subnet_cidrs: vec!["10.0.0.0/24".parse().unwrap()],
+        };
+        assert_eq!(
+            in_use_message("dns-1", &used),
+            "The resolver dns-1 cannot be deleted: 7 devices (a, b, c, d, e and 2 more) and \
+             1 subnet (10.0.0.0/24) use it. Move them to another resolver or delete them first."
+        );
+        let one = ResolverUse {
+            devices: 1,
+            device_names: vec!["a".into()],
+            ..ResolverUse::default()
+        };
+        assert!(in_use_message("r", &one).contains("1 device (a) uses it."));
+    }
+
+    #[test]
+    fn inputs_report_every_field_error_at_once() {
+        let e = SubnetInput::parse("10.0.0.5/24", None, None).unwrap_err();
+        assert_eq!(
+            e.get("cidr").map(String::as_str),
+            Some("10.0.0.5/24 has host bits set; did you mean 10.0.0.0/24?")
+        );
+        assert!(e.contains_key("resolver_id"));
+        let e = DeviceInput::parse("", "a b", Some(1)).unwrap_err();
+        assert!(e.contains_key("name") && e.contains_key("identifier"));
+        let e = ResolverInput::parse("dns", "10.0.0.0/8", None).unwrap_err();
+        assert!(e.contains_key("address"));
+        assert!(ResolverInput::parse("dns", "192.0.2.53", None).is_ok());
+    }
+}

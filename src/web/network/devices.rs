@@ -1,0 +1,304 @@
+//! `/tenants/{id}/devices`: the list (search by name or identifier, filter by
+//! resolver), the new-device form, the device's form (`/{did}`) and its delete
+//! with a confirmation.
+
+use super::{can_change, form_id, pages, readable, resolver_names, ListParams};
+use crate::auth::CurrentUser;
+use crate::db::models::network::{Device, NetworkFilter};
+use crate::db::models::Tenant;
+use crate::error::{AppError, FieldErrors};
+use crate::services::network::{self as service, Change, DeviceInput};
+use crate::web::confirm::{ask, Confirm, Question};
+use crate::web::extract::Query;
+use crate::web::form::{field_errors, SearchBox};
+use crate::web::page::{done, PageCtx};
+use crate::web::routes::{form_routes, Route};
+use crate::web::rules::{id_choices, page_or_fragment, status, Choice};
+use crate::web::{actor, parse_id, AppState};
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use diesel_async::AsyncPgConnection;
+
+pub fn routes() -> Vec<Route> {
+    form_routes!("/tenants/{id}/devices", "{did}")
+}
+
+fn list(tenant: &Tenant) -> String {
+    format!("/tenants/{}/devices", tenant.id)
+}
+
+/// One device as the list shows it.
+pub struct DeviceLine {
+    pub device: Device,
+    pub resolver: String,
+}
+
+#[derive(Template)]
+#[template(path = "network/devices.html", blocks = ["content"])]
+struct IndexPage {
+    page: PageCtx,
+    tenant: Tenant,
+    rows: Vec<DeviceLine>,
+    total: i64,
+    page_no: i64,
+    pages: i64,
+    params: ListParams,
+    search: SearchBox,
+    resolvers: Vec<Choice>,
+    can_change: bool,
+    /// The filters' select shows no field error (a bad one is a 400).
+    errors: FieldErrors,
+}
+
+impl IndexPage {
+    fn page_href(&self, page: i64) -> String {
+        self.params.href(&list(&self.tenant), &self.search, page)
+    }
+}
+
+async fn index(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    params: Query<ListParams>,
+) -> Result<HttpResponse, AppError> {
+    let params = params.into_inner();
+    let (search, resolver_id, page_no) = params.read()?;
+    let mut conn = state.pool.get().await?;
+    let tenant = readable(&user, &mut conn, &path).await?;
+    let filter = NetworkFilter {
+        q: search.query().map(str::to_string),
+        resolver_id,
+        ..NetworkFilter::default()
+    };
+    let (total, rows) = if search.error.is_some() {
+        (0, Vec::new())
+    } else {
+        Device::list(&mut conn, tenant.id, &filter, page_no, super::PER_PAGE).await?
+    };
+    let (all, names) = resolver_names(&mut conn, tenant.id).await?;
+    let status = search.status();
+    let page = IndexPage {
+        page: PageCtx::new(&user, &mut conn, "resources").await?,
+        total,
+        page_no,
+        pages: pages(total),
+        rows: rows
+            .into_iter()
+            .map(|d| DeviceLine {
+                resolver: names.get(&d.resolver_id).cloned().unwrap_or_default(),
+                device: d,
+            })
+            .collect(),
+        resolvers: id_choices(&all, &params.resolver, "any resolver"),
+        can_change: can_change(&user, &tenant),
+        errors: FieldErrors::new(),
+        params,
+        search,
+        tenant,
+    };
+    page_or_fragment!(&req, page, status)
+}
+
+/// The device form as sent.
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct DeviceForm {
+    pub name: String,
+    pub identifier: String,
+    pub resolver_id: String,
+}
+
+impl DeviceForm {
+    fn of(d: &Device) -> Self {
+        DeviceForm {
+            name: d.name.clone(),
+            identifier: d.identifier.clone(),
+            resolver_id: d.resolver_id.to_string(),
+        }
+    }
+
+    fn to_input(&self) -> Result<DeviceInput, FieldErrors> {
+        DeviceInput::parse(&self.name, &self.identifier, form_id(&self.resolver_id))
+    }
+}
+
+#[derive(Template)]
+#[template(path = "network/device_form.html", blocks = ["content"])]
+struct FormPage {
+    page: PageCtx,
+    tenant: Tenant,
+    /// The device shown (`None`: a new one).
+    device: Option<Device>,
+    form: DeviceForm,
+    errors: FieldErrors,
+    resolvers: Vec<Choice>,
+    /// The tenant has no resolver yet: the form says to create one first.
+    no_resolvers: bool,
+    can_change: bool,
+}
+
+impl FormPage {
+    fn form_action(&self) -> String {
+        match &self.device {
+            Some(d) => format!("{}/{}", list(&self.tenant), d.id),
+            None => format!("{}/new", list(&self.tenant)),
+        }
+    }
+}
+
+async fn form_page(
+    req: &HttpRequest,
+    user: &CurrentUser,
+    conn: &mut AsyncPgConnection,
+    tenant: Tenant,
+    device: Option<Device>,
+    form: DeviceForm,
+    errors: FieldErrors,
+) -> Result<HttpResponse, AppError> {
+    let status = status(&errors);
+    let (all, _) = resolver_names(conn, tenant.id).await?;
+    let page = FormPage {
+        page: PageCtx::new(user, conn, "resources").await?,
+        resolvers: id_choices(&all, &form.resolver_id, "(choose)"),
+        no_resolvers: all.is_empty(),
+        can_change: can_change(user, &tenant),
+        tenant,
+        device,
+        form,
+        errors,
+    };
+    page_or_fragment!(req, page, status)
+}
+
+async fn new_form(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let mut conn = state.pool.get().await?;
+    let tenant = readable(&user, &mut conn, &path).await?;
+    service::may_change(&user, &tenant)?;
+    form_page(
+        &req,
+        &user,
+        &mut conn,
+        tenant,
+        None,
+        DeviceForm::default(),
+        FieldErrors::new(),
+    )
+    .await
+}
+
+async fn create(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: web::Form<DeviceForm>,
+) -> Result<HttpResponse, AppError> {
+    let form = form.into_inner();
+    let mut conn = state.pool.get().await?;
+    let tenant = readable(&user, &mut conn, &path).await?;
+    let actor = actor(&user, &req);
+    let c = Change::new(&user, &actor, &tenant, state.clock.now());
+    match field_errors(service::create_device(&mut conn, &c, form.to_input()).await)? {
+        Ok(d) => done(
+            &req,
+            &user,
+            format!("Created device {}.", d.name),
+            &list(&tenant),
+        ),
+        Err(errors) => form_page(&req, &user, &mut conn, tenant, None, form, errors).await,
+    }
+}
+
+async fn edit_form(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let mut conn = state.pool.get().await?;
+    let tenant = readable(&user, &mut conn, &path.0).await?;
+    let d = Device::find(&mut conn, tenant.id, parse_id(&path.1)?).await?;
+    let form = DeviceForm::of(&d);
+    form_page(
+        &req,
+        &user,
+        &mut conn,
+        tenant,
+        Some(d),
+        form,
+        FieldErrors::new(),
+    )
+    .await
+}
+
+async fn update(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    form: web::Form<DeviceForm>,
+) -> Result<HttpResponse, AppError> {
+    let form = form.into_inner();
+    let mut conn = state.pool.get().await?;
+    let tenant = readable(&user, &mut conn, &path.0).await?;
+    let id = parse_id(&path.1)?;
+    let actor = actor(&user, &req);
+    let c = Change::new(&user, &actor, &tenant, state.clock.now());
+    match field_errors(service::update_device(&mut conn, &c, id, form.to_input()).await)? {
+        Ok(d) => done(
+            &req,
+            &user,
+            format!("Saved device {}.", d.name),
+            &list(&tenant),
+        ),
+        Err(errors) => {
+            let d = Device::find(&mut conn, tenant.id, id).await?;
+            form_page(&req, &user, &mut conn, tenant, Some(d), form, errors).await
+        }
+    }
+}
+
+async fn delete(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    confirm: Confirm,
+) -> Result<HttpResponse, AppError> {
+    let mut conn = state.pool.get().await?;
+    let tenant = readable(&user, &mut conn, &path.0).await?;
+    let id = parse_id(&path.1)?;
+    if !confirm.confirmed {
+        service::may_change(&user, &tenant)?;
+        let d = Device::find(&mut conn, tenant.id, id).await?;
+        let back = format!("{}/{}", list(&tenant), d.id);
+        let question = Question {
+            title: format!("Delete the device {}?", d.name),
+            detail: format!(
+                "The device {} ({}) is removed for good.",
+                d.name, d.identifier
+            ),
+            button: "Delete device".into(),
+            action: format!("{back}/delete"),
+            cancel: back,
+            ..Question::default()
+        };
+        return ask(&req, &user, &mut conn, "resources", question).await;
+    }
+    let actor = actor(&user, &req);
+    let c = Change::new(&user, &actor, &tenant, state.clock.now());
+    let d = service::delete_device(&mut conn, &c, id).await?;
+    done(
+        &req,
+        &user,
+        format!("Deleted device {}.", d.name),
+        &list(&tenant),
+    )
+}

@@ -1,0 +1,104 @@
+//! A tenant's DNS configuration in the console: resolvers
+//! (`/tenants/{id}/resolvers`), devices (`/devices`) and subnets (`/subnets`), each
+//! a list (filters, pages of 50), a form for a new one (`/new`), the item's form
+//! (`/{rid}`) and its delete with a confirmation. Resources read to see them,
+//! Resources full to change them (`services::network` decides).
+
+mod devices;
+mod resolvers;
+mod subnets;
+
+use crate::auth::CurrentUser;
+use crate::db::models::network::Resolver;
+use crate::db::models::Tenant;
+use crate::domain::{Feature, Level};
+use crate::error::AppError;
+use crate::web::extract::path_tenant;
+use crate::web::form::{bad_param, field_id, SearchBox};
+use crate::web::routes::Route;
+use diesel_async::AsyncPgConnection;
+use std::collections::HashMap;
+
+pub fn routes() -> Vec<Route> {
+    [resolvers::routes(), devices::routes(), subnets::routes()]
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+/// Rows a list page shows at once.
+const PER_PAGE: i64 = 50;
+
+/// The tenant a page's path names: 404 unless visible, 403 without Resources read
+/// (a change's service asks for full).
+async fn readable(
+    user: &CurrentUser,
+    conn: &mut AsyncPgConnection,
+    raw: &str,
+) -> Result<Tenant, AppError> {
+    path_tenant(user, conn, raw, Feature::Resources, Level::Read).await
+}
+
+/// May the user change the tenant's DNS configuration (the pages show their forms)?
+fn can_change(user: &CurrentUser, tenant: &Tenant) -> bool {
+    crate::auth::authz::effective_level(user, tenant, Feature::Resources) >= Level::Full
+}
+
+/// A list's query string: search text, the resolver used, the page.
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ListParams {
+    pub q: String,
+    pub resolver: String,
+    pub page: String,
+}
+
+impl ListParams {
+    /// The search box, the resolver filter (400 naming `resolver` when it is no id)
+    /// and the page number.
+    fn read(&self) -> Result<(SearchBox, Option<i64>, i64), AppError> {
+        let resolver = match self.resolver.trim() {
+            "" => None,
+            raw => {
+                Some(field_id(raw).ok_or_else(|| bad_param("resolver", "must be a whole number"))?)
+            }
+        };
+        let page = self.page.trim().parse().unwrap_or(1).clamp(1, 1_000_000);
+        Ok((SearchBox::read(&self.q), resolver, page))
+    }
+
+    /// The list's link to page `page`, with the same filters.
+    fn href(&self, list: &str, search: &SearchBox, page: i64) -> String {
+        let query = serde_urlencoded::to_string([
+            ("q", search.shown.as_str()),
+            ("resolver", self.resolver.as_str()),
+            ("page", &page.to_string()),
+        ])
+        .unwrap_or_default();
+        format!("{list}?{query}")
+    }
+}
+
+/// How many pages `total` rows fill (at least one).
+fn pages(total: i64) -> i64 {
+    ((total + PER_PAGE - 1) / PER_PAGE).max(1)
+}
+
+/// The tenant's resolvers, `(id, name)` by name, and by id.
+async fn resolver_names(
+    conn: &mut AsyncPgConnection,
+    tenant_id: i64,
+) -> Result<(Vec<(i64, String)>, HashMap<i64, String>), AppError> {
+    let all = Resolver::choices(conn, tenant_id).await?;
+    let by_id = all.iter().cloned().collect();
+    Ok((all, by_id))
+}
+
+/// A form's id field: empty is none, text that is no id names no resolver (the
+/// same field error as another tenant's).
+fn form_id(raw: &str) -> Option<i64> {
+    match raw.trim() {
+        "" => None,
+        raw => Some(field_id(raw).unwrap_or(0)),
+    }
+}

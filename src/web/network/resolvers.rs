@@ -1,0 +1,284 @@
+//! `/tenants/{id}/resolvers`: the list (search by name), the new-resolver form,
+//! the resolver's form (`/{rid}`) and its delete with a confirmation that names
+//! what still uses it.
+
+use super::{can_change, pages, readable, ListParams};
+use crate::auth::CurrentUser;
+use crate::db::models::network::{NetworkFilter, Resolver};
+use crate::db::models::Tenant;
+use crate::error::{AppError, FieldErrors};
+use crate::services::network::{self as service, Change, ResolverInput};
+use crate::web::confirm::{ask, Confirm, Question};
+use crate::web::extract::Query;
+use crate::web::form::{field_errors, SearchBox};
+use crate::web::page::{done, PageCtx};
+use crate::web::routes::{form_routes, Route};
+use crate::web::rules::{page_or_fragment, status};
+use crate::web::{actor, parse_id, AppState};
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use diesel_async::AsyncPgConnection;
+
+pub fn routes() -> Vec<Route> {
+    form_routes!("/tenants/{id}/resolvers", "{rid}")
+}
+
+fn list(tenant: &Tenant) -> String {
+    format!("/tenants/{}/resolvers", tenant.id)
+}
+
+#[derive(Template)]
+#[template(path = "network/resolvers.html", blocks = ["content"])]
+struct IndexPage {
+    page: PageCtx,
+    tenant: Tenant,
+    rows: Vec<Resolver>,
+    total: i64,
+    page_no: i64,
+    pages: i64,
+    params: ListParams,
+    search: SearchBox,
+    can_change: bool,
+}
+
+impl IndexPage {
+    fn page_href(&self, page: i64) -> String {
+        self.params.href(&list(&self.tenant), &self.search, page)
+    }
+}
+
+async fn index(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    params: Query<ListParams>,
+) -> Result<HttpResponse, AppError> {
+    let params = params.into_inner();
+    let (search, _, page_no) = params.read()?;
+    let mut conn = state.pool.get().await?;
+    let tenant = readable(&user, &mut conn, &path).await?;
+    let filter = NetworkFilter {
+        q: search.query().map(str::to_string),
+        ..NetworkFilter::default()
+    };
+    let (total, rows) = if search.error.is_some() {
+        (0, Vec::new())
+    } else {
+        Resolver::list(&mut conn, tenant.id, &filter, page_no, super::PER_PAGE).await?
+    };
+    let status = search.status();
+    let page = IndexPage {
+        page: PageCtx::new(&user, &mut conn, "resources").await?,
+        total,
+        page_no,
+        pages: pages(total),
+        rows,
+        can_change: can_change(&user, &tenant),
+        params,
+        search,
+        tenant,
+    };
+    page_or_fragment!(&req, page, status)
+}
+
+/// The resolver form as sent.
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct ResolverForm {
+    pub name: String,
+    pub address: String,
+}
+
+impl ResolverForm {
+    fn of(r: &Resolver) -> Self {
+        ResolverForm {
+            name: r.name.clone(),
+            address: r.address.addr().to_string(),
+        }
+    }
+
+    /// The service's input (no policy can be chosen yet: issue #15).
+    fn to_input(&self) -> Result<ResolverInput, FieldErrors> {
+        ResolverInput::parse(&self.name, &self.address, None)
+    }
+}
+
+#[derive(Template)]
+#[template(path = "network/resolver_form.html", blocks = ["content"])]
+struct FormPage {
+    page: PageCtx,
+    tenant: Tenant,
+    /// The resolver shown (`None`: a new one).
+    resolver: Option<Resolver>,
+    form: ResolverForm,
+    errors: FieldErrors,
+    can_change: bool,
+}
+
+impl FormPage {
+    fn form_action(&self) -> String {
+        match &self.resolver {
+            Some(r) => format!("{}/{}", list(&self.tenant), r.id),
+            None => format!("{}/new", list(&self.tenant)),
+        }
+    }
+}
+
+async fn form_page(
+    req: &HttpRequest,
+    user: &CurrentUser,
+    conn: &mut AsyncPgConnection,
+    tenant: Tenant,
+    resolver: Option<Resolver>,
+    form: ResolverForm,
+    errors: FieldErrors,
+) -> Result<HttpResponse, AppError> {
+    let status = status(&errors);
+    let page = FormPage {
+        page: PageCtx::new(user, conn, "resources").await?,
+        can_change: can_change(user, &tenant),
+        tenant,
+        resolver,
+        form,
+        errors,
+    };
+    page_or_fragment!(req, page, status)
+}
+
+async fn new_form(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let mut conn = state.pool.get().await?;
+    let tenant = readable(&user, &mut conn, &path).await?;
+    service::may_change(&user, &tenant)?;
+    form_page(
+        &req,
+        &user,
+        &mut conn,
+        tenant,
+        None,
+        ResolverForm::default(),
+        FieldErrors::new(),
+    )
+    .await
+}
+
+async fn create(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: web::Form<ResolverForm>,
+) -> Result<HttpResponse, AppError> {
+    let form = form.into_inner();
+    let mut conn = state.pool.get().await?;
+    let tenant = readable(&user, &mut conn, &path).await?;
+    let actor = actor(&user, &req);
+    let c = Change::new(&user, &actor, &tenant, state.clock.now());
+    match field_errors(service::create_resolver(&mut conn, &c, form.to_input()).await)? {
+        Ok(r) => done(
+            &req,
+            &user,
+            format!("Created resolver {}.", r.name),
+            &list(&tenant),
+        ),
+        Err(errors) => form_page(&req, &user, &mut conn, tenant, None, form, errors).await,
+    }
+}
+
+async fn edit_form(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let mut conn = state.pool.get().await?;
+    let tenant = readable(&user, &mut conn, &path.0).await?;
+    let r = Resolver::find(&mut conn, tenant.id, parse_id(&path.1)?).await?;
+    let form = ResolverForm::of(&r);
+    form_page(
+        &req,
+        &user,
+        &mut conn,
+        tenant,
+        Some(r),
+        form,
+        FieldErrors::new(),
+    )
+    .await
+}
+
+async fn update(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    form: web::Form<ResolverForm>,
+) -> Result<HttpResponse, AppError> {
+    let form = form.into_inner();
+    let mut conn = state.pool.get().await?;
+    let tenant = readable(&user, &mut conn, &path.0).await?;
+    let id = parse_id(&path.1)?;
+    let actor = actor(&user, &req);
+    let c = Change::new(&user, &actor, &tenant, state.clock.now());
+    match field_errors(service::update_resolver(&mut conn, &c, id, form.to_input()).await)? {
+        Ok(r) => done(
+            &req,
+            &user,
+            format!("Saved resolver {}.", r.name),
+            &list(&tenant),
+        ),
+        Err(errors) => {
+            let r = Resolver::find(&mut conn, tenant.id, id).await?;
+            form_page(&req, &user, &mut conn, tenant, Some(r), form, errors).await
+        }
+    }
+}
+
+async fn delete(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    confirm: Confirm,
+) -> Result<HttpResponse, AppError> {
+    let mut conn = state.pool.get().await?;
+    let tenant = readable(&user, &mut conn, &path.0).await?;
+    let id = parse_id(&path.1)?;
+    if !confirm.confirmed {
+        service::may_change(&user, &tenant)?;
+        let r = Resolver::find(&mut conn, tenant.id, id).await?;
+        let used = service::resolver_use(&mut conn, tenant.id, id).await?;
+        let back = format!("{}/{}", list(&tenant), r.id);
+        if used.devices + used.subnets > 0 {
+            // Nothing to confirm: say why not, on the resolver's own page.
+            return Err(AppError::Conflict(service::in_use_message(&r.name, &used)));
+        }
+        let question = Question {
+            title: format!("Delete the resolver {}?", r.name),
+            detail: format!(
+                "No device or subnet uses it. The resolver {} ({}) is removed for good.",
+                r.name,
+                r.address.addr()
+            ),
+            button: "Delete resolver".into(),
+            action: format!("{back}/delete"),
+            cancel: back,
+            ..Question::default()
+        };
+        return ask(&req, &user, &mut conn, "resources", question).await;
+    }
+    let actor = actor(&user, &req);
+    let c = Change::new(&user, &actor, &tenant, state.clock.now());
+    let r = service::delete_resolver(&mut conn, &c, id).await?;
+    done(
+        &req,
+        &user,
+        format!("Deleted resolver {}.", r.name),
+        &list(&tenant),
+    )
+}

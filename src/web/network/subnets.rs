@@ -1,0 +1,317 @@
+//! `/tenants/{id}/subnets`: the list (filter by an address or network the subnets
+//! overlap, and by resolver), the new-subnet form, the subnet's form (`/{sid}`)
+//! and its delete with a confirmation.
+
+use super::{can_change, form_id, pages, readable, resolver_names, ListParams};
+use crate::auth::CurrentUser;
+use crate::db::models::network::{NetworkFilter, Subnet};
+use crate::db::models::Tenant;
+use crate::error::{AppError, FieldErrors};
+use crate::services::network::{self as service, Change, SubnetInput};
+use crate::web::confirm::{ask, Confirm, Question};
+use crate::web::extract::Query;
+use crate::web::form::{field_errors, SearchBox};
+use crate::web::page::{done, PageCtx};
+use crate::web::routes::{form_routes, Route};
+use crate::web::rules::{id_choices, page_or_fragment, status, Choice};
+use crate::web::{actor, parse_id, AppState};
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use diesel_async::AsyncPgConnection;
+use ipnet::IpNet;
+
+pub fn routes() -> Vec<Route> {
+    form_routes!("/tenants/{id}/subnets", "{sid}")
+}
+
+fn list(tenant: &Tenant) -> String {
+    format!("/tenants/{}/subnets", tenant.id)
+}
+
+/// One subnet as the list shows it.
+pub struct SubnetLine {
+    pub subnet: Subnet,
+    pub resolver: String,
+}
+
+#[derive(Template)]
+#[template(path = "network/subnets.html", blocks = ["content"])]
+struct IndexPage {
+    page: PageCtx,
+    tenant: Tenant,
+    rows: Vec<SubnetLine>,
+    total: i64,
+    page_no: i64,
+    pages: i64,
+    params: ListParams,
+    search: SearchBox,
+    resolvers: Vec<Choice>,
+    can_change: bool,
+    errors: FieldErrors,
+}
+
+impl IndexPage {
+    fn page_href(&self, page: i64) -> String {
+        self.params.href(&list(&self.tenant), &self.search, page)
+    }
+}
+
+/// The search box read as an address or a network (host bits ignored): the
+/// subnets overlapping it. Anything else is the box's error.
+fn network_query(search: &mut SearchBox) -> Option<IpNet> {
+    let text = search.query()?.to_string();
+    if let Ok(addr) = text.parse::<std::net::IpAddr>() {
+        return Some(IpNet::from(addr));
+    }
+    match text.parse::<IpNet>() {
+        Ok(net) => Some(net.trunc()),
+        Err(_) => {
+            search.error =
+                Some("Search by an address or a network, such as 10.0.0.7 or 10.0.0.0/16.".into());
+            None
+        }
+    }
+}
+
+async fn index(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    params: Query<ListParams>,
+) -> Result<HttpResponse, AppError> {
+    let params = params.into_inner();
+    let (mut search, resolver_id, page_no) = params.read()?;
+    let overlapping = network_query(&mut search);
+    let mut conn = state.pool.get().await?;
+    let tenant = readable(&user, &mut conn, &path).await?;
+    let filter = NetworkFilter {
+        resolver_id,
+        overlapping,
+        ..NetworkFilter::default()
+    };
+    let (total, rows) = if search.error.is_some() {
+        (0, Vec::new())
+    } else {
+        Subnet::list(&mut conn, tenant.id, &filter, page_no, super::PER_PAGE).await?
+    };
+    let (all, names) = resolver_names(&mut conn, tenant.id).await?;
+    let status = search.status();
+    let page = IndexPage {
+        page: PageCtx::new(&user, &mut conn, "resources").await?,
+        total,
+        page_no,
+        pages: pages(total),
+        rows: rows
+            .into_iter()
+            .map(|s| SubnetLine {
+                resolver: names.get(&s.resolver_id).cloned().unwrap_or_default(),
+                subnet: s,
+            })
+            .collect(),
+        resolvers: id_choices(&all, &params.resolver, "any resolver"),
+        can_change: can_change(&user, &tenant),
+        errors: FieldErrors::new(),
+        params,
+        search,
+        tenant,
+    };
+    page_or_fragment!(&req, page, status)
+}
+
+/// The subnet form as sent.
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct SubnetForm {
+    pub cidr: String,
+    pub resolver_id: String,
+}
+
+impl SubnetForm {
+    fn of(s: &Subnet) -> Self {
+        SubnetForm {
+            cidr: s.cidr.to_string(),
+            resolver_id: s.resolver_id.to_string(),
+        }
+    }
+
+    /// The service's input (no policy can be chosen yet: issue #15).
+    fn to_input(&self) -> Result<SubnetInput, FieldErrors> {
+        SubnetInput::parse(&self.cidr, form_id(&self.resolver_id), None)
+    }
+}
+
+#[derive(Template)]
+#[template(path = "network/subnet_form.html", blocks = ["content"])]
+struct FormPage {
+    page: PageCtx,
+    tenant: Tenant,
+    /// The subnet shown (`None`: a new one).
+    subnet: Option<Subnet>,
+    form: SubnetForm,
+    errors: FieldErrors,
+    resolvers: Vec<Choice>,
+    no_resolvers: bool,
+    can_change: bool,
+}
+
+impl FormPage {
+    fn form_action(&self) -> String {
+        match &self.subnet {
+            Some(s) => format!("{}/{}", list(&self.tenant), s.id),
+            None => format!("{}/new", list(&self.tenant)),
+        }
+    }
+}
+
+async fn form_page(
+    req: &HttpRequest,
+    user: &CurrentUser,
+    conn: &mut AsyncPgConnection,
+    tenant: Tenant,
+    subnet: Option<Subnet>,
+    form: SubnetForm,
+    errors: FieldErrors,
+) -> Result<HttpResponse, AppError> {
+    let status = status(&errors);
+    let (all, _) = resolver_names(conn, tenant.id).await?;
+    let page = FormPage {
+        page: PageCtx::new(user, conn, "resources").await?,
+        resolvers: id_choices(&all, &form.resolver_id, "(choose)"),
+        no_resolvers: all.is_empty(),
+        can_change: can_change(user, &tenant),
+        tenant,
+        subnet,
+        form,
+        errors,
+    };
+    page_or_fragment!(req, page, status)
+}
+
+async fn new_form(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let mut conn = state.pool.get().await?;
+    let tenant = readable(&user, &mut conn, &path).await?;
+    service::may_change(&user, &tenant)?;
+    form_page(
+        &req,
+        &user,
+        &mut conn,
+        tenant,
+        None,
+        SubnetForm::default(),
+        FieldErrors::new(),
+    )
+    .await
+}
+
+async fn create(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: web::Form<SubnetForm>,
+) -> Result<HttpResponse, AppError> {
+    let form = form.into_inner();
+    let mut conn = state.pool.get().await?;
+    let tenant = readable(&user, &mut conn, &path).await?;
+    let actor = actor(&user, &req);
+    let c = Change::new(&user, &actor, &tenant, state.clock.now());
+    match field_errors(service::create_subnet(&mut conn, &c, form.to_input()).await)? {
+        Ok(s) => done(
+            &req,
+            &user,
+            format!("Created subnet {}.", s.cidr),
+            &list(&tenant),
+        ),
+        Err(errors) => form_page(&req, &user, &mut conn, tenant, None, form, errors).await,
+    }
+}
+
+async fn edit_form(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let mut conn = state.pool.get().await?;
+    let tenant = readable(&user, &mut conn, &path.0).await?;
+    let s = Subnet::find(&mut conn, tenant.id, parse_id(&path.1)?).await?;
+    let form = SubnetForm::of(&s);
+    form_page(
+        &req,
+        &user,
+        &mut conn,
+        tenant,
+        Some(s),
+        form,
+        FieldErrors::new(),
+    )
+    .await
+}
+
+async fn update(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    form: web::Form<SubnetForm>,
+) -> Result<HttpResponse, AppError> {
+    let form = form.into_inner();
+    let mut conn = state.pool.get().await?;
+    let tenant = readable(&user, &mut conn, &path.0).await?;
+    let id = parse_id(&path.1)?;
+    let actor = actor(&user, &req);
+    let c = Change::new(&user, &actor, &tenant, state.clock.now());
+    match field_errors(service::update_subnet(&mut conn, &c, id, form.to_input()).await)? {
+        Ok(s) => done(
+            &req,
+            &user,
+            format!("Saved subnet {}.", s.cidr),
+            &list(&tenant),
+        ),
+        Err(errors) => {
+            let s = Subnet::find(&mut conn, tenant.id, id).await?;
+            form_page(&req, &user, &mut conn, tenant, Some(s), form, errors).await
+        }
+    }
+}
+
+async fn delete(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    confirm: Confirm,
+) -> Result<HttpResponse, AppError> {
+    let mut conn = state.pool.get().await?;
+    let tenant = readable(&user, &mut conn, &path.0).await?;
+    let id = parse_id(&path.1)?;
+    if !confirm.confirmed {
+        service::may_change(&user, &tenant)?;
+        let s = Subnet::find(&mut conn, tenant.id, id).await?;
+        let back = format!("{}/{}", list(&tenant), s.id);
+        let question = Question {
+            title: format!("Delete the subnet {}?", s.cidr),
+            detail: format!("The subnet {} is removed for good.", s.cidr),
+            button: "Delete subnet".into(),
+            action: format!("{back}/delete"),
+            cancel: back,
+            ..Question::default()
+        };
+        return ask(&req, &user, &mut conn, "resources", question).await;
+    }
+    let actor = actor(&user, &req);
+    let c = Change::new(&user, &actor, &tenant, state.clock.now());
+    let s = service::delete_subnet(&mut conn, &c, id).await?;
+    done(
+        &req,
+        &user,
+        format!("Deleted subnet {}.", s.cidr),
+        &list(&tenant),
+    )
+}
