@@ -471,42 +471,53 @@ mod tests {
             .unwrap_err();
             assert!(error.contains("spaces around it"), "{spaced:?}: {error}");
         }
-        // Too large for a count, however it is written: "at most", not "whole".
-        for big in [
-            "1000000000001",
-            "1e13",
-            "9223372036854775807",
-            "9223372036854775808",
-            "18446744073709551615",
-            "99999999999999999999",
-            "1e19",
-            "1.7e308",
-        ] {
-            let error = event(&format!(
-                r#"{{"tenant": 1, {at}, "queries": {big}, "blocked": 0}}"#
-            ))
-            .unwrap_err();
-            assert_eq!(error, "`queries` must be at most 1000000000000.", "{big}");
-        }
-        for negative in [
-            "-1",
-            "-1e3",
-            "-9223372036854775808",
-            "-99999999999999999999",
-            "-1e19",
-        ] {
-            let error = event(&format!(
-                r#"{{"tenant": 1, {at}, "queries": 5, "blocked": {negative}}}"#
-            ))
-            .unwrap_err();
-            assert_eq!(error, "`blocked` must not be negative.", "{negative}");
-        }
-        for not_whole in ["1.5", "1e-3", "\"7\"", "true"] {
-            let error = event(&format!(
-                r#"{{"tenant": 1, {at}, "queries": {not_whole}, "blocked": 0}}"#
-            ))
-            .unwrap_err();
-            assert_eq!(error, "`queries` must be a whole number.", "{not_whole}");
+        // Too large for a count, however it is written: "at most", not "whole"; as far
+        // below zero: negative; a fraction or a string: not whole.
+        let counts: [(&str, &[&str], &str); 3] = [
+            (
+                "queries",
+                &[
+                    "1000000000001",
+                    "1e13",
+                    "9223372036854775807",
+                    "9223372036854775808",
+                    "18446744073709551615",
+                    "99999999999999999999",
+                    "1e19",
+                    "1.7e308",
+                ],
+                "`queries` must be at most 1000000000000.",
+            ),
+            (
+                "blocked",
+                &[
+                    "-1",
+                    "-1e3",
+                    "-9223372036854775808",
+                    "-99999999999999999999",
+                    "-1e19",
+                ],
+                "`blocked` must not be negative.",
+            ),
+            (
+                "queries",
+                &["1.5", "1e-3", "\"7\"", "true"],
+                "`queries` must be a whole number.",
+            ),
+        ];
+        for (field, values, wanted) in counts {
+            for value in values {
+                let (queries, blocked) = if field == "queries" {
+                    (*value, "0")
+                } else {
+                    ("5", *value)
+                };
+                let error = event(&format!(
+                    r#"{{"tenant": 1, {at}, "queries": {queries}, "blocked": {blocked}}}"#
+                ))
+                .unwrap_err();
+                assert_eq!(error, wanted, "{field} {value}");
+            }
         }
         // A tenant id too large for any tenant: not an id.
         let error = event(&format!(
