@@ -752,7 +752,9 @@ async fn limits_allow_their_edge_and_refuse_one_more() {
 
 #[tokio::test]
 async fn limits_hold_under_dozens_of_parallel_creates() {
-    let app = spawn_app().await;
+    // Connections for every request at once: the test is about locks, not about
+    // waiting for the pool (a request that gets none is 503 and writes nothing).
+    let app = spawn_app_with_env(&[("TENANTRY_DB_POOL_SIZE", "24")]).await;
     let c = clouds(&app).await;
     let t = &c.tree;
     let cloud = c.ids["acme-public"];
@@ -779,10 +781,11 @@ async fn limits_hold_under_dozens_of_parallel_creates() {
     let (mut created, mut busy) = (0, 0);
     for task in tasks {
         let (s, body) = task.await.unwrap();
-        assert!(matches!(s, 201 | 422 | 409), "{s}: {body}");
+        assert!(matches!(s, 201 | 422 | 409 | 503), "{s}: {body}");
         created += usize::from(s == 201);
-        // 409: a lock wait ran out on a very busy machine; nothing was written.
-        busy += usize::from(s == 409);
+        // 409: a lock wait ran out, 503: no connection in time, on a very busy
+        // machine; nothing was written.
+        busy += usize::from(matches!(s, 409 | 503));
     }
     assert!(created > 0);
     let used = |tenant: i64| {

@@ -6,7 +6,7 @@
 
 use super::idempotency::{self, Answer};
 use super::rules::{cursor, item_id, PageParams};
-use super::tenants::{encode_cursor, integral_i64, integral_opt_i64, page_limit, path_tenant};
+use super::tenants::{integral_i64, integral_opt_i64, page_limit, paged, path_tenant};
 use super::{json, parse_json};
 use crate::auth::ApiUser;
 use crate::db::models::cloud::SeenCloud;
@@ -303,12 +303,8 @@ pub async fn list_clouds(
     let (mut conn, tenant) = path_tenant(&req, &user, &state, &path).await?;
     let limit = page_limit(params.limit)?;
     let after = cursor(&params)?;
-    let mut rows = clouds::list(&mut conn, &user, &tenant, after, limit + 1).await?;
-    let more = rows.len() as i64 > limit;
-    rows.truncate(limit as usize);
-    let next_cursor = more
-        .then(|| rows.last().map(|r| encode_cursor(r.cloud.id)))
-        .flatten();
+    let rows = clouds::list(&mut conn, &user, &tenant, after, limit + 1).await?;
+    let (rows, next_cursor) = paged(rows, limit, |r| r.cloud.id);
     let items = rows
         .into_iter()
         .map(|seen| CloudJson::new(seen, tenant.id, Vec::new()))
@@ -474,14 +470,10 @@ pub async fn list_instances(
         owner_id: params.owner_id,
         q: Some(q).filter(|q| !q.is_empty()),
     };
-    let mut rows = Instance::list(&mut conn, tenant.id, &filter, after, 0, limit + 1)
+    let rows = Instance::list(&mut conn, tenant.id, &filter, after, 0, limit + 1)
         .await
         .map_err(AppError::from)?;
-    let more = rows.len() as i64 > limit;
-    rows.truncate(limit as usize);
-    let next_cursor = more
-        .then(|| rows.last().map(|r| encode_cursor(r.instance.id)))
-        .flatten();
+    let (rows, next_cursor) = paged(rows, limit, |r| r.instance.id);
     let items = rows.into_iter().map(|r| r.instance.into()).collect();
     Ok(json(StatusCode::OK, &InstancePage { items, next_cursor }))
 }

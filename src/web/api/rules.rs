@@ -8,7 +8,7 @@
 use super::batch::{BatchResponse, BatchResult, MAX_OPERATIONS};
 use super::idempotency::{self, Answer};
 use super::tenants::{
-    decode_cursor, encode_cursor, integral_opt_i64, page_limit, path_tenant, NOT_A_CURSOR,
+    decode_cursor, integral_opt_i64, page_limit, paged, path_tenant, NOT_A_CURSOR,
 };
 use super::{json, parse_json};
 use crate::auth::ApiUser;
@@ -395,14 +395,10 @@ async fn listed<T, J: From<T>>(
     let limit = page_limit(params.limit)?;
     let after = cursor(params)?;
     service::read(&mut conn, user, &tenant).await?;
-    let mut rows = load(&mut conn, tenant.id, after, limit + 1)
+    let rows = load(&mut conn, tenant.id, after, limit + 1)
         .await
         .map_err(AppError::from)?;
-    let more = rows.len() as i64 > limit;
-    rows.truncate(limit as usize);
-    let next = more
-        .then(|| rows.last().map(|r| encode_cursor(id(r))))
-        .flatten();
+    let (rows, next) = paged(rows, limit, id);
     Ok((rows.into_iter().map(J::from).collect(), next))
 }
 

@@ -408,6 +408,21 @@ pub(super) fn encode_cursor(id: i64) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("after:{id}"))
 }
 
+/// One page of `rows`, read with one row more than `limit`: the first `limit`, and
+/// the cursor after the last of them when more follow.
+pub(super) fn paged<T>(
+    mut rows: Vec<T>,
+    limit: i64,
+    id: impl Fn(&T) -> i64,
+) -> (Vec<T>, Option<String>) {
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let next = more
+        .then(|| rows.last().map(|r| encode_cursor(id(r))))
+        .flatten();
+    (rows, next)
+}
+
 pub(super) fn decode_cursor(raw: &str) -> Result<i64, AppError> {
     use base64::Engine;
     base64::engine::general_purpose::URL_SAFE_NO_PAD
