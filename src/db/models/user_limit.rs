@@ -23,6 +23,9 @@ pub async fn limits_of(
         .collect())
 }
 
+/// Id, name, limit, path and subtree user count, as `lock_limits` reads them.
+type LimitRow = (i64, String, Option<i32>, Vec<i64>, i64);
+
 /// A tenant whose limit a new user counts against.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Limited {
@@ -66,7 +69,7 @@ pub async fn lock_limits(conn: &mut AsyncPgConnection, path: &[i64]) -> QueryRes
         return Ok(Vec::new());
     }
     // A statement of its own: its snapshot is taken once the locks are held.
-    let rows: Vec<(i64, String, Option<i32>, Vec<i64>, i64)> = tenants::table
+    let rows: Vec<LimitRow> = tenants::table
         .inner_join(tenant_paths::table)
         .inner_join(tenant_subtree_totals::table)
         .filter(tenants::id.eq_any(&locked))
