@@ -31,6 +31,7 @@ mod migration_pages;
 mod migration_review;
 mod people;
 mod query_strings;
+mod review13b;
 mod review_gaps;
 mod roles;
 mod rule_migrations;

@@ -33,8 +33,8 @@ pub async fn begin(
 
 /// `AppError::Locked` while the tenant's rule configuration is locked (reads: the
 /// pages and the ruleset API answer 423 with who holds it, named as `p` may see:
-/// the other tenant of a migration and the starter's login only when `p` may see
-/// them, else "a tenant you cannot see" / "a user you cannot see").
+/// the other tenant of a migration only when `p` may see it, else "a tenant you
+/// cannot see"; the starter as `authz::actor_for` names them).
 pub async fn check(
     conn: &mut AsyncPgConnection,
     p: &Principal,
@@ -44,10 +44,10 @@ pub async fn check(
         return Ok(());
     };
     let locked_by = match holder {
-        Some((login, home)) => Some(match Tenant::find(conn, home).await.optional()? {
-            Some(home) => authz::login_for(p, &home, &login),
-            None => authz::UNSEEN_PERSON.to_string(),
-        }),
+        Some((login, home)) => {
+            let home = Tenant::find(conn, home).await.optional()?;
+            Some(authz::actor_for(p, lock.locked_by, home.as_ref(), &login))
+        }
         None => None,
     };
     // The locked page shows the holding migration's progress (a plain read: it

@@ -27,20 +27,9 @@ pub struct VersionLine {
     pub by: String,
 }
 
-/// How a version made by a user since deleted names them.
-pub const DELETED_USER: &str = "a user since deleted";
-
-/// Who made a version, as `p` may be told: a user's login (with its API token)
-/// only when `p` may find them (`authz::login_for`, as the locked page names a
-/// migration's starter), the application itself (`system:…`) as it is.
+/// Who made a version, as `p` may be told (`authz::actor_for`).
 fn made_by(p: &Principal, v: &RuleSetVersion, home: Option<&Tenant>) -> String {
-    match home {
-        Some(home) => authz::login_for(p, home, &v.actor_login),
-        None if v.actor_user_id.is_none() && v.actor_login.starts_with("system:") => {
-            v.actor_login.clone()
-        }
-        None => DELETED_USER.into(),
-    }
+    authz::actor_for(p, v.actor_user_id, home, &v.actor_login)
 }
 
 /// Page `page_no` (from 1) of the tenant's versions, newest first, and how many

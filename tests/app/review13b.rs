@@ -1,0 +1,86 @@
+//! #13's second black-box review: the migration's starter named per reader on
+//! every page and in the API, domains re-bound under rules, the versions diff of
+//! applications and domains.
+
+use crate::api::{token_for, Api};
+use crate::helpers::*;
+use crate::migration_pages::{app, setup};
+use serde_json::json;
+use tenantry::db::models::{Tenant, User};
+use tenantry::domain::{GrantRole, Scope};
+
+/// A user at home in `home` who administers each of `over` (subtrees).
+async fn admin_of(app: &TestApp, home: &Tenant, name: &str, over: &[&Tenant]) -> (User, TestApp) {
+    let user = app.user(home, name).await;
+    for t in over {
+        app.grant(&user, t, GrantRole::Administrator, Scope::Subtree, true)
+            .await;
+    }
+    let browser = browser_as(app, &format!("{}\\{name}", home.subdomain)).await;
+    (user, browser)
+}
+
+#[tokio::test]
+async fn the_starter_is_named_per_reader_and_the_token_only_to_themself() {
+    let app = app().await;
+    let s = setup(&app).await;
+    let (src, dst) = (s.t.acme.id, s.t.globex.id);
+    let admin = Api::new(&app, Some(&token_for(&app, &app.admin, false).await));
+    let (status, v) = admin
+        .post(
+            &format!("/api/v1/tenants/{src}/rules/migrate"),
+            json!({"target": dst}),
+        )
+        .await;
+    assert_eq!(status, 202, "{v}");
+    let mid = v["id"].as_i64().unwrap();
+    assert!(
+        v["started_by"]
+            .as_str()
+            .unwrap()
+            .starts_with("root\\admin (API token "),
+        "{v}"
+    );
+
+    // Sees both tenants (so the migration) but cannot find root's people.
+    let (both, page) = admin_of(&app, &s.t.acme, "both", &[&s.t.acme, &s.t.globex]).await;
+    for path in [format!("/migrations/{mid}"), "/migrations".to_string()] {
+        let r = page.get(&path).await;
+        assert_eq!(r.status().as_u16(), 200, "{path}");
+        let html = r.text().await.unwrap();
+        assert!(!html.contains("\\admin"), "{path}: {html}");
+        assert!(html.contains("a user you cannot see"), "{path}: {html}");
+    }
+    let api = Api::new(&app, Some(&token_for(&app, &both, false).await));
+    let (status, v) = api.get(&format!("/api/v1/migrations/{mid}")).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["started_by"], "a user you cannot see", "{v}");
+    let (status, v) = api.get("/api/v1/migrations").await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["items"][0]["started_by"], "a user you cannot see", "{v}");
+
+    // Who may find the starter is told their login, never the token they used.
+    let (peer, page) = admin_of(&app, &app.root, "peer", &[&app.root]).await;
+    let api = Api::new(&app, Some(&token_for(&app, &peer, false).await));
+    let (status, v) = api.get(&format!("/api/v1/migrations/{mid}")).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["started_by"], "root\\admin", "{v}");
+    for path in [
+        format!("/migrations/{mid}"),
+        "/migrations".to_string(),
+        format!("/tenants/{dst}/rules"),
+    ] {
+        let html = page.get_html(&path).await;
+        assert!(html.contains("root\\admin"), "{path}: {html}");
+        assert!(!html.contains("API token"), "{path}: {html}");
+    }
+    assert_eq!(
+        crate::migration_pages::run(&app).await,
+        tenantry::services::rule_migrations::Ran::Done(mid)
+    );
+    let html = page
+        .get_html(&format!("/tenants/{dst}/rules/versions"))
+        .await;
+    assert!(html.contains("<td class=\"by\">root\\admin</td>"), "{html}");
+    assert!(!html.contains("API token"), "{html}");
+}
