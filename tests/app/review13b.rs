@@ -84,3 +84,57 @@ async fn the_starter_is_named_per_reader_and_the_token_only_to_themself() {
     assert!(html.contains("<td class=\"by\">root\\admin</td>"), "{html}");
     assert!(!html.contains("API token"), "{html}");
 }
+
+#[tokio::test]
+async fn a_domain_is_not_rebound_under_rules_of_another_application() {
+    let app = app().await;
+    let s = setup(&app).await;
+    let src = s.t.acme.id;
+    let api = Api::new(&app, Some(&token_for(&app, &app.admin, false).await));
+    let domain = format!("/api/v1/tenants/{src}/domains/{}", s.dom);
+    // Four rules name shop.example.com with Shop.
+    let (status, v) = api.patch(&domain, json!({"application_id": s.blog})).await;
+    assert_eq!(status, 409, "{v}");
+    let detail = v["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("4 rules use it with another application"),
+        "{detail}"
+    );
+    let (_, v) = api.get(&domain).await;
+    assert_eq!(v["application_id"], s.shop, "{v}");
+
+    // The console form says it at the application field, and changes nothing.
+    app.login_admin().await;
+    let r = app
+        .post_form(
+            &format!("/tenants/{src}/domains/{}", s.dom),
+            &[
+                ("name", "shop.example.com"),
+                ("application_id", &s.blog.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(r.status().as_u16(), 422);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("4 rules use it with another application"),
+        "{html}"
+    );
+    let (_, v) = api.get(&domain).await;
+    assert_eq!(v["application_id"], s.shop, "{v}");
+
+    // Renaming it keeps its application: allowed. Unbinding it is too (the rules
+    // keep Shop), and binding it to Blog then is still refused.
+    let (status, v) = api
+        .patch(&domain, json!({"name": "shop2.example.com"}))
+        .await;
+    assert_eq!(status, 200, "{v}");
+    let (status, v) = api.patch(&domain, json!({"application_id": null})).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["application_id"], serde_json::Value::Null, "{v}");
+    let (status, v) = api.patch(&domain, json!({"application_id": s.blog})).await;
+    assert_eq!(status, 409, "{v}");
+    // Back to Shop: no rule names another application.
+    let (status, v) = api.patch(&domain, json!({"application_id": s.shop})).await;
+    assert_eq!(status, 200, "{v}");
+}

@@ -502,6 +502,22 @@ impl RuleRow {
             .await
     }
 
+    /// How many current rules name the domain with an application other than
+    /// `application_id` (rules naming no application take any).
+    pub async fn count_using_domain_elsewhere(
+        conn: &mut AsyncPgConnection,
+        tenant_id: i64,
+        domain_id: i64,
+        application_id: i64,
+    ) -> QueryResult<i64> {
+        Self::set_of(tenant_id, None)
+            .filter(rules::domain_id.eq(domain_id))
+            .filter(rules::application_id.ne(application_id))
+            .count()
+            .get_result(conn)
+            .await
+    }
+
     /// How many current rules name the domain.
     pub async fn count_using_domain(
         conn: &mut AsyncPgConnection,

@@ -200,12 +200,27 @@ pub async fn delete_application(
 }
 
 fn in_use(what: &str, name: &str, rules: i64) -> String {
-    let n = if rules == 1 {
-        "1 rule uses it".to_string()
+    format!(
+        "The {what} {name} cannot be deleted: {}. Change or delete those rules first.",
+        rules_use_it(rules, "")
+    )
+}
+
+/// "1 rule uses it" / "3 rules use it", with `how` after "it".
+fn rules_use_it(rules: i64, how: &str) -> String {
+    if rules == 1 {
+        format!("1 rule uses it{how}")
     } else {
-        format!("{rules} rules use it")
-    };
-    format!("The {what} {name} cannot be deleted: {n}. Change or delete those rules first.")
+        format!("{rules} rules use it{how}")
+    }
+}
+
+/// Why a domain cannot be bound to another application.
+fn rebind_refused(name: &str, rules: i64) -> String {
+    format!(
+        "The domain {name} cannot be bound to this application: {}. Change or delete those rules first.",
+        rules_use_it(rules, " with another application")
+    )
 }
 
 // ---------------------------------------------------------------- domains
@@ -281,6 +296,18 @@ pub async fn update_domain(
         let old = Domain::find(conn, c.tenant.id, id).await?;
         let input = invalid(input)?;
         check_domain(conn, c.tenant.id, &input, Some(id)).await?;
+        // Bound to another application, the domain would contradict the rules that
+        // name it with theirs (and refuse their every edit). Unbound, it constrains
+        // nothing: the rules keep their application.
+        if let Some(app) = input
+            .application_id
+            .filter(|a| old.application_id != Some(*a))
+        {
+            let used = RuleRow::count_using_domain_elsewhere(conn, c.tenant.id, id, app).await?;
+            if used > 0 {
+                return Err(AppError::Conflict(rebind_refused(&old.name, used)));
+            }
+        }
         let d = Domain::update(
             conn,
             c.tenant.id,
