@@ -138,3 +138,57 @@ async fn a_domain_is_not_rebound_under_rules_of_another_application() {
     let (status, v) = api.patch(&domain, json!({"application_id": s.shop})).await;
     assert_eq!(status, 200, "{v}");
 }
+
+#[tokio::test]
+async fn the_versions_diff_shows_application_and_domain_changes() {
+    let app = app().await;
+    let s = setup(&app).await;
+    let src = s.t.acme.id;
+    let api = Api::new(&app, Some(&token_for(&app, &app.admin, false).await));
+    let (status, v) = api
+        .post(
+            &format!("/api/v1/tenants/{src}/applications"),
+            json!({"name": "Forum"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{v}");
+    let (status, v) = api
+        .patch(
+            &format!("/api/v1/tenants/{src}/domains/{}", s.dom),
+            json!({"application_id": null}),
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+    app.login_admin().await;
+    let html = app
+        .get_html(&format!("/tenants/{src}/rules/versions"))
+        .await;
+    let current: i64 = html
+        .split("data-version=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    let diff = |from: i64, to: i64| {
+        let app = &app;
+        async move {
+            app.get_html(&format!(
+                "/tenants/{src}/rules/versions?from={from}&to={to}"
+            ))
+            .await
+        }
+    };
+    let html = diff(current - 1, current).await;
+    assert!(!html.contains("No differences."), "{html}");
+    assert!(
+        html.contains("Changed domain shop.example.com (application Shop → no application)"),
+        "{html}"
+    );
+    let html = diff(current, current - 2).await;
+    assert!(html.contains("Created application Forum"), "{html}");
+    assert!(html.contains("Changed domain shop.example.com"), "{html}");
+    // A version that changed only rules lists no application or domain change.
+    let html = diff(current - 3, current - 2).await;
+    assert!(!html.contains("diff-objects"), "{html}");
+}

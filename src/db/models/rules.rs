@@ -639,6 +639,27 @@ impl RuleSetVersion {
         Ok((total, rows))
     }
 
+    /// The tenant's edits after version `after` up to `upto`, oldest first (at
+    /// most `limit`).
+    pub async fn edits_between(
+        conn: &mut AsyncPgConnection,
+        tenant_id: i64,
+        after: i64,
+        upto: i64,
+        limit: i64,
+    ) -> QueryResult<Vec<Self>> {
+        rule_set_versions::table
+            .filter(rule_set_versions::tenant_id.eq(tenant_id))
+            .filter(rule_set_versions::version.gt(after))
+            .filter(rule_set_versions::version.le(upto))
+            .filter(rule_set_versions::kind.eq("edit"))
+            .order(rule_set_versions::version.asc())
+            .limit(limit)
+            .select(Self::as_select())
+            .load(conn)
+            .await
+    }
+
     pub async fn find(
         conn: &mut AsyncPgConnection,
         tenant_id: i64,

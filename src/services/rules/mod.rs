@@ -23,6 +23,7 @@ use crate::domain::rules::{
 use crate::domain::{Feature, Level, TenantName};
 use crate::error::{AppError, FieldErrors};
 use chrono::{DateTime, Utc};
+use diesel::OptionalExtension;
 use diesel_async::AsyncPgConnection;
 use std::collections::HashMap;
 
@@ -140,7 +141,7 @@ pub async fn create_application(
             }
             let app = Application::insert(conn, c.tenant.id, name.as_str(), c.now).await?;
             Ok(Done {
-                summary: Some(format!("Created application {}", app.name)),
+                summary: Some(format!("{} {}", OBJECT_CHANGES[0], app.name)),
                 audit: serde_json::json!({ "application_id": app.id, "name": app.name }),
                 value: app,
             })
@@ -163,7 +164,7 @@ pub async fn update_application(
         }
         let app = Application::rename(conn, c.tenant.id, id, name.as_str(), c.now).await?;
         Ok(Done {
-            summary: Some(format!("Renamed application {} to {}", old.name, app.name)),
+            summary: Some(format!("{} {} to {}", OBJECT_CHANGES[1], old.name, app.name)),
             audit: serde_json::json!({ "application_id": id, "before": old.name, "name": app.name }),
             value: app,
         })
@@ -190,13 +191,56 @@ pub async fn delete_application(
             }
             Application::delete(conn, c.tenant.id, id).await?;
             Ok(Done {
-                summary: Some(format!("Deleted application {}", app.name)),
+                summary: Some(format!("{} {}", OBJECT_CHANGES[2], app.name)),
                 audit: serde_json::json!({ "application_id": id, "name": app.name }),
                 value: app,
             })
         },
     )
     .await
+}
+
+/// How the summaries of application and domain changes begin (the versions diff
+/// finds them by it: versions hold no copy of applications and domains).
+const OBJECT_CHANGES: [&str; 6] = [
+    "Created application",
+    "Renamed application",
+    "Deleted application",
+    "Created domain",
+    "Changed domain",
+    "Deleted domain",
+];
+
+/// Does a version's summary tell of an application or domain change?
+pub fn is_object_change(summary: &str) -> bool {
+    OBJECT_CHANGES.iter().any(|p| {
+        summary
+            .strip_prefix(p)
+            .is_some_and(|rest| rest.starts_with(' '))
+    })
+}
+
+/// A domain's change of application, in words (empty when it keeps its own).
+async fn rebinding(
+    conn: &mut AsyncPgConnection,
+    tenant_id: i64,
+    before: Option<i64>,
+    after: Option<i64>,
+) -> Result<String, AppError> {
+    if before == after {
+        return Ok(String::new());
+    }
+    let mut names = Vec::new();
+    for id in [before, after] {
+        names.push(match id {
+            Some(id) => match Application::find(conn, tenant_id, id).await.optional()? {
+                Some(a) => format!("application {}", a.name),
+                None => format!("application #{id}"),
+            },
+            None => "no application".to_string(),
+        });
+    }
+    Ok(format!(" ({} → {})", names[0], names[1]))
 }
 
 fn in_use(what: &str, name: &str, rules: i64) -> String {
@@ -278,7 +322,7 @@ pub async fn create_domain(
         check_domain(conn, c.tenant.id, &input, None).await?;
         let d = Domain::insert(conn, c.tenant.id, &input.name, input.application_id, c.now).await?;
         Ok(Done {
-            summary: Some(format!("Created domain {}", d.name)),
+            summary: Some(format!("{} {}", OBJECT_CHANGES[3], d.name)),
             audit: serde_json::json!({ "domain_id": d.id, "name": d.name, "application_id": d.application_id }),
             value: d,
         })
@@ -308,6 +352,8 @@ pub async fn update_domain(
                 return Err(AppError::Conflict(rebind_refused(&old.name, used)));
             }
         }
+        let rebound =
+            rebinding(conn, c.tenant.id, old.application_id, input.application_id).await?;
         let d = Domain::update(
             conn,
             c.tenant.id,
@@ -318,7 +364,7 @@ pub async fn update_domain(
         )
         .await?;
         Ok(Done {
-            summary: Some(format!("Changed domain {}", d.name)),
+            summary: Some(format!("{} {}{rebound}", OBJECT_CHANGES[4], d.name)),
             audit: serde_json::json!({
                 "domain_id": id,
                 "before": { "name": old.name, "application_id": old.application_id },
@@ -344,7 +390,7 @@ pub async fn delete_domain(
         }
         Domain::delete(conn, c.tenant.id, id).await?;
         Ok(Done {
-            summary: Some(format!("Deleted domain {}", d.name)),
+            summary: Some(format!("{} {}", OBJECT_CHANGES[5], d.name)),
             audit: serde_json::json!({ "domain_id": id, "name": d.name }),
             value: d,
         })

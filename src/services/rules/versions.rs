@@ -100,6 +100,26 @@ pub async fn diff(
     Ok(diff_sets(&a.rules, &b.rules, (&a.settings, &b.settings)))
 }
 
+/// The versions between `from` and `to` (either order) that changed applications
+/// or domains, which are not part of a version's content, as (version, summary):
+/// the diff names them beside the rules' and settings' differences (at most 200).
+pub async fn object_changes(
+    conn: &mut AsyncPgConnection,
+    p: &Principal,
+    tenant: &Tenant,
+    from: i64,
+    to: i64,
+) -> Result<Vec<(i64, String)>, AppError> {
+    read(conn, p, tenant).await?;
+    let rows =
+        RuleSetVersion::edits_between(conn, tenant.id, from.min(to), from.max(to), 200).await?;
+    Ok(rows
+        .into_iter()
+        .filter(|v| super::is_object_change(&v.summary))
+        .map(|v| (v.version, v.summary))
+        .collect())
+}
+
 /// Makes a new version (kind `restore`) equal in content to `version`: the same
 /// rules under the same rule ids, the same settings. Rules whose application or
 /// domain was deleted since come back unbound. Returns the new version's number
