@@ -604,9 +604,25 @@ pub fn diff(
     d
 }
 
+/// "1 rule", "3 rules".
+pub fn rules_count(n: i64) -> String {
+    if n == 1 {
+        "1 rule".into()
+    } else {
+        format!("{n} rules")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rules_are_counted_in_words() {
+        assert_eq!(rules_count(1), "1 rule");
+        assert_eq!(rules_count(0), "0 rules");
+        assert_eq!(rules_count(3), "3 rules");
+    }
 
     #[test]
     fn a_stored_migration_summary_loses_the_source_name() {

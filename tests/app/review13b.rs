@@ -24,15 +24,8 @@ async fn admin_of(app: &TestApp, home: &Tenant, name: &str, over: &[&Tenant]) ->
 async fn the_starter_is_named_per_reader_and_the_token_only_to_themself() {
     let app = app().await;
     let s = setup(&app).await;
-    let (src, dst) = (s.t.acme.id, s.t.globex.id);
-    let admin = Api::new(&app, Some(&token_for(&app, &app.admin, false).await));
-    let (status, v) = admin
-        .post(
-            &format!("/api/v1/tenants/{src}/rules/migrate"),
-            json!({"target": dst}),
-        )
-        .await;
-    assert_eq!(status, 202, "{v}");
+    let dst = s.t.globex.id;
+    let (_, v) = crate::migration_review::started(&app, &s).await;
     let mid = v["id"].as_i64().unwrap();
     assert!(
         v["started_by"]
