@@ -411,6 +411,8 @@ pub struct LockNotice {
     pub description: String,
     /// The progress of the migration holding it, when one does (the locked page's bar).
     pub progress: Option<MigrationProgress>,
+    /// The reader may open the migration's page (the locked page links it).
+    pub linked: bool,
 }
 
 /// How far a rule-set migration is, as its page and the locked pages show it.

@@ -70,6 +70,8 @@ async fn one_sided_readers_see_no_other_tenant_name_nor_the_starter() {
         let html = r.text().await.unwrap();
         assert_hidden("the locked page", &html, other);
         assert!(html.contains("a user you cannot see"), "{html}");
+        // Its page would answer 404: no link to it.
+        assert!(!html.contains("id=\"locked-migration\""), "{html}");
 
         let api = Api::new(&app, Some(&token_for(&app, &user, false).await));
         let (status, v) = api.get(&format!("/api/v1/tenants/{tenant}/rules")).await;

@@ -66,6 +66,13 @@ async fn the_starter_is_named_per_reader_and_the_token_only_to_themself() {
         let html = page.get_html(&path).await;
         assert!(html.contains("root\\admin"), "{path}: {html}");
         assert!(!html.contains("API token"), "{path}: {html}");
+        // Who may open the migration is linked to it from the locked page.
+        if path.ends_with("/rules") {
+            assert!(
+                html.contains(&format!("href=\"/migrations/{mid}\"")),
+                "{html}"
+            );
+        }
     }
     assert_eq!(
         crate::migration_pages::run(&app).await,

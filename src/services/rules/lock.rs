@@ -56,14 +56,28 @@ pub async fn check(
         Some(id) => RuleMigration::find(conn, id).await.optional()?,
         None => None,
     };
-    let description = match &migration {
+    let (description, linked) = match &migration {
         // Rebuilt per reader: the stored text may name a tenant the reader cannot see.
         Some(m) => {
-            let source = tenant_name(conn, p, m.source_tenant_id).await?;
-            let target = tenant_name(conn, p, m.target_tenant_id).await?;
-            format!("Migration #{} of the rules from {source} to {target}", m.id)
+            let source = tenant(conn, m.source_tenant_id).await?;
+            let target = tenant(conn, m.target_tenant_id).await?;
+            let name = |t: &Option<Tenant>| {
+                t.as_ref().map_or_else(
+                    || authz::UNSEEN_TENANT.to_string(),
+                    |t| authz::name_for(p, t),
+                )
+            };
+            (
+                format!(
+                    "Migration #{} of the rules from {} to {}",
+                    m.id,
+                    name(&source),
+                    name(&target)
+                ),
+                authz::can_see_migration(p, source.as_ref(), target.as_ref()),
+            )
         }
-        None => lock.description,
+        None => (lock.description, false),
     };
     Err(AppError::Locked(Box::new(LockNotice {
         tenant_id,
@@ -72,21 +86,14 @@ pub async fn check(
         since: lock.since,
         description,
         progress: migration.map(|m| m.progress()),
+        linked,
     })))
 }
 
-/// A migration's tenant as `p` may see it (a deleted one is hidden too).
-async fn tenant_name(
-    conn: &mut AsyncPgConnection,
-    p: &Principal,
-    id: Option<i64>,
-) -> Result<String, AppError> {
-    let tenant = match id {
+/// A migration's tenant (`None`: deleted since).
+async fn tenant(conn: &mut AsyncPgConnection, id: Option<i64>) -> Result<Option<Tenant>, AppError> {
+    Ok(match id {
         Some(id) => Tenant::find(conn, id).await.optional()?,
         None => None,
-    };
-    Ok(tenant.map_or_else(
-        || authz::UNSEEN_TENANT.to_string(),
-        |t| authz::name_for(p, &t),
-    ))
+    })
 }
