@@ -937,6 +937,28 @@ pub fn login_for(p: &Principal, home: &Tenant, login: &str) -> String {
     }
 }
 
+/// How a change made by a user since deleted names them.
+pub const DELETED_USER: &str = "a user since deleted";
+
+/// Who made a change (a rule-set version, a migration, a lock) as `p` may be told,
+/// from the login recorded then (`recorded`, perhaps with the API token used), the
+/// user's id and their home tenant now (`None`: deleted): the user themself sees
+/// it as recorded; anyone else the login without the token, and only when they may
+/// find the person ([`login_for`]); the application itself (`system:…`) as it is.
+pub fn actor_for(
+    p: &Principal,
+    user_id: Option<i64>,
+    home: Option<&Tenant>,
+    recorded: &str,
+) -> String {
+    match home {
+        _ if user_id == Some(p.user.id) => recorded.to_string(),
+        Some(home) => login_for(p, home, crate::domain::without_token(recorded)),
+        None if user_id.is_none() && recorded.starts_with("system:") => recorded.to_string(),
+        None => DELETED_USER.into(),
+    }
+}
+
 /// Why an actor may not act on another user.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Outranked {

@@ -22,6 +22,23 @@ pub fn login_name(subdomain: &str, username: &str) -> String {
     format!("{subdomain}\\{username}")
 }
 
+/// How the audit trail (and the versions, migrations) record a user acting
+/// through one of their API tokens.
+pub fn token_login(login: &str, token_id: i64) -> String {
+    format!("{login}{TOKEN_MARK}{token_id})")
+}
+
+const TOKEN_MARK: &str = " (API token ";
+
+/// A recorded login without the API token it acted through (which only the user
+/// themself is shown).
+pub fn without_token(recorded: &str) -> &str {
+    match recorded.rfind(TOKEN_MARK) {
+        Some(at) if recorded.ends_with(')') => &recorded[..at],
+        _ => recorded,
+    }
+}
+
 /// A first or last name: trimmed, at most 100 characters, no control characters;
 /// may be empty.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -121,6 +138,14 @@ impl GbLimit {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn token_login_round_trips() {
+        let l = super::token_login("root\\admin", 7);
+        assert_eq!(l, "root\\admin (API token 7)");
+        assert_eq!(super::without_token(&l), "root\\admin");
+        assert_eq!(super::without_token("root\\admin"), "root\\admin");
+    }
+
     use super::*;
 
     #[test]

@@ -19,7 +19,7 @@ pub mod text_enum;
 pub mod usage;
 pub mod user_limit;
 
-pub use account::{login_name, UserSource};
+pub use account::{login_name, token_login, without_token, UserSource};
 pub use permission::{Feature, GrantRole, Level, Permissions, Scope};
 pub use search::{SearchError, SearchText};
 pub use subdomain::Subdomain;

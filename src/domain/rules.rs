@@ -411,6 +411,8 @@ pub struct LockNotice {
     pub description: String,
     /// The progress of the migration holding it, when one does (the locked page's bar).
     pub progress: Option<MigrationProgress>,
+    /// The reader may open the migration's page (the locked page links it).
+    pub linked: bool,
 }
 
 /// How far a rule-set migration is, as its page and the locked pages show it.
@@ -604,9 +606,25 @@ pub fn diff(
     d
 }
 
+/// "1 rule", "3 rules".
+pub fn rules_count(n: i64) -> String {
+    if n == 1 {
+        "1 rule".into()
+    } else {
+        format!("{n} rules")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rules_are_counted_in_words() {
+        assert_eq!(rules_count(1), "1 rule");
+        assert_eq!(rules_count(0), "0 rules");
+        assert_eq!(rules_count(3), "3 rules");
+    }
 
     #[test]
     fn a_stored_migration_summary_loses_the_source_name() {

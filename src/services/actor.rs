@@ -37,7 +37,7 @@ impl Actor {
     /// A user through one of their personal API tokens, in their home tenant.
     pub fn api_token(principal: &Principal, token_id: i64, client_addr: Option<String>) -> Self {
         Self {
-            login: format!("{} (API token {token_id})", principal.login()),
+            login: crate::domain::token_login(&principal.login(), token_id),
             ..Self::user(principal, principal.home.id, client_addr)
         }
     }

@@ -9,7 +9,7 @@ use crate::auth::{authz, Principal};
 use crate::db::models::migration_view::{rule_counts, RuleCounts};
 use crate::db::models::rule_migration::RuleMigration;
 use crate::db::models::rules::{self as rules_model, Application, Domain, RuleLock};
-use crate::db::models::Tenant;
+use crate::db::models::{Tenant, User};
 use crate::domain::rules::{CredentialStuffing, MigrationProgress};
 use crate::error::AppError;
 use crate::services::rule_migrations::Mappings;
@@ -248,6 +248,8 @@ pub struct Seen {
     pub migration: RuleMigration,
     pub source: Option<Tenant>,
     pub target: Option<Tenant>,
+    /// Who started it, as the reader may be told (`authz::actor_for`).
+    pub started_by: String,
 }
 
 impl Seen {
@@ -274,6 +276,32 @@ async fn tenant(
     Ok(t)
 }
 
+/// Who started the migration, named for `p`; `homes` caches each starter's home.
+async fn starter(
+    conn: &mut AsyncPgConnection,
+    p: &Principal,
+    homes: &mut HashMap<i64, Option<Tenant>>,
+    m: &RuleMigration,
+) -> Result<String, AppError> {
+    let home = match m.started_by {
+        Some(uid) => match homes.get(&uid) {
+            Some(home) => home.clone(),
+            None => {
+                let home = User::find_with_tenant(conn, uid).await?.map(|(_, t)| t);
+                homes.insert(uid, home.clone());
+                home
+            }
+        },
+        None => None,
+    };
+    Ok(authz::actor_for(
+        p,
+        m.started_by,
+        home.as_ref(),
+        &m.started_by_login,
+    ))
+}
+
 /// The migration `id` if the user may see it (404 otherwise).
 pub async fn find(conn: &mut AsyncPgConnection, p: &Principal, id: i64) -> Result<Seen, AppError> {
     let migration = RuleMigration::find(conn, id).await?;
@@ -281,7 +309,9 @@ pub async fn find(conn: &mut AsyncPgConnection, p: &Principal, id: i64) -> Resul
     let source = tenant(conn, &mut cache, migration.source_tenant_id).await?;
     let target = tenant(conn, &mut cache, migration.target_tenant_id).await?;
     if authz::can_see_migration(p, source.as_ref(), target.as_ref()) {
+        let mut homes = HashMap::new();
         Ok(Seen {
+            started_by: starter(conn, p, &mut homes, &migration).await?,
             migration,
             source,
             target,
@@ -318,6 +348,7 @@ pub async fn page(
 ) -> Result<(Vec<Seen>, Option<i64>), AppError> {
     const CHUNK: i64 = 200;
     let mut cache = HashMap::new();
+    let mut homes = HashMap::new();
     let mut seen = Vec::new();
     let mut cursor = before;
     'scan: loop {
@@ -329,6 +360,7 @@ pub async fn page(
             let target = tenant(conn, &mut cache, m.target_tenant_id).await?;
             if authz::can_see_migration(p, source.as_ref(), target.as_ref()) {
                 seen.push(Seen {
+                    started_by: starter(conn, p, &mut homes, &m).await?,
                     migration: m,
                     source,
                     target,

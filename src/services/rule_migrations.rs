@@ -482,8 +482,12 @@ async fn swap(
                 // The link as other mails write theirs: the outbox fills in the
                 // console's public URL when it sends.
                 let text = format!(
-                    "The rules of {} were migrated to {}: {got} rules copied, {lost} rules replaced, the credential-stuffing settings replaced. Both tenants are unlocked.\n\nThe migration: {PUBLIC_URL_PLACEHOLDER}/migrations/{}\n",
-                    m.source_name, m.target_name, m.id
+                    "The rules of {} were migrated to {}: {} copied, {} replaced, the credential-stuffing settings replaced. Both tenants are unlocked.\n\nThe migration: {PUBLIC_URL_PLACEHOLDER}/migrations/{}\n",
+                    m.source_name,
+                    m.target_name,
+                    crate::domain::rules::rules_count(got),
+                    crate::domain::rules::rules_count(lost),
+                    m.id
                 );
                 NewMail::notice(&user.email, &subject, &text).insert(conn, now).await?;
             }

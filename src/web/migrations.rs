@@ -56,7 +56,7 @@ impl Line {
             source_id: s.source.as_ref().map(|t| t.id),
             target_name: m.target_name.clone(),
             target_id: s.target.as_ref().map(|t| t.id),
-            started_by: m.started_by_login.clone(),
+            started_by: s.started_by.clone(),
             started_at: timestamp(m.created_at),
             finished_at: m.finished_at.map(timestamp),
             attempts: m.attempts,

@@ -368,7 +368,8 @@ pub fn locked_page(notice: &crate::domain::rules::LockNotice) -> HttpResponse {
         description: &notice.description,
         locked_by: notice.locked_by.as_deref().unwrap_or("(deleted user)"),
         since: timestamp(notice.since),
-        migration_id: notice.migration_id,
+        // Linked only for who may open it (a 404 otherwise).
+        migration_id: notice.migration_id.filter(|_| notice.linked),
         migration_progress: notice.progress.clone(),
         request_id: crate::telemetry::current_request_id(),
     };

@@ -5,7 +5,7 @@
 
 use crate::api::{token_for, Api};
 use crate::helpers::*;
-use crate::migration_pages::{app, run, setup};
+use crate::migration_pages::{app, run, setup, Setup};
 use serde_json::json;
 use tenantry::services::rule_migrations::Ran;
 
@@ -19,19 +19,26 @@ fn assert_hidden(what: &str, text: &str, other: &str) {
     assert!(text.contains("a tenant you cannot see"), "{what}: {text}");
 }
 
+/// The root's admin (through an API token) starts migrating acme's rules to
+/// globex: their API client and the 202's migration.
+pub(crate) async fn started(app: &TestApp, s: &Setup) -> (Api, serde_json::Value) {
+    let admin = Api::new(app, Some(&token_for(app, &app.admin, false).await));
+    let (status, v) = admin
+        .post(
+            &format!("/api/v1/tenants/{}/rules/migrate", s.t.acme.id),
+            json!({"target": s.t.globex.id}),
+        )
+        .await;
+    assert_eq!(status, 202, "{v}");
+    (admin, v)
+}
+
 #[tokio::test]
 async fn one_sided_readers_see_no_other_tenant_name_nor_the_starter() {
     let app = app().await;
     let s = setup(&app).await;
     let (src, dst) = (s.t.acme.id, s.t.globex.id);
-    let admin = Api::new(&app, Some(&token_for(&app, &app.admin, false).await));
-    let (status, v) = admin
-        .post(
-            &format!("/api/v1/tenants/{src}/rules/migrate"),
-            json!({"target": dst}),
-        )
-        .await;
-    assert_eq!(status, 202, "{v}");
+    let (admin, v) = started(&app, &s).await;
     let mid = v["id"].as_i64().unwrap();
 
     // Who may see both is told both names.
@@ -63,6 +70,8 @@ async fn one_sided_readers_see_no_other_tenant_name_nor_the_starter() {
         let html = r.text().await.unwrap();
         assert_hidden("the locked page", &html, other);
         assert!(html.contains("a user you cannot see"), "{html}");
+        // Its page would answer 404: no link to it.
+        assert!(!html.contains("id=\"locked-migration\""), "{html}");
 
         let api = Api::new(&app, Some(&token_for(&app, &user, false).await));
         let (status, v) = api.get(&format!("/api/v1/tenants/{tenant}/rules")).await;

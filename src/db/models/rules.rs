@@ -503,6 +503,22 @@ impl RuleRow {
             .await
     }
 
+    /// How many current rules name the domain with an application other than
+    /// `application_id` (rules naming no application take any).
+    pub async fn count_using_domain_elsewhere(
+        conn: &mut AsyncPgConnection,
+        tenant_id: i64,
+        domain_id: i64,
+        application_id: i64,
+    ) -> QueryResult<i64> {
+        Self::set_of(tenant_id, None)
+            .filter(rules::domain_id.eq(domain_id))
+            .filter(rules::application_id.ne(application_id))
+            .count()
+            .get_result(conn)
+            .await
+    }
+
     /// How many current rules name the domain.
     pub async fn count_using_domain(
         conn: &mut AsyncPgConnection,
@@ -622,6 +638,27 @@ impl RuleSetVersion {
             .load(conn)
             .await?;
         Ok((total, rows))
+    }
+
+    /// The tenant's edits after version `after` up to `upto`, oldest first (at
+    /// most `limit`).
+    pub async fn edits_between(
+        conn: &mut AsyncPgConnection,
+        tenant_id: i64,
+        after: i64,
+        upto: i64,
+        limit: i64,
+    ) -> QueryResult<Vec<Self>> {
+        rule_set_versions::table
+            .filter(rule_set_versions::tenant_id.eq(tenant_id))
+            .filter(rule_set_versions::version.gt(after))
+            .filter(rule_set_versions::version.le(upto))
+            .filter(rule_set_versions::kind.eq("edit"))
+            .order(rule_set_versions::version.asc())
+            .limit(limit)
+            .select(Self::as_select())
+            .load(conn)
+            .await
     }
 
     pub async fn find(

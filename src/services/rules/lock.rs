@@ -33,8 +33,8 @@ pub async fn begin(
 
 /// `AppError::Locked` while the tenant's rule configuration is locked (reads: the
 /// pages and the ruleset API answer 423 with who holds it, named as `p` may see:
-/// the other tenant of a migration and the starter's login only when `p` may see
-/// them, else "a tenant you cannot see" / "a user you cannot see").
+/// the other tenant of a migration only when `p` may see it, else "a tenant you
+/// cannot see"; the starter as `authz::actor_for` names them).
 pub async fn check(
     conn: &mut AsyncPgConnection,
     p: &Principal,
@@ -44,10 +44,10 @@ pub async fn check(
         return Ok(());
     };
     let locked_by = match holder {
-        Some((login, home)) => Some(match Tenant::find(conn, home).await.optional()? {
-            Some(home) => authz::login_for(p, &home, &login),
-            None => authz::UNSEEN_PERSON.to_string(),
-        }),
+        Some((login, home)) => {
+            let home = Tenant::find(conn, home).await.optional()?;
+            Some(authz::actor_for(p, lock.locked_by, home.as_ref(), &login))
+        }
         None => None,
     };
     // The locked page shows the holding migration's progress (a plain read: it
@@ -56,14 +56,28 @@ pub async fn check(
         Some(id) => RuleMigration::find(conn, id).await.optional()?,
         None => None,
     };
-    let description = match &migration {
+    let (description, linked) = match &migration {
         // Rebuilt per reader: the stored text may name a tenant the reader cannot see.
         Some(m) => {
-            let source = tenant_name(conn, p, m.source_tenant_id).await?;
-            let target = tenant_name(conn, p, m.target_tenant_id).await?;
-            format!("Migration #{} of the rules from {source} to {target}", m.id)
+            let source = tenant(conn, m.source_tenant_id).await?;
+            let target = tenant(conn, m.target_tenant_id).await?;
+            let name = |t: &Option<Tenant>| {
+                t.as_ref().map_or_else(
+                    || authz::UNSEEN_TENANT.to_string(),
+                    |t| authz::name_for(p, t),
+                )
+            };
+            (
+                format!(
+                    "Migration #{} of the rules from {} to {}",
+                    m.id,
+                    name(&source),
+                    name(&target)
+                ),
+                authz::can_see_migration(p, source.as_ref(), target.as_ref()),
+            )
         }
-        None => lock.description,
+        None => (lock.description, false),
     };
     Err(AppError::Locked(Box::new(LockNotice {
         tenant_id,
@@ -72,21 +86,14 @@ pub async fn check(
         since: lock.since,
         description,
         progress: migration.map(|m| m.progress()),
+        linked,
     })))
 }
 
-/// A migration's tenant as `p` may see it (a deleted one is hidden too).
-async fn tenant_name(
-    conn: &mut AsyncPgConnection,
-    p: &Principal,
-    id: Option<i64>,
-) -> Result<String, AppError> {
-    let tenant = match id {
+/// A migration's tenant (`None`: deleted since).
+async fn tenant(conn: &mut AsyncPgConnection, id: Option<i64>) -> Result<Option<Tenant>, AppError> {
+    Ok(match id {
         Some(id) => Tenant::find(conn, id).await.optional()?,
         None => None,
-    };
-    Ok(tenant.map_or_else(
-        || authz::UNSEEN_TENANT.to_string(),
-        |t| authz::name_for(p, &t),
-    ))
+    })
 }

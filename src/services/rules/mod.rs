@@ -23,6 +23,7 @@ use crate::domain::rules::{
 use crate::domain::{Feature, Level, TenantName};
 use crate::error::{AppError, FieldErrors};
 use chrono::{DateTime, Utc};
+use diesel::OptionalExtension;
 use diesel_async::AsyncPgConnection;
 use std::collections::HashMap;
 
@@ -140,7 +141,7 @@ pub async fn create_application(
             }
             let app = Application::insert(conn, c.tenant.id, name.as_str(), c.now).await?;
             Ok(Done {
-                summary: Some(format!("Created application {}", app.name)),
+                summary: Some(format!("{} {}", OBJECT_CHANGES[0], app.name)),
                 audit: serde_json::json!({ "application_id": app.id, "name": app.name }),
                 value: app,
             })
@@ -163,7 +164,7 @@ pub async fn update_application(
         }
         let app = Application::rename(conn, c.tenant.id, id, name.as_str(), c.now).await?;
         Ok(Done {
-            summary: Some(format!("Renamed application {} to {}", old.name, app.name)),
+            summary: Some(format!("{} {} to {}", OBJECT_CHANGES[1], old.name, app.name)),
             audit: serde_json::json!({ "application_id": id, "before": old.name, "name": app.name }),
             value: app,
         })
@@ -190,7 +191,7 @@ pub async fn delete_application(
             }
             Application::delete(conn, c.tenant.id, id).await?;
             Ok(Done {
-                summary: Some(format!("Deleted application {}", app.name)),
+                summary: Some(format!("{} {}", OBJECT_CHANGES[2], app.name)),
                 audit: serde_json::json!({ "application_id": id, "name": app.name }),
                 value: app,
             })
@@ -199,13 +200,71 @@ pub async fn delete_application(
     .await
 }
 
+/// How the summaries of application and domain changes begin (the versions diff
+/// finds them by it: versions hold no copy of applications and domains).
+const OBJECT_CHANGES: [&str; 6] = [
+    "Created application",
+    "Renamed application",
+    "Deleted application",
+    "Created domain",
+    "Changed domain",
+    "Deleted domain",
+];
+
+/// Does a version's summary tell of an application or domain change?
+pub fn is_object_change(summary: &str) -> bool {
+    OBJECT_CHANGES.iter().any(|p| {
+        summary
+            .strip_prefix(p)
+            .is_some_and(|rest| rest.starts_with(' '))
+    })
+}
+
+/// A domain's change of application, in words (empty when it keeps its own).
+async fn rebinding(
+    conn: &mut AsyncPgConnection,
+    tenant_id: i64,
+    before: Option<i64>,
+    after: Option<i64>,
+) -> Result<String, AppError> {
+    if before == after {
+        return Ok(String::new());
+    }
+    let mut names = Vec::new();
+    for id in [before, after] {
+        names.push(match id {
+            Some(id) => match Application::find(conn, tenant_id, id).await.optional()? {
+                Some(a) => format!("application {}", a.name),
+                None => format!("application #{id}"),
+            },
+            None => "no application".to_string(),
+        });
+    }
+    Ok(format!(" ({} → {})", names[0], names[1]))
+}
+
 fn in_use(what: &str, name: &str, rules: i64) -> String {
-    let n = if rules == 1 {
-        "1 rule uses it".to_string()
+    format!(
+        "The {what} {name} cannot be deleted: {}. Change or delete those rules first.",
+        rules_use_it(rules, "")
+    )
+}
+
+/// "1 rule uses it" / "3 rules use it", with `how` after "it".
+fn rules_use_it(rules: i64, how: &str) -> String {
+    if rules == 1 {
+        format!("1 rule uses it{how}")
     } else {
-        format!("{rules} rules use it")
-    };
-    format!("The {what} {name} cannot be deleted: {n}. Change or delete those rules first.")
+        format!("{rules} rules use it{how}")
+    }
+}
+
+/// Why a domain cannot be bound to another application.
+fn rebind_refused(name: &str, rules: i64) -> String {
+    format!(
+        "The domain {name} cannot be bound to this application: {}. Change or delete those rules first.",
+        rules_use_it(rules, " with another application")
+    )
 }
 
 // ---------------------------------------------------------------- domains
@@ -263,7 +322,7 @@ pub async fn create_domain(
         check_domain(conn, c.tenant.id, &input, None).await?;
         let d = Domain::insert(conn, c.tenant.id, &input.name, input.application_id, c.now).await?;
         Ok(Done {
-            summary: Some(format!("Created domain {}", d.name)),
+            summary: Some(format!("{} {}", OBJECT_CHANGES[3], d.name)),
             audit: serde_json::json!({ "domain_id": d.id, "name": d.name, "application_id": d.application_id }),
             value: d,
         })
@@ -281,6 +340,20 @@ pub async fn update_domain(
         let old = Domain::find(conn, c.tenant.id, id).await?;
         let input = invalid(input)?;
         check_domain(conn, c.tenant.id, &input, Some(id)).await?;
+        // Bound to another application, the domain would contradict the rules that
+        // name it with theirs (and refuse their every edit). Unbound, it constrains
+        // nothing: the rules keep their application.
+        if let Some(app) = input
+            .application_id
+            .filter(|a| old.application_id != Some(*a))
+        {
+            let used = RuleRow::count_using_domain_elsewhere(conn, c.tenant.id, id, app).await?;
+            if used > 0 {
+                return Err(AppError::Conflict(rebind_refused(&old.name, used)));
+            }
+        }
+        let rebound =
+            rebinding(conn, c.tenant.id, old.application_id, input.application_id).await?;
         let d = Domain::update(
             conn,
             c.tenant.id,
@@ -291,7 +364,7 @@ pub async fn update_domain(
         )
         .await?;
         Ok(Done {
-            summary: Some(format!("Changed domain {}", d.name)),
+            summary: Some(format!("{} {}{rebound}", OBJECT_CHANGES[4], d.name)),
             audit: serde_json::json!({
                 "domain_id": id,
                 "before": { "name": old.name, "application_id": old.application_id },
@@ -317,7 +390,7 @@ pub async fn delete_domain(
         }
         Domain::delete(conn, c.tenant.id, id).await?;
         Ok(Done {
-            summary: Some(format!("Deleted domain {}", d.name)),
+            summary: Some(format!("{} {}", OBJECT_CHANGES[5], d.name)),
             audit: serde_json::json!({ "domain_id": id, "name": d.name }),
             value: d,
         })

@@ -27,20 +27,9 @@ pub struct VersionLine {
     pub by: String,
 }
 
-/// How a version made by a user since deleted names them.
-pub const DELETED_USER: &str = "a user since deleted";
-
-/// Who made a version, as `p` may be told: a user's login (with its API token)
-/// only when `p` may find them (`authz::login_for`, as the locked page names a
-/// migration's starter), the application itself (`system:…`) as it is.
+/// Who made a version, as `p` may be told (`authz::actor_for`).
 fn made_by(p: &Principal, v: &RuleSetVersion, home: Option<&Tenant>) -> String {
-    match home {
-        Some(home) => authz::login_for(p, home, &v.actor_login),
-        None if v.actor_user_id.is_none() && v.actor_login.starts_with("system:") => {
-            v.actor_login.clone()
-        }
-        None => DELETED_USER.into(),
-    }
+    authz::actor_for(p, v.actor_user_id, home, &v.actor_login)
 }
 
 /// Page `page_no` (from 1) of the tenant's versions, newest first, and how many
@@ -109,6 +98,26 @@ pub async fn diff(
     let a = content(conn, tenant.id, from).await?;
     let b = content(conn, tenant.id, to).await?;
     Ok(diff_sets(&a.rules, &b.rules, (&a.settings, &b.settings)))
+}
+
+/// The versions between `from` and `to` (either order) that changed applications
+/// or domains, which are not part of a version's content, as (version, summary):
+/// the diff names them beside the rules' and settings' differences (at most 200).
+pub async fn object_changes(
+    conn: &mut AsyncPgConnection,
+    p: &Principal,
+    tenant: &Tenant,
+    from: i64,
+    to: i64,
+) -> Result<Vec<(i64, String)>, AppError> {
+    read(conn, p, tenant).await?;
+    let rows =
+        RuleSetVersion::edits_between(conn, tenant.id, from.min(to), from.max(to), 200).await?;
+    Ok(rows
+        .into_iter()
+        .filter(|v| super::is_object_change(&v.summary))
+        .map(|v| (v.version, v.summary))
+        .collect())
 }
 
 /// Makes a new version (kind `restore`) equal in content to `version`: the same

@@ -59,7 +59,9 @@ pub struct MigrationJson {
     pub source_name: String,
     pub target_tenant_id: Option<i64>,
     pub target_name: String,
-    /// The login of who started it.
+    /// Who started it: their login (with the API token used, to themself only)
+    /// when the reader may find them (`/users`), else "a user you cannot see"
+    /// ("a user since deleted" once gone).
     pub started_by: String,
     /// Rules to copy (counted when it starts running; 0 while queued).
     pub total: i64,
@@ -85,7 +87,7 @@ impl From<&Seen> for MigrationJson {
             source_name: m.source_name.clone(),
             target_tenant_id: m.target_tenant_id,
             target_name: m.target_name.clone(),
-            started_by: m.started_by_login.clone(),
+            started_by: s.started_by.clone(),
             total: m.total,
             copied: m.copied,
             attempts: m.attempts,

@@ -662,7 +662,9 @@ pub async fn show_domain(
     shown::<_, DomainJson>(&req, &user, &state, &path, Domain::find).await
 }
 
-/// Change a domain's name or application.
+/// Change a domain's name or application. Binding it to another application is
+/// refused (409, naming how many) while current rules name it with an application
+/// other than the new one; unbinding (`null`) is always allowed.
 #[utoipa::path(patch, path = "/api/v1/tenants/{id}/domains/{did}", tag = "rules",
     params(("id" = i64, Path, description = "Tenant id"), ("did" = i64, Path, description = "Domain id")),
     request_body(content = DomainPatch, content_type = "application/json"),

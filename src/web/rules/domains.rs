@@ -199,7 +199,13 @@ async fn update(
         &state,
         &path.0,
         LIST,
-        async |conn, c| service::update_domain(conn, c, parse_id(&path.1)?, input).await,
+        async |conn, c| {
+            // The form shows a re-bind refused for its rules at the application field.
+            match service::update_domain(conn, c, parse_id(&path.1)?, input).await {
+                Err(AppError::Conflict(message)) => Err(AppError::field("application_id", message)),
+                other => other,
+            }
+        },
         |d: &Domain| format!("Saved domain {}.", d.name),
         async |conn, tenant, errors| {
             let d = Domain::find(conn, tenant.id, parse_id(&path.1)?).await?;

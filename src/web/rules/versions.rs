@@ -70,6 +70,8 @@ struct VersionsPage {
     to: String,
     /// The diff asked for: its two versions and what changed.
     diff: Option<(i64, i64, RuleSetDiff)>,
+    /// The application and domain changes between the two versions.
+    objects: Vec<(i64, String)>,
     can_change: bool,
 }
 
@@ -123,6 +125,10 @@ async fn index(
         }
         _ => None,
     };
+    let objects = match &diff {
+        Some((a, b, _)) => versions::object_changes(&mut conn, &user, &tenant, *a, *b).await?,
+        None => Vec::new(),
+    };
     let (total, rows) = versions::page(&mut conn, &user, &tenant, page_no, PER_PAGE).await?;
     let page = VersionsPage {
         page: PageCtx::new(&user, &mut conn, "rules").await?,
@@ -135,6 +141,7 @@ async fn index(
         from: params.from,
         to: params.to,
         diff,
+        objects,
     };
     page_or_fragment!(&req, page, StatusCode::OK)
 }
