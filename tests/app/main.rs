@@ -50,5 +50,6 @@ mod usage_reclaim;
 mod usage_review;
 mod usage_review2;
 mod usage_review3;
+mod usage_review4;
 mod usage_stats;
 mod users;
