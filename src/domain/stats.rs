@@ -266,21 +266,25 @@ impl RowCursor {
     }
 }
 
-/// What a page of rows was read in, and so what its cursor pages on in: the order
-/// and the period (the months themselves, not "the default": a default period
-/// moves on at a month change, and its next page must not).
+/// What a page of rows was read in, and so what its cursor pages on in: the tenant,
+/// the order and the period (the months themselves, not "the default": a default
+/// period moves on at a month change, and its next page must not).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Listing {
+    /// The tenant whose subtree is listed: another tenant's cursor would start at
+    /// a position of a listing this one is not.
+    pub tenant: i64,
     pub sort: StatsSort,
     pub descending: bool,
     pub period: Period,
 }
 
 impl Listing {
-    /// `name asc 2025-03 2026-02`.
+    /// `17 name asc 2025-03 2026-02`.
     fn key(&self) -> String {
         format!(
-            "{} {} {} {}",
+            "{} {} {} {} {}",
+            self.tenant,
             self.sort.as_str(),
             self.dir(),
             self.period.from.text(),
@@ -290,6 +294,11 @@ impl Listing {
 
     fn from_key(key: &str) -> Option<Self> {
         let mut words = key.split(' ');
+        // Digits only: one listing, one key.
+        let tenant = Some(words.next()?)
+            .filter(|t| t.bytes().all(|b| b.is_ascii_digit()))?
+            .parse()
+            .ok()?;
         let sort = StatsSort::parse(words.next()?)?;
         let descending = match words.next()? {
             "asc" => false,
@@ -299,6 +308,7 @@ impl Listing {
         let from = Month::parse(words.next()?)?;
         let to = Month::parse(words.next()?)?;
         (words.next().is_none() && from <= to).then_some(Listing {
+            tenant,
             sort,
             descending,
             period: Period { from, to },
@@ -614,6 +624,7 @@ mod tests {
             sort_name: "=hyperlink(\"x\") _ é".into(),
         };
         let listing = Listing {
+            tenant: 17,
             sort: StatsSort::SubtreeQueries,
             descending: true,
             period: Period::parse("2025-03", "2026-02", day("2026-03-01")).unwrap(),
@@ -632,11 +643,13 @@ mod tests {
         );
         for bad in [
             "",
-            "name asc 2025-03",
-            "name up 2025-03 2026-02",
-            "bogus asc 2025-03 2026-02",
-            "name asc 2026-02 2025-03",
-            "name asc 2025-03 2026-02 x",
+            "17 name asc 2025-03",
+            "name asc 2025-03 2026-02",
+            "+17 name asc 2025-03 2026-02",
+            "17 name up 2025-03 2026-02",
+            "17 bogus asc 2025-03 2026-02",
+            "17 name asc 2026-02 2025-03",
+            "17 name asc 2025-03 2026-02 x",
         ] {
             assert_eq!(Listing::from_key(bad), None, "{bad}");
         }

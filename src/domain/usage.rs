@@ -304,6 +304,61 @@ fn whole_number(v: &Value) -> Option<Whole> {
     })
 }
 
+/// The body with every number past a double's range (`1e400`, or 400 digits)
+/// written `1e300` (`-1e300` below zero), or `None` where it has none. serde_json
+/// refuses a whole body for such a number, where it is only its event's error:
+/// `1e300` is as whole and as far past any count or id ([`parse_event`] words the
+/// same error), and as no time or subdomain. Strings are passed over; a body that
+/// is no JSON stays none.
+pub fn clamp_out_of_range(body: &[u8]) -> Option<Vec<u8>> {
+    let mut out: Option<Vec<u8>> = None;
+    // `body[..copied]` is in `out`.
+    let mut copied = 0;
+    let mut i = 0;
+    while i < body.len() {
+        match body[i] {
+            b'"' => {
+                i += 1;
+                while i < body.len() && body[i] != b'"' {
+                    i += if body[i] == b'\\' { 2 } else { 1 };
+                }
+                i += 1;
+            }
+            b'-' | b'0'..=b'9' => {
+                let start = i;
+                i += 1;
+                while i < body.len()
+                    && matches!(body[i], b'0'..=b'9' | b'.' | b'e' | b'E' | b'+' | b'-')
+                {
+                    i += 1;
+                }
+                let token = &body[start..i];
+                // Only an exponent or some 309 digits leave a double's range.
+                let huge = (token.len() > 300 || token.iter().any(|b| matches!(b, b'e' | b'E')))
+                    && std::str::from_utf8(token)
+                        .ok()
+                        .and_then(|t| t.parse::<f64>().ok())
+                        .is_some_and(f64::is_infinite);
+                if huge {
+                    let out = out.get_or_insert_with(|| Vec::with_capacity(body.len()));
+                    out.extend_from_slice(&body[copied..start]);
+                    out.extend_from_slice(if token[0] == b'-' {
+                        b"-1e300"
+                    } else {
+                        b"1e300"
+                    });
+                    copied = i;
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    out.map(|mut out| {
+        out.extend_from_slice(&body[copied.min(body.len())..]);
+        out
+    })
+}
+
 /// Checks a `batch_id`: 1–255 visible ASCII characters.
 pub fn parse_batch_id(raw: &str) -> Result<&str, String> {
     if raw.is_empty() || raw.len() > BATCH_ID_MAX || !raw.bytes().all(|b| b.is_ascii_graphic()) {
@@ -347,6 +402,39 @@ const QUOTA_NEGATIVE: &str = "The quota cannot be negative: enter 0 or more, or 
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn numbers_past_a_doubles_range_are_clamped_and_nothing_else() {
+        let clamp =
+            |body: &str| clamp_out_of_range(body.as_bytes()).map(|b| String::from_utf8(b).unwrap());
+        let digits = "9".repeat(400);
+        assert_eq!(
+            clamp(&format!(
+                r#"{{"a": 1e400, "b": [-1.5E+400, {digits}], "c": "1e400 \" 1e400", "d": 1e5}}"#
+            ))
+            .as_deref(),
+            Some(r#"{"a": 1e300, "b": [-1e300, 1e300], "c": "1e400 \" 1e400", "d": 1e5}"#)
+        );
+        for untouched in [
+            r#"{"a": 1e308, "b": -1e-400, "c": "1e400"}"#,
+            "",
+            "{",
+            r#""\"#,
+            "1e",
+        ] {
+            assert_eq!(clamp(untouched), None, "{untouched}");
+        }
+        // What is left is read, and each such number is its field's error.
+        let body = clamp(
+            r#"[{"tenant": 1e400, "at": "2026-02-01T00:00:00Z", "queries": -1e999, "blocked": 0}]"#,
+        )
+        .unwrap();
+        let events: Vec<SentEvent> = serde_json::from_str(&body).unwrap();
+        assert_eq!(
+            parse_event(&events[0], now()).unwrap_err(),
+            "`tenant` must be a tenant id (a positive integer) or a subdomain."
+        );
+    }
 
     fn now() -> DateTime<Utc> {
         "2026-02-15T12:00:00Z".parse().unwrap()

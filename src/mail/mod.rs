@@ -259,6 +259,24 @@ fn build_message(
     builder.multipart(mixed).map_err(built)
 }
 
+/// The longest attachment file name (ASCII) whose header carries a plain
+/// `filename="…"`: lettre writes a longer one only as RFC 2231 continuations
+/// (`filename*0=`), which some mail programs do not read.
+pub const PLAIN_FILENAME_MAX: usize = 31;
+
+/// The first of `names` short enough for a plain `filename=` ([`PLAIN_FILENAME_MAX`]),
+/// else the last.
+pub fn plain_filename(names: impl IntoIterator<Item = String>) -> String {
+    let mut last = String::new();
+    for name in names {
+        if name.len() <= PLAIN_FILENAME_MAX {
+            return name;
+        }
+        last = name;
+    }
+    last
+}
+
 /// A mail's text part, alone or with its HTML alternative.
 enum Body {
     Plain(SinglePart),
@@ -442,5 +460,36 @@ mod tests {
             String::from_utf8(build_message(&from, &long, true).unwrap().formatted()).unwrap();
         assert!(raw.contains(&long.body_text), "{raw}");
         assert!(raw.contains("filename=\"usage.csv\""));
+    }
+
+    #[test]
+    fn a_file_name_up_to_the_plain_maximum_is_a_plain_filename() {
+        let from: Mailbox = "tenantry@localhost".parse().unwrap();
+        let header = |len: usize| {
+            let name = format!("{}.csv", "u".repeat(len - 4));
+            let mail = OutgoingMail {
+                to: "alice@example.com".into(),
+                subject: "Hello".into(),
+                body_text: "text".into(),
+                body_html: None,
+                attachments: vec![Attachment {
+                    filename: name.clone(),
+                    content_type: "text/csv".into(),
+                    content: b"a\r\n".to_vec(),
+                }],
+            };
+            let raw =
+                String::from_utf8(build_message(&from, &mail, false).unwrap().formatted()).unwrap();
+            (raw.contains(&format!("filename=\"{name}\"")), raw)
+        };
+        let (plain, raw) = header(PLAIN_FILENAME_MAX);
+        assert!(plain, "{raw}");
+        let (plain, raw) = header(PLAIN_FILENAME_MAX + 1);
+        assert!(!plain && raw.contains("filename*0="), "{raw}");
+        assert_eq!(
+            plain_filename(["a".repeat(32), "b".repeat(31), "c".into()]),
+            "b".repeat(31)
+        );
+        assert_eq!(plain_filename(["a".repeat(40)]), "a".repeat(40));
     }
 }

@@ -249,7 +249,12 @@ async fn send(
             .insert(conn, now)
             .await?;
         Attachment {
-            filename: format!("usage-{}-{}.csv", target.subdomain, month.text()),
+            // By subdomain where a mail header carries it whole, else by id.
+            filename: mail::plain_filename([
+                format!("usage-{}-{}.csv", target.subdomain, month.text()),
+                format!("usage-{}-{}.csv", target.id, month.text()),
+                format!("usage-{}.csv", month.text()),
+            ]),
             content_type: "text/csv; charset=utf-8".into(),
             content: csv,
         }

@@ -487,6 +487,8 @@ struct PrintView {
     period_title: String,
     errors: FieldErrors,
     rows: Vec<RowView>,
+    /// Some row has a quota: else the quota column is left out (paper is scarce).
+    any_quota: bool,
     chart: Option<Chart>,
     /// More rows matched than the page shows (`PRINT_CAP`).
     cut: bool,
@@ -533,6 +535,7 @@ async fn print(
         cap: grouped(PRINT_CAP),
         tenant,
         period_title,
+        any_quota: rows.iter().any(|r| !r.quota.is_empty()),
         rows,
         chart,
         cut,

@@ -53,6 +53,7 @@ mod usage_reclaim;
 mod usage_review;
 mod usage_review2;
 mod usage_review3;
+mod usage_review4;
 mod usage_stats;
 mod user_limits;
 mod users;

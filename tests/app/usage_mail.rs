@@ -545,6 +545,20 @@ pub(crate) async fn delivered(sink: &SmtpSink, to: &str, count: usize) -> Vec<Ma
         .collect()
 }
 
+/// The text of the first mail file the outbox writes into `dir`, once written.
+pub(crate) async fn first_mail_file(dir: &std::path::Path) -> String {
+    let file = loop {
+        let files: Vec<_> = std::fs::read_dir(dir)
+            .map(|d| d.map(|e| e.unwrap().path()).collect())
+            .unwrap_or_default();
+        if let Some(f) = files.into_iter().next() {
+            break f;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    std::fs::read_to_string(&file).unwrap()
+}
+
 #[tokio::test]
 async fn without_a_mail_server_the_report_file_is_the_whole_mime_message() {
     let dir = std::env::temp_dir().join(format!("tenantry-mail-{}", uuid::Uuid::new_v4().simple()));
@@ -560,16 +574,7 @@ async fn without_a_mail_server_the_report_file_is_the_whole_mime_message() {
     let r = subscribe(&owner, &t.acme, "5", "subtree").await;
     assert_eq!(status(&r), 303);
     assert_eq!(run_reports(&app, "2026-02-05T00:00:00Z").await.mails, 1);
-    let file = loop {
-        let files: Vec<_> = std::fs::read_dir(&dir)
-            .map(|d| d.map(|e| e.unwrap().path()).collect())
-            .unwrap_or_default();
-        if let Some(f) = files.into_iter().next() {
-            break f;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    };
-    let raw = std::fs::read_to_string(&file).unwrap();
+    let raw = first_mail_file(&dir).await;
     // What SMTP would carry: multipart, the text readable, the CSV attached.
     assert!(raw.contains("To: boss@example.com"), "{raw}");
     assert!(raw.contains("multipart/mixed"), "{raw}");

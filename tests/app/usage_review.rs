@@ -271,6 +271,7 @@ fn row_of(html: &str, subdomain: &str) -> String {
     let cell = [
         format!("<td><code>{subdomain}</code></td>"),
         format!("<td>{subdomain}</td>"),
+        format!("<td class=\"subdomain\">{subdomain}</td>"),
     ]
     .into_iter()
     .find_map(|c| html.find(&c))

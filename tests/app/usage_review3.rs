@@ -224,15 +224,20 @@ async fn integral_numbers_count_in_any_spelling_and_a_spaced_subdomain_is_that_e
     }
     assert_eq!(rejected[4], (6, "`queries` must be a whole number."));
     app.fold_usage().await;
-    let row = db(&app)
+    assert_eq!(own_usage(&app, acme.id).await, (1002, 10));
+}
+
+/// A tenant's own queries and blocked queries, all days together.
+pub(crate) async fn own_usage(app: &TestApp, tenant_id: i64) -> (i64, i64) {
+    let row = db(app)
         .await
         .query_one(
             "SELECT sum(queries)::bigint, sum(blocked)::bigint FROM usage_daily WHERE tenant_id = $1",
-            &[&acme.id],
+            &[&tenant_id],
         )
         .await
         .unwrap();
-    assert_eq!((row.get::<_, i64>(0), row.get::<_, i64>(1)), (1002, 10));
+    (row.get(0), row.get(1))
 }
 
 // ---------------------------------------------------------------- stats API

@@ -2,7 +2,7 @@
 //! newest first, with the activity page's filters and the tenants list's paging.
 
 use super::json;
-use super::tenants::{paged_tenant, NOT_A_CURSOR};
+use super::tenants::{paged_tenant, query_limit, NOT_A_CURSOR};
 use crate::auth::ApiUser;
 use crate::domain::activity::{
     action_label, changes, ActivityFilter, ActivityText, PageStart, ACTIONS, CHOICES,
@@ -157,6 +157,7 @@ pub struct ActivityParams {
     pub cursor: Option<String>,
     /// Page size, 1–500 (default 50).
     #[param(minimum = 1, maximum = 500)]
+    #[serde(default, deserialize_with = "query_limit")]
     pub limit: Option<i64>,
 }
 

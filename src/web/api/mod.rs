@@ -75,6 +75,20 @@ pub fn parse_json<T: DeserializeOwned>(req: &HttpRequest, body: &[u8]) -> Result
             "Send the request body as JSON (Content-Type: application/json).",
         ));
     }
+    // JSON is UTF-8 (RFC 8259): a body announced in another charset would be read
+    // as something it is not.
+    let other_charset = content_type.split(';').skip(1).any(|param| {
+        param.split_once('=').is_some_and(|(name, value)| {
+            name.trim().eq_ignore_ascii_case("charset")
+                && !value.trim().trim_matches('"').eq_ignore_ascii_case("utf-8")
+        })
+    });
+    if other_charset {
+        return Err(AppError::problem(
+            ProblemKind::UnsupportedMediaType,
+            "Send the request body as UTF-8 JSON (no charset, or charset=utf-8).",
+        ));
+    }
     let value: serde_json::Value = serde_json::from_slice(body)
         .map_err(|e| AppError::problem(ProblemKind::MalformedJson, e.to_string()))?;
     // serde would also read a struct from an array of its fields: insist on objects.

@@ -6,7 +6,7 @@
 
 use super::idempotency::{self, Answer};
 use super::rules::{cursor, item_id, PageParams};
-use super::tenants::{integral_i64, integral_opt_i64, page_limit, paged, path_tenant};
+use super::tenants::{integral_i64, integral_opt_i64, page_limit, paged, path_tenant, query_limit};
 use super::{json, parse_json};
 use crate::auth::ApiUser;
 use crate::db::models::cloud::SeenCloud;
@@ -273,6 +273,7 @@ pub struct InstanceParams {
     pub cursor: Option<String>,
     /// Page size, 1–500 (default 50).
     #[param(minimum = 1, maximum = 500)]
+    #[serde(default, deserialize_with = "query_limit")]
     pub limit: Option<i64>,
     pub status: Option<InstanceStatus>,
     pub cloud_id: Option<i64>,

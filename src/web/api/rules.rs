@@ -8,7 +8,7 @@
 use super::batch::{BatchResponse, BatchResult, MAX_OPERATIONS};
 use super::idempotency::{self, Answer};
 use super::tenants::{
-    decode_cursor, integral_opt_i64, page_limit, paged, path_tenant, NOT_A_CURSOR,
+    decode_cursor, integral_opt_i64, page_limit, paged, path_tenant, query_limit, NOT_A_CURSOR,
 };
 use super::{json, parse_json};
 use crate::auth::ApiUser;
@@ -289,6 +289,7 @@ pub struct PageParams {
     pub cursor: Option<String>,
     /// Page size, 1–500 (default 50).
     #[param(minimum = 1, maximum = 500)]
+    #[serde(default, deserialize_with = "query_limit")]
     pub limit: Option<i64>,
 }
 

@@ -3,7 +3,7 @@
 //! tenants list.
 
 use super::json;
-use super::tenants::paged_tenant;
+use super::tenants::{paged_tenant, query_limit};
 use crate::auth::ApiUser;
 use crate::db::models::usage_stats::StatsRow;
 use crate::domain::stats::{quota_percent, Listing, Month, Period, RowCursor, StatsSort};
@@ -119,11 +119,11 @@ pub struct StatsParams {
     /// `asc` (the default, also when empty) or `desc`.
     #[param(schema_with = dir_schema)]
     pub dir: Option<String>,
-    /// `next_cursor` of the previous page. It carries the period it was read in
-    /// (which `from` and `to` default to, so a default period's next page continues
-    /// across a month change) and must be used with the same `sort` and `dir`; a
-    /// period or order other than its own, or any other value, is refused with 422
-    /// and `errors.cursor`.
+    /// `next_cursor` of the previous page. It carries the tenant and period it was
+    /// read in (`from` and `to` default to its period, so a default period's next
+    /// page continues across a month change) and must be used with the same tenant,
+    /// `sort` and `dir`; another tenant, period or order than its own, or any other
+    /// value, is refused with 422 and `errors.cursor`.
     // Its own pattern (unpadded URL-safe base64 of the row's keys), not the id lists'
     // `after:<id>` one that `constrain_parameters` gives a cursor without a pattern.
     #[param(pattern = "^[A-Za-z0-9_-]+$", min_length = 1, max_length = 2000)]
@@ -131,6 +131,7 @@ pub struct StatsParams {
     /// Page size, 1–500 (default 50, when left out). An empty `limit=` is no number:
     /// 400, as on every list of the API.
     #[param(minimum = 1, maximum = 500)]
+    #[serde(default, deserialize_with = "query_limit")]
     pub limit: Option<i64>,
 }
 
@@ -146,7 +147,7 @@ pub struct StatsParams {
     responses(
         (status = 200, description = "One page of tenant-months", body = StatsPage),
         (status = 400, description = "A parameter that is not of its form (sort, dir, limit)"),
-        (status = 422, description = "A period that is not valid (a month that does not exist, `to` before `from`, more than 36 months: `errors.from`/`errors.to`), or a `cursor` that is no earlier page's `next_cursor` or was read in another period or order (`errors.cursor`)"),
+        (status = 422, description = "A period that is not valid (a month that does not exist, `to` before `from`, more than 36 months: `errors.from`/`errors.to`), or a `cursor` that is no earlier page's `next_cursor` or was read for another tenant or in another period or order (`errors.cursor`)"),
     ),
     security(("bearer" = []))
 )]
@@ -205,13 +206,23 @@ pub async fn list(
     let today = state.clock.now().date_naive();
     let period = Period::parse(&from, &to, today).map_err(AppError::Validation)?;
     let listing = Listing {
+        tenant: tenant.id,
         sort,
         descending,
         period,
     };
-    // A cursor pages on only in the order and period it was read in.
+    // A cursor pages on only in the tenant, order and period it was read in. Another
+    // tenant's is refused without naming it (it may be one the caller cannot see).
     let after = match cursor {
         Some((after, bound)) if bound == listing => Some(after),
+        Some((_, bound)) if bound.tenant != listing.tenant => {
+            return Err(AppError::field(
+                "cursor",
+                "This cursor continues the rows of another tenant: use it with the \
+                 tenant it was read for, or ask without a cursor for the first page.",
+            )
+            .into())
+        }
         Some((_, bound)) => return Err(AppError::field("cursor", other_listing(&bound)).into()),
         None => None,
     };

@@ -329,6 +329,17 @@ pub struct TenantPage {
 pub const LIMIT_DEFAULT: i64 = 50;
 pub const LIMIT_MAX: i64 = 500;
 
+/// A list's `limit` as the query string gives it: ASCII digits only, so `+5` or
+/// ` 5` (which Rust's integer parsing would take) are refused like `abc`, naming
+/// `limit` (`form::read_query` words the refusal).
+pub(crate) fn query_limit<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    let raw = std::borrow::Cow::<str>::deserialize(d)?;
+    if raw.is_empty() || !raw.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(serde::de::Error::custom("invalid digit found in string"));
+    }
+    raw.parse().map(Some).map_err(serde::de::Error::custom)
+}
+
 /// A list's `limit` (default `LIMIT_DEFAULT`), or 400 outside 1–`LIMIT_MAX`.
 pub(super) fn page_limit(limit: Option<i64>) -> Result<i64, AppError> {
     let limit = limit.unwrap_or(LIMIT_DEFAULT);
@@ -373,6 +384,7 @@ pub struct ListParams {
     /// Page size, 1–500 (default 50, when left out). An empty `limit=` is no number:
     /// 400, as on every list of the API.
     #[param(minimum = 1, maximum = 500)]
+    #[serde(default, deserialize_with = "query_limit")]
     pub limit: Option<i64>,
 }
 

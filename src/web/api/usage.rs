@@ -5,7 +5,7 @@
 
 use super::{json, parse_json};
 use crate::auth::IngestionCaller;
-use crate::domain::usage::{parse_batch_id, SentEvent, MAX_EVENTS};
+use crate::domain::usage::{clamp_out_of_range, parse_batch_id, SentEvent, MAX_EVENTS};
 use crate::error::{AppError, ProblemKind};
 use crate::services::usage::{self as service, Batch, BatchAnswer};
 use crate::web::routes::{route, Route};
@@ -110,7 +110,9 @@ pub async fn ingest(
     state: web::Data<AppState>,
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
-    let batch: UsageBatch = parse_json(&req, &body)?;
+    // A number past a double's range is its event's error, not the batch's.
+    let clamped = clamp_out_of_range(&body);
+    let batch: UsageBatch = parse_json(&req, clamped.as_deref().unwrap_or(&body))?;
     parse_batch_id(&batch.batch_id).map_err(|e| AppError::problem(ProblemKind::InvalidBody, e))?;
     if batch.events.len() > MAX_EVENTS {
         return Err(AppError::problem(
