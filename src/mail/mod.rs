@@ -169,14 +169,22 @@ async fn write_to_folder(
         chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ"),
         rand::random::<u32>()
     ));
+    // Written under a hidden name, then renamed: whoever watches the folder (a
+    // developer's mail viewer, a test) never reads a mail half-written.
+    let partial = dir.join(format!(
+        ".{}.partial",
+        path.file_name().unwrap_or_default().to_string_lossy()
+    ));
     let mut file = tokio::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
-        .open(&path)
+        .open(&partial)
         .await?;
     file.write_all(raw).await?;
     file.flush().await?;
+    drop(file);
+    tokio::fs::rename(&partial, &path).await?;
     Ok(path)
 }
 

@@ -73,6 +73,9 @@ async fn the_api_starts_follows_rolls_back_and_retries_a_migration() {
     assert_eq!(v["target_tenant_id"], dst);
     let (status, again) = api.post(&url, body.clone()).await;
     assert_eq!(status, 423, "{again}");
+    // A method the path does not take is 405 whether or not the tenant is locked.
+    let (status, v) = api.get(&url).await;
+    assert_eq!(status, 405, "{v}");
     let (status, v) = api.get(&location).await;
     assert_eq!(status, 200, "{v}");
     let (_, list) = api.get("/api/v1/migrations?limit=1").await;

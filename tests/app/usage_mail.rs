@@ -551,7 +551,11 @@ pub(crate) async fn first_mail_file(dir: &std::path::Path) -> String {
         let files: Vec<_> = std::fs::read_dir(dir)
             .map(|d| d.map(|e| e.unwrap().path()).collect())
             .unwrap_or_default();
-        if let Some(f) = files.into_iter().next() {
+        // Only whole mails: one being written has a hidden `.partial` name.
+        if let Some(f) = files
+            .into_iter()
+            .find(|f| f.extension().is_some_and(|e| e == "eml"))
+        {
             break f;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;

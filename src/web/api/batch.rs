@@ -144,7 +144,8 @@ async fn apply(
 /// one set-based `create_many` instead of a transaction per tenant.
 enum Step {
     Creates(Vec<CreateTenant>),
-    One(Operation),
+    // Boxed: an update carries every tenant field, far more than a run's `Vec`.
+    One(Box<Operation>),
 }
 
 fn steps(operations: Vec<Operation>) -> Vec<Step> {
@@ -153,7 +154,7 @@ fn steps(operations: Vec<Operation>) -> Vec<Step> {
         match (op, out.last_mut()) {
             (Operation::Create { data }, Some(Step::Creates(run))) => run.push(data),
             (Operation::Create { data }, _) => out.push(Step::Creates(vec![data])),
-            (op, _) => out.push(Step::One(op)),
+            (op, _) => out.push(Step::One(Box::new(op))),
         }
     }
     out
@@ -287,7 +288,7 @@ pub async fn run_batch(
                         Err(e) => results.extend((0..n).map(|_| BatchResult::failed(&e))),
                     }
                 }
-                Step::One(op) => results.push(match apply(p, actor, conn, hosts, op, now).await {
+                Step::One(op) => results.push(match apply(p, actor, conn, hosts, *op, now).await {
                     Ok(r) => r,
                     Err(e) => BatchResult::failed(&e),
                 }),
@@ -314,7 +315,7 @@ pub async fn run_batch(
                         }
                     }
                 }
-                Step::One(op) => match apply(p, actor, conn, hosts, op, now).await {
+                Step::One(op) => match apply(p, actor, conn, hosts, *op, now).await {
                     Ok(r) => done.push(r),
                     Err(e) => return Err(Abort::Op(at, e)),
                 },

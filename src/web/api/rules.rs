@@ -437,8 +437,9 @@ async fn created<B: DeserializeOwned, J: Serialize>(
     .await?)
 }
 
-/// One item read: the tenant (404), Rules read and the lock (403, 423), then the
-/// item by `find(tenant, id)` (404).
+/// One item read: the tenant (404), the item's id (404, or 405 for another
+/// resource's path), Rules read and the lock (403, 423), then the item by
+/// `find(tenant, id)` (404).
 async fn shown<T, J: From<T> + Serialize>(
     req: &HttpRequest,
     user: &ApiUser,
@@ -447,8 +448,11 @@ async fn shown<T, J: From<T> + Serialize>(
     find: impl AsyncFnOnce(&mut AsyncPgConnection, i64, i64) -> diesel::QueryResult<T>,
 ) -> Result<HttpResponse, actix_web::Error> {
     let (mut conn, tenant) = path_tenant(req, user, state, &path.0).await?;
+    // The id first: `GET …/rules/migrate` names no item, and its 405 must not turn
+    // into a 423 or 403 by the tenant's lock or the reader's rights.
+    let id = item_id(req, &path.1)?;
     service::read(&mut conn, user, &tenant).await?;
-    let item = find(&mut conn, tenant.id, item_id(req, &path.1)?)
+    let item = find(&mut conn, tenant.id, id)
         .await
         .map_err(AppError::from)?;
     Ok(json(StatusCode::OK, &J::from(item)))
