@@ -349,6 +349,9 @@ impl CredentialStuffing {
             None
         });
         let mut paths: Vec<String> = Vec::new();
+        // Every bad line, by message in the order first met: fixing one line at a
+        // time would take a round trip per line.
+        let mut bad: Vec<(String, Vec<usize>)> = Vec::new();
         for (i, raw) in login_paths.iter().enumerate() {
             match parse_path(raw) {
                 Ok(Some(p)) => {
@@ -357,21 +360,28 @@ impl CredentialStuffing {
                     }
                 }
                 Ok(None) => {}
-                Err(e) => {
-                    errors
-                        .entry("login_paths")
-                        .or_insert(format!("Line {}: {e}", i + 1));
-                }
+                Err(e) => match bad.iter_mut().find(|(m, _)| *m == e) {
+                    Some((_, lines)) => lines.push(i + 1),
+                    None => bad.push((e, vec![i + 1])),
+                },
             }
         }
+        if !bad.is_empty() {
+            let said: Vec<String> = bad
+                .iter()
+                .map(|(e, lines)| format!("{}: {e}", line_numbers(lines)))
+                .collect();
+            errors.insert("login_paths", said.join(" "));
+        }
         if paths.len() > MAX_LOGIN_PATHS {
-            errors.insert(
-                "login_paths",
-                format!(
-                    "At most {MAX_LOGIN_PATHS} login paths; this has {}.",
-                    paths.len()
-                ),
+            let too_many = format!(
+                "At most {MAX_LOGIN_PATHS} login paths; this has {}.",
+                paths.len()
             );
+            errors
+                .entry("login_paths")
+                .and_modify(|e| *e = format!("{e} {too_many}"))
+                .or_insert(too_many);
         }
         match (threshold, window) {
             (Some(threshold), Some(window_minutes)) if errors.is_empty() => {
@@ -415,6 +425,18 @@ pub struct LockNotice {
     pub linked: bool,
 }
 
+/// "Line 3", "Lines 2 and 5", "Lines 1, 4 and 7".
+fn line_numbers(lines: &[usize]) -> String {
+    match lines {
+        [one] => format!("Line {one}"),
+        [first @ .., last] => {
+            let first: Vec<String> = first.iter().map(usize::to_string).collect();
+            format!("Lines {} and {last}", first.join(", "))
+        }
+        [] => String::new(),
+    }
+}
+
 /// How far a rule-set migration is, as its page and the locked pages show it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MigrationProgress {
@@ -422,7 +444,7 @@ pub struct MigrationProgress {
     /// As stored: `queued`, `copying`, `swapping`, `done`, `failed`, `rolled_back`.
     pub state: String,
     pub copied: i64,
-    /// Counted when the job is claimed (0 while queued).
+    /// The source's rules, counted when the job is queued (start, retry).
     pub total: i64,
 }
 
@@ -780,6 +802,19 @@ mod tests {
         let errors = CredentialStuffing::parse(true, "0", "1441", &["login"]).unwrap_err();
         assert_eq!(errors.len(), 3);
         assert!(errors["login_paths"].starts_with("Line 1"));
+        // Every bad line is named, grouped by what is wrong with it.
+        let errors = CredentialStuffing::parse(
+            true,
+            "1",
+            "1",
+            &["/ok", "login", "/a b", "", "sso", "/x y", "admin"],
+        )
+        .unwrap_err();
+        assert_eq!(
+            errors["login_paths"],
+            "Lines 2, 5 and 7: A path starts with /. \
+             Lines 3 and 6: A path cannot contain spaces or control characters."
+        );
         let many: Vec<String> = (0..51).map(|i| format!("/p{i}")).collect();
         let many: Vec<&str> = many.iter().map(String::as_str).collect();
         assert!(CredentialStuffing::parse(true, "1", "1", &many).is_err());

@@ -11,6 +11,7 @@
 
 use super::Actor;
 use crate::auth::{authz, Principal};
+use crate::db::models::migration_view::rule_counts;
 use crate::db::models::outbox::NewMail;
 use crate::db::models::rule_migration::{Claimed, Heartbeat, NewMigration, RuleMigration};
 use crate::db::models::rules::{
@@ -196,6 +197,8 @@ pub async fn start(
         refuse_locked(conn, source).await?;
         refuse_locked(conn, target).await?;
         check_mappings(conn, source, target, mappings).await?;
+        // The source's head is held: its count stays true until the job ends.
+        let total = rule_counts(conn, source.id).await?.total;
         let target_settings_before = rules_model::settings(conn, target.id)
             .await?
             .map(|s| s.to_json());
@@ -212,6 +215,7 @@ pub async fn start(
                 target_version_before: target_version,
                 source_version,
                 target_settings_before,
+                total,
             },
             now,
         )
@@ -389,7 +393,8 @@ pub async fn retry(
         refuse_locked(conn, &source).await?;
         let what = describe(m.id);
         RuleLock::insert(conn, source.id, Some(m.id), actor.user_id, &what, now).await?;
-        RuleMigration::requeue(conn, m.id, source_version, now).await?;
+        let total = rule_counts(conn, source.id).await?.total;
+        RuleMigration::requeue(conn, m.id, source_version, total, now).await?;
         let mut event = actor.event("rule_migration.retry", Some(source.id));
         event.after = Some(serde_json::json!({ "migration": m.id, "attempt": m.attempts + 1 }));
         event.record(conn).await?;

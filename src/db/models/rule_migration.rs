@@ -47,6 +47,9 @@ pub struct NewMigration<'a> {
     pub target_version_before: i64,
     pub source_version: i64,
     pub target_settings_before: Option<serde_json::Value>,
+    /// The source's current rules, counted under its locked head: the job's total
+    /// from the start ("0 of N" while queued).
+    pub total: i64,
 }
 
 /// What a claim found: a job to run, or a crashed run's job (its lease ran out
@@ -86,6 +89,7 @@ impl RuleMigration {
                 rule_migrations::target_version_before.eq(m.target_version_before),
                 rule_migrations::source_version.eq(m.source_version),
                 rule_migrations::target_settings_before.eq(m.target_settings_before),
+                rule_migrations::total.eq(m.total),
                 rule_migrations::created_at.eq(now),
                 rule_migrations::updated_at.eq(now),
             ))
@@ -138,7 +142,7 @@ impl RuleMigration {
     /// ran (a crashed process: returned as `Crashed`, its lease taken so no one
     /// else handles it too). `FOR UPDATE SKIP LOCKED`: processes never wait on
     /// each other's claims. A queued job becomes `copying` under `owner` until
-    /// `lease_until`, with its total counted.
+    /// `lease_until` (its total was counted when it was queued: `start`, `retry`).
     pub async fn claim(
         conn: &mut AsyncPgConnection,
         owner: &str,
@@ -163,24 +167,9 @@ impl RuleMigration {
                 .optional()?;
             let Some(m) = found else { return Ok(None) };
             let crashed = m.state != "queued";
-            let total: i64 = if crashed {
-                m.total
-            } else {
-                crate::db::schema::rules::table
-                    .filter(
-                        crate::db::schema::rules::tenant_id
-                            .nullable()
-                            .eq(m.source_tenant_id),
-                    )
-                    .filter(crate::db::schema::rules::valid_to.is_null())
-                    .count()
-                    .get_result(conn)
-                    .await?
-            };
             let m = diesel::update(rule_migrations::table.find(m.id))
                 .set((
                     rule_migrations::state.eq(if crashed { m.state.as_str() } else { "copying" }),
-                    rule_migrations::total.eq(total),
                     rule_migrations::lease_owner.eq(owner),
                     rule_migrations::lease_until.eq(lease_until),
                     rule_migrations::updated_at.eq(now),
@@ -367,8 +356,13 @@ impl RuleMigration {
         Ok((lost as i64, got as i64))
     }
 
-    /// Inside the rollback's transaction: the target's current rules closed at
-    /// `version` and the rules of version `before` reinserted under their rule ids.
+    /// Inside the rollback's transaction: the target's current rules become those
+    /// of version `before`, changing only what differs. A current row that dates
+    /// from `before` or earlier is in that version already and stays as it is (so
+    /// its rule keeps its since-version); rows begun after it are closed at
+    /// `version`, and the rows of `before` closed since are reinserted under their
+    /// rule ids from `version`. After a failed migration (its swap never
+    /// committed, the target locked throughout) nothing differs: no row is written.
     pub async fn restore_rules(
         conn: &mut AsyncPgConnection,
         tenant_id: i64,
@@ -379,11 +373,14 @@ impl RuleMigration {
         diesel::update(
             rules::table
                 .filter(rules::tenant_id.eq(tenant_id))
-                .filter(rules::valid_to.is_null()),
+                .filter(rules::valid_to.is_null())
+                .filter(rules::valid_from.gt(before)),
         )
         .set(rules::valid_to.eq(version))
         .execute(conn)
         .await?;
+        // Rows of one rule never overlap: a rule whose current row was kept has no
+        // closed row valid at `before`.
         diesel::sql_query(
             "INSERT INTO rules (rule_id, tenant_id, kind, application_id, domain_id, path,
                                 value, action, enabled, valid_from)
@@ -423,25 +420,31 @@ impl RuleMigration {
         Ok(())
     }
 
-    /// Queues a failed job again (retry): one more attempt; the staged rows are
-    /// kept unless the source changed since they were copied (`source_version`).
+    /// Queues a failed job again (retry): one more attempt, `total` the source's
+    /// rules now; the staged rows are kept unless the source changed since they
+    /// were copied (`source_version`).
     pub async fn requeue(
         conn: &mut AsyncPgConnection,
         id: i64,
         source_version: i64,
+        total: i64,
         now: DateTime<Utc>,
     ) -> QueryResult<()> {
         let m = Self::find(conn, id).await?;
+        let mut copied = m.copied;
         if m.source_version != source_version {
             diesel::delete(
                 rule_migration_rows::table.filter(rule_migration_rows::migration_id.eq(id)),
             )
             .execute(conn)
             .await?;
+            copied = 0;
         }
         diesel::update(rule_migrations::table.find(id))
             .set((
                 rule_migrations::state.eq("queued"),
+                rule_migrations::total.eq(total),
+                rule_migrations::copied.eq(copied),
                 rule_migrations::error.eq(None::<String>),
                 rule_migrations::source_version.eq(source_version),
                 rule_migrations::attempts.eq(rule_migrations::attempts + 1),

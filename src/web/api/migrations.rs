@@ -63,7 +63,8 @@ pub struct MigrationJson {
     /// when the reader may find them (`/users`), else "a user you cannot see"
     /// ("a user since deleted" once gone).
     pub started_by: String,
-    /// Rules to copy (counted when it starts running; 0 while queued).
+    /// Rules to copy: the source's current rules, counted when it is queued (at
+    /// the start, and again on a retry).
     pub total: i64,
     pub copied: i64,
     pub attempts: i32,

@@ -1024,6 +1024,40 @@ mod tests {
         assert!(update.get("required").is_none(), "{update}");
     }
 
+    /// The rule configuration's PATCHes likewise: `null` only where it clears.
+    #[test]
+    fn only_the_clearing_fields_of_a_rules_patch_are_nullable() {
+        let doc = document_json();
+        for (schema, refused, cleared) in [
+            (
+                "RulePatch",
+                &["kind", "value", "action", "enabled"][..],
+                &["application_id", "domain_id", "path"][..],
+            ),
+            ("DomainPatch", &["name"][..], &["application_id"][..]),
+        ] {
+            let patch = &doc["components"]["schemas"][schema];
+            let nullable = |field: &str| {
+                let p = &patch["properties"][field];
+                p["type"]
+                    .as_array()
+                    .is_some_and(|t| t.contains(&json!("null")))
+                    || p["nullable"] == true
+                    || p["oneOf"]
+                        .as_array()
+                        .is_some_and(|o| o.iter().any(|s| s["type"] == "null"))
+            };
+            for field in refused {
+                assert!(patch["properties"][field].is_object(), "{schema}.{field}");
+                assert!(!nullable(field), "{schema}.{field}: {patch}");
+            }
+            for field in cleared {
+                assert!(nullable(field), "{schema}.{field}: {patch}");
+            }
+            assert!(patch.get("required").is_none(), "{patch}");
+        }
+    }
+
     /// Every operation on a tenant's rule configuration may answer 423 (reads too),
     /// as a problem document; nothing else does.
     #[test]

@@ -8,7 +8,8 @@
 use super::batch::{BatchResponse, BatchResult, MAX_OPERATIONS};
 use super::idempotency::{self, Answer};
 use super::tenants::{
-    decode_cursor, integral_opt_i64, page_limit, paged, path_tenant, query_limit, NOT_A_CURSOR,
+    decode_cursor, integral_opt_i64, nullable, page_limit, paged, path_tenant, query_limit,
+    NOT_A_CURSOR, NOT_NULL,
 };
 use super::{json, parse_json};
 use crate::auth::ApiUser;
@@ -104,6 +105,19 @@ impl From<Domain> for DomainJson {
     }
 }
 
+/// `ApplicationBody` as a PATCH reads it: `name` is required, and `null` is its
+/// field error (422) rather than an unreadable body.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ApplicationRename {
+    #[serde(deserialize_with = "nullable_name")]
+    name: Option<String>,
+}
+
+fn nullable_name<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Option::<String>::deserialize(d)
+}
+
 /// A domain: a host name (two or more DNS labels, unique in the tenant) and
 /// optionally one of the tenant's applications.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
@@ -114,12 +128,14 @@ pub struct DomainBody {
     pub application_id: Option<i64>,
 }
 
-/// Changes to a domain: only the fields sent change; `application_id: null` unbinds it.
+/// Changes to a domain: only the fields sent change; `application_id: null` unbinds it
+/// (`name: null` is a field error: leave it out to keep the name).
 #[derive(Clone, Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DomainPatch {
-    #[serde(default)]
-    pub name: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = String)]
+    pub name: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable_id")]
     #[schema(value_type = Option<i64>)]
     pub application_id: Option<Option<i64>>,
@@ -129,6 +145,33 @@ pub(super) fn nullable_id<'de, D: Deserializer<'de>>(
     d: D,
 ) -> Result<Option<Option<i64>>, D::Error> {
     integral_opt_i64(d).map(Some)
+}
+
+/// A PATCH field sent as `null` where `null` means nothing (leaving it out keeps it).
+fn is_null<T>(sent: &Option<Option<T>>) -> bool {
+    matches!(sent, Some(None))
+}
+
+/// `parsed`, or its errors with `NOT_NULL` at each field sent as `null` (`nulls`:
+/// field, whether null): a PATCH with such a field changes nothing.
+fn refuse_nulls<T>(
+    parsed: Result<T, FieldErrors>,
+    nulls: &[(&'static str, bool)],
+) -> Result<T, FieldErrors> {
+    let mut errors: FieldErrors = nulls
+        .iter()
+        .filter(|(_, null)| *null)
+        .map(|(field, _)| (*field, NOT_NULL.to_string()))
+        .collect();
+    if errors.is_empty() {
+        return parsed;
+    }
+    if let Err(others) = parsed {
+        for (field, e) in others {
+            errors.entry(field).or_insert(e);
+        }
+    }
+    Err(errors)
 }
 
 /// A rule as the API shows it; `id` is the rule's logical id (kept across edits).
@@ -208,12 +251,14 @@ impl RuleBody {
 }
 
 /// Changes to a rule: only the fields sent change (`null` clears `application_id`,
-/// `domain_id` and `path`); the result is checked as a whole, like a new rule.
+/// `domain_id` and `path`; for any other field it is a field error: leave the field
+/// out to keep it); the result is checked as a whole, like a new rule.
 #[derive(Clone, Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RulePatch {
-    #[serde(default)]
-    pub kind: Option<RuleKind>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = RuleKind)]
+    pub kind: Option<Option<RuleKind>>,
     #[serde(default, deserialize_with = "nullable_id")]
     #[schema(value_type = Option<i64>)]
     pub application_id: Option<Option<i64>>,
@@ -223,12 +268,15 @@ pub struct RulePatch {
     #[serde(default, deserialize_with = "nullable_text")]
     #[schema(value_type = Option<String>)]
     pub path: Option<Option<String>>,
-    #[serde(default)]
-    pub value: Option<String>,
-    #[serde(default)]
-    pub action: Option<RuleAction>,
-    #[serde(default)]
-    pub enabled: Option<bool>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = String)]
+    pub value: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = RuleAction)]
+    pub action: Option<Option<RuleAction>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = bool)]
+    pub enabled: Option<Option<bool>>,
 }
 
 fn nullable_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
@@ -241,15 +289,28 @@ impl RulePatch {
             Some(p) => p.clone().unwrap_or_default(),
             None => old.path.clone().unwrap_or_default(),
         };
-        RuleInput::parse(RuleText {
-            kind: Some(self.kind.unwrap_or(old.kind).as_str()),
+        let parsed = RuleInput::parse(RuleText {
+            kind: Some(self.kind.flatten().unwrap_or(old.kind).as_str()),
             application_id: self.application_id.unwrap_or(old.application_id),
             domain_id: self.domain_id.unwrap_or(old.domain_id),
             path: &path,
-            value: self.value.as_deref().unwrap_or(&old.value),
-            action: Some(self.action.unwrap_or(old.action).as_str()),
-            enabled: self.enabled.unwrap_or(old.enabled),
-        })
+            value: self
+                .value
+                .as_ref()
+                .and_then(|v| v.as_deref())
+                .unwrap_or(&old.value),
+            action: Some(self.action.flatten().unwrap_or(old.action).as_str()),
+            enabled: self.enabled.flatten().unwrap_or(old.enabled),
+        });
+        refuse_nulls(
+            parsed,
+            &[
+                ("kind", is_null(&self.kind)),
+                ("value", is_null(&self.value)),
+                ("action", is_null(&self.action)),
+                ("enabled", is_null(&self.enabled)),
+            ],
+        )
     }
 }
 
@@ -570,8 +631,14 @@ pub async fn update_application(
     body: web::Bytes,
 ) -> Result<HttpResponse, actix_web::Error> {
     changed(&req, &user, &state, &path, async |conn, c, id| {
-        let data: ApplicationBody = parse_json(&req, &body)?;
-        let name = TenantName::parse(&data.name).map_err(|e| FieldErrors::from([("name", e)]));
+        let data: ApplicationRename = parse_json(&req, &body)?;
+        let name = match &data.name {
+            Some(name) => TenantName::parse(name).map_err(|e| FieldErrors::from([("name", e)])),
+            None => Err(FieldErrors::from([(
+                "name",
+                "May not be null: send the new name.".to_string(),
+            )])),
+        };
         let app = service::update_application(conn, c, id, name).await?;
         Ok(json(StatusCode::OK, &ApplicationJson::from(app)))
     })
@@ -689,9 +756,13 @@ pub async fn update_domain(
         let old = Domain::find(conn, c.tenant.id, id)
             .await
             .map_err(AppError::from)?;
-        let input = DomainInput::parse(
-            data.name.as_deref().unwrap_or(&old.name),
-            data.application_id.unwrap_or(old.application_id),
+        let name = data.name.as_ref().and_then(|n| n.as_deref());
+        let input = refuse_nulls(
+            DomainInput::parse(
+                name.unwrap_or(&old.name),
+                data.application_id.unwrap_or(old.application_id),
+            ),
+            &[("name", is_null(&data.name))],
         );
         let d = service::update_domain(conn, c, id, input).await?;
         Ok(json(StatusCode::OK, &DomainJson::from(d)))

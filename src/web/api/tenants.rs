@@ -235,7 +235,7 @@ pub struct CreateTenant {
 }
 
 /// `Some(None)` for an explicit `null`, `None` for an absent field.
-fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+pub(super) fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
     d: D,
 ) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(d).map(Some)
@@ -580,7 +580,8 @@ impl UpdateTenant {
 
 /// The field error for a `null` where only a value or leaving the field out means
 /// something.
-const NOT_NULL: &str = "May not be null: send a value, or leave the field out to keep it.";
+pub(super) const NOT_NULL: &str =
+    "May not be null: send a value, or leave the field out to keep it.";
 
 // ---------------------------------------------------------------- requests to operations
 
