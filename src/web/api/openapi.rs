@@ -994,22 +994,24 @@ mod tests {
         assert!(schemas.get("BulkRequest").is_some());
     }
 
+    /// Whether a property's schema admits `null`, however utoipa words it.
+    fn takes_null(p: &Value) -> bool {
+        p["type"]
+            .as_array()
+            .is_some_and(|t| t.contains(&json!("null")))
+            || p["nullable"] == true
+            || p["oneOf"]
+                .as_array()
+                .is_some_and(|o| o.iter().any(|s| s["type"] == "null"))
+    }
+
     /// A PATCH may leave any field out, but only `custom_domain` may be `null` (the
     /// server answers 422 for the others), so the document says so.
     #[test]
     fn only_the_custom_domain_of_a_patch_is_nullable() {
         let doc = document_json();
         let update = &doc["components"]["schemas"]["UpdateTenant"];
-        let nullable = |field: &str| {
-            let p = &update["properties"][field];
-            p["type"]
-                .as_array()
-                .is_some_and(|t| t.contains(&json!("null")))
-                || p["nullable"] == true
-                || p["oneOf"]
-                    .as_array()
-                    .is_some_and(|o| o.iter().any(|s| s["type"] == "null"))
-        };
+        let nullable = |field: &str| takes_null(&update["properties"][field]);
         for field in [
             "name",
             "subdomain",
@@ -1037,16 +1039,7 @@ mod tests {
             ("DomainPatch", &["name"][..], &["application_id"][..]),
         ] {
             let patch = &doc["components"]["schemas"][schema];
-            let nullable = |field: &str| {
-                let p = &patch["properties"][field];
-                p["type"]
-                    .as_array()
-                    .is_some_and(|t| t.contains(&json!("null")))
-                    || p["nullable"] == true
-                    || p["oneOf"]
-                        .as_array()
-                        .is_some_and(|o| o.iter().any(|s| s["type"] == "null"))
-            };
+            let nullable = |field: &str| takes_null(&patch["properties"][field]);
             for field in refused {
                 assert!(patch["properties"][field].is_object(), "{schema}.{field}");
                 assert!(!nullable(field), "{schema}.{field}: {patch}");
