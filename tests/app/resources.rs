@@ -182,6 +182,7 @@ async fn shared_clouds_reach_descendants_never_siblings_or_cousins() {
                     root_public,
                     &CloudShare {
                         owner_id: s.cloud.tenant_id,
+                        owner_shares: s.owner_shares,
                         visibility: s.cloud.visibility,
                         assigned_to_viewer: s.assigned_to_viewer,
                     },
