@@ -12,11 +12,12 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
-use tenantry::auth::authz::{self, CloudAccess, CloudShare};
+use tenantry::auth::authz::CloudAccess;
 use tenantry::db::models::cloud::{Cloud, CloudFields};
 use tenantry::db::models::Tenant;
 use tenantry::domain::resources::{CloudProvider, CloudVisibility};
 use tenantry::domain::{GrantRole, Scope};
+use tenantry::error::AppError;
 use tenantry::services::instances::{CLOUD_GONE, UNKNOWN_CLOUD, UNKNOWN_OWNER};
 use tenantry::services::tenants::tree as tree_service;
 use tenantry::services::Actor;
@@ -89,6 +90,20 @@ fn visibility(rng: &mut StdRng) -> CloudVisibility {
     .unwrap()
 }
 
+/// How `tenant` stands to `cloud` as the services decide it: the row on its path
+/// (`Cloud::on_path`) judged by `authz::cloud_access` (`services::clouds::find`).
+pub async fn access(
+    conn: &mut diesel_async::AsyncPgConnection,
+    tenant: &Tenant,
+    cloud: i64,
+) -> CloudAccess {
+    match tenantry::services::clouds::find(conn, tenant, cloud).await {
+        Ok((_, access)) => access,
+        Err(AppError::NotFound) => CloudAccess::Hidden,
+        Err(e) => panic!("{e:?}"),
+    }
+}
+
 /// Every tenant's `Cloud::visible` (and `visible_among`) against the model, and
 /// `authz::cloud_access` on the loaded rows against the model, for every cloud.
 async fn check_rule(app: &TestApp, m: &Model, step: &str) {
@@ -134,21 +149,8 @@ async fn check_rule(app: &TestApp, m: &Model, step: &str) {
             want.keys().copied().collect(),
             "{step}: tenant {viewer}"
         );
-        let root_public = Cloud::sees_root_public(&mut conn, &tenant).await.unwrap();
         for &cloud in &all {
-            let access = match Cloud::on_path(&mut conn, &tenant, cloud).await.unwrap() {
-                None => CloudAccess::Hidden,
-                Some(s) => authz::cloud_access(
-                    &tenant.path,
-                    root_public,
-                    &CloudShare {
-                        owner_id: s.cloud.tenant_id,
-                        owner_shares: s.owner_shares,
-                        visibility: s.cloud.visibility,
-                        assigned_to_viewer: s.assigned_to_viewer,
-                    },
-                ),
-            };
+            let access = access(&mut conn, &tenant, cloud).await;
             assert_eq!(
                 access,
                 m.access(viewer, cloud),
@@ -620,13 +622,13 @@ async fn assert_kept_but_unavailable(
     assert_eq!(body["errors"]["cloud_id"], UNKNOWN_CLOUD);
 }
 
-/// Renames `cloud` (as its owner, `owner`) to `secret`.
-async fn rename(f: &Fixture, owner: &Tenant, cloud: i64, secret: &str) {
+/// Changes `cloud` as its owner, `owner`, does (renaming it, narrowing it …).
+async fn change_cloud(f: &Fixture, owner: &Tenant, cloud: i64, change: serde_json::Value) {
     let (s, body) = f
         .api
         .patch(
             &format!("/api/v1/tenants/{}/clouds/{cloud}", owner.id),
-            json!({"name": secret}),
+            change,
         )
         .await;
     assert_eq!(s, 200, "{body}");
@@ -650,7 +652,13 @@ async fn an_instance_whose_cloud_is_no_longer_seen_stays_but_cannot_grow_there()
         .await;
     assert_eq!(s, 200, "{body}");
     let a2 = app.reload(&t.a2).await.unwrap();
-    rename(&f, &t.acme, f.ids["acme-public"], "secret-moved").await;
+    change_cloud(
+        &f,
+        &t.acme,
+        f.ids["acme-public"],
+        json!({"name": "secret-moved"}),
+    )
+    .await;
     assert_kept_but_unavailable(
         &f,
         &a2,
@@ -664,17 +672,14 @@ async fn an_instance_whose_cloud_is_no_longer_seen_stays_but_cannot_grow_there()
 
     // 2. The cloud narrowed from public to private.
     let narrowed = vm(&f.api, &t.a1x, "narrowed", f.ids["acme-wide"], 10, 2).await;
-    let (s, body) = f
-        .api
-        .patch(
-            &format!(
-                "/api/v1/tenants/{}/clouds/{}",
-                t.acme.id, f.ids["acme-wide"]
-            ),
-            json!({"visibility": "private", "name": "secret-narrowed"}),
-        )
-        .await;
-    assert_eq!(s, 200, "{body}");
+    let wide = f.ids["acme-wide"];
+    change_cloud(
+        &f,
+        &t.acme,
+        wide,
+        json!({"visibility": "private", "name": "secret-narrowed"}),
+    )
+    .await;
     assert_kept_but_unavailable(
         &f,
         &t.a1x,
@@ -688,14 +693,14 @@ async fn an_instance_whose_cloud_is_no_longer_seen_stays_but_cannot_grow_there()
 
     // 3. The assignment removed (the cloud stays assigned, to nobody).
     let unassigned = vm(&f.api, &t.a1, "unassigned", f.ids["acme-a1"], 10, 2).await;
-    let (s, body) = f
-        .api
-        .patch(
-            &format!("/api/v1/tenants/{}/clouds/{}", t.acme.id, f.ids["acme-a1"]),
-            json!({"assigned_tenant_ids": [], "name": "secret-unassigned"}),
-        )
-        .await;
-    assert_eq!(s, 200, "{body}");
+    let a1_only = f.ids["acme-a1"];
+    change_cloud(
+        &f,
+        &t.acme,
+        a1_only,
+        json!({"assigned_tenant_ids": [], "name": "secret-unassigned"}),
+    )
+    .await;
     assert_kept_but_unavailable(
         &f,
         &t.a1,
@@ -725,7 +730,13 @@ async fn an_instance_whose_cloud_is_no_longer_seen_stays_but_cannot_grow_there()
         .await
         .unwrap();
     let g1 = app.reload(&t.g1).await.unwrap();
-    rename(&f, &app.root, f.ids["root-public"], "secret-provider").await;
+    change_cloud(
+        &f,
+        &app.root,
+        f.ids["root-public"],
+        json!({"name": "secret-provider"}),
+    )
+    .await;
     assert_kept_but_unavailable(
         &f,
         &g1,
