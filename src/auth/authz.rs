@@ -1280,11 +1280,13 @@ pub enum CloudAccess {
     Hidden,
 }
 
-/// A cloud as the sharing rule needs it: whose it is, its visibility, and whether
-/// the viewing tenant is among the tenants it is assigned to.
+/// A cloud as the sharing rule needs it: whose it is, whether its owner may share
+/// (`may_share` of the owner), its visibility, and whether the viewing tenant is
+/// among the tenants it is assigned to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CloudShare {
     pub owner_id: i64,
+    pub owner_shares: bool,
     pub visibility: CloudVisibility,
     pub assigned_to_viewer: bool,
 }
@@ -1293,7 +1295,10 @@ pub struct CloudShare {
 /// the root) sees its own clouds, the `public` clouds of its ancestors and the
 /// `assigned` clouds of its ancestors that list it; never a sibling's or a cousin's
 /// (their owner is not on its path). The root's public clouds only when the viewer's
-/// tenant role allows them (`sees_root_public`, the role's `public_clouds`).
+/// tenant role allows them (`sees_root_public`, the role's `public_clouds`). Only an
+/// owner that may share (`may_share`) shares at all: a tenant whose sub-tenants were
+/// switched off shares nothing, whatever its clouds' visibility says (switching off
+/// is refused while it shares; this keeps older rows from reaching anyone).
 /// `Cloud::visible` is this rule as one SQL query.
 pub fn cloud_access(
     viewer_path: &[i64],
@@ -1307,6 +1312,7 @@ pub fn cloud_access(
         return CloudAccess::Own;
     }
     let shared = above.contains(&cloud.owner_id)
+        && cloud.owner_shares
         && match cloud.visibility {
             CloudVisibility::Private => false,
             CloudVisibility::Public => sees_root_public || above.first() != Some(&cloud.owner_id),

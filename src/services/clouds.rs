@@ -4,12 +4,21 @@
 //! 403 naming its owner), and a cloud the tenant does not see is not there (404).
 //! Only the root and tenants that may have sub-tenants share (`authz::may_share`),
 //! and only with tenants below them that the user sees.
+//!
+//! A create or change takes the tree protocol's "create under" locks on the paths
+//! of the owner and of the tenants it assigns the cloud to (`tenants::tree::
+//! lock_paths`), then checks who shares with whom on those rows: an owner whose
+//! sub-tenants are being switched off (that edit holds its row FOR UPDATE, and is
+//! refused while it shares) or a receiver being moved away waits, and is judged as
+//! it is after that change.
 
+use super::tenants::tree::lock_paths;
 use super::Actor;
 use crate::auth::authz::{self, CloudAccess, CloudShare};
 use crate::auth::Principal;
 use crate::db::models::cloud::{Cloud, CloudFields, SeenCloud};
 use crate::db::models::Tenant;
+use crate::db::set_lock_timeout;
 use crate::db::transaction::in_transaction;
 use crate::domain::resources::{CloudProvider, CloudVisibility};
 use crate::domain::{Feature, Level, TenantName};
@@ -52,6 +61,7 @@ fn access(seen: &SeenCloud, viewer: &Tenant, sees_root_public: bool) -> CloudAcc
         sees_root_public,
         &CloudShare {
             owner_id: seen.cloud.tenant_id,
+            owner_shares: seen.owner_shares,
             visibility: seen.cloud.visibility,
             assigned_to_viewer: seen.assigned_to_viewer,
         },
@@ -95,12 +105,12 @@ pub async fn read(
 ) -> Result<CloudView, AppError> {
     authz::require(p, tenant, Feature::Resources, Level::Read)?;
     let (seen, access) = find(conn, tenant, id).await?;
-    // Only the owner is told where it is shared.
+    // Only the owner is told where it is shared: the tenants still below it.
     let assigned = if access == CloudAccess::Own {
         Cloud::assignments(conn, id)
             .await?
             .into_iter()
-            .filter(|(_, _, path)| authz::can_see_path(p, path))
+            .filter(|(_, _, path)| below(tenant.id, path) && authz::can_see_path(p, path))
             .map(|(id, name, _)| (id, name))
             .collect()
     } else {
@@ -128,7 +138,15 @@ pub async fn require_changeable(
     Ok(seen)
 }
 
-/// Checks what only the server can: who shares, and with whom.
+/// Is the tenant with `path` strictly below `owner`?
+fn below(owner: i64, path: &[i64]) -> bool {
+    path.last() != Some(&owner) && path.contains(&owner)
+}
+
+/// Checks what only the server can, who shares and with whom, on the rows locked
+/// here (see the module comment): the owner as it is now, and the tenants assigned.
+/// A missing tenant, one not below the owner and one the user does not see get
+/// one answer.
 async fn check_sharing(
     conn: &mut AsyncPgConnection,
     p: &Principal,
@@ -136,22 +154,30 @@ async fn check_sharing(
     input: &CloudInput,
 ) -> Result<(), AppError> {
     let mut errors = FieldErrors::new();
-    if input.visibility.shares() && !authz::may_share(owner) {
-        errors.insert("visibility", NOT_SHARER.into());
-    }
+    let assigns = input.visibility == CloudVisibility::Assigned;
     if input.visibility != CloudVisibility::Assigned && !input.assigned_tenant_ids.is_empty() {
         errors.insert("assigned_tenant_ids", NOT_ASSIGNED.into());
     }
-    if input.visibility == CloudVisibility::Assigned && !input.assigned_tenant_ids.is_empty() {
-        let found = Tenant::find_many(conn, &input.assigned_tenant_ids).await?;
-        // Missing, not below the owner, or not seen: one answer for all three.
+    let found: Vec<i64> = if assigns {
+        Tenant::find_many(conn, &input.assigned_tenant_ids)
+            .await?
+            .into_iter()
+            .map(|t| t.id)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let ids: Vec<i64> = std::iter::once(owner.id).chain(found).collect();
+    let mut locked = lock_paths(conn, &ids, None).await?;
+    let owner = locked.remove(&owner.id).ok_or(AppError::NotFound)?;
+    if input.visibility.shares() && !authz::may_share(&owner) {
+        errors.insert("visibility", NOT_SHARER.into());
+    }
+    if assigns {
         if let Some(bad) = input.assigned_tenant_ids.iter().find(|id| {
-            !found.iter().any(|t| {
-                t.id == **id
-                    && t.id != owner.id
-                    && t.path.contains(&owner.id)
-                    && authz::can_see(p, t)
-            })
+            !locked
+                .get(id)
+                .is_some_and(|t| below(owner.id, &t.path) && authz::can_see(p, t))
         }) {
             errors.insert(
                 "assigned_tenant_ids",
@@ -200,8 +226,9 @@ pub async fn create(
     let mut input = input.map_err(AppError::Validation)?;
     input.assigned_tenant_ids.sort_unstable();
     input.assigned_tenant_ids.dedup();
-    check_sharing(conn, p, tenant, &input).await?;
     in_transaction(conn, async |conn| {
+        set_lock_timeout(conn).await?;
+        check_sharing(conn, p, tenant, &input).await?;
         if Cloud::name_taken(conn, tenant.id, input.name.as_str(), None).await? {
             return Err(taken(&input.name));
         }
@@ -229,22 +256,26 @@ pub async fn update(
     let mut input = input.map_err(AppError::Validation)?;
     input.assigned_tenant_ids.sort_unstable();
     input.assigned_tenant_ids.dedup();
-    check_sharing(conn, p, tenant, &input).await?;
     in_transaction(conn, async |conn| {
+        set_lock_timeout(conn).await?;
+        check_sharing(conn, p, tenant, &input).await?;
         let before = Cloud::lock_own(conn, tenant.id, id).await?;
         if Cloud::name_taken(conn, tenant.id, input.name.as_str(), Some(id)).await? {
             return Err(taken(&input.name));
         }
         let old: Vec<(i64, String, Vec<i64>)> = Cloud::assignments(conn, id).await?;
         // Tenants the cloud is assigned to that this user cannot see stay assigned:
-        // the form could not show them, so it cannot mean to remove them.
+        // the form could not show them, so it cannot mean to remove them. (Unless
+        // they are no longer below the owner: those share nothing any more.)
         let mut assigned = input.assigned_tenant_ids.clone();
         if input.visibility == CloudVisibility::Assigned {
             assigned.extend(
                 old.iter()
-                    .filter(|(_, _, path)| !authz::can_see_path(p, path))
+                    .filter(|(_, _, path)| below(tenant.id, path) && !authz::can_see_path(p, path))
                     .map(|(id, _, _)| *id),
             );
+            assigned.sort_unstable();
+            assigned.dedup();
         }
         let cloud = Cloud::update(conn, id, &fields(&input)).await?;
         Cloud::set_assignments(conn, id, &assigned).await?;

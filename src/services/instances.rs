@@ -22,13 +22,27 @@
 //! Per create that is O(depth) rows. Two creates in one subtree run one after the
 //! other from step 2 to their commits; creates in unrelated subtrees share only the
 //! root's row, held for that short while.
+//!
+//! # A cloud no longer available
+//!
+//! An instance stays on its cloud when the tenant stops seeing that cloud (the
+//! tenant moved under another reseller, the cloud made private or unassigned, the
+//! tenant role's `public_clouds` switched off): it is running there. Its tenant is
+//! then told no more than the cloud's id it had: lists show "no longer available
+//! to this tenant" instead of the cloud's name ([`list`]), the edit form offers it
+//! under that label as the one cloud besides the visible ones ([`cloud_choices`]).
+//! An edit may keep it (rename, stop or start, change the owner, shrink) but not
+//! grow it there (storage or memory up: [`CLOUD_GONE`]); it may move to a cloud the
+//! tenant sees. No instance is created on it, nor moved to it.
 
 use super::tenants::tree::lock_paths;
 use super::Actor;
 use crate::auth::authz::{self, CloudAccess, CloudShare};
 use crate::auth::Principal;
 use crate::db::models::cloud::Cloud;
-use crate::db::models::instance::{Instance, InstanceFields, OwnerUsage, TenantUsage};
+use crate::db::models::instance::{
+    Instance, InstanceFields, InstanceFilter, InstanceRow, OwnerUsage, TenantUsage,
+};
 use crate::db::models::Tenant;
 use crate::db::set_lock_timeout;
 use crate::db::transaction::in_transaction;
@@ -50,6 +64,12 @@ pub struct InstanceInput {
 
 pub const UNKNOWN_CLOUD: &str = "Unknown cloud: pick one of the clouds this tenant sees.";
 pub const UNKNOWN_OWNER: &str = "Pick a user of this tenant (or no owner).";
+/// What the tenant is told of its instance's cloud once it no longer sees it.
+pub const UNAVAILABLE_CLOUD: &str = "no longer available to this tenant";
+/// A resize that grows an instance on a cloud the tenant no longer sees.
+pub const CLOUD_GONE: &str = "The cloud of this instance is no longer available to this \
+     tenant: it can keep running and shrink there, but not grow. Move it to a cloud this \
+     tenant sees to give it more.";
 
 impl InstanceInput {
     fn fields(&self) -> InstanceFields<'_> {
@@ -183,6 +203,7 @@ async fn cloud_seen(
         root_public,
         &CloudShare {
             owner_id: seen.cloud.tenant_id,
+            owner_shares: seen.owner_shares,
             visibility: seen.cloud.visibility,
             assigned_to_viewer: seen.assigned_to_viewer,
         },
@@ -219,8 +240,14 @@ async fn check(
 ) -> Result<(), AppError> {
     let mut errors = FieldErrors::new();
     let same_cloud = old.is_some_and(|o| o.cloud_id == Some(input.cloud_id));
-    if !same_cloud && !cloud_seen(conn, tenant, input.cloud_id).await? {
-        errors.insert("cloud_id", UNKNOWN_CLOUD.into());
+    // Kept on a cloud no longer seen: it may stay, not grow (module comment).
+    let mut kept_unseen = false;
+    if !cloud_seen(conn, tenant, input.cloud_id).await? {
+        if same_cloud {
+            kept_unseen = true;
+        } else {
+            errors.insert("cloud_id", UNKNOWN_CLOUD.into());
+        }
     }
     let same_owner = old.is_some_and(|o| o.owner_id == input.owner_id);
     if let Some(owner) = input.owner_id {
@@ -236,6 +263,14 @@ async fn check(
     });
     let storage = i64::from(input.storage_gb) - old_storage;
     let memory = i64::from(input.memory_gb) - old_memory;
+    if kept_unseen && (storage > 0 || memory > 0) {
+        for (field, more) in [("storage_gb", storage), ("memory_gb", memory)] {
+            if more > 0 {
+                errors.insert(field, CLOUD_GONE.into());
+            }
+        }
+        return Err(AppError::Validation(errors));
+    }
     let instances = i64::from(old.is_none());
     let usage = Instance::lock_usage(conn, &tenant.path).await?;
     let growth = Growth {
@@ -260,6 +295,74 @@ async fn check(
     } else {
         Err(AppError::Validation(errors))
     }
+}
+
+/// One page of `tenant`'s instances (as `Instance::list`), each cloud's name only
+/// where the tenant still sees that cloud: of one it no longer sees, the row keeps
+/// the id it had and no name (the name may have changed since, and is not its to
+/// read). The caller checked Resources read.
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    tenant: &Tenant,
+    filter: &InstanceFilter,
+    after: Option<i64>,
+    offset: i64,
+    limit: i64,
+) -> Result<Vec<InstanceRow>, AppError> {
+    let mut rows = Instance::list(conn, tenant.id, filter, after, offset, limit).await?;
+    let mut ids: Vec<i64> = rows.iter().filter_map(|r| r.instance.cloud_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let seen = Cloud::visible_among(conn, tenant, &ids).await?;
+    for r in &mut rows {
+        if r.instance.cloud_id.is_some_and(|c| !seen.contains(&c)) {
+            r.cloud_name = None;
+        }
+    }
+    Ok(rows)
+}
+
+/// A cloud an instance form offers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CloudChoice {
+    pub id: i64,
+    /// `None`: the instance's current cloud, no longer available to the tenant.
+    pub name: Option<String>,
+    /// The tenant that shares it (`None`: the tenant's own, or unavailable).
+    pub shared_by: Option<String>,
+}
+
+/// The clouds an instance form of `tenant` offers: those it sees, and the
+/// instance's `current` cloud when it no longer sees it (without its name: the
+/// module comment). At most 1000 seen clouds (a path's clouds are few).
+pub async fn cloud_choices(
+    conn: &mut AsyncPgConnection,
+    tenant: &Tenant,
+    current: Option<i64>,
+) -> Result<Vec<CloudChoice>, AppError> {
+    let mut choices: Vec<CloudChoice> = Cloud::visible(conn, tenant, None, 1000)
+        .await?
+        .into_iter()
+        .map(|s| CloudChoice {
+            id: s.cloud.id,
+            shared_by: (s.cloud.tenant_id != tenant.id).then_some(s.owner_name),
+            name: Some(s.cloud.name),
+        })
+        .collect();
+    if let Some(current) = current {
+        if !choices.iter().any(|c| c.id == current)
+            && Cloud::visible_among(conn, tenant, &[current])
+                .await?
+                .is_empty()
+        {
+            choices.push(CloudChoice {
+                id: current,
+                name: None,
+                shared_by: None,
+            });
+        }
+    }
+    Ok(choices)
 }
 
 /// The tenant locked under the tree protocol ("create under" it), as it is now.

@@ -33,6 +33,7 @@ mod network;
 mod people;
 mod query_strings;
 mod resources;
+mod resources_attack;
 mod review13b;
 mod review13c;
 mod review_gaps;

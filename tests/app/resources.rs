@@ -7,7 +7,7 @@ use crate::api::{token_for, Api};
 use crate::helpers::*;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
-use tenantry::auth::authz::{self, CloudAccess, CloudShare};
+use tenantry::auth::authz::CloudAccess;
 use tenantry::db::models::cloud::Cloud;
 use tenantry::db::models::Tenant;
 
@@ -173,20 +173,8 @@ async fn shared_clouds_reach_descendants_never_siblings_or_cousins() {
             .into_iter()
             .map(|s| s.cloud.id)
             .collect();
-        let root_public = Cloud::sees_root_public(&mut conn, &tenant).await.unwrap();
         for id in c.ids.values() {
-            let access = match Cloud::on_path(&mut conn, &tenant, *id).await.unwrap() {
-                None => CloudAccess::Hidden,
-                Some(s) => authz::cloud_access(
-                    &tenant.path,
-                    root_public,
-                    &CloudShare {
-                        owner_id: s.cloud.tenant_id,
-                        visibility: s.cloud.visibility,
-                        assigned_to_viewer: s.assigned_to_viewer,
-                    },
-                ),
-            };
+            let access = crate::resources_attack::access(&mut conn, &tenant, *id).await;
             assert_eq!(
                 seen.contains(id),
                 access != CloudAccess::Hidden,

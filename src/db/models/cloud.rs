@@ -26,12 +26,14 @@ pub struct Cloud {
     pub updated_at: DateTime<Utc>,
 }
 
-/// A cloud as a tenant sees it: with its owner's name (what "shared by" says) and
+/// A cloud as a tenant sees it: with its owner's name (what "shared by" says),
+/// whether its owner may share (the root, or a tenant allowed sub-tenants) and
 /// whether it is assigned to the viewer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SeenCloud {
     pub cloud: Cloud,
     pub owner_name: String,
+    pub owner_shares: bool,
     pub assigned_to_viewer: bool,
 }
 
@@ -43,13 +45,32 @@ pub struct CloudFields<'a> {
     pub visibility: CloudVisibility,
 }
 
-/// The columns of a cloud as seen by a tenant (`$2`): its owner's name, and whether
-/// it is assigned to the viewer.
+/// The columns of a cloud as seen by a tenant (`$2`): its owner's name, whether the
+/// owner may share (`authz::may_share`), and whether it is assigned to the viewer.
 const SEEN_SELECT: &str = "SELECT c.id, c.tenant_id, c.name, c.provider, c.visibility, \
      c.created_at, c.updated_at, o.name AS owner_name, \
+     (o.parent_id IS NULL OR o.can_have_subtenants) AS owner_shares, \
      EXISTS (SELECT 1 FROM cloud_assignments a WHERE a.cloud_id = c.id AND a.tenant_id = $2) \
          AS assigned_to_viewer \
      FROM clouds c JOIN tenants o ON o.id = c.tenant_id";
+
+/// The sharing rule (`authz::cloud_access` other than `Hidden`) over `clouds c JOIN
+/// tenants o` (the owner), for the viewer with path `$1`, id `$2` and tenant role
+/// `$3`: its own clouds; of an owner above it that may share, the public ones (the
+/// root's per the role's `public_clouds`) and the assigned ones listing it.
+const SEEN_RULE: &str = "c.tenant_id = ANY ($1) \
+     AND (c.tenant_id = $2 \
+          OR ((o.parent_id IS NULL OR o.can_have_subtenants) \
+              AND ((c.visibility = 'public' AND (c.tenant_id <> $1[1] \
+                       OR (SELECT r.public_clouds FROM tenant_roles r WHERE r.id = $3))) \
+                   OR (c.visibility = 'assigned' AND EXISTS (SELECT 1 FROM cloud_assignments a \
+                       WHERE a.cloud_id = c.id AND a.tenant_id = $2)))))";
+
+#[derive(QueryableByName)]
+struct IdRow {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    id: i64,
+}
 
 #[derive(QueryableByName)]
 struct SeenRow {
@@ -57,6 +78,8 @@ struct SeenRow {
     cloud: Cloud,
     #[diesel(sql_type = diesel::sql_types::Text)]
     owner_name: String,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    owner_shares: bool,
     #[diesel(sql_type = diesel::sql_types::Bool)]
     assigned_to_viewer: bool,
 }
@@ -66,6 +89,7 @@ impl From<SeenRow> for SeenCloud {
         SeenCloud {
             cloud: r.cloud,
             owner_name: r.owner_name,
+            owner_shares: r.owner_shares,
             assigned_to_viewer: r.assigned_to_viewer,
         }
     }
@@ -85,13 +109,7 @@ impl Cloud {
         use diesel::sql_types::{Array, BigInt};
         // A correlated EXISTS and a subselect of the viewer's role have no DSL form.
         let rows: Vec<SeenRow> = diesel::sql_query(format!(
-            "{SEEN_SELECT} WHERE c.tenant_id = ANY ($1) \
-             AND (c.tenant_id = $2 \
-                  OR (c.visibility = 'public' AND (c.tenant_id <> $1[1] \
-                      OR (SELECT r.public_clouds FROM tenant_roles r WHERE r.id = $3))) \
-                  OR (c.visibility = 'assigned' AND EXISTS (SELECT 1 FROM cloud_assignments a \
-                      WHERE a.cloud_id = c.id AND a.tenant_id = $2))) \
-             AND c.id > $4 ORDER BY c.id LIMIT $5"
+            "{SEEN_SELECT} WHERE {SEEN_RULE} AND c.id > $4 ORDER BY c.id LIMIT $5"
         ))
         .bind::<Array<BigInt>, _>(viewer.path.clone())
         .bind::<BigInt, _>(viewer.id)
@@ -101,6 +119,70 @@ impl Cloud {
         .load(conn)
         .await?;
         Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    /// Which of the clouds `ids` `viewer` sees (the same rule as [`Cloud::visible`]):
+    /// an instance list shows the names of those only.
+    pub async fn visible_among(
+        conn: &mut AsyncPgConnection,
+        viewer: &Tenant,
+        ids: &[i64],
+    ) -> QueryResult<Vec<i64>> {
+        use diesel::sql_types::{Array, BigInt};
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<IdRow> = diesel::sql_query(format!(
+            "SELECT c.id FROM clouds c JOIN tenants o ON o.id = c.tenant_id \
+             WHERE {SEEN_RULE} AND c.id = ANY ($4)"
+        ))
+        .bind::<Array<BigInt>, _>(viewer.path.clone())
+        .bind::<BigInt, _>(viewer.id)
+        .bind::<BigInt, _>(viewer.tenant_role_id)
+        .bind::<Array<BigInt>, _>(ids.to_vec())
+        .load(conn)
+        .await?;
+        Ok(rows.into_iter().map(|r| r.id).collect())
+    }
+
+    /// The names of the clouds `tenant_id` shares (visibility other than private), by
+    /// name, at most `limit`, and how many there are.
+    pub async fn shared_by(
+        conn: &mut AsyncPgConnection,
+        tenant_id: i64,
+        limit: i64,
+    ) -> QueryResult<(Vec<String>, i64)> {
+        let shared = || {
+            clouds::table
+                .filter(clouds::tenant_id.eq(tenant_id))
+                .filter(clouds::visibility.ne(CloudVisibility::Private))
+        };
+        let names = shared()
+            .order((clouds::name, clouds::id))
+            .select(clouds::name)
+            .limit(limit)
+            .load(conn)
+            .await?;
+        let count = shared().count().get_result(conn).await?;
+        Ok((names, count))
+    }
+
+    /// Removes the assignments of tenants in `subtree`'s subtree (after a move) whose
+    /// cloud's owner is no longer above them: moving back later does not share them
+    /// again unasked. Returns how many went.
+    pub async fn drop_stale_assignments(
+        conn: &mut AsyncPgConnection,
+        subtree: i64,
+    ) -> QueryResult<usize> {
+        // An array containment and a join in a DELETE have no DSL form.
+        diesel::sql_query(
+            "DELETE FROM cloud_assignments a USING clouds c, tenant_paths p \
+             WHERE c.id = a.cloud_id AND p.tenant_id = a.tenant_id \
+             AND p.path @> ARRAY[$1::bigint] AND NOT (c.tenant_id = ANY (p.path))",
+        )
+        .bind::<diesel::sql_types::BigInt, _>(subtree)
+        .execute(conn)
+        .await
     }
 
     /// The cloud `id` if it belongs to a tenant on `viewer`'s path (anything else is

@@ -277,6 +277,29 @@ pub async fn update(
                 "This tenant has sub-tenants: move or delete them before turning this off.",
             ));
         }
+        // Only tenants that may have sub-tenants share clouds (`authz::may_share`):
+        // its shares end first, by its own choice. A cloud's create or change holds
+        // this row FOR KEY SHARE while it checks, so none starts sharing meanwhile.
+        if before.can_have_subtenants && !fields.can_have_subtenants {
+            let (names, count) = crate::db::models::cloud::Cloud::shared_by(conn, id, 3).await?;
+            if count > 0 {
+                let more = count - names.len() as i64;
+                return Err(AppError::field(
+                    "can_have_subtenants",
+                    format!(
+                        "This tenant shares {} ({}{}): make {} private before turning this off.",
+                        if count == 1 { "a cloud" } else { "clouds" },
+                        names.join(", "),
+                        if more > 0 {
+                            format!(" and {more} more")
+                        } else {
+                            String::new()
+                        },
+                        if count == 1 { "it" } else { "them" },
+                    ),
+                ));
+            }
+        }
         if let Some(new) = fields
             .tenant_role_id
             .filter(|r| *r != before.tenant_role_id)
@@ -813,13 +836,21 @@ pub async fn move_tenant(
         crate::db::models::usage::exclude_ingestion(conn).await?;
         crate::services::usage::fold_in(conn, now).await?;
         let moved = Tenant::move_subtree(conn, &tenant, &destination).await?;
+        // Clouds assigned to tenants of the subtree by an owner no longer above them
+        // share nothing now; their assignments go, so a move back shares nothing
+        // unasked.
+        let unassigned = crate::db::models::cloud::Cloud::drop_stale_assignments(conn, id).await?;
         let after = Tenant::find(conn, id).await?;
         let mut event = actor.event("tenant.move", Some(id));
         event.before =
             Some(serde_json::json!({"parent_id": tenant.parent_id, "path": tenant.path}));
-        event.after = Some(serde_json::json!({
+        let mut is = serde_json::json!({
             "parent_id": after.parent_id, "path": after.path, "tenants_moved": moved,
-        }));
+        });
+        if unassigned > 0 {
+            is["cloud_assignments_dropped"] = serde_json::json!(unassigned);
+        }
+        event.after = Some(is);
         event.record(conn).await?;
         Ok(after)
     })

@@ -5,13 +5,14 @@
 
 use super::{can_change, readable, value_choices, Choice};
 use crate::auth::CurrentUser;
-use crate::db::models::cloud::Cloud;
 use crate::db::models::instance::{Instance, InstanceFilter, InstanceRow};
 use crate::db::models::Tenant;
 use crate::domain::resources::{parse_size, InstanceStatus};
 use crate::domain::{Feature, Level, TenantName};
 use crate::error::{AppError, FieldErrors};
-use crate::services::instances::{self as service, InstanceInput, UNKNOWN_CLOUD, UNKNOWN_OWNER};
+use crate::services::instances::{
+    self as service, InstanceInput, UNAVAILABLE_CLOUD, UNKNOWN_CLOUD, UNKNOWN_OWNER,
+};
 use crate::web::confirm::{ask, Confirm, Question};
 use crate::web::extract::{path_tenant, Query};
 use crate::web::form::{bad_param, field_errors, field_id, SearchBox};
@@ -108,21 +109,23 @@ fn status_choices(chosen: &str, none: Option<&str>) -> Vec<Choice> {
     )
 }
 
-/// The clouds the tenant sees and its users, `(id, name)` each: the selects.
+/// The clouds the tenant sees (and the instance's `current` one, when it no longer
+/// sees it) and its users, `(id, name)` each: the selects.
 async fn names(
     conn: &mut AsyncPgConnection,
     tenant: &Tenant,
+    current: Option<i64>,
 ) -> Result<(Vec<(i64, String)>, Vec<(i64, String)>), AppError> {
-    let clouds = Cloud::visible(conn, tenant, None, 1000)
+    let clouds = service::cloud_choices(conn, tenant, current)
         .await?
         .into_iter()
-        .map(|s| {
-            let label = if s.cloud.tenant_id == tenant.id {
-                s.cloud.name
-            } else {
-                format!("{} (shared by {})", s.cloud.name, s.owner_name)
+        .map(|c| {
+            let label = match (c.name, c.shared_by) {
+                (Some(name), None) => name,
+                (Some(name), Some(owner)) => format!("{name} (shared by {owner})"),
+                (None, _) => format!("Current cloud ({UNAVAILABLE_CLOUD})"),
             };
-            (s.cloud.id, label)
+            (c.id, label)
         })
         .collect();
     let owners = Instance::owner_choices(conn, tenant.id).await?;
@@ -146,9 +149,9 @@ async fn index(
         (0, Vec::new())
     } else {
         let total = Instance::count(&mut conn, tenant.id, &filter).await?;
-        let rows = Instance::list(
+        let rows = service::list(
             &mut conn,
-            tenant.id,
+            &tenant,
             &filter,
             None,
             (page_no - 1) * PER_PAGE,
@@ -157,7 +160,7 @@ async fn index(
         .await?;
         (total, rows)
     };
-    let (clouds, owners) = names(&mut conn, &tenant).await?;
+    let (clouds, owners) = names(&mut conn, &tenant, None).await?;
     let status = search.status();
     let page = IndexPage {
         page: PageCtx::new(&user, &mut conn, "").await?,
@@ -285,7 +288,12 @@ async fn form_page(
     errors: FieldErrors,
 ) -> Result<HttpResponse, AppError> {
     let status = status(&errors);
-    let (clouds, owners) = names(conn, &tenant).await?;
+    // An edited instance keeps its cloud on offer, even one no longer available.
+    let current = match instance_id {
+        Some(id) => Instance::find(conn, tenant.id, id).await?.cloud_id,
+        None => None,
+    };
+    let (clouds, owners) = names(conn, &tenant, current).await?;
     let page = FormPage {
         page: PageCtx::new(user, conn, "").await?,
         clouds: id_choices(&clouds, &form.cloud_id, "(choose)"),

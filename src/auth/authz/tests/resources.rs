@@ -7,6 +7,7 @@ use crate::domain::resources::CloudVisibility::{self, Assigned, Private, Public}
 fn share(owner_id: i64, visibility: CloudVisibility, assigned_to_viewer: bool) -> CloudShare {
     CloudShare {
         owner_id,
+        owner_shares: true,
         visibility,
         assigned_to_viewer,
     }
@@ -117,6 +118,18 @@ fn assigned_clouds_reach_the_listed_tenants_below_only() {
 }
 
 #[test]
+fn an_owner_that_may_not_share_shares_nothing_but_keeps_its_own() {
+    for v in [Public, Assigned] {
+        let cloud = CloudShare {
+            owner_shares: false,
+            ..share(PARTNER, v, true)
+        };
+        assert_eq!(access(CHILD, true, cloud), CloudAccess::Hidden);
+        assert_eq!(access(PARTNER, true, cloud), CloudAccess::Own);
+    }
+}
+
+#[test]
 fn only_the_root_and_tenants_with_sub_tenants_share() {
     assert!(may_share(&t(ROOT)));
     assert!(may_share(&t(PARTNER)));
@@ -144,6 +157,7 @@ fn changing_a_shared_cloud_is_refused_naming_its_owner() {
 /// viewer one parent at a time.
 fn model_sees(
     parents: &[Option<usize>],
+    sharers: &[bool],
     viewer: usize,
     sees_root_public: bool,
     owner: usize,
@@ -157,11 +171,12 @@ fn model_sees(
     while let Some(a) = up {
         if a == owner {
             let is_root = parents[a].is_none();
-            let shared = match visibility {
-                Private => false,
-                Public => !is_root || sees_root_public,
-                Assigned => assigned.contains(&viewer),
-            };
+            let shared = (is_root || sharers[a])
+                && match visibility {
+                    Private => false,
+                    Public => !is_root || sees_root_public,
+                    Assigned => assigned.contains(&viewer),
+                };
             return if shared {
                 CloudAccess::Shared
             } else {
@@ -195,6 +210,7 @@ proptest! {
         visibility in prop_oneof![Just(Private), Just(Public), Just(Assigned)],
         assigned in proptest::collection::vec(any::<prop::sample::Index>(), 0..5),
         sees_root_public in any::<bool>(),
+        sharers in proptest::collection::vec(any::<bool>(), 12),
     ) {
         let n = links.len() + 1;
         let mut parents: Vec<Option<usize>> = vec![None];
@@ -206,12 +222,13 @@ proptest! {
         for viewer in 0..n {
             let cloud = CloudShare {
                 owner_id: owner as i64 + 100,
+                owner_shares: parents[owner].is_none() || sharers[owner],
                 visibility,
                 assigned_to_viewer: assigned.contains(&viewer),
             };
             prop_assert_eq!(
                 cloud_access(&path_of(&parents, viewer), sees_root_public, &cloud),
-                model_sees(&parents, viewer, sees_root_public, owner, visibility, &assigned),
+                model_sees(&parents, &sharers, viewer, sees_root_public, owner, visibility, &assigned),
                 "viewer {} parents {:?}", viewer, parents
             );
         }
