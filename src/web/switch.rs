@@ -58,11 +58,17 @@ pub enum PageKind {
     Applications,
     Domains,
     CredentialStuffing,
+    /// A tenant's resources (`web::resources`) and DNS configuration (`web::network`).
+    Clouds,
+    Instances,
+    Resolvers,
+    Devices,
+    Subnets,
 }
 
 impl PageKind {
     /// Each kind with its name in forms and its route pattern (`{id}`: the tenant's).
-    const ALL: [(PageKind, &'static str, &'static str); 18] = [
+    const ALL: [(PageKind, &'static str, &'static str); 23] = [
         (PageKind::Tenant, "tenant", "/tenants/{id}"),
         (PageKind::Edit, "edit", "/tenants/{id}/edit"),
         (PageKind::Users, "users", "/tenants/{id}/users"),
@@ -105,11 +111,16 @@ impl PageKind {
             "credential-stuffing",
             "/tenants/{id}/credential-stuffing",
         ),
+        (PageKind::Clouds, "clouds", "/tenants/{id}/clouds"),
+        (PageKind::Instances, "instances", "/tenants/{id}/instances"),
+        (PageKind::Resolvers, "resolvers", "/tenants/{id}/resolvers"),
+        (PageKind::Devices, "devices", "/tenants/{id}/devices"),
+        (PageKind::Subnets, "subnets", "/tenants/{id}/subnets"),
     ];
 
     /// The pages about one object of a kind, or its form: a switch leads to the
     /// target's list of that kind (the object itself is not the target's).
-    const OBJECT_PAGES: [(&'static str, PageKind); 12] = [
+    const OBJECT_PAGES: [(&'static str, PageKind); 22] = [
         ("/tenants/{id}/users/new", PageKind::Users),
         ("/tenants/{id}/users/{user_id}", PageKind::Users),
         ("/tenants/{id}/roles/new", PageKind::Roles),
@@ -122,6 +133,16 @@ impl PageKind {
         ("/tenants/{id}/applications/{aid}", PageKind::Applications),
         ("/tenants/{id}/domains/new", PageKind::Domains),
         ("/tenants/{id}/domains/{did}", PageKind::Domains),
+        ("/tenants/{id}/clouds/new", PageKind::Clouds),
+        ("/tenants/{id}/clouds/{rid}", PageKind::Clouds),
+        ("/tenants/{id}/instances/new", PageKind::Instances),
+        ("/tenants/{id}/instances/{rid}", PageKind::Instances),
+        ("/tenants/{id}/resolvers/new", PageKind::Resolvers),
+        ("/tenants/{id}/resolvers/{rid}", PageKind::Resolvers),
+        ("/tenants/{id}/devices/new", PageKind::Devices),
+        ("/tenants/{id}/devices/{did}", PageKind::Devices),
+        ("/tenants/{id}/subnets/new", PageKind::Subnets),
+        ("/tenants/{id}/subnets/{sid}", PageKind::Subnets),
     ];
 
     /// The kind a form names; anything else is none.
@@ -187,6 +208,11 @@ impl PageKind {
             | PageKind::Domains
             | PageKind::CredentialStuffing => authz::can_read_rules(user, tenant),
             PageKind::RulesMigrate => authz::can_migrate_rules_from(user, tenant),
+            PageKind::Clouds
+            | PageKind::Instances
+            | PageKind::Resolvers
+            | PageKind::Devices
+            | PageKind::Subnets => needs(Feature::Resources),
             PageKind::Edit => {
                 authz::can_edit(user, tenant, parent_of(conn, tenant).await?.as_ref())
             }
@@ -449,6 +475,11 @@ mod tests {
             ("applications", "/tenants/{id}/applications"),
             ("domains", "/tenants/{id}/domains"),
             ("credential-stuffing", "/tenants/{id}/credential-stuffing"),
+            ("clouds", "/tenants/{id}/clouds"),
+            ("instances", "/tenants/{id}/instances"),
+            ("resolvers", "/tenants/{id}/resolvers"),
+            ("devices", "/tenants/{id}/devices"),
+            ("subnets", "/tenants/{id}/subnets"),
         ] {
             let kind = PageKind::parse(name).expect(name);
             assert_eq!(kind.name(), name);
@@ -473,6 +504,8 @@ mod tests {
             ("/tenants/{id}/rules/{rid}", "rules"),
             ("/tenants/{id}/domains/{did}", "domains"),
             ("/tenants/{id}/applications/new", "applications"),
+            ("/tenants/{id}/instances/{rid}", "instances"),
+            ("/tenants/{id}/subnets/new", "subnets"),
         ] {
             assert_eq!(PageKind::of_route(pattern).map(PageKind::name), Some(name));
         }

@@ -770,3 +770,51 @@ async fn the_delete_page_lists_the_blockers_naming_only_tenants_the_deleter_sees
         "1 resolver in tenants you cannot see."
     );
 }
+
+// ---------------------------------------------------------------- the switcher
+
+/// The switcher's hidden `return_to` on the page.
+fn return_to(html: &str) -> String {
+    let form = between(html, "<form id=\"switcher\"", "</form>");
+    let start = form.find("name=\"return_to\" value=\"").expect("return_to") + 24;
+    form[start..start + form[start..].find('"').expect("end")].to_string()
+}
+
+#[tokio::test]
+async fn switching_on_a_resource_page_lands_on_the_same_page_of_the_new_tenant() {
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    app.login_admin().await;
+    let (a1, a2) = (t.a1.id, t.a2.id);
+    let switch = async |browser: &TestApp, tenant: i64, kind: &str| {
+        browser
+            .post_form(
+                "/switch",
+                &[("tenant_id", &tenant.to_string()), ("return_to", kind)],
+            )
+            .await
+    };
+    for kind in ["clouds", "instances", "resolvers", "devices", "subnets"] {
+        // The list, its new form: the same kind of page.
+        for page in [kind.to_string(), format!("{kind}/new")] {
+            let html = app.get_html(&format!("/tenants/{a1}/{page}")).await;
+            assert_eq!(return_to(&html), kind, "{page}");
+        }
+        let want = format!("/tenants/{a2}/{kind}");
+        assert_redirect_to(&switch(&app, a2, kind).await, &want);
+        assert_eq!(status(&app.get(&want).await), 200, "{want}");
+        switch(&app, app.root.id, "").await;
+    }
+    // A tenant whose role caps Resources to none has no such page: the dashboard.
+    let mut caps = Permissions::all(Level::Full);
+    caps.set(tenantry::domain::Feature::Resources, Level::None);
+    capped(&app, &t.a2, "No resources", &caps).await;
+    let alice = subtree_admin(&app, &t.acme, "alice").await;
+    for kind in ["clouds", "instances", "resolvers", "devices", "subnets"] {
+        assert_redirect_to(
+            &switch(&alice, a1, kind).await,
+            &format!("/tenants/{a1}/{kind}"),
+        );
+        assert_redirect_to(&switch(&alice, a2, kind).await, "/dashboard");
+    }
+}

@@ -12,7 +12,7 @@ use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
-use super::{lower, Tenant};
+use super::{tenant_owned, Tenant};
 
 #[derive(Clone, Debug, Queryable, QueryableByName, Selectable, PartialEq, Eq)]
 #[diesel(table_name = clouds, check_for_backend(Pg))]
@@ -94,6 +94,8 @@ impl From<SeenRow> for SeenCloud {
         }
     }
 }
+
+tenant_owned!(@named Cloud, clouds, name);
 
 impl Cloud {
     /// The clouds `viewer` sees (its own, its ancestors' public ones — the root's
@@ -230,22 +232,6 @@ impl Cloud {
             .for_update()
             .first(conn)
             .await
-    }
-
-    pub async fn name_taken(
-        conn: &mut AsyncPgConnection,
-        tenant_id: i64,
-        name: &str,
-        except: Option<i64>,
-    ) -> QueryResult<bool> {
-        diesel::select(diesel::dsl::exists(
-            clouds::table
-                .filter(clouds::tenant_id.eq(tenant_id))
-                .filter(lower(clouds::name).eq(name.to_lowercase()))
-                .filter(clouds::id.ne(except.unwrap_or(0))),
-        ))
-        .get_result(conn)
-        .await
     }
 
     pub async fn insert(
