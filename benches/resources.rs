@@ -137,7 +137,27 @@ pub async fn seed(conn: &mut AsyncPgConnection) -> anyhow::Result<()> {
     }
     let picked = picked(conn).await?;
     let ids: Vec<i64> = picked.iter().map(|p| p.tenant_id).collect();
-    let tight: Vec<i64> = ids.iter().copied().step_by(TIGHT_EVERY).collect();
+    // Tight limits only where no other picked tenant is below: a tight ancestor would
+    // refuse its whole subtree.
+    #[derive(QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = BigInt)]
+        id: i64,
+    }
+    let lowest: Vec<Id> = diesel::sql_query(
+        "SELECT t AS id FROM unnest($1::bigint[]) AS t WHERE NOT EXISTS \
+             (SELECT 1 FROM tenant_paths p WHERE p.tenant_id = ANY ($1) AND p.tenant_id <> t \
+              AND p.path @> ARRAY[t]) ORDER BY t",
+    )
+    .bind::<Array<BigInt>, _>(&ids)
+    .load(conn)
+    .await?;
+    let tight: Vec<i64> = lowest
+        .iter()
+        .map(|r| r.id)
+        .skip(TIGHT_EVERY / 2)
+        .step_by(TIGHT_EVERY)
+        .collect();
     // Everyone's limits first (the paths' union), then the tight ones.
     let limited = diesel::sql_query(
         "UPDATE tenants t SET storage_limit_gb = s.storage_gb + $2, \
@@ -431,9 +451,14 @@ pub async fn create(
     let (n_created, n_refused) = (created.len(), refused.len());
     let all = quantiles(created);
     println!("| 201 created | {n_created} | {} |", cells(all));
-    println!("| 422 refused by a limit | {n_refused} | {} |", cells(quantiles(refused)));
+    println!(
+        "| 422 refused by a limit | {n_refused} | {} |",
+        cells(quantiles(refused))
+    );
     println!();
-    println!("By depth of the tenant (created only; statements: `X-Db-Statements`, development mode):");
+    println!(
+        "By depth of the tenant (created only; statements: `X-Db-Statements`, development mode):"
+    );
     println!();
     println!("| depth | n | p50 | p95 | p99 | max | statements |");
     println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
