@@ -87,12 +87,14 @@ lint:
 	scripts/ensure-postgres.sh
 	TEST_DATABASE_URL='$(TEST_DATABASE_URL)' scripts/check-schema.sh
 
-# Then the usage statistics benchmark (issue #12; BENCH_USAGE=0 skips it) and the
-# rule-set migration benchmark (issue #13; BENCH_RULES=0 skips it).
+# Then the usage statistics benchmark (issue #12; BENCH_USAGE=0 skips it), the
+# rule-set migration benchmark (issue #13; BENCH_RULES=0 skips it) and instance creation
+# under limits (issue #14; BENCH_RESOURCES=0 skips it).
 bench:
 	scripts/bench.sh
 	if [[ $${BENCH_USAGE:-1} != 0 ]]; then BENCH_SKIP_BUILD=1 scripts/bench-usage.sh; fi
 	if [[ $${BENCH_RULES:-1} != 0 ]]; then BENCH_SKIP_BUILD=1 scripts/bench-rules.sh; fi
+	if [[ $${BENCH_RESOURCES:-1} != 0 ]]; then BENCH_SKIP_BUILD=1 scripts/bench-resources.sh; fi
 
 # Every mutant of the rules in authz must fail a unit or property test of authz;
 # survivors are explained in docs/ARCHITECTURE.md ("Mutation testing of authz").

@@ -13,7 +13,11 @@
 //! (primary-key lookup + array test) against a recursive walk up parent links.
 //! `bench-run seed-rules --rules N` and `bench-run migrate-rules --rounds R`: a
 //! rule-set migration of N rules end to end (benches/rules.rs).
+//! `bench-run seed-resources` and `bench-run create-instances --requests N --connections
+//! C --warmup W` (the server's address and an API token in BENCH_ADDR and BENCH_TOKEN):
+//! instances created through the API with limits on every level (benches/resources.rs).
 
+mod resources;
 mod rules;
 
 use diesel::prelude::*;
@@ -79,6 +83,20 @@ async fn main() -> anyhow::Result<()> {
             let pool = tenantry::db::pool(&url, 4)?;
             rules::migrate(&pool, flag(&args, "--rounds").unwrap_or(5)).await
         }
+        Some("seed-resources") => resources::seed(&mut conn).await,
+        Some("create-instances") => {
+            let addr = std::env::var("BENCH_ADDR")?;
+            let token = std::env::var("BENCH_TOKEN")?;
+            resources::create(
+                &mut conn,
+                &addr,
+                &token,
+                flag(&args, "--requests").unwrap_or(10_000),
+                flag(&args, "--warmup").unwrap_or(200),
+                flag(&args, "--connections").unwrap_or(4),
+            )
+            .await
+        }
         Some("batch-json") => {
             batch_json(
                 &mut conn,
@@ -89,7 +107,7 @@ async fn main() -> anyhow::Result<()> {
             .await
         }
         _ => {
-            anyhow::bail!("usage: bench-run seed --tenants N --depth D | bench-run seed-audit --events N | bench-run ancestor-check | bench-run decision | bench-run move [ROUNDS] | bench-run create-users --clients C --users N [--without-totals] | bench-run token | bench-run batch-json DIR | bench-run seed-rules --rules N | bench-run migrate-rules --rounds R")
+            anyhow::bail!("usage: bench-run seed --tenants N --depth D | bench-run seed-audit --events N | bench-run ancestor-check | bench-run decision | bench-run move [ROUNDS] | bench-run create-users --clients C --users N [--without-totals] | bench-run token | bench-run batch-json DIR | bench-run seed-rules --rules N | bench-run migrate-rules --rounds R | bench-run seed-resources | bench-run create-instances --requests N --connections C --warmup W")
         }
     }
 }
