@@ -14,7 +14,7 @@ use crate::error::{AppError, FieldErrors};
 use crate::services::instances::{self as service, InstanceInput, UNKNOWN_CLOUD, UNKNOWN_OWNER};
 use crate::web::confirm::{ask, Confirm, Question};
 use crate::web::extract::{path_tenant, Query};
-use crate::web::form::{bad_param, field_errors, field_id, SearchBox};
+use crate::web::form::{any_field_error, bad_param, field_id, form_errors, SearchBox};
 use crate::web::page::{done, PageCtx};
 use crate::web::routes::{form_routes, Route};
 use crate::web::rules::{id_choices, page_or_fragment, status};
@@ -267,6 +267,11 @@ struct FormPage {
 }
 
 impl FormPage {
+    /// Some field has an error (not only the form's general one).
+    fn field_error(&self) -> bool {
+        any_field_error(&self.errors)
+    }
+
     fn form_action(&self) -> String {
         match self.instance_id {
             Some(id) => format!("/tenants/{}/instances/{id}", self.tenant.id),
@@ -347,7 +352,7 @@ async fn create(
     let mut conn = state.pool.get().await?;
     let tenant = readable(&user, &mut conn, &path).await?;
     let actor = actor(&user, &req);
-    match field_errors(service::create(&mut conn, &user, &actor, &tenant, form.to_input()).await)? {
+    match form_errors(service::create(&mut conn, &user, &actor, &tenant, form.to_input()).await)? {
         Ok(i) => done(
             &req,
             &user,
@@ -392,7 +397,7 @@ async fn update(
     let tenant = readable(&user, &mut conn, &path.0).await?;
     let id = parse_id(&path.1)?;
     let actor = actor(&user, &req);
-    match field_errors(
+    match form_errors(
         service::update(&mut conn, &user, &actor, &tenant, id, form.to_input()).await,
     )? {
         Ok(i) => done(
