@@ -9,7 +9,6 @@
 //! first to answer with field errors; when two changes race past them, the
 //! constraint's refusal becomes the same field error, never a 500.
 
-use super::Actor;
 use crate::auth::{authz, Principal};
 use crate::db::models::network::{
     Device, DeviceFields, Resolver, ResolverFields, ResolverUse, Subnet, SubnetFields,
@@ -19,7 +18,6 @@ use crate::db::transaction::{in_transaction, set_lock_timeout};
 use crate::domain::network::{parse_address, parse_identifier, parse_network};
 use crate::domain::{Feature, Level, TenantName};
 use crate::error::{AppError, FieldErrors};
-use chrono::{DateTime, Utc};
 use diesel::result::{DatabaseErrorKind, Error as DbError};
 use diesel_async::AsyncPgConnection;
 use ipnet::IpNet;
@@ -33,43 +31,26 @@ const RESOLVER_TAKEN: &str = "This tenant has a resolver of this name.";
 /// How many devices or subnets a refusal names.
 const SAMPLE: i64 = 5;
 
-/// Who changes which tenant's DNS configuration, when.
-pub struct Change<'a> {
-    pub p: &'a Principal,
-    pub actor: &'a Actor,
-    pub tenant: &'a Tenant,
-    pub now: DateTime<Utc>,
-}
+pub use super::change::Change;
 
-impl<'a> Change<'a> {
-    pub fn new(p: &'a Principal, actor: &'a Actor, tenant: &'a Tenant, now: DateTime<Utc>) -> Self {
-        Change {
-            p,
-            actor,
-            tenant,
-            now,
-        }
-    }
-
-    /// Runs `body` as one change: Resources full (403), one transaction with a
-    /// bounded lock wait, then the audit event `action` with what `body` answers.
-    async fn run<T>(
-        &self,
-        conn: &mut AsyncPgConnection,
-        action: &'static str,
-        body: impl AsyncFnOnce(&mut AsyncPgConnection) -> Result<(T, serde_json::Value), AppError>,
-    ) -> Result<T, AppError> {
-        may_change(self.p, self.tenant)?;
-        in_transaction(conn, async |conn| {
-            set_lock_timeout(conn).await?;
-            let (value, after) = body(conn).await?;
-            let mut event = self.actor.event(action, Some(self.tenant.id));
-            event.after = Some(after);
-            event.record(conn).await?;
-            Ok(value)
-        })
-        .await
-    }
+/// Runs `body` as one change: Resources full (403), one transaction with a bounded
+/// lock wait, then the audit event `action` with what `body` answers.
+async fn run<T>(
+    c: &Change<'_>,
+    conn: &mut AsyncPgConnection,
+    action: &'static str,
+    body: impl AsyncFnOnce(&mut AsyncPgConnection) -> Result<(T, serde_json::Value), AppError>,
+) -> Result<T, AppError> {
+    may_change(c.p, c.tenant)?;
+    in_transaction(conn, async |conn| {
+        set_lock_timeout(conn).await?;
+        let (value, after) = body(conn).await?;
+        let mut event = c.actor.event(action, Some(c.tenant.id));
+        event.after = Some(after);
+        event.record(conn).await?;
+        Ok(value)
+    })
+    .await
 }
 
 /// Resources read on `tenant` (403): the prologue of every read.
@@ -204,7 +185,7 @@ pub async fn create_resolver(
     c: &Change<'_>,
     input: Result<ResolverInput, FieldErrors>,
 ) -> Result<Resolver, AppError> {
-    c.run(conn, "resolver.create", async |conn| {
+    run(c, conn, "resolver.create", async |conn| {
         let input = invalid(input)?;
         check_resolver_input(conn, c.tenant.id, &input, None).await?;
         let r = Resolver::insert(conn, c.tenant.id, &input.fields(), c.now)
@@ -222,7 +203,7 @@ pub async fn update_resolver(
     id: i64,
     input: Result<ResolverInput, FieldErrors>,
 ) -> Result<Resolver, AppError> {
-    c.run(conn, "resolver.update", async |conn| {
+    run(c, conn, "resolver.update", async |conn| {
         let old = Resolver::lock(conn, c.tenant.id, id).await?;
         let input = invalid(input)?;
         check_resolver_input(conn, c.tenant.id, &input, Some(id)).await?;
@@ -289,7 +270,7 @@ pub async fn delete_resolver(
     c: &Change<'_>,
     id: i64,
 ) -> Result<Resolver, AppError> {
-    c.run(conn, "resolver.delete", async |conn| {
+    run(c, conn, "resolver.delete", async |conn| {
         // FOR UPDATE: a device or subnet about to use it (FOR KEY SHARE) waits, then
         // finds it gone; one that got there first is counted below.
         let r = Resolver::lock(conn, c.tenant.id, id).await?;
@@ -407,7 +388,7 @@ pub async fn create_device(
     c: &Change<'_>,
     input: Result<DeviceInput, FieldErrors>,
 ) -> Result<Device, AppError> {
-    c.run(conn, "device.create", async |conn| {
+    run(c, conn, "device.create", async |conn| {
         let input = invalid(input)?;
         check_device_input(conn, c.tenant.id, &input, None).await?;
         let fields = input.fields();
@@ -431,7 +412,7 @@ pub async fn update_device(
     id: i64,
     input: Result<DeviceInput, FieldErrors>,
 ) -> Result<Device, AppError> {
-    c.run(conn, "device.update", async |conn| {
+    run(c, conn, "device.update", async |conn| {
         let old = Device::find(conn, c.tenant.id, id).await?;
         let input = invalid(input)?;
         check_device_input(conn, c.tenant.id, &input, Some(id)).await?;
@@ -456,7 +437,7 @@ pub async fn delete_device(
     c: &Change<'_>,
     id: i64,
 ) -> Result<Device, AppError> {
-    c.run(conn, "device.delete", async |conn| {
+    run(c, conn, "device.delete", async |conn| {
         let d = Device::find(conn, c.tenant.id, id).await?;
         Device::delete(conn, c.tenant.id, id).await?;
         let after = device_json(&d);
@@ -567,7 +548,7 @@ pub async fn create_subnet(
     c: &Change<'_>,
     input: Result<SubnetInput, FieldErrors>,
 ) -> Result<Subnet, AppError> {
-    c.run(conn, "subnet.create", async |conn| {
+    run(c, conn, "subnet.create", async |conn| {
         let input = invalid(input)?;
         check_subnet_input(conn, c.tenant.id, &input, None).await?;
         let fields = input.fields();
@@ -592,7 +573,7 @@ pub async fn update_subnet(
     id: i64,
     input: Result<SubnetInput, FieldErrors>,
 ) -> Result<Subnet, AppError> {
-    c.run(conn, "subnet.update", async |conn| {
+    run(c, conn, "subnet.update", async |conn| {
         let old = Subnet::find(conn, c.tenant.id, id).await?;
         let input = invalid(input)?;
         check_subnet_input(conn, c.tenant.id, &input, Some(id)).await?;
@@ -617,7 +598,7 @@ pub async fn delete_subnet(
     c: &Change<'_>,
     id: i64,
 ) -> Result<Subnet, AppError> {
-    c.run(conn, "subnet.delete", async |conn| {
+    run(c, conn, "subnet.delete", async |conn| {
         let s = Subnet::find(conn, c.tenant.id, id).await?;
         Subnet::delete(conn, c.tenant.id, id).await?;
         let after = subnet_json(&s);

@@ -73,14 +73,21 @@ pub fn field_errors<T>(result: Result<T, AppError>) -> Result<Result<T, FieldErr
     }
 }
 
-/// As [`field_errors`], with a conflict (a limit reached: nothing of this kind fits,
-/// whatever the fields say) as the form's general error
-/// (`domain::resources::FORM_LEVEL`), shown above the fields.
-pub fn form_errors<T>(result: Result<T, AppError>) -> Result<Result<T, FieldErrors>, AppError> {
-    match result {
-        Err(AppError::Conflict(message)) => Ok(Err(FieldErrors::from([(FORM_LEVEL, message)]))),
-        other => field_errors(other),
+/// A conflict (a limit reached: nothing of this kind fits, whatever the fields say)
+/// as the form's general error (`domain::resources::FORM_LEVEL`, shown above the
+/// fields, the form kept); any other error as it is.
+pub fn general_error(e: AppError) -> AppError {
+    match e {
+        AppError::Conflict(message) => {
+            AppError::Validation(FieldErrors::from([(FORM_LEVEL, message)]))
+        }
+        e => e,
     }
+}
+
+/// As [`field_errors`], with a conflict as the form's general error ([`general_error`]).
+pub fn form_errors<T>(result: Result<T, AppError>) -> Result<Result<T, FieldErrors>, AppError> {
+    field_errors(result.map_err(general_error))
 }
 
 /// Whether `errors` hold a field's error (not only the form's general one).

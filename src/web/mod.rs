@@ -16,6 +16,7 @@ pub mod invitations;
 pub mod login;
 pub mod migrations;
 pub mod network;
+pub mod owned;
 pub mod page;
 pub mod people;
 pub mod profile;

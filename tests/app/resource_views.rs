@@ -152,3 +152,57 @@ async fn an_instance_count_at_its_limit_is_the_forms_general_error() {
         1
     );
 }
+
+#[tokio::test]
+async fn the_cloud_list_tells_the_owner_where_its_clouds_are_assigned() {
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    let api = Api::new(&app, Some(&token_for(&app, &app.admin, false).await));
+    let (s, body) = api
+        .post(
+            &format!("/api/v1/tenants/{}/clouds", t.acme.id),
+            json!({"name": "pair", "provider": "aws", "visibility": "assigned",
+                   "assigned_tenant_ids": [t.a1.id, t.a2.id]}),
+        )
+        .await;
+    assert_eq!(s, 201, "{body}");
+    let (s, body) = api
+        .post(
+            &format!("/api/v1/tenants/{}/clouds", t.acme.id),
+            json!({"name": "open", "provider": "gcp", "visibility": "public"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{body}");
+    let (s, list) = api
+        .get(&format!("/api/v1/tenants/{}/clouds", t.acme.id))
+        .await;
+    assert_eq!(s, 200, "{list}");
+    let item = |list: &serde_json::Value, name: &str| {
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("{name}: {list}"))
+    };
+    assert_eq!(
+        item(&list, "pair")["assigned_tenant_ids"],
+        json!([t.a1.id, t.a2.id])
+    );
+    assert_eq!(item(&list, "open")["assigned_tenant_ids"], json!([]));
+    // The list says what the item says.
+    let id = item(&list, "pair")["id"].as_i64().unwrap();
+    let (_, one) = api
+        .get(&format!("/api/v1/tenants/{}/clouds/{id}", t.acme.id))
+        .await;
+    assert_eq!(
+        one["assigned_tenant_ids"],
+        item(&list, "pair")["assigned_tenant_ids"]
+    );
+    // A receiver's view of the shared cloud never tells where else it is shared.
+    let (_, theirs) = api
+        .get(&format!("/api/v1/tenants/{}/clouds", t.a1.id))
+        .await;
+    assert_eq!(item(&theirs, "pair")["assigned_tenant_ids"], json!([]));
+}

@@ -12,7 +12,7 @@ use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
-use super::{lower, Tenant};
+use super::{tenant_owned, Tenant};
 
 #[derive(Clone, Debug, Queryable, QueryableByName, Selectable, PartialEq, Eq)]
 #[diesel(table_name = clouds, check_for_backend(Pg))]
@@ -70,6 +70,8 @@ impl From<SeenRow> for SeenCloud {
         }
     }
 }
+
+tenant_owned!(@named Cloud, clouds, name);
 
 impl Cloud {
     /// The clouds `viewer` sees (its own, its ancestors' public ones — the root's
@@ -150,22 +152,6 @@ impl Cloud {
             .await
     }
 
-    pub async fn name_taken(
-        conn: &mut AsyncPgConnection,
-        tenant_id: i64,
-        name: &str,
-        except: Option<i64>,
-    ) -> QueryResult<bool> {
-        diesel::select(diesel::dsl::exists(
-            clouds::table
-                .filter(clouds::tenant_id.eq(tenant_id))
-                .filter(lower(clouds::name).eq(name.to_lowercase()))
-                .filter(clouds::id.ne(except.unwrap_or(0))),
-        ))
-        .get_result(conn)
-        .await
-    }
-
     pub async fn insert(
         conn: &mut AsyncPgConnection,
         tenant_id: i64,
@@ -237,6 +223,21 @@ impl Cloud {
             .filter(cloud_assignments::cloud_id.eq(id))
             .order(tenants::id)
             .select((tenants::id, tenants::name, tenant_paths::path))
+            .load(conn)
+            .await
+    }
+
+    /// The tenants each of these clouds is assigned to (cloud id, tenant id, path),
+    /// by cloud then tenant: one statement for a page of clouds.
+    pub async fn assignments_of(
+        conn: &mut AsyncPgConnection,
+        ids: &[i64],
+    ) -> QueryResult<Vec<(i64, i64, Vec<i64>)>> {
+        cloud_assignments::table
+            .inner_join(tenants::table.inner_join(tenant_paths::table))
+            .filter(cloud_assignments::cloud_id.eq_any(ids.to_vec()))
+            .order((cloud_assignments::cloud_id, tenants::id))
+            .select((cloud_assignments::cloud_id, tenants::id, tenant_paths::path))
             .load(conn)
             .await
     }

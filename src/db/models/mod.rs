@@ -30,6 +30,135 @@ pub use grant::Grant;
 pub use tenant::{Tenant, TenantListRow, Visibility};
 pub use user::User;
 
+/// The queries every tenant-owned row with an `id` has, each scoped by tenant (an
+/// id from another tenant is simply not found), written once for every family
+/// (rules, network, resources; the policies next):
+///
+/// - `tenant_owned!(Ty, table)`: `page` (by id after a cursor), `find`, `lock`
+///   (FOR UPDATE: a change or delete of it) and `delete`;
+/// - `tenant_owned!(Ty, table, name = column)`: those and `name_taken` (another of
+///   the tenant's rows has the name, in any case);
+/// - `tenant_owned!(@named Ty, table, column)`: `name_taken` alone;
+/// - `tenant_owned!(@listed Ty, table, Filter, order)`: `list`, a list page's
+///   count and rows of `Self::filtered(tenant, &Filter)` in `order`.
+macro_rules! tenant_owned {
+    ($ty:ty, $table:ident) => {
+        impl $ty {
+            /// A page of the tenant's rows by id, after `after`.
+            pub async fn page(
+                conn: &mut AsyncPgConnection,
+                tenant_id: i64,
+                after: Option<i64>,
+                limit: i64,
+            ) -> QueryResult<Vec<Self>> {
+                $table::table
+                    .filter($table::tenant_id.eq(tenant_id))
+                    .filter($table::id.gt(after.unwrap_or(0)))
+                    .order($table::id)
+                    .limit(limit)
+                    .select(Self::as_select())
+                    .load(conn)
+                    .await
+            }
+
+            pub async fn find(
+                conn: &mut AsyncPgConnection,
+                tenant_id: i64,
+                id: i64,
+            ) -> QueryResult<Self> {
+                $table::table
+                    .filter($table::tenant_id.eq(tenant_id))
+                    .filter($table::id.eq(id))
+                    .select(Self::as_select())
+                    .first(conn)
+                    .await
+            }
+
+            /// The row locked FOR UPDATE until the transaction ends (its change or
+            /// delete: rows about to refer to it wait, then find it gone).
+            pub async fn lock(
+                conn: &mut AsyncPgConnection,
+                tenant_id: i64,
+                id: i64,
+            ) -> QueryResult<Self> {
+                $table::table
+                    .filter($table::tenant_id.eq(tenant_id))
+                    .filter($table::id.eq(id))
+                    .select(Self::as_select())
+                    .for_update()
+                    .first(conn)
+                    .await
+            }
+
+            pub async fn delete(
+                conn: &mut AsyncPgConnection,
+                tenant_id: i64,
+                id: i64,
+            ) -> QueryResult<usize> {
+                diesel::delete(
+                    $table::table
+                        .filter($table::tenant_id.eq(tenant_id))
+                        .filter($table::id.eq(id)),
+                )
+                .execute(conn)
+                .await
+            }
+        }
+    };
+    ($ty:ty, $table:ident, name = $name:ident) => {
+        $crate::db::models::tenant_owned!($ty, $table);
+        $crate::db::models::tenant_owned!(@named $ty, $table, $name);
+    };
+    (@named $ty:ty, $table:ident, $name:ident) => {
+        impl $ty {
+            /// Whether another of the tenant's rows (not `except`) has this name,
+            /// in any case.
+            pub async fn name_taken(
+                conn: &mut AsyncPgConnection,
+                tenant_id: i64,
+                name: &str,
+                except: Option<i64>,
+            ) -> QueryResult<bool> {
+                diesel::select(diesel::dsl::exists(
+                    $table::table
+                        .filter($table::tenant_id.eq(tenant_id))
+                        .filter($crate::db::models::lower($table::$name).eq(name.to_lowercase()))
+                        .filter($table::id.ne(except.unwrap_or(0))),
+                ))
+                .get_result(conn)
+                .await
+            }
+        }
+    };
+    (@listed $ty:ty, $table:ident, $filter:ty, $order:expr) => {
+        impl $ty {
+            /// The tenant's rows matching `f`: how many, and page `page_no` (from 1)
+            /// of `per_page`.
+            pub async fn list(
+                conn: &mut AsyncPgConnection,
+                tenant_id: i64,
+                f: &$filter,
+                page_no: i64,
+                per_page: i64,
+            ) -> QueryResult<(i64, Vec<Self>)> {
+                let total = Self::filtered(tenant_id, f)
+                    .count()
+                    .get_result(conn)
+                    .await?;
+                let rows = Self::filtered(tenant_id, f)
+                    .order($order)
+                    .offset((page_no - 1) * per_page)
+                    .limit(per_page)
+                    .select(Self::as_select())
+                    .load(conn)
+                    .await?;
+                Ok((total, rows))
+            }
+        }
+    };
+}
+pub(crate) use tenant_owned;
+
 /// Maps the enums stored in text columns: written as their `as_str`, read back
 /// through `FromStr` (the columns' CHECK constraints hold the same values).
 macro_rules! stored_as_text {

@@ -3,8 +3,8 @@
 //! tenant: an id from another tenant is simply not found.
 
 use super::lower;
-use super::rules::tenant_owned;
 use super::tenant::{visible_filter, Visibility};
+use super::tenant_owned;
 use crate::db::schema::{devices, resolvers, subnets, tenant_paths, tenants, usage_daily};
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::pg::Pg;
@@ -49,7 +49,10 @@ pub struct Subnet {
     pub updated_at: DateTime<Utc>,
 }
 
-tenant_owned!(Resolver, resolvers);
+tenant_owned!(Resolver, resolvers, name = name);
+tenant_owned!(@listed Resolver, resolvers, NetworkFilter, (lower(resolvers::name), resolvers::id));
+tenant_owned!(@listed Device, devices, NetworkFilter, (lower(devices::name), devices::id));
+tenant_owned!(@listed Subnet, subnets, NetworkFilter, (subnets::cidr, subnets::id));
 tenant_owned!(Device, devices);
 tenant_owned!(Subnet, subnets);
 
@@ -97,29 +100,6 @@ impl Resolver {
         q
     }
 
-    /// The tenant's resolvers matching `f`, by name: how many, and page `page_no`
-    /// (from 1) of `per_page`.
-    pub async fn list(
-        conn: &mut AsyncPgConnection,
-        tenant_id: i64,
-        f: &NetworkFilter,
-        page_no: i64,
-        per_page: i64,
-    ) -> QueryResult<(i64, Vec<Self>)> {
-        let total = Self::filtered(tenant_id, f)
-            .count()
-            .get_result(conn)
-            .await?;
-        let rows = Self::filtered(tenant_id, f)
-            .order((lower(resolvers::name), resolvers::id))
-            .offset((page_no - 1) * per_page)
-            .limit(per_page)
-            .select(Self::as_select())
-            .load(conn)
-            .await?;
-        Ok((total, rows))
-    }
-
     /// Every resolver of the tenant, `(id, name)` by name (the forms' choices).
     pub async fn choices(
         conn: &mut AsyncPgConnection,
@@ -148,23 +128,6 @@ impl Resolver {
             .first(conn)
             .await
             .optional()
-    }
-
-    /// Whether another of the tenant's resolvers has this name (any case).
-    pub async fn name_taken(
-        conn: &mut AsyncPgConnection,
-        tenant_id: i64,
-        name: &str,
-        except: Option<i64>,
-    ) -> QueryResult<bool> {
-        diesel::select(diesel::dsl::exists(
-            resolvers::table
-                .filter(resolvers::tenant_id.eq(tenant_id))
-                .filter(lower(resolvers::name).eq(name.to_lowercase()))
-                .filter(resolvers::id.ne(except.unwrap_or(0))),
-        ))
-        .get_result(conn)
-        .await
     }
 
     pub async fn insert(
@@ -208,18 +171,6 @@ impl Resolver {
         .returning(Self::as_returning())
         .get_result(conn)
         .await
-    }
-
-    /// The resolver's row locked FOR UPDATE (a delete: devices and subnets that
-    /// would start using it wait, and then find it gone).
-    pub async fn lock(conn: &mut AsyncPgConnection, tenant_id: i64, id: i64) -> QueryResult<Self> {
-        resolvers::table
-            .filter(resolvers::tenant_id.eq(tenant_id))
-            .filter(resolvers::id.eq(id))
-            .select(Self::as_select())
-            .for_update()
-            .first(conn)
-            .await
     }
 
     /// What uses the resolver: how many devices and subnets, and the first
@@ -285,28 +236,6 @@ impl Device {
             q = q.filter(devices::resolver_id.eq(id));
         }
         q
-    }
-
-    /// The tenant's devices matching `f`, by name: how many, and page `page_no`.
-    pub async fn list(
-        conn: &mut AsyncPgConnection,
-        tenant_id: i64,
-        f: &NetworkFilter,
-        page_no: i64,
-        per_page: i64,
-    ) -> QueryResult<(i64, Vec<Self>)> {
-        let total = Self::filtered(tenant_id, f)
-            .count()
-            .get_result(conn)
-            .await?;
-        let rows = Self::filtered(tenant_id, f)
-            .order((lower(devices::name), devices::id))
-            .offset((page_no - 1) * per_page)
-            .limit(per_page)
-            .select(Self::as_select())
-            .load(conn)
-            .await?;
-        Ok((total, rows))
     }
 
     /// Another of the tenant's devices with this identifier (any case), if any.
@@ -382,28 +311,6 @@ impl Subnet {
             q = q.filter(subnets::cidr.overlaps_with(net));
         }
         q
-    }
-
-    /// The tenant's subnets matching `f`, by network: how many, and page `page_no`.
-    pub async fn list(
-        conn: &mut AsyncPgConnection,
-        tenant_id: i64,
-        f: &NetworkFilter,
-        page_no: i64,
-        per_page: i64,
-    ) -> QueryResult<(i64, Vec<Self>)> {
-        let total = Self::filtered(tenant_id, f)
-            .count()
-            .get_result(conn)
-            .await?;
-        let rows = Self::filtered(tenant_id, f)
-            .order((subnets::cidr, subnets::id))
-            .offset((page_no - 1) * per_page)
-            .limit(per_page)
-            .select(Self::as_select())
-            .load(conn)
-            .await?;
-        Ok((total, rows))
     }
 
     /// Another of the tenant's subnets overlapping `cidr`, if any (the first by

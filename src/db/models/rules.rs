@@ -14,7 +14,7 @@ use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
-use super::lower;
+use super::{lower, tenant_owned};
 
 #[derive(Clone, Debug, Queryable, Selectable, PartialEq, Eq)]
 #[diesel(table_name = applications, check_for_backend(Pg))]
@@ -96,62 +96,8 @@ pub struct RuleLock {
 
 // ---------------------------------------------------------------- applications
 
-/// The queries every tenant-owned row with an `id` has, each scoped by tenant (an
-/// id from another tenant is not found): a page by id after a cursor, one row, and
-/// its delete.
-macro_rules! tenant_owned {
-    ($ty:ty, $table:ident) => {
-        impl $ty {
-            /// A page of the tenant's rows by id, after `after`.
-            pub async fn page(
-                conn: &mut AsyncPgConnection,
-                tenant_id: i64,
-                after: Option<i64>,
-                limit: i64,
-            ) -> QueryResult<Vec<Self>> {
-                $table::table
-                    .filter($table::tenant_id.eq(tenant_id))
-                    .filter($table::id.gt(after.unwrap_or(0)))
-                    .order($table::id)
-                    .limit(limit)
-                    .select(Self::as_select())
-                    .load(conn)
-                    .await
-            }
-
-            pub async fn find(
-                conn: &mut AsyncPgConnection,
-                tenant_id: i64,
-                id: i64,
-            ) -> QueryResult<Self> {
-                $table::table
-                    .filter($table::tenant_id.eq(tenant_id))
-                    .filter($table::id.eq(id))
-                    .select(Self::as_select())
-                    .first(conn)
-                    .await
-            }
-
-            pub async fn delete(
-                conn: &mut AsyncPgConnection,
-                tenant_id: i64,
-                id: i64,
-            ) -> QueryResult<usize> {
-                diesel::delete(
-                    $table::table
-                        .filter($table::tenant_id.eq(tenant_id))
-                        .filter($table::id.eq(id)),
-                )
-                .execute(conn)
-                .await
-            }
-        }
-    };
-}
-
-tenant_owned!(Application, applications);
+tenant_owned!(Application, applications, name = name);
 tenant_owned!(Domain, domains);
-pub(crate) use tenant_owned;
 
 impl Application {
     /// The tenant's applications by name.
@@ -162,23 +108,6 @@ impl Application {
             .select(Self::as_select())
             .load(conn)
             .await
-    }
-
-    /// Whether another of the tenant's applications has this name (any case).
-    pub async fn name_taken(
-        conn: &mut AsyncPgConnection,
-        tenant_id: i64,
-        name: &str,
-        except: Option<i64>,
-    ) -> QueryResult<bool> {
-        diesel::select(diesel::dsl::exists(
-            applications::table
-                .filter(applications::tenant_id.eq(tenant_id))
-                .filter(lower(applications::name).eq(name.to_lowercase()))
-                .filter(applications::id.ne(except.unwrap_or(0))),
-        ))
-        .get_result(conn)
-        .await
     }
 
     pub async fn insert(

@@ -10,7 +10,6 @@
 pub mod lock;
 pub mod versions;
 
-use super::Actor;
 use crate::auth::{authz, Principal};
 use crate::db::models::rules::{
     self as model, Application, Domain, NewVersion, RuleRow, RuleSetVersion,
@@ -22,18 +21,11 @@ use crate::domain::rules::{
 };
 use crate::domain::{Feature, Level, TenantName};
 use crate::error::{AppError, FieldErrors};
-use chrono::{DateTime, Utc};
 use diesel::OptionalExtension;
 use diesel_async::AsyncPgConnection;
 use std::collections::HashMap;
 
-/// Who changes which tenant's configuration, when.
-pub struct Change<'a> {
-    pub p: &'a Principal,
-    pub actor: &'a Actor,
-    pub tenant: &'a Tenant,
-    pub now: DateTime<Utc>,
-}
+pub use super::change::Change;
 
 /// What a change's body did: its result, the version's summary (`None`: nothing
 /// changed, no version), and the audit event's `after`.
@@ -43,57 +35,46 @@ struct Done<T> {
     audit: serde_json::Value,
 }
 
-impl<'a> Change<'a> {
-    pub fn new(p: &'a Principal, actor: &'a Actor, tenant: &'a Tenant, now: DateTime<Utc>) -> Self {
-        Change {
-            p,
-            actor,
-            tenant,
-            now,
+/// Runs `body` as one change: Rules full (403), one transaction, the guard,
+/// `body` with the new version's number, then the version and the audit event.
+async fn run<T>(
+    c: &Change<'_>,
+    conn: &mut AsyncPgConnection,
+    kind: VersionKind,
+    action: &'static str,
+    body: impl AsyncFnOnce(&mut AsyncPgConnection, i64) -> Result<Done<T>, AppError>,
+) -> Result<T, AppError> {
+    authz::require(c.p, c.tenant, Feature::Rules, Level::Full)?;
+    let tenant_id = c.tenant.id;
+    in_transaction(conn, async |conn| {
+        let head = lock::begin(conn, c.p, tenant_id, c.now).await?;
+        let next = head + 1;
+        let done = body(conn, next).await?;
+        if let Some(summary) = &done.summary {
+            let settings = model::settings(conn, tenant_id).await?.unwrap_or_default();
+            RuleSetVersion::record(
+                conn,
+                tenant_id,
+                NewVersion {
+                    version: next,
+                    actor_user_id: c.actor.user_id,
+                    actor_login: &c.actor.login,
+                    kind,
+                    summary,
+                    settings: settings.to_json(),
+                },
+                c.now,
+            )
+            .await?;
+            let mut event = c.actor.event(action, Some(tenant_id));
+            event.after = Some(serde_json::json!({
+                "version": next, "summary": summary, "change": done.audit,
+            }));
+            event.record(conn).await?;
         }
-    }
-
-    /// Runs `body` as one change: Rules full (403), one transaction, the guard,
-    /// `body` with the new version's number, then the version and the audit event.
-    async fn run<T>(
-        &self,
-        conn: &mut AsyncPgConnection,
-        kind: VersionKind,
-        action: &'static str,
-        body: impl AsyncFnOnce(&mut AsyncPgConnection, i64) -> Result<Done<T>, AppError>,
-    ) -> Result<T, AppError> {
-        authz::require(self.p, self.tenant, Feature::Rules, Level::Full)?;
-        let tenant_id = self.tenant.id;
-        in_transaction(conn, async |conn| {
-            let head = lock::begin(conn, self.p, tenant_id, self.now).await?;
-            let next = head + 1;
-            let done = body(conn, next).await?;
-            if let Some(summary) = &done.summary {
-                let settings = model::settings(conn, tenant_id).await?.unwrap_or_default();
-                RuleSetVersion::record(
-                    conn,
-                    tenant_id,
-                    NewVersion {
-                        version: next,
-                        actor_user_id: self.actor.user_id,
-                        actor_login: &self.actor.login,
-                        kind,
-                        summary,
-                        settings: settings.to_json(),
-                    },
-                    self.now,
-                )
-                .await?;
-                let mut event = self.actor.event(action, Some(tenant_id));
-                event.after = Some(serde_json::json!({
-                    "version": next, "summary": summary, "change": done.audit,
-                }));
-                event.record(conn).await?;
-            }
-            Ok(done.value)
-        })
-        .await
-    }
+        Ok(done.value)
+    })
+    .await
 }
 
 /// Rules read on `tenant` (403) and not locked (423): the prologue of every read.
@@ -130,7 +111,8 @@ pub async fn create_application(
     c: &Change<'_>,
     name: Result<TenantName, FieldErrors>,
 ) -> Result<Application, AppError> {
-    c.run(
+    run(
+        c,
         conn,
         VersionKind::Edit,
         "application.create",
@@ -156,7 +138,7 @@ pub async fn update_application(
     id: i64,
     name: Result<TenantName, FieldErrors>,
 ) -> Result<Application, AppError> {
-    c.run(conn, VersionKind::Edit, "application.update", async |conn, _| {
+    run(c, conn, VersionKind::Edit, "application.update", async |conn, _| {
         let old = Application::find(conn, c.tenant.id, id).await?;
         let name = invalid(name)?;
         if Application::name_taken(conn, c.tenant.id, name.as_str(), Some(id)).await? {
@@ -179,7 +161,8 @@ pub async fn delete_application(
     c: &Change<'_>,
     id: i64,
 ) -> Result<Application, AppError> {
-    c.run(
+    run(
+        c,
         conn,
         VersionKind::Edit,
         "application.delete",
@@ -317,7 +300,7 @@ pub async fn create_domain(
     c: &Change<'_>,
     input: Result<DomainInput, FieldErrors>,
 ) -> Result<Domain, AppError> {
-    c.run(conn, VersionKind::Edit, "domain.create", async |conn, _| {
+    run(c, conn, VersionKind::Edit, "domain.create", async |conn, _| {
         let input = invalid(input)?;
         check_domain(conn, c.tenant.id, &input, None).await?;
         let d = Domain::insert(conn, c.tenant.id, &input.name, input.application_id, c.now).await?;
@@ -336,43 +319,50 @@ pub async fn update_domain(
     id: i64,
     input: Result<DomainInput, FieldErrors>,
 ) -> Result<Domain, AppError> {
-    c.run(conn, VersionKind::Edit, "domain.update", async |conn, _| {
-        let old = Domain::find(conn, c.tenant.id, id).await?;
-        let input = invalid(input)?;
-        check_domain(conn, c.tenant.id, &input, Some(id)).await?;
-        // Bound to another application, the domain would contradict the rules that
-        // name it with theirs (and refuse their every edit). Unbound, it constrains
-        // nothing: the rules keep their application.
-        if let Some(app) = input
-            .application_id
-            .filter(|a| old.application_id != Some(*a))
-        {
-            let used = RuleRow::count_using_domain_elsewhere(conn, c.tenant.id, id, app).await?;
-            if used > 0 {
-                return Err(AppError::Conflict(rebind_refused(&old.name, used)));
+    run(
+        c,
+        conn,
+        VersionKind::Edit,
+        "domain.update",
+        async |conn, _| {
+            let old = Domain::find(conn, c.tenant.id, id).await?;
+            let input = invalid(input)?;
+            check_domain(conn, c.tenant.id, &input, Some(id)).await?;
+            // Bound to another application, the domain would contradict the rules that
+            // name it with theirs (and refuse their every edit). Unbound, it constrains
+            // nothing: the rules keep their application.
+            if let Some(app) = input
+                .application_id
+                .filter(|a| old.application_id != Some(*a))
+            {
+                let used =
+                    RuleRow::count_using_domain_elsewhere(conn, c.tenant.id, id, app).await?;
+                if used > 0 {
+                    return Err(AppError::Conflict(rebind_refused(&old.name, used)));
+                }
             }
-        }
-        let rebound =
-            rebinding(conn, c.tenant.id, old.application_id, input.application_id).await?;
-        let d = Domain::update(
-            conn,
-            c.tenant.id,
-            id,
-            &input.name,
-            input.application_id,
-            c.now,
-        )
-        .await?;
-        Ok(Done {
-            summary: Some(format!("{} {}{rebound}", OBJECT_CHANGES[4], d.name)),
-            audit: serde_json::json!({
-                "domain_id": id,
-                "before": { "name": old.name, "application_id": old.application_id },
-                "name": d.name, "application_id": d.application_id,
-            }),
-            value: d,
-        })
-    })
+            let rebound =
+                rebinding(conn, c.tenant.id, old.application_id, input.application_id).await?;
+            let d = Domain::update(
+                conn,
+                c.tenant.id,
+                id,
+                &input.name,
+                input.application_id,
+                c.now,
+            )
+            .await?;
+            Ok(Done {
+                summary: Some(format!("{} {}{rebound}", OBJECT_CHANGES[4], d.name)),
+                audit: serde_json::json!({
+                    "domain_id": id,
+                    "before": { "name": old.name, "application_id": old.application_id },
+                    "name": d.name, "application_id": d.application_id,
+                }),
+                value: d,
+            })
+        },
+    )
     .await
 }
 
@@ -382,19 +372,25 @@ pub async fn delete_domain(
     c: &Change<'_>,
     id: i64,
 ) -> Result<Domain, AppError> {
-    c.run(conn, VersionKind::Edit, "domain.delete", async |conn, _| {
-        let d = Domain::find(conn, c.tenant.id, id).await?;
-        let used = RuleRow::count_using_domain(conn, c.tenant.id, id).await?;
-        if used > 0 {
-            return Err(AppError::Conflict(in_use("domain", &d.name, used)));
-        }
-        Domain::delete(conn, c.tenant.id, id).await?;
-        Ok(Done {
-            summary: Some(format!("{} {}", OBJECT_CHANGES[5], d.name)),
-            audit: serde_json::json!({ "domain_id": id, "name": d.name }),
-            value: d,
-        })
-    })
+    run(
+        c,
+        conn,
+        VersionKind::Edit,
+        "domain.delete",
+        async |conn, _| {
+            let d = Domain::find(conn, c.tenant.id, id).await?;
+            let used = RuleRow::count_using_domain(conn, c.tenant.id, id).await?;
+            if used > 0 {
+                return Err(AppError::Conflict(in_use("domain", &d.name, used)));
+            }
+            Domain::delete(conn, c.tenant.id, id).await?;
+            Ok(Done {
+                summary: Some(format!("{} {}", OBJECT_CHANGES[5], d.name)),
+                audit: serde_json::json!({ "domain_id": id, "name": d.name }),
+                value: d,
+            })
+        },
+    )
     .await
 }
 
@@ -461,7 +457,8 @@ pub async fn create_rule(
     c: &Change<'_>,
     input: Result<RuleInput, FieldErrors>,
 ) -> Result<RuleRow, AppError> {
-    c.run(
+    run(
+        c,
         conn,
         VersionKind::Edit,
         "rule.create",
@@ -496,7 +493,7 @@ pub async fn update_rule(
     rule_id: i64,
     input: Result<RuleInput, FieldErrors>,
 ) -> Result<RuleRow, AppError> {
-    c.run(conn, VersionKind::Edit, "rule.update", async |conn, next| {
+    run(c, conn, VersionKind::Edit, "rule.update", async |conn, next| {
         let old = RuleRow::find_current(conn, c.tenant.id, rule_id).await?;
         let input = invalid(input)?;
         Bindings::load(conn, c.tenant.id)
@@ -529,7 +526,8 @@ pub async fn delete_rule(
     c: &Change<'_>,
     rule_id: i64,
 ) -> Result<RuleRow, AppError> {
-    c.run(
+    run(
+        c,
         conn,
         VersionKind::Edit,
         "rule.delete",
@@ -557,7 +555,8 @@ pub async fn create_rules(
     c: &Change<'_>,
     inputs: Vec<Result<RuleInput, FieldErrors>>,
 ) -> Result<Vec<Result<RuleRow, AppError>>, AppError> {
-    c.run(
+    run(
+        c,
         conn,
         VersionKind::Batch,
         "rule.batch",
@@ -607,7 +606,8 @@ pub async fn save_settings(
     c: &Change<'_>,
     input: Result<CredentialStuffing, FieldErrors>,
 ) -> Result<CredentialStuffing, AppError> {
-    c.run(
+    run(
+        c,
         conn,
         VersionKind::Edit,
         "credential_stuffing.save",

@@ -129,7 +129,8 @@ pub async fn restore(
     c: &Change<'_>,
     version: i64,
 ) -> Result<i64, AppError> {
-    c.run(
+    super::run(
+        c,
         conn,
         VersionKind::Restore,
         "rule_set.restore",

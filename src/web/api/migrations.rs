@@ -9,8 +9,8 @@
 
 use super::idempotency::{self, Answer};
 use super::json;
+use super::owned::PageParams;
 use super::parse_json;
-use super::rules::PageParams;
 use super::tenants::{
     decode_cursor, encode_cursor, integral_i64, integral_opt_i64, page_limit, path_tenant,
     NOT_A_CURSOR,

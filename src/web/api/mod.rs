@@ -11,6 +11,7 @@ pub mod idempotency;
 pub mod migrations;
 pub mod network;
 pub mod openapi;
+pub mod owned;
 pub mod resources;
 pub mod rules;
 pub mod stats;

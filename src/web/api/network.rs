@@ -3,22 +3,19 @@
 //! pages: Resources read to read, Resources full to write, 404 for a tenant the
 //! caller may not see and for another tenant's item.
 
-use super::idempotency::{self, Answer};
-use super::rules::{cursor, item_id, nullable_id, PageParams};
-use super::tenants::{encode_cursor, integral_i64, integral_opt_i64, page_limit, path_tenant};
+use super::owned::{changed_found, created, listed, nullable_id, shown, PageParams};
+use super::tenants::{integral_i64, integral_opt_i64};
 use super::{json, parse_json};
 use crate::auth::ApiUser;
 use crate::db::models::network::{Device, Resolver, Subnet};
-use crate::error::AppError;
-use crate::services::network::{self as service, Change, DeviceInput, ResolverInput, SubnetInput};
+use crate::services::network::{self as service, DeviceInput, ResolverInput, SubnetInput};
 use crate::web::extract::Query;
+use crate::web::owned::Resources;
 use crate::web::routes::{route, Route};
 use crate::web::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
-use diesel_async::AsyncPgConnection;
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -214,105 +211,6 @@ pub struct SubnetPage {
     pub next_cursor: Option<String>,
 }
 
-// ---------------------------------------------------------------- helpers
-
-/// A list: the tenant (404), the page size and cursor (400), Resources read (403);
-/// then one row more than the page from `load`, and the page with the cursor after
-/// its last row when more follow.
-async fn listed<T, J: From<T>>(
-    req: &HttpRequest,
-    user: &ApiUser,
-    state: &AppState,
-    raw: &str,
-    params: &PageParams,
-    load: impl AsyncFnOnce(&mut AsyncPgConnection, i64, Option<i64>, i64) -> diesel::QueryResult<Vec<T>>,
-    id: impl Fn(&T) -> i64,
-) -> Result<(Vec<J>, Option<String>), actix_web::Error> {
-    let (mut conn, tenant) = path_tenant(req, user, state, raw).await?;
-    let limit = page_limit(params.limit)?;
-    let after = cursor(params)?;
-    service::read(user, &tenant)?;
-    let mut rows = load(&mut conn, tenant.id, after, limit + 1)
-        .await
-        .map_err(AppError::from)?;
-    let more = rows.len() as i64 > limit;
-    rows.truncate(limit as usize);
-    let next = more
-        .then(|| rows.last().map(|r| encode_cursor(id(r))))
-        .flatten();
-    Ok((rows.into_iter().map(J::from).collect(), next))
-}
-
-/// A create: the tenant (404), the body (400), then `make` with the change under
-/// `Idempotency-Key`; 201 with the item and its `Location`.
-async fn created<B: DeserializeOwned, J: Serialize>(
-    req: &HttpRequest,
-    user: &ApiUser,
-    state: &AppState,
-    raw: &str,
-    body: &web::Bytes,
-    collection: &str,
-    make: impl AsyncFnOnce(&mut AsyncPgConnection, &Change<'_>, B) -> Result<(J, i64), AppError>,
-) -> Result<HttpResponse, actix_web::Error> {
-    let (_, tenant) = path_tenant(req, user, state, raw).await?;
-    let data: B = parse_json(req, body)?;
-    let actor = user.actor(req);
-    let c = Change::new(user, &actor, &tenant, state.clock.now());
-    Ok(idempotency::run(state, req, user, body, async |conn| {
-        let (item, id) = make(conn, &c, data).await?;
-        let mut answer = Answer::json(StatusCode::CREATED, &item)?;
-        answer.location = Some(format!("/api/v1/tenants/{}/{collection}/{id}", tenant.id));
-        Ok(answer)
-    })
-    .await?)
-}
-
-/// One item: the tenant (404), Resources read (403), the item (404).
-async fn shown<T, J: From<T> + Serialize>(
-    req: &HttpRequest,
-    user: &ApiUser,
-    state: &AppState,
-    path: &(String, String),
-    find: impl AsyncFnOnce(&mut AsyncPgConnection, i64, i64) -> diesel::QueryResult<T>,
-) -> Result<HttpResponse, actix_web::Error> {
-    let (mut conn, tenant) = path_tenant(req, user, state, &path.0).await?;
-    service::read(user, &tenant)?;
-    let item = find(&mut conn, tenant.id, item_id(req, &path.1)?)
-        .await
-        .map_err(AppError::from)?;
-    Ok(json(StatusCode::OK, &J::from(item)))
-}
-
-/// A change of one item: the tenant (404), the item's id (404), Resources full
-/// (403, whatever the id), then `change` with the item as it is (404) and the
-/// change (it parses the body: a bad one is a 400 after those).
-async fn changed<T>(
-    req: &HttpRequest,
-    user: &ApiUser,
-    state: &AppState,
-    path: &(String, String),
-    find: impl AsyncFnOnce(&mut AsyncPgConnection, i64, i64) -> diesel::QueryResult<T>,
-    change: impl AsyncFnOnce(
-        &mut AsyncPgConnection,
-        &Change<'_>,
-        T,
-    ) -> Result<HttpResponse, actix_web::Error>,
-) -> Result<HttpResponse, actix_web::Error> {
-    let (mut conn, tenant) = path_tenant(req, user, state, &path.0).await?;
-    let id = item_id(req, &path.1)?;
-    service::may_change(user, &tenant)?;
-    let old = find(&mut conn, tenant.id, id)
-        .await
-        .map_err(AppError::from)?;
-    let actor = user.actor(req);
-    change(
-        &mut conn,
-        &Change::new(user, &actor, &tenant, state.clock.now()),
-        old,
-    )
-    .await
-}
-
 // ---------------------------------------------------------------- resolvers
 
 /// List the tenant's resolvers, by id.
@@ -327,13 +225,13 @@ pub async fn list_resolvers(
     path: web::Path<String>,
     params: Query<PageParams>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let (items, next_cursor) = listed(
+    let (items, next_cursor) = listed::<Resources, _, _>(
         &req,
         &user,
         &state,
         &path,
         &params,
-        async |conn, tenant, after, limit| Resolver::page(conn, tenant, after, limit).await,
+        async |conn, tenant, after, limit| Ok(Resolver::page(conn, tenant.id, after, limit).await?),
         |r: &Resolver| r.id,
     )
     .await?;
@@ -381,7 +279,7 @@ pub async fn show_resolver(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    shown::<_, ResolverJson>(&req, &user, &state, &path, Resolver::find).await
+    shown::<Resources, _, ResolverJson>(&req, &user, &state, &path, Resolver::find).await
 }
 
 /// Change a resolver's name or address.
@@ -397,7 +295,7 @@ pub async fn update_resolver(
     path: web::Path<(String, String)>,
     body: web::Bytes,
 ) -> Result<HttpResponse, actix_web::Error> {
-    changed(
+    changed_found::<Resources, _>(
         &req,
         &user,
         &state,
@@ -429,7 +327,7 @@ pub async fn delete_resolver(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    changed(
+    changed_found::<Resources, _>(
         &req,
         &user,
         &state,
@@ -457,13 +355,13 @@ pub async fn list_devices(
     path: web::Path<String>,
     params: Query<PageParams>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let (items, next_cursor) = listed(
+    let (items, next_cursor) = listed::<Resources, _, _>(
         &req,
         &user,
         &state,
         &path,
         &params,
-        async |conn, tenant, after, limit| Device::page(conn, tenant, after, limit).await,
+        async |conn, tenant, after, limit| Ok(Device::page(conn, tenant.id, after, limit).await?),
         |d: &Device| d.id,
     )
     .await?;
@@ -511,7 +409,7 @@ pub async fn show_device(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    shown::<_, DeviceJson>(&req, &user, &state, &path, Device::find).await
+    shown::<Resources, _, DeviceJson>(&req, &user, &state, &path, Device::find).await
 }
 
 /// Change a device's name, identifier or resolver.
@@ -527,7 +425,7 @@ pub async fn update_device(
     path: web::Path<(String, String)>,
     body: web::Bytes,
 ) -> Result<HttpResponse, actix_web::Error> {
-    changed(
+    changed_found::<Resources, _>(
         &req,
         &user,
         &state,
@@ -558,7 +456,7 @@ pub async fn delete_device(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    changed(
+    changed_found::<Resources, _>(
         &req,
         &user,
         &state,
@@ -586,13 +484,13 @@ pub async fn list_subnets(
     path: web::Path<String>,
     params: Query<PageParams>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let (items, next_cursor) = listed(
+    let (items, next_cursor) = listed::<Resources, _, _>(
         &req,
         &user,
         &state,
         &path,
         &params,
-        async |conn, tenant, after, limit| Subnet::page(conn, tenant, after, limit).await,
+        async |conn, tenant, after, limit| Ok(Subnet::page(conn, tenant.id, after, limit).await?),
         |s: &Subnet| s.id,
     )
     .await?;
@@ -640,7 +538,7 @@ pub async fn show_subnet(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    shown::<_, SubnetJson>(&req, &user, &state, &path, Subnet::find).await
+    shown::<Resources, _, SubnetJson>(&req, &user, &state, &path, Subnet::find).await
 }
 
 /// Change a subnet's network or resolver.
@@ -656,7 +554,7 @@ pub async fn update_subnet(
     path: web::Path<(String, String)>,
     body: web::Bytes,
 ) -> Result<HttpResponse, actix_web::Error> {
-    changed(
+    changed_found::<Resources, _>(
         &req,
         &user,
         &state,
@@ -688,7 +586,7 @@ pub async fn delete_subnet(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    changed(
+    changed_found::<Resources, _>(
         &req,
         &user,
         &state,

@@ -4,8 +4,9 @@
 //! caller may not see; a cloud shared with the tenant is read-only (403 naming its
 //! owner). Lists page by `limit`/`cursor` into `{"items", "next_cursor"}`.
 
-use super::idempotency::{self, Answer};
-use super::rules::{cursor, item_id, PageParams};
+use super::owned::{
+    changed, changed_found, created, cursor, item_id, listed, nullable_id, shown, PageParams,
+};
 use super::tenants::{integral_i64, integral_opt_i64, page_limit, paged, path_tenant, query_limit};
 use super::{json, parse_json};
 use crate::auth::ApiUser;
@@ -18,12 +19,13 @@ use crate::services::clouds::{self, CloudInput, CloudView};
 use crate::services::instances::{self, InstanceInput};
 use crate::web::extract::Query;
 use crate::web::form::bad_param;
+use crate::web::owned::Resources;
 use crate::web::routes::{route, Route};
 use crate::web::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 pub fn routes() -> Vec<Route> {
@@ -221,10 +223,6 @@ pub struct InstancePatch {
     pub status: Option<InstanceStatus>,
 }
 
-fn nullable_id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<i64>>, D::Error> {
-    integral_opt_i64(d).map(Some)
-}
-
 /// The service's input from the fields, each checked (all errors at once).
 fn instance_input(
     name: &str,
@@ -301,15 +299,27 @@ pub async fn list_clouds(
     path: web::Path<String>,
     params: Query<PageParams>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let (mut conn, tenant) = path_tenant(&req, &user, &state, &path).await?;
-    let limit = page_limit(params.limit)?;
-    let after = cursor(&params)?;
-    let rows = clouds::list(&mut conn, &user, &tenant, after, limit + 1).await?;
-    let (rows, next_cursor) = paged(rows, limit, |r| r.cloud.id);
-    let items = rows
-        .into_iter()
-        .map(|seen| CloudJson::new(seen, tenant.id, Vec::new()))
-        .collect();
+    let (items, next_cursor) = listed::<Resources, _, _>(
+        &req,
+        &user,
+        &state,
+        &path,
+        &params,
+        async |conn, tenant, after, limit| {
+            let rows = clouds::list(conn, &user, tenant, after, limit).await?;
+            // The owner's view lists where its assigned clouds are shared, as one cloud's does.
+            let mut assigned = clouds::assigned_of(conn, &user, tenant, &rows).await?;
+            Ok(rows
+                .into_iter()
+                .map(|seen| {
+                    let ids = assigned.remove(&seen.cloud.id).unwrap_or_default();
+                    CloudJson::new(seen, tenant.id, ids)
+                })
+                .collect())
+        },
+        |c: &CloudJson| c.id,
+    )
+    .await?;
     Ok(json(StatusCode::OK, &CloudPage { items, next_cursor }))
 }
 
@@ -331,23 +341,26 @@ pub async fn create_cloud(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let (_, tenant) = path_tenant(&req, &user, &state, &path).await?;
-    let data: CloudBody = parse_json(&req, &body)?;
-    let actor = user.actor(&req);
-    Ok(idempotency::run(&state, &req, &user, &body, async |conn| {
-        let input = cloud_input(
-            &data.name,
-            data.provider,
-            data.visibility.unwrap_or(CloudVisibility::Private),
-            data.assigned_tenant_ids.clone(),
-        );
-        let cloud = clouds::create(conn, &user, &actor, &tenant, input).await?;
-        let view = clouds::read(conn, &user, &tenant, cloud.id).await?;
-        let mut answer = Answer::json(StatusCode::CREATED, &CloudJson::of(view, tenant.id))?;
-        answer.location = Some(format!("/api/v1/tenants/{}/clouds/{}", tenant.id, cloud.id));
-        Ok(answer)
-    })
-    .await?)
+    created(
+        &req,
+        &user,
+        &state,
+        &path,
+        &body,
+        "clouds",
+        async |conn, c, data: CloudBody| {
+            let input = cloud_input(
+                &data.name,
+                data.provider,
+                data.visibility.unwrap_or(CloudVisibility::Private),
+                data.assigned_tenant_ids,
+            );
+            let cloud = clouds::create(conn, c.p, c.actor, c.tenant, input).await?;
+            let view = clouds::read(conn, c.p, c.tenant, cloud.id).await?;
+            Ok((CloudJson::of(view, c.tenant.id), cloud.id))
+        },
+    )
+    .await
 }
 
 /// Read one cloud the tenant sees (its own or shared with it).
@@ -386,29 +399,29 @@ pub async fn update_cloud(
     path: web::Path<(String, String)>,
     body: web::Bytes,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let (mut conn, tenant) = path_tenant(&req, &user, &state, &path.0).await?;
-    let id = item_id(&req, &path.1)?;
-    let old = clouds::require_changeable(&mut conn, &user, &tenant, id).await?;
-    let data: CloudPatch = parse_json(&req, &body)?;
-    let view = clouds::read(&mut conn, &user, &tenant, id).await?;
-    let visibility = data.visibility.unwrap_or(old.cloud.visibility);
-    let assigned = match data.assigned_tenant_ids {
-        Some(ids) => ids,
-        None if visibility == CloudVisibility::Assigned => {
-            view.assigned.iter().map(|(id, _)| *id).collect()
-        }
-        None => Vec::new(),
-    };
-    let input = cloud_input(
-        data.name.as_deref().unwrap_or(&old.cloud.name),
-        data.provider.unwrap_or(old.cloud.provider),
-        visibility,
-        assigned,
-    );
-    let actor = user.actor(&req);
-    clouds::update(&mut conn, &user, &actor, &tenant, id, input).await?;
-    let view = clouds::read(&mut conn, &user, &tenant, id).await?;
-    Ok(json(StatusCode::OK, &CloudJson::of(view, tenant.id)))
+    changed(&req, &user, &state, &path, async |conn, c, id| {
+        let old = clouds::require_changeable(conn, c.p, c.tenant, id).await?;
+        let data: CloudPatch = parse_json(&req, &body)?;
+        let view = clouds::read(conn, c.p, c.tenant, id).await?;
+        let visibility = data.visibility.unwrap_or(old.cloud.visibility);
+        let assigned = match data.assigned_tenant_ids {
+            Some(ids) => ids,
+            None if visibility == CloudVisibility::Assigned => {
+                view.assigned.iter().map(|(id, _)| *id).collect()
+            }
+            None => Vec::new(),
+        };
+        let input = cloud_input(
+            data.name.as_deref().unwrap_or(&old.cloud.name),
+            data.provider.unwrap_or(old.cloud.provider),
+            visibility,
+            assigned,
+        );
+        clouds::update(conn, c.p, c.actor, c.tenant, id, input).await?;
+        let view = clouds::read(conn, c.p, c.tenant, id).await?;
+        Ok(json(StatusCode::OK, &CloudJson::of(view, c.tenant.id)))
+    })
+    .await
 }
 
 /// Delete a cloud of the tenant that no instance runs on (else 409). A cloud shared
@@ -426,11 +439,11 @@ pub async fn delete_cloud(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let (mut conn, tenant) = path_tenant(&req, &user, &state, &path.0).await?;
-    let id = item_id(&req, &path.1)?;
-    let actor = user.actor(&req);
-    clouds::delete(&mut conn, &user, &actor, &tenant, id).await?;
-    Ok(HttpResponse::NoContent().finish())
+    changed(&req, &user, &state, &path, async |conn, c, id| {
+        clouds::delete(conn, c.p, c.actor, c.tenant, id).await?;
+        Ok(HttpResponse::NoContent().finish())
+    })
+    .await
 }
 
 // ---------------------------------------------------------------- instances
@@ -498,25 +511,28 @@ pub async fn create_instance(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let (_, tenant) = path_tenant(&req, &user, &state, &path).await?;
-    let data: InstanceBody = parse_json(&req, &body)?;
-    let actor = user.actor(&req);
-    Ok(idempotency::run(&state, &req, &user, &body, async |conn| {
-        let input = instance_input(
-            &data.name,
-            data.cloud_id,
-            data.owner_id,
-            data.storage_gb,
-            data.memory_gb,
-            data.status.unwrap_or(InstanceStatus::Running),
-        );
-        let instance = instances::create(conn, &user, &actor, &tenant, input).await?;
-        let id = instance.id;
-        let mut answer = Answer::json(StatusCode::CREATED, &InstanceJson::from(instance))?;
-        answer.location = Some(format!("/api/v1/tenants/{}/instances/{id}", tenant.id));
-        Ok(answer)
-    })
-    .await?)
+    created(
+        &req,
+        &user,
+        &state,
+        &path,
+        &body,
+        "instances",
+        async |conn, c, data: InstanceBody| {
+            let input = instance_input(
+                &data.name,
+                data.cloud_id,
+                data.owner_id,
+                data.storage_gb,
+                data.memory_gb,
+                data.status.unwrap_or(InstanceStatus::Running),
+            );
+            let instance = instances::create(conn, c.p, c.actor, c.tenant, input).await?;
+            let id = instance.id;
+            Ok((InstanceJson::from(instance), id))
+        },
+    )
+    .await
 }
 
 /// Read one instance of the tenant.
@@ -532,14 +548,7 @@ pub async fn show_instance(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let (mut conn, tenant) = path_tenant(&req, &user, &state, &path.0).await?;
-    let id = item_id(&req, &path.1)?;
-    crate::auth::authz::require(&user, &tenant, Feature::Resources, Level::Read)
-        .map_err(actix_web::Error::from)?;
-    let instance = Instance::find(&mut conn, tenant.id, id)
-        .await
-        .map_err(AppError::from)?;
-    Ok(json(StatusCode::OK, &InstanceJson::from(instance)))
+    shown::<Resources, _, InstanceJson>(&req, &user, &state, &path, Instance::find).await
 }
 
 /// Change an instance of the tenant; growing it is checked against every limit.
@@ -560,28 +569,30 @@ pub async fn update_instance(
     path: web::Path<(String, String)>,
     body: web::Bytes,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let (mut conn, tenant) = path_tenant(&req, &user, &state, &path.0).await?;
-    let id = item_id(&req, &path.1)?;
-    crate::auth::authz::require(&user, &tenant, Feature::Resources, Level::Full)
-        .map_err(actix_web::Error::from)?;
-    let old = Instance::find(&mut conn, tenant.id, id)
-        .await
-        .map_err(AppError::from)?;
-    let data: InstancePatch = parse_json(&req, &body)?;
-    let Some(cloud_id) = data.cloud_id.or(old.cloud_id) else {
-        return Err(AppError::field("cloud_id", instances::UNKNOWN_CLOUD).into());
-    };
-    let input = instance_input(
-        data.name.as_deref().unwrap_or(&old.name),
-        cloud_id,
-        data.owner_id.unwrap_or(old.owner_id),
-        data.storage_gb.unwrap_or(old.storage_gb.into()),
-        data.memory_gb.unwrap_or(old.memory_gb.into()),
-        data.status.unwrap_or(old.status),
-    );
-    let actor = user.actor(&req);
-    let instance = instances::update(&mut conn, &user, &actor, &tenant, id, input).await?;
-    Ok(json(StatusCode::OK, &InstanceJson::from(instance)))
+    changed_found::<Resources, _>(
+        &req,
+        &user,
+        &state,
+        &path,
+        Instance::find,
+        async |conn, c, old| {
+            let data: InstancePatch = parse_json(&req, &body)?;
+            let Some(cloud_id) = data.cloud_id.or(old.cloud_id) else {
+                return Err(AppError::field("cloud_id", instances::UNKNOWN_CLOUD).into());
+            };
+            let input = instance_input(
+                data.name.as_deref().unwrap_or(&old.name),
+                cloud_id,
+                data.owner_id.unwrap_or(old.owner_id),
+                data.storage_gb.unwrap_or(old.storage_gb.into()),
+                data.memory_gb.unwrap_or(old.memory_gb.into()),
+                data.status.unwrap_or(old.status),
+            );
+            let instance = instances::update(conn, c.p, c.actor, c.tenant, old.id, input).await?;
+            Ok(json(StatusCode::OK, &InstanceJson::from(instance)))
+        },
+    )
+    .await
 }
 
 /// Delete an instance of the tenant.
@@ -597,9 +608,9 @@ pub async fn delete_instance(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let (mut conn, tenant) = path_tenant(&req, &user, &state, &path.0).await?;
-    let id = item_id(&req, &path.1)?;
-    let actor = user.actor(&req);
-    instances::delete(&mut conn, &user, &actor, &tenant, id).await?;
-    Ok(HttpResponse::NoContent().finish())
+    changed(&req, &user, &state, &path, async |conn, c, id| {
+        instances::delete(conn, c.p, c.actor, c.tenant, id).await?;
+        Ok(HttpResponse::NoContent().finish())
+    })
+    .await
 }

@@ -7,9 +7,8 @@
 
 use super::batch::{BatchResponse, BatchResult, MAX_OPERATIONS};
 use super::idempotency::{self, Answer};
-use super::tenants::{
-    decode_cursor, integral_opt_i64, page_limit, paged, path_tenant, query_limit, NOT_A_CURSOR,
-};
+use super::owned::{changed, created, listed, nullable_id, shown, PageParams};
+use super::tenants::{integral_opt_i64, path_tenant};
 use super::{json, parse_json};
 use crate::auth::ApiUser;
 use crate::db::models::rules::{head_version, Application, Domain, RuleRow};
@@ -18,16 +17,14 @@ use crate::domain::TenantName;
 use crate::error::{AppError, FieldErrors, ProblemKind};
 use crate::services::rules::{self as service, Change, DomainInput};
 use crate::web::extract::Query;
-use crate::web::form::{bad_param, parse_id};
+use crate::web::owned::Rules;
 use crate::web::routes::{route, Route};
 use crate::web::AppState;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
-use diesel_async::AsyncPgConnection;
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
 pub fn routes() -> Vec<Route> {
     vec![
@@ -123,12 +120,6 @@ pub struct DomainPatch {
     #[serde(default, deserialize_with = "nullable_id")]
     #[schema(value_type = Option<i64>)]
     pub application_id: Option<Option<i64>>,
-}
-
-pub(super) fn nullable_id<'de, D: Deserializer<'de>>(
-    d: D,
-) -> Result<Option<Option<i64>>, D::Error> {
-    integral_opt_i64(d).map(Some)
 }
 
 /// A rule as the API shows it; `id` is the rule's logical id (kept across edits).
@@ -279,20 +270,6 @@ pub struct RulePage {
     pub next_cursor: Option<String>,
 }
 
-/// Paging of the lists.
-#[derive(Clone, Debug, Default, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct PageParams {
-    /// `next_cursor` of the previous page.
-    #[param(max_length = 100)]
-    pub cursor: Option<String>,
-    /// Page size, 1–500 (default 50).
-    #[param(minimum = 1, maximum = 500)]
-    #[serde(default, deserialize_with = "query_limit")]
-    pub limit: Option<i64>,
-}
-
 /// One rule as nodes apply it.
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct NodeRule {
@@ -363,125 +340,6 @@ fn entity_tags(line: &str) -> Vec<&str> {
     tags
 }
 
-/// A cursor, or 400 naming it.
-pub(super) fn cursor(params: &PageParams) -> Result<Option<i64>, AppError> {
-    if params
-        .cursor
-        .as_ref()
-        .is_some_and(|c| c.chars().count() > 100)
-    {
-        return Err(bad_param("cursor", NOT_A_CURSOR));
-    }
-    params.cursor.as_deref().map(decode_cursor).transpose()
-}
-
-/// A list's prologue and paging: the tenant (404), the page size and cursor (400),
-/// Rules read and the lock (403, 423); then one row more than the page from `load`,
-/// and the page with the cursor after its last row (`id`) when more follow.
-async fn listed<T, J: From<T>>(
-    req: &HttpRequest,
-    user: &ApiUser,
-    state: &AppState,
-    raw: &str,
-    params: &PageParams,
-    load: impl AsyncFnOnce(
-        &mut diesel_async::AsyncPgConnection,
-        i64,
-        Option<i64>,
-        i64,
-    ) -> diesel::QueryResult<Vec<T>>,
-    id: impl Fn(&T) -> i64,
-) -> Result<(Vec<J>, Option<String>), actix_web::Error> {
-    let (mut conn, tenant) = path_tenant(req, user, state, raw).await?;
-    let limit = page_limit(params.limit)?;
-    let after = cursor(params)?;
-    service::read(&mut conn, user, &tenant).await?;
-    let rows = load(&mut conn, tenant.id, after, limit + 1)
-        .await
-        .map_err(AppError::from)?;
-    let (rows, next) = paged(rows, limit, id);
-    Ok((rows.into_iter().map(J::from).collect(), next))
-}
-
-/// The second id of a path (`{aid}`, `{did}`, `{rid}`): not a number names no item,
-/// and `super::miss` answers (404, or 405 where the path is another resource:
-/// `GET …/rules/batch`).
-pub(super) fn item_id(req: &HttpRequest, raw: &str) -> Result<i64, actix_web::Error> {
-    parse_id(raw).map_err(|_| {
-        actix_web::error::InternalError::from_response("no such resource", super::miss(req)).into()
-    })
-}
-
-/// A create's prologue and answer: the tenant (404), the body (400), then `make`
-/// with the change under `Idempotency-Key`; 201 with the item and its `Location`
-/// (`…/{collection}/{id}`).
-async fn created<B: DeserializeOwned, J: Serialize>(
-    req: &HttpRequest,
-    user: &ApiUser,
-    state: &AppState,
-    raw: &str,
-    body: &web::Bytes,
-    collection: &str,
-    make: impl AsyncFnOnce(&mut AsyncPgConnection, &Change<'_>, B) -> Result<(J, i64), AppError>,
-) -> Result<HttpResponse, actix_web::Error> {
-    let (_, tenant) = path_tenant(req, user, state, raw).await?;
-    let data: B = parse_json(req, body)?;
-    let actor = user.actor(req);
-    let c = Change::new(user, &actor, &tenant, state.clock.now());
-    Ok(idempotency::run(state, req, user, body, async |conn| {
-        let (item, id) = make(conn, &c, data).await?;
-        let mut answer = Answer::json(StatusCode::CREATED, &item)?;
-        answer.location = Some(format!("/api/v1/tenants/{}/{collection}/{id}", tenant.id));
-        Ok(answer)
-    })
-    .await?)
-}
-
-/// One item read: the tenant (404), the item's id (404, or 405 for another
-/// resource's path), Rules read and the lock (403, 423), then the item by
-/// `find(tenant, id)` (404).
-async fn shown<T, J: From<T> + Serialize>(
-    req: &HttpRequest,
-    user: &ApiUser,
-    state: &AppState,
-    path: &(String, String),
-    find: impl AsyncFnOnce(&mut AsyncPgConnection, i64, i64) -> diesel::QueryResult<T>,
-) -> Result<HttpResponse, actix_web::Error> {
-    let (mut conn, tenant) = path_tenant(req, user, state, &path.0).await?;
-    // The id first: `GET …/rules/migrate` names no item, and its 405 must not turn
-    // into a 423 or 403 by the tenant's lock or the reader's rights.
-    let id = item_id(req, &path.1)?;
-    service::read(&mut conn, user, &tenant).await?;
-    let item = find(&mut conn, tenant.id, id)
-        .await
-        .map_err(AppError::from)?;
-    Ok(json(StatusCode::OK, &J::from(item)))
-}
-
-/// A change to one item: the tenant (404), the item's id (404), then `change` with
-/// the change and the id (which parses the body, so a bad one is a 400 after those).
-async fn changed(
-    req: &HttpRequest,
-    user: &ApiUser,
-    state: &AppState,
-    path: &(String, String),
-    change: impl AsyncFnOnce(
-        &mut AsyncPgConnection,
-        &Change<'_>,
-        i64,
-    ) -> Result<HttpResponse, actix_web::Error>,
-) -> Result<HttpResponse, actix_web::Error> {
-    let (mut conn, tenant) = path_tenant(req, user, state, &path.0).await?;
-    let id = item_id(req, &path.1)?;
-    let actor = user.actor(req);
-    change(
-        &mut conn,
-        &Change::new(user, &actor, &tenant, state.clock.now()),
-        id,
-    )
-    .await
-}
-
 // ---------------------------------------------------------------- applications
 
 /// List the tenant's applications, by id.
@@ -496,13 +354,15 @@ pub async fn list_applications(
     path: web::Path<String>,
     params: Query<PageParams>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let (items, next_cursor) = listed(
+    let (items, next_cursor) = listed::<Rules, _, _>(
         &req,
         &user,
         &state,
         &path,
         &params,
-        async |conn, tenant, after, limit| Application::page(conn, tenant, after, limit).await,
+        async |conn, tenant, after, limit| {
+            Ok(Application::page(conn, tenant.id, after, limit).await?)
+        },
         |a: &Application| a.id,
     )
     .await?;
@@ -553,7 +413,7 @@ pub async fn show_application(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    shown::<_, ApplicationJson>(&req, &user, &state, &path, Application::find).await
+    shown::<Rules, _, ApplicationJson>(&req, &user, &state, &path, Application::find).await
 }
 
 /// Rename an application.
@@ -610,13 +470,13 @@ pub async fn list_domains(
     path: web::Path<String>,
     params: Query<PageParams>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let (items, next_cursor) = listed(
+    let (items, next_cursor) = listed::<Rules, _, _>(
         &req,
         &user,
         &state,
         &path,
         &params,
-        async |conn, tenant, after, limit| Domain::page(conn, tenant, after, limit).await,
+        async |conn, tenant, after, limit| Ok(Domain::page(conn, tenant.id, after, limit).await?),
         |d: &Domain| d.id,
     )
     .await?;
@@ -664,7 +524,7 @@ pub async fn show_domain(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    shown::<_, DomainJson>(&req, &user, &state, &path, Domain::find).await
+    shown::<Rules, _, DomainJson>(&req, &user, &state, &path, Domain::find).await
 }
 
 /// Change a domain's name or application. Binding it to another application is
@@ -731,13 +591,13 @@ pub async fn list_rules(
     path: web::Path<String>,
     params: Query<PageParams>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let (items, next_cursor) = listed(
+    let (items, next_cursor) = listed::<Rules, _, _>(
         &req,
         &user,
         &state,
         &path,
         &params,
-        async |conn, tenant, after, limit| RuleRow::page(conn, tenant, after, limit).await,
+        async |conn, tenant, after, limit| Ok(RuleRow::page(conn, tenant.id, after, limit).await?),
         |r: &RuleRow| r.rule_id,
     )
     .await?;
@@ -839,7 +699,7 @@ pub async fn show_rule(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    shown::<_, RuleJson>(&req, &user, &state, &path, RuleRow::find_current).await
+    shown::<Rules, _, RuleJson>(&req, &user, &state, &path, RuleRow::find_current).await
 }
 
 /// Change a rule (one new version; the rule keeps its id).

@@ -2,19 +2,22 @@
 //! resolver), the new-device form, the device's form (`/{did}`) and its delete
 //! with a confirmation.
 
-use super::{can_change, form_id, pages, readable, resolver_names, ListParams};
+use super::{form_id, pages, resolver_names, ListParams};
 use crate::auth::CurrentUser;
 use crate::db::models::network::{Device, NetworkFilter};
 use crate::db::models::Tenant;
 use crate::error::{AppError, FieldErrors};
-use crate::services::network::{self as service, Change, DeviceInput};
-use crate::web::confirm::{ask, Confirm, Question};
+use crate::services::network::{self as service, DeviceInput};
+use crate::web::confirm::{Confirm, Question};
 use crate::web::extract::Query;
-use crate::web::form::{field_errors, SearchBox};
-use crate::web::page::{done, PageCtx};
+use crate::web::form::SearchBox;
+use crate::web::owned::{
+    can_change, confirmed, id_choices, page_or_fragment, readable, saved, status, tenant_page,
+    Choice, Resources,
+};
+use crate::web::page::PageCtx;
 use crate::web::routes::{form_routes, Route};
-use crate::web::rules::{id_choices, page_or_fragment, status, Choice};
-use crate::web::{actor, parse_id, AppState};
+use crate::web::{parse_id, AppState};
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use diesel_async::AsyncPgConnection;
@@ -23,8 +26,11 @@ pub fn routes() -> Vec<Route> {
     form_routes!("/tenants/{id}/devices", "{did}")
 }
 
+/// The list's page under the tenant.
+const LIST: &str = "devices";
+
 fn list(tenant: &Tenant) -> String {
-    format!("/tenants/{}/devices", tenant.id)
+    tenant_page(tenant, LIST)
 }
 
 /// One device as the list shows it.
@@ -66,7 +72,7 @@ async fn index(
     let params = params.into_inner();
     let (search, resolver_id, page_no) = params.read()?;
     let mut conn = state.pool.get().await?;
-    let tenant = readable(&user, &mut conn, &path).await?;
+    let tenant = readable::<Resources>(&user, &mut conn, &path).await?;
     let filter = NetworkFilter {
         q: search.query().map(str::to_string),
         resolver_id,
@@ -92,7 +98,7 @@ async fn index(
             })
             .collect(),
         resolvers: id_choices(&all, &params.resolver, "any resolver"),
-        can_change: can_change(&user, &tenant),
+        can_change: can_change::<Resources>(&user, &tenant),
         errors: FieldErrors::new(),
         params,
         search,
@@ -163,7 +169,7 @@ async fn form_page(
         page: PageCtx::new(user, conn, "resources").await?,
         resolvers: id_choices(&all, &form.resolver_id, "(choose)"),
         no_resolvers: all.is_empty(),
-        can_change: can_change(user, &tenant),
+        can_change: can_change::<Resources>(user, &tenant),
         tenant,
         device,
         form,
@@ -179,7 +185,7 @@ async fn new_form(
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
-    let tenant = readable(&user, &mut conn, &path).await?;
+    let tenant = readable::<Resources>(&user, &mut conn, &path).await?;
     service::may_change(&user, &tenant)?;
     form_page(
         &req,
@@ -201,19 +207,18 @@ async fn create(
     form: web::Form<DeviceForm>,
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
-    let mut conn = state.pool.get().await?;
-    let tenant = readable(&user, &mut conn, &path).await?;
-    let actor = actor(&user, &req);
-    let c = Change::new(&user, &actor, &tenant, state.clock.now());
-    match field_errors(service::create_device(&mut conn, &c, form.to_input()).await)? {
-        Ok(d) => done(
-            &req,
-            &user,
-            format!("Created device {}.", d.name),
-            &list(&tenant),
-        ),
-        Err(errors) => form_page(&req, &user, &mut conn, tenant, None, form, errors).await,
-    }
+    let input = form.to_input();
+    saved::<Resources, _>(
+        &req,
+        &user,
+        &state,
+        &path,
+        LIST,
+        async |conn, c| service::create_device(conn, c, input).await,
+        |d: &Device| format!("Created device {}.", d.name),
+        async |conn, tenant, errors| form_page(&req, &user, conn, tenant, None, form, errors).await,
+    )
+    .await
 }
 
 async fn edit_form(
@@ -223,7 +228,7 @@ async fn edit_form(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
-    let tenant = readable(&user, &mut conn, &path.0).await?;
+    let tenant = readable::<Resources>(&user, &mut conn, &path.0).await?;
     let d = Device::find(&mut conn, tenant.id, parse_id(&path.1)?).await?;
     let form = DeviceForm::of(&d);
     form_page(
@@ -246,23 +251,21 @@ async fn update(
     form: web::Form<DeviceForm>,
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
-    let mut conn = state.pool.get().await?;
-    let tenant = readable(&user, &mut conn, &path.0).await?;
-    let id = parse_id(&path.1)?;
-    let actor = actor(&user, &req);
-    let c = Change::new(&user, &actor, &tenant, state.clock.now());
-    match field_errors(service::update_device(&mut conn, &c, id, form.to_input()).await)? {
-        Ok(d) => done(
-            &req,
-            &user,
-            format!("Saved device {}.", d.name),
-            &list(&tenant),
-        ),
-        Err(errors) => {
-            let d = Device::find(&mut conn, tenant.id, id).await?;
-            form_page(&req, &user, &mut conn, tenant, Some(d), form, errors).await
-        }
-    }
+    let input = form.to_input();
+    saved::<Resources, _>(
+        &req,
+        &user,
+        &state,
+        &path.0,
+        LIST,
+        async |conn, c| service::update_device(conn, c, parse_id(&path.1)?, input).await,
+        |d: &Device| format!("Saved device {}.", d.name),
+        async |conn, tenant, errors| {
+            let d = Device::find(conn, tenant.id, parse_id(&path.1)?).await?;
+            form_page(&req, &user, conn, tenant, Some(d), form, errors).await
+        },
+    )
+    .await
 }
 
 async fn delete(
@@ -272,33 +275,30 @@ async fn delete(
     path: web::Path<(String, String)>,
     confirm: Confirm,
 ) -> Result<HttpResponse, AppError> {
-    let mut conn = state.pool.get().await?;
-    let tenant = readable(&user, &mut conn, &path.0).await?;
-    let id = parse_id(&path.1)?;
-    if !confirm.confirmed {
-        service::may_change(&user, &tenant)?;
-        let d = Device::find(&mut conn, tenant.id, id).await?;
-        let back = format!("{}/{}", list(&tenant), d.id);
-        let question = Question {
-            title: format!("Delete the device {}?", d.name),
-            detail: format!(
-                "The device {} ({}) is removed for good.",
-                d.name, d.identifier
-            ),
-            button: "Delete device".into(),
-            action: format!("{back}/delete"),
-            cancel: back,
-            ..Question::default()
-        };
-        return ask(&req, &user, &mut conn, "resources", question).await;
-    }
-    let actor = actor(&user, &req);
-    let c = Change::new(&user, &actor, &tenant, state.clock.now());
-    let d = service::delete_device(&mut conn, &c, id).await?;
-    done(
+    confirmed::<Resources, _>(
         &req,
         &user,
-        format!("Deleted device {}.", d.name),
-        &list(&tenant),
+        &state,
+        &path,
+        &confirm,
+        LIST,
+        async |conn, tenant, id| {
+            let d = Device::find(conn, tenant.id, id).await?;
+            let back = format!("{}/{}", list(tenant), d.id);
+            Ok(Question {
+                title: format!("Delete the device {}?", d.name),
+                detail: format!(
+                    "The device {} ({}) is removed for good.",
+                    d.name, d.identifier
+                ),
+                button: "Delete device".into(),
+                action: format!("{back}/delete"),
+                cancel: back,
+                ..Question::default()
+            })
+        },
+        async |conn, c, id| service::delete_device(conn, c, id).await,
+        |d: &Device| format!("Deleted device {}.", d.name),
     )
+    .await
 }

@@ -8,12 +8,8 @@ mod devices;
 mod resolvers;
 mod subnets;
 
-use crate::auth::CurrentUser;
 use crate::db::models::network::Resolver;
-use crate::db::models::Tenant;
-use crate::domain::{Feature, Level};
 use crate::error::AppError;
-use crate::web::extract::path_tenant;
 use crate::web::form::{bad_param, field_id, SearchBox};
 use crate::web::routes::Route;
 use diesel_async::AsyncPgConnection;
@@ -28,21 +24,6 @@ pub fn routes() -> Vec<Route> {
 
 /// Rows a list page shows at once.
 const PER_PAGE: i64 = 50;
-
-/// The tenant a page's path names: 404 unless visible, 403 without Resources read
-/// (a change's service asks for full).
-async fn readable(
-    user: &CurrentUser,
-    conn: &mut AsyncPgConnection,
-    raw: &str,
-) -> Result<Tenant, AppError> {
-    path_tenant(user, conn, raw, Feature::Resources, Level::Read).await
-}
-
-/// May the user change the tenant's DNS configuration (the pages show their forms)?
-fn can_change(user: &CurrentUser, tenant: &Tenant) -> bool {
-    crate::auth::authz::effective_level(user, tenant, Feature::Resources) >= Level::Full
-}
 
 /// A list's query string: search text, the resolver used, the page.
 #[derive(Clone, Debug, Default, serde::Deserialize)]

@@ -2,19 +2,21 @@
 //! the resolver's form (`/{rid}`) and its delete with a confirmation that names
 //! what still uses it.
 
-use super::{can_change, pages, readable, ListParams};
+use super::{pages, ListParams};
 use crate::auth::CurrentUser;
 use crate::db::models::network::{NetworkFilter, Resolver};
 use crate::db::models::Tenant;
 use crate::error::{AppError, FieldErrors};
-use crate::services::network::{self as service, Change, ResolverInput};
-use crate::web::confirm::{ask, Confirm, Question};
+use crate::services::network::{self as service, ResolverInput};
+use crate::web::confirm::{Confirm, Question};
 use crate::web::extract::Query;
-use crate::web::form::{field_errors, SearchBox};
-use crate::web::page::{done, PageCtx};
+use crate::web::form::SearchBox;
+use crate::web::owned::{
+    can_change, confirmed, page_or_fragment, readable, saved, status, tenant_page, Resources,
+};
+use crate::web::page::PageCtx;
 use crate::web::routes::{form_routes, Route};
-use crate::web::rules::{page_or_fragment, status};
-use crate::web::{actor, parse_id, AppState};
+use crate::web::{parse_id, AppState};
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use diesel_async::AsyncPgConnection;
@@ -23,8 +25,11 @@ pub fn routes() -> Vec<Route> {
     form_routes!("/tenants/{id}/resolvers", "{rid}")
 }
 
+/// The list's page under the tenant.
+const LIST: &str = "resolvers";
+
 fn list(tenant: &Tenant) -> String {
-    format!("/tenants/{}/resolvers", tenant.id)
+    tenant_page(tenant, LIST)
 }
 
 #[derive(Template)]
@@ -57,7 +62,7 @@ async fn index(
     let params = params.into_inner();
     let (search, _, page_no) = params.read()?;
     let mut conn = state.pool.get().await?;
-    let tenant = readable(&user, &mut conn, &path).await?;
+    let tenant = readable::<Resources>(&user, &mut conn, &path).await?;
     let filter = NetworkFilter {
         q: search.query().map(str::to_string),
         ..NetworkFilter::default()
@@ -74,7 +79,7 @@ async fn index(
         page_no,
         pages: pages(total),
         rows,
-        can_change: can_change(&user, &tenant),
+        can_change: can_change::<Resources>(&user, &tenant),
         params,
         search,
         tenant,
@@ -137,7 +142,7 @@ async fn form_page(
     let status = status(&errors);
     let page = FormPage {
         page: PageCtx::new(user, conn, "resources").await?,
-        can_change: can_change(user, &tenant),
+        can_change: can_change::<Resources>(user, &tenant),
         tenant,
         resolver,
         form,
@@ -153,7 +158,7 @@ async fn new_form(
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
-    let tenant = readable(&user, &mut conn, &path).await?;
+    let tenant = readable::<Resources>(&user, &mut conn, &path).await?;
     service::may_change(&user, &tenant)?;
     form_page(
         &req,
@@ -175,19 +180,18 @@ async fn create(
     form: web::Form<ResolverForm>,
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
-    let mut conn = state.pool.get().await?;
-    let tenant = readable(&user, &mut conn, &path).await?;
-    let actor = actor(&user, &req);
-    let c = Change::new(&user, &actor, &tenant, state.clock.now());
-    match field_errors(service::create_resolver(&mut conn, &c, form.to_input()).await)? {
-        Ok(r) => done(
-            &req,
-            &user,
-            format!("Created resolver {}.", r.name),
-            &list(&tenant),
-        ),
-        Err(errors) => form_page(&req, &user, &mut conn, tenant, None, form, errors).await,
-    }
+    let input = form.to_input();
+    saved::<Resources, _>(
+        &req,
+        &user,
+        &state,
+        &path,
+        LIST,
+        async |conn, c| service::create_resolver(conn, c, input).await,
+        |r: &Resolver| format!("Created resolver {}.", r.name),
+        async |conn, tenant, errors| form_page(&req, &user, conn, tenant, None, form, errors).await,
+    )
+    .await
 }
 
 async fn edit_form(
@@ -197,7 +201,7 @@ async fn edit_form(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
-    let tenant = readable(&user, &mut conn, &path.0).await?;
+    let tenant = readable::<Resources>(&user, &mut conn, &path.0).await?;
     let r = Resolver::find(&mut conn, tenant.id, parse_id(&path.1)?).await?;
     let form = ResolverForm::of(&r);
     form_page(
@@ -220,23 +224,21 @@ async fn update(
     form: web::Form<ResolverForm>,
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
-    let mut conn = state.pool.get().await?;
-    let tenant = readable(&user, &mut conn, &path.0).await?;
-    let id = parse_id(&path.1)?;
-    let actor = actor(&user, &req);
-    let c = Change::new(&user, &actor, &tenant, state.clock.now());
-    match field_errors(service::update_resolver(&mut conn, &c, id, form.to_input()).await)? {
-        Ok(r) => done(
-            &req,
-            &user,
-            format!("Saved resolver {}.", r.name),
-            &list(&tenant),
-        ),
-        Err(errors) => {
-            let r = Resolver::find(&mut conn, tenant.id, id).await?;
-            form_page(&req, &user, &mut conn, tenant, Some(r), form, errors).await
-        }
-    }
+    let input = form.to_input();
+    saved::<Resources, _>(
+        &req,
+        &user,
+        &state,
+        &path.0,
+        LIST,
+        async |conn, c| service::update_resolver(conn, c, parse_id(&path.1)?, input).await,
+        |r: &Resolver| format!("Saved resolver {}.", r.name),
+        async |conn, tenant, errors| {
+            let r = Resolver::find(conn, tenant.id, parse_id(&path.1)?).await?;
+            form_page(&req, &user, conn, tenant, Some(r), form, errors).await
+        },
+    )
+    .await
 }
 
 async fn delete(
@@ -246,39 +248,36 @@ async fn delete(
     path: web::Path<(String, String)>,
     confirm: Confirm,
 ) -> Result<HttpResponse, AppError> {
-    let mut conn = state.pool.get().await?;
-    let tenant = readable(&user, &mut conn, &path.0).await?;
-    let id = parse_id(&path.1)?;
-    if !confirm.confirmed {
-        service::may_change(&user, &tenant)?;
-        let r = Resolver::find(&mut conn, tenant.id, id).await?;
-        let used = service::resolver_use(&mut conn, tenant.id, id).await?;
-        let back = format!("{}/{}", list(&tenant), r.id);
-        if used.devices + used.subnets > 0 {
-            // Nothing to confirm: say why not, on the resolver's own page.
-            return Err(AppError::Conflict(service::in_use_message(&r.name, &used)));
-        }
-        let question = Question {
-            title: format!("Delete the resolver {}?", r.name),
-            detail: format!(
-                "No device or subnet uses it. The resolver {} ({}) is removed for good.",
-                r.name,
-                r.address.addr()
-            ),
-            button: "Delete resolver".into(),
-            action: format!("{back}/delete"),
-            cancel: back,
-            ..Question::default()
-        };
-        return ask(&req, &user, &mut conn, "resources", question).await;
-    }
-    let actor = actor(&user, &req);
-    let c = Change::new(&user, &actor, &tenant, state.clock.now());
-    let r = service::delete_resolver(&mut conn, &c, id).await?;
-    done(
+    confirmed::<Resources, _>(
         &req,
         &user,
-        format!("Deleted resolver {}.", r.name),
-        &list(&tenant),
+        &state,
+        &path,
+        &confirm,
+        LIST,
+        async |conn, tenant, id| {
+            let r = Resolver::find(conn, tenant.id, id).await?;
+            let used = service::resolver_use(conn, tenant.id, id).await?;
+            if used.devices + used.subnets > 0 {
+                // Nothing to confirm: say why not, on the resolver's own page.
+                return Err(AppError::Conflict(service::in_use_message(&r.name, &used)));
+            }
+            let back = format!("{}/{}", list(tenant), r.id);
+            Ok(Question {
+                title: format!("Delete the resolver {}?", r.name),
+                detail: format!(
+                    "No device or subnet uses it. The resolver {} ({}) is removed for good.",
+                    r.name,
+                    r.address.addr()
+                ),
+                button: "Delete resolver".into(),
+                action: format!("{back}/delete"),
+                cancel: back,
+                ..Question::default()
+            })
+        },
+        async |conn, c, id| service::delete_resolver(conn, c, id).await,
+        |r: &Resolver| format!("Deleted resolver {}.", r.name),
     )
+    .await
 }

@@ -2,19 +2,22 @@
 //! overlap, and by resolver), the new-subnet form, the subnet's form (`/{sid}`)
 //! and its delete with a confirmation.
 
-use super::{can_change, form_id, pages, readable, resolver_names, ListParams};
+use super::{form_id, pages, resolver_names, ListParams};
 use crate::auth::CurrentUser;
 use crate::db::models::network::{NetworkFilter, Subnet};
 use crate::db::models::Tenant;
 use crate::error::{AppError, FieldErrors};
-use crate::services::network::{self as service, Change, SubnetInput};
-use crate::web::confirm::{ask, Confirm, Question};
+use crate::services::network::{self as service, SubnetInput};
+use crate::web::confirm::{Confirm, Question};
 use crate::web::extract::Query;
-use crate::web::form::{field_errors, SearchBox};
-use crate::web::page::{done, PageCtx};
+use crate::web::form::SearchBox;
+use crate::web::owned::{
+    can_change, confirmed, id_choices, page_or_fragment, readable, saved, status, tenant_page,
+    Choice, Resources,
+};
+use crate::web::page::PageCtx;
 use crate::web::routes::{form_routes, Route};
-use crate::web::rules::{id_choices, page_or_fragment, status, Choice};
-use crate::web::{actor, parse_id, AppState};
+use crate::web::{parse_id, AppState};
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use diesel_async::AsyncPgConnection;
@@ -24,8 +27,11 @@ pub fn routes() -> Vec<Route> {
     form_routes!("/tenants/{id}/subnets", "{sid}")
 }
 
+/// The list's page under the tenant.
+const LIST: &str = "subnets";
+
 fn list(tenant: &Tenant) -> String {
-    format!("/tenants/{}/subnets", tenant.id)
+    tenant_page(tenant, LIST)
 }
 
 /// One subnet as the list shows it.
@@ -84,7 +90,7 @@ async fn index(
     let (mut search, resolver_id, page_no) = params.read()?;
     let overlapping = network_query(&mut search);
     let mut conn = state.pool.get().await?;
-    let tenant = readable(&user, &mut conn, &path).await?;
+    let tenant = readable::<Resources>(&user, &mut conn, &path).await?;
     let filter = NetworkFilter {
         resolver_id,
         overlapping,
@@ -110,7 +116,7 @@ async fn index(
             })
             .collect(),
         resolvers: id_choices(&all, &params.resolver, "any resolver"),
-        can_change: can_change(&user, &tenant),
+        can_change: can_change::<Resources>(&user, &tenant),
         errors: FieldErrors::new(),
         params,
         search,
@@ -179,7 +185,7 @@ async fn form_page(
         page: PageCtx::new(user, conn, "resources").await?,
         resolvers: id_choices(&all, &form.resolver_id, "(choose)"),
         no_resolvers: all.is_empty(),
-        can_change: can_change(user, &tenant),
+        can_change: can_change::<Resources>(user, &tenant),
         tenant,
         subnet,
         form,
@@ -195,7 +201,7 @@ async fn new_form(
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
-    let tenant = readable(&user, &mut conn, &path).await?;
+    let tenant = readable::<Resources>(&user, &mut conn, &path).await?;
     service::may_change(&user, &tenant)?;
     form_page(
         &req,
@@ -217,19 +223,18 @@ async fn create(
     form: web::Form<SubnetForm>,
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
-    let mut conn = state.pool.get().await?;
-    let tenant = readable(&user, &mut conn, &path).await?;
-    let actor = actor(&user, &req);
-    let c = Change::new(&user, &actor, &tenant, state.clock.now());
-    match field_errors(service::create_subnet(&mut conn, &c, form.to_input()).await)? {
-        Ok(s) => done(
-            &req,
-            &user,
-            format!("Created subnet {}.", s.cidr),
-            &list(&tenant),
-        ),
-        Err(errors) => form_page(&req, &user, &mut conn, tenant, None, form, errors).await,
-    }
+    let input = form.to_input();
+    saved::<Resources, _>(
+        &req,
+        &user,
+        &state,
+        &path,
+        LIST,
+        async |conn, c| service::create_subnet(conn, c, input).await,
+        |s: &Subnet| format!("Created subnet {}.", s.cidr),
+        async |conn, tenant, errors| form_page(&req, &user, conn, tenant, None, form, errors).await,
+    )
+    .await
 }
 
 async fn edit_form(
@@ -239,7 +244,7 @@ async fn edit_form(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
-    let tenant = readable(&user, &mut conn, &path.0).await?;
+    let tenant = readable::<Resources>(&user, &mut conn, &path.0).await?;
     let s = Subnet::find(&mut conn, tenant.id, parse_id(&path.1)?).await?;
     let form = SubnetForm::of(&s);
     form_page(
@@ -262,23 +267,21 @@ async fn update(
     form: web::Form<SubnetForm>,
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
-    let mut conn = state.pool.get().await?;
-    let tenant = readable(&user, &mut conn, &path.0).await?;
-    let id = parse_id(&path.1)?;
-    let actor = actor(&user, &req);
-    let c = Change::new(&user, &actor, &tenant, state.clock.now());
-    match field_errors(service::update_subnet(&mut conn, &c, id, form.to_input()).await)? {
-        Ok(s) => done(
-            &req,
-            &user,
-            format!("Saved subnet {}.", s.cidr),
-            &list(&tenant),
-        ),
-        Err(errors) => {
-            let s = Subnet::find(&mut conn, tenant.id, id).await?;
-            form_page(&req, &user, &mut conn, tenant, Some(s), form, errors).await
-        }
-    }
+    let input = form.to_input();
+    saved::<Resources, _>(
+        &req,
+        &user,
+        &state,
+        &path.0,
+        LIST,
+        async |conn, c| service::update_subnet(conn, c, parse_id(&path.1)?, input).await,
+        |s: &Subnet| format!("Saved subnet {}.", s.cidr),
+        async |conn, tenant, errors| {
+            let s = Subnet::find(conn, tenant.id, parse_id(&path.1)?).await?;
+            form_page(&req, &user, conn, tenant, Some(s), form, errors).await
+        },
+    )
+    .await
 }
 
 async fn delete(
@@ -288,30 +291,27 @@ async fn delete(
     path: web::Path<(String, String)>,
     confirm: Confirm,
 ) -> Result<HttpResponse, AppError> {
-    let mut conn = state.pool.get().await?;
-    let tenant = readable(&user, &mut conn, &path.0).await?;
-    let id = parse_id(&path.1)?;
-    if !confirm.confirmed {
-        service::may_change(&user, &tenant)?;
-        let s = Subnet::find(&mut conn, tenant.id, id).await?;
-        let back = format!("{}/{}", list(&tenant), s.id);
-        let question = Question {
-            title: format!("Delete the subnet {}?", s.cidr),
-            detail: format!("The subnet {} is removed for good.", s.cidr),
-            button: "Delete subnet".into(),
-            action: format!("{back}/delete"),
-            cancel: back,
-            ..Question::default()
-        };
-        return ask(&req, &user, &mut conn, "resources", question).await;
-    }
-    let actor = actor(&user, &req);
-    let c = Change::new(&user, &actor, &tenant, state.clock.now());
-    let s = service::delete_subnet(&mut conn, &c, id).await?;
-    done(
+    confirmed::<Resources, _>(
         &req,
         &user,
-        format!("Deleted subnet {}.", s.cidr),
-        &list(&tenant),
+        &state,
+        &path,
+        &confirm,
+        LIST,
+        async |conn, tenant, id| {
+            let s = Subnet::find(conn, tenant.id, id).await?;
+            let back = format!("{}/{}", list(tenant), s.id);
+            Ok(Question {
+                title: format!("Delete the subnet {}?", s.cidr),
+                detail: format!("The subnet {} is removed for good.", s.cidr),
+                button: "Delete subnet".into(),
+                action: format!("{back}/delete"),
+                cancel: back,
+                ..Question::default()
+            })
+        },
+        async |conn, c, id| service::delete_subnet(conn, c, id).await,
+        |s: &Subnet| format!("Deleted subnet {}.", s.cidr),
     )
+    .await
 }

@@ -3,21 +3,23 @@
 //! form, or read-only when shared or without Resources full) and the delete with its
 //! confirmation.
 
-use super::{can_change, readable, value_choices, Choice};
+use super::{value_choices, Choice};
 use crate::auth::CurrentUser;
-use crate::db::models::cloud::SeenCloud;
+use crate::db::models::cloud::{Cloud, SeenCloud};
 use crate::db::models::Tenant;
 use crate::domain::resources::{CloudProvider, CloudVisibility};
 use crate::domain::{Feature, Level, TenantName};
 use crate::error::{AppError, FieldErrors};
 use crate::services::clouds::{self as service, CloudInput, CloudView};
-use crate::web::confirm::{ask, Confirm, Question};
+use crate::web::confirm::{Confirm, Question};
 use crate::web::extract::path_tenant;
-use crate::web::form::{field_errors, field_id};
-use crate::web::page::{done, PageCtx};
+use crate::web::form::field_id;
+use crate::web::owned::{
+    can_change, confirmed, page_or_fragment, readable, saved, status, tenant_page, Resources,
+};
+use crate::web::page::PageCtx;
 use crate::web::routes::{form_routes, Route};
-use crate::web::rules::{page_or_fragment, status};
-use crate::web::{actor, parse_id, AppState};
+use crate::web::{parse_id, AppState};
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use diesel_async::AsyncPgConnection;
@@ -143,8 +145,11 @@ impl FormPage {
     }
 }
 
+/// The list's page under the tenant.
+const LIST: &str = "clouds";
+
 fn list(tenant: &Tenant) -> String {
-    format!("/tenants/{}/clouds", tenant.id)
+    tenant_page(tenant, LIST)
 }
 
 async fn index(
@@ -154,7 +159,7 @@ async fn index(
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
-    let tenant = readable(&user, &mut conn, &path).await?;
+    let tenant = readable::<Resources>(&user, &mut conn, &path).await?;
     let rows = service::list(&mut conn, &user, &tenant, None, SHOWN)
         .await?
         .into_iter()
@@ -165,7 +170,7 @@ async fn index(
         .collect();
     let page = IndexPage {
         page: PageCtx::new(&user, &mut conn, "").await?,
-        can_change: can_change(&user, &tenant),
+        can_change: can_change::<Resources>(&user, &tenant),
         tenant,
         rows,
     };
@@ -182,7 +187,8 @@ async fn form_page(
     errors: FieldErrors,
 ) -> Result<HttpResponse, AppError> {
     let status = status(&errors);
-    let editable = can_change(user, &tenant) && view.as_ref().is_none_or(|v| !v.read_only());
+    let editable =
+        can_change::<Resources>(user, &tenant) && view.as_ref().is_none_or(|v| !v.read_only());
     let page = FormPage {
         page: PageCtx::new(user, conn, "").await?,
         providers: value_choices(
@@ -237,18 +243,18 @@ async fn create(
     form: web::Form<CloudForm>,
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
-    let mut conn = state.pool.get().await?;
-    let tenant = readable(&user, &mut conn, &path).await?;
-    let actor = actor(&user, &req);
-    match field_errors(service::create(&mut conn, &user, &actor, &tenant, form.to_input()).await)? {
-        Ok(cloud) => done(
-            &req,
-            &user,
-            format!("Created cloud {}.", cloud.name),
-            &list(&tenant),
-        ),
-        Err(errors) => form_page(&req, &user, &mut conn, tenant, None, form, errors).await,
-    }
+    let input = form.to_input();
+    saved::<Resources, _>(
+        &req,
+        &user,
+        &state,
+        &path,
+        LIST,
+        async |conn, c| service::create(conn, c.p, c.actor, c.tenant, input).await,
+        |cloud: &Cloud| format!("Created cloud {}.", cloud.name),
+        async |conn, tenant, errors| form_page(&req, &user, conn, tenant, None, form, errors).await,
+    )
+    .await
 }
 
 async fn edit_form(
@@ -258,7 +264,7 @@ async fn edit_form(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
-    let tenant = readable(&user, &mut conn, &path.0).await?;
+    let tenant = readable::<Resources>(&user, &mut conn, &path.0).await?;
     let view = service::read(&mut conn, &user, &tenant, parse_id(&path.1)?).await?;
     let form = CloudForm::of(&view);
     form_page(
@@ -281,24 +287,24 @@ async fn update(
     form: web::Form<CloudForm>,
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
-    let mut conn = state.pool.get().await?;
-    let tenant = readable(&user, &mut conn, &path.0).await?;
-    let id = parse_id(&path.1)?;
-    let actor = actor(&user, &req);
-    match field_errors(
-        service::update(&mut conn, &user, &actor, &tenant, id, form.to_input()).await,
-    )? {
-        Ok(cloud) => done(
-            &req,
-            &user,
-            format!("Saved cloud {}.", cloud.name),
-            &list(&tenant),
-        ),
-        Err(errors) => {
-            let view = service::read(&mut conn, &user, &tenant, id).await?;
-            form_page(&req, &user, &mut conn, tenant, Some(view), form, errors).await
-        }
-    }
+    let input = form.to_input();
+    saved::<Resources, _>(
+        &req,
+        &user,
+        &state,
+        &path.0,
+        LIST,
+        async |conn, c| {
+            let id = parse_id(&path.1)?;
+            service::update(conn, c.p, c.actor, c.tenant, id, input).await
+        },
+        |cloud: &Cloud| format!("Saved cloud {}.", cloud.name),
+        async |conn, tenant, errors| {
+            let view = service::read(conn, &user, &tenant, parse_id(&path.1)?).await?;
+            form_page(&req, &user, conn, tenant, Some(view), form, errors).await
+        },
+    )
+    .await
 }
 
 async fn delete(
@@ -308,29 +314,29 @@ async fn delete(
     path: web::Path<(String, String)>,
     confirm: Confirm,
 ) -> Result<HttpResponse, AppError> {
-    let mut conn = state.pool.get().await?;
-    let tenant = readable(&user, &mut conn, &path.0).await?;
-    let id = parse_id(&path.1)?;
-    if !confirm.confirmed {
-        let seen = service::require_changeable(&mut conn, &user, &tenant, id).await?;
-        let question = Question {
-            title: format!("Delete the cloud {}?", seen.cloud.name),
-            detail: "Tenants it is shared with no longer see it. A cloud that instances run on \
-                     cannot be deleted."
-                .into(),
-            button: "Delete cloud".into(),
-            action: format!("/tenants/{}/clouds/{}/delete", tenant.id, id),
-            cancel: format!("/tenants/{}/clouds/{}", tenant.id, id),
-            ..Question::default()
-        };
-        return ask(&req, &user, &mut conn, "", question).await;
-    }
-    let actor = actor(&user, &req);
-    let cloud = service::delete(&mut conn, &user, &actor, &tenant, id).await?;
-    done(
+    confirmed::<Resources, _>(
         &req,
         &user,
-        format!("Deleted cloud {}.", cloud.name),
-        &list(&tenant),
+        &state,
+        &path,
+        &confirm,
+        LIST,
+        async |conn, tenant, id| {
+            let seen = service::require_changeable(conn, &user, tenant, id).await?;
+            let back = format!("{}/{id}", list(tenant));
+            Ok(Question {
+                title: format!("Delete the cloud {}?", seen.cloud.name),
+                detail: "Tenants it is shared with no longer see it. A cloud that instances \
+                         run on cannot be deleted."
+                    .into(),
+                button: "Delete cloud".into(),
+                action: format!("{back}/delete"),
+                cancel: back,
+                ..Question::default()
+            })
+        },
+        async |conn, c, id| service::delete(conn, c.p, c.actor, c.tenant, id).await,
+        |cloud: &Cloud| format!("Deleted cloud {}.", cloud.name),
     )
+    .await
 }

@@ -3,7 +3,7 @@
 //! delete with its confirmation. Limits are the service's: a refusal is a field
 //! error naming the limit and its use.
 
-use super::{can_change, readable, value_choices, Choice};
+use super::{value_choices, Choice};
 use crate::auth::CurrentUser;
 use crate::db::models::cloud::Cloud;
 use crate::db::models::instance::{Instance, InstanceFilter, InstanceRow};
@@ -12,13 +12,16 @@ use crate::domain::resources::{parse_size, InstanceStatus};
 use crate::domain::{Feature, Level, TenantName};
 use crate::error::{AppError, FieldErrors};
 use crate::services::instances::{self as service, InstanceInput, UNKNOWN_CLOUD, UNKNOWN_OWNER};
-use crate::web::confirm::{ask, Confirm, Question};
+use crate::web::confirm::{Confirm, Question};
 use crate::web::extract::{path_tenant, Query};
-use crate::web::form::{any_field_error, bad_param, field_id, form_errors, SearchBox};
-use crate::web::page::{done, PageCtx};
+use crate::web::form::{any_field_error, bad_param, field_id, general_error, SearchBox};
+use crate::web::owned::{
+    can_change, confirmed, id_choices, page_or_fragment, readable, saved, status, tenant_page,
+    Resources,
+};
+use crate::web::page::PageCtx;
 use crate::web::routes::{form_routes, Route};
-use crate::web::rules::{id_choices, page_or_fragment, status};
-use crate::web::{actor, parse_id, AppState};
+use crate::web::{parse_id, AppState};
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use diesel_async::AsyncPgConnection;
@@ -141,7 +144,7 @@ async fn index(
     let filter = params.filter(&search)?;
     let page_no = params.page.trim().parse().unwrap_or(1).clamp(1, 1_000_000);
     let mut conn = state.pool.get().await?;
-    let tenant = readable(&user, &mut conn, &path).await?;
+    let tenant = readable::<Resources>(&user, &mut conn, &path).await?;
     let (total, rows) = if search.error.is_some() {
         (0, Vec::new())
     } else {
@@ -168,7 +171,7 @@ async fn index(
         statuses: status_choices(&params.status, Some("any status")),
         clouds: id_choices(&clouds, &params.cloud, "any cloud"),
         owners: id_choices(&owners, &params.owner, "any owner"),
-        can_change: can_change(&user, &tenant),
+        can_change: can_change::<Resources>(&user, &tenant),
         errors: FieldErrors::new(),
         params,
         search,
@@ -303,7 +306,7 @@ async fn form_page(
             },
             None,
         ),
-        can_change: can_change(user, &tenant),
+        can_change: can_change::<Resources>(user, &tenant),
         tenant,
         instance_id,
         form,
@@ -312,8 +315,11 @@ async fn form_page(
     page_or_fragment!(req, page, status)
 }
 
+/// The list's page under the tenant.
+const LIST: &str = "instances";
+
 fn list(tenant: &Tenant) -> String {
-    format!("/tenants/{}/instances", tenant.id)
+    tenant_page(tenant, LIST)
 }
 
 async fn new_form(
@@ -349,18 +355,22 @@ async fn create(
     form: web::Form<InstanceForm>,
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
-    let mut conn = state.pool.get().await?;
-    let tenant = readable(&user, &mut conn, &path).await?;
-    let actor = actor(&user, &req);
-    match form_errors(service::create(&mut conn, &user, &actor, &tenant, form.to_input()).await)? {
-        Ok(i) => done(
-            &req,
-            &user,
-            format!("Created instance {}.", i.name),
-            &list(&tenant),
-        ),
-        Err(errors) => form_page(&req, &user, &mut conn, tenant, None, form, errors).await,
-    }
+    let input = form.to_input();
+    saved::<Resources, _>(
+        &req,
+        &user,
+        &state,
+        &path,
+        LIST,
+        async |conn, c| {
+            service::create(conn, c.p, c.actor, c.tenant, input)
+                .await
+                .map_err(general_error)
+        },
+        |i: &Instance| format!("Created instance {}.", i.name),
+        async |conn, tenant, errors| form_page(&req, &user, conn, tenant, None, form, errors).await,
+    )
+    .await
 }
 
 async fn edit_form(
@@ -370,7 +380,7 @@ async fn edit_form(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
-    let tenant = readable(&user, &mut conn, &path.0).await?;
+    let tenant = readable::<Resources>(&user, &mut conn, &path.0).await?;
     let instance = Instance::find(&mut conn, tenant.id, parse_id(&path.1)?).await?;
     let form = InstanceForm::of(&instance);
     form_page(
@@ -393,21 +403,26 @@ async fn update(
     form: web::Form<InstanceForm>,
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
-    let mut conn = state.pool.get().await?;
-    let tenant = readable(&user, &mut conn, &path.0).await?;
-    let id = parse_id(&path.1)?;
-    let actor = actor(&user, &req);
-    match form_errors(
-        service::update(&mut conn, &user, &actor, &tenant, id, form.to_input()).await,
-    )? {
-        Ok(i) => done(
-            &req,
-            &user,
-            format!("Saved instance {}.", i.name),
-            &list(&tenant),
-        ),
-        Err(errors) => form_page(&req, &user, &mut conn, tenant, Some(id), form, errors).await,
-    }
+    let input = form.to_input();
+    saved::<Resources, _>(
+        &req,
+        &user,
+        &state,
+        &path.0,
+        LIST,
+        async |conn, c| {
+            let id = parse_id(&path.1)?;
+            service::update(conn, c.p, c.actor, c.tenant, id, input)
+                .await
+                .map_err(general_error)
+        },
+        |i: &Instance| format!("Saved instance {}.", i.name),
+        async |conn, tenant, errors| {
+            let id = parse_id(&path.1)?;
+            form_page(&req, &user, conn, tenant, Some(id), form, errors).await
+        },
+    )
+    .await
 }
 
 async fn delete(
@@ -417,31 +432,30 @@ async fn delete(
     path: web::Path<(String, String)>,
     confirm: Confirm,
 ) -> Result<HttpResponse, AppError> {
-    let mut conn = state.pool.get().await?;
-    let tenant = readable(&user, &mut conn, &path.0).await?;
-    let id = parse_id(&path.1)?;
-    if !confirm.confirmed {
-        crate::auth::authz::require(&user, &tenant, Feature::Resources, Level::Full)?;
-        let instance = Instance::find(&mut conn, tenant.id, id).await?;
-        let question = Question {
-            title: format!("Delete the instance {}?", instance.name),
-            detail: format!(
-                "Its {} GB of storage and {} GB of memory are freed.",
-                instance.storage_gb, instance.memory_gb
-            ),
-            button: "Delete instance".into(),
-            action: format!("/tenants/{}/instances/{}/delete", tenant.id, id),
-            cancel: format!("/tenants/{}/instances/{}", tenant.id, id),
-            ..Question::default()
-        };
-        return ask(&req, &user, &mut conn, "", question).await;
-    }
-    let actor = actor(&user, &req);
-    let i = service::delete(&mut conn, &user, &actor, &tenant, id).await?;
-    done(
+    confirmed::<Resources, _>(
         &req,
         &user,
-        format!("Deleted instance {}.", i.name),
-        &list(&tenant),
+        &state,
+        &path,
+        &confirm,
+        LIST,
+        async |conn, tenant, id| {
+            let instance = Instance::find(conn, tenant.id, id).await?;
+            let back = format!("{}/{id}", list(tenant));
+            Ok(Question {
+                title: format!("Delete the instance {}?", instance.name),
+                detail: format!(
+                    "Its {} GB of storage and {} GB of memory are freed.",
+                    instance.storage_gb, instance.memory_gb
+                ),
+                button: "Delete instance".into(),
+                action: format!("{back}/delete"),
+                cancel: back,
+                ..Question::default()
+            })
+        },
+        async |conn, c, id| service::delete(conn, c.p, c.actor, c.tenant, id).await,
+        |i: &Instance| format!("Deleted instance {}.", i.name),
     )
+    .await
 }

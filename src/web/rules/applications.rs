@@ -9,6 +9,7 @@ use crate::domain::TenantName;
 use crate::error::{AppError, FieldErrors};
 use crate::services::rules as service;
 use crate::web::confirm::{Confirm, Question};
+use crate::web::owned::Rules;
 use crate::web::page::PageCtx;
 use crate::web::routes::{form_routes, Route};
 use crate::web::{parse_id, AppState};
@@ -112,7 +113,7 @@ async fn create(
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
     let input = name(&form);
-    saved(
+    saved::<Rules, _>(
         &req,
         &user,
         &state,
@@ -158,7 +159,7 @@ async fn update(
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
     let input = name(&form);
-    saved(
+    saved::<Rules, _>(
         &req,
         &user,
         &state,
@@ -181,7 +182,7 @@ async fn delete(
     path: web::Path<(String, String)>,
     confirm: Confirm,
 ) -> Result<HttpResponse, AppError> {
-    confirmed(
+    confirmed::<Rules, _>(
         &req,
         &user,
         &state,

@@ -12,6 +12,7 @@ use crate::error::{AppError, FieldErrors};
 use crate::services::rules::{self as service, DomainInput};
 use crate::web::confirm::{Confirm, Question};
 use crate::web::form::field_id;
+use crate::web::owned::Rules;
 use crate::web::page::PageCtx;
 use crate::web::routes::{form_routes, Route};
 use crate::web::{parse_id, AppState};
@@ -146,7 +147,7 @@ async fn create(
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
     let input = form.to_input();
-    saved(
+    saved::<Rules, _>(
         &req,
         &user,
         &state,
@@ -193,7 +194,7 @@ async fn update(
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
     let input = form.to_input();
-    saved(
+    saved::<Rules, _>(
         &req,
         &user,
         &state,
@@ -222,7 +223,7 @@ async fn delete(
     path: web::Path<(String, String)>,
     confirm: Confirm,
 ) -> Result<HttpResponse, AppError> {
-    confirmed(
+    confirmed::<Rules, _>(
         &req,
         &user,
         &state,

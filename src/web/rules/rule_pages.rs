@@ -15,6 +15,7 @@ use crate::services::rules as service;
 use crate::web::confirm::{Confirm, Question};
 use crate::web::extract::Query;
 use crate::web::form::{bad_param, checkbox, field_id, page_param, with_checkbox, SearchBox};
+use crate::web::owned::Rules;
 use crate::web::page::PageCtx;
 use crate::web::routes::{form_routes, Route};
 use crate::web::{parse_id, AppState};
@@ -375,7 +376,7 @@ async fn create(
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
     let input = form.to_input();
-    saved(
+    saved::<Rules, _>(
         &req,
         &user,
         &state,
@@ -419,7 +420,7 @@ async fn update(
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
     let input = form.to_input();
-    saved(
+    saved::<Rules, _>(
         &req,
         &user,
         &state,
@@ -442,7 +443,7 @@ async fn delete(
     path: web::Path<(String, String)>,
     confirm: Confirm,
 ) -> Result<HttpResponse, AppError> {
-    confirmed(
+    confirmed::<Rules, _>(
         &req,
         &user,
         &state,

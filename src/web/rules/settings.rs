@@ -7,6 +7,7 @@ use crate::domain::rules::CredentialStuffing;
 use crate::error::{AppError, FieldErrors};
 use crate::services::rules as service;
 use crate::web::form::{checkbox, with_checkbox};
+use crate::web::owned::Rules;
 use crate::web::page::PageCtx;
 use crate::web::routes::{route, Route};
 use crate::web::AppState;
@@ -113,7 +114,7 @@ async fn save(
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
     let input = form.to_input();
-    saved(
+    saved::<Rules, _>(
         &req,
         &user,
         &state,

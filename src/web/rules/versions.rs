@@ -12,6 +12,7 @@ use crate::services::rules::versions::{self, VersionLine};
 use crate::web::confirm::{Confirm, Question};
 use crate::web::extract::Query;
 use crate::web::form::{bad_param, page_param};
+use crate::web::owned::Rules;
 use crate::web::page::PageCtx;
 use crate::web::routes::{route, Route};
 use crate::web::AppState;
@@ -153,7 +154,7 @@ async fn restore(
     path: web::Path<(String, String)>,
     confirm: Confirm,
 ) -> Result<HttpResponse, AppError> {
-    confirmed(
+    confirmed::<Rules, _>(
         &req,
         &user,
         &state,

@@ -1,0 +1,187 @@
+//! What the API's tenant-owned collections share
+//! (`/api/v1/tenants/{id}/<items>[/{item}]`: applications, domains, rules, clouds,
+//! instances, resolvers, devices, subnets; the policies next): the paging
+//! parameters and the prologue and answer of a list, a create, a read and a change.
+//! A `web::owned::Family` says which right a read and a change need. Every
+//! helper reads the path's tenant first (404 for one the caller may not see).
+
+use super::idempotency::{self, Answer};
+use super::tenants::{
+    decode_cursor, integral_opt_i64, page_limit, paged, path_tenant, query_limit, NOT_A_CURSOR,
+};
+use super::{json, parse_json};
+use crate::auth::ApiUser;
+use crate::db::models::Tenant;
+use crate::error::AppError;
+use crate::services::change::Change;
+use crate::web::form::{bad_param, parse_id};
+use crate::web::owned::Family;
+use crate::web::AppState;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use diesel_async::AsyncPgConnection;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::IntoParams;
+
+/// Paging of the lists.
+#[derive(Clone, Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PageParams {
+    /// `next_cursor` of the previous page.
+    #[param(max_length = 100)]
+    pub cursor: Option<String>,
+    /// Page size, 1–500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
+    #[serde(default, deserialize_with = "query_limit")]
+    pub limit: Option<i64>,
+}
+
+/// A field a patch may set to `null`: absent is `None`, `null` is `Some(None)`.
+pub(super) fn nullable_id<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<i64>>, D::Error> {
+    integral_opt_i64(d).map(Some)
+}
+
+/// A cursor, or 400 naming it.
+pub(super) fn cursor(params: &PageParams) -> Result<Option<i64>, AppError> {
+    if params
+        .cursor
+        .as_ref()
+        .is_some_and(|c| c.chars().count() > 100)
+    {
+        return Err(bad_param("cursor", NOT_A_CURSOR));
+    }
+    params.cursor.as_deref().map(decode_cursor).transpose()
+}
+
+/// The second id of a path (`{aid}`, `{did}`, `{rid}`): not a number names no item,
+/// and `super::miss` answers (404, or 405 where the path is another resource:
+/// `GET …/rules/batch`).
+pub(super) fn item_id(req: &HttpRequest, raw: &str) -> Result<i64, actix_web::Error> {
+    parse_id(raw).map_err(|_| {
+        actix_web::error::InternalError::from_response("no such resource", super::miss(req)).into()
+    })
+}
+
+/// A list's prologue and paging: the tenant (404), the page size and cursor (400),
+/// the family's read (403, 423); then one row more than the page from `load`, and
+/// the page with the cursor after its last row (`id`) when more follow.
+pub(super) async fn listed<F: Family, T, J: From<T>>(
+    req: &HttpRequest,
+    user: &ApiUser,
+    state: &AppState,
+    raw: &str,
+    params: &PageParams,
+    load: impl AsyncFnOnce(
+        &mut AsyncPgConnection,
+        &Tenant,
+        Option<i64>,
+        i64,
+    ) -> Result<Vec<T>, AppError>,
+    id: impl Fn(&T) -> i64,
+) -> Result<(Vec<J>, Option<String>), actix_web::Error> {
+    let (mut conn, tenant) = path_tenant(req, user, state, raw).await?;
+    let limit = page_limit(params.limit)?;
+    let after = cursor(params)?;
+    F::read(&mut conn, user, &tenant).await?;
+    let rows = load(&mut conn, &tenant, after, limit + 1).await?;
+    let (rows, next) = paged(rows, limit, id);
+    Ok((rows.into_iter().map(J::from).collect(), next))
+}
+
+/// A create's prologue and answer: the tenant (404), the body (400), then `make`
+/// with the change under `Idempotency-Key`; 201 with the item and its `Location`
+/// (`…/{collection}/{id}`).
+pub(super) async fn created<B: DeserializeOwned, J: Serialize>(
+    req: &HttpRequest,
+    user: &ApiUser,
+    state: &AppState,
+    raw: &str,
+    body: &web::Bytes,
+    collection: &str,
+    make: impl AsyncFnOnce(&mut AsyncPgConnection, &Change<'_>, B) -> Result<(J, i64), AppError>,
+) -> Result<HttpResponse, actix_web::Error> {
+    let (_, tenant) = path_tenant(req, user, state, raw).await?;
+    let data: B = parse_json(req, body)?;
+    let actor = user.actor(req);
+    let c = Change::new(user, &actor, &tenant, state.clock.now());
+    Ok(idempotency::run(state, req, user, body, async |conn| {
+        let (item, id) = make(conn, &c, data).await?;
+        let mut answer = Answer::json(StatusCode::CREATED, &item)?;
+        answer.location = Some(format!("/api/v1/tenants/{}/{collection}/{id}", tenant.id));
+        Ok(answer)
+    })
+    .await?)
+}
+
+/// One item read: the tenant (404), the item's id (404, or 405 for another
+/// resource's path), the family's read (403, 423), then the item by
+/// `find(tenant, id)` (404).
+pub(super) async fn shown<F: Family, T, J: From<T> + Serialize>(
+    req: &HttpRequest,
+    user: &ApiUser,
+    state: &AppState,
+    path: &(String, String),
+    find: impl AsyncFnOnce(&mut AsyncPgConnection, i64, i64) -> diesel::QueryResult<T>,
+) -> Result<HttpResponse, actix_web::Error> {
+    let (mut conn, tenant) = path_tenant(req, user, state, &path.0).await?;
+    // The id first: `GET …/rules/migrate` names no item, and its 405 must not turn
+    // into a 423 or 403 by the tenant's lock or the reader's rights.
+    let id = item_id(req, &path.1)?;
+    F::read(&mut conn, user, &tenant).await?;
+    let item = find(&mut conn, tenant.id, id)
+        .await
+        .map_err(AppError::from)?;
+    Ok(json(StatusCode::OK, &J::from(item)))
+}
+
+/// A change to one item: the tenant (404), the item's id (404), then `change` with
+/// the change and the id (which checks the rights and parses the body, so a bad
+/// one is a 400 after those).
+pub(super) async fn changed(
+    req: &HttpRequest,
+    user: &ApiUser,
+    state: &AppState,
+    path: &(String, String),
+    change: impl AsyncFnOnce(
+        &mut AsyncPgConnection,
+        &Change<'_>,
+        i64,
+    ) -> Result<HttpResponse, actix_web::Error>,
+) -> Result<HttpResponse, actix_web::Error> {
+    let (mut conn, tenant) = path_tenant(req, user, state, &path.0).await?;
+    let id = item_id(req, &path.1)?;
+    let actor = user.actor(req);
+    change(
+        &mut conn,
+        &Change::new(user, &actor, &tenant, state.clock.now()),
+        id,
+    )
+    .await
+}
+
+/// A change of one item as it is: [`changed`], then the family's change right
+/// (403, whatever the id), then `change` with the item found by `find(tenant, id)`
+/// (404).
+pub(super) async fn changed_found<F: Family, T>(
+    req: &HttpRequest,
+    user: &ApiUser,
+    state: &AppState,
+    path: &(String, String),
+    find: impl AsyncFnOnce(&mut AsyncPgConnection, i64, i64) -> diesel::QueryResult<T>,
+    change: impl AsyncFnOnce(
+        &mut AsyncPgConnection,
+        &Change<'_>,
+        T,
+    ) -> Result<HttpResponse, actix_web::Error>,
+) -> Result<HttpResponse, actix_web::Error> {
+    changed(req, user, state, path, async |conn, c, id| {
+        F::may_change(conn, c.p, c.tenant).await?;
+        let old = find(conn, c.tenant.id, id).await.map_err(AppError::from)?;
+        change(conn, c, old).await
+    })
+    .await
+}
