@@ -544,6 +544,7 @@ async fn moves(conn: &mut AsyncPgConnection, rounds: usize) -> anyhow::Result<()
                     to,
                     &allow,
                     &|_, _| Ok(()),
+                    &|_| true,
                     chrono::Utc::now(),
                 )
                 .await?;

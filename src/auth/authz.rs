@@ -1143,6 +1143,9 @@ pub struct Navigation {
     pub tenant_roles: bool,
     /// The installation's usage ingestion keys (`can_manage_ingestion_keys`).
     pub ingestion_keys: bool,
+    /// The acting tenant's resources (instances, clouds, resolvers, devices, subnets):
+    /// Resources read there.
+    pub resources: bool,
 }
 
 /// The navigation links the user sees while acting in `acting`. The installation's
@@ -1160,6 +1163,7 @@ pub fn navigation(p: &Principal, acting: &Tenant) -> Navigation {
                     .iter()
                     .any(|g| Some(&g.tenant_id) == p.home.path.first())),
         ingestion_keys: in_root && can_manage_ingestion_keys(p),
+        resources: effective_level(p, acting, Feature::Resources) >= Level::Read,
     }
 }
 

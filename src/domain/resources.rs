@@ -153,6 +153,10 @@ impl LimitChange {
     }
 }
 
+/// The key of a refusal that belongs to no field (a limit reached): forms show it
+/// in their general error area, above the fields.
+pub const FORM_LEVEL: &str = "limit";
+
 /// Which limit an instance is checked against.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Measure {
@@ -162,12 +166,13 @@ pub enum Measure {
 }
 
 impl Measure {
-    /// The field of the instance form a refusal belongs to.
+    /// The field of the instance form a refusal belongs to; the count's is no
+    /// field's: [`FORM_LEVEL`], the form's general error.
     pub fn field(self) -> &'static str {
         match self {
             Measure::Storage => "storage_gb",
             Measure::Memory => "memory_gb",
-            Measure::Instances => "name",
+            Measure::Instances => FORM_LEVEL,
         }
     }
 }
@@ -220,6 +225,24 @@ pub fn refusal(measure: Measure, budget: Budget, more: i64, holder: &LimitHolder
     format!("{used}{whose}; {need}.")
 }
 
+/// What a move is told of one limit it would exceed: "Storage 1000 of 1220 GB used
+/// in Acme; the move brings 420 GB more (1420 GB, over the limit)." `unit` is " GB"
+/// or empty for a count; `place` names where the limit is set.
+pub fn move_refusal(
+    what: &str,
+    unit: &str,
+    used: i64,
+    limit: i64,
+    brings: i64,
+    place: &str,
+) -> String {
+    let total = used.saturating_add(brings);
+    format!(
+        "{what} {used} of {limit}{unit} used in {place}; the move brings {brings}{unit} more \
+         ({total}{unit}, over the limit)."
+    )
+}
+
 /// One bar of a tenant's use against its limit (the tenant page, the dashboard).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UsageBar {
@@ -228,49 +251,106 @@ pub struct UsageBar {
     pub limit: Option<i64>,
     /// "GB", or empty for a count.
     pub unit: &'static str,
+    /// A limit set above the tenant that leaves less room than its own (or that
+    /// binds where it has none): that one refuses growth first.
+    pub above: Option<LimitAbove>,
+}
+
+/// A limit on a tenant above, with its whole subtree's use on one measure.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LimitAbove {
+    /// The tenant's name; `None` where the viewer may not see it.
+    pub name: Option<String>,
+    pub used: i64,
+    pub limit: i64,
+}
+
+impl LimitAbove {
+    /// "Acme", or "a limit above this tenant" for one the viewer may not see.
+    pub fn place(&self) -> &str {
+        self.name.as_deref().unwrap_or("a limit above this tenant")
+    }
+}
+
+/// The limits of one tenant above (top-down), and its subtree's use, as
+/// [`usage_bars`] takes them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PathLimits {
+    pub name: Option<String>,
+    pub used: (i64, i64, i64),
+    pub limits: (Option<i64>, Option<i64>, Option<i64>),
 }
 
 impl UsageBar {
-    /// The bar's fill, 0–100 (a full bar at or over the limit; none without one).
-    pub fn percent(&self) -> i64 {
-        match self.limit {
-            Some(l) if l > 0 => (self.used.saturating_mul(100) / l).clamp(0, 100),
-            Some(_) => 100,
-            None => 0,
+    /// The use and limit that bind: the one above when it leaves less room.
+    fn binding(&self) -> (i64, Option<i64>) {
+        match &self.above {
+            Some(a) => (a.used, Some(a.limit)),
+            None => (self.used, self.limit),
         }
     }
 
-    /// Above its limit (a limit lowered below the use: growth is refused).
-    pub fn over(&self) -> bool {
-        self.limit.is_some_and(|l| self.used > l)
+    /// The bar's fill, 0–100, against the binding limit (a full bar at or over it;
+    /// none without one).
+    pub fn percent(&self) -> i64 {
+        match self.binding() {
+            (used, Some(l)) if l > 0 => (used.saturating_mul(100) / l).clamp(0, 100),
+            (_, Some(_)) => 100,
+            (_, None) => 0,
+        }
     }
+
+    /// Above the binding limit (a limit lowered below the use: growth is refused).
+    pub fn over(&self) -> bool {
+        let (used, limit) = self.binding();
+        limit.is_some_and(|l| used > l)
+    }
+}
+
+/// Room left under a limit (none: unbounded).
+fn room(used: i64, limit: Option<i64>) -> Option<i64> {
+    limit.map(|l| l.saturating_sub(used))
 }
 
 /// The bars of a subtree's use (storage GB, memory GB, instances) against limits.
 pub fn usage_bars(
     used: (i64, i64, i64),
     limits: (Option<i64>, Option<i64>, Option<i64>),
+    above: &[PathLimits],
 ) -> Vec<UsageBar> {
-    vec![
-        UsageBar {
-            label: "Storage",
-            used: used.0,
-            limit: limits.0,
-            unit: "GB",
-        },
-        UsageBar {
-            label: "Memory",
-            used: used.1,
-            limit: limits.1,
-            unit: "GB",
-        },
-        UsageBar {
-            label: "Instances",
-            used: used.2,
-            limit: limits.2,
-            unit: "",
-        },
-    ]
+    let pick = |t: (i64, i64, i64), m: usize| [t.0, t.1, t.2][m];
+    let pick_limit = |t: (Option<i64>, Option<i64>, Option<i64>), m: usize| [t.0, t.1, t.2][m];
+    let measures = [("Storage", "GB"), ("Memory", "GB"), ("Instances", "")];
+    measures
+        .iter()
+        .enumerate()
+        .map(|(m, (label, unit))| {
+            let (own_used, own_limit) = (pick(used, m), pick_limit(limits, m));
+            // The tightest limit above, if it leaves less room than the tenant's own.
+            let mut best = room(own_used, own_limit);
+            let mut binding = None;
+            for a in above {
+                let (u, l) = (pick(a.used, m), pick_limit(a.limits, m));
+                if let Some(r) = room(u, l) {
+                    if best.is_none_or(|b| r < b) {
+                        best = Some(r);
+                        binding = Some(LimitAbove {
+                            name: a.name.clone(),
+                            used: u,
+                            limit: l.unwrap_or(0),
+                        });
+                    }
+                }
+            }
+            UsageBar {
+                label,
+                used: own_used,
+                limit: own_limit,
+                unit,
+                above: binding,
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -314,8 +394,60 @@ mod tests {
     }
 
     #[test]
+    fn a_move_refusal_names_the_limit_the_use_and_what_the_move_brings() {
+        assert_eq!(
+            move_refusal("Storage", " GB", 1000, 1220, 420, "Acme"),
+            "Storage 1000 of 1220 GB used in Acme; the move brings 420 GB more (1420 GB, over \
+             the limit)."
+        );
+        assert_eq!(
+            move_refusal("Instances", "", 170, 172, 6, "Acme"),
+            "Instances 170 of 172 used in Acme; the move brings 6 more (176, over the limit)."
+        );
+    }
+
+    #[test]
+    fn a_bar_shows_the_limit_above_that_binds_first() {
+        let acme = PathLimits {
+            name: Some("Acme".into()),
+            used: (900, 0, 176),
+            limits: (Some(1000), None, Some(172)),
+        };
+        let hidden = PathLimits {
+            name: None,
+            used: (10, 50, 0),
+            limits: (None, Some(60), None),
+        };
+        let bars = usage_bars((40, 5, 4), (Some(500), None, None), &[hidden, acme]);
+        // Storage: 460 left here, 100 left in Acme: Acme binds.
+        let storage = bars[0].above.as_ref().expect("Acme binds storage");
+        assert_eq!(
+            (storage.place(), storage.used, storage.limit),
+            ("Acme", 900, 1000)
+        );
+        assert_eq!(bars[0].percent(), 90);
+        // Memory: no limit here, the hidden one above binds, unnamed.
+        let memory = bars[1].above.as_ref().expect("a limit above binds memory");
+        assert_eq!(memory.place(), "a limit above this tenant");
+        // Instances: no limit here; Acme is above its limit.
+        assert!(bars[2].over());
+        assert_eq!(bars[2].above.as_ref().map(|a| a.used), Some(176));
+        // The tenant's own limit, tighter than any above, binds itself.
+        let bars = usage_bars(
+            (990, 0, 0),
+            (Some(1000), None, None),
+            &[PathLimits {
+                name: Some("Acme".into()),
+                used: (900, 0, 0),
+                limits: (Some(1000), None, None),
+            }],
+        );
+        assert_eq!(bars[0].above, None);
+    }
+
+    #[test]
     fn bars_fill_up_to_the_limit() {
-        let bars = usage_bars((480, 10, 3), (Some(500), None, Some(2)));
+        let bars = usage_bars((480, 10, 3), (Some(500), None, Some(2)), &[]);
         assert_eq!(bars[0].percent(), 96);
         assert!(!bars[0].over());
         assert_eq!(bars[1].percent(), 0);

@@ -96,6 +96,34 @@ pub async fn list(
     Ok(Cloud::visible(conn, tenant, after, limit).await?)
 }
 
+/// The tenants each of `tenant`'s own clouds among `clouds` (a listed page) is
+/// assigned to that `p` sees, by cloud id, in one statement: what the owner's view
+/// of one cloud lists ([`read`]); a shared cloud's are never told.
+pub async fn assigned_of(
+    conn: &mut AsyncPgConnection,
+    p: &Principal,
+    tenant: &Tenant,
+    clouds: &[SeenCloud],
+) -> Result<std::collections::HashMap<i64, Vec<i64>>, AppError> {
+    let own: Vec<i64> = clouds
+        .iter()
+        .filter(|c| {
+            c.cloud.tenant_id == tenant.id && c.cloud.visibility == CloudVisibility::Assigned
+        })
+        .map(|c| c.cloud.id)
+        .collect();
+    let mut out: std::collections::HashMap<i64, Vec<i64>> = std::collections::HashMap::new();
+    if own.is_empty() {
+        return Ok(out);
+    }
+    for (cloud, id, path) in Cloud::assignments_of(conn, &own).await? {
+        if authz::can_see_path(p, &path) {
+            out.entry(cloud).or_default().push(id);
+        }
+    }
+    Ok(out)
+}
+
 /// One cloud with how the tenant stands to it (Resources read; 404 unless seen).
 pub async fn read(
     conn: &mut AsyncPgConnection,

@@ -46,7 +46,9 @@ use crate::db::models::instance::{
 use crate::db::models::Tenant;
 use crate::db::set_lock_timeout;
 use crate::db::transaction::in_transaction;
-use crate::domain::resources::{refusal, Budget, InstanceStatus, LimitHolder, Measure};
+use crate::domain::resources::{
+    refusal, Budget, InstanceStatus, LimitHolder, Measure, PathLimits, FORM_LEVEL,
+};
 use crate::domain::{Feature, Level, TenantName};
 use crate::error::{AppError, FieldErrors};
 use diesel_async::AsyncPgConnection;
@@ -151,6 +153,30 @@ pub fn path_refusals(
     errors
 }
 
+/// The limits set above the tenant at the end of `path` (`usage`: rows of its
+/// ancestors, top-down; its own is skipped), as the usage bars take them: each named
+/// only where `p` sees that tenant, as the refusals do.
+pub fn limits_above(p: &Principal, path: &[i64], usage: &[TenantUsage]) -> Vec<PathLimits> {
+    let own = path.last().copied();
+    usage
+        .iter()
+        .filter(|u| Some(u.tenant_id) != own && u.limited())
+        .map(|u| {
+            let upto = path
+                .iter()
+                .position(|id| *id == u.tenant_id)
+                .map(|i| &path[..=i]);
+            PathLimits {
+                name: upto
+                    .filter(|upto| authz::can_see_path(p, upto))
+                    .map(|_| u.name.clone()),
+                used: (u.storage_gb, u.memory_gb, u.instance_count),
+                limits: (u.storage_limit_gb, u.memory_limit_gb, u.max_instances),
+            }
+        })
+        .collect()
+}
+
 /// The owner's refusals of `storage`/`memory` more GB.
 fn owner_refusals(owner: &OwnerUsage, storage: i64, memory: i64, errors: &mut FieldErrors) {
     refuse(
@@ -230,7 +256,8 @@ fn cloud_gone(e: diesel::result::Error) -> AppError {
 }
 
 /// The checks of an instance's input on the locked tenant (`old`: the instance
-/// before an edit): its cloud, its owner, then the limits — field errors, all at once.
+/// before an edit): its cloud, its owner, then the limits — field errors, all at once;
+/// an instance count at its limit is a conflict (409: no instance fits).
 async fn check(
     conn: &mut AsyncPgConnection,
     p: &Principal,
@@ -289,6 +316,10 @@ async fn check(
             };
             owner_refusals(&owner, s, m, &mut errors);
         }
+    }
+    // No instance fits, whatever its fields: a conflict, not a field's error.
+    if let Some(full) = errors.remove(FORM_LEVEL) {
+        return Err(AppError::Conflict(full));
     }
     if errors.is_empty() {
         Ok(())

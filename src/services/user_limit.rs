@@ -3,8 +3,12 @@
 //! above it. Checked inside every transaction that creates a user homed in a tenant
 //! (`services::users::create`, `services::invitations::accept_new`) before its
 //! insert, on locked rows (`db::models::user_limit::lock_limits` says why the count
-//! is then exact): parallel creates never end above a limit.
+//! is then exact): parallel creates never end above a limit. The home's path is
+//! taken FOR KEY SHARE first (the tree protocol's "create under", as an instance
+//! create takes it), so no move above it runs meanwhile: a move counts against the
+//! same limits (`services::tenants::move_limits`), in the same order.
 
+use super::tenants::tree::lock_paths;
 use crate::db::models::user_limit::{lock_limits, Limited};
 use crate::db::models::Tenant;
 use crate::domain::user_limit::reached;
@@ -12,7 +16,7 @@ use crate::error::AppError;
 use diesel_async::AsyncPgConnection;
 
 /// The field a refusal is reported on (forms show it above their fields).
-pub const FIELD: &str = "limit";
+pub const FIELD: &str = crate::domain::resources::FORM_LEVEL;
 
 /// Room for `adding` more users homed in `home`, else the refusal naming the first
 /// limit (top-down) they would exceed: "Users 50 of 50 used in Acme". `seen` says
@@ -25,11 +29,15 @@ pub async fn make_room(
     adding: i64,
     seen: &(dyn Fn(&[i64]) -> bool + Sync),
 ) -> Result<(), AppError> {
-    // The path as it is now (a move may have changed it since `home` was read).
-    let path = Tenant::paths_of(conn, &[home.id])
+    // The tree protocol's "create under" the home (its path FOR KEY SHARE, as an
+    // instance create takes it): no move of a tenant above it is in flight, and none
+    // starts before the commit, so a move counting this subtree's users counts this
+    // one too. The path is read as it is now, held.
+    let path = lock_paths(conn, &[home.id], None)
         .await?
-        .pop()
-        .map_or_else(|| home.path.clone(), |(_, p)| p);
+        .remove(&home.id)
+        .ok_or(AppError::NotFound)?
+        .path;
     let limits = lock_limits(conn, &path).await?;
     match limits
         .iter()

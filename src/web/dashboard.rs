@@ -62,6 +62,7 @@ async fn dashboard(
                     totals.usage.instances,
                 ),
                 user.acting.limits.triple(),
+                &crate::services::instances::limits_above(&user, &user.acting.path, &totals.above),
             )
         } else {
             Vec::new()

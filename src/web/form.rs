@@ -1,6 +1,7 @@
 //! What every HTML form of the console reads the same way: checkboxes, ids in
 //! paths and fields, and a single field error.
 
+use crate::domain::resources::FORM_LEVEL;
 use crate::domain::SearchText;
 use crate::error::{AppError, FieldErrors};
 
@@ -70,6 +71,28 @@ pub fn field_errors<T>(result: Result<T, AppError>) -> Result<Result<T, FieldErr
         Err(AppError::Validation(errors)) => Ok(Err(errors)),
         Err(e) => Err(e),
     }
+}
+
+/// A conflict (a limit reached: nothing of this kind fits, whatever the fields say)
+/// as the form's general error (`domain::resources::FORM_LEVEL`, shown above the
+/// fields, the form kept); any other error as it is.
+pub fn general_error(e: AppError) -> AppError {
+    match e {
+        AppError::Conflict(message) => {
+            AppError::Validation(FieldErrors::from([(FORM_LEVEL, message)]))
+        }
+        e => e,
+    }
+}
+
+/// As [`field_errors`], with a conflict as the form's general error ([`general_error`]).
+pub fn form_errors<T>(result: Result<T, AppError>) -> Result<Result<T, FieldErrors>, AppError> {
+    field_errors(result.map_err(general_error))
+}
+
+/// Whether `errors` hold a field's error (not only the form's general one).
+pub fn any_field_error(errors: &FieldErrors) -> bool {
+    errors.keys().any(|k| *k != FORM_LEVEL)
 }
 
 /// A query parameter that cannot be taken: 400, naming it and saying what it takes

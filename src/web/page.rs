@@ -77,6 +77,8 @@ pub struct PageCtx {
     pub nav_ingestion_keys: bool,
     /// The acting tenant's Activity (audit read there).
     pub nav_activity: bool,
+    /// The acting tenant's resources (Resources read there).
+    pub nav_resources: bool,
     /// The acting tenant's Rules (Rules read there).
     pub nav_rules: bool,
 }
@@ -115,7 +117,7 @@ impl PageCtx {
             .and_then(|p| p.tenant_id)
             .is_some_and(|id| id != user.acting.id);
         let active = match active {
-            "users" | "roles" | "access" | "activity" | "rules" if elsewhere => "",
+            "users" | "roles" | "access" | "activity" | "rules" | "resources" if elsewhere => "",
             active => active,
         };
         let breadcrumb = if let Some(names) = about {
@@ -194,6 +196,7 @@ impl PageCtx {
             nav_roles: nav.roles,
             nav_tenant_roles: nav.tenant_roles,
             nav_ingestion_keys: nav.ingestion_keys,
+            nav_resources: nav.resources,
             nav_activity: authz::can_read_activity(user, &user.acting),
             nav_rules: authz::can_read_rules(user, &user.acting),
         }

@@ -644,9 +644,9 @@ async fn limits_allow_their_edge_and_refuse_one_more() {
     // The instance count: 3 allowed, the fourth refused.
     assert_eq!(c.api.post(&a2, vm(cloud, "c", 0, 0)).await.0, 201);
     let (s, body) = c.api.post(&a2, vm(cloud, "d", 0, 0)).await;
-    assert_eq!(s, 422, "{body}");
+    assert_eq!(s, 409, "{body}");
     assert_eq!(
-        body["errors"]["name"],
+        body["detail"],
         "Instances: 3 of 3 used; no more instances fit."
     );
 
@@ -710,7 +710,10 @@ async fn limits_allow_their_edge_and_refuse_one_more() {
         "Storage 30 of 50 GB used by dev (the owner's limit); this instance needs 21 GB."
     );
     assert_eq!(c.api.post(&a1x, owned("o2", 20)).await.0, 201);
-    // The page says the same as a field error, and keeps the form.
+    // The page says the same as a field error, and keeps the form (the instance
+    // count lifted: at its limit, no instance fits whatever its size — the form's
+    // general error, `resource_views`).
+    set_limits(&app, &t.a2, Some(500), None, None).await;
     let admin = app.new_browser();
     admin.login_admin().await;
     let r = admin

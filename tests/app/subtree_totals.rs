@@ -374,6 +374,7 @@ async fn run_seed(app: &TestApp, seed: u64, steps: usize) {
                     to,
                     &allow_move,
                     &|_, _| Ok(()),
+                    &|_| true,
                     chrono::Utc::now(),
                 )
                 .await
@@ -543,6 +544,7 @@ async fn maintained_totals_stay_exact_under_concurrent_changes() {
                     to,
                     &allow,
                     &|_, _| Ok(()),
+                    &|_| true,
                     chrono::Utc::now(),
                 )
                 .await

@@ -316,6 +316,7 @@ async fn run_seed(app: &TestApp, seed: u64, steps: usize) {
                     to,
                     &allow_move,
                     &|_, _| Ok(()),
+                    &|_| true,
                     chrono::Utc::now(),
                 )
                 .await;

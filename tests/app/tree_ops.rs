@@ -103,6 +103,7 @@ async fn move_unchecked(
         dest,
         &|_, _, _| Ok(()),
         &|_, _| Ok(()),
+        &|_| true,
         chrono::Utc::now(),
     )
     .await

@@ -503,6 +503,7 @@ async fn usage_folded_by_a_move_is_alerted_like_the_folders() {
         t.acme.id,
         &|_, _, _| Ok(()),
         &|_, _| Ok(()),
+        &|_| true,
         app.clock.now(),
     )
     .await

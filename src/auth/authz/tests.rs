@@ -803,7 +803,8 @@ fn navigation_shows_the_links_that_lead_somewhere() {
             users: true,
             roles: true,
             tenant_roles: true,
-            ingestion_keys: true
+            ingestion_keys: true,
+            resources: true
         }
     );
     assert_eq!(
@@ -816,7 +817,8 @@ fn navigation_shows_the_links_that_lead_somewhere() {
             users: true,
             roles: false,
             tenant_roles: false,
-            ingestion_keys: false
+            ingestion_keys: false,
+            resources: false
         }
     );
     assert_eq!(
@@ -829,9 +831,21 @@ fn navigation_shows_the_links_that_lead_somewhere() {
             users: false,
             roles: true,
             tenant_roles: false,
-            ingestion_keys: false
+            ingestion_keys: false,
+            resources: false
         }
     );
+    // Resources read where one acts links its resources; a cap or a role without it
+    // does not.
+    assert!(
+        navigation(
+            &with_role(who(25, PARTNER, &[]), only(Feature::Resources, Read)),
+            &t(PARTNER)
+        )
+        .resources
+    );
+    assert!(navigation(&root_admin(), &t(PARTNER)).resources);
+    assert!(!navigation(&who(25, PARTNER, &[]), &t(PARTNER)).resources);
     // A plain user of the root sees the link; someone holding a grant on the root too.
     assert!(navigation(&who(25, ROOT, &[]), &t(ROOT)).tenant_roles);
     assert!(navigation(&who(25, OTHER, &[(ROOT, Viewer, Only, false)]), &t(ROOT)).tenant_roles);

@@ -309,6 +309,21 @@ impl Cloud {
             .await
     }
 
+    /// The tenants each of these clouds is assigned to (cloud id, tenant id, path),
+    /// by cloud then tenant: one statement for a page of clouds.
+    pub async fn assignments_of(
+        conn: &mut AsyncPgConnection,
+        ids: &[i64],
+    ) -> QueryResult<Vec<(i64, i64, Vec<i64>)>> {
+        cloud_assignments::table
+            .inner_join(tenants::table.inner_join(tenant_paths::table))
+            .filter(cloud_assignments::cloud_id.eq_any(ids.to_vec()))
+            .order((cloud_assignments::cloud_id, tenants::id))
+            .select((cloud_assignments::cloud_id, tenants::id, tenant_paths::path))
+            .load(conn)
+            .await
+    }
+
     /// How many instances run on the cloud (anywhere).
     pub async fn instances_on(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<i64> {
         instances::table

@@ -1,7 +1,7 @@
 //! Instances (workloads) of a tenant, and the subtree sums their limits are checked
 //! against. Every query is scoped by tenant: an id from another tenant is not found.
 
-use crate::db::schema::{clouds, instances, tenant_subtree_totals, tenants, users};
+use crate::db::schema::{clouds, instances, tenants, users};
 use crate::domain::resources::{InstanceStatus, LimitChange};
 use chrono::{DateTime, Utc};
 use diesel::pg::Pg;
@@ -74,6 +74,11 @@ pub struct TenantUsage {
     pub memory_gb: i64,
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     pub instance_count: i64,
+    /// The user limit and the subtree's users (a move checks them too).
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Integer>)]
+    pub max_users: Option<i32>,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub user_count: i64,
 }
 
 impl TenantUsage {
@@ -96,7 +101,7 @@ pub struct OwnerUsage {
 }
 
 const USAGE_SELECT: &str = "SELECT s.tenant_id, t.name, t.storage_limit_gb, t.memory_limit_gb, \
-     t.max_instances, s.storage_gb, s.memory_gb, s.instance_count \
+     t.max_instances, s.storage_gb, s.memory_gb, s.instance_count, t.max_users, s.user_count \
      FROM tenant_subtree_totals s JOIN tenants t ON t.id = s.tenant_id \
      WHERE s.tenant_id = ANY ($1) ORDER BY array_position($1, s.tenant_id)";
 
@@ -250,7 +255,8 @@ impl Instance {
     /// subtree-totals rows locked FOR NO KEY UPDATE in that order (the order the
     /// totals' triggers and the tree changes take them): until the commit no other
     /// instance change on these paths can move the sums. The caller holds the path
-    /// FOR KEY SHARE (the tree protocol's "create under").
+    /// FOR KEY SHARE (the tree protocol's "create under"). `path` may be any list in
+    /// that order (by depth, then id): a move passes its two paths merged.
     pub async fn lock_usage(
         conn: &mut AsyncPgConnection,
         path: &[i64],
@@ -394,20 +400,4 @@ impl TenantLimits {
             .first(conn)
             .await
     }
-}
-
-/// What a tenant's subtree uses (the tenant page's bars), without locking.
-pub async fn subtree_use(
-    conn: &mut AsyncPgConnection,
-    tenant_id: i64,
-) -> QueryResult<(i64, i64, i64)> {
-    tenant_subtree_totals::table
-        .find(tenant_id)
-        .select((
-            tenant_subtree_totals::storage_gb,
-            tenant_subtree_totals::memory_gb,
-            tenant_subtree_totals::instance_count,
-        ))
-        .first(conn)
-        .await
 }

@@ -617,7 +617,7 @@ async fn plan(
             Ok(Plan::Change(None))
         }
         BulkAction::Move { destination } => {
-            // `move_tenant`: both rights, then the tree's rules, then the users moved.
+            // `move_tenant`: both rights, then the tree's rules, the users moved, the limits.
             if !authz::can_move(p, t, parent.as_ref())
                 || !authz::can_manage_children(p, destination)
                 || !authz::can_move_to(p, t, parent.as_ref(), destination)
@@ -632,6 +632,11 @@ async fn plan(
             }
             let subjects = Subject::load_homed(conn, t.id, true).await?;
             authz::require_dominates_homed(p, &subjects, HomedChange::Move)?;
+            let seen = |path: &[i64]| authz::can_see_path(p, path);
+            if let Some(m) = super::move_limits::refusal(conn, t, destination, false, &seen).await?
+            {
+                return Err(AppError::Conflict(m));
+            }
             Ok(Plan::Change(None))
         }
         BulkAction::AddLabel(l) | BulkAction::RemoveLabel(l) => {

@@ -12,6 +12,7 @@ pub mod bulk;
 pub mod custom_domain;
 pub mod destinations;
 pub mod filter;
+pub mod move_limits;
 pub mod tree;
 
 pub use custom_domain::{approve_custom_domain, verify_custom_domain, DomainChange};
@@ -442,8 +443,9 @@ pub async fn delete(
 
 /// Moves `tenant` with its subtree under `destination` as `p`: an Owner over its
 /// current parent who manages the destination's sub-tenants and dominates every
-/// user at home in the subtree (`authz::require_dominates_homed`). Returns the
-/// moved tenant.
+/// user at home in the subtree (`authz::require_dominates_homed`), and only if no
+/// limit on the destination's path would be exceeded (409 naming it and its use).
+/// Returns the moved tenant.
 pub async fn move_tenant(
     conn: &mut AsyncPgConnection,
     p: &Principal,
@@ -470,6 +472,7 @@ pub async fn move_tenant(
         destination.id,
         &authorize,
         &|subjects, change| authz::require_dominates_homed(p, subjects, change),
+        &|path| authz::can_see_path(p, path),
         now,
     )
     .await

@@ -27,6 +27,7 @@
 //! The caller's authorization runs again on the locked rows (`authorize`), so a
 //! tenant moved elsewhere meanwhile is not changed on the strength of its old place.
 
+use super::move_limits::{self, Seen};
 use crate::auth::authz::{HomedChange, Subject};
 use crate::db::models::network::SubtreeResources;
 use crate::db::models::role::{TenantRole, UserRole};
@@ -756,13 +757,18 @@ pub struct MovePreview {
     /// Tenant roles (caps) of the current and the new parent.
     pub old_parent_role: String,
     pub new_parent_role: String,
+    /// The limits on the destination's path the move would exceed (it is refused).
+    pub over_limits: Option<String>,
 }
 
+/// What moving `tenant` under `destination` changes, as the rows are now; `seen` as
+/// in [`move_limits::refusal`].
 pub async fn move_preview(
     conn: &mut AsyncPgConnection,
     tenant: &Tenant,
     old_parent: &Tenant,
     destination: &Tenant,
+    seen: Seen<'_>,
 ) -> Result<MovePreview, AppError> {
     let counts = Tenant::subtree_counts(conn, tenant.id).await?;
     let old: BTreeSet<i64> = tenant.path[..tenant.path.len().saturating_sub(1)]
@@ -778,6 +784,7 @@ pub async fn move_preview(
         grants_gained: Tenant::subtree_grants_on(conn, &gained).await?,
         old_parent_role: Tenant::role_name(conn, old_parent.tenant_role_id).await?,
         new_parent_role: Tenant::role_name(conn, destination.tenant_role_id).await?,
+        over_limits: move_limits::refusal(conn, tenant, destination, false, seen).await?,
     })
 }
 
@@ -795,7 +802,9 @@ pub fn destination_error(tenant: &Tenant, destination: &Tenant) -> Option<String
 /// Moves a tenant with its whole subtree under `parent_id`, rewriting every path in
 /// one statement. `authorize(tenant, current parent, destination)` runs on the locked
 /// rows, then `homed` on the users at home in the subtree (a move changes where
-/// they stand). Moving under the current parent changes nothing. `now` (the app's
+/// they stand), then the limits on the destination's path (`move_limits`: a move that
+/// would exceed one is a conflict, named where `seen`). Moving under the current
+/// parent changes nothing. `now` (the app's
 /// clock) is for the quota alerts of the usage the move folds. Returns the moved
 /// tenant.
 pub async fn move_tenant(
@@ -805,6 +814,7 @@ pub async fn move_tenant(
     parent_id: i64,
     authorize: &(dyn Fn(&Tenant, &Tenant, &Tenant) -> Result<(), AppError> + Sync),
     homed: HomedCheck<'_>,
+    seen: Seen<'_>,
     now: DateTime<Utc>,
 ) -> Result<Tenant, AppError> {
     conn.transaction(async |conn| {
@@ -835,6 +845,11 @@ pub async fn move_tenant(
         // shifts hold them.
         crate::db::models::usage::exclude_ingestion(conn).await?;
         crate::services::usage::fold_in(conn, now).await?;
+        // Last before the shift, so the totals rows are held only until the commit.
+        if let Some(refusal) = move_limits::refusal(conn, &tenant, &destination, true, seen).await?
+        {
+            return Err(AppError::Conflict(refusal));
+        }
         let moved = Tenant::move_subtree(conn, &tenant, &destination).await?;
         // Clouds assigned to tenants of the subtree by an owner no longer above them
         // share nothing now; their assignments go, so a move back shares nothing

@@ -307,9 +307,14 @@ pub async fn list_clouds(
         &params,
         async |conn, tenant, after, limit| {
             let rows = clouds::list(conn, &user, tenant, after, limit).await?;
+            // The owner's view lists where its assigned clouds are shared, as one cloud's does.
+            let mut assigned = clouds::assigned_of(conn, &user, tenant, &rows).await?;
             Ok(rows
                 .into_iter()
-                .map(|seen| CloudJson::new(seen, tenant.id, Vec::new()))
+                .map(|seen| {
+                    let ids = assigned.remove(&seen.cloud.id).unwrap_or_default();
+                    CloudJson::new(seen, tenant.id, ids)
+                })
                 .collect())
         },
         |c: &CloudJson| c.id,

@@ -15,7 +15,7 @@ use crate::services::instances::{
 };
 use crate::web::confirm::{Confirm, Question};
 use crate::web::extract::{path_tenant, Query};
-use crate::web::form::{bad_param, field_id, SearchBox};
+use crate::web::form::{any_field_error, bad_param, field_id, general_error, SearchBox};
 use crate::web::owned::{
     can_change, confirmed, id_choices, page_or_fragment, readable, saved, status, tenant_page,
     Resources,
@@ -273,6 +273,11 @@ struct FormPage {
 }
 
 impl FormPage {
+    /// Some field has an error (not only the form's general one).
+    fn field_error(&self) -> bool {
+        any_field_error(&self.errors)
+    }
+
     fn form_action(&self) -> String {
         match self.instance_id {
             Some(id) => format!("/tenants/{}/instances/{id}", self.tenant.id),
@@ -365,7 +370,11 @@ async fn create(
         &state,
         &path,
         LIST,
-        async |conn, c| service::create(conn, c.p, c.actor, c.tenant, input).await,
+        async |conn, c| {
+            service::create(conn, c.p, c.actor, c.tenant, input)
+                .await
+                .map_err(general_error)
+        },
         |i: &Instance| format!("Created instance {}.", i.name),
         async |conn, tenant, errors| form_page(&req, &user, conn, tenant, None, form, errors).await,
     )
@@ -411,7 +420,9 @@ async fn update(
         LIST,
         async |conn, c| {
             let id = parse_id(&path.1)?;
-            service::update(conn, c.p, c.actor, c.tenant, id, input).await
+            service::update(conn, c.p, c.actor, c.tenant, id, input)
+                .await
+                .map_err(general_error)
         },
         |i: &Instance| format!("Saved instance {}.", i.name),
         async |conn, tenant, errors| {

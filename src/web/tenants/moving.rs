@@ -7,7 +7,7 @@ use crate::error::{AppError, FieldErrors};
 use crate::services::tenants::{self as service, destinations};
 use crate::web::actor;
 use crate::web::extract::Query;
-use crate::web::form::{field_id, SearchBox};
+use crate::web::form::{field_id, form_errors, SearchBox};
 use crate::web::page::{flash, render, render_status, see_other, wants_fragment, PageCtx};
 use crate::web::switch::{self, SwitchResult};
 use crate::web::AppState;
@@ -103,7 +103,11 @@ async fn move_page(
         Some(d) => {
             let labels = switch::labelled(user, conn, vec![d.clone()]).await?;
             (
-                Some(service::move_preview(conn, &tenant, parent, d).await?),
+                Some({
+                    let p: &crate::auth::Principal = user;
+                    let seen = |path: &[i64]| authz::can_see_path(p, path);
+                    service::move_preview(conn, &tenant, parent, d, &seen).await?
+                }),
                 labels
                     .into_iter()
                     .next()
@@ -187,40 +191,45 @@ pub(super) async fn move_tenant(
     let mut conn = state.pool.get().await?;
     let (tenant, parent) = deletable(&user, &mut conn, &path).await?;
     let mut errors = FieldErrors::new();
-    let result = match destination(&user, &mut conn, &tenant, &form.parent_id, &mut errors).await? {
-        Some(dest) => service::move_tenant(
-            &mut conn,
-            &user,
-            &actor(&user, &req),
-            &tenant,
-            &dest,
-            state.clock.now(),
-        )
-        .await
-        .map(|moved| (moved, dest)),
-        None => Err(AppError::Validation(errors)),
+    let dest = destination(&user, &mut conn, &tenant, &form.parent_id, &mut errors).await?;
+    let result = match &dest {
+        // A limit on the destination's path that the move would exceed (409) is the
+        // form's general error, shown with the preview that says so too.
+        Some(d) => form_errors(
+            service::move_tenant(
+                &mut conn,
+                &user,
+                &actor(&user, &req),
+                &tenant,
+                d,
+                state.clock.now(),
+            )
+            .await,
+        )?,
+        None => Err(errors),
     };
-    match result {
-        Ok((moved, dest)) => {
+    match (result, dest) {
+        (Ok(moved), Some(dest)) => {
             flash(
                 &user.session.0,
                 format!("Moved {} under {}.", moved.name, dest.name),
             );
             Ok(see_other(&req, &format!("/tenants/{}", moved.id)))
         }
-        Err(AppError::Validation(errors)) => {
+        (Ok(_), None) => Err(AppError::NotFound),
+        (Err(errors), dest) => {
+            let dest = dest.filter(|_| !errors.contains_key("parent_id"));
             move_page(
                 &user,
                 &mut conn,
                 tenant,
                 &parent,
                 SearchBox::default(),
-                None,
+                dest,
                 errors,
                 StatusCode::UNPROCESSABLE_ENTITY,
             )
             .await
         }
-        Err(e) => Err(e),
     }
 }

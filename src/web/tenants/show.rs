@@ -140,8 +140,14 @@ pub(super) async fn show_page(
     let can_read_resources =
         authz::effective_level(user, &tenant, Feature::Resources) >= Level::Read;
     let bars = if can_read_resources {
-        let used = crate::db::models::instance::subtree_use(conn, tenant.id).await?;
-        crate::domain::resources::usage_bars(used, tenant.limits.triple())
+        // The path's limits and use in one statement: its own, and those set above.
+        let path = crate::db::models::instance::Instance::usage(conn, &tenant.path).await?;
+        let used = path
+            .iter()
+            .find(|u| u.tenant_id == tenant.id)
+            .map_or((0, 0, 0), |u| (u.storage_gb, u.memory_gb, u.instance_count));
+        let above = crate::services::instances::limits_above(user, &tenant.path, &path);
+        crate::domain::resources::usage_bars(used, tenant.limits.triple(), &above)
     } else {
         Vec::new()
     };

@@ -21,6 +21,7 @@ pub use visibility::Visibility;
 
 pub(crate) use visibility::visible_filter;
 
+use super::instance::TenantUsage;
 use super::lower;
 use crate::db::schema::{tenant_paths, tenant_roles, tenants};
 use crate::domain::domain_name::DomainStatus;
@@ -221,10 +222,47 @@ impl Tenant {
         within: &Tenant,
         visibility: &Visibility,
     ) -> QueryResult<Totals> {
+        use crate::db::models::instance::TenantLimits;
         use crate::db::schema::tenant_subtree_totals;
+        let ancestors = within.path[..within.path.len().saturating_sub(1)].to_vec();
+        // An ancestor's row (its limits and its subtree's use) as the bars take it.
+        let above = |id, name, limits: TenantLimits, t: SubtreeTotals| {
+            let u = TenantUsage {
+                tenant_id: id,
+                name,
+                storage_limit_gb: limits.storage_limit_gb,
+                memory_limit_gb: limits.memory_limit_gb,
+                max_instances: limits.max_instances,
+                storage_gb: t.storage_gb,
+                memory_gb: t.memory_gb,
+                instance_count: t.instances,
+                max_users: None,
+                user_count: t.users,
+            };
+            u.limited().then_some(u)
+        };
         let (subtree_roots, singles) = match visibility {
             Visibility::All => {
-                let t = SubtreeTotals::find(conn, within.id).await?;
+                // `within` and its ancestors (for the limits set above it): one statement.
+                let mut rows: Vec<(i64, String, TenantLimits, SubtreeTotals)> = tenants::table
+                    .inner_join(
+                        tenant_subtree_totals::table
+                            .on(tenant_subtree_totals::tenant_id.eq(tenants::id)),
+                    )
+                    .filter(tenants::id.eq_any(within.path.clone()))
+                    .select((
+                        tenants::id,
+                        tenants::name,
+                        TenantLimits::as_select(),
+                        SubtreeTotals::as_select(),
+                    ))
+                    .load(conn)
+                    .await?;
+                let t = match rows.iter().position(|r| r.0 == within.id) {
+                    Some(i) => rows.swap_remove(i).3,
+                    None => return Err(diesel::result::Error::NotFound),
+                };
+                rows.sort_by_key(|r| within.path.iter().position(|id| *id == r.0));
                 return Ok(Totals {
                     subtenants: t.tenants - 1,
                     disabled: t.disabled - i64::from(!within.enabled),
@@ -232,6 +270,10 @@ impl Tenant {
                     instances: t.instances,
                     hidden: 0,
                     usage: t,
+                    above: rows
+                        .into_iter()
+                        .filter_map(|(id, name, l, t)| above(id, name, l, t))
+                        .collect(),
                 });
             }
             Visibility::Within {
@@ -249,12 +291,27 @@ impl Tenant {
             .collect();
         // The visible subtrees and single tenants at or below `within`, each with its
         // totals and its own counts.
-        let rows: Vec<(i64, Vec<i64>, bool, i32, i32, SubtreeTotals)> = with_path()
+        // With `within`'s ancestors, for the limits set above it (in the same statement).
+        type Row = (
+            i64,
+            Vec<i64>,
+            bool,
+            i32,
+            i32,
+            SubtreeTotals,
+            String,
+            TenantLimits,
+        );
+        let (rows, ancestor_rows): (Vec<Row>, Vec<Row>) = with_path()
             .inner_join(
                 tenant_subtree_totals::table.on(tenant_subtree_totals::tenant_id.eq(tenants::id)),
             )
-            .filter(tenants::id.eq_any(ids))
-            .filter(tenant_paths::path.contains(vec![within.id]))
+            .filter(
+                tenants::id
+                    .eq_any(ids)
+                    .and(tenant_paths::path.contains(vec![within.id]))
+                    .or(tenants::id.eq_any(ancestors)),
+            )
             .select((
                 tenants::id,
                 tenant_paths::path,
@@ -262,9 +319,21 @@ impl Tenant {
                 tenants::user_count,
                 tenants::instance_count,
                 SubtreeTotals::as_select(),
+                tenants::name,
+                TenantLimits::as_select(),
             ))
-            .load(conn)
-            .await?;
+            .load::<Row>(conn)
+            .await?
+            .into_iter()
+            .partition(|r| r.1.contains(&within.id));
+        let mut ancestor_rows = ancestor_rows;
+        ancestor_rows.sort_by_key(|r| r.1.len());
+        let rows: Vec<(i64, Vec<i64>, bool, i32, i32, SubtreeTotals)> = rows
+            .into_iter()
+            .map(|(id, path, enabled, users, instances, totals, _, _)| {
+                (id, path, enabled, users, instances, totals)
+            })
+            .collect();
         let roots: Vec<i64> = rows
             .iter()
             .filter(|r| subtree_roots.contains(&r.0))
@@ -277,6 +346,10 @@ impl Tenant {
             instances: 0,
             hidden: 0,
             usage: SubtreeTotals::default(),
+            above: ancestor_rows
+                .into_iter()
+                .filter_map(|(id, _, _, _, _, t, name, l)| above(id, name, l, t))
+                .collect(),
         };
         let mut below = 0;
         for (id, path, enabled, users, instances, totals) in rows {
@@ -315,7 +388,7 @@ impl Tenant {
 }
 
 /// Dashboard totals.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Totals {
     pub subtenants: i64,
     pub disabled: i64,
@@ -326,4 +399,7 @@ pub struct Totals {
     /// `within`'s whole subtree, seen or not: what its limits are checked against
     /// (the dashboard's usage bars).
     pub usage: SubtreeTotals,
+    /// The tenants above `within` with a limit (on storage, memory or instances),
+    /// top-down, with their whole subtrees' use: the limits that bind it from above.
+    pub above: Vec<TenantUsage>,
 }

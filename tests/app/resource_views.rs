@@ -1,0 +1,208 @@
+//! Review of #14, findings 2–4: usage bars show the limit that binds from above
+//! (named only for who may see its tenant), the acting tenant's navigation links its
+//! resources, and an instance count at its limit is the form's general error (a 409
+//! problem in the API), not the name field's.
+
+use crate::api::{token_for, Api};
+use crate::helpers::*;
+use serde_json::json;
+
+#[tokio::test]
+async fn usage_bars_show_the_limit_that_binds_from_above() {
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    let api = Api::new(&app, Some(&token_for(&app, &app.admin, false).await));
+    let (s, body) = api
+        .post(
+            &format!("/api/v1/tenants/{}/clouds", app.root.id),
+            json!({"name": "shared", "provider": "aws", "visibility": "public"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{body}");
+    let cloud = body["id"].as_i64().unwrap();
+    for i in 0..3 {
+        let (s, body) = api
+            .post(
+                &format!("/api/v1/tenants/{}/instances", t.a1.id),
+                json!({"name": format!("vm{i}"), "cloud_id": cloud, "storage_gb": 1, "memory_gb": 1}),
+            )
+            .await;
+        assert_eq!(s, 201, "{body}");
+    }
+    // acme is lowered below its subtree's use: nothing more fits anywhere below it.
+    db(&app)
+        .await
+        .execute(
+            "UPDATE tenants SET max_instances = 2 WHERE id = $1",
+            &[&t.acme.id],
+        )
+        .await
+        .unwrap();
+    let seen = format!("0 used here; {}: 3 of 2 used (above the limit", t.acme.name);
+    app.login_admin().await;
+    let page = app.get_html(&format!("/tenants/{}", t.a1x.id)).await;
+    assert!(page.contains(&seen), "{page}");
+    // The same on the dashboard, acting in a1x.
+    app.post_form("/switch", &[("tenant_id", &t.a1x.id.to_string())])
+        .await;
+    let page = app.get_html("/dashboard").await;
+    assert!(page.contains(&seen), "{page}");
+    // a1's administrator does not see acme: the limit is not named.
+    let a1admin = subtree_admin(&app, &t.a1, "a1admin").await;
+    let page = a1admin.get_html(&format!("/tenants/{}", t.a1x.id)).await;
+    assert!(
+        page.contains("0 used here; a limit above this tenant: 3 of 2 used"),
+        "{page}"
+    );
+    assert!(!page.contains(&format!("{}: 3 of 2", t.acme.name)));
+    // With no limit above, a bar is as before.
+    let page = app.get_html(&format!("/tenants/{}", t.g1.id)).await;
+    assert!(
+        !page.contains("used here;") && page.contains("0 used, no limit"),
+        "{page}"
+    );
+}
+
+#[tokio::test]
+async fn the_acting_tenants_navigation_links_its_resources() {
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    app.login_admin().await;
+    app.post_form("/switch", &[("tenant_id", &t.a1x.id.to_string())])
+        .await;
+    let page = app.get_html("/dashboard").await;
+    for kind in ["instances", "clouds", "resolvers", "devices", "subnets"] {
+        assert!(
+            page.contains(&format!(
+                "href=\"/tenants/{}/{kind}\" id=\"nav-{kind}\"",
+                t.a1x.id
+            )),
+            "{kind}: {page}"
+        );
+    }
+    // A user whose role gives no Resources read there gets none of them.
+    let plain = app.user(&t.a2, "plain").await;
+    let _ = plain;
+    let browser = browser_as(&app, &format!("{}\\plain", t.a2.subdomain)).await;
+    let page = browser.get_html("/dashboard").await;
+    assert!(!page.contains("id=\"nav-instances\""), "{page}");
+}
+
+#[tokio::test]
+async fn an_instance_count_at_its_limit_is_the_forms_general_error() {
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    let api = Api::new(&app, Some(&token_for(&app, &app.admin, false).await));
+    let (_, body) = api
+        .post(
+            &format!("/api/v1/tenants/{}/clouds", app.root.id),
+            json!({"name": "shared", "provider": "aws", "visibility": "public"}),
+        )
+        .await;
+    let cloud = body["id"].as_i64().unwrap();
+    db(&app)
+        .await
+        .execute(
+            "UPDATE tenants SET max_instances = 1 WHERE id = $1",
+            &[&t.a2.id],
+        )
+        .await
+        .unwrap();
+    let path = format!("/api/v1/tenants/{}/instances", t.a2.id);
+    let vm = |name: &str| json!({"name": name, "cloud_id": cloud, "storage_gb": 1, "memory_gb": 1});
+    assert_eq!(api.post(&path, vm("a")).await.0, 201);
+    let (s, body) = api.post(&path, vm("b")).await;
+    assert_eq!(s, 409, "{body}");
+    assert_eq!(
+        body["detail"],
+        "Instances: 1 of 1 used; no more instances fit."
+    );
+    assert!(
+        body.get("errors").is_none_or(|e| e.get("name").is_none()),
+        "{body}"
+    );
+    // The page: the form again, the refusal above the fields, the name not marked.
+    app.login_admin().await;
+    let r = app
+        .post_form(
+            &format!("/tenants/{}/instances/new", t.a2.id),
+            &[
+                ("name", "b"),
+                ("cloud_id", &cloud.to_string()),
+                ("storage_gb", "1"),
+                ("memory_gb", "1"),
+                ("status", "running"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status().as_u16(), 422);
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("id=\"form-error\">Instances: 1 of 1 used; no more instances fit."),
+        "{page}"
+    );
+    assert!(!page.contains("id=\"name-error\"") && !page.contains("highlighted fields"));
+    assert_eq!(
+        db(&app)
+            .await
+            .query_one("SELECT count(*) FROM instances", &[])
+            .await
+            .unwrap()
+            .get::<_, i64>(0),
+        1
+    );
+}
+
+#[tokio::test]
+async fn the_cloud_list_tells_the_owner_where_its_clouds_are_assigned() {
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    let api = Api::new(&app, Some(&token_for(&app, &app.admin, false).await));
+    let (s, body) = api
+        .post(
+            &format!("/api/v1/tenants/{}/clouds", t.acme.id),
+            json!({"name": "pair", "provider": "aws", "visibility": "assigned",
+                   "assigned_tenant_ids": [t.a1.id, t.a2.id]}),
+        )
+        .await;
+    assert_eq!(s, 201, "{body}");
+    let (s, body) = api
+        .post(
+            &format!("/api/v1/tenants/{}/clouds", t.acme.id),
+            json!({"name": "open", "provider": "gcp", "visibility": "public"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{body}");
+    let (s, list) = api
+        .get(&format!("/api/v1/tenants/{}/clouds", t.acme.id))
+        .await;
+    assert_eq!(s, 200, "{list}");
+    let item = |list: &serde_json::Value, name: &str| {
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("{name}: {list}"))
+    };
+    assert_eq!(
+        item(&list, "pair")["assigned_tenant_ids"],
+        json!([t.a1.id, t.a2.id])
+    );
+    assert_eq!(item(&list, "open")["assigned_tenant_ids"], json!([]));
+    // The list says what the item says.
+    let id = item(&list, "pair")["id"].as_i64().unwrap();
+    let (_, one) = api
+        .get(&format!("/api/v1/tenants/{}/clouds/{id}", t.acme.id))
+        .await;
+    assert_eq!(
+        one["assigned_tenant_ids"],
+        item(&list, "pair")["assigned_tenant_ids"]
+    );
+    // A receiver's view of the shared cloud never tells where else it is shared.
+    let (_, theirs) = api
+        .get(&format!("/api/v1/tenants/{}/clouds", t.a1.id))
+        .await;
+    assert_eq!(item(&theirs, "pair")["assigned_tenant_ids"], json!([]));
+}
