@@ -34,6 +34,7 @@ mod people;
 mod query_strings;
 mod resources;
 mod review13b;
+mod review13c;
 mod review_gaps;
 mod roles;
 mod rule_migrations;

@@ -5,7 +5,7 @@
 
 use super::idempotency::{self, Answer};
 use super::rules::{cursor, item_id, nullable_id, PageParams};
-use super::tenants::{encode_cursor, integral_i64, integral_opt_i64, page_limit, path_tenant};
+use super::tenants::{integral_i64, integral_opt_i64, page_limit, paged_in, path_tenant};
 use super::{json, parse_json};
 use crate::auth::ApiUser;
 use crate::db::models::network::{Device, Resolver, Subnet};
@@ -230,16 +230,12 @@ async fn listed<T, J: From<T>>(
 ) -> Result<(Vec<J>, Option<String>), actix_web::Error> {
     let (mut conn, tenant) = path_tenant(req, user, state, raw).await?;
     let limit = page_limit(params.limit)?;
-    let after = cursor(params)?;
+    let after = cursor(params, tenant.id)?;
     service::read(user, &tenant)?;
-    let mut rows = load(&mut conn, tenant.id, after, limit + 1)
+    let rows = load(&mut conn, tenant.id, after, limit + 1)
         .await
         .map_err(AppError::from)?;
-    let more = rows.len() as i64 > limit;
-    rows.truncate(limit as usize);
-    let next = more
-        .then(|| rows.last().map(|r| encode_cursor(id(r))))
-        .flatten();
+    let (rows, next) = paged_in(tenant.id, rows, limit, id);
     Ok((rows.into_iter().map(J::from).collect(), next))
 }
 

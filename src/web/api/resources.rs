@@ -6,7 +6,9 @@
 
 use super::idempotency::{self, Answer};
 use super::rules::{cursor, item_id, PageParams};
-use super::tenants::{integral_i64, integral_opt_i64, page_limit, paged, path_tenant, query_limit};
+use super::tenants::{
+    integral_i64, integral_opt_i64, page_limit, paged_in, path_tenant, query_limit,
+};
 use super::{json, parse_json};
 use crate::auth::ApiUser;
 use crate::db::models::cloud::SeenCloud;
@@ -303,9 +305,9 @@ pub async fn list_clouds(
 ) -> Result<HttpResponse, actix_web::Error> {
     let (mut conn, tenant) = path_tenant(&req, &user, &state, &path).await?;
     let limit = page_limit(params.limit)?;
-    let after = cursor(&params)?;
+    let after = cursor(&params, tenant.id)?;
     let rows = clouds::list(&mut conn, &user, &tenant, after, limit + 1).await?;
-    let (rows, next_cursor) = paged(rows, limit, |r| r.cloud.id);
+    let (rows, next_cursor) = paged_in(tenant.id, rows, limit, |r| r.cloud.id);
     let items = rows
         .into_iter()
         .map(|seen| CloudJson::new(seen, tenant.id, Vec::new()))
@@ -452,10 +454,13 @@ pub async fn list_instances(
 ) -> Result<HttpResponse, actix_web::Error> {
     let (mut conn, tenant) = path_tenant(&req, &user, &state, &path).await?;
     let limit = page_limit(params.limit)?;
-    let after = cursor(&PageParams {
-        cursor: params.cursor.clone(),
-        limit: params.limit,
-    })?;
+    let after = cursor(
+        &PageParams {
+            cursor: params.cursor.clone(),
+            limit: params.limit,
+        },
+        tenant.id,
+    )?;
     let q = match params.q.as_deref() {
         Some(raw) => SearchText::parse(raw)
             .map_err(|e| bad_param("q", &e.message()))?
@@ -474,7 +479,7 @@ pub async fn list_instances(
     let rows = Instance::list(&mut conn, tenant.id, &filter, after, 0, limit + 1)
         .await
         .map_err(AppError::from)?;
-    let (rows, next_cursor) = paged(rows, limit, |r| r.instance.id);
+    let (rows, next_cursor) = paged_in(tenant.id, rows, limit, |r| r.instance.id);
     let items = rows.into_iter().map(|r| r.instance.into()).collect();
     Ok(json(StatusCode::OK, &InstancePage { items, next_cursor }))
 }

@@ -8,7 +8,8 @@
 use super::batch::{BatchResponse, BatchResult, MAX_OPERATIONS};
 use super::idempotency::{self, Answer};
 use super::tenants::{
-    decode_cursor, integral_opt_i64, page_limit, paged, path_tenant, query_limit, NOT_A_CURSOR,
+    decode_tenant_cursor, integral_opt_i64, page_limit, paged_in, path_tenant, query_limit,
+    NOT_A_CURSOR,
 };
 use super::{json, parse_json};
 use crate::auth::ApiUser;
@@ -363,8 +364,9 @@ fn entity_tags(line: &str) -> Vec<&str> {
     tags
 }
 
-/// A cursor, or 400 naming it.
-pub(super) fn cursor(params: &PageParams) -> Result<Option<i64>, AppError> {
+/// The cursor of a list of `tenant`'s: 400 naming it when it is no cursor, 422
+/// when it was read in another tenant's list (`tenants::decode_tenant_cursor`).
+pub(super) fn cursor(params: &PageParams, tenant: i64) -> Result<Option<i64>, AppError> {
     if params
         .cursor
         .as_ref()
@@ -372,7 +374,11 @@ pub(super) fn cursor(params: &PageParams) -> Result<Option<i64>, AppError> {
     {
         return Err(bad_param("cursor", NOT_A_CURSOR));
     }
-    params.cursor.as_deref().map(decode_cursor).transpose()
+    params
+        .cursor
+        .as_deref()
+        .map(|c| decode_tenant_cursor(c, tenant))
+        .transpose()
 }
 
 /// A list's prologue and paging: the tenant (404), the page size and cursor (400),
@@ -394,12 +400,12 @@ async fn listed<T, J: From<T>>(
 ) -> Result<(Vec<J>, Option<String>), actix_web::Error> {
     let (mut conn, tenant) = path_tenant(req, user, state, raw).await?;
     let limit = page_limit(params.limit)?;
-    let after = cursor(params)?;
+    let after = cursor(params, tenant.id)?;
     service::read(&mut conn, user, &tenant).await?;
     let rows = load(&mut conn, tenant.id, after, limit + 1)
         .await
         .map_err(AppError::from)?;
-    let (rows, next) = paged(rows, limit, id);
+    let (rows, next) = paged_in(tenant.id, rows, limit, id);
     Ok((rows.into_iter().map(J::from).collect(), next))
 }
 
