@@ -61,6 +61,19 @@ async fn refuse_locked(conn: &mut AsyncPgConnection, tenant: &Tenant) -> Result<
     Ok(())
 }
 
+/// The ids of the tenant's applications and of its domains.
+async fn object_ids(
+    conn: &mut AsyncPgConnection,
+    tenant: &Tenant,
+) -> Result<(BTreeSet<i64>, BTreeSet<i64>), AppError> {
+    let apps = Application::all(conn, tenant.id).await?;
+    let domains = Domain::all(conn, tenant.id).await?;
+    Ok((
+        apps.iter().map(|a| a.id).collect(),
+        domains.iter().map(|d| d.id).collect(),
+    ))
+}
+
 /// The mappings' field errors: each source id must be one of the source's
 /// applications (domains) — an unknown one is reported under `mappings`, since no
 /// form shows a field for it — and each mapped id one of the target's
@@ -74,16 +87,7 @@ pub async fn check_mappings(
     target: &Tenant,
     m: &Mappings,
 ) -> Result<(), AppError> {
-    let src_apps: BTreeSet<i64> = Application::all(conn, source.id)
-        .await?
-        .iter()
-        .map(|a| a.id)
-        .collect();
-    let src_domains: BTreeSet<i64> = Domain::all(conn, source.id)
-        .await?
-        .iter()
-        .map(|d| d.id)
-        .collect();
+    let (src_apps, src_domains) = object_ids(conn, source).await?;
     let dst_apps: BTreeMap<i64, String> = Application::all(conn, target.id)
         .await?
         .into_iter()
@@ -434,16 +438,7 @@ pub async fn retry(
         // A source application or domain deleted since binds no rule any more (its
         // rules were unbound with it): its entry no longer matters, where a start's
         // form would be stale. Everything else is checked as `start` checks it.
-        let apps: BTreeSet<i64> = Application::all(conn, source.id)
-            .await?
-            .iter()
-            .map(|a| a.id)
-            .collect();
-        let domains: BTreeSet<i64> = Domain::all(conn, source.id)
-            .await?
-            .iter()
-            .map(|d| d.id)
-            .collect();
+        let (apps, domains) = object_ids(conn, &source).await?;
         mappings.applications.retain(|id, _| apps.contains(id));
         mappings.domains.retain(|id, _| domains.contains(id));
         check_mappings(conn, &source, &target, &mappings).await?;
