@@ -452,6 +452,17 @@ pub fn can_migrate_rules(p: &Principal, source: &Tenant, target: &Tenant) -> boo
     })
 }
 
+/// May the user roll a failed migration back? A rollback only replaces the
+/// target's rules (with its own earlier version), so with the source deleted since
+/// it takes the target's half of [`can_migrate_rules`] alone — otherwise no one
+/// could ever unlock the target; while the source exists, what starting it takes.
+pub fn can_roll_back_migration(p: &Principal, source: Option<&Tenant>, target: &Tenant) -> bool {
+    match source {
+        Some(s) => can_migrate_rules(p, s, target),
+        None => can_migrate_rules_from(p, target),
+    }
+}
+
 /// May the user open `source`'s migration form (the "Migrate rules…" link, the
 /// target search): the source's half of [`can_migrate_rules`], Owner or
 /// Administrator over it with Rules full. Which targets it offers is

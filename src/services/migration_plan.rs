@@ -253,11 +253,36 @@ pub struct Seen {
 }
 
 impl Seen {
-    /// May the user roll it back or retry it (the page shows the forms)?
-    pub fn actionable(&self, p: &Principal) -> bool {
+    /// May the user roll it back (the page shows the form)? Once the source is
+    /// deleted the target's rights are enough: the rollback only touches it.
+    pub fn can_roll_back(&self, p: &Principal) -> bool {
+        self.target
+            .as_ref()
+            .is_some_and(|t| authz::can_roll_back_migration(p, self.source.as_ref(), t))
+    }
+
+    /// May the user retry it (the page shows the form)? Both tenants must exist.
+    pub fn can_retry(&self, p: &Principal) -> bool {
         match (&self.source, &self.target) {
             (Some(s), Some(t)) => authz::can_migrate_rules(p, s, t),
             _ => false,
+        }
+    }
+}
+
+/// What is done to a failed migration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    Rollback,
+    Retry,
+}
+
+impl Action {
+    /// "rolled back", "retried".
+    pub fn verb(self) -> &'static str {
+        match self {
+            Action::Rollback => "rolled back",
+            Action::Retry => "retried",
         }
     }
 }
@@ -383,24 +408,31 @@ pub async fn page(
     Ok((seen, next))
 }
 
-/// 403 unless the user may roll back or retry the migration; 409 unless it failed
-/// (asked before the confirmation, which would otherwise offer what cannot be done).
-pub fn require_actionable(p: &Principal, seen: &Seen, what: &str) -> Result<(), AppError> {
+/// 403 unless the user may roll back or retry the migration; 409 unless it failed,
+/// or when the tenant it needs was deleted (a retry needs both, a rollback only the
+/// target). Asked before the confirmation, which would otherwise offer what cannot
+/// be done.
+pub fn require_actionable(p: &Principal, seen: &Seen, action: Action) -> Result<(), AppError> {
     let m = &seen.migration;
-    if seen.source.is_none() || seen.target.is_none() {
-        return Err(AppError::Conflict(
-            "A tenant of this migration was deleted; it can no longer be rolled back or retried."
-                .into(),
-        ));
+    if seen.target.is_none() {
+        return Err(crate::services::rule_migrations::target_deleted(m));
     }
-    if !seen.actionable(p) {
+    if action == Action::Retry && seen.source.is_none() {
+        return Err(crate::services::rule_migrations::source_deleted(m));
+    }
+    let allowed = match action {
+        Action::Rollback => seen.can_roll_back(p),
+        Action::Retry => seen.can_retry(p),
+    };
+    if !allowed {
         return Err(AppError::Forbidden);
     }
     if m.state != "failed" {
         return Err(AppError::Conflict(format!(
-            "Migration #{} is {}: only a failed migration can be {what}.",
+            "Migration #{} is {}: only a failed migration can be {}.",
             m.id,
-            m.progress().label()
+            m.progress().label(),
+            action.verb()
         )));
     }
     Ok(())

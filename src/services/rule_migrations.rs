@@ -62,28 +62,33 @@ async fn refuse_locked(conn: &mut AsyncPgConnection, tenant: &Tenant) -> Result<
     Ok(())
 }
 
+/// The ids of the tenant's applications and of its domains.
+async fn object_ids(
+    conn: &mut AsyncPgConnection,
+    tenant: &Tenant,
+) -> Result<(BTreeSet<i64>, BTreeSet<i64>), AppError> {
+    let apps = Application::all(conn, tenant.id).await?;
+    let domains = Domain::all(conn, tenant.id).await?;
+    Ok((
+        apps.iter().map(|a| a.id).collect(),
+        domains.iter().map(|d| d.id).collect(),
+    ))
+}
+
 /// The mappings' field errors: each source id must be one of the source's
 /// applications (domains) — an unknown one is reported under `mappings`, since no
 /// form shows a field for it — and each mapped id one of the target's
 /// (`map_application_<id>`, `map_domain_<id>`); and no copied rule may end up
 /// bound to a target application and to a domain bound to another one (the rule
-/// forms refuse that too): reported at the rule's domain's field.
-async fn check_mappings(
+/// forms refuse that too): reported at the rule's domain's field. The form's
+/// preview, `start` and `retry` all ask it.
+pub async fn check_mappings(
     conn: &mut AsyncPgConnection,
     source: &Tenant,
     target: &Tenant,
     m: &Mappings,
 ) -> Result<(), AppError> {
-    let src_apps: BTreeSet<i64> = Application::all(conn, source.id)
-        .await?
-        .iter()
-        .map(|a| a.id)
-        .collect();
-    let src_domains: BTreeSet<i64> = Domain::all(conn, source.id)
-        .await?
-        .iter()
-        .map(|d| d.id)
-        .collect();
+    let (src_apps, src_domains) = object_ids(conn, source).await?;
     let dst_apps: BTreeMap<i64, String> = Application::all(conn, target.id)
         .await?
         .into_iter()
@@ -289,18 +294,57 @@ pub async fn list(
     Ok(out)
 }
 
-/// Both tenants of a migration the user acts on (rollback, retry): they must
-/// still exist and the user must hold the right to start it.
-async fn tenants_for_action(
+/// What a migration whose source was deleted tells a retry.
+pub fn source_deleted(m: &RuleMigration) -> AppError {
+    AppError::Conflict(format!(
+        "The source tenant {} was deleted: migration #{} can no longer be retried. Roll it back to unlock {}.",
+        m.source_name, m.id, m.target_name
+    ))
+}
+
+/// What a migration whose target was deleted tells a rollback or retry (the target
+/// cannot be deleted while the migration locks it, so only after it ended).
+pub fn target_deleted(m: &RuleMigration) -> AppError {
+    AppError::Conflict(format!(
+        "The target tenant {} was deleted: migration #{} has nothing left to roll back or retry.",
+        m.target_name, m.id
+    ))
+}
+
+/// The tenants of a migration the user rolls back: the target (which must exist)
+/// and the source if it still does; the user must hold
+/// `authz::can_roll_back_migration`.
+async fn tenants_for_rollback(
+    conn: &mut AsyncPgConnection,
+    p: &Principal,
+    m: &RuleMigration,
+) -> Result<Tenant, AppError> {
+    let Some(t) = m.target_tenant_id else {
+        return Err(target_deleted(m));
+    };
+    let target = Tenant::find(conn, t).await?;
+    let source = match m.source_tenant_id {
+        Some(s) => Some(Tenant::find(conn, s).await?),
+        None => None,
+    };
+    if !authz::can_roll_back_migration(p, source.as_ref(), &target) {
+        return Err(AppError::Forbidden);
+    }
+    Ok(target)
+}
+
+/// Both tenants of a migration the user retries: they must still exist and the
+/// user must hold the right to start it.
+async fn tenants_for_retry(
     conn: &mut AsyncPgConnection,
     p: &Principal,
     m: &RuleMigration,
 ) -> Result<(Tenant, Tenant), AppError> {
-    let (Some(s), Some(t)) = (m.source_tenant_id, m.target_tenant_id) else {
-        return Err(AppError::Conflict(
-            "A tenant of this migration was deleted; it can no longer be rolled back or retried."
-                .into(),
-        ));
+    let Some(t) = m.target_tenant_id else {
+        return Err(target_deleted(m));
+    };
+    let Some(s) = m.source_tenant_id else {
+        return Err(source_deleted(m));
     };
     let source = Tenant::find(conn, s).await?;
     let target = Tenant::find(conn, t).await?;
@@ -329,7 +373,7 @@ pub async fn rollback(
     now: DateTime<Utc>,
 ) -> Result<RuleMigration, AppError> {
     let m = find(conn, p, id).await?;
-    let (_, target) = tenants_for_action(conn, p, &m).await?;
+    let target = tenants_for_rollback(conn, p, &m).await?;
     in_transaction(conn, async |conn| {
         set_lock_timeout(conn).await?;
         let m = RuleMigration::find_for_update(conn, id).await?;
@@ -373,7 +417,9 @@ pub async fn rollback(
 }
 
 /// Queues a failed migration again: the source locked again (409 if something
-/// else holds it), one more attempt; the copy resumes from the staged rows.
+/// else holds it), its mapping checked again against the source as it is now (the
+/// same field errors as `start`: the source may have changed since), one more
+/// attempt; the copy resumes from the staged rows unless the source changed.
 pub async fn retry(
     conn: &mut AsyncPgConnection,
     p: &Principal,
@@ -382,7 +428,7 @@ pub async fn retry(
     now: DateTime<Utc>,
 ) -> Result<RuleMigration, AppError> {
     let m = find(conn, p, id).await?;
-    let (source, _) = tenants_for_action(conn, p, &m).await?;
+    let (source, target) = tenants_for_retry(conn, p, &m).await?;
     in_transaction(conn, async |conn| {
         set_lock_timeout(conn).await?;
         let m = RuleMigration::find_for_update(conn, id).await?;
@@ -391,6 +437,15 @@ pub async fn retry(
         }
         let source_version = lock_head(conn, source.id, now).await?;
         refuse_locked(conn, &source).await?;
+        let mut mappings: Mappings = serde_json::from_value(m.mappings.clone())
+            .map_err(|e| AppError::Unexpected(e.into()))?;
+        // A source application or domain deleted since binds no rule any more (its
+        // rules were unbound with it): its entry no longer matters, where a start's
+        // form would be stale. Everything else is checked as `start` checks it.
+        let (apps, domains) = object_ids(conn, &source).await?;
+        mappings.applications.retain(|id, _| apps.contains(id));
+        mappings.domains.retain(|id, _| domains.contains(id));
+        check_mappings(conn, &source, &target, &mappings).await?;
         let what = describe(m.id);
         RuleLock::insert(conn, source.id, Some(m.id), actor.user_id, &what, now).await?;
         let total = rule_counts(conn, source.id).await?.total;

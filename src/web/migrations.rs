@@ -105,8 +105,10 @@ async fn index(
 struct ShowPage {
     page: PageCtx,
     m: Line,
-    /// The Rollback and Retry forms are offered (failed, and the user may).
-    can_act: bool,
+    /// The Rollback form is offered (failed, and the user may).
+    can_roll_back: bool,
+    /// The Retry form is offered (failed, both tenants there, and the user may).
+    can_retry: bool,
     /// The progress fragment's name in the shared template.
     migration_progress: MigrationProgress,
 }
@@ -122,7 +124,8 @@ async fn show(
     let m = Line::of(&seen);
     let page = ShowPage {
         page: PageCtx::new(&user, &mut conn, "migrations").await?,
-        can_act: m.progress.state == "failed" && seen.actionable(&user),
+        can_roll_back: m.progress.state == "failed" && seen.can_roll_back(&user),
+        can_retry: m.progress.state == "failed" && seen.can_retry(&user),
         migration_progress: m.progress.clone(),
         m,
     };
@@ -170,12 +173,12 @@ async fn act(
     let id = parse_id(&path)?;
     let mut conn = state.pool.get().await?;
     let seen = plan::find(&mut conn, &user, id).await?;
-    let (verb, done_word) = if rollback {
-        ("rolled back", "Rolled back")
+    let (action, done_word) = if rollback {
+        (plan::Action::Rollback, "Rolled back")
     } else {
-        ("retried", "Queued again")
+        (plan::Action::Retry, "Queued again")
     };
-    plan::require_actionable(&user, &seen, verb)?;
+    plan::require_actionable(&user, &seen, action)?;
     let m = &seen.migration;
     let href = format!("/migrations/{id}");
     if !confirm.confirmed {

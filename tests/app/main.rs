@@ -38,6 +38,7 @@ mod resources;
 mod resources_attack;
 mod review13b;
 mod review13c;
+mod review13d;
 mod review_gaps;
 mod roles;
 mod rule_migrations;

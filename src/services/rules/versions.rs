@@ -5,7 +5,7 @@
 
 use super::{read, Change, Done};
 use crate::auth::{authz, Principal};
-use crate::db::models::rules::{head_version, RuleRow, RuleSetVersion};
+use crate::db::models::rules::{head_version, Application, Domain, RuleRow, RuleSetVersion};
 use crate::db::models::Tenant;
 use crate::domain::rules::{
     diff as diff_sets, CredentialStuffing, RuleInput, RuleSetDiff, VersionKind,
@@ -98,6 +98,54 @@ pub async fn diff(
     let a = content(conn, tenant.id, from).await?;
     let b = content(conn, tenant.id, to).await?;
     Ok(diff_sets(&a.rules, &b.rules, (&a.settings, &b.settings)))
+}
+
+/// The names of the tenant's applications and domains by id, for the diff to name
+/// them rather than show ids (Rules read). Applications and domains are not
+/// versioned: these are the current names, and an id missing here was deleted.
+pub async fn object_names(
+    conn: &mut AsyncPgConnection,
+    p: &Principal,
+    tenant: &Tenant,
+) -> Result<ObjectNames, AppError> {
+    read(conn, p, tenant).await?;
+    Ok(ObjectNames {
+        applications: Application::all(conn, tenant.id)
+            .await?
+            .into_iter()
+            .map(|a| (a.id, a.name))
+            .collect(),
+        domains: Domain::all(conn, tenant.id)
+            .await?
+            .into_iter()
+            .map(|d| (d.id, d.name))
+            .collect(),
+    })
+}
+
+/// A tenant's applications' and domains' current names by id.
+#[derive(Clone, Debug, Default)]
+pub struct ObjectNames {
+    pub applications: BTreeMap<i64, String>,
+    pub domains: BTreeMap<i64, String>,
+}
+
+impl ObjectNames {
+    /// "Shop", or "application 3 (deleted)".
+    pub fn application(&self, id: i64) -> String {
+        self.applications
+            .get(&id)
+            .cloned()
+            .unwrap_or_else(|| format!("application {id} (deleted)"))
+    }
+
+    /// "shop.example.com", or "domain 3 (deleted)".
+    pub fn domain(&self, id: i64) -> String {
+        self.domains
+            .get(&id)
+            .cloned()
+            .unwrap_or_else(|| format!("domain {id} (deleted)"))
+    }
 }
 
 /// The versions between `from` and `to` (either order) that changed applications

@@ -332,7 +332,11 @@ async fn act(
     plan::require_actionable(
         &user,
         &seen,
-        if rollback { "rolled back" } else { "retried" },
+        if rollback {
+            plan::Action::Rollback
+        } else {
+            plan::Action::Retry
+        },
     )?;
     let actor = user.actor(&req);
     let now = state.clock.now();

@@ -347,11 +347,25 @@ fn network_pattern() -> String {
 /// A cursor as the server writes it: `after:<id>` in unpadded URL-safe base64, the
 /// id at most 18 digits (each three digits encode to one of these four-character groups).
 fn cursor_pattern() -> String {
+    let (three, last) = digit_groups();
+    format!("^YWZ0ZXI6(?:{three}){{0,5}}{last}$")
+}
+
+/// A list inside one tenant's cursor (`tenants::encode_tenant_cursor`): `after:`,
+/// the tenant's id in 18 digits (six groups), then the row's id as above.
+fn tenant_cursor_pattern() -> String {
+    let (three, last) = digit_groups();
+    format!("^YWZ0ZXI6(?:{three}){{6}}(?:{three}){{0,5}}{last}$")
+}
+
+/// Three digits in base64, and the last one to three digits of a number.
+fn digit_groups() -> (String, String) {
     let lead = "(?:[MN][DTjz]|O[DT])";
     let three = format!("{lead}[AEIMQUYcgk][w-z0-5]");
     let two = format!("{lead}[AEIMQUYcgk]");
     let one = "(?:[MN][AQgw]|O[AQ])";
-    format!("^YWZ0ZXI6(?:{three}){{0,5}}(?:{three}|{two}|{one})$")
+    let last = format!("(?:{three}|{two}|{one})");
+    (three, last)
 }
 
 /// `label::parse_exact`: at most 20 labels, each in its exact form.
@@ -655,7 +669,12 @@ fn constrain_parameters(doc: &mut Value) {
     let Some(paths) = doc["paths"].as_object_mut() else {
         return;
     };
-    for operation in paths.values_mut().filter_map(Value::as_object_mut) {
+    for (path, operation) in paths.iter_mut() {
+        let Some(operation) = operation.as_object_mut() else {
+            continue;
+        };
+        // Lists inside one tenant page with cursors bound to it.
+        let in_tenant = path.starts_with("/api/v1/tenants/{id}/");
         for op in operation.values_mut() {
             // `get_mut`, not indexing: indexing would add `"parameters": null` to an
             // operation without any (POST /api/v1/usage), which is not valid OpenAPI.
@@ -668,9 +687,10 @@ fn constrain_parameters(doc: &mut Value) {
                         "id" | "parent" | "subtree" | "within" | "aid" | "did" | "rid" | "sid",
                     ) => id_constraints(),
                     Some("label") => label_constraints(),
-                    // The tenants list's; the activity list states its own.
+                    // The tenants list's, a tenant's lists'; the activity and the
+                    // stats state their own.
                     Some("cursor") if param["schema"]["pattern"].is_null() => {
-                        json!({"pattern": cursor_pattern()})
+                        json!({"pattern": if in_tenant { tenant_cursor_pattern() } else { cursor_pattern() }})
                     }
                     Some("Idempotency-Key") => json!({
                         "type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$",
@@ -866,6 +886,32 @@ mod tests {
             &networks,
         );
         assert!(matches(&network_pattern(), "10.0.0.5/8"));
+    }
+
+    #[test]
+    fn tenant_cursors_match_their_pattern_and_are_bound_to_their_tenant() {
+        use super::super::tenants::{decode_tenant_cursor, encode_tenant_cursor};
+        let pattern = tenant_cursor_pattern();
+        for tenant in [1, 13, 999_999_999_999_999_999] {
+            for id in [1, 9, 10, 42, 123, 4567, 1_000_000, 999_999_999_999_999_999] {
+                let cursor = encode_tenant_cursor(tenant, id);
+                assert!(matches(&pattern, &cursor), "{tenant} {id} {cursor}");
+                assert!(!matches(&cursor_pattern(), &cursor), "{cursor}");
+                assert_eq!(decode_tenant_cursor(&cursor, tenant).ok(), Some(id));
+                let other = decode_tenant_cursor(&cursor, tenant + 1).unwrap_err();
+                assert_eq!(other.status().as_u16(), 422, "{other:?}");
+            }
+        }
+        // The tenants list's cursors are not a tenant's lists' (400).
+        let plain = super::super::tenants::encode_cursor(42);
+        assert!(!matches(&pattern, &plain));
+        assert_eq!(
+            decode_tenant_cursor(&plain, 42)
+                .unwrap_err()
+                .status()
+                .as_u16(),
+            400
+        );
     }
 
     #[test]

@@ -7,7 +7,8 @@
 
 use super::idempotency::{self, Answer};
 use super::tenants::{
-    decode_cursor, integral_opt_i64, page_limit, paged, path_tenant, query_limit, NOT_A_CURSOR,
+    decode_tenant_cursor, integral_opt_i64, page_limit, paged_in, path_tenant, query_limit,
+    NOT_A_CURSOR,
 };
 use super::{json, parse_json};
 use crate::auth::ApiUser;
@@ -45,8 +46,9 @@ pub(super) fn nullable_id<'de, D: Deserializer<'de>>(
     integral_opt_i64(d).map(Some)
 }
 
-/// A cursor, or 400 naming it.
-pub(super) fn cursor(params: &PageParams) -> Result<Option<i64>, AppError> {
+/// A cursor of a list inside `tenant`: 400 naming it when it is none, 422 when it
+/// was read in another tenant's list.
+pub(super) fn cursor(params: &PageParams, tenant: i64) -> Result<Option<i64>, AppError> {
     if params
         .cursor
         .as_ref()
@@ -54,7 +56,11 @@ pub(super) fn cursor(params: &PageParams) -> Result<Option<i64>, AppError> {
     {
         return Err(bad_param("cursor", NOT_A_CURSOR));
     }
-    params.cursor.as_deref().map(decode_cursor).transpose()
+    params
+        .cursor
+        .as_deref()
+        .map(|c| decode_tenant_cursor(c, tenant))
+        .transpose()
 }
 
 /// The second id of a path (`{aid}`, `{did}`, `{rid}`): not a number names no item,
@@ -85,10 +91,10 @@ pub(super) async fn listed<F: Family, T, J: From<T>>(
 ) -> Result<(Vec<J>, Option<String>), actix_web::Error> {
     let (mut conn, tenant) = path_tenant(req, user, state, raw).await?;
     let limit = page_limit(params.limit)?;
-    let after = cursor(params)?;
+    let after = cursor(params, tenant.id)?;
     F::read(&mut conn, user, &tenant).await?;
     let rows = load(&mut conn, &tenant, after, limit + 1).await?;
-    let (rows, next) = paged(rows, limit, id);
+    let (rows, next) = paged_in(tenant.id, rows, limit, id);
     Ok((rows.into_iter().map(J::from).collect(), next))
 }
 

@@ -7,7 +7,7 @@
 use super::owned::{
     changed, changed_found, created, cursor, item_id, listed, nullable_id, shown, PageParams,
 };
-use super::tenants::{integral_i64, integral_opt_i64, page_limit, paged, path_tenant, query_limit};
+use super::tenants::{integral_i64, integral_opt_i64, page_limit, paged_in, path_tenant, query_limit};
 use super::{json, parse_json};
 use crate::auth::ApiUser;
 use crate::db::models::cloud::SeenCloud;
@@ -465,10 +465,13 @@ pub async fn list_instances(
 ) -> Result<HttpResponse, actix_web::Error> {
     let (mut conn, tenant) = path_tenant(&req, &user, &state, &path).await?;
     let limit = page_limit(params.limit)?;
-    let after = cursor(&PageParams {
-        cursor: params.cursor.clone(),
-        limit: params.limit,
-    })?;
+    let after = cursor(
+        &PageParams {
+            cursor: params.cursor.clone(),
+            limit: params.limit,
+        },
+        tenant.id,
+    )?;
     let q = match params.q.as_deref() {
         Some(raw) => SearchText::parse(raw)
             .map_err(|e| bad_param("q", &e.message()))?
@@ -487,7 +490,7 @@ pub async fn list_instances(
     let rows = Instance::list(&mut conn, tenant.id, &filter, after, 0, limit + 1)
         .await
         .map_err(AppError::from)?;
-    let (rows, next_cursor) = paged(rows, limit, |r| r.instance.id);
+    let (rows, next_cursor) = paged_in(tenant.id, rows, limit, |r| r.instance.id);
     let items = rows.into_iter().map(|r| r.instance.into()).collect();
     Ok(json(StatusCode::OK, &InstancePage { items, next_cursor }))
 }

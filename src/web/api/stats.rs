@@ -216,12 +216,7 @@ pub async fn list(
     let after = match cursor {
         Some((after, bound)) if bound == listing => Some(after),
         Some((_, bound)) if bound.tenant != listing.tenant => {
-            return Err(AppError::field(
-                "cursor",
-                "This cursor continues the rows of another tenant: use it with the \
-                 tenant it was read for, or ask without a cursor for the first page.",
-            )
-            .into())
+            return Err(AppError::field("cursor", super::tenants::ANOTHER_TENANTS_CURSOR).into())
         }
         Some((_, bound)) => return Err(AppError::field("cursor", other_listing(&bound)).into()),
         None => None,

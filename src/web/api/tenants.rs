@@ -420,9 +420,11 @@ pub(super) fn encode_cursor(id: i64) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("after:{id}"))
 }
 
-/// One page of `rows`, read with one row more than `limit`: the first `limit`, and
-/// the cursor after the last of them when more follow.
-pub(super) fn paged<T>(
+/// One page of `rows` of a list inside `tenant`, read with one row more than
+/// `limit`: the first `limit`, and the cursor after the last of them (bound to the
+/// tenant) when more follow.
+pub(super) fn paged_in<T>(
+    tenant: i64,
     mut rows: Vec<T>,
     limit: i64,
     id: impl Fn(&T) -> i64,
@@ -430,9 +432,48 @@ pub(super) fn paged<T>(
     let more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
     let next = more
-        .then(|| rows.last().map(|r| encode_cursor(id(r))))
+        .then(|| rows.last().map(|r| encode_tenant_cursor(tenant, id(r))))
         .flatten();
     (rows, next)
+}
+
+/// The cursor of a list inside one tenant (`/tenants/{id}/rules`, `…/domains`, the
+/// resources): `after:`, the tenant's id in 18 digits, then the row's id. Bound to
+/// its tenant as the stats' cursors are: another tenant's list refuses it rather
+/// than page on from a row that is not its own.
+pub(super) fn encode_tenant_cursor(tenant: i64, id: i64) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("after:{tenant:018}{id}"))
+}
+
+/// What a cursor read in another tenant's list is told (422, `errors.cursor`,
+/// without naming that tenant: it may be one the caller cannot see).
+pub(super) const ANOTHER_TENANTS_CURSOR: &str = "This cursor continues the rows of another tenant: use it with the tenant it was read for, or ask without a cursor for the first page.";
+
+/// The row id of a cursor [`encode_tenant_cursor`] wrote for `tenant`: 400 naming
+/// the parameter when it is none, 422 (`errors.cursor`, as the stats answer) when
+/// it was read in another tenant's list.
+pub(super) fn decode_tenant_cursor(raw: &str, tenant: i64) -> Result<i64, AppError> {
+    use base64::Engine;
+    let bad = || bad_param("cursor", NOT_A_CURSOR);
+    let text = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(raw.trim())
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or_else(bad)?;
+    let digits = text.strip_prefix("after:").ok_or_else(bad)?;
+    if !(19..=36).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let (of, id) = digits.split_at(18);
+    let (of, id) = (
+        of.parse::<i64>().map_err(|_| bad())?,
+        id.parse::<i64>().map_err(|_| bad())?,
+    );
+    if of != tenant {
+        return Err(AppError::field("cursor", ANOTHER_TENANTS_CURSOR));
+    }
+    Ok(id)
 }
 
 pub(super) fn decode_cursor(raw: &str) -> Result<i64, AppError> {

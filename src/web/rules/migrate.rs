@@ -136,6 +136,19 @@ struct FormState {
     preview: bool,
 }
 
+impl FormState {
+    /// The field errors of `start` (or of its checks, at the preview) into the form.
+    fn keep(&mut self, errors: crate::error::FieldErrors) {
+        for (field, message) in errors {
+            if field == "target" {
+                self.target_error = Some(message);
+            } else {
+                self.errors.insert(field.to_string(), message);
+            }
+        }
+    }
+}
+
 /// Credential-stuffing settings in words.
 fn settings_text(s: &CredentialStuffing) -> String {
     if !s.enabled {
@@ -386,8 +399,16 @@ async fn submit(
     };
     let mappings = match mapped {
         Ok(m) if form.confirmed && !edit => m,
-        Ok(_) => {
+        Ok(m) => {
             st.preview = !edit;
+            // The preview refuses what Start would refuse: the same checks.
+            if st.preview {
+                match rule_migrations::check_mappings(&mut conn, &source, &target, &m).await {
+                    Ok(()) => {}
+                    Err(AppError::Validation(errors)) => st.keep(errors),
+                    Err(e) => return Err(e),
+                }
+            }
             st.target = Some((target, p));
             return show(&user, &mut conn, source, st).await;
         }
@@ -421,13 +442,7 @@ async fn submit(
         ),
         // A race since the preview: the form again with what changed.
         Err(AppError::Validation(errors)) => {
-            for (field, message) in errors {
-                if field == "target" {
-                    st.target_error = Some(message);
-                } else {
-                    st.errors.insert(field.to_string(), message);
-                }
-            }
+            st.keep(errors);
             show(&user, &mut conn, source, st).await
         }
         Err(AppError::Conflict(message)) => {

@@ -112,3 +112,17 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_rollback_needs_the_target_only_once_the_source_is_gone() {
+    // While the source exists: what starting the migration takes.
+    for p in [partner_owner(), partner_admin()] {
+        assert!(can_roll_back_migration(&p, Some(&t(PARTNER)), &t(CHILD)));
+        assert!(!can_roll_back_migration(&p, Some(&t(OTHER)), &t(CHILD)));
+        // Deleted: the target's half is enough (nothing else could unlock it).
+        assert!(can_roll_back_migration(&p, None, &t(CHILD)));
+        assert!(!can_roll_back_migration(&p, None, &t(OTHER)));
+    }
+    assert!(can_roll_back_migration(&root_admin(), None, &t(OTHER)));
+    assert!(!can_roll_back_migration(&partner_viewer(), None, &t(CHILD)));
+}
