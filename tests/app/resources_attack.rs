@@ -266,6 +266,7 @@ async fn run_rule_seed(app: &TestApp, m: &mut Model, seed: u64, shape: Shape) {
                     to,
                     &|_, _, _| Ok(()),
                     &|_, _| Ok(()),
+                    &|_| true,
                     chrono::Utc::now(),
                 )
                 .await;
