@@ -7,7 +7,9 @@
 use super::owned::{
     changed, changed_found, created, cursor, item_id, listed, nullable_id, shown, PageParams,
 };
-use super::tenants::{integral_i64, integral_opt_i64, page_limit, paged_in, path_tenant, query_limit};
+use super::tenants::{
+    integral_i64, integral_opt_i64, page_limit, paged_in, path_tenant, query_limit,
+};
 use super::{json, parse_json};
 use crate::auth::ApiUser;
 use crate::db::models::cloud::SeenCloud;
