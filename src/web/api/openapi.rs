@@ -170,9 +170,10 @@ impl Modify for Problems {
                 .build()
         };
         for (path, item) in openapi.paths.paths.iter_mut() {
-            let ops: [(HttpMethod, &mut Option<Op>); 4] = [
+            let ops: [(HttpMethod, &mut Option<Op>); 5] = [
                 (HttpMethod::Get, &mut item.get),
                 (HttpMethod::Post, &mut item.post),
+                (HttpMethod::Put, &mut item.put),
                 (HttpMethod::Patch, &mut item.patch),
                 (HttpMethod::Delete, &mut item.delete),
             ];
@@ -191,6 +192,12 @@ impl Modify for Problems {
                 if locks(path) {
                     codes.push(("423", "The tenant's rule configuration is locked by a rule-set migration (problem `locked`); nothing was read or changed"));
                 }
+                if method == HttpMethod::Get && tenant_cursor(path, op) {
+                    codes.push((
+                        "422",
+                        "The cursor was read in another tenant's list (`errors.cursor`)",
+                    ));
+                }
                 if method != HttpMethod::Get {
                     codes.push(("413", "The body is too large"));
                     codes.push(("415", "The body is not JSON"));
@@ -205,6 +212,13 @@ impl Modify for Problems {
             }
         }
     }
+}
+
+/// Whether `op` is a list inside one tenant paged by a cursor bound to that tenant
+/// (`tenants::decode_tenant_cursor`): another tenant's cursor answers 422.
+fn tenant_cursor(path: &str, op: &Op) -> bool {
+    path.starts_with("/api/v1/tenants/{id}/")
+        && op.parameters.iter().flatten().any(|p| p.name == "cursor")
 }
 
 /// Whether the operations of `path` answer 423 while a rule-set migration holds the

@@ -279,7 +279,7 @@ pub struct InstanceParams {
     pub cloud_id: Option<i64>,
     pub owner_id: Option<i64>,
     /// Part of the name, any case; at most 100 characters, no control characters.
-    #[param(max_length = 100)]
+    #[param(max_length = 100, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$")]
     pub q: Option<String>,
 }
 
