@@ -330,7 +330,8 @@ fn cells(q: Option<[f64; 4]>) -> String {
 /// server at `addr` with the API token `token`. Request `i` goes to a tenant of depth
 /// `depths[i % depths.len()]` (every depth as often), picked at random among the
 /// seeded ones. Prints Markdown: the creates and the refusals, then by depth; and a
-/// `RESULT` line for the script. Any answer but 201 or a limit's 422 fails the run.
+/// `RESULT` line for the script. Any answer but 201 or a limit's refusal (422 for a
+/// size, 409 for the instance count) fails the run.
 pub async fn create(
     conn: &mut AsyncPgConnection,
     addr: &str,
@@ -387,7 +388,7 @@ pub async fn create(
     for (_, path, body) in plan.iter().take(warmup) {
         let (status, _, answer) = client.post(path, token, body).await?;
         anyhow::ensure!(
-            status == 201 || status == 422,
+            status == 201 || status == 422 || status == 409,
             "warm-up {path}: {status} {}",
             String::from_utf8_lossy(&answer)
         );
@@ -414,14 +415,19 @@ pub async fn create(
                 let (status, statements, answer) = client.post(path, &token, body).await?;
                 let elapsed = t0.elapsed();
                 let answer = String::from_utf8_lossy(&answer);
-                // A limit's refusal says what is used ("Storage 480 of 500 GB used; …").
-                let refusal = status == 422 && answer.contains(" used");
+                // A limit's refusal says what is used ("Storage 480 of 500 GB used; …"):
+                // 422 for a size, 409 for the instance count. Counted together as 422.
+                let refusal = (status == 422 || status == 409) && answer.contains(" used");
                 if status != 201 && !refusal && odd.len() < 5 {
                     odd.push(format!("{path}: {status} {answer}"));
                 }
                 samples.push(Sample {
                     depth: *depth,
-                    status: if status == 422 && !refusal { 0 } else { status },
+                    status: match (refusal, status) {
+                        (true, _) => 422,
+                        (false, 422) => 0,
+                        (false, other) => other,
+                    },
                     elapsed,
                     statements,
                 });
