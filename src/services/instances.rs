@@ -10,18 +10,29 @@
 //! 1. takes the tree protocol's "create under" locks on the tenant's path
 //!    (`tenants::tree::lock_paths`: every tenant on it FOR KEY SHARE, top-down), so
 //!    no move or delete of an ancestor is in flight;
-//! 2. locks the subtree-totals rows of every tenant on the path FOR NO KEY UPDATE,
-//!    top-down (`Instance::lock_usage`) — the order the totals' deferred trigger and
-//!    the tree changes take them — and reads the sums and limits there: the sums are
-//!    exact, because every other instance change on these rows holds them until its
-//!    commit, where its trigger adds its own change;
-//! 3. locks the owner's user row and sums what they own;
-//! 4. checks, writes, and commits: the deferred trigger adds the change to the rows
-//!    it already holds.
+//! 2. checks the cloud and the owner, and locks the owner's user row FOR NO KEY
+//!    UPDATE and sums what they own (two instances of one owner are checked one
+//!    after the other);
+//! 3. writes the instance. That statement's trigger (migration
+//!    `instance_totals_setwise`) adds the change to the subtree-totals rows of every
+//!    tenant on the path, locking them FOR NO KEY UPDATE top-down (by depth, then id:
+//!    the order of every writer of these rows), and they stay locked to the commit;
+//! 4. reads those rows — exact now, since every other change on them waits for this
+//!    commit — and checks every limit on the path and the owner's ([`within_limits`]):
+//!    over one, the error rolls the write back (the refusal says what was used before
+//!    it); else the audit event, and the commit.
 //!
-//! Per create that is O(depth) rows. Two creates in one subtree run one after the
-//! other from step 2 to their commits; creates in unrelated subtrees share only the
-//! root's row, held for that short while.
+//! Per create that is O(depth) rows. The path's totals rows are held from the write
+//! to the commit only (three short statements: the write, the check, the audit
+//! event), not from a check at the start of the transaction: creates anywhere below
+//! one tenant (the root, always: its row counts everything) pass through that window
+//! one at a time, and do everything else side by side. An instance delete writes its
+//! audit event first and deletes last, so its hold is its commit.
+//!
+//! The same order holds for the other writers of these rows: a user create (the
+//! tenants with a user limit FOR NO KEY UPDATE, then at its commit the totals),
+//! a move (`tenants::move_limits`: tenants, then both paths' totals top-down), a
+//! tenant delete (`Tenant::delete_subtree`). Tenants before totals, each top-down.
 //!
 //! # A cloud no longer available
 //!
@@ -255,16 +266,23 @@ fn cloud_gone(e: diesel::result::Error) -> AppError {
     }
 }
 
+/// What an instance's write must still pass once written: the limits of its path
+/// for `growth`, and its owner's (locked, read before the write) for `owner_more`.
+struct Pending {
+    growth: Growth,
+    owner: Option<(OwnerUsage, i64, i64)>,
+}
+
 /// The checks of an instance's input on the locked tenant (`old`: the instance
-/// before an edit): its cloud, its owner, then the limits — field errors, all at once;
-/// an instance count at its limit is a conflict (409: no instance fits).
+/// before an edit) that come before its write: its cloud, its owner (whose row is
+/// then locked and what they own read) — field errors, all at once. The limits come
+/// after the write ([`within_limits`]).
 async fn check(
     conn: &mut AsyncPgConnection,
-    p: &Principal,
     tenant: &Tenant,
     input: &InstanceInput,
     old: Option<&Instance>,
-) -> Result<(), AppError> {
+) -> Result<Pending, AppError> {
     let mut errors = FieldErrors::new();
     let same_cloud = old.is_some_and(|o| o.cloud_id == Some(input.cloud_id));
     // Kept on a cloud no longer seen: it may stay, not grow (module comment).
@@ -298,24 +316,59 @@ async fn check(
         }
         return Err(AppError::Validation(errors));
     }
-    let instances = i64::from(old.is_none());
-    let usage = Instance::lock_usage(conn, &tenant.path).await?;
     let growth = Growth {
         storage,
         memory,
-        instances,
+        instances: i64::from(old.is_none()),
     };
-    let mut errors = path_refusals(p, &usage, &tenant.path, growth);
-    if let Some(owner_id) = input.owner_id {
-        if let Some(owner) = Instance::lock_owner_usage(conn, owner_id).await? {
-            // A new owner takes the whole instance on; the same owner its growth.
-            let (s, m) = if same_owner {
-                (storage, memory)
-            } else {
-                (i64::from(input.storage_gb), i64::from(input.memory_gb))
-            };
-            owner_refusals(&owner, s, m, &mut errors);
-        }
+    let owner = match input.owner_id {
+        Some(owner_id) => Instance::lock_owner_usage(conn, owner_id)
+            .await?
+            .map(|owner| {
+                // A new owner takes the whole instance on; the same owner its growth.
+                if same_owner {
+                    (owner, storage, memory)
+                } else {
+                    (
+                        owner,
+                        i64::from(input.storage_gb),
+                        i64::from(input.memory_gb),
+                    )
+                }
+            }),
+        None => None,
+    };
+    Ok(Pending { growth, owner })
+}
+
+/// A totals row read after the write, as it was before it.
+fn used_before(mut u: TenantUsage, growth: Growth) -> TenantUsage {
+    u.storage_gb -= growth.storage;
+    u.memory_gb -= growth.memory;
+    u.instance_count -= growth.instances;
+    u
+}
+
+/// The limits, checked right after the instance's write: that statement's trigger
+/// (migration `instance_totals_setwise`) added its change to the totals rows of the
+/// path and holds them locked to the commit, so they are exact, and the growth is
+/// taken back out to say what was used before. Every refusal at once: field errors;
+/// an instance count at its limit is a conflict (409: no instance fits). An error
+/// rolls the write back.
+async fn within_limits(
+    conn: &mut AsyncPgConnection,
+    p: &Principal,
+    tenant: &Tenant,
+    pending: Pending,
+) -> Result<(), AppError> {
+    let usage: Vec<TenantUsage> = Instance::usage(conn, &tenant.path)
+        .await?
+        .into_iter()
+        .map(|u| used_before(u, pending.growth))
+        .collect();
+    let mut errors = path_refusals(p, &usage, &tenant.path, pending.growth);
+    if let Some((owner, storage, memory)) = &pending.owner {
+        owner_refusals(owner, *storage, *memory, &mut errors);
     }
     // No instance fits, whatever its fields: a conflict, not a field's error.
     if let Some(full) = errors.remove(FORM_LEVEL) {
@@ -417,10 +470,11 @@ pub async fn create(
     let input = input.map_err(AppError::Validation)?;
     in_transaction(conn, async |conn| {
         let tenant = lock_tenant(conn, tenant).await?;
-        check(conn, p, &tenant, &input, None).await?;
+        let pending = check(conn, &tenant, &input, None).await?;
         let instance = Instance::insert(conn, tenant.id, &input.fields())
             .await
             .map_err(cloud_gone)?;
+        within_limits(conn, p, &tenant, pending).await?;
         let mut event = actor.event("instance.create", Some(tenant.id));
         event.after = Some(snapshot(&instance));
         event.record(conn).await?;
@@ -445,10 +499,11 @@ pub async fn update(
     in_transaction(conn, async |conn| {
         let tenant = lock_tenant(conn, tenant).await?;
         let before = Instance::lock(conn, tenant.id, id).await?;
-        check(conn, p, &tenant, &input, Some(&before)).await?;
+        let pending = check(conn, &tenant, &input, Some(&before)).await?;
         let instance = Instance::update(conn, id, &input.fields())
             .await
             .map_err(cloud_gone)?;
+        within_limits(conn, p, &tenant, pending).await?;
         let mut event = actor.event("instance.update", Some(tenant.id));
         event.before = Some(snapshot(&before));
         event.after = Some(snapshot(&instance));
@@ -469,10 +524,11 @@ pub async fn delete(
     authz::require(p, tenant, Feature::Resources, Level::Full)?;
     in_transaction(conn, async |conn| {
         let before = Instance::lock(conn, tenant.id, id).await?;
-        Instance::delete(conn, id).await?;
         let mut event = actor.event("instance.delete", Some(tenant.id));
         event.before = Some(snapshot(&before));
         event.record(conn).await?;
+        // Last: its trigger holds the path's totals rows to the commit.
+        Instance::delete(conn, id).await?;
         Ok(before)
     })
     .await

@@ -256,7 +256,9 @@ impl Instance {
     /// totals' triggers and the tree changes take them): until the commit no other
     /// instance change on these paths can move the sums. The caller holds the path
     /// FOR KEY SHARE (the tree protocol's "create under"). `path` may be any list in
-    /// that order (by depth, then id): a move passes its two paths merged.
+    /// that order (by depth, then id): a move passes its two paths merged. (An
+    /// instance write takes the same locks through its trigger and then reads them
+    /// with [`Instance::usage`].)
     pub async fn lock_usage(
         conn: &mut AsyncPgConnection,
         path: &[i64],
@@ -267,7 +269,8 @@ impl Instance {
             .await
     }
 
-    /// The same rows read without locking (the tenant page's and the dashboard's bars).
+    /// The same rows read without locking: the tenant page's and the dashboard's bars,
+    /// and an instance write's limit check (whose trigger already holds them).
     pub async fn usage(
         conn: &mut AsyncPgConnection,
         path: &[i64],

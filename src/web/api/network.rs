@@ -3,8 +3,10 @@
 //! pages: Resources read to read, Resources full to write, 404 for a tenant the
 //! caller may not see and for another tenant's item.
 
-use super::owned::{changed_found, created, listed, nullable_id, shown, PageParams};
-use super::tenants::{integral_i64, integral_opt_i64};
+use super::owned::{
+    changed_found, created, is_null, listed, nullable_id, refuse_nulls, sent, shown, PageParams,
+};
+use super::tenants::{integral_i64, integral_opt_i64, nullable};
 use super::{json, parse_json};
 use crate::auth::ApiUser;
 use crate::db::models::network::{Device, Resolver, Subnet};
@@ -79,14 +81,17 @@ pub struct ResolverBody {
     pub policy_id: Option<i64>,
 }
 
-/// Changes to a resolver: only the fields sent change.
+/// Changes to a resolver: only the fields sent change; `policy_id: null` removes
+/// the policy, any other field sent as `null` is a field error.
 #[derive(Clone, Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResolverPatch {
-    #[serde(default)]
-    pub name: Option<String>,
-    #[serde(default)]
-    pub address: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = String)]
+    pub name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = String)]
+    pub address: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable_id")]
     #[schema(value_type = Option<i64>)]
     pub policy_id: Option<Option<i64>>,
@@ -128,16 +133,20 @@ pub struct DeviceBody {
     pub resolver_id: i64,
 }
 
-/// Changes to a device: only the fields sent change.
+/// Changes to a device: only the fields sent change; a field sent as `null` is a
+/// field error (leave it out to keep it).
 #[derive(Clone, Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DevicePatch {
-    #[serde(default)]
-    pub name: Option<String>,
-    #[serde(default)]
-    pub identifier: Option<String>,
-    #[serde(default, deserialize_with = "integral_opt_i64")]
-    pub resolver_id: Option<i64>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = String)]
+    pub name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = String)]
+    pub identifier: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable_id")]
+    #[schema(value_type = i64)]
+    pub resolver_id: Option<Option<i64>>,
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
@@ -180,14 +189,17 @@ pub struct SubnetBody {
     pub policy_id: Option<i64>,
 }
 
-/// Changes to a subnet: only the fields sent change.
+/// Changes to a subnet: only the fields sent change; `policy_id: null` removes the
+/// policy, any other field sent as `null` is a field error.
 #[derive(Clone, Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubnetPatch {
-    #[serde(default)]
-    pub cidr: Option<String>,
-    #[serde(default, deserialize_with = "integral_opt_i64")]
-    pub resolver_id: Option<i64>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = String)]
+    pub cidr: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable_id")]
+    #[schema(value_type = i64)]
+    pub resolver_id: Option<Option<i64>>,
     #[serde(default, deserialize_with = "nullable_id")]
     #[schema(value_type = Option<i64>)]
     pub policy_id: Option<Option<i64>>,
@@ -304,10 +316,16 @@ pub async fn update_resolver(
         async |conn, c, old| {
             let data: ResolverPatch = parse_json(&req, &body)?;
             let address = old.address.addr().to_string();
-            let input = ResolverInput::parse(
-                data.name.as_deref().unwrap_or(&old.name),
-                data.address.as_deref().unwrap_or(&address),
-                data.policy_id.unwrap_or(old.policy_id),
+            let input = refuse_nulls(
+                ResolverInput::parse(
+                    sent(&data.name).unwrap_or(&old.name),
+                    sent(&data.address).unwrap_or(&address),
+                    data.policy_id.unwrap_or(old.policy_id),
+                ),
+                &[
+                    ("name", is_null(&data.name)),
+                    ("address", is_null(&data.address)),
+                ],
             );
             let r = service::update_resolver(conn, c, old.id, input).await?;
             Ok(json(StatusCode::OK, &ResolverJson::from(r)))
@@ -433,10 +451,17 @@ pub async fn update_device(
         Device::find,
         async |conn, c, old| {
             let data: DevicePatch = parse_json(&req, &body)?;
-            let input = DeviceInput::parse(
-                data.name.as_deref().unwrap_or(&old.name),
-                data.identifier.as_deref().unwrap_or(&old.identifier),
-                Some(data.resolver_id.unwrap_or(old.resolver_id)),
+            let input = refuse_nulls(
+                DeviceInput::parse(
+                    sent(&data.name).unwrap_or(&old.name),
+                    sent(&data.identifier).unwrap_or(&old.identifier),
+                    Some(sent(&data.resolver_id).copied().unwrap_or(old.resolver_id)),
+                ),
+                &[
+                    ("name", is_null(&data.name)),
+                    ("identifier", is_null(&data.identifier)),
+                    ("resolver_id", is_null(&data.resolver_id)),
+                ],
             );
             let d = service::update_device(conn, c, old.id, input).await?;
             Ok(json(StatusCode::OK, &DeviceJson::from(d)))
@@ -563,10 +588,16 @@ pub async fn update_subnet(
         async |conn, c, old| {
             let data: SubnetPatch = parse_json(&req, &body)?;
             let cidr = old.cidr.to_string();
-            let input = SubnetInput::parse(
-                data.cidr.as_deref().unwrap_or(&cidr),
-                Some(data.resolver_id.unwrap_or(old.resolver_id)),
-                data.policy_id.unwrap_or(old.policy_id),
+            let input = refuse_nulls(
+                SubnetInput::parse(
+                    sent(&data.cidr).unwrap_or(&cidr),
+                    Some(sent(&data.resolver_id).copied().unwrap_or(old.resolver_id)),
+                    data.policy_id.unwrap_or(old.policy_id),
+                ),
+                &[
+                    ("cidr", is_null(&data.cidr)),
+                    ("resolver_id", is_null(&data.resolver_id)),
+                ],
             );
             let s = service::update_subnet(conn, c, old.id, input).await?;
             Ok(json(StatusCode::OK, &SubnetJson::from(s)))

@@ -8,12 +8,12 @@
 use super::idempotency::{self, Answer};
 use super::tenants::{
     decode_tenant_cursor, integral_opt_i64, page_limit, paged_in, path_tenant, query_limit,
-    NOT_A_CURSOR,
+    NOT_A_CURSOR, NOT_NULL,
 };
 use super::{json, parse_json};
 use crate::auth::ApiUser;
 use crate::db::models::Tenant;
-use crate::error::AppError;
+use crate::error::{AppError, FieldErrors};
 use crate::services::change::Change;
 use crate::web::form::{bad_param, parse_id};
 use crate::web::owned::Family;
@@ -44,6 +44,38 @@ pub(super) fn nullable_id<'de, D: Deserializer<'de>>(
     d: D,
 ) -> Result<Option<Option<i64>>, D::Error> {
     integral_opt_i64(d).map(Some)
+}
+
+/// A PATCH field sent as `null` where `null` means nothing (leaving it out keeps it).
+pub(super) fn is_null<T>(sent: &Option<Option<T>>) -> bool {
+    matches!(sent, Some(None))
+}
+
+/// The value a PATCH field was sent with (`None`: left out, or `null`).
+pub(super) fn sent<T>(field: &Option<Option<T>>) -> Option<&T> {
+    field.as_ref().and_then(Option::as_ref)
+}
+
+/// `parsed`, or its errors with `NOT_NULL` at each field sent as `null` (`nulls`:
+/// field, whether null): a PATCH with such a field changes nothing.
+pub(super) fn refuse_nulls<T>(
+    parsed: Result<T, FieldErrors>,
+    nulls: &[(&'static str, bool)],
+) -> Result<T, FieldErrors> {
+    let mut errors: FieldErrors = nulls
+        .iter()
+        .filter(|(_, null)| *null)
+        .map(|(field, _)| (*field, NOT_NULL.to_string()))
+        .collect();
+    if errors.is_empty() {
+        return parsed;
+    }
+    if let Err(others) = parsed {
+        for (field, e) in others {
+            errors.entry(field).or_insert(e);
+        }
+    }
+    Err(errors)
 }
 
 /// A cursor of a list inside `tenant`: 400 naming it when it is none, 422 when it

@@ -5,10 +5,11 @@
 //! owner). Lists page by `limit`/`cursor` into `{"items", "next_cursor"}`.
 
 use super::owned::{
-    changed, changed_found, created, cursor, item_id, listed, nullable_id, shown, PageParams,
+    changed, changed_found, created, cursor, is_null, item_id, listed, nullable_id, refuse_nulls,
+    sent, shown, PageParams,
 };
 use super::tenants::{
-    integral_i64, integral_opt_i64, page_limit, paged_in, path_tenant, query_limit,
+    integral_i64, integral_opt_i64, nullable, page_limit, paged_in, path_tenant, query_limit,
 };
 use super::{json, parse_json};
 use crate::auth::ApiUser;
@@ -109,19 +110,23 @@ pub struct CloudBody {
 }
 
 /// Changes to a cloud: only the fields sent change (`assigned_tenant_ids` sent
-/// replaces the list). The same constraints as [`CloudBody`].
+/// replaces the list). The same constraints as [`CloudBody`]; a field sent as
+/// `null` is a field error (leave it out to keep it).
 #[derive(Clone, Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CloudPatch {
-    #[serde(default)]
-    pub name: Option<String>,
-    #[serde(default)]
-    pub provider: Option<CloudProvider>,
-    #[serde(default)]
-    pub visibility: Option<CloudVisibility>,
-    #[serde(default)]
-    #[schema(max_items = 1000)]
-    pub assigned_tenant_ids: Option<Vec<i64>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = String)]
+    pub name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = CloudProvider)]
+    pub provider: Option<Option<CloudProvider>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = CloudVisibility)]
+    pub visibility: Option<Option<CloudVisibility>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Vec<i64>, max_items = 1000)]
+    pub assigned_tenant_ids: Option<Option<Vec<i64>>>,
 }
 
 fn cloud_input(
@@ -204,31 +209,36 @@ pub struct InstanceBody {
 }
 
 /// Changes to an instance: only the fields sent change; `owner_id: null` removes
-/// the owner. The same constraints and limits as [`InstanceBody`].
+/// the owner, any other field sent as `null` is a field error (leave it out to keep
+/// it). The same constraints and limits as [`InstanceBody`].
 #[derive(Clone, Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InstancePatch {
-    #[serde(default)]
-    pub name: Option<String>,
-    #[serde(default, deserialize_with = "integral_opt_i64")]
-    pub cloud_id: Option<i64>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = String)]
+    pub name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable_id")]
+    #[schema(value_type = i64)]
+    pub cloud_id: Option<Option<i64>>,
     #[serde(default, deserialize_with = "nullable_id")]
     #[schema(value_type = Option<i64>)]
     pub owner_id: Option<Option<i64>>,
-    #[serde(default, deserialize_with = "integral_opt_i64")]
-    #[schema(minimum = 0, maximum = 1_000_000_000)]
-    pub storage_gb: Option<i64>,
-    #[serde(default, deserialize_with = "integral_opt_i64")]
-    #[schema(minimum = 0, maximum = 1_000_000_000)]
-    pub memory_gb: Option<i64>,
-    #[serde(default)]
-    pub status: Option<InstanceStatus>,
+    #[serde(default, deserialize_with = "nullable_id")]
+    #[schema(value_type = i64, minimum = 0, maximum = 1_000_000_000)]
+    pub storage_gb: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "nullable_id")]
+    #[schema(value_type = i64, minimum = 0, maximum = 1_000_000_000)]
+    pub memory_gb: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = InstanceStatus)]
+    pub status: Option<Option<InstanceStatus>>,
 }
 
-/// The service's input from the fields, each checked (all errors at once).
+/// The service's input from the fields, each checked (all errors at once; no
+/// cloud: only an instance from before clouds existed has none).
 fn instance_input(
     name: &str,
-    cloud_id: i64,
+    cloud_id: Option<i64>,
     owner_id: Option<i64>,
     storage_gb: i64,
     memory_gb: i64,
@@ -244,8 +254,11 @@ fn instance_input(
     let memory = size(memory_gb)
         .map_err(|e| errors.insert("memory_gb", e))
         .ok();
-    match (name, storage, memory) {
-        (Some(name), Some(storage_gb), Some(memory_gb)) => Ok(InstanceInput {
+    if cloud_id.is_none() {
+        errors.insert("cloud_id", instances::UNKNOWN_CLOUD.into());
+    }
+    match (name, cloud_id, storage, memory) {
+        (Some(name), Some(cloud_id), Some(storage_gb), Some(memory_gb)) => Ok(InstanceInput {
             name,
             cloud_id,
             owner_id,
@@ -405,19 +418,29 @@ pub async fn update_cloud(
         let old = clouds::require_changeable(conn, c.p, c.tenant, id).await?;
         let data: CloudPatch = parse_json(&req, &body)?;
         let view = clouds::read(conn, c.p, c.tenant, id).await?;
-        let visibility = data.visibility.unwrap_or(old.cloud.visibility);
-        let assigned = match data.assigned_tenant_ids {
-            Some(ids) => ids,
+        let visibility = sent(&data.visibility)
+            .copied()
+            .unwrap_or(old.cloud.visibility);
+        let assigned = match sent(&data.assigned_tenant_ids) {
+            Some(ids) => ids.clone(),
             None if visibility == CloudVisibility::Assigned => {
                 view.assigned.iter().map(|(id, _)| *id).collect()
             }
             None => Vec::new(),
         };
-        let input = cloud_input(
-            data.name.as_deref().unwrap_or(&old.cloud.name),
-            data.provider.unwrap_or(old.cloud.provider),
-            visibility,
-            assigned,
+        let input = refuse_nulls(
+            cloud_input(
+                sent(&data.name).unwrap_or(&old.cloud.name),
+                sent(&data.provider).copied().unwrap_or(old.cloud.provider),
+                visibility,
+                assigned,
+            ),
+            &[
+                ("name", is_null(&data.name)),
+                ("provider", is_null(&data.provider)),
+                ("visibility", is_null(&data.visibility)),
+                ("assigned_tenant_ids", is_null(&data.assigned_tenant_ids)),
+            ],
         );
         clouds::update(conn, c.p, c.actor, c.tenant, id, input).await?;
         let view = clouds::read(conn, c.p, c.tenant, id).await?;
@@ -526,7 +549,7 @@ pub async fn create_instance(
         async |conn, c, data: InstanceBody| {
             let input = instance_input(
                 &data.name,
-                data.cloud_id,
+                Some(data.cloud_id),
                 data.owner_id,
                 data.storage_gb,
                 data.memory_gb,
@@ -582,16 +605,23 @@ pub async fn update_instance(
         Instance::find,
         async |conn, c, old| {
             let data: InstancePatch = parse_json(&req, &body)?;
-            let Some(cloud_id) = data.cloud_id.or(old.cloud_id) else {
-                return Err(AppError::field("cloud_id", instances::UNKNOWN_CLOUD).into());
-            };
-            let input = instance_input(
-                data.name.as_deref().unwrap_or(&old.name),
-                cloud_id,
-                data.owner_id.unwrap_or(old.owner_id),
-                data.storage_gb.unwrap_or(old.storage_gb.into()),
-                data.memory_gb.unwrap_or(old.memory_gb.into()),
-                data.status.unwrap_or(old.status),
+            let nulls = [
+                ("name", is_null(&data.name)),
+                ("cloud_id", is_null(&data.cloud_id)),
+                ("storage_gb", is_null(&data.storage_gb)),
+                ("memory_gb", is_null(&data.memory_gb)),
+                ("status", is_null(&data.status)),
+            ];
+            let input = refuse_nulls(
+                instance_input(
+                    sent(&data.name).unwrap_or(&old.name),
+                    sent(&data.cloud_id).copied().or(old.cloud_id),
+                    data.owner_id.unwrap_or(old.owner_id),
+                    sent(&data.storage_gb).copied().unwrap_or(old.storage_gb.into()),
+                    sent(&data.memory_gb).copied().unwrap_or(old.memory_gb.into()),
+                    sent(&data.status).copied().unwrap_or(old.status),
+                ),
+                &nulls,
             );
             let instance = instances::update(conn, c.p, c.actor, c.tenant, old.id, input).await?;
             Ok(json(StatusCode::OK, &InstanceJson::from(instance)))

@@ -7,8 +7,8 @@
 
 use super::batch::{BatchResponse, BatchResult, MAX_OPERATIONS};
 use super::idempotency::{self, Answer};
-use super::owned::{changed, created, listed, nullable_id, shown, PageParams};
-use super::tenants::{integral_opt_i64, nullable, path_tenant, NOT_NULL};
+use super::owned::{changed, created, is_null, listed, nullable_id, refuse_nulls, shown, PageParams};
+use super::tenants::{integral_opt_i64, nullable, path_tenant};
 use super::{json, parse_json};
 use crate::auth::ApiUser;
 use crate::db::models::rules::{head_version, Application, Domain, RuleRow};
@@ -135,33 +135,6 @@ pub struct DomainPatch {
     #[serde(default, deserialize_with = "nullable_id")]
     #[schema(value_type = Option<i64>)]
     pub application_id: Option<Option<i64>>,
-}
-
-/// A PATCH field sent as `null` where `null` means nothing (leaving it out keeps it).
-fn is_null<T>(sent: &Option<Option<T>>) -> bool {
-    matches!(sent, Some(None))
-}
-
-/// `parsed`, or its errors with `NOT_NULL` at each field sent as `null` (`nulls`:
-/// field, whether null): a PATCH with such a field changes nothing.
-fn refuse_nulls<T>(
-    parsed: Result<T, FieldErrors>,
-    nulls: &[(&'static str, bool)],
-) -> Result<T, FieldErrors> {
-    let mut errors: FieldErrors = nulls
-        .iter()
-        .filter(|(_, null)| *null)
-        .map(|(field, _)| (*field, NOT_NULL.to_string()))
-        .collect();
-    if errors.is_empty() {
-        return parsed;
-    }
-    if let Err(others) = parsed {
-        for (field, e) in others {
-            errors.entry(field).or_insert(e);
-        }
-    }
-    Err(errors)
 }
 
 /// A rule as the API shows it; `id` is the rule's logical id (kept across edits).
