@@ -929,3 +929,190 @@ async fn tenant_limits_are_set_on_the_form_and_the_api() {
     assert_eq!(t.limits.memory_limit_gb, Some(64));
     assert_eq!(t.limits.max_instances, None);
 }
+
+// ---------------------------------------------------------------- set-wise totals (#14)
+
+/// The per-tenant instance counters equal a recount.
+async fn assert_counts_exact(app: &TestApp) {
+    let wrong = count(
+        app,
+        "SELECT count(*) FROM tenants t WHERE t.instance_count <> \
+         (SELECT count(*) FROM instances i WHERE i.tenant_id = t.id)",
+    )
+    .await;
+    assert_eq!(wrong, 0, "tenants.instance_count differs from the instances");
+}
+
+#[tokio::test]
+async fn thousands_of_instances_change_in_one_statement_quickly_and_exactly() {
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    let client = db(&app).await;
+    let ids = vec![t.a1.id, t.a1x.id, t.a2.id, t.g1.id];
+    // One statement each way: the per-row triggers took minutes for 10,000 here.
+    let started = std::time::Instant::now();
+    client
+        .execute(
+            "INSERT INTO instances (tenant_id, name, storage_gb, memory_gb) \
+             SELECT ($1::bigint[])[1 + g % 4], 'bulk-' || g, 1 + g % 7, 2 FROM generate_series(1, 20000) g",
+            &[&ids],
+        )
+        .await
+        .unwrap();
+    assert_sums_exact(&app).await;
+    assert_counts_exact(&app).await;
+    client
+        .execute(
+            "UPDATE instances SET storage_gb = storage_gb + 1, \
+             tenant_id = CASE WHEN tenant_id = $1 THEN $2 ELSE tenant_id END",
+            &[&t.a2.id, &t.g1.id],
+        )
+        .await
+        .unwrap();
+    assert_sums_exact(&app).await;
+    assert_counts_exact(&app).await;
+    // An instance inserted and deleted in one transaction counts nothing.
+    client
+        .batch_execute(&format!(
+            "BEGIN; INSERT INTO instances (tenant_id, name, storage_gb, memory_gb) VALUES ({}, 'brief', 5, 5); \
+             DELETE FROM instances WHERE name = 'brief'; COMMIT;",
+            t.a2.id
+        ))
+        .await
+        .unwrap();
+    client
+        .execute("DELETE FROM instances WHERE id % 3 = 0", &[])
+        .await
+        .unwrap();
+    assert_sums_exact(&app).await;
+    assert_counts_exact(&app).await;
+    // A force delete of a subtree holding thousands of them.
+    let api = Api::new(&app, Some(&token_for(&app, &app.admin, false).await));
+    let (s, body) = api
+        .delete(&format!("/api/v1/tenants/{}?force=true", t.a1.id))
+        .await;
+    assert!(s == 204 || s == 200, "{s}: {body}");
+    assert_sums_exact(&app).await;
+    assert_counts_exact(&app).await;
+    client.execute("DELETE FROM instances", &[]).await.unwrap();
+    assert_sums_exact(&app).await;
+    assert_eq!(
+        count(&app, "SELECT count(*) FROM tenant_subtree_totals WHERE instance_count <> 0 OR storage_gb <> 0").await,
+        0
+    );
+    let took = started.elapsed();
+    assert!(took < std::time::Duration::from_secs(60), "took {took:?}");
+}
+
+#[tokio::test]
+async fn a_refused_create_or_resize_leaves_nothing_behind() {
+    let app = spawn_app().await;
+    let c = clouds(&app).await;
+    let t = &c.tree;
+    let cloud = c.ids["acme-public"];
+    let a2 = format!("/api/v1/tenants/{}/instances", t.a2.id);
+    set_limits(&app, &t.acme, Some(100), None, None).await;
+    let (s, first) = c.api.post(&a2, vm(cloud, "a", 60, 1)).await;
+    assert_eq!(s, 201, "{first}");
+    let (s, body) = c.api.post(&a2, vm(cloud, "b", 41, 1)).await;
+    assert_eq!(s, 422, "{body}");
+    let (s, body) = c
+        .api
+        .patch(&format!("{a2}/{}", first["id"]), json!({"storage_gb": 101}))
+        .await;
+    assert_eq!(s, 422, "{body}");
+    assert_eq!(
+        body["errors"]["storage_gb"],
+        "Storage 60 of 100 GB used (the limit of Tenant acme, above this tenant); this instance needs 41 GB.",
+        "{body}"
+    );
+    assert_eq!(count(&app, "SELECT count(*) FROM instances").await, 1);
+    assert_sums_exact(&app).await;
+    assert_counts_exact(&app).await;
+}
+
+#[tokio::test]
+async fn a_patch_refuses_null_for_every_field_that_cannot_be_cleared() {
+    let app = spawn_app().await;
+    let c = clouds(&app).await;
+    let t = &c.tree;
+    let cloud = c.ids["acme-private"];
+    let base = format!("/api/v1/tenants/{}", t.acme.id);
+    let (s, vm1) = c
+        .api
+        .post(&format!("{base}/instances"), vm(cloud, "vm1", 1, 1))
+        .await;
+    assert_eq!(s, 201, "{vm1}");
+    let (s, r) = c
+        .api
+        .post(
+            &format!("{base}/resolvers"),
+            json!({"name": "dns", "address": "192.0.2.53"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{r}");
+    let (s, d) = c
+        .api
+        .post(
+            &format!("{base}/devices"),
+            json!({"name": "d", "identifier": "d-1", "resolver_id": r["id"]}),
+        )
+        .await;
+    assert_eq!(s, 201, "{d}");
+    let (s, n) = c
+        .api
+        .post(
+            &format!("{base}/subnets"),
+            json!({"cidr": "10.0.0.0/24", "resolver_id": r["id"]}),
+        )
+        .await;
+    assert_eq!(s, 201, "{n}");
+    let not_null = "May not be null: send a value, or leave the field out to keep it.";
+    for (path, fields) in [
+        (
+            format!("{base}/instances/{}", vm1["id"]),
+            vec!["name", "cloud_id", "storage_gb", "memory_gb", "status"],
+        ),
+        (
+            format!("{base}/clouds/{cloud}"),
+            vec!["name", "provider", "visibility", "assigned_tenant_ids"],
+        ),
+        (format!("{base}/resolvers/{}", r["id"]), vec!["name", "address"]),
+        (
+            format!("{base}/devices/{}", d["id"]),
+            vec!["name", "identifier", "resolver_id"],
+        ),
+        (format!("{base}/subnets/{}", n["id"]), vec!["cidr", "resolver_id"]),
+    ] {
+        let (_, before) = c.api.get(&path).await;
+        // Each alone, then all together: each named, nothing changed.
+        for field in &fields {
+            let (s, body) = c.api.patch(&path, json!({ *field: null })).await;
+            assert_eq!(s, 422, "{path} {field}: {body}");
+            assert_eq!(body["errors"][field], not_null, "{path}: {body}");
+        }
+        let all: serde_json::Map<String, Value> =
+            fields.iter().map(|f| (f.to_string(), Value::Null)).collect();
+        let (s, body) = c.api.patch(&path, Value::Object(all)).await;
+        assert_eq!(s, 422, "{path}: {body}");
+        for field in &fields {
+            assert_eq!(body["errors"][field], not_null, "{path} {field}: {body}");
+        }
+        let (_, after) = c.api.get(&path).await;
+        assert_eq!(before, after, "{path} changed");
+    }
+    // The fields that may be cleared still are.
+    let (s, body) = c
+        .api
+        .patch(
+            &format!("{base}/instances/{}", vm1["id"]),
+            json!({"owner_id": null}),
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    let (s, body) = c
+        .api
+        .patch(&format!("{base}/resolvers/{}", r["id"]), json!({"policy_id": null}))
+        .await;
+    assert_eq!(s, 200, "{body}");
+}
