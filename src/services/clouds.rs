@@ -16,7 +16,7 @@ use super::tenants::tree::lock_paths;
 use super::Actor;
 use crate::auth::authz::{self, CloudAccess, CloudShare};
 use crate::auth::Principal;
-use crate::db::models::cloud::{Cloud, CloudFields, SeenCloud};
+use crate::db::models::cloud::{Cloud, CloudFields, CloudFilter, SeenCloud};
 use crate::db::models::Tenant;
 use crate::db::set_lock_timeout;
 use crate::db::transaction::in_transaction;
@@ -94,6 +94,20 @@ pub async fn list(
 ) -> Result<Vec<SeenCloud>, AppError> {
     authz::require(p, tenant, Feature::Resources, Level::Read)?;
     Ok(Cloud::visible(conn, tenant, after, limit).await?)
+}
+
+/// One page of the clouds `tenant` sees matching `filter` (Resources read), and how
+/// many match: the Clouds page.
+pub async fn page(
+    conn: &mut AsyncPgConnection,
+    p: &Principal,
+    tenant: &Tenant,
+    filter: &CloudFilter,
+    offset: i64,
+    limit: i64,
+) -> Result<(Vec<SeenCloud>, i64), AppError> {
+    authz::require(p, tenant, Feature::Resources, Level::Read)?;
+    Ok(Cloud::visible_page(conn, tenant, filter, offset, limit).await?)
 }
 
 /// The tenants each of `tenant`'s own clouds among `clouds` (a listed page) is

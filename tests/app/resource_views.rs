@@ -206,3 +206,74 @@ async fn the_cloud_list_tells_the_owner_where_its_clouds_are_assigned() {
         .await;
     assert_eq!(item(&theirs, "pair")["assigned_tenant_ids"], json!([]));
 }
+
+/// The Clouds page filters and pages like the other resource lists, and refuses a
+/// parameter it does not take (400 naming it), as they do.
+#[tokio::test]
+async fn the_clouds_page_filters_pages_and_names_bad_parameters() {
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    let client = db(&app).await;
+    client
+        .execute(
+            "INSERT INTO clouds (tenant_id, name, provider, visibility) \
+             SELECT $1, 'c-' || lpad(g::text, 2, '0'), CASE WHEN g % 2 = 0 THEN 'gcp' ELSE 'aws' END, \
+                    CASE WHEN g % 3 = 0 THEN 'public' ELSE 'private' END \
+             FROM generate_series(1, 60) g",
+            &[&t.acme.id],
+        )
+        .await
+        .unwrap();
+    client
+        .execute(
+            "INSERT INTO clouds (tenant_id, name, provider, visibility) VALUES ($1, 'from-root', 'vmware', 'public')",
+            &[&app.root.id],
+        )
+        .await
+        .unwrap();
+    app.login_admin().await;
+    let list = format!("/tenants/{}/clouds", t.acme.id);
+    let page = |query: &str| {
+        let app = &app;
+        let path = format!("{list}?{query}");
+        async move {
+            let r = app.get(&path).await;
+            assert_eq!(status(&r), 200, "{path}");
+            r.text().await.unwrap()
+        }
+    };
+    let first = page("").await;
+    assert!(first.contains("61 clouds."), "{first}");
+    assert!(first.contains("Page 1 of 2"));
+    assert!(first.contains(">c-01<") && !first.contains(">c-51<"));
+    let second = page("page=2").await;
+    assert!(second.contains(">c-60<") && second.contains(">from-root<"), "{second}");
+    assert!(!second.contains(">c-01<"));
+    let gcp = page("provider=gcp").await;
+    assert!(gcp.contains("30 clouds.") && !gcp.contains(">c-01<"), "{gcp}");
+    let shared = page("owner=shared").await;
+    assert!(shared.contains("1 cloud.") && shared.contains(">from-root<"), "{shared}");
+    let own_public = page("owner=own&visibility=public").await;
+    assert!(own_public.contains("20 clouds."), "{own_public}");
+    let search = page("q=C-0&provider=&visibility=&owner=&page=").await;
+    assert!(search.contains("9 clouds."), "{search}");
+    // The filters survive paging.
+    let aws = page("provider=aws&page=1").await;
+    assert!(aws.contains("30 clouds.") && !aws.contains("Page 1 of"), "{aws}");
+    for (query, name) in [
+        ("bogus=1", "bogus"),
+        ("provider=ibm", "provider"),
+        ("visibility=secret", "visibility"),
+        ("owner=them", "owner"),
+        ("page=0", "page"),
+    ] {
+        let path = format!("{list}?{query}");
+        for r in [app.get(&path).await, app.get_hx(&path).await] {
+            assert_eq!(status(&r), 400, "{path}");
+            let html = r.text().await.unwrap();
+            assert!(html.contains(&format!("“{name}”")), "{path}: {html}");
+        }
+    }
+    let r = app.get(&format!("/tenants/{}/instances?page=0", t.acme.id)).await;
+    assert_eq!(status(&r), 400);
+}

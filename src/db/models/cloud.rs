@@ -66,6 +66,29 @@ const SEEN_RULE: &str = "c.tenant_id = ANY ($1) \
                    OR (c.visibility = 'assigned' AND EXISTS (SELECT 1 FROM cloud_assignments a \
                        WHERE a.cloud_id = c.id AND a.tenant_id = $2)))))";
 
+/// The Clouds page's filters (all optional).
+#[derive(Clone, Debug, Default)]
+pub struct CloudFilter {
+    pub provider: Option<CloudProvider>,
+    pub visibility: Option<CloudVisibility>,
+    /// `Some(true)`: the tenant's own only; `Some(false)`: shared with it only.
+    pub own: Option<bool>,
+    /// Part of the name, any case.
+    pub q: Option<String>,
+}
+
+/// [`CloudFilter`] over `clouds c` for the viewer `$2`, its values bound as `$4`–`$7`.
+const FILTERED: &str = "($4::text IS NULL OR c.provider = $4) \
+     AND ($5::text IS NULL OR c.visibility = $5) \
+     AND ($6::boolean IS NULL OR (c.tenant_id = $2) = $6) \
+     AND ($7::text IS NULL OR c.name ILIKE $7)";
+
+#[derive(QueryableByName)]
+struct CountRow {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
 #[derive(QueryableByName)]
 struct IdRow {
     #[diesel(sql_type = diesel::sql_types::BigInt)]
@@ -121,6 +144,49 @@ impl Cloud {
         .load(conn)
         .await?;
         Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    /// One page of the clouds `viewer` sees matching `filter` (the Clouds page), by
+    /// id, skipping `offset`, at most `limit`; and how many match.
+    pub async fn visible_page(
+        conn: &mut AsyncPgConnection,
+        viewer: &Tenant,
+        filter: &CloudFilter,
+        offset: i64,
+        limit: i64,
+    ) -> QueryResult<(Vec<SeenCloud>, i64)> {
+        use diesel::sql_types::{BigInt, Nullable, Text};
+        let provider = filter.provider.map(|p| p.as_str().to_string());
+        let visibility = filter.visibility.map(|v| v.as_str().to_string());
+        let q = filter.q.as_deref().map(super::like_pattern);
+        let count: CountRow = diesel::sql_query(format!(
+            "SELECT count(*) AS n FROM clouds c JOIN tenants o ON o.id = c.tenant_id \
+             WHERE {SEEN_RULE} AND {FILTERED}"
+        ))
+        .bind::<diesel::sql_types::Array<BigInt>, _>(viewer.path.clone())
+        .bind::<BigInt, _>(viewer.id)
+        .bind::<BigInt, _>(viewer.tenant_role_id)
+        .bind::<Nullable<Text>, _>(provider.clone())
+        .bind::<Nullable<Text>, _>(visibility.clone())
+        .bind::<Nullable<diesel::sql_types::Bool>, _>(filter.own)
+        .bind::<Nullable<Text>, _>(q.clone())
+        .get_result(conn)
+        .await?;
+        let rows: Vec<SeenRow> = diesel::sql_query(format!(
+            "{SEEN_SELECT} WHERE {SEEN_RULE} AND {FILTERED} ORDER BY c.id OFFSET $8 LIMIT $9"
+        ))
+        .bind::<diesel::sql_types::Array<BigInt>, _>(viewer.path.clone())
+        .bind::<BigInt, _>(viewer.id)
+        .bind::<BigInt, _>(viewer.tenant_role_id)
+        .bind::<Nullable<Text>, _>(provider)
+        .bind::<Nullable<Text>, _>(visibility)
+        .bind::<Nullable<diesel::sql_types::Bool>, _>(filter.own)
+        .bind::<Nullable<Text>, _>(q)
+        .bind::<BigInt, _>(offset)
+        .bind::<BigInt, _>(limit)
+        .load(conn)
+        .await?;
+        Ok((rows.into_iter().map(Into::into).collect(), count.n))
     }
 
     /// Which of the clouds `ids` `viewer` sees (the same rule as [`Cloud::visible`]):

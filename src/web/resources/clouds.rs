@@ -1,19 +1,20 @@
 //! `/tenants/{id}/clouds`: the clouds a tenant sees (its own, and those shared with
-//! it, marked "shared by" and read-only), the new-cloud form, a cloud's page (its
+//! it, marked "shared by" and read-only; filters provider, visibility, own or shared
+//! and a name search; pages of 50), the new-cloud form, a cloud's page (its
 //! form, or read-only when shared or without Resources full) and the delete with its
 //! confirmation.
 
 use super::{value_choices, Choice};
 use crate::auth::CurrentUser;
-use crate::db::models::cloud::{Cloud, SeenCloud};
+use crate::db::models::cloud::{Cloud, CloudFilter, SeenCloud};
 use crate::db::models::Tenant;
 use crate::domain::resources::{CloudProvider, CloudVisibility};
 use crate::domain::{Feature, Level, TenantName};
 use crate::error::{AppError, FieldErrors};
 use crate::services::clouds::{self as service, CloudInput, CloudView};
 use crate::web::confirm::{Confirm, Question};
-use crate::web::extract::path_tenant;
-use crate::web::form::field_id;
+use crate::web::extract::{path_tenant, Query};
+use crate::web::form::{field_id, one_of, page_param, SearchBox};
 use crate::web::owned::{
     can_change, confirmed, page_or_fragment, readable, saved, status, tenant_page, Resources,
 };
@@ -28,8 +29,35 @@ pub fn routes() -> Vec<Route> {
     form_routes!("/tenants/{id}/clouds", "{rid}")
 }
 
-/// The most clouds the page lists (a path's clouds are few).
-const SHOWN: i64 = 1000;
+const PER_PAGE: i64 = 50;
+
+/// The list's query string.
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ListParams {
+    pub provider: String,
+    pub visibility: String,
+    /// `own` or `shared`.
+    pub owner: String,
+    pub q: String,
+    pub page: String,
+}
+
+impl ListParams {
+    /// The filter, or the 400 naming the parameter that cannot be read.
+    fn filter(&self, search: &SearchBox) -> Result<CloudFilter, AppError> {
+        let providers: Vec<(&str, CloudProvider)> =
+            CloudProvider::ALL.iter().map(|p| (p.as_str(), *p)).collect();
+        let visibilities: Vec<(&str, CloudVisibility)> =
+            CloudVisibility::ALL.iter().map(|v| (v.as_str(), *v)).collect();
+        Ok(CloudFilter {
+            provider: one_of("provider", &self.provider, &providers)?,
+            visibility: one_of("visibility", &self.visibility, &visibilities)?,
+            own: one_of("owner", &self.owner, &[("own", true), ("shared", false)])?,
+            q: search.query().map(str::to_string),
+        })
+    }
+}
 
 #[derive(Clone, Debug, Default, serde::Deserialize)]
 #[serde(default)]
@@ -116,7 +144,32 @@ struct IndexPage {
     page: PageCtx,
     tenant: Tenant,
     rows: Vec<CloudLine>,
+    total: i64,
+    page_no: i64,
+    pages: i64,
+    params: ListParams,
+    search: SearchBox,
+    providers: Vec<Choice>,
+    visibilities: Vec<Choice>,
+    owners: Vec<Choice>,
     can_change: bool,
+    /// Always empty (the selects' template reads it).
+    errors: FieldErrors,
+}
+
+impl IndexPage {
+    fn page_href(&self, page: i64) -> String {
+        let p = &self.params;
+        let query = serde_urlencoded::to_string([
+            ("provider", p.provider.as_str()),
+            ("visibility", p.visibility.as_str()),
+            ("owner", p.owner.as_str()),
+            ("q", self.search.shown.as_str()),
+            ("page", &page.to_string()),
+        ])
+        .unwrap_or_default();
+        format!("/tenants/{}/clouds?{query}", self.tenant.id)
+    }
 }
 
 #[derive(Template)]
@@ -157,24 +210,63 @@ async fn index(
     user: CurrentUser,
     state: web::Data<AppState>,
     path: web::Path<String>,
+    params: Query<ListParams>,
 ) -> Result<HttpResponse, AppError> {
+    let params = params.into_inner();
+    let search = SearchBox::read(&params.q);
+    let filter = params.filter(&search)?;
+    let page_no = page_param(&params.page)?;
     let mut conn = state.pool.get().await?;
     let tenant = readable::<Resources>(&user, &mut conn, &path).await?;
-    let rows = service::list(&mut conn, &user, &tenant, None, SHOWN)
+    let (rows, total) = if search.error.is_some() {
+        (Vec::new(), 0)
+    } else {
+        service::page(
+            &mut conn,
+            &user,
+            &tenant,
+            &filter,
+            (page_no - 1) * PER_PAGE,
+            PER_PAGE,
+        )
         .await?
+    };
+    let rows = rows
         .into_iter()
         .map(|seen| CloudLine {
             shared: seen.cloud.tenant_id != tenant.id,
             seen,
         })
         .collect();
+    let status = search.status();
     let page = IndexPage {
         page: PageCtx::new(&user, &mut conn, "").await?,
         can_change: can_change::<Resources>(&user, &tenant),
+        total,
+        page_no,
+        pages: ((total + PER_PAGE - 1) / PER_PAGE).max(1),
+        providers: value_choices(
+            CloudProvider::ALL.iter().map(|p| (p.as_str(), p.label())),
+            &params.provider,
+            Some("any provider"),
+        ),
+        visibilities: value_choices(
+            CloudVisibility::ALL.iter().map(|v| (v.as_str(), v.label())),
+            &params.visibility,
+            Some("any visibility"),
+        ),
+        owners: value_choices(
+            [("own", "this tenant's"), ("shared", "shared with it")].into_iter(),
+            &params.owner,
+            Some("any owner"),
+        ),
+        errors: FieldErrors::new(),
+        params,
+        search,
         tenant,
         rows,
     };
-    page_or_fragment!(&req, page, actix_web::http::StatusCode::OK)
+    page_or_fragment!(&req, page, status)
 }
 
 async fn form_page(

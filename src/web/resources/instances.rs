@@ -15,7 +15,9 @@ use crate::services::instances::{
 };
 use crate::web::confirm::{Confirm, Question};
 use crate::web::extract::{path_tenant, Query};
-use crate::web::form::{any_field_error, bad_param, field_id, general_error, SearchBox};
+use crate::web::form::{
+    any_field_error, bad_param, field_id, general_error, page_param, SearchBox,
+};
 use crate::web::owned::{
     can_change, confirmed, id_choices, page_or_fragment, readable, saved, status, tenant_page,
     Resources,
@@ -145,7 +147,7 @@ async fn index(
     let params = params.into_inner();
     let search = SearchBox::read(&params.q);
     let filter = params.filter(&search)?;
-    let page_no = params.page.trim().parse().unwrap_or(1).clamp(1, 1_000_000);
+    let page_no = page_param(&params.page)?;
     let mut conn = state.pool.get().await?;
     let tenant = readable::<Resources>(&user, &mut conn, &path).await?;
     let (total, rows) = if search.error.is_some() {
