@@ -247,19 +247,31 @@ async fn the_clouds_page_filters_pages_and_names_bad_parameters() {
     assert!(first.contains("Page 1 of 2"));
     assert!(first.contains(">c-01<") && !first.contains(">c-51<"));
     let second = page("page=2").await;
-    assert!(second.contains(">c-60<") && second.contains(">from-root<"), "{second}");
+    assert!(
+        second.contains(">c-60<") && second.contains(">from-root<"),
+        "{second}"
+    );
     assert!(!second.contains(">c-01<"));
     let gcp = page("provider=gcp").await;
-    assert!(gcp.contains("30 clouds.") && !gcp.contains(">c-01<"), "{gcp}");
+    assert!(
+        gcp.contains("30 clouds.") && !gcp.contains(">c-01<"),
+        "{gcp}"
+    );
     let shared = page("owner=shared").await;
-    assert!(shared.contains("1 cloud.") && shared.contains(">from-root<"), "{shared}");
+    assert!(
+        shared.contains("1 cloud.") && shared.contains(">from-root<"),
+        "{shared}"
+    );
     let own_public = page("owner=own&visibility=public").await;
     assert!(own_public.contains("20 clouds."), "{own_public}");
     let search = page("q=C-0&provider=&visibility=&owner=&page=").await;
     assert!(search.contains("9 clouds."), "{search}");
     // The filters survive paging.
     let aws = page("provider=aws&page=1").await;
-    assert!(aws.contains("30 clouds.") && !aws.contains("Page 1 of"), "{aws}");
+    assert!(
+        aws.contains("30 clouds.") && !aws.contains("Page 1 of"),
+        "{aws}"
+    );
     for (query, name) in [
         ("bogus=1", "bogus"),
         ("provider=ibm", "provider"),
@@ -274,6 +286,8 @@ async fn the_clouds_page_filters_pages_and_names_bad_parameters() {
             assert!(html.contains(&format!("“{name}”")), "{path}: {html}");
         }
     }
-    let r = app.get(&format!("/tenants/{}/instances?page=0", t.acme.id)).await;
+    let r = app
+        .get(&format!("/tenants/{}/instances?page=0", t.acme.id))
+        .await;
     assert_eq!(status(&r), 400);
 }

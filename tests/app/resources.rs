@@ -940,7 +940,10 @@ async fn assert_counts_exact(app: &TestApp) {
          (SELECT count(*) FROM instances i WHERE i.tenant_id = t.id)",
     )
     .await;
-    assert_eq!(wrong, 0, "tenants.instance_count differs from the instances");
+    assert_eq!(
+        wrong, 0,
+        "tenants.instance_count differs from the instances"
+    );
 }
 
 #[tokio::test]
@@ -1077,12 +1080,18 @@ async fn a_patch_refuses_null_for_every_field_that_cannot_be_cleared() {
             format!("{base}/clouds/{cloud}"),
             vec!["name", "provider", "visibility", "assigned_tenant_ids"],
         ),
-        (format!("{base}/resolvers/{}", r["id"]), vec!["name", "address"]),
+        (
+            format!("{base}/resolvers/{}", r["id"]),
+            vec!["name", "address"],
+        ),
         (
             format!("{base}/devices/{}", d["id"]),
             vec!["name", "identifier", "resolver_id"],
         ),
-        (format!("{base}/subnets/{}", n["id"]), vec!["cidr", "resolver_id"]),
+        (
+            format!("{base}/subnets/{}", n["id"]),
+            vec!["cidr", "resolver_id"],
+        ),
     ] {
         let (_, before) = c.api.get(&path).await;
         // Each alone, then all together: each named, nothing changed.
@@ -1091,8 +1100,10 @@ async fn a_patch_refuses_null_for_every_field_that_cannot_be_cleared() {
             assert_eq!(s, 422, "{path} {field}: {body}");
             assert_eq!(body["errors"][field], not_null, "{path}: {body}");
         }
-        let all: serde_json::Map<String, Value> =
-            fields.iter().map(|f| (f.to_string(), Value::Null)).collect();
+        let all: serde_json::Map<String, Value> = fields
+            .iter()
+            .map(|f| (f.to_string(), Value::Null))
+            .collect();
         let (s, body) = c.api.patch(&path, Value::Object(all)).await;
         assert_eq!(s, 422, "{path}: {body}");
         for field in &fields {
@@ -1112,7 +1123,10 @@ async fn a_patch_refuses_null_for_every_field_that_cannot_be_cleared() {
     assert_eq!(s, 200, "{body}");
     let (s, body) = c
         .api
-        .patch(&format!("{base}/resolvers/{}", r["id"]), json!({"policy_id": null}))
+        .patch(
+            &format!("{base}/resolvers/{}", r["id"]),
+            json!({"policy_id": null}),
+        )
         .await;
     assert_eq!(s, 200, "{body}");
 }

@@ -14,12 +14,15 @@
 //! 1. the tenants with a user limit among those the subtree joins, FOR NO KEY UPDATE
 //!    (`user_limit::lock_limits`, as a user create does on its path);
 //! 2. the subtree-totals rows of both paths FOR NO KEY UPDATE, by depth then id
-//!    (`Instance::lock_usage`, as an instance create does on its path; the rows the
-//!    move then shifts),
+//!    (`Instance::lock_usage`, as an instance write's trigger does on its path; the
+//!    rows the move then shifts),
 //!
-//! and reads the sums there. A create under a joining tenant either committed before
-//! (its deferred trigger added it to the totals read here) or waits for the move and
-//! then checks against totals that hold the moved subtree: the two never both pass.
+//! and reads the sums there. An instance create under a joining tenant either
+//! committed before (its write's trigger added it to the totals read here) or waits
+//! for the move (at its "create under" locks, or at those rows) and then checks
+//! against totals that hold the moved subtree; a user create likewise (its deferred
+//! trigger adds it at its commit, under the tenants' locks taken first): the two
+//! never both pass.
 
 use crate::db::models::instance::{Instance, TenantUsage};
 use crate::db::models::tenant::SubtreeTotals;

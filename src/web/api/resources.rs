@@ -617,8 +617,12 @@ pub async fn update_instance(
                     sent(&data.name).unwrap_or(&old.name),
                     sent(&data.cloud_id).copied().or(old.cloud_id),
                     data.owner_id.unwrap_or(old.owner_id),
-                    sent(&data.storage_gb).copied().unwrap_or(old.storage_gb.into()),
-                    sent(&data.memory_gb).copied().unwrap_or(old.memory_gb.into()),
+                    sent(&data.storage_gb)
+                        .copied()
+                        .unwrap_or(old.storage_gb.into()),
+                    sent(&data.memory_gb)
+                        .copied()
+                        .unwrap_or(old.memory_gb.into()),
                     sent(&data.status).copied().unwrap_or(old.status),
                 ),
                 &nulls,

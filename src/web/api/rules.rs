@@ -7,7 +7,9 @@
 
 use super::batch::{BatchResponse, BatchResult, MAX_OPERATIONS};
 use super::idempotency::{self, Answer};
-use super::owned::{changed, created, is_null, listed, nullable_id, refuse_nulls, shown, PageParams};
+use super::owned::{
+    changed, created, is_null, listed, nullable_id, refuse_nulls, shown, PageParams,
+};
 use super::tenants::{integral_opt_i64, nullable, path_tenant};
 use super::{json, parse_json};
 use crate::auth::ApiUser;

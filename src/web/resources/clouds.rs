@@ -46,10 +46,14 @@ pub struct ListParams {
 impl ListParams {
     /// The filter, or the 400 naming the parameter that cannot be read.
     fn filter(&self, search: &SearchBox) -> Result<CloudFilter, AppError> {
-        let providers: Vec<(&str, CloudProvider)> =
-            CloudProvider::ALL.iter().map(|p| (p.as_str(), *p)).collect();
-        let visibilities: Vec<(&str, CloudVisibility)> =
-            CloudVisibility::ALL.iter().map(|v| (v.as_str(), *v)).collect();
+        let providers: Vec<(&str, CloudProvider)> = CloudProvider::ALL
+            .iter()
+            .map(|p| (p.as_str(), *p))
+            .collect();
+        let visibilities: Vec<(&str, CloudVisibility)> = CloudVisibility::ALL
+            .iter()
+            .map(|v| (v.as_str(), *v))
+            .collect();
         Ok(CloudFilter {
             provider: one_of("provider", &self.provider, &providers)?,
             visibility: one_of("visibility", &self.visibility, &visibilities)?,
