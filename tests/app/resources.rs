@@ -20,23 +20,37 @@ use tenantry::db::models::Tenant;
 /// - g1: `g1-private`
 struct Clouds {
     tree: PartnerTree,
-    ids: std::collections::HashMap<&'static str, i64>,
+    ids: std::collections::BTreeMap<&'static str, i64>,
     api: Api,
 }
 
 async fn clouds(app: &TestApp) -> Clouds {
     let tree = partner_tree(app).await;
     let api = Api::new(app, Some(&token_for(app, &app.admin, false).await));
-    let mut ids = std::collections::HashMap::new();
-    for (tenant, name, visibility, assigned) in [
-        (&app.root, "root-public", "public", vec![]),
-        (&tree.acme, "acme-public", "public", vec![]),
-        (&tree.acme, "acme-a1", "assigned", vec![tree.a1.id]),
-        (&tree.acme, "acme-private", "private", vec![]),
-        (&tree.a1, "a1-private", "private", vec![]),
-        (&tree.a1, "a1-public", "public", vec![]),
-        (&tree.g1, "g1-private", "private", vec![]),
-    ] {
+    let ids = create_clouds(
+        &api,
+        &[
+            (&app.root, "root-public", "public", vec![]),
+            (&tree.acme, "acme-public", "public", vec![]),
+            (&tree.acme, "acme-a1", "assigned", vec![tree.a1.id]),
+            (&tree.acme, "acme-private", "private", vec![]),
+            (&tree.a1, "a1-private", "private", vec![]),
+            (&tree.a1, "a1-public", "public", vec![]),
+            (&tree.g1, "g1-private", "private", vec![]),
+        ],
+    )
+    .await;
+    Clouds { tree, ids, api }
+}
+
+/// Creates each `(owner, name, visibility, assigned tenants)` cloud (provider aws)
+/// through the API: their ids by name.
+pub(crate) async fn create_clouds(
+    api: &Api,
+    clouds: &[(&Tenant, &'static str, &str, Vec<i64>)],
+) -> std::collections::BTreeMap<&'static str, i64> {
+    let mut ids = std::collections::BTreeMap::new();
+    for (tenant, name, visibility, assigned) in clouds {
         let (status, body) = api
             .post(
                 &format!("/api/v1/tenants/{}/clouds", tenant.id),
@@ -45,9 +59,9 @@ async fn clouds(app: &TestApp) -> Clouds {
             )
             .await;
         assert_eq!(status, 201, "{name}: {body}");
-        ids.insert(name, body["id"].as_i64().unwrap());
+        ids.insert(*name, body["id"].as_i64().unwrap());
     }
-    Clouds { tree, ids, api }
+    ids
 }
 
 /// The names of the clouds the API lists for `tenant`.
@@ -68,7 +82,7 @@ fn names(list: &[&str]) -> BTreeSet<String> {
     list.iter().map(|s| s.to_string()).collect()
 }
 
-async fn count(app: &TestApp, sql: &str) -> i64 {
+pub(crate) async fn count(app: &TestApp, sql: &str) -> i64 {
     db(app).await.query_one(sql, &[]).await.unwrap().get(0)
 }
 

@@ -7,6 +7,7 @@
 
 use crate::api::{token_for, Api};
 use crate::helpers::*;
+use crate::resources::{count, create_clouds};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -397,31 +398,24 @@ struct Fixture {
 async fn fixture(app: &TestApp) -> Fixture {
     let tree = partner_tree(app).await;
     let api = Api::new(app, Some(&token_for(app, &app.admin, false).await));
-    let mut ids = BTreeMap::new();
-    for (tenant, name, visibility, assigned) in [
-        (&app.root, "root-public", "public", vec![]),
-        (&tree.acme, "acme-public", "public", vec![]),
-        (&tree.acme, "acme-wide", "public", vec![]),
-        (&tree.acme, "acme-a1", "assigned", vec![tree.a1.id]),
-        (
-            &tree.acme,
-            "acme-both",
-            "assigned",
-            vec![tree.a1.id, tree.a2.id],
-        ),
-        (&tree.a1, "a1-private", "private", vec![]),
-        (&tree.g1, "g1-private", "private", vec![]),
-    ] {
-        let (status, body) = api
-            .post(
-                &format!("/api/v1/tenants/{}/clouds", tenant.id),
-                json!({"name": name, "provider": "aws", "visibility": visibility,
-                       "assigned_tenant_ids": assigned}),
-            )
-            .await;
-        assert_eq!(status, 201, "{name}: {body}");
-        ids.insert(name, body["id"].as_i64().unwrap());
-    }
+    let ids = create_clouds(
+        &api,
+        &[
+            (&app.root, "root-public", "public", vec![]),
+            (&tree.acme, "acme-public", "public", vec![]),
+            (&tree.acme, "acme-wide", "public", vec![]),
+            (&tree.acme, "acme-a1", "assigned", vec![tree.a1.id]),
+            (
+                &tree.acme,
+                "acme-both",
+                "assigned",
+                vec![tree.a1.id, tree.a2.id],
+            ),
+            (&tree.a1, "a1-private", "private", vec![]),
+            (&tree.g1, "g1-private", "private", vec![]),
+        ],
+    )
+    .await;
     let admin = app.new_browser();
     admin.login_admin().await;
     Fixture {
@@ -445,10 +439,6 @@ async fn vm(api: &Api, t: &Tenant, name: &str, cloud: i64, storage: i64, memory:
         .await;
     assert_eq!(s, 201, "{name}: {body}");
     body["id"].as_i64().unwrap()
-}
-
-async fn count(app: &TestApp, sql: &str) -> i64 {
-    db(app).await.query_one(sql, &[]).await.unwrap().get(0)
 }
 
 /// The `<option>` of `value` in the select `name` of `html`, if any.
