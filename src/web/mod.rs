@@ -16,6 +16,7 @@ pub mod invitations;
 pub mod login;
 pub mod migrations;
 pub mod network;
+mod policies;
 pub mod owned;
 pub mod page;
 pub mod people;
@@ -86,6 +87,7 @@ pub fn console_routes() -> Vec<routes::Route> {
         resources::routes(),
         migrations::routes(),
         network::routes(),
+        policies::routes(),
     ]
     .into_iter()
     .flatten()
