@@ -232,12 +232,17 @@ impl Policy {
         conn: &mut AsyncPgConnection,
         tenant_id: i64,
     ) -> QueryResult<Vec<OverrideRow>> {
-        let own = policies::table
+        let own: Vec<i64> = policies::table
             .filter(policies::tenant_id.eq(tenant_id))
-            .select(policies::id);
+            .select(policies::id)
+            .load(conn)
+            .await?;
+        if own.is_empty() {
+            return Ok(Vec::new());
+        }
         let rows: Vec<(Policy, Tenant)> = policies::table
             .inner_join(with_path())
-            .filter(policies::overrides_id.eq_any(own.nullable()))
+            .filter(policies::overrides_id.eq_any(own))
             .order((lower(tenants::name), policies::id))
             .select((Policy::as_select(), Tenant::as_select()))
             .load(conn)
