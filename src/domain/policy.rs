@@ -166,12 +166,14 @@ pub struct SettingDiff {
     pub own: String,
 }
 
-/// The settings of two policies of one kind, side by side, only where they differ
-/// (the name aside: an override's name is its own). Entries compare as sets.
+/// The settings of two policies of one kind, side by side, only where they differ:
+/// the threshold and the entries (compared as sets), what decides what is blocked.
+/// The name and whether it reaches further down are the override's own business.
 pub fn differences(
-    inherited: (Option<i32>, &[String], bool),
-    own: (Option<i32>, &[String], bool),
+    inherited: (Option<i32>, &[String]),
+    own: (Option<i32>, &[String]),
 ) -> Vec<SettingDiff> {
+    use std::collections::BTreeSet;
     let mut out = Vec::new();
     if inherited.0 != own.0 {
         let show = |t: Option<i32>| t.map_or_else(|| "—".to_string(), |t| t.to_string());
@@ -181,26 +183,21 @@ pub fn differences(
             own: show(own.0),
         });
     }
-    let a: std::collections::BTreeSet<&String> = inherited.1.iter().collect();
-    let b: std::collections::BTreeSet<&String> = own.1.iter().collect();
+    let a: BTreeSet<&String> = inherited.1.iter().collect();
+    let b: BTreeSet<&String> = own.1.iter().collect();
     if a != b {
-        let only = |x: &std::collections::BTreeSet<&String>, y: &std::collections::BTreeSet<&String>| {
-            x.difference(y).map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+        let only = |x: &BTreeSet<&String>, y: &BTreeSet<&String>| {
+            let items: Vec<&str> = x.difference(y).map(|s| s.as_str()).collect();
+            if items.is_empty() {
+                "—".to_string()
+            } else {
+                format!("only here: {}", items.join(", "))
+            }
         };
-        let removed = only(&a, &b);
-        let added = only(&b, &a);
         out.push(SettingDiff {
             setting: "entries",
-            inherited: if removed.is_empty() { "—".into() } else { format!("only here: {removed}") },
-            own: if added.is_empty() { "—".into() } else { format!("only here: {added}") },
-        });
-    }
-    if inherited.2 != own.2 {
-        let show = |b: bool| if b { "yes" } else { "no" }.to_string();
-        out.push(SettingDiff {
-            setting: "inheritable",
-            inherited: show(inherited.2),
-            own: show(own.2),
+            inherited: only(&a, &b),
+            own: only(&b, &a),
         });
     }
     out
@@ -246,13 +243,13 @@ mod tests {
     fn only_real_differences_are_shown() {
         let a = vec!["a.com".to_string(), "b.com".into()];
         let b = vec!["b.com".to_string(), "a.com".into()];
-        assert!(differences((None, &a, true), (None, &b, true)).is_empty());
+        assert!(differences((None, &a), (None, &b)).is_empty());
         let c = vec!["a.com".to_string(), "c.com".into()];
-        let d = differences((None, &a, true), (None, &c, false));
-        assert_eq!(d.len(), 2);
+        let d = differences((None, &a), (None, &c));
+        assert_eq!(d.len(), 1);
         assert_eq!(d[0].inherited, "only here: b.com");
         assert_eq!(d[0].own, "only here: c.com");
-        let t = differences((Some(40), &[], false), (Some(60), &[], false));
+        let t = differences((Some(40), &[]), (Some(60), &[]));
         assert_eq!(t[0].setting, "threshold");
     }
 }

@@ -460,8 +460,8 @@ pub struct OverrideReport {
 /// The differences of an override to the policy it overrides.
 pub fn differences(of: &Policy, over: &Policy) -> Vec<crate::domain::policy::SettingDiff> {
     crate::domain::policy::differences(
-        (of.threshold, &of.entries(), of.inheritable),
-        (over.threshold, &over.entries(), over.inheritable),
+        (of.threshold, &of.entries()),
+        (over.threshold, &over.entries()),
     )
 }
 
