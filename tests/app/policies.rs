@@ -397,7 +397,7 @@ async fn an_override_shows_what_differs_and_resets_to_the_inherited_policy() {
     let report = app
         .get_html(&format!("/tenants/{}/policies/overrides", t.acme.id))
         .await;
-    assert!(report.contains("id="no-overrides""), "{report}");
+    assert!(report.contains("id=\"no-overrides\""), "{report}");
     // Reset: asked first (works without JS), then done.
     let reset = format!("/tenants/{}/policies/{oid}/reset", t.a1x.id);
     let r = app.post_form(&reset, &[]).await;
