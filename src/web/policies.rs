@@ -542,6 +542,7 @@ async fn create_override(
     {
         let mut conn = state.pool.get().await?;
         let tenant = crate::web::owned::writable::<Policies>(&user, &mut conn, &path.0).await?;
+        service::may_change(&user, &tenant)?;
         let of = Policy::find_visible(&mut conn, &tenant.path, of_id).await?;
         form.kind = of.policy.kind.as_str().into();
     }

@@ -518,3 +518,77 @@ async fn bad_policy_input_is_refused_field_by_field() {
     let (_, page) = api.get(&b).await;
     assert_eq!(page["items"], json!([]), "nothing written");
 }
+
+#[tokio::test]
+async fn moving_a_subtree_changes_what_it_inherits_as_the_preview_said() {
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    let api = admin_api(&app).await;
+    let p = policies(&api, &t).await;
+    let filter = policy(
+        &api,
+        &t.acme,
+        json!({"name": "Acme filter", "kind": "content_filter", "categories": ["malware"],
+               "inheritable": true}),
+    )
+    .await;
+    let (s, over) = api
+        .post(
+            &format!("{}/policies/{filter}/override", base(&t.a1)),
+            json!({"name": "A1 filter", "categories": ["adult"]}),
+        )
+        .await;
+    assert_eq!(s, 201, "{over}");
+    let (s, r) = resolver(&api, &t.a1x, "dns", Some(p.acme_deny)).await;
+    assert_eq!(s, 201, "{r}");
+    let (s, kept) = resolver(&api, &t.a1x, "dns-2", Some(p.a1_threshold)).await;
+    assert_eq!(s, 201, "{kept}");
+    app.login_admin().await;
+    let preview = app
+        .get_html(&format!("/tenants/{}/move?parent_id={}", t.a1.id, t.globex.id))
+        .await;
+    let impact = between(&preview, "id=\"impact-inherited\"", "</dd>");
+    assert!(impact.contains("Loses Acme deny (Tenant acme)"), "{impact}");
+    assert!(impact.contains("Loses Acme filter (Tenant acme)"));
+    assert!(impact.contains("Gains Globex filter (Tenant globex)"));
+    assert!(!impact.contains("A1 threshold"), "a1's own stays with it");
+    assert!(impact.contains("<strong>1</strong> resolver or subnet"), "{impact}");
+    let r2 = app
+        .post_form(
+            &format!("/tenants/{}/move", t.a1.id),
+            &[("parent_id", &t.globex.id.to_string())],
+        )
+        .await;
+    assert_eq!(status(&r2), 303);
+    let mut a1x = listed(&api, &t.a1x).await;
+    a1x.sort();
+    assert_eq!(a1x, vec![p.a1_threshold, p.globex_filter]);
+    let (_, got) = api
+        .get(&format!("{}/resolvers/{}", base(&t.a1x), r["id"]))
+        .await;
+    assert!(got["policy_id"].is_null(), "cleared: {got}");
+    let (_, got) = api
+        .get(&format!("{}/resolvers/{}", base(&t.a1x), kept["id"]))
+        .await;
+    assert_eq!(got["policy_id"], json!(p.a1_threshold), "moved along with it");
+    let (_, got) = api
+        .get(&format!("{}/policies/{}", base(&t.a1), over["id"]))
+        .await;
+    assert!(got["overrides_id"].is_null(), "a plain policy now: {got}");
+    let eff = app
+        .get_html(&format!("/tenants/{}/policies/effective", t.a1.id))
+        .await;
+    let row = between(&eff, "<tr data-kind=\"content_filter\">", "</tr>");
+    assert!(row.contains("A1 filter") && row.contains(">own<"), "{row}");
+    let eff = app
+        .get_html(&format!("/tenants/{}/policies/effective", t.a1x.id))
+        .await;
+    assert!(between(&eff, "<tr data-kind=\"deny_list\">", "</tr>").contains(">none<"));
+    // And back: acme's policies reach it again, nothing was reassigned unasked.
+    let back = app
+        .get_html(&format!("/tenants/{}/move?parent_id={}", t.a1.id, t.acme.id))
+        .await;
+    let impact = between(&back, "id=\"impact-inherited\"", "</dd>");
+    assert!(impact.contains("Gains Acme deny (Tenant acme)") && impact.contains("Loses Globex filter"));
+    assert!(!impact.contains("impact-policy-uses"), "{impact}");
+}

@@ -402,6 +402,55 @@ impl Policy {
     }
 }
 
+impl Policy {
+    /// The inheritable policies of the tenants `owners`, with their owners' ids and
+    /// names, by owner then name (what a move's subtree gains or loses).
+    pub async fn inheritable_of(
+        conn: &mut AsyncPgConnection,
+        owners: &[i64],
+    ) -> QueryResult<Vec<(i64, String, String)>> {
+        if owners.is_empty() {
+            return Ok(Vec::new());
+        }
+        policies::table
+            .inner_join(tenants::table)
+            .filter(policies::tenant_id.eq_any(owners))
+            .filter(policies::inheritable)
+            .order((policies::tenant_id, lower(policies::name), policies::id))
+            .select((policies::tenant_id, policies::name, tenants::name))
+            .load(conn)
+            .await
+    }
+
+    /// How many resolvers and subnets in the subtree of `root` use a policy of one
+    /// of `owners` (what a move away from them clears).
+    pub async fn uses_below(
+        conn: &mut AsyncPgConnection,
+        root: i64,
+        owners: &[i64],
+    ) -> QueryResult<i64> {
+        if owners.is_empty() {
+            return Ok(0);
+        }
+        let subtree = Policy::subtree_of(conn, root).await?;
+        let r: i64 = resolvers::table
+            .inner_join(policies::table)
+            .filter(resolvers::tenant_id.eq_any(&subtree))
+            .filter(policies::tenant_id.eq_any(owners))
+            .count()
+            .get_result(conn)
+            .await?;
+        let s: i64 = subnets::table
+            .inner_join(policies::table)
+            .filter(subnets::tenant_id.eq_any(&subtree))
+            .filter(policies::tenant_id.eq_any(owners))
+            .count()
+            .get_result(conn)
+            .await?;
+        Ok(r + s)
+    }
+}
+
 fn seen(rows: Vec<(Policy, String)>) -> Vec<SeenPolicy> {
     rows.into_iter()
         .map(|(policy, owner_name)| SeenPolicy { policy, owner_name })
