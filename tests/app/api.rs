@@ -1420,6 +1420,7 @@ async fn every_api_route_for_every_user_and_tenant() {
                     .replace("{did}", matrix::MADE_UP)
                     .replace("{rid}", matrix::MADE_UP)
                     .replace("{sid}", matrix::MADE_UP)
+                    .replace("{pid}", matrix::MADE_UP)
                     .replace("{mid}", matrix::MADE_UP);
                 let mut request = api.request(method.parse().unwrap(), &url);
                 if let Some(mut body) = body.clone() {

@@ -678,6 +678,7 @@ impl World {
         .replace("{did}", MADE_UP)
         .replace("{rid}", MADE_UP)
         .replace("{sid}", MADE_UP)
+        .replace("{pid}", MADE_UP)
         .replace("{version}", MADE_UP)
         .replace("{mid}", MADE_UP)
     }
