@@ -1505,21 +1505,35 @@ pub fn effective_policies(path: &[i64], policies: &[PolicyFacts]) -> Vec<Effecti
     PolicyKind::ALL
         .iter()
         .filter_map(|&kind| {
-            if let Some(policy) = locked_against(path, &seen.iter().map(|p| **p).collect::<Vec<_>>(), kind) {
-                return Some(EffectivePolicy { kind, policy, reason: PolicyReason::Locked });
+            if let Some(policy) =
+                locked_against(path, &seen.iter().map(|p| **p).collect::<Vec<_>>(), kind)
+            {
+                return Some(EffectivePolicy {
+                    kind,
+                    policy,
+                    reason: PolicyReason::Locked,
+                });
             }
             if let Some(policy) = lowest(me, kind) {
                 let reason = match policy.overrides_id {
                     Some(of) => PolicyReason::Override { of },
                     None => PolicyReason::Own,
                 };
-                return Some(EffectivePolicy { kind, policy, reason });
+                return Some(EffectivePolicy {
+                    kind,
+                    policy,
+                    reason,
+                });
             }
-            above.iter().rev().find_map(|&owner| lowest(owner, kind)).map(|policy| EffectivePolicy {
-                kind,
-                policy,
-                reason: PolicyReason::Inherited,
-            })
+            above
+                .iter()
+                .rev()
+                .find_map(|&owner| lowest(owner, kind))
+                .map(|policy| EffectivePolicy {
+                    kind,
+                    policy,
+                    reason: PolicyReason::Inherited,
+                })
         })
         .collect()
 }

@@ -233,8 +233,12 @@ mod tests {
                 vec!["ads.example.net".into(), "example.com".into()]
             ))
         );
-        let e = PolicySettings::parse(PolicyKind::AllowList, None, &PolicySettings::lines("a.com\nbad_host"))
-            .unwrap_err();
+        let e = PolicySettings::parse(
+            PolicyKind::AllowList,
+            None,
+            &PolicySettings::lines("a.com\nbad_host"),
+        )
+        .unwrap_err();
         assert!(e.starts_with("Domain 2 (bad_host):"), "{e}");
         assert!(PolicySettings::parse(PolicyKind::AllowList, None, &[" ".into()]).is_err());
     }

@@ -76,7 +76,6 @@ fn refuse(errors: FieldErrors) -> Result<(), AppError> {
     }
 }
 
-
 /// The tenant's resolver `id`, held against deletion until the transaction ends;
 /// else the field error on `resolver_id`.
 async fn check_resolver(

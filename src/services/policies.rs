@@ -86,9 +86,7 @@ impl PolicyInput {
             "" => Some(Enforcement::Default),
             e => e
                 .parse::<Enforcement>()
-                .map_err(|_| {
-                    errors.insert("enforcement", "Choose locked or default.".into())
-                })
+                .map_err(|_| errors.insert("enforcement", "Choose locked or default.".into()))
                 .ok(),
         };
         let settings = kind.and_then(|kind| {
@@ -283,7 +281,11 @@ pub async fn create_override(
 ) -> Result<Policy, AppError> {
     run(c, conn, "policy.override", async |conn| {
         let inherited = Policy::find_visible(conn, &c.tenant.path, of).await?;
-        authz::may_override(&c.tenant.path, &inherited.policy.facts(), &inherited.owner_name)?;
+        authz::may_override(
+            &c.tenant.path,
+            &inherited.policy.facts(),
+            &inherited.owner_name,
+        )?;
         if let Some(existing) = Policy::override_of(conn, c.tenant.id, of).await? {
             return Err(AppError::Conflict(format!(
                 "This tenant overrides {} already, with {}.",
@@ -517,7 +519,9 @@ mod tests {
             ..RawPolicy::default()
         })
         .unwrap_err();
-        assert!(e.contains_key("name") && e.contains_key("threshold") && e.contains_key("enforcement"));
+        assert!(
+            e.contains_key("name") && e.contains_key("threshold") && e.contains_key("enforcement")
+        );
         let e = PolicyInput::parse(&RawPolicy {
             name: "x",
             kind: "nope",

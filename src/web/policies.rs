@@ -16,7 +16,9 @@ use crate::domain::policy::{
     Enforcement, PolicyKind, PolicySettings, SettingDiff, CATEGORIES, REGULATORY_LISTS,
 };
 use crate::error::{AppError, FieldErrors};
-use crate::services::policies::{self as service, Effective, OverrideReport, PolicyInput, RawPolicy};
+use crate::services::policies::{
+    self as service, Effective, OverrideReport, PolicyInput, RawPolicy,
+};
 use crate::web::confirm::{Confirm, Question};
 use crate::web::extract::Query;
 use crate::web::form::{read_form, with_checkbox};
@@ -197,7 +199,9 @@ impl PolicyForm {
         let entries = match kind {
             Some(PolicyKind::ContentFilter) => self.categories.clone(),
             Some(PolicyKind::Regulatory) => self.regulatory.clone(),
-            Some(PolicyKind::AllowList | PolicyKind::DenyList) => PolicySettings::lines(&self.domains),
+            Some(PolicyKind::AllowList | PolicyKind::DenyList) => {
+                PolicySettings::lines(&self.domains)
+            }
             _ => Vec::new(),
         };
         with_checkbox("inheritable", &self.inheritable, |inheritable| {
@@ -220,7 +224,10 @@ enum Mode {
     /// The tenant's own policy.
     Own,
     /// An inherited policy: read-only, perhaps overridable.
-    Inherited { owner: String, may_override: bool },
+    Inherited {
+        owner: String,
+        may_override: bool,
+    },
     /// A new override of the inherited policy.
     NewOverride,
 }
@@ -344,7 +351,15 @@ async fn new_form(
         ..PolicyForm::default()
     };
     form_page(
-        &req, &user, &mut conn, tenant, None, Mode::New, None, form, FieldErrors::new(),
+        &req,
+        &user,
+        &mut conn,
+        tenant,
+        None,
+        Mode::New,
+        None,
+        form,
+        FieldErrors::new(),
     )
     .await
 }
@@ -367,7 +382,18 @@ async fn create(
         async |conn, c| service::create(conn, c, input).await,
         |p: &Policy| format!("Created policy {}.", p.name),
         async |conn, tenant, errors| {
-            form_page(&req, &user, conn, tenant, None, Mode::New, None, form, errors).await
+            form_page(
+                &req,
+                &user,
+                conn,
+                tenant,
+                None,
+                Mode::New,
+                None,
+                form,
+                errors,
+            )
+            .await
         },
     )
     .await
@@ -439,9 +465,7 @@ async fn update(
         LIST,
         async |conn, c| service::update(conn, c, id, input).await,
         |p: &Policy| format!("Saved policy {}.", p.name),
-        async |conn, tenant, errors| {
-            shown(&req, &user, conn, tenant, id, Some(form), errors).await
-        },
+        async |conn, tenant, errors| shown(&req, &user, conn, tenant, id, Some(form), errors).await,
     )
     .await
 }
@@ -596,7 +620,10 @@ async fn reset(
             };
             let back = format!("{}/{}", list(tenant), id);
             Ok(Question {
-                title: format!("Reset {} to the inherited {}?", seen.policy.name, of.policy.name),
+                title: format!(
+                    "Reset {} to the inherited {}?",
+                    seen.policy.name, of.policy.name
+                ),
                 detail: format!(
                     "The override {} is deleted; this tenant's resolvers and subnets that used \
                      it use {} (inherited from {}) again.",

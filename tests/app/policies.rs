@@ -94,20 +94,26 @@ async fn inheritable_policies_reach_every_level_below_and_never_sideways() {
     let mut a1x = listed(&api, &t.a1x).await;
     a1x.sort();
     assert_eq!(a1x, vec![p.acme_deny, p.a1_threshold], "two levels down");
-    assert_eq!(listed(&api, &t.a2).await, vec![p.acme_deny], "a sibling of a1");
+    assert_eq!(
+        listed(&api, &t.a2).await,
+        vec![p.acme_deny],
+        "a sibling of a1"
+    );
     assert_eq!(listed(&api, &t.g1).await, vec![p.globex_filter], "a cousin");
     let mut acme = listed(&api, &t.acme).await;
     acme.sort();
-    assert_eq!(acme, vec![p.acme_deny, p.acme_private], "nothing from below");
+    assert_eq!(
+        acme,
+        vec![p.acme_deny, p.acme_private],
+        "nothing from below"
+    );
     // Another tenant's, or one not inheritable: not there at all.
     for (tenant, id) in [
         (&t.a2, p.a1_threshold),
         (&t.a1, p.acme_private),
         (&t.g1, p.acme_deny),
     ] {
-        let (s, _) = api
-            .get(&format!("{}/policies/{id}", base(tenant)))
-            .await;
+        let (s, _) = api.get(&format!("{}/policies/{id}", base(tenant))).await;
         assert_eq!(s, 404, "{id} from {}", tenant.name);
     }
     let (s, got) = api
@@ -151,11 +157,19 @@ async fn an_inherited_policy_is_read_only_on_every_path() {
     let r = app
         .post_form(
             &page,
-            &[("name", "mine"), ("kind", "deny_list"), ("domains", "x.example.com")],
+            &[
+                ("name", "mine"),
+                ("kind", "deny_list"),
+                ("domains", "x.example.com"),
+            ],
         )
         .await;
     assert_eq!(status(&r), 403);
-    assert!(r.text().await.unwrap().contains("only Tenant acme can change it"));
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("only Tenant acme can change it"));
     for confirm in ["", "yes"] {
         let r = app
             .post_form(&format!("{page}/delete"), &[("confirm", confirm)])
@@ -249,7 +263,16 @@ async fn resolver_and_subnet_forms_offer_the_nearest_inherited_policy_first() {
         "{html}"
     );
     let (s, e) = resolver(&api, &t.a1x, "dns3", Some(p.acme_private)).await;
-    assert_eq!((s, e["errors"]["policy_id"].as_str().map(|m| m.starts_with("Unknown policy"))), (422, Some(true)), "{e}");
+    assert_eq!(
+        (
+            s,
+            e["errors"]["policy_id"]
+                .as_str()
+                .map(|m| m.starts_with("Unknown policy"))
+        ),
+        (422, Some(true)),
+        "{e}"
+    );
     // None is a choice too.
     let (s, r) = resolver(&api, &t.a1x, "dns4", None).await;
     assert_eq!((s, r["policy_id"].is_null()), (201, true));
@@ -269,7 +292,11 @@ async fn a_locked_kind_refuses_another_policy_of_it_on_forms_and_the_api() {
     .await;
     let locked = "Tenant acme locks the deny list policy here: use Acme deny (or none).";
     let (s, e) = resolver(&api, &t.a1, "dns", Some(own_deny)).await;
-    assert_eq!((s, e["errors"]["policy_id"].as_str()), (422, Some(locked)), "{e}");
+    assert_eq!(
+        (s, e["errors"]["policy_id"].as_str()),
+        (422, Some(locked)),
+        "{e}"
+    );
     let (s, r) = resolver(&api, &t.a1, "dns", Some(p.acme_deny)).await;
     assert_eq!(s, 201, "{r}");
     let (s, _) = resolver(&api, &t.a1, "dns-2", Some(p.a1_threshold)).await;
@@ -281,7 +308,11 @@ async fn a_locked_kind_refuses_another_policy_of_it_on_forms_and_the_api() {
             json!({"cidr": "10.0.0.0/24", "resolver_id": r["id"], "policy_id": own_deny}),
         )
         .await;
-    assert_eq!((s, e["errors"]["policy_id"].as_str()), (422, Some(locked)), "{e}");
+    assert_eq!(
+        (s, e["errors"]["policy_id"].as_str()),
+        (422, Some(locked)),
+        "{e}"
+    );
     let (s, e) = api
         .patch(
             &format!("{}/resolvers/{}", base(&t.a1), r["id"]),
@@ -295,11 +326,19 @@ async fn a_locked_kind_refuses_another_policy_of_it_on_forms_and_the_api() {
     for (form, fields) in [
         (
             "resolvers",
-            vec![("name", "dns-3"), ("address", "192.0.2.9"), ("policy_id", own.as_str())],
+            vec![
+                ("name", "dns-3"),
+                ("address", "192.0.2.9"),
+                ("policy_id", own.as_str()),
+            ],
         ),
         (
             "subnets",
-            vec![("cidr", "10.1.0.0/24"), ("resolver_id", rid.as_str()), ("policy_id", own.as_str())],
+            vec![
+                ("cidr", "10.1.0.0/24"),
+                ("resolver_id", rid.as_str()),
+                ("policy_id", own.as_str()),
+            ],
         ),
     ] {
         let r = app
@@ -307,7 +346,11 @@ async fn a_locked_kind_refuses_another_policy_of_it_on_forms_and_the_api() {
             .await;
         assert_eq!(status(&r), 422, "{form}");
         let html = r.text().await.unwrap();
-        assert_eq!(field_error(&html, "policy_id").as_deref(), Some(locked), "{form}");
+        assert_eq!(
+            field_error(&html, "policy_id").as_deref(),
+            Some(locked),
+            "{form}"
+        );
     }
     // The lock reaches further down, and a locked policy cannot be overridden.
     let (s, e) = resolver(&api, &t.a1x, "dns", Some(p.a1_threshold)).await;
@@ -319,7 +362,10 @@ async fn a_locked_kind_refuses_another_policy_of_it_on_forms_and_the_api() {
         )
         .await;
     assert_eq!(s, 403, "{e}");
-    assert!(e["detail"].as_str().unwrap().contains("locked by Tenant acme"));
+    assert!(e["detail"]
+        .as_str()
+        .unwrap()
+        .contains("locked by Tenant acme"));
 }
 
 #[tokio::test]
@@ -345,7 +391,10 @@ async fn an_override_shows_what_differs_and_resets_to_the_inherited_policy() {
         .find(|i| i["overrides_id"] == json!(p.a1_threshold))
         .cloned()
         .expect("the override");
-    assert_eq!((over["threshold"].as_i64(), over["kind"].as_str()), (Some(70), Some("blocking_threshold")));
+    assert_eq!(
+        (over["threshold"].as_i64(), over["kind"].as_str()),
+        (Some(70), Some("blocking_threshold"))
+    );
     let oid = over["id"].as_i64().unwrap();
     // A second override of the same policy: 409.
     let (s, _) = api
@@ -362,7 +411,11 @@ async fn an_override_shows_what_differs_and_resets_to_the_inherited_policy() {
     let html = app
         .get_html(&format!("/tenants/{}/policies/{oid}", t.a1x.id))
         .await;
-    let diff = between(&html, "<table class=\"data\" id=\"differences\"", "</table>");
+    let diff = between(
+        &html,
+        "<table class=\"data\" id=\"differences\"",
+        "</table>",
+    );
     assert!(
         diff.contains("<th scope=\"row\">threshold</th><td>40</td><td>70</td>"),
         "{diff}"
@@ -391,9 +444,16 @@ async fn an_override_shows_what_differs_and_resets_to_the_inherited_policy() {
     )
     .await;
     let (s, e) = api
-        .post(&format!("{}/policies/{filter}/override", base(&t.a2)), json!({}))
+        .post(
+            &format!("{}/policies/{filter}/override", base(&t.a2)),
+            json!({}),
+        )
         .await;
-    assert_eq!((s, e["name"].as_str()), (201, Some("Acme filter (Tenant a2)")), "{e}");
+    assert_eq!(
+        (s, e["name"].as_str()),
+        (201, Some("Acme filter (Tenant a2)")),
+        "{e}"
+    );
     let report = app
         .get_html(&format!("/tenants/{}/policies/overrides", t.acme.id))
         .await;
@@ -408,9 +468,17 @@ async fn an_override_shows_what_differs_and_resets_to_the_inherited_policy() {
     let (s, _) = api.get(&format!("{}/policies/{oid}", base(&t.a1x))).await;
     assert_eq!(s, 404, "the override is gone");
     let (_, got) = api
-        .get(&format!("{}/resolvers/{}", base(&t.a1x), r_id(&r_json(&api, &t.a1x).await)))
+        .get(&format!(
+            "{}/resolvers/{}",
+            base(&t.a1x),
+            r_id(&r_json(&api, &t.a1x).await)
+        ))
         .await;
-    assert_eq!(got["policy_id"], json!(p.a1_threshold), "back to the inherited policy");
+    assert_eq!(
+        got["policy_id"],
+        json!(p.a1_threshold),
+        "back to the inherited policy"
+    );
     let report = app
         .get_html(&format!("/tenants/{}/policies/overrides", t.a1.id))
         .await;
@@ -457,13 +525,17 @@ async fn the_effective_policies_say_which_applies_and_why() {
     let html = app
         .get_html(&format!("/tenants/{}/policies/effective", t.a1x.id))
         .await;
-    let row = |kind: &str| {
-        between(&html, &format!("<tr data-kind=\"{kind}\">"), "</tr>").to_string()
-    };
-    assert!(row("deny_list").contains("Acme deny") && row("deny_list").contains("locked by Tenant acme"));
+    let row =
+        |kind: &str| between(&html, &format!("<tr data-kind=\"{kind}\">"), "</tr>").to_string();
+    assert!(
+        row("deny_list").contains("Acme deny")
+            && row("deny_list").contains("locked by Tenant acme")
+    );
     assert!(row("blocking_threshold").contains("Looser"));
     assert!(row("blocking_threshold").contains("override of A1 threshold (Tenant a1)"));
-    assert!(row("content_filter").contains("Own filter") && row("content_filter").contains(">own<"));
+    assert!(
+        row("content_filter").contains("Own filter") && row("content_filter").contains(">own<")
+    );
     assert!(row("regulatory").contains(">none<"));
     let a2 = app
         .get_html(&format!("/tenants/{}/policies/effective", t.a2.id))
@@ -476,10 +548,8 @@ async fn the_effective_policies_say_which_applies_and_why() {
     let g1 = app
         .get_html(&format!("/tenants/{}/policies/effective", t.g1.id))
         .await;
-    assert!(
-        between(&g1, "<tr data-kind=\"content_filter\">", "</tr>")
-            .contains("inherited from Tenant globex")
-    );
+    assert!(between(&g1, "<tr data-kind=\"content_filter\">", "</tr>")
+        .contains("inherited from Tenant globex"));
 }
 
 #[tokio::test]
@@ -489,13 +559,34 @@ async fn bad_policy_input_is_refused_field_by_field() {
     let api = admin_api(&app).await;
     let b = format!("{}/policies", base(&t.acme));
     for (body, field) in [
-        (json!({"name": "x", "kind": "blocking_threshold", "threshold": 101}), "threshold"),
-        (json!({"name": "x", "kind": "blocking_threshold"}), "threshold"),
-        (json!({"name": "x", "kind": "content_filter", "categories": ["nope"]}), "categories"),
-        (json!({"name": "x", "kind": "regulatory", "regulatory": []}), "regulatory"),
-        (json!({"name": "x", "kind": "deny_list", "domains": ["not a host"]}), "domains"),
-        (json!({"name": "x", "kind": "deny_list", "domains": ["a.example.com"], "threshold": 500}), "threshold"),
-        (json!({"name": " ", "kind": "allow_list", "domains": ["a.example.com"]}), "name"),
+        (
+            json!({"name": "x", "kind": "blocking_threshold", "threshold": 101}),
+            "threshold",
+        ),
+        (
+            json!({"name": "x", "kind": "blocking_threshold"}),
+            "threshold",
+        ),
+        (
+            json!({"name": "x", "kind": "content_filter", "categories": ["nope"]}),
+            "categories",
+        ),
+        (
+            json!({"name": "x", "kind": "regulatory", "regulatory": []}),
+            "regulatory",
+        ),
+        (
+            json!({"name": "x", "kind": "deny_list", "domains": ["not a host"]}),
+            "domains",
+        ),
+        (
+            json!({"name": "x", "kind": "deny_list", "domains": ["a.example.com"], "threshold": 500}),
+            "threshold",
+        ),
+        (
+            json!({"name": " ", "kind": "allow_list", "domains": ["a.example.com"]}),
+            "name",
+        ),
     ] {
         let (s, e) = api.post(&b, body.clone()).await;
         assert_eq!(s, 422, "{body}: {e}");
@@ -507,14 +598,27 @@ async fn bad_policy_input_is_refused_field_by_field() {
     let r = app
         .post_form(
             &format!("/tenants/{}/policies/new", t.acme.id),
-            &[("name", "Lists"), ("kind", "deny_list"), ("domains", "ok.example.com\nbad_host"), ("inheritable", "maybe")],
+            &[
+                ("name", "Lists"),
+                ("kind", "deny_list"),
+                ("domains", "ok.example.com\nbad_host"),
+                ("inheritable", "maybe"),
+            ],
         )
         .await;
     assert_eq!(status(&r), 422);
     let html = r.text().await.unwrap();
-    assert!(field_error(&html, "domains").unwrap_or_default().starts_with("Domain 2 (bad_host)"), "{html}");
+    assert!(
+        field_error(&html, "domains")
+            .unwrap_or_default()
+            .starts_with("Domain 2 (bad_host)"),
+        "{html}"
+    );
     assert!(field_error(&html, "inheritable").is_some());
-    assert!(html.contains("ok.example.com\nbad_host"), "the input is kept");
+    assert!(
+        html.contains("ok.example.com\nbad_host"),
+        "the input is kept"
+    );
     let (_, page) = api.get(&b).await;
     assert_eq!(page["items"], json!([]), "nothing written");
 }
@@ -545,14 +649,20 @@ async fn moving_a_subtree_changes_what_it_inherits_as_the_preview_said() {
     assert_eq!(s, 201, "{kept}");
     app.login_admin().await;
     let preview = app
-        .get_html(&format!("/tenants/{}/move?parent_id={}", t.a1.id, t.globex.id))
+        .get_html(&format!(
+            "/tenants/{}/move?parent_id={}",
+            t.a1.id, t.globex.id
+        ))
         .await;
     let impact = between(&preview, "id=\"impact-inherited\"", "</dd>");
     assert!(impact.contains("Loses Acme deny (Tenant acme)"), "{impact}");
     assert!(impact.contains("Loses Acme filter (Tenant acme)"));
     assert!(impact.contains("Gains Globex filter (Tenant globex)"));
     assert!(!impact.contains("A1 threshold"), "a1's own stays with it");
-    assert!(impact.contains("<strong>1</strong> resolver or subnet"), "{impact}");
+    assert!(
+        impact.contains("<strong>1</strong> resolver or subnet"),
+        "{impact}"
+    );
     let r2 = app
         .post_form(
             &format!("/tenants/{}/move", t.a1.id),
@@ -570,7 +680,11 @@ async fn moving_a_subtree_changes_what_it_inherits_as_the_preview_said() {
     let (_, got) = api
         .get(&format!("{}/resolvers/{}", base(&t.a1x), kept["id"]))
         .await;
-    assert_eq!(got["policy_id"], json!(p.a1_threshold), "moved along with it");
+    assert_eq!(
+        got["policy_id"],
+        json!(p.a1_threshold),
+        "moved along with it"
+    );
     let (_, got) = api
         .get(&format!("{}/policies/{}", base(&t.a1), over["id"]))
         .await;
@@ -586,9 +700,14 @@ async fn moving_a_subtree_changes_what_it_inherits_as_the_preview_said() {
     assert!(between(&eff, "<tr data-kind=\"deny_list\">", "</tr>").contains(">none<"));
     // And back: acme's policies reach it again, nothing was reassigned unasked.
     let back = app
-        .get_html(&format!("/tenants/{}/move?parent_id={}", t.a1.id, t.acme.id))
+        .get_html(&format!(
+            "/tenants/{}/move?parent_id={}",
+            t.a1.id, t.acme.id
+        ))
         .await;
     let impact = between(&back, "id=\"impact-inherited\"", "</dd>");
-    assert!(impact.contains("Gains Acme deny (Tenant acme)") && impact.contains("Loses Globex filter"));
+    assert!(
+        impact.contains("Gains Acme deny (Tenant acme)") && impact.contains("Loses Globex filter")
+    );
     assert!(!impact.contains("impact-policy-uses"), "{impact}");
 }

@@ -117,7 +117,12 @@ impl Policy {
             .collect();
         rows.sort_by(|(a, x), (b, y)| {
             b.cmp(a)
-                .then_with(|| x.policy.name.to_lowercase().cmp(&y.policy.name.to_lowercase()))
+                .then_with(|| {
+                    x.policy
+                        .name
+                        .to_lowercase()
+                        .cmp(&y.policy.name.to_lowercase())
+                })
                 .then(x.policy.id.cmp(&y.policy.id))
         });
         Ok(rows.into_iter().map(|(_, s)| s).collect())

@@ -900,8 +900,7 @@ pub async fn move_tenant(
         // follows its tenant's effective policy, overrides of them become plain
         // policies (services::policies, module comment).
         let subtree = crate::db::models::policy::Policy::subtree_of(conn, id).await?;
-        let cleared =
-            crate::db::models::policy::Policy::clear_unseen(conn, &subtree, now).await?;
+        let cleared = crate::db::models::policy::Policy::clear_unseen(conn, &subtree, now).await?;
         let after = Tenant::find(conn, id).await?;
         let mut event = actor.event("tenant.move", Some(id));
         event.before =

@@ -5,12 +5,11 @@ use super::activity::{ActivityChange, ActivityEvent, ActivityEventPage};
 use super::batch::{BatchRequest, BatchResponse, BatchResult, Operation};
 use super::bulk::{BulkFilter, BulkItem, BulkOutcome, BulkRequest, BulkResponse, BulkScope};
 use super::migrations::{MigrationJson, MigrationPage, StartMigration};
-use super::policies::{PolicyBody, PolicyJson, PolicyPage, PolicyPatch};
-use crate::domain::policy::{Enforcement, PolicyKind};
 use super::network::{
     DeviceBody, DeviceJson, DevicePage, DevicePatch, ResolverBody, ResolverJson, ResolverPage,
     ResolverPatch, SubnetBody, SubnetJson, SubnetPage, SubnetPatch,
 };
+use super::policies::{PolicyBody, PolicyJson, PolicyPage, PolicyPatch};
 use super::resources::{
     CloudBody, CloudJson, CloudPage, CloudPatch, InstanceBody, InstanceJson, InstancePage,
     InstancePatch,
@@ -26,6 +25,7 @@ use super::tenants::{
 };
 use super::usage::{TenantRefJson, UsageAnswer, UsageBatch, UsageEventJson, UsageRejection};
 use crate::domain::domain_name::DomainStatus;
+use crate::domain::policy::{Enforcement, PolicyKind};
 use crate::domain::resources::{CloudProvider, CloudVisibility, InstanceStatus};
 use crate::domain::rules::{RuleAction, RuleKind};
 use crate::domain::usage;
@@ -638,7 +638,7 @@ pub fn document_json() -> Value {
 /// `threshold` 0–100, `categories` and `regulatory` from their fixed lists,
 /// `domains` host names; a new policy sends its kind's own (`oneOf` by `kind`).
 fn constrain_policies(schemas: &mut Value) {
-    use crate::domain::policy::{MAX_DOMAINS, CATEGORIES, REGULATORY_LISTS};
+    use crate::domain::policy::{CATEGORIES, MAX_DOMAINS, REGULATORY_LISTS};
     for name in ["PolicyBody", "PolicyPatch"] {
         let Some(properties) = schemas[name]["properties"].as_object_mut() else {
             continue;
@@ -647,9 +647,7 @@ fn constrain_policies(schemas: &mut Value) {
             "threshold".into(),
             json!({"type": ["integer", "null"], "minimum": 0, "maximum": 100}),
         );
-        let choices = |list: &[&str]| {
-            json!({"type": ["array", "null"], "minItems": 1, "items": {"type": "string", "enum": list}})
-        };
+        let choices = |list: &[&str]| json!({"type": ["array", "null"], "minItems": 1, "items": {"type": "string", "enum": list}});
         properties.insert("categories".into(), choices(CATEGORIES));
         properties.insert("regulatory".into(), choices(REGULATORY_LISTS));
         properties.insert(
@@ -660,9 +658,7 @@ fn constrain_policies(schemas: &mut Value) {
             }),
         );
     }
-    let needs = |kind: &str, field: &str| {
-        json!({"properties": {"kind": {"const": kind}, field: {"type": field_type(field)}}, "required": [field]})
-    };
+    let needs = |kind: &str, field: &str| json!({"properties": {"kind": {"const": kind}, field: {"type": field_type(field)}}, "required": [field]});
     schemas["PolicyBody"]["oneOf"] = json!([
         needs("blocking_threshold", "threshold"),
         needs("content_filter", "categories"),

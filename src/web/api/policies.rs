@@ -274,7 +274,10 @@ pub async fn list_policies(
         &params,
         async |conn, tenant, after, limit| {
             let rows = Policy::visible_by_id(conn, &tenant.path, after, limit).await?;
-            Ok(rows.into_iter().map(|s| PolicyJson::of(s, tenant.id)).collect())
+            Ok(rows
+                .into_iter()
+                .map(|s| PolicyJson::of(s, tenant.id))
+                .collect())
         },
         |p: &PolicyJson| p.id,
     )
@@ -316,7 +319,16 @@ pub async fn create_policy(
             let p = service::create(conn, c, input).await?;
             let id = p.id;
             let owner_name = c.tenant.name.clone();
-            Ok((PolicyJson::of(SeenPolicy { policy: p, owner_name }, c.tenant.id), id))
+            Ok((
+                PolicyJson::of(
+                    SeenPolicy {
+                        policy: p,
+                        owner_name,
+                    },
+                    c.tenant.id,
+                ),
+                id,
+            ))
         },
     )
     .await
@@ -384,7 +396,13 @@ pub async fn update_policy(
         let owner_name = c.tenant.name.clone();
         Ok(json(
             StatusCode::OK,
-            &PolicyJson::of(SeenPolicy { policy: p, owner_name }, c.tenant.id),
+            &PolicyJson::of(
+                SeenPolicy {
+                    policy: p,
+                    owner_name,
+                },
+                c.tenant.id,
+            ),
         ))
     })
     .await
@@ -460,7 +478,16 @@ pub async fn override_policy(
             let p = service::create_override(conn, c, of, input).await?;
             let id = p.id;
             let owner_name = c.tenant.name.clone();
-            Ok((PolicyJson::of(SeenPolicy { policy: p, owner_name }, c.tenant.id), id))
+            Ok((
+                PolicyJson::of(
+                    SeenPolicy {
+                        policy: p,
+                        owner_name,
+                    },
+                    c.tenant.id,
+                ),
+                id,
+            ))
         },
     )
     .await

@@ -198,7 +198,9 @@ async fn create(
         LIST,
         async |conn, c| service::create_resolver(conn, c, input).await,
         |r: &Resolver| format!("Created resolver {}.", r.name),
-        async |conn, tenant, errors| form_page(&req, &user, conn, tenant, None, form, errors, false).await,
+        async |conn, tenant, errors| {
+            form_page(&req, &user, conn, tenant, None, form, errors, false).await
+        },
     )
     .await
 }

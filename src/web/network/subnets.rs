@@ -244,7 +244,9 @@ async fn create(
         LIST,
         async |conn, c| service::create_subnet(conn, c, input).await,
         |s: &Subnet| format!("Created subnet {}.", s.cidr),
-        async |conn, tenant, errors| form_page(&req, &user, conn, tenant, None, form, errors, false).await,
+        async |conn, tenant, errors| {
+            form_page(&req, &user, conn, tenant, None, form, errors, false).await
+        },
     )
     .await
 }
