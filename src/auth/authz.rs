@@ -1374,6 +1374,20 @@ pub struct PolicyFacts {
     pub overrides_id: Option<i64>,
 }
 
+impl PolicyFacts {
+    /// What the rule needs of a loaded policy.
+    pub fn of(p: &crate::db::models::policy::Policy) -> Self {
+        PolicyFacts {
+            id: p.id,
+            tenant_id: p.tenant_id,
+            kind: p.kind,
+            inheritable: p.inheritable,
+            enforcement: p.enforcement,
+            overrides_id: p.overrides_id,
+        }
+    }
+}
+
 /// How a tenant stands to a policy: its own (it may change it, with Policies full),
 /// inherited from a tenant above it (read-only), or not there at all (404).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

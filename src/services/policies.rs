@@ -194,7 +194,7 @@ pub async fn find(
     id: i64,
 ) -> Result<(SeenPolicy, PolicyAccess), AppError> {
     let seen = Policy::find_visible(conn, &tenant.path, id).await?;
-    let access = authz::policy_access(&tenant.path, &seen.policy.facts());
+    let access = authz::policy_access(&tenant.path, &authz::PolicyFacts::of(&seen.policy));
     Ok((seen, access))
 }
 
@@ -283,7 +283,7 @@ pub async fn create_override(
         let inherited = Policy::find_visible(conn, &c.tenant.path, of).await?;
         authz::may_override(
             &c.tenant.path,
-            &inherited.policy.facts(),
+            &authz::PolicyFacts::of(&inherited.policy),
             &inherited.owner_name,
         )?;
         if let Some(existing) = Policy::override_of(conn, c.tenant.id, of).await? {
@@ -361,7 +361,10 @@ pub async fn check_choice(
     };
     Policy::share_lock(conn, id).await?;
     let seen = Policy::visible(conn, &tenant.path).await?;
-    let facts: Vec<PolicyFacts> = seen.iter().map(|s| s.policy.facts()).collect();
+    let facts: Vec<PolicyFacts> = seen
+        .iter()
+        .map(|s| authz::PolicyFacts::of(&s.policy))
+        .collect();
     let Some(chosen) = facts.iter().find(|f| f.id == id) else {
         errors.insert("policy_id", UNKNOWN_POLICY.into());
         return Ok(());
@@ -422,7 +425,10 @@ pub async fn effective(
 
 /// [`effective`] over the policies the tenant sees, as loaded.
 pub fn effective_of(tenant: &Tenant, seen: &[SeenPolicy]) -> Vec<Effective> {
-    let facts: Vec<PolicyFacts> = seen.iter().map(|s| s.policy.facts()).collect();
+    let facts: Vec<PolicyFacts> = seen
+        .iter()
+        .map(|s| authz::PolicyFacts::of(&s.policy))
+        .collect();
     let decided = authz::effective_policies(&tenant.path, &facts);
     let by_id = |id: i64| seen.iter().find(|s| s.policy.id == id).cloned();
     PolicyKind::ALL

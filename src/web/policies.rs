@@ -413,8 +413,12 @@ async fn shown(
     let mode = match access {
         PolicyAccess::Own => Mode::Own,
         _ => Mode::Inherited {
-            may_override: authz::may_override(&tenant.path, &seen.policy.facts(), &seen.owner_name)
-                .is_ok()
+            may_override: authz::may_override(
+                &tenant.path,
+                &authz::PolicyFacts::of(&seen.policy),
+                &seen.owner_name,
+            )
+            .is_ok()
                 && Policy::override_of(conn, tenant.id, id).await?.is_none(),
             owner: seen.owner_name.clone(),
         },
@@ -519,7 +523,11 @@ async fn overridable(
     raw: &str,
 ) -> Result<SeenPolicy, AppError> {
     let seen = Policy::find_visible(conn, &tenant.path, parse_id(raw)?).await?;
-    authz::may_override(&tenant.path, &seen.policy.facts(), &seen.owner_name)?;
+    authz::may_override(
+        &tenant.path,
+        &authz::PolicyFacts::of(&seen.policy),
+        &seen.owner_name,
+    )?;
     Ok(seen)
 }
 

@@ -37,18 +37,6 @@ impl Policy {
     pub fn entries(&self) -> Vec<String> {
         self.entries.iter().flatten().cloned().collect()
     }
-
-    /// What `authz` decides over.
-    pub fn facts(&self) -> crate::auth::authz::PolicyFacts {
-        crate::auth::authz::PolicyFacts {
-            id: self.id,
-            tenant_id: self.tenant_id,
-            kind: self.kind,
-            inheritable: self.inheritable,
-            enforcement: self.enforcement,
-            overrides_id: self.overrides_id,
-        }
-    }
 }
 
 /// A policy as a tenant sees it: with its owner's name ("inherited from …").

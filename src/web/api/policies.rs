@@ -463,7 +463,7 @@ pub async fn override_policy(
         async |conn, c, data: PolicyPatch| {
             service::may_change(c.p, c.tenant)?;
             let inherited = Policy::find_visible(conn, &c.tenant.path, of).await?;
-            if authz::policy_access(&c.tenant.path, &inherited.policy.facts())
+            if authz::policy_access(&c.tenant.path, &authz::PolicyFacts::of(&inherited.policy))
                 == PolicyAccess::Hidden
             {
                 return Err(AppError::NotFound);
