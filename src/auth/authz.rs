@@ -8,6 +8,7 @@
 use super::Principal;
 use crate::db::models::{Grant, Tenant, TenantListRow, Visibility};
 use crate::domain::invitation::Offer;
+use crate::domain::policy::{Enforcement, PolicyKind};
 use crate::domain::resources::CloudVisibility;
 use crate::domain::stats::UsageMailRefusal;
 use crate::domain::{Feature, GrantRole, Level, Permissions, Scope};
@@ -1357,6 +1358,214 @@ pub fn require_own_cloud(access: CloudAccess, owner_name: &str) -> Result<(), Ap
             format!("This cloud is shared by {owner_name}: it is read-only here, and only {owner_name} can change it."),
         )),
         CloudAccess::Hidden => Err(AppError::NotFound),
+    }
+}
+
+// ---------------------------------------------------------------- policies
+
+/// A policy as the inheritance rule needs it (issue #15).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PolicyFacts {
+    pub id: i64,
+    pub tenant_id: i64,
+    pub kind: PolicyKind,
+    pub inheritable: bool,
+    pub enforcement: Enforcement,
+    pub overrides_id: Option<i64>,
+}
+
+impl PolicyFacts {
+    /// What the rule needs of a loaded policy.
+    pub fn of(p: &crate::db::models::policy::Policy) -> Self {
+        PolicyFacts {
+            id: p.id,
+            tenant_id: p.tenant_id,
+            kind: p.kind,
+            inheritable: p.inheritable,
+            enforcement: p.enforcement,
+            overrides_id: p.overrides_id,
+        }
+    }
+}
+
+/// How a tenant stands to a policy: its own (it may change it, with Policies full),
+/// inherited from a tenant above it (read-only), or not there at all (404).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PolicyAccess {
+    Own,
+    Inherited,
+    Hidden,
+}
+
+/// The inheritance rule: the tenant at the end of `viewer_path` (ids from the root)
+/// sees its own policies and the inheritable policies of its ancestors; never a
+/// sibling's, a cousin's or a descendant's. `Policy::visible` is this rule as one
+/// SQL query.
+pub fn policy_access(viewer_path: &[i64], policy: &PolicyFacts) -> PolicyAccess {
+    let Some((&viewer, above)) = viewer_path.split_last() else {
+        return PolicyAccess::Hidden;
+    };
+    if policy.tenant_id == viewer {
+        PolicyAccess::Own
+    } else if policy.inheritable && above.contains(&policy.tenant_id) {
+        PolicyAccess::Inherited
+    } else {
+        PolicyAccess::Hidden
+    }
+}
+
+/// A change of a policy as seen from the tenant whose page or API path names it:
+/// its own goes on, an inherited one is refused (403, naming its owner, whose name
+/// the Policies page shows already), any other is not there (404).
+pub fn require_own_policy(access: PolicyAccess, owner_name: &str) -> Result<(), AppError> {
+    match access {
+        PolicyAccess::Own => Ok(()),
+        PolicyAccess::Inherited => Err(AppError::problem(
+            ProblemKind::Forbidden,
+            format!("This policy is inherited from {owner_name}: it is read-only here, and only {owner_name} can change it."),
+        )),
+        PolicyAccess::Hidden => Err(AppError::NotFound),
+    }
+}
+
+/// May the tenant at the end of `viewer_path` override `policy`? Only an inherited
+/// one (404 for a hidden one, 403 for its own), and only when its owner allows it
+/// (`default`; a `locked` one is refused naming the owner).
+pub fn may_override(
+    viewer_path: &[i64],
+    policy: &PolicyFacts,
+    owner_name: &str,
+) -> Result<(), AppError> {
+    match policy_access(viewer_path, policy) {
+        PolicyAccess::Hidden => Err(AppError::NotFound),
+        PolicyAccess::Own => Err(AppError::problem(
+            ProblemKind::Forbidden,
+            "This policy is this tenant's own: change it rather than override it.".to_string(),
+        )),
+        PolicyAccess::Inherited if policy.enforcement == Enforcement::Locked => {
+            Err(AppError::problem(
+                ProblemKind::Forbidden,
+                format!("This policy is locked by {owner_name}: it cannot be overridden below it."),
+            ))
+        }
+        PolicyAccess::Inherited => Ok(()),
+    }
+}
+
+/// Why a policy applies to a tenant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PolicyReason {
+    /// The tenant's own policy of the kind.
+    Own,
+    /// The tenant's own override of the inherited policy `of`.
+    Override { of: i64 },
+    /// Inherited from its owner above (no own policy of the kind).
+    Inherited,
+    /// Locked by its owner above: nothing below it applies another of the kind.
+    Locked,
+}
+
+/// The policy of one kind that applies to a tenant, and why.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EffectivePolicy {
+    pub kind: PolicyKind,
+    pub policy: PolicyFacts,
+    pub reason: PolicyReason,
+}
+
+/// The locked inheritable policy of `kind` above the tenant at the end of `path`
+/// that binds it: the topmost one (the provider's lock outranks a reseller's), the
+/// lowest id among one tenant's. Resolvers and subnets there cannot pick another
+/// policy of that kind.
+pub fn locked_against(
+    path: &[i64],
+    policies: &[PolicyFacts],
+    kind: PolicyKind,
+) -> Option<PolicyFacts> {
+    let (_, above) = path.split_last()?;
+    above.iter().find_map(|owner| {
+        policies
+            .iter()
+            .filter(|p| {
+                p.tenant_id == *owner
+                    && p.kind == kind
+                    && p.inheritable
+                    && p.enforcement == Enforcement::Locked
+            })
+            .min_by_key(|p| p.id)
+            .copied()
+    })
+}
+
+/// For each kind, the policy that applies to the tenant at the end of `path` and
+/// why, among `policies` (any rows: those it does not see are ignored): a lock from
+/// above first ([`locked_against`]); else its own policy of the kind (the lowest id;
+/// an override says so); else the nearest inherited one (the lowest id at that
+/// level). Kinds with none are left out.
+pub fn effective_policies(path: &[i64], policies: &[PolicyFacts]) -> Vec<EffectivePolicy> {
+    let Some((&me, above)) = path.split_last() else {
+        return Vec::new();
+    };
+    let seen: Vec<&PolicyFacts> = policies
+        .iter()
+        .filter(|p| policy_access(path, p) != PolicyAccess::Hidden)
+        .collect();
+    let lowest = |owner: i64, kind: PolicyKind| {
+        seen.iter()
+            .filter(|p| p.tenant_id == owner && p.kind == kind)
+            .min_by_key(|p| p.id)
+            .map(|p| **p)
+    };
+    PolicyKind::ALL
+        .iter()
+        .filter_map(|&kind| {
+            if let Some(policy) =
+                locked_against(path, &seen.iter().map(|p| **p).collect::<Vec<_>>(), kind)
+            {
+                return Some(EffectivePolicy {
+                    kind,
+                    policy,
+                    reason: PolicyReason::Locked,
+                });
+            }
+            if let Some(policy) = lowest(me, kind) {
+                let reason = match policy.overrides_id {
+                    Some(of) => PolicyReason::Override { of },
+                    None => PolicyReason::Own,
+                };
+                return Some(EffectivePolicy {
+                    kind,
+                    policy,
+                    reason,
+                });
+            }
+            above
+                .iter()
+                .rev()
+                .find_map(|&owner| lowest(owner, kind))
+                .map(|policy| EffectivePolicy {
+                    kind,
+                    policy,
+                    reason: PolicyReason::Inherited,
+                })
+        })
+        .collect()
+}
+
+/// May a resolver or subnet of the tenant at the end of `path` use `chosen`? It must
+/// be visible (else the same answer as a missing one: `Err(None)`), and no lock above
+/// may bind its kind to another policy (`Err(Some(lock))`).
+pub fn may_use_policy(
+    path: &[i64],
+    policies: &[PolicyFacts],
+    chosen: &PolicyFacts,
+) -> Result<(), Option<PolicyFacts>> {
+    if policy_access(path, chosen) == PolicyAccess::Hidden {
+        return Err(None);
+    }
+    match locked_against(path, policies, chosen.kind) {
+        Some(lock) if lock.id != chosen.id => Err(Some(lock)),
+        _ => Ok(()),
     }
 }
 

@@ -211,6 +211,22 @@ diesel::table! {
 }
 
 diesel::table! {
+    policies (id) {
+        id -> Int8,
+        tenant_id -> Int8,
+        name -> Text,
+        kind -> Text,
+        threshold -> Nullable<Int4>,
+        entries -> Array<Nullable<Text>>,
+        inheritable -> Bool,
+        enforcement -> Text,
+        overrides_id -> Nullable<Int8>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     quota_alert_opt_ins (user_id) {
         user_id -> Int8,
         created_at -> Timestamptz,
@@ -525,10 +541,12 @@ diesel::joinable!(invitations -> user_roles (role_id));
 diesel::joinable!(outbox -> invitations (invitation_id));
 diesel::joinable!(outbox -> users (requested_by_user_id));
 diesel::joinable!(outbox_attachments -> outbox (outbox_id));
+diesel::joinable!(policies -> tenants (tenant_id));
 diesel::joinable!(quota_alert_opt_ins -> users (user_id));
 diesel::joinable!(quota_alerts -> tenants (tenant_id));
 diesel::joinable!(report_subscriptions -> tenants (tenant_id));
 diesel::joinable!(report_subscriptions -> users (user_id));
+diesel::joinable!(resolvers -> policies (policy_id));
 diesel::joinable!(resolvers -> tenants (tenant_id));
 diesel::joinable!(rule_locks -> rule_migrations (migration_id));
 diesel::joinable!(rule_locks -> tenants (tenant_id));
@@ -540,6 +558,7 @@ diesel::joinable!(rule_set_versions -> users (actor_user_id));
 diesel::joinable!(rule_sets -> tenants (tenant_id));
 diesel::joinable!(rules -> tenants (tenant_id));
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(subnets -> policies (policy_id));
 diesel::joinable!(subnets -> tenants (tenant_id));
 diesel::joinable!(tenant_labels -> tenants (tenant_id));
 diesel::joinable!(tenant_paths -> tenants (tenant_id));
@@ -567,6 +586,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     login_throttle,
     outbox,
     outbox_attachments,
+    policies,
     quota_alert_opt_ins,
     quota_alerts,
     report_subscriptions,

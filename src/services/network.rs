@@ -9,6 +9,7 @@
 //! first to answer with field errors; when two changes race past them, the
 //! constraint's refusal becomes the same field error, never a 500.
 
+use super::policies::check_choice;
 use crate::auth::{authz, Principal};
 use crate::db::models::network::{
     Device, DeviceFields, Resolver, ResolverFields, ResolverUse, Subnet, SubnetFields,
@@ -25,8 +26,7 @@ use ipnet::IpNet;
 /// A resolver, device or subnet id that names none of the tenant's resolvers
 /// (missing, or another tenant's: the same answer).
 pub const UNKNOWN_RESOLVER: &str = "Unknown resolver: choose one of this tenant's resolvers.";
-/// Policies come with issue #15; until then no id names one.
-pub const UNKNOWN_POLICY: &str = "Unknown policy: there are no policies to choose yet.";
+pub use super::policies::UNKNOWN_POLICY;
 const RESOLVER_TAKEN: &str = "This tenant has a resolver of this name.";
 /// How many devices or subnets a refusal names.
 const SAMPLE: i64 = 5;
@@ -76,13 +76,6 @@ fn refuse(errors: FieldErrors) -> Result<(), AppError> {
     }
 }
 
-/// A policy id: none may be chosen until policies exist (issue #15).
-fn check_policy(policy_id: Option<i64>, errors: &mut FieldErrors) {
-    if policy_id.is_some() {
-        errors.insert("policy_id", UNKNOWN_POLICY.into());
-    }
-}
-
 /// The tenant's resolver `id`, held against deletion until the transaction ends;
 /// else the field error on `resolver_id`.
 async fn check_resolver(
@@ -113,7 +106,8 @@ fn resolver_gone(e: DbError) -> AppError {
 
 // ---------------------------------------------------------------- resolvers
 
-/// A resolver's fields: a name (`TenantName`'s rules), an IP address, no policy yet.
+/// A resolver's fields: a name (`TenantName`'s rules), an IP address, the policy
+/// it applies (`None`: its tenant's effective policy; `policies::check_choice`).
 #[derive(Clone, Debug)]
 pub struct ResolverInput {
     pub name: TenantName,
@@ -158,15 +152,15 @@ fn resolver_json(r: &Resolver) -> serde_json::Value {
 
 async fn check_resolver_input(
     conn: &mut AsyncPgConnection,
-    tenant_id: i64,
+    tenant: &Tenant,
     input: &ResolverInput,
     except: Option<i64>,
 ) -> Result<(), AppError> {
     let mut errors = FieldErrors::new();
-    if Resolver::name_taken(conn, tenant_id, input.name.as_str(), except).await? {
+    if Resolver::name_taken(conn, tenant.id, input.name.as_str(), except).await? {
         errors.insert("name", RESOLVER_TAKEN.into());
     }
-    check_policy(input.policy_id, &mut errors);
+    check_choice(conn, tenant, input.policy_id, &mut errors).await?;
     refuse(errors)
 }
 
@@ -187,7 +181,7 @@ pub async fn create_resolver(
 ) -> Result<Resolver, AppError> {
     run(c, conn, "resolver.create", async |conn| {
         let input = invalid(input)?;
-        check_resolver_input(conn, c.tenant.id, &input, None).await?;
+        check_resolver_input(conn, c.tenant, &input, None).await?;
         let r = Resolver::insert(conn, c.tenant.id, &input.fields(), c.now)
             .await
             .map_err(resolver_name_taken)?;
@@ -206,7 +200,7 @@ pub async fn update_resolver(
     run(c, conn, "resolver.update", async |conn| {
         let old = Resolver::lock(conn, c.tenant.id, id).await?;
         let input = invalid(input)?;
-        check_resolver_input(conn, c.tenant.id, &input, Some(id)).await?;
+        check_resolver_input(conn, c.tenant, &input, Some(id)).await?;
         let r = Resolver::update(conn, c.tenant.id, id, &input.fields(), c.now)
             .await
             .map_err(resolver_name_taken)?;
@@ -449,7 +443,7 @@ pub async fn delete_device(
 // ---------------------------------------------------------------- subnets
 
 /// A subnet's fields: its network (canonical CIDR), the tenant's resolver that
-/// serves it, no policy yet.
+/// serves it, the policy it applies (as a resolver's).
 #[derive(Clone, Debug)]
 pub struct SubnetInput {
     pub cidr: IpNet,
@@ -507,14 +501,14 @@ fn overlaps(cidr: &IpNet, other: &Subnet) -> String {
 
 async fn check_subnet_input(
     conn: &mut AsyncPgConnection,
-    tenant_id: i64,
+    tenant: &Tenant,
     input: &SubnetInput,
     except: Option<i64>,
 ) -> Result<(), AppError> {
     let mut errors = FieldErrors::new();
-    check_resolver(conn, tenant_id, input.resolver_id, &mut errors).await?;
-    check_policy(input.policy_id, &mut errors);
-    if let Some(other) = Subnet::overlapping(conn, tenant_id, input.cidr, except).await? {
+    check_resolver(conn, tenant.id, input.resolver_id, &mut errors).await?;
+    check_choice(conn, tenant, input.policy_id, &mut errors).await?;
+    if let Some(other) = Subnet::overlapping(conn, tenant.id, input.cidr, except).await? {
         errors.insert("cidr", overlaps(&input.cidr, &other));
     }
     refuse(errors)
@@ -550,7 +544,7 @@ pub async fn create_subnet(
 ) -> Result<Subnet, AppError> {
     run(c, conn, "subnet.create", async |conn| {
         let input = invalid(input)?;
-        check_subnet_input(conn, c.tenant.id, &input, None).await?;
+        check_subnet_input(conn, c.tenant, &input, None).await?;
         let fields = input.fields();
         // In a savepoint: after a refusal the transaction goes on to name the subnet.
         let inserted = in_transaction(conn, async |conn| {
@@ -576,7 +570,7 @@ pub async fn update_subnet(
     run(c, conn, "subnet.update", async |conn| {
         let old = Subnet::find(conn, c.tenant.id, id).await?;
         let input = invalid(input)?;
-        check_subnet_input(conn, c.tenant.id, &input, Some(id)).await?;
+        check_subnet_input(conn, c.tenant, &input, Some(id)).await?;
         let fields = input.fields();
         let updated = in_transaction(conn, async |conn| {
             Subnet::update(conn, c.tenant.id, id, &fields, c.now).await

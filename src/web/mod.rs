@@ -19,6 +19,7 @@ pub mod network;
 pub mod owned;
 pub mod page;
 pub mod people;
+mod policies;
 pub mod profile;
 pub mod reports;
 pub mod resources;
@@ -86,6 +87,7 @@ pub fn console_routes() -> Vec<routes::Route> {
         resources::routes(),
         migrations::routes(),
         network::routes(),
+        policies::routes(),
     ]
     .into_iter()
     .flatten()

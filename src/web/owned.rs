@@ -1,6 +1,6 @@
 //! What the pages of every tenant-owned collection share (`/tenants/{id}/<items>`,
 //! `/new`, `/{item}`, `/{item}/delete`: rules, applications, domains, clouds,
-//! instances, resolvers, devices, subnets; the policies next). A [`Family`] says
+//! instances, resolvers, devices, subnets, policies). A [`Family`] says
 //! which feature's levels decide and what else a read or a change needs (the rules'
 //! lock); [`saved`] is every form post's change, [`confirmed`] every destructive one
 //! behind its confirmation (`web::confirm::ask`). The API's counterpart is
@@ -89,6 +89,30 @@ impl Family for Resources {
         tenant: &Tenant,
     ) -> Result<(), AppError> {
         authz::require(p, tenant, Feature::Resources, Level::Full)
+    }
+}
+
+/// A tenant's policies (`services::policies`): Policies read and full.
+pub(crate) struct Policies;
+
+impl Family for Policies {
+    const FEATURE: Feature = Feature::Policies;
+    const SECTION: &'static str = "policies";
+
+    async fn read(
+        _conn: &mut AsyncPgConnection,
+        p: &Principal,
+        tenant: &Tenant,
+    ) -> Result<(), AppError> {
+        crate::services::policies::read(p, tenant)
+    }
+
+    async fn may_change(
+        _conn: &mut AsyncPgConnection,
+        p: &Principal,
+        tenant: &Tenant,
+    ) -> Result<(), AppError> {
+        crate::services::policies::may_change(p, tenant)
     }
 }
 

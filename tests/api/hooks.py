@@ -79,14 +79,18 @@ STATE_REFUSALS = (
     "This tenant has this domain already.",
     "A domain has at most 253 characters.",
     # A tenant's DNS configuration (#14): resolvers must be the tenant's, names and
-    # identifiers unique in it, subnets not overlapping its others; no policy
-    # exists to choose until issue #15.
+    # identifiers unique in it, subnets not overlapping its others; a policy the
+    # tenant does not see (#15).
     "Unknown resolver",
     "Unknown policy",
     "This tenant has a resolver of this name.",
     "has this identifier already.",
     "overlaps the subnet",
     "This tenant has the subnet",
+    # Policies (#15): names unique in the tenant; a tenant above that locks a kind
+    # to its own policy (the tree's data, not the request's form).
+    "This tenant has a policy of this name.",
+    " policy here: use ",
     # An opaque cursor exists only as an earlier page's answer.
     "The cursor is not valid",
     # …or one read in another period or order than the request's.

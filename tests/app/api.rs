@@ -1294,6 +1294,16 @@ fn api_rule_for(method: &str, path: &str) -> Option<(ApiRule, Option<Value>)> {
         ("DELETE", "/api/v1/tenants/{id}/resolvers/{rid}")
         | ("DELETE", "/api/v1/tenants/{id}/devices/{did}")
         | ("DELETE", "/api/v1/tenants/{id}/subnets/{sid}") => (Item(F), None),
+        // Policies (#15): Policies read to read, full to write; a body that parses but
+        // fails validation after authorization; made-up items 404 once authorized.
+        ("GET", "/api/v1/tenants/{id}/policies") => (Level(R), None),
+        ("POST", "/api/v1/tenants/{id}/policies") => {
+            (Level(F), Some(json!({"name": "", "kind": "deny_list"})))
+        }
+        ("GET", "/api/v1/tenants/{id}/policies/{pid}") => (Item(R), None),
+        ("PATCH", "/api/v1/tenants/{id}/policies/{pid}")
+        | ("POST", "/api/v1/tenants/{id}/policies/{pid}/override") => (Item(F), Some(json!({}))),
+        ("DELETE", "/api/v1/tenants/{id}/policies/{pid}") => (Item(F), None),
         ("GET", "/api/v1/migrations/{id}")
         | ("POST", "/api/v1/migrations/{id}/rollback")
         | ("POST", "/api/v1/migrations/{id}/retry") => (Missing, None),
@@ -1410,6 +1420,7 @@ async fn every_api_route_for_every_user_and_tenant() {
                     .replace("{did}", matrix::MADE_UP)
                     .replace("{rid}", matrix::MADE_UP)
                     .replace("{sid}", matrix::MADE_UP)
+                    .replace("{pid}", matrix::MADE_UP)
                     .replace("{mid}", matrix::MADE_UP);
                 let mut request = api.request(method.parse().unwrap(), &url);
                 if let Some(mut body) = body.clone() {

@@ -476,6 +476,22 @@ fn rule_for(method: &str, path: &str) -> Option<(Rule, &'static str, bool)> {
         | ("POST", "/tenants/{id}/devices/{did}/delete")
         | ("POST", "/tenants/{id}/subnets/{sid}")
         | ("POST", "/tenants/{id}/subnets/{sid}/delete") => (TenantItem(F), "name=", false),
+        // Policies (#15): Policies read to read, full to write; a bad body is a field
+        // error after authorization; made-up items (also as the policy to override
+        // or reset) 404 once authorized.
+        ("GET", "/tenants/{id}/policies")
+        | ("GET", "/tenants/{id}/policies/effective")
+        | ("GET", "/tenants/{id}/policies/overrides") => (Tenant(R), empty, false),
+        ("GET", "/tenants/{id}/policies/new") => (Tenant(F), empty, false),
+        ("POST", "/tenants/{id}/policies") | ("POST", "/tenants/{id}/policies/new") => {
+            (Tenant(F), "name=", false)
+        }
+        ("GET", "/tenants/{id}/policies/{pid}") => (TenantItem(R), empty, false),
+        ("GET", "/tenants/{id}/policies/{pid}/override")
+        | ("POST", "/tenants/{id}/policies/{pid}")
+        | ("POST", "/tenants/{id}/policies/{pid}/delete")
+        | ("POST", "/tenants/{id}/policies/{pid}/override")
+        | ("POST", "/tenants/{id}/policies/{pid}/reset") => (TenantItem(F), "name=", false),
         ("GET", "/migrations") => (LoggedIn, empty, false),
         ("GET", "/migrations/{mid}")
         | ("GET", "/migrations/{mid}/progress")
@@ -662,6 +678,7 @@ impl World {
         .replace("{did}", MADE_UP)
         .replace("{rid}", MADE_UP)
         .replace("{sid}", MADE_UP)
+        .replace("{pid}", MADE_UP)
         .replace("{version}", MADE_UP)
         .replace("{mid}", MADE_UP)
     }

@@ -192,7 +192,7 @@ async fn moving_a_subtree_with_picker_preview_and_confirm() {
     assert_eq!(text_of(&preview, "impact-users"), "1");
     assert!(text_of(&preview, "impact-grants-lost").starts_with('1'));
     assert!(text_of(&preview, "impact-grants-gained").starts_with('0'));
-    assert!(preview.contains("None exist yet"));
+    assert!(preview.contains("The moved tenants inherit the same policies as before."));
     assert!(preview.contains("name=\"parent_id\""));
     // Nothing moved yet.
     assert_eq!(find(&app, t.a1.id).await.parent_id, Some(t.acme.id));

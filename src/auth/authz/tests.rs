@@ -2026,3 +2026,205 @@ proptest! {
         }
     }
 }
+
+// ---------------------------------------------------------------- policies (#15)
+
+mod policies {
+    use super::super::{
+        effective_policies, locked_against, may_override, may_use_policy, policy_access,
+        require_own_policy, PolicyAccess, PolicyFacts, PolicyReason,
+    };
+    use crate::domain::policy::{Enforcement, PolicyKind};
+    use proptest::prelude::*;
+
+    fn facts(
+        id: i64,
+        owner: i64,
+        kind: PolicyKind,
+        inheritable: bool,
+        locked: bool,
+    ) -> PolicyFacts {
+        PolicyFacts {
+            id,
+            tenant_id: owner,
+            kind,
+            inheritable,
+            enforcement: if locked {
+                Enforcement::Locked
+            } else {
+                Enforcement::Default
+            },
+            overrides_id: None,
+        }
+    }
+
+    #[test]
+    fn a_policy_is_seen_by_its_owner_and_if_inheritable_below_it_only() {
+        let p = facts(1, 2, PolicyKind::DenyList, true, false);
+        assert_eq!(policy_access(&[1, 2], &p), PolicyAccess::Own);
+        assert_eq!(policy_access(&[1, 2, 3], &p), PolicyAccess::Inherited);
+        assert_eq!(policy_access(&[1, 2, 3, 7], &p), PolicyAccess::Inherited);
+        assert_eq!(
+            policy_access(&[1, 4], &p),
+            PolicyAccess::Hidden,
+            "a sibling"
+        );
+        assert_eq!(policy_access(&[1], &p), PolicyAccess::Hidden, "above");
+        assert_eq!(policy_access(&[], &p), PolicyAccess::Hidden);
+        let private = facts(1, 2, PolicyKind::DenyList, false, false);
+        assert_eq!(policy_access(&[1, 2, 3], &private), PolicyAccess::Hidden);
+        assert!(require_own_policy(PolicyAccess::Own, "x").is_ok());
+        assert!(matches!(
+            require_own_policy(PolicyAccess::Hidden, "x"),
+            Err(crate::error::AppError::NotFound)
+        ));
+        let e = require_own_policy(PolicyAccess::Inherited, "Acme").unwrap_err();
+        assert!(
+            e.to_string().contains("inherited from Acme")
+                || format!("{e:?}").contains("inherited from Acme")
+        );
+    }
+
+    #[test]
+    fn only_an_inherited_default_policy_may_be_overridden() {
+        let open = facts(1, 2, PolicyKind::AllowList, true, false);
+        let locked = facts(2, 2, PolicyKind::AllowList, true, true);
+        assert!(may_override(&[1, 2, 3], &open, "P").is_ok());
+        assert!(may_override(&[1, 2, 3], &locked, "P").is_err());
+        assert!(may_override(&[1, 2], &open, "P").is_err(), "its own");
+        assert!(matches!(
+            may_override(&[1, 4], &open, "P"),
+            Err(crate::error::AppError::NotFound)
+        ));
+    }
+
+    #[test]
+    fn the_topmost_lock_binds_and_only_other_policies_of_its_kind() {
+        let top = facts(5, 1, PolicyKind::DenyList, true, true);
+        let mid = facts(3, 2, PolicyKind::DenyList, true, true);
+        let own = facts(9, 3, PolicyKind::DenyList, false, false);
+        let other_kind = facts(4, 3, PolicyKind::AllowList, false, false);
+        let all = [top, mid, own, other_kind];
+        assert_eq!(
+            locked_against(&[1, 2, 3], &all, PolicyKind::DenyList),
+            Some(top)
+        );
+        assert_eq!(
+            locked_against(&[1], &all, PolicyKind::DenyList),
+            None,
+            "not against its owner"
+        );
+        assert_eq!(may_use_policy(&[1, 2, 3], &all, &own), Err(Some(top)));
+        assert_eq!(may_use_policy(&[1, 2, 3], &all, &mid), Err(Some(top)));
+        assert_eq!(may_use_policy(&[1, 2, 3], &all, &top), Ok(()));
+        assert_eq!(may_use_policy(&[1, 2, 3], &all, &other_kind), Ok(()));
+        assert_eq!(may_use_policy(&[1, 4], &all, &own), Err(None), "not seen");
+    }
+
+    /// A random tree (each tenant's parent is an earlier one) and random policies.
+    fn arb_world() -> impl Strategy<Value = (Vec<usize>, Vec<PolicyFacts>)> {
+        (2usize..12)
+            .prop_flat_map(|n| {
+                let parents = (1..n).map(|i| 0..i).collect::<Vec<_>>();
+                let policies = prop::collection::vec(
+                    (
+                        0..n,
+                        0usize..5,
+                        any::<bool>(),
+                        any::<bool>(),
+                        prop::option::of(0usize..8),
+                    ),
+                    0..16,
+                );
+                (parents, policies)
+            })
+            .prop_map(|(parents, raw)| {
+                let policies = raw
+                    .into_iter()
+                    .enumerate()
+                    .map(
+                        |(i, (owner, kind, inheritable, locked, over))| PolicyFacts {
+                            id: i as i64 + 1,
+                            tenant_id: owner as i64,
+                            kind: PolicyKind::ALL[kind],
+                            inheritable,
+                            enforcement: if locked {
+                                Enforcement::Locked
+                            } else {
+                                Enforcement::Default
+                            },
+                            overrides_id: over.map(|o| o as i64 + 1),
+                        },
+                    )
+                    .collect();
+                let mut all = vec![usize::MAX];
+                all.extend(parents);
+                (all, policies)
+            })
+    }
+
+    fn path_of(parents: &[usize], mut t: usize) -> Vec<i64> {
+        let mut path = vec![t as i64];
+        while t != 0 {
+            t = parents[t];
+            path.push(t as i64);
+        }
+        path.reverse();
+        path
+    }
+
+    /// The plain model: among the policies of the kind that the tenant sees (its
+    /// own; inheritable ones of its ancestors), rank a lock from above first
+    /// (topmost first), then its own, then inherited ones (nearest first); lowest id
+    /// breaks ties.
+    fn model(path: &[i64], policies: &[PolicyFacts], kind: PolicyKind) -> Option<(i64, u8)> {
+        let me = *path.last()?;
+        let depth = |t: i64| path.iter().position(|x| *x == t);
+        policies
+            .iter()
+            .filter(|p| p.kind == kind)
+            .filter_map(|p| {
+                let d = depth(p.tenant_id)? as i64;
+                if p.tenant_id == me {
+                    Some(((1, 0, p.id), p.id, 1))
+                } else if !p.inheritable {
+                    None
+                } else if p.enforcement == Enforcement::Locked {
+                    Some(((0, d, p.id), p.id, 0))
+                } else {
+                    Some(((2, -d, p.id), p.id, 2))
+                }
+            })
+            .min_by_key(|(rank, _, _)| *rank)
+            .map(|(_, id, class)| (id, class))
+    }
+
+    proptest! {
+        #[test]
+        fn effective_policies_follow_the_model((parents, policies) in arb_world()) {
+            for t in 0..parents.len() {
+                let path = path_of(&parents, t);
+                let got = effective_policies(&path, &policies);
+                for kind in PolicyKind::ALL {
+                    let mine = got.iter().find(|e| e.kind == *kind).map(|e| {
+                        let class = match e.reason {
+                            PolicyReason::Locked => 0,
+                            PolicyReason::Own | PolicyReason::Override { .. } => 1,
+                            PolicyReason::Inherited => 2,
+                        };
+                        (e.policy.id, class)
+                    });
+                    prop_assert_eq!(mine, model(&path, &policies, *kind), "tenant {} kind {}", t, kind);
+                }
+                for p in &policies {
+                    let seen = p.tenant_id == t as i64
+                        || (p.inheritable && path[..path.len() - 1].contains(&p.tenant_id));
+                    prop_assert_eq!(policy_access(&path, p) != PolicyAccess::Hidden, seen);
+                    let lock = model(&path, &policies, p.kind).filter(|(_, class)| *class == 0);
+                    let allowed = seen && lock.is_none_or(|(id, _)| id == p.id);
+                    prop_assert_eq!(may_use_policy(&path, &policies, p).is_ok(), allowed);
+                }
+            }
+        }
+    }
+}

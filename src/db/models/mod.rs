@@ -11,6 +11,7 @@ pub mod invitation;
 pub mod migration_view;
 pub mod network;
 pub mod outbox;
+pub mod policy;
 pub mod principal;
 pub mod quota_alert;
 pub mod report_subscription;
@@ -200,6 +201,8 @@ stored_as_text!(
     crate::domain::resources::CloudProvider,
     crate::domain::resources::CloudVisibility,
     crate::domain::resources::InstanceStatus,
+    crate::domain::policy::PolicyKind,
+    crate::domain::policy::Enforcement,
     outbox::OutboxStatus,
     outbox::MailTransport,
 );

@@ -759,6 +759,40 @@ pub struct MovePreview {
     pub new_parent_role: String,
     /// The limits on the destination's path the move would exceed (it is refused).
     pub over_limits: Option<String>,
+    /// Inheritable policies of the old ancestors that stop reaching the subtree, and
+    /// of the new ones that start to: "name (owner)", owners the reader cannot see
+    /// named as such.
+    pub policies_lost: Vec<String>,
+    pub policies_gained: Vec<String>,
+    /// Resolvers and subnets of the subtree whose policy stops reaching them: the
+    /// move clears their choice (they follow their tenant's effective policy).
+    pub policy_uses_cleared: i64,
+}
+
+/// The inheritable policies of `owners` (on `path`, which `seen` judges), as a
+/// move preview names them.
+async fn policy_names(
+    conn: &mut AsyncPgConnection,
+    owners: &[i64],
+    path: &[i64],
+    seen: Seen<'_>,
+) -> Result<Vec<String>, AppError> {
+    use crate::db::models::policy::Policy;
+    let rows = Policy::inheritable_of(conn, owners).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(owner, name, owner_name)| {
+            let shown = path
+                .iter()
+                .position(|id| *id == owner)
+                .is_some_and(|at| seen(&path[..=at]));
+            if shown {
+                format!("{name} ({owner_name})")
+            } else {
+                format!("a policy of {}", crate::domain::HIDDEN_TENANT)
+            }
+        })
+        .collect())
 }
 
 /// What moving `tenant` under `destination` changes, as the rows are now; `seen` as
@@ -785,6 +819,10 @@ pub async fn move_preview(
         old_parent_role: Tenant::role_name(conn, old_parent.tenant_role_id).await?,
         new_parent_role: Tenant::role_name(conn, destination.tenant_role_id).await?,
         over_limits: move_limits::refusal(conn, tenant, destination, false, seen).await?,
+        policies_lost: policy_names(conn, &lost, &tenant.path, seen).await?,
+        policies_gained: policy_names(conn, &gained, &destination.path, seen).await?,
+        policy_uses_cleared: crate::db::models::policy::Policy::uses_below(conn, tenant.id, &lost)
+            .await?,
     })
 }
 
@@ -858,6 +896,11 @@ pub async fn move_tenant(
         // share nothing now; their assignments go, so a move back shares nothing
         // unasked.
         let unassigned = crate::db::models::cloud::Cloud::drop_stale_assignments(conn, id).await?;
+        // Policies of the old ancestors no longer reach the subtree: what used them
+        // follows its tenant's effective policy, overrides of them become plain
+        // policies (services::policies, module comment).
+        let subtree = crate::db::models::policy::Policy::subtree_of(conn, id).await?;
+        let cleared = crate::db::models::policy::Policy::clear_unseen(conn, &subtree, now).await?;
         let after = Tenant::find(conn, id).await?;
         let mut event = actor.event("tenant.move", Some(id));
         event.before =
@@ -867,6 +910,11 @@ pub async fn move_tenant(
         });
         if unassigned > 0 {
             is["cloud_assignments_dropped"] = serde_json::json!(unassigned);
+        }
+        if cleared != (0, 0, 0) {
+            is["policies_cleared"] = serde_json::json!({
+                "resolvers": cleared.0, "subnets": cleared.1, "overrides": cleared.2,
+            });
         }
         event.after = Some(is);
         event.record(conn).await?;

@@ -9,6 +9,7 @@ use super::network::{
     DeviceBody, DeviceJson, DevicePage, DevicePatch, ResolverBody, ResolverJson, ResolverPage,
     ResolverPatch, SubnetBody, SubnetJson, SubnetPage, SubnetPatch,
 };
+use super::policies::{PolicyBody, PolicyJson, PolicyPage, PolicyPatch};
 use super::resources::{
     CloudBody, CloudJson, CloudPage, CloudPatch, InstanceBody, InstanceJson, InstancePage,
     InstancePatch,
@@ -24,6 +25,7 @@ use super::tenants::{
 };
 use super::usage::{TenantRefJson, UsageAnswer, UsageBatch, UsageEventJson, UsageRejection};
 use crate::domain::domain_name::DomainStatus;
+use crate::domain::policy::{Enforcement, PolicyKind};
 use crate::domain::resources::{CloudProvider, CloudVisibility, InstanceStatus};
 use crate::domain::rules::{RuleAction, RuleKind};
 use crate::domain::usage;
@@ -112,6 +114,12 @@ pub fn routes() -> Vec<Route> {
         super::network::show_subnet,
         super::network::update_subnet,
         super::network::delete_subnet,
+        super::policies::list_policies,
+        super::policies::create_policy,
+        super::policies::show_policy,
+        super::policies::update_policy,
+        super::policies::delete_policy,
+        super::policies::override_policy,
     ),
     components(schemas(
         TenantJson, TenantPage, CreateTenant, UpdateTenant, MoveTenant, BatchRequest,
@@ -125,7 +133,8 @@ pub fn routes() -> Vec<Route> {
         CloudPage, InstanceJson, InstanceBody, InstancePatch, InstancePage, CloudProvider,
         CloudVisibility, InstanceStatus, ResolverJson, ResolverBody,
         ResolverPatch, ResolverPage, DeviceJson, DeviceBody, DevicePatch, DevicePage, SubnetJson,
-        SubnetBody, SubnetPatch, SubnetPage
+        SubnetBody, SubnetPatch, SubnetPage, PolicyJson, PolicyBody, PolicyPatch, PolicyPage,
+        PolicyKind, Enforcement
     )),
     modifiers(&Security, &Problems),
     tags(
@@ -133,6 +142,7 @@ pub fn routes() -> Vec<Route> {
         (name = "rules", description = "A tenant's applications, domains, rules and the rule set nodes fetch"),
         (name = "resources", description = "A tenant's clouds (its own and those shared with it) and instances, within limits"),
         (name = "resources", description = "A tenant's resources: DNS resolvers, the devices that use them and the subnets they serve"),
+        (name = "policies", description = "A tenant's policies and those it inherits from the tenants above it"),
         (name = "usage", description = "Usage ingestion, with an ingestion key (created at /usage/keys) \
                                           instead of a personal API token; usage statistics, with a \
                                           personal API token")
@@ -555,6 +565,8 @@ const REQUEST_SCHEMAS: &[&str] = &[
     "DevicePatch",
     "SubnetBody",
     "SubnetPatch",
+    "PolicyBody",
+    "PolicyPatch",
 ];
 
 /// Schema names as a generated client shows them: `utoipa`'s name, the name given
@@ -610,6 +622,7 @@ pub fn document_json() -> Value {
             property["pattern"] = json!(host_name_pattern());
         }
     }
+    constrain_policies(schemas);
     // An event's tenant: an id, or a subdomain (a DNS label, any case).
     schemas["TenantRef"] = json!({
         "oneOf": [
@@ -619,6 +632,49 @@ pub fn document_json() -> Value {
     });
     constrain_parameters(&mut doc);
     doc
+}
+
+/// A policy's settings (`PolicySettings::parse`, each checked whatever the kind):
+/// `threshold` 0–100, `categories` and `regulatory` from their fixed lists,
+/// `domains` host names; a new policy sends its kind's own (`oneOf` by `kind`).
+fn constrain_policies(schemas: &mut Value) {
+    use crate::domain::policy::{CATEGORIES, MAX_DOMAINS, REGULATORY_LISTS};
+    for name in ["PolicyBody", "PolicyPatch"] {
+        let Some(properties) = schemas[name]["properties"].as_object_mut() else {
+            continue;
+        };
+        properties.insert(
+            "threshold".into(),
+            json!({"type": ["integer", "null"], "minimum": 0, "maximum": 100}),
+        );
+        let choices = |list: &[&str]| json!({"type": ["array", "null"], "minItems": 1, "items": {"type": "string", "enum": list}});
+        properties.insert("categories".into(), choices(CATEGORIES));
+        properties.insert("regulatory".into(), choices(REGULATORY_LISTS));
+        properties.insert(
+            "domains".into(),
+            json!({
+                "type": ["array", "null"], "minItems": 1, "maxItems": MAX_DOMAINS,
+                "items": {"type": "string", "pattern": host_name_pattern()},
+            }),
+        );
+    }
+    let needs = |kind: &str, field: &str| json!({"properties": {"kind": {"const": kind}, field: {"type": field_type(field)}}, "required": [field]});
+    schemas["PolicyBody"]["oneOf"] = json!([
+        needs("blocking_threshold", "threshold"),
+        needs("content_filter", "categories"),
+        needs("regulatory", "regulatory"),
+        needs("allow_list", "domains"),
+        needs("deny_list", "domains"),
+    ]);
+}
+
+/// The JSON type a policy setting takes once sent for its kind (not `null`).
+fn field_type(field: &str) -> &'static str {
+    if field == "threshold" {
+        "integer"
+    } else {
+        "array"
+    }
 }
 
 /// `Operation`'s variants become the named schemas `CreateOperation` … (a generated

@@ -75,6 +75,43 @@ async fn resolver_names(
     Ok((all, by_id))
 }
 
+/// The policy select of a resolver or subnet form: none (the tenant's effective
+/// policy), the tenant's own policies, then the inherited ones nearest first, each
+/// saying where it comes from. `chosen` `None` (a new form) preselects the nearest
+/// inherited one, the default.
+async fn policy_choices(
+    conn: &mut AsyncPgConnection,
+    tenant: &crate::db::models::Tenant,
+    chosen: Option<&str>,
+) -> Result<Vec<crate::web::owned::Choice>, AppError> {
+    let (seen, default) = crate::services::policies::choices(conn, tenant).await?;
+    let chosen = match chosen {
+        Some(c) => c.trim().to_string(),
+        None => default.map(|d| d.to_string()).unwrap_or_default(),
+    };
+    let items: Vec<(i64, String)> = seen
+        .into_iter()
+        .map(|s| {
+            let label = if s.policy.tenant_id == tenant.id {
+                format!("{} ({}, own)", s.policy.name, s.policy.kind.label())
+            } else {
+                format!(
+                    "{} ({}, inherited from {})",
+                    s.policy.name,
+                    s.policy.kind.label(),
+                    s.owner_name
+                )
+            };
+            (s.policy.id, label)
+        })
+        .collect();
+    Ok(crate::web::owned::id_choices(
+        &items,
+        &chosen,
+        "(none: the tenant's effective policy)",
+    ))
+}
+
 /// A form's id field: empty is none, text that is no id names no resolver (the
 /// same field error as another tenant's).
 fn form_id(raw: &str) -> Option<i64> {

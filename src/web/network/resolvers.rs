@@ -12,7 +12,8 @@ use crate::web::confirm::{Confirm, Question};
 use crate::web::extract::Query;
 use crate::web::form::SearchBox;
 use crate::web::owned::{
-    can_change, confirmed, page_or_fragment, readable, saved, status, tenant_page, Resources,
+    can_change, confirmed, page_or_fragment, readable, saved, status, tenant_page, Choice,
+    Resources,
 };
 use crate::web::page::PageCtx;
 use crate::web::routes::{form_routes, Route};
@@ -93,6 +94,7 @@ async fn index(
 pub struct ResolverForm {
     pub name: String,
     pub address: String,
+    pub policy_id: String,
 }
 
 impl ResolverForm {
@@ -100,12 +102,13 @@ impl ResolverForm {
         ResolverForm {
             name: r.name.clone(),
             address: r.address.addr().to_string(),
+            policy_id: r.policy_id.map(|p| p.to_string()).unwrap_or_default(),
         }
     }
 
-    /// The service's input (no policy can be chosen yet: issue #15).
+    /// The service's input.
     fn to_input(&self) -> Result<ResolverInput, FieldErrors> {
-        ResolverInput::parse(&self.name, &self.address, None)
+        ResolverInput::parse(&self.name, &self.address, super::form_id(&self.policy_id))
     }
 }
 
@@ -118,6 +121,7 @@ struct FormPage {
     resolver: Option<Resolver>,
     form: ResolverForm,
     errors: FieldErrors,
+    policies: Vec<Choice>,
     can_change: bool,
 }
 
@@ -138,10 +142,14 @@ async fn form_page(
     resolver: Option<Resolver>,
     form: ResolverForm,
     errors: FieldErrors,
+    fresh: bool,
 ) -> Result<HttpResponse, AppError> {
     let status = status(&errors);
+    let chosen = (!fresh).then_some(form.policy_id.as_str());
+    let policies = super::policy_choices(conn, &tenant, chosen).await?;
     let page = FormPage {
         page: PageCtx::new(user, conn, "resources").await?,
+        policies,
         can_change: can_change::<Resources>(user, &tenant),
         tenant,
         resolver,
@@ -168,6 +176,7 @@ async fn new_form(
         None,
         ResolverForm::default(),
         FieldErrors::new(),
+        true,
     )
     .await
 }
@@ -189,7 +198,9 @@ async fn create(
         LIST,
         async |conn, c| service::create_resolver(conn, c, input).await,
         |r: &Resolver| format!("Created resolver {}.", r.name),
-        async |conn, tenant, errors| form_page(&req, &user, conn, tenant, None, form, errors).await,
+        async |conn, tenant, errors| {
+            form_page(&req, &user, conn, tenant, None, form, errors, false).await
+        },
     )
     .await
 }
@@ -212,6 +223,7 @@ async fn edit_form(
         Some(r),
         form,
         FieldErrors::new(),
+        false,
     )
     .await
 }
@@ -235,7 +247,7 @@ async fn update(
         |r: &Resolver| format!("Saved resolver {}.", r.name),
         async |conn, tenant, errors| {
             let r = Resolver::find(conn, tenant.id, parse_id(&path.1)?).await?;
-            form_page(&req, &user, conn, tenant, Some(r), form, errors).await
+            form_page(&req, &user, conn, tenant, Some(r), form, errors, false).await
         },
     )
     .await

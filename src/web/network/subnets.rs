@@ -131,6 +131,7 @@ async fn index(
 pub struct SubnetForm {
     pub cidr: String,
     pub resolver_id: String,
+    pub policy_id: String,
 }
 
 impl SubnetForm {
@@ -138,12 +139,17 @@ impl SubnetForm {
         SubnetForm {
             cidr: s.cidr.to_string(),
             resolver_id: s.resolver_id.to_string(),
+            policy_id: s.policy_id.map(|p| p.to_string()).unwrap_or_default(),
         }
     }
 
-    /// The service's input (no policy can be chosen yet: issue #15).
+    /// The service's input.
     fn to_input(&self) -> Result<SubnetInput, FieldErrors> {
-        SubnetInput::parse(&self.cidr, form_id(&self.resolver_id), None)
+        SubnetInput::parse(
+            &self.cidr,
+            form_id(&self.resolver_id),
+            form_id(&self.policy_id),
+        )
     }
 }
 
@@ -157,6 +163,7 @@ struct FormPage {
     form: SubnetForm,
     errors: FieldErrors,
     resolvers: Vec<Choice>,
+    policies: Vec<Choice>,
     no_resolvers: bool,
     can_change: bool,
 }
@@ -178,10 +185,14 @@ async fn form_page(
     subnet: Option<Subnet>,
     form: SubnetForm,
     errors: FieldErrors,
+    fresh: bool,
 ) -> Result<HttpResponse, AppError> {
     let status = status(&errors);
     let (all, _) = resolver_names(conn, tenant.id).await?;
+    let chosen = (!fresh).then_some(form.policy_id.as_str());
+    let policies = super::policy_choices(conn, &tenant, chosen).await?;
     let page = FormPage {
+        policies,
         page: PageCtx::new(user, conn, "resources").await?,
         resolvers: id_choices(&all, &form.resolver_id, "(choose)"),
         no_resolvers: all.is_empty(),
@@ -211,6 +222,7 @@ async fn new_form(
         None,
         SubnetForm::default(),
         FieldErrors::new(),
+        true,
     )
     .await
 }
@@ -232,7 +244,9 @@ async fn create(
         LIST,
         async |conn, c| service::create_subnet(conn, c, input).await,
         |s: &Subnet| format!("Created subnet {}.", s.cidr),
-        async |conn, tenant, errors| form_page(&req, &user, conn, tenant, None, form, errors).await,
+        async |conn, tenant, errors| {
+            form_page(&req, &user, conn, tenant, None, form, errors, false).await
+        },
     )
     .await
 }
@@ -255,6 +269,7 @@ async fn edit_form(
         Some(s),
         form,
         FieldErrors::new(),
+        false,
     )
     .await
 }
@@ -278,7 +293,7 @@ async fn update(
         |s: &Subnet| format!("Saved subnet {}.", s.cidr),
         async |conn, tenant, errors| {
             let s = Subnet::find(conn, tenant.id, parse_id(&path.1)?).await?;
-            form_page(&req, &user, conn, tenant, Some(s), form, errors).await
+            form_page(&req, &user, conn, tenant, Some(s), form, errors, false).await
         },
     )
     .await

@@ -1,0 +1,451 @@
+//! Policies (migration `policies`): a tenant's own, and the inheritable ones of its
+//! ancestors, which it sees read-only. [`Policy::visible`] is the one query of the
+//! inheritance rule (`authz::policy_access` is the same rule over loaded rows): by
+//! key over the viewer's path, one index probe per tenant on it, never a walk.
+
+use super::tenant::with_path;
+use super::{array_length, lower, tenant_owned, Tenant};
+use crate::db::schema::{policies, resolvers, subnets, tenant_paths, tenants};
+use crate::domain::policy::{Enforcement, PolicyKind};
+use chrono::{DateTime, Utc};
+use diesel::pg::Pg;
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+#[derive(Clone, Debug, Queryable, Selectable, PartialEq, Eq)]
+#[diesel(table_name = policies, check_for_backend(Pg))]
+pub struct Policy {
+    pub id: i64,
+    pub tenant_id: i64,
+    pub name: String,
+    pub kind: PolicyKind,
+    /// Set for a blocking threshold only (0–100).
+    pub threshold: Option<i32>,
+    /// Categories, regulatory list names or host names (never NULL elements: the
+    /// column's CHECK), sorted.
+    pub entries: Vec<Option<String>>,
+    pub inheritable: bool,
+    pub enforcement: Enforcement,
+    /// The inherited policy this one overrides.
+    pub overrides_id: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Policy {
+    /// Its entries.
+    pub fn entries(&self) -> Vec<String> {
+        self.entries.iter().flatten().cloned().collect()
+    }
+}
+
+/// A policy as a tenant sees it: with its owner's name ("inherited from …").
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SeenPolicy {
+    pub policy: Policy,
+    pub owner_name: String,
+}
+
+/// A policy's stored fields.
+#[derive(Clone, Debug)]
+pub struct PolicyFields {
+    pub name: String,
+    pub kind: PolicyKind,
+    pub threshold: Option<i32>,
+    pub entries: Vec<String>,
+    pub inheritable: bool,
+    pub enforcement: Enforcement,
+}
+
+tenant_owned!(Policy, policies, name = name);
+
+/// An override below a tenant, with the tenant it lives in (for the reader's rights).
+#[derive(Clone, Debug)]
+pub struct OverrideRow {
+    pub over: Policy,
+    pub tenant: Tenant,
+}
+
+type VisibleFilter = diesel::dsl::Or<
+    diesel::dsl::Eq<policies::tenant_id, i64>,
+    diesel::dsl::And<diesel::dsl::EqAny<policies::tenant_id, Vec<i64>>, policies::inheritable>,
+>;
+
+/// "Visible from the tenant at the end of `path`": its own, and the inheritable
+/// ones of the tenants above it.
+fn visible_from(path: &[i64]) -> VisibleFilter {
+    let (me, above) = match path.split_last() {
+        Some((me, above)) => (*me, above.to_vec()),
+        None => (0, Vec::new()),
+    };
+    policies::tenant_id
+        .eq(me)
+        .or(policies::tenant_id.eq_any(above).and(policies::inheritable))
+}
+
+impl Policy {
+    /// Every policy the tenant with `path` sees, with its owner's name, nearest
+    /// owner first (its own first), then by name: one statement, an index probe per
+    /// tenant on the path.
+    pub async fn visible(
+        conn: &mut AsyncPgConnection,
+        path: &[i64],
+    ) -> QueryResult<Vec<SeenPolicy>> {
+        let rows: Vec<(Policy, String, Vec<i64>)> = policies::table
+            .inner_join(tenants::table.inner_join(tenant_paths::table))
+            .filter(visible_from(path))
+            .select((Policy::as_select(), tenants::name, tenant_paths::path))
+            .load(conn)
+            .await?;
+        let mut rows: Vec<(usize, SeenPolicy)> = rows
+            .into_iter()
+            .map(|(policy, owner_name, owner_path)| {
+                (owner_path.len(), SeenPolicy { policy, owner_name })
+            })
+            .collect();
+        rows.sort_by(|(a, x), (b, y)| {
+            b.cmp(a)
+                .then_with(|| {
+                    x.policy
+                        .name
+                        .to_lowercase()
+                        .cmp(&y.policy.name.to_lowercase())
+                })
+                .then(x.policy.id.cmp(&y.policy.id))
+        });
+        Ok(rows.into_iter().map(|(_, s)| s).collect())
+    }
+
+    /// A page of the policies the tenant with `path` sees (the list page): how many,
+    /// and page `page_no` (from 1) of `per_page`, nearest owner first, then by name.
+    pub async fn visible_page(
+        conn: &mut AsyncPgConnection,
+        path: &[i64],
+        page_no: i64,
+        per_page: i64,
+    ) -> QueryResult<(i64, Vec<SeenPolicy>)> {
+        let total = policies::table
+            .filter(visible_from(path))
+            .count()
+            .get_result(conn)
+            .await?;
+        let rows: Vec<(Policy, String)> = policies::table
+            .inner_join(tenants::table.inner_join(tenant_paths::table))
+            .filter(visible_from(path))
+            .order((
+                array_length(tenant_paths::path, 1).desc(),
+                lower(policies::name),
+                policies::id,
+            ))
+            .offset((page_no - 1) * per_page)
+            .limit(per_page)
+            .select((Policy::as_select(), tenants::name))
+            .load(conn)
+            .await?;
+        Ok((total, seen(rows)))
+    }
+
+    /// The API's page: the policies the tenant with `path` sees, by id after `after`.
+    pub async fn visible_by_id(
+        conn: &mut AsyncPgConnection,
+        path: &[i64],
+        after: Option<i64>,
+        limit: i64,
+    ) -> QueryResult<Vec<SeenPolicy>> {
+        let rows: Vec<(Policy, String)> = policies::table
+            .inner_join(tenants::table)
+            .filter(visible_from(path))
+            .filter(policies::id.gt(after.unwrap_or(0)))
+            .order(policies::id)
+            .limit(limit)
+            .select((Policy::as_select(), tenants::name))
+            .load(conn)
+            .await?;
+        Ok(seen(rows))
+    }
+
+    /// Policy `id` if the tenant with `path` sees it, with its owner's name.
+    pub async fn find_visible(
+        conn: &mut AsyncPgConnection,
+        path: &[i64],
+        id: i64,
+    ) -> QueryResult<SeenPolicy> {
+        let (policy, owner_name) = policies::table
+            .inner_join(tenants::table)
+            .filter(visible_from(path))
+            .filter(policies::id.eq(id))
+            .select((Policy::as_select(), tenants::name))
+            .first(conn)
+            .await?;
+        Ok(SeenPolicy { policy, owner_name })
+    }
+
+    /// Holds policy `id` (if there is one) FOR SHARE until the transaction ends: a
+    /// resolver or subnet about to use it, which its change must not pass meanwhile.
+    pub async fn share_lock(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<()> {
+        policies::table
+            .filter(policies::id.eq(id))
+            .select(policies::id)
+            .for_share()
+            .load::<i64>(conn)
+            .await?;
+        Ok(())
+    }
+
+    /// The tenant's override of policy `of`, if it has one.
+    pub async fn override_of(
+        conn: &mut AsyncPgConnection,
+        tenant_id: i64,
+        of: i64,
+    ) -> QueryResult<Option<Policy>> {
+        policies::table
+            .filter(policies::tenant_id.eq(tenant_id))
+            .filter(policies::overrides_id.eq(of))
+            .select(Policy::as_select())
+            .first(conn)
+            .await
+            .optional()
+    }
+
+    /// Policy `id` whoever owns it (the policy an override names, once visibility
+    /// has been decided), with its owner's name.
+    pub async fn with_owner(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<SeenPolicy> {
+        let (policy, owner_name) = policies::table
+            .inner_join(tenants::table)
+            .filter(policies::id.eq(id))
+            .select((Policy::as_select(), tenants::name))
+            .first(conn)
+            .await?;
+        Ok(SeenPolicy { policy, owner_name })
+    }
+
+    /// Every override of the tenant's policies, anywhere below it, with the
+    /// tenant each lives in, by that tenant's name.
+    pub async fn overrides_below(
+        conn: &mut AsyncPgConnection,
+        tenant_id: i64,
+    ) -> QueryResult<Vec<OverrideRow>> {
+        let own: Vec<i64> = policies::table
+            .filter(policies::tenant_id.eq(tenant_id))
+            .select(policies::id)
+            .load(conn)
+            .await?;
+        if own.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<(Policy, Tenant)> = policies::table
+            .inner_join(with_path())
+            .filter(policies::overrides_id.eq_any(own))
+            .order((lower(tenants::name), policies::id))
+            .select((Policy::as_select(), Tenant::as_select()))
+            .load(conn)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(over, tenant)| OverrideRow { over, tenant })
+            .collect())
+    }
+
+    pub async fn insert(
+        conn: &mut AsyncPgConnection,
+        tenant_id: i64,
+        f: &PolicyFields,
+        overrides_id: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> QueryResult<Policy> {
+        diesel::insert_into(policies::table)
+            .values((
+                policies::tenant_id.eq(tenant_id),
+                policies::name.eq(&f.name),
+                policies::kind.eq(f.kind),
+                policies::threshold.eq(f.threshold),
+                policies::entries.eq(&f.entries),
+                policies::inheritable.eq(f.inheritable),
+                policies::enforcement.eq(f.enforcement),
+                policies::overrides_id.eq(overrides_id),
+                policies::created_at.eq(now),
+                policies::updated_at.eq(now),
+            ))
+            .returning(Policy::as_returning())
+            .get_result(conn)
+            .await
+    }
+
+    /// Changes the fields (the kind stays: the service refuses a change of kind).
+    pub async fn update(
+        conn: &mut AsyncPgConnection,
+        tenant_id: i64,
+        id: i64,
+        f: &PolicyFields,
+        now: DateTime<Utc>,
+    ) -> QueryResult<Policy> {
+        diesel::update(
+            policies::table
+                .filter(policies::tenant_id.eq(tenant_id))
+                .filter(policies::id.eq(id)),
+        )
+        .set((
+            policies::name.eq(&f.name),
+            policies::threshold.eq(f.threshold),
+            policies::entries.eq(&f.entries),
+            policies::inheritable.eq(f.inheritable),
+            policies::enforcement.eq(f.enforcement),
+            policies::updated_at.eq(now),
+        ))
+        .returning(Policy::as_returning())
+        .get_result(conn)
+        .await
+    }
+
+    /// Points the tenant's resolvers and subnets that use policy `from` at `to`
+    /// (a reset to the inherited policy); how many were changed.
+    pub async fn repoint(
+        conn: &mut AsyncPgConnection,
+        tenant_id: i64,
+        from: i64,
+        to: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> QueryResult<usize> {
+        let r = diesel::update(
+            resolvers::table
+                .filter(resolvers::tenant_id.eq(tenant_id))
+                .filter(resolvers::policy_id.eq(from)),
+        )
+        .set((resolvers::policy_id.eq(to), resolvers::updated_at.eq(now)))
+        .execute(conn)
+        .await?;
+        let s = diesel::update(
+            subnets::table
+                .filter(subnets::tenant_id.eq(tenant_id))
+                .filter(subnets::policy_id.eq(from)),
+        )
+        .set((subnets::policy_id.eq(to), subnets::updated_at.eq(now)))
+        .execute(conn)
+        .await?;
+        Ok(r + s)
+    }
+
+    /// After a move or a policy no longer published: in the tenants `moved` (ids),
+    /// clear every reference to a policy whose owner is not on the tenant's path any
+    /// more (or no longer inheritable, unless the tenant's own): resolvers and
+    /// subnets then follow their tenant's effective policy, overrides become plain
+    /// policies. How many resolvers, subnets and overrides changed.
+    pub async fn clear_unseen(
+        conn: &mut AsyncPgConnection,
+        within: &[i64],
+        now: DateTime<Utc>,
+    ) -> QueryResult<(usize, usize, usize)> {
+        use diesel::sql_types::{Array, BigInt, Timestamptz};
+        // Correlated tests over the referencing row's path: no DSL form.
+        const UNSEEN: &str = "NOT EXISTS (SELECT 1 FROM policies p JOIN tenant_paths tp \
+             ON tp.tenant_id = x.tenant_id WHERE p.id = x.{col} AND (p.tenant_id = x.tenant_id \
+             OR (p.inheritable AND p.tenant_id = ANY (tp.path))))";
+        let r = diesel::sql_query(format!(
+            "UPDATE resolvers x SET policy_id = NULL, updated_at = $2 \
+             WHERE x.tenant_id = ANY ($1) AND x.policy_id IS NOT NULL AND {}",
+            UNSEEN.replace("{col}", "policy_id")
+        ))
+        .bind::<Array<BigInt>, _>(within)
+        .bind::<Timestamptz, _>(now)
+        .execute(conn)
+        .await?;
+        let s = diesel::sql_query(format!(
+            "UPDATE subnets x SET policy_id = NULL, updated_at = $2 \
+             WHERE x.tenant_id = ANY ($1) AND x.policy_id IS NOT NULL AND {}",
+            UNSEEN.replace("{col}", "policy_id")
+        ))
+        .bind::<Array<BigInt>, _>(within)
+        .bind::<Timestamptz, _>(now)
+        .execute(conn)
+        .await?;
+        let o = diesel::sql_query(format!(
+            "UPDATE policies x SET overrides_id = NULL, updated_at = $2 \
+             WHERE x.tenant_id = ANY ($1) AND x.overrides_id IS NOT NULL AND {}",
+            UNSEEN.replace("{col}", "overrides_id")
+        ))
+        .bind::<Array<BigInt>, _>(within)
+        .bind::<Timestamptz, _>(now)
+        .execute(conn)
+        .await?;
+        Ok((r, s, o))
+    }
+
+    /// The tenants (ids) of `tenant_id`'s subtree, itself included.
+    pub async fn subtree_of(conn: &mut AsyncPgConnection, tenant_id: i64) -> QueryResult<Vec<i64>> {
+        tenant_paths::table
+            .filter(tenant_paths::path.contains(vec![tenant_id]))
+            .select(tenant_paths::tenant_id)
+            .load(conn)
+            .await
+    }
+
+    /// How many resolvers and subnets use policy `id`, in any tenant.
+    pub async fn uses(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<i64> {
+        let r: i64 = resolvers::table
+            .filter(resolvers::policy_id.eq(id))
+            .count()
+            .get_result(conn)
+            .await?;
+        let s: i64 = subnets::table
+            .filter(subnets::policy_id.eq(id))
+            .count()
+            .get_result(conn)
+            .await?;
+        Ok(r + s)
+    }
+}
+
+impl Policy {
+    /// The inheritable policies of the tenants `owners`, with their owners' ids and
+    /// names, by owner then name (what a move's subtree gains or loses).
+    pub async fn inheritable_of(
+        conn: &mut AsyncPgConnection,
+        owners: &[i64],
+    ) -> QueryResult<Vec<(i64, String, String)>> {
+        if owners.is_empty() {
+            return Ok(Vec::new());
+        }
+        policies::table
+            .inner_join(tenants::table)
+            .filter(policies::tenant_id.eq_any(owners))
+            .filter(policies::inheritable)
+            .order((policies::tenant_id, lower(policies::name), policies::id))
+            .select((policies::tenant_id, policies::name, tenants::name))
+            .load(conn)
+            .await
+    }
+
+    /// How many resolvers and subnets in the subtree of `root` use a policy of one
+    /// of `owners` (what a move away from them clears).
+    pub async fn uses_below(
+        conn: &mut AsyncPgConnection,
+        root: i64,
+        owners: &[i64],
+    ) -> QueryResult<i64> {
+        if owners.is_empty() {
+            return Ok(0);
+        }
+        let subtree = Policy::subtree_of(conn, root).await?;
+        let r: i64 = resolvers::table
+            .inner_join(policies::table)
+            .filter(resolvers::tenant_id.eq_any(&subtree))
+            .filter(policies::tenant_id.eq_any(owners))
+            .count()
+            .get_result(conn)
+            .await?;
+        let s: i64 = subnets::table
+            .inner_join(policies::table)
+            .filter(subnets::tenant_id.eq_any(&subtree))
+            .filter(policies::tenant_id.eq_any(owners))
+            .count()
+            .get_result(conn)
+            .await?;
+        Ok(r + s)
+    }
+}
+
+fn seen(rows: Vec<(Policy, String)>) -> Vec<SeenPolicy> {
+    rows.into_iter()
+        .map(|(policy, owner_name)| SeenPolicy { policy, owner_name })
+        .collect()
+}

@@ -1,0 +1,549 @@
+//! A tenant's policies (issue #15): its own, and the inheritable ones of the tenants
+//! above it, which it sees read-only and may override when their owner allows it.
+//! Each change is one transaction with Policies full on the tenant (403) and one
+//! audit event; reads need Policies read ([`read`]). The caller has checked the
+//! tenant's visibility (404); a policy the tenant does not see is 404 too, an
+//! inherited one 403 naming its owner (`authz::require_own_policy`).
+//!
+//! What a policy's change does below it: a policy that stops being inheritable (or
+//! is deleted, or a move takes a subtree away from it) no longer reaches the
+//! tenants below. Their resolvers and subnets that used it are not refused nor left
+//! pointing at something they cannot see: the reference is cleared (they follow
+//! their tenant's effective policy, `/tenants/{id}/policies/effective`), and their
+//! overrides of it become plain policies of their own. The audit event counts them;
+//! the move preview names the policies a subtree gains and loses.
+//!
+//! Resolvers and subnets pick a policy through [`check_choice`]: one the tenant
+//! sees, and none of another policy's kind that a tenant above locks.
+
+use crate::auth::authz::{self, PolicyAccess, PolicyFacts};
+use crate::auth::Principal;
+use crate::db::models::policy::{Policy, PolicyFields, SeenPolicy};
+use crate::db::models::Tenant;
+use crate::db::transaction::{in_transaction, set_lock_timeout};
+use crate::domain::policy::{Enforcement, PolicyKind, PolicySettings};
+use crate::domain::{Feature, Level, TenantName};
+use crate::error::{AppError, FieldErrors};
+use diesel::result::{DatabaseErrorKind, Error as DbError};
+use diesel_async::AsyncPgConnection;
+
+pub use super::change::Change;
+
+/// A policy id a resolver or subnet names that its tenant does not see (missing,
+/// a sibling's, not inheritable: the same answer).
+pub const UNKNOWN_POLICY: &str = "Unknown policy: choose one of the policies this tenant sees.";
+const POLICY_TAKEN: &str = "This tenant has a policy of this name.";
+const KIND_FIXED: &str = "A policy's kind cannot change: create a new policy instead.";
+
+/// Policies read on `tenant` (403).
+pub fn read(p: &Principal, tenant: &Tenant) -> Result<(), AppError> {
+    authz::require(p, tenant, Feature::Policies, Level::Read)
+}
+
+/// Policies full on `tenant` (403).
+pub fn may_change(p: &Principal, tenant: &Tenant) -> Result<(), AppError> {
+    authz::require(p, tenant, Feature::Policies, Level::Full)
+}
+
+/// A policy's fields as given: a name, its kind's settings, whether descendants
+/// see it and whether they must use it.
+#[derive(Clone, Debug)]
+pub struct PolicyInput {
+    pub name: TenantName,
+    pub kind: PolicyKind,
+    pub settings: PolicySettings,
+    pub inheritable: bool,
+    pub enforcement: Enforcement,
+}
+
+/// The raw fields of a form or a JSON body.
+#[derive(Clone, Debug, Default)]
+pub struct RawPolicy<'a> {
+    pub name: &'a str,
+    pub kind: &'a str,
+    pub threshold: Option<i64>,
+    /// Categories or regulatory lists (one per value), or host names (lines).
+    pub entries: Vec<String>,
+    pub inheritable: bool,
+    pub enforcement: &'a str,
+}
+
+impl PolicyInput {
+    /// Every field error at once: `name`, `kind`, the kind's setting (`threshold`,
+    /// `categories`, `regulatory` or `domains`), `enforcement`.
+    pub fn parse(raw: &RawPolicy<'_>) -> Result<Self, FieldErrors> {
+        let mut errors = FieldErrors::new();
+        let name = TenantName::parse(raw.name)
+            .map_err(|e| errors.insert("name", e))
+            .ok();
+        let kind = raw
+            .kind
+            .trim()
+            .parse::<PolicyKind>()
+            .map_err(|_| errors.insert("kind", "Choose one of the kinds.".into()))
+            .ok();
+        let enforcement = match raw.enforcement.trim() {
+            "" => Some(Enforcement::Default),
+            e => e
+                .parse::<Enforcement>()
+                .map_err(|_| errors.insert("enforcement", "Choose locked or default.".into()))
+                .ok(),
+        };
+        let settings = kind.and_then(|kind| {
+            PolicySettings::parse(kind, raw.threshold, &raw.entries)
+                .map_err(|e| errors.insert(setting_field(kind), e))
+                .ok()
+        });
+        match (name, kind, settings, enforcement) {
+            (Some(name), Some(kind), Some(settings), Some(enforcement)) if errors.is_empty() => {
+                Ok(PolicyInput {
+                    name,
+                    kind,
+                    settings,
+                    inheritable: raw.inheritable,
+                    enforcement,
+                })
+            }
+            _ => Err(errors),
+        }
+    }
+
+    fn fields(&self) -> PolicyFields {
+        let (threshold, entries) = self.settings.stored();
+        PolicyFields {
+            name: self.name.as_str().to_string(),
+            kind: self.kind,
+            threshold,
+            entries,
+            inheritable: self.inheritable,
+            enforcement: self.enforcement,
+        }
+    }
+}
+
+/// The form field and API member of a kind's settings.
+pub fn setting_field(kind: PolicyKind) -> &'static str {
+    match kind {
+        PolicyKind::BlockingThreshold => "threshold",
+        PolicyKind::ContentFilter => "categories",
+        PolicyKind::Regulatory => "regulatory",
+        PolicyKind::AllowList | PolicyKind::DenyList => "domains",
+    }
+}
+
+fn policy_json(p: &Policy) -> serde_json::Value {
+    serde_json::json!({
+        "policy_id": p.id, "name": p.name, "kind": p.kind.as_str(),
+        "threshold": p.threshold, "entries": p.entries(), "inheritable": p.inheritable,
+        "enforcement": p.enforcement.as_str(), "overrides_id": p.overrides_id,
+    })
+}
+
+/// Runs `body` as one change: Policies full (403), one transaction with a bounded
+/// lock wait, then the audit event `action` with what `body` answers.
+async fn run<T>(
+    c: &Change<'_>,
+    conn: &mut AsyncPgConnection,
+    action: &'static str,
+    body: impl AsyncFnOnce(&mut AsyncPgConnection) -> Result<(T, serde_json::Value), AppError>,
+) -> Result<T, AppError> {
+    may_change(c.p, c.tenant)?;
+    in_transaction(conn, async |conn| {
+        set_lock_timeout(conn).await?;
+        let (value, after) = body(conn).await?;
+        let mut event = c.actor.event(action, Some(c.tenant.id));
+        event.after = Some(after);
+        event.record(conn).await?;
+        Ok(value)
+    })
+    .await
+}
+
+/// A unique violation of the policy's name (two creates at once), or of the one
+/// override per inherited policy.
+fn taken(e: DbError) -> AppError {
+    match e {
+        DbError::DatabaseError(DatabaseErrorKind::UniqueViolation, info)
+            if info.constraint_name() == Some("policies_name") =>
+        {
+            AppError::field("name", POLICY_TAKEN)
+        }
+        DbError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
+            AppError::Conflict("This tenant overrides that policy already.".into())
+        }
+        e => e.into(),
+    }
+}
+
+async fn check_name(
+    conn: &mut AsyncPgConnection,
+    tenant_id: i64,
+    input: &PolicyInput,
+    except: Option<i64>,
+) -> Result<(), AppError> {
+    if Policy::name_taken(conn, tenant_id, input.name.as_str(), except).await? {
+        return Err(AppError::field("name", POLICY_TAKEN));
+    }
+    Ok(())
+}
+
+/// Policy `id` as the tenant sees it: 404 unless visible, with its access.
+pub async fn find(
+    conn: &mut AsyncPgConnection,
+    tenant: &Tenant,
+    id: i64,
+) -> Result<(SeenPolicy, PolicyAccess), AppError> {
+    let seen = Policy::find_visible(conn, &tenant.path, id).await?;
+    let access = authz::policy_access(&tenant.path, &authz::PolicyFacts::of(&seen.policy));
+    Ok((seen, access))
+}
+
+pub async fn create(
+    conn: &mut AsyncPgConnection,
+    c: &Change<'_>,
+    input: Result<PolicyInput, FieldErrors>,
+) -> Result<Policy, AppError> {
+    run(c, conn, "policy.create", async |conn| {
+        let input = input.map_err(AppError::Validation)?;
+        check_name(conn, c.tenant.id, &input, None).await?;
+        let p = Policy::insert(conn, c.tenant.id, &input.fields(), None, c.now)
+            .await
+            .map_err(taken)?;
+        let after = policy_json(&p);
+        Ok((p, after))
+    })
+    .await
+}
+
+/// Changes one of the tenant's own policies (an inherited one: 403 naming its
+/// owner). One that stops being inheritable stops reaching the tenants below: what
+/// used it there is cleared (module comment).
+pub async fn update(
+    conn: &mut AsyncPgConnection,
+    c: &Change<'_>,
+    id: i64,
+    input: Result<PolicyInput, FieldErrors>,
+) -> Result<Policy, AppError> {
+    run(c, conn, "policy.update", async |conn| {
+        let (seen, access) = find(conn, c.tenant, id).await?;
+        authz::require_own_policy(access, &seen.owner_name)?;
+        let old = Policy::lock(conn, c.tenant.id, id).await?;
+        let input = input.map_err(AppError::Validation)?;
+        if input.kind != old.kind {
+            return Err(AppError::field("kind", KIND_FIXED));
+        }
+        check_name(conn, c.tenant.id, &input, Some(id)).await?;
+        let p = Policy::update(conn, c.tenant.id, id, &input.fields(), c.now)
+            .await
+            .map_err(taken)?;
+        let mut after = policy_json(&p);
+        if old.inheritable && !p.inheritable {
+            let below = Policy::subtree_of(conn, c.tenant.id).await?;
+            let (r, s, o) = Policy::clear_unseen(conn, &below, c.now).await?;
+            after["cleared"] = serde_json::json!({"resolvers": r, "subnets": s, "overrides": o});
+        }
+        after["before"] = policy_json(&old);
+        Ok((p, after))
+    })
+    .await
+}
+
+/// Deletes one of the tenant's own policies: resolvers and subnets that used it
+/// follow their tenant's effective policy, overrides of it become plain policies
+/// (the keys' `ON DELETE SET NULL`). An override's delete is its reset
+/// ([`reset_override`]).
+pub async fn delete(
+    conn: &mut AsyncPgConnection,
+    c: &Change<'_>,
+    id: i64,
+) -> Result<Policy, AppError> {
+    run(c, conn, "policy.delete", async |conn| {
+        let (seen, access) = find(conn, c.tenant, id).await?;
+        authz::require_own_policy(access, &seen.owner_name)?;
+        let p = Policy::lock(conn, c.tenant.id, id).await?;
+        let used = Policy::uses(conn, id).await?;
+        Policy::delete(conn, c.tenant.id, id).await?;
+        let mut after = policy_json(&p);
+        after["cleared_uses"] = used.into();
+        Ok((p, after))
+    })
+    .await
+}
+
+/// Overrides the inherited policy `of` (404 unless the tenant sees it, 403 for its
+/// own or a locked one): a policy of the tenant's own, of the same kind, naming it.
+/// One override per inherited policy and tenant (409).
+pub async fn create_override(
+    conn: &mut AsyncPgConnection,
+    c: &Change<'_>,
+    of: i64,
+    input: Result<PolicyInput, FieldErrors>,
+) -> Result<Policy, AppError> {
+    run(c, conn, "policy.override", async |conn| {
+        let inherited = Policy::find_visible(conn, &c.tenant.path, of).await?;
+        authz::may_override(
+            &c.tenant.path,
+            &authz::PolicyFacts::of(&inherited.policy),
+            &inherited.owner_name,
+        )?;
+        if let Some(existing) = Policy::override_of(conn, c.tenant.id, of).await? {
+            return Err(AppError::Conflict(format!(
+                "This tenant overrides {} already, with {}.",
+                inherited.policy.name, existing.name
+            )));
+        }
+        let input = input.map_err(AppError::Validation)?;
+        if input.kind != inherited.policy.kind {
+            return Err(AppError::field(
+                "kind",
+                format!("An override keeps the kind of {}.", inherited.policy.name),
+            ));
+        }
+        check_name(conn, c.tenant.id, &input, None).await?;
+        let p = Policy::insert(conn, c.tenant.id, &input.fields(), Some(of), c.now)
+            .await
+            .map_err(taken)?;
+        let after = policy_json(&p);
+        Ok((p, after))
+    })
+    .await
+}
+
+/// Resets an override to the policy it overrides: the tenant's resolvers and
+/// subnets that used the override use the inherited policy again, and the override
+/// goes. 404 unless `id` is one of the tenant's overrides.
+pub async fn reset_override(
+    conn: &mut AsyncPgConnection,
+    c: &Change<'_>,
+    id: i64,
+) -> Result<Policy, AppError> {
+    run(c, conn, "policy.reset", async |conn| {
+        let (seen, access) = find(conn, c.tenant, id).await?;
+        authz::require_own_policy(access, &seen.owner_name)?;
+        let p = Policy::lock(conn, c.tenant.id, id).await?;
+        let Some(of) = p.overrides_id else {
+            return Err(AppError::NotFound);
+        };
+        let repointed = Policy::repoint(conn, c.tenant.id, id, Some(of), c.now).await?;
+        Policy::delete(conn, c.tenant.id, id).await?;
+        let mut after = policy_json(&p);
+        after["repointed"] = repointed.into();
+        Ok((p, after))
+    })
+    .await
+}
+
+/// The override `id` of the tenant with the policy it overrides (its page and its
+/// reset's confirmation): `None` for a policy that overrides nothing.
+pub async fn overridden(
+    conn: &mut AsyncPgConnection,
+    p: &Policy,
+) -> Result<Option<SeenPolicy>, AppError> {
+    match p.overrides_id {
+        Some(of) => Ok(Some(Policy::with_owner(conn, of).await?)),
+        None => Ok(None),
+    }
+}
+
+/// What a tenant's resolvers and subnets may use as `policy_id`: `None`, or a
+/// policy the tenant sees (else [`UNKNOWN_POLICY`]) whose kind no tenant above
+/// locks to another policy (else the error names the lock's owner and policy). The
+/// chosen policy is held FOR SHARE until the transaction ends, so it cannot stop
+/// being inheritable or locked meanwhile.
+pub async fn check_choice(
+    conn: &mut AsyncPgConnection,
+    tenant: &Tenant,
+    policy_id: Option<i64>,
+    errors: &mut FieldErrors,
+) -> Result<(), AppError> {
+    let Some(id) = policy_id else {
+        return Ok(());
+    };
+    Policy::share_lock(conn, id).await?;
+    let seen = Policy::visible(conn, &tenant.path).await?;
+    let facts: Vec<PolicyFacts> = seen
+        .iter()
+        .map(|s| authz::PolicyFacts::of(&s.policy))
+        .collect();
+    let Some(chosen) = facts.iter().find(|f| f.id == id) else {
+        errors.insert("policy_id", UNKNOWN_POLICY.into());
+        return Ok(());
+    };
+    if let Err(Some(lock)) = authz::may_use_policy(&tenant.path, &facts, chosen) {
+        let owner = seen
+            .iter()
+            .find(|s| s.policy.id == lock.id)
+            .map(|s| (s.owner_name.as_str(), s.policy.name.as_str()))
+            .unwrap_or(("a tenant above", "its policy"));
+        errors.insert(
+            "policy_id",
+            format!(
+                "{} locks the {} policy here: use {} (or none).",
+                owner.0,
+                lock.kind.label().to_lowercase(),
+                owner.1
+            ),
+        );
+    }
+    Ok(())
+}
+
+/// The policies a resolver or subnet form offers: every policy the tenant sees,
+/// its own first, then the inherited ones nearest first; and the default, the
+/// nearest inherited one.
+pub async fn choices(
+    conn: &mut AsyncPgConnection,
+    tenant: &Tenant,
+) -> Result<(Vec<SeenPolicy>, Option<i64>), AppError> {
+    let seen = Policy::visible(conn, &tenant.path).await?;
+    let default = seen
+        .iter()
+        .find(|s| s.policy.tenant_id != tenant.id)
+        .map(|s| s.policy.id);
+    Ok((seen, default))
+}
+
+/// One kind's effective policy with its policy and owner as loaded.
+#[derive(Clone, Debug)]
+pub struct Effective {
+    pub kind: PolicyKind,
+    pub policy: Option<SeenPolicy>,
+    pub reason: Option<authz::PolicyReason>,
+    /// The inherited policy an override overrides.
+    pub overrides: Option<SeenPolicy>,
+}
+
+/// For each kind, the policy that applies to the tenant and why
+/// (`authz::effective_policies` over the one query of what it sees).
+pub async fn effective(
+    conn: &mut AsyncPgConnection,
+    tenant: &Tenant,
+) -> Result<Vec<Effective>, AppError> {
+    let seen = Policy::visible(conn, &tenant.path).await?;
+    Ok(effective_of(tenant, &seen))
+}
+
+/// [`effective`] over the policies the tenant sees, as loaded.
+pub fn effective_of(tenant: &Tenant, seen: &[SeenPolicy]) -> Vec<Effective> {
+    let facts: Vec<PolicyFacts> = seen
+        .iter()
+        .map(|s| authz::PolicyFacts::of(&s.policy))
+        .collect();
+    let decided = authz::effective_policies(&tenant.path, &facts);
+    let by_id = |id: i64| seen.iter().find(|s| s.policy.id == id).cloned();
+    PolicyKind::ALL
+        .iter()
+        .map(|&kind| match decided.iter().find(|e| e.kind == kind) {
+            Some(e) => Effective {
+                kind,
+                policy: by_id(e.policy.id),
+                reason: Some(e.reason),
+                overrides: match e.reason {
+                    authz::PolicyReason::Override { of } => by_id(of),
+                    _ => None,
+                },
+            },
+            None => Effective {
+                kind,
+                policy: None,
+                reason: None,
+                overrides: None,
+            },
+        })
+        .collect()
+}
+
+/// A row of the overrides report: an override below the tenant, the tenant's
+/// policy it overrides, and only what differs.
+#[derive(Clone, Debug)]
+pub struct OverrideReport {
+    pub over: Policy,
+    pub tenant: Tenant,
+    pub of: Policy,
+    pub differences: Vec<crate::domain::policy::SettingDiff>,
+    /// May the reader reset it (Policies full where the override lives)?
+    pub can_reset: bool,
+}
+
+/// The differences of an override to the policy it overrides.
+pub fn differences(of: &Policy, over: &Policy) -> Vec<crate::domain::policy::SettingDiff> {
+    crate::domain::policy::differences(
+        (of.threshold, &of.entries()),
+        (over.threshold, &over.entries()),
+    )
+}
+
+/// Every override of the tenant's policies anywhere below it whose tenant the reader
+/// may read Policies in, with its differences (those without any are left out: they
+/// change nothing).
+pub async fn overrides_report(
+    conn: &mut AsyncPgConnection,
+    p: &Principal,
+    tenant: &Tenant,
+) -> Result<Vec<OverrideReport>, AppError> {
+    let own = Policy::visible(conn, &tenant.path).await?;
+    let rows = Policy::overrides_below(conn, tenant.id).await?;
+    Ok(rows
+        .into_iter()
+        .filter(|r| {
+            authz::can_see(p, &r.tenant)
+                && authz::effective_level(p, &r.tenant, Feature::Policies) >= Level::Read
+        })
+        .filter_map(|r| {
+            let of = own
+                .iter()
+                .find(|s| Some(s.policy.id) == r.over.overrides_id)?
+                .policy
+                .clone();
+            let differences = differences(&of, &r.over);
+            if differences.is_empty() {
+                return None;
+            }
+            let can_reset = authz::effective_level(p, &r.tenant, Feature::Policies) >= Level::Full;
+            Some(OverrideReport {
+                over: r.over,
+                tenant: r.tenant,
+                of,
+                differences,
+                can_reset,
+            })
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inputs_report_every_field_error_at_once() {
+        let e = PolicyInput::parse(&RawPolicy {
+            name: "",
+            kind: "blocking_threshold",
+            threshold: Some(300),
+            enforcement: "sometimes",
+            ..RawPolicy::default()
+        })
+        .unwrap_err();
+        assert!(
+            e.contains_key("name") && e.contains_key("threshold") && e.contains_key("enforcement")
+        );
+        let e = PolicyInput::parse(&RawPolicy {
+            name: "x",
+            kind: "nope",
+            ..RawPolicy::default()
+        })
+        .unwrap_err();
+        assert!(e.contains_key("kind"));
+        let ok = PolicyInput::parse(&RawPolicy {
+            name: "Ads",
+            kind: "deny_list",
+            entries: vec!["ads.example.com".into()],
+            enforcement: "locked",
+            inheritable: true,
+            ..RawPolicy::default()
+        })
+        .unwrap();
+        assert_eq!(ok.enforcement, Enforcement::Locked);
+    }
+}

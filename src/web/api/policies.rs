@@ -1,0 +1,494 @@
+//! `/api/v1/tenants/{id}/policies`: a tenant's policies and the ones it inherits
+//! (issue #15). The handlers call the same `services::policies` functions as the
+//! pages: Policies read to read, Policies full to write; 404 for a tenant the
+//! caller may not see and for a policy the tenant does not see, 403 naming the
+//! owner for a change of an inherited one. `POST …/{pid}/override` overrides an
+//! inherited policy; deleting an override resets the tenant to the inherited one.
+
+use super::owned::{changed, listed, PageParams};
+use super::tenants::integral_opt_i64;
+use super::{json, parse_json};
+use crate::auth::authz::{self, PolicyAccess};
+use crate::auth::ApiUser;
+use crate::db::models::policy::{Policy, SeenPolicy};
+use crate::domain::policy::{Enforcement, PolicyKind, PolicySettings};
+use crate::error::{AppError, FieldErrors};
+use crate::services::policies::{self as service, PolicyInput, RawPolicy};
+use crate::web::owned::Policies;
+use crate::web::routes::{route, Route};
+use crate::web::AppState;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+pub fn routes() -> Vec<Route> {
+    vec![
+        route!(GET "/api/v1/tenants/{id}/policies" => list_policies),
+        route!(POST "/api/v1/tenants/{id}/policies" => create_policy),
+        route!(GET "/api/v1/tenants/{id}/policies/{pid}" => show_policy),
+        route!(PATCH "/api/v1/tenants/{id}/policies/{pid}" => update_policy),
+        route!(DELETE "/api/v1/tenants/{id}/policies/{pid}" => delete_policy),
+        route!(POST "/api/v1/tenants/{id}/policies/{pid}/override" => override_policy),
+    ]
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+#[schema(as = Policy)]
+pub struct PolicyJson {
+    pub id: i64,
+    /// The tenant that owns it.
+    pub tenant_id: i64,
+    /// Its owner's name.
+    pub owner_name: String,
+    /// Inherited from a tenant above (read-only here).
+    pub inherited: bool,
+    pub name: String,
+    pub kind: PolicyKind,
+    /// A blocking threshold's, 0–100; `null` for the other kinds.
+    pub threshold: Option<i32>,
+    /// A content filter's categories, a regulatory policy's lists, or an allow or
+    /// deny list's domains; empty for a blocking threshold.
+    pub entries: Vec<String>,
+    pub inheritable: bool,
+    pub enforcement: Enforcement,
+    /// The inherited policy this one overrides.
+    pub overrides_id: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl PolicyJson {
+    fn of(s: SeenPolicy, viewer: i64) -> Self {
+        let p = s.policy;
+        PolicyJson {
+            id: p.id,
+            tenant_id: p.tenant_id,
+            owner_name: s.owner_name,
+            inherited: p.tenant_id != viewer,
+            entries: p.entries(),
+            name: p.name,
+            kind: p.kind,
+            threshold: p.threshold,
+            inheritable: p.inheritable,
+            enforcement: p.enforcement,
+            overrides_id: p.overrides_id,
+            created_at: p.created_at,
+            updated_at: p.updated_at,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct PolicyPage {
+    pub items: Vec<PolicyJson>,
+    pub next_cursor: Option<String>,
+}
+
+/// A new policy: a name (1–100 characters once trimmed, no control characters,
+/// unique in the tenant in any case), its kind and the kind's setting —
+/// `threshold` (0–100) for `blocking_threshold`, `categories` for
+/// `content_filter`, `regulatory` for `regulatory`, `domains` (host names) for
+/// `allow_list` and `deny_list`. A setting of another kind is checked the same way
+/// and not stored. `inheritable` (default `false`) publishes it to every
+/// descendant; `enforcement` (default `default`): `locked` makes descendants use it.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyBody {
+    pub name: String,
+    pub kind: PolicyKind,
+    #[serde(default, deserialize_with = "integral_opt_i64")]
+    #[schema(value_type = Option<i64>)]
+    pub threshold: Option<i64>,
+    #[serde(default)]
+    pub categories: Option<Vec<String>>,
+    #[serde(default)]
+    pub regulatory: Option<Vec<String>>,
+    #[serde(default)]
+    pub domains: Option<Vec<String>>,
+    #[serde(default)]
+    pub inheritable: bool,
+    #[serde(default)]
+    pub enforcement: Option<Enforcement>,
+}
+
+/// Changes to a policy (or, for an override, how it differs from the inherited
+/// policy): only the fields sent change. The kind never changes.
+#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyPatch {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "integral_opt_i64")]
+    #[schema(value_type = Option<i64>)]
+    pub threshold: Option<i64>,
+    #[serde(default)]
+    pub categories: Option<Vec<String>>,
+    #[serde(default)]
+    pub regulatory: Option<Vec<String>>,
+    #[serde(default)]
+    pub domains: Option<Vec<String>>,
+    #[serde(default)]
+    pub inheritable: Option<bool>,
+    #[serde(default)]
+    pub enforcement: Option<Enforcement>,
+}
+
+/// The settings sent, whatever the kind: each checked by its own rules.
+struct Settings<'a> {
+    threshold: Option<i64>,
+    categories: Option<&'a [String]>,
+    regulatory: Option<&'a [String]>,
+    domains: Option<&'a [String]>,
+}
+
+impl Settings<'_> {
+    /// Field errors of every setting sent (the kind's own and the others alike).
+    fn errors(&self) -> FieldErrors {
+        let mut errors = FieldErrors::new();
+        let mut check = |kind: PolicyKind, threshold: Option<i64>, entries: &[String]| {
+            if let Err(e) = PolicySettings::parse(kind, threshold, entries) {
+                errors.insert(service::setting_field(kind), e);
+            }
+        };
+        if self.threshold.is_some() {
+            check(PolicyKind::BlockingThreshold, self.threshold, &[]);
+        }
+        if let Some(c) = self.categories {
+            check(PolicyKind::ContentFilter, None, c);
+        }
+        if let Some(r) = self.regulatory {
+            check(PolicyKind::Regulatory, None, r);
+        }
+        if let Some(d) = self.domains {
+            check(PolicyKind::AllowList, None, d);
+        }
+        errors
+    }
+
+    /// The kind's own entries sent, or `old`'s.
+    fn entries(&self, kind: PolicyKind, old: Vec<String>) -> Vec<String> {
+        let sent = match kind {
+            PolicyKind::ContentFilter => self.categories,
+            PolicyKind::Regulatory => self.regulatory,
+            PolicyKind::AllowList | PolicyKind::DenyList => self.domains,
+            PolicyKind::BlockingThreshold => None,
+        };
+        sent.map_or(old, <[String]>::to_vec)
+    }
+}
+
+/// The service's input from a kind and what was sent (falling back on `base`'s
+/// fields), with the errors of every setting sent.
+fn input(
+    name: &str,
+    kind: PolicyKind,
+    sent: &Settings<'_>,
+    base: Option<&Policy>,
+    inheritable: bool,
+    enforcement: Enforcement,
+) -> Result<PolicyInput, FieldErrors> {
+    let old_entries = base.map(Policy::entries).unwrap_or_default();
+    let threshold = sent
+        .threshold
+        .or_else(|| base.and_then(|b| b.threshold).map(i64::from));
+    let parsed = PolicyInput::parse(&RawPolicy {
+        name,
+        kind: kind.as_str(),
+        threshold,
+        entries: sent.entries(kind, old_entries),
+        inheritable,
+        enforcement: enforcement.as_str(),
+    });
+    let mut errors = sent.errors();
+    match parsed {
+        Ok(input) if errors.is_empty() => Ok(input),
+        Ok(_) => Err(errors),
+        Err(e) => {
+            errors.extend(e);
+            Err(errors)
+        }
+    }
+}
+
+impl PolicyBody {
+    fn settings(&self) -> Settings<'_> {
+        Settings {
+            threshold: self.threshold,
+            categories: self.categories.as_deref(),
+            regulatory: self.regulatory.as_deref(),
+            domains: self.domains.as_deref(),
+        }
+    }
+}
+
+impl PolicyPatch {
+    fn settings(&self) -> Settings<'_> {
+        Settings {
+            threshold: self.threshold,
+            categories: self.categories.as_deref(),
+            regulatory: self.regulatory.as_deref(),
+            domains: self.domains.as_deref(),
+        }
+    }
+
+    /// The input changing `base` by what was sent (`name` defaults to
+    /// `default_name`, then `base`'s).
+    fn on(&self, base: &Policy, default_name: Option<String>) -> Result<PolicyInput, FieldErrors> {
+        let name = self
+            .name
+            .clone()
+            .or(default_name)
+            .unwrap_or_else(|| base.name.clone());
+        let inheritable = self.inheritable.unwrap_or(base.inheritable);
+        input(
+            &name,
+            base.kind,
+            &self.settings(),
+            Some(base),
+            inheritable,
+            self.enforcement.unwrap_or(base.enforcement),
+        )
+    }
+}
+
+/// List the policies the tenant sees (its own and the inheritable ones of the
+/// tenants above it), by id.
+#[utoipa::path(get, path = "/api/v1/tenants/{id}/policies", tag = "policies",
+    params(("id" = i64, Path, description = "Tenant id"), PageParams),
+    responses((status = 200, description = "One page of policies", body = PolicyPage)),
+    security(("bearer" = [])))]
+pub async fn list_policies(
+    req: HttpRequest,
+    user: ApiUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    params: crate::web::extract::Query<PageParams>,
+) -> Result<HttpResponse, actix_web::Error> {
+    let (items, next_cursor) = listed::<Policies, _, PolicyJson>(
+        &req,
+        &user,
+        &state,
+        &path,
+        &params,
+        async |conn, tenant, after, limit| {
+            let rows = Policy::visible_by_id(conn, &tenant.path, after, limit).await?;
+            Ok(rows
+                .into_iter()
+                .map(|s| PolicyJson::of(s, tenant.id))
+                .collect())
+        },
+        |p: &PolicyJson| p.id,
+    )
+    .await?;
+    Ok(json(StatusCode::OK, &PolicyPage { items, next_cursor }))
+}
+
+/// Create a policy. Accepts `Idempotency-Key`.
+#[utoipa::path(post, path = "/api/v1/tenants/{id}/policies", tag = "policies",
+    params(("id" = i64, Path, description = "Tenant id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key, 1–255 visible ASCII characters")),
+    request_body(content = PolicyBody, content_type = "application/json"),
+    responses((status = 201, description = "Created", body = PolicyJson),
+        (status = 422, description = "A field is not valid (`errors`): the name is taken in the tenant")),
+    security(("bearer" = [])))]
+pub async fn create_policy(
+    req: HttpRequest,
+    user: ApiUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, actix_web::Error> {
+    super::owned::created(
+        &req,
+        &user,
+        &state,
+        &path,
+        &body,
+        "policies",
+        async |conn, c, data: PolicyBody| {
+            let input = input(
+                &data.name,
+                data.kind,
+                &data.settings(),
+                None,
+                data.inheritable,
+                data.enforcement.unwrap_or(Enforcement::Default),
+            );
+            let p = service::create(conn, c, input).await?;
+            let id = p.id;
+            let owner_name = c.tenant.name.clone();
+            Ok((
+                PolicyJson::of(
+                    SeenPolicy {
+                        policy: p,
+                        owner_name,
+                    },
+                    c.tenant.id,
+                ),
+                id,
+            ))
+        },
+    )
+    .await
+}
+
+/// Read one policy the tenant sees (its own or inherited).
+#[utoipa::path(get, path = "/api/v1/tenants/{id}/policies/{pid}", tag = "policies",
+    params(("id" = i64, Path, description = "Tenant id"), ("pid" = i64, Path, description = "Policy id")),
+    responses((status = 200, description = "The policy", body = PolicyJson)),
+    security(("bearer" = [])))]
+pub async fn show_policy(
+    req: HttpRequest,
+    user: ApiUser,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, actix_web::Error> {
+    changed(&req, &user, &state, &path, async |conn, c, id| {
+        service::read(c.p, c.tenant)?;
+        let (seen, _) = service::find(conn, c.tenant, id).await?;
+        Ok(json(StatusCode::OK, &PolicyJson::of(seen, c.tenant.id)))
+    })
+    .await
+}
+
+/// The tenant's own policy `id` for a change: 404 unless seen, 403 naming the owner
+/// of an inherited one, before the right to change (whatever the body).
+async fn own(
+    conn: &mut diesel_async::AsyncPgConnection,
+    c: &service::Change<'_>,
+    id: i64,
+) -> Result<Policy, AppError> {
+    service::may_change(c.p, c.tenant)?;
+    let (seen, access) = service::find(conn, c.tenant, id).await?;
+    authz::require_own_policy(access, &seen.owner_name)?;
+    Ok(seen.policy)
+}
+
+/// Change one of the tenant's own policies (an inherited one: 403 naming its owner).
+#[utoipa::path(patch, path = "/api/v1/tenants/{id}/policies/{pid}", tag = "policies",
+    params(("id" = i64, Path, description = "Tenant id"), ("pid" = i64, Path, description = "Policy id")),
+    request_body(content = PolicyPatch, content_type = "application/json"),
+    responses((status = 200, description = "The changed policy", body = PolicyJson),
+        (status = 422, description = "A field is not valid (`errors`): the name is taken in the tenant")),
+    security(("bearer" = [])))]
+pub async fn update_policy(
+    req: HttpRequest,
+    user: ApiUser,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    body: web::Bytes,
+) -> Result<HttpResponse, actix_web::Error> {
+    changed(&req, &user, &state, &path, async |conn, c, id| {
+        let old = own(conn, c, id).await?;
+        let data: PolicyPatch = parse_json(&req, &body)?;
+        let name = data.name.clone().unwrap_or_else(|| old.name.clone());
+        let input = input(
+            &name,
+            old.kind,
+            &data.settings(),
+            Some(&old),
+            data.inheritable.unwrap_or(old.inheritable),
+            data.enforcement.unwrap_or(old.enforcement),
+        );
+        let p = service::update(conn, c, id, input).await?;
+        let owner_name = c.tenant.name.clone();
+        Ok(json(
+            StatusCode::OK,
+            &PolicyJson::of(
+                SeenPolicy {
+                    policy: p,
+                    owner_name,
+                },
+                c.tenant.id,
+            ),
+        ))
+    })
+    .await
+}
+
+/// Delete one of the tenant's own policies: resolvers and subnets using it follow
+/// their tenant's effective policy. Deleting an override resets to the inherited
+/// policy (the tenant's resolvers and subnets that used it use that one again).
+#[utoipa::path(delete, path = "/api/v1/tenants/{id}/policies/{pid}", tag = "policies",
+    params(("id" = i64, Path, description = "Tenant id"), ("pid" = i64, Path, description = "Policy id")),
+    responses((status = 204, description = "Deleted")),
+    security(("bearer" = [])))]
+pub async fn delete_policy(
+    req: HttpRequest,
+    user: ApiUser,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, actix_web::Error> {
+    changed(&req, &user, &state, &path, async |conn, c, id| {
+        let p = own(conn, c, id).await?;
+        if p.overrides_id.is_some() {
+            service::reset_override(conn, c, id).await?;
+        } else {
+            service::delete(conn, c, id).await?;
+        }
+        Ok(HttpResponse::NoContent().finish())
+    })
+    .await
+}
+
+/// Override an inherited policy whose owner allows it (`default`; a `locked` one
+/// or the tenant's own: 403): a policy of this tenant, of the same kind, with the
+/// inherited policy's settings changed by what is sent. `name` defaults to the
+/// inherited policy's name and this tenant's; `inheritable` to `false`. One
+/// override per inherited policy (409). Accepts `Idempotency-Key`.
+#[utoipa::path(post, path = "/api/v1/tenants/{id}/policies/{pid}/override", tag = "policies",
+    params(("id" = i64, Path, description = "Tenant id"), ("pid" = i64, Path, description = "The inherited policy's id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key, 1–255 visible ASCII characters")),
+    request_body(content = PolicyPatch, content_type = "application/json"),
+    responses((status = 201, description = "Created", body = PolicyJson),
+        (status = 422, description = "A field is not valid (`errors`): the name is taken in the tenant")),
+    security(("bearer" = [])))]
+pub async fn override_policy(
+    req: HttpRequest,
+    user: ApiUser,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    body: web::Bytes,
+) -> Result<HttpResponse, actix_web::Error> {
+    let of = super::owned::item_id(&req, &path.1)?;
+    super::owned::created(
+        &req,
+        &user,
+        &state,
+        &path.0,
+        &body,
+        "policies",
+        async |conn, c, data: PolicyPatch| {
+            service::may_change(c.p, c.tenant)?;
+            let inherited = Policy::find_visible(conn, &c.tenant.path, of).await?;
+            if authz::policy_access(&c.tenant.path, &authz::PolicyFacts::of(&inherited.policy))
+                == PolicyAccess::Hidden
+            {
+                return Err(AppError::NotFound);
+            }
+            let default_name: String = format!("{} ({})", inherited.policy.name, c.tenant.name)
+                .chars()
+                .take(100)
+                .collect();
+            let mut base = inherited.policy.clone();
+            base.inheritable = false;
+            let input = data.on(&base, Some(default_name));
+            let p = service::create_override(conn, c, of, input).await?;
+            let id = p.id;
+            let owner_name = c.tenant.name.clone();
+            Ok((
+                PolicyJson::of(
+                    SeenPolicy {
+                        policy: p,
+                        owner_name,
+                    },
+                    c.tenant.id,
+                ),
+                id,
+            ))
+        },
+    )
+    .await
+}

@@ -1,0 +1,721 @@
+//! `/tenants/{id}/policies`: a tenant's policies and the ones it inherits (issue
+//! #15). The list (own and inherited, nearest owner first, with an "inherited from"
+//! badge), the new-policy form, a policy's page (`/{pid}`: its form when it is the
+//! tenant's own, read-only when inherited; an override shows what differs from the
+//! inherited policy and offers **Reset to inherited**), its delete, the override
+//! form of an inherited policy (`/{pid}/override`), the effective policies
+//! (`/effective`) and the overrides report (`/overrides`). Policies read to see
+//! them, Policies full to change them (`services::policies` decides, with
+//! `authz::require_own_policy` for inherited ones).
+
+use crate::auth::authz::{self, PolicyAccess, PolicyReason};
+use crate::auth::CurrentUser;
+use crate::db::models::policy::{Policy, SeenPolicy};
+use crate::db::models::Tenant;
+use crate::domain::policy::{
+    Enforcement, PolicyKind, PolicySettings, SettingDiff, CATEGORIES, REGULATORY_LISTS,
+};
+use crate::error::{AppError, FieldErrors};
+use crate::services::policies::{
+    self as service, Effective, OverrideReport, PolicyInput, RawPolicy,
+};
+use crate::web::confirm::{Confirm, Question};
+use crate::web::extract::Query;
+use crate::web::form::{read_form, with_checkbox};
+use crate::web::owned::{
+    can_change, confirmed, page_or_fragment, readable, saved, status, tenant_page, Policies,
+};
+use crate::web::page::PageCtx;
+use crate::web::routes::{form_routes, route, Route};
+use crate::web::{parse_id, AppState};
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use diesel_async::AsyncPgConnection;
+
+pub fn routes() -> Vec<Route> {
+    let mut all = vec![
+        route!(GET "/tenants/{id}/policies/effective" => effective),
+        route!(GET "/tenants/{id}/policies/overrides" => overrides),
+    ];
+    all.extend(form_routes!("/tenants/{id}/policies", "{pid}"));
+    all.extend([
+        route!(GET "/tenants/{id}/policies/{pid}/override" => override_form),
+        route!(POST "/tenants/{id}/policies/{pid}/override" => create_override),
+        route!(POST "/tenants/{id}/policies/{pid}/reset" => reset),
+    ]);
+    all
+}
+
+/// The list's page under the tenant.
+const LIST: &str = "policies";
+/// Rows a list page shows at once.
+const PER_PAGE: i64 = 50;
+
+fn list(tenant: &Tenant) -> String {
+    tenant_page(tenant, LIST)
+}
+
+/// The list's query string: the page.
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ListParams {
+    pub page: String,
+}
+
+#[derive(Template)]
+#[template(path = "policies/index.html", blocks = ["content"])]
+struct IndexPage {
+    page: PageCtx,
+    tenant: Tenant,
+    rows: Vec<SeenPolicy>,
+    total: i64,
+    page_no: i64,
+    pages: i64,
+    can_change: bool,
+}
+
+impl IndexPage {
+    fn page_href(&self, page: i64) -> String {
+        format!("{}?page={page}", list(&self.tenant))
+    }
+
+    fn inherited(&self, p: &Policy) -> bool {
+        p.tenant_id != self.tenant.id
+    }
+
+    fn summary(&self, p: &Policy) -> String {
+        summary(p)
+    }
+}
+
+/// What a policy's settings say, in a line.
+fn summary(p: &Policy) -> String {
+    match p.threshold {
+        Some(t) => format!("threshold {t}"),
+        None => {
+            let e = p.entries();
+            let shown: Vec<&str> = e.iter().take(3).map(String::as_str).collect();
+            let more = e.len().saturating_sub(3);
+            if more > 0 {
+                format!("{} and {more} more", shown.join(", "))
+            } else {
+                shown.join(", ")
+            }
+        }
+    }
+}
+
+async fn index(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    params: Query<ListParams>,
+) -> Result<HttpResponse, AppError> {
+    let params = params.into_inner();
+    let page_no = params.page.trim().parse().unwrap_or(1).clamp(1, 1_000_000);
+    let mut conn = state.pool.get().await?;
+    let tenant = readable::<Policies>(&user, &mut conn, &path).await?;
+    let (total, rows) = Policy::visible_page(&mut conn, &tenant.path, page_no, PER_PAGE).await?;
+    let page = IndexPage {
+        page: PageCtx::new(&user, &mut conn, "policies").await?,
+        total,
+        page_no,
+        pages: ((total + PER_PAGE - 1) / PER_PAGE).max(1),
+        rows,
+        can_change: can_change::<Policies>(&user, &tenant),
+        tenant,
+    };
+    page_or_fragment!(&req, page, actix_web::http::StatusCode::OK)
+}
+
+/// The policy form as sent: the kind's settings in their own fields (`threshold`;
+/// `categories` and `regulatory`, one value per ticked box; `domains`, one per line).
+#[derive(Clone, Debug, Default)]
+pub struct PolicyForm {
+    pub name: String,
+    pub kind: String,
+    pub threshold: String,
+    pub categories: Vec<String>,
+    pub regulatory: Vec<String>,
+    pub domains: String,
+    pub inheritable: Option<String>,
+    pub enforcement: String,
+}
+
+impl PolicyForm {
+    /// The form's fields from the body (400 when it cannot be read).
+    fn read(req: &HttpRequest, body: &[u8]) -> Result<Self, AppError> {
+        let content_type = req
+            .headers()
+            .get(actix_web::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok());
+        let mut form = PolicyForm::default();
+        for (name, value) in read_form(content_type, body)? {
+            match name.as_str() {
+                "name" => form.name = value,
+                "kind" => form.kind = value,
+                "threshold" => form.threshold = value,
+                "categories" => form.categories.push(value),
+                "regulatory" => form.regulatory.push(value),
+                "domains" => form.domains = value,
+                "inheritable" => form.inheritable = Some(value),
+                "enforcement" => form.enforcement = value,
+                _ => {}
+            }
+        }
+        Ok(form)
+    }
+
+    fn of(p: &Policy) -> Self {
+        let entries = p.entries();
+        let mut form = PolicyForm {
+            name: p.name.clone(),
+            kind: p.kind.as_str().into(),
+            threshold: p.threshold.map(|t| t.to_string()).unwrap_or_default(),
+            inheritable: p.inheritable.then(|| "true".into()),
+            enforcement: p.enforcement.as_str().into(),
+            ..PolicyForm::default()
+        };
+        match p.kind {
+            PolicyKind::ContentFilter => form.categories = entries,
+            PolicyKind::Regulatory => form.regulatory = entries,
+            PolicyKind::AllowList | PolicyKind::DenyList => form.domains = entries.join("\n"),
+            PolicyKind::BlockingThreshold => {}
+        }
+        form
+    }
+
+    /// The service's input, or every field error at once.
+    fn to_input(&self) -> Result<PolicyInput, FieldErrors> {
+        let threshold = match self.threshold.trim() {
+            "" => None,
+            raw => match raw.parse::<i64>() {
+                Ok(t) => Some(t),
+                Err(_) => Some(-1),
+            },
+        };
+        let kind = self.kind.trim().parse::<PolicyKind>().ok();
+        let entries = match kind {
+            Some(PolicyKind::ContentFilter) => self.categories.clone(),
+            Some(PolicyKind::Regulatory) => self.regulatory.clone(),
+            Some(PolicyKind::AllowList | PolicyKind::DenyList) => {
+                PolicySettings::lines(&self.domains)
+            }
+            _ => Vec::new(),
+        };
+        with_checkbox("inheritable", &self.inheritable, |inheritable| {
+            PolicyInput::parse(&RawPolicy {
+                name: &self.name,
+                kind: &self.kind,
+                threshold,
+                entries,
+                inheritable,
+                enforcement: &self.enforcement,
+            })
+        })
+    }
+}
+
+/// What a policy's page is for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Mode {
+    New,
+    /// The tenant's own policy.
+    Own,
+    /// An inherited policy: read-only, perhaps overridable.
+    Inherited {
+        owner: String,
+        may_override: bool,
+    },
+    /// A new override of the inherited policy.
+    NewOverride,
+}
+
+#[derive(Template)]
+#[template(path = "policies/form.html", blocks = ["content"])]
+struct FormPage {
+    page: PageCtx,
+    tenant: Tenant,
+    /// The policy shown (`None`: a new one).
+    policy: Option<Policy>,
+    mode: Mode,
+    /// The inherited policy this one overrides (or, for a new override, is to).
+    overrides: Option<SeenPolicy>,
+    differences: Vec<SettingDiff>,
+    form: PolicyForm,
+    errors: FieldErrors,
+    can_change: bool,
+}
+
+impl FormPage {
+    fn form_action(&self) -> String {
+        match (&self.mode, &self.policy, &self.overrides) {
+            (Mode::NewOverride, _, Some(of)) => {
+                format!("{}/{}/override", list(&self.tenant), of.policy.id)
+            }
+            (_, Some(p), _) => format!("{}/{}", list(&self.tenant), p.id),
+            _ => format!("{}/new", list(&self.tenant)),
+        }
+    }
+
+    fn editable(&self) -> bool {
+        self.can_change && !matches!(self.mode, Mode::Inherited { .. })
+    }
+
+    /// The kind is chosen only for a new policy (an override keeps the inherited one's).
+    fn kind_fixed(&self) -> bool {
+        self.mode != Mode::New
+    }
+
+    fn kinds(&self) -> Vec<(&'static str, &'static str, bool)> {
+        PolicyKind::ALL
+            .iter()
+            .map(|k| (k.as_str(), k.label(), self.form.kind == k.as_str()))
+            .collect()
+    }
+
+    fn categories(&self) -> Vec<(&'static str, bool)> {
+        CATEGORIES
+            .iter()
+            .map(|c| (*c, self.form.categories.iter().any(|x| x == c)))
+            .collect()
+    }
+
+    fn regulatory(&self) -> Vec<(&'static str, bool)> {
+        REGULATORY_LISTS
+            .iter()
+            .map(|c| (*c, self.form.regulatory.iter().any(|x| x == c)))
+            .collect()
+    }
+
+    fn locked(&self) -> bool {
+        self.form.enforcement == Enforcement::Locked.as_str()
+    }
+
+    fn inheritable(&self) -> bool {
+        self.form.inheritable.is_some()
+    }
+
+    fn kind_label(&self) -> &'static str {
+        self.form
+            .kind
+            .parse::<PolicyKind>()
+            .map(PolicyKind::label)
+            .unwrap_or("")
+    }
+}
+
+#[expect(clippy::too_many_arguments, reason = "each is one part of the page")]
+async fn form_page(
+    req: &HttpRequest,
+    user: &CurrentUser,
+    conn: &mut AsyncPgConnection,
+    tenant: Tenant,
+    policy: Option<Policy>,
+    mode: Mode,
+    overrides: Option<SeenPolicy>,
+    form: PolicyForm,
+    errors: FieldErrors,
+) -> Result<HttpResponse, AppError> {
+    let status = status(&errors);
+    let differences = match (&policy, &overrides) {
+        (Some(p), Some(of)) => service::differences(&of.policy, p),
+        _ => Vec::new(),
+    };
+    let page = FormPage {
+        page: PageCtx::new(user, conn, "policies").await?,
+        can_change: can_change::<Policies>(user, &tenant),
+        tenant,
+        policy,
+        mode,
+        overrides,
+        differences,
+        form,
+        errors,
+    };
+    page_or_fragment!(req, page, status)
+}
+
+async fn new_form(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let mut conn = state.pool.get().await?;
+    let tenant = readable::<Policies>(&user, &mut conn, &path).await?;
+    service::may_change(&user, &tenant)?;
+    let form = PolicyForm {
+        enforcement: Enforcement::Default.as_str().into(),
+        ..PolicyForm::default()
+    };
+    form_page(
+        &req,
+        &user,
+        &mut conn,
+        tenant,
+        None,
+        Mode::New,
+        None,
+        form,
+        FieldErrors::new(),
+    )
+    .await
+}
+
+async fn create(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    let form = PolicyForm::read(&req, &body)?;
+    let input = form.to_input();
+    saved::<Policies, _>(
+        &req,
+        &user,
+        &state,
+        &path,
+        LIST,
+        async |conn, c| service::create(conn, c, input).await,
+        |p: &Policy| format!("Created policy {}.", p.name),
+        async |conn, tenant, errors| {
+            form_page(
+                &req,
+                &user,
+                conn,
+                tenant,
+                None,
+                Mode::New,
+                None,
+                form,
+                errors,
+            )
+            .await
+        },
+    )
+    .await
+}
+
+/// A policy's page as the tenant sees it: its form, or read-only when inherited.
+async fn shown(
+    req: &HttpRequest,
+    user: &CurrentUser,
+    conn: &mut AsyncPgConnection,
+    tenant: Tenant,
+    id: i64,
+    form: Option<PolicyForm>,
+    errors: FieldErrors,
+) -> Result<HttpResponse, AppError> {
+    let (seen, access) = service::find(conn, &tenant, id).await?;
+    let mode = match access {
+        PolicyAccess::Own => Mode::Own,
+        _ => Mode::Inherited {
+            may_override: authz::may_override(
+                &tenant.path,
+                &authz::PolicyFacts::of(&seen.policy),
+                &seen.owner_name,
+            )
+            .is_ok()
+                && Policy::override_of(conn, tenant.id, id).await?.is_none(),
+            owner: seen.owner_name.clone(),
+        },
+    };
+    let overrides = service::overridden(conn, &seen.policy).await?;
+    let form = form.unwrap_or_else(|| PolicyForm::of(&seen.policy));
+    form_page(
+        req,
+        user,
+        conn,
+        tenant,
+        Some(seen.policy),
+        mode,
+        overrides,
+        form,
+        errors,
+    )
+    .await
+}
+
+async fn edit_form(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let mut conn = state.pool.get().await?;
+    let tenant = readable::<Policies>(&user, &mut conn, &path.0).await?;
+    let id = parse_id(&path.1)?;
+    shown(&req, &user, &mut conn, tenant, id, None, FieldErrors::new()).await
+}
+
+async fn update(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    let form = PolicyForm::read(&req, &body)?;
+    let input = form.to_input();
+    let id = parse_id(&path.1)?;
+    saved::<Policies, _>(
+        &req,
+        &user,
+        &state,
+        &path.0,
+        LIST,
+        async |conn, c| service::update(conn, c, id, input).await,
+        |p: &Policy| format!("Saved policy {}.", p.name),
+        async |conn, tenant, errors| shown(&req, &user, conn, tenant, id, Some(form), errors).await,
+    )
+    .await
+}
+
+async fn delete(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    confirm: Confirm,
+) -> Result<HttpResponse, AppError> {
+    confirmed::<Policies, _>(
+        &req,
+        &user,
+        &state,
+        &path,
+        &confirm,
+        LIST,
+        async |conn, tenant, id| {
+            let (seen, access) = service::find(conn, tenant, id).await?;
+            authz::require_own_policy(access, &seen.owner_name)?;
+            let p = seen.policy;
+            let used = Policy::uses(conn, id).await?;
+            let back = format!("{}/{}", list(tenant), p.id);
+            Ok(Question {
+                title: format!("Delete the policy {}?", p.name),
+                detail: format!(
+                    "The policy {} is removed for good. {} resolver{s} and subnet{s} using it \
+                     (here or below) then follow their tenant's effective policy; overrides of \
+                     it become plain policies of their tenants.",
+                    p.name,
+                    used,
+                    s = if used == 1 { "" } else { "s" }
+                ),
+                button: "Delete policy".into(),
+                action: format!("{back}/delete"),
+                cancel: back,
+                ..Question::default()
+            })
+        },
+        async |conn, c, id| service::delete(conn, c, id).await,
+        |p: &Policy| format!("Deleted policy {}.", p.name),
+    )
+    .await
+}
+
+/// The inherited policy `raw` names, if the tenant may override it (404, 403).
+async fn overridable(
+    conn: &mut AsyncPgConnection,
+    tenant: &Tenant,
+    raw: &str,
+) -> Result<SeenPolicy, AppError> {
+    let seen = Policy::find_visible(conn, &tenant.path, parse_id(raw)?).await?;
+    authz::may_override(
+        &tenant.path,
+        &authz::PolicyFacts::of(&seen.policy),
+        &seen.owner_name,
+    )?;
+    Ok(seen)
+}
+
+async fn override_form(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let mut conn = state.pool.get().await?;
+    let tenant = readable::<Policies>(&user, &mut conn, &path.0).await?;
+    service::may_change(&user, &tenant)?;
+    let of = overridable(&mut conn, &tenant, &path.1).await?;
+    let mut form = PolicyForm::of(&of.policy);
+    form.name = format!("{} ({})", of.policy.name, tenant.name)
+        .chars()
+        .take(100)
+        .collect();
+    form.inheritable = None;
+    form_page(
+        &req,
+        &user,
+        &mut conn,
+        tenant,
+        None,
+        Mode::NewOverride,
+        Some(of),
+        form,
+        FieldErrors::new(),
+    )
+    .await
+}
+
+async fn create_override(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    let mut form = PolicyForm::read(&req, &body)?;
+    let of_id = parse_id(&path.1)?;
+    // The kind is the inherited policy's (its field is not sent: it is shown fixed).
+    {
+        let mut conn = state.pool.get().await?;
+        let tenant = crate::web::owned::writable::<Policies>(&user, &mut conn, &path.0).await?;
+        service::may_change(&user, &tenant)?;
+        let of = Policy::find_visible(&mut conn, &tenant.path, of_id).await?;
+        form.kind = of.policy.kind.as_str().into();
+    }
+    let input = form.to_input();
+    saved::<Policies, _>(
+        &req,
+        &user,
+        &state,
+        &path.0,
+        LIST,
+        async |conn, c| service::create_override(conn, c, of_id, input).await,
+        |p: &Policy| format!("Created override {}.", p.name),
+        async |conn, tenant, errors| {
+            let of = overridable(conn, &tenant, &path.1).await?;
+            form_page(
+                &req,
+                &user,
+                conn,
+                tenant,
+                None,
+                Mode::NewOverride,
+                Some(of),
+                form,
+                errors,
+            )
+            .await
+        },
+    )
+    .await
+}
+
+async fn reset(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    confirm: Confirm,
+) -> Result<HttpResponse, AppError> {
+    confirmed::<Policies, _>(
+        &req,
+        &user,
+        &state,
+        &path,
+        &confirm,
+        LIST,
+        async |conn, tenant, id| {
+            let (seen, access) = service::find(conn, tenant, id).await?;
+            authz::require_own_policy(access, &seen.owner_name)?;
+            let Some(of) = service::overridden(conn, &seen.policy).await? else {
+                return Err(AppError::NotFound);
+            };
+            let back = format!("{}/{}", list(tenant), id);
+            Ok(Question {
+                title: format!(
+                    "Reset {} to the inherited {}?",
+                    seen.policy.name, of.policy.name
+                ),
+                detail: format!(
+                    "The override {} is deleted; this tenant's resolvers and subnets that used \
+                     it use {} (inherited from {}) again.",
+                    seen.policy.name, of.policy.name, of.owner_name
+                ),
+                button: "Reset to inherited".into(),
+                action: format!("{back}/reset"),
+                cancel: back,
+                ..Question::default()
+            })
+        },
+        async |conn, c, id| service::reset_override(conn, c, id).await,
+        |p: &Policy| format!("Reset {} to the inherited policy.", p.name),
+    )
+    .await
+}
+
+// ---------------------------------------------------------------- effective
+
+#[derive(Template)]
+#[template(path = "policies/effective.html", blocks = ["content"])]
+struct EffectivePage {
+    page: PageCtx,
+    tenant: Tenant,
+    rows: Vec<Effective>,
+}
+
+impl EffectivePage {
+    /// Why the row's policy applies, in words.
+    fn why(&self, e: &Effective) -> String {
+        let owner = e.policy.as_ref().map_or("", |p| p.owner_name.as_str());
+        match e.reason {
+            Some(PolicyReason::Own) => "own".into(),
+            Some(PolicyReason::Inherited) => format!("inherited from {owner}"),
+            Some(PolicyReason::Locked) => format!("locked by {owner}"),
+            Some(PolicyReason::Override { .. }) => match &e.overrides {
+                Some(of) => format!("override of {} ({})", of.policy.name, of.owner_name),
+                None => "override".into(),
+            },
+            None => "none".into(),
+        }
+    }
+}
+
+async fn effective(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let mut conn = state.pool.get().await?;
+    let tenant = readable::<Policies>(&user, &mut conn, &path).await?;
+    let rows = service::effective(&mut conn, &tenant).await?;
+    let page = EffectivePage {
+        page: PageCtx::new(&user, &mut conn, "policies").await?,
+        tenant,
+        rows,
+    };
+    page_or_fragment!(&req, page, actix_web::http::StatusCode::OK)
+}
+
+// ---------------------------------------------------------------- overrides
+
+#[derive(Template)]
+#[template(path = "policies/overrides.html", blocks = ["content"])]
+struct OverridesPage {
+    page: PageCtx,
+    tenant: Tenant,
+    rows: Vec<OverrideReport>,
+}
+
+async fn overrides(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let mut conn = state.pool.get().await?;
+    let tenant = readable::<Policies>(&user, &mut conn, &path).await?;
+    let rows = service::overrides_report(&mut conn, &user, &tenant).await?;
+    let page = OverridesPage {
+        page: PageCtx::new(&user, &mut conn, "policies").await?,
+        tenant,
+        rows,
+    };
+    page_or_fragment!(&req, page, actix_web::http::StatusCode::OK)
+}
