@@ -197,6 +197,7 @@ diesel::table! {
         sent_via -> Nullable<Text>,
         created_at -> Timestamptz,
         sent_at -> Nullable<Timestamptz>,
+        from_name -> Nullable<Text>,
     }
 }
 
@@ -360,6 +361,20 @@ diesel::table! {
         resolver_id -> Int8,
         policy_id -> Nullable<Int8>,
         created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    tenant_branding (tenant_id) {
+        tenant_id -> Int8,
+        product_name -> Nullable<Text>,
+        primary_color -> Nullable<Text>,
+        support_email -> Nullable<Text>,
+        support_url -> Nullable<Text>,
+        logo -> Nullable<Bytea>,
+        logo_mime -> Nullable<Text>,
+        logo_etag -> Nullable<Text>,
         updated_at -> Timestamptz,
     }
 }
@@ -541,6 +556,7 @@ diesel::joinable!(rule_sets -> tenants (tenant_id));
 diesel::joinable!(rules -> tenants (tenant_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(subnets -> tenants (tenant_id));
+diesel::joinable!(tenant_branding -> tenants (tenant_id));
 diesel::joinable!(tenant_labels -> tenants (tenant_id));
 diesel::joinable!(tenant_paths -> tenants (tenant_id));
 diesel::joinable!(tenant_subtree_totals -> tenants (tenant_id));
@@ -579,6 +595,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     rules,
     sessions,
     subnets,
+    tenant_branding,
     tenant_labels,
     tenant_paths,
     tenant_roles,

@@ -2,6 +2,7 @@
 //! helpers that turn templates into responses.
 
 use crate::auth::{authz, session_keys, CurrentUser};
+use crate::db::models::branding::Brand;
 use crate::db::models::Tenant;
 use crate::domain::GrantRole;
 use crate::error::AppError;
@@ -81,6 +82,8 @@ pub struct PageCtx {
     pub nav_resources: bool,
     /// The acting tenant's Rules (Rules read there).
     pub nav_rules: bool,
+    /// The acting tenant's effective branding: the header, the title, the theme.
+    pub brand: Brand,
 }
 
 impl PageCtx {
@@ -141,12 +144,17 @@ impl PageCtx {
             Some(page) if page.fragment => None,
             _ => take_flash(session),
         };
+        let brand = match &user.brand {
+            Some(brand) => brand.clone(),
+            None => Brand::of(conn, user.acting.id).await?,
+        };
         Ok(Self::frame(
             user,
             page_tenant_name,
             breadcrumb,
             active,
             flash,
+            brand,
         ))
     }
 
@@ -163,7 +171,8 @@ impl PageCtx {
                 hidden: false,
             }],
         };
-        Self::frame(user, user.acting.name.clone(), breadcrumb, "", None)
+        let brand = user.brand.clone().unwrap_or_default();
+        Self::frame(user, user.acting.name.clone(), breadcrumb, "", None, brand)
     }
 
     /// What every frame shows of the user and the acting tenant.
@@ -173,6 +182,7 @@ impl PageCtx {
         breadcrumb: Vec<Crumb>,
         active: &'static str,
         flash: Option<String>,
+        brand: Brand,
     ) -> Self {
         let session = &user.session.0;
         let nav = authz::navigation(user, &user.acting);
@@ -199,6 +209,7 @@ impl PageCtx {
             nav_resources: nav.resources,
             nav_activity: authz::can_read_activity(user, &user.acting),
             nav_rules: authz::can_read_rules(user, &user.acting),
+            brand,
         }
     }
 }
@@ -308,6 +319,8 @@ pub fn see_other(req: &HttpRequest, location: &str) -> HttpResponse {
 #[derive(Template)]
 #[template(path = "errors/error.html")]
 struct ErrorPage<'a> {
+    /// The branding of the host's tenant (`branded_errors`), else the installation's.
+    brand: Brand,
     status: u16,
     title: &'a str,
     detail: &'a str,
@@ -402,6 +415,7 @@ pub fn error_page(status: StatusCode, title: &str, detail: &str) -> HttpResponse
         }
         .render(),
         None => ErrorPage {
+            brand: Brand::default(),
             status: status.as_u16(),
             title,
             detail,

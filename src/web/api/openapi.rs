@@ -3,6 +3,7 @@
 
 use super::activity::{ActivityChange, ActivityEvent, ActivityEventPage};
 use super::batch::{BatchRequest, BatchResponse, BatchResult, Operation};
+use super::branding::{BrandingBody, BrandingFieldJson, BrandingJson, BrandingSourceJson};
 use super::bulk::{BulkFilter, BulkItem, BulkOutcome, BulkRequest, BulkResponse, BulkScope};
 use super::migrations::{MigrationJson, MigrationPage, StartMigration};
 use super::network::{
@@ -112,6 +113,10 @@ pub fn routes() -> Vec<Route> {
         super::network::show_subnet,
         super::network::update_subnet,
         super::network::delete_subnet,
+        super::branding::show,
+        super::branding::update,
+        super::branding::put_logo,
+        super::branding::delete_logo,
     ),
     components(schemas(
         TenantJson, TenantPage, CreateTenant, UpdateTenant, MoveTenant, BatchRequest,
@@ -125,7 +130,8 @@ pub fn routes() -> Vec<Route> {
         CloudPage, InstanceJson, InstanceBody, InstancePatch, InstancePage, CloudProvider,
         CloudVisibility, InstanceStatus, ResolverJson, ResolverBody,
         ResolverPatch, ResolverPage, DeviceJson, DeviceBody, DevicePatch, DevicePage, SubnetJson,
-        SubnetBody, SubnetPatch, SubnetPage
+        SubnetBody, SubnetPatch, SubnetPage, BrandingJson, BrandingFieldJson, BrandingSourceJson,
+        BrandingBody
     )),
     modifiers(&Security, &Problems),
     tags(
@@ -133,6 +139,7 @@ pub fn routes() -> Vec<Route> {
         (name = "rules", description = "A tenant's applications, domains, rules and the rule set nodes fetch"),
         (name = "resources", description = "A tenant's clouds (its own and those shared with it) and instances, within limits"),
         (name = "resources", description = "A tenant's resources: DNS resolvers, the devices that use them and the subnets they serve"),
+        (name = "branding", description = "A tenant's product name, logo, colour and support contact, inherited down the tree"),
         (name = "usage", description = "Usage ingestion, with an ingestion key (created at /usage/keys) \
                                           instead of a personal API token; usage statistics, with a \
                                           personal API token")
@@ -617,8 +624,32 @@ pub fn document_json() -> Value {
             {"type": "string", "minLength": 1, "maxLength": 63, "pattern": "^[A-Za-z0-9-]+$"},
         ],
     });
+    branding_constraints(schemas);
     constrain_parameters(&mut doc);
     doc
+}
+
+/// `BrandingBody`: every field required, a string as the server reads it or `null`.
+fn branding_constraints(schemas: &mut Value) {
+    let nullable = |pattern: String| json!({"type": ["string", "null"], "pattern": pattern});
+    let url_chars = format!(r#"[^{WS}{CONTROL}"'<>\\`]"#);
+    schemas["BrandingBody"]["properties"] = json!({
+        "product_name": nullable(format!(
+            "^[{WS}]*[^{WS}{CONTROL}](?:[^{CONTROL}]{{0,58}}[^{WS}{CONTROL}])?[{WS}]*$"
+        )),
+        "primary_color": nullable(format!("^[{WS}]*#[0-9A-Fa-f]{{6}}[{WS}]*$")),
+        "support_email": nullable(format!("^[{WS}]*[^{WS}@]+@[^{WS}@]+[{WS}]*$")),
+        "support_url": nullable(format!(
+            "^[{WS}]*[Hh][Tt][Tt][Pp][Ss]?://{url_chars}{{1,293}}[{WS}]*$"
+        )),
+    });
+    schemas["BrandingBody"]["required"] = json!([
+        "product_name",
+        "primary_color",
+        "support_email",
+        "support_url"
+    ]);
+    schemas["BrandingBody"]["additionalProperties"] = json!(false);
 }
 
 /// `Operation`'s variants become the named schemas `CreateOperation` … (a generated
