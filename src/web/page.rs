@@ -342,17 +342,71 @@ struct ErrorInFrame<'a> {
 
 tokio::task_local! {
     static ASKING: std::cell::RefCell<Option<CurrentUser>>;
+    /// An error page shown without a session (status, title, detail, request id):
+    /// `banner_slot` renders it again with the branding of the host's tenant.
+    static ANONYMOUS_ERROR: std::cell::RefCell<Option<(StatusCode, String, String, Option<String>)>>;
 }
 
 /// Middleware inside the session layer: a slot per request for who is asking, so
-/// that an error page (rendered without the request) can show the console's frame.
+/// that an error page (rendered without the request) can show the console's frame;
+/// and an anonymous visitor's error page on a tenant's host shows that tenant's
+/// branding ("contact <support>"), read only when such a page is shown.
 pub async fn banner_slot(
     req: actix_web::dev::ServiceRequest,
-    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
-) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<actix_web::dev::ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
+    let http = req.request().clone();
     ASKING
-        .scope(std::cell::RefCell::new(None), next.call(req))
+        .scope(
+            std::cell::RefCell::new(None),
+            ANONYMOUS_ERROR.scope(std::cell::RefCell::new(None), async move {
+                let response = next.call(req).await?.map_into_boxed_body();
+                let shown = ANONYMOUS_ERROR
+                    .try_with(|slot| slot.borrow_mut().take())
+                    .ok()
+                    .flatten();
+                Ok(match shown {
+                    Some(error) => match host_brand(&http).await {
+                        Some(brand) => rebranded(response, brand, error),
+                        None => response,
+                    },
+                    None => response,
+                })
+            }),
+        )
         .await
+}
+
+/// The branding of the request's host, if it can be read (else the page stays as
+/// it is: an error page must not fail for want of its branding).
+async fn host_brand(req: &HttpRequest) -> Option<Brand> {
+    let state = req.app_data::<actix_web::web::Data<crate::web::AppState>>()?;
+    let mut conn = state.pool.get().await.ok()?;
+    let host = crate::web::login::host_tenant(req, state, &mut conn)
+        .await
+        .ok()?;
+    crate::web::login::host_brand(&mut conn, host.as_ref())
+        .await
+        .ok()
+}
+
+/// The anonymous error page again, with `brand`.
+fn rebranded(
+    response: actix_web::dev::ServiceResponse<actix_web::body::BoxBody>,
+    brand: Brand,
+    (status, title, detail, request_id): (StatusCode, String, String, Option<String>),
+) -> actix_web::dev::ServiceResponse<actix_web::body::BoxBody> {
+    let page = ErrorPage {
+        brand,
+        status: status.as_u16(),
+        title: &title,
+        detail: &detail,
+        request_id,
+    };
+    match page.render() {
+        Ok(body) => response.map_body(|_, _| actix_web::body::BoxBody::new(body)),
+        Err(_) => response,
+    }
 }
 
 /// Keeps who is asking for an error page of this request (the `CurrentUser`
@@ -414,14 +468,24 @@ pub fn error_page(status: StatusCode, title: &str, detail: &str) -> HttpResponse
             request_id,
         }
         .render(),
-        None => ErrorPage {
-            brand: Brand::default(),
-            status: status.as_u16(),
-            title,
-            detail,
-            request_id,
+        None => {
+            let _ = ANONYMOUS_ERROR.try_with(|slot| {
+                *slot.borrow_mut() = Some((
+                    status,
+                    title.to_string(),
+                    detail.to_string(),
+                    request_id.clone(),
+                ))
+            });
+            ErrorPage {
+                brand: Brand::default(),
+                status: status.as_u16(),
+                title,
+                detail,
+                request_id,
+            }
+            .render()
         }
-        .render(),
     };
     let body = rendered.unwrap_or_else(|_| format!("{} {}", status.as_u16(), title));
     // Error pages may come from middleware, outside the default-headers layer: set them here too.
