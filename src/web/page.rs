@@ -355,7 +355,6 @@ pub async fn banner_slot(
     req: actix_web::dev::ServiceRequest,
     next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
 ) -> Result<actix_web::dev::ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
-    let http = req.request().clone();
     ASKING
         .scope(
             std::cell::RefCell::new(None),
@@ -366,7 +365,9 @@ pub async fn banner_slot(
                     .ok()
                     .flatten();
                 Ok(match shown {
-                    Some(error) => match host_brand(&http).await {
+                    // The response holds the request: no copy of it is kept meanwhile
+                    // (actix needs the request alone while the handlers run).
+                    Some(error) => match host_brand(response.request()).await {
                         Some(brand) => rebranded(response, brand, error),
                         None => response,
                     },

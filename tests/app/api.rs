@@ -1294,6 +1294,18 @@ fn api_rule_for(method: &str, path: &str) -> Option<(ApiRule, Option<Value>)> {
         ("DELETE", "/api/v1/tenants/{id}/resolvers/{rid}")
         | ("DELETE", "/api/v1/tenants/{id}/devices/{did}")
         | ("DELETE", "/api/v1/tenants/{id}/subnets/{sid}") => (Item(F), None),
+        // Branding (#16): Settings read to read, full to change; an empty name and an
+        // empty upload fail validation after authorization; removing a logo the
+        // fixture's tenants do not have changes nothing.
+        ("GET", "/api/v1/tenants/{id}/branding") => (Level(R), None),
+        ("PUT", "/api/v1/tenants/{id}/branding") => (
+            Level(F),
+            Some(
+                json!({"product_name": "", "primary_color": null, "support_email": null, "support_url": null}),
+            ),
+        ),
+        ("PUT", "/api/v1/tenants/{id}/branding/logo")
+        | ("DELETE", "/api/v1/tenants/{id}/branding/logo") => (Level(F), None),
         ("GET", "/api/v1/migrations/{id}")
         | ("POST", "/api/v1/migrations/{id}/rollback")
         | ("POST", "/api/v1/migrations/{id}/retry") => (Missing, None),
