@@ -630,17 +630,25 @@ pub fn document_json() -> Value {
 }
 
 /// `BrandingBody`: every field required, a string as the server reads it or `null`.
+/// The name and the colour are exactly `ProductName` and `Color`; the email address
+/// and the web address are a bounded part of what `Email` and `SupportUrl` take
+/// (their length limits are not a pattern's to state), so every value the schema
+/// allows is saved.
 fn branding_constraints(schemas: &mut Value) {
     let nullable = |pattern: String| json!({"type": ["string", "null"], "pattern": pattern});
+    // `domain::text::is_invisible`.
+    let invisible = r"\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff";
+    let label = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,30}[A-Za-z0-9])?";
+    let domain = format!("(?:{label}\\.){{1,4}}{label}");
     let url_chars = format!(r#"[^{WS}{CONTROL}"'<>\\`]"#);
     schemas["BrandingBody"]["properties"] = json!({
         "product_name": nullable(format!(
-            "^[{WS}]*[^{WS}{CONTROL}](?:[^{CONTROL}]{{0,58}}[^{WS}{CONTROL}])?[{WS}]*$"
+            "^[{WS}]*[^{WS}{CONTROL}{invisible}](?:[^{CONTROL}{invisible}]{{0,58}}[^{WS}{CONTROL}{invisible}])?[{WS}]*$"
         )),
         "primary_color": nullable(format!("^[{WS}]*#[0-9A-Fa-f]{{6}}[{WS}]*$")),
-        "support_email": nullable(format!("^[{WS}]*[^{WS}@]+@[^{WS}@]+[{WS}]*$")),
+        "support_email": nullable(format!("^[{WS}]*[A-Za-z0-9._%+-]{{1,64}}@{domain}[{WS}]*$")),
         "support_url": nullable(format!(
-            "^[{WS}]*[Hh][Tt][Tt][Pp][Ss]?://{url_chars}{{1,293}}[{WS}]*$"
+            "^[{WS}]*[Hh][Tt][Tt][Pp][Ss]?://{domain}(?::[0-9]{{1,5}})?(?:[/?#]{url_chars}{{0,100}})?[{WS}]*$"
         )),
     });
     schemas["BrandingBody"]["required"] = json!([
