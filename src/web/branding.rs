@@ -256,15 +256,39 @@ async fn save(
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
     let input = form.to_input();
-    saved::<Branding, _>(
+    changed(
         &req,
         &user,
         &state,
         &path,
+        input,
+        "Saved the branding.",
+        Some(form),
+    )
+    .await
+}
+
+/// One change of the page's forms through `services::branding::change`: done, 303
+/// back to the page with `message` (and the colour's warning); field errors, the
+/// page again with them (and `form` as typed, when the text fields were posted).
+async fn changed(
+    req: &HttpRequest,
+    user: &CurrentUser,
+    state: &AppState,
+    path: &str,
+    input: Result<BrandingChange, FieldErrors>,
+    message: &str,
+    form: Option<BrandingForm>,
+) -> Result<HttpResponse, AppError> {
+    saved::<Branding, _>(
+        req,
+        user,
+        state,
+        path,
         "branding",
         async |conn, c| service::change(conn, c, input).await,
-        |e| saved_message("Saved the branding.", e),
-        async |conn, tenant, errors| render(&req, &user, conn, tenant, Some(form), errors).await,
+        |e| saved_message(message, e),
+        async |conn, tenant, errors| render(req, user, conn, tenant, form, errors).await,
     )
     .await
 }
@@ -285,15 +309,14 @@ async fn reset(
     let input = Field::parse(form.field.trim())
         .map(BrandingChange::Reset)
         .ok_or_else(|| FieldErrors::from([("field", "Choose a field to reset.".to_string())]));
-    saved::<Branding, _>(
+    changed(
         &req,
         &user,
         &state,
         &path,
-        "branding",
-        async |conn, c| service::change(conn, c, input).await,
-        |e| saved_message("Reset to inherited.", e),
-        async |conn, tenant, errors| render(&req, &user, conn, tenant, None, errors).await,
+        input,
+        "Reset to inherited.",
+        None,
     )
     .await
 }
@@ -316,17 +339,7 @@ async fn upload_logo(
     let input = Logo::parse(&file)
         .map(BrandingChange::Logo)
         .map_err(|e| FieldErrors::from([("logo", e)]));
-    saved::<Branding, _>(
-        &req,
-        &user,
-        &state,
-        &path,
-        "branding",
-        async |conn, c| service::change(conn, c, input).await,
-        |_| "Saved the logo.".into(),
-        async |conn, tenant, errors| render(&req, &user, conn, tenant, None, errors).await,
-    )
-    .await
+    changed(&req, &user, &state, &path, input, "Saved the logo.", None).await
 }
 
 /// A tenant's own logo, to anyone (it shows on the tenant's login page): its

@@ -125,6 +125,22 @@ fn text_of(html: &str, id: &str) -> String {
     text.trim().to_string()
 }
 
+/// The partner tree with acme branded ("Acme Cloud", `color`, help@acme.example),
+/// the admin logged in.
+async fn acme_branded(color: &str) -> (TestApp, PartnerTree) {
+    let app = spawn_app().await;
+    app.login_admin().await;
+    let t = partner_tree(&app).await;
+    let r = save(
+        &app,
+        &t.acme,
+        &fields("Acme Cloud", color, "help@acme.example", ""),
+    )
+    .await;
+    assert_redirect_to(&r, &format!("/tenants/{}/branding", t.acme.id));
+    (app, t)
+}
+
 #[tokio::test]
 async fn fields_inherit_from_the_nearest_ancestor_and_reset_to_inherited() {
     let app = spawn_app().await;
@@ -238,15 +254,7 @@ async fn fields_inherit_from_the_nearest_ancestor_and_reset_to_inherited() {
 
 #[tokio::test]
 async fn the_frame_of_every_page_shows_the_acting_tenants_branding() {
-    let app = spawn_app().await;
-    app.login_admin().await;
-    let t = partner_tree(&app).await;
-    save(
-        &app,
-        &t.acme,
-        &fields("Acme Cloud", "#0f766e", "help@acme.example", ""),
-    )
-    .await;
+    let (app, t) = acme_branded("#0f766e").await;
     app.user_with_role(&t.a1x, "carol", Permissions::all(Level::Read))
         .await;
     let carol = browser_as(&app, "a1x\\carol").await;
@@ -294,15 +302,7 @@ async fn the_frame_of_every_page_shows_the_acting_tenants_branding() {
 
 #[tokio::test]
 async fn the_printable_stats_page_carries_the_tenants_branding() {
-    let app = spawn_app().await;
-    app.login_admin().await;
-    let t = partner_tree(&app).await;
-    save(
-        &app,
-        &t.acme,
-        &fields("Acme Cloud", "", "help@acme.example", ""),
-    )
-    .await;
+    let (app, t) = acme_branded("").await;
     let html = app
         .get_html(&format!(
             "/tenants/{}/stats/print?from=2026-01&to=2026-01",
@@ -319,15 +319,7 @@ async fn the_printable_stats_page_carries_the_tenants_branding() {
 
 #[tokio::test]
 async fn the_login_page_on_a_tenant_host_or_custom_domain_shows_that_tenants_branding() {
-    let app = spawn_app().await;
-    app.login_admin().await;
-    let t = partner_tree(&app).await;
-    save(
-        &app,
-        &t.acme,
-        &fields("Acme Cloud", "#0f766e", "help@acme.example", ""),
-    )
-    .await;
+    let (app, t) = acme_branded("#0f766e").await;
     assert_redirect_to(
         &upload(&app, &t.acme, "logo.png", &png(8, 4)).await,
         &format!("/tenants/{}/branding", t.acme.id),
