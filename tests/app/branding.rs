@@ -751,3 +751,45 @@ async fn viewers_read_the_branding_and_only_settings_full_changes_it() {
         .await;
     assert_eq!(code, 404);
 }
+
+/// The service decides the right itself: called directly with a principal that
+/// reads Settings but may not change them, every kind of change is refused (403)
+/// and nothing is written, whatever the input.
+#[tokio::test]
+async fn the_branding_service_refuses_a_principal_without_the_right() {
+    use tenantry::domain::branding::{BrandingFields, ProductName};
+    use tenantry::services::branding::{change, BrandingChange, Field};
+    use tenantry::services::change::Change;
+    let app = spawn_app().await;
+    let acme = app.tenant(&app.root, "acme", false).await;
+    let mut read = Permissions::none();
+    read.set(tenantry::domain::Feature::Settings, Level::Read);
+    let reader = app.user_with_role(&acme, "reader", read).await;
+    let p = app.principal(&reader).await;
+    let actor = tenantry::services::Actor::system("test");
+    let c = Change::new(&p, &actor, &acme, app.clock.now());
+    let fields = BrandingFields {
+        product_name: Some(ProductName::parse("Mine").unwrap()),
+        ..Default::default()
+    };
+    let logo = tenantry::domain::logo::Logo::parse(&png(2, 2)).unwrap();
+    for input in [
+        Ok(BrandingChange::Fields(fields)),
+        Ok(BrandingChange::Reset(Field::ProductName)),
+        Ok(BrandingChange::Logo(logo)),
+        Err(Default::default()),
+    ] {
+        let result = change(&mut *app.conn().await, &c, input).await;
+        assert!(
+            matches!(result, Err(tenantry::error::AppError::Forbidden)),
+            "{result:?}"
+        );
+    }
+    let rows: i64 = db(&app)
+        .await
+        .query_one("SELECT count(*) FROM tenant_branding", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(rows, 0);
+}
