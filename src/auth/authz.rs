@@ -1276,6 +1276,22 @@ pub fn require_ingestion_keys(p: &Principal) -> Result<(), AppError> {
     }
 }
 
+/// May the user change `tenant`'s branding (a field, a reset to inherited, the
+/// logo)? Settings full there. Every branding write asks this one function
+/// (`services::branding::change`), so a plan's `custom_branding` option is added here.
+pub fn can_change_branding(p: &Principal, tenant: &Tenant) -> bool {
+    effective_level(p, tenant, Feature::Settings) >= Level::Full
+}
+
+/// `can_change_branding` as a check: 403 (the caller has checked visibility).
+pub fn require_branding_change(p: &Principal, tenant: &Tenant) -> Result<(), AppError> {
+    if can_change_branding(p, tenant) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
 /// May the user approve a tenant's custom domain without its DNS proof? Only an
 /// Owner of the root with sub-tenant scope: an approved domain shows that tenant's
 /// login page on a host nobody proved to be theirs, a decision for whoever answers

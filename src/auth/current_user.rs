@@ -25,6 +25,9 @@ pub struct CurrentUser {
     /// breadcrumb shows the path of the tenant it is about, and the switcher keeps
     /// its kind. `None` outside a page (and in tests that build a user by hand).
     pub page: Option<PageRoute>,
+    /// The acting tenant's effective branding, when the session load read it for
+    /// that tenant; `None` means look it up.
+    pub brand: Option<crate::db::models::branding::Brand>,
     pub session: SessionHandle,
 }
 
@@ -48,6 +51,8 @@ pub struct SessionUser {
     pub acting: Option<Tenant>,
     pub path_names: std::collections::HashMap<i64, String>,
     pub page_path: Vec<(i64, String)>,
+    /// The effective branding of the tenant the session named (else the home), by id.
+    pub brand: Option<(i64, crate::db::models::branding::Brand)>,
 }
 
 impl From<SessionPrincipal> for SessionUser {
@@ -57,6 +62,7 @@ impl From<SessionPrincipal> for SessionUser {
             acting: p.acting,
             path_names: p.path_names.into_iter().collect(),
             page_path: p.page_path,
+            brand: p.brand,
         }
     }
 }
@@ -85,16 +91,18 @@ impl CurrentUser {
             return Ok(None);
         };
         let epoch = session.get::<i32>(EPOCH).ok().flatten().unwrap_or(-1);
-        let (principal, loaded_acting, path_names, page_path) =
+        let (principal, loaded_acting, path_names, page_path, brand) =
             match super::session_store::take_principal(user_id) {
                 Some(s) => (
                     Some(s.principal),
                     Some(s.acting),
                     Some(s.path_names),
                     Some(s.page_path),
+                    s.brand,
                 ),
                 None => (
                     Principal::load(&mut *pool.get().await?, user_id).await?,
+                    None,
                     None,
                     None,
                     None,
@@ -120,6 +128,7 @@ impl CurrentUser {
             acting_path_names: None,
             page_path_names: page_path.filter(|p| !p.is_empty()),
             page: None,
+            brand: None,
             principal,
             session: SessionHandle(session),
         };
@@ -137,6 +146,10 @@ impl CurrentUser {
                 }
             }
         }
+        // Read for the tenant the session named: the acting one unless it fell back home.
+        current.brand = brand
+            .filter(|(id, _)| *id == current.acting.id)
+            .map(|(_, brand)| brand);
         current.acting_path_names = path_names.and_then(|names| {
             let path = &current.acting.path;
             path.iter()

@@ -197,6 +197,7 @@ diesel::table! {
         sent_via -> Nullable<Text>,
         created_at -> Timestamptz,
         sent_at -> Nullable<Timestamptz>,
+        from_name -> Nullable<Text>,
     }
 }
 
@@ -381,6 +382,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    tenant_branding (tenant_id) {
+        tenant_id -> Int8,
+        product_name -> Nullable<Text>,
+        primary_color -> Nullable<Text>,
+        support_email -> Nullable<Text>,
+        support_url -> Nullable<Text>,
+        logo -> Nullable<Bytea>,
+        logo_mime -> Nullable<Text>,
+        logo_etag -> Nullable<Text>,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     tenant_labels (tenant_id, label) {
         tenant_id -> Int8,
         label -> Text,
@@ -560,6 +575,7 @@ diesel::joinable!(rules -> tenants (tenant_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(subnets -> policies (policy_id));
 diesel::joinable!(subnets -> tenants (tenant_id));
+diesel::joinable!(tenant_branding -> tenants (tenant_id));
 diesel::joinable!(tenant_labels -> tenants (tenant_id));
 diesel::joinable!(tenant_paths -> tenants (tenant_id));
 diesel::joinable!(tenant_subtree_totals -> tenants (tenant_id));
@@ -599,6 +615,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     rules,
     sessions,
     subnets,
+    tenant_branding,
     tenant_labels,
     tenant_paths,
     tenant_roles,

@@ -56,6 +56,9 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("subnet.create", "Created a subnet"),
     ("subnet.update", "Changed a subnet"),
     ("subnet.delete", "Deleted a subnet"),
+    ("branding.update", "Changed the branding"),
+    ("branding.reset", "Reset a branding field to inherited"),
+    ("branding.logo", "Uploaded a logo"),
 ];
 
 /// What the page calls `action` (an action it does not know: its own name).

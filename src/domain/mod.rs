@@ -2,11 +2,13 @@
 
 pub mod account;
 pub mod activity;
+pub mod branding;
 pub mod csv_text;
 pub mod domain_name;
 pub mod email;
 pub mod invitation;
 pub mod label;
+pub mod logo;
 pub mod network;
 pub mod permission;
 pub mod policy;

@@ -39,7 +39,7 @@ impl TenantName {
 /// embeddings, overrides and isolates, zero-width spaces, word joiners and the byte
 /// order mark. A name with one could pass for another in a list or the switcher.
 /// (The zero-width joiner and non-joiner stay: scripts and emoji need them.)
-fn is_invisible(c: char) -> bool {
+pub(crate) fn is_invisible(c: char) -> bool {
     matches!(
         c,
         '\u{200B}'

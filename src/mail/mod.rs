@@ -5,6 +5,7 @@
 pub mod worker;
 
 use crate::config::Settings;
+use crate::db::models::branding::Brand;
 use crate::db::models::outbox::{Attachment, MailTransport};
 use askama::Template;
 use chrono::{DateTime, Utc};
@@ -29,6 +30,9 @@ const SMTP_TIMEOUT: Duration = Duration::from_secs(20);
 /// A mail ready to go.
 #[derive(Clone, Debug)]
 pub struct OutgoingMail {
+    /// The sender's display name (the branding's product name); `None`: the
+    /// configured From as it is.
+    pub from_name: Option<String>,
     pub to: String,
     pub subject: String,
     pub body_text: String,
@@ -222,8 +226,12 @@ fn build_message(
     let to: Mailbox = mail.to.parse().map_err(|e| {
         SendError::Permanent(format!("the recipient {:?} cannot be used: {e}", mail.to))
     })?;
+    let from = match &mail.from_name {
+        Some(name) => Mailbox::new(Some(name.clone()), from.email.clone()),
+        None => from.clone(),
+    };
     let builder = Message::builder()
-        .from(from.clone())
+        .from(from)
         .to(to)
         .subject(mail.subject.clone());
     let plain = SinglePart::builder()
@@ -294,6 +302,7 @@ enum Body {
 #[derive(Template)]
 #[template(path = "mail/invitation.txt")]
 struct InvitationText<'a> {
+    product: &'a str,
     inviter: &'a str,
     tenant: &'a str,
     offer: &'a str,
@@ -304,6 +313,9 @@ struct InvitationText<'a> {
 #[derive(Template)]
 #[template(path = "mail/invitation.html")]
 struct InvitationHtml<'a> {
+    product: &'a str,
+    support_email: Option<&'a str>,
+    support_url: Option<&'a str>,
     inviter: &'a str,
     tenant: &'a str,
     offer: &'a str,
@@ -318,9 +330,12 @@ pub fn invitation(
     tenant: &str,
     offer: &str,
     expires_at: DateTime<Utc>,
+    brand: &Brand,
 ) -> anyhow::Result<(String, String, String)> {
     let expires = expires_at.format("%Y-%m-%d %H:%M UTC").to_string();
+    let product = brand.name();
     let text = InvitationText {
+        product,
         inviter,
         tenant,
         offer,
@@ -328,7 +343,11 @@ pub fn invitation(
         expires: expires.clone(),
     }
     .render()?;
+    let text = signed(text, brand);
     let html = InvitationHtml {
+        product,
+        support_email: brand.support_email.as_deref(),
+        support_url: brand.support_url.as_deref(),
         inviter,
         tenant,
         offer,
@@ -336,8 +355,26 @@ pub fn invitation(
         expires,
     }
     .render()?;
-    let subject = subject_line(format!("You are invited to {tenant} on tenantry"));
+    let subject = subject_line(format!("You are invited to {tenant} on {product}"));
     Ok((subject, text, html))
+}
+
+/// A text mail with the branding's signature: the product name and where to get
+/// help (the support email and page of the tenant the mail is about).
+pub fn signed(mut text: String, brand: &Brand) -> String {
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text.push_str("\n-- \n");
+    text.push_str(brand.name());
+    text.push('\n');
+    if let Some(email) = &brand.support_email {
+        text.push_str(&format!("Support: {email}\n"));
+    }
+    if let Some(url) = &brand.support_url {
+        text.push_str(&format!("Help: {url}\n"));
+    }
+    text
 }
 
 /// One line: a subject with a line break would be cut by the mail library.
@@ -372,8 +409,8 @@ pub struct QuotaAlert<'a> {
     pub over: bool,
 }
 
-/// A quota alert mail: subject and text.
-pub fn quota_alert(alert: &QuotaAlert<'_>) -> anyhow::Result<(String, String)> {
+/// A quota alert mail: subject and text, signed with `brand`.
+pub fn quota_alert(alert: &QuotaAlert<'_>, brand: &Brand) -> anyhow::Result<(String, String)> {
     let subject = if alert.over {
         format!("{} is over its query quota ({})", alert.tenant, alert.month)
     } else {
@@ -382,7 +419,7 @@ pub fn quota_alert(alert: &QuotaAlert<'_>) -> anyhow::Result<(String, String)> {
             alert.tenant, alert.threshold, alert.month
         )
     };
-    Ok((subject_line(subject), alert.render()?))
+    Ok((subject_line(subject), signed(alert.render()?, brand)))
 }
 
 /// What a monthly usage report mail says; its text is `templates/mail/usage_report.txt`.
@@ -402,10 +439,11 @@ pub struct UsageReport<'a> {
     pub day: i16,
 }
 
-/// A monthly usage report mail: subject and text (the CSV goes as an attachment).
-pub fn usage_report(report: &UsageReport<'_>) -> anyhow::Result<(String, String)> {
+/// A monthly usage report mail: subject and text, signed with `brand` (the CSV
+/// goes as an attachment).
+pub fn usage_report(report: &UsageReport<'_>, brand: &Brand) -> anyhow::Result<(String, String)> {
     let subject = format!("Usage report of {} for {}", report.tenant, report.month);
-    Ok((subject_line(subject), report.render()?))
+    Ok((subject_line(subject), signed(report.render()?, brand)))
 }
 
 #[cfg(test)]
@@ -414,8 +452,14 @@ mod tests {
 
     #[test]
     fn invitation_mail_escapes_html_and_keeps_the_placeholder() {
-        let (subject, text, html) =
-            invitation("root\\admin", "Acme <b>&</b>", "Viewer of Acme", Utc::now()).unwrap();
+        let (subject, text, html) = invitation(
+            "root\\admin",
+            "Acme <b>&</b>",
+            "Viewer of Acme",
+            Utc::now(),
+            &Brand::default(),
+        )
+        .unwrap();
         assert_eq!(subject, "You are invited to Acme <b>&</b> on tenantry");
         assert!(text.contains(LINK_PLACEHOLDER));
         assert!(text.contains("Acme <b>&</b>"));
@@ -429,6 +473,7 @@ mod tests {
     fn messages_build_with_both_parts() {
         let from: Mailbox = "tenantry@localhost".parse().unwrap();
         let mail = OutgoingMail {
+            from_name: None,
             to: "alice@example.com".into(),
             subject: "Hello".into(),
             body_text: "text".into(),
@@ -476,6 +521,7 @@ mod tests {
         let header = |len: usize| {
             let name = format!("{}.csv", "u".repeat(len - 4));
             let mail = OutgoingMail {
+                from_name: None,
                 to: "alice@example.com".into(),
                 subject: "Hello".into(),
                 body_text: "text".into(),

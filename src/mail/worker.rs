@@ -171,6 +171,7 @@ impl Worker {
             }
         };
         OutgoingMail {
+            from_name: queued.from_name.clone(),
             to: queued.recipient.clone(),
             subject: queued.subject.clone(),
             body_text: fill(&queued.body_text, false),

@@ -10,6 +10,7 @@ use super::Actor;
 use crate::auth::tokens::{random_token, InvitationToken};
 use crate::auth::{authz, Principal};
 use crate::config::Settings;
+use crate::db::models::branding::Brand;
 use crate::db::models::invitation::{Invitation, NewInvitation, ONE_PENDING};
 use crate::db::models::outbox::{self, NewMail};
 use crate::db::models::role::UserRole;
@@ -89,9 +90,16 @@ async fn queue_mail(
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
     let offer = describe(conn, tenant, inv.offer()).await?;
-    let (subject, text, html) =
-        crate::mail::invitation(&inv.inviter_login, &tenant.name, &offer, inv.expires_at)?;
+    let brand = Brand::of(conn, tenant.id).await?;
+    let (subject, text, html) = crate::mail::invitation(
+        &inv.inviter_login,
+        &tenant.name,
+        &offer,
+        inv.expires_at,
+        &brand,
+    )?;
     NewMail {
+        from_name: Some(brand.name()),
         recipient: &inv.email,
         subject: &subject,
         body_text: &text,

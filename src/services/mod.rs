@@ -4,6 +4,7 @@ pub mod activity;
 pub mod actor;
 pub mod api_tokens;
 pub mod bootstrap;
+pub mod branding;
 pub mod change;
 pub mod clouds;
 pub mod demo;

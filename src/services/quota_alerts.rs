@@ -5,6 +5,7 @@
 
 use super::Actor;
 use crate::auth::{authz, Principal};
+use crate::db::models::branding::Brand;
 use crate::db::models::outbox::NewMail;
 use crate::db::models::quota_alert::{self, Crossing};
 use crate::db::models::Tenant;
@@ -98,21 +99,26 @@ async fn queue(
         tenant.id,
         m = month.text()
     );
-    let (subject, text) = mail::quota_alert(&QuotaAlert {
-        tenant: &tenant.name,
-        subdomain: &tenant.subdomain,
-        month: &c.month.format("%B %Y").to_string(),
-        threshold: c.threshold,
-        queries: &crate::domain::stats::grouped(c.queries),
-        quota: &crate::domain::stats::grouped(c.quota),
-        percent: &percent,
-        link: &link,
-        profile_link: &format!("{PUBLIC_URL_PLACEHOLDER}{PROFILE_ALERTS}"),
-        above,
-        over: c.threshold >= 100 && c.queries > c.quota,
-    })
+    let brand = Brand::of(conn, tenant.id).await?;
+    let (subject, text) = mail::quota_alert(
+        &QuotaAlert {
+            tenant: &tenant.name,
+            subdomain: &tenant.subdomain,
+            month: &c.month.format("%B %Y").to_string(),
+            threshold: c.threshold,
+            queries: &crate::domain::stats::grouped(c.queries),
+            quota: &crate::domain::stats::grouped(c.quota),
+            percent: &percent,
+            link: &link,
+            profile_link: &format!("{PUBLIC_URL_PLACEHOLDER}{PROFILE_ALERTS}"),
+            above,
+            over: c.threshold >= 100 && c.queries > c.quota,
+        },
+        &brand,
+    )
     .map_err(AppError::Unexpected)?;
     NewMail::notice(&to.user.email, &subject, &text)
+        .from_name(brand.name())
         .insert(conn, now)
         .await?;
     Ok(())

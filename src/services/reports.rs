@@ -19,6 +19,7 @@
 
 use super::Actor;
 use crate::auth::{authz, Principal};
+use crate::db::models::branding::Brand;
 use crate::db::models::outbox::{Attachment, NewMail};
 use crate::db::models::report_subscription::{children_of, ReportSubscription};
 use crate::db::models::Tenant;
@@ -233,19 +234,24 @@ async fn send(
         let csv =
             csv_text::lines(&rows, Some(&CSV_HEADER), row_cells).map_err(AppError::Unexpected)?;
         let base = format!("{PUBLIC_URL_PLACEHOLDER}/tenants/{}/stats", target.id);
-        let (subject, text) = mail::usage_report(&UsageReport {
-            tenant: &target.name,
-            subdomain: &target.subdomain,
-            month: &month.first_day().format("%B %Y").to_string(),
-            rows: rows.len(),
-            print_link: &format!("{base}/print?from={m}&to={m}", m = month.text()),
-            // The profile, not the tenant's list: it answers whatever the
-            // subscriber's role has become.
-            manage_link: &format!("{PUBLIC_URL_PLACEHOLDER}{PROFILE_REPORTS}"),
-            day: sub.day_of_month,
-        })
+        let brand = Brand::of(conn, target.id).await?;
+        let (subject, text) = mail::usage_report(
+            &UsageReport {
+                tenant: &target.name,
+                subdomain: &target.subdomain,
+                month: &month.first_day().format("%B %Y").to_string(),
+                rows: rows.len(),
+                print_link: &format!("{base}/print?from={m}&to={m}", m = month.text()),
+                // The profile, not the tenant's list: it answers whatever the
+                // subscriber's role has become.
+                manage_link: &format!("{PUBLIC_URL_PLACEHOLDER}{PROFILE_REPORTS}"),
+                day: sub.day_of_month,
+            },
+            &brand,
+        )
         .map_err(AppError::Unexpected)?;
         let id = NewMail::notice(&p.user.email, &subject, &text)
+            .from_name(brand.name())
             .insert(conn, now)
             .await?;
         Attachment {

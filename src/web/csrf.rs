@@ -117,7 +117,33 @@ pub async fn guard(
     let is_form = content_type
         .as_deref()
         .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
-    if provided.is_none() && content_type.is_some() && !is_form {
+    // A file upload (the branding page's logo): its `csrf_token` part, read here
+    // from the body, which is put back for the handler.
+    let is_multipart = super::upload::is_multipart(content_type.as_deref());
+    if provided.is_none() && is_multipart {
+        let payload = req.take_payload();
+        let body = match super::upload::read_body(payload, super::upload::MAX_UPLOAD_BYTES).await {
+            Ok(body) => body,
+            Err(_) => {
+                return Ok(refuse(
+                    req,
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "The upload is too large.",
+                )
+                .await)
+            }
+        };
+        provided = super::upload::parts(req.headers(), body.clone())
+            .await
+            .and_then(|parts| {
+                parts
+                    .into_iter()
+                    .find(|(name, _)| name == FORM_FIELD)
+                    .and_then(|(_, value)| String::from_utf8(value.to_vec()).ok())
+            });
+        req.set_payload(actix_web::dev::Payload::from(body));
+    }
+    if provided.is_none() && content_type.is_some() && !is_form && !is_multipart {
         // A body the console cannot read (multipart, JSON): say so, rather than that
         // the form expired. It is refused either way.
         let e = super::form::read_form(content_type.as_deref(), b"").err();

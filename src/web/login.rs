@@ -3,6 +3,7 @@
 use crate::auth::device::Device;
 use crate::auth::session_keys;
 use crate::config::Settings;
+use crate::db::models::branding::Brand;
 use crate::db::models::{throttle, Tenant, User};
 use crate::error::AppError;
 use crate::services::Actor;
@@ -34,6 +35,8 @@ const THROTTLED: &str = "Too many failed attempts. Wait 15 minutes and try again
 #[derive(Template)]
 #[template(path = "auth/login.html")]
 struct LoginPage {
+    /// The branding of the host's tenant (the root's on the console's own host).
+    brand: Brand,
     heading: String,
     username_hint: String,
     username: String,
@@ -91,7 +94,24 @@ pub async fn host_tenant(
     Ok(Tenant::by_serving_custom_domain(conn, host).await?)
 }
 
+/// The branding a visitor of this host sees: the host's tenant's, else the root's
+/// (the installation's own). Costs the login page one or two statements.
+pub async fn host_brand(
+    conn: &mut AsyncPgConnection,
+    host: Option<&Tenant>,
+) -> Result<Brand, AppError> {
+    let id = match host {
+        Some(t) => Some(t.id),
+        None => Tenant::root(conn).await?.map(|t| t.id),
+    };
+    Ok(match id {
+        Some(id) => Brand::of(conn, id).await?,
+        None => Brand::default(),
+    })
+}
+
 fn page(
+    brand: Brand,
     tenant: Option<&Tenant>,
     username: String,
     error: Option<&'static str>,
@@ -99,6 +119,7 @@ fn page(
 ) -> LoginPage {
     match tenant {
         Some(t) => LoginPage {
+            brand,
             heading: format!("Log in to {}", t.name),
             username_hint: "Your username.".into(),
             username,
@@ -107,7 +128,8 @@ fn page(
             csrf,
         },
         None => LoginPage {
-            heading: "Log in to tenantry".into(),
+            heading: format!("Log in to {}", brand.name()),
+            brand,
             username_hint: "Tenant users: subdomain\\username. Root users may omit the prefix."
                 .into(),
             username,
@@ -125,7 +147,9 @@ async fn login_form(
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
     let tenant = host_tenant(&req, &state, &mut conn).await?;
+    let brand = host_brand(&mut conn, tenant.as_ref()).await?;
     let mut page = page(
+        brand,
         tenant.as_ref(),
         String::new(),
         None,
@@ -165,9 +189,11 @@ async fn login(
         &printable(username).to_lowercase(),
     );
     let client_addr = crate::web::client_addr(&req);
+    let brand = host_brand(&mut conn, host.as_ref()).await?;
     let retry = |error| {
         render_status(
             &page(
+                brand.clone(),
                 host.as_ref(),
                 form.username.clone(),
                 Some(error),

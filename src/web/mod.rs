@@ -4,6 +4,7 @@ pub mod access;
 pub mod activity;
 pub mod api;
 pub mod assets;
+pub mod branding;
 pub mod confirm;
 pub mod csrf;
 pub mod csv_export;
@@ -33,6 +34,7 @@ pub mod switch;
 pub mod tenant_roles;
 pub mod tenants;
 pub mod tokens;
+pub mod upload;
 pub mod usage_keys;
 pub mod user_tokens;
 pub mod users;
@@ -88,6 +90,7 @@ pub fn console_routes() -> Vec<routes::Route> {
         migrations::routes(),
         network::routes(),
         policies::routes(),
+        branding::routes(),
     ]
     .into_iter()
     .flatten()

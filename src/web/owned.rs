@@ -33,6 +33,11 @@ pub(crate) trait Family {
         tenant: &Tenant,
     ) -> Result<(), AppError>;
 
+    /// Whether the pages offer the change forms: the feature at full.
+    fn can_change(p: &Principal, tenant: &Tenant) -> bool {
+        authz::effective_level(p, tenant, Self::FEATURE) >= Level::Full
+    }
+
     /// The change right on `tenant` (403) and whatever else a change must pass:
     /// what a confirmation checks before it asks.
     async fn may_change(
@@ -116,6 +121,35 @@ impl Family for Policies {
     }
 }
 
+/// A tenant's branding (`services::branding`): Settings read, and the one branding
+/// right (`authz::require_branding_change`) to change.
+pub(crate) struct Branding;
+
+impl Family for Branding {
+    const FEATURE: Feature = Feature::Settings;
+    const SECTION: &'static str = "branding";
+
+    fn can_change(p: &Principal, tenant: &Tenant) -> bool {
+        authz::can_change_branding(p, tenant)
+    }
+
+    async fn read(
+        _conn: &mut AsyncPgConnection,
+        p: &Principal,
+        tenant: &Tenant,
+    ) -> Result<(), AppError> {
+        crate::services::branding::read(p, tenant)
+    }
+
+    async fn may_change(
+        _conn: &mut AsyncPgConnection,
+        p: &Principal,
+        tenant: &Tenant,
+    ) -> Result<(), AppError> {
+        authz::require_branding_change(p, tenant)
+    }
+}
+
 /// The tenant a page's path names: 404 unless visible, then what a read needs
 /// (403, and 423 for a locked rule set).
 pub(crate) async fn readable<F: Family>(
@@ -140,7 +174,7 @@ pub(crate) async fn writable<F: Family>(
 
 /// May the user change the family's items of `tenant` (the pages show their forms)?
 pub(crate) fn can_change<F: Family>(user: &CurrentUser, tenant: &Tenant) -> bool {
-    authz::effective_level(user, tenant, F::FEATURE) >= Level::Full
+    F::can_change(user, tenant)
 }
 
 /// The page of the tenant's `to` (`devices`, `rules/versions`, …).

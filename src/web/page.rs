@@ -2,6 +2,7 @@
 //! helpers that turn templates into responses.
 
 use crate::auth::{authz, session_keys, CurrentUser};
+use crate::db::models::branding::Brand;
 use crate::db::models::Tenant;
 use crate::domain::GrantRole;
 use crate::error::AppError;
@@ -81,6 +82,8 @@ pub struct PageCtx {
     pub nav_resources: bool,
     /// The acting tenant's Rules (Rules read there).
     pub nav_rules: bool,
+    /// The acting tenant's effective branding: the header, the title, the theme.
+    pub brand: Brand,
 }
 
 impl PageCtx {
@@ -141,12 +144,17 @@ impl PageCtx {
             Some(page) if page.fragment => None,
             _ => take_flash(session),
         };
+        let brand = match &user.brand {
+            Some(brand) => brand.clone(),
+            None => Brand::of(conn, user.acting.id).await?,
+        };
         Ok(Self::frame(
             user,
             page_tenant_name,
             breadcrumb,
             active,
             flash,
+            brand,
         ))
     }
 
@@ -163,7 +171,8 @@ impl PageCtx {
                 hidden: false,
             }],
         };
-        Self::frame(user, user.acting.name.clone(), breadcrumb, "", None)
+        let brand = user.brand.clone().unwrap_or_default();
+        Self::frame(user, user.acting.name.clone(), breadcrumb, "", None, brand)
     }
 
     /// What every frame shows of the user and the acting tenant.
@@ -173,6 +182,7 @@ impl PageCtx {
         breadcrumb: Vec<Crumb>,
         active: &'static str,
         flash: Option<String>,
+        brand: Brand,
     ) -> Self {
         let session = &user.session.0;
         let nav = authz::navigation(user, &user.acting);
@@ -199,6 +209,7 @@ impl PageCtx {
             nav_resources: nav.resources,
             nav_activity: authz::can_read_activity(user, &user.acting),
             nav_rules: authz::can_read_rules(user, &user.acting),
+            brand,
         }
     }
 }
@@ -308,6 +319,8 @@ pub fn see_other(req: &HttpRequest, location: &str) -> HttpResponse {
 #[derive(Template)]
 #[template(path = "errors/error.html")]
 struct ErrorPage<'a> {
+    /// The branding of the host's tenant (`branded_errors`), else the installation's.
+    brand: Brand,
     status: u16,
     title: &'a str,
     detail: &'a str,
@@ -329,17 +342,72 @@ struct ErrorInFrame<'a> {
 
 tokio::task_local! {
     static ASKING: std::cell::RefCell<Option<CurrentUser>>;
+    /// An error page shown without a session (status, title, detail, request id):
+    /// `banner_slot` renders it again with the branding of the host's tenant.
+    static ANONYMOUS_ERROR: std::cell::RefCell<Option<(StatusCode, String, String, Option<String>)>>;
 }
 
 /// Middleware inside the session layer: a slot per request for who is asking, so
-/// that an error page (rendered without the request) can show the console's frame.
+/// that an error page (rendered without the request) can show the console's frame;
+/// and an anonymous visitor's error page on a tenant's host shows that tenant's
+/// branding ("contact <support>"), read only when such a page is shown.
 pub async fn banner_slot(
     req: actix_web::dev::ServiceRequest,
-    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
-) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<actix_web::dev::ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
     ASKING
-        .scope(std::cell::RefCell::new(None), next.call(req))
+        .scope(
+            std::cell::RefCell::new(None),
+            ANONYMOUS_ERROR.scope(std::cell::RefCell::new(None), async move {
+                let response = next.call(req).await?.map_into_boxed_body();
+                let shown = ANONYMOUS_ERROR
+                    .try_with(|slot| slot.borrow_mut().take())
+                    .ok()
+                    .flatten();
+                Ok(match shown {
+                    // The response holds the request: no copy of it is kept meanwhile
+                    // (actix needs the request alone while the handlers run).
+                    Some(error) => match host_brand(response.request()).await {
+                        Some(brand) => rebranded(response, brand, error),
+                        None => response,
+                    },
+                    None => response,
+                })
+            }),
+        )
         .await
+}
+
+/// The branding of the request's host, if it can be read (else the page stays as
+/// it is: an error page must not fail for want of its branding).
+async fn host_brand(req: &HttpRequest) -> Option<Brand> {
+    let state = req.app_data::<actix_web::web::Data<crate::web::AppState>>()?;
+    let mut conn = state.pool.get().await.ok()?;
+    let host = crate::web::login::host_tenant(req, state, &mut conn)
+        .await
+        .ok()?;
+    crate::web::login::host_brand(&mut conn, host.as_ref())
+        .await
+        .ok()
+}
+
+/// The anonymous error page again, with `brand`.
+fn rebranded(
+    response: actix_web::dev::ServiceResponse<actix_web::body::BoxBody>,
+    brand: Brand,
+    (status, title, detail, request_id): (StatusCode, String, String, Option<String>),
+) -> actix_web::dev::ServiceResponse<actix_web::body::BoxBody> {
+    let page = ErrorPage {
+        brand,
+        status: status.as_u16(),
+        title: &title,
+        detail: &detail,
+        request_id,
+    };
+    match page.render() {
+        Ok(body) => response.map_body(|_, _| actix_web::body::BoxBody::new(body)),
+        Err(_) => response,
+    }
 }
 
 /// Keeps who is asking for an error page of this request (the `CurrentUser`
@@ -401,13 +469,24 @@ pub fn error_page(status: StatusCode, title: &str, detail: &str) -> HttpResponse
             request_id,
         }
         .render(),
-        None => ErrorPage {
-            status: status.as_u16(),
-            title,
-            detail,
-            request_id,
+        None => {
+            let _ = ANONYMOUS_ERROR.try_with(|slot| {
+                *slot.borrow_mut() = Some((
+                    status,
+                    title.to_string(),
+                    detail.to_string(),
+                    request_id.clone(),
+                ))
+            });
+            ErrorPage {
+                brand: Brand::default(),
+                status: status.as_u16(),
+                title,
+                detail,
+                request_id,
+            }
+            .render()
         }
-        .render(),
     };
     let body = rendered.unwrap_or_else(|_| format!("{} {}", status.as_u16(), title));
     // Error pages may come from middleware, outside the default-headers layer: set them here too.

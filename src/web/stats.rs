@@ -497,6 +497,8 @@ struct PrintView {
     printed_at: String,
     back: String,
     csv: String,
+    /// The effective branding of the tenant the usage is of.
+    brand: crate::db::models::branding::Brand,
 }
 
 /// `/tenants/{id}/stats/print`: the same rows on one document made for paper (all
@@ -527,7 +529,9 @@ async fn print(
         }
         Err(errors) => (errors.clone(), Vec::new(), None, false, String::new()),
     };
+    let brand = crate::web::branding::brand_of(&user, &mut s.conn, tenant.id).await?;
     let view = PrintView {
+        brand,
         printed_by: user.login(),
         printed_at: state.clock.now().format("%Y-%m-%d %H:%M UTC").to_string(),
         back: link(&s.base, &s.filters),

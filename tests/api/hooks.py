@@ -107,6 +107,15 @@ STATE_REFUSALS = (
     "This tenant already has a cloud named",
     " GB used",
     "no more instances fit.",
+    # A logo upload (#16) is judged by the file's content — whether it is a PNG,
+    # JPEG or SVG at all, and whether an SVG can be made safe — which no schema of a
+    # binary body can state.
+    "A logo must be a PNG, JPEG or SVG image.",
+    "A logo has at most",
+    "Choose an image file to upload.",
+    "The image cannot be read",
+    "The image cannot be encoded again.",
+    "The SVG cannot be used as a logo",
 )
 
 

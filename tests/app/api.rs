@@ -1304,6 +1304,18 @@ fn api_rule_for(method: &str, path: &str) -> Option<(ApiRule, Option<Value>)> {
         ("PATCH", "/api/v1/tenants/{id}/policies/{pid}")
         | ("POST", "/api/v1/tenants/{id}/policies/{pid}/override") => (Item(F), Some(json!({}))),
         ("DELETE", "/api/v1/tenants/{id}/policies/{pid}") => (Item(F), None),
+        // Branding (#16): Settings read to read, full to change; an empty name and an
+        // empty upload fail validation after authorization; removing a logo the
+        // fixture's tenants do not have changes nothing.
+        ("GET", "/api/v1/tenants/{id}/branding") => (Level(R), None),
+        ("PUT", "/api/v1/tenants/{id}/branding") => (
+            Level(F),
+            Some(
+                json!({"product_name": "", "primary_color": null, "support_email": null, "support_url": null}),
+            ),
+        ),
+        ("PUT", "/api/v1/tenants/{id}/branding/logo")
+        | ("DELETE", "/api/v1/tenants/{id}/branding/logo") => (Level(F), None),
         ("GET", "/api/v1/migrations/{id}")
         | ("POST", "/api/v1/migrations/{id}/rollback")
         | ("POST", "/api/v1/migrations/{id}/retry") => (Missing, None),

@@ -27,6 +27,9 @@ pub(crate) struct SmtpSink {
 
 #[derive(Debug, Clone, serde::Deserialize)]
 pub(crate) struct Mail {
+    /// The From header as written (display name and address).
+    #[serde(default)]
+    pub(crate) from_header: String,
     pub(crate) to: Vec<String>,
     pub(crate) subject: String,
     pub(crate) body: String,

@@ -5,6 +5,7 @@ mod access;
 mod activity;
 mod api;
 mod availability;
+mod branding;
 mod bulk;
 mod confirmations;
 mod context;

@@ -191,6 +191,8 @@ enum Rule {
     ReportOwner,
     /// A public invitation link; the matrix's token is forged: 404 for everyone.
     Token,
+    /// A tenant's served logo, public: the fixture's tenants have none, 404 for everyone.
+    NoLogo,
     /// Needs this level in the `{id}` tenant, then names a made-up item (an
     /// application, domain, rule or version): 404.
     TenantItem(Level),
@@ -200,7 +202,7 @@ enum Rule {
 }
 
 fn expected(rule: Rule, user: &str, tenant: &str) -> Outcome {
-    if matches!(rule, Rule::Token) {
+    if matches!(rule, Rule::Token | Rule::NoLogo) {
         return Outcome::NotFound;
     }
     if user == "anonymous" {
@@ -258,7 +260,7 @@ fn expected(rule: Rule, user: &str, tenant: &str) -> Outcome {
             other => other,
         },
         Rule::TenantRolesRead => gate(user, "root", true),
-        Rule::Token => Outcome::NotFound,
+        Rule::Token | Rule::NoLogo => Outcome::NotFound,
         Rule::TenantRolesWrite => gate(user, "root", user == "admin"),
         Rule::ApproveDomain => gate(user, tenant, user == "admin"),
         Rule::MigrateFrom => gate(user, tenant, gives_grants(user, tenant)),
@@ -492,6 +494,15 @@ fn rule_for(method: &str, path: &str) -> Option<(Rule, &'static str, bool)> {
         | ("POST", "/tenants/{id}/policies/{pid}/delete")
         | ("POST", "/tenants/{id}/policies/{pid}/override")
         | ("POST", "/tenants/{id}/policies/{pid}/reset") => (TenantItem(F), "name=", false),
+        // Branding (#16): Settings read to read, full to change (levels are uniform
+        // in the fixture); a bad value, an unknown field to reset or a form that is no
+        // upload is a field error after authorization. The theme and logos are public.
+        ("GET", "/tenants/{id}/branding") => (Tenant(R), empty, false),
+        ("POST", "/tenants/{id}/branding") => (Tenant(F), "primary_color=red", false),
+        ("POST", "/tenants/{id}/branding/reset") => (Tenant(F), "field=bogus", false),
+        ("POST", "/tenants/{id}/branding/logo") => (Tenant(F), empty, false),
+        ("GET", "/branding/theme/{rrggbb}.css") => (Public, empty, false),
+        ("GET", "/branding/{tenant_id}/logo") => (NoLogo, empty, false),
         ("GET", "/migrations") => (LoggedIn, empty, false),
         ("GET", "/migrations/{mid}")
         | ("GET", "/migrations/{mid}/progress")
@@ -681,6 +692,8 @@ impl World {
         .replace("{pid}", MADE_UP)
         .replace("{version}", MADE_UP)
         .replace("{mid}", MADE_UP)
+        .replace("{tenant_id}", &self.tenants[tenant].id.to_string())
+        .replace("{rrggbb}", "0f766e")
     }
 
     async fn outcome(

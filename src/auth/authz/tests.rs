@@ -1933,6 +1933,25 @@ fn rules_are_read_with_rules_read_and_viewers_have_it() {
     assert!(can_read_rules(&rules_read, &t(PARTNER)));
 }
 
+#[test]
+fn branding_is_changed_with_settings_full_only() {
+    assert!(can_change_branding(&partner_admin(), &t(PARTNER)));
+    assert!(can_change_branding(&root_owner(), &t(PARTNER)));
+    assert!(!can_change_branding(&partner_viewer(), &t(PARTNER)));
+    assert!(!can_change_branding(&partner_admin(), &t(OTHER)));
+    let settings_read = with_role(who(28, PARTNER, &[]), only(Feature::Settings, Read));
+    assert!(!can_change_branding(&settings_read, &t(PARTNER)));
+    assert!(matches!(
+        require_branding_change(&settings_read, &t(PARTNER)),
+        Err(AppError::Forbidden)
+    ));
+    let settings_full = with_role(who(28, PARTNER, &[]), only(Feature::Settings, Full));
+    assert!(can_change_branding(&settings_full, &t(PARTNER)));
+    assert!(require_branding_change(&settings_full, &t(PARTNER)).is_ok());
+    let users_full = with_role(who(28, PARTNER, &[]), only(Feature::Users, Full));
+    assert!(!can_change_branding(&users_full, &t(PARTNER)));
+}
+
 proptest! {
     /// The grant picker offers (and the grant form takes) exactly the grant
     /// candidates of a tenant — homed in it, an ancestor or below it — whom the giver

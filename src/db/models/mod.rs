@@ -3,6 +3,7 @@
 pub mod api_token;
 pub mod audit;
 pub mod audit_log;
+pub mod branding;
 pub mod cloud;
 pub mod grant;
 pub mod idempotency;

@@ -45,6 +45,8 @@ pub struct NewMail<'a> {
     /// The seed of the invitation link (see `InvitationToken::derive`).
     pub link_seed: Option<&'a str>,
     pub requested_by_user_id: Option<i64>,
+    /// The sender's display name (the branding's product name).
+    pub from_name: Option<&'a str>,
 }
 
 impl<'a> NewMail<'a> {
@@ -59,6 +61,15 @@ impl<'a> NewMail<'a> {
             invitation_id: None,
             link_seed: None,
             requested_by_user_id: None,
+            from_name: None,
+        }
+    }
+
+    /// The same mail sent under `name` (a branding's product name).
+    pub fn from_name(self, name: &'a str) -> Self {
+        NewMail {
+            from_name: Some(name),
+            ..self
         }
     }
 
@@ -79,6 +90,7 @@ impl<'a> NewMail<'a> {
                 outbox::invitation_id.eq(self.invitation_id),
                 outbox::link_seed.eq(self.link_seed),
                 outbox::requested_by_user_id.eq(self.requested_by_user_id),
+                outbox::from_name.eq(self.from_name),
             ))
             .returning(outbox::id)
             .get_result(conn)
@@ -147,6 +159,7 @@ pub struct QueuedMail {
     pub link_seed: Option<String>,
     /// Failed deliveries so far.
     pub attempts: i32,
+    pub from_name: Option<String>,
 }
 
 /// The delivery state of one mail, for the console.

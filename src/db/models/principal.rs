@@ -52,6 +52,9 @@ pub struct SessionPrincipal {
     /// Id and name of every tenant on the path of the page's tenant, root first
     /// (empty when the page names none or it does not exist).
     pub page_path: Vec<(i64, String)>,
+    /// The effective branding of the tenant the session acts in (else the home),
+    /// with that tenant's id.
+    pub brand: Option<(i64, crate::db::models::branding::Brand)>,
 }
 
 type GrantRecord = (
@@ -162,6 +165,24 @@ sql_column! {
         acting_id_sql!(),
         ")))"
     )
+}
+
+sql_column! {
+    /// The effective branding of the tenant the session acts in (else the user's
+    /// home): the page frame's product name, colour, support contact and logo.
+    ActingBranding: Array<Record<(
+        Nullable<BigInt>,
+        Nullable<Text>,
+        Nullable<Text>,
+        Nullable<Text>,
+        Nullable<Text>,
+        Nullable<BigInt>,
+        Nullable<Text>,
+    )>> = crate::db::models::branding::frame_branding_sql!(concat!(
+        "COALESCE(",
+        acting_id_sql!(),
+        ", users.tenant_id)"
+    ))
 }
 
 /// Id and name of every tenant on the path of the tenant a page is about (its
@@ -352,6 +373,7 @@ pub async fn by_session(
         Vec<ClaimRecord>,
         Vec<(i64, String)>,
         Vec<(i64, String)>,
+        Vec<crate::db::models::branding::FrameRecord>,
         WhoRow,
     );
     let row: Option<Row> = sessions::table
@@ -365,6 +387,7 @@ pub async fn by_session(
             ActingClaim,
             PathNames,
             PagePathNames(page_tenant),
+            ActingBranding,
             // Last: with the selections of `who_columns` earlier, diesel finds no way to read the row.
             who_columns(),
         ))
@@ -372,15 +395,21 @@ pub async fn by_session(
         .await
         .optional()?;
     Ok(row.map(
-        |(state, expires_at, acting, claim, path_names, page_path, who)| SessionWithPrincipal {
-            state,
-            expires_at,
-            principal: principal_row(who).map(|row| SessionPrincipal {
-                row,
-                acting: acting_tenant(acting, claim),
-                path_names,
-                page_path,
-            }),
+        |(state, expires_at, acting, claim, path_names, page_path, brand, who)| {
+            SessionWithPrincipal {
+                state,
+                expires_at,
+                principal: principal_row(who).map(|row| SessionPrincipal {
+                    row,
+                    acting: acting_tenant(acting, claim),
+                    path_names,
+                    page_path,
+                    brand: brand
+                        .into_iter()
+                        .next()
+                        .and_then(crate::db::models::branding::Brand::from_record),
+                }),
+            }
         },
     ))
 }

@@ -6,6 +6,7 @@
 
 pub mod activity;
 pub mod batch;
+pub mod branding;
 pub mod bulk;
 pub mod idempotency;
 pub mod migrations;
@@ -36,6 +37,7 @@ pub const PREFIX: &str = "/api/";
 pub fn routes() -> Vec<Route> {
     [
         tenants::routes(),
+        branding::routes(),
         activity::routes(),
         stats::routes(),
         batch::routes(),

@@ -3,6 +3,7 @@
 
 use super::activity::{ActivityChange, ActivityEvent, ActivityEventPage};
 use super::batch::{BatchRequest, BatchResponse, BatchResult, Operation};
+use super::branding::{BrandingBody, BrandingFieldJson, BrandingJson, BrandingSourceJson};
 use super::bulk::{BulkFilter, BulkItem, BulkOutcome, BulkRequest, BulkResponse, BulkScope};
 use super::migrations::{MigrationJson, MigrationPage, StartMigration};
 use super::network::{
@@ -120,6 +121,10 @@ pub fn routes() -> Vec<Route> {
         super::policies::update_policy,
         super::policies::delete_policy,
         super::policies::override_policy,
+        super::branding::show,
+        super::branding::update,
+        super::branding::put_logo,
+        super::branding::delete_logo,
     ),
     components(schemas(
         TenantJson, TenantPage, CreateTenant, UpdateTenant, MoveTenant, BatchRequest,
@@ -135,6 +140,8 @@ pub fn routes() -> Vec<Route> {
         ResolverPatch, ResolverPage, DeviceJson, DeviceBody, DevicePatch, DevicePage, SubnetJson,
         SubnetBody, SubnetPatch, SubnetPage, PolicyJson, PolicyBody, PolicyPatch, PolicyPage,
         PolicyKind, Enforcement
+        SubnetBody, SubnetPatch, SubnetPage, BrandingJson, BrandingFieldJson, BrandingSourceJson,
+        BrandingBody
     )),
     modifiers(&Security, &Problems),
     tags(
@@ -143,6 +150,7 @@ pub fn routes() -> Vec<Route> {
         (name = "resources", description = "A tenant's clouds (its own and those shared with it) and instances, within limits"),
         (name = "resources", description = "A tenant's resources: DNS resolvers, the devices that use them and the subnets they serve"),
         (name = "policies", description = "A tenant's policies and those it inherits from the tenants above it"),
+        (name = "branding", description = "A tenant's product name, logo, colour and support contact, inherited down the tree"),
         (name = "usage", description = "Usage ingestion, with an ingestion key (created at /usage/keys) \
                                           instead of a personal API token; usage statistics, with a \
                                           personal API token")
@@ -630,6 +638,7 @@ pub fn document_json() -> Value {
             {"type": "string", "minLength": 1, "maxLength": 63, "pattern": "^[A-Za-z0-9-]+$"},
         ],
     });
+    branding_constraints(schemas);
     constrain_parameters(&mut doc);
     doc
 }
@@ -675,6 +684,37 @@ fn field_type(field: &str) -> &'static str {
     } else {
         "array"
     }
+}
+
+/// `BrandingBody`: every field required, a string as the server reads it or `null`.
+/// The name and the colour are exactly `ProductName` and `Color`; the email address
+/// and the web address are a bounded part of what `Email` and `SupportUrl` take
+/// (their length limits are not a pattern's to state), so every value the schema
+/// allows is saved.
+fn branding_constraints(schemas: &mut Value) {
+    let nullable = |pattern: String| json!({"type": ["string", "null"], "pattern": pattern});
+    // `domain::text::is_invisible`.
+    let invisible = r"\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff";
+    let label = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,30}[A-Za-z0-9])?";
+    let domain = format!("(?:{label}\\.){{1,4}}{label}");
+    let url_chars = format!(r#"[^{WS}{CONTROL}"'<>\\`]"#);
+    schemas["BrandingBody"]["properties"] = json!({
+        "product_name": nullable(format!(
+            "^[{WS}]*[^{WS}{CONTROL}{invisible}](?:[^{CONTROL}{invisible}]{{0,58}}[^{WS}{CONTROL}{invisible}])?[{WS}]*$"
+        )),
+        "primary_color": nullable(format!("^[{WS}]*#[0-9A-Fa-f]{{6}}[{WS}]*$")),
+        "support_email": nullable(format!("^[{WS}]*[A-Za-z0-9._%+-]{{1,64}}@{domain}[{WS}]*$")),
+        "support_url": nullable(format!(
+            "^[{WS}]*[Hh][Tt][Tt][Pp][Ss]?://{domain}(?::[0-9]{{1,5}})?(?:[/?#]{url_chars}{{0,100}})?[{WS}]*$"
+        )),
+    });
+    schemas["BrandingBody"]["required"] = json!([
+        "product_name",
+        "primary_color",
+        "support_email",
+        "support_url"
+    ]);
+    schemas["BrandingBody"]["additionalProperties"] = json!(false);
 }
 
 /// `Operation`'s variants become the named schemas `CreateOperation` … (a generated

@@ -39,6 +39,8 @@ struct ShowPage {
     /// The "Usage" link: usage read here.
     can_read_usage: bool,
     can_read_rules: bool,
+    /// The "Branding" link: Settings read here.
+    can_read_branding: bool,
     /// The "Clouds" and "Instances" links and the usage bars: Resources read here.
     can_read_resources: bool,
     bars: Vec<crate::domain::resources::UsageBar>,
@@ -173,6 +175,7 @@ pub(super) async fn show_page(
         can_read_activity: authz::can_read_activity(user, &tenant),
         can_read_usage: authz::can_read_usage(user, &tenant),
         can_read_rules: authz::can_read_rules(user, &tenant),
+        can_read_branding: crate::services::branding::read(user, &tenant).is_ok(),
         can_read_resources,
         bars,
         max_users,

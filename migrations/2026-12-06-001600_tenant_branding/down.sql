@@ -1,0 +1,2 @@
+ALTER TABLE outbox DROP COLUMN from_name;
+DROP TABLE tenant_branding;

@@ -1,0 +1,614 @@
+//! A tenant's logo as it is stored and served (issue #16): a PNG or JPEG decoded and
+//! encoded again (whatever else the file carried — metadata, trailing bytes, a
+//! polyglot's second reading — is gone), or an SVG rebuilt element by element from
+//! an allow-list. The type is judged by the content, never by a file name or a
+//! declared type. What cannot be made safe is refused with the reason.
+
+use image::{ImageFormat, ImageReader, Limits};
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::Reader;
+use sha2::{Digest, Sha256};
+use std::io::Cursor;
+
+/// The largest logo accepted, as uploaded and as stored.
+pub const MAX_BYTES: usize = 256 * 1024;
+/// The largest width and height of a raster logo.
+const MAX_SIDE: u32 = 4096;
+/// How deep an SVG's elements may nest.
+const MAX_DEPTH: usize = 64;
+
+/// A logo's type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogoKind {
+    Png,
+    Jpeg,
+    Svg,
+}
+
+impl LogoKind {
+    pub fn mime(self) -> &'static str {
+        match self {
+            LogoKind::Png => "image/png",
+            LogoKind::Jpeg => "image/jpeg",
+            LogoKind::Svg => "image/svg+xml",
+        }
+    }
+
+    /// The type a stored MIME type names.
+    pub fn from_mime(mime: &str) -> Option<Self> {
+        [LogoKind::Png, LogoKind::Jpeg, LogoKind::Svg]
+            .into_iter()
+            .find(|k| k.mime() == mime)
+    }
+}
+
+/// A logo safe to serve: its bytes, type, and an ETag over the bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Logo {
+    pub bytes: Vec<u8>,
+    pub kind: LogoKind,
+    pub etag: String,
+}
+
+pub const WRONG_TYPE: &str = "A logo must be a PNG, JPEG or SVG image.";
+
+impl Logo {
+    /// Judges `upload` by its content and makes it safe, or says why it cannot be.
+    pub fn parse(upload: &[u8]) -> Result<Self, String> {
+        if upload.is_empty() {
+            return Err("Choose an image file to upload.".into());
+        }
+        if upload.len() > MAX_BYTES {
+            return Err(too_large());
+        }
+        let (kind, bytes) = match sniff(upload) {
+            Some(LogoKind::Png) => (LogoKind::Png, reencode(upload, ImageFormat::Png)?),
+            Some(LogoKind::Jpeg) => (LogoKind::Jpeg, reencode(upload, ImageFormat::Jpeg)?),
+            Some(LogoKind::Svg) => (LogoKind::Svg, sanitize_svg(upload)?),
+            None => return Err(WRONG_TYPE.into()),
+        };
+        if bytes.len() > MAX_BYTES {
+            return Err(too_large());
+        }
+        let etag = hex::encode(&Sha256::digest(&bytes)[..12]);
+        Ok(Logo { bytes, kind, etag })
+    }
+}
+
+fn too_large() -> String {
+    format!("A logo has at most {} KiB.", MAX_BYTES / 1024)
+}
+
+/// The type the first bytes say: PNG's and JPEG's signatures, or XML text whose
+/// first element is `svg`.
+fn sniff(bytes: &[u8]) -> Option<LogoKind> {
+    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        return Some(LogoKind::Png);
+    }
+    if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        return Some(LogoKind::Jpeg);
+    }
+    let text = std::str::from_utf8(bytes).ok()?;
+    let mut reader = Reader::from_str(text.trim_start_matches('\u{FEFF}'));
+    loop {
+        match reader.read_event().ok()? {
+            Event::Decl(_) | Event::Comment(_) | Event::DocType(_) | Event::PI(_) => {}
+            Event::Text(t) if t.iter().all(u8::is_ascii_whitespace) => {}
+            Event::Start(e) | Event::Empty(e) if e.local_name().as_ref() == b"svg" => {
+                return Some(LogoKind::Svg)
+            }
+            _ => return None,
+        }
+    }
+}
+
+/// Decodes a raster image (bounded in size) and encodes it again in its format.
+fn reencode(bytes: &[u8], format: ImageFormat) -> Result<Vec<u8>, String> {
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
+    let mut limits = Limits::default();
+    limits.max_image_width = Some(MAX_SIDE);
+    limits.max_image_height = Some(MAX_SIDE);
+    limits.max_alloc = Some(64 * 1024 * 1024);
+    reader.limits(limits);
+    let image = reader.decode().map_err(|e| match e {
+        image::ImageError::Limits(_) => {
+            format!("A logo has at most {MAX_SIDE} × {MAX_SIDE} pixels.")
+        }
+        _ => "The image cannot be read: the file is damaged or not a PNG or JPEG.".to_string(),
+    })?;
+    let image = match format {
+        // JPEG has no alpha channel.
+        ImageFormat::Jpeg => image::DynamicImage::ImageRgb8(image.to_rgb8()),
+        _ => image,
+    };
+    let mut out = Cursor::new(Vec::new());
+    image
+        .write_to(&mut out, format)
+        .map_err(|_| "The image cannot be encoded again.".to_string())?;
+    Ok(out.into_inner())
+}
+
+/// Elements kept in a logo (local names; SVG's namespace only). Any other element
+/// is left out with everything inside it, but those that could run script, load
+/// another document or embed HTML refuse the whole file ([`REFUSED_ELEMENTS`]).
+const ELEMENTS: &[&str] = &[
+    "svg",
+    "g",
+    "defs",
+    "title",
+    "desc",
+    "symbol",
+    "use",
+    "path",
+    "rect",
+    "circle",
+    "ellipse",
+    "line",
+    "polyline",
+    "polygon",
+    "text",
+    "tspan",
+    "linearGradient",
+    "radialGradient",
+    "stop",
+    "clipPath",
+    "mask",
+    "pattern",
+];
+
+/// Elements that refuse the logo: script, HTML inside SVG, other documents,
+/// animation (which can rewrite attributes to `javascript:` links), style sheets
+/// (which can load from elsewhere).
+const REFUSED_ELEMENTS: &[&str] = &[
+    "script",
+    "foreignObject",
+    "iframe",
+    "embed",
+    "object",
+    "image",
+    "feImage",
+    "a",
+    "animate",
+    "animateMotion",
+    "animateTransform",
+    "set",
+    "style",
+    "handler",
+    "listener",
+];
+
+/// Attributes kept (others are left out); their values are checked by [`check_value`].
+const ATTRIBUTES: &[&str] = &[
+    "xmlns",
+    "xmlns:xlink",
+    "version",
+    "id",
+    "class",
+    "viewBox",
+    "preserveAspectRatio",
+    "width",
+    "height",
+    "x",
+    "y",
+    "x1",
+    "y1",
+    "x2",
+    "y2",
+    "cx",
+    "cy",
+    "r",
+    "rx",
+    "ry",
+    "fx",
+    "fy",
+    "fr",
+    "d",
+    "points",
+    "transform",
+    "fill",
+    "fill-opacity",
+    "fill-rule",
+    "stroke",
+    "stroke-width",
+    "stroke-linecap",
+    "stroke-linejoin",
+    "stroke-miterlimit",
+    "stroke-dasharray",
+    "stroke-dashoffset",
+    "stroke-opacity",
+    "opacity",
+    "clip-path",
+    "clip-rule",
+    "mask",
+    "offset",
+    "stop-color",
+    "stop-opacity",
+    "gradientUnits",
+    "gradientTransform",
+    "spreadMethod",
+    "patternUnits",
+    "patternContentUnits",
+    "patternTransform",
+    "clipPathUnits",
+    "maskUnits",
+    "maskContentUnits",
+    "font-family",
+    "font-size",
+    "font-weight",
+    "font-style",
+    "text-anchor",
+    "dominant-baseline",
+    "letter-spacing",
+    "dx",
+    "dy",
+    "visibility",
+    "display",
+    "style",
+    "href",
+    "xlink:href",
+    "vector-effect",
+    "color",
+];
+
+fn refused(what: &str) -> String {
+    format!("The SVG cannot be used as a logo: {what}.")
+}
+
+/// Rebuilds an SVG from what [`ELEMENTS`] and [`ATTRIBUTES`] allow; refuses
+/// scripts, event handlers, references outside the file, HTML inside it, DOCTYPEs
+/// and entities.
+fn sanitize_svg(bytes: &[u8]) -> Result<Vec<u8>, String> {
+    let text = std::str::from_utf8(bytes).map_err(|_| refused("it is not UTF-8 text"))?;
+    let mut reader = Reader::from_str(text.trim_start_matches('\u{FEFF}'));
+    let unreadable = |_| refused("it is not well-formed XML");
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    // Open elements: whether each is kept; `skipping` counts levels inside a dropped one.
+    let mut open: Vec<String> = Vec::new();
+    let mut skipping = 0usize;
+    let mut seen_root = false;
+    loop {
+        let event = reader.read_event().map_err(unreadable)?;
+        match event {
+            Event::Eof => break,
+            Event::DocType(_) => {
+                return Err(refused("it has a DOCTYPE (entities are not allowed)"))
+            }
+            Event::Decl(_) | Event::Comment(_) | Event::PI(_) => {}
+            // Inside a left-out element: still checked, nothing written.
+            Event::Start(e) if skipping > 0 => {
+                check_element(&e)?;
+                skipping += 1;
+            }
+            Event::Empty(e) if skipping > 0 => check_element(&e)?,
+            Event::End(_) if skipping > 0 => skipping -= 1,
+            Event::Start(e) => {
+                let name = element(&e, seen_root)?;
+                seen_root = true;
+                match name {
+                    Some(name) => {
+                        if open.len() >= MAX_DEPTH {
+                            return Err(refused("its elements nest too deep"));
+                        }
+                        out.push('<');
+                        out.push_str(&name);
+                        attributes(&e, &mut out)?;
+                        out.push('>');
+                        open.push(name);
+                    }
+                    None => skipping = 1,
+                }
+            }
+            Event::Empty(e) => {
+                let name = element(&e, seen_root)?;
+                seen_root = true;
+                if let Some(name) = name {
+                    out.push('<');
+                    out.push_str(&name);
+                    attributes(&e, &mut out)?;
+                    out.push_str("/>");
+                }
+            }
+            Event::End(_) => {
+                let name = open
+                    .pop()
+                    .ok_or_else(|| refused("it is not well-formed XML"))?;
+                out.push_str("</");
+                out.push_str(&name);
+                out.push('>');
+            }
+            Event::Text(t) => {
+                let t = t.decode().map_err(|_| refused("it is not UTF-8 text"))?;
+                if open.is_empty() && !t.trim().is_empty() {
+                    return Err(refused("it has text outside its svg element"));
+                }
+                if !open.is_empty() && skipping == 0 {
+                    escape_into(&t, &mut out);
+                }
+            }
+            Event::CData(t) => {
+                if !open.is_empty() && skipping == 0 {
+                    let t = t.decode().map_err(|_| refused("it is not UTF-8 text"))?;
+                    escape_into(&t, &mut out);
+                }
+            }
+            Event::GeneralRef(r) => {
+                let c = if r.is_char_ref() {
+                    r.resolve_char_ref().ok().flatten()
+                } else {
+                    let name: &[u8] = &r;
+                    match name {
+                        b"lt" => Some('<'),
+                        b"gt" => Some('>'),
+                        b"amp" => Some('&'),
+                        b"quot" => Some('"'),
+                        b"apos" => Some('\''),
+                        _ => None,
+                    }
+                };
+                let c = c.ok_or_else(|| refused("it uses an entity"))?;
+                if !open.is_empty() && skipping == 0 {
+                    escape_into(c.encode_utf8(&mut [0; 4]), &mut out);
+                }
+            }
+        }
+    }
+    if !seen_root || !open.is_empty() {
+        return Err(refused("it is not well-formed XML"));
+    }
+    Ok(out.into_bytes())
+}
+
+/// The element's local name if it is kept, `None` if it is left out; an error for
+/// one that refuses the file, and for a first element that is not `svg`.
+fn element(e: &BytesStart<'_>, seen_root: bool) -> Result<Option<String>, String> {
+    check_element(e)?;
+    let local = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
+    if !seen_root && local != "svg" {
+        return Err(refused("its first element is not svg"));
+    }
+    if seen_root && local == "svg" && e.name().as_ref() != b"svg" {
+        return Ok(None);
+    }
+    // Prefixed elements belong to other namespaces (editors' metadata): left out.
+    if e.name().as_ref() != e.local_name().as_ref() {
+        return Ok(None);
+    }
+    Ok(ELEMENTS.contains(&local.as_str()).then_some(local))
+}
+
+/// Refuses the elements of [`REFUSED_ELEMENTS`], whatever their prefix, and checks
+/// the attributes of every element (kept or not): a handler anywhere refuses.
+fn check_element(e: &BytesStart<'_>) -> Result<(), String> {
+    let local = e.local_name();
+    let local = String::from_utf8_lossy(local.as_ref());
+    if let Some(bad) = REFUSED_ELEMENTS
+        .iter()
+        .find(|r| r.eq_ignore_ascii_case(&local))
+    {
+        return Err(refused(&format!("it contains a <{bad}> element")));
+    }
+    for attr in e.attributes() {
+        let attr = attr.map_err(|_| refused("it is not well-formed XML"))?;
+        let name = String::from_utf8_lossy(attr.key.as_ref()).into_owned();
+        let value = attr
+            .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+            .map_err(|_| refused("it uses an entity"))?;
+        check_attribute(&name, &value)?;
+    }
+    Ok(())
+}
+
+/// Refuses event handlers, links that leave the file, `url()` to elsewhere, and
+/// `javascript:` anywhere.
+fn check_attribute(name: &str, value: &str) -> Result<(), String> {
+    let local = name.rsplit(':').next().unwrap_or(name);
+    if local.len() > 2 && local[..2].eq_ignore_ascii_case("on") {
+        return Err(refused(&format!("it has an event handler ({name})")));
+    }
+    if local.eq_ignore_ascii_case("href") && !value.trim_start().starts_with('#') {
+        return Err(refused(&format!(
+            "it refers to something outside the file ({name})"
+        )));
+    }
+    check_value(name, value)
+}
+
+/// A value may refer only to parts of the same file (`url(#id)`).
+fn check_value(name: &str, value: &str) -> Result<(), String> {
+    let compact: String = value
+        .chars()
+        .filter(|c| !c.is_whitespace() && !c.is_control())
+        .flat_map(char::to_lowercase)
+        .collect();
+    if compact.contains("javascript:")
+        || compact.contains("expression(")
+        || compact.contains("@import")
+    {
+        return Err(refused(&format!(
+            "its {name} attribute runs script or loads a style sheet"
+        )));
+    }
+    let mut rest = compact.as_str();
+    while let Some(at) = rest.find("url(") {
+        rest = &rest[at + 4..];
+        let target = rest.trim_start_matches(['"', '\'']);
+        if !target.starts_with('#') {
+            return Err(refused(&format!(
+                "its {name} attribute refers to something outside the file"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Writes the kept attributes of `e`, escaped.
+fn attributes(e: &BytesStart<'_>, out: &mut String) -> Result<(), String> {
+    for attr in e.attributes() {
+        let attr = attr.map_err(|_| refused("it is not well-formed XML"))?;
+        let name = String::from_utf8_lossy(attr.key.as_ref()).into_owned();
+        if !ATTRIBUTES.contains(&name.as_str()) {
+            continue;
+        }
+        let value = attr
+            .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+            .map_err(|_| refused("it uses an entity"))?;
+        out.push(' ');
+        out.push_str(&name);
+        out.push_str("=\"");
+        escape_into(&value, out);
+        out.push('"');
+    }
+    Ok(())
+}
+
+fn escape_into(text: &str, out: &mut String) {
+    for c in text.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn svg(body: &str) -> Vec<u8> {
+        format!(r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10">{body}</svg>"#)
+            .into_bytes()
+    }
+
+    fn png() -> Vec<u8> {
+        let image = image::RgbaImage::from_pixel(4, 3, image::Rgba([10, 20, 30, 255]));
+        let mut out = Cursor::new(Vec::new());
+        image.write_to(&mut out, ImageFormat::Png).unwrap();
+        out.into_inner()
+    }
+
+    #[test]
+    fn the_type_is_judged_by_content() {
+        let logo = Logo::parse(&png()).unwrap();
+        assert_eq!(logo.kind, LogoKind::Png);
+        assert!(logo.bytes.starts_with(b"\x89PNG"));
+        assert_eq!(Logo::parse(b"GIF89a......").unwrap_err(), WRONG_TYPE);
+        assert_eq!(
+            Logo::parse(b"<html><body>hi</body></html>").unwrap_err(),
+            WRONG_TYPE
+        );
+        assert_eq!(Logo::parse(b"just text").unwrap_err(), WRONG_TYPE);
+        // A PNG signature on something else is not a PNG.
+        assert!(Logo::parse(b"\x89PNG\r\n\x1a\nnot really").is_err());
+    }
+
+    #[test]
+    fn raster_logos_are_encoded_again_without_trailing_bytes() {
+        let mut polyglot = png();
+        polyglot.extend_from_slice(b"<script>alert(1)</script>");
+        let logo = Logo::parse(&polyglot).unwrap();
+        assert!(!logo.bytes.windows(7).any(|w| w == b"<script"));
+        let image = image::RgbImage::from_pixel(2, 2, image::Rgb([200, 0, 0]));
+        let mut jpeg = Cursor::new(Vec::new());
+        image.write_to(&mut jpeg, ImageFormat::Jpeg).unwrap();
+        let logo = Logo::parse(&jpeg.into_inner()).unwrap();
+        assert_eq!(logo.kind, LogoKind::Jpeg);
+        assert_eq!(logo.kind.mime(), "image/jpeg");
+    }
+
+    #[test]
+    fn too_large_is_refused() {
+        let mut big = png();
+        big.resize(MAX_BYTES + 1, 0);
+        assert_eq!(
+            Logo::parse(&big).unwrap_err(),
+            "A logo has at most 256 KiB."
+        );
+        assert!(Logo::parse(b"").is_err());
+    }
+
+    #[test]
+    fn a_plain_svg_is_kept() {
+        let logo = Logo::parse(&svg(
+            r##"<defs><linearGradient id="g"><stop offset="0" stop-color="#fff"/></linearGradient></defs><rect width="10" height="10" fill="url(#g)"/><text x="1" y="5">A &amp; B</text>"##,
+        ))
+        .unwrap();
+        let text = String::from_utf8(logo.bytes).unwrap();
+        assert_eq!(logo.kind, LogoKind::Svg);
+        assert!(text.contains(r##"fill="url(#g)""##), "{text}");
+        assert!(text.contains("A &amp; B"), "{text}");
+        assert!(
+            text.contains("<stop offset=\"0\" stop-color=\"#fff\"/>"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn dangerous_svgs_are_refused() {
+        for (body, why) in [
+            ("<script>alert(1)</script>", "<script>"),
+            ("<SCRIPT>alert(1)</SCRIPT>", "<script>"),
+            (r#"<rect onload="alert(1)"/>"#, "event handler"),
+            (r#"<g><rect OnClick="alert(1)"/></g>"#, "event handler"),
+            (
+                r#"<use xlink:href="https://evil.example/x.svg#a"/>"#,
+                "outside the file",
+            ),
+            (r#"<use href="data:image/svg+xml,xx"/>"#, "outside the file"),
+            (
+                "<foreignObject><div>hi</div></foreignObject>",
+                "<foreignObject>",
+            ),
+            (
+                r#"<rect fill="url(https://evil.example/a)"/>"#,
+                "outside the file",
+            ),
+            (
+                r#"<rect style="fill: URL( 'http://evil.example/a')"/>"#,
+                "outside the file",
+            ),
+            (
+                r#"<rect style="background: url(javascript:alert(1))"/>"#,
+                "runs script",
+            ),
+            (
+                "<style>@import url(https://evil.example/a.css);</style>",
+                "<style>",
+            ),
+            (r#"<a href="javascript:alert(1)"><rect/></a>"#, "<a>"),
+            (r#"<image href="https://evil.example/a.png"/>"#, "<image>"),
+            (
+                r#"<set attributeName="href" to="javascript:alert(1)"/>"#,
+                "<set>",
+            ),
+            (
+                r#"<x:script xmlns:x="http://www.w3.org/2000/svg">1</x:script>"#,
+                "<script>",
+            ),
+        ] {
+            let err = Logo::parse(&svg(body)).unwrap_err();
+            assert!(err.contains(why), "{body}: {err}");
+        }
+        let doctype = br#"<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY x "y">]><svg xmlns="http://www.w3.org/2000/svg">&x;</svg>"#;
+        assert!(Logo::parse(doctype).unwrap_err().contains("DOCTYPE"));
+        let html = br#"<svg xmlns="http://www.w3.org/2000/svg"><rect/>"#;
+        assert!(Logo::parse(html).is_err());
+    }
+
+    #[test]
+    fn unknown_parts_are_left_out() {
+        let logo = Logo::parse(&svg(
+            r#"<metadata><rdf:RDF xmlns:rdf="x"><rect/></rdf:RDF></metadata><sodipodi:namedview xmlns:sodipodi="y"/><rect data-x="1" width="2"/>"#,
+        ))
+        .unwrap();
+        let text = String::from_utf8(logo.bytes).unwrap();
+        assert!(
+            !text.contains("metadata") && !text.contains("sodipodi") && !text.contains("data-x"),
+            "{text}"
+        );
+        assert!(text.contains(r#"<rect width="2"/>"#), "{text}");
+    }
+}

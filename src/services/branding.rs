@@ -1,0 +1,140 @@
+//! A tenant's branding (issue #16): what its users — and those of every tenant
+//! below it that does not say otherwise — see as the product's name, logo, colour
+//! and support contact, on pages, login pages, mail and printed statistics.
+//!
+//! Reads need Settings read ([`read`]); every write — the text fields, a reset to
+//! inherited, a logo's upload or removal — is one call of [`change`]: Settings full
+//! through `authz::require_branding_change` (the one place a plan's option will be
+//! asked), the tenant's own row locked, one audit event. The caller has checked
+//! visibility (404).
+
+use super::change::Change;
+use crate::auth::{authz, Principal};
+use crate::db::models::branding::{Effective, OwnBranding};
+use crate::db::models::Tenant;
+use crate::db::transaction::{in_transaction, set_lock_timeout};
+use crate::domain::branding::BrandingFields;
+use crate::domain::logo::Logo;
+use crate::domain::{Feature, Level};
+use crate::error::{AppError, FieldErrors};
+use diesel_async::AsyncPgConnection;
+
+/// A field of a branding that can be reset to inherited.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Field {
+    ProductName,
+    Logo,
+    PrimaryColor,
+    SupportEmail,
+    SupportUrl,
+}
+
+impl Field {
+    /// The field a form or an API names (`product_name`, `logo`, …).
+    pub fn parse(name: &str) -> Option<Field> {
+        Some(match name {
+            "product_name" => Field::ProductName,
+            "logo" => Field::Logo,
+            "primary_color" => Field::PrimaryColor,
+            "support_email" => Field::SupportEmail,
+            "support_url" => Field::SupportUrl,
+            _ => return None,
+        })
+    }
+}
+
+/// One change of a tenant's own branding.
+#[derive(Clone, Debug)]
+pub enum BrandingChange {
+    /// Every text field at once (`None`: inherit), the logo kept: the form, the API's PUT.
+    Fields(BrandingFields),
+    /// One field back to inherited.
+    Reset(Field),
+    /// A new logo (made safe by `Logo::parse`).
+    Logo(Logo),
+}
+
+/// Settings read on `tenant` (403): the prologue of every read.
+pub fn read(p: &Principal, tenant: &Tenant) -> Result<(), AppError> {
+    authz::require(p, tenant, Feature::Settings, Level::Read)
+}
+
+/// The tenant's effective branding, each field with where it comes from.
+pub async fn effective(
+    conn: &mut AsyncPgConnection,
+    p: &Principal,
+    tenant: &Tenant,
+) -> Result<Effective, AppError> {
+    read(p, tenant)?;
+    Ok(Effective::of(conn, tenant.id).await?)
+}
+
+/// What the audit keeps of a branding: the text fields and the logo's type and
+/// ETag (not its bytes).
+fn audited(b: &OwnBranding) -> serde_json::Value {
+    serde_json::json!({
+        "product_name": b.product_name,
+        "primary_color": b.primary_color,
+        "support_email": b.support_email,
+        "support_url": b.support_url,
+        "logo": b.logo_etag.as_ref().map(|etag| serde_json::json!({
+            "type": b.logo_mime,
+            "etag": etag,
+        })),
+    })
+}
+
+/// Applies `change` to the tenant's own branding: Settings full (403), one
+/// transaction, one audit event (`branding.update`, `.reset`, `.logo`); the tenant's
+/// effective branding after it. Invalid input comes as its field errors (422).
+pub async fn change(
+    conn: &mut AsyncPgConnection,
+    c: &Change<'_>,
+    change: Result<BrandingChange, FieldErrors>,
+) -> Result<Effective, AppError> {
+    authz::require_branding_change(c.p, c.tenant)?;
+    let change = change.map_err(AppError::Validation)?;
+    let action = match &change {
+        BrandingChange::Fields(_) => "branding.update",
+        BrandingChange::Reset(_) => "branding.reset",
+        BrandingChange::Logo(_) => "branding.logo",
+    };
+    in_transaction(conn, async |conn| {
+        set_lock_timeout(conn).await?;
+        let before = OwnBranding::lock(conn, c.tenant.id, c.now).await?;
+        let mut after = before.clone();
+        match change {
+            BrandingChange::Fields(f) => {
+                after.product_name = f.product_name.map(|v| v.as_str().to_string());
+                after.primary_color = f.primary_color.map(|v| v.hex());
+                after.support_email = f.support_email.map(|v| v.to_string());
+                after.support_url = f.support_url.map(|v| v.as_str().to_string());
+            }
+            BrandingChange::Reset(field) => match field {
+                Field::ProductName => after.product_name = None,
+                Field::PrimaryColor => after.primary_color = None,
+                Field::SupportEmail => after.support_email = None,
+                Field::SupportUrl => after.support_url = None,
+                Field::Logo => {
+                    after.logo = None;
+                    after.logo_mime = None;
+                    after.logo_etag = None;
+                }
+            },
+            BrandingChange::Logo(logo) => {
+                after.logo_mime = Some(logo.kind.mime().to_string());
+                after.logo_etag = Some(logo.etag);
+                after.logo = Some(logo.bytes);
+            }
+        }
+        if after != before {
+            after.write(conn, c.tenant.id, c.now).await?;
+            let mut event = c.actor.event(action, Some(c.tenant.id));
+            event.before = Some(audited(&before));
+            event.after = Some(audited(&after));
+            event.record(conn).await?;
+        }
+        Ok(Effective::of(conn, c.tenant.id).await?)
+    })
+    .await
+}

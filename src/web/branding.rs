@@ -1,0 +1,401 @@
+//! `/tenants/{id}/branding` (feature Settings): a tenant's product name, logo,
+//! primary colour and support contact, each set here or inherited (the page shows
+//! from where) with **Reset to inherited**; and what shows a branding to anyone:
+//! the logo (`/branding/{tenant_id}/logo`) and the colour's style sheet
+//! (`/branding/theme/{rrggbb}.css`). Every write goes through
+//! `services::branding::change`.
+
+use crate::auth::{authz, CurrentUser};
+use crate::db::models::branding::{Brand, Effective, Inherited, OwnBranding};
+use crate::db::models::Tenant;
+use crate::domain::branding::{BrandingFields, Color};
+use crate::domain::logo::Logo;
+use crate::error::{AppError, FieldErrors};
+use crate::services::branding::{self as service, BrandingChange, Field};
+use crate::web::form::parse_id;
+use crate::web::owned::{can_change, page_or_fragment, readable, saved, status, Branding};
+use crate::web::page::PageCtx;
+use crate::web::routes::{route, Route};
+use crate::web::upload::{parts, read_body, MAX_UPLOAD_BYTES};
+use crate::web::AppState;
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use diesel_async::AsyncPgConnection;
+
+pub fn routes() -> Vec<Route> {
+    vec![
+        route!(GET "/tenants/{id}/branding" => show),
+        route!(POST "/tenants/{id}/branding" => save),
+        route!(POST "/tenants/{id}/branding/reset" => reset),
+        route!(POST "/tenants/{id}/branding/logo" => upload_logo),
+        route!(GET "/branding/{tenant_id}/logo" => logo),
+        route!(GET "/branding/theme/{rrggbb}.css" => theme),
+    ]
+}
+
+/// The policy of a served logo: nothing in it runs, loads or navigates (an SVG
+/// opened on its own is a document; `sandbox` keeps it from scripting even so).
+pub const LOGO_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; sandbox";
+
+/// The effective branding of `tenant_id` for `user`'s page: what the session load
+/// read when it is the acting tenant's, else one statement.
+pub async fn brand_of(
+    user: &CurrentUser,
+    conn: &mut AsyncPgConnection,
+    tenant_id: i64,
+) -> Result<Brand, AppError> {
+    match &user.brand {
+        Some(brand) if tenant_id == user.acting.id => Ok(brand.clone()),
+        _ => Ok(Brand::of(conn, tenant_id).await?),
+    }
+}
+
+/// Where a field's value comes from, as the page and the API say it: set on this
+/// tenant, inherited from an ancestor (named if the user may see it), or unset.
+pub fn source_label(p: &crate::auth::Principal, tenant: &Tenant, field: &Inherited) -> String {
+    match &field.from {
+        Some((id, _)) if *id == tenant.id => "Set here".into(),
+        Some((id, name)) => {
+            let seen = tenant
+                .path
+                .iter()
+                .position(|t| t == id)
+                .is_some_and(|i| authz::can_see_path(p, &tenant.path[..=i]));
+            if seen {
+                format!("Inherited from {name}")
+            } else {
+                "Inherited from a tenant above".into()
+            }
+        }
+        None => "Not set on this tenant or above: the default".into(),
+    }
+}
+
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct BrandingForm {
+    pub product_name: String,
+    pub primary_color: String,
+    pub support_email: String,
+    pub support_url: String,
+}
+
+impl BrandingForm {
+    /// The tenant's own values (empty where it inherits).
+    fn of(tenant: &Tenant, e: &Effective) -> Self {
+        let own = |f: &Inherited| {
+            f.from
+                .as_ref()
+                .filter(|(id, _)| *id == tenant.id)
+                .and(f.value.clone())
+                .unwrap_or_default()
+        };
+        BrandingForm {
+            product_name: own(&e.product_name),
+            primary_color: own(&e.primary_color),
+            support_email: own(&e.support_email),
+            support_url: own(&e.support_url),
+        }
+    }
+
+    fn to_input(&self) -> Result<BrandingChange, FieldErrors> {
+        BrandingFields::parse(
+            Some(&self.product_name),
+            Some(&self.primary_color),
+            Some(&self.support_email),
+            Some(&self.support_url),
+        )
+        .map(BrandingChange::Fields)
+    }
+}
+
+/// One field's row on the page.
+struct FieldView {
+    name: &'static str,
+    label: &'static str,
+    hint: &'static str,
+    kind: &'static str,
+    input: String,
+    /// What shows now (inherited or not) and from where.
+    shown: Option<String>,
+    source: String,
+    set_here: bool,
+    error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "branding/show.html", blocks = ["content"])]
+struct BrandingPage {
+    page: PageCtx,
+    tenant: Tenant,
+    fields: Vec<FieldView>,
+    logo_url: Option<String>,
+    logo_source: String,
+    logo_set_here: bool,
+    logo_error: Option<String>,
+    contrast_warning: Option<String>,
+    can_change: bool,
+}
+
+impl BrandingPage {
+    fn errors_empty(&self) -> bool {
+        self.logo_error.is_none() && self.fields.iter().all(|f| f.error.is_none())
+    }
+}
+
+async fn render(
+    req: &HttpRequest,
+    user: &CurrentUser,
+    conn: &mut AsyncPgConnection,
+    tenant: Tenant,
+    form: Option<BrandingForm>,
+    errors: FieldErrors,
+) -> Result<HttpResponse, AppError> {
+    let e = service::effective(conn, user, &tenant).await?;
+    let form = form.unwrap_or_else(|| BrandingForm::of(&tenant, &e));
+    let row = |name: &'static str,
+               label: &'static str,
+               hint: &'static str,
+               kind: &'static str,
+               input: &str,
+               f: &Inherited| FieldView {
+        name,
+        label,
+        hint,
+        kind,
+        input: input.to_string(),
+        shown: f.value.clone(),
+        source: source_label(user, &tenant, f),
+        set_here: f.from.as_ref().is_some_and(|(id, _)| *id == tenant.id),
+        error: errors.get(name).cloned(),
+    };
+    let fields = vec![
+        row(
+            "product_name",
+            "Product name",
+            "Shown in every page's header and title, on the login page and in mail. At most 60 characters.",
+            "text",
+            &form.product_name,
+            &e.product_name,
+        ),
+        row(
+            "primary_color",
+            "Primary colour",
+            "#rrggbb, e.g. #1f6feb: buttons, links and highlights.",
+            "text",
+            &form.primary_color,
+            &e.primary_color,
+        ),
+        row(
+            "support_email",
+            "Support email",
+            "Where users and mail recipients are told to write for help.",
+            "email",
+            &form.support_email,
+            &e.support_email,
+        ),
+        row(
+            "support_url",
+            "Support page",
+            "A web address starting with https://.",
+            "url",
+            &form.support_url,
+            &e.support_url,
+        ),
+    ];
+    let brand = e.brand();
+    let page = BrandingPage {
+        page: PageCtx::new(user, conn, "branding").await?,
+        can_change: can_change::<Branding>(user, &tenant),
+        logo_url: brand.logo_url(),
+        logo_source: source_label(user, &tenant, &e.logo),
+        logo_set_here: e.logo.from.as_ref().is_some_and(|(id, _)| *id == tenant.id),
+        logo_error: errors.get("logo").cloned(),
+        contrast_warning: contrast_warning(&brand),
+        fields,
+        tenant,
+    };
+    page_or_fragment!(req, page, status(&errors))
+}
+
+/// The warning of the effective colour, if it reads badly against white.
+pub fn contrast_warning(brand: &Brand) -> Option<String> {
+    brand
+        .primary_color
+        .as_deref()
+        .and_then(|c| Color::parse(c).ok())
+        .and_then(|c| c.contrast_warning())
+}
+
+async fn show(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let mut conn = state.pool.get().await?;
+    let tenant = readable::<Branding>(&user, &mut conn, &path).await?;
+    render(&req, &user, &mut conn, tenant, None, FieldErrors::new()).await
+}
+
+/// The flash after a change: saved, with the colour's warning if it has one.
+fn saved_message(what: &str, e: &Effective) -> String {
+    match contrast_warning(&e.brand()) {
+        Some(w) => format!("{what} Note: {w}"),
+        None => what.to_string(),
+    }
+}
+
+async fn save(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: web::Form<BrandingForm>,
+) -> Result<HttpResponse, AppError> {
+    let form = form.into_inner();
+    let input = form.to_input();
+    changed(
+        &req,
+        &user,
+        &state,
+        &path,
+        input,
+        "Saved the branding.",
+        Some(form),
+    )
+    .await
+}
+
+/// One change of the page's forms through `services::branding::change`: done, 303
+/// back to the page with `message` (and the colour's warning); field errors, the
+/// page again with them (and `form` as typed, when the text fields were posted).
+async fn changed(
+    req: &HttpRequest,
+    user: &CurrentUser,
+    state: &AppState,
+    path: &str,
+    input: Result<BrandingChange, FieldErrors>,
+    message: &str,
+    form: Option<BrandingForm>,
+) -> Result<HttpResponse, AppError> {
+    saved::<Branding, _>(
+        req,
+        user,
+        state,
+        path,
+        "branding",
+        async |conn, c| service::change(conn, c, input).await,
+        |e| saved_message(message, e),
+        async |conn, tenant, errors| render(req, user, conn, tenant, form, errors).await,
+    )
+    .await
+}
+
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct ResetForm {
+    pub field: String,
+}
+
+async fn reset(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: web::Form<ResetForm>,
+) -> Result<HttpResponse, AppError> {
+    let input = Field::parse(form.field.trim())
+        .map(BrandingChange::Reset)
+        .ok_or_else(|| FieldErrors::from([("field", "Choose a field to reset.".to_string())]));
+    changed(
+        &req,
+        &user,
+        &state,
+        &path,
+        input,
+        "Reset to inherited.",
+        None,
+    )
+    .await
+}
+
+/// The logo form (`multipart/form-data`, its file in `logo`): the CSRF guard has
+/// read its token; the file is judged after the rights (`saved`).
+async fn upload_logo(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, AppError> {
+    let body = read_body(payload.into_inner(), MAX_UPLOAD_BYTES).await?;
+    let file = parts(req.headers(), body)
+        .await
+        .and_then(|parts| parts.into_iter().find(|(name, _)| name == "logo"))
+        .map(|(_, data)| data)
+        .unwrap_or_default();
+    let input = Logo::parse(&file)
+        .map(BrandingChange::Logo)
+        .map_err(|e| FieldErrors::from([("logo", e)]));
+    changed(&req, &user, &state, &path, input, "Saved the logo.", None).await
+}
+
+/// A tenant's own logo, to anyone (it shows on the tenant's login page): its
+/// type, `nosniff`, a policy under which nothing in it runs, and its ETag.
+async fn logo(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let id = parse_id(&path)?;
+    let mut conn = state.pool.get().await?;
+    let (bytes, mime, etag) = OwnBranding::logo_of(&mut conn, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let etag = format!("\"{etag}\"");
+    let unchanged = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    let mut response = if unchanged {
+        HttpResponse::NotModified()
+    } else {
+        HttpResponse::Ok()
+    };
+    response
+        .insert_header((header::CONTENT_TYPE, mime))
+        .insert_header((header::ETAG, etag))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .insert_header((header::CONTENT_SECURITY_POLICY, LOGO_CSP))
+        .insert_header((header::CONTENT_DISPOSITION, "inline; filename=\"logo\""))
+        .insert_header((header::CACHE_CONTROL, "public, max-age=86400"))
+        .insert_header(("Cross-Origin-Resource-Policy", "same-origin"));
+    Ok(if unchanged {
+        response.finish()
+    } else {
+        response.body(bytes)
+    })
+}
+
+/// The style sheet of a primary colour: the console's accent, nothing else.
+async fn theme(path: web::Path<String>) -> Result<HttpResponse, AppError> {
+    let color = Color::parse(&format!("#{}", path.as_str())).map_err(|_| AppError::NotFound)?;
+    if path.len() != 6 {
+        return Err(AppError::NotFound);
+    }
+    let hex = color.hex();
+    // White text on a light accent would vanish: dark text instead.
+    let fg = if color.contrast_with_white() < 3.0 {
+        "#1f2328"
+    } else {
+        "#ffffff"
+    };
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/css; charset=utf-8"))
+        .insert_header((header::CACHE_CONTROL, "public, max-age=86400"))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .body(format!(":root {{ --accent: {hex}; --accent-fg: {fg}; }}\n")))
+}

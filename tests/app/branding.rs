@@ -1,0 +1,795 @@
+//! Issue #16, points 1–2: a tenant's branding, inherited down the tree, on its
+//! page and through the API, and where it shows (headers and titles, login pages on
+//! a tenant's host and custom domain, mail, error pages, printed statistics);
+//! logos refused by content, served so that nothing in them runs.
+
+use crate::api::{send, token_for, Api};
+use crate::helpers::*;
+use crate::invitations::{app_with_sink, invite_grant};
+use reqwest::Method;
+use serde_json::{json, Value};
+use tenantry::db::models::Tenant;
+use tenantry::domain::{GrantRole, Level, Permissions, Scope};
+
+const BOUNDARY: &str = "----tenantryTestBoundary7MA4YWxkTrZu0gW";
+
+/// A `multipart/form-data` body with the CSRF token and one file part `logo`.
+fn multipart(csrf: Option<&str>, filename: &str, content_type: &str, file: &[u8]) -> Vec<u8> {
+    let mut body = Vec::new();
+    if let Some(token) = csrf {
+        body.extend_from_slice(
+            format!(
+                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{token}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    body.extend_from_slice(
+        format!(
+            "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"logo\"; filename=\"{filename}\"\r\nContent-Type: {content_type}\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(file);
+    body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
+    body
+}
+
+async fn upload(
+    browser: &TestApp,
+    tenant: &Tenant,
+    filename: &str,
+    file: &[u8],
+) -> reqwest::Response {
+    let token = browser.csrf().await;
+    browser
+        .client
+        .post(browser.url(&format!("/tenants/{}/branding/logo", tenant.id)))
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={BOUNDARY}"),
+        )
+        .body(multipart(Some(&token), filename, "image/png", file))
+        .send()
+        .await
+        .unwrap()
+}
+
+fn png(width: u32, height: u32) -> Vec<u8> {
+    let image = image::RgbaImage::from_pixel(width, height, image::Rgba([200, 30, 30, 255]));
+    let mut out = std::io::Cursor::new(Vec::new());
+    image.write_to(&mut out, image::ImageFormat::Png).unwrap();
+    out.into_inner()
+}
+
+fn svg(body: &str) -> Vec<u8> {
+    format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" viewBox="0 0 10 10">{body}</svg>"#
+    )
+    .into_bytes()
+}
+
+async fn save(browser: &TestApp, tenant: &Tenant, fields: &[(&str, &str)]) -> reqwest::Response {
+    browser
+        .post_form(&format!("/tenants/{}/branding", tenant.id), fields)
+        .await
+}
+
+async fn reset(browser: &TestApp, tenant: &Tenant, field: &str) -> reqwest::Response {
+    browser
+        .post_form(
+            &format!("/tenants/{}/branding/reset", tenant.id),
+            &[("field", field)],
+        )
+        .await
+}
+
+fn fields<'a>(
+    product: &'a str,
+    color: &'a str,
+    email: &'a str,
+    url: &'a str,
+) -> Vec<(&'static str, &'a str)> {
+    vec![
+        ("product_name", product),
+        ("primary_color", color),
+        ("support_email", email),
+        ("support_url", url),
+    ]
+}
+
+/// The text of the element with `id`, its tags left out (elements of the same
+/// name are not nested in what these tests read).
+fn text_of(html: &str, id: &str) -> String {
+    let marker = format!("id=\"{id}\"");
+    let at = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no #{id} in {html}"));
+    let start = html[..at].rfind('<').unwrap();
+    let tag: String = html[start + 1..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric())
+        .collect();
+    let open_end = at + html[at..].find('>').unwrap() + 1;
+    let close = open_end + html[open_end..].find(&format!("</{tag}>")).unwrap();
+    let mut text = String::new();
+    let mut in_tag = false;
+    for c in html[open_end..close].chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    text.trim().to_string()
+}
+
+/// The partner tree with acme branded ("Acme Cloud", `color`, help@acme.example),
+/// the admin logged in.
+async fn acme_branded(color: &str) -> (TestApp, PartnerTree) {
+    let app = spawn_app().await;
+    app.login_admin().await;
+    let t = partner_tree(&app).await;
+    let r = save(
+        &app,
+        &t.acme,
+        &fields("Acme Cloud", color, "help@acme.example", ""),
+    )
+    .await;
+    assert_redirect_to(&r, &format!("/tenants/{}/branding", t.acme.id));
+    (app, t)
+}
+
+#[tokio::test]
+async fn fields_inherit_from_the_nearest_ancestor_and_reset_to_inherited() {
+    let app = spawn_app().await;
+    app.login_admin().await;
+    let t = partner_tree(&app).await;
+    assert_redirect_to(
+        &save(
+            &app,
+            &app.root,
+            &fields("Provider Console", "", "help@provider.example", ""),
+        )
+        .await,
+        &format!("/tenants/{}/branding", app.root.id),
+    );
+    assert_redirect_to(
+        &save(
+            &app,
+            &t.acme,
+            &fields("Acme Cloud", "#0f766e", "", "https://help.acme.example/"),
+        )
+        .await,
+        &format!("/tenants/{}/branding", t.acme.id),
+    );
+    assert_redirect_to(
+        &save(&app, &t.a1, &fields("", "", "desk@a1.example", "")).await,
+        &format!("/tenants/{}/branding", t.a1.id),
+    );
+
+    // Three levels down: each field from the nearest tenant that sets it.
+    let token = token_for(&app, &app.admin, false).await;
+    let api = Api::new(&app, Some(&token));
+    let (code, b) = api
+        .get(&format!("/api/v1/tenants/{}/branding", t.a1x.id))
+        .await;
+    assert_eq!(code, 200, "{b}");
+    assert_eq!(b["product_name"]["value"], "Acme Cloud");
+    assert_eq!(b["product_name"]["source"]["tenant_id"], t.acme.id);
+    assert_eq!(b["product_name"]["set_here"], false);
+    assert_eq!(b["primary_color"]["value"], "#0f766e");
+    assert_eq!(b["support_email"]["value"], "desk@a1.example");
+    assert_eq!(b["support_email"]["source"]["name"], t.a1.name);
+    assert_eq!(b["support_url"]["value"], "https://help.acme.example/");
+    assert_eq!(b["logo"]["value"], Value::Null);
+    assert_eq!(b["logo"]["source"], Value::Null);
+
+    // The page says where each value comes from.
+    let html = app
+        .get_html(&format!("/tenants/{}/branding", t.a1x.id))
+        .await;
+    let source = text_of(&html, "product_name-source");
+    assert!(
+        source.contains("Acme Cloud") && source.contains("Inherited from Tenant acme"),
+        "{source}"
+    );
+    assert!(
+        text_of(&html, "support_email-source").contains("Inherited from Tenant a1"),
+        "{html}"
+    );
+    assert!(
+        !html.contains("id=\"reset-product_name\""),
+        "nothing set here to reset"
+    );
+    // On a1, its own email is set here, with Reset to inherited.
+    let html = app
+        .get_html(&format!("/tenants/{}/branding", t.a1.id))
+        .await;
+    assert!(
+        text_of(&html, "support_email-source").contains("Set here"),
+        "{html}"
+    );
+    assert!(html.contains("id=\"reset-support_email\""), "{html}");
+
+    // Reset a1's email: the root's shows below it again.
+    assert_redirect_to(
+        &reset(&app, &t.a1, "support_email").await,
+        &format!("/tenants/{}/branding", t.a1.id),
+    );
+    let (_, b) = api
+        .get(&format!("/api/v1/tenants/{}/branding", t.a1x.id))
+        .await;
+    assert_eq!(b["support_email"]["value"], "help@provider.example");
+    assert_eq!(b["support_email"]["source"]["tenant_id"], app.root.id);
+    // Reset acme's name: the root's product name is a1x's now; its colour stays.
+    reset(&app, &t.acme, "product_name").await;
+    let (_, b) = api
+        .get(&format!("/api/v1/tenants/{}/branding", t.a1x.id))
+        .await;
+    assert_eq!(b["product_name"]["value"], "Provider Console");
+    assert_eq!(b["primary_color"]["value"], "#0f766e");
+    // An unknown field to reset is a field error; nothing else changes.
+    assert_eq!(status(&reset(&app, &t.acme, "nonsense").await), 422);
+    // Another tenant's branch never sees acme's.
+    let (_, b) = api
+        .get(&format!("/api/v1/tenants/{}/branding", t.g1.id))
+        .await;
+    assert_eq!(b["primary_color"]["value"], Value::Null);
+    assert_eq!(b["product_name"]["value"], "Provider Console");
+
+    // Every change is audited once.
+    let n: i64 = db(&app)
+        .await
+        .query_one(
+            "SELECT count(*) FROM audit_events WHERE action LIKE 'branding.%'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 5);
+}
+
+#[tokio::test]
+async fn the_frame_of_every_page_shows_the_acting_tenants_branding() {
+    let (app, t) = acme_branded("#0f766e").await;
+    app.user_with_role(&t.a1x, "carol", Permissions::all(Level::Read))
+        .await;
+    let carol = browser_as(&app, "a1x\\carol").await;
+    for path in ["/dashboard", &format!("/tenants/{}", t.a1x.id), "/profile"] {
+        let html = carol.get_html(path).await;
+        assert_eq!(text_of(&html, "product-name"), "Acme Cloud", "{path}");
+        assert!(html.contains("· Acme Cloud</title>"), "{path}: {html}");
+        assert!(
+            html.contains("href=\"/branding/theme/0f766e.css\""),
+            "{path}"
+        );
+        assert!(
+            text_of(&html, "support").contains("help@acme.example")
+                || html.contains("mailto:help@acme.example"),
+            "{path}"
+        );
+    }
+    // The root admin acting at home sees the installation's own name.
+    let html = app.get_html("/dashboard").await;
+    assert_eq!(text_of(&html, "product-name"), "tenantry");
+    // Switched into a2 (below acme), the admin sees acme's branding.
+    let r = app
+        .post_form("/switch", &[("tenant_id", &t.a2.id.to_string())])
+        .await;
+    assert_eq!(status(&r), 303);
+    let html = app.get_html("/dashboard").await;
+    assert_eq!(text_of(&html, "product-name"), "Acme Cloud");
+    // An error page in the frame names the support address.
+    let r = carol.get("/tenants/999999999").await;
+    assert_eq!(status(&r), 404);
+    let html = r.text().await.unwrap();
+    assert!(
+        text_of(&html, "error-support").contains("help@acme.example"),
+        "{html}"
+    );
+    // The theme: the accent colour, nothing else.
+    let r = app.get("/branding/theme/0f766e.css").await;
+    assert_eq!(status(&r), 200);
+    assert_eq!(r.headers()["content-type"], "text/css; charset=utf-8");
+    assert!(r.text().await.unwrap().contains("--accent: #0f766e;"));
+    for bad in ["/branding/theme/zzzzzz.css", "/branding/theme/0f766e0.css"] {
+        assert_eq!(status(&app.get(bad).await), 404, "{bad}");
+    }
+}
+
+#[tokio::test]
+async fn the_printable_stats_page_carries_the_tenants_branding() {
+    let (app, t) = acme_branded("").await;
+    let html = app
+        .get_html(&format!(
+            "/tenants/{}/stats/print?from=2026-01&to=2026-01",
+            t.a2.id
+        ))
+        .await;
+    assert!(
+        text_of(&html, "print-brand").contains("Acme Cloud"),
+        "{html}"
+    );
+    assert!(html.contains("· Acme Cloud</title>"), "{html}");
+    assert!(html.contains("support: help@acme.example"), "{html}");
+}
+
+#[tokio::test]
+async fn the_login_page_on_a_tenant_host_or_custom_domain_shows_that_tenants_branding() {
+    let (app, t) = acme_branded("#0f766e").await;
+    assert_redirect_to(
+        &upload(&app, &t.acme, "logo.png", &png(8, 4)).await,
+        &format!("/tenants/{}/branding", t.acme.id),
+    );
+    save(&app, &t.a2, &fields("A2 Corp", "", "", "")).await;
+    db(&app)
+        .await
+        .execute(
+            "UPDATE tenants SET custom_domain = 'login.a2corp.example', custom_domain_status = 'verified', \
+             custom_domain_token = 'tok', custom_domain_verified_at = now() WHERE id = $1",
+            &[&t.a2.id],
+        )
+        .await
+        .unwrap();
+
+    let page = |host: String| {
+        let app = &app;
+        async move {
+            let (client, base) = app.browser_for_host(&host);
+            let r = client.get(format!("{base}/login")).send().await.unwrap();
+            assert_eq!(r.status().as_u16(), 200, "{host}");
+            r.text().await.unwrap()
+        }
+    };
+    // acme's own host: its name, logo, colour and support address.
+    let html = page(format!("acme.{BASE_DOMAIN}")).await;
+    assert_eq!(text_of(&html, "product-name"), "Acme Cloud");
+    assert!(
+        html.contains(&format!("src=\"/branding/{}/logo?v=", t.acme.id)),
+        "{html}"
+    );
+    assert!(
+        html.contains("href=\"/branding/theme/0f766e.css\""),
+        "{html}"
+    );
+    assert!(text_of(&html, "login-support").contains("help@acme.example"));
+    // a2's verified custom domain: its own name, acme's logo and colour inherited.
+    let html = page("login.a2corp.example".into()).await;
+    assert_eq!(text_of(&html, "product-name"), "A2 Corp");
+    assert!(
+        html.contains(&format!("src=\"/branding/{}/logo?v=", t.acme.id)),
+        "{html}"
+    );
+    assert!(html.contains("Log in to Tenant a2"), "{html}");
+    // The console's own host: the root's (unset: the installation's own).
+    let html = app.get_html("/login").await;
+    assert_eq!(text_of(&html, "product-name"), "tenantry");
+    assert!(!html.contains("/branding/"), "{html}");
+    // A failed login on the tenant host keeps the branding.
+    let (client, base) = app.browser_for_host(&format!("acme.{BASE_DOMAIN}"));
+    let html = client
+        .get(format!("{base}/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let token = csrf_from(&html).unwrap();
+    let r = client
+        .post(format!("{base}/login"))
+        .form(&[
+            ("username", "nobody"),
+            ("password", "wrong"),
+            ("csrf_token", &token),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    assert_eq!(
+        text_of(&r.text().await.unwrap(), "product-name"),
+        "Acme Cloud"
+    );
+    // An anonymous visitor's error page on the tenant's host names its support.
+    let r = client
+        .get(format!("{base}/no-such-page"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 404);
+    let html = r.text().await.unwrap();
+    assert!(
+        text_of(&html, "error-support").contains("help@acme.example"),
+        "{html}"
+    );
+    assert!(html.contains("· Acme Cloud</title>"), "{html}");
+    // … and on the console's host, nothing of acme's.
+    let html = app.new_browser().get_html("/no-such-page").await;
+    assert!(!html.contains("acme"), "{html}");
+}
+
+#[tokio::test]
+async fn an_invitation_mail_carries_the_branding() {
+    let (app, sink) = app_with_sink(&[]).await;
+    app.login_admin().await;
+    let t = partner_tree(&app).await;
+    save(
+        &app,
+        &t.acme,
+        &fields(
+            "Acme Cloud",
+            "",
+            "help@acme.example",
+            "https://help.acme.example",
+        ),
+    )
+    .await;
+    let r = invite_grant(&app, &t.a1, "dave@example.com", "viewer", "tenant", false).await;
+    assert_eq!(status(&r), 303, "{}", r.text().await.unwrap());
+    let mail = sink.wait_for("dave@example.com", 1).await;
+    let mail = &mail;
+    assert_eq!(
+        mail.subject,
+        format!("You are invited to {} on Acme Cloud", t.a1.name)
+    );
+    assert!(
+        mail.from_header.contains("Acme Cloud"),
+        "{}",
+        mail.from_header
+    );
+    assert!(
+        mail.from_header.contains("invitations@tenantry.test"),
+        "{}",
+        mail.from_header
+    );
+    assert!(mail.body.contains("on Acme Cloud, as"), "{}", mail.body);
+    assert!(
+        mail.body.replace("\r\n", "\n").contains(
+            "-- \nAcme Cloud\nSupport: help@acme.example\nHelp: https://help.acme.example"
+        ),
+        "{}",
+        mail.body
+    );
+    assert!(
+        mail.html.contains("mailto:help@acme.example"),
+        "{}",
+        mail.html
+    );
+}
+
+#[tokio::test]
+async fn uploads_that_are_not_safe_images_are_refused() {
+    let app = spawn_app().await;
+    app.login_admin().await;
+    let acme = app.tenant(&app.root, "acme", true).await;
+    let mut big = png(8, 8);
+    big.resize(300 * 1024, 0);
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        // A name and a declared type say PNG; the content is text.
+        (
+            "logo.png",
+            b"<html><script>alert(1)</script></html>".to_vec(),
+            "must be a PNG, JPEG or SVG",
+        ),
+        (
+            "logo.gif",
+            b"GIF89a\x01\x00\x01\x00".to_vec(),
+            "must be a PNG, JPEG or SVG",
+        ),
+        ("logo.png", big, "at most 256 KiB"),
+        ("logo.svg", svg("<script>alert(1)</script>"), "<script>"),
+        (
+            "logo.svg",
+            svg(r#"<rect width="5" height="5" onload="alert(1)"/>"#),
+            "event handler",
+        ),
+        (
+            "logo.svg",
+            svg(r#"<use xlink:href="https://evil.example/sprite.svg#a"/>"#),
+            "outside the file",
+        ),
+        (
+            "logo.svg",
+            svg("<foreignObject><p>hi</p></foreignObject>"),
+            "<foreignObject>",
+        ),
+        ("logo.png", Vec::new(), "Choose an image file"),
+    ];
+    for (name, file, why) in &cases {
+        let r = upload(&app, &acme, name, file).await;
+        assert_eq!(status(&r), 422, "{name} {why}");
+        let html = r.text().await.unwrap();
+        let error = text_of(&html, "logo-error");
+        assert!(
+            error.contains(&why.replace('<', "&#60;").replace('>', "&#62;"))
+                || error.contains(why)
+                || error.contains(&why.replace('<', "&lt;").replace('>', "&gt;")),
+            "{why}: {error}"
+        );
+    }
+    // The API refuses them alike.
+    let token = token_for(&app, &app.admin, false).await;
+    let api = Api::new(&app, Some(&token));
+    for (_, file, _) in &cases {
+        let (code, body) = send(
+            api.request(
+                Method::PUT,
+                &format!("/api/v1/tenants/{}/branding/logo", acme.id),
+            )
+            .header("content-type", "image/png")
+            .body(file.clone()),
+        )
+        .await;
+        assert_eq!(code, 422, "{body}");
+        assert!(body["errors"]["logo"].is_string(), "{body}");
+    }
+    // Nothing was stored.
+    let (_, b) = api
+        .get(&format!("/api/v1/tenants/{}/branding", acme.id))
+        .await;
+    assert_eq!(b["logo"]["value"], Value::Null);
+    // A multipart form without its CSRF token changes nothing.
+    let r = app
+        .client
+        .post(app.url(&format!("/tenants/{}/branding/logo", acme.id)))
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={BOUNDARY}"),
+        )
+        .body(multipart(None, "logo.png", "image/png", &png(4, 4)))
+        .send()
+        .await
+        .unwrap();
+    assert!(matches!(status(&r), 400 | 403), "{}", status(&r));
+    let (_, b) = api
+        .get(&format!("/api/v1/tenants/{}/branding", acme.id))
+        .await;
+    assert_eq!(b["logo"]["value"], Value::Null);
+}
+
+#[tokio::test]
+async fn served_logos_carry_their_type_nosniff_and_a_policy_under_which_nothing_runs() {
+    let app = spawn_app().await;
+    app.login_admin().await;
+    let acme = app.tenant(&app.root, "acme", true).await;
+    let token = token_for(&app, &app.admin, false).await;
+    let api = Api::new(&app, Some(&token));
+    // An SVG with a harmless title and an editor's metadata: kept, rebuilt.
+    let file = svg(
+        r##"<title>Acme</title><metadata><x/></metadata><rect width="10" height="10" fill="#0f766e"/>"##,
+    );
+    let (code, b) = send(
+        api.request(
+            Method::PUT,
+            &format!("/api/v1/tenants/{}/branding/logo", acme.id),
+        )
+        .header("content-type", "application/octet-stream")
+        .body(file),
+    )
+    .await;
+    assert_eq!(code, 200, "{b}");
+    let url = b["logo"]["value"].as_str().unwrap().to_string();
+    assert!(
+        url.starts_with(&format!("/branding/{}/logo?v=", acme.id)),
+        "{url}"
+    );
+    let anonymous = app.new_browser();
+    let r = anonymous.get(&url).await;
+    assert_eq!(status(&r), 200);
+    let h = r.headers().clone();
+    assert_eq!(h["content-type"], "image/svg+xml");
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    let csp = h["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("default-src 'none'") && csp.contains("sandbox"),
+        "{csp}"
+    );
+    assert!(!csp.contains("script-src"), "{csp}");
+    let etag = h["etag"].to_str().unwrap().to_string();
+    let body = r.text().await.unwrap();
+    assert!(
+        body.contains("<rect") && !body.contains("metadata"),
+        "{body}"
+    );
+    // Unchanged: 304 by its ETag.
+    let r = anonymous
+        .client
+        .get(anonymous.url(&url))
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(status(&r), 304);
+    // A PNG is served as PNG, encoded again.
+    let (code, _) = send(
+        api.request(
+            Method::PUT,
+            &format!("/api/v1/tenants/{}/branding/logo", acme.id),
+        )
+        .body(png(3, 3)),
+    )
+    .await;
+    assert_eq!(code, 200);
+    let r = anonymous.get(&format!("/branding/{}/logo", acme.id)).await;
+    assert_eq!(r.headers()["content-type"], "image/png");
+    assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+    assert!(r.bytes().await.unwrap().starts_with(b"\x89PNG\r\n\x1a\n"));
+    // Removed: the tenant has no logo of its own (404), nor an inherited one.
+    let (code, b) = api
+        .delete(&format!("/api/v1/tenants/{}/branding/logo", acme.id))
+        .await;
+    assert_eq!(code, 200, "{b}");
+    assert_eq!(b["logo"]["value"], Value::Null);
+    assert_eq!(
+        status(&anonymous.get(&format!("/branding/{}/logo", acme.id)).await),
+        404
+    );
+    assert_eq!(status(&anonymous.get("/branding/abc/logo").await), 404);
+}
+
+#[tokio::test]
+async fn the_api_sets_every_field_at_once_and_null_inherits() {
+    let app = spawn_app().await;
+    let acme = app.tenant(&app.root, "acme", true).await;
+    let a1 = app.tenant(&acme, "a1", false).await;
+    let token = token_for(&app, &app.admin, false).await;
+    let api = Api::new(&app, Some(&token));
+    let put = |id: i64, body: Value| {
+        let api = &api;
+        async move {
+            send(
+                api.request(Method::PUT, &format!("/api/v1/tenants/{id}/branding"))
+                    .json(&body),
+            )
+            .await
+        }
+    };
+    let (code, b) = put(
+        acme.id,
+        json!({"product_name": " Acme ", "primary_color": "#FFFF00", "support_email": "help@acme.example", "support_url": null}),
+    )
+    .await;
+    assert_eq!(code, 200, "{b}");
+    assert_eq!(b["product_name"]["value"], "Acme");
+    assert_eq!(b["primary_color"]["value"], "#ffff00");
+    // Yellow on white: saved, and warned.
+    assert!(
+        b["warnings"][0].as_str().unwrap().contains("contrast"),
+        "{b}"
+    );
+    let (_, b) = api
+        .get(&format!("/api/v1/tenants/{}/branding", a1.id))
+        .await;
+    assert_eq!(b["product_name"]["value"], "Acme");
+    // Every field must be sent; an empty string is not null; bad values name their field.
+    let (code, b) = put(acme.id, json!({"product_name": "Acme"})).await;
+    assert_eq!(code, 400, "{b}");
+    let (code, b) = put(
+        acme.id,
+        json!({"product_name": "", "primary_color": "red", "support_email": "x", "support_url": "javascript:alert(1)"}),
+    )
+    .await;
+    assert_eq!(code, 422, "{b}");
+    for field in [
+        "product_name",
+        "primary_color",
+        "support_email",
+        "support_url",
+    ] {
+        assert!(b["errors"][field].is_string(), "{field}: {b}");
+    }
+    let (code, _) = put(
+        acme.id,
+        json!({"product_name": null, "primary_color": null, "support_email": null, "support_url": null, "extra": 1}),
+    )
+    .await;
+    assert_eq!(code, 400);
+    // All null: acme inherits everything again.
+    let (code, b) = put(
+        acme.id,
+        json!({"product_name": null, "primary_color": null, "support_email": null, "support_url": null}),
+    )
+    .await;
+    assert_eq!(code, 200, "{b}");
+    assert_eq!(b["product_name"]["value"], Value::Null);
+    assert_eq!(b["warnings"], json!([]));
+}
+
+#[tokio::test]
+async fn viewers_read_the_branding_and_only_settings_full_changes_it() {
+    let app = spawn_app().await;
+    let acme = app.tenant(&app.root, "acme", true).await;
+    let other = app.tenant(&app.root, "other", false).await;
+    let viewer = app.user(&acme, "vic").await;
+    app.grant(&viewer, &acme, GrantRole::Viewer, Scope::Subtree, false)
+        .await;
+    let vic = browser_as(&app, "acme\\vic").await;
+    let html = vic
+        .get_html(&format!("/tenants/{}/branding", acme.id))
+        .await;
+    assert!(html.contains("id=\"branding-form\""), "{html}");
+    assert!(
+        !html.contains("id=\"save-branding\"") && !html.contains("id=\"logo-form\""),
+        "{html}"
+    );
+    assert_eq!(
+        status(&save(&vic, &acme, &fields("Mine", "", "", "")).await),
+        403
+    );
+    assert_eq!(status(&upload(&vic, &acme, "a.png", &png(2, 2)).await), 403);
+    assert_eq!(status(&reset(&vic, &acme, "product_name").await), 403);
+    // A tenant one may not see: 404, whatever the method.
+    assert_eq!(
+        status(&vic.get(&format!("/tenants/{}/branding", other.id)).await),
+        404
+    );
+    assert_eq!(
+        status(&save(&vic, &other, &fields("Mine", "", "", "")).await),
+        404
+    );
+    let token = token_for(&app, &viewer, false).await;
+    let api = Api::new(&app, Some(&token));
+    let (code, _) = api
+        .get(&format!("/api/v1/tenants/{}/branding", acme.id))
+        .await;
+    assert_eq!(code, 200);
+    let (code, _) = send(
+        api.request(
+            Method::PUT,
+            &format!("/api/v1/tenants/{}/branding/logo", acme.id),
+        )
+        .body(png(2, 2)),
+    )
+    .await;
+    assert_eq!(code, 403);
+    let (code, _) = api
+        .get(&format!("/api/v1/tenants/{}/branding", other.id))
+        .await;
+    assert_eq!(code, 404);
+}
+
+/// The service decides the right itself: called directly with a principal that
+/// reads Settings but may not change them, every kind of change is refused (403)
+/// and nothing is written, whatever the input.
+#[tokio::test]
+async fn the_branding_service_refuses_a_principal_without_the_right() {
+    use tenantry::domain::branding::{BrandingFields, ProductName};
+    use tenantry::services::branding::{change, BrandingChange, Field};
+    use tenantry::services::change::Change;
+    let app = spawn_app().await;
+    let acme = app.tenant(&app.root, "acme", false).await;
+    let mut read = Permissions::none();
+    read.set(tenantry::domain::Feature::Settings, Level::Read);
+    let reader = app.user_with_role(&acme, "reader", read).await;
+    let p = app.principal(&reader).await;
+    let actor = tenantry::services::Actor::system("test");
+    let c = Change::new(&p, &actor, &acme, app.clock.now());
+    let fields = BrandingFields {
+        product_name: Some(ProductName::parse("Mine").unwrap()),
+        ..Default::default()
+    };
+    let logo = tenantry::domain::logo::Logo::parse(&png(2, 2)).unwrap();
+    for input in [
+        Ok(BrandingChange::Fields(fields)),
+        Ok(BrandingChange::Reset(Field::ProductName)),
+        Ok(BrandingChange::Logo(logo)),
+        Err(Default::default()),
+    ] {
+        let result = change(&mut *app.conn().await, &c, input).await;
+        assert!(
+            matches!(result, Err(tenantry::error::AppError::Forbidden)),
+            "{result:?}"
+        );
+    }
+    let rows: i64 = db(&app)
+        .await
+        .query_one("SELECT count(*) FROM tenant_branding", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(rows, 0);
+}
