@@ -211,6 +211,24 @@ diesel::table! {
 }
 
 diesel::table! {
+    plans (id) {
+        id -> Int8,
+        name -> Text,
+        monthly_query_quota -> Nullable<Int8>,
+        max_users -> Nullable<Int4>,
+        max_instances -> Nullable<Int8>,
+        storage_limit_gb -> Nullable<Int8>,
+        memory_limit_gb -> Nullable<Int8>,
+        custom_branding -> Bool,
+        custom_domain -> Bool,
+        sub_tenants -> Bool,
+        api_access -> Bool,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     quota_alert_opt_ins (user_id) {
         user_id -> Int8,
         created_at -> Timestamptz,
@@ -425,6 +443,7 @@ diesel::table! {
         memory_limit_gb -> Nullable<Int8>,
         max_instances -> Nullable<Int8>,
         max_users -> Nullable<Int4>,
+        plan_id -> Nullable<Int8>,
     }
 }
 
@@ -544,6 +563,7 @@ diesel::joinable!(subnets -> tenants (tenant_id));
 diesel::joinable!(tenant_labels -> tenants (tenant_id));
 diesel::joinable!(tenant_paths -> tenants (tenant_id));
 diesel::joinable!(tenant_subtree_totals -> tenants (tenant_id));
+diesel::joinable!(tenants -> plans (plan_id));
 diesel::joinable!(tenants -> tenant_roles (tenant_role_id));
 diesel::joinable!(usage_batches -> ingestion_keys (key_id));
 diesel::joinable!(user_roles -> tenants (tenant_id));
@@ -567,6 +587,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     login_throttle,
     outbox,
     outbox_attachments,
+    plans,
     quota_alert_opt_ins,
     quota_alerts,
     report_subscriptions,

@@ -9,6 +9,7 @@ pub mod invitation;
 pub mod label;
 pub mod network;
 pub mod permission;
+pub mod plan;
 pub mod resources;
 pub mod rules;
 pub mod search;

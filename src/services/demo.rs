@@ -143,6 +143,7 @@ async fn child(
         monthly_query_quota: None,
         limits: Default::default(),
         max_users: None,
+        plan_id: None,
         can_have_subtenants,
         enabled,
     };

@@ -12,6 +12,7 @@ pub mod instances;
 pub mod invitations;
 pub mod migration_plan;
 pub mod network;
+pub mod plans;
 pub mod quota_alerts;
 pub mod reports;
 pub mod roles;

@@ -29,6 +29,7 @@ pub mod rules;
 pub mod state;
 pub mod stats;
 pub mod switch;
+pub mod plans;
 pub mod tenant_roles;
 pub mod tenants;
 pub mod tokens;
@@ -71,6 +72,7 @@ pub fn console_routes() -> Vec<routes::Route> {
         tenants::routes(),
         roles::routes(),
         tenant_roles::routes(),
+        plans::routes(),
         access::routes(),
         activity::routes(),
         stats::routes(),

@@ -53,6 +53,7 @@ fn t(id: i64) -> Tenant {
         domain_claim: DomainClaim::default(),
         monthly_query_quota: None,
         limits: Default::default(),
+        plan_id: None,
     }
 }
 

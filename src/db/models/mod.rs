@@ -11,6 +11,7 @@ pub mod invitation;
 pub mod migration_view;
 pub mod network;
 pub mod outbox;
+pub mod plan;
 pub mod principal;
 pub mod quota_alert;
 pub mod report_subscription;

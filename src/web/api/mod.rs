@@ -12,6 +12,7 @@ pub mod migrations;
 pub mod network;
 pub mod openapi;
 pub mod owned;
+pub mod plans;
 pub mod resources;
 pub mod rules;
 pub mod stats;
@@ -44,6 +45,7 @@ pub fn routes() -> Vec<Route> {
         rules::routes(),
         resources::routes(),
         network::routes(),
+        plans::routes(),
         openapi::routes(),
     ]
     .into_iter()

@@ -9,6 +9,7 @@ use super::network::{
     DeviceBody, DeviceJson, DevicePage, DevicePatch, ResolverBody, ResolverJson, ResolverPage,
     ResolverPatch, SubnetBody, SubnetJson, SubnetPage, SubnetPatch,
 };
+use super::plans::{PlanBody, PlanJson, PlanPage};
 use super::resources::{
     CloudBody, CloudJson, CloudPage, CloudPatch, InstanceBody, InstanceJson, InstancePage,
     InstancePatch,
@@ -112,6 +113,11 @@ pub fn routes() -> Vec<Route> {
         super::network::show_subnet,
         super::network::update_subnet,
         super::network::delete_subnet,
+        super::plans::list,
+        super::plans::create,
+        super::plans::show,
+        super::plans::replace,
+        super::plans::delete,
     ),
     components(schemas(
         TenantJson, TenantPage, CreateTenant, UpdateTenant, MoveTenant, BatchRequest,
@@ -125,7 +131,7 @@ pub fn routes() -> Vec<Route> {
         CloudPage, InstanceJson, InstanceBody, InstancePatch, InstancePage, CloudProvider,
         CloudVisibility, InstanceStatus, ResolverJson, ResolverBody,
         ResolverPatch, ResolverPage, DeviceJson, DeviceBody, DevicePatch, DevicePage, SubnetJson,
-        SubnetBody, SubnetPatch, SubnetPage
+        SubnetBody, SubnetPatch, SubnetPage, PlanJson, PlanBody, PlanPage
     )),
     modifiers(&Security, &Problems),
     tags(
@@ -133,6 +139,7 @@ pub fn routes() -> Vec<Route> {
         (name = "rules", description = "A tenant's applications, domains, rules and the rule set nodes fetch"),
         (name = "resources", description = "A tenant's clouds (its own and those shared with it) and instances, within limits"),
         (name = "resources", description = "A tenant's resources: DNS resolvers, the devices that use them and the subnets they serve"),
+        (name = "plans", description = "Plans: the limits and options of the tenants on each (root Owners and Administrators only)"),
         (name = "usage", description = "Usage ingestion, with an ingestion key (created at /usage/keys) \
                                           instead of a personal API token; usage statistics, with a \
                                           personal API token")
@@ -555,6 +562,7 @@ const REQUEST_SCHEMAS: &[&str] = &[
     "DevicePatch",
     "SubnetBody",
     "SubnetPatch",
+    "PlanBody",
 ];
 
 /// Schema names as a generated client shows them: `utoipa`'s name, the name given

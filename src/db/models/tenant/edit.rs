@@ -29,6 +29,9 @@ pub struct TenantFields {
     /// The most users its subtree may have; `None` keeps the current limit (none on
     /// create), `Some(None)` removes it.
     pub max_users: Option<Option<i32>>,
+    /// Its plan; `None` keeps the current one (the parent's on create), `Some(None)`
+    /// takes it off any plan.
+    pub plan_id: Option<Option<i64>>,
 }
 
 impl Tenant {
@@ -92,6 +95,7 @@ impl Tenant {
                         tenants::tenant_role_id.eq(c.tenant_role_id),
                         tenants::monthly_query_quota.eq(c.fields.monthly_query_quota.flatten()),
                         tenants::max_users.eq(c.fields.max_users.flatten()),
+                        tenants::plan_id.eq(c.plan_id),
                     )
                 })
                 .collect();
@@ -258,6 +262,12 @@ impl Tenant {
                 .execute(conn)
                 .await?;
         }
+        if let Some(plan) = fields.plan_id {
+            diesel::update(tenants::table.find(id))
+                .set(tenants::plan_id.eq(plan))
+                .execute(conn)
+                .await?;
+        }
         diesel::update(tenants::table.find(id))
             .set((
                 tenants::name.eq(&fields.name),
@@ -310,6 +320,8 @@ impl Tenant {
 pub struct NewChild<'a> {
     pub parent: &'a Tenant,
     pub tenant_role_id: i64,
+    /// Its plan, as resolved (the parent's unless chosen).
+    pub plan_id: Option<i64>,
     pub fields: &'a TenantFields,
 }
 
