@@ -5,7 +5,7 @@
 use super::lower;
 use super::tenant::visibility::visible_filter;
 use super::Visibility;
-use crate::db::schema::{plans, tenants, usage_monthly};
+use crate::db::schema::{plans, tenants, usage_monthly, users};
 use crate::domain::plan::{PlanLimits, PlanOptions};
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::dsl::count_star;
@@ -150,6 +150,17 @@ impl Plan {
             .await
     }
 
+    /// The plan of the user's home tenant, if it is on one.
+    pub async fn of_user(conn: &mut AsyncPgConnection, user_id: i64) -> QueryResult<Option<Plan>> {
+        users::table
+            .inner_join(tenants::table.inner_join(plans::table))
+            .filter(users::id.eq(user_id))
+            .select(Plan::as_select())
+            .first(conn)
+            .await
+            .optional()
+    }
+
     pub async fn find(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Plan> {
         plans::table
             .find(id)
@@ -266,7 +277,7 @@ impl Plan {
         .bind::<BigInt, _>(max)
         .load(conn)
         .await?;
-        let total = rows.first().map_or(0, |r| r.total);
+        let total = rows.as_slice().first().map_or(0, |r| r.total);
         Ok((rows.into_iter().map(|r| r.name).collect(), total))
     }
 

@@ -38,7 +38,7 @@ use crate::db::models::tenant::{NewChild, SubtreeCounts, TenantFields, Visibilit
 use crate::db::models::user_limit::limits_of;
 use crate::db::models::{AuditEvent, Tenant};
 use crate::db::set_lock_timeout;
-use crate::error::{AppError, Blocker, FieldErrors};
+use crate::error::{AppError, Blocker};
 use crate::services::Actor;
 use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
