@@ -32,6 +32,7 @@ mod migration_review;
 mod move_limits;
 mod network;
 mod people;
+mod plans;
 mod query_strings;
 mod resource_views;
 mod resources;

@@ -200,7 +200,6 @@ pub async fn create_many(
                 check.as_ref().ok().map(|parent| NewChild {
                     parent,
                     tenant_role_id: item.fields.tenant_role_id.unwrap_or(parent.tenant_role_id),
-                    plan_id: plan_of(item),
                     fields: &item.fields,
                 })
             })

@@ -95,7 +95,8 @@ impl Tenant {
                         tenants::tenant_role_id.eq(c.tenant_role_id),
                         tenants::monthly_query_quota.eq(c.fields.monthly_query_quota.flatten()),
                         tenants::max_users.eq(c.fields.max_users.flatten()),
-                        tenants::plan_id.eq(c.plan_id),
+                        // The parent's plan unless another is chosen.
+                        tenants::plan_id.eq(c.fields.plan_id.unwrap_or(c.parent.plan_id)),
                     )
                 })
                 .collect();
@@ -320,8 +321,6 @@ impl Tenant {
 pub struct NewChild<'a> {
     pub parent: &'a Tenant,
     pub tenant_role_id: i64,
-    /// Its plan, as resolved (the parent's unless chosen).
-    pub plan_id: Option<i64>,
     pub fields: &'a TenantFields,
 }
 
