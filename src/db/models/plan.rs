@@ -205,6 +205,19 @@ impl Plan {
             .await
     }
 
+    /// Puts these tenants on the plan (the demo data; the console and the API go
+    /// through `services::tenants`, which checks limits and options).
+    pub async fn assign(
+        conn: &mut AsyncPgConnection,
+        id: i64,
+        tenant_ids: &[i64],
+    ) -> QueryResult<usize> {
+        diesel::update(tenants::table.filter(tenants::id.eq_any(tenant_ids.to_vec())))
+            .set(tenants::plan_id.eq(Some(id)))
+            .execute(conn)
+            .await
+    }
+
     pub async fn delete(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<usize> {
         diesel::delete(plans::table.find(id)).execute(conn).await
     }
