@@ -9,12 +9,12 @@ use super::tokens::stored_hash;
 use crate::clock::Clock;
 use crate::db::models::api_token::ApiToken;
 use crate::db::models::plan::Plan;
-use crate::domain::plan::PlanOption;
-use diesel::OptionalExtension;
 use crate::db::DbPool;
+use crate::domain::plan::PlanOption;
 use crate::error::{AppError, ProblemKind};
 use actix_web::http::{header, Method};
 use actix_web::HttpRequest;
+use diesel::OptionalExtension;
 
 #[derive(Clone, Debug)]
 pub struct ApiUser {

@@ -252,9 +252,7 @@ async fn create(
             format!("Created plan {}.", plan.name),
             &format!("/plans/{}", plan.id),
         ),
-        Err(errors) => {
-            rerender(&form_page(&user, &state, &mut conn, None, form, errors, 1).await?)
-        }
+        Err(errors) => rerender(&form_page(&user, &state, &mut conn, None, form, errors, 1).await?),
     }
 }
 

@@ -103,6 +103,14 @@ STATE_REFUSALS = (
     "This tenant already has a cloud named",
     " GB used",
     "no more instances fit.",
+    # Plans (#16): names taken, which plans exist, a tenant's own limits against its
+    # plan's (and a plan's against its tenants' own), the options its plan includes.
+    "A plan with this name exists.",
+    "Choose a plan from the list.",
+    "The root tenant is on no plan.",
+    " on plan ",
+    "Not in plan ",
+    "lower theirs first.",
 )
 
 

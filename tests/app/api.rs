@@ -1406,8 +1406,7 @@ async fn every_api_route_for_every_user_and_tenant() {
     for (method, path) in &routes {
         let (rule, body) = api_rule_for(method, path).unwrap();
         let plans = matches!(rule, ApiRule::Plans);
-        let per_tenant =
-            !plans && (path.contains("{id}") || matches!(rule, ApiRule::CreateUnder));
+        let per_tenant = !plans && (path.contains("{id}") || matches!(rule, ApiRule::CreateUnder));
         let targets: Vec<&str> = if per_tenant {
             matrix::TENANTS.to_vec()
         } else {

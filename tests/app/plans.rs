@@ -77,16 +77,26 @@ async fn plans_are_created_listed_changed_and_deleted_on_the_pages() {
     // The same name in another case is taken.
     let r = app.post_form("/plans", &[("name", "BASIC")]).await;
     assert_eq!(status(&r), 422);
-    assert!(r.text().await.unwrap().contains("A plan with this name exists."));
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("A plan with this name exists."));
     // A tenant on it: the list counts it, the plan's page lists it with its use.
     put_on(&admin_api(&app).await, &t.a2, id).await;
     let list = app.get_html("/plans").await;
     let row = between(&list, &format!("id=\"plan-{id}\""), "</tr>");
-    assert!(row.contains(">Basic</a>") && row.contains(">1</td>"), "{row}");
+    assert!(
+        row.contains(">Basic</a>") && row.contains(">1</td>"),
+        "{row}"
+    );
     let page = app.get_html(&location).await;
     let tenants = between(&page, "id=\"tenants-on-plan\"", "</table>");
     assert!(tenants.contains(">Tenant a2</a>"), "{page}");
-    assert!(tenants.contains(">1000</td>"), "the plan's quota is a2's: {tenants}");
+    assert!(
+        tenants.contains(">1000</td>"),
+        "the plan's quota is a2's: {tenants}"
+    );
     // Edited: the page shows what was saved.
     let r = app
         .post_form(&location, &[("name", "Basic+"), ("sub_tenants", "true")])
@@ -144,7 +154,12 @@ async fn plans_in_the_api_take_integral_numbers_and_refuse_bad_input() {
     let (s, _) = api.post("/api/v1/plans", json!({"names": "X"})).await;
     assert_eq!(s, 400);
     // PUT replaces: what is left out is unlimited or off.
-    let (s, body) = put(&api, &format!("/api/v1/plans/{id}"), json!({"name": "Pro 2"})).await;
+    let (s, body) = put(
+        &api,
+        &format!("/api/v1/plans/{id}"),
+        json!({"name": "Pro 2"}),
+    )
+    .await;
     assert_eq!(s, 200, "{body}");
     assert_eq!(body["max_users"], Value::Null);
     assert_eq!(body["api_access"], false);
@@ -172,7 +187,10 @@ async fn plans_in_the_api_take_integral_numbers_and_refuse_bad_input() {
             json!({"plan_id": null, "description": "x"}),
         )
         .await;
-    assert_eq!(s, 200, "sending the current (no) plan changes nothing: {body}");
+    assert_eq!(
+        s, 200,
+        "sending the current (no) plan changes nothing: {body}"
+    );
     // An unknown plan is the field's error.
     let (s, body) = api
         .patch(
@@ -247,7 +265,10 @@ async fn a_tenants_own_limits_stay_within_its_plans() {
         )
         .await;
     assert_eq!(s, 422, "{body}");
-    assert_eq!(body["errors"]["max_users"], "At most 10 users on plan Basic.");
+    assert_eq!(
+        body["errors"]["max_users"],
+        "At most 10 users on plan Basic."
+    );
     let (s, body) = api
         .post(
             "/api/v1/tenants",
@@ -296,7 +317,11 @@ async fn the_effective_limit_comes_from_the_plan() {
     assert_eq!(status(&app.post_form(&users, &fields("u1")).await), 303);
     let r = app.post_form(&users, &fields("u2")).await;
     assert_eq!(status(&r), 422);
-    assert!(r.text().await.unwrap().contains("Users 1 of 1 used in Tenant g1"));
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("Users 1 of 1 used in Tenant g1"));
     // Its own lower limit wins over the plan's.
     let small = plan(&api, json!({"name": "Small", "max_instances": 1})).await;
     put_on(&api, &t.a2, small).await;
@@ -314,7 +339,10 @@ async fn the_effective_limit_comes_from_the_plan() {
     assert_eq!(s, 201, "{body}");
     let (s, body) = api.post(&instances, vm("b")).await;
     assert_eq!(s, 409, "{body}");
-    assert_eq!(body["detail"], "Instances: 1 of 1 used; no more instances fit.");
+    assert_eq!(
+        body["detail"],
+        "Instances: 1 of 1 used; no more instances fit."
+    );
     // Taken off the plan: no limit at all.
     let (s, _) = api
         .patch(
@@ -366,7 +394,10 @@ async fn options_the_plan_lacks_are_refused_on_every_path() {
     assert!(r.text().await.unwrap().contains("Not in plan Bare."));
     // The form shows the switch disabled with the reason.
     let html = app.get_html(&format!("/tenants/{}/edit", t.a2.id)).await;
-    assert!(html.contains("id=\"can_have_subtenants-refusal\">Not in plan Bare."), "{html}");
+    assert!(
+        html.contains("id=\"can_have_subtenants-refusal\">Not in plan Bare."),
+        "{html}"
+    );
     assert!(html.contains("Custom domain: Not in plan Bare."));
     // Custom domain: neither set in the API nor on the form.
     let (s, body) = api
@@ -396,13 +427,14 @@ async fn options_the_plan_lacks_are_refused_on_every_path() {
     assert_eq!(body["type"], "urn:tenantry:problem:not-in-plan");
     let browser = browser_as(&app, "a2\\a2user").await;
     let r = browser
-        .post_form(
-            "/profile/tokens",
-            &[("name", "ci"), ("expires_at", "")],
-        )
+        .post_form("/profile/tokens", &[("name", "ci"), ("expires_at", "")])
         .await;
     assert_eq!(status(&r), 422);
-    assert!(r.text().await.unwrap().contains("API access: Not in plan Bare."));
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("API access: Not in plan Bare."));
     // A plan with every option: all of it goes through.
     let all = plan(
         &api,

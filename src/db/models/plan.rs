@@ -112,6 +112,9 @@ impl<'a> PlanRow<'a> {
     }
 }
 
+/// Id, name, subdomain, enabled, own quota and queries, as `tenants_page` reads them.
+type PlanTenantRow = (i64, String, String, bool, Option<i64>, Option<i64>);
+
 /// A tenant on a plan, with its quota and its use this month.
 #[derive(Clone, Debug, PartialEq, Eq, Queryable)]
 pub struct PlanTenant {
@@ -172,7 +175,11 @@ impl Plan {
     /// The plan locked until the transaction ends: `FOR UPDATE` to change or delete
     /// it, `FOR SHARE` to check a tenant's limits against it (so neither changes
     /// between the other's check and its commit).
-    pub async fn lock(conn: &mut AsyncPgConnection, id: i64, for_update: bool) -> QueryResult<Plan> {
+    pub async fn lock(
+        conn: &mut AsyncPgConnection,
+        id: i64,
+        for_update: bool,
+    ) -> QueryResult<Plan> {
         let q = plans::table.find(id).select(Plan::as_select());
         if for_update {
             q.for_update().first(conn).await
@@ -319,7 +326,7 @@ impl Plan {
             rows_q = rows_q.filter(f);
         }
         let total: i64 = count_q.count().get_result(conn).await?;
-        let rows: Vec<(i64, String, String, bool, Option<i64>, Option<i64>)> = rows_q
+        let rows: Vec<PlanTenantRow> = rows_q
             .order((lower(tenants::name), tenants::id))
             .offset(offset)
             .limit(limit)

@@ -193,7 +193,11 @@ impl TenantInput {
         }
     }
 
-    fn into_fields(self, tenant_role_id: Option<i64>, plan_id: Option<Option<i64>>) -> TenantFields {
+    fn into_fields(
+        self,
+        tenant_role_id: Option<i64>,
+        plan_id: Option<Option<i64>>,
+    ) -> TenantFields {
         TenantFields {
             name: self.name.into_inner(),
             subdomain: self.subdomain.into_inner(),

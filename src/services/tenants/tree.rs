@@ -29,8 +29,6 @@
 
 use super::move_limits::{self, Seen};
 use crate::auth::authz;
-use crate::domain::plan::PlanOption;
-use crate::services::plans;
 use crate::auth::authz::{HomedChange, Subject};
 use crate::db::models::network::SubtreeResources;
 use crate::db::models::role::{TenantRole, UserRole};
@@ -38,7 +36,9 @@ use crate::db::models::tenant::{NewChild, SubtreeCounts, TenantFields, Visibilit
 use crate::db::models::user_limit::limits_of;
 use crate::db::models::{AuditEvent, Tenant};
 use crate::db::set_lock_timeout;
+use crate::domain::plan::PlanOption;
 use crate::error::{AppError, Blocker};
+use crate::services::plans;
 use crate::services::Actor;
 use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};

@@ -129,7 +129,11 @@ impl PlanBody {
             }
         }
         for (field, sent, slot) in [
-            ("max_instances", self.max_instances, &mut limits.max_instances),
+            (
+                "max_instances",
+                self.max_instances,
+                &mut limits.max_instances,
+            ),
             (
                 "storage_limit_gb",
                 self.storage_limit_gb,

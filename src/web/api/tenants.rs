@@ -1090,7 +1090,7 @@ mod tests {
             domain_claim: DomainClaim::default(),
             monthly_query_quota: None,
             limits: Default::default(),
-        plan_id: None,
+            plan_id: None,
         }
     }
 

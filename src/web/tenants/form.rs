@@ -6,16 +6,16 @@ use super::{editable, named_or_acting};
 use crate::auth::{authz, CurrentUser};
 use crate::db::models::plan::Plan;
 use crate::db::models::role::TenantRole;
-use crate::domain::plan::PlanOption;
-use crate::services::plans;
 use crate::db::models::user_limit::limits_of as user_limits;
 use crate::db::models::Tenant;
 use crate::domain::domain_name::ConsoleHosts;
 use crate::domain::label;
+use crate::domain::plan::PlanOption;
 use crate::domain::resources::parse_limit;
 use crate::domain::usage::parse_quota;
 use crate::domain::user_limit;
 use crate::error::{AppError, FieldErrors};
+use crate::services::plans;
 use crate::services::tenants::{
     self as service, RoleChoice, TenantChange, TenantInput, TenantText,
 };
@@ -185,7 +185,10 @@ struct FormPage {
 
 impl FormPage {
     /// The create form (`editing` None, under `parent`) or the edit form of `editing`.
-    #[expect(clippy::too_many_arguments, reason = "the form's parts, each from its caller")]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the form's parts, each from its caller"
+    )]
     async fn build(
         user: &CurrentUser,
         conn: &mut AsyncPgConnection,
