@@ -83,6 +83,7 @@ pub async fn seed(pool: &DbPool, n: usize) -> anyhow::Result<()> {
             monthly_query_quota: None,
             limits: Default::default(),
             max_users: None,
+            plan_id: None,
         };
         let t = tenantry::services::tenants::tree::create(
             &mut conn,

@@ -522,6 +522,7 @@ async fn moves(conn: &mut AsyncPgConnection, rounds: usize) -> anyhow::Result<()
         monthly_query_quota: None,
         limits: Default::default(),
         max_users: None,
+        plan_id: None,
     };
     let actor = Actor::system("bench");
     let dest = service::create(conn, &actor, &root, fields, &|_: &Tenant| Ok(())).await?;

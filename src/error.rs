@@ -234,6 +234,7 @@ problem_kinds! {
     NotFound => "not-found", NOT_FOUND, "Not found";
     Forbidden => "forbidden", FORBIDDEN, "Not allowed";
     ReadOnlyToken => "read-only-token", FORBIDDEN, "Read-only token";
+    NotInPlan => "not-in-plan", FORBIDDEN, "Not in plan";
     Unauthorized => "unauthorized", UNAUTHORIZED, "Unauthorized";
     ValidationFailed => "validation-failed", UNPROCESSABLE_ENTITY, "Invalid input";
     DeleteBlocked => "delete-blocked", CONFLICT, "Delete blocked";

@@ -3,14 +3,18 @@
 //! decision goes through the same `authz` functions. `web::extract` makes it a
 //! request extractor.
 
+use super::authz;
 use super::principal::Principal;
 use super::tokens::stored_hash;
 use crate::clock::Clock;
 use crate::db::models::api_token::ApiToken;
+use crate::db::models::plan::Plan;
 use crate::db::DbPool;
+use crate::domain::plan::PlanOption;
 use crate::error::{AppError, ProblemKind};
 use actix_web::http::{header, Method};
 use actix_web::HttpRequest;
+use diesel::OptionalExtension;
 
 #[derive(Clone, Debug)]
 pub struct ApiUser {
@@ -64,6 +68,17 @@ impl ApiUser {
                 .ok_or(AppError::Unauthorized(
                     "The token is unknown, expired or revoked.",
                 ))?;
+        // API access is a plan option (issue #16): users homed in a tenant whose plan
+        // lacks it may not use the API, whatever their tokens.
+        if let Some(plan_id) = principal.home.plan_id {
+            let plan = Plan::find(&mut conn, plan_id).await.optional()?;
+            if let Some(reason) = authz::plan_refusal(plan.as_ref(), PlanOption::ApiAccess) {
+                return Err(AppError::problem(
+                    ProblemKind::NotInPlan,
+                    format!("API access: {reason} Your tenant's plan does not include it."),
+                ));
+            }
+        }
         if usable.read_only && !matches!(*req.method(), Method::GET | Method::HEAD) {
             return Err(AppError::problem(
                 ProblemKind::ReadOnlyToken,

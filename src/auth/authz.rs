@@ -6,9 +6,11 @@
 //! Handlers call these functions; none decides on its own.
 
 use super::Principal;
+use crate::db::models::plan::Plan;
 use crate::db::models::{Grant, Tenant, TenantListRow, Visibility};
 use crate::domain::invitation::Offer;
 use crate::domain::policy::{Enforcement, PolicyKind};
+use crate::domain::plan::PlanOption;
 use crate::domain::resources::CloudVisibility;
 use crate::domain::stats::UsageMailRefusal;
 use crate::domain::{Feature, GrantRole, Level, Permissions, Scope};
@@ -572,6 +574,7 @@ pub fn can_edit_row(p: &Principal, row: &TenantListRow) -> bool {
         domain_claim: Default::default(),
         monthly_query_quota: None,
         limits: Default::default(),
+        plan_id: None,
     };
     can_manage_children(p, &parent)
 }
@@ -1155,6 +1158,8 @@ pub struct Navigation {
     pub tenant_roles: bool,
     /// The installation's usage ingestion keys (`can_manage_ingestion_keys`).
     pub ingestion_keys: bool,
+    /// The plans (`can_manage_plans`).
+    pub plans: bool,
     /// The acting tenant's resources (instances, clouds, resolvers, devices, subnets):
     /// Resources read there.
     pub resources: bool,
@@ -1175,6 +1180,7 @@ pub fn navigation(p: &Principal, acting: &Tenant) -> Navigation {
                     .iter()
                     .any(|g| Some(&g.tenant_id) == p.home.path.first())),
         ingestion_keys: in_root && can_manage_ingestion_keys(p),
+        plans: in_root && can_manage_plans(p),
         resources: effective_level(p, acting, Feature::Resources) >= Level::Read,
     }
 }
@@ -1289,6 +1295,36 @@ pub fn require_branding_change(p: &Principal, tenant: &Tenant) -> Result<(), App
         Ok(())
     } else {
         Err(AppError::Forbidden)
+    }
+}
+
+/// May the user see and manage the plans (`/plans`, `/api/v1/plans`) and put a
+/// tenant on one (its `plan_id`)? Owners and Administrators of the root, as for the
+/// ingestion keys: plans are the installation's price list.
+pub fn can_manage_plans(p: &Principal) -> bool {
+    can_manage_ingestion_keys(p)
+}
+
+/// `can_manage_plans` as a check: 404 (the pages do not exist for anyone else).
+pub fn require_plans(p: &Principal) -> Result<(), AppError> {
+    if can_manage_plans(p) {
+        Ok(())
+    } else {
+        Err(AppError::NotFound)
+    }
+}
+
+/// Does a tenant on `plan` get `option`? A tenant without a plan has every option.
+pub fn plan_allows(plan: Option<&Plan>, option: PlanOption) -> bool {
+    plan.is_none_or(|p| p.options().includes(option))
+}
+
+/// Why a tenant on `plan` may not have `option` ("Not in plan Basic."), or `None`
+/// when it may.
+pub fn plan_refusal(plan: Option<&Plan>, option: PlanOption) -> Option<String> {
+    match plan {
+        Some(p) if !plan_allows(Some(p), option) => Some(crate::domain::plan::not_in_plan(&p.name)),
+        _ => None,
     }
 }
 

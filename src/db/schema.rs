@@ -212,6 +212,24 @@ diesel::table! {
 }
 
 diesel::table! {
+    plans (id) {
+        id -> Int8,
+        name -> Text,
+        monthly_query_quota -> Nullable<Int8>,
+        max_users -> Nullable<Int4>,
+        max_instances -> Nullable<Int8>,
+        storage_limit_gb -> Nullable<Int8>,
+        memory_limit_gb -> Nullable<Int8>,
+        custom_branding -> Bool,
+        custom_domain -> Bool,
+        sub_tenants -> Bool,
+        api_access -> Bool,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     policies (id) {
         id -> Int8,
         tenant_id -> Int8,
@@ -456,6 +474,7 @@ diesel::table! {
         memory_limit_gb -> Nullable<Int8>,
         max_instances -> Nullable<Int8>,
         max_users -> Nullable<Int4>,
+        plan_id -> Nullable<Int8>,
     }
 }
 
@@ -579,6 +598,7 @@ diesel::joinable!(tenant_branding -> tenants (tenant_id));
 diesel::joinable!(tenant_labels -> tenants (tenant_id));
 diesel::joinable!(tenant_paths -> tenants (tenant_id));
 diesel::joinable!(tenant_subtree_totals -> tenants (tenant_id));
+diesel::joinable!(tenants -> plans (plan_id));
 diesel::joinable!(tenants -> tenant_roles (tenant_role_id));
 diesel::joinable!(usage_batches -> ingestion_keys (key_id));
 diesel::joinable!(user_roles -> tenants (tenant_id));
@@ -602,6 +622,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     login_throttle,
     outbox,
     outbox_attachments,
+    plans,
     policies,
     quota_alert_opt_ins,
     quota_alerts,

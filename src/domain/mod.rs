@@ -12,6 +12,7 @@ pub mod logo;
 pub mod network;
 pub mod permission;
 pub mod policy;
+pub mod plan;
 pub mod resources;
 pub mod rules;
 pub mod search;

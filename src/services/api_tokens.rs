@@ -57,6 +57,17 @@ async fn insert(
     let prefix: String = secret.chars().take(API_TOKEN_PREFIX.len() + 6).collect();
     let token_hash = tokens::stored_hash(&secret);
     conn.transaction(async |conn| {
+        // API access is a plan option of the owner's home tenant (`services::plans`).
+        let plan = crate::db::models::plan::Plan::of_user(conn, user_id).await?;
+        if let Some(reason) = crate::auth::authz::plan_refusal(
+            plan.as_ref(),
+            crate::domain::plan::PlanOption::ApiAccess,
+        ) {
+            return Err(AppError::field(
+                "name",
+                format!("API access: {reason} The tokens of users homed there do not work."),
+            ));
+        }
         if let Some(epoch) = session_epoch {
             // The changes that end sessions lock this row too: either they wait for
             // this token (and revoke it) or this sees their new epoch.

@@ -48,6 +48,8 @@ pub async fn seed(
     let actor = Actor::system("seed-demo");
     conn.transaction(async |conn| -> anyhow::Result<()> {
         let mut counter = 0usize;
+        // Who goes on which plan (`plans`, below): partners, reselling customers, the rest.
+        let (mut partners, mut resellers, mut customers) = (Vec::new(), Vec::new(), Vec::new());
         // The provider's cloud, seen by every tenant whose tenant role allows it.
         let public = cloud(
             conn,
@@ -59,6 +61,7 @@ pub async fn seed(
         .await?;
         for (pi, (partner_name, partner_sub)) in PARTNERS.iter().enumerate() {
             let partner = child(conn, &root, partner_name, partner_sub, true, true).await?;
+            partners.push(partner.id);
             people(conn, &partner, if pi == 0 { 3 } else { 2 }, password_hash).await?;
             // Each partner's own cloud, assigned to its first customer below.
             let assigned = cloud(
@@ -87,6 +90,11 @@ pub async fn seed(
                 )
                 .await?;
                 people(conn, &c, 1 + counter % 2, password_hash).await?;
+                if reseller {
+                    resellers.push(c.id);
+                } else {
+                    customers.push(c.id);
+                }
                 let on = if ci == 0 {
                     Cloud::set_assignments(conn, assigned.id, &[c.id]).await?;
                     assigned.id
@@ -116,6 +124,7 @@ pub async fn seed(
                 }
             }
         }
+        plans(conn, &partners, &resellers, &customers, now).await?;
         let mut event = actor.event("tenant.seed_demo", Some(root.id));
         event.after = Some(serde_json::json!({"partners": PARTNERS.len()}));
         event.record(conn).await?;
@@ -123,6 +132,60 @@ pub async fn seed(
     })
     .await?;
     Ok(true)
+}
+
+/// Three plans: Enterprise (every option, no limits) for the partners, Business
+/// (sub-tenants, a custom domain, the API; 100 users, 2 million queries) for the
+/// customers that resell, Basic (no options; 25 users, 500,000 queries, 10
+/// instances, 500 GB, 64 GB) for the rest.
+async fn plans(
+    conn: &mut AsyncPgConnection,
+    partners: &[i64],
+    resellers: &[i64],
+    customers: &[i64],
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<()> {
+    use crate::db::models::plan::{Plan, PlanRow};
+    use crate::domain::plan::{PlanLimits, PlanOptions};
+    let all = PlanOptions {
+        custom_branding: true,
+        custom_domain: true,
+        sub_tenants: true,
+        api_access: true,
+    };
+    let business = PlanOptions {
+        custom_branding: false,
+        ..all
+    };
+    for (name, limits, options, on) in [
+        ("Enterprise", PlanLimits::default(), all, partners),
+        (
+            "Business",
+            PlanLimits {
+                monthly_query_quota: Some(2_000_000),
+                max_users: Some(100),
+                ..PlanLimits::default()
+            },
+            business,
+            resellers,
+        ),
+        (
+            "Basic",
+            PlanLimits {
+                monthly_query_quota: Some(500_000),
+                max_users: Some(25),
+                max_instances: Some(10),
+                storage_limit_gb: Some(500),
+                memory_limit_gb: Some(64),
+            },
+            PlanOptions::default(),
+            customers,
+        ),
+    ] {
+        let plan = Plan::insert(conn, &PlanRow::new(name, limits, options, now), now).await?;
+        Plan::assign(conn, plan.id, on).await?;
+    }
+    Ok(())
 }
 
 async fn child(
@@ -143,6 +206,7 @@ async fn child(
         monthly_query_quota: None,
         limits: Default::default(),
         max_users: None,
+        plan_id: None,
         can_have_subtenants,
         enabled,
     };

@@ -14,6 +14,7 @@ pub mod invitations;
 pub mod migration_plan;
 pub mod network;
 pub mod policies;
+pub mod plans;
 pub mod quota_alerts;
 pub mod reports;
 pub mod roles;

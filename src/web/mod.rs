@@ -21,6 +21,7 @@ pub mod owned;
 pub mod page;
 pub mod people;
 mod policies;
+pub mod plans;
 pub mod profile;
 pub mod reports;
 pub mod resources;
@@ -74,6 +75,7 @@ pub fn console_routes() -> Vec<routes::Route> {
         tenants::routes(),
         roles::routes(),
         tenant_roles::routes(),
+        plans::routes(),
         access::routes(),
         activity::routes(),
         stats::routes(),

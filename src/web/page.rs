@@ -76,6 +76,8 @@ pub struct PageCtx {
     pub nav_tenant_roles: bool,
     /// The installation's usage ingestion keys (root Owners and Administrators).
     pub nav_ingestion_keys: bool,
+    /// The plans (root Owners and Administrators).
+    pub nav_plans: bool,
     /// The acting tenant's Activity (audit read there).
     pub nav_activity: bool,
     /// The acting tenant's resources (Resources read there).
@@ -206,6 +208,7 @@ impl PageCtx {
             nav_roles: nav.roles,
             nav_tenant_roles: nav.tenant_roles,
             nav_ingestion_keys: nav.ingestion_keys,
+            nav_plans: nav.plans,
             nav_resources: nav.resources,
             nav_activity: authz::can_read_activity(user, &user.acting),
             nav_rules: authz::can_read_rules(user, &user.acting),

@@ -203,21 +203,24 @@ async fn create(
     let mut conn = state.pool.get().await?;
     let now = state.clock.now();
     let (input, errors, created) = match input.validate(now) {
-        Ok(fields) => {
-            let (token, secret) = service::create_in_session(
+        // A refusal of the service (the plan lacks API access) is the form's error.
+        Ok(fields) => match crate::web::form::field_errors(
+            service::create_in_session(
                 &mut conn,
                 &actor(&user, &req),
                 user.user.id,
                 user.user.session_epoch,
                 &fields,
             )
-            .await?;
-            (
+            .await,
+        )? {
+            Ok((token, secret)) => (
                 TokenInput::default(),
                 FieldErrors::new(),
                 Some((token.name, secret)),
-            )
-        }
+            ),
+            Err(errors) => (input, errors, None),
+        },
         Err(errors) => (input, errors, None),
     };
     let shown = created.is_some();

@@ -116,6 +116,14 @@ STATE_REFUSALS = (
     "The image cannot be read",
     "The image cannot be encoded again.",
     "The SVG cannot be used as a logo",
+    # Plans (#16): names taken, which plans exist, a tenant's own limits against its
+    # plan's (and a plan's against its tenants' own), the options its plan includes.
+    "A plan with this name exists.",
+    "Choose a plan from the list.",
+    "The root tenant is on no plan.",
+    " on plan ",
+    "Not in plan ",
+    "lower theirs first.",
 )
 
 

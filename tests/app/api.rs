@@ -1187,6 +1187,8 @@ enum ApiRule {
     MigrateFrom,
     /// A made-up migration: 404 for every token.
     Missing,
+    /// The plans: root Owners and Administrators (the fixture's admin), else 404.
+    Plans,
 }
 
 /// The rule and the body of every API route (bodies that fail validation after
@@ -1316,6 +1318,13 @@ fn api_rule_for(method: &str, path: &str) -> Option<(ApiRule, Option<Value>)> {
         ),
         ("PUT", "/api/v1/tenants/{id}/branding/logo")
         | ("DELETE", "/api/v1/tenants/{id}/branding/logo") => (Level(F), None),
+        // Plans (#16): the fixture's spare plan, on which no tenant is (so its delete
+        // goes through: it is the last of these routes).
+        ("GET", "/api/v1/plans") | ("GET", "/api/v1/plans/{id}") => (Plans, None),
+        ("POST", "/api/v1/plans") | ("PUT", "/api/v1/plans/{id}") => {
+            (Plans, Some(json!({"name": ""})))
+        }
+        ("DELETE", "/api/v1/plans/{id}") => (Plans, None),
         ("GET", "/api/v1/migrations/{id}")
         | ("POST", "/api/v1/migrations/{id}/rollback")
         | ("POST", "/api/v1/migrations/{id}/retry") => (Missing, None),
@@ -1363,6 +1372,8 @@ fn api_expected(rule: ApiRule, user: &str, tenant: &str) -> Outcome {
         },
         ApiRule::MigrateFrom => gate(user, tenant, matrix::gives_grants(user, tenant)),
         ApiRule::Missing => Outcome::NotFound,
+        ApiRule::Plans if user == "admin" => Outcome::Allowed,
+        ApiRule::Plans => Outcome::NotFound,
     }
 }
 
@@ -1416,7 +1427,8 @@ async fn every_api_route_for_every_user_and_tenant() {
     let mut checked = 0;
     for (method, path) in &routes {
         let (rule, body) = api_rule_for(method, path).unwrap();
-        let per_tenant = path.contains("{id}") || matches!(rule, ApiRule::CreateUnder);
+        let plans = matches!(rule, ApiRule::Plans);
+        let per_tenant = !plans && (path.contains("{id}") || matches!(rule, ApiRule::CreateUnder));
         let targets: Vec<&str> = if per_tenant {
             matrix::TENANTS.to_vec()
         } else {
@@ -1425,7 +1437,11 @@ async fn every_api_route_for_every_user_and_tenant() {
         for user in matrix::USERS {
             let api = Api::new(app, tokens[user].as_deref());
             for tenant in &targets {
-                let id = w.tenants[tenant].id;
+                let id = if plans {
+                    w.spare_plan
+                } else {
+                    w.tenants[tenant].id
+                };
                 let url = path
                     .replace("{id}", &id.to_string())
                     .replace("{aid}", matrix::MADE_UP)

@@ -551,6 +551,7 @@ async fn many(app: &TestApp, parent: &Tenant, n: usize) {
             monthly_query_quota: None,
             limits: Default::default(),
             max_users: None,
+            plan_id: None,
         })
         .collect();
     let children: Vec<NewChild> = fields

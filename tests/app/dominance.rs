@@ -174,6 +174,7 @@ fn lib_tenants(m: &Model) -> Vec<Tenant> {
                 domain_claim: Default::default(),
                 monthly_query_quota: None,
                 limits: Default::default(),
+                plan_id: None,
             }
         })
         .collect()

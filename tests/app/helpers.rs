@@ -412,6 +412,7 @@ impl TestApp {
             monthly_query_quota: None,
             limits: Default::default(),
             max_users: None,
+            plan_id: None,
             can_have_subtenants,
             enabled: true,
         };

@@ -34,6 +34,7 @@ mod move_limits;
 mod network;
 mod people;
 mod policies;
+mod plans;
 mod query_strings;
 mod resource_views;
 mod resources;

@@ -187,6 +187,9 @@ enum Rule {
     /// The usage ingestion keys: Owners and Administrators of the root; a page that
     /// does not exist (404) for everyone else.
     IngestionKeys,
+    /// The plans (`/plans`): Owners and Administrators of the root, as the ingestion
+    /// keys; a page that does not exist (404) for everyone else.
+    Plans,
     /// Monthly usage reports: Owners over the tenant (the fixture's admin and p1owner).
     ReportOwner,
     /// A public invitation link; the matrix's token is forged: 404 for everyone.
@@ -264,8 +267,8 @@ fn expected(rule: Rule, user: &str, tenant: &str) -> Outcome {
         Rule::TenantRolesWrite => gate(user, "root", user == "admin"),
         Rule::ApproveDomain => gate(user, tenant, user == "admin"),
         Rule::MigrateFrom => gate(user, tenant, gives_grants(user, tenant)),
-        Rule::IngestionKeys if user == "admin" => Outcome::Allowed,
-        Rule::IngestionKeys => Outcome::NotFound,
+        Rule::IngestionKeys | Rule::Plans if user == "admin" => Outcome::Allowed,
+        Rule::IngestionKeys | Rule::Plans => Outcome::NotFound,
         Rule::ReportOwner => gate(
             user,
             tenant,
@@ -392,6 +395,16 @@ fn rule_for(method: &str, path: &str) -> Option<(Rule, &'static str, bool)> {
         // Root Owners and Administrators only (the fixture's admin); an empty name
         // is a field error after authorization.
         ("GET", "/usage/keys") => (IngestionKeys, empty, false),
+        // Plans (#16): root Owners and Administrators only (the fixture's admin); an
+        // empty name is a field error after authorization; the fixture's spare plan
+        // has no tenants, so its delete goes through.
+        ("GET", "/plans") | ("GET", "/plans/new") | ("GET", "/plans/{id}") => {
+            (Plans, empty, false)
+        }
+        ("POST", "/plans") | ("POST", "/plans/new") | ("POST", "/plans/{id}") => {
+            (Plans, "name=", false)
+        }
+        ("POST", "/plans/{id}/delete") => (Plans, empty, true),
         ("POST", "/usage/keys") => (IngestionKeys, "name=", false),
         // A made-up key id: 404 for everyone (for the others before the key is looked for).
         ("POST", "/usage/keys/{key_id}/revoke") => (ForeignToken, empty, false),
@@ -527,6 +540,8 @@ pub(crate) struct World {
     /// A pending invitation into each tenant offering a Viewer grant (for {invitation_id}).
     invitations: HashMap<&'static str, i64>,
     spare_tenant_role: i64,
+    /// A plan no tenant is on (for `/plans/{id}`).
+    pub(crate) spare_plan: i64,
     browsers: HashMap<&'static str, TestApp>,
 }
 
@@ -563,6 +578,19 @@ pub(crate) async fn world() -> World {
         let p = t[parent].clone();
         t.insert(name, app.tenant(&p, name, subs).await);
     }
+    let spare_plan = {
+        let mut conn = app.conn().await;
+        let row = tenantry::db::models::plan::PlanRow::new(
+            "Spare",
+            Default::default(),
+            Default::default(),
+            chrono::Utc::now(),
+        );
+        tenantry::db::models::plan::Plan::insert(&mut conn, &row, chrono::Utc::now())
+            .await
+            .unwrap()
+            .id
+    };
     let (readers, spare) = {
         let mut conn = app.conn().await;
         let readers = TenantRole::insert(&mut conn, "Readers", &Permissions::all(Level::Read))
@@ -667,6 +695,7 @@ pub(crate) async fn world() -> World {
         roles,
         invitations,
         spare_tenant_role: spare.id,
+        spare_plan,
         browsers,
     }
 }
@@ -677,6 +706,8 @@ impl World {
             "{id}",
             &if path.starts_with("/tenant-roles/") {
                 self.spare_tenant_role.to_string()
+            } else if path.starts_with("/plans/") {
+                self.spare_plan.to_string()
             } else {
                 self.tenants[tenant].id.to_string()
             },
@@ -749,7 +780,7 @@ impl World {
 }
 
 fn uses_tenant(path: &str, rule: Rule) -> bool {
-    path.contains("{id}") && !path.starts_with("/tenant-roles/")
+    path.contains("{id}") && !path.starts_with("/tenant-roles/") && !path.starts_with("/plans/")
         || matches!(rule, Rule::CreateUnder | Rule::NewTenantForm | Rule::Switch)
 }
 

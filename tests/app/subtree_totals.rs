@@ -158,6 +158,7 @@ fn fields(subdomain: String, resellers: bool, enabled: bool) -> TenantFields {
         monthly_query_quota: None,
         limits: Default::default(),
         max_users: None,
+        plan_id: None,
     }
 }
 

@@ -24,6 +24,7 @@ fn fields(subdomain: String, reseller: bool, enabled: bool, labels: Vec<String>)
         monthly_query_quota: None,
         limits: Default::default(),
         max_users: None,
+        plan_id: None,
     }
 }
 

@@ -80,6 +80,7 @@ fn fields(name: &str, subdomain: &str) -> TenantFields {
         monthly_query_quota: None,
         limits: Default::default(),
         max_users: None,
+        plan_id: None,
     }
 }
 

@@ -74,6 +74,7 @@ fn fields(subdomain: String, may_have_children: bool) -> TenantFields {
         monthly_query_quota: None,
         limits: Default::default(),
         max_users: None,
+        plan_id: None,
     }
 }
 

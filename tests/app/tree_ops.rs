@@ -134,6 +134,7 @@ fn fields(subdomain: &str, subtenants: bool) -> TenantFields {
         monthly_query_quota: None,
         limits: Default::default(),
         max_users: None,
+        plan_id: None,
     }
 }
 

@@ -225,6 +225,7 @@ async fn customers(app: &TestApp, parent: &Tenant, n: usize, name: &str, sub: &s
             monthly_query_quota: None,
             limits: Default::default(),
             max_users: None,
+            plan_id: None,
             can_have_subtenants: false,
             enabled: true,
         })

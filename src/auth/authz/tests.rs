@@ -53,6 +53,7 @@ fn t(id: i64) -> Tenant {
         domain_claim: DomainClaim::default(),
         monthly_query_quota: None,
         limits: Default::default(),
+        plan_id: None,
     }
 }
 
@@ -804,6 +805,7 @@ fn navigation_shows_the_links_that_lead_somewhere() {
             roles: true,
             tenant_roles: true,
             ingestion_keys: true,
+            plans: true,
             resources: true
         }
     );
@@ -818,6 +820,7 @@ fn navigation_shows_the_links_that_lead_somewhere() {
             roles: false,
             tenant_roles: false,
             ingestion_keys: false,
+            plans: false,
             resources: false
         }
     );
@@ -832,6 +835,7 @@ fn navigation_shows_the_links_that_lead_somewhere() {
             roles: true,
             tenant_roles: false,
             ingestion_keys: false,
+            plans: false,
             resources: false
         }
     );
@@ -1784,6 +1788,57 @@ fn ingestion_keys_are_for_root_owners_and_administrators() {
         Err(AppError::NotFound)
     ));
     assert!(require_ingestion_keys(&root_admin()).is_ok());
+}
+
+#[test]
+fn plans_are_for_root_owners_and_administrators_and_options_follow_the_plan() {
+    assert!(can_manage_plans(&root_admin()));
+    assert!(can_manage_plans(&who(
+        31,
+        PARTNER,
+        &[(ROOT, Administrator, Only, false)]
+    )));
+    assert!(!can_manage_plans(&who(
+        32,
+        ROOT,
+        &[(ROOT, Viewer, Subtree, false)]
+    )));
+    assert!(!can_manage_plans(&who(33, ROOT, &[])));
+    assert!(!can_manage_plans(&partner_owner()));
+    assert!(matches!(
+        require_plans(&partner_owner()),
+        Err(AppError::NotFound)
+    ));
+    assert!(require_plans(&root_admin()).is_ok());
+    // No plan: every option. A plan: exactly those it includes, else its reason.
+    let mut plan = crate::db::models::plan::Plan {
+        id: 1,
+        name: "Basic".into(),
+        monthly_query_quota: None,
+        max_users: None,
+        max_instances: None,
+        storage_limit_gb: None,
+        memory_limit_gb: None,
+        custom_branding: false,
+        custom_domain: false,
+        sub_tenants: false,
+        api_access: false,
+        created_at: Utc::now(),
+        updated_at: Utc::now(),
+    };
+    use crate::domain::plan::PlanOption;
+    for option in PlanOption::ALL {
+        assert!(plan_allows(None, option));
+        assert_eq!(plan_refusal(None, option), None);
+        assert!(!plan_allows(Some(&plan), option));
+        assert_eq!(
+            plan_refusal(Some(&plan), option).as_deref(),
+            Some("Not in plan Basic.")
+        );
+    }
+    plan.custom_branding = true;
+    assert!(plan_allows(Some(&plan), PlanOption::CustomBranding));
+    assert!(!plan_allows(Some(&plan), PlanOption::ApiAccess));
 }
 
 // ---------------------------------------------------------------- views spanning a subtree

@@ -100,10 +100,20 @@ pub struct OwnerUsage {
     pub memory_gb: i64,
 }
 
-const USAGE_SELECT: &str = "SELECT s.tenant_id, t.name, t.storage_limit_gb, t.memory_limit_gb, \
-     t.max_instances, s.storage_gb, s.memory_gb, s.instance_count, t.max_users, s.user_count \
+/// The limits are the effective ones (its own, else its plan's: `effective_limit!`).
+const USAGE_SELECT: &str = concat!(
+    "SELECT s.tenant_id, t.name, ",
+    crate::effective_limit!("t", "storage_limit_gb"),
+    " AS storage_limit_gb, ",
+    crate::effective_limit!("t", "memory_limit_gb"),
+    " AS memory_limit_gb, ",
+    crate::effective_limit!("t", "max_instances"),
+    " AS max_instances, s.storage_gb, s.memory_gb, s.instance_count, ",
+    crate::effective_limit!("t", "max_users"),
+    " AS max_users, s.user_count \
      FROM tenant_subtree_totals s JOIN tenants t ON t.id = s.tenant_id \
-     WHERE s.tenant_id = ANY ($1) ORDER BY array_position($1, s.tenant_id)";
+     WHERE s.tenant_id = ANY ($1) ORDER BY array_position($1, s.tenant_id)"
+);
 
 impl Instance {
     fn filtered(tenant_id: i64, filter: &InstanceFilter) -> instances::BoxedQuery<'static, Pg> {

@@ -13,6 +13,7 @@ pub mod migration_view;
 pub mod network;
 pub mod outbox;
 pub mod policy;
+pub mod plan;
 pub mod principal;
 pub mod quota_alert;
 pub mod report_subscription;

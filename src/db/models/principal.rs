@@ -147,10 +147,10 @@ sql_column! {
 
 sql_column! {
     /// The acting tenant's domain claim and quota, beside `ActingTenant`.
-    ActingClaim: Array<Record<(Nullable<Text>, Nullable<Text>, Nullable<Timestamptz>, Nullable<BigInt>, Nullable<BigInt>, Nullable<BigInt>, Nullable<BigInt>)>> = concat!(
+    ActingClaim: Array<Record<(Nullable<Text>, Nullable<Text>, Nullable<Timestamptz>, Nullable<BigInt>, Nullable<BigInt>, Nullable<BigInt>, Nullable<BigInt>, Nullable<BigInt>)>> = concat!(
         "ARRAY(SELECT ROW(a.custom_domain_status, a.custom_domain_token, \
          a.custom_domain_verified_at, a.monthly_query_quota, a.storage_limit_gb, \
-         a.memory_limit_gb, a.max_instances) FROM tenants a WHERE a.id = ",
+         a.memory_limit_gb, a.max_instances, a.plan_id) FROM tenants a WHERE a.id = ",
         acting_id_sql!(),
         ")"
     )
@@ -244,12 +244,13 @@ type ClaimRecord = (
     Option<i64>,
     Option<i64>,
     Option<i64>,
+    Option<i64>,
 );
 
 fn acting_tenant(tenant: Vec<ActingRecord>, claim: Vec<ClaimRecord>) -> Option<Tenant> {
     // The record's fields in `ActingTenant`'s order.
     let t = tenant.into_iter().next()?;
-    let (status, token, verified_at, monthly_query_quota, storage, memory, max_instances) =
+    let (status, token, verified_at, monthly_query_quota, storage, memory, max_instances, plan_id) =
         claim.into_iter().next()?;
     Some(Tenant {
         id: t.0,
@@ -277,6 +278,7 @@ fn acting_tenant(tenant: Vec<ActingRecord>, claim: Vec<ClaimRecord>) -> Option<T
             memory_limit_gb: memory,
             max_instances,
         },
+        plan_id,
     })
 }
 

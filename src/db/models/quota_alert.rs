@@ -43,12 +43,16 @@ pub async fn record_crossings(
     }
     let (tenants, months): (Vec<i64>, Vec<NaiveDate>) = keys.iter().copied().unzip();
     // unnest over arrays has no DSL form.
-    diesel::sql_query(
+    // `t.monthly_query_quota` is the effective quota (own, else the plan's).
+    diesel::sql_query(concat!(
         "INSERT INTO quota_alerts AS a (tenant_id, month, threshold, queries, quota, created_at) \
          SELECT u.tenant_id, u.month, th.threshold, u.queries, t.monthly_query_quota, $3 \
          FROM unnest($1::bigint[], $2::date[]) AS k(tenant_id, month) \
          JOIN usage_monthly u ON u.tenant_id = k.tenant_id AND u.month = k.month \
-         JOIN tenants t ON t.id = u.tenant_id \
+         JOIN tenants t0 ON t0.id = u.tenant_id \
+         CROSS JOIN LATERAL (SELECT ",
+        crate::effective_limit!("t0", "monthly_query_quota"),
+        " AS monthly_query_quota) t \
          CROSS JOIN (VALUES (80::smallint), (100::smallint)) AS th(threshold) \
          WHERE t.monthly_query_quota IS NOT NULL \
            AND ((u.queries >= t.monthly_query_quota AND u.queries > 0) \
@@ -57,7 +61,7 @@ pub async fn record_crossings(
          ORDER BY u.tenant_id, u.month, th.threshold \
          ON CONFLICT DO NOTHING \
          RETURNING a.tenant_id, a.month, a.threshold, a.queries, a.quota",
-    )
+    ))
     .bind::<Array<BigInt>, _>(tenants)
     .bind::<Array<Date>, _>(months)
     .bind::<Timestamptz, _>(now)

@@ -332,7 +332,8 @@ pub async fn fold_pending(conn: &mut AsyncPgConnection) -> QueryResult<Folded> {
     }
     // A data-modifying CTE runs once whether read or not; the answer is one row
     // with the count, or one per grown tenant-month under a quota.
-    let rows: Vec<Row> = diesel::sql_query(
+    // The effective quota: own, else the plan's (`effective_limit!`).
+    let rows: Vec<Row> = diesel::sql_query(concat!(
         "WITH taken AS (DELETE FROM usage_pending RETURNING *), \
          summed AS (SELECT tenant_id, month, sum(queries)::bigint AS q, \
                            sum(blocked)::bigint AS b, sum(subtree_queries)::bigint AS sq, \
@@ -350,10 +351,12 @@ pub async fn fold_pending(conn: &mut AsyncPgConnection) -> QueryResult<Folded> {
                      RETURNING 1), \
          grown AS (SELECT s.tenant_id, s.month FROM summed s \
                    JOIN tenants t ON t.id = s.tenant_id \
-                   WHERE s.q > 0 AND t.monthly_query_quota IS NOT NULL) \
+                   WHERE s.q > 0 AND ",
+        crate::effective_limit!("t", "monthly_query_quota"),
+        " IS NOT NULL) \
          SELECT c.folded, g.tenant_id, g.month \
          FROM (SELECT count(*) AS folded FROM taken) c LEFT JOIN grown g ON true",
-    )
+    ))
     .load(conn)
     .await?;
     Ok(Folded {

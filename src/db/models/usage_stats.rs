@@ -106,9 +106,13 @@ pub struct StatsPage {
     pub chart: Vec<MonthTotal>,
 }
 
-const COLUMNS: &str = "t.id AS tenant_id, t.subdomain, t.name, t.parent_id, u.month, \
-     u.queries, u.blocked, u.subtree_queries, u.subtree_blocked, \
-     t.monthly_query_quota AS quota, lower(t.name) AS sort_name, p.path";
+/// `quota` is the effective one: own, else the plan's (`effective_limit!`).
+const COLUMNS: &str = concat!(
+    "t.id AS tenant_id, t.subdomain, t.name, t.parent_id, u.month, \
+     u.queries, u.blocked, u.subtree_queries, u.subtree_blocked, ",
+    crate::effective_limit!("t", "monthly_query_quota"),
+    " AS quota, lower(t.name) AS sort_name, p.path"
+);
 
 /// `FROM … WHERE …` of every read: $1 root, $2–$3 the months, $4 "sees every
 /// tenant here", $5 the reader's subtree roots, $6 their single tenants (and

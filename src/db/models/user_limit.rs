@@ -1,5 +1,7 @@
 //! Tenants' user limits (`tenants.max_users`, migration `resolvers_devices_subnets`):
 //! reading them, and locking the limits on a path for a create to count against.
+//! `limits_of` reads tenants' own limits (their forms); `lock_limits` the effective
+//! ones (own, else their plan's: `db::models::plan::effective_limit!`).
 
 use crate::db::schema::{tenant_paths, tenant_subtree_totals, tenants};
 use diesel::prelude::*;
@@ -55,10 +57,12 @@ pub async fn lock_limits(conn: &mut AsyncPgConnection, path: &[i64]) -> QueryRes
         #[diesel(sql_type = BigInt)]
         id: i64,
     }
-    let locked: Vec<i64> = diesel::sql_query(
-        "SELECT id FROM tenants WHERE id = ANY($1) AND max_users IS NOT NULL \
-         ORDER BY array_position($1, id) FOR NO KEY UPDATE",
-    )
+    // The effective limit: its own, else its plan's (`effective_limit!`).
+    let locked: Vec<i64> = diesel::sql_query(concat!(
+        "SELECT t.id FROM tenants t WHERE t.id = ANY($1) AND ",
+        crate::effective_limit!("t", "max_users"),
+        " IS NOT NULL ORDER BY array_position($1, t.id) FOR NO KEY UPDATE OF t",
+    ))
     .bind::<Array<BigInt>, _>(path.to_vec())
     .load::<Id>(conn)
     .await?
@@ -76,7 +80,9 @@ pub async fn lock_limits(conn: &mut AsyncPgConnection, path: &[i64]) -> QueryRes
         .select((
             tenants::id,
             tenants::name,
-            tenants::max_users,
+            diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::Integer>>(
+                crate::effective_limit!("tenants", "max_users"),
+            ),
             tenant_paths::path,
             tenant_subtree_totals::user_count,
         ))

@@ -816,6 +816,7 @@ fn with_labels(t: &Tenant, labels: Vec<String>, hosts: &ConsoleHosts) -> TenantC
             Some(label::parse_list(labels.iter().map(String::as_str))),
         ),
         tenant_role: None,
+        plan: None,
     }
 }
 

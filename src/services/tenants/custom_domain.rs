@@ -78,6 +78,15 @@ pub async fn verify_custom_domain(
         let mut conn = pool.get().await?;
         let parent = super::parent_of(&mut conn, tenant).await?;
         authz::require_edit(p, tenant, parent.as_ref())?;
+        if pending_claim(tenant, hosts)?.is_some() {
+            crate::services::plans::require_option(
+                &mut conn,
+                tenant,
+                crate::domain::plan::PlanOption::CustomDomain,
+                "custom_domain",
+            )
+            .await?;
+        }
     }
     let Some((domain, token)) = pending_claim(tenant, hosts)? else {
         return Ok(DomainChange::AlreadyServing(tenant.clone()));
@@ -162,6 +171,13 @@ pub async fn approve_custom_domain(
         let Some((domain, token)) = pending_claim(&before, hosts)? else {
             return Ok(DomainChange::AlreadyServing(before));
         };
+        crate::services::plans::require_option(
+            conn,
+            &before,
+            crate::domain::plan::PlanOption::CustomDomain,
+            "custom_domain",
+        )
+        .await?;
         if !domain.eq_ignore_ascii_case(expected.trim().trim_end_matches('.')) {
             return Err(changed_meanwhile(&before));
         }

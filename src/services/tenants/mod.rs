@@ -193,7 +193,11 @@ impl TenantInput {
         }
     }
 
-    fn into_fields(self, tenant_role_id: Option<i64>) -> TenantFields {
+    fn into_fields(
+        self,
+        tenant_role_id: Option<i64>,
+        plan_id: Option<Option<i64>>,
+    ) -> TenantFields {
         TenantFields {
             name: self.name.into_inner(),
             subdomain: self.subdomain.into_inner(),
@@ -206,6 +210,7 @@ impl TenantInput {
             monthly_query_quota: self.monthly_query_quota,
             limits: self.limits,
             max_users: self.max_users,
+            plan_id,
         }
     }
 }
@@ -224,6 +229,10 @@ pub enum RoleChoice {
 pub struct TenantChange {
     pub fields: Parsed<TenantInput>,
     pub tenant_role: Option<RoleChoice>,
+    /// The plan asked for: `None` keeps the current one (the parent's on create),
+    /// `Some(None)` no plan. Only root Owners and Administrators may change it
+    /// (`authz::can_manage_plans`; 403 for anyone else).
+    pub plan: Option<Option<i64>>,
 }
 
 /// `parsed` with the operation's own field errors added.
@@ -268,6 +277,22 @@ fn chosen_role(
     }
 }
 
+/// The plan asked for, if it changes (from `current`: the tenant's, or the parent's
+/// on create): only root Owners and Administrators may change it, 403 for anyone
+/// else. Whether it exists is checked on the locked rows (`plans::tenant_errors`).
+fn chosen_plan(
+    p: &Principal,
+    wanted: Option<Option<i64>>,
+    current: Option<i64>,
+) -> Result<Option<Option<i64>>, AppError> {
+    match wanted {
+        None => Ok(None),
+        Some(w) if w == current => Ok(None),
+        Some(_) if !authz::can_manage_plans(p) => Err(AppError::Forbidden),
+        Some(w) => Ok(Some(w)),
+    }
+}
+
 /// The parent of `tenant`, `None` for the root.
 pub(crate) async fn parent_of(
     conn: &mut AsyncPgConnection,
@@ -304,11 +329,12 @@ pub fn check_create(
         }
     }
     let role = chosen_role(p, input.tenant_role, None, &mut errors)?;
+    let plan = chosen_plan(p, input.plan, parent.and_then(|t| t.plan_id))?;
     let fields = with_errors(input.fields, errors)?;
     let parent = parent.ok_or(AppError::NotFound)?;
     Ok(NewTenant {
         parent_id: parent.id,
-        fields: fields.into_fields(role),
+        fields: fields.into_fields(role, plan),
     })
 }
 
@@ -353,12 +379,13 @@ pub async fn update(
     authz::require_edit(p, tenant, parent.as_ref())?;
     let mut errors = FieldErrors::new();
     let role = chosen_role(p, input.tenant_role, Some(tenant), &mut errors)?;
+    let plan = chosen_plan(p, input.plan, tenant.plan_id)?;
     let fields = with_errors(input.fields, errors)?;
     tree::update(
         conn,
         actor,
         tenant.id,
-        fields.into_fields(role),
+        fields.into_fields(role, plan),
         authz::is_global_owner(p),
         &|subjects, change| authz::require_dominates_homed(p, subjects, change),
     )

@@ -28,6 +28,7 @@
 //! tenant moved elsewhere meanwhile is not changed on the strength of its old place.
 
 use super::move_limits::{self, Seen};
+use crate::auth::authz;
 use crate::auth::authz::{HomedChange, Subject};
 use crate::db::models::network::SubtreeResources;
 use crate::db::models::role::{TenantRole, UserRole};
@@ -35,7 +36,9 @@ use crate::db::models::tenant::{NewChild, SubtreeCounts, TenantFields, Visibilit
 use crate::db::models::user_limit::limits_of;
 use crate::db::models::{AuditEvent, Tenant};
 use crate::db::set_lock_timeout;
-use crate::error::{AppError, Blocker, FieldErrors};
+use crate::domain::plan::PlanOption;
+use crate::error::{AppError, Blocker};
+use crate::services::plans;
 use crate::services::Actor;
 use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
@@ -157,6 +160,20 @@ pub async fn create_many(
             .collect();
         let mut taken_subdomains = Tenant::taken_subdomains(conn, &subdomains).await?;
         let mut taken_domains = Tenant::taken_custom_domains(conn, &domains).await?;
+        // Each new tenant's plan (chosen, else its parent's) and the parents' plans,
+        // held FOR SHARE while they are checked against.
+        let plan_of = |item: &NewTenant| {
+            let parent = parents.get(&item.parent_id).and_then(|p| p.plan_id);
+            item.fields.plan_id.unwrap_or(parent)
+        };
+        let plans = plans::lock_shared(
+            conn,
+            items
+                .iter()
+                .filter_map(plan_of)
+                .chain(parents.values().filter_map(|p| p.plan_id)),
+        )
+        .await?;
         let mut checks: Vec<Result<&Tenant, AppError>> = Vec::with_capacity(items.len());
         for item in &items {
             let parent = parents.get(&item.parent_id).ok_or(AppError::NotFound)?;
@@ -166,6 +183,14 @@ pub async fn create_many(
                 authorize,
                 &mut taken_subdomains,
                 &mut taken_domains,
+                &plans::PlanCheck {
+                    plan_id: plan_of(item),
+                    own: plans::own_limits(&item.fields, None, None),
+                    takes_sub_tenants: item.fields.can_have_subtenants,
+                    takes_custom_domain: item.fields.custom_domain.is_some(),
+                    is_root: false,
+                    plans: &plans,
+                },
             ));
         }
         let children: Vec<NewChild> = items
@@ -218,13 +243,22 @@ fn check_new<'p>(
     authorize: &(dyn Fn(&Tenant) -> Result<(), AppError> + Sync),
     taken_subdomains: &mut HashSet<String>,
     taken_domains: &mut HashSet<String>,
+    plan: &plans::PlanCheck<'_>,
 ) -> Result<&'p Tenant, AppError> {
     authorize(parent)?;
-    let mut errors = FieldErrors::new();
+    let mut errors = plans::tenant_errors(plan);
     if !parent.can_have_subtenants {
         errors.insert(
             "parent_id",
             format!("{} may not have sub-tenants.", parent.name),
+        );
+    } else if let Some(reason) = authz::plan_refusal(
+        parent.plan_id.and_then(|id| plan.plans.get(&id)),
+        PlanOption::SubTenants,
+    ) {
+        errors.insert(
+            "parent_id",
+            format!("{} may not have sub-tenants: {reason}", parent.name),
         );
     }
     if taken_subdomains.contains(&item.fields.subdomain) {
@@ -355,6 +389,22 @@ pub async fn update(
         }
         let labels_before = before.labels(conn).await?;
         let limit_before = limits_of(conn, &[id]).await?.remove(&id);
+        // Its plan (chosen, else its current one), held FOR SHARE while its limits
+        // and options are checked against it.
+        let plan_id = fields.plan_id.unwrap_or(before.plan_id);
+        let plans = plans::lock_shared(conn, plan_id).await?;
+        let errors = plans::tenant_errors(&plans::PlanCheck {
+            plan_id,
+            own: plans::own_limits(&fields, Some(&before), limit_before),
+            takes_sub_tenants: fields.can_have_subtenants && !before.can_have_subtenants,
+            takes_custom_domain: fields.custom_domain.is_some()
+                && fields.custom_domain != before.custom_domain,
+            is_root: before.is_root() && fields.plan_id.is_some(),
+            plans: &plans,
+        });
+        if !errors.is_empty() {
+            return Err(AppError::Validation(errors));
+        }
         let after = Tenant::update_fields(conn, id, &fields)
             .await
             .map_err(subdomain_taken)?;

@@ -14,6 +14,7 @@ pub mod network;
 pub mod openapi;
 pub mod owned;
 pub mod policies;
+pub mod plans;
 pub mod resources;
 pub mod rules;
 pub mod stats;
@@ -48,6 +49,7 @@ pub fn routes() -> Vec<Route> {
         resources::routes(),
         network::routes(),
         policies::routes(),
+        plans::routes(),
         openapi::routes(),
     ]
     .into_iter()

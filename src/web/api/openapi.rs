@@ -11,6 +11,7 @@ use super::network::{
     ResolverPatch, SubnetBody, SubnetJson, SubnetPage, SubnetPatch,
 };
 use super::policies::{PolicyBody, PolicyJson, PolicyPage, PolicyPatch};
+use super::plans::{PlanBody, PlanJson, PlanPage};
 use super::resources::{
     CloudBody, CloudJson, CloudPage, CloudPatch, InstanceBody, InstanceJson, InstancePage,
     InstancePatch,
@@ -125,6 +126,11 @@ pub fn routes() -> Vec<Route> {
         super::branding::update,
         super::branding::put_logo,
         super::branding::delete_logo,
+        super::plans::list,
+        super::plans::create,
+        super::plans::show,
+        super::plans::replace,
+        super::plans::delete,
     ),
     components(schemas(
         TenantJson, TenantPage, CreateTenant, UpdateTenant, MoveTenant, BatchRequest,
@@ -139,9 +145,8 @@ pub fn routes() -> Vec<Route> {
         CloudVisibility, InstanceStatus, ResolverJson, ResolverBody,
         ResolverPatch, ResolverPage, DeviceJson, DeviceBody, DevicePatch, DevicePage, SubnetJson,
         SubnetBody, SubnetPatch, SubnetPage, PolicyJson, PolicyBody, PolicyPatch, PolicyPage,
-        PolicyKind, Enforcement
-        SubnetBody, SubnetPatch, SubnetPage, BrandingJson, BrandingFieldJson, BrandingSourceJson,
-        BrandingBody
+        PolicyKind, Enforcement, BrandingJson, BrandingFieldJson, BrandingSourceJson,
+        BrandingBody, PlanJson, PlanBody, PlanPage
     )),
     modifiers(&Security, &Problems),
     tags(
@@ -151,6 +156,7 @@ pub fn routes() -> Vec<Route> {
         (name = "resources", description = "A tenant's resources: DNS resolvers, the devices that use them and the subnets they serve"),
         (name = "policies", description = "A tenant's policies and those it inherits from the tenants above it"),
         (name = "branding", description = "A tenant's product name, logo, colour and support contact, inherited down the tree"),
+        (name = "plans", description = "Plans: the limits and options of the tenants on each (root Owners and Administrators only)"),
         (name = "usage", description = "Usage ingestion, with an ingestion key (created at /usage/keys) \
                                           instead of a personal API token; usage statistics, with a \
                                           personal API token")
@@ -575,6 +581,7 @@ const REQUEST_SCHEMAS: &[&str] = &[
     "SubnetPatch",
     "PolicyBody",
     "PolicyPatch",
+    "PlanBody",
 ];
 
 /// Schema names as a generated client shows them: `utoipa`'s name, the name given

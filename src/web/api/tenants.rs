@@ -90,6 +90,9 @@ pub struct TenantJson {
     /// The most users the tenant and all its sub-tenants may have together; `null`:
     /// no limit.
     pub max_users: Option<i32>,
+    /// The plan it is on (`GET /api/v1/plans/{id}`); `null`: none (every option,
+    /// only its own limits).
+    pub plan_id: Option<i64>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -122,6 +125,7 @@ impl TenantJson {
             memory_limit_gb: t.limits.memory_limit_gb,
             max_instances: t.limits.max_instances,
             max_users,
+            plan_id: t.plan_id,
             created_at: t.created_at,
             updated_at: t.updated_at,
         }
@@ -232,6 +236,13 @@ pub struct CreateTenant {
     /// limit by default. Creating a user over it (or over a limit above) is refused.
     #[serde(default, deserialize_with = "integral_opt_i64")]
     pub max_users: Option<i64>,
+    /// Its plan; the parent's when left out, `null` for none. Only root Owners and
+    /// Administrators may choose another than the parent's (403 otherwise). Its own
+    /// limits may not be above the plan's, nor may it take up options the plan
+    /// lacks (422).
+    #[serde(default, deserialize_with = "nullable_integral")]
+    #[schema(value_type = Option<i64>)]
+    pub plan_id: Option<Option<i64>>,
 }
 
 /// `Some(None)` for an explicit `null`, `None` for an absent field.
@@ -300,6 +311,11 @@ pub struct UpdateTenant {
     #[serde(default, deserialize_with = "nullable_integral")]
     #[schema(value_type = Option<i64>)]
     pub max_users: Option<Option<i64>>,
+    /// Its plan, `null` for none: only root Owners and Administrators may change it
+    /// (403 otherwise; sending the current one changes nothing).
+    #[serde(default, deserialize_with = "nullable_integral")]
+    #[schema(value_type = Option<i64>)]
+    pub plan_id: Option<Option<i64>>,
 }
 
 /// The custom domain a root Owner approves: the one they were shown, so that a domain
@@ -526,6 +542,7 @@ impl CreateTenant {
                 .tenant_role_id
                 .filter(|id| *id != parent.tenant_role_id)
                 .map(RoleChoice::Id),
+            plan: self.plan_id,
         }
     }
 }
@@ -615,6 +632,7 @@ impl UpdateTenant {
         TenantChange {
             fields,
             tenant_role: self.tenant_role_id.flatten().map(RoleChoice::Id),
+            plan: self.plan_id,
         }
     }
 }
@@ -1072,6 +1090,7 @@ mod tests {
             domain_claim: DomainClaim::default(),
             monthly_query_quota: None,
             limits: Default::default(),
+            plan_id: None,
         }
     }
 
@@ -1161,6 +1180,7 @@ mod tests {
             memory_limit_gb: None,
             max_instances: None,
             max_users: None,
+            plan_id: None,
         };
         assert_eq!(
             create(Some(3)).to_input(&parent, &hosts()).tenant_role,

@@ -4,15 +4,18 @@ use super::list::ListReturn;
 use super::show::DomainView;
 use super::{editable, named_or_acting};
 use crate::auth::{authz, CurrentUser};
+use crate::db::models::plan::Plan;
 use crate::db::models::role::TenantRole;
 use crate::db::models::user_limit::limits_of as user_limits;
 use crate::db::models::Tenant;
 use crate::domain::domain_name::ConsoleHosts;
 use crate::domain::label;
+use crate::domain::plan::PlanOption;
 use crate::domain::resources::parse_limit;
 use crate::domain::usage::parse_quota;
 use crate::domain::user_limit;
 use crate::error::{AppError, FieldErrors};
+use crate::services::plans;
 use crate::services::tenants::{
     self as service, RoleChoice, TenantChange, TenantInput, TenantText,
 };
@@ -57,6 +60,9 @@ pub struct TenantForm {
     /// The most users of its subtree, empty for no limit; absent (a form without
     /// the field) keeps the current one.
     pub max_users: Option<String>,
+    /// The plan's id, empty for none; offered to root Owners and Administrators
+    /// only: absent (everyone else's form) keeps the current one.
+    pub plan_id: Option<String>,
 }
 
 impl TenantForm {
@@ -82,6 +88,7 @@ impl TenantForm {
             storage_limit_gb: Some(limit_text(t.limits.storage_limit_gb)),
             memory_limit_gb: Some(limit_text(t.limits.memory_limit_gb)),
             max_instances: Some(limit_text(t.limits.max_instances)),
+            plan_id: Some(t.plan_id.map(|p| p.to_string()).unwrap_or_default()),
         }
     }
 
@@ -121,6 +128,11 @@ impl TenantForm {
                 self.max_users.as_deref().map(user_limit::parse),
             ),
             tenant_role,
+            // An id that is no number names no plan (0 never does): the field's error.
+            plan: self.plan_id.as_deref().map(|raw| match raw.trim() {
+                "" => None,
+                raw => Some(field_id(raw).unwrap_or(0)),
+            }),
         }
     }
 
@@ -160,16 +172,30 @@ struct FormPage {
     root: bool,
     /// The saved custom domain of the tenant being edited, with its proof.
     domain: Option<DomainView>,
+    /// The plans to choose from (root Owners and Administrators; empty: the plan is
+    /// shown read-only).
+    plans: Vec<Plan>,
+    /// The plan the tenant is on (a new one: its parent's), if any.
+    plan: Option<Plan>,
+    /// Why its plan keeps it from sub-tenants and from a custom domain ("Not in
+    /// plan Basic."), if it does.
+    subtenants_refusal: Option<String>,
+    domain_refusal: Option<String>,
 }
 
 impl FormPage {
-    /// The create form (`editing` None) or the edit form of `editing`.
+    /// The create form (`editing` None, under `parent`) or the edit form of `editing`.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the form's parts, each from its caller"
+    )]
     async fn build(
         user: &CurrentUser,
         conn: &mut AsyncPgConnection,
         form: TenantForm,
         errors: FieldErrors,
         editing: Option<&Tenant>,
+        parent: Option<&Tenant>,
         parents: Vec<ParentOption>,
         hosts: &ConsoleHosts,
     ) -> Result<Self, AppError> {
@@ -180,6 +206,17 @@ impl FormPage {
         } else {
             Vec::new()
         };
+        let plans = if authz::can_manage_plans(user) && !root {
+            Plan::all(conn).await?
+        } else {
+            Vec::new()
+        };
+        // A new tenant is on its parent's plan unless another is chosen.
+        let plan = match editing.or(parent) {
+            Some(t) => plans::plan_of(conn, t).await?,
+            None => None,
+        };
+        let refusal = |option| authz::plan_refusal(plan.as_ref(), option);
         Ok(FormPage {
             page: PageCtx::new(user, conn, "tenants").await?,
             form,
@@ -192,6 +229,10 @@ impl FormPage {
             show_enabled: editing.is_some_and(|t| !t.is_root()),
             root,
             domain: editing.and_then(|t| DomainView::of(t, hosts)),
+            subtenants_refusal: refusal(PlanOption::SubTenants),
+            domain_refusal: refusal(PlanOption::CustomDomain),
+            plans,
+            plan,
         })
     }
 }
@@ -253,6 +294,8 @@ pub(super) async fn new_form(
         parent_id: parent.id.to_string(),
         tenant_role_id: parent.tenant_role_id.to_string(),
         enabled: Some("true".into()),
+        plan_id: authz::can_manage_plans(&user)
+            .then(|| parent.plan_id.map(|p| p.to_string()).unwrap_or_default()),
         ..Default::default()
     };
     let hosts = state.settings.console_hosts();
@@ -263,6 +306,7 @@ pub(super) async fn new_form(
             form,
             FieldErrors::new(),
             None,
+            Some(&parent),
             parents,
             &hosts,
         )
@@ -315,7 +359,8 @@ impl Save<'_> {
                 };
                 let hosts = state.settings.console_hosts();
                 let page =
-                    FormPage::build(user, conn, form, errors, editing, parents, &hosts).await?;
+                    FormPage::build(user, conn, form, errors, editing, parent, parents, &hosts)
+                        .await?;
                 render_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
             }
             Err(e) => Err(e),
@@ -364,6 +409,9 @@ pub(super) async fn edit_form(
     let mut conn = state.pool.get().await?;
     let (tenant, _) = editable(&user, &mut conn, &path).await?;
     let mut form = TenantForm::from_tenant(&tenant);
+    if !authz::can_manage_plans(&user) {
+        form.plan_id = None;
+    }
     form.labels = Some(tenant.labels(&mut conn).await?.join(", "));
     form.max_users = Some(
         user_limits(&mut conn, &[tenant.id])
@@ -379,6 +427,7 @@ pub(super) async fn edit_form(
             form,
             FieldErrors::new(),
             Some(&tenant),
+            None,
             Vec::new(),
             &state.settings.console_hosts(),
         )

@@ -29,6 +29,9 @@ pub struct TenantFields {
     /// The most users its subtree may have; `None` keeps the current limit (none on
     /// create), `Some(None)` removes it.
     pub max_users: Option<Option<i32>>,
+    /// Its plan; `None` keeps the current one (the parent's on create), `Some(None)`
+    /// takes it off any plan.
+    pub plan_id: Option<Option<i64>>,
 }
 
 impl Tenant {
@@ -92,6 +95,8 @@ impl Tenant {
                         tenants::tenant_role_id.eq(c.tenant_role_id),
                         tenants::monthly_query_quota.eq(c.fields.monthly_query_quota.flatten()),
                         tenants::max_users.eq(c.fields.max_users.flatten()),
+                        // The parent's plan unless another is chosen.
+                        tenants::plan_id.eq(c.fields.plan_id.unwrap_or(c.parent.plan_id)),
                     )
                 })
                 .collect();
@@ -255,6 +260,12 @@ impl Tenant {
         if let Some(limit) = fields.max_users {
             diesel::update(tenants::table.find(id))
                 .set(tenants::max_users.eq(limit))
+                .execute(conn)
+                .await?;
+        }
+        if let Some(plan) = fields.plan_id {
+            diesel::update(tenants::table.find(id))
+                .set(tenants::plan_id.eq(plan))
                 .execute(conn)
                 .await?;
         }

@@ -57,6 +57,8 @@ pub struct Tenant {
     /// Its limits on its whole subtree's instances (issue #14).
     #[diesel(embed)]
     pub limits: crate::db::models::instance::TenantLimits,
+    /// Its plan (`None`: every option, only its own limits).
+    pub plan_id: Option<i64>,
 }
 
 /// The proof of a tenant's custom domain: its state and the token its DNS TXT record

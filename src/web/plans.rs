@@ -1,0 +1,367 @@
+//! Plans at `/plans` (issue #16): root Owners and Administrators list them (with
+//! how many tenants are on each and their queries this month), create, edit and
+//! delete them; each plan's page lists its tenants with their quota use this month,
+//! paged. Everyone else is answered 404 (`authz::can_manage_plans`, asked by
+//! `services::plans`).
+
+use crate::auth::CurrentUser;
+use crate::db::models::plan::{Plan, PlanTenant};
+use crate::domain::plan::{PlanInput, PlanLimits, PlanOption, PlanOptions};
+use crate::domain::{user_limit, TenantName};
+use crate::error::{AppError, FieldErrors};
+use crate::services::plans::{self as service, PlanSummary};
+use crate::web::extract::Query;
+use crate::web::form::{checkbox, field_errors, page_param};
+use crate::web::page::{done, render, rerender, PageCtx};
+use crate::web::routes::{form_routes, Route};
+use crate::web::AppState;
+use crate::web::{actor, parse_id};
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use std::collections::HashMap;
+
+/// The routes of this module (see `web::routes`).
+pub fn routes() -> Vec<Route> {
+    form_routes!("/plans", "{id}")
+}
+
+/// Tenants per page on a plan's page.
+const PER_PAGE: i64 = 50;
+
+#[derive(Template)]
+#[template(path = "plans/index.html", blocks = ["content"])]
+struct IndexPage {
+    page: PageCtx,
+    plans: Vec<PlanSummary>,
+}
+
+/// One option's checkbox on the form.
+pub struct OptionBox {
+    pub field: &'static str,
+    pub label: &'static str,
+    pub checked: bool,
+}
+
+#[derive(Template)]
+#[template(path = "plans/form.html", blocks = ["content"])]
+struct FormPage {
+    page: PageCtx,
+    plan: Option<Plan>,
+    form: HashMap<String, String>,
+    options: Vec<OptionBox>,
+    errors: FieldErrors,
+    /// The plan's tenants (an existing plan's page), one page of them.
+    tenants: Vec<PlanTenant>,
+    total: i64,
+    page_no: i64,
+    pages: i64,
+}
+
+impl FormPage {
+    fn action(&self) -> String {
+        self.plan
+            .as_ref()
+            .map_or_else(|| "/plans/new".into(), |p| format!("/plans/{}", p.id))
+    }
+
+    fn value(&self, field: &str) -> &str {
+        self.form.get(field).map_or("", String::as_str)
+    }
+
+    fn page_href(&self, n: i64) -> String {
+        format!("{}?page={n}", self.action())
+    }
+
+    /// A tenant's quota in effect: its own, else the plan's.
+    fn quota_of(&self, t: &PlanTenant) -> String {
+        t.own_quota
+            .or(self.plan.as_ref().and_then(|p| p.monthly_query_quota))
+            .map_or_else(|| "unlimited".into(), |q| q.to_string())
+    }
+}
+
+fn text(n: Option<i64>) -> String {
+    n.map(|n| n.to_string()).unwrap_or_default()
+}
+
+/// A plan's fields as its form shows them.
+fn form_of(plan: &Plan) -> HashMap<String, String> {
+    let mut form: HashMap<String, String> = plan
+        .limits()
+        .each()
+        .into_iter()
+        .map(|(field, value, _)| (field.to_string(), text(value)))
+        .collect();
+    form.insert("name".into(), plan.name.clone());
+    for option in PlanOption::ALL {
+        if plan.options().includes(option) {
+            form.insert(option.field().into(), "true".into());
+        }
+    }
+    form
+}
+
+/// The posted form as a plan's input, or every field error at once.
+pub fn parse_form(form: &HashMap<String, String>) -> Result<PlanInput, FieldErrors> {
+    let mut errors = FieldErrors::new();
+    let raw = |field: &str| form.get(field).map_or("", String::as_str);
+    let name = TenantName::parse(raw("name"))
+        .map_err(|e| errors.insert("name", e))
+        .ok();
+    let mut limits = PlanLimits::default();
+    match crate::domain::usage::parse_quota(raw("monthly_query_quota")) {
+        Ok(q) => limits.monthly_query_quota = q,
+        Err(e) => {
+            errors.insert("monthly_query_quota", e);
+        }
+    }
+    match user_limit::parse(raw("max_users")) {
+        Ok(m) => limits.max_users = m,
+        Err(e) => {
+            errors.insert("max_users", e);
+        }
+    }
+    for (field, slot) in [
+        ("max_instances", &mut limits.max_instances),
+        ("storage_limit_gb", &mut limits.storage_limit_gb),
+        ("memory_limit_gb", &mut limits.memory_limit_gb),
+    ] {
+        match crate::domain::resources::parse_limit(raw(field)) {
+            Ok(v) => *slot = v,
+            Err(e) => {
+                errors.insert(field, e);
+            }
+        }
+    }
+    let mut options = PlanOptions::default();
+    for option in PlanOption::ALL {
+        match checkbox(&form.get(option.field()).cloned()) {
+            Ok(on) => options.set(option, on),
+            Err(e) => {
+                errors.insert(option.field(), e);
+            }
+        }
+    }
+    match name {
+        Some(name) if errors.is_empty() => Ok(PlanInput {
+            name,
+            limits,
+            options,
+        }),
+        _ => Err(errors),
+    }
+}
+
+/// The list's and a plan page's query string.
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PageParams {
+    pub page: String,
+}
+
+async fn index(user: CurrentUser, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    let mut conn = state.pool.get().await?;
+    let plans = service::list(&mut conn, &user, state.clock.now()).await?;
+    render(&IndexPage {
+        page: PageCtx::new(&user, &mut conn, "plans").await?,
+        plans,
+    })
+}
+
+async fn form_page(
+    user: &CurrentUser,
+    state: &AppState,
+    conn: &mut diesel_async::AsyncPgConnection,
+    plan: Option<Plan>,
+    form: HashMap<String, String>,
+    errors: FieldErrors,
+    page_no: i64,
+) -> Result<FormPage, AppError> {
+    let (tenants, total) = match &plan {
+        Some(p) => {
+            service::tenants(
+                conn,
+                user,
+                p,
+                state.clock.now(),
+                (page_no - 1) * PER_PAGE,
+                PER_PAGE,
+            )
+            .await?
+        }
+        None => (Vec::new(), 0),
+    };
+    let options = PlanOption::ALL
+        .into_iter()
+        .map(|o| OptionBox {
+            field: o.field(),
+            label: o.label(),
+            checked: form.get(o.field()).is_some_and(|v| v == "true"),
+        })
+        .collect();
+    Ok(FormPage {
+        page: PageCtx::new(user, conn, "plans").await?,
+        plan,
+        form,
+        options,
+        errors,
+        tenants,
+        pages: (total + PER_PAGE - 1) / PER_PAGE,
+        total,
+        page_no,
+    })
+}
+
+async fn new_form(user: CurrentUser, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    crate::auth::authz::require_plans(&user)?;
+    let mut conn = state.pool.get().await?;
+    let page = form_page(
+        &user,
+        &state,
+        &mut conn,
+        None,
+        HashMap::new(),
+        FieldErrors::new(),
+        1,
+    )
+    .await?;
+    render(&page)
+}
+
+async fn create(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, AppError> {
+    crate::auth::authz::require_plans(&user)?;
+    let mut conn = state.pool.get().await?;
+    let form: HashMap<String, String> = form.into_inner().into_iter().collect();
+    let result = service::create(
+        &mut conn,
+        &user,
+        &actor(&user, &req),
+        parse_form(&form),
+        state.clock.now(),
+    )
+    .await;
+    match field_errors(result)? {
+        Ok(plan) => done(
+            &req,
+            &user,
+            format!("Created plan {}.", plan.name),
+            &format!("/plans/{}", plan.id),
+        ),
+        Err(errors) => rerender(&form_page(&user, &state, &mut conn, None, form, errors, 1).await?),
+    }
+}
+
+async fn edit_form(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    params: Query<PageParams>,
+) -> Result<HttpResponse, AppError> {
+    let mut conn = state.pool.get().await?;
+    let plan = service::find(&mut conn, &user, parse_id(&path)?).await?;
+    let page_no = page_param(&params.page)?;
+    let form = form_of(&plan);
+    let page = form_page(
+        &user,
+        &state,
+        &mut conn,
+        Some(plan),
+        form,
+        FieldErrors::new(),
+        page_no,
+    )
+    .await?;
+    render(&page)
+}
+
+async fn update(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, AppError> {
+    let mut conn = state.pool.get().await?;
+    let plan = service::find(&mut conn, &user, parse_id(&path)?).await?;
+    let form: HashMap<String, String> = form.into_inner().into_iter().collect();
+    let result = service::update(
+        &mut conn,
+        &user,
+        &actor(&user, &req),
+        plan.id,
+        parse_form(&form),
+        state.clock.now(),
+    )
+    .await;
+    match field_errors(result)? {
+        Ok(saved) => done(
+            &req,
+            &user,
+            format!("Saved plan {}.", saved.name),
+            &format!("/plans/{}", saved.id),
+        ),
+        Err(errors) => {
+            rerender(&form_page(&user, &state, &mut conn, Some(plan), form, errors, 1).await?)
+        }
+    }
+}
+
+async fn delete(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let mut conn = state.pool.get().await?;
+    let plan = service::find(&mut conn, &user, parse_id(&path)?).await?;
+    let deleted = service::delete(&mut conn, &user, &actor(&user, &req), plan.id).await?;
+    done(
+        &req,
+        &user,
+        format!("Deleted plan {}.", deleted.name),
+        "/plans",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn empty_limits_are_unlimited_and_bad_ones_are_field_errors() {
+        let input = parse_form(&form(&[
+            ("name", " Basic "),
+            ("storage_limit_gb", "500"),
+            ("api_access", "true"),
+        ]))
+        .unwrap();
+        assert_eq!(input.name.as_str(), "Basic");
+        assert_eq!(input.limits.storage_limit_gb, Some(500));
+        assert_eq!(input.limits.max_users, None);
+        assert!(input.options.api_access && !input.options.sub_tenants);
+        let errors = parse_form(&form(&[
+            ("name", ""),
+            ("max_users", "-1"),
+            ("memory_limit_gb", "lots"),
+            ("custom_domain", "maybe"),
+        ]))
+        .unwrap_err();
+        let fields: Vec<&str> = errors.keys().copied().collect();
+        assert_eq!(
+            fields,
+            ["custom_domain", "max_users", "memory_limit_gb", "name"]
+        );
+    }
+}

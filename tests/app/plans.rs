@@ -1,0 +1,479 @@
+//! Plans (#16, point 3): `/plans` and `/api/v1/plans` for root Owners and
+//! Administrators (everyone else 404: the matrices); a tenant's `plan_id` set by them
+//! only; its own limits at most its plan's; the effective limit (own, else the
+//! plan's) refusing a user or instance create at the edge; every option the plan
+//! lacks refused on the form and in the API.
+
+use crate::api::{send, token_for, Api};
+use crate::helpers::*;
+use serde_json::{json, Value};
+use tenantry::db::models::Tenant;
+use tenantry::domain::{GrantRole, Scope};
+
+async fn put(api: &Api, path: &str, body: Value) -> (u16, Value) {
+    send(api.request(reqwest::Method::PUT, path).json(&body)).await
+}
+
+async fn admin_api(app: &TestApp) -> Api {
+    Api::new(app, Some(&token_for(app, &app.admin, false).await))
+}
+
+/// A plan made through the API; its id.
+async fn plan(api: &Api, body: Value) -> i64 {
+    let (status, body) = api.post("/api/v1/plans", body).await;
+    assert_eq!(status, 201, "{body}");
+    body["id"].as_i64().unwrap()
+}
+
+async fn put_on(api: &Api, tenant: &Tenant, plan: i64) {
+    let (status, body) = api
+        .patch(
+            &format!("/api/v1/tenants/{}", tenant.id),
+            json!({"plan_id": plan}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["plan_id"], plan);
+}
+
+#[tokio::test]
+async fn plans_are_created_listed_changed_and_deleted_on_the_pages() {
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    app.login_admin().await;
+    // Bad input: every field's error at once, the input kept (422, never 500).
+    let r = app
+        .post_form(
+            "/plans/new",
+            &[
+                ("name", " "),
+                ("storage_limit_gb", "lots"),
+                ("max_users", "-3"),
+                ("api_access", "maybe"),
+            ],
+        )
+        .await;
+    assert_eq!(status(&r), 422);
+    let html = r.text().await.unwrap();
+    for field in ["name", "storage_limit_gb", "max_users", "api_access"] {
+        assert!(html.contains(&format!("id=\"{field}-error\"")), "{field}");
+    }
+    assert!(html.contains("value=\"lots\""), "the input is kept");
+    // A plan: empty limits are unlimited.
+    let r = app
+        .post_form(
+            "/plans/new",
+            &[
+                ("name", "Basic"),
+                ("storage_limit_gb", "500"),
+                ("monthly_query_quota", "1000"),
+                ("custom_branding", "true"),
+            ],
+        )
+        .await;
+    assert_eq!(status(&r), 303);
+    let location = r.headers()["location"].to_str().unwrap().to_string();
+    let id: i64 = location.trim_start_matches("/plans/").parse().unwrap();
+    // The same name in another case is taken.
+    let r = app.post_form("/plans", &[("name", "BASIC")]).await;
+    assert_eq!(status(&r), 422);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("A plan with this name exists."));
+    // A tenant on it: the list counts it, the plan's page lists it with its use.
+    put_on(&admin_api(&app).await, &t.a2, id).await;
+    let list = app.get_html("/plans").await;
+    let row = between(&list, &format!("id=\"plan-{id}\""), "</tr>");
+    assert!(
+        row.contains(">Basic</a>") && row.contains(">1</td>"),
+        "{row}"
+    );
+    let page = app.get_html(&location).await;
+    let tenants = between(&page, "id=\"tenants-on-plan\"", "</table>");
+    assert!(tenants.contains(">Tenant a2</a>"), "{page}");
+    assert!(
+        tenants.contains(">1000</td>"),
+        "the plan's quota is a2's: {tenants}"
+    );
+    // Edited: the page shows what was saved.
+    let r = app
+        .post_form(&location, &[("name", "Basic+"), ("sub_tenants", "true")])
+        .await;
+    assert_eq!(status(&r), 303);
+    let page = app.get_html(&location).await;
+    assert!(page.contains("value=\"Basic+\""));
+    assert!(page.contains("name=\"sub_tenants\" id=\"sub_tenants\" value=\"true\" checked"));
+    // Deleting is refused while a tenant is on it, naming how many.
+    let r = app.post_form(&format!("/plans/{id}/delete"), &[]).await;
+    assert_eq!(status(&r), 409);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("1 tenant is on plan Basic+"));
+    let api = admin_api(&app).await;
+    let (s, _) = api
+        .patch(
+            &format!("/api/v1/tenants/{}", t.a2.id),
+            json!({"plan_id": null}),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let r = app.post_form(&format!("/plans/{id}/delete"), &[]).await;
+    assert_eq!(status(&r), 303);
+    assert_eq!(status(&app.get(&location).await), 404);
+}
+
+#[tokio::test]
+async fn plans_in_the_api_take_integral_numbers_and_refuse_bad_input() {
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    let api = admin_api(&app).await;
+    let id = plan(
+        &api,
+        json!({"name": "Pro", "max_users": 10.0, "storage_limit_gb": 500, "api_access": true}),
+    )
+    .await;
+    let (s, body) = api.get(&format!("/api/v1/plans/{id}")).await;
+    assert_eq!(s, 200);
+    assert_eq!(body["max_users"], 10);
+    assert_eq!(body["memory_limit_gb"], Value::Null);
+    assert_eq!(body["api_access"], true);
+    for bad in [
+        json!({"name": ""}),
+        json!({"name": "X", "max_users": -1}),
+        json!({"name": "X", "max_users": 4294967296i64}),
+        json!({"name": "X", "storage_limit_gb": 1e300}),
+        json!({"name": "pro"}),
+    ] {
+        let (s, body) = api.post("/api/v1/plans", bad.clone()).await;
+        assert!(s == 422 || s == 400, "{bad}: {s} {body}");
+    }
+    let (s, _) = api.post("/api/v1/plans", json!({"names": "X"})).await;
+    assert_eq!(s, 400);
+    // PUT replaces: what is left out is unlimited or off.
+    let (s, body) = put(
+        &api,
+        &format!("/api/v1/plans/{id}"),
+        json!({"name": "Pro 2"}),
+    )
+    .await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["max_users"], Value::Null);
+    assert_eq!(body["api_access"], false);
+    let (s, body) = api.get("/api/v1/plans?limit=1").await;
+    assert_eq!(s, 200);
+    assert_eq!(body["items"][0]["name"], "Pro 2");
+    // Someone who is not a root Owner or Administrator finds no plans at all.
+    let owner = app.user(&t.acme, "acmeowner").await;
+    app.grant(&owner, &t.acme, GrantRole::Owner, Scope::Subtree, true)
+        .await;
+    let theirs = Api::new(&app, Some(&token_for(&app, &owner, false).await));
+    assert_eq!(theirs.get("/api/v1/plans").await.0, 404);
+    assert_eq!(theirs.get(&format!("/api/v1/plans/{id}")).await.0, 404);
+    // Nor may they put a tenant on a plan (403), though they may edit it otherwise.
+    let (s, body) = theirs
+        .patch(
+            &format!("/api/v1/tenants/{}", t.a2.id),
+            json!({"plan_id": id}),
+        )
+        .await;
+    assert_eq!(s, 403, "{body}");
+    let (s, body) = theirs
+        .patch(
+            &format!("/api/v1/tenants/{}", t.a2.id),
+            json!({"plan_id": null, "description": "x"}),
+        )
+        .await;
+    assert_eq!(
+        s, 200,
+        "sending the current (no) plan changes nothing: {body}"
+    );
+    // An unknown plan is the field's error.
+    let (s, body) = api
+        .patch(
+            &format!("/api/v1/tenants/{}", t.a2.id),
+            json!({"plan_id": 999999}),
+        )
+        .await;
+    assert_eq!(s, 422, "{body}");
+    assert_eq!(body["errors"]["plan_id"], "Choose a plan from the list.");
+    assert_eq!(api.delete(&format!("/api/v1/plans/{id}")).await.0, 204);
+}
+
+#[tokio::test]
+async fn a_tenants_own_limits_stay_within_its_plans() {
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    let api = admin_api(&app).await;
+    let basic = plan(
+        &api,
+        json!({"name": "Basic", "storage_limit_gb": 500, "max_users": 10, "sub_tenants": true}),
+    )
+    .await;
+    put_on(&api, &t.acme, basic).await;
+    let acme = format!("/api/v1/tenants/{}", t.acme.id);
+    // Above the plan: a field error naming it; equal or lower: fine.
+    let (s, body) = api.patch(&acme, json!({"storage_limit_gb": 501})).await;
+    assert_eq!(s, 422, "{body}");
+    assert_eq!(
+        body["errors"]["storage_limit_gb"],
+        "At most 500 GB on plan Basic."
+    );
+    let (s, body) = api
+        .patch(&acme, json!({"storage_limit_gb": 500, "max_users": 4}))
+        .await;
+    assert_eq!(s, 200, "{body}");
+    // The same on the form.
+    app.login_admin().await;
+    let r = app
+        .post_form(
+            &format!("/tenants/{}/edit", t.acme.id),
+            &[
+                ("name", "acme"),
+                ("subdomain", "acme"),
+                ("description", ""),
+                ("custom_domain", ""),
+                ("can_have_subtenants", "true"),
+                ("enabled", "true"),
+                ("max_users", "11"),
+            ],
+        )
+        .await;
+    assert_eq!(status(&r), 422);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("At most 10 users on plan Basic."), "{html}");
+    // Lowering the plan below acme's own limit is refused, naming acme.
+    let (s, body) = put(
+        &api,
+        &format!("/api/v1/plans/{basic}"),
+        json!({"name": "Basic", "storage_limit_gb": 400, "max_users": 10, "sub_tenants": true}),
+    )
+    .await;
+    assert_eq!(s, 422, "{body}");
+    assert_eq!(
+        body["errors"]["storage_limit_gb"],
+        "Tenant acme has its own limit above 400 GB: lower theirs first."
+    );
+    // A new tenant takes its parent's plan, and its limits are held to it.
+    let (s, body) = api
+        .post(
+            "/api/v1/tenants",
+            json!({"parent_id": t.acme.id, "name": "New", "subdomain": "new-one", "max_users": 11}),
+        )
+        .await;
+    assert_eq!(s, 422, "{body}");
+    assert_eq!(
+        body["errors"]["max_users"],
+        "At most 10 users on plan Basic."
+    );
+    let (s, body) = api
+        .post(
+            "/api/v1/tenants",
+            json!({"parent_id": t.acme.id, "name": "New", "subdomain": "new-one"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{body}");
+    assert_eq!(body["plan_id"], basic);
+}
+
+#[tokio::test]
+async fn the_effective_limit_comes_from_the_plan() {
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    let api = admin_api(&app).await;
+    // Users: the plan allows one user in g1's subtree (g1 sets none of its own).
+    let one = plan(&api, json!({"name": "One user", "max_users": 1})).await;
+    put_on(&api, &t.g1, one).await;
+    let users = format!("/tenants/{}/users/new", t.g1.id);
+    app.login_admin().await;
+    let role = tenantry::db::models::role::UserRole::insert(
+        &mut *app.conn().await,
+        t.g1.id,
+        "Operator",
+        &tenantry::domain::Permissions::all(tenantry::domain::Level::Read),
+        false,
+    )
+    .await
+    .unwrap()
+    .id
+    .to_string();
+    let fields = |name: &'static str| {
+        vec![
+            ("username", name),
+            ("email", "someone@example.com"),
+            ("first_name", ""),
+            ("last_name", ""),
+            ("password", PASSWORD),
+            ("role_id", role.as_str()),
+            ("enabled_shown", "1"),
+            ("enabled", "true"),
+            ("storage_limit_gb", ""),
+            ("memory_limit_gb", ""),
+        ]
+    };
+    assert_eq!(status(&app.post_form(&users, &fields("u1")).await), 303);
+    let r = app.post_form(&users, &fields("u2")).await;
+    assert_eq!(status(&r), 422);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("Users 1 of 1 used in Tenant g1"));
+    // Its own lower limit wins over the plan's.
+    let small = plan(&api, json!({"name": "Small", "max_instances": 1})).await;
+    put_on(&api, &t.a2, small).await;
+    let (s, body) = api
+        .post(
+            &format!("/api/v1/tenants/{}/clouds", t.acme.id),
+            json!({"name": "c", "provider": "aws", "visibility": "public"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{body}");
+    let cloud = body["id"].as_i64().unwrap();
+    let instances = format!("/api/v1/tenants/{}/instances", t.a2.id);
+    let vm = |name: &str| json!({"name": name, "cloud_id": cloud, "storage_gb": 1, "memory_gb": 1});
+    let (s, body) = api.post(&instances, vm("a")).await;
+    assert_eq!(s, 201, "{body}");
+    let (s, body) = api.post(&instances, vm("b")).await;
+    assert_eq!(s, 409, "{body}");
+    assert_eq!(
+        body["detail"],
+        "Instances: 1 of 1 used; no more instances fit."
+    );
+    // Taken off the plan: no limit at all.
+    let (s, _) = api
+        .patch(
+            &format!("/api/v1/tenants/{}", t.a2.id),
+            json!({"plan_id": null}),
+        )
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(api.post(&instances, vm("b")).await.0, 201);
+}
+
+#[tokio::test]
+async fn options_the_plan_lacks_are_refused_on_every_path() {
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    let api = admin_api(&app).await;
+    let bare = plan(&api, json!({"name": "Bare"})).await;
+    // Sub-tenants: a2 on Bare may not turn its switch on, nor have a child.
+    put_on(&api, &t.a2, bare).await;
+    let a2 = format!("/api/v1/tenants/{}", t.a2.id);
+    let (s, body) = api.patch(&a2, json!({"can_have_subtenants": true})).await;
+    assert_eq!(s, 422, "{body}");
+    assert_eq!(body["errors"]["can_have_subtenants"], "Not in plan Bare.");
+    // acme (which has sub-tenants) put on Bare keeps them, but gets no new one.
+    put_on(&api, &t.acme, bare).await;
+    let (s, body) = api
+        .post(
+            "/api/v1/tenants",
+            json!({"parent_id": t.acme.id, "name": "N", "subdomain": "n-one"}),
+        )
+        .await;
+    assert_eq!(s, 422, "{body}");
+    assert_eq!(
+        body["errors"]["parent_id"],
+        "Tenant acme may not have sub-tenants: Not in plan Bare."
+    );
+    app.login_admin().await;
+    let r = app
+        .post_form(
+            "/tenants/new",
+            &[
+                ("name", "N"),
+                ("subdomain", "n-one"),
+                ("parent_id", &t.acme.id.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(status(&r), 422);
+    assert!(r.text().await.unwrap().contains("Not in plan Bare."));
+    // The form shows the switch disabled with the reason.
+    let html = app.get_html(&format!("/tenants/{}/edit", t.a2.id)).await;
+    assert!(
+        html.contains("id=\"can_have_subtenants-refusal\">Not in plan Bare."),
+        "{html}"
+    );
+    assert!(html.contains("Custom domain: Not in plan Bare."));
+    // Custom domain: neither set in the API nor on the form.
+    let (s, body) = api
+        .patch(&a2, json!({"custom_domain": "console.a2.example"}))
+        .await;
+    assert_eq!(s, 422, "{body}");
+    assert_eq!(body["errors"]["custom_domain"], "Not in plan Bare.");
+    let r = app
+        .post_form(
+            &format!("/tenants/{}/edit", t.a2.id),
+            &[
+                ("name", "a2"),
+                ("subdomain", "a2"),
+                ("description", ""),
+                ("custom_domain", "console.a2.example"),
+                ("enabled", "true"),
+            ],
+        )
+        .await;
+    assert_eq!(status(&r), 422);
+    // API access: a user homed in a2 gets no token and their token stops working.
+    let user = app.user(&t.a2, "a2user").await;
+    let before = token_for(&app, &user, false).await;
+    let theirs = Api::new(&app, Some(&before));
+    let (s, body) = theirs.get("/api/v1/tenants").await;
+    assert_eq!(s, 403, "{body}");
+    assert_eq!(body["type"], "urn:tenantry:problem:not-in-plan");
+    let browser = browser_as(&app, "a2\\a2user").await;
+    let r = browser
+        .post_form("/profile/tokens", &[("name", "ci"), ("expires_at", "")])
+        .await;
+    assert_eq!(status(&r), 422);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("API access: Not in plan Bare."));
+    // A plan with every option: all of it goes through.
+    let all = plan(
+        &api,
+        json!({"name": "All", "custom_domain": true, "sub_tenants": true, "api_access": true, "custom_branding": true}),
+    )
+    .await;
+    put_on(&api, &t.a2, all).await;
+    assert_eq!(theirs.get("/api/v1/tenants").await.0, 200);
+    let (s, body) = api
+        .patch(
+            &a2,
+            json!({"custom_domain": "console.a2.example", "can_have_subtenants": true}),
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+}
+
+#[tokio::test]
+async fn plan_allows_custom_branding_only_when_the_plan_includes_it() {
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    let api = admin_api(&app).await;
+    let bare = plan(&api, json!({"name": "Bare"})).await;
+    let branded = plan(&api, json!({"name": "Branded", "custom_branding": true})).await;
+    put_on(&api, &t.a1, bare).await;
+    put_on(&api, &t.a2, branded).await;
+    let mut conn = app.conn().await;
+    let allows = async |conn: &mut _, t: &Tenant| {
+        let t = Tenant::find(conn, t.id).await.unwrap();
+        tenantry::services::plans::allows(
+            conn,
+            &t,
+            tenantry::domain::plan::PlanOption::CustomBranding,
+        )
+        .await
+        .unwrap()
+    };
+    assert!(!allows(&mut conn, &t.a1).await);
+    assert!(allows(&mut conn, &t.a2).await);
+    // Without a plan: every option.
+    assert!(allows(&mut conn, &t.g1).await);
+}
