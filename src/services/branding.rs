@@ -4,8 +4,9 @@
 //!
 //! Reads need Settings read ([`read`]); every write — the text fields, a reset to
 //! inherited, a logo's upload or removal — is one call of [`change`]: Settings full
-//! through `authz::require_branding_change` (the one place a plan's option will be
-//! asked), the tenant's own row locked, one audit event. The caller has checked
+//! through `authz::require_branding_change`, then the tenant's plan: without
+//! `custom_branding` a change that sets a value is refused (409, "Not in plan …"),
+//! a reset is not, the tenant's own row locked, one audit event. The caller has checked
 //! visibility (404).
 
 use super::change::Change;
@@ -15,6 +16,7 @@ use crate::db::models::Tenant;
 use crate::db::transaction::{in_transaction, set_lock_timeout};
 use crate::domain::branding::BrandingFields;
 use crate::domain::logo::Logo;
+use crate::domain::plan::PlanOption;
 use crate::domain::{Feature, Level};
 use crate::error::{AppError, FieldErrors};
 use diesel_async::AsyncPgConnection;
@@ -94,6 +96,8 @@ pub async fn change(
 ) -> Result<Effective, AppError> {
     authz::require_branding_change(c.p, c.tenant)?;
     let change = change.map_err(AppError::Validation)?;
+    let plan = crate::services::plans::plan_of(conn, c.tenant).await?;
+    let plan_refusal = authz::plan_refusal(plan.as_ref(), PlanOption::CustomBranding);
     let action = match &change {
         BrandingChange::Fields(_) => "branding.update",
         BrandingChange::Reset(_) => "branding.reset",
@@ -127,6 +131,9 @@ pub async fn change(
                 after.logo = Some(logo.bytes);
             }
         }
+        if let Some(reason) = plan_refusal.filter(|_| takes_up_more(&before, &after)) {
+            return Err(AppError::Conflict(format!("Custom branding: {reason}")));
+        }
         if after != before {
             after.write(conn, c.tenant.id, c.now).await?;
             let mut event = c.actor.event(action, Some(c.tenant.id));
@@ -137,4 +144,16 @@ pub async fn change(
         Ok(Effective::of(conn, c.tenant.id).await?)
     })
     .await
+}
+
+/// Does `after` set a value `before` did not have? On a plan without
+/// `custom_branding` only that is refused: a reset, or a save that clears fields,
+/// gives the tenant back its inherited branding.
+fn takes_up_more(before: &OwnBranding, after: &OwnBranding) -> bool {
+    let new = |b: &Option<String>, a: &Option<String>| a.is_some() && a != b;
+    new(&before.product_name, &after.product_name)
+        || new(&before.primary_color, &after.primary_color)
+        || new(&before.support_email, &after.support_email)
+        || new(&before.support_url, &after.support_url)
+        || new(&before.logo_etag, &after.logo_etag)
 }

@@ -10,6 +10,7 @@ use crate::db::models::branding::{Brand, Effective, Inherited, OwnBranding};
 use crate::db::models::Tenant;
 use crate::domain::branding::{BrandingFields, Color};
 use crate::domain::logo::Logo;
+use crate::domain::plan::PlanOption;
 use crate::error::{AppError, FieldErrors};
 use crate::services::branding::{self as service, BrandingChange, Field};
 use crate::web::form::parse_id;
@@ -136,9 +137,17 @@ struct BrandingPage {
     logo_error: Option<String>,
     contrast_warning: Option<String>,
     can_change: bool,
+    /// Why the tenant's plan keeps it from setting its own branding ("Not in plan
+    /// Basic."): the fields show disabled; resets stay offered.
+    plan_refusal: Option<String>,
 }
 
 impl BrandingPage {
+    /// May the user set values here (the right and the plan)?
+    fn can_set(&self) -> bool {
+        self.can_change && self.plan_refusal.is_none()
+    }
+
     fn errors_empty(&self) -> bool {
         self.logo_error.is_none() && self.fields.iter().all(|f| f.error.is_none())
     }
@@ -205,9 +214,12 @@ async fn render(
         ),
     ];
     let brand = e.brand();
+    let plan = crate::services::plans::plan_of(conn, &tenant).await?;
+    let plan_refusal = authz::plan_refusal(plan.as_ref(), PlanOption::CustomBranding);
     let page = BrandingPage {
         page: PageCtx::new(user, conn, "branding").await?,
         can_change: can_change::<Branding>(user, &tenant),
+        plan_refusal,
         logo_url: brand.logo_url(),
         logo_source: source_label(user, &tenant, &e.logo),
         logo_set_here: e.logo.from.as_ref().is_some_and(|(id, _)| *id == tenant.id),

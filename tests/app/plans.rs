@@ -477,3 +477,80 @@ async fn plan_allows_custom_branding_only_when_the_plan_includes_it() {
     // Without a plan: every option.
     assert!(allows(&mut conn, &t.g1).await);
 }
+
+/// `custom_branding` on every path: a tenant on a plan without it sets no branding
+/// value (API 409, page: fields disabled with the reason, a direct POST 409), may
+/// still reset what it set before, and inherits its parent's; on a plan with it,
+/// the same changes go through.
+#[tokio::test]
+async fn custom_branding_is_refused_on_every_path_when_the_plan_lacks_it() {
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    let api = admin_api(&app).await;
+    let branding = |id: i64| format!("/api/v1/tenants/{id}/branding");
+    let named = |name: &str| {
+        json!({"product_name": name, "primary_color": null, "support_email": null, "support_url": null})
+    };
+    // Set before any plan: a1 names itself.
+    let (s, body) = put(&api, &branding(t.a1.id), named("A1 Cloud")).await;
+    assert_eq!(s, 200, "{body}");
+    let bare = plan(&api, json!({"name": "Bare"})).await;
+    put_on(&api, &t.a1, bare).await;
+    // API: a new value is refused and nothing changes.
+    let (s, body) = put(&api, &branding(t.a1.id), named("Other")).await;
+    assert_eq!(s, 409, "{body}");
+    assert!(
+        body["detail"].as_str().unwrap().contains("Not in plan Bare."),
+        "{body}"
+    );
+    let (_, body) = api.get(&branding(t.a1.id)).await;
+    assert_eq!(body["product_name"]["value"], "A1 Cloud");
+    // The logo upload too.
+    let (s, _) = send(
+        api.request(reqwest::Method::PUT, &format!("{}/logo", branding(t.a1.id)))
+            .header("content-type", "image/svg+xml")
+            .body(r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 1 1"/>"#),
+    )
+    .await;
+    assert_eq!(s, 409);
+    // The page: the reason, the fields disabled, no save or upload; reset offered.
+    app.login_admin().await;
+    let html = app
+        .get_html(&format!("/tenants/{}/branding", t.a1.id))
+        .await;
+    assert!(
+        html.contains("Custom branding: Not in plan Bare."),
+        "{html}"
+    );
+    assert!(!html.contains("id=\"save-branding\""), "{html}");
+    assert!(!html.contains("id=\"upload-logo\""), "{html}");
+    assert!(html.contains("id=\"reset-product_name\""), "{html}");
+    // A direct POST of the form is refused the same way.
+    let r = app
+        .post_form(
+            &format!("/tenants/{}/branding", t.a1.id),
+            &[
+                ("product_name", "Other"),
+                ("primary_color", ""),
+                ("support_email", ""),
+                ("support_url", ""),
+            ],
+        )
+        .await;
+    assert_eq!(status(&r), 409);
+    // Resetting what it set goes through: a1 shows what it inherits again.
+    let (s, body) = put(
+        &api,
+        &branding(t.a1.id),
+        json!({"product_name": null, "primary_color": null, "support_email": null, "support_url": null}),
+    )
+    .await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["product_name"]["value"], Value::Null);
+    // On a plan with the option the same change goes through.
+    let branded = plan(&api, json!({"name": "Branded", "custom_branding": true})).await;
+    put_on(&api, &t.a1, branded).await;
+    let (s, body) = put(&api, &branding(t.a1.id), named("Other")).await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["product_name"]["value"], "Other");
+}
