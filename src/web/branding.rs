@@ -351,10 +351,10 @@ async fn logo(
 ) -> Result<HttpResponse, AppError> {
     let id = parse_id(&path)?;
     let mut conn = state.pool.get().await?;
-    let (bytes, mime, etag) = OwnBranding::logo_of(&mut conn, id)
+    let logo = OwnBranding::logo_of(&mut conn, id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let etag = format!("\"{etag}\"");
+    let etag = format!("\"{}\"", logo.etag);
     let unchanged = req
         .headers()
         .get(header::IF_NONE_MATCH)
@@ -366,7 +366,7 @@ async fn logo(
         HttpResponse::Ok()
     };
     response
-        .insert_header((header::CONTENT_TYPE, mime))
+        .insert_header((header::CONTENT_TYPE, logo.mime))
         .insert_header((header::ETAG, etag))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .insert_header((header::CONTENT_SECURITY_POLICY, LOGO_CSP))
@@ -376,7 +376,7 @@ async fn logo(
     Ok(if unchanged {
         response.finish()
     } else {
-        response.body(bytes)
+        response.body(logo.bytes)
     })
 }
 
