@@ -51,18 +51,23 @@ pub async fn brand_of(
     }
 }
 
+/// May `p` see `source`, a tenant on `tenant`'s path that a field comes from (else
+/// the page and the API name it "a tenant above", as the breadcrumb does)?
+pub fn sees_source(p: &crate::auth::Principal, tenant: &Tenant, source: i64) -> bool {
+    tenant
+        .path
+        .iter()
+        .position(|t| *t == source)
+        .is_some_and(|i| authz::can_see_path(p, &tenant.path[..=i]))
+}
+
 /// Where a field's value comes from, as the page and the API say it: set on this
 /// tenant, inherited from an ancestor (named if the user may see it), or unset.
 pub fn source_label(p: &crate::auth::Principal, tenant: &Tenant, field: &Inherited) -> String {
     match &field.from {
         Some((id, _)) if *id == tenant.id => "Set here".into(),
         Some((id, name)) => {
-            let seen = tenant
-                .path
-                .iter()
-                .position(|t| t == id)
-                .is_some_and(|i| authz::can_see_path(p, &tenant.path[..=i]));
-            if seen {
+            if sees_source(p, tenant, *id) {
                 format!("Inherited from {name}")
             } else {
                 "Inherited from a tenant above".into()
