@@ -52,18 +52,23 @@ pub async fn brand_of(
     }
 }
 
+/// May `p` see `source`, a tenant on `tenant`'s path that a field comes from (else
+/// the page and the API name it "a tenant above", as the breadcrumb does)?
+pub fn sees_source(p: &crate::auth::Principal, tenant: &Tenant, source: i64) -> bool {
+    tenant
+        .path
+        .iter()
+        .position(|t| *t == source)
+        .is_some_and(|i| authz::can_see_path(p, &tenant.path[..=i]))
+}
+
 /// Where a field's value comes from, as the page and the API say it: set on this
 /// tenant, inherited from an ancestor (named if the user may see it), or unset.
 pub fn source_label(p: &crate::auth::Principal, tenant: &Tenant, field: &Inherited) -> String {
     match &field.from {
         Some((id, _)) if *id == tenant.id => "Set here".into(),
         Some((id, name)) => {
-            let seen = tenant
-                .path
-                .iter()
-                .position(|t| t == id)
-                .is_some_and(|i| authz::can_see_path(p, &tenant.path[..=i]));
-            if seen {
+            if sees_source(p, tenant, *id) {
                 format!("Inherited from {name}")
             } else {
                 "Inherited from a tenant above".into()
@@ -363,10 +368,10 @@ async fn logo(
 ) -> Result<HttpResponse, AppError> {
     let id = parse_id(&path)?;
     let mut conn = state.pool.get().await?;
-    let (bytes, mime, etag) = OwnBranding::logo_of(&mut conn, id)
+    let logo = OwnBranding::logo_of(&mut conn, id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let etag = format!("\"{etag}\"");
+    let etag = format!("\"{}\"", logo.etag);
     let unchanged = req
         .headers()
         .get(header::IF_NONE_MATCH)
@@ -378,7 +383,7 @@ async fn logo(
         HttpResponse::Ok()
     };
     response
-        .insert_header((header::CONTENT_TYPE, mime))
+        .insert_header((header::CONTENT_TYPE, logo.mime))
         .insert_header((header::ETAG, etag))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .insert_header((header::CONTENT_SECURITY_POLICY, LOGO_CSP))
@@ -388,7 +393,7 @@ async fn logo(
     Ok(if unchanged {
         response.finish()
     } else {
-        response.body(bytes)
+        response.body(logo.bytes)
     })
 }
 

@@ -346,21 +346,40 @@ impl OwnBranding {
             .await
     }
 
-    /// The tenant's own logo as served: bytes, MIME type and ETag.
+    /// The tenant's own logo as served.
     pub async fn logo_of(
         conn: &mut AsyncPgConnection,
         tenant_id: i64,
-    ) -> QueryResult<Option<(Vec<u8>, String, String)>> {
-        let row: Option<(Option<Vec<u8>>, Option<String>, Option<String>)> = tenant_branding::table
+    ) -> QueryResult<Option<ServedLogo>> {
+        let row: Option<LogoColumns> = tenant_branding::table
             .find(tenant_id)
-            .select((
-                tenant_branding::logo,
-                tenant_branding::logo_mime,
-                tenant_branding::logo_etag,
-            ))
+            .select(LogoColumns::as_select())
             .get_result(conn)
             .await
             .optional()?;
-        Ok(row.and_then(|(logo, mime, etag)| Some((logo?, mime?, etag?))))
+        Ok(row.and_then(|r| {
+            Some(ServedLogo {
+                bytes: r.logo?,
+                mime: r.logo_mime?,
+                etag: r.logo_etag?,
+            })
+        }))
     }
+}
+
+/// The logo columns of a branding row.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = tenant_branding, check_for_backend(Pg))]
+struct LogoColumns {
+    logo: Option<Vec<u8>>,
+    logo_mime: Option<String>,
+    logo_etag: Option<String>,
+}
+
+/// A tenant's own logo as it is served: its bytes, MIME type and ETag.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServedLogo {
+    pub bytes: Vec<u8>,
+    pub mime: String,
+    pub etag: String,
 }

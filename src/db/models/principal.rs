@@ -6,7 +6,8 @@
 //! subqueries are written out in SQL (the DSL has no `ARRAY(SELECT …)`), as
 //! expressions that keep the statement cacheable as a prepared statement. With the
 //! session come the tenant it acts in (switched into) and the names on the acting
-//! and home tenants' paths (the breadcrumb), so that no page looks them up again.
+//! and home tenants' paths (the breadcrumb), and the acting tenant's effective
+//! branding (the header, title and theme), so that no page looks them up again.
 
 use super::grant::GrantRow;
 use super::role::{TenantRoleRow, UserRoleRow};

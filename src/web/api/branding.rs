@@ -15,7 +15,7 @@ use crate::domain::logo::Logo;
 use crate::error::{AppError, FieldErrors};
 use crate::services::branding::{self as service, BrandingChange, Field};
 use crate::services::change::Change;
-use crate::web::branding::contrast_warning;
+use crate::web::branding::{contrast_warning, sees_source};
 use crate::web::routes::{route, Route};
 use crate::web::upload::{read_body, MAX_UPLOAD_BYTES};
 use crate::web::AppState;
@@ -76,11 +76,7 @@ impl BrandingJson {
             value,
             set_here: f.from.as_ref().is_some_and(|(id, _)| *id == tenant.id),
             source: f.from.as_ref().map(|(id, name)| {
-                let seen = tenant
-                    .path
-                    .iter()
-                    .position(|t| t == id)
-                    .is_some_and(|i| authz::can_see_path(p, &tenant.path[..=i]));
+                let seen = sees_source(p, tenant, *id);
                 BrandingSourceJson {
                     tenant_id: seen.then_some(*id),
                     name: if seen {
