@@ -81,7 +81,7 @@ impl From<Plan> for PlanJson {
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PlanBody {
-    #[schema(min_length = 1, max_length = 100)]
+    #[schema(min_length = 1)]
     pub name: String,
     #[serde(default, deserialize_with = "integral_opt_i64")]
     #[schema(minimum = 0)]
