@@ -1158,6 +1158,8 @@ pub struct Navigation {
     /// The acting tenant's resources (instances, clouds, resolvers, devices, subnets):
     /// Resources read there.
     pub resources: bool,
+    /// The acting tenant's policies (own and inherited): Policies read there.
+    pub policies: bool,
 }
 
 /// The navigation links the user sees while acting in `acting`. The installation's
@@ -1176,6 +1178,7 @@ pub fn navigation(p: &Principal, acting: &Tenant) -> Navigation {
                     .any(|g| Some(&g.tenant_id) == p.home.path.first())),
         ingestion_keys: in_root && can_manage_ingestion_keys(p),
         resources: effective_level(p, acting, Feature::Resources) >= Level::Read,
+        policies: effective_level(p, acting, Feature::Policies) >= Level::Read,
     }
 }
 

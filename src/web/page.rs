@@ -79,6 +79,7 @@ pub struct PageCtx {
     pub nav_activity: bool,
     /// The acting tenant's resources (Resources read there).
     pub nav_resources: bool,
+    pub nav_policies: bool,
     /// The acting tenant's Rules (Rules read there).
     pub nav_rules: bool,
 }
@@ -117,7 +118,11 @@ impl PageCtx {
             .and_then(|p| p.tenant_id)
             .is_some_and(|id| id != user.acting.id);
         let active = match active {
-            "users" | "roles" | "access" | "activity" | "rules" | "resources" if elsewhere => "",
+            "users" | "roles" | "access" | "activity" | "rules" | "resources" | "policies"
+                if elsewhere =>
+            {
+                ""
+            }
             active => active,
         };
         let breadcrumb = if let Some(names) = about {
@@ -197,6 +202,7 @@ impl PageCtx {
             nav_tenant_roles: nav.tenant_roles,
             nav_ingestion_keys: nav.ingestion_keys,
             nav_resources: nav.resources,
+            nav_policies: nav.policies,
             nav_activity: authz::can_read_activity(user, &user.acting),
             nav_rules: authz::can_read_rules(user, &user.acting),
         }

@@ -804,7 +804,8 @@ fn navigation_shows_the_links_that_lead_somewhere() {
             roles: true,
             tenant_roles: true,
             ingestion_keys: true,
-            resources: true
+            resources: true,
+            policies: true
         }
     );
     assert_eq!(
@@ -818,7 +819,8 @@ fn navigation_shows_the_links_that_lead_somewhere() {
             roles: false,
             tenant_roles: false,
             ingestion_keys: false,
-            resources: false
+            resources: false,
+            policies: false
         }
     );
     assert_eq!(
@@ -832,8 +834,17 @@ fn navigation_shows_the_links_that_lead_somewhere() {
             roles: true,
             tenant_roles: false,
             ingestion_keys: false,
-            resources: false
+            resources: false,
+            policies: false
         }
+    );
+    // Policies read where one acts links its policies.
+    assert!(
+        navigation(
+            &with_role(who(25, PARTNER, &[]), only(Feature::Policies, Read)),
+            &t(PARTNER)
+        )
+        .policies
     );
     // Resources read where one acts links its resources; a cap or a role without it
     // does not.
