@@ -103,7 +103,7 @@ pub struct CloudBody {
     /// `private` by default.
     #[serde(default)]
     pub visibility: Option<CloudVisibility>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::tenants::integral_vec")]
     #[schema(max_items = 1000)]
     pub assigned_tenant_ids: Vec<i64>,
 }
@@ -119,7 +119,7 @@ pub struct CloudPatch {
     pub provider: Option<CloudProvider>,
     #[serde(default)]
     pub visibility: Option<CloudVisibility>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::tenants::integral_opt_vec")]
     #[schema(max_items = 1000)]
     pub assigned_tenant_ids: Option<Vec<i64>>,
 }
