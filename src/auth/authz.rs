@@ -9,8 +9,8 @@ use super::Principal;
 use crate::db::models::plan::Plan;
 use crate::db::models::{Grant, Tenant, TenantListRow, Visibility};
 use crate::domain::invitation::Offer;
-use crate::domain::policy::{Enforcement, PolicyKind};
 use crate::domain::plan::PlanOption;
+use crate::domain::policy::{Enforcement, PolicyKind};
 use crate::domain::resources::CloudVisibility;
 use crate::domain::stats::UsageMailRefusal;
 use crate::domain::{Feature, GrantRole, Level, Permissions, Scope};
@@ -1163,6 +1163,8 @@ pub struct Navigation {
     /// The acting tenant's resources (instances, clouds, resolvers, devices, subnets):
     /// Resources read there.
     pub resources: bool,
+    /// The acting tenant's policies (own and inherited): Policies read there.
+    pub policies: bool,
 }
 
 /// The navigation links the user sees while acting in `acting`. The installation's
@@ -1182,6 +1184,7 @@ pub fn navigation(p: &Principal, acting: &Tenant) -> Navigation {
         ingestion_keys: in_root && can_manage_ingestion_keys(p),
         plans: in_root && can_manage_plans(p),
         resources: effective_level(p, acting, Feature::Resources) >= Level::Read,
+        policies: effective_level(p, acting, Feature::Policies) >= Level::Read,
     }
 }
 

@@ -82,6 +82,7 @@ pub struct PageCtx {
     pub nav_activity: bool,
     /// The acting tenant's resources (Resources read there).
     pub nav_resources: bool,
+    pub nav_policies: bool,
     /// The acting tenant's Rules (Rules read there).
     pub nav_rules: bool,
     /// The acting tenant's effective branding: the header, the title, the theme.
@@ -122,7 +123,11 @@ impl PageCtx {
             .and_then(|p| p.tenant_id)
             .is_some_and(|id| id != user.acting.id);
         let active = match active {
-            "users" | "roles" | "access" | "activity" | "rules" | "resources" if elsewhere => "",
+            "users" | "roles" | "access" | "activity" | "rules" | "resources" | "policies"
+                if elsewhere =>
+            {
+                ""
+            }
             active => active,
         };
         let breadcrumb = if let Some(names) = about {
@@ -210,6 +215,7 @@ impl PageCtx {
             nav_ingestion_keys: nav.ingestion_keys,
             nav_plans: nav.plans,
             nav_resources: nav.resources,
+            nav_policies: nav.policies,
             nav_activity: authz::can_read_activity(user, &user.acting),
             nav_rules: authz::can_read_rules(user, &user.acting),
             brand,

@@ -488,9 +488,7 @@ async fn custom_branding_is_refused_on_every_path_when_the_plan_lacks_it() {
     let t = partner_tree(&app).await;
     let api = admin_api(&app).await;
     let branding = |id: i64| format!("/api/v1/tenants/{id}/branding");
-    let named = |name: &str| {
-        json!({"product_name": name, "primary_color": null, "support_email": null, "support_url": null})
-    };
+    let named = |name: &str| json!({"product_name": name, "primary_color": null, "support_email": null, "support_url": null});
     // Set before any plan: a1 names itself.
     let (s, body) = put(&api, &branding(t.a1.id), named("A1 Cloud")).await;
     assert_eq!(s, 200, "{body}");
@@ -500,7 +498,10 @@ async fn custom_branding_is_refused_on_every_path_when_the_plan_lacks_it() {
     let (s, body) = put(&api, &branding(t.a1.id), named("Other")).await;
     assert_eq!(s, 409, "{body}");
     assert!(
-        body["detail"].as_str().unwrap().contains("Not in plan Bare."),
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("Not in plan Bare."),
         "{body}"
     );
     let (_, body) = api.get(&branding(t.a1.id)).await;

@@ -806,7 +806,8 @@ fn navigation_shows_the_links_that_lead_somewhere() {
             tenant_roles: true,
             ingestion_keys: true,
             plans: true,
-            resources: true
+            resources: true,
+            policies: true
         }
     );
     assert_eq!(
@@ -821,7 +822,8 @@ fn navigation_shows_the_links_that_lead_somewhere() {
             tenant_roles: false,
             ingestion_keys: false,
             plans: false,
-            resources: false
+            resources: false,
+            policies: false
         }
     );
     assert_eq!(
@@ -836,8 +838,17 @@ fn navigation_shows_the_links_that_lead_somewhere() {
             tenant_roles: false,
             ingestion_keys: false,
             plans: false,
-            resources: false
+            resources: false,
+            policies: false
         }
+    );
+    // Policies read where one acts links its policies.
+    assert!(
+        navigation(
+            &with_role(who(25, PARTNER, &[]), only(Feature::Policies, Read)),
+            &t(PARTNER)
+        )
+        .policies
     );
     // Resources read where one acts links its resources; a cap or a role without it
     // does not.

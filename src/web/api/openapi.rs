@@ -10,8 +10,8 @@ use super::network::{
     DeviceBody, DeviceJson, DevicePage, DevicePatch, ResolverBody, ResolverJson, ResolverPage,
     ResolverPatch, SubnetBody, SubnetJson, SubnetPage, SubnetPatch,
 };
-use super::policies::{PolicyBody, PolicyJson, PolicyPage, PolicyPatch};
 use super::plans::{PlanBody, PlanJson, PlanPage};
+use super::policies::{PolicyBody, PolicyJson, PolicyPage, PolicyPatch};
 use super::resources::{
     CloudBody, CloudJson, CloudPage, CloudPatch, InstanceBody, InstanceJson, InstancePage,
     InstancePatch,

@@ -7,8 +7,8 @@
 
 use super::idempotency::{self, Answer};
 use super::tenants::{
-    decode_tenant_cursor, integral_opt_i64, page_limit, paged_in, path_tenant, query_limit,
-    NOT_A_CURSOR, NOT_NULL,
+    decode_tenant_cursor, integral_opt_i64, integral_opt_vec, page_limit, paged_in, path_tenant,
+    query_limit, NOT_A_CURSOR, NOT_NULL,
 };
 use super::{json, parse_json};
 use crate::auth::ApiUser;
@@ -44,6 +44,14 @@ pub(super) fn nullable_id<'de, D: Deserializer<'de>>(
     d: D,
 ) -> Result<Option<Option<i64>>, D::Error> {
     integral_opt_i64(d).map(Some)
+}
+
+/// A PATCH list of ids (integral numbers), or `null` (a field error where a list
+/// cannot be cleared).
+pub(super) fn nullable_ids<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<Vec<i64>>>, D::Error> {
+    integral_opt_vec(d).map(Some)
 }
 
 /// A PATCH field sent as `null` where `null` means nothing (leaving it out keeps it).

@@ -104,7 +104,7 @@ pub struct CloudBody {
     /// `private` by default.
     #[serde(default)]
     pub visibility: Option<CloudVisibility>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::tenants::integral_vec")]
     #[schema(max_items = 1000)]
     pub assigned_tenant_ids: Vec<i64>,
 }
@@ -124,7 +124,7 @@ pub struct CloudPatch {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = CloudVisibility)]
     pub visibility: Option<Option<CloudVisibility>>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "super::owned::nullable_ids")]
     #[schema(value_type = Vec<i64>, max_items = 1000)]
     pub assigned_tenant_ids: Option<Option<Vec<i64>>>,
 }

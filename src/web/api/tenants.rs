@@ -190,8 +190,26 @@ mod integral {
         }
         d.deserialize_option(Opt)
     }
+
+    /// One integral number of a list.
+    #[derive(serde::Deserialize)]
+    struct Int(#[serde(deserialize_with = "int")] i64);
+
+    /// A list of integers, integral numbers among them.
+    pub fn vec<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<i64>, D::Error> {
+        let items: Vec<Int> = serde::Deserialize::deserialize(d)?;
+        Ok(items.into_iter().map(|i| i.0).collect())
+    }
+
+    /// [`vec`] or `null`.
+    pub fn opt_vec<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<i64>>, D::Error> {
+        let items: Option<Vec<Int>> = serde::Deserialize::deserialize(d)?;
+        Ok(items.map(|v| v.into_iter().map(|i| i.0).collect()))
+    }
 }
-pub(crate) use integral::{int as integral_i64, opt as integral_opt_i64};
+pub(crate) use integral::{
+    int as integral_i64, opt as integral_opt_i64, opt_vec as integral_opt_vec, vec as integral_vec,
+};
 
 /// A new sub-tenant of `parent_id`.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]

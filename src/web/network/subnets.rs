@@ -177,6 +177,10 @@ impl FormPage {
     }
 }
 
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the form page's parts, and whether it is a new form (the default policy)"
+)]
 async fn form_page(
     req: &HttpRequest,
     user: &CurrentUser,
