@@ -68,11 +68,22 @@ pub enum AppError {
 /// Something in a subtree that stops a safe delete.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct Blocker {
-    /// `subtenants`, `users`, `resolvers`, `devices` or `usage` (tenants with
-    /// traffic in the last 30 days).
+    /// `subtenants`, `users`, `resolvers`, `devices`, `usage` (tenants with
+    /// traffic in the last 30 days) or `shared_clouds` (other tenants' instances on
+    /// the subtree's clouds: it stops a force delete too).
     pub kind: &'static str,
     pub count: i64,
     pub message: String,
+}
+
+/// The blocker kind of other tenants' instances on a subtree's clouds.
+pub const SHARED_CLOUDS: &str = "shared_clouds";
+
+impl Blocker {
+    /// Whether it stops a force delete as well as a safe one.
+    pub fn stops_force(&self) -> bool {
+        self.kind == SHARED_CLOUDS
+    }
 }
 
 impl AppError {
@@ -178,12 +189,17 @@ impl AppError {
             AppError::Unexpected(_) => "The error has been logged.".into(),
             AppError::Busy => BUSY.into(),
             AppError::DeleteBlocked(blockers) => format!(
-                "{} Delete or move them first, or force the delete.",
+                "{} Delete or move them first{}.",
                 blockers
                     .iter()
                     .map(|b| b.message.as_str())
                     .collect::<Vec<_>>()
-                    .join(" ")
+                    .join(" "),
+                if blockers.iter().any(Blocker::stops_force) {
+                    ""
+                } else {
+                    ", or force the delete"
+                }
             ),
             AppError::Unauthorized(m) => (*m).into(),
             AppError::Locked(notice) => notice.message(),

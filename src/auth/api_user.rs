@@ -14,7 +14,6 @@ use crate::domain::plan::PlanOption;
 use crate::error::{AppError, ProblemKind};
 use actix_web::http::{header, Method};
 use actix_web::HttpRequest;
-use diesel::OptionalExtension;
 
 #[derive(Clone, Debug)]
 pub struct ApiUser {
@@ -70,8 +69,10 @@ impl ApiUser {
                 ))?;
         // API access is a plan option (issue #16): users homed in a tenant whose plan
         // lacks it may not use the API, whatever their tokens.
-        if let Some(plan_id) = principal.home.plan_id {
-            let plan = Plan::find(&mut conn, plan_id).await.optional()?;
+        // The plan governing the home tenant: its own, else its nearest ancestor's.
+        let home = principal.home.id;
+        let plan = Plan::governing(&mut conn, &[home]).await?.remove(&home);
+        {
             if let Some(reason) = authz::plan_refusal(plan.as_ref(), PlanOption::ApiAccess) {
                 return Err(AppError::problem(
                     ProblemKind::NotInPlan,

@@ -1554,9 +1554,10 @@ pub fn locked_against(
 
 /// For each kind, the policy that applies to the tenant at the end of `path` and
 /// why, among `policies` (any rows: those it does not see are ignored): a lock from
-/// above first ([`locked_against`]); else its own policy of the kind (the lowest id;
-/// an override says so); else the nearest inherited one (the lowest id at that
-/// level). Kinds with none are left out.
+/// above first ([`locked_against`]); else its own policy of the kind: its override
+/// of the inherited policy that would apply, else the lowest id (an override says
+/// so); else the nearest inherited one (the lowest id at that level). Kinds with
+/// none are left out.
 pub fn effective_policies(path: &[i64], policies: &[PolicyFacts]) -> Vec<EffectivePolicy> {
     let Some((&me, above)) = path.split_last() else {
         return Vec::new();
@@ -1583,7 +1584,13 @@ pub fn effective_policies(path: &[i64], policies: &[PolicyFacts]) -> Vec<Effecti
                     reason: PolicyReason::Locked,
                 });
             }
-            if let Some(policy) = lowest(me, kind) {
+            let inherited = above.iter().rev().find_map(|&owner| lowest(owner, kind));
+            let override_of_inherited = inherited.and_then(|i| {
+                seen.iter()
+                    .find(|p| p.tenant_id == me && p.kind == kind && p.overrides_id == Some(i.id))
+                    .map(|p| **p)
+            });
+            if let Some(policy) = override_of_inherited.or_else(|| lowest(me, kind)) {
                 let reason = match policy.overrides_id {
                     Some(of) => PolicyReason::Override { of },
                     None => PolicyReason::Own,
@@ -1594,17 +1601,38 @@ pub fn effective_policies(path: &[i64], policies: &[PolicyFacts]) -> Vec<Effecti
                     reason,
                 });
             }
-            above
-                .iter()
-                .rev()
-                .find_map(|&owner| lowest(owner, kind))
-                .map(|policy| EffectivePolicy {
-                    kind,
-                    policy,
-                    reason: PolicyReason::Inherited,
-                })
+            inherited.map(|policy| EffectivePolicy {
+                kind,
+                policy,
+                reason: PolicyReason::Inherited,
+            })
         })
         .collect()
+}
+
+/// The policy a resolver or subnet form of the tenant at the end of `path` offers
+/// first, always one it may use ([`may_use_policy`]): the nearest inherited policy
+/// (the first of `policies` at that level: `Policy::visible` orders by name), or rather, for its kind, the lock from above
+/// ([`locked_against`]) where there is one, else the tenant's own override of it.
+/// `None` when the tenant inherits nothing.
+pub fn default_policy(path: &[i64], policies: &[PolicyFacts]) -> Option<PolicyFacts> {
+    let (&me, above) = path.split_last()?;
+    let seen: Vec<PolicyFacts> = policies
+        .iter()
+        .filter(|p| policy_access(path, p) != PolicyAccess::Hidden)
+        .copied()
+        .collect();
+    let nearest = above
+        .iter()
+        .rev()
+        .find_map(|&owner| seen.iter().find(|p| p.tenant_id == owner).copied())?;
+    if let Some(lock) = locked_against(path, &seen, nearest.kind) {
+        return Some(lock);
+    }
+    seen.iter()
+        .find(|p| p.tenant_id == me && p.overrides_id == Some(nearest.id))
+        .copied()
+        .or(Some(nearest))
 }
 
 /// May a resolver or subnet of the tenant at the end of `path` use `chosen`? It must

@@ -36,7 +36,7 @@ impl ProductName {
                 Self::MAX
             ));
         }
-        if s.chars().any(|c| c.is_control() || is_invisible(c)) {
+        if s.chars().any(is_hidden) {
             return Err("A product name cannot contain control or invisible characters.".into());
         }
         Ok(Self(s.to_string()))
@@ -45,6 +45,27 @@ impl ProductName {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// Characters a product name may not have: controls, the invisible ones names
+/// refuse, every format character (Unicode's `Cf`: soft hyphen, Mongolian vowel
+/// separator, tags, …; the zero-width joiner and non-joiner stay, for scripts and
+/// emoji), separators other than the space (U+2028, U+2029, no-break and wide
+/// spaces), and the fillers and joiners that show as nothing (Hangul fillers,
+/// combining grapheme joiner, Mongolian free variation selectors, Khmer inherent
+/// vowels, Braille blank).
+fn is_hidden(c: char) -> bool {
+    use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+    c.is_control()
+        || is_invisible(c)
+        || (c.general_category() == GeneralCategory::Format
+            && !matches!(c, '\u{200C}' | '\u{200D}'))
+        || (c.is_whitespace() && c != ' ')
+        || matches!(
+            c,
+            '\u{115F}' | '\u{1160}' | '\u{3164}' | '\u{FFA0}' | '\u{034F}' | '\u{180B}'
+                ..='\u{180F}' | '\u{17B4}' | '\u{17B5}' | '\u{2800}'
+        )
 }
 
 /// A primary colour, `#rrggbb`, kept in lower case.
@@ -219,6 +240,36 @@ mod tests {
         assert!(ProductName::parse(&"x".repeat(60)).is_ok());
         assert!(ProductName::parse("a\u{202E}b").is_err());
         assert!(ProductName::parse("a\nb").is_err());
+    }
+
+    #[test]
+    fn product_names_refuse_characters_that_show_as_nothing() {
+        for c in [
+            '\u{3164}',
+            '\u{00AD}',
+            '\u{2028}',
+            '\u{2029}',
+            '\u{115F}',
+            '\u{1160}',
+            '\u{FFA0}',
+            '\u{180E}',
+            '\u{034F}',
+            '\u{061C}',
+            '\u{E0041}',
+            '\u{FFF9}',
+            '\u{00A0}',
+            '\u{3000}',
+            '\u{2800}',
+            '\u{17B4}',
+        ] {
+            let err = ProductName::parse(&format!("Acme{c}Cloud")).unwrap_err();
+            assert!(err.contains("invisible"), "U+{:04X}: {err}", c as u32);
+        }
+        // Scripts and emoji keep what they need.
+        for ok in ["Acme Cloud", "क्‍ष", "👩‍💻 Ops", "Ünïcödé ☁️", "سحابة"]
+        {
+            assert!(ProductName::parse(ok).is_ok(), "{ok}");
+        }
     }
 
     #[test]

@@ -322,12 +322,14 @@ fn sanitize_svg(bytes: &[u8]) -> Result<Vec<u8>, String> {
                     return Err(refused("it has text outside its svg element"));
                 }
                 if !open.is_empty() && skipping == 0 {
+                    check_text(&t)?;
                     escape_into(&t, &mut out);
                 }
             }
             Event::CData(t) => {
                 if !open.is_empty() && skipping == 0 {
                     let t = t.decode().map_err(|_| refused("it is not UTF-8 text"))?;
+                    check_text(&t)?;
                     escape_into(&t, &mut out);
                 }
             }
@@ -346,6 +348,7 @@ fn sanitize_svg(bytes: &[u8]) -> Result<Vec<u8>, String> {
                     }
                 };
                 let c = c.ok_or_else(|| refused("it uses an entity"))?;
+                check_text(c.encode_utf8(&mut [0; 4]))?;
                 if !open.is_empty() && skipping == 0 {
                     escape_into(c.encode_utf8(&mut [0; 4]), &mut out);
                 }
@@ -366,6 +369,12 @@ fn element(e: &BytesStart<'_>, seen_root: bool) -> Result<Option<String>, String
     if !seen_root && local != "svg" {
         return Err(refused("its first element is not svg"));
     }
+    if !seen_root && !in_svg_namespace(e)? {
+        return Err(refused(&format!(
+            "its svg element does not declare the SVG namespace \
+             (xmlns=\"{SVG_NAMESPACE}\"), so browsers would not draw it"
+        )));
+    }
     if seen_root && local == "svg" && e.name().as_ref() != b"svg" {
         return Ok(None);
     }
@@ -374,6 +383,27 @@ fn element(e: &BytesStart<'_>, seen_root: bool) -> Result<Option<String>, String
         return Ok(None);
     }
     Ok(ELEMENTS.contains(&local.as_str()).then_some(local))
+}
+
+/// The namespace an SVG's elements must be in for a browser to draw them.
+const SVG_NAMESPACE: &str = "http://www.w3.org/2000/svg";
+
+/// Whether the root element is `<svg xmlns="http://www.w3.org/2000/svg">`: unprefixed
+/// (prefixed elements are left out) in SVG's namespace.
+fn in_svg_namespace(e: &BytesStart<'_>) -> Result<bool, String> {
+    if e.name().as_ref() != b"svg" {
+        return Ok(false);
+    }
+    for attr in e.attributes() {
+        let attr = attr.map_err(|_| refused("it is not well-formed XML"))?;
+        if attr.key.as_ref() == b"xmlns" {
+            let value = attr
+                .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                .map_err(|_| refused("it uses an entity"))?;
+            return Ok(value.trim() == SVG_NAMESPACE);
+        }
+    }
+    Ok(false)
 }
 
 /// Refuses the elements of [`REFUSED_ELEMENTS`], whatever their prefix, and checks
@@ -413,8 +443,24 @@ fn check_attribute(name: &str, value: &str) -> Result<(), String> {
     check_value(name, value)
 }
 
-/// A value may refer only to parts of the same file (`url(#id)`).
+/// CSS functions that load an image or a font from elsewhere; `url(` is allowed
+/// only towards a part of the same file (`url(#id)`).
+const LOADING_FUNCTIONS: &[&str] = &["image-set(", "image(", "src("];
+
+/// A value may refer only to parts of the same file (`url(#id)`). `value` is the
+/// attribute after XML unescaping. A backslash is refused outright: CSS escapes
+/// (`\75rl(`, `u\72l(`) would otherwise spell a function no check sees.
 fn check_value(name: &str, value: &str) -> Result<(), String> {
+    let name = if name == "text" {
+        "text".to_string()
+    } else {
+        format!("{name} attribute")
+    };
+    if value.contains('\\') {
+        return Err(refused(&format!(
+            "its {name} has a backslash (CSS escapes are not allowed)"
+        )));
+    }
     let compact: String = value
         .chars()
         .filter(|c| !c.is_whitespace() && !c.is_control())
@@ -425,20 +471,28 @@ fn check_value(name: &str, value: &str) -> Result<(), String> {
         || compact.contains("@import")
     {
         return Err(refused(&format!(
-            "its {name} attribute runs script or loads a style sheet"
+            "its {name} runs script or loads a style sheet"
         )));
+    }
+    let outside = || refused(&format!("its {name} refers to something outside the file"));
+    if LOADING_FUNCTIONS.iter().any(|f| compact.contains(f)) {
+        return Err(outside());
     }
     let mut rest = compact.as_str();
     while let Some(at) = rest.find("url(") {
         rest = &rest[at + 4..];
         let target = rest.trim_start_matches(['"', '\'']);
         if !target.starts_with('#') {
-            return Err(refused(&format!(
-                "its {name} attribute refers to something outside the file"
-            )));
+            return Err(outside());
         }
     }
     Ok(())
+}
+
+/// Text of a kept element, checked as an attribute value is: it is no style sheet
+/// (`<style>` is refused), but nothing in it should load from elsewhere either.
+fn check_text(text: &str) -> Result<(), String> {
+    check_value("text", text)
 }
 
 /// Writes the kept attributes of `e`, escaped.
@@ -592,10 +646,80 @@ mod tests {
             let err = Logo::parse(&svg(body)).unwrap_err();
             assert!(err.contains(why), "{body}: {err}");
         }
+        let err = Logo::parse(doctype_free_escapes()).unwrap_err();
+        assert!(err.contains("backslash"), "{err}");
         let doctype = br#"<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY x "y">]><svg xmlns="http://www.w3.org/2000/svg">&x;</svg>"#;
         assert!(Logo::parse(doctype).unwrap_err().contains("DOCTYPE"));
         let html = br#"<svg xmlns="http://www.w3.org/2000/svg"><rect/>"#;
         assert!(Logo::parse(html).is_err());
+    }
+
+    fn doctype_free_escapes() -> &'static [u8] {
+        br#"<svg xmlns="http://www.w3.org/2000/svg"><text>a\62 c</text></svg>"#
+    }
+
+    #[test]
+    fn css_escapes_and_loading_functions_are_refused() {
+        for (body, why) in [
+            (
+                r#"<rect fill="\75rl(https://evil.example/a)"/>"#,
+                "backslash",
+            ),
+            (
+                r#"<rect style="fill:u\72l(https://evil.example/a)"/>"#,
+                "backslash",
+            ),
+            (
+                r#"<rect style="background-image:image-set(&quot;https://evil.example/a&quot; 1x)"/>"#,
+                "outside the file",
+            ),
+            (
+                r#"<rect style="background-image:IMAGE-SET('https://evil.example/a' 1x)"/>"#,
+                "outside the file",
+            ),
+            (
+                r#"<rect style="background-image:image('https://evil.example/a')"/>"#,
+                "outside the file",
+            ),
+            (
+                r#"<rect style="x:src('https://evil.example/a')"/>"#,
+                "outside the file",
+            ),
+            (
+                r#"<rect style="@IMPORT 'https://evil.example/a'"/>"#,
+                "style sheet",
+            ),
+            // After XML unescaping: &#92; is a backslash, &#40; a parenthesis.
+            (
+                r#"<rect fill="&#92;75rl(https://evil.example/a)"/>"#,
+                "backslash",
+            ),
+            (
+                r#"<rect fill="url&#40;https://evil.example/a)"/>"#,
+                "outside the file",
+            ),
+            (r#"<rect data-x="\75rl(x)"/>"#, "backslash"),
+            (r#"<text>u\72l(https://evil.example/a)</text>"#, "backslash"),
+            (r#"<text>a&#92;b</text>"#, "backslash"),
+            ("<text><![CDATA[a\\b]]></text>", "backslash"),
+        ] {
+            let err = Logo::parse(&svg(body)).unwrap_err();
+            assert!(err.contains(why), "{body}: {err}");
+        }
+        // url(#id) within the file stays allowed.
+        assert!(Logo::parse(&svg(r##"<rect style="fill:url(#g)"/>"##)).is_ok());
+    }
+
+    #[test]
+    fn an_svg_outside_the_svg_namespace_is_refused() {
+        for doc in [
+            r#"<svg viewBox="0 0 10 10"><rect/></svg>"#,
+            r#"<svg xmlns="http://www.w3.org/1999/xhtml"><rect/></svg>"#,
+            r#"<s:svg xmlns:s="http://www.w3.org/2000/svg"><s:rect/></s:svg>"#,
+        ] {
+            let err = Logo::parse(doc.as_bytes()).unwrap_err();
+            assert!(err.contains("SVG namespace"), "{doc}: {err}");
+        }
     }
 
     #[test]

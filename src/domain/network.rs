@@ -61,14 +61,22 @@ pub fn parse_network(raw: &str) -> Result<IpNet, String> {
         _ => return Err(not_a_network()),
     };
     let net = IpNet::new(addr, len).map_err(|_| not_a_network())?;
-    if net.trunc() == net {
-        Ok(net)
-    } else {
-        Err(format!(
+    if net.trunc() != net {
+        return Err(format!(
             "{s} has host bits set; did you mean {}?",
             net.trunc()
-        ))
+        ));
     }
+    // IPv4-mapped IPv6 (`::ffff:10.0.0.0/120`) would escape the overlap check with
+    // its IPv4 form: refused, naming that form.
+    if let IpAddr::V6(v6) = addr {
+        if let (Some(v4), Some(v4_len)) = (v6.to_ipv4_mapped(), len.checked_sub(96)) {
+            return Err(format!(
+                "{s} is an IPv4-mapped IPv6 network: use the IPv4 form, {v4}/{v4_len}."
+            ));
+        }
+    }
+    Ok(net)
 }
 
 /// A device's identifier as it reports itself (a serial, a MAC address, a host
@@ -185,5 +193,17 @@ mod tests {
         assert!(parse_identifier("a\u{7}").is_err());
         assert!(parse_identifier(&"x".repeat(100)).is_ok());
         assert!(parse_identifier(&"x".repeat(101)).is_err());
+    }
+
+    #[test]
+    fn ipv4_mapped_networks_are_refused_naming_the_ipv4_form() {
+        assert_eq!(
+            parse_network("::ffff:10.0.0.0/120"),
+            Err("::ffff:10.0.0.0/120 is an IPv4-mapped IPv6 network: use the IPv4 form, 10.0.0.0/24.".into())
+        );
+        assert!(parse_network("::ffff:0:0/96").is_err());
+        assert!(parse_network("10.0.0.0/24").is_ok());
+        assert!(parse_network("2001:db8::/48").is_ok());
+        assert!(parse_network("::/0").is_ok());
     }
 }

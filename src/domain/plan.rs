@@ -140,9 +140,21 @@ impl PlanLimits {
     }
 }
 
-/// "At most 500 GB on plan Basic."
+/// "At most 500 GB on plan Basic.", "At most 1 user on plan Tiny."
 pub fn at_most(most: i64, unit: &str, plan_name: &str) -> String {
-    format!("At most {most} {unit} on plan {plan_name}.")
+    format!("At most {} on plan {plan_name}.", counted(most, unit))
+}
+
+/// `n` with `unit` (as [`PlanLimits::each`] names it, plural) in the number it
+/// takes: "1 user", "2 users", "1 query a month", "1 GB".
+pub fn counted(n: i64, unit: &str) -> String {
+    let unit = match (n, unit) {
+        (1, "users") => "user",
+        (1, "instances") => "instance",
+        (1, "queries a month") => "query a month",
+        _ => unit,
+    };
+    format!("{n} {unit}")
 }
 
 /// Why an option is not to be had: "Not in plan Basic."
@@ -186,6 +198,13 @@ mod tests {
             limits(None, Some(11)).above(&plan, "Basic")["max_users"],
             "At most 10 users on plan Basic."
         );
+        assert_eq!(
+            limits(None, Some(2)).above(&limits(None, Some(1)), "Tiny")["max_users"],
+            "At most 1 user on plan Tiny."
+        );
+        assert_eq!(counted(1, "queries a month"), "1 query a month");
+        assert_eq!(counted(1, "instances"), "1 instance");
+        assert_eq!(counted(0, "users"), "0 users");
     }
 
     #[test]

@@ -186,18 +186,18 @@ pub fn differences(
     let a: BTreeSet<&String> = inherited.1.iter().collect();
     let b: BTreeSet<&String> = own.1.iter().collect();
     if a != b {
-        let only = |x: &BTreeSet<&String>, y: &BTreeSet<&String>| {
+        let only = |x: &BTreeSet<&String>, y: &BTreeSet<&String>, side: &str| {
             let items: Vec<&str> = x.difference(y).map(|s| s.as_str()).collect();
             if items.is_empty() {
                 "—".to_string()
             } else {
-                format!("only here: {}", items.join(", "))
+                format!("only in the {side}: {}", items.join(", "))
             }
         };
         out.push(SettingDiff {
             setting: "entries",
-            inherited: only(&a, &b),
-            own: only(&b, &a),
+            inherited: only(&a, &b, "inherited policy"),
+            own: only(&b, &a, "override"),
         });
     }
     out
@@ -251,8 +251,8 @@ mod tests {
         let c = vec!["a.com".to_string(), "c.com".into()];
         let d = differences((None, &a), (None, &c));
         assert_eq!(d.len(), 1);
-        assert_eq!(d[0].inherited, "only here: b.com");
-        assert_eq!(d[0].own, "only here: c.com");
+        assert_eq!(d[0].inherited, "only in the inherited policy: b.com");
+        assert_eq!(d[0].own, "only in the override: c.com");
         let t = differences((Some(40), &[]), (Some(60), &[]));
         assert_eq!(t[0].setting, "threshold");
     }

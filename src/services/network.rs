@@ -155,12 +155,15 @@ async fn check_resolver_input(
     tenant: &Tenant,
     input: &ResolverInput,
     except: Option<i64>,
+    kept_policy: Option<i64>,
 ) -> Result<(), AppError> {
     let mut errors = FieldErrors::new();
     if Resolver::name_taken(conn, tenant.id, input.name.as_str(), except).await? {
         errors.insert("name", RESOLVER_TAKEN.into());
     }
-    check_choice(conn, tenant, input.policy_id, &mut errors).await?;
+    if input.policy_id != kept_policy {
+        check_choice(conn, tenant, input.policy_id, &mut errors).await?;
+    }
     refuse(errors)
 }
 
@@ -181,7 +184,7 @@ pub async fn create_resolver(
 ) -> Result<Resolver, AppError> {
     run(c, conn, "resolver.create", async |conn| {
         let input = invalid(input)?;
-        check_resolver_input(conn, c.tenant, &input, None).await?;
+        check_resolver_input(conn, c.tenant, &input, None, None).await?;
         let r = Resolver::insert(conn, c.tenant.id, &input.fields(), c.now)
             .await
             .map_err(resolver_name_taken)?;
@@ -200,7 +203,7 @@ pub async fn update_resolver(
     run(c, conn, "resolver.update", async |conn| {
         let old = Resolver::lock(conn, c.tenant.id, id).await?;
         let input = invalid(input)?;
-        check_resolver_input(conn, c.tenant, &input, Some(id)).await?;
+        check_resolver_input(conn, c.tenant, &input, Some(id), old.policy_id).await?;
         let r = Resolver::update(conn, c.tenant.id, id, &input.fields(), c.now)
             .await
             .map_err(resolver_name_taken)?;
@@ -504,10 +507,13 @@ async fn check_subnet_input(
     tenant: &Tenant,
     input: &SubnetInput,
     except: Option<i64>,
+    kept_policy: Option<i64>,
 ) -> Result<(), AppError> {
     let mut errors = FieldErrors::new();
     check_resolver(conn, tenant.id, input.resolver_id, &mut errors).await?;
-    check_choice(conn, tenant, input.policy_id, &mut errors).await?;
+    if input.policy_id != kept_policy {
+        check_choice(conn, tenant, input.policy_id, &mut errors).await?;
+    }
     if let Some(other) = Subnet::overlapping(conn, tenant.id, input.cidr, except).await? {
         errors.insert("cidr", overlaps(&input.cidr, &other));
     }
@@ -544,7 +550,7 @@ pub async fn create_subnet(
 ) -> Result<Subnet, AppError> {
     run(c, conn, "subnet.create", async |conn| {
         let input = invalid(input)?;
-        check_subnet_input(conn, c.tenant, &input, None).await?;
+        check_subnet_input(conn, c.tenant, &input, None, None).await?;
         let fields = input.fields();
         // In a savepoint: after a refusal the transaction goes on to name the subnet.
         let inserted = in_transaction(conn, async |conn| {
@@ -570,7 +576,7 @@ pub async fn update_subnet(
     run(c, conn, "subnet.update", async |conn| {
         let old = Subnet::find(conn, c.tenant.id, id).await?;
         let input = invalid(input)?;
-        check_subnet_input(conn, c.tenant, &input, Some(id)).await?;
+        check_subnet_input(conn, c.tenant, &input, Some(id), old.policy_id).await?;
         let fields = input.fields();
         let updated = in_transaction(conn, async |conn| {
             Subnet::update(conn, c.tenant.id, id, &fields, c.now).await

@@ -19,7 +19,10 @@
 //!   affected); `custom_branding` — [`allows`] with `PlanOption::CustomBranding`, for
 //!   the branding's write path. What a tenant already has stays when its plan
 //!   changes (its sub-tenants, a serving domain): only taking up more is refused.
-//!   A tenant without a plan has every option.
+//!   A tenant without its own plan is under the plan of its nearest ancestor
+//!   that has one, for its options and its limits alike (`Plan::governing`, the
+//!   `governing_plan_id!` SQL fragment that `effective_limit!` reads too): only a
+//!   tenant with no plan anywhere on its path has every option.
 
 use super::Actor;
 use crate::auth::{authz, Principal};
@@ -98,9 +101,15 @@ pub async fn tenants(
     .await?)
 }
 
+/// Plans are the root's: their events are about it, so its activity log shows them
+/// (`p` manages plans, so is homed in the root).
+fn about_root(p: &Principal) -> Option<i64> {
+    p.home.path.first().copied()
+}
+
 fn snapshot(plan: &Plan) -> serde_json::Value {
     serde_json::json!({
-        "name": plan.name, "limits": plan.limits(), "options": plan.options(),
+        "id": plan.id, "name": plan.name, "limits": plan.limits(), "options": plan.options(),
     })
 }
 
@@ -132,7 +141,7 @@ pub async fn create(
         }
         let row = PlanRow::new(input.name.as_str(), input.limits, input.options, now);
         let plan = Plan::insert(conn, &row, now).await.map_err(name_taken)?;
-        let mut event = actor.event("plan.create", None);
+        let mut event = actor.event("plan.create", about_root(p));
         event.after = Some(snapshot(&plan));
         event.record(conn).await?;
         Ok(plan)
@@ -173,7 +182,7 @@ pub async fn update(
         let row = PlanRow::new(input.name.as_str(), input.limits, input.options, now);
         let saved = Plan::update(conn, id, &row).await.map_err(name_taken)?;
         if saved != before {
-            let mut event = actor.event("plan.update", None);
+            let mut event = actor.event("plan.update", about_root(p));
             event.before = Some(snapshot(&before));
             event.after = Some(snapshot(&saved));
             event.record(conn).await?;
@@ -192,7 +201,8 @@ fn above_plan(names: &[String], count: i64, most: i64, unit: &str) -> String {
         names.join(", ")
     };
     let verb = if count == 1 { "has its" } else { "have their" };
-    format!("{who} {verb} own limit above {most} {unit}: lower theirs first.")
+    let most = crate::domain::plan::counted(most, unit);
+    format!("{who} {verb} own limit above {most}: lower theirs first.")
 }
 
 /// Deletes a plan as `p` (404 unless `p` manages plans): refused (409) while
@@ -216,7 +226,7 @@ pub async fn delete(
                 if on == 1 { "it" } else { "them" },
             )));
         }
-        let mut event = actor.event("plan.delete", None);
+        let mut event = actor.event("plan.delete", about_root(p));
         event.before = Some(snapshot(&plan));
         event.record(conn).await?;
         Plan::delete(conn, id).await?;
@@ -225,15 +235,24 @@ pub async fn delete(
     .await
 }
 
-/// The plan `tenant` is on, if any.
+/// The plan governing `tenant`: its own, else that of its nearest ancestor with
+/// one (`Plan::governing`, the one place that rule is read); `None` when no tenant
+/// on its path is on a plan (then it has every option).
 pub async fn plan_of(
     conn: &mut AsyncPgConnection,
     tenant: &Tenant,
 ) -> Result<Option<Plan>, AppError> {
-    match tenant.plan_id {
-        Some(id) => Ok(Some(Plan::find(conn, id).await?)),
-        None => Ok(None),
-    }
+    Ok(Plan::governing(conn, &[tenant.id])
+        .await?
+        .remove(&tenant.id))
+}
+
+/// Why `destination` may not take sub-tenants by its governing `plan`, as a field
+/// error on `parent_id` says it ("Acme may not have sub-tenants: Not in plan Tiny."),
+/// for a create under it and every move (API, batch, bulk, form) and its pickers.
+pub fn sub_tenants_refusal(destination: &Tenant, plan: Option<&Plan>) -> Option<String> {
+    authz::plan_refusal(plan, PlanOption::SubTenants)
+        .map(|reason| format!("{} may not have sub-tenants: {reason}", destination.name))
 }
 
 /// Does `tenant`'s plan give it `option`? (Every option without a plan.) The

@@ -13,6 +13,15 @@
 //! overrides of it become plain policies of their own. The audit event counts them;
 //! the move preview names the policies a subtree gains and loses.
 //!
+//! A lock that takes effect (a new inheritable `locked` policy, or one made
+//! inheritable and locked) does the same to what it binds below: resolvers and
+//! subnets there that chose another policy of its kind (their own, an override, an
+//! inherited one) are cleared, so they follow the lock, and overrides of a policy
+//! that is now locked become plain policies. The lock taker holds every policy of
+//! the kind on its path and in its subtree FOR UPDATE first, so a resolver or subnet
+//! choosing one of them at the same time (`check_choice`, FOR SHARE) either commits
+//! before the clearing sees it or sees the lock and is refused.
+//!
 //! Resolvers and subnets pick a policy through [`check_choice`]: one the tenant
 //! sees, and none of another policy's kind that a tenant above locks.
 
@@ -206,13 +215,87 @@ pub async fn create(
     run(c, conn, "policy.create", async |conn| {
         let input = input.map_err(AppError::Validation)?;
         check_name(conn, c.tenant.id, &input, None).await?;
+        check_lock(conn, c.tenant, &input, None).await?;
+        if locks(&input.fields()) {
+            Policy::lock_kind_around(conn, &c.tenant.path, input.kind).await?;
+        }
         let p = Policy::insert(conn, c.tenant.id, &input.fields(), None, c.now)
             .await
             .map_err(taken)?;
-        let after = policy_json(&p);
+        let mut after = policy_json(&p);
+        if locks_kind(&p) {
+            clear_below(conn, c, &mut after).await?;
+        }
         Ok((p, after))
     })
     .await
+}
+
+/// A lock of a kind that a tenant above, or another policy of this tenant, locks
+/// already could never be used below it (the topmost lock, the lowest id, binds):
+/// refused on `enforcement`.
+async fn check_lock(
+    conn: &mut AsyncPgConnection,
+    tenant: &Tenant,
+    input: &PolicyInput,
+    except: Option<i64>,
+) -> Result<(), AppError> {
+    if !locks(&input.fields()) {
+        return Ok(());
+    }
+    let seen = Policy::visible(conn, &tenant.path).await?;
+    let facts: Vec<PolicyFacts> = seen.iter().map(|s| PolicyFacts::of(&s.policy)).collect();
+    let kind = input.kind.label().to_lowercase();
+    if let Some(lock) = authz::locked_against(&tenant.path, &facts, input.kind) {
+        let (owner, name) = named(&seen, lock.id);
+        return Err(AppError::field(
+            "enforcement",
+            format!("{owner} locks the {kind} policy here already ({name}): a second lock could never be used below. Make it default, or not inheritable."),
+        ));
+    }
+    if let Some(other) = seen.iter().find(|s| {
+        s.policy.tenant_id == tenant.id
+            && Some(s.policy.id) != except
+            && s.policy.kind == input.kind
+            && locks_kind(&s.policy)
+    }) {
+        return Err(AppError::field(
+            "enforcement",
+            format!("This tenant locks the {kind} policy already with {}: a second lock could never be used below. Make it default, or not inheritable.", other.policy.name),
+        ));
+    }
+    Ok(())
+}
+
+/// The owner's and the name of policy `id` among those seen.
+fn named(seen: &[SeenPolicy], id: i64) -> (&str, &str) {
+    seen.iter()
+        .find(|s| s.policy.id == id)
+        .map(|s| (s.owner_name.as_str(), s.policy.name.as_str()))
+        .unwrap_or(("a tenant above", "its policy"))
+}
+
+fn locks_kind(p: &Policy) -> bool {
+    p.inheritable && p.enforcement == Enforcement::Locked
+}
+
+/// Does a policy with these fields lock its kind below its tenant?
+fn locks(f: &PolicyFields) -> bool {
+    f.inheritable && f.enforcement == Enforcement::Locked
+}
+
+/// A change that takes a policy away from the tenants below or puts a lock on
+/// them: what used it, or another of the locked kind, there is cleared in the same
+/// transaction (module comment), counted in the audit event.
+async fn clear_below(
+    conn: &mut AsyncPgConnection,
+    c: &Change<'_>,
+    after: &mut serde_json::Value,
+) -> Result<(), AppError> {
+    let below = Policy::subtree_of(conn, c.tenant.id).await?;
+    let (r, s, o) = Policy::clear_unseen(conn, &below, c.now).await?;
+    after["cleared"] = serde_json::json!({"resolvers": r, "subnets": s, "overrides": o});
+    Ok(())
 }
 
 /// Changes one of the tenant's own policies (an inherited one: 403 naming its
@@ -233,14 +316,20 @@ pub async fn update(
             return Err(AppError::field("kind", KIND_FIXED));
         }
         check_name(conn, c.tenant.id, &input, Some(id)).await?;
+        let was_locking = locks_kind(&old);
+        if !was_locking {
+            check_lock(conn, c.tenant, &input, Some(id)).await?;
+        }
+        let now_locks = locks(&input.fields());
+        if now_locks && !was_locking {
+            Policy::lock_kind_around(conn, &c.tenant.path, input.kind).await?;
+        }
         let p = Policy::update(conn, c.tenant.id, id, &input.fields(), c.now)
             .await
             .map_err(taken)?;
         let mut after = policy_json(&p);
-        if old.inheritable && !p.inheritable {
-            let below = Policy::subtree_of(conn, c.tenant.id).await?;
-            let (r, s, o) = Policy::clear_unseen(conn, &below, c.now).await?;
-            after["cleared"] = serde_json::json!({"resolvers": r, "subnets": s, "overrides": o});
+        if (old.inheritable && !p.inheritable) || (now_locks && !was_locking) {
+            clear_below(conn, c, &mut after).await?;
         }
         after["before"] = policy_json(&old);
         Ok((p, after))
@@ -300,13 +389,44 @@ pub async fn create_override(
             ));
         }
         check_name(conn, c.tenant.id, &input, None).await?;
+        check_lock(conn, c.tenant, &input, None).await?;
+        if locks(&input.fields()) {
+            Policy::lock_kind_around(conn, &c.tenant.path, input.kind).await?;
+        }
         let p = Policy::insert(conn, c.tenant.id, &input.fields(), Some(of), c.now)
             .await
             .map_err(taken)?;
-        let after = policy_json(&p);
+        let mut after = policy_json(&p);
+        if locks_kind(&p) {
+            clear_below(conn, c, &mut after).await?;
+        }
         Ok((p, after))
     })
     .await
+}
+
+/// The name an override of `of_name` gets when none is given: "Of (Tenant)", or,
+/// when the tenant has a policy of that name, "Of (Tenant) 2", 3, … (the first
+/// free one; names are at most 100 characters).
+pub async fn free_override_name(
+    conn: &mut AsyncPgConnection,
+    tenant: &Tenant,
+    of_name: &str,
+) -> Result<String, AppError> {
+    let base = format!("{of_name} ({})", tenant.name);
+    for n in 1..1000 {
+        let suffix = if n == 1 {
+            String::new()
+        } else {
+            format!(" {n}")
+        };
+        let keep = 100 - suffix.chars().count();
+        let name: String = base.chars().take(keep).chain(suffix.chars()).collect();
+        if !Policy::name_taken(conn, tenant.id, &name, None).await? {
+            return Ok(name);
+        }
+    }
+    Ok(base.chars().take(100).collect())
 }
 
 /// Resets an override to the policy it overrides: the tenant's resolvers and
@@ -370,11 +490,7 @@ pub async fn check_choice(
         return Ok(());
     };
     if let Err(Some(lock)) = authz::may_use_policy(&tenant.path, &facts, chosen) {
-        let owner = seen
-            .iter()
-            .find(|s| s.policy.id == lock.id)
-            .map(|s| (s.owner_name.as_str(), s.policy.name.as_str()))
-            .unwrap_or(("a tenant above", "its policy"));
+        let owner = named(&seen, lock.id);
         errors.insert(
             "policy_id",
             format!(
@@ -388,19 +504,28 @@ pub async fn check_choice(
     Ok(())
 }
 
-/// The policies a resolver or subnet form offers: every policy the tenant sees,
-/// its own first, then the inherited ones nearest first; and the default, the
-/// nearest inherited one.
+/// The policies a resolver or subnet form offers: those the tenant sees that no
+/// lock above forbids (`authz::may_use_policy`), its own first, then the inherited
+/// ones nearest first; and the default, always one of them: for the nearest
+/// inherited policy's kind, the lock's policy where a tenant above locks it, else
+/// the tenant's override of that inherited policy, else the inherited policy.
 pub async fn choices(
     conn: &mut AsyncPgConnection,
     tenant: &Tenant,
 ) -> Result<(Vec<SeenPolicy>, Option<i64>), AppError> {
     let seen = Policy::visible(conn, &tenant.path).await?;
-    let default = seen
+    let facts: Vec<PolicyFacts> = seen
         .iter()
-        .find(|s| s.policy.tenant_id != tenant.id)
-        .map(|s| s.policy.id);
-    Ok((seen, default))
+        .map(|s| authz::PolicyFacts::of(&s.policy))
+        .collect();
+    let default = authz::default_policy(&tenant.path, &facts).map(|p| p.id);
+    let usable = seen
+        .into_iter()
+        .filter(|s| {
+            authz::may_use_policy(&tenant.path, &facts, &PolicyFacts::of(&s.policy)).is_ok()
+        })
+        .collect();
+    Ok((usable, default))
 }
 
 /// One kind's effective policy with its policy and owner as loaded.

@@ -99,7 +99,9 @@ async fn queue(
         tenant.id,
         m = month.text()
     );
-    let brand = Brand::of(conn, tenant.id).await?;
+    // The recipient's home tenant's branding, not the alerted tenant's: a tenant
+    // below must not word (or sign) mail that goes up to its ancestors' Owners.
+    let brand = Brand::of(conn, to.home.id).await?;
     let (subject, text) = mail::quota_alert(
         &QuotaAlert {
             tenant: &tenant.name,

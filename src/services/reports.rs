@@ -228,13 +228,15 @@ async fn send(
         from: month,
         to: month,
     };
+    // The subscriber's home tenant's branding, not the reported tenant's: a tenant
+    // below must not word (or sign) mail that goes up to its ancestors' users.
+    let brand = Brand::of(conn, p.home.id).await?;
     for target in &targets {
         let reader = StatsReader::new(&p, target, period, StatsSort::Name, false)?;
         let rows = reader.read_all(conn).await?;
         let csv =
             csv_text::lines(&rows, Some(&CSV_HEADER), row_cells).map_err(AppError::Unexpected)?;
         let base = format!("{PUBLIC_URL_PLACEHOLDER}/tenants/{}/stats", target.id);
-        let brand = Brand::of(conn, target.id).await?;
         let (subject, text) = mail::usage_report(
             &UsageReport {
                 tenant: &target.name,

@@ -8,7 +8,7 @@
 use crate::auth::{authz, CurrentUser};
 use crate::db::models::branding::{Brand, Effective, Inherited, OwnBranding};
 use crate::db::models::Tenant;
-use crate::domain::branding::{BrandingFields, Color};
+use crate::domain::branding::{BrandingFields, Color, FIELDS};
 use crate::domain::logo::Logo;
 use crate::domain::plan::PlanOption;
 use crate::error::{AppError, FieldErrors};
@@ -78,24 +78,31 @@ pub fn source_label(p: &crate::auth::Principal, tenant: &Tenant, field: &Inherit
     }
 }
 
+/// The text fields as posted: each must be sent (empty to inherit); a form that
+/// leaves one out is refused rather than read as "inherit everything".
 #[derive(Clone, Debug, Default, serde::Deserialize)]
 #[serde(default)]
 pub struct BrandingForm {
-    pub product_name: String,
-    pub primary_color: String,
-    pub support_email: String,
-    pub support_url: String,
+    pub product_name: Option<String>,
+    pub primary_color: Option<String>,
+    pub support_email: Option<String>,
+    pub support_url: Option<String>,
 }
+
+/// The error of a field the form did not send.
+const NOT_SENT: &str = "This field was not sent: send it, empty to inherit.";
 
 impl BrandingForm {
     /// The tenant's own values (empty where it inherits).
     fn of(tenant: &Tenant, e: &Effective) -> Self {
         let own = |f: &Inherited| {
-            f.from
-                .as_ref()
-                .filter(|(id, _)| *id == tenant.id)
-                .and(f.value.clone())
-                .unwrap_or_default()
+            Some(
+                f.from
+                    .as_ref()
+                    .filter(|(id, _)| *id == tenant.id)
+                    .and(f.value.clone())
+                    .unwrap_or_default(),
+            )
         };
         BrandingForm {
             product_name: own(&e.product_name),
@@ -106,11 +113,26 @@ impl BrandingForm {
     }
 
     fn to_input(&self) -> Result<BrandingChange, FieldErrors> {
+        let sent = [
+            ("product_name", &self.product_name),
+            ("primary_color", &self.primary_color),
+            ("support_email", &self.support_email),
+            ("support_url", &self.support_url),
+        ];
+        let missing: FieldErrors = sent
+            .iter()
+            .filter(|(_, v)| v.is_none())
+            .map(|(name, _)| (*name, NOT_SENT.to_string()))
+            .collect();
+        if !missing.is_empty() {
+            return Err(missing);
+        }
+        let text = |v: &Option<String>| v.clone().unwrap_or_default();
         BrandingFields::parse(
-            Some(&self.product_name),
-            Some(&self.primary_color),
-            Some(&self.support_email),
-            Some(&self.support_url),
+            Some(&text(&self.product_name)),
+            Some(&text(&self.primary_color)),
+            Some(&text(&self.support_email)),
+            Some(&text(&self.support_url)),
         )
         .map(BrandingChange::Fields)
     }
@@ -140,6 +162,8 @@ struct BrandingPage {
     logo_source: String,
     logo_set_here: bool,
     logo_error: Option<String>,
+    /// Errors of no field on the page (a reset of a field that does not exist).
+    form_errors: Vec<String>,
     contrast_warning: Option<String>,
     can_change: bool,
     /// Why the tenant's plan keeps it from setting its own branding ("Not in plan
@@ -172,13 +196,13 @@ async fn render(
                label: &'static str,
                hint: &'static str,
                kind: &'static str,
-               input: &str,
+               input: &Option<String>,
                f: &Inherited| FieldView {
         name,
         label,
         hint,
         kind,
-        input: input.to_string(),
+        input: input.clone().unwrap_or_default(),
         shown: f.value.clone(),
         source: source_label(user, &tenant, f),
         set_here: f.from.as_ref().is_some_and(|(id, _)| *id == tenant.id),
@@ -212,7 +236,7 @@ async fn render(
         row(
             "support_url",
             "Support page",
-            "A web address starting with https://.",
+            "A web address starting with https:// (or http://), e.g. https://help.example.com.",
             "url",
             &form.support_url,
             &e.support_url,
@@ -229,6 +253,11 @@ async fn render(
         logo_source: source_label(user, &tenant, &e.logo),
         logo_set_here: e.logo.from.as_ref().is_some_and(|(id, _)| *id == tenant.id),
         logo_error: errors.get("logo").cloned(),
+        form_errors: errors
+            .iter()
+            .filter(|(name, _)| !FIELDS.contains(name))
+            .map(|(_, e)| e.clone())
+            .collect(),
         contrast_warning: contrast_warning(&brand),
         fields,
         tenant,
@@ -325,7 +354,12 @@ async fn reset(
 ) -> Result<HttpResponse, AppError> {
     let input = Field::parse(form.field.trim())
         .map(BrandingChange::Reset)
-        .ok_or_else(|| FieldErrors::from([("field", "Choose a field to reset.".to_string())]));
+        .ok_or_else(|| {
+            FieldErrors::from([(
+                "field",
+                format!("Choose a field to reset: one of {}.", FIELDS.join(", ")),
+            )])
+        });
     changed(
         &req,
         &user,
@@ -348,19 +382,26 @@ async fn upload_logo(
     payload: web::Payload,
 ) -> Result<HttpResponse, AppError> {
     let body = read_body(payload.into_inner(), MAX_UPLOAD_BYTES).await?;
-    let file = parts(req.headers(), body)
+    let mut files: Vec<_> = parts(req.headers(), body)
         .await
-        .and_then(|parts| parts.into_iter().find(|(name, _)| name == "logo"))
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(name, _)| name == "logo")
         .map(|(_, data)| data)
-        .unwrap_or_default();
-    let input = Logo::parse(&file)
-        .map(BrandingChange::Logo)
-        .map_err(|e| FieldErrors::from([("logo", e)]));
+        .collect();
+    let input = if files.len() > 1 {
+        Err("Send one logo file at a time.".to_string())
+    } else {
+        Logo::parse(&files.pop().unwrap_or_default())
+    }
+    .map(BrandingChange::Logo)
+    .map_err(|e| FieldErrors::from([("logo", e)]));
     changed(&req, &user, &state, &path, input, "Saved the logo.", None).await
 }
 
-/// A tenant's own logo, to anyone (it shows on the tenant's login page): its
-/// type, `nosniff`, a policy under which nothing in it runs, and its ETag.
+/// The logo in effect for a tenant (its own, else the nearest ancestor's: the URL
+/// names only the tenant viewed), to anyone (it shows on the tenant's login page):
+/// its type, `nosniff`, a policy under which nothing in it runs, and its ETag.
 async fn logo(
     req: HttpRequest,
     state: web::Data<AppState>,

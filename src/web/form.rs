@@ -322,6 +322,20 @@ impl SearchBox {
     }
 }
 
+/// No query parameters: any is refused (400 naming it), as the lists refuse an
+/// unknown one.
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoParams {}
+
+/// A form field that takes one value, sent more than once (400, as a serde form
+/// refuses it).
+pub fn given_twice(name: &str) -> AppError {
+    AppError::BadRequest(format!(
+        "{UNREADABLE_FORM}: duplicate field `{name}`: give it once."
+    ))
+}
+
 /// What a form that cannot be read is told (400).
 pub const UNREADABLE_FORM: &str = "The form could not be read";
 

@@ -82,6 +82,7 @@ pub struct PageCtx {
     pub nav_activity: bool,
     /// The acting tenant's resources (Resources read there).
     pub nav_resources: bool,
+    /// The acting tenant's Policies (Policies read there).
     pub nav_policies: bool,
     /// The acting tenant's Rules (Rules read there).
     pub nav_rules: bool,
@@ -328,7 +329,8 @@ pub fn see_other(req: &HttpRequest, location: &str) -> HttpResponse {
 #[derive(Template)]
 #[template(path = "errors/error.html")]
 struct ErrorPage<'a> {
-    /// The branding of the host's tenant (`branded_errors`), else the installation's.
+    /// A logged-in user's acting tenant's branding; without a session, the host's
+    /// tenant's (`banner_slot`), else the installation's.
     brand: Brand,
     status: u16,
     title: &'a str,
@@ -461,17 +463,24 @@ pub fn locked_page(notice: &crate::domain::rules::LockNotice) -> HttpResponse {
 }
 
 /// An error page: no stack trace, no internal detail; in the console's frame for a
-/// logged-in user (a whole page, not an htmx fragment), plain without a session.
+/// logged-in user (plain for an htmx fragment, with the acting tenant's branding
+/// all the same), plain without a session (the host's branding).
 pub fn error_page(status: StatusCode, title: &str, detail: &str) -> HttpResponse {
     let request_id = crate::telemetry::current_request_id();
-    let user = ASKING
-        .try_with(|slot| slot.borrow().clone())
-        .ok()
-        .flatten()
-        .filter(|u| !u.page.as_ref().is_some_and(|p| p.fragment));
+    let user = ASKING.try_with(|slot| slot.borrow().clone()).ok().flatten();
     let rendered = match user {
-        Some(user) => ErrorInFrame {
+        Some(user) if !user.page.as_ref().is_some_and(|p| p.fragment) => ErrorInFrame {
             page: PageCtx::for_error(&user),
+            status: status.as_u16(),
+            title,
+            detail,
+            request_id,
+        }
+        .render(),
+        // An htmx fragment's error: no frame, but the acting tenant's branding, as
+        // the whole page would show it (never the host's).
+        Some(user) => ErrorPage {
+            brand: user.brand.clone().unwrap_or_default(),
             status: status.as_u16(),
             title,
             detail,

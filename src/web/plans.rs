@@ -108,17 +108,39 @@ pub fn parse_form(form: &HashMap<String, String>) -> Result<PlanInput, FieldErro
     let name = TenantName::parse(raw("name"))
         .map_err(|e| errors.insert("name", e))
         .ok();
+    // A whole number too large to read says the field's maximum, not "Enter a
+    // whole number".
+    for (field, most) in [
+        ("monthly_query_quota", i64::MAX),
+        ("max_users", user_limit::MAX),
+        (
+            "max_instances",
+            crate::domain::resources::MAX_SIZE_GB * 1000,
+        ),
+        (
+            "storage_limit_gb",
+            crate::domain::resources::MAX_SIZE_GB * 1000,
+        ),
+        (
+            "memory_limit_gb",
+            crate::domain::resources::MAX_SIZE_GB * 1000,
+        ),
+    ] {
+        if too_large(raw(field)) {
+            errors.insert(field, format!("At most {most}."));
+        }
+    }
     let mut limits = PlanLimits::default();
     match crate::domain::usage::parse_quota(raw("monthly_query_quota")) {
         Ok(q) => limits.monthly_query_quota = q,
         Err(e) => {
-            errors.insert("monthly_query_quota", e);
+            errors.entry("monthly_query_quota").or_insert(e);
         }
     }
     match user_limit::parse(raw("max_users")) {
         Ok(m) => limits.max_users = m,
         Err(e) => {
-            errors.insert("max_users", e);
+            errors.entry("max_users").or_insert(e);
         }
     }
     for (field, slot) in [
@@ -129,7 +151,7 @@ pub fn parse_form(form: &HashMap<String, String>) -> Result<PlanInput, FieldErro
         match crate::domain::resources::parse_limit(raw(field)) {
             Ok(v) => *slot = v,
             Err(e) => {
-                errors.insert(field, e);
+                errors.entry(field).or_insert(e);
             }
         }
     }
@@ -159,7 +181,41 @@ pub struct PageParams {
     pub page: String,
 }
 
-async fn index(user: CurrentUser, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+/// Whether `raw` is a whole number (digits, perhaps with separators) too large for
+/// any limit to be read from it.
+fn too_large(raw: &str) -> bool {
+    let digits = raw.trim().replace(['_', ','], "");
+    !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && digits.parse::<i64>().is_err()
+}
+
+/// The list's query string: none (it is not paged), so any parameter is a 400
+/// naming it, as everywhere.
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NoParams {}
+
+/// The posted fields, each at most once: one given twice is refused (400 naming it),
+/// as the API refuses a duplicate key, rather than the last one winning.
+fn fields_once(pairs: Vec<(String, String)>) -> Result<HashMap<String, String>, AppError> {
+    let mut form = HashMap::new();
+    for (name, value) in pairs {
+        if form.contains_key(&name) {
+            return Err(AppError::BadRequest(format!(
+                "The field “{name}” is given more than once: give it once."
+            )));
+        }
+        form.insert(name, value);
+    }
+    Ok(form)
+}
+
+async fn index(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    _params: Query<NoParams>,
+) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
     let plans = service::list(&mut conn, &user, state.clock.now()).await?;
     render(&IndexPage {
@@ -236,7 +292,7 @@ async fn create(
 ) -> Result<HttpResponse, AppError> {
     crate::auth::authz::require_plans(&user)?;
     let mut conn = state.pool.get().await?;
-    let form: HashMap<String, String> = form.into_inner().into_iter().collect();
+    let form = fields_once(form.into_inner())?;
     let result = service::create(
         &mut conn,
         &user,
@@ -288,7 +344,7 @@ async fn update(
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
     let plan = service::find(&mut conn, &user, parse_id(&path)?).await?;
-    let form: HashMap<String, String> = form.into_inner().into_iter().collect();
+    let form = fields_once(form.into_inner())?;
     let result = service::update(
         &mut conn,
         &user,
@@ -340,6 +396,21 @@ mod tests {
     }
 
     #[test]
+    fn a_field_given_twice_is_refused() {
+        let pairs = |p: &[(&str, &str)]| {
+            p.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect::<Vec<_>>()
+        };
+        assert!(fields_once(pairs(&[("name", "A"), ("max_users", "1")])).is_ok());
+        let e = fields_once(pairs(&[("name", "A"), ("name", "B")])).unwrap_err();
+        assert_eq!(
+            e.public_message().1,
+            "The field “name” is given more than once: give it once."
+        );
+    }
+
+    #[test]
     fn empty_limits_are_unlimited_and_bad_ones_are_field_errors() {
         let input = parse_form(&form(&[
             ("name", " Basic "),
@@ -362,6 +433,24 @@ mod tests {
         assert_eq!(
             fields,
             ["custom_domain", "max_users", "memory_limit_gb", "name"]
+        );
+        // A number too large to read says the maximum.
+        let huge = "99999999999999999999";
+        let errors = parse_form(&form(&[
+            ("name", "A"),
+            ("monthly_query_quota", huge),
+            ("max_users", huge),
+            ("storage_limit_gb", huge),
+        ]))
+        .unwrap_err();
+        assert_eq!(
+            errors["monthly_query_quota"],
+            format!("At most {}.", i64::MAX)
+        );
+        assert_eq!(errors["max_users"], format!("At most {}.", i32::MAX));
+        assert_eq!(
+            errors["storage_limit_gb"],
+            format!("At most {}.", crate::domain::resources::MAX_SIZE_GB * 1000)
         );
     }
 }

@@ -21,7 +21,7 @@ use crate::services::policies::{
 };
 use crate::web::confirm::{Confirm, Question};
 use crate::web::extract::Query;
-use crate::web::form::{read_form, with_checkbox};
+use crate::web::form::{given_twice, read_form, with_checkbox, NoParams};
 use crate::web::owned::{
     can_change, confirmed, page_or_fragment, readable, saved, status, tenant_page, Policies,
 };
@@ -151,7 +151,12 @@ impl PolicyForm {
             .get(actix_web::http::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok());
         let mut form = PolicyForm::default();
+        let mut seen = std::collections::HashSet::new();
         for (name, value) in read_form(content_type, body)? {
+            let single = !matches!(name.as_str(), "categories" | "regulatory");
+            if single && !seen.insert(name.clone()) {
+                return Err(given_twice(&name));
+            }
             match name.as_str() {
                 "name" => form.name = value,
                 "kind" => form.kind = value,
@@ -227,6 +232,8 @@ enum Mode {
     Inherited {
         owner: String,
         may_override: bool,
+        /// This tenant's override of it, if it has one.
+        overridden_by: Option<(i64, String)>,
     },
     /// A new override of the inherited policy.
     NewOverride,
@@ -342,6 +349,7 @@ async fn new_form(
     user: CurrentUser,
     state: web::Data<AppState>,
     path: web::Path<String>,
+    _none: Query<NoParams>,
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
     let tenant = readable::<Policies>(&user, &mut conn, &path).await?;
@@ -412,16 +420,20 @@ async fn shown(
     let (seen, access) = service::find(conn, &tenant, id).await?;
     let mode = match access {
         PolicyAccess::Own => Mode::Own,
-        _ => Mode::Inherited {
-            may_override: authz::may_override(
-                &tenant.path,
-                &authz::PolicyFacts::of(&seen.policy),
-                &seen.owner_name,
-            )
-            .is_ok()
-                && Policy::override_of(conn, tenant.id, id).await?.is_none(),
-            owner: seen.owner_name.clone(),
-        },
+        _ => {
+            let over = Policy::override_of(conn, tenant.id, id).await?;
+            Mode::Inherited {
+                may_override: authz::may_override(
+                    &tenant.path,
+                    &authz::PolicyFacts::of(&seen.policy),
+                    &seen.owner_name,
+                )
+                .is_ok()
+                    && over.is_none(),
+                owner: seen.owner_name.clone(),
+                overridden_by: over.map(|o| (o.id, o.name)),
+            }
+        }
     };
     let overrides = service::overridden(conn, &seen.policy).await?;
     let form = form.unwrap_or_else(|| PolicyForm::of(&seen.policy));
@@ -444,6 +456,7 @@ async fn edit_form(
     user: CurrentUser,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
+    _none: Query<NoParams>,
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
     let tenant = readable::<Policies>(&user, &mut conn, &path.0).await?;
@@ -536,16 +549,21 @@ async fn override_form(
     user: CurrentUser,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
+    _none: Query<NoParams>,
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
     let tenant = readable::<Policies>(&user, &mut conn, &path.0).await?;
     service::may_change(&user, &tenant)?;
     let of = overridable(&mut conn, &tenant, &path.1).await?;
+    if let Some(over) = Policy::override_of(&mut conn, tenant.id, of.policy.id).await? {
+        // One override per inherited policy: this tenant's is the one to change.
+        return Ok(crate::web::page::see_other(
+            &req,
+            &format!("{}/{}", list(&tenant), over.id),
+        ));
+    }
     let mut form = PolicyForm::of(&of.policy);
-    form.name = format!("{} ({})", of.policy.name, tenant.name)
-        .chars()
-        .take(100)
-        .collect();
+    form.name = service::free_override_name(&mut conn, &tenant, &of.policy.name).await?;
     form.inheritable = None;
     form_page(
         &req,
@@ -681,6 +699,7 @@ async fn effective(
     user: CurrentUser,
     state: web::Data<AppState>,
     path: web::Path<String>,
+    _none: Query<NoParams>,
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
     let tenant = readable::<Policies>(&user, &mut conn, &path).await?;
@@ -708,6 +727,7 @@ async fn overrides(
     user: CurrentUser,
     state: web::Data<AppState>,
     path: web::Path<String>,
+    _none: Query<NoParams>,
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
     let tenant = readable::<Policies>(&user, &mut conn, &path).await?;

@@ -148,6 +148,9 @@ struct TokensPage {
     /// The secret of the token just created: shown this once.
     created: Option<(String, String)>,
     today: String,
+    /// Why no token is to be had: the plan governing the user's home tenant lacks API
+    /// access ("API access: Not in plan Basic."); the form shows disabled with it.
+    plan_refusal: Option<String>,
 }
 
 impl TokensPage {
@@ -175,6 +178,13 @@ async fn page(
         errors,
         created,
         today: now.format("%Y-%m-%d").to_string(),
+        plan_refusal: crate::auth::authz::plan_refusal(
+            crate::services::plans::plan_of(conn, &user.home)
+                .await?
+                .as_ref(),
+            crate::domain::plan::PlanOption::ApiAccess,
+        )
+        .map(|reason| format!("API access: {reason} Your tenant's plan does not include it.")),
     })
 }
 

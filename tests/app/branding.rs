@@ -356,11 +356,12 @@ async fn the_login_page_on_a_tenant_host_or_custom_domain_shows_that_tenants_bra
         "{html}"
     );
     assert!(text_of(&html, "login-support").contains("help@acme.example"));
-    // a2's verified custom domain: its own name, acme's logo and colour inherited.
+    // a2's verified custom domain: its own name, acme's logo and colour inherited
+    // (the logo by a2's own URL).
     let html = page("login.a2corp.example".into()).await;
     assert_eq!(text_of(&html, "product-name"), "A2 Corp");
     assert!(
-        html.contains(&format!("src=\"/branding/{}/logo?v=", t.acme.id)),
+        html.contains(&format!("src=\"/branding/{}/logo?v=", t.a2.id)),
         "{html}"
     );
     assert!(html.contains("Log in to Tenant a2"), "{html}");
@@ -792,4 +793,369 @@ async fn the_branding_service_refuses_a_principal_without_the_right() {
         .unwrap()
         .get(0);
     assert_eq!(rows, 0);
+}
+
+// ------------------------------------------------ review findings (f16b)
+
+/// Sets a tenant's branding row directly (what a save would store).
+async fn brand_directly(app: &TestApp, tenant: &Tenant, name: &str, support_email: &str) {
+    db(app)
+        .await
+        .execute(
+            "INSERT INTO tenant_branding (tenant_id, product_name, support_email, updated_at) \
+             VALUES ($1, $2, $3, now()) ON CONFLICT (tenant_id) DO UPDATE \
+             SET product_name = $2, support_email = $3",
+            &[&tenant.id, &name, &support_email],
+        )
+        .await
+        .unwrap();
+}
+
+/// M1: the invitation page (and its 422 again) shows the branding of the
+/// invitation's tenant, as its mail does: title, logo, theme, support line.
+#[tokio::test]
+async fn the_invitation_page_shows_the_branding_of_the_invitations_tenant() {
+    let (app, sink) = app_with_sink(&[]).await;
+    app.login_admin().await;
+    let t = partner_tree(&app).await;
+    save(
+        &app,
+        &t.acme,
+        &fields("Acme Cloud", "#0f766e", "help@acme.example", ""),
+    )
+    .await;
+    upload(&app, &t.acme, "logo.png", &png(4, 4)).await;
+    let r = invite_grant(&app, &t.a1, "dave@example.com", "viewer", "tenant", false).await;
+    assert_eq!(status(&r), 303, "{}", r.text().await.unwrap());
+    let link = crate::invitations::link_in(&sink.wait_for("dave@example.com", 1).await);
+    let check = |html: &str| {
+        assert!(html.contains("· Acme Cloud</title>"), "{html}");
+        assert!(!html.contains("· tenantry</title>"), "{html}");
+        assert_eq!(text_of(html, "product-name"), "Acme Cloud");
+        assert!(
+            html.contains("href=\"/branding/theme/0f766e.css\""),
+            "{html}"
+        );
+        assert!(
+            html.contains(&format!("src=\"/branding/{}/logo?v=", t.a1.id)),
+            "{html}"
+        );
+        assert!(
+            text_of(html, "invitation-support").contains("help@acme.example"),
+            "{html}"
+        );
+    };
+    let visitor = app.new_browser();
+    let html = visitor.get_html(&link).await;
+    check(&html);
+    // The 422 of a bad new-account form keeps it.
+    let token = csrf_from(&html).unwrap();
+    let r = visitor
+        .client
+        .post(visitor.url(&link))
+        .form(&[("username", ""), ("password", "x"), ("csrf_token", &token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(status(&r), 422);
+    check(&r.text().await.unwrap());
+    // On the tenant's own host alike.
+    let (client, base) = app.browser_for_host(&format!("acme.{BASE_DOMAIN}"));
+    let html = client
+        .get(format!("{base}{link}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    check(&html);
+}
+
+/// M2: an error answer to an htmx request shows the acting tenant's branding, as
+/// the whole page does, not the host's.
+#[tokio::test]
+async fn htmx_error_answers_carry_the_acting_tenants_branding() {
+    let (app, t) = acme_branded("#0f766e").await;
+    save(
+        &app,
+        &app.root,
+        &fields("Provider Console", "", "help@provider.example", ""),
+    )
+    .await;
+    app.user_with_role(&t.a1x, "carol", Permissions::all(Level::Read))
+        .await;
+    let carol = browser_as(&app, "a1x\\carol").await;
+    // 404 (a tenant carol cannot see) and 403 (a page she may read but not change).
+    let r = carol.get_hx("/tenants/999999999").await;
+    assert_eq!(status(&r), 404);
+    let html = r.text().await.unwrap();
+    assert!(
+        text_of(&html, "error-support").contains("help@acme.example"),
+        "{html}"
+    );
+    assert!(!html.contains("Provider Console"), "{html}");
+    let r = carol
+        .client
+        .post(carol.url(&format!("/tenants/{}/branding", t.a1x.id)))
+        .header("HX-Request", "true")
+        .form(&[
+            ("product_name", "x"),
+            ("primary_color", ""),
+            ("support_email", ""),
+            ("support_url", ""),
+            ("csrf_token", &carol.csrf().await),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(status(&r), 403);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("help@acme.example"), "{html}");
+    assert!(!html.contains("help@provider.example"), "{html}");
+}
+
+/// M3: a quota alert and a monthly report carry the branding of the recipient's
+/// home tenant, never that of the tenant they are about: a customer does not word
+/// the mail its reseller's Owners get.
+#[tokio::test]
+async fn usage_mail_carries_the_branding_of_the_recipients_home_tenant() {
+    use crate::usage_mail::{opt_in, person, run_reports, set_clock, subscribe};
+    use crate::usage_stats::{seed, set_quota};
+    use tenantry::domain::GrantRole::Owner;
+    let (app, _sink) = app_with_sink(&[]).await;
+    set_clock(&app, "2026-01-20T12:00:00Z");
+    let t = partner_tree(&app).await;
+    brand_directly(&app, &t.acme, "Acme Cloud", "help@acme.example").await;
+    brand_directly(&app, &t.a1x, "Evil Corp", "phish@evil.example").await;
+    set_quota(&app, &t.a1x, 1000).await;
+    person(&app, "owner", &t.a1x, Owner, Scope::Tenant).await;
+    let (_, above) = person(&app, "above", &t.acme, Owner, Scope::Subtree).await;
+    opt_in(&above).await;
+    seed(&app, &[(t.a1x.id, "2026-01-04T00:00:00Z", 800, 0)]).await;
+    let mail = |to: &'static str| {
+        let app = &app;
+        async move {
+            let rows = db(app)
+                .await
+                .query(
+                    "SELECT from_name, body_text FROM outbox WHERE recipient = $1 ORDER BY id",
+                    &[&format!("{to}@example.com")],
+                )
+                .await
+                .unwrap();
+            rows.iter()
+                .map(|r| (r.get::<_, Option<String>>(0), r.get::<_, String>(1)))
+                .collect::<Vec<_>>()
+        }
+    };
+    let up = mail("above").await;
+    assert_eq!(up.len(), 1, "{up:?}");
+    assert_eq!(up[0].0.as_deref(), Some("Acme Cloud"));
+    assert!(up[0].1.contains("help@acme.example"), "{}", up[0].1);
+    assert!(
+        !up[0].1.contains("Evil") && !up[0].1.contains("phish@"),
+        "{}",
+        up[0].1
+    );
+    // a1x's own Owner gets a1x's own branding.
+    let own = mail("owner").await;
+    assert_eq!(own[0].0.as_deref(), Some("Evil Corp"));
+
+    // A report of a1x subscribed by acme's Owner: acme's branding.
+    let r = subscribe(&above, &t.a1x, "5", "subtree").await;
+    assert_eq!(status(&r), 303);
+    assert_eq!(run_reports(&app, "2026-02-05T00:00:00Z").await.mails, 1);
+    let up = mail("above").await;
+    let report = up.last().unwrap();
+    assert_eq!(report.0.as_deref(), Some("Acme Cloud"), "{up:?}");
+    assert!(!report.1.contains("Evil") && !report.1.contains("phish@"));
+}
+
+/// M4: CSS escapes and image functions do not smuggle a reference out of a logo.
+#[tokio::test]
+async fn svg_logos_with_css_escapes_or_image_functions_are_refused() {
+    let app = spawn_app().await;
+    app.login_admin().await;
+    let acme = app.tenant(&app.root, "acme", true).await;
+    for body in [
+        r#"<rect width="5" height="5" fill="\75rl(https://evil.example/a)"/>"#,
+        r#"<rect width="5" height="5" style="fill:u\72l(https://evil.example/a)"/>"#,
+        r#"<rect width="5" height="5" style="background-image:image-set(&quot;https://evil.example/a&quot; 1x)"/>"#,
+    ] {
+        let r = upload(&app, &acme, "logo.svg", &svg(body)).await;
+        assert_eq!(status(&r), 422, "{body}");
+        let html = r.text().await.unwrap();
+        assert!(
+            text_of(&html, "logo-error").contains("cannot be used as a logo"),
+            "{body}: {html}"
+        );
+    }
+    let stored: i64 = db(&app)
+        .await
+        .query_one(
+            "SELECT count(*) FROM tenant_branding WHERE logo IS NOT NULL",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(stored, 0);
+}
+
+/// L1: a logo's URL names the tenant viewed, never the ancestor that stores it;
+/// that URL serves the logo in effect on the tenant's path.
+#[tokio::test]
+async fn a_logo_url_names_only_the_tenant_viewed() {
+    let (app, t) = acme_branded("").await;
+    upload(&app, &t.acme, "logo.png", &png(5, 5)).await;
+    app.user_with_role(&t.a1x, "carol", Permissions::all(Level::Read))
+        .await;
+    let carol = browser_as(&app, "a1x\\carol").await;
+    let hidden = format!("/branding/{}/", t.acme.id);
+    let html = carol.get_html("/dashboard").await;
+    assert!(
+        html.contains(&format!("src=\"/branding/{}/logo?v=", t.a1x.id)),
+        "{html}"
+    );
+    assert!(!html.contains(&hidden), "{html}");
+    let html = carol
+        .get_html(&format!("/tenants/{}/branding", t.a1x.id))
+        .await;
+    assert!(!html.contains(&hidden), "{html}");
+    let token = token_for(&app, &app.admin, false).await;
+    let api = Api::new(&app, Some(&token));
+    let (_, b) = api
+        .get(&format!("/api/v1/tenants/{}/branding", t.a1x.id))
+        .await;
+    let url = b["logo"]["value"].as_str().unwrap().to_string();
+    assert!(
+        url.starts_with(&format!("/branding/{}/logo?v=", t.a1x.id)),
+        "{url}"
+    );
+    // The viewed tenant's URL serves the inherited logo, the same bytes and ETag.
+    let anonymous = app.new_browser();
+    let own = anonymous
+        .get(&format!("/branding/{}/logo", t.acme.id))
+        .await;
+    let inherited = anonymous.get(&url).await;
+    assert_eq!(status(&inherited), 200);
+    assert_eq!(inherited.headers()["etag"], own.headers()["etag"]);
+    assert_eq!(inherited.headers()["content-type"], "image/png");
+    assert_eq!(inherited.bytes().await.unwrap(), own.bytes().await.unwrap());
+    // A tenant with no logo on its path: 404.
+    assert_eq!(
+        status(&anonymous.get(&format!("/branding/{}/logo", t.g1.id)).await),
+        404
+    );
+}
+
+/// L2: characters that show as nothing are refused in a product name, page and API.
+#[tokio::test]
+async fn invisible_characters_in_a_product_name_are_refused() {
+    let app = spawn_app().await;
+    app.login_admin().await;
+    let acme = app.tenant(&app.root, "acme", true).await;
+    let token = token_for(&app, &app.admin, false).await;
+    let api = Api::new(&app, Some(&token));
+    for c in ['\u{3164}', '\u{00AD}', '\u{2028}', '\u{180E}', '\u{034F}'] {
+        // Inside the name: trimming would take one off the end.
+        let name = format!("Ac{c}me");
+        let r = save(&app, &acme, &fields(&name, "", "", "")).await;
+        assert_eq!(status(&r), 422, "U+{:04X}", c as u32);
+        let html = r.text().await.unwrap();
+        assert!(
+            text_of(&html, "product_name-error").contains("invisible"),
+            "{html}"
+        );
+        let (code, b) = send(
+            api.request(
+                Method::PUT,
+                &format!("/api/v1/tenants/{}/branding", acme.id),
+            )
+            .json(&json!({"product_name": name, "primary_color": null, "support_email": null, "support_url": null})),
+        )
+        .await;
+        assert_eq!(code, 422, "{b}");
+        assert!(b["errors"]["product_name"].is_string(), "{b}");
+    }
+}
+
+/// L3, L4, L5: a form without its fields, a reset of an unknown field, an SVG
+/// outside SVG's namespace and two logo files are refused with a message; the
+/// support page's hint says what is accepted.
+#[tokio::test]
+async fn incomplete_or_ambiguous_branding_forms_are_refused_with_a_message() {
+    let (app, t) = acme_branded("").await;
+    // L3: only the CSRF token: nothing is cleared.
+    let r = save(&app, &t.acme, &[]).await;
+    assert_eq!(status(&r), 422);
+    let html = r.text().await.unwrap();
+    assert!(
+        text_of(&html, "product_name-error").contains("not sent"),
+        "{html}"
+    );
+    let r = save(&app, &t.acme, &[("product_name", "Other")]).await;
+    assert_eq!(status(&r), 422);
+    let token = token_for(&app, &app.admin, false).await;
+    let api = Api::new(&app, Some(&token));
+    let (_, b) = api
+        .get(&format!("/api/v1/tenants/{}/branding", t.acme.id))
+        .await;
+    assert_eq!(b["product_name"]["value"], "Acme Cloud");
+    assert_eq!(b["support_email"]["value"], "help@acme.example");
+    // L4: an unknown field to reset says so.
+    let r = reset(&app, &t.acme, "nope").await;
+    assert_eq!(status(&r), 422);
+    let html = r.text().await.unwrap();
+    assert!(
+        text_of(&html, "form-error").contains("Choose a field to reset"),
+        "{html}"
+    );
+    // L5: an SVG without SVG's namespace.
+    let r = upload(
+        &app,
+        &t.acme,
+        "logo.svg",
+        br#"<svg viewBox="0 0 10 10"><rect width="5" height="5"/></svg>"#,
+    )
+    .await;
+    assert_eq!(status(&r), 422);
+    let html = r.text().await.unwrap();
+    assert!(
+        text_of(&html, "logo-error").contains("SVG namespace"),
+        "{html}"
+    );
+    // L5: two logo parts in one upload.
+    let csrf = app.csrf().await;
+    let mut body = multipart(Some(&csrf), "a.png", "image/png", &png(2, 2));
+    // Drop the closing boundary, add a second `logo` part.
+    body.truncate(body.len() - format!("--{BOUNDARY}--\r\n").len());
+    body.extend_from_slice(&multipart(None, "b.png", "image/png", &png(3, 3)));
+    let r = app
+        .client
+        .post(app.url(&format!("/tenants/{}/branding/logo", t.acme.id)))
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={BOUNDARY}"),
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(status(&r), 422);
+    let html = r.text().await.unwrap();
+    assert!(
+        text_of(&html, "logo-error").contains("one logo file"),
+        "{html}"
+    );
+    let (_, b) = api
+        .get(&format!("/api/v1/tenants/{}/branding", t.acme.id))
+        .await;
+    assert_eq!(b["logo"]["value"], Value::Null);
+    // L5: the support page's hint names both schemes.
+    let html = app
+        .get_html(&format!("/tenants/{}/branding", t.acme.id))
+        .await;
+    assert!(html.contains("https:// (or http://)"), "{html}");
 }

@@ -555,3 +555,331 @@ async fn custom_branding_is_refused_on_every_path_when_the_plan_lacks_it() {
     assert_eq!(s, 200, "{body}");
     assert_eq!(body["product_name"]["value"], "Other");
 }
+
+#[tokio::test]
+async fn a_move_gives_no_sub_tenants_to_a_tenant_whose_plan_lacks_them() {
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    let api = admin_api(&app).await;
+    let tiny = plan(&api, json!({"name": "Tiny"})).await;
+    // a1 may have sub-tenants by its switch (it has a1x), not by its plan.
+    put_on(&api, &t.a1, tiny).await;
+    let refusal = "Tenant a1 may not have sub-tenants: Not in plan Tiny.";
+    // The API's move, as a create under it is refused.
+    let (s, body) = api
+        .post(
+            &format!("/api/v1/tenants/{}/move", t.g1.id),
+            json!({"parent_id": t.a1.id}),
+        )
+        .await;
+    assert_eq!(s, 422, "{body}");
+    assert_eq!(body["errors"]["parent_id"], refusal);
+    // A batch's move.
+    let (s, body) = api
+        .post(
+            "/api/v1/tenants/batch",
+            json!({"atomic": false, "operations": [
+                {"op": "move", "id": t.g1.id, "parent_id": t.a1.id},
+            ]}),
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["results"][0]["status"], 422, "{body}");
+    assert_eq!(body["results"][0]["error"]["errors"]["parent_id"], refusal);
+    // A bulk move, its preview as well.
+    for dry_run in [true, false] {
+        let (_, body) = api
+            .post(
+                "/api/v1/tenants/bulk",
+                json!({"ids": [t.g1.id], "action": "move", "parent_id": t.a1.id, "dry_run": dry_run}),
+            )
+            .await;
+        assert_eq!(body["items"][0]["outcome"], "refused", "{body}");
+        assert_eq!(body["items"][0]["message"], refusal, "{body}");
+    }
+    // The console's move form, and its picker offers no such destination.
+    app.login_admin().await;
+    let r = app
+        .post_form(
+            &format!("/tenants/{}/move", t.g1.id),
+            &[("parent_id", &t.a1.id.to_string())],
+        )
+        .await;
+    assert_eq!(status(&r), 422);
+    assert!(r.text().await.unwrap().contains(refusal));
+    let fragment = app
+        .get_hx(&format!("/tenants/{}/move?q=Tenant", t.g1.id))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        fragment.contains(&format!("value=\"{}\"", t.acme.id)),
+        "{fragment}"
+    );
+    assert!(
+        !fragment.contains(&format!("value=\"{}\"", t.a1.id)),
+        "{fragment}"
+    );
+    assert_eq!(
+        Tenant::find(&mut *app.conn().await, t.g1.id)
+            .await
+            .unwrap()
+            .parent_id,
+        Some(t.globex.id)
+    );
+    // With the option, the move goes through.
+    let all = plan(&api, json!({"name": "Subs", "sub_tenants": true})).await;
+    put_on(&api, &t.a1, all).await;
+    let (s, body) = api
+        .post(
+            &format!("/api/v1/tenants/{}/move", t.g1.id),
+            json!({"parent_id": t.a1.id}),
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+}
+
+#[tokio::test]
+async fn a_tenant_without_a_plan_is_under_its_nearest_ancestors() {
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    let api = admin_api(&app).await;
+    // acme on Tiny; a1 and a1x below it have no plan of their own.
+    let tiny = plan(&api, json!({"name": "Tiny", "max_users": 1})).await;
+    put_on(&api, &t.acme, tiny).await;
+    // Options: no new tenant under a1, no API for a user homed in a1x.
+    let (s, body) = api
+        .post(
+            "/api/v1/tenants",
+            json!({"parent_id": t.a1.id, "name": "N", "subdomain": "n-one"}),
+        )
+        .await;
+    assert_eq!(s, 422, "{body}");
+    assert_eq!(
+        body["errors"]["parent_id"],
+        "Tenant a1 may not have sub-tenants: Not in plan Tiny."
+    );
+    let user = app.user(&t.a1x, "a1xuser").await;
+    let theirs = Api::new(&app, Some(&token_for(&app, &user, false).await));
+    let (s, body) = theirs.get("/api/v1/tenants").await;
+    assert_eq!(s, 403, "{body}");
+    assert_eq!(body["type"], "urn:tenantry:problem:not-in-plan");
+    // Limits: a1x's own limit may not be above its governing plan's.
+    let (s, body) = api
+        .patch(
+            &format!("/api/v1/tenants/{}", t.a1x.id),
+            json!({"max_users": 5}),
+        )
+        .await;
+    assert_eq!(s, 422, "{body}");
+    assert_eq!(body["errors"]["max_users"], "At most 1 user on plan Tiny.");
+    // A plan of its own (or none anywhere on its path) decides instead.
+    let all = plan(
+        &api,
+        json!({"name": "All", "sub_tenants": true, "api_access": true}),
+    )
+    .await;
+    put_on(&api, &t.a1, all).await;
+    assert_eq!(theirs.get("/api/v1/tenants").await.0, 200);
+    let (s, body) = api
+        .post(
+            "/api/v1/tenants",
+            json!({"parent_id": t.a1.id, "name": "N", "subdomain": "n-one"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{body}");
+}
+
+#[tokio::test]
+async fn plan_changes_and_a_tenants_plan_are_in_the_roots_activity() {
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    let api = admin_api(&app).await;
+    let id = plan(&api, json!({"name": "Basic"})).await;
+    let (s, body) = put(
+        &api,
+        &format!("/api/v1/plans/{id}"),
+        json!({"name": "Basic+"}),
+    )
+    .await;
+    assert_eq!(s, 200, "{body}");
+    put_on(&api, &t.a2, id).await;
+    let (s, _) = api
+        .patch(
+            &format!("/api/v1/tenants/{}", t.a2.id),
+            json!({"plan_id": null}),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let (s, body) = api.delete(&format!("/api/v1/plans/{id}")).await;
+    assert_eq!(s, 204, "{body}");
+    app.login_admin().await;
+    let html = app
+        .get_html(&format!("/tenants/{}/activity", app.root.id))
+        .await;
+    for action in ["plan.create", "plan.update", "plan.delete"] {
+        assert!(
+            html.contains(&format!("data-action=\"{action}\"")),
+            "{action}: {html}"
+        );
+    }
+    let html = app
+        .get_html(&format!("/tenants/{}/activity", t.a2.id))
+        .await;
+    let rows: Vec<&str> = html.split("<tr class=\"event\"").skip(1).collect();
+    let updates: Vec<&&str> = rows
+        .iter()
+        .filter(|r| r.contains("data-action=\"tenant.update\""))
+        .collect();
+    assert_eq!(updates.len(), 2, "on the plan, then off it: {html}");
+    for row in updates {
+        assert!(row.contains("field-name\">plan_id</span>"), "{row}");
+    }
+}
+
+#[tokio::test]
+async fn options_the_plan_lacks_show_disabled_with_the_reason() {
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    let api = admin_api(&app).await;
+    let bare = plan(&api, json!({"name": "Bare"})).await;
+    // a2 has a pending custom domain, then goes on Bare.
+    let (s, body) = api
+        .patch(
+            &format!("/api/v1/tenants/{}", t.a2.id),
+            json!({"custom_domain": "console.a2.example"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    put_on(&api, &t.a2, bare).await;
+    // The profile's token form of a user homed in a2: disabled, the reason shown.
+    app.user(&t.a2, "a2user").await;
+    let browser = browser_as(&app, "a2\\a2user").await;
+    let html = browser.get_html("/profile/tokens").await;
+    assert!(
+        html.contains("id=\"token-plan-refusal\">API access: Not in plan Bare."),
+        "{html}"
+    );
+    assert!(
+        html.contains("disabled aria-describedby=\"token-plan-refusal\""),
+        "{html}"
+    );
+    // The root's admin (no plan) gets the form as before.
+    app.login_admin().await;
+    let html = app.get_html("/profile/tokens").await;
+    assert!(!html.contains("token-plan-refusal"), "{html}");
+    // "Check now" and "Approve" on a2's page: disabled with the reason.
+    let html = app.get_html(&format!("/tenants/{}", t.a2.id)).await;
+    assert!(
+        html.contains("id=\"custom-domain-plan\">Custom domain: Not in plan Bare."),
+        "{html}"
+    );
+    let check = between(&html, "custom-domain/check", "</form>");
+    assert!(check.contains("disabled"), "{check}");
+}
+
+#[tokio::test]
+async fn non_root_editors_see_the_plans_limits_and_may_not_choose_it() {
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    let api = admin_api(&app).await;
+    let basic = plan(
+        &api,
+        json!({"name": "Basic", "storage_limit_gb": 500, "max_users": 1, "sub_tenants": true, "api_access": true}),
+    )
+    .await;
+    put_on(&api, &t.acme, basic).await;
+    let other = plan(&api, json!({"name": "Other"})).await;
+    let ron_user = app.user(&t.acme, "ron").await;
+    app.grant(
+        &ron_user,
+        &t.acme,
+        GrantRole::Administrator,
+        Scope::Subtree,
+        true,
+    )
+    .await;
+    let ron = browser_as(&app, "acme\\ron").await;
+    // The form's hints say what empty means on the plan, not "unlimited".
+    let html = ron.get_html(&format!("/tenants/{}/edit", t.a2.id)).await;
+    assert!(html.contains("(empty: plan Basic's limit)"), "{html}");
+    assert!(!html.contains("(empty: unlimited)"), "{html}");
+    assert!(
+        html.contains("id=\"storage_limit_gb-plan\">Empty: plan Basic&#39;s, 500 GB."),
+        "{html}"
+    );
+    assert!(
+        html.contains("id=\"max_users-plan\">Empty: plan Basic&#39;s, 1 user."),
+        "{html}"
+    );
+    assert!(
+        html.contains("id=\"memory_limit_gb-plan\">Empty: plan Basic&#39;s, unlimited."),
+        "{html}"
+    );
+    // Choosing a plan: the API's 403 says who may; the form names the field.
+    let user = Api::new(&app, Some(&token_for(&app, &ron_user, false).await));
+    let (s, body) = user
+        .patch(
+            &format!("/api/v1/tenants/{}", t.a2.id),
+            json!({"plan_id": other}),
+        )
+        .await;
+    assert_eq!(s, 403, "{body}");
+    assert_eq!(
+        body["detail"],
+        "Only the root's Owners and Administrators choose a tenant's plan."
+    );
+    let r = ron
+        .post_form(
+            &format!("/tenants/{}/edit", t.a2.id),
+            &[
+                ("name", "a2"),
+                ("subdomain", "a2"),
+                ("description", ""),
+                ("custom_domain", ""),
+                ("enabled", "true"),
+                ("plan_id", &other.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(status(&r), 422);
+    let html = r.text().await.unwrap();
+    let error = between(&html, "id=\"plan_id-error\">", "</p>");
+    assert!(
+        error.contains("Owners and Administrators choose a tenant"),
+        "{html}"
+    );
+}
+
+#[tokio::test]
+async fn the_plan_pages_refuse_unknown_parameters_and_repeated_fields() {
+    let app = spawn_app().await;
+    app.login_admin().await;
+    for bad in ["/plans?foo=1", "/plans?cursor=zz", "/plans?page=-1"] {
+        let r = app.get(bad).await;
+        assert_eq!(status(&r), 400, "{bad}");
+        let name = bad.split(['?', '=']).nth(1).unwrap();
+        assert!(
+            r.text().await.unwrap().contains(&format!("“{name}”")),
+            "{bad}"
+        );
+    }
+    let r = app
+        .post_form("/plans/new", &[("name", "A"), ("name", "B")])
+        .await;
+    assert_eq!(status(&r), 400);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("The field “name” is given more than once: give it once."));
+    let r = app
+        .post_form(
+            "/plans/new",
+            &[("name", "A"), ("max_instances", "99999999999999999999")],
+        )
+        .await;
+    assert_eq!(status(&r), 422);
+    assert!(r.text().await.unwrap().contains("At most "));
+}

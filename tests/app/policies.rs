@@ -711,3 +711,44 @@ async fn moving_a_subtree_changes_what_it_inherits_as_the_preview_said() {
     );
     assert!(!impact.contains("impact-policy-uses"), "{impact}");
 }
+
+/// Review H1: a lock added later reaches the resolvers and subnets below that chose
+/// another policy of its kind (cleared: they follow the lock), and an edit that does
+/// not touch `policy_id` is never refused for it.
+#[tokio::test]
+async fn a_lock_added_later_clears_other_choices_of_its_kind_below() {
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    let api = admin_api(&app).await;
+    let own = policy(
+        &api,
+        &t.a1x,
+        json!({"name": "Own regs", "kind": "regulatory", "regulatory": ["de_bpjm"]}),
+    )
+    .await;
+    let (s, r) = resolver(&api, &t.a1x, "dns", Some(own)).await;
+    assert_eq!(s, 201, "{r}");
+    let lock = policy(
+        &api,
+        &t.acme,
+        json!({"name": "Acme regs", "kind": "regulatory", "regulatory": ["uk_ofcom"],
+               "inheritable": true, "enforcement": "locked"}),
+    )
+    .await;
+    let url = format!("{}/resolvers/{}", base(&t.a1x), r["id"]);
+    let (s, got) = api.get(&url).await;
+    assert_eq!((s, got["policy_id"].is_null()), (200, true), "{got}");
+    let (s, got) = api.patch(&url, json!({"name": "dns-renamed"})).await;
+    assert_eq!(s, 200, "{got}");
+    // A second lock of the kind below it could never be used: refused.
+    let (s, e) = api
+        .post(
+            &format!("{}/policies", base(&t.a1)),
+            json!({"name": "A1 regs", "kind": "regulatory", "regulatory": ["uk_ofcom"],
+                   "inheritable": true, "enforcement": "locked"}),
+        )
+        .await;
+    assert_eq!(s, 422, "{e}");
+    assert!(e["errors"]["enforcement"].is_string(), "{e}");
+    let _ = lock;
+}

@@ -1401,3 +1401,87 @@ async fn a_viewer_posts_nothing_into_resources() {
         "a viewer's posts changed something"
     );
 }
+
+// ---------------------------------------------------------------- deleting a sharer
+
+/// A sub-tenant moved out keeps its instance on the old reseller's shared cloud: the
+/// reseller's delete is refused, safe or forced, on every path (409, naming the
+/// cloud, never the other tenant), nothing is deleted; once the instance is gone it
+/// goes through.
+#[tokio::test]
+async fn a_tenant_whose_cloud_runs_other_tenants_instances_is_not_deleted() {
+    let app = spawn_app().await;
+    let f = fixture(&app).await;
+    let t = &f.tree;
+    let vm_id = vm(&f.api, &t.a2, "kept", f.ids["acme-public"], 10, 2).await;
+    let (s, body) = f
+        .api
+        .post(
+            &format!("/api/v1/tenants/{}/move", t.a2.id),
+            json!({"parent_id": t.globex.id}),
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    let path = format!("/api/v1/tenants/{}", t.acme.id);
+
+    for force in ["false", "true"] {
+        let (s, body) = f.api.delete(&format!("{path}?force={force}")).await;
+        assert_eq!(s, 409, "force={force}: {body}");
+        let blockers = body["blockers"].as_array().unwrap();
+        let shared: Vec<_> = blockers
+            .iter()
+            .filter(|b| b["kind"] == "shared_clouds")
+            .collect();
+        assert_eq!(shared.len(), 1, "{body}");
+        assert_eq!(shared[0]["count"], 1);
+        let message = shared[0]["message"].as_str().unwrap();
+        assert!(message.contains("acme-public"), "{message}");
+        assert!(!message.contains("a2"), "{message}");
+        if force == "true" {
+            assert_eq!(blockers.len(), 1, "only what stops a force delete: {body}");
+            assert!(
+                !body["detail"]
+                    .as_str()
+                    .unwrap()
+                    .contains("or force the delete"),
+                "{body}"
+            );
+        }
+    }
+    for atomic in [false, true] {
+        let (s, body) = f
+            .api
+            .post(
+                "/api/v1/tenants/batch",
+                json!({"atomic": atomic, "operations": [
+                    {"op": "delete", "id": t.acme.id, "force": true},
+                ]}),
+            )
+            .await;
+        assert_eq!(s, 200, "{body}");
+        assert_eq!(body["results"][0]["status"], 409, "{body}");
+    }
+    // The page: the blocker, no force form; a forced post anyway is refused.
+    let html = f
+        .admin
+        .get_html(&format!("/tenants/{}/delete", t.acme.id))
+        .await;
+    assert!(html.contains("data-kind=\"shared_clouds\""), "{html}");
+    assert!(!html.contains("id=\"force-delete\""), "{html}");
+    let r = f
+        .admin
+        .post_form(
+            &format!("/tenants/{}/delete", t.acme.id),
+            &[("force", "true"), ("confirm", &t.acme.subdomain)],
+        )
+        .await;
+    assert_eq!(r.status().as_u16(), 409);
+    assert!(app.reload(&t.acme).await.is_some());
+
+    // The other tenant deletes its instance: the force delete goes through.
+    let (s, body) = f.api.delete(&format!("{}/{vm_id}", instances(&t.a2))).await;
+    assert!(s == 204 || s == 200, "{s}: {body}");
+    let (s, body) = f.api.delete(&format!("{path}?force=true")).await;
+    assert!(s == 204 || s == 200, "{s}: {body}");
+    assert!(app.reload(&t.acme).await.is_none());
+}

@@ -2260,18 +2260,25 @@ mod policies {
 
     /// The plain model: among the policies of the kind that the tenant sees (its
     /// own; inheritable ones of its ancestors), rank a lock from above first
-    /// (topmost first), then its own, then inherited ones (nearest first); lowest id
-    /// breaks ties.
+    /// (topmost first), then its own (its override of the nearest inherited one
+    /// first), then inherited ones (nearest first); lowest id breaks ties.
     fn model(path: &[i64], policies: &[PolicyFacts], kind: PolicyKind) -> Option<(i64, u8)> {
         let me = *path.last()?;
         let depth = |t: i64| path.iter().position(|x| *x == t);
+        let nearest = policies
+            .iter()
+            .filter(|p| p.kind == kind && p.inheritable && p.tenant_id != me)
+            .filter_map(|p| Some(((-(depth(p.tenant_id)? as i64)), p.id)))
+            .min()
+            .map(|(_, id)| id);
         policies
             .iter()
             .filter(|p| p.kind == kind)
             .filter_map(|p| {
                 let d = depth(p.tenant_id)? as i64;
                 if p.tenant_id == me {
-                    Some(((1, 0, p.id), p.id, 1))
+                    let other = i64::from(nearest.is_none() || p.overrides_id != nearest);
+                    Some(((1, other, p.id), p.id, 1))
                 } else if !p.inheritable {
                     None
                 } else if p.enforcement == Enforcement::Locked {

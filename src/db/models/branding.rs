@@ -98,7 +98,8 @@ pub struct Brand {
     pub primary_color: Option<String>,
     pub support_email: Option<String>,
     pub support_url: Option<String>,
-    /// The tenant whose logo applies, and the logo's ETag.
+    /// The tenant this branding is for (whose logo URL serves the logo in effect on
+    /// its path, wherever it is stored), and the logo's ETag.
     pub logo: Option<(i64, String)>,
 }
 
@@ -110,7 +111,7 @@ impl Brand {
             primary_color: r.2,
             support_email: r.3,
             support_url: r.4,
-            logo: r.5.zip(r.6),
+            logo: r.0.zip(r.6),
         };
         Some((r.0?, brand))
     }
@@ -120,8 +121,9 @@ impl Brand {
         self.product_name.as_deref().unwrap_or(DEFAULT_PRODUCT_NAME)
     }
 
-    /// Where the logo is served (`/branding/{tenant}/logo?v={etag}`: a new logo is a
-    /// new URL, so it may be cached for long).
+    /// Where the logo is served (`/branding/{tenant}/logo?v={etag}`, `tenant` the one
+    /// viewed — never the ancestor that stores it, which the viewer may not see; a
+    /// new logo is a new URL, so it may be cached for long).
     pub fn logo_url(&self) -> Option<String> {
         self.logo
             .as_ref()
@@ -161,6 +163,8 @@ pub struct Inherited {
 /// API show.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Effective {
+    /// The tenant this is the branding of.
+    pub tenant_id: i64,
     pub product_name: Inherited,
     pub primary_color: Inherited,
     pub support_email: Inherited,
@@ -261,6 +265,7 @@ impl Effective {
             from: id.zip(name),
         };
         Ok(Effective {
+            tenant_id,
             product_name: field(r.product_name, r.product_name_id, r.product_name_from),
             primary_color: field(r.primary_color, r.primary_color_id, r.primary_color_from),
             support_email: field(r.support_email, r.support_email_id, r.support_email_from),
@@ -277,12 +282,7 @@ impl Effective {
             primary_color: self.primary_color.value.clone(),
             support_email: self.support_email.value.clone(),
             support_url: self.support_url.value.clone(),
-            logo: self
-                .logo
-                .from
-                .as_ref()
-                .map(|(id, _)| *id)
-                .zip(self.logo.value.clone()),
+            logo: self.logo.value.clone().map(|etag| (self.tenant_id, etag)),
         }
     }
 }
@@ -346,17 +346,22 @@ impl OwnBranding {
             .await
     }
 
-    /// The tenant's own logo as served.
+    /// The logo in effect for `tenant_id` as served: the nearest one on its path
+    /// (itself first), bytes, MIME type and ETag.
     pub async fn logo_of(
         conn: &mut AsyncPgConnection,
         tenant_id: i64,
     ) -> QueryResult<Option<ServedLogo>> {
-        let row: Option<LogoColumns> = tenant_branding::table
-            .find(tenant_id)
-            .select(LogoColumns::as_select())
-            .get_result(conn)
-            .await
-            .optional()?;
+        let row: Option<LogoRow> = diesel::sql_query(concat!(
+            "SELECT b.logo, b.logo_mime, b.logo_etag",
+            path_branding!("$1"),
+            " AND b.logo IS NOT NULL AND b.logo_mime IS NOT NULL AND b.logo_etag IS NOT NULL \
+             ORDER BY u.ord DESC LIMIT 1"
+        ))
+        .bind::<BigInt, _>(tenant_id)
+        .get_result(conn)
+        .await
+        .optional()?;
         Ok(row.and_then(|r| {
             Some(ServedLogo {
                 bytes: r.logo?,
@@ -367,16 +372,17 @@ impl OwnBranding {
     }
 }
 
-/// The logo columns of a branding row.
-#[derive(Queryable, Selectable)]
-#[diesel(table_name = tenant_branding, check_for_backend(Pg))]
-struct LogoColumns {
+#[derive(QueryableByName)]
+struct LogoRow {
+    #[diesel(sql_type = Nullable<diesel::sql_types::Binary>)]
     logo: Option<Vec<u8>>,
+    #[diesel(sql_type = Nullable<Text>)]
     logo_mime: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
     logo_etag: Option<String>,
 }
 
-/// A tenant's own logo as it is served: its bytes, MIME type and ETag.
+/// A logo as it is served: its bytes, MIME type and ETag.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServedLogo {
     pub bytes: Vec<u8>,

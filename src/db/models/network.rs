@@ -5,7 +5,9 @@
 use super::lower;
 use super::tenant::{visible_filter, Visibility};
 use super::tenant_owned;
-use crate::db::schema::{devices, resolvers, subnets, tenant_paths, tenants, usage_daily};
+use crate::db::schema::{
+    clouds, devices, instances, resolvers, subnets, tenant_paths, tenants, usage_daily,
+};
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::pg::Pg;
 use diesel::prelude::*;
@@ -391,6 +393,12 @@ pub struct SubtreeResources {
     /// Tenants with usage (queries > 0) on a day since the given one.
     pub active_tenants: i64,
     pub active_names: Vec<String>,
+    /// Instances of tenants outside the subtree on its clouds (a sub-tenant moved
+    /// out keeps running on the shared cloud it used), never named, and the clouds
+    /// they run on: how many, and `(cloud, tenant)` names of tenants the reader sees.
+    pub foreign_instances: i64,
+    pub shared_clouds: i64,
+    pub shared_cloud_names: Vec<(String, String)>,
 }
 
 impl SubtreeResources {
@@ -428,6 +436,36 @@ impl SubtreeResources {
             .select(diesel::dsl::count(usage_daily::tenant_id).aggregate_distinct())
             .get_result(conn)
             .await?;
+        // Instances outside the subtree on the subtree's clouds.
+        let foreign = || {
+            instances::table
+                .inner_join(clouds::table)
+                .filter(clouds::tenant_id.eq_any(subtree()))
+                .filter(diesel::dsl::not(instances::tenant_id.eq_any(subtree())))
+        };
+        let foreign_n: i64 = foreign().count().get_result(conn).await?;
+        let shared: Vec<i64> = if foreign_n > 0 {
+            foreign().select(clouds::id).distinct().load(conn).await?
+        } else {
+            Vec::new()
+        };
+        let shared_cloud_names = if foreign_n > 0 {
+            let mut q = clouds::table
+                .inner_join(tenants::table.inner_join(tenant_paths::table))
+                .filter(tenant_paths::path.contains(vec![id]))
+                .filter(clouds::id.eq_any(&shared))
+                .into_boxed();
+            if let Some(f) = visible_filter(visibility) {
+                q = q.filter(f);
+            }
+            q.order((lower(clouds::name), clouds::id))
+                .limit(sample)
+                .select((clouds::name, tenants::name))
+                .load(conn)
+                .await?
+        } else {
+            Vec::new()
+        };
         // The tenants named: in the subtree and seen by the reader.
         let resolver_names = if resolvers_n > 0 {
             let mut q = resolvers::table
@@ -492,6 +530,9 @@ impl SubtreeResources {
             device_names,
             active_tenants: active_n,
             active_names,
+            foreign_instances: foreign_n,
+            shared_clouds: shared.len() as i64,
+            shared_cloud_names,
         })
     }
 }

@@ -14,11 +14,31 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use std::collections::HashMap;
 
+/// The id of the plan that governs the tenant row named `$t` in the statement: its
+/// own plan, else that of its nearest ancestor with one (`NULL`: no plan anywhere on
+/// its path, every option and only its own limits). The one rule (issue #16): a
+/// tenant without its own plan is under the plan of its nearest ancestor that has
+/// one. [`effective_limit!`] and [`Plan::governing`] both read it from here.
+#[macro_export]
+macro_rules! governing_plan_id {
+    ($t:literal) => {
+        concat!(
+            "(SELECT gt.plan_id FROM tenant_paths gp \
+             CROSS JOIN LATERAL unnest(gp.path) WITH ORDINALITY AS ga(id, n) \
+             JOIN tenants gt ON gt.id = ga.id \
+             WHERE gp.tenant_id = ",
+            $t,
+            ".id AND gt.plan_id IS NOT NULL ORDER BY ga.n DESC LIMIT 1)"
+        )
+    };
+}
+pub use governing_plan_id;
+
 /// A tenant's effective limit `$col` (a column of both `tenants` and `plans`) for the
-/// tenant row named `$t` in the statement: its own where set, else its plan's
-/// (`NULL`, unlimited, when neither). A literal, so it joins `concat!`ed statements.
-/// A correlated subquery rather than a join, so that a statement locking `$t`'s row
-/// (`FOR NO KEY UPDATE`) locks nothing else.
+/// tenant row named `$t` in the statement: its own where set, else its governing
+/// plan's ([`governing_plan_id!`]; `NULL`, unlimited, when neither). A literal, so it
+/// joins `concat!`ed statements. A correlated subquery rather than a join, so that a
+/// statement locking `$t`'s row (`FOR NO KEY UPDATE`) locks nothing else.
 #[macro_export]
 macro_rules! effective_limit {
     ($t:literal, $col:literal) => {
@@ -30,8 +50,8 @@ macro_rules! effective_limit {
             ", (SELECT pl.",
             $col,
             " FROM plans pl WHERE pl.id = ",
-            $t,
-            ".plan_id))"
+            $crate::governing_plan_id!($t),
+            "))"
         )
     };
 }
@@ -153,15 +173,47 @@ impl Plan {
             .await
     }
 
-    /// The plan of the user's home tenant, if it is on one.
+    /// The plan governing the user's home tenant ([`Plan::governing`]), if any.
     pub async fn of_user(conn: &mut AsyncPgConnection, user_id: i64) -> QueryResult<Option<Plan>> {
-        users::table
-            .inner_join(tenants::table.inner_join(plans::table))
-            .filter(users::id.eq(user_id))
-            .select(Plan::as_select())
+        let home: i64 = users::table
+            .find(user_id)
+            .select(users::tenant_id)
             .first(conn)
-            .await
-            .optional()
+            .await?;
+        Ok(Plan::governing(conn, &[home]).await?.remove(&home))
+    }
+
+    /// The plan governing each of these tenants ([`governing_plan_id!`]: its own,
+    /// else its nearest ancestor's), by tenant id; tenants under no plan left out.
+    pub async fn governing(
+        conn: &mut AsyncPgConnection,
+        tenant_ids: &[i64],
+    ) -> QueryResult<HashMap<i64, Plan>> {
+        use diesel::sql_types::{Array, BigInt, Nullable};
+        #[derive(QueryableByName)]
+        struct Governed {
+            #[diesel(sql_type = BigInt)]
+            id: i64,
+            #[diesel(sql_type = Nullable<BigInt>)]
+            plan_id: Option<i64>,
+        }
+        if tenant_ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let rows: Vec<Governed> = diesel::sql_query(concat!(
+            "SELECT t.id, ",
+            crate::governing_plan_id!("t"),
+            " AS plan_id FROM tenants t WHERE t.id = ANY($1)"
+        ))
+        .bind::<Array<BigInt>, _>(tenant_ids)
+        .load(conn)
+        .await?;
+        let ids: Vec<i64> = rows.iter().filter_map(|r| r.plan_id).collect();
+        let plans = plans_of(conn, &ids).await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|r| Some((r.id, plans.get(&r.plan_id?)?.clone())))
+            .collect())
     }
 
     pub async fn find(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Plan> {

@@ -325,11 +325,14 @@ impl Policy {
         Ok(r + s)
     }
 
-    /// After a move or a policy no longer published: in the tenants `moved` (ids),
-    /// clear every reference to a policy whose owner is not on the tenant's path any
-    /// more (or no longer inheritable, unless the tenant's own): resolvers and
-    /// subnets then follow their tenant's effective policy, overrides become plain
-    /// policies. How many resolvers, subnets and overrides changed.
+    /// After a move, a policy no longer published or a lock that takes effect: in
+    /// the tenants `within` (ids), clear every reference to a policy whose owner is
+    /// not on the tenant's path any more (or no longer inheritable, unless the
+    /// tenant's own), and every resolver's and subnet's choice of a policy of a kind
+    /// a tenant above locks to another policy (`authz::locked_against`: the topmost
+    /// lock, lowest id); resolvers and subnets then follow their tenant's effective
+    /// policy, overrides of an unseen or a locked policy become plain policies. How
+    /// many resolvers, subnets and overrides changed.
     pub async fn clear_unseen(
         conn: &mut AsyncPgConnection,
         within: &[i64],
@@ -340,9 +343,16 @@ impl Policy {
         const UNSEEN: &str = "NOT EXISTS (SELECT 1 FROM policies p JOIN tenant_paths tp \
              ON tp.tenant_id = x.tenant_id WHERE p.id = x.{col} AND (p.tenant_id = x.tenant_id \
              OR (p.inheritable AND p.tenant_id = ANY (tp.path))))";
+        // The choice of a policy of a kind the topmost lock above binds to another.
+        const LOCKED_OUT: &str = "EXISTS (SELECT 1 FROM policies p JOIN tenant_paths tp \
+             ON tp.tenant_id = x.tenant_id WHERE p.id = x.policy_id AND p.id <> \
+             (SELECT l.id FROM policies l WHERE l.kind = p.kind AND l.inheritable \
+             AND l.enforcement = 'locked' AND l.tenant_id <> x.tenant_id \
+             AND l.tenant_id = ANY (tp.path) \
+             ORDER BY array_position(tp.path, l.tenant_id), l.id LIMIT 1))";
         let r = diesel::sql_query(format!(
             "UPDATE resolvers x SET policy_id = NULL, updated_at = $2 \
-             WHERE x.tenant_id = ANY ($1) AND x.policy_id IS NOT NULL AND {}",
+             WHERE x.tenant_id = ANY ($1) AND x.policy_id IS NOT NULL AND ({} OR {LOCKED_OUT})",
             UNSEEN.replace("{col}", "policy_id")
         ))
         .bind::<Array<BigInt>, _>(within)
@@ -351,7 +361,7 @@ impl Policy {
         .await?;
         let s = diesel::sql_query(format!(
             "UPDATE subnets x SET policy_id = NULL, updated_at = $2 \
-             WHERE x.tenant_id = ANY ($1) AND x.policy_id IS NOT NULL AND {}",
+             WHERE x.tenant_id = ANY ($1) AND x.policy_id IS NOT NULL AND ({} OR {LOCKED_OUT})",
             UNSEEN.replace("{col}", "policy_id")
         ))
         .bind::<Array<BigInt>, _>(within)
@@ -360,7 +370,8 @@ impl Policy {
         .await?;
         let o = diesel::sql_query(format!(
             "UPDATE policies x SET overrides_id = NULL, updated_at = $2 \
-             WHERE x.tenant_id = ANY ($1) AND x.overrides_id IS NOT NULL AND {}",
+             WHERE x.tenant_id = ANY ($1) AND x.overrides_id IS NOT NULL AND ({} OR EXISTS \
+             (SELECT 1 FROM policies p WHERE p.id = x.overrides_id AND p.enforcement = 'locked'))",
             UNSEEN.replace("{col}", "overrides_id")
         ))
         .bind::<Array<BigInt>, _>(within)
@@ -368,6 +379,35 @@ impl Policy {
         .execute(conn)
         .await?;
         Ok((r, s, o))
+    }
+
+    /// Takes FOR UPDATE (by id) every policy of `kind` a tenant of `path` or of its
+    /// subtree owns: a lock about to take effect there waits for the resolvers and
+    /// subnets choosing one of them (`share_lock`), and they wait for it.
+    pub async fn lock_kind_around(
+        conn: &mut AsyncPgConnection,
+        path: &[i64],
+        kind: PolicyKind,
+    ) -> QueryResult<()> {
+        let Some(&me) = path.last() else {
+            return Ok(());
+        };
+        let below = tenant_paths::table
+            .filter(tenant_paths::path.contains(vec![me]))
+            .select(tenant_paths::tenant_id);
+        policies::table
+            .filter(policies::kind.eq(kind))
+            .filter(
+                policies::tenant_id
+                    .eq_any(path.to_vec())
+                    .or(policies::tenant_id.eq_any(below)),
+            )
+            .order(policies::id)
+            .select(policies::id)
+            .for_update()
+            .load::<i64>(conn)
+            .await?;
+        Ok(())
     }
 
     /// The tenants (ids) of `tenant_id`'s subtree, itself included.

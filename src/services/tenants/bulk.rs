@@ -624,7 +624,8 @@ async fn plan(
             {
                 return Err(AppError::Forbidden);
             }
-            if let Some(message) = super::destination_error(t, destination) {
+            let plan = crate::services::plans::plan_of(conn, destination).await?;
+            if let Some(message) = super::destination_error(t, destination, plan.as_ref()) {
                 return Err(AppError::field("parent_id", message));
             }
             if t.parent_id == Some(destination.id) {
@@ -637,7 +638,9 @@ async fn plan(
             {
                 return Err(AppError::Conflict(m));
             }
-            Ok(Plan::Change(None))
+            // As the single move's preview: the policies the subtree loses and gains.
+            let note = super::tree::policies_note(conn, t, destination, &seen).await?;
+            Ok(Plan::Change(note))
         }
         BulkAction::AddLabel(l) | BulkAction::RemoveLabel(l) => {
             // `update`: the right to edit the tenant, then the labels' own rules.

@@ -4,13 +4,16 @@
 //! JavaScript.
 //!
 //! A destination is offered or accepted only when `authz::can_manage_children` says
-//! the user manages its sub-tenants, and it may have sub-tenants; whether each
+//! the user manages its sub-tenants, and it may have sub-tenants (its switch, and
+//! its governing plan's `sub_tenants`); whether each
 //! selected tenant may go there is still the move's own decision.
 
 use crate::auth::{authz, Principal};
+use crate::db::models::plan::Plan;
 use crate::db::models::Tenant;
 use crate::domain::SearchText;
 use crate::error::AppError;
+use crate::services::plans;
 use diesel_async::AsyncPgConnection;
 
 /// How many tenants a typed name that fits several offers to choose from.
@@ -41,10 +44,13 @@ pub async fn find(
         limit * READ_AHEAD,
     )
     .await?;
+    let ids: Vec<i64> = found.iter().map(|t| t.id).collect();
+    let governing = Plan::governing(conn, &ids).await?;
     Ok(found
         .into_iter()
         .filter(|t| moving.is_none_or(|m| Some(t.id) != m.parent_id))
         .filter(|t| authz::can_manage_children(p, t))
+        .filter(|t| plans::sub_tenants_refusal(t, governing.get(&t.id)).is_none())
         .take(usize::try_from(limit).unwrap_or(0))
         .collect())
 }
@@ -113,7 +119,7 @@ pub async fn resolve(
             Err(e) => return Err(e),
         };
         if text.is_empty() || fits(&tenant, text.as_str()) {
-            return Ok(accepted(p, tenant));
+            return accepted(conn, p, tenant).await;
         }
     }
     if text.is_empty() {
@@ -132,12 +138,15 @@ async fn by_text(
 ) -> Result<Destination, AppError> {
     let text = search.as_str();
     let named = Tenant::named_exactly(conn, &authz::visibility(p), text, CHOICES).await?;
+    let ids: Vec<i64> = named.iter().map(|t| t.id).collect();
+    let governing = Plan::governing(conn, &ids).await?;
     let lower = text.to_lowercase();
     if let Some(t) = named.iter().find(|t| t.subdomain.to_lowercase() == lower) {
-        return Ok(accepted(p, t.clone()));
+        return accepted(conn, p, t.clone()).await;
     }
-    let (mut allowed, refused): (Vec<Tenant>, Vec<Tenant>) =
-        named.into_iter().partition(|t| refusal(p, t).is_none());
+    let (mut allowed, refused): (Vec<Tenant>, Vec<Tenant>) = named
+        .into_iter()
+        .partition(|t| refusal(p, t, governing.get(&t.id)).is_none());
     if allowed.len() > 1 {
         return Ok(Destination::Unresolved {
             message: format!("Several tenants are named “{text}”: choose one."),
@@ -149,7 +158,7 @@ async fn by_text(
     }
     // Named exactly, but not one to move tenants under: say so by name.
     if let Some(t) = refused.into_iter().next() {
-        return Ok(accepted(p, t));
+        return accepted(conn, p, t).await;
     }
     let near = find(conn, p, search, None, CHOICES).await?;
     Ok(if near.is_empty() {
@@ -165,17 +174,24 @@ async fn by_text(
 }
 
 /// `t` when `p` may move tenants under it, else why not.
-fn accepted(p: &Principal, t: Tenant) -> Destination {
-    match refusal(p, &t) {
+async fn accepted(
+    conn: &mut AsyncPgConnection,
+    p: &Principal,
+    t: Tenant,
+) -> Result<Destination, AppError> {
+    let plan = plans::plan_of(conn, &t).await?;
+    Ok(match refusal(p, &t, plan.as_ref()) {
         Some(message) => Destination::refused(message),
         None => Destination::One(Box::new(t)),
-    }
+    })
 }
 
 /// Why `p` may not move tenants under `t`, if so.
-fn refusal(p: &Principal, t: &Tenant) -> Option<String> {
+fn refusal(p: &Principal, t: &Tenant, plan: Option<&Plan>) -> Option<String> {
     if !t.can_have_subtenants {
         Some(format!("{} may not have sub-tenants.", t.name))
+    } else if let Some(message) = plans::sub_tenants_refusal(t, plan) {
+        Some(message)
     } else if !authz::can_manage_children(p, t) {
         Some(format!(
             "You may not move tenants under {}: that takes managing its sub-tenants.",

@@ -280,6 +280,11 @@ fn chosen_role(
 /// The plan asked for, if it changes (from `current`: the tenant's, or the parent's
 /// on create): only root Owners and Administrators may change it, 403 for anyone
 /// else. Whether it exists is checked on the locked rows (`plans::tenant_errors`).
+/// Why a non-root (or a root user who is no Owner or Administrator) sending a
+/// tenant's plan is refused: the API's 403 detail, the console's field error.
+pub const ONLY_ROOT_CHOOSES_PLAN: &str =
+    "Only the root's Owners and Administrators choose a tenant's plan.";
+
 fn chosen_plan(
     p: &Principal,
     wanted: Option<Option<i64>>,
@@ -288,7 +293,10 @@ fn chosen_plan(
     match wanted {
         None => Ok(None),
         Some(w) if w == current => Ok(None),
-        Some(_) if !authz::can_manage_plans(p) => Err(AppError::Forbidden),
+        Some(_) if !authz::can_manage_plans(p) => Err(AppError::problem(
+            crate::error::ProblemKind::Forbidden,
+            ONLY_ROOT_CHOOSES_PLAN,
+        )),
         Some(w) => Ok(Some(w)),
     }
 }

@@ -28,16 +28,15 @@
 //! tenant moved elsewhere meanwhile is not changed on the strength of its old place.
 
 use super::move_limits::{self, Seen};
-use crate::auth::authz;
 use crate::auth::authz::{HomedChange, Subject};
 use crate::db::models::network::SubtreeResources;
+use crate::db::models::plan::Plan;
 use crate::db::models::role::{TenantRole, UserRole};
 use crate::db::models::tenant::{NewChild, SubtreeCounts, TenantFields, Visibility};
 use crate::db::models::user_limit::limits_of;
 use crate::db::models::{AuditEvent, Tenant};
 use crate::db::set_lock_timeout;
-use crate::domain::plan::PlanOption;
-use crate::error::{AppError, Blocker};
+use crate::error::{AppError, Blocker, SHARED_CLOUDS};
 use crate::services::plans;
 use crate::services::Actor;
 use chrono::{DateTime, Utc};
@@ -87,7 +86,7 @@ pub(super) fn snapshot(t: &Tenant) -> serde_json::Value {
     serde_json::json!({
         "name": t.name, "subdomain": t.subdomain, "description": t.description, "custom_domain": t.custom_domain,
         "custom_domain_status": t.domain_claim.status,
-        "enabled": t.enabled, "can_have_subtenants": t.can_have_subtenants, "parent_id": t.parent_id, "tenant_role_id": t.tenant_role_id,
+        "enabled": t.enabled, "can_have_subtenants": t.can_have_subtenants, "parent_id": t.parent_id, "tenant_role_id": t.tenant_role_id, "plan_id": t.plan_id,
         "monthly_query_quota": t.monthly_query_quota, "limits": t.limits,
     })
 }
@@ -160,18 +159,26 @@ pub async fn create_many(
             .collect();
         let mut taken_subdomains = Tenant::taken_subdomains(conn, &subdomains).await?;
         let mut taken_domains = Tenant::taken_custom_domains(conn, &domains).await?;
-        // Each new tenant's plan (chosen, else its parent's) and the parents' plans,
-        // held FOR SHARE while they are checked against.
+        // Each new tenant's plan (chosen, else the one governing its parent) and the
+        // parents' governing plans, held FOR SHARE while they are checked against.
+        let governing: HashMap<i64, i64> = Plan::governing(conn, &parent_ids)
+            .await?
+            .into_iter()
+            .map(|(tenant, plan)| (tenant, plan.id))
+            .collect();
         let plan_of = |item: &NewTenant| {
             let parent = parents.get(&item.parent_id).and_then(|p| p.plan_id);
-            item.fields.plan_id.unwrap_or(parent)
+            item.fields
+                .plan_id
+                .unwrap_or(parent)
+                .or_else(|| governing.get(&item.parent_id).copied())
         };
         let plans = plans::lock_shared(
             conn,
             items
                 .iter()
                 .filter_map(plan_of)
-                .chain(parents.values().filter_map(|p| p.plan_id)),
+                .chain(governing.values().copied()),
         )
         .await?;
         let mut checks: Vec<Result<&Tenant, AppError>> = Vec::with_capacity(items.len());
@@ -183,6 +190,7 @@ pub async fn create_many(
                 authorize,
                 &mut taken_subdomains,
                 &mut taken_domains,
+                governing.get(&item.parent_id).and_then(|id| plans.get(id)),
                 &plans::PlanCheck {
                     plan_id: plan_of(item),
                     own: plans::own_limits(&item.fields, None, None),
@@ -243,6 +251,7 @@ fn check_new<'p>(
     authorize: &(dyn Fn(&Tenant) -> Result<(), AppError> + Sync),
     taken_subdomains: &mut HashSet<String>,
     taken_domains: &mut HashSet<String>,
+    parent_plan: Option<&Plan>,
     plan: &plans::PlanCheck<'_>,
 ) -> Result<&'p Tenant, AppError> {
     authorize(parent)?;
@@ -252,14 +261,8 @@ fn check_new<'p>(
             "parent_id",
             format!("{} may not have sub-tenants.", parent.name),
         );
-    } else if let Some(reason) = authz::plan_refusal(
-        parent.plan_id.and_then(|id| plan.plans.get(&id)),
-        PlanOption::SubTenants,
-    ) {
-        errors.insert(
-            "parent_id",
-            format!("{} may not have sub-tenants: {reason}", parent.name),
-        );
+    } else if let Some(message) = plans::sub_tenants_refusal(parent, parent_plan) {
+        errors.insert("parent_id", message);
     }
     if taken_subdomains.contains(&item.fields.subdomain) {
         errors.insert("subdomain", "This subdomain is already taken.".into());
@@ -389,9 +392,15 @@ pub async fn update(
         }
         let labels_before = before.labels(conn).await?;
         let limit_before = limits_of(conn, &[id]).await?.remove(&id);
-        // Its plan (chosen, else its current one), held FOR SHARE while its limits
-        // and options are checked against it.
-        let plan_id = fields.plan_id.unwrap_or(before.plan_id);
+        // Its plan (chosen, else its current one, else the one governing its parent),
+        // held FOR SHARE while its limits and options are checked against it.
+        let mut plan_id = fields.plan_id.unwrap_or(before.plan_id);
+        if let (None, Some(parent)) = (plan_id, before.parent_id) {
+            plan_id = Plan::governing(conn, &[parent])
+                .await?
+                .remove(&parent)
+                .map(|p| p.id);
+        }
         let plans = plans::lock_shared(conn, plan_id).await?;
         let errors = plans::tenant_errors(&plans::PlanCheck {
             plan_id,
@@ -689,6 +698,26 @@ pub fn blockers(counts: &SubtreeCounts, resources: &SubtreeResources) -> Vec<Blo
             ),
         });
     }
+    if resources.foreign_instances > 0 {
+        let n = resources.foreign_instances;
+        let shown = resources
+            .shared_cloud_names
+            .iter()
+            .map(|(name, tenant)| format!("{name} ({tenant})"))
+            .collect();
+        out.push(Blocker {
+            kind: SHARED_CLOUDS,
+            count: n,
+            message: format!(
+                "{n} instance{} of other tenants run{} on {} cloud{} in it{} (not even a force delete removes them: their tenants move or delete them).",
+                if n == 1 { "" } else { "s" },
+                if n == 1 { "s" } else { "" },
+                resources.shared_clouds,
+                if resources.shared_clouds == 1 { "" } else { "s" },
+                with_more(shown, resources.shared_clouds)
+            ),
+        });
+    }
     if resources.active_tenants > 0 {
         let n = resources.active_tenants;
         out.push(Blocker {
@@ -710,6 +739,13 @@ pub struct DeletePreview {
     pub counts: SubtreeCounts,
     pub resources: SubtreeResources,
     pub blockers: Vec<Blocker>,
+}
+
+impl DeletePreview {
+    /// Whether a force delete could go through (no blocker stops it).
+    pub fn forceable(&self) -> bool {
+        !self.blockers.iter().any(Blocker::stops_force)
+    }
 }
 
 /// How many resources of each kind a blocker names.
@@ -774,7 +810,17 @@ pub async fn delete(
         let resources =
             SubtreeResources::load(conn, id, scope.since, &scope.visibility, NAMED).await?;
         let blocking = blockers(&counts, &resources);
-        if !force && !blocking.is_empty() {
+        // Other tenants' instances on the subtree's clouds are not the deleter's to
+        // remove: they block a force delete too (only that blocker is named then).
+        if force {
+            let stopping: Vec<Blocker> = blocking
+                .into_iter()
+                .filter(Blocker::stops_force)
+                .collect();
+            if !stopping.is_empty() {
+                return Err(AppError::DeleteBlocked(stopping));
+            }
+        } else if !blocking.is_empty() {
             return Err(AppError::DeleteBlocked(blocking));
         }
         keeps_a_root_owner(conn, |home| home.contains(&id), "Deleting it").await?;
@@ -845,6 +891,47 @@ async fn policy_names(
         .collect())
 }
 
+/// The inheritable policies a move of `tenant` under `destination` takes away from
+/// its subtree (the old ancestors') and brings to it (the new ones'), named as
+/// [`MovePreview`] names them.
+pub async fn policies_moved(
+    conn: &mut AsyncPgConnection,
+    tenant: &Tenant,
+    destination: &Tenant,
+    seen: Seen<'_>,
+) -> Result<(Vec<String>, Vec<String>), AppError> {
+    let old: BTreeSet<i64> = tenant.path[..tenant.path.len().saturating_sub(1)]
+        .iter()
+        .copied()
+        .collect();
+    let new: BTreeSet<i64> = destination.path.iter().copied().collect();
+    let lost: Vec<i64> = old.difference(&new).copied().collect();
+    let gained: Vec<i64> = new.difference(&old).copied().collect();
+    Ok((
+        policy_names(conn, &lost, &tenant.path, seen).await?,
+        policy_names(conn, &gained, &destination.path, seen).await?,
+    ))
+}
+
+/// What a bulk move's preview says of one tenant's policies: "loses policies A (X);
+/// gains policies B (Y)", or `None` when the move changes none.
+pub async fn policies_note(
+    conn: &mut AsyncPgConnection,
+    tenant: &Tenant,
+    destination: &Tenant,
+    seen: Seen<'_>,
+) -> Result<Option<String>, AppError> {
+    let (lost, gained) = policies_moved(conn, tenant, destination, seen).await?;
+    let mut parts = Vec::new();
+    if !lost.is_empty() {
+        parts.push(format!("loses policies {}", lost.join(", ")));
+    }
+    if !gained.is_empty() {
+        parts.push(format!("gains policies {}", gained.join(", ")));
+    }
+    Ok((!parts.is_empty()).then(|| parts.join("; ")))
+}
+
 /// What moving `tenant` under `destination` changes, as the rows are now; `seen` as
 /// in [`move_limits::refusal`].
 pub async fn move_preview(
@@ -862,6 +949,7 @@ pub async fn move_preview(
     let new: BTreeSet<i64> = destination.path.iter().copied().collect();
     let lost: Vec<i64> = old.difference(&new).copied().collect();
     let gained: Vec<i64> = new.difference(&old).copied().collect();
+    let (policies_lost, policies_gained) = policies_moved(conn, tenant, destination, seen).await?;
     Ok(MovePreview {
         counts,
         grants_lost: Tenant::subtree_grants_on(conn, &lost).await?,
@@ -869,21 +957,26 @@ pub async fn move_preview(
         old_parent_role: Tenant::role_name(conn, old_parent.tenant_role_id).await?,
         new_parent_role: Tenant::role_name(conn, destination.tenant_role_id).await?,
         over_limits: move_limits::refusal(conn, tenant, destination, false, seen).await?,
-        policies_lost: policy_names(conn, &lost, &tenant.path, seen).await?,
-        policies_gained: policy_names(conn, &gained, &destination.path, seen).await?,
+        policies_lost,
+        policies_gained,
         policy_uses_cleared: crate::db::models::policy::Policy::uses_below(conn, tenant.id, &lost)
             .await?,
     })
 }
 
-/// Why a destination cannot take `tenant` (a field error on `parent_id`), if so.
-pub fn destination_error(tenant: &Tenant, destination: &Tenant) -> Option<String> {
+/// Why a destination under the governing `plan` cannot take `tenant` (a field error
+/// on `parent_id`), if so.
+pub fn destination_error(
+    tenant: &Tenant,
+    destination: &Tenant,
+    plan: Option<&Plan>,
+) -> Option<String> {
     if destination.id == tenant.id || destination.is_within(tenant.id) {
         Some("A tenant cannot be moved under itself or one of its sub-tenants.".into())
     } else if !destination.can_have_subtenants {
         Some(format!("{} may not have sub-tenants.", destination.name))
     } else {
-        None
+        plans::sub_tenants_refusal(destination, plan)
     }
 }
 
@@ -924,7 +1017,12 @@ pub async fn move_tenant(
         };
         let old_parent = Tenant::find(conn, old_parent_id).await?;
         authorize(&tenant, &old_parent, &destination)?;
-        if let Some(message) = destination_error(&tenant, &destination) {
+        // The destination's governing plan, held FOR SHARE until the move commits.
+        let plan = match plans::plan_of(conn, &destination).await? {
+            Some(plan) => plans::lock_shared(conn, [plan.id]).await?.remove(&plan.id),
+            None => None,
+        };
+        if let Some(message) = destination_error(&tenant, &destination, plan.as_ref()) {
             return Err(AppError::field("parent_id", message));
         }
         if old_parent_id == destination.id {

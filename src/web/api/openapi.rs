@@ -625,6 +625,10 @@ pub fn document_json() -> Value {
             if let (Some(property), Some(constraints)) =
                 (properties.get_mut(field), constraints.as_object())
             {
+                // A switch of the same name (`PlanBody.custom_domain`) is no text.
+                if property["type"] == "boolean" {
+                    continue;
+                }
                 for (k, v) in constraints {
                     property[k] = v.clone();
                 }
@@ -993,12 +997,15 @@ mod tests {
             "a/8",
             "10.0.0.0/8/8",
         ];
-        // Host bits set are refused apart (a field error naming the network meant):
+        // Host bits set and IPv4-mapped networks are refused apart (a field error
+        // naming the network meant):
         // the pattern is the parser's grammar with them allowed.
         agrees(
             &network_pattern(),
             |s| {
-                parse_network(s).is_ok() || parse_network(s).is_err_and(|e| e.contains("host bits"))
+                parse_network(s).is_ok()
+                    || parse_network(s)
+                        .is_err_and(|e| e.contains("host bits") || e.contains("IPv4 form"))
             },
             &networks,
         );
@@ -1187,6 +1194,17 @@ mod tests {
         }
         assert!(nullable("custom_domain"), "{update}");
         assert!(update.get("required").is_none(), "{update}");
+    }
+
+    /// A plan's `custom_domain` is a switch: no domain name's pattern on it.
+    #[test]
+    fn a_plans_custom_domain_switch_has_no_pattern() {
+        let doc = document_json();
+        let plan = &doc["components"]["schemas"]["PlanBody"]["properties"];
+        assert_eq!(plan["custom_domain"]["type"], "boolean", "{plan}");
+        assert!(plan["custom_domain"].get("pattern").is_none(), "{plan}");
+        let update = &doc["components"]["schemas"]["UpdateTenant"]["properties"];
+        assert!(update["custom_domain"]["pattern"].is_string(), "{update}");
     }
 
     /// The rule configuration's PATCHes likewise: `null` only where it clears.

@@ -436,7 +436,8 @@ pub async fn delete_policy(
 /// Override an inherited policy whose owner allows it (`default`; a `locked` one
 /// or the tenant's own: 403): a policy of this tenant, of the same kind, with the
 /// inherited policy's settings changed by what is sent. `name` defaults to the
-/// inherited policy's name and this tenant's; `inheritable` to `false`. One
+/// inherited policy's name and this tenant's ("Ads (Subc)", or "Ads (Subc) 2" when
+/// that is taken); `inheritable` to `false`. One
 /// override per inherited policy (409). Accepts `Idempotency-Key`.
 #[utoipa::path(post, path = "/api/v1/tenants/{id}/policies/{pid}/override", tag = "policies",
     params(("id" = i64, Path, description = "Tenant id"), ("pid" = i64, Path, description = "The inherited policy's id"),
@@ -468,10 +469,8 @@ pub async fn override_policy(
             {
                 return Err(AppError::NotFound);
             }
-            let default_name: String = format!("{} ({})", inherited.policy.name, c.tenant.name)
-                .chars()
-                .take(100)
-                .collect();
+            let default_name =
+                service::free_override_name(conn, c.tenant, &inherited.policy.name).await?;
             let mut base = inherited.policy.clone();
             base.inheritable = false;
             let input = data.on(&base, Some(default_name));

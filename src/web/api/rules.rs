@@ -337,11 +337,7 @@ pub struct RuleSetJson {
     pub credential_stuffing: NodeCredentialStuffing,
 }
 
-/// No query parameters: any is refused (400 naming it), as the lists refuse an
-/// unknown one.
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NoParams {}
+pub use crate::web::form::NoParams;
 
 // ---------------------------------------------------------------- helpers
 

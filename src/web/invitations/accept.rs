@@ -3,6 +3,7 @@
 
 use crate::auth::tokens::InvitationToken;
 use crate::auth::{session_keys, CurrentUser, Principal};
+use crate::db::models::branding::Brand;
 use crate::db::models::User;
 use crate::domain::account::Password;
 use crate::domain::email;
@@ -36,6 +37,8 @@ struct AcceptPage {
     username: String,
     errors: FieldErrors,
     csrf: String,
+    /// The branding of the invitation's tenant, as its mail shows it.
+    brand: Brand,
 }
 
 fn accept_page(
@@ -45,6 +48,7 @@ fn accept_page(
     username: String,
     errors: FieldErrors,
     csrf: String,
+    brand: Brand,
 ) -> AcceptPage {
     let invited = &preview.invitation.email;
     AcceptPage {
@@ -65,6 +69,7 @@ fn accept_page(
         username,
         errors,
         csrf,
+        brand,
     }
 }
 
@@ -155,6 +160,7 @@ pub(super) async fn show(
         Ok(p) => p,
         Err(e) => return refusal(e),
     };
+    let brand = Brand::of(&mut conn, preview.tenant.id).await?;
     drop(conn);
     let current = CurrentUser::load(&state.pool, session.clone()).await?;
     render(&accept_page(
@@ -165,6 +171,7 @@ pub(super) async fn show(
         FieldErrors::new(),
         // Anonymous visitors get a signed token, not a session row.
         csrf::form_token(&req, &session, &state),
+        brand,
     ))
 }
 
@@ -200,14 +207,20 @@ pub(super) async fn accept_new(
         .ok();
     let entered = form.username.trim().to_string();
     let (Some(username), Some(password)) = (username, password) else {
-        return invalid(&req, &state, &session, &preview, &token, entered, errors).await;
+        return invalid(
+            &mut conn, &req, &state, &session, &preview, &token, entered, errors,
+        )
+        .await;
     };
     if User::username_taken(&mut conn, preview.tenant.id, username.as_str(), None).await? {
         errors.insert(
             "username",
             "This username is already taken in this tenant; choose another.".into(),
         );
-        return invalid(&req, &state, &session, &preview, &token, entered, errors).await;
+        return invalid(
+            &mut conn, &req, &state, &session, &preview, &token, entered, errors,
+        )
+        .await;
     }
     let hash = state.hasher.hash(password.secret()).await?;
     let accepted = match service::accept_new(
@@ -224,7 +237,10 @@ pub(super) async fn accept_new(
     {
         Ok(a) => a,
         Err(AcceptError::Invalid(errors)) => {
-            return invalid(&req, &state, &session, &preview, &token, entered, errors).await
+            return invalid(
+                &mut conn, &req, &state, &session, &preview, &token, entered, errors,
+            )
+            .await
         }
         Err(e) => return refusal(e),
     };
@@ -248,7 +264,9 @@ pub(super) async fn accept_new(
 }
 
 /// The accept page again, 422, with the new-account form's errors.
+#[expect(clippy::too_many_arguments, reason = "each is one part of the page")]
 async fn invalid(
+    conn: &mut AsyncPgConnection,
     req: &HttpRequest,
     state: &AppState,
     session: &Session,
@@ -257,9 +275,18 @@ async fn invalid(
     username: String,
     errors: FieldErrors,
 ) -> Result<HttpResponse, AppError> {
+    let brand = Brand::of(conn, preview.tenant.id).await?;
     let logged_in = CurrentUser::load(&state.pool, session.clone()).await?;
     let csrf = csrf::form_token(req, session, state);
-    let page = accept_page(preview, token, logged_in.as_ref(), username, errors, csrf);
+    let page = accept_page(
+        preview,
+        token,
+        logged_in.as_ref(),
+        username,
+        errors,
+        csrf,
+        brand,
+    );
     render_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
 }
 

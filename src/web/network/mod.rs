@@ -112,6 +112,18 @@ async fn policy_choices(
     ))
 }
 
+/// The policy links of a resolver or subnet form: to the tenant's policies
+/// (Policies read there) and to a new policy of its own (Policies full).
+fn policy_links(
+    user: &crate::auth::CurrentUser,
+    tenant: &crate::db::models::Tenant,
+) -> (bool, bool) {
+    (
+        crate::services::policies::read(user, tenant).is_ok(),
+        crate::services::policies::may_change(user, tenant).is_ok(),
+    )
+}
+
 /// A form's id field: empty is none, text that is no id names no resolver (the
 /// same field error as another tenant's).
 fn form_id(raw: &str) -> Option<i64> {

@@ -122,6 +122,8 @@ struct FormPage {
     form: ResolverForm,
     errors: FieldErrors,
     policies: Vec<Choice>,
+    /// The links to the tenant's policies (Policies read) and to a new one (full).
+    policy_links: (bool, bool),
     can_change: bool,
 }
 
@@ -155,6 +157,7 @@ async fn form_page(
         page: PageCtx::new(user, conn, "resources").await?,
         policies,
         can_change: can_change::<Resources>(user, &tenant),
+        policy_links: super::policy_links(user, &tenant),
         tenant,
         resolver,
         form,

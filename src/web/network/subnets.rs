@@ -164,6 +164,8 @@ struct FormPage {
     errors: FieldErrors,
     resolvers: Vec<Choice>,
     policies: Vec<Choice>,
+    /// The links to the tenant's policies (Policies read) and to a new one (full).
+    policy_links: (bool, bool),
     no_resolvers: bool,
     can_change: bool,
 }
@@ -201,6 +203,7 @@ async fn form_page(
         resolvers: id_choices(&all, &form.resolver_id, "(choose)"),
         no_resolvers: all.is_empty(),
         can_change: can_change::<Resources>(user, &tenant),
+        policy_links: super::policy_links(user, &tenant),
         tenant,
         subnet,
         form,

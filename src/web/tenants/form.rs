@@ -175,7 +175,8 @@ struct FormPage {
     /// The plans to choose from (root Owners and Administrators; empty: the plan is
     /// shown read-only).
     plans: Vec<Plan>,
-    /// The plan the tenant is on (a new one: its parent's), if any.
+    /// The plan governing the tenant (its own, else its nearest ancestor's; a new
+    /// one: its parent's), if any.
     plan: Option<Plan>,
     /// Why its plan keeps it from sub-tenants and from a custom domain ("Not in
     /// plan Basic."), if it does.
@@ -184,6 +185,26 @@ struct FormPage {
 }
 
 impl FormPage {
+    /// What an empty limit field means under the tenant's plan, shown to everyone who
+    /// sees the form: "Empty: plan Basic's, 500 GB." (`None` without a plan, where
+    /// empty is unlimited as the hints say).
+    pub fn plan_default(&self, field: &str) -> Option<String> {
+        let plan = self.plan.as_ref()?;
+        let (_, value, unit) = plan
+            .limits()
+            .each()
+            .into_iter()
+            .find(|(f, _, _)| *f == field)?;
+        Some(match value {
+            Some(v) => format!(
+                "Empty: plan {}'s, {}.",
+                plan.name,
+                crate::domain::plan::counted(v, unit)
+            ),
+            None => format!("Empty: plan {}'s, unlimited.", plan.name),
+        })
+    }
+
     /// The create form (`editing` None, under `parent`) or the edit form of `editing`.
     #[expect(
         clippy::too_many_arguments,
@@ -342,6 +363,13 @@ impl Save<'_> {
             editing,
             parent,
         } = self;
+        // A plan sent by someone who may not choose it: the field's error.
+        let result = result.map_err(|e| match e {
+            AppError::Problem { detail, .. } if detail == service::ONLY_ROOT_CHOOSES_PLAN => {
+                AppError::field("plan_id", detail)
+            }
+            e => e,
+        });
         match result {
             Ok(t) => {
                 let verb = if editing.is_some() {

@@ -77,7 +77,8 @@ async fn destination(
         errors.insert("parent_id", "Choose the new parent from the list.".into());
         return Ok(None);
     };
-    if let Some(message) = service::destination_error(tenant, &d) {
+    let plan = crate::services::plans::plan_of(conn, &d).await?;
+    if let Some(message) = service::destination_error(tenant, &d, plan.as_ref()) {
         errors.insert("parent_id", message);
         return Ok(None);
     }

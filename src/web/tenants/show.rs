@@ -48,6 +48,8 @@ struct ShowPage {
     max_users: Option<i32>,
     /// The DNS configuration's links (resolvers, devices, subnets): Resources read here.
     can_read_network: bool,
+    /// The "Policies" link: Policies read here.
+    can_read_policies: bool,
     /// The custom domain and its proof, while one is set.
     domain: Option<DomainView>,
     /// Why the last custom-domain check or approval failed.
@@ -68,6 +70,9 @@ pub struct DomainView {
     pub can_check: bool,
     /// "Approve": Owners of the root.
     pub can_approve: bool,
+    /// Why neither goes through: the tenant's plan lacks a custom domain ("Not in
+    /// plan Basic."); the buttons show disabled with it.
+    pub plan_refusal: Option<String>,
 }
 
 impl DomainView {
@@ -84,6 +89,7 @@ impl DomainView {
             problem: parse_custom_domain(&name, hosts).err(),
             can_check: false,
             can_approve: false,
+            plan_refusal: None,
             name,
         })
     }
@@ -154,11 +160,21 @@ pub(super) async fn show_page(
         Vec::new()
     };
     let edit_refusal = authz::edit_refusal(user, &tenant, parent.as_ref());
-    let domain = DomainView::of(&tenant, &state.settings.console_hosts()).map(|d| DomainView {
-        can_check: can_edit && d.problem.is_none(),
-        can_approve: authz::can_approve_custom_domain(user) && d.problem.is_none(),
-        ..d
-    });
+    let domain = match DomainView::of(&tenant, &state.settings.console_hosts()) {
+        Some(d) => {
+            let plan = crate::services::plans::plan_of(conn, &tenant).await?;
+            Some(DomainView {
+                can_check: can_edit && d.problem.is_none(),
+                can_approve: authz::can_approve_custom_domain(user) && d.problem.is_none(),
+                plan_refusal: authz::plan_refusal(
+                    plan.as_ref(),
+                    crate::domain::plan::PlanOption::CustomDomain,
+                ),
+                ..d
+            })
+        }
+        None => None,
+    };
     let page = ShowPage {
         page: PageCtx::new(user, conn, "tenants").await?,
         role_name: user.cap_name(&tenant),
@@ -180,6 +196,7 @@ pub(super) async fn show_page(
         bars,
         max_users,
         can_read_network: authz::require(user, &tenant, Feature::Resources, Level::Read).is_ok(),
+        can_read_policies: crate::services::policies::read(user, &tenant).is_ok(),
         domain_error,
         tenant,
     };
