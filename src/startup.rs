@@ -132,16 +132,18 @@ impl Application {
                             .wrap(from_fn(web::page::banner_slot))
                             .wrap(sessions)
                             .wrap(from_fn(crate::auth::session_store::request_slot))
-                            .wrap(Condition::new(
-                                count_statements,
-                                from_fn(db::statements::header),
-                            ))
                             .configure(web::configure),
                     )
                     // 404 (405 for an API path that exists for other methods). The console
                     // scope answers unmatched paths itself (`web::configure`, in the
                     // frame); this stays the answer of last resort.
                     .default_service(aweb::to(web::api::unmatched))
+                    // Development mode: every answer, the API's too, says how many
+                    // statements it took (`X-Db-Statements`).
+                    .wrap(Condition::new(
+                        count_statements,
+                        from_fn(db::statements::header),
+                    ))
                     .wrap(from_fn(storage_unavailable))
                     // Error answers under /api/ become problem documents (RFC 9457).
                     .wrap(from_fn(web::api::problems))

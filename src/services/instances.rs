@@ -20,11 +20,12 @@
 //! 4. reads those rows — exact now, since every other change on them waits for this
 //!    commit — and checks every limit on the path and the owner's ([`within_limits`]):
 //!    over one, the error rolls the write back (the refusal says what was used before
-//!    it); else the audit event, and the commit.
+//!    it); else the commit. The audit event is recorded before the write (the
+//!    instance's id taken from its sequence first), so it is not in that window.
 //!
 //! Per create that is O(depth) rows. The path's totals rows are held from the write
-//! to the commit only (three short statements: the write, the check, the audit
-//! event), not from a check at the start of the transaction: creates anywhere below
+//! to the commit only (two short statements: the write, the check; then the
+//! commit's WAL flush), not from a check at the start of the transaction: creates anywhere below
 //! one tenant (the root, always: its row counts everything) pass through that window
 //! one at a time, and do everything else side by side. An instance delete writes its
 //! audit event first and deletes last, so its hold is its commit.
@@ -101,6 +102,16 @@ fn snapshot(i: &Instance) -> serde_json::Value {
     serde_json::json!({
         "id": i.id, "name": i.name, "cloud_id": i.cloud_id, "owner_id": i.owner_id,
         "storage_gb": i.storage_gb, "memory_gb": i.memory_gb, "status": i.status,
+    })
+}
+
+/// The instance `id` as `input` will write it: the audit event is recorded before
+/// the write (module comment), with what [`snapshot`] reads of the written row.
+fn snapshot_of(id: i64, input: &InstanceInput) -> serde_json::Value {
+    let f = input.fields();
+    serde_json::json!({
+        "id": id, "name": f.name, "cloud_id": Some(f.cloud_id), "owner_id": f.owner_id,
+        "storage_gb": f.storage_gb, "memory_gb": f.memory_gb, "status": f.status,
     })
 }
 
@@ -471,13 +482,16 @@ pub async fn create(
     in_transaction(conn, async |conn| {
         let tenant = lock_tenant(conn, tenant).await?;
         let pending = check(conn, &tenant, &input, None).await?;
-        let instance = Instance::insert(conn, tenant.id, &input.fields())
+        // The event first: the write locks the path's totals rows (the root's,
+        // which every create writes, among them) to the commit.
+        let id = Instance::next_id(conn).await?;
+        let mut event = actor.event("instance.create", Some(tenant.id));
+        event.after = Some(snapshot_of(id, &input));
+        event.record(conn).await?;
+        let instance = Instance::insert_as(conn, id, tenant.id, &input.fields())
             .await
             .map_err(cloud_gone)?;
         within_limits(conn, p, &tenant, pending).await?;
-        let mut event = actor.event("instance.create", Some(tenant.id));
-        event.after = Some(snapshot(&instance));
-        event.record(conn).await?;
         Ok(instance)
     })
     .await
@@ -500,14 +514,15 @@ pub async fn update(
         let tenant = lock_tenant(conn, tenant).await?;
         let before = Instance::lock(conn, tenant.id, id).await?;
         let pending = check(conn, &tenant, &input, Some(&before)).await?;
+        // The event first, as a create's.
+        let mut event = actor.event("instance.update", Some(tenant.id));
+        event.before = Some(snapshot(&before));
+        event.after = Some(snapshot_of(id, &input));
+        event.record(conn).await?;
         let instance = Instance::update(conn, id, &input.fields())
             .await
             .map_err(cloud_gone)?;
         within_limits(conn, p, &tenant, pending).await?;
-        let mut event = actor.event("instance.update", Some(tenant.id));
-        event.before = Some(snapshot(&before));
-        event.after = Some(snapshot(&instance));
-        event.record(conn).await?;
         Ok(instance)
     })
     .await

@@ -1144,3 +1144,164 @@ async fn a_patch_refuses_null_for_every_field_that_cannot_be_cleared() {
         .await;
     assert_eq!(s, 200, "{body}");
 }
+
+// ---------------------------------------------------------------- deletes under creates
+
+/// Holds `tenant`'s delete guard exclusive in an open transaction, as a delete of it
+/// in progress does (`Tenant::guard_delete`), until the client is dropped.
+async fn deleting(app: &TestApp, tenant: &Tenant) -> tokio_postgres::Client {
+    let client = db(app).await;
+    client.batch_execute("BEGIN").await.unwrap();
+    client
+        .execute(
+            "SELECT pg_advisory_xact_lock($1, ($2::bigint & 2147483647)::int)",
+            &[&tenantry::db::models::tenant::DELETE_GUARD, &tenant.id],
+        )
+        .await
+        .unwrap();
+    client
+}
+
+#[tokio::test]
+async fn nothing_is_added_under_a_tenant_being_deleted() {
+    let app = spawn_app().await;
+    let c = clouds(&app).await;
+    let t = &c.tree;
+    let cloud = c.ids["acme-public"];
+    let create = |tenant: i64, name: &'static str| {
+        let api = &c.api;
+        async move {
+            api.post(
+                &format!("/api/v1/tenants/{tenant}/instances"),
+                vm(cloud, name, 1, 1),
+            )
+            .await
+        }
+    };
+    let guard = deleting(&app, &t.a1).await;
+    // a1 and everything below it: refused at once, naming why; nothing written.
+    for (tenant, name) in [(t.a1.id, "in-a1"), (t.a1x.id, "in-a1x")] {
+        let (s, body) = create(tenant, name).await;
+        assert_eq!(s, 409, "{body}");
+        assert!(
+            body["detail"].as_str().unwrap().contains("being deleted"),
+            "{body}"
+        );
+    }
+    let (s, body) = c
+        .api
+        .post(
+            &format!("/api/v1/tenants/{}/clouds", t.a1.id),
+            json!({"name": "late", "provider": "aws", "visibility": "private"}),
+        )
+        .await;
+    assert_eq!(s, 409, "{body}");
+    // Above it and beside it, creates go on.
+    assert_eq!(create(t.acme.id, "in-acme").await.0, 201);
+    assert_eq!(create(t.a2.id, "in-a2").await.0, 201);
+    // The delete rolled back: a1 takes creates again.
+    drop(guard);
+    let (s, body) = create(t.a1x.id, "after").await;
+    assert_eq!(s, 201, "{body}");
+    assert_eq!(
+        count(
+            &app,
+            &format!(
+                "SELECT count(*) FROM instances WHERE tenant_id IN ({}, {})",
+                t.a1.id, t.a1x.id
+            )
+        )
+        .await,
+        1
+    );
+    assert_sums_exact(&app).await;
+}
+
+#[tokio::test]
+async fn a_force_delete_goes_through_a_stream_of_creates_and_leaves_nothing() {
+    let app = spawn_app_with_env(&[("TENANTRY_DB_POOL_SIZE", "16")]).await;
+    let c = clouds(&app).await;
+    let t = &c.tree;
+    let cloud = c.ids["acme-public"];
+    set_limits(&app, &t.acme, Some(100_000), Some(100_000), Some(100_000)).await;
+    let created = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut tasks = Vec::new();
+    // Creates in a1 and a1x, one after the other on each of six connections, until
+    // their tenant is gone (or a bounded number of rounds).
+    for i in 0..6 {
+        let api = Api::new(&app, c.api.token.as_deref());
+        let tenant = if i % 2 == 0 { t.a1.id } else { t.a1x.id };
+        let (created, stop) = (created.clone(), stop.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut answers = Vec::new();
+            for n in 0..2000 {
+                let (s, body) = api
+                    .post(
+                        &format!("/api/v1/tenants/{tenant}/instances"),
+                        vm(cloud, &format!("vm{i}-{n}"), 1, 1),
+                    )
+                    .await;
+                if s == 201 {
+                    created.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                }
+                answers.push((s, body));
+                if s == 404 || stop.load(std::sync::atomic::Ordering::SeqCst) {
+                    break;
+                }
+            }
+            answers
+        }));
+    }
+    // The delete starts once the stream runs.
+    for _ in 0..3000 {
+        if created.load(std::sync::atomic::Ordering::SeqCst) >= 12 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(created.load(std::sync::atomic::Ordering::SeqCst) >= 12);
+    let deleted = tokio::time::timeout(
+        std::time::Duration::from_secs(120),
+        c.api
+            .delete(&format!("/api/v1/tenants/{}?force=true", t.a1.id)),
+    )
+    .await;
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let (s, body) = deleted.expect("the force delete never finished");
+    assert_eq!(s, 204, "{body}");
+    for task in tasks {
+        for (s, body) in task.await.unwrap() {
+            // Created before the delete; refused while it ran; its tenant gone after.
+            assert!(matches!(s, 201 | 409 | 404), "{s}: {body}");
+        }
+    }
+    for tenant in [&t.a1, &t.a1x] {
+        assert!(
+            app.reload(tenant).await.is_none(),
+            "{} is left",
+            tenant.name
+        );
+    }
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) FROM instances i WHERE NOT EXISTS \
+             (SELECT 1 FROM tenants t WHERE t.id = i.tenant_id)"
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        count(
+            &app,
+            &format!(
+                "SELECT count(*) FROM instances WHERE tenant_id IN ({}, {})",
+                t.a1.id, t.a1x.id
+            )
+        )
+        .await,
+        0
+    );
+    assert_sums_exact(&app).await;
+}

@@ -273,3 +273,47 @@ async fn pooled_connections_run_without_jit() {
         .expect("SHOW jit");
     assert_eq!(setting.jit, "off");
 }
+
+/// The API's answers carry the count too (the instance-create benchmark reads it):
+/// a create in a tenant at depth 1 and at depth 3 costs the same, however deep
+/// (every query on the path takes it whole), and no more than it does today.
+#[tokio::test]
+async fn an_api_create_says_its_statements_and_they_do_not_grow_with_depth() {
+    use crate::api::{token_for, Api};
+    let app = spawn_app().await;
+    let tree = partner_tree(&app).await;
+    let api = Api::new(&app, Some(&token_for(&app, &app.admin, false).await));
+    let ids =
+        crate::resources::create_clouds(&api, &[(&app.root, "public", "public", vec![])]).await;
+    let mut counts = Vec::new();
+    for tenant in [&tree.acme, &tree.a1x] {
+        for n in 0..2 {
+            let r = api
+                .request(
+                    reqwest::Method::POST,
+                    &format!("/api/v1/tenants/{}/instances", tenant.id),
+                )
+                .json(
+                    &serde_json::json!({"name": format!("vm{n}"), "cloud_id": ids["public"],
+                    "storage_gb": 1, "memory_gb": 1}),
+                )
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status().as_u16(), 201);
+            let count: u32 = r
+                .headers()
+                .get(tenantry::db::statements::HEADER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse().ok())
+                .expect("a statement count on the API's answer");
+            counts.push(count);
+        }
+    }
+    eprintln!("statements per create (depth 1, 1, 3, 3): {counts:?}");
+    assert_eq!(counts[1], counts[3], "{counts:?}");
+    assert!(counts.iter().all(|n| *n <= CREATE_STATEMENTS), "{counts:?}");
+}
+
+/// What an instance create costs in statements (docs/PERFORMANCE.md, session 14).
+const CREATE_STATEMENTS: u32 = 30;

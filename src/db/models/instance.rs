@@ -220,8 +220,34 @@ impl Instance {
         tenant_id: i64,
         f: &InstanceFields<'_>,
     ) -> QueryResult<Instance> {
+        let id = Self::next_id(conn).await?;
+        Self::insert_as(conn, id, tenant_id, f).await
+    }
+
+    /// The id the next instance gets: taken first, so that what is written about
+    /// it (the audit event) comes before the write that locks the path's totals.
+    pub async fn next_id(conn: &mut AsyncPgConnection) -> QueryResult<i64> {
+        #[derive(QueryableByName)]
+        struct Next {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            id: i64,
+        }
+        let next: Next = diesel::sql_query("SELECT nextval('instances_id_seq') AS id")
+            .get_result(conn)
+            .await?;
+        Ok(next.id)
+    }
+
+    /// Inserts the instance `id` ([`Instance::next_id`]).
+    pub async fn insert_as(
+        conn: &mut AsyncPgConnection,
+        id: i64,
+        tenant_id: i64,
+        f: &InstanceFields<'_>,
+    ) -> QueryResult<Instance> {
         diesel::insert_into(instances::table)
             .values((
+                instances::id.eq(id),
                 instances::tenant_id.eq(tenant_id),
                 instances::name.eq(f.name),
                 instances::cloud_id.eq(Some(f.cloud_id)),

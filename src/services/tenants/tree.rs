@@ -24,6 +24,12 @@
 //! waits, then sees the other's result and is refused as a cycle. Lock waits end
 //! after `lock_timeout` with `AppError::Busy` ("try again").
 //!
+//! Row locks alone would let a stream of creates under M starve M's delete (a new
+//! KEY SHARE does not queue behind a waiting FOR UPDATE): a delete first takes M's
+//! delete guard exclusive, and `lock_paths` first tries the guards of every tenant
+//! it locks shared, refusing the change ([`BEING_DELETED`], 409) while a delete
+//! holds or waits for one (`Tenant::guard_change`).
+//!
 //! The caller's authorization runs again on the locked rows (`authorize`), so a
 //! tenant moved elsewhere meanwhile is not changed on the strength of its old place.
 
@@ -784,6 +790,9 @@ pub async fn delete(
 ) -> Result<usize, AppError> {
     conn.transaction(async |conn| {
         set_lock_timeout(conn).await?;
+        // First, before any row lock: changes under the tenant that start from now
+        // on are refused, and the delete waits only for those in flight.
+        Tenant::guard_delete(conn, id).await?;
         let tenant = lock_paths(conn, &[id], Some(id))
             .await?
             .remove(&id)
@@ -1071,6 +1080,10 @@ pub async fn move_tenant(
     .await
 }
 
+/// The refusal of a change under a tenant that is being deleted.
+pub const BEING_DELETED: &str =
+    "This tenant, or one above it, is being deleted: nothing can be added to it or moved there.";
+
 /// How many times `lock_paths` reads and locks before it gives up (the paths kept
 /// changing under it): then the caller gets "try again".
 const LOCK_ROUNDS: usize = 8;
@@ -1107,6 +1120,17 @@ pub(crate) async fn lock_paths(
             return Ok(rows.into_iter().map(|t| (t.id, t)).collect());
         }
         todo.sort_unstable();
+        // Nothing is added under, or moved into, a tenant being deleted: refused
+        // before any row lock, so a stream of changes cannot starve the delete
+        // (`Tenant::guard_change`).
+        let guarded: Vec<i64> = todo
+            .iter()
+            .map(|k| k.1)
+            .filter(|id| Some(*id) != exclusive)
+            .collect();
+        if !Tenant::guard_change(conn, &guarded).await? {
+            return Err(AppError::Conflict(BEING_DELETED.into()));
+        }
         match exclusive.and_then(|x| depth.get(&x).map(|d| (*d, x))) {
             Some(x) if !held.contains(&x.1) => {
                 let before: Vec<i64> = todo.iter().filter(|k| **k < x).map(|k| k.1).collect();

@@ -15,7 +15,7 @@ pub use list::{
     ApiListQuery, ListPage, ListQuery, MatchQuery, MatchScope, SortKey, TenantFilter,
     TenantListRow, COUNT_CAP,
 };
-pub use subtree::{SubtreeCounts, SubtreeTotals};
+pub use subtree::{SubtreeCounts, SubtreeTotals, DELETE_GUARD};
 pub use tree::{Depth, TreeLevel, TreeNode};
 pub use visibility::Visibility;
 

@@ -22,6 +22,17 @@ pub struct SubtreeCounts {
     pub grants: i64,
 }
 
+/// The class of the tenants' delete guards (transaction advisory locks keyed by
+/// class and tenant id). Row locks alone starve a delete: a tenant's row locked FOR
+/// KEY SHARE by one create after another (every create under it locks its path so)
+/// never comes free for the delete's FOR UPDATE, since a new KEY SHARE joins the
+/// holders without queueing behind the waiting delete. The lock manager queues
+/// advisory locks fairly: a delete takes its tenant's guard exclusive first
+/// ([`Tenant::guard_delete`]), and every change under a tenant tries its path's
+/// guards shared first ([`Tenant::guard_change`]) and is refused while a delete
+/// holds or waits for one, so the delete waits only for the changes in flight.
+pub const DELETE_GUARD: i32 = 0x7464_656c; // "tdel"
+
 impl Tenant {
     /// The tenants with these ids (any order; missing ids are left out).
     pub async fn find_many(conn: &mut AsyncPgConnection, ids: &[i64]) -> QueryResult<Vec<Tenant>> {
@@ -66,6 +77,42 @@ impl Tenant {
             .select(Tenant::as_select())
             .load(conn)
             .await
+    }
+
+    /// Marks `id` as being deleted until the transaction ends: the delete guard
+    /// ([`DELETE_GUARD`]) of the tenant, exclusive, waiting for the changes under it
+    /// that hold it shared. Taken before any row lock of the delete.
+    pub async fn guard_delete(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<usize> {
+        use diesel::sql_types::{BigInt, Integer};
+        diesel::sql_query("SELECT pg_advisory_xact_lock($1, ($2 & 2147483647)::int)")
+            .bind::<Integer, _>(DELETE_GUARD)
+            .bind::<BigInt, _>(id)
+            .execute(conn)
+            .await
+    }
+
+    /// Takes the delete guards of these tenants shared, without waiting, until the
+    /// transaction ends: `false` when one of them is being deleted (held or waited
+    /// for exclusive), and the change must not start.
+    pub async fn guard_change(conn: &mut AsyncPgConnection, ids: &[i64]) -> QueryResult<bool> {
+        use diesel::sql_types::{Array, BigInt, Bool, Integer};
+        #[derive(QueryableByName)]
+        struct Held {
+            #[diesel(sql_type = Bool)]
+            held: bool,
+        }
+        if ids.is_empty() {
+            return Ok(true);
+        }
+        let held: Held = diesel::sql_query(
+            "SELECT coalesce(bool_and(pg_try_advisory_xact_lock_shared($1, (id & 2147483647)::int)), \
+             true) AS held FROM unnest($2::bigint[]) AS id",
+        )
+        .bind::<Integer, _>(DELETE_GUARD)
+        .bind::<Array<BigInt>, _>(ids)
+        .get_result(conn)
+        .await?;
+        Ok(held.held)
     }
 
     /// Locks these tenants FOR KEY SHARE, top-down (by depth, then id): nobody can
