@@ -1206,7 +1206,8 @@ async fn nothing_is_added_under_a_tenant_being_deleted() {
         .api
         .post(
             &format!("/api/v1/tenants/{}/clouds", t.a1.id),
-            json!({"name": "late", "provider": "aws", "visibility": "private"}),
+            json!({"name": "late", "provider": "aws", "visibility": "private",
+                   "assigned_tenant_ids": []}),
         )
         .await;
     assert_eq!(s, 409, "{body}");
