@@ -47,7 +47,7 @@
 //! grow it there (storage or memory up: [`CLOUD_GONE`]); it may move to a cloud the
 //! tenant sees. No instance is created on it, nor moved to it.
 
-use super::tenants::tree::lock_paths;
+use super::tenants::tree::{lock_paths, BEING_DELETED};
 use super::Actor;
 use crate::auth::authz::{self, CloudAccess, CloudShare};
 use crate::auth::Principal;
@@ -538,6 +538,11 @@ pub async fn delete(
 ) -> Result<Instance, AppError> {
     authz::require(p, tenant, Feature::Resources, Level::Full)?;
     in_transaction(conn, async |conn| {
+        // Its trigger locks the path FOR KEY SHARE too: a stream of these must not
+        // starve a delete of the tenant either (`Tenant::guard_change`).
+        if !Tenant::guard_change(conn, &tenant.path).await? {
+            return Err(AppError::Conflict(BEING_DELETED.into()));
+        }
         let before = Instance::lock(conn, tenant.id, id).await?;
         let mut event = actor.event("instance.delete", Some(tenant.id));
         event.before = Some(snapshot(&before));
