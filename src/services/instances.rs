@@ -46,6 +46,7 @@
 //! grow it there (storage or memory up: [`CLOUD_GONE`]); it may move to a cloud the
 //! tenant sees. No instance is created on it, nor moved to it.
 
+use super::draft::Draft;
 use super::tenants::tree::lock_paths;
 use super::Actor;
 use crate::auth::authz::{self, CloudAccess, CloudShare};
@@ -464,13 +465,13 @@ pub async fn create(
     p: &Principal,
     actor: &Actor,
     tenant: &Tenant,
-    input: Result<InstanceInput, FieldErrors>,
+    input: impl Into<Draft<InstanceInput>>,
 ) -> Result<Instance, AppError> {
     authz::require(p, tenant, Feature::Resources, Level::Full)?;
-    let input = input.map_err(AppError::Validation)?;
+    let (input, unread) = input.into().open()?;
     in_transaction(conn, async |conn| {
         let tenant = lock_tenant(conn, tenant).await?;
-        let pending = check(conn, &tenant, &input, None).await?;
+        let pending = unread.merged(check(conn, &tenant, &input, None).await)?;
         let instance = Instance::insert(conn, tenant.id, &input.fields())
             .await
             .map_err(cloud_gone)?;
@@ -491,15 +492,15 @@ pub async fn update(
     actor: &Actor,
     tenant: &Tenant,
     id: i64,
-    input: Result<InstanceInput, FieldErrors>,
+    input: impl Into<Draft<InstanceInput>>,
 ) -> Result<Instance, AppError> {
     authz::require(p, tenant, Feature::Resources, Level::Full)?;
     Instance::find(conn, tenant.id, id).await?;
-    let input = input.map_err(AppError::Validation)?;
+    let (input, unread) = input.into().open()?;
     in_transaction(conn, async |conn| {
         let tenant = lock_tenant(conn, tenant).await?;
         let before = Instance::lock(conn, tenant.id, id).await?;
-        let pending = check(conn, &tenant, &input, Some(&before)).await?;
+        let pending = unread.merged(check(conn, &tenant, &input, Some(&before)).await)?;
         let instance = Instance::update(conn, id, &input.fields())
             .await
             .map_err(cloud_gone)?;

@@ -3,6 +3,7 @@
 //! with a confirmation.
 
 use super::{form_id, pages, resolver_names, ListParams};
+use crate::services::draft::Draft;
 use crate::auth::CurrentUser;
 use crate::db::models::network::{Device, NetworkFilter};
 use crate::db::models::Tenant;
@@ -125,7 +126,7 @@ impl DeviceForm {
         }
     }
 
-    fn to_input(&self) -> Result<DeviceInput, FieldErrors> {
+    fn to_input(&self) -> Draft<DeviceInput> {
         DeviceInput::parse(&self.name, &self.identifier, form_id(&self.resolver_id))
     }
 }

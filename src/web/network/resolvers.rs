@@ -3,6 +3,7 @@
 //! what still uses it.
 
 use super::{pages, ListParams};
+use crate::services::draft::Draft;
 use crate::auth::CurrentUser;
 use crate::db::models::network::{NetworkFilter, Resolver};
 use crate::db::models::Tenant;
@@ -107,7 +108,7 @@ impl ResolverForm {
     }
 
     /// The service's input.
-    fn to_input(&self) -> Result<ResolverInput, FieldErrors> {
+    fn to_input(&self) -> Draft<ResolverInput> {
         ResolverInput::parse(&self.name, &self.address, super::form_id(&self.policy_id))
     }
 }

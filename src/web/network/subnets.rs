@@ -3,6 +3,7 @@
 //! and its delete with a confirmation.
 
 use super::{form_id, pages, resolver_names, ListParams};
+use crate::services::draft::Draft;
 use crate::auth::CurrentUser;
 use crate::db::models::network::{NetworkFilter, Subnet};
 use crate::db::models::Tenant;
@@ -144,7 +145,7 @@ impl SubnetForm {
     }
 
     /// The service's input.
-    fn to_input(&self) -> Result<SubnetInput, FieldErrors> {
+    fn to_input(&self) -> Draft<SubnetInput> {
         SubnetInput::parse(
             &self.cidr,
             form_id(&self.resolver_id),
