@@ -1102,7 +1102,8 @@ pub fn user_limits_refusal(actor: &Subject, target: &Subject) -> Option<String> 
 pub const OWN_LIMITS: &str =
     "You cannot change your own limits: someone above you in the tenant tree sets them.";
 /// Why one may not set a peer's limits.
-pub const PEER_LIMITS: &str = "This user holds every right you hold: only someone above you both sets their limits.";
+pub const PEER_LIMITS: &str =
+    "This user holds every right you hold: only someone above you both sets their limits.";
 
 /// `outranked` as a check: 403 unless the actor dominates the target.
 pub fn require_dominance(actor: &Principal, target: &Subject) -> Result<(), AppError> {

@@ -145,13 +145,18 @@ mod tests {
         };
         assert_eq!(
             all,
-            errors(&[("cloud_id", "Unknown cloud."), ("storage_gb", "Not a number.")])
+            errors(&[
+                ("cloud_id", "Unknown cloud."),
+                ("storage_gb", "Not a number.")
+            ])
         );
     }
 
     #[test]
     fn checks_that_pass_do_not_let_a_conversion_error_through() {
-        let (_, unread) = Draft::new((), errors(&[("name", "Empty.")])).open().unwrap();
+        let (_, unread) = Draft::new((), errors(&[("name", "Empty.")]))
+            .open()
+            .unwrap();
         assert!(matches!(unread.merged(Ok(())), Err(AppError::Validation(e)) if e.len() == 1));
         let (_, clean) = Draft::from(Ok::<_, FieldErrors>(())).open().unwrap();
         assert!(clean.merged(Ok(5)).is_ok());

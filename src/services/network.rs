@@ -9,8 +9,8 @@
 //! first to answer with field errors; when two changes race past them, the
 //! constraint's refusal becomes the same field error, never a 500.
 
-use super::policies::check_choice;
 use super::draft::Draft;
+use super::policies::check_choice;
 use crate::auth::{authz, Principal};
 use crate::db::models::network::{
     Device, DeviceFields, Resolver, ResolverFields, ResolverUse, Subnet, SubnetFields,
@@ -296,11 +296,7 @@ const CHOOSE_RESOLVER: &str = "Choose one of this tenant's resolvers.";
 
 impl DeviceInput {
     /// `resolver_id` None: none chosen (a field error).
-    pub fn parse(
-        name: &str,
-        identifier: &str,
-        resolver_id: Option<i64>,
-    ) -> Draft<Self> {
+    pub fn parse(name: &str, identifier: &str, resolver_id: Option<i64>) -> Draft<Self> {
         let mut errors = FieldErrors::new();
         let name = TenantName::parse(name).unwrap_or_else(|e| {
             errors.insert("name", e);
@@ -455,11 +451,7 @@ pub struct SubnetInput {
 
 impl SubnetInput {
     /// `resolver_id` None: none chosen (a field error).
-    pub fn parse(
-        cidr: &str,
-        resolver_id: Option<i64>,
-        policy_id: Option<i64>,
-    ) -> Draft<Self> {
+    pub fn parse(cidr: &str, resolver_id: Option<i64>, policy_id: Option<i64>) -> Draft<Self> {
         let mut errors = FieldErrors::new();
         let cidr = parse_network(cidr).unwrap_or_else(|e| {
             errors.insert("cidr", e);
@@ -634,16 +626,24 @@ mod tests {
 
     #[test]
     fn inputs_report_every_field_error_at_once() {
-        let e = SubnetInput::parse("10.0.0.5/24", None, None).into_result().unwrap_err();
+        let e = SubnetInput::parse("10.0.0.5/24", None, None)
+            .into_result()
+            .unwrap_err();
         assert_eq!(
             e.get("cidr").map(String::as_str),
             Some("10.0.0.5/24 has host bits set; did you mean 10.0.0.0/24?")
         );
         assert!(e.contains_key("resolver_id"));
-        let e = DeviceInput::parse("", "a b", Some(1)).into_result().unwrap_err();
+        let e = DeviceInput::parse("", "a b", Some(1))
+            .into_result()
+            .unwrap_err();
         assert!(e.contains_key("name") && e.contains_key("identifier"));
-        let e = ResolverInput::parse("dns", "10.0.0.0/8", None).into_result().unwrap_err();
+        let e = ResolverInput::parse("dns", "10.0.0.0/8", None)
+            .into_result()
+            .unwrap_err();
         assert!(e.contains_key("address"));
-        assert!(ResolverInput::parse("dns", "192.0.2.53", None).into_result().is_ok());
+        assert!(ResolverInput::parse("dns", "192.0.2.53", None)
+            .into_result()
+            .is_ok());
     }
 }

@@ -355,8 +355,16 @@ async fn limits_refusal(
     errors: &mut FieldErrors,
 ) -> Result<(), AppError> {
     let changed: Vec<&'static str> = [
-        ("storage_limit_gb", asked.storage_limit_gb, target.storage_limit_gb),
-        ("memory_limit_gb", asked.memory_limit_gb, target.memory_limit_gb),
+        (
+            "storage_limit_gb",
+            asked.storage_limit_gb,
+            target.storage_limit_gb,
+        ),
+        (
+            "memory_limit_gb",
+            asked.memory_limit_gb,
+            target.memory_limit_gb,
+        ),
     ]
     .into_iter()
     .filter(|(_, asked, stored)| asked.get() != *stored)

@@ -1,7 +1,7 @@
 //! How an [`AppError`] reaches the client: an HTML error page for the console, a
 //! problem document (`application/problem+json`, RFC 9457) for the JSON API.
 
-use crate::error::{AppError, Blocker, FieldErrors};
+use crate::error::{AppError, Blocker};
 use crate::web::page::error_page;
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};

@@ -156,8 +156,10 @@ impl UserForm {
         if let Some(u) = stored {
             let storage = u.storage_limit_gb;
             let memory = u.memory_limit_gb;
-            self.storage_limit_gb.get_or_insert_with(|| limit_text(storage));
-            self.memory_limit_gb.get_or_insert_with(|| limit_text(memory));
+            self.storage_limit_gb
+                .get_or_insert_with(|| limit_text(storage));
+            self.memory_limit_gb
+                .get_or_insert_with(|| limit_text(memory));
         }
         if let Some(u) = stored.filter(|u| u.is_managed()) {
             self.username = Some(u.username.clone());
@@ -861,7 +863,10 @@ mod tests {
             ..form()
         };
         assert!(bare.to_new(None).unwrap().0.settings.enabled);
-        let change = bare.to_change(&stored(UserSource::Local), None).into_result().unwrap();
+        let change = bare
+            .to_change(&stored(UserSource::Local), None)
+            .into_result()
+            .unwrap();
         assert!(!change.settings.enabled);
     }
 
@@ -899,7 +904,8 @@ mod tests {
         };
         assert!(with_password
             .to_change(&user, None)
-            .into_result().unwrap_err()
+            .into_result()
+            .unwrap_err()
             .contains_key("password"));
         // Not sent (disabled inputs) or sent unchanged: kept; other fields change.
         let limits_only = UserForm {
@@ -923,13 +929,17 @@ mod tests {
         };
         assert!(no_email
             .to_change(&stored(UserSource::Local), None)
-            .into_result().unwrap_err()
+            .into_result()
+            .unwrap_err()
             .contains_key("email"));
         let legacy = User {
             email: String::new(),
             ..stored(UserSource::Local)
         };
-        assert_eq!(email(&no_email.to_change(&legacy, None).into_result().unwrap()), Some(""));
+        assert_eq!(
+            email(&no_email.to_change(&legacy, None).into_result().unwrap()),
+            Some("")
+        );
         // A local user's fields are validated and may change.
         let local = stored(UserSource::Local);
         let change = changed.to_change(&local, None).into_result().unwrap();

@@ -138,7 +138,13 @@ async fn nobody_lifts_their_own_limits_nor_a_peers_only_someone_above_them() {
     // A peer (every right ta holds, and no more): ta may edit them, not their limits.
     let html = ta_browser.get_html(&user_page(&acme, &tb)).await;
     assert!(html.contains("only someone above you both"), "{html}");
-    let r = save_user(&ta_browser, &acme, &tb, &user_form(&tb, "Tb", Some(""), None)).await;
+    let r = save_user(
+        &ta_browser,
+        &acme,
+        &tb,
+        &user_form(&tb, "Tb", Some(""), None),
+    )
+    .await;
     assert_eq!(status(&r), 422);
     let page = r.text().await.unwrap();
     assert!(
@@ -163,7 +169,13 @@ async fn nobody_lifts_their_own_limits_nor_a_peers_only_someone_above_them() {
     let html = app.get_html(&user_page(&acme, &ta)).await;
     let storage_input = between(&html, "id=\"storage_limit_gb\"", ">");
     assert!(!storage_input.contains("disabled"), "{storage_input}");
-    let r = save_user(&app, &acme, &ta, &user_form(&ta, "Tara", Some("20"), Some(""))).await;
+    let r = save_user(
+        &app,
+        &acme,
+        &ta,
+        &user_form(&ta, "Tara", Some("20"), Some("")),
+    )
+    .await;
     assert_redirect_to(&r, &user_page(&acme, &ta));
     assert_eq!(user_limits(&app, &ta).await, (Some(20), None));
     // Nor may the root's administrator lift their own.
@@ -218,7 +230,14 @@ async fn a_cursor_continues_only_the_list_it_was_read_in() {
     let api = Api::new(&app, Some(&token_for(&app, &app.admin, false).await));
     three_of_each(&api, &acme).await;
     three_of_each(&api, &globex).await;
-    let lists = ["instances", "clouds", "resolvers", "devices", "subnets", "policies"];
+    let lists = [
+        "instances",
+        "clouds",
+        "resolvers",
+        "devices",
+        "subnets",
+        "policies",
+    ];
     let (s, page) = api
         .get(&format!("/api/v1/tenants/{}/instances?limit=1", acme.id))
         .await;
@@ -292,10 +311,18 @@ async fn a_body_serde_cannot_read_names_its_field_in_errors() {
     };
     for (body, field, kind) in [
         (with("status", json!("paused")), "status", "invalid-body"),
-        (with("storage_gb", json!("abc")), "storage_gb", "invalid-body"),
+        (
+            with("storage_gb", json!("abc")),
+            "storage_gb",
+            "invalid-body",
+        ),
         (with("cloud_id", json!([1])), "cloud_id", "invalid-body"),
         (with("bogus", json!(1)), "bogus", "unknown-field"),
-        (json!({"cloud_id": cloud, "storage_gb": 1, "memory_gb": 1}), "name", "invalid-body"),
+        (
+            json!({"cloud_id": cloud, "storage_gb": 1, "memory_gb": 1}),
+            "name",
+            "invalid-body",
+        ),
     ] {
         let (s, answer) = api.post(&format!("{base}/instances"), body.clone()).await;
         assert_eq!(s, 400, "{body}: {answer}");
@@ -324,13 +351,23 @@ async fn a_body_serde_cannot_read_names_its_field_in_errors() {
     assert_eq!(s, 400, "{answer}");
     assert!(answer["errors"]["status"].is_string(), "{answer}");
     let (s, answer) = api
-        .post(&format!("{base}/resolvers"), json!({"name": 5, "address": "10.0.0.1"}))
+        .post(
+            &format!("{base}/resolvers"),
+            json!({"name": 5, "address": "10.0.0.1"}),
+        )
         .await;
     assert_eq!(s, 400, "{answer}");
     assert!(answer["errors"]["name"].is_string(), "{answer}");
     // Nothing was written.
     assert_eq!(
-        one(&app, &format!("SELECT count(*) FROM instances WHERE tenant_id = {}", acme.id)).await,
+        one(
+            &app,
+            &format!(
+                "SELECT count(*) FROM instances WHERE tenant_id = {}",
+                acme.id
+            )
+        )
+        .await,
         3
     );
     // Not JSON at all names no field.
@@ -413,7 +450,11 @@ async fn form_conversion_errors_come_with_the_operations_own() {
     let r = app
         .post_form(
             &format!("/tenants/{}/devices/new", t.a2.id),
-            &[("name", "pc"), ("identifier", "a b"), ("resolver_id", "999999")],
+            &[
+                ("name", "pc"),
+                ("identifier", "a b"),
+                ("resolver_id", "999999"),
+            ],
         )
         .await;
     assert_eq!(status(&r), 422);
@@ -422,7 +463,11 @@ async fn form_conversion_errors_come_with_the_operations_own() {
     let r = app
         .post_form(
             &format!("/tenants/{}/subnets/new", t.a2.id),
-            &[("cidr", "10.0.0.0/33"), ("resolver_id", "999999"), ("policy_id", "")],
+            &[
+                ("cidr", "10.0.0.0/33"),
+                ("resolver_id", "999999"),
+                ("policy_id", ""),
+            ],
         )
         .await;
     assert_eq!(status(&r), 422);
@@ -513,7 +558,11 @@ async fn a_bulk_move_preview_sums_the_tenants_moved_together() {
         );
     }
     assert_eq!(
-        one(&app, &format!("SELECT parent_id FROM tenants WHERE id = {}", t.a2.id)).await,
+        one(
+            &app,
+            &format!("SELECT parent_id FROM tenants WHERE id = {}", t.a2.id)
+        )
+        .await,
         t.acme.id
     );
     // A tenant moved with its parent is not counted twice: a1 and a1x together,

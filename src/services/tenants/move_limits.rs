@@ -208,7 +208,13 @@ fn overruns(
                 u.max_instances,
                 *instances,
             ),
-            ("Users", "", u.user_count, u.max_users.map(i64::from), *users),
+            (
+                "Users",
+                "",
+                u.user_count,
+                u.max_users.map(i64::from),
+                *users,
+            ),
         ];
         for (what, unit, used, limit, brings) in checks {
             let Some(limit) = limit else { continue };

@@ -1028,9 +1028,15 @@ mod tests {
                 assert!(matches(&pattern, &cursor), "{tenant} {id} {cursor}");
                 assert!(!matches(&cursor_pattern(), &cursor), "{cursor}");
                 let clouds = "/api/v1/tenants/{id}/clouds";
-                assert!(!matches(&tenant_cursor_pattern(clouds), &cursor), "{cursor}");
+                assert!(
+                    !matches(&tenant_cursor_pattern(clouds), &cursor),
+                    "{cursor}"
+                );
                 assert_eq!(decode_tenant_cursor(&cursor, list).ok(), Some(id));
-                let other = ListOf { tenant: tenant + 1, ..list };
+                let other = ListOf {
+                    tenant: tenant + 1,
+                    ..list
+                };
                 let other = decode_tenant_cursor(&cursor, other).unwrap_err();
                 assert_eq!(other.status().as_u16(), 422, "{other:?}");
                 // Another list's, of the same tenant or not: 400 naming `cursor`.

@@ -9,7 +9,8 @@ use super::owned::{
     sent, shown, PageParams,
 };
 use super::tenants::{
-    integral_i64, integral_opt_i64, nullable, page_limit, paged_in, path_tenant, query_limit, ListOf,
+    integral_i64, integral_opt_i64, nullable, page_limit, paged_in, path_tenant, query_limit,
+    ListOf,
 };
 use super::{json, parse_json};
 use crate::auth::ApiUser;

@@ -3,11 +3,11 @@
 //! what still uses it.
 
 use super::{pages, ListParams};
-use crate::services::draft::Draft;
 use crate::auth::CurrentUser;
 use crate::db::models::network::{NetworkFilter, Resolver};
 use crate::db::models::Tenant;
 use crate::error::{AppError, FieldErrors};
+use crate::services::draft::Draft;
 use crate::services::network::{self as service, ResolverInput};
 use crate::web::confirm::{Confirm, Question};
 use crate::web::extract::Query;

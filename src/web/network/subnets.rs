@@ -3,11 +3,11 @@
 //! and its delete with a confirmation.
 
 use super::{form_id, pages, resolver_names, ListParams};
-use crate::services::draft::Draft;
 use crate::auth::CurrentUser;
 use crate::db::models::network::{NetworkFilter, Subnet};
 use crate::db::models::Tenant;
 use crate::error::{AppError, FieldErrors};
+use crate::services::draft::Draft;
 use crate::services::network::{self as service, SubnetInput};
 use crate::web::confirm::{Confirm, Question};
 use crate::web::extract::Query;
