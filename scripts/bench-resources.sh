@@ -32,69 +32,22 @@
 # BENCH_SKIP_BUILD=1, BENCH_BIN_DIR (target/release), BENCH_PG_BASE.
 set -euo pipefail
 
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
-
-PG_BASE="${BENCH_PG_BASE:-postgres://tenantry:tenantry@127.0.0.1:5432}"
+BENCH_NAME="resources"
 DB="tenantry_bench_resources"
-DB_URL="$PG_BASE/$DB"
-ADMIN_DB_URL="$PG_BASE/postgres"
+ADDR="127.0.0.1:18092"
 TENANTS="${BENCH_RESOURCES_TENANTS:-100000}"
 REQUESTS="${BENCH_RESOURCES_REQUESTS:-10000}"
 CONNECTIONS="${BENCH_RESOURCES_CONNECTIONS:-4}"
 RUNS="${BENCH_RESOURCES_RUNS:-3}"
-BIN_DIR="${BENCH_BIN_DIR:-target/release}"
-ADDR="127.0.0.1:18092"
-OUT="target/bench"
-mkdir -p "$OUT"
+source "$(dirname "${BASH_SOURCE[0]}")/bench-common.sh"
 SUMMARY="$OUT/resources.md"
 
-log() { printf '[bench-resources] %s\n' "$*"; }
-die() { printf '[bench-resources] ERROR: %s\n' "$*" >&2; exit 1; }
-load() { cut -d' ' -f1-3 /proc/loadavg; }
-sql() { psql -X -q -tA -v ON_ERROR_STOP=1 "$DB_URL" "$@"; }
 # The median of the numbers on stdin.
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR) printf "%.2f", v[int((NR + 1) / 2)]; else print "n/a" }'; }
 # A field of a run's RESULT line.
 field() { grep '^RESULT' "$1" | tr ' ' '\n' | awk -F= -v k="$2" '$1 == k { print $2 }'; }
 
-SERVER_PID=""
-stop_server() {
-    if [[ -n $SERVER_PID ]]; then
-        kill "$SERVER_PID" 2>/dev/null || true
-        wait "$SERVER_PID" 2>/dev/null || true
-        SERVER_PID=""
-    fi
-}
-trap stop_server EXIT
-SECRET="$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')"
-# $1: extra environment (TENANTRY_DEV=1 for the statement counts).
-start_server() {
-    env "$@" TENANTRY_LISTEN="$ADDR" TENANTRY_PUBLIC_URL="http://$ADDR" TENANTRY_SECRET_KEY="$SECRET" \
-        RUST_LOG=warn "$BIN_DIR/tenantry" serve >>"$OUT/resources-server.log" 2>&1 </dev/null &
-    SERVER_PID=$!
-    for _ in $(seq 1 120); do
-        curl -s -o /dev/null "http://$ADDR/readyz" && return 0
-        sleep 0.5
-    done
-    die "the server did not start (see $OUT/resources-server.log)"
-}
-
-scripts/ensure-postgres.sh >/dev/null
-if [[ ${BENCH_SKIP_BUILD:-0} != 1 ]]; then
-    log "cargo build --release (tenantry, bench-run)"
-    cargo build --release --quiet --bin tenantry --bin bench-run
-fi
-
-export DATABASE_URL="$DB_URL"
-if [[ ${BENCH_KEEP_DB:-0} == 1 ]] && sql -c 'SELECT 1' >/dev/null 2>&1; then
-    log "reusing $DB"
-    "$BIN_DIR/tenantry" migrate >/dev/null
-else
-    log "creating $DB and seeding $TENANTS tenants"
-    psql -X -q "$ADMIN_DB_URL" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB" >/dev/null
-    "$BIN_DIR/tenantry" migrate >/dev/null
-    "$BIN_DIR/bench-run" seed --tenants "$TENANTS" --depth 12
-fi
+bench_prepare
 # What autovacuum would have done by now (it is off on this machine's PostgreSQL).
 sql -c 'SET client_min_messages = error' -c 'VACUUM ANALYZE' >/dev/null
 # Before every run: the same start, and fresh statistics for what the last run changed.

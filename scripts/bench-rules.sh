@@ -23,56 +23,26 @@
 # BENCH_BIN_DIR (target/release), BENCH_PG_BASE.
 set -euo pipefail
 
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
-
-PG_BASE="${BENCH_PG_BASE:-postgres://tenantry:tenantry@127.0.0.1:5432}"
+BENCH_NAME="rules"
 DB="tenantry_bench_rules"
-DB_URL="$PG_BASE/$DB"
-ADMIN_DB_URL="$PG_BASE/postgres"
+ADDR="127.0.0.1:18091"
 RULES="${BENCH_RULES_COUNT:-100000}"
 TENANTS="${BENCH_RULES_TENANTS:-100000}"
 ROUNDS="${BENCH_RULES_ROUNDS:-5}"
 IDLE="${BENCH_RULES_IDLE:-10s}"
-BIN_DIR="${BENCH_BIN_DIR:-target/release}"
-ADDR="127.0.0.1:18091"
 PAGE="/tenants?per_page=50"
-OUT="target/bench"
-mkdir -p "$OUT"
+source "$(dirname "${BASH_SOURCE[0]}")/bench-common.sh"
 SUMMARY="$OUT/rules.md"
 
-log() { printf '[bench-rules] %s\n' "$*"; }
-die() { printf '[bench-rules] ERROR: %s\n' "$*" >&2; exit 1; }
-load() { cut -d' ' -f1-3 /proc/loadavg; }
-sql() { psql -X -q -tA -v ON_ERROR_STOP=1 "$DB_URL" "$@"; }
-
-SERVER_PID=""
 HEY_PID=""
 cleanup() {
     if [[ -n $HEY_PID ]]; then kill "$HEY_PID" 2>/dev/null || true; fi
-    if [[ -n $SERVER_PID ]]; then
-        kill "$SERVER_PID" 2>/dev/null || true
-        wait "$SERVER_PID" 2>/dev/null || true
-    fi
+    stop_server
 }
 trap cleanup EXIT
 
 command -v hey >/dev/null || die "hey is not installed (make bench installs it; apt-get install -y hey)"
-scripts/ensure-postgres.sh >/dev/null
-if [[ ${BENCH_SKIP_BUILD:-0} != 1 ]]; then
-    log "cargo build --release (tenantry, bench-run)"
-    cargo build --release --quiet --bin tenantry --bin bench-run
-fi
-
-export DATABASE_URL="$DB_URL"
-if [[ ${BENCH_KEEP_DB:-0} == 1 ]] && sql -c 'SELECT 1' >/dev/null 2>&1; then
-    log "reusing $DB"
-    "$BIN_DIR/tenantry" migrate >/dev/null
-else
-    log "creating $DB: $TENANTS tenants, then $RULES rules"
-    psql -X -q "$ADMIN_DB_URL" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB" >/dev/null
-    "$BIN_DIR/tenantry" migrate >/dev/null
-    "$BIN_DIR/bench-run" seed --tenants "$TENANTS" --depth 12
-fi
+bench_prepare "creating $DB: $TENANTS tenants, then $RULES rules"
 "$BIN_DIR/bench-run" seed-rules --rules "$RULES"
 sql -c 'VACUUM ANALYZE rules, rule_sets, rule_set_versions, applications, domains, tenants' >/dev/null
 source_id=$(sql -c "SELECT id FROM tenants WHERE subdomain = 'bench-rules-source'")
@@ -106,16 +76,7 @@ quiet_load=$(load)
 
 # ---------------------------------------------------------------- 5. the Tenants page meanwhile
 : >"$OUT/rules-server.log"
-SECRET="$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')"
-TENANTRY_LISTEN="$ADDR" TENANTRY_PUBLIC_URL="http://$ADDR" TENANTRY_SECRET_KEY="$SECRET" \
-    TENANTRY_MIGRATION_POLL_MS=3600000 RUST_LOG=warn \
-    "$BIN_DIR/tenantry" serve >>"$OUT/rules-server.log" 2>&1 </dev/null &
-SERVER_PID=$!
-for _ in $(seq 1 120); do
-    curl -s -o /dev/null "http://$ADDR/readyz" && break
-    sleep 0.5
-done
-curl -s -o /dev/null "http://$ADDR/readyz" || die "the server did not start (see $OUT/rules-server.log)"
+start_server TENANTRY_MIGRATION_POLL_MS=3600000
 cookie=$(python3 - "$ADDR" <<'PY'
 import html, http.cookiejar, re, sys, urllib.parse, urllib.request
 addr = sys.argv[1]

@@ -29,71 +29,24 @@
 # seeded for stats/csv is kept in the database).
 set -euo pipefail
 
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
-
-PG_BASE="${BENCH_PG_BASE:-postgres://tenantry:tenantry@127.0.0.1:5432}"
+BENCH_NAME="usage"
 DB="tenantry_bench_usage"
-DB_URL="$PG_BASE/$DB"
-ADMIN_DB_URL="$PG_BASE/postgres"
+ADDR="127.0.0.1:18090"
 TENANTS="${BENCH_USAGE_TENANTS:-100000}"
 BATCHES="${BENCH_USAGE_BATCHES:-30}"
 CLIENTS="${BENCH_USAGE_CLIENTS:-2 4}"
 ONLY="${BENCH_USAGE_ONLY:-}"
-BIN_DIR="${BENCH_BIN_DIR:-target/release}"
-ADDR="127.0.0.1:18090"
 ADMIN_LOGIN="admin"
 ADMIN_PASSWORD="bench-password-123"
-OUT="target/bench"
-mkdir -p "$OUT"
+source "$(dirname "${BASH_SOURCE[0]}")/bench-common.sh"
 SUMMARY="$OUT/usage.md"
 
-log() { printf '[bench-usage] %s\n' "$*"; }
-die() { printf '[bench-usage] ERROR: %s\n' "$*" >&2; exit 1; }
-load() { cut -d' ' -f1-3 /proc/loadavg; }
 step() { [[ -z $ONLY || $ONLY == "$1" ]]; }
-sql() { psql -X -q -tA -v ON_ERROR_STOP=1 "$DB_URL" "$@"; }
-
-SERVER_PID=""
-stop_server() {
-    if [[ -n $SERVER_PID ]]; then
-        kill "$SERVER_PID" 2>/dev/null || true
-        wait "$SERVER_PID" 2>/dev/null || true
-        SERVER_PID=""
-    fi
-}
-trap stop_server EXIT
-# Sessions live in PostgreSQL and are signed with this key: a cookie outlives a restart.
-SECRET="$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')"
-start_server() {
-    TENANTRY_LISTEN="$ADDR" TENANTRY_PUBLIC_URL="http://$ADDR" TENANTRY_SECRET_KEY="$SECRET" \
-        RUST_LOG=warn "$BIN_DIR/tenantry" serve >>"$OUT/usage-server.log" 2>&1 </dev/null &
-    SERVER_PID=$!
-    for _ in $(seq 1 120); do
-        curl -s -o /dev/null "http://$ADDR/readyz" && return 0
-        sleep 0.5
-    done
-    die "the server did not start (see $OUT/usage-server.log)"
-}
 peak_rss_kib() { awk '/^VmHWM:/ { print $2 }' "/proc/$SERVER_PID/status"; }
 # CPU seconds (user + system) the server has used so far: what the export costs the server, beside its wall time.
 server_cpu_secs() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$SERVER_PID/stat"; }
 
-scripts/ensure-postgres.sh >/dev/null
-if [[ ${BENCH_SKIP_BUILD:-0} != 1 ]]; then
-    log "cargo build --release (tenantry, bench-run)"
-    cargo build --release --quiet --bin tenantry --bin bench-run
-fi
-
-export DATABASE_URL="$DB_URL"
-if [[ ${BENCH_KEEP_DB:-0} == 1 ]] && sql -c 'SELECT 1' >/dev/null 2>&1; then
-    log "reusing $DB"
-    "$BIN_DIR/tenantry" migrate >/dev/null
-else
-    log "creating $DB and seeding $TENANTS tenants"
-    psql -X -q "$ADMIN_DB_URL" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB" >/dev/null
-    "$BIN_DIR/tenantry" migrate >/dev/null
-    "$BIN_DIR/bench-run" seed --tenants "$TENANTS" --depth 12
-fi
+bench_prepare
 # Statistics for the tree (this machine's PostgreSQL has autovacuum, hence autoanalyze,
 # off: without them `path @> ARRAY[root]` is estimated at 1 % of the tenants and the
 # stats page's deep pages sorted all 100,000 of them on disk, 0.6 s instead of 0.06).

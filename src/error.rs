@@ -63,6 +63,14 @@ pub enum AppError {
     /// A problem only the JSON API raises (body, content type, batch, idempotency).
     #[error("{}: {detail}", kind.slug())]
     Problem { kind: ProblemKind, detail: String },
+    /// A JSON body the operation cannot take (`unknown-field`, `invalid-body`), with
+    /// the field it is about when serde tells (its path in the body → message).
+    #[error("{}: {detail}", kind.slug())]
+    BadBody {
+        kind: ProblemKind,
+        detail: String,
+        errors: BTreeMap<String, String>,
+    },
 }
 
 /// Something in a subtree that stops a safe delete.
@@ -149,7 +157,7 @@ impl AppError {
             AppError::Busy => ProblemKind::TryAgain,
             AppError::DeleteBlocked(_) => ProblemKind::DeleteBlocked,
             AppError::Locked(_) => ProblemKind::Locked,
-            AppError::Problem { kind, .. } => *kind,
+            AppError::Problem { kind, .. } | AppError::BadBody { kind, .. } => *kind,
         }
     }
 
@@ -203,7 +211,7 @@ impl AppError {
             ),
             AppError::Unauthorized(m) => (*m).into(),
             AppError::Locked(notice) => notice.message(),
-            AppError::Problem { detail, .. } => detail.clone(),
+            AppError::Problem { detail, .. } | AppError::BadBody { detail, .. } => detail.clone(),
         };
         (title, detail)
     }

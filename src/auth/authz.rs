@@ -1078,6 +1078,33 @@ pub fn outranked(actor: &Principal, target: &Subject) -> Option<Outranked> {
     None
 }
 
+/// Why `actor` may not set the storage and memory limits of `target` (issue #14),
+/// if they may not. Only someone strictly above the target sets them: the actor
+/// dominates the target ([`outranked`]) and the target does not dominate the actor
+/// back. So nobody sets their own limits, nor a peer's (two Administrators of one
+/// tenant would lift each other's), nor those of anyone they may not act on.
+/// Both are loaded as targets ([`Subject::load`]): the comparison goes both ways.
+/// A new user's limits are their creator's to set (the role is checked apart).
+pub fn user_limits_refusal(actor: &Subject, target: &Subject) -> Option<String> {
+    if actor.principal.user.id == target.principal.user.id {
+        return Some(OWN_LIMITS.into());
+    }
+    if let Some(why) = outranked(&actor.principal, target) {
+        return Some(why.message());
+    }
+    if outranked(&target.principal, actor).is_none() {
+        return Some(PEER_LIMITS.into());
+    }
+    None
+}
+
+/// Why one may not set one's own limits.
+pub const OWN_LIMITS: &str =
+    "You cannot change your own limits: someone above you in the tenant tree sets them.";
+/// Why one may not set a peer's limits.
+pub const PEER_LIMITS: &str =
+    "This user holds every right you hold: only someone above you both sets their limits.";
+
 /// `outranked` as a check: 403 unless the actor dominates the target.
 pub fn require_dominance(actor: &Principal, target: &Subject) -> Result<(), AppError> {
     match outranked(actor, target) {

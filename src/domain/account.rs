@@ -134,6 +134,11 @@ impl GbLimit {
     pub fn get(self) -> Option<i32> {
         self.0
     }
+
+    /// A limit as stored (a change that leaves it as it is).
+    pub fn stored(limit: Option<i32>) -> Self {
+        Self(limit)
+    }
 }
 
 #[cfg(test)]

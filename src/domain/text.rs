@@ -33,6 +33,12 @@ impl TenantName {
     pub fn into_inner(self) -> String {
         self.0
     }
+
+    /// What stands for a name that could not be read while the rest of the input is
+    /// checked (`services::draft`): never stored, the draft's error refuses the write.
+    pub fn stand_in() -> Self {
+        Self(String::new())
+    }
 }
 
 /// Characters that change how a name reads without being seen: direction marks,

@@ -12,6 +12,7 @@
 //! refused while it shares) or a receiver being moved away waits, and is judged as
 //! it is after that change.
 
+use super::draft::{field_errors, refused, Draft};
 use super::tenants::tree::lock_paths;
 use super::Actor;
 use crate::auth::authz::{self, CloudAccess, CloudShare};
@@ -249,11 +250,23 @@ fn snapshot(c: &Cloud, assigned: &[i64]) -> serde_json::Value {
     })
 }
 
-fn taken(name: &TenantName) -> AppError {
-    AppError::field(
-        "name",
-        format!("This tenant already has a cloud named {}.", name.as_str()),
-    )
+/// The name's check into `errors`: taken by another cloud of `tenant` (`except`:
+/// the one edited).
+async fn name_free(
+    conn: &mut AsyncPgConnection,
+    tenant: &Tenant,
+    input: &CloudInput,
+    except: Option<i64>,
+    errors: &mut FieldErrors,
+) -> Result<(), AppError> {
+    if Cloud::name_taken(conn, tenant.id, input.name.as_str(), except).await? {
+        let name = input.name.as_str();
+        errors.insert(
+            "name",
+            format!("This tenant already has a cloud named {name}."),
+        );
+    }
+    Ok(())
 }
 
 /// Creates a cloud of `tenant` (Resources full).
@@ -262,18 +275,17 @@ pub async fn create(
     p: &Principal,
     actor: &Actor,
     tenant: &Tenant,
-    input: Result<CloudInput, FieldErrors>,
+    input: impl Into<Draft<CloudInput>>,
 ) -> Result<Cloud, AppError> {
     authz::require(p, tenant, Feature::Resources, Level::Full)?;
-    let mut input = input.map_err(AppError::Validation)?;
+    let (mut input, unread) = input.into().open()?;
     input.assigned_tenant_ids.sort_unstable();
     input.assigned_tenant_ids.dedup();
     in_transaction(conn, async |conn| {
         set_lock_timeout(conn).await?;
-        check_sharing(conn, p, tenant, &input).await?;
-        if Cloud::name_taken(conn, tenant.id, input.name.as_str(), None).await? {
-            return Err(taken(&input.name));
-        }
+        let mut errors = field_errors(check_sharing(conn, p, tenant, &input).await)?;
+        name_free(conn, tenant, &input, None, &mut errors).await?;
+        unread.merged(refused(errors))?;
         let cloud = Cloud::insert(conn, tenant.id, &fields(&input)).await?;
         Cloud::set_assignments(conn, cloud.id, &input.assigned_tenant_ids).await?;
         let mut event = actor.event("cloud.create", Some(tenant.id));
@@ -292,19 +304,18 @@ pub async fn update(
     actor: &Actor,
     tenant: &Tenant,
     id: i64,
-    input: Result<CloudInput, FieldErrors>,
+    input: impl Into<Draft<CloudInput>>,
 ) -> Result<Cloud, AppError> {
     require_changeable(conn, p, tenant, id).await?;
-    let mut input = input.map_err(AppError::Validation)?;
+    let (mut input, unread) = input.into().open()?;
     input.assigned_tenant_ids.sort_unstable();
     input.assigned_tenant_ids.dedup();
     in_transaction(conn, async |conn| {
         set_lock_timeout(conn).await?;
-        check_sharing(conn, p, tenant, &input).await?;
+        let mut errors = field_errors(check_sharing(conn, p, tenant, &input).await)?;
         let before = Cloud::lock_own(conn, tenant.id, id).await?;
-        if Cloud::name_taken(conn, tenant.id, input.name.as_str(), Some(id)).await? {
-            return Err(taken(&input.name));
-        }
+        name_free(conn, tenant, &input, Some(id), &mut errors).await?;
+        unread.merged(refused(errors))?;
         let old: Vec<(i64, String, Vec<i64>)> = Cloud::assignments(conn, id).await?;
         // Tenants the cloud is assigned to that this user cannot see stay assigned:
         // the form could not show them, so it cannot mean to remove them. (Unless

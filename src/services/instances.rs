@@ -47,6 +47,7 @@
 //! grow it there (storage or memory up: [`CLOUD_GONE`]); it may move to a cloud the
 //! tenant sees. No instance is created on it, nor moved to it.
 
+use super::draft::Draft;
 use super::tenants::tree::{lock_paths, BEING_DELETED};
 use super::Actor;
 use crate::auth::authz::{self, CloudAccess, CloudShare};
@@ -475,13 +476,13 @@ pub async fn create(
     p: &Principal,
     actor: &Actor,
     tenant: &Tenant,
-    input: Result<InstanceInput, FieldErrors>,
+    input: impl Into<Draft<InstanceInput>>,
 ) -> Result<Instance, AppError> {
     authz::require(p, tenant, Feature::Resources, Level::Full)?;
-    let input = input.map_err(AppError::Validation)?;
+    let (input, unread) = input.into().open()?;
     in_transaction(conn, async |conn| {
         let tenant = lock_tenant(conn, tenant).await?;
-        let pending = check(conn, &tenant, &input, None).await?;
+        let pending = unread.merged(check(conn, &tenant, &input, None).await)?;
         // The event first: the write locks the path's totals rows (the root's,
         // which every create writes, among them) to the commit.
         let id = Instance::next_id(conn).await?;
@@ -505,15 +506,15 @@ pub async fn update(
     actor: &Actor,
     tenant: &Tenant,
     id: i64,
-    input: Result<InstanceInput, FieldErrors>,
+    input: impl Into<Draft<InstanceInput>>,
 ) -> Result<Instance, AppError> {
     authz::require(p, tenant, Feature::Resources, Level::Full)?;
     Instance::find(conn, tenant.id, id).await?;
-    let input = input.map_err(AppError::Validation)?;
+    let (input, unread) = input.into().open()?;
     in_transaction(conn, async |conn| {
         let tenant = lock_tenant(conn, tenant).await?;
         let before = Instance::lock(conn, tenant.id, id).await?;
-        let pending = check(conn, &tenant, &input, Some(&before)).await?;
+        let pending = unread.merged(check(conn, &tenant, &input, Some(&before)).await)?;
         // The event first, as a create's.
         let mut event = actor.event("instance.update", Some(tenant.id));
         event.before = Some(snapshot(&before));

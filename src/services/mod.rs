@@ -8,6 +8,7 @@ pub mod branding;
 pub mod change;
 pub mod clouds;
 pub mod demo;
+pub mod draft;
 pub mod grants;
 pub mod instances;
 pub mod invitations;

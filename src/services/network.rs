@@ -9,6 +9,7 @@
 //! first to answer with field errors; when two changes race past them, the
 //! constraint's refusal becomes the same field error, never a 500.
 
+use super::draft::Draft;
 use super::policies::check_choice;
 use crate::auth::{authz, Principal};
 use crate::db::models::network::{
@@ -63,10 +64,6 @@ pub fn may_change(p: &Principal, tenant: &Tenant) -> Result<(), AppError> {
     authz::require(p, tenant, Feature::Resources, Level::Full)
 }
 
-fn invalid<T>(fields: Result<T, FieldErrors>) -> Result<T, AppError> {
-    fields.map_err(AppError::Validation)
-}
-
 /// Errors of the data checks, if any.
 fn refuse(errors: FieldErrors) -> Result<(), AppError> {
     if errors.is_empty() {
@@ -116,22 +113,24 @@ pub struct ResolverInput {
 }
 
 impl ResolverInput {
-    pub fn parse(name: &str, address: &str, policy_id: Option<i64>) -> Result<Self, FieldErrors> {
+    /// The fields, with a stand-in and its error for each that cannot be read
+    /// (`services::draft`).
+    pub fn parse(name: &str, address: &str, policy_id: Option<i64>) -> Draft<Self> {
         let mut errors = FieldErrors::new();
-        let name = TenantName::parse(name)
-            .map_err(|e| errors.insert("name", e))
-            .ok();
-        let address = parse_address(address)
-            .map_err(|e| errors.insert("address", e))
-            .ok();
-        match (name, address) {
-            (Some(name), Some(address)) if errors.is_empty() => Ok(ResolverInput {
-                name,
-                address,
-                policy_id,
-            }),
-            _ => Err(errors),
-        }
+        let name = TenantName::parse(name).unwrap_or_else(|e| {
+            errors.insert("name", e);
+            TenantName::stand_in()
+        });
+        let address = parse_address(address).unwrap_or_else(|e| {
+            errors.insert("address", e);
+            std::net::Ipv4Addr::UNSPECIFIED.into()
+        });
+        let input = ResolverInput {
+            name,
+            address,
+            policy_id,
+        };
+        Draft::new(input, errors)
     }
 
     fn fields(&self) -> ResolverFields {
@@ -180,11 +179,11 @@ fn resolver_name_taken(e: DbError) -> AppError {
 pub async fn create_resolver(
     conn: &mut AsyncPgConnection,
     c: &Change<'_>,
-    input: Result<ResolverInput, FieldErrors>,
+    input: impl Into<Draft<ResolverInput>>,
 ) -> Result<Resolver, AppError> {
     run(c, conn, "resolver.create", async |conn| {
-        let input = invalid(input)?;
-        check_resolver_input(conn, c.tenant, &input, None, None).await?;
+        let (input, unread) = input.into().open()?;
+        unread.merged(check_resolver_input(conn, c.tenant, &input, None, None).await)?;
         let r = Resolver::insert(conn, c.tenant.id, &input.fields(), c.now)
             .await
             .map_err(resolver_name_taken)?;
@@ -198,12 +197,13 @@ pub async fn update_resolver(
     conn: &mut AsyncPgConnection,
     c: &Change<'_>,
     id: i64,
-    input: Result<ResolverInput, FieldErrors>,
+    input: impl Into<Draft<ResolverInput>>,
 ) -> Result<Resolver, AppError> {
     run(c, conn, "resolver.update", async |conn| {
         let old = Resolver::lock(conn, c.tenant.id, id).await?;
-        let input = invalid(input)?;
-        check_resolver_input(conn, c.tenant, &input, Some(id), old.policy_id).await?;
+        let (input, unread) = input.into().open()?;
+        let checked = check_resolver_input(conn, c.tenant, &input, Some(id), old.policy_id).await;
+        unread.merged(checked)?;
         let r = Resolver::update(conn, c.tenant.id, id, &input.fields(), c.now)
             .await
             .map_err(resolver_name_taken)?;
@@ -296,31 +296,26 @@ const CHOOSE_RESOLVER: &str = "Choose one of this tenant's resolvers.";
 
 impl DeviceInput {
     /// `resolver_id` None: none chosen (a field error).
-    pub fn parse(
-        name: &str,
-        identifier: &str,
-        resolver_id: Option<i64>,
-    ) -> Result<Self, FieldErrors> {
+    pub fn parse(name: &str, identifier: &str, resolver_id: Option<i64>) -> Draft<Self> {
         let mut errors = FieldErrors::new();
-        let name = TenantName::parse(name)
-            .map_err(|e| errors.insert("name", e))
-            .ok();
-        let identifier = parse_identifier(identifier)
-            .map_err(|e| errors.insert("identifier", e))
-            .ok();
-        if resolver_id.is_none() {
+        let name = TenantName::parse(name).unwrap_or_else(|e| {
+            errors.insert("name", e);
+            TenantName::stand_in()
+        });
+        let identifier = parse_identifier(identifier).unwrap_or_else(|e| {
+            errors.insert("identifier", e);
+            String::new()
+        });
+        let resolver_id = resolver_id.unwrap_or_else(|| {
             errors.insert("resolver_id", CHOOSE_RESOLVER.into());
-        }
-        match (name, identifier, resolver_id) {
-            (Some(name), Some(identifier), Some(resolver_id)) if errors.is_empty() => {
-                Ok(DeviceInput {
-                    name,
-                    identifier,
-                    resolver_id,
-                })
-            }
-            _ => Err(errors),
-        }
+            0
+        });
+        let input = DeviceInput {
+            name,
+            identifier,
+            resolver_id,
+        };
+        Draft::new(input, errors)
     }
 
     fn fields(&self) -> DeviceFields {
@@ -383,11 +378,11 @@ async fn device_refused(
 pub async fn create_device(
     conn: &mut AsyncPgConnection,
     c: &Change<'_>,
-    input: Result<DeviceInput, FieldErrors>,
+    input: impl Into<Draft<DeviceInput>>,
 ) -> Result<Device, AppError> {
     run(c, conn, "device.create", async |conn| {
-        let input = invalid(input)?;
-        check_device_input(conn, c.tenant.id, &input, None).await?;
+        let (input, unread) = input.into().open()?;
+        unread.merged(check_device_input(conn, c.tenant.id, &input, None).await)?;
         let fields = input.fields();
         let inserted = in_transaction(conn, async |conn| {
             Device::insert(conn, c.tenant.id, &fields, c.now).await
@@ -407,12 +402,12 @@ pub async fn update_device(
     conn: &mut AsyncPgConnection,
     c: &Change<'_>,
     id: i64,
-    input: Result<DeviceInput, FieldErrors>,
+    input: impl Into<Draft<DeviceInput>>,
 ) -> Result<Device, AppError> {
     run(c, conn, "device.update", async |conn| {
         let old = Device::find(conn, c.tenant.id, id).await?;
-        let input = invalid(input)?;
-        check_device_input(conn, c.tenant.id, &input, Some(id)).await?;
+        let (input, unread) = input.into().open()?;
+        unread.merged(check_device_input(conn, c.tenant.id, &input, Some(id)).await)?;
         let fields = input.fields();
         let updated = in_transaction(conn, async |conn| {
             Device::update(conn, c.tenant.id, id, &fields, c.now).await
@@ -456,26 +451,22 @@ pub struct SubnetInput {
 
 impl SubnetInput {
     /// `resolver_id` None: none chosen (a field error).
-    pub fn parse(
-        cidr: &str,
-        resolver_id: Option<i64>,
-        policy_id: Option<i64>,
-    ) -> Result<Self, FieldErrors> {
+    pub fn parse(cidr: &str, resolver_id: Option<i64>, policy_id: Option<i64>) -> Draft<Self> {
         let mut errors = FieldErrors::new();
-        let cidr = parse_network(cidr)
-            .map_err(|e| errors.insert("cidr", e))
-            .ok();
-        if resolver_id.is_none() {
+        let cidr = parse_network(cidr).unwrap_or_else(|e| {
+            errors.insert("cidr", e);
+            IpNet::from(std::net::IpAddr::from(std::net::Ipv4Addr::UNSPECIFIED))
+        });
+        let resolver_id = resolver_id.unwrap_or_else(|| {
             errors.insert("resolver_id", CHOOSE_RESOLVER.into());
-        }
-        match (cidr, resolver_id) {
-            (Some(cidr), Some(resolver_id)) if errors.is_empty() => Ok(SubnetInput {
-                cidr,
-                resolver_id,
-                policy_id,
-            }),
-            _ => Err(errors),
-        }
+            0
+        });
+        let input = SubnetInput {
+            cidr,
+            resolver_id,
+            policy_id,
+        };
+        Draft::new(input, errors)
     }
 
     fn fields(&self) -> SubnetFields {
@@ -546,11 +537,11 @@ async fn subnet_refused(
 pub async fn create_subnet(
     conn: &mut AsyncPgConnection,
     c: &Change<'_>,
-    input: Result<SubnetInput, FieldErrors>,
+    input: impl Into<Draft<SubnetInput>>,
 ) -> Result<Subnet, AppError> {
     run(c, conn, "subnet.create", async |conn| {
-        let input = invalid(input)?;
-        check_subnet_input(conn, c.tenant, &input, None, None).await?;
+        let (input, unread) = input.into().open()?;
+        unread.merged(check_subnet_input(conn, c.tenant, &input, None, None).await)?;
         let fields = input.fields();
         // In a savepoint: after a refusal the transaction goes on to name the subnet.
         let inserted = in_transaction(conn, async |conn| {
@@ -571,12 +562,13 @@ pub async fn update_subnet(
     conn: &mut AsyncPgConnection,
     c: &Change<'_>,
     id: i64,
-    input: Result<SubnetInput, FieldErrors>,
+    input: impl Into<Draft<SubnetInput>>,
 ) -> Result<Subnet, AppError> {
     run(c, conn, "subnet.update", async |conn| {
         let old = Subnet::find(conn, c.tenant.id, id).await?;
-        let input = invalid(input)?;
-        check_subnet_input(conn, c.tenant, &input, Some(id), old.policy_id).await?;
+        let (input, unread) = input.into().open()?;
+        let checked = check_subnet_input(conn, c.tenant, &input, Some(id), old.policy_id).await;
+        unread.merged(checked)?;
         let fields = input.fields();
         let updated = in_transaction(conn, async |conn| {
             Subnet::update(conn, c.tenant.id, id, &fields, c.now).await
@@ -634,16 +626,24 @@ mod tests {
 
     #[test]
     fn inputs_report_every_field_error_at_once() {
-        let e = SubnetInput::parse("10.0.0.5/24", None, None).unwrap_err();
+        let e = SubnetInput::parse("10.0.0.5/24", None, None)
+            .into_result()
+            .unwrap_err();
         assert_eq!(
             e.get("cidr").map(String::as_str),
             Some("10.0.0.5/24 has host bits set; did you mean 10.0.0.0/24?")
         );
         assert!(e.contains_key("resolver_id"));
-        let e = DeviceInput::parse("", "a b", Some(1)).unwrap_err();
+        let e = DeviceInput::parse("", "a b", Some(1))
+            .into_result()
+            .unwrap_err();
         assert!(e.contains_key("name") && e.contains_key("identifier"));
-        let e = ResolverInput::parse("dns", "10.0.0.0/8", None).unwrap_err();
+        let e = ResolverInput::parse("dns", "10.0.0.0/8", None)
+            .into_result()
+            .unwrap_err();
         assert!(e.contains_key("address"));
-        assert!(ResolverInput::parse("dns", "192.0.2.53", None).is_ok());
+        assert!(ResolverInput::parse("dns", "192.0.2.53", None)
+            .into_result()
+            .is_ok());
     }
 }

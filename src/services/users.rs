@@ -24,7 +24,7 @@ use crate::domain::UserSource;
 use crate::domain::Username;
 use crate::domain::{Feature, Level};
 use crate::error::{AppError, FieldErrors};
-use crate::services::tenants::{with_errors, Parsed};
+use crate::services::draft::Draft;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
 /// The field error for a change to a field an identity source manages.
@@ -72,7 +72,9 @@ impl RoleChoice {
 #[derive(Clone, Debug)]
 pub struct UserInput<T> {
     pub role: RoleChoice,
-    pub fields: Parsed<T>,
+    /// An edit's stand-ins: the stored limits for those that cannot be read, the
+    /// stored identity when one of its fields cannot be (`services::draft`).
+    pub fields: Draft<T>,
 }
 
 /// A user's own identity fields, valid by construction.
@@ -267,7 +269,7 @@ pub async fn create(
     let role = chosen_role(p, tenant, &roles, input.role, None, true, &mut errors);
     // A taken username is found by the insert (the form checks it beforehand too,
     // to report it with the other errors).
-    let (mut new, password) = with_errors(input.fields, errors)?;
+    let (mut new, password) = input.fields.with_errors(errors)?;
     new.settings.role_id = role;
     let hash = hasher.hash(password.secret()).await?;
     create_hashed(conn, p, actor, tenant, new, &hash).await
@@ -326,8 +328,7 @@ pub async fn update(
     );
     let new_name = input
         .fields
-        .as_ref()
-        .ok()
+        .value()
         .and_then(|c| c.identity.as_ref())
         .map(|i| i.username.as_str())
         .filter(|name| *name != target.username);
@@ -336,9 +337,65 @@ pub async fn update(
             errors.insert("username", TAKEN.into());
         }
     }
-    let mut change = with_errors(input.fields, errors)?;
+    if let Some(change) = input.fields.value() {
+        limits_refusal(conn, p, target, &change.settings, &mut errors).await?;
+    }
+    let mut change = input.fields.with_errors(errors)?;
     change.settings.role_id = role;
     save(conn, actor, target.id, change).await
+}
+
+/// A change of `target`'s limits that `p` may not make, as an error on each limit
+/// changed (`authz::user_limits_refusal`: only someone strictly above them).
+async fn limits_refusal(
+    conn: &mut AsyncPgConnection,
+    p: &Principal,
+    target: &User,
+    asked: &UserSettings,
+    errors: &mut FieldErrors,
+) -> Result<(), AppError> {
+    let changed: Vec<&'static str> = [
+        (
+            "storage_limit_gb",
+            asked.storage_limit_gb,
+            target.storage_limit_gb,
+        ),
+        (
+            "memory_limit_gb",
+            asked.memory_limit_gb,
+            target.memory_limit_gb,
+        ),
+    ]
+    .into_iter()
+    .filter(|(_, asked, stored)| asked.get() != *stored)
+    .map(|(field, _, _)| field)
+    .collect();
+    if changed.is_empty() {
+        return Ok(());
+    }
+    if let Some(why) = limits_fixed(conn, p, target).await? {
+        for field in changed {
+            errors.insert(field, why.clone());
+        }
+    }
+    Ok(())
+}
+
+/// Why `p` may not set `target`'s limits, if they may not (the form shows them
+/// fixed, with this reason).
+pub async fn limits_fixed(
+    conn: &mut AsyncPgConnection,
+    p: &Principal,
+    target: &User,
+) -> Result<Option<String>, AppError> {
+    let load = async |conn: &mut AsyncPgConnection, id: i64| {
+        authz::Subject::load(conn, id)
+            .await?
+            .ok_or(AppError::NotFound)
+    };
+    let actor = load(conn, p.user.id).await?;
+    let target = load(conn, target.id).await?;
+    Ok(authz::user_limits_refusal(&actor, &target))
 }
 
 async fn save(

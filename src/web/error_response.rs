@@ -1,7 +1,7 @@
 //! How an [`AppError`] reaches the client: an HTML error page for the console, a
 //! problem document (`application/problem+json`, RFC 9457) for the JSON API.
 
-use crate::error::{AppError, Blocker, FieldErrors};
+use crate::error::{AppError, Blocker};
 use crate::web::page::error_page;
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
@@ -36,8 +36,9 @@ pub struct ProblemDocument {
     pub title: String,
     pub status: u16,
     pub detail: String,
+    /// Field (a path in the body for a body's field) → message.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub errors: Option<FieldErrors>,
+    pub errors: Option<std::collections::BTreeMap<String, String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub blockers: Option<Vec<Blocker>>,
     /// The request's id (also in `X-Request-Id` and the server log).
@@ -60,7 +61,13 @@ impl AppError {
             status: self.status().as_u16(),
             detail,
             errors: match self {
-                AppError::Validation(errors) => Some(errors.clone()),
+                AppError::Validation(errors) => Some(
+                    errors
+                        .iter()
+                        .map(|(k, v)| (k.to_string(), v.clone()))
+                        .collect(),
+                ),
+                AppError::BadBody { errors, .. } if !errors.is_empty() => Some(errors.clone()),
                 _ => None,
             },
             blockers: match self {

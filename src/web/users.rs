@@ -9,6 +9,7 @@ use crate::domain::account::{GbLimit, Password, PersonName};
 use crate::domain::email::Email;
 use crate::domain::{Feature, Level, Username};
 use crate::error::{AppError, FieldErrors};
+use crate::services::draft::Draft;
 use crate::services::tenants::Parsed;
 use crate::services::users::{
     self as service, Identity, NewUser, RoleChoice, UserChange, UserInput, UserSettings, MANAGED,
@@ -98,8 +99,9 @@ pub struct UserForm {
     pub enabled: Option<String>,
     /// Sent by the forms next to the checkbox, so that "unchecked" differs from "not sent".
     pub enabled_shown: Option<String>,
-    pub storage_limit_gb: String,
-    pub memory_limit_gb: String,
+    /// The limits; not sent (disabled: the viewer may not set them) keeps them.
+    pub storage_limit_gb: Option<String>,
+    pub memory_limit_gb: Option<String>,
 }
 
 impl std::fmt::Debug for UserForm {
@@ -115,6 +117,11 @@ impl std::fmt::Debug for UserForm {
 
 fn text(v: &Option<String>) -> &str {
     v.as_deref().unwrap_or_default()
+}
+
+/// A limit as its field shows it: empty for none.
+fn limit_text(limit: Option<i32>) -> String {
+    limit.map(|n| n.to_string()).unwrap_or_default()
 }
 
 impl UserForm {
@@ -137,18 +144,23 @@ impl UserForm {
             role_id: u.role_id.map(|r| r.to_string()).unwrap_or_default(),
             enabled: u.enabled.then(|| "true".into()),
             enabled_shown: Some("1".into()),
-            storage_limit_gb: u
-                .storage_limit_gb
-                .map(|n| n.to_string())
-                .unwrap_or_default(),
-            memory_limit_gb: u.memory_limit_gb.map(|n| n.to_string()).unwrap_or_default(),
+            storage_limit_gb: Some(limit_text(u.storage_limit_gb)),
+            memory_limit_gb: Some(limit_text(u.memory_limit_gb)),
         }
     }
 
     /// This form to re-render, with the identity fields an identity source manages
-    /// shown as stored, and the password dropped.
+    /// and limits not sent shown as stored, and the password dropped.
     fn for_rerender(mut self, stored: Option<&User>) -> Self {
         self.password.clear();
+        if let Some(u) = stored {
+            let storage = u.storage_limit_gb;
+            let memory = u.memory_limit_gb;
+            self.storage_limit_gb
+                .get_or_insert_with(|| limit_text(storage));
+            self.memory_limit_gb
+                .get_or_insert_with(|| limit_text(memory));
+        }
         if let Some(u) = stored.filter(|u| u.is_managed()) {
             self.username = Some(u.username.clone());
             self.email = Some(u.email.clone());
@@ -169,6 +181,12 @@ impl UserForm {
     }
     fn last_name(&self) -> &str {
         text(&self.last_name)
+    }
+    fn storage_limit(&self) -> &str {
+        text(&self.storage_limit_gb)
+    }
+    fn memory_limit(&self) -> &str {
+        text(&self.memory_limit_gb)
     }
     fn enabled_checked(&self) -> bool {
         checked(&self.enabled)
@@ -206,26 +224,43 @@ impl UserForm {
     }
 
     /// The settings, every error into `errors`; the role was chosen by the caller
-    /// against the tenant's roles. On create, a client that sends neither the box
-    /// nor its marker gets an enabled user.
+    /// against the tenant's roles. On create (`stored` None), a client that sends
+    /// neither the box nor its marker gets an enabled user; a limit not sent is none
+    /// on create, else the stored one, and so is one that cannot be read (a
+    /// stand-in: its error refuses the change).
     fn settings(
         &self,
         role_id: Option<i64>,
-        creating: bool,
+        stored: Option<&User>,
         errors: &mut FieldErrors,
-    ) -> Option<UserSettings> {
-        let storage = GbLimit::parse(&self.storage_limit_gb)
-            .map_err(|e| errors.insert("storage_limit_gb", e))
-            .ok();
-        let memory = GbLimit::parse(&self.memory_limit_gb)
-            .map_err(|e| errors.insert("memory_limit_gb", e))
-            .ok();
-        Some(UserSettings {
+    ) -> UserSettings {
+        let mut limit = |field: &'static str, sent: &Option<String>, kept: Option<i32>| {
+            let raw = sent.as_deref().unwrap_or_default();
+            match sent {
+                Some(_) => GbLimit::parse(raw).unwrap_or_else(|e| {
+                    errors.insert(field, e);
+                    GbLimit::stored(kept)
+                }),
+                None => GbLimit::stored(kept),
+            }
+        };
+        let storage = limit(
+            "storage_limit_gb",
+            &self.storage_limit_gb,
+            stored.and_then(|u| u.storage_limit_gb),
+        );
+        let memory = limit(
+            "memory_limit_gb",
+            &self.memory_limit_gb,
+            stored.and_then(|u| u.memory_limit_gb),
+        );
+        let creating = stored.is_none();
+        UserSettings {
             role_id,
             enabled: self.enabled_checked() || (creating && self.enabled_shown.is_none()),
-            storage_limit_gb: storage?,
-            memory_limit_gb: memory?,
-        })
+            storage_limit_gb: storage,
+            memory_limit_gb: memory,
+        }
     }
 
     /// The create form as a new user and its password: every field error at once.
@@ -235,17 +270,21 @@ impl UserForm {
             .map_err(|e| errors.insert("password", e))
             .ok();
         let identity = self.identity(false, &mut errors);
-        let settings = self.settings(role_id, true, &mut errors);
-        match (identity, settings, password) {
-            (Some(identity), Some(settings), Some(p)) => Ok((NewUser { identity, settings }, p)),
+        let settings = self.settings(role_id, None, &mut errors);
+        match (identity, password) {
+            (Some(identity), Some(p)) if errors.is_empty() => {
+                Ok((NewUser { identity, settings }, p))
+            }
             _ => Err(errors),
         }
     }
 
     /// The edit form of `stored`. For a user of an identity source, a submitted
     /// name, username, email or password that differs from the stored one is
-    /// refused; fields not sent stay as they are.
-    fn to_change(&self, stored: &User, role_id: Option<i64>) -> Parsed<UserChange> {
+    /// refused; fields not sent stay as they are. Stand-ins (`services::draft`): the
+    /// stored identity when one of its fields cannot be read, the stored limit for
+    /// one that cannot be.
+    fn to_change(&self, stored: &User, role_id: Option<i64>) -> Draft<UserChange> {
         let mut errors = FieldErrors::new();
         let identity = if stored.is_managed() {
             for (field, sent, current) in [
@@ -268,13 +307,12 @@ impl UserForm {
             self.identity(stored.email.is_empty(), &mut errors)
                 .map(Some)
         };
-        let settings = self.settings(role_id, false, &mut errors);
-        match (identity, settings) {
-            (Some(identity), Some(settings)) if errors.is_empty() => {
-                Ok(UserChange { identity, settings })
-            }
-            _ => Err(errors),
-        }
+        let settings = self.settings(role_id, Some(stored), &mut errors);
+        let change = UserChange {
+            identity: identity.flatten(),
+            settings,
+        };
+        Draft::new(change, errors)
     }
 }
 
@@ -381,6 +419,8 @@ struct FormPage {
     is_self: bool,
     /// The edited user's API tokens, for those who may change the user.
     api_tokens: Option<crate::web::user_tokens::TokenSection>,
+    /// Why the viewer, who may change the user, may not set their limits.
+    limits_fixed: Option<String>,
 }
 
 impl FormPage {
@@ -433,6 +473,7 @@ async fn form_page(
         action,
         no_role_message: NO_ROLE,
         api_tokens: None,
+        limits_fixed: None,
     })
 }
 
@@ -474,7 +515,10 @@ async fn create(
         errors.insert("username", TAKEN.into());
         fields = Err(errors);
     }
-    let input_of = UserInput { role, fields };
+    let input_of = UserInput {
+        role,
+        fields: fields.into(),
+    };
     let result = service::create(
         &mut conn,
         &user,
@@ -516,6 +560,10 @@ async fn edit_page(
         true => Some(crate::web::user_tokens::section(conn, &tenant, &target, now).await?),
         false => None,
     };
+    let limits_fixed = match full && refusal.is_none() {
+        true => service::limits_fixed(conn, user, &target).await?,
+        false => None,
+    };
     let editing = Editing {
         user: target,
         read_only: !full || refusal.is_some(),
@@ -523,6 +571,7 @@ async fn edit_page(
     };
     let mut page = form_page(user, conn, tenant, form, errors, Some(editing)).await?;
     page.api_tokens = api_tokens;
+    page.limits_fixed = limits_fixed;
     Ok(page)
 }
 
@@ -739,8 +788,8 @@ mod tests {
             role_id: "5".into(),
             enabled: Some("true".into()),
             enabled_shown: Some("1".into()),
-            storage_limit_gb: "10".into(),
-            memory_limit_gb: "".into(),
+            storage_limit_gb: Some("10".into()),
+            memory_limit_gb: Some("".into()),
         }
     }
 
@@ -771,8 +820,8 @@ mod tests {
             email: Some("nope".into()),
             first_name: Some("x".repeat(101)),
             password: "short".into(),
-            storage_limit_gb: "-1".into(),
-            memory_limit_gb: "lots".into(),
+            storage_limit_gb: Some("-1".into()),
+            memory_limit_gb: Some("lots".into()),
             ..form()
         };
         let errors = bad.to_new(None).unwrap_err();
@@ -814,7 +863,10 @@ mod tests {
             ..form()
         };
         assert!(bare.to_new(None).unwrap().0.settings.enabled);
-        let change = bare.to_change(&stored(UserSource::Local), None).unwrap();
+        let change = bare
+            .to_change(&stored(UserSource::Local), None)
+            .into_result()
+            .unwrap();
         assert!(!change.settings.enabled);
     }
 
@@ -823,10 +875,10 @@ mod tests {
         let local = stored(UserSource::Local);
         let bad = UserForm {
             username: Some("no spaces".into()),
-            storage_limit_gb: "1000001".into(),
+            storage_limit_gb: Some("1000001".into()),
             ..UserForm::from_user(&local)
         };
-        let errors = bad.to_change(&local, None).unwrap_err();
+        let errors = bad.to_change(&local, None).into_result().unwrap_err();
         assert!(errors.contains_key("username"), "{errors:?}");
         assert!(errors.contains_key("storage_limit_gb"), "{errors:?}");
         // The password field is not read when a local user is edited.
@@ -834,7 +886,7 @@ mod tests {
             password: "x".into(),
             ..UserForm::from_user(&local)
         };
-        assert!(with_password.to_change(&local, None).is_ok());
+        assert!(with_password.to_change(&local, None).into_result().is_ok());
     }
 
     #[test]
@@ -844,7 +896,7 @@ mod tests {
             email: Some("new@example.com".into()),
             ..UserForm::from_user(&user)
         };
-        let errors = changed.to_change(&user, None).unwrap_err();
+        let errors = changed.to_change(&user, None).into_result().unwrap_err();
         assert_eq!(errors.get("email").map(String::as_str), Some(MANAGED));
         let with_password = UserForm {
             password: "a new password".into(),
@@ -852,6 +904,7 @@ mod tests {
         };
         assert!(with_password
             .to_change(&user, None)
+            .into_result()
             .unwrap_err()
             .contains_key("password"));
         // Not sent (disabled inputs) or sent unchanged: kept; other fields change.
@@ -861,10 +914,10 @@ mod tests {
             first_name: None,
             last_name: None,
             enabled: None,
-            storage_limit_gb: "20".into(),
+            storage_limit_gb: Some("20".into()),
             ..UserForm::from_user(&user)
         };
-        let change = limits_only.to_change(&user, Some(1)).unwrap();
+        let change = limits_only.to_change(&user, Some(1)).into_result().unwrap();
         assert_eq!(change.identity, None);
         assert_eq!(change.settings.storage_limit_gb.get(), Some(20));
         assert_eq!(change.settings.role_id, Some(1));
@@ -876,16 +929,20 @@ mod tests {
         };
         assert!(no_email
             .to_change(&stored(UserSource::Local), None)
+            .into_result()
             .unwrap_err()
             .contains_key("email"));
         let legacy = User {
             email: String::new(),
             ..stored(UserSource::Local)
         };
-        assert_eq!(email(&no_email.to_change(&legacy, None).unwrap()), Some(""));
+        assert_eq!(
+            email(&no_email.to_change(&legacy, None).into_result().unwrap()),
+            Some("")
+        );
         // A local user's fields are validated and may change.
         let local = stored(UserSource::Local);
-        let change = changed.to_change(&local, None).unwrap();
+        let change = changed.to_change(&local, None).into_result().unwrap();
         assert_eq!(email(&change), Some("new@example.com"));
     }
 

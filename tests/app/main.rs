@@ -42,6 +42,7 @@ mod resources_attack;
 mod review13b;
 mod review13c;
 mod review13d;
+mod review14b;
 mod review_gaps;
 mod roles;
 mod rule_migrations;

@@ -102,7 +102,8 @@ async fn user_changes_need_users_full_dominance_and_no_stronger_role() {
         fields: Ok(UserChange {
             identity: None,
             settings: settings(None),
-        }),
+        })
+        .into(),
     };
     forbidden(users::update(&mut conn, &reader, &actor(), &root, &victim, change()).await);
     forbidden(users::set_enabled(&mut conn, &reader, &actor(), &root, &victim, false).await);
@@ -121,7 +122,7 @@ async fn user_changes_need_users_full_dominance_and_no_stronger_role() {
     );
     let input = UserInput {
         role: RoleChoice::Id(big.role_id.unwrap()),
-        fields: Ok(new_user("newbie")),
+        fields: Ok(new_user("newbie")).into(),
     };
     forbidden(users::create(&mut conn, &reader, &actor(), &hasher, &root, input).await);
 
@@ -134,7 +135,7 @@ async fn user_changes_need_users_full_dominance_and_no_stronger_role() {
     let stronger = || RoleChoice::Id(big.role_id.unwrap());
     let input = UserInput {
         role: stronger(),
-        fields: Ok(new_user("newbie")),
+        fields: Ok(new_user("newbie")).into(),
     };
     let message = field_error(
         users::create(&mut conn, &clerk, &actor(), &hasher, &root, input).await,
@@ -152,7 +153,7 @@ async fn user_changes_need_users_full_dominance_and_no_stronger_role() {
     // A role of another tenant, or none where one is required: "choose a role".
     let input = UserInput {
         role: RoleChoice::Unknown,
-        fields: Ok(new_user("newbie")),
+        fields: Ok(new_user("newbie")).into(),
     };
     assert_eq!(
         field_error(
@@ -179,7 +180,7 @@ async fn user_changes_need_users_full_dominance_and_no_stronger_role() {
         .unwrap();
     let input = UserInput {
         role: RoleChoice::Id(own.id),
-        fields: Ok(new_user("newbie")),
+        fields: Ok(new_user("newbie")).into(),
     };
     let created = users::create(&mut conn, &clerk, &actor(), &hasher, &root, input)
         .await

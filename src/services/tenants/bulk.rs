@@ -15,6 +15,7 @@
 //! `refused` with [`NOT_FOUND`]: the outcome never tells them apart.
 
 use super::filter::{self, FilterSpec};
+use super::move_limits::{self, Earlier};
 use super::{parent_of, TenantChange, TenantInput, TenantText};
 use crate::auth::authz::{self, HomedChange, Subject};
 use crate::auth::Principal;
@@ -377,6 +378,8 @@ pub async fn bulk(
         order.sort_by_key(|&i| selected[i].tenant.as_ref().map_or(0, |t| t.path.len()));
     }
     let mut out: Vec<Option<ItemOutcome>> = (0..selected.len()).map(|_| None).collect();
+    // A preview's moves so far, counted against the destination's limits as if made.
+    let mut earlier = Earlier::default();
     // Selected tenants whose whole subtree is (or will be) as asked: id → name.
     let mut covering: HashMap<i64, String> = HashMap::new();
     for i in order {
@@ -392,7 +395,7 @@ pub async fn bulk(
                     Some(name) => included(conn, t, &name, apply.is_some()).await?,
                     None => match apply {
                         Some(now) => apply_one(conn, p, actor, hosts, t, action, now).await?,
-                        None => preview_one(conn, p, t, action).await?,
+                        None => preview_one(conn, p, t, action, &mut earlier).await?,
                     },
                 }
             }
@@ -570,6 +573,7 @@ async fn plan(
     t: &Tenant,
     action: &BulkAction,
     reach: &mut Option<Reach>,
+    earlier: Option<&mut Earlier>,
 ) -> Result<Plan, AppError> {
     let parent = parent_of(conn, t).await?;
     match action {
@@ -634,8 +638,14 @@ async fn plan(
             let subjects = Subject::load_homed(conn, t.id, true).await?;
             authz::require_dominates_homed(p, &subjects, HomedChange::Move)?;
             let seen = |path: &[i64]| authz::can_see_path(p, path);
-            if let Some(m) = super::move_limits::refusal(conn, t, destination, false, &seen).await?
-            {
+            // A preview counts the moves it passed before (an apply has made them).
+            let refused = match earlier {
+                Some(earlier) => {
+                    move_limits::preview_refusal(conn, t, destination, &seen, earlier).await?
+                }
+                None => move_limits::refusal(conn, t, destination, false, &seen).await?,
+            };
+            if let Some(m) = refused {
                 return Err(AppError::Conflict(m));
             }
             // As the single move's preview: the policies the subtree loses and gains.
@@ -718,9 +728,10 @@ async fn preview_one(
     p: &Principal,
     t: Tenant,
     action: &BulkAction,
+    earlier: &mut Earlier,
 ) -> Result<ItemOutcome, AppError> {
     let mut reach = None;
-    let plan = plan(conn, p, &t, action, &mut reach).await;
+    let plan = plan(conn, p, &t, action, &mut reach, Some(earlier)).await;
     decided(t.id, t, plan, reach)
 }
 
@@ -761,7 +772,7 @@ async fn apply_one(
         other => other,
     };
     let mut reach = None;
-    let note = match plan(conn, p, &fresh, action, &mut reach).await {
+    let note = match plan(conn, p, &fresh, action, &mut reach, None).await {
         Ok(Plan::Change(note)) => note,
         other => return decided(id, fresh, other, reach),
     };

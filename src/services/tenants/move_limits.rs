@@ -48,14 +48,98 @@ pub async fn refusal(
     lock: bool,
     seen: Seen<'_>,
 ) -> Result<Option<String>, AppError> {
-    let old = &tenant.path[..tenant.path.len().saturating_sub(1)];
+    let mut none = Earlier::default();
+    checked(conn, tenant, destination, lock, seen, &mut none).await
+}
+
+/// The moves a bulk move's preview passed before this one (all under the one
+/// destination), as if made: each moved tenant's path as it is now and what its
+/// subtree holds. A preview reads the rows as they are, so without these two
+/// tenants moved together would each fit where both do not (the apply moves one
+/// after the other and sees the first).
+#[derive(Debug, Default)]
+pub struct Earlier {
+    moves: Vec<(Vec<i64>, SubtreeTotals)>,
+}
+
+impl Earlier {
+    /// What the earlier moves add to the tenant `joined` (one on the destination's
+    /// path), and how much of what `tenant` holds they moved already (the moved
+    /// tenants below it): (added, moved already).
+    fn shares(&self, joined: i64, destination: &Tenant, tenant: &Tenant) -> (Held, Held) {
+        let mut added = Held::default();
+        let mut inside = Held::default();
+        for (path, totals) in &self.moves {
+            let old = &path[..path.len().saturating_sub(1)];
+            if destination.path.contains(&joined) && !old.contains(&joined) {
+                added.add(totals);
+            }
+            if path.contains(&tenant.id) {
+                inside.add(totals);
+            }
+        }
+        (added, inside)
+    }
+
+    /// Whether a move passed before is of a tenant above `tenant`: that one took it
+    /// under the destination already.
+    fn carries(&self, tenant: &Tenant) -> bool {
+        self.moves
+            .iter()
+            .any(|(path, _)| path.last().is_some_and(|id| above(tenant).contains(id)))
+    }
+}
+
+/// The tenants above `tenant`.
+fn above(tenant: &Tenant) -> &[i64] {
+    &tenant.path[..tenant.path.len().saturating_sub(1)]
+}
+
+/// Storage, memory, instances, users: what a subtree holds, as the limits count it.
+#[derive(Clone, Copy, Debug, Default)]
+struct Held([i64; 4]);
+
+impl Held {
+    fn of(t: &SubtreeTotals) -> Self {
+        Held([t.storage_gb, t.memory_gb, t.instances, t.users])
+    }
+
+    fn add(&mut self, t: &SubtreeTotals) {
+        let more = Held::of(t);
+        for (a, b) in self.0.iter_mut().zip(more.0) {
+            *a += b;
+        }
+    }
+}
+
+/// A bulk preview's [`refusal`] of moving `tenant` under `destination` after the
+/// `earlier` moves it passed; a move that fits is added to them.
+pub async fn preview_refusal(
+    conn: &mut AsyncPgConnection,
+    tenant: &Tenant,
+    destination: &Tenant,
+    seen: Seen<'_>,
+    earlier: &mut Earlier,
+) -> Result<Option<String>, AppError> {
+    checked(conn, tenant, destination, false, seen, earlier).await
+}
+
+async fn checked(
+    conn: &mut AsyncPgConnection,
+    tenant: &Tenant,
+    destination: &Tenant,
+    lock: bool,
+    seen: Seen<'_>,
+    earlier: &mut Earlier,
+) -> Result<Option<String>, AppError> {
+    let old = above(tenant);
     let joining: Vec<i64> = destination
         .path
         .iter()
         .copied()
         .filter(|id| !old.contains(id))
         .collect();
-    if joining.is_empty() {
+    if joining.is_empty() || earlier.carries(tenant) {
         return Ok(None);
     }
     let usage = if lock {
@@ -73,56 +157,63 @@ pub async fn refusal(
         Instance::usage(conn, &joining).await?
     };
     let moved = SubtreeTotals::find(conn, tenant.id).await?;
-    let overruns = overruns(&usage, &joining, destination, &moved, seen);
-    Ok((!overruns.is_empty()).then(|| {
-        format!(
-            "{} cannot move under {}: {}",
-            tenant.name,
-            destination.name,
-            overruns.join(" ")
-        )
-    }))
+    let with_earlier: Vec<(TenantUsage, Held)> = usage
+        .into_iter()
+        .map(|mut u| {
+            let (added, inside) = earlier.shares(u.tenant_id, destination, tenant);
+            u.storage_gb += added.0[0];
+            u.memory_gb += added.0[1];
+            u.instance_count += added.0[2];
+            u.user_count += added.0[3];
+            let own = Held::of(&moved);
+            let mut brings = Held::default();
+            for (b, (o, i)) in brings.0.iter_mut().zip(own.0.into_iter().zip(inside.0)) {
+                *b = o - i;
+            }
+            (u, brings)
+        })
+        .collect();
+    let overruns = overruns(&with_earlier, &joining, destination, seen);
+    if overruns.is_empty() {
+        earlier.moves.push((tenant.path.clone(), moved));
+        return Ok(None);
+    }
+    Ok(Some(format!(
+        "{} cannot move under {}: {}",
+        tenant.name,
+        destination.name,
+        overruns.join(" ")
+    )))
 }
 
-/// The limits of the `joining` tenants (`usage`, top-down) that `moved` takes them
-/// over, one message each.
+/// The limits of the `joining` tenants (`usage`, top-down, each with what the move
+/// brings it) that the move takes them over, one message each.
 fn overruns(
-    usage: &[TenantUsage],
+    usage: &[(TenantUsage, Held)],
     joining: &[i64],
     destination: &Tenant,
-    moved: &SubtreeTotals,
     seen: Seen<'_>,
 ) -> Vec<String> {
     let mut out = Vec::new();
-    for u in usage.iter().filter(|u| joining.contains(&u.tenant_id)) {
+    for (u, Held([storage, memory, instances, users])) in
+        usage.iter().filter(|(u, _)| joining.contains(&u.tenant_id))
+    {
         let checks = [
-            (
-                "Storage",
-                " GB",
-                u.storage_gb,
-                u.storage_limit_gb,
-                moved.storage_gb,
-            ),
-            (
-                "Memory",
-                " GB",
-                u.memory_gb,
-                u.memory_limit_gb,
-                moved.memory_gb,
-            ),
+            ("Storage", " GB", u.storage_gb, u.storage_limit_gb, *storage),
+            ("Memory", " GB", u.memory_gb, u.memory_limit_gb, *memory),
             (
                 "Instances",
                 "",
                 u.instance_count,
                 u.max_instances,
-                moved.instances,
+                *instances,
             ),
             (
                 "Users",
                 "",
                 u.user_count,
                 u.max_users.map(i64::from),
-                moved.users,
+                *users,
             ),
         ];
         for (what, unit, used, limit, brings) in checks {

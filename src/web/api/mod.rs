@@ -102,14 +102,70 @@ pub fn parse_json<T: DeserializeOwned>(req: &HttpRequest, body: &[u8]) -> Result
     objects_where_expected(&value)?;
     // From the text, not the `Value`: a `Value` keeps only the last of two equal keys,
     // where the text's reader refuses a duplicate field.
-    serde_json::from_slice(body).map_err(|e| {
-        let kind = if e.to_string().starts_with("unknown field") {
-            ProblemKind::UnknownField
-        } else {
-            ProblemKind::InvalidBody
-        };
-        AppError::problem(kind, e.to_string())
-    })
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let parsed = serde_path_to_error::deserialize(&mut de).map_err(body_error)?;
+    de.end()
+        .map_err(|e| AppError::problem(ProblemKind::MalformedJson, e.to_string()))?;
+    Ok(parsed)
+}
+
+/// A body that is JSON but not what the operation takes: 400 (`unknown-field` or
+/// `invalid-body`) with serde's message as the detail and, when it tells which field
+/// (a wrong type or value, an unknown, missing or repeated field), that field's
+/// path (`status`, `operations[2].data.name`) and message in `errors`, as a
+/// validation error names its fields.
+fn body_error(e: serde_path_to_error::Error<serde_json::Error>) -> AppError {
+    let detail = e.inner().to_string();
+    // serde_json's message, without where in the text it was found.
+    let message = match detail.rfind(" at line ") {
+        Some(at) => detail[..at].to_string(),
+        None => detail.clone(),
+    };
+    let kind = if message.starts_with("unknown field") {
+        ProblemKind::UnknownField
+    } else {
+        ProblemKind::InvalidBody
+    };
+    let errors = field_path(e.path(), &message)
+        .map(|field| [(field, message)].into_iter().collect())
+        .unwrap_or_default();
+    AppError::BadBody {
+        kind,
+        detail,
+        errors,
+    }
+}
+
+/// The field an error of `path` is about: the path itself, or for a missing or
+/// repeated field (reported on the object holding it) the named field inside it.
+/// `None` when serde does not tell (an error on the body as a whole).
+fn field_path(path: &serde_path_to_error::Path, message: &str) -> Option<String> {
+    use serde_path_to_error::Segment;
+    let mut field = String::new();
+    for segment in path {
+        match segment {
+            Segment::Map { key } => {
+                if !field.is_empty() {
+                    field.push('.');
+                }
+                field.push_str(key);
+            }
+            Segment::Seq { index } => field.push_str(&format!("[{index}]")),
+            Segment::Enum { .. } => {}
+            Segment::Unknown => return None,
+        }
+    }
+    let named = ["missing field `", "duplicate field `"]
+        .iter()
+        .find_map(|prefix| message.strip_prefix(prefix))
+        .and_then(|rest| rest.split('`').next());
+    if let Some(name) = named {
+        if !field.is_empty() {
+            field.push('.');
+        }
+        field.push_str(name);
+    }
+    Some(field).filter(|f| !f.is_empty())
 }
 
 /// Every request body is an object, and so is every `data` and every operation of a

@@ -321,7 +321,8 @@ pub async fn update_resolver(
                     sent(&data.name).unwrap_or(&old.name),
                     sent(&data.address).unwrap_or(&address),
                     data.policy_id.unwrap_or(old.policy_id),
-                ),
+                )
+                .into_result(),
                 &[
                     ("name", is_null(&data.name)),
                     ("address", is_null(&data.address)),
@@ -456,7 +457,8 @@ pub async fn update_device(
                     sent(&data.name).unwrap_or(&old.name),
                     sent(&data.identifier).unwrap_or(&old.identifier),
                     Some(sent(&data.resolver_id).copied().unwrap_or(old.resolver_id)),
-                ),
+                )
+                .into_result(),
                 &[
                     ("name", is_null(&data.name)),
                     ("identifier", is_null(&data.identifier)),
@@ -593,7 +595,8 @@ pub async fn update_subnet(
                     sent(&data.cidr).unwrap_or(&cidr),
                     Some(sent(&data.resolver_id).copied().unwrap_or(old.resolver_id)),
                     data.policy_id.unwrap_or(old.policy_id),
-                ),
+                )
+                .into_result(),
                 &[
                     ("cidr", is_null(&data.cidr)),
                     ("resolver_id", is_null(&data.resolver_id)),

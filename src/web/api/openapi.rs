@@ -204,7 +204,7 @@ impl Modify for Problems {
             for (method, op) in ops {
                 let Some(op) = op.as_mut() else { continue };
                 let mut codes = vec![
-                    ("400", "Bad request: a malformed parameter, body or cursor"),
+                    ("400", "Bad request: a malformed parameter, body (`errors` names a field of the wrong type or value) or cursor, or another list's cursor"),
                     ("401", "No usable token (missing, unknown, expired, revoked, or its user or tenant disabled)"),
                     ("403", "Visible, but the token's user may not do this (or a read-only token)"),
                     ("404", "No such tenant, or one the token's user may not see"),
@@ -389,11 +389,15 @@ fn cursor_pattern() -> String {
     format!("^YWZ0ZXI6(?:{three}){{0,5}}{last}$")
 }
 
-/// A list inside one tenant's cursor (`tenants::encode_tenant_cursor`): `after:`,
-/// the tenant's id in 18 digits (six groups), then the row's id as above.
-fn tenant_cursor_pattern() -> String {
+/// The cursor of the list inside one tenant at `path` (`tenants::encode_tenant_cursor`):
+/// `after:`, the list's place in three digits (one group, fixed per list), the
+/// tenant's id in 18 digits (six groups), then the row's id as above.
+fn tenant_cursor_pattern(path: &str) -> String {
+    use base64::Engine;
     let (three, last) = digit_groups();
-    format!("^YWZ0ZXI6(?:{three}){{6}}(?:{three}){{0,5}}{last}$")
+    let list = super::tenants::ListOf::at(path, 0).list;
+    let list = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{list:03}"));
+    format!("^YWZ0ZXI6{list}(?:{three}){{6}}(?:{three}){{0,5}}{last}$")
 }
 
 /// Three digits in base64, and the last one to three digits of a number.
@@ -811,7 +815,7 @@ fn constrain_parameters(doc: &mut Value) {
                     // The tenants list's, a tenant's lists'; the activity and the
                     // stats state their own.
                     Some("cursor") if param["schema"]["pattern"].is_null() => {
-                        json!({"pattern": if in_tenant { tenant_cursor_pattern() } else { cursor_pattern() }})
+                        json!({"pattern": if in_tenant { tenant_cursor_pattern(path) } else { cursor_pattern() }})
                     }
                     Some("Idempotency-Key") => json!({
                         "type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$",
@@ -1013,29 +1017,70 @@ mod tests {
     }
 
     #[test]
-    fn tenant_cursors_match_their_pattern_and_are_bound_to_their_tenant() {
-        use super::super::tenants::{decode_tenant_cursor, encode_tenant_cursor};
-        let pattern = tenant_cursor_pattern();
+    fn tenant_cursors_match_their_pattern_and_are_bound_to_their_list_and_tenant() {
+        use super::super::tenants::{decode_tenant_cursor, encode_tenant_cursor, ListOf};
+        let instances = "/api/v1/tenants/{id}/instances";
+        let pattern = tenant_cursor_pattern(instances);
         for tenant in [1, 13, 999_999_999_999_999_999] {
+            let list = ListOf::at(instances, tenant);
             for id in [1, 9, 10, 42, 123, 4567, 1_000_000, 999_999_999_999_999_999] {
-                let cursor = encode_tenant_cursor(tenant, id);
+                let cursor = encode_tenant_cursor(list, id);
                 assert!(matches(&pattern, &cursor), "{tenant} {id} {cursor}");
                 assert!(!matches(&cursor_pattern(), &cursor), "{cursor}");
-                assert_eq!(decode_tenant_cursor(&cursor, tenant).ok(), Some(id));
-                let other = decode_tenant_cursor(&cursor, tenant + 1).unwrap_err();
+                let clouds = "/api/v1/tenants/{id}/clouds";
+                assert!(
+                    !matches(&tenant_cursor_pattern(clouds), &cursor),
+                    "{cursor}"
+                );
+                assert_eq!(decode_tenant_cursor(&cursor, list).ok(), Some(id));
+                let other = ListOf {
+                    tenant: tenant + 1,
+                    ..list
+                };
+                let other = decode_tenant_cursor(&cursor, other).unwrap_err();
                 assert_eq!(other.status().as_u16(), 422, "{other:?}");
+                // Another list's, of the same tenant or not: 400 naming `cursor`.
+                for t in [tenant, tenant + 1] {
+                    let e = decode_tenant_cursor(&cursor, ListOf::at(clouds, t)).unwrap_err();
+                    assert_eq!(e.status().as_u16(), 400, "{e:?}");
+                    assert!(e.public_message().1.contains("“cursor”"), "{e:?}");
+                }
             }
         }
         // The tenants list's cursors are not a tenant's lists' (400).
         let plain = super::super::tenants::encode_cursor(42);
         assert!(!matches(&pattern, &plain));
         assert_eq!(
-            decode_tenant_cursor(&plain, 42)
+            decode_tenant_cursor(&plain, ListOf::at(instances, 42))
                 .unwrap_err()
                 .status()
                 .as_u16(),
             400
         );
+    }
+
+    #[test]
+    fn every_list_inside_a_tenant_has_its_own_cursor() {
+        let doc = document_json();
+        let mut lists = Vec::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            let Some(get) = item.get("get") else { continue };
+            let params = get["parameters"].as_array().cloned().unwrap_or_default();
+            let Some(cursor) = params.iter().find(|p| p["name"] == "cursor") else {
+                continue;
+            };
+            let pattern = cursor["schema"]["pattern"].as_str().unwrap_or_default();
+            if path.starts_with("/api/v1/tenants/{id}/") && pattern.starts_with("^YWZ0ZXI6") {
+                let list = super::super::tenants::ListOf::at(path, 1).list;
+                assert_ne!(list, 0, "{path} is not in tenants::TENANT_LISTS");
+                lists.push(list);
+            }
+        }
+        let count = lists.len();
+        lists.sort_unstable();
+        lists.dedup();
+        assert_eq!(lists.len(), count, "two lists share a cursor");
+        assert!(count >= 9, "{count}");
     }
 
     #[test]

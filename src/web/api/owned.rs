@@ -8,7 +8,7 @@
 use super::idempotency::{self, Answer};
 use super::tenants::{
     decode_tenant_cursor, integral_opt_i64, integral_opt_vec, page_limit, paged_in, path_tenant,
-    query_limit, NOT_A_CURSOR, NOT_NULL,
+    query_limit, ListOf, NOT_A_CURSOR, NOT_NULL,
 };
 use super::{json, parse_json};
 use crate::auth::ApiUser;
@@ -86,9 +86,9 @@ pub(super) fn refuse_nulls<T>(
     Err(errors)
 }
 
-/// A cursor of a list inside `tenant`: 400 naming it when it is none, 422 when it
-/// was read in another tenant's list.
-pub(super) fn cursor(params: &PageParams, tenant: i64) -> Result<Option<i64>, AppError> {
+/// A cursor of `list` (a list inside one tenant): 400 naming it when it is none
+/// or was read in another kind of list, 422 when it was read in another tenant's.
+pub(super) fn cursor(params: &PageParams, list: ListOf) -> Result<Option<i64>, AppError> {
     if params
         .cursor
         .as_ref()
@@ -99,7 +99,7 @@ pub(super) fn cursor(params: &PageParams, tenant: i64) -> Result<Option<i64>, Ap
     params
         .cursor
         .as_deref()
-        .map(|c| decode_tenant_cursor(c, tenant))
+        .map(|c| decode_tenant_cursor(c, list))
         .transpose()
 }
 
@@ -131,10 +131,11 @@ pub(super) async fn listed<F: Family, T, J: From<T>>(
 ) -> Result<(Vec<J>, Option<String>), actix_web::Error> {
     let (mut conn, tenant) = path_tenant(req, user, state, raw).await?;
     let limit = page_limit(params.limit)?;
-    let after = cursor(params, tenant.id)?;
+    let list = ListOf::of(req, tenant.id);
+    let after = cursor(params, list)?;
     F::read(&mut conn, user, &tenant).await?;
     let rows = load(&mut conn, &tenant, after, limit + 1).await?;
-    let (rows, next) = paged_in(tenant.id, rows, limit, id);
+    let (rows, next) = paged_in(list, rows, limit, id);
     Ok((rows.into_iter().map(J::from).collect(), next))
 }
 

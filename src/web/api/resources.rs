@@ -10,6 +10,7 @@ use super::owned::{
 };
 use super::tenants::{
     integral_i64, integral_opt_i64, nullable, page_limit, paged_in, path_tenant, query_limit,
+    ListOf,
 };
 use super::{json, parse_json};
 use crate::auth::ApiUser;
@@ -490,12 +491,13 @@ pub async fn list_instances(
 ) -> Result<HttpResponse, actix_web::Error> {
     let (mut conn, tenant) = path_tenant(&req, &user, &state, &path).await?;
     let limit = page_limit(params.limit)?;
+    let list = ListOf::of(&req, tenant.id);
     let after = cursor(
         &PageParams {
             cursor: params.cursor.clone(),
             limit: params.limit,
         },
-        tenant.id,
+        list,
     )?;
     let q = match params.q.as_deref() {
         Some(raw) => SearchText::parse(raw)
@@ -515,7 +517,7 @@ pub async fn list_instances(
     let rows = Instance::list(&mut conn, tenant.id, &filter, after, 0, limit + 1)
         .await
         .map_err(AppError::from)?;
-    let (rows, next_cursor) = paged_in(tenant.id, rows, limit, |r| r.instance.id);
+    let (rows, next_cursor) = paged_in(list, rows, limit, |r| r.instance.id);
     let items = rows.into_iter().map(|r| r.instance.into()).collect();
     Ok(json(StatusCode::OK, &InstancePage { items, next_cursor }))
 }

@@ -454,11 +454,52 @@ pub(super) fn encode_cursor(id: i64) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("after:{id}"))
 }
 
-/// One page of `rows` of a list inside `tenant`, read with one row more than
-/// `limit`: the first `limit`, and the cursor after the last of them (bound to the
+/// The lists inside one tenant, each by the last segment of its path
+/// (`/api/v1/tenants/{id}/instances`): a cursor names the list it was read in by
+/// its place here (1-based, three digits), so that it continues no other list.
+/// Append only: a place, once given, stays its list's.
+pub(super) const TENANT_LISTS: [&str; 9] = [
+    "applications",
+    "domains",
+    "rules",
+    "clouds",
+    "instances",
+    "resolvers",
+    "devices",
+    "subnets",
+    "policies",
+];
+
+/// Which list a cursor continues: one list (its place in [`TENANT_LISTS`], 0 for
+/// none of them) inside one tenant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct ListOf {
+    pub list: u16,
+    pub tenant: i64,
+}
+
+impl ListOf {
+    /// The list of a route's path pattern, inside `tenant`.
+    pub fn at(pattern: &str, tenant: i64) -> Self {
+        let last = pattern.rsplit('/').next().unwrap_or_default();
+        let list = TENANT_LISTS
+            .iter()
+            .position(|l| *l == last)
+            .map_or(0, |i| i as u16 + 1);
+        ListOf { list, tenant }
+    }
+
+    /// The list the request's route serves, inside `tenant`.
+    pub fn of(req: &HttpRequest, tenant: i64) -> Self {
+        Self::at(req.match_pattern().as_deref().unwrap_or_default(), tenant)
+    }
+}
+
+/// One page of `rows` of `list`, read with one row more than `limit`: the first
+/// `limit`, and the cursor after the last of them (bound to the list and its
 /// tenant) when more follow.
 pub(super) fn paged_in<T>(
-    tenant: i64,
+    list: ListOf,
     mut rows: Vec<T>,
     limit: i64,
     id: impl Fn(&T) -> i64,
@@ -466,28 +507,35 @@ pub(super) fn paged_in<T>(
     let more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
     let next = more
-        .then(|| rows.last().map(|r| encode_tenant_cursor(tenant, id(r))))
+        .then(|| rows.last().map(|r| encode_tenant_cursor(list, id(r))))
         .flatten();
     (rows, next)
 }
 
 /// The cursor of a list inside one tenant (`/tenants/{id}/rules`, `…/domains`, the
-/// resources): `after:`, the tenant's id in 18 digits, then the row's id. Bound to
-/// its tenant as the stats' cursors are: another tenant's list refuses it rather
-/// than page on from a row that is not its own.
-pub(super) fn encode_tenant_cursor(tenant: i64, id: i64) -> String {
+/// resources): `after:`, the list's place in three digits, the tenant's id in 18
+/// digits, then the row's id. Bound to its list and tenant: another list refuses it
+/// (ids of one list mean nothing in another), and so does another tenant's list,
+/// as the stats' cursors are, rather than page on from a row that is not its own.
+pub(super) fn encode_tenant_cursor(list: ListOf, id: i64) -> String {
     use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("after:{tenant:018}{id}"))
+    let ListOf { list, tenant } = list;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(format!("after:{list:03}{tenant:018}{id}"))
 }
 
 /// What a cursor read in another tenant's list is told (422, `errors.cursor`,
 /// without naming that tenant: it may be one the caller cannot see).
 pub(super) const ANOTHER_TENANTS_CURSOR: &str = "This cursor continues the rows of another tenant: use it with the tenant it was read for, or ask without a cursor for the first page.";
 
-/// The row id of a cursor [`encode_tenant_cursor`] wrote for `tenant`: 400 naming
-/// the parameter when it is none, 422 (`errors.cursor`, as the stats answer) when
-/// it was read in another tenant's list.
-pub(super) fn decode_tenant_cursor(raw: &str, tenant: i64) -> Result<i64, AppError> {
+/// What a cursor read in another kind of list is told (400 naming `cursor`).
+pub(super) const ANOTHER_LISTS_CURSOR: &str =
+    "continues another list: use a next_cursor of this list, or none for the first page";
+
+/// The row id of a cursor [`encode_tenant_cursor`] wrote for `list`: 400 naming
+/// the parameter when it is none or was read in another kind of list, 422
+/// (`errors.cursor`, as the stats answer) when it was read in another tenant's.
+pub(super) fn decode_tenant_cursor(raw: &str, list: ListOf) -> Result<i64, AppError> {
     use base64::Engine;
     let bad = || bad_param("cursor", NOT_A_CURSOR);
     let text = base64::engine::general_purpose::URL_SAFE_NO_PAD
@@ -496,15 +544,20 @@ pub(super) fn decode_tenant_cursor(raw: &str, tenant: i64) -> Result<i64, AppErr
         .and_then(|b| String::from_utf8(b).ok())
         .ok_or_else(bad)?;
     let digits = text.strip_prefix("after:").ok_or_else(bad)?;
-    if !(19..=36).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
+    if !(22..=39).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return Err(bad());
     }
+    let (kind, digits) = digits.split_at(3);
     let (of, id) = digits.split_at(18);
-    let (of, id) = (
+    let (kind, of, id) = (
+        kind.parse::<u16>().map_err(|_| bad())?,
         of.parse::<i64>().map_err(|_| bad())?,
         id.parse::<i64>().map_err(|_| bad())?,
     );
-    if of != tenant {
+    if kind != list.list {
+        return Err(bad_param("cursor", ANOTHER_LISTS_CURSOR));
+    }
+    if of != list.tenant {
         return Err(AppError::field("cursor", ANOTHER_TENANTS_CURSOR));
     }
     Ok(id)

@@ -7,6 +7,7 @@ use crate::auth::CurrentUser;
 use crate::db::models::network::{Device, NetworkFilter};
 use crate::db::models::Tenant;
 use crate::error::{AppError, FieldErrors};
+use crate::services::draft::Draft;
 use crate::services::network::{self as service, DeviceInput};
 use crate::web::confirm::{Confirm, Question};
 use crate::web::extract::Query;
@@ -125,7 +126,7 @@ impl DeviceForm {
         }
     }
 
-    fn to_input(&self) -> Result<DeviceInput, FieldErrors> {
+    fn to_input(&self) -> Draft<DeviceInput> {
         DeviceInput::parse(&self.name, &self.identifier, form_id(&self.resolver_id))
     }
 }

@@ -7,6 +7,7 @@ use crate::auth::CurrentUser;
 use crate::db::models::network::{NetworkFilter, Resolver};
 use crate::db::models::Tenant;
 use crate::error::{AppError, FieldErrors};
+use crate::services::draft::Draft;
 use crate::services::network::{self as service, ResolverInput};
 use crate::web::confirm::{Confirm, Question};
 use crate::web::extract::Query;
@@ -107,7 +108,7 @@ impl ResolverForm {
     }
 
     /// The service's input.
-    fn to_input(&self) -> Result<ResolverInput, FieldErrors> {
+    fn to_input(&self) -> Draft<ResolverInput> {
         ResolverInput::parse(&self.name, &self.address, super::form_id(&self.policy_id))
     }
 }

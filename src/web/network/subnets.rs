@@ -7,6 +7,7 @@ use crate::auth::CurrentUser;
 use crate::db::models::network::{NetworkFilter, Subnet};
 use crate::db::models::Tenant;
 use crate::error::{AppError, FieldErrors};
+use crate::services::draft::Draft;
 use crate::services::network::{self as service, SubnetInput};
 use crate::web::confirm::{Confirm, Question};
 use crate::web::extract::Query;
@@ -144,7 +145,7 @@ impl SubnetForm {
     }
 
     /// The service's input.
-    fn to_input(&self) -> Result<SubnetInput, FieldErrors> {
+    fn to_input(&self) -> Draft<SubnetInput> {
         SubnetInput::parse(
             &self.cidr,
             form_id(&self.resolver_id),

@@ -12,6 +12,7 @@ use crate::domain::resources::{CloudProvider, CloudVisibility};
 use crate::domain::{Feature, Level, TenantName};
 use crate::error::{AppError, FieldErrors};
 use crate::services::clouds::{self as service, CloudInput, CloudView};
+use crate::services::draft::Draft;
 use crate::web::confirm::{Confirm, Question};
 use crate::web::extract::{path_tenant, Query};
 use crate::web::form::{field_id, one_of, page_param, SearchBox};
@@ -89,49 +90,53 @@ impl CloudForm {
         }
     }
 
-    fn to_input(&self) -> Result<CloudInput, FieldErrors> {
+    /// The input, with every field's error and a stand-in for each field that
+    /// could not be read, so that the service reports its own errors with them.
+    fn to_input(&self) -> Draft<CloudInput> {
         let mut errors = FieldErrors::new();
-        let name = TenantName::parse(&self.name)
-            .map_err(|e| errors.insert("name", e))
-            .ok();
+        let name = TenantName::parse(&self.name).unwrap_or_else(|e| {
+            errors.insert("name", e);
+            TenantName::stand_in()
+        });
         let provider = self
             .provider
             .trim()
             .parse::<CloudProvider>()
-            .map_err(|_| errors.insert("provider", "Pick a provider.".into()))
-            .ok();
-        let visibility = match self.visibility.trim() {
-            "" => Some(CloudVisibility::Private),
-            v => v
-                .parse::<CloudVisibility>()
-                .map_err(|_| errors.insert("visibility", "Pick a visibility.".into()))
-                .ok(),
-        };
-        let ids: Option<Vec<i64>> = self
+            .unwrap_or_else(|_| {
+                errors.insert("provider", "Pick a provider.".into());
+                CloudProvider::Other
+            });
+        let ids: Vec<Option<i64>> = self
             .assigned_tenant_ids
             .split(|c: char| c == ',' || c.is_whitespace())
             .filter(|s| !s.is_empty())
             .map(field_id)
             .collect();
-        if ids.is_none() {
+        if ids.iter().any(Option::is_none) {
             errors.insert(
                 "assigned_tenant_ids",
                 "Tenant ids are whole numbers, separated by commas.".into(),
             );
         }
-        match (name, provider, visibility, ids) {
-            (Some(name), Some(provider), Some(visibility), Some(assigned_tenant_ids))
-                if errors.is_empty() =>
-            {
-                Ok(CloudInput {
-                    name,
-                    provider,
-                    visibility,
-                    assigned_tenant_ids,
-                })
-            }
-            _ => Err(errors),
-        }
+        let assigned_tenant_ids: Vec<i64> = ids.into_iter().flatten().collect();
+        let visibility = match self.visibility.trim() {
+            "" => CloudVisibility::Private,
+            v => v.parse::<CloudVisibility>().unwrap_or_else(|_| {
+                errors.insert("visibility", "Pick a visibility.".into());
+                // The tenants listed are checked as for an assigned cloud.
+                match assigned_tenant_ids.is_empty() {
+                    true => CloudVisibility::Private,
+                    false => CloudVisibility::Assigned,
+                }
+            }),
+        };
+        let input = CloudInput {
+            name,
+            provider,
+            visibility,
+            assigned_tenant_ids,
+        };
+        Draft::new(input, errors)
     }
 }
 

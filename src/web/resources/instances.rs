@@ -10,6 +10,7 @@ use crate::db::models::Tenant;
 use crate::domain::resources::{parse_size, InstanceStatus};
 use crate::domain::{Feature, Level, TenantName};
 use crate::error::{AppError, FieldErrors};
+use crate::services::draft::Draft;
 use crate::services::instances::{
     self as service, InstanceInput, UNAVAILABLE_CLOUD, UNKNOWN_CLOUD, UNKNOWN_OWNER,
 };
@@ -209,53 +210,49 @@ impl InstanceForm {
         }
     }
 
-    fn to_input(&self) -> Result<InstanceInput, FieldErrors> {
+    /// The input, with every field's error and a stand-in for each field that
+    /// could not be read, so that the service reports its own errors with them.
+    fn to_input(&self) -> Draft<InstanceInput> {
         let mut errors = FieldErrors::new();
-        let name = TenantName::parse(&self.name)
-            .map_err(|e| errors.insert("name", e))
-            .ok();
-        let cloud_id = field_id(&self.cloud_id);
-        if cloud_id.is_none() {
+        let name = TenantName::parse(&self.name).unwrap_or_else(|e| {
+            errors.insert("name", e);
+            TenantName::stand_in()
+        });
+        let cloud_id = field_id(&self.cloud_id).unwrap_or_else(|| {
             errors.insert("cloud_id", UNKNOWN_CLOUD.into());
-        }
+            0
+        });
         let owner_id = match self.owner_id.trim() {
-            "" => Some(None),
-            raw => field_id(raw).map(Some),
-        };
-        if owner_id.is_none() {
-            errors.insert("owner_id", UNKNOWN_OWNER.into());
-        }
-        let storage_gb = parse_size(&self.storage_gb)
-            .map_err(|e| errors.insert("storage_gb", e))
-            .ok();
-        let memory_gb = parse_size(&self.memory_gb)
-            .map_err(|e| errors.insert("memory_gb", e))
-            .ok();
-        let status = match self.status.trim() {
-            "" => Some(InstanceStatus::Running),
-            s => s
-                .parse::<InstanceStatus>()
-                .map_err(|_| errors.insert("status", "Pick running or stopped.".into()))
-                .ok(),
-        };
-        match (name, cloud_id, owner_id, storage_gb, memory_gb, status) {
-            (
-                Some(name),
-                Some(cloud_id),
-                Some(owner_id),
-                Some(storage_gb),
-                Some(memory_gb),
-                Some(status),
-            ) if errors.is_empty() => Ok(InstanceInput {
-                name,
-                cloud_id,
-                owner_id,
-                storage_gb,
-                memory_gb,
-                status,
+            "" => None,
+            raw => field_id(raw).or_else(|| {
+                errors.insert("owner_id", UNKNOWN_OWNER.into());
+                None
             }),
-            _ => Err(errors),
-        }
+        };
+        let mut size = |field: &'static str, raw: &str| {
+            parse_size(raw).unwrap_or_else(|e| {
+                errors.insert(field, e);
+                0
+            })
+        };
+        let storage_gb = size("storage_gb", &self.storage_gb);
+        let memory_gb = size("memory_gb", &self.memory_gb);
+        let status = match self.status.trim() {
+            "" => InstanceStatus::Running,
+            s => s.parse::<InstanceStatus>().unwrap_or_else(|_| {
+                errors.insert("status", "Pick running or stopped.".into());
+                InstanceStatus::Running
+            }),
+        };
+        let input = InstanceInput {
+            name,
+            cloud_id,
+            owner_id,
+            storage_gb,
+            memory_gb,
+            status,
+        };
+        Draft::new(input, errors)
     }
 }
 
