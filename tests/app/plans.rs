@@ -4,7 +4,7 @@
 //! plan's) refusing a user or instance create at the edge; every option the plan
 //! lacks refused on the form and in the API.
 
-use crate::api::{partner_app, send, token_for, Api};
+use crate::api::{admin_api, partner_app, send, token_for, Api};
 use crate::helpers::*;
 use serde_json::{json, Value};
 use tenantry::db::models::Tenant;
