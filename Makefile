@@ -3,7 +3,7 @@
 #   make run     build and start a local instance with demo data
 #   make test    Rust tests + browser tests + API schema test (needs PostgreSQL; installs what is missing)
 #   make lint    rustfmt check, clippy with warnings as errors, schema.rs is generated, imports run downwards
-#   make bench   throughput/latency benchmark (see scripts/bench.sh, scripts/bench-usage.sh, scripts/bench-rules.sh)
+#   make bench   throughput/latency benchmark (see scripts/bench.sh, scripts/bench-usage.sh, scripts/bench-rules.sh, scripts/bench-resources.sh, scripts/bench-policies.sh)
 #   make mutants mutation testing of src/auth/authz.rs against its unit tests (slow; not in CI)
 #
 # Every variable below can be overridden: `make run DATABASE_URL=postgres://...`
@@ -39,7 +39,7 @@ help:
 	@echo 'make run       build (release), migrate, bootstrap, seed demo data, serve on http://$(TENANTRY_LISTEN)'
 	@echo 'make test      cargo test --all-targets --features failpoints, the browser tests (tests/browser/run.py), schemathesis on the API (tests/api/schemathesis_run.py)'
 	@echo 'make lint      cargo fmt --check, cargo clippy -D warnings, src/db/schema.rs = diesel print-schema (scripts/check-schema.sh), layer imports (scripts/check-layers.sh)'
-	@echo 'make bench     benchmark against a 100k-tenant database (scripts/bench.sh, then scripts/bench-usage.sh and scripts/bench-rules.sh)'
+	@echo 'make bench     benchmark against a 100k-tenant database (scripts/bench.sh, then bench-usage, bench-rules, bench-resources and bench-policies)'
 	@echo 'make mutants   cargo mutants on src/auth/authz.rs against its unit and property tests'
 	@echo 'make clean-db  drop and recreate the development database, drop leftover test databases'
 
@@ -88,13 +88,15 @@ lint:
 	TEST_DATABASE_URL='$(TEST_DATABASE_URL)' scripts/check-schema.sh
 
 # Then the usage statistics benchmark (issue #12; BENCH_USAGE=0 skips it), the
-# rule-set migration benchmark (issue #13; BENCH_RULES=0 skips it) and instance creation
-# under limits (issue #14; BENCH_RESOURCES=0 skips it).
+# rule-set migration benchmark (issue #13; BENCH_RULES=0 skips it), instance creation
+# under limits (issue #14; BENCH_RESOURCES=0 skips it) and the effective policies at
+# depth 12 (issue #15; BENCH_POLICIES=0 skips it).
 bench:
 	scripts/bench.sh
 	if [[ $${BENCH_USAGE:-1} != 0 ]]; then BENCH_SKIP_BUILD=1 scripts/bench-usage.sh; fi
 	if [[ $${BENCH_RULES:-1} != 0 ]]; then BENCH_SKIP_BUILD=1 scripts/bench-rules.sh; fi
 	if [[ $${BENCH_RESOURCES:-1} != 0 ]]; then BENCH_SKIP_BUILD=1 scripts/bench-resources.sh; fi
+	if [[ $${BENCH_POLICIES:-1} != 0 ]]; then BENCH_SKIP_BUILD=1 scripts/bench-policies.sh; fi
 
 # Every mutant of the rules in authz must fail a unit or property test of authz;
 # survivors are explained in docs/ARCHITECTURE.md ("Mutation testing of authz").

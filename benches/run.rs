@@ -16,7 +16,11 @@
 //! `bench-run seed-resources` and `bench-run create-instances --requests N --connections
 //! C --warmup W` (the server's address and an API token in BENCH_ADDR and BENCH_TOKEN):
 //! instances created through the API with limits on every level (benches/resources.rs).
+//! `bench-run seed-policies --policies N` and `bench-run effective-policies`: the
+//! effective policies of tenants at depth 12 with N policies in the tree
+//! (benches/policies.rs).
 
+mod policies;
 mod resources;
 mod rules;
 
@@ -84,6 +88,10 @@ async fn main() -> anyhow::Result<()> {
             rules::migrate(&pool, flag(&args, "--rounds").unwrap_or(5)).await
         }
         Some("seed-resources") => resources::seed(&mut conn).await,
+        Some("seed-policies") => {
+            policies::seed(&mut conn, flag(&args, "--policies").unwrap_or(10_000)).await
+        }
+        Some("effective-policies") => policies::effective(&mut conn).await,
         Some("create-instances") => {
             let addr = std::env::var("BENCH_ADDR")?;
             let token = std::env::var("BENCH_TOKEN")?;
@@ -107,7 +115,7 @@ async fn main() -> anyhow::Result<()> {
             .await
         }
         _ => {
-            anyhow::bail!("usage: bench-run seed --tenants N --depth D | bench-run seed-audit --events N | bench-run ancestor-check | bench-run decision | bench-run move [ROUNDS] | bench-run create-users --clients C --users N [--without-totals] | bench-run token | bench-run batch-json DIR | bench-run seed-rules --rules N | bench-run migrate-rules --rounds R | bench-run seed-resources | bench-run create-instances --requests N --connections C --warmup W")
+            anyhow::bail!("usage: bench-run seed --tenants N --depth D | bench-run seed-audit --events N | bench-run ancestor-check | bench-run decision | bench-run move [ROUNDS] | bench-run create-users --clients C --users N [--without-totals] | bench-run token | bench-run batch-json DIR | bench-run seed-rules --rules N | bench-run migrate-rules --rounds R | bench-run seed-resources | bench-run create-instances --requests N --connections C --warmup W | bench-run seed-policies --policies N | bench-run effective-policies")
         }
     }
 }

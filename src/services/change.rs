@@ -6,7 +6,10 @@
 use super::Actor;
 use crate::auth::Principal;
 use crate::db::models::Tenant;
+use crate::db::transaction::{in_transaction, set_lock_timeout};
+use crate::error::AppError;
 use chrono::{DateTime, Utc};
+use diesel_async::AsyncPgConnection;
 
 /// Who (`p`, audited as `actor`) changes which `tenant`'s items, at `now`.
 pub struct Change<'a> {
@@ -24,5 +27,28 @@ impl<'a> Change<'a> {
             tenant,
             now,
         }
+    }
+}
+
+impl Change<'_> {
+    /// Runs `body` as one audited change (the families without versions: network,
+    /// policies; the caller checks the right first): one transaction with a bounded
+    /// lock wait, then the audit event `action` on the tenant, `body`'s value as
+    /// its `after`.
+    pub async fn audited<T>(
+        &self,
+        conn: &mut AsyncPgConnection,
+        action: &'static str,
+        body: impl AsyncFnOnce(&mut AsyncPgConnection) -> Result<(T, serde_json::Value), AppError>,
+    ) -> Result<T, AppError> {
+        in_transaction(conn, async |conn| {
+            set_lock_timeout(conn).await?;
+            let (value, after) = body(conn).await?;
+            let mut event = self.actor.event(action, Some(self.tenant.id));
+            event.after = Some(after);
+            event.record(conn).await?;
+            Ok(value)
+        })
+        .await
     }
 }

@@ -16,7 +16,7 @@ use crate::db::models::network::{
     Device, DeviceFields, Resolver, ResolverFields, ResolverUse, Subnet, SubnetFields,
 };
 use crate::db::models::Tenant;
-use crate::db::transaction::{in_transaction, set_lock_timeout};
+use crate::db::transaction::in_transaction;
 use crate::domain::network::{parse_address, parse_identifier, parse_network};
 use crate::domain::{Feature, Level, TenantName};
 use crate::error::{AppError, FieldErrors};
@@ -34,8 +34,7 @@ const SAMPLE: i64 = 5;
 
 pub use super::change::Change;
 
-/// Runs `body` as one change: Resources full (403), one transaction with a bounded
-/// lock wait, then the audit event `action` with what `body` answers.
+/// Runs `body` as one change: Resources full (403), then [`Change::audited`].
 async fn run<T>(
     c: &Change<'_>,
     conn: &mut AsyncPgConnection,
@@ -43,15 +42,7 @@ async fn run<T>(
     body: impl AsyncFnOnce(&mut AsyncPgConnection) -> Result<(T, serde_json::Value), AppError>,
 ) -> Result<T, AppError> {
     may_change(c.p, c.tenant)?;
-    in_transaction(conn, async |conn| {
-        set_lock_timeout(conn).await?;
-        let (value, after) = body(conn).await?;
-        let mut event = c.actor.event(action, Some(c.tenant.id));
-        event.after = Some(after);
-        event.record(conn).await?;
-        Ok(value)
-    })
-    .await
+    c.audited(conn, action, body).await
 }
 
 /// Resources read on `tenant` (403): the prologue of every read.
@@ -160,9 +151,7 @@ async fn check_resolver_input(
     if Resolver::name_taken(conn, tenant.id, input.name.as_str(), except).await? {
         errors.insert("name", RESOLVER_TAKEN.into());
     }
-    if input.policy_id != kept_policy {
-        check_choice(conn, tenant, input.policy_id, &mut errors).await?;
-    }
+    check_choice(conn, tenant, input.policy_id, kept_policy, &mut errors).await?;
     refuse(errors)
 }
 
@@ -502,9 +491,7 @@ async fn check_subnet_input(
 ) -> Result<(), AppError> {
     let mut errors = FieldErrors::new();
     check_resolver(conn, tenant.id, input.resolver_id, &mut errors).await?;
-    if input.policy_id != kept_policy {
-        check_choice(conn, tenant, input.policy_id, &mut errors).await?;
-    }
+    check_choice(conn, tenant, input.policy_id, kept_policy, &mut errors).await?;
     if let Some(other) = Subnet::overlapping(conn, tenant.id, input.cidr, except).await? {
         errors.insert("cidr", overlaps(&input.cidr, &other));
     }

@@ -29,7 +29,6 @@ use crate::auth::authz::{self, PolicyAccess, PolicyFacts};
 use crate::auth::Principal;
 use crate::db::models::policy::{Policy, PolicyFields, SeenPolicy};
 use crate::db::models::Tenant;
-use crate::db::transaction::{in_transaction, set_lock_timeout};
 use crate::domain::policy::{Enforcement, PolicyKind, PolicySettings};
 use crate::domain::{Feature, Level, TenantName};
 use crate::error::{AppError, FieldErrors};
@@ -148,8 +147,7 @@ fn policy_json(p: &Policy) -> serde_json::Value {
     })
 }
 
-/// Runs `body` as one change: Policies full (403), one transaction with a bounded
-/// lock wait, then the audit event `action` with what `body` answers.
+/// Runs `body` as one change: Policies full (403), then [`Change::audited`].
 async fn run<T>(
     c: &Change<'_>,
     conn: &mut AsyncPgConnection,
@@ -157,15 +155,7 @@ async fn run<T>(
     body: impl AsyncFnOnce(&mut AsyncPgConnection) -> Result<(T, serde_json::Value), AppError>,
 ) -> Result<T, AppError> {
     may_change(c.p, c.tenant)?;
-    in_transaction(conn, async |conn| {
-        set_lock_timeout(conn).await?;
-        let (value, after) = body(conn).await?;
-        let mut event = c.actor.event(action, Some(c.tenant.id));
-        event.after = Some(after);
-        event.record(conn).await?;
-        Ok(value)
-    })
-    .await
+    c.audited(conn, action, body).await
 }
 
 /// A unique violation of the policy's name (two creates at once), or of the one
@@ -243,8 +233,7 @@ async fn check_lock(
     if !locks(&input.fields()) {
         return Ok(());
     }
-    let seen = Policy::visible(conn, &tenant.path).await?;
-    let facts: Vec<PolicyFacts> = seen.iter().map(|s| PolicyFacts::of(&s.policy)).collect();
+    let (seen, facts) = seen_with_facts(conn, tenant).await?;
     let kind = input.kind.label().to_lowercase();
     if let Some(lock) = authz::locked_against(&tenant.path, &facts, input.kind) {
         let (owner, name) = named(&seen, lock.id);
@@ -265,6 +254,21 @@ async fn check_lock(
         ));
     }
     Ok(())
+}
+
+/// What authorization decides over: the facts of the policies seen.
+fn facts_of(seen: &[SeenPolicy]) -> Vec<PolicyFacts> {
+    seen.iter().map(|s| PolicyFacts::of(&s.policy)).collect()
+}
+
+/// The policies the tenant sees (`Policy::visible`) and their facts.
+async fn seen_with_facts(
+    conn: &mut AsyncPgConnection,
+    tenant: &Tenant,
+) -> Result<(Vec<SeenPolicy>, Vec<PolicyFacts>), AppError> {
+    let seen = Policy::visible(conn, &tenant.path).await?;
+    let facts = facts_of(&seen);
+    Ok((seen, facts))
 }
 
 /// The owner's and the name of policy `id` among those seen.
@@ -469,22 +473,20 @@ pub async fn overridden(
 /// policy the tenant sees (else [`UNKNOWN_POLICY`]) whose kind no tenant above
 /// locks to another policy (else the error names the lock's owner and policy). The
 /// chosen policy is held FOR SHARE until the transaction ends, so it cannot stop
-/// being inheritable or locked meanwhile.
+/// being inheritable or locked meanwhile. A change that keeps the item's policy
+/// (`kept`) is never refused for it (a lock added later cleared what it forbids).
 pub async fn check_choice(
     conn: &mut AsyncPgConnection,
     tenant: &Tenant,
     policy_id: Option<i64>,
+    kept: Option<i64>,
     errors: &mut FieldErrors,
 ) -> Result<(), AppError> {
-    let Some(id) = policy_id else {
+    let Some(id) = policy_id.filter(|&id| Some(id) != kept) else {
         return Ok(());
     };
     Policy::share_lock(conn, id).await?;
-    let seen = Policy::visible(conn, &tenant.path).await?;
-    let facts: Vec<PolicyFacts> = seen
-        .iter()
-        .map(|s| authz::PolicyFacts::of(&s.policy))
-        .collect();
+    let (seen, facts) = seen_with_facts(conn, tenant).await?;
     let Some(chosen) = facts.iter().find(|f| f.id == id) else {
         errors.insert("policy_id", UNKNOWN_POLICY.into());
         return Ok(());
@@ -513,11 +515,7 @@ pub async fn choices(
     conn: &mut AsyncPgConnection,
     tenant: &Tenant,
 ) -> Result<(Vec<SeenPolicy>, Option<i64>), AppError> {
-    let seen = Policy::visible(conn, &tenant.path).await?;
-    let facts: Vec<PolicyFacts> = seen
-        .iter()
-        .map(|s| authz::PolicyFacts::of(&s.policy))
-        .collect();
+    let (seen, facts) = seen_with_facts(conn, tenant).await?;
     let default = authz::default_policy(&tenant.path, &facts).map(|p| p.id);
     let usable = seen
         .into_iter()
@@ -550,11 +548,7 @@ pub async fn effective(
 
 /// [`effective`] over the policies the tenant sees, as loaded.
 pub fn effective_of(tenant: &Tenant, seen: &[SeenPolicy]) -> Vec<Effective> {
-    let facts: Vec<PolicyFacts> = seen
-        .iter()
-        .map(|s| authz::PolicyFacts::of(&s.policy))
-        .collect();
-    let decided = authz::effective_policies(&tenant.path, &facts);
+    let decided = authz::effective_policies(&tenant.path, &facts_of(seen));
     let by_id = |id: i64| seen.iter().find(|s| s.policy.id == id).cloned();
     PolicyKind::ALL
         .iter()

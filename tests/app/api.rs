@@ -84,6 +84,20 @@ impl Api {
     }
 }
 
+/// An API client with a token of the root administrator (read and write).
+pub async fn admin_api(app: &TestApp) -> Api {
+    Api::new(app, Some(&token_for(app, &app.admin, false).await))
+}
+
+/// A fresh app with the partner tree (`helpers::partner_tree`) and the root
+/// administrator's API client: the opening of the plans and policies suites.
+pub async fn partner_app() -> (TestApp, PartnerTree, Api) {
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    let api = admin_api(&app).await;
+    (app, t, api)
+}
+
 /// Sends, and checks the content type: JSON for successes, problem+json for errors.
 pub async fn send(r: reqwest::RequestBuilder) -> (u16, Value) {
     let response = r.send().await.unwrap();

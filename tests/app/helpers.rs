@@ -689,6 +689,21 @@ pub fn without_request_id(html: &str) -> String {
     }
 }
 
+/// Posts a form that must be refused field by field (422, the form shown again):
+/// the page, and the error shown at `field`.
+pub async fn refused_form(
+    app: &TestApp,
+    path: &str,
+    fields: &[(&str, &str)],
+    field: &str,
+) -> (String, Option<String>) {
+    let r = app.post_form(path, fields).await;
+    assert_eq!(status(&r), 422, "{path} {fields:?}");
+    let html = r.text().await.expect("body");
+    let error = field_error(&html, field);
+    (html, error)
+}
+
 /// The text of a form field's error (`<p class="field-error" id="{field}-error">`).
 pub fn field_error(html: &str, field: &str) -> Option<String> {
     let marker = format!("<p class=\"field-error\" id=\"{field}-error\">");

@@ -4,7 +4,7 @@
 //! plan's) refusing a user or instance create at the edge; every option the plan
 //! lacks refused on the form and in the API.
 
-use crate::api::{send, token_for, Api};
+use crate::api::{admin_api, partner_app, send, token_for, Api};
 use crate::helpers::*;
 use serde_json::{json, Value};
 use tenantry::db::models::Tenant;
@@ -12,10 +12,6 @@ use tenantry::domain::{GrantRole, Scope};
 
 async fn put(api: &Api, path: &str, body: Value) -> (u16, Value) {
     send(api.request(reqwest::Method::PUT, path).json(&body)).await
-}
-
-async fn admin_api(app: &TestApp) -> Api {
-    Api::new(app, Some(&token_for(app, &app.admin, false).await))
 }
 
 /// A plan made through the API; its id.
@@ -34,6 +30,15 @@ async fn put_on(api: &Api, tenant: &Tenant, plan: i64) {
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["plan_id"], plan);
+}
+
+/// A new tenant "N" under `parent` through the API: (status, body).
+async fn new_child(api: &Api, parent: &Tenant) -> (u16, Value) {
+    api.post(
+        "/api/v1/tenants",
+        json!({"parent_id": parent.id, "name": "N", "subdomain": "n-one"}),
+    )
+    .await
 }
 
 #[tokio::test]
@@ -128,9 +133,7 @@ async fn plans_are_created_listed_changed_and_deleted_on_the_pages() {
 
 #[tokio::test]
 async fn plans_in_the_api_take_integral_numbers_and_refuse_bad_input() {
-    let app = spawn_app().await;
-    let t = partner_tree(&app).await;
-    let api = admin_api(&app).await;
+    let (app, t, api) = partner_app().await;
     let id = plan(
         &api,
         json!({"name": "Pro", "max_users": 10.0, "storage_limit_gb": 500, "api_access": true}),
@@ -205,9 +208,7 @@ async fn plans_in_the_api_take_integral_numbers_and_refuse_bad_input() {
 
 #[tokio::test]
 async fn a_tenants_own_limits_stay_within_its_plans() {
-    let app = spawn_app().await;
-    let t = partner_tree(&app).await;
-    let api = admin_api(&app).await;
+    let (app, t, api) = partner_app().await;
     let basic = plan(
         &api,
         json!({"name": "Basic", "storage_limit_gb": 500, "max_users": 10, "sub_tenants": true}),
@@ -281,9 +282,7 @@ async fn a_tenants_own_limits_stay_within_its_plans() {
 
 #[tokio::test]
 async fn the_effective_limit_comes_from_the_plan() {
-    let app = spawn_app().await;
-    let t = partner_tree(&app).await;
-    let api = admin_api(&app).await;
+    let (app, t, api) = partner_app().await;
     // Users: the plan allows one user in g1's subtree (g1 sets none of its own).
     let one = plan(&api, json!({"name": "One user", "max_users": 1})).await;
     put_on(&api, &t.g1, one).await;
@@ -356,9 +355,7 @@ async fn the_effective_limit_comes_from_the_plan() {
 
 #[tokio::test]
 async fn options_the_plan_lacks_are_refused_on_every_path() {
-    let app = spawn_app().await;
-    let t = partner_tree(&app).await;
-    let api = admin_api(&app).await;
+    let (app, t, api) = partner_app().await;
     let bare = plan(&api, json!({"name": "Bare"})).await;
     // Sub-tenants: a2 on Bare may not turn its switch on, nor have a child.
     put_on(&api, &t.a2, bare).await;
@@ -368,12 +365,7 @@ async fn options_the_plan_lacks_are_refused_on_every_path() {
     assert_eq!(body["errors"]["can_have_subtenants"], "Not in plan Bare.");
     // acme (which has sub-tenants) put on Bare keeps them, but gets no new one.
     put_on(&api, &t.acme, bare).await;
-    let (s, body) = api
-        .post(
-            "/api/v1/tenants",
-            json!({"parent_id": t.acme.id, "name": "N", "subdomain": "n-one"}),
-        )
-        .await;
+    let (s, body) = new_child(&api, &t.acme).await;
     assert_eq!(s, 422, "{body}");
     assert_eq!(
         body["errors"]["parent_id"],
@@ -454,9 +446,7 @@ async fn options_the_plan_lacks_are_refused_on_every_path() {
 
 #[tokio::test]
 async fn plan_allows_custom_branding_only_when_the_plan_includes_it() {
-    let app = spawn_app().await;
-    let t = partner_tree(&app).await;
-    let api = admin_api(&app).await;
+    let (app, t, api) = partner_app().await;
     let bare = plan(&api, json!({"name": "Bare"})).await;
     let branded = plan(&api, json!({"name": "Branded", "custom_branding": true})).await;
     put_on(&api, &t.a1, bare).await;
@@ -484,9 +474,7 @@ async fn plan_allows_custom_branding_only_when_the_plan_includes_it() {
 /// the same changes go through.
 #[tokio::test]
 async fn custom_branding_is_refused_on_every_path_when_the_plan_lacks_it() {
-    let app = spawn_app().await;
-    let t = partner_tree(&app).await;
-    let api = admin_api(&app).await;
+    let (app, t, api) = partner_app().await;
     let branding = |id: i64| format!("/api/v1/tenants/{id}/branding");
     let named = |name: &str| json!({"product_name": name, "primary_color": null, "support_email": null, "support_url": null});
     // Set before any plan: a1 names itself.
@@ -558,9 +546,7 @@ async fn custom_branding_is_refused_on_every_path_when_the_plan_lacks_it() {
 
 #[tokio::test]
 async fn a_move_gives_no_sub_tenants_to_a_tenant_whose_plan_lacks_them() {
-    let app = spawn_app().await;
-    let t = partner_tree(&app).await;
-    let api = admin_api(&app).await;
+    let (app, t, api) = partner_app().await;
     let tiny = plan(&api, json!({"name": "Tiny"})).await;
     // a1 may have sub-tenants by its switch (it has a1x), not by its plan.
     put_on(&api, &t.a1, tiny).await;
@@ -642,19 +628,12 @@ async fn a_move_gives_no_sub_tenants_to_a_tenant_whose_plan_lacks_them() {
 
 #[tokio::test]
 async fn a_tenant_without_a_plan_is_under_its_nearest_ancestors() {
-    let app = spawn_app().await;
-    let t = partner_tree(&app).await;
-    let api = admin_api(&app).await;
+    let (app, t, api) = partner_app().await;
     // acme on Tiny; a1 and a1x below it have no plan of their own.
     let tiny = plan(&api, json!({"name": "Tiny", "max_users": 1})).await;
     put_on(&api, &t.acme, tiny).await;
     // Options: no new tenant under a1, no API for a user homed in a1x.
-    let (s, body) = api
-        .post(
-            "/api/v1/tenants",
-            json!({"parent_id": t.a1.id, "name": "N", "subdomain": "n-one"}),
-        )
-        .await;
+    let (s, body) = new_child(&api, &t.a1).await;
     assert_eq!(s, 422, "{body}");
     assert_eq!(
         body["errors"]["parent_id"],
@@ -682,20 +661,13 @@ async fn a_tenant_without_a_plan_is_under_its_nearest_ancestors() {
     .await;
     put_on(&api, &t.a1, all).await;
     assert_eq!(theirs.get("/api/v1/tenants").await.0, 200);
-    let (s, body) = api
-        .post(
-            "/api/v1/tenants",
-            json!({"parent_id": t.a1.id, "name": "N", "subdomain": "n-one"}),
-        )
-        .await;
+    let (s, body) = new_child(&api, &t.a1).await;
     assert_eq!(s, 201, "{body}");
 }
 
 #[tokio::test]
 async fn plan_changes_and_a_tenants_plan_are_in_the_roots_activity() {
-    let app = spawn_app().await;
-    let t = partner_tree(&app).await;
-    let api = admin_api(&app).await;
+    let (app, t, api) = partner_app().await;
     let id = plan(&api, json!({"name": "Basic"})).await;
     let (s, body) = put(
         &api,
@@ -740,9 +712,7 @@ async fn plan_changes_and_a_tenants_plan_are_in_the_roots_activity() {
 
 #[tokio::test]
 async fn options_the_plan_lacks_show_disabled_with_the_reason() {
-    let app = spawn_app().await;
-    let t = partner_tree(&app).await;
-    let api = admin_api(&app).await;
+    let (app, t, api) = partner_app().await;
     let bare = plan(&api, json!({"name": "Bare"})).await;
     // a2 has a pending custom domain, then goes on Bare.
     let (s, body) = api
@@ -781,9 +751,7 @@ async fn options_the_plan_lacks_show_disabled_with_the_reason() {
 
 #[tokio::test]
 async fn non_root_editors_see_the_plans_limits_and_may_not_choose_it() {
-    let app = spawn_app().await;
-    let t = partner_tree(&app).await;
-    let api = admin_api(&app).await;
+    let (app, t, api) = partner_app().await;
     let basic = plan(
         &api,
         json!({"name": "Basic", "storage_limit_gb": 500, "max_users": 1, "sub_tenants": true, "api_access": true}),

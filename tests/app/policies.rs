@@ -4,28 +4,23 @@
 //! resolver and subnet forms and the API, overrides with their differences and
 //! their reset, the effective policies and the overrides report.
 
-use crate::api::{token_for, Api};
+use crate::api::{partner_app, Api};
 use crate::helpers::*;
 use serde_json::{json, Value};
 use tenantry::db::models::Tenant;
 
-async fn admin_api(app: &TestApp) -> Api {
-    let token = token_for(app, &app.admin, false).await;
-    Api::new(app, Some(&token))
-}
-
-fn base(t: &Tenant) -> String {
+pub(crate) fn base(t: &Tenant) -> String {
     format!("/api/v1/tenants/{}", t.id)
 }
 
-async fn policy(api: &Api, t: &Tenant, body: Value) -> i64 {
+pub(crate) async fn policy(api: &Api, t: &Tenant, body: Value) -> i64 {
     let (s, p) = api.post(&format!("{}/policies", base(t)), body).await;
     assert_eq!(s, 201, "{p}");
     p["id"].as_i64().unwrap()
 }
 
 /// The ids a tenant's policy list shows.
-async fn listed(api: &Api, t: &Tenant) -> Vec<i64> {
+pub(crate) async fn listed(api: &Api, t: &Tenant) -> Vec<i64> {
     let (s, page) = api.get(&format!("{}/policies?limit=500", base(t))).await;
     assert_eq!(s, 200, "{page}");
     page["items"]
@@ -36,7 +31,7 @@ async fn listed(api: &Api, t: &Tenant) -> Vec<i64> {
         .collect()
 }
 
-async fn resolver(api: &Api, t: &Tenant, name: &str, policy_id: Option<i64>) -> (u16, Value) {
+pub(crate) async fn resolver(api: &Api, t: &Tenant, name: &str, policy_id: Option<i64>) -> (u16, Value) {
     api.post(
         &format!("{}/resolvers", base(t)),
         json!({"name": name, "address": "192.0.2.53", "policy_id": policy_id}),
@@ -46,14 +41,14 @@ async fn resolver(api: &Api, t: &Tenant, name: &str, policy_id: Option<i64>) -> 
 
 /// acme's locked deny list, a1's overridable threshold, globex's filter, acme's
 /// private list (not inheritable).
-struct Policies {
-    acme_deny: i64,
-    acme_private: i64,
-    a1_threshold: i64,
-    globex_filter: i64,
+pub(crate) struct Policies {
+    pub acme_deny: i64,
+    pub acme_private: i64,
+    pub a1_threshold: i64,
+    pub globex_filter: i64,
 }
 
-async fn policies(api: &Api, t: &PartnerTree) -> Policies {
+pub(crate) async fn policies(api: &Api, t: &PartnerTree) -> Policies {
     Policies {
         acme_deny: policy(
             api,
@@ -87,9 +82,7 @@ async fn policies(api: &Api, t: &PartnerTree) -> Policies {
 
 #[tokio::test]
 async fn inheritable_policies_reach_every_level_below_and_never_sideways() {
-    let app = spawn_app().await;
-    let t = partner_tree(&app).await;
-    let api = admin_api(&app).await;
+    let (app, t, api) = partner_app().await;
     let p = policies(&api, &t).await;
     let mut a1x = listed(&api, &t.a1x).await;
     a1x.sort();
@@ -135,9 +128,7 @@ async fn inheritable_policies_reach_every_level_below_and_never_sideways() {
 
 #[tokio::test]
 async fn an_inherited_policy_is_read_only_on_every_path() {
-    let app = spawn_app().await;
-    let t = partner_tree(&app).await;
-    let api = admin_api(&app).await;
+    let (app, t, api) = partner_app().await;
     let p = policies(&api, &t).await;
     let named = "This policy is inherited from Tenant acme: it is read-only here, and only \
                  Tenant acme can change it.";
@@ -203,9 +194,7 @@ async fn an_inherited_policy_is_read_only_on_every_path() {
 
 #[tokio::test]
 async fn resolver_and_subnet_forms_offer_the_nearest_inherited_policy_first() {
-    let app = spawn_app().await;
-    let t = partner_tree(&app).await;
-    let api = admin_api(&app).await;
+    let (app, t, api) = partner_app().await;
     let p = policies(&api, &t).await;
     let own = policy(
         &api,
@@ -244,24 +233,18 @@ async fn resolver_and_subnet_forms_offer_the_nearest_inherited_policy_first() {
         )
         .await;
     assert_eq!(status(&r), 303);
-    let r = app
-        .post_form(
-            &format!("/tenants/{}/resolvers/new", t.a1x.id),
-            &[
-                ("name", "dns2"),
-                ("address", "192.0.2.2"),
-                ("policy_id", &p.globex_filter.to_string()),
-            ],
-        )
-        .await;
-    assert_eq!(status(&r), 422);
-    let html = r.text().await.unwrap();
-    assert!(
-        field_error(&html, "policy_id")
-            .unwrap_or_default()
-            .starts_with("Unknown policy"),
-        "{html}"
-    );
+    let (html, e) = refused_form(
+        &app,
+        &format!("/tenants/{}/resolvers/new", t.a1x.id),
+        &[
+            ("name", "dns2"),
+            ("address", "192.0.2.2"),
+            ("policy_id", &p.globex_filter.to_string()),
+        ],
+        "policy_id",
+    )
+    .await;
+    assert!(e.unwrap_or_default().starts_with("Unknown policy"), "{html}");
     let (s, e) = resolver(&api, &t.a1x, "dns3", Some(p.acme_private)).await;
     assert_eq!(
         (
@@ -280,9 +263,7 @@ async fn resolver_and_subnet_forms_offer_the_nearest_inherited_policy_first() {
 
 #[tokio::test]
 async fn a_locked_kind_refuses_another_policy_of_it_on_forms_and_the_api() {
-    let app = spawn_app().await;
-    let t = partner_tree(&app).await;
-    let api = admin_api(&app).await;
+    let (app, t, api) = partner_app().await;
     let p = policies(&api, &t).await;
     let own_deny = policy(
         &api,
@@ -341,16 +322,14 @@ async fn a_locked_kind_refuses_another_policy_of_it_on_forms_and_the_api() {
             ],
         ),
     ] {
-        let r = app
-            .post_form(&format!("/tenants/{}/{form}/new", t.a1.id), &fields)
-            .await;
-        assert_eq!(status(&r), 422, "{form}");
-        let html = r.text().await.unwrap();
-        assert_eq!(
-            field_error(&html, "policy_id").as_deref(),
-            Some(locked),
-            "{form}"
-        );
+        let (_, e) = refused_form(
+            &app,
+            &format!("/tenants/{}/{form}/new", t.a1.id),
+            &fields,
+            "policy_id",
+        )
+        .await;
+        assert_eq!(e.as_deref(), Some(locked), "{form}");
     }
     // The lock reaches further down, and a locked policy cannot be overridden.
     let (s, e) = resolver(&api, &t.a1x, "dns", Some(p.a1_threshold)).await;
@@ -370,9 +349,7 @@ async fn a_locked_kind_refuses_another_policy_of_it_on_forms_and_the_api() {
 
 #[tokio::test]
 async fn an_override_shows_what_differs_and_resets_to_the_inherited_policy() {
-    let app = spawn_app().await;
-    let t = partner_tree(&app).await;
-    let api = admin_api(&app).await;
+    let (app, t, api) = partner_app().await;
     let p = policies(&api, &t).await;
     app.login_admin().await;
     // The override form of a1x, prefilled with the inherited settings.
@@ -496,9 +473,7 @@ fn r_id(v: &Value) -> i64 {
 
 #[tokio::test]
 async fn the_effective_policies_say_which_applies_and_why() {
-    let app = spawn_app().await;
-    let t = partner_tree(&app).await;
-    let api = admin_api(&app).await;
+    let (app, t, api) = partner_app().await;
     let p = policies(&api, &t).await;
     let _ = p.globex_filter;
     policy(
@@ -554,9 +529,7 @@ async fn the_effective_policies_say_which_applies_and_why() {
 
 #[tokio::test]
 async fn bad_policy_input_is_refused_field_by_field() {
-    let app = spawn_app().await;
-    let t = partner_tree(&app).await;
-    let api = admin_api(&app).await;
+    let (app, t, api) = partner_app().await;
     let b = format!("{}/policies", base(&t.acme));
     for (body, field) in [
         (
@@ -595,23 +568,20 @@ async fn bad_policy_input_is_refused_field_by_field() {
     let (s, _) = api.post(&b, json!({"name": "x", "kind": "other"})).await;
     assert_eq!(s, 400);
     app.login_admin().await;
-    let r = app
-        .post_form(
-            &format!("/tenants/{}/policies/new", t.acme.id),
-            &[
-                ("name", "Lists"),
-                ("kind", "deny_list"),
-                ("domains", "ok.example.com\nbad_host"),
-                ("inheritable", "maybe"),
-            ],
-        )
-        .await;
-    assert_eq!(status(&r), 422);
-    let html = r.text().await.unwrap();
+    let (html, e) = refused_form(
+        &app,
+        &format!("/tenants/{}/policies/new", t.acme.id),
+        &[
+            ("name", "Lists"),
+            ("kind", "deny_list"),
+            ("domains", "ok.example.com\nbad_host"),
+            ("inheritable", "maybe"),
+        ],
+        "domains",
+    )
+    .await;
     assert!(
-        field_error(&html, "domains")
-            .unwrap_or_default()
-            .starts_with("Domain 2 (bad_host)"),
+        e.unwrap_or_default().starts_with("Domain 2 (bad_host)"),
         "{html}"
     );
     assert!(field_error(&html, "inheritable").is_some());
@@ -625,9 +595,7 @@ async fn bad_policy_input_is_refused_field_by_field() {
 
 #[tokio::test]
 async fn moving_a_subtree_changes_what_it_inherits_as_the_preview_said() {
-    let app = spawn_app().await;
-    let t = partner_tree(&app).await;
-    let api = admin_api(&app).await;
+    let (app, t, api) = partner_app().await;
     let p = policies(&api, &t).await;
     let filter = policy(
         &api,
@@ -717,9 +685,7 @@ async fn moving_a_subtree_changes_what_it_inherits_as_the_preview_said() {
 /// not touch `policy_id` is never refused for it.
 #[tokio::test]
 async fn a_lock_added_later_clears_other_choices_of_its_kind_below() {
-    let app = spawn_app().await;
-    let t = partner_tree(&app).await;
-    let api = admin_api(&app).await;
+    let (app, t, api) = partner_app().await;
     let own = policy(
         &api,
         &t.a1x,

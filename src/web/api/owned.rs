@@ -174,15 +174,28 @@ pub(super) async fn shown<F: Family, T, J: From<T> + Serialize>(
     path: &(String, String),
     find: impl AsyncFnOnce(&mut AsyncPgConnection, i64, i64) -> diesel::QueryResult<T>,
 ) -> Result<HttpResponse, actix_web::Error> {
+    shown_in::<F, J>(req, user, state, path, async |conn, tenant, id| {
+        Ok(J::from(find(conn, tenant.id, id).await?))
+    })
+    .await
+}
+
+/// [`shown`] where finding the item takes the whole tenant (its path: an item
+/// the tenant inherits) and answers its JSON.
+pub(super) async fn shown_in<F: Family, J: Serialize>(
+    req: &HttpRequest,
+    user: &ApiUser,
+    state: &AppState,
+    path: &(String, String),
+    find: impl AsyncFnOnce(&mut AsyncPgConnection, &Tenant, i64) -> Result<J, AppError>,
+) -> Result<HttpResponse, actix_web::Error> {
     let (mut conn, tenant) = path_tenant(req, user, state, &path.0).await?;
     // The id first: `GET …/rules/migrate` names no item, and its 405 must not turn
     // into a 423 or 403 by the tenant's lock or the reader's rights.
     let id = item_id(req, &path.1)?;
     F::read(&mut conn, user, &tenant).await?;
-    let item = find(&mut conn, tenant.id, id)
-        .await
-        .map_err(AppError::from)?;
-    Ok(json(StatusCode::OK, &J::from(item)))
+    let item = find(&mut conn, &tenant, id).await?;
+    Ok(json(StatusCode::OK, &item))
 }
 
 /// A change to one item: the tenant (404), the item's id (404), then `change` with
@@ -225,9 +238,34 @@ pub(super) async fn changed_found<F: Family, T>(
         T,
     ) -> Result<HttpResponse, actix_web::Error>,
 ) -> Result<HttpResponse, actix_web::Error> {
+    changed_found_in::<F, T>(
+        req,
+        user,
+        state,
+        path,
+        async |conn, tenant, id| Ok(find(conn, tenant.id, id).await?),
+        change,
+    )
+    .await
+}
+
+/// [`changed_found`] where finding the item takes the whole tenant (its path:
+/// an inherited item is found, and refused by `find`).
+pub(super) async fn changed_found_in<F: Family, T>(
+    req: &HttpRequest,
+    user: &ApiUser,
+    state: &AppState,
+    path: &(String, String),
+    find: impl AsyncFnOnce(&mut AsyncPgConnection, &Tenant, i64) -> Result<T, AppError>,
+    change: impl AsyncFnOnce(
+        &mut AsyncPgConnection,
+        &Change<'_>,
+        T,
+    ) -> Result<HttpResponse, actix_web::Error>,
+) -> Result<HttpResponse, actix_web::Error> {
     changed(req, user, state, path, async |conn, c, id| {
         F::may_change(conn, c.p, c.tenant).await?;
-        let old = find(conn, c.tenant.id, id).await.map_err(AppError::from)?;
+        let old = find(conn, c.tenant, id).await?;
         change(conn, c, old).await
     })
     .await

@@ -5,7 +5,7 @@
 //! owner for a change of an inherited one. `POST …/{pid}/override` overrides an
 //! inherited policy; deleting an override resets the tenant to the inherited one.
 
-use super::owned::{changed, listed, PageParams};
+use super::owned::{changed_found_in, listed, shown_in, PageParams};
 use super::tenants::integral_opt_i64;
 use super::{json, parse_json};
 use crate::auth::authz::{self, PolicyAccess};
@@ -60,6 +60,18 @@ pub struct PolicyJson {
 }
 
 impl PolicyJson {
+    /// One of the changing tenant's own policies, as just written.
+    fn own(p: Policy, c: &service::Change<'_>) -> Self {
+        let owner_name = c.tenant.name.clone();
+        PolicyJson::of(
+            SeenPolicy {
+                policy: p,
+                owner_name,
+            },
+            c.tenant.id,
+        )
+    }
+
     fn of(s: SeenPolicy, viewer: i64) -> Self {
         let p = s.policy;
         PolicyJson {
@@ -291,7 +303,7 @@ pub async fn list_policies(
         ("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key, 1–255 visible ASCII characters")),
     request_body(content = PolicyBody, content_type = "application/json"),
     responses((status = 201, description = "Created", body = PolicyJson),
-        (status = 422, description = "A field is not valid (`errors`): the name is taken in the tenant")),
+        (status = 422, description = "A field is not valid (`errors`): the name is taken in the tenant; `enforcement`: a second lock of a kind locked already above or in the tenant")),
     security(("bearer" = [])))]
 pub async fn create_policy(
     req: HttpRequest,
@@ -318,17 +330,7 @@ pub async fn create_policy(
             );
             let p = service::create(conn, c, input).await?;
             let id = p.id;
-            let owner_name = c.tenant.name.clone();
-            Ok((
-                PolicyJson::of(
-                    SeenPolicy {
-                        policy: p,
-                        owner_name,
-                    },
-                    c.tenant.id,
-                ),
-                id,
-            ))
+            Ok((PolicyJson::own(p, c), id))
         },
     )
     .await
@@ -345,23 +347,21 @@ pub async fn show_policy(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    changed(&req, &user, &state, &path, async |conn, c, id| {
-        service::read(c.p, c.tenant)?;
-        let (seen, _) = service::find(conn, c.tenant, id).await?;
-        Ok(json(StatusCode::OK, &PolicyJson::of(seen, c.tenant.id)))
+    shown_in::<Policies, _>(&req, &user, &state, &path, async |conn, tenant, id| {
+        let (seen, _) = service::find(conn, tenant, id).await?;
+        Ok(PolicyJson::of(seen, tenant.id))
     })
     .await
 }
 
-/// The tenant's own policy `id` for a change: 404 unless seen, 403 naming the owner
-/// of an inherited one, before the right to change (whatever the body).
+/// The tenant's own policy `id` for a change (after the right to change, whatever
+/// the body): 404 unless seen, 403 naming the owner of an inherited one.
 async fn own(
     conn: &mut diesel_async::AsyncPgConnection,
-    c: &service::Change<'_>,
+    tenant: &crate::db::models::Tenant,
     id: i64,
 ) -> Result<Policy, AppError> {
-    service::may_change(c.p, c.tenant)?;
-    let (seen, access) = service::find(conn, c.tenant, id).await?;
+    let (seen, access) = service::find(conn, tenant, id).await?;
     authz::require_own_policy(access, &seen.owner_name)?;
     Ok(seen.policy)
 }
@@ -371,7 +371,7 @@ async fn own(
     params(("id" = i64, Path, description = "Tenant id"), ("pid" = i64, Path, description = "Policy id")),
     request_body(content = PolicyPatch, content_type = "application/json"),
     responses((status = 200, description = "The changed policy", body = PolicyJson),
-        (status = 422, description = "A field is not valid (`errors`): the name is taken in the tenant")),
+        (status = 422, description = "A field is not valid (`errors`): the name is taken in the tenant; `enforcement`: a second lock of a kind locked already above or in the tenant")),
     security(("bearer" = [])))]
 pub async fn update_policy(
     req: HttpRequest,
@@ -380,8 +380,7 @@ pub async fn update_policy(
     path: web::Path<(String, String)>,
     body: web::Bytes,
 ) -> Result<HttpResponse, actix_web::Error> {
-    changed(&req, &user, &state, &path, async |conn, c, id| {
-        let old = own(conn, c, id).await?;
+    changed_found_in::<Policies, _>(&req, &user, &state, &path, own, async |conn, c, old| {
         let data: PolicyPatch = parse_json(&req, &body)?;
         let name = data.name.clone().unwrap_or_else(|| old.name.clone());
         let input = input(
@@ -392,18 +391,8 @@ pub async fn update_policy(
             data.inheritable.unwrap_or(old.inheritable),
             data.enforcement.unwrap_or(old.enforcement),
         );
-        let p = service::update(conn, c, id, input).await?;
-        let owner_name = c.tenant.name.clone();
-        Ok(json(
-            StatusCode::OK,
-            &PolicyJson::of(
-                SeenPolicy {
-                    policy: p,
-                    owner_name,
-                },
-                c.tenant.id,
-            ),
-        ))
+        let p = service::update(conn, c, old.id, input).await?;
+        Ok(json(StatusCode::OK, &PolicyJson::own(p, c)))
     })
     .await
 }
@@ -421,12 +410,11 @@ pub async fn delete_policy(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    changed(&req, &user, &state, &path, async |conn, c, id| {
-        let p = own(conn, c, id).await?;
+    changed_found_in::<Policies, _>(&req, &user, &state, &path, own, async |conn, c, p| {
         if p.overrides_id.is_some() {
-            service::reset_override(conn, c, id).await?;
+            service::reset_override(conn, c, p.id).await?;
         } else {
-            service::delete(conn, c, id).await?;
+            service::delete(conn, c, p.id).await?;
         }
         Ok(HttpResponse::NoContent().finish())
     })
@@ -444,7 +432,7 @@ pub async fn delete_policy(
         ("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key, 1–255 visible ASCII characters")),
     request_body(content = PolicyPatch, content_type = "application/json"),
     responses((status = 201, description = "Created", body = PolicyJson),
-        (status = 422, description = "A field is not valid (`errors`): the name is taken in the tenant")),
+        (status = 422, description = "A field is not valid (`errors`): the name is taken in the tenant; `enforcement`: a second lock of a kind locked already above or in the tenant")),
     security(("bearer" = [])))]
 pub async fn override_policy(
     req: HttpRequest,
@@ -476,17 +464,7 @@ pub async fn override_policy(
             let input = data.on(&base, Some(default_name));
             let p = service::create_override(conn, c, of, input).await?;
             let id = p.id;
-            let owner_name = c.tenant.name.clone();
-            Ok((
-                PolicyJson::of(
-                    SeenPolicy {
-                        policy: p,
-                        owner_name,
-                    },
-                    c.tenant.id,
-                ),
-                id,
-            ))
+            Ok((PolicyJson::own(p, c), id))
         },
     )
     .await
