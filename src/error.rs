@@ -120,6 +120,17 @@ impl From<diesel::result::Error> for AppError {
             Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
                 AppError::Conflict(info.message().to_string())
             }
+            // A row the write names went away meanwhile (a tenant deleted while a
+            // create under it ran): the tenant is gone; anything else, asking again
+            // gives the right answer.
+            Error::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, ref info)
+                if info
+                    .constraint_name()
+                    .is_some_and(|c| c.ends_with("_tenant_id_fkey")) =>
+            {
+                AppError::NotFound
+            }
+            Error::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => AppError::Busy,
             Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
                 AppError::Unavailable(anyhow::Error::new(e))
             }

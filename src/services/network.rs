@@ -85,7 +85,11 @@ async fn check_resolver(
 /// unknown-resolver field error; anything else as usual.
 fn resolver_gone(e: DbError) -> AppError {
     match e {
-        DbError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => {
+        DbError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, ref info)
+            if info
+                .constraint_name()
+                .is_some_and(|c| c.ends_with("_resolver_id_fkey")) =>
+        {
             AppError::field("resolver_id", UNKNOWN_RESOLVER)
         }
         e => e.into(),

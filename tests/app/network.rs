@@ -818,3 +818,77 @@ async fn switching_on_a_resource_page_lands_on_the_same_page_of_the_new_tenant()
         assert_redirect_to(&switch(&alice, a2, kind).await, "/dashboard");
     }
 }
+
+/// A create whose tenant is deleted while it runs (its insert waits on the deleted
+/// row's lock, then finds no tenant) answers 404, not an internal error.
+#[tokio::test]
+async fn a_create_racing_the_deletion_of_its_tenant_is_not_found() {
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    let api = admin_api(&app).await;
+    let (s, leaf) = api
+        .post(
+            "/api/v1/tenants",
+            json!({"parent_id": t.acme.id, "name": "Doomed", "subdomain": "doomed"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{leaf}");
+    let id = leaf["id"].as_i64().unwrap();
+    let deleter = db(&app).await;
+    deleter.batch_execute("BEGIN").await.unwrap();
+    deleter
+        .execute("DELETE FROM tenants WHERE id = $1", &[&id])
+        .await
+        .unwrap();
+    let create = tokio::spawn(async move {
+        api.post(
+            &format!("/api/v1/tenants/{id}/resolvers"),
+            json!({"name": "dns", "address": "192.0.2.1"}),
+        )
+        .await
+    });
+    // Commit once the create waits on a lock (or has already answered).
+    let watcher = db(&app).await;
+    while !create.is_finished() {
+        let waiting: i64 = watcher
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity \
+                 WHERE datname = current_database() AND wait_event_type = 'Lock'",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if waiting > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    deleter.batch_execute("COMMIT").await.unwrap();
+    let (s, body) = create.await.unwrap();
+    assert_eq!(s, 404, "{body}");
+    let left: i64 = watcher
+        .query_one("SELECT count(*) FROM resolvers WHERE tenant_id = $1", &[&id])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(left, 0);
+}
+
+/// A refused search says what the parameter takes, once.
+#[tokio::test]
+async fn a_refused_search_names_the_parameter_and_its_rule() {
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    let api = admin_api(&app).await;
+    let long = "a".repeat(101);
+    let (s, body) = api
+        .get(&format!("{}/instances?q={long}", base(&t.acme)))
+        .await;
+    assert_eq!(s, 400, "{body}");
+    assert_eq!(
+        body["detail"],
+        "The query parameter “q” must be at most 100 characters long.",
+        "{body}"
+    );
+}

@@ -501,7 +501,7 @@ pub async fn list_instances(
     )?;
     let q = match params.q.as_deref() {
         Some(raw) => SearchText::parse(raw)
-            .map_err(|e| bad_param("q", &e.message()))?
+            .map_err(|e| bad_param("q", &e.expects()))?
             .as_str()
             .to_string(),
         None => String::new(),
