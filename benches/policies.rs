@@ -190,8 +190,6 @@ pub async fn effective(conn: &mut AsyncPgConnection) -> anyhow::Result<()> {
         anywhere,
     );
     report("effective policies at depth 12, all samples", both);
-    println!(
-        "(sanity: {decided} of {seen_total} kinds had a policy that applies)"
-    );
+    println!("(sanity: {decided} of {seen_total} kinds had a policy that applies)");
     Ok(())
 }

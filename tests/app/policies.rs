@@ -31,7 +31,12 @@ pub(crate) async fn listed(api: &Api, t: &Tenant) -> Vec<i64> {
         .collect()
 }
 
-pub(crate) async fn resolver(api: &Api, t: &Tenant, name: &str, policy_id: Option<i64>) -> (u16, Value) {
+pub(crate) async fn resolver(
+    api: &Api,
+    t: &Tenant,
+    name: &str,
+    policy_id: Option<i64>,
+) -> (u16, Value) {
     api.post(
         &format!("{}/resolvers", base(t)),
         json!({"name": name, "address": "192.0.2.53", "policy_id": policy_id}),
@@ -244,7 +249,10 @@ async fn resolver_and_subnet_forms_offer_the_nearest_inherited_policy_first() {
         "policy_id",
     )
     .await;
-    assert!(e.unwrap_or_default().starts_with("Unknown policy"), "{html}");
+    assert!(
+        e.unwrap_or_default().starts_with("Unknown policy"),
+        "{html}"
+    );
     let (s, e) = resolver(&api, &t.a1x, "dns3", Some(p.acme_private)).await;
     assert_eq!(
         (

@@ -16,9 +16,7 @@ use tenantry::domain::{Feature, Level, Permissions};
 
 /// The `<select id="policy_id">` of a tenant's new resolver or subnet form.
 async fn policy_select(app: &TestApp, t: &Tenant, form: &str) -> String {
-    let html = app
-        .get_html(&format!("/tenants/{}/{form}/new", t.id))
-        .await;
+    let html = app.get_html(&format!("/tenants/{}/{form}/new", t.id)).await;
     between(&html, "<select id=\"policy_id\"", "</select>").to_string()
 }
 
@@ -65,7 +63,10 @@ async fn a_form_offers_the_lock_as_the_default_and_leaves_out_what_it_forbids() 
     for form in ["resolvers", "subnets"] {
         let select = policy_select(&app, &t.a1x, form).await;
         assert_eq!(selected(&select), Some(p.acme_deny), "{form}: {select}");
-        assert!(!offers(&select, a1_deny) && !offers(&select, own_deny), "{select}");
+        assert!(
+            !offers(&select, a1_deny) && !offers(&select, own_deny),
+            "{select}"
+        );
         assert!(offers(&select, p.a1_threshold), "another kind is offered");
     }
     // Kept as offered, the default saves.
@@ -127,7 +128,10 @@ async fn an_override_is_the_default_and_the_effective_policy_of_its_kind() {
         .get_html(&format!("/tenants/{}/policies/effective", t.g1.id))
         .await;
     let row = between(&html, "<tr data-kind=\"content_filter\">", "</tr>");
-    assert!(row.contains("Aaa own filter") && row.contains(">own<"), "{row}");
+    assert!(
+        row.contains("Aaa own filter") && row.contains(">own<"),
+        "{row}"
+    );
     let select = policy_select(&app, &t.g1, "resolvers").await;
     assert_eq!(selected(&select), Some(p.globex_filter), "{select}");
 }
@@ -153,13 +157,28 @@ async fn a_second_lock_of_a_locked_kind_is_refused_on_enforcement() {
         .post(&format!("{}/policies", base(&t.a1)), locked("A1 lock"))
         .await;
     assert_eq!(s, 422, "{e}");
-    assert!(refused(&e, "Tenant acme locks the deny list policy here already (Acme deny)"), "{e}");
+    assert!(
+        refused(
+            &e,
+            "Tenant acme locks the deny list policy here already (Acme deny)"
+        ),
+        "{e}"
+    );
     // Beside acme's own lock.
     let (s, e) = api
-        .post(&format!("{}/policies", base(&t.acme)), locked("Acme lock 2"))
+        .post(
+            &format!("{}/policies", base(&t.acme)),
+            locked("Acme lock 2"),
+        )
         .await;
     assert_eq!(s, 422, "{e}");
-    assert!(refused(&e, "This tenant locks the deny list policy already with Acme deny"), "{e}");
+    assert!(
+        refused(
+            &e,
+            "This tenant locks the deny list policy already with Acme deny"
+        ),
+        "{e}"
+    );
     // Not inheritable: no lock on anyone, accepted; made inheritable: refused.
     let mut private = locked("Acme private lock");
     private["inheritable"] = json!(false);
@@ -171,7 +190,10 @@ async fn a_second_lock_of_a_locked_kind_is_refused_on_enforcement() {
         )
         .await;
     assert_eq!(s, 422, "{e}");
-    assert!(refused(&e, "This tenant locks the deny list policy already"), "{e}");
+    assert!(
+        refused(&e, "This tenant locks the deny list policy already"),
+        "{e}"
+    );
     // A change of its own lock is no second lock.
     let (s, e) = api
         .patch(
@@ -370,7 +392,10 @@ async fn the_bulk_move_preview_names_the_policies_gained_and_lost() {
             && a1.ends_with("; gains policies Globex filter (Tenant globex)"),
         "{page}"
     );
-    assert!(!a1.contains("A1 threshold") && !a1.contains("Acme only"), "{a1}");
+    assert!(
+        !a1.contains("A1 threshold") && !a1.contains("Acme only"),
+        "{a1}"
+    );
     // g1 stays where it is: nothing to say about policies.
     assert_eq!(page["items"][1]["outcome"], "unchanged", "{page}");
     assert!(!message(t.g1.id).to_string().contains("policies"), "{page}");
@@ -392,10 +417,7 @@ async fn the_bulk_move_preview_names_the_policies_gained_and_lost() {
             && html.contains("gains policies Globex filter (Tenant globex)"),
         "{html}"
     );
-    assert_eq!(
-        app.reload(&t.a1).await.unwrap().parent_id,
-        Some(t.acme.id)
-    );
+    assert_eq!(app.reload(&t.a1).await.unwrap().parent_id, Some(t.acme.id));
 }
 
 /// L2, L3, L4: the default name of an override is a free one ("… 2" when the
@@ -453,7 +475,11 @@ async fn overrides_get_a_free_name_are_reached_again_and_label_their_differences
     let html = app
         .get_html(&format!("/tenants/{}/policies/{oid}", t.a2.id))
         .await;
-    let diff = between(&html, "<table class=\"data\" id=\"differences\"", "</table>");
+    let diff = between(
+        &html,
+        "<table class=\"data\" id=\"differences\"",
+        "</table>",
+    );
     assert!(
         diff.contains(
             "<th scope=\"row\">entries</th><td>only in the inherited policy: b.example.com</td>\
@@ -548,7 +574,10 @@ async fn repeated_fields_and_unknown_parameters_are_refused() {
         format!("/tenants/{}/policies/effective?x=1", t.a1.id),
         format!("/tenants/{}/policies/overrides?x=1", t.a1.id),
         format!("/tenants/{}/policies/{}?x=1", t.a1.id, p.a1_threshold),
-        format!("/tenants/{}/policies/{}/override?x=1", t.a1x.id, p.a1_threshold),
+        format!(
+            "/tenants/{}/policies/{}/override?x=1",
+            t.a1x.id, p.a1_threshold
+        ),
     ] {
         let r = app.get(&page).await;
         assert_eq!(status(&r), 400, "{page}");
