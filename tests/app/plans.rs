@@ -851,3 +851,45 @@ async fn the_plan_pages_refuse_unknown_parameters_and_repeated_fields() {
     assert_eq!(status(&r), 422);
     assert!(r.text().await.unwrap().contains("At most "));
 }
+
+/// Only the root's Owners and Administrators choose plans: a tenant someone else
+/// creates follows its ancestors' plan (no copy of its own), so a move cannot carry
+/// a better plan below a customer on a lesser one.
+#[tokio::test]
+async fn a_tenant_created_below_a_plan_follows_it_and_takes_no_plan_along() {
+    let (app, t, api) = partner_app().await;
+    let rich = plan(
+        &api,
+        json!({"name": "Rich", "custom_branding": true, "sub_tenants": true, "api_access": true}),
+    )
+    .await;
+    let poor = plan(&api, json!({"name": "Poor", "sub_tenants": true, "api_access": true})).await;
+    put_on(&api, &t.acme, rich).await;
+    put_on(&api, &t.a1, poor).await;
+    let owner = app.user(&t.acme, "acmeowner").await;
+    app.grant(&owner, &t.acme, GrantRole::Owner, Scope::Subtree, true)
+        .await;
+    let owner_api = Api::new(&app, Some(&token_for(&app, &owner, false).await));
+    let (s, n) = new_child(&owner_api, &t.acme).await;
+    assert_eq!(s, 201, "{n}");
+    assert!(n["plan_id"].is_null(), "{n}");
+    let id = n["id"].as_i64().unwrap();
+    let (s, body) = owner_api
+        .post(
+            &format!("/api/v1/tenants/{id}/move"),
+            json!({"parent_id": t.a1.id}),
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    let (s, body) = put(
+        &owner_api,
+        &format!("/api/v1/tenants/{id}/branding"),
+        json!({"product_name": "Escaped", "primary_color": null, "support_email": null, "support_url": null}),
+    )
+    .await;
+    assert_eq!(s, 409, "{body}");
+    assert!(
+        body["detail"].as_str().unwrap().contains("Not in plan Poor."),
+        "{body}"
+    );
+}

@@ -292,7 +292,8 @@ fn chosen_plan(
 ) -> Result<Option<Option<i64>>, AppError> {
     match wanted {
         None => Ok(None),
-        Some(w) if w == current => Ok(None),
+        // Sending back what is there asks for nothing (a form's untouched field).
+        Some(w) if w == current && !authz::can_manage_plans(p) => Ok(None),
         Some(_) if !authz::can_manage_plans(p) => Err(AppError::problem(
             crate::error::ProblemKind::Forbidden,
             ONLY_ROOT_CHOOSES_PLAN,

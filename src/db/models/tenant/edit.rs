@@ -95,8 +95,8 @@ impl Tenant {
                         tenants::tenant_role_id.eq(c.tenant_role_id),
                         tenants::monthly_query_quota.eq(c.fields.monthly_query_quota.flatten()),
                         tenants::max_users.eq(c.fields.max_users.flatten()),
-                        // The parent's plan unless another is chosen.
-                        tenants::plan_id.eq(c.fields.plan_id.unwrap_or(c.parent.plan_id)),
+                        // None unless the root's admins chose one: it follows its ancestors' plan.
+                        tenants::plan_id.eq(c.fields.plan_id.flatten()),
                     )
                 })
                 .collect();
