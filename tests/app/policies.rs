@@ -693,7 +693,7 @@ async fn moving_a_subtree_changes_what_it_inherits_as_the_preview_said() {
 /// not touch `policy_id` is never refused for it.
 #[tokio::test]
 async fn a_lock_added_later_clears_other_choices_of_its_kind_below() {
-    let (app, t, api) = partner_app().await;
+    let (_app, t, api) = partner_app().await;
     let own = policy(
         &api,
         &t.a1x,
