@@ -335,7 +335,7 @@ async fn the_nav_the_tenant_page_and_the_forms_lead_to_the_policies() {
     reads.set(Feature::Policies, Level::Read);
     app.user_with_role(&t.a1, "rita", reads).await;
     let rita = app.new_browser();
-    assert_redirect_to(&rita.login("rita", PASSWORD).await, "/dashboard");
+    assert_redirect_to(&rita.login("a1\\rita", PASSWORD).await, "/dashboard");
     let html = rita.get_html("/dashboard").await;
     assert!(html.contains("id=\"nav-policies\""), "{html}");
     let html = rita
@@ -348,7 +348,7 @@ async fn the_nav_the_tenant_page_and_the_forms_lead_to_the_policies() {
     none.set(Feature::Policies, Level::None);
     app.user_with_role(&t.a1, "nora", none).await;
     let nora = app.new_browser();
-    assert_redirect_to(&nora.login("nora", PASSWORD).await, "/dashboard");
+    assert_redirect_to(&nora.login("a1\\nora", PASSWORD).await, "/dashboard");
     let html = nora.get_html("/dashboard").await;
     assert!(!html.contains("id=\"nav-policies\""), "{html}");
     let html = nora.get_html(&format!("/tenants/{}", t.a1.id)).await;

@@ -280,7 +280,7 @@ async fn pooled_connections_run_without_jit() {
 #[tokio::test]
 async fn an_api_create_says_its_statements_and_they_do_not_grow_with_depth() {
     use crate::api::{token_for, Api};
-    let app = spawn_app().await;
+    let app = spawn_app_with_env(&[("TENANTRY_DEV", "1")]).await;
     let tree = partner_tree(&app).await;
     let api = Api::new(&app, Some(&token_for(&app, &app.admin, false).await));
     let ids =
