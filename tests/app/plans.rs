@@ -36,6 +36,19 @@ async fn put_on(api: &Api, tenant: &Tenant, plan: i64) {
     assert_eq!(body["plan_id"], plan);
 }
 
+/// Puts `tenant` on the plan in the database, past every check (data from before a
+/// rule, as the demo data is written).
+async fn on_plan_directly(app: &TestApp, tenant: &Tenant, plan: i64) {
+    db(app)
+        .await
+        .execute(
+            "UPDATE tenants SET plan_id = $1 WHERE id = $2",
+            &[&plan, &tenant.id],
+        )
+        .await
+        .unwrap();
+}
+
 #[tokio::test]
 async fn plans_are_created_listed_changed_and_deleted_on_the_pages() {
     let app = spawn_app().await;
@@ -493,7 +506,20 @@ async fn custom_branding_is_refused_on_every_path_when_the_plan_lacks_it() {
     let (s, body) = put(&api, &branding(t.a1.id), named("A1 Cloud")).await;
     assert_eq!(s, 200, "{body}");
     let bare = plan(&api, json!({"name": "Bare"})).await;
-    put_on(&api, &t.a1, bare).await;
+    // Switching it to a plan without the option is refused, naming what it has…
+    let (s, body) = api
+        .patch(
+            &format!("/api/v1/tenants/{}", t.a1.id),
+            json!({"plan_id": bare}),
+        )
+        .await;
+    assert_eq!(s, 422, "{body}");
+    assert_eq!(
+        body["errors"]["plan_id"],
+        "Plan Bare does not fit: Tenant a1 has branding of its own."
+    );
+    // …so a tenant with branding on such a plan is older data: put there directly.
+    on_plan_directly(&app, &t.a1, bare).await;
     // API: a new value is refused and nothing changes.
     let (s, body) = put(&api, &branding(t.a1.id), named("Other")).await;
     assert_eq!(s, 409, "{body}");
@@ -882,4 +908,296 @@ async fn the_plan_pages_refuse_unknown_parameters_and_repeated_fields() {
         .await;
     assert_eq!(status(&r), 422);
     assert!(r.text().await.unwrap().contains("At most "));
+}
+
+/// Gives `tenant` a custom domain that serves (approved), in the database.
+async fn serving_domain(app: &TestApp, tenant: &Tenant, domain: &str) {
+    db(app)
+        .await
+        .execute(
+            "UPDATE tenants SET custom_domain = $1, custom_domain_status = 'approved', \
+             custom_domain_token = 'token', custom_domain_verified_at = now() WHERE id = $2",
+            &[&domain, &tenant.id],
+        )
+        .await
+        .unwrap();
+}
+
+fn parent_of(app: &TestApp, tenant: &Tenant) -> impl std::future::Future<Output = Option<i64>> {
+    let id = tenant.id;
+    let pool = app.pool.clone();
+    async move {
+        let mut conn = pool.get().await.unwrap();
+        Tenant::find(&mut conn, id).await.unwrap().parent_id
+    }
+}
+
+/// A subtree moved under a plan (#16): its tenants without a plan of their own come
+/// under the destination's, so their own limits above it and the options it lacks
+/// that they use (a serving custom domain, branding values, users' API tokens)
+/// refuse the move on every path — API, batch, bulk and its preview, the console's
+/// preview and form — naming them; a tenant with a plan of its own takes it along;
+/// once they fit, the move goes through.
+#[tokio::test]
+async fn a_subtree_moved_under_a_plan_must_fit_it() {
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    let api = admin_api(&app).await;
+    let small = plan(
+        &api,
+        json!({"name": "Small", "storage_limit_gb": 100, "sub_tenants": true}),
+    )
+    .await;
+    put_on(&api, &t.globex, small).await;
+    // Under no plan: a1 limits itself above Small, a1x brands itself, a2 serves a
+    // domain and one of its users holds a token.
+    let (s, body) = api
+        .patch(
+            &format!("/api/v1/tenants/{}", t.a1.id),
+            json!({"storage_limit_gb": 200}),
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    let (s, body) = put(
+        &api,
+        &format!("/api/v1/tenants/{}/branding", t.a1x.id),
+        json!({"product_name": "A1x Cloud", "primary_color": null, "support_email": null, "support_url": null}),
+    )
+    .await;
+    assert_eq!(s, 200, "{body}");
+    serving_domain(&app, &t.a2, "console.a2.example").await;
+    let user = app.user(&t.a2, "a2user").await;
+    token_for(&app, &user, false).await;
+
+    let refusal = "Tenant a1 cannot move under Tenant globex (plan Small): Tenant a1x has \
+                   branding of its own; Tenant a1 has its own storage limit above 100 GB.";
+    let move_a1 = format!("/api/v1/tenants/{}/move", t.a1.id);
+    let (s, body) = api.post(&move_a1, json!({"parent_id": t.globex.id})).await;
+    assert_eq!(s, 409, "{body}");
+    assert_eq!(body["detail"], refusal);
+    let (s, body) = api
+        .post(
+            &format!("/api/v1/tenants/{}/move", t.a2.id),
+            json!({"parent_id": t.globex.id}),
+        )
+        .await;
+    assert_eq!(s, 409, "{body}");
+    assert_eq!(
+        body["detail"],
+        "Tenant a2 cannot move under Tenant globex (plan Small): Tenant a2 has users with \
+         API tokens; Tenant a2 has a custom domain that serves."
+    );
+    // A batch's move.
+    let (s, body) = api
+        .post(
+            "/api/v1/tenants/batch",
+            json!({"atomic": false, "operations": [
+                {"op": "move", "id": t.a1.id, "parent_id": t.globex.id},
+            ]}),
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["results"][0]["status"], 409, "{body}");
+    assert_eq!(body["results"][0]["error"]["detail"], refusal, "{body}");
+    // A bulk move, its preview as well.
+    for dry_run in [true, false] {
+        let (_, body) = api
+            .post(
+                "/api/v1/tenants/bulk",
+                json!({"ids": [t.a1.id], "action": "move", "parent_id": t.globex.id, "dry_run": dry_run}),
+            )
+            .await;
+        assert_eq!(body["items"][0]["outcome"], "refused", "{body}");
+        assert_eq!(body["items"][0]["message"], refusal, "{body}");
+    }
+    // The console: the preview names them and offers no move; the form refuses it.
+    app.login_admin().await;
+    let preview = format!("/tenants/{}/move?parent_id={}", t.a1.id, t.globex.id);
+    let html = app.get_html(&preview).await;
+    assert!(
+        html.contains(&format!(
+            "<dd id=\"impact-plan\"><strong>Refused:</strong> {refusal}</dd>"
+        )),
+        "{html}"
+    );
+    assert!(!html.contains("Move under Tenant globex"), "{html}");
+    let r = app
+        .post_form(
+            &format!("/tenants/{}/move", t.a1.id),
+            &[("parent_id", &t.globex.id.to_string())],
+        )
+        .await;
+    assert_eq!(status(&r), 422);
+    assert!(r.text().await.unwrap().contains(refusal));
+    assert_eq!(parent_of(&app, &t.a1).await, Some(t.acme.id));
+
+    // A tenant on a plan of its own takes it along: nothing of its subtree changes.
+    let all = plan(
+        &api,
+        json!({"name": "All", "custom_domain": true, "api_access": true, "custom_branding": true}),
+    )
+    .await;
+    put_on(&api, &t.a2, all).await;
+    let (s, body) = api
+        .post(
+            &format!("/api/v1/tenants/{}/move", t.a2.id),
+            json!({"parent_id": t.globex.id}),
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    // Once they fit, the move goes through: the preview says which plan they join.
+    let (s, body) = put(
+        &api,
+        &format!("/api/v1/tenants/{}/branding", t.a1x.id),
+        json!({"product_name": null, "primary_color": null, "support_email": null, "support_url": null}),
+    )
+    .await;
+    assert_eq!(s, 200, "{body}");
+    let (s, body) = api
+        .patch(
+            &format!("/api/v1/tenants/{}", t.a1.id),
+            json!({"storage_limit_gb": 100}),
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    let html = app.get_html(&preview).await;
+    assert!(
+        html.contains("come under plan <strong>Small</strong> (until now no plan)"),
+        "{html}"
+    );
+    let (s, body) = api.post(&move_a1, json!({"parent_id": t.globex.id})).await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(parent_of(&app, &t.a1).await, Some(t.globex.id));
+}
+
+/// Lowering a plan (#16) sees the tenants that inherit it (no plan of their own
+/// below a tenant on it) as it sees those on it: a limit below their own, or an
+/// option they use taken away, is refused naming them; a save that takes nothing
+/// away goes through. A tenant switching plan (API and form) is refused likewise
+/// for itself and those inheriting from it.
+#[tokio::test]
+async fn lowering_a_plan_sees_the_tenants_that_inherit_it() {
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    let api = admin_api(&app).await;
+    let basic = json!({"name": "Basic", "storage_limit_gb": 500, "sub_tenants": true,
+                       "custom_branding": true, "api_access": true});
+    let id = plan(&api, basic.clone()).await;
+    put_on(&api, &t.acme, id).await;
+    // a1 and a1x inherit Basic from acme: a1 limits itself to 400 GB, a1x brands
+    // itself, a user of a1x holds a token.
+    let (s, body) = api
+        .patch(
+            &format!("/api/v1/tenants/{}", t.a1.id),
+            json!({"storage_limit_gb": 400}),
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    let (s, body) = put(
+        &api,
+        &format!("/api/v1/tenants/{}/branding", t.a1x.id),
+        json!({"product_name": "A1x Cloud", "primary_color": null, "support_email": null, "support_url": null}),
+    )
+    .await;
+    assert_eq!(s, 200, "{body}");
+    let user = app.user(&t.a1x, "a1xuser").await;
+    token_for(&app, &user, false).await;
+    let path = format!("/api/v1/plans/{id}");
+    let with = |changes: Value| {
+        let mut body = basic.clone();
+        body.as_object_mut()
+            .unwrap()
+            .extend(changes.as_object().unwrap().clone());
+        body
+    };
+    let (s, body) = put(
+        &api,
+        &path,
+        with(json!({"storage_limit_gb": 300, "custom_branding": false, "api_access": false})),
+    )
+    .await;
+    assert_eq!(s, 422, "{body}");
+    assert_eq!(
+        body["errors"]["storage_limit_gb"],
+        "Tenant a1 has its own limit above 300 GB: lower theirs first."
+    );
+    assert_eq!(
+        body["errors"]["custom_branding"],
+        "Tenant a1x has branding of its own: reset it first."
+    );
+    assert_eq!(
+        body["errors"]["api_access"],
+        "Tenant a1x has users with API tokens: revoke the tokens first."
+    );
+    // The plan's page says the same.
+    app.login_admin().await;
+    let r = app
+        .post_form(
+            &format!("/plans/{id}"),
+            &[
+                ("name", "Basic"),
+                ("storage_limit_gb", "300"),
+                ("sub_tenants", "true"),
+                ("custom_branding", "true"),
+                ("api_access", "true"),
+            ],
+        )
+        .await;
+    assert_eq!(status(&r), 422);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("Tenant a1 has its own limit above 300 GB: lower theirs first."));
+    // What takes nothing away goes through: a new name, a higher limit.
+    let (s, body) = put(
+        &api,
+        &path,
+        with(json!({"name": "Basic 2", "storage_limit_gb": 600})),
+    )
+    .await;
+    assert_eq!(s, 200, "{body}");
+
+    // acme switching to a plan they do not fit: refused, naming them.
+    let tiny = plan(
+        &api,
+        json!({"name": "Tiny", "storage_limit_gb": 100, "sub_tenants": true}),
+    )
+    .await;
+    let refusal = "Plan Tiny does not fit: Tenant a1x has users with API tokens; Tenant a1x \
+                   has branding of its own; Tenant a1 has its own storage limit above 100 GB.";
+    let (s, body) = api
+        .patch(
+            &format!("/api/v1/tenants/{}", t.acme.id),
+            json!({"plan_id": tiny}),
+        )
+        .await;
+    assert_eq!(s, 422, "{body}");
+    assert_eq!(body["errors"]["plan_id"], refusal);
+    let r = app
+        .post_form(
+            &format!("/tenants/{}/edit", t.acme.id),
+            &[
+                ("name", "Tenant acme"),
+                ("subdomain", "acme"),
+                ("description", ""),
+                ("custom_domain", ""),
+                ("can_have_subtenants", "true"),
+                ("enabled", "true"),
+                ("plan_id", &tiny.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(status(&r), 422);
+    let html = r.text().await.unwrap();
+    assert_eq!(field_error(&html, "plan_id").as_deref(), Some(refusal), "{html}");
+    // A tenant on a plan of its own below is not the switch's concern.
+    put_on(&api, &t.a1, id).await;
+    let (s, body) = api
+        .patch(
+            &format!("/api/v1/tenants/{}", t.acme.id),
+            json!({"plan_id": tiny}),
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
 }

@@ -349,8 +349,8 @@ impl Counts {
     }
 }
 
-/// Runs (`apply`: `Some` of the app clock's now, which a move's usage fold alerts
-/// with) or previews (`None`) `action` on every tenant of `selection` as `p`,
+/// Runs (`apply`) or previews `action`, at `now` (the app clock's, which a move's
+/// usage fold alerts with and its plan check reads tokens' expiry at), on every tenant of `selection` as `p`,
 /// answered per tenant in the list's order (see the module comment). Refused as a
 /// whole (field errors, nothing written): an empty selection (`ids`), more than
 /// [`MAX_SELECTION`] tenants (`ids`, or `filter` for a filter), a filter whose
@@ -363,7 +363,8 @@ pub async fn bulk(
     hosts: &ConsoleHosts,
     selection: Selection,
     action: &BulkAction,
-    apply: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+    apply: bool,
 ) -> Result<Vec<ItemOutcome>, AppError> {
     let mut selected = select(conn, p, selection).await?;
     let subtree = matches!(
@@ -389,11 +390,9 @@ pub async fn bulk(
                     .iter()
                     .find_map(|a| covering.get(a).cloned());
                 match above {
-                    Some(name) => included(conn, t, &name, apply.is_some()).await?,
-                    None => match apply {
-                        Some(now) => apply_one(conn, p, actor, hosts, t, action, now).await?,
-                        None => preview_one(conn, p, t, action).await?,
-                    },
+                    Some(name) => included(conn, t, &name, apply).await?,
+                    None if apply => apply_one(conn, p, actor, hosts, t, action, now).await?,
+                    None => preview_one(conn, p, t, action, now).await?,
                 }
             }
         };
@@ -570,6 +569,7 @@ async fn plan(
     t: &Tenant,
     action: &BulkAction,
     reach: &mut Option<Reach>,
+    now: DateTime<Utc>,
 ) -> Result<Plan, AppError> {
     let parent = parent_of(conn, t).await?;
     match action {
@@ -633,6 +633,10 @@ async fn plan(
             }
             let subjects = Subject::load_homed(conn, t.id, true).await?;
             authz::require_dominates_homed(p, &subjects, HomedChange::Move)?;
+            let moved = crate::services::plans::plan_move(conn, t, destination, plan.as_ref(), now);
+            if let Some(refusal) = moved.await?.and_then(|m| m.refusal) {
+                return Err(AppError::Conflict(refusal));
+            }
             let seen = |path: &[i64]| authz::can_see_path(p, path);
             if let Some(m) = super::move_limits::refusal(conn, t, destination, false, &seen).await?
             {
@@ -718,9 +722,10 @@ async fn preview_one(
     p: &Principal,
     t: Tenant,
     action: &BulkAction,
+    now: DateTime<Utc>,
 ) -> Result<ItemOutcome, AppError> {
     let mut reach = None;
-    let plan = plan(conn, p, &t, action, &mut reach).await;
+    let plan = plan(conn, p, &t, action, &mut reach, now).await;
     decided(t.id, t, plan, reach)
 }
 
@@ -761,7 +766,7 @@ async fn apply_one(
         other => other,
     };
     let mut reach = None;
-    let note = match plan(conn, p, &fresh, action, &mut reach).await {
+    let note = match plan(conn, p, &fresh, action, &mut reach, now).await {
         Ok(Plan::Change(note)) => note,
         other => return decided(id, fresh, other, reach),
     };
@@ -780,7 +785,7 @@ async fn apply_one(
             } else {
                 labels.retain(|x| x != l.as_str());
             }
-            super::update(conn, p, actor, &fresh, with_labels(&fresh, labels, hosts)).await
+            super::update(conn, p, actor, &fresh, with_labels(&fresh, labels, hosts), now).await
         }
     };
     match done {
