@@ -206,7 +206,11 @@ pub async fn update(
 /// What saving `limits` and `options` over `before` takes away: the limits made
 /// stricter (set where there was none, or lowered; the others `None`) and the
 /// options dropped (only those `false`).
-fn taken_away(before: &Plan, limits: &PlanLimits, options: &PlanOptions) -> (PlanLimits, PlanOptions) {
+fn taken_away(
+    before: &Plan,
+    limits: &PlanLimits,
+    options: &PlanOptions,
+) -> (PlanLimits, PlanOptions) {
     let stricter = |new: Option<i64>, old: Option<i64>| match (new, old) {
         (Some(n), Some(o)) if n < o => Some(n),
         (Some(n), None) => Some(n),
@@ -215,8 +219,11 @@ fn taken_away(before: &Plan, limits: &PlanLimits, options: &PlanOptions) -> (Pla
     let old = before.limits();
     let judged = PlanLimits {
         monthly_query_quota: stricter(limits.monthly_query_quota, old.monthly_query_quota),
-        max_users: stricter(limits.max_users.map(i64::from), old.max_users.map(i64::from))
-            .and(limits.max_users),
+        max_users: stricter(
+            limits.max_users.map(i64::from),
+            old.max_users.map(i64::from),
+        )
+        .and(limits.max_users),
         max_instances: stricter(limits.max_instances, old.max_instances),
         storage_limit_gb: stricter(limits.storage_limit_gb, old.storage_limit_gb),
         memory_limit_gb: stricter(limits.memory_limit_gb, old.memory_limit_gb),
@@ -629,7 +636,13 @@ mod tests {
             "A, B, C and 2 more have their own user limit above 10 users"
         );
         assert_eq!(
-            misfit_words("custom_branding", &["A".into(), "B".into()], 2, &limits, true),
+            misfit_words(
+                "custom_branding",
+                &["A".into(), "B".into()],
+                2,
+                &limits,
+                true
+            ),
             "A and B have branding of their own"
         );
     }

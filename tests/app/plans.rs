@@ -1190,7 +1190,11 @@ async fn lowering_a_plan_sees_the_tenants_that_inherit_it() {
         .await;
     assert_eq!(status(&r), 422);
     let html = r.text().await.unwrap();
-    assert_eq!(field_error(&html, "plan_id").as_deref(), Some(refusal), "{html}");
+    assert_eq!(
+        field_error(&html, "plan_id").as_deref(),
+        Some(refusal),
+        "{html}"
+    );
     // A tenant on a plan of its own below is not the switch's concern.
     put_on(&api, &t.a1, id).await;
     let (s, body) = api

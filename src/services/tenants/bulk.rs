@@ -785,7 +785,15 @@ async fn apply_one(
             } else {
                 labels.retain(|x| x != l.as_str());
             }
-            super::update(conn, p, actor, &fresh, with_labels(&fresh, labels, hosts), now).await
+            super::update(
+                conn,
+                p,
+                actor,
+                &fresh,
+                with_labels(&fresh, labels, hosts),
+                now,
+            )
+            .await
         }
     };
     match done {

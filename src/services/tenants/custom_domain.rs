@@ -9,8 +9,8 @@ use crate::domain::domain_name::{
     challenge_name, challenge_value, parse_custom_domain, txt_proof, ConsoleHosts, DomainStatus,
     TxtProof,
 };
-use crate::error::{AppError, ProblemKind};
 use crate::domain::plan::PlanOption;
+use crate::error::{AppError, ProblemKind};
 use crate::services::{plans, Actor};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 

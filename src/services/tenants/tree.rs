@@ -429,7 +429,10 @@ pub async fn update(
                 keeps_domain: fields.custom_domain == before.custom_domain,
             };
             if let Some(words) = plans::misfits_of(conn, governed, plan, now).await? {
-                errors.insert("plan_id", format!("Plan {} does not fit: {words}.", plan.name));
+                errors.insert(
+                    "plan_id",
+                    format!("Plan {} does not fit: {words}.", plan.name),
+                );
             }
         }
         if !errors.is_empty() {
