@@ -356,6 +356,8 @@ impl Counts {
 /// [`MAX_SELECTION`] tenants (`ids`, or `filter` for a filter), a filter whose
 /// `parent` or `within` names no tenant `p` may see. A database outage or fault
 /// ends the run (what was applied before it stays applied).
+// A preview needs the clock too (a move's plan check reads tokens' expiry at it).
+#[expect(clippy::too_many_arguments)]
 pub async fn bulk(
     conn: &mut AsyncPgConnection,
     p: &Principal,
