@@ -446,6 +446,27 @@ pub fn usage_report(report: &UsageReport<'_>, brand: &Brand) -> anyhow::Result<(
     Ok((subject_line(subject), signed(report.render()?, brand)))
 }
 
+/// What the notice of a finished rule migration says (to the one who started it);
+/// its text is `templates/mail/migration_done.txt`.
+#[derive(Template)]
+#[template(path = "mail/migration_done.txt")]
+pub struct MigrationDone<'a> {
+    pub id: i64,
+    pub source: &'a str,
+    pub target: &'a str,
+    /// "3 rules".
+    pub copied: &'a str,
+    pub replaced: &'a str,
+    /// The migration's page, starting with [`PUBLIC_URL_PLACEHOLDER`].
+    pub link: &'a str,
+}
+
+/// A finished migration's notice: subject and text, signed with `brand`.
+pub fn migration_done(done: &MigrationDone<'_>, brand: &Brand) -> anyhow::Result<(String, String)> {
+    let subject = format!("Migration #{} of the rules is done", done.id);
+    Ok((subject_line(subject), signed(done.render()?, brand)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -57,12 +57,17 @@ async fn insert(
     let prefix: String = secret.chars().take(API_TOKEN_PREFIX.len() + 6).collect();
     let token_hash = tokens::stored_hash(&secret);
     conn.transaction(async |conn| {
-        // API access is a plan option of the owner's home tenant (`services::plans`).
-        let plan = crate::db::models::plan::Plan::of_user(conn, user_id).await?;
-        if let Some(reason) = crate::auth::authz::plan_refusal(
-            plan.as_ref(),
+        // API access is a plan option of the owner's home tenant (`services::plans`),
+        // its path held: a move or plan switch judging its tokens waits for this.
+        let home = User::home_of(conn, user_id).await?;
+        let (_, refusal) = crate::services::plans::lock_for_option(
+            conn,
+            home,
             crate::domain::plan::PlanOption::ApiAccess,
-        ) {
+            false,
+        )
+        .await?;
+        if let Some(reason) = refusal {
             return Err(AppError::field(
                 "name",
                 format!("API access: {reason} The tokens of users homed there do not work."),

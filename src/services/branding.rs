@@ -11,7 +11,8 @@
 
 use super::change::Change;
 use crate::auth::{authz, Principal};
-use crate::db::models::branding::{Effective, OwnBranding};
+use crate::db::models::branding::{Brand, Effective, OwnBranding};
+use crate::db::models::outbox::NewMail;
 use crate::db::models::Tenant;
 use crate::db::transaction::{in_transaction, set_lock_timeout};
 use crate::domain::branding::BrandingFields;
@@ -19,7 +20,28 @@ use crate::domain::logo::Logo;
 use crate::domain::plan::PlanOption;
 use crate::domain::{Feature, Level};
 use crate::error::{AppError, FieldErrors};
+use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
+
+/// Queues a plain-text notice (alert, report, migration) to `to`, worded in the
+/// branding of their home tenant — never the branding of the tenant the mail is
+/// about: a tenant below must not word (or sign) mail that goes up to its
+/// ancestors' users. `compose` writes the subject and the text, signed
+/// (`mail::signed`), with that branding; its product name is the From name. The
+/// one way the console sends a notice; returns the outbox id (for attachments).
+pub async fn queue_notice(
+    conn: &mut AsyncPgConnection,
+    to: &Principal,
+    now: DateTime<Utc>,
+    compose: impl FnOnce(&Brand) -> anyhow::Result<(String, String)>,
+) -> Result<i64, AppError> {
+    let brand = Brand::of(conn, to.home.id).await?;
+    let (subject, text) = compose(&brand).map_err(AppError::Unexpected)?;
+    Ok(NewMail::notice(&to.user.email, &subject, &text)
+        .from_name(brand.name())
+        .insert(conn, now)
+        .await?)
+}
 
 /// A field of a branding that can be reset to inherited.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -96,8 +118,6 @@ pub async fn change(
 ) -> Result<Effective, AppError> {
     authz::require_branding_change(c.p, c.tenant)?;
     let change = change.map_err(AppError::Validation)?;
-    let plan = crate::services::plans::plan_of(conn, c.tenant).await?;
-    let plan_refusal = authz::plan_refusal(plan.as_ref(), PlanOption::CustomBranding);
     let action = match &change {
         BrandingChange::Fields(_) => "branding.update",
         BrandingChange::Reset(_) => "branding.reset",
@@ -105,6 +125,14 @@ pub async fn change(
     };
     in_transaction(conn, async |conn| {
         set_lock_timeout(conn).await?;
+        // Its path held: a move or plan switch judging its branding waits for this.
+        let (_, plan_refusal) = crate::services::plans::lock_for_option(
+            conn,
+            c.tenant.id,
+            PlanOption::CustomBranding,
+            false,
+        )
+        .await?;
         let before = OwnBranding::lock(conn, c.tenant.id, c.now).await?;
         let mut after = before.clone();
         match change {

@@ -5,20 +5,27 @@
 //! - **Limits.** A tenant's effective limit is its own where set, else its plan's:
 //!   every reader of a limit goes through `db::models::plan::effective_limit!`. A
 //!   tenant's own limit may not be above its plan's ([`tenant_errors`], asked by
-//!   `services::tenants::tree` on create and edit with the plan locked FOR SHARE);
-//!   lowering a plan's limit below a tenant's own limit on it is refused, naming
-//!   them ([`update`], with the plan locked FOR UPDATE): refused rather than
-//!   clamped, since a clamp would silently change limits that someone chose for
-//!   that tenant, and the refusal says exactly what to lower first.
+//!   `services::tenants::tree` on create and edit with the plan locked FOR SHARE).
+//! - **What a plan governs must fit it.** The tenants a plan governs — on it, or
+//!   inheriting it — may not hold an own limit above it or use an option it lacks
+//!   (a serving custom domain, branding values, a user's usable API token:
+//!   `Plan::misfits`). Whatever would break that is refused naming them, never
+//!   clamped or switched off (what they have was chosen for them; the refusal says
+//!   what to change first): a plan's save that takes something away ([`update`],
+//!   plan FOR UPDATE), a tenant's plan switch (`tree::update`, for it and those
+//!   inheriting from it), a move that brings a subtree under another plan
+//!   ([`plan_move`], for every move path and its previews). Writes that take up an
+//!   option hold the tenant's path and plan ([`lock_for_option`]), so none of
+//!   those checks misses one committed meanwhile.
 //! - **Options.** What the plan lacks is refused when it would be taken up:
 //!   `sub_tenants` — creating a tenant under one whose plan lacks it, or turning on
 //!   its "may have sub-tenants" switch; `custom_domain` — setting or changing its
 //!   custom domain, checking or approving one; `api_access` — creating an API token
 //!   for a user homed in such a tenant, and every API call by such a user (their
 //!   existing tokens stop working while the plan lacks it; the console is not
-//!   affected); `custom_branding` — [`allows`] with `PlanOption::CustomBranding`, for
-//!   the branding's write path. What a tenant already has stays when its plan
-//!   changes (its sub-tenants, a serving domain): only taking up more is refused.
+//!   affected); `custom_branding` — setting a branding value or a logo (a reset
+//!   stays allowed). Sub-tenants a tenant has stay when its plan lacks
+//!   them: only new ones are refused.
 //!   A tenant without its own plan is under the plan of its nearest ancestor
 //!   that has one, for its options and its limits alike (`Plan::governing`, the
 //!   `governing_plan_id!` SQL fragment that `effective_limit!` reads too): only a
@@ -26,10 +33,10 @@
 
 use super::Actor;
 use crate::auth::{authz, Principal};
-use crate::db::models::plan::{Plan, PlanRow, PlanTenant};
+use crate::db::models::plan::{Governed, Plan, PlanRow, PlanTenant};
 use crate::db::models::tenant::TenantFields;
 use crate::db::models::Tenant;
-use crate::domain::plan::{not_in_plan, PlanInput, PlanLimits, PlanOption};
+use crate::domain::plan::{not_in_plan, PlanInput, PlanLimits, PlanOption, PlanOptions};
 use crate::error::{AppError, FieldErrors};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
@@ -169,11 +176,15 @@ pub async fn update(
         if Plan::name_taken(conn, input.name.as_str(), Some(id)).await? {
             errors.insert("name", NAME_TAKEN.into());
         }
-        for (field, most, unit) in input.limits.each() {
-            let Some(most) = most else { continue };
-            let (names, count) = Plan::tenants_above(conn, id, field, most, NAMED).await?;
-            if count > 0 {
-                errors.insert(field, above_plan(&names, count, most, unit));
+        // Only what the change takes away is judged (a stricter limit, an option
+        // dropped), over every tenant the plan governs, those inheriting it too: a
+        // plan saved as it was (renamed) is never refused for what it already allowed.
+        let (limits, options) = taken_away(&before, &input.limits, &input.options);
+        let misfits = Plan::misfits(conn, Governed::By(id), &limits, &options, now, NAMED).await?;
+        for (field, names, count) in &misfits {
+            if let Some(field) = plan_field(field) {
+                let words = misfit_words(field, names, *count, &limits, false);
+                errors.insert(field, format!("{words}: {}.", fix(field)));
             }
         }
         if !errors.is_empty() {
@@ -192,17 +203,178 @@ pub async fn update(
     .await
 }
 
-/// "Acme, Beta and 2 more have their own limit above 500 GB: lower theirs first."
-fn above_plan(names: &[String], count: i64, most: i64, unit: &str) -> String {
-    let more = count - names.len() as i64;
-    let who = if more > 0 {
-        format!("{} and {more} more", names.join(", "))
-    } else {
-        names.join(", ")
+/// What saving `limits` and `options` over `before` takes away: the limits made
+/// stricter (set where there was none, or lowered; the others `None`) and the
+/// options dropped (only those `false`).
+fn taken_away(
+    before: &Plan,
+    limits: &PlanLimits,
+    options: &PlanOptions,
+) -> (PlanLimits, PlanOptions) {
+    let stricter = |new: Option<i64>, old: Option<i64>| match (new, old) {
+        (Some(n), Some(o)) if n < o => Some(n),
+        (Some(n), None) => Some(n),
+        _ => None,
     };
-    let verb = if count == 1 { "has its" } else { "have their" };
-    let most = crate::domain::plan::counted(most, unit);
-    format!("{who} {verb} own limit above {most}: lower theirs first.")
+    let old = before.limits();
+    let judged = PlanLimits {
+        monthly_query_quota: stricter(limits.monthly_query_quota, old.monthly_query_quota),
+        max_users: stricter(
+            limits.max_users.map(i64::from),
+            old.max_users.map(i64::from),
+        )
+        .and(limits.max_users),
+        max_instances: stricter(limits.max_instances, old.max_instances),
+        storage_limit_gb: stricter(limits.storage_limit_gb, old.storage_limit_gb),
+        memory_limit_gb: stricter(limits.memory_limit_gb, old.memory_limit_gb),
+    };
+    let mut kept = PlanOptions::default();
+    for option in PlanOption::ALL {
+        kept.set(
+            option,
+            options.includes(option) || !before.options().includes(option),
+        );
+    }
+    (judged, kept)
+}
+
+/// The plan's field (a limit's or an option's) that [`Plan::misfits`] names.
+fn plan_field(field: &str) -> Option<&'static str> {
+    PlanLimits::FIELDS
+        .into_iter()
+        .chain(PlanOption::ALL.map(PlanOption::field))
+        .find(|f| *f == field)
+}
+
+/// Who: "Acme", "Acme and Beta", "Acme, Beta and 2 more".
+fn who(names: &[String], count: i64) -> String {
+    let more = count - names.len() as i64;
+    match names {
+        _ if more > 0 => format!("{} and {more} more", names.join(", ")),
+        [rest @ .., last] if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => names.join(", "),
+    }
+}
+
+/// What the tenants that do not fit a plan's `field` have: "Acme has its own limit
+/// above 500 GB" (with `label`: "its own storage limit"), "Acme and Beta have a
+/// custom domain that serves".
+fn misfit_words(
+    field: &str,
+    names: &[String],
+    count: i64,
+    limits: &PlanLimits,
+    label: bool,
+) -> String {
+    let who = who(names, count);
+    let one = count == 1;
+    if let Some((_, most, unit)) = limits.each().into_iter().find(|(f, ..)| *f == field) {
+        let verb = if one { "has its" } else { "have their" };
+        let what = if label { limit_label(field) } else { "" };
+        let most = most.map_or_else(String::new, |m| crate::domain::plan::counted(m, unit));
+        return format!("{who} {verb} own {what}limit above {most}");
+    }
+    let has = if one { "has" } else { "have" };
+    match field {
+        "custom_domain" => format!("{who} {has} a custom domain that serves"),
+        "custom_branding" => format!(
+            "{who} {has} branding of {} own",
+            if one { "its" } else { "their" }
+        ),
+        "api_access" => format!("{who} {has} users with API tokens"),
+        other => format!("{who} {has} {other}"),
+    }
+}
+
+/// A limit's name in a sentence, with the space after it.
+fn limit_label(field: &str) -> &'static str {
+    match field {
+        "monthly_query_quota" => "query ",
+        "max_users" => "user ",
+        "max_instances" => "instance ",
+        "storage_limit_gb" => "storage ",
+        "memory_limit_gb" => "memory ",
+        _ => "",
+    }
+}
+
+/// What to do first about a misfit of `field`.
+fn fix(field: &str) -> &'static str {
+    match field {
+        "custom_domain" => "remove the domain first",
+        "custom_branding" => "reset it first",
+        "api_access" => "revoke the tokens first",
+        _ => "lower theirs first",
+    }
+}
+
+/// Why the tenants of `governed` do not fit `plan` (every limit of it, every option
+/// it lacks; at `now`): "Acme has its own storage limit above 500 GB; Beta has a
+/// custom domain that serves", or `None` when they all fit.
+pub async fn misfits_of(
+    conn: &mut AsyncPgConnection,
+    governed: Governed<'_>,
+    plan: &Plan,
+    now: DateTime<Utc>,
+) -> Result<Option<String>, AppError> {
+    let limits = plan.limits();
+    let misfits = Plan::misfits(conn, governed, &limits, &plan.options(), now, NAMED).await?;
+    let words: Vec<String> = misfits
+        .iter()
+        .map(|(field, names, count)| misfit_words(field, names, *count, &limits, true))
+        .collect();
+    Ok((!words.is_empty()).then(|| words.join("; ")))
+}
+
+/// The plan a move brings to the tenants of a moved subtree without a plan of their
+/// own (the moved tenant's own plan goes with it: then nothing changes).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PlanMove {
+    /// The plan they are under now and the one they come under (`None`: none).
+    pub from: Option<String>,
+    pub to: Option<String>,
+    /// Why they do not fit the new one (the move is refused), naming them.
+    pub refusal: Option<String>,
+}
+
+/// What moving `tenant` under `destination` (governed by `to`, as the caller read
+/// or locked it) does to its subtree's plan at `now`; `None` when its plan stays.
+/// Refused (like a plan lowered below a tenant's own limit) rather than clamped or
+/// switched off: what a tenant of the subtree has was chosen for it, and the
+/// refusal names what to change first.
+pub async fn plan_move(
+    conn: &mut AsyncPgConnection,
+    tenant: &Tenant,
+    destination: &Tenant,
+    to: Option<&Plan>,
+    now: DateTime<Utc>,
+) -> Result<Option<PlanMove>, AppError> {
+    if tenant.plan_id.is_some() {
+        return Ok(None);
+    }
+    let from = match tenant.parent_id {
+        Some(parent) => Plan::governing(conn, &[parent]).await?.remove(&parent),
+        None => None,
+    };
+    if from.as_ref().map(|p| p.id) == to.map(|p| p.id) {
+        return Ok(None);
+    }
+    let refusal = match to {
+        Some(plan) => misfits_of(conn, Governed::Tops(&[tenant.id]), plan, now)
+            .await?
+            .map(|words| {
+                format!(
+                    "{} cannot move under {} (plan {}): {words}.",
+                    tenant.name, destination.name, plan.name
+                )
+            }),
+        None => None,
+    };
+    Ok(Some(PlanMove {
+        from: from.map(|p| p.name),
+        to: to.map(|p| p.name.clone()),
+        refusal,
+    }))
 }
 
 /// Deletes a plan as `p` (404 unless `p` manages plans): refused (409) while
@@ -268,18 +440,30 @@ pub async fn allows(
     ))
 }
 
-/// A field error on `field` ("Not in plan Basic.") unless `tenant`'s plan gives it
-/// `option`.
-pub async fn require_option(
+/// The tenant `id` locked for a write that takes up `option`, inside the write's
+/// transaction, and the reason ("Not in plan Basic.") when its plan lacks it. Its
+/// path is held as the tree protocol takes it (`tenants::tree::lock_paths`: the
+/// ancestors FOR KEY SHARE, the tenant itself FOR UPDATE when `exclusive`, else FOR
+/// KEY SHARE too), so a move of it or of a tenant above, or a plan switch above,
+/// waits for this write and then judges what it took up ([`plan_move`],
+/// [`misfits_of`]); its governing plan FOR SHARE, so a change of the plan waits
+/// likewise.
+pub async fn lock_for_option(
     conn: &mut AsyncPgConnection,
-    tenant: &Tenant,
+    id: i64,
     option: PlanOption,
-    field: &'static str,
-) -> Result<(), AppError> {
-    match authz::plan_refusal(plan_of(conn, tenant).await?.as_ref(), option) {
-        Some(reason) => Err(AppError::field(field, reason)),
-        None => Ok(()),
-    }
+    exclusive: bool,
+) -> Result<(Tenant, Option<String>), AppError> {
+    let tenant = crate::services::tenants::tree::lock_paths(conn, &[id], exclusive.then_some(id))
+        .await?
+        .remove(&id)
+        .ok_or(AppError::NotFound)?;
+    let plan = match plan_of(conn, &tenant).await? {
+        Some(plan) => lock_shared(conn, [plan.id]).await?.remove(&plan.id),
+        None => None,
+    };
+    let refusal = authz::plan_refusal(plan.as_ref(), option);
+    Ok((tenant, refusal))
 }
 
 /// The plans of `ids` locked FOR SHARE (by id), for a tenant create or edit to
@@ -431,14 +615,61 @@ mod tests {
     }
 
     #[test]
-    fn a_refusal_names_the_tenants_above_the_plan() {
+    fn a_refusal_names_the_tenants_that_do_not_fit() {
+        let limits = PlanLimits {
+            storage_limit_gb: Some(500),
+            max_users: Some(10),
+            ..PlanLimits::default()
+        };
         assert_eq!(
-            above_plan(&["Acme".into()], 1, 500, "GB"),
-            "Acme has its own limit above 500 GB: lower theirs first."
+            misfit_words("storage_limit_gb", &["Acme".into()], 1, &limits, false),
+            "Acme has its own limit above 500 GB"
         );
         assert_eq!(
-            above_plan(&["A".into(), "B".into(), "C".into()], 5, 10, "users"),
-            "A, B, C and 2 more have their own limit above 10 users: lower theirs first."
+            misfit_words(
+                "max_users",
+                &["A".into(), "B".into(), "C".into()],
+                5,
+                &limits,
+                true
+            ),
+            "A, B, C and 2 more have their own user limit above 10 users"
         );
+        assert_eq!(
+            misfit_words(
+                "custom_branding",
+                &["A".into(), "B".into()],
+                2,
+                &limits,
+                true
+            ),
+            "A and B have branding of their own"
+        );
+    }
+
+    #[test]
+    fn only_what_a_plan_change_takes_away_is_judged() {
+        let before = plan(true, true);
+        let limits = PlanLimits {
+            monthly_query_quota: Some(1000),
+            storage_limit_gb: Some(400),
+            max_users: Some(3),
+            ..PlanLimits::default()
+        };
+        let options = PlanOptions {
+            sub_tenants: true,
+            ..PlanOptions::default()
+        };
+        let (judged, kept) = taken_away(&before, &limits, &options);
+        assert_eq!(
+            judged,
+            PlanLimits {
+                storage_limit_gb: Some(400),
+                max_users: Some(3),
+                ..PlanLimits::default()
+            }
+        );
+        assert!(!kept.custom_domain);
+        assert!(kept.custom_branding && kept.api_access && kept.sub_tenants);
     }
 }

@@ -5,8 +5,6 @@
 
 use super::Actor;
 use crate::auth::{authz, Principal};
-use crate::db::models::branding::Brand;
-use crate::db::models::outbox::NewMail;
 use crate::db::models::quota_alert::{self, Crossing};
 use crate::db::models::Tenant;
 use crate::domain::stats::{quota_percent_text, Month};
@@ -99,30 +97,20 @@ async fn queue(
         tenant.id,
         m = month.text()
     );
-    // The recipient's home tenant's branding, not the alerted tenant's: a tenant
-    // below must not word (or sign) mail that goes up to its ancestors' Owners.
-    let brand = Brand::of(conn, to.home.id).await?;
-    let (subject, text) = mail::quota_alert(
-        &QuotaAlert {
-            tenant: &tenant.name,
-            subdomain: &tenant.subdomain,
-            month: &c.month.format("%B %Y").to_string(),
-            threshold: c.threshold,
-            queries: &crate::domain::stats::grouped(c.queries),
-            quota: &crate::domain::stats::grouped(c.quota),
-            percent: &percent,
-            link: &link,
-            profile_link: &format!("{PUBLIC_URL_PLACEHOLDER}{PROFILE_ALERTS}"),
-            above,
-            over: c.threshold >= 100 && c.queries > c.quota,
-        },
-        &brand,
-    )
-    .map_err(AppError::Unexpected)?;
-    NewMail::notice(&to.user.email, &subject, &text)
-        .from_name(brand.name())
-        .insert(conn, now)
-        .await?;
+    let alert = QuotaAlert {
+        tenant: &tenant.name,
+        subdomain: &tenant.subdomain,
+        month: &c.month.format("%B %Y").to_string(),
+        threshold: c.threshold,
+        queries: &crate::domain::stats::grouped(c.queries),
+        quota: &crate::domain::stats::grouped(c.quota),
+        percent: &percent,
+        link: &link,
+        profile_link: &format!("{PUBLIC_URL_PLACEHOLDER}{PROFILE_ALERTS}"),
+        above,
+        over: c.threshold >= 100 && c.queries > c.quota,
+    };
+    super::branding::queue_notice(conn, to, now, |brand| mail::quota_alert(&alert, brand)).await?;
     Ok(())
 }
 

@@ -19,8 +19,7 @@
 
 use super::Actor;
 use crate::auth::{authz, Principal};
-use crate::db::models::branding::Brand;
-use crate::db::models::outbox::{Attachment, NewMail};
+use crate::db::models::outbox::Attachment;
 use crate::db::models::report_subscription::{children_of, ReportSubscription};
 use crate::db::models::Tenant;
 use crate::db::set_lock_timeout;
@@ -228,34 +227,27 @@ async fn send(
         from: month,
         to: month,
     };
-    // The subscriber's home tenant's branding, not the reported tenant's: a tenant
-    // below must not word (or sign) mail that goes up to its ancestors' users.
-    let brand = Brand::of(conn, p.home.id).await?;
     for target in &targets {
         let reader = StatsReader::new(&p, target, period, StatsSort::Name, false)?;
         let rows = reader.read_all(conn).await?;
         let csv =
             csv_text::lines(&rows, Some(&CSV_HEADER), row_cells).map_err(AppError::Unexpected)?;
         let base = format!("{PUBLIC_URL_PLACEHOLDER}/tenants/{}/stats", target.id);
-        let (subject, text) = mail::usage_report(
-            &UsageReport {
-                tenant: &target.name,
-                subdomain: &target.subdomain,
-                month: &month.first_day().format("%B %Y").to_string(),
-                rows: rows.len(),
-                print_link: &format!("{base}/print?from={m}&to={m}", m = month.text()),
-                // The profile, not the tenant's list: it answers whatever the
-                // subscriber's role has become.
-                manage_link: &format!("{PUBLIC_URL_PLACEHOLDER}{PROFILE_REPORTS}"),
-                day: sub.day_of_month,
-            },
-            &brand,
-        )
-        .map_err(AppError::Unexpected)?;
-        let id = NewMail::notice(&p.user.email, &subject, &text)
-            .from_name(brand.name())
-            .insert(conn, now)
-            .await?;
+        let report = UsageReport {
+            tenant: &target.name,
+            subdomain: &target.subdomain,
+            month: &month.first_day().format("%B %Y").to_string(),
+            rows: rows.len(),
+            print_link: &format!("{base}/print?from={m}&to={m}", m = month.text()),
+            // The profile, not the tenant's list: it answers whatever the
+            // subscriber's role has become.
+            manage_link: &format!("{PUBLIC_URL_PLACEHOLDER}{PROFILE_REPORTS}"),
+            day: sub.day_of_month,
+        };
+        let id = super::branding::queue_notice(conn, &p, now, |brand| {
+            mail::usage_report(&report, brand)
+        })
+        .await?;
         Attachment {
             // By subdomain where a mail header carries it whole, else by id.
             filename: mail::plain_filename([

@@ -12,7 +12,6 @@
 use super::Actor;
 use crate::auth::{authz, Principal};
 use crate::db::models::migration_view::rule_counts;
-use crate::db::models::outbox::NewMail;
 use crate::db::models::rule_migration::{Claimed, Heartbeat, NewMigration, RuleMigration};
 use crate::db::models::rules::{
     self as rules_model, lock_head, Application, Domain, NewVersion, RuleLock, RuleSetVersion,
@@ -23,7 +22,7 @@ use crate::db::transaction::in_transaction;
 use crate::db::DbPool;
 use crate::domain::rules::{CredentialStuffing, VersionKind};
 use crate::error::{field_name, AppError, FieldErrors};
-use crate::mail::PUBLIC_URL_PLACEHOLDER;
+use crate::mail::{MigrationDone, PUBLIC_URL_PLACEHOLDER};
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
 use std::collections::{BTreeMap, BTreeSet};
@@ -533,23 +532,24 @@ async fn swap(
         RuleMigration::finish(conn, m.id, "done", None, now).await?;
         if let Some(uid) = m.started_by {
             // Without an address there is no one to mail; the page notice stays.
-            if let Some(user) = Principal::load(conn, uid)
+            if let Some(to) = Principal::load(conn, uid)
                 .await?
-                .map(|p| p.user)
-                .filter(|u| u.has_email())
+                .filter(|p| p.user.has_email())
             {
-                let subject = format!("Migration #{} of the rules is done", m.id);
                 // The link as other mails write theirs: the outbox fills in the
                 // console's public URL when it sends.
-                let text = format!(
-                    "The rules of {} were migrated to {}: {} copied, {} replaced, the credential-stuffing settings replaced. Both tenants are unlocked.\n\nThe migration: {PUBLIC_URL_PLACEHOLDER}/migrations/{}\n",
-                    m.source_name,
-                    m.target_name,
-                    crate::domain::rules::rules_count(got),
-                    crate::domain::rules::rules_count(lost),
-                    m.id
-                );
-                NewMail::notice(&user.email, &subject, &text).insert(conn, now).await?;
+                let done = MigrationDone {
+                    id: m.id,
+                    source: &m.source_name,
+                    target: &m.target_name,
+                    copied: &crate::domain::rules::rules_count(got),
+                    replaced: &crate::domain::rules::rules_count(lost),
+                    link: &format!("{PUBLIC_URL_PLACEHOLDER}/migrations/{}", m.id),
+                };
+                super::branding::queue_notice(conn, &to, now, |brand| {
+                    crate::mail::migration_done(&done, brand)
+                })
+                .await?;
             }
         }
         let mut event = Actor::system("rule migrations").event("rule_migration.done", Some(target));

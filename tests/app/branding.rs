@@ -1159,3 +1159,48 @@ async fn incomplete_or_ambiguous_branding_forms_are_refused_with_a_message() {
         .await;
     assert!(html.contains("https:// (or http://)"), "{html}");
 }
+
+/// #16: the notice of a finished rule migration, like every other mail, is worded
+/// in the branding of the recipient's home tenant (From name, signature, support
+/// address), never in that of the tenants it is about.
+#[tokio::test]
+async fn the_rule_migration_notice_carries_the_branding_of_the_starters_home() {
+    use crate::rule_migrations::{app as migration_app, runner, setup, start};
+    let app = migration_app().await;
+    let s = setup(&app, 3).await;
+    db(&app)
+        .await
+        .execute(
+            "UPDATE users SET email = 'admin@example.com' WHERE id = $1",
+            &[&app.admin.id],
+        )
+        .await
+        .unwrap();
+    brand_directly(&app, &app.root, "Provider Console", "help@provider.example").await;
+    brand_directly(&app, &s.source, "Evil Corp", "phish@evil.example").await;
+    brand_directly(&app, &s.target, "Other Corp", "help@other.example").await;
+    let m = start(&app, &s).await.unwrap();
+    runner(5).tick(&app.pool, || app.clock.now()).await.unwrap();
+    let row = db(&app)
+        .await
+        .query_one(
+            "SELECT from_name, body_text FROM outbox WHERE subject LIKE 'Migration #%'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        row.get::<_, Option<String>>(0).as_deref(),
+        Some("Provider Console")
+    );
+    let body: String = row.get(1);
+    assert!(
+        body.contains("-- \nProvider Console\nSupport: help@provider.example\n"),
+        "{body}"
+    );
+    assert!(body.contains(&format!("/migrations/{}", m.id)), "{body}");
+    assert!(
+        !body.contains("Evil") && !body.contains("phish@") && !body.contains("Other Corp"),
+        "{body}"
+    );
+}

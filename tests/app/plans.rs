@@ -4,7 +4,7 @@
 //! plan's) refusing a user or instance create at the edge; every option the plan
 //! lacks refused on the form and in the API.
 
-use crate::api::{admin_api, partner_app, send, token_for, Api};
+use crate::api::{send, token_for, Api};
 use crate::helpers::*;
 use serde_json::{json, Value};
 use tenantry::db::models::Tenant;
@@ -12,6 +12,10 @@ use tenantry::domain::{GrantRole, Scope};
 
 async fn put(api: &Api, path: &str, body: Value) -> (u16, Value) {
     send(api.request(reqwest::Method::PUT, path).json(&body)).await
+}
+
+async fn admin_api(app: &TestApp) -> Api {
+    Api::new(app, Some(&token_for(app, &app.admin, false).await))
 }
 
 /// A plan made through the API; its id.
@@ -32,13 +36,17 @@ async fn put_on(api: &Api, tenant: &Tenant, plan: i64) {
     assert_eq!(body["plan_id"], plan);
 }
 
-/// A new tenant "N" under `parent` through the API: (status, body).
-async fn new_child(api: &Api, parent: &Tenant) -> (u16, Value) {
-    api.post(
-        "/api/v1/tenants",
-        json!({"parent_id": parent.id, "name": "N", "subdomain": "n-one"}),
-    )
-    .await
+/// Puts `tenant` on the plan in the database, past every check (data from before a
+/// rule, as the demo data is written).
+async fn on_plan_directly(app: &TestApp, tenant: &Tenant, plan: i64) {
+    db(app)
+        .await
+        .execute(
+            "UPDATE tenants SET plan_id = $1 WHERE id = $2",
+            &[&plan, &tenant.id],
+        )
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -133,7 +141,9 @@ async fn plans_are_created_listed_changed_and_deleted_on_the_pages() {
 
 #[tokio::test]
 async fn plans_in_the_api_take_integral_numbers_and_refuse_bad_input() {
-    let (app, t, api) = partner_app().await;
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    let api = admin_api(&app).await;
     let id = plan(
         &api,
         json!({"name": "Pro", "max_users": 10.0, "storage_limit_gb": 500, "api_access": true}),
@@ -208,7 +218,9 @@ async fn plans_in_the_api_take_integral_numbers_and_refuse_bad_input() {
 
 #[tokio::test]
 async fn a_tenants_own_limits_stay_within_its_plans() {
-    let (app, t, api) = partner_app().await;
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    let api = admin_api(&app).await;
     let basic = plan(
         &api,
         json!({"name": "Basic", "storage_limit_gb": 500, "max_users": 10, "sub_tenants": true}),
@@ -283,7 +295,9 @@ async fn a_tenants_own_limits_stay_within_its_plans() {
 
 #[tokio::test]
 async fn the_effective_limit_comes_from_the_plan() {
-    let (app, t, api) = partner_app().await;
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    let api = admin_api(&app).await;
     // Users: the plan allows one user in g1's subtree (g1 sets none of its own).
     let one = plan(&api, json!({"name": "One user", "max_users": 1})).await;
     put_on(&api, &t.g1, one).await;
@@ -356,7 +370,9 @@ async fn the_effective_limit_comes_from_the_plan() {
 
 #[tokio::test]
 async fn options_the_plan_lacks_are_refused_on_every_path() {
-    let (app, t, api) = partner_app().await;
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    let api = admin_api(&app).await;
     let bare = plan(&api, json!({"name": "Bare"})).await;
     // Sub-tenants: a2 on Bare may not turn its switch on, nor have a child.
     put_on(&api, &t.a2, bare).await;
@@ -366,7 +382,12 @@ async fn options_the_plan_lacks_are_refused_on_every_path() {
     assert_eq!(body["errors"]["can_have_subtenants"], "Not in plan Bare.");
     // acme (which has sub-tenants) put on Bare keeps them, but gets no new one.
     put_on(&api, &t.acme, bare).await;
-    let (s, body) = new_child(&api, &t.acme).await;
+    let (s, body) = api
+        .post(
+            "/api/v1/tenants",
+            json!({"parent_id": t.acme.id, "name": "N", "subdomain": "n-one"}),
+        )
+        .await;
     assert_eq!(s, 422, "{body}");
     assert_eq!(
         body["errors"]["parent_id"],
@@ -447,7 +468,9 @@ async fn options_the_plan_lacks_are_refused_on_every_path() {
 
 #[tokio::test]
 async fn plan_allows_custom_branding_only_when_the_plan_includes_it() {
-    let (app, t, api) = partner_app().await;
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    let api = admin_api(&app).await;
     let bare = plan(&api, json!({"name": "Bare"})).await;
     let branded = plan(&api, json!({"name": "Branded", "custom_branding": true})).await;
     put_on(&api, &t.a1, bare).await;
@@ -475,14 +498,29 @@ async fn plan_allows_custom_branding_only_when_the_plan_includes_it() {
 /// the same changes go through.
 #[tokio::test]
 async fn custom_branding_is_refused_on_every_path_when_the_plan_lacks_it() {
-    let (app, t, api) = partner_app().await;
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    let api = admin_api(&app).await;
     let branding = |id: i64| format!("/api/v1/tenants/{id}/branding");
     let named = |name: &str| json!({"product_name": name, "primary_color": null, "support_email": null, "support_url": null});
     // Set before any plan: a1 names itself.
     let (s, body) = put(&api, &branding(t.a1.id), named("A1 Cloud")).await;
     assert_eq!(s, 200, "{body}");
     let bare = plan(&api, json!({"name": "Bare"})).await;
-    put_on(&api, &t.a1, bare).await;
+    // Switching it to a plan without the option is refused, naming what it has…
+    let (s, body) = api
+        .patch(
+            &format!("/api/v1/tenants/{}", t.a1.id),
+            json!({"plan_id": bare}),
+        )
+        .await;
+    assert_eq!(s, 422, "{body}");
+    assert_eq!(
+        body["errors"]["plan_id"],
+        "Plan Bare does not fit: Tenant a1 has branding of its own."
+    );
+    // …so a tenant with branding on such a plan is older data: put there directly.
+    on_plan_directly(&app, &t.a1, bare).await;
     // API: a new value is refused and nothing changes.
     let (s, body) = put(&api, &branding(t.a1.id), named("Other")).await;
     assert_eq!(s, 409, "{body}");
@@ -547,7 +585,9 @@ async fn custom_branding_is_refused_on_every_path_when_the_plan_lacks_it() {
 
 #[tokio::test]
 async fn a_move_gives_no_sub_tenants_to_a_tenant_whose_plan_lacks_them() {
-    let (app, t, api) = partner_app().await;
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    let api = admin_api(&app).await;
     let tiny = plan(&api, json!({"name": "Tiny"})).await;
     // a1 may have sub-tenants by its switch (it has a1x), not by its plan.
     put_on(&api, &t.a1, tiny).await;
@@ -629,12 +669,19 @@ async fn a_move_gives_no_sub_tenants_to_a_tenant_whose_plan_lacks_them() {
 
 #[tokio::test]
 async fn a_tenant_without_a_plan_is_under_its_nearest_ancestors() {
-    let (app, t, api) = partner_app().await;
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    let api = admin_api(&app).await;
     // acme on Tiny; a1 and a1x below it have no plan of their own.
     let tiny = plan(&api, json!({"name": "Tiny", "max_users": 1})).await;
     put_on(&api, &t.acme, tiny).await;
     // Options: no new tenant under a1, no API for a user homed in a1x.
-    let (s, body) = new_child(&api, &t.a1).await;
+    let (s, body) = api
+        .post(
+            "/api/v1/tenants",
+            json!({"parent_id": t.a1.id, "name": "N", "subdomain": "n-one"}),
+        )
+        .await;
     assert_eq!(s, 422, "{body}");
     assert_eq!(
         body["errors"]["parent_id"],
@@ -662,13 +709,20 @@ async fn a_tenant_without_a_plan_is_under_its_nearest_ancestors() {
     .await;
     put_on(&api, &t.a1, all).await;
     assert_eq!(theirs.get("/api/v1/tenants").await.0, 200);
-    let (s, body) = new_child(&api, &t.a1).await;
+    let (s, body) = api
+        .post(
+            "/api/v1/tenants",
+            json!({"parent_id": t.a1.id, "name": "N", "subdomain": "n-one"}),
+        )
+        .await;
     assert_eq!(s, 201, "{body}");
 }
 
 #[tokio::test]
 async fn plan_changes_and_a_tenants_plan_are_in_the_roots_activity() {
-    let (app, t, api) = partner_app().await;
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    let api = admin_api(&app).await;
     let id = plan(&api, json!({"name": "Basic"})).await;
     let (s, body) = put(
         &api,
@@ -713,7 +767,9 @@ async fn plan_changes_and_a_tenants_plan_are_in_the_roots_activity() {
 
 #[tokio::test]
 async fn options_the_plan_lacks_show_disabled_with_the_reason() {
-    let (app, t, api) = partner_app().await;
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    let api = admin_api(&app).await;
     let bare = plan(&api, json!({"name": "Bare"})).await;
     // a2 has a pending custom domain, then goes on Bare.
     let (s, body) = api
@@ -752,7 +808,9 @@ async fn options_the_plan_lacks_show_disabled_with_the_reason() {
 
 #[tokio::test]
 async fn non_root_editors_see_the_plans_limits_and_may_not_choose_it() {
-    let (app, t, api) = partner_app().await;
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    let api = admin_api(&app).await;
     let basic = plan(
         &api,
         json!({"name": "Basic", "storage_limit_gb": 500, "max_users": 1, "sub_tenants": true, "api_access": true}),
@@ -853,12 +911,310 @@ async fn the_plan_pages_refuse_unknown_parameters_and_repeated_fields() {
     assert!(r.text().await.unwrap().contains("At most "));
 }
 
+/// Gives `tenant` a custom domain that serves (approved), in the database.
+async fn serving_domain(app: &TestApp, tenant: &Tenant, domain: &str) {
+    db(app)
+        .await
+        .execute(
+            "UPDATE tenants SET custom_domain = $1, custom_domain_status = 'approved', \
+             custom_domain_token = 'token', custom_domain_verified_at = now() WHERE id = $2",
+            &[&domain, &tenant.id],
+        )
+        .await
+        .unwrap();
+}
+
+fn parent_of(app: &TestApp, tenant: &Tenant) -> impl std::future::Future<Output = Option<i64>> {
+    let id = tenant.id;
+    let pool = app.pool.clone();
+    async move {
+        let mut conn = pool.get().await.unwrap();
+        Tenant::find(&mut conn, id).await.unwrap().parent_id
+    }
+}
+
+/// A subtree moved under a plan (#16): its tenants without a plan of their own come
+/// under the destination's, so their own limits above it and the options it lacks
+/// that they use (a serving custom domain, branding values, users' API tokens)
+/// refuse the move on every path — API, batch, bulk and its preview, the console's
+/// preview and form — naming them; a tenant with a plan of its own takes it along;
+/// once they fit, the move goes through.
+#[tokio::test]
+async fn a_subtree_moved_under_a_plan_must_fit_it() {
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    let api = admin_api(&app).await;
+    let small = plan(
+        &api,
+        json!({"name": "Small", "storage_limit_gb": 100, "sub_tenants": true}),
+    )
+    .await;
+    put_on(&api, &t.globex, small).await;
+    // Under no plan: a1 limits itself above Small, a1x brands itself, a2 serves a
+    // domain and one of its users holds a token.
+    let (s, body) = api
+        .patch(
+            &format!("/api/v1/tenants/{}", t.a1.id),
+            json!({"storage_limit_gb": 200}),
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    let (s, body) = put(
+        &api,
+        &format!("/api/v1/tenants/{}/branding", t.a1x.id),
+        json!({"product_name": "A1x Cloud", "primary_color": null, "support_email": null, "support_url": null}),
+    )
+    .await;
+    assert_eq!(s, 200, "{body}");
+    serving_domain(&app, &t.a2, "console.a2.example").await;
+    let user = app.user(&t.a2, "a2user").await;
+    token_for(&app, &user, false).await;
+
+    let refusal = "Tenant a1 cannot move under Tenant globex (plan Small): Tenant a1x has \
+                   branding of its own; Tenant a1 has its own storage limit above 100 GB.";
+    let move_a1 = format!("/api/v1/tenants/{}/move", t.a1.id);
+    let (s, body) = api.post(&move_a1, json!({"parent_id": t.globex.id})).await;
+    assert_eq!(s, 409, "{body}");
+    assert_eq!(body["detail"], refusal);
+    let (s, body) = api
+        .post(
+            &format!("/api/v1/tenants/{}/move", t.a2.id),
+            json!({"parent_id": t.globex.id}),
+        )
+        .await;
+    assert_eq!(s, 409, "{body}");
+    assert_eq!(
+        body["detail"],
+        "Tenant a2 cannot move under Tenant globex (plan Small): Tenant a2 has users with \
+         API tokens; Tenant a2 has a custom domain that serves."
+    );
+    // A batch's move.
+    let (s, body) = api
+        .post(
+            "/api/v1/tenants/batch",
+            json!({"atomic": false, "operations": [
+                {"op": "move", "id": t.a1.id, "parent_id": t.globex.id},
+            ]}),
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["results"][0]["status"], 409, "{body}");
+    assert_eq!(body["results"][0]["error"]["detail"], refusal, "{body}");
+    // A bulk move, its preview as well.
+    for dry_run in [true, false] {
+        let (_, body) = api
+            .post(
+                "/api/v1/tenants/bulk",
+                json!({"ids": [t.a1.id], "action": "move", "parent_id": t.globex.id, "dry_run": dry_run}),
+            )
+            .await;
+        assert_eq!(body["items"][0]["outcome"], "refused", "{body}");
+        assert_eq!(body["items"][0]["message"], refusal, "{body}");
+    }
+    // The console: the preview names them and offers no move; the form refuses it.
+    app.login_admin().await;
+    let preview = format!("/tenants/{}/move?parent_id={}", t.a1.id, t.globex.id);
+    let html = app.get_html(&preview).await;
+    assert!(
+        html.contains(&format!(
+            "<dd id=\"impact-plan\"><strong>Refused:</strong> {refusal}</dd>"
+        )),
+        "{html}"
+    );
+    assert!(!html.contains("Move under Tenant globex"), "{html}");
+    let r = app
+        .post_form(
+            &format!("/tenants/{}/move", t.a1.id),
+            &[("parent_id", &t.globex.id.to_string())],
+        )
+        .await;
+    assert_eq!(status(&r), 422);
+    assert!(r.text().await.unwrap().contains(refusal));
+    assert_eq!(parent_of(&app, &t.a1).await, Some(t.acme.id));
+
+    // A tenant on a plan of its own takes it along: nothing of its subtree changes.
+    let all = plan(
+        &api,
+        json!({"name": "All", "custom_domain": true, "api_access": true, "custom_branding": true}),
+    )
+    .await;
+    put_on(&api, &t.a2, all).await;
+    let (s, body) = api
+        .post(
+            &format!("/api/v1/tenants/{}/move", t.a2.id),
+            json!({"parent_id": t.globex.id}),
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    // Once they fit, the move goes through: the preview says which plan they join.
+    let (s, body) = put(
+        &api,
+        &format!("/api/v1/tenants/{}/branding", t.a1x.id),
+        json!({"product_name": null, "primary_color": null, "support_email": null, "support_url": null}),
+    )
+    .await;
+    assert_eq!(s, 200, "{body}");
+    let (s, body) = api
+        .patch(
+            &format!("/api/v1/tenants/{}", t.a1.id),
+            json!({"storage_limit_gb": 100}),
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    let html = app.get_html(&preview).await;
+    assert!(
+        html.contains("come under plan <strong>Small</strong> (until now no plan)"),
+        "{html}"
+    );
+    let (s, body) = api.post(&move_a1, json!({"parent_id": t.globex.id})).await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(parent_of(&app, &t.a1).await, Some(t.globex.id));
+}
+
+/// Lowering a plan (#16) sees the tenants that inherit it (no plan of their own
+/// below a tenant on it) as it sees those on it: a limit below their own, or an
+/// option they use taken away, is refused naming them; a save that takes nothing
+/// away goes through. A tenant switching plan (API and form) is refused likewise
+/// for itself and those inheriting from it.
+#[tokio::test]
+async fn lowering_a_plan_sees_the_tenants_that_inherit_it() {
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    let api = admin_api(&app).await;
+    let basic = json!({"name": "Basic", "storage_limit_gb": 500, "sub_tenants": true,
+                       "custom_branding": true, "api_access": true});
+    let id = plan(&api, basic.clone()).await;
+    put_on(&api, &t.acme, id).await;
+    // a1 and a1x inherit Basic from acme: a1 limits itself to 400 GB, a1x brands
+    // itself, a user of a1x holds a token.
+    let (s, body) = api
+        .patch(
+            &format!("/api/v1/tenants/{}", t.a1.id),
+            json!({"storage_limit_gb": 400}),
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    let (s, body) = put(
+        &api,
+        &format!("/api/v1/tenants/{}/branding", t.a1x.id),
+        json!({"product_name": "A1x Cloud", "primary_color": null, "support_email": null, "support_url": null}),
+    )
+    .await;
+    assert_eq!(s, 200, "{body}");
+    let user = app.user(&t.a1x, "a1xuser").await;
+    token_for(&app, &user, false).await;
+    let path = format!("/api/v1/plans/{id}");
+    let with = |changes: Value| {
+        let mut body = basic.clone();
+        body.as_object_mut()
+            .unwrap()
+            .extend(changes.as_object().unwrap().clone());
+        body
+    };
+    let (s, body) = put(
+        &api,
+        &path,
+        with(json!({"storage_limit_gb": 300, "custom_branding": false, "api_access": false})),
+    )
+    .await;
+    assert_eq!(s, 422, "{body}");
+    assert_eq!(
+        body["errors"]["storage_limit_gb"],
+        "Tenant a1 has its own limit above 300 GB: lower theirs first."
+    );
+    assert_eq!(
+        body["errors"]["custom_branding"],
+        "Tenant a1x has branding of its own: reset it first."
+    );
+    assert_eq!(
+        body["errors"]["api_access"],
+        "Tenant a1x has users with API tokens: revoke the tokens first."
+    );
+    // The plan's page says the same.
+    app.login_admin().await;
+    let r = app
+        .post_form(
+            &format!("/plans/{id}"),
+            &[
+                ("name", "Basic"),
+                ("storage_limit_gb", "300"),
+                ("sub_tenants", "true"),
+                ("custom_branding", "true"),
+                ("api_access", "true"),
+            ],
+        )
+        .await;
+    assert_eq!(status(&r), 422);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("Tenant a1 has its own limit above 300 GB: lower theirs first."));
+    // What takes nothing away goes through: a new name, a higher limit.
+    let (s, body) = put(
+        &api,
+        &path,
+        with(json!({"name": "Basic 2", "storage_limit_gb": 600})),
+    )
+    .await;
+    assert_eq!(s, 200, "{body}");
+
+    // acme switching to a plan they do not fit: refused, naming them.
+    let tiny = plan(
+        &api,
+        json!({"name": "Tiny", "storage_limit_gb": 100, "sub_tenants": true}),
+    )
+    .await;
+    let refusal = "Plan Tiny does not fit: Tenant a1x has users with API tokens; Tenant a1x \
+                   has branding of its own; Tenant a1 has its own storage limit above 100 GB.";
+    let (s, body) = api
+        .patch(
+            &format!("/api/v1/tenants/{}", t.acme.id),
+            json!({"plan_id": tiny}),
+        )
+        .await;
+    assert_eq!(s, 422, "{body}");
+    assert_eq!(body["errors"]["plan_id"], refusal);
+    let r = app
+        .post_form(
+            &format!("/tenants/{}/edit", t.acme.id),
+            &[
+                ("name", "Tenant acme"),
+                ("subdomain", "acme"),
+                ("description", ""),
+                ("custom_domain", ""),
+                ("can_have_subtenants", "true"),
+                ("enabled", "true"),
+                ("plan_id", &tiny.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(status(&r), 422);
+    let html = r.text().await.unwrap();
+    assert_eq!(
+        field_error(&html, "plan_id").as_deref(),
+        Some(refusal),
+        "{html}"
+    );
+    // A tenant on a plan of its own below is not the switch's concern.
+    put_on(&api, &t.a1, id).await;
+    let (s, body) = api
+        .patch(
+            &format!("/api/v1/tenants/{}", t.acme.id),
+            json!({"plan_id": tiny}),
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+}
+
 /// Only the root's Owners and Administrators choose plans: a tenant someone else
 /// creates follows its ancestors' plan (no copy of its own), so a move cannot carry
 /// a better plan below a customer on a lesser one.
 #[tokio::test]
 async fn a_tenant_created_below_a_plan_follows_it_and_takes_no_plan_along() {
-    let (app, t, api) = partner_app().await;
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    let api = admin_api(&app).await;
     let rich = plan(
         &api,
         json!({"name": "Rich", "custom_branding": true, "sub_tenants": true, "api_access": true}),
@@ -871,7 +1227,12 @@ async fn a_tenant_created_below_a_plan_follows_it_and_takes_no_plan_along() {
     app.grant(&owner, &t.acme, GrantRole::Owner, Scope::Subtree, true)
         .await;
     let owner_api = Api::new(&app, Some(&token_for(&app, &owner, false).await));
-    let (s, n) = new_child(&owner_api, &t.acme).await;
+    let (s, n) = owner_api
+        .post(
+            "/api/v1/tenants",
+            json!({"parent_id": t.acme.id, "name": "N", "subdomain": "n-one"}),
+        )
+        .await;
     assert_eq!(s, 201, "{n}");
     assert!(n["plan_id"].is_null(), "{n}");
     let id = n["id"].as_i64().unwrap();

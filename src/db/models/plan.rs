@@ -5,7 +5,7 @@
 use super::lower;
 use super::tenant::visibility::visible_filter;
 use super::Visibility;
-use crate::db::schema::{plans, tenants, usage_monthly, users};
+use crate::db::schema::{plans, tenants, usage_monthly};
 use crate::domain::plan::{PlanLimits, PlanOptions};
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::dsl::count_star;
@@ -173,16 +173,6 @@ impl Plan {
             .await
     }
 
-    /// The plan governing the user's home tenant ([`Plan::governing`]), if any.
-    pub async fn of_user(conn: &mut AsyncPgConnection, user_id: i64) -> QueryResult<Option<Plan>> {
-        let home: i64 = users::table
-            .find(user_id)
-            .select(users::tenant_id)
-            .first(conn)
-            .await?;
-        Ok(Plan::governing(conn, &[home]).await?.remove(&home))
-    }
-
     /// The plan governing each of these tenants ([`governing_plan_id!`]: its own,
     /// else its nearest ancestor's), by tenant id; tenants under no plan left out.
     pub async fn governing(
@@ -319,40 +309,6 @@ impl Plan {
             .await
     }
 
-    /// The names (at most `max`, by name) and the number of the plan's tenants whose
-    /// own `field` limit (one of `PlanLimits::FIELDS`) is above `most`.
-    pub async fn tenants_above(
-        conn: &mut AsyncPgConnection,
-        id: i64,
-        field: &str,
-        most: i64,
-        max: i64,
-    ) -> QueryResult<(Vec<String>, i64)> {
-        use diesel::sql_types::BigInt;
-        #[derive(QueryableByName)]
-        struct Above {
-            #[diesel(sql_type = diesel::sql_types::Text)]
-            name: String,
-            #[diesel(sql_type = BigInt)]
-            total: i64,
-        }
-        // The column is one of a fixed list, never the request's text.
-        let Some(column) = PlanLimits::FIELDS.into_iter().find(|f| *f == field) else {
-            return Ok((Vec::new(), 0));
-        };
-        let rows: Vec<Above> = diesel::sql_query(format!(
-            "SELECT name, count(*) OVER () AS total FROM tenants \
-             WHERE plan_id = $1 AND {column} > $2 ORDER BY lower(name), id LIMIT $3"
-        ))
-        .bind::<BigInt, _>(id)
-        .bind::<BigInt, _>(most)
-        .bind::<BigInt, _>(max)
-        .load(conn)
-        .await?;
-        let total = rows.as_slice().first().map_or(0, |r| r.total);
-        Ok((rows.into_iter().map(|r| r.name).collect(), total))
-    }
-
     /// One page of the plan's tenants that `visibility` lets the reader see, by name,
     /// skipping `offset`, at most `limit`, with their queries in `month`; and how many
     /// such tenants there are.
@@ -429,6 +385,122 @@ impl Plan {
         .load(conn)
         .await?;
         Ok(rows.into_iter().map(|r| (r.plan_id, r.queries)).collect())
+    }
+}
+
+/// The tenants a plan governs, or would, that [`Plan::misfits`] judges.
+#[derive(Clone, Copy, Debug)]
+pub enum Governed<'a> {
+    /// Those the plan governs now: the tenants on it and those inheriting it from
+    /// them (no plan of their own on the path below).
+    By(i64),
+    /// Each of these tenants and those inheriting from it: a subtree that comes
+    /// under another plan (a move of a tenant without a plan of its own).
+    Tops(&'a [i64]),
+    /// A tenant switching plan and those inheriting from it. Its own limits are
+    /// judged by its edit with the values it saves; its custom domain here only
+    /// when the edit keeps it (`keeps_domain`: one it sets is the edit's to judge,
+    /// one it clears stops serving).
+    Switching { id: i64, keeps_domain: bool },
+}
+
+/// Per field of a plan (a limit of `PlanLimits::FIELDS` or an option's
+/// `PlanOption::field`), the tenants that do not fit it: the first names (by name)
+/// and how many there are.
+pub type Misfits = Vec<(String, Vec<String>, i64)>;
+
+impl Plan {
+    /// The tenants of `governed` that a plan with `limits` and `options` would not
+    /// fit, per field: their own limit above one of `limits`, or an option they use
+    /// that `options` lacks — a custom domain that serves, branding values of their
+    /// own, a user's usable API token (at `now`). `sub_tenants` is not judged here:
+    /// a destination whose plan lacks it takes no tenant at all, and sub-tenants a
+    /// tenant has stay (only new ones are refused). At most `max` names per field.
+    pub async fn misfits(
+        conn: &mut AsyncPgConnection,
+        governed: Governed<'_>,
+        limits: &PlanLimits,
+        options: &PlanOptions,
+        now: DateTime<Utc>,
+        max: i64,
+    ) -> QueryResult<Misfits> {
+        use diesel::sql_types::{Array, BigInt, Bool, Integer, Nullable, Text, Timestamptz};
+        #[derive(QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = Text)]
+            field: String,
+            #[diesel(sql_type = Text)]
+            name: String,
+            #[diesel(sql_type = BigInt)]
+            total: i64,
+        }
+        // The tops' limits and custom domain judged too?
+        let (tops, by_plan, top_limits, top_domain) = match governed {
+            Governed::By(plan) => (Vec::new(), Some(plan), true, true),
+            Governed::Tops(ids) => (ids.to_vec(), None, true, true),
+            Governed::Switching { id, keeps_domain } => (vec![id], None, false, keeps_domain),
+        };
+        // `governed`: each top (the tenants on the plan, or those given) with every
+        // tenant below it that has no plan of its own between (`governing_plan_id!`).
+        let rows: Vec<Row> = diesel::sql_query(
+            "WITH top AS ( \
+               SELECT id FROM unnest($1::bigint[]) AS t(id) \
+               UNION SELECT id FROM tenants WHERE plan_id = $2 \
+             ), governed AS ( \
+               SELECT p.tenant_id AS id, p.tenant_id = top.id AS is_top \
+               FROM top JOIN tenant_paths p ON p.path @> ARRAY[top.id] \
+               WHERE NOT EXISTS ( \
+                 SELECT 1 FROM unnest(p.path[array_position(p.path, top.id) + 1:]) AS b(id) \
+                 JOIN tenants x ON x.id = b.id WHERE x.plan_id IS NOT NULL) \
+             ), judged AS ( \
+               SELECT f.field, t.name, t.id FROM governed g JOIN tenants t ON t.id = g.id \
+               CROSS JOIN LATERAL (VALUES \
+                 ('monthly_query_quota', (NOT g.is_top OR $3) AND t.monthly_query_quota > $4), \
+                 ('max_users', (NOT g.is_top OR $3) AND t.max_users > $5), \
+                 ('max_instances', (NOT g.is_top OR $3) AND t.max_instances > $6), \
+                 ('storage_limit_gb', (NOT g.is_top OR $3) AND t.storage_limit_gb > $7), \
+                 ('memory_limit_gb', (NOT g.is_top OR $3) AND t.memory_limit_gb > $8), \
+                 ('custom_domain', (NOT g.is_top OR $14) AND NOT $9 \
+                    AND t.custom_domain_status IN ('verified', 'approved')), \
+                 ('custom_branding', NOT $10 AND EXISTS (SELECT 1 FROM tenant_branding b \
+                    WHERE b.tenant_id = t.id AND num_nonnulls(b.product_name, \
+                    b.primary_color, b.support_email, b.support_url, b.logo) > 0)), \
+                 ('api_access', NOT $11 AND EXISTS (SELECT 1 FROM users u \
+                    JOIN api_tokens k ON k.user_id = u.id WHERE u.tenant_id = t.id \
+                    AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > $12))) \
+               ) AS f(field, misfit) \
+               WHERE f.misfit \
+             ), ranked AS ( \
+               SELECT field, name, count(*) OVER (PARTITION BY field) AS total, \
+                 row_number() OVER (PARTITION BY field ORDER BY lower(name), id) AS n \
+               FROM judged \
+             ) \
+             SELECT field, name, total FROM ranked WHERE n <= $13 ORDER BY field, n",
+        )
+        .bind::<Array<BigInt>, _>(tops)
+        .bind::<Nullable<BigInt>, _>(by_plan)
+        .bind::<Bool, _>(top_limits)
+        .bind::<Nullable<BigInt>, _>(limits.monthly_query_quota)
+        .bind::<Nullable<Integer>, _>(limits.max_users)
+        .bind::<Nullable<BigInt>, _>(limits.max_instances)
+        .bind::<Nullable<BigInt>, _>(limits.storage_limit_gb)
+        .bind::<Nullable<BigInt>, _>(limits.memory_limit_gb)
+        .bind::<Bool, _>(options.custom_domain)
+        .bind::<Bool, _>(options.custom_branding)
+        .bind::<Bool, _>(options.api_access)
+        .bind::<Timestamptz, _>(now)
+        .bind::<BigInt, _>(max)
+        .bind::<Bool, _>(top_domain)
+        .load(conn)
+        .await?;
+        let mut out: Misfits = Vec::new();
+        for r in rows {
+            match out.last_mut() {
+                Some((field, names, _)) if *field == r.field => names.push(r.name),
+                _ => out.push((r.field, vec![r.name], r.total)),
+            }
+        }
+        Ok(out)
     }
 }
 

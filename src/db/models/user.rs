@@ -293,6 +293,15 @@ impl User {
     }
 
     /// Locks the row for an update or delete in the current transaction.
+    /// The id of the user's home tenant.
+    pub async fn home_of(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<i64> {
+        users::table
+            .find(id)
+            .select(users::tenant_id)
+            .first(conn)
+            .await
+    }
+
     pub async fn lock(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<User> {
         users::table
             .find(id)

@@ -350,13 +350,15 @@ impl Counts {
     }
 }
 
-/// Runs (`apply`: `Some` of the app clock's now, which a move's usage fold alerts
-/// with) or previews (`None`) `action` on every tenant of `selection` as `p`,
+/// Runs (`apply`) or previews `action`, at `now` (the app clock's, which a move's
+/// usage fold alerts with and its plan check reads tokens' expiry at), on every tenant of `selection` as `p`,
 /// answered per tenant in the list's order (see the module comment). Refused as a
 /// whole (field errors, nothing written): an empty selection (`ids`), more than
 /// [`MAX_SELECTION`] tenants (`ids`, or `filter` for a filter), a filter whose
 /// `parent` or `within` names no tenant `p` may see. A database outage or fault
 /// ends the run (what was applied before it stays applied).
+// A preview needs the clock too (a move's plan check reads tokens' expiry at it).
+#[expect(clippy::too_many_arguments)]
 pub async fn bulk(
     conn: &mut AsyncPgConnection,
     p: &Principal,
@@ -364,7 +366,8 @@ pub async fn bulk(
     hosts: &ConsoleHosts,
     selection: Selection,
     action: &BulkAction,
-    apply: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+    apply: bool,
 ) -> Result<Vec<ItemOutcome>, AppError> {
     let mut selected = select(conn, p, selection).await?;
     let subtree = matches!(
@@ -392,11 +395,9 @@ pub async fn bulk(
                     .iter()
                     .find_map(|a| covering.get(a).cloned());
                 match above {
-                    Some(name) => included(conn, t, &name, apply.is_some()).await?,
-                    None => match apply {
-                        Some(now) => apply_one(conn, p, actor, hosts, t, action, now).await?,
-                        None => preview_one(conn, p, t, action, &mut earlier).await?,
-                    },
+                    Some(name) => included(conn, t, &name, apply).await?,
+                    None if apply => apply_one(conn, p, actor, hosts, t, action, now).await?,
+                    None => preview_one(conn, p, t, action, now, &mut earlier).await?,
                 }
             }
         };
@@ -574,6 +575,7 @@ async fn plan(
     action: &BulkAction,
     reach: &mut Option<Reach>,
     earlier: Option<&mut Earlier>,
+    now: DateTime<Utc>,
 ) -> Result<Plan, AppError> {
     let parent = parent_of(conn, t).await?;
     match action {
@@ -637,6 +639,10 @@ async fn plan(
             }
             let subjects = Subject::load_homed(conn, t.id, true).await?;
             authz::require_dominates_homed(p, &subjects, HomedChange::Move)?;
+            let moved = crate::services::plans::plan_move(conn, t, destination, plan.as_ref(), now);
+            if let Some(refusal) = moved.await?.and_then(|m| m.refusal) {
+                return Err(AppError::Conflict(refusal));
+            }
             let seen = |path: &[i64]| authz::can_see_path(p, path);
             // A preview counts the moves it passed before (an apply has made them).
             let refused = match earlier {
@@ -728,10 +734,11 @@ async fn preview_one(
     p: &Principal,
     t: Tenant,
     action: &BulkAction,
+    now: DateTime<Utc>,
     earlier: &mut Earlier,
 ) -> Result<ItemOutcome, AppError> {
     let mut reach = None;
-    let plan = plan(conn, p, &t, action, &mut reach, Some(earlier)).await;
+    let plan = plan(conn, p, &t, action, &mut reach, Some(earlier), now).await;
     decided(t.id, t, plan, reach)
 }
 
@@ -772,7 +779,7 @@ async fn apply_one(
         other => other,
     };
     let mut reach = None;
-    let note = match plan(conn, p, &fresh, action, &mut reach, None).await {
+    let note = match plan(conn, p, &fresh, action, &mut reach, None, now).await {
         Ok(Plan::Change(note)) => note,
         other => return decided(id, fresh, other, reach),
     };
@@ -791,7 +798,15 @@ async fn apply_one(
             } else {
                 labels.retain(|x| x != l.as_str());
             }
-            super::update(conn, p, actor, &fresh, with_labels(&fresh, labels, hosts)).await
+            super::update(
+                conn,
+                p,
+                actor,
+                &fresh,
+                with_labels(&fresh, labels, hosts),
+                now,
+            )
+            .await
         }
     };
     match done {

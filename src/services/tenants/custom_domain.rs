@@ -9,8 +9,9 @@ use crate::domain::domain_name::{
     challenge_name, challenge_value, parse_custom_domain, txt_proof, ConsoleHosts, DomainStatus,
     TxtProof,
 };
+use crate::domain::plan::PlanOption;
 use crate::error::{AppError, ProblemKind};
-use crate::services::Actor;
+use crate::services::{plans, Actor};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
 /// What a custom-domain check or approval did.
@@ -78,14 +79,12 @@ pub async fn verify_custom_domain(
         let mut conn = pool.get().await?;
         let parent = super::parent_of(&mut conn, tenant).await?;
         authz::require_edit(p, tenant, parent.as_ref())?;
+        // Before the DNS lookup (the write checks again, locked).
         if pending_claim(tenant, hosts)?.is_some() {
-            crate::services::plans::require_option(
-                &mut conn,
-                tenant,
-                crate::domain::plan::PlanOption::CustomDomain,
-                "custom_domain",
-            )
-            .await?;
+            let plan = plans::plan_of(&mut conn, tenant).await?;
+            if let Some(reason) = authz::plan_refusal(plan.as_ref(), PlanOption::CustomDomain) {
+                return Err(AppError::field("custom_domain", reason));
+            }
         }
     }
     let Some((domain, token)) = pending_claim(tenant, hosts)? else {
@@ -123,13 +122,17 @@ pub async fn verify_custom_domain(
     let mut conn = pool.get().await?;
     conn.transaction(async |conn| {
         set_lock_timeout(conn).await?;
-        let before = Tenant::lock(conn, tenant.id).await?;
+        let (before, refusal) =
+            plans::lock_for_option(conn, tenant.id, PlanOption::CustomDomain, true).await?;
         // Approved by someone else while the lookup ran: the same claim, serving.
         if before.custom_domain.as_deref() == Some(domain)
             && before.domain_claim.token.as_deref() == Some(token)
             && before.domain_claim.serves()
         {
             return Ok(DomainChange::AlreadyServing(before));
+        }
+        if let Some(reason) = refusal {
+            return Err(AppError::field("custom_domain", reason));
         }
         let Some(after) =
             Tenant::set_domain_serving(conn, tenant.id, domain, token, DomainStatus::Verified)
@@ -167,17 +170,14 @@ pub async fn approve_custom_domain(
     let id = tenant.id;
     conn.transaction(async |conn| {
         set_lock_timeout(conn).await?;
-        let before = Tenant::lock(conn, id).await?;
+        let (before, refusal) =
+            plans::lock_for_option(conn, id, PlanOption::CustomDomain, true).await?;
         let Some((domain, token)) = pending_claim(&before, hosts)? else {
             return Ok(DomainChange::AlreadyServing(before));
         };
-        crate::services::plans::require_option(
-            conn,
-            &before,
-            crate::domain::plan::PlanOption::CustomDomain,
-            "custom_domain",
-        )
-        .await?;
+        if let Some(reason) = refusal {
+            return Err(AppError::field("custom_domain", reason));
+        }
         if !domain.eq_ignore_ascii_case(expected.trim().trim_end_matches('.')) {
             return Err(changed_meanwhile(&before));
         }

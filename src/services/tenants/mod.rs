@@ -376,13 +376,15 @@ pub async fn create(
 
 /// Saves `tenant`'s fields as `p` (whoever may edit it: 403 otherwise). The root
 /// stays enabled; a lower cap is for root Owners; disabling it or changing its
-/// subdomain (its users' logins) takes dominating every user at home there.
+/// subdomain (its users' logins) takes dominating every user at home there. A new
+/// plan must fit it and the tenants inheriting it (judged at `now`).
 pub async fn update(
     conn: &mut AsyncPgConnection,
     p: &Principal,
     actor: &Actor,
     tenant: &Tenant,
     input: TenantChange,
+    now: DateTime<Utc>,
 ) -> Result<Tenant, AppError> {
     let parent = parent_of(conn, tenant).await?;
     authz::require_edit(p, tenant, parent.as_ref())?;
@@ -397,6 +399,7 @@ pub async fn update(
         fields.into_fields(role, plan),
         authz::is_global_owner(p),
         &|subjects, change| authz::require_dominates_homed(p, subjects, change),
+        now,
     )
     .await
 }

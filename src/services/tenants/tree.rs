@@ -36,7 +36,7 @@
 use super::move_limits::{self, Seen};
 use crate::auth::authz::{HomedChange, Subject};
 use crate::db::models::network::SubtreeResources;
-use crate::db::models::plan::Plan;
+use crate::db::models::plan::{Governed, Plan};
 use crate::db::models::role::{TenantRole, UserRole};
 use crate::db::models::tenant::{NewChild, SubtreeCounts, TenantFields, Visibility};
 use crate::db::models::user_limit::limits_of;
@@ -303,10 +303,16 @@ pub async fn update(
     mut fields: TenantFields,
     may_lower_caps: bool,
     homed: HomedCheck<'_>,
+    now: DateTime<Utc>,
 ) -> Result<Tenant, AppError> {
     conn.transaction(async |conn| {
         set_lock_timeout(conn).await?;
-        let before = Tenant::lock(conn, id).await?;
+        // Its path held too: the plan it is judged against (its own, else the one
+        // governing its parent) cannot change above it by a move or switch meanwhile.
+        let before = lock_paths(conn, &[id], Some(id))
+            .await?
+            .remove(&id)
+            .ok_or(AppError::NotFound)?;
         // Under the lock no child can appear meanwhile (a create locks this row too).
         // The root always may have sub-tenants, whatever a form or body says.
         if before.is_root() {
@@ -400,15 +406,16 @@ pub async fn update(
         let limit_before = limits_of(conn, &[id]).await?.remove(&id);
         // Its plan (chosen, else its current one, else the one governing its parent),
         // held FOR SHARE while its limits and options are checked against it.
-        let mut plan_id = fields.plan_id.unwrap_or(before.plan_id);
-        if let (None, Some(parent)) = (plan_id, before.parent_id) {
-            plan_id = Plan::governing(conn, &[parent])
+        let inherited = match before.parent_id {
+            Some(parent) => Plan::governing(conn, &[parent])
                 .await?
                 .remove(&parent)
-                .map(|p| p.id);
-        }
+                .map(|p| p.id),
+            None => None,
+        };
+        let plan_id = fields.plan_id.unwrap_or(before.plan_id).or(inherited);
         let plans = plans::lock_shared(conn, plan_id).await?;
-        let errors = plans::tenant_errors(&plans::PlanCheck {
+        let mut errors = plans::tenant_errors(&plans::PlanCheck {
             plan_id,
             own: plans::own_limits(&fields, Some(&before), limit_before),
             takes_sub_tenants: fields.can_have_subtenants && !before.can_have_subtenants,
@@ -417,6 +424,23 @@ pub async fn update(
             is_root: before.is_root() && fields.plan_id.is_some(),
             plans: &plans,
         });
+        // A plan that changes must fit what the tenant and those inheriting it from
+        // it have (its own limits are judged above, with the values saved).
+        let switched = plan_id
+            .filter(|chosen| Some(*chosen) != before.plan_id.or(inherited))
+            .and_then(|chosen| plans.get(&chosen));
+        if let (Some(plan), false) = (switched, errors.contains_key("plan_id")) {
+            let governed = Governed::Switching {
+                id,
+                keeps_domain: fields.custom_domain == before.custom_domain,
+            };
+            if let Some(words) = plans::misfits_of(conn, governed, plan, now).await? {
+                errors.insert(
+                    "plan_id",
+                    format!("Plan {} does not fit: {words}.", plan.name),
+                );
+            }
+        }
         if !errors.is_empty() {
             return Err(AppError::Validation(errors));
         }
@@ -872,6 +896,16 @@ pub struct MovePreview {
     /// Resolvers and subnets of the subtree whose policy stops reaching them: the
     /// move clears their choice (they follow their tenant's effective policy).
     pub policy_uses_cleared: i64,
+    /// The plan the moved tenants without one of their own come under, when it
+    /// changes, and why they do not fit it (the move is refused).
+    pub plan: Option<plans::PlanMove>,
+}
+
+impl MovePreview {
+    /// Why the move is refused (a limit, the plan), if it is.
+    pub fn refused(&self) -> bool {
+        self.over_limits.is_some() || self.plan.as_ref().is_some_and(|p| p.refusal.is_some())
+    }
 }
 
 /// The inheritable policies of `owners` (on `path`, which `seen` judges), as a
@@ -941,14 +975,15 @@ pub async fn policies_note(
     Ok((!parts.is_empty()).then(|| parts.join("; ")))
 }
 
-/// What moving `tenant` under `destination` changes, as the rows are now; `seen` as
-/// in [`move_limits::refusal`].
+/// What moving `tenant` under `destination` changes, as the rows are now (at
+/// `now`); `seen` as in [`move_limits::refusal`].
 pub async fn move_preview(
     conn: &mut AsyncPgConnection,
     tenant: &Tenant,
     old_parent: &Tenant,
     destination: &Tenant,
     seen: Seen<'_>,
+    now: DateTime<Utc>,
 ) -> Result<MovePreview, AppError> {
     let counts = Tenant::subtree_counts(conn, tenant.id).await?;
     let old: BTreeSet<i64> = tenant.path[..tenant.path.len().saturating_sub(1)]
@@ -959,7 +994,10 @@ pub async fn move_preview(
     let lost: Vec<i64> = old.difference(&new).copied().collect();
     let gained: Vec<i64> = new.difference(&old).copied().collect();
     let (policies_lost, policies_gained) = policies_moved(conn, tenant, destination, seen).await?;
+    let to = plans::plan_of(conn, destination).await?;
+    let plan = plans::plan_move(conn, tenant, destination, to.as_ref(), now).await?;
     Ok(MovePreview {
+        plan,
         counts,
         grants_lost: Tenant::subtree_grants_on(conn, &lost).await?,
         grants_gained: Tenant::subtree_grants_on(conn, &gained).await?,
@@ -1038,6 +1076,11 @@ pub async fn move_tenant(
             return Ok(tenant);
         }
         check_homed(conn, id, true, HomedChange::Move, homed).await?;
+        // The subtree's tenants that come under another plan must fit it.
+        let plan_move = plans::plan_move(conn, &tenant, &destination, plan.as_ref(), now).await?;
+        if let Some(refusal) = plan_move.and_then(|m| m.refusal) {
+            return Err(AppError::Conflict(refusal));
+        }
         // No usage batch counts along the paths while they change; the deltas
         // committed before are folded (and alerted) first, so the totals the move
         // shifts hold them.

@@ -127,7 +127,9 @@ async fn apply(
         ),
         Operation::Update { id, data } => BatchResult::ok(
             StatusCode::OK,
-            apply_update(p, actor, conn, hosts, id, &data).await?.id,
+            apply_update(p, actor, conn, hosts, id, &data, now)
+                .await?
+                .id,
         ),
         Operation::Move { id, parent_id } => BatchResult::ok(
             StatusCode::OK,

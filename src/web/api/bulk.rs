@@ -421,7 +421,8 @@ pub async fn bulk(
             &hosts,
             selection,
             &action,
-            (!parts.dry_run).then(|| state.clock.now()),
+            state.clock.now(),
+            !parts.dry_run,
         )
         .await?;
         Answer::json(StatusCode::OK, &BulkResponse::new(parts.dry_run, items))

@@ -736,9 +736,11 @@ pub(super) async fn apply_update(
     hosts: &ConsoleHosts,
     id: i64,
     data: &UpdateTenant,
+    now: DateTime<Utc>,
 ) -> Result<Tenant, AppError> {
     let tenant = authz::visible_tenant(p, id, conn).await?;
-    service::update(conn, p, actor, &tenant, data.to_input(&tenant, hosts)).await
+    let input = data.to_input(&tenant, hosts);
+    service::update(conn, p, actor, &tenant, input, now).await
 }
 
 pub(super) async fn apply_move(
@@ -988,7 +990,8 @@ pub async fn update(
     let data: UpdateTenant = parse_json(&req, &body)?;
     let hosts = state.settings.console_hosts();
     let input = data.to_input(&tenant, &hosts);
-    let t = service::update(&mut conn, &user, &user.actor(&req), &tenant, input).await?;
+    let actor = user.actor(&req);
+    let t = service::update(&mut conn, &user, &actor, &tenant, input, state.clock.now()).await?;
     Ok(json(StatusCode::OK, &tenant_json(&mut conn, &t).await?))
 }
 

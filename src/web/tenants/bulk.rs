@@ -544,7 +544,8 @@ pub(super) async fn bulk(
         &hosts,
         selection,
         &action,
-        form.confirm.then(|| state.clock.now()),
+        state.clock.now(),
+        form.confirm,
     )
     .await
     {

@@ -473,7 +473,8 @@ pub(super) async fn update(
     let form = form.into_inner();
     let (mut conn, tenant) = with_path_tenant(&user, &state, &path).await?;
     let input = form.to_input(false, &state.settings.console_hosts());
-    let result = service::update(&mut conn, &user, &actor(&user, &req), &tenant, input).await;
+    let now = state.clock.now();
+    let result = service::update(&mut conn, &user, &actor(&user, &req), &tenant, input, now).await;
     let save = Save {
         req: &req,
         user: &user,

@@ -92,6 +92,7 @@ async fn destination(
 async fn move_page(
     user: &CurrentUser,
     conn: &mut AsyncPgConnection,
+    now: chrono::DateTime<chrono::Utc>,
     tenant: Tenant,
     parent: &Tenant,
     search: SearchBox,
@@ -107,7 +108,7 @@ async fn move_page(
                 Some({
                     let p: &crate::auth::Principal = user;
                     let seen = |path: &[i64]| authz::can_see_path(p, path);
-                    service::move_preview(conn, &tenant, parent, d, &seen).await?
+                    service::move_preview(conn, &tenant, parent, d, &seen, now).await?
                 }),
                 labels
                     .into_iter()
@@ -166,6 +167,7 @@ pub(super) async fn move_form(
     move_page(
         &user,
         &mut conn,
+        state.clock.now(),
         tenant,
         &parent,
         search,
@@ -223,6 +225,7 @@ pub(super) async fn move_tenant(
             move_page(
                 &user,
                 &mut conn,
+                state.clock.now(),
                 tenant,
                 &parent,
                 SearchBox::default(),
