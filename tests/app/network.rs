@@ -868,7 +868,10 @@ async fn a_create_racing_the_deletion_of_its_tenant_is_not_found() {
     let (s, body) = create.await.unwrap();
     assert_eq!(s, 404, "{body}");
     let left: i64 = watcher
-        .query_one("SELECT count(*) FROM resolvers WHERE tenant_id = $1", &[&id])
+        .query_one(
+            "SELECT count(*) FROM resolvers WHERE tenant_id = $1",
+            &[&id],
+        )
         .await
         .unwrap()
         .get(0);
@@ -887,8 +890,7 @@ async fn a_refused_search_names_the_parameter_and_its_rule() {
         .await;
     assert_eq!(s, 400, "{body}");
     assert_eq!(
-        body["detail"],
-        "The query parameter “q” must be at most 100 characters long.",
+        body["detail"], "The query parameter “q” must be at most 100 characters long.",
         "{body}"
     );
 }

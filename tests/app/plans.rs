@@ -1220,7 +1220,11 @@ async fn a_tenant_created_below_a_plan_follows_it_and_takes_no_plan_along() {
         json!({"name": "Rich", "custom_branding": true, "sub_tenants": true, "api_access": true}),
     )
     .await;
-    let poor = plan(&api, json!({"name": "Poor", "sub_tenants": true, "api_access": true})).await;
+    let poor = plan(
+        &api,
+        json!({"name": "Poor", "sub_tenants": true, "api_access": true}),
+    )
+    .await;
     put_on(&api, &t.acme, rich).await;
     put_on(&api, &t.a1, poor).await;
     let owner = app.user(&t.acme, "acmeowner").await;
@@ -1251,7 +1255,10 @@ async fn a_tenant_created_below_a_plan_follows_it_and_takes_no_plan_along() {
     .await;
     assert_eq!(s, 409, "{body}");
     assert!(
-        body["detail"].as_str().unwrap().contains("Not in plan Poor."),
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("Not in plan Poor."),
         "{body}"
     );
 }
