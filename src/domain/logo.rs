@@ -4,10 +4,7 @@
 //! an allow-list. The type is judged by the content, never by a file name or a
 //! declared type. What cannot be made safe is refused with the reason.
 
-use image::codecs::jpeg::JpegEncoder;
-use image::codecs::png::{CompressionType, FilterType, PngEncoder};
-use image::error::LimitErrorKind;
-use image::{DynamicImage, ImageError, ImageFormat, ImageReader, Limits};
+use image::{ImageFormat, ImageReader, Limits};
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader;
 use sha2::{Digest, Sha256};
@@ -15,19 +12,8 @@ use std::io::Cursor;
 
 /// The largest logo accepted, as uploaded and as stored.
 pub const MAX_BYTES: usize = 256 * 1024;
-/// The largest width and height of a raster logo as uploaded.
-pub const MAX_SIDE: u32 = 4096;
-/// The largest width and height of a raster logo as stored: larger ones are scaled
-/// down (a logo shows at most a few hundred pixels wide).
-pub const STORED_SIDE: u32 = 1024;
-/// The most bytes a decoded image of the largest size takes (16-bit RGBA, 8 bytes a
-/// pixel), and some room for the decoder: every image within [`MAX_SIDE`] decodes.
-const MAX_DECODED: u64 = MAX_SIDE as u64 * MAX_SIDE as u64 * 8 + 16 * 1024 * 1024;
-/// Below this side any logo fits [`MAX_BYTES`] however it is encoded (128 × 128
-/// RGBA is 64 KiB raw), so scaling down to fit ends there.
-const SMALLEST_SIDE: u32 = 128;
-/// The quality of a JPEG logo encoded again.
-const JPEG_QUALITY: u8 = 85;
+/// The largest width and height of a raster logo.
+const MAX_SIDE: u32 = 4096;
 /// How deep an SVG's elements may nest.
 const MAX_DEPTH: usize = 64;
 
@@ -81,12 +67,8 @@ impl Logo {
             Some(LogoKind::Svg) => (LogoKind::Svg, sanitize_svg(upload)?),
             None => return Err(WRONG_TYPE.into()),
         };
-        // Only a rebuilt SVG can still be too large (raster ones are scaled to fit).
         if bytes.len() > MAX_BYTES {
-            return Err(format!(
-                "This SVG is larger than {} KiB once made safe: simplify it.",
-                MAX_BYTES / 1024
-            ));
+            return Err(too_large());
         }
         let etag = hex::encode(&Sha256::digest(&bytes)[..12]);
         Ok(Logo { bytes, kind, etag })
@@ -120,72 +102,30 @@ fn sniff(bytes: &[u8]) -> Option<LogoKind> {
     }
 }
 
-/// Decodes a raster image — refused only for what the upload is (its pixels beyond
-/// [`MAX_SIDE`], damage), never for what encoding it again gives — and encodes it
-/// again in its format, 8 bits a channel, compressed, scaled down to
-/// [`STORED_SIDE`] and further until it fits [`MAX_BYTES`].
+/// Decodes a raster image (bounded in size) and encodes it again in its format.
 fn reencode(bytes: &[u8], format: ImageFormat) -> Result<Vec<u8>, String> {
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
     let mut limits = Limits::default();
     limits.max_image_width = Some(MAX_SIDE);
     limits.max_image_height = Some(MAX_SIDE);
-    limits.max_alloc = Some(MAX_DECODED);
+    limits.max_alloc = Some(64 * 1024 * 1024);
     reader.limits(limits);
     let image = reader.decode().map_err(|e| match e {
-        ImageError::Limits(l) if matches!(l.kind(), LimitErrorKind::DimensionError) => {
+        image::ImageError::Limits(_) => {
             format!("A logo has at most {MAX_SIDE} × {MAX_SIDE} pixels.")
-        }
-        ImageError::Limits(_) => {
-            "The image cannot be read: it takes too much memory to decode.".to_string()
         }
         _ => "The image cannot be read: the file is damaged or not a PNG or JPEG.".to_string(),
     })?;
-    let mut side = STORED_SIDE;
-    loop {
-        let scaled = if image.width() > side || image.height() > side {
-            image.thumbnail(side, side)
-        } else {
-            image.clone()
-        };
-        let out = encode(&scaled, format)?;
-        if out.len() <= MAX_BYTES || side <= SMALLEST_SIDE {
-            return Ok(out);
-        }
-        side = side.min(scaled.width().max(scaled.height())) / 2;
-        side = side.max(SMALLEST_SIDE);
-    }
-}
-
-/// The image in `format`, 8 bits a channel: a PNG compressed as well as it goes,
-/// grey and alpha kept; a JPEG (no alpha) at [`JPEG_QUALITY`].
-fn encode(image: &DynamicImage, format: ImageFormat) -> Result<Vec<u8>, String> {
-    let color = image.color();
-    let mut out = Vec::new();
-    let written = match format {
-        ImageFormat::Jpeg => {
-            let image = if color.has_color() {
-                DynamicImage::ImageRgb8(image.to_rgb8())
-            } else {
-                DynamicImage::ImageLuma8(image.to_luma8())
-            };
-            image.write_with_encoder(JpegEncoder::new_with_quality(&mut out, JPEG_QUALITY))
-        }
-        _ => {
-            let image = match (color.has_color(), color.has_alpha()) {
-                (false, false) => DynamicImage::ImageLuma8(image.to_luma8()),
-                (false, true) => DynamicImage::ImageLumaA8(image.to_luma_alpha8()),
-                (true, false) => DynamicImage::ImageRgb8(image.to_rgb8()),
-                (true, true) => DynamicImage::ImageRgba8(image.to_rgba8()),
-            };
-            image.write_with_encoder(PngEncoder::new_with_quality(
-                &mut out,
-                CompressionType::Best,
-                FilterType::Adaptive,
-            ))
-        }
+    let image = match format {
+        // JPEG has no alpha channel.
+        ImageFormat::Jpeg => image::DynamicImage::ImageRgb8(image.to_rgb8()),
+        _ => image,
     };
-    written.map_err(|_| "The image cannot be encoded again.".to_string())?;
-    Ok(out)
+    let mut out = Cursor::new(Vec::new());
+    image
+        .write_to(&mut out, format)
+        .map_err(|_| "The image cannot be encoded again.".to_string())?;
+    Ok(out.into_inner())
 }
 
 /// Elements kept in a logo (local names; SVG's namespace only). Any other element
@@ -475,12 +415,7 @@ fn check_element(e: &BytesStart<'_>) -> Result<(), String> {
         .iter()
         .find(|r| r.eq_ignore_ascii_case(&local))
     {
-        let article = if bad.starts_with(['a', 'e', 'i', 'o', 'u']) {
-            "an"
-        } else {
-            "a"
-        };
-        return Err(refused(&format!("it contains {article} <{bad}> element")));
+        return Err(refused(&format!("it contains a <{bad}> element")));
     }
     for attr in e.attributes() {
         let attr = attr.map_err(|_| refused("it is not well-formed XML"))?;
