@@ -557,6 +557,8 @@ async fn concurrent_opposite_moves_deletes_and_creates_keep_the_tree_valid() {
             (_, Ok(_)) => moved += 1,
             (_, Err(AppError::Validation(e))) if e.contains_key("parent_id") => cycles += 1,
             (_, Err(AppError::Busy)) => busy += 1,
+            // Into a subtree whose delete is under way (its guard refuses at once).
+            (_, Err(AppError::Conflict(m))) if m == service::BEING_DELETED => busy += 1,
             (p, Err(e)) => panic!("pair {p}: move failed with {e:?}"),
         }
     }
@@ -566,6 +568,8 @@ async fn concurrent_opposite_moves_deletes_and_creates_keep_the_tree_valid() {
             Ok(_) => deleted += 1,
             // Deleted with its parent first.
             Err(AppError::NotFound) => delete_gone += 1,
+            // Its parent's delete is under way: it goes with it.
+            Err(AppError::Conflict(m)) if m == service::BEING_DELETED => delete_gone += 1,
             Err(AppError::Busy) => busy += 1,
             Err(e) => panic!("delete failed with {e:?}"),
         }
@@ -575,6 +579,7 @@ async fn concurrent_opposite_moves_deletes_and_creates_keep_the_tree_valid() {
         match handle.await.unwrap() {
             Ok(t) => created.push(t.id),
             Err(AppError::Busy) => busy += 1,
+            Err(AppError::Conflict(m)) if m == service::BEING_DELETED => busy += 1,
             Err(e) => panic!("create failed with {e:?}"),
         }
     }
