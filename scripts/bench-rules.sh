@@ -11,7 +11,8 @@
 #      (rolled back), timed by psql
 #   4. `bench-run migrate-rules --rounds $BENCH_RULES_ROUNDS` on a quiet machine: each
 #      migration end to end (lock: `services::rule_migrations::start`; copy with the
-#      mappings in batches of 5,000, swap, unlock: `Runner::tick`), target < 1 s
+#      mappings into a new generation in batches of 25,000, swap = move the target's
+#      generation pointer, unlock: `Runner::tick`), target < 1 s
 #   5. `tenantry serve` on 127.0.0.1:18091 (its own runner idle: bench-run runs the
 #      jobs); logged in as the root's Owner, the Tenants page's capacity (hey, 5 s),
 #      then its p99 at a steady half of that rate, idle and while the migrations of
@@ -46,7 +47,8 @@ bench_prepare "creating $DB: $TENANTS tenants, then $RULES rules"
 "$BIN_DIR/bench-run" seed-rules --rules "$RULES"
 sql -c 'VACUUM ANALYZE rules, rule_sets, rule_set_versions, applications, domains, tenants' >/dev/null
 source_id=$(sql -c "SELECT id FROM tenants WHERE subdomain = 'bench-rules-source'")
-rules=$(sql -c "SELECT count(*) FROM rules WHERE tenant_id = $source_id AND valid_to IS NULL")
+current="tenant_id = $source_id AND valid_to IS NULL AND generation = (SELECT generation FROM rule_sets WHERE tenant_id = $source_id)"
+rules=$(sql -c "SELECT count(*) FROM rules WHERE $current")
 tenants=$(sql -c 'SELECT count(*) FROM tenants')
 {
     echo "### Rule-set migration benchmark $(date -u +%Y-%m-%d) (commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'))"
@@ -56,23 +58,40 @@ tenants=$(sql -c 'SELECT count(*) FROM tenants')
 } >"$SUMMARY"
 
 # ---------------------------------------------------------------- 3. reference
-log "reference: INSERT … SELECT of the source's rules (rolled back)"
-reference=$(psql -X -q -v ON_ERROR_STOP=1 "$DB_URL" <<SQL | awk '/^Time:/ { t = $2 } END { printf "%.0f ms", t }'
-BEGIN;
+# Three times, each rolled back; the median. Run again after the quiet migrations:
+# the machine may be shared, and the ratio compares times taken under one load.
+reference_ms() {
+    psql -X -q -v ON_ERROR_STOP=1 "$DB_URL" <<SQL | awk '/^Time:/ { print $2 }' | sort -n | sed -n 2p
 \timing on
-INSERT INTO rules (tenant_id, kind, application_id, domain_id, path, value, action, enabled, valid_from)
-SELECT tenant_id, kind, application_id, domain_id, path, value, action, enabled, valid_from + 1000000
-FROM rules WHERE tenant_id = $source_id AND valid_to IS NULL;
-\timing off
+BEGIN;
+INSERT INTO rules (tenant_id, generation, kind, application_id, domain_id, path, value, action, enabled, valid_from)
+SELECT tenant_id, -1, kind, application_id, domain_id, path, value, action, enabled, valid_from + 1000000
+FROM rules WHERE $current;
+ROLLBACK;
+BEGIN;
+INSERT INTO rules (tenant_id, generation, kind, application_id, domain_id, path, value, action, enabled, valid_from)
+SELECT tenant_id, -1, kind, application_id, domain_id, path, value, action, enabled, valid_from + 1000000
+FROM rules WHERE $current;
+ROLLBACK;
+BEGIN;
+INSERT INTO rules (tenant_id, generation, kind, application_id, domain_id, path, value, action, enabled, valid_from)
+SELECT tenant_id, -1, kind, application_id, domain_id, path, value, action, enabled, valid_from + 1000000
+FROM rules WHERE $current;
 ROLLBACK;
 SQL
-)
+}
+log "reference: INSERT … SELECT of the source's rules (3 times, rolled back)"
+reference_before=$(reference_ms)
 
 # ---------------------------------------------------------------- 4. quiet migrations
 log "bench-run migrate-rules --rounds $ROUNDS (quiet)"
 quiet=$("$BIN_DIR/bench-run" migrate-rules --rounds "$ROUNDS")
 echo "$quiet"
 quiet_load=$(load)
+reference_after=$(reference_ms)
+reference=$(awk -v a="$reference_before" -v b="$reference_after" 'BEGIN { printf "%.0f", (a + b) / 2 }')
+quiet_median=$(sed -n 's/.*median=\([0-9]*\)ms.*/\1/p' <<<"$quiet")
+vs_reference=$(awk -v m="$quiet_median" -v r="$reference" 'BEGIN { if (r > 0) printf "%.1f", m / r; else print "n/a" }')
 
 # ---------------------------------------------------------------- 5. the Tenants page meanwhile
 : >"$OUT/rules-server.log"
@@ -128,9 +147,9 @@ moving_p99=$(hey_p99 migrating)
 ratio=$(awk -v a="${moving_p99% ms}" -v b="${idle_p99% ms}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')
 
 {
-    echo "Reference: the source's $rules current rules copied by one \`INSERT … SELECT\` (psql, rolled back): $reference."
+    echo "Reference: the source's $rules current rules copied by one \`INSERT … SELECT\` (psql, rolled back; median of 3 before the quiet migrations: $(printf '%.0f' "$reference_before") ms, after: $(printf '%.0f' "$reference_after") ms): $reference ms. Quiet migration median / reference: ${vs_reference}×."
     echo
-    echo "Migrations end to end (\`bench-run migrate-rules\`: lock = \`services::rule_migrations::start\`; then copy with mappings in batches of 5,000, swap and unlock = \`Runner::tick\`; target < 1 s):"
+    echo "Migrations end to end (\`bench-run migrate-rules\`: lock = \`services::rule_migrations::start\`; then copy with mappings into a new generation in batches of 25,000, swap (the generation pointer) and unlock = \`Runner::tick\`; target < 1 s):"
     echo
     echo "| when | result | load average |"
     echo "| --- | --- | --- |"

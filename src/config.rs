@@ -60,7 +60,7 @@ pub struct Settings {
     /// A running migration's lease (`TENANTRY_MIGRATION_LEASE_SECS`, 1–30): how
     /// long after its process died a migration is found failed.
     pub migration_lease_secs: u64,
-    /// Source rules a migration stages per transaction
+    /// Source rules a migration copies per transaction
     /// (`TENANTRY_MIGRATION_BATCH`, 1–50,000).
     pub migration_batch: i64,
     /// The DNS server that custom-domain checks ask (`TENANTRY_DNS_RESOLVER`);
@@ -190,7 +190,7 @@ impl Settings {
             number(&get, "TENANTRY_USAGE_FOLD_INTERVAL_MS", None, 1000)?;
         let migration_poll_ms: u64 = number(&get, "TENANTRY_MIGRATION_POLL_MS", None, 1000)?;
         let migration_lease_secs: u64 = number(&get, "TENANTRY_MIGRATION_LEASE_SECS", None, 30)?;
-        let migration_batch: i64 = number(&get, "TENANTRY_MIGRATION_BATCH", None, 5_000)?;
+        let migration_batch: i64 = number(&get, "TENANTRY_MIGRATION_BATCH", None, 25_000)?;
         let dns_resolver = match get("TENANTRY_DNS_RESOLVER", &file.dns_resolver) {
             None => None,
             Some(v) => Some(parse_resolver(&v).ok_or(ConfigError::Invalid(

@@ -12,20 +12,20 @@ CREATE TEMP TABLE ids AS SELECT t.id AS tenant_id, t.subdomain,
   (SELECT array_agg(id ORDER BY id) FROM applications WHERE tenant_id=t.id) apps,
   (SELECT array_agg(id ORDER BY id) FROM domains WHERE tenant_id=t.id) doms
   FROM tenants t WHERE subdomain IN ('src','dst');
-INSERT INTO rules (tenant_id, kind, application_id, domain_id, path, value, action, enabled, valid_from)
-SELECT ids.tenant_id, 'block_ip',
+INSERT INTO rules (tenant_id, generation, kind, application_id, domain_id, path, value, action, enabled, valid_from)
+SELECT ids.tenant_id, 0, 'block_ip',
   CASE WHEN i % 4 IN (0,1) THEN apps[1 + i % 20] END,
   CASE WHEN i % 4 IN (0,2) THEN doms[1 + i % 100] END,
   CASE WHEN i % 3 = 0 THEN '/login' END,
   format('10.%s.%s.%s', (i >> 16) & 255, (i >> 8) & 255, i & 255),
   CASE WHEN i % 5 = 0 THEN 'monitor' ELSE 'block' END, i % 10 <> 0, 1 + i / 5000
 FROM ids, generate_series(0, 99999) i WHERE ids.subdomain = 'src';
-INSERT INTO rules (tenant_id, kind, application_id, domain_id, path, value, action, enabled, valid_from)
-SELECT ids.tenant_id, 'block_ip',
+INSERT INTO rules (tenant_id, generation, kind, application_id, domain_id, path, value, action, enabled, valid_from)
+SELECT ids.tenant_id, 0, 'block_ip',
   CASE WHEN i % 4 IN (0,1) THEN apps[1 + i % 20] END,
   CASE WHEN i % 4 IN (0,2) THEN doms[1 + i % 100] END,
   NULL, format('10.%s.%s.%s', (i >> 16) & 255, (i >> 8) & 255, i & 255), 'block', true, 1
 FROM ids, generate_series(0, 999) i WHERE ids.subdomain = 'dst';
-INSERT INTO rule_sets SELECT tenant_id, CASE WHEN subdomain='src' THEN 21 ELSE 1 END, now() FROM ids;
+INSERT INTO rule_sets (tenant_id, version, updated_at) SELECT tenant_id, CASE WHEN subdomain='src' THEN 21 ELSE 1 END, now() FROM ids;
 VACUUM ANALYZE;
 SELECT t.subdomain, count(*) FROM rules r JOIN tenants t ON t.id=r.tenant_id GROUP BY 1;

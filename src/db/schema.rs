@@ -301,20 +301,6 @@ diesel::table! {
 }
 
 diesel::table! {
-    rule_migration_rows (migration_id, source_rule_id) {
-        migration_id -> Int8,
-        source_rule_id -> Int8,
-        kind -> Text,
-        application_id -> Nullable<Int8>,
-        domain_id -> Nullable<Int8>,
-        path -> Nullable<Text>,
-        value -> Text,
-        action -> Text,
-        enabled -> Bool,
-    }
-}
-
-diesel::table! {
     rule_migrations (id) {
         id -> Int8,
         source_tenant_id -> Nullable<Int8>,
@@ -337,6 +323,8 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         finished_at -> Nullable<Timestamptz>,
+        generation -> Int8,
+        copied_upto -> Int8,
     }
 }
 
@@ -350,6 +338,7 @@ diesel::table! {
         kind -> Text,
         summary -> Text,
         settings -> Jsonb,
+        generation -> Int8,
     }
 }
 
@@ -358,6 +347,7 @@ diesel::table! {
         tenant_id -> Int8,
         version -> Int8,
         updated_at -> Timestamptz,
+        generation -> Int8,
     }
 }
 
@@ -375,6 +365,7 @@ diesel::table! {
         enabled -> Bool,
         valid_from -> Int8,
         valid_to -> Nullable<Int8>,
+        generation -> Int8,
     }
 }
 
@@ -585,7 +576,6 @@ diesel::joinable!(resolvers -> tenants (tenant_id));
 diesel::joinable!(rule_locks -> rule_migrations (migration_id));
 diesel::joinable!(rule_locks -> tenants (tenant_id));
 diesel::joinable!(rule_locks -> users (locked_by));
-diesel::joinable!(rule_migration_rows -> rule_migrations (migration_id));
 diesel::joinable!(rule_migrations -> users (started_by));
 diesel::joinable!(rule_set_versions -> tenants (tenant_id));
 diesel::joinable!(rule_set_versions -> users (actor_user_id));
@@ -629,7 +619,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     report_subscriptions,
     resolvers,
     rule_locks,
-    rule_migration_rows,
     rule_migrations,
     rule_set_versions,
     rule_sets,

@@ -4,7 +4,10 @@
 //! an allow-list. The type is judged by the content, never by a file name or a
 //! declared type. What cannot be made safe is refused with the reason.
 
-use image::{ImageFormat, ImageReader, Limits};
+use image::codecs::jpeg::JpegEncoder;
+use image::codecs::png::{CompressionType, FilterType, PngEncoder};
+use image::error::LimitErrorKind;
+use image::{DynamicImage, ImageError, ImageFormat, ImageReader, Limits};
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader;
 use sha2::{Digest, Sha256};
@@ -12,8 +15,19 @@ use std::io::Cursor;
 
 /// The largest logo accepted, as uploaded and as stored.
 pub const MAX_BYTES: usize = 256 * 1024;
-/// The largest width and height of a raster logo.
-const MAX_SIDE: u32 = 4096;
+/// The largest width and height of a raster logo as uploaded.
+pub const MAX_SIDE: u32 = 4096;
+/// The largest width and height of a raster logo as stored: larger ones are scaled
+/// down (a logo shows at most a few hundred pixels wide).
+pub const STORED_SIDE: u32 = 1024;
+/// The most bytes a decoded image of the largest size takes (16-bit RGBA, 8 bytes a
+/// pixel), and some room for the decoder: every image within [`MAX_SIDE`] decodes.
+const MAX_DECODED: u64 = MAX_SIDE as u64 * MAX_SIDE as u64 * 8 + 16 * 1024 * 1024;
+/// Below this side any logo fits [`MAX_BYTES`] however it is encoded (128 × 128
+/// RGBA is 64 KiB raw), so scaling down to fit ends there.
+const SMALLEST_SIDE: u32 = 128;
+/// The quality of a JPEG logo encoded again.
+const JPEG_QUALITY: u8 = 85;
 /// How deep an SVG's elements may nest.
 const MAX_DEPTH: usize = 64;
 
@@ -67,8 +81,12 @@ impl Logo {
             Some(LogoKind::Svg) => (LogoKind::Svg, sanitize_svg(upload)?),
             None => return Err(WRONG_TYPE.into()),
         };
+        // Only a rebuilt SVG can still be too large (raster ones are scaled to fit).
         if bytes.len() > MAX_BYTES {
-            return Err(too_large());
+            return Err(format!(
+                "This SVG is larger than {} KiB once made safe: simplify it.",
+                MAX_BYTES / 1024
+            ));
         }
         let etag = hex::encode(&Sha256::digest(&bytes)[..12]);
         Ok(Logo { bytes, kind, etag })
@@ -102,30 +120,72 @@ fn sniff(bytes: &[u8]) -> Option<LogoKind> {
     }
 }
 
-/// Decodes a raster image (bounded in size) and encodes it again in its format.
+/// Decodes a raster image — refused only for what the upload is (its pixels beyond
+/// [`MAX_SIDE`], damage), never for what encoding it again gives — and encodes it
+/// again in its format, 8 bits a channel, compressed, scaled down to
+/// [`STORED_SIDE`] and further until it fits [`MAX_BYTES`].
 fn reencode(bytes: &[u8], format: ImageFormat) -> Result<Vec<u8>, String> {
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
     let mut limits = Limits::default();
     limits.max_image_width = Some(MAX_SIDE);
     limits.max_image_height = Some(MAX_SIDE);
-    limits.max_alloc = Some(64 * 1024 * 1024);
+    limits.max_alloc = Some(MAX_DECODED);
     reader.limits(limits);
     let image = reader.decode().map_err(|e| match e {
-        image::ImageError::Limits(_) => {
+        ImageError::Limits(l) if matches!(l.kind(), LimitErrorKind::DimensionError) => {
             format!("A logo has at most {MAX_SIDE} × {MAX_SIDE} pixels.")
+        }
+        ImageError::Limits(_) => {
+            "The image cannot be read: it takes too much memory to decode.".to_string()
         }
         _ => "The image cannot be read: the file is damaged or not a PNG or JPEG.".to_string(),
     })?;
-    let image = match format {
-        // JPEG has no alpha channel.
-        ImageFormat::Jpeg => image::DynamicImage::ImageRgb8(image.to_rgb8()),
-        _ => image,
+    let mut side = STORED_SIDE;
+    loop {
+        let scaled = if image.width() > side || image.height() > side {
+            image.thumbnail(side, side)
+        } else {
+            image.clone()
+        };
+        let out = encode(&scaled, format)?;
+        if out.len() <= MAX_BYTES || side <= SMALLEST_SIDE {
+            return Ok(out);
+        }
+        side = side.min(scaled.width().max(scaled.height())) / 2;
+        side = side.max(SMALLEST_SIDE);
+    }
+}
+
+/// The image in `format`, 8 bits a channel: a PNG compressed as well as it goes,
+/// grey and alpha kept; a JPEG (no alpha) at [`JPEG_QUALITY`].
+fn encode(image: &DynamicImage, format: ImageFormat) -> Result<Vec<u8>, String> {
+    let color = image.color();
+    let mut out = Vec::new();
+    let written = match format {
+        ImageFormat::Jpeg => {
+            let image = if color.has_color() {
+                DynamicImage::ImageRgb8(image.to_rgb8())
+            } else {
+                DynamicImage::ImageLuma8(image.to_luma8())
+            };
+            image.write_with_encoder(JpegEncoder::new_with_quality(&mut out, JPEG_QUALITY))
+        }
+        _ => {
+            let image = match (color.has_color(), color.has_alpha()) {
+                (false, false) => DynamicImage::ImageLuma8(image.to_luma8()),
+                (false, true) => DynamicImage::ImageLumaA8(image.to_luma_alpha8()),
+                (true, false) => DynamicImage::ImageRgb8(image.to_rgb8()),
+                (true, true) => DynamicImage::ImageRgba8(image.to_rgba8()),
+            };
+            image.write_with_encoder(PngEncoder::new_with_quality(
+                &mut out,
+                CompressionType::Best,
+                FilterType::Adaptive,
+            ))
+        }
     };
-    let mut out = Cursor::new(Vec::new());
-    image
-        .write_to(&mut out, format)
-        .map_err(|_| "The image cannot be encoded again.".to_string())?;
-    Ok(out.into_inner())
+    written.map_err(|_| "The image cannot be encoded again.".to_string())?;
+    Ok(out)
 }
 
 /// Elements kept in a logo (local names; SVG's namespace only). Any other element
@@ -415,7 +475,12 @@ fn check_element(e: &BytesStart<'_>) -> Result<(), String> {
         .iter()
         .find(|r| r.eq_ignore_ascii_case(&local))
     {
-        return Err(refused(&format!("it contains a <{bad}> element")));
+        let article = if bad.starts_with(['a', 'e', 'i', 'o', 'u']) {
+            "an"
+        } else {
+            "a"
+        };
+        return Err(refused(&format!("it contains {article} <{bad}> element")));
     }
     for attr in e.attributes() {
         let attr = attr.map_err(|_| refused("it is not well-formed XML"))?;
@@ -571,6 +636,88 @@ mod tests {
         let logo = Logo::parse(&jpeg.into_inner()).unwrap();
         assert_eq!(logo.kind, LogoKind::Jpeg);
         assert_eq!(logo.kind.mime(), "image/jpeg");
+    }
+
+    /// `image` encoded as a PNG the best the encoder can (as an optimiser would).
+    fn tight_png(image: &DynamicImage) -> Vec<u8> {
+        let mut out = Vec::new();
+        image
+            .write_with_encoder(PngEncoder::new_with_quality(
+                &mut out,
+                CompressionType::Best,
+                FilterType::Adaptive,
+            ))
+            .unwrap();
+        out
+    }
+
+    fn dims(logo: &Logo) -> (u32, u32) {
+        let image = image::load_from_memory(&logo.bytes).unwrap();
+        (image.width(), image.height())
+    }
+
+    /// Review M2: valid logos within the limits were refused because the encoding
+    /// again came out larger; now limits are on the upload, the stored image is
+    /// scaled to `STORED_SIDE` and compressed to fit.
+    #[test]
+    fn logos_within_the_limits_are_accepted_and_scaled_to_fit() {
+        // A 1500 × 1500 grey gradient under 256 KiB.
+        let grey = DynamicImage::ImageLuma8(image::GrayImage::from_fn(1500, 1500, |x, y| {
+            image::Luma([((x + y) % 256) as u8])
+        }));
+        let file = tight_png(&grey);
+        assert!(file.len() < MAX_BYTES, "{}", file.len());
+        let logo = Logo::parse(&file).unwrap();
+        assert!(logo.bytes.len() <= MAX_BYTES);
+        assert_eq!(dims(&logo), (STORED_SIDE, STORED_SIDE));
+        // 16-bit RGBA, 3000 × 2000: within the pixel limit, so accepted.
+        let deep = DynamicImage::ImageRgba16(image::ImageBuffer::from_fn(3000, 2000, |x, y| {
+            image::Rgba([(x * 20) as u16, (y * 30) as u16, 4000, 65535])
+        }));
+        let file = tight_png(&deep);
+        assert!(file.len() < MAX_BYTES, "{}", file.len());
+        let logo = Logo::parse(&file).unwrap();
+        assert_eq!(dims(&logo), (STORED_SIDE, 683));
+        // A 4096 × 4096 flat RGBA: the largest accepted.
+        let flat = DynamicImage::ImageRgba8(image::RgbaImage::from_pixel(
+            4096,
+            4096,
+            image::Rgba([10, 20, 30, 255]),
+        ));
+        assert!(Logo::parse(&tight_png(&flat)).is_ok());
+        // Noise at 512 × 400 (under 256 KiB as uploaded, larger than that as RGBA
+        // encoded again): scaled further down rather than refused.
+        let mut seed = 7u32;
+        let noise = DynamicImage::ImageLuma8(image::GrayImage::from_fn(512, 400, |_, _| {
+            seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            image::Luma([(seed >> 24) as u8])
+        }));
+        let file = tight_png(&noise);
+        assert!(file.len() < MAX_BYTES, "{}", file.len());
+        let logo = Logo::parse(&file).unwrap();
+        assert!(logo.bytes.len() <= MAX_BYTES);
+        // One pixel more than the limit: the pixel message, not a size one.
+        let wide = DynamicImage::ImageLuma8(image::GrayImage::new(MAX_SIDE + 1, 1));
+        assert_eq!(
+            Logo::parse(&tight_png(&wide)).unwrap_err(),
+            "A logo has at most 4096 × 4096 pixels."
+        );
+        // A small logo keeps its size.
+        assert_eq!(dims(&Logo::parse(&png()).unwrap()), {
+            let i = image::load_from_memory(&png()).unwrap();
+            (i.width(), i.height())
+        });
+    }
+
+    /// Review LOW: "an <a> element", "an <image> element".
+    #[test]
+    fn refusals_name_elements_with_their_article() {
+        let err = Logo::parse(&svg(r#"<a href="x"/>"#)).unwrap_err();
+        assert!(err.contains("an <a> element"), "{err}");
+        let err = Logo::parse(&svg(r#"<image/>"#)).unwrap_err();
+        assert!(err.contains("an <image> element"), "{err}");
+        let err = Logo::parse(&svg(r#"<script/>"#)).unwrap_err();
+        assert!(err.contains("a <script> element"), "{err}");
     }
 
     #[test]

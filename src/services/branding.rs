@@ -83,14 +83,49 @@ pub fn read(p: &Principal, tenant: &Tenant) -> Result<(), AppError> {
     authz::require(p, tenant, Feature::Settings, Level::Read)
 }
 
-/// The tenant's effective branding, each field with where it comes from.
-pub async fn effective(
+/// A tenant's branding as its page and the API show it: what is in effect, what it
+/// stores itself, and whether its plan lets its own values take effect.
+#[derive(Clone, Debug)]
+pub struct BrandingView {
+    /// Each field in effect with where it comes from.
+    pub effective: Effective,
+    /// The tenant's own values as stored, in effect or not.
+    pub own: OwnBranding,
+    /// Why the tenant's governing plan keeps its own values from taking effect
+    /// ("Not in plan Basic."): they are kept, not shown, until the plan allows them.
+    pub plan_refusal: Option<String>,
+}
+
+impl BrandingView {
+    /// The tenant's own value of `field` that its plan keeps from taking effect
+    /// (the logo's ETag for the logo), with the reason.
+    pub fn kept(&self, field: Field) -> Option<(&str, &str)> {
+        let reason = self.plan_refusal.as_deref()?;
+        let value = match field {
+            Field::ProductName => &self.own.product_name,
+            Field::PrimaryColor => &self.own.primary_color,
+            Field::SupportEmail => &self.own.support_email,
+            Field::SupportUrl => &self.own.support_url,
+            Field::Logo => &self.own.logo_etag,
+        };
+        Some((value.as_deref()?, reason))
+    }
+}
+
+/// The tenant's branding (Settings read, 403): each field in effect with where it
+/// comes from, and its own values its plan keeps from taking effect.
+pub async fn view(
     conn: &mut AsyncPgConnection,
     p: &Principal,
     tenant: &Tenant,
-) -> Result<Effective, AppError> {
+) -> Result<BrandingView, AppError> {
     read(p, tenant)?;
-    Ok(Effective::of(conn, tenant.id).await?)
+    let plan = crate::services::plans::plan_of(conn, tenant).await?;
+    Ok(BrandingView {
+        effective: Effective::of(conn, tenant.id).await?,
+        own: OwnBranding::of(conn, tenant.id).await?,
+        plan_refusal: authz::plan_refusal(plan.as_ref(), PlanOption::CustomBranding),
+    })
 }
 
 /// What the audit keeps of a branding: the text fields and the logo's type and
@@ -110,12 +145,12 @@ fn audited(b: &OwnBranding) -> serde_json::Value {
 
 /// Applies `change` to the tenant's own branding: Settings full (403), one
 /// transaction, one audit event (`branding.update`, `.reset`, `.logo`); the tenant's
-/// effective branding after it. Invalid input comes as its field errors (422).
+/// branding after it. Invalid input comes as its field errors (422).
 pub async fn change(
     conn: &mut AsyncPgConnection,
     c: &Change<'_>,
     change: Result<BrandingChange, FieldErrors>,
-) -> Result<Effective, AppError> {
+) -> Result<BrandingView, AppError> {
     authz::require_branding_change(c.p, c.tenant)?;
     let change = change.map_err(AppError::Validation)?;
     let action = match &change {
@@ -159,7 +194,10 @@ pub async fn change(
                 after.logo = Some(logo.bytes);
             }
         }
-        if let Some(reason) = plan_refusal.filter(|_| takes_up_more(&before, &after)) {
+        if let Some(reason) = plan_refusal
+            .as_ref()
+            .filter(|_| takes_up_more(&before, &after))
+        {
             return Err(AppError::Conflict(format!("Custom branding: {reason}")));
         }
         if after != before {
@@ -169,7 +207,11 @@ pub async fn change(
             event.after = Some(audited(&after));
             event.record(conn).await?;
         }
-        Ok(Effective::of(conn, c.tenant.id).await?)
+        Ok(BrandingView {
+            effective: Effective::of(conn, c.tenant.id).await?,
+            own: after,
+            plan_refusal,
+        })
     })
     .await
 }

@@ -45,8 +45,8 @@ use std::collections::HashMap;
 /// How many tenants a refusal names before "and N more".
 const NAMED: i64 = 3;
 
-/// A plan as the list shows it: how many tenants are on it, and their queries this
-/// month together.
+/// A plan as the list shows it: how many tenants it governs (on it, or following
+/// it through an ancestor), and their queries this month together.
 #[derive(Clone, Debug)]
 pub struct PlanSummary {
     pub plan: Plan,
@@ -67,15 +67,17 @@ pub async fn list(
     now: DateTime<Utc>,
 ) -> Result<Vec<PlanSummary>, AppError> {
     authz::require_plans(p)?;
-    let counts = Plan::tenant_counts(conn).await?;
-    let queries = Plan::queries_in(conn, month_of(now)).await?;
+    let sums = Plan::tenants_and_queries(conn, month_of(now)).await?;
     Ok(Plan::all(conn)
         .await?
         .into_iter()
-        .map(|plan| PlanSummary {
-            tenants: counts.get(&plan.id).copied().unwrap_or(0),
-            queries: queries.get(&plan.id).copied().unwrap_or(0),
-            plan,
+        .map(|plan| {
+            let (tenants, queries) = sums.get(&plan.id).copied().unwrap_or((0, 0));
+            PlanSummary {
+                tenants,
+                queries,
+                plan,
+            }
         })
         .collect())
 }
@@ -86,8 +88,9 @@ pub async fn find(conn: &mut AsyncPgConnection, p: &Principal, id: i64) -> Resul
     Ok(Plan::find(conn, id).await?)
 }
 
-/// One page (`offset`, `limit`) of the plan's tenants that `p` sees, with their
-/// queries in `now`'s month, and how many there are.
+/// One page (`offset`, `limit`) of the tenants the plan governs that `p` sees — on
+/// it, or following it through an ancestor — with their queries in `now`'s month,
+/// and how many there are.
 pub async fn tenants(
     conn: &mut AsyncPgConnection,
     p: &Principal,

@@ -2,9 +2,10 @@
 //! "Rule-set migrations"). [`start`] locks both tenants (committed `rule_locks`
 //! rows) and queues a job row; [`Runner`] — one in every `tenantry serve` —
 //! claims jobs with `FOR UPDATE SKIP LOCKED` under a lease its heartbeat extends,
-//! stages the source's rules with the mappings applied in batches (idempotent),
-//! then swaps them into the target in one transaction (a new version of kind
-//! `migration`) and unlocks both. Any failure, or a lease that ran out (the
+//! copies the source's rules with the mappings applied in batches (idempotent)
+//! into a new generation of the target's rules, invisible until the swap: one
+//! transaction that moves the target's head to that generation (a new version of
+//! kind `migration`; the target's old rows stay as they are) and unlocks both. Any failure, or a lease that ran out (the
 //! process died), leaves the job `failed`, the source unlocked and the target
 //! locked, until [`rollback`] (the target back to exactly its version before) or
 //! [`retry`].
@@ -383,6 +384,7 @@ pub async fn rollback(
         let next = head + 1;
         let before = m.target_version_before;
         RuleMigration::restore_rules(conn, target.id, before, next).await?;
+        RuleMigration::drop_copy(conn, &m).await?;
         let saved = m
             .target_settings_before
             .as_ref()
@@ -395,6 +397,7 @@ pub async fn rollback(
             target.id,
             NewVersion {
                 version: next,
+                generation: None,
                 actor_user_id: actor.user_id,
                 actor_login: &actor.login,
                 kind: VersionKind::Rollback,
@@ -418,7 +421,7 @@ pub async fn rollback(
 /// Queues a failed migration again: the source locked again (409 if something
 /// else holds it), its mapping checked again against the source as it is now (the
 /// same field errors as `start`: the source may have changed since), one more
-/// attempt; the copy resumes from the staged rows unless the source changed.
+/// attempt; the copy resumes where it stopped unless the source changed.
 pub async fn retry(
     conn: &mut AsyncPgConnection,
     p: &Principal,
@@ -478,8 +481,9 @@ pub async fn fail(
     .await
 }
 
-/// The swap: one transaction that replaces the target's rules with the staged
-/// copy and its settings with the source's (one version, kind `migration`),
+/// The swap: one transaction that moves the target's head to the copy's
+/// generation (its old rules are left as they are: older versions read them) and
+/// replaces its settings with the source's (one version, kind `migration`),
 /// finishes the job, unlocks both tenants and queues the starter's notice.
 /// Refused (`Ok(false)`) when this process no longer holds the lease.
 async fn swap(
@@ -501,8 +505,16 @@ async fn swap(
         crate::fail_point!("migration-before-swap");
         let head = lock_head(conn, target, now).await?;
         let next = head + 1;
-        let (lost, got) = RuleMigration::swap_rules(conn, m.id, target, next).await?;
-        crate::fail_point!("migration-after-swap");
+        // The copy's rows are valid from the version after the one the target had
+        // when it was locked; nothing moves a locked head.
+        if head != m.target_version_before {
+            return Err(AppError::Conflict(format!(
+                "the target's rule set changed during the migration (version {head}, not {})",
+                m.target_version_before
+            )));
+        }
+        let lost = rule_counts(conn, target).await?.total;
+        let got = RuleMigration::find(conn, m.id).await?.copied;
         let saved = rules_model::settings(conn, source).await?;
         RuleMigration::put_settings(conn, target, saved.as_ref(), now).await?;
         let settings = saved.unwrap_or_default();
@@ -517,6 +529,7 @@ async fn swap(
             target,
             NewVersion {
                 version: next,
+                generation: Some(m.generation),
                 actor_user_id: m.started_by,
                 actor_login: &m.started_by_login,
                 kind: VersionKind::Migration,
@@ -526,6 +539,8 @@ async fn swap(
             now,
         )
         .await?;
+        // The head names the copy's generation now (uncommitted).
+        crate::fail_point!("migration-after-swap");
         crate::fail_point!("migration-before-unlock");
         RuleMigration::unlock(conn, m.id, source).await?;
         RuleMigration::unlock(conn, m.id, target).await?;
@@ -572,7 +587,7 @@ pub struct Runner {
     /// Unique per process (host, pid, start time).
     pub owner: String,
     pub lease: chrono::Duration,
-    /// Source rules staged per transaction.
+    /// Source rules copied per transaction.
     pub batch: i64,
 }
 
@@ -598,7 +613,7 @@ impl Runner {
                 Utc::now().timestamp_micros()
             ),
             lease: chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(30)),
-            batch: 5_000,
+            batch: 25_000,
         }
     }
 
@@ -686,17 +701,17 @@ impl Runner {
             if lost.load(Ordering::Relaxed) {
                 return Ok(false);
             }
-            let staged =
+            let copied =
                 RuleMigration::copy_batch(conn, m.id, &self.owner, self.batch, now()).await?;
             crate::fail_point!("migration-after-batch");
             // Also a check that the lease is still ours: a batch of a runner that
-            // lost it staged nothing, and it must not go on to the swap.
+            // lost it copied nothing, and it must not go on to the swap.
             if RuleMigration::heartbeat(conn, m.id, &self.owner, now() + self.lease).await?
                 == Heartbeat::Lost
             {
                 return Ok(false);
             }
-            if staged < self.batch {
+            if copied < self.batch {
                 break;
             }
         }

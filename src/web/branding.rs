@@ -10,7 +10,6 @@ use crate::db::models::branding::{Brand, Effective, Inherited, OwnBranding};
 use crate::db::models::Tenant;
 use crate::domain::branding::{BrandingFields, Color, FIELDS};
 use crate::domain::logo::Logo;
-use crate::domain::plan::PlanOption;
 use crate::error::{AppError, FieldErrors};
 use crate::services::branding::{self as service, BrandingChange, Field};
 use crate::web::form::parse_id;
@@ -93,22 +92,15 @@ pub struct BrandingForm {
 const NOT_SENT: &str = "This field was not sent: send it, empty to inherit.";
 
 impl BrandingForm {
-    /// The tenant's own values (empty where it inherits).
-    fn of(tenant: &Tenant, e: &Effective) -> Self {
-        let own = |f: &Inherited| {
-            Some(
-                f.from
-                    .as_ref()
-                    .filter(|(id, _)| *id == tenant.id)
-                    .and(f.value.clone())
-                    .unwrap_or_default(),
-            )
-        };
+    /// The tenant's own values (empty where it inherits), those its plan keeps from
+    /// taking effect included.
+    fn of(own: &OwnBranding) -> Self {
+        let text = |v: &Option<String>| Some(v.clone().unwrap_or_default());
         BrandingForm {
-            product_name: own(&e.product_name),
-            primary_color: own(&e.primary_color),
-            support_email: own(&e.support_email),
-            support_url: own(&e.support_url),
+            product_name: text(&own.product_name),
+            primary_color: text(&own.primary_color),
+            support_email: text(&own.support_email),
+            support_url: text(&own.support_url),
         }
     }
 
@@ -149,6 +141,8 @@ struct FieldView {
     shown: Option<String>,
     source: String,
     set_here: bool,
+    /// The tenant's own value, kept but not shown while its plan lacks custom branding.
+    kept: Option<String>,
     error: Option<String>,
 }
 
@@ -161,13 +155,16 @@ struct BrandingPage {
     logo_url: Option<String>,
     logo_source: String,
     logo_set_here: bool,
+    /// The tenant has a logo of its own that its plan keeps from showing.
+    logo_kept: bool,
     logo_error: Option<String>,
     /// Errors of no field on the page (a reset of a field that does not exist).
     form_errors: Vec<String>,
     contrast_warning: Option<String>,
     can_change: bool,
     /// Why the tenant's plan keeps it from setting its own branding ("Not in plan
-    /// Basic."): the fields show disabled; resets stay offered.
+    /// Basic."): the fields show disabled, its own values are kept but not shown;
+    /// resets stay offered.
     plan_refusal: Option<String>,
 }
 
@@ -180,6 +177,18 @@ impl BrandingPage {
     fn errors_empty(&self) -> bool {
         self.logo_error.is_none() && self.fields.iter().all(|f| f.error.is_none())
     }
+
+    /// "kept, not shown: not in plan Basic." after an own value its plan keeps
+    /// from taking effect.
+    fn kept_note(&self) -> String {
+        let reason = self.plan_refusal.as_deref().unwrap_or_default();
+        let mut chars = reason.chars();
+        let reason: String = chars
+            .next()
+            .map(|c| c.to_lowercase().chain(chars).collect())
+            .unwrap_or_default();
+        format!("kept, not shown: {reason}")
+    }
 }
 
 async fn render(
@@ -190,8 +199,10 @@ async fn render(
     form: Option<BrandingForm>,
     errors: FieldErrors,
 ) -> Result<HttpResponse, AppError> {
-    let e = service::effective(conn, user, &tenant).await?;
-    let form = form.unwrap_or_else(|| BrandingForm::of(&tenant, &e));
+    let view = service::view(conn, user, &tenant).await?;
+    let e = &view.effective;
+    let form = form.unwrap_or_else(|| BrandingForm::of(&view.own));
+    let kept = |field| view.kept(field).map(|(value, _)| value.to_string());
     let row = |name: &'static str,
                label: &'static str,
                hint: &'static str,
@@ -206,6 +217,7 @@ async fn render(
         shown: f.value.clone(),
         source: source_label(user, &tenant, f),
         set_here: f.from.as_ref().is_some_and(|(id, _)| *id == tenant.id),
+        kept: Field::parse(name).and_then(kept),
         error: errors.get(name).cloned(),
     };
     let fields = vec![
@@ -243,15 +255,13 @@ async fn render(
         ),
     ];
     let brand = e.brand();
-    let plan = crate::services::plans::plan_of(conn, &tenant).await?;
-    let plan_refusal = authz::plan_refusal(plan.as_ref(), PlanOption::CustomBranding);
     let page = BrandingPage {
         page: PageCtx::new(user, conn, "branding").await?,
         can_change: can_change::<Branding>(user, &tenant),
-        plan_refusal,
         logo_url: brand.logo_url(),
         logo_source: source_label(user, &tenant, &e.logo),
         logo_set_here: e.logo.from.as_ref().is_some_and(|(id, _)| *id == tenant.id),
+        logo_kept: view.kept(Field::Logo).is_some(),
         logo_error: errors.get("logo").cloned(),
         form_errors: errors
             .iter()
@@ -259,10 +269,35 @@ async fn render(
             .map(|(_, e)| e.clone())
             .collect(),
         contrast_warning: contrast_warning(&brand),
+        plan_refusal: view.plan_refusal.clone(),
         fields,
         tenant,
     };
-    page_or_fragment!(req, page, status(&errors))
+    page_or_fragment!(req, page, page_status(&errors))
+}
+
+/// The form error a change its plan refuses is shown as (not a field's).
+const PLAN_REFUSED: &str = "plan";
+
+/// The page's status: 409 when the tenant's plan refused the change, else 422 with
+/// field errors.
+fn page_status(errors: &FieldErrors) -> actix_web::http::StatusCode {
+    if errors.contains_key(PLAN_REFUSED) {
+        actix_web::http::StatusCode::CONFLICT
+    } else {
+        status(errors)
+    }
+}
+
+/// A change the tenant's plan refuses (`services::branding::change`'s 409) as the
+/// page's form error, so the page shows again with it instead of an error page.
+fn plan_refused(e: AppError) -> AppError {
+    match e {
+        AppError::Conflict(message) => {
+            AppError::Validation(FieldErrors::from([(PLAN_REFUSED, message)]))
+        }
+        e => e,
+    }
 }
 
 /// The warning of the effective colour, if it reads badly against white.
@@ -332,8 +367,8 @@ async fn changed(
         state,
         path,
         "branding",
-        async |conn, c| service::change(conn, c, input).await,
-        |e| saved_message(message, e),
+        async |conn, c| service::change(conn, c, input).await.map_err(plan_refused),
+        |v| saved_message(message, &v.effective),
         async |conn, tenant, errors| render(req, user, conn, tenant, form, errors).await,
     )
     .await
@@ -412,6 +447,7 @@ async fn logo(
     let logo = OwnBranding::logo_of(&mut conn, id)
         .await?
         .ok_or(AppError::NotFound)?;
+    let cache_control = logo_cache_control(&req, &logo.etag);
     let etag = format!("\"{}\"", logo.etag);
     let unchanged = req
         .headers()
@@ -429,13 +465,29 @@ async fn logo(
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .insert_header((header::CONTENT_SECURITY_POLICY, LOGO_CSP))
         .insert_header((header::CONTENT_DISPOSITION, "inline; filename=\"logo\""))
-        .insert_header((header::CACHE_CONTROL, "public, max-age=86400"))
+        .insert_header((header::CACHE_CONTROL, cache_control))
         .insert_header(("Cross-Origin-Resource-Policy", "same-origin"));
     Ok(if unchanged {
         response.finish()
     } else {
         response.body(logo.bytes)
     })
+}
+
+/// How long a served logo may be cached: a versioned URL (`?v={etag}` of the logo
+/// served, what pages link) names that logo for good, so for long; the bare URL
+/// (or an outdated version) shows whatever logo is in effect now, so it is
+/// revalidated by its ETag on every use.
+fn logo_cache_control(req: &HttpRequest, etag: &str) -> &'static str {
+    let versioned = req
+        .query_string()
+        .split('&')
+        .any(|pair| pair.strip_prefix("v=") == Some(etag));
+    if versioned {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    }
 }
 
 /// The style sheet of a primary colour: the console's accent, nothing else.

@@ -1204,3 +1204,150 @@ async fn the_rule_migration_notice_carries_the_branding_of_the_starters_home() {
         "{body}"
     );
 }
+// ------------------------------------------------ review findings (#16, M1 and LOWs)
+
+/// A plan through the API (`body`), `tenant` put on it; the plan's id.
+async fn on_new_plan(app: &TestApp, tenant: &Tenant, body: Value) -> i64 {
+    let api = Api::new(app, Some(&token_for(app, &app.admin, false).await));
+    let (code, b) = api.post("/api/v1/plans", body).await;
+    assert_eq!(code, 201, "{b}");
+    let id = b["id"].as_i64().unwrap();
+    let (code, b) = api
+        .patch(
+            &format!("/api/v1/tenants/{}", tenant.id),
+            json!({ "plan_id": id }),
+        )
+        .await;
+    assert_eq!(code, 200, "{b}");
+    id
+}
+
+/// Review M1: a tenant whose plan loses custom branding keeps its own values, but
+/// they stop taking effect everywhere (frame, login page, logo, API) and the page
+/// shows them as kept, not shown; back on a plan with the option they show again.
+#[tokio::test]
+async fn own_branding_stops_taking_effect_while_the_plan_lacks_custom_branding() {
+    let (app, t) = acme_branded("#0f766e").await;
+    save(&app, &t.a1, &fields("A1 Cloud", "#123456", "", "")).await;
+    assert_redirect_to(
+        &upload(&app, &t.a1, "logo.png", &png(8, 4)).await,
+        &format!("/tenants/{}/branding", t.a1.id),
+    );
+    app.user_with_role(&t.a1x, "carol", Permissions::all(Level::Read))
+        .await;
+    let carol = browser_as(&app, "a1x\\carol").await;
+    assert_eq!(
+        text_of(&carol.get_html("/dashboard").await, "product-name"),
+        "A1 Cloud"
+    );
+    on_new_plan(&app, &t.a1, json!({"name": "Basic"})).await;
+    // The frame of a1x (below a1) and a1's login page show acme's branding.
+    let html = carol.get_html("/dashboard").await;
+    assert_eq!(text_of(&html, "product-name"), "Acme Cloud");
+    assert!(html.contains("/branding/theme/0f766e.css"), "{html}");
+    let (client, base) = app.browser_for_host(&format!("a1.{BASE_DOMAIN}"));
+    let login = client.get(format!("{base}/login")).send().await.unwrap();
+    let login = login.text().await.unwrap();
+    assert_eq!(text_of(&login, "product-name"), "Acme Cloud");
+    // a1's logo is not served: nothing above has one.
+    assert_eq!(
+        status(
+            &app.new_browser()
+                .get(&format!("/branding/{}/logo", t.a1.id))
+                .await
+        ),
+        404
+    );
+    // The API: the value in effect, a1's own kept with the reason.
+    let api = Api::new(&app, Some(&token_for(&app, &app.admin, false).await));
+    let (_, b) = api
+        .get(&format!("/api/v1/tenants/{}/branding", t.a1.id))
+        .await;
+    assert_eq!(b["product_name"]["value"], "Acme Cloud", "{b}");
+    assert_eq!(b["product_name"]["set_here"], false, "{b}");
+    assert_eq!(b["product_name"]["kept"]["value"], "A1 Cloud", "{b}");
+    assert_eq!(b["product_name"]["kept"]["reason"], "Not in plan Basic.");
+    assert!(b["logo"]["kept"]["value"].is_string(), "{b}");
+    // The page: what shows, and a1's own values kept, not shown, resettable.
+    let html = app
+        .get_html(&format!("/tenants/{}/branding", t.a1.id))
+        .await;
+    assert!(text_of(&html, "product_name-source").contains("Acme Cloud"));
+    assert_eq!(
+        text_of(&html, "product_name-kept"),
+        "Set here: A1 Cloud — kept, not shown: not in plan Basic."
+    );
+    assert!(text_of(&html, "logo-kept").contains("kept, not shown: not in plan Basic."));
+    assert!(html.contains("id=\"reset-product_name\""), "{html}");
+    assert!(html.contains("id=\"reset-logo\""), "{html}");
+    // On a plan with the option again, its own values show again.
+    on_new_plan(
+        &app,
+        &t.a1,
+        json!({"name": "Branded", "custom_branding": true}),
+    )
+    .await;
+    assert_eq!(
+        text_of(&carol.get_html("/dashboard").await, "product-name"),
+        "A1 Cloud"
+    );
+    assert_eq!(
+        status(
+            &app.new_browser()
+                .get(&format!("/branding/{}/logo", t.a1.id))
+                .await
+        ),
+        200
+    );
+}
+
+/// Review LOW: the bare logo URL is revalidated by its ETag; the versioned one
+/// (what pages link) is cached for long.
+#[tokio::test]
+async fn the_bare_logo_url_is_revalidated_and_the_versioned_one_cached() {
+    let (app, t) = acme_branded("#0f766e").await;
+    upload(&app, &t.acme, "logo.png", &png(8, 4)).await;
+    let anonymous = app.new_browser();
+    let r = anonymous
+        .get(&format!("/branding/{}/logo", t.acme.id))
+        .await;
+    assert_eq!(r.headers()["cache-control"], "no-cache");
+    let etag = r.headers()["etag"]
+        .to_str()
+        .unwrap()
+        .trim_matches('"')
+        .to_string();
+    let r = anonymous
+        .get(&format!("/branding/{}/logo?v={etag}", t.acme.id))
+        .await;
+    let cache = r.headers()["cache-control"].to_str().unwrap().to_string();
+    assert!(cache.contains("max-age=31536000"), "{cache}");
+    // An outdated version shows the logo now in effect: not cached for long.
+    let r = anonymous
+        .get(&format!("/branding/{}/logo?v=old", t.acme.id))
+        .await;
+    assert_eq!(r.headers()["cache-control"], "no-cache");
+}
+
+/// Review LOW: a form post the plan refuses shows the form again with the reason
+/// (409), not a bare error page.
+#[tokio::test]
+async fn a_plan_refused_branding_post_shows_the_form_with_the_reason() {
+    let (app, t) = acme_branded("#0f766e").await;
+    on_new_plan(&app, &t.a1, json!({"name": "Basic"})).await;
+    let r = save(&app, &t.a1, &fields("Mine", "", "", "")).await;
+    assert_eq!(status(&r), 409);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("id=\"branding-form\""), "{html}");
+    assert_eq!(
+        text_of(&html, "form-error"),
+        "Custom branding: Not in plan Basic."
+    );
+    let r = upload(&app, &t.a1, "logo.png", &png(8, 4)).await;
+    assert_eq!(status(&r), 409);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("Custom branding: Not in plan Basic."));
+}

@@ -46,6 +46,7 @@ mod review13d;
 mod review14b;
 mod review_gaps;
 mod roles;
+mod rule_generations;
 mod rule_migrations;
 mod rules;
 mod service_rights;

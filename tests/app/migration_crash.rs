@@ -21,7 +21,7 @@
 //! feature `failpoints` (as `make test` builds).
 
 use crate::helpers::*;
-use crate::rule_migrations::{app, checksum, contents, locked, setup, start, Setup};
+use crate::rule_migrations::{app, checksum, contents, locked, setup, start, Setup, COPIED};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -33,7 +33,7 @@ use tenantry::services::Actor;
 /// Every wait for another process ends here at the latest: a test fails rather
 /// than hangs, and never depends on one timing being met.
 const DEADLINE: Duration = Duration::from_secs(60);
-/// Rules staged per batch by the servers here: the 10 rules of `setup` take 3.
+/// Rules copied per batch by the servers here: the 10 rules of `setup` take 3.
 const BATCH: &str = "4";
 const RULES: usize = 10;
 
@@ -193,13 +193,13 @@ async fn count(app: &TestApp, sql: &str, id: i64) -> i64 {
 }
 
 /// The target holds exactly the mapped copy: the expected contents, one row per
-/// source rule, every source rule staged once.
+/// source rule, every source rule copied once.
 async fn assert_converged(app: &TestApp, s: &Setup, id: i64) {
     assert_eq!(contents(app, &s.target).await, s.expected);
-    let current = "SELECT count(*) FROM rules WHERE tenant_id = $1 AND valid_to IS NULL";
+    let current = "SELECT count(*) FROM rules WHERE tenant_id = $1 AND valid_to IS NULL \
+             AND generation = (SELECT generation FROM rule_sets WHERE tenant_id = $1)";
     assert_eq!(count(app, current, s.target.id).await, RULES as i64);
-    let staged = "SELECT count(*) FROM rule_migration_rows WHERE migration_id = $1";
-    assert_eq!(count(app, staged, id).await, RULES as i64);
+    assert_eq!(count(app, COPIED, id).await, RULES as i64);
     assert!(!locked(app, &s.source).await && !locked(app, &s.target).await);
 }
 
@@ -460,7 +460,6 @@ async fn a_runner_that_lost_its_lease_stops() {
         ),
         ("copying", Some("another-process"), 0)
     );
-    let staged = "SELECT count(*) FROM rule_migration_rows WHERE migration_id = $1";
-    assert_eq!(count(&app, staged, m.id).await, 0);
+    assert_eq!(count(&app, COPIED, m.id).await, 0);
     assert_eq!(checksum(&app, &s.target).await, before);
 }

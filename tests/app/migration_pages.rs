@@ -299,6 +299,7 @@ async fn a_migration_is_planned_previewed_started_and_followed_through_the_pages
         .await
         .query_one(
             "SELECT count(*) FROM rules WHERE tenant_id = $1 AND valid_to IS NULL \
+             AND generation = (SELECT generation FROM rule_sets WHERE tenant_id = $1) \
              AND application_id = $2 AND domain_id = $3",
             &[&dst, &s.store, &s.store_dom],
         )
@@ -328,7 +329,8 @@ async fn a_failed_migration_is_rolled_back_or_retried_from_its_page_after_a_conf
         .await
         .query(
             "SELECT concat_ws('|', rule_id, kind, value, action, enabled) FROM rules \
-             WHERE tenant_id = $1 AND valid_to IS NULL ORDER BY rule_id",
+             WHERE tenant_id = $1 AND valid_to IS NULL \
+             AND generation = (SELECT generation FROM rule_sets WHERE tenant_id = $1) ORDER BY rule_id",
             &[&dst],
         )
         .await
@@ -408,7 +410,8 @@ async fn a_failed_migration_is_rolled_back_or_retried_from_its_page_after_a_conf
         .await
         .query(
             "SELECT concat_ws('|', rule_id, kind, value, action, enabled) FROM rules \
-             WHERE tenant_id = $1 AND valid_to IS NULL ORDER BY rule_id",
+             WHERE tenant_id = $1 AND valid_to IS NULL \
+             AND generation = (SELECT generation FROM rule_sets WHERE tenant_id = $1) ORDER BY rule_id",
             &[&dst],
         )
         .await

@@ -531,8 +531,10 @@ async fn custom_branding_is_refused_on_every_path_when_the_plan_lacks_it() {
             .contains("Not in plan Bare."),
         "{body}"
     );
+    // What it set before is kept, not in effect (review M1).
     let (_, body) = api.get(&branding(t.a1.id)).await;
-    assert_eq!(body["product_name"]["value"], "A1 Cloud");
+    assert_eq!(body["product_name"]["value"], Value::Null);
+    assert_eq!(body["product_name"]["kept"]["value"], "A1 Cloud");
     // The logo upload too.
     let (s, _) = send(
         api.request(reqwest::Method::PUT, &format!("{}/logo", branding(t.a1.id)))
@@ -1261,4 +1263,45 @@ async fn a_tenant_created_below_a_plan_follows_it_and_takes_no_plan_along() {
             .contains("Not in plan Poor."),
         "{body}"
     );
+}
+
+/// Review M3: a plan's page lists the tenants that follow it through an ancestor
+/// (marked "via" it) with their quota use, and counts them; paging stays whole.
+#[tokio::test]
+async fn a_plans_page_lists_tenants_that_follow_it_through_an_ancestor() {
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    let api = admin_api(&app).await;
+    let basic = plan(&api, json!({"name": "Basic", "monthly_query_quota": 1000})).await;
+    let other = plan(&api, json!({"name": "Other"})).await;
+    put_on(&api, &t.a1, basic).await;
+    // a2 (sibling of a1) is on another plan: not listed; a1x follows a1's.
+    put_on(&api, &t.a2, other).await;
+    db(&app)
+        .await
+        .execute(
+            "INSERT INTO usage_monthly (tenant_id, month, queries) \
+             VALUES ($1, date_trunc('month', now())::date, 77)",
+            &[&t.a1x.id],
+        )
+        .await
+        .unwrap();
+    app.login_admin().await;
+    let page = app.get_html(&format!("/plans/{basic}")).await;
+    assert!(page.contains("Tenants on Basic (2)"), "{page}");
+    let row = between(&page, &format!("id=\"plan-tenant-{}\"", t.a1x.id), "</tr>");
+    assert!(row.contains(">Tenant a1x</a>"), "{row}");
+    assert!(row.contains(">via <a href=\"/tenants/"), "{row}");
+    assert!(row.contains(">Tenant a1</a>"), "{row}");
+    assert!(
+        row.contains(">77</td>") && row.contains(">1000</td>"),
+        "{row}"
+    );
+    let row = between(&page, &format!("id=\"plan-tenant-{}\"", t.a1.id), "</tr>");
+    assert!(!row.contains("via"), "{row}");
+    assert!(!page.contains(">Tenant a2</a>"), "{page}");
+    // The list counts both, with their queries.
+    let list = app.get_html("/plans").await;
+    let row = between(&list, &format!("id=\"plan-{basic}\""), "</tr>");
+    assert!(row.contains(">2</td>") && row.contains(">77</td>"), "{row}");
 }

@@ -28,6 +28,11 @@ pub fn runner(batch: i64) -> Runner {
     }
 }
 
+/// How many rows migration $1 copied into its generation of the target's rules
+/// (every row of that generation: a copy resumed twice would show here).
+pub const COPIED: &str = "SELECT count(*) FROM rules r JOIN rule_migrations m \
+     ON r.tenant_id = m.target_tenant_id AND r.generation = m.generation WHERE m.id = $1";
+
 /// A checksum of a tenant's current rules (rule ids included) and settings.
 pub async fn checksum(app: &TestApp, tenant: &Tenant) -> String {
     db(app)
@@ -35,7 +40,8 @@ pub async fn checksum(app: &TestApp, tenant: &Tenant) -> String {
         .query_one(
             "SELECT md5(coalesce((SELECT string_agg(concat_ws('|', rule_id, kind, application_id, \
              domain_id, path, value, action, enabled), ';' ORDER BY rule_id) FROM rules \
-             WHERE tenant_id = $1 AND valid_to IS NULL), '') || '#' || \
+             WHERE tenant_id = $1 AND valid_to IS NULL \
+             AND generation = (SELECT generation FROM rule_sets WHERE tenant_id = $1)), '') || '#' || \
              coalesce((SELECT concat_ws('|', enabled, threshold, window_minutes, login_paths) \
              FROM credential_stuffing WHERE tenant_id = $1), ''))",
             &[&tenant.id],
@@ -52,7 +58,8 @@ pub async fn contents(app: &TestApp, tenant: &Tenant) -> Vec<String> {
         .await
         .query(
             "SELECT concat_ws('|', kind, application_id, domain_id, path, value, action, enabled) \
-             FROM rules WHERE tenant_id = $1 AND valid_to IS NULL ORDER BY 1",
+             FROM rules WHERE tenant_id = $1 AND valid_to IS NULL \
+             AND generation = (SELECT generation FROM rule_sets WHERE tenant_id = $1) ORDER BY 1",
             &[&tenant.id],
         )
         .await
@@ -426,10 +433,7 @@ async fn a_retry_resumes_the_staged_copy_without_duplicates() {
     assert_eq!(contents(&app, &s.target).await, s.expected);
     let staged: i64 = db(&app)
         .await
-        .query_one(
-            "SELECT count(*) FROM rule_migration_rows WHERE migration_id = $1",
-            &[&m.id],
-        )
+        .query_one(COPIED, &[&m.id])
         .await
         .unwrap()
         .get(0);

@@ -36,13 +36,32 @@ macro_rules! nearest {
     };
 }
 
+/// The branding rows that take effect on a path (`u` its element): those of tenants
+/// whose governing plan includes `custom_branding`, or that no plan governs. A
+/// tenant whose plan lacks it keeps its own values (they show again when its plan
+/// allows them) but resolution passes over them to what is above, for every reader
+/// alike: pages, login pages, mail, print and the logo served.
+macro_rules! branding_in_effect {
+    () => {
+        concat!(
+            "tenant_branding b ON b.tenant_id = u.id AND COALESCE((SELECT pl.custom_branding \
+             FROM plans pl WHERE pl.id = ",
+            $crate::governing_plan_id!("u"),
+            "), true)"
+        )
+    };
+}
+
 /// The path of the tenant `$tenant` (an SQL expression) with each tenant's
-/// branding row, `u.ord` its depth (1 the root): what [`nearest!`] aggregates.
+/// branding row in effect ([`branding_in_effect!`]), `u.ord` its depth (1 the
+/// root): what [`nearest!`] aggregates.
 macro_rules! path_branding {
     ($($tenant:tt)+) => {
         concat!(
             " FROM tenant_paths p CROSS JOIN LATERAL unnest(p.path) WITH ORDINALITY AS u(id, ord) \
-             JOIN tenant_branding b ON b.tenant_id = u.id WHERE p.tenant_id = ",
+             JOIN ",
+            $crate::db::models::branding::branding_in_effect!(),
+            " WHERE p.tenant_id = ",
             $($tenant)+
         )
     };
@@ -74,6 +93,7 @@ macro_rules! frame_branding_sql {
         )
     };
 }
+pub(crate) use branding_in_effect;
 pub(crate) use frame_branding_sql;
 pub(crate) use nearest;
 pub(crate) use path_branding;
@@ -249,8 +269,9 @@ const EFFECTIVE_SQL: &str = concat!(
     " AS logo_from, ",
     nearest!("logo_etag", "b.logo_mime"),
     " AS logo_mime FROM tenant_paths p CROSS JOIN LATERAL unnest(p.path) WITH ORDINALITY AS u(id, ord) \
-     JOIN tenant_branding b ON b.tenant_id = u.id JOIN tenants n ON n.id = u.id \
-     WHERE p.tenant_id = $1"
+     JOIN ",
+    branding_in_effect!(),
+    " JOIN tenants n ON n.id = u.id WHERE p.tenant_id = $1"
 );
 
 impl Effective {
@@ -322,6 +343,17 @@ impl OwnBranding {
             .select(OwnBranding::as_select())
             .get_result(conn)
             .await
+    }
+
+    /// The tenant's own row as stored (empty when it has none), in effect or not.
+    pub async fn of(conn: &mut AsyncPgConnection, tenant_id: i64) -> QueryResult<OwnBranding> {
+        Ok(tenant_branding::table
+            .find(tenant_id)
+            .select(OwnBranding::as_select())
+            .first(conn)
+            .await
+            .optional()?
+            .unwrap_or_default())
     }
 
     /// Writes every column of the tenant's row.

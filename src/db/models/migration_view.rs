@@ -17,8 +17,7 @@ pub struct RuleCounts {
 /// The tenant's current rules counted (the migration's preview).
 pub async fn rule_counts(conn: &mut AsyncPgConnection, tenant_id: i64) -> QueryResult<RuleCounts> {
     let rows: Vec<(bool, i64)> = rules::table
-        .filter(rules::tenant_id.eq(tenant_id))
-        .filter(rules::valid_to.is_null())
+        .filter(super::rules::current_of(tenant_id))
         .group_by(rules::enabled)
         .select((rules::enabled, diesel::dsl::count_star()))
         .load(conn)

@@ -8,7 +8,6 @@ use super::Visibility;
 use crate::db::schema::{plans, tenants, usage_monthly};
 use crate::domain::plan::{PlanLimits, PlanOptions};
 use chrono::{DateTime, NaiveDate, Utc};
-use diesel::dsl::count_star;
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -22,8 +21,20 @@ use std::collections::HashMap;
 #[macro_export]
 macro_rules! governing_plan_id {
     ($t:literal) => {
+        $crate::governing_plan_holder!($t, "plan_id")
+    };
+}
+pub use governing_plan_id;
+
+/// The column `$col` of the tenant whose plan governs the tenant row named `$t`
+/// ([`governing_plan_id!`]): itself or its nearest ancestor with a plan.
+#[macro_export]
+macro_rules! governing_plan_holder {
+    ($t:literal, $col:literal) => {
         concat!(
-            "(SELECT gt.plan_id FROM tenant_paths gp \
+            "(SELECT gt.",
+            $col,
+            " FROM tenant_paths gp \
              CROSS JOIN LATERAL unnest(gp.path) WITH ORDINALITY AS ga(id, n) \
              JOIN tenants gt ON gt.id = ga.id \
              WHERE gp.tenant_id = ",
@@ -32,7 +43,7 @@ macro_rules! governing_plan_id {
         )
     };
 }
-pub use governing_plan_id;
+pub use governing_plan_holder;
 
 /// A tenant's effective limit `$col` (a column of both `tenants` and `plans`) for the
 /// tenant row named `$t` in the statement: its own where set, else its governing
@@ -132,11 +143,22 @@ impl<'a> PlanRow<'a> {
     }
 }
 
-/// Id, name, subdomain, enabled, own quota and queries, as `tenants_page` reads them.
-type PlanTenantRow = (i64, String, String, bool, Option<i64>, Option<i64>);
+/// Id, name, subdomain, enabled, own quota, queries, and the ancestor it follows
+/// the plan through, as `tenants_page` reads them.
+type PlanTenantRow = (
+    i64,
+    String,
+    String,
+    bool,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<String>,
+);
 
-/// A tenant on a plan, with its quota and its use this month.
-#[derive(Clone, Debug, PartialEq, Eq, Queryable)]
+/// A tenant under a plan — on it, or following it through an ancestor — with its
+/// quota and its use this month.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PlanTenant {
     pub id: i64,
     pub name: String,
@@ -146,6 +168,33 @@ pub struct PlanTenant {
     pub own_quota: Option<i64>,
     /// Its queries in the month asked for (0 without usage).
     pub queries: i64,
+    /// The ancestor (id, name) whose plan it follows, having none of its own
+    /// (`None`: it is on the plan itself).
+    pub via: Option<(i64, String)>,
+}
+
+/// The tenants row (`tenants`) the plan bound as `$1`… governs: those on it and
+/// those below them that follow it (no plan of their own, none closer). The
+/// subtrees of the plan's tenants first (by the paths' index), then the rule.
+fn governed_by<QS>(
+    id: i64,
+) -> impl diesel::Expression<SqlType = diesel::sql_types::Bool>
+       + diesel::expression::NonAggregate
+       + diesel::query_builder::QueryFragment<Pg>
+       + diesel::AppearsOnTable<QS>
+       + Send
+       + 'static {
+    use diesel::sql_types::{BigInt, Bool};
+    diesel::dsl::sql::<Bool>(
+        "(tenants.id IN (SELECT sp.tenant_id FROM tenant_paths sp \
+         WHERE sp.path && ARRAY(SELECT h.id FROM tenants h WHERE h.plan_id = ",
+    )
+    .bind::<BigInt, _>(id)
+    .sql(")) AND ")
+    .sql(crate::governing_plan_id!("tenants"))
+    .sql(" = ")
+    .bind::<BigInt, _>(id)
+    .sql(")")
 }
 
 impl Plan {
@@ -286,17 +335,36 @@ impl Plan {
         Ok(n > 0)
     }
 
-    /// How many tenants are on each plan (plans without any left out).
-    pub async fn tenant_counts(conn: &mut AsyncPgConnection) -> QueryResult<HashMap<i64, i64>> {
-        let rows: Vec<(Option<i64>, i64)> = tenants::table
-            .filter(tenants::plan_id.is_not_null())
-            .group_by(tenants::plan_id)
-            .select((tenants::plan_id, count_star()))
-            .load(conn)
-            .await?;
+    /// Each plan's tenants — on it or following it through an ancestor — counted,
+    /// with their queries in `month` together (plans without any left out).
+    pub async fn tenants_and_queries(
+        conn: &mut AsyncPgConnection,
+        month: NaiveDate,
+    ) -> QueryResult<HashMap<i64, (i64, i64)>> {
+        use diesel::sql_types::{BigInt, Date};
+        #[derive(QueryableByName)]
+        struct Sum {
+            #[diesel(sql_type = BigInt)]
+            plan_id: i64,
+            #[diesel(sql_type = BigInt)]
+            tenants: i64,
+            #[diesel(sql_type = BigInt)]
+            queries: i64,
+        }
+        let rows: Vec<Sum> = diesel::sql_query(concat!(
+            "SELECT g.plan_id, count(*) AS tenants, COALESCE(SUM(u.queries), 0)::bigint AS queries \
+             FROM (SELECT t.id, ",
+            crate::governing_plan_id!("t"),
+            " AS plan_id FROM tenants t) g \
+             LEFT JOIN usage_monthly u ON u.tenant_id = g.id AND u.month = $1 \
+             WHERE g.plan_id IS NOT NULL GROUP BY g.plan_id"
+        ))
+        .bind::<Date, _>(month)
+        .load(conn)
+        .await?;
         Ok(rows
             .into_iter()
-            .filter_map(|(id, n)| id.map(|id| (id, n)))
+            .map(|r| (r.plan_id, (r.tenants, r.queries)))
             .collect())
     }
 
@@ -320,14 +388,15 @@ impl Plan {
         offset: i64,
         limit: i64,
     ) -> QueryResult<(Vec<PlanTenant>, i64)> {
-        let mut count_q = tenants::table.filter(tenants::plan_id.eq(id)).into_boxed();
+        use diesel::sql_types::{BigInt, Nullable, Text};
+        let mut count_q = tenants::table.filter(governed_by(id)).into_boxed();
         let mut rows_q = tenants::table
             .left_join(
                 usage_monthly::table.on(usage_monthly::tenant_id
                     .eq(tenants::id)
                     .and(usage_monthly::month.eq(month))),
             )
-            .filter(tenants::plan_id.eq(id))
+            .filter(governed_by(id))
             .into_boxed();
         if let Some(f) = visible_filter(visibility) {
             count_q = count_q.filter(f.clone());
@@ -345,46 +414,35 @@ impl Plan {
                 tenants::enabled,
                 tenants::monthly_query_quota,
                 usage_monthly::queries.nullable(),
+                diesel::dsl::sql::<Nullable<BigInt>>(concat!(
+                    "CASE WHEN tenants.plan_id IS NULL THEN ",
+                    crate::governing_plan_holder!("tenants", "id"),
+                    " END"
+                )),
+                diesel::dsl::sql::<Nullable<Text>>(concat!(
+                    "CASE WHEN tenants.plan_id IS NULL THEN ",
+                    crate::governing_plan_holder!("tenants", "name"),
+                    " END"
+                )),
             ))
             .load(conn)
             .await?;
         Ok((
             rows.into_iter()
-                .map(|(id, name, subdomain, enabled, own_quota, q)| PlanTenant {
-                    id,
-                    name,
-                    subdomain,
-                    enabled,
-                    own_quota,
-                    queries: q.unwrap_or(0),
-                })
+                .map(
+                    |(id, name, subdomain, enabled, own_quota, q, via_id, via_name)| PlanTenant {
+                        id,
+                        name,
+                        subdomain,
+                        enabled,
+                        own_quota,
+                        queries: q.unwrap_or(0),
+                        via: via_id.zip(via_name),
+                    },
+                )
                 .collect(),
             total,
         ))
-    }
-
-    /// The queries of each plan's tenants together in `month`.
-    pub async fn queries_in(
-        conn: &mut AsyncPgConnection,
-        month: NaiveDate,
-    ) -> QueryResult<HashMap<i64, i64>> {
-        use diesel::sql_types::{BigInt, Date};
-        #[derive(QueryableByName)]
-        struct Sum {
-            #[diesel(sql_type = BigInt)]
-            plan_id: i64,
-            #[diesel(sql_type = BigInt)]
-            queries: i64,
-        }
-        let rows: Vec<Sum> = diesel::sql_query(
-            "SELECT t.plan_id, COALESCE(SUM(u.queries), 0)::bigint AS queries \
-             FROM tenants t JOIN usage_monthly u ON u.tenant_id = t.id AND u.month = $1 \
-             WHERE t.plan_id IS NOT NULL GROUP BY t.plan_id",
-        )
-        .bind::<Date, _>(month)
-        .load(conn)
-        .await?;
-        Ok(rows.into_iter().map(|r| (r.plan_id, r.queries)).collect())
     }
 }
 

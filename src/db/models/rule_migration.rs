@@ -1,9 +1,9 @@
-//! Rule-set migrations (issue #13, part B): the job rows, their lease, the staged
-//! copy and the swap, as set-wise statements (100,000 rules move in well under a
-//! second). Every write of a running job names its lease owner: a process that lost
-//! its lease changes nothing.
+//! Rule-set migrations (issue #13, part B): the job rows, their lease, the copy
+//! into a new generation of the target's rules and the swap (a pointer move), as
+//! set-wise statements. Every write of a running job names its lease owner: a
+//! process that lost its lease changes nothing.
 
-use crate::db::schema::{credential_stuffing, rule_locks, rule_migration_rows, rule_migrations};
+use crate::db::schema::{credential_stuffing, rule_locks, rule_migrations, rule_sets, rules};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text, Timestamptz};
@@ -27,6 +27,10 @@ pub struct RuleMigration {
     pub target_version_before: i64,
     pub source_version: i64,
     pub target_settings_before: Option<serde_json::Value>,
+    /// The generation of the target's rules the copy fills (drawn when queued).
+    pub generation: i64,
+    /// The highest source rule id copied so far: the copy resumes after it.
+    pub copied_upto: i64,
     pub lease_owner: Option<String>,
     pub lease_until: Option<DateTime<Utc>>,
     pub attempts: i32,
@@ -225,10 +229,8 @@ impl RuleMigration {
         conn: &mut AsyncPgConnection,
         tenant_id: i64,
     ) -> QueryResult<Vec<(i64, i64)>> {
-        use crate::db::schema::rules;
         rules::table
-            .filter(rules::tenant_id.eq(tenant_id))
-            .filter(rules::valid_to.is_null())
+            .filter(super::rules::current_of(tenant_id))
             .filter(rules::application_id.is_not_null())
             .filter(rules::domain_id.is_not_null())
             .select((
@@ -240,10 +242,14 @@ impl RuleMigration {
             .await
     }
 
-    /// Stages the next at most `batch` source rules (after those staged, by rule
-    /// id) with the mappings applied, and counts them as copied; returns how many
-    /// were staged (0: the copy is complete). Nothing happens unless `owner`
-    /// holds the lease. Idempotent: staged rows are skipped (ON CONFLICT).
+    /// Copies the next at most `batch` source rules (after `copied_upto`, by rule
+    /// id) with the mappings applied into the job's generation of the target's
+    /// rules, valid from the swap's version (the target's head cannot move while
+    /// it is locked), and advances `copied_upto` and `copied` in the same
+    /// statement: a batch is there entirely or not at all, so a resumed copy never
+    /// copies a rule twice. Returns how many were copied (0: the copy is complete).
+    /// Nothing happens unless `owner` holds the lease (the job row is locked
+    /// first: a claim cannot take it over halfway).
     pub async fn copy_batch(
         conn: &mut AsyncPgConnection,
         id: i64,
@@ -258,38 +264,47 @@ impl RuleMigration {
         }
         let r: N = diesel::sql_query(
             "WITH m AS (
-                 SELECT id, source_tenant_id, mappings FROM rule_migrations
+                 -- The mappings taken apart once: read per row from the stored
+                 -- (compressed) document, they cost more than the copy.
+                 SELECT id, source_tenant_id, target_tenant_id, generation,
+                        mappings -> 'applications' AS apps, mappings -> 'domains' AS doms,
+                        copied_upto, target_version_before
+                 FROM rule_migrations
                  WHERE id = $1 AND lease_owner = $2 AND state = 'copying'
-             ), after AS (
-                 SELECT coalesce(max(source_rule_id), 0) AS last
-                 FROM rule_migration_rows WHERE migration_id = $1
-             ), staged AS (
-                 INSERT INTO rule_migration_rows
-                     (migration_id, source_rule_id, kind, application_id, domain_id,
-                      path, value, action, enabled)
-                 SELECT m.id, r.rule_id, r.kind,
-                        (m.mappings -> 'applications' ->> r.application_id::text)::bigint,
-                        (m.mappings -> 'domains' ->> r.domain_id::text)::bigint,
+                 FOR UPDATE
+             ), batch AS MATERIALIZED (
+                 SELECT r.rule_id, r.kind,
+                        (m.apps ->> r.application_id::text)::bigint AS application_id,
+                        (m.doms ->> r.domain_id::text)::bigint AS domain_id,
                         r.path, r.value, r.action, r.enabled
                  FROM m, rules r
                  -- Scalar sub-selects, not joins: the planner then walks the
-                 -- current rules' index from the last staged id and stops after the
-                 -- batch (joined, it read and sorted every rule left each batch).
+                 -- current rules' index from the last copied id and stops after the
+                 -- batch.
                  WHERE r.tenant_id = (SELECT source_tenant_id FROM m)
+                   AND r.generation = (SELECT s.generation FROM rule_sets s
+                                       WHERE s.tenant_id = (SELECT source_tenant_id FROM m))
                    AND r.valid_to IS NULL
-                   AND r.rule_id > (SELECT last FROM after)
+                   AND r.rule_id > (SELECT copied_upto FROM m)
                  ORDER BY r.rule_id
                  LIMIT $3
-                 ON CONFLICT DO NOTHING
-                 RETURNING 1
+             ), copied AS (
+                 INSERT INTO rules (tenant_id, generation, kind, application_id, domain_id,
+                                    path, value, action, enabled, valid_from)
+                 SELECT m.target_tenant_id, m.generation, b.kind, b.application_id,
+                        b.domain_id, b.path, b.value, b.action, b.enabled,
+                        m.target_version_before + 1
+                 FROM m, batch b
+                 ORDER BY b.rule_id
              ), counted AS (
                  UPDATE rule_migrations
-                 SET copied = (SELECT count(*) FROM rule_migration_rows WHERE migration_id = $1)
-                              + (SELECT count(*) FROM staged),
+                 SET (copied, copied_upto) = (
+                         SELECT copied + count(*), coalesce(max(rule_id), copied_upto)
+                         FROM batch),
                      updated_at = $4
-                 WHERE id = $1 AND lease_owner = $2
+                 WHERE id = (SELECT id FROM m)
              )
-             SELECT count(*) AS n FROM staged",
+             SELECT count(*) AS n FROM batch",
         )
         .bind::<BigInt, _>(id)
         .bind::<Text, _>(owner)
@@ -324,55 +339,42 @@ impl RuleMigration {
         Ok(n == 1)
     }
 
-    /// Inside the swap's transaction: the target's current rules closed at
-    /// `version`, the staged rows inserted as its rules (new rule ids) from it.
-    /// Returns how many rules the target lost and got.
-    pub async fn swap_rules(
-        conn: &mut AsyncPgConnection,
-        id: i64,
-        target_tenant_id: i64,
-        version: i64,
-    ) -> QueryResult<(i64, i64)> {
-        use crate::db::schema::rules;
-        let lost = diesel::update(
-            rules::table
-                .filter(rules::tenant_id.eq(target_tenant_id))
-                .filter(rules::valid_to.is_null()),
-        )
-        .set(rules::valid_to.eq(version))
-        .execute(conn)
-        .await?;
-        let got = diesel::sql_query(
-            "INSERT INTO rules (tenant_id, kind, application_id, domain_id, path, value,
-                                action, enabled, valid_from)
-             SELECT $2, kind, application_id, domain_id, path, value, action, enabled, $3
-             FROM rule_migration_rows WHERE migration_id = $1 ORDER BY source_rule_id",
-        )
-        .bind::<BigInt, _>(id)
-        .bind::<BigInt, _>(target_tenant_id)
-        .bind::<BigInt, _>(version)
-        .execute(conn)
-        .await?;
-        Ok((lost as i64, got as i64))
-    }
-
     /// Inside the rollback's transaction: the target's current rules become those
-    /// of version `before`, changing only what differs. A current row that dates
-    /// from `before` or earlier is in that version already and stays as it is (so
-    /// its rule keeps its since-version); rows begun after it are closed at
+    /// of version `before`, changing only what differs. The head goes back to
+    /// `before`'s generation if it left it (the generation's rows are as they
+    /// were: nothing else writes there). A current row of that generation that
+    /// dates from `before` or earlier is in that version already and stays as it
+    /// is (so its rule keeps its since-version); rows begun after it are closed at
     /// `version`, and the rows of `before` closed since are reinserted under their
     /// rule ids from `version`. After a failed migration (its swap never
-    /// committed, the target locked throughout) nothing differs: no row is written.
+    /// committed, the target locked throughout) nothing differs: no row is
+    /// written. The caller records `version`, which reads the head's generation.
     pub async fn restore_rules(
         conn: &mut AsyncPgConnection,
         tenant_id: i64,
         before: i64,
         version: i64,
     ) -> QueryResult<()> {
-        use crate::db::schema::rules;
+        use crate::db::schema::rule_set_versions;
+        let current = super::rules::current_generation(conn, tenant_id).await?;
+        // Version 0 (no row) is empty in any generation: the current one.
+        let generation = rule_set_versions::table
+            .find((tenant_id, before))
+            .select(rule_set_versions::generation)
+            .get_result(conn)
+            .await
+            .optional()?
+            .unwrap_or(current);
+        if generation != current {
+            diesel::update(rule_sets::table.find(tenant_id))
+                .set(rule_sets::generation.eq(generation))
+                .execute(conn)
+                .await?;
+        }
         diesel::update(
             rules::table
                 .filter(rules::tenant_id.eq(tenant_id))
+                .filter(rules::generation.eq(generation))
                 .filter(rules::valid_to.is_null())
                 .filter(rules::valid_from.gt(before)),
         )
@@ -382,20 +384,42 @@ impl RuleMigration {
         // Rows of one rule never overlap: a rule whose current row was kept has no
         // closed row valid at `before`.
         diesel::sql_query(
-            "INSERT INTO rules (rule_id, tenant_id, kind, application_id, domain_id, path,
-                                value, action, enabled, valid_from)
-             SELECT rule_id, tenant_id, kind, application_id, domain_id, path, value,
-                    action, enabled, $3
+            "INSERT INTO rules (rule_id, tenant_id, generation, kind, application_id,
+                                domain_id, path, value, action, enabled, valid_from)
+             SELECT rule_id, tenant_id, generation, kind, application_id, domain_id, path,
+                    value, action, enabled, $4
              FROM rules
-             WHERE tenant_id = $1 AND valid_from <= $2 AND valid_to > $2
+             WHERE tenant_id = $1 AND generation = $2 AND valid_from <= $3 AND valid_to > $3
              ORDER BY rule_id",
         )
         .bind::<BigInt, _>(tenant_id)
+        .bind::<BigInt, _>(generation)
         .bind::<BigInt, _>(before)
         .bind::<BigInt, _>(version)
         .execute(conn)
         .await?;
         Ok(())
+    }
+
+    /// Deletes the rows of the migration's generation of the target's rules once
+    /// it is abandoned (a rollback, a retry that starts the copy afresh): no
+    /// version names it and the head is elsewhere (checked here too: rows a
+    /// version reads are never deleted). Returns how many.
+    pub async fn drop_copy(conn: &mut AsyncPgConnection, m: &RuleMigration) -> QueryResult<usize> {
+        let Some(target) = m.target_tenant_id else {
+            return Ok(0);
+        };
+        diesel::sql_query(
+            "DELETE FROM rules
+             WHERE tenant_id = $1 AND generation = $2
+               AND NOT EXISTS (SELECT 1 FROM rule_sets WHERE tenant_id = $1 AND generation = $2)
+               AND NOT EXISTS (SELECT 1 FROM rule_set_versions
+                               WHERE tenant_id = $1 AND generation = $2)",
+        )
+        .bind::<BigInt, _>(target)
+        .bind::<BigInt, _>(m.generation)
+        .execute(conn)
+        .await
     }
 
     /// Ends the job (`done`, `failed`, `rolled_back`), giving up its lease.
@@ -421,8 +445,8 @@ impl RuleMigration {
     }
 
     /// Queues a failed job again (retry): one more attempt, `total` the source's
-    /// rules now; the staged rows are kept unless the source changed since they
-    /// were copied (`source_version`).
+    /// rules now; the copy so far is kept unless the source changed since it was
+    /// made (`source_version`): then it is deleted and the copy starts afresh.
     pub async fn requeue(
         conn: &mut AsyncPgConnection,
         id: i64,
@@ -431,20 +455,17 @@ impl RuleMigration {
         now: DateTime<Utc>,
     ) -> QueryResult<()> {
         let m = Self::find(conn, id).await?;
-        let mut copied = m.copied;
+        let (mut copied, mut copied_upto) = (m.copied, m.copied_upto);
         if m.source_version != source_version {
-            diesel::delete(
-                rule_migration_rows::table.filter(rule_migration_rows::migration_id.eq(id)),
-            )
-            .execute(conn)
-            .await?;
-            copied = 0;
+            Self::drop_copy(conn, &m).await?;
+            (copied, copied_upto) = (0, 0);
         }
         diesel::update(rule_migrations::table.find(id))
             .set((
                 rule_migrations::state.eq("queued"),
                 rule_migrations::total.eq(total),
                 rule_migrations::copied.eq(copied),
+                rule_migrations::copied_upto.eq(copied_upto),
                 rule_migrations::error.eq(None::<String>),
                 rule_migrations::source_version.eq(source_version),
                 rule_migrations::attempts.eq(rule_migrations::attempts + 1),

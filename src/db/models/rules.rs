@@ -2,6 +2,10 @@
 //! rules as temporal rows, credential-stuffing settings, the rule set's head and
 //! versions, and the lock rows. Every query is scoped by tenant: an id from another
 //! tenant is simply not found.
+//!
+//! Rules belong to generations (migration `rule_generations`): the head names the
+//! current one, each version the one it reads. Reads and edits work in the current
+//! generation; a migration fills a new one and its swap moves the head to it.
 
 use crate::db::models::Tenant;
 use crate::db::schema::{
@@ -12,6 +16,7 @@ use crate::domain::rules::{CredentialStuffing, RuleAction, RuleInput, RuleKind, 
 use chrono::{DateTime, Utc};
 use diesel::pg::Pg;
 use diesel::prelude::*;
+use diesel::sql_types::{Bool, Nullable};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use super::{lower, tenant_owned};
@@ -239,17 +244,54 @@ pub struct RuleFilter {
 
 type BoxedRules<'a> = rules::BoxedQuery<'a, Pg>;
 
+/// The tenant's current generation (0 before its head exists: it has no rules).
+pub async fn current_generation(conn: &mut AsyncPgConnection, tenant_id: i64) -> QueryResult<i64> {
+    Ok(rule_sets::table
+        .find(tenant_id)
+        .select(rule_sets::generation)
+        .get_result(conn)
+        .await
+        .optional()?
+        .unwrap_or(0))
+}
+
+/// The tenant's current rules (the open rows of its current generation), as a
+/// filter on `rules`: what every read of "the rules now" uses.
+pub fn current_of(
+    tenant_id: i64,
+) -> Box<dyn BoxableExpression<rules::table, Pg, SqlType = Nullable<Bool>>> {
+    Box::new(
+        rules::tenant_id
+            .eq(tenant_id)
+            .nullable()
+            .and(
+                rules::generation.nullable().eq(rule_sets::table
+                    .filter(rule_sets::tenant_id.eq(tenant_id))
+                    .select(rule_sets::generation)
+                    .single_value()),
+            )
+            .and(rules::valid_to.is_null()),
+    )
+}
+
 impl RuleRow {
-    /// The rows of the tenant's rule set: current now (`at: None`), or valid at
-    /// version `at` (from `valid_from` until before `valid_to`). Every query of a
-    /// set of rules starts here.
+    /// The rows of the tenant's rule set: current now (`at: None`: the current
+    /// generation's open rows), or valid at version `at` (that version's
+    /// generation's rows from `valid_from` until before `valid_to`; none for
+    /// version 0). Every query of a set of rules starts here.
     fn set_of(tenant_id: i64, at: Option<i64>) -> BoxedRules<'static> {
-        let rows = rules::table
-            .filter(rules::tenant_id.eq(tenant_id))
-            .into_boxed();
         match at {
-            None => rows.filter(rules::valid_to.is_null()),
-            Some(v) => rows
+            None => rules::table.filter(current_of(tenant_id)).into_boxed(),
+            Some(v) => rules::table
+                .filter(rules::tenant_id.eq(tenant_id))
+                .into_boxed()
+                .filter(
+                    rules::generation.nullable().eq(rule_set_versions::table
+                        .filter(rule_set_versions::tenant_id.eq(tenant_id))
+                        .filter(rule_set_versions::version.eq(v))
+                        .select(rule_set_versions::generation)
+                        .single_value()),
+                )
                 .filter(rules::valid_from.le(v))
                 .filter(rules::valid_to.is_null().or(rules::valid_to.gt(v))),
         }
@@ -362,8 +404,9 @@ impl RuleRow {
             .await
     }
 
-    /// Inserts rules valid from `version`: each under its given rule id (an edit, a
-    /// restore) or a new one (`None`). Returns them in order.
+    /// Inserts rules valid from `version` into the tenant's current generation:
+    /// each under its given rule id (an edit, a restore) or a new one (`None`).
+    /// Returns them in order.
     pub async fn insert_many(
         conn: &mut AsyncPgConnection,
         tenant_id: i64,
@@ -373,12 +416,14 @@ impl RuleRow {
         if items.is_empty() {
             return Ok(Vec::new());
         }
+        let generation = current_generation(conn, tenant_id).await?;
         let values: Vec<_> = items
             .iter()
             .map(|(rule_id, r)| {
                 (
                     rule_id.map(|id| rules::rule_id.eq(id)),
                     rules::tenant_id.eq(tenant_id),
+                    rules::generation.eq(generation),
                     rules::kind.eq(r.kind),
                     rules::application_id.eq(r.application_id),
                     rules::domain_id.eq(r.domain_id),
@@ -408,9 +453,11 @@ impl RuleRow {
         rule_ids: &[i64],
         version: i64,
     ) -> QueryResult<usize> {
+        let generation = current_generation(conn, tenant_id).await?;
         diesel::update(
             rules::table
                 .filter(rules::tenant_id.eq(tenant_id))
+                .filter(rules::generation.eq(generation))
                 .filter(rules::valid_to.is_null())
                 .filter(rules::rule_id.eq_any(rule_ids)),
         )
@@ -503,6 +550,9 @@ pub async fn head_version(conn: &mut AsyncPgConnection, tenant_id: i64) -> Query
 /// A new version of the tenant's rule set.
 pub struct NewVersion<'a> {
     pub version: i64,
+    /// The generation the head moves to with it (a migration's swap); `None`: the
+    /// head's current one.
+    pub generation: Option<i64>,
     pub actor_user_id: Option<i64>,
     pub actor_login: &'a str,
     pub kind: VersionKind,
@@ -511,30 +561,44 @@ pub struct NewVersion<'a> {
 }
 
 impl RuleSetVersion {
-    /// Records `v` and moves the (locked) head to it.
+    /// Moves the (locked) head to `v` (and its generation) and records `v`
+    /// reading that generation.
     pub async fn record(
         conn: &mut AsyncPgConnection,
         tenant_id: i64,
         v: NewVersion<'_>,
         now: DateTime<Utc>,
     ) -> QueryResult<()> {
+        let head = diesel::update(rule_sets::table.find(tenant_id));
+        let moved = (
+            rule_sets::version.eq(v.version),
+            rule_sets::updated_at.eq(now),
+        );
+        let generation: i64 = match v.generation {
+            Some(g) => {
+                head.set((moved, rule_sets::generation.eq(g)))
+                    .returning(rule_sets::generation)
+                    .get_result(conn)
+                    .await?
+            }
+            None => {
+                head.set(moved)
+                    .returning(rule_sets::generation)
+                    .get_result(conn)
+                    .await?
+            }
+        };
         diesel::insert_into(rule_set_versions::table)
             .values((
                 rule_set_versions::tenant_id.eq(tenant_id),
                 rule_set_versions::version.eq(v.version),
+                rule_set_versions::generation.eq(generation),
                 rule_set_versions::created_at.eq(now),
                 rule_set_versions::actor_user_id.eq(v.actor_user_id),
                 rule_set_versions::actor_login.eq(v.actor_login),
                 rule_set_versions::kind.eq(v.kind),
                 rule_set_versions::summary.eq(v.summary),
                 rule_set_versions::settings.eq(v.settings),
-            ))
-            .execute(conn)
-            .await?;
-        diesel::update(rule_sets::table.find(tenant_id))
-            .set((
-                rule_sets::version.eq(v.version),
-                rule_sets::updated_at.eq(now),
             ))
             .execute(conn)
             .await?;

@@ -57,6 +57,7 @@ async fn run<T>(
                 tenant_id,
                 NewVersion {
                     version: next,
+                    generation: None,
                     actor_user_id: c.actor.user_id,
                     actor_login: &c.actor.login,
                     kind,

@@ -8,12 +8,12 @@
 use super::tenants::path_tenant;
 use super::{json, parse_json};
 use crate::auth::{authz, ApiUser};
-use crate::db::models::branding::{Effective, Inherited};
+use crate::db::models::branding::Inherited;
 use crate::db::models::Tenant;
 use crate::domain::branding::BrandingFields;
 use crate::domain::logo::Logo;
 use crate::error::{AppError, FieldErrors};
-use crate::services::branding::{self as service, BrandingChange, Field};
+use crate::services::branding::{self as service, BrandingChange, BrandingView, Field};
 use crate::services::change::Change;
 use crate::web::branding::{contrast_warning, sees_source};
 use crate::web::routes::{route, Route};
@@ -52,6 +52,18 @@ pub struct BrandingFieldJson {
     pub set_here: bool,
     /// The tenant it comes from (`null` when unset everywhere).
     pub source: Option<BrandingSourceJson>,
+    /// This tenant's own value (the logo's: its ETag), kept but not in effect while
+    /// its plan lacks custom branding, with the reason; `null` otherwise.
+    pub kept: Option<BrandingKeptJson>,
+}
+
+/// An own value its plan keeps from taking effect.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+#[schema(as = BrandingKept)]
+pub struct BrandingKeptJson {
+    pub value: String,
+    /// "Not in plan Basic."
+    pub reason: String,
 }
 
 /// A tenant's branding as it is in effect.
@@ -71,8 +83,13 @@ pub struct BrandingJson {
 }
 
 impl BrandingJson {
-    fn new(p: &ApiUser, tenant: &Tenant, e: &Effective) -> Self {
-        let field = |f: &Inherited, value: Option<String>| BrandingFieldJson {
+    fn new(p: &ApiUser, tenant: &Tenant, view: &BrandingView) -> Self {
+        let e = &view.effective;
+        let field = |f: &Inherited, value: Option<String>, name: Field| BrandingFieldJson {
+            kept: view.kept(name).map(|(value, reason)| BrandingKeptJson {
+                value: value.to_string(),
+                reason: reason.to_string(),
+            }),
             value,
             set_here: f.from.as_ref().is_some_and(|(id, _)| *id == tenant.id),
             source: f.from.as_ref().map(|(id, name)| {
@@ -90,11 +107,27 @@ impl BrandingJson {
         let brand = e.brand();
         BrandingJson {
             tenant_id: tenant.id,
-            product_name: field(&e.product_name, e.product_name.value.clone()),
-            primary_color: field(&e.primary_color, e.primary_color.value.clone()),
-            support_email: field(&e.support_email, e.support_email.value.clone()),
-            support_url: field(&e.support_url, e.support_url.value.clone()),
-            logo: field(&e.logo, brand.logo_url()),
+            product_name: field(
+                &e.product_name,
+                e.product_name.value.clone(),
+                Field::ProductName,
+            ),
+            primary_color: field(
+                &e.primary_color,
+                e.primary_color.value.clone(),
+                Field::PrimaryColor,
+            ),
+            support_email: field(
+                &e.support_email,
+                e.support_email.value.clone(),
+                Field::SupportEmail,
+            ),
+            support_url: field(
+                &e.support_url,
+                e.support_url.value.clone(),
+                Field::SupportUrl,
+            ),
+            logo: field(&e.logo, brand.logo_url(), Field::Logo),
             warnings: contrast_warning(&brand).into_iter().collect(),
         }
     }
@@ -170,8 +203,11 @@ pub async fn show(
     path: web::Path<String>,
 ) -> Result<HttpResponse, actix_web::Error> {
     let (mut conn, tenant) = path_tenant(&req, &user, &state, &path).await?;
-    let e = service::effective(&mut conn, &user, &tenant).await?;
-    Ok(json(StatusCode::OK, &BrandingJson::new(&user, &tenant, &e)))
+    let view = service::view(&mut conn, &user, &tenant).await?;
+    Ok(json(
+        StatusCode::OK,
+        &BrandingJson::new(&user, &tenant, &view),
+    ))
 }
 
 /// The prologue and answer of every change: the tenant (404), the branding right
@@ -188,8 +224,11 @@ async fn changed(
     let input = input().await?;
     let actor = user.actor(req);
     let c = Change::new(user, &actor, &tenant, state.clock.now());
-    let e = service::change(&mut conn, &c, input).await?;
-    Ok(json(StatusCode::OK, &BrandingJson::new(user, &tenant, &e)))
+    let view = service::change(&mut conn, &c, input).await?;
+    Ok(json(
+        StatusCode::OK,
+        &BrandingJson::new(user, &tenant, &view),
+    ))
 }
 
 /// Set a tenant's own branding: every field, `null` to inherit it.

@@ -3,7 +3,9 @@
 
 use super::activity::{ActivityChange, ActivityEvent, ActivityEventPage};
 use super::batch::{BatchRequest, BatchResponse, BatchResult, Operation};
-use super::branding::{BrandingBody, BrandingFieldJson, BrandingJson, BrandingSourceJson};
+use super::branding::{
+    BrandingBody, BrandingFieldJson, BrandingJson, BrandingKeptJson, BrandingSourceJson,
+};
 use super::bulk::{BulkFilter, BulkItem, BulkOutcome, BulkRequest, BulkResponse, BulkScope};
 use super::migrations::{MigrationJson, MigrationPage, StartMigration};
 use super::network::{
@@ -145,7 +147,7 @@ pub fn routes() -> Vec<Route> {
         CloudVisibility, InstanceStatus, ResolverJson, ResolverBody,
         ResolverPatch, ResolverPage, DeviceJson, DeviceBody, DevicePatch, DevicePage, SubnetJson,
         SubnetBody, SubnetPatch, SubnetPage, PolicyJson, PolicyBody, PolicyPatch, PolicyPage,
-        PolicyKind, Enforcement, BrandingJson, BrandingFieldJson, BrandingSourceJson,
+        PolicyKind, Enforcement, BrandingJson, BrandingFieldJson, BrandingSourceJson, BrandingKeptJson,
         BrandingBody, PlanJson, PlanBody, PlanPage
     )),
     modifiers(&Security, &Problems),
