@@ -1240,7 +1240,25 @@ async fn own_branding_stops_taking_effect_while_the_plan_lacks_custom_branding()
         text_of(&carol.get_html("/dashboard").await, "product-name"),
         "A1 Cloud"
     );
-    on_new_plan(&app, &t.a1, json!({"name": "Basic"})).await;
+    // Switching a1 to a plan without the option is refused while it has branding of
+    // its own (the plans' rule); a tenant in that state is older data or a direct
+    // change: put there in the database.
+    let api = Api::new(&app, Some(&token_for(&app, &app.admin, false).await));
+    let (code, b) = api.post("/api/v1/plans", json!({"name": "Basic"})).await;
+    assert_eq!(code, 201, "{b}");
+    let basic = b["id"].as_i64().unwrap();
+    let (code, b) = api
+        .patch(
+            &format!("/api/v1/tenants/{}", t.a1.id),
+            json!({ "plan_id": basic }),
+        )
+        .await;
+    assert_eq!(code, 422, "{b}");
+    assert_eq!(
+        b["errors"]["plan_id"],
+        "Plan Basic does not fit: Tenant a1 has branding of its own."
+    );
+    crate::plans::on_plan_directly(&app, &t.a1, basic).await;
     // The frame of a1x (below a1) and a1's login page show acme's branding.
     let html = carol.get_html("/dashboard").await;
     assert_eq!(text_of(&html, "product-name"), "Acme Cloud");
@@ -1259,7 +1277,6 @@ async fn own_branding_stops_taking_effect_while_the_plan_lacks_custom_branding()
         404
     );
     // The API: the value in effect, a1's own kept with the reason.
-    let api = Api::new(&app, Some(&token_for(&app, &app.admin, false).await));
     let (_, b) = api
         .get(&format!("/api/v1/tenants/{}/branding", t.a1.id))
         .await;

@@ -38,7 +38,7 @@ async fn put_on(api: &Api, tenant: &Tenant, plan: i64) {
 
 /// Puts `tenant` on the plan in the database, past every check (data from before a
 /// rule, as the demo data is written).
-async fn on_plan_directly(app: &TestApp, tenant: &Tenant, plan: i64) {
+pub(crate) async fn on_plan_directly(app: &TestApp, tenant: &Tenant, plan: i64) {
     db(app)
         .await
         .execute(

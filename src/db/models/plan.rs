@@ -178,10 +178,9 @@ pub struct PlanTenant {
 /// subtrees of the plan's tenants first (by the paths' index), then the rule.
 fn governed_by<QS>(
     id: i64,
-) -> impl diesel::Expression<SqlType = diesel::sql_types::Bool>
-       + diesel::expression::NonAggregate
+) -> impl diesel::expression::NonAggregate
        + diesel::query_builder::QueryFragment<Pg>
-       + diesel::AppearsOnTable<QS>
+       + diesel::AppearsOnTable<QS, SqlType = diesel::sql_types::Bool>
        + Send
        + 'static {
     use diesel::sql_types::{BigInt, Bool};
