@@ -59,6 +59,15 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("branding.update", "Changed the branding"),
     ("branding.reset", "Reset a branding field to inherited"),
     ("branding.logo", "Uploaded a logo"),
+    ("policy.create", "Created a policy"),
+    ("policy.update", "Changed a policy"),
+    ("policy.delete", "Deleted a policy"),
+    ("policy.override", "Overrode an inherited policy"),
+    ("policy.reset", "Reset an override to the inherited policy"),
+    (
+        "policy.clear",
+        "Cleared policy choices that no longer apply",
+    ),
 ];
 
 /// What the page calls `action` (an action it does not know: its own name).

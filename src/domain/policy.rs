@@ -114,32 +114,35 @@ impl PolicySettings {
                 Ok(PolicySettings::Entries(kind, sorted(entries.to_vec())))
             }
             PolicyKind::AllowList | PolicyKind::DenyList => {
-                if entries.is_empty() {
+                // Each entry is a line (counted from 1; blank ones skipped): every bad
+                // line is named, not only the first.
+                let mut hosts = Vec::new();
+                let mut bad = Vec::new();
+                for (n, entry) in entries.iter().enumerate() {
+                    match parse_list_domain(entry) {
+                        Ok(Some(host)) => hosts.push(host),
+                        Ok(None) => {}
+                        Err(e) => bad.push((n + 1, entry.trim(), e)),
+                    }
+                }
+                if !bad.is_empty() {
+                    return Err(bad_lines(&bad));
+                }
+                if hosts.is_empty() {
                     return Err("Enter at least one domain, one per line.".into());
                 }
-                if entries.len() > MAX_DOMAINS {
+                if hosts.len() > MAX_DOMAINS {
                     return Err(format!("A list holds at most {MAX_DOMAINS} domains."));
-                }
-                let mut hosts = Vec::new();
-                for (n, entry) in entries.iter().enumerate() {
-                    match parse_host_name(entry) {
-                        Ok(Some(host)) => hosts.push(host),
-                        Ok(None) => return Err(format!("Domain {}: enter a domain.", n + 1)),
-                        Err(e) => return Err(format!("Domain {} ({}): {e}", n + 1, entry.trim())),
-                    }
                 }
                 Ok(PolicySettings::Entries(kind, sorted(hosts)))
             }
         }
     }
 
-    /// The domains of a form's text: one per line, blank lines skipped.
+    /// The lines of a form's text, trimmed, blank ones kept so that an error names
+    /// the line as the user counts it ([`PolicySettings::parse`] skips them).
     pub fn lines(text: &str) -> Vec<String> {
-        text.lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .map(String::from)
-            .collect()
+        text.lines().map(|l| l.trim().to_string()).collect()
     }
 
     /// The stored form: `(threshold, entries)`.
@@ -157,50 +160,178 @@ fn sorted(mut v: Vec<String>) -> Vec<String> {
     v
 }
 
-/// One setting that differs between an override and the policy it overrides:
-/// what, the inherited value, the override's value.
+/// One line of an allow or deny list: a host name ([`parse_host_name`]), or an
+/// internationalised one, stored as its ASCII (punycode) form, which is what DNS
+/// queries carry (`bücher.example` is `xn--bcher-kva.example`). `Ok(None)`: blank.
+pub fn parse_list_domain(line: &str) -> Result<Option<String>, String> {
+    let line = line.trim();
+    if line.is_ascii() {
+        return parse_host_name(line);
+    }
+    // UTS 46 as a resolver applies it (STD3 rules: letters, digits, hyphens).
+    let ascii = idna::domain_to_ascii_strict(line.trim_end_matches(['.', '。']))
+        .map_err(|_| "Not a valid internationalised domain name.".to_string())?;
+    parse_host_name(&ascii)
+}
+
+/// How many bad lines the field error explains one by one (it numbers them all,
+/// up to [`NAMED_LINES`]).
+const EXPLAINED_LINES: usize = 10;
+/// How many bad lines' numbers the field error lists.
+const NAMED_LINES: usize = 100;
+
+/// The field error of a list's bad lines (number, text, why): every line number
+/// first, then why for each of the first ones.
+fn bad_lines(bad: &[(usize, &str, String)]) -> String {
+    let numbers: Vec<String> = bad
+        .iter()
+        .take(NAMED_LINES)
+        .map(|(n, _, _)| n.to_string())
+        .collect();
+    let mut head = match numbers.as_slice() {
+        [one] => format!("Line {one} is not a domain."),
+        [first @ .., last] if bad.len() <= NAMED_LINES => {
+            format!("Lines {} and {last} are not domains.", first.join(", "))
+        }
+        _ => format!(
+            "Lines {} and {} more are not domains.",
+            numbers.join(", "),
+            bad.len() - NAMED_LINES
+        ),
+    };
+    for (n, text, why) in bad.iter().take(EXPLAINED_LINES) {
+        let shown: String = if text.chars().count() > 60 {
+            text.chars().take(59).chain(['…']).collect()
+        } else {
+            text.to_string()
+        };
+        head.push_str(&format!(" Line {n} ({shown}): {why}"));
+    }
+    head
+}
+
+/// What an override is compared on with the policy it overrides: its kind's
+/// setting, whether it reaches the tenants below, and how. (The name is its own:
+/// the pages show both.)
+#[derive(Clone, Copy, Debug)]
+pub struct Compared<'a> {
+    pub threshold: Option<i32>,
+    pub entries: &'a [String],
+    pub inheritable: bool,
+    pub enforcement: Enforcement,
+}
+
+/// One field of an override beside the inherited policy's: what, both values,
+/// and whether they differ. For entries that differ, `only_inherited` and
+/// `only_own` say what each side alone has (compared as sets).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SettingDiff {
     pub setting: &'static str,
     pub inherited: String,
     pub own: String,
+    pub differs: bool,
+    pub only_inherited: Vec<String>,
+    pub only_own: Vec<String>,
 }
 
-/// The settings of two policies of one kind, side by side, only where they differ:
-/// the threshold and the entries (compared as sets), what decides what is blocked.
-/// The name and whether it reaches further down are the override's own business.
-pub fn differences(
-    inherited: (Option<i32>, &[String]),
-    own: (Option<i32>, &[String]),
+impl SettingDiff {
+    /// The difference in a line (the overrides report): `threshold: 40 → 70`; for
+    /// entries, what only each side has.
+    pub fn summary(&self) -> String {
+        if self.setting != "entries" {
+            return format!("{}: {} → {}", self.setting, self.inherited, self.own);
+        }
+        let mut parts = Vec::new();
+        if !self.only_inherited.is_empty() {
+            parts.push(format!(
+                "only in the inherited policy: {}",
+                self.only_inherited.join(", ")
+            ));
+        }
+        if !self.only_own.is_empty() {
+            parts.push(format!(
+                "only in the override: {}",
+                self.only_own.join(", ")
+            ));
+        }
+        format!("entries: {}", parts.join(" → "))
+    }
+}
+
+fn yes_no(b: bool) -> String {
+    if b { "yes" } else { "no" }.to_string()
+}
+
+/// Every compared field of two policies of `kind`, side by side: the kind's
+/// setting (`threshold`, or `entries` compared as sets), `inheritable`,
+/// `enforcement`.
+pub fn comparison(
+    kind: PolicyKind,
+    inherited: Compared<'_>,
+    own: Compared<'_>,
 ) -> Vec<SettingDiff> {
     use std::collections::BTreeSet;
+    let row = |setting, inherited: String, own: String| SettingDiff {
+        setting,
+        differs: inherited != own,
+        inherited,
+        own,
+        only_inherited: Vec::new(),
+        only_own: Vec::new(),
+    };
     let mut out = Vec::new();
-    if inherited.0 != own.0 {
-        let show = |t: Option<i32>| t.map_or_else(|| "—".to_string(), |t| t.to_string());
-        out.push(SettingDiff {
-            setting: "threshold",
-            inherited: show(inherited.0),
-            own: show(own.0),
-        });
-    }
-    let a: BTreeSet<&String> = inherited.1.iter().collect();
-    let b: BTreeSet<&String> = own.1.iter().collect();
-    if a != b {
-        let only = |x: &BTreeSet<&String>, y: &BTreeSet<&String>, side: &str| {
-            let items: Vec<&str> = x.difference(y).map(|s| s.as_str()).collect();
-            if items.is_empty() {
-                "—".to_string()
+    if kind == PolicyKind::BlockingThreshold {
+        let show = |t: Option<i32>| t.map_or_else(|| "none".to_string(), |t| t.to_string());
+        out.push(row(
+            "threshold",
+            show(inherited.threshold),
+            show(own.threshold),
+        ));
+    } else {
+        let a: BTreeSet<&String> = inherited.entries.iter().collect();
+        let b: BTreeSet<&String> = own.entries.iter().collect();
+        let show = |x: &BTreeSet<&String>| {
+            if x.is_empty() {
+                "none".to_string()
             } else {
-                format!("only in the {side}: {}", items.join(", "))
+                x.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
             }
+        };
+        let only = |x: &BTreeSet<&String>, y: &BTreeSet<&String>| {
+            x.difference(y).map(|s| s.to_string()).collect::<Vec<_>>()
         };
         out.push(SettingDiff {
             setting: "entries",
-            inherited: only(&a, &b, "inherited policy"),
-            own: only(&b, &a, "override"),
+            inherited: show(&a),
+            own: show(&b),
+            differs: a != b,
+            only_inherited: only(&a, &b),
+            only_own: only(&b, &a),
         });
     }
+    out.push(row(
+        "inheritable",
+        yes_no(inherited.inheritable),
+        yes_no(own.inheritable),
+    ));
+    out.push(row(
+        "enforcement",
+        inherited.enforcement.as_str().to_string(),
+        own.enforcement.as_str().to_string(),
+    ));
     out
+}
+
+/// The fields of [`comparison`] that differ: what an override really changes.
+pub fn differences(
+    kind: PolicyKind,
+    inherited: Compared<'_>,
+    own: Compared<'_>,
+) -> Vec<SettingDiff> {
+    comparison(kind, inherited, own)
+        .into_iter()
+        .filter(|d| d.differs)
+        .collect()
 }
 
 #[cfg(test)]
@@ -239,21 +370,79 @@ mod tests {
             &PolicySettings::lines("a.com\nbad_host"),
         )
         .unwrap_err();
-        assert!(e.starts_with("Domain 2 (bad_host):"), "{e}");
+        assert!(
+            e.starts_with("Line 2 is not a domain. Line 2 (bad_host): "),
+            "{e}"
+        );
         assert!(PolicySettings::parse(PolicyKind::AllowList, None, &[" ".into()]).is_err());
     }
 
+    fn compared(threshold: Option<i32>, entries: &[String]) -> Compared<'_> {
+        Compared {
+            threshold,
+            entries,
+            inheritable: true,
+            enforcement: Enforcement::Default,
+        }
+    }
+
     #[test]
-    fn only_real_differences_are_shown() {
+    fn every_field_is_compared_and_only_real_differences_count() {
+        let kind = PolicyKind::AllowList;
         let a = vec!["a.com".to_string(), "b.com".into()];
         let b = vec!["b.com".to_string(), "a.com".into()];
-        assert!(differences((None, &a), (None, &b)).is_empty());
-        let c = vec!["a.com".to_string(), "c.com".into()];
-        let d = differences((None, &a), (None, &c));
+        assert!(differences(kind, compared(None, &a), compared(None, &b)).is_empty());
+        let all = comparison(kind, compared(None, &a), compared(None, &b));
+        let settings: Vec<_> = all.iter().map(|d| d.setting).collect();
+        assert_eq!(settings, ["entries", "inheritable", "enforcement"]);
+        let c = vec!["a.com".to_string(), "b.com".into(), "c.com".into()];
+        let d = differences(kind, compared(None, &a), compared(None, &c));
         assert_eq!(d.len(), 1);
-        assert_eq!(d[0].inherited, "only in the inherited policy: b.com");
-        assert_eq!(d[0].own, "only in the override: c.com");
-        let t = differences((Some(40), &[]), (Some(60), &[]));
-        assert_eq!(t[0].setting, "threshold");
+        assert_eq!(
+            (d[0].inherited.as_str(), d[0].own.as_str()),
+            ("a.com, b.com", "a.com, b.com, c.com")
+        );
+        assert_eq!(d[0].summary(), "entries: only in the override: c.com");
+        let t = differences(
+            PolicyKind::BlockingThreshold,
+            compared(Some(40), &[]),
+            compared(Some(60), &[]),
+        );
+        assert_eq!(t[0].summary(), "threshold: 40 → 60");
+        // Reach and enforcement are differences too.
+        let mut own = compared(Some(40), &[]);
+        own.inheritable = false;
+        own.enforcement = Enforcement::Locked;
+        let d = differences(PolicyKind::BlockingThreshold, compared(Some(40), &[]), own);
+        let lines: Vec<String> = d.iter().map(SettingDiff::summary).collect();
+        assert_eq!(
+            lines,
+            ["inheritable: yes → no", "enforcement: default → locked"]
+        );
+    }
+
+    #[test]
+    fn list_errors_name_every_bad_line_and_idns_are_stored_as_punycode() {
+        let lines = PolicySettings::lines("Bücher.Example\n\nbad_host\nok.example.com\n-x.example");
+        let e = PolicySettings::parse(PolicyKind::DenyList, None, &lines).unwrap_err();
+        assert!(
+            e.starts_with("Lines 3 and 5 are not domains. Line 3 (bad_host): "),
+            "{e}"
+        );
+        assert!(e.contains(" Line 5 (-x.example): "), "{e}");
+        let lines = PolicySettings::lines("Bücher.example.\nмосква.рф\nok.example.com");
+        assert_eq!(
+            PolicySettings::parse(PolicyKind::AllowList, None, &lines),
+            Ok(PolicySettings::Entries(
+                PolicyKind::AllowList,
+                vec![
+                    "ok.example.com".into(),
+                    "xn--80adxhks.xn--p1ai".into(),
+                    "xn--bcher-kva.example".into(),
+                ]
+            ))
+        );
+        let e = PolicySettings::parse(PolicyKind::AllowList, None, &["a b.exämple".into()]);
+        assert!(e.is_err(), "{e:?}");
     }
 }

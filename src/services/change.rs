@@ -30,6 +30,13 @@ impl<'a> Change<'a> {
     }
 }
 
+/// An audit event's before and after.
+#[derive(Clone, Debug, Default)]
+pub struct Audit {
+    pub before: Option<serde_json::Value>,
+    pub after: Option<serde_json::Value>,
+}
+
 impl Change<'_> {
     /// Runs `body` as one audited change (the families without versions: network,
     /// policies; the caller checks the right first): one transaction with a bounded
@@ -41,12 +48,34 @@ impl Change<'_> {
         action: &'static str,
         body: impl AsyncFnOnce(&mut AsyncPgConnection) -> Result<(T, serde_json::Value), AppError>,
     ) -> Result<T, AppError> {
+        self.audited_as(conn, action, async |conn| {
+            let (value, after) = body(conn).await?;
+            let audit = Audit {
+                before: None,
+                after: Some(after),
+            };
+            Ok((value, Some(audit)))
+        })
+        .await
+    }
+
+    /// [`Change::audited`] with the event's before and after as `body` says, or
+    /// no event at all (`None`: a save that changed nothing).
+    pub async fn audited_as<T>(
+        &self,
+        conn: &mut AsyncPgConnection,
+        action: &'static str,
+        body: impl AsyncFnOnce(&mut AsyncPgConnection) -> Result<(T, Option<Audit>), AppError>,
+    ) -> Result<T, AppError> {
         in_transaction(conn, async |conn| {
             set_lock_timeout(conn).await?;
-            let (value, after) = body(conn).await?;
-            let mut event = self.actor.event(action, Some(self.tenant.id));
-            event.after = Some(after);
-            event.record(conn).await?;
+            let (value, audit) = body(conn).await?;
+            if let Some(audit) = audit {
+                let mut event = self.actor.event(action, Some(self.tenant.id));
+                event.before = audit.before;
+                event.after = audit.after;
+                event.record(conn).await?;
+            }
             Ok(value)
         })
         .await

@@ -10,8 +10,10 @@
 //! tenants below. Their resolvers and subnets that used it are not refused nor left
 //! pointing at something they cannot see: the reference is cleared (they follow
 //! their tenant's effective policy, `/tenants/{id}/policies/effective`), and their
-//! overrides of it become plain policies of their own. The audit event counts them;
-//! the move preview names the policies a subtree gains and loses.
+//! overrides of it become plain policies of their own. Each tenant whose choices a
+//! change of a policy cleared gets a `policy.clear` audit entry in its own trail,
+//! naming each resolver, subnet and override and why; the move preview names the
+//! policies a subtree gains and loses.
 //!
 //! A lock that takes effect (a new inheritable `locked` policy, or one made
 //! inheritable and locked) does the same to what it binds below: resolvers and
@@ -27,15 +29,16 @@
 
 use crate::auth::authz::{self, PolicyAccess, PolicyFacts};
 use crate::auth::Principal;
-use crate::db::models::policy::{Policy, PolicyFields, SeenPolicy};
+use crate::db::models::policy::{ClearedChoice, Policy, PolicyFields, SeenPolicy};
 use crate::db::models::Tenant;
+use crate::db::transaction::in_transaction;
 use crate::domain::policy::{Enforcement, PolicyKind, PolicySettings};
 use crate::domain::{Feature, Level, TenantName};
 use crate::error::{AppError, FieldErrors};
 use diesel::result::{DatabaseErrorKind, Error as DbError};
 use diesel_async::AsyncPgConnection;
 
-pub use super::change::Change;
+pub use super::change::{Audit, Change};
 
 /// A policy id a resolver or subnet names that its tenant does not see (missing,
 /// a sibling's, not inheritable: the same answer).
@@ -158,6 +161,17 @@ async fn run<T>(
     c.audited(conn, action, body).await
 }
 
+/// [`run`] with the event's before and after as `body` says ([`Change::audited_as`]).
+async fn run_as<T>(
+    c: &Change<'_>,
+    conn: &mut AsyncPgConnection,
+    action: &'static str,
+    body: impl AsyncFnOnce(&mut AsyncPgConnection) -> Result<(T, Option<Audit>), AppError>,
+) -> Result<T, AppError> {
+    may_change(c.p, c.tenant)?;
+    c.audited_as(conn, action, body).await
+}
+
 /// A unique violation of the policy's name (two creates at once), or of the one
 /// override per inherited policy.
 fn taken(e: DbError) -> AppError {
@@ -212,10 +226,10 @@ pub async fn create(
         let p = Policy::insert(conn, c.tenant.id, &input.fields(), None, c.now)
             .await
             .map_err(taken)?;
-        let mut after = policy_json(&p);
         if locks_kind(&p) {
-            clear_below(conn, c, &mut after).await?;
+            clear_below(conn, c, &p, Cause::Locked).await?;
         }
+        let after = policy_json(&p);
         Ok((p, after))
     })
     .await
@@ -288,18 +302,96 @@ fn locks(f: &PolicyFields) -> bool {
     f.inheritable && f.enforcement == Enforcement::Locked
 }
 
+/// Why a change of policy `p` cleared choices of it (or of its kind) below.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Cause {
+    /// It stopped being inheritable: it no longer reaches the tenants below.
+    Withdrawn,
+    /// It locks its kind below now.
+    Locked,
+    /// It was deleted.
+    Deleted,
+}
+
 /// A change that takes a policy away from the tenants below or puts a lock on
 /// them: what used it, or another of the locked kind, there is cleared in the same
-/// transaction (module comment), counted in the audit event.
+/// transaction (module comment), and each tenant it touched gets an audit entry
+/// ([`record_cleared`]).
 async fn clear_below(
     conn: &mut AsyncPgConnection,
     c: &Change<'_>,
-    after: &mut serde_json::Value,
+    p: &Policy,
+    cause: Cause,
 ) -> Result<(), AppError> {
     let below = Policy::subtree_of(conn, c.tenant.id).await?;
-    let (r, s, o) = Policy::clear_unseen(conn, &below, c.now).await?;
-    after["cleared"] = serde_json::json!({"resolvers": r, "subnets": s, "overrides": o});
+    let cleared = Policy::clear_unseen_listed(conn, &below, c.now).await?;
+    record_cleared(conn, c, p, cause, &cleared).await
+}
+
+/// One `policy.clear` audit entry in each tenant whose choices a change of `p`
+/// cleared, in its own trail: each resolver, subnet and override with the policy
+/// it had and, after, why it has none now (a field per item: `resolver dns: Acme
+/// deny → none (Tenant acme made Acme deny not inheritable)`).
+async fn record_cleared(
+    conn: &mut AsyncPgConnection,
+    c: &Change<'_>,
+    p: &Policy,
+    cause: Cause,
+    cleared: &[ClearedChoice],
+) -> Result<(), AppError> {
+    let owner = &c.tenant.name;
+    let kind = p.kind.label().to_lowercase();
+    let mut tenants: Vec<i64> = cleared.iter().map(|x| x.tenant_id).collect();
+    tenants.dedup();
+    for tenant_id in tenants {
+        let (mut before, mut after) = (serde_json::Map::new(), serde_json::Map::new());
+        for x in cleared.iter().filter(|x| x.tenant_id == tenant_id) {
+            let why = match cause {
+                Cause::Withdrawn => format!("{owner} made {} not inheritable", p.name),
+                Cause::Deleted => format!("{owner} deleted {}", p.name),
+                Cause::Locked if x.policy_id == p.id => {
+                    format!("{owner} locked {}: it cannot be overridden", p.name)
+                }
+                Cause::Locked => format!("{owner} locks the {kind} policy to {}", p.name),
+            };
+            let key = format!("{} {}", x.item, x.name);
+            let (was, is) = if x.item == "policy" {
+                (format!("override of {}", x.policy_name), "plain policy")
+            } else {
+                (x.policy_name.clone(), "none")
+            };
+            before.insert(key.clone(), was.into());
+            after.insert(key, format!("{is} ({why})").into());
+        }
+        let mut event = c.actor.event("policy.clear", Some(tenant_id));
+        event.before = Some(before.into());
+        event.after = Some(after.into());
+        event.record(conn).await?;
+    }
     Ok(())
+}
+
+/// The fields of a policy that a change changed, as they were and as they are
+/// (the policy's id on both sides, to say which), for its `policy.update` entry;
+/// `None` when nothing changed.
+fn changed_fields(old: &Policy, new: &Policy) -> Option<Audit> {
+    let (was, is) = (policy_json(old), policy_json(new));
+    let (mut before, mut after) = (serde_json::Map::new(), serde_json::Map::new());
+    for field in ["name", "threshold", "entries", "inheritable", "enforcement"] {
+        if was[field] != is[field] {
+            before.insert(field.into(), was[field].clone());
+            after.insert(field.into(), is[field].clone());
+        }
+    }
+    if before.is_empty() {
+        return None;
+    }
+    before.insert("policy_id".into(), old.id.into());
+    after.insert("policy_id".into(), new.id.into());
+    Some(Audit {
+        before: Some(before.into()),
+        after: Some(after.into()),
+    })
 }
 
 /// Changes one of the tenant's own policies (an inherited one: 403 naming its
@@ -311,7 +403,7 @@ pub async fn update(
     id: i64,
     input: Result<PolicyInput, FieldErrors>,
 ) -> Result<Policy, AppError> {
-    run(c, conn, "policy.update", async |conn| {
+    run_as(c, conn, "policy.update", async |conn| {
         let (seen, access) = find(conn, c.tenant, id).await?;
         authz::require_own_policy(access, &seen.owner_name)?;
         let old = Policy::lock(conn, c.tenant.id, id).await?;
@@ -331,12 +423,13 @@ pub async fn update(
         let p = Policy::update(conn, c.tenant.id, id, &input.fields(), c.now)
             .await
             .map_err(taken)?;
-        let mut after = policy_json(&p);
-        if (old.inheritable && !p.inheritable) || (now_locks && !was_locking) {
-            clear_below(conn, c, &mut after).await?;
+        if old.inheritable && !p.inheritable {
+            clear_below(conn, c, &p, Cause::Withdrawn).await?;
+        } else if now_locks && !was_locking {
+            clear_below(conn, c, &p, Cause::Locked).await?;
         }
-        after["before"] = policy_json(&old);
-        Ok((p, after))
+        let audit = changed_fields(&old, &p);
+        Ok((p, audit))
     })
     .await
 }
@@ -350,15 +443,18 @@ pub async fn delete(
     c: &Change<'_>,
     id: i64,
 ) -> Result<Policy, AppError> {
-    run(c, conn, "policy.delete", async |conn| {
+    run_as(c, conn, "policy.delete", async |conn| {
         let (seen, access) = find(conn, c.tenant, id).await?;
         authz::require_own_policy(access, &seen.owner_name)?;
         let p = Policy::lock(conn, c.tenant.id, id).await?;
-        let used = Policy::uses(conn, id).await?;
+        let cleared = Policy::choices_of(conn, id, &p.name).await?;
         Policy::delete(conn, c.tenant.id, id).await?;
-        let mut after = policy_json(&p);
-        after["cleared_uses"] = used.into();
-        Ok((p, after))
+        record_cleared(conn, c, &p, Cause::Deleted, &cleared).await?;
+        let audit = Audit {
+            before: Some(policy_json(&p)),
+            after: None,
+        };
+        Ok((p, Some(audit)))
     })
     .await
 }
@@ -379,12 +475,7 @@ pub async fn create_override(
             &authz::PolicyFacts::of(&inherited.policy),
             &inherited.owner_name,
         )?;
-        if let Some(existing) = Policy::override_of(conn, c.tenant.id, of).await? {
-            return Err(AppError::Conflict(format!(
-                "This tenant overrides {} already, with {}.",
-                inherited.policy.name, existing.name
-            )));
-        }
+        overridden_already(conn, c.tenant, &inherited.policy).await?;
         let input = input.map_err(AppError::Validation)?;
         if input.kind != inherited.policy.kind {
             return Err(AppError::field(
@@ -392,45 +483,98 @@ pub async fn create_override(
                 format!("An override keeps the kind of {}.", inherited.policy.name),
             ));
         }
-        check_name(conn, c.tenant.id, &input, None).await?;
+        // Two overrides of one policy at once: the one that commits first may make
+        // the other's name taken (the default name is the same), but the answer is
+        // the second override's 409, as when they come one after the other. So the
+        // override is looked for again after the name check and after a unique
+        // violation (the insert in a savepoint, to ask on).
+        let name_free = check_name(conn, c.tenant.id, &input, None).await;
+        overridden_already(conn, c.tenant, &inherited.policy).await?;
+        name_free?;
         check_lock(conn, c.tenant, &input, None).await?;
         if locks(&input.fields()) {
             Policy::lock_kind_around(conn, &c.tenant.path, input.kind).await?;
         }
-        let p = Policy::insert(conn, c.tenant.id, &input.fields(), Some(of), c.now)
-            .await
-            .map_err(taken)?;
-        let mut after = policy_json(&p);
+        let inserted = in_transaction(conn, async |conn| {
+            Policy::insert(conn, c.tenant.id, &input.fields(), Some(of), c.now).await
+        })
+        .await;
+        let p = match inserted {
+            Ok(p) => p,
+            Err(e @ DbError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
+                overridden_already(conn, c.tenant, &inherited.policy).await?;
+                return Err(taken(e));
+            }
+            Err(e) => return Err(e.into()),
+        };
         if locks_kind(&p) {
-            clear_below(conn, c, &mut after).await?;
+            clear_below(conn, c, &p, Cause::Locked).await?;
         }
+        let after = policy_json(&p);
         Ok((p, after))
     })
     .await
 }
 
+/// 409 when the tenant overrides `of` already (one override per inherited policy).
+async fn overridden_already(
+    conn: &mut AsyncPgConnection,
+    tenant: &Tenant,
+    of: &Policy,
+) -> Result<(), AppError> {
+    match Policy::override_of(conn, tenant.id, of.id).await? {
+        Some(existing) => Err(AppError::Conflict(format!(
+            "This tenant overrides {} already, with {}.",
+            of.name, existing.name
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// The name an override of `of_name` gets when none is given: "Of (Tenant)", or,
 /// when the tenant has a policy of that name, "Of (Tenant) 2", 3, … (the first
-/// free one; names are at most 100 characters).
+/// free one; see [`override_name`]).
 pub async fn free_override_name(
     conn: &mut AsyncPgConnection,
     tenant: &Tenant,
     of_name: &str,
 ) -> Result<String, AppError> {
-    let base = format!("{of_name} ({})", tenant.name);
     for n in 1..1000 {
-        let suffix = if n == 1 {
-            String::new()
-        } else {
-            format!(" {n}")
-        };
-        let keep = 100 - suffix.chars().count();
-        let name: String = base.chars().take(keep).chain(suffix.chars()).collect();
+        let name = override_name(of_name, &tenant.name, n);
         if !Policy::name_taken(conn, tenant.id, &name, None).await? {
             return Ok(name);
         }
     }
-    Ok(base.chars().take(100).collect())
+    Ok(override_name(of_name, &tenant.name, 1000))
+}
+
+/// The `n`th default name of an override of `of_name` in tenant `tenant_name`:
+/// "Of (Tenant)", then "Of (Tenant) 2", … within a name's 100 characters. A name
+/// too long is shortened where it is the inherited policy's, with "…", so that the
+/// tenant's part and the number stay whole; only a tenant name too long for that
+/// is shortened itself.
+pub fn override_name(of_name: &str, tenant_name: &str, n: u32) -> String {
+    let max = TenantName::MAX;
+    let number = if n <= 1 {
+        String::new()
+    } else {
+        format!(" {n}")
+    };
+    let tail = format!(" ({tenant_name}){number}");
+    let room = max.saturating_sub(tail.chars().count());
+    if of_name.chars().count() <= room {
+        return format!("{of_name}{tail}");
+    }
+    let shorten = |text: &str, keep: usize| {
+        let kept: String = text.chars().take(keep).collect();
+        format!("{}…", kept.trim_end())
+    };
+    if room >= 2 {
+        return format!("{}{tail}", shorten(of_name, room - 1));
+    }
+    let whole = format!("{of_name} ({tenant_name})");
+    let keep = max - number.chars().count() - 1;
+    format!("{}{number}", shorten(&whole, keep))
 }
 
 /// Resets an override to the policy it overrides: the tenant's resolvers and
@@ -534,6 +678,10 @@ pub struct Effective {
     pub reason: Option<authz::PolicyReason>,
     /// The inherited policy an override overrides.
     pub overrides: Option<SeenPolicy>,
+    /// The other policies of the kind that could be taken for it and are not: the
+    /// tenant's own, and those of the applied policy's owner (oldest first). They
+    /// apply only where a resolver or subnet picks them.
+    pub not_applied: Vec<SeenPolicy>,
 }
 
 /// For each kind, the policy that applies to the tenant and why
@@ -553,20 +701,35 @@ pub fn effective_of(tenant: &Tenant, seen: &[SeenPolicy]) -> Vec<Effective> {
     PolicyKind::ALL
         .iter()
         .map(|&kind| match decided.iter().find(|e| e.kind == kind) {
-            Some(e) => Effective {
-                kind,
-                policy: by_id(e.policy.id),
-                reason: Some(e.reason),
-                overrides: match e.reason {
-                    authz::PolicyReason::Override { of } => by_id(of),
-                    _ => None,
-                },
-            },
+            Some(e) => {
+                let mut not_applied: Vec<SeenPolicy> = seen
+                    .iter()
+                    .filter(|s| {
+                        s.policy.kind == kind
+                            && s.policy.id != e.policy.id
+                            && (s.policy.tenant_id == tenant.id
+                                || s.policy.tenant_id == e.policy.tenant_id)
+                    })
+                    .cloned()
+                    .collect();
+                not_applied.sort_by_key(|s| (s.policy.tenant_id != tenant.id, s.policy.id));
+                Effective {
+                    kind,
+                    policy: by_id(e.policy.id),
+                    reason: Some(e.reason),
+                    overrides: match e.reason {
+                        authz::PolicyReason::Override { of } => by_id(of),
+                        _ => None,
+                    },
+                    not_applied,
+                }
+            }
             None => Effective {
                 kind,
                 policy: None,
                 reason: None,
                 overrides: None,
+                not_applied: Vec::new(),
             },
         })
         .collect()
@@ -584,12 +747,27 @@ pub struct OverrideReport {
     pub can_reset: bool,
 }
 
-/// The differences of an override to the policy it overrides.
+/// What an override is compared on (`domain::policy::Compared`).
+fn compared<'a>(p: &Policy, entries: &'a [String]) -> crate::domain::policy::Compared<'a> {
+    crate::domain::policy::Compared {
+        threshold: p.threshold,
+        entries,
+        inheritable: p.inheritable,
+        enforcement: p.enforcement,
+    }
+}
+
+/// An override beside the policy it overrides, field by field (its page).
+pub fn comparison(of: &Policy, over: &Policy) -> Vec<crate::domain::policy::SettingDiff> {
+    let (a, b) = (of.entries(), over.entries());
+    crate::domain::policy::comparison(of.kind, compared(of, &a), compared(over, &b))
+}
+
+/// The differences of an override to the policy it overrides: its setting,
+/// whether it reaches below, its enforcement.
 pub fn differences(of: &Policy, over: &Policy) -> Vec<crate::domain::policy::SettingDiff> {
-    crate::domain::policy::differences(
-        (of.threshold, &of.entries()),
-        (over.threshold, &over.entries()),
-    )
+    let (a, b) = (of.entries(), over.entries());
+    crate::domain::policy::differences(of.kind, compared(of, &a), compared(over, &b))
 }
 
 /// Every override of the tenant's policies anywhere below it whose tenant the reader
@@ -633,6 +811,24 @@ pub async fn overrides_report(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn default_override_names_keep_the_tenant_and_the_number_whole() {
+        assert_eq!(override_name("Ads", "Subc", 1), "Ads (Subc)");
+        assert_eq!(override_name("Ads", "Subc", 2), "Ads (Subc) 2");
+        let long = "x".repeat(100);
+        let name = override_name(&long, "Tenant a2", 12);
+        assert!(name.ends_with("x… (Tenant a2) 12"), "{name}");
+        assert_eq!(name.chars().count(), 100);
+        let tenant = "T".repeat(100);
+        let name = override_name("Ads", &tenant, 3);
+        assert!(
+            name.starts_with("Ads (TT") && name.ends_with("T… 3"),
+            "{name}"
+        );
+        assert_eq!(name.chars().count(), 100);
+        assert!(TenantName::parse(&name).is_ok());
+    }
 
     #[test]
     fn inputs_report_every_field_error_at_once() {

@@ -249,6 +249,7 @@ struct FormPage {
     mode: Mode,
     /// The inherited policy this one overrides (or, for a new override, is to).
     overrides: Option<SeenPolicy>,
+    /// An override's fields beside the inherited policy's, every one of them.
     differences: Vec<SettingDiff>,
     form: PolicyForm,
     errors: FieldErrors,
@@ -268,6 +269,11 @@ impl FormPage {
 
     fn editable(&self) -> bool {
         self.can_change && !matches!(self.mode, Mode::Inherited { .. })
+    }
+
+    /// Does the override differ from the inherited policy in any field?
+    fn differs(&self) -> bool {
+        self.differences.iter().any(|d| d.differs)
     }
 
     /// The kind is chosen only for a new policy (an override keeps the inherited one's).
@@ -327,7 +333,7 @@ async fn form_page(
 ) -> Result<HttpResponse, AppError> {
     let status = status(&errors);
     let differences = match (&policy, &overrides) {
-        (Some(p), Some(of)) => service::differences(&of.policy, p),
+        (Some(p), Some(of)) => service::comparison(&of.policy, p),
         _ => Vec::new(),
     };
     let page = FormPage {
@@ -690,6 +696,42 @@ impl EffectivePage {
                 None => "override".into(),
             },
             None => "none".into(),
+        }
+    }
+
+    /// The rule that chose the row's policy among others of its kind (empty
+    /// when there were none).
+    fn rule(&self, e: &Effective) -> String {
+        if e.not_applied.is_empty() {
+            return String::new();
+        }
+        let kind = e.kind.label().to_lowercase();
+        let owner = e.policy.as_ref().map_or("", |p| p.owner_name.as_str());
+        match e.reason {
+            Some(PolicyReason::Locked) => {
+                format!("A lock from above applies ahead of every other {kind} policy.")
+            }
+            Some(PolicyReason::Override { .. }) => format!(
+                "An override of the nearest inherited policy applies ahead of this tenant's \
+                 other {kind} policies."
+            ),
+            Some(PolicyReason::Own) => {
+                format!("Of this tenant's own {kind} policies, the oldest (created first) applies.")
+            }
+            Some(PolicyReason::Inherited) => format!(
+                "Of the {kind} policies {owner} passes down, the oldest (created first) applies."
+            ),
+            None => String::new(),
+        }
+    }
+
+    /// How each policy the row's does not apply stands: also own, or also from the
+    /// applied policy's owner.
+    fn not_applied_note(&self, s: &SeenPolicy) -> String {
+        if s.policy.tenant_id == self.tenant.id {
+            "also own, not applied".into()
+        } else {
+            format!("also from {}, not applied", s.owner_name)
         }
     }
 }

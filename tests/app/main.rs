@@ -35,6 +35,7 @@ mod network;
 mod people;
 mod plans;
 mod policies;
+mod policies_drift;
 mod policies_review;
 mod query_strings;
 mod resource_views;

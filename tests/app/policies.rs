@@ -413,7 +413,7 @@ async fn an_override_shows_what_differs_and_resets_to_the_inherited_policy() {
     assert!(report.contains("threshold: 40 → 70"), "{report}");
     assert!(!report.contains("entries:"));
     // A tenant does not override its own policy; an override equal to its policy
-    // is no drift: not reported.
+    // (reaching below as it does) is no drift: not reported.
     let (s, e) = api
         .post(
             &format!("{}/policies/{}/override", base(&t.a1), p.a1_threshold),
@@ -431,7 +431,7 @@ async fn an_override_shows_what_differs_and_resets_to_the_inherited_policy() {
     let (s, e) = api
         .post(
             &format!("{}/policies/{filter}/override", base(&t.a2)),
-            json!({}),
+            json!({"inheritable": true}),
         )
         .await;
     assert_eq!(
@@ -589,7 +589,8 @@ async fn bad_policy_input_is_refused_field_by_field() {
     )
     .await;
     assert!(
-        e.unwrap_or_default().starts_with("Domain 2 (bad_host)"),
+        e.unwrap_or_default()
+            .starts_with("Line 2 is not a domain. Line 2 (bad_host)"),
         "{html}"
     );
     assert!(field_error(&html, "inheritable").is_some());

@@ -31,7 +31,7 @@ fn offers(select: &str, id: i64) -> bool {
 }
 
 /// An override of `of` made by `t` through the API (its id).
-async fn override_of(api: &Api, t: &Tenant, of: i64, body: Value) -> i64 {
+pub(crate) async fn override_of(api: &Api, t: &Tenant, of: i64, body: Value) -> i64 {
     let (s, o) = api
         .post(&format!("{}/policies/{of}/override", base(t)), body)
         .await;
@@ -118,7 +118,14 @@ async fn an_override_is_the_default_and_the_effective_policy_of_its_kind() {
         row.contains("G1 filter") && row.contains("override of Globex filter (Tenant globex)"),
         "{row}"
     );
-    assert!(!row.contains("Aaa own filter"), "{row}");
+    // The other policy of its own is not the one applied: listed as such.
+    let applied = between(row, "<td>", "</td>");
+    assert!(!applied.contains("Aaa own filter"), "{row}");
+    assert!(
+        between(row, "<td class=\"not-applied\">", "</td>")
+            .contains("Aaa own filter</a> (also own, not applied)"),
+        "{row}"
+    );
     // Without the override, the earlier policy of its own applies again.
     let (s, _) = api
         .delete(&format!("{}/policies/{over}", base(&t.g1)))
@@ -482,9 +489,14 @@ async fn overrides_get_a_free_name_are_reached_again_and_label_their_differences
     );
     assert!(
         diff.contains(
-            "<th scope=\"row\">entries</th><td>only in the inherited policy: b.example.com</td>\
-             <td>only in the override: c.example.com</td>"
+            "<th scope=\"row\">entries</th><td>a.example.com, b.example.com</td>\
+             <td>a.example.com, c.example.com</td>"
         ),
+        "{diff}"
+    );
+    assert!(
+        diff.contains("only in the inherited policy: b.example.com")
+            && diff.contains("only in the override: c.example.com"),
         "{diff}"
     );
     let report = app

@@ -59,6 +59,25 @@ pub struct PolicyFields {
 
 tenant_owned!(Policy, policies, name = name);
 
+/// A choice a change of policies cleared, in its tenant: a resolver's or a
+/// subnet's policy (`item` `resolver`, `subnet`: it follows its tenant's effective
+/// policy now), or an override's inherited policy (`policy`: a plain one now).
+#[derive(Clone, Debug, PartialEq, Eq, QueryableByName)]
+pub struct ClearedChoice {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub tenant_id: i64,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub item: String,
+    /// The resolver's or the override's name, the subnet's CIDR.
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub name: String,
+    /// The policy it chose, or overrode.
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub policy_id: i64,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub policy_name: String,
+}
+
 /// An override below a tenant, with the tenant it lives in (for the reader's rights).
 #[derive(Clone, Debug)]
 pub struct OverrideRow {
@@ -338,6 +357,18 @@ impl Policy {
         within: &[i64],
         now: DateTime<Utc>,
     ) -> QueryResult<(usize, usize, usize)> {
+        let cleared = Policy::clear_unseen_listed(conn, within, now).await?;
+        let count = |item: &str| cleared.iter().filter(|c| c.item == item).count();
+        Ok((count("resolver"), count("subnet"), count("policy")))
+    }
+
+    /// [`Policy::clear_unseen`], with what it cleared (each tenant's audit entry
+    /// names them), by tenant, item and name.
+    pub async fn clear_unseen_listed(
+        conn: &mut AsyncPgConnection,
+        within: &[i64],
+        now: DateTime<Utc>,
+    ) -> QueryResult<Vec<ClearedChoice>> {
         use diesel::sql_types::{Array, BigInt, Timestamptz};
         // Correlated tests over the referencing row's path: no DSL form.
         const UNSEEN: &str = "NOT EXISTS (SELECT 1 FROM policies p JOIN tenant_paths tp \
@@ -350,35 +381,90 @@ impl Policy {
              AND l.enforcement = 'locked' AND l.tenant_id <> x.tenant_id \
              AND l.tenant_id = ANY (tp.path) \
              ORDER BY array_position(tp.path, l.tenant_id), l.id LIMIT 1))";
-        let r = diesel::sql_query(format!(
-            "UPDATE resolvers x SET policy_id = NULL, updated_at = $2 \
-             WHERE x.tenant_id = ANY ($1) AND x.policy_id IS NOT NULL AND ({} OR {LOCKED_OUT})",
-            UNSEEN.replace("{col}", "policy_id")
-        ))
-        .bind::<Array<BigInt>, _>(within)
-        .bind::<Timestamptz, _>(now)
-        .execute(conn)
-        .await?;
-        let s = diesel::sql_query(format!(
-            "UPDATE subnets x SET policy_id = NULL, updated_at = $2 \
-             WHERE x.tenant_id = ANY ($1) AND x.policy_id IS NOT NULL AND ({} OR {LOCKED_OUT})",
-            UNSEEN.replace("{col}", "policy_id")
-        ))
-        .bind::<Array<BigInt>, _>(within)
-        .bind::<Timestamptz, _>(now)
-        .execute(conn)
-        .await?;
-        let o = diesel::sql_query(format!(
-            "UPDATE policies x SET overrides_id = NULL, updated_at = $2 \
-             WHERE x.tenant_id = ANY ($1) AND x.overrides_id IS NOT NULL AND ({} OR EXISTS \
-             (SELECT 1 FROM policies p WHERE p.id = x.overrides_id AND p.enforcement = 'locked'))",
-            UNSEEN.replace("{col}", "overrides_id")
-        ))
-        .bind::<Array<BigInt>, _>(within)
-        .bind::<Timestamptz, _>(now)
-        .execute(conn)
-        .await?;
-        Ok((r, s, o))
+        // `o` is the row as it was, for the policy it named (RETURNING sees the new).
+        let choices = |table: &str, item: &str, name: &str| {
+            format!(
+                "UPDATE {table} x SET policy_id = NULL, updated_at = $2 \
+                 FROM {table} o JOIN policies was ON was.id = o.policy_id \
+                 WHERE o.id = x.id AND x.tenant_id = ANY ($1) AND x.policy_id IS NOT NULL \
+                 AND ({} OR {LOCKED_OUT}) \
+                 RETURNING x.tenant_id, '{item}' AS item, {name} AS name, \
+                 was.id AS policy_id, was.name AS policy_name",
+                UNSEEN.replace("{col}", "policy_id")
+            )
+        };
+        let mut cleared = Vec::new();
+        for query in [
+            choices("resolvers", "resolver", "x.name"),
+            choices("subnets", "subnet", "x.cidr::text"),
+            format!(
+                "UPDATE policies x SET overrides_id = NULL, updated_at = $2 \
+                 FROM policies o JOIN policies was ON was.id = o.overrides_id \
+                 WHERE o.id = x.id AND x.tenant_id = ANY ($1) AND x.overrides_id IS NOT NULL \
+                 AND ({} OR EXISTS (SELECT 1 FROM policies p WHERE p.id = x.overrides_id \
+                 AND p.enforcement = 'locked')) \
+                 RETURNING x.tenant_id, 'policy' AS item, x.name AS name, \
+                 was.id AS policy_id, was.name AS policy_name",
+                UNSEEN.replace("{col}", "overrides_id")
+            ),
+        ] {
+            let rows: Vec<ClearedChoice> = diesel::sql_query(query)
+                .bind::<Array<BigInt>, _>(within)
+                .bind::<Timestamptz, _>(now)
+                .load(conn)
+                .await?;
+            cleared.extend(rows);
+        }
+        cleared
+            .sort_by(|a, b| (a.tenant_id, &a.item, &a.name).cmp(&(b.tenant_id, &b.item, &b.name)));
+        Ok(cleared)
+    }
+
+    /// What a delete of policy `id` clears (the keys' `ON DELETE SET NULL`): the
+    /// resolvers and subnets that use it and the overrides of it, in any tenant.
+    pub async fn choices_of(
+        conn: &mut AsyncPgConnection,
+        id: i64,
+        name: &str,
+    ) -> QueryResult<Vec<ClearedChoice>> {
+        let choice = |item: &str| {
+            let (item, policy_name) = (item.to_string(), name.to_string());
+            move |(tenant_id, name): (i64, String)| ClearedChoice {
+                tenant_id,
+                item: item.clone(),
+                name,
+                policy_id: id,
+                policy_name: policy_name.clone(),
+            }
+        };
+        let mut cleared: Vec<ClearedChoice> = resolvers::table
+            .filter(resolvers::policy_id.eq(id))
+            .select((resolvers::tenant_id, resolvers::name))
+            .load::<(i64, String)>(conn)
+            .await?
+            .into_iter()
+            .map(choice("resolver"))
+            .collect();
+        let subnets: Vec<(i64, ipnet::IpNet)> = subnets::table
+            .filter(subnets::policy_id.eq(id))
+            .select((subnets::tenant_id, subnets::cidr))
+            .load(conn)
+            .await?;
+        cleared.extend(
+            subnets
+                .into_iter()
+                .map(|(t, cidr)| (t, cidr.to_string()))
+                .map(choice("subnet")),
+        );
+        let overrides: Vec<(i64, String)> = policies::table
+            .filter(policies::overrides_id.eq(id))
+            .select((policies::tenant_id, policies::name))
+            .load(conn)
+            .await?;
+        cleared.extend(overrides.into_iter().map(choice("policy")));
+        cleared
+            .sort_by(|a, b| (a.tenant_id, &a.item, &a.name).cmp(&(b.tenant_id, &b.item, &b.name)));
+        Ok(cleared)
     }
 
     /// Takes FOR UPDATE (by id) every policy of `kind` a tenant of `path` or of its

@@ -676,11 +676,17 @@ fn constrain_policies(schemas: &mut Value) {
         let choices = |list: &[&str]| json!({"type": ["array", "null"], "minItems": 1, "items": {"type": "string", "enum": list}});
         properties.insert("categories".into(), choices(CATEGORIES));
         properties.insert("regulatory".into(), choices(REGULATORY_LISTS));
+        // A host name, or one with non-ASCII letters: an internationalised domain
+        // (UTS 46, stored as punycode), which no pattern states exactly.
         properties.insert(
             "domains".into(),
             json!({
                 "type": ["array", "null"], "minItems": 1, "maxItems": MAX_DOMAINS,
-                "items": {"type": "string", "pattern": host_name_pattern()},
+                "items": {"type": "string", "anyOf": [
+                    {"pattern": host_name_pattern()},
+                    {"pattern": "[^\\u0000-\\u007f]",
+                     "description": "An internationalised domain name, stored as punycode."},
+                ]},
             }),
         );
     }

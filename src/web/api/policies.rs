@@ -5,8 +5,8 @@
 //! owner for a change of an inherited one. `POST …/{pid}/override` overrides an
 //! inherited policy; deleting an override resets the tenant to the inherited one.
 
-use super::owned::{changed_found_in, listed, shown_in, PageParams};
-use super::tenants::integral_opt_i64;
+use super::owned::{changed_found_in, is_null, listed, refuse_nulls, sent, shown_in, PageParams};
+use super::tenants::{integral_opt_i64, nullable};
 use super::{json, parse_json};
 use crate::auth::authz::{self, PolicyAccess};
 use crate::auth::ApiUser;
@@ -126,12 +126,15 @@ pub struct PolicyBody {
 }
 
 /// Changes to a policy (or, for an override, how it differs from the inherited
-/// policy): only the fields sent change. The kind never changes.
+/// policy): only the fields sent change. The kind never changes. `null` for
+/// `name`, `inheritable` or `enforcement` is a 422 naming it (leave the field out to
+/// keep it).
 #[derive(Clone, Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyPatch {
-    #[serde(default)]
-    pub name: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = String)]
+    pub name: Option<Option<String>>,
     #[serde(default, deserialize_with = "integral_opt_i64")]
     #[schema(value_type = Option<i64>)]
     pub threshold: Option<i64>,
@@ -141,10 +144,12 @@ pub struct PolicyPatch {
     pub regulatory: Option<Vec<String>>,
     #[serde(default)]
     pub domains: Option<Vec<String>>,
-    #[serde(default)]
-    pub inheritable: Option<bool>,
-    #[serde(default)]
-    pub enforcement: Option<Enforcement>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = bool)]
+    pub inheritable: Option<Option<bool>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Enforcement)]
+    pub enforcement: Option<Option<Enforcement>>,
 }
 
 /// The settings sent, whatever the kind: each checked by its own rules.
@@ -246,21 +251,26 @@ impl PolicyPatch {
     }
 
     /// The input changing `base` by what was sent (`name` defaults to
-    /// `default_name`, then `base`'s).
+    /// `default_name`, then `base`'s); a field sent as `null` is an error of its own.
     fn on(&self, base: &Policy, default_name: Option<String>) -> Result<PolicyInput, FieldErrors> {
-        let name = self
-            .name
-            .clone()
+        let name = sent(&self.name)
+            .cloned()
             .or(default_name)
             .unwrap_or_else(|| base.name.clone());
-        let inheritable = self.inheritable.unwrap_or(base.inheritable);
-        input(
-            &name,
-            base.kind,
-            &self.settings(),
-            Some(base),
-            inheritable,
-            self.enforcement.unwrap_or(base.enforcement),
+        refuse_nulls(
+            input(
+                &name,
+                base.kind,
+                &self.settings(),
+                Some(base),
+                sent(&self.inheritable).copied().unwrap_or(base.inheritable),
+                sent(&self.enforcement).copied().unwrap_or(base.enforcement),
+            ),
+            &[
+                ("name", is_null(&self.name)),
+                ("inheritable", is_null(&self.inheritable)),
+                ("enforcement", is_null(&self.enforcement)),
+            ],
         )
     }
 }
@@ -382,15 +392,7 @@ pub async fn update_policy(
 ) -> Result<HttpResponse, actix_web::Error> {
     changed_found_in::<Policies, _>(&req, &user, &state, &path, own, async |conn, c, old| {
         let data: PolicyPatch = parse_json(&req, &body)?;
-        let name = data.name.clone().unwrap_or_else(|| old.name.clone());
-        let input = input(
-            &name,
-            old.kind,
-            &data.settings(),
-            Some(&old),
-            data.inheritable.unwrap_or(old.inheritable),
-            data.enforcement.unwrap_or(old.enforcement),
-        );
+        let input = data.on(&old, None);
         let p = service::update(conn, c, old.id, input).await?;
         Ok(json(StatusCode::OK, &PolicyJson::own(p, c)))
     })
