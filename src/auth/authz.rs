@@ -476,13 +476,32 @@ pub fn can_migrate_rules_from(p: &Principal, source: &Tenant) -> bool {
 }
 
 /// May the user see a rule-set migration (`/migrations`, its page): it shows both
-/// tenants' rule counts and mapping, so both seen with Rules read; a tenant deleted
-/// since: only global administrators, who saw it.
+/// tenants' rule counts and mapping, so both seen with Rules read. Once the source
+/// is deleted (a failed migration's source may be), the target's half alone: the
+/// migration still locks the target, and whoever reads its rules must be able to
+/// follow it to its rollback (the deleted source is named to them only as
+/// [`migration_source_name`] allows). A target deleted since (only after the
+/// migration ended): global administrators only, who saw it.
 pub fn can_see_migration(p: &Principal, source: Option<&Tenant>, target: Option<&Tenant>) -> bool {
-    [source, target].into_iter().all(|t| match t {
-        Some(t) => can_see(p, t) && can_read_rules(p, t),
-        None => is_global_admin(p),
-    })
+    let reads = |t: &Tenant| can_see(p, t) && can_read_rules(p, t);
+    match (source, target) {
+        (Some(s), Some(t)) => reads(s) && reads(t),
+        (None, Some(t)) => reads(t),
+        (_, None) => is_global_admin(p) && source.is_none_or(reads),
+    }
+}
+
+/// How a migration whose source was deleted names that source to `p` (`recorded`:
+/// its name then, `started_by`: who started the migration). Global administrators
+/// saw every tenant and the starter held rights over it; anyone else sees the
+/// migration through its target alone and may never have seen the source:
+/// [`UNSEEN_TENANT`].
+pub fn migration_source_name(p: &Principal, started_by: Option<i64>, recorded: &str) -> String {
+    if is_global_admin(p) || started_by == Some(p.user.id) {
+        recorded.to_string()
+    } else {
+        UNSEEN_TENANT.into()
+    }
 }
 
 /// May the user follow a migration's progress (the locked page's bar and its

@@ -423,6 +423,12 @@ pub struct LockNotice {
     pub progress: Option<MigrationProgress>,
     /// The reader may open the migration's page (the locked page links it).
     pub linked: bool,
+    /// The reader may roll the migration back (once it failed, the locked page
+    /// sends them to its page; anyone else is told who may).
+    pub may_resolve: bool,
+    /// The migration's source was deleted since: only a rollback is left, and it
+    /// needs rights over this tenant alone.
+    pub source_deleted: bool,
 }
 
 /// "Line 3", "Lines 2 and 5", "Lines 1, 4 and 7".
@@ -512,12 +518,45 @@ pub fn shown_summary(kind: VersionKind, summary: &str) -> String {
 impl LockNotice {
     /// One sentence for a problem document or a toast.
     pub fn message(&self) -> String {
+        let since = self.since.format("%Y-%m-%d %H:%M UTC");
+        let by = self.locked_by.as_deref().unwrap_or("a user since deleted");
+        if self.failed() {
+            return format!(
+                "The rule configuration of this tenant is locked since {since} by {by}: {}, which failed. Nothing was changed; it stays locked until the migration is {}. {}",
+                self.description,
+                self.way_out(),
+                self.who_resolves()
+            );
+        }
         format!(
-            "The rule configuration of this tenant is locked since {} by {}: {}. Nothing was changed; try again once it is unlocked.",
-            self.since.format("%Y-%m-%d %H:%M UTC"),
-            self.locked_by.as_deref().unwrap_or("a user since deleted"),
+            "The rule configuration of this tenant is locked since {since} by {by}: {}. Nothing was changed; try again once it is unlocked.",
             self.description
         )
+    }
+
+    /// The holding migration failed: the lock stays until someone acts.
+    pub fn failed(&self) -> bool {
+        self.progress.as_ref().is_some_and(|p| p.state == "failed")
+    }
+
+    /// What ends a failed migration's lock: "rolled back or retried" ("rolled
+    /// back" once its source is deleted: a retry needs it).
+    pub fn way_out(&self) -> &'static str {
+        if self.source_deleted {
+            "rolled back (its source was deleted, so it cannot be retried)"
+        } else {
+            "rolled back or retried"
+        }
+    }
+
+    /// Who may end a failed migration's lock (`authz::can_roll_back_migration`, in
+    /// words), for a reader who may not.
+    pub fn who_resolves(&self) -> &'static str {
+        if self.source_deleted {
+            "Owners or Administrators with Rules full over this tenant can roll it back."
+        } else {
+            "Owners or Administrators with Rules full over both of its tenants can roll it back or retry it."
+        }
     }
 }
 

@@ -467,6 +467,30 @@ pub fn migration_done(done: &MigrationDone<'_>, brand: &Brand) -> anyhow::Result
     Ok((subject_line(subject), signed(done.render()?, brand)))
 }
 
+/// What the notice of a failed rule migration says (to the one who started it):
+/// what failed, what is locked, and where to roll it back or retry it; its text is
+/// `templates/mail/migration_failed.txt`.
+#[derive(Template)]
+#[template(path = "mail/migration_failed.txt")]
+pub struct MigrationFailed<'a> {
+    pub id: i64,
+    pub source: &'a str,
+    pub target: &'a str,
+    /// Why, as the migration's page shows it.
+    pub error: &'a str,
+    /// The migration's page, starting with [`PUBLIC_URL_PLACEHOLDER`].
+    pub link: &'a str,
+}
+
+/// A failed migration's notice: subject and text, signed with `brand`.
+pub fn migration_failed(
+    failed: &MigrationFailed<'_>,
+    brand: &Brand,
+) -> anyhow::Result<(String, String)> {
+    let subject = format!("Migration #{} of the rules failed", failed.id);
+    Ok((subject_line(subject), signed(failed.render()?, brand)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,7 +12,7 @@ use crate::db::models::rules::{self as rules_model, Application, Domain, RuleLoc
 use crate::db::models::{Tenant, User};
 use crate::domain::rules::{CredentialStuffing, MigrationProgress};
 use crate::error::AppError;
-use crate::services::rule_migrations::Mappings;
+use crate::services::rule_migrations::{self, Mappings};
 use diesel::OptionalExtension;
 use diesel_async::AsyncPgConnection;
 use std::collections::{BTreeMap, HashMap};
@@ -148,10 +148,16 @@ pub async fn plan(
 }
 
 impl Plan {
-    /// The mapping as a form sent it (`fields`: name → value; a missing or empty
-    /// value keeps the rules unbound), or each bad field's message: a value that is
-    /// not one of the target's ids, a field naming no source application or domain.
-    pub fn mappings(&self, fields: &BTreeMap<String, String>) -> Result<Mappings, PlanErrors> {
+    /// The mapping as a form sent it to `target` (`fields`: name → value; a missing
+    /// or empty value keeps the rules unbound), or each bad field's message — in
+    /// the words of `start`'s checks, which the API answers with: a value that is
+    /// not one of the target's ids; fields naming no source application or domain
+    /// (a stale or forged form), in one message under `mappings`.
+    pub fn mappings(
+        &self,
+        target: &Tenant,
+        fields: &BTreeMap<String, String>,
+    ) -> Result<Mappings, PlanErrors> {
         let mut m = Mappings::default();
         let mut errors = PlanErrors::new();
         let pick = |field: &str, allowed: &[i64]| -> Result<Option<i64>, ()> {
@@ -174,11 +180,7 @@ impl Plan {
                     m.applications.insert(a.id, to);
                 }
                 Err(()) => {
-                    errors.insert(
-                        field,
-                        "Choose one of the target's applications, or keep the rules unbound."
-                            .into(),
-                    );
+                    errors.insert(field, rule_migrations::not_targets_application(target));
                 }
             }
         }
@@ -189,34 +191,64 @@ impl Plan {
                     m.domains.insert(d.id, to);
                 }
                 Err(()) => {
-                    errors.insert(
-                        field,
-                        "Choose one of the target's domains, or keep the rules unbound.".into(),
-                    );
+                    errors.insert(field, rule_migrations::not_targets_domain(target));
                 }
             }
         }
-        // A mapping field naming no source application or domain (a stale or forged form).
-        let known: Vec<String> = self
-            .source_applications
-            .iter()
-            .map(|a| application_field(a.id))
-            .chain(self.source_domains.iter().map(|d| domain_field(d.id)))
-            .collect();
-        for name in fields.keys() {
-            let mapping = name.starts_with("map_application_") || name.starts_with("map_domain_");
-            if mapping && !known.contains(name) {
-                errors.insert(
-                    name.clone(),
-                    "The source tenant has no such application or domain (the form is out of date; reload it).".into(),
-                );
-            }
+        let unknown = self.unknown_sources(fields);
+        if !unknown.is_empty() {
+            errors.insert(
+                rule_migrations::UNKNOWN_SOURCES.to_string(),
+                rule_migrations::unknown_sources(&unknown),
+            );
         }
         if errors.is_empty() {
             Ok(m)
         } else {
             Err(errors)
         }
+    }
+
+    /// The mapping fields of `fields` naming no source application or domain, as
+    /// [`rule_migrations::unknown_sources`] lists them: "application 77",
+    /// applications first, each by id (the text after the prefix, at most 40
+    /// characters, when it is no id).
+    fn unknown_sources(&self, fields: &BTreeMap<String, String>) -> Vec<String> {
+        let mut apps = BTreeMap::new();
+        let mut domains = BTreeMap::new();
+        for name in fields.keys() {
+            let (rest, known, into) = if let Some(rest) = name.strip_prefix("map_application_") {
+                let known = self
+                    .source_applications
+                    .iter()
+                    .any(|a| application_field(a.id) == *name);
+                (rest, known, &mut apps)
+            } else if let Some(rest) = name.strip_prefix("map_domain_") {
+                let known = self
+                    .source_domains
+                    .iter()
+                    .any(|d| domain_field(d.id) == *name);
+                (rest, known, &mut domains)
+            } else {
+                continue;
+            };
+            if !known {
+                // Ids in numeric order; anything else after them, as sent.
+                let key = rest.parse::<i64>().map_or((1, 0), |id| (0, id));
+                into.insert(
+                    (key, rest.to_string()),
+                    rest.chars().take(40).collect::<String>(),
+                );
+            }
+        }
+        let named = |what: &str, m: BTreeMap<_, String>| {
+            m.into_values()
+                .map(|id| format!("{what} {id}"))
+                .collect::<Vec<_>>()
+        };
+        let mut unknown = named("application", apps);
+        unknown.extend(named("domain", domains));
+        unknown
     }
 
     /// The mapping's default: each source application (domain) to the target's of
@@ -250,6 +282,9 @@ pub struct Seen {
     pub target: Option<Tenant>,
     /// Who started it, as the reader may be told (`authz::actor_for`).
     pub started_by: String,
+    /// The source's name as the reader may be told: once it is deleted, only as
+    /// `authz::migration_source_name` allows.
+    pub source_name: String,
 }
 
 impl Seen {
@@ -327,23 +362,39 @@ async fn starter(
     ))
 }
 
+/// Migration `m` with its tenants as `p` is shown it, if `p` may see it
+/// (`authz::can_see_migration`); `tenants` and `homes` cache the rows read.
+async fn seen(
+    conn: &mut AsyncPgConnection,
+    p: &Principal,
+    tenants: &mut HashMap<i64, Option<Tenant>>,
+    homes: &mut HashMap<i64, Option<Tenant>>,
+    migration: RuleMigration,
+) -> Result<Option<Seen>, AppError> {
+    let source = tenant(conn, tenants, migration.source_tenant_id).await?;
+    let target = tenant(conn, tenants, migration.target_tenant_id).await?;
+    if !authz::can_see_migration(p, source.as_ref(), target.as_ref()) {
+        return Ok(None);
+    }
+    let source_name = match &source {
+        Some(_) => migration.source_name.clone(),
+        None => authz::migration_source_name(p, migration.started_by, &migration.source_name),
+    };
+    Ok(Some(Seen {
+        started_by: starter(conn, p, homes, &migration).await?,
+        source_name,
+        migration,
+        source,
+        target,
+    }))
+}
+
 /// The migration `id` if the user may see it (404 otherwise).
 pub async fn find(conn: &mut AsyncPgConnection, p: &Principal, id: i64) -> Result<Seen, AppError> {
     let migration = RuleMigration::find(conn, id).await?;
-    let mut cache = HashMap::new();
-    let source = tenant(conn, &mut cache, migration.source_tenant_id).await?;
-    let target = tenant(conn, &mut cache, migration.target_tenant_id).await?;
-    if authz::can_see_migration(p, source.as_ref(), target.as_ref()) {
-        let mut homes = HashMap::new();
-        Ok(Seen {
-            started_by: starter(conn, p, &mut homes, &migration).await?,
-            migration,
-            source,
-            target,
-        })
-    } else {
-        Err(AppError::NotFound)
-    }
+    seen(conn, p, &mut HashMap::new(), &mut HashMap::new(), migration)
+        .await?
+        .ok_or(AppError::NotFound)
 }
 
 /// The progress of migration `id` for a user who may follow it (404 otherwise).
@@ -374,23 +425,16 @@ pub async fn page(
     const CHUNK: i64 = 200;
     let mut cache = HashMap::new();
     let mut homes = HashMap::new();
-    let mut seen = Vec::new();
+    let mut shown = Vec::new();
     let mut cursor = before;
     'scan: loop {
         let chunk = RuleMigration::older(conn, cursor, CHUNK).await?;
         let full = chunk.len() as i64 == CHUNK;
         for m in chunk {
             cursor = Some(m.id);
-            let source = tenant(conn, &mut cache, m.source_tenant_id).await?;
-            let target = tenant(conn, &mut cache, m.target_tenant_id).await?;
-            if authz::can_see_migration(p, source.as_ref(), target.as_ref()) {
-                seen.push(Seen {
-                    started_by: starter(conn, p, &mut homes, &m).await?,
-                    migration: m,
-                    source,
-                    target,
-                });
-                if seen.len() > limit {
+            if let Some(s) = seen(conn, p, &mut cache, &mut homes, m).await? {
+                shown.push(s);
+                if shown.len() > limit {
                     break 'scan;
                 }
             }
@@ -399,13 +443,13 @@ pub async fn page(
             break;
         }
     }
-    let next = if seen.len() > limit {
-        seen.truncate(limit);
-        seen.last().map(|s| s.migration.id)
+    let next = if shown.len() > limit {
+        shown.truncate(limit);
+        shown.last().map(|s| s.migration.id)
     } else {
         None
     };
-    Ok((seen, next))
+    Ok((shown, next))
 }
 
 /// 403 unless the user may roll back or retry the migration; 409 unless it failed,
@@ -418,7 +462,10 @@ pub fn require_actionable(p: &Principal, seen: &Seen, action: Action) -> Result<
         return Err(crate::services::rule_migrations::target_deleted(m));
     }
     if action == Action::Retry && seen.source.is_none() {
-        return Err(crate::services::rule_migrations::source_deleted(m));
+        return Err(crate::services::rule_migrations::source_deleted(
+            m,
+            &seen.source_name,
+        ));
     }
     let allowed = match action {
         Action::Rollback => seen.can_roll_back(p),

@@ -10,6 +10,7 @@
 //! locked, until [`rollback`] (the target back to exactly its version before) or
 //! [`retry`].
 
+use super::migration_plan::{self, Seen};
 use super::Actor;
 use crate::auth::{authz, Principal};
 use crate::db::models::migration_view::rule_counts;
@@ -23,7 +24,7 @@ use crate::db::transaction::in_transaction;
 use crate::db::DbPool;
 use crate::domain::rules::{CredentialStuffing, VersionKind};
 use crate::error::{field_name, AppError, FieldErrors};
-use crate::mail::{MigrationDone, PUBLIC_URL_PLACEHOLDER};
+use crate::mail::{MigrationDone, MigrationFailed, PUBLIC_URL_PLACEHOLDER};
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
 use std::collections::{BTreeMap, BTreeSet};
@@ -75,6 +76,30 @@ async fn object_ids(
     ))
 }
 
+/// A mapping's error for a value that is not one of `target`'s applications
+/// (another tenant's, a made-up number): the form and the API say the same.
+pub fn not_targets_application(target: &Tenant) -> String {
+    format!("Choose one of {}'s applications, or none.", target.name)
+}
+
+/// [`not_targets_application`] for domains.
+pub fn not_targets_domain(target: &Tenant) -> String {
+    format!("Choose one of {}'s domains, or none.", target.name)
+}
+
+/// The field of [`unknown_sources`]: no form shows a field for an id the source
+/// does not have.
+pub const UNKNOWN_SOURCES: &str = "mappings";
+
+/// Source ids the source does not have, in one message (`unknown`: "application
+/// 9", "domain 12", applications first).
+pub fn unknown_sources(unknown: &[String]) -> String {
+    format!(
+        "The source tenant has no {}; reload the page.",
+        unknown.join(", ")
+    )
+}
+
 /// The mappings' field errors: each source id must be one of the source's
 /// applications (domains) — an unknown one is reported under `mappings`, since no
 /// form shows a field for it — and each mapped id one of the target's
@@ -107,7 +132,7 @@ pub async fn check_mappings(
         } else if to.is_some_and(|t| !dst_apps.contains_key(&t)) {
             errors.insert(
                 field_name(format!("map_application_{from}")),
-                format!("Choose one of {}'s applications, or none.", target.name),
+                not_targets_application(target),
             );
         }
     }
@@ -117,18 +142,12 @@ pub async fn check_mappings(
         } else if to.is_some_and(|t| !dst_domains.contains_key(&t)) {
             errors.insert(
                 field_name(format!("map_domain_{from}")),
-                format!("Choose one of {}'s domains, or none.", target.name),
+                not_targets_domain(target),
             );
         }
     }
     if !unknown.is_empty() {
-        errors.insert(
-            "mappings",
-            format!(
-                "The source tenant has no {}; reload the page.",
-                unknown.join(", ")
-            ),
-        );
+        errors.insert(UNKNOWN_SOURCES, unknown_sources(&unknown));
     }
     if errors.is_empty() {
         let mapped = |map: &BTreeMap<i64, Option<i64>>, id: i64| map.get(&id).copied().flatten();
@@ -243,62 +262,12 @@ pub async fn start(
     Ok(m)
 }
 
-/// May the user see this migration (`authz::can_see_migration`: both tenants seen
-/// with Rules read; a tenant deleted since hides it from everyone but global
-/// administrators).
-pub async fn visible(
-    conn: &mut AsyncPgConnection,
-    p: &Principal,
-    m: &RuleMigration,
-) -> Result<bool, AppError> {
-    let mut tenants = Vec::new();
-    for id in [m.source_tenant_id, m.target_tenant_id] {
-        tenants.push(match id {
-            Some(id) => Some(Tenant::find(conn, id).await?),
-            None => None,
-        });
-    }
-    Ok(authz::can_see_migration(
-        p,
-        tenants[0].as_ref(),
-        tenants[1].as_ref(),
-    ))
-}
-
-/// The migration `id` if the user may see it (404 otherwise).
-pub async fn find(
-    conn: &mut AsyncPgConnection,
-    p: &Principal,
-    id: i64,
-) -> Result<RuleMigration, AppError> {
-    let m = RuleMigration::find(conn, id).await?;
-    if visible(conn, p, &m).await? {
-        Ok(m)
-    } else {
-        Err(AppError::NotFound)
-    }
-}
-
-/// The migrations the user may see, newest first (at most 200).
-pub async fn list(
-    conn: &mut AsyncPgConnection,
-    p: &Principal,
-) -> Result<Vec<RuleMigration>, AppError> {
-    let all = RuleMigration::touching(conn, None, 200).await?;
-    let mut out = Vec::new();
-    for m in all {
-        if visible(conn, p, &m).await? {
-            out.push(m);
-        }
-    }
-    Ok(out)
-}
-
-/// What a migration whose source was deleted tells a retry.
-pub fn source_deleted(m: &RuleMigration) -> AppError {
+/// What a migration whose source was deleted tells a retry (`source_name`: the
+/// source as the reader may be told, `migration_plan::Seen::source_name`).
+pub fn source_deleted(m: &RuleMigration, source_name: &str) -> AppError {
     AppError::Conflict(format!(
-        "The source tenant {} was deleted: migration #{} can no longer be retried. Roll it back to unlock {}.",
-        m.source_name, m.id, m.target_name
+        "The source tenant, {source_name}, was deleted: migration #{} can no longer be retried. Roll it back to unlock {}.",
+        m.id, m.target_name
     ))
 }
 
@@ -311,47 +280,32 @@ pub fn target_deleted(m: &RuleMigration) -> AppError {
     ))
 }
 
-/// The tenants of a migration the user rolls back: the target (which must exist)
-/// and the source if it still does; the user must hold
-/// `authz::can_roll_back_migration`.
-async fn tenants_for_rollback(
-    conn: &mut AsyncPgConnection,
-    p: &Principal,
-    m: &RuleMigration,
-) -> Result<Tenant, AppError> {
-    let Some(t) = m.target_tenant_id else {
-        return Err(target_deleted(m));
+/// The target of a migration the user rolls back (it must still exist); the user
+/// must hold `authz::can_roll_back_migration`.
+fn target_for_rollback(p: &Principal, seen: &Seen) -> Result<Tenant, AppError> {
+    let Some(target) = &seen.target else {
+        return Err(target_deleted(&seen.migration));
     };
-    let target = Tenant::find(conn, t).await?;
-    let source = match m.source_tenant_id {
-        Some(s) => Some(Tenant::find(conn, s).await?),
-        None => None,
-    };
-    if !authz::can_roll_back_migration(p, source.as_ref(), &target) {
+    if !authz::can_roll_back_migration(p, seen.source.as_ref(), target) {
         return Err(AppError::Forbidden);
     }
-    Ok(target)
+    Ok(target.clone())
 }
 
 /// Both tenants of a migration the user retries: they must still exist and the
 /// user must hold the right to start it.
-async fn tenants_for_retry(
-    conn: &mut AsyncPgConnection,
-    p: &Principal,
-    m: &RuleMigration,
-) -> Result<(Tenant, Tenant), AppError> {
-    let Some(t) = m.target_tenant_id else {
+fn tenants_for_retry(p: &Principal, seen: &Seen) -> Result<(Tenant, Tenant), AppError> {
+    let m = &seen.migration;
+    let Some(target) = &seen.target else {
         return Err(target_deleted(m));
     };
-    let Some(s) = m.source_tenant_id else {
-        return Err(source_deleted(m));
+    let Some(source) = &seen.source else {
+        return Err(source_deleted(m, &seen.source_name));
     };
-    let source = Tenant::find(conn, s).await?;
-    let target = Tenant::find(conn, t).await?;
-    if !authz::can_migrate_rules(p, &source, &target) {
+    if !authz::can_migrate_rules(p, source, target) {
         return Err(AppError::Forbidden);
     }
-    Ok((source, target))
+    Ok((source.clone(), target.clone()))
 }
 
 fn not_failed(m: &RuleMigration, what: &str) -> AppError {
@@ -372,8 +326,8 @@ pub async fn rollback(
     id: i64,
     now: DateTime<Utc>,
 ) -> Result<RuleMigration, AppError> {
-    let m = find(conn, p, id).await?;
-    let target = tenants_for_rollback(conn, p, &m).await?;
+    let seen = migration_plan::find(conn, p, id).await?;
+    let target = target_for_rollback(p, &seen)?;
     in_transaction(conn, async |conn| {
         set_lock_timeout(conn).await?;
         let m = RuleMigration::find_for_update(conn, id).await?;
@@ -418,7 +372,7 @@ pub async fn rollback(
     .await
 }
 
-/// Queues a failed migration again: the source locked again (409 if something
+/// Queues a failed migration again: the source locked again (423 if something
 /// else holds it), its mapping checked again against the source as it is now (the
 /// same field errors as `start`: the source may have changed since), one more
 /// attempt; the copy resumes where it stopped unless the source changed.
@@ -429,8 +383,8 @@ pub async fn retry(
     id: i64,
     now: DateTime<Utc>,
 ) -> Result<RuleMigration, AppError> {
-    let m = find(conn, p, id).await?;
-    let (source, target) = tenants_for_retry(conn, p, &m).await?;
+    let seen = migration_plan::find(conn, p, id).await?;
+    let (source, target) = tenants_for_retry(p, &seen)?;
     in_transaction(conn, async |conn| {
         set_lock_timeout(conn).await?;
         let m = RuleMigration::find_for_update(conn, id).await?;
@@ -438,7 +392,9 @@ pub async fn retry(
             return Err(not_failed(&m, "retried"));
         }
         let source_version = lock_head(conn, source.id, now).await?;
-        refuse_locked(conn, &source).await?;
+        // Under the source's head, so no race is left: 423 naming what holds it,
+        // as every other request meeting a locked tenant is answered.
+        super::rules::lock::check(conn, p, source.id).await?;
         let mut mappings: Mappings = serde_json::from_value(m.mappings.clone())
             .map_err(|e| AppError::Unexpected(e.into()))?;
         // A source application or domain deleted since binds no rule any more (its
@@ -460,7 +416,35 @@ pub async fn retry(
     .await
 }
 
-/// Marks a job failed with `error`: the source unlocked, the target stays locked.
+/// Queues the notice `compose` writes (given the migration's link and the
+/// recipient's branding) to whoever started `m`, through the one path of notices
+/// (`branding::queue_notice`). Without an address (or once the starter is deleted)
+/// there is no one to mail; the migration's page says it all the same.
+async fn notify_starter(
+    conn: &mut AsyncPgConnection,
+    m: &RuleMigration,
+    now: DateTime<Utc>,
+    compose: impl FnOnce(&str, &crate::db::models::branding::Brand) -> anyhow::Result<(String, String)>,
+) -> Result<(), AppError> {
+    let Some(uid) = m.started_by else {
+        return Ok(());
+    };
+    let Some(to) = Principal::load(conn, uid)
+        .await?
+        .filter(|p| p.user.has_email())
+    else {
+        return Ok(());
+    };
+    // The link as other mails write theirs: the outbox fills in the console's
+    // public URL when it sends.
+    let link = format!("{PUBLIC_URL_PLACEHOLDER}/migrations/{}", m.id);
+    super::branding::queue_notice(conn, &to, now, |brand| compose(&link, brand)).await?;
+    Ok(())
+}
+
+/// Marks a job failed with `error`: the source unlocked, the target stays locked,
+/// and the starter is told (as a done migration tells them) what failed and where
+/// to roll it back or retry it.
 pub async fn fail(
     conn: &mut AsyncPgConnection,
     m: &RuleMigration,
@@ -472,6 +456,17 @@ pub async fn fail(
             RuleMigration::unlock(conn, m.id, source).await?;
         }
         RuleMigration::finish(conn, m.id, "failed", Some(error), now).await?;
+        notify_starter(conn, m, now, |link, brand| {
+            let failed = MigrationFailed {
+                id: m.id,
+                source: &m.source_name,
+                target: &m.target_name,
+                error,
+                link,
+            };
+            crate::mail::migration_failed(&failed, brand)
+        })
+        .await?;
         let mut event =
             Actor::system("rule migrations").event("rule_migration.fail", m.target_tenant_id);
         event.after = Some(serde_json::json!({ "migration": m.id, "error": error }));
@@ -545,28 +540,18 @@ async fn swap(
         RuleMigration::unlock(conn, m.id, source).await?;
         RuleMigration::unlock(conn, m.id, target).await?;
         RuleMigration::finish(conn, m.id, "done", None, now).await?;
-        if let Some(uid) = m.started_by {
-            // Without an address there is no one to mail; the page notice stays.
-            if let Some(to) = Principal::load(conn, uid)
-                .await?
-                .filter(|p| p.user.has_email())
-            {
-                // The link as other mails write theirs: the outbox fills in the
-                // console's public URL when it sends.
-                let done = MigrationDone {
-                    id: m.id,
-                    source: &m.source_name,
-                    target: &m.target_name,
-                    copied: &crate::domain::rules::rules_count(got),
-                    replaced: &crate::domain::rules::rules_count(lost),
-                    link: &format!("{PUBLIC_URL_PLACEHOLDER}/migrations/{}", m.id),
-                };
-                super::branding::queue_notice(conn, &to, now, |brand| {
-                    crate::mail::migration_done(&done, brand)
-                })
-                .await?;
-            }
-        }
+        notify_starter(conn, m, now, |link, brand| {
+            let done = MigrationDone {
+                id: m.id,
+                source: &m.source_name,
+                target: &m.target_name,
+                copied: &crate::domain::rules::rules_count(got),
+                replaced: &crate::domain::rules::rules_count(lost),
+                link,
+            };
+            crate::mail::migration_done(&done, brand)
+        })
+        .await?;
         let mut event = Actor::system("rule migrations").event("rule_migration.done", Some(target));
         event.after = Some(serde_json::json!({ "migration": m.id, "version": next, "copied": got, "replaced": lost }));
         event.record(conn).await?;

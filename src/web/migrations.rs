@@ -52,7 +52,7 @@ impl Line {
         let m = &s.migration;
         Line {
             id: m.id,
-            source_name: m.source_name.clone(),
+            source_name: s.source_name.clone(),
             source_id: s.source.as_ref().map(|t| t.id),
             target_name: m.target_name.clone(),
             target_id: s.target.as_ref().map(|t| t.id),

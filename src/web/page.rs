@@ -428,9 +428,8 @@ pub fn keep_banner(user: &CurrentUser) {
     let _ = ASKING.try_with(|slot| *slot.borrow_mut() = Some(user.clone()));
 }
 
-#[derive(Template)]
-#[template(path = "errors/locked.html")]
-struct LockedPage<'a> {
+/// What the locked-page view shows, in the console's frame or alone.
+struct LockedView<'a> {
     tenant_id: i64,
     description: &'a str,
     locked_by: &'a str,
@@ -438,14 +437,46 @@ struct LockedPage<'a> {
     migration_id: Option<i64>,
     /// The holding migration's progress bar (`migrations/_progress.html`).
     migration_progress: Option<crate::domain::rules::MigrationProgress>,
+    /// The holding migration failed: it must be rolled back or retried.
+    failed: bool,
+    /// The reader may do that (sent to the migration's page), else told who may.
+    may_resolve: bool,
+    way_out: &'static str,
+    who_resolves: &'static str,
     request_id: Option<String>,
+}
+
+/// The locked page alone: an htmx request's answer (which `HX-Redirect` replaces)
+/// or one without a session.
+#[derive(Template)]
+#[template(path = "errors/locked.html")]
+struct LockedPage<'a> {
+    v: LockedView<'a>,
+}
+
+/// The locked page in the console's frame (navigation, breadcrumb, banner).
+#[derive(Template)]
+#[template(path = "errors/locked_in_frame.html")]
+struct LockedInFrame<'a> {
+    page: PageCtx,
+    v: LockedView<'a>,
+}
+
+/// Where htmx is sent for a tenant's locked view: its Rules page, which answers
+/// with it (423) while the lock holds and is the Rules page again once it ends.
+pub fn locked_location(tenant_id: i64) -> String {
+    format!("/tenants/{tenant_id}/rules")
 }
 
 /// The locked-page view (423): who locked the tenant's rule configuration, since
 /// when, what holds it, and when a migration does, its page and its progress bar
-/// (polled by htmx, refreshed by the page itself without JavaScript while it runs).
+/// (polled by htmx, refreshed by the page itself without JavaScript while it runs);
+/// a failed one says it must be rolled back or retried, and by whom. A logged-in
+/// user's page has the console's frame. An htmx request gets `HX-Redirect` to
+/// the locked page: htmx swaps no 4xx answer, so whatever its target, the user
+/// would otherwise see nothing happen.
 pub fn locked_page(notice: &crate::domain::rules::LockNotice) -> HttpResponse {
-    let page = LockedPage {
+    let v = LockedView {
         tenant_id: notice.tenant_id,
         description: &notice.description,
         locked_by: notice.locked_by.as_deref().unwrap_or("(deleted user)"),
@@ -453,13 +484,33 @@ pub fn locked_page(notice: &crate::domain::rules::LockNotice) -> HttpResponse {
         // Linked only for who may open it (a 404 otherwise).
         migration_id: notice.migration_id.filter(|_| notice.linked),
         migration_progress: notice.progress.clone(),
+        failed: notice.failed(),
+        may_resolve: notice.may_resolve && notice.linked,
+        way_out: notice.way_out(),
+        who_resolves: notice.who_resolves(),
         request_id: crate::telemetry::current_request_id(),
     };
-    let body = page.render().unwrap_or_else(|_| notice.message());
-    HttpResponse::build(StatusCode::LOCKED)
+    let user = ASKING.try_with(|slot| slot.borrow().clone()).ok().flatten();
+    let fragment = user
+        .as_ref()
+        .is_some_and(|u| u.page.as_ref().is_some_and(|p| p.fragment));
+    let rendered = match user {
+        Some(user) if !fragment => LockedInFrame {
+            page: PageCtx::for_error(&user),
+            v,
+        }
+        .render(),
+        _ => LockedPage { v }.render(),
+    };
+    let body = rendered.unwrap_or_else(|_| notice.message());
+    let mut response = HttpResponse::build(StatusCode::LOCKED);
+    response
         .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(body)
+        .insert_header((header::CACHE_CONTROL, "no-store"));
+    if fragment {
+        response.insert_header(("HX-Redirect", locked_location(notice.tenant_id)));
+    }
+    response.body(body)
 }
 
 /// An error page: no stack trace, no internal detail; in the console's frame for a

@@ -1168,14 +1168,7 @@ async fn the_rule_migration_notice_carries_the_branding_of_the_starters_home() {
     use crate::rule_migrations::{app as migration_app, runner, setup, start};
     let app = migration_app().await;
     let s = setup(&app, 3).await;
-    db(&app)
-        .await
-        .execute(
-            "UPDATE users SET email = 'admin@example.com' WHERE id = $1",
-            &[&app.admin.id],
-        )
-        .await
-        .unwrap();
+    app.admin_with_email().await;
     brand_directly(&app, &app.root, "Provider Console", "help@provider.example").await;
     brand_directly(&app, &s.source, "Evil Corp", "phish@evil.example").await;
     brand_directly(&app, &s.target, "Other Corp", "help@other.example").await;

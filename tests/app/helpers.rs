@@ -384,6 +384,33 @@ impl TestApp {
             .expect("POST")
     }
 
+    /// Posts `fields` as htmx does (`HX-Request: true`), with this browser's CSRF token.
+    pub async fn post_hx(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        let token = self.csrf().await;
+        let mut all: Vec<(&str, &str)> = fields.to_vec();
+        all.push(("csrf_token", &token));
+        self.client
+            .post(self.url(path))
+            .header("HX-Request", "true")
+            .form(&all)
+            .send()
+            .await
+            .expect("POST")
+    }
+
+    /// Gives the bootstrap admin the address `admin@example.com` (it has none), so
+    /// that notices to them are queued.
+    pub async fn admin_with_email(&self) {
+        db(self)
+            .await
+            .execute(
+                "UPDATE users SET email = 'admin@example.com' WHERE id = $1",
+                &[&self.admin.id],
+            )
+            .await
+            .expect("the admin's address");
+    }
+
     pub async fn login(&self, username: &str, password: &str) -> reqwest::Response {
         self.post_form("/login", &[("username", username), ("password", password)])
             .await

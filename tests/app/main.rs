@@ -30,6 +30,7 @@ mod migration_crash;
 mod migration_mappings;
 mod migration_pages;
 mod migration_review;
+mod migration_review2;
 mod move_limits;
 mod network;
 mod people;

@@ -287,14 +287,7 @@ async fn killed_after_the_swap_committed() {
     let app = app().await;
     let s = setup(&app, RULES).await;
     // The starter needs an address for the notice mail (none is queued without one).
-    crate::helpers::db(&app)
-        .await
-        .execute(
-            "UPDATE users SET email = 'admin@example.com' WHERE id = $1",
-            &[&app.admin.id],
-        )
-        .await
-        .unwrap();
+    app.admin_with_email().await;
     let m = start(&app, &s).await.unwrap();
     kill_at(&app, "migration-after-commit").await;
     let done = migration(&app, m.id).await;

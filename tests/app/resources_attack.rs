@@ -1102,21 +1102,6 @@ async fn another_tenants_ids_are_refused_like_missing_ones() {
     assert_eq!(f.api.delete(&other).await.0, 404);
 }
 
-/// Posts `fields` as htmx does (`HX-Request: true`).
-async fn post_hx(browser: &TestApp, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
-    let token = browser.csrf().await;
-    let mut all: Vec<(&str, &str)> = fields.to_vec();
-    all.push(("csrf_token", &token));
-    browser
-        .client
-        .post(browser.url(path))
-        .header("HX-Request", "true")
-        .form(&all)
-        .send()
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn a_receiver_changes_no_shared_cloud_through_htmx_either() {
     let app = spawn_app().await;
@@ -1137,7 +1122,7 @@ async fn a_receiver_changes_no_shared_cloud_through_htmx_either() {
             (format!("{base}/delete"), &[][..]),
             (format!("{base}/delete"), &[("confirm", "yes")][..]),
         ] {
-            let r = post_hx(&admin, &path, fields).await;
+            let r = admin.post_hx(&path, fields).await;
             assert_eq!(status(&r), 403, "{path}");
             assert!(
                 r.text().await.unwrap().contains("shared by Tenant acme"),
@@ -1355,7 +1340,7 @@ async fn a_viewer_posts_nothing_into_resources() {
     for (path, fields) in &posts {
         let r = browser.post_form(path, fields).await;
         assert_eq!(status(&r), 403, "{path}");
-        let r = post_hx(&browser, path, fields).await;
+        let r = browser.post_hx(path, fields).await;
         assert_eq!(status(&r), 403, "htmx {path}");
     }
     // Reading is theirs: the pages open.

@@ -188,14 +188,7 @@ async fn a_migration_copies_the_mapped_rules_and_unlocks_both() {
     let s = setup(&app, 12).await;
     let source_before = checksum(&app, &s.source).await;
     // The starter needs an address for the notice mail (none is queued without one).
-    crate::helpers::db(&app)
-        .await
-        .execute(
-            "UPDATE users SET email = 'admin@example.com' WHERE id = $1",
-            &[&app.admin.id],
-        )
-        .await
-        .unwrap();
+    app.admin_with_email().await;
     let m = start(&app, &s).await.unwrap();
     assert!(locked(&app, &s.source).await && locked(&app, &s.target).await);
     // The locked pages and the ruleset answer 423 while it is queued.

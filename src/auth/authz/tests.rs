@@ -2099,6 +2099,8 @@ proptest! {
                 can_migrate_rules_from(&p, &ta),
                 admin_a && model_level(&p, &ta, Feature::Rules) == Full
             );
+            // The source deleted: the target's readers.
+            prop_assert_eq!(can_see_migration(&p, None, Some(&ta)), reads(&ta));
             for b in TREE {
                 let tb = t(b);
                 prop_assert_eq!(can_see_migration(&p, Some(&ta), Some(&tb)), reads(&ta) && reads(&tb));

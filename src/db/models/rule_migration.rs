@@ -120,28 +120,6 @@ impl RuleMigration {
             .await
     }
 
-    /// Every migration touching one of `tenant_ids` (both tenants are checked by
-    /// the caller), newest first, at most `limit`.
-    pub async fn touching(
-        conn: &mut AsyncPgConnection,
-        tenant_ids: Option<&[i64]>,
-        limit: i64,
-    ) -> QueryResult<Vec<Self>> {
-        let mut q = rule_migrations::table
-            .select(Self::as_select())
-            .order(rule_migrations::id.desc())
-            .limit(limit)
-            .into_boxed();
-        if let Some(ids) = tenant_ids {
-            q = q.filter(
-                rule_migrations::source_tenant_id
-                    .eq_any(ids.to_vec())
-                    .or(rule_migrations::target_tenant_id.eq_any(ids.to_vec())),
-            );
-        }
-        q.load(conn).await
-    }
-
     /// Claims one job: the oldest queued one, or one whose lease ran out while it
     /// ran (a crashed process: returned as `Crashed`, its lease taken so no one
     /// else handles it too). `FOR UPDATE SKIP LOCKED`: processes never wait on

@@ -56,7 +56,7 @@ pub async fn check(
         Some(id) => RuleMigration::find(conn, id).await.optional()?,
         None => None,
     };
-    let (description, linked) = match &migration {
+    let (description, linked, may_resolve) = match &migration {
         // Rebuilt per reader: the stored text may name a tenant the reader cannot see.
         Some(m) => {
             let source = tenant(conn, m.source_tenant_id).await?;
@@ -75,10 +75,16 @@ pub async fn check(
                     name(&target)
                 ),
                 authz::can_see_migration(p, source.as_ref(), target.as_ref()),
+                target
+                    .as_ref()
+                    .is_some_and(|t| authz::can_roll_back_migration(p, source.as_ref(), t)),
             )
         }
-        None => (lock.description, false),
+        None => (lock.description, false, false),
     };
+    let source_deleted = migration
+        .as_ref()
+        .is_some_and(|m| m.source_tenant_id.is_none());
     Err(AppError::Locked(Box::new(LockNotice {
         tenant_id,
         migration_id: lock.migration_id,
@@ -87,6 +93,8 @@ pub async fn check(
         description,
         progress: migration.map(|m| m.progress()),
         linked,
+        may_resolve,
+        source_deleted,
     })))
 }
 

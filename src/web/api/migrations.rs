@@ -56,6 +56,9 @@ pub struct MigrationJson {
     pub state: String,
     /// `null` once the tenant is deleted.
     pub source_tenant_id: Option<i64>,
+    /// Once the source is deleted, its name only to global administrators and the
+    /// starter; "a tenant you cannot see" to anyone else (they see the migration
+    /// through its target).
     pub source_name: String,
     pub target_tenant_id: Option<i64>,
     pub target_name: String,
@@ -85,7 +88,7 @@ impl From<&Seen> for MigrationJson {
             id: m.id,
             state: m.state.clone(),
             source_tenant_id: m.source_tenant_id,
-            source_name: m.source_name.clone(),
+            source_name: s.source_name.clone(),
             target_tenant_id: m.target_tenant_id,
             target_name: m.target_name.clone(),
             started_by: s.started_by.clone(),
@@ -272,7 +275,8 @@ pub async fn start(
     .await?)
 }
 
-/// The migrations the caller may see (Rules read over both tenants), newest first.
+/// The migrations the caller may see (Rules read over both tenants; over the
+/// target once the source is deleted), newest first.
 #[utoipa::path(get, path = "/api/v1/migrations", tag = "rules",
     params(PageParams),
     responses((status = 200, description = "One page of migrations", body = MigrationPage)),
@@ -371,7 +375,8 @@ pub async fn rollback(
     params(("id" = i64, Path, description = "Migration id")),
     responses(
         (status = 200, description = "Queued again", body = MigrationJson),
-        (status = 409, description = "Not a failed migration, the source locked by something else, or a tenant deleted", body = ProblemDocument, content_type = "application/problem+json")),
+        (status = 409, description = "Not a failed migration, or a tenant deleted", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 423, description = "The source is locked by another migration (named); nothing changed", body = ProblemDocument, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn retry(
     req: HttpRequest,

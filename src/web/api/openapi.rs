@@ -1282,7 +1282,7 @@ mod tests {
     }
 
     /// Every operation on a tenant's rule configuration may answer 423 (reads too),
-    /// as a problem document; nothing else does.
+    /// as a problem document, and so may a migration's retry; nothing else does.
     #[test]
     fn every_rules_operation_documents_the_lock() {
         let doc = document_json();
@@ -1319,10 +1319,12 @@ mod tests {
             "DELETE /api/v1/tenants/{id}/rules/{rid}",
             "POST /api/v1/tenants/{id}/rules/migrate",
             "GET /api/v1/tenants/{id}/ruleset",
+            // A retry meeting a source another migration holds.
+            "POST /api/v1/migrations/{id}/retry",
         ] {
             assert!(locked.contains(&op.to_string()), "{op}: {locked:?}");
         }
-        assert_eq!(locked.len(), 18, "{locked:?}");
+        assert_eq!(locked.len(), 19, "{locked:?}");
     }
 
     #[test]

@@ -240,8 +240,11 @@ async fn show(
             .chain(domains.iter())
             .map(|r| &r.field)
             .collect();
+        // The unknown sources' message names them itself.
         for (field, message) in &st.errors {
-            if !shown.contains(&field) {
+            if field == rule_migrations::UNKNOWN_SOURCES {
+                general.push(message.clone());
+            } else if !shown.contains(&field) {
                 general.push(format!("{field}: {message}"));
             }
         }
@@ -389,7 +392,7 @@ async fn submit(
         .filter(|f| f.starts_with("map_"))
         .map(|f| (f, TWICE.to_string()))
         .collect();
-    let mapped = match p.mappings(&st.fields) {
+    let mapped = match p.mappings(&target, &st.fields) {
         Ok(_) if !twice.is_empty() => Err(twice),
         Ok(m) => Ok(m),
         Err(mut errors) => {

@@ -42,6 +42,9 @@ pub struct VersionParams {
     pub diff_page: String,
 }
 
+/// What a comparison given one of its two versions is told.
+const NEEDS_BOTH: &str = "is missing: a comparison takes two versions, “from” and “to”";
+
 /// Rule changes of a diff shown per page: a diff between distant versions of a
 /// large rule set would otherwise be megabytes.
 const CHANGES_PER_PAGE: usize = 200;
@@ -226,7 +229,10 @@ async fn index(
             }
             Some((a, b, versions::diff(&mut conn, &user, &tenant, a, b).await?))
         }
-        _ => None,
+        // Half a comparison is refused, as any other query it cannot follow.
+        (Some(_), None) => return Err(bad_param("to", NEEDS_BOTH)),
+        (None, Some(_)) => return Err(bad_param("from", NEEDS_BOTH)),
+        (None, None) => None,
     };
     let objects = match &diff {
         Some((a, b, _)) if diff_page == 1 => {

@@ -126,3 +126,56 @@ fn a_rollback_needs_the_target_only_once_the_source_is_gone() {
     assert!(can_roll_back_migration(&root_admin(), None, &t(OTHER)));
     assert!(!can_roll_back_migration(&partner_viewer(), None, &t(CHILD)));
 }
+
+#[test]
+fn a_migration_whose_source_is_gone_is_seen_by_the_targets_rule_readers() {
+    // Owners, Administrators and Viewers over the target (they read its rules)…
+    for p in [
+        root_admin(),
+        partner_owner(),
+        partner_admin(),
+        partner_viewer(),
+    ] {
+        assert!(
+            can_see_migration(&p, None, Some(&t(CHILD))),
+            "{:?}",
+            p.grants
+        );
+        assert!(can_follow_migration(&p, None, Some(&t(CHILD))));
+    }
+    // …but not who does not see the target.
+    let other_admin = who(30, OTHER, &[(OTHER, Administrator, Subtree, true)]);
+    assert!(!can_see_migration(&other_admin, None, Some(&t(CHILD))));
+    assert!(!can_follow_migration(&other_admin, None, Some(&t(CHILD))));
+    // A plain user at home reads no rules by a grant there: not seen either.
+    assert!(!can_see_migration(
+        &with_role(who(31, PARTNER, &[]), Permissions::all(Level::None)),
+        None,
+        Some(&t(PARTNER))
+    ));
+    // A deleted target still hides it from all but global administrators.
+    assert!(!can_see_migration(&partner_owner(), Some(&t(CHILD)), None));
+    assert!(!can_see_migration(&partner_owner(), None, None));
+    assert!(can_see_migration(&root_admin(), None, None));
+}
+
+#[test]
+fn a_deleted_source_is_named_to_global_administrators_and_the_starter_only() {
+    assert_eq!(
+        migration_source_name(&root_admin(), Some(99), "Acme"),
+        "Acme"
+    );
+    let starter = partner_owner();
+    assert_eq!(
+        migration_source_name(&starter, Some(starter.user.id), "Acme"),
+        "Acme"
+    );
+    assert_eq!(
+        migration_source_name(&starter, Some(starter.user.id + 1), "Acme"),
+        UNSEEN_TENANT
+    );
+    assert_eq!(
+        migration_source_name(&partner_admin(), None, "Acme"),
+        UNSEEN_TENANT
+    );
+}
