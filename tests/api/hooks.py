@@ -70,6 +70,9 @@ STATE_REFUSALS = (
     "Enter a pattern.",
     "A pattern has at most",
     "A pattern cannot contain control characters.",
+    # An internationalised domain in an allow or deny list is valid by UTS 46, which
+    # no pattern states (the schema says so): its refusal names the line.
+    "Not a valid internationalised domain name.",
     "Enter monitoring or blocking.",
     "takes the action",
     "A mode rule's action follows its value",
