@@ -71,8 +71,12 @@ STATE_REFUSALS = (
     "A pattern has at most",
     "A pattern cannot contain control characters.",
     # An internationalised domain in an allow or deny list is valid by UTS 46, which
-    # no pattern states (the schema says so): its refusal names the line.
-    "Not a valid internationalised domain name.",
+    # no pattern states (the schema says so): its refusal names the lines.
+    "is not a domain.",
+    "are not domains.",
+    # A plan a tenant (or one inheriting it) does not fit: its own limits, options
+    # in use (branding, a custom domain, API tokens) — the data, not the request.
+    " does not fit: ",
     "Enter monitoring or blocking.",
     "takes the action",
     "A mode rule's action follows its value",
