@@ -32,11 +32,17 @@ const SESSION_TTL_HOURS: i64 = 12;
 impl Application {
     /// Binds the listener (port 0 picks a free one) and prepares the server.
     pub fn build(settings: Settings) -> anyhow::Result<Self> {
-        let pool = db::pool(settings.database_url(), settings.pool_size)?;
+        let (requests, _) = db::pool_sizes(settings.pool_size);
+        let pool = db::pool(settings.database_url(), requests)?;
         Self::build_with_pool(settings, pool)
     }
 
+    /// As [`Application::build`], with `pool` for the requests and background jobs
+    /// (tests hold its connections); the session store gets a pool of its own
+    /// (`db::pool_sizes`).
     pub fn build_with_pool(settings: Settings, pool: DbPool) -> anyhow::Result<Self> {
+        let (_, sessions) = db::pool_sizes(settings.pool_size);
+        let session_pool = db::pool(settings.database_url(), sessions)?;
         let listener = TcpListener::bind(&settings.listen)?;
         let port = listener.local_addr()?.port();
         let key = Key::derive_from(settings.secret_key.expose_secret().as_bytes());
@@ -92,7 +98,7 @@ impl Application {
         let server =
             HttpServer::new(move || {
                 let sessions = SessionMiddleware::builder(
-                    PgSessionStore::new(pool.clone(), state.clock.clone()),
+                    PgSessionStore::new(session_pool.clone(), state.clock.clone()),
                     key.clone(),
                 )
                 .cookie_name("tenantry_session".into())

@@ -1598,6 +1598,19 @@ pub fn locked_against(
     })
 }
 
+/// The lock above `policy`'s owner (a tenant on `path`) that binds its kind there
+/// to another policy: then `policy` has no effect — no resolver or subnet at or
+/// below its owner may use it, and a lock of its own binds nothing (a tenant above
+/// locked the kind after it). `None` for a policy whose owner is not on `path`.
+pub fn overruled_by(
+    path: &[i64],
+    policies: &[PolicyFacts],
+    policy: &PolicyFacts,
+) -> Option<PolicyFacts> {
+    let at = path.iter().position(|t| *t == policy.tenant_id)?;
+    locked_against(&path[..=at], policies, policy.kind).filter(|l| l.id != policy.id)
+}
+
 /// For each kind, the policy that applies to the tenant at the end of `path` and
 /// why, among `policies` (any rows: those it does not see are ignored): a lock from
 /// above first ([`locked_against`]); else its own policy of the kind: its override

@@ -28,6 +28,9 @@ pub struct CurrentUser {
     /// The acting tenant's effective branding, when the session load read it for
     /// that tenant; `None` means look it up.
     pub brand: Option<crate::db::models::branding::Brand>,
+    /// Whether the acting tenant's plan lacks sub-tenants (`Some(Some(plan name))`),
+    /// when the session load read it for that tenant; `None` means look it up.
+    pub acting_plan_without_subtenants: Option<Option<String>>,
     pub session: SessionHandle,
 }
 
@@ -53,6 +56,8 @@ pub struct SessionUser {
     pub page_path: Vec<(i64, String)>,
     /// The effective branding of the tenant the session named (else the home), by id.
     pub brand: Option<(i64, crate::db::models::branding::Brand)>,
+    /// For the same tenant: the name of its plan when that lacks sub-tenants.
+    pub plan_without_subtenants: Option<String>,
 }
 
 impl From<SessionPrincipal> for SessionUser {
@@ -63,6 +68,7 @@ impl From<SessionPrincipal> for SessionUser {
             path_names: p.path_names.into_iter().collect(),
             page_path: p.page_path,
             brand: p.brand,
+            plan_without_subtenants: p.plan_without_subtenants,
         }
     }
 }
@@ -98,7 +104,8 @@ impl CurrentUser {
                     Some(s.acting),
                     Some(s.path_names),
                     Some(s.page_path),
-                    s.brand,
+                    s.brand
+                        .map(|(id, brand)| (id, brand, s.plan_without_subtenants)),
                 ),
                 None => (
                     Principal::load(&mut *pool.get().await?, user_id).await?,
@@ -129,6 +136,7 @@ impl CurrentUser {
             page_path_names: page_path.filter(|p| !p.is_empty()),
             page: None,
             brand: None,
+            acting_plan_without_subtenants: None,
             principal,
             session: SessionHandle(session),
         };
@@ -147,9 +155,10 @@ impl CurrentUser {
             }
         }
         // Read for the tenant the session named: the acting one unless it fell back home.
-        current.brand = brand
-            .filter(|(id, _)| *id == current.acting.id)
-            .map(|(_, brand)| brand);
+        if let Some((_, brand, plan)) = brand.filter(|(id, _, _)| *id == current.acting.id) {
+            current.brand = Some(brand);
+            current.acting_plan_without_subtenants = Some(plan);
+        }
         current.acting_path_names = path_names.and_then(|names| {
             let path = &current.acting.path;
             path.iter()

@@ -4,6 +4,13 @@
 //! Loading a session also loads the user it names, in the same statement: every
 //! logged-in request needs both. The user waits in a per-request slot for
 //! `CurrentUser`, and the expiry read lets an unchanged session skip its write.
+//!
+//! The store has a pool of its own (`db::pool_sizes`), whose connections are each
+//! held for one statement. A load comes before the request's work and, like the
+//! request's own checkout, gives up after the pool's wait (503: nothing done). A
+//! write (`save`, `update`, `update_ttl`, `delete`) comes after it — a committed
+//! create's flash message — and waits as long as it takes: it holds nothing while
+//! it waits, and failing it would answer 503 for work that was done.
 
 use super::current_user::SessionUser;
 use crate::clock::Clock;
@@ -108,6 +115,15 @@ impl PgSessionStore {
         Self { pool, clock }
     }
 
+    /// A connection for a write, however long it takes to free one (module comment).
+    async fn for_write(&self) -> Result<crate::db::DbConn, crate::db::PoolError> {
+        let timeouts = deadpool::managed::Timeouts {
+            wait: None,
+            ..self.pool.timeouts()
+        };
+        self.pool.timeout_get(&timeouts).await
+    }
+
     /// The expiry of a session given `ttl` from now.
     fn expires(&self, ttl: &Duration) -> DateTime<Utc> {
         self.clock.now() + chrono::Duration::seconds(ttl.whole_seconds())
@@ -166,8 +182,7 @@ impl SessionStore for PgSessionStore {
         let uid = user_id(&state);
         let value = serde_json::to_value(state).map_err(|e| SaveError::Serialization(e.into()))?;
         let mut conn = self
-            .pool
-            .get()
+            .for_write()
             .await
             .map_err(|e| SaveError::Other(e.into()))?;
         session::upsert(&mut conn, &key_hash(&key), value, uid, self.expires(ttl))
@@ -186,8 +201,7 @@ impl SessionStore for PgSessionStore {
         let value =
             serde_json::to_value(state).map_err(|e| UpdateError::Serialization(e.into()))?;
         let mut conn = self
-            .pool
-            .get()
+            .for_write()
             .await
             .map_err(|e| UpdateError::Other(e.into()))?;
         session::upsert(&mut conn, &key_hash(&key), value, uid, self.expires(ttl))
@@ -204,13 +218,13 @@ impl SessionStore for PgSessionStore {
         if loaded_expiry(&hash).is_some_and(|e| e >= expires_at - session::TOUCH_SLACK) {
             return Ok(());
         }
-        let mut conn = self.pool.get().await?;
+        let mut conn = self.for_write().await?;
         session::touch(&mut conn, &hash, expires_at).await?;
         Ok(())
     }
 
     async fn delete(&self, key: &SessionKey) -> Result<(), anyhow::Error> {
-        let mut conn = self.pool.get().await?;
+        let mut conn = self.for_write().await?;
         session::delete(&mut conn, &key_hash(key)).await?;
         Ok(())
     }

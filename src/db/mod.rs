@@ -36,6 +36,17 @@ pub fn with_connect_timeout(url: &str) -> String {
     format!("{url}{sep}connect_timeout={CONNECT_TIMEOUT_SECS}")
 }
 
+/// How a process's connections (`TENANTRY_DB_POOL_SIZE`, `total`) are split: the
+/// pool of requests and background jobs, and the session store's own (a quarter,
+/// 1 to 8). The session store writes a request's session after its work, a
+/// committed change included: in a pool of its own, holding connections for one
+/// statement each, that write never queues behind requests waiting to start theirs
+/// (`auth::session_store`).
+pub fn pool_sizes(total: usize) -> (usize, usize) {
+    let sessions = (total / 4).clamp(1, 8);
+    (total.saturating_sub(sessions).max(1), sessions)
+}
+
 /// Builds the pool. Connections are made lazily, so this succeeds with the database down.
 pub fn pool(database_url: &str, size: usize) -> anyhow::Result<DbPool> {
     let mut config = ManagerConfig::default();

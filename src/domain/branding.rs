@@ -136,40 +136,64 @@ pub struct SupportUrl(String);
 impl SupportUrl {
     pub const MAX: usize = 300;
 
+    /// The address, or what is wrong with it — one message per cause.
     pub fn parse(input: &str) -> Result<Self, String> {
         let s = input.trim();
-        let shape = || "Enter a web address starting with https://, e.g. https://help.example.com.";
         if s.chars().count() > Self::MAX {
             return Err(format!(
                 "A web address has at most {} characters.",
                 Self::MAX
             ));
         }
-        let lower = s.to_ascii_lowercase();
-        let rest = lower
-            .strip_prefix("https://")
-            .or_else(|| lower.strip_prefix("http://"))
-            .ok_or_else(|| shape().to_string())?;
-        let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
-        let host = host.rsplit_once(':').map_or(host, |(h, port)| {
-            if !port.is_empty() && port.chars().all(|c| c.is_ascii_digit()) {
-                h
-            } else {
-                host
-            }
-        });
-        let host_ok = !host.is_empty()
-            && host.contains('.')
-            && host
-                .split('.')
-                .all(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
-        if !host_ok {
-            return Err(shape().into());
-        }
         if s.chars().any(|c| {
             c.is_whitespace() || c.is_control() || matches!(c, '"' | '\'' | '<' | '>' | '\\' | '`')
         }) {
             return Err("A web address cannot contain spaces, quotes or angle brackets.".into());
+        }
+        let lower = s.to_ascii_lowercase();
+        let rest = lower
+            .strip_prefix("https://")
+            .or_else(|| lower.strip_prefix("http://"))
+            .ok_or_else(|| {
+                "A support page is a web page: start its address with https:// (or http://), e.g. https://help.example.com.".to_string()
+            })?;
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        if authority.is_empty() {
+            return Err(
+                "Enter the page's domain after https://, e.g. https://help.example.com.".into(),
+            );
+        }
+        // A user name or password in the address would be shown to every user.
+        if authority.contains('@') {
+            return Err(
+                "A web address cannot carry a user name or password (…@): give the page's address only."
+                    .into(),
+            );
+        }
+        let host = match authority.rsplit_once(':') {
+            Some((host, port)) => {
+                if port.is_empty() || !port.chars().all(|c| c.is_ascii_digit()) {
+                    return Err(format!(
+                        "“{port}” is not a port: after “:” comes a number, e.g. https://help.example.com:8443."
+                    ));
+                }
+                host
+            }
+            None => authority,
+        };
+        let labels_ok = host
+            .split('.')
+            .all(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
+        if !labels_ok {
+            return Err(format!(
+                "“{host}” is not a domain name: letters, digits and hyphens, parts separated by dots, e.g. help.example.com."
+            ));
+        }
+        // A single name (`localhost`, `x`) is no address users elsewhere can open.
+        if !host.contains('.') {
+            return Err(format!(
+                "“{host}” has no domain: enter a full domain name, e.g. https://help.example.com."
+            ));
         }
         Ok(Self(s.to_string()))
     }
@@ -323,6 +347,22 @@ mod tests {
         ] {
             assert!(SupportUrl::parse(bad).is_err(), "{bad}");
         }
+        // One message per cause, naming it.
+        let why = |s: &str| SupportUrl::parse(s).unwrap_err();
+        assert!(
+            why("http://x").contains("“x” has no domain"),
+            "{}",
+            why("http://x")
+        );
+        assert!(why("https://localhost").contains("has no domain"));
+        assert!(why("https://user:pw@help.example.com").contains("user name or password"));
+        assert!(why("https://me@help.example.com/a").contains("user name or password"));
+        assert!(why("ftp://example.com").contains("start its address with https://"));
+        assert!(why("help.example.com").contains("start its address with https://"));
+        assert!(why("https://").contains("domain after https://"));
+        assert!(why("https://exa_mple.com").contains("is not a domain name"));
+        assert!(why("https://example.com:80a").contains("is not a port"));
+        assert!(why("https://exa mple.com").contains("spaces"));
         assert!(SupportUrl::parse(&format!("https://example.com/{}", "a".repeat(300))).is_err());
     }
 

@@ -93,7 +93,8 @@ impl Logo {
     }
 }
 
-fn too_large() -> String {
+/// "A logo has at most 256 KiB."
+pub fn too_large() -> String {
     format!("A logo has at most {} KiB.", MAX_BYTES / 1024)
 }
 

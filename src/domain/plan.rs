@@ -1,6 +1,6 @@
 //! Plans (issue #16): what the tenants on a plan get — limits (each empty for
 //! unlimited) and options. A tenant's own limits may only be lower than (or equal
-//! to) its plan's; its effective limit is its own where set, else its plan's. A
+//! to) its plan's; its effective limit is the lower of the two (its own where set). A
 //! tenant without a plan has every option and only its own limits.
 
 use crate::domain::TenantName;
@@ -112,16 +112,23 @@ impl PlanLimits {
         ]
     }
 
-    /// The limits in effect for a tenant with these own limits on `plan`: its own
-    /// where set, else the plan's.
+    /// The limits in effect for a tenant with these own limits on `plan`: the lower
+    /// of its own and the plan's, either where the other is unset (as
+    /// `db::models::plan::effective_limit!` reads them).
     pub fn effective(&self, plan: Option<&PlanLimits>) -> PlanLimits {
         let Some(plan) = plan else { return *self };
+        fn lower<T: Ord>(own: Option<T>, plan: Option<T>) -> Option<T> {
+            match (own, plan) {
+                (Some(o), Some(p)) => Some(o.min(p)),
+                (o, p) => o.or(p),
+            }
+        }
         PlanLimits {
-            monthly_query_quota: self.monthly_query_quota.or(plan.monthly_query_quota),
-            max_users: self.max_users.or(plan.max_users),
-            max_instances: self.max_instances.or(plan.max_instances),
-            storage_limit_gb: self.storage_limit_gb.or(plan.storage_limit_gb),
-            memory_limit_gb: self.memory_limit_gb.or(plan.memory_limit_gb),
+            monthly_query_quota: lower(self.monthly_query_quota, plan.monthly_query_quota),
+            max_users: lower(self.max_users, plan.max_users),
+            max_instances: lower(self.max_instances, plan.max_instances),
+            storage_limit_gb: lower(self.storage_limit_gb, plan.storage_limit_gb),
+            memory_limit_gb: lower(self.memory_limit_gb, plan.memory_limit_gb),
         }
     }
 
@@ -208,11 +215,14 @@ mod tests {
     }
 
     #[test]
-    fn the_effective_limit_is_the_own_one_else_the_plans() {
+    fn the_effective_limit_is_the_lower_of_the_own_one_and_the_plans() {
         let plan = limits(Some(500), Some(10));
         let own = limits(Some(100), None);
         assert_eq!(own.effective(Some(&plan)), limits(Some(100), Some(10)));
         assert_eq!(own.effective(None), own);
+        // An own limit above the plan's (set before the plan, say) does not lift it.
+        let above = limits(Some(900), Some(20));
+        assert_eq!(above.effective(Some(&plan)), plan);
     }
 
     #[test]

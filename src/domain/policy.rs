@@ -334,6 +334,83 @@ pub fn differences(
         .collect()
 }
 
+/// How many of one tenant's resolvers, subnets and overrides a change of policies
+/// clears: the resolvers and subnets lose their choice of a policy (they follow
+/// their tenant's effective policy), the overrides become plain policies.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct ClearedCounts {
+    pub resolvers: i64,
+    pub subnets: i64,
+    pub overrides: i64,
+}
+
+impl ClearedCounts {
+    pub fn total(&self) -> i64 {
+        self.resolvers + self.subnets + self.overrides
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.total() == 0
+    }
+
+    pub fn add(&mut self, other: ClearedCounts) {
+        self.resolvers += other.resolvers;
+        self.subnets += other.subnets;
+        self.overrides += other.overrides;
+    }
+
+    /// "2 resolvers, 1 subnet and 1 override" (only what is not zero; "nothing").
+    pub fn phrase(&self) -> String {
+        let parts: Vec<String> = [
+            (self.resolvers, "resolver"),
+            (self.subnets, "subnet"),
+            (self.overrides, "override"),
+        ]
+        .into_iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, unit)| format!("{n} {unit}{}", if n == 1 { "" } else { "s" }))
+        .collect();
+        match parts.as_slice() {
+            [] => "nothing".into(),
+            [one] => one.clone(),
+            [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+        }
+    }
+}
+
+/// What a change of policies clears, per tenant (by id).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Cleared(pub std::collections::BTreeMap<i64, ClearedCounts>);
+
+impl Cleared {
+    pub fn totals(&self) -> ClearedCounts {
+        let mut all = ClearedCounts::default();
+        for c in self.0.values() {
+            all.add(*c);
+        }
+        all
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.totals().is_empty()
+    }
+
+    /// Counts `n` more of `tenant_id`'s resolvers (`Cleared::RESOLVERS`), subnets
+    /// or overrides.
+    pub fn add(&mut self, tenant_id: i64, what: usize, n: i64) {
+        let c = self.0.entry(tenant_id).or_default();
+        match what {
+            Cleared::RESOLVERS => c.resolvers += n,
+            Cleared::SUBNETS => c.subnets += n,
+            _ => c.overrides += n,
+        }
+    }
+
+    pub const RESOLVERS: usize = 0;
+    pub const SUBNETS: usize = 1;
+    pub const OVERRIDES: usize = 2;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -444,5 +521,17 @@ mod tests {
         );
         let e = PolicySettings::parse(PolicyKind::AllowList, None, &["a b.exämple".into()]);
         assert!(e.is_err(), "{e:?}");
+    }
+
+    #[test]
+    fn cleared_counts_read_as_words() {
+        let mut c = Cleared::default();
+        assert_eq!(c.totals().phrase(), "nothing");
+        c.add(7, Cleared::RESOLVERS, 2);
+        c.add(8, Cleared::SUBNETS, 1);
+        assert_eq!(c.totals().phrase(), "2 resolvers and 1 subnet");
+        c.add(8, Cleared::OVERRIDES, 1);
+        assert_eq!(c.totals().phrase(), "2 resolvers, 1 subnet and 1 override");
+        assert_eq!(c.0[&8].total(), 2);
     }
 }

@@ -157,28 +157,56 @@ impl LimitChange {
 /// in their general error area, above the fields.
 pub const FORM_LEVEL: &str = "limit";
 
-/// Which limit an instance is checked against.
+/// What a limit counts: an instance is checked against the first three, a new user
+/// against the last.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Measure {
     Storage,
     Memory,
     Instances,
+    Users,
 }
 
 impl Measure {
-    /// The field of the instance form a refusal belongs to; the count's is no
+    /// Every measure, in the order the usage bars show them.
+    pub const ALL: [Measure; 4] = [
+        Measure::Storage,
+        Measure::Memory,
+        Measure::Instances,
+        Measure::Users,
+    ];
+
+    /// The field of the instance form a refusal belongs to; the counts' are no
     /// field's: [`FORM_LEVEL`], the form's general error.
     pub fn field(self) -> &'static str {
         match self {
             Measure::Storage => "storage_gb",
             Measure::Memory => "memory_gb",
-            Measure::Instances => FORM_LEVEL,
+            Measure::Instances | Measure::Users => FORM_LEVEL,
+        }
+    }
+
+    /// What its usage bar is called.
+    pub fn label(self) -> &'static str {
+        match self {
+            Measure::Storage => "Storage",
+            Measure::Memory => "Memory",
+            Measure::Instances => "Instances",
+            Measure::Users => "Users",
+        }
+    }
+
+    /// "GB", or empty for a count.
+    pub fn unit(self) -> &'static str {
+        match self {
+            Measure::Storage | Measure::Memory => "GB",
+            Measure::Instances | Measure::Users => "",
         }
     }
 }
 
 /// What a tenant's subtree (or a user) uses and may use, on one measure.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Budget {
     pub used: i64,
     pub limit: Option<i64>,
@@ -211,6 +239,7 @@ pub fn refusal(measure: Measure, budget: Budget, more: i64, holder: &LimitHolder
         Measure::Storage => format!("Storage {} of {limit} GB used", budget.used),
         Measure::Memory => format!("Memory {} of {limit} GB used", budget.used),
         Measure::Instances => format!("Instances: {} of {limit} used", budget.used),
+        Measure::Users => format!("Users: {} of {limit} used", budget.used),
     };
     let whose = match holder {
         LimitHolder::Tenant => String::new(),
@@ -221,6 +250,7 @@ pub fn refusal(measure: Measure, budget: Budget, more: i64, holder: &LimitHolder
     let need = match measure {
         Measure::Storage | Measure::Memory => format!("this instance needs {more} GB"),
         Measure::Instances => "no more instances fit".to_string(),
+        Measure::Users => "no more users fit".to_string(),
     };
     format!("{used}{whose}; {need}.")
 }
@@ -243,12 +273,45 @@ pub fn move_refusal(
     )
 }
 
+/// Where a tenant's effective limit on one measure comes from: its own, or the plan
+/// it is on or follows (the lower of the two binds: `db::models::plan::effective_limit!`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LimitOrigin {
+    Own,
+    /// The plan's name.
+    Plan(String),
+}
+
+impl LimitOrigin {
+    /// The effective limit's origin, given the tenant's own limit and its plan's
+    /// name: its own where that is the effective one (the lower, or the only one).
+    pub fn of(own: Option<i64>, effective: Option<i64>, plan: Option<&str>) -> Option<Self> {
+        match (own, effective) {
+            (_, None) => None,
+            (Some(o), Some(e)) if o == e => Some(LimitOrigin::Own),
+            (_, Some(_)) => Some(LimitOrigin::Plan(plan.unwrap_or_default().to_string())),
+        }
+    }
+
+    /// "own", or "plan Basic".
+    pub fn describe(&self) -> String {
+        match self {
+            LimitOrigin::Own => "own".to_string(),
+            LimitOrigin::Plan(name) => format!("plan {name}"),
+        }
+    }
+}
+
 /// One bar of a tenant's use against its limit (the tenant page, the dashboard).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UsageBar {
+    pub measure: Measure,
     pub label: &'static str,
     pub used: i64,
+    /// The tenant's effective limit (the lower of its own and its plan's).
     pub limit: Option<i64>,
+    /// Where that limit comes from.
+    pub origin: Option<LimitOrigin>,
     /// "GB", or empty for a count.
     pub unit: &'static str,
     /// A limit set above the tenant that leaves less room than its own (or that
@@ -263,6 +326,8 @@ pub struct LimitAbove {
     pub name: Option<String>,
     pub used: i64,
     pub limit: i64,
+    /// Where that tenant's limit comes from.
+    pub origin: Option<LimitOrigin>,
 }
 
 impl LimitAbove {
@@ -272,13 +337,15 @@ impl LimitAbove {
     }
 }
 
-/// The limits of one tenant above (top-down), and its subtree's use, as
-/// [`usage_bars`] takes them.
+/// One tenant on a path (the tenant itself, or one above it) as the limit check
+/// reads it: per measure ([`Measure::ALL`]' order) its subtree's use, its effective
+/// limit and where that comes from. [`usage_bars`] takes these.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PathLimits {
+    /// The tenant's name; `None` where the viewer may not see it.
     pub name: Option<String>,
-    pub used: (i64, i64, i64),
-    pub limits: (Option<i64>, Option<i64>, Option<i64>),
+    pub budgets: [Budget; 4],
+    pub origins: [Option<LimitOrigin>; 4],
 }
 
 impl UsageBar {
@@ -305,48 +372,65 @@ impl UsageBar {
         let (used, limit) = self.binding();
         limit.is_some_and(|l| used > l)
     }
+
+    /// Where the binding limit comes from: "own", "plan Basic", "Acme subtree"
+    /// ("Acme subtree, plan Reseller" where Acme's is its plan's), "a tenant above"
+    /// (one the viewer may not see); `None` without a limit.
+    pub fn source(&self) -> Option<String> {
+        match &self.above {
+            Some(LimitAbove {
+                name: Some(name),
+                origin,
+                ..
+            }) => Some(match origin {
+                Some(LimitOrigin::Plan(plan)) => format!("{name} subtree, plan {plan}"),
+                _ => format!("{name} subtree"),
+            }),
+            Some(LimitAbove { name: None, .. }) => Some("a tenant above".to_string()),
+            None => self.origin.as_ref().map(LimitOrigin::describe),
+        }
+    }
 }
 
 /// Room left under a limit (none: unbounded).
-fn room(used: i64, limit: Option<i64>) -> Option<i64> {
-    limit.map(|l| l.saturating_sub(used))
+fn room(b: Budget) -> Option<i64> {
+    b.limit.map(|l| l.saturating_sub(b.used))
 }
 
-/// The bars of a subtree's use (storage GB, memory GB, instances) against limits.
-pub fn usage_bars(
-    used: (i64, i64, i64),
-    limits: (Option<i64>, Option<i64>, Option<i64>),
-    above: &[PathLimits],
-) -> Vec<UsageBar> {
-    let pick = |t: (i64, i64, i64), m: usize| [t.0, t.1, t.2][m];
-    let pick_limit = |t: (Option<i64>, Option<i64>, Option<i64>), m: usize| [t.0, t.1, t.2][m];
-    let measures = [("Storage", "GB"), ("Memory", "GB"), ("Instances", "")];
-    measures
+/// The bars of a tenant's subtree (`own`) against its limits and those of the
+/// tenants above it (`above`, top-down), one per measure: the tenant's effective
+/// limit, and the limit above that leaves less room, if one does (growth by more
+/// than the least room is refused by that limit: the same budgets the check reads).
+pub fn usage_bars(own: &PathLimits, above: &[PathLimits]) -> Vec<UsageBar> {
+    Measure::ALL
         .iter()
         .enumerate()
-        .map(|(m, (label, unit))| {
-            let (own_used, own_limit) = (pick(used, m), pick_limit(limits, m));
+        .map(|(m, &measure)| {
+            let budget = own.budgets[m];
             // The tightest limit above, if it leaves less room than the tenant's own.
-            let mut best = room(own_used, own_limit);
+            let mut best = room(budget);
             let mut binding = None;
             for a in above {
-                let (u, l) = (pick(a.used, m), pick_limit(a.limits, m));
-                if let Some(r) = room(u, l) {
-                    if best.is_none_or(|b| r < b) {
+                let b = a.budgets[m];
+                if let Some(r) = room(b) {
+                    if best.is_none_or(|least| r < least) {
                         best = Some(r);
                         binding = Some(LimitAbove {
                             name: a.name.clone(),
-                            used: u,
-                            limit: l.unwrap_or(0),
+                            used: b.used,
+                            limit: b.limit.unwrap_or(0),
+                            origin: a.origins[m].clone(),
                         });
                     }
                 }
             }
             UsageBar {
-                label,
-                used: own_used,
-                limit: own_limit,
-                unit,
+                measure,
+                label: measure.label(),
+                used: budget.used,
+                limit: budget.limit,
+                origin: own.origins[m].clone(),
+                unit: measure.unit(),
                 above: binding,
             }
         })
@@ -406,19 +490,32 @@ mod tests {
         );
     }
 
+    /// A path row with these uses and limits (storage, memory, instances; no user
+    /// limit), each limit its own.
+    fn row(name: Option<&str>, used: [i64; 3], limits: [Option<i64>; 3]) -> PathLimits {
+        let budget = |m: usize| match m {
+            3 => Budget {
+                used: 0,
+                limit: None,
+            },
+            m => Budget {
+                used: used[m],
+                limit: limits[m],
+            },
+        };
+        PathLimits {
+            name: name.map(Into::into),
+            budgets: [budget(0), budget(1), budget(2), budget(3)],
+            origins: [0, 1, 2, 3].map(|m| budget(m).limit.map(|_| LimitOrigin::Own)),
+        }
+    }
+
     #[test]
     fn a_bar_shows_the_limit_above_that_binds_first() {
-        let acme = PathLimits {
-            name: Some("Acme".into()),
-            used: (900, 0, 176),
-            limits: (Some(1000), None, Some(172)),
-        };
-        let hidden = PathLimits {
-            name: None,
-            used: (10, 50, 0),
-            limits: (None, Some(60), None),
-        };
-        let bars = usage_bars((40, 5, 4), (Some(500), None, None), &[hidden, acme]);
+        let acme = row(Some("Acme"), [900, 0, 176], [Some(1000), None, Some(172)]);
+        let hidden = row(None, [10, 50, 0], [None, Some(60), None]);
+        let own = row(None, [40, 5, 4], [Some(500), None, None]);
+        let bars = usage_bars(&own, &[hidden, acme]);
         // Storage: 460 left here, 100 left in Acme: Acme binds.
         let storage = bars[0].above.as_ref().expect("Acme binds storage");
         assert_eq!(
@@ -426,28 +523,63 @@ mod tests {
             ("Acme", 900, 1000)
         );
         assert_eq!(bars[0].percent(), 90);
+        assert_eq!(bars[0].source().as_deref(), Some("Acme subtree"));
         // Memory: no limit here, the hidden one above binds, unnamed.
         let memory = bars[1].above.as_ref().expect("a limit above binds memory");
         assert_eq!(memory.place(), "a limit above this tenant");
+        assert_eq!(bars[1].source().as_deref(), Some("a tenant above"));
         // Instances: no limit here; Acme is above its limit.
         assert!(bars[2].over());
         assert_eq!(bars[2].above.as_ref().map(|a| a.used), Some(176));
+        // Users: no limit anywhere.
+        assert_eq!((bars[3].label, bars[3].source()), ("Users", None));
         // The tenant's own limit, tighter than any above, binds itself.
         let bars = usage_bars(
-            (990, 0, 0),
-            (Some(1000), None, None),
-            &[PathLimits {
-                name: Some("Acme".into()),
-                used: (900, 0, 0),
-                limits: (Some(1000), None, None),
-            }],
+            &row(None, [990, 0, 0], [Some(1000), None, None]),
+            &[row(Some("Acme"), [900, 0, 0], [Some(1000), None, None])],
         );
         assert_eq!(bars[0].above, None);
+        assert_eq!(bars[0].source().as_deref(), Some("own"));
+    }
+
+    #[test]
+    fn a_bar_says_where_its_limit_comes_from() {
+        // The effective limit is the lower one: own where that is it, else the plan's.
+        assert_eq!(
+            LimitOrigin::of(Some(100), Some(100), Some("Basic")),
+            Some(LimitOrigin::Own)
+        );
+        assert_eq!(
+            LimitOrigin::of(None, Some(500), Some("Basic")),
+            Some(LimitOrigin::Plan("Basic".into()))
+        );
+        assert_eq!(
+            LimitOrigin::of(Some(900), Some(500), Some("Basic")),
+            Some(LimitOrigin::Plan("Basic".into()))
+        );
+        assert_eq!(LimitOrigin::of(None, None, Some("Basic")), None);
+        // A limit of the tenant's plan alone: "N of M", from the plan.
+        let mut own = row(None, [40, 0, 0], [None, None, None]);
+        own.budgets[0].limit = Some(500);
+        own.origins[0] = Some(LimitOrigin::Plan("Basic".into()));
+        let bars = usage_bars(&own, &[]);
+        assert_eq!((bars[0].used, bars[0].limit), (40, Some(500)));
+        assert_eq!(bars[0].source().as_deref(), Some("plan Basic"));
+        assert_eq!(bars[0].percent(), 8);
+        // One above from its plan names both.
+        let mut acme = row(Some("Acme"), [450, 0, 0], [None, None, None]);
+        acme.budgets[0].limit = Some(460);
+        acme.origins[0] = Some(LimitOrigin::Plan("Reseller".into()));
+        let bars = usage_bars(&own, &[acme]);
+        assert_eq!(
+            bars[0].source().as_deref(),
+            Some("Acme subtree, plan Reseller")
+        );
     }
 
     #[test]
     fn bars_fill_up_to_the_limit() {
-        let bars = usage_bars((480, 10, 3), (Some(500), None, Some(2)), &[]);
+        let bars = usage_bars(&row(None, [480, 10, 3], [Some(500), None, Some(2)]), &[]);
         assert_eq!(bars[0].percent(), 96);
         assert!(!bars[0].over());
         assert_eq!(bars[1].percent(), 0);

@@ -158,6 +158,12 @@ pub async fn change(
         BrandingChange::Reset(_) => "branding.reset",
         BrandingChange::Logo(_) => "branding.logo",
     };
+    // A change of nothing (a reset of a field not set, the values stored saved
+    // again) writes nothing and records nothing: not even an empty row of its own.
+    // Read unlocked: a change committing meanwhile is as if it came after this one.
+    if changes_nothing(&change, &OwnBranding::of(conn, c.tenant.id).await?) {
+        return view(conn, c.p, c.tenant).await;
+    }
     in_transaction(conn, async |conn| {
         set_lock_timeout(conn).await?;
         // Its path held: a move or plan switch judging its branding waits for this.
@@ -214,6 +220,29 @@ pub async fn change(
         })
     })
     .await
+}
+
+/// Would `change` leave `own` as it is?
+fn changes_nothing(change: &BrandingChange, own: &OwnBranding) -> bool {
+    match change {
+        BrandingChange::Fields(f) => {
+            own.product_name.as_deref() == f.product_name.as_ref().map(|v| v.as_str())
+                && own.primary_color == f.primary_color.as_ref().map(|v| v.hex())
+                && own.support_email == f.support_email.as_ref().map(|v| v.to_string())
+                && own.support_url.as_deref() == f.support_url.as_ref().map(|v| v.as_str())
+        }
+        BrandingChange::Reset(field) => match field {
+            Field::ProductName => own.product_name.is_none(),
+            Field::PrimaryColor => own.primary_color.is_none(),
+            Field::SupportEmail => own.support_email.is_none(),
+            Field::SupportUrl => own.support_url.is_none(),
+            Field::Logo => own.logo.is_none() && own.logo_etag.is_none(),
+        },
+        BrandingChange::Logo(logo) => {
+            own.logo_etag.as_deref() == Some(logo.etag.as_str())
+                && own.logo_mime.as_deref() == Some(logo.kind.mime())
+        }
+    }
 }
 
 /// Does `after` set a value `before` did not have? On a plan without

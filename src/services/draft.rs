@@ -55,6 +55,35 @@ impl<T> Draft<T> {
         }
     }
 
+    /// A field converted apart from the others (`None`: not sent, the value keeps what
+    /// it has there): its value set with `set`, or its error added, the value keeping
+    /// its stand-in for it.
+    pub fn with_field<V>(
+        mut self,
+        field: &'static str,
+        sent: Option<Result<V, String>>,
+        set: impl FnOnce(&mut T, V),
+    ) -> Self {
+        match sent {
+            None => {}
+            Some(Ok(v)) => {
+                if let Some(value) = self.value.as_mut() {
+                    set(value, v);
+                }
+            }
+            Some(Err(e)) => {
+                self.errors.insert(field, e);
+            }
+        }
+        self
+    }
+
+    /// More conversion errors, each field keeping its stand-in.
+    pub fn refusing(mut self, errors: FieldErrors) -> Self {
+        self.errors.extend(errors);
+        self
+    }
+
     /// The value when every field converted, else the conversion's errors.
     pub fn into_result(self) -> Result<T, FieldErrors> {
         match self.value {
@@ -95,6 +124,18 @@ impl Unread {
             }
             Err(other) => Err(other),
         }
+    }
+
+    /// No conversion errors: the operation's checks alone decide.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// These errors of checks made before the operation's own too (a form's choices
+    /// refused up front), the conversion's winning on their fields.
+    pub fn with(self, mut checks: FieldErrors) -> Self {
+        checks.extend(self.0);
+        Unread(checks)
     }
 
     /// `Ok` when the conversion had no errors, else them (for a write without checks

@@ -60,7 +60,7 @@ use crate::db::models::Tenant;
 use crate::db::set_lock_timeout;
 use crate::db::transaction::in_transaction;
 use crate::domain::resources::{
-    refusal, Budget, InstanceStatus, LimitHolder, Measure, PathLimits, FORM_LEVEL,
+    refusal, Budget, InstanceStatus, LimitHolder, Measure, PathLimits, UsageBar, FORM_LEVEL,
 };
 use crate::domain::{Feature, Level, TenantName};
 use crate::error::{AppError, FieldErrors};
@@ -124,9 +124,35 @@ pub struct Growth {
     pub instances: i64,
 }
 
+/// Whom a row of `path` (`tenant_id`) is named as to `p`: the tenant's own limit
+/// (the end of the path), or an ancestor's, by name only where `p` sees it.
+fn holder_of(p: &Principal, path: &[i64], u: &TenantUsage) -> LimitHolder {
+    if path.last() == Some(&u.tenant_id) {
+        return LimitHolder::Tenant;
+    }
+    let upto = path
+        .iter()
+        .position(|id| *id == u.tenant_id)
+        .map(|i| &path[..=i]);
+    LimitHolder::Ancestor(
+        upto.filter(|upto| authz::can_see_path(p, upto))
+            .map(|_| u.name.clone()),
+    )
+}
+
+/// The instance measures and how much `growth` adds to each.
+fn grown(growth: Growth) -> [(Measure, i64); 3] {
+    [
+        (Measure::Storage, growth.storage),
+        (Measure::Memory, growth.memory),
+        (Measure::Instances, growth.instances),
+    ]
+}
+
 /// The refusals of `growth` by the limits on the path (`usage`, top-down; the
 /// tenant's own last): the tenant's own limit is named first, then the nearest
-/// ancestor's, by name only where `p` sees that tenant. One message per field.
+/// ancestor's, by name only where `p` sees that tenant. One message per field. The
+/// budgets are the rows' (`TenantUsage::budget`), as the usage bars show them.
 pub fn path_refusals(
     p: &Principal,
     usage: &[TenantUsage],
@@ -134,103 +160,64 @@ pub fn path_refusals(
     growth: Growth,
 ) -> FieldErrors {
     let mut errors = FieldErrors::new();
-    let own = path.last().copied();
     for u in usage.iter().rev() {
-        let holder = if Some(u.tenant_id) == own {
-            LimitHolder::Tenant
-        } else {
-            let upto = path
-                .iter()
-                .position(|id| *id == u.tenant_id)
-                .map(|i| &path[..=i]);
-            LimitHolder::Ancestor(
-                upto.filter(|upto| authz::can_see_path(p, upto))
-                    .map(|_| u.name.clone()),
-            )
-        };
-        refuse(
-            &mut errors,
-            &holder,
-            &[
-                (
-                    Measure::Storage,
-                    u.storage_gb,
-                    u.storage_limit_gb,
-                    growth.storage,
-                ),
-                (
-                    Measure::Memory,
-                    u.memory_gb,
-                    u.memory_limit_gb,
-                    growth.memory,
-                ),
-                (
-                    Measure::Instances,
-                    u.instance_count,
-                    u.max_instances,
-                    growth.instances,
-                ),
-            ],
-        );
+        let checks = grown(growth).map(|(m, more)| (m, u.budget(m), more));
+        refuse(&mut errors, &holder_of(p, path, u), &checks);
     }
     errors
 }
 
-/// The limits set above the tenant at the end of `path` (`usage`: rows of its
-/// ancestors, top-down; its own is skipped), as the usage bars take them: each named
-/// only where `p` sees that tenant, as the refusals do.
-pub fn limits_above(p: &Principal, path: &[i64], usage: &[TenantUsage]) -> Vec<PathLimits> {
+/// The usage bars of the tenant at the end of `path` (`usage`: the rows of its path,
+/// top-down, as `Instance::usage` reads them — the rows the limit checks read): its
+/// effective limits with where they come from, and the limit above that binds first,
+/// named only where `p` sees that tenant, as the refusals name it.
+pub fn usage_bars(p: &Principal, path: &[i64], usage: &[TenantUsage]) -> Vec<UsageBar> {
     let own = path.last().copied();
-    usage
+    let name = |u: &TenantUsage| match holder_of(p, path, u) {
+        LimitHolder::Ancestor(name) => name,
+        _ => Some(u.name.clone()),
+    };
+    let above: Vec<PathLimits> = usage
         .iter()
         .filter(|u| Some(u.tenant_id) != own && u.limited())
-        .map(|u| {
-            let upto = path
-                .iter()
-                .position(|id| *id == u.tenant_id)
-                .map(|i| &path[..=i]);
-            PathLimits {
-                name: upto
-                    .filter(|upto| authz::can_see_path(p, upto))
-                    .map(|_| u.name.clone()),
-                used: (u.storage_gb, u.memory_gb, u.instance_count),
-                limits: (u.storage_limit_gb, u.memory_limit_gb, u.max_instances),
-            }
-        })
-        .collect()
+        .map(|u| u.path_limits(name(u)))
+        .collect();
+    let own_row = usage.iter().find(|u| Some(u.tenant_id) == own).map_or_else(
+        || PathLimits {
+            name: None,
+            budgets: [Budget::default(); 4],
+            origins: Default::default(),
+        },
+        |u| u.path_limits(None),
+    );
+    crate::domain::resources::usage_bars(&own_row, &above)
 }
 
 /// The owner's refusals of `storage`/`memory` more GB.
 fn owner_refusals(owner: &OwnerUsage, storage: i64, memory: i64, errors: &mut FieldErrors) {
+    let budget = |used, limit| Budget { used, limit };
     refuse(
         errors,
         &LimitHolder::Owner(owner.username.clone()),
         &[
             (
                 Measure::Storage,
-                owner.storage_gb,
-                owner.storage_limit_gb,
+                budget(owner.storage_gb, owner.storage_limit_gb),
                 storage,
             ),
             (
                 Measure::Memory,
-                owner.memory_gb,
-                owner.memory_limit_gb,
+                budget(owner.memory_gb, owner.memory_limit_gb),
                 memory,
             ),
         ],
     );
 }
 
-/// Adds the refusal of each `(measure, used, limit, more)` that does not fit, unless
-/// its field has one already.
-fn refuse(
-    errors: &mut FieldErrors,
-    holder: &LimitHolder,
-    checks: &[(Measure, i64, Option<i64>, i64)],
-) {
-    for &(measure, used, limit, more) in checks {
-        let budget = Budget { used, limit };
+/// Adds the refusal of each `(measure, budget, more)` that does not fit, unless its
+/// field has one already.
+fn refuse(errors: &mut FieldErrors, holder: &LimitHolder, checks: &[(Measure, Budget, i64)]) {
+    for &(measure, budget, more) in checks {
         if !budget.allows(more) && !errors.contains_key(measure.field()) {
             errors.insert(measure.field(), refusal(measure, budget, more, holder));
         }

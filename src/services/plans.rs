@@ -161,7 +161,8 @@ pub async fn create(
 
 /// Saves a plan as `p` (404 unless `p` manages plans). A limit lowered below the
 /// own limit of a tenant on the plan is a field error naming them (they would be
-/// above their plan): lower theirs first.
+/// above their plan): lower theirs first. A limit lowered below what tenants it
+/// governs use is saved, with a warning naming them ([`over_use_warnings`]).
 pub async fn update(
     conn: &mut AsyncPgConnection,
     p: &Principal,
@@ -169,7 +170,7 @@ pub async fn update(
     id: i64,
     input: Result<PlanInput, FieldErrors>,
     now: DateTime<Utc>,
-) -> Result<Plan, AppError> {
+) -> Result<Warned<Plan>, AppError> {
     authz::require_plans(p)?;
     let input = input.map_err(AppError::Validation)?;
     conn.transaction(async |conn| {
@@ -201,7 +202,12 @@ pub async fn update(
             event.after = Some(snapshot(&saved));
             event.record(conn).await?;
         }
-        Ok(saved)
+        // Only the limits this save made stricter: one it left alone is no news.
+        let warnings = over_use_warnings(conn, Governed::By(id), &saved.name, &limits).await?;
+        Ok(Warned {
+            value: saved,
+            warnings,
+        })
     })
     .await
 }
@@ -329,6 +335,81 @@ pub async fn misfits_of(
     Ok((!words.is_empty()).then(|| words.join("; ")))
 }
 
+/// A save's answer and what it warns of: saved all the same, but something the
+/// user should know (a plan whose limits are below what its tenants use).
+#[derive(Clone, Debug)]
+pub struct Warned<T> {
+    pub value: T,
+    pub warnings: Vec<String>,
+}
+
+/// What the tenants of `governed` use above `limits` of plan `plan_name`, where
+/// the limit is theirs (no own one of the kind): one sentence per limit, "Acme
+/// uses 400 GB of storage, above plan Basic's 100 GB: growth is refused until use
+/// falls below it." Not refused: like an own limit set below use, such a limit is
+/// kept and refuses growth only (the usage bars show it above).
+pub async fn over_use_warnings(
+    conn: &mut AsyncPgConnection,
+    governed: Governed<'_>,
+    plan_name: &str,
+    limits: &PlanLimits,
+) -> Result<Vec<String>, AppError> {
+    let over = Plan::over_use(conn, governed, limits, NAMED).await?;
+    Ok(over
+        .iter()
+        .filter_map(|(field, named, count)| {
+            let (_, limit, _) = limits.each().into_iter().find(|(f, ..)| f == field)?;
+            Some(over_use_words(field, named, *count, limit?, plan_name))
+        })
+        .collect())
+}
+
+/// One limit's warning (see [`over_use_warnings`]): the tenants named with their
+/// use, how many there are, the plan's limit.
+fn over_use_words(
+    field: &str,
+    named: &[(String, i64)],
+    count: i64,
+    limit: i64,
+    plan_name: &str,
+) -> String {
+    // What is counted: its noun, and an amount as a whole sentence and a list say it.
+    let (noun, counts) = match field {
+        "max_users" => ("users", true),
+        "max_instances" => ("instances", true),
+        "storage_limit_gb" => ("storage", false),
+        _ => ("memory", false),
+    };
+    let amount = |n: i64| {
+        if counts {
+            crate::domain::plan::counted(n, noun)
+        } else {
+            format!("{n} GB")
+        }
+    };
+    let most = amount(limit);
+    if let ([(name, used)], 1) = (named, count) {
+        let (verb, of) = if counts {
+            ("has", String::new())
+        } else {
+            ("uses", format!(" of {noun}"))
+        };
+        return format!(
+            "{name} {verb} {}{of}, above plan {plan_name}'s {most}: growth is refused until use falls below it.",
+            amount(*used)
+        );
+    }
+    let names: Vec<String> = named
+        .iter()
+        .map(|(name, used)| format!("{name} ({})", amount(*used)))
+        .collect();
+    let verb = if counts { "have" } else { "use" };
+    format!(
+        "{} {verb} more {noun} than plan {plan_name}'s {most}: growth is refused until their use falls below it.",
+        who(&names, count)
+    )
+}
+
 /// The plan a move brings to the tenants of a moved subtree without a plan of their
 /// own (the moved tenant's own plan goes with it: then nothing changes).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -380,8 +461,28 @@ pub async fn plan_move(
     }))
 }
 
+/// Why `plan` cannot be deleted now ("1 tenant is on plan Basic: put it on another
+/// plan (or none) first."), as `p` (404 unless `p` manages plans); `None`: it can.
+/// The console asks before its confirmation; [`delete`] decides under its lock.
+pub async fn delete_refusal(
+    conn: &mut AsyncPgConnection,
+    p: &Principal,
+    plan: &Plan,
+) -> Result<Option<String>, AppError> {
+    authz::require_plans(p)?;
+    let on = Plan::tenant_count(conn, plan.id).await?;
+    Ok((on > 0).then(|| {
+        format!(
+            "{on} {} on plan {}: put {} on another plan (or none) first.",
+            if on == 1 { "tenant is" } else { "tenants are" },
+            plan.name,
+            if on == 1 { "it" } else { "them" },
+        )
+    }))
+}
+
 /// Deletes a plan as `p` (404 unless `p` manages plans): refused (409) while
-/// tenants are on it, naming how many.
+/// tenants are on it, naming how many ([`delete_refusal`]).
 pub async fn delete(
     conn: &mut AsyncPgConnection,
     p: &Principal,
@@ -392,14 +493,8 @@ pub async fn delete(
     conn.transaction(async |conn| {
         crate::db::set_lock_timeout(conn).await?;
         let plan = Plan::lock(conn, id, true).await?;
-        let on = Plan::tenant_count(conn, id).await?;
-        if on > 0 {
-            return Err(AppError::Conflict(format!(
-                "{on} {} on plan {}: put {} on another plan (or none) first.",
-                if on == 1 { "tenant is" } else { "tenants are" },
-                plan.name,
-                if on == 1 { "it" } else { "them" },
-            )));
+        if let Some(refusal) = delete_refusal(conn, p, &plan).await? {
+            return Err(AppError::Conflict(refusal));
         }
         let mut event = actor.event("plan.delete", about_root(p));
         event.before = Some(snapshot(&plan));
@@ -420,6 +515,22 @@ pub async fn plan_of(
     Ok(Plan::governing(conn, &[tenant.id])
         .await?
         .remove(&tenant.id))
+}
+
+/// The plan governing `tenant` ([`plan_of`]) and, when it has none of its own, the
+/// ancestor (id, name) it follows that plan through; `None` under no plan.
+pub async fn governing_of(
+    conn: &mut AsyncPgConnection,
+    tenant: &Tenant,
+) -> Result<Option<(Plan, Option<(i64, String)>)>, AppError> {
+    let Some(plan) = plan_of(conn, tenant).await? else {
+        return Ok(None);
+    };
+    let via = match tenant.plan_id {
+        Some(_) => None,
+        None => Plan::holder(conn, tenant.id).await?,
+    };
+    Ok(Some((plan, via)))
 }
 
 /// Why `destination` may not take sub-tenants by its governing `plan`, as a field
@@ -647,6 +758,24 @@ mod tests {
                 true
             ),
             "A and B have branding of their own"
+        );
+    }
+
+    #[test]
+    fn use_above_a_plan_is_said_per_limit() {
+        let one = [("Acme".to_string(), 12)];
+        assert_eq!(
+            over_use_words("max_users", &one, 1, 10, "Basic"),
+            "Acme has 12 users, above plan Basic's 10 users: growth is refused until use falls below it."
+        );
+        assert_eq!(
+            over_use_words("memory_limit_gb", &[("Acme".into(), 64)], 1, 1, "Basic"),
+            "Acme uses 64 GB of memory, above plan Basic's 1 GB: growth is refused until use falls below it."
+        );
+        let named = [("A".to_string(), 3), ("B".to_string(), 2)];
+        assert_eq!(
+            over_use_words("max_instances", &named, 5, 1, "Tiny"),
+            "A (3 instances), B (2 instances) and 3 more have more instances than plan Tiny's 1 instance: growth is refused until their use falls below it."
         );
     }
 

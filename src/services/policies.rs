@@ -24,6 +24,12 @@
 //! choosing one of them at the same time (`check_choice`, FOR SHARE) either commits
 //! before the clearing sees it or sees the lock and is refused.
 //!
+//! A change of a policy that clears anything below ([`update`]: `inheritable`
+//! switched off, or made a lock) is applied only once confirmed: unconfirmed, it is
+//! made, counted per tenant and rolled back, so that what the confirmation names is
+//! what the change clears ([`cleared_view`]: tenants the user cannot see as one
+//! number).
+//!
 //! Resolvers and subnets pick a policy through [`check_choice`]: one the tenant
 //! sees, and none of another policy's kind that a tenant above locks.
 
@@ -32,7 +38,7 @@ use crate::auth::Principal;
 use crate::db::models::policy::{ClearedChoice, Policy, PolicyFields, SeenPolicy};
 use crate::db::models::Tenant;
 use crate::db::transaction::in_transaction;
-use crate::domain::policy::{Enforcement, PolicyKind, PolicySettings};
+use crate::domain::policy::{Cleared, ClearedCounts, Enforcement, PolicyKind, PolicySettings};
 use crate::domain::{Feature, Level, TenantName};
 use crate::error::{AppError, FieldErrors};
 use diesel::result::{DatabaseErrorKind, Error as DbError};
@@ -322,10 +328,11 @@ async fn clear_below(
     c: &Change<'_>,
     p: &Policy,
     cause: Cause,
-) -> Result<(), AppError> {
+) -> Result<Cleared, AppError> {
     let below = Policy::subtree_of(conn, c.tenant.id).await?;
     let cleared = Policy::clear_unseen_listed(conn, &below, c.now).await?;
-    record_cleared(conn, c, p, cause, &cleared).await
+    record_cleared(conn, c, p, cause, &cleared).await?;
+    Ok(ClearedChoice::counted(&cleared))
 }
 
 /// One `policy.clear` audit entry in each tenant whose choices a change of `p`
@@ -371,6 +378,25 @@ async fn record_cleared(
     Ok(())
 }
 
+/// What [`update`] did.
+#[derive(Clone, Debug)]
+pub enum Updated {
+    /// Saved, with what it cleared below (nothing, mostly).
+    Saved(Policy, Cleared),
+    /// Nothing changed: the change would clear this below, and was not confirmed.
+    Unconfirmed(Cleared),
+}
+
+/// The refusal of an unconfirmed change that would clear choices below (the API's
+/// 409; the pages ask instead).
+pub fn unconfirmed(cleared: &Cleared) -> AppError {
+    AppError::Conflict(format!(
+        "This change clears the choices below this tenant that it takes away or locks out: \
+         {}. Nothing was changed; send \"confirm\": true to apply it.",
+        cleared.totals().phrase()
+    ))
+}
+
 /// The fields of a policy that a change changed, as they were and as they are
 /// (the policy's id on both sides, to say which), for its `policy.update` entry;
 /// `None` when nothing changed.
@@ -395,15 +421,19 @@ fn changed_fields(old: &Policy, new: &Policy) -> Option<Audit> {
 }
 
 /// Changes one of the tenant's own policies (an inherited one: 403 naming its
-/// owner). One that stops being inheritable stops reaching the tenants below: what
-/// used it there is cleared (module comment).
+/// owner). One that stops being inheritable stops reaching the tenants below, one
+/// made a lock binds them: what that clears there (module comment) is cleared only
+/// when `confirmed`; unconfirmed, the change is made, counted and rolled back, so
+/// that the count is what the change clears ([`Updated::Unconfirmed`]).
 pub async fn update(
     conn: &mut AsyncPgConnection,
     c: &Change<'_>,
     id: i64,
     input: Result<PolicyInput, FieldErrors>,
-) -> Result<Policy, AppError> {
-    run_as(c, conn, "policy.update", async |conn| {
+    confirmed: bool,
+) -> Result<Updated, AppError> {
+    let mut asked = None;
+    let saved = run_as(c, conn, "policy.update", async |conn| {
         let (seen, access) = find(conn, c.tenant, id).await?;
         authz::require_own_policy(access, &seen.owner_name)?;
         let old = Policy::lock(conn, c.tenant.id, id).await?;
@@ -423,15 +453,71 @@ pub async fn update(
         let p = Policy::update(conn, c.tenant.id, id, &input.fields(), c.now)
             .await
             .map_err(taken)?;
+        let mut cleared = Cleared::default();
         if old.inheritable && !p.inheritable {
-            clear_below(conn, c, &p, Cause::Withdrawn).await?;
+            cleared = clear_below(conn, c, &p, Cause::Withdrawn).await?;
         } else if now_locks && !was_locking {
-            clear_below(conn, c, &p, Cause::Locked).await?;
+            cleared = clear_below(conn, c, &p, Cause::Locked).await?;
+        }
+        if !confirmed && !cleared.is_empty() {
+            // Rolls the change back (the `policy.clear` entries with it); `asked`
+            // tells it from a refusal.
+            let refusal = unconfirmed(&cleared);
+            asked = Some(cleared);
+            return Err(refusal);
         }
         let audit = changed_fields(&old, &p);
-        Ok((p, audit))
+        Ok(((p, cleared), audit))
     })
-    .await
+    .await;
+    match (saved, asked) {
+        (Err(_), Some(cleared)) => Ok(Updated::Unconfirmed(cleared)),
+        (saved, _) => saved.map(|(p, cleared)| Updated::Saved(p, cleared)),
+    }
+}
+
+/// What a change clears, as `p` may be told: per tenant they see (by name), the
+/// rest as one number.
+#[derive(Clone, Debug, Default)]
+pub struct ClearedView {
+    pub visible: Vec<(String, ClearedCounts)>,
+    /// Resolvers, subnets and overrides in tenants `p` cannot see.
+    pub hidden: i64,
+}
+
+impl ClearedView {
+    /// One line a tenant ("Tenant a1: 2 resolvers and 1 subnet"), then "3 in
+    /// tenants you cannot see".
+    pub fn lines(&self) -> Vec<String> {
+        let mut lines: Vec<String> = self
+            .visible
+            .iter()
+            .map(|(name, counts)| format!("{name}: {}", counts.phrase()))
+            .collect();
+        if self.hidden > 0 {
+            lines.push(format!("{} in tenants you cannot see", self.hidden));
+        }
+        lines
+    }
+}
+
+/// [`ClearedView`] of `cleared` for `p`.
+pub async fn cleared_view(
+    conn: &mut AsyncPgConnection,
+    p: &Principal,
+    cleared: &Cleared,
+) -> Result<ClearedView, AppError> {
+    let ids: Vec<i64> = cleared.0.keys().copied().collect();
+    let tenants = Tenant::find_many(conn, &ids).await?;
+    let mut view = ClearedView::default();
+    for (id, counts) in &cleared.0 {
+        match tenants.iter().find(|t| t.id == *id) {
+            Some(t) if authz::can_see(p, t) => view.visible.push((t.name.clone(), *counts)),
+            _ => view.hidden += counts.total(),
+        }
+    }
+    view.visible.sort_by_key(|(name, _)| name.to_lowercase());
+    Ok(view)
 }
 
 /// Deletes one of the tenant's own policies: resolvers and subnets that used it
@@ -682,6 +768,32 @@ pub struct Effective {
     /// tenant's own, and those of the applied policy's owner (oldest first). They
     /// apply only where a resolver or subnet picks them.
     pub not_applied: Vec<SeenPolicy>,
+    /// The policies of the kind the tenant sees that a lock above their owner
+    /// overrides (no effect: [`overruled`]), with that lock.
+    pub overruled: Vec<(SeenPolicy, SeenPolicy)>,
+}
+
+/// The policies among `seen` (those the tenant sees) that have no effect, each with
+/// the lock above its owner that overrides it (`authz::overruled_by`): a second
+/// lock of a kind locked above after it, or any other policy of that kind.
+pub fn overruled(tenant: &Tenant, seen: &[SeenPolicy]) -> Vec<(SeenPolicy, SeenPolicy)> {
+    let facts = facts_of(seen);
+    seen.iter()
+        .filter_map(|s| {
+            let lock = authz::overruled_by(&tenant.path, &facts, &PolicyFacts::of(&s.policy))?;
+            let lock = seen.iter().find(|l| l.policy.id == lock.id)?;
+            Some((s.clone(), lock.clone()))
+        })
+        .collect()
+}
+
+/// [`overruled`] among the policies the tenant sees (the list and a policy's page).
+pub async fn overruled_in(
+    conn: &mut AsyncPgConnection,
+    tenant: &Tenant,
+) -> Result<Vec<(SeenPolicy, SeenPolicy)>, AppError> {
+    let seen = Policy::visible(conn, &tenant.path).await?;
+    Ok(overruled(tenant, &seen))
 }
 
 /// For each kind, the policy that applies to the tenant and why
@@ -698,6 +810,14 @@ pub async fn effective(
 pub fn effective_of(tenant: &Tenant, seen: &[SeenPolicy]) -> Vec<Effective> {
     let decided = authz::effective_policies(&tenant.path, &facts_of(seen));
     let by_id = |id: i64| seen.iter().find(|s| s.policy.id == id).cloned();
+    let overruled = overruled(tenant, seen);
+    let of_kind = |kind: PolicyKind| {
+        overruled
+            .iter()
+            .filter(|(s, _)| s.policy.kind == kind)
+            .cloned()
+            .collect()
+    };
     PolicyKind::ALL
         .iter()
         .map(|&kind| match decided.iter().find(|e| e.kind == kind) {
@@ -722,6 +842,7 @@ pub fn effective_of(tenant: &Tenant, seen: &[SeenPolicy]) -> Vec<Effective> {
                         _ => None,
                     },
                     not_applied,
+                    overruled: of_kind(kind),
                 }
             }
             None => Effective {
@@ -730,6 +851,7 @@ pub fn effective_of(tenant: &Tenant, seen: &[SeenPolicy]) -> Vec<Effective> {
                 reason: None,
                 overrides: None,
                 not_applied: Vec::new(),
+                overruled: Vec::new(),
             },
         })
         .collect()

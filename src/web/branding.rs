@@ -16,10 +16,10 @@ use crate::web::form::parse_id;
 use crate::web::owned::{can_change, page_or_fragment, readable, saved, status, Branding};
 use crate::web::page::PageCtx;
 use crate::web::routes::{route, Route};
-use crate::web::upload::{parts, read_body, MAX_UPLOAD_BYTES};
+use crate::web::upload::{parts, read_upload, UploadCut};
 use crate::web::AppState;
 use actix_web::http::header;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use askama::Template;
 use diesel_async::AsyncPgConnection;
 
@@ -73,7 +73,17 @@ pub fn source_label(p: &crate::auth::Principal, tenant: &Tenant, field: &Inherit
                 "Inherited from a tenant above".into()
             }
         }
-        None => "Not set on this tenant or above: the default".into(),
+        None => "Not set on this tenant or above".into(),
+    }
+}
+
+/// What the console shows for `field` when no tenant on the path sets it: its own
+/// product name and colour (the support contact and the logo: none).
+fn default_shown(field: &str) -> Option<String> {
+    match field {
+        "product_name" => Some(crate::domain::branding::DEFAULT_PRODUCT_NAME.into()),
+        "primary_color" => Some("the console's own colour".into()),
+        _ => None,
     }
 }
 
@@ -137,8 +147,10 @@ struct FieldView {
     hint: &'static str,
     kind: &'static str,
     input: String,
-    /// What shows now (inherited or not) and from where.
+    /// What shows now (inherited or not, else the console's default) and from where.
     shown: Option<String>,
+    /// `shown` is the console's default: no tenant on the path sets the field.
+    default: bool,
     source: String,
     set_here: bool,
     /// The tenant's own value, kept but not shown while its plan lacks custom branding.
@@ -214,7 +226,8 @@ async fn render(
         hint,
         kind,
         input: input.clone().unwrap_or_default(),
-        shown: f.value.clone(),
+        shown: f.value.clone().or_else(|| default_shown(name)),
+        default: f.value.is_none() && default_shown(name).is_some(),
         source: source_label(user, &tenant, f),
         set_here: f.from.as_ref().is_some_and(|(id, _)| *id == tenant.id),
         kept: Field::parse(name).and_then(kept),
@@ -416,15 +429,23 @@ async fn upload_logo(
     path: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, AppError> {
-    let body = read_body(payload.into_inner(), MAX_UPLOAD_BYTES).await?;
-    let mut files: Vec<_> = parts(req.headers(), body)
-        .await
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|(name, _)| name == "logo")
-        .map(|(_, data)| data)
-        .collect();
-    let input = if files.len() > 1 {
+    let upload = read_upload(payload.into_inner()).await?;
+    // Cut here or by the CSRF guard: past what is kept, the file is too large.
+    let cut = upload.cut || req.extensions().get::<UploadCut>().is_some();
+    let mut files: Vec<_> = if cut {
+        Vec::new()
+    } else {
+        parts(req.headers(), upload.body)
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|(name, _)| name == "logo")
+            .map(|(_, data)| data)
+            .collect()
+    };
+    let input = if cut {
+        Err(crate::domain::logo::too_large())
+    } else if files.len() > 1 {
         Err("Send one logo file at a time.".to_string())
     } else {
         Logo::parse(&files.pop().unwrap_or_default())

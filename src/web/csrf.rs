@@ -122,26 +122,24 @@ pub async fn guard(
     let is_multipart = super::upload::is_multipart(content_type.as_deref());
     if provided.is_none() && is_multipart {
         let payload = req.take_payload();
-        let body = match super::upload::read_body(payload, super::upload::MAX_UPLOAD_BYTES).await {
-            Ok(body) => body,
-            Err(_) => {
-                return Ok(refuse(
-                    req,
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "The upload is too large.",
-                )
-                .await)
+        let upload = match super::upload::read_upload(payload).await {
+            Ok(upload) => upload,
+            Err(e) => {
+                let (_, message) = e.public_message();
+                return Ok(refuse(req, e.status(), &message).await);
             }
         };
-        provided = super::upload::parts(req.headers(), body.clone())
+        // The token is the form's first field: found in a body cut for its size
+        // too, whose handler then refuses the file as too large.
+        provided = super::upload::leading_parts(req.headers(), upload.body.clone())
             .await
-            .and_then(|parts| {
-                parts
-                    .into_iter()
-                    .find(|(name, _)| name == FORM_FIELD)
-                    .and_then(|(_, value)| String::from_utf8(value.to_vec()).ok())
-            });
-        req.set_payload(actix_web::dev::Payload::from(body));
+            .into_iter()
+            .find(|(name, _)| name == FORM_FIELD)
+            .and_then(|(_, value)| String::from_utf8(value.to_vec()).ok());
+        if upload.cut {
+            req.extensions_mut().insert(super::upload::UploadCut);
+        }
+        req.set_payload(actix_web::dev::Payload::from(upload.body));
     }
     if provided.is_none() && content_type.is_some() && !is_form && !is_multipart {
         // A body the console cannot read (multipart, JSON): say so, rather than that

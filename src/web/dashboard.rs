@@ -2,6 +2,8 @@
 
 use crate::auth::{authz, CurrentUser};
 use crate::db::models::Tenant;
+use crate::domain::resources::Measure;
+use crate::domain::{Feature, Level};
 use crate::error::AppError;
 use crate::services::users as people;
 use crate::web::page::{render, PageCtx};
@@ -25,10 +27,12 @@ struct Dashboard {
     disabled: i64,
     users: i64,
     instances: i64,
-    can_create: bool,
+    /// "New sub-tenant" under the acting tenant: offered, or disabled saying why.
+    new_child: crate::web::tenants::NewChild,
     /// The acting tenant's usage statistics (usage read there).
     can_read_usage: bool,
-    /// The acting tenant's resource use against its limits (Resources read there).
+    /// The acting tenant's use against its limits: users, and resources with
+    /// Resources read there.
     bars: Vec<crate::domain::resources::UsageBar>,
 }
 
@@ -41,8 +45,9 @@ async fn dashboard(
     let totals = Tenant::totals(&mut conn, &user.acting, &visibility).await?;
     // The card counts what it links to: the people one may find here and below.
     let users = people::count_people_within(&mut conn, &user, &user.acting, totals.users).await?;
-    let can_create =
-        user.acting.can_have_subtenants && authz::can_manage_children(&user, &user.acting);
+    let new_child = crate::web::tenants::NewChild::of(&user, &mut conn, &user.acting).await?;
+    let can_read_resources =
+        authz::effective_level(&user, &user.acting, Feature::Resources) >= Level::Read;
     render(&Dashboard {
         page: PageCtx::new(&user, &mut conn, "dashboard").await?,
         subtenants: totals.subtenants,
@@ -50,22 +55,13 @@ async fn dashboard(
         disabled: totals.disabled,
         users,
         instances: totals.instances,
-        can_create,
+        new_child,
         can_read_usage: authz::can_read_usage(&user, &user.acting),
-        bars: if authz::effective_level(&user, &user.acting, crate::domain::Feature::Resources)
-            >= crate::domain::Level::Read
-        {
-            crate::domain::resources::usage_bars(
-                (
-                    totals.usage.storage_gb,
-                    totals.usage.memory_gb,
-                    totals.usage.instances,
-                ),
-                user.acting.limits.triple(),
-                &crate::services::instances::limits_above(&user, &user.acting.path, &totals.above),
-            )
-        } else {
-            Vec::new()
-        },
+        // The rows the limit checks read, as they read them (`Tenant::totals`): the
+        // users' bar as the Users card, the resources' with Resources read.
+        bars: crate::services::instances::usage_bars(&user, &user.acting.path, &totals.path)
+            .into_iter()
+            .filter(|b| b.measure == Measure::Users || can_read_resources)
+            .collect(),
     })
 }

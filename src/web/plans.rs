@@ -10,19 +10,24 @@ use crate::domain::plan::{PlanInput, PlanLimits, PlanOption, PlanOptions};
 use crate::domain::{user_limit, TenantName};
 use crate::error::{AppError, FieldErrors};
 use crate::services::plans::{self as service, PlanSummary};
+use crate::web::confirm::{ask, Confirm, Question};
 use crate::web::extract::Query;
 use crate::web::form::{checkbox, field_errors, page_param};
-use crate::web::page::{done, render, rerender, PageCtx};
-use crate::web::routes::{form_routes, Route};
+use crate::web::page::{done, render, render_status, rerender, PageCtx};
+use crate::web::routes::{form_routes, route, Route};
+use crate::web::stats::QuotaUse;
 use crate::web::AppState;
 use crate::web::{actor, parse_id};
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use std::collections::HashMap;
 
 /// The routes of this module (see `web::routes`).
 pub fn routes() -> Vec<Route> {
-    form_routes!("/plans", "{id}")
+    let mut all = form_routes!("/plans", "{id}");
+    all.push(route!(GET "/plans/{id}/delete" => delete_form));
+    all
 }
 
 /// Tenants per page on a plan's page.
@@ -55,6 +60,8 @@ struct FormPage {
     total: i64,
     page_no: i64,
     pages: i64,
+    /// Why the plan was not deleted (tenants are on it).
+    delete_error: Option<String>,
 }
 
 impl FormPage {
@@ -73,10 +80,19 @@ impl FormPage {
     }
 
     /// A tenant's quota in effect: its own, else the plan's.
-    fn quota_of(&self, t: &PlanTenant) -> String {
+    fn quota(&self, t: &PlanTenant) -> Option<i64> {
         t.own_quota
             .or(self.plan.as_ref().and_then(|p| p.monthly_query_quota))
+    }
+
+    fn quota_of(&self, t: &PlanTenant) -> String {
+        self.quota(t)
             .map_or_else(|| "unlimited".into(), |q| q.to_string())
+    }
+
+    /// Its queries this month against that quota, marked as the statistics mark it.
+    fn quota_use(&self, t: &PlanTenant) -> QuotaUse {
+        QuotaUse::new(t.queries, self.quota(t))
     }
 }
 
@@ -211,6 +227,15 @@ fn fields_once(pairs: Vec<(String, String)>) -> Result<HashMap<String, String>, 
     Ok(form)
 }
 
+/// A save's flash with what it warns of: "Saved plan Basic. Note: Acme uses …".
+pub fn noted(message: String, warnings: &[String]) -> String {
+    if warnings.is_empty() {
+        message
+    } else {
+        format!("{message} Note: {}", warnings.join(" "))
+    }
+}
+
 async fn index(
     user: CurrentUser,
     state: web::Data<AppState>,
@@ -265,6 +290,7 @@ async fn form_page(
         pages: (total + PER_PAGE - 1) / PER_PAGE,
         total,
         page_no,
+        delete_error: None,
     })
 }
 
@@ -358,8 +384,8 @@ async fn update(
         Ok(saved) => done(
             &req,
             &user,
-            format!("Saved plan {}.", saved.name),
-            &format!("/plans/{}", saved.id),
+            noted(format!("Saved plan {}.", saved.value.name), &saved.warnings),
+            &format!("/plans/{}", saved.value.id),
         ),
         Err(errors) => {
             rerender(&form_page(&user, &state, &mut conn, Some(plan), form, errors, 1).await?)
@@ -367,7 +393,9 @@ async fn update(
     }
 }
 
-async fn delete(
+/// `GET /plans/{id}/delete`: what deleting the plan does, to confirm; the plan's
+/// page with the reason when it cannot be deleted (tenants are on it).
+async fn delete_form(
     req: HttpRequest,
     user: CurrentUser,
     state: web::Data<AppState>,
@@ -375,13 +403,91 @@ async fn delete(
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
     let plan = service::find(&mut conn, &user, parse_id(&path)?).await?;
-    let deleted = service::delete(&mut conn, &user, &actor(&user, &req), plan.id).await?;
-    done(
-        &req,
-        &user,
-        format!("Deleted plan {}.", deleted.name),
-        "/plans",
+    confirmation(&req, &user, &state, &mut conn, plan, StatusCode::OK).await
+}
+
+/// The delete's confirmation, or the plan's page with why it cannot be deleted
+/// (with `refused` as its status).
+async fn confirmation(
+    req: &HttpRequest,
+    user: &CurrentUser,
+    state: &AppState,
+    conn: &mut diesel_async::AsyncPgConnection,
+    plan: Plan,
+    refused: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    if let Some(refusal) = service::delete_refusal(conn, user, &plan).await? {
+        return refused_delete(user, state, conn, plan, refusal, refused).await;
+    }
+    let page = format!("/plans/{}", plan.id);
+    let question = Question {
+        title: format!("Delete plan {}?", plan.name),
+        detail: format!(
+            "The plan {} — its limits and options — is deleted for good. No tenant is on it.",
+            plan.name
+        ),
+        button: "Delete plan".into(),
+        action: format!("{page}/delete"),
+        cancel: page,
+        ..Question::default()
+    };
+    ask(req, user, conn, "plans", question).await
+}
+
+/// The plan's page with why it was not deleted.
+async fn refused_delete(
+    user: &CurrentUser,
+    state: &AppState,
+    conn: &mut diesel_async::AsyncPgConnection,
+    plan: Plan,
+    refusal: String,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let form = form_of(&plan);
+    let page = form_page(user, state, conn, Some(plan), form, FieldErrors::new(), 1).await?;
+    render_status(
+        &FormPage {
+            delete_error: Some(refusal),
+            ..page
+        },
+        status,
     )
+}
+
+/// `POST /plans/{id}/delete`: unconfirmed, the confirmation (nothing changes);
+/// confirmed (`confirm=yes`), the delete, or the plan's page saying why not (409).
+async fn delete(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    confirm: Confirm,
+) -> Result<HttpResponse, AppError> {
+    let mut conn = state.pool.get().await?;
+    let plan = service::find(&mut conn, &user, parse_id(&path)?).await?;
+    if !confirm.confirmed {
+        return confirmation(&req, &user, &state, &mut conn, plan, StatusCode::CONFLICT).await;
+    }
+    match service::delete(&mut conn, &user, &actor(&user, &req), plan.id).await {
+        Ok(deleted) => done(
+            &req,
+            &user,
+            format!("Deleted plan {}.", deleted.name),
+            "/plans",
+        ),
+        Err(AppError::Conflict(refusal)) => {
+            refused_delete(
+                &user,
+                &state,
+                &mut conn,
+                plan,
+                refusal,
+                StatusCode::CONFLICT,
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    }
 }
 
 #[cfg(test)]

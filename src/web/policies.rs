@@ -13,19 +13,20 @@ use crate::auth::CurrentUser;
 use crate::db::models::policy::{Policy, SeenPolicy};
 use crate::db::models::Tenant;
 use crate::domain::policy::{
-    Enforcement, PolicyKind, PolicySettings, SettingDiff, CATEGORIES, REGULATORY_LISTS,
+    Cleared, Enforcement, PolicyKind, PolicySettings, SettingDiff, CATEGORIES, REGULATORY_LISTS,
 };
 use crate::error::{AppError, FieldErrors};
 use crate::services::policies::{
-    self as service, Effective, OverrideReport, PolicyInput, RawPolicy,
+    self as service, Change, Effective, OverrideReport, PolicyInput, RawPolicy, Updated,
 };
 use crate::web::confirm::{Confirm, Question};
 use crate::web::extract::Query;
-use crate::web::form::{given_twice, read_form, with_checkbox, NoParams};
+use crate::web::form::{field_errors, given_twice, read_form, with_checkbox, NoParams};
 use crate::web::owned::{
-    can_change, confirmed, page_or_fragment, readable, saved, status, tenant_page, Policies,
+    can_change, confirmed, page_or_fragment, readable, saved, status, tenant_page, writable,
+    Policies,
 };
-use crate::web::page::PageCtx;
+use crate::web::page::{done, PageCtx};
 use crate::web::routes::{form_routes, route, Route};
 use crate::web::{parse_id, AppState};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -72,11 +73,21 @@ struct IndexPage {
     page_no: i64,
     pages: i64,
     can_change: bool,
+    /// The policies seen that a lock above their owner overrides, with that lock.
+    overruled: Vec<(SeenPolicy, SeenPolicy)>,
 }
 
 impl IndexPage {
     fn page_href(&self, page: i64) -> String {
         format!("{}?page={page}", list(&self.tenant))
+    }
+
+    /// The lock that overrides `p` (it has no effect), if one does.
+    fn overruled(&self, p: &Policy) -> Option<&SeenPolicy> {
+        self.overruled
+            .iter()
+            .find(|(s, _)| s.policy.id == p.id)
+            .map(|(_, lock)| lock)
     }
 
     fn inherited(&self, p: &Policy) -> bool {
@@ -117,7 +128,9 @@ async fn index(
     let mut conn = state.pool.get().await?;
     let tenant = readable::<Policies>(&user, &mut conn, &path).await?;
     let (total, rows) = Policy::visible_page(&mut conn, &tenant.path, page_no, PER_PAGE).await?;
+    let overruled = service::overruled_in(&mut conn, &tenant).await?;
     let page = IndexPage {
+        overruled,
         page: PageCtx::new(&user, &mut conn, "policies").await?,
         total,
         page_no,
@@ -141,6 +154,9 @@ pub struct PolicyForm {
     pub domains: String,
     pub inheritable: Option<String>,
     pub enforcement: String,
+    /// `1` once the user confirmed what the change clears below (`yes` as well, as
+    /// the other confirmations send).
+    pub confirm: String,
 }
 
 impl PolicyForm {
@@ -166,6 +182,7 @@ impl PolicyForm {
                 "domains" => form.domains = value,
                 "inheritable" => form.inheritable = Some(value),
                 "enforcement" => form.enforcement = value,
+                "confirm" => form.confirm = value,
                 _ => {}
             }
         }
@@ -189,6 +206,27 @@ impl PolicyForm {
             PolicyKind::BlockingThreshold => {}
         }
         form
+    }
+
+    fn confirmed(&self) -> bool {
+        matches!(self.confirm.trim(), "1" | "yes")
+    }
+
+    /// The fields as sent, for the confirmation to send again.
+    fn hidden(&self) -> Vec<(&'static str, String)> {
+        let mut fields = vec![
+            ("name", self.name.clone()),
+            ("kind", self.kind.clone()),
+            ("threshold", self.threshold.clone()),
+        ];
+        fields.extend(self.categories.iter().map(|c| ("categories", c.clone())));
+        fields.extend(self.regulatory.iter().map(|r| ("regulatory", r.clone())));
+        fields.push(("domains", self.domains.clone()));
+        if let Some(i) = &self.inheritable {
+            fields.push(("inheritable", i.clone()));
+        }
+        fields.push(("enforcement", self.enforcement.clone()));
+        fields
     }
 
     /// The service's input, or every field error at once.
@@ -254,6 +292,8 @@ struct FormPage {
     form: PolicyForm,
     errors: FieldErrors,
     can_change: bool,
+    /// The lock above the policy's owner that overrides it (it has no effect).
+    overruled_by: Option<SeenPolicy>,
 }
 
 impl FormPage {
@@ -336,7 +376,16 @@ async fn form_page(
         (Some(p), Some(of)) => service::comparison(&of.policy, p),
         _ => Vec::new(),
     };
+    let overruled_by = match &policy {
+        Some(p) => service::overruled_in(conn, &tenant)
+            .await?
+            .into_iter()
+            .find(|(s, _)| s.policy.id == p.id)
+            .map(|(_, lock)| lock),
+        None => None,
+    };
     let page = FormPage {
+        overruled_by,
         page: PageCtx::new(user, conn, "policies").await?,
         can_change: can_change::<Policies>(user, &tenant),
         tenant,
@@ -480,17 +529,86 @@ async fn update(
     let form = PolicyForm::read(&req, &body)?;
     let input = form.to_input();
     let id = parse_id(&path.1)?;
-    saved::<Policies, _>(
-        &req,
-        &user,
-        &state,
-        &path.0,
-        LIST,
-        async |conn, c| service::update(conn, c, id, input).await,
-        |p: &Policy| format!("Saved policy {}.", p.name),
-        async |conn, tenant, errors| shown(&req, &user, conn, tenant, id, Some(form), errors).await,
-    )
-    .await
+    // As `saved`, with a third answer: a change that would clear choices below is
+    // asked about first (`Updated::Unconfirmed`: nothing changed).
+    let mut conn = state.pool.get().await?;
+    let tenant = writable::<Policies>(&user, &mut conn, &path.0).await?;
+    let actor = crate::web::actor(&user, &req);
+    let c = Change::new(&user, &actor, &tenant, state.clock.now());
+    let updated = service::update(&mut conn, &c, id, input, form.confirmed()).await;
+    match field_errors(updated)? {
+        Ok(Updated::Saved(p, _)) => done(
+            &req,
+            &user,
+            format!("Saved policy {}.", p.name),
+            &list(&tenant),
+        ),
+        Ok(Updated::Unconfirmed(cleared)) => {
+            confirm_change(&req, &user, &mut conn, &tenant, id, form, &cleared).await
+        }
+        Err(errors) => shown(&req, &user, &mut conn, tenant, id, Some(form), errors).await,
+    }
+}
+
+/// The confirmation of a change that clears choices below: what it clears, per
+/// tenant the user sees and as one number for the rest; its form sends the change
+/// again with `confirm=1`.
+#[derive(Template)]
+#[template(path = "policies/confirm.html", blocks = ["content"])]
+struct ConfirmChangePage {
+    page: PageCtx,
+    title: String,
+    detail: String,
+    lines: Vec<String>,
+    action: String,
+    cancel: String,
+    hidden: Vec<(&'static str, String)>,
+}
+
+async fn confirm_change(
+    req: &HttpRequest,
+    user: &CurrentUser,
+    conn: &mut AsyncPgConnection,
+    tenant: &Tenant,
+    id: i64,
+    form: PolicyForm,
+    cleared: &Cleared,
+) -> Result<HttpResponse, AppError> {
+    let (seen, _) = service::find(conn, tenant, id).await?;
+    let old = seen.policy;
+    let (name, below) = (&old.name, &tenant.name);
+    let kind = old.kind.label().to_lowercase();
+    let (title, detail) = if old.inheritable && form.inheritable.is_none() {
+        (
+            format!("Stop {name} reaching the tenants below?"),
+            format!(
+                "{name} stops reaching the tenants below {below}: their resolvers and subnets \
+                 that use it follow their tenant's effective policy, and their overrides of it \
+                 become plain policies."
+            ),
+        )
+    } else {
+        (
+            format!("Lock {name} for the tenants below?"),
+            format!(
+                "Locked, {name} is the only {kind} policy the tenants below {below} may use: \
+                 their resolvers and subnets that chose another {kind} policy follow the lock, \
+                 and overrides of a locked policy become plain policies."
+            ),
+        )
+    };
+    let view = service::cleared_view(conn, user, cleared).await?;
+    let back = format!("{}/{}", list(tenant), id);
+    let page = ConfirmChangePage {
+        page: PageCtx::new(user, conn, "policies").await?,
+        title,
+        detail,
+        lines: view.lines(),
+        action: back.clone(),
+        cancel: back,
+        hidden: form.hidden(),
+    };
+    page_or_fragment!(req, page, actix_web::http::StatusCode::OK)
 }
 
 async fn delete(
@@ -511,17 +629,26 @@ async fn delete(
             let (seen, access) = service::find(conn, tenant, id).await?;
             authz::require_own_policy(access, &seen.owner_name)?;
             let p = seen.policy;
-            let used = Policy::uses(conn, id).await?;
+            let used = Policy::uses_by_tenant(conn, &p).await?;
+            let used = if used.is_empty() {
+                "Nothing uses it.".to_string()
+            } else {
+                format!(
+                    "What uses it: {}.",
+                    service::cleared_view(conn, &user, &used)
+                        .await?
+                        .lines()
+                        .join("; ")
+                )
+            };
             let back = format!("{}/{}", list(tenant), p.id);
             Ok(Question {
                 title: format!("Delete the policy {}?", p.name),
                 detail: format!(
-                    "The policy {} is removed for good. {} resolver{s} and subnet{s} using it \
-                     (here or below) then follow their tenant's effective policy; overrides of \
-                     it become plain policies of their tenants.",
+                    "The policy {} is removed for good: the resolvers and subnets using it \
+                     (here or below) then follow their tenant's effective policy, overrides of \
+                     it become plain policies of their tenants. {used}",
                     p.name,
-                    used,
-                    s = if used == 1 { "" } else { "s" }
                 ),
                 button: "Delete policy".into(),
                 action: format!("{back}/delete"),
@@ -651,16 +778,13 @@ async fn reset(
                 return Err(AppError::NotFound);
             };
             let back = format!("{}/{}", list(tenant), id);
+            let detail = reset_detail(conn, &user, tenant, &seen.policy, &of).await?;
             Ok(Question {
                 title: format!(
                     "Reset {} to the inherited {}?",
                     seen.policy.name, of.policy.name
                 ),
-                detail: format!(
-                    "The override {} is deleted; this tenant's resolvers and subnets that used \
-                     it use {} (inherited from {}) again.",
-                    seen.policy.name, of.policy.name, of.owner_name
-                ),
+                detail,
                 button: "Reset to inherited".into(),
                 action: format!("{back}/reset"),
                 cancel: back,
@@ -671,6 +795,80 @@ async fn reset(
         |p: &Policy| format!("Reset {} to the inherited policy.", p.name),
     )
     .await
+}
+
+/// Names in a sentence: "dns-1, dns-2 and dns-3", at most `MAX_NAMED` of them.
+fn named(names: &[String]) -> String {
+    const MAX_NAMED: usize = 20;
+    let shown = &names[..names.len().min(MAX_NAMED)];
+    let more = names.len() - shown.len();
+    match (shown, more) {
+        ([], _) => String::new(),
+        ([one], 0) => one.clone(),
+        ([rest @ .., last], 0) => format!("{} and {last}", rest.join(", ")),
+        (all, more) => format!("{} and {more} more", all.join(", ")),
+    }
+}
+
+/// Exactly what resetting the override `over` to the inherited `of` does: the
+/// override goes with what it changes; the tenant's resolvers and subnets that use
+/// it (named) use `of` again; below, what used it follows its tenant's effective
+/// policy and overrides of it become plain policies (tenants named where seen).
+async fn reset_detail(
+    conn: &mut AsyncPgConnection,
+    user: &CurrentUser,
+    tenant: &Tenant,
+    over: &Policy,
+    of: &SeenPolicy,
+) -> Result<String, AppError> {
+    let changes: Vec<String> = service::differences(&of.policy, over)
+        .iter()
+        .map(|d| d.summary())
+        .collect();
+    let mut detail = format!(
+        "The override {} is deleted{}.",
+        over.name,
+        if changes.is_empty() {
+            " (its settings are the inherited policy's)".to_string()
+        } else {
+            format!(" with what it changes ({})", changes.join("; "))
+        }
+    );
+    let (resolvers, subnets) = Policy::users_in(conn, tenant.id, over.id).await?;
+    let subnets: Vec<String> = subnets.iter().map(ToString::to_string).collect();
+    let mut back = Vec::new();
+    for (unit, names) in [("resolver", &resolvers), ("subnet", &subnets)] {
+        if !names.is_empty() {
+            let s = if names.len() == 1 { "" } else { "s" };
+            back.push(format!("{unit}{s} {}", named(names)));
+        }
+    }
+    let inherited = format!("{} (inherited from {})", of.policy.name, of.owner_name);
+    detail.push(' ');
+    detail.push_str(&if back.is_empty() {
+        format!(
+            "No resolver or subnet of {} uses it; they keep their policies.",
+            tenant.name
+        )
+    } else {
+        format!(
+            "These of {} use {inherited} again: {}.",
+            tenant.name,
+            back.join("; ")
+        )
+    });
+    let mut below = Policy::uses_by_tenant(conn, over).await?;
+    below.0.remove(&tenant.id);
+    if !below.is_empty() {
+        let view = service::cleared_view(conn, user, &below).await?;
+        detail.push_str(&format!(
+            " Below {}, the resolvers and subnets that use it follow their tenant's effective \
+             policy and overrides of it become plain policies: {}.",
+            tenant.name,
+            view.lines().join("; ")
+        ));
+    }
+    Ok(detail)
 }
 
 // ---------------------------------------------------------------- effective
@@ -733,6 +931,25 @@ impl EffectivePage {
         } else {
             format!("also from {}, not applied", s.owner_name)
         }
+    }
+
+    /// Why a policy of the row's kind has no effect: "(own lock): overridden by the
+    /// lock of Acme (no effect)".
+    fn overruled(&self, o: &SeenPolicy, lock: &SeenPolicy) -> String {
+        let whose = if o.policy.tenant_id == self.tenant.id {
+            "own".to_string()
+        } else {
+            format!("inherited from {}", o.owner_name)
+        };
+        let what = if o.policy.inheritable && o.policy.enforcement == Enforcement::Locked {
+            " lock"
+        } else {
+            ""
+        };
+        format!(
+            "({whose}{what}): overridden by the lock of {} (no effect)",
+            lock.owner_name
+        )
     }
 }
 

@@ -158,20 +158,40 @@ pub struct RowView {
     pub is_root: bool,
 }
 
-impl RowView {
-    fn new(row: &StatsRow, root: i64) -> Self {
-        let level = quota_level(row.queries, row.quota);
-        let quota = match row.quota.map(|q| (q, quota_percent_text(row.queries, q))) {
+/// A tenant's quota use as the pages show it (the statistics, a plan's tenants).
+pub struct QuotaUse {
+    /// "85 % of 1,000", or empty without a quota.
+    pub text: String,
+    /// `quota-near` from 80 %, `quota-over` from 100 % (the quota reached exactly,
+    /// or passed), with `note` in words.
+    pub class: &'static str,
+    pub note: &'static str,
+}
+
+impl QuotaUse {
+    pub fn new(queries: i64, quota: Option<i64>) -> Self {
+        let text = match quota.map(|q| (q, quota_percent_text(queries, q))) {
             None => String::new(),
             Some((q, Some(pct))) => format!("{pct} of {}", grouped(q)),
             Some((q, None)) => format!("over the quota of {}", grouped(q)),
         };
-        let (quota_class, quota_note) = match level {
+        let (class, note) = match quota_level(queries, quota) {
             QuotaLevel::Normal => ("", ""),
             QuotaLevel::Near => ("quota-near", "near the quota"),
             QuotaLevel::Reached => ("quota-over", "quota reached"),
             QuotaLevel::Over => ("quota-over", "over the quota"),
         };
+        QuotaUse { text, class, note }
+    }
+}
+
+impl RowView {
+    fn new(row: &StatsRow, root: i64) -> Self {
+        let QuotaUse {
+            text: quota,
+            class: quota_class,
+            note: quota_note,
+        } = QuotaUse::new(row.queries, row.quota);
         RowView {
             tenant_id: row.tenant_id,
             name: row.name.clone(),

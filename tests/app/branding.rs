@@ -11,10 +11,15 @@ use serde_json::{json, Value};
 use tenantry::db::models::Tenant;
 use tenantry::domain::{GrantRole, Level, Permissions, Scope};
 
-const BOUNDARY: &str = "----tenantryTestBoundary7MA4YWxkTrZu0gW";
+pub(crate) const BOUNDARY: &str = "----tenantryTestBoundary7MA4YWxkTrZu0gW";
 
 /// A `multipart/form-data` body with the CSRF token and one file part `logo`.
-fn multipart(csrf: Option<&str>, filename: &str, content_type: &str, file: &[u8]) -> Vec<u8> {
+pub(crate) fn multipart(
+    csrf: Option<&str>,
+    filename: &str,
+    content_type: &str,
+    file: &[u8],
+) -> Vec<u8> {
     let mut body = Vec::new();
     if let Some(token) = csrf {
         body.extend_from_slice(
@@ -35,7 +40,7 @@ fn multipart(csrf: Option<&str>, filename: &str, content_type: &str, file: &[u8]
     body
 }
 
-async fn upload(
+pub(crate) async fn upload(
     browser: &TestApp,
     tenant: &Tenant,
     filename: &str,
@@ -55,7 +60,7 @@ async fn upload(
         .unwrap()
 }
 
-fn png(width: u32, height: u32) -> Vec<u8> {
+pub(crate) fn png(width: u32, height: u32) -> Vec<u8> {
     let image = image::RgbaImage::from_pixel(width, height, image::Rgba([200, 30, 30, 255]));
     let mut out = std::io::Cursor::new(Vec::new());
     image.write_to(&mut out, image::ImageFormat::Png).unwrap();
@@ -69,13 +74,17 @@ fn svg(body: &str) -> Vec<u8> {
     .into_bytes()
 }
 
-async fn save(browser: &TestApp, tenant: &Tenant, fields: &[(&str, &str)]) -> reqwest::Response {
+pub(crate) async fn save(
+    browser: &TestApp,
+    tenant: &Tenant,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
     browser
         .post_form(&format!("/tenants/{}/branding", tenant.id), fields)
         .await
 }
 
-async fn reset(browser: &TestApp, tenant: &Tenant, field: &str) -> reqwest::Response {
+pub(crate) async fn reset(browser: &TestApp, tenant: &Tenant, field: &str) -> reqwest::Response {
     browser
         .post_form(
             &format!("/tenants/{}/branding/reset", tenant.id),
@@ -84,7 +93,7 @@ async fn reset(browser: &TestApp, tenant: &Tenant, field: &str) -> reqwest::Resp
         .await
 }
 
-fn fields<'a>(
+pub(crate) fn fields<'a>(
     product: &'a str,
     color: &'a str,
     email: &'a str,
@@ -100,7 +109,7 @@ fn fields<'a>(
 
 /// The text of the element with `id`, its tags left out (elements of the same
 /// name are not nested in what these tests read).
-fn text_of(html: &str, id: &str) -> String {
+pub(crate) fn text_of(html: &str, id: &str) -> String {
     let marker = format!("id=\"{id}\"");
     let at = html
         .find(&marker)

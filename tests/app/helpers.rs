@@ -251,6 +251,21 @@ pub async fn bare_database() -> (DbPool, Tenant, Option<DbGuard>) {
 
 /// Starts the app with these settings on an already-migrated database and bootstraps it.
 pub async fn spawn_app_with(settings: Settings) -> TestApp {
+    spawn_app_on(settings, None).await
+}
+
+/// A fresh database and the app serving its requests from a pool of `size`
+/// connections that the test holds a handle of too (to take them all, as other
+/// requests would), returned beside it.
+pub async fn spawn_app_sharing_pool(extra: &[(&str, &str)], size: usize) -> (TestApp, DbPool) {
+    let db_url = test_database().await;
+    let pool = tenantry::db::pool(&db_url, size).expect("pool");
+    let app = spawn_app_on(settings_with(&db_url, extra), Some(pool.clone())).await;
+    (app, pool)
+}
+
+/// [`spawn_app_with`], the app's requests served from `app_pool` when given.
+async fn spawn_app_on(settings: Settings, app_pool: Option<DbPool>) -> TestApp {
     let db_url = settings.database_url().to_string();
     let pool = tenantry::db::pool(&db_url, 4).expect("pool");
     let (root, admin) = {
@@ -269,7 +284,11 @@ pub async fn spawn_app_with(settings: Settings) -> TestApp {
             .expect("admin");
         (root, admin)
     };
-    let app = Application::build(settings).expect("build app");
+    let app = match app_pool {
+        Some(pool) => Application::build_with_pool(settings, pool),
+        None => Application::build(settings),
+    }
+    .expect("build app");
     let port = app.port();
     let clock = app.clock().clone();
     let db_name = guard_for(&db_url);

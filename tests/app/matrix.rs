@@ -396,15 +396,16 @@ fn rule_for(method: &str, path: &str) -> Option<(Rule, &'static str, bool)> {
         // is a field error after authorization.
         ("GET", "/usage/keys") => (IngestionKeys, empty, false),
         // Plans (#16): root Owners and Administrators only (the fixture's admin); an
-        // empty name is a field error after authorization; the fixture's spare plan
-        // has no tenants, so its delete goes through.
-        ("GET", "/plans") | ("GET", "/plans/new") | ("GET", "/plans/{id}") => {
-            (Plans, empty, false)
-        }
+        // empty name is a field error after authorization; a delete without
+        // `confirm=yes` only asks for confirmation.
+        ("GET", "/plans")
+        | ("GET", "/plans/new")
+        | ("GET", "/plans/{id}")
+        | ("GET", "/plans/{id}/delete") => (Plans, empty, false),
         ("POST", "/plans") | ("POST", "/plans/new") | ("POST", "/plans/{id}") => {
             (Plans, "name=", false)
         }
-        ("POST", "/plans/{id}/delete") => (Plans, empty, true),
+        ("POST", "/plans/{id}/delete") => (Plans, empty, false),
         ("POST", "/usage/keys") => (IngestionKeys, "name=", false),
         // A made-up key id: 404 for everyone (for the others before the key is looked for).
         ("POST", "/usage/keys/{key_id}/revoke") => (ForeignToken, empty, false),

@@ -34,7 +34,7 @@ async fn limit(
 }
 
 /// A public cloud of the root, which every tenant sees.
-async fn cloud(app: &TestApp, api: &Api) -> i64 {
+pub(crate) async fn cloud(app: &TestApp, api: &Api) -> i64 {
     let (s, body) = api
         .post(
             &format!("/api/v1/tenants/{}/clouds", app.root.id),
@@ -45,7 +45,7 @@ async fn cloud(app: &TestApp, api: &Api) -> i64 {
     body["id"].as_i64().unwrap()
 }
 
-async fn vm(
+pub(crate) async fn vm(
     api: &Api,
     tenant: &Tenant,
     cloud: i64,

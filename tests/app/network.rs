@@ -755,7 +755,7 @@ async fn the_delete_page_lists_the_blockers_naming_only_tenants_the_deleter_sees
         .unwrap();
     assert_eq!(
         resolvers.message,
-        "2 resolvers: a1-dns (Tenant a1) and 1 more."
+        "2 resolvers: a1-dns (Tenant a1) and 1 more in tenants you cannot see."
     );
     let preview = tenantry::services::tenants::delete_preview(
         &mut *app.conn().await,

@@ -10,22 +10,22 @@ use serde_json::{json, Value};
 use tenantry::db::models::Tenant;
 use tenantry::domain::{GrantRole, Scope};
 
-async fn put(api: &Api, path: &str, body: Value) -> (u16, Value) {
+pub(crate) async fn put(api: &Api, path: &str, body: Value) -> (u16, Value) {
     send(api.request(reqwest::Method::PUT, path).json(&body)).await
 }
 
-async fn admin_api(app: &TestApp) -> Api {
+pub(crate) async fn admin_api(app: &TestApp) -> Api {
     Api::new(app, Some(&token_for(app, &app.admin, false).await))
 }
 
 /// A plan made through the API; its id.
-async fn plan(api: &Api, body: Value) -> i64 {
+pub(crate) async fn plan(api: &Api, body: Value) -> i64 {
     let (status, body) = api.post("/api/v1/plans", body).await;
     assert_eq!(status, 201, "{body}");
     body["id"].as_i64().unwrap()
 }
 
-async fn put_on(api: &Api, tenant: &Tenant, plan: i64) {
+pub(crate) async fn put_on(api: &Api, tenant: &Tenant, plan: i64) {
     let (status, body) = api
         .patch(
             &format!("/api/v1/tenants/{}", tenant.id),
@@ -134,7 +134,9 @@ async fn plans_are_created_listed_changed_and_deleted_on_the_pages() {
         )
         .await;
     assert_eq!(s, 200);
-    let r = app.post_form(&format!("/plans/{id}/delete"), &[]).await;
+    let r = app
+        .post_form(&format!("/plans/{id}/delete"), &[("confirm", "yes")])
+        .await;
     assert_eq!(status(&r), 303);
     assert_eq!(status(&app.get(&location).await), 404);
 }

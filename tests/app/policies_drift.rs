@@ -196,7 +196,7 @@ async fn a_change_records_what_it_changed_and_each_tenant_what_it_cleared() {
     let (s, e) = api
         .patch(
             &format!("{}/policies/{shared}", base(&t.acme)),
-            json!({"inheritable": false, "domains": ["b.example.com"]}),
+            json!({"inheritable": false, "domains": ["b.example.com"], "confirm": true}),
         )
         .await;
     assert_eq!(s, 200, "{e}");

@@ -257,6 +257,7 @@ async fn run_seed(app: &TestApp, seed: u64, steps: usize) {
                     .map(|_| NewTenant {
                         parent_id: *resellers.choose(&mut rng).unwrap(),
                         fields: fields(name(), true, rng.gen_bool(0.7)),
+                        unread: Default::default(),
                     })
                     .collect();
                 for r in service::create_many(&mut conn, &actor, items, &allow)

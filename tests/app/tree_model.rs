@@ -279,6 +279,7 @@ async fn run_seed(app: &TestApp, seed: u64, steps: usize) {
                     .map(|_| NewTenant {
                         parent_id: *ids.choose(&mut rng).unwrap(),
                         fields: fields(name(), true),
+                        unread: Default::default(),
                     })
                     .collect();
                 label = format!(

@@ -485,6 +485,25 @@ def click_in_results(driver: "WebDriver", results_css: str, name: str, label: st
     raise Check(f"the {label!r} button of {name!r} kept going stale")
 
 
+def settle(driver: "WebDriver", quiet: float = 0.5) -> None:
+    """Waits until htmx has had no request in flight for `quiet` seconds: longer than
+    the pickers' search delay (200 ms), so a search typed before now has been sent and
+    answered, or dropped, by then."""
+    calm_since: list[float] = []
+
+    def calm(d: "WebDriver") -> bool:
+        if d.execute_script("return document.querySelector('.htmx-request') !== null"):
+            calm_since.clear()
+            return False
+        if not calm_since:
+            calm_since.append(time.monotonic())
+        return time.monotonic() - calm_since[0] >= quiet
+
+    WebDriverWait(driver, WAIT_SECONDS, poll_frequency=0.05).until(
+        calm, message=f"timed out after {WAIT_SECONDS:.0f}s waiting for htmx to settle"
+    )
+
+
 def pick_user(driver: "WebDriver", picker_id: str, text: str, login: str) -> None:
     """Types `text` into the user picker `picker_id` and picks the match `login`
     (htmx may swap the results again between finding and clicking)."""

@@ -2118,8 +2118,8 @@ proptest! {
 
 mod policies {
     use super::super::{
-        effective_policies, locked_against, may_override, may_use_policy, policy_access,
-        require_own_policy, PolicyAccess, PolicyFacts, PolicyReason,
+        effective_policies, locked_against, may_override, may_use_policy, overruled_by,
+        policy_access, require_own_policy, PolicyAccess, PolicyFacts, PolicyReason,
     };
     use crate::domain::policy::{Enforcement, PolicyKind};
     use proptest::prelude::*;
@@ -2186,7 +2186,7 @@ mod policies {
     }
 
     #[test]
-    fn the_topmost_lock_binds_and_only_other_policies_of_its_kind() {
+    fn the_topmost_lock_binds_only_other_policies_of_its_kind_which_it_overrules() {
         let top = facts(5, 1, PolicyKind::DenyList, true, true);
         let mid = facts(3, 2, PolicyKind::DenyList, true, true);
         let own = facts(9, 3, PolicyKind::DenyList, false, false);
@@ -2206,6 +2206,16 @@ mod policies {
         assert_eq!(may_use_policy(&[1, 2, 3], &all, &top), Ok(()));
         assert_eq!(may_use_policy(&[1, 2, 3], &all, &other_kind), Ok(()));
         assert_eq!(may_use_policy(&[1, 4], &all, &own), Err(None), "not seen");
+        // Under the lock of its kind above its owner, a policy has no effect.
+        assert_eq!(
+            overruled_by(&[1, 2, 3], &all, &mid),
+            Some(top),
+            "a 2nd lock"
+        );
+        assert_eq!(overruled_by(&[1, 2, 3], &all, &own), Some(top));
+        assert_eq!(overruled_by(&[1, 2, 3], &all, &top), None, "the lock");
+        assert_eq!(overruled_by(&[1, 2, 3], &all, &other_kind), None);
+        assert_eq!(overruled_by(&[1, 4], &all, &own), None, "not on the path");
     }
 
     /// A random tree (each tenant's parent is an earlier one) and random policies.

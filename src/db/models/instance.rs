@@ -2,10 +2,14 @@
 //! against. Every query is scoped by tenant: an id from another tenant is not found.
 
 use crate::db::schema::{clouds, instances, tenants, users};
-use crate::domain::resources::{InstanceStatus, LimitChange};
+use crate::domain::resources::{
+    Budget, InstanceStatus, LimitChange, LimitOrigin, Measure, PathLimits,
+};
 use chrono::{DateTime, Utc};
+use diesel::expression::SqlLiteral;
 use diesel::pg::Pg;
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Integer, Nullable, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use super::like_pattern;
@@ -55,7 +59,9 @@ pub struct InstanceFilter {
 }
 
 /// One tenant on a path with its limits and its subtree's use, as read (and locked)
-/// for an instance's limit check, or shown on the tenant page.
+/// for an instance's limit check, or shown on the tenant page and the dashboard. The
+/// limits are the effective ones (`effective_limit!`: the lower of its own and its
+/// plan's); its own and its plan's name say where each comes from.
 #[derive(Clone, Debug, PartialEq, Eq, QueryableByName)]
 pub struct TenantUsage {
     #[diesel(sql_type = diesel::sql_types::BigInt)]
@@ -79,6 +85,25 @@ pub struct TenantUsage {
     pub max_users: Option<i32>,
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     pub user_count: i64,
+    /// Its own limits and the name of the plan governing it: where each effective
+    /// limit above comes from.
+    #[diesel(embed)]
+    pub own: OwnLimits,
+}
+
+/// A tenant's own limits (its row's), and the name of the plan governing it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, QueryableByName, Queryable)]
+pub struct OwnLimits {
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
+    pub own_storage_limit_gb: Option<i64>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
+    pub own_memory_limit_gb: Option<i64>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
+    pub own_max_instances: Option<i64>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Integer>)]
+    pub own_max_users: Option<i32>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    pub plan_name: Option<String>,
 }
 
 impl TenantUsage {
@@ -87,6 +112,112 @@ impl TenantUsage {
         self.storage_limit_gb.is_some()
             || self.memory_limit_gb.is_some()
             || self.max_instances.is_some()
+            || self.max_users.is_some()
+    }
+
+    /// Its subtree's use and its effective limit on `measure`: what the limit
+    /// checks refuse growth by, and what the usage bars show.
+    pub fn budget(&self, measure: Measure) -> Budget {
+        let (used, limit) = match measure {
+            Measure::Storage => (self.storage_gb, self.storage_limit_gb),
+            Measure::Memory => (self.memory_gb, self.memory_limit_gb),
+            Measure::Instances => (self.instance_count, self.max_instances),
+            Measure::Users => (self.user_count, self.max_users.map(i64::from)),
+        };
+        Budget { used, limit }
+    }
+
+    /// Where its effective limit on `measure` comes from (`None`: no limit).
+    pub fn origin(&self, measure: Measure) -> Option<LimitOrigin> {
+        let own = match measure {
+            Measure::Storage => self.own.own_storage_limit_gb,
+            Measure::Memory => self.own.own_memory_limit_gb,
+            Measure::Instances => self.own.own_max_instances,
+            Measure::Users => self.own.own_max_users.map(i64::from),
+        };
+        LimitOrigin::of(
+            own,
+            self.budget(measure).limit,
+            self.own.plan_name.as_deref(),
+        )
+    }
+
+    /// The row as the usage bars take it, named `name` (`None`: not to be named).
+    pub fn path_limits(&self, name: Option<String>) -> PathLimits {
+        PathLimits {
+            name,
+            budgets: Measure::ALL.map(|m| self.budget(m)),
+            origins: Measure::ALL.map(|m| self.origin(m)),
+        }
+    }
+}
+
+/// The effective limits of the `tenants` row in a DSL statement, with its own and its
+/// plan's name: the columns [`USAGE_SELECT`] reads (the same fragments), for a
+/// statement that reads a path's rows among others (`Tenant::totals`).
+pub type LimitColumns = (
+    SqlLiteral<Nullable<BigInt>>,
+    SqlLiteral<Nullable<BigInt>>,
+    SqlLiteral<Nullable<BigInt>>,
+    SqlLiteral<Nullable<Integer>>,
+    (
+        tenants::storage_limit_gb,
+        tenants::memory_limit_gb,
+        tenants::max_instances,
+        tenants::max_users,
+        SqlLiteral<Nullable<Text>>,
+    ),
+);
+
+/// What [`limit_columns`] reads: storage, memory, instances and users limits
+/// (effective), and the tenant's own with its plan's name.
+pub type LimitValues = (
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<i32>,
+    OwnLimits,
+);
+
+pub fn limit_columns() -> LimitColumns {
+    use diesel::dsl::sql;
+    (
+        sql(crate::effective_limit!("tenants", "storage_limit_gb")),
+        sql(crate::effective_limit!("tenants", "memory_limit_gb")),
+        sql(crate::effective_limit!("tenants", "max_instances")),
+        sql(crate::effective_limit!("tenants", "max_users")),
+        (
+            tenants::storage_limit_gb,
+            tenants::memory_limit_gb,
+            tenants::max_instances,
+            tenants::max_users,
+            sql(crate::governing_plan_column!("tenants", "name")),
+        ),
+    )
+}
+
+impl TenantUsage {
+    /// A path row read by [`limit_columns`] beside the tenant's subtree totals.
+    pub fn from_columns(
+        tenant_id: i64,
+        name: String,
+        limits: LimitValues,
+        totals: &super::tenant::SubtreeTotals,
+    ) -> Self {
+        let (storage_limit_gb, memory_limit_gb, max_instances, max_users, own) = limits;
+        TenantUsage {
+            tenant_id,
+            name,
+            storage_limit_gb,
+            memory_limit_gb,
+            max_instances,
+            storage_gb: totals.storage_gb,
+            memory_gb: totals.memory_gb,
+            instance_count: totals.instances,
+            max_users,
+            user_count: totals.users,
+            own,
+        }
     }
 }
 
@@ -100,7 +231,8 @@ pub struct OwnerUsage {
     pub memory_gb: i64,
 }
 
-/// The limits are the effective ones (its own, else its plan's: `effective_limit!`).
+/// The limits are the effective ones (`effective_limit!`: the lower of its own and
+/// its plan's), with its own and its plan's name ([`limit_columns`] reads the same).
 const USAGE_SELECT: &str = concat!(
     "SELECT s.tenant_id, t.name, ",
     crate::effective_limit!("t", "storage_limit_gb"),
@@ -110,7 +242,11 @@ const USAGE_SELECT: &str = concat!(
     crate::effective_limit!("t", "max_instances"),
     " AS max_instances, s.storage_gb, s.memory_gb, s.instance_count, ",
     crate::effective_limit!("t", "max_users"),
-    " AS max_users, s.user_count \
+    " AS max_users, s.user_count, t.storage_limit_gb AS own_storage_limit_gb, \
+     t.memory_limit_gb AS own_memory_limit_gb, t.max_instances AS own_max_instances, \
+     t.max_users AS own_max_users, ",
+    crate::governing_plan_column!("t", "name"),
+    " AS plan_name \
      FROM tenant_subtree_totals s JOIN tenants t ON t.id = s.tenant_id \
      WHERE s.tenant_id = ANY ($1) ORDER BY array_position($1, s.tenant_id)"
 );

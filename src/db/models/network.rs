@@ -381,34 +381,70 @@ impl Subnet {
 // ---------------------------------------------------------------- a subtree's
 
 /// What in a subtree stops a safe delete of its top: resolvers, devices, and
-/// tenants with traffic since a day. Each counted over the whole subtree, and
-/// named (a few) only where the reader sees the tenant.
+/// tenants with traffic since a day. Each counted over the whole subtree; resources
+/// named (a few) only where the reader may read them ([`ResourceNaming`]), tenants
+/// only where the reader sees them.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SubtreeResources {
     pub resolvers: i64,
-    /// `(resolver, tenant)` names, of tenants the reader sees.
+    /// Of those, how many are in tenants whose resources the reader may read.
+    pub resolvers_readable: i64,
+    /// `(resolver, tenant)` names, of those.
     pub resolver_names: Vec<(String, String)>,
     pub devices: i64,
+    pub devices_readable: i64,
     pub device_names: Vec<(String, String)>,
     /// Tenants with usage (queries > 0) on a day since the given one.
     pub active_tenants: i64,
     pub active_names: Vec<String>,
     /// Instances of tenants outside the subtree on its clouds (a sub-tenant moved
     /// out keeps running on the shared cloud it used), never named, and the clouds
-    /// they run on: how many, and `(cloud, tenant)` names of tenants the reader sees.
+    /// they run on: how many, how many of them the reader may read, and `(cloud,
+    /// tenant)` names of those.
     pub foreign_instances: i64,
     pub shared_clouds: i64,
+    pub shared_clouds_readable: i64,
     pub shared_cloud_names: Vec<(String, String)>,
+}
+
+/// Whose resources a reader may be told of by name: those of the tenants `seen`
+/// shows whose cap (tenant role) is not one of `capped_roles` (taking Resources
+/// away; the root has no cap). `authz::subtree_reading` decides both.
+#[derive(Clone, Copy, Debug)]
+pub struct ResourceNaming<'a> {
+    pub seen: &'a Visibility,
+    pub capped_roles: &'a [i64],
+}
+
+/// `$q` (a boxed query joining `tenants`) narrowed to the tenants whose resources
+/// `$naming` ([`ResourceNaming`]) lets the reader read.
+macro_rules! readable_only {
+    ($q:expr, $naming:expr) => {{
+        let naming: ResourceNaming<'_> = $naming;
+        let mut q = $q;
+        if let Some(f) = visible_filter(naming.seen) {
+            q = q.filter(f);
+        }
+        if !naming.capped_roles.is_empty() {
+            q = q.filter(tenants::parent_id.is_null().or(diesel::dsl::not(
+                tenants::tenant_role_id.eq_any(naming.capped_roles.to_vec()),
+            )));
+        }
+        q
+    }};
 }
 
 impl SubtreeResources {
     /// Counts the subtree of `id`'s resolvers, devices and tenants with queries on
-    /// `since` or later, and names the first `sample` of each that `visibility` shows.
+    /// `since` or later; names the first `sample` resolvers, devices and shared clouds
+    /// that `naming` lets the reader read (counting those too), and the first
+    /// `sample` active tenants that `visibility` shows.
     pub async fn load(
         conn: &mut AsyncPgConnection,
         id: i64,
         since: NaiveDate,
         visibility: &Visibility,
+        naming: ResourceNaming<'_>,
         sample: i64,
     ) -> QueryResult<Self> {
         let subtree = || {
@@ -449,55 +485,71 @@ impl SubtreeResources {
         } else {
             Vec::new()
         };
-        let shared_cloud_names = if foreign_n > 0 {
-            let mut q = clouds::table
-                .inner_join(tenants::table.inner_join(tenant_paths::table))
-                .filter(tenant_paths::path.contains(vec![id]))
-                .filter(clouds::id.eq_any(&shared))
-                .into_boxed();
-            if let Some(f) = visible_filter(visibility) {
-                q = q.filter(f);
-            }
-            q.order((lower(clouds::name), clouds::id))
+        // The resources the reader may read: in the subtree, in a tenant whose
+        // resources they may read.
+        let shared_readable = || {
+            readable_only!(
+                clouds::table
+                    .inner_join(tenants::table.inner_join(tenant_paths::table))
+                    .filter(tenant_paths::path.contains(vec![id]))
+                    .filter(clouds::id.eq_any(&shared))
+                    .into_boxed(),
+                naming
+            )
+        };
+        let (shared_clouds_readable, shared_cloud_names) = if foreign_n > 0 {
+            let n: i64 = shared_readable().count().get_result(conn).await?;
+            let names = shared_readable()
+                .order((lower(clouds::name), clouds::id))
                 .limit(sample)
                 .select((clouds::name, tenants::name))
                 .load(conn)
-                .await?
+                .await?;
+            (n, names)
         } else {
-            Vec::new()
+            (0, Vec::new())
         };
-        // The tenants named: in the subtree and seen by the reader.
-        let resolver_names = if resolvers_n > 0 {
-            let mut q = resolvers::table
-                .inner_join(tenants::table.inner_join(tenant_paths::table))
-                .filter(tenant_paths::path.contains(vec![id]))
-                .into_boxed();
-            if let Some(f) = visible_filter(visibility) {
-                q = q.filter(f);
-            }
-            q.order((lower(resolvers::name), resolvers::id))
+        let resolvers_readable = || {
+            readable_only!(
+                resolvers::table
+                    .inner_join(tenants::table.inner_join(tenant_paths::table))
+                    .filter(tenant_paths::path.contains(vec![id]))
+                    .into_boxed(),
+                naming
+            )
+        };
+        let (resolvers_readable_n, resolver_names) = if resolvers_n > 0 {
+            let n: i64 = resolvers_readable().count().get_result(conn).await?;
+            let names = resolvers_readable()
+                .order((lower(resolvers::name), resolvers::id))
                 .limit(sample)
                 .select((resolvers::name, tenants::name))
                 .load(conn)
-                .await?
+                .await?;
+            (n, names)
         } else {
-            Vec::new()
+            (0, Vec::new())
         };
-        let device_names = if devices_n > 0 {
-            let mut q = devices::table
-                .inner_join(tenants::table.inner_join(tenant_paths::table))
-                .filter(tenant_paths::path.contains(vec![id]))
-                .into_boxed();
-            if let Some(f) = visible_filter(visibility) {
-                q = q.filter(f);
-            }
-            q.order((lower(devices::name), devices::id))
+        let devices_readable = || {
+            readable_only!(
+                devices::table
+                    .inner_join(tenants::table.inner_join(tenant_paths::table))
+                    .filter(tenant_paths::path.contains(vec![id]))
+                    .into_boxed(),
+                naming
+            )
+        };
+        let (devices_readable_n, device_names) = if devices_n > 0 {
+            let n: i64 = devices_readable().count().get_result(conn).await?;
+            let names = devices_readable()
+                .order((lower(devices::name), devices::id))
                 .limit(sample)
                 .select((devices::name, tenants::name))
                 .load(conn)
-                .await?
+                .await?;
+            (n, names)
         } else {
-            Vec::new()
+            (0, Vec::new())
         };
         let active_names = if active_n > 0 {
             let mut q = super::tenant::with_path()
@@ -525,13 +577,16 @@ impl SubtreeResources {
         };
         Ok(SubtreeResources {
             resolvers: resolvers_n,
+            resolvers_readable: resolvers_readable_n,
             resolver_names,
             devices: devices_n,
+            devices_readable: devices_readable_n,
             device_names,
             active_tenants: active_n,
             active_names,
             foreign_instances: foreign_n,
             shared_clouds: shared.len() as i64,
+            shared_clouds_readable,
             shared_cloud_names,
         })
     }

@@ -1,6 +1,6 @@
 //! Plans (migration `plans`): their rows, the tenants on each with their quota use,
 //! and [`effective_limit!`], the one SQL fragment every reader of a tenant's limit
-//! uses (its own where set, else its plan's).
+//! uses (the lower of its own and its plan's).
 
 use super::lower;
 use super::tenant::visibility::visible_filter;
@@ -45,24 +45,42 @@ macro_rules! governing_plan_holder {
 }
 pub use governing_plan_holder;
 
+/// The column `$col` of the plan governing the tenant row named `$t`
+/// ([`governing_plan_id!`]; `NULL` under no plan): a correlated subquery.
+#[macro_export]
+macro_rules! governing_plan_column {
+    ($t:literal, $col:literal) => {
+        concat!(
+            "(SELECT pl.",
+            $col,
+            " FROM plans pl WHERE pl.id = ",
+            $crate::governing_plan_id!($t),
+            ")"
+        )
+    };
+}
+pub use governing_plan_column;
+
 /// A tenant's effective limit `$col` (a column of both `tenants` and `plans`) for the
-/// tenant row named `$t` in the statement: its own where set, else its governing
-/// plan's ([`governing_plan_id!`]; `NULL`, unlimited, when neither). A literal, so it
-/// joins `concat!`ed statements. A correlated subquery rather than a join, so that a
-/// statement locking `$t`'s row (`FOR NO KEY UPDATE`) locks nothing else.
+/// tenant row named `$t` in the statement: the lower of its own and its governing
+/// plan's ([`governing_plan_id!`]), either where the other is unset (`LEAST` skips
+/// `NULL`s; `NULL`, unlimited, when neither is set). A tenant's own limit may only be
+/// lower than its plan's (its edit and the plan's change refuse otherwise), so this
+/// is its own where set; the lower one holds even where a row says otherwise. A
+/// literal, so it joins `concat!`ed statements. A correlated subquery rather than a
+/// join, so that a statement locking `$t`'s row (`FOR NO KEY UPDATE`) locks nothing
+/// else.
 #[macro_export]
 macro_rules! effective_limit {
     ($t:literal, $col:literal) => {
         concat!(
-            "COALESCE(",
+            "LEAST(",
             $t,
             ".",
             $col,
-            ", (SELECT pl.",
-            $col,
-            " FROM plans pl WHERE pl.id = ",
-            $crate::governing_plan_id!($t),
-            "))"
+            ", ",
+            $crate::governing_plan_column!($t, $col),
+            ")"
         )
     };
 }
@@ -252,6 +270,35 @@ impl Plan {
             .into_iter()
             .filter_map(|r| Some((r.id, plans.get(&r.plan_id?)?.clone())))
             .collect())
+    }
+
+    /// The tenant whose plan governs tenant `tenant_id` ([`governing_plan_holder!`]:
+    /// itself or its nearest ancestor with a plan), id and name; `None` when no
+    /// tenant on its path is on a plan.
+    pub async fn holder(
+        conn: &mut AsyncPgConnection,
+        tenant_id: i64,
+    ) -> QueryResult<Option<(i64, String)>> {
+        use diesel::sql_types::{BigInt, Nullable, Text};
+        #[derive(QueryableByName)]
+        struct Holder {
+            #[diesel(sql_type = Nullable<BigInt>)]
+            id: Option<i64>,
+            #[diesel(sql_type = Nullable<Text>)]
+            name: Option<String>,
+        }
+        let row: Option<Holder> = diesel::sql_query(concat!(
+            "SELECT ",
+            crate::governing_plan_holder!("t", "id"),
+            " AS id, ",
+            crate::governing_plan_holder!("t", "name"),
+            " AS name FROM tenants t WHERE t.id = $1"
+        ))
+        .bind::<BigInt, _>(tenant_id)
+        .get_result(conn)
+        .await
+        .optional()?;
+        Ok(row.and_then(|r| r.id.zip(r.name)))
     }
 
     pub async fn find(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Plan> {
@@ -445,6 +492,25 @@ impl Plan {
     }
 }
 
+/// The CTEs `top` and `governed` of [`Plan::misfits`] and [`Plan::over_use`]:
+/// each top (the ids bound as `$1`, and the tenants on the plan bound as `$2`) with
+/// every tenant below it that has no plan of its own between (`governing_plan_id!`),
+/// `is_top` marking the tops.
+macro_rules! governed_cte {
+    () => {
+        "WITH top AS ( \
+           SELECT id FROM unnest($1::bigint[]) AS t(id) \
+           UNION SELECT id FROM tenants WHERE plan_id = $2 \
+         ), governed AS ( \
+           SELECT p.tenant_id AS id, p.tenant_id = top.id AS is_top \
+           FROM top JOIN tenant_paths p ON p.path @> ARRAY[top.id] \
+           WHERE NOT EXISTS ( \
+             SELECT 1 FROM unnest(p.path[array_position(p.path, top.id) + 1:]) AS b(id) \
+             JOIN tenants x ON x.id = b.id WHERE x.plan_id IS NOT NULL) \
+         )"
+    };
+}
+
 /// The tenants a plan governs, or would, that [`Plan::misfits`] judges.
 #[derive(Clone, Copy, Debug)]
 pub enum Governed<'a> {
@@ -459,6 +525,17 @@ pub enum Governed<'a> {
     /// when the edit keeps it (`keeps_domain`: one it sets is the edit's to judge,
     /// one it clears stops serving).
     Switching { id: i64, keeps_domain: bool },
+}
+
+impl Governed<'_> {
+    /// What [`governed_cte!`] binds: the tops given (`$1`), the plan (`$2`).
+    fn binds(&self) -> (Vec<i64>, Option<i64>) {
+        match *self {
+            Governed::By(plan) => (Vec::new(), Some(plan)),
+            Governed::Tops(ids) => (ids.to_vec(), None),
+            Governed::Switching { id, .. } => (vec![id], None),
+        }
+    }
 }
 
 /// Per field of a plan (a limit of `PlanLimits::FIELDS` or an option's
@@ -491,25 +568,17 @@ impl Plan {
             #[diesel(sql_type = BigInt)]
             total: i64,
         }
+        let (tops, by_plan) = governed.binds();
         // The tops' limits and custom domain judged too?
-        let (tops, by_plan, top_limits, top_domain) = match governed {
-            Governed::By(plan) => (Vec::new(), Some(plan), true, true),
-            Governed::Tops(ids) => (ids.to_vec(), None, true, true),
-            Governed::Switching { id, keeps_domain } => (vec![id], None, false, keeps_domain),
+        let (top_limits, top_domain) = match governed {
+            Governed::Switching { keeps_domain, .. } => (false, keeps_domain),
+            _ => (true, true),
         };
         // `governed`: each top (the tenants on the plan, or those given) with every
         // tenant below it that has no plan of its own between (`governing_plan_id!`).
-        let rows: Vec<Row> = diesel::sql_query(
-            "WITH top AS ( \
-               SELECT id FROM unnest($1::bigint[]) AS t(id) \
-               UNION SELECT id FROM tenants WHERE plan_id = $2 \
-             ), governed AS ( \
-               SELECT p.tenant_id AS id, p.tenant_id = top.id AS is_top \
-               FROM top JOIN tenant_paths p ON p.path @> ARRAY[top.id] \
-               WHERE NOT EXISTS ( \
-                 SELECT 1 FROM unnest(p.path[array_position(p.path, top.id) + 1:]) AS b(id) \
-                 JOIN tenants x ON x.id = b.id WHERE x.plan_id IS NOT NULL) \
-             ), judged AS ( \
+        let rows: Vec<Row> = diesel::sql_query(concat!(
+            governed_cte!(),
+            ", judged AS ( \
                SELECT f.field, t.name, t.id FROM governed g JOIN tenants t ON t.id = g.id \
                CROSS JOIN LATERAL (VALUES \
                  ('monthly_query_quota', (NOT g.is_top OR $3) AND t.monthly_query_quota > $4), \
@@ -532,8 +601,8 @@ impl Plan {
                  row_number() OVER (PARTITION BY field ORDER BY lower(name), id) AS n \
                FROM judged \
              ) \
-             SELECT field, name, total FROM ranked WHERE n <= $13 ORDER BY field, n",
-        )
+             SELECT field, name, total FROM ranked WHERE n <= $13 ORDER BY field, n"
+        ))
         .bind::<Array<BigInt>, _>(tops)
         .bind::<Nullable<BigInt>, _>(by_plan)
         .bind::<Bool, _>(top_limits)
@@ -550,16 +619,90 @@ impl Plan {
         .bind::<Bool, _>(top_domain)
         .load(conn)
         .await?;
-        let mut out: Misfits = Vec::new();
-        for r in rows {
-            match out.last_mut() {
-                Some((field, names, _)) if *field == r.field => names.push(r.name),
-                _ => out.push((r.field, vec![r.name], r.total)),
-            }
+        Ok(per_field(
+            rows.into_iter().map(|r| (r.field, r.name, r.total)),
+        ))
+    }
+
+    /// The tenants of `governed` whose use is above one of `limits` where that
+    /// limit is theirs — no own limit of that kind, so the plan's applies: their
+    /// subtree's users, instances, storage or memory (`tenant_subtree_totals`) above
+    /// it, per field of `PlanLimits::FIELDS`, the first `max` (by name) with their
+    /// use, and how many there are. Such a plan is kept, as an own limit set below
+    /// use is: only growth is refused.
+    pub async fn over_use(
+        conn: &mut AsyncPgConnection,
+        governed: Governed<'_>,
+        limits: &PlanLimits,
+        max: i64,
+    ) -> QueryResult<OverUse> {
+        use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text};
+        #[derive(QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = Text)]
+            field: String,
+            #[diesel(sql_type = Text)]
+            name: String,
+            #[diesel(sql_type = BigInt)]
+            used: i64,
+            #[diesel(sql_type = BigInt)]
+            total: i64,
         }
-        Ok(out)
+        let (tops, by_plan) = governed.binds();
+        let rows: Vec<Row> = diesel::sql_query(concat!(
+            governed_cte!(),
+            ", judged AS ( \
+               SELECT f.field, t.name, t.id, f.used FROM governed g \
+               JOIN tenants t ON t.id = g.id \
+               JOIN tenant_subtree_totals s ON s.tenant_id = t.id \
+               CROSS JOIN LATERAL (VALUES \
+                 ('max_users', t.max_users IS NULL AND s.user_count > $3, s.user_count), \
+                 ('max_instances', t.max_instances IS NULL AND s.instance_count > $4, \
+                    s.instance_count), \
+                 ('storage_limit_gb', t.storage_limit_gb IS NULL AND s.storage_gb > $5, \
+                    s.storage_gb), \
+                 ('memory_limit_gb', t.memory_limit_gb IS NULL AND s.memory_gb > $6, \
+                    s.memory_gb) \
+               ) AS f(field, over, used) \
+               WHERE f.over \
+             ), ranked AS ( \
+               SELECT field, name, used, count(*) OVER (PARTITION BY field) AS total, \
+                 row_number() OVER (PARTITION BY field ORDER BY lower(name), id) AS n \
+               FROM judged \
+             ) \
+             SELECT field, name, used, total FROM ranked WHERE n <= $7 ORDER BY field, n"
+        ))
+        .bind::<Array<BigInt>, _>(tops)
+        .bind::<Nullable<BigInt>, _>(by_plan)
+        .bind::<Nullable<Integer>, _>(limits.max_users)
+        .bind::<Nullable<BigInt>, _>(limits.max_instances)
+        .bind::<Nullable<BigInt>, _>(limits.storage_limit_gb)
+        .bind::<Nullable<BigInt>, _>(limits.memory_limit_gb)
+        .bind::<BigInt, _>(max)
+        .load(conn)
+        .await?;
+        Ok(per_field(
+            rows.into_iter()
+                .map(|r| (r.field, (r.name, r.used), r.total)),
+        ))
     }
 }
+
+/// Rows (field, item, how many the field has) ordered by field, gathered per field.
+fn per_field<T>(rows: impl IntoIterator<Item = (String, T, i64)>) -> Vec<(String, Vec<T>, i64)> {
+    let mut out: Vec<(String, Vec<T>, i64)> = Vec::new();
+    for (field, item, total) in rows {
+        match out.last_mut() {
+            Some((f, items, _)) if *f == field => items.push(item),
+            _ => out.push((field, vec![item], total)),
+        }
+    }
+    out
+}
+
+/// Per limit field, the tenants using more than a plan's limit ([`Plan::over_use`]):
+/// the first names with their use, and how many there are.
+pub type OverUse = Vec<(String, Vec<(String, i64)>, i64)>;
 
 /// The plans of these tenants' ids (tenants without a plan left out).
 pub async fn plans_of(

@@ -6,7 +6,7 @@
 use super::tenant::with_path;
 use super::{array_length, lower, tenant_owned, Tenant};
 use crate::db::schema::{policies, resolvers, subnets, tenant_paths, tenants};
-use crate::domain::policy::{Enforcement, PolicyKind};
+use crate::domain::policy::{Cleared, ClearedCounts, Enforcement, PolicyKind};
 use chrono::{DateTime, Utc};
 use diesel::pg::Pg;
 use diesel::prelude::*;
@@ -76,6 +76,22 @@ pub struct ClearedChoice {
     pub policy_id: i64,
     #[diesel(sql_type = diesel::sql_types::Text)]
     pub policy_name: String,
+}
+
+impl ClearedChoice {
+    /// How many resolvers, subnets and overrides `all` lists, per tenant.
+    pub fn counted(all: &[ClearedChoice]) -> Cleared {
+        let mut cleared = Cleared::default();
+        for c in all {
+            let what = match c.item.as_str() {
+                "resolver" => Cleared::RESOLVERS,
+                "subnet" => Cleared::SUBNETS,
+                _ => Cleared::OVERRIDES,
+            };
+            cleared.add(c.tenant_id, what, 1);
+        }
+        cleared
+    }
 }
 
 /// An override below a tenant, with the tenant it lives in (for the reader's rights).
@@ -350,16 +366,15 @@ impl Policy {
     /// tenant's own), and every resolver's and subnet's choice of a policy of a kind
     /// a tenant above locks to another policy (`authz::locked_against`: the topmost
     /// lock, lowest id); resolvers and subnets then follow their tenant's effective
-    /// policy, overrides of an unseen or a locked policy become plain policies. How
-    /// many resolvers, subnets and overrides changed.
+    /// policy, overrides of an unseen or a locked policy become plain policies. What
+    /// changed, per tenant.
     pub async fn clear_unseen(
         conn: &mut AsyncPgConnection,
         within: &[i64],
         now: DateTime<Utc>,
-    ) -> QueryResult<(usize, usize, usize)> {
+    ) -> QueryResult<Cleared> {
         let cleared = Policy::clear_unseen_listed(conn, within, now).await?;
-        let count = |item: &str| cleared.iter().filter(|c| c.item == item).count();
-        Ok((count("resolver"), count("subnet"), count("policy")))
+        Ok(ClearedChoice::counted(&cleared))
     }
 
     /// [`Policy::clear_unseen`], with what it cleared (each tenant's audit entry
@@ -370,49 +385,22 @@ impl Policy {
         now: DateTime<Utc>,
     ) -> QueryResult<Vec<ClearedChoice>> {
         use diesel::sql_types::{Array, BigInt, Timestamptz};
-        // Correlated tests over the referencing row's path: no DSL form.
-        const UNSEEN: &str = "NOT EXISTS (SELECT 1 FROM policies p JOIN tenant_paths tp \
-             ON tp.tenant_id = x.tenant_id WHERE p.id = x.{col} AND (p.tenant_id = x.tenant_id \
-             OR (p.inheritable AND p.tenant_id = ANY (tp.path))))";
-        // The choice of a policy of a kind the topmost lock above binds to another.
-        const LOCKED_OUT: &str = "EXISTS (SELECT 1 FROM policies p JOIN tenant_paths tp \
-             ON tp.tenant_id = x.tenant_id WHERE p.id = x.policy_id AND p.id <> \
-             (SELECT l.id FROM policies l WHERE l.kind = p.kind AND l.inheritable \
-             AND l.enforcement = 'locked' AND l.tenant_id <> x.tenant_id \
-             AND l.tenant_id = ANY (tp.path) \
-             ORDER BY array_position(tp.path, l.tenant_id), l.id LIMIT 1))";
-        // `o` is the row as it was, for the policy it named (RETURNING sees the new).
-        let choices = |table: &str, item: &str, name: &str| {
-            format!(
-                "UPDATE {table} x SET policy_id = NULL, updated_at = $2 \
-                 FROM {table} o JOIN policies was ON was.id = o.policy_id \
-                 WHERE o.id = x.id AND x.tenant_id = ANY ($1) AND x.policy_id IS NOT NULL \
-                 AND ({} OR {LOCKED_OUT}) \
+        let mut cleared = Vec::new();
+        for (table, col, item, name) in CLEARED {
+            // `o` is the row as it was, for the policy it named (RETURNING sees the
+            // new).
+            let rows: Vec<ClearedChoice> = diesel::sql_query(format!(
+                "UPDATE {table} x SET {col} = NULL, updated_at = $2 \
+                 FROM {table} o JOIN policies was ON was.id = o.{col} \
+                 WHERE o.id = x.id AND x.tenant_id = ANY ($1) AND x.{col} IS NOT NULL AND {} \
                  RETURNING x.tenant_id, '{item}' AS item, {name} AS name, \
                  was.id AS policy_id, was.name AS policy_name",
-                UNSEEN.replace("{col}", "policy_id")
-            )
-        };
-        let mut cleared = Vec::new();
-        for query in [
-            choices("resolvers", "resolver", "x.name"),
-            choices("subnets", "subnet", "x.cidr::text"),
-            format!(
-                "UPDATE policies x SET overrides_id = NULL, updated_at = $2 \
-                 FROM policies o JOIN policies was ON was.id = o.overrides_id \
-                 WHERE o.id = x.id AND x.tenant_id = ANY ($1) AND x.overrides_id IS NOT NULL \
-                 AND ({} OR EXISTS (SELECT 1 FROM policies p WHERE p.id = x.overrides_id \
-                 AND p.enforcement = 'locked')) \
-                 RETURNING x.tenant_id, 'policy' AS item, x.name AS name, \
-                 was.id AS policy_id, was.name AS policy_name",
-                UNSEEN.replace("{col}", "overrides_id")
-            ),
-        ] {
-            let rows: Vec<ClearedChoice> = diesel::sql_query(query)
-                .bind::<Array<BigInt>, _>(within)
-                .bind::<Timestamptz, _>(now)
-                .load(conn)
-                .await?;
+                gone(table, STORED_PATH)
+            ))
+            .bind::<Array<BigInt>, _>(within)
+            .bind::<Timestamptz, _>(now)
+            .load(conn)
+            .await?;
             cleared.extend(rows);
         }
         cleared
@@ -467,6 +455,47 @@ impl Policy {
         Ok(cleared)
     }
 
+    /// What [`Policy::clear_unseen`] would clear in the tenants `within` (the
+    /// subtree of the tenant at `from` on its path, 1-based) once a move puts that
+    /// tenant under `new_above` (the destination's path): the same conditions over
+    /// the paths the move would write. With how many of the resolvers and subnets
+    /// are cleared only because a lock above binds their kind to another policy.
+    pub async fn clearing_after_move(
+        conn: &mut AsyncPgConnection,
+        within: &[i64],
+        new_above: &[i64],
+        from: i32,
+    ) -> QueryResult<(ClearedCounts, i64)> {
+        use diesel::sql_types::{Array, BigInt, Integer};
+        #[derive(QueryableByName)]
+        struct Counted {
+            #[diesel(sql_type = BigInt)]
+            n: i64,
+            #[diesel(sql_type = BigInt)]
+            by_lock: i64,
+        }
+        let mut cleared = Cleared::default();
+        let mut by_lock = 0;
+        for (what, (table, col, _, _)) in CLEARED.iter().enumerate() {
+            let c: Counted = diesel::sql_query(format!(
+                "SELECT count(*) AS n, count(*) FILTER (WHERE NOT {}) AS by_lock FROM {table} x \
+                 WHERE x.tenant_id = ANY ($1) AND x.{col} IS NOT NULL AND {}",
+                unseen(col, MOVED_PATH),
+                gone(table, MOVED_PATH)
+            ))
+            .bind::<Array<BigInt>, _>(within)
+            .bind::<Array<BigInt>, _>(new_above)
+            .bind::<Integer, _>(from)
+            .get_result(conn)
+            .await?;
+            cleared.add(0, what, c.n);
+            if what != Cleared::OVERRIDES {
+                by_lock += c.by_lock;
+            }
+        }
+        Ok((cleared.totals(), by_lock))
+    }
+
     /// Takes FOR UPDATE (by id) every policy of `kind` a tenant of `path` or of its
     /// subtree owns: a lock about to take effect there waits for the resolvers and
     /// subnets choosing one of them (`share_lock`), and they wait for it.
@@ -519,15 +548,47 @@ impl Policy {
             .await?;
         Ok(r + s)
     }
+
+    /// Per tenant, the resolvers and subnets that use policy `p` and the
+    /// overrides of it: what its delete clears ([`Policy::choices_of`], counted).
+    pub async fn uses_by_tenant(conn: &mut AsyncPgConnection, p: &Policy) -> QueryResult<Cleared> {
+        let choices = Policy::choices_of(conn, p.id, &p.name).await?;
+        Ok(ClearedChoice::counted(&choices))
+    }
+
+    /// The names of the tenant's resolvers and the ranges of its subnets that use
+    /// policy `id`, in order.
+    pub async fn users_in(
+        conn: &mut AsyncPgConnection,
+        tenant_id: i64,
+        id: i64,
+    ) -> QueryResult<(Vec<String>, Vec<ipnet::IpNet>)> {
+        let r = resolvers::table
+            .filter(resolvers::tenant_id.eq(tenant_id))
+            .filter(resolvers::policy_id.eq(id))
+            .order((lower(resolvers::name), resolvers::id))
+            .select(resolvers::name)
+            .load(conn)
+            .await?;
+        let s = subnets::table
+            .filter(subnets::tenant_id.eq(tenant_id))
+            .filter(subnets::policy_id.eq(id))
+            .order(subnets::cidr)
+            .select(subnets::cidr)
+            .load(conn)
+            .await?;
+        Ok((r, s))
+    }
 }
 
 impl Policy {
     /// The inheritable policies of the tenants `owners`, with their owners' ids and
-    /// names, by owner then name (what a move's subtree gains or loses).
+    /// names and their enforcement, by owner then name (what a move's subtree gains
+    /// or loses).
     pub async fn inheritable_of(
         conn: &mut AsyncPgConnection,
         owners: &[i64],
-    ) -> QueryResult<Vec<(i64, String, String)>> {
+    ) -> QueryResult<Vec<(i64, String, String, Enforcement)>> {
         if owners.is_empty() {
             return Ok(Vec::new());
         }
@@ -536,37 +597,14 @@ impl Policy {
             .filter(policies::tenant_id.eq_any(owners))
             .filter(policies::inheritable)
             .order((policies::tenant_id, lower(policies::name), policies::id))
-            .select((policies::tenant_id, policies::name, tenants::name))
+            .select((
+                policies::tenant_id,
+                policies::name,
+                tenants::name,
+                policies::enforcement,
+            ))
             .load(conn)
             .await
-    }
-
-    /// How many resolvers and subnets in the subtree of `root` use a policy of one
-    /// of `owners` (what a move away from them clears).
-    pub async fn uses_below(
-        conn: &mut AsyncPgConnection,
-        root: i64,
-        owners: &[i64],
-    ) -> QueryResult<i64> {
-        if owners.is_empty() {
-            return Ok(0);
-        }
-        let subtree = Policy::subtree_of(conn, root).await?;
-        let r: i64 = resolvers::table
-            .inner_join(policies::table)
-            .filter(resolvers::tenant_id.eq_any(&subtree))
-            .filter(policies::tenant_id.eq_any(owners))
-            .count()
-            .get_result(conn)
-            .await?;
-        let s: i64 = subnets::table
-            .inner_join(policies::table)
-            .filter(subnets::tenant_id.eq_any(&subtree))
-            .filter(policies::tenant_id.eq_any(owners))
-            .count()
-            .get_result(conn)
-            .await?;
-        Ok(r + s)
     }
 }
 
@@ -574,4 +612,58 @@ fn seen(rows: Vec<(Policy, String)>) -> Vec<SeenPolicy> {
     rows.into_iter()
         .map(|(policy, owner_name)| SeenPolicy { policy, owner_name })
         .collect()
+}
+
+/// The references a change of policies clears: each table's tenant and column.
+/// With the item it is (`ClearedChoice::item`) and what names a row: in the order
+/// of `Cleared::RESOLVERS`, `SUBNETS`, `OVERRIDES`.
+const CLEARED: [(&str, &str, &str, &str); 3] = [
+    ("resolvers", "policy_id", "resolver", "x.name"),
+    ("subnets", "policy_id", "subnet", "x.cidr::text"),
+    ("policies", "overrides_id", "policy", "x.name"),
+];
+
+/// A referencing row's tenant path as stored, and as a move would write it
+/// (`$2`: the destination's path, `$3`: where the moved subtree starts on it).
+const STORED_PATH: &str = "tp.path";
+const MOVED_PATH: &str = "($2::bigint[] || tp.path[$3:])";
+
+// Correlated tests over the referencing row `x`'s path: no DSL form. Shared by the
+// clearing and the move preview, so that the preview counts what the move clears.
+
+/// `x.{col}` names a policy `x`'s tenant does not see over `path`.
+fn unseen(col: &str, path: &str) -> String {
+    format!(
+        "(NOT EXISTS (SELECT 1 FROM policies p JOIN tenant_paths tp \
+         ON tp.tenant_id = x.tenant_id WHERE p.id = x.{col} AND (p.tenant_id = x.tenant_id \
+         OR (p.inheritable AND p.tenant_id = ANY ({path})))))"
+    )
+}
+
+/// `x.policy_id` names a policy of a kind the topmost lock above over `path`
+/// binds to another.
+fn locked_out(path: &str) -> String {
+    format!(
+        "EXISTS (SELECT 1 FROM policies p JOIN tenant_paths tp \
+         ON tp.tenant_id = x.tenant_id WHERE p.id = x.policy_id AND p.id <> \
+         (SELECT l.id FROM policies l WHERE l.kind = p.kind AND l.inheritable \
+         AND l.enforcement = 'locked' AND l.tenant_id <> x.tenant_id \
+         AND l.tenant_id = ANY ({path}) \
+         ORDER BY array_position({path}, l.tenant_id), l.id LIMIT 1))"
+    )
+}
+
+/// The reference of a row `x` of `table` that is cleared: a resolver's or
+/// subnet's choice unseen or locked out, an override of an unseen or a locked
+/// policy.
+fn gone(table: &str, path: &str) -> String {
+    if table == "policies" {
+        format!(
+            "({} OR EXISTS (SELECT 1 FROM policies p WHERE p.id = x.overrides_id \
+             AND p.enforcement = 'locked'))",
+            unseen("overrides_id", path)
+        )
+    } else {
+        format!("({} OR {})", unseen("policy_id", path), locked_out(path))
+    }
 }

@@ -56,6 +56,8 @@ pub struct SessionPrincipal {
     /// The effective branding of the tenant the session acts in (else the home),
     /// with that tenant's id.
     pub brand: Option<(i64, crate::db::models::branding::Brand)>,
+    /// For the same tenant: the name of its plan when that lacks sub-tenants.
+    pub plan_without_subtenants: Option<String>,
 }
 
 type GrantRecord = (
@@ -184,6 +186,20 @@ sql_column! {
         acting_id_sql!(),
         ", users.tenant_id)"
     ))
+}
+
+sql_column! {
+    /// The name of the plan governing the tenant the session acts in (else the
+    /// home) when that plan lacks the `sub_tenants` option, else `NULL`: the "New
+    /// sub-tenant" button of the acting tenant says why it is disabled without a
+    /// statement of its own.
+    ActingPlanWithoutSubtenants: Nullable<Text> = concat!(
+        "(SELECT pl.name FROM tenants at JOIN plans pl ON pl.id = ",
+        crate::governing_plan_id!("at"),
+        " WHERE NOT pl.sub_tenants AND at.id = COALESCE(",
+        acting_id_sql!(),
+        ", users.tenant_id))"
+    )
 }
 
 /// Id and name of every tenant on the path of the tenant a page is about (its
@@ -377,6 +393,7 @@ pub async fn by_session(
         Vec<(i64, String)>,
         Vec<(i64, String)>,
         Vec<crate::db::models::branding::FrameRecord>,
+        Option<String>,
         WhoRow,
     );
     let row: Option<Row> = sessions::table
@@ -391,6 +408,7 @@ pub async fn by_session(
             PathNames,
             PagePathNames(page_tenant),
             ActingBranding,
+            ActingPlanWithoutSubtenants,
             // Last: with the selections of `who_columns` earlier, diesel finds no way to read the row.
             who_columns(),
         ))
@@ -398,7 +416,7 @@ pub async fn by_session(
         .await
         .optional()?;
     Ok(row.map(
-        |(state, expires_at, acting, claim, path_names, page_path, brand, who)| {
+        |(state, expires_at, acting, claim, path_names, page_path, brand, no_sub, who)| {
             SessionWithPrincipal {
                 state,
                 expires_at,
@@ -411,6 +429,7 @@ pub async fn by_session(
                         .into_iter()
                         .next()
                         .and_then(crate::db::models::branding::Brand::from_record),
+                    plan_without_subtenants: no_sub,
                 }),
             }
         },

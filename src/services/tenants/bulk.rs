@@ -807,6 +807,8 @@ async fn apply_one(
                 now,
             )
             .await
+            // A label changes no plan: nothing to warn of.
+            .map(|saved| saved.value)
         }
     };
     match done {
@@ -828,7 +830,7 @@ async fn apply_one(
 
 /// An edit of `t` that keeps every field but its labels.
 fn with_labels(t: &Tenant, labels: Vec<String>, hosts: &ConsoleHosts) -> TenantChange {
-    let fields = TenantInput::parse(
+    let fields = TenantInput::draft(
         TenantText::new(
             &t.name,
             &t.subdomain,
@@ -838,6 +840,7 @@ fn with_labels(t: &Tenant, labels: Vec<String>, hosts: &ConsoleHosts) -> TenantC
         t.can_have_subtenants,
         t.enabled,
         hosts,
+        Some(t),
     );
     TenantChange {
         fields: TenantInput::with_labels(

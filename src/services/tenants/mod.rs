@@ -28,6 +28,7 @@ use crate::domain::domain_name::{ConsoleHosts, CustomDomain};
 use crate::domain::resources::LimitChange;
 use crate::domain::{Description, Subdomain, TenantName};
 use crate::error::{AppError, FieldErrors};
+use crate::services::draft::Draft;
 use crate::services::Actor;
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
@@ -87,6 +88,11 @@ impl<'a> TenantText<'a> {
     }
 }
 
+/// A new tenant's stand-ins for text fields that cannot be read (`services::draft`):
+/// valid values, never written (the conversion's errors refuse the write).
+const STAND_IN_NAME: &str = "-";
+const STAND_IN_SUBDOMAIN: &str = "x";
+
 impl TenantInput {
     /// Parses the text fields, with the flags as given, or every field error at once.
     pub fn parse(
@@ -95,102 +101,125 @@ impl TenantInput {
         enabled: bool,
         hosts: &ConsoleHosts,
     ) -> Parsed<Self> {
+        Self::draft(text, can_have_subtenants, enabled, hosts, None).into_result()
+    }
+
+    /// The text fields parsed, with the flags as given; a field that cannot be read
+    /// stands in as `stored` has it (an edit's tenant), else as a valid placeholder,
+    /// with its error (`services::draft`): the operation's checks still run, and
+    /// their errors are reported with the conversion's.
+    pub fn draft(
+        text: TenantText<'_>,
+        can_have_subtenants: bool,
+        enabled: bool,
+        hosts: &ConsoleHosts,
+        stored: Option<&Tenant>,
+    ) -> Draft<Self> {
+        fn read<T>(
+            errors: &mut FieldErrors,
+            field: &'static str,
+            parsed: Result<T, String>,
+            stand_in: Option<T>,
+        ) -> Option<T> {
+            match parsed {
+                Ok(v) => Some(v),
+                Err(e) => {
+                    errors.insert(field, e);
+                    stand_in
+                }
+            }
+        }
         let mut errors = FieldErrors::new();
-        let name = TenantName::parse(text.name)
-            .map_err(|e| errors.insert("name", e))
-            .ok();
-        let subdomain = Subdomain::parse(text.subdomain)
-            .map_err(|e| errors.insert("subdomain", e))
-            .ok();
-        let description = Description::parse(text.description)
-            .map_err(|e| errors.insert("description", e))
-            .ok();
-        let custom_domain = CustomDomain::parse(text.custom_domain, hosts)
-            .map_err(|e| errors.insert("custom_domain", e))
-            .ok();
+        let name = read(
+            &mut errors,
+            "name",
+            TenantName::parse(text.name),
+            TenantName::parse(stored.map_or(STAND_IN_NAME, |t| &t.name)).ok(),
+        );
+        let subdomain = read(
+            &mut errors,
+            "subdomain",
+            Subdomain::parse(text.subdomain),
+            Subdomain::parse(stored.map_or(STAND_IN_SUBDOMAIN, |t| &t.subdomain)).ok(),
+        );
+        let description = read(
+            &mut errors,
+            "description",
+            Description::parse(text.description),
+            Description::parse(stored.map_or("", |t| &t.description)).ok(),
+        );
+        let custom_domain = read(
+            &mut errors,
+            "custom_domain",
+            CustomDomain::parse(text.custom_domain, hosts),
+            Some(
+                stored
+                    .and_then(|t| t.custom_domain.as_deref())
+                    .and_then(|d| CustomDomain::parse(d, hosts).ok().flatten()),
+            ),
+        );
         match (name, subdomain, description, custom_domain) {
-            (Some(name), Some(subdomain), Some(description), Some(custom_domain)) => Ok(Self {
-                name,
-                subdomain,
-                description,
-                custom_domain,
-                can_have_subtenants,
-                enabled,
-                labels: None,
-                monthly_query_quota: None,
-                limits: LimitChange::default(),
-                max_users: None,
-            }),
-            _ => Err(errors),
+            (Some(name), Some(subdomain), Some(description), Some(custom_domain)) => Draft::new(
+                Self {
+                    name,
+                    subdomain,
+                    description,
+                    custom_domain,
+                    can_have_subtenants,
+                    enabled,
+                    labels: None,
+                    monthly_query_quota: None,
+                    limits: LimitChange::default(),
+                    max_users: None,
+                },
+                errors,
+            ),
+            _ => Draft::from(Err(errors)),
         }
     }
 
-    /// The parsed input with its labels as sent: `None` keeps the current ones, and a
-    /// list that is not valid is a field error on `labels`, with the others.
+    /// The input with its labels as sent: `None` keeps the current ones, and a list
+    /// that is not valid is a field error on `labels`, with the others.
     pub fn with_labels(
-        parsed: Parsed<Self>,
+        draft: Draft<Self>,
         labels: Option<Result<Vec<String>, String>>,
-    ) -> Parsed<Self> {
-        Self::with_sent(parsed, "labels", labels, |input, l| input.labels = Some(l))
+    ) -> Draft<Self> {
+        draft.with_field("labels", labels, |input, l| input.labels = Some(l))
     }
 
-    /// The parsed input with its quota as sent: `None` keeps the current one, and a
-    /// value that is not valid is a field error on `monthly_query_quota`, with the
-    /// others.
+    /// The input with its quota as sent: `None` keeps the current one, and a value
+    /// that is not valid is a field error on `monthly_query_quota`, with the others
+    /// (the current one standing in for it).
     pub fn with_quota(
-        parsed: Parsed<Self>,
+        draft: Draft<Self>,
         quota: Option<Result<Option<i64>, String>>,
-    ) -> Parsed<Self> {
-        Self::with_sent(parsed, "monthly_query_quota", quota, |input, q| {
+    ) -> Draft<Self> {
+        draft.with_field("monthly_query_quota", quota, |input, q| {
             input.monthly_query_quota = Some(q)
         })
     }
 
-    /// The parsed input with its limits as sent (in `LimitChange::FIELDS`' order):
-    /// `None` keeps one, a value that is not valid is a field error on its field.
+    /// The input with its limits as sent (in `LimitChange::FIELDS`' order): `None`
+    /// keeps one, a value that is not valid is a field error on its field (the
+    /// current one standing in for it).
     pub fn with_limits(
-        mut parsed: Parsed<Self>,
+        mut draft: Draft<Self>,
         sent: [Option<Result<Option<i64>, String>>; 3],
-    ) -> Parsed<Self> {
+    ) -> Draft<Self> {
         for (field, sent) in LimitChange::FIELDS.into_iter().zip(sent) {
-            parsed = Self::with_sent(parsed, field, sent, |input, v| input.limits.set(field, v));
+            draft = draft.with_field(field, sent, |input, v| input.limits.set(field, v));
         }
-        parsed
+        draft
     }
 
-    /// The parsed input with its user limit as sent: `None` keeps the current one,
-    /// and a value that is not valid is a field error on `max_users`, with the others.
+    /// The input with its user limit as sent: `None` keeps the current one, and a
+    /// value that is not valid is a field error on `max_users`, with the others (the
+    /// current one standing in for it).
     pub fn with_max_users(
-        parsed: Parsed<Self>,
+        draft: Draft<Self>,
         limit: Option<Result<Option<i32>, String>>,
-    ) -> Parsed<Self> {
-        Self::with_sent(parsed, "max_users", limit, |input, l| {
-            input.max_users = Some(l)
-        })
-    }
-
-    /// An optional field converted apart from the others: its value set on a valid
-    /// input, or its error joined to the others.
-    fn with_sent<T>(
-        parsed: Parsed<Self>,
-        field: &'static str,
-        sent: Option<Result<T, String>>,
-        set: impl FnOnce(&mut Self, T),
-    ) -> Parsed<Self> {
-        match (parsed, sent) {
-            (Ok(input), None) => Ok(input),
-            (Ok(mut input), Some(Ok(value))) => {
-                set(&mut input, value);
-                Ok(input)
-            }
-            (Ok(_), Some(Err(e))) => Err(FieldErrors::from([(field, e)])),
-            (Err(mut errors), sent) => {
-                if let Some(Err(e)) = sent {
-                    errors.insert(field, e);
-                }
-                Err(errors)
-            }
-        }
+    ) -> Draft<Self> {
+        draft.with_field("max_users", limit, |input, l| input.max_users = Some(l))
     }
 
     fn into_fields(
@@ -227,24 +256,14 @@ pub enum RoleChoice {
 /// tenant role (`None` keeps the current one, or inherits the parent's on create).
 #[derive(Clone, Debug)]
 pub struct TenantChange {
-    pub fields: Parsed<TenantInput>,
+    /// The fields, with stand-ins for those that cannot be read (`services::draft`):
+    /// their errors are reported with the operation's own.
+    pub fields: Draft<TenantInput>,
     pub tenant_role: Option<RoleChoice>,
     /// The plan asked for: `None` keeps the current one (the parent's on create),
     /// `Some(None)` no plan. Only root Owners and Administrators may change it
     /// (`authz::can_manage_plans`; 403 for anyone else).
     pub plan: Option<Option<i64>>,
-}
-
-/// `parsed` with the operation's own field errors added.
-pub(crate) fn with_errors<T>(parsed: Parsed<T>, mut errors: FieldErrors) -> Result<T, AppError> {
-    match parsed {
-        Ok(value) if errors.is_empty() => Ok(value),
-        Ok(_) => Err(AppError::Validation(errors)),
-        Err(mut more) => {
-            more.append(&mut errors);
-            Err(AppError::Validation(more))
-        }
-    }
 }
 
 /// The tenant role asked for, if it changes: for a new tenant (`editing` None) any
@@ -339,11 +358,18 @@ pub fn check_create(
     }
     let role = chosen_role(p, input.tenant_role, None, &mut errors)?;
     let plan = chosen_plan(p, input.plan, parent.and_then(|t| t.plan_id))?;
-    let fields = with_errors(input.fields, errors)?;
-    let parent = parent.ok_or(AppError::NotFound)?;
+    let (fields, unread) = input.fields.open()?;
+    // These errors are reported with the locked create's checks (its plan's limits
+    // and options, a taken subdomain): all at once.
+    let unread = unread.with(errors);
+    let Some(parent) = parent else {
+        unread.refuse()?;
+        return Err(AppError::NotFound);
+    };
     Ok(NewTenant {
         parent_id: parent.id,
         fields: fields.into_fields(role, plan),
+        unread,
     })
 }
 
@@ -377,7 +403,8 @@ pub async fn create(
 /// Saves `tenant`'s fields as `p` (whoever may edit it: 403 otherwise). The root
 /// stays enabled; a lower cap is for root Owners; disabling it or changing its
 /// subdomain (its users' logins) takes dominating every user at home there. A new
-/// plan must fit it and the tenants inheriting it (judged at `now`).
+/// plan must fit it and the tenants inheriting it (judged at `now`); one whose
+/// limits are below what they use is saved with warnings saying so.
 pub async fn update(
     conn: &mut AsyncPgConnection,
     p: &Principal,
@@ -385,18 +412,24 @@ pub async fn update(
     tenant: &Tenant,
     input: TenantChange,
     now: DateTime<Utc>,
-) -> Result<Tenant, AppError> {
+) -> Result<crate::services::plans::Warned<Tenant>, AppError> {
     let parent = parent_of(conn, tenant).await?;
     authz::require_edit(p, tenant, parent.as_ref())?;
     let mut errors = FieldErrors::new();
     let role = chosen_role(p, input.tenant_role, Some(tenant), &mut errors)?;
     let plan = chosen_plan(p, input.plan, tenant.plan_id)?;
-    let fields = with_errors(input.fields, errors)?;
+    let (fields, unread) = input.fields.open()?;
+    // Reported with the locked edit's checks (its plan's limits and options): all at
+    // once, nothing written while any stands.
+    let unread = unread.with(errors);
     tree::update(
         conn,
         actor,
         tenant.id,
-        fields.into_fields(role, plan),
+        tree::TenantEdit {
+            fields: fields.into_fields(role, plan),
+            unread,
+        },
         authz::is_global_owner(p),
         &|subjects, change| authz::require_dominates_homed(p, subjects, change),
         now,
@@ -439,6 +472,17 @@ pub async fn require_editable(
     authz::require_edit(p, tenant, parent.as_ref())
 }
 
+/// How a delete of `tenant` by `p` at `now` names what blocks it: the tenants `p`
+/// sees, and the resources of those whose resources `p` may read (a cap taking
+/// Resources away leaves them counted, unnamed).
+fn delete_scope(p: &Principal, tenant: &Tenant, now: DateTime<Utc>) -> DeleteScope {
+    DeleteScope::reading(
+        now,
+        authz::visibility(p),
+        authz::subtree_reading(p, tenant, crate::domain::Feature::Resources),
+    )
+}
+
 /// What deleting `tenant` at `now` removes and what blocks a safe delete, named as
 /// `p` may see it.
 pub async fn delete_preview(
@@ -447,7 +491,7 @@ pub async fn delete_preview(
     tenant: &Tenant,
     now: DateTime<Utc>,
 ) -> Result<DeletePreview, AppError> {
-    tree::delete_preview(conn, tenant, &DeleteScope::new(now, authz::visibility(p))).await
+    tree::delete_preview(conn, tenant, &delete_scope(p, tenant, now)).await
 }
 
 /// Deletes `tenant` as `p` (an Owner over its parent; never the root): safely —
@@ -476,7 +520,7 @@ pub async fn delete(
     };
     let homed =
         |subjects: &[authz::Subject], change| authz::require_dominates_homed(p, subjects, change);
-    let scope = DeleteScope::new(now, authz::visibility(p));
+    let scope = delete_scope(p, tenant, now);
     tree::delete(conn, actor, tenant.id, force, &scope, &authorize, &homed).await
 }
 
@@ -570,18 +614,35 @@ mod tests {
     fn the_operations_errors_join_the_conversions() {
         let mut own = FieldErrors::new();
         own.insert("parent_id", "no".into());
-        let conversion = TenantInput::parse(text("", "a", ""), false, true, &hosts());
-        let Err(AppError::Validation(all)) = with_errors(conversion, own.clone()) else {
+        // A name that cannot be read stands in as a valid one: the checks still run.
+        let draft = TenantInput::draft(text("", "a", ""), false, true, &hosts(), None);
+        let (standing_in, unread) = draft.open().unwrap();
+        assert_eq!(standing_in.subdomain.as_str(), "a");
+        let Err(AppError::Validation(all)) = unread.with(own.clone()).refuse() else {
             panic!("expected field errors");
         };
         assert_eq!(
             all.keys().copied().collect::<Vec<_>>(),
             ["name", "parent_id"]
         );
-        let valid = TenantInput::parse(text("A", "a", ""), false, true, &hosts());
-        assert!(
-            matches!(with_errors(valid.clone(), own), Err(AppError::Validation(e)) if e.len() == 1)
+        // A limit that cannot be read is reported with a valid text's checks.
+        let draft = TenantInput::with_max_users(
+            TenantInput::draft(text("A", "a", ""), false, true, &hosts(), None),
+            Some(Err("Enter a whole number.".into())),
         );
-        assert!(with_errors(valid, FieldErrors::new()).is_ok());
+        let (input, unread) = draft.open().unwrap();
+        assert_eq!(input.max_users, None, "the current limit stands in");
+        let Err(AppError::Validation(all)) = unread.with(own.clone()).refuse() else {
+            panic!("expected field errors");
+        };
+        assert_eq!(
+            all.keys().copied().collect::<Vec<_>>(),
+            ["max_users", "parent_id"]
+        );
+        let valid = TenantInput::draft(text("A", "a", ""), false, true, &hosts(), None);
+        let (_, unread) = valid.clone().open().unwrap();
+        assert!(matches!(unread.with(own).refuse(), Err(AppError::Validation(e)) if e.len() == 1));
+        let (_, unread) = valid.open().unwrap();
+        assert!(unread.refuse().is_ok());
     }
 }

@@ -28,7 +28,7 @@ use crate::db::models::instance::{Instance, TenantUsage};
 use crate::db::models::tenant::SubtreeTotals;
 use crate::db::models::user_limit::lock_limits;
 use crate::db::models::Tenant;
-use crate::domain::resources::{move_refusal, Budget};
+use crate::domain::resources::{move_refusal, Measure};
 use crate::error::AppError;
 use diesel_async::AsyncPgConnection;
 use std::collections::BTreeSet;
@@ -198,33 +198,27 @@ fn overruns(
     for (u, Held([storage, memory, instances, users])) in
         usage.iter().filter(|(u, _)| joining.contains(&u.tenant_id))
     {
-        let checks = [
-            ("Storage", " GB", u.storage_gb, u.storage_limit_gb, *storage),
-            ("Memory", " GB", u.memory_gb, u.memory_limit_gb, *memory),
-            (
-                "Instances",
-                "",
-                u.instance_count,
-                u.max_instances,
-                *instances,
-            ),
-            (
-                "Users",
-                "",
-                u.user_count,
-                u.max_users.map(i64::from),
-                *users,
-            ),
-        ];
-        for (what, unit, used, limit, brings) in checks {
-            let Some(limit) = limit else { continue };
-            let budget = Budget {
-                used,
-                limit: Some(limit),
-            };
-            if !budget.allows(brings) {
+        // The budgets the instance and user checks read (`TenantUsage::budget`).
+        for (measure, brings) in Measure::ALL
+            .into_iter()
+            .zip([storage, memory, instances, users])
+        {
+            let budget = u.budget(measure);
+            let Some(limit) = budget.limit else { continue };
+            if !budget.allows(*brings) {
+                let unit = match measure.unit() {
+                    "" => "",
+                    _ => " GB",
+                };
                 let place = place(u, destination, seen);
-                out.push(move_refusal(what, unit, used, limit, brings, &place));
+                out.push(move_refusal(
+                    measure.label(),
+                    unit,
+                    budget.used,
+                    limit,
+                    *brings,
+                    &place,
+                ));
             }
         }
     }

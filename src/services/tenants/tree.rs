@@ -34,15 +34,17 @@
 //! tenant moved elsewhere meanwhile is not changed on the strength of its old place.
 
 use super::move_limits::{self, Seen};
-use crate::auth::authz::{HomedChange, Subject};
-use crate::db::models::network::SubtreeResources;
+use crate::auth::authz::{HomedChange, Subject, SubtreeReading};
+use crate::db::models::network::{ResourceNaming, SubtreeResources};
 use crate::db::models::plan::{Governed, Plan};
 use crate::db::models::role::{TenantRole, UserRole};
 use crate::db::models::tenant::{NewChild, SubtreeCounts, TenantFields, Visibility};
 use crate::db::models::user_limit::limits_of;
 use crate::db::models::{AuditEvent, Tenant};
 use crate::db::set_lock_timeout;
+use crate::domain::policy::ClearedCounts;
 use crate::error::{AppError, Blocker, SHARED_CLOUDS};
+use crate::services::draft::{refused, Unread};
 use crate::services::plans;
 use crate::services::Actor;
 use chrono::{DateTime, Utc};
@@ -109,6 +111,9 @@ fn labelled(mut snapshot: serde_json::Value, labels: &[String]) -> serde_json::V
 pub struct NewTenant {
     pub parent_id: i64,
     pub fields: TenantFields,
+    /// Field errors found before the locked checks (fields that could not be read,
+    /// a choice refused): reported with them, and the item is not created.
+    pub unread: Unread,
 }
 
 /// Creates a sub-tenant of `parent`. `authorize(parent)` runs on the locked parent.
@@ -122,6 +127,7 @@ pub async fn create(
     let item = NewTenant {
         parent_id: parent.id,
         fields,
+        unread: Unread::default(),
     };
     create_many(conn, actor, vec![item], authorize)
         .await?
@@ -284,59 +290,70 @@ fn check_new<'p>(
             "Another tenant already uses this domain.".into(),
         );
     }
-    if !errors.is_empty() {
-        return Err(AppError::Validation(errors));
-    }
+    // The errors found before the locks too: all at once, nothing created.
+    item.unread.clone().merged(refused(errors))?;
     taken_subdomains.insert(item.fields.subdomain.clone());
     taken_domains.extend(domain);
     Ok(parent)
 }
 
-/// Saves edited fields of a tenant. The root always stays enabled.
-/// Saves a tenant's fields. A new cap (tenant role) lower than the current one on any
+/// A tenant's edited fields, as read from a form or body.
+pub struct TenantEdit {
+    pub fields: TenantFields,
+    /// Field errors found before the locked checks: reported with them, and nothing
+    /// is written while any stands.
+    pub unread: Unread,
+}
+
+/// Saves a tenant's fields. The root always stays enabled. A new cap (tenant role) lower than the current one on any
 /// feature needs `may_lower_caps` (root Owners); both roles are locked and compared
 /// here, so a cap is not lowered between the caller's check and the change.
 pub async fn update(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     id: i64,
-    mut fields: TenantFields,
+    edit: TenantEdit,
     may_lower_caps: bool,
     homed: HomedCheck<'_>,
     now: DateTime<Utc>,
-) -> Result<Tenant, AppError> {
-    conn.transaction(async |conn| {
-        set_lock_timeout(conn).await?;
-        // Its path held too: the plan it is judged against (its own, else the one
-        // governing its parent) cannot change above it by a move or switch meanwhile.
-        let before = lock_paths(conn, &[id], Some(id))
-            .await?
-            .remove(&id)
-            .ok_or(AppError::NotFound)?;
-        // Under the lock no child can appear meanwhile (a create locks this row too).
-        // The root always may have sub-tenants, whatever a form or body says.
-        if before.is_root() {
-            fields.can_have_subtenants = true;
-        }
-        if before.can_have_subtenants
-            && !fields.can_have_subtenants
-            && Tenant::has_children(conn, id).await?
-        {
-            return Err(AppError::field(
-                "can_have_subtenants",
-                "This tenant has sub-tenants: move or delete them before turning this off.",
-            ));
-        }
-        // Only tenants that may have sub-tenants share clouds (`authz::may_share`):
-        // its shares end first, by its own choice. A cloud's create or change holds
-        // this row FOR KEY SHARE while it checks, so none starts sharing meanwhile.
-        if before.can_have_subtenants && !fields.can_have_subtenants {
-            let (names, count) = crate::db::models::cloud::Cloud::shared_by(conn, id, 3).await?;
-            if count > 0 {
-                let more = count - names.len() as i64;
+) -> Result<plans::Warned<Tenant>, AppError> {
+    let TenantEdit { mut fields, unread } = edit;
+    // The field errors found before (`unread`) are reported with every field error
+    // of the checks here, whichever refuses; none of them, nothing is written.
+    let saved = conn
+        .transaction(async |conn| {
+            set_lock_timeout(conn).await?;
+            // Its path held too: the plan it is judged against (its own, else the one
+            // governing its parent) cannot change above it by a move or switch meanwhile.
+            let before = lock_paths(conn, &[id], Some(id))
+                .await?
+                .remove(&id)
+                .ok_or(AppError::NotFound)?;
+            // Under the lock no child can appear meanwhile (a create locks this row too).
+            // The root always may have sub-tenants, whatever a form or body says.
+            if before.is_root() {
+                fields.can_have_subtenants = true;
+            }
+            if before.can_have_subtenants
+                && !fields.can_have_subtenants
+                && Tenant::has_children(conn, id).await?
+            {
                 return Err(AppError::field(
                     "can_have_subtenants",
-                    format!(
+                    "This tenant has sub-tenants: move or delete them before turning this off.",
+                ));
+            }
+            // Only tenants that may have sub-tenants share clouds (`authz::may_share`):
+            // its shares end first, by its own choice. A cloud's create or change holds
+            // this row FOR KEY SHARE while it checks, so none starts sharing meanwhile.
+            if before.can_have_subtenants && !fields.can_have_subtenants {
+                let (names, count) =
+                    crate::db::models::cloud::Cloud::shared_by(conn, id, 3).await?;
+                if count > 0 {
+                    let more = count - names.len() as i64;
+                    return Err(AppError::field(
+                        "can_have_subtenants",
+                        format!(
                         "This tenant shares {} ({}{}): make {} private before turning this off.",
                         if count == 1 { "a cloud" } else { "clouds" },
                         names.join(", "),
@@ -347,129 +364,145 @@ pub async fn update(
                         },
                         if count == 1 { "it" } else { "them" },
                     ),
-                ));
+                    ));
+                }
             }
-        }
-        if let Some(new) = fields
-            .tenant_role_id
-            .filter(|r| *r != before.tenant_role_id)
-        {
+            if let Some(new) = fields
+                .tenant_role_id
+                .filter(|r| *r != before.tenant_role_id)
+            {
+                if before.is_root() {
+                    return Err(AppError::field(
+                        "tenant_role_id",
+                        crate::auth::authz::ROOT_NOT_CAPPED,
+                    ));
+                }
+                // Lowest id first: two assignments never wait on each other in a cycle.
+                let mut ids = [new, before.tenant_role_id];
+                ids.sort_unstable();
+                let mut locked = Vec::new();
+                for rid in ids {
+                    locked.push(
+                        TenantRole::lock(conn, rid, false)
+                            .await
+                            .map_err(|e| match e {
+                                diesel::result::Error::NotFound => AppError::field(
+                                    "tenant_role_id",
+                                    crate::auth::authz::UNKNOWN_TENANT_ROLE,
+                                ),
+                                e => e.into(),
+                            })?,
+                    );
+                }
+                let perms = |rid: i64| {
+                    locked
+                        .iter()
+                        .find(|r| r.id == rid)
+                        .map(|r| r.permissions.clone())
+                        .unwrap_or_else(crate::domain::Permissions::none)
+                };
+                let taken = crate::auth::authz::lowered(&perms(before.tenant_role_id), &perms(new));
+                if !taken.is_empty() && !may_lower_caps {
+                    return Err(AppError::field(
+                        "tenant_role_id",
+                        crate::auth::authz::only_owners_lower(&taken),
+                    ));
+                }
+            }
             if before.is_root() {
-                return Err(AppError::field(
-                    "tenant_role_id",
-                    crate::auth::authz::ROOT_NOT_CAPPED,
-                ));
+                fields.enabled = true;
             }
-            // Lowest id first: two assignments never wait on each other in a cycle.
-            let mut ids = [new, before.tenant_role_id];
-            ids.sort_unstable();
-            let mut locked = Vec::new();
-            for rid in ids {
-                locked.push(
-                    TenantRole::lock(conn, rid, false)
-                        .await
-                        .map_err(|e| match e {
-                            diesel::result::Error::NotFound => AppError::field(
-                                "tenant_role_id",
-                                crate::auth::authz::UNKNOWN_TENANT_ROLE,
-                            ),
-                            e => e.into(),
-                        })?,
-                );
+            if before.enabled && !fields.enabled {
+                keeps_a_root_owner(conn, |home| home.last() == Some(&id), "Disabling it").await?;
+                check_homed(conn, id, false, HomedChange::Disable, homed).await?;
             }
-            let perms = |rid: i64| {
-                locked
-                    .iter()
-                    .find(|r| r.id == rid)
-                    .map(|r| r.permissions.clone())
-                    .unwrap_or_else(crate::domain::Permissions::none)
+            if fields.subdomain != before.subdomain {
+                check_homed(conn, id, false, HomedChange::Rename, homed).await?;
+            }
+            let labels_before = before.labels(conn).await?;
+            let limit_before = limits_of(conn, &[id]).await?.remove(&id);
+            // Its plan (chosen, else its current one, else the one governing its parent),
+            // held FOR SHARE while its limits and options are checked against it.
+            let inherited = match before.parent_id {
+                Some(parent) => Plan::governing(conn, &[parent])
+                    .await?
+                    .remove(&parent)
+                    .map(|p| p.id),
+                None => None,
             };
-            let taken = crate::auth::authz::lowered(&perms(before.tenant_role_id), &perms(new));
-            if !taken.is_empty() && !may_lower_caps {
-                return Err(AppError::field(
-                    "tenant_role_id",
-                    crate::auth::authz::only_owners_lower(&taken),
-                ));
+            let plan_id = fields.plan_id.unwrap_or(before.plan_id).or(inherited);
+            let plans = plans::lock_shared(conn, plan_id).await?;
+            let mut errors = plans::tenant_errors(&plans::PlanCheck {
+                plan_id,
+                own: plans::own_limits(&fields, Some(&before), limit_before),
+                takes_sub_tenants: fields.can_have_subtenants && !before.can_have_subtenants,
+                takes_custom_domain: fields.custom_domain.is_some()
+                    && fields.custom_domain != before.custom_domain,
+                is_root: before.is_root() && fields.plan_id.is_some(),
+                plans: &plans,
+            });
+            // A plan that changes must fit what the tenant and those inheriting it from
+            // it have (its own limits are judged above, with the values saved).
+            let switched = plan_id
+                .filter(|chosen| Some(*chosen) != before.plan_id.or(inherited))
+                .and_then(|chosen| plans.get(&chosen));
+            if let (Some(plan), false) = (switched, errors.contains_key("plan_id")) {
+                let governed = Governed::Switching {
+                    id,
+                    keeps_domain: fields.custom_domain == before.custom_domain,
+                };
+                if let Some(words) = plans::misfits_of(conn, governed, plan, now).await? {
+                    errors.insert(
+                        "plan_id",
+                        format!("Plan {} does not fit: {words}.", plan.name),
+                    );
+                }
             }
-        }
-        if before.is_root() {
-            fields.enabled = true;
-        }
-        if before.enabled && !fields.enabled {
-            keeps_a_root_owner(conn, |home| home.last() == Some(&id), "Disabling it").await?;
-            check_homed(conn, id, false, HomedChange::Disable, homed).await?;
-        }
-        if fields.subdomain != before.subdomain {
-            check_homed(conn, id, false, HomedChange::Rename, homed).await?;
-        }
-        let labels_before = before.labels(conn).await?;
-        let limit_before = limits_of(conn, &[id]).await?.remove(&id);
-        // Its plan (chosen, else its current one, else the one governing its parent),
-        // held FOR SHARE while its limits and options are checked against it.
-        let inherited = match before.parent_id {
-            Some(parent) => Plan::governing(conn, &[parent])
-                .await?
-                .remove(&parent)
-                .map(|p| p.id),
-            None => None,
-        };
-        let plan_id = fields.plan_id.unwrap_or(before.plan_id).or(inherited);
-        let plans = plans::lock_shared(conn, plan_id).await?;
-        let mut errors = plans::tenant_errors(&plans::PlanCheck {
-            plan_id,
-            own: plans::own_limits(&fields, Some(&before), limit_before),
-            takes_sub_tenants: fields.can_have_subtenants && !before.can_have_subtenants,
-            takes_custom_domain: fields.custom_domain.is_some()
-                && fields.custom_domain != before.custom_domain,
-            is_root: before.is_root() && fields.plan_id.is_some(),
-            plans: &plans,
-        });
-        // A plan that changes must fit what the tenant and those inheriting it from
-        // it have (its own limits are judged above, with the values saved).
-        let switched = plan_id
-            .filter(|chosen| Some(*chosen) != before.plan_id.or(inherited))
-            .and_then(|chosen| plans.get(&chosen));
-        if let (Some(plan), false) = (switched, errors.contains_key("plan_id")) {
-            let governed = Governed::Switching {
-                id,
-                keeps_domain: fields.custom_domain == before.custom_domain,
+            unread.clone().merged(refused(errors))?;
+            let after = Tenant::update_fields(conn, id, &fields)
+                .await
+                .map_err(subdomain_taken)?;
+            let labels_after = match &fields.labels {
+                Some(_) => after.labels(conn).await?,
+                None => labels_before.clone(),
             };
-            if let Some(words) = plans::misfits_of(conn, governed, plan, now).await? {
-                errors.insert(
-                    "plan_id",
-                    format!("Plan {} does not fit: {words}.", plan.name),
-                );
+            let limit_after = fields.max_users.unwrap_or(limit_before);
+            let (mut was, mut is) = (
+                labelled(snapshot(&before), &labels_before),
+                labelled(snapshot(&after), &labels_after),
+            );
+            // The user limit is read apart from the tenant row (`db::models::user_limit`).
+            was["max_users"] = serde_json::json!(limit_before);
+            is["max_users"] = serde_json::json!(limit_after);
+            // A save that changed nothing (a form sent again, `enabled: false` on a
+            // disabled tenant) is not an event: the trail lists changes only.
+            if was != is {
+                let mut event = actor.event("tenant.update", Some(id));
+                event.before = Some(was);
+                event.after = Some(is);
+                event.record(conn).await?;
             }
-        }
-        if !errors.is_empty() {
-            return Err(AppError::Validation(errors));
-        }
-        let after = Tenant::update_fields(conn, id, &fields)
-            .await
-            .map_err(subdomain_taken)?;
-        let labels_after = match &fields.labels {
-            Some(_) => after.labels(conn).await?,
-            None => labels_before.clone(),
-        };
-        let limit_after = fields.max_users.unwrap_or(limit_before);
-        let (mut was, mut is) = (
-            labelled(snapshot(&before), &labels_before),
-            labelled(snapshot(&after), &labels_after),
-        );
-        // The user limit is read apart from the tenant row (`db::models::user_limit`).
-        was["max_users"] = serde_json::json!(limit_before);
-        is["max_users"] = serde_json::json!(limit_after);
-        // A save that changed nothing (a form sent again, `enabled: false` on a
-        // disabled tenant) is not an event: the trail lists changes only.
-        if was != is {
-            let mut event = actor.event("tenant.update", Some(id));
-            event.before = Some(was);
-            event.after = Some(is);
-            event.record(conn).await?;
-        }
-        Ok(after)
-    })
-    .await
+            // A new plan below what it (or a tenant inheriting from it) uses is kept, as
+            // an own limit set below use is: said, not refused. Judged on the saved
+            // rows, so an own limit set by this save is its own.
+            let warnings = match switched {
+                Some(plan) => {
+                    let governed = Governed::Switching {
+                        id,
+                        keeps_domain: true,
+                    };
+                    plans::over_use_warnings(conn, governed, &plan.name, &plan.limits()).await?
+                }
+                None => Vec::new(),
+            };
+            Ok(plans::Warned {
+                value: after,
+                warnings,
+            })
+        })
+        .await;
+    // A check that refused on its own (before the others ran) is reported with them.
+    unread.merged(saved)
 }
 
 /// Refuses a change that would leave the root without an Owner over the whole tree
@@ -624,32 +657,68 @@ pub async fn set_enabled_subtree(
 pub struct DeleteScope {
     /// Usage (queries) on this day or later blocks: the last 30 days by the app clock.
     pub since: chrono::NaiveDate,
-    /// What the one deleting sees: only those tenants' resources are named.
+    /// What the one deleting sees: only those tenants are named.
     pub visibility: Visibility,
+    /// Whose resources (resolvers, devices, clouds) the one deleting may read: only
+    /// those are named; the others are counted ("2 more in tenants you cannot see").
+    pub resources: SubtreeReading,
 }
 
 /// Days of usage that block a safe delete, today included.
 pub const RECENT_USAGE_DAYS: i64 = 30;
 
 impl DeleteScope {
-    /// The scope of a delete at `now` by someone seeing `visibility`.
+    /// The scope of a delete at `now` by someone seeing `visibility`, who may read the
+    /// resources of every tenant they see.
     pub fn new(now: DateTime<Utc>, visibility: Visibility) -> Self {
+        let resources = SubtreeReading {
+            visibility: visibility.clone(),
+            capped_roles: Vec::new(),
+        };
+        Self::reading(now, visibility, resources)
+    }
+
+    /// The scope of a delete at `now` by someone seeing `visibility`, who may read the
+    /// resources of the tenants `resources` names (`authz::subtree_reading`).
+    pub fn reading(now: DateTime<Utc>, visibility: Visibility, resources: SubtreeReading) -> Self {
         DeleteScope {
             since: now.date_naive() - chrono::Duration::days(RECENT_USAGE_DAYS - 1),
             visibility,
+            resources,
+        }
+    }
+
+    /// What [`SubtreeResources::load`] names resources by.
+    fn naming(&self) -> ResourceNaming<'_> {
+        ResourceNaming {
+            seen: &self.resources.visibility,
+            capped_roles: &self.resources.capped_roles,
         }
     }
 }
 
 /// The first names seen, and how many more there are: ": a, b and 2 more"; none
 /// seen: " in tenants you cannot see".
-fn with_more(mut shown: Vec<String>, count: i64) -> String {
+fn with_more(shown: Vec<String>, count: i64) -> String {
+    let seen = shown.len() as i64;
+    listed(shown, count, seen.max(count))
+}
+
+/// The first names of what the reader may read (`shown`, of `readable`), how many
+/// more of those, and how many of `count` they may not read: ": a, b, 2 more and 3
+/// more in tenants you cannot see"; none readable: " in tenants you cannot see".
+fn listed(mut shown: Vec<String>, readable: i64, count: i64) -> String {
+    const UNSEEN: &str = "in tenants you cannot see";
     if shown.is_empty() {
-        return " in tenants you cannot see".into();
+        return format!(" {UNSEEN}");
     }
-    let more = count - shown.len() as i64;
+    let more = readable - shown.len() as i64;
     if more > 0 {
         shown.push(format!("{more} more"));
+    }
+    let hidden = count - readable.max(0);
+    if hidden > 0 {
+        shown.push(format!("{hidden} more {UNSEEN}"));
     }
     let n = shown.len();
     let last = shown.remove(n - 1);
@@ -660,9 +729,10 @@ fn with_more(mut shown: Vec<String>, count: i64) -> String {
     }
 }
 
-/// How many resources of a kind a subtree holds, with the first names seen
-/// ("3 resolvers: dns-a (Acme), dns-b (Acme) and 1 more.").
-fn named(count: i64, one: &str, many: &str, names: &[(String, String)]) -> String {
+/// How many resources of a kind a subtree holds, with the first names of those the
+/// reader may read (`readable` of them), the others counted: "3 resolvers: dns-a
+/// (Acme), dns-b (Acme) and 1 more in tenants you cannot see."
+fn named(count: i64, one: &str, many: &str, names: &[(String, String)], readable: i64) -> String {
     let shown = names
         .iter()
         .map(|(name, tenant)| format!("{name} ({tenant})"))
@@ -670,7 +740,7 @@ fn named(count: i64, one: &str, many: &str, names: &[(String, String)]) -> Strin
     format!(
         "{count} {}{}.",
         if count == 1 { one } else { many },
-        with_more(shown, count)
+        listed(shown, readable, count)
     )
 }
 
@@ -713,6 +783,7 @@ pub fn blockers(counts: &SubtreeCounts, resources: &SubtreeResources) -> Vec<Blo
                 "resolver",
                 "resolvers",
                 &resources.resolver_names,
+                resources.resolvers_readable,
             ),
         });
     }
@@ -725,6 +796,7 @@ pub fn blockers(counts: &SubtreeCounts, resources: &SubtreeResources) -> Vec<Blo
                 "device",
                 "devices",
                 &resources.device_names,
+                resources.devices_readable,
             ),
         });
     }
@@ -744,7 +816,11 @@ pub fn blockers(counts: &SubtreeCounts, resources: &SubtreeResources) -> Vec<Blo
                 if n == 1 { "s" } else { "" },
                 resources.shared_clouds,
                 if resources.shared_clouds == 1 { "" } else { "s" },
-                with_more(shown, resources.shared_clouds)
+                listed(
+                    shown,
+                    resources.shared_clouds_readable,
+                    resources.shared_clouds
+                )
             ),
         });
     }
@@ -787,8 +863,15 @@ pub async fn delete_preview(
     scope: &DeleteScope,
 ) -> Result<DeletePreview, AppError> {
     let counts = Tenant::subtree_counts(conn, tenant.id).await?;
-    let resources =
-        SubtreeResources::load(conn, tenant.id, scope.since, &scope.visibility, NAMED).await?;
+    let resources = SubtreeResources::load(
+        conn,
+        tenant.id,
+        scope.since,
+        &scope.visibility,
+        scope.naming(),
+        NAMED,
+    )
+    .await?;
     Ok(DeletePreview {
         blockers: blockers(&counts, &resources),
         counts,
@@ -841,7 +924,15 @@ pub async fn delete(
         }
         let counts = Tenant::subtree_counts(conn, id).await?;
         let resources =
-            SubtreeResources::load(conn, id, scope.since, &scope.visibility, NAMED).await?;
+            SubtreeResources::load(
+                conn,
+                id,
+                scope.since,
+                &scope.visibility,
+                scope.naming(),
+                NAMED,
+            )
+            .await?;
         let blocking = blockers(&counts, &resources);
         // Other tenants' instances on the subtree's clouds are not the deleter's to
         // remove: they block a force delete too (only that blocker is named then).
@@ -889,13 +980,18 @@ pub struct MovePreview {
     /// The limits on the destination's path the move would exceed (it is refused).
     pub over_limits: Option<String>,
     /// Inheritable policies of the old ancestors that stop reaching the subtree, and
-    /// of the new ones that start to: "name (owner)", owners the reader cannot see
-    /// named as such.
-    pub policies_lost: Vec<String>,
-    pub policies_gained: Vec<String>,
-    /// Resolvers and subnets of the subtree whose policy stops reaching them: the
-    /// move clears their choice (they follow their tenant's effective policy).
+    /// of the new ones that start to (a gained lock binds its kind below).
+    pub policies_lost: Vec<MovedPolicy>,
+    pub policies_gained: Vec<MovedPolicy>,
+    /// Resolvers and subnets of the subtree whose choice of a policy the move
+    /// clears (they follow their tenant's effective policy): their policy stops
+    /// reaching them, or a gained lock binds its kind to another policy. The same
+    /// conditions as the move's clearing (`Policy::clearing_after_move`).
     pub policy_uses_cleared: i64,
+    /// Of those, the ones cleared only because a gained lock binds their kind.
+    pub policy_uses_locked_out: i64,
+    /// Overrides in the subtree that become plain policies.
+    pub policy_overrides_cleared: i64,
     /// The plan the moved tenants without one of their own come under, when it
     /// changes, and why they do not fit it (the move is refused).
     pub plan: Option<plans::PlanMove>,
@@ -908,6 +1004,25 @@ impl MovePreview {
     }
 }
 
+/// An inheritable policy a move's subtree gains or loses: "name (owner)", owners
+/// the reader cannot see named as such, and whether it locks its kind below.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MovedPolicy {
+    pub label: String,
+    pub locks: bool,
+}
+
+impl std::fmt::Display for MovedPolicy {
+    /// As a bulk move's note names it: "Acme deny (Acme) [locked]".
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.label)?;
+        if self.locks {
+            f.write_str(" [locked]")?;
+        }
+        Ok(())
+    }
+}
+
 /// The inheritable policies of `owners` (on `path`, which `seen` judges), as a
 /// move preview names them.
 async fn policy_names(
@@ -915,20 +1030,24 @@ async fn policy_names(
     owners: &[i64],
     path: &[i64],
     seen: Seen<'_>,
-) -> Result<Vec<String>, AppError> {
+) -> Result<Vec<MovedPolicy>, AppError> {
     use crate::db::models::policy::Policy;
     let rows = Policy::inheritable_of(conn, owners).await?;
     Ok(rows
         .into_iter()
-        .map(|(owner, name, owner_name)| {
+        .map(|(owner, name, owner_name, enforcement)| {
             let shown = path
                 .iter()
                 .position(|id| *id == owner)
                 .is_some_and(|at| seen(&path[..=at]));
-            if shown {
+            let label = if shown {
                 format!("{name} ({owner_name})")
             } else {
                 format!("a policy of {}", crate::domain::HIDDEN_TENANT)
+            };
+            MovedPolicy {
+                label,
+                locks: enforcement == crate::domain::policy::Enforcement::Locked,
             }
         })
         .collect())
@@ -942,7 +1061,7 @@ pub async fn policies_moved(
     tenant: &Tenant,
     destination: &Tenant,
     seen: Seen<'_>,
-) -> Result<(Vec<String>, Vec<String>), AppError> {
+) -> Result<(Vec<MovedPolicy>, Vec<MovedPolicy>), AppError> {
     let old: BTreeSet<i64> = tenant.path[..tenant.path.len().saturating_sub(1)]
         .iter()
         .copied()
@@ -965,12 +1084,18 @@ pub async fn policies_note(
     seen: Seen<'_>,
 ) -> Result<Option<String>, AppError> {
     let (lost, gained) = policies_moved(conn, tenant, destination, seen).await?;
+    let named = |all: &[MovedPolicy]| {
+        all.iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     let mut parts = Vec::new();
     if !lost.is_empty() {
-        parts.push(format!("loses policies {}", lost.join(", ")));
+        parts.push(format!("loses policies {}", named(&lost)));
     }
     if !gained.is_empty() {
-        parts.push(format!("gains policies {}", gained.join(", ")));
+        parts.push(format!("gains policies {}", named(&gained)));
     }
     Ok((!parts.is_empty()).then(|| parts.join("; ")))
 }
@@ -994,6 +1119,7 @@ pub async fn move_preview(
     let lost: Vec<i64> = old.difference(&new).copied().collect();
     let gained: Vec<i64> = new.difference(&old).copied().collect();
     let (policies_lost, policies_gained) = policies_moved(conn, tenant, destination, seen).await?;
+    let (cleared, locked_out) = policy_clearing(conn, tenant, destination).await?;
     let to = plans::plan_of(conn, destination).await?;
     let plan = plans::plan_move(conn, tenant, destination, to.as_ref(), now).await?;
     Ok(MovePreview {
@@ -1006,9 +1132,26 @@ pub async fn move_preview(
         over_limits: move_limits::refusal(conn, tenant, destination, false, seen).await?,
         policies_lost,
         policies_gained,
-        policy_uses_cleared: crate::db::models::policy::Policy::uses_below(conn, tenant.id, &lost)
-            .await?,
+        policy_uses_cleared: cleared.resolvers + cleared.subnets,
+        policy_uses_locked_out: locked_out,
+        policy_overrides_cleared: cleared.overrides,
     })
+}
+
+/// What moving `tenant` under `destination` clears of its subtree's choices of
+/// policies (as `move_tenant` clears them), and how many resolvers and subnets of
+/// those only because a lock binds their kind.
+async fn policy_clearing(
+    conn: &mut AsyncPgConnection,
+    tenant: &Tenant,
+    destination: &Tenant,
+) -> Result<(ClearedCounts, i64), AppError> {
+    use crate::db::models::policy::Policy;
+    let subtree = Policy::subtree_of(conn, tenant.id).await?;
+    // The moved tenant's place on its path, 1-based: where the rewritten path
+    // continues after the destination's.
+    let from = i32::try_from(tenant.path.len()).unwrap_or(i32::MAX);
+    Ok(Policy::clearing_after_move(conn, &subtree, &destination.path, from).await?)
 }
 
 /// Why a destination under the governing `plan` cannot take `tenant` (a field error
@@ -1111,10 +1254,9 @@ pub async fn move_tenant(
         if unassigned > 0 {
             is["cloud_assignments_dropped"] = serde_json::json!(unassigned);
         }
-        if cleared != (0, 0, 0) {
-            is["policies_cleared"] = serde_json::json!({
-                "resolvers": cleared.0, "subnets": cleared.1, "overrides": cleared.2,
-            });
+        let cleared = cleared.totals();
+        if !cleared.is_empty() {
+            is["policies_cleared"] = serde_json::json!(cleared);
         }
         event.after = Some(is);
         event.record(conn).await?;

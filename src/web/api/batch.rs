@@ -189,7 +189,16 @@ async fn apply_creates(
                 out.push(Err(e));
                 return Ok(out);
             }
-            item => prepared.push(item),
+            item => {
+                // An item refused before the locks (a field that cannot be read) fails
+                // in the locked checks too, with their errors: the first failure of an
+                // all-or-nothing batch, so the items after it are not prepared.
+                let fails = all_or_nothing && item.as_ref().is_ok_and(|i| !i.unread.is_empty());
+                prepared.push(item);
+                if fails {
+                    break;
+                }
+            }
         }
     }
     let items: Vec<_> = prepared

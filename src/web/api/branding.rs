@@ -17,7 +17,7 @@ use crate::services::branding::{self as service, BrandingChange, BrandingView, F
 use crate::services::change::Change;
 use crate::web::branding::{contrast_warning, sees_source};
 use crate::web::routes::{route, Route};
-use crate::web::upload::{read_body, MAX_UPLOAD_BYTES};
+use crate::web::upload::read_upload;
 use crate::web::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -262,7 +262,7 @@ pub async fn update(
         (Vec<u8> = "application/octet-stream"))),
     responses(
         (status = 200, description = "The branding in effect with the new logo", body = BrandingJson),
-        (status = 413, description = "The body is larger than 1 MiB"),
+        (status = 413, description = "The body is larger than 8 MiB (the problem's detail: \"A logo has at most 256 KiB.\")"),
         (status = 422, description = "Not a PNG, JPEG or SVG image, larger than 256 KiB, or an SVG that cannot be made safe (`errors.logo`)"),
     ),
     security(("bearer" = [])))]
@@ -274,8 +274,13 @@ pub async fn put_logo(
     payload: web::Payload,
 ) -> Result<HttpResponse, actix_web::Error> {
     changed(&req, &user, &state, &path, async || {
-        let body = read_body(payload.into_inner(), MAX_UPLOAD_BYTES).await?;
-        Ok(Logo::parse(&body)
+        let upload = read_upload(payload.into_inner()).await?;
+        let logo = if upload.cut {
+            Err(crate::domain::logo::too_large())
+        } else {
+            Logo::parse(&upload.body)
+        };
+        Ok(logo
             .map(BrandingChange::Logo)
             .map_err(|e| FieldErrors::from([("logo", e)])))
     })

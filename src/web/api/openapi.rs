@@ -12,8 +12,8 @@ use super::network::{
     DeviceBody, DeviceJson, DevicePage, DevicePatch, ResolverBody, ResolverJson, ResolverPage,
     ResolverPatch, SubnetBody, SubnetJson, SubnetPage, SubnetPatch,
 };
-use super::plans::{PlanBody, PlanJson, PlanPage};
-use super::policies::{PolicyBody, PolicyJson, PolicyPage, PolicyPatch};
+use super::plans::{PlanBody, PlanJson, PlanPage, SavedPlanJson};
+use super::policies::{PolicyBody, PolicyChanged, PolicyJson, PolicyPage, PolicyPatch};
 use super::resources::{
     CloudBody, CloudJson, CloudPage, CloudPatch, InstanceBody, InstanceJson, InstancePage,
     InstancePatch,
@@ -25,11 +25,11 @@ use super::rules::{
 };
 use super::stats::{StatsItem, StatsPage};
 use super::tenants::{
-    ApproveDomain, CreateTenant, MoveTenant, TenantJson, TenantPage, UpdateTenant,
+    ApproveDomain, CreateTenant, MoveTenant, SavedTenantJson, TenantJson, TenantPage, UpdateTenant,
 };
 use super::usage::{TenantRefJson, UsageAnswer, UsageBatch, UsageEventJson, UsageRejection};
 use crate::domain::domain_name::DomainStatus;
-use crate::domain::policy::{Enforcement, PolicyKind};
+use crate::domain::policy::{ClearedCounts, Enforcement, PolicyKind};
 use crate::domain::resources::{CloudProvider, CloudVisibility, InstanceStatus};
 use crate::domain::rules::{RuleAction, RuleKind};
 use crate::domain::usage;
@@ -135,7 +135,7 @@ pub fn routes() -> Vec<Route> {
         super::plans::delete,
     ),
     components(schemas(
-        TenantJson, TenantPage, CreateTenant, UpdateTenant, MoveTenant, BatchRequest,
+        TenantJson, SavedTenantJson, TenantPage, CreateTenant, UpdateTenant, MoveTenant, BatchRequest,
         Operation, BatchResult, BatchResponse, ProblemDocument, Blocker, DomainStatus,
         ApproveDomain, ActivityEvent, ActivityEventPage, ActivityChange, BulkRequest, BulkFilter,
         BulkScope, BulkResponse, BulkItem, BulkOutcome, UsageBatch, UsageEventJson, TenantRefJson,
@@ -147,8 +147,9 @@ pub fn routes() -> Vec<Route> {
         CloudVisibility, InstanceStatus, ResolverJson, ResolverBody,
         ResolverPatch, ResolverPage, DeviceJson, DeviceBody, DevicePatch, DevicePage, SubnetJson,
         SubnetBody, SubnetPatch, SubnetPage, PolicyJson, PolicyBody, PolicyPatch, PolicyPage,
+        PolicyChanged, ClearedCounts,
         PolicyKind, Enforcement, BrandingJson, BrandingFieldJson, BrandingSourceJson, BrandingKeptJson,
-        BrandingBody, PlanJson, PlanBody, PlanPage
+        BrandingBody, PlanJson, SavedPlanJson, PlanBody, PlanPage
     )),
     modifiers(&Security, &Problems),
     tags(

@@ -73,11 +73,23 @@ impl From<Plan> for PlanJson {
     }
 }
 
+/// A plan as a `PUT` saved it, and what the save warns of (saved all the same):
+/// limits lowered below what tenants it governs use ("Tenant a1 uses 400 GB of
+/// storage, above plan Basic's 100 GB: growth is refused until use falls below
+/// it."). Empty when there is nothing to say.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[schema(as = SavedPlan)]
+pub struct SavedPlanJson {
+    #[serde(flatten)]
+    pub plan: PlanJson,
+    pub warnings: Vec<String>,
+}
+
 /// A plan as created, or as it replaces the stored one (`PUT`: what is left out is
 /// unlimited or off). `name`: 1–100 characters once trimmed, no control characters,
 /// unique (any case). Limits are whole numbers, 0 or more; `null` or left out:
 /// unlimited. Lowering a limit below the own limit of a tenant on the plan is
-/// refused (422, naming them).
+/// refused (422, naming them); below what a tenant uses, saved with a warning.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PlanBody {
@@ -275,11 +287,11 @@ pub async fn show(
 #[utoipa::path(put, path = "/api/v1/plans/{id}", tag = "plans",
     params(("id" = i64, Path, description = "Plan id")),
     request_body(content = PlanBody, content_type = "application/json"),
-    responses((status = 200, description = "The saved plan", body = PlanJson),
+    responses((status = 200, description = "The saved plan, with `warnings` (limits below what its tenants use)", body = SavedPlanJson),
         (status = 400, description = "The body cannot be read"),
         (status = 404, description = "No such plan, or not a root Owner or Administrator"),
         (status = 409, description = "Busy: try again"),
-        (status = 422, description = "Invalid fields: name, limits (also a limit below the own limit of a tenant on the plan)")),
+        (status = 422, description = "Invalid fields: name, limits (also a limit below the own limit of a tenant on the plan), an option removed that a tenant uses")),
     security(("bearer" = [])))]
 pub async fn replace(
     req: HttpRequest,
@@ -299,7 +311,11 @@ pub async fn replace(
         state.clock.now(),
     )
     .await?;
-    Ok(json(StatusCode::OK, &PlanJson::from(saved)))
+    let answer = SavedPlanJson {
+        plan: PlanJson::from(saved.value),
+        warnings: saved.warnings,
+    };
+    Ok(json(StatusCode::OK, &answer))
 }
 
 /// Delete a plan no tenant is on.

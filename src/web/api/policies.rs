@@ -11,9 +11,9 @@ use super::{json, parse_json};
 use crate::auth::authz::{self, PolicyAccess};
 use crate::auth::ApiUser;
 use crate::db::models::policy::{Policy, SeenPolicy};
-use crate::domain::policy::{Enforcement, PolicyKind, PolicySettings};
+use crate::domain::policy::{ClearedCounts, Enforcement, PolicyKind, PolicySettings};
 use crate::error::{AppError, FieldErrors};
-use crate::services::policies::{self as service, PolicyInput, RawPolicy};
+use crate::services::policies::{self as service, PolicyInput, RawPolicy, Updated};
 use crate::web::owned::Policies;
 use crate::web::routes::{route, Route};
 use crate::web::AppState;
@@ -150,6 +150,21 @@ pub struct PolicyPatch {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Enforcement)]
     pub enforcement: Option<Option<Enforcement>>,
+    /// A PATCH only (an override refuses it): `true` applies a change that clears
+    /// choices below (switching `inheritable` off, or making the policy a lock);
+    /// without it such a change is refused (409) and nothing changes.
+    #[serde(default)]
+    pub confirm: Option<bool>,
+}
+
+/// A changed policy, with what the change cleared below: the resolvers and subnets
+/// whose choice of a policy it took away or locked out (they follow their tenant's
+/// effective policy), and the overrides that became plain policies.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct PolicyChanged {
+    #[serde(flatten)]
+    pub policy: PolicyJson,
+    pub cleared: ClearedCounts,
 }
 
 /// The settings sent, whatever the kind: each checked by its own rules.
@@ -377,10 +392,13 @@ async fn own(
 }
 
 /// Change one of the tenant's own policies (an inherited one: 403 naming its owner).
+/// A change that clears choices below (switching `inheritable` off, or making the
+/// policy a lock) needs `"confirm": true`; the answer counts what it cleared.
 #[utoipa::path(patch, path = "/api/v1/tenants/{id}/policies/{pid}", tag = "policies",
     params(("id" = i64, Path, description = "Tenant id"), ("pid" = i64, Path, description = "Policy id")),
     request_body(content = PolicyPatch, content_type = "application/json"),
-    responses((status = 200, description = "The changed policy", body = PolicyJson),
+    responses((status = 200, description = "The changed policy, with what the change cleared below", body = PolicyChanged),
+        (status = 409, description = "The change would clear choices below (named by count in `detail`) and `confirm` is not `true`: nothing changed"),
         (status = 422, description = "A field is not valid (`errors`): the name is taken in the tenant; `enforcement`: a second lock of a kind locked already above or in the tenant")),
     security(("bearer" = [])))]
 pub async fn update_policy(
@@ -393,8 +411,17 @@ pub async fn update_policy(
     changed_found_in::<Policies, _>(&req, &user, &state, &path, own, async |conn, c, old| {
         let data: PolicyPatch = parse_json(&req, &body)?;
         let input = data.on(&old, None);
-        let p = service::update(conn, c, old.id, input).await?;
-        Ok(json(StatusCode::OK, &PolicyJson::own(p, c)))
+        let confirmed = data.confirm == Some(true);
+        match service::update(conn, c, old.id, input, confirmed).await? {
+            Updated::Saved(p, cleared) => Ok(json(
+                StatusCode::OK,
+                &PolicyChanged {
+                    policy: PolicyJson::own(p, c),
+                    cleared: cleared.totals(),
+                },
+            )),
+            Updated::Unconfirmed(cleared) => Err(service::unconfirmed(&cleared).into()),
+        }
     })
     .await
 }
@@ -453,6 +480,12 @@ pub async fn override_policy(
         "policies",
         async |conn, c, data: PolicyPatch| {
             service::may_change(c.p, c.tenant)?;
+            if data.confirm.is_some() {
+                return Err(AppError::field(
+                    "confirm",
+                    "An override asks no confirmation: leave confirm out.",
+                ));
+            }
             let inherited = Policy::find_visible(conn, &c.tenant.path, of).await?;
             if authz::policy_access(&c.tenant.path, &authz::PolicyFacts::of(&inherited.policy))
                 == PolicyAccess::Hidden

@@ -97,6 +97,18 @@ pub struct TenantJson {
     pub updated_at: DateTime<Utc>,
 }
 
+/// A tenant as a change left it, and what the change warns of (saved all the
+/// same): a new plan whose limits are below what it, or a tenant inheriting the plan
+/// from it, uses ("Tenant a1 uses 400 GB of storage, above plan Basic's 100 GB:
+/// growth is refused until use falls below it."). Empty when there is nothing to say.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[schema(as = SavedTenant)]
+pub struct SavedTenantJson {
+    #[serde(flatten)]
+    pub tenant: TenantJson,
+    pub warnings: Vec<String>,
+}
+
 impl TenantJson {
     /// `t` with its labels and user limit.
     pub fn new(t: &Tenant, labels: Vec<String>, max_users: Option<i32>) -> Self {
@@ -585,7 +597,7 @@ impl CreateTenant {
                 TenantInput::with_limits(
                     TenantInput::with_quota(
                         TenantInput::with_labels(
-                            TenantInput::parse(
+                            TenantInput::draft(
                                 TenantText::new(
                                     &self.name,
                                     &self.subdomain,
@@ -595,6 +607,7 @@ impl CreateTenant {
                                 self.can_have_subtenants,
                                 self.enabled,
                                 hosts,
+                                None,
                             ),
                             Some(label::parse_exact(&self.labels)),
                         ),
@@ -659,7 +672,7 @@ impl UpdateTenant {
             Some(sent) => sent.as_deref(),
             None => tenant.custom_domain.as_deref(),
         };
-        let mut fields = TenantInput::parse(
+        let mut fields = TenantInput::draft(
             TenantText::new(
                 name.as_deref().unwrap_or(&tenant.name),
                 subdomain.as_deref().unwrap_or(&tenant.subdomain),
@@ -669,6 +682,7 @@ impl UpdateTenant {
             can_have_subtenants.unwrap_or(tenant.can_have_subtenants),
             enabled.unwrap_or(tenant.enabled),
             hosts,
+            Some(tenant),
         );
         fields = TenantInput::with_labels(fields, labels);
         let quota = self
@@ -696,9 +710,7 @@ impl UpdateTenant {
             errors.insert(field, NOT_NULL.into());
         }
         if !errors.is_empty() {
-            let mut all = fields.err().unwrap_or_default();
-            all.extend(errors);
-            fields = Err(all);
+            fields = fields.refusing(errors);
         }
         TenantChange {
             fields,
@@ -740,7 +752,9 @@ pub(super) async fn apply_update(
 ) -> Result<Tenant, AppError> {
     let tenant = authz::visible_tenant(p, id, conn).await?;
     let input = data.to_input(&tenant, hosts);
-    service::update(conn, p, actor, &tenant, input, now).await
+    Ok(service::update(conn, p, actor, &tenant, input, now)
+        .await?
+        .value)
 }
 
 pub(super) async fn apply_move(
@@ -975,7 +989,7 @@ pub async fn create(
     tag = "tenants",
     params(("id" = i64, Path, description = "Tenant id")),
     request_body(content = UpdateTenant, content_type = "application/json"),
-    responses((status = 200, description = "The changed tenant", body = TenantJson)),
+    responses((status = 200, description = "The changed tenant, with `warnings` (a new plan below what it uses)", body = SavedTenantJson)),
     security(("bearer" = []))
 )]
 pub async fn update(
@@ -991,8 +1005,13 @@ pub async fn update(
     let hosts = state.settings.console_hosts();
     let input = data.to_input(&tenant, &hosts);
     let actor = user.actor(&req);
-    let t = service::update(&mut conn, &user, &actor, &tenant, input, state.clock.now()).await?;
-    Ok(json(StatusCode::OK, &tenant_json(&mut conn, &t).await?))
+    let saved =
+        service::update(&mut conn, &user, &actor, &tenant, input, state.clock.now()).await?;
+    let answer = SavedTenantJson {
+        tenant: tenant_json(&mut conn, &saved.value).await?,
+        warnings: saved.warnings,
+    };
+    Ok(json(StatusCode::OK, &answer))
 }
 
 /// Delete a tenant (Owner over its parent). Refused (409, `delete-blocked`) while
@@ -1176,7 +1195,7 @@ mod tests {
             custom_domain: Some(None),
             ..UpdateTenant::default()
         };
-        let fields = patch.to_input(&t, &hosts()).fields.unwrap();
+        let fields = patch.to_input(&t, &hosts()).fields.into_result().unwrap();
         assert_eq!(
             fields.name,
             crate::domain::TenantName::parse("Acme").unwrap()
@@ -1189,6 +1208,7 @@ mod tests {
         let kept = UpdateTenant::default()
             .to_input(&t, &hosts())
             .fields
+            .into_result()
             .unwrap();
         assert!(kept.custom_domain.is_some());
     }
@@ -1201,7 +1221,11 @@ mod tests {
             enabled: Some(Some(false)),
             ..UpdateTenant::default()
         };
-        let errors = patch.to_input(&root, &hosts()).fields.unwrap_err();
+        let errors = patch
+            .to_input(&root, &hosts())
+            .fields
+            .into_result()
+            .unwrap_err();
         assert_eq!(errors["enabled"], "The root tenant cannot be disabled.");
         assert_eq!(errors["name"], "Enter a name.");
     }
@@ -1214,7 +1238,11 @@ mod tests {
             "can_have_subtenants": null, "enabled": null, "custom_domain": null,
         }))
         .unwrap();
-        let errors = patch.to_input(&t, &hosts()).fields.unwrap_err();
+        let errors = patch
+            .to_input(&t, &hosts())
+            .fields
+            .into_result()
+            .unwrap_err();
         assert_eq!(
             errors.keys().copied().collect::<Vec<_>>(),
             [
@@ -1232,6 +1260,7 @@ mod tests {
         let errors = patch
             .to_input(&tenant(1, None), &hosts())
             .fields
+            .into_result()
             .unwrap_err();
         assert_eq!(errors.len(), 2, "{errors:?}");
     }

@@ -15,7 +15,7 @@ use crate::domain::resources::parse_limit;
 use crate::domain::usage::parse_quota;
 use crate::domain::user_limit;
 use crate::error::{AppError, FieldErrors};
-use crate::services::plans;
+use crate::services::plans::{self, Warned};
 use crate::services::tenants::{
     self as service, RoleChoice, TenantChange, TenantInput, TenantText,
 };
@@ -25,6 +25,7 @@ use crate::web::extract::with_path_tenant;
 use crate::web::extract::Query;
 use crate::web::form::{checked, field_id};
 use crate::web::page::{flash, render, render_status, see_other, PageCtx};
+use crate::web::plans::noted;
 use crate::web::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -93,7 +94,14 @@ impl TenantForm {
     }
 
     /// The service's input. A new tenant starts enabled (the create form has no box).
-    pub fn to_input(&self, creating: bool, hosts: &ConsoleHosts) -> TenantChange {
+    /// A field that cannot be read stands in as `stored` (the tenant edited) has it,
+    /// its error reported with the service's (`services::draft`).
+    pub fn to_input(
+        &self,
+        creating: bool,
+        hosts: &ConsoleHosts,
+        stored: Option<&Tenant>,
+    ) -> TenantChange {
         let tenant_role = match self.tenant_role_id.trim() {
             "" => None,
             raw => Some(field_id(raw).map_or(RoleChoice::Unknown, RoleChoice::Id)),
@@ -104,7 +112,7 @@ impl TenantForm {
                 TenantInput::with_limits(
                     TenantInput::with_quota(
                         TenantInput::with_labels(
-                            TenantInput::parse(
+                            TenantInput::draft(
                                 TenantText::new(
                                     &self.name,
                                     &self.subdomain,
@@ -114,6 +122,7 @@ impl TenantForm {
                                 self.subtenants_checked(),
                                 creating || self.enabled_checked(),
                                 hosts,
+                                stored,
                             ),
                             self.labels.as_deref().map(label::parse_text),
                         ),
@@ -153,6 +162,9 @@ fn limit_text(limit: Option<i64>) -> String {
 pub struct ParentOption {
     pub id: i64,
     pub label: String,
+    /// Why it cannot be chosen: its plan has no sub-tenants ("Not in plan Basic.");
+    /// it shows disabled with this.
+    pub refusal: Option<String>,
 }
 
 #[derive(Template)]
@@ -182,6 +194,9 @@ struct FormPage {
     /// plan Basic."), if it does.
     subtenants_refusal: Option<String>,
     domain_refusal: Option<String>,
+    /// Why the parent the link named is not the one chosen ("Acme may not have
+    /// sub-tenants: Not in plan Basic.").
+    parent_refusal: Option<String>,
 }
 
 impl FormPage {
@@ -252,6 +267,7 @@ impl FormPage {
             domain: editing.and_then(|t| DomainView::of(t, hosts)),
             subtenants_refusal: refusal(PlanOption::SubTenants),
             domain_refusal: refusal(PlanOption::CustomDomain),
+            parent_refusal: None,
             plans,
             plan,
         })
@@ -279,9 +295,14 @@ async fn parent_options(
         .flat_map(|t| t.path.iter().copied())
         .collect();
     let names = Tenant::names(conn, ids).await?;
-    Ok(candidates
+    let candidates: Vec<Tenant> = candidates
         .into_iter()
         .filter(|t| t.can_have_subtenants && authz::can_manage_children(user, t))
+        .collect();
+    let ids: Vec<i64> = candidates.iter().map(|t| t.id).collect();
+    let governing = Plan::governing(conn, &ids).await?;
+    Ok(candidates
+        .into_iter()
         .map(|t| {
             let start = authz::visible_path_start(user, &t.path);
             let label = t.path[start..]
@@ -289,7 +310,11 @@ async fn parent_options(
                 .filter_map(|id| names.get(id).cloned())
                 .collect::<Vec<_>>()
                 .join(" / ");
-            ParentOption { id: t.id, label }
+            ParentOption {
+                id: t.id,
+                label,
+                refusal: authz::plan_refusal(governing.get(&t.id), PlanOption::SubTenants),
+            }
         })
         .collect())
 }
@@ -306,11 +331,22 @@ pub(super) async fn new_form(
     params: Query<NewParams>,
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
-    let parent = named_or_acting(&user, &mut conn, "parent_id", &params.parent_id).await?;
-    let parents = parent_options(&user, &mut conn, Some(&parent)).await?;
-    if parents.is_empty() {
+    let named = named_or_acting(&user, &mut conn, "parent_id", &params.parent_id).await?;
+    let parents = parent_options(&user, &mut conn, Some(&named)).await?;
+    // The tenant named, unless its plan refuses sub-tenants: then the first parent
+    // that may take one, and the form says why the one named may not.
+    let Some(first) = parents.iter().find(|p| p.refusal.is_none()) else {
         return Err(AppError::Forbidden);
-    }
+    };
+    let refused = parents
+        .iter()
+        .find(|p| p.id == named.id)
+        .and_then(|p| p.refusal.as_ref())
+        .map(|reason| format!("{} may not have sub-tenants: {reason}", named.name));
+    let parent = match refused {
+        Some(_) => Tenant::find(&mut conn, first.id).await?,
+        None => named,
+    };
     let form = TenantForm {
         parent_id: parent.id.to_string(),
         tenant_role_id: parent.tenant_role_id.to_string(),
@@ -320,19 +356,21 @@ pub(super) async fn new_form(
         ..Default::default()
     };
     let hosts = state.settings.console_hosts();
-    render(
-        &FormPage::build(
-            &user,
-            &mut conn,
-            form,
-            FieldErrors::new(),
-            None,
-            Some(&parent),
-            parents,
-            &hosts,
-        )
-        .await?,
+    let page = FormPage::build(
+        &user,
+        &mut conn,
+        form,
+        FieldErrors::new(),
+        None,
+        Some(&parent),
+        parents,
+        &hosts,
     )
+    .await?;
+    render(&FormPage {
+        parent_refusal: refused,
+        ..page
+    })
 }
 
 /// A save of the tenant form: the request it came in and what it was about.
@@ -349,11 +387,12 @@ struct Save<'a> {
 }
 
 impl Save<'_> {
-    /// After the save: the tenant's page, or the form again with its field errors (422).
+    /// After the save: the tenant's page (the flash saying what the save warns of),
+    /// or the form again with its field errors (422).
     async fn answer(
         self,
         conn: &mut AsyncPgConnection,
-        result: Result<Tenant, AppError>,
+        result: Result<Warned<Tenant>, AppError>,
     ) -> Result<HttpResponse, AppError> {
         let Save {
             req,
@@ -371,13 +410,16 @@ impl Save<'_> {
             e => e,
         });
         match result {
-            Ok(t) => {
+            Ok(Warned { value: t, warnings }) => {
                 let verb = if editing.is_some() {
                     "Saved"
                 } else {
                     "Created"
                 };
-                flash(&user.session.0, format!("{verb} {}.", t.name));
+                flash(
+                    &user.session.0,
+                    noted(format!("{verb} {}.", t.name), &warnings),
+                );
                 Ok(see_other(req, &format!("/tenants/{}", t.id)))
             }
             Err(AppError::Validation(errors)) => {
@@ -409,7 +451,7 @@ pub(super) async fn create(
         Some(id) => authz::visible_tenant(&user, id, &mut conn).await.ok(),
         None => None,
     };
-    let input = form.to_input(true, &state.settings.console_hosts());
+    let input = form.to_input(true, &state.settings.console_hosts(), None);
     let result = service::create(
         &mut conn,
         &user,
@@ -417,7 +459,11 @@ pub(super) async fn create(
         parent.as_ref(),
         input,
     )
-    .await;
+    .await
+    .map(|value| Warned {
+        value,
+        warnings: Vec::new(),
+    });
     let save = Save {
         req: &req,
         user: &user,
@@ -472,7 +518,7 @@ pub(super) async fn update(
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
     let (mut conn, tenant) = with_path_tenant(&user, &state, &path).await?;
-    let input = form.to_input(false, &state.settings.console_hosts());
+    let input = form.to_input(false, &state.settings.console_hosts(), Some(&tenant));
     let now = state.clock.now();
     let result = service::update(&mut conn, &user, &actor(&user, &req), &tenant, input, now).await;
     let save = Save {
@@ -625,16 +671,17 @@ mod tests {
 
     #[test]
     fn the_form_becomes_typed_input() {
-        let input = form("", None).to_input(false, &hosts());
+        let input = form("", None).to_input(false, &hosts(), None);
         assert_eq!(input.tenant_role, None);
-        let fields = input.fields.unwrap();
+        let fields = input.fields.into_result().unwrap();
         assert_eq!(fields.subdomain.as_str(), "acme");
         // A box sent with a yes-word is checked; an edit without the box disables.
         assert!(fields.can_have_subtenants && !fields.enabled);
         let enabled = |v| {
             form("", Some(v))
-                .to_input(false, &hosts())
+                .to_input(false, &hosts(), None)
                 .fields
+                .into_result()
                 .unwrap()
                 .enabled
         };
@@ -643,8 +690,9 @@ mod tests {
         // A new tenant starts enabled (the create form has no box).
         assert!(
             form("", None)
-                .to_input(true, &hosts())
+                .to_input(true, &hosts(), None)
                 .fields
+                .into_result()
                 .unwrap()
                 .enabled
         );
@@ -653,11 +701,11 @@ mod tests {
     #[test]
     fn a_tenant_role_that_is_no_number_is_named_unknown() {
         assert_eq!(
-            form(" 7 ", None).to_input(true, &hosts()).tenant_role,
+            form(" 7 ", None).to_input(true, &hosts(), None).tenant_role,
             Some(RoleChoice::Id(7))
         );
         assert_eq!(
-            form("abc", None).to_input(true, &hosts()).tenant_role,
+            form("abc", None).to_input(true, &hosts(), None).tenant_role,
             Some(RoleChoice::Unknown)
         );
     }
@@ -667,7 +715,11 @@ mod tests {
         let mut bad = form("", None);
         bad.name = " ".into();
         bad.custom_domain = "console.example.net".into();
-        let errors = bad.to_input(false, &hosts()).fields.unwrap_err();
+        let errors = bad
+            .to_input(false, &hosts(), None)
+            .fields
+            .into_result()
+            .unwrap_err();
         assert_eq!(
             errors.keys().copied().collect::<Vec<_>>(),
             ["custom_domain", "name"]

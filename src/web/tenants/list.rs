@@ -504,7 +504,8 @@ fn invalid_list(params: &ListParams, errors: FieldErrors, within_name: String) -
 struct IndexPage {
     page: PageCtx,
     list: TenantList,
-    can_create: bool,
+    /// "New tenant" under the acting tenant: offered, or disabled saying why.
+    new_child: super::NewChild,
 }
 
 #[derive(Template)]
@@ -534,8 +535,7 @@ pub(super) async fn list_page(
     params: &ListParams,
     bulk: Option<BulkBar>,
 ) -> Result<HttpResponse, AppError> {
-    let can_create =
-        user.acting.can_have_subtenants && authz::can_manage_children(user, &user.acting);
+    let new_child = super::NewChild::of(user, conn, &user.acting).await?;
     // The bar's refused post shows its filter's messages (its fields are a form's);
     // the page's own query answers 404 for a tenant one may not see.
     let mut list = match selected(conn, user, params, bulk.is_some()).await? {
@@ -567,7 +567,7 @@ pub(super) async fn list_page(
     let page = IndexPage {
         page: PageCtx::new(user, conn, "tenants").await?,
         list,
-        can_create,
+        new_child,
     };
     if wants_fragment(req) {
         return render_status(&page.as_content(), status);

@@ -68,6 +68,43 @@ async fn named_or_acting(
     }
 }
 
+/// The "New sub-tenant" button of a tenant (the tenant page, the dashboard and the
+/// Tenants list for the acting tenant): shown when the tenant may have sub-tenants
+/// and the user manages them; disabled, saying why, when its plan has none ("Not in
+/// plan Basic.").
+pub struct NewChild {
+    pub shown: bool,
+    pub refusal: Option<String>,
+}
+
+impl NewChild {
+    pub async fn of(
+        user: &CurrentUser,
+        conn: &mut AsyncPgConnection,
+        tenant: &Tenant,
+    ) -> Result<Self, AppError> {
+        let shown = tenant.can_have_subtenants && authz::can_manage_children(user, tenant);
+        let refusal = match (shown, &user.acting_plan_without_subtenants) {
+            (false, _) => None,
+            // The session load read the acting tenant's plan (the same rule as
+            // `authz::plan_refusal`, in SQL): no statement for the Tenants list.
+            (true, Some(plan)) if tenant.id == user.acting.id => {
+                plan.as_deref().map(crate::domain::plan::not_in_plan)
+            }
+            (true, _) => {
+                let plan = crate::services::plans::plan_of(conn, tenant).await?;
+                authz::plan_refusal(plan.as_ref(), crate::domain::plan::PlanOption::SubTenants)
+            }
+        };
+        Ok(NewChild { shown, refusal })
+    }
+
+    /// Offered: shown and not refused.
+    pub fn offered(&self) -> bool {
+        self.shown && self.refusal.is_none()
+    }
+}
+
 /// Loads a tenant the user may edit: 404 if invisible, 403 if visible but not editable.
 async fn editable(
     user: &CurrentUser,

@@ -6,6 +6,7 @@ use crate::db::models::Tenant;
 use crate::domain::domain_name::{
     challenge_name, challenge_value, parse_custom_domain, ConsoleHosts, DomainStatus,
 };
+use crate::domain::resources::Measure;
 use crate::domain::{Feature, Level};
 use crate::error::AppError;
 use crate::services::tenants::parent_of;
@@ -32,7 +33,10 @@ struct ShowPage {
     edit_refusal: Option<String>,
     can_delete: bool,
     can_move: bool,
-    can_create_child: bool,
+    /// The "New sub-tenant" button: offered, or disabled saying why.
+    new_child: super::NewChild,
+    /// The plan governing the tenant, as everyone who sees the page is told.
+    plan: PlanLine,
     can_switch: bool,
     /// The "Activity" link: audit read here.
     can_read_activity: bool,
@@ -44,8 +48,9 @@ struct ShowPage {
     /// The "Clouds" and "Instances" links and the usage bars: Resources read here.
     can_read_resources: bool,
     bars: Vec<crate::domain::resources::UsageBar>,
-    /// The most users its subtree may have (`None`: no limit).
-    max_users: Option<i32>,
+    /// Its subtree's users against the limit that binds first (its own, its plan's or
+    /// one above; no limit: none).
+    users_bar: Option<crate::domain::resources::UsageBar>,
     /// The DNS configuration's links (resolvers, devices, subnets): Resources read here.
     can_read_network: bool,
     /// The "Policies" link: Policies read here.
@@ -54,6 +59,46 @@ struct ShowPage {
     domain: Option<DomainView>,
     /// Why the last custom-domain check or approval failed.
     domain_error: Option<String>,
+}
+
+/// The plan governing a tenant as its page says it: "Basic", "Basic (via Acme)"
+/// when it follows an ancestor's; `name` `None`: no plan.
+pub struct PlanLine {
+    pub name: Option<String>,
+    /// The plan's page, for those who manage plans.
+    pub href: Option<String>,
+    /// The ancestor it follows the plan through ("a tenant above" when the user
+    /// cannot see it).
+    pub via: Option<String>,
+}
+
+impl PlanLine {
+    async fn of(
+        user: &CurrentUser,
+        conn: &mut AsyncPgConnection,
+        tenant: &Tenant,
+    ) -> Result<Self, AppError> {
+        Ok(
+            match crate::services::plans::governing_of(conn, tenant).await? {
+                None => PlanLine {
+                    name: None,
+                    href: None,
+                    via: None,
+                },
+                Some((plan, via)) => PlanLine {
+                    href: authz::can_manage_plans(user).then(|| format!("/plans/{}", plan.id)),
+                    name: Some(plan.name),
+                    via: via.map(|(id, name)| {
+                        if crate::web::branding::sees_source(user, tenant, id) {
+                            name
+                        } else {
+                            "a tenant above".into()
+                        }
+                    }),
+                },
+            },
+        )
+    }
 }
 
 /// A custom domain as the tenant page and the edit form show it.
@@ -141,24 +186,17 @@ pub(super) async fn show_page(
             (label, href)
         })
         .collect();
-    let max_users = crate::db::models::user_limit::limits_of(conn, &[tenant.id])
-        .await?
-        .remove(&tenant.id);
     let can_edit = authz::can_edit(user, &tenant, parent.as_ref());
     let can_read_resources =
         authz::effective_level(user, &tenant, Feature::Resources) >= Level::Read;
-    let bars = if can_read_resources {
-        // The path's limits and use in one statement: its own, and those set above.
-        let path = crate::db::models::instance::Instance::usage(conn, &tenant.path).await?;
-        let used = path
-            .iter()
-            .find(|u| u.tenant_id == tenant.id)
-            .map_or((0, 0, 0), |u| (u.storage_gb, u.memory_gb, u.instance_count));
-        let above = crate::services::instances::limits_above(user, &tenant.path, &path);
-        crate::domain::resources::usage_bars(used, tenant.limits.triple(), &above)
-    } else {
-        Vec::new()
-    };
+    // The path's limits and use in one statement, as the limit checks read them: the
+    // tenant's effective limits (its own or its plan's) and those set above.
+    let path = crate::db::models::instance::Instance::usage(conn, &tenant.path).await?;
+    let mut bars = crate::services::instances::usage_bars(user, &tenant.path, &path);
+    // The users' bar to whoever sees the tenant (the page counts its users); the
+    // resources' to those who may read its resources.
+    bars.retain(|b| can_read_resources || b.measure == Measure::Users);
+    let users_bar = bars.iter().find(|b| b.measure == Measure::Users).cloned();
     let edit_refusal = authz::edit_refusal(user, &tenant, parent.as_ref());
     let domain = match DomainView::of(&tenant, &state.settings.console_hosts()) {
         Some(d) => {
@@ -186,7 +224,8 @@ pub(super) async fn show_page(
         domain,
         can_delete: authz::can_delete(user, &tenant, parent.as_ref()),
         can_move: authz::can_move(user, &tenant, parent.as_ref()),
-        can_create_child: tenant.can_have_subtenants && authz::can_manage_children(user, &tenant),
+        new_child: super::NewChild::of(user, conn, &tenant).await?,
+        plan: PlanLine::of(user, conn, &tenant).await?,
         can_switch: tenant.enabled && tenant.id != user.acting.id,
         can_read_activity: authz::can_read_activity(user, &tenant),
         can_read_usage: authz::can_read_usage(user, &tenant),
@@ -194,7 +233,7 @@ pub(super) async fn show_page(
         can_read_branding: crate::services::branding::read(user, &tenant).is_ok(),
         can_read_resources,
         bars,
-        max_users,
+        users_bar,
         can_read_network: authz::require(user, &tenant, Feature::Resources, Level::Read).is_ok(),
         can_read_policies: crate::services::policies::read(user, &tenant).is_ok(),
         domain_error,

@@ -224,29 +224,21 @@ impl Tenant {
         within: &Tenant,
         visibility: &Visibility,
     ) -> QueryResult<Totals> {
-        use crate::db::models::instance::TenantLimits;
+        use crate::db::models::instance::{limit_columns, LimitValues};
         use crate::db::schema::tenant_subtree_totals;
         let ancestors = within.path[..within.path.len().saturating_sub(1)].to_vec();
-        // An ancestor's row (its limits and its subtree's use) as the bars take it.
-        let above = |id, name, limits: TenantLimits, t: SubtreeTotals| {
-            let u = TenantUsage {
-                tenant_id: id,
-                name,
-                storage_limit_gb: limits.storage_limit_gb,
-                memory_limit_gb: limits.memory_limit_gb,
-                max_instances: limits.max_instances,
-                storage_gb: t.storage_gb,
-                memory_gb: t.memory_gb,
-                instance_count: t.instances,
-                max_users: None,
-                user_count: t.users,
-            };
-            u.limited().then_some(u)
+        // A row of the path (its limits and its subtree's use) as the bars take it.
+        let on_path = |id, name, limits: LimitValues, t: &SubtreeTotals| {
+            TenantUsage::from_columns(id, name, limits, t)
+        };
+        // The path's rows top-down.
+        let top_down = |rows: &mut Vec<TenantUsage>| {
+            rows.sort_by_key(|r| within.path.iter().position(|id| *id == r.tenant_id));
         };
         let (subtree_roots, singles) = match visibility {
             Visibility::All => {
                 // `within` and its ancestors (for the limits set above it): one statement.
-                let mut rows: Vec<(i64, String, TenantLimits, SubtreeTotals)> = tenants::table
+                let rows: Vec<(i64, String, LimitValues, SubtreeTotals)> = tenants::table
                     .inner_join(
                         tenant_subtree_totals::table
                             .on(tenant_subtree_totals::tenant_id.eq(tenants::id)),
@@ -255,16 +247,19 @@ impl Tenant {
                     .select((
                         tenants::id,
                         tenants::name,
-                        TenantLimits::as_select(),
+                        limit_columns(),
                         SubtreeTotals::as_select(),
                     ))
                     .load(conn)
                     .await?;
-                let t = match rows.iter().position(|r| r.0 == within.id) {
-                    Some(i) => rows.swap_remove(i).3,
-                    None => return Err(diesel::result::Error::NotFound),
+                let Some(t) = rows.iter().find(|r| r.0 == within.id).map(|r| r.3) else {
+                    return Err(diesel::result::Error::NotFound);
                 };
-                rows.sort_by_key(|r| within.path.iter().position(|id| *id == r.0));
+                let mut path: Vec<TenantUsage> = rows
+                    .into_iter()
+                    .map(|(id, name, l, t)| on_path(id, name, l, &t))
+                    .collect();
+                top_down(&mut path);
                 return Ok(Totals {
                     subtenants: t.tenants - 1,
                     disabled: t.disabled - i64::from(!within.enabled),
@@ -272,10 +267,7 @@ impl Tenant {
                     instances: t.instances,
                     hidden: 0,
                     usage: t,
-                    above: rows
-                        .into_iter()
-                        .filter_map(|(id, name, l, t)| above(id, name, l, t))
-                        .collect(),
+                    path,
                 });
             }
             Visibility::Within {
@@ -302,7 +294,7 @@ impl Tenant {
             i32,
             SubtreeTotals,
             String,
-            TenantLimits,
+            LimitValues,
         );
         let (rows, ancestor_rows): (Vec<Row>, Vec<Row>) = with_path()
             .inner_join(
@@ -322,14 +314,19 @@ impl Tenant {
                 tenants::instance_count,
                 SubtreeTotals::as_select(),
                 tenants::name,
-                TenantLimits::as_select(),
+                limit_columns(),
             ))
             .load::<Row>(conn)
             .await?
             .into_iter()
             .partition(|r| r.1.contains(&within.id));
-        let mut ancestor_rows = ancestor_rows;
-        ancestor_rows.sort_by_key(|r| r.1.len());
+        // The path: the ancestors' rows and `within`'s own.
+        let mut path: Vec<TenantUsage> = ancestor_rows
+            .into_iter()
+            .chain(rows.iter().filter(|r| r.0 == within.id).cloned())
+            .map(|(id, _, _, _, _, t, name, l)| on_path(id, name, l, &t))
+            .collect();
+        top_down(&mut path);
         let rows: Vec<(i64, Vec<i64>, bool, i32, i32, SubtreeTotals)> = rows
             .into_iter()
             .map(|(id, path, enabled, users, instances, totals, _, _)| {
@@ -348,10 +345,7 @@ impl Tenant {
             instances: 0,
             hidden: 0,
             usage: SubtreeTotals::default(),
-            above: ancestor_rows
-                .into_iter()
-                .filter_map(|(id, _, _, _, _, t, name, l)| above(id, name, l, t))
-                .collect(),
+            path,
         };
         let mut below = 0;
         for (id, path, enabled, users, instances, totals) in rows {
@@ -401,7 +395,8 @@ pub struct Totals {
     /// `within`'s whole subtree, seen or not: what its limits are checked against
     /// (the dashboard's usage bars).
     pub usage: SubtreeTotals,
-    /// The tenants above `within` with a limit (on storage, memory or instances),
-    /// top-down, with their whole subtrees' use: the limits that bind it from above.
-    pub above: Vec<TenantUsage>,
+    /// `within` and the tenants above it, top-down, each with its limits (the
+    /// effective ones, where they come from) and its whole subtree's use: what the
+    /// limit checks read (the usage bars, `services::instances::usage_bars`).
+    pub path: Vec<TenantUsage>,
 }
