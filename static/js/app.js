@@ -211,15 +211,36 @@
       hidden.value = pick.getAttribute("data-pick-id");
     }
     if (text) {
+      // A search typed before the pick may still answer: its matches stay away
+      // until the text is typed again (htmx:beforeSwap below).
+      picker.setAttribute("data-picked", text.value);
       collapse(text, picker.querySelector(".picker-results-box"));
       text.focus();
+    }
+  });
+
+  // A picker's search answer is shown only for the text the input holds now, and
+  // not at all after a pick of that text: late answers are dropped.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    // Fired on the results box; the request's element is the input.
+    var input = event.detail.requestConfig && event.detail.requestConfig.elt;
+    if (!input || !input.matches || !input.matches("[data-picker-text]")) return;
+    var picker = input.closest(".picker");
+    var asked = event.detail.requestConfig && event.detail.requestConfig.parameters
+      ? event.detail.requestConfig.parameters[input.name]
+      : undefined;
+    var stale = typeof asked === "string" && asked !== input.value;
+    if (stale || (picker && picker.getAttribute("data-picked") === input.value)) {
+      event.detail.shouldSwap = false;
     }
   });
 
   document.addEventListener("input", function (event) {
     var text = event.target;
     if (!text.matches || !text.matches("[data-picker-text]")) return;
-    var hidden = text.closest(".picker").querySelector("[data-picker-id]");
+    var picker = text.closest(".picker");
+    picker.removeAttribute("data-picked");
+    var hidden = picker.querySelector("[data-picker-id]");
     if (hidden) {
       hidden.value = "";
     }
