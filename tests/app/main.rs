@@ -13,6 +13,7 @@ mod csrf;
 mod custom_domains;
 mod dashboard;
 mod dominance;
+mod downgrade;
 mod findings11;
 mod findings11b;
 mod grant_picker;
