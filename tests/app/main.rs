@@ -21,6 +21,7 @@ mod health;
 mod helpers;
 mod invitations;
 mod invite_token_security;
+mod limit_warnings;
 mod login;
 mod login_security;
 mod matrix;
