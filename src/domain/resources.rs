@@ -255,6 +255,46 @@ pub fn refusal(measure: Measure, budget: Budget, more: i64, holder: &LimitHolder
     format!("{used}{whose}; {need}.")
 }
 
+/// An amount of `measure` as a sentence says it: "500 GB", "12 instances".
+fn amount_of(measure: Measure, n: i64) -> String {
+    match measure {
+        Measure::Storage | Measure::Memory => format!("{n} GB"),
+        Measure::Instances => format!("{n} instance{}", if n == 1 { "" } else { "s" }),
+        Measure::Users => format!("{n} user{}", if n == 1 { "" } else { "s" }),
+    }
+}
+
+/// What a limit set below use is told (saved all the same; only growth is
+/// refused): "Storage 500 GB in use is above the new limit of 100 GB: growth is
+/// refused until it is below."
+pub fn below_use_warning(measure: Measure, used: i64, limit: i64) -> String {
+    format!(
+        "{} {} in use is above the new limit of {}: growth is refused until it is below.",
+        measure.label(),
+        amount_of(measure, used),
+        amount_of(measure, limit)
+    )
+}
+
+/// What a limit set above one that covers it (an ancestor's, by `holder`) is
+/// told: "Storage limit 5000 GB is above Acme's 3000 GB: Acme's limit still
+/// applies."
+pub fn above_parent_note(measure: Measure, limit: i64, above: i64, holder: &LimitHolder) -> String {
+    let (whose, still) = match holder {
+        LimitHolder::Ancestor(Some(name)) => (format!("{name}'s"), format!("{name}'s limit")),
+        _ => (
+            "the limit of a tenant above it,".to_string(),
+            "that limit".to_string(),
+        ),
+    };
+    format!(
+        "{} limit {} is above {whose} {}: {still} still applies.",
+        measure.label(),
+        amount_of(measure, limit),
+        amount_of(measure, above)
+    )
+}
+
 /// What a move is told of one limit it would exceed: "Storage 1000 of 1220 GB used
 /// in Acme; the move brings 420 GB more (1420 GB, over the limit)." `unit` is " GB"
 /// or empty for a count; `place` names where the limit is set.

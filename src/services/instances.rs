@@ -193,6 +193,49 @@ pub fn usage_bars(p: &Principal, path: &[i64], usage: &[TenantUsage]) -> Vec<Usa
     crate::domain::resources::usage_bars(&own_row, &above)
 }
 
+/// What a tenant's save that set its own limits says (saved all the same): per
+/// measure whose own limit it set or changed (`before`: its own limits before, in
+/// [`Measure::ALL`]'s order), a limit below what its subtree uses ("Storage 500 GB
+/// in use is above the new limit of 100 GB: growth is refused until it is below.")
+/// and a limit above the tightest one of a tenant above it, which still applies
+/// (named only where `p` sees it). `usage`: the rows of its path as saved.
+pub fn own_limit_warnings(
+    p: &Principal,
+    path: &[i64],
+    usage: &[TenantUsage],
+    before: [Option<i64>; 4],
+) -> Vec<String> {
+    use crate::domain::resources::{above_parent_note, below_use_warning};
+    let Some(own) = usage.iter().find(|u| path.last() == Some(&u.tenant_id)) else {
+        return Vec::new();
+    };
+    let after = [
+        own.own.own_storage_limit_gb,
+        own.own.own_memory_limit_gb,
+        own.own.own_max_instances,
+        own.own.own_max_users.map(i64::from),
+    ];
+    let mut warnings = Vec::new();
+    for (i, m) in Measure::ALL.into_iter().enumerate() {
+        let Some(limit) = after[i].filter(|_| after[i] != before[i]) else {
+            continue;
+        };
+        let used = own.budget(m).used;
+        if used > limit {
+            warnings.push(below_use_warning(m, used, limit));
+        }
+        let tightest = usage
+            .iter()
+            .filter(|u| u.tenant_id != own.tenant_id)
+            .filter_map(|u| u.budget(m).limit.map(|l| (l, u)))
+            .min_by_key(|(l, _)| *l);
+        if let Some((above, u)) = tightest.filter(|(l, _)| *l < limit) {
+            warnings.push(above_parent_note(m, limit, above, &holder_of(p, path, u)));
+        }
+    }
+    warnings
+}
+
 /// The owner's refusals of `storage`/`memory` more GB.
 fn owner_refusals(owner: &OwnerUsage, storage: i64, memory: i64, errors: &mut FieldErrors) {
     let budget = |used, limit| Budget { used, limit };

@@ -6,17 +6,21 @@
 //!   every reader of a limit goes through `db::models::plan::effective_limit!`. A
 //!   tenant's own limit may not be above its plan's ([`tenant_errors`], asked by
 //!   `services::tenants::tree` on create and edit with the plan locked FOR SHARE).
-//! - **What a plan governs must fit it.** The tenants a plan governs — on it, or
-//!   inheriting it — may not hold an own limit above it or use an option it lacks
-//!   (a serving custom domain, branding values, a user's usable API token:
-//!   `Plan::misfits`). Whatever would break that is refused naming them, never
-//!   clamped or switched off (what they have was chosen for them; the refusal says
-//!   what to change first): a plan's save that takes something away ([`update`],
+//! - **What a plan governs must fit its limits.** The tenants a plan governs — on
+//!   it, or inheriting it — may not hold an own limit above it (`Plan::misfits`).
+//!   Whatever would break that is refused naming them, never clamped (the refusal
+//!   says what to change first): a plan's save that lowers a limit ([`update`],
 //!   plan FOR UPDATE), a tenant's plan switch (`tree::update`, for it and those
 //!   inheriting from it), a move that brings a subtree under another plan
-//!   ([`plan_move`], for every move path and its previews). Writes that take up an
-//!   option hold the tenant's path and plan ([`lock_for_option`]), so none of
-//!   those checks misses one committed meanwhile.
+//!   ([`plan_move`], for every move path and its previews).
+//! - **A downgrade is allowed.** An option taken away (a plan's save, a switch, a
+//!   move) that governed tenants use refuses nothing: what they have is kept and
+//!   goes dormant while the plan lacks it, and the save says so
+//!   ([`dormant_warnings`], `Plan::dormant`): branding values are kept, not shown;
+//!   a custom domain is kept, neither served nor verified; users' API tokens are
+//!   refused at request time; sub-tenants stay, no new ones. Writes that take up
+//!   an option hold the tenant's path and plan ([`lock_for_option`]), so a switch
+//!   or move committed meanwhile is judged against it.
 //! - **Options.** What the plan lacks is refused when it would be taken up:
 //!   `sub_tenants` — creating a tenant under one whose plan lacks it, or turning on
 //!   its "may have sub-tenants" switch; `custom_domain` — setting or changing its
@@ -162,7 +166,9 @@ pub async fn create(
 /// Saves a plan as `p` (404 unless `p` manages plans). A limit lowered below the
 /// own limit of a tenant on the plan is a field error naming them (they would be
 /// above their plan): lower theirs first. A limit lowered below what tenants it
-/// governs use is saved, with a warning naming them ([`over_use_warnings`]).
+/// governs use is saved, with a warning naming them ([`over_use_warnings`]); so is
+/// an option dropped that they use: what they have goes dormant
+/// ([`dormant_warnings`]).
 pub async fn update(
     conn: &mut AsyncPgConnection,
     p: &Principal,
@@ -184,11 +190,11 @@ pub async fn update(
         // dropped), over every tenant the plan governs, those inheriting it too: a
         // plan saved as it was (renamed) is never refused for what it already allowed.
         let (limits, options) = taken_away(&before, &input.limits, &input.options);
-        let misfits = Plan::misfits(conn, Governed::By(id), &limits, &options, now, NAMED).await?;
+        let misfits = Plan::misfits(conn, Governed::By(id), &limits, NAMED).await?;
         for (field, names, count) in &misfits {
             if let Some(field) = plan_field(field) {
                 let words = misfit_words(field, names, *count, &limits, false);
-                errors.insert(field, format!("{words}: {}.", fix(field)));
+                errors.insert(field, format!("{words}: lower theirs first."));
             }
         }
         if !errors.is_empty() {
@@ -202,8 +208,11 @@ pub async fn update(
             event.after = Some(snapshot(&saved));
             event.record(conn).await?;
         }
-        // Only the limits this save made stricter: one it left alone is no news.
-        let warnings = over_use_warnings(conn, Governed::By(id), &saved.name, &limits).await?;
+        // Only the limits this save made stricter and the options it dropped: what
+        // it left alone is no news.
+        let mut warnings = over_use_warnings(conn, Governed::By(id), &saved.name, &limits).await?;
+        warnings
+            .extend(dormant_warnings(conn, Governed::By(id), &saved.name, &options, now).await?);
         Ok(Warned {
             value: saved,
             warnings,
@@ -265,9 +274,8 @@ fn who(names: &[String], count: i64) -> String {
     }
 }
 
-/// What the tenants that do not fit a plan's `field` have: "Acme has its own limit
-/// above 500 GB" (with `label`: "its own storage limit"), "Acme and Beta have a
-/// custom domain that serves".
+/// What the tenants that do not fit a plan's limit `field` have: "Acme has its own
+/// limit above 500 GB" (with `label`: "its own storage limit").
 fn misfit_words(
     field: &str,
     names: &[String],
@@ -283,16 +291,7 @@ fn misfit_words(
         let most = most.map_or_else(String::new, |m| crate::domain::plan::counted(m, unit));
         return format!("{who} {verb} own {what}limit above {most}");
     }
-    let has = if one { "has" } else { "have" };
-    match field {
-        "custom_domain" => format!("{who} {has} a custom domain that serves"),
-        "custom_branding" => format!(
-            "{who} {has} branding of {} own",
-            if one { "its" } else { "their" }
-        ),
-        "api_access" => format!("{who} {has} users with API tokens"),
-        other => format!("{who} {has} {other}"),
-    }
+    format!("{who} {} {field}", if one { "has" } else { "have" })
 }
 
 /// A limit's name in a sentence, with the space after it.
@@ -307,27 +306,17 @@ fn limit_label(field: &str) -> &'static str {
     }
 }
 
-/// What to do first about a misfit of `field`.
-fn fix(field: &str) -> &'static str {
-    match field {
-        "custom_domain" => "remove the domain first",
-        "custom_branding" => "reset it first",
-        "api_access" => "revoke the tokens first",
-        _ => "lower theirs first",
-    }
-}
-
-/// Why the tenants of `governed` do not fit `plan` (every limit of it, every option
-/// it lacks; at `now`): "Acme has its own storage limit above 500 GB; Beta has a
-/// custom domain that serves", or `None` when they all fit.
+/// Why the tenants of `governed` do not fit `plan` (its limits: "Acme has its own
+/// storage limit above 500 GB; Beta has its own user limit above 10 users"), or
+/// `None` when they all fit. The options it lacks refuse nothing: what uses them
+/// goes dormant ([`dormant_warnings`]).
 pub async fn misfits_of(
     conn: &mut AsyncPgConnection,
     governed: Governed<'_>,
     plan: &Plan,
-    now: DateTime<Utc>,
 ) -> Result<Option<String>, AppError> {
     let limits = plan.limits();
-    let misfits = Plan::misfits(conn, governed, &limits, &plan.options(), now, NAMED).await?;
+    let misfits = Plan::misfits(conn, governed, &limits, NAMED).await?;
     let words: Vec<String> = misfits
         .iter()
         .map(|(field, names, count)| misfit_words(field, names, *count, &limits, true))
@@ -410,6 +399,78 @@ fn over_use_words(
     )
 }
 
+/// What the tenants of `governed` use that `options` (of plan `plan_name`) lack, at
+/// `now`: kept, dormant while they are on it, one sentence per option ("Brand T's
+/// own branding is kept but not shown while on Basic.", "3 API tokens of Child C
+/// stop working while on Basic.", "Acme has 3 sub-tenants: they stay, no new ones
+/// while on Basic.", "Domain Y's custom domain is kept but neither served nor
+/// verified while on Basic."). A downgrade is allowed: the save says what sleeps.
+pub async fn dormant_warnings(
+    conn: &mut AsyncPgConnection,
+    governed: Governed<'_>,
+    plan_name: &str,
+    options: &PlanOptions,
+    now: DateTime<Utc>,
+) -> Result<Vec<String>, AppError> {
+    let dormant = Plan::dormant(conn, governed, options, now, NAMED).await?;
+    Ok(dormant
+        .iter()
+        .map(|(field, named, count)| dormant_words(field, named, *count, plan_name))
+        .collect())
+}
+
+/// One option's warning (see [`dormant_warnings`]).
+fn dormant_words(field: &str, named: &[(String, i64)], count: i64, plan_name: &str) -> String {
+    let names: Vec<String> = named.iter().map(|(n, _)| n.clone()).collect();
+    let on = format!("while on {plan_name}");
+    let one = match (named, count) {
+        ([(name, amount)], 1) => Some((name, *amount)),
+        _ => None,
+    };
+    let counted =
+        |amount: i64, unit: &str| format!("{amount} {unit}{}", if amount == 1 { "" } else { "s" });
+    match (field, one) {
+        ("custom_branding", Some((name, _))) => {
+            format!("{name}'s own branding is kept but not shown {on}.")
+        }
+        ("custom_branding", None) => format!(
+            "The own branding of {} is kept but not shown {on}.",
+            who(&names, count)
+        ),
+        ("custom_domain", Some((name, _))) => {
+            format!("{name}'s custom domain is kept but neither served nor verified {on}.")
+        }
+        ("custom_domain", None) => format!(
+            "The custom domains of {} are kept but neither served nor verified {on}.",
+            who(&names, count)
+        ),
+        ("api_access", Some((name, amount))) => format!(
+            "{} of {name} stop{} working {on}.",
+            counted(amount, "API token"),
+            if amount == 1 { "s" } else { "" }
+        ),
+        ("api_access", None) => {
+            let names: Vec<String> = named.iter().map(|(n, a)| format!("{n} ({a})")).collect();
+            format!(
+                "The API tokens of {} stop working {on}.",
+                who(&names, count)
+            )
+        }
+        ("sub_tenants", Some((name, amount))) => format!(
+            "{name} has {}: they stay, no new ones {on}.",
+            counted(amount, "sub-tenant")
+        ),
+        ("sub_tenants", None) => {
+            let names: Vec<String> = named.iter().map(|(n, a)| format!("{n} ({a})")).collect();
+            format!(
+                "{} have sub-tenants: they stay, no new ones {on}.",
+                who(&names, count)
+            )
+        }
+        (other, _) => format!("{} use {other}, kept but dormant {on}.", who(&names, count)),
+    }
+}
+
 /// The plan a move brings to the tenants of a moved subtree without a plan of their
 /// own (the moved tenant's own plan goes with it: then nothing changes).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -419,13 +480,15 @@ pub struct PlanMove {
     pub to: Option<String>,
     /// Why they do not fit the new one (the move is refused), naming them.
     pub refusal: Option<String>,
+    /// What of theirs goes dormant under the new one ([`dormant_warnings`]).
+    pub warnings: Vec<String>,
 }
 
 /// What moving `tenant` under `destination` (governed by `to`, as the caller read
 /// or locked it) does to its subtree's plan at `now`; `None` when its plan stays.
-/// Refused (like a plan lowered below a tenant's own limit) rather than clamped or
-/// switched off: what a tenant of the subtree has was chosen for it, and the
-/// refusal names what to change first.
+/// An own limit above the new plan's is refused (like a plan lowered below a
+/// tenant's own limit) rather than clamped: the refusal names what to change first.
+/// Options the new plan lacks that they use go dormant, said in `warnings`.
 pub async fn plan_move(
     conn: &mut AsyncPgConnection,
     tenant: &Tenant,
@@ -443,21 +506,26 @@ pub async fn plan_move(
     if from.as_ref().map(|p| p.id) == to.map(|p| p.id) {
         return Ok(None);
     }
-    let refusal = match to {
-        Some(plan) => misfits_of(conn, Governed::Tops(&[tenant.id]), plan, now)
-            .await?
-            .map(|words| {
+    let (refusal, warnings) = match to {
+        Some(plan) => {
+            let governed = Governed::Tops(&[tenant.id]);
+            let refusal = misfits_of(conn, governed, plan).await?.map(|words| {
                 format!(
                     "{} cannot move under {} (plan {}): {words}.",
                     tenant.name, destination.name, plan.name
                 )
-            }),
-        None => None,
+            });
+            let warnings =
+                dormant_warnings(conn, governed, &plan.name, &plan.options(), now).await?;
+            (refusal, warnings)
+        }
+        None => (None, Vec::new()),
     };
     Ok(Some(PlanMove {
         from: from.map(|p| p.name),
         to: to.map(|p| p.name.clone()),
         refusal,
+        warnings,
     }))
 }
 
@@ -749,15 +817,35 @@ mod tests {
             ),
             "A, B, C and 2 more have their own user limit above 10 users"
         );
+    }
+
+    #[test]
+    fn what_a_plan_lacks_goes_dormant_and_is_said() {
+        let one = |n: i64| [("Child C".to_string(), n)];
         assert_eq!(
-            misfit_words(
-                "custom_branding",
-                &["A".into(), "B".into()],
-                2,
-                &limits,
-                true
+            dormant_words("custom_branding", &[("Brand T".into(), 0)], 1, "Basic"),
+            "Brand T's own branding is kept but not shown while on Basic."
+        );
+        assert_eq!(
+            dormant_words("api_access", &one(3), 1, "Basic"),
+            "3 API tokens of Child C stop working while on Basic."
+        );
+        assert_eq!(
+            dormant_words("api_access", &one(1), 1, "Basic"),
+            "1 API token of Child C stops working while on Basic."
+        );
+        assert_eq!(
+            dormant_words("sub_tenants", &[("Acme".into(), 3)], 1, "Basic"),
+            "Acme has 3 sub-tenants: they stay, no new ones while on Basic."
+        );
+        assert_eq!(
+            dormant_words(
+                "custom_domain",
+                &[("A".into(), 0), ("B".into(), 0)],
+                4,
+                "Basic"
             ),
-            "A and B have branding of their own"
+            "The custom domains of A, B and 2 more are kept but neither served nor verified while on Basic."
         );
     }
 

@@ -61,7 +61,8 @@ async fn home(session: Session) -> HttpResponse {
 }
 
 /// The tenant whose own host this request came to: `<subdomain>.<base domain>` or a
-/// custom domain that serves (proven in DNS or approved). The console's public host
+/// custom domain that serves (proven in DNS or approved) while its plan includes
+/// custom domains. The console's public host
 /// is always the root's login, whatever a tenant row says about it.
 pub async fn host_tenant(
     req: &HttpRequest,
@@ -91,7 +92,14 @@ pub async fn host_tenant(
         }
         return Ok(Tenant::by_subdomain(conn, label).await?);
     }
-    Ok(Tenant::by_serving_custom_domain(conn, host).await?)
+    // A custom domain whose tenant's plan lacks the option is kept, not served.
+    let Some(tenant) = Tenant::by_serving_custom_domain(conn, host).await? else {
+        return Ok(None);
+    };
+    let option = crate::domain::plan::PlanOption::CustomDomain;
+    Ok(crate::services::plans::allows(conn, &tenant, option)
+        .await?
+        .then_some(tenant))
 }
 
 /// The branding a visitor of this host sees: the host's tenant's, else the root's

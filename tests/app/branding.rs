@@ -1242,9 +1242,8 @@ async fn own_branding_stops_taking_effect_while_the_plan_lacks_custom_branding()
         text_of(&carol.get_html("/dashboard").await, "product-name"),
         "A1 Cloud"
     );
-    // Switching a1 to a plan without the option is refused while it has branding of
-    // its own (the plans' rule); a tenant in that state is older data or a direct
-    // change: put there in the database.
+    // Switching a1 to a plan without the option is allowed (#16 M1): its branding
+    // is kept, not shown, and the answer says so.
     let api = Api::new(&app, Some(&token_for(&app, &app.admin, false).await));
     let (code, b) = api.post("/api/v1/plans", json!({"name": "Basic"})).await;
     assert_eq!(code, 201, "{b}");
@@ -1255,12 +1254,14 @@ async fn own_branding_stops_taking_effect_while_the_plan_lacks_custom_branding()
             json!({ "plan_id": basic }),
         )
         .await;
-    assert_eq!(code, 422, "{b}");
+    assert_eq!(code, 200, "{b}");
     assert_eq!(
-        b["errors"]["plan_id"],
-        "Plan Basic does not fit: Tenant a1 has branding of its own."
+        b["warnings"],
+        json!([
+            "Tenant a1's own branding is kept but not shown while on Basic.",
+            "Tenant a1 has 1 sub-tenant: they stay, no new ones while on Basic.",
+        ])
     );
-    crate::plans::on_plan_directly(&app, &t.a1, basic).await;
     // The frame of a1x (below a1) and a1's login page show acme's branding.
     let html = carol.get_html("/dashboard").await;
     assert_eq!(text_of(&html, "product-name"), "Acme Cloud");

@@ -36,19 +36,6 @@ pub(crate) async fn put_on(api: &Api, tenant: &Tenant, plan: i64) {
     assert_eq!(body["plan_id"], plan);
 }
 
-/// Puts `tenant` on the plan in the database, past every check (data from before a
-/// rule, as the demo data is written).
-pub(crate) async fn on_plan_directly(app: &TestApp, tenant: &Tenant, plan: i64) {
-    db(app)
-        .await
-        .execute(
-            "UPDATE tenants SET plan_id = $1 WHERE id = $2",
-            &[&plan, &tenant.id],
-        )
-        .await
-        .unwrap();
-}
-
 #[tokio::test]
 async fn plans_are_created_listed_changed_and_deleted_on_the_pages() {
     let app = spawn_app().await;
@@ -509,20 +496,22 @@ async fn custom_branding_is_refused_on_every_path_when_the_plan_lacks_it() {
     let (s, body) = put(&api, &branding(t.a1.id), named("A1 Cloud")).await;
     assert_eq!(s, 200, "{body}");
     let bare = plan(&api, json!({"name": "Bare"})).await;
-    // Switching it to a plan without the option is refused, naming what it has…
+    // Switching it to a plan without the option is allowed (#16 M1), saying that
+    // what it has is kept, not shown.
     let (s, body) = api
         .patch(
             &format!("/api/v1/tenants/{}", t.a1.id),
             json!({"plan_id": bare}),
         )
         .await;
-    assert_eq!(s, 422, "{body}");
+    assert_eq!(s, 200, "{body}");
     assert_eq!(
-        body["errors"]["plan_id"],
-        "Plan Bare does not fit: Tenant a1 has branding of its own."
+        body["warnings"],
+        json!([
+            "Tenant a1's own branding is kept but not shown while on Bare.",
+            "Tenant a1 has 1 sub-tenant: they stay, no new ones while on Bare.",
+        ])
     );
-    // …so a tenant with branding on such a plan is older data: put there directly.
-    on_plan_directly(&app, &t.a1, bare).await;
     // API: a new value is refused and nothing changes.
     let (s, body) = put(&api, &branding(t.a1.id), named("Other")).await;
     assert_eq!(s, 409, "{body}");
@@ -938,11 +927,11 @@ fn parent_of(app: &TestApp, tenant: &Tenant) -> impl std::future::Future<Output 
 }
 
 /// A subtree moved under a plan (#16): its tenants without a plan of their own come
-/// under the destination's, so their own limits above it and the options it lacks
-/// that they use (a serving custom domain, branding values, users' API tokens)
-/// refuse the move on every path — API, batch, bulk and its preview, the console's
-/// preview and form — naming them; a tenant with a plan of its own takes it along;
-/// once they fit, the move goes through.
+/// under the destination's, so their own limits above it refuse the move on every
+/// path — API, batch, bulk and its preview, the console's preview and form —
+/// naming them; the options it lacks that they use (a custom domain, branding
+/// values, users' API tokens) go dormant, said by the previews (M1); a tenant with
+/// a plan of its own takes it along; once they fit, the move goes through.
 #[tokio::test]
 async fn a_subtree_moved_under_a_plan_must_fit_it() {
     let app = spawn_app().await;
@@ -974,23 +963,25 @@ async fn a_subtree_moved_under_a_plan_must_fit_it() {
     let user = app.user(&t.a2, "a2user").await;
     token_for(&app, &user, false).await;
 
-    let refusal = "Tenant a1 cannot move under Tenant globex (plan Small): Tenant a1x has \
-                   branding of its own; Tenant a1 has its own storage limit above 100 GB.";
+    let refusal = "Tenant a1 cannot move under Tenant globex (plan Small): Tenant a1 has its \
+                   own storage limit above 100 GB.";
     let move_a1 = format!("/api/v1/tenants/{}/move", t.a1.id);
     let (s, body) = api.post(&move_a1, json!({"parent_id": t.globex.id})).await;
     assert_eq!(s, 409, "{body}");
     assert_eq!(body["detail"], refusal);
-    let (s, body) = api
+    // What a2 has that Small lacks goes dormant: the previews say so.
+    let (_, body) = api
         .post(
-            &format!("/api/v1/tenants/{}/move", t.a2.id),
-            json!({"parent_id": t.globex.id}),
+            "/api/v1/tenants/bulk",
+            json!({"ids": [t.a2.id], "action": "move", "parent_id": t.globex.id, "dry_run": true}),
         )
         .await;
-    assert_eq!(s, 409, "{body}");
+    assert_eq!(body["items"][0]["outcome"], "changed", "{body}");
     assert_eq!(
-        body["detail"],
-        "Tenant a2 cannot move under Tenant globex (plan Small): Tenant a2 has users with \
-         API tokens; Tenant a2 has a custom domain that serves."
+        body["items"][0]["message"],
+        "1 API token of Tenant a2 stops working while on Small. Tenant a2's custom domain \
+         is kept but neither served nor verified while on Small.",
+        "{body}"
     );
     // A batch's move.
     let (s, body) = api
@@ -1126,14 +1117,10 @@ async fn lowering_a_plan_sees_the_tenants_that_inherit_it() {
         body["errors"]["storage_limit_gb"],
         "Tenant a1 has its own limit above 300 GB: lower theirs first."
     );
-    assert_eq!(
-        body["errors"]["custom_branding"],
-        "Tenant a1x has branding of its own: reset it first."
-    );
-    assert_eq!(
-        body["errors"]["api_access"],
-        "Tenant a1x has users with API tokens: revoke the tokens first."
-    );
+    // Options dropped refuse nothing (#16 M1: they go dormant, see
+    // `a_downgrade_keeps_what_the_plan_lacks_dormant_and_says_so`).
+    assert!(body["errors"].get("custom_branding").is_none(), "{body}");
+    assert!(body["errors"].get("api_access").is_none(), "{body}");
     // The plan's page says the same.
     app.login_admin().await;
     let r = app
@@ -1169,8 +1156,7 @@ async fn lowering_a_plan_sees_the_tenants_that_inherit_it() {
         json!({"name": "Tiny", "storage_limit_gb": 100, "sub_tenants": true}),
     )
     .await;
-    let refusal = "Plan Tiny does not fit: Tenant a1x has users with API tokens; Tenant a1x \
-                   has branding of its own; Tenant a1 has its own storage limit above 100 GB.";
+    let refusal = "Plan Tiny does not fit: Tenant a1 has its own storage limit above 100 GB.";
     let (s, body) = api
         .patch(
             &format!("/api/v1/tenants/{}", t.acme.id),

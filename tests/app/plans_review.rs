@@ -87,7 +87,8 @@ async fn a_plan_below_what_tenants_use_is_saved_with_a_warning() {
     assert_eq!(s, 200, "{body}");
     assert_eq!(body["warnings"], json!([]));
     // A tenant switched to a smaller plan: saved, warned; the tenant's own limit
-    // of a kind is its own (memory here), so only storage is said.
+    // of a kind is its own (memory here), so the plan says only storage, and the
+    // own memory limit set below use is said as such (#14 M3).
     let small = plan(
         &api,
         json!({"name": "Small", "storage_limit_gb": 50, "memory_limit_gb": 1, "sub_tenants": true}),
@@ -105,7 +106,9 @@ async fn a_plan_below_what_tenants_use_is_saved_with_a_warning() {
         body["warnings"],
         json!([
             "Tenant a1 uses 400 GB of storage, above plan Small's 50 GB: growth is refused \
-             until use falls below it."
+             until use falls below it.",
+            "Memory 4 GB in use is above the new limit of 1 GB: growth is refused until it \
+             is below."
         ])
     );
     // A change that switches no plan warns of nothing.

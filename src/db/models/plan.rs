@@ -544,21 +544,17 @@ impl Governed<'_> {
 pub type Misfits = Vec<(String, Vec<String>, i64)>;
 
 impl Plan {
-    /// The tenants of `governed` that a plan with `limits` and `options` would not
-    /// fit, per field: their own limit above one of `limits`, or an option they use
-    /// that `options` lacks — a custom domain that serves, branding values of their
-    /// own, a user's usable API token (at `now`). `sub_tenants` is not judged here:
-    /// a destination whose plan lacks it takes no tenant at all, and sub-tenants a
-    /// tenant has stay (only new ones are refused). At most `max` names per field.
+    /// The tenants of `governed` that a plan with `limits` would not fit, per limit
+    /// field: their own limit above it (a tenant's own limits may only be lower than
+    /// its plan's). Options are not judged here: what a plan lacks that a tenant
+    /// uses goes dormant ([`Plan::dormant`]). At most `max` names per field.
     pub async fn misfits(
         conn: &mut AsyncPgConnection,
         governed: Governed<'_>,
         limits: &PlanLimits,
-        options: &PlanOptions,
-        now: DateTime<Utc>,
         max: i64,
     ) -> QueryResult<Misfits> {
-        use diesel::sql_types::{Array, BigInt, Bool, Integer, Nullable, Text, Timestamptz};
+        use diesel::sql_types::{Array, BigInt, Bool, Integer, Nullable, Text};
         #[derive(QueryableByName)]
         struct Row {
             #[diesel(sql_type = Text)]
@@ -569,11 +565,8 @@ impl Plan {
             total: i64,
         }
         let (tops, by_plan) = governed.binds();
-        // The tops' limits and custom domain judged too?
-        let (top_limits, top_domain) = match governed {
-            Governed::Switching { keeps_domain, .. } => (false, keeps_domain),
-            _ => (true, true),
-        };
+        // The tops' limits judged too? (A switching tenant's are its edit's.)
+        let top_limits = !matches!(governed, Governed::Switching { .. });
         // `governed`: each top (the tenants on the plan, or those given) with every
         // tenant below it that has no plan of its own between (`governing_plan_id!`).
         let rows: Vec<Row> = diesel::sql_query(concat!(
@@ -585,15 +578,7 @@ impl Plan {
                  ('max_users', (NOT g.is_top OR $3) AND t.max_users > $5), \
                  ('max_instances', (NOT g.is_top OR $3) AND t.max_instances > $6), \
                  ('storage_limit_gb', (NOT g.is_top OR $3) AND t.storage_limit_gb > $7), \
-                 ('memory_limit_gb', (NOT g.is_top OR $3) AND t.memory_limit_gb > $8), \
-                 ('custom_domain', (NOT g.is_top OR $14) AND NOT $9 \
-                    AND t.custom_domain_status IN ('verified', 'approved')), \
-                 ('custom_branding', NOT $10 AND EXISTS (SELECT 1 FROM tenant_branding b \
-                    WHERE b.tenant_id = t.id AND num_nonnulls(b.product_name, \
-                    b.primary_color, b.support_email, b.support_url, b.logo) > 0)), \
-                 ('api_access', NOT $11 AND EXISTS (SELECT 1 FROM users u \
-                    JOIN api_tokens k ON k.user_id = u.id WHERE u.tenant_id = t.id \
-                    AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > $12))) \
+                 ('memory_limit_gb', (NOT g.is_top OR $3) AND t.memory_limit_gb > $8) \
                ) AS f(field, misfit) \
                WHERE f.misfit \
              ), ranked AS ( \
@@ -601,7 +586,7 @@ impl Plan {
                  row_number() OVER (PARTITION BY field ORDER BY lower(name), id) AS n \
                FROM judged \
              ) \
-             SELECT field, name, total FROM ranked WHERE n <= $13 ORDER BY field, n"
+             SELECT field, name, total FROM ranked WHERE n <= $9 ORDER BY field, n"
         ))
         .bind::<Array<BigInt>, _>(tops)
         .bind::<Nullable<BigInt>, _>(by_plan)
@@ -611,16 +596,85 @@ impl Plan {
         .bind::<Nullable<BigInt>, _>(limits.max_instances)
         .bind::<Nullable<BigInt>, _>(limits.storage_limit_gb)
         .bind::<Nullable<BigInt>, _>(limits.memory_limit_gb)
-        .bind::<Bool, _>(options.custom_domain)
-        .bind::<Bool, _>(options.custom_branding)
-        .bind::<Bool, _>(options.api_access)
-        .bind::<Timestamptz, _>(now)
         .bind::<BigInt, _>(max)
-        .bind::<Bool, _>(top_domain)
         .load(conn)
         .await?;
         Ok(per_field(
             rows.into_iter().map(|r| (r.field, r.name, r.total)),
+        ))
+    }
+
+    /// The tenants of `governed` that use an option `options` lacks, per option
+    /// field (`PlanOption::field`): what they have stays but goes dormant while the
+    /// plan lacks it — a custom domain (serving or pending: not served, not
+    /// verified), branding values of their own (kept, not shown), their users'
+    /// usable API tokens at `now` (refused at request time; counted), sub-tenants
+    /// (they stay, no new ones; counted). The first `max` (by name) with the count,
+    /// and how many tenants there are.
+    pub async fn dormant(
+        conn: &mut AsyncPgConnection,
+        governed: Governed<'_>,
+        options: &PlanOptions,
+        now: DateTime<Utc>,
+        max: i64,
+    ) -> QueryResult<OverUse> {
+        use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamptz};
+        #[derive(QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = Text)]
+            field: String,
+            #[diesel(sql_type = Text)]
+            name: String,
+            #[diesel(sql_type = BigInt)]
+            amount: i64,
+            #[diesel(sql_type = BigInt)]
+            total: i64,
+        }
+        let (tops, by_plan) = governed.binds();
+        // A switching tenant's custom domain only when its edit keeps it (one it
+        // sets is refused by the edit, one it clears is gone).
+        let top_domain = match governed {
+            Governed::Switching { keeps_domain, .. } => keeps_domain,
+            _ => true,
+        };
+        let rows: Vec<Row> = diesel::sql_query(concat!(
+            governed_cte!(),
+            ", judged AS ( \
+               SELECT f.field, t.name, t.id, f.amount FROM governed g \
+               JOIN tenants t ON t.id = g.id \
+               CROSS JOIN LATERAL (VALUES \
+                 ('custom_domain', NOT $3 AND (NOT g.is_top OR $8) \
+                    AND t.custom_domain IS NOT NULL, 0::bigint), \
+                 ('custom_branding', NOT $4 AND EXISTS (SELECT 1 FROM tenant_branding b \
+                    WHERE b.tenant_id = t.id AND num_nonnulls(b.product_name, \
+                    b.primary_color, b.support_email, b.support_url, b.logo) > 0), 0::bigint), \
+                 ('api_access', NOT $5, (SELECT count(*) FROM users u \
+                    JOIN api_tokens k ON k.user_id = u.id WHERE u.tenant_id = t.id \
+                    AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > $6))), \
+                 ('sub_tenants', NOT $7, (SELECT count(*) FROM tenants c WHERE c.parent_id = t.id)) \
+               ) AS f(field, lacked, amount) \
+               WHERE f.lacked AND (f.field IN ('custom_domain', 'custom_branding') OR f.amount > 0) \
+             ), ranked AS ( \
+               SELECT field, name, amount, count(*) OVER (PARTITION BY field) AS total, \
+                 row_number() OVER (PARTITION BY field ORDER BY lower(name), id) AS n \
+               FROM judged \
+             ) \
+             SELECT field, name, amount, total FROM ranked WHERE n <= $9 ORDER BY field, n"
+        ))
+        .bind::<Array<BigInt>, _>(tops)
+        .bind::<Nullable<BigInt>, _>(by_plan)
+        .bind::<Bool, _>(options.custom_domain)
+        .bind::<Bool, _>(options.custom_branding)
+        .bind::<Bool, _>(options.api_access)
+        .bind::<Timestamptz, _>(now)
+        .bind::<Bool, _>(options.sub_tenants)
+        .bind::<Bool, _>(top_domain)
+        .bind::<BigInt, _>(max)
+        .load(conn)
+        .await?;
+        Ok(per_field(
+            rows.into_iter()
+                .map(|r| (r.field, (r.name, r.amount), r.total)),
         ))
     }
 

@@ -640,7 +640,8 @@ async fn plan(
             let subjects = Subject::load_homed(conn, t.id, true).await?;
             authz::require_dominates_homed(p, &subjects, HomedChange::Move)?;
             let moved = crate::services::plans::plan_move(conn, t, destination, plan.as_ref(), now);
-            if let Some(refusal) = moved.await?.and_then(|m| m.refusal) {
+            let moved = moved.await?.unwrap_or_default();
+            if let Some(refusal) = moved.refusal {
                 return Err(AppError::Conflict(refusal));
             }
             let seen = |path: &[i64]| authz::can_see_path(p, path);
@@ -655,8 +656,17 @@ async fn plan(
                 return Err(AppError::Conflict(m));
             }
             // As the single move's preview: the policies the subtree loses and gains.
+            // And what of theirs goes dormant under the plan they come under.
             let note = super::tree::policies_note(conn, t, destination, &seen).await?;
-            Ok(Plan::Change(note))
+            if moved.warnings.is_empty() {
+                return Ok(Plan::Change(note));
+            }
+            let notes: Vec<String> = note
+                .map(|n| format!("{n}."))
+                .into_iter()
+                .chain(moved.warnings)
+                .collect();
+            Ok(Plan::Change(Some(notes.join(" "))))
         }
         BulkAction::AddLabel(l) | BulkAction::RemoveLabel(l) => {
             // `update`: the right to edit the tenant, then the labels' own rules.

@@ -404,7 +404,8 @@ pub async fn create(
 /// stays enabled; a lower cap is for root Owners; disabling it or changing its
 /// subdomain (its users' logins) takes dominating every user at home there. A new
 /// plan must fit it and the tenants inheriting it (judged at `now`); one whose
-/// limits are below what they use is saved with warnings saying so.
+/// limits are below what they use is saved with warnings saying so, as is an own
+/// limit set below what its subtree uses or above a limit of a tenant above it.
 pub async fn update(
     conn: &mut AsyncPgConnection,
     p: &Principal,
@@ -422,7 +423,16 @@ pub async fn update(
     // Reported with the locked edit's checks (its plan's limits and options): all at
     // once, nothing written while any stands.
     let unread = unread.with(errors);
-    tree::update(
+    let users_before = crate::db::models::user_limit::limits_of(conn, &[tenant.id])
+        .await?
+        .remove(&tenant.id);
+    let before = [
+        tenant.limits.storage_limit_gb,
+        tenant.limits.memory_limit_gb,
+        tenant.limits.max_instances,
+        users_before.map(i64::from),
+    ];
+    let mut saved = tree::update(
         conn,
         actor,
         tenant.id,
@@ -434,7 +444,16 @@ pub async fn update(
         &|subjects, change| authz::require_dominates_homed(p, subjects, change),
         now,
     )
-    .await
+    .await?;
+    // Own limits set below use, or above a limit above it, are saved and said (#14).
+    let path = saved.value.path.clone();
+    let usage = crate::db::models::instance::Instance::usage(conn, &path).await?;
+    saved
+        .warnings
+        .extend(crate::services::instances::own_limit_warnings(
+            p, &path, &usage, before,
+        ));
+    Ok(saved)
 }
 
 /// Enables or disables `tenant` as `p` (whoever may edit it), with `subtree` every

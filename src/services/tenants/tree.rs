@@ -441,17 +441,18 @@ pub async fn update(
                 is_root: before.is_root() && fields.plan_id.is_some(),
                 plans: &plans,
             });
-            // A plan that changes must fit what the tenant and those inheriting it from
-            // it have (its own limits are judged above, with the values saved).
+            // A plan that changes must fit the own limits of those inheriting it from
+            // the tenant (its own are judged above, with the values saved); options it
+            // lacks refuse nothing (they go dormant, said below).
             let switched = plan_id
                 .filter(|chosen| Some(*chosen) != before.plan_id.or(inherited))
                 .and_then(|chosen| plans.get(&chosen));
             if let (Some(plan), false) = (switched, errors.contains_key("plan_id")) {
                 let governed = Governed::Switching {
                     id,
-                    keeps_domain: fields.custom_domain == before.custom_domain,
+                    keeps_domain: true,
                 };
-                if let Some(words) = plans::misfits_of(conn, governed, plan, now).await? {
+                if let Some(words) = plans::misfits_of(conn, governed, plan).await? {
                     errors.insert(
                         "plan_id",
                         format!("Plan {} does not fit: {words}.", plan.name),
@@ -485,13 +486,21 @@ pub async fn update(
             // A new plan below what it (or a tenant inheriting from it) uses is kept, as
             // an own limit set below use is: said, not refused. Judged on the saved
             // rows, so an own limit set by this save is its own.
+            // What the new plan lacks that they use is kept, dormant: said too.
             let warnings = match switched {
                 Some(plan) => {
                     let governed = Governed::Switching {
                         id,
                         keeps_domain: true,
                     };
-                    plans::over_use_warnings(conn, governed, &plan.name, &plan.limits()).await?
+                    let mut warnings =
+                        plans::over_use_warnings(conn, governed, &plan.name, &plan.limits())
+                            .await?;
+                    warnings.extend(
+                        plans::dormant_warnings(conn, governed, &plan.name, &plan.options(), now)
+                            .await?,
+                    );
+                    warnings
                 }
                 None => Vec::new(),
             };
