@@ -87,10 +87,19 @@ pub struct Blocker {
 /// The blocker kind of other tenants' instances on a subtree's clouds.
 pub const SHARED_CLOUDS: &str = "shared_clouds";
 
+/// The blocker kind of traffic in a subtree in the last 30 days.
+pub const USAGE: &str = "usage";
+
 impl Blocker {
     /// Whether it stops a force delete as well as a safe one.
     pub fn stops_force(&self) -> bool {
         self.kind == SHARED_CLOUDS
+    }
+
+    /// Whether it goes by deleting or moving something (recent traffic does not:
+    /// it ages out).
+    pub fn removable(&self) -> bool {
+        self.kind != USAGE
     }
 }
 
@@ -207,19 +216,25 @@ impl AppError {
             }
             AppError::Unexpected(_) => "The error has been logged.".into(),
             AppError::Busy => BUSY.into(),
-            AppError::DeleteBlocked(blockers) => format!(
-                "{} Delete or move them first{}.",
-                blockers
+            AppError::DeleteBlocked(blockers) => {
+                let listed = blockers
                     .iter()
                     .map(|b| b.message.as_str())
                     .collect::<Vec<_>>()
-                    .join(" "),
-                if blockers.iter().any(Blocker::stops_force) {
-                    ""
+                    .join(" ");
+                if blockers.iter().any(Blocker::removable) {
+                    format!(
+                        "{listed} Delete or move them first{}.",
+                        if blockers.iter().any(Blocker::stops_force) {
+                            ""
+                        } else {
+                            ", or force the delete"
+                        }
+                    )
                 } else {
-                    ", or force the delete"
+                    listed
                 }
-            ),
+            }
             AppError::Unauthorized(m) => (*m).into(),
             AppError::Locked(notice) => notice.message(),
             AppError::Problem { detail, .. } | AppError::BadBody { detail, .. } => detail.clone(),

@@ -231,9 +231,16 @@ pub enum LimitHolder {
     Owner(String),
 }
 
-/// The refusal's message: "Storage 480 of 500 GB used; this instance needs 40 GB",
-/// with whose limit it is when not the tenant's own.
-pub fn refusal(measure: Measure, budget: Budget, more: i64, holder: &LimitHolder) -> String {
+/// The refusal's message: "Storage 480 of 500 GB used; this instance needs 40 GB"
+/// ("… needs 10 GB more" for an instance that grows, `resize`), with whose limit it
+/// is when not the tenant's own.
+pub fn refusal(
+    measure: Measure,
+    budget: Budget,
+    more: i64,
+    holder: &LimitHolder,
+    resize: bool,
+) -> String {
     let limit = budget.limit.unwrap_or(0);
     let used = match measure {
         Measure::Storage => format!("Storage {} of {limit} GB used", budget.used),
@@ -248,6 +255,9 @@ pub fn refusal(measure: Measure, budget: Budget, more: i64, holder: &LimitHolder
         LimitHolder::Owner(name) => format!(" by {name} (the owner's limit)"),
     };
     let need = match measure {
+        Measure::Storage | Measure::Memory if resize => {
+            format!("this instance needs {more} GB more")
+        }
         Measure::Storage | Measure::Memory => format!("this instance needs {more} GB"),
         Measure::Instances => "no more instances fit".to_string(),
         Measure::Users => "no more users fit".to_string(),
@@ -364,6 +374,8 @@ pub struct UsageBar {
 pub struct LimitAbove {
     /// The tenant's name; `None` where the viewer may not see it.
     pub name: Option<String>,
+    /// The tenant's id, where the viewer may see it.
+    pub tenant_id: Option<i64>,
     pub used: i64,
     pub limit: i64,
     /// Where that tenant's limit comes from.
@@ -384,6 +396,8 @@ impl LimitAbove {
 pub struct PathLimits {
     /// The tenant's name; `None` where the viewer may not see it.
     pub name: Option<String>,
+    /// The tenant's id, where the viewer may see it.
+    pub tenant_id: Option<i64>,
     pub budgets: [Budget; 4],
     pub origins: [Option<LimitOrigin>; 4],
 }
@@ -457,6 +471,7 @@ pub fn usage_bars(own: &PathLimits, above: &[PathLimits]) -> Vec<UsageBar> {
                         best = Some(r);
                         binding = Some(LimitAbove {
                             name: a.name.clone(),
+                            tenant_id: a.tenant_id,
                             used: b.used,
                             limit: b.limit.unwrap_or(0),
                             origin: a.origins[m].clone(),
@@ -545,6 +560,7 @@ mod tests {
         };
         PathLimits {
             name: name.map(Into::into),
+            tenant_id: None,
             budgets: [budget(0), budget(1), budget(2), budget(3)],
             origins: [0, 1, 2, 3].map(|m| budget(m).limit.map(|_| LimitOrigin::Own)),
         }
@@ -634,18 +650,23 @@ mod tests {
             limit: Some(500),
         };
         assert_eq!(
-            refusal(Measure::Storage, b, 40, &LimitHolder::Tenant),
+            refusal(Measure::Storage, b, 40, &LimitHolder::Tenant, false),
             "Storage 480 of 500 GB used; this instance needs 40 GB."
         );
         assert_eq!(
-            refusal(Measure::Memory, b, 40, &LimitHolder::Ancestor(None)),
+            refusal(Measure::Storage, b, 10, &LimitHolder::Tenant, true),
+            "Storage 480 of 500 GB used; this instance needs 10 GB more."
+        );
+        assert_eq!(
+            refusal(Measure::Memory, b, 40, &LimitHolder::Ancestor(None), false),
             "Memory 480 of 500 GB used (a limit above this tenant); this instance needs 40 GB."
         );
         assert!(refusal(
             Measure::Storage,
             b,
             40,
-            &LimitHolder::Ancestor(Some("Acme".into()))
+            &LimitHolder::Ancestor(Some("Acme".into())),
+            false
         )
         .contains("the limit of Acme"));
     }

@@ -55,6 +55,62 @@ const NOT_SHARER: &str =
     "Only the root and tenants that may have sub-tenants share clouds: keep it private.";
 const NOT_ASSIGNED: &str = "Only an assigned cloud lists tenants.";
 
+/// Up to this many tenants below a cloud's owner, the cloud form lists them all as
+/// checkboxes; past it, it offers a search.
+pub const PICKER_ALL: i64 = 200;
+
+/// How many matches a picker search shows.
+pub const PICKER_MATCHES: i64 = 50;
+
+/// The tenants a cloud of `owner` may be assigned to, as the cloud form offers them:
+/// those below it that `p` sees — all of them when there are at most
+/// [`PICKER_ALL`], else (`searched`) those matching `q`, up to [`PICKER_MATCHES`] —
+/// and the `chosen` ones among them (kept ticked whatever the search).
+#[derive(Clone, Debug, Default)]
+pub struct Assignable {
+    /// (id, name), nearest first then by name.
+    pub offered: Vec<(i64, String)>,
+    /// More than [`PICKER_ALL`]: the form searches instead of listing.
+    pub searched: bool,
+}
+
+pub async fn assignable(
+    conn: &mut AsyncPgConnection,
+    p: &Principal,
+    owner: &Tenant,
+    q: Option<&str>,
+    chosen: &[i64],
+) -> Result<Assignable, AppError> {
+    let visibility = authz::visibility(p);
+    let all = Tenant::visible_below(conn, &visibility, owner.id, None, PICKER_ALL + 1).await?;
+    let pair = |t: Tenant| (t.id, t.name);
+    if (all.len() as i64) <= PICKER_ALL {
+        return Ok(Assignable {
+            offered: all.into_iter().map(pair).collect(),
+            searched: false,
+        });
+    }
+    // The chosen first (still below the owner and seen), then the matches.
+    let mut offered: Vec<(i64, String)> = Tenant::find_many(conn, chosen)
+        .await?
+        .into_iter()
+        .filter(|t| below(owner.id, &t.path) && authz::can_see(p, t))
+        .map(pair)
+        .collect();
+    if let Some(q) = q.filter(|q| !q.trim().is_empty()) {
+        for t in Tenant::visible_below(conn, &visibility, owner.id, Some(q), PICKER_MATCHES).await?
+        {
+            if !offered.iter().any(|(id, _)| *id == t.id) {
+                offered.push(pair(t));
+            }
+        }
+    }
+    Ok(Assignable {
+        offered,
+        searched: true,
+    })
+}
+
 /// How `viewer` stands to `seen` (the sharing rule on the loaded row).
 fn access(seen: &SeenCloud, viewer: &Tenant, sees_root_public: bool) -> CloudAccess {
     authz::cloud_access(
@@ -112,14 +168,14 @@ pub async fn page(
 }
 
 /// The tenants each of `tenant`'s own clouds among `clouds` (a listed page) is
-/// assigned to that `p` sees, by cloud id, in one statement: what the owner's view
-/// of one cloud lists ([`read`]); a shared cloud's are never told.
+/// assigned to that `p` sees (id, name; by id), by cloud id, in one statement: what
+/// the owner's view of one cloud lists ([`read`]); a shared cloud's are never told.
 pub async fn assigned_of(
     conn: &mut AsyncPgConnection,
     p: &Principal,
     tenant: &Tenant,
     clouds: &[SeenCloud],
-) -> Result<std::collections::HashMap<i64, Vec<i64>>, AppError> {
+) -> Result<std::collections::HashMap<i64, Vec<(i64, String)>>, AppError> {
     let own: Vec<i64> = clouds
         .iter()
         .filter(|c| {
@@ -127,13 +183,14 @@ pub async fn assigned_of(
         })
         .map(|c| c.cloud.id)
         .collect();
-    let mut out: std::collections::HashMap<i64, Vec<i64>> = std::collections::HashMap::new();
+    let mut out: std::collections::HashMap<i64, Vec<(i64, String)>> =
+        std::collections::HashMap::new();
     if own.is_empty() {
         return Ok(out);
     }
-    for (cloud, id, path) in Cloud::assignments_of(conn, &own).await? {
+    for (cloud, id, name, path) in Cloud::assignments_of(conn, &own).await? {
         if authz::can_see_path(p, &path) {
-            out.entry(cloud).or_default().push(id);
+            out.entry(cloud).or_default().push((id, name));
         }
     }
     Ok(out)
@@ -243,6 +300,14 @@ fn fields(input: &CloudInput) -> CloudFields<'_> {
     }
 }
 
+/// [`snapshot`] of the cloud `c` as `input` would set it.
+fn snapshot_of(c: &Cloud, input: &CloudInput, assigned: &[i64]) -> serde_json::Value {
+    serde_json::json!({
+        "id": c.id, "name": input.name.as_str(), "provider": input.provider,
+        "visibility": input.visibility, "assigned_tenant_ids": assigned,
+    })
+}
+
 fn snapshot(c: &Cloud, assigned: &[i64]) -> serde_json::Value {
     serde_json::json!({
         "id": c.id, "name": c.name, "provider": c.provider, "visibility": c.visibility,
@@ -330,9 +395,13 @@ pub async fn update(
             assigned.sort_unstable();
             assigned.dedup();
         }
+        let old_ids: Vec<i64> = old.iter().map(|o| o.0).collect();
+        // Nothing changes (an empty PATCH): nothing written, `updated_at` kept.
+        if snapshot(&before, &old_ids) == snapshot_of(&before, &input, &assigned) {
+            return Ok(before);
+        }
         let cloud = Cloud::update(conn, id, &fields(&input)).await?;
         Cloud::set_assignments(conn, id, &assigned).await?;
-        let old_ids: Vec<i64> = old.iter().map(|o| o.0).collect();
         let mut event = actor.event("cloud.update", Some(tenant.id));
         event.before = Some(snapshot(&before, &old_ids));
         event.after = Some(snapshot(&cloud, &assigned));
@@ -354,12 +423,22 @@ pub async fn delete(
     in_transaction(conn, async |conn| {
         // Locked first: an instance created on it meanwhile waits, then fails.
         let cloud = Cloud::lock_own(conn, tenant.id, id).await?;
-        let used = Cloud::instances_on(conn, id).await?;
+        let running = Cloud::instance_tenants(conn, id).await?;
+        let used: i64 = running.iter().map(|r| r.3).sum();
         if used > 0 {
+            // Named where the user sees them: where to go; the others are for
+            // someone above to move.
+            let seen: Vec<&(i64, String, Vec<i64>, i64)> = running
+                .iter()
+                .filter(|r| authz::can_see_path(p, &r.2))
+                .collect();
+            let shown: i64 = seen.iter().map(|r| r.3).sum();
+            let names: Vec<String> = seen.iter().take(5).map(|r| r.1.clone()).collect();
             return Err(AppError::Conflict(format!(
-                "{used} instance{} run{} on this cloud: delete them or move them to another cloud first.",
+                "{used} instance{} run{} on this cloud: {}",
                 if used == 1 { "" } else { "s" },
                 if used == 1 { "s" } else { "" },
+                super::tenants::tree::foreign_remedy(used, shown, &names),
             )));
         }
         Cloud::delete(conn, id).await?;

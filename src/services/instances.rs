@@ -78,6 +78,8 @@ pub struct InstanceInput {
 }
 
 pub const UNKNOWN_CLOUD: &str = "Unknown cloud: pick one of the clouds this tenant sees.";
+/// The form's cloud left unchosen.
+pub const CHOOSE_CLOUD: &str = "Choose a cloud.";
 pub const UNKNOWN_OWNER: &str = "Pick a user of this tenant (or no owner).";
 /// What the tenant is told of its instance's cloud once it no longer sees it.
 pub const UNAVAILABLE_CLOUD: &str = "no longer available to this tenant";
@@ -162,9 +164,26 @@ pub fn path_refusals(
     let mut errors = FieldErrors::new();
     for u in usage.iter().rev() {
         let checks = grown(growth).map(|(m, more)| (m, u.budget(m), more));
-        refuse(&mut errors, &holder_of(p, path, u), &checks);
+        let resize = growth.instances == 0;
+        refuse(&mut errors, &holder_of(p, path, u), &checks, resize);
     }
     errors
+}
+
+/// The use and limits of `tenant`'s subtree, one bar per measure, as `p` may read
+/// them (the tenant page and `GET /api/v1/tenants/{id}/usage`): all four with
+/// Resources read, else the users' only (whoever sees the tenant sees its users).
+/// The rows the limit checks read, in one statement (`Instance::usage`).
+pub async fn usage(
+    conn: &mut AsyncPgConnection,
+    p: &Principal,
+    tenant: &Tenant,
+) -> Result<Vec<UsageBar>, AppError> {
+    let reads_resources = authz::effective_level(p, tenant, Feature::Resources) >= Level::Read;
+    let path = Instance::usage(conn, &tenant.path).await?;
+    let mut bars = usage_bars(p, &tenant.path, &path);
+    bars.retain(|b| reads_resources || b.measure == Measure::Users);
+    Ok(bars)
 }
 
 /// The usage bars of the tenant at the end of `path` (`usage`: the rows of its path,
@@ -185,6 +204,7 @@ pub fn usage_bars(p: &Principal, path: &[i64], usage: &[TenantUsage]) -> Vec<Usa
     let own_row = usage.iter().find(|u| Some(u.tenant_id) == own).map_or_else(
         || PathLimits {
             name: None,
+            tenant_id: None,
             budgets: [Budget::default(); 4],
             origins: Default::default(),
         },
@@ -237,7 +257,11 @@ pub fn own_limit_warnings(
 }
 
 /// The owner's refusals of `storage`/`memory` more GB.
-fn owner_refusals(owner: &OwnerUsage, storage: i64, memory: i64, errors: &mut FieldErrors) {
+fn owner_refusals(
+    owner: &OwnerUsage,
+    (storage, memory, resize): (i64, i64, bool),
+    errors: &mut FieldErrors,
+) {
     let budget = |used, limit| Budget { used, limit };
     refuse(
         errors,
@@ -254,15 +278,24 @@ fn owner_refusals(owner: &OwnerUsage, storage: i64, memory: i64, errors: &mut Fi
                 memory,
             ),
         ],
+        resize,
     );
 }
 
 /// Adds the refusal of each `(measure, budget, more)` that does not fit, unless its
 /// field has one already.
-fn refuse(errors: &mut FieldErrors, holder: &LimitHolder, checks: &[(Measure, Budget, i64)]) {
+fn refuse(
+    errors: &mut FieldErrors,
+    holder: &LimitHolder,
+    checks: &[(Measure, Budget, i64)],
+    resize: bool,
+) {
     for &(measure, budget, more) in checks {
         if !budget.allows(more) && !errors.contains_key(measure.field()) {
-            errors.insert(measure.field(), refusal(measure, budget, more, holder));
+            errors.insert(
+                measure.field(),
+                refusal(measure, budget, more, holder, resize),
+            );
         }
     }
 }
@@ -312,7 +345,9 @@ fn cloud_gone(e: diesel::result::Error) -> AppError {
 /// for `growth`, and its owner's (locked, read before the write) for `owner_more`.
 struct Pending {
     growth: Growth,
-    owner: Option<(OwnerUsage, i64, i64)>,
+    /// The owner, what the write adds to what they own, and whether that is a
+    /// growth of an instance they own already.
+    owner: Option<(OwnerUsage, i64, i64, bool)>,
 }
 
 /// The checks of an instance's input on the locked tenant (`old`: the instance
@@ -369,12 +404,13 @@ async fn check(
             .map(|owner| {
                 // A new owner takes the whole instance on; the same owner its growth.
                 if same_owner {
-                    (owner, storage, memory)
+                    (owner, storage, memory, old.is_some())
                 } else {
                     (
                         owner,
                         i64::from(input.storage_gb),
                         i64::from(input.memory_gb),
+                        false,
                     )
                 }
             }),
@@ -409,8 +445,8 @@ async fn within_limits(
         .map(|u| used_before(u, pending.growth))
         .collect();
     let mut errors = path_refusals(p, &usage, &tenant.path, pending.growth);
-    if let Some((owner, storage, memory)) = &pending.owner {
-        owner_refusals(owner, *storage, *memory, &mut errors);
+    if let Some((owner, storage, memory, resize)) = &pending.owner {
+        owner_refusals(owner, (*storage, *memory, *resize), &mut errors);
     }
     // No instance fits, whatever its fields: a conflict, not a field's error.
     if let Some(full) = errors.remove(FORM_LEVEL) {
@@ -545,6 +581,10 @@ pub async fn update(
         let tenant = lock_tenant(conn, tenant).await?;
         let before = Instance::lock(conn, tenant.id, id).await?;
         let pending = unread.merged(check(conn, &tenant, &input, Some(&before)).await)?;
+        // Nothing changes (an empty PATCH): nothing written, `updated_at` kept.
+        if snapshot(&before) == snapshot_of(id, &input) {
+            return Ok(before);
+        }
         // The event first, as a create's.
         let mut event = actor.event("instance.update", Some(tenant.id));
         event.before = Some(snapshot(&before));

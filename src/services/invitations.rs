@@ -237,6 +237,36 @@ pub async fn create(
     .await
 }
 
+/// What the inviter is told when `tenant` (or a tenant above it, whose limit
+/// covers it) has no room for another user: the invitation goes out, but cannot be
+/// accepted until there is room. `None` when a user fits. Read as the rows are now
+/// (the accept checks again, locked).
+pub async fn full_warning(
+    conn: &mut AsyncPgConnection,
+    p: &Principal,
+    tenant: &Tenant,
+) -> Result<Option<String>, AppError> {
+    use crate::domain::resources::Measure;
+    let bars = super::instances::usage(conn, p, tenant).await?;
+    let Some(bar) = bars.into_iter().find(|b| b.measure == Measure::Users) else {
+        return Ok(None);
+    };
+    let (used, limit, place) = match &bar.above {
+        Some(a) => (
+            a.used,
+            Some(a.limit),
+            a.name.clone().unwrap_or_else(|| "a tenant above it".into()),
+        ),
+        None => (bar.used, bar.limit, tenant.name.clone()),
+    };
+    Ok(limit.filter(|l| used >= *l).map(|l| {
+        format!(
+            "Users {used} of {l} used in {place}: it cannot be accepted until a user is \
+             removed or the limit is raised."
+        )
+    }))
+}
+
 /// 429 when `inviter` has had as many invitation mails queued within the last hour
 /// as allowed. The caller holds the lock on the inviter's row, so parallel requests
 /// count in turn.
@@ -667,9 +697,19 @@ pub async fn accept_new(
 }
 
 /// A user limit's refusal, as the acceptance form shows it.
+/// What the invitee is told when the tenant is full: not its usage (internal to
+/// the tenant), but what they can do.
+pub const TENANT_FULL: &str = "This tenant cannot take more users; ask whoever invited you.";
+
 fn limit_reached(e: AppError) -> AcceptError {
     match e {
-        AppError::Validation(errors) => AcceptError::Invalid(errors),
+        AppError::Validation(errors) => {
+            let mut told = FieldErrors::new();
+            for (field, _) in errors {
+                told.insert(field, TENANT_FULL.into());
+            }
+            AcceptError::Invalid(told)
+        }
         e => e.into(),
     }
 }
@@ -804,5 +844,25 @@ async fn record_failure<T>(
     }));
     if let Err(e) = event.record(conn).await {
         tracing::warn!(error = %e, "could not record invitation.fail");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_invitee_at_a_full_tenant_is_told_what_to_do_not_its_usage() {
+        let full = AppError::field(
+            crate::domain::resources::FORM_LEVEL,
+            "Users 2 of 2 used in Retail".to_string(),
+        );
+        match limit_reached(full) {
+            AcceptError::Invalid(errors) => {
+                let told: Vec<&String> = errors.values().collect();
+                assert_eq!(told, [TENANT_FULL]);
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }

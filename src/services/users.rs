@@ -505,6 +505,12 @@ pub async fn set_enabled(
     .await
 }
 
+/// What deleting `target` leaves behind that its confirmation says: the instances
+/// they own (they stay, without an owner).
+pub async fn owned_instances(conn: &mut AsyncPgConnection, target: &User) -> Result<i64, AppError> {
+    Ok(crate::db::models::instance::Instance::owned_by(conn, target.id).await?)
+}
+
 /// Deletes `target`, a member of `tenant`, as `p` ([`require_changeable`]); their
 /// grants and sessions go with them. Nobody deletes themselves or the last Owner of
 /// the root (409).

@@ -675,9 +675,17 @@ async fn delete(
             format!(" ({})", target.email)
         };
         let page = format!("/tenants/{}/users/{}", tenant.id, target.id);
+        let owned = service::owned_instances(&mut conn, &target).await?;
+        let instances = match owned {
+            0 => String::new(),
+            1 => " They own 1 instance: it stays, without an owner.".to_string(),
+            n => format!(" They own {n} instances: those stay, without an owner."),
+        };
         let question = Question {
             title: format!("Delete user {}{email} of {}?", target.username, tenant.name),
-            detail: "Their grants and API tokens go too; this cannot be undone.".into(),
+            detail: format!(
+                "Their grants and API tokens go too; this cannot be undone.{instances}"
+            ),
             button: "Delete user".into(),
             action: format!("{page}/delete"),
             cancel: page,

@@ -1269,9 +1269,9 @@ fn api_rule_for(method: &str, path: &str) -> Option<(ApiRule, Option<Value>)> {
         // migration_pages.rs's test); a made-up migration is 404.
         ("POST", "/api/v1/tenants/{id}/rules/migrate") => (MigrateFrom, Some(json!({"target": 0}))),
         // Resources (#14): bodies that fail validation after authorization.
-        ("GET", "/api/v1/tenants/{id}/clouds") | ("GET", "/api/v1/tenants/{id}/instances") => {
-            (Level(R), None)
-        }
+        ("GET", "/api/v1/tenants/{id}/clouds")
+        | ("GET", "/api/v1/tenants/{id}/instances")
+        | ("GET", "/api/v1/tenants/{id}/usage") => (Level(R), None),
         ("POST", "/api/v1/tenants/{id}/clouds") => {
             (Level(F), Some(json!({"name": "", "provider": "aws"})))
         }

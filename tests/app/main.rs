@@ -51,6 +51,7 @@ mod review13c;
 mod review13d;
 mod review14b;
 mod review14c;
+mod review14e;
 mod review_gaps;
 mod roles;
 mod rule_generations;

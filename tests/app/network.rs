@@ -695,7 +695,7 @@ async fn a_safe_delete_is_blocked_by_resolvers_devices_and_recent_traffic() {
     assert_eq!(e["blockers"][0]["kind"], "usage");
     assert_eq!(
         e["blockers"][0]["message"],
-        "Traffic in the last 30 days in 1 tenant: Tenant g1."
+        "Traffic in the last 30 days in 1 tenant: Tenant g1 (traffic cannot be deleted: wait until it is 30 days old, or force the delete)."
     );
     // A month on by the app's clock, the same traffic no longer blocks; the usage
     // history stays (migration `usage`).

@@ -1040,7 +1040,7 @@ async fn a_refused_create_or_resize_leaves_nothing_behind() {
     assert_eq!(s, 422, "{body}");
     assert_eq!(
         body["errors"]["storage_gb"],
-        "Storage 60 of 100 GB used (the limit of Tenant acme, above this tenant); this instance needs 41 GB.",
+        "Storage 60 of 100 GB used (the limit of Tenant acme, above this tenant); this instance needs 41 GB more.",
         "{body}"
     );
     assert_eq!(count(&app, "SELECT count(*) FROM instances").await, 1);

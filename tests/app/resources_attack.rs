@@ -632,8 +632,9 @@ async fn an_instance_whose_cloud_is_no_longer_seen_stays_but_cannot_grow_there()
     let t = &f.tree;
     let hidden = f.ids["g1-private"];
 
-    // 1. The tenant moves under another reseller: acme's public cloud is gone for it.
-    let moved = vm(&f.api, &t.a2, "moved", f.ids["acme-public"], 10, 2).await;
+    // 1. The tenant moved under another reseller, its instance left on acme's public
+    // cloud (a move refuses that now: data from before, made in the database).
+    let moved = vm(&f.api, &t.a2, "moved", f.ids["root-public"], 10, 2).await;
     let (s, body) = f
         .api
         .post(
@@ -642,6 +643,14 @@ async fn an_instance_whose_cloud_is_no_longer_seen_stays_but_cannot_grow_there()
         )
         .await;
     assert_eq!(s, 200, "{body}");
+    db(&app)
+        .await
+        .execute(
+            "UPDATE instances SET cloud_id = $1 WHERE id = $2",
+            &[&f.ids["acme-public"], &moved],
+        )
+        .await
+        .unwrap();
     let a2 = app.reload(&t.a2).await.unwrap();
     change_cloud(
         &f,
@@ -1178,7 +1187,7 @@ async fn resizes_hold_the_owners_and_every_ancestors_limit() {
     assert_eq!(s, 422, "{body}");
     assert_eq!(
         body["errors"]["storage_gb"],
-        "Storage 30 of 50 GB used by dev (the owner's limit); this instance needs 21 GB."
+        "Storage 30 of 50 GB used by dev (the owner's limit); this instance needs 21 GB more."
     );
     let (s, body) = f.api.patch(&owned, json!({"memory_gb": 9})).await;
     assert_eq!(s, 422, "{body}");
@@ -1218,7 +1227,7 @@ async fn resizes_hold_the_owners_and_every_ancestors_limit() {
     assert_eq!(s, 422, "{body}");
     assert_eq!(
         body["errors"]["storage_gb"],
-        "Storage 100 of 100 GB used (the limit of Tenant acme, above this tenant); this instance needs 1 GB."
+        "Storage 100 of 100 GB used (the limit of Tenant acme, above this tenant); this instance needs 1 GB more."
     );
     let id = free.rsplit('/').next().unwrap().to_string();
     let r = f
@@ -1389,16 +1398,17 @@ async fn a_viewer_posts_nothing_into_resources() {
 
 // ---------------------------------------------------------------- deleting a sharer
 
-/// A sub-tenant moved out keeps its instance on the old reseller's shared cloud: the
+/// A sub-tenant moved out with its instance left on the old reseller's shared cloud
+/// (data from before moves refused that, made here in the database): the
 /// reseller's delete is refused, safe or forced, on every path (409, naming the
-/// cloud, never the other tenant), nothing is deleted; once the instance is gone it
-/// goes through.
+/// cloud, the other tenant only to whoever sees it), nothing is deleted; once the
+/// instance is gone it goes through.
 #[tokio::test]
 async fn a_tenant_whose_cloud_runs_other_tenants_instances_is_not_deleted() {
     let app = spawn_app().await;
     let f = fixture(&app).await;
     let t = &f.tree;
-    let vm_id = vm(&f.api, &t.a2, "kept", f.ids["acme-public"], 10, 2).await;
+    let vm_id = vm(&f.api, &t.a2, "kept", f.ids["root-public"], 10, 2).await;
     let (s, body) = f
         .api
         .post(
@@ -1407,6 +1417,14 @@ async fn a_tenant_whose_cloud_runs_other_tenants_instances_is_not_deleted() {
         )
         .await;
     assert_eq!(s, 200, "{body}");
+    db(&app)
+        .await
+        .execute(
+            "UPDATE instances SET cloud_id = $1 WHERE id = $2",
+            &[&f.ids["acme-public"], &vm_id],
+        )
+        .await
+        .unwrap();
     let path = format!("/api/v1/tenants/{}", t.acme.id);
 
     for force in ["false", "true"] {
@@ -1421,7 +1439,11 @@ async fn a_tenant_whose_cloud_runs_other_tenants_instances_is_not_deleted() {
         assert_eq!(shared[0]["count"], 1);
         let message = shared[0]["message"].as_str().unwrap();
         assert!(message.contains("acme-public"), "{message}");
-        assert!(!message.contains("a2"), "{message}");
+        // The root's administrator sees a2: told where to go.
+        assert!(
+            message.contains(&format!("delete it in {} first", t.a2.name)),
+            "{message}"
+        );
         if force == "true" {
             assert_eq!(blockers.len(), 1, "only what stops a force delete: {body}");
             assert!(

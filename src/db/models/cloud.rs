@@ -118,6 +118,53 @@ impl From<SeenRow> for SeenCloud {
     }
 }
 
+/// An instance a move would leave on a cloud its tenant no longer sees.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stranded {
+    pub instance: String,
+    pub tenant_id: i64,
+    pub tenant: String,
+    pub cloud: String,
+    pub owner_id: i64,
+    pub owner: String,
+    /// The cloud owner's path (whether the one asking may see it).
+    pub owner_path: Vec<i64>,
+}
+
+#[derive(QueryableByName)]
+struct StrandedRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    instance: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    tenant_id: i64,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    tenant: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    cloud: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    owner_id: i64,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    owner: String,
+    #[diesel(sql_type = diesel::sql_types::Array<diesel::sql_types::BigInt>)]
+    owner_path: Vec<i64>,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    total: i64,
+}
+
+impl From<StrandedRow> for Stranded {
+    fn from(r: StrandedRow) -> Self {
+        Stranded {
+            instance: r.instance,
+            tenant_id: r.tenant_id,
+            tenant: r.tenant,
+            cloud: r.cloud,
+            owner_id: r.owner_id,
+            owner: r.owner,
+            owner_path: r.owner_path,
+        }
+    }
+}
+
 tenant_owned!(@named Cloud, clouds, name);
 
 impl Cloud {
@@ -253,6 +300,44 @@ impl Cloud {
         .await
     }
 
+    /// The instances in `subtree`'s subtree that run on clouds of `owners` (the
+    /// tenants a move leaves behind: their clouds are no longer seen below), by
+    /// tenant then name, at most `limit`; and how many there are.
+    pub async fn stranded_by_move(
+        conn: &mut AsyncPgConnection,
+        subtree: i64,
+        owners: &[i64],
+        limit: i64,
+    ) -> QueryResult<(Vec<Stranded>, i64)> {
+        use diesel::sql_types::{Array, BigInt};
+        if owners.is_empty() {
+            return Ok((Vec::new(), 0));
+        }
+        // An array containment and a window count have no DSL form.
+        let rows: Vec<StrandedRow> = diesel::sql_query(
+            "SELECT i.name AS instance, i.tenant_id, t.name AS tenant, c.name AS cloud, \
+             c.tenant_id AS owner_id, o.name AS owner, p.path AS owner_path, \
+             count(*) OVER () AS total \
+             FROM instances i JOIN clouds c ON c.id = i.cloud_id \
+             JOIN tenants o ON o.id = c.tenant_id JOIN tenant_paths p ON p.tenant_id = o.id \
+             JOIN tenants t ON t.id = i.tenant_id \
+             JOIN tenant_paths ip ON ip.tenant_id = i.tenant_id \
+             WHERE c.tenant_id = ANY ($2) AND ip.path @> ARRAY[$1::bigint] \
+             ORDER BY i.tenant_id, i.name, i.id LIMIT $3",
+        )
+        .bind::<BigInt, _>(subtree)
+        .bind::<Array<BigInt>, _>(owners.to_vec())
+        .bind::<BigInt, _>(limit)
+        .load(conn)
+        .await?;
+        // (`first()` would be diesel's `FirstDsl` here.)
+        let total = match rows.as_slice() {
+            [r, ..] => r.total,
+            [] => 0,
+        };
+        Ok((rows.into_iter().map(Into::into).collect(), total))
+    }
+
     /// The cloud `id` if it belongs to a tenant on `viewer`'s path (anything else is
     /// not found), with what the sharing rule needs to decide on it.
     pub async fn on_path(
@@ -375,25 +460,64 @@ impl Cloud {
             .await
     }
 
-    /// The tenants each of these clouds is assigned to (cloud id, tenant id, path),
-    /// by cloud then tenant: one statement for a page of clouds.
+    /// The tenants each of these clouds is assigned to (cloud id, tenant id, name,
+    /// path), by cloud then tenant: one statement for a page of clouds.
     pub async fn assignments_of(
         conn: &mut AsyncPgConnection,
         ids: &[i64],
-    ) -> QueryResult<Vec<(i64, i64, Vec<i64>)>> {
+    ) -> QueryResult<Vec<(i64, i64, String, Vec<i64>)>> {
         cloud_assignments::table
             .inner_join(tenants::table.inner_join(tenant_paths::table))
             .filter(cloud_assignments::cloud_id.eq_any(ids.to_vec()))
             .order((cloud_assignments::cloud_id, tenants::id))
-            .select((cloud_assignments::cloud_id, tenants::id, tenant_paths::path))
+            .select((
+                cloud_assignments::cloud_id,
+                tenants::id,
+                tenants::name,
+                tenant_paths::path,
+            ))
             .load(conn)
             .await
     }
 
-    /// How many instances run on the cloud (anywhere).
-    pub async fn instances_on(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<i64> {
-        instances::table
+    /// The tenants with instances on the cloud (id, name, path, how many), by name.
+    pub async fn instance_tenants(
+        conn: &mut AsyncPgConnection,
+        id: i64,
+    ) -> QueryResult<Vec<(i64, String, Vec<i64>, i64)>> {
+        let counts: Vec<(i64, i64)> = instances::table
             .filter(instances::cloud_id.eq(id))
+            .group_by(instances::tenant_id)
+            .select((instances::tenant_id, diesel::dsl::count(instances::id)))
+            .load(conn)
+            .await?;
+        let ids: Vec<i64> = counts.iter().map(|c| c.0).collect();
+        let tenants: Vec<(i64, String, Vec<i64>)> = tenants::table
+            .inner_join(tenant_paths::table)
+            .filter(tenants::id.eq_any(&ids))
+            .order((tenants::name, tenants::id))
+            .select((tenants::id, tenants::name, tenant_paths::path))
+            .load(conn)
+            .await?;
+        Ok(tenants
+            .into_iter()
+            .map(|(t, name, path)| {
+                let n = counts.iter().find(|c| c.0 == t).map_or(0, |c| c.1);
+                (t, name, path, n)
+            })
+            .collect())
+    }
+
+    /// How many clouds the tenants of `id`'s subtree own.
+    pub async fn in_subtree(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<i64> {
+        clouds::table
+            .filter(
+                clouds::tenant_id.eq_any(
+                    tenant_paths::table
+                        .filter(tenant_paths::path.contains(vec![id]))
+                        .select(tenant_paths::tenant_id),
+                ),
+            )
             .count()
             .get_result(conn)
             .await

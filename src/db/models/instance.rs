@@ -142,9 +142,11 @@ impl TenantUsage {
         )
     }
 
-    /// The row as the usage bars take it, named `name` (`None`: not to be named).
+    /// The row as the usage bars take it, named `name` (`None`: not to be named,
+    /// nor its id given).
     pub fn path_limits(&self, name: Option<String>) -> PathLimits {
         PathLimits {
+            tenant_id: name.is_some().then_some(self.tenant_id),
             name,
             budgets: Measure::ALL.map(|m| self.budget(m)),
             origins: Measure::ALL.map(|m| self.origin(m)),
@@ -489,6 +491,15 @@ impl Instance {
             storage_gb: storage.unwrap_or(0),
             memory_gb: memory.unwrap_or(0),
         }))
+    }
+
+    /// How many instances `user_id` owns.
+    pub async fn owned_by(conn: &mut AsyncPgConnection, user_id: i64) -> QueryResult<i64> {
+        instances::table
+            .filter(instances::owner_id.eq(user_id))
+            .count()
+            .get_result(conn)
+            .await
     }
 
     /// The users homed in `tenant_id` (id, username), by username: the owner picker.

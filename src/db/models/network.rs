@@ -405,6 +405,10 @@ pub struct SubtreeResources {
     pub shared_clouds: i64,
     pub shared_clouds_readable: i64,
     pub shared_cloud_names: Vec<(String, String)>,
+    /// Of the foreign instances, how many run in tenants the reader sees, and the
+    /// first names of those tenants (whom to turn to).
+    pub foreign_seen: i64,
+    pub foreign_tenant_names: Vec<String>,
 }
 
 /// Whose resources a reader may be told of by name: those of the tenants `seen`
@@ -509,6 +513,38 @@ impl SubtreeResources {
         } else {
             (0, Vec::new())
         };
+        let (foreign_seen, foreign_tenant_names) = if foreign_n > 0 {
+            let running: Vec<i64> = foreign()
+                .select(instances::tenant_id)
+                .distinct()
+                .load(conn)
+                .await?;
+            let mut q = super::tenant::with_path()
+                .filter(tenants::id.eq_any(&running))
+                .into_boxed();
+            if let Some(f) = visible_filter(visibility) {
+                q = q.filter(f);
+            }
+            let seen: Vec<(i64, String)> = q
+                .order((lower(tenants::name), tenants::id))
+                .select((tenants::id, tenants::name))
+                .load(conn)
+                .await?;
+            let ids: Vec<i64> = seen.iter().map(|t| t.0).collect();
+            let n: i64 = foreign()
+                .filter(instances::tenant_id.eq_any(&ids))
+                .count()
+                .get_result(conn)
+                .await?;
+            let names = seen
+                .into_iter()
+                .take(usize::try_from(sample).unwrap_or(0))
+                .map(|t| t.1)
+                .collect();
+            (n, names)
+        } else {
+            (0, Vec::new())
+        };
         let resolvers_readable = || {
             readable_only!(
                 resolvers::table
@@ -588,6 +624,8 @@ impl SubtreeResources {
             shared_clouds: shared.len() as i64,
             shared_clouds_readable,
             shared_cloud_names,
+            foreign_seen,
+            foreign_tenant_names,
         })
     }
 }

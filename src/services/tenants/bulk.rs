@@ -623,7 +623,8 @@ async fn plan(
             Ok(Plan::Change(None))
         }
         BulkAction::Move { destination } => {
-            // `move_tenant`: both rights, then the tree's rules, the users moved, the limits.
+            // `move_tenant`: both rights, then the tree's rules, the users moved, the
+            // clouds, the limits.
             if !authz::can_move(p, t, parent.as_ref())
                 || !authz::can_manage_children(p, destination)
                 || !authz::can_move_to(p, t, parent.as_ref(), destination)
@@ -645,6 +646,9 @@ async fn plan(
                 return Err(AppError::Conflict(refusal));
             }
             let seen = |path: &[i64]| authz::can_see_path(p, path);
+            if let Some(m) = move_limits::clouds_refusal(conn, t, destination, &seen).await? {
+                return Err(AppError::Conflict(m));
+            }
             // A preview counts the moves it passed before (an apply has made them).
             let refused = match earlier {
                 Some(earlier) => {

@@ -238,3 +238,82 @@ fn place(u: &TenantUsage, destination: &Tenant, seen: Seen<'_>) -> String {
         format!("a tenant above {}", destination.name)
     }
 }
+
+/// How many stranded instances a refusal names (the rest are counted).
+const STRANDED_SHOWN: i64 = 5;
+
+/// Why moving `tenant` under `destination` would leave instances of its subtree on
+/// clouds they would no longer see (a cloud of a tenant the move leaves behind:
+/// its public clouds reach only its subtree, and its assignments to the moved
+/// tenants go), naming the first few; `None` when none would. The cloud's owner is
+/// named where `seen`. Inside the move's transaction the tree locks hold the
+/// subtree's paths, so no instance is created in it meanwhile.
+pub async fn clouds_refusal(
+    conn: &mut AsyncPgConnection,
+    tenant: &Tenant,
+    destination: &Tenant,
+    seen: Seen<'_>,
+) -> Result<Option<String>, AppError> {
+    let left: Vec<i64> = above(tenant)
+        .iter()
+        .copied()
+        .filter(|id| !destination.path.contains(id))
+        .collect();
+    let (stranded, total) =
+        crate::db::models::cloud::Cloud::stranded_by_move(conn, tenant.id, &left, STRANDED_SHOWN)
+            .await?;
+    Ok(stranded_refusal(
+        tenant,
+        destination,
+        &stranded,
+        total,
+        seen,
+    ))
+}
+
+/// The words of [`clouds_refusal`] for the `stranded` instances named of `total`.
+fn stranded_refusal(
+    tenant: &Tenant,
+    destination: &Tenant,
+    stranded: &[crate::db::models::cloud::Stranded],
+    total: i64,
+    seen: Seen<'_>,
+) -> Option<String> {
+    if stranded.is_empty() {
+        return None;
+    }
+    let items: Vec<String> = stranded
+        .iter()
+        .map(|s| {
+            let whose = if s.tenant_id == tenant.id {
+                String::new()
+            } else {
+                format!(" of {}", s.tenant)
+            };
+            let owner = if seen(&s.owner_path) {
+                s.owner.as_str()
+            } else {
+                crate::domain::HIDDEN_TENANT
+            };
+            format!("{}{whose} runs on {} ({owner})", s.instance, s.cloud)
+        })
+        .collect();
+    let head = format!("{} cannot move under {}:", tenant.name, destination.name);
+    if total == 1 {
+        return Some(format!(
+            "{head} {}, which it would no longer see: move it to another cloud first.",
+            items.join("")
+        ));
+    }
+    let more = total - stranded.len() as i64;
+    let rest = if more > 0 {
+        format!("; and {more} more")
+    } else {
+        String::new()
+    };
+    Some(format!(
+        "{head} {total} instances run on clouds they would no longer see: {}{rest}. Move them to \
+         another cloud first.",
+        items.join("; ")
+    ))
+}

@@ -716,6 +716,41 @@ fn with_more(shown: Vec<String>, count: i64) -> String {
 /// The first names of what the reader may read (`shown`, of `readable`), how many
 /// more of those, and how many of `count` they may not read: ": a, b, 2 more and 3
 /// more in tenants you cannot see"; none readable: " in tenants you cannot see".
+/// What the one deleting can do about `n` instances of other tenants on the
+/// subtree's clouds, `seen` of them in the tenants `names` (the first few) they see.
+pub(crate) fn foreign_remedy(n: i64, seen: i64, names: &[String]) -> String {
+    let hidden = n - seen;
+    let them = |k: i64| if k == 1 { "it" } else { "them" };
+    let ask = |k: i64| {
+        format!(
+            "ask an administrator of a tenant above yours to move {} to another cloud",
+            them(k)
+        )
+    };
+    if seen <= 0 {
+        return format!(
+            "{} in tenants you cannot see: {}.",
+            if n == 1 { "it runs" } else { "they run" },
+            ask(n)
+        );
+    }
+    let tenants = names.join(", ");
+    let moved = format!(
+        "move {} to another cloud or delete {} in {tenants} first",
+        them(seen),
+        them(seen)
+    );
+    if hidden > 0 {
+        format!(
+            "{moved}; {hidden} run{} in tenants you cannot see: {}.",
+            if hidden == 1 { "s" } else { "" },
+            ask(hidden)
+        )
+    } else {
+        format!("{moved}.")
+    }
+}
+
 fn listed(mut shown: Vec<String>, readable: i64, count: i64) -> String {
     const UNSEEN: &str = "in tenants you cannot see";
     if shown.is_empty() {
@@ -820,7 +855,7 @@ pub fn blockers(counts: &SubtreeCounts, resources: &SubtreeResources) -> Vec<Blo
             kind: SHARED_CLOUDS,
             count: n,
             message: format!(
-                "{n} instance{} of other tenants run{} on {} cloud{} in it{} (not even a force delete removes them: their tenants move or delete them).",
+                "{n} instance{} of other tenants run{} on {} cloud{} in it{}. Not even a force delete removes {}: {}",
                 if n == 1 { "" } else { "s" },
                 if n == 1 { "s" } else { "" },
                 resources.shared_clouds,
@@ -829,17 +864,19 @@ pub fn blockers(counts: &SubtreeCounts, resources: &SubtreeResources) -> Vec<Blo
                     shown,
                     resources.shared_clouds_readable,
                     resources.shared_clouds
-                )
+                ),
+                if n == 1 { "it" } else { "them" },
+                foreign_remedy(n, resources.foreign_seen, &resources.foreign_tenant_names),
             ),
         });
     }
     if resources.active_tenants > 0 {
         let n = resources.active_tenants;
         out.push(Blocker {
-            kind: "usage",
+            kind: crate::error::USAGE,
             count: n,
             message: format!(
-                "Traffic in the last {RECENT_USAGE_DAYS} days in {n} tenant{}{}.",
+                "Traffic in the last {RECENT_USAGE_DAYS} days in {n} tenant{}{} (traffic cannot be deleted: wait until it is {RECENT_USAGE_DAYS} days old, or force the delete).",
                 if n == 1 { "" } else { "s" },
                 with_more(resources.active_names.clone(), n)
             ),
@@ -853,6 +890,8 @@ pub fn blockers(counts: &SubtreeCounts, resources: &SubtreeResources) -> Vec<Blo
 pub struct DeletePreview {
     pub counts: SubtreeCounts,
     pub resources: SubtreeResources,
+    /// The subtree's own clouds (a force delete removes them).
+    pub clouds: i64,
     pub blockers: Vec<Blocker>,
 }
 
@@ -860,6 +899,17 @@ impl DeletePreview {
     /// Whether a force delete could go through (no blocker stops it).
     pub fn forceable(&self) -> bool {
         !self.blockers.iter().any(Blocker::stops_force)
+    }
+
+    /// Whether something blocking can be deleted or moved (not only recent traffic,
+    /// which only time or a force delete clears).
+    pub fn removable(&self) -> bool {
+        self.blockers.iter().any(Blocker::removable)
+    }
+
+    /// How many days of traffic block a safe delete.
+    pub fn recent_days(&self) -> i64 {
+        RECENT_USAGE_DAYS
     }
 }
 
@@ -882,6 +932,7 @@ pub async fn delete_preview(
     )
     .await?;
     Ok(DeletePreview {
+        clouds: crate::db::models::cloud::Cloud::in_subtree(conn, tenant.id).await?,
         blockers: blockers(&counts, &resources),
         counts,
         resources,
@@ -988,6 +1039,9 @@ pub struct MovePreview {
     pub new_parent_role: String,
     /// The limits on the destination's path the move would exceed (it is refused).
     pub over_limits: Option<String>,
+    /// The instances of the subtree that run on clouds it would no longer see (the
+    /// move is refused until they move to another cloud).
+    pub clouds_lost: Option<String>,
     /// Inheritable policies of the old ancestors that stop reaching the subtree, and
     /// of the new ones that start to (a gained lock binds its kind below).
     pub policies_lost: Vec<MovedPolicy>,
@@ -1007,9 +1061,11 @@ pub struct MovePreview {
 }
 
 impl MovePreview {
-    /// Why the move is refused (a limit, the plan), if it is.
+    /// Why the move is refused (a limit, a cloud left behind, the plan), if it is.
     pub fn refused(&self) -> bool {
-        self.over_limits.is_some() || self.plan.as_ref().is_some_and(|p| p.refusal.is_some())
+        self.over_limits.is_some()
+            || self.clouds_lost.is_some()
+            || self.plan.as_ref().is_some_and(|p| p.refusal.is_some())
     }
 }
 
@@ -1139,6 +1195,7 @@ pub async fn move_preview(
         old_parent_role: Tenant::role_name(conn, old_parent.tenant_role_id).await?,
         new_parent_role: Tenant::role_name(conn, destination.tenant_role_id).await?,
         over_limits: move_limits::refusal(conn, tenant, destination, false, seen).await?,
+        clouds_lost: move_limits::clouds_refusal(conn, tenant, destination, seen).await?,
         policies_lost,
         policies_gained,
         policy_uses_cleared: cleared.resolvers + cleared.subnets,
@@ -1231,6 +1288,12 @@ pub async fn move_tenant(
         // The subtree's tenants that come under another plan must fit it.
         let plan_move = plans::plan_move(conn, &tenant, &destination, plan.as_ref(), now).await?;
         if let Some(refusal) = plan_move.and_then(|m| m.refusal) {
+            return Err(AppError::Conflict(refusal));
+        }
+        // No instance of the subtree is left on a cloud it would no longer see.
+        if let Some(refusal) =
+            move_limits::clouds_refusal(conn, &tenant, &destination, seen).await?
+        {
             return Err(AppError::Conflict(refusal));
         }
         // No usage batch counts along the paths while they change; the deltas

@@ -47,6 +47,8 @@ pub fn routes() -> Vec<Route> {
 #[schema(as = Resolver)]
 pub struct ResolverJson {
     pub id: i64,
+    /// The tenant it belongs to.
+    pub tenant_id: i64,
     pub name: String,
     /// An IPv4 or IPv6 address.
     pub address: String,
@@ -60,6 +62,7 @@ impl From<Resolver> for ResolverJson {
     fn from(r: Resolver) -> Self {
         ResolverJson {
             id: r.id,
+            tenant_id: r.tenant_id,
             name: r.name,
             address: r.address.addr().to_string(),
             policy_id: r.policy_id,
@@ -101,6 +104,8 @@ pub struct ResolverPatch {
 #[schema(as = Device)]
 pub struct DeviceJson {
     pub id: i64,
+    /// The tenant it belongs to.
+    pub tenant_id: i64,
     pub name: String,
     pub identifier: String,
     pub resolver_id: i64,
@@ -112,6 +117,7 @@ impl From<Device> for DeviceJson {
     fn from(d: Device) -> Self {
         DeviceJson {
             id: d.id,
+            tenant_id: d.tenant_id,
             name: d.name,
             identifier: d.identifier,
             resolver_id: d.resolver_id,
@@ -153,6 +159,8 @@ pub struct DevicePatch {
 #[schema(as = Subnet)]
 pub struct SubnetJson {
     pub id: i64,
+    /// The tenant it belongs to.
+    pub tenant_id: i64,
     /// A network in CIDR notation (`10.0.0.0/24`, `2001:db8::/48`).
     pub cidr: String,
     pub resolver_id: i64,
@@ -166,6 +174,7 @@ impl From<Subnet> for SubnetJson {
     fn from(s: Subnet) -> Self {
         SubnetJson {
             id: s.id,
+            tenant_id: s.tenant_id,
             cidr: s.cidr.to_string(),
             resolver_id: s.resolver_id,
             policy_id: s.policy_id,

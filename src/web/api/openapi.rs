@@ -16,7 +16,7 @@ use super::plans::{PlanBody, PlanJson, PlanPage, SavedPlanJson};
 use super::policies::{PolicyBody, PolicyChanged, PolicyJson, PolicyPage, PolicyPatch};
 use super::resources::{
     CloudBody, CloudJson, CloudPage, CloudPatch, InstanceBody, InstanceJson, InstancePage,
-    InstancePatch,
+    InstancePatch, LimitSource, TenantUsageJson, UsageMeasureJson,
 };
 use super::rules::{
     ApplicationBody, ApplicationJson, ApplicationPage, DomainBody, DomainJson, DomainPage,
@@ -98,6 +98,7 @@ pub fn routes() -> Vec<Route> {
         super::resources::show_cloud,
         super::resources::update_cloud,
         super::resources::delete_cloud,
+        super::resources::show_usage,
         super::resources::list_instances,
         super::resources::create_instance,
         super::resources::show_instance,
@@ -143,7 +144,7 @@ pub fn routes() -> Vec<Route> {
         ApplicationPage, DomainJson, DomainBody, DomainPatch, DomainPage, RuleJson, RuleBody,
         RulePatch, RuleBatch, RulePage, RuleSetJson, NodeRule, NodeCredentialStuffing, RuleKind,
         RuleAction, MigrationJson, MigrationPage, StartMigration, CloudJson, CloudBody, CloudPatch,
-        CloudPage, InstanceJson, InstanceBody, InstancePatch, InstancePage, CloudProvider,
+        CloudPage, TenantUsageJson, UsageMeasureJson, LimitSource, InstanceJson, InstanceBody, InstancePatch, InstancePage, CloudProvider,
         CloudVisibility, InstanceStatus, ResolverJson, ResolverBody,
         ResolverPatch, ResolverPage, DeviceJson, DeviceBody, DevicePatch, DevicePage, SubnetJson,
         SubnetBody, SubnetPatch, SubnetPage, PolicyJson, PolicyBody, PolicyPatch, PolicyPage,

@@ -44,6 +44,7 @@ pub fn routes() -> Vec<Route> {
         route!(GET "/api/v1/tenants/{id}/instances/{rid}" => show_instance),
         route!(PATCH "/api/v1/tenants/{id}/instances/{rid}" => update_instance),
         route!(DELETE "/api/v1/tenants/{id}/instances/{rid}" => delete_instance),
+        route!(GET "/api/v1/tenants/{id}/usage" => show_usage),
     ]
 }
 
@@ -64,8 +65,9 @@ pub struct CloudJson {
     /// The owner's name when shared ("shared by").
     pub shared_by: Option<String>,
     /// The tenants an assigned cloud is shared with that the caller sees (its
-    /// owner's view only; empty when shared).
-    pub assigned_tenant_ids: Vec<i64>,
+    /// owner's view only: `null` on a cloud shared with the path's tenant, whose
+    /// other receivers it is not told; empty for a private or public cloud).
+    pub assigned_tenant_ids: Option<Vec<i64>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -81,7 +83,7 @@ impl CloudJson {
             visibility: seen.cloud.visibility,
             shared,
             shared_by: shared.then_some(seen.owner_name),
-            assigned_tenant_ids: assigned,
+            assigned_tenant_ids: (!shared).then_some(assigned),
             created_at: seen.cloud.created_at,
             updated_at: seen.cloud.updated_at,
         }
@@ -329,7 +331,7 @@ pub async fn list_clouds(
                 .into_iter()
                 .map(|seen| {
                     let ids = assigned.remove(&seen.cloud.id).unwrap_or_default();
-                    CloudJson::new(seen, tenant.id, ids)
+                    CloudJson::new(seen, tenant.id, ids.into_iter().map(|(id, _)| id).collect())
                 })
                 .collect())
         },
@@ -654,4 +656,129 @@ pub async fn delete_instance(
         Ok(HttpResponse::NoContent().finish())
     })
     .await
+}
+
+// ---------------------------------------------------------------- usage
+
+/// Where a measure's binding limit comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum LimitSource {
+    /// The tenant's own limit.
+    Own,
+    /// The plan the tenant is on or follows (lower than its own, or its own unset).
+    Plan,
+    /// A tenant above, whose limit covers its whole subtree and leaves less room.
+    Ancestor,
+}
+
+/// One measure of a tenant's use against the limit that binds it first (the
+/// tenant page's usage bar).
+#[derive(Clone, Debug, Serialize, ToSchema)]
+#[schema(as = UsageMeasure)]
+pub struct UsageMeasureJson {
+    /// What the tenant and its whole subtree use (GB, or a count).
+    pub used: i64,
+    /// The limit that binds first: the tenant's effective one (its own or its
+    /// plan's, the lower), or an ancestor's when that leaves less room; `null`:
+    /// unlimited.
+    pub limit: Option<i64>,
+    /// Where `limit` comes from; `null` without a limit.
+    pub source: Option<LimitSource>,
+    /// The ancestor whose limit binds (`source` `ancestor`), when the caller sees
+    /// it; `null` otherwise.
+    pub tenant_id: Option<i64>,
+    /// The plan the limit is set by, when it is a plan's (the tenant's, or the
+    /// ancestor's); `null` otherwise.
+    pub plan: Option<String>,
+    /// The use `limit` counts: `used`, or the ancestor's whole subtree's.
+    pub limit_used: i64,
+    /// How much more fits under `limit` (0 when at or over it); `null`: unlimited.
+    pub room: Option<i64>,
+}
+
+impl UsageMeasureJson {
+    fn of(bar: &crate::domain::resources::UsageBar) -> Self {
+        use crate::domain::resources::LimitOrigin;
+        let plan = |o: &Option<LimitOrigin>| match o {
+            Some(LimitOrigin::Plan(name)) => Some(name.clone()),
+            _ => None,
+        };
+        let (limit, limit_used, source, tenant_id, plan) = match &bar.above {
+            Some(a) => (
+                Some(a.limit),
+                a.used,
+                Some(LimitSource::Ancestor),
+                a.tenant_id,
+                plan(&a.origin),
+            ),
+            None => (
+                bar.limit,
+                bar.used,
+                bar.origin.as_ref().map(|o| match o {
+                    LimitOrigin::Own => LimitSource::Own,
+                    LimitOrigin::Plan(_) => LimitSource::Plan,
+                }),
+                None,
+                plan(&bar.origin),
+            ),
+        };
+        UsageMeasureJson {
+            used: bar.used,
+            limit,
+            source,
+            tenant_id,
+            plan,
+            limit_used,
+            room: limit.map(|l| (l - limit_used).max(0)),
+        }
+    }
+}
+
+/// A tenant's use and limits, per measure.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+#[schema(as = TenantUsage)]
+pub struct TenantUsageJson {
+    pub tenant_id: i64,
+    pub storage_gb: UsageMeasureJson,
+    pub memory_gb: UsageMeasureJson,
+    pub instances: UsageMeasureJson,
+    pub users: UsageMeasureJson,
+}
+
+/// Read what a tenant and its subtree use of storage, memory, instances and users,
+/// each against the limit that binds it first (its own, its plan's, or an
+/// ancestor's on its whole subtree): the tenant page's usage bars.
+#[utoipa::path(get, path = "/api/v1/tenants/{id}/usage", tag = "resources",
+    params(("id" = i64, Path, description = "Tenant id")),
+    responses((status = 200, description = "The tenant's use and limits", body = TenantUsageJson),
+        (status = 403, description = "No Resources read here"),
+        (status = 404, description = "No such tenant, or not visible")),
+    security(("bearer" = [])))]
+pub async fn show_usage(
+    req: HttpRequest,
+    user: ApiUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, actix_web::Error> {
+    use crate::domain::resources::Measure;
+    let (mut conn, tenant) = path_tenant(&req, &user, &state, &path).await?;
+    crate::auth::authz::require(&user, &tenant, Feature::Resources, Level::Read)?;
+    let bars = instances::usage(&mut conn, &user, &tenant).await?;
+    let of = |m: Measure| {
+        bars.iter()
+            .find(|b| b.measure == m)
+            .map(UsageMeasureJson::of)
+            .ok_or_else(|| AppError::Unexpected(anyhow::anyhow!("no usage bar for {m:?}")))
+    };
+    Ok(json(
+        StatusCode::OK,
+        &TenantUsageJson {
+            tenant_id: tenant.id,
+            storage_gb: of(Measure::Storage)?,
+            memory_gb: of(Measure::Memory)?,
+            instances: of(Measure::Instances)?,
+            users: of(Measure::Users)?,
+        },
+    ))
 }

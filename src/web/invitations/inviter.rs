@@ -381,7 +381,10 @@ pub(super) async fn create(
     match result {
         Ok(invitation) => {
             state.outbox_wake.notify_one();
-            let message = format!("Invitation to {} queued for delivery.", invitation.email);
+            let mut message = format!("Invitation to {} queued for delivery.", invitation.email);
+            if let Some(full) = service::full_warning(&mut conn, &user, &tenant).await? {
+                message = format!("{message} {full}");
+            }
             to_list(&req, &user, &tenant, message)
         }
         Err(AppError::Validation(errors)) => {

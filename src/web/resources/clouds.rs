@@ -11,11 +11,11 @@ use crate::db::models::Tenant;
 use crate::domain::resources::{CloudProvider, CloudVisibility};
 use crate::domain::{Feature, Level, TenantName};
 use crate::error::{AppError, FieldErrors};
-use crate::services::clouds::{self as service, CloudInput, CloudView};
+use crate::services::clouds::{self as service, Assignable, CloudInput, CloudView};
 use crate::services::draft::Draft;
 use crate::web::confirm::{Confirm, Question};
 use crate::web::extract::{path_tenant, Query};
-use crate::web::form::{field_id, one_of, page_param, SearchBox};
+use crate::web::form::{field_id, given_twice, one_of, page_param, read_form, SearchBox};
 use crate::web::owned::{
     can_change, confirmed, page_or_fragment, readable, saved, status, tenant_page, Resources,
 };
@@ -64,17 +64,52 @@ impl ListParams {
     }
 }
 
-#[derive(Clone, Debug, Default, serde::Deserialize)]
-#[serde(default)]
+#[derive(Clone, Debug, Default)]
 pub struct CloudForm {
     pub name: String,
     pub provider: String,
     pub visibility: String,
-    /// Tenant ids, separated by commas or spaces.
+    /// Tenant ids, separated by commas or spaces (each ticked checkbox sends one).
     pub assigned_tenant_ids: String,
 }
 
 impl CloudForm {
+    /// The form's fields from its body: `assigned_tenant_ids` once per ticked
+    /// tenant (the picker's checkboxes) or as ids separated by commas; every other
+    /// field once (twice: 400).
+    fn parse(content_type: Option<&str>, body: &[u8]) -> Result<Self, AppError> {
+        let mut form = CloudForm::default();
+        let mut ids: Vec<String> = Vec::new();
+        let mut seen: Vec<String> = Vec::new();
+        for (key, value) in read_form(content_type, body)? {
+            let field = match key.as_str() {
+                "assigned_tenant_ids" => {
+                    ids.push(value);
+                    continue;
+                }
+                "name" => &mut form.name,
+                "provider" => &mut form.provider,
+                "visibility" => &mut form.visibility,
+                _ => continue,
+            };
+            if seen.contains(&key) {
+                return Err(given_twice(&key));
+            }
+            *field = value;
+            seen.push(key);
+        }
+        form.assigned_tenant_ids = ids.join(", ");
+        Ok(form)
+    }
+
+    /// The ids the assignment field names (those that can be read).
+    fn chosen(&self) -> Vec<i64> {
+        self.assigned_tenant_ids
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .filter_map(field_id)
+            .collect()
+    }
+
     fn of(view: &CloudView) -> Self {
         let c = &view.seen.cloud;
         CloudForm {
@@ -145,6 +180,26 @@ pub struct CloudLine {
     pub seen: SeenCloud,
     /// Shared with this tenant from above (read-only, "shared by").
     pub shared: bool,
+    /// For its own assigned cloud: the tenants it is assigned to that the user
+    /// sees, the first few named ("a1, a2, a3 and 4 more"; empty: none).
+    pub assigned: Option<String>,
+}
+
+/// How many assignees the clouds list names before "and N more".
+const ASSIGNEES_SHOWN: usize = 3;
+
+/// "a1, a2 and a3", "a1, a2, a3 and 4 more", or "nobody".
+fn assignees(names: &[String]) -> String {
+    match names.len() {
+        0 => "nobody".into(),
+        1 => names[0].clone(),
+        n if n <= ASSIGNEES_SHOWN => format!("{} and {}", names[..n - 1].join(", "), names[n - 1]),
+        n => format!(
+            "{} and {} more",
+            names[..ASSIGNEES_SHOWN].join(", "),
+            n - ASSIGNEES_SHOWN
+        ),
+    }
 }
 
 #[derive(Template)]
@@ -196,6 +251,12 @@ struct FormPage {
     visibilities: Vec<Choice>,
     /// Whether this tenant may share (public/assigned are offered).
     may_share: bool,
+    /// The tenants the assignment picker offers.
+    assignable: Assignable,
+    /// The ids ticked (the form's, or the cloud's assignments).
+    chosen: Vec<i64>,
+    /// The picker's search (when it searches).
+    assign_q: String,
 }
 
 impl FormPage {
@@ -204,6 +265,32 @@ impl FormPage {
             Some(v) => format!("/tenants/{}/clouds/{}", self.tenant.id, v.seen.cloud.id),
             None => format!("/tenants/{}/clouds/new", self.tenant.id),
         }
+    }
+
+    fn is_chosen(&self, id: &i64) -> bool {
+        self.chosen.contains(id)
+    }
+}
+
+/// The form page's query string: the assignment picker's search, and the tenants
+/// ticked so far (htmx sends them along so that a search keeps them).
+#[derive(Clone, Debug, Default)]
+struct PickerParams {
+    assign_q: String,
+    chosen: Vec<i64>,
+}
+
+impl PickerParams {
+    fn read(req: &HttpRequest) -> Self {
+        let mut out = PickerParams::default();
+        for (key, value) in form_urlencoded::parse(req.query_string().as_bytes()) {
+            match key.as_ref() {
+                "assign_q" => out.assign_q = value.chars().take(100).collect(),
+                "assigned_tenant_ids" => out.chosen.extend(field_id(&value)),
+                _ => {}
+            }
+        }
+        out
     }
 }
 
@@ -240,11 +327,23 @@ async fn index(
         )
         .await?
     };
+    let mut assigned = service::assigned_of(&mut conn, &user, &tenant, &rows).await?;
     let rows = rows
         .into_iter()
-        .map(|seen| CloudLine {
-            shared: seen.cloud.tenant_id != tenant.id,
-            seen,
+        .map(|seen| {
+            let shared = seen.cloud.tenant_id != tenant.id;
+            let mine = !shared && seen.cloud.visibility == CloudVisibility::Assigned;
+            let names: Vec<String> = assigned
+                .remove(&seen.cloud.id)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(_, name)| name)
+                .collect();
+            CloudLine {
+                shared,
+                assigned: mine.then(|| assignees(&names)),
+                seen,
+            }
         })
         .collect();
     let status = search.status();
@@ -278,6 +377,10 @@ async fn index(
     page_or_fragment!(&req, page, status)
 }
 
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the form page's parts: the cloud, the form, its errors, the picker's search"
+)]
 async fn form_page(
     req: &HttpRequest,
     user: &CurrentUser,
@@ -286,11 +389,24 @@ async fn form_page(
     view: Option<CloudView>,
     form: CloudForm,
     errors: FieldErrors,
+    picker: PickerParams,
 ) -> Result<HttpResponse, AppError> {
     let status = status(&errors);
     let editable =
         can_change::<Resources>(user, &tenant) && view.as_ref().is_none_or(|v| !v.read_only());
+    let may_share = crate::auth::authz::may_share(&tenant);
+    let mut chosen = form.chosen();
+    chosen.extend(picker.chosen);
+    let assignable = if editable && may_share {
+        let q = Some(picker.assign_q.as_str()).filter(|q| !q.trim().is_empty());
+        service::assignable(conn, user, &tenant, q, &chosen).await?
+    } else {
+        Assignable::default()
+    };
     let page = FormPage {
+        assignable,
+        chosen,
+        assign_q: picker.assign_q,
         page: PageCtx::new(user, conn, "").await?,
         providers: value_choices(
             CloudProvider::ALL.iter().map(|p| (p.as_str(), p.label())),
@@ -306,7 +422,7 @@ async fn form_page(
             },
             None,
         ),
-        may_share: crate::auth::authz::may_share(&tenant),
+        may_share,
         editable,
         tenant,
         view,
@@ -332,8 +448,16 @@ async fn new_form(
         None,
         CloudForm::default(),
         FieldErrors::new(),
+        PickerParams::read(&req),
     )
     .await
+}
+
+/// The request's content type, as the form reader takes it.
+fn content_type(req: &HttpRequest) -> Option<&str> {
+    req.headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
 }
 
 async fn create(
@@ -341,9 +465,9 @@ async fn create(
     user: CurrentUser,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    form: web::Form<CloudForm>,
+    body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
-    let form = form.into_inner();
+    let form = CloudForm::parse(content_type(&req), &body)?;
     let input = form.to_input();
     saved::<Resources, _>(
         &req,
@@ -353,7 +477,10 @@ async fn create(
         LIST,
         async |conn, c| service::create(conn, c.p, c.actor, c.tenant, input).await,
         |cloud: &Cloud| format!("Created cloud {}.", cloud.name),
-        async |conn, tenant, errors| form_page(&req, &user, conn, tenant, None, form, errors).await,
+        async |conn, tenant, errors| {
+            let picker = PickerParams::default();
+            form_page(&req, &user, conn, tenant, None, form, errors, picker).await
+        },
     )
     .await
 }
@@ -376,6 +503,7 @@ async fn edit_form(
         Some(view),
         form,
         FieldErrors::new(),
+        PickerParams::read(&req),
     )
     .await
 }
@@ -385,9 +513,9 @@ async fn update(
     user: CurrentUser,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
-    form: web::Form<CloudForm>,
+    body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
-    let form = form.into_inner();
+    let form = CloudForm::parse(content_type(&req), &body)?;
     let input = form.to_input();
     saved::<Resources, _>(
         &req,
@@ -402,7 +530,8 @@ async fn update(
         |cloud: &Cloud| format!("Saved cloud {}.", cloud.name),
         async |conn, tenant, errors| {
             let view = service::read(conn, &user, &tenant, parse_id(&path.1)?).await?;
-            form_page(&req, &user, conn, tenant, Some(view), form, errors).await
+            let picker = PickerParams::default();
+            form_page(&req, &user, conn, tenant, Some(view), form, errors, picker).await
         },
     )
     .await

@@ -12,7 +12,7 @@ use crate::domain::{Feature, Level, TenantName};
 use crate::error::{AppError, FieldErrors};
 use crate::services::draft::Draft;
 use crate::services::instances::{
-    self as service, InstanceInput, UNAVAILABLE_CLOUD, UNKNOWN_CLOUD, UNKNOWN_OWNER,
+    self as service, InstanceInput, CHOOSE_CLOUD, UNAVAILABLE_CLOUD, UNKNOWN_CLOUD, UNKNOWN_OWNER,
 };
 use crate::web::confirm::{Confirm, Question};
 use crate::web::extract::{path_tenant, Query};
@@ -219,7 +219,12 @@ impl InstanceForm {
             TenantName::stand_in()
         });
         let cloud_id = field_id(&self.cloud_id).unwrap_or_else(|| {
-            errors.insert("cloud_id", UNKNOWN_CLOUD.into());
+            let message = match self.cloud_id.trim() {
+                // "(choose)" left as it was.
+                "" => CHOOSE_CLOUD,
+                _ => UNKNOWN_CLOUD,
+            };
+            errors.insert("cloud_id", message.into());
             0
         });
         let owner_id = match self.owner_id.trim() {

@@ -189,13 +189,9 @@ pub(super) async fn show_page(
     let can_edit = authz::can_edit(user, &tenant, parent.as_ref());
     let can_read_resources =
         authz::effective_level(user, &tenant, Feature::Resources) >= Level::Read;
-    // The path's limits and use in one statement, as the limit checks read them: the
-    // tenant's effective limits (its own or its plan's) and those set above.
-    let path = crate::db::models::instance::Instance::usage(conn, &tenant.path).await?;
-    let mut bars = crate::services::instances::usage_bars(user, &tenant.path, &path);
-    // The users' bar to whoever sees the tenant (the page counts its users); the
-    // resources' to those who may read its resources.
-    bars.retain(|b| can_read_resources || b.measure == Measure::Users);
+    // The tenant's effective limits (its own or its plan's) and those set above, as
+    // the limit checks read them; the resources' bars to those who may read them.
+    let bars = crate::services::instances::usage(conn, user, &tenant).await?;
     let users_bar = bars.iter().find(|b| b.measure == Measure::Users).cloned();
     let edit_refusal = authz::edit_refusal(user, &tenant, parent.as_ref());
     let domain = match DomainView::of(&tenant, &state.settings.console_hosts()) {

@@ -240,6 +240,25 @@ impl Tenant {
         Self::search_in(conn, query, limit).await
     }
 
+    /// Visible tenants strictly below `of` (matching `q` by name or subdomain when
+    /// given), nearest first then by name, at most `limit`: whom a cloud of `of` may
+    /// be assigned to (the cloud form's picker).
+    pub async fn visible_below(
+        conn: &mut AsyncPgConnection,
+        visibility: &Visibility,
+        of: i64,
+        q: Option<&str>,
+        limit: i64,
+    ) -> QueryResult<Vec<Tenant>> {
+        let query = match q {
+            Some(q) => Self::matching(visibility, q),
+            None => visible(with_path().into_boxed(), visibility),
+        }
+        .filter(tenant_paths::path.contains(vec![of]))
+        .filter(tenants::id.ne(of));
+        Self::search_in(conn, query, limit).await
+    }
+
     fn matching<'a>(visibility: &Visibility, q: &str) -> BoxedTenants<'a> {
         let pattern = like_pattern(q.trim());
         let query = with_path()
