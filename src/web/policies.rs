@@ -23,7 +23,7 @@ use crate::web::confirm::{Confirm, Question};
 use crate::web::extract::Query;
 use crate::web::form::{field_errors, given_twice, read_form, with_checkbox, NoParams};
 use crate::web::owned::{
-    can_change, confirmed, page_or_fragment, readable, saved, status, tenant_page, writable,
+    can_change, confirmed, page_or_fragment, readable, status, tenant_page, writable,
     Policies,
 };
 use crate::web::page::{done, PageCtx};
@@ -436,19 +436,31 @@ async fn create(
 ) -> Result<HttpResponse, AppError> {
     let form = PolicyForm::read(&req, &body)?;
     let input = form.to_input();
-    saved::<Policies, _>(
-        &req,
-        &user,
-        &state,
-        &path,
-        LIST,
-        async |conn, c| service::create(conn, c, input).await,
-        |p: &Policy| format!("Created policy {}.", p.name),
-        async |conn, tenant, errors| {
+    // As `saved`, with a third answer: a new lock that would clear choices below is
+    // asked about first (`Updated::Unconfirmed`: nothing created).
+    let mut conn = state.pool.get().await?;
+    let tenant = writable::<Policies>(&user, &mut conn, &path).await?;
+    let actor = crate::web::actor(&user, &req);
+    let c = Change::new(&user, &actor, &tenant, state.clock.now());
+    let created = service::create(&mut conn, &c, input, form.confirmed()).await;
+    match field_errors(created)? {
+        Ok(Updated::Saved(p, _)) => done(
+            &req,
+            &user,
+            format!("Created policy {}.", p.name),
+            &list(&tenant),
+        ),
+        Ok(Updated::Unconfirmed(cleared)) => {
+            let action = format!("{}/new", list(&tenant));
+            let question = lock_question(&form.name, &form.kind, &tenant);
+            let cancel = list(&tenant);
+            ask(&req, &user, &mut conn, question, action, cancel, form, &cleared).await
+        }
+        Err(errors) => {
             form_page(
                 &req,
                 &user,
-                conn,
+                &mut conn,
                 tenant,
                 None,
                 Mode::New,
@@ -457,9 +469,8 @@ async fn create(
                 errors,
             )
             .await
-        },
-    )
-    .await
+        }
+    }
 }
 
 /// A policy's page as the tenant sees it: its form, or read-only when inherited.
@@ -577,8 +588,7 @@ async fn confirm_change(
     let (seen, _) = service::find(conn, tenant, id).await?;
     let old = seen.policy;
     let (name, below) = (&old.name, &tenant.name);
-    let kind = old.kind.label().to_lowercase();
-    let (title, detail) = if old.inheritable && form.inheritable.is_none() {
+    let question = if old.inheritable && form.inheritable.is_none() {
         (
             format!("Stop {name} reaching the tenants below?"),
             format!(
@@ -588,24 +598,51 @@ async fn confirm_change(
             ),
         )
     } else {
-        (
-            format!("Lock {name} for the tenants below?"),
-            format!(
-                "Locked, {name} is the only {kind} policy the tenants below {below} may use: \
-                 their resolvers and subnets that chose another {kind} policy follow the lock, \
-                 and overrides of a locked policy become plain policies."
-            ),
-        )
+        lock_question(name, old.kind.as_str(), tenant)
     };
-    let view = service::cleared_view(conn, user, cleared).await?;
     let back = format!("{}/{}", list(tenant), id);
+    ask(req, user, conn, question, back.clone(), back, form, cleared).await
+}
+
+/// The title and detail of the confirmation of a lock (a new one, an override
+/// that is one, or a policy made one) named `name` of kind `kind` in `tenant`.
+fn lock_question(name: &str, kind: &str, tenant: &Tenant) -> (String, String) {
+    let kind = kind
+        .parse::<PolicyKind>()
+        .map(|k| k.label().to_lowercase())
+        .unwrap_or_default();
+    let below = &tenant.name;
+    (
+        format!("Lock {name} for the tenants below?"),
+        format!(
+            "Locked, {name} is the only {kind} policy the tenants below {below} may use: \
+             their resolvers and subnets that chose another {kind} policy follow the lock, \
+             and overrides of a locked policy become plain policies."
+        ),
+    )
+}
+
+/// The confirmation page: `question` (title, detail), what `cleared` clears as the
+/// user may be told, and a form posting `form` again to `action` with `confirm=1`.
+#[expect(clippy::too_many_arguments, reason = "each is one part of the page")]
+async fn ask(
+    req: &HttpRequest,
+    user: &CurrentUser,
+    conn: &mut AsyncPgConnection,
+    (title, detail): (String, String),
+    action: String,
+    cancel: String,
+    form: PolicyForm,
+    cleared: &Cleared,
+) -> Result<HttpResponse, AppError> {
+    let view = service::cleared_view(conn, user, cleared).await?;
     let page = ConfirmChangePage {
         page: PageCtx::new(user, conn, "policies").await?,
         title,
         detail,
         lines: view.lines(),
-        action: back.clone(),
-        cancel: back,
+        action,
+        cancel,
         hidden: form.hidden(),
     };
     page_or_fragment!(req, page, actix_web::http::StatusCode::OK)
@@ -721,29 +758,35 @@ async fn create_override(
 ) -> Result<HttpResponse, AppError> {
     let mut form = PolicyForm::read(&req, &body)?;
     let of_id = parse_id(&path.1)?;
+    let mut conn = state.pool.get().await?;
+    let tenant = writable::<Policies>(&user, &mut conn, &path.0).await?;
+    service::may_change(&user, &tenant)?;
     // The kind is the inherited policy's (its field is not sent: it is shown fixed).
-    {
-        let mut conn = state.pool.get().await?;
-        let tenant = crate::web::owned::writable::<Policies>(&user, &mut conn, &path.0).await?;
-        service::may_change(&user, &tenant)?;
-        let of = Policy::find_visible(&mut conn, &tenant.path, of_id).await?;
-        form.kind = of.policy.kind.as_str().into();
-    }
+    let of = Policy::find_visible(&mut conn, &tenant.path, of_id).await?;
+    form.kind = of.policy.kind.as_str().into();
     let input = form.to_input();
-    saved::<Policies, _>(
-        &req,
-        &user,
-        &state,
-        &path.0,
-        LIST,
-        async |conn, c| service::create_override(conn, c, of_id, input).await,
-        |p: &Policy| format!("Created override {}.", p.name),
-        async |conn, tenant, errors| {
-            let of = overridable(conn, &tenant, &path.1).await?;
+    let actor = crate::web::actor(&user, &req);
+    let c = Change::new(&user, &actor, &tenant, state.clock.now());
+    let created = service::create_override(&mut conn, &c, of_id, input, form.confirmed()).await;
+    match field_errors(created)? {
+        Ok(Updated::Saved(p, _)) => done(
+            &req,
+            &user,
+            format!("Created override {}.", p.name),
+            &list(&tenant),
+        ),
+        Ok(Updated::Unconfirmed(cleared)) => {
+            let action = format!("{}/{}/override", list(&tenant), of_id);
+            let cancel = action.clone();
+            let question = lock_question(&form.name, &form.kind, &tenant);
+            ask(&req, &user, &mut conn, question, action, cancel, form, &cleared).await
+        }
+        Err(errors) => {
+            let of = overridable(&mut conn, &tenant, &path.1).await?;
             form_page(
                 &req,
                 &user,
-                conn,
+                &mut conn,
                 tenant,
                 None,
                 Mode::NewOverride,
@@ -752,9 +795,8 @@ async fn create_override(
                 errors,
             )
             .await
-        },
-    )
-    .await
+        }
+    }
 }
 
 async fn reset(

@@ -707,7 +707,8 @@ async fn a_lock_added_later_clears_other_choices_of_its_kind_below() {
         &api,
         &t.acme,
         json!({"name": "Acme regs", "kind": "regulatory", "regulatory": ["uk_ofcom"],
-               "inheritable": true, "enforcement": "locked"}),
+               "inheritable": true, "enforcement": "locked",
+               "confirm": true}),
     )
     .await;
     let url = format!("{}/resolvers/{}", base(&t.a1x), r["id"]);

@@ -265,7 +265,8 @@ async fn a_change_records_what_it_changed_and_each_tenant_what_it_cleared() {
         &api,
         &t.globex,
         json!({"name": "Globex lock", "kind": "content_filter", "categories": ["weapons"],
-               "inheritable": true, "enforcement": "locked"}),
+               "inheritable": true, "enforcement": "locked",
+               "confirm": true}),
     )
     .await;
     let g1 = events(&api, &t.g1, "policy.clear").await;

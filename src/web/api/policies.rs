@@ -123,6 +123,12 @@ pub struct PolicyBody {
     pub inheritable: bool,
     #[serde(default)]
     pub enforcement: Option<Enforcement>,
+    /// `true` creates a lock (`inheritable` and `locked`) that clears choices below
+    /// (resolvers and subnets there that chose another policy of its kind, overrides
+    /// of a policy of its kind); without it such a create is refused (409) and
+    /// nothing is created. A policy that clears nothing needs no confirmation.
+    #[serde(default)]
+    pub confirm: Option<bool>,
 }
 
 /// Changes to a policy (or, for an override, how it differs from the inherited
@@ -150,14 +156,14 @@ pub struct PolicyPatch {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Enforcement)]
     pub enforcement: Option<Option<Enforcement>>,
-    /// A PATCH only (an override refuses it): `true` applies a change that clears
-    /// choices below (switching `inheritable` off, or making the policy a lock);
-    /// without it such a change is refused (409) and nothing changes.
+    /// `true` applies a change that clears choices below (switching `inheritable`
+    /// off, or making the policy a lock; an override that is a lock); without it
+    /// such a change is refused (409) and nothing changes.
     #[serde(default)]
     pub confirm: Option<bool>,
 }
 
-/// A changed policy, with what the change cleared below: the resolvers and subnets
+/// A created or changed policy, with what it cleared below: the resolvers and subnets
 /// whose choice of a policy it took away or locked out (they follow their tenant's
 /// effective policy), and the overrides that became plain policies.
 #[derive(Clone, Debug, Serialize, ToSchema)]
@@ -290,6 +296,28 @@ impl PolicyPatch {
     }
 }
 
+/// A created policy with what it cleared below, and its id; an unconfirmed one
+/// that would clear something is the 409 of [`service::unconfirmed`].
+fn changed_answer(
+    c: &service::Change<'_>,
+    done: Updated,
+) -> Result<(PolicyChanged, i64), AppError> {
+    match done {
+        Updated::Saved(p, cleared) => {
+            let id = p.id;
+            let policy = PolicyJson::own(p, c);
+            Ok((
+                PolicyChanged {
+                    policy,
+                    cleared: cleared.totals(),
+                },
+                id,
+            ))
+        }
+        Updated::Unconfirmed(cleared) => Err(service::unconfirmed(&cleared)),
+    }
+}
+
 /// List the policies the tenant sees (its own and the inheritable ones of the
 /// tenants above it), by id.
 #[utoipa::path(get, path = "/api/v1/tenants/{id}/policies", tag = "policies",
@@ -322,12 +350,14 @@ pub async fn list_policies(
     Ok(json(StatusCode::OK, &PolicyPage { items, next_cursor }))
 }
 
-/// Create a policy. Accepts `Idempotency-Key`.
+/// Create a policy. A new lock that clears choices below needs `"confirm": true`;
+/// the answer counts what it cleared. Accepts `Idempotency-Key`.
 #[utoipa::path(post, path = "/api/v1/tenants/{id}/policies", tag = "policies",
     params(("id" = i64, Path, description = "Tenant id"),
         ("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key, 1–255 visible ASCII characters")),
     request_body(content = PolicyBody, content_type = "application/json"),
-    responses((status = 201, description = "Created", body = PolicyJson),
+    responses((status = 201, description = "Created, with what it cleared below", body = PolicyChanged),
+        (status = 409, description = "A lock that would clear choices below (named by count in `detail`) and `confirm` is not `true`: nothing created"),
         (status = 422, description = "A field is not valid (`errors`): the name is taken in the tenant; `enforcement`: a second lock of a kind locked already above or in the tenant")),
     security(("bearer" = [])))]
 pub async fn create_policy(
@@ -353,9 +383,8 @@ pub async fn create_policy(
                 data.inheritable,
                 data.enforcement.unwrap_or(Enforcement::Default),
             );
-            let p = service::create(conn, c, input).await?;
-            let id = p.id;
-            Ok((PolicyJson::own(p, c), id))
+            let confirmed = data.confirm == Some(true);
+            changed_answer(c, service::create(conn, c, input, confirmed).await?)
         },
     )
     .await
@@ -460,7 +489,8 @@ pub async fn delete_policy(
     params(("id" = i64, Path, description = "Tenant id"), ("pid" = i64, Path, description = "The inherited policy's id"),
         ("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key, 1–255 visible ASCII characters")),
     request_body(content = PolicyPatch, content_type = "application/json"),
-    responses((status = 201, description = "Created", body = PolicyJson),
+    responses((status = 201, description = "Created, with what it cleared below", body = PolicyChanged),
+        (status = 409, description = "An override that is a lock would clear choices below (named by count in `detail`) and `confirm` is not `true`: nothing created"),
         (status = 422, description = "A field is not valid (`errors`): the name is taken in the tenant; `enforcement`: a second lock of a kind locked already above or in the tenant")),
     security(("bearer" = [])))]
 pub async fn override_policy(
@@ -480,12 +510,6 @@ pub async fn override_policy(
         "policies",
         async |conn, c, data: PolicyPatch| {
             service::may_change(c.p, c.tenant)?;
-            if data.confirm.is_some() {
-                return Err(AppError::field(
-                    "confirm",
-                    "An override asks no confirmation: leave confirm out.",
-                ));
-            }
             let inherited = Policy::find_visible(conn, &c.tenant.path, of).await?;
             if authz::policy_access(&c.tenant.path, &authz::PolicyFacts::of(&inherited.policy))
                 == PolicyAccess::Hidden
@@ -497,9 +521,11 @@ pub async fn override_policy(
             let mut base = inherited.policy.clone();
             base.inheritable = false;
             let input = data.on(&base, Some(default_name));
-            let p = service::create_override(conn, c, of, input).await?;
-            let id = p.id;
-            Ok((PolicyJson::own(p, c), id))
+            let confirmed = data.confirm == Some(true);
+            changed_answer(
+                c,
+                service::create_override(conn, c, of, input, confirmed).await?,
+            )
         },
     )
     .await

@@ -1,0 +1,170 @@
+//! The fresh black-box review of policies (#15), through the real app: H1 creating a
+//! lock (a new policy, or an override that is one) is asked about first like the
+//! change that makes one (the form's "What it clears", the API's 409 without
+//! `"confirm": true` and the `cleared` counts with it); M1 a policy's JSON names its
+//! kind's setting as the requests do, and reads back as a PATCH; M2 an override's
+//! defaults are the inherited policy's, and a policy without effect here is not
+//! overridable; the lows.
+
+use crate::api::{partner_app, Api};
+use crate::helpers::*;
+use crate::policies::{base, policy, resolver};
+use serde_json::{json, Value};
+use tenantry::db::models::Tenant;
+
+/// The policy a resolver of `t` uses now.
+async fn uses(api: &Api, t: &Tenant, item: &Value) -> Value {
+    let (s, got) = api
+        .get(&format!("{}/resolvers/{}", base(t), item["id"]))
+        .await;
+    assert_eq!(s, 200, "{got}");
+    got["policy_id"].clone()
+}
+
+/// The lines of a confirmation's list of what a change clears.
+fn cleared_lines(html: &str) -> Vec<String> {
+    between(html, "<ul id=\"confirm-cleared\">", "</ul>")
+        .split("<li>")
+        .skip(1)
+        .map(|l| l.split("</li>").next().unwrap_or_default().to_string())
+        .collect()
+}
+
+/// a1's own allow list, used by a resolver of a1.
+async fn a1_choice(api: &Api, t: &PartnerTree) -> Value {
+    let own = policy(
+        api,
+        &t.a1,
+        json!({"name": "A1 allow", "kind": "allow_list", "domains": ["a1.example.com"]}),
+    )
+    .await;
+    let (s, r) = resolver(api, &t.a1, "dns-a1", Some(own)).await;
+    assert_eq!(s, 201, "{r}");
+    r
+}
+
+/// H1 (API): a new lock that would clear choices below is 409 naming the counts and
+/// creates nothing; with `"confirm": true` it is created and says what it cleared;
+/// a policy that clears nothing needs no confirmation.
+#[tokio::test]
+async fn creating_a_lock_that_clears_choices_below_needs_confirm() {
+    let (_app, t, api) = partner_app().await;
+    let r = a1_choice(&api, &t).await;
+    let lock = json!({"name": "Acme allow", "kind": "allow_list",
+        "domains": ["acme.example.com"], "inheritable": true, "enforcement": "locked"});
+    let list = format!("{}/policies", base(&t.acme));
+    let (s, e) = api.post(&list, lock.clone()).await;
+    assert_eq!(s, 409, "{e}");
+    let detail = e["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.contains("1 resolver") && detail.contains("\"confirm\""),
+        "{e}"
+    );
+    assert!(uses(&api, &t.a1, &r).await.is_i64(), "nothing cleared");
+    let (_, page) = api.get(&format!("{list}?limit=500")).await;
+    assert!(
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["name"] != "Acme allow"),
+        "nothing created: {page}"
+    );
+    let mut confirmed = lock.clone();
+    confirmed["confirm"] = json!(true);
+    let (s, got) = api.post(&list, confirmed).await;
+    assert_eq!(s, 201, "{got}");
+    assert_eq!(
+        got["cleared"],
+        json!({"resolvers": 1, "subnets": 0, "overrides": 0}),
+        "{got}"
+    );
+    assert_eq!(got["enforcement"], "locked", "{got}");
+    assert!(uses(&api, &t.a1, &r).await.is_null());
+    // Nothing to clear: created at once, and the answer says so.
+    let (s, got) = api
+        .post(
+            &list,
+            json!({"name": "Acme deny", "kind": "deny_list", "domains": ["x.example.com"],
+                   "inheritable": true, "enforcement": "locked"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{got}");
+    assert_eq!(
+        got["cleared"],
+        json!({"resolvers": 0, "subnets": 0, "overrides": 0})
+    );
+}
+
+/// H1 (override): an override that is a lock asks the same way, and accepts
+/// `confirm`.
+#[tokio::test]
+async fn an_override_that_is_a_lock_needs_confirm_when_it_clears() {
+    let (_app, t, api) = partner_app().await;
+    let acme = policy(
+        &api,
+        &t.acme,
+        json!({"name": "Acme allow", "kind": "allow_list", "domains": ["acme.example.com"],
+               "inheritable": true}),
+    )
+    .await;
+    let own = policy(
+        &api,
+        &t.a1x,
+        json!({"name": "A1x allow", "kind": "allow_list", "domains": ["x.example.com"]}),
+    )
+    .await;
+    let (s, r) = resolver(&api, &t.a1x, "dns-a1x", Some(own)).await;
+    assert_eq!(s, 201, "{r}");
+    let over = format!("{}/policies/{acme}/override", base(&t.a1));
+    let body = json!({"inheritable": true, "enforcement": "locked"});
+    let (s, e) = api.post(&over, body.clone()).await;
+    assert_eq!(s, 409, "{e}");
+    assert!(e["detail"].as_str().unwrap().contains("1 resolver"), "{e}");
+    assert!(uses(&api, &t.a1x, &r).await.is_i64(), "nothing cleared");
+    let mut confirmed = body;
+    confirmed["confirm"] = json!(true);
+    let (s, got) = api.post(&over, confirmed).await;
+    assert_eq!(s, 201, "{got}");
+    assert_eq!(got["overrides_id"], acme, "{got}");
+    assert_eq!(got["cleared"]["resolvers"], 1, "{got}");
+    assert!(uses(&api, &t.a1x, &r).await.is_null());
+}
+
+/// H1 (pages): the new-policy form asks first, with what the lock clears per
+/// tenant; nothing is created until the confirmation's own form is sent.
+#[tokio::test]
+async fn the_new_policy_form_asks_before_a_lock_clears_choices() {
+    let (app, t, api) = partner_app().await;
+    let r = a1_choice(&api, &t).await;
+    app.login_admin().await;
+    let action = format!("/tenants/{}/policies/new", t.acme.id);
+    let fields = [
+        ("name", "Acme allow"),
+        ("kind", "allow_list"),
+        ("domains", "acme.example.com"),
+        ("inheritable", "true"),
+        ("enforcement", "locked"),
+    ];
+    let r1 = app.post_form(&action, &fields).await;
+    assert_eq!(status(&r1), 200, "asked, not created");
+    let html = r1.text().await.unwrap();
+    assert!(
+        html.contains("Lock Acme allow for the tenants below?"),
+        "{html}"
+    );
+    assert_eq!(cleared_lines(&html), ["Tenant a1: 1 resolver"], "{html}");
+    let hidden = hidden_fields(&html, &action);
+    assert!(
+        hidden.contains(&("confirm".to_string(), "1".to_string())),
+        "{hidden:?}"
+    );
+    assert!(uses(&api, &t.a1, &r).await.is_i64(), "nothing cleared");
+    let fields: Vec<(&str, &str)> = hidden
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let r2 = app.post_form(&action, &fields).await;
+    assert_eq!(status(&r2), 303);
+    assert!(uses(&api, &t.a1, &r).await.is_null());
+}
