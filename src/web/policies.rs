@@ -23,8 +23,7 @@ use crate::web::confirm::{Confirm, Question};
 use crate::web::extract::Query;
 use crate::web::form::{field_errors, given_twice, read_form, with_checkbox, NoParams};
 use crate::web::owned::{
-    can_change, confirmed, page_or_fragment, readable, status, tenant_page, writable,
-    Policies,
+    can_change, confirmed, page_or_fragment, readable, status, tenant_page, writable, Policies,
 };
 use crate::web::page::{done, PageCtx};
 use crate::web::routes::{form_routes, route, Route};
@@ -454,7 +453,10 @@ async fn create(
             let action = format!("{}/new", list(&tenant));
             let question = lock_question(&form.name, &form.kind, &tenant);
             let cancel = list(&tenant);
-            ask(&req, &user, &mut conn, question, action, cancel, form, &cleared).await
+            ask(
+                &req, &user, &mut conn, question, action, cancel, form, &cleared,
+            )
+            .await
         }
         Err(errors) => {
             form_page(
@@ -779,7 +781,10 @@ async fn create_override(
             let action = format!("{}/{}/override", list(&tenant), of_id);
             let cancel = action.clone();
             let question = lock_question(&form.name, &form.kind, &tenant);
-            ask(&req, &user, &mut conn, question, action, cancel, form, &cleared).await
+            ask(
+                &req, &user, &mut conn, question, action, cancel, form, &cleared,
+            )
+            .await
         }
         Err(errors) => {
             let of = overridable(&mut conn, &tenant, &path.1).await?;

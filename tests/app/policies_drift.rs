@@ -493,7 +493,7 @@ async fn idn_domains_are_taken_and_every_bad_line_is_named() {
         .await;
     assert_eq!(s, 201, "{p}");
     assert_eq!(
-        p["entries"],
+        p["domains"],
         json!([
             "ok.example.com",
             "xn--80adxhks.xn--p1ai",

@@ -168,3 +168,43 @@ async fn the_new_policy_form_asks_before_a_lock_clears_choices() {
     assert_eq!(status(&r2), 303);
     assert!(uses(&api, &t.a1, &r).await.is_null());
 }
+
+/// M1: a policy's JSON names its kind's setting as a request does (`threshold`,
+/// `categories`, `regulatory`, `domains`; no `entries`), and what was read can be
+/// sent back as a PATCH.
+#[tokio::test]
+async fn a_policy_reads_back_as_its_own_patch() {
+    let (_app, t, api) = partner_app().await;
+    for (kind, field, value) in [
+        ("blocking_threshold", "threshold", json!(40)),
+        ("content_filter", "categories", json!(["adult", "malware"])),
+        ("regulatory", "regulatory", json!(["de_bpjm"])),
+        ("allow_list", "domains", json!(["ok.example.com"])),
+        ("deny_list", "domains", json!(["bad.example.com"])),
+    ] {
+        let mut body = json!({"name": format!("P {kind}"), "kind": kind});
+        body[field] = value.clone();
+        let id = policy(&api, &t.acme, body).await;
+        let item = format!("{}/policies/{id}", base(&t.acme));
+        let (s, got) = api.get(&item).await;
+        assert_eq!(s, 200, "{got}");
+        assert_eq!(got[field], value, "{got}");
+        let settings = [
+            "threshold",
+            "categories",
+            "regulatory",
+            "domains",
+            "entries",
+        ];
+        for other in settings.iter().filter(|f| **f != field) {
+            assert!(got.get(*other).is_none(), "{other} in {got}");
+        }
+        let back = json!({
+            "name": got["name"], field: got[field], "inheritable": got["inheritable"],
+            "enforcement": got["enforcement"],
+        });
+        let (s, again) = api.patch(&item, back).await;
+        assert_eq!(s, 200, "{again}");
+        assert_eq!(again[field], value, "{again}");
+    }
+}

@@ -691,6 +691,13 @@ fn constrain_policies(schemas: &mut Value) {
             }),
         );
     }
+    // A policy read names its kind's setting alone, by the requests' names.
+    if let Some(properties) = schemas["Policy"]["properties"].as_object_mut() {
+        let listed =
+            |list: &[&str]| json!({"type": "array", "items": {"type": "string", "enum": list}});
+        properties.insert("categories".into(), listed(CATEGORIES));
+        properties.insert("regulatory".into(), listed(REGULATORY_LISTS));
+    }
     let needs = |kind: &str, field: &str| json!({"properties": {"kind": {"const": kind}, field: {"type": field_type(field)}}, "required": [field]});
     schemas["PolicyBody"]["oneOf"] = json!([
         needs("blocking_threshold", "threshold"),

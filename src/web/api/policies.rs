@@ -46,11 +46,19 @@ pub struct PolicyJson {
     pub inherited: bool,
     pub name: String,
     pub kind: PolicyKind,
-    /// A blocking threshold's, 0–100; `null` for the other kinds.
+    /// A blocking threshold's, 0–100; only for `blocking_threshold`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub threshold: Option<i32>,
-    /// A content filter's categories, a regulatory policy's lists, or an allow or
-    /// deny list's domains; empty for a blocking threshold.
-    pub entries: Vec<String>,
+    /// A content filter's categories; only for `content_filter`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub categories: Option<Vec<String>>,
+    /// A regulatory policy's lists; only for `regulatory`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub regulatory: Option<Vec<String>>,
+    /// An allow or deny list's domains (IDNs as punycode); only for `allow_list`
+    /// and `deny_list`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub domains: Option<Vec<String>>,
     pub inheritable: bool,
     pub enforcement: Enforcement,
     /// The inherited policy this one overrides.
@@ -79,10 +87,15 @@ impl PolicyJson {
             tenant_id: p.tenant_id,
             owner_name: s.owner_name,
             inherited: p.tenant_id != viewer,
-            entries: p.entries(),
+            threshold: (p.kind == PolicyKind::BlockingThreshold)
+                .then_some(p.threshold)
+                .flatten(),
+            categories: (p.kind == PolicyKind::ContentFilter).then(|| p.entries()),
+            regulatory: (p.kind == PolicyKind::Regulatory).then(|| p.entries()),
+            domains: matches!(p.kind, PolicyKind::AllowList | PolicyKind::DenyList)
+                .then(|| p.entries()),
             name: p.name,
             kind: p.kind,
-            threshold: p.threshold,
             inheritable: p.inheritable,
             enforcement: p.enforcement,
             overrides_id: p.overrides_id,
