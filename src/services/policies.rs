@@ -586,12 +586,7 @@ pub async fn create_override(
 ) -> Result<Updated, AppError> {
     let mut asked = None;
     let saved = run(c, conn, "policy.override", async |conn| {
-        let inherited = Policy::find_visible(conn, &c.tenant.path, of).await?;
-        authz::may_override(
-            &c.tenant.path,
-            &authz::PolicyFacts::of(&inherited.policy),
-            &inherited.owner_name,
-        )?;
+        let inherited = overridable(conn, c.tenant, of).await?;
         overridden_already(conn, c.tenant, &inherited.policy).await?;
         let input = input.map_err(AppError::Validation)?;
         if input.kind != inherited.policy.kind {
@@ -634,6 +629,31 @@ pub async fn create_override(
     })
     .await;
     settled(saved, asked)
+}
+
+/// The inherited policy `of` if the tenant may override it: 404 unless seen, 403
+/// for its own, a locked one, or one without effect here (a lock above its owner
+/// overrules it: `authz::may_override_among`).
+pub async fn overridable(
+    conn: &mut AsyncPgConnection,
+    tenant: &Tenant,
+    of: i64,
+) -> Result<SeenPolicy, AppError> {
+    let (seen, facts) = seen_with_facts(conn, tenant).await?;
+    let Some(inherited) = seen.iter().find(|s| s.policy.id == of) else {
+        return Err(AppError::NotFound);
+    };
+    authz::may_override_among(
+        &tenant.path,
+        &facts,
+        &PolicyFacts::of(&inherited.policy),
+        &inherited.owner_name,
+        |id| {
+            let (owner, name) = named(&seen, id);
+            (owner.to_string(), name.to_string())
+        },
+    )?;
+    Ok(inherited.clone())
 }
 
 /// 409 when the tenant overrides `of` already (one override per inherited policy).

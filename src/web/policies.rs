@@ -490,14 +490,13 @@ async fn shown(
         PolicyAccess::Own => Mode::Own,
         _ => {
             let over = Policy::override_of(conn, tenant.id, id).await?;
+            let may_override = match service::overridable(conn, &tenant, id).await {
+                Ok(_) => true,
+                Err(AppError::Problem { .. }) => false,
+                Err(e) => return Err(e),
+            };
             Mode::Inherited {
-                may_override: authz::may_override(
-                    &tenant.path,
-                    &authz::PolicyFacts::of(&seen.policy),
-                    &seen.owner_name,
-                )
-                .is_ok()
-                    && over.is_none(),
+                may_override: may_override && over.is_none(),
                 owner: seen.owner_name.clone(),
                 overridden_by: over.map(|o| (o.id, o.name)),
             }
@@ -707,13 +706,7 @@ async fn overridable(
     tenant: &Tenant,
     raw: &str,
 ) -> Result<SeenPolicy, AppError> {
-    let seen = Policy::find_visible(conn, &tenant.path, parse_id(raw)?).await?;
-    authz::may_override(
-        &tenant.path,
-        &authz::PolicyFacts::of(&seen.policy),
-        &seen.owner_name,
-    )?;
-    Ok(seen)
+    service::overridable(conn, tenant, parse_id(raw)?).await
 }
 
 async fn override_form(
@@ -734,9 +727,10 @@ async fn override_form(
             &format!("{}/{}", list(&tenant), over.id),
         ));
     }
+    // The inherited policy's settings, `inheritable` too: unchanged, the override
+    // differs in nothing.
     let mut form = PolicyForm::of(&of.policy);
     form.name = service::free_override_name(&mut conn, &tenant, &of.policy.name).await?;
-    form.inheritable = None;
     form_page(
         &req,
         &user,

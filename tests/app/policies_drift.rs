@@ -59,7 +59,7 @@ async fn the_report_and_the_override_page_show_every_real_difference() {
         json!({"threshold": 70, "inheritable": true, "enforcement": "locked"}),
     )
     .await;
-    let not_inheritable = override_of(&api, &t.a1, threshold, json!({})).await;
+    let not_inheritable = override_of(&api, &t.a1, threshold, json!({"inheritable": false})).await;
     let only_locked = override_of(
         &api,
         &t.g1,

@@ -208,3 +208,78 @@ async fn a_policy_reads_back_as_its_own_patch() {
         assert_eq!(again[field], value, "{again}");
     }
 }
+
+/// M2: an override's defaults are the inherited policy's settings, `inheritable`
+/// too (the API's and the form's), so an unchanged override is no drift; a policy
+/// a lock above its owner overrules (no effect here) is not offered for override,
+/// and overriding it is refused naming the lock.
+#[tokio::test]
+async fn an_override_starts_equal_and_a_policy_without_effect_is_not_overridable() {
+    let (app, t, api) = partner_app().await;
+    let shared = policy(
+        &api,
+        &t.acme,
+        json!({"name": "Acme filter", "kind": "content_filter", "categories": ["adult"],
+               "inheritable": true}),
+    )
+    .await;
+    let (s, over) = api
+        .post(
+            &format!("{}/policies/{shared}/override", base(&t.a2)),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, 201, "{over}");
+    assert_eq!(over["inheritable"], true, "{over}");
+    app.login_admin().await;
+    let report = app
+        .get_html(&format!("/tenants/{}/policies/overrides", t.acme.id))
+        .await;
+    assert!(report.contains("id=\"no-overrides\""), "no drift: {report}");
+    let form = app
+        .get_html(&format!("/tenants/{}/policies/{shared}/override", t.a1.id))
+        .await;
+    let field = between(&form, "name=\"inheritable\"", ">");
+    assert!(field.contains("checked"), "pre-filled: {field}");
+    // a1's inheritable filter under acme's later lock of the kind: no effect at a1x.
+    let a1_filter = policy(
+        &api,
+        &t.a1,
+        json!({"name": "A1 filter", "kind": "deny_list", "domains": ["x.example.com"],
+               "inheritable": true}),
+    )
+    .await;
+    policy(
+        &api,
+        &t.acme,
+        json!({"name": "Acme lock", "kind": "deny_list", "domains": ["y.example.com"],
+               "inheritable": true, "enforcement": "locked"}),
+    )
+    .await;
+    let page = app
+        .get_html(&format!("/tenants/{}/policies/{a1_filter}", t.a1x.id))
+        .await;
+    assert!(page.contains("overridden by the lock of"), "{page}");
+    assert!(!page.contains("id=\"override-policy\""), "{page}");
+    let (s, e) = api
+        .post(
+            &format!("{}/policies/{a1_filter}/override", base(&t.a1x)),
+            json!({"domains": ["z.example.com"]}),
+        )
+        .await;
+    assert_eq!(s, 403, "{e}");
+    assert!(
+        e["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Acme lock"),
+        "{e}"
+    );
+    let r = app
+        .get(&format!(
+            "/tenants/{}/policies/{a1_filter}/override",
+            t.a1x.id
+        ))
+        .await;
+    assert_eq!(status(&r), 403);
+}

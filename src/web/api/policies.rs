@@ -496,7 +496,8 @@ pub async fn delete_policy(
 /// or the tenant's own: 403): a policy of this tenant, of the same kind, with the
 /// inherited policy's settings changed by what is sent. `name` defaults to the
 /// inherited policy's name and this tenant's ("Ads (Subc)", or "Ads (Subc) 2" when
-/// that is taken); `inheritable` to `false`. One
+/// that is taken); every other field to the inherited policy's (`inheritable` too). A
+/// policy without effect here (a lock above its owner overrules it) is 403. One
 /// override per inherited policy (409). Accepts `Idempotency-Key`.
 #[utoipa::path(post, path = "/api/v1/tenants/{id}/policies/{pid}/override", tag = "policies",
     params(("id" = i64, Path, description = "Tenant id"), ("pid" = i64, Path, description = "The inherited policy's id"),
@@ -531,9 +532,9 @@ pub async fn override_policy(
             }
             let default_name =
                 service::free_override_name(conn, c.tenant, &inherited.policy.name).await?;
-            let mut base = inherited.policy.clone();
-            base.inheritable = false;
-            let input = data.on(&base, Some(default_name));
+            // The inherited policy's settings, `inheritable` too: an override sent
+            // empty differs in nothing.
+            let input = data.on(&inherited.policy, Some(default_name));
             let confirmed = data.confirm == Some(true);
             changed_answer(
                 c,
