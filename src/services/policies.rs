@@ -479,6 +479,10 @@ pub async fn update(
             return Err(AppError::field("kind", KIND_FIXED));
         }
         check_name(conn, c.tenant.id, &input, Some(id)).await?;
+        if input.fields().same_as(&old) {
+            // Nothing to change: kept as it is, `updated_at` too, and nothing recorded.
+            return Ok(((old, Cleared::default()), None));
+        }
         let was_locking = locks_kind(&old);
         if !was_locking {
             check_lock(conn, c.tenant, &input, Some(id)).await?;

@@ -283,3 +283,102 @@ async fn an_override_starts_equal_and_a_policy_without_effect_is_not_overridable
         .await;
     assert_eq!(status(&r), 403);
 }
+
+/// L9: a PATCH with a setting sent as `null` is a 422 naming it, like the other
+/// fields; an empty PATCH changes nothing, `updated_at` included.
+#[tokio::test]
+async fn null_settings_are_refused_and_an_empty_patch_changes_nothing() {
+    let (_app, t, api) = partner_app().await;
+    let threshold = policy(
+        &api,
+        &t.acme,
+        json!({"name": "T", "kind": "blocking_threshold", "threshold": 40}),
+    )
+    .await;
+    let filter = policy(
+        &api,
+        &t.acme,
+        json!({"name": "F", "kind": "content_filter", "categories": ["adult"]}),
+    )
+    .await;
+    for (id, field) in [
+        (threshold, "threshold"),
+        (filter, "categories"),
+        (filter, "regulatory"),
+        (filter, "domains"),
+    ] {
+        let item = format!("{}/policies/{id}", base(&t.acme));
+        let mut body = json!({});
+        body[field] = Value::Null;
+        let (s, e) = api.patch(&item, body).await;
+        assert_eq!(s, 422, "{field}: {e}");
+        assert!(e["errors"][field].is_string(), "{e}");
+    }
+    let item = format!("{}/policies/{threshold}", base(&t.acme));
+    let (_, before) = api.get(&item).await;
+    let (s, got) = api.patch(&item, json!({})).await;
+    assert_eq!(s, 200, "{got}");
+    assert_eq!(got["updated_at"], before["updated_at"], "{got}");
+    assert_eq!(got["threshold"], 40, "{got}");
+}
+
+/// L2: Reset from the overrides report asks, then returns to the report (Cancel
+/// too); a `next` that is not a report's path is ignored.
+#[tokio::test]
+async fn reset_from_the_report_returns_to_the_report() {
+    let (app, t, api) = partner_app().await;
+    let shared = policy(
+        &api,
+        &t.acme,
+        json!({"name": "Acme filter", "kind": "content_filter", "categories": ["adult"],
+               "inheritable": true}),
+    )
+    .await;
+    let (s, over) = api
+        .post(
+            &format!("{}/policies/{shared}/override", base(&t.a2)),
+            json!({"categories": ["malware"]}),
+        )
+        .await;
+    assert_eq!(s, 201, "{over}");
+    app.login_admin().await;
+    let report_url = format!("/tenants/{}/policies/overrides", t.acme.id);
+    let report = app.get_html(&report_url).await;
+    let action = format!("/tenants/{}/policies/{}/reset", t.a2.id, over["id"]);
+    let fields = hidden_fields(&report, &action);
+    let fields: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let r = app.post_form(&action, &fields).await;
+    assert_eq!(status(&r), 200);
+    let asked = r.text().await.unwrap();
+    assert!(
+        asked.contains(&format!("href=\"{report_url}\"")),
+        "Cancel: {asked}"
+    );
+    let again = hidden_fields(&asked, &action);
+    let again: Vec<(&str, &str)> = again
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    assert!(again.contains(&("next", report_url.as_str())), "{again:?}");
+    let r = app.post_form(&action, &again).await;
+    assert_redirect_to(&r, &report_url);
+    // Anything else is no place to return to.
+    let (s, over) = api
+        .post(
+            &format!("{}/policies/{shared}/override", base(&t.a2)),
+            json!({"categories": ["malware"]}),
+        )
+        .await;
+    assert_eq!(s, 201, "{over}");
+    let action = format!("/tenants/{}/policies/{}/reset", t.a2.id, over["id"]);
+    let r = app
+        .post_form(
+            &action,
+            &[("confirm", "yes"), ("next", "https://evil.example/")],
+        )
+        .await;
+    assert_redirect_to(&r, &format!("/tenants/{}/policies", t.a2.id));
+}

@@ -6,7 +6,7 @@
 //! inherited policy; deleting an override resets the tenant to the inherited one.
 
 use super::owned::{changed_found_in, is_null, listed, refuse_nulls, sent, shown_in, PageParams};
-use super::tenants::{integral_opt_i64, nullable};
+use super::tenants::{integral_opt_i64, nullable, nullable_integral};
 use super::{json, parse_json};
 use crate::auth::authz::{self, PolicyAccess};
 use crate::auth::ApiUser;
@@ -145,24 +145,27 @@ pub struct PolicyBody {
 }
 
 /// Changes to a policy (or, for an override, how it differs from the inherited
-/// policy): only the fields sent change. The kind never changes. `null` for
-/// `name`, `inheritable` or `enforcement` is a 422 naming it (leave the field out to
-/// keep it).
+/// policy): only the fields sent change. The kind never changes. `null` for any
+/// field (`name`, a setting, `inheritable`, `enforcement`) is a 422 naming it
+/// (leave the field out to keep it).
 #[derive(Clone, Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyPatch {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = String)]
     pub name: Option<Option<String>>,
-    #[serde(default, deserialize_with = "integral_opt_i64")]
-    #[schema(value_type = Option<i64>)]
-    pub threshold: Option<i64>,
-    #[serde(default)]
-    pub categories: Option<Vec<String>>,
-    #[serde(default)]
-    pub regulatory: Option<Vec<String>>,
-    #[serde(default)]
-    pub domains: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "nullable_integral")]
+    #[schema(value_type = i64)]
+    pub threshold: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Vec<String>)]
+    pub categories: Option<Option<Vec<String>>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Vec<String>)]
+    pub regulatory: Option<Option<Vec<String>>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Vec<String>)]
+    pub domains: Option<Option<Vec<String>>>,
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = bool)]
     pub inheritable: Option<Option<bool>>,
@@ -277,10 +280,10 @@ impl PolicyBody {
 impl PolicyPatch {
     fn settings(&self) -> Settings<'_> {
         Settings {
-            threshold: self.threshold,
-            categories: self.categories.as_deref(),
-            regulatory: self.regulatory.as_deref(),
-            domains: self.domains.as_deref(),
+            threshold: sent(&self.threshold).copied(),
+            categories: sent(&self.categories).map(Vec::as_slice),
+            regulatory: sent(&self.regulatory).map(Vec::as_slice),
+            domains: sent(&self.domains).map(Vec::as_slice),
         }
     }
 
@@ -302,6 +305,10 @@ impl PolicyPatch {
             ),
             &[
                 ("name", is_null(&self.name)),
+                ("threshold", is_null(&self.threshold)),
+                ("categories", is_null(&self.categories)),
+                ("regulatory", is_null(&self.regulatory)),
+                ("domains", is_null(&self.domains)),
                 ("inheritable", is_null(&self.inheritable)),
                 ("enforcement", is_null(&self.enforcement)),
             ],
