@@ -798,6 +798,17 @@ async fn create_override(
     }
 }
 
+/// Where a reset returns to: the overrides report it was started from (`next`, only
+/// a report's own path: `/tenants/{id}/policies/overrides`), else the list.
+fn report_path(confirm: &Confirm) -> Option<String> {
+    let next = confirm.fields.iter().find(|(k, _)| k == "next")?.1.as_str();
+    let id = next
+        .strip_prefix("/tenants/")?
+        .strip_suffix("/policies/overrides")?;
+    let id: i64 = id.parse().ok().filter(|id| *id > 0)?;
+    Some(format!("/tenants/{id}/policies/overrides"))
+}
+
 async fn reset(
     req: HttpRequest,
     user: CurrentUser,
@@ -805,37 +816,47 @@ async fn reset(
     path: web::Path<(String, String)>,
     confirm: Confirm,
 ) -> Result<HttpResponse, AppError> {
-    confirmed::<Policies, _>(
+    // As `confirmed`, returning to the report a reset was started from.
+    let next = report_path(&confirm);
+    let mut conn = state.pool.get().await?;
+    let tenant = writable::<Policies>(&user, &mut conn, &path.0).await?;
+    let id = parse_id(&path.1)?;
+    if !confirm.confirmed {
+        service::may_change(&user, &tenant)?;
+        let (seen, access) = service::find(&mut conn, &tenant, id).await?;
+        authz::require_own_policy(access, &seen.owner_name)?;
+        let Some(of) = service::overridden(&mut conn, &seen.policy).await? else {
+            return Err(AppError::NotFound);
+        };
+        let back = format!("{}/{}", list(&tenant), id);
+        let detail = reset_detail(&mut conn, &user, &tenant, &seen.policy, &of).await?;
+        let q = Question {
+            title: format!(
+                "Reset {} to the inherited {}?",
+                seen.policy.name, of.policy.name
+            ),
+            detail,
+            button: "Reset to inherited".into(),
+            action: format!("{back}/reset"),
+            cancel: next.clone().unwrap_or(back),
+            hidden: next
+                .iter()
+                .map(|n| ("next".to_string(), n.clone()))
+                .collect(),
+            ..Question::default()
+        };
+        return crate::web::confirm::ask(&req, &user, &mut conn, "policies", q).await;
+    }
+    let actor = crate::web::actor(&user, &req);
+    let c = Change::new(&user, &actor, &tenant, state.clock.now());
+    let p = service::reset_override(&mut conn, &c, id).await?;
+    let to = next.unwrap_or_else(|| list(&tenant));
+    done(
         &req,
         &user,
-        &state,
-        &path,
-        &confirm,
-        LIST,
-        async |conn, tenant, id| {
-            let (seen, access) = service::find(conn, tenant, id).await?;
-            authz::require_own_policy(access, &seen.owner_name)?;
-            let Some(of) = service::overridden(conn, &seen.policy).await? else {
-                return Err(AppError::NotFound);
-            };
-            let back = format!("{}/{}", list(tenant), id);
-            let detail = reset_detail(conn, &user, tenant, &seen.policy, &of).await?;
-            Ok(Question {
-                title: format!(
-                    "Reset {} to the inherited {}?",
-                    seen.policy.name, of.policy.name
-                ),
-                detail,
-                button: "Reset to inherited".into(),
-                action: format!("{back}/reset"),
-                cancel: back,
-                ..Question::default()
-            })
-        },
-        async |conn, c, id| service::reset_override(conn, c, id).await,
-        |p: &Policy| format!("Reset {} to the inherited policy.", p.name),
+        format!("Reset {} to the inherited policy.", p.name),
+        &to,
     )
-    .await
 }
 
 /// Names in a sentence: "dns-1, dns-2 and dns-3", at most `MAX_NAMED` of them.
