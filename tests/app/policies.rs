@@ -616,7 +616,7 @@ async fn moving_a_subtree_changes_what_it_inherits_as_the_preview_said() {
     let (s, over) = api
         .post(
             &format!("{}/policies/{filter}/override", base(&t.a1)),
-            json!({"name": "A1 filter", "categories": ["adult"]}),
+            json!({"name": "A1 filter", "categories": ["adult"], "inheritable": false}),
         )
         .await;
     assert_eq!(s, 201, "{over}");
