@@ -1553,6 +1553,32 @@ pub fn may_override(
     }
 }
 
+/// [`may_override`], and not a policy that has no effect here: one a lock above its
+/// owner overrules ([`overruled_by`] among `policies`, the ones the viewer sees) is
+/// 403 naming that lock (`named` gives a policy's owner and name by id).
+pub fn may_override_among(
+    viewer_path: &[i64],
+    policies: &[PolicyFacts],
+    policy: &PolicyFacts,
+    owner_name: &str,
+    named: impl Fn(i64) -> (String, String),
+) -> Result<(), AppError> {
+    may_override(viewer_path, policy, owner_name)?;
+    match overruled_by(viewer_path, policies, policy) {
+        Some(lock) => {
+            let (owner, name) = named(lock.id);
+            Err(AppError::problem(
+                ProblemKind::Forbidden,
+                format!(
+                    "This policy has no effect here: it is overridden by the lock of {owner} \
+                     ({name}), so an override of it would have none either."
+                ),
+            ))
+        }
+        None => Ok(()),
+    }
+}
+
 /// Why a policy applies to a tenant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PolicyReason {

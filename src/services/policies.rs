@@ -217,12 +217,19 @@ pub async fn find(
     Ok((seen, access))
 }
 
+/// Creates one of the tenant's own policies. A new lock (inheritable and `locked`)
+/// binds the tenants below at once: what that clears there (module comment) is
+/// cleared only when `confirmed`, as for [`update`]; unconfirmed, the policy is
+/// created, the clearing counted and all of it rolled back
+/// ([`Updated::Unconfirmed`]). A policy that clears nothing needs no confirmation.
 pub async fn create(
     conn: &mut AsyncPgConnection,
     c: &Change<'_>,
     input: Result<PolicyInput, FieldErrors>,
-) -> Result<Policy, AppError> {
-    run(c, conn, "policy.create", async |conn| {
+    confirmed: bool,
+) -> Result<Updated, AppError> {
+    let mut asked = None;
+    let saved = run(c, conn, "policy.create", async |conn| {
         let input = input.map_err(AppError::Validation)?;
         check_name(conn, c.tenant.id, &input, None).await?;
         check_lock(conn, c.tenant, &input, None).await?;
@@ -232,13 +239,43 @@ pub async fn create(
         let p = Policy::insert(conn, c.tenant.id, &input.fields(), None, c.now)
             .await
             .map_err(taken)?;
+        let mut cleared = Cleared::default();
         if locks_kind(&p) {
-            clear_below(conn, c, &p, Cause::Locked).await?;
+            cleared = clear_below(conn, c, &p, Cause::Locked).await?;
         }
+        let cleared = ask_first(confirmed, cleared, &mut asked)?;
         let after = policy_json(&p);
-        Ok((p, after))
+        Ok(((p, cleared), after))
     })
-    .await
+    .await;
+    settled(saved, asked)
+}
+
+/// Refuses a change that cleared something below unless `confirmed`: the refusal
+/// rolls it back (the `policy.clear` entries with it), and `asked` keeps what it
+/// would clear, to tell it from another refusal ([`settled`]).
+fn ask_first(
+    confirmed: bool,
+    cleared: Cleared,
+    asked: &mut Option<Cleared>,
+) -> Result<Cleared, AppError> {
+    if !confirmed && !cleared.is_empty() {
+        let refusal = unconfirmed(&cleared);
+        *asked = Some(cleared);
+        return Err(refusal);
+    }
+    Ok(cleared)
+}
+
+/// What a change asked first ([`ask_first`]) did.
+fn settled(
+    saved: Result<(Policy, Cleared), AppError>,
+    asked: Option<Cleared>,
+) -> Result<Updated, AppError> {
+    match (saved, asked) {
+        (Err(_), Some(cleared)) => Ok(Updated::Unconfirmed(cleared)),
+        (saved, _) => saved.map(|(p, cleared)| Updated::Saved(p, cleared)),
+    }
 }
 
 /// A lock of a kind that a tenant above, or another policy of this tenant, locks
@@ -378,7 +415,7 @@ async fn record_cleared(
     Ok(())
 }
 
-/// What [`update`] did.
+/// What [`create`], [`update`] or [`create_override`] did.
 #[derive(Clone, Debug)]
 pub enum Updated {
     /// Saved, with what it cleared below (nothing, mostly).
@@ -442,6 +479,10 @@ pub async fn update(
             return Err(AppError::field("kind", KIND_FIXED));
         }
         check_name(conn, c.tenant.id, &input, Some(id)).await?;
+        if input.fields().same_as(&old) {
+            // Nothing to change: kept as it is, `updated_at` too, and nothing recorded.
+            return Ok(((old, Cleared::default()), None));
+        }
         let was_locking = locks_kind(&old);
         if !was_locking {
             check_lock(conn, c.tenant, &input, Some(id)).await?;
@@ -459,21 +500,12 @@ pub async fn update(
         } else if now_locks && !was_locking {
             cleared = clear_below(conn, c, &p, Cause::Locked).await?;
         }
-        if !confirmed && !cleared.is_empty() {
-            // Rolls the change back (the `policy.clear` entries with it); `asked`
-            // tells it from a refusal.
-            let refusal = unconfirmed(&cleared);
-            asked = Some(cleared);
-            return Err(refusal);
-        }
+        let cleared = ask_first(confirmed, cleared, &mut asked)?;
         let audit = changed_fields(&old, &p);
         Ok(((p, cleared), audit))
     })
     .await;
-    match (saved, asked) {
-        (Err(_), Some(cleared)) => Ok(Updated::Unconfirmed(cleared)),
-        (saved, _) => saved.map(|(p, cleared)| Updated::Saved(p, cleared)),
-    }
+    settled(saved, asked)
 }
 
 /// What a change clears, as `p` may be told: per tenant they see (by name), the
@@ -547,20 +579,18 @@ pub async fn delete(
 
 /// Overrides the inherited policy `of` (404 unless the tenant sees it, 403 for its
 /// own or a locked one): a policy of the tenant's own, of the same kind, naming it.
-/// One override per inherited policy and tenant (409).
+/// One override per inherited policy and tenant (409). An override that is a lock
+/// is asked about first as [`create`] is.
 pub async fn create_override(
     conn: &mut AsyncPgConnection,
     c: &Change<'_>,
     of: i64,
     input: Result<PolicyInput, FieldErrors>,
-) -> Result<Policy, AppError> {
-    run(c, conn, "policy.override", async |conn| {
-        let inherited = Policy::find_visible(conn, &c.tenant.path, of).await?;
-        authz::may_override(
-            &c.tenant.path,
-            &authz::PolicyFacts::of(&inherited.policy),
-            &inherited.owner_name,
-        )?;
+    confirmed: bool,
+) -> Result<Updated, AppError> {
+    let mut asked = None;
+    let saved = run(c, conn, "policy.override", async |conn| {
+        let inherited = overridable(conn, c.tenant, of).await?;
         overridden_already(conn, c.tenant, &inherited.policy).await?;
         let input = input.map_err(AppError::Validation)?;
         if input.kind != inherited.policy.kind {
@@ -593,13 +623,41 @@ pub async fn create_override(
             }
             Err(e) => return Err(e.into()),
         };
+        let mut cleared = Cleared::default();
         if locks_kind(&p) {
-            clear_below(conn, c, &p, Cause::Locked).await?;
+            cleared = clear_below(conn, c, &p, Cause::Locked).await?;
         }
+        let cleared = ask_first(confirmed, cleared, &mut asked)?;
         let after = policy_json(&p);
-        Ok((p, after))
+        Ok(((p, cleared), after))
     })
-    .await
+    .await;
+    settled(saved, asked)
+}
+
+/// The inherited policy `of` if the tenant may override it: 404 unless seen, 403
+/// for its own, a locked one, or one without effect here (a lock above its owner
+/// overrules it: `authz::may_override_among`).
+pub async fn overridable(
+    conn: &mut AsyncPgConnection,
+    tenant: &Tenant,
+    of: i64,
+) -> Result<SeenPolicy, AppError> {
+    let (seen, facts) = seen_with_facts(conn, tenant).await?;
+    let Some(inherited) = seen.iter().find(|s| s.policy.id == of) else {
+        return Err(AppError::NotFound);
+    };
+    authz::may_override_among(
+        &tenant.path,
+        &facts,
+        &PolicyFacts::of(&inherited.policy),
+        &inherited.owner_name,
+        |id| {
+            let (owner, name) = named(&seen, id);
+            (owner.to_string(), name.to_string())
+        },
+    )?;
+    Ok(inherited.clone())
 }
 
 /// 409 when the tenant overrides `of` already (one override per inherited policy).

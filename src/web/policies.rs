@@ -23,8 +23,7 @@ use crate::web::confirm::{Confirm, Question};
 use crate::web::extract::Query;
 use crate::web::form::{field_errors, given_twice, read_form, with_checkbox, NoParams};
 use crate::web::owned::{
-    can_change, confirmed, page_or_fragment, readable, saved, status, tenant_page, writable,
-    Policies,
+    can_change, confirmed, page_or_fragment, readable, status, tenant_page, writable, Policies,
 };
 use crate::web::page::{done, PageCtx};
 use crate::web::routes::{form_routes, route, Route};
@@ -436,19 +435,34 @@ async fn create(
 ) -> Result<HttpResponse, AppError> {
     let form = PolicyForm::read(&req, &body)?;
     let input = form.to_input();
-    saved::<Policies, _>(
-        &req,
-        &user,
-        &state,
-        &path,
-        LIST,
-        async |conn, c| service::create(conn, c, input).await,
-        |p: &Policy| format!("Created policy {}.", p.name),
-        async |conn, tenant, errors| {
+    // As `saved`, with a third answer: a new lock that would clear choices below is
+    // asked about first (`Updated::Unconfirmed`: nothing created).
+    let mut conn = state.pool.get().await?;
+    let tenant = writable::<Policies>(&user, &mut conn, &path).await?;
+    let actor = crate::web::actor(&user, &req);
+    let c = Change::new(&user, &actor, &tenant, state.clock.now());
+    let created = service::create(&mut conn, &c, input, form.confirmed()).await;
+    match field_errors(created)? {
+        Ok(Updated::Saved(p, _)) => done(
+            &req,
+            &user,
+            format!("Created policy {}.", p.name),
+            &list(&tenant),
+        ),
+        Ok(Updated::Unconfirmed(cleared)) => {
+            let action = format!("{}/new", list(&tenant));
+            let question = lock_question(&form.name, &form.kind, &tenant);
+            let cancel = list(&tenant);
+            ask(
+                &req, &user, &mut conn, question, action, cancel, form, &cleared,
+            )
+            .await
+        }
+        Err(errors) => {
             form_page(
                 &req,
                 &user,
-                conn,
+                &mut conn,
                 tenant,
                 None,
                 Mode::New,
@@ -457,9 +471,8 @@ async fn create(
                 errors,
             )
             .await
-        },
-    )
-    .await
+        }
+    }
 }
 
 /// A policy's page as the tenant sees it: its form, or read-only when inherited.
@@ -477,14 +490,13 @@ async fn shown(
         PolicyAccess::Own => Mode::Own,
         _ => {
             let over = Policy::override_of(conn, tenant.id, id).await?;
+            let may_override = match service::overridable(conn, &tenant, id).await {
+                Ok(_) => true,
+                Err(AppError::Problem { .. }) => false,
+                Err(e) => return Err(e),
+            };
             Mode::Inherited {
-                may_override: authz::may_override(
-                    &tenant.path,
-                    &authz::PolicyFacts::of(&seen.policy),
-                    &seen.owner_name,
-                )
-                .is_ok()
-                    && over.is_none(),
+                may_override: may_override && over.is_none(),
                 owner: seen.owner_name.clone(),
                 overridden_by: over.map(|o| (o.id, o.name)),
             }
@@ -577,8 +589,7 @@ async fn confirm_change(
     let (seen, _) = service::find(conn, tenant, id).await?;
     let old = seen.policy;
     let (name, below) = (&old.name, &tenant.name);
-    let kind = old.kind.label().to_lowercase();
-    let (title, detail) = if old.inheritable && form.inheritable.is_none() {
+    let question = if old.inheritable && form.inheritable.is_none() {
         (
             format!("Stop {name} reaching the tenants below?"),
             format!(
@@ -588,24 +599,51 @@ async fn confirm_change(
             ),
         )
     } else {
-        (
-            format!("Lock {name} for the tenants below?"),
-            format!(
-                "Locked, {name} is the only {kind} policy the tenants below {below} may use: \
-                 their resolvers and subnets that chose another {kind} policy follow the lock, \
-                 and overrides of a locked policy become plain policies."
-            ),
-        )
+        lock_question(name, old.kind.as_str(), tenant)
     };
-    let view = service::cleared_view(conn, user, cleared).await?;
     let back = format!("{}/{}", list(tenant), id);
+    ask(req, user, conn, question, back.clone(), back, form, cleared).await
+}
+
+/// The title and detail of the confirmation of a lock (a new one, an override
+/// that is one, or a policy made one) named `name` of kind `kind` in `tenant`.
+fn lock_question(name: &str, kind: &str, tenant: &Tenant) -> (String, String) {
+    let kind = kind
+        .parse::<PolicyKind>()
+        .map(|k| k.label().to_lowercase())
+        .unwrap_or_default();
+    let below = &tenant.name;
+    (
+        format!("Lock {name} for the tenants below?"),
+        format!(
+            "Locked, {name} is the only {kind} policy the tenants below {below} may use: \
+             their resolvers and subnets that chose another {kind} policy follow the lock, \
+             and overrides of a locked policy become plain policies."
+        ),
+    )
+}
+
+/// The confirmation page: `question` (title, detail), what `cleared` clears as the
+/// user may be told, and a form posting `form` again to `action` with `confirm=1`.
+#[expect(clippy::too_many_arguments, reason = "each is one part of the page")]
+async fn ask(
+    req: &HttpRequest,
+    user: &CurrentUser,
+    conn: &mut AsyncPgConnection,
+    (title, detail): (String, String),
+    action: String,
+    cancel: String,
+    form: PolicyForm,
+    cleared: &Cleared,
+) -> Result<HttpResponse, AppError> {
+    let view = service::cleared_view(conn, user, cleared).await?;
     let page = ConfirmChangePage {
         page: PageCtx::new(user, conn, "policies").await?,
         title,
         detail,
         lines: view.lines(),
-        action: back.clone(),
-        cancel: back,
+        action,
+        cancel,
         hidden: form.hidden(),
     };
     page_or_fragment!(req, page, actix_web::http::StatusCode::OK)
@@ -668,13 +706,7 @@ async fn overridable(
     tenant: &Tenant,
     raw: &str,
 ) -> Result<SeenPolicy, AppError> {
-    let seen = Policy::find_visible(conn, &tenant.path, parse_id(raw)?).await?;
-    authz::may_override(
-        &tenant.path,
-        &authz::PolicyFacts::of(&seen.policy),
-        &seen.owner_name,
-    )?;
-    Ok(seen)
+    service::overridable(conn, tenant, parse_id(raw)?).await
 }
 
 async fn override_form(
@@ -695,9 +727,10 @@ async fn override_form(
             &format!("{}/{}", list(&tenant), over.id),
         ));
     }
+    // The inherited policy's settings, `inheritable` too: unchanged, the override
+    // differs in nothing.
     let mut form = PolicyForm::of(&of.policy);
     form.name = service::free_override_name(&mut conn, &tenant, &of.policy.name).await?;
-    form.inheritable = None;
     form_page(
         &req,
         &user,
@@ -721,29 +754,38 @@ async fn create_override(
 ) -> Result<HttpResponse, AppError> {
     let mut form = PolicyForm::read(&req, &body)?;
     let of_id = parse_id(&path.1)?;
+    let mut conn = state.pool.get().await?;
+    let tenant = writable::<Policies>(&user, &mut conn, &path.0).await?;
+    service::may_change(&user, &tenant)?;
     // The kind is the inherited policy's (its field is not sent: it is shown fixed).
-    {
-        let mut conn = state.pool.get().await?;
-        let tenant = crate::web::owned::writable::<Policies>(&user, &mut conn, &path.0).await?;
-        service::may_change(&user, &tenant)?;
-        let of = Policy::find_visible(&mut conn, &tenant.path, of_id).await?;
-        form.kind = of.policy.kind.as_str().into();
-    }
+    let of = Policy::find_visible(&mut conn, &tenant.path, of_id).await?;
+    form.kind = of.policy.kind.as_str().into();
     let input = form.to_input();
-    saved::<Policies, _>(
-        &req,
-        &user,
-        &state,
-        &path.0,
-        LIST,
-        async |conn, c| service::create_override(conn, c, of_id, input).await,
-        |p: &Policy| format!("Created override {}.", p.name),
-        async |conn, tenant, errors| {
-            let of = overridable(conn, &tenant, &path.1).await?;
+    let actor = crate::web::actor(&user, &req);
+    let c = Change::new(&user, &actor, &tenant, state.clock.now());
+    let created = service::create_override(&mut conn, &c, of_id, input, form.confirmed()).await;
+    match field_errors(created)? {
+        Ok(Updated::Saved(p, _)) => done(
+            &req,
+            &user,
+            format!("Created override {}.", p.name),
+            &list(&tenant),
+        ),
+        Ok(Updated::Unconfirmed(cleared)) => {
+            let action = format!("{}/{}/override", list(&tenant), of_id);
+            let cancel = action.clone();
+            let question = lock_question(&form.name, &form.kind, &tenant);
+            ask(
+                &req, &user, &mut conn, question, action, cancel, form, &cleared,
+            )
+            .await
+        }
+        Err(errors) => {
+            let of = overridable(&mut conn, &tenant, &path.1).await?;
             form_page(
                 &req,
                 &user,
-                conn,
+                &mut conn,
                 tenant,
                 None,
                 Mode::NewOverride,
@@ -752,9 +794,19 @@ async fn create_override(
                 errors,
             )
             .await
-        },
-    )
-    .await
+        }
+    }
+}
+
+/// Where a reset returns to: the overrides report it was started from (`next`, only
+/// a report's own path: `/tenants/{id}/policies/overrides`), else the list.
+fn report_path(confirm: &Confirm) -> Option<String> {
+    let next = confirm.fields.iter().find(|(k, _)| k == "next")?.1.as_str();
+    let id = next
+        .strip_prefix("/tenants/")?
+        .strip_suffix("/policies/overrides")?;
+    let id: i64 = id.parse().ok().filter(|id| *id > 0)?;
+    Some(format!("/tenants/{id}/policies/overrides"))
 }
 
 async fn reset(
@@ -764,37 +816,47 @@ async fn reset(
     path: web::Path<(String, String)>,
     confirm: Confirm,
 ) -> Result<HttpResponse, AppError> {
-    confirmed::<Policies, _>(
+    // As `confirmed`, returning to the report a reset was started from.
+    let next = report_path(&confirm);
+    let mut conn = state.pool.get().await?;
+    let tenant = writable::<Policies>(&user, &mut conn, &path.0).await?;
+    let id = parse_id(&path.1)?;
+    if !confirm.confirmed {
+        service::may_change(&user, &tenant)?;
+        let (seen, access) = service::find(&mut conn, &tenant, id).await?;
+        authz::require_own_policy(access, &seen.owner_name)?;
+        let Some(of) = service::overridden(&mut conn, &seen.policy).await? else {
+            return Err(AppError::NotFound);
+        };
+        let back = format!("{}/{}", list(&tenant), id);
+        let detail = reset_detail(&mut conn, &user, &tenant, &seen.policy, &of).await?;
+        let q = Question {
+            title: format!(
+                "Reset {} to the inherited {}?",
+                seen.policy.name, of.policy.name
+            ),
+            detail,
+            button: "Reset to inherited".into(),
+            action: format!("{back}/reset"),
+            cancel: next.clone().unwrap_or(back),
+            hidden: next
+                .iter()
+                .map(|n| ("next".to_string(), n.clone()))
+                .collect(),
+            ..Question::default()
+        };
+        return crate::web::confirm::ask(&req, &user, &mut conn, "policies", q).await;
+    }
+    let actor = crate::web::actor(&user, &req);
+    let c = Change::new(&user, &actor, &tenant, state.clock.now());
+    let p = service::reset_override(&mut conn, &c, id).await?;
+    let to = next.unwrap_or_else(|| list(&tenant));
+    done(
         &req,
         &user,
-        &state,
-        &path,
-        &confirm,
-        LIST,
-        async |conn, tenant, id| {
-            let (seen, access) = service::find(conn, tenant, id).await?;
-            authz::require_own_policy(access, &seen.owner_name)?;
-            let Some(of) = service::overridden(conn, &seen.policy).await? else {
-                return Err(AppError::NotFound);
-            };
-            let back = format!("{}/{}", list(tenant), id);
-            let detail = reset_detail(conn, &user, tenant, &seen.policy, &of).await?;
-            Ok(Question {
-                title: format!(
-                    "Reset {} to the inherited {}?",
-                    seen.policy.name, of.policy.name
-                ),
-                detail,
-                button: "Reset to inherited".into(),
-                action: format!("{back}/reset"),
-                cancel: back,
-                ..Question::default()
-            })
-        },
-        async |conn, c, id| service::reset_override(conn, c, id).await,
-        |p: &Policy| format!("Reset {} to the inherited policy.", p.name),
+        format!("Reset {} to the inherited policy.", p.name),
+        &to,
     )
-    .await
 }
 
 /// Names in a sentence: "dns-1, dns-2 and dns-3", at most `MAX_NAMED` of them.

@@ -42,6 +42,7 @@ mod policies;
 mod policies_confirm;
 mod policies_drift;
 mod policies_review;
+mod policies_review3;
 mod query_strings;
 mod resource_views;
 mod resources;

@@ -616,7 +616,7 @@ async fn moving_a_subtree_changes_what_it_inherits_as_the_preview_said() {
     let (s, over) = api
         .post(
             &format!("{}/policies/{filter}/override", base(&t.a1)),
-            json!({"name": "A1 filter", "categories": ["adult"]}),
+            json!({"name": "A1 filter", "categories": ["adult"], "inheritable": false}),
         )
         .await;
     assert_eq!(s, 201, "{over}");
@@ -707,7 +707,8 @@ async fn a_lock_added_later_clears_other_choices_of_its_kind_below() {
         &api,
         &t.acme,
         json!({"name": "Acme regs", "kind": "regulatory", "regulatory": ["uk_ofcom"],
-               "inheritable": true, "enforcement": "locked"}),
+               "inheritable": true, "enforcement": "locked",
+               "confirm": true}),
     )
     .await;
     let url = format!("{}/resolvers/{}", base(&t.a1x), r["id"]);

@@ -59,7 +59,7 @@ async fn the_report_and_the_override_page_show_every_real_difference() {
         json!({"threshold": 70, "inheritable": true, "enforcement": "locked"}),
     )
     .await;
-    let not_inheritable = override_of(&api, &t.a1, threshold, json!({})).await;
+    let not_inheritable = override_of(&api, &t.a1, threshold, json!({"inheritable": false})).await;
     let only_locked = override_of(
         &api,
         &t.g1,
@@ -265,7 +265,8 @@ async fn a_change_records_what_it_changed_and_each_tenant_what_it_cleared() {
         &api,
         &t.globex,
         json!({"name": "Globex lock", "kind": "content_filter", "categories": ["weapons"],
-               "inheritable": true, "enforcement": "locked"}),
+               "inheritable": true, "enforcement": "locked",
+               "confirm": true}),
     )
     .await;
     let g1 = events(&api, &t.g1, "policy.clear").await;
@@ -492,7 +493,7 @@ async fn idn_domains_are_taken_and_every_bad_line_is_named() {
         .await;
     assert_eq!(s, 201, "{p}");
     assert_eq!(
-        p["entries"],
+        p["domains"],
         json!([
             "ok.example.com",
             "xn--80adxhks.xn--p1ai",

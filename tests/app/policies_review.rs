@@ -574,7 +574,7 @@ async fn repeated_fields_and_unknown_parameters_are_refused() {
         .find(|i| i["name"] == "Regs")
         .cloned()
         .unwrap();
-    assert_eq!(regs["entries"], json!(["de_bpjm", "uk_ofcom"]));
+    assert_eq!(regs["regulatory"], json!(["de_bpjm", "uk_ofcom"]));
     assert_eq!(
         got["items"].as_array().unwrap().len(),
         3,

@@ -57,6 +57,19 @@ pub struct PolicyFields {
     pub enforcement: Enforcement,
 }
 
+impl PolicyFields {
+    /// Would storing these fields leave `p` as it is (a change that changes nothing
+    /// keeps its `updated_at`)?
+    pub fn same_as(&self, p: &Policy) -> bool {
+        self.name == p.name
+            && self.kind == p.kind
+            && self.threshold == p.threshold
+            && self.entries == p.entries()
+            && self.inheritable == p.inheritable
+            && self.enforcement == p.enforcement
+    }
+}
+
 tenant_owned!(Policy, policies, name = name);
 
 /// A choice a change of policies cleared, in its tenant: a resolver's or a

@@ -52,7 +52,8 @@ pub struct ResolverJson {
     pub name: String,
     /// An IPv4 or IPv6 address.
     pub address: String,
-    /// Always `null` until policies exist (issue #15).
+    /// The policy it uses: one its tenant sees (`/api/v1/tenants/{id}/policies`);
+    /// `null`: it follows its tenant's effective policy.
     pub policy_id: Option<i64>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -74,7 +75,9 @@ impl From<Resolver> for ResolverJson {
 
 /// A new resolver: a name (1–100 characters once trimmed, no control characters,
 /// unique in the tenant in any case) and one IPv4 or IPv6 address (no prefix
-/// length). `policy_id`: none can be given yet (422) until policies exist.
+/// length). `policy_id` (optional): a policy the tenant sees that no lock above
+/// forbids (422 on `policy_id` otherwise); `null` or left out: it follows the
+/// tenant's effective policy.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResolverBody {
@@ -164,7 +167,8 @@ pub struct SubnetJson {
     /// A network in CIDR notation (`10.0.0.0/24`, `2001:db8::/48`).
     pub cidr: String,
     pub resolver_id: i64,
-    /// Always `null` until policies exist (issue #15).
+    /// The policy it uses: one its tenant sees (`/api/v1/tenants/{id}/policies`);
+    /// `null`: it follows its tenant's effective policy.
     pub policy_id: Option<i64>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -187,7 +191,9 @@ impl From<Subnet> for SubnetJson {
 /// A new subnet: an IPv4 or IPv6 network in CIDR notation without host bits
 /// (`10.0.0.5/24` is refused, naming `10.0.0.0/24`), overlapping none of the
 /// tenant's subnets (422 naming the one it overlaps), served by one of the
-/// tenant's resolvers. `policy_id`: none can be given yet (422).
+/// tenant's resolvers. `policy_id` (optional): a policy the tenant sees that no lock
+/// above forbids (422 on `policy_id` otherwise); `null` or left out: it follows the
+/// tenant's effective policy.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubnetBody {

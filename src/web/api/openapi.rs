@@ -667,15 +667,17 @@ pub fn document_json() -> Value {
 /// `domains` host names; a new policy sends its kind's own (`oneOf` by `kind`).
 fn constrain_policies(schemas: &mut Value) {
     use crate::domain::policy::{CATEGORIES, MAX_DOMAINS, REGULATORY_LISTS};
-    for name in ["PolicyBody", "PolicyPatch"] {
+    // A PATCH refuses `null` for a setting (422); a create takes it as left out.
+    for (name, null) in [("PolicyBody", true), ("PolicyPatch", false)] {
         let Some(properties) = schemas[name]["properties"].as_object_mut() else {
             continue;
         };
+        let of = |t: &str| if null { json!([t, "null"]) } else { json!(t) };
         properties.insert(
             "threshold".into(),
-            json!({"type": ["integer", "null"], "minimum": 0, "maximum": 100}),
+            json!({"type": of("integer"), "minimum": 0, "maximum": 100}),
         );
-        let choices = |list: &[&str]| json!({"type": ["array", "null"], "minItems": 1, "items": {"type": "string", "enum": list}});
+        let choices = |list: &[&str]| json!({"type": of("array"), "minItems": 1, "items": {"type": "string", "enum": list}});
         properties.insert("categories".into(), choices(CATEGORIES));
         properties.insert("regulatory".into(), choices(REGULATORY_LISTS));
         // A host name, or one with non-ASCII letters: an internationalised domain
@@ -683,7 +685,7 @@ fn constrain_policies(schemas: &mut Value) {
         properties.insert(
             "domains".into(),
             json!({
-                "type": ["array", "null"], "minItems": 1, "maxItems": MAX_DOMAINS,
+                "type": of("array"), "minItems": 1, "maxItems": MAX_DOMAINS,
                 "items": {"type": "string", "anyOf": [
                     {"pattern": host_name_pattern()},
                     {"pattern": "[^\\u0000-\\u007f]",
@@ -691,6 +693,13 @@ fn constrain_policies(schemas: &mut Value) {
                 ]},
             }),
         );
+    }
+    // A policy read names its kind's setting alone, by the requests' names.
+    if let Some(properties) = schemas["Policy"]["properties"].as_object_mut() {
+        let listed =
+            |list: &[&str]| json!({"type": "array", "items": {"type": "string", "enum": list}});
+        properties.insert("categories".into(), listed(CATEGORIES));
+        properties.insert("regulatory".into(), listed(REGULATORY_LISTS));
     }
     let needs = |kind: &str, field: &str| json!({"properties": {"kind": {"const": kind}, field: {"type": field_type(field)}}, "required": [field]});
     schemas["PolicyBody"]["oneOf"] = json!([

@@ -6,7 +6,7 @@
 //! inherited policy; deleting an override resets the tenant to the inherited one.
 
 use super::owned::{changed_found_in, is_null, listed, refuse_nulls, sent, shown_in, PageParams};
-use super::tenants::{integral_opt_i64, nullable};
+use super::tenants::{integral_opt_i64, nullable, nullable_integral};
 use super::{json, parse_json};
 use crate::auth::authz::{self, PolicyAccess};
 use crate::auth::ApiUser;
@@ -46,11 +46,19 @@ pub struct PolicyJson {
     pub inherited: bool,
     pub name: String,
     pub kind: PolicyKind,
-    /// A blocking threshold's, 0–100; `null` for the other kinds.
+    /// A blocking threshold's, 0–100; only for `blocking_threshold`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub threshold: Option<i32>,
-    /// A content filter's categories, a regulatory policy's lists, or an allow or
-    /// deny list's domains; empty for a blocking threshold.
-    pub entries: Vec<String>,
+    /// A content filter's categories; only for `content_filter`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub categories: Option<Vec<String>>,
+    /// A regulatory policy's lists; only for `regulatory`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub regulatory: Option<Vec<String>>,
+    /// An allow or deny list's domains (IDNs as punycode); only for `allow_list`
+    /// and `deny_list`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub domains: Option<Vec<String>>,
     pub inheritable: bool,
     pub enforcement: Enforcement,
     /// The inherited policy this one overrides.
@@ -79,10 +87,15 @@ impl PolicyJson {
             tenant_id: p.tenant_id,
             owner_name: s.owner_name,
             inherited: p.tenant_id != viewer,
-            entries: p.entries(),
+            threshold: (p.kind == PolicyKind::BlockingThreshold)
+                .then_some(p.threshold)
+                .flatten(),
+            categories: (p.kind == PolicyKind::ContentFilter).then(|| p.entries()),
+            regulatory: (p.kind == PolicyKind::Regulatory).then(|| p.entries()),
+            domains: matches!(p.kind, PolicyKind::AllowList | PolicyKind::DenyList)
+                .then(|| p.entries()),
             name: p.name,
             kind: p.kind,
-            threshold: p.threshold,
             inheritable: p.inheritable,
             enforcement: p.enforcement,
             overrides_id: p.overrides_id,
@@ -123,41 +136,50 @@ pub struct PolicyBody {
     pub inheritable: bool,
     #[serde(default)]
     pub enforcement: Option<Enforcement>,
+    /// `true` creates a lock (`inheritable` and `locked`) that clears choices below
+    /// (resolvers and subnets there that chose another policy of its kind, overrides
+    /// of a policy of its kind); without it such a create is refused (409) and
+    /// nothing is created. A policy that clears nothing needs no confirmation.
+    #[serde(default)]
+    pub confirm: Option<bool>,
 }
 
 /// Changes to a policy (or, for an override, how it differs from the inherited
-/// policy): only the fields sent change. The kind never changes. `null` for
-/// `name`, `inheritable` or `enforcement` is a 422 naming it (leave the field out to
-/// keep it).
+/// policy): only the fields sent change. The kind never changes. `null` for any
+/// field (`name`, a setting, `inheritable`, `enforcement`) is a 422 naming it
+/// (leave the field out to keep it).
 #[derive(Clone, Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyPatch {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = String)]
     pub name: Option<Option<String>>,
-    #[serde(default, deserialize_with = "integral_opt_i64")]
-    #[schema(value_type = Option<i64>)]
-    pub threshold: Option<i64>,
-    #[serde(default)]
-    pub categories: Option<Vec<String>>,
-    #[serde(default)]
-    pub regulatory: Option<Vec<String>>,
-    #[serde(default)]
-    pub domains: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "nullable_integral")]
+    #[schema(value_type = i64)]
+    pub threshold: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Vec<String>)]
+    pub categories: Option<Option<Vec<String>>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Vec<String>)]
+    pub regulatory: Option<Option<Vec<String>>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Vec<String>)]
+    pub domains: Option<Option<Vec<String>>>,
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = bool)]
     pub inheritable: Option<Option<bool>>,
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Enforcement)]
     pub enforcement: Option<Option<Enforcement>>,
-    /// A PATCH only (an override refuses it): `true` applies a change that clears
-    /// choices below (switching `inheritable` off, or making the policy a lock);
-    /// without it such a change is refused (409) and nothing changes.
+    /// `true` applies a change that clears choices below (switching `inheritable`
+    /// off, or making the policy a lock; an override that is a lock); without it
+    /// such a change is refused (409) and nothing changes.
     #[serde(default)]
     pub confirm: Option<bool>,
 }
 
-/// A changed policy, with what the change cleared below: the resolvers and subnets
+/// A created or changed policy, with what it cleared below: the resolvers and subnets
 /// whose choice of a policy it took away or locked out (they follow their tenant's
 /// effective policy), and the overrides that became plain policies.
 #[derive(Clone, Debug, Serialize, ToSchema)]
@@ -258,10 +280,10 @@ impl PolicyBody {
 impl PolicyPatch {
     fn settings(&self) -> Settings<'_> {
         Settings {
-            threshold: self.threshold,
-            categories: self.categories.as_deref(),
-            regulatory: self.regulatory.as_deref(),
-            domains: self.domains.as_deref(),
+            threshold: sent(&self.threshold).copied(),
+            categories: sent(&self.categories).map(Vec::as_slice),
+            regulatory: sent(&self.regulatory).map(Vec::as_slice),
+            domains: sent(&self.domains).map(Vec::as_slice),
         }
     }
 
@@ -283,10 +305,36 @@ impl PolicyPatch {
             ),
             &[
                 ("name", is_null(&self.name)),
+                ("threshold", is_null(&self.threshold)),
+                ("categories", is_null(&self.categories)),
+                ("regulatory", is_null(&self.regulatory)),
+                ("domains", is_null(&self.domains)),
                 ("inheritable", is_null(&self.inheritable)),
                 ("enforcement", is_null(&self.enforcement)),
             ],
         )
+    }
+}
+
+/// A created policy with what it cleared below, and its id; an unconfirmed one
+/// that would clear something is the 409 of [`service::unconfirmed`].
+fn changed_answer(
+    c: &service::Change<'_>,
+    done: Updated,
+) -> Result<(PolicyChanged, i64), AppError> {
+    match done {
+        Updated::Saved(p, cleared) => {
+            let id = p.id;
+            let policy = PolicyJson::own(p, c);
+            Ok((
+                PolicyChanged {
+                    policy,
+                    cleared: cleared.totals(),
+                },
+                id,
+            ))
+        }
+        Updated::Unconfirmed(cleared) => Err(service::unconfirmed(&cleared)),
     }
 }
 
@@ -322,12 +370,14 @@ pub async fn list_policies(
     Ok(json(StatusCode::OK, &PolicyPage { items, next_cursor }))
 }
 
-/// Create a policy. Accepts `Idempotency-Key`.
+/// Create a policy. A new lock that clears choices below needs `"confirm": true`;
+/// the answer counts what it cleared. Accepts `Idempotency-Key`.
 #[utoipa::path(post, path = "/api/v1/tenants/{id}/policies", tag = "policies",
     params(("id" = i64, Path, description = "Tenant id"),
         ("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key, 1–255 visible ASCII characters")),
     request_body(content = PolicyBody, content_type = "application/json"),
-    responses((status = 201, description = "Created", body = PolicyJson),
+    responses((status = 201, description = "Created, with what it cleared below", body = PolicyChanged),
+        (status = 409, description = "A lock that would clear choices below (named by count in `detail`) and `confirm` is not `true`: nothing created"),
         (status = 422, description = "A field is not valid (`errors`): the name is taken in the tenant; `enforcement`: a second lock of a kind locked already above or in the tenant")),
     security(("bearer" = [])))]
 pub async fn create_policy(
@@ -353,9 +403,8 @@ pub async fn create_policy(
                 data.inheritable,
                 data.enforcement.unwrap_or(Enforcement::Default),
             );
-            let p = service::create(conn, c, input).await?;
-            let id = p.id;
-            Ok((PolicyJson::own(p, c), id))
+            let confirmed = data.confirm == Some(true);
+            changed_answer(c, service::create(conn, c, input, confirmed).await?)
         },
     )
     .await
@@ -454,13 +503,15 @@ pub async fn delete_policy(
 /// or the tenant's own: 403): a policy of this tenant, of the same kind, with the
 /// inherited policy's settings changed by what is sent. `name` defaults to the
 /// inherited policy's name and this tenant's ("Ads (Subc)", or "Ads (Subc) 2" when
-/// that is taken); `inheritable` to `false`. One
+/// that is taken); every other field to the inherited policy's (`inheritable` too). A
+/// policy without effect here (a lock above its owner overrules it) is 403. One
 /// override per inherited policy (409). Accepts `Idempotency-Key`.
 #[utoipa::path(post, path = "/api/v1/tenants/{id}/policies/{pid}/override", tag = "policies",
     params(("id" = i64, Path, description = "Tenant id"), ("pid" = i64, Path, description = "The inherited policy's id"),
         ("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key, 1–255 visible ASCII characters")),
     request_body(content = PolicyPatch, content_type = "application/json"),
-    responses((status = 201, description = "Created", body = PolicyJson),
+    responses((status = 201, description = "Created, with what it cleared below", body = PolicyChanged),
+        (status = 409, description = "An override that is a lock would clear choices below (named by count in `detail`) and `confirm` is not `true`: nothing created"),
         (status = 422, description = "A field is not valid (`errors`): the name is taken in the tenant; `enforcement`: a second lock of a kind locked already above or in the tenant")),
     security(("bearer" = [])))]
 pub async fn override_policy(
@@ -480,12 +531,6 @@ pub async fn override_policy(
         "policies",
         async |conn, c, data: PolicyPatch| {
             service::may_change(c.p, c.tenant)?;
-            if data.confirm.is_some() {
-                return Err(AppError::field(
-                    "confirm",
-                    "An override asks no confirmation: leave confirm out.",
-                ));
-            }
             let inherited = Policy::find_visible(conn, &c.tenant.path, of).await?;
             if authz::policy_access(&c.tenant.path, &authz::PolicyFacts::of(&inherited.policy))
                 == PolicyAccess::Hidden
@@ -494,12 +539,14 @@ pub async fn override_policy(
             }
             let default_name =
                 service::free_override_name(conn, c.tenant, &inherited.policy.name).await?;
-            let mut base = inherited.policy.clone();
-            base.inheritable = false;
-            let input = data.on(&base, Some(default_name));
-            let p = service::create_override(conn, c, of, input).await?;
-            let id = p.id;
-            Ok((PolicyJson::own(p, c), id))
+            // The inherited policy's settings, `inheritable` too: an override sent
+            // empty differs in nothing.
+            let input = data.on(&inherited.policy, Some(default_name));
+            let confirmed = data.confirm == Some(true);
+            changed_answer(
+                c,
+                service::create_override(conn, c, of, input, confirmed).await?,
+            )
         },
     )
     .await

@@ -283,7 +283,9 @@ pub(super) fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
 }
 
 /// Like [`nullable`] for an integer: `Some(None)` for an explicit `null`.
-fn nullable_integral<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<i64>>, D::Error> {
+pub(super) fn nullable_integral<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<i64>>, D::Error> {
     integral_opt_i64(d).map(Some)
 }
 
