@@ -3,14 +3,12 @@
 //! decision goes through the same `authz` functions. `web::extract` makes it a
 //! request extractor.
 
-use super::authz;
 use super::principal::Principal;
 use super::tokens::stored_hash;
 use crate::clock::Clock;
 use crate::db::models::api_token::ApiToken;
-use crate::db::models::plan::Plan;
+use crate::db::models::principal;
 use crate::db::DbPool;
-use crate::domain::plan::PlanOption;
 use crate::error::{AppError, ProblemKind};
 use actix_web::http::{header, Method};
 use actix_web::HttpRequest;
@@ -58,27 +56,21 @@ impl ApiUser {
         let mut conn = pool.get().await?;
         let now = clock.now();
         let invalid = AppError::Unauthorized("The token is unknown, expired or revoked.");
-        let usable = ApiToken::usable(&mut conn, &stored_hash(&token), now)
+        // The token, its user and the home plan's API access in one statement.
+        let usable = principal::by_token(&mut conn, &stored_hash(&token), now)
             .await?
             .ok_or(invalid)?;
-        let principal =
-            Principal::load(&mut conn, usable.user_id)
-                .await?
-                .ok_or(AppError::Unauthorized(
-                    "The token is unknown, expired or revoked.",
-                ))?;
         // API access is a plan option (issue #16): users homed in a tenant whose plan
-        // lacks it may not use the API, whatever their tokens.
-        // The plan governing the home tenant: its own, else its nearest ancestor's.
-        let home = principal.home.id;
-        let plan = Plan::governing(&mut conn, &[home]).await?.remove(&home);
-        {
-            if let Some(reason) = authz::plan_refusal(plan.as_ref(), PlanOption::ApiAccess) {
-                return Err(AppError::problem(
-                    ProblemKind::NotInPlan,
-                    format!("API access: {reason} Your tenant's plan does not include it."),
-                ));
-            }
+        // (its own, else its nearest ancestor's) lacks it may not use the API,
+        // whatever their tokens.
+        if let Some(plan) = &usable.plan_without_api {
+            return Err(AppError::problem(
+                ProblemKind::NotInPlan,
+                format!(
+                    "API access: {} Your tenant's plan does not include it.",
+                    crate::domain::plan::not_in_plan(plan)
+                ),
+            ));
         }
         if usable.read_only && !matches!(*req.method(), Method::GET | Method::HEAD) {
             return Err(AppError::problem(
@@ -87,11 +79,11 @@ impl ApiUser {
             ));
         }
         if super::tokens::use_worth_recording(usable.last_used_at, now) {
-            ApiToken::touch(&mut conn, usable.id, now).await?;
+            ApiToken::touch(&mut conn, usable.token_id, now).await?;
         }
         Ok(ApiUser {
-            principal,
-            token_id: usable.id,
+            principal: usable.principal.into(),
+            token_id: usable.token_id,
             read_only: usable.read_only,
         })
     }

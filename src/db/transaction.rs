@@ -4,10 +4,14 @@
 use diesel::result::{DatabaseErrorKind, Error};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
+/// How long a change waits for a lock (`set_lock_timeout`).
+pub const LOCK_TIMEOUT: &str = "3s";
+
 /// Bounds every lock wait of the current transaction, so a change that waits on
-/// another fails (and can be retried) instead of hanging.
+/// another fails (and can be retried) instead of hanging. (A statement can do it
+/// as a side effect instead: `set_config('lock_timeout', LOCK_TIMEOUT, true)`.)
 pub async fn set_lock_timeout(conn: &mut AsyncPgConnection) -> diesel::QueryResult<()> {
-    diesel::sql_query("SET LOCAL lock_timeout = '3s'")
+    diesel::sql_query(format!("SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
         .execute(conn)
         .await?;
     Ok(())

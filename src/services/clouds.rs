@@ -131,10 +131,9 @@ pub async fn find(
     tenant: &Tenant,
     id: i64,
 ) -> Result<(SeenCloud, CloudAccess), AppError> {
-    let seen = Cloud::on_path(conn, tenant, id)
+    let (seen, root_public) = Cloud::on_path(conn, tenant, id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let root_public = Cloud::sees_root_public(conn, tenant).await?;
     match access(&seen, tenant, root_public) {
         CloudAccess::Hidden => Err(AppError::NotFound),
         a => Ok((seen, a)),

@@ -57,7 +57,6 @@ use crate::db::models::instance::{
     Instance, InstanceFields, InstanceFilter, InstanceRow, OwnerUsage, TenantUsage,
 };
 use crate::db::models::Tenant;
-use crate::db::set_lock_timeout;
 use crate::db::transaction::in_transaction;
 use crate::domain::resources::{
     refusal, Budget, InstanceStatus, LimitHolder, Measure, PathLimits, UsageBar, FORM_LEVEL,
@@ -306,10 +305,9 @@ async fn cloud_seen(
     tenant: &Tenant,
     id: i64,
 ) -> Result<bool, AppError> {
-    let Some(seen) = Cloud::on_path(conn, tenant, id).await? else {
+    let Some((seen, root_public)) = Cloud::on_path(conn, tenant, id).await? else {
         return Ok(false);
     };
-    let root_public = Cloud::sees_root_public(conn, tenant).await?;
     let access = authz::cloud_access(
         &tenant.path,
         root_public,
@@ -372,10 +370,16 @@ async fn check(
         }
     }
     let same_owner = old.is_some_and(|o| o.owner_id == input.owner_id);
-    if let Some(owner) = input.owner_id {
-        if !same_owner && !Instance::is_homed(conn, tenant.id, owner).await? {
-            errors.insert("owner_id", UNKNOWN_OWNER.into());
-        }
+    // Locked and read at once; a new owner must be homed in the tenant.
+    let locked = match input.owner_id {
+        Some(owner_id) => Instance::lock_owner(conn, owner_id).await?,
+        None => None,
+    };
+    if input.owner_id.is_some()
+        && !same_owner
+        && locked.as_ref().is_none_or(|o| o.tenant_id != tenant.id)
+    {
+        errors.insert("owner_id", UNKNOWN_OWNER.into());
     }
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
@@ -398,22 +402,21 @@ async fn check(
         memory,
         instances: i64::from(old.is_none()),
     };
-    let owner = match input.owner_id {
-        Some(owner_id) => Instance::lock_owner_usage(conn, owner_id)
-            .await?
-            .map(|owner| {
-                // A new owner takes the whole instance on; the same owner its growth.
-                if same_owner {
-                    (owner, storage, memory, old.is_some())
-                } else {
-                    (
-                        owner,
-                        i64::from(input.storage_gb),
-                        i64::from(input.memory_gb),
-                        false,
-                    )
-                }
-            }),
+    let owner = match locked {
+        Some(locked) => {
+            let owner = locked.usage(conn).await?;
+            // A new owner takes the whole instance on; the same owner its growth.
+            Some(if same_owner {
+                (owner, storage, memory, old.is_some())
+            } else {
+                (
+                    owner,
+                    i64::from(input.storage_gb),
+                    i64::from(input.memory_gb),
+                    false,
+                )
+            })
+        }
         None => None,
     };
     Ok(Pending { growth, owner })
@@ -527,9 +530,23 @@ pub async fn cloud_choices(
     Ok(choices)
 }
 
-/// The tenant locked under the tree protocol ("create under" it), as it is now.
+/// The tenant locked under the tree protocol ("create under" it), as it is now,
+/// the transaction's lock waits bounded (`set_lock_timeout`). The path the caller
+/// read before the transaction is guarded and locked first, and that lock reads its
+/// rows: when the tenant's path is still that one, its row is as it is now (locked,
+/// it cannot move any more), without `lock_paths`' read before the lock and after
+/// it; when it moved meanwhile, `lock_paths` takes over.
 async fn lock_tenant(conn: &mut AsyncPgConnection, tenant: &Tenant) -> Result<Tenant, AppError> {
-    set_lock_timeout(conn).await?;
+    if !Tenant::guard_change_bounded(conn, &tenant.path).await? {
+        return Err(AppError::Conflict(BEING_DELETED.into()));
+    }
+    let locked = Tenant::lock_key_share_rows(conn, &tenant.path).await?;
+    if let Some(now) = locked
+        .into_iter()
+        .find(|t| t.id == tenant.id && t.path == tenant.path)
+    {
+        return Ok(now);
+    }
     lock_paths(conn, &[tenant.id], None)
         .await?
         .remove(&tenant.id)

@@ -3,9 +3,7 @@
 //! (`authz::cloud_access` is the same rule over loaded rows): by key over the
 //! viewer's path, so it costs one index probe per ancestor, never a subtree walk.
 
-use crate::db::schema::{
-    cloud_assignments, clouds, instances, tenant_paths, tenant_roles, tenants,
-};
+use crate::db::schema::{cloud_assignments, clouds, instances, tenant_paths, tenants};
 use crate::domain::resources::{CloudProvider, CloudVisibility};
 use chrono::{DateTime, Utc};
 use diesel::pg::Pg;
@@ -339,35 +337,35 @@ impl Cloud {
     }
 
     /// The cloud `id` if it belongs to a tenant on `viewer`'s path (anything else is
-    /// not found), with what the sharing rule needs to decide on it.
+    /// not found), with what the sharing rule needs to decide on it: the row, and
+    /// whether `viewer`'s tenant role lets it see the root's public clouds (its
+    /// `public_clouds`), in one statement.
     pub async fn on_path(
         conn: &mut AsyncPgConnection,
         viewer: &Tenant,
         id: i64,
-    ) -> QueryResult<Option<SeenCloud>> {
-        use diesel::sql_types::{Array, BigInt};
-        let row: Option<SeenRow> = diesel::sql_query(format!(
-            "{SEEN_SELECT} WHERE c.tenant_id = ANY ($1) AND c.id = $3"
+    ) -> QueryResult<Option<(SeenCloud, bool)>> {
+        use diesel::sql_types::{Array, BigInt, Bool};
+        #[derive(QueryableByName)]
+        struct OnPath {
+            #[diesel(embed)]
+            seen: SeenRow,
+            #[diesel(sql_type = Bool)]
+            sees_root_public: bool,
+        }
+        let row: Option<OnPath> = diesel::sql_query(format!(
+            "SELECT s.*, COALESCE((SELECT r.public_clouds FROM tenant_roles r WHERE r.id = $4), \
+             false) AS sees_root_public \
+             FROM ({SEEN_SELECT} WHERE c.tenant_id = ANY ($1) AND c.id = $3) s"
         ))
         .bind::<Array<BigInt>, _>(viewer.path.clone())
         .bind::<BigInt, _>(viewer.id)
         .bind::<BigInt, _>(id)
+        .bind::<BigInt, _>(viewer.tenant_role_id)
         .get_result(conn)
         .await
         .optional()?;
-        Ok(row.map(Into::into))
-    }
-
-    /// Whether `viewer`'s tenant role lets it see the root's public clouds.
-    pub async fn sees_root_public(
-        conn: &mut AsyncPgConnection,
-        viewer: &Tenant,
-    ) -> QueryResult<bool> {
-        tenant_roles::table
-            .find(viewer.tenant_role_id)
-            .select(tenant_roles::public_clouds)
-            .first(conn)
-            .await
+        Ok(row.map(|r| (r.seen.into(), r.sees_root_public)))
     }
 
     /// The cloud `id` of `tenant_id` locked FOR UPDATE (a change or delete of it).

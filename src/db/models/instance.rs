@@ -233,6 +233,40 @@ pub struct OwnerUsage {
     pub memory_gb: i64,
 }
 
+/// An instance owner's row, locked by `Instance::lock_owner`.
+#[derive(Clone, Debug)]
+pub struct LockedOwner {
+    pub user_id: i64,
+    /// The owner's home tenant.
+    pub tenant_id: i64,
+    pub username: String,
+    pub storage_limit_gb: Option<i64>,
+    pub memory_limit_gb: Option<i64>,
+}
+
+impl LockedOwner {
+    /// The owner's limits and what they own. A statement of its own, after the
+    /// lock: one statement would sum under a snapshot taken before its lock wait,
+    /// missing the instances of the change it waited for.
+    pub async fn usage(self, conn: &mut AsyncPgConnection) -> QueryResult<OwnerUsage> {
+        let (storage, memory): (Option<i64>, Option<i64>) = instances::table
+            .filter(instances::owner_id.eq(self.user_id))
+            .select((
+                diesel::dsl::sum(instances::storage_gb),
+                diesel::dsl::sum(instances::memory_gb),
+            ))
+            .get_result(conn)
+            .await?;
+        Ok(OwnerUsage {
+            username: self.username,
+            storage_limit_gb: self.storage_limit_gb,
+            memory_limit_gb: self.memory_limit_gb,
+            storage_gb: storage.unwrap_or(0),
+            memory_gb: memory.unwrap_or(0),
+        })
+    }
+}
+
 /// The limits are the effective ones (`effective_limit!`: the lower of its own and
 /// its plan's), with its own and its plan's name ([`limit_columns`] reads the same).
 const USAGE_SELECT: &str = concat!(
@@ -455,16 +489,17 @@ impl Instance {
             .await
     }
 
-    /// The user's limits and what they own, the user row locked FOR NO KEY UPDATE
-    /// (after the path's totals rows) so that two instances of one owner are checked
-    /// one after the other. `None`: no such user.
-    pub async fn lock_owner_usage(
+    /// The user `user_id` locked FOR NO KEY UPDATE (after the path's locks) so that
+    /// two instances of one owner are checked one after the other, with their home
+    /// tenant and limits. `None`: no such user.
+    pub async fn lock_owner(
         conn: &mut AsyncPgConnection,
         user_id: i64,
-    ) -> QueryResult<Option<OwnerUsage>> {
-        let user: Option<(String, Option<i32>, Option<i32>)> = users::table
+    ) -> QueryResult<Option<LockedOwner>> {
+        let user: Option<(i64, String, Option<i32>, Option<i32>)> = users::table
             .find(user_id)
             .select((
+                users::tenant_id,
                 users::username,
                 users::storage_limit_gb,
                 users::memory_limit_gb,
@@ -473,24 +508,15 @@ impl Instance {
             .first(conn)
             .await
             .optional()?;
-        let Some((username, storage_limit, memory_limit)) = user else {
-            return Ok(None);
-        };
-        let (storage, memory): (Option<i64>, Option<i64>) = instances::table
-            .filter(instances::owner_id.eq(user_id))
-            .select((
-                diesel::dsl::sum(instances::storage_gb),
-                diesel::dsl::sum(instances::memory_gb),
-            ))
-            .get_result(conn)
-            .await?;
-        Ok(Some(OwnerUsage {
-            username,
-            storage_limit_gb: storage_limit.map(i64::from),
-            memory_limit_gb: memory_limit.map(i64::from),
-            storage_gb: storage.unwrap_or(0),
-            memory_gb: memory.unwrap_or(0),
-        }))
+        Ok(user.map(
+            |(tenant_id, username, storage_limit, memory_limit)| LockedOwner {
+                user_id,
+                tenant_id,
+                username,
+                storage_limit_gb: storage_limit.map(i64::from),
+                memory_limit_gb: memory_limit.map(i64::from),
+            },
+        ))
     }
 
     /// How many instances `user_id` owns.
@@ -514,21 +540,6 @@ impl Instance {
             .limit(500)
             .load(conn)
             .await
-    }
-
-    /// Is `user_id` homed in `tenant_id`?
-    pub async fn is_homed(
-        conn: &mut AsyncPgConnection,
-        tenant_id: i64,
-        user_id: i64,
-    ) -> QueryResult<bool> {
-        diesel::select(diesel::dsl::exists(
-            users::table
-                .filter(users::id.eq(user_id))
-                .filter(users::tenant_id.eq(tenant_id)),
-        ))
-        .get_result(conn)
-        .await
     }
 }
 

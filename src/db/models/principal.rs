@@ -13,7 +13,7 @@ use super::grant::GrantRow;
 use super::role::{TenantRoleRow, UserRoleRow};
 use super::tenant::{with_path, WithPath};
 use super::{Tenant, User};
-use crate::db::schema::{sessions, user_roles, users};
+use crate::db::schema::{api_tokens, sessions, tenants, user_roles, users};
 use chrono::{DateTime, Utc};
 use diesel::dsl::{AsSelect, InnerJoin, LeftJoin};
 use diesel::expression::{is_aggregate, AppearsOnTable, SelectableExpression, ValidGrouping};
@@ -375,6 +375,71 @@ pub async fn by_user(
         .await
         .optional()?;
     Ok(row.and_then(principal_row))
+}
+
+sql_column! {
+    /// The name of the plan governing the user's home tenant when that plan lacks
+    /// the `api_access` option, else `NULL` (issue #16: such users may not use the API).
+    HomePlanWithoutApi: Nullable<Text> = concat!(
+        "(SELECT pl.name FROM tenants ht JOIN plans pl ON pl.id = ",
+        crate::governing_plan_id!("ht"),
+        " WHERE NOT pl.api_access AND ht.id = users.tenant_id)"
+    )
+}
+
+/// A usable API token (`ApiToken::usable`'s rules) and its user as authorization
+/// needs them, with what API access needs of the home tenant's plan.
+#[derive(Clone, Debug)]
+pub struct TokenWithPrincipal {
+    pub token_id: i64,
+    pub read_only: bool,
+    pub last_used_at: Option<DateTime<Utc>>,
+    /// The governing plan's name when it lacks API access.
+    pub plan_without_api: Option<String>,
+    pub principal: PrincipalRow,
+}
+
+/// Loads the token with this hash if it may be used now (not revoked, not expired,
+/// its user and the user's home tenant enabled) and its user, in one statement.
+pub async fn by_token(
+    conn: &mut AsyncPgConnection,
+    token_hash: &str,
+    now: DateTime<Utc>,
+) -> QueryResult<Option<TokenWithPrincipal>> {
+    type Row = (i64, bool, Option<DateTime<Utc>>, Option<String>, WhoRow);
+    let row: Option<Row> = api_tokens::table
+        .inner_join(users_with_home())
+        .filter(api_tokens::token_hash.eq(token_hash))
+        .filter(api_tokens::revoked_at.is_null())
+        .filter(
+            api_tokens::expires_at
+                .is_null()
+                .or(api_tokens::expires_at.gt(now)),
+        )
+        .filter(users::enabled.eq(true))
+        .filter(tenants::enabled.eq(true))
+        .select((
+            api_tokens::id,
+            api_tokens::read_only,
+            api_tokens::last_used_at,
+            HomePlanWithoutApi,
+            // Last, as in `by_session`.
+            who_columns(),
+        ))
+        .first(conn)
+        .await
+        .optional()?;
+    Ok(row.and_then(
+        |(token_id, read_only, last_used_at, plan_without_api, who)| {
+            Some(TokenWithPrincipal {
+                token_id,
+                read_only,
+                last_used_at,
+                plan_without_api,
+                principal: principal_row(who)?,
+            })
+        },
+    ))
 }
 
 /// Loads a live session and the user it names in one statement, with the path of

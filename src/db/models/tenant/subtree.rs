@@ -115,6 +115,32 @@ impl Tenant {
         Ok(held.held)
     }
 
+    /// `guard_change` and `set_lock_timeout` in one statement: the guards are tried
+    /// without waiting, so the bound set beside them comes in time for the locks
+    /// that follow.
+    pub async fn guard_change_bounded(
+        conn: &mut AsyncPgConnection,
+        ids: &[i64],
+    ) -> QueryResult<bool> {
+        use diesel::sql_types::{Array, BigInt, Bool, Integer, Text};
+        #[derive(QueryableByName)]
+        struct Held {
+            #[diesel(sql_type = Bool)]
+            held: bool,
+        }
+        let held: Held = diesel::sql_query(
+            "SELECT coalesce(bool_and(pg_try_advisory_xact_lock_shared($1, (id & 2147483647)::int)), \
+             true) AS held, set_config('lock_timeout', $3, true) AS lock_timeout \
+             FROM unnest($2::bigint[]) AS id",
+        )
+        .bind::<Integer, _>(DELETE_GUARD)
+        .bind::<Array<BigInt>, _>(ids)
+        .bind::<Text, _>(crate::db::transaction::LOCK_TIMEOUT)
+        .get_result(conn)
+        .await?;
+        Ok(held.held)
+    }
+
     /// Locks these tenants FOR KEY SHARE, top-down (by depth, then id): nobody can
     /// move or delete them (or lock them FOR UPDATE) until the transaction ends,
     /// while edits of counters and creates under them go on.
@@ -130,6 +156,20 @@ impl Tenant {
             .load(conn)
             .await?;
         Ok(locked.len())
+    }
+
+    /// As `lock_key_share`, returning the locked rows as they are under the lock.
+    pub async fn lock_key_share_rows(
+        conn: &mut AsyncPgConnection,
+        ids: &[i64],
+    ) -> QueryResult<Vec<Tenant>> {
+        with_path()
+            .filter(tenants::id.eq_any(ids.to_vec()))
+            .order((array_length(tenant_paths::path, 1).asc(), tenants::id.asc()))
+            .select(Tenant::as_select())
+            .for_key_share()
+            .load(conn)
+            .await
     }
 
     /// Moves `tenant` with its whole subtree under `new_parent`: one statement
