@@ -8,7 +8,7 @@ use image::codecs::jpeg::JpegEncoder;
 use image::codecs::png::{CompressionType, FilterType, PngEncoder};
 use image::error::LimitErrorKind;
 use image::{DynamicImage, ImageError, ImageFormat, ImageReader, Limits};
-use quick_xml::events::{BytesStart, Event};
+use quick_xml::events::{BytesRef, BytesStart, Event};
 use quick_xml::Reader;
 use sha2::{Digest, Sha256};
 use std::io::Cursor;
@@ -215,11 +215,12 @@ const ELEMENTS: &[&str] = &[
     "clipPath",
     "mask",
     "pattern",
+    "style",
 ];
 
 /// Elements that refuse the logo: script, HTML inside SVG, other documents,
-/// animation (which can rewrite attributes to `javascript:` links), style sheets
-/// (which can load from elsewhere).
+/// animation (which can rewrite attributes to `javascript:` links). `<style>` is
+/// kept only if its text is plain CSS ([`check_style`]).
 const REFUSED_ELEMENTS: &[&str] = &[
     "script",
     "foreignObject",
@@ -233,7 +234,6 @@ const REFUSED_ELEMENTS: &[&str] = &[
     "animateMotion",
     "animateTransform",
     "set",
-    "style",
     "handler",
     "listener",
 ];
@@ -316,8 +316,10 @@ fn refused(what: &str) -> String {
 }
 
 /// Rebuilds an SVG from what [`ELEMENTS`] and [`ATTRIBUTES`] allow; refuses
-/// scripts, event handlers, references outside the file, HTML inside it, DOCTYPEs
-/// and entities.
+/// scripts, event handlers, references outside the file, HTML inside it, entities,
+/// DOCTYPEs with an internal subset (where entities are declared) and style sheets
+/// that are more than plain CSS. A DOCTYPE without one (as Illustrator writes) is
+/// left out.
 fn sanitize_svg(bytes: &[u8]) -> Result<Vec<u8>, String> {
     let text = std::str::from_utf8(bytes).map_err(|_| refused("it is not UTF-8 text"))?;
     let mut reader = Reader::from_str(text.trim_start_matches('\u{FEFF}'));
@@ -327,14 +329,44 @@ fn sanitize_svg(bytes: &[u8]) -> Result<Vec<u8>, String> {
     let mut open: Vec<String> = Vec::new();
     let mut skipping = 0usize;
     let mut seen_root = false;
+    // The text of a kept `<style>` element being read.
+    let mut style: Option<String> = None;
     loop {
         let event = reader.read_event().map_err(unreadable)?;
         match event {
             Event::Eof => break,
-            Event::DocType(_) => {
-                return Err(refused("it has a DOCTYPE (entities are not allowed)"))
+            Event::DocType(d) => {
+                if d.contains(&b'[') {
+                    return Err(refused(
+                        "its DOCTYPE declares entities or other definitions \
+                         (an internal subset in [ ]), which are not allowed",
+                    ));
+                }
             }
             Event::Decl(_) | Event::Comment(_) | Event::PI(_) => {}
+            // Inside a kept `<style>`: its text only, checked and written at its end.
+            Event::Start(_) | Event::Empty(_) if style.is_some() => {
+                return Err(refused("its <style> element contains elements"))
+            }
+            Event::End(_) if style.is_some() => {
+                let css = style.take().unwrap_or_default();
+                check_style(&css)?;
+                out.push_str("<style>");
+                escape_into(&css, &mut out);
+                out.push_str("</style>");
+            }
+            Event::Text(t) if style.is_some() => {
+                let t = t.decode().map_err(|_| refused("it is not UTF-8 text"))?;
+                style.get_or_insert_default().push_str(&t);
+            }
+            Event::CData(t) if style.is_some() => {
+                let t = t.decode().map_err(|_| refused("it is not UTF-8 text"))?;
+                style.get_or_insert_default().push_str(&t);
+            }
+            Event::GeneralRef(r) if style.is_some() => {
+                let c = resolve_ref(&r)?;
+                style.get_or_insert_default().push(c);
+            }
             // Inside a left-out element: still checked, nothing written.
             Event::Start(e) if skipping > 0 => {
                 check_element(&e)?;
@@ -346,6 +378,8 @@ fn sanitize_svg(bytes: &[u8]) -> Result<Vec<u8>, String> {
                 let name = element(&e, seen_root)?;
                 seen_root = true;
                 match name {
+                    // Its text is collected above; attributes (`type`, `media`) are left out.
+                    Some(name) if name == "style" => style = Some(String::new()),
                     Some(name) => {
                         if open.len() >= MAX_DEPTH {
                             return Err(refused("its elements nest too deep"));
@@ -362,7 +396,7 @@ fn sanitize_svg(bytes: &[u8]) -> Result<Vec<u8>, String> {
             Event::Empty(e) => {
                 let name = element(&e, seen_root)?;
                 seen_root = true;
-                if let Some(name) = name {
+                if let Some(name) = name.filter(|n| n != "style") {
                     out.push('<');
                     out.push_str(&name);
                     attributes(&e, &mut out)?;
@@ -395,20 +429,7 @@ fn sanitize_svg(bytes: &[u8]) -> Result<Vec<u8>, String> {
                 }
             }
             Event::GeneralRef(r) => {
-                let c = if r.is_char_ref() {
-                    r.resolve_char_ref().ok().flatten()
-                } else {
-                    let name: &[u8] = &r;
-                    match name {
-                        b"lt" => Some('<'),
-                        b"gt" => Some('>'),
-                        b"amp" => Some('&'),
-                        b"quot" => Some('"'),
-                        b"apos" => Some('\''),
-                        _ => None,
-                    }
-                };
-                let c = c.ok_or_else(|| refused("it uses an entity"))?;
+                let c = resolve_ref(&r)?;
                 check_text(c.encode_utf8(&mut [0; 4]))?;
                 if !open.is_empty() && skipping == 0 {
                     escape_into(c.encode_utf8(&mut [0; 4]), &mut out);
@@ -420,6 +441,70 @@ fn sanitize_svg(bytes: &[u8]) -> Result<Vec<u8>, String> {
         return Err(refused("it is not well-formed XML"));
     }
     Ok(out.into_bytes())
+}
+
+/// The character of a character reference or one of XML's five predefined
+/// entities; any other entity refuses the file.
+fn resolve_ref(r: &BytesRef<'_>) -> Result<char, String> {
+    let c = if r.is_char_ref() {
+        r.resolve_char_ref().ok().flatten()
+    } else {
+        let name: &[u8] = r;
+        match name {
+            b"lt" => Some('<'),
+            b"gt" => Some('>'),
+            b"amp" => Some('&'),
+            b"quot" => Some('"'),
+            b"apos" => Some('\''),
+            _ => None,
+        }
+    };
+    c.ok_or_else(|| refused("it uses an entity"))
+}
+
+/// Parts of a style sheet that refuse it (compared without case, spaces and CSS
+/// comments): anything that loads from elsewhere or runs script, any at-rule
+/// (`@import`, `@font-face`, `@namespace`…), and what could end the element or
+/// hide a name (`<`, `&`, backslash escapes).
+const REFUSED_IN_STYLE: &[&str] = &[
+    "url(",
+    "@",
+    "\\",
+    "expression",
+    "image-set",
+    "image(",
+    "src(",
+    "<",
+    "&",
+    "javascript:",
+];
+
+/// A `<style>` element's text (after XML unescaping) is kept only if it is plain
+/// CSS: rules with declarations, nothing of [`REFUSED_IN_STYLE`].
+fn check_style(css: &str) -> Result<(), String> {
+    let mut compact = String::with_capacity(css.len());
+    let mut rest = css;
+    // Comments are taken out first, so `url/**/(` or `java/**/script:` are seen.
+    while let Some(at) = rest.find("/*") {
+        compact.push_str(&rest[..at]);
+        rest = match rest[at + 2..].find("*/") {
+            Some(end) => &rest[at + 2 + end + 2..],
+            None => "",
+        };
+    }
+    compact.push_str(rest);
+    let compact: String = compact
+        .chars()
+        .filter(|c| !c.is_whitespace() && !c.is_control())
+        .flat_map(char::to_lowercase)
+        .collect();
+    match REFUSED_IN_STYLE.iter().find(|bad| compact.contains(**bad)) {
+        Some(bad) => Err(refused(&format!(
+            "its <style> element is more than plain CSS (it has \"{}\")",
+            bad.trim_end_matches('(')
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// The element's local name if it is kept, `None` if it is left out; an error for
@@ -856,6 +941,148 @@ mod tests {
         }
         // url(#id) within the file stays allowed.
         assert!(Logo::parse(&svg(r##"<rect style="fill:url(#g)"/>"##)).is_ok());
+    }
+
+    /// What Illustrator writes: an XML declaration, a DOCTYPE naming SVG 1.1's DTD,
+    /// and a style sheet of classes.
+    const ILLUSTRATOR: &str = r#"<?xml version="1.0" encoding="utf-8"?>
+<!-- Generator: Adobe Illustrator 27.0.0, SVG Export Plug-In . SVG Version: 6.00 Build 0)  -->
+<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" "http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd">
+<svg version="1.1" id="Layer_1" xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" x="0px" y="0px"
+	 viewBox="0 0 100 40" style="enable-background:new 0 0 100 40;" xml:space="preserve">
+<style type="text/css">
+	.st0{fill:#1F6FEB;}
+	.st1{fill:none;stroke:#0D1117;stroke-width:2;}
+</style>
+<rect class="st0" width="40" height="40"/>
+<circle class="st1" cx="70" cy="20" r="15"/>
+</svg>
+"#;
+
+    /// Review 16 M3: Illustrator's logos were refused for their DOCTYPE and their
+    /// `<style>`; the DOCTYPE is left out, the style sheet kept.
+    #[test]
+    fn illustrator_svgs_are_kept_without_their_doctype() {
+        let logo = Logo::parse(ILLUSTRATOR.as_bytes()).unwrap();
+        assert_eq!(logo.kind, LogoKind::Svg);
+        let text = String::from_utf8(logo.bytes).unwrap();
+        assert!(
+            !text.contains("DOCTYPE") && !text.contains("svg11.dtd"),
+            "{text}"
+        );
+        assert!(text.contains(".st0{fill:#1F6FEB;}"), "{text}");
+        assert!(text.contains("stroke-width:2;}"), "{text}");
+        assert!(
+            text.contains("<style>") && text.contains("</style>"),
+            "{text}"
+        );
+        assert!(!text.contains("text/css"), "{text}");
+        assert!(
+            text.contains(r#"<rect class="st0" width="40" height="40"/>"#),
+            "{text}"
+        );
+        // Each alone, and a style sheet with a child combinator written `&gt;`, a
+        // comment and an attribute selector in quotes.
+        let doctype = r#"<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" "http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd"><svg xmlns="http://www.w3.org/2000/svg"><rect/></svg>"#;
+        let text = String::from_utf8(Logo::parse(doctype.as_bytes()).unwrap().bytes).unwrap();
+        assert!(
+            !text.contains("DOCTYPE") && text.contains("<rect/>"),
+            "{text}"
+        );
+        let logo = Logo::parse(&svg(
+            r#"<style>/* logo */ g &gt; .a[id="x"]{fill:red}</style><g><rect class="a" id="x"/></g>"#,
+        ))
+        .unwrap();
+        let text = String::from_utf8(logo.bytes).unwrap();
+        assert!(
+            text.contains("<style>/* logo */ g &gt; .a[id=&quot;x&quot;]{fill:red}</style>"),
+            "{text}"
+        );
+        let logo = Logo::parse(&svg("<style><![CDATA[.b{fill:blue}]]></style><style/>")).unwrap();
+        let text = String::from_utf8(logo.bytes).unwrap();
+        assert!(text.contains("<style>.b{fill:blue}</style>"), "{text}");
+        // A style sheet inside a left-out part goes with it.
+        let logo = Logo::parse(&svg("<metadata><style>.c{}</style></metadata>")).unwrap();
+        assert!(!String::from_utf8(logo.bytes).unwrap().contains("style"));
+    }
+
+    #[test]
+    fn style_sheets_beyond_plain_css_and_doctypes_with_a_subset_are_refused() {
+        for (body, why) in [
+            ("<style>.a{fill:url(#g)}</style>", "\"url\""),
+            (
+                "<style>.a{fill:URL( https://evil.example/a)}</style>",
+                "\"url\"",
+            ),
+            (
+                "<style>.a{fill:u/**/rl(https://evil.example/a)}</style>",
+                "\"url\"",
+            ),
+            (
+                "<style>@import 'https://evil.example/a.css';</style>",
+                "\"@\"",
+            ),
+            (
+                "<style>@IMPORT url(https://evil.example/a.css);</style>",
+                "plain CSS",
+            ),
+            (
+                "<style>@font-face{font-family:x;src:local(x)}</style>",
+                "\"@\"",
+            ),
+            ("<style>@media print{.a{fill:red}}</style>", "\"@\""),
+            (
+                r"<style>.a{fill:u\72l(https://evil.example/a)}</style>",
+                r#""\""#,
+            ),
+            (r"<style>.a{fill:red}\@import x;</style>", "plain CSS"),
+            ("<style>.a{fill:&#92;75rl(x)}</style>", r#""\""#),
+            (
+                "<style>.a{width:Expression(alert(1))}</style>",
+                "\"expression\"",
+            ),
+            (
+                "<style>.a{background:image-set('https://evil.example/a' 1x)}</style>",
+                "\"image-set\"",
+            ),
+            (
+                "<style>.a{background:image('https://evil.example/a')}</style>",
+                "\"image\"",
+            ),
+            (
+                "<style>.a{fill:JavaScript:alert(1)}</style>",
+                "\"javascript:\"",
+            ),
+            ("<style>.a{fill:red}&lt;/style&gt;</style>", "\"<\""),
+            (
+                "<style><![CDATA[</style><script>alert(1)</script>]]></style>",
+                "\"<\"",
+            ),
+            ("<style>.a{content:'&amp;'}</style>", "\"&\""),
+            ("<style><rect/></style>", "contains elements"),
+            (
+                r#"<style onload="alert(1)">.a{fill:red}</style>"#,
+                "event handler",
+            ),
+        ] {
+            let err = Logo::parse(&svg(body)).unwrap_err();
+            assert!(err.contains(why), "{body}: {err}");
+            assert!(
+                err.contains("<style>") || why == "event handler",
+                "{body}: {err}"
+            );
+        }
+        for doc in [
+            r#"<!DOCTYPE svg [<!ENTITY x "y">]><svg xmlns="http://www.w3.org/2000/svg"><text>&x;</text></svg>"#,
+            r#"<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" "http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd" [<!ENTITY ns_svg "http://www.w3.org/2000/svg">]><svg xmlns="http://www.w3.org/2000/svg"><rect/></svg>"#,
+            r#"<!DOCTYPE svg [ ]><svg xmlns="http://www.w3.org/2000/svg"><rect/></svg>"#,
+        ] {
+            let err = Logo::parse(doc.as_bytes()).unwrap_err();
+            assert!(err.contains("internal subset"), "{doc}: {err}");
+        }
+        // Without a subset an entity the DTD might define is still refused.
+        let doc = r#"<!DOCTYPE svg SYSTEM "http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd"><svg xmlns="http://www.w3.org/2000/svg"><text>&nbsp;</text></svg>"#;
+        assert!(Logo::parse(doc.as_bytes()).unwrap_err().contains("entity"));
     }
 
     #[test]

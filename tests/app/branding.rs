@@ -1371,3 +1371,64 @@ async fn a_plan_refused_branding_post_shows_the_form_with_the_reason() {
         .unwrap()
         .contains("Custom branding: Not in plan Basic."));
 }
+
+/// Review 16 M3: an SVG as Illustrator exports it (a DOCTYPE naming SVG 1.1's DTD,
+/// a `<style>` of classes) is accepted and served without its DOCTYPE, with its
+/// style sheet; a style sheet that loads from elsewhere, or a DOCTYPE declaring
+/// entities, is still refused.
+#[tokio::test]
+async fn illustrator_svg_logos_are_accepted_without_their_doctype() {
+    let app = spawn_app().await;
+    app.login_admin().await;
+    let acme = app.tenant(&app.root, "acme", true).await;
+    let file = br#"<?xml version="1.0" encoding="utf-8"?>
+<!-- Generator: Adobe Illustrator 27.0.0, SVG Export Plug-In . SVG Version: 6.00 Build 0)  -->
+<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" "http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd">
+<svg version="1.1" id="Layer_1" xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" x="0px" y="0px"
+	 viewBox="0 0 100 40" style="enable-background:new 0 0 100 40;" xml:space="preserve">
+<style type="text/css">
+	.st0{fill:#1F6FEB;}
+</style>
+<rect class="st0" width="40" height="40"/>
+</svg>
+"#;
+    assert_redirect_to(
+        &upload(&app, &acme, "logo.svg", file).await,
+        &format!("/tenants/{}/branding", acme.id),
+    );
+    let r = app
+        .new_browser()
+        .get(&format!("/branding/{}/logo", acme.id))
+        .await;
+    assert_eq!(status(&r), 200);
+    assert_eq!(r.headers()["content-type"], "image/svg+xml");
+    let body = r.text().await.unwrap();
+    assert!(!body.contains("DOCTYPE"), "{body}");
+    assert!(
+        body.contains("<style>") && body.contains(".st0{fill:#1F6FEB;}"),
+        "{body}"
+    );
+    assert!(body.contains(r#"<rect class="st0""#), "{body}");
+    for (file, why) in [
+        (
+            svg("<style>.a{fill:url(https://evil.example/a)}</style>"),
+            "more than plain CSS",
+        ),
+        (
+            svg("<style>@import 'https://evil.example/a.css';</style>"),
+            "more than plain CSS",
+        ),
+        (svg(r"<style>.a{fill:u\72l(x)}</style>"), "more than plain CSS"),
+        (
+            br#"<!DOCTYPE svg [<!ENTITY x "y">]><svg xmlns="http://www.w3.org/2000/svg"><text>&x;</text></svg>"#
+                .to_vec(),
+            "DOCTYPE",
+        ),
+    ] {
+        let r = upload(&app, &acme, "logo.svg", &file).await;
+        assert_eq!(status(&r), 422);
+        let html = r.text().await.unwrap();
+        let error = text_of(&html, "logo-error");
+        assert!(error.contains(why), "{error}");
+    }
+}
