@@ -1553,9 +1553,10 @@ pub fn may_override(
     }
 }
 
-/// [`may_override`], and not a policy that has no effect here: one a lock above its
-/// owner overrules ([`overruled_by`] among `policies`, the ones the viewer sees) is
-/// 403 naming that lock (`named` gives a policy's owner and name by id).
+/// [`may_override`], and not a policy that has no effect here: one another lock
+/// binds its kind against ([`overruled_at`] among `policies`, the ones the viewer
+/// sees: above its owner or between its owner and the viewer) is 403 naming that
+/// lock (`named` gives a policy's owner and name by id).
 pub fn may_override_among(
     viewer_path: &[i64],
     policies: &[PolicyFacts],
@@ -1564,7 +1565,7 @@ pub fn may_override_among(
     named: impl Fn(i64) -> (String, String),
 ) -> Result<(), AppError> {
     may_override(viewer_path, policy, owner_name)?;
-    match overruled_by(viewer_path, policies, policy) {
+    match overruled_at(viewer_path, policies, policy) {
         Some(lock) => {
             let (owner, name) = named(lock.id);
             Err(AppError::problem(
@@ -1635,6 +1636,20 @@ pub fn overruled_by(
 ) -> Option<PolicyFacts> {
     let at = path.iter().position(|t| *t == policy.tenant_id)?;
     locked_against(&path[..=at], policies, policy.kind).filter(|l| l.id != policy.id)
+}
+
+/// The lock that binds `policy`'s kind at the tenant at the end of `path` when it is
+/// another policy ([`locked_against`]): then `policy` has no effect there, whether
+/// the lock is above its owner ([`overruled_by`]) or between its owner and that
+/// tenant, and an override of it there would have none either. `None` for a policy
+/// whose owner is not on `path`.
+pub fn overruled_at(
+    path: &[i64],
+    policies: &[PolicyFacts],
+    policy: &PolicyFacts,
+) -> Option<PolicyFacts> {
+    path.iter().position(|t| *t == policy.tenant_id)?;
+    locked_against(path, policies, policy.kind).filter(|l| l.id != policy.id)
 }
 
 /// For each kind, the policy that applies to the tenant at the end of `path` and

@@ -845,6 +845,22 @@ pub fn overruled(tenant: &Tenant, seen: &[SeenPolicy]) -> Vec<(SeenPolicy, SeenP
         .collect()
 }
 
+/// The lock that leaves `policy` without effect at `tenant` (`authz::overruled_at`:
+/// above its owner, or between its owner and `tenant`), as the tenant sees it: a
+/// policy's page says so and offers no override.
+pub async fn overruled_here(
+    conn: &mut AsyncPgConnection,
+    tenant: &Tenant,
+    policy: &Policy,
+) -> Result<Option<SeenPolicy>, AppError> {
+    let seen = Policy::visible(conn, &tenant.path).await?;
+    let facts = facts_of(&seen);
+    Ok(
+        authz::overruled_at(&tenant.path, &facts, &PolicyFacts::of(policy))
+            .and_then(|lock| seen.iter().find(|s| s.policy.id == lock.id).cloned()),
+    )
+}
+
 /// [`overruled`] among the policies the tenant sees (the list and a policy's page).
 pub async fn overruled_in(
     conn: &mut AsyncPgConnection,

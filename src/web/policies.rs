@@ -376,11 +376,7 @@ async fn form_page(
         _ => Vec::new(),
     };
     let overruled_by = match &policy {
-        Some(p) => service::overruled_in(conn, &tenant)
-            .await?
-            .into_iter()
-            .find(|(s, _)| s.policy.id == p.id)
-            .map(|(_, lock)| lock),
+        Some(p) => service::overruled_here(conn, &tenant, p).await?,
         None => None,
     };
     let page = FormPage {

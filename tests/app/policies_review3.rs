@@ -382,3 +382,55 @@ async fn reset_from_the_report_returns_to_the_report() {
         .await;
     assert_redirect_to(&r, &format!("/tenants/{}/policies", t.a2.id));
 }
+
+/// Re-review H1: a lock between a policy's owner and the tenant leaves the policy
+/// without effect there too: no override of it (403 naming the lock, no button),
+/// while a tenant beside that lock may still override it.
+#[tokio::test]
+async fn a_lock_between_the_owner_and_the_tenant_leaves_nothing_to_override() {
+    let (app, t, api) = partner_app().await;
+    let shared = policy(
+        &api,
+        &t.acme,
+        json!({"name": "Acme threshold", "kind": "blocking_threshold", "threshold": 50,
+               "inheritable": true}),
+    )
+    .await;
+    policy(
+        &api,
+        &t.a1,
+        json!({"name": "A1 lock", "kind": "blocking_threshold", "threshold": 70,
+               "inheritable": true, "enforcement": "locked", "confirm": true}),
+    )
+    .await;
+    app.login_admin().await;
+    let page = app
+        .get_html(&format!("/tenants/{}/policies/{shared}", t.a1x.id))
+        .await;
+    assert!(page.contains("overridden by the lock of"), "{page}");
+    assert!(page.contains("A1 lock"), "{page}");
+    assert!(!page.contains("id=\"override-policy\""), "{page}");
+    let (s, e) = api
+        .post(
+            &format!("{}/policies/{shared}/override", base(&t.a1x)),
+            json!({"threshold": 5}),
+        )
+        .await;
+    assert_eq!(s, 403, "{e}");
+    assert!(
+        e["detail"].as_str().unwrap_or_default().contains("A1 lock"),
+        "{e}"
+    );
+    // Beside the lock (a2 is not under a1) the policy applies and may be overridden.
+    let page = app
+        .get_html(&format!("/tenants/{}/policies/{shared}", t.a2.id))
+        .await;
+    assert!(page.contains("id=\"override-policy\""), "{page}");
+    let (s, over) = api
+        .post(
+            &format!("{}/policies/{shared}/override", base(&t.a2)),
+            json!({"threshold": 5}),
+        )
+        .await;
+    assert_eq!(s, 201, "{over}");
+}

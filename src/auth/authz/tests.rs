@@ -2118,8 +2118,9 @@ proptest! {
 
 mod policies {
     use super::super::{
-        effective_policies, locked_against, may_override, may_use_policy, overruled_by,
-        policy_access, require_own_policy, PolicyAccess, PolicyFacts, PolicyReason,
+        effective_policies, locked_against, may_override, may_override_among, may_use_policy,
+        overruled_at, overruled_by, policy_access, require_own_policy, PolicyAccess, PolicyFacts,
+        PolicyReason,
     };
     use crate::domain::policy::{Enforcement, PolicyKind};
     use proptest::prelude::*;
@@ -2216,6 +2217,41 @@ mod policies {
         assert_eq!(overruled_by(&[1, 2, 3], &all, &top), None, "the lock");
         assert_eq!(overruled_by(&[1, 2, 3], &all, &other_kind), None);
         assert_eq!(overruled_by(&[1, 4], &all, &own), None, "not on the path");
+    }
+
+    #[test]
+    fn a_lock_between_a_policys_owner_and_the_tenant_overrules_it_there() {
+        // Tenant 1 owns an overridable policy; tenant 2 below locks the kind to its own.
+        let open = facts(5, 1, PolicyKind::BlockingThreshold, true, false);
+        let lock = facts(7, 2, PolicyKind::BlockingThreshold, true, true);
+        let all = [open, lock];
+        assert_eq!(
+            overruled_by(&[1, 2, 3], &all, &open),
+            None,
+            "not at its owner"
+        );
+        assert_eq!(overruled_at(&[1, 2, 3], &all, &open), Some(lock), "at 3");
+        assert_eq!(
+            overruled_at(&[1, 2], &all, &open),
+            None,
+            "2's own lock binds below"
+        );
+        assert_eq!(
+            overruled_at(&[1, 2, 3], &all, &lock),
+            None,
+            "the lock itself"
+        );
+        assert!(may_override(&[1, 2, 3], &open, "P").is_ok());
+        assert!(
+            may_override_among(&[1, 2, 3], &all, &open, "P", |_| ("T2".into(), "L".into()))
+                .is_err(),
+            "no override of a policy without effect here"
+        );
+        assert!(may_override_among(&[1, 2], &all, &open, "P", |_| (
+            String::new(),
+            String::new()
+        ))
+        .is_ok());
     }
 
     /// A random tree (each tenant's parent is an earlier one) and random policies.
