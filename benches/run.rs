@@ -633,7 +633,10 @@ async fn create_users(
                     }
                     .insert(c)
                     .await?;
-                    actor.event("user.create", Some(tenant)).record(c).await?;
+                    actor
+                        .event(tenantry::domain::activity::Action::UserCreate, Some(tenant))
+                        .record(c)
+                        .await?;
                     Ok(())
                 })
                 .await?;

@@ -192,10 +192,10 @@ fn redact(p: &Principal, r: AuditPageRow) -> Event {
 /// Keys of before/after that hold a tenant's id.
 const TENANT_KEYS: [&str; 3] = ["parent_id", "tenant_id", "acting_tenant_id"];
 
-/// Replaces the ids under [`TENANT_KEYS`] (and, with `roles`, `tenant_role_id`) that
-/// `names` has a name for with [`named`] text, and so `user_id` and `role_id` where
-/// `p` sees the tenant the user is at home in or the role lives in (a name would
-/// tell about a tenant `p` cannot see); any other value stays as it is.
+/// Replaces the ids under [`TENANT_KEYS`] (and, with `roles`, `tenant_role_id`), and
+/// `plan_id`, that `names` has a name for with [`named`] text, and so `user_id` and
+/// `role_id` where `p` sees the tenant the user is at home in or the role lives in (a
+/// name would tell about a tenant `p` cannot see); any other value stays as it is.
 fn name_ids(p: &Principal, v: &mut serde_json::Value, names: &serde_json::Value, roles: bool) {
     use serde_json::Value;
     let Value::Object(map) = v else { return };
@@ -203,6 +203,9 @@ fn name_ids(p: &Principal, v: &mut serde_json::Value, names: &serde_json::Value,
         let kind = match key.as_str() {
             k if TENANT_KEYS.contains(&k) => Some("tenants"),
             "tenant_role_id" if roles => Some("tenant_roles"),
+            // Plans are the installation's, named to whoever reads an event about
+            // a tenant on one (its editors see its plan's name on its page).
+            "plan_id" => Some("plans"),
             "user_id" => Some("users"),
             "role_id" => Some("roles"),
             _ => None,

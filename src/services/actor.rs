@@ -2,6 +2,7 @@
 
 use crate::auth::Principal;
 use crate::db::models::{Tenant, User};
+use crate::domain::activity::Action;
 
 /// Who performs a change, for the audit trail.
 #[derive(Clone, Debug)]
@@ -65,11 +66,7 @@ impl Actor {
     }
 
     /// An audit event by this actor; the caller adds before/after and records it.
-    pub fn event(
-        &self,
-        action: &'static str,
-        tenant_id: Option<i64>,
-    ) -> crate::db::models::AuditEvent {
+    pub fn event(&self, action: Action, tenant_id: Option<i64>) -> crate::db::models::AuditEvent {
         crate::db::models::AuditEvent {
             actor_user_id: self.user_id,
             actor_username: self.login.clone(),
@@ -78,7 +75,8 @@ impl Actor {
             action,
             // "From where" of every audited change (DESIGN §10).
             client_addr: self.client_addr.clone(),
-            ..Default::default()
+            before: None,
+            after: None,
         }
     }
 }

@@ -7,6 +7,7 @@ use super::Actor;
 use crate::auth::tokens::{self, API_TOKEN_PREFIX};
 use crate::db::models::api_token::{ApiToken, NewApiToken, Revocation};
 use crate::db::models::User;
+use crate::domain::activity::Action;
 use crate::error::AppError;
 use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
@@ -91,7 +92,7 @@ async fn insert(
         }
         .insert(conn)
         .await?;
-        let mut event = actor.event("api_token.create", actor.acting_tenant_id);
+        let mut event = actor.event(Action::ApiTokenCreate, actor.acting_tenant_id);
         event.after = Some(serde_json::json!({
             "token_id": token.id, "name": token.name, "read_only": token.read_only,
             "expires_at": token.expires_at, "user_id": user_id,
@@ -144,7 +145,7 @@ async fn revoke_one(
         let token = ApiToken::find_own(conn, user_id, id).await?;
         let changed = ApiToken::revoke(conn, user_id, id, reason).await?;
         if changed {
-            let mut event = actor.event("api_token.revoke", tenant_id);
+            let mut event = actor.event(Action::ApiTokenRevoke, tenant_id);
             event.before = Some(serde_json::json!({
                 "token_id": token.id, "name": token.name, "user_id": user_id,
             }));
@@ -167,7 +168,7 @@ pub async fn revoke_all(
 ) -> Result<usize, AppError> {
     let revoked = ApiToken::revoke_all(conn, user.id, reason).await?;
     if !revoked.is_empty() {
-        let mut event = actor.event("api_token.revoke_all", Some(user.tenant_id));
+        let mut event = actor.event(Action::ApiTokenRevokeAll, Some(user.tenant_id));
         event.before = Some(serde_json::json!({
             "user_id": user.id,
             "tokens": revoked

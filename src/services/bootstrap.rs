@@ -3,6 +3,7 @@
 use super::Actor;
 use crate::db::models::role::UserRole;
 use crate::db::models::{user::NewUser, Grant, Tenant};
+use crate::domain::activity::Action;
 use crate::domain::{GrantRole, Level, Permissions, Scope, Subdomain, Username};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
@@ -68,7 +69,8 @@ pub async fn run(
             ] {
                 UserRole::insert(conn, root.id, name, &Permissions::all(level), true).await?;
             }
-            let mut event = Actor::system("bootstrap").event("tenant.bootstrap", Some(root.id));
+            let mut event =
+                Actor::system("bootstrap").event(Action::TenantBootstrap, Some(root.id));
             event.after = Some(serde_json::json!({"root": root.subdomain, "admin": user.username}));
             event.record(conn).await?;
             Ok(Outcome::Created {

@@ -15,6 +15,7 @@ use crate::db::models::branding::{Brand, Effective, OwnBranding};
 use crate::db::models::outbox::NewMail;
 use crate::db::models::Tenant;
 use crate::db::transaction::{in_transaction, set_lock_timeout};
+use crate::domain::activity::Action;
 use crate::domain::branding::BrandingFields;
 use crate::domain::logo::Logo;
 use crate::domain::plan::PlanOption;
@@ -154,9 +155,9 @@ pub async fn change(
     authz::require_branding_change(c.p, c.tenant)?;
     let change = change.map_err(AppError::Validation)?;
     let action = match &change {
-        BrandingChange::Fields(_) => "branding.update",
-        BrandingChange::Reset(_) => "branding.reset",
-        BrandingChange::Logo(_) => "branding.logo",
+        BrandingChange::Fields(_) => Action::BrandingUpdate,
+        BrandingChange::Reset(_) => Action::BrandingReset,
+        BrandingChange::Logo(_) => Action::BrandingLogo,
     };
     // A change of nothing (a reset of a field not set, the values stored saved
     // again) writes nothing and records nothing: not even an empty row of its own.

@@ -7,6 +7,7 @@ use super::Actor;
 use crate::auth::Principal;
 use crate::db::models::Tenant;
 use crate::db::transaction::{in_transaction, set_lock_timeout};
+use crate::domain::activity::{changed_only, Action};
 use crate::error::AppError;
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
@@ -37,6 +38,30 @@ pub struct Audit {
     pub after: Option<serde_json::Value>,
 }
 
+impl Audit {
+    /// A change of an item from the snapshot `before` to `after`: only the fields
+    /// that differ, plus those `keep` names (what the item is) on both sides
+    /// (`domain::activity::changed_only`); `None` when nothing differs.
+    pub fn changed(
+        before: &serde_json::Value,
+        after: &serde_json::Value,
+        keep: &[&str],
+    ) -> Option<Audit> {
+        changed_only(before, after, keep).map(|(before, after)| Audit {
+            before: Some(before),
+            after: Some(after),
+        })
+    }
+
+    /// An item removed: what it was, nothing after.
+    pub fn removed(before: serde_json::Value) -> Audit {
+        Audit {
+            before: Some(before),
+            after: None,
+        }
+    }
+}
+
 impl Change<'_> {
     /// Runs `body` as one audited change (the families without versions: network,
     /// policies; the caller checks the right first): one transaction with a bounded
@@ -45,7 +70,7 @@ impl Change<'_> {
     pub async fn audited<T>(
         &self,
         conn: &mut AsyncPgConnection,
-        action: &'static str,
+        action: Action,
         body: impl AsyncFnOnce(&mut AsyncPgConnection) -> Result<(T, serde_json::Value), AppError>,
     ) -> Result<T, AppError> {
         self.audited_as(conn, action, async |conn| {
@@ -64,7 +89,7 @@ impl Change<'_> {
     pub async fn audited_as<T>(
         &self,
         conn: &mut AsyncPgConnection,
-        action: &'static str,
+        action: Action,
         body: impl AsyncFnOnce(&mut AsyncPgConnection) -> Result<(T, Option<Audit>), AppError>,
     ) -> Result<T, AppError> {
         in_transaction(conn, async |conn| {

@@ -21,6 +21,7 @@ use crate::db::models::cloud::{Cloud, CloudFields, CloudFilter, SeenCloud};
 use crate::db::models::Tenant;
 use crate::db::set_lock_timeout;
 use crate::db::transaction::in_transaction;
+use crate::domain::activity::Action;
 use crate::domain::resources::{CloudProvider, CloudVisibility};
 use crate::domain::{Feature, Level, TenantName};
 use crate::error::{AppError, FieldErrors};
@@ -352,7 +353,7 @@ pub async fn create(
         unread.merged(refused(errors))?;
         let cloud = Cloud::insert(conn, tenant.id, &fields(&input)).await?;
         Cloud::set_assignments(conn, cloud.id, &input.assigned_tenant_ids).await?;
-        let mut event = actor.event("cloud.create", Some(tenant.id));
+        let mut event = actor.event(Action::CloudCreate, Some(tenant.id));
         event.after = Some(snapshot(&cloud, &input.assigned_tenant_ids));
         event.record(conn).await?;
         Ok(cloud)
@@ -401,7 +402,7 @@ pub async fn update(
         }
         let cloud = Cloud::update(conn, id, &fields(&input)).await?;
         Cloud::set_assignments(conn, id, &assigned).await?;
-        let mut event = actor.event("cloud.update", Some(tenant.id));
+        let mut event = actor.event(Action::CloudUpdate, Some(tenant.id));
         event.before = Some(snapshot(&before, &old_ids));
         event.after = Some(snapshot(&cloud, &assigned));
         event.record(conn).await?;
@@ -441,7 +442,7 @@ pub async fn delete(
             )));
         }
         Cloud::delete(conn, id).await?;
-        let mut event = actor.event("cloud.delete", Some(tenant.id));
+        let mut event = actor.event(Action::CloudDelete, Some(tenant.id));
         event.before = Some(snapshot(&cloud, &[]));
         event.record(conn).await?;
         Ok(cloud)

@@ -7,6 +7,7 @@ use crate::db::models::instance::{Instance, InstanceFields};
 use crate::db::models::role::UserRole;
 use crate::db::models::tenant::TenantFields;
 use crate::db::models::{user::NewUser, Grant, Tenant};
+use crate::domain::activity::Action;
 use crate::domain::resources::{CloudProvider, CloudVisibility, InstanceStatus};
 use crate::domain::{GrantRole, Scope};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
@@ -125,7 +126,7 @@ pub async fn seed(
             }
         }
         plans(conn, &partners, &resellers, &customers, now).await?;
-        let mut event = actor.event("tenant.seed_demo", Some(root.id));
+        let mut event = actor.event(Action::TenantSeedDemo, Some(root.id));
         event.after = Some(serde_json::json!({"partners": PARTNERS.len()}));
         event.record(conn).await?;
         Ok(())

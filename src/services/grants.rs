@@ -7,6 +7,7 @@ use crate::auth::{authz, Principal};
 use crate::db::models::grant::{GrantRow, UserMatch};
 use crate::db::models::user::PersonRow;
 use crate::db::models::{Grant, Tenant, User};
+use crate::domain::activity::Action;
 use crate::domain::{Feature, GrantRole, Level, Scope};
 use crate::error::AppError;
 use crate::services::tenants::Parsed;
@@ -290,7 +291,7 @@ async fn store(
             }
         }
         Grant::insert(conn, user_id, tenant.id, role, scope, manage).await?;
-        let mut event = actor.event("grant.give", Some(tenant.id));
+        let mut event = actor.event(Action::GrantGive, Some(tenant.id));
         event.before = before.map(|g| serde_json::json!({"user_id": g.user_id, "role": g.role.as_str(), "scope": g.scope.as_str(), "manage_subtenants": g.manage_subtenants}));
         event.after = Some(serde_json::json!({"user_id": user_id, "role": role.as_str(), "scope": scope.as_str(), "manage_subtenants": manage}));
         event.record(conn).await?;
@@ -327,7 +328,7 @@ pub async fn revoke(
             return Err(AppError::Conflict(LAST_OWNER.into()));
         }
         Grant::delete(conn, grant.id).await?;
-        let mut event = actor.event("grant.revoke", Some(tenant.id));
+        let mut event = actor.event(Action::GrantRevoke, Some(tenant.id));
         event.before = Some(serde_json::json!({"user_id": grant.user_id, "role": grant.role.as_str(), "scope": grant.scope.as_str(), "manage_subtenants": grant.manage_subtenants}));
         event.record(conn).await?;
         Ok(())

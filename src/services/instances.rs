@@ -58,6 +58,7 @@ use crate::db::models::instance::{
 };
 use crate::db::models::Tenant;
 use crate::db::transaction::in_transaction;
+use crate::domain::activity::Action;
 use crate::domain::resources::{
     refusal, Budget, InstanceStatus, LimitHolder, Measure, PathLimits, UsageBar, FORM_LEVEL,
 };
@@ -569,7 +570,7 @@ pub async fn create(
         // The event first: the write locks the path's totals rows (the root's,
         // which every create writes, among them) to the commit.
         let id = Instance::next_id(conn).await?;
-        let mut event = actor.event("instance.create", Some(tenant.id));
+        let mut event = actor.event(Action::InstanceCreate, Some(tenant.id));
         event.after = Some(snapshot_of(id, &input));
         event.record(conn).await?;
         let instance = Instance::insert_as(conn, id, tenant.id, &input.fields())
@@ -603,7 +604,7 @@ pub async fn update(
             return Ok(before);
         }
         // The event first, as a create's.
-        let mut event = actor.event("instance.update", Some(tenant.id));
+        let mut event = actor.event(Action::InstanceUpdate, Some(tenant.id));
         event.before = Some(snapshot(&before));
         event.after = Some(snapshot_of(id, &input));
         event.record(conn).await?;
@@ -632,7 +633,7 @@ pub async fn delete(
             return Err(AppError::Conflict(BEING_DELETED.into()));
         }
         let before = Instance::lock(conn, tenant.id, id).await?;
-        let mut event = actor.event("instance.delete", Some(tenant.id));
+        let mut event = actor.event(Action::InstanceDelete, Some(tenant.id));
         event.before = Some(snapshot(&before));
         event.record(conn).await?;
         // Last: its trigger holds the path's totals rows to the commit.

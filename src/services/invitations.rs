@@ -16,6 +16,7 @@ use crate::db::models::outbox::{self, NewMail};
 use crate::db::models::role::UserRole;
 use crate::db::models::user::UserFields;
 use crate::db::models::{Grant, Tenant, User};
+use crate::domain::activity::Action;
 use crate::domain::email::{self, Email};
 use crate::domain::invitation::{InvitationStatus, Offer};
 use crate::domain::{Permissions, Username};
@@ -229,7 +230,7 @@ pub async fn create(
         .await
         .map_err(already_invited)?;
         queue_mail(conn, &inv, tenant, &seed, inviter, now).await?;
-        let mut event = actor.event("invitation.create", Some(tenant.id));
+        let mut event = actor.event(Action::InvitationCreate, Some(tenant.id));
         event.after = Some(snapshot(&inv));
         event.record(conn).await?;
         Ok(inv)
@@ -287,7 +288,7 @@ async fn check_rate(
 async fn record(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
-    action: &'static str,
+    action: Action,
     before: &Invitation,
     after: &Invitation,
 ) -> Result<(), AppError> {
@@ -401,7 +402,7 @@ pub async fn resend(
         let after =
             Invitation::renew(conn, id, &token_hash, expires_at, inviter, &actor.login).await?;
         queue_mail(conn, &after, tenant, &seed, inviter, now).await?;
-        record(conn, actor, "invitation.resend", &before, &after).await?;
+        record(conn, actor, Action::InvitationResend, &before, &after).await?;
         Ok(after)
     })
     .await
@@ -421,7 +422,7 @@ pub async fn revoke(
         let before = lock_manageable(conn, p, tenant, id, now, already_closed).await?;
         outbox::cancel_for_invitation(conn, id, "the invitation was revoked").await?;
         let after = Invitation::revoke(conn, id, now).await?;
-        record(conn, actor, "invitation.revoke", &before, &after).await?;
+        record(conn, actor, Action::InvitationRevoke, &before, &after).await?;
         Ok(after)
     })
     .await
@@ -670,14 +671,14 @@ pub async fn accept_new(
             let after = Invitation::mark_accepted(conn, inv.id, user.id, now).await?;
             outbox::cancel_for_invitation(conn, inv.id, "the invitation was accepted").await?;
             let actor = Actor::account(&user, tenant, account.client_addr.clone());
-            let mut event = actor.event("user.create", Some(tenant.id));
+            let mut event = actor.event(Action::UserCreate, Some(tenant.id));
             event.after = Some(serde_json::json!({
                 "id": user.id, "tenant_id": user.tenant_id, "username": user.username,
                 "email": user.email, "role_id": user.role_id, "source": user.source,
                 "invitation_id": inv.id,
             }));
             event.record(conn).await?;
-            let mut event = actor.event("invitation.accept", Some(tenant.id));
+            let mut event = actor.event(Action::InvitationAccept, Some(tenant.id));
             event.before = Some(snapshot(inv));
             let mut after_json = snapshot(&after);
             after_json["accepted_user_id"] = serde_json::json!(user.id);
@@ -790,7 +791,7 @@ pub async fn accept_existing(
             };
             let after = Invitation::mark_accepted(conn, inv.id, user.user.id, now).await?;
             outbox::cancel_for_invitation(conn, inv.id, "the invitation was accepted").await?;
-            let mut event = actor.event("invitation.accept", Some(tenant.id));
+            let mut event = actor.event(Action::InvitationAccept, Some(tenant.id));
             event.before = Some(snapshot(inv));
             let mut after_json = snapshot(&after);
             after_json["accepted_user_id"] = serde_json::json!(user.user.id);
@@ -838,7 +839,7 @@ async fn record_failure<T>(
         _ => return,
     };
     let actor = actor.unwrap_or_else(|| Actor::anonymous(format!("invitee:{email}"), client_addr));
-    let mut event = actor.event("invitation.fail", Some(*tenant_id));
+    let mut event = actor.event(Action::InvitationFail, Some(*tenant_id));
     event.after = Some(serde_json::json!({
         "invitation_id": invitation_id, "email": email, "reason": message,
     }));

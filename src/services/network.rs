@@ -17,6 +17,7 @@ use crate::db::models::network::{
 };
 use crate::db::models::Tenant;
 use crate::db::transaction::in_transaction;
+use crate::domain::activity::Action;
 use crate::domain::network::{parse_address, parse_identifier, parse_network};
 use crate::domain::{Feature, Level, TenantName};
 use crate::error::{AppError, FieldErrors};
@@ -32,17 +33,30 @@ const RESOLVER_TAKEN: &str = "This tenant has a resolver of this name.";
 /// How many devices or subnets a refusal names.
 const SAMPLE: i64 = 5;
 
+use super::change::Audit;
 pub use super::change::Change;
 
 /// Runs `body` as one change: Resources full (403), then [`Change::audited`].
 async fn run<T>(
     c: &Change<'_>,
     conn: &mut AsyncPgConnection,
-    action: &'static str,
+    action: Action,
     body: impl AsyncFnOnce(&mut AsyncPgConnection) -> Result<(T, serde_json::Value), AppError>,
 ) -> Result<T, AppError> {
     may_change(c.p, c.tenant)?;
     c.audited(conn, action, body).await
+}
+
+/// [`run`] with the event's before and after as `body` says (an update: only the
+/// fields it changed, or no event; a delete: what was deleted).
+async fn run_as<T>(
+    c: &Change<'_>,
+    conn: &mut AsyncPgConnection,
+    action: Action,
+    body: impl AsyncFnOnce(&mut AsyncPgConnection) -> Result<(T, Option<Audit>), AppError>,
+) -> Result<T, AppError> {
+    may_change(c.p, c.tenant)?;
+    c.audited_as(conn, action, body).await
 }
 
 /// Resources read on `tenant` (403): the prologue of every read.
@@ -174,7 +188,7 @@ pub async fn create_resolver(
     c: &Change<'_>,
     input: impl Into<Draft<ResolverInput>>,
 ) -> Result<Resolver, AppError> {
-    run(c, conn, "resolver.create", async |conn| {
+    run(c, conn, Action::ResolverCreate, async |conn| {
         let (input, unread) = input.into().open()?;
         unread.merged(check_resolver_input(conn, c.tenant, &input, None, None).await)?;
         let r = Resolver::insert(conn, c.tenant.id, &input.fields(), c.now)
@@ -192,7 +206,7 @@ pub async fn update_resolver(
     id: i64,
     input: impl Into<Draft<ResolverInput>>,
 ) -> Result<Resolver, AppError> {
-    run(c, conn, "resolver.update", async |conn| {
+    run_as(c, conn, Action::ResolverUpdate, async |conn| {
         let old = Resolver::lock(conn, c.tenant.id, id).await?;
         let (input, unread) = input.into().open()?;
         let checked = check_resolver_input(conn, c.tenant, &input, Some(id), old.policy_id).await;
@@ -200,9 +214,8 @@ pub async fn update_resolver(
         let r = Resolver::update(conn, c.tenant.id, id, &input.fields(), c.now)
             .await
             .map_err(resolver_name_taken)?;
-        let mut after = resolver_json(&r);
-        after["before"] = resolver_json(&old);
-        Ok((r, after))
+        let audit = Audit::changed(&resolver_json(&old), &resolver_json(&r), &["resolver_id"]);
+        Ok((r, audit))
     })
     .await
 }
@@ -260,7 +273,7 @@ pub async fn delete_resolver(
     c: &Change<'_>,
     id: i64,
 ) -> Result<Resolver, AppError> {
-    run(c, conn, "resolver.delete", async |conn| {
+    run_as(c, conn, Action::ResolverDelete, async |conn| {
         // FOR UPDATE: a device or subnet about to use it (FOR KEY SHARE) waits, then
         // finds it gone; one that got there first is counted below.
         let r = Resolver::lock(conn, c.tenant.id, id).await?;
@@ -269,8 +282,8 @@ pub async fn delete_resolver(
             return Err(AppError::Conflict(in_use_message(&r.name, &used)));
         }
         Resolver::delete(conn, c.tenant.id, id).await?;
-        let after = resolver_json(&r);
-        Ok((r, after))
+        let before = resolver_json(&r);
+        Ok((r, Some(Audit::removed(before))))
     })
     .await
 }
@@ -373,7 +386,7 @@ pub async fn create_device(
     c: &Change<'_>,
     input: impl Into<Draft<DeviceInput>>,
 ) -> Result<Device, AppError> {
-    run(c, conn, "device.create", async |conn| {
+    run(c, conn, Action::DeviceCreate, async |conn| {
         let (input, unread) = input.into().open()?;
         unread.merged(check_device_input(conn, c.tenant.id, &input, None).await)?;
         let fields = input.fields();
@@ -397,7 +410,7 @@ pub async fn update_device(
     id: i64,
     input: impl Into<Draft<DeviceInput>>,
 ) -> Result<Device, AppError> {
-    run(c, conn, "device.update", async |conn| {
+    run_as(c, conn, Action::DeviceUpdate, async |conn| {
         let old = Device::find(conn, c.tenant.id, id).await?;
         let (input, unread) = input.into().open()?;
         unread.merged(check_device_input(conn, c.tenant.id, &input, Some(id)).await)?;
@@ -410,9 +423,8 @@ pub async fn update_device(
             Ok(d) => d,
             Err(e) => return Err(device_refused(conn, c.tenant.id, &input, Some(id), e).await),
         };
-        let mut after = device_json(&d);
-        after["before"] = device_json(&old);
-        Ok((d, after))
+        let audit = Audit::changed(&device_json(&old), &device_json(&d), &["device_id"]);
+        Ok((d, audit))
     })
     .await
 }
@@ -422,11 +434,11 @@ pub async fn delete_device(
     c: &Change<'_>,
     id: i64,
 ) -> Result<Device, AppError> {
-    run(c, conn, "device.delete", async |conn| {
+    run_as(c, conn, Action::DeviceDelete, async |conn| {
         let d = Device::find(conn, c.tenant.id, id).await?;
         Device::delete(conn, c.tenant.id, id).await?;
-        let after = device_json(&d);
-        Ok((d, after))
+        let before = device_json(&d);
+        Ok((d, Some(Audit::removed(before))))
     })
     .await
 }
@@ -530,7 +542,7 @@ pub async fn create_subnet(
     c: &Change<'_>,
     input: impl Into<Draft<SubnetInput>>,
 ) -> Result<Subnet, AppError> {
-    run(c, conn, "subnet.create", async |conn| {
+    run(c, conn, Action::SubnetCreate, async |conn| {
         let (input, unread) = input.into().open()?;
         unread.merged(check_subnet_input(conn, c.tenant, &input, None, None).await)?;
         let fields = input.fields();
@@ -555,7 +567,7 @@ pub async fn update_subnet(
     id: i64,
     input: impl Into<Draft<SubnetInput>>,
 ) -> Result<Subnet, AppError> {
-    run(c, conn, "subnet.update", async |conn| {
+    run_as(c, conn, Action::SubnetUpdate, async |conn| {
         let old = Subnet::find(conn, c.tenant.id, id).await?;
         let (input, unread) = input.into().open()?;
         let checked = check_subnet_input(conn, c.tenant, &input, Some(id), old.policy_id).await;
@@ -569,9 +581,8 @@ pub async fn update_subnet(
             Ok(s) => s,
             Err(e) => return Err(subnet_refused(conn, c.tenant.id, &input, Some(id), e).await),
         };
-        let mut after = subnet_json(&s);
-        after["before"] = subnet_json(&old);
-        Ok((s, after))
+        let audit = Audit::changed(&subnet_json(&old), &subnet_json(&s), &["subnet_id"]);
+        Ok((s, audit))
     })
     .await
 }
@@ -581,11 +592,11 @@ pub async fn delete_subnet(
     c: &Change<'_>,
     id: i64,
 ) -> Result<Subnet, AppError> {
-    run(c, conn, "subnet.delete", async |conn| {
+    run_as(c, conn, Action::SubnetDelete, async |conn| {
         let s = Subnet::find(conn, c.tenant.id, id).await?;
         Subnet::delete(conn, c.tenant.id, id).await?;
-        let after = subnet_json(&s);
-        Ok((s, after))
+        let before = subnet_json(&s);
+        Ok((s, Some(Audit::removed(before))))
     })
     .await
 }

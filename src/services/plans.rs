@@ -40,6 +40,7 @@ use crate::auth::{authz, Principal};
 use crate::db::models::plan::{Governed, Plan, PlanRow, PlanTenant};
 use crate::db::models::tenant::TenantFields;
 use crate::db::models::Tenant;
+use crate::domain::activity::{changed_only, Action};
 use crate::domain::plan::{not_in_plan, PlanInput, PlanLimits, PlanOption, PlanOptions};
 use crate::error::{AppError, FieldErrors};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
@@ -121,11 +122,24 @@ fn about_root(p: &Principal) -> Option<i64> {
     p.home.path.first().copied()
 }
 
+/// A plan as its events record it: which plan, and each limit and option a field of
+/// its own (a change reads `storage_limit_gb: 100 → 200`).
 fn snapshot(plan: &Plan) -> serde_json::Value {
-    serde_json::json!({
-        "id": plan.id, "name": plan.name, "limits": plan.limits(), "options": plan.options(),
-    })
+    let mut fields = serde_json::json!({ "plan_id": plan.id, "name": plan.name });
+    for part in [
+        serde_json::to_value(plan.limits()),
+        serde_json::to_value(plan.options()),
+    ] {
+        if let (Some(fields), Ok(serde_json::Value::Object(part))) = (fields.as_object_mut(), part)
+        {
+            fields.extend(part);
+        }
+    }
+    fields
 }
+
+/// What a plan's change records of it besides what changed.
+const KEEP: [&str; 2] = ["plan_id", "name"];
 
 fn name_taken(e: diesel::result::Error) -> AppError {
     use diesel::result::{DatabaseErrorKind, Error};
@@ -155,7 +169,7 @@ pub async fn create(
         }
         let row = PlanRow::new(input.name.as_str(), input.limits, input.options, now);
         let plan = Plan::insert(conn, &row, now).await.map_err(name_taken)?;
-        let mut event = actor.event("plan.create", about_root(p));
+        let mut event = actor.event(Action::PlanCreate, about_root(p));
         event.after = Some(snapshot(&plan));
         event.record(conn).await?;
         Ok(plan)
@@ -202,10 +216,11 @@ pub async fn update(
         }
         let row = PlanRow::new(input.name.as_str(), input.limits, input.options, now);
         let saved = Plan::update(conn, id, &row).await.map_err(name_taken)?;
-        if saved != before {
-            let mut event = actor.event("plan.update", about_root(p));
-            event.before = Some(snapshot(&before));
-            event.after = Some(snapshot(&saved));
+        // What changed, and which plan (its id and name, both sides).
+        if let Some((was, is)) = changed_only(&snapshot(&before), &snapshot(&saved), &KEEP) {
+            let mut event = actor.event(Action::PlanUpdate, about_root(p));
+            event.before = Some(was);
+            event.after = Some(is);
             event.record(conn).await?;
         }
         // Only the limits this save made stricter and the options it dropped: what
@@ -564,7 +579,7 @@ pub async fn delete(
         if let Some(refusal) = delete_refusal(conn, p, &plan).await? {
             return Err(AppError::Conflict(refusal));
         }
-        let mut event = actor.event("plan.delete", about_root(p));
+        let mut event = actor.event(Action::PlanDelete, about_root(p));
         event.before = Some(snapshot(&plan));
         event.record(conn).await?;
         Plan::delete(conn, id).await?;

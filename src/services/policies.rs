@@ -38,6 +38,7 @@ use crate::auth::Principal;
 use crate::db::models::policy::{ClearedChoice, Policy, PolicyFields, SeenPolicy};
 use crate::db::models::Tenant;
 use crate::db::transaction::in_transaction;
+use crate::domain::activity::Action;
 use crate::domain::policy::{Cleared, ClearedCounts, Enforcement, PolicyKind, PolicySettings};
 use crate::domain::{Feature, Level, TenantName};
 use crate::error::{AppError, FieldErrors};
@@ -160,7 +161,7 @@ fn policy_json(p: &Policy) -> serde_json::Value {
 async fn run<T>(
     c: &Change<'_>,
     conn: &mut AsyncPgConnection,
-    action: &'static str,
+    action: Action,
     body: impl AsyncFnOnce(&mut AsyncPgConnection) -> Result<(T, serde_json::Value), AppError>,
 ) -> Result<T, AppError> {
     may_change(c.p, c.tenant)?;
@@ -171,7 +172,7 @@ async fn run<T>(
 async fn run_as<T>(
     c: &Change<'_>,
     conn: &mut AsyncPgConnection,
-    action: &'static str,
+    action: Action,
     body: impl AsyncFnOnce(&mut AsyncPgConnection) -> Result<(T, Option<Audit>), AppError>,
 ) -> Result<T, AppError> {
     may_change(c.p, c.tenant)?;
@@ -229,7 +230,7 @@ pub async fn create(
     confirmed: bool,
 ) -> Result<Updated, AppError> {
     let mut asked = None;
-    let saved = run(c, conn, "policy.create", async |conn| {
+    let saved = run(c, conn, Action::PolicyCreate, async |conn| {
         let input = input.map_err(AppError::Validation)?;
         check_name(conn, c.tenant.id, &input, None).await?;
         check_lock(conn, c.tenant, &input, None).await?;
@@ -407,7 +408,7 @@ async fn record_cleared(
             before.insert(key.clone(), was.into());
             after.insert(key, format!("{is} ({why})").into());
         }
-        let mut event = c.actor.event("policy.clear", Some(tenant_id));
+        let mut event = c.actor.event(Action::PolicyClear, Some(tenant_id));
         event.before = Some(before.into());
         event.after = Some(after.into());
         event.record(conn).await?;
@@ -470,7 +471,7 @@ pub async fn update(
     confirmed: bool,
 ) -> Result<Updated, AppError> {
     let mut asked = None;
-    let saved = run_as(c, conn, "policy.update", async |conn| {
+    let saved = run_as(c, conn, Action::PolicyUpdate, async |conn| {
         let (seen, access) = find(conn, c.tenant, id).await?;
         authz::require_own_policy(access, &seen.owner_name)?;
         let old = Policy::lock(conn, c.tenant.id, id).await?;
@@ -561,7 +562,7 @@ pub async fn delete(
     c: &Change<'_>,
     id: i64,
 ) -> Result<Policy, AppError> {
-    run_as(c, conn, "policy.delete", async |conn| {
+    run_as(c, conn, Action::PolicyDelete, async |conn| {
         let (seen, access) = find(conn, c.tenant, id).await?;
         authz::require_own_policy(access, &seen.owner_name)?;
         let p = Policy::lock(conn, c.tenant.id, id).await?;
@@ -589,7 +590,7 @@ pub async fn create_override(
     confirmed: bool,
 ) -> Result<Updated, AppError> {
     let mut asked = None;
-    let saved = run(c, conn, "policy.override", async |conn| {
+    let saved = run(c, conn, Action::PolicyOverride, async |conn| {
         let inherited = overridable(conn, c.tenant, of).await?;
         overridden_already(conn, c.tenant, &inherited.policy).await?;
         let input = input.map_err(AppError::Validation)?;
@@ -729,7 +730,7 @@ pub async fn reset_override(
     c: &Change<'_>,
     id: i64,
 ) -> Result<Policy, AppError> {
-    run(c, conn, "policy.reset", async |conn| {
+    run_as(c, conn, Action::PolicyReset, async |conn| {
         let (seen, access) = find(conn, c.tenant, id).await?;
         authz::require_own_policy(access, &seen.owner_name)?;
         let p = Policy::lock(conn, c.tenant.id, id).await?;
@@ -738,9 +739,11 @@ pub async fn reset_override(
         };
         let repointed = Policy::repoint(conn, c.tenant.id, id, Some(of), c.now).await?;
         Policy::delete(conn, c.tenant.id, id).await?;
-        let mut after = policy_json(&p);
-        after["repointed"] = repointed.into();
-        Ok((p, after))
+        // The override goes: what it was (and how many of the tenant's resolvers
+        // and subnets it took with it back to the inherited policy), nothing after.
+        let mut before = policy_json(&p);
+        before["repointed"] = repointed.into();
+        Ok((p, Some(Audit::removed(before))))
     })
     .await
 }

@@ -7,6 +7,7 @@ use super::Actor;
 use crate::auth::{authz, Principal};
 use crate::db::models::quota_alert::{self, Crossing};
 use crate::db::models::Tenant;
+use crate::domain::activity::Action;
 use crate::domain::stats::{quota_percent_text, Month};
 use crate::error::AppError;
 use crate::mail::{self, QuotaAlert, PUBLIC_URL_PLACEHOLDER};
@@ -143,7 +144,7 @@ pub async fn set_opt_in(
     }
     conn.transaction(async |conn| {
         if quota_alert::set_opt_in(conn, p.user.id, on, now).await? {
-            let mut event = actor.event("profile.quota_alerts", Some(p.home.id));
+            let mut event = actor.event(Action::ProfileQuotaAlerts, Some(p.home.id));
             event.after = Some(serde_json::json!({ "alerts_from_below": on }));
             event.record(conn).await?;
         }

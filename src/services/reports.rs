@@ -23,6 +23,7 @@ use crate::db::models::outbox::Attachment;
 use crate::db::models::report_subscription::{children_of, ReportSubscription};
 use crate::db::models::Tenant;
 use crate::db::set_lock_timeout;
+use crate::domain::activity::Action;
 use crate::domain::csv_text;
 use crate::domain::stats::{
     Month, Period, ReportRequest, ReportScope, StatsSort, UsageMailRefusal,
@@ -90,7 +91,7 @@ pub async fn subscribe(
             );
             return Err(AppError::Validation(errors));
         };
-        let mut event = actor.event("report.subscribe", Some(tenant.id));
+        let mut event = actor.event(Action::ReportSubscribe, Some(tenant.id));
         event.after = Some(audited(&sub));
         event.record(conn).await?;
         Ok(sub)
@@ -142,7 +143,7 @@ pub async fn cancel(
     conn.transaction(async |conn| {
         let (sub, tenant) = own(conn, p, id, on).await?;
         ReportSubscription::delete(conn, sub.id).await?;
-        let mut event = actor.event("report.cancel", Some(sub.tenant_id));
+        let mut event = actor.event(Action::ReportCancel, Some(sub.tenant_id));
         event.before = Some(audited(&sub));
         event.record(conn).await?;
         Ok((sub, tenant))

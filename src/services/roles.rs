@@ -8,6 +8,7 @@ use super::Actor;
 use crate::auth::{authz, Principal};
 use crate::db::models::role::{TenantRole, UserRole};
 use crate::db::models::Tenant;
+use crate::domain::activity::{changed_only, Action};
 use crate::domain::{Feature, Permissions, RoleName};
 use crate::error::AppError;
 use crate::services::tenants::Parsed;
@@ -92,9 +93,9 @@ pub async fn create_user_role(
         };
         let mut event = actor.event(
             if multi_tenant {
-                "role.template.create"
+                Action::RoleTemplateCreate
             } else {
-                "role.create"
+                Action::RoleCreate
             },
             Some(tenant.id),
         );
@@ -140,7 +141,11 @@ pub async fn update_user_role(
         } else {
             (UserRole::update(conn, role.id, name.as_str(), permissions).await?, 0)
         };
-        let action = if role.multi_tenant { "role.template.update" } else { "role.update" };
+        let action = if role.multi_tenant {
+            Action::RoleTemplateUpdate
+        } else {
+            Action::RoleUpdate
+        };
         let mut event = actor.event(action, Some(role.tenant_id));
         event.before = Some(before);
         event.after = Some(serde_json::json!({
@@ -177,9 +182,9 @@ pub async fn delete_user_role(
         }
         let mut event = actor.event(
             if role.multi_tenant {
-                "role.template.delete"
+                Action::RoleTemplateDelete
             } else {
-                "role.delete"
+                Action::RoleDelete
             },
             Some(role.tenant_id),
         );
@@ -208,8 +213,8 @@ pub async fn create_tenant_role(
         if let Some(public) = public_clouds {
             TenantRole::set_public_clouds(conn, role.id, public).await?;
         }
-        let mut event = actor.event("tenant_role.create", None);
-        event.after = Some(snapshot(&role.name, &role.permissions));
+        let mut event = actor.event(Action::TenantRoleCreate, about_root(p));
+        event.after = Some(tenant_role_snapshot(conn, &role).await?);
         event.record(conn).await?;
         Ok(role)
     })
@@ -231,6 +236,7 @@ pub async fn update_tenant_role(
     let (name, permissions) = &tenant_role_fields(p, fields)?;
     conn.transaction(async |conn| {
         let current = TenantRole::lock(conn, role.id, true).await?;
+        let was = tenant_role_snapshot(conn, &current).await?;
         let in_use = TenantRole::tenants_using(conn, role.id).await?;
         if let Err(message) = authz::tenant_role_edit(p, &current.permissions, permissions, in_use)
         {
@@ -242,10 +248,14 @@ pub async fn update_tenant_role(
         if let Some(public) = public_clouds {
             TenantRole::set_public_clouds(conn, role.id, public).await?;
         }
-        let mut event = actor.event("tenant_role.update", None);
-        event.before = Some(snapshot(&role.name, &role.permissions));
-        event.after = Some(snapshot(&saved.name, &saved.permissions));
-        event.record(conn).await?;
+        // What changed (each cap a field of `permissions`), and which role.
+        let is = tenant_role_snapshot(conn, &saved).await?;
+        if let Some((was, is)) = changed_only(&was, &is, &["tenant_role_id", "name"]) {
+            let mut event = actor.event(Action::TenantRoleUpdate, about_root(p));
+            event.before = Some(was);
+            event.after = Some(is);
+            event.record(conn).await?;
+        }
         Ok(saved)
     })
     .await
@@ -267,13 +277,32 @@ pub async fn delete_tenant_role(
                 role.name
             )));
         }
-        let mut event = actor.event("tenant_role.delete", None);
-        event.before = Some(snapshot(&role.name, &role.permissions));
+        let mut event = actor.event(Action::TenantRoleDelete, about_root(p));
+        event.before = Some(tenant_role_snapshot(conn, role).await?);
         event.record(conn).await?;
         TenantRole::delete(conn, role.id).await?;
         Ok(())
     })
     .await
+}
+
+/// Tenant roles are the root's: their events are about it, so its activity shows
+/// them (`p` manages tenant roles, so is homed in the root).
+fn about_root(p: &Principal) -> Option<i64> {
+    p.home.path.first().copied()
+}
+
+/// A tenant role as its events record it: which role, its name, whether its tenants
+/// see the root's public clouds, and its cap on each feature.
+async fn tenant_role_snapshot(
+    conn: &mut AsyncPgConnection,
+    role: &TenantRole,
+) -> Result<serde_json::Value, AppError> {
+    let public_clouds = TenantRole::public_clouds(conn, role.id).await?;
+    Ok(serde_json::json!({
+        "tenant_role_id": role.id, "name": role.name, "public_clouds": public_clouds,
+        "permissions": role.permissions.to_json(),
+    }))
 }
 
 fn name_taken(e: diesel::result::Error) -> AppError {

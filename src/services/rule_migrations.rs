@@ -22,6 +22,7 @@ use crate::db::models::Tenant;
 use crate::db::set_lock_timeout;
 use crate::db::transaction::in_transaction;
 use crate::db::DbPool;
+use crate::domain::activity::Action;
 use crate::domain::rules::{CredentialStuffing, VersionKind};
 use crate::error::{field_name, AppError, FieldErrors};
 use crate::mail::{MigrationDone, MigrationFailed, PUBLIC_URL_PLACEHOLDER};
@@ -248,7 +249,7 @@ pub async fn start(
         for t in [source, target] {
             RuleLock::insert(conn, t.id, Some(m.id), actor.user_id, &what, now).await?;
         }
-        let mut event = actor.event("rule_migration.start", Some(source.id));
+        let mut event = actor.event(Action::RuleMigrationStart, Some(source.id));
         event.after = Some(serde_json::json!({
             "migration": m.id, "source": source.id, "target": target.id, "mappings": m.mappings,
         }));
@@ -363,7 +364,7 @@ pub async fn rollback(
         .await?;
         RuleMigration::unlock(conn, m.id, target.id).await?;
         RuleMigration::finish(conn, m.id, "rolled_back", m.error.as_deref(), now).await?;
-        let mut event = actor.event("rule_migration.rollback", Some(target.id));
+        let mut event = actor.event(Action::RuleMigrationRollback, Some(target.id));
         event.after =
             Some(serde_json::json!({ "migration": m.id, "version": next, "restored": before }));
         event.record(conn).await?;
@@ -408,7 +409,7 @@ pub async fn retry(
         RuleLock::insert(conn, source.id, Some(m.id), actor.user_id, &what, now).await?;
         let total = rule_counts(conn, source.id).await?.total;
         RuleMigration::requeue(conn, m.id, source_version, total, now).await?;
-        let mut event = actor.event("rule_migration.retry", Some(source.id));
+        let mut event = actor.event(Action::RuleMigrationRetry, Some(source.id));
         event.after = Some(serde_json::json!({ "migration": m.id, "attempt": m.attempts + 1 }));
         event.record(conn).await?;
         Ok(RuleMigration::find(conn, id).await?)
@@ -468,7 +469,7 @@ pub async fn fail(
         })
         .await?;
         let mut event =
-            Actor::system("rule migrations").event("rule_migration.fail", m.target_tenant_id);
+            Actor::system("rule migrations").event(Action::RuleMigrationFail, m.target_tenant_id);
         event.after = Some(serde_json::json!({ "migration": m.id, "error": error }));
         event.record(conn).await?;
         Ok(())
@@ -552,7 +553,7 @@ async fn swap(
             crate::mail::migration_done(&done, brand)
         })
         .await?;
-        let mut event = Actor::system("rule migrations").event("rule_migration.done", Some(target));
+        let mut event = Actor::system("rule migrations").event(Action::RuleMigrationDone, Some(target));
         event.after = Some(serde_json::json!({ "migration": m.id, "version": next, "copied": got, "replaced": lost }));
         event.record(conn).await?;
         Ok(true)

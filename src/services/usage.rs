@@ -8,6 +8,7 @@ use crate::auth::{authz, Principal};
 use crate::db::models::usage::{self, AppliedBatch, Counts, CountsByKey, IngestionKey};
 use crate::db::models::Tenant;
 use crate::db::set_lock_timeout;
+use crate::domain::activity::Action;
 use crate::domain::usage::{parse_event, SentEvent, TenantRef, UsageEvent};
 use crate::domain::TenantName;
 use crate::error::{AppError, ProblemKind};
@@ -279,7 +280,7 @@ pub async fn create_key(
         let key = IngestionKey::insert(conn, name.as_str(), &hash, &prefix, Some(p.user.id))
             .await
             .map_err(key_name_taken)?;
-        let mut event = actor.event("ingestion_key.create", root);
+        let mut event = actor.event(Action::IngestionKeyCreate, root);
         event.after = Some(serde_json::json!({ "key_id": key.id, "name": key.name }));
         event.record(conn).await?;
         Ok((key, secret))
@@ -315,7 +316,7 @@ pub async fn revoke_key(
     conn.transaction(async |conn| {
         let key = IngestionKey::find(conn, id).await?;
         if IngestionKey::revoke(conn, id, now).await? {
-            let mut event = actor.event("ingestion_key.revoke", root);
+            let mut event = actor.event(Action::IngestionKeyRevoke, root);
             event.before = Some(serde_json::json!({ "key_id": key.id, "name": key.name }));
             event.record(conn).await?;
         }

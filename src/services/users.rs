@@ -19,6 +19,7 @@ use crate::db::models::user::{PeopleWhere, PersonRow};
 use crate::db::models::{Tenant, User};
 use crate::db::set_lock_timeout;
 use crate::domain::account::{GbLimit, Password, PersonName};
+use crate::domain::activity::Action;
 use crate::domain::email::Email;
 use crate::domain::UserSource;
 use crate::domain::Username;
@@ -294,7 +295,7 @@ async fn create_hashed(
         let user = User::create(conn, tenant_id, &fields, password_hash)
             .await
             .map_err(username_taken)?;
-        let mut event = actor.event("user.create", Some(tenant_id));
+        let mut event = actor.event(Action::UserCreate, Some(tenant_id));
         event.after = Some(snapshot(&user));
         event.record(conn).await?;
         Ok(user)
@@ -446,7 +447,7 @@ async fn save(
         if before.enabled && !after.enabled {
             User::end_sessions(conn, id).await?;
         }
-        let mut event = actor.event("user.update", Some(after.tenant_id));
+        let mut event = actor.event(Action::UserUpdate, Some(after.tenant_id));
         event.before = Some(snapshot(&before));
         event.after = Some(snapshot(&after));
         event.record(conn).await?;
@@ -488,9 +489,9 @@ pub async fn set_enabled(
         let before = User::lock(conn, id).await?;
         let after = User::set_enabled(conn, id, enabled).await?;
         let action = if enabled {
-            "user.enable"
+            Action::UserEnable
         } else {
-            "user.disable"
+            Action::UserDisable
         };
         let mut event = actor.event(action, Some(after.tenant_id));
         event.before = Some(snapshot(&before));
@@ -555,7 +556,7 @@ pub async fn delete(
             return Err(AppError::Conflict(message));
         }
         let before = User::lock(conn, id).await?;
-        let mut event = actor.event("user.delete", Some(before.tenant_id));
+        let mut event = actor.event(Action::UserDelete, Some(before.tenant_id));
         event.before = Some(snapshot(&before));
         event.record(conn).await?;
         User::delete(conn, id).await?;
@@ -594,7 +595,7 @@ pub async fn reset_password(
         actor,
         target.id,
         &hash,
-        "user.password_reset",
+        Action::UserPasswordReset,
         Some(Revocation::PasswordReset),
     )
     .await
@@ -610,7 +611,15 @@ pub async fn change_own_password(
     id: i64,
     password_hash: &str,
 ) -> Result<i32, AppError> {
-    set_password(conn, actor, id, password_hash, "user.password_change", None).await
+    set_password(
+        conn,
+        actor,
+        id,
+        password_hash,
+        Action::UserPasswordChange,
+        None,
+    )
+    .await
 }
 
 /// Ends every session of the user (the caller's own too) and revokes all their API
@@ -627,7 +636,7 @@ pub async fn log_out_everywhere(
         let epoch = User::session_epoch(conn, id).await?;
         let revoked =
             api_tokens::revoke_all(conn, actor, &before, Revocation::LogoutEverywhere).await?;
-        let mut event = actor.event("user.logout_everywhere", Some(before.tenant_id));
+        let mut event = actor.event(Action::UserLogoutEverywhere, Some(before.tenant_id));
         event.before = Some(serde_json::json!({ "session_epoch": before.session_epoch }));
         event.after = Some(serde_json::json!({
             "session_epoch": epoch, "api_tokens_revoked": revoked,
@@ -643,7 +652,7 @@ async fn set_password(
     actor: &Actor,
     id: i64,
     password_hash: &str,
-    action: &'static str,
+    action: Action,
     revoke_tokens: Option<Revocation>,
 ) -> Result<i32, AppError> {
     conn.transaction(async |conn| {

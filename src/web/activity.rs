@@ -6,8 +6,8 @@ use crate::db::models::audit_log::AuditRow;
 use crate::db::models::Tenant;
 use crate::db::DbConn;
 use crate::domain::activity::{
-    action_label, changes, ActivityFilter, ActivityScope, ActivityText, Change, EventCursor,
-    PageStart, ACTIONS, CHOICES,
+    action_label, changes, Action, ActivityFilter, ActivityScope, ActivityText, Change,
+    EventCursor, PageStart, CHOICES,
 };
 use crate::domain::SearchText;
 use crate::error::{AppError, FieldErrors};
@@ -142,7 +142,7 @@ impl From<Event> for EventView {
         EventView {
             acting_in: acted_elsewhere.then(|| acting_tenant(&e)),
             tenant_name: tenant_name(&e),
-            label: action_label(&e.action).to_string(),
+            label: action_label(&e.action, e.before.as_ref(), e.after.as_ref()),
             changes: changes(before.as_ref(), after.as_ref()),
             occurred_at: e.occurred_at,
             actor: e.actor_username,
@@ -190,7 +190,8 @@ struct ActivityPageView {
     params: ActivityParams,
     errors: FieldErrors,
     events: Vec<EventView>,
-    actions: &'static [(&'static str, &'static str)],
+    /// The "What" list: each filterable action's name and label.
+    actions: Vec<(&'static str, &'static str)>,
     subtree: bool,
     /// Links: the older and the newer page, the newest page (when not on it), the
     /// export.
@@ -297,7 +298,9 @@ async fn index(
             format!("{base}.csv?{filters}")
         },
         events: page.events.into_iter().map(EventView::from).collect(),
-        actions: ACTIONS,
+        actions: Action::filterable()
+            .map(|a| (a.as_str(), a.entry().label))
+            .collect(),
         errors,
         params,
         tenant,

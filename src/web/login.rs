@@ -5,6 +5,7 @@ use crate::auth::session_keys;
 use crate::config::Settings;
 use crate::db::models::branding::Brand;
 use crate::db::models::{throttle, Tenant, User};
+use crate::domain::activity::Action;
 use crate::error::AppError;
 use crate::services::Actor;
 use crate::web::csrf;
@@ -260,7 +261,7 @@ async fn login(
         Some((user, tenant)) if verified && user.enabled && tenant.enabled => (user, tenant),
         _ => {
             let mut event = Actor::anonymous(printable(&form.username), client_addr.clone())
-                .event("login.failure", None);
+                .event(Action::LoginFailure, None);
             event.after = None;
             event.record(&mut conn).await?;
             return retry(FAILED);
@@ -270,7 +271,7 @@ async fn login(
     counters.succeeded(&mut conn).await?;
     User::record_login(&mut conn, user.id).await?;
     Actor::account(&user, &home, client_addr)
-        .event("login.success", Some(home.id))
+        .event(Action::LoginSuccess, Some(home.id))
         .record(&mut conn)
         .await?;
     session_keys::log_in(&session, user.id, user.session_epoch, home.id)

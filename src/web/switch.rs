@@ -2,6 +2,7 @@
 
 use crate::auth::{authz, session_keys, CurrentUser};
 use crate::db::models::{AuditEvent, Tenant};
+use crate::domain::activity::Action;
 use crate::domain::{Feature, Level};
 use crate::error::AppError;
 use crate::services::tenants::parent_of;
@@ -434,7 +435,7 @@ async fn switch(
         .insert(session_keys::ACTING_TENANT, tenant.id)
         .map_err(|e| AppError::Unexpected(anyhow::anyhow!("session: {e}")))?;
     let mut event: AuditEvent =
-        crate::web::actor(&user, &req).event("tenant.switch", Some(tenant.id));
+        crate::web::actor(&user, &req).event(Action::TenantSwitch, Some(tenant.id));
     // Where the user acted before the switch (home or the tenant switched into last).
     event.before = Some(serde_json::json!({"acting_tenant_id": user.acting.id}));
     event.after = Some(serde_json::json!({"acting_tenant_id": tenant.id}));

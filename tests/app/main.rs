@@ -4,6 +4,7 @@
 mod access;
 mod activity;
 mod api;
+mod audit_trail;
 mod availability;
 mod branding;
 mod bulk;

@@ -1,17 +1,19 @@
 //! The append-only audit trail.
 
 use crate::db::schema::audit_events;
+use crate::domain::activity::Action;
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
-/// One change: who, acting in which tenant, what, before/after, from where.
-#[derive(Clone, Debug, Default)]
+/// One change: who, acting in which tenant, what (one of the catalogue's actions),
+/// before/after, from where.
+#[derive(Clone, Debug)]
 pub struct AuditEvent {
     pub actor_user_id: Option<i64>,
     pub actor_username: String,
     pub acting_tenant_id: Option<i64>,
     pub tenant_id: Option<i64>,
-    pub action: &'static str,
+    pub action: Action,
     pub before: Option<serde_json::Value>,
     pub after: Option<serde_json::Value>,
     pub client_addr: Option<String>,
@@ -37,7 +39,7 @@ impl AuditEvent {
                         audit_events::actor_username.eq(&e.actor_username),
                         audit_events::acting_tenant_id.eq(e.acting_tenant_id),
                         audit_events::tenant_id.eq(e.tenant_id),
-                        audit_events::action.eq(e.action),
+                        audit_events::action.eq(e.action.as_str()),
                         audit_events::before.eq(&e.before),
                         audit_events::after.eq(&e.after),
                         audit_events::client_addr.eq(&e.client_addr),

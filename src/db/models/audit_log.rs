@@ -46,7 +46,8 @@ pub struct AuditPageRow {
     pub tenant_path_now: Option<Vec<i64>>,
     pub acting_path_now: Option<Vec<i64>>,
     /// The names now of what before/after name by id: `{"tenants": {"42": "Acme"},
-    /// "tenant_roles": {"3": "Standard"}}` (a deleted one is left out).
+    /// "tenant_roles": {"3": "Standard"}, "plans": {"5": "Basic"}}` (a deleted one is
+    /// left out).
     pub names: Option<serde_json::Value>,
 }
 
@@ -73,7 +74,7 @@ macro_rules! ids_under {
     };
 }
 
-/// The names of the tenants, tenant roles, users (`subdomain\username`, with their home
+/// The names of the tenants, tenant roles, plans, users (`subdomain\username`, with their home
 /// tenant's path) and user roles (with their tenant's path) an event's before/after
 /// name by id, in the page's statement (a lookup by primary key per id, for the page's rows only).
 /// `= ANY(ARRAY(…))` rather than `IN (…)`: the same lookups, but priced at about ten
@@ -89,6 +90,8 @@ const NAMES: &str = concat!(
     ids_under!("acting_tenant_id"),
     "))), 'tenant_roles', (SELECT jsonb_object_agg(r.id::text, r.name) FROM tenant_roles r WHERE r.id = ANY(ARRAY(",
     ids_under!("tenant_role_id"),
+    "))), 'plans', (SELECT jsonb_object_agg(pl.id::text, pl.name) FROM plans pl WHERE pl.id = ANY(ARRAY(",
+    ids_under!("plan_id"),
     "))), 'users', (SELECT jsonb_object_agg(u.id::text, jsonb_build_object('name', t.subdomain || '\\' || u.username, 'path', p.path)) \
      FROM users u JOIN tenants t ON t.id = u.tenant_id JOIN tenant_paths p ON p.tenant_id = u.tenant_id WHERE u.id = ANY(ARRAY(",
     ids_under!("user_id"),
@@ -273,7 +276,7 @@ impl AuditRow {
                 q = q.filter(audit_events::actor_username.ilike(super::like_pattern(actor)));
             }
             if let Some(action) = filter.action {
-                q = q.filter(audit_events::action.eq(action));
+                q = q.filter(audit_events::action.eq(action.as_str()));
             }
             if let Some(since) = filter.since() {
                 q = q.filter(audit_events::occurred_at.ge(since));

@@ -16,6 +16,7 @@ use crate::db::models::rules::{
 };
 use crate::db::models::Tenant;
 use crate::db::transaction::in_transaction;
+use crate::domain::activity::Action;
 use crate::domain::rules::{
     CredentialStuffing, RuleInput, VersionKind, DOMAIN_ELSEWHERE, NOT_OURS,
 };
@@ -41,7 +42,7 @@ async fn run<T>(
     c: &Change<'_>,
     conn: &mut AsyncPgConnection,
     kind: VersionKind,
-    action: &'static str,
+    action: Action,
     body: impl AsyncFnOnce(&mut AsyncPgConnection, i64) -> Result<Done<T>, AppError>,
 ) -> Result<T, AppError> {
     authz::require(c.p, c.tenant, Feature::Rules, Level::Full)?;
@@ -116,7 +117,7 @@ pub async fn create_application(
         c,
         conn,
         VersionKind::Edit,
-        "application.create",
+        Action::ApplicationCreate,
         async |conn, _| {
             let name = invalid(name)?;
             if Application::name_taken(conn, c.tenant.id, name.as_str(), None).await? {
@@ -139,7 +140,7 @@ pub async fn update_application(
     id: i64,
     name: Result<TenantName, FieldErrors>,
 ) -> Result<Application, AppError> {
-    run(c, conn, VersionKind::Edit, "application.update", async |conn, _| {
+    run(c, conn, VersionKind::Edit, Action::ApplicationUpdate, async |conn, _| {
         let old = Application::find(conn, c.tenant.id, id).await?;
         let name = invalid(name)?;
         if Application::name_taken(conn, c.tenant.id, name.as_str(), Some(id)).await? {
@@ -166,7 +167,7 @@ pub async fn delete_application(
         c,
         conn,
         VersionKind::Edit,
-        "application.delete",
+        Action::ApplicationDelete,
         async |conn, _| {
             let app = Application::find(conn, c.tenant.id, id).await?;
             let used = RuleRow::count_using_application(conn, c.tenant.id, id).await?;
@@ -301,7 +302,7 @@ pub async fn create_domain(
     c: &Change<'_>,
     input: Result<DomainInput, FieldErrors>,
 ) -> Result<Domain, AppError> {
-    run(c, conn, VersionKind::Edit, "domain.create", async |conn, _| {
+    run(c, conn, VersionKind::Edit, Action::DomainCreate, async |conn, _| {
         let input = invalid(input)?;
         check_domain(conn, c.tenant.id, &input, None).await?;
         let d = Domain::insert(conn, c.tenant.id, &input.name, input.application_id, c.now).await?;
@@ -324,7 +325,7 @@ pub async fn update_domain(
         c,
         conn,
         VersionKind::Edit,
-        "domain.update",
+        Action::DomainUpdate,
         async |conn, _| {
             let old = Domain::find(conn, c.tenant.id, id).await?;
             let input = invalid(input)?;
@@ -377,7 +378,7 @@ pub async fn delete_domain(
         c,
         conn,
         VersionKind::Edit,
-        "domain.delete",
+        Action::DomainDelete,
         async |conn, _| {
             let d = Domain::find(conn, c.tenant.id, id).await?;
             let used = RuleRow::count_using_domain(conn, c.tenant.id, id).await?;
@@ -462,7 +463,7 @@ pub async fn create_rule(
         c,
         conn,
         VersionKind::Edit,
-        "rule.create",
+        Action::RuleCreate,
         async |conn, next| {
             let input = invalid(input)?;
             Bindings::load(conn, c.tenant.id)
@@ -494,7 +495,7 @@ pub async fn update_rule(
     rule_id: i64,
     input: Result<RuleInput, FieldErrors>,
 ) -> Result<RuleRow, AppError> {
-    run(c, conn, VersionKind::Edit, "rule.update", async |conn, next| {
+    run(c, conn, VersionKind::Edit, Action::RuleUpdate, async |conn, next| {
         let old = RuleRow::find_current(conn, c.tenant.id, rule_id).await?;
         let input = invalid(input)?;
         Bindings::load(conn, c.tenant.id)
@@ -531,7 +532,7 @@ pub async fn delete_rule(
         c,
         conn,
         VersionKind::Edit,
-        "rule.delete",
+        Action::RuleDelete,
         async |conn, next| {
             let old = RuleRow::find_current(conn, c.tenant.id, rule_id).await?;
             RuleRow::close(conn, c.tenant.id, &[rule_id], next).await?;
@@ -560,7 +561,7 @@ pub async fn create_rules(
         c,
         conn,
         VersionKind::Batch,
-        "rule.batch",
+        Action::RuleBatch,
         async |conn, next| {
             let bindings = Bindings::load(conn, c.tenant.id).await?;
             let checked: Vec<Result<RuleInput, FieldErrors>> = inputs
@@ -611,7 +612,7 @@ pub async fn save_settings(
         c,
         conn,
         VersionKind::Edit,
-        "credential_stuffing.save",
+        Action::CredentialStuffingSave,
         async |conn, _| {
             let input = invalid(input)?;
             let old = settings(conn, c.tenant.id).await?;

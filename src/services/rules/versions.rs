@@ -7,6 +7,7 @@ use super::{read, Change, Done};
 use crate::auth::{authz, Principal};
 use crate::db::models::rules::{head_version, Application, Domain, RuleRow, RuleSetVersion};
 use crate::db::models::Tenant;
+use crate::domain::activity::Action;
 use crate::domain::rules::{
     diff as diff_sets, CredentialStuffing, RuleInput, RuleSetDiff, VersionKind,
 };
@@ -181,7 +182,7 @@ pub async fn restore(
         c,
         conn,
         VersionKind::Restore,
-        "rule_set.restore",
+        Action::RuleSetRestore,
         async |conn, next| {
             let target = content(conn, c.tenant.id, version).await?;
             let current: BTreeMap<i64, RuleInput> = RuleRow::current(conn, c.tenant.id)

@@ -5,6 +5,7 @@ use crate::auth::{authz, Principal};
 use crate::db::models::Tenant;
 use crate::db::set_lock_timeout;
 use crate::dns::{DnsError, TxtResolver};
+use crate::domain::activity::Action;
 use crate::domain::domain_name::{
     challenge_name, challenge_value, parse_custom_domain, txt_proof, ConsoleHosts, DomainStatus,
     TxtProof,
@@ -140,7 +141,7 @@ pub async fn verify_custom_domain(
         else {
             return Err(changed_meanwhile(&before));
         };
-        let mut event = actor.event("tenant.custom_domain.verify", Some(tenant.id));
+        let mut event = actor.event(Action::CustomDomainVerify, Some(tenant.id));
         event.before = Some(snapshot(&before));
         event.after = Some(serde_json::json!({
             "custom_domain": after.custom_domain, "custom_domain_status": after.domain_claim.status,
@@ -186,7 +187,7 @@ pub async fn approve_custom_domain(
         else {
             return Err(changed_meanwhile(&before));
         };
-        let mut event = actor.event("tenant.custom_domain.approve", Some(id));
+        let mut event = actor.event(Action::CustomDomainApprove, Some(id));
         event.before = Some(snapshot(&before));
         event.after = Some(snapshot(&after));
         event.record(conn).await?;

@@ -42,6 +42,7 @@ use crate::db::models::tenant::{NewChild, SubtreeCounts, TenantFields, Visibilit
 use crate::db::models::user_limit::limits_of;
 use crate::db::models::{AuditEvent, Tenant};
 use crate::db::set_lock_timeout;
+use crate::domain::activity::{changed_only, Action};
 use crate::domain::policy::ClearedCounts;
 use crate::error::{AppError, Blocker, SHARED_CLOUDS};
 use crate::services::draft::{refused, Unread};
@@ -95,7 +96,10 @@ pub(super) fn snapshot(t: &Tenant) -> serde_json::Value {
         "name": t.name, "subdomain": t.subdomain, "description": t.description, "custom_domain": t.custom_domain,
         "custom_domain_status": t.domain_claim.status,
         "enabled": t.enabled, "can_have_subtenants": t.can_have_subtenants, "parent_id": t.parent_id, "tenant_role_id": t.tenant_role_id, "plan_id": t.plan_id,
-        "monthly_query_quota": t.monthly_query_quota, "limits": t.limits,
+        "monthly_query_quota": t.monthly_query_quota,
+        // Each limit a field of its own: a change reads `storage_limit_gb: 100 → 200`.
+        "storage_limit_gb": t.limits.storage_limit_gb, "memory_limit_gb": t.limits.memory_limit_gb,
+        "max_instances": t.limits.max_instances,
     })
 }
 
@@ -237,7 +241,7 @@ pub async fn create_many(
             .iter()
             .zip(&children)
             .map(|(t, c)| {
-                let mut event = actor.event("tenant.create", Some(t.id));
+                let mut event = actor.event(Action::TenantCreate, Some(t.id));
                 let labels = c.fields.labels.clone().unwrap_or_default();
                 let mut after = labelled(snapshot(t), &labels);
                 after["max_users"] = serde_json::json!(c.fields.max_users.flatten());
@@ -476,9 +480,10 @@ pub async fn update(
             was["max_users"] = serde_json::json!(limit_before);
             is["max_users"] = serde_json::json!(limit_after);
             // A save that changed nothing (a form sent again, `enabled: false` on a
-            // disabled tenant) is not an event: the trail lists changes only.
-            if was != is {
-                let mut event = actor.event("tenant.update", Some(id));
+            // disabled tenant) is not an event: the trail lists changes only, each
+            // side with the fields changed.
+            if let Some((was, is)) = changed_only(&was, &is, &[]) {
+                let mut event = actor.event(Action::TenantUpdate, Some(id));
                 event.before = Some(was);
                 event.after = Some(is);
                 event.record(conn).await?;
@@ -568,9 +573,9 @@ pub async fn set_enabled(
         }
         let mut event = actor.event(
             if enabled {
-                "tenant.enable"
+                Action::TenantEnable
             } else {
-                "tenant.disable"
+                Action::TenantDisable
             },
             Some(id),
         );
@@ -641,9 +646,9 @@ pub async fn set_enabled_subtree(
             .map(|before| {
                 let mut event = actor.event(
                     if enabled {
-                        "tenant.enable"
+                        Action::TenantEnable
                     } else {
-                        "tenant.disable"
+                        Action::TenantDisable
                     },
                     Some(before.id),
                 );
@@ -1011,7 +1016,7 @@ pub async fn delete(
         if counts.users > 0 {
             check_homed(conn, id, true, HomedChange::Delete, homed).await?;
         }
-        let mut event = actor.event("tenant.delete", Some(id));
+        let mut event = actor.event(Action::TenantDelete, Some(id));
         event.before = Some(snapshot(&tenant));
         event.after = Some(serde_json::json!({
             "force": force, "tenants": counts.tenants, "users": counts.users,
@@ -1317,7 +1322,7 @@ pub async fn move_tenant(
         let subtree = crate::db::models::policy::Policy::subtree_of(conn, id).await?;
         let cleared = crate::db::models::policy::Policy::clear_unseen(conn, &subtree, now).await?;
         let after = Tenant::find(conn, id).await?;
-        let mut event = actor.event("tenant.move", Some(id));
+        let mut event = actor.event(Action::TenantMove, Some(id));
         event.before =
             Some(serde_json::json!({"parent_id": tenant.parent_id, "path": tenant.path}));
         let mut is = serde_json::json!({

@@ -5,7 +5,7 @@ use super::json;
 use super::tenants::{paged_tenant, query_limit, NOT_A_CURSOR};
 use crate::auth::ApiUser;
 use crate::domain::activity::{
-    action_label, changes, ActivityFilter, ActivityText, PageStart, ACTIONS, CHOICES,
+    action_label, changes, Action, ActivityFilter, ActivityText, PageStart, CHOICES,
 };
 use crate::domain::SearchText;
 use crate::error::AppError;
@@ -55,7 +55,9 @@ pub struct ActivityEvent {
     pub tenant_name: Option<String>,
     /// What, e.g. `tenant.disable` …
     pub action: String,
-    /// … and what the console calls it ("Disabled the tenant").
+    /// … and what the console calls it: a sentence ("Disabled the tenant",
+    /// "Created an instance"), naming the item where it is known by its name
+    /// ("Changed plan Basic").
     pub action_label: String,
     /// From which address.
     pub client_addr: Option<String>,
@@ -81,7 +83,7 @@ impl From<Event> for ActivityEvent {
     ) -> Self {
         ActivityEvent {
             acted_elsewhere,
-            action_label: action_label(&e.action).to_string(),
+            action_label: action_label(&e.action, e.before.as_ref(), e.after.as_ref()),
             changes: changes(before.as_ref(), after.as_ref())
                 .into_iter()
                 .map(|c| ActivityChange {
@@ -120,7 +122,7 @@ pub struct ActivityEventPage {
 fn action_schema() -> ObjectBuilder {
     ObjectBuilder::new()
         .schema_type(Type::String)
-        .enum_values(Some(ACTIONS.iter().map(|(a, _)| *a)))
+        .enum_values(Some(Action::filterable().map(Action::as_str)))
 }
 
 fn scope_schema() -> ObjectBuilder {
@@ -138,7 +140,7 @@ pub struct ActivityParams {
     /// (case-insensitive). Search text: no control characters.
     #[param(max_length = 100, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$")]
     pub actor: Option<String>,
-    /// Only events of this action.
+    /// Only events of this action (every action recorded about a tenant).
     #[param(schema_with = action_schema)]
     pub action: Option<String>,
     /// Only events on or after this day (UTC), `YYYY-MM-DD`.

@@ -305,7 +305,7 @@ impl Tenant {
         use diesel::sql_types::{BigInt, Nullable, Text};
         diesel::sql_query(
             "INSERT INTO audit_events (actor_user_id, actor_username, acting_tenant_id, tenant_id, action, before, after, client_addr) \
-             SELECT $1, $2, $3, t.id, 'tenant.delete', \
+             SELECT $1, $2, $3, t.id, $6, \
                     jsonb_build_object('name', t.name, 'subdomain', t.subdomain, 'parent_id', t.parent_id), \
                     jsonb_build_object('deleted_with', $4::bigint), $5 \
              FROM tenants t JOIN tenant_paths p ON p.tenant_id = t.id \
@@ -316,6 +316,7 @@ impl Tenant {
         .bind::<Nullable<BigInt>, _>(event.acting_tenant_id)
         .bind::<BigInt, _>(id)
         .bind::<Nullable<Text>, _>(&event.client_addr)
+        .bind::<Text, _>(crate::domain::activity::Action::TenantDelete.as_str())
         .execute(conn)
         .await
     }
