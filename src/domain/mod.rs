@@ -16,6 +16,7 @@ pub mod policy;
 pub mod resources;
 pub mod rules;
 pub mod search;
+pub mod sorting;
 pub mod stats;
 pub mod subdomain;
 pub mod text;

@@ -23,6 +23,7 @@ use crate::db::set_lock_timeout;
 use crate::db::transaction::in_transaction;
 use crate::domain::activity::Action;
 use crate::domain::resources::{CloudProvider, CloudVisibility};
+use crate::domain::sorting::{After, CloudSort, Order};
 use crate::domain::{Feature, Level, TenantName};
 use crate::error::{AppError, FieldErrors};
 use diesel_async::AsyncPgConnection;
@@ -141,30 +142,33 @@ pub async fn find(
     }
 }
 
-/// One page of the clouds `tenant` sees (Resources read).
+/// One page of the clouds `tenant` sees, in `order` right after `after` (Resources
+/// read).
 pub async fn list(
     conn: &mut AsyncPgConnection,
     p: &Principal,
     tenant: &Tenant,
-    after: Option<i64>,
+    order: Order<CloudSort>,
+    after: Option<&After>,
     limit: i64,
 ) -> Result<Vec<SeenCloud>, AppError> {
     authz::require(p, tenant, Feature::Resources, Level::Read)?;
-    Ok(Cloud::visible(conn, tenant, after, limit).await?)
+    Ok(Cloud::visible_sorted(conn, tenant, order, after, limit).await?)
 }
 
-/// One page of the clouds `tenant` sees matching `filter` (Resources read), and how
-/// many match: the Clouds page.
+/// One page of the clouds `tenant` sees matching `filter` in `order` (Resources
+/// read), and how many match: the Clouds page.
 pub async fn page(
     conn: &mut AsyncPgConnection,
     p: &Principal,
     tenant: &Tenant,
     filter: &CloudFilter,
+    order: Order<CloudSort>,
     offset: i64,
     limit: i64,
 ) -> Result<(Vec<SeenCloud>, i64), AppError> {
     authz::require(p, tenant, Feature::Resources, Level::Read)?;
-    Ok(Cloud::visible_page(conn, tenant, filter, offset, limit).await?)
+    Ok(Cloud::visible_page(conn, tenant, filter, order, offset, limit).await?)
 }
 
 /// The tenants each of `tenant`'s own clouds among `clouds` (a listed page) is

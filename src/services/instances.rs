@@ -471,11 +471,11 @@ pub async fn list(
     conn: &mut AsyncPgConnection,
     tenant: &Tenant,
     filter: &InstanceFilter,
-    after: Option<i64>,
+    order: crate::domain::sorting::Order<crate::domain::sorting::InstanceSort>,
     offset: i64,
     limit: i64,
 ) -> Result<Vec<InstanceRow>, AppError> {
-    let mut rows = Instance::list(conn, tenant.id, filter, after, offset, limit).await?;
+    let mut rows = Instance::list(conn, tenant.id, filter, order, None, offset, limit).await?;
     let mut ids: Vec<i64> = rows.iter().filter_map(|r| r.instance.cloud_id).collect();
     ids.sort_unstable();
     ids.dedup();

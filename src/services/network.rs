@@ -200,6 +200,8 @@ pub async fn create_resolver(
     .await
 }
 
+/// Changes a resolver. Fields equal to its own (an empty PATCH, a form saved as it
+/// was) write nothing: `updated_at` kept, no audit event.
 pub async fn update_resolver(
     conn: &mut AsyncPgConnection,
     c: &Change<'_>,
@@ -211,6 +213,9 @@ pub async fn update_resolver(
         let (input, unread) = input.into().open()?;
         let checked = check_resolver_input(conn, c.tenant, &input, Some(id), old.policy_id).await;
         unread.merged(checked)?;
+        if input.fields() == ResolverFields::from(&old) {
+            return Ok((old, None));
+        }
         let r = Resolver::update(conn, c.tenant.id, id, &input.fields(), c.now)
             .await
             .map_err(resolver_name_taken)?;
@@ -404,6 +409,7 @@ pub async fn create_device(
     .await
 }
 
+/// Changes a device; fields equal to its own write nothing (as a resolver's).
 pub async fn update_device(
     conn: &mut AsyncPgConnection,
     c: &Change<'_>,
@@ -415,6 +421,9 @@ pub async fn update_device(
         let (input, unread) = input.into().open()?;
         unread.merged(check_device_input(conn, c.tenant.id, &input, Some(id)).await)?;
         let fields = input.fields();
+        if fields == DeviceFields::from(&old) {
+            return Ok((old, None));
+        }
         let updated = in_transaction(conn, async |conn| {
             Device::update(conn, c.tenant.id, id, &fields, c.now).await
         })
@@ -561,6 +570,7 @@ pub async fn create_subnet(
     .await
 }
 
+/// Changes a subnet; fields equal to its own write nothing (as a resolver's).
 pub async fn update_subnet(
     conn: &mut AsyncPgConnection,
     c: &Change<'_>,
@@ -573,6 +583,9 @@ pub async fn update_subnet(
         let checked = check_subnet_input(conn, c.tenant, &input, Some(id), old.policy_id).await;
         unread.merged(checked)?;
         let fields = input.fields();
+        if fields == SubnetFields::from(&old) {
+            return Ok((old, None));
+        }
         let updated = in_transaction(conn, async |conn| {
             Subnet::update(conn, c.tenant.id, id, &fields, c.now).await
         })

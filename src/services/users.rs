@@ -26,6 +26,7 @@ use crate::domain::Username;
 use crate::domain::{Feature, Level};
 use crate::error::{AppError, FieldErrors};
 use crate::services::draft::Draft;
+use crate::services::plans::Warned;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
 /// The field error for a change to a field an identity source manages.
@@ -306,7 +307,8 @@ async fn create_hashed(
 /// Saves an edit of `target`, a member of `tenant`, as `p` ([`require_changeable`]);
 /// a new role follows the rules of [`create`]. Disabling here follows the rules of
 /// [`set_enabled`] (as field errors), ends the user's sessions and revokes their
-/// API tokens.
+/// API tokens. A storage or memory limit set below what the user's instances use is
+/// saved with a warning saying so ([`limit_warnings`]).
 pub async fn update(
     conn: &mut AsyncPgConnection,
     p: &Principal,
@@ -314,7 +316,7 @@ pub async fn update(
     tenant: &Tenant,
     target: &User,
     input: UserInput<UserChange>,
-) -> Result<User, AppError> {
+) -> Result<Warned<User>, AppError> {
     require_changeable(conn, p, tenant, target).await?;
     let roles = UserRole::for_tenant(conn, tenant.id).await?;
     let mut errors = FieldErrors::new();
@@ -343,7 +345,54 @@ pub async fn update(
     }
     let mut change = input.fields.with_errors(errors)?;
     change.settings.role_id = role;
-    save(conn, actor, target.id, change).await
+    let saved = save(conn, actor, target.id, change).await?;
+    let warnings = limit_warnings(conn, target, &saved).await?;
+    Ok(Warned {
+        value: saved,
+        warnings,
+    })
+}
+
+/// A limit of the user's set below what the instances they own use is saved (as a
+/// tenant's own is): it refuses growth only. Said for each limit the save changed:
+/// "Storage 400 GB in use is above the new limit of 100 GB: growth is refused until
+/// it is below."
+async fn limit_warnings(
+    conn: &mut AsyncPgConnection,
+    before: &User,
+    after: &User,
+) -> Result<Vec<String>, AppError> {
+    use crate::domain::resources::{below_use_warning, Measure};
+    let changed = [
+        (
+            Measure::Storage,
+            before.storage_limit_gb,
+            after.storage_limit_gb,
+        ),
+        (
+            Measure::Memory,
+            before.memory_limit_gb,
+            after.memory_limit_gb,
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(m, was, is)| is.filter(|_| is != was).map(|limit| (m, i64::from(limit))))
+    .collect::<Vec<_>>();
+    if changed.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (storage, memory) = User::owned_sizes(conn, after.id).await?;
+    Ok(changed
+        .into_iter()
+        .filter_map(|(m, limit)| {
+            let used = if m == Measure::Storage {
+                storage
+            } else {
+                memory
+            };
+            (used > limit).then(|| below_use_warning(m, used, limit))
+        })
+        .collect())
 }
 
 /// A change of `target`'s limits that `p` may not make, as an error on each limit

@@ -29,6 +29,7 @@ pub mod role_form;
 pub mod roles;
 pub mod routes;
 pub mod rules;
+pub mod sort;
 pub mod state;
 pub mod stats;
 pub mod switch;

@@ -26,6 +26,8 @@ pub struct Row {
     pub name: String,
     pub tenants: i64,
     pub levels: Vec<&'static str>,
+    /// Whether its tenants see the root's public clouds.
+    pub public_clouds: bool,
 }
 
 #[derive(Template)]
@@ -60,14 +62,15 @@ async fn index(user: CurrentUser, state: web::Data<AppState>) -> Result<HttpResp
     let mut conn = state.pool.get().await?;
     require_root(&user, &mut conn, false).await?;
     let using = TenantRole::tenants_using_each(&mut conn).await?;
-    let roles = TenantRole::all(&mut conn)
+    let roles = TenantRole::listed(&mut conn)
         .await?
         .into_iter()
-        .map(|r| Row {
+        .map(|(r, public_clouds)| Row {
             id: r.id,
             tenants: using.get(&r.id).copied().unwrap_or(0),
             levels: levels(&r.permissions),
             name: r.name,
+            public_clouds,
         })
         .collect();
     render(&IndexPage {

@@ -10,6 +10,7 @@ use crate::domain::email::Email;
 use crate::domain::{Feature, Level, Username};
 use crate::error::{AppError, FieldErrors};
 use crate::services::draft::Draft;
+use crate::services::plans::Warned;
 use crate::services::tenants::Parsed;
 use crate::services::users::{
     self as service, Identity, NewUser, RoleChoice, UserChange, UserInput, UserSettings, MANAGED,
@@ -21,6 +22,7 @@ use crate::web::extract::{path_tenant, Query};
 use crate::web::form::field_errors;
 use crate::web::form::{self, checked, SearchBox};
 use crate::web::page::{done, render, render_status, rerender, PageCtx};
+use crate::web::plans::noted;
 use crate::web::routes::{form_routes, route, Route};
 use crate::web::AppState;
 use crate::web::{actor, parse_id};
@@ -614,12 +616,15 @@ async fn update(
     let actor = actor(&user, &req);
     let result = service::update(&mut conn, &user, &actor, &tenant, &target, change).await;
     match field_errors(result)? {
-        Ok(done) => saved(
+        Ok(Warned {
+            value: done,
+            warnings,
+        }) => saved(
             &req,
             &user,
             &tenant,
             &done,
-            format!("Saved {}.", done.username),
+            noted(format!("Saved {}.", done.username), &warnings),
         ),
         Err(errors) => rerender(
             &edit_page(

@@ -964,15 +964,16 @@ async fn the_api_lists_activity_with_the_same_filters_and_cursor_pages() {
         .contains("The end date is before the start date."));
     let (s, _) = api.get(&format!("{base}?from=2026-13-01")).await;
     assert_eq!(s, 422);
-    // A filter value of its form that is not valid is 422 with its field; a parameter
-    // not of its form (empty, padded, outside its list) and bad paging are 400.
+    // A filter value of its form that is not valid is 422 with its field, as is a
+    // cursor that is none (on every list); a parameter not of its form (empty,
+    // padded, outside its list) and a bad page size are 400.
     for (bad, expected) in [
         ("action=nope", 400),
         ("scope=everything", 400),
         ("to=", 400),
         ("from=%202026-07-01", 400),
         ("scope=", 400),
-        ("cursor=after", 400),
+        ("cursor=after", 422),
         ("limit=0", 400),
     ] {
         let (s, _) = api.get(&format!("{base}?{bad}")).await;

@@ -89,6 +89,30 @@ pub async fn admin_api(app: &TestApp) -> Api {
     Api::new(app, Some(&token_for(app, &app.admin, false).await))
 }
 
+/// A `PUT` with a JSON body.
+pub async fn put(api: &Api, path: &str, body: Value) -> (u16, Value) {
+    send(api.request(reqwest::Method::PUT, path).json(&body)).await
+}
+
+/// A plan made through the API; its id.
+pub async fn plan(api: &Api, body: Value) -> i64 {
+    let (status, body) = api.post("/api/v1/plans", body).await;
+    assert_eq!(status, 201, "{body}");
+    body["id"].as_i64().unwrap()
+}
+
+/// Puts `tenant` on `plan` through the API.
+pub async fn put_on(api: &Api, tenant: &Tenant, plan: i64) {
+    let (status, body) = api
+        .patch(
+            &format!("/api/v1/tenants/{}", tenant.id),
+            json!({"plan_id": plan}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["plan_id"], plan);
+}
+
 /// A fresh app with the partner tree (`helpers::partner_tree`) and the root
 /// administrator's API client: the opening of the plans and policies suites.
 pub async fn partner_app() -> (TestApp, PartnerTree, Api) {
@@ -449,13 +473,16 @@ async fn create_read_update_list_move_and_delete_tenants() {
     for bad in [
         "/api/v1/tenants?limit=0",
         "/api/v1/tenants?limit=501",
-        "/api/v1/tenants?cursor=nonsense",
         "/api/v1/tenants?parent=abc",
         "/api/v1/tenants?bogus=1",
     ] {
         assert_eq!(api.get(bad).await.0, 400, "{bad}");
     }
     assert_eq!(api.get("/api/v1/tenants?parent=999999").await.0, 404);
+    // A cursor that is none: 422 on `cursor`, as on every list.
+    let (s, body) = api.get("/api/v1/tenants?cursor=nonsense").await;
+    assert_eq!(s, 422, "{body}");
+    assert!(body["errors"]["cursor"].is_string(), "{body}");
 
     // Move, with the same refusals as the console.
     let (status, body) = api

@@ -1110,15 +1110,7 @@ async fn a_cap_is_not_lowered_while_a_tenant_takes_it_on() {
             // Both wait on the lock, or (without the locks under test) both are done.
             let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
             loop {
-                let waiting: i64 = watcher
-                    .query_one(
-                        "SELECT count(*) FROM pg_stat_activity \
-                         WHERE datname = current_database() AND wait_event_type = 'Lock'",
-                        &[],
-                    )
-                    .await
-                    .unwrap()
-                    .get(0);
+                let waiting: i64 = lock_waiters(&watcher).await;
                 if waiting >= 2 || finished.load(std::sync::atomic::Ordering::SeqCst) == 2 {
                     break;
                 }

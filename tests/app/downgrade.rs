@@ -4,20 +4,10 @@
 //! domain kept, not served; users' API tokens refused at request time; sub-tenants
 //! kept, no new ones. Own limits above the new plan's stay refused.
 
-use crate::api::{token_for, Api};
+use crate::api::{admin_api, plan, put, put_on, token_for, Api};
 use crate::helpers::*;
-use crate::plans::{admin_api, plan, put, put_on};
 use serde_json::{json, Value};
 use tenantry::db::models::Tenant;
-
-/// The flash the page after a redirect shows.
-async fn flash_after(app: &TestApp, r: reqwest::Response) -> String {
-    assert_eq!(status(&r), 303);
-    let location = r.headers()["location"].to_str().unwrap().to_string();
-    let html = app.get_html(&location).await;
-    let open = "<div class=\"flash success\" role=\"status\">";
-    between(&html, open, "</div>")[open.len()..].to_string()
-}
 
 async fn brand(api: &Api, tenant: &Tenant, name: &str) {
     let (s, body) = put(
@@ -156,18 +146,11 @@ async fn a_downgrade_keeps_what_the_plan_lacks_dormant_and_says_so() {
         "Saved plan Rich. Note: Tenant a2&#39;s own branding is kept but not shown while on Rich."
     );
     // The tenant form's switch: acme keeps its sub-tenants, said in the flash.
+    let basic = basic.to_string();
     let r = app
         .post_form(
             &format!("/tenants/{}/edit", t.acme.id),
-            &[
-                ("name", "Tenant acme"),
-                ("subdomain", "acme"),
-                ("description", ""),
-                ("custom_domain", ""),
-                ("can_have_subtenants", "true"),
-                ("enabled", "true"),
-                ("plan_id", &basic.to_string()),
-            ],
+            &tenant_edit_form(&t.acme, &[("plan_id", &basic)]),
         )
         .await;
     let flash = flash_after(&app, r).await;

@@ -507,6 +507,15 @@ impl TestApp {
         let mut conn = self.conn().await;
         Tenant::find(&mut conn, tenant.id).await.ok()
     }
+
+    /// The user as stored now.
+    pub async fn reload_user(&self, user: &User) -> User {
+        User::find_with_tenant(&mut *self.conn().await, user.id)
+            .await
+            .expect("load user")
+            .expect("user exists")
+            .0
+    }
 }
 
 pub fn csrf_from(html: &str) -> Option<String> {
@@ -609,15 +618,27 @@ impl TestApp {
     /// A pending invitation into `tenant` offering a Viewer grant on it, made
     /// directly in the database by `inviter` (for `{invitation_id}` in route tests).
     pub async fn invitation(&self, tenant: &Tenant, inviter: &User, email: &str) -> i64 {
+        self.invitation_with_link(tenant, inviter, email).await.0
+    }
+
+    /// [`TestApp::invitation`], and the link the invitee opens
+    /// (`/invitations/{token}`: a new account there, as `email` has none).
+    pub async fn invitation_with_link(
+        &self,
+        tenant: &Tenant,
+        inviter: &User,
+        email: &str,
+    ) -> (i64, String) {
         use tenantry::auth::tokens::InvitationToken;
         use tenantry::db::models::invitation::NewInvitation;
         use tenantry::domain::invitation::Offer;
         let mut conn = self.conn().await;
         let seed = tenantry::auth::tokens::random_token();
-        NewInvitation {
+        let token = InvitationToken::derive(b"fixture", &seed);
+        let id = NewInvitation {
             tenant_id: tenant.id,
             email,
-            token_hash: &InvitationToken::derive(b"fixture", &seed).hash(),
+            token_hash: &token.hash(),
             offer: Offer::grant(GrantRole::Viewer, Scope::Tenant, false).expect("offer"),
             inviter_user_id: inviter.id,
             inviter_login: &inviter.username,
@@ -626,7 +647,8 @@ impl TestApp {
         .insert(&mut conn)
         .await
         .expect("insert invitation")
-        .id
+        .id;
+        (id, format!("/invitations/{}", token.as_str()))
     }
 }
 
@@ -782,4 +804,74 @@ pub fn between<'a>(html: &'a str, from: &str, to: &str) -> &'a str {
         .unwrap_or_else(|| panic!("{from:?} not in {html}"));
     let end = html[start..].find(to).map_or(html.len(), |e| start + e);
     &html[start..end]
+}
+
+/// The flash the page after the redirect `r` shows.
+pub async fn flash_after(app: &TestApp, r: reqwest::Response) -> String {
+    assert_eq!(status(&r), 303);
+    let location = r.headers()["location"].to_str().unwrap().to_string();
+    let html = app.get_html(&location).await;
+    let open = "<div class=\"flash success\" role=\"status\">";
+    between(&html, open, "</div>")[open.len()..].to_string()
+}
+
+/// The tenant edit form of `t` (made by `TestApp::tenant`) as posted with its values
+/// unchanged, and `more` fields set (replacing its own of the same name).
+pub fn tenant_edit_form<'a>(
+    t: &'a Tenant,
+    more: &[(&'static str, &'a str)],
+) -> Vec<(&'static str, &'a str)> {
+    let mut form = vec![
+        ("name", t.name.as_str()),
+        ("subdomain", t.subdomain.as_str()),
+        ("description", t.description.as_str()),
+        ("custom_domain", ""),
+        ("enabled", "true"),
+    ];
+    if t.can_have_subtenants {
+        form.push(("can_have_subtenants", "true"));
+    }
+    for (key, value) in more {
+        match form.iter_mut().find(|(k, _)| k == key) {
+            Some(field) => field.1 = value,
+            None => form.push((key, value)),
+        }
+    }
+    form
+}
+
+/// `t`'s move form posted with `parent` as the new parent.
+pub async fn move_form(app: &TestApp, t: &Tenant, parent: &Tenant) -> reqwest::Response {
+    app.post_form(
+        &format!("/tenants/{}/move", t.id),
+        &[("parent_id", &parent.id.to_string())],
+    )
+    .await
+}
+
+/// `queries` this month of `t`'s usage (directly in the database).
+pub async fn queries_this_month(app: &TestApp, t: &Tenant, queries: i64) {
+    db(app)
+        .await
+        .execute(
+            "INSERT INTO usage_monthly (tenant_id, month, queries) \
+             VALUES ($1, date_trunc('month', now())::date, $2)",
+            &[&t.id, &queries],
+        )
+        .await
+        .unwrap();
+}
+
+/// How many sessions of the test database wait on a lock now (`watcher`: a plain
+/// client on it, `db`).
+pub async fn lock_waiters(watcher: &tokio_postgres::Client) -> i64 {
+    watcher
+        .query_one(
+            "SELECT count(*) FROM pg_stat_activity \
+             WHERE datname = current_database() AND wait_event_type = 'Lock'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0)
 }

@@ -2,10 +2,11 @@
 //! warning (API `warnings`, the form's flash), growth refused; an own limit above a
 //! limit of a tenant above it is saved with a note that that limit still applies.
 
+use crate::api::admin_api;
 use crate::helpers::*;
 use crate::move_limits::{cloud, vm};
-use crate::plans::admin_api;
 use serde_json::json;
+use tenantry::domain::{Level, Permissions};
 
 #[tokio::test]
 async fn own_limits_below_use_or_above_a_parents_are_saved_and_said() {
@@ -57,25 +58,81 @@ async fn own_limits_below_use_or_above_a_parents_are_saved_and_said() {
     let r = app
         .post_form(
             &format!("/tenants/{}/edit", t.a1.id),
-            &[
-                ("name", "Tenant a1"),
-                ("subdomain", "a1"),
-                ("description", ""),
-                ("custom_domain", ""),
-                ("can_have_subtenants", "true"),
-                ("enabled", "true"),
-                ("storage_limit_gb", "50"),
-            ],
+            &tenant_edit_form(&t.a1, &[("storage_limit_gb", "50")]),
         )
         .await;
-    assert_eq!(status(&r), 303);
-    let location = r.headers()["location"].to_str().unwrap().to_string();
-    let html = app.get_html(&location).await;
-    assert!(
-        html.contains(
-            "Saved Tenant a1. Note: Storage 400 GB in use is above the new limit of 50 GB: \
-             growth is refused until it is below."
-        ),
-        "{html}"
+    assert_eq!(
+        flash_after(&app, r).await,
+        "Saved Tenant a1. Note: Storage 400 GB in use is above the new limit of 50 GB: \
+         growth is refused until it is below."
     );
+}
+
+/// A user's own storage and memory limits lowered below what their instances use
+/// are saved with the same words in the form's flash; growth is refused.
+#[tokio::test]
+async fn a_users_limits_below_what_they_own_are_saved_and_said() {
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    let api = admin_api(&app).await;
+    let cloud = cloud(&app, &api).await;
+    let olga = app
+        .user_with_role(&t.a1, "olga", Permissions::all(Level::Read))
+        .await;
+    let (s, big) = api
+        .post(
+            &format!("/api/v1/tenants/{}/instances", t.a1.id),
+            json!({"name": "big", "cloud_id": cloud, "owner_id": olga.id,
+                   "storage_gb": 400, "memory_gb": 16}),
+        )
+        .await;
+    assert_eq!(s, 201, "{big}");
+    app.login_admin().await;
+    let path = format!("/tenants/{}/users/{}", t.a1.id, olga.id);
+    let role = olga.role_id.unwrap().to_string();
+    let save = |storage: &'static str, memory: &'static str| {
+        let (app, path, role, olga) = (&app, &path, &role, &olga);
+        async move {
+            let r = app
+                .post_form(
+                    path,
+                    &[
+                        ("username", olga.username.as_str()),
+                        ("email", olga.email.as_str()),
+                        ("first_name", olga.first_name.as_str()),
+                        ("last_name", olga.last_name.as_str()),
+                        ("role_id", role),
+                        ("enabled_shown", "1"),
+                        ("enabled", "true"),
+                        ("storage_limit_gb", storage),
+                        ("memory_limit_gb", memory),
+                    ],
+                )
+                .await;
+            assert_redirect_to(&r, path);
+            flash_after(app, r).await
+        }
+    };
+    assert_eq!(
+        save("100", "8").await,
+        "Saved olga. Note: Storage 400 GB in use is above the new limit of 100 GB: growth \
+         is refused until it is below. Memory 16 GB in use is above the new limit of 8 GB: \
+         growth is refused until it is below."
+    );
+    let saved = app.reload_user(&olga).await;
+    assert_eq!(
+        (saved.storage_limit_gb, saved.memory_limit_gb),
+        (Some(100), Some(8))
+    );
+    // Growth is refused; the same limits saved again say nothing more, nor do limits
+    // at what is used.
+    let (s, _) = api
+        .patch(
+            &format!("/api/v1/tenants/{}/instances/{}", t.a1.id, big["id"]),
+            json!({"storage_gb": 401}),
+        )
+        .await;
+    assert!((400..500).contains(&s), "{s}");
+    assert_eq!(save("100", "8").await, "Saved olga.");
+    assert_eq!(save("400", "").await, "Saved olga.");
 }

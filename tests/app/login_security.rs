@@ -364,26 +364,11 @@ async fn failures_older_than_fifteen_minutes_no_longer_count() {
 
 // ------------------------------------------------------- anonymous server state
 
-/// An invitation into `tenant` (new account as Viewer) and the token of its link.
+/// An invitation into `tenant` (new account as Viewer): its link.
 async fn invitation_link(app: &TestApp, tenant: &Tenant) -> String {
-    use tenantry::auth::tokens::InvitationToken;
-    use tenantry::db::models::invitation::NewInvitation;
-    use tenantry::domain::invitation::Offer;
-    use tenantry::domain::{GrantRole, Scope};
-    let token = InvitationToken::derive(b"test", "seed");
-    NewInvitation {
-        tenant_id: tenant.id,
-        email: "new@example.net",
-        token_hash: &token.hash(),
-        offer: Offer::grant(GrantRole::Viewer, Scope::Tenant, false).unwrap(),
-        inviter_user_id: app.admin.id,
-        inviter_login: "admin",
-        expires_at: app.clock.now() + chrono::Duration::days(7),
-    }
-    .insert(&mut *app.conn().await)
-    .await
-    .unwrap();
-    format!("/invitations/{}", token.as_str())
+    app.invitation_with_link(tenant, &app.admin, "new@example.net")
+        .await
+        .1
 }
 
 #[tokio::test]

@@ -133,7 +133,7 @@ async fn the_api_starts_follows_rolls_back_and_retries_a_migration() {
     let (_, list) = theirs.get("/api/v1/migrations").await;
     assert_eq!(list["items"], json!([]), "{list}");
     let (status, _) = theirs.get("/api/v1/migrations?cursor=nope").await;
-    assert_eq!(status, 400);
+    assert_eq!(status, 422);
 }
 
 /// The start reads ids as its document states them: a target or a mapping's value

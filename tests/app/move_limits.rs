@@ -177,12 +177,7 @@ async fn the_move_page_and_the_bulk_move_say_which_limit_refuses() {
         "{page}"
     );
     // Posted anyway: the form again, with the refusal as its error; nothing moved.
-    let r = app
-        .post_form(
-            &format!("/tenants/{}/move", t.a2.id),
-            &[("parent_id", &t.globex.id.to_string())],
-        )
-        .await;
+    let r = move_form(&app, &t.a2, &t.globex).await;
     assert_eq!(r.status().as_u16(), 422);
     let page = r.text().await.unwrap();
     assert!(

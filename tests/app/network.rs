@@ -850,15 +850,7 @@ async fn a_create_racing_the_deletion_of_its_tenant_is_not_found() {
     // Commit once the create waits on a lock (or has already answered).
     let watcher = db(&app).await;
     while !create.is_finished() {
-        let waiting: i64 = watcher
-            .query_one(
-                "SELECT count(*) FROM pg_stat_activity \
-                 WHERE datname = current_database() AND wait_event_type = 'Lock'",
-                &[],
-            )
-            .await
-            .unwrap()
-            .get(0);
+        let waiting: i64 = lock_waiters(&watcher).await;
         if waiting > 0 {
             break;
         }

@@ -4,37 +4,11 @@
 //! plan's) refusing a user or instance create at the edge; every option the plan
 //! lacks refused on the form and in the API.
 
-use crate::api::{send, token_for, Api};
+use crate::api::{admin_api, plan, put, put_on, send, token_for, Api};
 use crate::helpers::*;
 use serde_json::{json, Value};
 use tenantry::db::models::Tenant;
 use tenantry::domain::{GrantRole, Scope};
-
-pub(crate) async fn put(api: &Api, path: &str, body: Value) -> (u16, Value) {
-    send(api.request(reqwest::Method::PUT, path).json(&body)).await
-}
-
-pub(crate) async fn admin_api(app: &TestApp) -> Api {
-    Api::new(app, Some(&token_for(app, &app.admin, false).await))
-}
-
-/// A plan made through the API; its id.
-pub(crate) async fn plan(api: &Api, body: Value) -> i64 {
-    let (status, body) = api.post("/api/v1/plans", body).await;
-    assert_eq!(status, 201, "{body}");
-    body["id"].as_i64().unwrap()
-}
-
-pub(crate) async fn put_on(api: &Api, tenant: &Tenant, plan: i64) {
-    let (status, body) = api
-        .patch(
-            &format!("/api/v1/tenants/{}", tenant.id),
-            json!({"plan_id": plan}),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    assert_eq!(body["plan_id"], plan);
-}
 
 #[tokio::test]
 async fn plans_are_created_listed_changed_and_deleted_on_the_pages() {
@@ -233,15 +207,7 @@ async fn a_tenants_own_limits_stay_within_its_plans() {
     let r = app
         .post_form(
             &format!("/tenants/{}/edit", t.acme.id),
-            &[
-                ("name", "acme"),
-                ("subdomain", "acme"),
-                ("description", ""),
-                ("custom_domain", ""),
-                ("can_have_subtenants", "true"),
-                ("enabled", "true"),
-                ("max_users", "11"),
-            ],
+            &tenant_edit_form(&t.acme, &[("max_users", "11")]),
         )
         .await;
     assert_eq!(status(&r), 422);
@@ -411,13 +377,7 @@ async fn options_the_plan_lacks_are_refused_on_every_path() {
     let r = app
         .post_form(
             &format!("/tenants/{}/edit", t.a2.id),
-            &[
-                ("name", "a2"),
-                ("subdomain", "a2"),
-                ("description", ""),
-                ("custom_domain", "console.a2.example"),
-                ("enabled", "true"),
-            ],
+            &tenant_edit_form(&t.a2, &[("custom_domain", "console.a2.example")]),
         )
         .await;
     assert_eq!(status(&r), 422);
@@ -619,12 +579,7 @@ async fn a_move_gives_no_sub_tenants_to_a_tenant_whose_plan_lacks_them() {
     }
     // The console's move form, and its picker offers no such destination.
     app.login_admin().await;
-    let r = app
-        .post_form(
-            &format!("/tenants/{}/move", t.g1.id),
-            &[("parent_id", &t.a1.id.to_string())],
-        )
-        .await;
+    let r = move_form(&app, &t.g1, &t.a1).await;
     assert_eq!(status(&r), 422);
     assert!(r.text().await.unwrap().contains(refusal));
     let fragment = app
@@ -850,17 +805,11 @@ async fn non_root_editors_see_the_plans_limits_and_may_not_choose_it() {
         body["detail"],
         "Only the root's Owners and Administrators choose a tenant's plan."
     );
+    let other = other.to_string();
     let r = ron
         .post_form(
             &format!("/tenants/{}/edit", t.a2.id),
-            &[
-                ("name", "a2"),
-                ("subdomain", "a2"),
-                ("description", ""),
-                ("custom_domain", ""),
-                ("enabled", "true"),
-                ("plan_id", &other.to_string()),
-            ],
+            &tenant_edit_form(&t.a2, &[("plan_id", &other)]),
         )
         .await;
     assert_eq!(status(&r), 422);
@@ -1017,12 +966,7 @@ async fn a_subtree_moved_under_a_plan_must_fit_it() {
         "{html}"
     );
     assert!(!html.contains("Move under Tenant globex"), "{html}");
-    let r = app
-        .post_form(
-            &format!("/tenants/{}/move", t.a1.id),
-            &[("parent_id", &t.globex.id.to_string())],
-        )
-        .await;
+    let r = move_form(&app, &t.a1, &t.globex).await;
     assert_eq!(status(&r), 422);
     assert!(r.text().await.unwrap().contains(refusal));
     assert_eq!(parent_of(&app, &t.a1).await, Some(t.acme.id));
@@ -1165,18 +1109,11 @@ async fn lowering_a_plan_sees_the_tenants_that_inherit_it() {
         .await;
     assert_eq!(s, 422, "{body}");
     assert_eq!(body["errors"]["plan_id"], refusal);
+    let tiny_id = tiny.to_string();
     let r = app
         .post_form(
             &format!("/tenants/{}/edit", t.acme.id),
-            &[
-                ("name", "Tenant acme"),
-                ("subdomain", "acme"),
-                ("description", ""),
-                ("custom_domain", ""),
-                ("can_have_subtenants", "true"),
-                ("enabled", "true"),
-                ("plan_id", &tiny.to_string()),
-            ],
+            &tenant_edit_form(&t.acme, &[("plan_id", &tiny_id)]),
         )
         .await;
     assert_eq!(status(&r), 422);
@@ -1265,15 +1202,7 @@ async fn a_plans_page_lists_tenants_that_follow_it_through_an_ancestor() {
     put_on(&api, &t.a1, basic).await;
     // a2 (sibling of a1) is on another plan: not listed; a1x follows a1's.
     put_on(&api, &t.a2, other).await;
-    db(&app)
-        .await
-        .execute(
-            "INSERT INTO usage_monthly (tenant_id, month, queries) \
-             VALUES ($1, date_trunc('month', now())::date, 77)",
-            &[&t.a1x.id],
-        )
-        .await
-        .unwrap();
+    queries_this_month(&app, &t.a1x, 77).await;
     app.login_admin().await;
     let page = app.get_html(&format!("/plans/{basic}")).await;
     assert!(page.contains("Tenants on Basic (2)"), "{page}");

@@ -6,40 +6,13 @@
 //! a plan's delete confirmed first; quota use marked on a plan's page; a reset of
 //! nothing recording nothing.
 
-use crate::api::{send, token_for, Api};
+use crate::api::{admin_api, plan, put, put_on, send, token_for, Api};
 use crate::branding::{fields, multipart, png, reset, save, text_of, upload, BOUNDARY};
 use crate::helpers::*;
 use crate::move_limits::{cloud, vm};
-use crate::plans::{admin_api, plan, put, put_on};
 use reqwest::Method;
 use serde_json::{json, Value};
-use tenantry::db::models::Tenant;
 use tenantry::domain::{GrantRole, Scope};
-
-/// The tenant edit form as posted, with `plan_id`.
-fn edit_form<'a>(t: &'a Tenant, partner: bool, plan: &'a str) -> Vec<(&'static str, &'a str)> {
-    let mut form = vec![
-        ("name", t.name.as_str()),
-        ("subdomain", t.subdomain.as_str()),
-        ("description", ""),
-        ("custom_domain", ""),
-        ("enabled", "true"),
-        ("plan_id", plan),
-    ];
-    if partner {
-        form.push(("can_have_subtenants", "true"));
-    }
-    form
-}
-
-/// The flash the page after a redirect shows.
-async fn flash_after(app: &TestApp, r: reqwest::Response) -> String {
-    assert_eq!(status(&r), 303);
-    let location = r.headers()["location"].to_str().unwrap().to_string();
-    let html = app.get_html(&location).await;
-    let open = "<div class=\"flash success\" role=\"status\">";
-    between(&html, open, "</div>")[open.len()..].to_string()
-}
 
 /// M2: a plan's limits below what its tenants use are saved, as an own limit below
 /// use is, and the save says so (the API's `warnings`, the pages' flash); growth is
@@ -165,7 +138,7 @@ async fn a_plan_below_what_tenants_use_is_saved_with_a_warning() {
     let r = app
         .post_form(
             &format!("/tenants/{}/edit", t.a1.id),
-            &edit_form(&t.a1, true, &big),
+            &tenant_edit_form(&t.a1, &[("plan_id", &big)]),
         )
         .await;
     let flash = flash_after(&app, r).await;
@@ -373,15 +346,7 @@ async fn a_plans_delete_is_confirmed_and_its_page_marks_quota_use() {
     let api = admin_api(&app).await;
     let basic = plan(&api, json!({"name": "Basic", "monthly_query_quota": 100})).await;
     put_on(&api, &t.a2, basic).await;
-    db(&app)
-        .await
-        .execute(
-            "INSERT INTO usage_monthly (tenant_id, month, queries) \
-             VALUES ($1, date_trunc('month', now())::date, 120)",
-            &[&t.a2.id],
-        )
-        .await
-        .unwrap();
+    queries_this_month(&app, &t.a2, 120).await;
     app.login_admin().await;
     let page = app.get_html(&format!("/plans/{basic}")).await;
     let row = between(&page, &format!("id=\"plan-tenant-{}\"", t.a2.id), "</tr>");

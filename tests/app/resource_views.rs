@@ -291,3 +291,39 @@ async fn the_clouds_page_filters_pages_and_names_bad_parameters() {
         .await;
     assert_eq!(status(&r), 400);
 }
+
+/// The Tenant roles list says of each role whether its tenants see the root's
+/// public clouds (`public_clouds`, set on the role's form).
+#[tokio::test]
+async fn the_tenant_roles_list_shows_whether_they_see_the_roots_public_clouds() {
+    let app = spawn_app().await;
+    let mut conn = app.conn().await;
+    let hidden = tenantry::db::models::role::TenantRole::insert(
+        &mut conn,
+        "No public clouds",
+        &tenantry::domain::Permissions::all(tenantry::domain::Level::Full),
+    )
+    .await
+    .unwrap();
+    tenantry::db::models::role::TenantRole::set_public_clouds(&mut conn, hidden.id, false)
+        .await
+        .unwrap();
+    drop(conn);
+    app.login_admin().await;
+    let html = app.get_html("/tenant-roles").await;
+    assert!(html.contains("Root&#39;s public clouds") || html.contains("Root's public clouds"));
+    let row = |id: i64| {
+        let html = &html;
+        let start = format!("<a href=\"/tenant-roles/{id}\">");
+        between(&html[html.find(&start).unwrap()..], "", "</tr>").to_string()
+    };
+    assert!(
+        row(hidden.id)
+            .contains("<td class=\"public-clouds\"><span class=\"hint\">hidden</span></td>"),
+        "{html}"
+    );
+    assert!(
+        row(app.root.tenant_role_id).contains("<td class=\"public-clouds\">seen</td>"),
+        "{html}"
+    );
+}

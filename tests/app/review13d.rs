@@ -361,9 +361,10 @@ async fn a_cursor_pages_on_only_in_the_tenant_it_was_read_in() {
                 .is_some_and(|e| e.contains("another tenant")),
             "{list}: {v}"
         );
-        // Not a cursor at all: 400 as before.
+        // Not a cursor at all: 422 on `cursor` too, as on every list.
         let (st, v) = api.get(&format!("{theirs}?cursor=abc")).await;
-        assert_eq!(st, 400, "{list}: {v}");
+        assert_eq!(st, 422, "{list}: {v}");
+        assert!(v["errors"]["cursor"].is_string(), "{list}: {v}");
     }
 }
 

@@ -4,29 +4,13 @@
 //! create answers its redirect however busy the pool; the tenant form reports a
 //! field it cannot read with the plan's refusals.
 
-use crate::api::{admin_api, Api};
+use crate::api::{admin_api, plan, put_on};
 use crate::helpers::*;
-use serde_json::{json, Value};
+use crate::move_limits::cloud as root_cloud;
+use serde_json::json;
 use tenantry::db::models::role::UserRole;
 use tenantry::db::models::Tenant;
 use tenantry::domain::{Feature, Level, Permissions};
-
-/// A plan made through the API; its id.
-async fn plan(api: &Api, body: Value) -> i64 {
-    let (status, body) = api.post("/api/v1/plans", body).await;
-    assert_eq!(status, 201, "{body}");
-    body["id"].as_i64().unwrap()
-}
-
-async fn put_on(api: &Api, tenant: &Tenant, plan: i64) {
-    let (status, body) = api
-        .patch(
-            &format!("/api/v1/tenants/{}", tenant.id),
-            json!({"plan_id": plan}),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-}
 
 /// The usage bar of `measure` ("Storage", "Users", …) on a page, as text.
 fn bar(html: &str, measure: &str) -> String {
@@ -47,18 +31,6 @@ fn bar(html: &str, measure: &str) -> String {
         }
     }
     text.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// A public cloud of the root (every tenant sees it); its id.
-async fn root_cloud(app: &TestApp, api: &Api) -> i64 {
-    let (s, body) = api
-        .post(
-            &format!("/api/v1/tenants/{}/clouds", app.root.id),
-            json!({"name": "shared", "provider": "aws", "visibility": "public"}),
-        )
-        .await;
-    assert_eq!(s, 201, "{body}");
-    body["id"].as_i64().unwrap()
 }
 
 // ---------------------------------------------------------------- M1
@@ -122,32 +94,29 @@ async fn a_tenant_limited_by_its_plan_alone_shows_n_of_m_on_its_page_and_the_das
     let page = app.get_html(&format!("/tenants/{}", t.g1.id)).await;
     assert!(bar(&page, "Storage").contains("500 of 500 GB used limit: plan Basic"));
 
+    // g1's instances bar with its own limit set to `own` (past the checks).
+    let with_own = |own: i64| {
+        let (app, g1) = (&app, &t.g1);
+        async move {
+            db(app)
+                .await
+                .execute(
+                    "UPDATE tenants SET max_instances = $2 WHERE id = $1",
+                    &[&g1.id, &own],
+                )
+                .await
+                .unwrap();
+            bar(
+                &app.get_html(&format!("/tenants/{}", g1.id)).await,
+                "Instances",
+            )
+        }
+    };
     // Its own lower limit is the one shown, as its own.
-    db(&app)
-        .await
-        .execute(
-            "UPDATE tenants SET max_instances = 2 WHERE id = $1",
-            &[&t.g1.id],
-        )
-        .await
-        .unwrap();
-    let page = app.get_html(&format!("/tenants/{}", t.g1.id)).await;
+    assert_eq!(with_own(2).await, "Instances 100% 2 of 2 used limit: own");
+    // An own limit above the plan's does not lift it.
     assert_eq!(
-        bar(&page, "Instances"),
-        "Instances 100% 2 of 2 used limit: own"
-    );
-    // An own limit above the plan's (written past the checks) does not lift it.
-    db(&app)
-        .await
-        .execute(
-            "UPDATE tenants SET max_instances = 10 WHERE id = $1",
-            &[&t.g1.id],
-        )
-        .await
-        .unwrap();
-    let page = app.get_html(&format!("/tenants/{}", t.g1.id)).await;
-    assert_eq!(
-        bar(&page, "Instances"),
+        with_own(10).await,
         "Instances 66% 2 of 3 used limit: plan Basic"
     );
     let (s, body) = api.post(&instances, vm("vm3", 0)).await;
@@ -249,18 +218,17 @@ async fn the_tenant_form_reports_a_field_it_cannot_read_with_the_plans_refusals(
     app.login_admin().await;
     let edit = format!("/tenants/{}/edit", t.g1.id);
     let fields = |name: &'static str, max_users: &'static str| {
-        vec![
-            ("name", name),
-            ("subdomain", "g1"),
-            ("description", ""),
-            ("custom_domain", ""),
-            ("enabled", "true"),
-            ("monthly_query_quota", ""),
-            ("storage_limit_gb", "600"),
-            ("memory_limit_gb", ""),
-            ("max_instances", ""),
-            ("max_users", max_users),
-        ]
+        tenant_edit_form(
+            &t.g1,
+            &[
+                ("name", name),
+                ("monthly_query_quota", ""),
+                ("storage_limit_gb", "600"),
+                ("memory_limit_gb", ""),
+                ("max_instances", ""),
+                ("max_users", max_users),
+            ],
+        )
     };
     for (name, max_users, unreadable) in [
         ("Tenant g1", "abc", vec!["max_users"]),
@@ -438,16 +406,7 @@ async fn a_committed_user_create_answers_its_redirect_while_every_connection_is_
     let post = tokio::spawn(app.client.post(app.url(&path)).form(&form).send());
     let watcher = db(&app).await;
     until("the create to wait on the lock", || async {
-        watcher
-            .query_one(
-                "SELECT count(*) FROM pg_stat_activity \
-                 WHERE datname = current_database() AND wait_event_type = 'Lock'",
-                &[],
-            )
-            .await
-            .unwrap()
-            .get::<_, i64>(0)
-            >= 1
+        lock_waiters(&watcher).await >= 1
     })
     .await;
     // Queued for the create's connection: it is this test's once the create

@@ -17,6 +17,20 @@ async fn parent_of(app: &TestApp, t: &Tenant) -> i64 {
         .get(0)
 }
 
+/// A move of `t` under `parent` refused through the API (409), saying that
+/// `instance` runs on `cloud` of acme, which it would no longer see.
+async fn refused_move(api: &Api, t: &Tenant, parent: &Tenant, instance: &str, cloud: &str) {
+    let (s, body) = api
+        .post(
+            &format!("/api/v1/tenants/{}/move", t.id),
+            json!({"parent_id": parent.id}),
+        )
+        .await;
+    assert_eq!(s, 409, "{body}");
+    let said = format!("{instance} runs on {cloud} (Tenant acme), which it would no longer see");
+    assert!(body["detail"].as_str().unwrap().contains(&said), "{body}");
+}
+
 async fn cloud(api: &Api, owner: &Tenant, name: &str, body: serde_json::Value) -> i64 {
     let mut body = body;
     body["name"] = json!(name);
@@ -58,20 +72,7 @@ async fn a_move_that_would_leave_instances_on_a_cloud_they_no_longer_see_is_refu
     );
     assert_eq!(parent_of(&app, &t.a1).await, t.acme.id);
     // Moving a1x itself: the same words, without "of".
-    let (s, body) = api
-        .post(
-            &format!("/api/v1/tenants/{}/move", t.a1x.id),
-            json!({"parent_id": t.globex.id}),
-        )
-        .await;
-    assert_eq!(s, 409, "{body}");
-    assert!(
-        body["detail"].as_str().unwrap().contains(&format!(
-            "yi runs on xcloud ({}), which it would no longer see",
-            t.acme.name
-        )),
-        "{body}"
-    );
+    refused_move(&api, &t.a1x, &t.globex, "yi", "xcloud").await;
     // Within acme's subtree the cloud stays seen: a1x moves under a2.
     let (s, body) = api
         .post(
@@ -97,12 +98,7 @@ async fn a_move_that_would_leave_instances_on_a_cloud_they_no_longer_see_is_refu
         !page.contains(&format!("Move under {}", t.globex.name)),
         "{page}"
     );
-    let r = app
-        .post_form(
-            &format!("/tenants/{}/move", t.a1.id),
-            &[("parent_id", &t.globex.id.to_string())],
-        )
-        .await;
+    let r = move_form(&app, &t.a1, &t.globex).await;
     assert_eq!(status(&r), 422);
     let page = r.text().await.unwrap();
     assert!(
@@ -172,20 +168,7 @@ async fn an_assigned_cloud_refuses_the_move_of_its_receiver_too() {
     )
     .await;
     assert_eq!(vm(&api, &t.a2, assigned, "ai", 1, 1).await.0, 201);
-    let (s, body) = api
-        .post(
-            &format!("/api/v1/tenants/{}/move", t.a2.id),
-            json!({"parent_id": t.globex.id}),
-        )
-        .await;
-    assert_eq!(s, 409, "{body}");
-    assert!(
-        body["detail"].as_str().unwrap().contains(&format!(
-            "ai runs on acloud ({}), which it would no longer see",
-            t.acme.name
-        )),
-        "{body}"
-    );
+    refused_move(&api, &t.a2, &t.globex, "ai", "acloud").await;
     assert_eq!(parent_of(&app, &t.a2).await, t.acme.id);
 }
 

@@ -424,15 +424,7 @@ async fn deleting_an_application_unbinds_its_rules_and_a_tenant_takes_its_rules(
 async fn until_a_session_waits(client: &tokio_postgres::Client) {
     let end = Instant::now() + Duration::from_secs(30);
     loop {
-        let n: i64 = client
-            .query_one(
-                "SELECT count(*) FROM pg_stat_activity \
-                 WHERE datname = current_database() AND wait_event_type = 'Lock'",
-                &[],
-            )
-            .await
-            .unwrap()
-            .get(0);
+        let n: i64 = lock_waiters(client).await;
         if n > 0 {
             return;
         }

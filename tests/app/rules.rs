@@ -403,7 +403,7 @@ async fn a_batch_is_one_version_answered_per_rule() {
     let (s, _) = api
         .get(&format!("{}/rules?cursor=nope", base(&t.acme)))
         .await;
-    assert_eq!(s, 400);
+    assert_eq!(s, 422);
     assert_eq!(
         (v[0].1.as_str(), v[0].2.as_str()),
         ("batch", "Created 299 rules (batch)")

@@ -68,10 +68,7 @@ fn new_user(name: &str) -> (NewUser, Password) {
 }
 
 async fn reload(app: &TestApp, user: &User) -> User {
-    User::find_in_tenant(&mut *app.conn().await, user.tenant_id, user.id)
-        .await
-        .unwrap()
-        .unwrap()
+    app.reload_user(user).await
 }
 
 async fn as_user(app: &TestApp, user: &User) -> Principal {

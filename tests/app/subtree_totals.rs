@@ -648,15 +648,7 @@ async fn a_user_created_below_a_subtree_being_moved_counts_where_the_subtree_lan
             });
             // Until the creation waits for a lock (or, were it not to wait, is done).
             for _ in 0..100 {
-                let waiting: i64 = watcher
-                    .query_one(
-                        "SELECT count(*) FROM pg_stat_activity \
-                         WHERE datname = current_database() AND wait_event_type = 'Lock'",
-                        &[],
-                    )
-                    .await
-                    .unwrap()
-                    .get(0);
+                let waiting: i64 = lock_waiters(&watcher).await;
                 if waiting > 0 || creating.is_finished() {
                     break;
                 }

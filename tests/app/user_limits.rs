@@ -334,3 +334,37 @@ async fn users_created_by_the_service_move_the_tenants_counts() {
         .get(0);
     assert_eq!(totals, 2);
 }
+
+/// The invitee at a tenant that is full is told what to do, not the tenant's usage
+/// (internal to it): the acceptance form's error, nothing written.
+#[tokio::test]
+async fn an_invitee_at_a_full_tenant_is_told_what_to_do_not_its_usage() {
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    app.user(&t.a2, "only").await;
+    set_limit(&app, &t.a2, 1).await;
+    set_limit(&app, &t.acme, 1).await;
+    let (_, link) = app
+        .invitation_with_link(&t.a2, &app.admin, "new@example.net")
+        .await;
+    let invitee = app.new_browser();
+    assert_eq!(status(&invitee.get(&link).await), 200);
+    let r = invitee
+        .post_form(
+            &link,
+            &[
+                ("username", "newbie"),
+                ("password", crate::invitations::NEW_PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(status(&r), 422);
+    let html = r.text().await.unwrap();
+    let open = "id=\"user-limit\">";
+    let told = &between(&html, open, "</div>")[open.len()..];
+    assert_eq!(told, tenantry::services::invitations::TENANT_FULL, "{html}");
+    for usage in ["1 of 1", "Users ", " used in ", "its limit covers"] {
+        assert!(!html.contains(usage), "{usage}: {html}");
+    }
+    assert_eq!(users_in(&app, &t.a2).await, 1);
+}

@@ -35,11 +35,7 @@ async fn users_in(app: &TestApp, tenant: &Tenant) -> i64 {
 }
 
 async fn reload(app: &TestApp, user: &User) -> User {
-    User::find_with_tenant(&mut *app.conn().await, user.id)
-        .await
-        .unwrap()
-        .expect("user exists")
-        .0
+    app.reload_user(user).await
 }
 
 async fn find_user(app: &TestApp, tenant: &Tenant, username: &str) -> Option<User> {

@@ -11,6 +11,31 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use super::{tenant_owned, Tenant};
+use crate::domain::sorting::{After, CloudSort, Order, SortKey, ValueKind};
+
+/// `order` over `clouds c`: the key's expression, and how a cursor's value (`$4`,
+/// text; the row's id `$5`) reads against it.
+fn order_sql(order: Order<CloudSort>) -> (&'static str, &'static str) {
+    match order.key {
+        None => ("c.id", "$5"),
+        Some(CloudSort::Name) => ("lower(c.name)", "lower($4)"),
+        Some(CloudSort::Provider) => ("c.provider", "$4"),
+        Some(CloudSort::Created) => ("c.created_at", "$4::timestamptz"),
+    }
+}
+
+impl SeenCloud {
+    /// Where the next page starts after this cloud, in an order by `key`.
+    pub fn after(&self, key: Option<CloudSort>) -> After {
+        let c = &self.cloud;
+        match key {
+            None => After::id(c.id),
+            Some(CloudSort::Name) => After::at(c.id, &c.name),
+            Some(CloudSort::Provider) => After::at(c.id, c.provider),
+            Some(CloudSort::Created) => After::created(c.id, c.created_at),
+        }
+    }
+}
 
 #[derive(Clone, Debug, Queryable, QueryableByName, Selectable, PartialEq, Eq)]
 #[diesel(table_name = clouds, check_for_backend(Pg))]
@@ -176,27 +201,51 @@ impl Cloud {
         after: Option<i64>,
         limit: i64,
     ) -> QueryResult<Vec<SeenCloud>> {
-        use diesel::sql_types::{Array, BigInt};
+        let after = after.map(After::id);
+        Self::visible_sorted(conn, viewer, Order::by_id(), after.as_ref(), limit).await
+    }
+
+    /// [`Cloud::visible`] in `order`, right after `after` (the API's pages).
+    pub async fn visible_sorted(
+        conn: &mut AsyncPgConnection,
+        viewer: &Tenant,
+        order: Order<CloudSort>,
+        after: Option<&After>,
+        limit: i64,
+    ) -> QueryResult<Vec<SeenCloud>> {
+        use diesel::sql_types::{Array, BigInt, Nullable, Text};
+        let (key, value) = order_sql(order);
+        let (dir, op) = if order.descending {
+            ("DESC", "<")
+        } else {
+            ("ASC", ">")
+        };
         // A correlated EXISTS and a subselect of the viewer's role have no DSL form.
         let rows: Vec<SeenRow> = diesel::sql_query(format!(
-            "{SEEN_SELECT} WHERE {SEEN_RULE} AND c.id > $4 ORDER BY c.id LIMIT $5"
+            "{SEEN_SELECT} WHERE {SEEN_RULE} \
+             AND ($5::bigint IS NULL OR ({key}, c.id) {op} ({value}, $5)) \
+             ORDER BY {key} {dir}, c.id {dir} LIMIT $6"
         ))
         .bind::<Array<BigInt>, _>(viewer.path.clone())
         .bind::<BigInt, _>(viewer.id)
         .bind::<BigInt, _>(viewer.tenant_role_id)
-        .bind::<BigInt, _>(after.unwrap_or(0))
+        .bind::<Nullable<Text>, _>(
+            after.map(|a| a.sql_text(order.key.map_or(ValueKind::Word, |k| k.kind()))),
+        )
+        .bind::<Nullable<BigInt>, _>(after.map(|a| a.id))
         .bind::<BigInt, _>(limit)
         .load(conn)
         .await?;
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
-    /// One page of the clouds `viewer` sees matching `filter` (the Clouds page), by
-    /// id, skipping `offset`, at most `limit`; and how many match.
+    /// One page of the clouds `viewer` sees matching `filter` (the Clouds page), in
+    /// `order`, skipping `offset`, at most `limit`; and how many match.
     pub async fn visible_page(
         conn: &mut AsyncPgConnection,
         viewer: &Tenant,
         filter: &CloudFilter,
+        order: Order<CloudSort>,
         offset: i64,
         limit: i64,
     ) -> QueryResult<(Vec<SeenCloud>, i64)> {
@@ -217,8 +266,11 @@ impl Cloud {
         .bind::<Nullable<Text>, _>(q.clone())
         .get_result(conn)
         .await?;
+        let (key, _) = order_sql(order);
+        let dir = if order.descending { "DESC" } else { "ASC" };
         let rows: Vec<SeenRow> = diesel::sql_query(format!(
-            "{SEEN_SELECT} WHERE {SEEN_RULE} AND {FILTERED} ORDER BY c.id OFFSET $8 LIMIT $9"
+            "{SEEN_SELECT} WHERE {SEEN_RULE} AND {FILTERED} \
+             ORDER BY {key} {dir}, c.id {dir} OFFSET $8 LIMIT $9"
         ))
         .bind::<diesel::sql_types::Array<BigInt>, _>(viewer.path.clone())
         .bind::<BigInt, _>(viewer.id)

@@ -5,6 +5,7 @@ use crate::db::schema::{clouds, instances, tenants, users};
 use crate::domain::resources::{
     Budget, InstanceStatus, LimitChange, LimitOrigin, Measure, PathLimits,
 };
+use crate::domain::sorting::{After, InstanceSort, Order};
 use chrono::{DateTime, Utc};
 use diesel::expression::SqlLiteral;
 use diesel::pg::Pg;
@@ -307,19 +308,67 @@ impl Instance {
         q
     }
 
-    /// One page of the tenant's instances matching `filter`, by id after `after`
-    /// (the API's cursor) and skipping `offset` (the console's page), at most `limit`.
+    /// `q` in `order`, from right after `after` on.
+    fn ordered(
+        q: instances::BoxedQuery<'static, Pg>,
+        order: Order<InstanceSort>,
+        after: Option<&After>,
+    ) -> instances::BoxedQuery<'static, Pg> {
+        use super::{keyset, lower};
+        let (desc, id) = (order.descending, instances::id);
+        match order.key {
+            None => keyset!(q, id, id, desc, after.map(|a| (a.id, a.id))),
+            Some(InstanceSort::Name) => keyset!(
+                q,
+                lower(instances::name),
+                id,
+                desc,
+                after.map(|a| (lower(a.value.clone()), a.id))
+            ),
+            Some(InstanceSort::Storage) => keyset!(
+                q,
+                instances::storage_gb,
+                id,
+                desc,
+                after.map(|a| (a.number(), a.id))
+            ),
+            Some(InstanceSort::Memory) => keyset!(
+                q,
+                instances::memory_gb,
+                id,
+                desc,
+                after.map(|a| (a.number(), a.id))
+            ),
+            Some(InstanceSort::Status) => keyset!(
+                q,
+                instances::status,
+                id,
+                desc,
+                after.map(|a| (a.value.parse().unwrap_or(InstanceStatus::Running), a.id))
+            ),
+            Some(InstanceSort::Created) => keyset!(
+                q,
+                instances::created_at,
+                id,
+                desc,
+                after.map(|a| (a.time(), a.id))
+            ),
+        }
+    }
+
+    /// One page of the tenant's instances matching `filter`, in `order` right after
+    /// `after` (the API's cursor) and skipping `offset` (the console's page), at most
+    /// `limit`.
     pub async fn list(
         conn: &mut AsyncPgConnection,
         tenant_id: i64,
         filter: &InstanceFilter,
-        after: Option<i64>,
+        order: Order<InstanceSort>,
+        after: Option<&After>,
         offset: i64,
         limit: i64,
     ) -> QueryResult<Vec<InstanceRow>> {
-        let ids: Vec<i64> = Self::filtered(tenant_id, filter)
-            .filter(instances::id.gt(after.unwrap_or(0)))
-            .order(instances::id)
+        let ids: Vec<i64> = Self::ordered(Self::filtered(tenant_id, filter), order, after)
             .offset(offset)
             .limit(limit)
             .select(instances::id)
@@ -329,7 +378,6 @@ impl Instance {
             .left_join(clouds::table)
             .left_join(users::table)
             .filter(instances::id.eq_any(&ids))
-            .order(instances::id)
             .select((
                 Instance::as_select(),
                 clouds::name.nullable(),
@@ -337,14 +385,28 @@ impl Instance {
             ))
             .load(conn)
             .await?;
-        Ok(rows
+        let mut rows: Vec<InstanceRow> = rows
             .into_iter()
             .map(|(instance, cloud_name, owner_name)| InstanceRow {
                 instance,
                 cloud_name,
                 owner_name,
             })
-            .collect())
+            .collect();
+        rows.sort_by_key(|r| ids.iter().position(|id| *id == r.instance.id));
+        Ok(rows)
+    }
+
+    /// Where the next page starts after this instance, in an order by `key`.
+    pub fn after(&self, key: Option<InstanceSort>) -> After {
+        match key {
+            None => After::id(self.id),
+            Some(InstanceSort::Name) => After::at(self.id, &self.name),
+            Some(InstanceSort::Storage) => After::at(self.id, self.storage_gb),
+            Some(InstanceSort::Memory) => After::at(self.id, self.memory_gb),
+            Some(InstanceSort::Status) => After::at(self.id, self.status),
+            Some(InstanceSort::Created) => After::created(self.id, self.created_at),
+        }
     }
 
     /// How many of the tenant's instances match `filter`.

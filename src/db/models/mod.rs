@@ -42,8 +42,10 @@ pub use user::User;
 /// - `tenant_owned!(Ty, table, name = column)`: those and `name_taken` (another of
 ///   the tenant's rows has the name, in any case);
 /// - `tenant_owned!(@named Ty, table, column)`: `name_taken` alone;
-/// - `tenant_owned!(@listed Ty, table, Filter, order)`: `list`, a list page's
-///   count and rows of `Self::filtered(tenant, &Filter)` in `order`.
+/// - `tenant_owned!(@sorted Ty, table, Filter, Key { Variant => (expr, |after| value), … })`:
+///   `list` (a list page's count and rows of `Self::filtered(tenant, &Filter)`) and
+///   `sorted` (the API's keyset page), each in an `Order<Key>`: by the variant's
+///   `expr` (compared with an `After`'s `value`) or by id, ties by id ([`keyset!`]).
 macro_rules! tenant_owned {
     ($ty:ty, $table:ident) => {
         impl $ty {
@@ -133,14 +135,34 @@ macro_rules! tenant_owned {
             }
         }
     };
-    (@listed $ty:ty, $table:ident, $filter:ty, $order:expr) => {
+    (@sorted $ty:ty, $table:ident, $filter:ty, $key:ident {
+        $($variant:ident => ($expr:expr, |$a:ident| $value:expr),)*
+    }) => {
         impl $ty {
+            /// `q` in `order`, from right after `after` on.
+            fn ordered(
+                q: $table::BoxedQuery<'static, Pg>,
+                order: $crate::domain::sorting::Order<$key>,
+                after: Option<&$crate::domain::sorting::After>,
+            ) -> $table::BoxedQuery<'static, Pg> {
+                let desc = order.descending;
+                match order.key {
+                    None => $crate::db::models::keyset!(
+                        q, $table::id, $table::id, desc, after.map(|a| (a.id, a.id))
+                    ),
+                    $(Some($key::$variant) => $crate::db::models::keyset!(
+                        q, $expr, $table::id, desc, after.map(|$a| ($value, $a.id))
+                    ),)*
+                }
+            }
+
             /// The tenant's rows matching `f`: how many, and page `page_no` (from 1)
-            /// of `per_page`.
+            /// of `per_page` in `order`.
             pub async fn list(
                 conn: &mut AsyncPgConnection,
                 tenant_id: i64,
                 f: &$filter,
+                order: $crate::domain::sorting::Order<$key>,
                 page_no: i64,
                 per_page: i64,
             ) -> QueryResult<(i64, Vec<Self>)> {
@@ -148,8 +170,7 @@ macro_rules! tenant_owned {
                     .count()
                     .get_result(conn)
                     .await?;
-                let rows = Self::filtered(tenant_id, f)
-                    .order($order)
+                let rows = Self::ordered(Self::filtered(tenant_id, f), order, None)
                     .offset((page_no - 1) * per_page)
                     .limit(per_page)
                     .select(Self::as_select())
@@ -157,10 +178,50 @@ macro_rules! tenant_owned {
                     .await?;
                 Ok((total, rows))
             }
+
+            /// At most `limit` of the tenant's rows in `order`, right after `after`
+            /// (the API's pages).
+            pub async fn sorted(
+                conn: &mut AsyncPgConnection,
+                tenant_id: i64,
+                order: $crate::domain::sorting::Order<$key>,
+                after: Option<&$crate::domain::sorting::After>,
+                limit: i64,
+            ) -> QueryResult<Vec<Self>> {
+                Self::ordered(Self::filtered(tenant_id, &<$filter>::default()), order, after)
+                    .limit(limit)
+                    .select(Self::as_select())
+                    .load(conn)
+                    .await
+            }
         }
     };
 }
 pub(crate) use tenant_owned;
+
+/// `$q` (a boxed query) ordered by `$expr` then `$id`, descending when `$desc`, and
+/// when `$after` is `Some((value, id))` only the rows after that one in this order:
+/// `expr > value OR (expr = value AND id > id)` (reversed for descending). The
+/// tie on id makes every order total, so a keyset page starts exactly where the
+/// last one ended.
+macro_rules! keyset {
+    ($q:expr, $expr:expr, $id:expr, $desc:expr, $after:expr) => {{
+        let mut q = $q;
+        if let Some((value, id)) = $after {
+            q = if $desc {
+                q.filter($expr.lt(value.clone()).or($expr.eq(value).and($id.lt(id))))
+            } else {
+                q.filter($expr.gt(value.clone()).or($expr.eq(value).and($id.gt(id))))
+            };
+        }
+        if $desc {
+            q.order(($expr.desc(), $id.desc()))
+        } else {
+            q.order(($expr.asc(), $id.asc()))
+        }
+    }};
+}
+pub(crate) use keyset;
 
 /// Maps the enums stored in text columns: written as their `as_str`, read back
 /// through `FromStr` (the columns' CHECK constraints hold the same values).

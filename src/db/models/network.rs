@@ -8,6 +8,7 @@ use super::tenant_owned;
 use crate::db::schema::{
     clouds, devices, instances, resolvers, subnets, tenant_paths, tenants, usage_daily,
 };
+use crate::domain::sorting::{After, DeviceSort, ResolverSort, SubnetSort};
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::pg::Pg;
 use diesel::prelude::*;
@@ -52,14 +53,60 @@ pub struct Subnet {
 }
 
 tenant_owned!(Resolver, resolvers, name = name);
-tenant_owned!(@listed Resolver, resolvers, NetworkFilter, (lower(resolvers::name), resolvers::id));
-tenant_owned!(@listed Device, devices, NetworkFilter, (lower(devices::name), devices::id));
-tenant_owned!(@listed Subnet, subnets, NetworkFilter, (subnets::cidr, subnets::id));
+tenant_owned!(@sorted Resolver, resolvers, NetworkFilter, ResolverSort {
+    Name => (lower(resolvers::name), |a| lower(a.value.clone())),
+    Address => (resolvers::address, |a| a.network()),
+    Created => (resolvers::created_at, |a| a.time()),
+});
+tenant_owned!(@sorted Device, devices, NetworkFilter, DeviceSort {
+    Name => (lower(devices::name), |a| lower(a.value.clone())),
+    Identifier => (lower(devices::identifier), |a| lower(a.value.clone())),
+    Created => (devices::created_at, |a| a.time()),
+});
+tenant_owned!(@sorted Subnet, subnets, NetworkFilter, SubnetSort {
+    Cidr => (subnets::cidr, |a| a.network()),
+    Created => (subnets::created_at, |a| a.time()),
+});
 tenant_owned!(Device, devices);
 tenant_owned!(Subnet, subnets);
 
+impl Resolver {
+    /// Where the next page starts after this resolver, in an order by `key`.
+    pub fn after(&self, key: Option<ResolverSort>) -> After {
+        match key {
+            None => After::id(self.id),
+            Some(ResolverSort::Name) => After::at(self.id, &self.name),
+            Some(ResolverSort::Address) => After::at(self.id, self.address),
+            Some(ResolverSort::Created) => After::created(self.id, self.created_at),
+        }
+    }
+}
+
+impl Device {
+    /// Where the next page starts after this device, in an order by `key`.
+    pub fn after(&self, key: Option<DeviceSort>) -> After {
+        match key {
+            None => After::id(self.id),
+            Some(DeviceSort::Name) => After::at(self.id, &self.name),
+            Some(DeviceSort::Identifier) => After::at(self.id, &self.identifier),
+            Some(DeviceSort::Created) => After::created(self.id, self.created_at),
+        }
+    }
+}
+
+impl Subnet {
+    /// Where the next page starts after this subnet, in an order by `key`.
+    pub fn after(&self, key: Option<SubnetSort>) -> After {
+        match key {
+            None => After::id(self.id),
+            Some(SubnetSort::Cidr) => After::at(self.id, self.cidr),
+            Some(SubnetSort::Created) => After::created(self.id, self.created_at),
+        }
+    }
+}
+
 /// A resolver's stored fields.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ResolverFields {
     pub name: String,
     pub address: IpNet,
@@ -67,7 +114,7 @@ pub struct ResolverFields {
 }
 
 /// A device's stored fields.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DeviceFields {
     pub name: String,
     pub identifier: String,
@@ -75,11 +122,41 @@ pub struct DeviceFields {
 }
 
 /// A subnet's stored fields.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SubnetFields {
     pub cidr: IpNet,
     pub resolver_id: i64,
     pub policy_id: Option<i64>,
+}
+
+impl From<&Resolver> for ResolverFields {
+    fn from(r: &Resolver) -> Self {
+        ResolverFields {
+            name: r.name.clone(),
+            address: r.address,
+            policy_id: r.policy_id,
+        }
+    }
+}
+
+impl From<&Device> for DeviceFields {
+    fn from(d: &Device) -> Self {
+        DeviceFields {
+            name: d.name.clone(),
+            identifier: d.identifier.clone(),
+            resolver_id: d.resolver_id,
+        }
+    }
+}
+
+impl From<&Subnet> for SubnetFields {
+    fn from(s: &Subnet) -> Self {
+        SubnetFields {
+            cidr: s.cidr,
+            resolver_id: s.resolver_id,
+            policy_id: s.policy_id,
+        }
+    }
 }
 
 /// A list's filters (all optional): text in the name (resolvers; devices: name or

@@ -39,12 +39,25 @@ impl From<TenantRoleRow> for TenantRole {
 
 impl TenantRole {
     pub async fn all(conn: &mut AsyncPgConnection) -> QueryResult<Vec<TenantRole>> {
-        let rows: Vec<TenantRoleRow> = tenant_roles::table
+        Ok(Self::listed(conn)
+            .await?
+            .into_iter()
+            .map(|(role, _)| role)
+            .collect())
+    }
+
+    /// Every tenant role by name, each with whether its tenants see the root's
+    /// public clouds (`public_clouds`, issue #14): the Tenant roles page.
+    pub async fn listed(conn: &mut AsyncPgConnection) -> QueryResult<Vec<(TenantRole, bool)>> {
+        let rows: Vec<(TenantRoleRow, bool)> = tenant_roles::table
             .order((lower(tenant_roles::name).asc(), tenant_roles::id.asc()))
-            .select(TenantRoleRow::as_select())
+            .select((TenantRoleRow::as_select(), tenant_roles::public_clouds))
             .load(conn)
             .await?;
-        Ok(rows.into_iter().map(Into::into).collect())
+        Ok(rows
+            .into_iter()
+            .map(|(row, public)| (row.into(), public))
+            .collect())
     }
 
     pub async fn find(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<TenantRole> {
@@ -109,8 +122,6 @@ impl TenantRole {
             .map(Into::into)
     }
 
-    /// How many tenants each tenant role caps, by role id, in one statement (roles
-    /// nobody uses are absent).
     /// Whether the tenants of this role see the root's public clouds (issue #14).
     pub async fn public_clouds(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<bool> {
         tenant_roles::table
@@ -131,6 +142,8 @@ impl TenantRole {
             .await
     }
 
+    /// How many tenants each tenant role caps, by role id, in one statement (roles
+    /// nobody uses are absent).
     pub async fn tenants_using_each(
         conn: &mut AsyncPgConnection,
     ) -> QueryResult<HashMap<i64, i64>> {

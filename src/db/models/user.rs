@@ -41,6 +41,19 @@ pub struct NewUser<'a> {
 }
 
 impl User {
+    /// What the instances the user `id` owns use: storage and memory, in GB.
+    pub async fn owned_sizes(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<(i64, i64)> {
+        use crate::db::schema::instances;
+        let (storage, memory): (Option<i64>, Option<i64>) = instances::table
+            .filter(instances::owner_id.eq(id))
+            .select((
+                diesel::dsl::sum(instances::storage_gb),
+                diesel::dsl::sum(instances::memory_gb),
+            ))
+            .get_result(conn)
+            .await?;
+        Ok((storage.unwrap_or(0), memory.unwrap_or(0)))
+    }
     /// The user and home tenant behind a login name, in one query.
     pub async fn find_for_login(
         conn: &mut AsyncPgConnection,

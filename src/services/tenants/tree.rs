@@ -464,7 +464,7 @@ pub async fn update(
                 }
             }
             unread.clone().merged(refused(errors))?;
-            let after = Tenant::update_fields(conn, id, &fields)
+            let mut after = Tenant::update_fields(conn, id, &fields)
                 .await
                 .map_err(subdomain_taken)?;
             let labels_after = match &fields.labels {
@@ -487,6 +487,9 @@ pub async fn update(
                 event.before = Some(was);
                 event.after = Some(is);
                 event.record(conn).await?;
+            } else {
+                Tenant::keep_updated_at(conn, id, before.updated_at).await?;
+                after.updated_at = before.updated_at;
             }
             // A new plan below what it (or a tenant inheriting from it) uses is kept, as
             // an own limit set below use is: said, not refused. Judged on the saved

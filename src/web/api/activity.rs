@@ -2,7 +2,7 @@
 //! newest first, with the activity page's filters and the tenants list's paging.
 
 use super::json;
-use super::tenants::{paged_tenant, query_limit, NOT_A_CURSOR};
+use super::tenants::{invalid_cursor, paged_tenant, query_limit};
 use crate::auth::ApiUser;
 use crate::domain::activity::{
     action_label, changes, Action, ActivityFilter, ActivityText, PageStart, CHOICES,
@@ -172,8 +172,8 @@ pub struct ActivityParams {
     params(("id" = i64, Path, description = "Tenant id"), ActivityParams),
     responses(
         (status = 200, description = "One page of events, newest first", body = ActivityEventPage),
-        (status = 400, description = "A parameter that is not of its form: an `action` or `scope` outside its list, a malformed cursor or limit"),
-        (status = 422, description = "A filter that is not valid (e.g. `to` before `from`), the message under `errors`"),
+        (status = 400, description = "A parameter that is not of its form: an `action` or `scope` outside its list, a malformed limit"),
+        (status = 422, description = "A filter that is not valid (e.g. `to` before `from`), the message under `errors`; or a `cursor` that is no page's `next_cursor` or `prev_cursor` (`errors.cursor`)"),
     ),
     security(("bearer" = []))
 )]
@@ -230,7 +230,7 @@ pub async fn list(
             Some(c)
                 .filter(|c| c.chars().count() <= 100)
                 .and_then(PageStart::parse)
-                .ok_or_else(|| bad_param("cursor", NOT_A_CURSOR))
+                .ok_or_else(invalid_cursor)
         })
         .transpose()?;
     let page = activity::page(&mut conn, &user, &tenant, &filter, start, limit).await?;

@@ -13,7 +13,6 @@ use super::owned::PageParams;
 use super::parse_json;
 use super::tenants::{
     decode_cursor, encode_cursor, integral_i64, integral_opt_i64, page_limit, path_tenant,
-    NOT_A_CURSOR,
 };
 use crate::auth::{authz, ApiUser};
 use crate::domain::{Feature, Level};
@@ -23,7 +22,7 @@ use crate::services::rule_migrations::{self as service, Mappings};
 use crate::services::rules as rules_service;
 use crate::web::error_response::ProblemDocument;
 use crate::web::extract::Query;
-use crate::web::form::{bad_param, parse_id};
+use crate::web::form::parse_id;
 use crate::web::routes::{route, Route};
 use crate::web::AppState;
 use actix_web::http::StatusCode;
@@ -288,13 +287,6 @@ pub async fn list(
 ) -> Result<HttpResponse, actix_web::Error> {
     let params = params.into_inner();
     let limit = page_limit(params.limit)?;
-    if params
-        .cursor
-        .as_deref()
-        .is_some_and(|c| c.chars().count() > 100)
-    {
-        return Err(bad_param("cursor", NOT_A_CURSOR).into());
-    }
     let before = params.cursor.as_deref().map(decode_cursor).transpose()?;
     let mut conn = state.pool.get().await.map_err(AppError::from)?;
     let (seen, next) = plan::page(&mut conn, &user, before, limit as usize).await?;

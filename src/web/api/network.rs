@@ -4,12 +4,14 @@
 //! caller may not see and for another tenant's item.
 
 use super::owned::{
-    changed_found, created, is_null, listed, nullable_id, refuse_nulls, sent, shown, PageParams,
+    changed_found, created, is_null, listed_sorted, nullable_id, refuse_nulls, sent, shown,
+    sorted_params,
 };
 use super::tenants::{integral_i64, integral_opt_i64, nullable};
 use super::{json, parse_json};
 use crate::auth::ApiUser;
 use crate::db::models::network::{Device, Resolver, Subnet};
+use crate::domain::sorting::{DeviceSort, ResolverSort, SubnetSort};
 use crate::services::network::{self as service, DeviceInput, ResolverInput, SubnetInput};
 use crate::web::extract::Query;
 use crate::web::owned::Resources;
@@ -220,6 +222,22 @@ pub struct SubnetPatch {
     pub policy_id: Option<Option<i64>>,
 }
 
+sorted_params!(
+    /// Paging and order of the resolvers list.
+    ResolverParams,
+    ResolverSort
+);
+sorted_params!(
+    /// Paging and order of the devices list.
+    DeviceParams,
+    DeviceSort
+);
+sorted_params!(
+    /// Paging and order of the subnets list.
+    SubnetParams,
+    SubnetSort
+);
+
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct ResolverPage {
     pub items: Vec<ResolverJson>,
@@ -240,9 +258,9 @@ pub struct SubnetPage {
 
 // ---------------------------------------------------------------- resolvers
 
-/// List the tenant's resolvers, by id.
+/// List the tenant's resolvers: by id, or sorted by a column (`sort`, `dir`).
 #[utoipa::path(get, path = "/api/v1/tenants/{id}/resolvers", tag = "resources",
-    params(("id" = i64, Path, description = "Tenant id"), PageParams),
+    params(("id" = i64, Path, description = "Tenant id"), ResolverParams),
     responses((status = 200, description = "One page of resolvers", body = ResolverPage)),
     security(("bearer" = [])))]
 pub async fn list_resolvers(
@@ -250,16 +268,21 @@ pub async fn list_resolvers(
     user: ApiUser,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    params: Query<PageParams>,
+    params: Query<ResolverParams>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let (items, next_cursor) = listed::<Resources, _, _>(
+    let (items, next_cursor) = listed_sorted::<Resources, ResolverSort, _>(
         &req,
         &user,
         &state,
         &path,
-        &params,
-        async |conn, tenant, after, limit| Ok(Resolver::page(conn, tenant.id, after, limit).await?),
-        |r: &Resolver| r.id,
+        params.sorting(),
+        async |conn, tenant, order, after, limit| {
+            let rows = Resolver::sorted(conn, tenant.id, order, after, limit).await?;
+            Ok(rows
+                .into_iter()
+                .map(|r| (r.after(order.key), ResolverJson::from(r)))
+                .collect())
+        },
     )
     .await?;
     Ok(json(StatusCode::OK, &ResolverPage { items, next_cursor }))
@@ -377,9 +400,9 @@ pub async fn delete_resolver(
 
 // ---------------------------------------------------------------- devices
 
-/// List the tenant's devices, by id.
+/// List the tenant's devices: by id, or sorted by a column (`sort`, `dir`).
 #[utoipa::path(get, path = "/api/v1/tenants/{id}/devices", tag = "resources",
-    params(("id" = i64, Path, description = "Tenant id"), PageParams),
+    params(("id" = i64, Path, description = "Tenant id"), DeviceParams),
     responses((status = 200, description = "One page of devices", body = DevicePage)),
     security(("bearer" = [])))]
 pub async fn list_devices(
@@ -387,16 +410,21 @@ pub async fn list_devices(
     user: ApiUser,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    params: Query<PageParams>,
+    params: Query<DeviceParams>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let (items, next_cursor) = listed::<Resources, _, _>(
+    let (items, next_cursor) = listed_sorted::<Resources, DeviceSort, _>(
         &req,
         &user,
         &state,
         &path,
-        &params,
-        async |conn, tenant, after, limit| Ok(Device::page(conn, tenant.id, after, limit).await?),
-        |d: &Device| d.id,
+        params.sorting(),
+        async |conn, tenant, order, after, limit| {
+            let rows = Device::sorted(conn, tenant.id, order, after, limit).await?;
+            Ok(rows
+                .into_iter()
+                .map(|r| (r.after(order.key), DeviceJson::from(r)))
+                .collect())
+        },
     )
     .await?;
     Ok(json(StatusCode::OK, &DevicePage { items, next_cursor }))
@@ -514,9 +542,9 @@ pub async fn delete_device(
 
 // ---------------------------------------------------------------- subnets
 
-/// List the tenant's subnets, by id.
+/// List the tenant's subnets: by id, or sorted by a column (`sort`, `dir`).
 #[utoipa::path(get, path = "/api/v1/tenants/{id}/subnets", tag = "resources",
-    params(("id" = i64, Path, description = "Tenant id"), PageParams),
+    params(("id" = i64, Path, description = "Tenant id"), SubnetParams),
     responses((status = 200, description = "One page of subnets", body = SubnetPage)),
     security(("bearer" = [])))]
 pub async fn list_subnets(
@@ -524,16 +552,21 @@ pub async fn list_subnets(
     user: ApiUser,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    params: Query<PageParams>,
+    params: Query<SubnetParams>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let (items, next_cursor) = listed::<Resources, _, _>(
+    let (items, next_cursor) = listed_sorted::<Resources, SubnetSort, _>(
         &req,
         &user,
         &state,
         &path,
-        &params,
-        async |conn, tenant, after, limit| Ok(Subnet::page(conn, tenant.id, after, limit).await?),
-        |s: &Subnet| s.id,
+        params.sorting(),
+        async |conn, tenant, order, after, limit| {
+            let rows = Subnet::sorted(conn, tenant.id, order, after, limit).await?;
+            Ok(rows
+                .into_iter()
+                .map(|r| (r.after(order.key), SubnetJson::from(r)))
+                .collect())
+        },
     )
     .await?;
     Ok(json(StatusCode::OK, &SubnetPage { items, next_cursor }))

@@ -32,6 +32,9 @@ use crate::domain::domain_name::DomainStatus;
 use crate::domain::policy::{ClearedCounts, Enforcement, PolicyKind};
 use crate::domain::resources::{CloudProvider, CloudVisibility, InstanceStatus};
 use crate::domain::rules::{RuleAction, RuleKind};
+use crate::domain::sorting::{
+    CloudSort, DeviceSort, InstanceSort, ResolverSort, SortDir, SubnetSort,
+};
 use crate::domain::usage;
 use crate::error::Blocker;
 use crate::web::error_response::ProblemDocument;
@@ -150,7 +153,8 @@ pub fn routes() -> Vec<Route> {
         SubnetBody, SubnetPatch, SubnetPage, PolicyJson, PolicyBody, PolicyPatch, PolicyPage,
         PolicyChanged, ClearedCounts,
         PolicyKind, Enforcement, BrandingJson, BrandingFieldJson, BrandingSourceJson, BrandingKeptJson,
-        BrandingBody, PlanJson, SavedPlanJson, PlanBody, PlanPage
+        BrandingBody, PlanJson, SavedPlanJson, PlanBody, PlanPage, InstanceSort, CloudSort,
+        ResolverSort, DeviceSort, SubnetSort, SortDir
     )),
     modifiers(&Security, &Problems),
     tags(
@@ -208,7 +212,7 @@ impl Modify for Problems {
             for (method, op) in ops {
                 let Some(op) = op.as_mut() else { continue };
                 let mut codes = vec![
-                    ("400", "Bad request: a malformed parameter, body (`errors` names a field of the wrong type or value) or cursor, or another list's cursor"),
+                    ("400", "Bad request: a malformed parameter or body (`errors` names a field of the wrong type or value)"),
                     ("401", "No usable token (missing, unknown, expired, revoked, or its user or tenant disabled)"),
                     ("403", "Visible, but the token's user may not do this (or a read-only token)"),
                     ("404", "No such tenant, or one the token's user may not see"),
@@ -220,10 +224,19 @@ impl Modify for Problems {
                 if locks(path) {
                     codes.push(("423", "The tenant's rule configuration is locked by a rule-set migration (problem `locked`); nothing was read or changed"));
                 }
-                if method == HttpMethod::Get && tenant_cursor(path, op) {
+                if method == HttpMethod::Get && has_param(op, "cursor") {
                     codes.push((
                         "422",
-                        "The cursor was read in another tenant's list (`errors.cursor`)",
+                        if has_param(op, "sort") {
+                            "A `cursor` this list cannot continue from (`errors.cursor` says why: \
+                             none of its `next_cursor`s, one read in another list, another \
+                             tenant's list or another order — it names that order), or a `sort` \
+                             or `dir` the list does not take (`errors.sort`, `errors.dir`)"
+                        } else {
+                            "A `cursor` this list cannot continue from (`errors.cursor` says why: \
+                             none of its `next_cursor`s, or one read in another list or another \
+                             tenant's list)"
+                        },
                     ));
                 }
                 if method != HttpMethod::Get {
@@ -242,11 +255,10 @@ impl Modify for Problems {
     }
 }
 
-/// Whether `op` is a list inside one tenant paged by a cursor bound to that tenant
-/// (`tenants::decode_tenant_cursor`): another tenant's cursor answers 422.
-fn tenant_cursor(path: &str, op: &Op) -> bool {
-    path.starts_with("/api/v1/tenants/{id}/")
-        && op.parameters.iter().flatten().any(|p| p.name == "cursor")
+/// Whether `op` takes the query parameter `name` (a list's `cursor`: every cursor
+/// the list cannot continue from answers 422, `tenants::refused_cursor`).
+fn has_param(op: &Op, name: &str) -> bool {
+    op.parameters.iter().flatten().any(|p| p.name == name)
 }
 
 /// Whether the operations of `path` answer 423 while a rule-set migration holds the
@@ -402,6 +414,36 @@ fn tenant_cursor_pattern(path: &str) -> String {
     let list = super::tenants::ListOf::at(path, 0).list;
     let list = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{list:03}"));
     format!("^YWZ0ZXI6{list}(?:{three}){{6}}(?:{three}){{0,5}}{last}$")
+}
+
+/// The sort keys of the sortable list at `path` (`domain::sorting`), if it is one.
+fn sort_keys(path: &str) -> Option<Vec<&'static str>> {
+    use crate::domain::sorting::{
+        CloudSort, DeviceSort, InstanceSort, ResolverSort, SortKey, SubnetSort,
+    };
+    fn names<K: SortKey>() -> Option<Vec<&'static str>> {
+        Some(K::KEYS.iter().map(|k| k.name()).collect())
+    }
+    match path.rsplit('/').next()? {
+        "instances" => names::<InstanceSort>(),
+        "clouds" => names::<CloudSort>(),
+        "resolvers" => names::<ResolverSort>(),
+        "devices" => names::<DeviceSort>(),
+        "subnets" => names::<SubnetSort>(),
+        _ => None,
+    }
+}
+
+/// The cursor of the sortable list at `path` (`owned::encode_sorted`): its cursor
+/// of a row's id ([`tenant_cursor_pattern`]), then, past the order by id ascending,
+/// `.key.dir.value` with the row's value in unpadded URL-safe base64.
+fn sorted_cursor_pattern(path: &str, keys: &[&str]) -> String {
+    let by_id = tenant_cursor_pattern(path);
+    let by_id = by_id.trim_end_matches('$');
+    format!(
+        "{by_id}(?:\\.(?:id|{})\\.(?:asc|desc)\\.[A-Za-z0-9_-]*)?$",
+        keys.join("|")
+    )
 }
 
 /// Three digits in base64, and the last one to three digits of a number.
@@ -834,7 +876,12 @@ fn constrain_parameters(doc: &mut Value) {
                     // The tenants list's, a tenant's lists'; the activity and the
                     // stats state their own.
                     Some("cursor") if param["schema"]["pattern"].is_null() => {
-                        json!({"pattern": if in_tenant { tenant_cursor_pattern(path) } else { cursor_pattern() }})
+                        let pattern = match (in_tenant, sort_keys(path)) {
+                            (true, Some(keys)) => sorted_cursor_pattern(path, &keys),
+                            (true, None) => tenant_cursor_pattern(path),
+                            (false, _) => cursor_pattern(),
+                        };
+                        json!({ "pattern": pattern })
                     }
                     Some("Idempotency-Key") => json!({
                         "type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$",
@@ -1058,15 +1105,15 @@ mod tests {
                 };
                 let other = decode_tenant_cursor(&cursor, other).unwrap_err();
                 assert_eq!(other.status().as_u16(), 422, "{other:?}");
-                // Another list's, of the same tenant or not: 400 naming `cursor`.
+                // Another list's, of the same tenant or not: 422 on `cursor` too.
                 for t in [tenant, tenant + 1] {
                     let e = decode_tenant_cursor(&cursor, ListOf::at(clouds, t)).unwrap_err();
-                    assert_eq!(e.status().as_u16(), 400, "{e:?}");
-                    assert!(e.public_message().1.contains("“cursor”"), "{e:?}");
+                    assert_eq!(e.status().as_u16(), 422, "{e:?}");
+                    assert!(format!("{e:?}").contains("another list"), "{e:?}");
                 }
             }
         }
-        // The tenants list's cursors are not a tenant's lists' (400).
+        // The tenants list's cursors are not a tenant's lists' (422).
         let plain = super::super::tenants::encode_cursor(42);
         assert!(!matches(&pattern, &plain));
         assert_eq!(
@@ -1074,7 +1121,72 @@ mod tests {
                 .unwrap_err()
                 .status()
                 .as_u16(),
-            400
+            422
+        );
+    }
+
+    #[test]
+    fn sorted_cursors_match_their_list_s_pattern_and_read_back_in_their_order_only() {
+        use super::super::owned::{decode_sorted, encode_sorted};
+        use super::super::tenants::ListOf;
+        use crate::domain::sorting::{After, InstanceSort, Order, SortKey};
+        let instances = "/api/v1/tenants/{id}/instances";
+        let keys = sort_keys(instances).unwrap();
+        let pattern = sorted_cursor_pattern(instances, &keys);
+        let list = ListOf::at(instances, 17);
+        let at = chrono::DateTime::from_timestamp_micros(1_767_225_600_123_456).unwrap();
+        for (order, after) in [
+            (Order::by_id(), After::id(5)),
+            (
+                Order {
+                    key: None,
+                    descending: true,
+                },
+                After::id(5),
+            ),
+            (
+                Order::by(InstanceSort::Name),
+                After::at(7, "Ünïcode näme/with.dots"),
+            ),
+            (
+                Order {
+                    key: Some(InstanceSort::Storage),
+                    descending: true,
+                },
+                After::at(8, 400),
+            ),
+            (Order::by(InstanceSort::Status), After::at(9, "stopped")),
+            (Order::by(InstanceSort::Created), After::created(10, at)),
+        ] {
+            let cursor = encode_sorted(list, order, &after);
+            assert!(matches(&pattern, &cursor), "{cursor}");
+            assert!(cursor.len() <= 1000);
+            assert_eq!(
+                decode_sorted(&cursor, list, order).ok(),
+                Some(after.clone())
+            );
+            // In any other order it is refused, naming the one it was read in.
+            let other = Order::<InstanceSort> {
+                descending: !order.descending,
+                ..order
+            };
+            let e = decode_sorted(&cursor, list, other).unwrap_err();
+            assert_eq!(e.status().as_u16(), 422);
+            assert!(format!("{e:?}").contains(&order.describe()), "{e:?}");
+        }
+        // A value that is not one of its key's is no cursor.
+        let bad = format!(
+            "{}.storage.asc.{}",
+            super::super::tenants::encode_tenant_cursor(list, 3),
+            "eA"
+        );
+        assert!(decode_sorted(&bad, list, Order::by(InstanceSort::Storage)).is_err());
+        assert_eq!(
+            keys,
+            InstanceSort::KEYS
+                .iter()
+                .map(|k| k.name())
+                .collect::<Vec<_>>()
         );
     }
 

@@ -7,15 +7,16 @@
 
 use super::idempotency::{self, Answer};
 use super::tenants::{
-    decode_tenant_cursor, integral_opt_i64, integral_opt_vec, page_limit, paged_in, path_tenant,
-    query_limit, ListOf, NOT_A_CURSOR, NOT_NULL,
+    decode_tenant_cursor, encode_tenant_cursor, integral_opt_i64, integral_opt_vec, invalid_cursor,
+    page_limit, paged_in, path_tenant, query_limit, refused_cursor, ListOf, NOT_NULL,
 };
 use super::{json, parse_json};
 use crate::auth::ApiUser;
 use crate::db::models::Tenant;
+use crate::domain::sorting::{After, Order, SortDir, SortKey};
 use crate::error::{AppError, FieldErrors};
 use crate::services::change::Change;
-use crate::web::form::{bad_param, parse_id};
+use crate::web::form::parse_id;
 use crate::web::owned::Family;
 use crate::web::AppState;
 use actix_web::http::StatusCode;
@@ -86,22 +87,206 @@ pub(super) fn refuse_nulls<T>(
     Err(errors)
 }
 
-/// A cursor of `list` (a list inside one tenant): 400 naming it when it is none
-/// or was read in another kind of list, 422 when it was read in another tenant's.
+/// A cursor of `list` (a list inside one tenant), or 422 on `cursor` saying why
+/// not (none, another list's, another tenant's).
 pub(super) fn cursor(params: &PageParams, list: ListOf) -> Result<Option<i64>, AppError> {
-    if params
-        .cursor
-        .as_ref()
-        .is_some_and(|c| c.chars().count() > 100)
-    {
-        return Err(bad_param("cursor", NOT_A_CURSOR));
-    }
     params
         .cursor
         .as_deref()
-        .map(|c| decode_tenant_cursor(c, list))
+        .map(|c| match c.chars().count() {
+            0..=100 => decode_tenant_cursor(c, list),
+            _ => Err(invalid_cursor()),
+        })
         .transpose()
 }
+
+/// The order a list's `sort` and `dir` ask for (`sort` left out: by id; `dir`
+/// left out: ascending), or 422 on each the list does not take.
+pub(super) fn order_of<K: SortKey>(
+    sort: Option<&str>,
+    dir: Option<&str>,
+) -> Result<Order<K>, AppError> {
+    let mut errors = FieldErrors::new();
+    let key = sort.and_then(|raw| {
+        let key = K::parse(raw);
+        if key.is_none() {
+            errors.insert(
+                "sort",
+                format!("Sort by one of {} (or leave sort out: by id).", K::listed()),
+            );
+        }
+        key
+    });
+    let descending = match dir.map(SortDir::parse) {
+        None | Some(Some(SortDir::Asc)) => false,
+        Some(Some(SortDir::Desc)) => true,
+        Some(None) => {
+            errors.insert("dir", "Sort asc or desc (or leave dir out: asc).".into());
+            false
+        }
+    };
+    if errors.is_empty() {
+        Ok(Order { key, descending })
+    } else {
+        Err(AppError::Validation(errors))
+    }
+}
+
+/// The longest cursor of a sorted list (a name's value in it included).
+pub(super) const SORTED_CURSOR_MAX: usize = 1000;
+
+/// The cursor after `after`, the last row of a page of `list` read in `order`:
+/// the list's cursor of its id ([`encode_tenant_cursor`]), and past the order by
+/// id ascending `.key.dir.value` (the value in unpadded URL-safe base64), so that
+/// the next page starts right after that row in that order.
+pub(super) fn encode_sorted<K: SortKey>(list: ListOf, order: Order<K>, after: &After) -> String {
+    use base64::Engine;
+    let id = encode_tenant_cursor(list, after.id);
+    if order == Order::by_id() {
+        return id;
+    }
+    let value = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&after.value);
+    format!("{id}.{}.{}.{value}", order.key_name(), order.dir())
+}
+
+/// Where a page of `list` in `order` starts by `raw` ([`encode_sorted`]), or 422
+/// on `cursor`: none of this list's, another tenant's, or read in another order
+/// (saying which, and how to ask for it).
+pub(super) fn decode_sorted<K: SortKey>(
+    raw: &str,
+    list: ListOf,
+    order: Order<K>,
+) -> Result<After, AppError> {
+    use base64::Engine;
+    if raw.chars().count() > SORTED_CURSOR_MAX {
+        return Err(invalid_cursor());
+    }
+    let raw = raw.trim();
+    let (id, rest) = raw
+        .split_once('.')
+        .map_or((raw, None), |(i, r)| (i, Some(r)));
+    let id = decode_tenant_cursor(id, list)?;
+    let (read_in, value) = match rest {
+        None => (Order::by_id(), String::new()),
+        Some(rest) => {
+            let mut parts = rest.splitn(3, '.');
+            let (key, dir, value) = (parts.next(), parts.next(), parts.next());
+            let read_in = key
+                .zip(dir)
+                .and_then(|(k, d)| Order::<K>::parse(k, d))
+                .ok_or_else(invalid_cursor)?;
+            let value = value
+                .and_then(|v| {
+                    base64::engine::general_purpose::URL_SAFE_NO_PAD
+                        .decode(v)
+                        .ok()
+                })
+                .and_then(|b| String::from_utf8(b).ok())
+                .filter(|v| read_in.fits(v))
+                .ok_or_else(invalid_cursor)?;
+            (read_in, value)
+        }
+    };
+    if read_in != order {
+        let ask = match read_in.key {
+            None => format!("sort left out and dir {}", read_in.dir()),
+            Some(k) => format!("sort {} and dir {}", k.name(), read_in.dir()),
+        };
+        return Err(refused_cursor(&format!(
+            "This cursor continues the rows of this list sorted by {}: ask with {ask}, or \
+             without a cursor for the first page.",
+            read_in.describe()
+        )));
+    }
+    Ok(After { id, value })
+}
+
+/// [`listed`] of a sortable list (`K`'s columns): the tenant (404), the page size
+/// (400), the order (422 on `sort`, `dir`), the cursor (422), the family's read
+/// (403); then one row more than the page from `load` in that order, each with
+/// where the next page starts after it, and the page with the cursor after its last
+/// row when more follow.
+pub(super) async fn listed_sorted<F: Family, K: SortKey, J>(
+    req: &HttpRequest,
+    user: &ApiUser,
+    state: &AppState,
+    raw: &str,
+    params: Sorting<'_>,
+    load: impl AsyncFnOnce(
+        &mut AsyncPgConnection,
+        &Tenant,
+        Order<K>,
+        Option<&After>,
+        i64,
+    ) -> Result<Vec<(After, J)>, AppError>,
+) -> Result<(Vec<J>, Option<String>), actix_web::Error> {
+    let (mut conn, tenant) = path_tenant(req, user, state, raw).await?;
+    let limit = page_limit(params.limit)?;
+    let order = order_of::<K>(params.sort, params.dir)?;
+    let list = ListOf::of(req, tenant.id);
+    let start = params
+        .cursor
+        .map(|c| decode_sorted(c, list, order))
+        .transpose()?;
+    F::read(&mut conn, user, &tenant).await?;
+    let mut rows = load(&mut conn, &tenant, order, start.as_ref(), limit + 1).await?;
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let next = rows
+        .last()
+        .filter(|_| more)
+        .map(|(after, _)| encode_sorted(list, order, after));
+    Ok((rows.into_iter().map(|(_, item)| item).collect(), next))
+}
+
+/// A sortable list's paging and order as the query string gives them.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct Sorting<'a> {
+    pub cursor: Option<&'a str>,
+    pub limit: Option<i64>,
+    pub sort: Option<&'a str>,
+    pub dir: Option<&'a str>,
+}
+
+/// The query parameters of a sortable list `$name` over the sort keys `$key`
+/// (`domain::sorting`): paging as [`PageParams`], with `sort` and `dir`.
+macro_rules! sorted_params {
+    ($(#[$meta:meta])* $name:ident, $key:ident) => {
+        $(#[$meta])*
+        #[derive(Clone, Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+        #[serde(deny_unknown_fields)]
+        #[into_params(parameter_in = Query)]
+        pub struct $name {
+            /// `next_cursor` of the previous page, read in the same order (`sort`
+            /// and `dir`).
+            #[param(max_length = 1000)]
+            pub cursor: Option<String>,
+            /// Page size, 1–500 (default 50).
+            #[param(minimum = 1, maximum = 500)]
+            #[serde(default, deserialize_with = "crate::web::api::tenants::query_limit")]
+            pub limit: Option<i64>,
+            /// The column to sort by; left out, by id. Rows with the same value
+            /// follow by id.
+            #[param(value_type = Option<$key>)]
+            pub sort: Option<String>,
+            /// `asc` (the default) or `desc`, for the column and the ids alike.
+            #[param(value_type = Option<crate::domain::sorting::SortDir>)]
+            pub dir: Option<String>,
+        }
+
+        impl $name {
+            pub(super) fn sorting(&self) -> super::owned::Sorting<'_> {
+                super::owned::Sorting {
+                    cursor: self.cursor.as_deref(),
+                    limit: self.limit,
+                    sort: self.sort.as_deref(),
+                    dir: self.dir.as_deref(),
+                }
+            }
+        }
+    };
+}
+pub(super) use sorted_params;
 
 /// The second id of a path (`{aid}`, `{did}`, `{rid}`): not a number names no item,
 /// and `super::miss` answers (404, or 405 where the path is another resource:

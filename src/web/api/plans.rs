@@ -4,7 +4,7 @@
 
 use super::idempotency::{self, Answer};
 use super::owned::{item_id, PageParams};
-use super::tenants::{decode_cursor, encode_cursor, integral_opt_i64, page_limit, NOT_A_CURSOR};
+use super::tenants::{decode_cursor, encode_cursor, integral_opt_i64, page_limit};
 use super::{json, parse_json};
 use crate::auth::{authz, ApiUser};
 use crate::db::models::plan::Plan;
@@ -15,7 +15,6 @@ use crate::domain::{user_limit, TenantName};
 use crate::error::{AppError, FieldErrors};
 use crate::services::plans as service;
 use crate::web::extract::Query;
-use crate::web::form::bad_param;
 use crate::web::routes::{route, Route};
 use crate::web::AppState;
 use actix_web::http::StatusCode;
@@ -219,13 +218,6 @@ pub async fn list(
 ) -> Result<HttpResponse, AppError> {
     authz::require_plans(&user)?;
     let limit = page_limit(params.limit)?;
-    if params
-        .cursor
-        .as_ref()
-        .is_some_and(|c| c.chars().count() > 100)
-    {
-        return Err(bad_param("cursor", NOT_A_CURSOR));
-    }
     let after = params.cursor.as_deref().map(decode_cursor).transpose()?;
     let mut conn = state.pool.get().await?;
     let mut rows = Plan::page(&mut conn, after, limit + 1).await?;

@@ -5,18 +5,16 @@
 //! owner). Lists page by `limit`/`cursor` into `{"items", "next_cursor"}`.
 
 use super::owned::{
-    changed, changed_found, created, cursor, is_null, item_id, listed, nullable_id, refuse_nulls,
-    sent, shown, PageParams,
+    changed, changed_found, created, is_null, item_id, listed_sorted, nullable_id, refuse_nulls,
+    sent, shown, sorted_params, Sorting,
 };
-use super::tenants::{
-    integral_i64, integral_opt_i64, nullable, page_limit, paged_in, path_tenant, query_limit,
-    ListOf,
-};
+use super::tenants::{integral_i64, integral_opt_i64, nullable, path_tenant, query_limit};
 use super::{json, parse_json};
 use crate::auth::ApiUser;
 use crate::db::models::cloud::SeenCloud;
 use crate::db::models::instance::{Instance, InstanceFilter};
 use crate::domain::resources::{size, CloudProvider, CloudVisibility, InstanceStatus};
+use crate::domain::sorting::{CloudSort, InstanceSort};
 use crate::domain::{Feature, Level, SearchText, TenantName};
 use crate::error::{AppError, FieldErrors};
 use crate::services::clouds::{self, CloudInput, CloudView};
@@ -279,18 +277,32 @@ pub struct InstancePage {
     pub next_cursor: Option<String>,
 }
 
-/// Filters and paging of the instances list.
+sorted_params!(
+    /// Paging and order of the clouds list.
+    CloudParams,
+    CloudSort
+);
+
+/// Filters, paging and order of the instances list.
 #[derive(Clone, Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct InstanceParams {
-    /// `next_cursor` of the previous page.
-    #[param(max_length = 100)]
+    /// `next_cursor` of the previous page, read in the same order (`sort` and
+    /// `dir`) and with the same filters.
+    #[param(max_length = 1000)]
     pub cursor: Option<String>,
     /// Page size, 1–500 (default 50).
     #[param(minimum = 1, maximum = 500)]
     #[serde(default, deserialize_with = "query_limit")]
     pub limit: Option<i64>,
+    /// The column to sort by; left out, by id. Rows with the same value follow by
+    /// id.
+    #[param(value_type = Option<InstanceSort>)]
+    pub sort: Option<String>,
+    /// `asc` (the default) or `desc`, for the column and the ids alike.
+    #[param(value_type = Option<crate::domain::sorting::SortDir>)]
+    pub dir: Option<String>,
     pub status: Option<InstanceStatus>,
     pub cloud_id: Option<i64>,
     pub owner_id: Option<i64>,
@@ -302,9 +314,10 @@ pub struct InstanceParams {
 // ---------------------------------------------------------------- clouds
 
 /// List the clouds the tenant sees: its own, its ancestors' public ones (the root's
-/// only if its tenant role allows them) and those assigned to it, by id.
+/// only if its tenant role allows them) and those assigned to it; by id, or sorted
+/// by a column (`sort`, `dir`).
 #[utoipa::path(get, path = "/api/v1/tenants/{id}/clouds", tag = "resources",
-    params(("id" = i64, Path, description = "Tenant id"), PageParams),
+    params(("id" = i64, Path, description = "Tenant id"), CloudParams),
     responses((status = 200, description = "One page of clouds", body = CloudPage),
         (status = 400, description = "A parameter cannot be read"),
         (status = 403, description = "No Resources read here"),
@@ -315,27 +328,28 @@ pub async fn list_clouds(
     user: ApiUser,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    params: Query<PageParams>,
+    params: Query<CloudParams>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let (items, next_cursor) = listed::<Resources, _, _>(
+    let (items, next_cursor) = listed_sorted::<Resources, CloudSort, _>(
         &req,
         &user,
         &state,
         &path,
-        &params,
-        async |conn, tenant, after, limit| {
-            let rows = clouds::list(conn, &user, tenant, after, limit).await?;
+        params.sorting(),
+        async |conn, tenant, order, after, limit| {
+            let rows = clouds::list(conn, &user, tenant, order, after, limit).await?;
             // The owner's view lists where its assigned clouds are shared, as one cloud's does.
             let mut assigned = clouds::assigned_of(conn, &user, tenant, &rows).await?;
             Ok(rows
                 .into_iter()
                 .map(|seen| {
                     let ids = assigned.remove(&seen.cloud.id).unwrap_or_default();
-                    CloudJson::new(seen, tenant.id, ids.into_iter().map(|(id, _)| id).collect())
+                    let after = seen.after(order.key);
+                    let ids = ids.into_iter().map(|(id, _)| id).collect();
+                    (after, CloudJson::new(seen, tenant.id, ids))
                 })
                 .collect())
         },
-        |c: &CloudJson| c.id,
     )
     .await?;
     Ok(json(StatusCode::OK, &CloudPage { items, next_cursor }))
@@ -476,7 +490,8 @@ pub async fn delete_cloud(
 
 // ---------------------------------------------------------------- instances
 
-/// List the tenant's instances, by id, filtered by status, cloud, owner and name.
+/// List the tenant's instances, filtered by status, cloud, owner and name: by id,
+/// or sorted by a column (`sort`, `dir`).
 #[utoipa::path(get, path = "/api/v1/tenants/{id}/instances", tag = "resources",
     params(("id" = i64, Path, description = "Tenant id"), InstanceParams),
     responses((status = 200, description = "One page of instances", body = InstancePage),
@@ -491,36 +506,40 @@ pub async fn list_instances(
     path: web::Path<String>,
     params: Query<InstanceParams>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let (mut conn, tenant) = path_tenant(&req, &user, &state, &path).await?;
-    let limit = page_limit(params.limit)?;
-    let list = ListOf::of(&req, tenant.id);
-    let after = cursor(
-        &PageParams {
-            cursor: params.cursor.clone(),
-            limit: params.limit,
+    let sorting = Sorting {
+        cursor: params.cursor.as_deref(),
+        limit: params.limit,
+        sort: params.sort.as_deref(),
+        dir: params.dir.as_deref(),
+    };
+    let (items, next_cursor) = listed_sorted::<Resources, InstanceSort, _>(
+        &req,
+        &user,
+        &state,
+        &path,
+        sorting,
+        async |conn, tenant, order, after, limit| {
+            let q = match params.q.as_deref() {
+                Some(raw) => SearchText::parse(raw)
+                    .map_err(|e| bad_param("q", &e.expects()))?
+                    .as_str()
+                    .to_string(),
+                None => String::new(),
+            };
+            let filter = InstanceFilter {
+                status: params.status,
+                cloud_id: params.cloud_id,
+                owner_id: params.owner_id,
+                q: Some(q).filter(|q| !q.is_empty()),
+            };
+            let rows = Instance::list(conn, tenant.id, &filter, order, after, 0, limit).await?;
+            Ok(rows
+                .into_iter()
+                .map(|r| (r.instance.after(order.key), r.instance.into()))
+                .collect())
         },
-        list,
-    )?;
-    let q = match params.q.as_deref() {
-        Some(raw) => SearchText::parse(raw)
-            .map_err(|e| bad_param("q", &e.expects()))?
-            .as_str()
-            .to_string(),
-        None => String::new(),
-    };
-    crate::auth::authz::require(&user, &tenant, Feature::Resources, Level::Read)
-        .map_err(actix_web::Error::from)?;
-    let filter = InstanceFilter {
-        status: params.status,
-        cloud_id: params.cloud_id,
-        owner_id: params.owner_id,
-        q: Some(q).filter(|q| !q.is_empty()),
-    };
-    let rows = Instance::list(&mut conn, tenant.id, &filter, after, 0, limit + 1)
-        .await
-        .map_err(AppError::from)?;
-    let (rows, next_cursor) = paged_in(list, rows, limit, |r| r.instance.id);
-    let items = rows.into_iter().map(|r| r.instance.into()).collect();
+    )
+    .await?;
     Ok(json(StatusCode::OK, &InstancePage { items, next_cursor }))
 }
 

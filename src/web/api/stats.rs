@@ -175,18 +175,11 @@ pub async fn list(
         Some("desc") => true,
         Some(_) => return Err(bad("dir must be asc or desc.").into()),
     };
-    // Opaque, so a schema cannot tell a real one: a field error, as for a period.
+    // Opaque, so a schema cannot tell a real one: a field error, as on every list.
     let cursor = params
         .cursor
         .as_deref()
-        .map(|c| {
-            RowCursor::parse(c).ok_or_else(|| {
-                AppError::field(
-                    "cursor",
-                    "The cursor is not valid: pass the next_cursor of an earlier page.",
-                )
-            })
-        })
+        .map(|c| RowCursor::parse(c).ok_or_else(super::tenants::invalid_cursor))
         .transpose()?;
     // A cursor carries its period: a month left out is the cursor's, so the next
     // page of a default period read just before a month change continues that
@@ -216,9 +209,13 @@ pub async fn list(
     let after = match cursor {
         Some((after, bound)) if bound == listing => Some(after),
         Some((_, bound)) if bound.tenant != listing.tenant => {
-            return Err(AppError::field("cursor", super::tenants::ANOTHER_TENANTS_CURSOR).into())
+            return Err(
+                super::tenants::refused_cursor(super::tenants::ANOTHER_TENANTS_CURSOR).into(),
+            )
         }
-        Some((_, bound)) => return Err(AppError::field("cursor", other_listing(&bound)).into()),
+        Some((_, bound)) => {
+            return Err(super::tenants::refused_cursor(&other_listing(&bound)).into())
+        }
         None => None,
     };
     let reader = StatsReader::new(&user, &tenant, period, sort, descending)?;

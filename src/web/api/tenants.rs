@@ -538,20 +538,19 @@ pub(super) fn encode_tenant_cursor(list: ListOf, id: i64) -> String {
         .encode(format!("after:{list:03}{tenant:018}{id}"))
 }
 
-/// What a cursor read in another tenant's list is told (422, `errors.cursor`,
-/// without naming that tenant: it may be one the caller cannot see).
+/// What a cursor read in another tenant's list is told (without naming that
+/// tenant: it may be one the caller cannot see).
 pub(super) const ANOTHER_TENANTS_CURSOR: &str = "This cursor continues the rows of another tenant: use it with the tenant it was read for, or ask without a cursor for the first page.";
 
-/// What a cursor read in another kind of list is told (400 naming `cursor`).
-pub(super) const ANOTHER_LISTS_CURSOR: &str =
-    "continues another list: use a next_cursor of this list, or none for the first page";
+/// What a cursor read in another kind of list is told.
+pub(super) const ANOTHER_LISTS_CURSOR: &str = "This cursor continues the rows of another list: use a next_cursor of this list, or ask without a cursor for the first page.";
 
-/// The row id of a cursor [`encode_tenant_cursor`] wrote for `list`: 400 naming
-/// the parameter when it is none or was read in another kind of list, 422
-/// (`errors.cursor`, as the stats answer) when it was read in another tenant's.
+/// The row id of a cursor [`encode_tenant_cursor`] wrote for `list`; else 422 on
+/// `cursor` ([`refused_cursor`]) saying whether it is none, or was read in another
+/// kind of list or in another tenant's.
 pub(super) fn decode_tenant_cursor(raw: &str, list: ListOf) -> Result<i64, AppError> {
     use base64::Engine;
-    let bad = || bad_param("cursor", NOT_A_CURSOR);
+    let bad = invalid_cursor;
     let text = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(raw.trim())
         .ok()
@@ -569,26 +568,45 @@ pub(super) fn decode_tenant_cursor(raw: &str, list: ListOf) -> Result<i64, AppEr
         id.parse::<i64>().map_err(|_| bad())?,
     );
     if kind != list.list {
-        return Err(bad_param("cursor", ANOTHER_LISTS_CURSOR));
+        return Err(refused_cursor(ANOTHER_LISTS_CURSOR));
     }
     if of != list.tenant {
-        return Err(AppError::field("cursor", ANOTHER_TENANTS_CURSOR));
+        return Err(refused_cursor(ANOTHER_TENANTS_CURSOR));
     }
     Ok(id)
 }
 
+/// The row id of a cursor [`encode_cursor`] wrote (at most 100 characters), else
+/// [`invalid_cursor`].
 pub(super) fn decode_cursor(raw: &str) -> Result<i64, AppError> {
     use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(raw.trim())
-        .ok()
+    Some(raw)
+        .filter(|c| c.chars().count() <= 100)
+        .and_then(|c| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(c.trim())
+                .ok()
+        })
         .and_then(|b| String::from_utf8(b).ok())
         .and_then(|s| s.strip_prefix("after:").and_then(|n| n.parse().ok()))
-        .ok_or_else(|| bad_param("cursor", NOT_A_CURSOR))
+        .ok_or_else(invalid_cursor)
 }
 
-/// What a list's `cursor` must be.
-pub(super) const NOT_A_CURSOR: &str = "must be the next_cursor of an earlier page";
+/// What a `cursor` that is no cursor of the list is told.
+pub(super) const INVALID_CURSOR: &str = "The cursor is not valid: pass the next_cursor of an earlier page of this list, or ask without a cursor for the first page.";
+
+/// Every list's refusal of its `cursor` (one that is none, or that continues
+/// other rows than asked for): 422 with `errors.cursor` saying why. A cursor is
+/// opaque data of the server's, not a value a client composes, so a bad one is
+/// refused as values are, on every list alike (the OpenAPI document says so).
+pub(super) fn refused_cursor(why: &str) -> AppError {
+    AppError::field("cursor", why)
+}
+
+/// [`refused_cursor`] for a cursor that is none of the list's.
+pub(super) fn invalid_cursor() -> AppError {
+    refused_cursor(INVALID_CURSOR)
+}
 
 impl CreateTenant {
     /// The service's input for this create under `parent` (read by the caller).
@@ -845,13 +863,6 @@ pub async fn list(
         if let Some(Err(e)) = value.as_deref().map(SearchText::parse) {
             return Err(bad_param(name, &e.expects()));
         }
-    }
-    if params
-        .cursor
-        .as_ref()
-        .is_some_and(|c| c.chars().count() > 100)
-    {
-        return Err(bad_param("cursor", NOT_A_CURSOR));
     }
     let after = params.cursor.as_deref().map(decode_cursor).transpose()?;
     // The page's filter parameters, parsed by the same function as the Tenants page's.

@@ -2,10 +2,11 @@
 //! resolver), the new-device form, the device's form (`/{did}`) and its delete
 //! with a confirmation.
 
-use super::{form_id, pages, resolver_names, ListParams};
+use super::{form_id, pages, resolver_names, ListParams, PER_PAGE};
 use crate::auth::CurrentUser;
 use crate::db::models::network::{Device, NetworkFilter};
 use crate::db::models::Tenant;
+use crate::domain::sorting::DeviceSort;
 use crate::error::{AppError, FieldErrors};
 use crate::services::draft::Draft;
 use crate::services::network::{self as service, DeviceInput};
@@ -18,6 +19,7 @@ use crate::web::owned::{
 };
 use crate::web::page::PageCtx;
 use crate::web::routes::{form_routes, Route};
+use crate::web::sort::{PageOrder, SortedList};
 use crate::web::{parse_id, AppState};
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
@@ -53,15 +55,12 @@ struct IndexPage {
     search: SearchBox,
     resolvers: Vec<Choice>,
     can_change: bool,
+    order: PageOrder<DeviceSort>,
     /// The filters' select shows no field error (a bad one is a 400).
     errors: FieldErrors,
 }
 
-impl IndexPage {
-    fn page_href(&self, page: i64) -> String {
-        self.params.href(&list(&self.tenant), &self.search, page)
-    }
-}
+super::sorted_list!(DeviceSort);
 
 async fn index(
     req: HttpRequest,
@@ -72,6 +71,7 @@ async fn index(
 ) -> Result<HttpResponse, AppError> {
     let params = params.into_inner();
     let (search, resolver_id, page_no) = params.read()?;
+    let order = params.order(DeviceSort::Name);
     let mut conn = state.pool.get().await?;
     let tenant = readable::<Resources>(&user, &mut conn, &path).await?;
     let filter = NetworkFilter {
@@ -82,7 +82,15 @@ async fn index(
     let (total, rows) = if search.error.is_some() {
         (0, Vec::new())
     } else {
-        Device::list(&mut conn, tenant.id, &filter, page_no, super::PER_PAGE).await?
+        Device::list(
+            &mut conn,
+            tenant.id,
+            &filter,
+            order.order,
+            page_no,
+            PER_PAGE,
+        )
+        .await?
     };
     let (all, names) = resolver_names(&mut conn, tenant.id).await?;
     let status = search.status();
@@ -101,6 +109,7 @@ async fn index(
         resolvers: id_choices(&all, &params.resolver, "any resolver"),
         can_change: can_change::<Resources>(&user, &tenant),
         errors: FieldErrors::new(),
+        order,
         params,
         search,
         tenant,

@@ -9,9 +9,11 @@ mod resolvers;
 mod subnets;
 
 use crate::db::models::network::Resolver;
+use crate::domain::sorting::SortKey;
 use crate::error::AppError;
 use crate::web::form::{bad_param, field_id, SearchBox};
 use crate::web::routes::Route;
+use crate::web::sort::{list_href, PageOrder};
 use diesel_async::AsyncPgConnection;
 use std::collections::HashMap;
 
@@ -31,6 +33,8 @@ const PER_PAGE: i64 = 50;
 pub struct ListParams {
     pub q: String,
     pub resolver: String,
+    pub sort: String,
+    pub dir: String,
     pub page: String,
 }
 
@@ -48,17 +52,40 @@ impl ListParams {
         Ok((SearchBox::read(&self.q), resolver, page))
     }
 
-    /// The list's link to page `page`, with the same filters.
-    fn href(&self, list: &str, search: &SearchBox, page: i64) -> String {
-        let query = serde_urlencoded::to_string([
+    /// The order asked for (`default` where none of the list's is).
+    fn order<K: SortKey>(&self, default: K) -> PageOrder<K> {
+        PageOrder::read(&self.sort, &self.dir, default)
+    }
+
+    /// The list's link with the same filters and `more` parameters.
+    fn href(&self, list: &str, search: &SearchBox, more: &[(&str, &str)]) -> String {
+        let mut pairs = vec![
             ("q", search.shown.as_str()),
             ("resolver", self.resolver.as_str()),
-            ("page", &page.to_string()),
-        ])
-        .unwrap_or_default();
-        format!("{list}?{query}")
+        ];
+        pairs.extend_from_slice(more);
+        list_href(list, &pairs)
     }
 }
+
+/// The `web::sort::SortedList` of a list page here: an `IndexPage` with its
+/// `order` (of `$key`), `params`, `search` and `tenant`, in a module with `list`.
+macro_rules! sorted_list {
+    ($key:ident) => {
+        impl SortedList for IndexPage {
+            type Key = $key;
+
+            fn order(&self) -> &PageOrder<$key> {
+                &self.order
+            }
+
+            fn href(&self, more: &[(&str, &str)]) -> String {
+                self.params.href(&list(&self.tenant), &self.search, more)
+            }
+        }
+    };
+}
+use sorted_list;
 
 /// How many pages `total` rows fill (at least one).
 fn pages(total: i64) -> i64 {

@@ -2,10 +2,11 @@
 //! the resolver's form (`/{rid}`) and its delete with a confirmation that names
 //! what still uses it.
 
-use super::{pages, ListParams};
+use super::{pages, ListParams, PER_PAGE};
 use crate::auth::CurrentUser;
 use crate::db::models::network::{NetworkFilter, Resolver};
 use crate::db::models::Tenant;
+use crate::domain::sorting::ResolverSort;
 use crate::error::{AppError, FieldErrors};
 use crate::services::draft::Draft;
 use crate::services::network::{self as service, ResolverInput};
@@ -18,6 +19,7 @@ use crate::web::owned::{
 };
 use crate::web::page::PageCtx;
 use crate::web::routes::{form_routes, Route};
+use crate::web::sort::{PageOrder, SortedList};
 use crate::web::{parse_id, AppState};
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
@@ -46,13 +48,10 @@ struct IndexPage {
     params: ListParams,
     search: SearchBox,
     can_change: bool,
+    order: PageOrder<ResolverSort>,
 }
 
-impl IndexPage {
-    fn page_href(&self, page: i64) -> String {
-        self.params.href(&list(&self.tenant), &self.search, page)
-    }
-}
+super::sorted_list!(ResolverSort);
 
 async fn index(
     req: HttpRequest,
@@ -63,6 +62,7 @@ async fn index(
 ) -> Result<HttpResponse, AppError> {
     let params = params.into_inner();
     let (search, _, page_no) = params.read()?;
+    let order = params.order(ResolverSort::Name);
     let mut conn = state.pool.get().await?;
     let tenant = readable::<Resources>(&user, &mut conn, &path).await?;
     let filter = NetworkFilter {
@@ -72,7 +72,15 @@ async fn index(
     let (total, rows) = if search.error.is_some() {
         (0, Vec::new())
     } else {
-        Resolver::list(&mut conn, tenant.id, &filter, page_no, super::PER_PAGE).await?
+        Resolver::list(
+            &mut conn,
+            tenant.id,
+            &filter,
+            order.order,
+            page_no,
+            PER_PAGE,
+        )
+        .await?
     };
     let status = search.status();
     let page = IndexPage {
@@ -82,6 +90,7 @@ async fn index(
         pages: pages(total),
         rows,
         can_change: can_change::<Resources>(&user, &tenant),
+        order,
         params,
         search,
         tenant,

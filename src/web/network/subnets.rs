@@ -2,10 +2,11 @@
 //! overlap, and by resolver), the new-subnet form, the subnet's form (`/{sid}`)
 //! and its delete with a confirmation.
 
-use super::{form_id, pages, resolver_names, ListParams};
+use super::{form_id, pages, resolver_names, ListParams, PER_PAGE};
 use crate::auth::CurrentUser;
 use crate::db::models::network::{NetworkFilter, Subnet};
 use crate::db::models::Tenant;
+use crate::domain::sorting::SubnetSort;
 use crate::error::{AppError, FieldErrors};
 use crate::services::draft::Draft;
 use crate::services::network::{self as service, SubnetInput};
@@ -18,6 +19,7 @@ use crate::web::owned::{
 };
 use crate::web::page::PageCtx;
 use crate::web::routes::{form_routes, Route};
+use crate::web::sort::{PageOrder, SortedList};
 use crate::web::{parse_id, AppState};
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
@@ -54,14 +56,11 @@ struct IndexPage {
     search: SearchBox,
     resolvers: Vec<Choice>,
     can_change: bool,
+    order: PageOrder<SubnetSort>,
     errors: FieldErrors,
 }
 
-impl IndexPage {
-    fn page_href(&self, page: i64) -> String {
-        self.params.href(&list(&self.tenant), &self.search, page)
-    }
-}
+super::sorted_list!(SubnetSort);
 
 /// The search box read as an address or a network (host bits ignored): the
 /// subnets overlapping it. Anything else is the box's error.
@@ -89,6 +88,7 @@ async fn index(
 ) -> Result<HttpResponse, AppError> {
     let params = params.into_inner();
     let (mut search, resolver_id, page_no) = params.read()?;
+    let order = params.order(SubnetSort::Cidr);
     let overlapping = network_query(&mut search);
     let mut conn = state.pool.get().await?;
     let tenant = readable::<Resources>(&user, &mut conn, &path).await?;
@@ -100,7 +100,15 @@ async fn index(
     let (total, rows) = if search.error.is_some() {
         (0, Vec::new())
     } else {
-        Subnet::list(&mut conn, tenant.id, &filter, page_no, super::PER_PAGE).await?
+        Subnet::list(
+            &mut conn,
+            tenant.id,
+            &filter,
+            order.order,
+            page_no,
+            PER_PAGE,
+        )
+        .await?
     };
     let (all, names) = resolver_names(&mut conn, tenant.id).await?;
     let status = search.status();
@@ -119,6 +127,7 @@ async fn index(
         resolvers: id_choices(&all, &params.resolver, "any resolver"),
         can_change: can_change::<Resources>(&user, &tenant),
         errors: FieldErrors::new(),
+        order,
         params,
         search,
         tenant,

@@ -9,6 +9,7 @@ use crate::auth::CurrentUser;
 use crate::db::models::cloud::{Cloud, CloudFilter, SeenCloud};
 use crate::db::models::Tenant;
 use crate::domain::resources::{CloudProvider, CloudVisibility};
+use crate::domain::sorting::CloudSort;
 use crate::domain::{Feature, Level, TenantName};
 use crate::error::{AppError, FieldErrors};
 use crate::services::clouds::{self as service, Assignable, CloudInput, CloudView};
@@ -21,6 +22,7 @@ use crate::web::owned::{
 };
 use crate::web::page::PageCtx;
 use crate::web::routes::{form_routes, Route};
+use crate::web::sort::{list_href, PageOrder, SortedList};
 use crate::web::{parse_id, AppState};
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
@@ -41,6 +43,8 @@ pub struct ListParams {
     /// `own` or `shared`.
     pub owner: String,
     pub q: String,
+    pub sort: String,
+    pub dir: String,
     pub page: String,
 }
 
@@ -219,20 +223,26 @@ struct IndexPage {
     can_change: bool,
     /// Always empty (the selects' template reads it).
     errors: FieldErrors,
+    order: PageOrder<CloudSort>,
 }
 
-impl IndexPage {
-    fn page_href(&self, page: i64) -> String {
+impl SortedList for IndexPage {
+    type Key = CloudSort;
+
+    fn order(&self) -> &PageOrder<CloudSort> {
+        &self.order
+    }
+
+    fn href(&self, more: &[(&str, &str)]) -> String {
         let p = &self.params;
-        let query = serde_urlencoded::to_string([
+        let mut pairs = vec![
             ("provider", p.provider.as_str()),
             ("visibility", p.visibility.as_str()),
             ("owner", p.owner.as_str()),
             ("q", self.search.shown.as_str()),
-            ("page", &page.to_string()),
-        ])
-        .unwrap_or_default();
-        format!("/tenants/{}/clouds?{query}", self.tenant.id)
+        ];
+        pairs.extend_from_slice(more);
+        list_href(&list(&self.tenant), &pairs)
     }
 }
 
@@ -312,17 +322,20 @@ async fn index(
     let search = SearchBox::read(&params.q);
     let filter = params.filter(&search)?;
     let page_no = page_param(&params.page)?;
+    let order = PageOrder::read(&params.sort, &params.dir, CloudSort::Created);
     let mut conn = state.pool.get().await?;
     let tenant = readable::<Resources>(&user, &mut conn, &path).await?;
     let (rows, total) = if search.error.is_some() {
         (Vec::new(), 0)
     } else {
+        let offset = (page_no - 1) * PER_PAGE;
         service::page(
             &mut conn,
             &user,
             &tenant,
             &filter,
-            (page_no - 1) * PER_PAGE,
+            order.order,
+            offset,
             PER_PAGE,
         )
         .await?
@@ -369,6 +382,7 @@ async fn index(
             Some("any owner"),
         ),
         errors: FieldErrors::new(),
+        order,
         params,
         search,
         tenant,

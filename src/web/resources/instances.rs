@@ -8,6 +8,7 @@ use crate::auth::CurrentUser;
 use crate::db::models::instance::{Instance, InstanceFilter, InstanceRow};
 use crate::db::models::Tenant;
 use crate::domain::resources::{parse_size, InstanceStatus};
+use crate::domain::sorting::InstanceSort;
 use crate::domain::{Feature, Level, TenantName};
 use crate::error::{AppError, FieldErrors};
 use crate::services::draft::Draft;
@@ -25,6 +26,7 @@ use crate::web::owned::{
 };
 use crate::web::page::PageCtx;
 use crate::web::routes::{form_routes, Route};
+use crate::web::sort::{list_href, PageOrder, SortedList};
 use crate::web::{parse_id, AppState};
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
@@ -44,6 +46,8 @@ pub struct ListParams {
     pub cloud: String,
     pub owner: String,
     pub q: String,
+    pub sort: String,
+    pub dir: String,
     pub page: String,
 }
 
@@ -90,20 +94,26 @@ struct IndexPage {
     owners: Vec<Choice>,
     can_change: bool,
     errors: FieldErrors,
+    order: PageOrder<InstanceSort>,
 }
 
-impl IndexPage {
-    fn page_href(&self, page: i64) -> String {
+impl SortedList for IndexPage {
+    type Key = InstanceSort;
+
+    fn order(&self) -> &PageOrder<InstanceSort> {
+        &self.order
+    }
+
+    fn href(&self, more: &[(&str, &str)]) -> String {
         let p = &self.params;
-        let query = serde_urlencoded::to_string([
+        let mut pairs = vec![
             ("status", p.status.as_str()),
             ("cloud", p.cloud.as_str()),
             ("owner", p.owner.as_str()),
             ("q", self.search.shown.as_str()),
-            ("page", &page.to_string()),
-        ])
-        .unwrap_or_default();
-        format!("/tenants/{}/instances?{query}", self.tenant.id)
+        ];
+        pairs.extend_from_slice(more);
+        list_href(&format!("/tenants/{}/instances", self.tenant.id), &pairs)
     }
 }
 
@@ -149,6 +159,7 @@ async fn index(
     let search = SearchBox::read(&params.q);
     let filter = params.filter(&search)?;
     let page_no = page_param(&params.page)?;
+    let order = PageOrder::read(&params.sort, &params.dir, InstanceSort::Created);
     let mut conn = state.pool.get().await?;
     let tenant = readable::<Resources>(&user, &mut conn, &path).await?;
     let (total, rows) = if search.error.is_some() {
@@ -159,7 +170,7 @@ async fn index(
             &mut conn,
             &tenant,
             &filter,
-            None,
+            order.order,
             (page_no - 1) * PER_PAGE,
             PER_PAGE,
         )
@@ -179,6 +190,7 @@ async fn index(
         owners: id_choices(&owners, &params.owner, "any owner"),
         can_change: can_change::<Resources>(&user, &tenant),
         errors: FieldErrors::new(),
+        order,
         params,
         search,
         tenant,

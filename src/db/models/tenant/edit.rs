@@ -282,6 +282,19 @@ impl Tenant {
         Self::find(conn, id).await
     }
 
+    /// Sets the tenant's `updated_at` back to `at`: a save that changed nothing
+    /// leaves no trace (`services::tenants::tree::update` compares).
+    pub async fn keep_updated_at(
+        conn: &mut AsyncPgConnection,
+        id: i64,
+        at: DateTime<Utc>,
+    ) -> QueryResult<usize> {
+        diesel::update(tenants::table.find(id))
+            .set(tenants::updated_at.eq(at))
+            .execute(conn)
+            .await
+    }
+
     /// Makes a pending custom domain serve (`Verified` or `Approved`), provided it is
     /// still `domain` with `token` — it may have changed since they were read.
     /// `None` when it has.
