@@ -1711,12 +1711,15 @@ pub fn effective_policies(path: &[i64], policies: &[PolicyFacts]) -> Vec<Effecti
 }
 
 /// The policy a resolver or subnet form of the tenant at the end of `path` offers
-/// first, always one it may use ([`may_use_policy`]): the nearest inherited policy
-/// (the first of `policies` at that level: `Policy::visible` orders by name), or rather, for its kind, the lock from above
-/// ([`locked_against`]) where there is one, else the tenant's own override of it.
-/// `None` when the tenant inherits nothing.
+/// first, always one it may use ([`may_use_policy`]): for the kind of the nearest
+/// inherited policy (the first of `policies` at that level: `Policy::visible`
+/// orders by name), the policy that applies to the tenant ([`effective_policies`]:
+/// the lock from above where there is one, else the tenant's override of the
+/// nearest inherited policy, else its own oldest of the kind, else the nearest
+/// inherited one) — what the effective view names for that kind. `None` when the
+/// tenant inherits nothing.
 pub fn default_policy(path: &[i64], policies: &[PolicyFacts]) -> Option<PolicyFacts> {
-    let (&me, above) = path.split_last()?;
+    let (_, above) = path.split_last()?;
     let seen: Vec<PolicyFacts> = policies
         .iter()
         .filter(|p| policy_access(path, p) != PolicyAccess::Hidden)
@@ -1726,13 +1729,10 @@ pub fn default_policy(path: &[i64], policies: &[PolicyFacts]) -> Option<PolicyFa
         .iter()
         .rev()
         .find_map(|&owner| seen.iter().find(|p| p.tenant_id == owner).copied())?;
-    if let Some(lock) = locked_against(path, &seen, nearest.kind) {
-        return Some(lock);
-    }
-    seen.iter()
-        .find(|p| p.tenant_id == me && p.overrides_id == Some(nearest.id))
-        .copied()
-        .or(Some(nearest))
+    effective_policies(path, &seen)
+        .into_iter()
+        .find(|e| e.kind == nearest.kind)
+        .map(|e| e.policy)
 }
 
 /// May a resolver or subnet of the tenant at the end of `path` use `chosen`? It must

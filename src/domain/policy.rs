@@ -18,6 +18,26 @@ text_enum! {
 }
 
 impl PolicyKind {
+    /// The name of its setting as the forms, the API and the audit trail give it:
+    /// `threshold`, `categories`, `regulatory` or `domains`.
+    pub fn setting(self) -> &'static str {
+        match self {
+            PolicyKind::BlockingThreshold => "threshold",
+            PolicyKind::ContentFilter => "categories",
+            PolicyKind::Regulatory => "regulatory",
+            PolicyKind::AllowList | PolicyKind::DenyList => "domains",
+        }
+    }
+
+    /// Its setting in words, for the side-by-side of an override: "threshold",
+    /// "categories", "regulatory lists", "domains".
+    pub fn setting_label(self) -> &'static str {
+        match self {
+            PolicyKind::Regulatory => "regulatory lists",
+            kind => kind.setting(),
+        }
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             PolicyKind::BlockingThreshold => "Blocking threshold",
@@ -71,6 +91,42 @@ pub const REGULATORY_LISTS: &[&str] = &[
     "ru_rkn",
     "uk_ofcom",
 ];
+
+/// What a person reads for a stored choice of a content filter or a regulatory
+/// policy (`social_media` is "Social media", `de_bpjm` "BPjM index (Germany)");
+/// anything else (a host name) as it is.
+pub fn entry_label(entry: &str) -> &str {
+    match entry {
+        "adult" => "Adult",
+        "gambling" => "Gambling",
+        "malware" => "Malware",
+        "phishing" => "Phishing",
+        "social_media" => "Social media",
+        "streaming" => "Streaming",
+        "violence" => "Violence",
+        "weapons" => "Weapons",
+        "cz_gambling" => "Unlicensed gambling list (Czechia)",
+        "de_bpjm" => "BPjM index (Germany)",
+        "fr_arjel" => "ANJ gambling list (France)",
+        "iwf_csam" => "IWF child abuse list",
+        "ru_rkn" => "Roskomnadzor registry (Russia)",
+        "uk_ofcom" => "Ofcom blocking list (United Kingdom)",
+        other => other,
+    }
+}
+
+/// [`entry_label`] of each entry, joined as a person reads a list ("none" for
+/// none).
+pub fn entries_text(entries: &[String]) -> String {
+    if entries.is_empty() {
+        return "none".into();
+    }
+    entries
+        .iter()
+        .map(|e| entry_label(e))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 /// How many host names an allow or deny list holds at most.
 pub const MAX_DOMAINS: usize = 1000;
@@ -221,12 +277,16 @@ pub struct Compared<'a> {
     pub enforcement: Enforcement,
 }
 
-/// One field of an override beside the inherited policy's: what, both values,
-/// and whether they differ. For entries that differ, `only_inherited` and
-/// `only_own` say what each side alone has (compared as sets).
+/// One field of an override beside the inherited policy's: what (the kind's
+/// setting in words, [`PolicyKind::setting_label`], `inheritable`, `enforcement`),
+/// both values as a person reads them (categories and regulatory lists by their
+/// labels), and whether they differ. For entries that differ, `only_inherited`
+/// and `only_own` say what each side alone has (compared as sets).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SettingDiff {
     pub setting: &'static str,
+    /// A list of entries (categories, regulatory lists, domains).
+    pub listed: bool,
     pub inherited: String,
     pub own: String,
     pub differs: bool,
@@ -238,7 +298,7 @@ impl SettingDiff {
     /// The difference in a line (the overrides report): `threshold: 40 → 70`; for
     /// entries, what only each side has.
     pub fn summary(&self) -> String {
-        if self.setting != "entries" {
+        if !self.listed {
             return format!("{}: {} → {}", self.setting, self.inherited, self.own);
         }
         let mut parts = Vec::new();
@@ -254,7 +314,7 @@ impl SettingDiff {
                 self.only_own.join(", ")
             ));
         }
-        format!("entries: {}", parts.join(" → "))
+        format!("{}: {}", self.setting, parts.join(" → "))
     }
 }
 
@@ -273,6 +333,7 @@ pub fn comparison(
     use std::collections::BTreeSet;
     let row = |setting, inherited: String, own: String| SettingDiff {
         setting,
+        listed: false,
         differs: inherited != own,
         inherited,
         own,
@@ -291,17 +352,16 @@ pub fn comparison(
         let a: BTreeSet<&String> = inherited.entries.iter().collect();
         let b: BTreeSet<&String> = own.entries.iter().collect();
         let show = |x: &BTreeSet<&String>| {
-            if x.is_empty() {
-                "none".to_string()
-            } else {
-                x.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
-            }
+            entries_text(&x.iter().map(|s| s.to_string()).collect::<Vec<_>>())
         };
         let only = |x: &BTreeSet<&String>, y: &BTreeSet<&String>| {
-            x.difference(y).map(|s| s.to_string()).collect::<Vec<_>>()
+            x.difference(y)
+                .map(|s| entry_label(s).to_string())
+                .collect::<Vec<_>>()
         };
         out.push(SettingDiff {
-            setting: "entries",
+            setting: kind.setting_label(),
+            listed: true,
             inherited: show(&a),
             own: show(&b),
             differs: a != b,
@@ -409,6 +469,23 @@ impl Cleared {
     pub const RESOLVERS: usize = 0;
     pub const SUBNETS: usize = 1;
     pub const OVERRIDES: usize = 2;
+
+    /// A short digest of what is cleared where (every tenant's counts): a
+    /// confirmation page sends it back, so that a change clearing something else
+    /// by the time it is confirmed is asked about again rather than applied.
+    pub fn fingerprint(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut hash = Sha256::new();
+        for (tenant, c) in &self.0 {
+            if !c.is_empty() {
+                hash.update(format!(
+                    "{tenant}:{},{},{};",
+                    c.resolvers, c.subnets, c.overrides
+                ));
+            }
+        }
+        hex::encode(&hash.finalize()[..12])
+    }
 }
 
 #[cfg(test)]
@@ -471,7 +548,7 @@ mod tests {
         assert!(differences(kind, compared(None, &a), compared(None, &b)).is_empty());
         let all = comparison(kind, compared(None, &a), compared(None, &b));
         let settings: Vec<_> = all.iter().map(|d| d.setting).collect();
-        assert_eq!(settings, ["entries", "inheritable", "enforcement"]);
+        assert_eq!(settings, ["domains", "inheritable", "enforcement"]);
         let c = vec!["a.com".to_string(), "b.com".into(), "c.com".into()];
         let d = differences(kind, compared(None, &a), compared(None, &c));
         assert_eq!(d.len(), 1);
@@ -479,7 +556,28 @@ mod tests {
             (d[0].inherited.as_str(), d[0].own.as_str()),
             ("a.com, b.com", "a.com, b.com, c.com")
         );
-        assert_eq!(d[0].summary(), "entries: only in the override: c.com");
+        assert_eq!(d[0].summary(), "domains: only in the override: c.com");
+        // Categories and regulatory lists read by their labels.
+        let (a, b) = (vec!["adult".to_string()], vec!["social_media".to_string()]);
+        let d = differences(
+            PolicyKind::ContentFilter,
+            compared(None, &a),
+            compared(None, &b),
+        );
+        assert_eq!(
+            d[0].summary(),
+            "categories: only in the inherited policy: Adult → only in the override: Social media"
+        );
+        let r = vec!["de_bpjm".to_string()];
+        let all = comparison(
+            PolicyKind::Regulatory,
+            compared(None, &r),
+            compared(None, &r),
+        );
+        assert_eq!(
+            (all[0].setting, all[0].own.as_str()),
+            ("regulatory lists", "BPjM index (Germany)")
+        );
         let t = differences(
             PolicyKind::BlockingThreshold,
             compared(Some(40), &[]),
@@ -524,6 +622,23 @@ mod tests {
     }
 
     #[test]
+    fn every_fixed_choice_reads_as_a_label() {
+        for choice in CATEGORIES.iter().chain(REGULATORY_LISTS) {
+            let label = entry_label(choice);
+            assert!(
+                label != *choice && !label.contains('_'),
+                "{choice}: {label}"
+            );
+        }
+        assert_eq!(entry_label("ads.example.com"), "ads.example.com");
+        assert_eq!(
+            entries_text(&["adult".into(), "social_media".into()]),
+            "Adult, Social media"
+        );
+        assert_eq!(entries_text(&[]), "none");
+    }
+
+    #[test]
     fn cleared_counts_read_as_words() {
         let mut c = Cleared::default();
         assert_eq!(c.totals().phrase(), "nothing");
@@ -533,5 +648,15 @@ mod tests {
         c.add(8, Cleared::OVERRIDES, 1);
         assert_eq!(c.totals().phrase(), "2 resolvers, 1 subnet and 1 override");
         assert_eq!(c.0[&8].total(), 2);
+        // The same counts in the same tenants read the same; any other do not.
+        let mut same = Cleared::default();
+        same.add(8, Cleared::OVERRIDES, 1);
+        same.add(8, Cleared::SUBNETS, 1);
+        same.add(7, Cleared::RESOLVERS, 2);
+        same.add(9, Cleared::RESOLVERS, 0);
+        assert_eq!(same.fingerprint(), c.fingerprint());
+        same.add(9, Cleared::RESOLVERS, 1);
+        assert_ne!(same.fingerprint(), c.fingerprint());
+        assert_eq!(c.fingerprint().len(), 24);
     }
 }

@@ -18,8 +18,10 @@
 //! A lock that takes effect (a new inheritable `locked` policy, or one made
 //! inheritable and locked) does the same to what it binds below: resolvers and
 //! subnets there that chose another policy of its kind (their own, an override, an
-//! inherited one) are cleared, so they follow the lock, and overrides of a policy
-//! that is now locked become plain policies. The lock taker holds every policy of
+//! inherited one) are cleared, so they follow the lock, and overrides there of a
+//! policy of its kind become plain policies — of the lock itself, and of any other
+//! policy the lock now shuts out (above the lock's owner, or between it and the
+//! override: `authz::overruled_at`), whose overrides would have no effect either. The lock taker holds every policy of
 //! the kind on its path and in its subtree FOR UPDATE first, so a resolver or subnet
 //! choosing one of them at the same time (`check_choice`, FOR SHARE) either commits
 //! before the clearing sees it or sees the lock and is refused.
@@ -28,7 +30,8 @@
 //! switched off, or made a lock) is applied only once confirmed: unconfirmed, it is
 //! made, counted per tenant and rolled back, so that what the confirmation names is
 //! what the change clears ([`cleared_view`]: tenants the user cannot see as one
-//! number).
+//! number). A confirmation given for other counts than the change clears by then
+//! is asked again ([`Confirmation::Shown`]).
 //!
 //! Resolvers and subnets pick a policy through [`check_choice`]: one the tenant
 //! sees, and none of another policy's kind that a tenant above locks.
@@ -109,7 +112,7 @@ impl PolicyInput {
         };
         let settings = kind.and_then(|kind| {
             PolicySettings::parse(kind, raw.threshold, &raw.entries)
-                .map_err(|e| errors.insert(setting_field(kind), e))
+                .map_err(|e| errors.insert(kind.setting(), e))
                 .ok()
         });
         match (name, kind, settings, enforcement) {
@@ -139,22 +142,20 @@ impl PolicyInput {
     }
 }
 
-/// The form field and API member of a kind's settings.
-pub fn setting_field(kind: PolicyKind) -> &'static str {
-    match kind {
-        PolicyKind::BlockingThreshold => "threshold",
-        PolicyKind::ContentFilter => "categories",
-        PolicyKind::Regulatory => "regulatory",
-        PolicyKind::AllowList | PolicyKind::DenyList => "domains",
-    }
-}
-
+/// A policy as its audit events hold it: its kind's setting under the setting's
+/// name (`threshold`; `categories`, `regulatory` or `domains` as a person reads
+/// them: "Adult, Social media"), never the stored entries.
 fn policy_json(p: &Policy) -> serde_json::Value {
-    serde_json::json!({
+    let mut v = serde_json::json!({
         "policy_id": p.id, "name": p.name, "kind": p.kind.as_str(),
-        "threshold": p.threshold, "entries": p.entries(), "inheritable": p.inheritable,
+        "inheritable": p.inheritable,
         "enforcement": p.enforcement.as_str(), "overrides_id": p.overrides_id,
-    })
+    });
+    v[p.kind.setting()] = match p.threshold {
+        Some(t) if p.kind == PolicyKind::BlockingThreshold => t.into(),
+        _ => crate::domain::policy::entries_text(&p.entries()).into(),
+    };
+    v
 }
 
 /// Runs `body` as one change: Policies full (403), then [`Change::audited`].
@@ -220,14 +221,14 @@ pub async fn find(
 
 /// Creates one of the tenant's own policies. A new lock (inheritable and `locked`)
 /// binds the tenants below at once: what that clears there (module comment) is
-/// cleared only when `confirmed`, as for [`update`]; unconfirmed, the policy is
+/// cleared only when `confirm` covers it, as for [`update`]; unconfirmed, the policy is
 /// created, the clearing counted and all of it rolled back
 /// ([`Updated::Unconfirmed`]). A policy that clears nothing needs no confirmation.
 pub async fn create(
     conn: &mut AsyncPgConnection,
     c: &Change<'_>,
     input: Result<PolicyInput, FieldErrors>,
-    confirmed: bool,
+    confirm: &Confirmation,
 ) -> Result<Updated, AppError> {
     let mut asked = None;
     let saved = run(c, conn, Action::PolicyCreate, async |conn| {
@@ -244,7 +245,7 @@ pub async fn create(
         if locks_kind(&p) {
             cleared = clear_below(conn, c, &p, Cause::Locked).await?;
         }
-        let cleared = ask_first(confirmed, cleared, &mut asked)?;
+        let cleared = ask_first(confirm, cleared, &mut asked)?;
         let after = policy_json(&p);
         Ok(((p, cleared), after))
     })
@@ -252,15 +253,41 @@ pub async fn create(
     settled(saved, asked)
 }
 
-/// Refuses a change that cleared something below unless `confirmed`: the refusal
-/// rolls it back (the `policy.clear` entries with it), and `asked` keeps what it
-/// would clear, to tell it from another refusal ([`settled`]).
+/// How a change that clears choices below was confirmed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Confirmation {
+    /// Not at all: a change that clears something is asked about first.
+    #[default]
+    No,
+    /// Whatever it clears (the API's `"confirm": true`, a bare `confirm=1`).
+    Any,
+    /// Having been shown what it clears, as [`Cleared::fingerprint`] of that: a
+    /// change that would clear something else now is asked about again (the
+    /// confirmation went stale) rather than clearing more than the user saw.
+    Shown(String),
+}
+
+impl Confirmation {
+    /// May a change that clears `cleared` go ahead?
+    fn covers(&self, cleared: &Cleared) -> bool {
+        match self {
+            _ if cleared.is_empty() => true,
+            Confirmation::No => false,
+            Confirmation::Any => true,
+            Confirmation::Shown(seen) => *seen == cleared.fingerprint(),
+        }
+    }
+}
+
+/// Refuses a change that cleared something below unless `confirm` covers it: the
+/// refusal rolls it back (the `policy.clear` entries with it), and `asked` keeps
+/// what it would clear, to tell it from another refusal ([`settled`]).
 fn ask_first(
-    confirmed: bool,
+    confirm: &Confirmation,
     cleared: Cleared,
     asked: &mut Option<Cleared>,
 ) -> Result<Cleared, AppError> {
-    if !confirmed && !cleared.is_empty() {
+    if !confirm.covers(&cleared) {
         let refusal = unconfirmed(&cleared);
         *asked = Some(cleared);
         return Err(refusal);
@@ -421,7 +448,8 @@ async fn record_cleared(
 pub enum Updated {
     /// Saved, with what it cleared below (nothing, mostly).
     Saved(Policy, Cleared),
-    /// Nothing changed: the change would clear this below, and was not confirmed.
+    /// Nothing changed: the change would clear this below, and was not confirmed
+    /// (or was confirmed having been shown something else).
     Unconfirmed(Cleared),
 }
 
@@ -441,7 +469,7 @@ pub fn unconfirmed(cleared: &Cleared) -> AppError {
 fn changed_fields(old: &Policy, new: &Policy) -> Option<Audit> {
     let (was, is) = (policy_json(old), policy_json(new));
     let (mut before, mut after) = (serde_json::Map::new(), serde_json::Map::new());
-    for field in ["name", "threshold", "entries", "inheritable", "enforcement"] {
+    for field in ["name", new.kind.setting(), "inheritable", "enforcement"] {
         if was[field] != is[field] {
             before.insert(field.into(), was[field].clone());
             after.insert(field.into(), is[field].clone());
@@ -461,14 +489,15 @@ fn changed_fields(old: &Policy, new: &Policy) -> Option<Audit> {
 /// Changes one of the tenant's own policies (an inherited one: 403 naming its
 /// owner). One that stops being inheritable stops reaching the tenants below, one
 /// made a lock binds them: what that clears there (module comment) is cleared only
-/// when `confirmed`; unconfirmed, the change is made, counted and rolled back, so
-/// that the count is what the change clears ([`Updated::Unconfirmed`]).
+/// when `confirm` covers it ([`Confirmation`]); unconfirmed, the change is made,
+/// counted and rolled back, so that the count is what the change clears
+/// ([`Updated::Unconfirmed`]).
 pub async fn update(
     conn: &mut AsyncPgConnection,
     c: &Change<'_>,
     id: i64,
     input: Result<PolicyInput, FieldErrors>,
-    confirmed: bool,
+    confirm: &Confirmation,
 ) -> Result<Updated, AppError> {
     let mut asked = None;
     let saved = run_as(c, conn, Action::PolicyUpdate, async |conn| {
@@ -501,7 +530,7 @@ pub async fn update(
         } else if now_locks && !was_locking {
             cleared = clear_below(conn, c, &p, Cause::Locked).await?;
         }
-        let cleared = ask_first(confirmed, cleared, &mut asked)?;
+        let cleared = ask_first(confirm, cleared, &mut asked)?;
         let audit = changed_fields(&old, &p);
         Ok(((p, cleared), audit))
     })
@@ -587,10 +616,15 @@ pub async fn create_override(
     c: &Change<'_>,
     of: i64,
     input: Result<PolicyInput, FieldErrors>,
-    confirmed: bool,
+    confirm: &Confirmation,
 ) -> Result<Updated, AppError> {
     let mut asked = None;
     let saved = run(c, conn, Action::PolicyOverride, async |conn| {
+        // Held FOR SHARE, as a resolver's choice is: a lock taking effect above
+        // meanwhile (`Policy::lock_kind_around` takes every policy of its kind on
+        // its path and in its subtree, this one too) either waits for this override
+        // and then clears it, or commits first and is seen here.
+        Policy::share_lock(conn, of).await?;
         let inherited = overridable(conn, c.tenant, of).await?;
         overridden_already(conn, c.tenant, &inherited.policy).await?;
         let input = input.map_err(AppError::Validation)?;
@@ -628,7 +662,7 @@ pub async fn create_override(
         if locks_kind(&p) {
             cleared = clear_below(conn, c, &p, Cause::Locked).await?;
         }
-        let cleared = ask_first(confirmed, cleared, &mut asked)?;
+        let cleared = ask_first(confirm, cleared, &mut asked)?;
         let after = policy_json(&p);
         Ok(((p, cleared), after))
     })
@@ -676,21 +710,41 @@ async fn overridden_already(
     }
 }
 
-/// The name an override of `of_name` gets when none is given: "Of (Tenant)", or,
-/// when the tenant has a policy of that name, "Of (Tenant) 2", 3, … (the first
-/// free one; see [`override_name`]).
+/// The name an override of `of` gets when none is given: "Original (Tenant)", or,
+/// when the tenant has a policy of that name, "Original (Tenant) 2", 3, … (the
+/// first free one; see [`override_name`]). "Original" is the name of the policy
+/// the override overrides in the end: an override of an override is named after
+/// the original policy, not after the override between them ("Acme BT (Head
+/// Office)", never "Acme BT (Dental Group) (Head Office)").
 pub async fn free_override_name(
     conn: &mut AsyncPgConnection,
     tenant: &Tenant,
-    of_name: &str,
+    of: &Policy,
 ) -> Result<String, AppError> {
+    let of_name = original(conn, of).await?.name;
     for n in 1..1000 {
-        let name = override_name(of_name, &tenant.name, n);
+        let name = override_name(&of_name, &tenant.name, n);
         if !Policy::name_taken(conn, tenant.id, &name, None).await? {
             return Ok(name);
         }
     }
-    Ok(override_name(of_name, &tenant.name, 1000))
+    Ok(override_name(&of_name, &tenant.name, 1000))
+}
+
+/// How many overrides of overrides a chain is followed through at most.
+const MAX_CHAIN: usize = 1000;
+
+/// The policy `p` overrides in the end (`p` itself when it overrides nothing):
+/// along `overrides_id`, one statement a step (a chain is at most as long as the
+/// tree is deep).
+async fn original(conn: &mut AsyncPgConnection, p: &Policy) -> Result<Policy, AppError> {
+    let mut at = p.clone();
+    // An override names a policy of a tenant above its own: no chain comes back.
+    for _ in 0..MAX_CHAIN {
+        let Some(of) = at.overrides_id else { break };
+        at = Policy::with_owner(conn, of).await?.policy;
+    }
+    Ok(at)
 }
 
 /// The `n`th default name of an override of `of_name` in tenant `tenant_name`:
@@ -797,27 +851,48 @@ pub async fn check_choice(
     Ok(())
 }
 
-/// The policies a resolver or subnet form offers: those the tenant sees that no
-/// lock above forbids (`authz::may_use_policy`), its own first, then the inherited
-/// ones nearest first; and the default, always one of them: for the nearest
-/// inherited policy's kind, the lock's policy where a tenant above locks it, else
-/// the tenant's override of that inherited policy, else the inherited policy.
+/// What a resolver or subnet form offers for its policy.
+#[derive(Clone, Debug, Default)]
+pub struct PolicyChoices {
+    /// The policies the tenant sees that no lock above forbids
+    /// (`authz::may_use_policy`), its own first, then the inherited ones nearest
+    /// first.
+    pub usable: Vec<SeenPolicy>,
+    /// The one offered first, always one of `usable`: for the kind of the nearest
+    /// inherited policy, the policy that applies to the tenant
+    /// (`authz::default_policy`).
+    pub default: Option<i64>,
+    /// What applies to a resolver or subnet that picks none: the tenant's effective
+    /// policy of each kind that has one ([`effective`]).
+    pub effective: Vec<SeenPolicy>,
+}
+
+/// The policies a resolver or subnet form offers ([`PolicyChoices`]).
 pub async fn choices(
     conn: &mut AsyncPgConnection,
     tenant: &Tenant,
-) -> Result<(Vec<SeenPolicy>, Option<i64>), AppError> {
+) -> Result<PolicyChoices, AppError> {
     let (seen, facts) = seen_with_facts(conn, tenant).await?;
     let default = authz::default_policy(&tenant.path, &facts).map(|p| p.id);
+    let effective = effective_of(tenant, &seen)
+        .into_iter()
+        .filter_map(|e| e.policy)
+        .collect();
     let usable = seen
         .into_iter()
         .filter(|s| {
             authz::may_use_policy(&tenant.path, &facts, &PolicyFacts::of(&s.policy)).is_ok()
         })
         .collect();
-    Ok((usable, default))
+    Ok(PolicyChoices {
+        usable,
+        default,
+        effective,
+    })
 }
 
-/// One kind's effective policy with its policy and owner as loaded.
+/// One kind's effective policy with its policy and owner as loaded, and every
+/// other policy of the kind the tenant sees, each once.
 #[derive(Clone, Debug)]
 pub struct Effective {
     pub kind: PolicyKind,
@@ -825,13 +900,12 @@ pub struct Effective {
     pub reason: Option<authz::PolicyReason>,
     /// The inherited policy an override overrides.
     pub overrides: Option<SeenPolicy>,
-    /// The other policies of the kind that could be taken for it and are not: the
-    /// tenant's own, and those of the applied policy's owner (oldest first). They
-    /// apply only where a resolver or subnet picks them.
-    pub not_applied: Vec<SeenPolicy>,
-    /// The policies of the kind the tenant sees that a lock above their owner
-    /// overrides (no effect: [`overruled`]), with that lock.
-    pub overruled: Vec<(SeenPolicy, SeenPolicy)>,
+    /// The other policies of the kind the tenant sees, shadowed by the applied one
+    /// (they apply only where a resolver or subnet picks them), its own first, then
+    /// the inherited ones nearest first; each with the lock that leaves it without
+    /// effect here, if one does (`authz::overruled_at`: a lock of its kind above
+    /// its owner, or between its owner and the tenant).
+    pub shadowed: Vec<(SeenPolicy, Option<SeenPolicy>)>,
 }
 
 /// The policies among `seen` (those the tenant sees) that have no effect, each with
@@ -885,65 +959,64 @@ pub async fn effective(
 
 /// [`effective`] over the policies the tenant sees, as loaded.
 pub fn effective_of(tenant: &Tenant, seen: &[SeenPolicy]) -> Vec<Effective> {
-    let decided = authz::effective_policies(&tenant.path, &facts_of(seen));
+    let facts = facts_of(seen);
+    let decided = authz::effective_policies(&tenant.path, &facts);
     let by_id = |id: i64| seen.iter().find(|s| s.policy.id == id).cloned();
-    let overruled = overruled(tenant, seen);
-    let of_kind = |kind: PolicyKind| {
-        overruled
-            .iter()
-            .filter(|(s, _)| s.policy.kind == kind)
-            .cloned()
-            .collect()
-    };
     PolicyKind::ALL
         .iter()
-        .map(|&kind| match decided.iter().find(|e| e.kind == kind) {
-            Some(e) => {
-                let mut not_applied: Vec<SeenPolicy> = seen
-                    .iter()
-                    .filter(|s| {
-                        s.policy.kind == kind
-                            && s.policy.id != e.policy.id
-                            && (s.policy.tenant_id == tenant.id
-                                || s.policy.tenant_id == e.policy.tenant_id)
-                    })
-                    .cloned()
-                    .collect();
-                not_applied.sort_by_key(|s| (s.policy.tenant_id != tenant.id, s.policy.id));
-                Effective {
-                    kind,
-                    policy: by_id(e.policy.id),
-                    reason: Some(e.reason),
-                    overrides: match e.reason {
-                        authz::PolicyReason::Override { of } => by_id(of),
-                        _ => None,
-                    },
-                    not_applied,
-                    overruled: of_kind(kind),
-                }
-            }
-            None => Effective {
+        .map(|&kind| {
+            let e = decided.iter().find(|e| e.kind == kind);
+            let applied = e.map(|e| e.policy.id);
+            // `seen` is nearest owner first (its own first): so are these.
+            let shadowed = seen
+                .iter()
+                .filter(|s| s.policy.kind == kind && Some(s.policy.id) != applied)
+                .map(|s| {
+                    let lock =
+                        authz::overruled_at(&tenant.path, &facts, &PolicyFacts::of(&s.policy))
+                            .and_then(|l| by_id(l.id));
+                    (s.clone(), lock)
+                })
+                .collect();
+            Effective {
                 kind,
-                policy: None,
-                reason: None,
-                overrides: None,
-                not_applied: Vec::new(),
-                overruled: Vec::new(),
-            },
+                policy: e.and_then(|e| by_id(e.policy.id)),
+                reason: e.map(|e| e.reason),
+                overrides: match e.map(|e| e.reason) {
+                    Some(authz::PolicyReason::Override { of }) => by_id(of),
+                    _ => None,
+                },
+                shadowed,
+            }
         })
         .collect()
 }
 
 /// A row of the overrides report: an override below the tenant, the tenant's
-/// policy it overrides, and only what differs.
+/// policy it overrides (in the end: an override of an override is compared with
+/// the original), and only what differs.
 #[derive(Clone, Debug)]
 pub struct OverrideReport {
     pub over: Policy,
     pub tenant: Tenant,
+    /// The report's tenant's policy it overrides, directly or through `via`: what
+    /// the differences are against.
     pub of: Policy,
+    /// The override it overrides directly, when it is an override of an override
+    /// (with that override's tenant's name).
+    pub via: Option<SeenPolicy>,
     pub differences: Vec<crate::domain::policy::SettingDiff>,
     /// May the reader reset it (Policies full where the override lives)?
     pub can_reset: bool,
+}
+
+/// The overrides report of a tenant: the drift (overrides that change something
+/// and apply), and apart from it the overrides without effect, each with the lock
+/// above its tenant that shuts it out.
+#[derive(Clone, Debug, Default)]
+pub struct OverridesReport {
+    pub rows: Vec<OverrideReport>,
+    pub shut_out: Vec<(OverrideReport, SeenPolicy)>,
 }
 
 /// What an override is compared on (`domain::policy::Compared`).
@@ -969,42 +1042,70 @@ pub fn differences(of: &Policy, over: &Policy) -> Vec<crate::domain::policy::Set
     crate::domain::policy::differences(of.kind, compared(of, &a), compared(over, &b))
 }
 
-/// Every override of the tenant's policies anywhere below it whose tenant the reader
-/// may read Policies in, with its differences (those without any are left out: they
-/// change nothing).
+/// Every override of the tenant's policies anywhere below it — overrides of those
+/// overrides too, compared with the tenant's policy they override in the end —
+/// whose tenant the reader may read Policies in, with its differences (those
+/// without any are left out: they change nothing). An override that a lock of its
+/// kind above its tenant shuts out (`authz::locked_against`: it has no effect
+/// there) is not drift: it is listed apart, with that lock.
 pub async fn overrides_report(
     conn: &mut AsyncPgConnection,
     p: &Principal,
     tenant: &Tenant,
-) -> Result<Vec<OverrideReport>, AppError> {
+) -> Result<OverridesReport, AppError> {
     let own = Policy::visible(conn, &tenant.path).await?;
-    let rows = Policy::overrides_below(conn, tenant.id).await?;
-    Ok(rows
-        .into_iter()
+    let all = Policy::overrides_below(conn, tenant.id).await?;
+    let readable: Vec<_> = all
+        .iter()
         .filter(|r| {
             authz::can_see(p, &r.tenant)
                 && authz::effective_level(p, &r.tenant, Feature::Policies) >= Level::Read
         })
-        .filter_map(|r| {
-            let of = own
-                .iter()
-                .find(|s| Some(s.policy.id) == r.over.overrides_id)?
-                .policy
-                .clone();
-            let differences = differences(&of, &r.over);
-            if differences.is_empty() {
-                return None;
-            }
-            let can_reset = authz::effective_level(p, &r.tenant, Feature::Policies) >= Level::Full;
-            Some(OverrideReport {
-                over: r.over,
-                tenant: r.tenant,
-                of,
-                differences,
-                can_reset,
-            })
-        })
-        .collect())
+        .collect();
+    let mut owners: Vec<i64> = readable
+        .iter()
+        .flat_map(|r| r.tenant.path.iter().copied())
+        .collect();
+    owners.sort_unstable();
+    owners.dedup();
+    let locks = if readable.is_empty() {
+        Vec::new()
+    } else {
+        Policy::locks_of(conn, &owners).await?
+    };
+    let lock_facts = facts_of(&locks);
+    let mut report = OverridesReport::default();
+    for r in readable {
+        let Some(of) = own.iter().find(|s| s.policy.id == r.of) else {
+            continue;
+        };
+        let differences = differences(&of.policy, &r.over);
+        let via = r
+            .over
+            .overrides_id
+            .filter(|&direct| direct != r.of)
+            .and_then(|direct| all.iter().find(|v| v.over.id == direct))
+            .map(|v| SeenPolicy {
+                policy: v.over.clone(),
+                owner_name: v.tenant.name.clone(),
+            });
+        let row = OverrideReport {
+            over: r.over.clone(),
+            tenant: r.tenant.clone(),
+            of: of.policy.clone(),
+            via,
+            differences,
+            can_reset: authz::effective_level(p, &r.tenant, Feature::Policies) >= Level::Full,
+        };
+        let lock = authz::locked_against(&r.tenant.path, &lock_facts, r.over.kind)
+            .and_then(|l| locks.iter().find(|s| s.policy.id == l.id));
+        match lock {
+            Some(lock) => report.shut_out.push((row, lock.clone())),
+            None if !row.differences.is_empty() => report.rows.push(row),
+            None => {}
+        }
+    }
+    Ok(report)
 }
 
 #[cfg(test)]

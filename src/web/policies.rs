@@ -13,15 +13,17 @@ use crate::auth::CurrentUser;
 use crate::db::models::policy::{Policy, SeenPolicy};
 use crate::db::models::Tenant;
 use crate::domain::policy::{
-    Cleared, Enforcement, PolicyKind, PolicySettings, SettingDiff, CATEGORIES, REGULATORY_LISTS,
+    entry_label, Cleared, Enforcement, PolicyKind, PolicySettings, SettingDiff, CATEGORIES,
+    REGULATORY_LISTS,
 };
 use crate::error::{AppError, FieldErrors};
 use crate::services::policies::{
-    self as service, Change, Effective, OverrideReport, PolicyInput, RawPolicy, Updated,
+    self as service, Change, Confirmation, Effective, OverridesReport, PolicyInput, RawPolicy,
+    Updated,
 };
 use crate::web::confirm::{Confirm, Question};
 use crate::web::extract::Query;
-use crate::web::form::{field_errors, given_twice, read_form, with_checkbox, NoParams};
+use crate::web::form::{field_errors, given_twice, one_of, read_form, with_checkbox, NoParams};
 use crate::web::owned::{
     can_change, confirmed, page_or_fragment, readable, status, tenant_page, writable, Policies,
 };
@@ -104,7 +106,7 @@ fn summary(p: &Policy) -> String {
         Some(t) => format!("threshold {t}"),
         None => {
             let e = p.entries();
-            let shown: Vec<&str> = e.iter().take(3).map(String::as_str).collect();
+            let shown: Vec<&str> = e.iter().take(3).map(|e| entry_label(e)).collect();
             let more = e.len().saturating_sub(3);
             if more > 0 {
                 format!("{} and {more} more", shown.join(", "))
@@ -156,6 +158,11 @@ pub struct PolicyForm {
     /// `1` once the user confirmed what the change clears below (`yes` as well, as
     /// the other confirmations send).
     pub confirm: String,
+    /// What the confirmation showed it clears (`Cleared::fingerprint`): confirmed,
+    /// a change that clears something else by then is asked about again.
+    pub cleared: String,
+    /// Set by the confirmation's Cancel: back to the form as filled in, nothing saved.
+    pub back: bool,
 }
 
 impl PolicyForm {
@@ -182,6 +189,8 @@ impl PolicyForm {
                 "inheritable" => form.inheritable = Some(value),
                 "enforcement" => form.enforcement = value,
                 "confirm" => form.confirm = value,
+                "cleared" => form.cleared = value,
+                "back" => form.back = true,
                 _ => {}
             }
         }
@@ -207,8 +216,14 @@ impl PolicyForm {
         form
     }
 
-    fn confirmed(&self) -> bool {
-        matches!(self.confirm.trim(), "1" | "yes")
+    /// How the change was confirmed: not at all, after a confirmation that showed
+    /// what it clears (its fingerprint sent back), or with a bare `confirm=1`.
+    fn confirmation(&self) -> Confirmation {
+        match (self.confirm.trim(), self.cleared.trim()) {
+            ("1" | "yes", "") => Confirmation::Any,
+            ("1" | "yes", seen) => Confirmation::Shown(seen.to_string()),
+            _ => Confirmation::No,
+        }
     }
 
     /// The fields as sent, for the confirmation to send again.
@@ -327,18 +342,49 @@ impl FormPage {
             .collect()
     }
 
-    fn categories(&self) -> Vec<(&'static str, bool)> {
+    /// Each category: its value, its label, and whether it is ticked.
+    fn categories(&self) -> Vec<(&'static str, &'static str, bool)> {
         CATEGORIES
             .iter()
-            .map(|c| (*c, self.form.categories.iter().any(|x| x == c)))
+            .map(|c| {
+                (
+                    *c,
+                    entry_label(c),
+                    self.form.categories.iter().any(|x| x == c),
+                )
+            })
             .collect()
     }
 
-    fn regulatory(&self) -> Vec<(&'static str, bool)> {
+    /// Each regulatory list: its value, its label, and whether it is ticked.
+    fn regulatory(&self) -> Vec<(&'static str, &'static str, bool)> {
         REGULATORY_LISTS
             .iter()
-            .map(|c| (*c, self.form.regulatory.iter().any(|x| x == c)))
+            .map(|c| {
+                (
+                    *c,
+                    entry_label(c),
+                    self.form.regulatory.iter().any(|x| x == c),
+                )
+            })
             .collect()
+    }
+
+    /// Does the form show the fields of `setting` (`PolicyKind::setting`)? Those of
+    /// the policy's kind only, once it has one (a policy's page, an override, a new
+    /// policy whose kind is chosen); every kind's, each labelled with its kind, on
+    /// a new policy's form before that (with htmx, choosing the kind swaps in its
+    /// fields only: `?kind=`).
+    fn shows(&self, setting: &str) -> bool {
+        match self.form.kind.parse::<PolicyKind>() {
+            Ok(kind) => kind.setting() == setting,
+            Err(_) => true,
+        }
+    }
+
+    /// Is the form's kind one (so only its fields show)?
+    fn kind_chosen(&self) -> bool {
+        self.form.kind.parse::<PolicyKind>().is_ok()
     }
 
     fn locked(&self) -> bool {
@@ -394,17 +440,28 @@ async fn form_page(
     page_or_fragment!(req, page, status)
 }
 
+/// The new-policy form's query string: the kind whose fields it shows (htmx asks
+/// for it when the kind is chosen; without it, every kind's fields show).
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NewParams {
+    pub kind: String,
+}
+
 async fn new_form(
     req: HttpRequest,
     user: CurrentUser,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    _none: Query<NoParams>,
+    params: Query<NewParams>,
 ) -> Result<HttpResponse, AppError> {
+    let kinds: Vec<(&str, PolicyKind)> = PolicyKind::ALL.iter().map(|k| (k.as_str(), *k)).collect();
+    let kind = one_of("kind", &params.kind, &kinds)?;
     let mut conn = state.pool.get().await?;
     let tenant = readable::<Policies>(&user, &mut conn, &path).await?;
     service::may_change(&user, &tenant)?;
     let form = PolicyForm {
+        kind: kind.map(|k| k.as_str().to_string()).unwrap_or_default(),
         enforcement: Enforcement::Default.as_str().into(),
         ..PolicyForm::default()
     };
@@ -422,6 +479,18 @@ async fn new_form(
     .await
 }
 
+/// The flash of a saved change: `done`, and what it cleared below, if anything.
+fn saved_message(done: String, cleared: &Cleared) -> String {
+    if cleared.is_empty() {
+        return done;
+    }
+    format!(
+        "{done} Cleared below: {} (resolvers and subnets follow their tenant's effective \
+         policy, overrides became plain policies).",
+        cleared.totals().phrase()
+    )
+}
+
 async fn create(
     req: HttpRequest,
     user: CurrentUser,
@@ -435,24 +504,26 @@ async fn create(
     // asked about first (`Updated::Unconfirmed`: nothing created).
     let mut conn = state.pool.get().await?;
     let tenant = writable::<Policies>(&user, &mut conn, &path).await?;
-    let actor = crate::web::actor(&user, &req);
-    let c = Change::new(&user, &actor, &tenant, state.clock.now());
-    let created = service::create(&mut conn, &c, input, form.confirmed()).await;
-    match field_errors(created)? {
-        Ok(Updated::Saved(p, _)) => done(
+    // The confirmation's Cancel: the form again as filled in, nothing saved.
+    let created = if form.back {
+        service::may_change(&user, &tenant)?;
+        Ok(Err(FieldErrors::new()))
+    } else {
+        let actor = crate::web::actor(&user, &req);
+        let c = Change::new(&user, &actor, &tenant, state.clock.now());
+        field_errors(service::create(&mut conn, &c, input, &form.confirmation()).await)
+    };
+    match created? {
+        Ok(Updated::Saved(p, cleared)) => done(
             &req,
             &user,
-            format!("Created policy {}.", p.name),
+            saved_message(format!("Created policy {}.", p.name), &cleared),
             &list(&tenant),
         ),
         Ok(Updated::Unconfirmed(cleared)) => {
             let action = format!("{}/new", list(&tenant));
             let question = lock_question(&form.name, &form.kind, &tenant);
-            let cancel = list(&tenant);
-            ask(
-                &req, &user, &mut conn, question, action, cancel, form, &cleared,
-            )
-            .await
+            ask(&req, &user, &mut conn, question, action, form, &cleared).await
         }
         Err(errors) => {
             form_page(
@@ -499,7 +570,9 @@ async fn shown(
         }
     };
     let overrides = service::overridden(conn, &seen.policy).await?;
-    let form = form.unwrap_or_else(|| PolicyForm::of(&seen.policy));
+    let mut form = form.unwrap_or_else(|| PolicyForm::of(&seen.policy));
+    // The kind is the policy's: only its fields show, whatever was sent.
+    form.kind = seen.policy.kind.as_str().into();
     form_page(
         req,
         user,
@@ -541,14 +614,18 @@ async fn update(
     // asked about first (`Updated::Unconfirmed`: nothing changed).
     let mut conn = state.pool.get().await?;
     let tenant = writable::<Policies>(&user, &mut conn, &path.0).await?;
+    if form.back {
+        let errors = FieldErrors::new();
+        return shown(&req, &user, &mut conn, tenant, id, Some(form), errors).await;
+    }
     let actor = crate::web::actor(&user, &req);
     let c = Change::new(&user, &actor, &tenant, state.clock.now());
-    let updated = service::update(&mut conn, &c, id, input, form.confirmed()).await;
+    let updated = service::update(&mut conn, &c, id, input, &form.confirmation()).await;
     match field_errors(updated)? {
-        Ok(Updated::Saved(p, _)) => done(
+        Ok(Updated::Saved(p, cleared)) => done(
             &req,
             &user,
-            format!("Saved policy {}.", p.name),
+            saved_message(format!("Saved policy {}.", p.name), &cleared),
             &list(&tenant),
         ),
         Ok(Updated::Unconfirmed(cleared)) => {
@@ -560,7 +637,8 @@ async fn update(
 
 /// The confirmation of a change that clears choices below: what it clears, per
 /// tenant the user sees and as one number for the rest; its form sends the change
-/// again with `confirm=1`.
+/// again with `confirm=1` and the fingerprint of what it showed (`cleared`), its
+/// Cancel (`back=1`) returns to the form as filled in.
 #[derive(Template)]
 #[template(path = "policies/confirm.html", blocks = ["content"])]
 struct ConfirmChangePage {
@@ -568,8 +646,10 @@ struct ConfirmChangePage {
     title: String,
     detail: String,
     lines: Vec<String>,
+    /// Asked again: the change clears something else than the confirmation sent
+    /// back had shown.
+    stale: bool,
     action: String,
-    cancel: String,
     hidden: Vec<(&'static str, String)>,
 }
 
@@ -598,7 +678,7 @@ async fn confirm_change(
         lock_question(name, old.kind.as_str(), tenant)
     };
     let back = format!("{}/{}", list(tenant), id);
-    ask(req, user, conn, question, back.clone(), back, form, cleared).await
+    ask(req, user, conn, question, back, form, cleared).await
 }
 
 /// The title and detail of the confirmation of a lock (a new one, an override
@@ -614,33 +694,37 @@ fn lock_question(name: &str, kind: &str, tenant: &Tenant) -> (String, String) {
         format!(
             "Locked, {name} is the only {kind} policy the tenants below {below} may use: \
              their resolvers and subnets that chose another {kind} policy follow the lock, \
-             and overrides of a locked policy become plain policies."
+             and their overrides of {kind} policies — of this one, and of any other the lock \
+             now leaves without effect — become plain policies."
         ),
     )
 }
 
 /// The confirmation page: `question` (title, detail), what `cleared` clears as the
-/// user may be told, and a form posting `form` again to `action` with `confirm=1`.
-#[expect(clippy::too_many_arguments, reason = "each is one part of the page")]
+/// user may be told, and a form posting `form` again to `action` with `confirm=1`
+/// and `cleared`'s fingerprint (or, with its Cancel, `back=1`). A form that was
+/// confirmed already (it carries a fingerprint) is asked again: what it clears
+/// changed meanwhile, and the page says so.
 async fn ask(
     req: &HttpRequest,
     user: &CurrentUser,
     conn: &mut AsyncPgConnection,
     (title, detail): (String, String),
     action: String,
-    cancel: String,
     form: PolicyForm,
     cleared: &Cleared,
 ) -> Result<HttpResponse, AppError> {
     let view = service::cleared_view(conn, user, cleared).await?;
+    let mut hidden = form.hidden();
+    hidden.push(("cleared", cleared.fingerprint()));
     let page = ConfirmChangePage {
         page: PageCtx::new(user, conn, "policies").await?,
         title,
         detail,
         lines: view.lines(),
+        stale: form.confirmation() != Confirmation::No,
         action,
-        cancel,
-        hidden: form.hidden(),
+        hidden,
     };
     page_or_fragment!(req, page, actix_web::http::StatusCode::OK)
 }
@@ -726,7 +810,7 @@ async fn override_form(
     // The inherited policy's settings, `inheritable` too: unchanged, the override
     // differs in nothing.
     let mut form = PolicyForm::of(&of.policy);
-    form.name = service::free_override_name(&mut conn, &tenant, &of.policy.name).await?;
+    form.name = service::free_override_name(&mut conn, &tenant, &of.policy).await?;
     form_page(
         &req,
         &user,
@@ -757,24 +841,27 @@ async fn create_override(
     let of = Policy::find_visible(&mut conn, &tenant.path, of_id).await?;
     form.kind = of.policy.kind.as_str().into();
     let input = form.to_input();
-    let actor = crate::web::actor(&user, &req);
-    let c = Change::new(&user, &actor, &tenant, state.clock.now());
-    let created = service::create_override(&mut conn, &c, of_id, input, form.confirmed()).await;
-    match field_errors(created)? {
-        Ok(Updated::Saved(p, _)) => done(
+    // The confirmation's Cancel: the form again as filled in, nothing saved.
+    let created = if form.back {
+        Ok(Err(FieldErrors::new()))
+    } else {
+        let actor = crate::web::actor(&user, &req);
+        let c = Change::new(&user, &actor, &tenant, state.clock.now());
+        let created =
+            service::create_override(&mut conn, &c, of_id, input, &form.confirmation()).await;
+        field_errors(created)
+    };
+    match created? {
+        Ok(Updated::Saved(p, cleared)) => done(
             &req,
             &user,
-            format!("Created override {}.", p.name),
+            saved_message(format!("Created override {}.", p.name), &cleared),
             &list(&tenant),
         ),
         Ok(Updated::Unconfirmed(cleared)) => {
             let action = format!("{}/{}/override", list(&tenant), of_id);
-            let cancel = action.clone();
             let question = lock_question(&form.name, &form.kind, &tenant);
-            ask(
-                &req, &user, &mut conn, question, action, cancel, form, &cleared,
-            )
-            .await
+            ask(&req, &user, &mut conn, question, action, form, &cleared).await
         }
         Err(errors) => {
             let of = overridable(&mut conn, &tenant, &path.1).await?;
@@ -955,59 +1042,62 @@ impl EffectivePage {
         }
     }
 
-    /// The rule that chose the row's policy among others of its kind (empty
-    /// when there were none).
-    fn rule(&self, e: &Effective) -> String {
-        if e.not_applied.is_empty() {
-            return String::new();
+    /// How a policy of the row's kind that does not apply stands, once: whose it
+    /// is, and what shadows it — the lock that leaves it without effect ("(own lock):
+    /// overridden by the lock of Acme (no effect)"), or the applied policy and the
+    /// rule that put it first ("(inherited from Acme): shadowed by this tenant's own
+    /// A1 deny").
+    fn shadowed(&self, e: &Effective, s: &SeenPolicy, lock: &Option<SeenPolicy>) -> String {
+        let own = s.policy.tenant_id == self.tenant.id;
+        let lock_of = s.policy.inheritable && s.policy.enforcement == Enforcement::Locked;
+        let whose = match (own, lock_of) {
+            (true, false) => "own".to_string(),
+            (true, true) => "own lock".to_string(),
+            (false, false) => format!("inherited from {}", s.owner_name),
+            (false, true) => format!("lock inherited from {}", s.owner_name),
+        };
+        if let Some(lock) = lock {
+            return format!(
+                "({whose}): overridden by the lock of {} (no effect)",
+                lock.owner_name
+            );
         }
+        let Some(applied) = &e.policy else {
+            return format!("({whose}): not applied");
+        };
+        let a = &applied.policy.name;
         let kind = e.kind.label().to_lowercase();
-        let owner = e.policy.as_ref().map_or("", |p| p.owner_name.as_str());
-        match e.reason {
-            Some(PolicyReason::Locked) => {
-                format!("A lock from above applies ahead of every other {kind} policy.")
+        let why = match e.reason {
+            Some(PolicyReason::Override { of }) if of == s.policy.id => {
+                format!("shadowed by this tenant's override {a}")
             }
-            Some(PolicyReason::Override { .. }) => format!(
-                "An override of the nearest inherited policy applies ahead of this tenant's \
-                 other {kind} policies."
+            Some(PolicyReason::Override { .. }) if own => format!(
+                "shadowed by the override {a}: an override of the nearest inherited policy \
+                 applies ahead of this tenant's other {kind} policies"
             ),
-            Some(PolicyReason::Own) => {
-                format!("Of this tenant's own {kind} policies, the oldest (created first) applies.")
+            Some(PolicyReason::Override { .. }) => {
+                format!("shadowed by this tenant's override {a}")
+            }
+            Some(PolicyReason::Own) if own => format!(
+                "shadowed by {a}: of this tenant's own {kind} policies, the oldest (created \
+                 first) applies"
+            ),
+            Some(PolicyReason::Own) => format!("shadowed by this tenant's own {a}"),
+            Some(PolicyReason::Inherited) if applied.policy.tenant_id == s.policy.tenant_id => {
+                format!(
+                    "shadowed by {a}: of the {kind} policies {} passes down, the oldest \
+                     (created first) applies",
+                    s.owner_name
+                )
             }
             Some(PolicyReason::Inherited) => format!(
-                "Of the {kind} policies {owner} passes down, the oldest (created first) applies."
+                "shadowed by {a}, inherited from {}: the nearest inherited policy applies",
+                applied.owner_name
             ),
-            None => String::new(),
-        }
-    }
-
-    /// How each policy the row's does not apply stands: also own, or also from the
-    /// applied policy's owner.
-    fn not_applied_note(&self, s: &SeenPolicy) -> String {
-        if s.policy.tenant_id == self.tenant.id {
-            "also own, not applied".into()
-        } else {
-            format!("also from {}, not applied", s.owner_name)
-        }
-    }
-
-    /// Why a policy of the row's kind has no effect: "(own lock): overridden by the
-    /// lock of Acme (no effect)".
-    fn overruled(&self, o: &SeenPolicy, lock: &SeenPolicy) -> String {
-        let whose = if o.policy.tenant_id == self.tenant.id {
-            "own".to_string()
-        } else {
-            format!("inherited from {}", o.owner_name)
+            Some(PolicyReason::Locked) => format!("shadowed by the lock {a}"),
+            None => "not applied".to_string(),
         };
-        let what = if o.policy.inheritable && o.policy.enforcement == Enforcement::Locked {
-            " lock"
-        } else {
-            ""
-        };
-        format!(
-            "({whose}{what}): overridden by the lock of {} (no effect)",
-            lock.owner_name
-        )
+        format!("({whose}): {why}")
     }
 }
 
@@ -1036,7 +1126,7 @@ async fn effective(
 struct OverridesPage {
     page: PageCtx,
     tenant: Tenant,
-    rows: Vec<OverrideReport>,
+    report: OverridesReport,
 }
 
 async fn overrides(
@@ -1048,11 +1138,11 @@ async fn overrides(
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
     let tenant = readable::<Policies>(&user, &mut conn, &path).await?;
-    let rows = service::overrides_report(&mut conn, &user, &tenant).await?;
+    let report = service::overrides_report(&mut conn, &user, &tenant).await?;
     let page = OverridesPage {
         page: PageCtx::new(&user, &mut conn, "policies").await?,
         tenant,
-        rows,
+        report,
     };
     page_or_fragment!(&req, page, actix_web::http::StatusCode::OK)
 }

@@ -797,6 +797,14 @@ pub fn hidden_fields(html: &str, action: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Fields as `post_form` takes them (`hidden_fields`' pairs, borrowed).
+pub fn as_pairs(fields: &[(String, String)]) -> Vec<(&str, &str)> {
+    fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect()
+}
+
 /// The part of `html` from `from` to the next `to` (or the end).
 pub fn between<'a>(html: &'a str, from: &str, to: &str) -> &'a str {
     let start = html

@@ -44,6 +44,7 @@ mod policies_confirm;
 mod policies_drift;
 mod policies_review;
 mod policies_review3;
+mod policies_review4;
 mod query_strings;
 mod resource_order;
 mod resource_views;

@@ -9,48 +9,10 @@
 
 use crate::api::{partner_app, Api};
 use crate::helpers::*;
-use crate::policies::{base, policy, resolver};
+use crate::policies::{base, cleared_lines, policy, resolver, shadowed_row, subnet, uses};
 use serde_json::{json, Value};
 use tenantry::db::models::Tenant;
 use tenantry::domain::{GrantRole, Level, Permissions, Scope};
-
-/// A subnet of `t` served by its new resolver, using `policy_id`.
-async fn subnet(api: &Api, t: &Tenant, cidr: &str, policy_id: i64) -> Value {
-    let (s, r) = resolver(
-        api,
-        t,
-        &format!("for-{}", cidr.replace(['.', '/'], "-")),
-        None,
-    )
-    .await;
-    assert_eq!(s, 201, "{r}");
-    let (s, sn) = api
-        .post(
-            &format!("{}/subnets", base(t)),
-            json!({"cidr": cidr, "resolver_id": r["id"], "policy_id": policy_id}),
-        )
-        .await;
-    assert_eq!(s, 201, "{sn}");
-    sn
-}
-
-/// The policy a resolver or subnet of `t` uses now.
-async fn uses(api: &Api, t: &Tenant, items: &str, item: &Value) -> Value {
-    let (s, got) = api
-        .get(&format!("{}/{items}/{}", base(t), item["id"]))
-        .await;
-    assert_eq!(s, 200, "{got}");
-    got["policy_id"].clone()
-}
-
-/// The lines of a confirmation's list of what a change clears.
-fn cleared_lines(html: &str) -> Vec<String> {
-    between(html, "<ul id=\"confirm-cleared\">", "</ul>")
-        .split("<li>")
-        .skip(1)
-        .map(|l| l.split("</li>").next().unwrap_or_default().to_string())
-        .collect()
-}
 
 /// acme's deny list (inheritable, not locked yet) and what below chose otherwise:
 /// a1's own inheritable deny list used by a resolver of a1 and a subnet of a1x;
@@ -147,11 +109,7 @@ async fn locking_a_policy_on_its_page_asks_first_with_what_it_clears() {
     assert_eq!(got["enforcement"], "default", "{got}");
     assert!(uses(&api, &t.a1, "resolvers", &c.r_a1).await.is_i64());
     // The confirmation's own form saves it, and clears what it said.
-    let fields: Vec<(&str, &str)> = hidden
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    let r = app.post_form(&page, &fields).await;
+    let r = app.post_form(&page, &as_pairs(&hidden)).await;
     assert_eq!(status(&r), 303);
     let (_, got) = api
         .get(&format!("{}/policies/{}", base(&t.acme), c.acme_deny))
@@ -523,10 +481,16 @@ async fn a_lock_under_a_later_lock_above_says_it_has_no_effect() {
             .await;
         let row = between(&html, "<tr data-kind=\"deny_list\">", "</tr>");
         assert!(
-            row.contains("locked by Tenant acme")
-                && row.contains("A1 lock</a> (")
-                && row.contains("lock): overridden by the lock of Tenant acme (no effect)"),
+            row.contains("locked by Tenant acme"),
             "{}: {row}",
+            tenant.name
+        );
+        let other = shadowed_row(&html, a1_lock);
+        assert!(
+            other.contains("A1 lock</a>")
+                && other.contains("lock")
+                && other.contains("): overridden by the lock of Tenant acme (no effect)"),
+            "{}: {other}",
             tenant.name
         );
     }
@@ -577,8 +541,8 @@ async fn the_reset_confirmation_says_exactly_what_the_reset_does() {
     let html = app.post_form(&reset, &[]).await.text().await.unwrap();
     let detail = between(&html, "<p id=\"confirm-detail\">", "</p>");
     for part in [
-        "The override A1 filter is deleted with what it changes (entries: only in the \
-         override: adult).",
+        "The override A1 filter is deleted with what it changes (categories: only in the \
+         override: Adult).",
         "These of Tenant a1 use Acme filter (inherited from Tenant acme) again: resolvers \
          dns-a and dns-b; subnet 10.2.0.0/24.",
         "Below Tenant a1, the resolvers and subnets that use it follow their tenant&#39;s \

@@ -10,7 +10,7 @@
 
 use crate::api::{partner_app, Api};
 use crate::helpers::*;
-use crate::policies::{base, policies, policy, resolver};
+use crate::policies::{base, policies, policy, resolver, shadowed_row};
 use crate::policies_review::override_of;
 use serde_json::{json, Value};
 use tenantry::db::models::Tenant;
@@ -29,7 +29,7 @@ async fn differences(app: &TestApp, t: &Tenant, id: i64) -> String {
 }
 
 /// The overrides report's row of override `id` (empty when it is not listed).
-fn report_row(report: &str, id: i64) -> String {
+pub(crate) fn report_row(report: &str, id: i64) -> String {
     let start = format!("<tr data-policy-id=\"{id}\">");
     if !report.contains(&start) {
         return String::new();
@@ -88,7 +88,7 @@ async fn the_report_and_the_override_page_show_every_real_difference() {
         .await;
     let row = report_row(&report, only_locked);
     assert!(
-        row.contains("<li>enforcement: default → locked</li>") && !row.contains("entries:"),
+        row.contains("<li>enforcement: default → locked</li>") && !row.contains("categories:"),
         "{report}"
     );
     let report = app
@@ -108,8 +108,8 @@ async fn the_report_and_the_override_page_show_every_real_difference() {
     let diff = differences(&app, &t.g1, only_locked).await;
     assert!(
         diff.contains(
-            "<tr class=\"same\"><th scope=\"row\">entries</th><td>adult, malware</td>\
-             <td>adult, malware</td>"
+            "<tr class=\"same\"><th scope=\"row\">categories</th><td>Adult, Malware</td>\
+             <td>Adult, Malware</td>"
         ),
         "{diff}"
     );
@@ -131,7 +131,7 @@ async fn the_report_and_the_override_page_show_every_real_difference() {
     let diff = differences(&app, &t.a2, more).await;
     assert!(
         diff.contains(
-            "<tr class=\"differs\"><th scope=\"row\">entries</th><td>a.example.com</td>\
+            "<tr class=\"differs\"><th scope=\"row\">domains</th><td>a.example.com</td>\
              <td>a.example.com, b.example.com</td>"
         ) && diff.contains("only in the override: b.example.com")
             && !diff.contains("—"),
@@ -140,7 +140,7 @@ async fn the_report_and_the_override_page_show_every_real_difference() {
 }
 
 /// The events of `action` in `t`'s own trail, newest first.
-async fn events(api: &Api, t: &Tenant, action: &str) -> Vec<Value> {
+pub(crate) async fn events(api: &Api, t: &Tenant, action: &str) -> Vec<Value> {
     let (s, page) = api
         .get(&format!("{}/activity?action={action}", base(t)))
         .await;
@@ -149,7 +149,7 @@ async fn events(api: &Api, t: &Tenant, action: &str) -> Vec<Value> {
 }
 
 /// An event's changes as `field: before → after` lines.
-fn change_lines(event: &Value) -> Vec<String> {
+pub(crate) fn change_lines(event: &Value) -> Vec<String> {
     event["changes"]
         .as_array()
         .unwrap()
@@ -207,14 +207,14 @@ async fn a_change_records_what_it_changed_and_each_tenant_what_it_cleared() {
     assert_eq!(
         change_lines(update),
         [
-            "entries: [\"a.example.com\"] → [\"b.example.com\"]",
+            "domains: a.example.com → b.example.com",
             "inheritable: true → false"
         ],
         "{update}"
     );
     assert_eq!(
         update["before"],
-        json!({"policy_id": shared, "entries": ["a.example.com"], "inheritable": true}),
+        json!({"policy_id": shared, "domains": "a.example.com", "inheritable": true}),
         "{update}"
     );
     // Each tenant touched has its entry, in its own trail.
@@ -406,19 +406,19 @@ async fn the_effective_view_says_which_of_several_own_policies_applies() {
         between(row, "<td>", "</td>").contains("Zz first allow"),
         "the oldest applies: {row}"
     );
-    let others = between(row, "<td class=\"not-applied\">", "</td>");
+    let other = shadowed_row(&html, second);
     assert!(
-        others.contains(
-            "Of this tenant&#39;s own allow list policies, the oldest (created first) applies."
-        ) && others.contains(&format!(
-            "<a href=\"/tenants/{}/policies/{second}\">Aa second allow</a> \
-             (also own, not applied)",
+        other.contains(
+            "(own): shadowed by Zz first allow: of this tenant&#39;s own allow list \
+             policies, the oldest (created first) applies"
+        ) && other.contains(&format!(
+            "<a href=\"/tenants/{}/policies/{second}\">Aa second allow</a>",
             t.a2.id
         )),
-        "{row}"
+        "{other}"
     );
     // Inherited ones of the same owner: the oldest applies, the other is named.
-    policy(
+    let second = policy(
         &api,
         &t.globex,
         json!({"name": "Globex filter 2", "kind": "content_filter", "categories": ["adult"],
@@ -428,10 +428,14 @@ async fn the_effective_view_says_which_of_several_own_policies_applies() {
     let html = app
         .get_html(&format!("/tenants/{}/policies/effective", t.g1.id))
         .await;
-    let row = between(&html, "<tr data-kind=\"content_filter\">", "</tr>");
+    let other = shadowed_row(&html, second);
     assert!(
-        row.contains("Globex filter 2</a> (also from Tenant globex, not applied)"),
-        "{row}"
+        other.contains("Globex filter 2</a>")
+            && other.contains(
+                "(inherited from Tenant globex): shadowed by Globex filter: of the content \
+                 filter policies Tenant globex passes down, the oldest (created first) applies"
+            ),
+        "{other}"
     );
 }
 

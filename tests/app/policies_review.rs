@@ -9,18 +9,18 @@
 
 use crate::api::{partner_app, Api};
 use crate::helpers::*;
-use crate::policies::{base, policies, policy, resolver, Policies};
+use crate::policies::{base, policies, policy, resolver, shadowed_row, Policies};
 use serde_json::{json, Value};
 use tenantry::db::models::Tenant;
 use tenantry::domain::{Feature, Level, Permissions};
 
 /// The `<select id="policy_id">` of a tenant's new resolver or subnet form.
-async fn policy_select(app: &TestApp, t: &Tenant, form: &str) -> String {
+pub(crate) async fn policy_select(app: &TestApp, t: &Tenant, form: &str) -> String {
     let html = app.get_html(&format!("/tenants/{}/{form}/new", t.id)).await;
     between(&html, "<select id=\"policy_id\"", "</select>").to_string()
 }
 
-fn selected(select: &str) -> Option<i64> {
+pub(crate) fn selected(select: &str) -> Option<i64> {
     let at = select.find("\" selected")?;
     let start = select[..at].rfind("value=\"")? + 7;
     select[start..at].parse().ok()
@@ -121,10 +121,11 @@ async fn an_override_is_the_default_and_the_effective_policy_of_its_kind() {
     // The other policy of its own is not the one applied: listed as such.
     let applied = between(row, "<td>", "</td>");
     assert!(!applied.contains("Aaa own filter"), "{row}");
+    let other = shadowed_row(&html, earlier);
     assert!(
-        between(row, "<td class=\"not-applied\">", "</td>")
-            .contains("Aaa own filter</a> (also own, not applied)"),
-        "{row}"
+        other.contains("Aaa own filter</a>")
+            && other.contains("(own): shadowed by the override G1 filter"),
+        "{other}"
     );
     // Without the override, the earlier policy of its own applies again.
     let (s, _) = api
@@ -139,8 +140,9 @@ async fn an_override_is_the_default_and_the_effective_policy_of_its_kind() {
         row.contains("Aaa own filter") && row.contains(">own<"),
         "{row}"
     );
+    // And the forms offer it first: what applies, not the inherited one it shadows.
     let select = policy_select(&app, &t.g1, "resolvers").await;
-    assert_eq!(selected(&select), Some(p.globex_filter), "{select}");
+    assert_eq!(selected(&select), Some(earlier), "{select}");
 }
 
 /// M1: a second lock of a kind that is locked already (above, or by the tenant
@@ -489,7 +491,7 @@ async fn overrides_get_a_free_name_are_reached_again_and_label_their_differences
     );
     assert!(
         diff.contains(
-            "<th scope=\"row\">entries</th><td>a.example.com, b.example.com</td>\
+            "<th scope=\"row\">domains</th><td>a.example.com, b.example.com</td>\
              <td>a.example.com, c.example.com</td>"
         ),
         "{diff}"
@@ -504,7 +506,7 @@ async fn overrides_get_a_free_name_are_reached_again_and_label_their_differences
         .await;
     assert!(
         report.contains(
-            "entries: only in the inherited policy: b.example.com → only in the override: \
+            "domains: only in the inherited policy: b.example.com → only in the override: \
              c.example.com"
         ),
         "{report}"

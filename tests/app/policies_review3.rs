@@ -6,42 +6,10 @@
 //! defaults are the inherited policy's, and a policy without effect here is not
 //! overridable; the lows.
 
-use crate::api::{partner_app, Api};
+use crate::api::partner_app;
 use crate::helpers::*;
-use crate::policies::{base, policy, resolver};
+use crate::policies::{a1_choice, base, cleared_lines, policy, resolver, uses, ACME_ALLOW_LOCK};
 use serde_json::{json, Value};
-use tenantry::db::models::Tenant;
-
-/// The policy a resolver of `t` uses now.
-async fn uses(api: &Api, t: &Tenant, item: &Value) -> Value {
-    let (s, got) = api
-        .get(&format!("{}/resolvers/{}", base(t), item["id"]))
-        .await;
-    assert_eq!(s, 200, "{got}");
-    got["policy_id"].clone()
-}
-
-/// The lines of a confirmation's list of what a change clears.
-fn cleared_lines(html: &str) -> Vec<String> {
-    between(html, "<ul id=\"confirm-cleared\">", "</ul>")
-        .split("<li>")
-        .skip(1)
-        .map(|l| l.split("</li>").next().unwrap_or_default().to_string())
-        .collect()
-}
-
-/// a1's own allow list, used by a resolver of a1.
-async fn a1_choice(api: &Api, t: &PartnerTree) -> Value {
-    let own = policy(
-        api,
-        &t.a1,
-        json!({"name": "A1 allow", "kind": "allow_list", "domains": ["a1.example.com"]}),
-    )
-    .await;
-    let (s, r) = resolver(api, &t.a1, "dns-a1", Some(own)).await;
-    assert_eq!(s, 201, "{r}");
-    r
-}
 
 /// H1 (API): a new lock that would clear choices below is 409 naming the counts and
 /// creates nothing; with `"confirm": true` it is created and says what it cleared;
@@ -60,7 +28,10 @@ async fn creating_a_lock_that_clears_choices_below_needs_confirm() {
         detail.contains("1 resolver") && detail.contains("\"confirm\""),
         "{e}"
     );
-    assert!(uses(&api, &t.a1, &r).await.is_i64(), "nothing cleared");
+    assert!(
+        uses(&api, &t.a1, "resolvers", &r).await.is_i64(),
+        "nothing cleared"
+    );
     let (_, page) = api.get(&format!("{list}?limit=500")).await;
     assert!(
         page["items"]
@@ -80,7 +51,7 @@ async fn creating_a_lock_that_clears_choices_below_needs_confirm() {
         "{got}"
     );
     assert_eq!(got["enforcement"], "locked", "{got}");
-    assert!(uses(&api, &t.a1, &r).await.is_null());
+    assert!(uses(&api, &t.a1, "resolvers", &r).await.is_null());
     // Nothing to clear: created at once, and the answer says so.
     let (s, got) = api
         .post(
@@ -121,14 +92,17 @@ async fn an_override_that_is_a_lock_needs_confirm_when_it_clears() {
     let (s, e) = api.post(&over, body.clone()).await;
     assert_eq!(s, 409, "{e}");
     assert!(e["detail"].as_str().unwrap().contains("1 resolver"), "{e}");
-    assert!(uses(&api, &t.a1x, &r).await.is_i64(), "nothing cleared");
+    assert!(
+        uses(&api, &t.a1x, "resolvers", &r).await.is_i64(),
+        "nothing cleared"
+    );
     let mut confirmed = body;
     confirmed["confirm"] = json!(true);
     let (s, got) = api.post(&over, confirmed).await;
     assert_eq!(s, 201, "{got}");
     assert_eq!(got["overrides_id"], acme, "{got}");
     assert_eq!(got["cleared"]["resolvers"], 1, "{got}");
-    assert!(uses(&api, &t.a1x, &r).await.is_null());
+    assert!(uses(&api, &t.a1x, "resolvers", &r).await.is_null());
 }
 
 /// H1 (pages): the new-policy form asks first, with what the lock clears per
@@ -139,13 +113,7 @@ async fn the_new_policy_form_asks_before_a_lock_clears_choices() {
     let r = a1_choice(&api, &t).await;
     app.login_admin().await;
     let action = format!("/tenants/{}/policies/new", t.acme.id);
-    let fields = [
-        ("name", "Acme allow"),
-        ("kind", "allow_list"),
-        ("domains", "acme.example.com"),
-        ("inheritable", "true"),
-        ("enforcement", "locked"),
-    ];
+    let fields = ACME_ALLOW_LOCK;
     let r1 = app.post_form(&action, &fields).await;
     assert_eq!(status(&r1), 200, "asked, not created");
     let html = r1.text().await.unwrap();
@@ -159,14 +127,13 @@ async fn the_new_policy_form_asks_before_a_lock_clears_choices() {
         hidden.contains(&("confirm".to_string(), "1".to_string())),
         "{hidden:?}"
     );
-    assert!(uses(&api, &t.a1, &r).await.is_i64(), "nothing cleared");
-    let fields: Vec<(&str, &str)> = hidden
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    let r2 = app.post_form(&action, &fields).await;
+    assert!(
+        uses(&api, &t.a1, "resolvers", &r).await.is_i64(),
+        "nothing cleared"
+    );
+    let r2 = app.post_form(&action, &as_pairs(&hidden)).await;
     assert_eq!(status(&r2), 303);
-    assert!(uses(&api, &t.a1, &r).await.is_null());
+    assert!(uses(&api, &t.a1, "resolvers", &r).await.is_null());
 }
 
 /// M1: a policy's JSON names its kind's setting as a request does (`threshold`,
@@ -346,11 +313,7 @@ async fn reset_from_the_report_returns_to_the_report() {
     let report = app.get_html(&report_url).await;
     let action = format!("/tenants/{}/policies/{}/reset", t.a2.id, over["id"]);
     let fields = hidden_fields(&report, &action);
-    let fields: Vec<(&str, &str)> = fields
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    let r = app.post_form(&action, &fields).await;
+    let r = app.post_form(&action, &as_pairs(&fields)).await;
     assert_eq!(status(&r), 200);
     let asked = r.text().await.unwrap();
     assert!(
@@ -358,10 +321,7 @@ async fn reset_from_the_report_returns_to_the_report() {
         "Cancel: {asked}"
     );
     let again = hidden_fields(&asked, &action);
-    let again: Vec<(&str, &str)> = again
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
+    let again = as_pairs(&again);
     assert!(again.contains(&("next", report_url.as_str())), "{again:?}");
     let r = app.post_form(&action, &again).await;
     assert_redirect_to(&r, &report_url);

@@ -2118,9 +2118,9 @@ proptest! {
 
 mod policies {
     use super::super::{
-        effective_policies, locked_against, may_override, may_override_among, may_use_policy,
-        overruled_at, overruled_by, policy_access, require_own_policy, PolicyAccess, PolicyFacts,
-        PolicyReason,
+        default_policy, effective_policies, locked_against, may_override, may_override_among,
+        may_use_policy, overruled_at, overruled_by, policy_access, require_own_policy,
+        PolicyAccess, PolicyFacts, PolicyReason,
     };
     use crate::domain::policy::{Enforcement, PolicyKind};
     use proptest::prelude::*;
@@ -2252,6 +2252,25 @@ mod policies {
             String::new()
         ))
         .is_ok());
+    }
+
+    #[test]
+    fn the_default_policy_is_what_applies_for_the_nearest_inherited_kind() {
+        // Tenant 1 passes a deny list down; tenant 2 has an older one of its own.
+        let inherited = facts(9, 1, PolicyKind::DenyList, true, false);
+        let own = facts(4, 2, PolicyKind::DenyList, false, false);
+        let other_kind = facts(3, 2, PolicyKind::AllowList, false, false);
+        let all = [inherited, own, other_kind];
+        assert_eq!(
+            default_policy(&[1, 2], &all),
+            Some(own),
+            "the effective one"
+        );
+        assert_eq!(default_policy(&[1, 2], &[inherited]), Some(inherited));
+        assert_eq!(default_policy(&[2], &all), None, "nothing inherited");
+        // Locked above: the lock, whatever the tenant owns.
+        let lock = facts(12, 1, PolicyKind::DenyList, true, true);
+        assert_eq!(default_policy(&[1, 2], &[lock, own]), Some(lock));
     }
 
     /// A random tree (each tenant's parent is an earlier one) and random policies.

@@ -107,11 +107,14 @@ impl ClearedChoice {
     }
 }
 
-/// An override below a tenant, with the tenant it lives in (for the reader's rights).
+/// An override below a tenant, with the tenant it lives in (for the reader's rights),
+/// and the tenant's own policy it overrides in the end (`of`: itself, or through
+/// overrides of overrides).
 #[derive(Clone, Debug)]
 pub struct OverrideRow {
     pub over: Policy,
     pub tenant: Tenant,
+    pub of: i64,
 }
 
 type VisibleFilter = diesel::dsl::Or<
@@ -267,31 +270,80 @@ impl Policy {
         Ok(SeenPolicy { policy, owner_name })
     }
 
-    /// Every override of the tenant's policies, anywhere below it, with the
-    /// tenant each lives in, by that tenant's name.
+    /// Every override of the tenant's policies anywhere below it, overrides of
+    /// those overrides included (at any depth), with the tenant each lives in and
+    /// the tenant's policy it overrides in the end, by that tenant's name. One
+    /// statement per level of overrides (an override's policy is its tenant's
+    /// ancestor's, so the levels are at most the tree's depth below the tenant).
     pub async fn overrides_below(
         conn: &mut AsyncPgConnection,
         tenant_id: i64,
     ) -> QueryResult<Vec<OverrideRow>> {
-        let own: Vec<i64> = policies::table
+        let mut frontier: Vec<i64> = policies::table
             .filter(policies::tenant_id.eq(tenant_id))
             .select(policies::id)
             .load(conn)
             .await?;
-        if own.is_empty() {
-            return Ok(Vec::new());
+        let mut original: std::collections::HashMap<i64, i64> =
+            frontier.iter().map(|id| (*id, *id)).collect();
+        let mut all = Vec::new();
+        while !frontier.is_empty() {
+            let level: Vec<(Policy, Tenant)> = policies::table
+                .inner_join(with_path())
+                .filter(policies::overrides_id.eq_any(&frontier))
+                .select((Policy::as_select(), Tenant::as_select()))
+                .load(conn)
+                .await?;
+            frontier = Vec::new();
+            for (over, tenant) in level {
+                let Some(of) = over.overrides_id.and_then(|o| original.get(&o).copied()) else {
+                    continue;
+                };
+                if original.insert(over.id, of).is_none() {
+                    frontier.push(over.id);
+                    all.push(OverrideRow { over, tenant, of });
+                }
+            }
         }
-        let rows: Vec<(Policy, Tenant)> = policies::table
-            .inner_join(with_path())
-            .filter(policies::overrides_id.eq_any(own))
-            .order((lower(tenants::name), policies::id))
-            .select((Policy::as_select(), Tenant::as_select()))
+        all.sort_by(|a, b| {
+            (a.tenant.name.to_lowercase(), a.over.id)
+                .cmp(&(b.tenant.name.to_lowercase(), b.over.id))
+        });
+        Ok(all)
+    }
+
+    /// The locks (inheritable, `locked`) that the tenants `owners` own, with their
+    /// owners' names: what binds a kind on the paths of those tenants' subtrees.
+    pub async fn locks_of(
+        conn: &mut AsyncPgConnection,
+        owners: &[i64],
+    ) -> QueryResult<Vec<SeenPolicy>> {
+        let rows: Vec<(Policy, String)> = policies::table
+            .inner_join(tenants::table)
+            .filter(policies::tenant_id.eq_any(owners))
+            .filter(policies::inheritable)
+            .filter(policies::enforcement.eq(Enforcement::Locked))
+            .order(policies::id)
+            .select((Policy::as_select(), tenants::name))
             .load(conn)
             .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(over, tenant)| OverrideRow { over, tenant })
-            .collect())
+        Ok(seen(rows))
+    }
+
+    /// The names of the policies `ids` (a list's Policy column), by id.
+    pub async fn names(
+        conn: &mut AsyncPgConnection,
+        ids: &[i64],
+    ) -> QueryResult<std::collections::HashMap<i64, String>> {
+        if ids.is_empty() {
+            return Ok(std::collections::HashMap::new());
+        }
+        let rows: Vec<(i64, String)> = policies::table
+            .filter(policies::id.eq_any(ids))
+            .select((policies::id, policies::name))
+            .load(conn)
+            .await?;
+        Ok(rows.into_iter().collect())
     }
 
     pub async fn insert(
@@ -379,8 +431,9 @@ impl Policy {
     /// tenant's own), and every resolver's and subnet's choice of a policy of a kind
     /// a tenant above locks to another policy (`authz::locked_against`: the topmost
     /// lock, lowest id); resolvers and subnets then follow their tenant's effective
-    /// policy, overrides of an unseen or a locked policy become plain policies. What
-    /// changed, per tenant.
+    /// policy, overrides of an unseen policy, and overrides of a kind a tenant above
+    /// locks (of the lock, or of any other policy: `authz::overruled_at`), become
+    /// plain policies. What changed, per tenant.
     pub async fn clear_unseen(
         conn: &mut AsyncPgConnection,
         within: &[i64],
@@ -666,16 +719,24 @@ fn locked_out(path: &str) -> String {
     )
 }
 
+/// The override `x` is shut out: a lock of its kind above its tenant over `path`
+/// (the policy it overrides, or any other: the topmost lock binds the kind there,
+/// so neither that policy nor the override has any effect).
+fn shut_out(path: &str) -> String {
+    format!(
+        "EXISTS (SELECT 1 FROM policies l JOIN tenant_paths tp \
+         ON tp.tenant_id = x.tenant_id WHERE l.kind = x.kind AND l.inheritable \
+         AND l.enforcement = 'locked' AND l.tenant_id <> x.tenant_id \
+         AND l.tenant_id = ANY ({path}))"
+    )
+}
+
 /// The reference of a row `x` of `table` that is cleared: a resolver's or
-/// subnet's choice unseen or locked out, an override of an unseen or a locked
-/// policy.
+/// subnet's choice unseen or locked out, an override of an unseen policy or one
+/// shut out by a lock above it.
 fn gone(table: &str, path: &str) -> String {
     if table == "policies" {
-        format!(
-            "({} OR EXISTS (SELECT 1 FROM policies p WHERE p.id = x.overrides_id \
-             AND p.enforcement = 'locked'))",
-            unseen("overrides_id", path)
-        )
+        format!("({} OR {})", unseen("overrides_id", path), shut_out(path))
     } else {
         format!("({} OR {})", unseen("policy_id", path), locked_out(path))
     }

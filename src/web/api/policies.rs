@@ -13,7 +13,7 @@ use crate::auth::ApiUser;
 use crate::db::models::policy::{Policy, SeenPolicy};
 use crate::domain::policy::{ClearedCounts, Enforcement, PolicyKind, PolicySettings};
 use crate::error::{AppError, FieldErrors};
-use crate::services::policies::{self as service, PolicyInput, RawPolicy, Updated};
+use crate::services::policies::{self as service, Confirmation, PolicyInput, RawPolicy, Updated};
 use crate::web::owned::Policies;
 use crate::web::routes::{route, Route};
 use crate::web::AppState;
@@ -147,7 +147,9 @@ pub struct PolicyBody {
 /// Changes to a policy (or, for an override, how it differs from the inherited
 /// policy): only the fields sent change. The kind never changes. `null` for any
 /// field (`name`, a setting, `inheritable`, `enforcement`) is a 422 naming it
-/// (leave the field out to keep it).
+/// (leave the field out to keep it), and so is a setting of another kind than the
+/// policy's (`domains` on a `blocking_threshold` policy: "A blocking threshold
+/// policy has no domains: its setting is threshold.").
 #[derive(Clone, Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyPatch {
@@ -203,7 +205,7 @@ impl Settings<'_> {
         let mut errors = FieldErrors::new();
         let mut check = |kind: PolicyKind, threshold: Option<i64>, entries: &[String]| {
             if let Err(e) = PolicySettings::parse(kind, threshold, entries) {
-                errors.insert(service::setting_field(kind), e);
+                errors.insert(kind.setting(), e);
             }
         };
         if self.threshold.is_some() {
@@ -287,14 +289,41 @@ impl PolicyPatch {
         }
     }
 
+    /// The settings sent that `kind` has not (a `domains` on a blocking threshold),
+    /// each an error naming the kind's own.
+    fn other_kinds(&self, kind: PolicyKind) -> FieldErrors {
+        [
+            ("threshold", sent(&self.threshold).is_some()),
+            ("categories", sent(&self.categories).is_some()),
+            ("regulatory", sent(&self.regulatory).is_some()),
+            ("domains", sent(&self.domains).is_some()),
+        ]
+        .into_iter()
+        .filter(|(field, given)| *given && *field != kind.setting())
+        .map(|(field, _)| {
+            (
+                field,
+                format!(
+                    "A {} policy has no {field}: its setting is {}.",
+                    kind.label().to_lowercase(),
+                    kind.setting()
+                ),
+            )
+        })
+        .collect()
+    }
+
     /// The input changing `base` by what was sent (`name` defaults to
-    /// `default_name`, then `base`'s); a field sent as `null` is an error of its own.
+    /// `default_name`, then `base`'s); a field sent as `null` is an error of its
+    /// own, and so is a setting of another kind than `base`'s (it would not be
+    /// stored: refused rather than ignored).
     fn on(&self, base: &Policy, default_name: Option<String>) -> Result<PolicyInput, FieldErrors> {
+        let other_kinds = self.other_kinds(base.kind);
         let name = sent(&self.name)
             .cloned()
             .or(default_name)
             .unwrap_or_else(|| base.name.clone());
-        refuse_nulls(
+        let parsed = refuse_nulls(
             input(
                 &name,
                 base.kind,
@@ -312,7 +341,21 @@ impl PolicyPatch {
                 ("inheritable", is_null(&self.inheritable)),
                 ("enforcement", is_null(&self.enforcement)),
             ],
-        )
+        );
+        if other_kinds.is_empty() {
+            return parsed;
+        }
+        let mut errors = parsed.err().unwrap_or_default();
+        errors.extend(other_kinds);
+        Err(errors)
+    }
+}
+
+/// `"confirm": true` applies a change whatever it clears below; anything else asks.
+fn confirmation(confirm: Option<bool>) -> Confirmation {
+    match confirm {
+        Some(true) => Confirmation::Any,
+        _ => Confirmation::No,
     }
 }
 
@@ -403,8 +446,8 @@ pub async fn create_policy(
                 data.inheritable,
                 data.enforcement.unwrap_or(Enforcement::Default),
             );
-            let confirmed = data.confirm == Some(true);
-            changed_answer(c, service::create(conn, c, input, confirmed).await?)
+            let confirm = confirmation(data.confirm);
+            changed_answer(c, service::create(conn, c, input, &confirm).await?)
         },
     )
     .await
@@ -460,8 +503,8 @@ pub async fn update_policy(
     changed_found_in::<Policies, _>(&req, &user, &state, &path, own, async |conn, c, old| {
         let data: PolicyPatch = parse_json(&req, &body)?;
         let input = data.on(&old, None);
-        let confirmed = data.confirm == Some(true);
-        match service::update(conn, c, old.id, input, confirmed).await? {
+        let confirm = confirmation(data.confirm);
+        match service::update(conn, c, old.id, input, &confirm).await? {
             Updated::Saved(p, cleared) => Ok(json(
                 StatusCode::OK,
                 &PolicyChanged {
@@ -504,7 +547,8 @@ pub async fn delete_policy(
 /// inherited policy's settings changed by what is sent. `name` defaults to the
 /// inherited policy's name and this tenant's ("Ads (Subc)", or "Ads (Subc) 2" when
 /// that is taken); every other field to the inherited policy's (`inheritable` too). A
-/// policy without effect here (a lock above its owner overrules it) is 403. One
+/// policy without effect here (a lock above its owner, or between its owner and the
+/// tenant, overrules it) is 403. One
 /// override per inherited policy (409). Accepts `Idempotency-Key`.
 #[utoipa::path(post, path = "/api/v1/tenants/{id}/policies/{pid}/override", tag = "policies",
     params(("id" = i64, Path, description = "Tenant id"), ("pid" = i64, Path, description = "The inherited policy's id"),
@@ -538,14 +582,14 @@ pub async fn override_policy(
                 return Err(AppError::NotFound);
             }
             let default_name =
-                service::free_override_name(conn, c.tenant, &inherited.policy.name).await?;
+                service::free_override_name(conn, c.tenant, &inherited.policy).await?;
             // The inherited policy's settings, `inheritable` too: an override sent
             // empty differs in nothing.
             let input = data.on(&inherited.policy, Some(default_name));
-            let confirmed = data.confirm == Some(true);
+            let confirm = confirmation(data.confirm);
             changed_answer(
                 c,
-                service::create_override(conn, c, of, input, confirmed).await?,
+                service::create_override(conn, c, of, input, &confirm).await?,
             )
         },
     )

@@ -103,20 +103,22 @@ async fn resolver_names(
 }
 
 /// The policy select of a resolver or subnet form: none (the tenant's effective
-/// policy), the tenant's own policies, then the inherited ones nearest first, each
-/// saying where it comes from. `chosen` `None` (a new form) preselects the nearest
-/// inherited one, the default.
+/// policies, named), the tenant's own policies, then the inherited ones nearest
+/// first, each saying where it comes from. `chosen` `None` (a new form) preselects
+/// the default: for the nearest inherited policy's kind, the policy that applies
+/// to the tenant (`services::policies::choices`).
 async fn policy_choices(
     conn: &mut AsyncPgConnection,
     tenant: &crate::db::models::Tenant,
     chosen: Option<&str>,
 ) -> Result<Vec<crate::web::owned::Choice>, AppError> {
-    let (seen, default) = crate::services::policies::choices(conn, tenant).await?;
+    let offered = crate::services::policies::choices(conn, tenant).await?;
     let chosen = match chosen {
         Some(c) => c.trim().to_string(),
-        None => default.map(|d| d.to_string()).unwrap_or_default(),
+        None => offered.default.map(|d| d.to_string()).unwrap_or_default(),
     };
-    let items: Vec<(i64, String)> = seen
+    let items: Vec<(i64, String)> = offered
+        .usable
         .into_iter()
         .map(|s| {
             let label = if s.policy.tenant_id == tenant.id {
@@ -135,8 +137,34 @@ async fn policy_choices(
     Ok(crate::web::owned::id_choices(
         &items,
         &chosen,
-        "(none: the tenant's effective policy)",
+        &none_choice(&tenant.name, &offered.effective),
     ))
+}
+
+/// The label of a policy select's empty choice: what applies then, the tenant's
+/// effective policies by name ("(none: Tenant a1's effective policies apply — Acme
+/// deny, A1 threshold)").
+fn none_choice(tenant: &str, effective: &[crate::db::models::policy::SeenPolicy]) -> String {
+    if effective.is_empty() {
+        return format!("(none: no policy applies to {tenant} yet)");
+    }
+    let names: Vec<&str> = effective.iter().map(|s| s.policy.name.as_str()).collect();
+    format!(
+        "(none: {tenant}'s effective policies apply — {})",
+        names.join(", ")
+    )
+}
+
+/// The names of the policies that `used` (a list's rows' `policy_id`s) name, by
+/// id: the lists' Policy column.
+async fn policy_names(
+    conn: &mut AsyncPgConnection,
+    used: impl Iterator<Item = Option<i64>>,
+) -> Result<HashMap<i64, String>, AppError> {
+    let mut ids: Vec<i64> = used.flatten().collect();
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(crate::db::models::policy::Policy::names(conn, &ids).await?)
 }
 
 /// The policy links of a resolver or subnet form: to the tenant's policies

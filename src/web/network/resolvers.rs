@@ -24,6 +24,7 @@ use crate::web::{parse_id, AppState};
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use diesel_async::AsyncPgConnection;
+use std::collections::HashMap;
 
 pub fn routes() -> Vec<Route> {
     form_routes!("/tenants/{id}/resolvers", "{rid}")
@@ -49,9 +50,17 @@ struct IndexPage {
     search: SearchBox,
     can_change: bool,
     order: PageOrder<ResolverSort>,
+    /// The names of the policies the rows use (the Policy column).
+    policy_names: HashMap<i64, String>,
 }
 
 super::sorted_list!(ResolverSort);
+
+impl IndexPage {
+    fn policy_name(&self, id: &i64) -> &str {
+        self.policy_names.get(id).map_or("", String::as_str)
+    }
+}
 
 async fn index(
     req: HttpRequest,
@@ -82,8 +91,10 @@ async fn index(
         )
         .await?
     };
+    let policy_names = super::policy_names(&mut conn, rows.iter().map(|r| r.policy_id)).await?;
     let status = search.status();
     let page = IndexPage {
+        policy_names,
         page: PageCtx::new(&user, &mut conn, "resources").await?,
         total,
         page_no,

@@ -58,9 +58,17 @@ struct IndexPage {
     can_change: bool,
     order: PageOrder<SubnetSort>,
     errors: FieldErrors,
+    /// The names of the policies the rows use (the Policy column).
+    policy_names: std::collections::HashMap<i64, String>,
 }
 
 super::sorted_list!(SubnetSort);
+
+impl IndexPage {
+    fn policy_name(&self, id: &i64) -> &str {
+        self.policy_names.get(id).map_or("", String::as_str)
+    }
+}
 
 /// The search box read as an address or a network (host bits ignored): the
 /// subnets overlapping it. Anything else is the box's error.
@@ -111,8 +119,10 @@ async fn index(
         .await?
     };
     let (all, names) = resolver_names(&mut conn, tenant.id).await?;
+    let policy_names = super::policy_names(&mut conn, rows.iter().map(|s| s.policy_id)).await?;
     let status = search.status();
     let page = IndexPage {
+        policy_names,
         page: PageCtx::new(&user, &mut conn, "resources").await?,
         total,
         page_no,
