@@ -492,7 +492,7 @@ impl Plan {
     }
 }
 
-/// The CTEs `top` and `governed` of [`Plan::misfits`] and [`Plan::over_use`]:
+/// The CTEs `top` and `governed` of [`judge`]:
 /// each top (the ids bound as `$1`, and the tenants on the plan bound as `$2`) with
 /// every tenant below it that has no plan of its own between (`governing_plan_id!`),
 /// `is_top` marking the tops.
@@ -543,6 +543,60 @@ impl Governed<'_> {
 /// and how many there are.
 pub type Misfits = Vec<(String, Vec<String>, i64)>;
 
+/// What [`judge`] reads of each tenant it judges: the field, the tenant's name, an
+/// amount (what it uses or has, 0 where nothing is counted) and how many tenants
+/// the field has.
+#[derive(QueryableByName)]
+struct Judged {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    field: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    name: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    amount: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    total: i64,
+}
+
+/// A statement of [`judge`] as it is bound, parameter after parameter.
+type JudgeQuery =
+    diesel::query_builder::BoxedSqlQuery<'static, Pg, diesel::query_builder::SqlQuery>;
+
+/// The one shape of [`Plan::misfits`], [`Plan::dormant`] and [`Plan::over_use`]:
+/// the tenants of `governed` ([`governed_cte!`]: `$1` the tops, `$2` the plan) that
+/// `judged` picks — SQL selecting `field, name, id, amount` from `governed g` (its
+/// `is_top`) joined as it needs, its own parameters from `$4` on, bound by `bind` —
+/// ranked per field by name, the first `max` (`$3`) of each with how many there are.
+async fn judge(
+    conn: &mut AsyncPgConnection,
+    governed: Governed<'_>,
+    judged: &str,
+    max: i64,
+    bind: impl FnOnce(JudgeQuery) -> JudgeQuery,
+) -> QueryResult<Vec<(String, Vec<(String, i64)>, i64)>> {
+    use diesel::sql_types::{Array, BigInt, Nullable};
+    let (tops, by_plan) = governed.binds();
+    let sql = format!(
+        "{}, judged AS ({judged}), ranked AS ( \
+           SELECT field, name, amount, count(*) OVER (PARTITION BY field) AS total, \
+             row_number() OVER (PARTITION BY field ORDER BY lower(name), id) AS n \
+           FROM judged \
+         ) \
+         SELECT field, name, amount, total FROM ranked WHERE n <= $3 ORDER BY field, n",
+        governed_cte!()
+    );
+    let query = diesel::sql_query(sql)
+        .into_boxed()
+        .bind::<Array<BigInt>, _>(tops)
+        .bind::<Nullable<BigInt>, _>(by_plan)
+        .bind::<BigInt, _>(max);
+    let rows: Vec<Judged> = bind(query).load(conn).await?;
+    Ok(per_field(
+        rows.into_iter()
+            .map(|r| (r.field, (r.name, r.amount), r.total)),
+    ))
+}
+
 impl Plan {
     /// The tenants of `governed` that a plan with `limits` would not fit, per limit
     /// field: their own limit above it (a tenant's own limits may only be lower than
@@ -554,54 +608,43 @@ impl Plan {
         limits: &PlanLimits,
         max: i64,
     ) -> QueryResult<Misfits> {
-        use diesel::sql_types::{Array, BigInt, Bool, Integer, Nullable, Text};
-        #[derive(QueryableByName)]
-        struct Row {
-            #[diesel(sql_type = Text)]
-            field: String,
-            #[diesel(sql_type = Text)]
-            name: String,
-            #[diesel(sql_type = BigInt)]
-            total: i64,
-        }
-        let (tops, by_plan) = governed.binds();
+        use diesel::sql_types::{BigInt, Bool, Integer, Nullable};
         // The tops' limits judged too? (A switching tenant's are its edit's.)
         let top_limits = !matches!(governed, Governed::Switching { .. });
-        // `governed`: each top (the tenants on the plan, or those given) with every
-        // tenant below it that has no plan of its own between (`governing_plan_id!`).
-        let rows: Vec<Row> = diesel::sql_query(concat!(
-            governed_cte!(),
-            ", judged AS ( \
-               SELECT f.field, t.name, t.id FROM governed g JOIN tenants t ON t.id = g.id \
-               CROSS JOIN LATERAL (VALUES \
-                 ('monthly_query_quota', (NOT g.is_top OR $3) AND t.monthly_query_quota > $4), \
-                 ('max_users', (NOT g.is_top OR $3) AND t.max_users > $5), \
-                 ('max_instances', (NOT g.is_top OR $3) AND t.max_instances > $6), \
-                 ('storage_limit_gb', (NOT g.is_top OR $3) AND t.storage_limit_gb > $7), \
-                 ('memory_limit_gb', (NOT g.is_top OR $3) AND t.memory_limit_gb > $8) \
-               ) AS f(field, misfit) \
-               WHERE f.misfit \
-             ), ranked AS ( \
-               SELECT field, name, count(*) OVER (PARTITION BY field) AS total, \
-                 row_number() OVER (PARTITION BY field ORDER BY lower(name), id) AS n \
-               FROM judged \
-             ) \
-             SELECT field, name, total FROM ranked WHERE n <= $9 ORDER BY field, n"
-        ))
-        .bind::<Array<BigInt>, _>(tops)
-        .bind::<Nullable<BigInt>, _>(by_plan)
-        .bind::<Bool, _>(top_limits)
-        .bind::<Nullable<BigInt>, _>(limits.monthly_query_quota)
-        .bind::<Nullable<Integer>, _>(limits.max_users)
-        .bind::<Nullable<BigInt>, _>(limits.max_instances)
-        .bind::<Nullable<BigInt>, _>(limits.storage_limit_gb)
-        .bind::<Nullable<BigInt>, _>(limits.memory_limit_gb)
-        .bind::<BigInt, _>(max)
-        .load(conn)
+        let judged = judge(
+            conn,
+            governed,
+            "SELECT f.field, t.name, t.id, 0::bigint AS amount FROM governed g \
+             JOIN tenants t ON t.id = g.id \
+             CROSS JOIN LATERAL (VALUES \
+               ('monthly_query_quota', (NOT g.is_top OR $4) AND t.monthly_query_quota > $5), \
+               ('max_users', (NOT g.is_top OR $4) AND t.max_users > $6), \
+               ('max_instances', (NOT g.is_top OR $4) AND t.max_instances > $7), \
+               ('storage_limit_gb', (NOT g.is_top OR $4) AND t.storage_limit_gb > $8), \
+               ('memory_limit_gb', (NOT g.is_top OR $4) AND t.memory_limit_gb > $9) \
+             ) AS f(field, misfit) \
+             WHERE f.misfit",
+            max,
+            |q| {
+                q.bind::<Bool, _>(top_limits)
+                    .bind::<Nullable<BigInt>, _>(limits.monthly_query_quota)
+                    .bind::<Nullable<Integer>, _>(limits.max_users)
+                    .bind::<Nullable<BigInt>, _>(limits.max_instances)
+                    .bind::<Nullable<BigInt>, _>(limits.storage_limit_gb)
+                    .bind::<Nullable<BigInt>, _>(limits.memory_limit_gb)
+            },
+        )
         .await?;
-        Ok(per_field(
-            rows.into_iter().map(|r| (r.field, r.name, r.total)),
-        ))
+        Ok(judged
+            .into_iter()
+            .map(|(field, named, total)| {
+                (
+                    field,
+                    named.into_iter().map(|(name, _)| name).collect(),
+                    total,
+                )
+            })
+            .collect())
     }
 
     /// The tenants of `governed` that use an option `options` lacks, per option
@@ -618,64 +661,41 @@ impl Plan {
         now: DateTime<Utc>,
         max: i64,
     ) -> QueryResult<OverUse> {
-        use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamptz};
-        #[derive(QueryableByName)]
-        struct Row {
-            #[diesel(sql_type = Text)]
-            field: String,
-            #[diesel(sql_type = Text)]
-            name: String,
-            #[diesel(sql_type = BigInt)]
-            amount: i64,
-            #[diesel(sql_type = BigInt)]
-            total: i64,
-        }
-        let (tops, by_plan) = governed.binds();
+        use diesel::sql_types::{Bool, Timestamptz};
         // A switching tenant's custom domain only when its edit keeps it (one it
         // sets is refused by the edit, one it clears is gone).
         let top_domain = match governed {
             Governed::Switching { keeps_domain, .. } => keeps_domain,
             _ => true,
         };
-        let rows: Vec<Row> = diesel::sql_query(concat!(
-            governed_cte!(),
-            ", judged AS ( \
-               SELECT f.field, t.name, t.id, f.amount FROM governed g \
-               JOIN tenants t ON t.id = g.id \
-               CROSS JOIN LATERAL (VALUES \
-                 ('custom_domain', NOT $3 AND (NOT g.is_top OR $8) \
-                    AND t.custom_domain IS NOT NULL, 0::bigint), \
-                 ('custom_branding', NOT $4 AND EXISTS (SELECT 1 FROM tenant_branding b \
-                    WHERE b.tenant_id = t.id AND num_nonnulls(b.product_name, \
-                    b.primary_color, b.support_email, b.support_url, b.logo) > 0), 0::bigint), \
-                 ('api_access', NOT $5, (SELECT count(*) FROM users u \
-                    JOIN api_tokens k ON k.user_id = u.id WHERE u.tenant_id = t.id \
-                    AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > $6))), \
-                 ('sub_tenants', NOT $7, (SELECT count(*) FROM tenants c WHERE c.parent_id = t.id)) \
-               ) AS f(field, lacked, amount) \
-               WHERE f.lacked AND (f.field IN ('custom_domain', 'custom_branding') OR f.amount > 0) \
-             ), ranked AS ( \
-               SELECT field, name, amount, count(*) OVER (PARTITION BY field) AS total, \
-                 row_number() OVER (PARTITION BY field ORDER BY lower(name), id) AS n \
-               FROM judged \
-             ) \
-             SELECT field, name, amount, total FROM ranked WHERE n <= $9 ORDER BY field, n"
-        ))
-        .bind::<Array<BigInt>, _>(tops)
-        .bind::<Nullable<BigInt>, _>(by_plan)
-        .bind::<Bool, _>(options.custom_domain)
-        .bind::<Bool, _>(options.custom_branding)
-        .bind::<Bool, _>(options.api_access)
-        .bind::<Timestamptz, _>(now)
-        .bind::<Bool, _>(options.sub_tenants)
-        .bind::<Bool, _>(top_domain)
-        .bind::<BigInt, _>(max)
-        .load(conn)
-        .await?;
-        Ok(per_field(
-            rows.into_iter()
-                .map(|r| (r.field, (r.name, r.amount), r.total)),
-        ))
+        judge(
+            conn,
+            governed,
+            "SELECT f.field, t.name, t.id, f.amount FROM governed g \
+             JOIN tenants t ON t.id = g.id \
+             CROSS JOIN LATERAL (VALUES \
+               ('custom_domain', NOT $4 AND (NOT g.is_top OR $9) \
+                  AND t.custom_domain IS NOT NULL, 0::bigint), \
+               ('custom_branding', NOT $5 AND EXISTS (SELECT 1 FROM tenant_branding b \
+                  WHERE b.tenant_id = t.id AND num_nonnulls(b.product_name, \
+                  b.primary_color, b.support_email, b.support_url, b.logo) > 0), 0::bigint), \
+               ('api_access', NOT $6, (SELECT count(*) FROM users u \
+                  JOIN api_tokens k ON k.user_id = u.id WHERE u.tenant_id = t.id \
+                  AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > $7))), \
+               ('sub_tenants', NOT $8, (SELECT count(*) FROM tenants c WHERE c.parent_id = t.id)) \
+             ) AS f(field, lacked, amount) \
+             WHERE f.lacked AND (f.field IN ('custom_domain', 'custom_branding') OR f.amount > 0)",
+            max,
+            |q| {
+                q.bind::<Bool, _>(options.custom_domain)
+                    .bind::<Bool, _>(options.custom_branding)
+                    .bind::<Bool, _>(options.api_access)
+                    .bind::<Timestamptz, _>(now)
+                    .bind::<Bool, _>(options.sub_tenants)
+                    .bind::<Bool, _>(top_domain)
+            },
+        )
+        .await
     }
 
     /// The tenants of `governed` whose use is above one of `limits` where that
@@ -690,55 +710,32 @@ impl Plan {
         limits: &PlanLimits,
         max: i64,
     ) -> QueryResult<OverUse> {
-        use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text};
-        #[derive(QueryableByName)]
-        struct Row {
-            #[diesel(sql_type = Text)]
-            field: String,
-            #[diesel(sql_type = Text)]
-            name: String,
-            #[diesel(sql_type = BigInt)]
-            used: i64,
-            #[diesel(sql_type = BigInt)]
-            total: i64,
-        }
-        let (tops, by_plan) = governed.binds();
-        let rows: Vec<Row> = diesel::sql_query(concat!(
-            governed_cte!(),
-            ", judged AS ( \
-               SELECT f.field, t.name, t.id, f.used FROM governed g \
-               JOIN tenants t ON t.id = g.id \
-               JOIN tenant_subtree_totals s ON s.tenant_id = t.id \
-               CROSS JOIN LATERAL (VALUES \
-                 ('max_users', t.max_users IS NULL AND s.user_count > $3, s.user_count), \
-                 ('max_instances', t.max_instances IS NULL AND s.instance_count > $4, \
-                    s.instance_count), \
-                 ('storage_limit_gb', t.storage_limit_gb IS NULL AND s.storage_gb > $5, \
-                    s.storage_gb), \
-                 ('memory_limit_gb', t.memory_limit_gb IS NULL AND s.memory_gb > $6, \
-                    s.memory_gb) \
-               ) AS f(field, over, used) \
-               WHERE f.over \
-             ), ranked AS ( \
-               SELECT field, name, used, count(*) OVER (PARTITION BY field) AS total, \
-                 row_number() OVER (PARTITION BY field ORDER BY lower(name), id) AS n \
-               FROM judged \
-             ) \
-             SELECT field, name, used, total FROM ranked WHERE n <= $7 ORDER BY field, n"
-        ))
-        .bind::<Array<BigInt>, _>(tops)
-        .bind::<Nullable<BigInt>, _>(by_plan)
-        .bind::<Nullable<Integer>, _>(limits.max_users)
-        .bind::<Nullable<BigInt>, _>(limits.max_instances)
-        .bind::<Nullable<BigInt>, _>(limits.storage_limit_gb)
-        .bind::<Nullable<BigInt>, _>(limits.memory_limit_gb)
-        .bind::<BigInt, _>(max)
-        .load(conn)
-        .await?;
-        Ok(per_field(
-            rows.into_iter()
-                .map(|r| (r.field, (r.name, r.used), r.total)),
-        ))
+        use diesel::sql_types::{BigInt, Integer, Nullable};
+        judge(
+            conn,
+            governed,
+            "SELECT f.field, t.name, t.id, f.used AS amount FROM governed g \
+             JOIN tenants t ON t.id = g.id \
+             JOIN tenant_subtree_totals s ON s.tenant_id = t.id \
+             CROSS JOIN LATERAL (VALUES \
+               ('max_users', t.max_users IS NULL AND s.user_count > $4, s.user_count), \
+               ('max_instances', t.max_instances IS NULL AND s.instance_count > $5, \
+                  s.instance_count), \
+               ('storage_limit_gb', t.storage_limit_gb IS NULL AND s.storage_gb > $6, \
+                  s.storage_gb), \
+               ('memory_limit_gb', t.memory_limit_gb IS NULL AND s.memory_gb > $7, \
+                  s.memory_gb) \
+             ) AS f(field, over, used) \
+             WHERE f.over",
+            max,
+            |q| {
+                q.bind::<Nullable<Integer>, _>(limits.max_users)
+                    .bind::<Nullable<BigInt>, _>(limits.max_instances)
+                    .bind::<Nullable<BigInt>, _>(limits.storage_limit_gb)
+                    .bind::<Nullable<BigInt>, _>(limits.memory_limit_gb)
+            },
+        )
+        .await
     }
 }
 
