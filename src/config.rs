@@ -13,7 +13,11 @@ pub const MIN_SECRET_KEY_LEN: usize = 64;
 pub struct Settings {
     pub database_url: SecretString,
     pub listen: String,
+    /// Lower case; `localhost` when `TENANTRY_BASE_DOMAIN` is not set.
     pub base_domain: String,
+    /// Whether `TENANTRY_BASE_DOMAIN` is set: only then do links in mail lead to
+    /// tenants' own hosts (`console_urls`).
+    pub base_domain_configured: bool,
     pub secret_key: SecretString,
     pub dev: bool,
     pub admin_username: Option<String>,
@@ -156,7 +160,9 @@ impl Settings {
                 ));
             }
         }
-        let base_domain = get("TENANTRY_BASE_DOMAIN", &file.base_domain)
+        let base_domain_set = get("TENANTRY_BASE_DOMAIN", &file.base_domain);
+        let base_domain_configured = base_domain_set.is_some();
+        let base_domain = base_domain_set
             .unwrap_or_else(|| "localhost".into())
             .to_ascii_lowercase();
         let mail_from = get("TENANTRY_MAIL_FROM", &file.mail_from)
@@ -211,6 +217,7 @@ impl Settings {
             database_url: SecretString::from(database_url),
             listen,
             base_domain,
+            base_domain_configured,
             secret_key: SecretString::from(secret_key),
             dev,
             admin_username: get("TENANTRY_ADMIN_USERNAME", &file.admin_username),
@@ -273,6 +280,17 @@ impl Settings {
         crate::domain::domain_name::ConsoleHosts {
             base_domain: self.base_domain.clone(),
             public_host: self.public_host(),
+        }
+    }
+
+    /// Where links in mail lead (`ConsoleUrls::tenant_url`): a tenant's own host
+    /// under the base domain only when `TENANTRY_BASE_DOMAIN` is set.
+    pub fn console_urls(&self) -> crate::domain::domain_name::ConsoleUrls {
+        crate::domain::domain_name::ConsoleUrls {
+            public_url: self.public_url.clone(),
+            base_domain: self
+                .base_domain_configured
+                .then(|| self.base_domain.trim_end_matches('.').to_string()),
         }
     }
 

@@ -54,7 +54,7 @@ impl Application {
             pool: pool.clone(),
             clock: clock.clone(),
             mailer: crate::mail::Mailer::from_settings(&settings)?,
-            public_url: settings.public_url.clone(),
+            urls: settings.console_urls(),
             secret_key: settings.secret_key.clone(),
             poll: Duration::from_millis(settings.outbox_poll_ms),
             backoff: Duration::from_millis(settings.outbox_backoff_ms),

@@ -198,6 +198,7 @@ diesel::table! {
         created_at -> Timestamptz,
         sent_at -> Nullable<Timestamptz>,
         from_name -> Nullable<Text>,
+        link_tenant_id -> Nullable<Int8>,
     }
 }
 

@@ -25,6 +25,70 @@ impl ConsoleHosts {
     }
 }
 
+/// Where a tenant's users reach the console, as links in mail write it: the
+/// console's public URL (`TENANTRY_PUBLIC_URL`), and the base domain under which
+/// tenants have their hosts (`TENANTRY_BASE_DOMAIN`, `None` when it is not set).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConsoleUrls {
+    /// Without a trailing `/`, like `https://console.example.net`.
+    pub public_url: String,
+    /// Lower case, like `tenants.example.net`.
+    pub base_domain: Option<String>,
+}
+
+/// The address of one tenant as [`ConsoleUrls::tenant_url`] reads it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TenantAddress {
+    pub subdomain: String,
+    /// Its custom domain while it serves (verified or approved) and its plan
+    /// includes custom domains; `None` otherwise (a dormant or pending one is not
+    /// served, so no link names it).
+    pub custom_domain: Option<String>,
+    /// The root tenant: its address is the console's own.
+    pub is_root: bool,
+}
+
+impl ConsoleUrls {
+    /// The base of links for the users of a tenant: its custom domain if it
+    /// serves, else `<subdomain>.<base domain>`, each with the scheme, port and
+    /// path of the public URL; the public URL itself for the root, for a tenant
+    /// without an address (`None`: not found), and without a base domain.
+    pub fn tenant_url(&self, tenant: Option<&TenantAddress>) -> String {
+        let host = match tenant {
+            Some(t) if t.is_root => None,
+            Some(t) => t.custom_domain.clone().or_else(|| {
+                self.base_domain
+                    .as_ref()
+                    .map(|base| format!("{}.{base}", t.subdomain))
+            }),
+            None => None,
+        };
+        match host {
+            Some(host) => self.with_host(&host),
+            None => self.public_url.clone(),
+        }
+    }
+
+    /// The public URL with its host replaced by `host` (its scheme, port and path kept).
+    fn with_host(&self, host: &str) -> String {
+        let (scheme, rest) = self
+            .public_url
+            .split_once("://")
+            .unwrap_or(("http", self.public_url.as_str()));
+        let (authority, path) = match rest.find(['/', '?', '#']) {
+            Some(at) => rest.split_at(at),
+            None => (rest, ""),
+        };
+        let authority = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+        // The port after the host (an IPv6 literal's colons are inside its brackets).
+        let port = match authority.rfind(':') {
+            Some(at) if !authority[at..].contains(']') => &authority[at..],
+            _ => "",
+        };
+        format!("{scheme}://{host}{port}{path}")
+    }
+}
+
 /// A host name a tenant may claim as its custom domain (the rules of
 /// [`parse_custom_domain`]), lower case.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -181,6 +245,54 @@ pub fn txt_proof(records: &[String], token: &str) -> TxtProof {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn urls(public_url: &str, base_domain: Option<&str>) -> ConsoleUrls {
+        ConsoleUrls {
+            public_url: public_url.into(),
+            base_domain: base_domain.map(Into::into),
+        }
+    }
+
+    fn address(subdomain: &str, custom_domain: Option<&str>, is_root: bool) -> TenantAddress {
+        TenantAddress {
+            subdomain: subdomain.into(),
+            custom_domain: custom_domain.map(Into::into),
+            is_root,
+        }
+    }
+
+    #[test]
+    fn a_tenants_links_use_its_own_address() {
+        let u = urls("https://console.example.net", Some("tenants.example.net"));
+        let acme = address("acme", None, false);
+        assert_eq!(
+            u.tenant_url(Some(&acme)),
+            "https://acme.tenants.example.net"
+        );
+        let shop = address("shop", Some("admin.shop.example"), false);
+        assert_eq!(u.tenant_url(Some(&shop)), "https://admin.shop.example");
+        // The root's address, and an unknown tenant's, are the console's own.
+        assert_eq!(
+            u.tenant_url(Some(&address("root", None, true))),
+            "https://console.example.net"
+        );
+        assert_eq!(u.tenant_url(None), "https://console.example.net");
+        // Without a base domain: the public URL, as before.
+        assert_eq!(
+            urls("https://console.example.net", None).tenant_url(Some(&acme)),
+            "https://console.example.net"
+        );
+        // The scheme, port and path of the public URL are kept; user info is not.
+        let u = urls("http://u@127.0.0.1:8080/console", Some("tenantry.test"));
+        assert_eq!(
+            u.tenant_url(Some(&acme)),
+            "http://acme.tenantry.test:8080/console"
+        );
+        let u = urls("http://[::1]:8443", Some("tenantry.test"));
+        assert_eq!(u.tenant_url(Some(&acme)), "http://acme.tenantry.test:8443");
+        let u = urls("http://[::1]", Some("tenantry.test"));
+        assert_eq!(u.tenant_url(Some(&acme)), "http://acme.tenantry.test");
+    }
 
     fn hosts() -> ConsoleHosts {
         ConsoleHosts {

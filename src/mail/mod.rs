@@ -19,9 +19,11 @@ use std::time::Duration;
 /// writes in only when sending (the link's token is never stored).
 pub const LINK_PLACEHOLDER: &str = "[[invitation-link]]";
 
-/// Stands in a queued mail's bodies for the console's public URL
-/// (`TENANTRY_PUBLIC_URL`), written in by the worker: the services that queue mail
-/// (usage alerts, reports) run below the web layer and do not know it.
+/// Stands in a queued mail's bodies for the console's address, written in by the
+/// worker when it sends: the address of the tenant the mail links to
+/// (`NewMail::link_tenant_id`, `ConsoleUrls::tenant_url`: its serving custom
+/// domain, else its host under the base domain), else `TENANTRY_PUBLIC_URL`. The
+/// services that queue mail run below the web layer and do not know it.
 pub const PUBLIC_URL_PLACEHOLDER: &str = "[[public-url]]";
 
 /// How long one SMTP delivery may take before it counts as failed.

@@ -8,7 +8,9 @@ use super::{Mailer, OutgoingMail, SendError, LINK_PLACEHOLDER, PUBLIC_URL_PLACEH
 use crate::auth::tokens::InvitationToken;
 use crate::clock::Clock;
 use crate::db::models::outbox::{self, Attachment, QueuedMail, MAX_ATTEMPTS};
+use crate::db::models::Tenant;
 use crate::db::DbPool;
+use crate::domain::domain_name::ConsoleUrls;
 use secrecy::{ExposeSecret, SecretString};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -29,8 +31,9 @@ pub struct Worker {
     /// When mail is due and when a failed one is retried.
     pub clock: Clock,
     pub mailer: Mailer,
-    /// Links in mail start with this (`TENANTRY_PUBLIC_URL`).
-    pub public_url: String,
+    /// Where links in mail lead: a mail's tenant's own address
+    /// (`ConsoleUrls::tenant_url`), else `TENANTRY_PUBLIC_URL`.
+    pub urls: ConsoleUrls,
     /// Derives invitation tokens from their seeds.
     pub secret_key: SecretString,
     pub poll: Duration,
@@ -90,6 +93,10 @@ impl Worker {
         let due = outbox::claim_due(&mut conn, BATCH, lease, self.clock.now()).await?;
         let ids: Vec<i64> = due.iter().map(|m| m.id).collect();
         let mut files = Attachment::of_mails(&mut conn, &ids).await?;
+        // Each mail's links lead to its tenant's address as it is now (a custom
+        // domain verified since the mail was queued included).
+        let tenants: Vec<i64> = due.iter().filter_map(|m| m.link_tenant_id).collect();
+        let addresses = Tenant::addresses(&mut conn, &tenants).await?;
         for mail in &due {
             let mut attachments = Vec::new();
             files.retain(|(id, a)| {
@@ -99,7 +106,11 @@ impl Worker {
                 }
                 !mine
             });
-            self.deliver(&mut conn, mail, attachments).await?;
+            let base = match mail.link_tenant_id {
+                Some(id) => self.urls.tenant_url(addresses.get(&id)),
+                None => self.urls.public_url.clone(),
+            };
+            self.deliver(&mut conn, mail, &base, attachments).await?;
         }
         Ok(due.len())
     }
@@ -108,9 +119,10 @@ impl Worker {
         &self,
         conn: &mut diesel_async::AsyncPgConnection,
         queued: &QueuedMail,
+        base: &str,
         attachments: Vec<Attachment>,
     ) -> anyhow::Result<()> {
-        let mut mail = self.prepare(queued);
+        let mut mail = self.prepare(queued, base);
         mail.attachments = attachments;
         match self.mailer.send(&mail).await {
             Ok(()) => {
@@ -151,12 +163,12 @@ impl Worker {
         Ok(())
     }
 
-    /// The mail as it goes out: the invitation link and the public URL written in for
-    /// their placeholders.
-    fn prepare(&self, queued: &QueuedMail) -> OutgoingMail {
+    /// The mail as it goes out: the invitation link and the console's address
+    /// (`base`: its tenant's, else the public URL) written in for their placeholders.
+    fn prepare(&self, queued: &QueuedMail, base: &str) -> OutgoingMail {
         let link = queued.link_seed.as_deref().map(|seed| {
             let token = InvitationToken::derive(self.secret_key.expose_secret().as_bytes(), seed);
-            format!("{}/invitations/{}", self.public_url, token.as_str())
+            format!("{base}/invitations/{}", token.as_str())
         });
         let fill = |body: &str, escape: bool| {
             let body = match &link {
@@ -165,9 +177,9 @@ impl Worker {
                 None => body.to_string(),
             };
             if escape {
-                body.replace(PUBLIC_URL_PLACEHOLDER, &html_escape(&self.public_url))
+                body.replace(PUBLIC_URL_PLACEHOLDER, &html_escape(base))
             } else {
-                body.replace(PUBLIC_URL_PLACEHOLDER, &self.public_url)
+                body.replace(PUBLIC_URL_PLACEHOLDER, base)
             }
         };
         OutgoingMail {

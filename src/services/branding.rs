@@ -27,7 +27,8 @@ use diesel_async::AsyncPgConnection;
 /// Queues a plain-text notice (alert, report, migration) to `to`, worded in the
 /// branding of their home tenant — never the branding of the tenant the mail is
 /// about: a tenant below must not word (or sign) mail that goes up to its
-/// ancestors' users. `compose` writes the subject and the text, signed
+/// ancestors' users — and linking to their home tenant's address, where they log
+/// in (`NewMail::linking_to`). `compose` writes the subject and the text, signed
 /// (`mail::signed`), with that branding; its product name is the From name. The
 /// one way the console sends a notice; returns the outbox id (for attachments).
 pub async fn queue_notice(
@@ -40,6 +41,7 @@ pub async fn queue_notice(
     let (subject, text) = compose(&brand).map_err(AppError::Unexpected)?;
     Ok(NewMail::notice(&to.user.email, &subject, &text)
         .from_name(brand.name())
+        .linking_to(to.home.id)
         .insert(conn, now)
         .await?)
 }

@@ -108,6 +108,8 @@ async fn queue_mail(
         invitation_id: Some(inv.id),
         link_seed: Some(seed),
         requested_by_user_id: Some(requested_by),
+        // The link leads to the invitee's tenant's own address.
+        link_tenant_id: Some(tenant.id),
     }
     .insert(conn, now)
     .await?;

@@ -6,7 +6,7 @@
 //! month), against the real SMTP sink.
 
 use crate::helpers::*;
-use crate::invitations::{app_with_sink, Mail, SmtpSink, PUBLIC_URL};
+use crate::invitations::{app_with_sink, Mail, SmtpSink};
 use crate::usage_stats::{csv_body, csv_records, seed, set_quota, usage_everywhere};
 use chrono::{DateTime, Utc};
 use serde_json::json;
@@ -220,8 +220,9 @@ async fn crossing_80_then_100_percent_mails_each_threshold_once_a_month_to_those
         "800",
         "1,000",
         "80 %",
+        // The address of the recipient's home tenant (a1x's host).
         &format!(
-            "{PUBLIC_URL}/tenants/{}/stats?from=2026-01&to=2026-01",
+            "http://a1x.{BASE_DOMAIN}/tenants/{}/stats?from=2026-01&to=2026-01",
             t.a1x.id
         ),
     ] {
@@ -230,10 +231,10 @@ async fn crossing_80_then_100_percent_mails_each_threshold_once_a_month_to_those
     let above_mail = sink.wait_for(&addr("above"), 1).await;
     assert!(above_mail.body.contains("or a tenant above it"));
     // Both link to the profile's choice, the page that stops (or explains) them.
-    for m in [&mail, &above_mail] {
+    for (m, home) in [(&mail, "a1x"), (&above_mail, "acme")] {
         assert!(
             m.body
-                .contains(&format!("{PUBLIC_URL}/profile#quota-alerts")),
+                .contains(&format!("http://{home}.{BASE_DOMAIN}/profile#quota-alerts")),
             "{}",
             m.body
         );
@@ -657,7 +658,7 @@ async fn a_subscribed_report_arrives_on_its_day_once_with_the_csv_exports_rows()
     let mail = &mails[0];
     assert_eq!(mail.subject, "Usage report of Tenant acme for January 2026");
     assert!(mail.body.contains(&format!(
-        "{PUBLIC_URL}/tenants/{}/stats/print?from=2026-01&to=2026-01",
+        "http://acme.{BASE_DOMAIN}/tenants/{}/stats/print?from=2026-01&to=2026-01",
         t.acme.id
     )));
     assert_eq!(mail.attachments.len(), 1);

@@ -6,7 +6,7 @@
 
 use crate::api::{send, token_for, Api};
 use crate::helpers::*;
-use crate::invitations::{app_with_sink, PUBLIC_URL};
+use crate::invitations::app_with_sink;
 use crate::usage_ingest::key;
 use crate::usage_mail::{
     addr, count, delivered, person, queued, run_reports, set_clock, subscribe, suspension,
@@ -38,7 +38,9 @@ async fn a_subscriber_who_lost_owner_gets_nothing_sees_why_on_the_profile_and_ca
     assert_eq!(run_reports(&app, "2026-02-05T00:00:00Z").await.mails, 1);
     let mail = &delivered(&sink, &addr("boss"), 1).await[0];
     assert!(
-        mail.body.contains(&format!("{PUBLIC_URL}/profile#reports")),
+        // Their home tenant's address (acme's host), as every mail's links.
+        mail.body
+            .contains(&format!("http://acme.{BASE_DOMAIN}/profile#reports")),
         "{}",
         mail.body
     );

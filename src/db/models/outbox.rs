@@ -47,6 +47,10 @@ pub struct NewMail<'a> {
     pub requested_by_user_id: Option<i64>,
     /// The sender's display name (the branding's product name).
     pub from_name: Option<&'a str>,
+    /// The tenant whose address the mail's links lead to (the worker writes it in
+    /// for `mail::PUBLIC_URL_PLACEHOLDER` and in invitation links); `None`: the
+    /// console's public URL.
+    pub link_tenant_id: Option<i64>,
 }
 
 impl<'a> NewMail<'a> {
@@ -62,6 +66,7 @@ impl<'a> NewMail<'a> {
             link_seed: None,
             requested_by_user_id: None,
             from_name: None,
+            link_tenant_id: None,
         }
     }
 
@@ -69,6 +74,14 @@ impl<'a> NewMail<'a> {
     pub fn from_name(self, name: &'a str) -> Self {
         NewMail {
             from_name: Some(name),
+            ..self
+        }
+    }
+
+    /// The same mail with its links leading to tenant `id`'s address.
+    pub fn linking_to(self, id: i64) -> Self {
+        NewMail {
+            link_tenant_id: Some(id),
             ..self
         }
     }
@@ -91,6 +104,7 @@ impl<'a> NewMail<'a> {
                 outbox::link_seed.eq(self.link_seed),
                 outbox::requested_by_user_id.eq(self.requested_by_user_id),
                 outbox::from_name.eq(self.from_name),
+                outbox::link_tenant_id.eq(self.link_tenant_id),
             ))
             .returning(outbox::id)
             .get_result(conn)
@@ -160,6 +174,8 @@ pub struct QueuedMail {
     /// Failed deliveries so far.
     pub attempts: i32,
     pub from_name: Option<String>,
+    /// See [`NewMail::link_tenant_id`].
+    pub link_tenant_id: Option<i64>,
 }
 
 /// The delivery state of one mail, for the console.

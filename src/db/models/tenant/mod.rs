@@ -24,7 +24,7 @@ pub(crate) use visibility::visible_filter;
 use super::instance::TenantUsage;
 use super::lower;
 use crate::db::schema::{tenant_paths, tenant_roles, tenants};
-use crate::domain::domain_name::DomainStatus;
+use crate::domain::domain_name::{DomainStatus, TenantAddress};
 use chrono::{DateTime, Utc};
 use diesel::pg::Pg;
 use diesel::prelude::*;
@@ -87,6 +87,27 @@ impl DomainClaim {
     }
 }
 
+/// The custom domain states that serve (verified, approved), as stored.
+fn serving() -> Vec<&'static str> {
+    DomainStatus::ALL
+        .iter()
+        .copied()
+        .filter(|s| s.serves())
+        .map(DomainStatus::as_str)
+        .collect()
+}
+
+/// What [`Tenant::addresses`] reads of a tenant: id, subdomain, parent, custom
+/// domain and its state, and whether its governing plan has custom domains.
+type AddressRow = (
+    i64,
+    String,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+    Option<bool>,
+);
+
 /// Tenants with their paths: what `Tenant::as_select()` reads from.
 pub type WithPath = diesel::dsl::InnerJoin<tenants::table, tenant_paths::table>;
 
@@ -130,20 +151,59 @@ impl Tenant {
         conn: &mut AsyncPgConnection,
         host: &str,
     ) -> QueryResult<Option<Tenant>> {
-        let serving: Vec<&str> = DomainStatus::ALL
-            .iter()
-            .copied()
-            .filter(|s| s.serves())
-            .map(DomainStatus::as_str)
-            .collect();
         with_path()
             .filter(lower(tenants::custom_domain.assume_not_null()).eq(host.to_ascii_lowercase()))
             .filter(tenants::custom_domain.is_not_null())
-            .filter(tenants::custom_domain_status.eq_any(serving))
+            .filter(tenants::custom_domain_status.eq_any(serving()))
             .select(Tenant::as_select())
             .first(conn)
             .await
             .optional()
+    }
+
+    /// The addresses of these tenants for links in mail (`ConsoleUrls::tenant_url`):
+    /// subdomain, whether it is the root, and its custom domain where it serves (as
+    /// `by_serving_custom_domain` finds it) while its governing plan includes custom
+    /// domains (a dormant one is not served, as the login's `host_tenant` says).
+    /// Tenants that do not exist are left out.
+    pub async fn addresses(
+        conn: &mut AsyncPgConnection,
+        ids: &[i64],
+    ) -> QueryResult<std::collections::HashMap<i64, TenantAddress>> {
+        use diesel::sql_types::Nullable;
+        if ids.is_empty() {
+            return Ok(Default::default());
+        }
+        let serving = serving();
+        let plan_allows = diesel::dsl::sql::<Nullable<diesel::sql_types::Bool>>(
+            crate::governing_plan_column!("tenants", "custom_domain"),
+        );
+        let rows: Vec<AddressRow> = tenants::table
+            .filter(tenants::id.eq_any(ids.to_vec()))
+            .select((
+                tenants::id,
+                tenants::subdomain,
+                tenants::parent_id,
+                tenants::custom_domain,
+                tenants::custom_domain_status,
+                plan_allows,
+            ))
+            .load(conn)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, subdomain, parent_id, domain, status, allowed)| {
+                let serves = status.is_some_and(|s| serving.contains(&s.as_str()));
+                // No plan anywhere on its path: every option.
+                let custom_domain = domain.filter(|_| serves && allowed.unwrap_or(true));
+                let address = TenantAddress {
+                    subdomain,
+                    custom_domain,
+                    is_root: parent_id.is_none(),
+                };
+                (id, address)
+            })
+            .collect())
     }
 
     pub fn is_root(&self) -> bool {

@@ -1,0 +1,1 @@
+ALTER TABLE outbox DROP COLUMN link_tenant_id;
