@@ -31,9 +31,10 @@ pub enum AppError {
     NotFound,
     #[error("forbidden")]
     Forbidden,
-    /// Not logged in: pages redirect to the login form.
+    /// Not logged in: pages redirect to the login form, which returns to `next` (a
+    /// local path, `web::login::local_path`) after the login.
     #[error("login required")]
-    LoginRequired,
+    LoginRequired { next: Option<String> },
     #[error("invalid input")]
     Validation(FieldErrors),
     #[error("conflict: {0}")]
@@ -167,7 +168,7 @@ impl AppError {
         match self {
             AppError::NotFound => ProblemKind::NotFound,
             AppError::Forbidden => ProblemKind::Forbidden,
-            AppError::LoginRequired | AppError::Unauthorized(_) => ProblemKind::Unauthorized,
+            AppError::LoginRequired { .. } | AppError::Unauthorized(_) => ProblemKind::Unauthorized,
             AppError::Validation(_) => ProblemKind::ValidationFailed,
             AppError::Conflict(_) => ProblemKind::Conflict,
             AppError::BadRequest(_) => ProblemKind::BadRequest,
@@ -184,7 +185,7 @@ impl AppError {
     /// The HTTP status: its kind's, except that pages send a missing login to the login form.
     pub fn status(&self) -> StatusCode {
         match self {
-            AppError::LoginRequired => StatusCode::SEE_OTHER,
+            AppError::LoginRequired { .. } => StatusCode::SEE_OTHER,
             _ => self.problem_kind().status(),
         }
     }
@@ -193,7 +194,7 @@ impl AppError {
     /// few titles for people rather than programs.
     pub fn public_message(&self) -> (&'static str, String) {
         let title = match self {
-            AppError::LoginRequired => "Login required",
+            AppError::LoginRequired { .. } => "Login required",
             AppError::Unexpected(_) => "Something went wrong",
             AppError::DeleteBlocked(_) => "Cannot delete",
             _ => self.problem_kind().title(),
@@ -203,7 +204,7 @@ impl AppError {
             AppError::Forbidden => {
                 "Your role here does not allow this (a tenant role may cap it).".into()
             }
-            AppError::LoginRequired => "Please log in.".into(),
+            AppError::LoginRequired { .. } => "Please log in.".into(),
             AppError::Validation(errors) => errors
                 .iter()
                 .map(|(k, v)| format!("{k}: {v}"))
@@ -365,7 +366,10 @@ mod tests {
 
     #[test]
     fn errors_answer_with_their_kinds_status() {
-        assert_eq!(AppError::LoginRequired.status(), StatusCode::SEE_OTHER);
+        assert_eq!(
+            AppError::LoginRequired { next: None }.status(),
+            StatusCode::SEE_OTHER
+        );
         assert_eq!(AppError::Busy.status(), StatusCode::CONFLICT);
         let e = AppError::problem(ProblemKind::BatchRolledBack, "x");
         assert_eq!(e.status(), StatusCode::FAILED_DEPENDENCY);

@@ -79,7 +79,7 @@ async fn insert(
             // this token (and revoke it) or this sees their new epoch.
             let owner = User::lock(conn, user_id).await?;
             if !owner.enabled || owner.session_epoch != epoch {
-                return Err(AppError::LoginRequired);
+                return Err(AppError::LoginRequired { next: None });
             }
         }
         let token = NewApiToken {

@@ -12,10 +12,11 @@ impl ResponseError for AppError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        if let AppError::LoginRequired = self {
+        if let AppError::LoginRequired { next } = self {
+            let login = crate::web::login::login_url(next.as_deref());
             return HttpResponse::SeeOther()
-                .insert_header((header::LOCATION, "/login"))
-                .insert_header(("HX-Redirect", "/login"))
+                .insert_header((header::LOCATION, login.as_str()))
+                .insert_header(("HX-Redirect", login.as_str()))
                 .finish();
         }
         self.log();
@@ -52,7 +53,7 @@ impl AppError {
         let kind = self.problem_kind();
         let detail = match self {
             AppError::Validation(_) => "Some fields are invalid; see `errors`.".to_string(),
-            AppError::LoginRequired => "A bearer token is required.".to_string(),
+            AppError::LoginRequired { .. } => "A bearer token is required.".to_string(),
             _ => self.public_message().1,
         };
         ProblemDocument {

@@ -29,10 +29,11 @@ impl FromRequest for CurrentUser {
         let session = req.get_session();
         let state = state(req);
         let page = page_route(req);
+        let next = crate::web::login::return_path(req);
         Box::pin(async move {
             let mut user = CurrentUser::load(&state?.pool, session)
                 .await?
-                .ok_or(AppError::LoginRequired)?;
+                .ok_or(AppError::LoginRequired { next })?;
             user.page = page;
             crate::web::page::keep_banner(&user);
             Ok(user)

@@ -45,6 +45,9 @@ struct LoginPage {
     /// A message carried over from the previous page (e.g. after "log out everywhere").
     notice: Option<String>,
     csrf: String,
+    /// Where the login returns to (a local path, [`local_path`]): the page that
+    /// sent the visitor here, kept as a hidden field through failed attempts.
+    next: Option<String>,
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -52,6 +55,71 @@ struct LoginPage {
 pub struct LoginForm {
     username: String,
     password: String,
+    /// The page to return to after the login (anything but a [`local_path`]: the
+    /// dashboard).
+    next: String,
+}
+
+/// `GET /login?next=…`: the page the visitor was sent from.
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub struct LoginParams {
+    next: String,
+}
+
+/// Where a login lands without a page to return to.
+const LANDING: &str = "/dashboard";
+
+/// `next` if a login may return there: a path on this host — one `/` first (not
+/// `//` nor `/\`, which browsers read as another host), no backslash, no control
+/// characters or spaces (CR and LF would split the header; browsers drop tabs and
+/// newlines, which could join `/` and `/` again), at most 2,000 characters, and
+/// not the login or logout itself. Anything else: `None` (the landing page).
+pub fn local_path(next: &str) -> Option<&str> {
+    let path = next.split(['?', '#']).next().unwrap_or_default();
+    let local = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.contains('\\')
+        && !next.chars().any(|c| c.is_control() || c.is_whitespace())
+        && next.len() <= 2000
+        && !matches!(path.trim_end_matches('/'), "/login" | "/logout");
+    local.then_some(next)
+}
+
+/// The page a request that needs a login asked for, to return to after it: a GET's
+/// own path and query; an htmx fragment's page (`HX-Current-URL`, its path), as the
+/// fragment is only part of it; `None` for other requests (a form post is not
+/// sent again), for the landing page and for anything but a [`local_path`].
+pub fn return_path(req: &HttpRequest) -> Option<String> {
+    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+    // A boosted link or form is a whole page: its own address, as without htmx.
+    let fragment = header("HX-Request").is_some() && header("HX-Boosted").is_none();
+    let path = if fragment {
+        let current = header("HX-Current-URL")?;
+        // `https://host/path?q` → `/path?q` (this host's: the header names the page).
+        let rest = current.split_once("://").map_or(current, |(_, r)| r);
+        &rest[rest.find('/')?..]
+    } else if req.method() == actix_web::http::Method::GET {
+        req.uri().path_and_query().map(|p| p.as_str())?
+    } else {
+        return None;
+    };
+    // The landing page needs no return: a plain `/login` for it.
+    local_path(path)
+        .filter(|p| !matches!(*p, "/" | LANDING))
+        .map(str::to_string)
+}
+
+/// The login page's address, returning to `next` after the login when it is a
+/// [`local_path`].
+pub fn login_url(next: Option<&str>) -> String {
+    match next.and_then(local_path) {
+        Some(next) => format!(
+            "/login?{}",
+            serde_urlencoded::to_string([("next", next)]).unwrap_or_default()
+        ),
+        None => "/login".into(),
+    }
 }
 
 async fn home(session: Session) -> HttpResponse {
@@ -125,7 +193,9 @@ fn page(
     username: String,
     error: Option<&'static str>,
     csrf: String,
+    next: &str,
 ) -> LoginPage {
+    let next = local_path(next).map(str::to_string);
     match tenant {
         Some(t) => LoginPage {
             brand,
@@ -135,6 +205,7 @@ fn page(
             error,
             notice: None,
             csrf,
+            next,
         },
         None => LoginPage {
             heading: format!("Log in to {}", brand.name()),
@@ -145,6 +216,7 @@ fn page(
             error,
             notice: None,
             csrf,
+            next,
         },
     }
 }
@@ -153,6 +225,7 @@ async fn login_form(
     req: HttpRequest,
     session: Session,
     state: web::Data<AppState>,
+    params: crate::web::extract::Query<LoginParams>,
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
     let tenant = host_tenant(&req, &state, &mut conn).await?;
@@ -163,6 +236,7 @@ async fn login_form(
         String::new(),
         None,
         csrf::form_token(&req, &session, &state),
+        &params.next,
     );
     page.notice = crate::web::page::take_flash(&session);
     render_status(&page, StatusCode::OK)
@@ -207,6 +281,7 @@ async fn login(
                 form.username.clone(),
                 Some(error),
                 csrf::form_token(&req, &session, &state),
+                &form.next,
             ),
             if error == THROTTLED {
                 StatusCode::TOO_MANY_REQUESTS
@@ -276,7 +351,7 @@ async fn login(
         .await?;
     session_keys::log_in(&session, user.id, user.session_epoch, home.id)
         .map_err(|e| AppError::Unexpected(anyhow::anyhow!("session: {e}")))?;
-    let mut response = see_other(&req, "/dashboard");
+    let mut response = see_other(&req, local_path(&form.next).unwrap_or(LANDING));
     // This browser now knows the account: it keeps logging in while strangers'
     // guesses lock the account for unknown browsers.
     let device = Device::after_login(device, user.id, now);
@@ -367,7 +442,38 @@ fn printable(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::split_login;
+    use super::{local_path, login_url, split_login};
+
+    #[test]
+    fn a_login_returns_only_to_a_path_on_this_host() {
+        for ok in ["/tenants/5/usage", "/tenants?q=a&page=2", "/", "/stats#top"] {
+            assert_eq!(local_path(ok), Some(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "tenants/5",
+            "https://evil.example/",
+            "//evil.example/",
+            "/\\evil.example",
+            "/a\\b",
+            "/\tevil",
+            "/a\r\nSet-Cookie: x=1",
+            "/a b",
+            "javascript:alert(1)",
+            "/login",
+            "/login?next=/x",
+            "/logout",
+        ] {
+            assert_eq!(local_path(bad), None, "{bad:?}");
+        }
+        assert_eq!(local_path(&format!("/{}", "a".repeat(2000))), None);
+        assert_eq!(
+            login_url(Some("/tenants/5/usage?from=2026-01")),
+            "/login?next=%2Ftenants%2F5%2Fusage%3Ffrom%3D2026-01"
+        );
+        assert_eq!(login_url(Some("//evil.example")), "/login");
+        assert_eq!(login_url(None), "/login");
+    }
 
     #[test]
     fn splits_prefix() {

@@ -579,7 +579,15 @@ async fn pages_redirect_anonymous_visitors_to_login() {
         "/switch",
     ] {
         let r = app.get(path).await;
-        assert_redirect_to(&r, "/login");
+        // A page other than the landing one is returned to after the login.
+        let login = match path {
+            "/" | "/dashboard" => "/login".to_string(),
+            _ => format!(
+                "/login?{}",
+                serde_urlencoded::to_string([("next", path)]).unwrap()
+            ),
+        };
+        assert_redirect_to(&r, &login);
     }
     // Logged in, the same pages answer.
     app.login_admin().await;

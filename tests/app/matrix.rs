@@ -128,7 +128,10 @@ fn classify(status: u16, location: Option<&str>) -> Outcome {
     match status {
         404 => Outcome::NotFound,
         403 => Outcome::Forbidden,
-        303 if location == Some("/login") => Outcome::Login,
+        // A page's GET returns there after the login (`?next=`).
+        303 if location.is_some_and(|l| l == "/login" || l.starts_with("/login?next=")) => {
+            Outcome::Login
+        }
         200 | 303 | 400 | 401 | 409 | 422 | 429 => Outcome::Allowed,
         other => panic!("unexpected status {other}"),
     }

@@ -516,7 +516,7 @@ async fn an_idle_session_stays_dead_after_disable_then_enable() {
     assert!(is_enabled(&app, &ivy).await);
     // The session that slept through both is over, not revived.
     assert_redirect_to(&idle.get("/dashboard").await, "/login");
-    assert_redirect_to(&idle.get("/tenants").await, "/login");
+    assert_redirect_to(&idle.get("/tenants").await, "/login?next=%2Ftenants");
     // Ivy herself may log in again, in a new session.
     let fresh = browser_as(&app, "acme\\ivy").await;
     page(&fresh, "/dashboard").await;

@@ -305,7 +305,7 @@ pub(super) async fn accept_existing(
         Ok((token, _)) => token,
         Err(e) => return refusal(e),
     };
-    let user = user.ok_or(AppError::LoginRequired)?;
+    let user = user.ok_or(AppError::LoginRequired { next: None })?;
     let accepted =
         match service::accept_existing(&mut conn, &token, &user, addr, state.clock.now()).await {
             Ok(a) => a,
