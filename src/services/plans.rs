@@ -600,13 +600,15 @@ pub async fn plan_of(
         .remove(&tenant.id))
 }
 
-/// The plan governing `tenant` ([`plan_of`]) and, when it has none of its own, the
-/// ancestor (id, name) it follows that plan through; `None` under no plan.
+/// `plan`, the plan governing `tenant` as the caller read it ([`plan_of`]), and,
+/// when the tenant has none of its own, the ancestor (id, name) it follows that
+/// plan through; `None` under no plan.
 pub async fn governing_of(
     conn: &mut AsyncPgConnection,
     tenant: &Tenant,
+    plan: Option<Plan>,
 ) -> Result<Option<(Plan, Option<(i64, String)>)>, AppError> {
-    let Some(plan) = plan_of(conn, tenant).await? else {
+    let Some(plan) = plan else {
         return Ok(None);
     };
     let via = match tenant.plan_id {

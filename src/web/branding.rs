@@ -12,9 +12,13 @@ use crate::domain::branding::{BrandingFields, Color, FIELDS};
 use crate::domain::logo::Logo;
 use crate::error::{AppError, FieldErrors};
 use crate::services::branding::{self as service, BrandingChange, Field};
+use crate::services::change::Change;
+use crate::web::form::field_errors;
 use crate::web::form::parse_id;
-use crate::web::owned::{can_change, page_or_fragment, readable, saved, status, Branding};
-use crate::web::page::PageCtx;
+use crate::web::owned::{
+    can_change, page_or_fragment, readable, saved, status, tenant_page, writable, Branding,
+};
+use crate::web::page::{done, flash, PageCtx};
 use crate::web::routes::{route, Route};
 use crate::web::upload::{parts, read_upload, UploadCut};
 use crate::web::AppState;
@@ -387,11 +391,60 @@ async fn changed(
     .await
 }
 
+/// A reset button's post. The text fields' buttons are inside the one form
+/// (`formaction`), so the fields come with it as typed: edits not saved yet are
+/// shown again after the reset, not lost. The logo's button sends `field` alone.
 #[derive(Clone, Debug, Default, serde::Deserialize)]
 #[serde(default)]
 pub struct ResetForm {
     pub field: String,
+    pub product_name: Option<String>,
+    pub primary_color: Option<String>,
+    pub support_email: Option<String>,
+    pub support_url: Option<String>,
 }
+
+impl ResetForm {
+    /// The text fields as the form had them, if it sent them all (the logo's
+    /// button sends none).
+    fn typed(&self) -> Option<BrandingForm> {
+        Some(BrandingForm {
+            product_name: Some(self.product_name.clone()?),
+            primary_color: Some(self.primary_color.clone()?),
+            support_email: Some(self.support_email.clone()?),
+            support_url: Some(self.support_url.clone()?),
+        })
+    }
+
+    /// The text fields as typed, `reset` emptied (it now inherits), when one
+    /// differs from what the tenant stores after the reset (`own`): edits the user
+    /// has not saved.
+    fn unsaved(&self, reset: Field, own: &OwnBranding) -> Option<BrandingForm> {
+        let mut typed = self.typed()?;
+        let emptied = match reset {
+            Field::ProductName => &mut typed.product_name,
+            Field::PrimaryColor => &mut typed.primary_color,
+            Field::SupportEmail => &mut typed.support_email,
+            Field::SupportUrl => &mut typed.support_url,
+            Field::Logo => return None,
+        };
+        *emptied = Some(String::new());
+        let edited = [
+            (&typed.product_name, &own.product_name),
+            (&typed.primary_color, &own.primary_color),
+            (&typed.support_email, &own.support_email),
+            (&typed.support_url, &own.support_url),
+        ]
+        .into_iter()
+        .any(|(sent, stored)| {
+            sent.as_deref().unwrap_or_default().trim() != stored.as_deref().unwrap_or_default()
+        });
+        edited.then_some(typed)
+    }
+}
+
+/// What the page says after a reset that left other edits unsaved.
+const EDITS_KEPT: &str = "Your other changes are not saved yet: Save branding to keep them.";
 
 async fn reset(
     req: HttpRequest,
@@ -400,24 +453,44 @@ async fn reset(
     path: web::Path<String>,
     form: web::Form<ResetForm>,
 ) -> Result<HttpResponse, AppError> {
-    let input = Field::parse(form.field.trim())
-        .map(BrandingChange::Reset)
-        .ok_or_else(|| {
-            FieldErrors::from([(
-                "field",
-                format!("Choose a field to reset: one of {}.", FIELDS.join(", ")),
-            )])
-        });
-    changed(
-        &req,
-        &user,
-        &state,
-        &path,
-        input,
-        "Reset to inherited.",
-        None,
-    )
-    .await
+    let form = form.into_inner();
+    let field = Field::parse(form.field.trim());
+    let input = field.map(BrandingChange::Reset).ok_or_else(|| {
+        FieldErrors::from([(
+            "field",
+            format!("Choose a field to reset: one of {}.", FIELDS.join(", ")),
+        )])
+    });
+    let mut conn = state.pool.get().await?;
+    let tenant = writable::<Branding>(&user, &mut conn, &path).await?;
+    let actor = crate::web::actor(&user, &req);
+    let c = Change::new(&user, &actor, &tenant, state.clock.now());
+    let changed = service::change(&mut conn, &c, input)
+        .await
+        .map_err(plan_refused);
+    match field_errors(changed)? {
+        Ok(view) => {
+            let message = saved_message("Reset to inherited.", &view.effective);
+            match field.and_then(|f| form.unsaved(f, &view.own)) {
+                // The other fields' edits shown again, unsaved, with the reset done.
+                Some(kept) => {
+                    flash(&user.session.0, format!("{message} {EDITS_KEPT}"));
+                    render(
+                        &req,
+                        &user,
+                        &mut conn,
+                        tenant,
+                        Some(kept),
+                        FieldErrors::new(),
+                    )
+                    .await
+                }
+                None => done(&req, &user, message, &tenant_page(&tenant, "branding")),
+            }
+        }
+        // Refused: the page again, the fields as typed when they came.
+        Err(errors) => render(&req, &user, &mut conn, tenant, form.typed(), errors).await,
+    }
 }
 
 /// The logo form (`multipart/form-data`, its file in `logo`): the CSRF guard has

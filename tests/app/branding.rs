@@ -137,13 +137,18 @@ pub(crate) fn text_of(html: &str, id: &str) -> String {
 /// The partner tree with acme branded ("Acme Cloud", `color`, help@acme.example),
 /// the admin logged in.
 async fn acme_branded(color: &str) -> (TestApp, PartnerTree) {
+    acme_branded_with(color, "").await
+}
+
+/// [`acme_branded`] with the support page `url` too.
+pub(crate) async fn acme_branded_with(color: &str, url: &str) -> (TestApp, PartnerTree) {
     let app = spawn_app().await;
     app.login_admin().await;
     let t = partner_tree(&app).await;
     let r = save(
         &app,
         &t.acme,
-        &fields("Acme Cloud", color, "help@acme.example", ""),
+        &fields("Acme Cloud", color, "help@acme.example", url),
     )
     .await;
     assert_redirect_to(&r, &format!("/tenants/{}/branding", t.acme.id));

@@ -237,7 +237,7 @@ fn heading_for(tenant: &Tenant) -> String {
 
 /// Sets a tenant's custom domain and its state directly in the database (a row as an
 /// earlier release, or another process, left it).
-async fn force_domain(app: &TestApp, tenant: &Tenant, domain: &str, status: &str) {
+pub(crate) async fn force_domain(app: &TestApp, tenant: &Tenant, domain: &str, status: &str) {
     let verified = status != "pending";
     db(app)
         .await

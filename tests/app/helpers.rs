@@ -805,6 +805,18 @@ pub fn as_pairs(fields: &[(String, String)]) -> Vec<(&str, &str)> {
         .collect()
 }
 
+/// The body of a GET of `url` by `client` (a browser of `TestApp::browser_for_host`).
+pub async fn text_at(client: &reqwest::Client, url: String) -> String {
+    client
+        .get(url)
+        .send()
+        .await
+        .expect("GET")
+        .text()
+        .await
+        .expect("body")
+}
+
 /// The part of `html` from `from` to the next `to` (or the end).
 pub fn between<'a>(html: &'a str, from: &str, to: &str) -> &'a str {
     let start = html

@@ -56,6 +56,7 @@ mod review13d;
 mod review14b;
 mod review14c;
 mod review14e;
+mod review16m;
 mod review_gaps;
 mod roles;
 mod rule_generations;

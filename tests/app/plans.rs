@@ -361,10 +361,10 @@ async fn options_the_plan_lacks_are_refused_on_every_path() {
         .await;
     assert_eq!(status(&r), 422);
     assert!(r.text().await.unwrap().contains("Not in plan Bare."));
-    // The form shows the switch disabled with the reason.
+    // The form shows the switch not available, with the reason.
     let html = app.get_html(&format!("/tenants/{}/edit", t.a2.id)).await;
     assert!(
-        html.contains("id=\"can_have_subtenants-refusal\">Not in plan Bare."),
+        html.contains("id=\"can_have_subtenants-refusal\">Not available: Not in plan Bare."),
         "{html}"
     );
     assert!(html.contains("Custom domain: Not in plan Bare."));
@@ -776,20 +776,18 @@ async fn non_root_editors_see_the_plans_limits_and_may_not_choose_it() {
     )
     .await;
     let ron = browser_as(&app, "acme\\ron").await;
-    // The form's hints say what empty means on the plan, not "unlimited".
+    // The form's hints say what empty means on the plan, field by field.
     let html = ron.get_html(&format!("/tenants/{}/edit", t.a2.id)).await;
-    assert!(html.contains("(empty: plan Basic's limit)"), "{html}");
-    assert!(!html.contains("(empty: unlimited)"), "{html}");
     assert!(
-        html.contains("id=\"storage_limit_gb-plan\">Empty: plan Basic&#39;s, 500 GB."),
+        html.contains("id=\"storage_limit_gb-empty\">Empty: plan Basic&#39;s limit, 500 GB."),
         "{html}"
     );
     assert!(
-        html.contains("id=\"max_users-plan\">Empty: plan Basic&#39;s, 1 user."),
+        html.contains("id=\"max_users-empty\">Empty: plan Basic&#39;s limit, 1 user."),
         "{html}"
     );
     assert!(
-        html.contains("id=\"memory_limit_gb-plan\">Empty: plan Basic&#39;s, unlimited."),
+        html.contains("id=\"memory_limit_gb-empty\">Empty: unlimited (plan Basic sets no limit)."),
         "{html}"
     );
     // Choosing a plan: the API's 403 says who may; the form names the field.

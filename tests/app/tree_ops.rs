@@ -107,6 +107,7 @@ async fn move_unchecked(
         chrono::Utc::now(),
     )
     .await
+    .map(|moved| moved.value)
 }
 
 /// A pooled connection, waiting as long as it takes (hundreds of tasks share the pool).

@@ -802,8 +802,11 @@ async fn apply_one(
             let enabled = matches!(action, BulkAction::Enable { .. });
             super::set_enabled(conn, p, actor, &fresh, enabled, *subtree).await
         }
+        // What goes dormant is in the preview's note already.
         BulkAction::Move { destination } => {
-            super::move_tenant(conn, p, actor, &fresh, destination, now).await
+            super::move_tenant(conn, p, actor, &fresh, destination, now)
+                .await
+                .map(|moved| moved.value)
         }
         BulkAction::AddLabel(l) | BulkAction::RemoveLabel(l) => {
             let mut labels = fresh.labels(conn).await?;

@@ -321,6 +321,24 @@ fn chosen_plan(
     }
 }
 
+/// The plan a create asks for under a parent governed by `parent_plan`: for
+/// whoever may not choose plans, `null` and the parent's plan (its own, or the one
+/// it follows) both mean "the parent's", as leaving the field out does: the new
+/// tenant has no plan of its own and follows the parent's. Any other plan is
+/// [`chosen_plan`]'s to judge.
+fn chosen_new_plan(
+    p: &Principal,
+    wanted: Option<Option<i64>>,
+    parent: Option<&Tenant>,
+    parent_plan: Option<i64>,
+) -> Result<Option<Option<i64>>, AppError> {
+    let parents = |w: Option<i64>| w.is_none() || w == parent_plan;
+    match wanted {
+        Some(w) if parents(w) && !authz::can_manage_plans(p) => Ok(None),
+        wanted => chosen_plan(p, wanted, parent.and_then(|t| t.plan_id)),
+    }
+}
+
 /// The parent of `tenant`, `None` for the root.
 pub(crate) async fn parent_of(
     conn: &mut AsyncPgConnection,
@@ -332,13 +350,14 @@ pub(crate) async fn parent_of(
     }
 }
 
-/// Checks a create under `parent` as `p`, before anything is locked: the right to
-/// manage its sub-tenants (403), then every field error. `parent` None: none was
-/// chosen (a form's empty or invisible choice), a field error. The locked change
-/// checks again ([`create_many`]).
+/// Checks a create under `parent` (governed by plan `parent_plan`) as `p`, before
+/// anything is locked: the right to manage its sub-tenants (403), then every field
+/// error. `parent` None: none was chosen (a form's empty or invisible choice), a
+/// field error. The locked change checks again ([`create_many`]).
 pub fn check_create(
     p: &Principal,
     parent: Option<&Tenant>,
+    parent_plan: Option<i64>,
     input: TenantChange,
 ) -> Result<NewTenant, AppError> {
     let mut errors = FieldErrors::new();
@@ -357,7 +376,7 @@ pub fn check_create(
         }
     }
     let role = chosen_role(p, input.tenant_role, None, &mut errors)?;
-    let plan = chosen_plan(p, input.plan, parent.and_then(|t| t.plan_id))?;
+    let plan = chosen_new_plan(p, input.plan, parent, parent_plan)?;
     let (fields, unread) = input.fields.open()?;
     // These errors are reported with the locked create's checks (its plan's limits
     // and options, a taken subdomain): all at once.
@@ -393,7 +412,13 @@ pub async fn create(
     parent: Option<&Tenant>,
     input: TenantChange,
 ) -> Result<Tenant, AppError> {
-    let item = check_create(p, parent, input)?;
+    let parent_plan = match parent {
+        Some(t) => crate::services::plans::plan_of(conn, t)
+            .await?
+            .map(|p| p.id),
+        None => None,
+    };
+    let item = check_create(p, parent, parent_plan, input)?;
     create_many(conn, p, actor, vec![item])
         .await?
         .pop()
@@ -547,7 +572,8 @@ pub async fn delete(
 /// current parent who manages the destination's sub-tenants and dominates every
 /// user at home in the subtree (`authz::require_dominates_homed`), and only if no
 /// limit on the destination's path would be exceeded (409 naming it and its use).
-/// Returns the moved tenant.
+/// Returns the moved tenant, with warnings of what goes dormant under the plan its
+/// subtree comes under.
 pub async fn move_tenant(
     conn: &mut AsyncPgConnection,
     p: &Principal,
@@ -555,7 +581,7 @@ pub async fn move_tenant(
     tenant: &Tenant,
     destination: &Tenant,
     now: DateTime<Utc>,
-) -> Result<Tenant, AppError> {
+) -> Result<crate::services::plans::Warned<Tenant>, AppError> {
     let parent = parent_of(conn, tenant).await?;
     if !authz::can_move(p, tenant, parent.as_ref()) || !authz::can_manage_children(p, destination) {
         return Err(AppError::Forbidden);

@@ -1251,7 +1251,8 @@ pub fn destination_error(
 /// would exceed one is a conflict, named where `seen`). Moving under the current
 /// parent changes nothing. `now` (the app's
 /// clock) is for the quota alerts of the usage the move folds. Returns the moved
-/// tenant.
+/// tenant, with what of its subtree goes dormant under the plan it comes under
+/// (`plans::PlanMove::warnings`: moved all the same).
 // The three checks are the caller's (rights, homed users, what it may name): kept
 // apart so the tree tests can pass each alone.
 #[expect(clippy::too_many_arguments)]
@@ -1264,7 +1265,7 @@ pub async fn move_tenant(
     homed: HomedCheck<'_>,
     seen: Seen<'_>,
     now: DateTime<Utc>,
-) -> Result<Tenant, AppError> {
+) -> Result<plans::Warned<Tenant>, AppError> {
     conn.transaction(async |conn| {
         set_lock_timeout(conn).await?;
         let mut rows = lock_paths(conn, &[id, parent_id], Some(id)).await?;
@@ -1290,12 +1291,16 @@ pub async fn move_tenant(
             return Err(AppError::field("parent_id", message));
         }
         if old_parent_id == destination.id {
-            return Ok(tenant);
+            return Ok(plans::Warned {
+                value: tenant,
+                warnings: Vec::new(),
+            });
         }
         check_homed(conn, id, true, HomedChange::Move, homed).await?;
         // The subtree's tenants that come under another plan must fit it.
         let plan_move = plans::plan_move(conn, &tenant, &destination, plan.as_ref(), now).await?;
-        if let Some(refusal) = plan_move.and_then(|m| m.refusal) {
+        let (refusal, warnings) = plan_move.map_or((None, Vec::new()), |m| (m.refusal, m.warnings));
+        if let Some(refusal) = refusal {
             return Err(AppError::Conflict(refusal));
         }
         // No instance of the subtree is left on a cloud it would no longer see.
@@ -1340,7 +1345,10 @@ pub async fn move_tenant(
         }
         event.after = Some(is);
         event.record(conn).await?;
-        Ok(after)
+        Ok(plans::Warned {
+            value: after,
+            warnings,
+        })
     })
     .await
 }

@@ -11,6 +11,7 @@ use crate::auth::{authz, ApiUser, Principal};
 use crate::db::models::Tenant;
 use crate::domain::domain_name::ConsoleHosts;
 use crate::error::{AppError, ProblemKind};
+use crate::services::plans::Warned;
 use crate::services::tenants::{self as service, NewTenant};
 use crate::services::Actor;
 use crate::web::error_response::ProblemDocument;
@@ -76,6 +77,10 @@ pub struct BatchResult {
     pub id: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<ProblemDocument>,
+    /// A successful `update` or `move`: what it warns of, as `PATCH` and `…/move`
+    /// answer it (`[]` when there is nothing to say); absent for other operations.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warnings: Option<Vec<String>>,
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
@@ -92,6 +97,15 @@ impl BatchResult {
             status: status.as_u16(),
             id: Some(id),
             error: None,
+            warnings: None,
+        }
+    }
+
+    /// A change done with what it warns of (`update`, `move`).
+    fn warned(saved: Warned<Tenant>) -> Self {
+        BatchResult {
+            warnings: Some(saved.warnings),
+            ..Self::ok(StatusCode::OK, saved.value.id)
         }
     }
 
@@ -101,6 +115,7 @@ impl BatchResult {
             status: doc.status,
             id: None,
             error: Some(doc),
+            warnings: None,
         }
     }
 
@@ -125,16 +140,12 @@ async fn apply(
             StatusCode::CREATED,
             apply_create(p, actor, conn, hosts, &data).await?.id,
         ),
-        Operation::Update { id, data } => BatchResult::ok(
-            StatusCode::OK,
-            apply_update(p, actor, conn, hosts, id, &data, now)
-                .await?
-                .id,
-        ),
-        Operation::Move { id, parent_id } => BatchResult::ok(
-            StatusCode::OK,
-            apply_move(p, actor, conn, id, parent_id, now).await?.id,
-        ),
+        Operation::Update { id, data } => {
+            BatchResult::warned(apply_update(p, actor, conn, hosts, id, &data, now).await?)
+        }
+        Operation::Move { id, parent_id } => {
+            BatchResult::warned(apply_move(p, actor, conn, id, parent_id, now).await?)
+        }
         Operation::Delete { id, force } => {
             apply_delete(p, actor, conn, id, force, now).await?;
             BatchResult::ok(StatusCode::NO_CONTENT, id)
@@ -235,24 +246,27 @@ async fn apply_creates(
 }
 
 /// `apply_create` before anything is locked, for a set-based `create_many`;
-/// `parents` keeps the parents already read (a batch often creates many tenants
-/// under one).
+/// `parents` keeps the parents already read, with their governing plans (a batch
+/// often creates many tenants under one).
 async fn check_create(
     p: &Principal,
     conn: &mut AsyncPgConnection,
     hosts: &ConsoleHosts,
     data: &CreateTenant,
-    parents: &mut HashMap<i64, Tenant>,
+    parents: &mut HashMap<i64, (Tenant, Option<i64>)>,
 ) -> Result<NewTenant, AppError> {
-    let parent = match parents.get(&data.parent_id) {
-        Some(parent) => parent.clone(),
+    let (parent, plan) = match parents.get(&data.parent_id) {
+        Some(known) => known.clone(),
         None => {
             let parent = authz::visible_tenant(p, data.parent_id, conn).await?;
-            parents.insert(parent.id, parent.clone());
-            parent
+            let plan = crate::services::plans::plan_of(conn, &parent)
+                .await?
+                .map(|p| p.id);
+            parents.insert(parent.id, (parent.clone(), plan));
+            (parent, plan)
         }
     };
-    service::check_create(p, Some(&parent), data.to_input(&parent, hosts))
+    service::check_create(p, Some(&parent), plan, data.to_input(&parent, hosts))
 }
 
 /// Why an atomic batch stopped.

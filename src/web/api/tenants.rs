@@ -5,16 +5,19 @@
 use super::idempotency::{self, Answer};
 use super::{json, parse_json};
 use crate::auth::{authz, ApiUser, Principal};
+use crate::db::models::plan::Plan;
 use crate::db::models::user_limit::limits_of;
 use crate::db::models::Tenant;
 use crate::db::DbConn;
 use crate::domain::domain_name::{challenge_name, challenge_value, ConsoleHosts, DomainStatus};
+use crate::domain::plan::PlanOption;
 use crate::domain::resources::limit;
 use crate::domain::usage::check_quota;
 use crate::domain::user_limit;
 use crate::domain::SearchText;
 use crate::domain::{label, Feature, Level};
 use crate::error::{AppError, FieldErrors};
+use crate::services::plans::Warned;
 use crate::services::tenants::{
     self as service, FilterText, RoleChoice, TenantChange, TenantInput, TenantText,
 };
@@ -74,7 +77,12 @@ pub struct TenantJson {
     pub custom_domain_txt_value: Option<String>,
     /// Since when the custom domain serves (verified or approved).
     pub custom_domain_verified_at: Option<DateTime<Utc>>,
+    /// Its own setting: a plan without `sub_tenants` keeps it from taking effect
+    /// (`effective_can_have_subtenants`).
     pub can_have_subtenants: bool,
+    /// Whether sub-tenants may be created under it, or moved there, now:
+    /// `can_have_subtenants`, and its plan (`plan`) includes `sub_tenants`.
+    pub effective_can_have_subtenants: bool,
     pub enabled: bool,
     /// The tenant role that caps everything inside this tenant.
     pub tenant_role_id: i64,
@@ -90,17 +98,56 @@ pub struct TenantJson {
     /// The most users the tenant and all its sub-tenants may have together; `null`:
     /// no limit.
     pub max_users: Option<i32>,
-    /// The plan it is on (`GET /api/v1/plans/{id}`); `null`: none (every option,
-    /// only its own limits).
+    /// The plan it is on itself (`GET /api/v1/plans/{id}`, for those who manage
+    /// plans); `null`: none of its own (it follows `plan`, if any).
     pub plan_id: Option<i64>,
+    /// The plan governing it — its own, else that of its nearest ancestor with one
+    /// — with what it may do on it; `null`: no plan anywhere on its path (every
+    /// option, only its own limits).
+    pub plan: Option<TenantPlanJson>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
-/// A tenant as a change left it, and what the change warns of (saved all the
-/// same): a new plan whose limits are below what it, or a tenant inheriting the plan
-/// from it, uses ("Tenant a1 uses 400 GB of storage, above plan Basic's 100 GB:
-/// growth is refused until use falls below it."). Empty when there is nothing to say.
+/// The plan governing a tenant, as whoever may read the tenant sees it: its name
+/// and the options the tenant has on it (not its limits, nor its other tenants).
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[schema(as = TenantPlan)]
+pub struct TenantPlanJson {
+    pub id: i64,
+    pub name: String,
+    /// The tenant has no plan of its own and follows this one from a tenant above.
+    pub inherited: bool,
+    /// Its own branding (`/api/v1/tenants/{id}/branding`) takes effect.
+    pub custom_branding: bool,
+    /// A custom domain may be set, verified and served.
+    pub custom_domain: bool,
+    /// Sub-tenants may be created under it (with `can_have_subtenants`).
+    pub sub_tenants: bool,
+    /// API tokens for, and API calls by, users homed in it.
+    pub api_access: bool,
+}
+
+impl TenantPlanJson {
+    fn of(tenant: &Tenant, plan: &Plan) -> Self {
+        let o = plan.options();
+        TenantPlanJson {
+            id: plan.id,
+            name: plan.name.clone(),
+            inherited: tenant.plan_id != Some(plan.id),
+            custom_branding: o.custom_branding,
+            custom_domain: o.custom_domain,
+            sub_tenants: o.sub_tenants,
+            api_access: o.api_access,
+        }
+    }
+}
+
+/// A tenant as a change (`PATCH`) or a move left it, and what the change warns of
+/// (done all the same): a new plan whose limits are below what it, or a tenant
+/// inheriting the plan from it, uses ("Tenant a1 uses 400 GB of storage, above plan
+/// Basic's 100 GB: growth is refused until use falls below it."), or what of theirs
+/// goes dormant under a plan that lacks it. Empty when there is nothing to say.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[schema(as = SavedTenant)]
 pub struct SavedTenantJson {
@@ -110,8 +157,13 @@ pub struct SavedTenantJson {
 }
 
 impl TenantJson {
-    /// `t` with its labels and user limit.
-    pub fn new(t: &Tenant, labels: Vec<String>, max_users: Option<i32>) -> Self {
+    /// `t` with its labels, user limit and governing plan.
+    pub fn new(
+        t: &Tenant,
+        labels: Vec<String>,
+        max_users: Option<i32>,
+        plan: Option<&Plan>,
+    ) -> Self {
         TenantJson {
             id: t.id,
             parent_id: t.parent_id,
@@ -129,6 +181,8 @@ impl TenantJson {
                 .map(challenge_value),
             custom_domain_verified_at: t.domain_claim.verified_at,
             can_have_subtenants: t.can_have_subtenants,
+            effective_can_have_subtenants: t.can_have_subtenants
+                && authz::plan_allows(plan, PlanOption::SubTenants),
             enabled: t.enabled,
             tenant_role_id: t.tenant_role_id,
             labels,
@@ -138,6 +192,7 @@ impl TenantJson {
             max_instances: t.limits.max_instances,
             max_users,
             plan_id: t.plan_id,
+            plan: plan.map(|p| TenantPlanJson::of(t, p)),
             created_at: t.created_at,
             updated_at: t.updated_at,
         }
@@ -266,10 +321,12 @@ pub struct CreateTenant {
     /// limit by default. Creating a user over it (or over a limit above) is refused.
     #[serde(default, deserialize_with = "integral_opt_i64")]
     pub max_users: Option<i64>,
-    /// Its plan; the parent's when left out, `null` for none. Only root Owners and
-    /// Administrators may choose another than the parent's (403 otherwise). Its own
-    /// limits may not be above the plan's, nor may it take up options the plan
-    /// lacks (422).
+    /// Its own plan. Left out or `null`: none of its own, so it follows its parent's
+    /// (the plan governing the parent). Only root Owners and Administrators put a
+    /// tenant on a plan of its own; from anyone else the parent's plan (its own, or
+    /// the one it follows) means the same as `null`, and any other plan is refused
+    /// (403). Its own limits may not be above the plan's, nor may it take up options
+    /// the plan lacks (422).
     #[serde(default, deserialize_with = "nullable_integral")]
     #[schema(value_type = Option<i64>)]
     pub plan_id: Option<Option<i64>>,
@@ -769,12 +826,10 @@ pub(super) async fn apply_update(
     id: i64,
     data: &UpdateTenant,
     now: DateTime<Utc>,
-) -> Result<Tenant, AppError> {
+) -> Result<Warned<Tenant>, AppError> {
     let tenant = authz::visible_tenant(p, id, conn).await?;
     let input = data.to_input(&tenant, hosts);
-    Ok(service::update(conn, p, actor, &tenant, input, now)
-        .await?
-        .value)
+    service::update(conn, p, actor, &tenant, input, now).await
 }
 
 pub(super) async fn apply_move(
@@ -784,7 +839,7 @@ pub(super) async fn apply_move(
     id: i64,
     parent_id: i64,
     now: DateTime<Utc>,
-) -> Result<Tenant, AppError> {
+) -> Result<Warned<Tenant>, AppError> {
     let tenant = authz::visible_tenant(p, id, conn).await?;
     let destination = authz::visible_tenant(p, parent_id, conn).await?;
     service::move_tenant(conn, p, actor, &tenant, &destination, now).await
@@ -833,10 +888,16 @@ pub(super) async fn paged_tenant(
     Ok((conn, tenant, page_limit(limit)?))
 }
 
-/// `t` as the API shows it, with its labels.
+/// `t` as the API shows it, with its labels and governing plan.
 async fn tenant_json(conn: &mut AsyncPgConnection, t: &Tenant) -> Result<TenantJson, AppError> {
     let max_users = limits_of(conn, &[t.id]).await?.remove(&t.id);
-    Ok(TenantJson::new(t, t.labels(conn).await?, max_users))
+    let plan = Plan::governing(conn, &[t.id]).await?.remove(&t.id);
+    Ok(TenantJson::new(
+        t,
+        t.labels(conn).await?,
+        max_users,
+        plan.as_ref(),
+    ))
 }
 
 // ---------------------------------------------------------------- handlers
@@ -929,6 +990,7 @@ pub async fn list(
     let ids: Vec<i64> = readable.iter().map(|t| t.id).collect();
     let mut labels = Tenant::labels_of(&mut conn, &ids).await?;
     let limits = limits_of(&mut conn, &ids).await?;
+    let plans = Plan::governing(&mut conn, &ids).await?;
     let items = readable
         .into_iter()
         .map(|t| {
@@ -936,6 +998,7 @@ pub async fn list(
                 t,
                 labels.remove(&t.id).unwrap_or_default(),
                 limits.get(&t.id).copied(),
+                plans.get(&t.id),
             )
         })
         .collect();
@@ -1067,7 +1130,7 @@ pub async fn delete(
     params(("id" = i64, Path, description = "Tenant id"),
         ("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key, 1–255 visible ASCII characters")),
     request_body(content = MoveTenant, content_type = "application/json"),
-    responses((status = 200, description = "The moved tenant", body = TenantJson)),
+    responses((status = 200, description = "The moved tenant, with `warnings` (what its subtree uses that the plan it comes under lacks: kept, dormant)", body = SavedTenantJson)),
     security(("bearer" = []))
 )]
 pub async fn move_tenant(
@@ -1083,8 +1146,12 @@ pub async fn move_tenant(
     let data: MoveTenant = parse_json(&req, &body)?;
     let actor = user.actor(&req);
     Ok(idempotency::run(&state, &req, &user, &body, async |conn| {
-        let t = apply_move(&user, &actor, conn, id, data.parent_id, state.clock.now()).await?;
-        Answer::json(StatusCode::OK, &tenant_json(conn, &t).await?)
+        let moved = apply_move(&user, &actor, conn, id, data.parent_id, state.clock.now()).await?;
+        let answer = SavedTenantJson {
+            tenant: tenant_json(conn, &moved.value).await?,
+            warnings: moved.warnings,
+        };
+        Answer::json(StatusCode::OK, &answer)
     })
     .await?)
 }

@@ -200,24 +200,36 @@ struct FormPage {
 }
 
 impl FormPage {
-    /// What an empty limit field means under the tenant's plan, shown to everyone who
-    /// sees the form: "Empty: plan Basic's, 500 GB." (`None` without a plan, where
-    /// empty is unlimited as the hints say).
-    pub fn plan_default(&self, field: &str) -> Option<String> {
-        let plan = self.plan.as_ref()?;
-        let (_, value, unit) = plan
+    /// What an empty limit field means, shown to everyone who sees the form: the
+    /// plan's limit where the tenant's plan has one ("Empty: plan Basic's limit,
+    /// 500 GB."), else none ("Empty: unlimited (plan Basic sets no limit)." or,
+    /// without a plan, "Empty: unlimited.").
+    pub fn empty_hint(&self, field: &str) -> String {
+        let quota = field == "monthly_query_quota";
+        let (limit, none) = if quota {
+            ("quota", "no quota")
+        } else {
+            ("limit", "unlimited")
+        };
+        let Some(plan) = &self.plan else {
+            return format!("Empty: {none}.");
+        };
+        let value = plan
             .limits()
             .each()
             .into_iter()
-            .find(|(f, _, _)| *f == field)?;
-        Some(match value {
-            Some(v) => format!(
-                "Empty: plan {}'s, {}.",
-                plan.name,
-                crate::domain::plan::counted(v, unit)
-            ),
-            None => format!("Empty: plan {}'s, unlimited.", plan.name),
-        })
+            .find(|(f, _, _)| *f == field)
+            .and_then(|(_, value, unit)| Some(crate::domain::plan::counted(value?, unit)));
+        match value {
+            Some(v) => format!("Empty: plan {}'s {limit}, {v}.", plan.name),
+            None => format!("Empty: {none} (plan {} sets no {limit}).", plan.name),
+        }
+    }
+
+    /// May the user choose the plan here (and so the options of another plan in
+    /// the same save)?
+    pub fn chooses_plan(&self) -> bool {
+        !self.plans.is_empty()
     }
 
     /// The create form (`editing` None, under `parent`) or the edit form of `editing`.
@@ -247,11 +259,7 @@ impl FormPage {
         } else {
             Vec::new()
         };
-        // A new tenant is on its parent's plan unless another is chosen.
-        let plan = match editing.or(parent) {
-            Some(t) => plans::plan_of(conn, t).await?,
-            None => None,
-        };
+        let plan = judged_plan(conn, &form, &plans, editing, parent).await?;
         let refusal = |option| authz::plan_refusal(plan.as_ref(), option);
         Ok(FormPage {
             page: PageCtx::new(user, conn, "tenants").await?,
@@ -271,6 +279,41 @@ impl FormPage {
             plans,
             plan,
         })
+    }
+}
+
+/// The plan the form is judged against: the one chosen in it (a re-shown form of
+/// someone who chooses plans), else the tenant's governing plan (a new one: its
+/// parent's). "No plan of its own" is the plan governing the parent.
+async fn judged_plan(
+    conn: &mut AsyncPgConnection,
+    form: &TenantForm,
+    plans: &[Plan],
+    editing: Option<&Tenant>,
+    parent: Option<&Tenant>,
+) -> Result<Option<Plan>, AppError> {
+    let chosen = match form.plan_id.as_deref().map(str::trim) {
+        _ if plans.is_empty() => None,
+        Some("") => Some(None),
+        Some(raw) => plans
+            .iter()
+            .find(|p| p.id.to_string() == raw)
+            .map(|p| Some(p.clone())),
+        None => None,
+    };
+    let judged = match chosen {
+        Some(Some(plan)) => return Ok(Some(plan)),
+        // No plan of its own: its parent's.
+        Some(None) => match editing {
+            Some(t) => service::parent_of(conn, t).await?,
+            None => parent.cloned(),
+        },
+        // A new tenant is on its parent's plan unless another is chosen.
+        None => editing.or(parent).cloned(),
+    };
+    match judged {
+        Some(t) => plans::plan_of(conn, &t).await,
+        None => Ok(None),
     }
 }
 
@@ -335,14 +378,21 @@ pub(super) async fn new_form(
     let parents = parent_options(&user, &mut conn, Some(&named)).await?;
     // The tenant named, unless its plan refuses sub-tenants: then the first parent
     // that may take one, and the form says why the one named may not.
-    let Some(first) = parents.iter().find(|p| p.refusal.is_none()) else {
-        return Err(AppError::Forbidden);
-    };
     let refused = parents
         .iter()
         .find(|p| p.id == named.id)
         .and_then(|p| p.refusal.as_ref())
         .map(|reason| format!("{} may not have sub-tenants: {reason}", named.name));
+    let Some(first) = parents.iter().find(|p| p.refusal.is_none()) else {
+        // No parent to offer: the page says why the one named takes none (its plan),
+        // to whoever manages its sub-tenants; anyone else may not create here.
+        return Err(match refused {
+            Some(reason) if authz::can_manage_children(&user, &named) => {
+                AppError::Conflict(format!("{reason} No sub-tenant can be created there."))
+            }
+            _ => AppError::Forbidden,
+        });
+    };
     let parent = match refused {
         Some(_) => Tenant::find(&mut conn, first.id).await?,
         None => named,

@@ -9,6 +9,7 @@ use crate::web::actor;
 use crate::web::extract::Query;
 use crate::web::form::{field_id, form_errors, SearchBox};
 use crate::web::page::{flash, render, render_status, see_other, wants_fragment, PageCtx};
+use crate::web::plans::noted;
 use crate::web::switch::{self, SwitchResult};
 use crate::web::AppState;
 use actix_web::http::StatusCode;
@@ -213,9 +214,14 @@ pub(super) async fn move_tenant(
     };
     match (result, dest) {
         (Ok(moved), Some(dest)) => {
+            let warnings = moved.warnings;
+            let moved = moved.value;
             flash(
                 &user.session.0,
-                format!("Moved {} under {}.", moved.name, dest.name),
+                noted(
+                    format!("Moved {} under {}.", moved.name, dest.name),
+                    &warnings,
+                ),
             );
             Ok(see_other(&req, &format!("/tenants/{}", moved.id)))
         }

@@ -55,6 +55,9 @@ struct ShowPage {
     can_read_network: bool,
     /// The "Policies" link: Policies read here.
     can_read_policies: bool,
+    /// Why its plan keeps it from having sub-tenants ("Not in plan Basic."): the
+    /// page says "not available" whatever `can_have_subtenants` is set to.
+    subtenants_refusal: Option<String>,
     /// The custom domain and its proof, while one is set.
     domain: Option<DomainView>,
     /// Why the last custom-domain check or approval failed.
@@ -73,13 +76,15 @@ pub struct PlanLine {
 }
 
 impl PlanLine {
+    /// The line of `tenant`, governed by `plan` (`services::plans::plan_of`).
     async fn of(
         user: &CurrentUser,
         conn: &mut AsyncPgConnection,
         tenant: &Tenant,
+        plan: Option<crate::db::models::plan::Plan>,
     ) -> Result<Self, AppError> {
         Ok(
-            match crate::services::plans::governing_of(conn, tenant).await? {
+            match crate::services::plans::governing_of(conn, tenant, plan).await? {
                 None => PlanLine {
                     name: None,
                     href: None,
@@ -194,19 +199,19 @@ pub(super) async fn show_page(
     let bars = crate::services::instances::usage(conn, user, &tenant).await?;
     let users_bar = bars.iter().find(|b| b.measure == Measure::Users).cloned();
     let edit_refusal = authz::edit_refusal(user, &tenant, parent.as_ref());
+    let plan = crate::services::plans::plan_of(conn, &tenant).await?;
+    let subtenants_refusal =
+        authz::plan_refusal(plan.as_ref(), crate::domain::plan::PlanOption::SubTenants);
     let domain = match DomainView::of(&tenant, &state.settings.console_hosts()) {
-        Some(d) => {
-            let plan = crate::services::plans::plan_of(conn, &tenant).await?;
-            Some(DomainView {
-                can_check: can_edit && d.problem.is_none(),
-                can_approve: authz::can_approve_custom_domain(user) && d.problem.is_none(),
-                plan_refusal: authz::plan_refusal(
-                    plan.as_ref(),
-                    crate::domain::plan::PlanOption::CustomDomain,
-                ),
-                ..d
-            })
-        }
+        Some(d) => Some(DomainView {
+            can_check: can_edit && d.problem.is_none(),
+            can_approve: authz::can_approve_custom_domain(user) && d.problem.is_none(),
+            plan_refusal: authz::plan_refusal(
+                plan.as_ref(),
+                crate::domain::plan::PlanOption::CustomDomain,
+            ),
+            ..d
+        }),
         None => None,
     };
     let page = ShowPage {
@@ -218,10 +223,11 @@ pub(super) async fn show_page(
         can_edit,
         edit_refusal,
         domain,
+        subtenants_refusal,
         can_delete: authz::can_delete(user, &tenant, parent.as_ref()),
         can_move: authz::can_move(user, &tenant, parent.as_ref()),
         new_child: super::NewChild::of(user, conn, &tenant).await?,
-        plan: PlanLine::of(user, conn, &tenant).await?,
+        plan: PlanLine::of(user, conn, &tenant, plan).await?,
         can_switch: tenant.enabled && tenant.id != user.acting.id,
         can_read_activity: authz::can_read_activity(user, &tenant),
         can_read_usage: authz::can_read_usage(user, &tenant),
