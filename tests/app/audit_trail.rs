@@ -4,9 +4,9 @@
 //! updates hold only what changed and removals what was removed.
 
 use crate::api::{admin_api, partner_app, Api};
+use crate::api::{plan, put, put_on};
 use crate::helpers::*;
 use crate::move_limits::{cloud, vm};
-use crate::plans::{plan, put, put_on};
 use crate::policies::policies;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;

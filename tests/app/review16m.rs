@@ -5,12 +5,12 @@
 //! a create naming the parent's plan; a reader's plan summary; warnings of moves
 //! and batches.
 
+use crate::api::{admin_api, plan, put_on};
 use crate::api::{token_for, Api};
 use crate::branding::{acme_branded_with, fields, save, text_of};
 use crate::custom_domains::force_domain;
 use crate::helpers::*;
 use crate::invitations::{app_with_sink, invite_grant, Mail, SmtpSink, PUBLIC_URL};
-use crate::plans::{admin_api, plan, put_on};
 use crate::usage_mail::{addr, person, set_clock};
 use crate::usage_stats::{seed, set_quota};
 use serde_json::json;
@@ -506,7 +506,7 @@ async fn a_create_naming_the_parents_plan_or_none_inherits_it() {
         ..
     } = plans().await;
     // Basic with sub-tenants, so acme takes new ones.
-    let (s, body) = crate::plans::put(
+    let (s, body) = crate::api::put(
         &admin,
         &format!("/api/v1/plans/{basic}"),
         json!({"name": "Basic", "api_access": true, "sub_tenants": true}),
@@ -567,7 +567,7 @@ async fn moves_and_batch_changes_answer_what_goes_dormant() {
     let t = partner_tree(&app).await;
     let api = admin_api(&app).await;
     for tenant in [&t.a2, &t.g1, &t.a1x] {
-        let (s, body) = crate::plans::put(
+        let (s, body) = crate::api::put(
             &api,
             &format!("/api/v1/tenants/{}/branding", tenant.id),
             json!({"product_name": format!("{} Cloud", tenant.subdomain),
