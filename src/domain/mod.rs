@@ -10,6 +10,7 @@ pub mod invitation;
 pub mod label;
 pub mod logo;
 pub mod network;
+pub mod number;
 pub mod permission;
 pub mod plan;
 pub mod policy;

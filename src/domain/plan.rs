@@ -3,6 +3,7 @@
 //! to) its plan's; its effective limit is the lower of the two (its own where set). A
 //! tenant without a plan has every option and only its own limits.
 
+use crate::domain::resources::LimitOrigin;
 use crate::domain::TenantName;
 use crate::error::FieldErrors;
 
@@ -132,6 +133,22 @@ impl PlanLimits {
         }
     }
 
+    /// Each limit in effect for a tenant with these own limits under the plan
+    /// `plan` (its name and limits), in `FIELDS`' order, with where it comes from:
+    /// its own, the plan's, or none (`LimitOrigin::of`, as the usage bars say it).
+    pub fn sourced(&self, plan: Option<(&str, &PlanLimits)>) -> [SourcedLimit; 5] {
+        let effective = self.effective(plan.map(|(_, l)| l)).each();
+        let own = self.each();
+        std::array::from_fn(|i| {
+            let (field, value, _) = effective[i];
+            SourcedLimit {
+                field,
+                value,
+                origin: LimitOrigin::of(own[i].1, value, plan.map(|(name, _)| name)),
+            }
+        })
+    }
+
     /// The field errors of a tenant's own limits (`self`) above those of the plan
     /// `plan_name`: "At most 500 GB on plan Basic." per field.
     pub fn above(&self, plan: &PlanLimits, plan_name: &str) -> FieldErrors {
@@ -144,6 +161,24 @@ impl PlanLimits {
             }
         }
         errors
+    }
+}
+
+/// A tenant's limit in effect on one field ([`PlanLimits::sourced`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourcedLimit {
+    /// One of [`PlanLimits::FIELDS`].
+    pub field: &'static str,
+    /// `None`: unlimited.
+    pub value: Option<i64>,
+    /// Where `value` comes from; `None` without a limit.
+    pub origin: Option<LimitOrigin>,
+}
+
+impl SourcedLimit {
+    /// "own", "plan Basic", or `None` without a limit.
+    pub fn source(&self) -> Option<String> {
+        self.origin.as_ref().map(LimitOrigin::describe)
     }
 }
 
@@ -223,6 +258,35 @@ mod tests {
         // An own limit above the plan's (set before the plan, say) does not lift it.
         let above = limits(Some(900), Some(20));
         assert_eq!(above.effective(Some(&plan)), plan);
+    }
+
+    #[test]
+    fn each_limit_in_effect_says_whether_it_is_the_tenants_own_or_the_plans() {
+        let plan = PlanLimits {
+            monthly_query_quota: Some(500_000),
+            ..limits(Some(500), Some(10))
+        };
+        let own = limits(Some(100), Some(20));
+        let [quota, users, instances, storage, _] = own.sourced(Some(("Basic", &plan)));
+        assert_eq!(quota.field, "monthly_query_quota");
+        assert_eq!(
+            (quota.value, quota.source().as_deref()),
+            (Some(500_000), Some("plan Basic"))
+        );
+        // Its own above the plan's: the plan's binds, and says so.
+        assert_eq!(
+            (users.value, users.source().as_deref()),
+            (Some(10), Some("plan Basic"))
+        );
+        assert_eq!(
+            (storage.value, storage.source().as_deref()),
+            (Some(100), Some("own"))
+        );
+        assert_eq!((instances.value, instances.origin), (None, None));
+        // No plan: only its own.
+        let [_, users, _, storage, _] = own.sourced(None);
+        assert_eq!(users.source().as_deref(), Some("own"));
+        assert_eq!(storage.value, Some(100));
     }
 
     #[test]

@@ -367,21 +367,8 @@ pub fn quota_percent_text(queries: i64, quota: i64) -> Option<String> {
     })
 }
 
-/// A count as the pages show it: digits grouped by thousands.
-pub fn grouped(n: i64) -> String {
-    let digits = n.unsigned_abs().to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
-    if n < 0 {
-        out.push('-');
-    }
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+/// A count as the pages show it: the one formatter, `domain::number::grouped`.
+pub use super::number::grouped;
 
 text_enum! {
     /// What a monthly usage report covers.
@@ -503,15 +490,6 @@ mod tests {
         }
         let e = ReportRequest::parse("5", "everything").unwrap_err();
         assert!(e.contains_key("scope") && !e.contains_key("day"));
-    }
-
-    #[test]
-    fn counts_are_grouped_by_thousands() {
-        assert_eq!(grouped(0), "0");
-        assert_eq!(grouped(999), "999");
-        assert_eq!(grouped(1000), "1,000");
-        assert_eq!(grouped(1234567), "1,234,567");
-        assert_eq!(grouped(-1234), "-1,234");
     }
 
     #[test]

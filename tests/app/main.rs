@@ -57,6 +57,7 @@ mod review14b;
 mod review14c;
 mod review14e;
 mod review16m;
+mod review16r;
 mod review_gaps;
 mod roles;
 mod rule_generations;

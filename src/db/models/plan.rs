@@ -6,7 +6,7 @@ use super::lower;
 use super::tenant::visibility::visible_filter;
 use super::Visibility;
 use crate::db::schema::{plans, tenants, usage_monthly};
-use crate::domain::plan::{PlanLimits, PlanOptions};
+use crate::domain::plan::{PlanLimits, PlanOptions, SourcedLimit};
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::pg::Pg;
 use diesel::prelude::*;
@@ -114,6 +114,13 @@ impl Plan {
             storage_limit_gb: self.storage_limit_gb,
             memory_limit_gb: self.memory_limit_gb,
         }
+    }
+
+    /// The limits in effect for a tenant with the own limits `own` under `plan` (the
+    /// plan governing it), each with where it comes from.
+    pub fn sourced(own: &PlanLimits, plan: Option<&Plan>) -> [SourcedLimit; 5] {
+        let limits = plan.map(Plan::limits);
+        own.sourced(plan.map(|p| p.name.as_str()).zip(limits.as_ref()))
     }
 
     pub fn options(&self) -> PlanOptions {

@@ -25,8 +25,8 @@ use super::rules::{
 };
 use super::stats::{StatsItem, StatsPage};
 use super::tenants::{
-    ApproveDomain, CreateTenant, MoveTenant, SavedTenantJson, TenantJson, TenantPage,
-    TenantPlanJson, UpdateTenant,
+    ApproveDomain, CreateTenant, EffectiveLimitJson, EffectiveLimitsJson, MoveTenant,
+    SavedTenantJson, TenantJson, TenantPage, TenantPlanJson, UpdateTenant,
 };
 use super::usage::{TenantRefJson, UsageAnswer, UsageBatch, UsageEventJson, UsageRejection};
 use crate::domain::domain_name::DomainStatus;
@@ -140,7 +140,7 @@ pub fn routes() -> Vec<Route> {
         super::plans::delete,
     ),
     components(schemas(
-        TenantJson, TenantPlanJson, SavedTenantJson, TenantPage, CreateTenant, UpdateTenant, MoveTenant, BatchRequest,
+        TenantJson, TenantPlanJson, EffectiveLimitsJson, EffectiveLimitJson, SavedTenantJson, TenantPage, CreateTenant, UpdateTenant, MoveTenant, BatchRequest,
         Operation, BatchResult, BatchResponse, ProblemDocument, Blocker, DomainStatus,
         ApproveDomain, ActivityEvent, ActivityEventPage, ActivityChange, BulkRequest, BulkFilter,
         BulkScope, BulkResponse, BulkItem, BulkOutcome, UsageBatch, UsageEventJson, TenantRefJson,

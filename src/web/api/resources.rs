@@ -680,7 +680,7 @@ pub async fn delete_instance(
 // ---------------------------------------------------------------- usage
 
 /// Where a measure's binding limit comes from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum LimitSource {
     /// The tenant's own limit.

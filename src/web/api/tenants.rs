@@ -3,6 +3,7 @@
 //! caller may not see answers 404, a visible one they may not change 403.
 
 use super::idempotency::{self, Answer};
+use super::resources::LimitSource;
 use super::{json, parse_json};
 use crate::auth::{authz, ApiUser, Principal};
 use crate::db::models::plan::Plan;
@@ -98,6 +99,11 @@ pub struct TenantJson {
     /// The most users the tenant and all its sub-tenants may have together; `null`:
     /// no limit.
     pub max_users: Option<i32>,
+    /// The limits in effect, each with where it comes from: its own (the fields
+    /// above, where set and not above its plan's), else the plan governing it
+    /// (`plan`), else none. Limits of tenants above it, which cover their whole
+    /// subtrees, are in `GET /api/v1/tenants/{id}/usage`.
+    pub effective_limits: EffectiveLimitsJson,
     /// The plan it is on itself (`GET /api/v1/plans/{id}`, for those who manage
     /// plans); `null`: none of its own (it follows `plan`, if any).
     pub plan_id: Option<i64>,
@@ -107,6 +113,55 @@ pub struct TenantJson {
     pub plan: Option<TenantPlanJson>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// A tenant's limits in effect, one per limit field.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[schema(as = EffectiveLimits)]
+pub struct EffectiveLimitsJson {
+    pub monthly_query_quota: EffectiveLimitJson,
+    pub max_users: EffectiveLimitJson,
+    pub max_instances: EffectiveLimitJson,
+    pub storage_limit_gb: EffectiveLimitJson,
+    pub memory_limit_gb: EffectiveLimitJson,
+}
+
+/// One limit in effect for a tenant.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[schema(as = EffectiveLimit)]
+pub struct EffectiveLimitJson {
+    /// The limit; `null`: none.
+    pub value: Option<i64>,
+    /// `own` (the tenant's own) or `plan` (its plan's: the tenant sets none, or a
+    /// higher one); `null` without a limit.
+    pub source: Option<LimitSource>,
+    /// The plan's name where `source` is `plan`; `null` otherwise.
+    pub plan: Option<String>,
+}
+
+impl EffectiveLimitsJson {
+    fn of(own: &crate::domain::plan::PlanLimits, plan: Option<&Plan>) -> Self {
+        use crate::domain::resources::LimitOrigin;
+        let [monthly_query_quota, max_users, max_instances, storage_limit_gb, memory_limit_gb] =
+            Plan::sourced(own, plan).map(|l| EffectiveLimitJson {
+                value: l.value,
+                source: l.origin.as_ref().map(|o| match o {
+                    LimitOrigin::Own => LimitSource::Own,
+                    LimitOrigin::Plan(_) => LimitSource::Plan,
+                }),
+                plan: match l.origin {
+                    Some(LimitOrigin::Plan(name)) => Some(name),
+                    _ => None,
+                },
+            });
+        EffectiveLimitsJson {
+            monthly_query_quota,
+            max_users,
+            max_instances,
+            storage_limit_gb,
+            memory_limit_gb,
+        }
+    }
 }
 
 /// The plan governing a tenant, as whoever may read the tenant sees it: its name
@@ -191,6 +246,7 @@ impl TenantJson {
             memory_limit_gb: t.limits.memory_limit_gb,
             max_instances: t.limits.max_instances,
             max_users,
+            effective_limits: EffectiveLimitsJson::of(&t.own_limits(max_users), plan),
             plan_id: t.plan_id,
             plan: plan.map(|p| TenantPlanJson::of(t, p)),
             created_at: t.created_at,

@@ -2,6 +2,7 @@
 
 use super::tree::{levels, TreeLevel};
 use crate::auth::{authz, CurrentUser};
+use crate::db::models::plan::Plan;
 use crate::db::models::Tenant;
 use crate::domain::domain_name::{
     challenge_name, challenge_value, parse_custom_domain, ConsoleHosts, DomainStatus,
@@ -55,6 +56,9 @@ struct ShowPage {
     can_read_network: bool,
     /// The "Policies" link: Policies read here.
     can_read_policies: bool,
+    /// Its monthly query quota in effect (its own, else its plan's) and where it
+    /// comes from.
+    quota: crate::domain::plan::SourcedLimit,
     /// Why its plan keeps it from having sub-tenants ("Not in plan Basic."): the
     /// page says "not available" whatever `can_have_subtenants` is set to.
     subtenants_refusal: Option<String>,
@@ -200,6 +204,7 @@ pub(super) async fn show_page(
     let users_bar = bars.iter().find(|b| b.measure == Measure::Users).cloned();
     let edit_refusal = authz::edit_refusal(user, &tenant, parent.as_ref());
     let plan = crate::services::plans::plan_of(conn, &tenant).await?;
+    let [quota, ..] = Plan::sourced(&tenant.own_limits(None), plan.as_ref());
     let subtenants_refusal =
         authz::plan_refusal(plan.as_ref(), crate::domain::plan::PlanOption::SubTenants);
     let domain = match DomainView::of(&tenant, &state.settings.console_hosts()) {
@@ -224,6 +229,7 @@ pub(super) async fn show_page(
         edit_refusal,
         domain,
         subtenants_refusal,
+        quota,
         can_delete: authz::can_delete(user, &tenant, parent.as_ref()),
         can_move: authz::can_move(user, &tenant, parent.as_ref()),
         new_child: super::NewChild::of(user, conn, &tenant).await?,

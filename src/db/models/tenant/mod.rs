@@ -116,6 +116,17 @@ pub fn with_path() -> WithPath {
 }
 
 impl Tenant {
+    /// Its own limits, with its user limit (read apart: `user_limit::limits_of`).
+    pub fn own_limits(&self, max_users: Option<i32>) -> crate::domain::plan::PlanLimits {
+        crate::domain::plan::PlanLimits {
+            monthly_query_quota: self.monthly_query_quota,
+            max_users,
+            max_instances: self.limits.max_instances,
+            storage_limit_gb: self.limits.storage_limit_gb,
+            memory_limit_gb: self.limits.memory_limit_gb,
+        }
+    }
+
     pub async fn find(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Tenant> {
         with_path()
             .filter(tenants::id.eq(id))
