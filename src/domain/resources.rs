@@ -231,15 +231,26 @@ pub enum LimitHolder {
     Owner(String),
 }
 
+/// "; limit: plan Basic" where the limit that refuses is a plan's (`origin`), else
+/// nothing: the refusals' last clause.
+pub fn plan_clause(origin: Option<&LimitOrigin>) -> String {
+    match origin {
+        Some(LimitOrigin::Plan(name)) => format!("; limit: plan {name}"),
+        _ => String::new(),
+    }
+}
+
 /// The refusal's message: "Storage 480 of 500 GB used; this instance needs 40 GB"
 /// ("… needs 10 GB more" for an instance that grows, `resize`), with whose limit it
-/// is when not the tenant's own.
+/// is when not the tenant's own, and the plan when it is a plan's (`origin`: "…;
+/// limit: plan Basic.").
 pub fn refusal(
     measure: Measure,
     budget: Budget,
     more: i64,
     holder: &LimitHolder,
     resize: bool,
+    origin: Option<&LimitOrigin>,
 ) -> String {
     let limit = budget.limit.unwrap_or(0);
     let used = match measure {
@@ -262,7 +273,7 @@ pub fn refusal(
         Measure::Instances => "no more instances fit".to_string(),
         Measure::Users => "no more users fit".to_string(),
     };
-    format!("{used}{whose}; {need}.")
+    format!("{used}{whose}; {need}{}.", plan_clause(origin))
 }
 
 /// An amount of `measure` as a sentence says it: "500 GB", "12 instances".
@@ -307,19 +318,21 @@ pub fn above_parent_note(measure: Measure, limit: i64, above: i64, holder: &Limi
 
 /// What a move is told of one limit it would exceed: "Storage 1000 of 1220 GB used
 /// in Acme; the move brings 420 GB more (1420 GB, over the limit)." `unit` is " GB"
-/// or empty for a count; `place` names where the limit is set.
+/// or empty for a count; `place` names where the limit is set; `origin`, where the
+/// limit is a plan's, adds "; limit: plan Basic".
 pub fn move_refusal(
     what: &str,
     unit: &str,
-    used: i64,
-    limit: i64,
+    (used, limit): (i64, i64),
     brings: i64,
     place: &str,
+    origin: Option<&LimitOrigin>,
 ) -> String {
     let total = used.saturating_add(brings);
     format!(
         "{what} {used} of {limit}{unit} used in {place}; the move brings {brings}{unit} more \
-         ({total}{unit}, over the limit)."
+         ({total}{unit}, over the limit){}.",
+        plan_clause(origin)
     )
 }
 
@@ -535,13 +548,48 @@ mod tests {
     #[test]
     fn a_move_refusal_names_the_limit_the_use_and_what_the_move_brings() {
         assert_eq!(
-            move_refusal("Storage", " GB", 1000, 1220, 420, "Acme"),
+            move_refusal("Storage", " GB", (1000, 1220), 420, "Acme", None),
             "Storage 1000 of 1220 GB used in Acme; the move brings 420 GB more (1420 GB, over \
              the limit)."
         );
         assert_eq!(
-            move_refusal("Instances", "", 170, 172, 6, "Acme"),
-            "Instances 170 of 172 used in Acme; the move brings 6 more (176, over the limit)."
+            move_refusal(
+                "Instances",
+                "",
+                (170, 172),
+                6,
+                "Acme",
+                Some(&LimitOrigin::Plan("Basic".into()))
+            ),
+            "Instances 170 of 172 used in Acme; the move brings 6 more (176, over the limit); \
+             limit: plan Basic."
+        );
+        // An instance refusal names the plan whose limit it is, not its own.
+        let budget = Budget {
+            used: 480,
+            limit: Some(500),
+        };
+        assert_eq!(
+            refusal(
+                Measure::Storage,
+                budget,
+                40,
+                &LimitHolder::Tenant,
+                false,
+                Some(&LimitOrigin::Plan("Basic".into()))
+            ),
+            "Storage 480 of 500 GB used; this instance needs 40 GB; limit: plan Basic."
+        );
+        assert_eq!(
+            refusal(
+                Measure::Instances,
+                budget,
+                1,
+                &LimitHolder::Tenant,
+                false,
+                Some(&LimitOrigin::Own)
+            ),
+            "Instances: 480 of 500 used; no more instances fit."
         );
     }
 
@@ -650,15 +698,22 @@ mod tests {
             limit: Some(500),
         };
         assert_eq!(
-            refusal(Measure::Storage, b, 40, &LimitHolder::Tenant, false),
+            refusal(Measure::Storage, b, 40, &LimitHolder::Tenant, false, None),
             "Storage 480 of 500 GB used; this instance needs 40 GB."
         );
         assert_eq!(
-            refusal(Measure::Storage, b, 10, &LimitHolder::Tenant, true),
+            refusal(Measure::Storage, b, 10, &LimitHolder::Tenant, true, None),
             "Storage 480 of 500 GB used; this instance needs 10 GB more."
         );
         assert_eq!(
-            refusal(Measure::Memory, b, 40, &LimitHolder::Ancestor(None), false),
+            refusal(
+                Measure::Memory,
+                b,
+                40,
+                &LimitHolder::Ancestor(None),
+                false,
+                None
+            ),
             "Memory 480 of 500 GB used (a limit above this tenant); this instance needs 40 GB."
         );
         assert!(refusal(
@@ -666,7 +721,8 @@ mod tests {
             b,
             40,
             &LimitHolder::Ancestor(Some("Acme".into())),
-            false
+            false,
+            None
         )
         .contains("the limit of Acme"));
     }

@@ -1,6 +1,8 @@
 //! A tenant's user limit (`max_users`): the most users its whole subtree may have,
 //! or none.
 
+use crate::domain::resources::{plan_clause, LimitOrigin};
+
 /// The most a limit may be (the column is a 32-bit integer).
 pub const MAX: i64 = i32::MAX as i64;
 
@@ -32,11 +34,13 @@ pub fn check(n: i64) -> Result<i32, String> {
 }
 
 /// "Users 50 of 50 used in Acme": what a refused create is told, `place` naming
-/// where the limit is set.
-pub fn reached(used: i64, max: i32, place: &str) -> String {
+/// where the limit is set, `origin` (where it may be said) whether it is a plan's
+/// ("…; limit: plan Basic.").
+pub fn reached(used: i64, max: i32, place: &str, origin: Option<&LimitOrigin>) -> String {
     format!(
         "Users {used} of {max} used in {place}: no more users can be created here until \
-         some are deleted or the limit is raised."
+         some are deleted or the limit is raised{}.",
+        plan_clause(origin)
     )
 }
 
@@ -54,9 +58,14 @@ mod tests {
         assert!(parse("2147483648").is_err());
         assert_eq!(check(2_147_483_647), Ok(i32::MAX));
         assert_eq!(
-            reached(50, 50, "Acme"),
+            reached(50, 50, "Acme", Some(&LimitOrigin::Own)),
             "Users 50 of 50 used in Acme: no more users can be created here until some are \
              deleted or the limit is raised."
+        );
+        assert_eq!(
+            reached(5, 5, "Acme", Some(&LimitOrigin::Plan("Basic".into()))),
+            "Users 5 of 5 used in Acme: no more users can be created here until some are \
+             deleted or the limit is raised; limit: plan Basic."
         );
     }
 }

@@ -60,7 +60,7 @@ use crate::db::models::Tenant;
 use crate::db::transaction::in_transaction;
 use crate::domain::activity::Action;
 use crate::domain::resources::{
-    refusal, Budget, InstanceStatus, LimitHolder, Measure, PathLimits, UsageBar, FORM_LEVEL,
+    refusal, Budget, InstanceStatus, LimitHolder, LimitOrigin, Measure, PathLimits, UsageBar,
 };
 use crate::domain::{Feature, Level, TenantName};
 use crate::error::{AppError, FieldErrors};
@@ -163,9 +163,15 @@ pub fn path_refusals(
 ) -> FieldErrors {
     let mut errors = FieldErrors::new();
     for u in usage.iter().rev() {
-        let checks = grown(growth).map(|(m, more)| (m, u.budget(m), more));
+        let holder = holder_of(p, path, u);
+        // The plan whose limit it is, unless of a tenant not to be named.
+        let origin = |m| {
+            u.origin(m)
+                .filter(|_| holder != LimitHolder::Ancestor(None))
+        };
+        let checks = grown(growth).map(|(m, more)| (m, u.budget(m), more, origin(m)));
         let resize = growth.instances == 0;
-        refuse(&mut errors, &holder_of(p, path, u), &checks, resize);
+        refuse(&mut errors, &holder, &checks, resize);
     }
     errors
 }
@@ -271,30 +277,33 @@ fn owner_refusals(
                 Measure::Storage,
                 budget(owner.storage_gb, owner.storage_limit_gb),
                 storage,
+                None,
             ),
             (
                 Measure::Memory,
                 budget(owner.memory_gb, owner.memory_limit_gb),
                 memory,
+                None,
             ),
         ],
         resize,
     );
 }
 
-/// Adds the refusal of each `(measure, budget, more)` that does not fit, unless its
-/// field has one already.
+/// Adds the refusal of each `(measure, budget, more, origin)` that does not fit,
+/// unless its field has one already (`origin`: where the limit comes from, named
+/// when a plan's).
 fn refuse(
     errors: &mut FieldErrors,
     holder: &LimitHolder,
-    checks: &[(Measure, Budget, i64)],
+    checks: &[(Measure, Budget, i64, Option<LimitOrigin>)],
     resize: bool,
 ) {
-    for &(measure, budget, more) in checks {
-        if !budget.allows(more) && !errors.contains_key(measure.field()) {
+    for (measure, budget, more, origin) in checks {
+        if !budget.allows(*more) && !errors.contains_key(measure.field()) {
             errors.insert(
                 measure.field(),
-                refusal(measure, budget, more, holder, resize),
+                refusal(*measure, *budget, *more, holder, resize, origin.as_ref()),
             );
         }
     }
@@ -435,7 +444,8 @@ fn used_before(mut u: TenantUsage, growth: Growth) -> TenantUsage {
 /// (migration `instance_totals_setwise`) added its change to the totals rows of the
 /// path and holds them locked to the commit, so they are exact, and the growth is
 /// taken back out to say what was used before. Every refusal at once: field errors;
-/// an instance count at its limit is a conflict (409: no instance fits). An error
+/// an instance count at its limit is the form's general error (`FORM_LEVEL`: no
+/// instance fits, whatever its fields), as a user limit's is. An error
 /// rolls the write back.
 async fn within_limits(
     conn: &mut AsyncPgConnection,
@@ -452,10 +462,8 @@ async fn within_limits(
     if let Some((owner, storage, memory, resize)) = &pending.owner {
         owner_refusals(owner, (*storage, *memory, *resize), &mut errors);
     }
-    // No instance fits, whatever its fields: a conflict, not a field's error.
-    if let Some(full) = errors.remove(FORM_LEVEL) {
-        return Err(AppError::Conflict(full));
-    }
+    // No instance fits, whatever its fields: the form's general error
+    // (`FORM_LEVEL`), a 422 as every limit refusal is.
     if errors.is_empty() {
         Ok(())
     } else {

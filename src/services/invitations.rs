@@ -254,18 +254,26 @@ pub async fn full_warning(
     let Some(bar) = bars.into_iter().find(|b| b.measure == Measure::Users) else {
         return Ok(None);
     };
-    let (used, limit, place) = match &bar.above {
+    // The plan whose limit it is, of a tenant that may be named.
+    let (used, limit, place, origin) = match &bar.above {
         Some(a) => (
             a.used,
             Some(a.limit),
             a.name.clone().unwrap_or_else(|| "a tenant above it".into()),
+            a.origin.as_ref().filter(|_| a.name.is_some()),
         ),
-        None => (bar.used, bar.limit, tenant.name.clone()),
+        None => (
+            bar.used,
+            bar.limit,
+            tenant.name.clone(),
+            bar.origin.as_ref(),
+        ),
     };
     Ok(limit.filter(|l| used >= *l).map(|l| {
         format!(
             "Users {used} of {l} used in {place}: it cannot be accepted until a user is \
-             removed or the limit is raised."
+             removed or the limit is raised{}.",
+            crate::domain::resources::plan_clause(origin)
         )
     }))
 }

@@ -49,12 +49,19 @@ pub async fn make_room(
 }
 
 fn refusal(l: &Limited, home: &Tenant, seen: &(dyn Fn(&[i64]) -> bool + Sync)) -> String {
+    let shown = l.id == home.id || seen(&l.path);
     let place = if l.id == home.id {
         l.name.clone()
-    } else if seen(&l.path) {
+    } else if shown {
         format!("{} (its limit covers every tenant below it)", l.name)
     } else {
         "a tenant above this one (its limit covers every tenant below it)".to_string()
     };
-    reached(l.users, l.max_users, &place)
+    // The plan whose limit it is, of a tenant that may be named.
+    reached(
+        l.users,
+        l.max_users,
+        &place,
+        l.origin.as_ref().filter(|_| shown),
+    )
 }

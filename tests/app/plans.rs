@@ -286,11 +286,10 @@ async fn the_effective_limit_comes_from_the_plan() {
     assert_eq!(status(&app.post_form(&users, &fields("u1")).await), 303);
     let r = app.post_form(&users, &fields("u2")).await;
     assert_eq!(status(&r), 422);
-    assert!(r
-        .text()
-        .await
-        .unwrap()
-        .contains("Users 1 of 1 used in Tenant g1"));
+    assert!(r.text().await.unwrap().contains(
+        "Users 1 of 1 used in Tenant g1: no more users can be created here until some are \
+             deleted or the limit is raised; limit: plan One user."
+    ));
     // Its own lower limit wins over the plan's.
     let small = plan(&api, json!({"name": "Small", "max_instances": 1})).await;
     put_on(&api, &t.a2, small).await;
@@ -307,10 +306,10 @@ async fn the_effective_limit_comes_from_the_plan() {
     let (s, body) = api.post(&instances, vm("a")).await;
     assert_eq!(s, 201, "{body}");
     let (s, body) = api.post(&instances, vm("b")).await;
-    assert_eq!(s, 409, "{body}");
+    assert_eq!(s, 422, "{body}");
     assert_eq!(
-        body["detail"],
-        "Instances: 1 of 1 used; no more instances fit."
+        body["errors"]["limit"],
+        "Instances: 1 of 1 used; no more instances fit; limit: plan Small."
     );
     // Taken off the plan: no limit at all.
     let (s, _) = api

@@ -1,7 +1,7 @@
 //! Review of #14, findings 2–4: usage bars show the limit that binds from above
 //! (named only for who may see its tenant), the acting tenant's navigation links its
-//! resources, and an instance count at its limit is the form's general error (a 409
-//! problem in the API), not the name field's.
+//! resources, and an instance count at its limit is the form's general error (a 422
+//! on `errors.limit` in the API, as a user limit's), not the name field's.
 
 use crate::api::{token_for, Api};
 use crate::helpers::*;
@@ -112,15 +112,12 @@ async fn an_instance_count_at_its_limit_is_the_forms_general_error() {
     let vm = |name: &str| json!({"name": name, "cloud_id": cloud, "storage_gb": 1, "memory_gb": 1});
     assert_eq!(api.post(&path, vm("a")).await.0, 201);
     let (s, body) = api.post(&path, vm("b")).await;
-    assert_eq!(s, 409, "{body}");
+    assert_eq!(s, 422, "{body}");
     assert_eq!(
-        body["detail"],
+        body["errors"]["limit"],
         "Instances: 1 of 1 used; no more instances fit."
     );
-    assert!(
-        body.get("errors").is_none_or(|e| e.get("name").is_none()),
-        "{body}"
-    );
+    assert!(body["errors"].get("name").is_none(), "{body}");
     // The page: the form again, the refusal above the fields, the name not marked.
     app.login_admin().await;
     let r = app

@@ -658,9 +658,9 @@ async fn limits_allow_their_edge_and_refuse_one_more() {
     // The instance count: 3 allowed, the fourth refused.
     assert_eq!(c.api.post(&a2, vm(cloud, "c", 0, 0)).await.0, 201);
     let (s, body) = c.api.post(&a2, vm(cloud, "d", 0, 0)).await;
-    assert_eq!(s, 409, "{body}");
+    assert_eq!(s, 422, "{body}");
     assert_eq!(
-        body["detail"],
+        body["errors"]["limit"],
         "Instances: 3 of 3 used; no more instances fit."
     );
 

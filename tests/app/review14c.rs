@@ -87,7 +87,7 @@ async fn a_tenant_limited_by_its_plan_alone_shows_n_of_m_on_its_page_and_the_das
     assert_eq!(s, 422, "{body}");
     assert_eq!(
         body["errors"]["storage_gb"],
-        "Storage 40 of 500 GB used; this instance needs 461 GB."
+        "Storage 40 of 500 GB used; this instance needs 461 GB; limit: plan Basic."
     );
     let (s, body) = api.post(&instances, vm("vm2", 460)).await;
     assert_eq!(s, 201, "{body}");
@@ -122,10 +122,10 @@ async fn a_tenant_limited_by_its_plan_alone_shows_n_of_m_on_its_page_and_the_das
     let (s, body) = api.post(&instances, vm("vm3", 0)).await;
     assert_eq!(s, 201, "{body}");
     let (s, body) = api.post(&instances, vm("vm4", 0)).await;
-    assert_eq!(s, 409, "{body}");
+    assert_eq!(s, 422, "{body}");
     assert_eq!(
-        body["detail"],
-        "Instances: 3 of 3 used; no more instances fit."
+        body["errors"]["limit"],
+        "Instances: 3 of 3 used; no more instances fit; limit: plan Basic."
     );
 
     // A limit above from that tenant's plan binds first: named with its subtree.

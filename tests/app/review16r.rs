@@ -104,3 +104,44 @@ async fn the_tenant_page_and_json_show_each_limit_in_effect_and_its_source() {
         json!({"value": 50, "source": "plan", "plan": "Basic"})
     );
 }
+
+#[tokio::test]
+async fn a_move_over_a_plans_limit_names_the_plan() {
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    let api = admin_api(&app).await;
+    let basic = plan(
+        &api,
+        json!({"name": "Basic", "sub_tenants": true, "max_instances": 1}),
+    )
+    .await;
+    put_on(&api, &t.globex, basic).await;
+    let (s, body) = api
+        .post(
+            &format!("/api/v1/tenants/{}/clouds", app.root.id),
+            json!({"name": "c", "provider": "aws", "visibility": "public"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{body}");
+    let vm = json!({"name": "vm", "cloud_id": body["id"], "storage_gb": 1, "memory_gb": 1});
+    for tenant in [&t.g1, &t.a2] {
+        let path = format!("/api/v1/tenants/{}/instances", tenant.id);
+        let (s, body) = api.post(&path, vm.clone()).await;
+        assert_eq!(s, 201, "{body}");
+    }
+    let (s, body) = api
+        .post(
+            &format!("/api/v1/tenants/{}/move", t.a2.id),
+            json!({"parent_id": t.globex.id}),
+        )
+        .await;
+    assert_eq!(s, 409, "{body}");
+    let detail = body["detail"].as_str().unwrap();
+    assert!(
+        detail.ends_with(
+            "Instances 1 of 1 used in Tenant globex; the move brings 1 more (2, over the \
+             limit); limit: plan Basic."
+        ),
+        "{detail}"
+    );
+}

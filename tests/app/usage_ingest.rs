@@ -784,7 +784,7 @@ async fn the_monthly_query_quota_is_set_on_the_form_and_the_api_and_audited() {
     assert!(app
         .get_html(&format!("/tenants/{}", t.id))
         .await
-        .contains("5000000 queries"));
+        .contains("5,000,000 queries a month"));
     assert_eq!(status(&save("").await), 303);
     assert_eq!(app.reload(&t).await.unwrap().monthly_query_quota, None);
 

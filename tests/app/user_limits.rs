@@ -126,7 +126,7 @@ async fn the_api_and_the_form_set_and_clear_the_limit() {
     let r = app.post_form(&edit, &fields).await;
     assert_eq!(status(&r), 303);
     let html = app.get_html(&format!("/tenants/{}", t.a2.id)).await;
-    assert!(html.contains("id=\"tenant-max-users\">1000 "), "{html}");
+    assert!(html.contains("id=\"tenant-max-users\">1,000 "), "{html}");
     assert!(app.get_html(&edit).await.contains("value=\"1000\""));
 }
 

@@ -4,6 +4,7 @@
 //! ones (own, else their plan's: `db::models::plan::effective_limit!`).
 
 use crate::db::schema::{tenant_paths, tenant_subtree_totals, tenants};
+use crate::domain::resources::LimitOrigin;
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use std::collections::HashMap;
@@ -25,8 +26,16 @@ pub async fn limits_of(
         .collect())
 }
 
-/// Id, name, limit, path and subtree user count, as `lock_limits` reads them.
-type LimitRow = (i64, String, Option<i32>, Vec<i64>, i64);
+/// Id, name, limit (in effect, and its own with its plan's name), path and subtree
+/// user count, as `lock_limits` reads them.
+type LimitRow = (
+    i64,
+    String,
+    Option<i32>,
+    (Option<i32>, Option<String>),
+    Vec<i64>,
+    i64,
+);
 
 /// A tenant whose limit a new user counts against.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -35,6 +44,8 @@ pub struct Limited {
     pub name: String,
     pub path: Vec<i64>,
     pub max_users: i32,
+    /// Where `max_users` comes from: its own, or its plan's.
+    pub origin: Option<LimitOrigin>,
     /// Users of its whole subtree, as committed.
     pub users: i64,
 }
@@ -83,6 +94,12 @@ pub async fn lock_limits(conn: &mut AsyncPgConnection, path: &[i64]) -> QueryRes
             diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::Integer>>(
                 crate::effective_limit!("tenants", "max_users"),
             ),
+            (
+                tenants::max_users,
+                diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::Text>>(
+                    crate::governing_plan_column!("tenants", "name"),
+                ),
+            ),
             tenant_paths::path,
             tenant_subtree_totals::user_count,
         ))
@@ -90,12 +107,17 @@ pub async fn lock_limits(conn: &mut AsyncPgConnection, path: &[i64]) -> QueryRes
         .await?;
     let mut limited: Vec<Limited> = rows
         .into_iter()
-        .filter_map(|(id, name, max, path, users)| {
+        .filter_map(|(id, name, max, (own, plan), path, users)| {
             max.map(|max_users| Limited {
                 id,
                 name,
                 path,
                 max_users,
+                origin: LimitOrigin::of(
+                    own.map(i64::from),
+                    Some(i64::from(max_users)),
+                    plan.as_deref(),
+                ),
                 users,
             })
         })

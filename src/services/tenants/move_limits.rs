@@ -211,13 +211,15 @@ fn overruns(
                     _ => " GB",
                 };
                 let place = place(u, destination, seen);
+                // The plan only with a tenant the mover may be told of.
+                let origin = u.origin(measure).filter(|_| !place.starts_with(HIDDEN));
                 out.push(move_refusal(
                     measure.label(),
                     unit,
-                    budget.used,
-                    limit,
+                    (budget.used, limit),
                     *brings,
                     &place,
+                    origin.as_ref(),
                 ));
             }
         }
@@ -235,9 +237,12 @@ fn place(u: &TenantUsage, destination: &Tenant, seen: Seen<'_>) -> String {
     if u.tenant_id == destination.id || upto.is_some_and(seen) {
         u.name.clone()
     } else {
-        format!("a tenant above {}", destination.name)
+        format!("{HIDDEN}{}", destination.name)
     }
 }
+
+/// How [`place`] names a tenant the mover may not see.
+const HIDDEN: &str = "a tenant above ";
 
 /// How many stranded instances a refusal names (the rest are counted).
 const STRANDED_SHOWN: i64 = 5;
