@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The instance-create transaction at SQL level (issue #14, docs/PERFORMANCE.md
-# "session 14"): pgbench replays the statements a create sends, before and after
-# session 14's change (create-before.sql, create-after.sql), in a scratch database
-# migrated like the app's (every migrations/*/up.sql) and seeded by setup.sql, at
-# depth 1 and 12, from 1 and 4 connections, in prepared mode (as diesel sends them).
+# "session 14", "session 17"): pgbench replays the statements a create sends,
+# before and after session 17's change (create-before.sql, create-after.sql; each
+# with the totals' trigger function of its time, installed before its cells), in a
+# scratch database migrated like the app's (every migrations/*/up.sql) and seeded
+# by setup.sql, at depth 1 and 12, from 1 and 4 connections, in prepared mode (as
+# diesel sends its cached statements; create-after.sql pipelines as the app does).
 # With BENCH_SQL_WHATIF=1 also two what-ifs of the "after" create, for the record:
 # no subtree totals at all (their trigger disabled: the ceiling of any change to
 # how totals are kept) and `synchronous_commit = off` (the commit's WAL flush out
@@ -27,7 +29,10 @@ for m in ../../migrations/*/up.sql; do
     psql -X -q -v ON_ERROR_STOP=1 -1 "$URL" -f "$m" >/dev/null
 done
 psql -X -q -v ON_ERROR_STOP=1 "$URL" -f setup.sql >/dev/null
-sed "s/SET LOCAL lock_timeout = '10s';/&\nSET LOCAL synchronous_commit = off;/" create-after.sql >"$WORK/create-async.sql"
+sed "s/^BEGIN;/&\nSET LOCAL synchronous_commit = off;/" create-after.sql >"$WORK/create-async.sql"
+# The totals' trigger function before session 17 (down) and since (up).
+TRIGGER=../../migrations/2026-12-06-001910_instance_totals_one_path
+trigger() { psql -X -q -v ON_ERROR_STOP=1 -1 "$URL" -f "$TRIGGER/$1.sql" >/dev/null; }
 
 # $1 label, $2 script, $3 depth, $4 connections: one pgbench run, its latencies.
 cell() {
@@ -48,7 +53,9 @@ echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 for round in $(seq 1 "$ROUNDS"); do
     for conns in 1 4; do
         for depth in 1 12; do
+            trigger down
             cell before create-before.sql "$depth" "$conns"
+            trigger up
             cell after create-after.sql "$depth" "$conns"
         done
     done

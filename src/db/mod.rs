@@ -1,6 +1,7 @@
 //! The data layer: connection pool, embedded migrations, models.
 
 pub mod models;
+pub mod prepared;
 pub mod schema;
 pub mod statements;
 pub mod transaction;

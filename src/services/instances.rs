@@ -8,27 +8,33 @@
 //! owner — however many run at once. Each one, in its transaction:
 //!
 //! 1. takes the tree protocol's "create under" locks on the tenant's path
-//!    (`tenants::tree::lock_paths`: every tenant on it FOR KEY SHARE, top-down), so
-//!    no move or delete of an ancestor is in flight;
+//!    (`Tenant::lock_guarded_path`: every tenant on it FOR KEY SHARE, top-down,
+//!    after its delete guards), so no move or delete of an ancestor is in flight;
 //! 2. checks the cloud and the owner, and locks the owner's user row FOR NO KEY
-//!    UPDATE and sums what they own (two instances of one owner are checked one
-//!    after the other);
-//! 3. writes the instance. That statement's trigger (migration
-//!    `instance_totals_setwise`) adds the change to the subtree-totals rows of every
-//!    tenant on the path, locking them FOR NO KEY UPDATE top-down (by depth, then id:
-//!    the order of every writer of these rows), and they stay locked to the commit;
+//!    UPDATE (two instances of one owner are checked one after the other);
+//! 3. writes the instance (a create: with its audit event, in one statement). That
+//!    statement's trigger (migration `instance_totals_setwise`) adds the change to
+//!    the subtree-totals rows of every tenant on the path, locking them FOR NO KEY
+//!    UPDATE top-down (by depth, then id: the order of every writer of these rows),
+//!    and they stay locked to the commit;
 //! 4. reads those rows — exact now, since every other change on them waits for this
-//!    commit — and checks every limit on the path and the owner's ([`within_limits`]):
-//!    over one, the error rolls the write back (the refusal says what was used before
-//!    it); else the commit. The audit event is recorded before the write (the
-//!    instance's id taken from its sequence first), so it is not in that window.
+//!    commit — and what the owner owns (a statement begun after the owner's lock was
+//!    granted: every instance of theirs committed before is in it), and checks every
+//!    limit on the path and the owner's ([`within_limits`]): over one, the error
+//!    rolls the write back (the refusal says what was used before it); else the
+//!    commit.
 //!
 //! Per create that is O(depth) rows. The path's totals rows are held from the write
-//! to the commit only (two short statements: the write, the check; then the
-//! commit's WAL flush), not from a check at the start of the transaction: creates anywhere below
-//! one tenant (the root, always: its row counts everything) pass through that window
-//! one at a time, and do everything else side by side. An instance delete writes its
+//! to the commit only (the write's trigger, one read; then the commit's WAL flush),
+//! not from a check at the start of the transaction: creates anywhere below one
+//! tenant (the root, always: its row counts everything) pass through that window one
+//! at a time, and do everything else side by side. An instance delete writes its
 //! audit event first and deletes last, so its hold is its commit.
+//!
+//! A create runs in four round trips (docs/PERFORMANCE.md, session 17): `BEGIN`;
+//! steps 1 and 2 pipelined (sent together on the connection, run by PostgreSQL in
+//! the order sent); steps 3 and 4 pipelined; `COMMIT`. Each statement is a cached
+//! prepared one.
 //!
 //! The same order holds for the other writers of these rows: a user create (the
 //! tenants with a user limit FOR NO KEY UPDATE, then at its commit the totals),
@@ -54,7 +60,8 @@ use crate::auth::authz::{self, CloudAccess, CloudShare};
 use crate::auth::Principal;
 use crate::db::models::cloud::Cloud;
 use crate::db::models::instance::{
-    Instance, InstanceFields, InstanceFilter, InstanceRow, OwnerUsage, TenantUsage,
+    Instance, InstanceFields, InstanceFilter, InstanceRow, LockedOwner, OwnerUsage, TenantUsage,
+    UsageAfterWrite,
 };
 use crate::db::models::Tenant;
 use crate::db::transaction::in_transaction;
@@ -310,11 +317,7 @@ fn refuse(
 }
 
 /// Is the cloud `id` one `tenant` sees (own or shared)?
-async fn cloud_seen(
-    conn: &mut AsyncPgConnection,
-    tenant: &Tenant,
-    id: i64,
-) -> Result<bool, AppError> {
+async fn cloud_seen(conn: &AsyncPgConnection, tenant: &Tenant, id: i64) -> Result<bool, AppError> {
     let Some((seen, root_public)) = Cloud::on_path(conn, tenant, id).await? else {
         return Ok(false);
     };
@@ -350,29 +353,68 @@ fn cloud_gone(e: diesel::result::Error) -> AppError {
 }
 
 /// What an instance's write must still pass once written: the limits of its path
-/// for `growth`, and its owner's (locked, read before the write) for `owner_more`.
+/// for `growth`, and its owner's (locked before the write) for `owner_more`.
 struct Pending {
     growth: Growth,
     /// The owner, what the write adds to what they own, and whether that is a
     /// growth of an instance they own already.
-    owner: Option<(OwnerUsage, i64, i64, bool)>,
+    owner: Option<(LockedOwner, i64, i64, bool)>,
+}
+
+/// What the checks before an instance's write read: whether the tenant sees the
+/// cloud, and the owner (`None`: none named, or no such user), locked FOR NO KEY
+/// UPDATE so that two instances of one owner are checked one after the other.
+struct Reads {
+    cloud_seen: bool,
+    owner: Option<LockedOwner>,
+}
+
+/// Reads them for `input` in `tenant` (locked), pipelined on the connection: the
+/// cloud and the owner's lock go out together, one round trip.
+async fn reads(
+    conn: &AsyncPgConnection,
+    tenant: &Tenant,
+    input: &InstanceInput,
+) -> Result<Reads, AppError> {
+    let owner = async {
+        match input.owner_id {
+            Some(owner_id) => Instance::lock_owner(conn, owner_id).await,
+            None => Ok(None),
+        }
+    };
+    let (cloud_seen, owner) =
+        futures_util::try_join!(cloud_seen(conn, tenant, input.cloud_id), async {
+            owner.await.map_err(AppError::from)
+        })?;
+    Ok(Reads { cloud_seen, owner })
 }
 
 /// The checks of an instance's input on the locked tenant (`old`: the instance
 /// before an edit) that come before its write: its cloud, its owner (whose row is
-/// then locked and what they own read) — field errors, all at once. The limits come
-/// after the write ([`within_limits`]).
+/// then locked) — field errors, all at once. The limits, the owner's with them,
+/// come after the write ([`within_limits`]).
 async fn check(
     conn: &mut AsyncPgConnection,
     tenant: &Tenant,
     input: &InstanceInput,
     old: Option<&Instance>,
 ) -> Result<Pending, AppError> {
+    let read = reads(conn, tenant, input).await?;
+    judge(tenant, input, old, read)
+}
+
+/// [`check`] on what it read.
+fn judge(
+    tenant: &Tenant,
+    input: &InstanceInput,
+    old: Option<&Instance>,
+    read: Reads,
+) -> Result<Pending, AppError> {
     let mut errors = FieldErrors::new();
     let same_cloud = old.is_some_and(|o| o.cloud_id == Some(input.cloud_id));
     // Kept on a cloud no longer seen: it may stay, not grow (module comment).
     let mut kept_unseen = false;
-    if !cloud_seen(conn, tenant, input.cloud_id).await? {
+    if !read.cloud_seen {
         if same_cloud {
             kept_unseen = true;
         } else {
@@ -380,11 +422,8 @@ async fn check(
         }
     }
     let same_owner = old.is_some_and(|o| o.owner_id == input.owner_id);
-    // Locked and read at once; a new owner must be homed in the tenant.
-    let locked = match input.owner_id {
-        Some(owner_id) => Instance::lock_owner(conn, owner_id).await?,
-        None => None,
-    };
+    // A new owner must be homed in the tenant.
+    let locked = read.owner;
     if input.owner_id.is_some()
         && !same_owner
         && locked.as_ref().is_none_or(|o| o.tenant_id != tenant.id)
@@ -412,23 +451,19 @@ async fn check(
         memory,
         instances: i64::from(old.is_none()),
     };
-    let owner = match locked {
-        Some(locked) => {
-            let owner = locked.usage(conn).await?;
-            // A new owner takes the whole instance on; the same owner its growth.
-            Some(if same_owner {
-                (owner, storage, memory, old.is_some())
-            } else {
-                (
-                    owner,
-                    i64::from(input.storage_gb),
-                    i64::from(input.memory_gb),
-                    false,
-                )
-            })
+    // A new owner takes the whole instance on; the same owner its growth.
+    let owner = locked.map(|owner| {
+        if same_owner {
+            (owner, storage, memory, old.is_some())
+        } else {
+            (
+                owner,
+                i64::from(input.storage_gb),
+                i64::from(input.memory_gb),
+                false,
+            )
         }
-        None => None,
-    };
+    });
     Ok(Pending { growth, owner })
 }
 
@@ -453,14 +488,28 @@ async fn within_limits(
     tenant: &Tenant,
     pending: Pending,
 ) -> Result<(), AppError> {
-    let usage: Vec<TenantUsage> = Instance::usage(conn, &tenant.path)
-        .await?
+    let owner_id = pending.owner.as_ref().map(|(o, ..)| o.user_id);
+    let read = Instance::usage_after_write(conn, tenant.id, owner_id).await?;
+    limits_allow(p, tenant, pending, read)
+}
+
+/// [`within_limits`] on what it read after the write.
+fn limits_allow(
+    p: &Principal,
+    tenant: &Tenant,
+    pending: Pending,
+    read: UsageAfterWrite,
+) -> Result<(), AppError> {
+    let usage: Vec<TenantUsage> = read
+        .path
         .into_iter()
         .map(|u| used_before(u, pending.growth))
         .collect();
     let mut errors = path_refusals(p, &usage, &tenant.path, pending.growth);
-    if let Some((owner, storage, memory, resize)) = &pending.owner {
-        owner_refusals(owner, (*storage, *memory, *resize), &mut errors);
+    if let Some((owner, storage, memory, resize)) = pending.owner {
+        // What they owned before this write: what they own now, less what it adds.
+        let owner = owner.owning((read.owner.0 - storage, read.owner.1 - memory));
+        owner_refusals(&owner, (storage, memory, resize), &mut errors);
     }
     // No instance fits, whatever its fields: the form's general error
     // (`FORM_LEVEL`), a 422 as every limit refusal is.
@@ -539,21 +588,32 @@ pub async fn cloud_choices(
     Ok(choices)
 }
 
-/// The tenant locked under the tree protocol ("create under" it), as it is now,
-/// the transaction's lock waits bounded (`set_lock_timeout`). The path the caller
-/// read before the transaction is guarded and locked first, and that lock reads its
-/// rows: when the tenant's path is still that one, its row is as it is now (locked,
-/// it cannot move any more), without `lock_paths`' read before the lock and after
-/// it; when it moved meanwhile, `lock_paths` takes over.
-async fn lock_tenant(conn: &mut AsyncPgConnection, tenant: &Tenant) -> Result<Tenant, AppError> {
-    if !Tenant::guard_change_bounded(conn, &tenant.path).await? {
+/// The tenant as [`Tenant::lock_guarded_path`] locked its path (`locked`): its row
+/// when its path is still the one read before the transaction (`tenant`) — locked,
+/// it cannot move any more —, `None` when it moved meanwhile; 409 when a tenant on
+/// its path is being deleted (no row locked), 404 when it is gone.
+async fn locked_as_read(
+    conn: &mut AsyncPgConnection,
+    locked: Vec<Tenant>,
+    tenant: &Tenant,
+) -> Result<Option<Tenant>, AppError> {
+    if locked.is_empty() {
+        // Not all of its path's guards taken, or no path: which one.
+        Tenant::find(conn, tenant.id).await?;
         return Err(AppError::Conflict(BEING_DELETED.into()));
     }
-    let locked = Tenant::lock_key_share_rows(conn, &tenant.path).await?;
-    if let Some(now) = locked
+    Ok(locked
         .into_iter()
-        .find(|t| t.id == tenant.id && t.path == tenant.path)
-    {
+        .find(|t| t.id == tenant.id && t.path == tenant.path))
+}
+
+/// The tenant locked under the tree protocol ("create under" it), as it is now,
+/// the transaction's lock waits bounded (`set_lock_timeout`): its path is guarded
+/// and locked in one statement ([`locked_as_read`]); when the tenant moved since
+/// the caller read it, `lock_paths` takes over.
+async fn lock_tenant(conn: &mut AsyncPgConnection, tenant: &Tenant) -> Result<Tenant, AppError> {
+    let locked = Tenant::lock_guarded_path(conn, tenant.id).await?;
+    if let Some(now) = locked_as_read(conn, locked, tenant).await? {
         return Ok(now);
     }
     lock_paths(conn, &[tenant.id], None)
@@ -562,7 +622,38 @@ async fn lock_tenant(conn: &mut AsyncPgConnection, tenant: &Tenant) -> Result<Te
         .ok_or(AppError::NotFound)
 }
 
+/// Why a create's transaction ended without its answer: the answer (an error), or
+/// the tenant changed between the read before it and its lock.
+enum Stopped {
+    Refused(AppError),
+    /// Moved (or its tenant role changed): the pipelined reads were of the tenant
+    /// as it was. Started over with the tenant as it is now.
+    Changed,
+}
+
+impl From<diesel::result::Error> for Stopped {
+    fn from(e: diesel::result::Error) -> Self {
+        Stopped::Refused(e.into())
+    }
+}
+
+impl From<AppError> for Stopped {
+    fn from(e: AppError) -> Self {
+        Stopped::Refused(e)
+    }
+}
+
 /// Creates an instance in `tenant` (Resources full), within every limit.
+///
+/// One transaction, in as few round trips as its order allows (docs/PERFORMANCE.md,
+/// session 17): the path's guards, lock timeout and "create under" locks in one
+/// statement, pipelined with the cloud's read and the owner's lock (sent together,
+/// run by PostgreSQL in that order: tenants before the owner, as ever); the
+/// instance and its audit event in one statement, pipelined with the read of the
+/// limits (the owner's too) it left; the commit. The pipelined reads are of the
+/// tenant as read before the transaction: when the lock finds it moved (or its
+/// tenant role changed) in between, the transaction is rolled back and run again on
+/// the tenant as it is then — so no lock is ever taken out of the protocol's order.
 pub async fn create(
     conn: &mut AsyncPgConnection,
     p: &Principal,
@@ -572,22 +663,72 @@ pub async fn create(
 ) -> Result<Instance, AppError> {
     authz::require(p, tenant, Feature::Resources, Level::Full)?;
     let (input, unread) = input.into().open()?;
-    in_transaction(conn, async |conn| {
-        let tenant = lock_tenant(conn, tenant).await?;
-        let pending = unread.merged(check(conn, &tenant, &input, None).await)?;
-        // The event first: the write locks the path's totals rows (the root's,
-        // which every create writes, among them) to the commit.
-        let id = Instance::next_id(conn).await?;
-        let mut event = actor.event(Action::InstanceCreate, Some(tenant.id));
-        event.after = Some(snapshot_of(id, &input));
-        event.record(conn).await?;
-        let instance = Instance::insert_as(conn, id, tenant.id, &input.fields())
-            .await
-            .map_err(cloud_gone)?;
-        within_limits(conn, p, &tenant, pending).await?;
-        Ok(instance)
-    })
-    .await
+    let mut tenant = std::borrow::Cow::Borrowed(tenant);
+    // A second change of the tenant between a read and its lock is a race lost:
+    // 409, try again (as `lock_paths` answers one that never holds still).
+    for _ in 0..2 {
+        let attempt = in_transaction(conn, async |conn| {
+            create_locked(conn, p, actor, &tenant, &input, unread.clone()).await
+        })
+        .await;
+        match attempt {
+            Ok(instance) => return Ok(instance),
+            Err(Stopped::Refused(e)) => return Err(e),
+            Err(Stopped::Changed) => {
+                let now = Tenant::find(conn, tenant.id).await?;
+                authz::require(p, &now, Feature::Resources, Level::Full)?;
+                tenant = std::borrow::Cow::Owned(now);
+            }
+        }
+    }
+    Err(AppError::Busy)
+}
+
+/// [`create`]'s transaction on `tenant` as read before it.
+async fn create_locked(
+    conn: &mut AsyncPgConnection,
+    p: &Principal,
+    actor: &Actor,
+    tenant: &Tenant,
+    input: &InstanceInput,
+    unread: crate::services::draft::Unread,
+) -> Result<Instance, Stopped> {
+    // Sent in this order, run in this order: the locks, then the reads.
+    let shared: &AsyncPgConnection = conn;
+    let (locked, read) = futures_util::try_join!(
+        async {
+            Tenant::lock_guarded_path(shared, tenant.id)
+                .await
+                .map_err(AppError::from)
+        },
+        reads(shared, tenant, input),
+    )?;
+    let tenant = match locked_as_read(conn, locked, tenant).await? {
+        Some(now) if now.tenant_role_id == tenant.tenant_role_id => now,
+        _ => return Err(Stopped::Changed),
+    };
+    let pending = unread.merged(judge(&tenant, input, None, read))?;
+    let mut event = actor.event(Action::InstanceCreate, Some(tenant.id));
+    // Its id is the instance's, set by the insert that records it.
+    event.after = Some(snapshot_of(0, input));
+    // The write and the check of what it left, sent together (the check runs after
+    // the write's trigger took and updated the path's totals rows).
+    let owner_id = pending.owner.as_ref().map(|(o, ..)| o.user_id);
+    let shared: &AsyncPgConnection = conn;
+    let (instance, read) = futures_util::try_join!(
+        async {
+            Instance::insert_audited(shared, tenant.id, &input.fields(), &event)
+                .await
+                .map_err(cloud_gone)
+        },
+        async {
+            Instance::usage_after_write(shared, tenant.id, owner_id)
+                .await
+                .map_err(AppError::from)
+        },
+    )?;
+    limits_allow(p, &tenant, pending, read)?;
+    Ok(instance)
 }
 
 /// Changes an instance of `tenant` (Resources full); growing it is checked

@@ -82,6 +82,15 @@ impl Api {
     pub async fn delete(&self, path: &str) -> (u16, Value) {
         send(self.request(reqwest::Method::DELETE, path)).await
     }
+
+    /// Moves the tenant `id` under `parent` (`POST /api/v1/tenants/{id}/move`).
+    pub async fn move_tenant(&self, id: i64, parent: i64) -> (u16, Value) {
+        self.post(
+            &format!("/api/v1/tenants/{id}/move"),
+            serde_json::json!({"parent_id": parent}),
+        )
+        .await
+    }
 }
 
 /// An API client with a token of the root administrator (read and write).

@@ -819,6 +819,141 @@ async fn limits_hold_under_dozens_of_parallel_creates() {
     assert_sums_exact(&app).await;
 }
 
+/// The service's create, called as the API calls it, with `tenant` as the handler
+/// read it (before its transaction), on a connection of the pool.
+async fn create_in(
+    app: &TestApp,
+    tenant: &Tenant,
+    cloud: i64,
+    name: &str,
+) -> Result<tenantry::db::models::instance::Instance, tenantry::error::AppError> {
+    let mut conn = app.conn().await;
+    create_on(&mut conn, app, tenant, cloud, name).await
+}
+
+/// [`create_in`] on `conn`: the root administrator creates a 1 GB instance.
+pub(crate) async fn create_on(
+    conn: &mut diesel_async::AsyncPgConnection,
+    app: &TestApp,
+    tenant: &Tenant,
+    cloud: i64,
+    name: &str,
+) -> Result<tenantry::db::models::instance::Instance, tenantry::error::AppError> {
+    use tenantry::services::instances::{create, InstanceInput};
+    let input = InstanceInput {
+        name: tenantry::domain::TenantName::parse(name).unwrap(),
+        cloud_id: cloud,
+        owner_id: None,
+        storage_gb: 1,
+        memory_gb: 1,
+        status: tenantry::domain::resources::InstanceStatus::Running,
+    };
+    let p = app.principal(&app.admin).await;
+    let actor = tenantry::services::Actor::system("test");
+    create(
+        conn,
+        &p,
+        &actor,
+        tenant,
+        Ok::<_, tenantry::error::FieldErrors>(input),
+    )
+    .await
+}
+
+/// A create reads its cloud and locks its owner together with its tenant's path
+/// (one round trip): as the tenant was read before the transaction. When the
+/// tenant moved in between, it is checked where it is now — the limits of its new
+/// path, the totals counted there — never on the path it left.
+#[tokio::test]
+async fn a_create_racing_a_move_is_checked_on_the_path_its_tenant_has_now() {
+    let app = spawn_app().await;
+    let c = clouds(&app).await;
+    let t = &c.tree;
+    let cloud = c.ids["root-public"];
+    // As the handler read it: under acme, which has room.
+    let read = Tenant::find(&mut *app.conn().await, t.a2.id).await.unwrap();
+    // Then moved under globex, where no instance fits.
+    set_limits(&app, &t.globex, None, None, Some(0)).await;
+    let (s, body) = c.api.move_tenant(t.a2.id, t.globex.id).await;
+    assert_eq!(s, 200, "{body}");
+    match create_in(&app, &read, cloud, "raced").await {
+        Err(tenantry::error::AppError::Conflict(m)) => {
+            assert!(m.contains("0 of 0 used") && m.contains("globex"), "{m}")
+        }
+        other => panic!("expected globex's limit to refuse it, got {other:?}"),
+    }
+    assert_eq!(count(&app, "SELECT count(*) FROM instances").await, 0);
+    // With room there, it is created and counted on globex's path, not acme's.
+    set_limits(&app, &t.globex, None, None, Some(1)).await;
+    let made = create_in(&app, &read, cloud, "raced").await.unwrap();
+    assert_eq!(made.tenant_id, t.a2.id);
+    let totals = |id: i64| {
+        format!("SELECT instance_count FROM tenant_subtree_totals WHERE tenant_id = {id}")
+    };
+    assert_eq!(count(&app, &totals(t.globex.id)).await, 1);
+    assert_eq!(count(&app, &totals(t.acme.id)).await, 0);
+    assert_sums_exact(&app).await;
+}
+
+/// The same when the tenant's role changed in between: the cloud is judged by the
+/// role it has now (here one that hides the root's public clouds).
+#[tokio::test]
+async fn a_create_racing_a_tenant_role_change_judges_the_cloud_by_the_role_now() {
+    let app = spawn_app().await;
+    let c = clouds(&app).await;
+    let t = &c.tree;
+    let cloud = c.ids["root-public"];
+    let read = Tenant::find(&mut *app.conn().await, t.a2.id).await.unwrap();
+    let client = db(&app).await;
+    client
+        .execute(
+            "INSERT INTO tenant_roles (name, permissions, public_clouds) \
+             SELECT 'no-root-clouds', r.permissions, false FROM tenant_roles r \
+             JOIN tenants t ON t.tenant_role_id = r.id WHERE t.id = $1",
+            &[&t.a2.id],
+        )
+        .await
+        .unwrap();
+    client
+        .execute(
+            "UPDATE tenants SET tenant_role_id = \
+             (SELECT id FROM tenant_roles WHERE name = 'no-root-clouds') WHERE id = $1",
+            &[&t.a2.id],
+        )
+        .await
+        .unwrap();
+    match create_in(&app, &read, cloud, "raced").await {
+        Err(tenantry::error::AppError::Validation(errors)) => assert_eq!(
+            errors.get("cloud_id").map(String::as_str),
+            Some(tenantry::services::instances::UNKNOWN_CLOUD)
+        ),
+        other => panic!("expected the cloud refused, got {other:?}"),
+    }
+    assert_eq!(count(&app, "SELECT count(*) FROM instances").await, 0);
+}
+
+/// And when the tenant was deleted in between: not found (404), nothing written.
+#[tokio::test]
+async fn a_create_racing_the_deletion_of_its_tenant_is_not_found() {
+    let app = spawn_app().await;
+    let c = clouds(&app).await;
+    let t = &c.tree;
+    let cloud = c.ids["root-public"];
+    let read = Tenant::find(&mut *app.conn().await, t.a2.id).await.unwrap();
+    db(&app)
+        .await
+        .execute("DELETE FROM tenants WHERE id = $1", &[&t.a2.id])
+        .await
+        .unwrap();
+    let r = create_in(&app, &read, cloud, "raced").await;
+    assert!(
+        matches!(r, Err(tenantry::error::AppError::NotFound)),
+        "{r:?}"
+    );
+    assert_eq!(count(&app, "SELECT count(*) FROM instances").await, 0);
+    assert_sums_exact(&app).await;
+}
+
 #[tokio::test]
 async fn subtree_sums_follow_moves_and_deletes() {
     let app = spawn_app().await;
@@ -836,13 +971,7 @@ async fn subtree_sums_follow_moves_and_deletes() {
         assert_eq!(s, 201, "{body}");
     }
     assert_sums_exact(&app).await;
-    let (s, body) = c
-        .api
-        .post(
-            &format!("/api/v1/tenants/{}/move", t.a1.id),
-            json!({"parent_id": t.globex.id}),
-        )
-        .await;
+    let (s, body) = c.api.move_tenant(t.a1.id, t.globex.id).await;
     assert_eq!(s, 200, "{body}");
     assert_sums_exact(&app).await;
     assert_eq!(

@@ -635,13 +635,7 @@ async fn an_instance_whose_cloud_is_no_longer_seen_stays_but_cannot_grow_there()
     // 1. The tenant moved under another reseller, its instance left on acme's public
     // cloud (a move refuses that now: data from before, made in the database).
     let moved = vm(&f.api, &t.a2, "moved", f.ids["root-public"], 10, 2).await;
-    let (s, body) = f
-        .api
-        .post(
-            &format!("/api/v1/tenants/{}/move", t.a2.id),
-            json!({"parent_id": t.globex.id}),
-        )
-        .await;
+    let (s, body) = f.api.move_tenant(t.a2.id, t.globex.id).await;
     assert_eq!(s, 200, "{body}");
     db(&app)
         .await
@@ -852,13 +846,7 @@ async fn a_receiver_moved_away_loses_its_assignment_for_good() {
     let t = &f.tree;
     let both = f.ids["acme-both"];
     let owner_path = format!("/api/v1/tenants/{}/clouds/{both}", t.acme.id);
-    let (s, body) = f
-        .api
-        .post(
-            &format!("/api/v1/tenants/{}/move", t.a2.id),
-            json!({"parent_id": t.globex.id}),
-        )
-        .await;
+    let (s, body) = f.api.move_tenant(t.a2.id, t.globex.id).await;
     assert_eq!(s, 200, "{body}");
     // a2 does not see it; the assignment went with the move (audited).
     let (s, _) = f
@@ -890,13 +878,7 @@ async fn a_receiver_moved_away_loses_its_assignment_for_good() {
     let (s, body) = f.api.patch(&owner_path, json!({"name": "renamed"})).await;
     assert_eq!(s, 200, "{body}");
     // Moved back: not shared again unasked.
-    let (s, body) = f
-        .api
-        .post(
-            &format!("/api/v1/tenants/{}/move", t.a2.id),
-            json!({"parent_id": t.acme.id}),
-        )
-        .await;
+    let (s, body) = f.api.move_tenant(t.a2.id, t.acme.id).await;
     assert_eq!(s, 200, "{body}");
     let (s, _) = f
         .api
@@ -1409,13 +1391,7 @@ async fn a_tenant_whose_cloud_runs_other_tenants_instances_is_not_deleted() {
     let f = fixture(&app).await;
     let t = &f.tree;
     let vm_id = vm(&f.api, &t.a2, "kept", f.ids["root-public"], 10, 2).await;
-    let (s, body) = f
-        .api
-        .post(
-            &format!("/api/v1/tenants/{}/move", t.a2.id),
-            json!({"parent_id": t.globex.id}),
-        )
-        .await;
+    let (s, body) = f.api.move_tenant(t.a2.id, t.globex.id).await;
     assert_eq!(s, 200, "{body}");
     db(&app)
         .await

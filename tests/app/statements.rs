@@ -317,9 +317,51 @@ async fn an_api_create_says_its_statements_and_they_do_not_grow_with_depth() {
     assert!(counts.iter().all(|n| *n <= CREATE_STATEMENTS), "{counts:?}");
 }
 
+/// An instance create's statements are prepared once per connection and kept
+/// (`db::prepared`): `diesel::sql_query` is prepared anew on every call (a round
+/// trip and a plan of its own), and was a third of a create (docs/PERFORMANCE.md,
+/// session 17). After three creates on one connection, each statement written in
+/// SQL is among the connection's prepared statements, once.
+#[tokio::test]
+async fn an_instance_creates_sql_statements_are_prepared_once_per_connection() {
+    use crate::api::{token_for, Api};
+    use diesel_async::RunQueryDsl;
+    let app = spawn_app().await;
+    let tree = partner_tree(&app).await;
+    let api = Api::new(&app, Some(&token_for(&app, &app.admin, false).await));
+    let ids =
+        crate::resources::create_clouds(&api, &[(&app.root, "public", "public", vec![])]).await;
+    let mut conn = app.conn().await;
+    for n in 0..3 {
+        crate::resources::create_on(&mut conn, &app, &tree.a1x, ids["public"], &format!("vm{n}"))
+            .await
+            .expect("created");
+    }
+    #[derive(diesel::QueryableByName)]
+    struct Kept {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        statement: String,
+    }
+    let kept: Vec<Kept> = diesel::sql_query("SELECT statement FROM pg_prepared_statements")
+        .load(&mut *conn)
+        .await
+        .expect("prepared statements");
+    // The guarded path lock, the cloud, the insert with its event, the check.
+    for part in [
+        "pg_try_advisory_xact_lock_shared",
+        "AS sees_root_public",
+        "WITH i AS (INSERT INTO instances",
+        "AS owner_storage_gb",
+    ] {
+        let n = kept.iter().filter(|k| k.statement.contains(part)).count();
+        assert_eq!(n, 1, "{part}: {n} prepared statements");
+    }
+}
+
 /// What an owned instance create costs in statements (docs/PERFORMANCE.md, issue
-/// #14): the token with its user and plan; the tenant; BEGIN; the delete guards with
-/// the lock timeout; the path locked and read; the cloud with the tenant role's
-/// `public_clouds`; the owner locked, then summed; the id, the event, the insert;
-/// the path's totals; COMMIT.
-const CREATE_STATEMENTS: u32 = 13;
+/// #14, session 17): the token with its user and plan; the tenant; BEGIN; the
+/// path's delete guards, lock timeout and locks in one statement, pipelined with
+/// the cloud (with the tenant role's `public_clouds`) and the owner's lock; the
+/// instance with its audit event; the path's totals with what the owner owns;
+/// COMMIT.
+const CREATE_STATEMENTS: u32 = 9;

@@ -393,7 +393,7 @@ impl Cloud {
     /// whether `viewer`'s tenant role lets it see the root's public clouds (its
     /// `public_clouds`), in one statement.
     pub async fn on_path(
-        conn: &mut AsyncPgConnection,
+        mut conn: &AsyncPgConnection,
         viewer: &Tenant,
         id: i64,
     ) -> QueryResult<Option<(SeenCloud, bool)>> {
@@ -405,18 +405,23 @@ impl Cloud {
             #[diesel(sql_type = Bool)]
             sees_root_public: bool,
         }
-        let row: Option<OnPath> = diesel::sql_query(format!(
-            "SELECT s.*, COALESCE((SELECT r.public_clouds FROM tenant_roles r WHERE r.id = $4), \
-             false) AS sees_root_public \
-             FROM ({SEEN_SELECT} WHERE c.tenant_id = ANY ($1) AND c.id = $3) s"
-        ))
-        .bind::<Array<BigInt>, _>(viewer.path.clone())
-        .bind::<BigInt, _>(viewer.id)
-        .bind::<BigInt, _>(id)
-        .bind::<BigInt, _>(viewer.tenant_role_id)
-        .get_result(conn)
-        .await
-        .optional()?;
+        // Fixed text, built once: a cached prepared statement (on an instance
+        // create's path, pipelined with the path's locks).
+        static ON_PATH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            format!(
+                "SELECT s.*, COALESCE((SELECT r.public_clouds FROM tenant_roles r \
+                 WHERE r.id = $4), false) AS sees_root_public \
+                 FROM ({SEEN_SELECT} WHERE c.tenant_id = ANY ($1) AND c.id = $3) s"
+            )
+        });
+        let row: Option<OnPath> = crate::db::prepared::prepared(ON_PATH.as_str())
+            .bind::<Array<BigInt>, _>(viewer.path.clone())
+            .bind::<BigInt, _>(viewer.id)
+            .bind::<BigInt, _>(id)
+            .bind::<BigInt, _>(viewer.tenant_role_id)
+            .get_result(&mut conn)
+            .await
+            .optional()?;
         Ok(row.map(|r| (r.seen.into(), r.sees_root_public)))
     }
 

@@ -15,7 +15,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use super::like_pattern;
 
-#[derive(Clone, Debug, Queryable, Selectable, PartialEq, Eq)]
+#[derive(Clone, Debug, Queryable, QueryableByName, Selectable, PartialEq, Eq)]
 #[diesel(table_name = instances, check_for_backend(Pg))]
 pub struct Instance {
     pub id: i64,
@@ -246,47 +246,75 @@ pub struct LockedOwner {
 }
 
 impl LockedOwner {
-    /// The owner's limits and what they own. A statement of its own, after the
-    /// lock: one statement would sum under a snapshot taken before its lock wait,
-    /// missing the instances of the change it waited for.
-    pub async fn usage(self, conn: &mut AsyncPgConnection) -> QueryResult<OwnerUsage> {
-        let (storage, memory): (Option<i64>, Option<i64>) = instances::table
-            .filter(instances::owner_id.eq(self.user_id))
-            .select((
-                diesel::dsl::sum(instances::storage_gb),
-                diesel::dsl::sum(instances::memory_gb),
-            ))
-            .get_result(conn)
-            .await?;
-        Ok(OwnerUsage {
+    /// The owner's limits, with what their instances use (`storage`, `memory` GB):
+    /// read after the lock ([`Instance::usage_after_write`]), since a statement
+    /// that locks sums under a snapshot taken before its lock wait, missing the
+    /// instances of the change it waited for.
+    pub fn owning(self, (storage_gb, memory_gb): (i64, i64)) -> OwnerUsage {
+        OwnerUsage {
             username: self.username,
             storage_limit_gb: self.storage_limit_gb,
             memory_limit_gb: self.memory_limit_gb,
-            storage_gb: storage.unwrap_or(0),
-            memory_gb: memory.unwrap_or(0),
-        })
+            storage_gb,
+            memory_gb,
+        }
     }
 }
 
-/// The limits are the effective ones (`effective_limit!`: the lower of its own and
-/// its plan's), with its own and its plan's name ([`limit_columns`] reads the same).
-const USAGE_SELECT: &str = concat!(
-    "SELECT s.tenant_id, t.name, ",
-    crate::effective_limit!("t", "storage_limit_gb"),
-    " AS storage_limit_gb, ",
-    crate::effective_limit!("t", "memory_limit_gb"),
-    " AS memory_limit_gb, ",
-    crate::effective_limit!("t", "max_instances"),
-    " AS max_instances, s.storage_gb, s.memory_gb, s.instance_count, ",
-    crate::effective_limit!("t", "max_users"),
-    " AS max_users, s.user_count, t.storage_limit_gb AS own_storage_limit_gb, \
-     t.memory_limit_gb AS own_memory_limit_gb, t.max_instances AS own_max_instances, \
-     t.max_users AS own_max_users, ",
-    crate::governing_plan_column!("t", "name"),
-    " AS plan_name \
-     FROM tenant_subtree_totals s JOIN tenants t ON t.id = s.tenant_id \
-     WHERE s.tenant_id = ANY ($1) ORDER BY array_position($1, s.tenant_id)"
+/// The rows of a path (`$1`, top-down) with their limits and subtree use, and
+/// `$extra` columns: the limits are the effective ones (`effective_limit!`: the lower
+/// of its own and its plan's), with its own and its plan's name ([`limit_columns`]
+/// reads the same).
+macro_rules! usage_select {
+    ($path:literal, $extra:literal) => {
+        concat!(
+            "SELECT s.tenant_id, t.name, ",
+            crate::effective_limit!("t", "storage_limit_gb"),
+            " AS storage_limit_gb, ",
+            crate::effective_limit!("t", "memory_limit_gb"),
+            " AS memory_limit_gb, ",
+            crate::effective_limit!("t", "max_instances"),
+            " AS max_instances, s.storage_gb, s.memory_gb, s.instance_count, ",
+            crate::effective_limit!("t", "max_users"),
+            " AS max_users, s.user_count, t.storage_limit_gb AS own_storage_limit_gb, \
+             t.memory_limit_gb AS own_memory_limit_gb, t.max_instances AS own_max_instances, \
+             t.max_users AS own_max_users, ",
+            crate::governing_plan_column!("t", "name"),
+            " AS plan_name",
+            $extra,
+            " FROM tenant_subtree_totals s JOIN tenants t ON t.id = s.tenant_id \
+             WHERE s.tenant_id = ANY (",
+            $path,
+            ") ORDER BY array_position(",
+            $path,
+            ", s.tenant_id)"
+        )
+    };
+}
+
+const USAGE_SELECT: &str = usage_select!("$1", "");
+
+/// [`USAGE_SELECT`] of the path of the tenant `$1`, with what the instances of the
+/// user `$2` use (`NULL`: 0). The path is read by its tenant's id: with the path
+/// as an array parameter PostgreSQL plans the statement again on every call (each
+/// depth's plan cheaper than a generic one); this way it keeps one plan for every
+/// depth (docs/PERFORMANCE.md, session 17).
+const USAGE_WITH_OWNER_SELECT: &str = usage_select!(
+    "(SELECT p.path FROM tenant_paths p WHERE p.tenant_id = $1)::bigint[]",
+    ", (SELECT coalesce(sum(i.storage_gb), 0) FROM instances i WHERE i.owner_id = $2)::bigint \
+     AS owner_storage_gb, \
+     (SELECT coalesce(sum(i.memory_gb), 0) FROM instances i WHERE i.owner_id = $2)::bigint \
+     AS owner_memory_gb"
 );
+
+/// What an instance write's check reads once written: the path's rows and what
+/// its owner now owns.
+pub struct UsageAfterWrite {
+    /// The path's rows, top-down (as [`Instance::usage`]).
+    pub path: Vec<TenantUsage>,
+    /// Storage and memory (GB) of the owner's instances, this one included.
+    pub owner: (i64, i64),
+}
 
 impl Instance {
     fn filtered(tenant_id: i64, filter: &InstanceFilter) -> instances::BoxedQuery<'static, Pg> {
@@ -454,34 +482,8 @@ impl Instance {
         tenant_id: i64,
         f: &InstanceFields<'_>,
     ) -> QueryResult<Instance> {
-        let id = Self::next_id(conn).await?;
-        Self::insert_as(conn, id, tenant_id, f).await
-    }
-
-    /// The id the next instance gets: taken first, so that what is written about
-    /// it (the audit event) comes before the write that locks the path's totals.
-    pub async fn next_id(conn: &mut AsyncPgConnection) -> QueryResult<i64> {
-        #[derive(QueryableByName)]
-        struct Next {
-            #[diesel(sql_type = diesel::sql_types::BigInt)]
-            id: i64,
-        }
-        let next: Next = diesel::sql_query("SELECT nextval('instances_id_seq') AS id")
-            .get_result(conn)
-            .await?;
-        Ok(next.id)
-    }
-
-    /// Inserts the instance `id` ([`Instance::next_id`]).
-    pub async fn insert_as(
-        conn: &mut AsyncPgConnection,
-        id: i64,
-        tenant_id: i64,
-        f: &InstanceFields<'_>,
-    ) -> QueryResult<Instance> {
         diesel::insert_into(instances::table)
             .values((
-                instances::id.eq(id),
                 instances::tenant_id.eq(tenant_id),
                 instances::name.eq(f.name),
                 instances::cloud_id.eq(Some(f.cloud_id)),
@@ -493,6 +495,47 @@ impl Instance {
             .returning(Instance::as_returning())
             .get_result(conn)
             .await
+    }
+
+    /// Inserts the instance and records `event` about it, in one statement: the
+    /// event's `after` gets the new instance's `id`. The totals' statement trigger
+    /// (migration `instance_totals_setwise`) runs at the end of the statement, after
+    /// both rows are written, so the path's totals rows are locked from there to the
+    /// commit only (`services::instances`).
+    pub async fn insert_audited(
+        mut conn: &AsyncPgConnection,
+        tenant_id: i64,
+        f: &InstanceFields<'_>,
+        event: &super::AuditEvent,
+    ) -> QueryResult<Instance> {
+        use diesel::sql_types::Jsonb;
+        crate::db::prepared::prepared(
+            "WITH i AS (INSERT INTO instances \
+             (tenant_id, name, cloud_id, owner_id, storage_gb, memory_gb, status) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *), \
+             e AS (INSERT INTO audit_events (actor_user_id, actor_username, acting_tenant_id, \
+             tenant_id, action, before, after, client_addr) \
+             SELECT $8, $9, $10, $11, $12, $13, jsonb_set($14, '{id}', to_jsonb(i.id)), $15 \
+             FROM i) \
+             SELECT * FROM i",
+        )
+        .bind::<BigInt, _>(tenant_id)
+        .bind::<Text, _>(f.name)
+        .bind::<BigInt, _>(f.cloud_id)
+        .bind::<Nullable<BigInt>, _>(f.owner_id)
+        .bind::<Integer, _>(f.storage_gb)
+        .bind::<Integer, _>(f.memory_gb)
+        .bind::<Text, _>(f.status)
+        .bind::<Nullable<BigInt>, _>(event.actor_user_id)
+        .bind::<Text, _>(&event.actor_username)
+        .bind::<Nullable<BigInt>, _>(event.acting_tenant_id)
+        .bind::<Nullable<BigInt>, _>(event.tenant_id)
+        .bind::<Text, _>(event.action.as_str())
+        .bind::<Nullable<Jsonb>, _>(&event.before)
+        .bind::<Nullable<Jsonb>, _>(&event.after)
+        .bind::<Nullable<Text>, _>(&event.client_addr)
+        .get_result(&mut conn)
+        .await
     }
 
     pub async fn update(
@@ -528,7 +571,7 @@ impl Instance {
     /// FOR KEY SHARE (the tree protocol's "create under"). `path` may be any list in
     /// that order (by depth, then id): a move passes its two paths merged. (An
     /// instance write takes the same locks through its trigger and then reads them
-    /// with [`Instance::usage`].)
+    /// with [`Instance::usage_after_write`].)
     pub async fn lock_usage(
         conn: &mut AsyncPgConnection,
         path: &[i64],
@@ -539,23 +582,58 @@ impl Instance {
             .await
     }
 
-    /// The same rows read without locking: the tenant page's and the dashboard's bars,
-    /// and an instance write's limit check (whose trigger already holds them).
+    /// The same rows read without locking: the tenant page's and the dashboard's bars.
     pub async fn usage(
         conn: &mut AsyncPgConnection,
         path: &[i64],
     ) -> QueryResult<Vec<TenantUsage>> {
-        diesel::sql_query(USAGE_SELECT)
+        crate::db::prepared::prepared(USAGE_SELECT)
             .bind::<diesel::sql_types::Array<diesel::sql_types::BigInt>, _>(path.to_vec())
             .load(conn)
             .await
+    }
+
+    /// An instance write's check, right after the write (whose trigger holds the
+    /// path's totals rows to the commit): the rows of [`Instance::usage`] for the
+    /// path of the tenant `tenant_id` (locked by the caller: it cannot move), and
+    /// what `owner` (locked before the write by [`Instance::lock_owner`]) owns now,
+    /// in one statement. Its snapshot is taken after the owner's lock was granted, so
+    /// the sums hold every instance of theirs committed before, and this one. It may
+    /// be pipelined right behind the write (PostgreSQL runs them in the order sent).
+    pub async fn usage_after_write(
+        mut conn: &AsyncPgConnection,
+        tenant_id: i64,
+        owner: Option<i64>,
+    ) -> QueryResult<UsageAfterWrite> {
+        #[derive(QueryableByName)]
+        struct Row {
+            #[diesel(embed)]
+            usage: TenantUsage,
+            #[diesel(sql_type = BigInt)]
+            owner_storage_gb: i64,
+            #[diesel(sql_type = BigInt)]
+            owner_memory_gb: i64,
+        }
+        let rows: Vec<Row> = crate::db::prepared::prepared(USAGE_WITH_OWNER_SELECT)
+            .bind::<BigInt, _>(tenant_id)
+            .bind::<Nullable<BigInt>, _>(owner)
+            .load(&mut conn)
+            .await?;
+        let owner = match rows.as_slice() {
+            [row, ..] => (row.owner_storage_gb, row.owner_memory_gb),
+            [] => (0, 0),
+        };
+        Ok(UsageAfterWrite {
+            path: rows.into_iter().map(|r| r.usage).collect(),
+            owner,
+        })
     }
 
     /// The user `user_id` locked FOR NO KEY UPDATE (after the path's locks) so that
     /// two instances of one owner are checked one after the other, with their home
     /// tenant and limits. `None`: no such user.
     pub async fn lock_owner(
-        conn: &mut AsyncPgConnection,
+        mut conn: &AsyncPgConnection,
         user_id: i64,
     ) -> QueryResult<Option<LockedOwner>> {
         let user: Option<(i64, String, Option<i32>, Option<i32>)> = users::table
@@ -567,7 +645,7 @@ impl Instance {
                 users::memory_limit_gb,
             ))
             .for_no_key_update()
-            .first(conn)
+            .first(&mut conn)
             .await
             .optional()?;
         Ok(user.map(

@@ -33,6 +33,84 @@ pub struct SubtreeCounts {
 /// holds or waits for one, so the delete waits only for the changes in flight.
 pub const DELETE_GUARD: i32 = 0x7464_656c; // "tdel"
 
+/// The path of the tenant `$1` as an array expression: `(SELECT p.path FROM
+/// tenant_paths p WHERE p.tenant_id = $1)::bigint[]`. A statement over a path
+/// named by its tenant's id rather than passed as an array keeps one plan for
+/// every depth: with the array as a parameter PostgreSQL plans it again on every
+/// call, each depth's plan being cheaper than a generic one (docs/PERFORMANCE.md,
+/// session 17).
+fn push_path_of<'b>(
+    tenant_id: &'b i64,
+    out: &mut diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+) -> QueryResult<()> {
+    out.push_sql("(SELECT p.path FROM tenant_paths p WHERE p.tenant_id = ");
+    out.push_bind_param::<diesel::sql_types::BigInt, i64>(tenant_id)?;
+    out.push_sql(")::bigint[]");
+    Ok(())
+}
+
+/// A boolean SQL expression of a tenant's id written by `walk`, for a statement's
+/// `WHERE` (no columns of its own: it stays cacheable).
+macro_rules! path_condition {
+    ($(#[$doc:meta])* $name:ident, |$id:ident, $out:ident| $walk:block) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, diesel::query_builder::QueryId)]
+        struct $name(i64);
+
+        impl diesel::Expression for $name {
+            type SqlType = diesel::sql_types::Bool;
+        }
+
+        impl<QS> diesel::AppearsOnTable<QS> for $name {}
+
+        impl<GB> diesel::expression::ValidGrouping<GB> for $name {
+            type IsAggregate = diesel::expression::is_aggregate::Never;
+        }
+
+        impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for $name {
+            fn walk_ast<'b>(
+                &'b self,
+                mut $out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+            ) -> QueryResult<()> {
+                let $id = &self.0;
+                $walk
+            }
+        }
+    };
+}
+
+path_condition! {
+    /// Whether the delete guards of every tenant on the path of the tenant (as
+    /// [`Tenant::guard_change`]) were taken shared, with the transaction's lock
+    /// timeout set (`db::set_lock_timeout`) as a side effect: an uncorrelated
+    /// subquery, so that in a statement's `WHERE` it is evaluated once, before any
+    /// row is read or locked.
+    GuardsHeld, |id, out| {
+        use diesel::sql_types::{Integer, Text};
+        out.push_sql("(SELECT set_config('lock_timeout', ");
+        out.push_bind_param::<Text, str>(crate::db::transaction::LOCK_TIMEOUT)?;
+        out.push_sql(
+            ", true) IS NOT NULL AND \
+             coalesce(bool_and(pg_try_advisory_xact_lock_shared(",
+        );
+        out.push_bind_param::<Integer, i32>(&DELETE_GUARD)?;
+        out.push_sql(", (g & 2147483647)::int)), true) FROM unnest(");
+        push_path_of(id, &mut out)?;
+        out.push_sql(") AS g)");
+        Ok(())
+    }
+}
+
+path_condition! {
+    /// The `tenants` row is on the path of the tenant.
+    OnPathOf, |id, out| {
+        out.push_sql("tenants.id = ANY(");
+        push_path_of(id, &mut out)?;
+        out.push_sql(")");
+        Ok(())
+    }
+}
+
 impl Tenant {
     /// The tenants with these ids (any order; missing ids are left out).
     pub async fn find_many(conn: &mut AsyncPgConnection, ids: &[i64]) -> QueryResult<Vec<Tenant>> {
@@ -115,32 +193,6 @@ impl Tenant {
         Ok(held.held)
     }
 
-    /// `guard_change` and `set_lock_timeout` in one statement: the guards are tried
-    /// without waiting, so the bound set beside them comes in time for the locks
-    /// that follow.
-    pub async fn guard_change_bounded(
-        conn: &mut AsyncPgConnection,
-        ids: &[i64],
-    ) -> QueryResult<bool> {
-        use diesel::sql_types::{Array, BigInt, Bool, Integer, Text};
-        #[derive(QueryableByName)]
-        struct Held {
-            #[diesel(sql_type = Bool)]
-            held: bool,
-        }
-        let held: Held = diesel::sql_query(
-            "SELECT coalesce(bool_and(pg_try_advisory_xact_lock_shared($1, (id & 2147483647)::int)), \
-             true) AS held, set_config('lock_timeout', $3, true) AS lock_timeout \
-             FROM unnest($2::bigint[]) AS id",
-        )
-        .bind::<Integer, _>(DELETE_GUARD)
-        .bind::<Array<BigInt>, _>(ids)
-        .bind::<Text, _>(crate::db::transaction::LOCK_TIMEOUT)
-        .get_result(conn)
-        .await?;
-        Ok(held.held)
-    }
-
     /// Locks these tenants FOR KEY SHARE, top-down (by depth, then id): nobody can
     /// move or delete them (or lock them FOR UPDATE) until the transaction ends,
     /// while edits of counters and creates under them go on.
@@ -158,17 +210,26 @@ impl Tenant {
         Ok(locked.len())
     }
 
-    /// As `lock_key_share`, returning the locked rows as they are under the lock.
-    pub async fn lock_key_share_rows(
-        conn: &mut AsyncPgConnection,
-        ids: &[i64],
+    /// `guard_change`, `set_lock_timeout` and `lock_key_share` of the path of the
+    /// tenant `id` in one statement, returning the locked rows as they are under the
+    /// lock, top-down: the delete guards of the path are tried shared (without
+    /// waiting) and the lock timeout set first, as a one-time condition of the
+    /// statement, and only when every guard was taken are the rows locked. No row
+    /// back: a tenant on the path is being deleted (the root, on every path, is
+    /// never deleted), or the tenant is gone. A cached prepared statement with one
+    /// plan for every depth, which may be pipelined with what follows it on the
+    /// connection.
+    pub async fn lock_guarded_path(
+        mut conn: &AsyncPgConnection,
+        id: i64,
     ) -> QueryResult<Vec<Tenant>> {
         with_path()
-            .filter(tenants::id.eq_any(ids.to_vec()))
+            .filter(GuardsHeld(id))
+            .filter(OnPathOf(id))
             .order((array_length(tenant_paths::path, 1).asc(), tenants::id.asc()))
             .select(Tenant::as_select())
             .for_key_share()
-            .load(conn)
+            .load(&mut conn)
             .await
     }
 
