@@ -31,7 +31,7 @@ const TIGHT_ROOM: i64 = 2;
 /// The generous limits: current use plus far more than any run adds.
 const HEADROOM_GB: i64 = 10_000_000;
 const HEADROOM_INSTANCES: i64 = 1_000_000;
-const OWNER_LIMIT_GB: i32 = 1_000_000;
+const OWNER_LIMIT_GB: i64 = 1_000_000;
 /// What each instance asks for.
 const STORAGE_GB: i64 = 10;
 const MEMORY_GB: i64 = 2;

@@ -1735,6 +1735,49 @@ pub fn default_policy(path: &[i64], policies: &[PolicyFacts]) -> Option<PolicyFa
         .map(|e| e.policy)
 }
 
+/// May `p` choose or change the policy of a resolver or subnet of `tenant`? It takes
+/// Policies at least Read there (after the tenant's cap): whoever may not see the
+/// tenant's policies neither picks one nor learns their names from a picker. A
+/// change that keeps the item's policy needs nothing (`services::network`).
+pub fn may_choose_policy(p: &Principal, tenant: &Tenant) -> bool {
+    effective_level(p, tenant, Feature::Policies) >= Level::Read
+}
+
+/// Why `p` may not choose the policy of a resolver or subnet of `tenant`
+/// ([`may_choose_policy`]), if they may not: the tenant's role (cap) takes Policies
+/// away ("The tenant role Basic of Acme gives no access to policies"), or the user's
+/// own access there does not include them.
+pub fn policy_choice_refusal(p: &Principal, tenant: &Tenant) -> Option<String> {
+    let decision = decide(p, tenant, Feature::Policies);
+    if decision.level >= Level::Read {
+        None
+    } else if decision.cap.1 == Level::None {
+        Some(format!(
+            "The tenant role {} of {} gives no access to policies",
+            decision.cap.0, tenant.name
+        ))
+    } else {
+        Some(format!(
+            "Your access to {} does not include its policies",
+            tenant.name
+        ))
+    }
+}
+
+/// 403 unless `p` may choose the policy of a resolver or subnet of `tenant`
+/// (naming why not, [`policy_choice_refusal`]).
+pub fn require_policy_choice(p: &Principal, tenant: &Tenant) -> Result<(), AppError> {
+    match policy_choice_refusal(p, tenant) {
+        None => Ok(()),
+        Some(why) => Err(AppError::problem(
+            ProblemKind::Forbidden,
+            format!(
+                "{why}: the policy of its resolvers and subnets cannot be chosen or changed here."
+            ),
+        )),
+    }
+}
+
 /// May a resolver or subnet of the tenant at the end of `path` use `chosen`? It must
 /// be visible (else the same answer as a missing one: `Err(None)`), and no lock above
 /// may bind its kind to another policy (`Err(Some(lock))`).

@@ -542,8 +542,8 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         role_id -> Nullable<Int8>,
-        storage_limit_gb -> Nullable<Int4>,
-        memory_limit_gb -> Nullable<Int4>,
+        storage_limit_gb -> Nullable<Int8>,
+        memory_limit_gb -> Nullable<Int8>,
     }
 }
 

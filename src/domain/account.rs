@@ -109,34 +109,27 @@ impl Password {
     }
 }
 
-/// A per-user limit in GiB: a whole number from 0 to 1 000 000, or none.
+/// A per-user storage or memory limit in GB, or none: what a tenant's limit takes
+/// (`resources::parse_limit`: the same unit, the same cap, the same words), so that
+/// one limit never reads differently from another.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct GbLimit(Option<i32>);
+pub struct GbLimit(Option<i64>);
 
 impl GbLimit {
-    pub const MAX: i32 = 1_000_000;
+    /// The highest limit (`resources::MAX_LIMIT`), as the form's `max`.
+    pub const MAX: i64 = crate::domain::resources::MAX_LIMIT;
 
     /// Empty means "no limit".
     pub fn parse(input: &str) -> Result<Self, String> {
-        let s = input.trim();
-        if s.is_empty() {
-            return Ok(Self(None));
-        }
-        match s.parse::<i64>() {
-            Ok(n) if (0..=i64::from(Self::MAX)).contains(&n) => Ok(Self(i32::try_from(n).ok())),
-            _ => Err(format!(
-                "Enter a whole number of GiB from 0 to {}, or leave it empty for no limit.",
-                Self::MAX
-            )),
-        }
+        crate::domain::resources::parse_limit(input).map(Self)
     }
 
-    pub fn get(self) -> Option<i32> {
+    pub fn get(self) -> Option<i64> {
         self.0
     }
 
     /// A limit as stored (a change that leaves it as it is).
-    pub fn stored(limit: Option<i32>) -> Self {
+    pub fn stored(limit: Option<i64>) -> Self {
         Self(limit)
     }
 }
@@ -188,7 +181,16 @@ mod tests {
         assert_eq!(GbLimit::parse("").unwrap().get(), None);
         assert_eq!(GbLimit::parse(" 0 ").unwrap().get(), Some(0));
         assert_eq!(GbLimit::parse("1000000").unwrap().get(), Some(1_000_000));
-        for bad in ["-1", "1000001", "1.5", "ten", "99999999999999999999"] {
+        // A tenant's cap, and its words.
+        assert_eq!(
+            GbLimit::parse("1000000000000").unwrap().get(),
+            Some(GbLimit::MAX)
+        );
+        assert_eq!(
+            GbLimit::parse("1000000000001"),
+            crate::domain::resources::parse_limit("1000000000001").map(GbLimit)
+        );
+        for bad in ["-1", "1000000000001", "1.5", "ten", "99999999999999999999"] {
             assert!(GbLimit::parse(bad).is_err(), "{bad}");
         }
     }

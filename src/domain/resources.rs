@@ -114,11 +114,15 @@ pub fn parse_limit(raw: &str) -> Result<Option<i64>, String> {
         .and_then(|n| limit(Some(n)))
 }
 
-/// A limit as a number: none, or 0 to [`MAX_SIZE_GB`] × 1,000.
+/// The highest limit of any kind (a tenant's, a user's; storage and memory in GB,
+/// instances and users as counts): [`MAX_SIZE_GB`] × 1,000.
+pub const MAX_LIMIT: i64 = MAX_SIZE_GB * 1000;
+
+/// A limit as a number: none, or 0 to [`MAX_LIMIT`].
 pub fn limit(n: Option<i64>) -> Result<Option<i64>, String> {
     match n {
         Some(n) if n < 0 => Err("A limit cannot be negative.".into()),
-        Some(n) if n > MAX_SIZE_GB * 1000 => Err(format!("At most {}.", MAX_SIZE_GB * 1000)),
+        Some(n) if n > MAX_LIMIT => Err(format!("At most {MAX_LIMIT}.")),
         n => Ok(n),
     }
 }
@@ -298,18 +302,20 @@ pub fn below_use_warning(measure: Measure, used: i64, limit: i64) -> String {
 }
 
 /// What a limit set above one that covers it (an ancestor's, by `holder`) is
-/// told: "Storage limit 5000 GB is above Acme's 3000 GB: Acme's limit still
-/// applies."
+/// told: "Storage limit 5000 GB is above the 3000 GB of Acme: the limit of Acme
+/// still applies." (No possessive of a tenant's name.)
 pub fn above_parent_note(measure: Measure, limit: i64, above: i64, holder: &LimitHolder) -> String {
     let (whose, still) = match holder {
-        LimitHolder::Ancestor(Some(name)) => (format!("{name}'s"), format!("{name}'s limit")),
+        LimitHolder::Ancestor(Some(name)) => {
+            (format!(" of {name}"), format!("the limit of {name}"))
+        }
         _ => (
-            "the limit of a tenant above it,".to_string(),
+            " set for a tenant above it".to_string(),
             "that limit".to_string(),
         ),
     };
     format!(
-        "{} limit {} is above {whose} {}: {still} still applies.",
+        "{} limit {} is above the {}{whose}: {still} still applies.",
         measure.label(),
         amount_of(measure, limit),
         amount_of(measure, above)

@@ -45,6 +45,9 @@ pub struct CloudView {
     pub access: CloudAccess,
     /// The tenants it is assigned to that the user sees (id, name), for its owner.
     pub assigned: Vec<(i64, String)>,
+    /// How many tenants (below its owner) it is assigned to that the user does not
+    /// see, for its owner ([`Assignees`]).
+    pub assigned_hidden: i64,
 }
 
 impl CloudView {
@@ -56,6 +59,19 @@ impl CloudView {
 const NOT_SHARER: &str =
     "Only the root and tenants that may have sub-tenants share clouds: keep it private.";
 const NOT_ASSIGNED: &str = "Only an assigned cloud lists tenants.";
+const NO_ASSIGNEE: &str =
+    "Choose at least one tenant to assign the cloud to, or make it private or public.";
+
+/// An `assigned` cloud assigned to nobody (`assigned`: every tenant it would be
+/// assigned to) is refused on `assigned_tenant_ids`, unless that field is refused
+/// already: it would share with no one while saying it does.
+fn some_assignee(visibility: CloudVisibility, assigned: &[i64], errors: &mut FieldErrors) {
+    if visibility == CloudVisibility::Assigned && assigned.is_empty() {
+        errors
+            .entry("assigned_tenant_ids")
+            .or_insert_with(|| NO_ASSIGNEE.into());
+    }
+}
 
 /// Up to this many tenants below a cloud's owner, the cloud form lists them all as
 /// checkboxes; past it, it offers a search.
@@ -171,15 +187,47 @@ pub async fn page(
     Ok(Cloud::visible_page(conn, tenant, filter, order, offset, limit).await?)
 }
 
-/// The tenants each of `tenant`'s own clouds among `clouds` (a listed page) is
-/// assigned to that `p` sees (id, name; by id), by cloud id, in one statement: what
-/// the owner's view of one cloud lists ([`read`]); a shared cloud's are never told.
+/// Where one of a tenant's own assigned clouds is shared, as `p` may be told: the
+/// tenants below it that `p` sees (id, name; by id), and how many others (below it,
+/// unseen by `p`) — so that a cloud assigned only to tenants `p` cannot see never
+/// reads as assigned to nobody.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Assignees {
+    pub seen: Vec<(i64, String)>,
+    pub hidden: i64,
+}
+
+impl Assignees {
+    /// The assignments `(id, name, path)` of a cloud of `owner`, as `p` is told them.
+    fn of(
+        p: &Principal,
+        owner: i64,
+        rows: impl IntoIterator<Item = (i64, String, Vec<i64>)>,
+    ) -> Self {
+        let mut out = Assignees::default();
+        for (id, name, path) in rows {
+            if !below(owner, &path) {
+                continue;
+            }
+            if authz::can_see_path(p, &path) {
+                out.seen.push((id, name));
+            } else {
+                out.hidden += 1;
+            }
+        }
+        out
+    }
+}
+
+/// The [`Assignees`] of each of `tenant`'s own assigned clouds among `clouds` (a
+/// listed page), by cloud id, in one statement: what the owner's view of one cloud
+/// says ([`read`]); a shared cloud's are never told.
 pub async fn assigned_of(
     conn: &mut AsyncPgConnection,
     p: &Principal,
     tenant: &Tenant,
     clouds: &[SeenCloud],
-) -> Result<std::collections::HashMap<i64, Vec<(i64, String)>>, AppError> {
+) -> Result<std::collections::HashMap<i64, Assignees>, AppError> {
     let own: Vec<i64> = clouds
         .iter()
         .filter(|c| {
@@ -187,17 +235,18 @@ pub async fn assigned_of(
         })
         .map(|c| c.cloud.id)
         .collect();
-    let mut out: std::collections::HashMap<i64, Vec<(i64, String)>> =
+    let mut rows: std::collections::HashMap<i64, Vec<(i64, String, Vec<i64>)>> =
         std::collections::HashMap::new();
     if own.is_empty() {
-        return Ok(out);
+        return Ok(std::collections::HashMap::new());
     }
     for (cloud, id, name, path) in Cloud::assignments_of(conn, &own).await? {
-        if authz::can_see_path(p, &path) {
-            out.entry(cloud).or_default().push((id, name));
-        }
+        rows.entry(cloud).or_default().push((id, name, path));
     }
-    Ok(out)
+    Ok(rows
+        .into_iter()
+        .map(|(cloud, rows)| (cloud, Assignees::of(p, tenant.id, rows)))
+        .collect())
 }
 
 /// One cloud with how the tenant stands to it (Resources read; 404 unless seen).
@@ -210,20 +259,16 @@ pub async fn read(
     authz::require(p, tenant, Feature::Resources, Level::Read)?;
     let (seen, access) = find(conn, tenant, id).await?;
     // Only the owner is told where it is shared: the tenants still below it.
-    let assigned = if access == CloudAccess::Own {
-        Cloud::assignments(conn, id)
-            .await?
-            .into_iter()
-            .filter(|(_, _, path)| below(tenant.id, path) && authz::can_see_path(p, path))
-            .map(|(id, name, _)| (id, name))
-            .collect()
+    let assignees = if access == CloudAccess::Own {
+        Assignees::of(p, tenant.id, Cloud::assignments(conn, id).await?)
     } else {
-        Vec::new()
+        Assignees::default()
     };
     Ok(CloudView {
         seen,
         access,
-        assigned,
+        assigned: assignees.seen,
+        assigned_hidden: assignees.hidden,
     })
 }
 
@@ -354,6 +399,7 @@ pub async fn create(
         set_lock_timeout(conn).await?;
         let mut errors = field_errors(check_sharing(conn, p, tenant, &input).await)?;
         name_free(conn, tenant, &input, None, &mut errors).await?;
+        some_assignee(input.visibility, &input.assigned_tenant_ids, &mut errors);
         unread.merged(refused(errors))?;
         let cloud = Cloud::insert(conn, tenant.id, &fields(&input)).await?;
         Cloud::set_assignments(conn, cloud.id, &input.assigned_tenant_ids).await?;
@@ -384,7 +430,6 @@ pub async fn update(
         let mut errors = field_errors(check_sharing(conn, p, tenant, &input).await)?;
         let before = Cloud::lock_own(conn, tenant.id, id).await?;
         name_free(conn, tenant, &input, Some(id), &mut errors).await?;
-        unread.merged(refused(errors))?;
         let old: Vec<(i64, String, Vec<i64>)> = Cloud::assignments(conn, id).await?;
         // Tenants the cloud is assigned to that this user cannot see stay assigned:
         // the form could not show them, so it cannot mean to remove them. (Unless
@@ -399,6 +444,8 @@ pub async fn update(
             assigned.sort_unstable();
             assigned.dedup();
         }
+        some_assignee(input.visibility, &assigned, &mut errors);
+        unread.merged(refused(errors))?;
         let old_ids: Vec<i64> = old.iter().map(|o| o.0).collect();
         // Nothing changes (an empty PATCH): nothing written, `updated_at` kept.
         if snapshot(&before, &old_ids) == snapshot_of(&before, &input, &assigned) {

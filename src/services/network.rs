@@ -110,21 +110,58 @@ fn resolver_gone(e: DbError) -> AppError {
     }
 }
 
+/// The policy a resolver's or subnet's input gives it: the one it has (a form
+/// without the picker, a PATCH without `policy_id`; a new one: none), or the one
+/// named (`None`: none, its tenant's effective policy applies). Naming another than
+/// it has is choosing one: Policies read on the tenant (403,
+/// `authz::require_policy_choice`), then `policies::check_choice`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PolicyPick {
+    Keep,
+    Set(Option<i64>),
+}
+
+impl PolicyPick {
+    /// The policy id the item ends with, `kept` being the one it has.
+    fn resolve(self, kept: Option<i64>) -> Option<i64> {
+        match self {
+            PolicyPick::Keep => kept,
+            PolicyPick::Set(id) => id,
+        }
+    }
+}
+
+/// The item's policy as `pick` leaves it (`kept`: what it has), once the user may
+/// choose it: a change needs Policies read on the tenant (403 before anything else
+/// is checked). Which policy it may be is `policies::check_choice`'s (field errors).
+fn picked(
+    p: &Principal,
+    tenant: &Tenant,
+    pick: PolicyPick,
+    kept: Option<i64>,
+) -> Result<Option<i64>, AppError> {
+    let chosen = pick.resolve(kept);
+    if chosen != kept {
+        authz::require_policy_choice(p, tenant)?;
+    }
+    Ok(chosen)
+}
+
 // ---------------------------------------------------------------- resolvers
 
 /// A resolver's fields: a name (`TenantName`'s rules), an IP address, the policy
-/// it applies (`None`: its tenant's effective policy; `policies::check_choice`).
+/// it applies ([`PolicyPick`]).
 #[derive(Clone, Debug)]
 pub struct ResolverInput {
     pub name: TenantName,
     pub address: std::net::IpAddr,
-    pub policy_id: Option<i64>,
+    pub policy: PolicyPick,
 }
 
 impl ResolverInput {
     /// The fields, with a stand-in and its error for each that cannot be read
     /// (`services::draft`).
-    pub fn parse(name: &str, address: &str, policy_id: Option<i64>) -> Draft<Self> {
+    pub fn parse(name: &str, address: &str, policy: PolicyPick) -> Draft<Self> {
         let mut errors = FieldErrors::new();
         let name = TenantName::parse(name).unwrap_or_else(|e| {
             errors.insert("name", e);
@@ -137,16 +174,17 @@ impl ResolverInput {
         let input = ResolverInput {
             name,
             address,
-            policy_id,
+            policy,
         };
         Draft::new(input, errors)
     }
 
-    fn fields(&self) -> ResolverFields {
+    /// The fields to write, `kept` being the resolver's policy now (none for a new one).
+    fn fields(&self, kept: Option<i64>) -> ResolverFields {
         ResolverFields {
             name: self.name.as_str().to_string(),
             address: IpNet::from(self.address),
-            policy_id: self.policy_id,
+            policy_id: self.policy.resolve(kept),
         }
     }
 }
@@ -160,16 +198,17 @@ fn resolver_json(r: &Resolver) -> serde_json::Value {
 
 async fn check_resolver_input(
     conn: &mut AsyncPgConnection,
-    tenant: &Tenant,
+    c: &Change<'_>,
     input: &ResolverInput,
     except: Option<i64>,
     kept_policy: Option<i64>,
 ) -> Result<(), AppError> {
+    let policy = picked(c.p, c.tenant, input.policy, kept_policy)?;
     let mut errors = FieldErrors::new();
-    if Resolver::name_taken(conn, tenant.id, input.name.as_str(), except).await? {
+    if Resolver::name_taken(conn, c.tenant.id, input.name.as_str(), except).await? {
         errors.insert("name", RESOLVER_TAKEN.into());
     }
-    check_choice(conn, tenant, input.policy_id, kept_policy, &mut errors).await?;
+    check_choice(conn, c.tenant, policy, kept_policy, &mut errors).await?;
     refuse(errors)
 }
 
@@ -190,8 +229,8 @@ pub async fn create_resolver(
 ) -> Result<Resolver, AppError> {
     run(c, conn, Action::ResolverCreate, async |conn| {
         let (input, unread) = input.into().open()?;
-        unread.merged(check_resolver_input(conn, c.tenant, &input, None, None).await)?;
-        let r = Resolver::insert(conn, c.tenant.id, &input.fields(), c.now)
+        unread.merged(check_resolver_input(conn, c, &input, None, None).await)?;
+        let r = Resolver::insert(conn, c.tenant.id, &input.fields(None), c.now)
             .await
             .map_err(resolver_name_taken)?;
         let after = resolver_json(&r);
@@ -211,12 +250,13 @@ pub async fn update_resolver(
     run_as(c, conn, Action::ResolverUpdate, async |conn| {
         let old = Resolver::lock(conn, c.tenant.id, id).await?;
         let (input, unread) = input.into().open()?;
-        let checked = check_resolver_input(conn, c.tenant, &input, Some(id), old.policy_id).await;
+        let checked = check_resolver_input(conn, c, &input, Some(id), old.policy_id).await;
         unread.merged(checked)?;
-        if input.fields() == ResolverFields::from(&old) {
+        let fields = input.fields(old.policy_id);
+        if fields == ResolverFields::from(&old) {
             return Ok((old, None));
         }
-        let r = Resolver::update(conn, c.tenant.id, id, &input.fields(), c.now)
+        let r = Resolver::update(conn, c.tenant.id, id, &fields, c.now)
             .await
             .map_err(resolver_name_taken)?;
         let audit = Audit::changed(&resolver_json(&old), &resolver_json(&r), &["resolver_id"]);
@@ -460,12 +500,12 @@ pub async fn delete_device(
 pub struct SubnetInput {
     pub cidr: IpNet,
     pub resolver_id: i64,
-    pub policy_id: Option<i64>,
+    pub policy: PolicyPick,
 }
 
 impl SubnetInput {
     /// `resolver_id` None: none chosen (a field error).
-    pub fn parse(cidr: &str, resolver_id: Option<i64>, policy_id: Option<i64>) -> Draft<Self> {
+    pub fn parse(cidr: &str, resolver_id: Option<i64>, policy: PolicyPick) -> Draft<Self> {
         let mut errors = FieldErrors::new();
         let cidr = parse_network(cidr).unwrap_or_else(|e| {
             errors.insert("cidr", e);
@@ -478,16 +518,17 @@ impl SubnetInput {
         let input = SubnetInput {
             cidr,
             resolver_id,
-            policy_id,
+            policy,
         };
         Draft::new(input, errors)
     }
 
-    fn fields(&self) -> SubnetFields {
+    /// The fields to write, `kept` being the subnet's policy now (none for a new one).
+    fn fields(&self, kept: Option<i64>) -> SubnetFields {
         SubnetFields {
             cidr: self.cidr,
             resolver_id: self.resolver_id,
-            policy_id: self.policy_id,
+            policy_id: self.policy.resolve(kept),
         }
     }
 }
@@ -509,14 +550,16 @@ fn overlaps(cidr: &IpNet, other: &Subnet) -> String {
 
 async fn check_subnet_input(
     conn: &mut AsyncPgConnection,
-    tenant: &Tenant,
+    c: &Change<'_>,
     input: &SubnetInput,
     except: Option<i64>,
     kept_policy: Option<i64>,
 ) -> Result<(), AppError> {
+    let tenant = c.tenant;
+    let policy = picked(c.p, tenant, input.policy, kept_policy)?;
     let mut errors = FieldErrors::new();
     check_resolver(conn, tenant.id, input.resolver_id, &mut errors).await?;
-    check_choice(conn, tenant, input.policy_id, kept_policy, &mut errors).await?;
+    check_choice(conn, tenant, policy, kept_policy, &mut errors).await?;
     if let Some(other) = Subnet::overlapping(conn, tenant.id, input.cidr, except).await? {
         errors.insert("cidr", overlaps(&input.cidr, &other));
     }
@@ -553,8 +596,8 @@ pub async fn create_subnet(
 ) -> Result<Subnet, AppError> {
     run(c, conn, Action::SubnetCreate, async |conn| {
         let (input, unread) = input.into().open()?;
-        unread.merged(check_subnet_input(conn, c.tenant, &input, None, None).await)?;
-        let fields = input.fields();
+        unread.merged(check_subnet_input(conn, c, &input, None, None).await)?;
+        let fields = input.fields(None);
         // In a savepoint: after a refusal the transaction goes on to name the subnet.
         let inserted = in_transaction(conn, async |conn| {
             Subnet::insert(conn, c.tenant.id, &fields, c.now).await
@@ -580,9 +623,9 @@ pub async fn update_subnet(
     run_as(c, conn, Action::SubnetUpdate, async |conn| {
         let old = Subnet::find(conn, c.tenant.id, id).await?;
         let (input, unread) = input.into().open()?;
-        let checked = check_subnet_input(conn, c.tenant, &input, Some(id), old.policy_id).await;
+        let checked = check_subnet_input(conn, c, &input, Some(id), old.policy_id).await;
         unread.merged(checked)?;
-        let fields = input.fields();
+        let fields = input.fields(old.policy_id);
         if fields == SubnetFields::from(&old) {
             return Ok((old, None));
         }
@@ -641,7 +684,7 @@ mod tests {
 
     #[test]
     fn inputs_report_every_field_error_at_once() {
-        let e = SubnetInput::parse("10.0.0.5/24", None, None)
+        let e = SubnetInput::parse("10.0.0.5/24", None, PolicyPick::Keep)
             .into_result()
             .unwrap_err();
         assert_eq!(
@@ -653,11 +696,11 @@ mod tests {
             .into_result()
             .unwrap_err();
         assert!(e.contains_key("name") && e.contains_key("identifier"));
-        let e = ResolverInput::parse("dns", "10.0.0.0/8", None)
+        let e = ResolverInput::parse("dns", "10.0.0.0/8", PolicyPick::Keep)
             .into_result()
             .unwrap_err();
         assert!(e.contains_key("address"));
-        assert!(ResolverInput::parse("dns", "192.0.2.53", None)
+        assert!(ResolverInput::parse("dns", "192.0.2.53", PolicyPick::Keep)
             .into_result()
             .is_ok());
     }

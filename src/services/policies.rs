@@ -595,7 +595,9 @@ pub async fn delete(
         let (seen, access) = find(conn, c.tenant, id).await?;
         authz::require_own_policy(access, &seen.owner_name)?;
         let p = Policy::lock(conn, c.tenant.id, id).await?;
-        let cleared = Policy::choices_of(conn, id, &p.name).await?;
+        // Cleared first, `updated_at` set as every clearing sets it (the keys'
+        // `ON DELETE SET NULL` would leave it).
+        let cleared = Policy::clear_choices_of(conn, id, &p.name, c.now).await?;
         Policy::delete(conn, c.tenant.id, id).await?;
         record_cleared(conn, c, &p, Cause::Deleted, &cleared).await?;
         let audit = Audit {
@@ -626,7 +628,8 @@ pub async fn create_override(
         // and then clears it, or commits first and is seen here.
         Policy::share_lock(conn, of).await?;
         let inherited = overridable(conn, c.tenant, of).await?;
-        overridden_already(conn, c.tenant, &inherited.policy).await?;
+        // The input before the conflict (422 before 409): a request that could never
+        // succeed is told what is wrong with it, not that another override is there.
         let input = input.map_err(AppError::Validation)?;
         if input.kind != inherited.policy.kind {
             return Err(AppError::field(
@@ -634,10 +637,11 @@ pub async fn create_override(
                 format!("An override keeps the kind of {}.", inherited.policy.name),
             ));
         }
-        // Two overrides of one policy at once: the one that commits first may make
-        // the other's name taken (the default name is the same), but the answer is
-        // the second override's 409, as when they come one after the other. So the
-        // override is looked for again after the name check and after a unique
+        // One override there already (409): its default name is this one's, so it
+        // is looked for after the name check (whose error it outranks) — and two
+        // overrides of one policy at once: the one that commits first may make the
+        // other's name taken, but the answer is the second override's 409, as when
+        // they come one after the other. So it is looked for again after a unique
         // violation (the insert in a savepoint, to ask on).
         let name_free = check_name(conn, c.tenant.id, &input, None).await;
         overridden_already(conn, c.tenant, &inherited.policy).await?;

@@ -80,12 +80,15 @@ async fn object_ids(
 /// A mapping's error for a value that is not one of `target`'s applications
 /// (another tenant's, a made-up number): the form and the API say the same.
 pub fn not_targets_application(target: &Tenant) -> String {
-    format!("Choose one of {}'s applications, or none.", target.name)
+    format!(
+        "Choose one of the applications of {}, or none.",
+        target.name
+    )
 }
 
 /// [`not_targets_application`] for domains.
 pub fn not_targets_domain(target: &Tenant) -> String {
-    format!("Choose one of {}'s domains, or none.", target.name)
+    format!("Choose one of the domains of {}, or none.", target.name)
 }
 
 /// The field of [`unknown_sources`]: no form shows a field for an id the source
@@ -168,7 +171,7 @@ pub async fn check_mappings(
                     .entry(field_name(format!("map_domain_{domain}")))
                     .or_insert_with(|| {
                         format!(
-                            "{name} belongs to {bound}, but rules with this domain are bound to an application mapped to {to_app}: choose one of {to_app}'s domains or none, or map that application to {bound}."
+                            "{name} belongs to {bound}, but rules with this domain are bound to an application mapped to {to_app}: choose one of the domains of {to_app} or none, or map that application to {bound}."
                         )
                     });
             }

@@ -127,6 +127,41 @@ pub fn page_param(raw: &str) -> Result<i64, AppError> {
     count_param("page", raw, 1, PAGE_MAX)
 }
 
+/// One page of a list as shown: its rows, how many rows the list has, the page's
+/// number and how many pages there are.
+#[derive(Clone, Debug)]
+pub struct Paged<R> {
+    pub rows: Vec<R>,
+    pub total: i64,
+    pub page_no: i64,
+    pub pages: i64,
+}
+
+/// The page `page` (the raw parameter: [`page_param`], 400 for one no link sends)
+/// of a list of `per_page` rows a page, `load(n)` giving page `n`'s rows and the
+/// list's total. A page past the end (an old link, a list that has fewer rows now)
+/// shows the last page, numbered as such, as its links do — never "21 policies"
+/// over an empty table. Every console list pages this way (the Tenants list too).
+pub async fn paged<R>(
+    page: &str,
+    per_page: i64,
+    mut load: impl AsyncFnMut(i64) -> Result<(i64, Vec<R>), AppError>,
+) -> Result<Paged<R>, AppError> {
+    let pages = |total: i64| ((total + per_page - 1) / per_page).max(1);
+    let mut page_no = page_param(page)?;
+    let (mut total, mut rows) = load(page_no).await?;
+    if page_no > pages(total) {
+        page_no = pages(total);
+        (total, rows) = load(page_no).await?;
+    }
+    Ok(Paged {
+        rows,
+        total,
+        page_no,
+        pages: pages(total),
+    })
+}
+
 /// A whole-number parameter of a list (`page`, `per_page`): `default` when empty,
 /// else a number from 1 to `max`, or the 400 saying so (the API's words for `limit`).
 pub fn count_param(name: &str, raw: &str, default: i64, max: i64) -> Result<i64, AppError> {

@@ -23,7 +23,9 @@ use crate::services::policies::{
 };
 use crate::web::confirm::{Confirm, Question};
 use crate::web::extract::Query;
-use crate::web::form::{field_errors, given_twice, one_of, read_form, with_checkbox, NoParams};
+use crate::web::form::{
+    field_errors, given_twice, one_of, paged, read_form, with_checkbox, NoParams,
+};
 use crate::web::owned::{
     can_change, confirmed, page_or_fragment, readable, status, tenant_page, writable, Policies,
 };
@@ -57,9 +59,10 @@ fn list(tenant: &Tenant) -> String {
     tenant_page(tenant, LIST)
 }
 
-/// The list's query string: the page.
+/// The list's query string: the page (others are ignored, as on every console
+/// list: a link from a mail may carry `utm_source`).
 #[derive(Clone, Debug, Default, serde::Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct ListParams {
     pub page: String,
 }
@@ -125,18 +128,20 @@ async fn index(
     params: Query<ListParams>,
 ) -> Result<HttpResponse, AppError> {
     let params = params.into_inner();
-    let page_no = params.page.trim().parse().unwrap_or(1).clamp(1, 1_000_000);
     let mut conn = state.pool.get().await?;
     let tenant = readable::<Policies>(&user, &mut conn, &path).await?;
-    let (total, rows) = Policy::visible_page(&mut conn, &tenant.path, page_no, PER_PAGE).await?;
+    let shown = paged(&params.page, PER_PAGE, async |n| {
+        Ok(Policy::visible_page(&mut conn, &tenant.path, n, PER_PAGE).await?)
+    })
+    .await?;
     let overruled = service::overruled_in(&mut conn, &tenant).await?;
     let page = IndexPage {
         overruled,
         page: PageCtx::new(&user, &mut conn, "policies").await?,
-        total,
-        page_no,
-        pages: ((total + PER_PAGE - 1) / PER_PAGE).max(1),
-        rows,
+        total: shown.total,
+        page_no: shown.page_no,
+        pages: shown.pages,
+        rows: shown.rows,
         can_change: can_change::<Policies>(&user, &tenant),
         tenant,
     };

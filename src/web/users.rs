@@ -122,7 +122,7 @@ fn text(v: &Option<String>) -> &str {
 }
 
 /// A limit as its field shows it: empty for none.
-fn limit_text(limit: Option<i32>) -> String {
+fn limit_text(limit: Option<i64>) -> String {
     limit.map(|n| n.to_string()).unwrap_or_default()
 }
 
@@ -236,7 +236,7 @@ impl UserForm {
         stored: Option<&User>,
         errors: &mut FieldErrors,
     ) -> UserSettings {
-        let mut limit = |field: &'static str, sent: &Option<String>, kept: Option<i32>| {
+        let mut limit = |field: &'static str, sent: &Option<String>, kept: Option<i64>| {
             let raw = sent.as_deref().unwrap_or_default();
             match sent {
                 Some(_) => GbLimit::parse(raw).unwrap_or_else(|e| {
@@ -888,7 +888,7 @@ mod tests {
         let local = stored(UserSource::Local);
         let bad = UserForm {
             username: Some("no spaces".into()),
-            storage_limit_gb: Some("1000001".into()),
+            storage_limit_gb: Some("1000000000001".into()),
             ..UserForm::from_user(&local)
         };
         let errors = bad.to_change(&local, None).into_result().unwrap_err();

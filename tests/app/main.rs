@@ -53,6 +53,7 @@ mod resources_attack;
 mod review13b;
 mod review13c;
 mod review13d;
+mod review1415;
 mod review14b;
 mod review14c;
 mod review14e;

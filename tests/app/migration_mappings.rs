@@ -72,11 +72,11 @@ async fn another_tenants_application_or_domain_is_refused_per_field() {
     let app_field = format!("map_application_{shop}");
     let dom_field = format!("map_domain_{dom}");
     assert!(
-        errors[app_field.as_str()].contains("globex's applications"),
+        errors[app_field.as_str()].contains("applications of Tenant globex"),
         "{errors:?}"
     );
     assert!(
-        errors[dom_field.as_str()].contains("globex's domains"),
+        errors[dom_field.as_str()].contains("domains of Tenant globex"),
         "{errors:?}"
     );
     assert_eq!(errors.len(), 2, "{errors:?}");

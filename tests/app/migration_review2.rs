@@ -433,7 +433,7 @@ async fn the_forms_mapping_errors_are_the_apis() {
     let app_error = v["errors"][&app_field].as_str().unwrap();
     assert_eq!(
         app_error,
-        "Choose one of Tenant globex's applications, or none."
+        "Choose one of the applications of Tenant globex, or none."
     );
     // (The API reports the unknown ids before the mapped ones.)
     assert_eq!(

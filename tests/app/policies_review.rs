@@ -365,8 +365,11 @@ async fn the_nav_the_tenant_page_and_the_forms_lead_to_the_policies() {
     let html = nora
         .get_html(&format!("/tenants/{}/subnets/new", t.a1.id))
         .await;
+    // Nor a policy to pick (review #15 L2): the form says why instead.
     assert!(
-        html.contains("<select id=\"policy_id\"") && !html.contains("id=\"policy-links\""),
+        !html.contains("<select id=\"policy_id\"")
+            && !html.contains("id=\"policy-links\"")
+            && html.contains("Your access to Tenant a1 does not include its policies"),
         "{html}"
     );
 }
@@ -582,8 +585,11 @@ async fn repeated_fields_and_unknown_parameters_are_refused() {
         3,
         "the refused forms wrote nothing: {got}"
     );
+    // The list ignores an unknown parameter, as every console list does (review
+    // #15 L3); the other pages take none.
+    let r = app.get(&format!("/tenants/{}/policies?x=1", t.a1.id)).await;
+    assert_eq!(status(&r), 200);
     for page in [
-        format!("/tenants/{}/policies?x=1", t.a1.id),
         format!("/tenants/{}/policies/new?x=1", t.a1.id),
         format!("/tenants/{}/policies/effective?x=1", t.a1.id),
         format!("/tenants/{}/policies/overrides?x=1", t.a1.id),

@@ -640,7 +640,7 @@ async fn the_forms_default_is_the_effective_policy_and_none_names_it() {
         );
         assert!(
             select.contains(
-                "<option value=\"\">(none: Tenant a1&#39;s effective policies apply — \
+                "<option value=\"\">(none: the effective policies of Tenant a1 apply — \
                  Acme threshold, A1 deny)</option>"
             ),
             "{select}"

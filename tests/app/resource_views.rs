@@ -269,8 +269,10 @@ async fn the_clouds_page_filters_pages_and_names_bad_parameters() {
         aws.contains("30 clouds.") && !aws.contains("Page 1 of"),
         "{aws}"
     );
+    // An unknown parameter is ignored, as on every console list (review #14 L4).
+    let tagged = page("utm_source=mail&provider=aws").await;
+    assert!(tagged.contains("30 clouds."), "{tagged}");
     for (query, name) in [
-        ("bogus=1", "bogus"),
         ("provider=ibm", "provider"),
         ("visibility=secret", "visibility"),
         ("owner=them", "owner"),

@@ -685,14 +685,15 @@ async fn an_instance_whose_cloud_is_no_longer_seen_stays_but_cannot_grow_there()
     )
     .await;
 
-    // 3. The assignment removed (the cloud stays assigned, to nobody).
+    // 3. The assignment taken from a1 (given to a1x: an assigned cloud is assigned
+    // to some tenant, review #14 L2).
     let unassigned = vm(&f.api, &t.a1, "unassigned", f.ids["acme-a1"], 10, 2).await;
     let a1_only = f.ids["acme-a1"];
     change_cloud(
         &f,
         &t.acme,
         a1_only,
-        json!({"assigned_tenant_ids": [], "name": "secret-unassigned"}),
+        json!({"assigned_tenant_ids": [t.a1x.id], "name": "secret-unassigned"}),
     )
     .await;
     assert_kept_but_unavailable(

@@ -13,7 +13,7 @@ async fn one(app: &TestApp, sql: &str) -> i64 {
     db(app).await.query_one(sql, &[]).await.unwrap().get(0)
 }
 
-async fn set_user_limits(app: &TestApp, u: &User, storage: Option<i32>, memory: Option<i32>) {
+async fn set_user_limits(app: &TestApp, u: &User, storage: Option<i64>, memory: Option<i64>) {
     db(app)
         .await
         .execute(
@@ -24,7 +24,7 @@ async fn set_user_limits(app: &TestApp, u: &User, storage: Option<i32>, memory: 
         .unwrap();
 }
 
-async fn user_limits(app: &TestApp, u: &User) -> (Option<i32>, Option<i32>) {
+async fn user_limits(app: &TestApp, u: &User) -> (Option<i64>, Option<i64>) {
     let row = db(app)
         .await
         .query_one(

@@ -11,7 +11,7 @@ use tenantry::db::models::Tenant;
 use tenantry::domain::{Level, Permissions};
 
 /// A role for users of `tenant`, its id as the form sends it.
-async fn role_of(app: &TestApp, tenant: &Tenant) -> String {
+pub(crate) async fn role_of(app: &TestApp, tenant: &Tenant) -> String {
     UserRole::insert(
         &mut *app.conn().await,
         tenant.id,
@@ -25,7 +25,7 @@ async fn role_of(app: &TestApp, tenant: &Tenant) -> String {
     .to_string()
 }
 
-fn user_fields<'a>(username: &'a str, role_id: &'a str) -> Vec<(&'a str, &'a str)> {
+pub(crate) fn user_fields<'a>(username: &'a str, role_id: &'a str) -> Vec<(&'a str, &'a str)> {
     vec![
         ("username", username),
         ("email", "someone@example.com"),

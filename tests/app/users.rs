@@ -337,7 +337,7 @@ async fn invalid_input_is_422_with_field_errors_and_creates_nothing() {
         .post_form(&path, &{
             let mut f = new_user("dave", "dave@example.com", PASSWORD, &rid);
             f.retain(|(k, _)| *k != "memory_limit_gb");
-            f.push(("memory_limit_gb", "1000001"));
+            f.push(("memory_limit_gb", "1000000000001"));
             f
         })
         .await;

@@ -1493,6 +1493,16 @@ fn model_reaches(g: &Grant, tenant: &Tenant) -> bool {
 /// and every grant on the tenant or, with sub-tenant scope, on an ancestor; then
 /// the tenant's cap (none on the root).
 fn model_level(p: &Principal, tenant: &Tenant, f: Feature) -> Level {
+    model_level_under(p, tenant, f, &caps())
+}
+
+/// [`model_level`] under these tenant roles (caps) by id.
+fn model_level_under(
+    p: &Principal,
+    tenant: &Tenant,
+    f: Feature,
+    caps: &std::collections::HashMap<i64, TenantRole>,
+) -> Level {
     let mut best = Level::None;
     if tenant.id == p.home.id {
         if let Some(r) = &p.role {
@@ -1510,7 +1520,7 @@ fn model_level(p: &Principal, tenant: &Tenant, f: Feature) -> Level {
     let cap = if tenant.id == ROOT {
         Full
     } else {
-        caps()[&tenant.tenant_role_id].permissions.get(f)
+        caps[&tenant.tenant_role_id].permissions.get(f)
     };
     best.min(cap)
 }
@@ -2384,6 +2394,63 @@ mod policies {
                     prop_assert_eq!(may_use_policy(&path, &policies, p).is_ok(), allowed);
                 }
             }
+        }
+    }
+}
+
+// ---------------------------------------------------------------- policy choice
+
+#[test]
+fn a_policy_is_chosen_with_policies_read_and_the_refusal_says_why_not() {
+    let mut owner = partner_owner();
+    assert!(may_choose_policy(&owner, &t(CHILD)));
+    assert_eq!(policy_choice_refusal(&owner, &t(CHILD)), None);
+    assert!(require_policy_choice(&owner, &t(CHILD)).is_ok());
+    // The child's tenant role takes Policies away: even its Owner picks none.
+    let capped = full_but(&[(Feature::Policies, Level::None)]);
+    if let Some(role) = owner.caps.get_mut(&1) {
+        role.permissions = capped;
+    }
+    assert!(!may_choose_policy(&owner, &t(CHILD)));
+    assert_eq!(
+        policy_choice_refusal(&owner, &t(CHILD)).as_deref(),
+        Some("The tenant role cap 1 of t3 gives no access to policies")
+    );
+    let refused = require_policy_choice(&owner, &t(CHILD)).unwrap_err();
+    assert_eq!(refused.problem_kind(), ProblemKind::Forbidden);
+    // A home role without Policies: the user's own access says no.
+    let user = with_role(
+        who(8, CHILD, &[]),
+        full_but(&[(Feature::Policies, Level::None)]),
+    );
+    assert_eq!(
+        policy_choice_refusal(&user, &t(CHILD)).as_deref(),
+        Some("Your access to t3 does not include its policies")
+    );
+    // Read is enough: a Viewer chooses nothing (Resources read), but the rule is
+    // about Policies alone.
+    assert!(may_choose_policy(&partner_viewer(), &t(CHILD)));
+}
+
+proptest! {
+    /// Against the plain model, under any cap on the partner's read-only child:
+    /// choosing a resolver's or subnet's policy takes Policies at least Read there,
+    /// and a refusal is given exactly when it may not.
+    #[test]
+    fn choosing_a_policy_follows_the_model(
+        p in arb_principal(1),
+        cap in arb_permissions(),
+    ) {
+        let mut p = p;
+        if let Some(role) = p.caps.get_mut(&3) {
+            role.permissions = cap;
+        }
+        for id in TREE {
+            let tenant = t(id);
+            let model = model_level_under(&p, &tenant, Feature::Policies, &p.caps) >= Read;
+            prop_assert_eq!(may_choose_policy(&p, &tenant), model, "tenant {}", id);
+            prop_assert_eq!(policy_choice_refusal(&p, &tenant).is_none(), model);
+            prop_assert_eq!(require_policy_choice(&p, &tenant).is_ok(), model);
         }
     }
 }

@@ -636,7 +636,7 @@ impl Instance {
         mut conn: &AsyncPgConnection,
         user_id: i64,
     ) -> QueryResult<Option<LockedOwner>> {
-        let user: Option<(i64, String, Option<i32>, Option<i32>)> = users::table
+        let user: Option<(i64, String, Option<i64>, Option<i64>)> = users::table
             .find(user_id)
             .select((
                 users::tenant_id,
@@ -653,8 +653,8 @@ impl Instance {
                 user_id,
                 tenant_id,
                 username,
-                storage_limit_gb: storage_limit.map(i64::from),
-                memory_limit_gb: memory_limit.map(i64::from),
+                storage_limit_gb: storage_limit,
+                memory_limit_gb: memory_limit,
             },
         ))
     }

@@ -105,6 +105,35 @@ impl ClearedChoice {
         }
         cleared
     }
+
+    /// What a delete of policy `id` (named `policy_name`) clears, from the
+    /// `(tenant_id, name)` of the resolvers, subnets and overrides that named it,
+    /// sorted by tenant, item and name.
+    fn of_delete(
+        id: i64,
+        policy_name: &str,
+        resolvers: Vec<(i64, String)>,
+        subnets: Vec<(i64, ipnet::IpNet)>,
+        overrides: Vec<(i64, String)>,
+    ) -> Vec<ClearedChoice> {
+        let subnets = subnets.into_iter().map(|(t, cidr)| (t, cidr.to_string()));
+        let mut cleared: Vec<ClearedChoice> = resolvers
+            .into_iter()
+            .map(|row| ("resolver", row))
+            .chain(subnets.map(|row| ("subnet", row)))
+            .chain(overrides.into_iter().map(|row| ("policy", row)))
+            .map(|(item, (tenant_id, name))| ClearedChoice {
+                tenant_id,
+                item: item.to_string(),
+                name,
+                policy_id: id,
+                policy_name: policy_name.to_string(),
+            })
+            .collect();
+        cleared
+            .sort_by(|a, b| (a.tenant_id, &a.item, &a.name).cmp(&(b.tenant_id, &b.item, &b.name)));
+        cleared
+    }
 }
 
 /// An override below a tenant, with the tenant it lives in (for the reader's rights),
@@ -481,44 +510,63 @@ impl Policy {
         id: i64,
         name: &str,
     ) -> QueryResult<Vec<ClearedChoice>> {
-        let choice = |item: &str| {
-            let (item, policy_name) = (item.to_string(), name.to_string());
-            move |(tenant_id, name): (i64, String)| ClearedChoice {
-                tenant_id,
-                item: item.clone(),
-                name,
-                policy_id: id,
-                policy_name: policy_name.clone(),
-            }
-        };
-        let mut cleared: Vec<ClearedChoice> = resolvers::table
+        let resolvers = resolvers::table
             .filter(resolvers::policy_id.eq(id))
             .select((resolvers::tenant_id, resolvers::name))
-            .load::<(i64, String)>(conn)
-            .await?
-            .into_iter()
-            .map(choice("resolver"))
-            .collect();
-        let subnets: Vec<(i64, ipnet::IpNet)> = subnets::table
+            .load(conn)
+            .await?;
+        let subnets = subnets::table
             .filter(subnets::policy_id.eq(id))
             .select((subnets::tenant_id, subnets::cidr))
             .load(conn)
             .await?;
-        cleared.extend(
-            subnets
-                .into_iter()
-                .map(|(t, cidr)| (t, cidr.to_string()))
-                .map(choice("subnet")),
-        );
-        let overrides: Vec<(i64, String)> = policies::table
+        let overrides = policies::table
             .filter(policies::overrides_id.eq(id))
             .select((policies::tenant_id, policies::name))
             .load(conn)
             .await?;
-        cleared.extend(overrides.into_iter().map(choice("policy")));
-        cleared
-            .sort_by(|a, b| (a.tenant_id, &a.item, &a.name).cmp(&(b.tenant_id, &b.item, &b.name)));
-        Ok(cleared)
+        Ok(ClearedChoice::of_delete(
+            id, name, resolvers, subnets, overrides,
+        ))
+    }
+
+    /// Clears what a delete of policy `id` would ([`Policy::choices_of`]) before it,
+    /// as every other clearing does: `updated_at` set to `now` on each resolver,
+    /// subnet and override changed (the keys' `ON DELETE SET NULL` would leave it).
+    /// What it cleared.
+    pub async fn clear_choices_of(
+        conn: &mut AsyncPgConnection,
+        id: i64,
+        name: &str,
+        now: DateTime<Utc>,
+    ) -> QueryResult<Vec<ClearedChoice>> {
+        let resolvers = diesel::update(resolvers::table.filter(resolvers::policy_id.eq(id)))
+            .set((
+                resolvers::policy_id.eq(None::<i64>),
+                resolvers::updated_at.eq(now),
+            ))
+            .returning((resolvers::tenant_id, resolvers::name))
+            .get_results(conn)
+            .await?;
+        let subnets = diesel::update(subnets::table.filter(subnets::policy_id.eq(id)))
+            .set((
+                subnets::policy_id.eq(None::<i64>),
+                subnets::updated_at.eq(now),
+            ))
+            .returning((subnets::tenant_id, subnets::cidr))
+            .get_results(conn)
+            .await?;
+        let overrides = diesel::update(policies::table.filter(policies::overrides_id.eq(id)))
+            .set((
+                policies::overrides_id.eq(None::<i64>),
+                policies::updated_at.eq(now),
+            ))
+            .returning((policies::tenant_id, policies::name))
+            .get_results(conn)
+            .await?;
+        Ok(ClearedChoice::of_delete(
+            id, name, resolvers, subnets, overrides,
+        ))
     }
 
     /// What [`Policy::clear_unseen`] would clear in the tenants `within` (the

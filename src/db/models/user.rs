@@ -26,8 +26,8 @@ pub struct User {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub role_id: Option<i64>,
-    pub storage_limit_gb: Option<i32>,
-    pub memory_limit_gb: Option<i32>,
+    pub storage_limit_gb: Option<i64>,
+    pub memory_limit_gb: Option<i64>,
 }
 
 #[derive(Clone, Debug)]
@@ -181,8 +181,8 @@ pub struct UserFields {
     /// A role of the user's own tenant; `None`: no rights there (visibility only).
     pub role_id: Option<i64>,
     pub enabled: bool,
-    pub storage_limit_gb: Option<i32>,
-    pub memory_limit_gb: Option<i32>,
+    pub storage_limit_gb: Option<i64>,
+    pub memory_limit_gb: Option<i64>,
 }
 
 impl UserFields {

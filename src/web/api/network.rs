@@ -4,7 +4,7 @@
 //! caller may not see and for another tenant's item.
 
 use super::owned::{
-    changed_found, created, is_null, listed_sorted, nullable_id, refuse_nulls, sent, shown,
+    changed_found, created, draft_refusing_nulls, is_null, listed_sorted, nullable_id, sent, shown,
     sorted_params,
 };
 use super::tenants::{integral_i64, integral_opt_i64, nullable};
@@ -12,7 +12,9 @@ use super::{json, parse_json};
 use crate::auth::ApiUser;
 use crate::db::models::network::{Device, Resolver, Subnet};
 use crate::domain::sorting::{DeviceSort, ResolverSort, SubnetSort};
-use crate::services::network::{self as service, DeviceInput, ResolverInput, SubnetInput};
+use crate::services::network::{
+    self as service, DeviceInput, PolicyPick, ResolverInput, SubnetInput,
+};
 use crate::web::extract::Query;
 use crate::web::owned::Resources;
 use crate::web::routes::{route, Route};
@@ -79,7 +81,8 @@ impl From<Resolver> for ResolverJson {
 /// unique in the tenant in any case) and one IPv4 or IPv6 address (no prefix
 /// length). `policy_id` (optional): a policy the tenant sees that no lock above
 /// forbids (422 on `policy_id` otherwise); `null` or left out: it follows the
-/// tenant's effective policy.
+/// tenant's effective policy. Choosing one takes Policies read in the tenant, after
+/// its tenant role's cap (else 403).
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResolverBody {
@@ -90,7 +93,9 @@ pub struct ResolverBody {
 }
 
 /// Changes to a resolver: only the fields sent change; `policy_id: null` removes
-/// the policy, any other field sent as `null` is a field error.
+/// the policy, any other field sent as `null` is a field error. Changing
+/// `policy_id` takes Policies read in the tenant (else 403); left out or sent as it
+/// is, it is kept.
 #[derive(Clone, Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResolverPatch {
@@ -195,7 +200,8 @@ impl From<Subnet> for SubnetJson {
 /// tenant's subnets (422 naming the one it overlaps), served by one of the
 /// tenant's resolvers. `policy_id` (optional): a policy the tenant sees that no lock
 /// above forbids (422 on `policy_id` otherwise); `null` or left out: it follows the
-/// tenant's effective policy.
+/// tenant's effective policy. Choosing one takes Policies read in the tenant, after
+/// its tenant role's cap (else 403).
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubnetBody {
@@ -207,7 +213,9 @@ pub struct SubnetBody {
 }
 
 /// Changes to a subnet: only the fields sent change; `policy_id: null` removes the
-/// policy, any other field sent as `null` is a field error.
+/// policy, any other field sent as `null` is a field error. Changing `policy_id`
+/// takes Policies read in the tenant (else 403); left out or sent as it is, it is
+/// kept.
 #[derive(Clone, Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubnetPatch {
@@ -310,7 +318,8 @@ pub async fn create_resolver(
         &body,
         "resolvers",
         async |conn, c, data: ResolverBody| {
-            let input = ResolverInput::parse(&data.name, &data.address, data.policy_id);
+            let input =
+                ResolverInput::parse(&data.name, &data.address, PolicyPick::Set(data.policy_id));
             let r = service::create_resolver(conn, c, input).await?;
             Ok((ResolverJson::from(r.clone()), r.id))
         },
@@ -354,13 +363,12 @@ pub async fn update_resolver(
         async |conn, c, old| {
             let data: ResolverPatch = parse_json(&req, &body)?;
             let address = old.address.addr().to_string();
-            let input = refuse_nulls(
+            let input = draft_refusing_nulls(
                 ResolverInput::parse(
                     sent(&data.name).unwrap_or(&old.name),
                     sent(&data.address).unwrap_or(&address),
-                    data.policy_id.unwrap_or(old.policy_id),
-                )
-                .into_result(),
+                    data.policy_id.map_or(PolicyPick::Keep, PolicyPick::Set),
+                ),
                 &[
                     ("name", is_null(&data.name)),
                     ("address", is_null(&data.address)),
@@ -495,13 +503,12 @@ pub async fn update_device(
         Device::find,
         async |conn, c, old| {
             let data: DevicePatch = parse_json(&req, &body)?;
-            let input = refuse_nulls(
+            let input = draft_refusing_nulls(
                 DeviceInput::parse(
                     sent(&data.name).unwrap_or(&old.name),
                     sent(&data.identifier).unwrap_or(&old.identifier),
                     Some(sent(&data.resolver_id).copied().unwrap_or(old.resolver_id)),
-                )
-                .into_result(),
+                ),
                 &[
                     ("name", is_null(&data.name)),
                     ("identifier", is_null(&data.identifier)),
@@ -594,7 +601,11 @@ pub async fn create_subnet(
         &body,
         "subnets",
         async |conn, c, data: SubnetBody| {
-            let input = SubnetInput::parse(&data.cidr, Some(data.resolver_id), data.policy_id);
+            let input = SubnetInput::parse(
+                &data.cidr,
+                Some(data.resolver_id),
+                PolicyPick::Set(data.policy_id),
+            );
             let s = service::create_subnet(conn, c, input).await?;
             Ok((SubnetJson::from(s.clone()), s.id))
         },
@@ -638,13 +649,12 @@ pub async fn update_subnet(
         async |conn, c, old| {
             let data: SubnetPatch = parse_json(&req, &body)?;
             let cidr = old.cidr.to_string();
-            let input = refuse_nulls(
+            let input = draft_refusing_nulls(
                 SubnetInput::parse(
                     sent(&data.cidr).unwrap_or(&cidr),
                     Some(sent(&data.resolver_id).copied().unwrap_or(old.resolver_id)),
-                    data.policy_id.unwrap_or(old.policy_id),
-                )
-                .into_result(),
+                    data.policy_id.map_or(PolicyPick::Keep, PolicyPick::Set),
+                ),
                 &[
                     ("cidr", is_null(&data.cidr)),
                     ("resolver_id", is_null(&data.resolver_id)),

@@ -16,6 +16,7 @@ use crate::db::models::Tenant;
 use crate::domain::sorting::{After, Order, SortDir, SortKey};
 use crate::error::{AppError, FieldErrors};
 use crate::services::change::Change;
+use crate::services::draft::Draft;
 use crate::web::form::parse_id;
 use crate::web::owned::Family;
 use crate::web::AppState;
@@ -65,17 +66,22 @@ pub(super) fn sent<T>(field: &Option<Option<T>>) -> Option<&T> {
     field.as_ref().and_then(Option::as_ref)
 }
 
+/// `NOT_NULL` at each field sent as `null` (`nulls`: field, whether null).
+fn null_errors(nulls: &[(&'static str, bool)]) -> FieldErrors {
+    nulls
+        .iter()
+        .filter(|(_, null)| *null)
+        .map(|(field, _)| (*field, NOT_NULL.to_string()))
+        .collect()
+}
+
 /// `parsed`, or its errors with `NOT_NULL` at each field sent as `null` (`nulls`:
 /// field, whether null): a PATCH with such a field changes nothing.
 pub(super) fn refuse_nulls<T>(
     parsed: Result<T, FieldErrors>,
     nulls: &[(&'static str, bool)],
 ) -> Result<T, FieldErrors> {
-    let mut errors: FieldErrors = nulls
-        .iter()
-        .filter(|(_, null)| *null)
-        .map(|(field, _)| (*field, NOT_NULL.to_string()))
-        .collect();
+    let mut errors = null_errors(nulls);
     if errors.is_empty() {
         return parsed;
     }
@@ -85,6 +91,13 @@ pub(super) fn refuse_nulls<T>(
         }
     }
     Err(errors)
+}
+
+/// [`refuse_nulls`] for a draft (`services::draft`): `NOT_NULL` at each field sent
+/// as `null` (winning over its conversion's error), the value kept to be checked
+/// as well, so that the operation reports its own field errors with them.
+pub(super) fn draft_refusing_nulls<T>(draft: Draft<T>, nulls: &[(&'static str, bool)]) -> Draft<T> {
+    draft.refusing(null_errors(nulls))
 }
 
 /// A cursor of `list` (a list inside one tenant), or 422 on `cursor` saying why

@@ -5,8 +5,8 @@
 //! owner). Lists page by `limit`/`cursor` into `{"items", "next_cursor"}`.
 
 use super::owned::{
-    changed, changed_found, created, is_null, item_id, listed_sorted, nullable_id, refuse_nulls,
-    sent, shown, sorted_params, Sorting,
+    changed, changed_found, created, draft_refusing_nulls, is_null, item_id, listed_sorted,
+    nullable_id, sent, shown, sorted_params, Sorting,
 };
 use super::tenants::{integral_i64, integral_opt_i64, nullable, path_tenant, query_limit};
 use super::{json, parse_json};
@@ -18,6 +18,7 @@ use crate::domain::sorting::{CloudSort, InstanceSort};
 use crate::domain::{Feature, Level, SearchText, TenantName};
 use crate::error::{AppError, FieldErrors};
 use crate::services::clouds::{self, CloudInput, CloudView};
+use crate::services::draft::Draft;
 use crate::services::instances::{self, InstanceInput};
 use crate::web::extract::Query;
 use crate::web::form::bad_param;
@@ -66,13 +67,19 @@ pub struct CloudJson {
     /// owner's view only: `null` on a cloud shared with the path's tenant, whose
     /// other receivers it is not told; empty for a private or public cloud).
     pub assigned_tenant_ids: Option<Vec<i64>>,
+    /// How many more tenants an assigned cloud is shared with that the caller does
+    /// not see (not listed in `assigned_tenant_ids`), so that a cloud assigned only
+    /// to such tenants never reads as assigned to nobody (its owner's view only:
+    /// `null` where `assigned_tenant_ids` is; 0 for a private or public cloud).
+    pub assigned_hidden_count: Option<i64>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
 impl CloudJson {
-    fn new(seen: SeenCloud, tenant_id: i64, assigned: Vec<i64>) -> Self {
+    fn new(seen: SeenCloud, tenant_id: i64, assigned: clouds::Assignees) -> Self {
         let shared = seen.cloud.tenant_id != tenant_id;
+        let ids = assigned.seen.iter().map(|(id, _)| *id).collect();
         CloudJson {
             id: seen.cloud.id,
             tenant_id: seen.cloud.tenant_id,
@@ -81,14 +88,18 @@ impl CloudJson {
             visibility: seen.cloud.visibility,
             shared,
             shared_by: shared.then_some(seen.owner_name),
-            assigned_tenant_ids: (!shared).then_some(assigned),
+            assigned_tenant_ids: (!shared).then_some(ids),
+            assigned_hidden_count: (!shared).then_some(assigned.hidden),
             created_at: seen.cloud.created_at,
             updated_at: seen.cloud.updated_at,
         }
     }
 
     fn of(view: CloudView, tenant_id: i64) -> Self {
-        let assigned = view.assigned.iter().map(|(id, _)| *id).collect();
+        let assigned = clouds::Assignees {
+            seen: view.assigned,
+            hidden: view.assigned_hidden,
+        };
         Self::new(view.seen, tenant_id, assigned)
     }
 }
@@ -130,19 +141,26 @@ pub struct CloudPatch {
     pub assigned_tenant_ids: Option<Option<Vec<i64>>>,
 }
 
+/// The service's input, with a stand-in name when it cannot be taken (its error
+/// reported with the service's own checks: `services::draft`).
 fn cloud_input(
     name: &str,
     provider: CloudProvider,
     visibility: CloudVisibility,
     assigned_tenant_ids: Vec<i64>,
-) -> Result<CloudInput, FieldErrors> {
-    let name = TenantName::parse(name).map_err(|e| FieldErrors::from([("name", e)]))?;
-    Ok(CloudInput {
+) -> Draft<CloudInput> {
+    let mut errors = FieldErrors::new();
+    let name = TenantName::parse(name).unwrap_or_else(|e| {
+        errors.insert("name", e);
+        TenantName::stand_in()
+    });
+    let input = CloudInput {
         name,
         provider,
         visibility,
         assigned_tenant_ids,
-    })
+    };
+    Draft::new(input, errors)
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
@@ -235,8 +253,10 @@ pub struct InstancePatch {
     pub status: Option<Option<InstanceStatus>>,
 }
 
-/// The service's input from the fields, each checked (all errors at once; no
-/// cloud: only an instance from before clouds existed has none).
+/// The service's input from the fields, each checked, with a stand-in for each
+/// field that cannot be taken (`services::draft`: the service's own checks — the
+/// cloud, the owner — are reported with these errors, all at once; no cloud: only
+/// an instance from before clouds existed has none).
 fn instance_input(
     name: &str,
     cloud_id: Option<i64>,
@@ -244,31 +264,33 @@ fn instance_input(
     storage_gb: i64,
     memory_gb: i64,
     status: InstanceStatus,
-) -> Result<InstanceInput, FieldErrors> {
+) -> Draft<InstanceInput> {
     let mut errors = FieldErrors::new();
-    let name = TenantName::parse(name)
-        .map_err(|e| errors.insert("name", e))
-        .ok();
-    let storage = size(storage_gb)
-        .map_err(|e| errors.insert("storage_gb", e))
-        .ok();
-    let memory = size(memory_gb)
-        .map_err(|e| errors.insert("memory_gb", e))
-        .ok();
-    if cloud_id.is_none() {
+    let name = TenantName::parse(name).unwrap_or_else(|e| {
+        errors.insert("name", e);
+        TenantName::stand_in()
+    });
+    let mut sized = |field: &'static str, raw: i64| {
+        size(raw).unwrap_or_else(|e| {
+            errors.insert(field, e);
+            0
+        })
+    };
+    let storage_gb = sized("storage_gb", storage_gb);
+    let memory_gb = sized("memory_gb", memory_gb);
+    let cloud_id = cloud_id.unwrap_or_else(|| {
         errors.insert("cloud_id", instances::UNKNOWN_CLOUD.into());
-    }
-    match (name, cloud_id, storage, memory) {
-        (Some(name), Some(cloud_id), Some(storage_gb), Some(memory_gb)) => Ok(InstanceInput {
-            name,
-            cloud_id,
-            owner_id,
-            storage_gb,
-            memory_gb,
-            status,
-        }),
-        _ => Err(errors),
-    }
+        0
+    });
+    let input = InstanceInput {
+        name,
+        cloud_id,
+        owner_id,
+        storage_gb,
+        memory_gb,
+        status,
+    };
+    Draft::new(input, errors)
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
@@ -343,10 +365,9 @@ pub async fn list_clouds(
             Ok(rows
                 .into_iter()
                 .map(|seen| {
-                    let ids = assigned.remove(&seen.cloud.id).unwrap_or_default();
+                    let assignees = assigned.remove(&seen.cloud.id).unwrap_or_default();
                     let after = seen.after(order.key);
-                    let ids = ids.into_iter().map(|(id, _)| id).collect();
-                    (after, CloudJson::new(seen, tenant.id, ids))
+                    (after, CloudJson::new(seen, tenant.id, assignees))
                 })
                 .collect())
         },
@@ -445,7 +466,7 @@ pub async fn update_cloud(
             }
             None => Vec::new(),
         };
-        let input = refuse_nulls(
+        let input = draft_refusing_nulls(
             cloud_input(
                 sent(&data.name).unwrap_or(&old.cloud.name),
                 sent(&data.provider).copied().unwrap_or(old.cloud.provider),
@@ -635,7 +656,7 @@ pub async fn update_instance(
                 ("memory_gb", is_null(&data.memory_gb)),
                 ("status", is_null(&data.status)),
             ];
-            let input = refuse_nulls(
+            let input = draft_refusing_nulls(
                 instance_input(
                     sent(&data.name).unwrap_or(&old.name),
                     sent(&data.cloud_id).copied().or(old.cloud_id),

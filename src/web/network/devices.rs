@@ -2,7 +2,7 @@
 //! resolver), the new-device form, the device's form (`/{did}`) and its delete
 //! with a confirmation.
 
-use super::{form_id, pages, resolver_names, ListParams, PER_PAGE};
+use super::{form_id, resolver_names, ListParams, PER_PAGE};
 use crate::auth::CurrentUser;
 use crate::db::models::network::{Device, NetworkFilter};
 use crate::db::models::Tenant;
@@ -12,7 +12,7 @@ use crate::services::draft::Draft;
 use crate::services::network::{self as service, DeviceInput};
 use crate::web::confirm::{Confirm, Question};
 use crate::web::extract::Query;
-use crate::web::form::SearchBox;
+use crate::web::form::{paged, SearchBox};
 use crate::web::owned::{
     can_change, confirmed, id_choices, page_or_fragment, readable, saved, status, tenant_page,
     Choice, Resources,
@@ -70,7 +70,7 @@ async fn index(
     params: Query<ListParams>,
 ) -> Result<HttpResponse, AppError> {
     let params = params.into_inner();
-    let (search, resolver_id, page_no) = params.read()?;
+    let (search, resolver_id) = params.read()?;
     let order = params.order(DeviceSort::Name);
     let mut conn = state.pool.get().await?;
     let tenant = readable::<Resources>(&user, &mut conn, &path).await?;
@@ -79,26 +79,21 @@ async fn index(
         resolver_id,
         ..NetworkFilter::default()
     };
-    let (total, rows) = if search.error.is_some() {
-        (0, Vec::new())
-    } else {
-        Device::list(
-            &mut conn,
-            tenant.id,
-            &filter,
-            order.order,
-            page_no,
-            PER_PAGE,
-        )
-        .await?
-    };
+    let shown = paged(&params.page, PER_PAGE, async |n| {
+        if search.error.is_some() {
+            return Ok((0, Vec::new()));
+        }
+        Ok(Device::list(&mut conn, tenant.id, &filter, order.order, n, PER_PAGE).await?)
+    })
+    .await?;
+    let (total, rows) = (shown.total, shown.rows);
     let (all, names) = resolver_names(&mut conn, tenant.id).await?;
     let status = search.status();
     let page = IndexPage {
         page: PageCtx::new(&user, &mut conn, "resources").await?,
         total,
-        page_no,
-        pages: pages(total),
+        page_no: shown.page_no,
+        pages: shown.pages,
         rows: rows
             .into_iter()
             .map(|d| DeviceLine {

@@ -27,9 +27,11 @@ pub fn routes() -> Vec<Route> {
 /// Rows a list page shows at once.
 const PER_PAGE: i64 = 50;
 
-/// A list's query string: search text, the resolver used, the page.
+/// A list's query string: search text, the resolver used, the order, the page
+/// (`web::form::paged`). Others are ignored, as on every console list (a link from
+/// a mail may carry `utm_source`); the API names them.
 #[derive(Clone, Debug, Default, serde::Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct ListParams {
     pub q: String,
     pub resolver: String,
@@ -39,17 +41,16 @@ pub struct ListParams {
 }
 
 impl ListParams {
-    /// The search box, the resolver filter (400 naming `resolver` when it is no id)
-    /// and the page number.
-    fn read(&self) -> Result<(SearchBox, Option<i64>, i64), AppError> {
+    /// The search box and the resolver filter (400 naming `resolver` when it is no
+    /// id).
+    fn read(&self) -> Result<(SearchBox, Option<i64>), AppError> {
         let resolver = match self.resolver.trim() {
             "" => None,
             raw => {
                 Some(field_id(raw).ok_or_else(|| bad_param("resolver", "must be a whole number"))?)
             }
         };
-        let page = self.page.trim().parse().unwrap_or(1).clamp(1, 1_000_000);
-        Ok((SearchBox::read(&self.q), resolver, page))
+        Ok((SearchBox::read(&self.q), resolver))
     }
 
     /// The order asked for (`default` where none of the list's is).
@@ -87,11 +88,6 @@ macro_rules! sorted_list {
 }
 use sorted_list;
 
-/// How many pages `total` rows fill (at least one).
-fn pages(total: i64) -> i64 {
-    ((total + PER_PAGE - 1) / PER_PAGE).max(1)
-}
-
 /// The tenant's resolvers, `(id, name)` by name, and by id.
 async fn resolver_names(
     conn: &mut AsyncPgConnection,
@@ -102,16 +98,47 @@ async fn resolver_names(
     Ok((all, by_id))
 }
 
-/// The policy select of a resolver or subnet form: none (the tenant's effective
+/// The policy part of a resolver or subnet form: the select, or why it is not there.
+pub(super) struct PolicyPicker {
+    /// The select's choices (none when the user may not choose).
+    pub choices: Vec<crate::web::owned::Choice>,
+    /// Why the user may not choose the policy here (`authz::policy_choice_refusal`),
+    /// said where the select would be; the form then sends no `policy_id`, and the
+    /// item keeps its policy.
+    pub refusal: Option<String>,
+    /// The links to the tenant's policies (Policies read) and to a new one (full).
+    pub links: (bool, bool),
+}
+
+/// The form's [`PolicyPicker`]. The select offers none (the tenant's effective
 /// policies, named), the tenant's own policies, then the inherited ones nearest
 /// first, each saying where it comes from. `chosen` `None` (a new form) preselects
 /// the default: for the nearest inherited policy's kind, the policy that applies
-/// to the tenant (`services::policies::choices`).
-async fn policy_choices(
+/// to the tenant (`services::policies::choices`). `existing`: the form is an
+/// item's, whose policy stays when the user may not choose one.
+async fn policy_picker(
     conn: &mut AsyncPgConnection,
+    user: &crate::auth::CurrentUser,
     tenant: &crate::db::models::Tenant,
     chosen: Option<&str>,
-) -> Result<Vec<crate::web::owned::Choice>, AppError> {
+    existing: bool,
+) -> Result<PolicyPicker, AppError> {
+    let links = (
+        crate::services::policies::read(user, tenant).is_ok(),
+        crate::services::policies::may_change(user, tenant).is_ok(),
+    );
+    if let Some(why) = crate::auth::authz::policy_choice_refusal(user, tenant) {
+        let then = if existing {
+            "its policy stays as it is".to_string()
+        } else {
+            format!("the effective policies of {} apply to it", tenant.name)
+        };
+        return Ok(PolicyPicker {
+            choices: Vec::new(),
+            refusal: Some(format!("{why}, so a policy cannot be chosen here: {then}.")),
+            links,
+        });
+    }
     let offered = crate::services::policies::choices(conn, tenant).await?;
     let chosen = match chosen {
         Some(c) => c.trim().to_string(),
@@ -134,23 +161,37 @@ async fn policy_choices(
             (s.policy.id, label)
         })
         .collect();
-    Ok(crate::web::owned::id_choices(
-        &items,
-        &chosen,
-        &none_choice(&tenant.name, &offered.effective),
-    ))
+    Ok(PolicyPicker {
+        choices: crate::web::owned::id_choices(
+            &items,
+            &chosen,
+            &none_choice(&tenant.name, &offered.effective),
+        ),
+        refusal: None,
+        links,
+    })
+}
+
+/// A form's `policy_id` as the service takes it: not sent (the form had no picker)
+/// keeps the item's policy; empty is none.
+fn policy_pick(raw: Option<&str>) -> crate::services::network::PolicyPick {
+    use crate::services::network::PolicyPick;
+    match raw {
+        None => PolicyPick::Keep,
+        Some(raw) => PolicyPick::Set(form_id(raw)),
+    }
 }
 
 /// The label of a policy select's empty choice: what applies then, the tenant's
-/// effective policies by name ("(none: Tenant a1's effective policies apply — Acme
-/// deny, A1 threshold)").
+/// effective policies by name ("(none: the effective policies of Tenant a1 apply —
+/// Acme deny, A1 threshold)": no possessive of a tenant's name).
 fn none_choice(tenant: &str, effective: &[crate::db::models::policy::SeenPolicy]) -> String {
     if effective.is_empty() {
         return format!("(none: no policy applies to {tenant} yet)");
     }
     let names: Vec<&str> = effective.iter().map(|s| s.policy.name.as_str()).collect();
     format!(
-        "(none: {tenant}'s effective policies apply — {})",
+        "(none: the effective policies of {tenant} apply — {})",
         names.join(", ")
     )
 }
@@ -165,18 +206,6 @@ async fn policy_names(
     ids.sort_unstable();
     ids.dedup();
     Ok(crate::db::models::policy::Policy::names(conn, &ids).await?)
-}
-
-/// The policy links of a resolver or subnet form: to the tenant's policies
-/// (Policies read there) and to a new policy of its own (Policies full).
-fn policy_links(
-    user: &crate::auth::CurrentUser,
-    tenant: &crate::db::models::Tenant,
-) -> (bool, bool) {
-    (
-        crate::services::policies::read(user, tenant).is_ok(),
-        crate::services::policies::may_change(user, tenant).is_ok(),
-    )
 }
 
 /// A form's id field: empty is none, text that is no id names no resolver (the

@@ -2,7 +2,7 @@
 //! the resolver's form (`/{rid}`) and its delete with a confirmation that names
 //! what still uses it.
 
-use super::{pages, ListParams, PER_PAGE};
+use super::{ListParams, PER_PAGE};
 use crate::auth::CurrentUser;
 use crate::db::models::network::{NetworkFilter, Resolver};
 use crate::db::models::Tenant;
@@ -12,10 +12,9 @@ use crate::services::draft::Draft;
 use crate::services::network::{self as service, ResolverInput};
 use crate::web::confirm::{Confirm, Question};
 use crate::web::extract::Query;
-use crate::web::form::SearchBox;
+use crate::web::form::{paged, SearchBox};
 use crate::web::owned::{
-    can_change, confirmed, page_or_fragment, readable, saved, status, tenant_page, Choice,
-    Resources,
+    can_change, confirmed, page_or_fragment, readable, saved, status, tenant_page, Resources,
 };
 use crate::web::page::PageCtx;
 use crate::web::routes::{form_routes, Route};
@@ -70,7 +69,7 @@ async fn index(
     params: Query<ListParams>,
 ) -> Result<HttpResponse, AppError> {
     let params = params.into_inner();
-    let (search, _, page_no) = params.read()?;
+    let (search, _) = params.read()?;
     let order = params.order(ResolverSort::Name);
     let mut conn = state.pool.get().await?;
     let tenant = readable::<Resources>(&user, &mut conn, &path).await?;
@@ -78,27 +77,22 @@ async fn index(
         q: search.query().map(str::to_string),
         ..NetworkFilter::default()
     };
-    let (total, rows) = if search.error.is_some() {
-        (0, Vec::new())
-    } else {
-        Resolver::list(
-            &mut conn,
-            tenant.id,
-            &filter,
-            order.order,
-            page_no,
-            PER_PAGE,
-        )
-        .await?
-    };
+    let shown = paged(&params.page, PER_PAGE, async |n| {
+        if search.error.is_some() {
+            return Ok((0, Vec::new()));
+        }
+        Ok(Resolver::list(&mut conn, tenant.id, &filter, order.order, n, PER_PAGE).await?)
+    })
+    .await?;
+    let (total, rows) = (shown.total, shown.rows);
     let policy_names = super::policy_names(&mut conn, rows.iter().map(|r| r.policy_id)).await?;
     let status = search.status();
     let page = IndexPage {
         policy_names,
         page: PageCtx::new(&user, &mut conn, "resources").await?,
         total,
-        page_no,
-        pages: pages(total),
+        page_no: shown.page_no,
+        pages: shown.pages,
         rows,
         can_change: can_change::<Resources>(&user, &tenant),
         order,
@@ -115,7 +109,8 @@ async fn index(
 pub struct ResolverForm {
     pub name: String,
     pub address: String,
-    pub policy_id: String,
+    /// Not sent by a form without the picker (`super::policy_pick`).
+    pub policy_id: Option<String>,
 }
 
 impl ResolverForm {
@@ -123,13 +118,17 @@ impl ResolverForm {
         ResolverForm {
             name: r.name.clone(),
             address: r.address.addr().to_string(),
-            policy_id: r.policy_id.map(|p| p.to_string()).unwrap_or_default(),
+            policy_id: Some(r.policy_id.map(|p| p.to_string()).unwrap_or_default()),
         }
     }
 
     /// The service's input.
     fn to_input(&self) -> Draft<ResolverInput> {
-        ResolverInput::parse(&self.name, &self.address, super::form_id(&self.policy_id))
+        ResolverInput::parse(
+            &self.name,
+            &self.address,
+            super::policy_pick(self.policy_id.as_deref()),
+        )
     }
 }
 
@@ -142,9 +141,7 @@ struct FormPage {
     resolver: Option<Resolver>,
     form: ResolverForm,
     errors: FieldErrors,
-    policies: Vec<Choice>,
-    /// The links to the tenant's policies (Policies read) and to a new one (full).
-    policy_links: (bool, bool),
+    policy: super::PolicyPicker,
     can_change: bool,
 }
 
@@ -172,13 +169,12 @@ async fn form_page(
     fresh: bool,
 ) -> Result<HttpResponse, AppError> {
     let status = status(&errors);
-    let chosen = (!fresh).then_some(form.policy_id.as_str());
-    let policies = super::policy_choices(conn, &tenant, chosen).await?;
+    let chosen = (!fresh).then_some(form.policy_id.as_deref().unwrap_or(""));
+    let policy = super::policy_picker(conn, user, &tenant, chosen, resolver.is_some()).await?;
     let page = FormPage {
         page: PageCtx::new(user, conn, "resources").await?,
-        policies,
+        policy,
         can_change: can_change::<Resources>(user, &tenant),
-        policy_links: super::policy_links(user, &tenant),
         tenant,
         resolver,
         form,

@@ -2,7 +2,7 @@
 //! overlap, and by resolver), the new-subnet form, the subnet's form (`/{sid}`)
 //! and its delete with a confirmation.
 
-use super::{form_id, pages, resolver_names, ListParams, PER_PAGE};
+use super::{form_id, resolver_names, ListParams, PER_PAGE};
 use crate::auth::CurrentUser;
 use crate::db::models::network::{NetworkFilter, Subnet};
 use crate::db::models::Tenant;
@@ -12,7 +12,7 @@ use crate::services::draft::Draft;
 use crate::services::network::{self as service, SubnetInput};
 use crate::web::confirm::{Confirm, Question};
 use crate::web::extract::Query;
-use crate::web::form::SearchBox;
+use crate::web::form::{paged, SearchBox};
 use crate::web::owned::{
     can_change, confirmed, id_choices, page_or_fragment, readable, saved, status, tenant_page,
     Choice, Resources,
@@ -95,7 +95,7 @@ async fn index(
     params: Query<ListParams>,
 ) -> Result<HttpResponse, AppError> {
     let params = params.into_inner();
-    let (mut search, resolver_id, page_no) = params.read()?;
+    let (mut search, resolver_id) = params.read()?;
     let order = params.order(SubnetSort::Cidr);
     let overlapping = network_query(&mut search);
     let mut conn = state.pool.get().await?;
@@ -105,19 +105,14 @@ async fn index(
         overlapping,
         ..NetworkFilter::default()
     };
-    let (total, rows) = if search.error.is_some() {
-        (0, Vec::new())
-    } else {
-        Subnet::list(
-            &mut conn,
-            tenant.id,
-            &filter,
-            order.order,
-            page_no,
-            PER_PAGE,
-        )
-        .await?
-    };
+    let shown = paged(&params.page, PER_PAGE, async |n| {
+        if search.error.is_some() {
+            return Ok((0, Vec::new()));
+        }
+        Ok(Subnet::list(&mut conn, tenant.id, &filter, order.order, n, PER_PAGE).await?)
+    })
+    .await?;
+    let (total, rows) = (shown.total, shown.rows);
     let (all, names) = resolver_names(&mut conn, tenant.id).await?;
     let policy_names = super::policy_names(&mut conn, rows.iter().map(|s| s.policy_id)).await?;
     let status = search.status();
@@ -125,8 +120,8 @@ async fn index(
         policy_names,
         page: PageCtx::new(&user, &mut conn, "resources").await?,
         total,
-        page_no,
-        pages: pages(total),
+        page_no: shown.page_no,
+        pages: shown.pages,
         rows: rows
             .into_iter()
             .map(|s| SubnetLine {
@@ -151,7 +146,8 @@ async fn index(
 pub struct SubnetForm {
     pub cidr: String,
     pub resolver_id: String,
-    pub policy_id: String,
+    /// Not sent by a form without the picker (`super::policy_pick`).
+    pub policy_id: Option<String>,
 }
 
 impl SubnetForm {
@@ -159,7 +155,7 @@ impl SubnetForm {
         SubnetForm {
             cidr: s.cidr.to_string(),
             resolver_id: s.resolver_id.to_string(),
-            policy_id: s.policy_id.map(|p| p.to_string()).unwrap_or_default(),
+            policy_id: Some(s.policy_id.map(|p| p.to_string()).unwrap_or_default()),
         }
     }
 
@@ -168,7 +164,7 @@ impl SubnetForm {
         SubnetInput::parse(
             &self.cidr,
             form_id(&self.resolver_id),
-            form_id(&self.policy_id),
+            super::policy_pick(self.policy_id.as_deref()),
         )
     }
 }
@@ -183,9 +179,7 @@ struct FormPage {
     form: SubnetForm,
     errors: FieldErrors,
     resolvers: Vec<Choice>,
-    policies: Vec<Choice>,
-    /// The links to the tenant's policies (Policies read) and to a new one (full).
-    policy_links: (bool, bool),
+    policy: super::PolicyPicker,
     no_resolvers: bool,
     can_change: bool,
 }
@@ -215,15 +209,14 @@ async fn form_page(
 ) -> Result<HttpResponse, AppError> {
     let status = status(&errors);
     let (all, _) = resolver_names(conn, tenant.id).await?;
-    let chosen = (!fresh).then_some(form.policy_id.as_str());
-    let policies = super::policy_choices(conn, &tenant, chosen).await?;
+    let chosen = (!fresh).then_some(form.policy_id.as_deref().unwrap_or(""));
+    let policy = super::policy_picker(conn, user, &tenant, chosen, subnet.is_some()).await?;
     let page = FormPage {
-        policies,
+        policy,
         page: PageCtx::new(user, conn, "resources").await?,
         resolvers: id_choices(&all, &form.resolver_id, "(choose)"),
         no_resolvers: all.is_empty(),
         can_change: can_change::<Resources>(user, &tenant),
-        policy_links: super::policy_links(user, &tenant),
         tenant,
         subnet,
         form,

@@ -16,7 +16,7 @@ use crate::services::clouds::{self as service, Assignable, CloudInput, CloudView
 use crate::services::draft::Draft;
 use crate::web::confirm::{Confirm, Question};
 use crate::web::extract::{path_tenant, Query};
-use crate::web::form::{field_id, given_twice, one_of, page_param, read_form, SearchBox};
+use crate::web::form::{field_id, given_twice, one_of, paged, read_form, SearchBox};
 use crate::web::owned::{
     can_change, confirmed, page_or_fragment, readable, saved, status, tenant_page, Resources,
 };
@@ -34,9 +34,9 @@ pub fn routes() -> Vec<Route> {
 
 const PER_PAGE: i64 = 50;
 
-/// The list's query string.
+/// The list's query string (others are ignored, as on every console list).
 #[derive(Clone, Debug, Default, serde::Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct ListParams {
     pub provider: String,
     pub visibility: String,
@@ -192,17 +192,28 @@ pub struct CloudLine {
 /// How many assignees the clouds list names before "and N more".
 const ASSIGNEES_SHOWN: usize = 3;
 
-/// "a1, a2 and a3", "a1, a2, a3 and 4 more", or "nobody".
-fn assignees(names: &[String]) -> String {
-    match names.len() {
-        0 => "nobody".into(),
-        1 => names[0].clone(),
-        n if n <= ASSIGNEES_SHOWN => format!("{} and {}", names[..n - 1].join(", "), names[n - 1]),
-        n => format!(
-            "{} and {} more",
-            names[..ASSIGNEES_SHOWN].join(", "),
-            n - ASSIGNEES_SHOWN
-        ),
+/// Where a cloud is assigned, as the user may be told: "a1, a2 and a3", "a1, a2,
+/// a3 and 4 more", with "2 tenants you cannot see" (never "nobody" then), or
+/// "nobody".
+fn assignees(to: &service::Assignees) -> String {
+    let names: Vec<&str> = to.seen.iter().map(|(_, name)| name.as_str()).collect();
+    let mut parts: Vec<String> = match names.len() {
+        0 => Vec::new(),
+        n if n <= ASSIGNEES_SHOWN => names.iter().map(|n| n.to_string()).collect(),
+        n => names[..ASSIGNEES_SHOWN]
+            .iter()
+            .map(|n| n.to_string())
+            .chain(std::iter::once(format!("{} more", n - ASSIGNEES_SHOWN)))
+            .collect(),
+    };
+    if to.hidden > 0 {
+        let s = if to.hidden == 1 { "" } else { "s" };
+        parts.push(format!("{} tenant{s} you cannot see", to.hidden));
+    }
+    match parts.split_last() {
+        None => "nobody".into(),
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
     }
 }
 
@@ -280,6 +291,24 @@ impl FormPage {
     fn is_chosen(&self, id: &i64) -> bool {
         self.chosen.contains(id)
     }
+
+    /// Where the tenant's own assigned cloud is shared, as the user may be told
+    /// (the read-only view's "Assigned to"; tenants they cannot see counted).
+    fn assigned_to(&self) -> Option<String> {
+        let v = self.view.as_ref()?;
+        (!v.read_only() && v.seen.cloud.visibility == CloudVisibility::Assigned).then(|| {
+            assignees(&service::Assignees {
+                seen: v.assigned.clone(),
+                hidden: v.assigned_hidden,
+            })
+        })
+    }
+
+    /// How many tenants the cloud is assigned to that the user cannot see (the
+    /// form keeps them: it cannot show them).
+    fn assigned_hidden(&self) -> i64 {
+        self.view.as_ref().map_or(0, |v| v.assigned_hidden)
+    }
 }
 
 /// The form page's query string: the assignment picker's search, and the tenants
@@ -321,15 +350,15 @@ async fn index(
     let params = params.into_inner();
     let search = SearchBox::read(&params.q);
     let filter = params.filter(&search)?;
-    let page_no = page_param(&params.page)?;
     let order = PageOrder::read(&params.sort, &params.dir, CloudSort::Created);
     let mut conn = state.pool.get().await?;
     let tenant = readable::<Resources>(&user, &mut conn, &path).await?;
-    let (rows, total) = if search.error.is_some() {
-        (Vec::new(), 0)
-    } else {
-        let offset = (page_no - 1) * PER_PAGE;
-        service::page(
+    let shown = paged(&params.page, PER_PAGE, async |n| {
+        if search.error.is_some() {
+            return Ok((0, Vec::new()));
+        }
+        let offset = (n - 1) * PER_PAGE;
+        let (rows, total) = service::page(
             &mut conn,
             &user,
             &tenant,
@@ -338,23 +367,21 @@ async fn index(
             offset,
             PER_PAGE,
         )
-        .await?
-    };
+        .await?;
+        Ok((total, rows))
+    })
+    .await?;
+    let (rows, total, page_no) = (shown.rows, shown.total, shown.page_no);
     let mut assigned = service::assigned_of(&mut conn, &user, &tenant, &rows).await?;
     let rows = rows
         .into_iter()
         .map(|seen| {
             let shared = seen.cloud.tenant_id != tenant.id;
             let mine = !shared && seen.cloud.visibility == CloudVisibility::Assigned;
-            let names: Vec<String> = assigned
-                .remove(&seen.cloud.id)
-                .unwrap_or_default()
-                .into_iter()
-                .map(|(_, name)| name)
-                .collect();
+            let to = assigned.remove(&seen.cloud.id).unwrap_or_default();
             CloudLine {
                 shared,
-                assigned: mine.then(|| assignees(&names)),
+                assigned: mine.then(|| assignees(&to)),
                 seen,
             }
         })
@@ -365,7 +392,7 @@ async fn index(
         can_change: can_change::<Resources>(&user, &tenant),
         total,
         page_no,
-        pages: ((total + PER_PAGE - 1) / PER_PAGE).max(1),
+        pages: shown.pages,
         providers: value_choices(
             CloudProvider::ALL.iter().map(|p| (p.as_str(), p.label())),
             &params.provider,
@@ -583,4 +610,31 @@ async fn delete(
         |cloud: &Cloud| format!("Deleted cloud {}.", cloud.name),
     )
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn to(names: &[&str], hidden: i64) -> String {
+        assignees(&service::Assignees {
+            seen: names
+                .iter()
+                .enumerate()
+                .map(|(i, n)| (i as i64, n.to_string()))
+                .collect(),
+            hidden,
+        })
+    }
+
+    #[test]
+    fn a_cloud_assigned_to_unseen_tenants_never_reads_as_assigned_to_nobody() {
+        assert_eq!(to(&[], 0), "nobody");
+        assert_eq!(to(&["a1"], 0), "a1");
+        assert_eq!(to(&["a1", "a2", "a3"], 0), "a1, a2 and a3");
+        assert_eq!(to(&["a1", "a2", "a3", "a4"], 0), "a1, a2, a3 and 1 more");
+        assert_eq!(to(&[], 1), "1 tenant you cannot see");
+        assert_eq!(to(&[], 2), "2 tenants you cannot see");
+        assert_eq!(to(&["a1"], 2), "a1 and 2 tenants you cannot see");
+    }
 }

@@ -17,9 +17,7 @@ use crate::services::instances::{
 };
 use crate::web::confirm::{Confirm, Question};
 use crate::web::extract::{path_tenant, Query};
-use crate::web::form::{
-    any_field_error, bad_param, field_id, general_error, page_param, SearchBox,
-};
+use crate::web::form::{any_field_error, bad_param, field_id, general_error, paged, SearchBox};
 use crate::web::owned::{
     can_change, confirmed, id_choices, page_or_fragment, readable, saved, status, tenant_page,
     Resources,
@@ -38,9 +36,9 @@ pub fn routes() -> Vec<Route> {
 
 const PER_PAGE: i64 = 50;
 
-/// The list's query string.
+/// The list's query string (others are ignored, as on every console list).
 #[derive(Clone, Debug, Default, serde::Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct ListParams {
     pub status: String,
     pub cloud: String,
@@ -158,25 +156,21 @@ async fn index(
     let params = params.into_inner();
     let search = SearchBox::read(&params.q);
     let filter = params.filter(&search)?;
-    let page_no = page_param(&params.page)?;
     let order = PageOrder::read(&params.sort, &params.dir, InstanceSort::Created);
     let mut conn = state.pool.get().await?;
     let tenant = readable::<Resources>(&user, &mut conn, &path).await?;
-    let (total, rows) = if search.error.is_some() {
-        (0, Vec::new())
-    } else {
+    let shown = paged(&params.page, PER_PAGE, async |n| {
+        if search.error.is_some() {
+            return Ok((0, Vec::new()));
+        }
         let total = Instance::count(&mut conn, tenant.id, &filter).await?;
-        let rows = service::list(
-            &mut conn,
-            &tenant,
-            &filter,
-            order.order,
-            (page_no - 1) * PER_PAGE,
-            PER_PAGE,
-        )
-        .await?;
-        (total, rows)
-    };
+        let offset = (n - 1) * PER_PAGE;
+        let rows =
+            service::list(&mut conn, &tenant, &filter, order.order, offset, PER_PAGE).await?;
+        Ok((total, rows))
+    })
+    .await?;
+    let (rows, total, page_no) = (shown.rows, shown.total, shown.page_no);
     let (clouds, owners) = names(&mut conn, &tenant, None).await?;
     let status = search.status();
     let page = IndexPage {
@@ -184,7 +178,7 @@ async fn index(
         rows,
         total,
         page_no,
-        pages: ((total + PER_PAGE - 1) / PER_PAGE).max(1),
+        pages: shown.pages,
         statuses: status_choices(&params.status, Some("any status")),
         clouds: id_choices(&clouds, &params.cloud, "any cloud"),
         owners: id_choices(&owners, &params.owner, "any owner"),
