@@ -45,6 +45,7 @@ mod policies_drift;
 mod policies_review;
 mod policies_review3;
 mod policies_review4;
+mod policies_review5;
 mod query_strings;
 mod resource_order;
 mod resource_views;
