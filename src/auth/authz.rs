@@ -1712,8 +1712,8 @@ pub fn effective_policies(path: &[i64], policies: &[PolicyFacts]) -> Vec<Effecti
 
 /// The policy a resolver or subnet form of the tenant at the end of `path` offers
 /// first, always one it may use ([`may_use_policy`]): for the kind of the nearest
-/// inherited policy (the first of `policies` at that level: `Policy::visible`
-/// orders by name), the policy that applies to the tenant ([`effective_policies`]:
+/// inherited policy (its owner's oldest, the lowest id: renaming a policy never
+/// moves the default), the policy that applies to the tenant ([`effective_policies`]:
 /// the lock from above where there is one, else the tenant's override of the
 /// nearest inherited policy, else its own oldest of the kind, else the nearest
 /// inherited one) — what the effective view names for that kind. `None` when the
@@ -1725,10 +1725,12 @@ pub fn default_policy(path: &[i64], policies: &[PolicyFacts]) -> Option<PolicyFa
         .filter(|p| policy_access(path, p) != PolicyAccess::Hidden)
         .copied()
         .collect();
-    let nearest = above
-        .iter()
-        .rev()
-        .find_map(|&owner| seen.iter().find(|p| p.tenant_id == owner).copied())?;
+    let nearest = above.iter().rev().find_map(|&owner| {
+        seen.iter()
+            .filter(|p| p.tenant_id == owner)
+            .min_by_key(|p| p.id)
+            .copied()
+    })?;
     effective_policies(path, &seen)
         .into_iter()
         .find(|e| e.kind == nearest.kind)

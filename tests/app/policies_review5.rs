@@ -55,3 +55,54 @@ async fn an_inherited_override_offers_no_reset_below_its_tenant() {
     let (s, _) = api.get(&format!("{}/policies/{over}", base(&t.a1))).await;
     assert_eq!(s, 200);
 }
+
+/// M1: the default a resolver or subnet form offers is the nearest owner's oldest
+/// policy (its kind's effective one), before and after a rename that reorders the
+/// owner's policies by name.
+#[tokio::test]
+async fn renaming_a_policy_does_not_move_the_default_offered_below() {
+    let (app, t, api) = partner_app().await;
+    let zeta = policy(
+        &api,
+        &t.acme,
+        json!({"name": "Zeta BT", "kind": "blocking_threshold", "threshold": 50,
+               "inheritable": true}),
+    )
+    .await;
+    let alpha = policy(
+        &api,
+        &t.acme,
+        json!({"name": "Alpha filter", "kind": "content_filter", "categories": ["malware"],
+               "inheritable": true}),
+    )
+    .await;
+    app.login_admin().await;
+    for form in ["resolvers", "subnets"] {
+        assert_eq!(
+            selected(&policy_select(&app, &t.a1, form).await),
+            Some(zeta),
+            "{form}: the oldest"
+        );
+    }
+    let (s, body) = api
+        .patch(
+            &format!("{}/policies/{alpha}", base(&t.acme)),
+            json!({"name": "Zz filter"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    let (s, body) = api
+        .patch(
+            &format!("{}/policies/{zeta}", base(&t.acme)),
+            json!({"name": "Zzz BT"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    for form in ["resolvers", "subnets"] {
+        assert_eq!(
+            selected(&policy_select(&app, &t.a1, form).await),
+            Some(zeta),
+            "{form}: still the oldest after the renames"
+        );
+    }
+}

@@ -2283,6 +2283,16 @@ mod policies {
         assert_eq!(default_policy(&[1, 2], &[lock, own]), Some(lock));
     }
 
+    #[test]
+    fn the_default_kind_is_the_nearest_owners_oldest_whatever_the_order() {
+        // Tenant 1 passes down a newer deny list and an older allow list: the
+        // allow list's kind, in whichever order (by name) they come.
+        let newer = facts(20, 1, PolicyKind::DenyList, true, false);
+        let older = facts(7, 1, PolicyKind::AllowList, true, false);
+        assert_eq!(default_policy(&[1, 2], &[newer, older]), Some(older));
+        assert_eq!(default_policy(&[1, 2], &[older, newer]), Some(older));
+    }
+
     /// A random tree (each tenant's parent is an earlier one) and random policies.
     fn arb_world() -> impl Strategy<Value = (Vec<usize>, Vec<PolicyFacts>)> {
         (2usize..12)
