@@ -39,7 +39,7 @@
 use crate::auth::authz::{self, PolicyAccess, PolicyFacts};
 use crate::auth::Principal;
 use crate::db::models::policy::{ClearedChoice, Policy, PolicyFields, SeenPolicy};
-use crate::db::models::Tenant;
+use crate::db::models::{AuditEvent, Tenant};
 use crate::db::transaction::in_transaction;
 use crate::domain::activity::Action;
 use crate::domain::policy::{Cleared, ClearedCounts, Enforcement, PolicyKind, PolicySettings};
@@ -49,6 +49,7 @@ use diesel::result::{DatabaseErrorKind, Error as DbError};
 use diesel_async::AsyncPgConnection;
 
 pub use super::change::{Audit, Change};
+use crate::services::actor::Actor;
 
 /// A policy id a resolver or subnet names that its tenant does not see (missing,
 /// a sibling's, not inheritable: the same answer).
@@ -413,34 +414,63 @@ async fn record_cleared(
 ) -> Result<(), AppError> {
     let owner = &c.tenant.name;
     let kind = p.kind.label().to_lowercase();
-    let mut tenants: Vec<i64> = cleared.iter().map(|x| x.tenant_id).collect();
-    tenants.dedup();
-    for tenant_id in tenants {
-        let (mut before, mut after) = (serde_json::Map::new(), serde_json::Map::new());
-        for x in cleared.iter().filter(|x| x.tenant_id == tenant_id) {
-            let why = match cause {
-                Cause::Withdrawn => format!("{owner} made {} not inheritable", p.name),
-                Cause::Deleted => format!("{owner} deleted {}", p.name),
-                Cause::Locked if x.policy_id == p.id => {
-                    format!("{owner} locked {}: it cannot be overridden", p.name)
-                }
-                Cause::Locked => format!("{owner} locks the {kind} policy to {}", p.name),
-            };
-            let key = format!("{} {}", x.item, x.name);
-            let (was, is) = if x.item == "policy" {
-                (format!("override of {}", x.policy_name), "plain policy")
-            } else {
-                (x.policy_name.clone(), "none")
-            };
-            before.insert(key.clone(), was.into());
-            after.insert(key, format!("{is} ({why})").into());
+    let events = cleared_events(c.actor, cleared, |x| match cause {
+        Cause::Withdrawn => format!("{owner} made {} not inheritable", p.name),
+        Cause::Deleted => format!("{owner} deleted {}", p.name),
+        Cause::Locked if x.policy_id == p.id => {
+            format!("{owner} locked {}: it cannot be overridden", p.name)
         }
-        let mut event = c.actor.event(Action::PolicyClear, Some(tenant_id));
-        event.before = Some(before.into());
-        event.after = Some(after.into());
-        event.record(conn).await?;
-    }
+        Cause::Locked => format!("{owner} locks the {kind} policy to {}", p.name),
+    });
+    AuditEvent::record_many(conn, &events).await?;
     Ok(())
+}
+
+/// The `policy.clear` entries of a move of `moved` under `destination` that
+/// cleared `cleared` in the moved subtree (`Policy::clear_unseen_listed`): one in
+/// each tenant touched, the same shape as a policy change's ([`record_cleared`]),
+/// the move named as the reason (`resolver dns: Acme deny → none (Tenant a1 moved
+/// under Tenant globex)`). Recorded together: one INSERT per thousand tenants.
+pub async fn record_cleared_by_move(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    moved: &Tenant,
+    destination: &Tenant,
+    cleared: &[ClearedChoice],
+) -> Result<(), AppError> {
+    let why = format!("{} moved under {}", moved.name, destination.name);
+    let events = cleared_events(actor, cleared, |_| why.clone());
+    AuditEvent::record_many(conn, &events).await?;
+    Ok(())
+}
+
+/// The `policy.clear` entry of each tenant in `cleared` (sorted by tenant): per
+/// item, the policy it had before and, after, what it is now and `why`.
+fn cleared_events(
+    actor: &Actor,
+    cleared: &[ClearedChoice],
+    why: impl Fn(&ClearedChoice) -> String,
+) -> Vec<AuditEvent> {
+    cleared
+        .chunk_by(|a, b| a.tenant_id == b.tenant_id)
+        .map(|items| {
+            let (mut before, mut after) = (serde_json::Map::new(), serde_json::Map::new());
+            for x in items {
+                let key = format!("{} {}", x.item, x.name);
+                let (was, is) = if x.item == "policy" {
+                    (format!("override of {}", x.policy_name), "plain policy")
+                } else {
+                    (x.policy_name.clone(), "none")
+                };
+                before.insert(key.clone(), was.into());
+                after.insert(key, format!("{is} ({})", why(x)).into());
+            }
+            let mut event = actor.event(Action::PolicyClear, Some(items[0].tenant_id));
+            event.before = Some(before.into());
+            event.after = Some(after.into());
+            event
+        })
+        .collect()
 }
 
 /// What [`create`], [`update`] or [`create_override`] did.

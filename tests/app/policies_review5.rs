@@ -106,3 +106,73 @@ async fn renaming_a_policy_does_not_move_the_default_offered_below() {
         );
     }
 }
+
+/// M3: a move (single, bulk) that clears policy choices in the moved subtree
+/// records a `policy.clear` entry in each tenant touched, naming each item, the
+/// same shape as a policy change's; tenants it touched nothing in get none.
+#[tokio::test]
+async fn a_move_records_what_it_cleared_in_each_tenant_touched() {
+    let (_app, t, api) = partner_app().await;
+    let shared = policy(
+        &api,
+        &t.acme,
+        json!({"name": "Acme share", "kind": "allow_list", "domains": ["a.example.com"],
+               "inheritable": true}),
+    )
+    .await;
+    override_of(&api, &t.a1, shared, json!({"name": "A1 share"})).await;
+    let (s, r) = resolver(&api, &t.a1x, "dns", Some(shared)).await;
+    assert_eq!(s, 201, "{r}");
+    subnet(&api, &t.a1x, "10.0.0.0/24", shared).await;
+    let (s, r) = resolver(&api, &t.a2, "dns2", Some(shared)).await;
+    assert_eq!(s, 201, "{r}");
+    // A single move of a1 (with a1x) under globex.
+    let (s, body) = api
+        .post(
+            &format!("{}/move", base(&t.a1)),
+            json!({"parent_id": t.globex.id}),
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    let why = "(Tenant a1 moved under Tenant globex)";
+    let a1 = events(&api, &t.a1, "policy.clear").await;
+    assert_eq!(a1.len(), 1, "{a1:?}");
+    assert_eq!(a1[0]["tenant_id"], json!(t.a1.id));
+    assert_eq!(
+        change_lines(&a1[0]),
+        [format!(
+            "policy A1 share: override of Acme share → plain policy {why}"
+        )]
+    );
+    let a1x = events(&api, &t.a1x, "policy.clear").await;
+    assert_eq!(a1x.len(), 1, "{a1x:?}");
+    assert_eq!(
+        change_lines(&a1x[0]),
+        [
+            format!("resolver dns: Acme share → none {why}"),
+            format!("subnet 10.0.0.0/24: Acme share → none {why}"),
+        ]
+    );
+    assert!(events(&api, &t.globex, "policy.clear").await.is_empty());
+    // The move's own entry keeps its counts.
+    let moves = events(&api, &t.a1, "tenant.move").await;
+    assert!(
+        !moves[0]["after"]["policies_cleared"].is_null(),
+        "{moves:?}"
+    );
+    // A bulk move of a2 the same.
+    let (s, body) = api
+        .post(
+            "/api/v1/tenants/bulk",
+            json!({"ids": [t.a2.id], "action": "move", "parent_id": t.globex.id}),
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    let a2 = events(&api, &t.a2, "policy.clear").await;
+    assert_eq!(
+        a2.iter().map(change_lines).collect::<Vec<_>>(),
+        [[format!(
+            "resolver dns2: Acme share → none (Tenant a2 moved under Tenant globex)"
+        )]]
+    );
+}

@@ -1328,7 +1328,17 @@ pub async fn move_tenant(
         // follows its tenant's effective policy, overrides of them become plain
         // policies (services::policies, module comment).
         let subtree = crate::db::models::policy::Policy::subtree_of(conn, id).await?;
-        let cleared = crate::db::models::policy::Policy::clear_unseen(conn, &subtree, now).await?;
+        let cleared =
+            crate::db::models::policy::Policy::clear_unseen_listed(conn, &subtree, now).await?;
+        crate::services::policies::record_cleared_by_move(
+            conn,
+            actor,
+            &tenant,
+            &destination,
+            &cleared,
+        )
+        .await?;
+        let cleared = crate::db::models::policy::ClearedChoice::counted(&cleared);
         let after = Tenant::find(conn, id).await?;
         let mut event = actor.event(Action::TenantMove, Some(id));
         event.before =
