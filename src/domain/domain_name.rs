@@ -132,6 +132,19 @@ pub fn parse_custom_domain(input: &str, hosts: &ConsoleHosts) -> Result<Option<S
 /// protect): 2–127 DNS labels, at most 253 characters, lower-cased, a trailing dot
 /// ignored. `Ok(None)` for an empty input.
 pub fn parse_host_name(input: &str) -> Result<Option<String>, String> {
+    host_name(input, false)
+}
+
+/// Parses a name as DNS queries carry it (a line of a policy's allow or deny list):
+/// a host name ([`parse_host_name`]) whose labels may also hold underscores
+/// (`_dmarc.example.com`, `a_b.example`: service and TXT names that resolvers are
+/// asked for, which a list must be able to match).
+pub fn parse_dns_name(input: &str) -> Result<Option<String>, String> {
+    host_name(input, true)
+}
+
+/// [`parse_host_name`], with `_` taken in labels when `underscores`.
+fn host_name(input: &str, underscores: bool) -> Result<Option<String>, String> {
     let s = input.trim().trim_end_matches('.').to_ascii_lowercase();
     if s.is_empty() {
         return Ok(None);
@@ -152,9 +165,17 @@ pub fn parse_host_name(input: &str) -> Result<Option<String>, String> {
         let ok = !label.is_empty()
             && !label.starts_with('-')
             && !label.ends_with('-')
-            && label
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+            && label.chars().all(|c| {
+                c.is_ascii_lowercase()
+                    || c.is_ascii_digit()
+                    || c == '-'
+                    || (underscores && c == '_')
+            });
+        if !ok && underscores {
+            return Err(
+                "Use letters, digits, hyphens and underscores in each part of the domain.".into(),
+            );
+        }
         if !ok {
             return Err("Use letters, digits and hyphens in each part of the domain.".into());
         }

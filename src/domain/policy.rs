@@ -1,7 +1,7 @@
 //! Policies (issue #15, DESIGN §6): their kinds, how they reach descendants, and
 //! their kind-specific settings, valid by construction ([`PolicySettings::parse`]).
 
-use super::domain_name::parse_host_name;
+use super::domain_name::parse_dns_name;
 use super::text_enum::text_enum;
 
 text_enum! {
@@ -216,18 +216,33 @@ fn sorted(mut v: Vec<String>) -> Vec<String> {
     v
 }
 
-/// One line of an allow or deny list: a host name ([`parse_host_name`]), or an
+/// One line of an allow or deny list: a name as DNS queries carry it
+/// ([`parse_dns_name`]: a host name whose labels may hold underscores), or an
 /// internationalised one, stored as its ASCII (punycode) form, which is what DNS
-/// queries carry (`bücher.example` is `xn--bcher-kva.example`). `Ok(None)`: blank.
+/// queries carry (`bücher.example` is `xn--bcher-kva.example`); a label already in
+/// punycode (`xn--…`) must decode to a valid internationalised label. `Ok(None)`:
+/// blank.
 pub fn parse_list_domain(line: &str) -> Result<Option<String>, String> {
+    const NOT_IDN: &str = "Not a valid internationalised domain name.";
     let line = line.trim();
-    if line.is_ascii() {
-        return parse_host_name(line);
+    if !line.is_ascii() {
+        // UTS 46 as a resolver applies it (STD3 rules: letters, digits, hyphens).
+        let ascii = idna::domain_to_ascii_strict(line.trim_end_matches(['.', '。']))
+            .map_err(|_| NOT_IDN.to_string())?;
+        return parse_dns_name(&ascii);
     }
-    // UTS 46 as a resolver applies it (STD3 rules: letters, digits, hyphens).
-    let ascii = idna::domain_to_ascii_strict(line.trim_end_matches(['.', '。']))
-        .map_err(|_| "Not a valid internationalised domain name.".to_string())?;
-    parse_host_name(&ascii)
+    let name = parse_dns_name(line)?;
+    if let Some(name) = &name {
+        // UTS 46 decodes and checks each punycode label: `xn--zz` is none.
+        let bad_punycode = name.split('.').any(|label| {
+            label.starts_with("xn--")
+                && idna::domain_to_ascii_strict(label).ok().as_deref() != Some(label)
+        });
+        if bad_punycode {
+            return Err(NOT_IDN.into());
+        }
+    }
+    Ok(name)
 }
 
 /// How many bad lines the field error explains one by one (it numbers them all,
@@ -619,6 +634,32 @@ mod tests {
         );
         let e = PolicySettings::parse(PolicyKind::AllowList, None, &["a b.exämple".into()]);
         assert!(e.is_err(), "{e:?}");
+    }
+
+    #[test]
+    fn list_domains_take_underscores_and_refuse_bad_punycode() {
+        for (line, stored) in [
+            ("_dmarc.Example.com", "_dmarc.example.com"),
+            ("a_b.example", "a_b.example"),
+            ("xn--bcher-kva.example", "xn--bcher-kva.example"),
+            (
+                "_sip._tcp.xn--bcher-kva.example.",
+                "_sip._tcp.xn--bcher-kva.example",
+            ),
+        ] {
+            assert_eq!(parse_list_domain(line), Ok(Some(stored.into())), "{line}");
+        }
+        for line in ["xn--zz.example", "xn--a.example", "www.xn--zz.example"] {
+            assert_eq!(
+                parse_list_domain(line),
+                Err("Not a valid internationalised domain name.".into()),
+                "{line}"
+            );
+        }
+        assert!(parse_list_domain("-a.example").is_err());
+        assert!(parse_list_domain("a b.example").is_err());
+        // Tenant subdomains and custom domains keep refusing them.
+        assert!(crate::domain::domain_name::parse_host_name("_dmarc.example.com").is_err());
     }
 
     #[test]

@@ -176,3 +176,56 @@ async fn a_move_records_what_it_cleared_in_each_tenant_touched() {
         )]]
     );
 }
+
+/// L1 + L2: a list refuses punycode that decodes to no valid internationalised
+/// name (422 on `domains`, nothing stored) and takes names with underscores, which
+/// real DNS queries carry; the form says the same.
+#[tokio::test]
+async fn list_domains_refuse_bad_punycode_and_take_underscores() {
+    let (app, t, api) = partner_app().await;
+    for bad in ["xn--zz.example", "xn--a.example"] {
+        let (s, e) = api
+            .post(
+                &format!("{}/policies", base(&t.acme)),
+                json!({"name": "a", "kind": "deny_list", "domains": [bad]}),
+            )
+            .await;
+        assert_eq!(s, 422, "{bad}: {e}");
+        let why = e["errors"]["domains"].as_str().unwrap_or_default();
+        assert!(
+            why.contains("Not a valid internationalised domain name."),
+            "{bad}: {e}"
+        );
+    }
+    let (_, page) = api.get(&format!("{}/policies", base(&t.acme))).await;
+    assert_eq!(page["items"], json!([]), "nothing stored");
+    let (s, p) = api
+        .post(
+            &format!("{}/policies", base(&t.acme)),
+            json!({"name": "a", "kind": "deny_list",
+                   "domains": ["a_b.example", "_dmarc.Example.com", "xn--bcher-kva.example"]}),
+        )
+        .await;
+    assert_eq!(s, 201, "{p}");
+    assert_eq!(
+        p["domains"],
+        json!(["_dmarc.example.com", "a_b.example", "xn--bcher-kva.example"])
+    );
+    app.login_admin().await;
+    let (html, error) = refused_form(
+        &app,
+        &format!("/tenants/{}/policies/new", t.acme.id),
+        &[
+            ("name", "b"),
+            ("kind", "allow_list"),
+            ("domains", "ok_1.example\nxn--zz.example"),
+        ],
+        "domains",
+    )
+    .await;
+    let error = error.unwrap_or_default();
+    assert!(
+        error.contains("Line 2 (xn--zz.example): Not a valid internationalised domain name."),
+        "{html}"
+    );
+}

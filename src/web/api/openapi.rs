@@ -326,10 +326,24 @@ fn custom_domain_pattern() -> String {
 
 /// Two or more DNS labels, the last not all digits, in any case.
 fn host_name() -> String {
-    let label = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?";
-    let top = "[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\
-               |[0-9]{1,61}(?:[A-Za-z]|[A-Za-z-][A-Za-z0-9-]{0,60}[A-Za-z0-9])";
+    dns_labels("")
+}
+
+/// Two or more DNS labels of letters, digits, hyphens (not first nor last) and
+/// the characters `extra`, the last not all digits, in any case.
+fn dns_labels(extra: &str) -> String {
+    let (a, an) = (format!("A-Za-z{extra}"), format!("A-Za-z0-9{extra}"));
+    let label = format!("[{an}](?:[{an}-]{{0,61}}[{an}])?");
+    let top = format!(
+        "[{a}](?:[{an}-]{{0,61}}[{an}])?|[0-9]{{1,61}}(?:[{a}]|[{a}-][{an}-]{{0,60}}[{an}])"
+    );
     format!("(?:{label}\\.)+(?:{top})")
+}
+
+/// `parse_dns_name` (a line of an allow or deny list), not empty: a host name
+/// whose labels may also hold underscores, trailing dots ignored.
+fn dns_name_pattern() -> String {
+    format!("^[{WS}]*{}\\.*[{WS}]*$", dns_labels("_"))
 }
 
 /// A rule's path (`rules::parse_path`): empty (none), or `/` then at most 999
@@ -723,14 +737,15 @@ fn constrain_policies(schemas: &mut Value) {
         let choices = |list: &[&str]| json!({"type": of("array"), "minItems": 1, "items": {"type": "string", "enum": list}});
         properties.insert("categories".into(), choices(CATEGORIES));
         properties.insert("regulatory".into(), choices(REGULATORY_LISTS));
-        // A host name, or one with non-ASCII letters: an internationalised domain
+        // A name as DNS queries carry it (underscores taken), or one with non-ASCII
+        // letters: an internationalised domain
         // (UTS 46, stored as punycode), which no pattern states exactly.
         properties.insert(
             "domains".into(),
             json!({
                 "type": of("array"), "minItems": 1, "maxItems": MAX_DOMAINS,
                 "items": {"type": "string", "anyOf": [
-                    {"pattern": host_name_pattern()},
+                    {"pattern": dns_name_pattern()},
                     {"pattern": "[^\\u0000-\\u007f]",
                      "description": "An internationalised domain name, stored as punycode."},
                 ]},
