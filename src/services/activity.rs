@@ -9,6 +9,9 @@ use crate::domain::{Feature, HIDDEN_TENANT};
 use crate::error::AppError;
 use diesel_async::AsyncPgConnection;
 
+/// How an event names its actor to a reader who cannot see the tenant they acted in.
+pub const HIDDEN_ACTOR: &str = "a user of a tenant you cannot see";
+
 /// Events per page of the activity page.
 pub const PAGE_SIZE: i64 = 50;
 
@@ -17,7 +20,8 @@ pub const EXPORT_CHUNK: i64 = 500;
 
 /// One event as its reader may see it: every tenant it names that the reader cannot
 /// see now (the acting tenant, the event's tenant, ids in before/after) is
-/// [`HIDDEN_TENANT`], without its id.
+/// [`HIDDEN_TENANT`], without its id; the actor of a hidden acting tenant is
+/// [`HIDDEN_ACTOR`], without their id (except to themself).
 #[derive(Clone, Debug)]
 pub struct Event {
     pub row: AuditRow,
@@ -155,12 +159,20 @@ fn redact(p: &Principal, r: AuditPageRow) -> Event {
         names,
     } = r;
     let acted_elsewhere = event.acted_elsewhere();
+    let own = event.actor_user_id.is_some() && event.actor_user_id == Some(p.user.id);
     // A deleted acting tenant has no path left to decide by: hidden.
     if event.acting_tenant_id.is_some()
         && !acting_path_now.is_some_and(|path| authz::can_see_path(p, &path))
     {
         event.acting_tenant_id = None;
         event.acting_tenant_name = Some(HIDDEN_TENANT.into());
+        // Who acted there is as hidden as where (one's own events excepted), their
+        // API token with them: a token acts in its user's home, so the token shows
+        // only to readers who see that home.
+        if !own {
+            event.actor_user_id = None;
+            event.actor_username = HIDDEN_ACTOR.into();
+        }
     }
     // The event's tenant by its place now, or, once deleted, by its place then.
     let tenant_path = tenant_path_now.or(tenant_path_then.clone());

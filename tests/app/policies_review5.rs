@@ -229,3 +229,65 @@ async fn list_domains_refuse_bad_punycode_and_take_underscores() {
         "{html}"
     );
 }
+
+/// L3: a policy change of acme clears a choice in a1; a reader of a1's activity who
+/// cannot see the root (where the acting administrator acted, with a token) reads
+/// neither the acting tenant nor the actor, on the page, the CSV and the API; the
+/// actor reads their own events as recorded.
+#[tokio::test]
+async fn the_actor_of_a_hidden_acting_tenant_is_masked_too() {
+    let (app, t, api) = partner_app().await;
+    let shared = policy(
+        &api,
+        &t.acme,
+        json!({"name": "Acme share", "kind": "allow_list", "domains": ["a.example.com"],
+               "inheritable": true}),
+    )
+    .await;
+    let (s, r) = resolver(&api, &t.a1, "dns", Some(shared)).await;
+    assert_eq!(s, 201, "{r}");
+    let (s, e) = api
+        .patch(
+            &format!("{}/policies/{shared}", base(&t.acme)),
+            json!({"inheritable": false, "confirm": true}),
+        )
+        .await;
+    assert_eq!(s, 200, "{e}");
+    // The actor's own view: as recorded, with the token.
+    let own = events(&api, &t.a1, "policy.clear").await;
+    let recorded = own[0]["actor"].as_str().unwrap().to_string();
+    assert!(recorded.contains("(API token "), "{recorded}");
+    assert_eq!(own[0]["actor_user_id"], json!(app.admin.id));
+    // A reader at home in a1.
+    let bob = app.user(&t.a1, "bob").await;
+    app.grant(
+        &bob,
+        &t.a1,
+        tenantry::domain::GrantRole::Administrator,
+        tenantry::domain::Scope::Subtree,
+        true,
+    )
+    .await;
+    let reader = crate::api::Api::new(&app, Some(&crate::api::token_for(&app, &bob, true).await));
+    let seen = events(&reader, &t.a1, "policy.clear").await;
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert_eq!(seen[0]["acting_tenant_name"], "a tenant you cannot see");
+    assert_eq!(
+        seen[0]["actor"], "a user of a tenant you cannot see",
+        "{seen:?}"
+    );
+    assert!(seen[0]["actor_user_id"].is_null(), "{seen:?}");
+    let login = recorded.split(" (").next().unwrap().to_string();
+    let browser = browser_as(&app, &format!("{}\\bob", t.a1.subdomain)).await;
+    for path in ["activity", "activity.csv"] {
+        let text = browser
+            .get_html(&format!("/tenants/{}/{path}?action=policy.clear", t.a1.id))
+            .await;
+        assert!(
+            text.contains("a user of a tenant you cannot see")
+                && !text.contains(&recorded)
+                && !text.contains(&format!("<code class=\"actor\">{login}")),
+            "{path}: {text}"
+        );
+    }
+}

@@ -40,7 +40,9 @@ pub struct ActivityChange {
 pub struct ActivityEvent {
     pub id: i64,
     pub occurred_at: DateTime<Utc>,
-    /// Who: `subdomain\username` (kept after the user is gone), or `system:…`.
+    /// Who: `subdomain\username` (kept after the user is gone), or `system:…`;
+    /// `a user of a tenant you cannot see` (and a `null` `actor_user_id`) where the
+    /// acting tenant is hidden from the reader (except on their own events).
     pub actor: String,
     pub actor_user_id: Option<i64>,
     /// The tenant the actor acted in, and its name then; one the reader cannot see
