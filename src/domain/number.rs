@@ -53,7 +53,9 @@ mod tests {
         assert_eq!(grouped(1000), "1,000");
         assert_eq!(grouped(1234567), "1,234,567");
         assert_eq!(grouped(-1234), "-1,234");
-        assert_eq!(grouped(&&2_000_000_i64), "2,000,000");
+        // Templates pass references to references.
+        let in_template: &&i64 = &&2_000_000;
+        assert_eq!(grouped(in_template), "2,000,000");
         assert_eq!(grouped(50_000_i32), "50,000");
     }
 }

@@ -376,7 +376,7 @@ async fn limit_warnings(
         ),
     ]
     .into_iter()
-    .filter_map(|(m, was, is)| is.filter(|_| is != was).map(|limit| (m, i64::from(limit))))
+    .filter_map(|(m, was, is)| is.filter(|_| is != was).map(|limit| (m, limit)))
     .collect::<Vec<_>>();
     if changed.is_empty() {
         return Ok(Vec::new());

@@ -171,9 +171,12 @@ async fn a_move_records_what_it_cleared_in_each_tenant_touched() {
     let a2 = events(&api, &t.a2, "policy.clear").await;
     assert_eq!(
         a2.iter().map(change_lines).collect::<Vec<_>>(),
-        [[format!(
-            "resolver dns2: Acme share → none (Tenant a2 moved under Tenant globex)"
-        )]]
+        [
+            [
+                "resolver dns2: Acme share → none (Tenant a2 moved under Tenant globex)"
+                    .to_string()
+            ]
+        ]
     );
 }
 
