@@ -95,7 +95,55 @@ pub const CLOUD_GONE: &str = "The cloud of this instance is no longer available 
      tenant: it can keep running and shrink there, but not grow. Move it to a cloud this \
      tenant sees to give it more.";
 
+/// Each field of an instance's input as converted: its value, or its error.
+#[derive(Clone, Debug)]
+pub struct InstanceFieldsSent {
+    pub name: Result<TenantName, String>,
+    pub cloud_id: Result<i64, String>,
+    pub owner_id: Result<Option<i64>, String>,
+    pub storage_gb: Result<i32, String>,
+    pub memory_gb: Result<i32, String>,
+    pub status: Result<InstanceStatus, String>,
+}
+
 impl InstanceInput {
+    /// The input from its fields as converted (the form's and the API's): each
+    /// field that could not be converted a stand-in with its error
+    /// (`services::draft`), so that the checks here report theirs with them.
+    pub fn draft(sent: InstanceFieldsSent) -> Draft<Self> {
+        let mut errors = FieldErrors::new();
+        let mut take = |field: &'static str, e: String| {
+            errors.insert(field, e);
+        };
+        let input = InstanceInput {
+            name: sent.name.unwrap_or_else(|e| {
+                take("name", e);
+                TenantName::stand_in()
+            }),
+            cloud_id: sent.cloud_id.unwrap_or_else(|e| {
+                take("cloud_id", e);
+                0
+            }),
+            owner_id: sent.owner_id.unwrap_or_else(|e| {
+                take("owner_id", e);
+                None
+            }),
+            storage_gb: sent.storage_gb.unwrap_or_else(|e| {
+                take("storage_gb", e);
+                0
+            }),
+            memory_gb: sent.memory_gb.unwrap_or_else(|e| {
+                take("memory_gb", e);
+                0
+            }),
+            status: sent.status.unwrap_or_else(|e| {
+                take("status", e);
+                InstanceStatus::Running
+            }),
+        };
+        Draft::new(input, errors)
+    }
+
     fn fields(&self) -> InstanceFields<'_> {
         InstanceFields {
             name: self.name.as_str(),

@@ -9,6 +9,34 @@ use crate::policies::{base, policy, resolver, uses};
 use serde_json::json;
 use tenantry::domain::{Feature, GrantRole, Level, Permissions, Scope};
 
+/// Acme's inheritable deny list (its id).
+async fn acme_deny(api: &Api, t: &PartnerTree) -> i64 {
+    policy(
+        api,
+        &t.acme,
+        json!({"name": "Acme deny", "kind": "deny_list", "domains": ["bad.example.com"],
+               "inheritable": true}),
+    )
+    .await
+}
+
+/// A subnet `cidr` of `t` served by `resolver`, created through the API.
+async fn subnet_of(
+    api: &Api,
+    t: &tenantry::db::models::Tenant,
+    cidr: &str,
+    resolver: &serde_json::Value,
+) -> serde_json::Value {
+    let (s, sn) = api
+        .post(
+            &format!("{}/subnets", base(t)),
+            json!({"cidr": cidr, "resolver_id": resolver["id"]}),
+        )
+        .await;
+    assert_eq!(s, 201, "{sn}");
+    sn
+}
+
 /// Every right but Policies.
 fn all_but_policies() -> Permissions {
     let mut p = Permissions::all(Level::Full);
@@ -24,13 +52,7 @@ fn all_but_policies() -> Permissions {
 #[tokio::test]
 async fn a_cap_without_policies_keeps_resolvers_and_subnets_from_choosing_one() {
     let (app, t, admin) = partner_app().await;
-    let deny = policy(
-        &admin,
-        &t.acme,
-        json!({"name": "Acme deny", "kind": "deny_list", "domains": ["bad.example.com"],
-               "inheritable": true}),
-    )
-    .await;
+    let deny = acme_deny(&admin, &t).await;
     let other = policy(
         &admin,
         &t.acme,
@@ -239,13 +261,7 @@ async fn changed_lately(app: &TestApp, table: &str, id: i64) -> bool {
 #[tokio::test]
 async fn deleting_a_policy_marks_what_it_clears_as_changed() {
     let (app, t, api) = partner_app().await;
-    let deny = policy(
-        &api,
-        &t.acme,
-        json!({"name": "Acme deny", "kind": "deny_list", "domains": ["bad.example.com"],
-               "inheritable": true}),
-    )
-    .await;
+    let deny = acme_deny(&api, &t).await;
     let (s, r) = resolver(&api, &t.a1, "dns", Some(deny)).await;
     assert_eq!(s, 201, "{r}");
     let sn = crate::policies::subnet(&api, &t.a2, "10.0.0.0/24", deny).await;
@@ -318,13 +334,7 @@ async fn every_list_refuses_a_bad_page_ignores_unknown_parameters_and_ends_on_it
         )
         .await;
     assert_eq!(s, 201, "{e}");
-    let (s, e) = api
-        .post(
-            &format!("{acme}/subnets"),
-            json!({"cidr": "10.7.0.0/24", "resolver_id": r["id"]}),
-        )
-        .await;
-    assert_eq!(s, 201, "{e}");
+    subnet_of(&api, &t.acme, "10.7.0.0/24", &r).await;
     app.login_admin().await;
     for (list, row) in [
         ("policies", "Only policy"),
@@ -600,13 +610,7 @@ async fn every_field_error_is_reported_at_once() {
     );
     let (s, r) = resolver(&api, &t.acme, "dns", None).await;
     assert_eq!(s, 201, "{r}");
-    let (s, sn) = api
-        .post(
-            &format!("{acme}/subnets"),
-            json!({"cidr": "10.0.0.0/24", "resolver_id": r["id"]}),
-        )
-        .await;
-    assert_eq!(s, 201, "{sn}");
+    let sn = subnet_of(&api, &t.acme, "10.0.0.0/24", &r).await;
     let subnet = format!("{acme}/subnets/{}", sn["id"]);
     let (s, e) = api
         .patch(

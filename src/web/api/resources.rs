@@ -19,7 +19,7 @@ use crate::domain::{Feature, Level, SearchText, TenantName};
 use crate::error::{AppError, FieldErrors};
 use crate::services::clouds::{self, CloudInput, CloudView};
 use crate::services::draft::Draft;
-use crate::services::instances::{self, InstanceInput};
+use crate::services::instances::{self, InstanceFieldsSent, InstanceInput};
 use crate::web::extract::Query;
 use crate::web::form::bad_param;
 use crate::web::owned::Resources;
@@ -265,32 +265,14 @@ fn instance_input(
     memory_gb: i64,
     status: InstanceStatus,
 ) -> Draft<InstanceInput> {
-    let mut errors = FieldErrors::new();
-    let name = TenantName::parse(name).unwrap_or_else(|e| {
-        errors.insert("name", e);
-        TenantName::stand_in()
-    });
-    let mut sized = |field: &'static str, raw: i64| {
-        size(raw).unwrap_or_else(|e| {
-            errors.insert(field, e);
-            0
-        })
-    };
-    let storage_gb = sized("storage_gb", storage_gb);
-    let memory_gb = sized("memory_gb", memory_gb);
-    let cloud_id = cloud_id.unwrap_or_else(|| {
-        errors.insert("cloud_id", instances::UNKNOWN_CLOUD.into());
-        0
-    });
-    let input = InstanceInput {
-        name,
-        cloud_id,
-        owner_id,
-        storage_gb,
-        memory_gb,
-        status,
-    };
-    Draft::new(input, errors)
+    InstanceInput::draft(InstanceFieldsSent {
+        name: TenantName::parse(name),
+        cloud_id: cloud_id.ok_or_else(|| instances::UNKNOWN_CLOUD.to_string()),
+        owner_id: Ok(owner_id),
+        storage_gb: size(storage_gb),
+        memory_gb: size(memory_gb),
+        status: Ok(status),
+    })
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]

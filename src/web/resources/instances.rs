@@ -13,7 +13,8 @@ use crate::domain::{Feature, Level, TenantName};
 use crate::error::{AppError, FieldErrors};
 use crate::services::draft::Draft;
 use crate::services::instances::{
-    self as service, InstanceInput, CHOOSE_CLOUD, UNAVAILABLE_CLOUD, UNKNOWN_CLOUD, UNKNOWN_OWNER,
+    self as service, InstanceFieldsSent, InstanceInput, CHOOSE_CLOUD, UNAVAILABLE_CLOUD,
+    UNKNOWN_CLOUD, UNKNOWN_OWNER,
 };
 use crate::web::confirm::{Confirm, Question};
 use crate::web::extract::{path_tenant, Query};
@@ -219,51 +220,34 @@ impl InstanceForm {
     /// The input, with every field's error and a stand-in for each field that
     /// could not be read, so that the service reports its own errors with them.
     fn to_input(&self) -> Draft<InstanceInput> {
-        let mut errors = FieldErrors::new();
-        let name = TenantName::parse(&self.name).unwrap_or_else(|e| {
-            errors.insert("name", e);
-            TenantName::stand_in()
-        });
-        let cloud_id = field_id(&self.cloud_id).unwrap_or_else(|| {
-            let message = match self.cloud_id.trim() {
+        let cloud_id = field_id(&self.cloud_id).ok_or_else(|| {
+            match self.cloud_id.trim() {
                 // "(choose)" left as it was.
                 "" => CHOOSE_CLOUD,
                 _ => UNKNOWN_CLOUD,
-            };
-            errors.insert("cloud_id", message.into());
-            0
+            }
+            .to_string()
         });
         let owner_id = match self.owner_id.trim() {
-            "" => None,
-            raw => field_id(raw).or_else(|| {
-                errors.insert("owner_id", UNKNOWN_OWNER.into());
-                None
-            }),
+            "" => Ok(None),
+            raw => field_id(raw)
+                .map(Some)
+                .ok_or_else(|| UNKNOWN_OWNER.to_string()),
         };
-        let mut size = |field: &'static str, raw: &str| {
-            parse_size(raw).unwrap_or_else(|e| {
-                errors.insert(field, e);
-                0
-            })
-        };
-        let storage_gb = size("storage_gb", &self.storage_gb);
-        let memory_gb = size("memory_gb", &self.memory_gb);
         let status = match self.status.trim() {
-            "" => InstanceStatus::Running,
-            s => s.parse::<InstanceStatus>().unwrap_or_else(|_| {
-                errors.insert("status", "Pick running or stopped.".into());
-                InstanceStatus::Running
-            }),
+            "" => Ok(InstanceStatus::Running),
+            s => s
+                .parse::<InstanceStatus>()
+                .map_err(|_| "Pick running or stopped.".to_string()),
         };
-        let input = InstanceInput {
-            name,
+        InstanceInput::draft(InstanceFieldsSent {
+            name: TenantName::parse(&self.name),
             cloud_id,
             owner_id,
-            storage_gb,
-            memory_gb,
+            storage_gb: parse_size(&self.storage_gb),
+            memory_gb: parse_size(&self.memory_gb),
             status,
-        };
-        Draft::new(input, errors)
+        })
     }
 }
 
