@@ -199,6 +199,7 @@ diesel::table! {
         sent_at -> Nullable<Timestamptz>,
         from_name -> Nullable<Text>,
         link_tenant_id -> Nullable<Int8>,
+        reply_to -> Nullable<Text>,
     }
 }
 

@@ -177,6 +177,11 @@ impl SupportUrl {
                         "“{port}” is not a port: after “:” comes a number, e.g. https://help.example.com:8443."
                     ));
                 }
+                if !port.parse::<u16>().is_ok_and(|p| p > 0) {
+                    return Err(format!(
+                        "“{port}” is not a port: a port is a number from 1 to 65535, e.g. https://help.example.com:8443."
+                    ));
+                }
                 host
             }
             None => authority,
@@ -194,6 +199,13 @@ impl SupportUrl {
             return Err(format!(
                 "“{host}” has no domain: enter a full domain name, e.g. https://help.example.com."
             ));
+        }
+        // Each part as DNS takes it (no hyphen at either end, at most 63 characters).
+        if let Some(e) = host.split('.').find_map(super::domain_name::label_error) {
+            return Err(format!("“{host}” is not a domain name. {e}"));
+        }
+        if host.len() > 253 {
+            return Err("A domain has at most 253 characters.".into());
         }
         Ok(Self(s.to_string()))
     }
@@ -362,6 +374,16 @@ mod tests {
         assert!(why("https://").contains("domain after https://"));
         assert!(why("https://exa_mple.com").contains("is not a domain name"));
         assert!(why("https://example.com:80a").contains("is not a port"));
+        // Ports 1–65535; DNS labels without a hyphen at either end.
+        assert!(why("https://a.example:99999/")
+            .contains("“99999” is not a port: a port is a number from 1 to 65535"));
+        assert!(why("https://a.example:0").contains("from 1 to 65535"));
+        assert!(SupportUrl::parse("https://a.example:65535/").is_ok());
+        assert!(SupportUrl::parse("https://a.example:1").is_ok());
+        assert!(why("https://-a.example/").contains("“-a.example” is not a domain name"));
+        assert!(why("https://a-.example/").contains("not starting or ending with a hyphen"));
+        assert!(why(&format!("https://{}.example/", "a".repeat(64))).contains("at most 63"));
+        assert!(SupportUrl::parse("https://a-b.example/").is_ok());
         assert!(why("https://exa mple.com").contains("spaces"));
         assert!(SupportUrl::parse(&format!("https://example.com/{}", "a".repeat(300))).is_err());
     }

@@ -128,6 +128,40 @@ pub fn parse_custom_domain(input: &str, hosts: &ConsoleHosts) -> Result<Option<S
     Ok(Some(s))
 }
 
+/// What is wrong with one (lower-cased) DNS label of a host name, if anything: at
+/// most 63 characters, letters, digits and hyphens, not starting or ending with a
+/// hyphen.
+pub fn label_error(label: &str) -> Option<String> {
+    dns_label_error(label, false)
+}
+
+/// [`label_error`], with `_` also taken when `underscores` (names as DNS queries
+/// carry them).
+fn dns_label_error(label: &str, underscores: bool) -> Option<String> {
+    if label.len() > MAX_LABEL {
+        return Some(format!(
+            "Each part of the domain (between dots) may have at most {MAX_LABEL} characters."
+        ));
+    }
+    let ok = !label.is_empty()
+        && !label.starts_with('-')
+        && !label.ends_with('-')
+        && label.chars().all(|c| {
+            c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || (underscores && c == '_')
+        });
+    (!ok).then(|| {
+        if underscores {
+            "Use letters, digits, hyphens and underscores in each part of the domain, not \
+             starting or ending with a hyphen."
+                .to_string()
+        } else {
+            "Use letters, digits and hyphens in each part of the domain, not starting or \
+             ending with a hyphen."
+                .to_string()
+        }
+    })
+}
+
 /// Parses a fully qualified host name (a tenant's custom domain, a domain its rules
 /// protect): 2–127 DNS labels, at most 253 characters, lower-cased, a trailing dot
 /// ignored. `Ok(None)` for an empty input.
@@ -156,29 +190,8 @@ fn host_name(input: &str, underscores: bool) -> Result<Option<String>, String> {
     if labels.len() < 2 {
         return Err("Enter a full domain name, such as console.example.com.".into());
     }
-    for label in &labels {
-        if label.len() > MAX_LABEL {
-            return Err(format!(
-                "Each part of the domain (between dots) may have at most {MAX_LABEL} characters."
-            ));
-        }
-        let ok = !label.is_empty()
-            && !label.starts_with('-')
-            && !label.ends_with('-')
-            && label.chars().all(|c| {
-                c.is_ascii_lowercase()
-                    || c.is_ascii_digit()
-                    || c == '-'
-                    || (underscores && c == '_')
-            });
-        if !ok && underscores {
-            return Err(
-                "Use letters, digits, hyphens and underscores in each part of the domain.".into(),
-            );
-        }
-        if !ok {
-            return Err("Use letters, digits and hyphens in each part of the domain.".into());
-        }
+    if let Some(e) = labels.iter().find_map(|l| dns_label_error(l, underscores)) {
+        return Err(e);
     }
     if labels
         .last()
@@ -345,7 +358,9 @@ mod tests {
         assert!(p(&format!("{}.com", "a".repeat(63))).is_ok());
         assert_eq!(
             p("a..com"),
-            Err("Use letters, digits and hyphens in each part of the domain.".into())
+            Err("Use letters, digits and hyphens in each part of the domain, not starting or \
+                 ending with a hyphen."
+                .into())
         );
     }
 

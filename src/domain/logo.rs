@@ -528,6 +528,13 @@ fn element(e: &BytesStart<'_>, seen_root: bool) -> Result<Option<String>, String
     if e.name().as_ref() != e.local_name().as_ref() {
         return Ok(None);
     }
+    // So does an unprefixed one that declares another default namespace
+    // (`<g xmlns="http://www.w3.org/1999/xhtml">`): a browser would not take it, or
+    // what is inside it, for SVG. Every kept element is in SVG's namespace, so one
+    // declaring none inherits it.
+    if seen_root && declared_namespace(e)?.is_some_and(|ns| ns != SVG_NAMESPACE) {
+        return Ok(None);
+    }
     Ok(ELEMENTS.contains(&local.as_str()).then_some(local))
 }
 
@@ -540,16 +547,22 @@ fn in_svg_namespace(e: &BytesStart<'_>) -> Result<bool, String> {
     if e.name().as_ref() != b"svg" {
         return Ok(false);
     }
+    Ok(declared_namespace(e)?.is_some_and(|ns| ns.trim() == SVG_NAMESPACE))
+}
+
+/// The default namespace an element declares (its `xmlns` attribute), exactly as a
+/// browser compares it.
+fn declared_namespace(e: &BytesStart<'_>) -> Result<Option<String>, String> {
     for attr in e.attributes() {
         let attr = attr.map_err(|_| refused("it is not well-formed XML"))?;
         if attr.key.as_ref() == b"xmlns" {
             let value = attr
                 .normalized_value(quick_xml::XmlVersion::Implicit1_0)
                 .map_err(|_| refused("it uses an entity"))?;
-            return Ok(value.trim() == SVG_NAMESPACE);
+            return Ok(Some(value.into_owned()));
         }
     }
-    Ok(false)
+    Ok(None)
 }
 
 /// Refuses the elements of [`REFUSED_ELEMENTS`], whatever their prefix, and checks
@@ -815,6 +828,27 @@ mod tests {
             "A logo has at most 256 KiB."
         );
         assert!(Logo::parse(b"").is_err());
+    }
+
+    #[test]
+    fn elements_of_another_namespace_are_left_out_with_what_is_inside() {
+        let logo = Logo::parse(&svg(
+            r#"<g xmlns="http://www.w3.org/1999/xhtml"><rect width="5" height="5"/><p>hi</p></g><g xmlns="http://www.w3.org/2000/svg "><circle r="1"/></g><g xmlns="http://www.w3.org/2000/svg"><rect width="1" height="1"/></g>"#,
+        ))
+        .unwrap();
+        let text = String::from_utf8(logo.bytes).unwrap();
+        assert!(!text.contains("xhtml") && !text.contains("hi"), "{text}");
+        assert!(
+            !text.contains("circle") && !text.contains("svg \""),
+            "{text}"
+        );
+        assert_eq!(text.matches("<rect").count(), 1, "{text}");
+        assert!(text.contains(r#"<rect width="1" height="1"/>"#), "{text}");
+        // Script in one is still refused, whatever its namespace.
+        assert!(Logo::parse(&svg(
+            r#"<g xmlns="http://www.w3.org/1999/xhtml"><script>1</script></g>"#
+        ))
+        .is_err());
     }
 
     #[test]

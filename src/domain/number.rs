@@ -19,6 +19,12 @@ impl Count for i32 {
     }
 }
 
+impl Count for usize {
+    fn count(&self) -> i64 {
+        i64::try_from(*self).unwrap_or(i64::MAX)
+    }
+}
+
 impl<T: Count + ?Sized> Count for &T {
     fn count(&self) -> i64 {
         (**self).count()

@@ -196,7 +196,7 @@ pub fn counted(n: i64, unit: &str) -> String {
         (1, "queries a month") => "query a month",
         _ => unit,
     };
-    format!("{n} {unit}")
+    format!("{} {unit}", crate::domain::number::grouped(n))
 }
 
 /// Why an option is not to be had: "Not in plan Basic."
@@ -247,6 +247,10 @@ mod tests {
         assert_eq!(counted(1, "queries a month"), "1 query a month");
         assert_eq!(counted(1, "instances"), "1 instance");
         assert_eq!(counted(0, "users"), "0 users");
+        assert_eq!(
+            at_most(500_000, "queries a month", "Basic"),
+            "At most 500,000 queries a month on plan Basic."
+        );
     }
 
     #[test]

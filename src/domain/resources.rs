@@ -1,6 +1,7 @@
 //! Tenant resources (issue #14): clouds, where they are shared, instances and the
 //! limits an instance is checked against. Pure: the values and the limit rule.
 
+use super::number::grouped;
 use super::text_enum::text_enum;
 
 text_enum! {
@@ -256,12 +257,12 @@ pub fn refusal(
     resize: bool,
     origin: Option<&LimitOrigin>,
 ) -> String {
-    let limit = budget.limit.unwrap_or(0);
+    let (limit, used) = (grouped(budget.limit.unwrap_or(0)), grouped(budget.used));
     let used = match measure {
-        Measure::Storage => format!("Storage {} of {limit} GB used", budget.used),
-        Measure::Memory => format!("Memory {} of {limit} GB used", budget.used),
-        Measure::Instances => format!("Instances: {} of {limit} used", budget.used),
-        Measure::Users => format!("Users: {} of {limit} used", budget.used),
+        Measure::Storage => format!("Storage {used} of {limit} GB used"),
+        Measure::Memory => format!("Memory {used} of {limit} GB used"),
+        Measure::Instances => format!("Instances: {used} of {limit} used"),
+        Measure::Users => format!("Users: {used} of {limit} used"),
     };
     let whose = match holder {
         LimitHolder::Tenant => String::new(),
@@ -269,6 +270,7 @@ pub fn refusal(
         LimitHolder::Ancestor(None) => " (a limit above this tenant)".to_string(),
         LimitHolder::Owner(name) => format!(" by {name} (the owner's limit)"),
     };
+    let more = grouped(more);
     let need = match measure {
         Measure::Storage | Measure::Memory if resize => {
             format!("this instance needs {more} GB more")
@@ -282,10 +284,12 @@ pub fn refusal(
 
 /// An amount of `measure` as a sentence says it: "500 GB", "12 instances".
 fn amount_of(measure: Measure, n: i64) -> String {
+    let s = if n == 1 { "" } else { "s" };
+    let g = grouped(n);
     match measure {
-        Measure::Storage | Measure::Memory => format!("{n} GB"),
-        Measure::Instances => format!("{n} instance{}", if n == 1 { "" } else { "s" }),
-        Measure::Users => format!("{n} user{}", if n == 1 { "" } else { "s" }),
+        Measure::Storage | Measure::Memory => format!("{g} GB"),
+        Measure::Instances => format!("{g} instance{s}"),
+        Measure::Users => format!("{g} user{s}"),
     }
 }
 
@@ -334,7 +338,8 @@ pub fn move_refusal(
     place: &str,
     origin: Option<&LimitOrigin>,
 ) -> String {
-    let total = used.saturating_add(brings);
+    let total = grouped(used.saturating_add(brings));
+    let (used, limit, brings) = (grouped(used), grouped(limit), grouped(brings));
     format!(
         "{what} {used} of {limit}{unit} used in {place}; the move brings {brings}{unit} more \
          ({total}{unit}, over the limit){}.",

@@ -672,7 +672,7 @@ pub fn rules_count(n: i64) -> String {
     if n == 1 {
         "1 rule".into()
     } else {
-        format!("{n} rules")
+        format!("{} rules", crate::domain::number::grouped(n))
     }
 }
 

@@ -135,6 +135,15 @@ sort_keys! {
     }
 }
 
+sort_keys! {
+    /// A plan's tenants (`/plans/{id}`): by name, or by their quota use this month
+    /// (queries against the quota in effect; tenants without a quota last).
+    pub enum PlanTenantSort {
+        Name = ("name", "Tenant", Name),
+        QuotaUse = ("quota_use", "Quota use", Number),
+    }
+}
+
 /// The direction of an order, as `dir=` names it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]

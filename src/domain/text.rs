@@ -119,9 +119,29 @@ impl Username {
     }
 }
 
+/// A name's possessive as the console writes it: "Acme's", "Acme Managed
+/// Services'" (a name ending in s takes the apostrophe alone).
+pub fn possessive(name: &str) -> String {
+    if name.ends_with(['s', 'S']) {
+        format!("{name}'")
+    } else {
+        format!("{name}'s")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_name_ending_in_s_takes_the_apostrophe_alone() {
+        assert_eq!(possessive("Acme"), "Acme's");
+        assert_eq!(
+            possessive("Acme Managed Services"),
+            "Acme Managed Services'"
+        );
+        assert_eq!(possessive("PLUS"), "PLUS'");
+    }
 
     #[test]
     fn names_are_trimmed_and_bounded() {

@@ -1,6 +1,7 @@
 //! A tenant's user limit (`max_users`): the most users its whole subtree may have,
 //! or none.
 
+use crate::domain::number::grouped;
 use crate::domain::resources::{plan_clause, LimitOrigin};
 
 /// The most a limit may be (the column is a 32-bit integer).
@@ -37,6 +38,7 @@ pub fn check(n: i64) -> Result<i32, String> {
 /// where the limit is set, `origin` (where it may be said) whether it is a plan's
 /// ("…; limit: plan Basic.").
 pub fn reached(used: i64, max: i32, place: &str, origin: Option<&LimitOrigin>) -> String {
+    let (used, max) = (grouped(used), grouped(max));
     format!(
         "Users {used} of {max} used in {place}: no more users can be created here until \
          some are deleted or the limit is raised{}.",

@@ -35,6 +35,8 @@ pub struct OutgoingMail {
     /// The sender's display name (the branding's product name); `None`: the
     /// configured From as it is.
     pub from_name: Option<String>,
+    /// The Reply-To address (the branding's support address); `None`: none.
+    pub reply_to: Option<String>,
     pub to: String,
     pub subject: String,
     pub body_text: String,
@@ -232,10 +234,18 @@ fn build_message(
         Some(name) => Mailbox::new(Some(name.clone()), from.email.clone()),
         None => from.clone(),
     };
-    let builder = Message::builder()
+    let mut builder = Message::builder()
         .from(from)
         .to(to)
         .subject(mail.subject.clone());
+    // A support address that no longer parses as a mailbox is left out, not fatal.
+    if let Some(reply_to) = mail
+        .reply_to
+        .as_deref()
+        .and_then(|a| a.parse::<Mailbox>().ok())
+    {
+        builder = builder.reply_to(reply_to);
+    }
     let plain = SinglePart::builder()
         .header(ContentType::TEXT_PLAIN)
         .body(text(&mail.body_text));
@@ -521,6 +531,7 @@ mod tests {
         let from: Mailbox = "tenantry@localhost".parse().unwrap();
         let mail = OutgoingMail {
             from_name: None,
+            reply_to: None,
             to: "alice@example.com".into(),
             subject: "Hello".into(),
             body_text: "text".into(),
@@ -569,6 +580,7 @@ mod tests {
             let name = format!("{}.csv", "u".repeat(len - 4));
             let mail = OutgoingMail {
                 from_name: None,
+                reply_to: None,
                 to: "alice@example.com".into(),
                 subject: "Hello".into(),
                 body_text: "text".into(),

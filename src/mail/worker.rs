@@ -184,6 +184,7 @@ impl Worker {
         };
         OutgoingMail {
             from_name: queued.from_name.clone(),
+            reply_to: queued.reply_to.clone(),
             to: queued.recipient.clone(),
             subject: queued.subject.clone(),
             body_text: fill(&queued.body_text, false),

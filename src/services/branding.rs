@@ -41,6 +41,7 @@ pub async fn queue_notice(
     let (subject, text) = compose(&brand).map_err(AppError::Unexpected)?;
     Ok(NewMail::notice(&to.user.email, &subject, &text)
         .from_name(brand.name())
+        .reply_to(brand.support_email.as_deref())
         .linking_to(to.home.id)
         .insert(conn, now)
         .await?)

@@ -19,6 +19,7 @@ use crate::db::models::{Grant, Tenant, User};
 use crate::domain::activity::Action;
 use crate::domain::email::{self, Email};
 use crate::domain::invitation::{InvitationStatus, Offer};
+use crate::domain::number::grouped;
 use crate::domain::{Permissions, Username};
 use crate::error::{AppError, FieldErrors};
 use chrono::{DateTime, Utc};
@@ -110,6 +111,8 @@ async fn queue_mail(
         requested_by_user_id: Some(requested_by),
         // The link leads to the invitee's tenant's own address.
         link_tenant_id: Some(tenant.id),
+        // Replies go to the support address of the branding it is worded in.
+        reply_to: brand.support_email.as_deref(),
     }
     .insert(conn, now)
     .await?;
@@ -270,6 +273,7 @@ pub async fn full_warning(
         ),
     };
     Ok(limit.filter(|l| used >= *l).map(|l| {
+        let (used, l) = (grouped(used), grouped(l));
         format!(
             "Users {used} of {l} used in {place}: it cannot be accepted until a user is \
              removed or the limit is raised{}.",

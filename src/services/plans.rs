@@ -37,11 +37,13 @@
 
 use super::Actor;
 use crate::auth::{authz, Principal};
-use crate::db::models::plan::{Governed, Plan, PlanRow, PlanTenant};
+use crate::db::models::plan::{Governed, Plan, PlanRow, PlanTenant, PlanTenantQuery};
 use crate::db::models::tenant::TenantFields;
 use crate::db::models::Tenant;
 use crate::domain::activity::{changed_only, Action};
+use crate::domain::number::grouped;
 use crate::domain::plan::{not_in_plan, PlanInput, PlanLimits, PlanOption, PlanOptions};
+use crate::domain::text::possessive;
 use crate::error::{AppError, FieldErrors};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
@@ -93,27 +95,18 @@ pub async fn find(conn: &mut AsyncPgConnection, p: &Principal, id: i64) -> Resul
     Ok(Plan::find(conn, id).await?)
 }
 
-/// One page (`offset`, `limit`) of the tenants the plan governs that `p` sees — on
-/// it, or following it through an ancestor — with their queries in `now`'s month,
-/// and how many there are.
+/// One page (`q`: its order, filter, offset and size) of the tenants the plan
+/// governs that `p` sees — on it, or following it through an ancestor — with their
+/// queries in `now`'s month, and how many there are.
 pub async fn tenants(
     conn: &mut AsyncPgConnection,
     p: &Principal,
     plan: &Plan,
     now: DateTime<Utc>,
-    offset: i64,
-    limit: i64,
+    q: &PlanTenantQuery,
 ) -> Result<(Vec<PlanTenant>, i64), AppError> {
     authz::require_plans(p)?;
-    Ok(Plan::tenants_page(
-        conn,
-        plan.id,
-        &authz::visibility(p),
-        month_of(now),
-        offset,
-        limit,
-    )
-    .await?)
+    Ok(Plan::tenants_page(conn, plan, &authz::visibility(p), month_of(now), q).await?)
 }
 
 /// Plans are the root's: their events are about it, so its activity log shows them
@@ -177,7 +170,10 @@ pub async fn create(
     .await
 }
 
-/// Saves a plan as `p` (404 unless `p` manages plans). A limit lowered below the
+/// Saves a plan as `p` (404 unless `p` manages plans): `input` reads the plan as
+/// it is, locked, and says what to save — the whole plan (the form, `PUT`), or the
+/// plan with the fields a `PATCH` sent changed (so two changes of different fields
+/// both hold). A limit lowered below the
 /// own limit of a tenant on the plan is a field error naming them (they would be
 /// above their plan): lower theirs first. A limit lowered below what tenants it
 /// governs use is saved, with a warning naming them ([`over_use_warnings`]); so is
@@ -188,14 +184,14 @@ pub async fn update(
     p: &Principal,
     actor: &Actor,
     id: i64,
-    input: Result<PlanInput, FieldErrors>,
+    input: impl FnOnce(&Plan) -> Result<PlanInput, FieldErrors> + Send,
     now: DateTime<Utc>,
 ) -> Result<Warned<Plan>, AppError> {
     authz::require_plans(p)?;
-    let input = input.map_err(AppError::Validation)?;
     conn.transaction(async |conn| {
         crate::db::set_lock_timeout(conn).await?;
         let before = Plan::lock(conn, id, true).await?;
+        let input = input(&before).map_err(AppError::Validation)?;
         let mut errors = FieldErrors::new();
         if Plan::name_taken(conn, input.name.as_str(), Some(id)).await? {
             errors.insert("name", NAME_TAKEN.into());
@@ -388,7 +384,7 @@ fn over_use_words(
         if counts {
             crate::domain::plan::counted(n, noun)
         } else {
-            format!("{n} GB")
+            format!("{} GB", grouped(n))
         }
     };
     let most = amount(limit);
@@ -399,8 +395,9 @@ fn over_use_words(
             ("uses", format!(" of {noun}"))
         };
         return format!(
-            "{name} {verb} {}{of}, above plan {plan_name}'s {most}: growth is refused until use falls below it.",
-            amount(*used)
+            "{name} {verb} {}{of}, above plan {} {most}: growth is refused until use falls below it.",
+            amount(*used),
+            possessive(plan_name)
         );
     }
     let names: Vec<String> = named
@@ -409,8 +406,9 @@ fn over_use_words(
         .collect();
     let verb = if counts { "have" } else { "use" };
     format!(
-        "{} {verb} more {noun} than plan {plan_name}'s {most}: growth is refused until their use falls below it.",
-        who(&names, count)
+        "{} {verb} more {noun} than plan {} {most}: growth is refused until their use falls below it.",
+        who(&names, count),
+        possessive(plan_name)
     )
 }
 
@@ -442,18 +440,26 @@ fn dormant_words(field: &str, named: &[(String, i64)], count: i64, plan_name: &s
         ([(name, amount)], 1) => Some((name, *amount)),
         _ => None,
     };
-    let counted =
-        |amount: i64, unit: &str| format!("{amount} {unit}{}", if amount == 1 { "" } else { "s" });
+    let counted = |amount: i64, unit: &str| {
+        let s = if amount == 1 { "" } else { "s" };
+        format!("{} {unit}{s}", grouped(amount))
+    };
     match (field, one) {
         ("custom_branding", Some((name, _))) => {
-            format!("{name}'s own branding is kept but not shown {on}.")
+            format!(
+                "{} own branding is kept but not shown {on}.",
+                possessive(name)
+            )
         }
         ("custom_branding", None) => format!(
             "The own branding of {} is kept but not shown {on}.",
             who(&names, count)
         ),
         ("custom_domain", Some((name, _))) => {
-            format!("{name}'s custom domain is kept but neither served nor verified {on}.")
+            format!(
+                "{} custom domain is kept but neither served nor verified {on}.",
+                possessive(name)
+            )
         }
         ("custom_domain", None) => format!(
             "The custom domains of {} are kept but neither served nor verified {on}.",

@@ -50,6 +50,20 @@ struct LoginPage {
     next: Option<String>,
 }
 
+impl LoginPage {
+    /// The page's title: its heading ("Log in to Acme") and the product's name,
+    /// unless the heading names it already ("Log in to Acme Cloud" on the
+    /// console's own host).
+    fn title(&self) -> String {
+        let product = self.brand.name();
+        if self.heading.ends_with(product) {
+            self.heading.clone()
+        } else {
+            format!("{} · {product}", self.heading)
+        }
+    }
+}
+
 #[derive(serde::Deserialize, Default)]
 #[serde(default)]
 pub struct LoginForm {

@@ -5,16 +5,18 @@
 //! `services::plans`).
 
 use crate::auth::CurrentUser;
-use crate::db::models::plan::{Plan, PlanTenant};
+use crate::db::models::plan::{Plan, PlanTenant, PlanTenantQuery};
 use crate::domain::plan::{PlanInput, PlanLimits, PlanOption, PlanOptions};
+use crate::domain::sorting::PlanTenantSort;
 use crate::domain::{user_limit, TenantName};
 use crate::error::{AppError, FieldErrors};
 use crate::services::plans::{self as service, PlanSummary};
 use crate::web::confirm::{ask, Confirm, Question};
 use crate::web::extract::Query;
-use crate::web::form::{checkbox, field_errors, page_param};
+use crate::web::form::{bad_param, checkbox, field_errors, page_param};
 use crate::web::page::{done, render, render_status, rerender, PageCtx};
 use crate::web::routes::{form_routes, route, Route};
+use crate::web::sort::{list_href, PageOrder, SortedList};
 use crate::web::stats::QuotaUse;
 use crate::web::AppState;
 use crate::web::{actor, parse_id};
@@ -60,6 +62,10 @@ struct FormPage {
     total: i64,
     page_no: i64,
     pages: i64,
+    /// Their order (by name or quota use), and whether only those near or over
+    /// their quota are listed (`quota=near`).
+    order: PageOrder<PlanTenantSort>,
+    near_only: bool,
     /// Why the plan was not deleted (tenants are on it).
     delete_error: Option<String>,
 }
@@ -75,19 +81,19 @@ impl FormPage {
         self.form.get(field).map_or("", String::as_str)
     }
 
-    fn page_href(&self, n: i64) -> String {
-        format!("{}?page={n}", self.action())
-    }
-
-    /// A tenant's quota in effect: its own, else the plan's.
+    /// A tenant's quota in effect: the lower of its own and the plan's, either
+    /// where the other is unset (as the list sorts and filters by it).
     fn quota(&self, t: &PlanTenant) -> Option<i64> {
-        t.own_quota
-            .or(self.plan.as_ref().and_then(|p| p.monthly_query_quota))
+        let plan = self.plan.as_ref().and_then(|p| p.monthly_query_quota);
+        match (t.own_quota, plan) {
+            (Some(own), Some(plan)) => Some(own.min(plan)),
+            (own, plan) => own.or(plan),
+        }
     }
 
     fn quota_of(&self, t: &PlanTenant) -> String {
         self.quota(t)
-            .map_or_else(|| "unlimited".into(), |q| q.to_string())
+            .map_or_else(|| "unlimited".into(), crate::domain::number::grouped)
     }
 
     /// Its queries this month against that quota, marked as the statistics mark it.
@@ -190,11 +196,40 @@ pub fn parse_form(form: &HashMap<String, String>) -> Result<PlanInput, FieldErro
     }
 }
 
-/// The list's and a plan page's query string.
+impl SortedList for FormPage {
+    type Key = PlanTenantSort;
+
+    fn order(&self) -> &PageOrder<PlanTenantSort> {
+        &self.order
+    }
+
+    fn href(&self, more: &[(&str, &str)]) -> String {
+        let mut pairs = vec![("quota", if self.near_only { "near" } else { "" })];
+        pairs.extend_from_slice(more);
+        list_href(&self.action(), &pairs)
+    }
+}
+
+/// A plan page's query string: its tenants' page, order (`sort` by `name` or
+/// `quota_use`, `dir`) and filter (`quota=near`: near or over their quota only).
 #[derive(Clone, Debug, Default, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PageParams {
     pub page: String,
+    pub sort: String,
+    pub dir: String,
+    pub quota: String,
+}
+
+impl PageParams {
+    /// Whether only tenants near or over their quota are asked for.
+    fn near_only(&self) -> Result<bool, AppError> {
+        match self.quota.trim() {
+            "" => Ok(false),
+            "near" => Ok(true),
+            _ => Err(bad_param("quota", "must be “near” or left out")),
+        }
+    }
 }
 
 /// Whether `raw` is a whole number (digits, perhaps with separators) too large for
@@ -256,21 +291,31 @@ async fn form_page(
     plan: Option<Plan>,
     form: HashMap<String, String>,
     errors: FieldErrors,
-    page_no: i64,
+    list: &PageParams,
 ) -> Result<FormPage, AppError> {
-    let (tenants, total) = match &plan {
-        Some(p) => {
-            service::tenants(
-                conn,
-                user,
-                p,
-                state.clock.now(),
-                (page_no - 1) * PER_PAGE,
-                PER_PAGE,
-            )
-            .await?
-        }
+    let page_no = page_param(&list.page)?;
+    let near_only = list.near_only()?;
+    let order = PageOrder::read(&list.sort, &list.dir, PlanTenantSort::Name);
+    let query = |page_no: i64| PlanTenantQuery {
+        order: order.order,
+        near_only,
+        offset: (page_no - 1) * PER_PAGE,
+        limit: PER_PAGE,
+    };
+    let now = state.clock.now();
+    let (mut tenants, total) = match &plan {
+        Some(p) => service::tenants(conn, user, p, now, &query(page_no)).await?,
         None => (Vec::new(), 0),
+    };
+    let pages = ((total + PER_PAGE - 1) / PER_PAGE).max(1);
+    // A page past the end (an old link, a filter that now matches less) shows the
+    // last page, numbered as such, as the Tenants list does.
+    let page_no = match &plan {
+        Some(p) if page_no > pages => {
+            tenants = service::tenants(conn, user, p, now, &query(pages)).await?.0;
+            pages
+        }
+        _ => page_no,
     };
     let options = PlanOption::ALL
         .into_iter()
@@ -287,9 +332,11 @@ async fn form_page(
         options,
         errors,
         tenants,
-        pages: (total + PER_PAGE - 1) / PER_PAGE,
+        pages,
         total,
         page_no,
+        order,
+        near_only,
         delete_error: None,
     })
 }
@@ -304,7 +351,7 @@ async fn new_form(user: CurrentUser, state: web::Data<AppState>) -> Result<HttpR
         None,
         HashMap::new(),
         FieldErrors::new(),
-        1,
+        &PageParams::default(),
     )
     .await?;
     render(&page)
@@ -334,7 +381,18 @@ async fn create(
             format!("Created plan {}.", plan.name),
             &format!("/plans/{}", plan.id),
         ),
-        Err(errors) => rerender(&form_page(&user, &state, &mut conn, None, form, errors, 1).await?),
+        Err(errors) => rerender(
+            &form_page(
+                &user,
+                &state,
+                &mut conn,
+                None,
+                form,
+                errors,
+                &PageParams::default(),
+            )
+            .await?,
+        ),
     }
 }
 
@@ -346,7 +404,6 @@ async fn edit_form(
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
     let plan = service::find(&mut conn, &user, parse_id(&path)?).await?;
-    let page_no = page_param(&params.page)?;
     let form = form_of(&plan);
     let page = form_page(
         &user,
@@ -355,7 +412,7 @@ async fn edit_form(
         Some(plan),
         form,
         FieldErrors::new(),
-        page_no,
+        &params,
     )
     .await?;
     render(&page)
@@ -376,7 +433,7 @@ async fn update(
         &user,
         &actor(&user, &req),
         plan.id,
-        parse_form(&form),
+        |_| parse_form(&form),
         state.clock.now(),
     )
     .await;
@@ -388,7 +445,8 @@ async fn update(
             &format!("/plans/{}", saved.value.id),
         ),
         Err(errors) => {
-            rerender(&form_page(&user, &state, &mut conn, Some(plan), form, errors, 1).await?)
+            let list = PageParams::default();
+            rerender(&form_page(&user, &state, &mut conn, Some(plan), form, errors, &list).await?)
         }
     }
 }
@@ -444,7 +502,17 @@ async fn refused_delete(
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
     let form = form_of(&plan);
-    let page = form_page(user, state, conn, Some(plan), form, FieldErrors::new(), 1).await?;
+    let list = PageParams::default();
+    let page = form_page(
+        user,
+        state,
+        conn,
+        Some(plan),
+        form,
+        FieldErrors::new(),
+        &list,
+    )
+    .await?;
     render_status(
         &FormPage {
             delete_error: Some(refusal),

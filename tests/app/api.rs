@@ -103,6 +103,20 @@ pub async fn put(api: &Api, path: &str, body: Value) -> (u16, Value) {
     send(api.request(reqwest::Method::PUT, path).json(&body)).await
 }
 
+/// A plan's whole body for a `PUT` (which names every field): `fields`, and each
+/// field it leaves out unlimited (`null`) or off.
+pub fn whole_plan(fields: Value) -> Value {
+    let mut body = json!({
+        "monthly_query_quota": null, "max_users": null, "max_instances": null,
+        "storage_limit_gb": null, "memory_limit_gb": null, "custom_branding": false,
+        "custom_domain": false, "sub_tenants": false, "api_access": false,
+    });
+    if let (Some(all), Some(given)) = (body.as_object_mut(), fields.as_object()) {
+        all.extend(given.clone());
+    }
+    body
+}
+
 /// A plan made through the API; its id.
 pub async fn plan(api: &Api, body: Value) -> i64 {
     let (status, body) = api.post("/api/v1/plans", body).await;
@@ -1371,9 +1385,9 @@ fn api_rule_for(method: &str, path: &str) -> Option<(ApiRule, Option<Value>)> {
         // Plans (#16): the fixture's spare plan, on which no tenant is (so its delete
         // goes through: it is the last of these routes).
         ("GET", "/api/v1/plans") | ("GET", "/api/v1/plans/{id}") => (Plans, None),
-        ("POST", "/api/v1/plans") | ("PUT", "/api/v1/plans/{id}") => {
-            (Plans, Some(json!({"name": ""})))
-        }
+        ("POST", "/api/v1/plans")
+        | ("PUT", "/api/v1/plans/{id}")
+        | ("PATCH", "/api/v1/plans/{id}") => (Plans, Some(json!({"name": ""}))),
         ("DELETE", "/api/v1/plans/{id}") => (Plans, None),
         ("GET", "/api/v1/migrations/{id}")
         | ("POST", "/api/v1/migrations/{id}/rollback")

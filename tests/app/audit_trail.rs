@@ -219,7 +219,7 @@ async fn instance_cloud_and_plan_events_are_filtered_and_read_as_sentences() {
     let (s, body) = put(
         &api,
         &format!("/api/v1/plans/{id}"),
-        json!({"name": "Basic", "storage_limit_gb": 200}),
+        crate::api::whole_plan(json!({"name": "Basic", "storage_limit_gb": 200})),
     )
     .await;
     assert_eq!(s, 200, "{body}");
@@ -401,7 +401,9 @@ async fn limit_and_plan_changes_are_recorded_per_field_naming_the_plan() {
     let (s, body) = put(
         &api,
         &format!("/api/v1/plans/{id}"),
-        json!({"name": "Basic", "storage_limit_gb": 400, "api_access": true, "sub_tenants": true}),
+        crate::api::whole_plan(
+            json!({"name": "Basic", "storage_limit_gb": 400, "api_access": true, "sub_tenants": true})
+        ),
     )
     .await;
     assert_eq!(s, 200, "{body}");

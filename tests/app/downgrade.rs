@@ -120,7 +120,7 @@ async fn a_downgrade_keeps_what_the_plan_lacks_dormant_and_says_so() {
     let (s, body) = put(
         &api,
         &format!("/api/v1/plans/{rich}"),
-        json!({"name": "Rich", "api_access": true}),
+        crate::api::whole_plan(json!({"name": "Rich", "api_access": true})),
     )
     .await;
     assert_eq!(s, 200, "{body}");

@@ -30,6 +30,9 @@ pub(crate) struct Mail {
     /// The From header as written (display name and address).
     #[serde(default)]
     pub(crate) from_header: String,
+    /// The Reply-To header as written ("" without one).
+    #[serde(default)]
+    pub(crate) reply_to_header: String,
     pub(crate) to: Vec<String>,
     pub(crate) subject: String,
     pub(crate) body: String,

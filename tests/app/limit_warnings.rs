@@ -51,7 +51,7 @@ async fn own_limits_below_use_or_above_a_parents_are_saved_and_said() {
     assert_eq!(s, 200, "{body}");
     assert_eq!(
         body["warnings"],
-        json!(["Storage limit 5000 GB is above the 3000 GB of Tenant acme: the limit of Tenant acme still applies."])
+        json!(["Storage limit 5,000 GB is above the 3,000 GB of Tenant acme: the limit of Tenant acme still applies."])
     );
     // The form: the same words in the flash after the save.
     app.login_admin().await;

@@ -68,7 +68,7 @@ async fn plans_are_created_listed_changed_and_deleted_on_the_pages() {
     let tenants = between(&page, "id=\"tenants-on-plan\"", "</table>");
     assert!(tenants.contains(">Tenant a2</a>"), "{page}");
     assert!(
-        tenants.contains(">1000</td>"),
+        tenants.contains(">1,000</td>"),
         "the plan's quota is a2's: {tenants}"
     );
     // Edited: the page shows what was saved.
@@ -129,11 +129,11 @@ async fn plans_in_the_api_take_integral_numbers_and_refuse_bad_input() {
     }
     let (s, _) = api.post("/api/v1/plans", json!({"names": "X"})).await;
     assert_eq!(s, 400);
-    // PUT replaces: what is left out is unlimited or off.
+    // PUT replaces the whole plan: every field named (null: unlimited).
     let (s, body) = put(
         &api,
         &format!("/api/v1/plans/{id}"),
-        json!({"name": "Pro 2"}),
+        crate::api::whole_plan(json!({"name": "Pro 2"})),
     )
     .await;
     assert_eq!(s, 200, "{body}");
@@ -217,7 +217,9 @@ async fn a_tenants_own_limits_stay_within_its_plans() {
     let (s, body) = put(
         &api,
         &format!("/api/v1/plans/{basic}"),
-        json!({"name": "Basic", "storage_limit_gb": 400, "max_users": 10, "sub_tenants": true}),
+        crate::api::whole_plan(
+            json!({"name": "Basic", "storage_limit_gb": 400, "max_users": 10, "sub_tenants": true}),
+        ),
     )
     .await;
     assert_eq!(s, 422, "{body}");
@@ -674,7 +676,7 @@ async fn plan_changes_and_a_tenants_plan_are_in_the_roots_activity() {
     let (s, body) = put(
         &api,
         &format!("/api/v1/plans/{id}"),
-        json!({"name": "Basic+"}),
+        crate::api::whole_plan(json!({"name": "Basic+"})),
     )
     .await;
     assert_eq!(s, 200, "{body}");
@@ -1045,7 +1047,7 @@ async fn lowering_a_plan_sees_the_tenants_that_inherit_it() {
         body.as_object_mut()
             .unwrap()
             .extend(changes.as_object().unwrap().clone());
-        body
+        crate::api::whole_plan(body)
     };
     let (s, body) = put(
         &api,
@@ -1208,7 +1210,7 @@ async fn a_plans_page_lists_tenants_that_follow_it_through_an_ancestor() {
     assert!(row.contains(">via <a href=\"/tenants/"), "{row}");
     assert!(row.contains(">Tenant a1</a>"), "{row}");
     assert!(
-        row.contains(">77</td>") && row.contains(">1000</td>"),
+        row.contains(">77</td>") && row.contains(">1,000</td>"),
         "{row}"
     );
     let row = between(&page, &format!("id=\"plan-tenant-{}\"", t.a1.id), "</tr>");

@@ -35,7 +35,9 @@ async fn a_plan_below_what_tenants_use_is_saved_with_a_warning() {
     let (s, body) = put(
         &api,
         &format!("/api/v1/plans/{big}"),
-        json!({"name": "Big", "storage_limit_gb": 100, "sub_tenants": true}),
+        crate::api::whole_plan(
+            json!({"name": "Big", "storage_limit_gb": 100, "sub_tenants": true}),
+        ),
     )
     .await;
     assert_eq!(s, 200, "{body}");
@@ -54,7 +56,9 @@ async fn a_plan_below_what_tenants_use_is_saved_with_a_warning() {
     let (s, body) = put(
         &api,
         &format!("/api/v1/plans/{big}"),
-        json!({"name": "Big 2", "storage_limit_gb": 100, "sub_tenants": true}),
+        crate::api::whole_plan(
+            json!({"name": "Big 2", "storage_limit_gb": 100, "sub_tenants": true}),
+        ),
     )
     .await;
     assert_eq!(s, 200, "{body}");

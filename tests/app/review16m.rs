@@ -401,7 +401,7 @@ async fn limit_hints_say_what_empty_means_field_by_field() {
         ),
         (
             "monthly_query_quota-empty",
-            "Empty: plan Basic's quota, 1000 queries a month.",
+            "Empty: plan Basic's quota, 1,000 queries a month.",
         ),
     ] {
         assert_eq!(text_of(&html, id).replace("&#39;", "'"), hint, "{id}");
@@ -509,7 +509,7 @@ async fn a_create_naming_the_parents_plan_or_none_inherits_it() {
     let (s, body) = crate::api::put(
         &admin,
         &format!("/api/v1/plans/{basic}"),
-        json!({"name": "Basic", "api_access": true, "sub_tenants": true}),
+        crate::api::whole_plan(json!({"name": "Basic", "api_access": true, "sub_tenants": true})),
     )
     .await;
     assert_eq!(s, 200, "{body}");

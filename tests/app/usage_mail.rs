@@ -214,6 +214,16 @@ async fn crossing_80_then_100_percent_mails_each_threshold_once_a_month_to_those
         mail.subject,
         "Tenant a1x reached 80 % of its query quota (January 2026)"
     );
+    // The use said once: the percentage reached, then the figures.
+    assert!(
+        mail.body.contains(
+            "Tenant a1x has used 80 % of its monthly query quota in January 2026: 800 \
+             queries of 1,000."
+        ),
+        "{}",
+        mail.body
+    );
+    assert!(!mail.body.contains("per month ("), "{}", mail.body);
     for part in [
         "Tenant a1x (a1x)",
         "January 2026",
@@ -265,9 +275,10 @@ async fn crossing_80_then_100_percent_mails_each_threshold_once_a_month_to_those
         "Tenant a1x reached 100 % of its query quota (January 2026)"
     );
     assert!(
-        full.body
-            .contains("has used all of its monthly query quota")
-            && full.body.contains("1,000 per month (100 %)"),
+        full.body.contains(
+            "has used all of its monthly query quota in January 2026: 1,000 queries of 1,000."
+        ) && full.body.contains("Quota:   1,000 per month")
+            && !full.body.contains("per month ("),
         "{}",
         full.body
     );
@@ -303,7 +314,14 @@ async fn crossing_80_then_100_percent_mails_each_threshold_once_a_month_to_those
         );
     }
     let over = sink.wait_for(&addr("owner"), 3).await;
-    assert!(over.body.contains("1,500") && over.body.contains("more than its monthly"));
+    assert!(
+        over.body.contains(
+            "has used more than its monthly query quota in February 2026: 1,500 queries, 150 % \
+             of 1,000."
+        ),
+        "{}",
+        over.body
+    );
     for to in &never {
         assert!(queued(&app, to).await.is_empty(), "{to} is never told");
     }

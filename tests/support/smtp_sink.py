@@ -6,7 +6,7 @@
 Listens for SMTP (no TLS, no authentication) on 127.0.0.1:PORT and appends one
 JSON line per received message to FILE:
 
-    {"from": ..., "from_header": <the From header>, "to": [...], "subject": ..., "body": <text/plain part>, "html": <text/html part>,
+    {"from": ..., "from_header": <the From header>, "reply_to_header": <the Reply-To header, or "">, "to": [...], "subject": ..., "body": <text/plain part>, "html": <text/html part>,
      "attachments": [{"filename": ..., "content_type": ..., "content": <text, UTF-8>}]}
 
 Prints "ready" on stdout once it accepts connections; stops on SIGTERM or SIGINT.
@@ -57,6 +57,7 @@ class Sink:
         record = {
             "from": envelope.mail_from,
             "from_header": str(message.get("from", "")),
+            "reply_to_header": str(message.get("reply-to", "")),
             "to": list(envelope.rcpt_tos),
             "subject": str(message.get("subject", "")),
             "body": text,

@@ -51,6 +51,8 @@ pub struct NewMail<'a> {
     /// for `mail::PUBLIC_URL_PLACEHOLDER` and in invitation links); `None`: the
     /// console's public URL.
     pub link_tenant_id: Option<i64>,
+    /// Where replies go (the branding's support address); `None`: to the sender.
+    pub reply_to: Option<&'a str>,
 }
 
 impl<'a> NewMail<'a> {
@@ -67,6 +69,15 @@ impl<'a> NewMail<'a> {
             requested_by_user_id: None,
             from_name: None,
             link_tenant_id: None,
+            reply_to: None,
+        }
+    }
+
+    /// The same mail with replies going to `address` (none: to the sender).
+    pub fn reply_to(self, address: Option<&'a str>) -> Self {
+        NewMail {
+            reply_to: address,
+            ..self
         }
     }
 
@@ -105,6 +116,7 @@ impl<'a> NewMail<'a> {
                 outbox::requested_by_user_id.eq(self.requested_by_user_id),
                 outbox::from_name.eq(self.from_name),
                 outbox::link_tenant_id.eq(self.link_tenant_id),
+                outbox::reply_to.eq(self.reply_to),
             ))
             .returning(outbox::id)
             .get_result(conn)
@@ -176,6 +188,8 @@ pub struct QueuedMail {
     pub from_name: Option<String>,
     /// See [`NewMail::link_tenant_id`].
     pub link_tenant_id: Option<i64>,
+    /// See [`NewMail::reply_to`].
+    pub reply_to: Option<String>,
 }
 
 /// The delivery state of one mail, for the console.

@@ -7,6 +7,7 @@ use super::tenant::visibility::visible_filter;
 use super::Visibility;
 use crate::db::schema::{plans, tenants, usage_monthly};
 use crate::domain::plan::{PlanLimits, PlanOptions, SourcedLimit};
+use crate::domain::sorting::{Order, PlanTenantSort};
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::pg::Pg;
 use diesel::prelude::*;
@@ -196,6 +197,63 @@ pub struct PlanTenant {
     /// The ancestor (id, name) whose plan it follows, having none of its own
     /// (`None`: it is on the plan itself).
     pub via: Option<(i64, String)>,
+}
+
+/// How a plan's page lists its tenants ([`Plan::tenants_page`]).
+#[derive(Clone, Copy, Debug)]
+pub struct PlanTenantQuery {
+    pub order: Order<PlanTenantSort>,
+    /// Only tenants at 80 % of their quota or more (`domain::stats::quota_level`).
+    pub near_only: bool,
+    pub offset: i64,
+    pub limit: i64,
+}
+
+/// A scalar over the `tenants` row and its `usage_monthly` row of the month (left
+/// joined) that reads `q`, its quota in effect (its own, else the plan's
+/// `plan_quota`, the lower of the two), and `qs`, its queries: `$expr` over them.
+fn over_quota<ST: diesel::sql_types::SingleValue + Send + 'static>(
+    plan_quota: Option<i64>,
+    expr: &'static str,
+) -> diesel::expression::SqlLiteral<
+    ST,
+    impl diesel::query_builder::QueryFragment<Pg> + Send + 'static,
+> {
+    use diesel::sql_types::{BigInt, Nullable};
+    diesel::dsl::sql::<ST>("(SELECT ")
+        .sql(expr)
+        .sql(" FROM (SELECT LEAST(tenants.monthly_query_quota, ")
+        .bind::<Nullable<BigInt>, _>(plan_quota)
+        .sql(") AS q, COALESCE(usage_monthly.queries, 0) AS qs) quota_of)")
+}
+
+/// A tenant's quota use as a ratio (`NULL` without a quota; a quota of 0 used at
+/// all is infinitely used), for ordering.
+fn quota_use(
+    plan_quota: Option<i64>,
+) -> diesel::expression::SqlLiteral<
+    diesel::sql_types::Nullable<diesel::sql_types::Double>,
+    impl diesel::query_builder::QueryFragment<Pg> + Send + 'static,
+> {
+    over_quota::<diesel::sql_types::Nullable<diesel::sql_types::Double>>(
+        plan_quota,
+        "CASE WHEN q IS NULL THEN NULL WHEN q = 0 THEN \
+         (CASE WHEN qs > 0 THEN 'Infinity'::float8 ELSE 0 END) ELSE qs::float8 / q END",
+    )
+}
+
+/// Whether a tenant is near its quota or over it: at 80 % or more, as
+/// `domain::stats::quota_level` judges it (not `Normal`).
+fn near_quota(
+    plan_quota: Option<i64>,
+) -> diesel::expression::SqlLiteral<
+    diesel::sql_types::Bool,
+    impl diesel::query_builder::QueryFragment<Pg> + Send + 'static,
+> {
+    over_quota::<diesel::sql_types::Bool>(
+        plan_quota,
+        "q IS NOT NULL AND (qs > q OR (q > 0 AND qs::numeric * 100 >= q::numeric * 80))",
+    )
 }
 
 /// The tenants row (`tenants`) the plan bound as `$1`… governs: those on it and
@@ -430,36 +488,57 @@ impl Plan {
             .await
     }
 
-    /// One page of the plan's tenants that `visibility` lets the reader see, by name,
-    /// skipping `offset`, at most `limit`, with their queries in `month`; and how many
-    /// such tenants there are.
+    /// One page of the plan's tenants that `visibility` lets the reader see, in
+    /// `q`'s order, skipping `q.offset`, at most `q.limit`, with their queries in
+    /// `month` (only those near or over their quota with `q.near_only`); and how
+    /// many such tenants there are.
     pub async fn tenants_page(
         conn: &mut AsyncPgConnection,
-        id: i64,
+        plan: &Plan,
         visibility: &Visibility,
         month: NaiveDate,
-        offset: i64,
-        limit: i64,
+        q: &PlanTenantQuery,
     ) -> QueryResult<(Vec<PlanTenant>, i64)> {
         use diesel::sql_types::{BigInt, Nullable, Text};
-        let mut count_q = tenants::table.filter(governed_by(id)).into_boxed();
-        let mut rows_q = tenants::table
-            .left_join(
-                usage_monthly::table.on(usage_monthly::tenant_id
-                    .eq(tenants::id)
-                    .and(usage_monthly::month.eq(month))),
-            )
-            .filter(governed_by(id))
-            .into_boxed();
+        let id = plan.id;
+        let with_use = || {
+            tenants::table
+                .left_join(
+                    usage_monthly::table.on(usage_monthly::tenant_id
+                        .eq(tenants::id)
+                        .and(usage_monthly::month.eq(month))),
+                )
+                .filter(governed_by(id))
+                .into_boxed()
+        };
+        let (mut count_q, mut rows_q) = (with_use(), with_use());
         if let Some(f) = visible_filter(visibility) {
             count_q = count_q.filter(f.clone());
             rows_q = rows_q.filter(f);
         }
+        if q.near_only {
+            count_q = count_q.filter(near_quota(plan.monthly_query_quota));
+            rows_q = rows_q.filter(near_quota(plan.monthly_query_quota));
+        }
         let total: i64 = count_q.count().get_result(conn).await?;
+        let by_name = lower(tenants::name);
+        rows_q = match (q.order.key, q.order.descending) {
+            (Some(PlanTenantSort::QuotaUse), false) => rows_q.order((
+                quota_use(plan.monthly_query_quota).asc().nulls_last(),
+                by_name.asc(),
+                tenants::id.asc(),
+            )),
+            (Some(PlanTenantSort::QuotaUse), true) => rows_q.order((
+                quota_use(plan.monthly_query_quota).desc().nulls_last(),
+                by_name.asc(),
+                tenants::id.asc(),
+            )),
+            (_, false) => rows_q.order((by_name.asc(), tenants::id.asc())),
+            (_, true) => rows_q.order((by_name.desc(), tenants::id.desc())),
+        };
         let rows: Vec<PlanTenantRow> = rows_q
-            .order((lower(tenants::name), tenants::id))
-            .offset(offset)
-            .limit(limit)
+            .offset(q.offset)
+            .limit(q.limit)
             .select((
                 tenants::id,
                 tenants::name,

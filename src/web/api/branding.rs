@@ -251,6 +251,11 @@ pub async fn update(
     .await
 }
 
+/// A logo upload's body: the image file's bytes as they are (`format: binary`).
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct LogoFile(pub Vec<u8>);
+
 /// Upload a tenant's logo: the body is the image (PNG, JPEG or SVG, at most
 /// 256 KiB), judged by its content whatever its `Content-Type`. Raster images are
 /// encoded again; an SVG with script, event handlers, references outside itself,
@@ -258,8 +263,8 @@ pub async fn update(
 #[utoipa::path(put, path = "/api/v1/tenants/{id}/branding/logo", tag = "branding",
     params(("id" = i64, Path, description = "Tenant id")),
     request_body(description = "The image file", content(
-        (Vec<u8> = "image/png"), (Vec<u8> = "image/jpeg"), (Vec<u8> = "image/svg+xml"),
-        (Vec<u8> = "application/octet-stream"))),
+        (LogoFile = "image/png"), (LogoFile = "image/jpeg"), (LogoFile = "image/svg+xml"),
+        (LogoFile = "application/octet-stream"))),
     responses(
         (status = 200, description = "The branding in effect with the new logo", body = BrandingJson),
         (status = 413, description = "The body is larger than 8 MiB (the problem's detail: \"A logo has at most 256 KiB.\")"),

@@ -4,7 +4,7 @@
 use super::activity::{ActivityChange, ActivityEvent, ActivityEventPage};
 use super::batch::{BatchRequest, BatchResponse, BatchResult, Operation};
 use super::branding::{
-    BrandingBody, BrandingFieldJson, BrandingJson, BrandingKeptJson, BrandingSourceJson,
+    BrandingBody, BrandingFieldJson, BrandingJson, BrandingKeptJson, BrandingSourceJson, LogoFile,
 };
 use super::bulk::{BulkFilter, BulkItem, BulkOutcome, BulkRequest, BulkResponse, BulkScope};
 use super::migrations::{MigrationJson, MigrationPage, StartMigration};
@@ -12,7 +12,7 @@ use super::network::{
     DeviceBody, DeviceJson, DevicePage, DevicePatch, ResolverBody, ResolverJson, ResolverPage,
     ResolverPatch, SubnetBody, SubnetJson, SubnetPage, SubnetPatch,
 };
-use super::plans::{PlanBody, PlanJson, PlanPage, SavedPlanJson};
+use super::plans::{PlanBody, PlanJson, PlanPage, PlanPatch, SavedPlanJson};
 use super::policies::{PolicyBody, PolicyChanged, PolicyJson, PolicyPage, PolicyPatch};
 use super::resources::{
     CloudBody, CloudJson, CloudPage, CloudPatch, InstanceBody, InstanceJson, InstancePage,
@@ -137,6 +137,7 @@ pub fn routes() -> Vec<Route> {
         super::plans::create,
         super::plans::show,
         super::plans::replace,
+        super::plans::patch,
         super::plans::delete,
     ),
     components(schemas(
@@ -154,7 +155,7 @@ pub fn routes() -> Vec<Route> {
         SubnetBody, SubnetPatch, SubnetPage, PolicyJson, PolicyBody, PolicyPatch, PolicyPage,
         PolicyChanged, ClearedCounts,
         PolicyKind, Enforcement, BrandingJson, BrandingFieldJson, BrandingSourceJson, BrandingKeptJson,
-        BrandingBody, PlanJson, SavedPlanJson, PlanBody, PlanPage, InstanceSort, CloudSort,
+        BrandingBody, LogoFile, PlanJson, SavedPlanJson, PlanBody, PlanPatch, PlanPage, InstanceSort, CloudSort,
         ResolverSort, DeviceSort, SubnetSort, SortDir
     )),
     modifiers(&Security, &Problems),
@@ -647,6 +648,7 @@ const REQUEST_SCHEMAS: &[&str] = &[
     "PolicyBody",
     "PolicyPatch",
     "PlanBody",
+    "PlanPatch",
 ];
 
 /// Schema names as a generated client shows them: `utoipa`'s name, the name given
@@ -715,8 +717,22 @@ pub fn document_json() -> Value {
         ],
     });
     branding_constraints(schemas);
+    plan_replace(&mut doc);
     constrain_parameters(&mut doc);
     doc
+}
+
+/// A plan's `PUT` names every field (`PlanReplace`: `PlanBody` with all of them
+/// required); a create leaves out what it wants unlimited or off.
+fn plan_replace(doc: &mut Value) {
+    let schemas = &mut doc["components"]["schemas"];
+    let mut replace = schemas["PlanBody"].clone();
+    if let Some(fields) = replace["properties"].as_object() {
+        replace["required"] = json!(fields.keys().collect::<Vec<_>>());
+    }
+    schemas["PlanReplace"] = replace;
+    doc["paths"]["/api/v1/plans/{id}"]["put"]["requestBody"]["content"]["application/json"]
+        ["schema"] = json!({"$ref": "#/components/schemas/PlanReplace"});
 }
 
 /// A policy's settings (`PolicySettings::parse`, each checked whatever the kind):
@@ -790,6 +806,9 @@ fn branding_constraints(schemas: &mut Value) {
     let label = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,30}[A-Za-z0-9])?";
     let domain = format!("(?:{label}\\.){{1,4}}{label}");
     let url_chars = format!(r#"[^{WS}{CONTROL}"'<>\\`]"#);
+    // A port from 1 to 65535 (`SupportUrl::parse`).
+    let port =
+        "(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])";
     schemas["BrandingBody"]["properties"] = json!({
         "product_name": nullable(format!(
             "^[{WS}]*[^{WS}{CONTROL}{invisible}](?:[^{CONTROL}{invisible}]{{0,58}}[^{WS}{CONTROL}{invisible}])?[{WS}]*$"
@@ -797,7 +816,7 @@ fn branding_constraints(schemas: &mut Value) {
         "primary_color": nullable(format!("^[{WS}]*#[0-9A-Fa-f]{{6}}[{WS}]*$")),
         "support_email": nullable(format!("^[{WS}]*[A-Za-z0-9._%+-]{{1,64}}@{domain}[{WS}]*$")),
         "support_url": nullable(format!(
-            "^[{WS}]*[Hh][Tt][Tt][Pp][Ss]?://{domain}(?::[0-9]{{1,5}})?(?:[/?#]{url_chars}{{0,100}})?[{WS}]*$"
+            "^[{WS}]*[Hh][Tt][Tt][Pp][Ss]?://{domain}(?::{port})?(?:[/?#]{url_chars}{{0,100}})?[{WS}]*$"
         )),
     });
     schemas["BrandingBody"]["required"] = json!([

@@ -1,10 +1,14 @@
-//! `/api/v1/plans`: list, read, create, replace and delete plans, for root Owners
-//! and Administrators only (`authz::can_manage_plans`): for everyone else none of
+//! `/api/v1/plans`: list, read, create, replace (`PUT`, every field), change
+//! (`PATCH`, the fields sent) and delete plans, for root Owners and Administrators
+//! only (`authz::can_manage_plans`): for everyone else none of
 //! these exist (404), as the console's `/plans`.
 
 use super::idempotency::{self, Answer};
 use super::owned::{item_id, PageParams};
-use super::tenants::{decode_cursor, encode_cursor, integral_opt_i64, page_limit};
+use super::tenants::{
+    decode_cursor, encode_cursor, integral_opt_i64, nullable, nullable_integral, page_limit,
+    NOT_NULL,
+};
 use super::{json, parse_json};
 use crate::auth::{authz, ApiUser};
 use crate::db::models::plan::Plan;
@@ -29,6 +33,7 @@ pub fn routes() -> Vec<Route> {
         route!(POST "/api/v1/plans" => create),
         route!(GET "/api/v1/plans/{id}" => show),
         route!(PUT "/api/v1/plans/{id}" => replace),
+        route!(PATCH "/api/v1/plans/{id}" => patch),
         route!(DELETE "/api/v1/plans/{id}" => delete),
     ]
 }
@@ -84,11 +89,13 @@ pub struct SavedPlanJson {
     pub warnings: Vec<String>,
 }
 
-/// A plan as created, or as it replaces the stored one (`PUT`: what is left out is
-/// unlimited or off). `name`: 1–100 characters once trimmed, no control characters,
-/// unique (any case). Limits are whole numbers, 0 or more; `null` or left out:
-/// unlimited. Lowering a limit below the own limit of a tenant on the plan is
-/// refused (422, naming them); below what a tenant uses, saved with a warning.
+/// A plan as created, or as it replaces the stored one. `name`: 1–100 characters
+/// once trimmed, no control characters, unique (any case). Limits are whole
+/// numbers, 0 or more; `null`: unlimited. On create a limit left out is unlimited
+/// and an option left out is off; a `PUT` names every field (422 naming those left
+/// out: `PATCH` changes only the fields sent). Lowering a limit below the own
+/// limit of a tenant on the plan is refused (422, naming them); below what a tenant
+/// uses, saved with a warning.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PlanBody {
@@ -176,6 +183,131 @@ impl PlanBody {
                 options,
             }),
             _ => Err(errors),
+        }
+    }
+}
+
+/// What a `PUT` must name: every field of the plan.
+const PUT_FIELDS: [&str; 10] = [
+    "name",
+    "monthly_query_quota",
+    "max_users",
+    "max_instances",
+    "storage_limit_gb",
+    "memory_limit_gb",
+    "custom_branding",
+    "custom_domain",
+    "sub_tenants",
+    "api_access",
+];
+
+/// The error of a field a `PUT` left out.
+const PUT_MISSING: &str = "Required in a PUT, which replaces the whole plan: send it (null for \
+     unlimited), or use PATCH to change only the fields sent.";
+
+/// The fields of [`PUT_FIELDS`] a JSON object `body` (already read as a
+/// [`PlanBody`]) leaves out, each as a field error.
+fn missing_fields(body: &[u8]) -> FieldErrors {
+    let sent: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(body).unwrap_or_default();
+    PUT_FIELDS
+        .into_iter()
+        .filter(|f| !sent.contains_key(*f))
+        .map(|f| (f, PUT_MISSING.to_string()))
+        .collect()
+}
+
+/// Changes to a plan: only the fields sent change, each as in a `PUT` (a limit
+/// `null`: unlimited). `name` and the options may not be `null` (422 naming them).
+#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlanPatch {
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = String, min_length = 1)]
+    pub name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable_integral")]
+    #[schema(value_type = Option<i64>, minimum = 0)]
+    pub monthly_query_quota: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "nullable_integral")]
+    #[schema(value_type = Option<i64>, minimum = 0, maximum = 2147483647)]
+    pub max_users: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "nullable_integral")]
+    #[schema(value_type = Option<i64>, minimum = 0)]
+    pub max_instances: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "nullable_integral")]
+    #[schema(value_type = Option<i64>, minimum = 0)]
+    pub storage_limit_gb: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "nullable_integral")]
+    #[schema(value_type = Option<i64>, minimum = 0)]
+    pub memory_limit_gb: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = bool)]
+    pub custom_branding: Option<Option<bool>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = bool)]
+    pub custom_domain: Option<Option<bool>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = bool)]
+    pub sub_tenants: Option<Option<bool>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = bool)]
+    pub api_access: Option<Option<bool>>,
+}
+
+impl PlanPatch {
+    /// The plan `before` with the fields sent changed, as the service's input: the
+    /// same checks as a `PUT` of the whole plan, and a `null` name or option a
+    /// field error.
+    pub fn apply(&self, before: &Plan) -> Result<PlanInput, FieldErrors> {
+        let mut nulls = FieldErrors::new();
+        let mut kept = |field: &'static str, sent: Option<Option<bool>>, was: bool| match sent {
+            Some(None) => {
+                nulls.insert(field, NOT_NULL.into());
+                was
+            }
+            Some(Some(v)) => v,
+            None => was,
+        };
+        let body = PlanBody {
+            custom_branding: kept(
+                "custom_branding",
+                self.custom_branding,
+                before.custom_branding,
+            ),
+            custom_domain: kept("custom_domain", self.custom_domain, before.custom_domain),
+            sub_tenants: kept("sub_tenants", self.sub_tenants, before.sub_tenants),
+            api_access: kept("api_access", self.api_access, before.api_access),
+            name: match &self.name {
+                Some(Some(name)) => name.clone(),
+                Some(None) => {
+                    nulls.insert("name", NOT_NULL.into());
+                    before.name.clone()
+                }
+                None => before.name.clone(),
+            },
+            monthly_query_quota: self
+                .monthly_query_quota
+                .unwrap_or(before.monthly_query_quota),
+            max_users: self.max_users.unwrap_or(before.max_users.map(i64::from)),
+            max_instances: self.max_instances.unwrap_or(before.max_instances),
+            storage_limit_gb: self.storage_limit_gb.unwrap_or(before.storage_limit_gb),
+            memory_limit_gb: self.memory_limit_gb.unwrap_or(before.memory_limit_gb),
+        };
+        with_errors(body.to_input(), nulls)
+    }
+}
+
+/// `input`, unless `more` holds field errors: then all of them, `input`'s too.
+fn with_errors(
+    input: Result<PlanInput, FieldErrors>,
+    more: FieldErrors,
+) -> Result<PlanInput, FieldErrors> {
+    match input {
+        Ok(input) if more.is_empty() => Ok(input),
+        Ok(_) => Err(more),
+        Err(mut errors) => {
+            errors.extend(more);
+            Err(errors)
         }
     }
 }
@@ -275,15 +407,16 @@ pub async fn show(
     Ok(json(StatusCode::OK, &PlanJson::from(plan)))
 }
 
-/// Replace a plan's fields (what is left out is unlimited or off).
+/// Replace a plan: every field, each named (a limit `null` for unlimited); a field
+/// left out is a 422 naming it (`PATCH` changes only the fields sent).
 #[utoipa::path(put, path = "/api/v1/plans/{id}", tag = "plans",
     params(("id" = i64, Path, description = "Plan id")),
     request_body(content = PlanBody, content_type = "application/json"),
-    responses((status = 200, description = "The saved plan, with `warnings` (limits below what its tenants use)", body = SavedPlanJson),
+    responses((status = 200, description = "The saved plan, with `warnings` (limits below what its tenants use, options its tenants lose)", body = SavedPlanJson),
         (status = 400, description = "The body cannot be read"),
         (status = 404, description = "No such plan, or not a root Owner or Administrator"),
         (status = 409, description = "Busy: try again"),
-        (status = 422, description = "Invalid fields: name, limits (also a limit below the own limit of a tenant on the plan), an option removed that a tenant uses")),
+        (status = 422, description = "Invalid or missing fields: name, limits (also a limit below the own limit of a tenant on the plan), any field left out")),
     security(("bearer" = [])))]
 pub async fn replace(
     req: HttpRequest,
@@ -294,15 +427,48 @@ pub async fn replace(
 ) -> Result<HttpResponse, actix_web::Error> {
     let (mut conn, plan) = path_plan(&req, &user, &state, &path).await?;
     let data: PlanBody = parse_json(&req, &body)?;
-    let saved = service::update(
-        &mut conn,
-        &user,
-        &user.actor(&req),
-        plan.id,
-        data.to_input(),
-        state.clock.now(),
-    )
-    .await?;
+    let input = with_errors(data.to_input(), missing_fields(&body));
+    saved(&req, &user, &state, &mut conn, plan.id, |_| input).await
+}
+
+/// Change some of a plan's fields: those sent, each as in a `PUT` (a limit `null`
+/// for unlimited); the others stay. The same checks and warnings as a `PUT`, and
+/// one audit event naming the fields that changed.
+#[utoipa::path(patch, path = "/api/v1/plans/{id}", tag = "plans",
+    params(("id" = i64, Path, description = "Plan id")),
+    request_body(content = PlanPatch, content_type = "application/json"),
+    responses((status = 200, description = "The saved plan, with `warnings` (limits below what its tenants use, options its tenants lose)", body = SavedPlanJson),
+        (status = 400, description = "The body cannot be read"),
+        (status = 404, description = "No such plan, or not a root Owner or Administrator"),
+        (status = 409, description = "Busy: try again"),
+        (status = 422, description = "Invalid fields: name, limits (also a limit below the own limit of a tenant on the plan), `null` for the name or an option")),
+    security(("bearer" = [])))]
+pub async fn patch(
+    req: HttpRequest,
+    user: ApiUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, actix_web::Error> {
+    let (mut conn, plan) = path_plan(&req, &user, &state, &path).await?;
+    let data: PlanPatch = parse_json(&req, &body)?;
+    saved(&req, &user, &state, &mut conn, plan.id, |before| {
+        data.apply(before)
+    })
+    .await
+}
+
+/// Saves plan `id` with what `input` makes of it (`services::plans::update`):
+/// the saved plan and its warnings.
+async fn saved(
+    req: &HttpRequest,
+    user: &ApiUser,
+    state: &AppState,
+    conn: &mut diesel_async::AsyncPgConnection,
+    id: i64,
+    input: impl FnOnce(&Plan) -> Result<PlanInput, FieldErrors> + Send,
+) -> Result<HttpResponse, actix_web::Error> {
+    let saved = service::update(conn, user, &user.actor(req), id, input, state.clock.now()).await?;
     let answer = SavedPlanJson {
         plan: PlanJson::from(saved.value),
         warnings: saved.warnings,

@@ -221,7 +221,10 @@ impl FormPage {
             .find(|(f, _, _)| *f == field)
             .and_then(|(_, value, unit)| Some(crate::domain::plan::counted(value?, unit)));
         match value {
-            Some(v) => format!("Empty: plan {}'s {limit}, {v}.", plan.name),
+            Some(v) => format!(
+                "Empty: plan {} {limit}, {v}.",
+                crate::domain::text::possessive(&plan.name)
+            ),
             None => format!("Empty: {none} (plan {} sets no {limit}).", plan.name),
         }
     }
