@@ -4,12 +4,23 @@
 //! `policy.clear` in each tenant whose choices it cleared; L1/L2 list domains refuse
 //! bad punycode and take underscores; L3 an actor of a hidden tenant is masked.
 
-use crate::api::partner_app;
+use crate::api::{partner_app, token_for, Api};
 use crate::helpers::*;
 use crate::policies::{base, policy, resolver, subnet};
 use crate::policies_drift::{change_lines, events};
 use crate::policies_review::{override_of, policy_select, selected};
 use serde_json::json;
+
+/// Acme's inheritable allow list "Acme share" (its id).
+async fn acme_share(api: &Api, t: &PartnerTree) -> i64 {
+    policy(
+        api,
+        &t.acme,
+        json!({"name": "Acme share", "kind": "allow_list", "domains": ["a.example.com"],
+               "inheritable": true}),
+    )
+    .await
+}
 
 /// M2: a descendant's page of an inherited policy that is itself an override of
 /// something higher up is read-only without a Reset form; the overriding tenant's
@@ -113,13 +124,7 @@ async fn renaming_a_policy_does_not_move_the_default_offered_below() {
 #[tokio::test]
 async fn a_move_records_what_it_cleared_in_each_tenant_touched() {
     let (_app, t, api) = partner_app().await;
-    let shared = policy(
-        &api,
-        &t.acme,
-        json!({"name": "Acme share", "kind": "allow_list", "domains": ["a.example.com"],
-               "inheritable": true}),
-    )
-    .await;
+    let shared = acme_share(&api, &t).await;
     override_of(&api, &t.a1, shared, json!({"name": "A1 share"})).await;
     let (s, r) = resolver(&api, &t.a1x, "dns", Some(shared)).await;
     assert_eq!(s, 201, "{r}");
@@ -240,13 +245,7 @@ async fn list_domains_refuse_bad_punycode_and_take_underscores() {
 #[tokio::test]
 async fn the_actor_of_a_hidden_acting_tenant_is_masked_too() {
     let (app, t, api) = partner_app().await;
-    let shared = policy(
-        &api,
-        &t.acme,
-        json!({"name": "Acme share", "kind": "allow_list", "domains": ["a.example.com"],
-               "inheritable": true}),
-    )
-    .await;
+    let shared = acme_share(&api, &t).await;
     let (s, r) = resolver(&api, &t.a1, "dns", Some(shared)).await;
     assert_eq!(s, 201, "{r}");
     let (s, e) = api
@@ -271,7 +270,7 @@ async fn the_actor_of_a_hidden_acting_tenant_is_masked_too() {
         true,
     )
     .await;
-    let reader = crate::api::Api::new(&app, Some(&crate::api::token_for(&app, &bob, true).await));
+    let reader = Api::new(&app, Some(&token_for(&app, &bob, true).await));
     let seen = events(&reader, &t.a1, "policy.clear").await;
     assert_eq!(seen.len(), 1, "{seen:?}");
     assert_eq!(seen[0]["acting_tenant_name"], "a tenant you cannot see");
