@@ -358,9 +358,11 @@ mod tests {
         assert!(p(&format!("{}.com", "a".repeat(63))).is_ok());
         assert_eq!(
             p("a..com"),
-            Err("Use letters, digits and hyphens in each part of the domain, not starting or \
+            Err(
+                "Use letters, digits and hyphens in each part of the domain, not starting or \
                  ending with a hyphen."
-                .into())
+                    .into()
+            )
         );
     }
 

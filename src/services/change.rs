@@ -4,10 +4,12 @@
 //! (`web::owned`, `web::api::owned`).
 
 use super::Actor;
+use crate::auth::authz;
 use crate::auth::Principal;
 use crate::db::models::Tenant;
 use crate::db::transaction::{in_transaction, set_lock_timeout};
 use crate::domain::activity::{changed_only, Action};
+use crate::domain::{Feature, Level};
 use crate::error::AppError;
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
@@ -64,16 +66,17 @@ impl Audit {
 
 impl Change<'_> {
     /// Runs `body` as one audited change (the families without versions: network,
-    /// policies; the caller checks the right first): one transaction with a bounded
-    /// lock wait, then the audit event `action` on the tenant, `body`'s value as
-    /// its `after`.
+    /// policies): `feature` full on the tenant (403), then one transaction with a
+    /// bounded lock wait, then the audit event `action` on the tenant, `body`'s
+    /// value as its `after`.
     pub async fn audited<T>(
         &self,
+        feature: Feature,
         conn: &mut AsyncPgConnection,
         action: Action,
         body: impl AsyncFnOnce(&mut AsyncPgConnection) -> Result<(T, serde_json::Value), AppError>,
     ) -> Result<T, AppError> {
-        self.audited_as(conn, action, async |conn| {
+        self.audited_as(feature, conn, action, async |conn| {
             let (value, after) = body(conn).await?;
             let audit = Audit {
                 before: None,
@@ -88,10 +91,12 @@ impl Change<'_> {
     /// no event at all (`None`: a save that changed nothing).
     pub async fn audited_as<T>(
         &self,
+        feature: Feature,
         conn: &mut AsyncPgConnection,
         action: Action,
         body: impl AsyncFnOnce(&mut AsyncPgConnection) -> Result<(T, Option<Audit>), AppError>,
     ) -> Result<T, AppError> {
+        authz::require(self.p, self.tenant, feature, Level::Full)?;
         in_transaction(conn, async |conn| {
             set_lock_timeout(conn).await?;
             let (value, audit) = body(conn).await?;

@@ -36,29 +36,6 @@ const SAMPLE: i64 = 5;
 use super::change::Audit;
 pub use super::change::Change;
 
-/// Runs `body` as one change: Resources full (403), then [`Change::audited`].
-async fn run<T>(
-    c: &Change<'_>,
-    conn: &mut AsyncPgConnection,
-    action: Action,
-    body: impl AsyncFnOnce(&mut AsyncPgConnection) -> Result<(T, serde_json::Value), AppError>,
-) -> Result<T, AppError> {
-    may_change(c.p, c.tenant)?;
-    c.audited(conn, action, body).await
-}
-
-/// [`run`] with the event's before and after as `body` says (an update: only the
-/// fields it changed, or no event; a delete: what was deleted).
-async fn run_as<T>(
-    c: &Change<'_>,
-    conn: &mut AsyncPgConnection,
-    action: Action,
-    body: impl AsyncFnOnce(&mut AsyncPgConnection) -> Result<(T, Option<Audit>), AppError>,
-) -> Result<T, AppError> {
-    may_change(c.p, c.tenant)?;
-    c.audited_as(conn, action, body).await
-}
-
 /// Resources read on `tenant` (403): the prologue of every read.
 pub fn read(p: &Principal, tenant: &Tenant) -> Result<(), AppError> {
     authz::require(p, tenant, Feature::Resources, Level::Read)
@@ -227,15 +204,20 @@ pub async fn create_resolver(
     c: &Change<'_>,
     input: impl Into<Draft<ResolverInput>>,
 ) -> Result<Resolver, AppError> {
-    run(c, conn, Action::ResolverCreate, async |conn| {
-        let (input, unread) = input.into().open()?;
-        unread.merged(check_resolver_input(conn, c, &input, None, None).await)?;
-        let r = Resolver::insert(conn, c.tenant.id, &input.fields(None), c.now)
-            .await
-            .map_err(resolver_name_taken)?;
-        let after = resolver_json(&r);
-        Ok((r, after))
-    })
+    c.audited(
+        Feature::Resources,
+        conn,
+        Action::ResolverCreate,
+        async |conn| {
+            let (input, unread) = input.into().open()?;
+            unread.merged(check_resolver_input(conn, c, &input, None, None).await)?;
+            let r = Resolver::insert(conn, c.tenant.id, &input.fields(None), c.now)
+                .await
+                .map_err(resolver_name_taken)?;
+            let after = resolver_json(&r);
+            Ok((r, after))
+        },
+    )
     .await
 }
 
@@ -247,21 +229,26 @@ pub async fn update_resolver(
     id: i64,
     input: impl Into<Draft<ResolverInput>>,
 ) -> Result<Resolver, AppError> {
-    run_as(c, conn, Action::ResolverUpdate, async |conn| {
-        let old = Resolver::lock(conn, c.tenant.id, id).await?;
-        let (input, unread) = input.into().open()?;
-        let checked = check_resolver_input(conn, c, &input, Some(id), old.policy_id).await;
-        unread.merged(checked)?;
-        let fields = input.fields(old.policy_id);
-        if fields == ResolverFields::from(&old) {
-            return Ok((old, None));
-        }
-        let r = Resolver::update(conn, c.tenant.id, id, &fields, c.now)
-            .await
-            .map_err(resolver_name_taken)?;
-        let audit = Audit::changed(&resolver_json(&old), &resolver_json(&r), &["resolver_id"]);
-        Ok((r, audit))
-    })
+    c.audited_as(
+        Feature::Resources,
+        conn,
+        Action::ResolverUpdate,
+        async |conn| {
+            let old = Resolver::lock(conn, c.tenant.id, id).await?;
+            let (input, unread) = input.into().open()?;
+            let checked = check_resolver_input(conn, c, &input, Some(id), old.policy_id).await;
+            unread.merged(checked)?;
+            let fields = input.fields(old.policy_id);
+            if fields == ResolverFields::from(&old) {
+                return Ok((old, None));
+            }
+            let r = Resolver::update(conn, c.tenant.id, id, &fields, c.now)
+                .await
+                .map_err(resolver_name_taken)?;
+            let audit = Audit::changed(&resolver_json(&old), &resolver_json(&r), &["resolver_id"]);
+            Ok((r, audit))
+        },
+    )
     .await
 }
 
@@ -318,18 +305,23 @@ pub async fn delete_resolver(
     c: &Change<'_>,
     id: i64,
 ) -> Result<Resolver, AppError> {
-    run_as(c, conn, Action::ResolverDelete, async |conn| {
-        // FOR UPDATE: a device or subnet about to use it (FOR KEY SHARE) waits, then
-        // finds it gone; one that got there first is counted below.
-        let r = Resolver::lock(conn, c.tenant.id, id).await?;
-        let used = Resolver::users(conn, c.tenant.id, id, SAMPLE).await?;
-        if used.devices + used.subnets > 0 {
-            return Err(AppError::Conflict(in_use_message(&r.name, &used)));
-        }
-        Resolver::delete(conn, c.tenant.id, id).await?;
-        let before = resolver_json(&r);
-        Ok((r, Some(Audit::removed(before))))
-    })
+    c.audited_as(
+        Feature::Resources,
+        conn,
+        Action::ResolverDelete,
+        async |conn| {
+            // FOR UPDATE: a device or subnet about to use it (FOR KEY SHARE) waits, then
+            // finds it gone; one that got there first is counted below.
+            let r = Resolver::lock(conn, c.tenant.id, id).await?;
+            let used = Resolver::users(conn, c.tenant.id, id, SAMPLE).await?;
+            if used.devices + used.subnets > 0 {
+                return Err(AppError::Conflict(in_use_message(&r.name, &used)));
+            }
+            Resolver::delete(conn, c.tenant.id, id).await?;
+            let before = resolver_json(&r);
+            Ok((r, Some(Audit::removed(before))))
+        },
+    )
     .await
 }
 
@@ -431,21 +423,26 @@ pub async fn create_device(
     c: &Change<'_>,
     input: impl Into<Draft<DeviceInput>>,
 ) -> Result<Device, AppError> {
-    run(c, conn, Action::DeviceCreate, async |conn| {
-        let (input, unread) = input.into().open()?;
-        unread.merged(check_device_input(conn, c.tenant.id, &input, None).await)?;
-        let fields = input.fields();
-        let inserted = in_transaction(conn, async |conn| {
-            Device::insert(conn, c.tenant.id, &fields, c.now).await
-        })
-        .await;
-        let d = match inserted {
-            Ok(d) => d,
-            Err(e) => return Err(device_refused(conn, c.tenant.id, &input, None, e).await),
-        };
-        let after = device_json(&d);
-        Ok((d, after))
-    })
+    c.audited(
+        Feature::Resources,
+        conn,
+        Action::DeviceCreate,
+        async |conn| {
+            let (input, unread) = input.into().open()?;
+            unread.merged(check_device_input(conn, c.tenant.id, &input, None).await)?;
+            let fields = input.fields();
+            let inserted = in_transaction(conn, async |conn| {
+                Device::insert(conn, c.tenant.id, &fields, c.now).await
+            })
+            .await;
+            let d = match inserted {
+                Ok(d) => d,
+                Err(e) => return Err(device_refused(conn, c.tenant.id, &input, None, e).await),
+            };
+            let after = device_json(&d);
+            Ok((d, after))
+        },
+    )
     .await
 }
 
@@ -456,25 +453,30 @@ pub async fn update_device(
     id: i64,
     input: impl Into<Draft<DeviceInput>>,
 ) -> Result<Device, AppError> {
-    run_as(c, conn, Action::DeviceUpdate, async |conn| {
-        let old = Device::find(conn, c.tenant.id, id).await?;
-        let (input, unread) = input.into().open()?;
-        unread.merged(check_device_input(conn, c.tenant.id, &input, Some(id)).await)?;
-        let fields = input.fields();
-        if fields == DeviceFields::from(&old) {
-            return Ok((old, None));
-        }
-        let updated = in_transaction(conn, async |conn| {
-            Device::update(conn, c.tenant.id, id, &fields, c.now).await
-        })
-        .await;
-        let d = match updated {
-            Ok(d) => d,
-            Err(e) => return Err(device_refused(conn, c.tenant.id, &input, Some(id), e).await),
-        };
-        let audit = Audit::changed(&device_json(&old), &device_json(&d), &["device_id"]);
-        Ok((d, audit))
-    })
+    c.audited_as(
+        Feature::Resources,
+        conn,
+        Action::DeviceUpdate,
+        async |conn| {
+            let old = Device::find(conn, c.tenant.id, id).await?;
+            let (input, unread) = input.into().open()?;
+            unread.merged(check_device_input(conn, c.tenant.id, &input, Some(id)).await)?;
+            let fields = input.fields();
+            if fields == DeviceFields::from(&old) {
+                return Ok((old, None));
+            }
+            let updated = in_transaction(conn, async |conn| {
+                Device::update(conn, c.tenant.id, id, &fields, c.now).await
+            })
+            .await;
+            let d = match updated {
+                Ok(d) => d,
+                Err(e) => return Err(device_refused(conn, c.tenant.id, &input, Some(id), e).await),
+            };
+            let audit = Audit::changed(&device_json(&old), &device_json(&d), &["device_id"]);
+            Ok((d, audit))
+        },
+    )
     .await
 }
 
@@ -483,12 +485,17 @@ pub async fn delete_device(
     c: &Change<'_>,
     id: i64,
 ) -> Result<Device, AppError> {
-    run_as(c, conn, Action::DeviceDelete, async |conn| {
-        let d = Device::find(conn, c.tenant.id, id).await?;
-        Device::delete(conn, c.tenant.id, id).await?;
-        let before = device_json(&d);
-        Ok((d, Some(Audit::removed(before))))
-    })
+    c.audited_as(
+        Feature::Resources,
+        conn,
+        Action::DeviceDelete,
+        async |conn| {
+            let d = Device::find(conn, c.tenant.id, id).await?;
+            Device::delete(conn, c.tenant.id, id).await?;
+            let before = device_json(&d);
+            Ok((d, Some(Audit::removed(before))))
+        },
+    )
     .await
 }
 
@@ -594,22 +601,27 @@ pub async fn create_subnet(
     c: &Change<'_>,
     input: impl Into<Draft<SubnetInput>>,
 ) -> Result<Subnet, AppError> {
-    run(c, conn, Action::SubnetCreate, async |conn| {
-        let (input, unread) = input.into().open()?;
-        unread.merged(check_subnet_input(conn, c, &input, None, None).await)?;
-        let fields = input.fields(None);
-        // In a savepoint: after a refusal the transaction goes on to name the subnet.
-        let inserted = in_transaction(conn, async |conn| {
-            Subnet::insert(conn, c.tenant.id, &fields, c.now).await
-        })
-        .await;
-        let s = match inserted {
-            Ok(s) => s,
-            Err(e) => return Err(subnet_refused(conn, c.tenant.id, &input, None, e).await),
-        };
-        let after = subnet_json(&s);
-        Ok((s, after))
-    })
+    c.audited(
+        Feature::Resources,
+        conn,
+        Action::SubnetCreate,
+        async |conn| {
+            let (input, unread) = input.into().open()?;
+            unread.merged(check_subnet_input(conn, c, &input, None, None).await)?;
+            let fields = input.fields(None);
+            // In a savepoint: after a refusal the transaction goes on to name the subnet.
+            let inserted = in_transaction(conn, async |conn| {
+                Subnet::insert(conn, c.tenant.id, &fields, c.now).await
+            })
+            .await;
+            let s = match inserted {
+                Ok(s) => s,
+                Err(e) => return Err(subnet_refused(conn, c.tenant.id, &input, None, e).await),
+            };
+            let after = subnet_json(&s);
+            Ok((s, after))
+        },
+    )
     .await
 }
 
@@ -620,26 +632,31 @@ pub async fn update_subnet(
     id: i64,
     input: impl Into<Draft<SubnetInput>>,
 ) -> Result<Subnet, AppError> {
-    run_as(c, conn, Action::SubnetUpdate, async |conn| {
-        let old = Subnet::find(conn, c.tenant.id, id).await?;
-        let (input, unread) = input.into().open()?;
-        let checked = check_subnet_input(conn, c, &input, Some(id), old.policy_id).await;
-        unread.merged(checked)?;
-        let fields = input.fields(old.policy_id);
-        if fields == SubnetFields::from(&old) {
-            return Ok((old, None));
-        }
-        let updated = in_transaction(conn, async |conn| {
-            Subnet::update(conn, c.tenant.id, id, &fields, c.now).await
-        })
-        .await;
-        let s = match updated {
-            Ok(s) => s,
-            Err(e) => return Err(subnet_refused(conn, c.tenant.id, &input, Some(id), e).await),
-        };
-        let audit = Audit::changed(&subnet_json(&old), &subnet_json(&s), &["subnet_id"]);
-        Ok((s, audit))
-    })
+    c.audited_as(
+        Feature::Resources,
+        conn,
+        Action::SubnetUpdate,
+        async |conn| {
+            let old = Subnet::find(conn, c.tenant.id, id).await?;
+            let (input, unread) = input.into().open()?;
+            let checked = check_subnet_input(conn, c, &input, Some(id), old.policy_id).await;
+            unread.merged(checked)?;
+            let fields = input.fields(old.policy_id);
+            if fields == SubnetFields::from(&old) {
+                return Ok((old, None));
+            }
+            let updated = in_transaction(conn, async |conn| {
+                Subnet::update(conn, c.tenant.id, id, &fields, c.now).await
+            })
+            .await;
+            let s = match updated {
+                Ok(s) => s,
+                Err(e) => return Err(subnet_refused(conn, c.tenant.id, &input, Some(id), e).await),
+            };
+            let audit = Audit::changed(&subnet_json(&old), &subnet_json(&s), &["subnet_id"]);
+            Ok((s, audit))
+        },
+    )
     .await
 }
 
@@ -648,12 +665,17 @@ pub async fn delete_subnet(
     c: &Change<'_>,
     id: i64,
 ) -> Result<Subnet, AppError> {
-    run_as(c, conn, Action::SubnetDelete, async |conn| {
-        let s = Subnet::find(conn, c.tenant.id, id).await?;
-        Subnet::delete(conn, c.tenant.id, id).await?;
-        let before = subnet_json(&s);
-        Ok((s, Some(Audit::removed(before))))
-    })
+    c.audited_as(
+        Feature::Resources,
+        conn,
+        Action::SubnetDelete,
+        async |conn| {
+            let s = Subnet::find(conn, c.tenant.id, id).await?;
+            Subnet::delete(conn, c.tenant.id, id).await?;
+            let before = subnet_json(&s);
+            Ok((s, Some(Audit::removed(before))))
+        },
+    )
     .await
 }
 

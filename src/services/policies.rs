@@ -159,28 +159,6 @@ fn policy_json(p: &Policy) -> serde_json::Value {
     v
 }
 
-/// Runs `body` as one change: Policies full (403), then [`Change::audited`].
-async fn run<T>(
-    c: &Change<'_>,
-    conn: &mut AsyncPgConnection,
-    action: Action,
-    body: impl AsyncFnOnce(&mut AsyncPgConnection) -> Result<(T, serde_json::Value), AppError>,
-) -> Result<T, AppError> {
-    may_change(c.p, c.tenant)?;
-    c.audited(conn, action, body).await
-}
-
-/// [`run`] with the event's before and after as `body` says ([`Change::audited_as`]).
-async fn run_as<T>(
-    c: &Change<'_>,
-    conn: &mut AsyncPgConnection,
-    action: Action,
-    body: impl AsyncFnOnce(&mut AsyncPgConnection) -> Result<(T, Option<Audit>), AppError>,
-) -> Result<T, AppError> {
-    may_change(c.p, c.tenant)?;
-    c.audited_as(conn, action, body).await
-}
-
 /// A unique violation of the policy's name (two creates at once), or of the one
 /// override per inherited policy.
 fn taken(e: DbError) -> AppError {
@@ -232,25 +210,31 @@ pub async fn create(
     confirm: &Confirmation,
 ) -> Result<Updated, AppError> {
     let mut asked = None;
-    let saved = run(c, conn, Action::PolicyCreate, async |conn| {
-        let input = input.map_err(AppError::Validation)?;
-        check_name(conn, c.tenant.id, &input, None).await?;
-        check_lock(conn, c.tenant, &input, None).await?;
-        if locks(&input.fields()) {
-            Policy::lock_kind_around(conn, &c.tenant.path, input.kind).await?;
-        }
-        let p = Policy::insert(conn, c.tenant.id, &input.fields(), None, c.now)
-            .await
-            .map_err(taken)?;
-        let mut cleared = Cleared::default();
-        if locks_kind(&p) {
-            cleared = clear_below(conn, c, &p, Cause::Locked).await?;
-        }
-        let cleared = ask_first(confirm, cleared, &mut asked)?;
-        let after = policy_json(&p);
-        Ok(((p, cleared), after))
-    })
-    .await;
+    let saved = c
+        .audited(
+            Feature::Policies,
+            conn,
+            Action::PolicyCreate,
+            async |conn| {
+                let input = input.map_err(AppError::Validation)?;
+                check_name(conn, c.tenant.id, &input, None).await?;
+                check_lock(conn, c.tenant, &input, None).await?;
+                if locks(&input.fields()) {
+                    Policy::lock_kind_around(conn, &c.tenant.path, input.kind).await?;
+                }
+                let p = Policy::insert(conn, c.tenant.id, &input.fields(), None, c.now)
+                    .await
+                    .map_err(taken)?;
+                let mut cleared = Cleared::default();
+                if locks_kind(&p) {
+                    cleared = clear_below(conn, c, &p, Cause::Locked).await?;
+                }
+                let cleared = ask_first(confirm, cleared, &mut asked)?;
+                let after = policy_json(&p);
+                Ok(((p, cleared), after))
+            },
+        )
+        .await;
     settled(saved, asked)
 }
 
@@ -530,41 +514,47 @@ pub async fn update(
     confirm: &Confirmation,
 ) -> Result<Updated, AppError> {
     let mut asked = None;
-    let saved = run_as(c, conn, Action::PolicyUpdate, async |conn| {
-        let (seen, access) = find(conn, c.tenant, id).await?;
-        authz::require_own_policy(access, &seen.owner_name)?;
-        let old = Policy::lock(conn, c.tenant.id, id).await?;
-        let input = input.map_err(AppError::Validation)?;
-        if input.kind != old.kind {
-            return Err(AppError::field("kind", KIND_FIXED));
-        }
-        check_name(conn, c.tenant.id, &input, Some(id)).await?;
-        if input.fields().same_as(&old) {
-            // Nothing to change: kept as it is, `updated_at` too, and nothing recorded.
-            return Ok(((old, Cleared::default()), None));
-        }
-        let was_locking = locks_kind(&old);
-        if !was_locking {
-            check_lock(conn, c.tenant, &input, Some(id)).await?;
-        }
-        let now_locks = locks(&input.fields());
-        if now_locks && !was_locking {
-            Policy::lock_kind_around(conn, &c.tenant.path, input.kind).await?;
-        }
-        let p = Policy::update(conn, c.tenant.id, id, &input.fields(), c.now)
-            .await
-            .map_err(taken)?;
-        let mut cleared = Cleared::default();
-        if old.inheritable && !p.inheritable {
-            cleared = clear_below(conn, c, &p, Cause::Withdrawn).await?;
-        } else if now_locks && !was_locking {
-            cleared = clear_below(conn, c, &p, Cause::Locked).await?;
-        }
-        let cleared = ask_first(confirm, cleared, &mut asked)?;
-        let audit = changed_fields(&old, &p);
-        Ok(((p, cleared), audit))
-    })
-    .await;
+    let saved = c
+        .audited_as(
+            Feature::Policies,
+            conn,
+            Action::PolicyUpdate,
+            async |conn| {
+                let (seen, access) = find(conn, c.tenant, id).await?;
+                authz::require_own_policy(access, &seen.owner_name)?;
+                let old = Policy::lock(conn, c.tenant.id, id).await?;
+                let input = input.map_err(AppError::Validation)?;
+                if input.kind != old.kind {
+                    return Err(AppError::field("kind", KIND_FIXED));
+                }
+                check_name(conn, c.tenant.id, &input, Some(id)).await?;
+                if input.fields().same_as(&old) {
+                    // Nothing to change: kept as it is, `updated_at` too, and nothing recorded.
+                    return Ok(((old, Cleared::default()), None));
+                }
+                let was_locking = locks_kind(&old);
+                if !was_locking {
+                    check_lock(conn, c.tenant, &input, Some(id)).await?;
+                }
+                let now_locks = locks(&input.fields());
+                if now_locks && !was_locking {
+                    Policy::lock_kind_around(conn, &c.tenant.path, input.kind).await?;
+                }
+                let p = Policy::update(conn, c.tenant.id, id, &input.fields(), c.now)
+                    .await
+                    .map_err(taken)?;
+                let mut cleared = Cleared::default();
+                if old.inheritable && !p.inheritable {
+                    cleared = clear_below(conn, c, &p, Cause::Withdrawn).await?;
+                } else if now_locks && !was_locking {
+                    cleared = clear_below(conn, c, &p, Cause::Locked).await?;
+                }
+                let cleared = ask_first(confirm, cleared, &mut asked)?;
+                let audit = changed_fields(&old, &p);
+                Ok(((p, cleared), audit))
+            },
+        )
+        .await;
     settled(saved, asked)
 }
 
@@ -621,21 +611,26 @@ pub async fn delete(
     c: &Change<'_>,
     id: i64,
 ) -> Result<Policy, AppError> {
-    run_as(c, conn, Action::PolicyDelete, async |conn| {
-        let (seen, access) = find(conn, c.tenant, id).await?;
-        authz::require_own_policy(access, &seen.owner_name)?;
-        let p = Policy::lock(conn, c.tenant.id, id).await?;
-        // Cleared first, `updated_at` set as every clearing sets it (the keys'
-        // `ON DELETE SET NULL` would leave it).
-        let cleared = Policy::clear_choices_of(conn, id, &p.name, c.now).await?;
-        Policy::delete(conn, c.tenant.id, id).await?;
-        record_cleared(conn, c, &p, Cause::Deleted, &cleared).await?;
-        let audit = Audit {
-            before: Some(policy_json(&p)),
-            after: None,
-        };
-        Ok((p, Some(audit)))
-    })
+    c.audited_as(
+        Feature::Policies,
+        conn,
+        Action::PolicyDelete,
+        async |conn| {
+            let (seen, access) = find(conn, c.tenant, id).await?;
+            authz::require_own_policy(access, &seen.owner_name)?;
+            let p = Policy::lock(conn, c.tenant.id, id).await?;
+            // Cleared first, `updated_at` set as every clearing sets it (the keys'
+            // `ON DELETE SET NULL` would leave it).
+            let cleared = Policy::clear_choices_of(conn, id, &p.name, c.now).await?;
+            Policy::delete(conn, c.tenant.id, id).await?;
+            record_cleared(conn, c, &p, Cause::Deleted, &cleared).await?;
+            let audit = Audit {
+                before: Some(policy_json(&p)),
+                after: None,
+            };
+            Ok((p, Some(audit)))
+        },
+    )
     .await
 }
 
@@ -651,56 +646,62 @@ pub async fn create_override(
     confirm: &Confirmation,
 ) -> Result<Updated, AppError> {
     let mut asked = None;
-    let saved = run(c, conn, Action::PolicyOverride, async |conn| {
-        // Held FOR SHARE, as a resolver's choice is: a lock taking effect above
-        // meanwhile (`Policy::lock_kind_around` takes every policy of its kind on
-        // its path and in its subtree, this one too) either waits for this override
-        // and then clears it, or commits first and is seen here.
-        Policy::share_lock(conn, of).await?;
-        let inherited = overridable(conn, c.tenant, of).await?;
-        // The input before the conflict (422 before 409): a request that could never
-        // succeed is told what is wrong with it, not that another override is there.
-        let input = input.map_err(AppError::Validation)?;
-        if input.kind != inherited.policy.kind {
-            return Err(AppError::field(
-                "kind",
-                format!("An override keeps the kind of {}.", inherited.policy.name),
-            ));
-        }
-        // One override there already (409): its default name is this one's, so it
-        // is looked for after the name check (whose error it outranks) — and two
-        // overrides of one policy at once: the one that commits first may make the
-        // other's name taken, but the answer is the second override's 409, as when
-        // they come one after the other. So it is looked for again after a unique
-        // violation (the insert in a savepoint, to ask on).
-        let name_free = check_name(conn, c.tenant.id, &input, None).await;
-        overridden_already(conn, c.tenant, &inherited.policy).await?;
-        name_free?;
-        check_lock(conn, c.tenant, &input, None).await?;
-        if locks(&input.fields()) {
-            Policy::lock_kind_around(conn, &c.tenant.path, input.kind).await?;
-        }
-        let inserted = in_transaction(conn, async |conn| {
-            Policy::insert(conn, c.tenant.id, &input.fields(), Some(of), c.now).await
-        })
-        .await;
-        let p = match inserted {
-            Ok(p) => p,
-            Err(e @ DbError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
+    let saved = c
+        .audited(
+            Feature::Policies,
+            conn,
+            Action::PolicyOverride,
+            async |conn| {
+                // Held FOR SHARE, as a resolver's choice is: a lock taking effect above
+                // meanwhile (`Policy::lock_kind_around` takes every policy of its kind on
+                // its path and in its subtree, this one too) either waits for this override
+                // and then clears it, or commits first and is seen here.
+                Policy::share_lock(conn, of).await?;
+                let inherited = overridable(conn, c.tenant, of).await?;
+                // The input before the conflict (422 before 409): a request that could never
+                // succeed is told what is wrong with it, not that another override is there.
+                let input = input.map_err(AppError::Validation)?;
+                if input.kind != inherited.policy.kind {
+                    return Err(AppError::field(
+                        "kind",
+                        format!("An override keeps the kind of {}.", inherited.policy.name),
+                    ));
+                }
+                // One override there already (409): its default name is this one's, so it
+                // is looked for after the name check (whose error it outranks) — and two
+                // overrides of one policy at once: the one that commits first may make the
+                // other's name taken, but the answer is the second override's 409, as when
+                // they come one after the other. So it is looked for again after a unique
+                // violation (the insert in a savepoint, to ask on).
+                let name_free = check_name(conn, c.tenant.id, &input, None).await;
                 overridden_already(conn, c.tenant, &inherited.policy).await?;
-                return Err(taken(e));
-            }
-            Err(e) => return Err(e.into()),
-        };
-        let mut cleared = Cleared::default();
-        if locks_kind(&p) {
-            cleared = clear_below(conn, c, &p, Cause::Locked).await?;
-        }
-        let cleared = ask_first(confirm, cleared, &mut asked)?;
-        let after = policy_json(&p);
-        Ok(((p, cleared), after))
-    })
-    .await;
+                name_free?;
+                check_lock(conn, c.tenant, &input, None).await?;
+                if locks(&input.fields()) {
+                    Policy::lock_kind_around(conn, &c.tenant.path, input.kind).await?;
+                }
+                let inserted = in_transaction(conn, async |conn| {
+                    Policy::insert(conn, c.tenant.id, &input.fields(), Some(of), c.now).await
+                })
+                .await;
+                let p = match inserted {
+                    Ok(p) => p,
+                    Err(e @ DbError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
+                        overridden_already(conn, c.tenant, &inherited.policy).await?;
+                        return Err(taken(e));
+                    }
+                    Err(e) => return Err(e.into()),
+                };
+                let mut cleared = Cleared::default();
+                if locks_kind(&p) {
+                    cleared = clear_below(conn, c, &p, Cause::Locked).await?;
+                }
+                let cleared = ask_first(confirm, cleared, &mut asked)?;
+                let after = policy_json(&p);
+                Ok(((p, cleared), after))
+            },
+        )
+        .await;
     settled(saved, asked)
 }
 
@@ -818,7 +819,7 @@ pub async fn reset_override(
     c: &Change<'_>,
     id: i64,
 ) -> Result<Policy, AppError> {
-    run_as(c, conn, Action::PolicyReset, async |conn| {
+    c.audited_as(Feature::Policies, conn, Action::PolicyReset, async |conn| {
         let (seen, access) = find(conn, c.tenant, id).await?;
         authz::require_own_policy(access, &seen.owner_name)?;
         let p = Policy::lock(conn, c.tenant.id, id).await?;

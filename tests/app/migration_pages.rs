@@ -579,7 +579,8 @@ async fn bad_input_is_a_field_error_and_never_a_500() {
         assert_eq!(status(&r), 422, "{bad}");
         let html = r.text().await.unwrap();
         assert!(
-            field_error(&html, &app_field).is_some_and(|e| e.contains("applications, or none.")),
+            field_error(&html, &app_field)
+                .is_some_and(|e| e.contains("Choose one of the applications of Tenant")),
             "{bad}: {html}"
         );
         // The form is shown again with the other choices kept.

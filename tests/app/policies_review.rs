@@ -45,11 +45,23 @@ pub(crate) async fn override_of(api: &Api, t: &Tenant, of: i64, body: Value) -> 
 async fn a_form_offers_the_lock_as_the_default_and_leaves_out_what_it_forbids() {
     let (app, t, api) = partner_app().await;
     let p: Policies = policies(&api, &t).await;
-    // a1's deny list (named first at a1's level) cannot be used below acme's lock.
+    // a1's deny list (its oldest policy: the threshold is made again after it)
+    // cannot be used below acme's lock.
+    let (s, e) = api
+        .delete(&format!("{}/policies/{}", base(&t.a1), p.a1_threshold))
+        .await;
+    assert_eq!(s, 204, "{e}");
     let a1_deny = policy(
         &api,
         &t.a1,
         json!({"name": "A1 deny", "kind": "deny_list", "domains": ["x.example.com"],
+               "inheritable": true}),
+    )
+    .await;
+    let a1_threshold = policy(
+        &api,
+        &t.a1,
+        json!({"name": "A1 threshold", "kind": "blocking_threshold", "threshold": 40,
                "inheritable": true}),
     )
     .await;
@@ -67,7 +79,7 @@ async fn a_form_offers_the_lock_as_the_default_and_leaves_out_what_it_forbids() 
             !offers(&select, a1_deny) && !offers(&select, own_deny),
             "{select}"
         );
-        assert!(offers(&select, p.a1_threshold), "another kind is offered");
+        assert!(offers(&select, a1_threshold), "another kind is offered");
     }
     // Kept as offered, the default saves.
     let r = app

@@ -877,7 +877,8 @@ async fn a_create_racing_a_move_is_checked_on_the_path_its_tenant_has_now() {
     let (s, body) = c.api.move_tenant(t.a2.id, t.globex.id).await;
     assert_eq!(s, 200, "{body}");
     match create_in(&app, &read, cloud, "raced").await {
-        Err(tenantry::error::AppError::Conflict(m)) => {
+        Err(tenantry::error::AppError::Validation(errors)) => {
+            let m = &errors["limit"];
             assert!(m.contains("0 of 0 used") && m.contains("globex"), "{m}")
         }
         other => panic!("expected globex's limit to refuse it, got {other:?}"),

@@ -48,7 +48,7 @@ fn all_but_policies() -> Permissions {
 /// resolvers and subnets (Resources full) and their saves keep the policy set from
 /// above, but the forms show no policy picker (saying why, naming no policy) and
 /// every attempt to choose or clear one — form POST, API POST and PATCH — is 403
-/// and writes nothing.
+/// and writes nothing. The lists name no policy to them either.
 #[tokio::test]
 async fn a_cap_without_policies_keeps_resolvers_and_subnets_from_choosing_one() {
     let (app, t, admin) = partner_app().await;
@@ -69,6 +69,16 @@ async fn a_cap_without_policies_keeps_resolvers_and_subnets_from_choosing_one() 
         )
         .await;
     assert_eq!(s, 201, "{sn}");
+    let mut seen_before = std::collections::HashMap::new();
+    let admin_browser = app.new_browser();
+    admin_browser.login_admin().await;
+    for list in ["resolvers", "subnets"] {
+        let html = admin_browser
+            .get_html(&format!("/tenants/{}/{list}", t.a1.id))
+            .await;
+        assert!(html.contains("<th scope=\"col\">Policy</th>"), "{list}");
+        seen_before.insert(list, html);
+    }
     capped(&app, &t.a1, "No policies", &all_but_policies()).await;
     let user = app.user(&t.a1, "netadmin").await;
     app.grant(&user, &t.a1, GrantRole::Administrator, Scope::Subtree, true)
@@ -105,6 +115,17 @@ async fn a_cap_without_policies_keeps_resolvers_and_subnets_from_choosing_one() 
             )),
             "{page}: {shown}"
         );
+    }
+
+    // The lists: no Policy column under the cap (for anyone acting in a1), so no
+    // policy named either; before it, the column named the policy.
+    for list in ["resolvers", "subnets"] {
+        let page = format!("/tenants/{}/{list}", t.a1.id);
+        let html = browser.get_html(&page).await;
+        assert!(html.contains(">dns<"), "{page}: {html}");
+        assert!(!html.contains("Acme deny"), "{page}: {html}");
+        assert!(!html.contains("<th scope=\"col\">Policy</th>"), "{page}");
+        assert!(seen_before[list].contains("Acme deny"), "{page}");
     }
 
     // Saving without the picker keeps the policy.

@@ -197,15 +197,25 @@ fn none_choice(tenant: &str, effective: &[crate::db::models::policy::SeenPolicy]
 }
 
 /// The names of the policies that `used` (a list's rows' `policy_id`s) name, by
-/// id: the lists' Policy column.
+/// id: the lists' Policy column; `None` (no column) for whoever may not see the
+/// tenant's policies (`authz::may_choose_policy`).
 async fn policy_names(
     conn: &mut AsyncPgConnection,
+    p: &crate::auth::Principal,
+    tenant: &crate::db::models::Tenant,
     used: impl Iterator<Item = Option<i64>>,
-) -> Result<HashMap<i64, String>, AppError> {
+) -> Result<Option<HashMap<i64, String>>, AppError> {
+    // Whoever may not see the tenant's policies learns no names from a list either
+    // (the column is not shown).
+    if !crate::auth::authz::may_choose_policy(p, tenant) {
+        return Ok(None);
+    }
     let mut ids: Vec<i64> = used.flatten().collect();
     ids.sort_unstable();
     ids.dedup();
-    Ok(crate::db::models::policy::Policy::names(conn, &ids).await?)
+    Ok(Some(
+        crate::db::models::policy::Policy::names(conn, &ids).await?,
+    ))
 }
 
 /// A form's id field: empty is none, text that is no id names no resolver (the

@@ -50,14 +50,17 @@ struct IndexPage {
     can_change: bool,
     order: PageOrder<ResolverSort>,
     /// The names of the policies the rows use (the Policy column).
-    policy_names: HashMap<i64, String>,
+    policy_names: Option<HashMap<i64, String>>,
 }
 
 super::sorted_list!(ResolverSort);
 
 impl IndexPage {
     fn policy_name(&self, id: &i64) -> &str {
-        self.policy_names.get(id).map_or("", String::as_str)
+        self.policy_names
+            .as_ref()
+            .and_then(|names| names.get(id))
+            .map_or("", String::as_str)
     }
 }
 
@@ -85,7 +88,8 @@ async fn index(
     })
     .await?;
     let (total, rows) = (shown.total, shown.rows);
-    let policy_names = super::policy_names(&mut conn, rows.iter().map(|r| r.policy_id)).await?;
+    let policy_names =
+        super::policy_names(&mut conn, &user, &tenant, rows.iter().map(|r| r.policy_id)).await?;
     let status = search.status();
     let page = IndexPage {
         policy_names,

@@ -59,14 +59,17 @@ struct IndexPage {
     order: PageOrder<SubnetSort>,
     errors: FieldErrors,
     /// The names of the policies the rows use (the Policy column).
-    policy_names: std::collections::HashMap<i64, String>,
+    policy_names: Option<std::collections::HashMap<i64, String>>,
 }
 
 super::sorted_list!(SubnetSort);
 
 impl IndexPage {
     fn policy_name(&self, id: &i64) -> &str {
-        self.policy_names.get(id).map_or("", String::as_str)
+        self.policy_names
+            .as_ref()
+            .and_then(|names| names.get(id))
+            .map_or("", String::as_str)
     }
 }
 
@@ -114,7 +117,8 @@ async fn index(
     .await?;
     let (total, rows) = (shown.total, shown.rows);
     let (all, names) = resolver_names(&mut conn, tenant.id).await?;
-    let policy_names = super::policy_names(&mut conn, rows.iter().map(|s| s.policy_id)).await?;
+    let policy_names =
+        super::policy_names(&mut conn, &user, &tenant, rows.iter().map(|s| s.policy_id)).await?;
     let status = search.status();
     let page = IndexPage {
         policy_names,
