@@ -560,8 +560,8 @@ mod tests {
     fn a_move_refusal_names_the_limit_the_use_and_what_the_move_brings() {
         assert_eq!(
             move_refusal("Storage", " GB", (1000, 1220), 420, "Acme", None),
-            "Storage 1000 of 1220 GB used in Acme; the move brings 420 GB more (1420 GB, over \
-             the limit)."
+            "Storage 1,000 of 1,220 GB used in Acme; the move brings 420 GB more (1,420 GB, \
+             over the limit)."
         );
         assert_eq!(
             move_refusal(
