@@ -88,9 +88,19 @@ impl Logo {
                 MAX_BYTES / 1024
             ));
         }
-        let etag = hex::encode(&Sha256::digest(&bytes)[..12]);
+        let etag = hex::encode(&Sha256::digest(&bytes)[..ETAG_BYTES]);
         Ok(Logo { bytes, kind, etag })
     }
+}
+
+/// How much of the content's SHA-256 a logo's ETag (and URL) keeps: 96 bits, not
+/// to be guessed without the image.
+const ETAG_BYTES: usize = 12;
+
+/// Whether `s` has the shape of a logo's ETag (lower-case hex of [`ETAG_BYTES`]):
+/// anything else names no logo, without asking the database.
+pub fn is_etag(s: &str) -> bool {
+    s.len() == ETAG_BYTES * 2 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// "A logo has at most 256 KiB."
@@ -516,10 +526,20 @@ fn element(e: &BytesStart<'_>, seen_root: bool) -> Result<Option<String>, String
         return Err(refused("its first element is not svg"));
     }
     if !seen_root && !in_svg_namespace(e)? {
-        return Err(refused(&format!(
-            "its svg element does not declare the SVG namespace \
-             (xmlns=\"{SVG_NAMESPACE}\"), so browsers would not draw it"
-        )));
+        // A prefixed root (`<s:svg xmlns:s=…>`) may declare it, but not as a page
+        // embeds it: say which.
+        let why = if e.name().as_ref() != e.local_name().as_ref() {
+            format!(
+                "its svg element has a prefix: use <svg xmlns=\"{SVG_NAMESPACE}\"> \
+                 (the default namespace, no prefix), as browsers expect"
+            )
+        } else {
+            format!(
+                "its svg element does not declare the SVG namespace \
+                 (xmlns=\"{SVG_NAMESPACE}\"), so browsers would not draw it"
+            )
+        };
+        return Err(refused(&why));
     }
     if seen_root && local == "svg" && e.name().as_ref() != b"svg" {
         return Ok(None);
@@ -1124,7 +1144,6 @@ mod tests {
         for doc in [
             r#"<svg viewBox="0 0 10 10"><rect/></svg>"#,
             r#"<svg xmlns="http://www.w3.org/1999/xhtml"><rect/></svg>"#,
-            r#"<s:svg xmlns:s="http://www.w3.org/2000/svg"><s:rect/></s:svg>"#,
         ] {
             let err = Logo::parse(doc.as_bytes()).unwrap_err();
             assert!(err.contains("SVG namespace"), "{doc}: {err}");
@@ -1143,5 +1162,30 @@ mod tests {
             "{text}"
         );
         assert!(text.contains(r#"<rect width="2"/>"#), "{text}");
+    }
+
+    #[test]
+    fn an_etag_is_the_hex_of_the_contents_hash_and_nothing_else_passes_for_one() {
+        let logo = Logo::parse(&png()).unwrap();
+        assert!(is_etag(&logo.etag), "{}", logo.etag);
+        for bad in [
+            "",
+            "1",
+            "../../etc",
+            &logo.etag.to_uppercase(),
+            &format!("{}0", logo.etag),
+        ] {
+            assert!(!is_etag(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_prefixed_svg_root_is_told_to_use_the_default_namespace() {
+        let file = br#"<s:svg xmlns:s="http://www.w3.org/2000/svg"><s:rect/></s:svg>"#;
+        let e = Logo::parse(file).unwrap_err();
+        assert!(e.contains("has a prefix"), "{e}");
+        assert!(!e.contains("does not declare"), "{e}");
+        let e = Logo::parse(br#"<svg><rect/></svg>"#).unwrap_err();
+        assert!(e.contains("does not declare the SVG namespace"), "{e}");
     }
 }

@@ -389,11 +389,15 @@ pub fn signed(mut text: String, brand: &Brand) -> String {
     text
 }
 
-/// One line: a subject with a line break would be cut by the mail library.
+/// One line: a subject with a line break would be cut by the mail library. And no
+/// `=?` as typed: the library leaves ASCII words as they are, so a product name
+/// holding `=?utf-8?q?hi?=` would be decoded by mail clients as "hi"; an
+/// invisible word joiner after the `=` makes that word encoded, shown as typed.
 fn subject_line(s: String) -> String {
     s.chars()
         .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
+        .collect::<String>()
+        .replace("=?", "=\u{2060}?")
 }
 
 /// What a quota alert says (the numbers already formatted for reading); its text
@@ -524,6 +528,28 @@ mod tests {
         assert!(html.contains(LINK_PLACEHOLDER));
         assert!(html.contains("Acme &#60;b&#62;&#38;&#60;/b&#62;") || html.contains("&lt;b&gt;"));
         assert!(!html.contains("<b>&</b>"));
+    }
+
+    #[test]
+    fn a_subject_never_carries_an_encoded_word_as_typed() {
+        let from: Mailbox = "tenantry@localhost".parse().unwrap();
+        let typed = "You are invited to A on Evil =?utf-8?q?hi?= Co";
+        let mail = OutgoingMail {
+            from_name: None,
+            reply_to: None,
+            to: "alice@example.com".into(),
+            subject: subject_line(typed.into()),
+            body_text: "text".into(),
+            body_html: None,
+            attachments: Vec::new(),
+        };
+        let raw =
+            String::from_utf8(build_message(&from, &mail, false).unwrap().formatted()).unwrap();
+        let header = raw.lines().find(|l| l.starts_with("Subject:")).unwrap();
+        assert!(!header.contains("=?utf-8?q?hi?="), "{header}");
+        // Shown as typed: only an invisible word joiner was added.
+        assert_eq!(mail.subject.replace('\u{2060}', ""), typed);
+        assert_eq!(subject_line("Plain".into()), "Plain");
     }
 
     #[test]

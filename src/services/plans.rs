@@ -478,8 +478,10 @@ fn dormant_words(field: &str, named: &[(String, i64)], count: i64, plan_name: &s
             )
         }
         ("sub_tenants", Some((name, amount))) => format!(
-            "{name} has {}: they stay, no new ones {on}.",
-            counted(amount, "sub-tenant")
+            "{name} has {}: {} stay{}, no new ones {on}.",
+            counted(amount, "sub-tenant"),
+            if amount == 1 { "it" } else { "they" },
+            if amount == 1 { "s" } else { "" },
         ),
         ("sub_tenants", None) => {
             let names: Vec<String> = named.iter().map(|(n, a)| format!("{n} ({a})")).collect();
@@ -860,6 +862,10 @@ mod tests {
         assert_eq!(
             dormant_words("sub_tenants", &[("Acme".into(), 3)], 1, "Basic"),
             "Acme has 3 sub-tenants: they stay, no new ones while on Basic."
+        );
+        assert_eq!(
+            dormant_words("sub_tenants", &[("Test".into(), 1)], 1, "Basic"),
+            "Test has 1 sub-tenant: it stays, no new ones while on Basic."
         );
         assert_eq!(
             dormant_words(

@@ -604,34 +604,50 @@ pub async fn cleared_view(
 
 /// Deletes one of the tenant's own policies: resolvers and subnets that used it
 /// follow their tenant's effective policy, overrides of it become plain policies
-/// (the keys' `ON DELETE SET NULL`). An override's delete is its reset
-/// ([`reset_override`]).
+/// (the keys' `ON DELETE SET NULL`). What that clears is cleared only when
+/// `confirm` covers it, as for any change that clears choices ([`update`]);
+/// unconfirmed, nothing is deleted ([`Updated::Unconfirmed`]). An override's
+/// delete is its reset ([`reset_override`]).
 pub async fn delete(
     conn: &mut AsyncPgConnection,
     c: &Change<'_>,
     id: i64,
-) -> Result<Policy, AppError> {
-    c.audited_as(
-        Feature::Policies,
-        conn,
-        Action::PolicyDelete,
-        async |conn| {
-            let (seen, access) = find(conn, c.tenant, id).await?;
-            authz::require_own_policy(access, &seen.owner_name)?;
-            let p = Policy::lock(conn, c.tenant.id, id).await?;
-            // Cleared first, `updated_at` set as every clearing sets it (the keys'
-            // `ON DELETE SET NULL` would leave it).
-            let cleared = Policy::clear_choices_of(conn, id, &p.name, c.now).await?;
-            Policy::delete(conn, c.tenant.id, id).await?;
-            record_cleared(conn, c, &p, Cause::Deleted, &cleared).await?;
-            let audit = Audit {
-                before: Some(policy_json(&p)),
-                after: None,
-            };
-            Ok((p, Some(audit)))
-        },
-    )
-    .await
+    confirm: &Confirmation,
+) -> Result<Updated, AppError> {
+    let mut asked = None;
+    let deleted = c
+        .audited_as(
+            Feature::Policies,
+            conn,
+            Action::PolicyDelete,
+            async |conn| {
+                let (seen, access) = find(conn, c.tenant, id).await?;
+                authz::require_own_policy(access, &seen.owner_name)?;
+                let p = Policy::lock(conn, c.tenant.id, id).await?;
+                // Cleared first, `updated_at` set as every clearing sets it (the keys'
+                // `ON DELETE SET NULL` would leave it).
+                let cleared = Policy::clear_choices_of(conn, id, &p.name, c.now).await?;
+                let counted = ask_first(confirm, ClearedChoice::counted(&cleared), &mut asked)?;
+                Policy::delete(conn, c.tenant.id, id).await?;
+                record_cleared(conn, c, &p, Cause::Deleted, &cleared).await?;
+                let audit = Audit {
+                    before: Some(policy_json(&p)),
+                    after: None,
+                };
+                Ok(((p, counted), Some(audit)))
+            },
+        )
+        .await;
+    settled(deleted, asked)
+}
+
+/// The refusal of an unconfirmed delete of a policy in use (the API's 409).
+pub fn delete_unconfirmed(cleared: &Cleared) -> AppError {
+    AppError::Conflict(format!(
+        "Deleting this policy clears the choices that use it: {}. Nothing was deleted; \
+         send confirm=true (DELETE …?confirm=true) to delete it.",
+        cleared.totals().phrase()
+    ))
 }
 
 /// Overrides the inherited policy `of` (404 unless the tenant sees it, 403 for its

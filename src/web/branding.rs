@@ -1,7 +1,7 @@
 //! `/tenants/{id}/branding` (feature Settings): a tenant's product name, logo,
 //! primary colour and support contact, each set here or inherited (the page shows
 //! from where) with **Reset to inherited**; and what shows a branding to anyone:
-//! the logo (`/branding/{tenant_id}/logo`) and the colour's style sheet
+//! the logo (`/branding/logo/{etag}`) and the colour's style sheet
 //! (`/branding/theme/{rrggbb}.css`). Every write goes through
 //! `services::branding::change`.
 
@@ -14,7 +14,6 @@ use crate::error::{AppError, FieldErrors};
 use crate::services::branding::{self as service, BrandingChange, Field};
 use crate::services::change::Change;
 use crate::web::form::field_errors;
-use crate::web::form::parse_id;
 use crate::web::owned::{
     can_change, page_or_fragment, readable, saved, status, tenant_page, writable, Branding,
 };
@@ -33,7 +32,7 @@ pub fn routes() -> Vec<Route> {
         route!(POST "/tenants/{id}/branding" => save),
         route!(POST "/tenants/{id}/branding/reset" => reset),
         route!(POST "/tenants/{id}/branding/logo" => upload_logo),
-        route!(GET "/branding/{tenant_id}/logo" => logo),
+        route!(GET "/branding/logo/{etag}" => logo),
         route!(GET "/branding/theme/{rrggbb}.css" => theme),
     ]
 }
@@ -285,7 +284,7 @@ async fn render(
             .filter(|(name, _)| !FIELDS.contains(name))
             .map(|(_, e)| e.clone())
             .collect(),
-        contrast_warning: contrast_warning(&brand),
+        contrast_warning: contrast_warning(e),
         plan_refusal: view.plan_refusal.clone(),
         fields,
         tenant,
@@ -317,11 +316,15 @@ fn plan_refused(e: AppError) -> AppError {
     }
 }
 
-/// The warning of the effective colour, if it reads badly against white.
-pub fn contrast_warning(brand: &Brand) -> Option<String> {
-    brand
-        .primary_color
+/// The warning of the colour, if it reads badly against white and is set on this
+/// tenant: an inherited one is its owner's to change, so not warned about here.
+pub fn contrast_warning(e: &Effective) -> Option<String> {
+    let color = &e.primary_color;
+    let set_here = color.from.as_ref().map(|(id, _)| *id) == Some(e.tenant_id);
+    color
+        .value
         .as_deref()
+        .filter(|_| set_here)
         .and_then(|c| Color::parse(c).ok())
         .and_then(|c| c.contrast_warning())
 }
@@ -339,7 +342,7 @@ async fn show(
 
 /// The flash after a change: saved, with the colour's warning if it has one.
 fn saved_message(what: &str, e: &Effective) -> String {
-    match contrast_warning(&e.brand()) {
+    match contrast_warning(e) {
         Some(w) => format!("{what} Note: {w}"),
         None => what.to_string(),
     }
@@ -528,20 +531,23 @@ async fn upload_logo(
     changed(&req, &user, &state, &path, input, "Saved the logo.", None).await
 }
 
-/// The logo in effect for a tenant (its own, else the nearest ancestor's: the URL
-/// names only the tenant viewed), to anyone (it shows on the tenant's login page):
-/// its type, `nosniff`, a policy under which nothing in it runs, and its ETag.
+/// A logo by its ETag (a hash of its content: the URL names no tenant, so no one
+/// learns tenant ids or who is whose reseller from it, and it cannot be guessed
+/// without the image), to anyone (it shows on login pages and in mail): its type,
+/// `nosniff`, a policy under which nothing in it runs, and its ETag.
 async fn logo(
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let id = parse_id(&path)?;
+    let etag = path.into_inner();
+    if !crate::domain::logo::is_etag(&etag) {
+        return Err(AppError::NotFound);
+    }
     let mut conn = state.pool.get().await?;
-    let logo = OwnBranding::logo_of(&mut conn, id)
+    let logo = OwnBranding::logo_by_etag(&mut conn, &etag)
         .await?
         .ok_or(AppError::NotFound)?;
-    let cache_control = logo_cache_control(&req, &logo.etag);
     let etag = format!("\"{}\"", logo.etag);
     let unchanged = req
         .headers()
@@ -559,29 +565,14 @@ async fn logo(
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .insert_header((header::CONTENT_SECURITY_POLICY, LOGO_CSP))
         .insert_header((header::CONTENT_DISPOSITION, "inline; filename=\"logo\""))
-        .insert_header((header::CACHE_CONTROL, cache_control))
+        // The URL names the image's content: another logo is another URL.
+        .insert_header((header::CACHE_CONTROL, "public, max-age=31536000, immutable"))
         .insert_header(("Cross-Origin-Resource-Policy", "same-origin"));
     Ok(if unchanged {
         response.finish()
     } else {
         response.body(logo.bytes)
     })
-}
-
-/// How long a served logo may be cached: a versioned URL (`?v={etag}` of the logo
-/// served, what pages link) names that logo for good, so for long; the bare URL
-/// (or an outdated version) shows whatever logo is in effect now, so it is
-/// revalidated by its ETag on every use.
-fn logo_cache_control(req: &HttpRequest, etag: &str) -> &'static str {
-    let versioned = req
-        .query_string()
-        .split('&')
-        .any(|pair| pair.strip_prefix("v=") == Some(etag));
-    if versioned {
-        "public, max-age=31536000, immutable"
-    } else {
-        "no-cache"
-    }
 }
 
 /// The style sheet of a primary colour: the console's accent, nothing else.

@@ -779,7 +779,11 @@ async fn delete(
                 ..Question::default()
             })
         },
-        async |conn, c, id| service::delete(conn, c, id).await,
+        // The page asked already, naming what uses the policy.
+        async |conn, c, id| match service::delete(conn, c, id, &Confirmation::Any).await? {
+            Updated::Saved(p, _) => Ok(p),
+            Updated::Unconfirmed(cleared) => Err(service::delete_unconfirmed(&cleared)),
+        },
         |p: &Policy| format!("Deleted policy {}.", p.name),
     )
     .await

@@ -11,6 +11,21 @@ use serde_json::{json, Value};
 use tenantry::db::models::Tenant;
 use tenantry::domain::{GrantRole, Level, Permissions, Scope};
 
+/// The URL of the logo shown for `t` (the API's `logo.value`, as the root
+/// administrator reads it), if one shows.
+async fn shown_logo(app: &TestApp, t: &Tenant) -> Option<String> {
+    let api = Api::new(app, Some(&token_for(app, &app.admin, false).await));
+    let (code, b) = api.get(&format!("/api/v1/tenants/{}/branding", t.id)).await;
+    assert_eq!(code, 200, "{b}");
+    b["logo"]["value"].as_str().map(str::to_string)
+}
+
+/// Whether `url` is a logo's URL: by its content's hash, naming no tenant.
+fn is_logo_url(url: &str) -> bool {
+    url.strip_prefix("/branding/logo/")
+        .is_some_and(|etag| etag.len() == 24 && etag.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
 pub(crate) const BOUNDARY: &str = "----tenantryTestBoundary7MA4YWxkTrZu0gW";
 
 /// A `multipart/form-data` body with the CSRF token and one file part `logo`.
@@ -316,7 +331,7 @@ async fn the_frame_of_every_page_shows_the_acting_tenants_branding() {
 
 #[tokio::test]
 async fn the_printable_stats_page_carries_the_tenants_branding() {
-    let (app, t) = acme_branded("").await;
+    let (app, t) = acme_branded_with("", "https://help.acme.example/").await;
     let html = app
         .get_html(&format!(
             "/tenants/{}/stats/print?from=2026-01&to=2026-01",
@@ -328,7 +343,11 @@ async fn the_printable_stats_page_carries_the_tenants_branding() {
         "{html}"
     );
     assert!(html.contains("· Acme Cloud</title>"), "{html}");
-    assert!(html.contains("support: help@acme.example"), "{html}");
+    // Both ways to reach support, as on every other page: paper has no links.
+    assert!(
+        html.contains("support: help@acme.example https://help.acme.example/"),
+        "{html}"
+    );
 }
 
 #[tokio::test]
@@ -361,23 +380,16 @@ async fn the_login_page_on_a_tenant_host_or_custom_domain_shows_that_tenants_bra
     // acme's own host: its name, logo, colour and support address.
     let html = page(format!("acme.{BASE_DOMAIN}")).await;
     assert_eq!(text_of(&html, "product-name"), "Acme Cloud");
-    assert!(
-        html.contains(&format!("src=\"/branding/{}/logo?v=", t.acme.id)),
-        "{html}"
-    );
+    assert!(html.contains("src=\"/branding/logo/"), "{html}");
     assert!(
         html.contains("href=\"/branding/theme/0f766e.css\""),
         "{html}"
     );
     assert!(text_of(&html, "login-support").contains("help@acme.example"));
-    // a2's verified custom domain: its own name, acme's logo and colour inherited
-    // (the logo by a2's own URL).
+    // a2's verified custom domain: its own name, acme's logo and colour inherited.
     let html = page("login.a2corp.example".into()).await;
     assert_eq!(text_of(&html, "product-name"), "A2 Corp");
-    assert!(
-        html.contains(&format!("src=\"/branding/{}/logo?v=", t.a2.id)),
-        "{html}"
-    );
+    assert!(html.contains("src=\"/branding/logo/"), "{html}");
     assert!(html.contains("Log in to Tenant a2"), "{html}");
     // The console's own host: the root's (unset: the installation's own).
     let html = app.get_html("/login").await;
@@ -588,10 +600,7 @@ async fn served_logos_carry_their_type_nosniff_and_a_policy_under_which_nothing_
     .await;
     assert_eq!(code, 200, "{b}");
     let url = b["logo"]["value"].as_str().unwrap().to_string();
-    assert!(
-        url.starts_with(&format!("/branding/{}/logo?v=", acme.id)),
-        "{url}"
-    );
+    assert!(is_logo_url(&url), "{url}");
     let anonymous = app.new_browser();
     let r = anonymous.get(&url).await;
     assert_eq!(status(&r), 200);
@@ -620,7 +629,7 @@ async fn served_logos_carry_their_type_nosniff_and_a_policy_under_which_nothing_
         .unwrap();
     assert_eq!(status(&r), 304);
     // A PNG is served as PNG, encoded again.
-    let (code, _) = send(
+    let (code, b) = send(
         api.request(
             Method::PUT,
             &format!("/api/v1/tenants/{}/branding/logo", acme.id),
@@ -629,21 +638,26 @@ async fn served_logos_carry_their_type_nosniff_and_a_policy_under_which_nothing_
     )
     .await;
     assert_eq!(code, 200);
-    let r = anonymous.get(&format!("/branding/{}/logo", acme.id)).await;
+    let png_url = b["logo"]["value"].as_str().unwrap().to_string();
+    assert_ne!(png_url, url, "another image, another URL");
+    let r = anonymous.get(&png_url).await;
     assert_eq!(r.headers()["content-type"], "image/png");
     assert_eq!(r.headers()["x-content-type-options"], "nosniff");
     assert!(r.bytes().await.unwrap().starts_with(b"\x89PNG\r\n\x1a\n"));
-    // Removed: the tenant has no logo of its own (404), nor an inherited one.
+    // Removed: the tenant has no logo of its own, nor an inherited one: its URL
+    // serves nothing (404).
     let (code, b) = api
         .delete(&format!("/api/v1/tenants/{}/branding/logo", acme.id))
         .await;
     assert_eq!(code, 200, "{b}");
     assert_eq!(b["logo"]["value"], Value::Null);
+    assert_eq!(status(&anonymous.get(&png_url).await), 404);
+    assert_eq!(status(&anonymous.get("/branding/logo/abc").await), 404);
+    // No URL by a tenant's id (which would tell who exists, and whose logo whose).
     assert_eq!(
         status(&anonymous.get(&format!("/branding/{}/logo", acme.id)).await),
         404
     );
-    assert_eq!(status(&anonymous.get("/branding/abc/logo").await), 404);
 }
 
 #[tokio::test]
@@ -680,6 +694,16 @@ async fn the_api_sets_every_field_at_once_and_null_inherits() {
         .get(&format!("/api/v1/tenants/{}/branding", a1.id))
         .await;
     assert_eq!(b["product_name"]["value"], "Acme");
+    // Below, the colour is acme's to change: shown, not warned about.
+    assert_eq!(b["primary_color"]["value"], "#ffff00");
+    assert_eq!(b["warnings"], json!([]), "{b}");
+    app.login_admin().await;
+    let html = app.get_html(&format!("/tenants/{}/branding", a1.id)).await;
+    assert!(!html.contains("has a contrast of"), "{html}");
+    let html = app
+        .get_html(&format!("/tenants/{}/branding", acme.id))
+        .await;
+    assert!(html.contains("has a contrast of"), "{html}");
     // Every field must be sent; an empty string is not null; bad values name their field.
     let (code, b) = put(acme.id, json!({"product_name": "Acme"})).await;
     assert_eq!(code, 400, "{b}");
@@ -850,10 +874,7 @@ async fn the_invitation_page_shows_the_branding_of_the_invitations_tenant() {
             html.contains("href=\"/branding/theme/0f766e.css\""),
             "{html}"
         );
-        assert!(
-            html.contains(&format!("src=\"/branding/{}/logo?v=", t.a1.id)),
-            "{html}"
-        );
+        assert!(html.contains("src=\"/branding/logo/"), "{html}");
         assert!(
             text_of(html, "invitation-support").contains("help@acme.example"),
             "{html}"
@@ -1017,51 +1038,63 @@ async fn svg_logos_with_css_escapes_or_image_functions_are_refused() {
     assert_eq!(stored, 0);
 }
 
-/// L1: a logo's URL names the tenant viewed, never the ancestor that stores it;
-/// that URL serves the logo in effect on the tenant's path.
+/// L1, review 16 (later): a logo's URL names no tenant — neither the one viewed
+/// nor the ancestor that stores it — but the image's hash, so that no one learns
+/// tenant ids, or who is whose reseller, by asking for logos; an inherited logo
+/// is the same URL as its owner's.
 #[tokio::test]
-async fn a_logo_url_names_only_the_tenant_viewed() {
+async fn a_logo_url_names_no_tenant() {
     let (app, t) = acme_branded("").await;
     upload(&app, &t.acme, "logo.png", &png(5, 5)).await;
     app.user_with_role(&t.a1x, "carol", Permissions::all(Level::Read))
         .await;
     let carol = browser_as(&app, "a1x\\carol").await;
-    let hidden = format!("/branding/{}/", t.acme.id);
+    let own = shown_logo(&app, &t.acme).await.expect("acme's logo");
+    assert!(is_logo_url(&own), "{own}");
     let html = carol.get_html("/dashboard").await;
-    assert!(
-        html.contains(&format!("src=\"/branding/{}/logo?v=", t.a1x.id)),
-        "{html}"
-    );
-    assert!(!html.contains(&hidden), "{html}");
-    let html = carol
-        .get_html(&format!("/tenants/{}/branding", t.a1x.id))
-        .await;
-    assert!(!html.contains(&hidden), "{html}");
-    let token = token_for(&app, &app.admin, false).await;
-    let api = Api::new(&app, Some(&token));
-    let (_, b) = api
-        .get(&format!("/api/v1/tenants/{}/branding", t.a1x.id))
-        .await;
-    let url = b["logo"]["value"].as_str().unwrap().to_string();
-    assert!(
-        url.starts_with(&format!("/branding/{}/logo?v=", t.a1x.id)),
-        "{url}"
-    );
-    // The viewed tenant's URL serves the inherited logo, the same bytes and ETag.
-    let anonymous = app.new_browser();
-    let own = anonymous
-        .get(&format!("/branding/{}/logo", t.acme.id))
-        .await;
-    let inherited = anonymous.get(&url).await;
-    assert_eq!(status(&inherited), 200);
-    assert_eq!(inherited.headers()["etag"], own.headers()["etag"]);
-    assert_eq!(inherited.headers()["content-type"], "image/png");
-    assert_eq!(inherited.bytes().await.unwrap(), own.bytes().await.unwrap());
-    // A tenant with no logo on its path: 404.
+    assert!(html.contains(&format!("src=\"{own}\"")), "{html}");
+    for tenant in [&t.acme, &t.a1x] {
+        assert!(
+            !html.contains(&format!("/branding/{}/", tenant.id)),
+            "{html}"
+        );
+    }
     assert_eq!(
-        status(&anonymous.get(&format!("/branding/{}/logo", t.g1.id)).await),
+        shown_logo(&app, &t.a1x).await.as_deref(),
+        Some(own.as_str())
+    );
+    // Served to anyone, with its ETag: the hash in the URL.
+    let anonymous = app.new_browser();
+    let r = anonymous.get(&own).await;
+    assert_eq!(status(&r), 200);
+    assert_eq!(r.headers()["content-type"], "image/png");
+    let etag = r.headers()["etag"]
+        .to_str()
+        .unwrap()
+        .trim_matches('"')
+        .to_string();
+    assert!(own.ends_with(&etag), "{own} {etag}");
+    // A tenant with no logo on its path shows none; a made-up hash is 404.
+    assert_eq!(shown_logo(&app, &t.g1).await, None);
+    assert_eq!(
+        status(
+            &anonymous
+                .get("/branding/logo/0123456789abcdef01234567")
+                .await
+        ),
         404
     );
+    // Tenant ids name nothing any more.
+    for tenant in [&t.acme, &t.a1x, &t.g1] {
+        assert_eq!(
+            status(
+                &anonymous
+                    .get(&format!("/branding/{}/logo", tenant.id))
+                    .await
+            ),
+            404
+        );
+    }
 }
 
 /// L2: characters that show as nothing are refused in a product name, page and API.
@@ -1264,7 +1297,7 @@ async fn own_branding_stops_taking_effect_while_the_plan_lacks_custom_branding()
         b["warnings"],
         json!([
             "Tenant a1's own branding is kept but not shown while on Basic.",
-            "Tenant a1 has 1 sub-tenant: they stay, no new ones while on Basic.",
+            "Tenant a1 has 1 sub-tenant: it stays, no new ones while on Basic.",
         ])
     );
     // The frame of a1x (below a1) and a1's login page show acme's branding.
@@ -1275,15 +1308,8 @@ async fn own_branding_stops_taking_effect_while_the_plan_lacks_custom_branding()
     let login = client.get(format!("{base}/login")).send().await.unwrap();
     let login = login.text().await.unwrap();
     assert_eq!(text_of(&login, "product-name"), "Acme Cloud");
-    // a1's logo is not served: nothing above has one.
-    assert_eq!(
-        status(
-            &app.new_browser()
-                .get(&format!("/branding/{}/logo", t.a1.id))
-                .await
-        ),
-        404
-    );
+    // a1's logo is not shown: nothing above has one.
+    assert_eq!(shown_logo(&app, &t.a1).await, None);
     // The API: the value in effect, a1's own kept with the reason.
     let (_, b) = api
         .get(&format!("/api/v1/tenants/{}/branding", t.a1.id))
@@ -1316,42 +1342,38 @@ async fn own_branding_stops_taking_effect_while_the_plan_lacks_custom_branding()
         text_of(&carol.get_html("/dashboard").await, "product-name"),
         "A1 Cloud"
     );
-    assert_eq!(
-        status(
-            &app.new_browser()
-                .get(&format!("/branding/{}/logo", t.a1.id))
-                .await
-        ),
-        200
-    );
+    let url = shown_logo(&app, &t.a1).await.expect("a1's own logo");
+    assert_eq!(status(&app.new_browser().get(&url).await), 200);
 }
 
-/// Review LOW: the bare logo URL is revalidated by its ETag; the versioned one
-/// (what pages link) is cached for long.
+/// A logo's URL names its content, so it is cached for long; another logo is
+/// another URL, and the one replaced is served no more (304 by its ETag before).
 #[tokio::test]
-async fn the_bare_logo_url_is_revalidated_and_the_versioned_one_cached() {
+async fn a_logo_url_is_cached_for_long_and_changes_with_the_logo() {
     let (app, t) = acme_branded("#0f766e").await;
     upload(&app, &t.acme, "logo.png", &png(8, 4)).await;
+    let first = shown_logo(&app, &t.acme).await.unwrap();
     let anonymous = app.new_browser();
-    let r = anonymous
-        .get(&format!("/branding/{}/logo", t.acme.id))
-        .await;
-    assert_eq!(r.headers()["cache-control"], "no-cache");
-    let etag = r.headers()["etag"]
-        .to_str()
-        .unwrap()
-        .trim_matches('"')
-        .to_string();
-    let r = anonymous
-        .get(&format!("/branding/{}/logo?v={etag}", t.acme.id))
-        .await;
+    let r = anonymous.get(&first).await;
     let cache = r.headers()["cache-control"].to_str().unwrap().to_string();
-    assert!(cache.contains("max-age=31536000"), "{cache}");
-    // An outdated version shows the logo now in effect: not cached for long.
+    assert!(
+        cache.contains("max-age=31536000") && cache.contains("immutable"),
+        "{cache}"
+    );
+    let etag = r.headers()["etag"].to_str().unwrap().to_string();
     let r = anonymous
-        .get(&format!("/branding/{}/logo?v=old", t.acme.id))
-        .await;
-    assert_eq!(r.headers()["cache-control"], "no-cache");
+        .client
+        .get(anonymous.url(&first))
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(status(&r), 304);
+    upload(&app, &t.acme, "logo.png", &png(6, 6)).await;
+    let second = shown_logo(&app, &t.acme).await.unwrap();
+    assert_ne!(first, second);
+    assert_eq!(status(&anonymous.get(&second).await), 200);
+    assert_eq!(status(&anonymous.get(&first).await), 404);
 }
 
 /// Review LOW: a form post the plan refuses shows the form again with the reason
@@ -1401,10 +1423,8 @@ async fn illustrator_svg_logos_are_accepted_without_their_doctype() {
         &upload(&app, &acme, "logo.svg", file).await,
         &format!("/tenants/{}/branding", acme.id),
     );
-    let r = app
-        .new_browser()
-        .get(&format!("/branding/{}/logo", acme.id))
-        .await;
+    let url = shown_logo(&app, &acme).await.unwrap();
+    let r = app.new_browser().get(&url).await;
     assert_eq!(status(&r), 200);
     assert_eq!(r.headers()["content-type"], "image/svg+xml");
     let body = r.text().await.unwrap();

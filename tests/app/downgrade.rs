@@ -73,7 +73,7 @@ async fn a_downgrade_keeps_what_the_plan_lacks_dormant_and_says_so() {
             "1 API token of Tenant a1 stops working while on Basic.",
             "Tenant a1's own branding is kept but not shown while on Basic.",
             "Tenant a1's custom domain is kept but neither served nor verified while on Basic.",
-            "Tenant a1 has 1 sub-tenant: they stay, no new ones while on Basic.",
+            "Tenant a1 has 1 sub-tenant: it stays, no new ones while on Basic.",
         ])
     );
     // Dormant: the token is refused at request time, the domain is not served,

@@ -197,7 +197,7 @@ enum Rule {
     ReportOwner,
     /// A public invitation link; the matrix's token is forged: 404 for everyone.
     Token,
-    /// A tenant's served logo, public: the fixture's tenants have none, 404 for everyone.
+    /// A served logo, public: the fixture's tenants have none, 404 for everyone.
     NoLogo,
     /// Needs this level in the `{id}` tenant, then names a made-up item (an
     /// application, domain, rule or version): 404.
@@ -519,7 +519,7 @@ fn rule_for(method: &str, path: &str) -> Option<(Rule, &'static str, bool)> {
         ("POST", "/tenants/{id}/branding/reset") => (Tenant(F), "field=bogus", false),
         ("POST", "/tenants/{id}/branding/logo") => (Tenant(F), empty, false),
         ("GET", "/branding/theme/{rrggbb}.css") => (Public, empty, false),
-        ("GET", "/branding/{tenant_id}/logo") => (NoLogo, empty, false),
+        ("GET", "/branding/logo/{etag}") => (NoLogo, empty, false),
         ("GET", "/migrations") => (LoggedIn, empty, false),
         ("GET", "/migrations/{mid}")
         | ("GET", "/migrations/{mid}/progress")
@@ -729,6 +729,7 @@ impl World {
         .replace("{mid}", MADE_UP)
         .replace("{tenant_id}", &self.tenants[tenant].id.to_string())
         .replace("{rrggbb}", "0f766e")
+        .replace("{etag}", "0123456789abcdef01234567")
     }
 
     async fn outcome(

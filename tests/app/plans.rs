@@ -470,7 +470,7 @@ async fn custom_branding_is_refused_on_every_path_when_the_plan_lacks_it() {
         body["warnings"],
         json!([
             "Tenant a1's own branding is kept but not shown while on Bare.",
-            "Tenant a1 has 1 sub-tenant: they stay, no new ones while on Bare.",
+            "Tenant a1 has 1 sub-tenant: it stays, no new ones while on Bare.",
         ])
     );
     // API: a new value is refused and nothing changes.

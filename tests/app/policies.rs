@@ -8,6 +8,7 @@ use crate::api::{partner_app, Api};
 use crate::helpers::*;
 use serde_json::{json, Value};
 use tenantry::db::models::Tenant;
+use tenantry::domain::{GrantRole, Scope};
 
 pub(crate) fn base(t: &Tenant) -> String {
     format!("/api/v1/tenants/{}", t.id)
@@ -707,6 +708,40 @@ async fn moving_a_subtree_changes_what_it_inherits_as_the_preview_said() {
     assert!(impact.contains("Loses Acme filter (Tenant acme)"));
     assert!(impact.contains("Gains Globex filter (Tenant globex)"));
     assert!(!impact.contains("A1 threshold"), "a1's own stays with it");
+    // A mover who cannot see acme (moving a1x out of a1): acme's policies by
+    // kind, not by name; a1's and globex's named.
+    let mover = app.user(&app.root, "mover").await;
+    app.grant(&mover, &t.a1, GrantRole::Owner, Scope::Subtree, true)
+        .await;
+    app.grant(
+        &mover,
+        &t.globex,
+        GrantRole::Administrator,
+        Scope::Subtree,
+        true,
+    )
+    .await;
+    let theirs = browser_as(&app, "mover")
+        .await
+        .get_html(&format!(
+            "/tenants/{}/move?parent_id={}",
+            t.a1x.id, t.globex.id
+        ))
+        .await;
+    let hidden = between(&theirs, "id=\"impact-inherited\"", "</dd>");
+    assert!(
+        hidden.contains("Loses a deny list policy of a tenant you cannot see"),
+        "{hidden}"
+    );
+    assert!(!hidden.contains("Acme deny"), "{hidden}");
+    assert!(
+        hidden.contains("Loses A1 threshold (Tenant a1)"),
+        "{hidden}"
+    );
+    assert!(
+        hidden.contains("Gains Globex filter (Tenant globex)"),
+        "{hidden}"
+    );
     assert!(
         impact.contains("<strong>1</strong> resolver or subnet"),
         "{impact}"

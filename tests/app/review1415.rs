@@ -278,7 +278,9 @@ async fn changed_lately(app: &TestApp, table: &str, id: i64) -> bool {
 
 /// #15 L1: deleting a policy clears the resolvers and subnets that used it and
 /// makes the overrides of it plain policies, each marked as changed then
-/// (`updated_at`), as every other clearing does.
+/// (`updated_at`), as every other clearing does — and the API asks first, as for
+/// every other change that clears choices (`?confirm=true`); an unused policy
+/// goes without it.
 #[tokio::test]
 async fn deleting_a_policy_marks_what_it_clears_as_changed() {
     let (app, t, api) = partner_app().await;
@@ -309,8 +311,31 @@ async fn deleting_a_policy_marks_what_it_clears_as_changed() {
             .unwrap();
         assert!(!changed_lately(&app, table, id).await);
     }
+    // Asked first, as every change that clears choices is: 409 counting them,
+    // nothing deleted or cleared; a confirm that is no boolean is a 400.
     let (s, e) = api
         .delete(&format!("{}/policies/{deny}", base(&t.acme)))
+        .await;
+    assert_eq!(s, 409, "{e}");
+    assert_eq!(
+        e["detail"].as_str(),
+        Some(
+            "Deleting this policy clears the choices that use it: 1 resolver, 1 subnet and \
+             1 override. Nothing was deleted; send confirm=true (DELETE …?confirm=true) to \
+             delete it."
+        ),
+        "{e}"
+    );
+    let (s, e) = api
+        .delete(&format!("{}/policies/{deny}?confirm=maybe", base(&t.acme)))
+        .await;
+    assert_eq!(s, 400, "{e}");
+    for (table, id) in rows {
+        assert!(!changed_lately(&app, table, id).await, "{table}");
+    }
+    assert_eq!(uses(&api, &t.a1, "resolvers", &r).await, json!(deny));
+    let (s, e) = api
+        .delete(&format!("{}/policies/{deny}?confirm=true", base(&t.acme)))
         .await;
     assert_eq!(s, 204, "{e}");
     for (table, id) in rows {
@@ -319,6 +344,10 @@ async fn deleting_a_policy_marks_what_it_clears_as_changed() {
     assert_eq!(uses(&api, &t.a1, "resolvers", &r).await, json!(null));
     let (_, o) = api.get(&format!("{}/policies/{over}", base(&t.a1))).await;
     assert_eq!(o["overrides_id"], json!(null), "{o}");
+    let (s, e) = api
+        .delete(&format!("{}/policies/{over}", base(&t.a1)))
+        .await;
+    assert_eq!(s, 204, "nothing uses it: {e}");
 }
 
 /// #15 L3, #14 L4: the policies list and the five resource lists page as every

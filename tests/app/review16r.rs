@@ -449,7 +449,14 @@ async fn a_plan_put_names_every_field_and_a_patch_changes_only_those_sent() {
     assert!(body["errors"]["storage_limit_gb"]
         .as_str()
         .unwrap()
-        .contains("Required in a PUT"));
+        .contains(
+            "Required in a PUT, which replaces the whole plan: send it (null for unlimited)"
+        ));
+    // An option is no limit: never "null for unlimited", which it refuses.
+    assert!(body["errors"]["custom_domain"]
+        .as_str()
+        .unwrap()
+        .contains("Required in a PUT, which replaces the whole plan: send true or false,"));
     let (_, stored) = api.get(&path).await;
     assert_eq!(
         (&stored["storage_limit_gb"], &stored["max_users"]),
@@ -721,7 +728,7 @@ async fn a_create_under_a_parent_switching_to_a_plan_without_sub_tenants_sees_th
     );
     assert_eq!(
         switched["warnings"],
-        json!(["Tenant globex has 1 sub-tenant: they stay, no new ones while on Bare."])
+        json!(["Tenant globex has 1 sub-tenant: it stays, no new ones while on Bare."])
     );
     assert_eq!(children(t.globex.id).await, 1);
 

@@ -141,13 +141,13 @@ impl Brand {
         self.product_name.as_deref().unwrap_or(DEFAULT_PRODUCT_NAME)
     }
 
-    /// Where the logo is served (`/branding/{tenant}/logo?v={etag}`, `tenant` the one
-    /// viewed — never the ancestor that stores it, which the viewer may not see; a
-    /// new logo is a new URL, so it may be cached for long).
+    /// Where the logo is served (`/branding/logo/{etag}`: by its content's hash,
+    /// naming no tenant — neither the one viewed nor the ancestor that stores it;
+    /// a new logo is a new URL, so it may be cached for long).
     pub fn logo_url(&self) -> Option<String> {
         self.logo
             .as_ref()
-            .map(|(tenant, etag)| format!("/branding/{tenant}/logo?v={etag}"))
+            .map(|(_, etag)| format!("/branding/logo/{etag}"))
     }
 
     /// The style sheet that paints the primary colour (`/branding/theme/rrggbb.css`):
@@ -378,19 +378,17 @@ impl OwnBranding {
             .await
     }
 
-    /// The logo in effect for `tenant_id` as served: the nearest one on its path
-    /// (itself first), bytes, MIME type and ETag.
-    pub async fn logo_of(
+    /// A logo as served by its ETag (`domain::logo::Logo::etag`, a hash of its
+    /// bytes): bytes, MIME type and ETag; any tenant's that stores it.
+    pub async fn logo_by_etag(
         conn: &mut AsyncPgConnection,
-        tenant_id: i64,
+        etag: &str,
     ) -> QueryResult<Option<ServedLogo>> {
-        let row: Option<LogoRow> = diesel::sql_query(concat!(
-            "SELECT b.logo, b.logo_mime, b.logo_etag",
-            path_branding!("$1"),
-            " AND b.logo IS NOT NULL AND b.logo_mime IS NOT NULL AND b.logo_etag IS NOT NULL \
-             ORDER BY u.ord DESC LIMIT 1"
-        ))
-        .bind::<BigInt, _>(tenant_id)
+        let row: Option<LogoRow> = diesel::sql_query(
+            "SELECT logo, logo_mime, logo_etag FROM tenant_branding \
+             WHERE logo_etag = $1 AND logo IS NOT NULL AND logo_mime IS NOT NULL LIMIT 1",
+        )
+        .bind::<Text, _>(etag)
         .get_result(conn)
         .await
         .optional()?;

@@ -702,7 +702,7 @@ impl Policy {
     pub async fn inheritable_of(
         conn: &mut AsyncPgConnection,
         owners: &[i64],
-    ) -> QueryResult<Vec<(i64, String, String, Enforcement)>> {
+    ) -> QueryResult<Vec<(i64, String, String, Enforcement, PolicyKind)>> {
         if owners.is_empty() {
             return Ok(Vec::new());
         }
@@ -716,6 +716,7 @@ impl Policy {
                 policies::name,
                 tenants::name,
                 policies::enforcement,
+                policies::kind,
             ))
             .load(conn)
             .await

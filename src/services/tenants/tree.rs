@@ -1108,7 +1108,7 @@ async fn policy_names(
     let rows = Policy::inheritable_of(conn, owners).await?;
     Ok(rows
         .into_iter()
-        .map(|(owner, name, owner_name, enforcement)| {
+        .map(|(owner, name, owner_name, enforcement, kind)| {
             let shown = path
                 .iter()
                 .position(|id| *id == owner)
@@ -1116,7 +1116,12 @@ async fn policy_names(
             let label = if shown {
                 format!("{name} ({owner_name})")
             } else {
-                format!("a policy of {}", crate::domain::HIDDEN_TENANT)
+                // Its kind at least: what protection the subtree gains or loses.
+                format!(
+                    "a {} policy of {}",
+                    kind.label().to_lowercase(),
+                    crate::domain::HIDDEN_TENANT
+                )
             };
             MovedPolicy {
                 label,

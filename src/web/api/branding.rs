@@ -128,7 +128,7 @@ impl BrandingJson {
                 Field::SupportUrl,
             ),
             logo: field(&e.logo, brand.logo_url(), Field::Logo),
-            warnings: contrast_warning(&brand).into_iter().collect(),
+            warnings: contrast_warning(e).into_iter().collect(),
         }
     }
 }

@@ -201,9 +201,19 @@ const PUT_FIELDS: [&str; 10] = [
     "api_access",
 ];
 
-/// The error of a field a `PUT` left out.
-const PUT_MISSING: &str = "Required in a PUT, which replaces the whole plan: send it (null for \
-     unlimited), or use PATCH to change only the fields sent.";
+/// The error of a field a `PUT` left out: a limit may be `null` (unlimited), an
+/// option is `true` or `false`.
+fn put_missing(field: &str) -> String {
+    let what = match field {
+        "name" => "send it",
+        "custom_branding" | "custom_domain" | "sub_tenants" | "api_access" => "send true or false",
+        _ => "send it (null for unlimited)",
+    };
+    format!(
+        "Required in a PUT, which replaces the whole plan: {what}, or use PATCH to change \
+         only the fields sent."
+    )
+}
 
 /// The fields of [`PUT_FIELDS`] a JSON object `body` (already read as a
 /// [`PlanBody`]) leaves out, each as a field error.
@@ -213,7 +223,7 @@ fn missing_fields(body: &[u8]) -> FieldErrors {
     PUT_FIELDS
         .into_iter()
         .filter(|f| !sent.contains_key(*f))
-        .map(|f| (f, PUT_MISSING.to_string()))
+        .map(|f| (f, put_missing(f)))
         .collect()
 }
 

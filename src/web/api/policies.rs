@@ -518,24 +518,42 @@ pub async fn update_policy(
     .await
 }
 
+/// The query of a delete: `confirm=true` lets a delete clear the choices that use
+/// the policy.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(default, deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DeleteParams {
+    /// `true`: delete even though resolvers, subnets or overrides use the policy
+    /// (they are cleared); without it such a delete is 409, nothing deleted.
+    pub confirm: Option<bool>,
+}
+
 /// Delete one of the tenant's own policies: resolvers and subnets using it follow
-/// their tenant's effective policy. Deleting an override resets to the inherited
+/// their tenant's effective policy, overrides of it become plain policies — which
+/// is asked first: without `confirm=true` a delete of a policy in use is 409
+/// counting them, nothing deleted. Deleting an override resets to the inherited
 /// policy (the tenant's resolvers and subnets that used it use that one again).
 #[utoipa::path(delete, path = "/api/v1/tenants/{id}/policies/{pid}", tag = "policies",
-    params(("id" = i64, Path, description = "Tenant id"), ("pid" = i64, Path, description = "Policy id")),
-    responses((status = 204, description = "Deleted")),
+    params(("id" = i64, Path, description = "Tenant id"), ("pid" = i64, Path, description = "Policy id"), DeleteParams),
+    responses((status = 204, description = "Deleted"),
+        (status = 409, description = "Resolvers, subnets or overrides use the policy (counted in `detail`) and `confirm` is not `true`: nothing deleted")),
     security(("bearer" = [])))]
 pub async fn delete_policy(
     req: HttpRequest,
     user: ApiUser,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
+    params: crate::web::extract::Query<DeleteParams>,
 ) -> Result<HttpResponse, actix_web::Error> {
+    let confirm = confirmation(params.confirm);
     changed_found_in::<Policies, _>(&req, &user, &state, &path, own, async |conn, c, p| {
         if p.overrides_id.is_some() {
             service::reset_override(conn, c, p.id).await?;
-        } else {
-            service::delete(conn, c, p.id).await?;
+        } else if let Updated::Unconfirmed(cleared) =
+            service::delete(conn, c, p.id, &confirm).await?
+        {
+            return Err(service::delete_unconfirmed(&cleared).into());
         }
         Ok(HttpResponse::NoContent().finish())
     })

@@ -1,0 +1,1 @@
+DROP INDEX tenant_branding_logo_etag;
