@@ -571,6 +571,45 @@ async fn create_read_update_list_move_and_delete_tenants() {
     assert_eq!((status, problem(&body)), (403, "forbidden"));
 }
 
+/// A body serde refuses is told in plain words, naming the field, never where in
+/// the text serde found it.
+#[tokio::test]
+async fn a_refused_body_says_what_is_wrong_in_plain_words() {
+    let app = spawn_app().await;
+    let t = partner_tree(&app).await;
+    let api = Api::new(&app, Some(&token_for(&app, &app.admin, false).await));
+    let (status, body) = api
+        .post(
+            "/api/v1/tenants",
+            json!({"parent_id": "acme", "name": "N", "subdomain": "x2"}),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    let said = body["errors"]["parent_id"].as_str().unwrap();
+    assert!(said.starts_with("Expected "), "{body}");
+    assert!(said.ends_with(r#", not the string "acme"."#), "{body}");
+    assert_eq!(
+        body["detail"].as_str(),
+        Some(format!("parent_id: {said}").as_str())
+    );
+    let (status, body) = api
+        .post(
+            "/api/v1/tenants",
+            json!({"parent_id": t.acme.id, "name": "N", "subdomain": "x3", "colour": "red"}),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    let said = body["errors"]["colour"].as_str().unwrap();
+    assert!(
+        said.starts_with(r#"Unknown field "colour": the fields are"#),
+        "{body}"
+    );
+    assert!(
+        !body["detail"].as_str().unwrap().contains("line 1"),
+        "{body}"
+    );
+}
+
 #[tokio::test]
 async fn bad_input_gets_a_problem_and_changes_nothing() {
     let app = spawn_app().await;

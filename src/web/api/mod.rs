@@ -115,18 +115,24 @@ pub fn parse_json<T: DeserializeOwned>(req: &HttpRequest, body: &[u8]) -> Result
 /// path (`status`, `operations[2].data.name`) and message in `errors`, as a
 /// validation error names its fields.
 fn body_error(e: serde_path_to_error::Error<serde_json::Error>) -> AppError {
-    let detail = e.inner().to_string();
+    let raw = e.inner().to_string();
     // serde_json's message, without where in the text it was found.
-    let message = match detail.rfind(" at line ") {
-        Some(at) => detail[..at].to_string(),
-        None => detail.clone(),
+    let message = match raw.rfind(" at line ") {
+        Some(at) => raw[..at].to_string(),
+        None => raw.clone(),
     };
     let kind = if message.starts_with("unknown field") {
         ProblemKind::UnknownField
     } else {
         ProblemKind::InvalidBody
     };
-    let errors = field_path(e.path(), &message)
+    let field = field_path(e.path(), &message);
+    let message = in_plain_words(&message);
+    let detail = match &field {
+        Some(field) => format!("{field}: {message}"),
+        None => message.clone(),
+    };
+    let errors = field
         .map(|field| [(field, message)].into_iter().collect())
         .unwrap_or_default();
     AppError::BadBody {
@@ -134,6 +140,70 @@ fn body_error(e: serde_path_to_error::Error<serde_json::Error>) -> AppError {
         detail,
         errors,
     }
+}
+
+/// serde's message as a person reads it ("invalid type: string \"x\", expected
+/// an integer" → "Expected an integer, not the string \"x\"."); one it does not
+/// know, as it is.
+fn in_plain_words(message: &str) -> String {
+    let quoted = |s: &str| s.replace('`', "\"");
+    let split = |rest: &str| {
+        rest.split_once(", expected ")
+            .map(|(got, want)| (got.to_string(), want.to_string()))
+    };
+    let wanted = |want: &str| {
+        let want = match want {
+            "a sequence" => "a list",
+            "a map" => "an object",
+            w if w.starts_with("struct ") => "an object",
+            w if w.len() <= 4 && (w.starts_with('i') || w.starts_with('u')) => "a whole number",
+            w => w,
+        };
+        quoted(want)
+    };
+    let got = |got: &str| {
+        let (what, value) = got.split_once(' ').unwrap_or((got, ""));
+        let value = value.trim_matches('`');
+        match what {
+            "string" => format!("the string {value}"),
+            "integer" | "floating" => format!("the number {}", value.trim_start_matches("point `")),
+            "boolean" => value.to_string(),
+            "sequence" => "a list".into(),
+            "map" => "an object".into(),
+            _ => quoted(got),
+        }
+    };
+    let named = |rest: &str| rest.trim_matches('`').to_string();
+    if let Some((g, w)) = message
+        .strip_prefix("invalid type: ")
+        .or_else(|| message.strip_prefix("invalid value: "))
+        .and_then(split)
+    {
+        return format!("Expected {}, not {}.", wanted(&w), got(&g));
+    }
+    if let Some((g, w)) = message.strip_prefix("unknown variant ").and_then(split) {
+        return format!("Unknown value \"{}\": use {}.", named(&g), quoted(&w));
+    }
+    if let Some(rest) = message.strip_prefix("unknown field ") {
+        return match split(rest) {
+            Some((g, w)) => format!(
+                "Unknown field \"{}\": the fields are {}.",
+                named(&g),
+                quoted(w.trim_start_matches("one of "))
+            ),
+            None => format!(
+                "Unknown field \"{}\": none is taken here.",
+                named(rest.split(',').next().unwrap_or(rest))
+            ),
+        };
+    }
+    if let Some(rest) = message.strip_prefix("missing field ") {
+        return format!("Missing: send \"{}\".", named(rest));
+    }
+    if let Some(rest) = message.strip_prefix("duplicate field ") {
+        return format!("\"{}\" is sent twice: send it once.", named(rest));
+    }
+    message.to_string()
 }
 
 /// The field an error of `path` is about: the path itself, or for a missing or
@@ -325,5 +395,76 @@ pub use crate::db::transaction::in_transaction;
 pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
     for route in routes() {
         (route.register)(cfg);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::in_plain_words;
+
+    /// What serde_json says of `json` read as `T`, without where it found it.
+    fn serde_says<T: serde::de::DeserializeOwned + std::fmt::Debug>(json: &str) -> String {
+        let e = serde_json::from_str::<T>(json).unwrap_err().to_string();
+        e[..e.rfind(" at line ").unwrap_or(e.len())].to_string()
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Body {
+        id: i64,
+        on: bool,
+        kind: Kind,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    enum Kind {
+        DenyList,
+        AllowList,
+    }
+
+    #[test]
+    fn serdes_messages_read_as_plain_words() {
+        let cases = [
+            (
+                r#"{"id": "x", "on": true, "kind": "deny_list"}"#,
+                r#"Expected a whole number, not the string "x"."#,
+            ),
+            (
+                r#"{"id": 1.5, "on": true, "kind": "deny_list"}"#,
+                "Expected a whole number, not the number 1.5.",
+            ),
+            (
+                r#"{"id": 1, "on": "yes", "kind": "deny_list"}"#,
+                r#"Expected a boolean, not the string "yes"."#,
+            ),
+            (
+                r#"{"id": 1, "on": true, "kind": "nope"}"#,
+                r#"Unknown value "nope": use "deny_list" or "allow_list"."#,
+            ),
+            (
+                r#"{"id": 1, "on": true, "kind": "deny_list", "x": 1}"#,
+                r#"Unknown field "x": the fields are "id", "on", "kind"."#,
+            ),
+            (r#"{"id": 1, "on": true}"#, r#"Missing: send "kind"."#),
+            (
+                r#"{"id": 1, "id": 2, "on": true, "kind": "deny_list"}"#,
+                r#""id" is sent twice: send it once."#,
+            ),
+        ];
+        for (json, plain) in cases {
+            let said = serde_says::<Body>(json);
+            assert_eq!(in_plain_words(&said), plain, "{json}: {said}");
+        }
+        assert_eq!(
+            in_plain_words("invalid type: integer `5`, expected a string"),
+            "Expected a string, not the number 5."
+        );
+        assert_eq!(
+            in_plain_words("invalid type: null, expected a sequence"),
+            "Expected a list, not null."
+        );
+        assert_eq!(in_plain_words("something else"), "something else");
     }
 }
