@@ -391,7 +391,10 @@ async fn the_nav_the_tenant_page_and_the_forms_lead_to_the_policies() {
 #[tokio::test]
 async fn the_bulk_move_preview_names_the_policies_gained_and_lost() {
     let (app, t, api) = partner_app().await;
-    let _ = policies(&api, &t).await;
+    let p = policies(&api, &t).await;
+    // A choice the move clears (review #15 L4: said as the single preview says it).
+    let (s, r) = resolver(&api, &t.a1, "dns", Some(p.acme_deny)).await;
+    assert_eq!(s, 201, "{r}");
     let (s, page) = api
         .post(
             "/api/v1/tenants/bulk",
@@ -413,7 +416,10 @@ async fn the_bulk_move_preview_names_the_policies_gained_and_lost() {
     let a1 = a1.as_str().unwrap_or_default();
     assert!(
         a1.starts_with("loses policies Acme deny (Tenant acme)")
-            && a1.ends_with("; gains policies Globex filter (Tenant globex)"),
+            && a1.ends_with(
+                "; gains policies Globex filter (Tenant globex); clears the policy \
+                 choices of 1 resolver",
+            ),
         "{page}"
     );
     assert!(
@@ -438,7 +444,8 @@ async fn the_bulk_move_preview_names_the_policies_gained_and_lost() {
     let html = r.text().await.unwrap();
     assert!(
         html.contains("loses policies Acme deny (Tenant acme)")
-            && html.contains("gains policies Globex filter (Tenant globex)"),
+            && html.contains("gains policies Globex filter (Tenant globex)")
+            && html.contains("clears the policy choices of 1 resolver"),
         "{html}"
     );
     assert_eq!(app.reload(&t.a1).await.unwrap().parent_id, Some(t.acme.id));

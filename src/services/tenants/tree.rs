@@ -1154,7 +1154,8 @@ pub async fn policies_moved(
 }
 
 /// What a bulk move's preview says of one tenant's policies: "loses policies A (X);
-/// gains policies B (Y)", or `None` when the move changes none.
+/// gains policies B (Y); clears the policy choices of 2 resolvers and 1 override",
+/// as the single move's preview does, or `None` when the move changes none.
 pub async fn policies_note(
     conn: &mut AsyncPgConnection,
     tenant: &Tenant,
@@ -1174,6 +1175,10 @@ pub async fn policies_note(
     }
     if !gained.is_empty() {
         parts.push(format!("gains policies {}", named(&gained)));
+    }
+    let (cleared, _) = policy_clearing(conn, tenant, destination).await?;
+    if cleared.total() > 0 {
+        parts.push(format!("clears the policy choices of {}", cleared.phrase()));
     }
     Ok((!parts.is_empty()).then(|| parts.join("; ")))
 }
