@@ -1309,6 +1309,26 @@ pub fn tenant_role_edit(
     Ok(())
 }
 
+/// May the user stop the tenants of a role from seeing the root's public clouds
+/// (`was` → `wanted`) while `in_use` tenants have it? That takes clouds away from
+/// everyone there, as lowering a cap takes rights: for root Owners.
+/// `Err(message)` is a field error on `public_clouds`.
+pub fn public_clouds_edit(
+    p: &Principal,
+    was: bool,
+    wanted: bool,
+    in_use: i64,
+) -> Result<(), String> {
+    if was && !wanted && in_use > 0 && !is_global_owner(p) {
+        return Err(format!(
+            "Only an Owner of the root tenant may lower a cap in use; this takes the root's \
+             public clouds away from the {in_use} tenant{} with this role.",
+            if in_use == 1 { "" } else { "s" }
+        ));
+    }
+    Ok(())
+}
+
 /// May the user list, create and revoke the usage ingestion keys? Keys post usage
 /// for any tenant of the installation, so they are for the Owners and
 /// Administrators of the root tenant (a grant on the root, whatever its scope and

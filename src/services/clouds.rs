@@ -3,7 +3,8 @@
 //! cloud is read-only to the tenants it is shared with (`authz::require_own_cloud`:
 //! 403 naming its owner), and a cloud the tenant does not see is not there (404).
 //! Only the root and tenants that may have sub-tenants share (`authz::may_share`),
-//! and only with tenants below them that the user sees.
+//! and only with tenants below them that the user sees; a tenant whose plan lacks
+//! sub-tenants starts sharing nothing new (`check_plan`).
 //!
 //! A create or change takes the tree protocol's "create under" locks on the paths
 //! of the owner and of the tenants it assigns the cloud to (`tenants::tree::
@@ -341,6 +342,34 @@ async fn check_sharing(
     }
 }
 
+/// A tenant whose plan lacks sub-tenants starts sharing nothing (sharing goes with
+/// sub-tenants: module comment); what it shares already stays shared, as its
+/// sub-tenants stay. `was`: the cloud's visibility before (`None`: a new cloud).
+async fn check_plan(
+    conn: &mut AsyncPgConnection,
+    owner: &Tenant,
+    visibility: CloudVisibility,
+    was: Option<CloudVisibility>,
+    errors: &mut FieldErrors,
+) -> Result<(), AppError> {
+    if !visibility.shares() || was == Some(visibility) || errors.contains_key("visibility") {
+        return Ok(());
+    }
+    let plan = super::plans::plan_of(conn, owner).await?;
+    if let Some(plan) = plan.filter(|p| {
+        authz::plan_refusal(Some(p), crate::domain::plan::PlanOption::SubTenants).is_some()
+    }) {
+        errors.insert(
+            "visibility",
+            format!(
+                "Sharing clouds goes with sub-tenants, which are not in plan {}: keep it private.",
+                plan.name
+            ),
+        );
+    }
+    Ok(())
+}
+
 fn fields(input: &CloudInput) -> CloudFields<'_> {
     CloudFields {
         name: input.name.as_str(),
@@ -398,6 +427,7 @@ pub async fn create(
     in_transaction(conn, async |conn| {
         set_lock_timeout(conn).await?;
         let mut errors = field_errors(check_sharing(conn, p, tenant, &input).await)?;
+        check_plan(conn, tenant, input.visibility, None, &mut errors).await?;
         name_free(conn, tenant, &input, None, &mut errors).await?;
         some_assignee(input.visibility, &input.assigned_tenant_ids, &mut errors);
         unread.merged(refused(errors))?;
@@ -429,6 +459,14 @@ pub async fn update(
         set_lock_timeout(conn).await?;
         let mut errors = field_errors(check_sharing(conn, p, tenant, &input).await)?;
         let before = Cloud::lock_own(conn, tenant.id, id).await?;
+        check_plan(
+            conn,
+            tenant,
+            input.visibility,
+            Some(before.visibility),
+            &mut errors,
+        )
+        .await?;
         name_free(conn, tenant, &input, Some(id), &mut errors).await?;
         let old: Vec<(i64, String, Vec<i64>)> = Cloud::assignments(conn, id).await?;
         // Tenants the cloud is assigned to that this user cannot see stay assigned:

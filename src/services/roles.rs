@@ -246,6 +246,10 @@ pub async fn update_tenant_role(
             .await
             .map_err(name_taken)?;
         if let Some(public) = public_clouds {
+            let was = TenantRole::public_clouds(conn, role.id).await?;
+            if let Err(message) = authz::public_clouds_edit(p, was, public, in_use) {
+                return Err(AppError::field("public_clouds", message));
+            }
             TenantRole::set_public_clouds(conn, role.id, public).await?;
         }
         // What changed (each cap a field of `permissions`), and which role.

@@ -1401,7 +1401,8 @@ fn api_rule_for(method: &str, path: &str) -> Option<(ApiRule, Option<Value>)> {
         | ("DELETE", "/api/v1/tenants/{id}/subnets/{sid}") => (Item(F), None),
         // Policies (#15): Policies read to read, full to write; a body that parses but
         // fails validation after authorization; made-up items 404 once authorized.
-        ("GET", "/api/v1/tenants/{id}/policies") => (Level(R), None),
+        ("GET", "/api/v1/tenants/{id}/policies")
+        | ("GET", "/api/v1/tenants/{id}/policies/effective") => (Level(R), None),
         ("POST", "/api/v1/tenants/{id}/policies") => {
             (Level(F), Some(json!({"name": "", "kind": "deny_list"})))
         }

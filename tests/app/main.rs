@@ -40,6 +40,7 @@ mod people;
 mod plans;
 mod plans_review;
 mod policies;
+mod policies_api;
 mod policies_confirm;
 mod policies_drift;
 mod policies_review;

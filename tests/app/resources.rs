@@ -261,6 +261,34 @@ async fn the_roots_public_clouds_follow_the_tenant_role() {
         .iter()
         .map(|(a, b)| (a.as_str(), b.as_str()))
         .collect();
+    // A root Administrator who is no Owner may not: a2 uses the role, and hiding
+    // the clouds takes them away as lowering a cap takes rights (review #14).
+    let radmin = app.user(&app.root, "radmin").await;
+    app.grant(
+        &radmin,
+        &app.root,
+        tenantry::domain::GrantRole::Administrator,
+        tenantry::domain::Scope::Subtree,
+        true,
+    )
+    .await;
+    let r = browser_as(&app, "radmin")
+        .await
+        .post_form(&format!("/tenant-roles/{}", cap.id), &refs)
+        .await;
+    assert_eq!(status(&r), 422);
+    let html = r.text().await.unwrap();
+    assert!(
+        between(&html, "id=\"public_clouds-error\">", "</p>").contains(
+            "Only an Owner of the root tenant may lower a cap in use; this takes the \
+             root&#39;s public clouds away from the 1 tenant with this role."
+        ),
+        "{html}"
+    );
+    assert_eq!(
+        listed(&c.api, &c.tree.a2).await,
+        names(&["root-public", "acme-public"])
+    );
     let r = admin
         .post_form(&format!("/tenant-roles/{}", cap.id), &refs)
         .await;
@@ -1429,4 +1457,97 @@ async fn a_force_delete_goes_through_a_stream_of_creates_and_leaves_nothing() {
     );
     assert_eq!(instances_in(&app, &t.a1).await, 0);
     assert_sums_exact(&app).await;
+}
+
+/// Review #14: sharing goes with sub-tenants, so a tenant whose plan lacks them
+/// starts sharing nothing new (create, or a private cloud made public or assigned:
+/// 422 on `visibility`, nothing written); what it shared before stays shared and
+/// stays editable, as its sub-tenants stay.
+#[tokio::test]
+async fn a_plan_without_sub_tenants_starts_no_new_sharing() {
+    let app = spawn_app().await;
+    let c = clouds(&app).await;
+    let a1 = &c.tree.a1;
+    let (s, plan) = c
+        .api
+        .post(
+            "/api/v1/plans",
+            json!({"name": "Basic", "sub_tenants": false}),
+        )
+        .await;
+    assert_eq!(s, 201, "{plan}");
+    let (s, e) = c
+        .api
+        .patch(
+            &format!("/api/v1/tenants/{}", a1.id),
+            json!({"plan_id": plan["id"]}),
+        )
+        .await;
+    assert_eq!(s, 200, "{e}");
+    let why = "Sharing clouds goes with sub-tenants, which are not in plan Basic: keep it private.";
+    for visibility in ["public", "assigned"] {
+        let (s, e) = c
+            .api
+            .post(
+                &format!("/api/v1/tenants/{}/clouds", a1.id),
+                json!({"name": "new-shared", "provider": "aws", "visibility": visibility,
+                       "assigned_tenant_ids": if visibility == "assigned" { vec![c.tree.a1x.id] } else { vec![] }}),
+            )
+            .await;
+        assert_eq!(s, 422, "{e}");
+        assert_eq!(e["errors"]["visibility"], why, "{e}");
+        let (s, e) = c
+            .api
+            .patch(
+                &format!("/api/v1/tenants/{}/clouds/{}", a1.id, c.ids["a1-private"]),
+                json!({"visibility": visibility,
+                       "assigned_tenant_ids": if visibility == "assigned" { vec![c.tree.a1x.id] } else { vec![] }}),
+            )
+            .await;
+        assert_eq!(s, 422, "{e}");
+        assert_eq!(e["errors"]["visibility"], why, "{e}");
+    }
+    // The console form says the same.
+    let admin = app.new_browser();
+    admin.login_admin().await;
+    let r = admin
+        .post_form(
+            &format!("/tenants/{}/clouds/new", a1.id),
+            &[
+                ("name", "form-shared"),
+                ("provider", "aws"),
+                ("visibility", "public"),
+            ],
+        )
+        .await;
+    assert_eq!(status(&r), 422);
+    assert!(r.text().await.unwrap().contains(why));
+    // What a1 shared before stays shared, and may still be renamed; private is fine.
+    let (s, e) = c
+        .api
+        .patch(
+            &format!("/api/v1/tenants/{}/clouds/{}", a1.id, c.ids["a1-public"]),
+            json!({"name": "a1-public-renamed"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{e}");
+    assert!(listed(&c.api, &c.tree.a1x)
+        .await
+        .contains("a1-public-renamed"));
+    let (s, e) = c
+        .api
+        .post(
+            &format!("/api/v1/tenants/{}/clouds", a1.id),
+            json!({"name": "still-private", "provider": "aws", "visibility": "private"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{e}");
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) FROM clouds WHERE name IN ('new-shared', 'form-shared')"
+        )
+        .await,
+        0
+    );
 }

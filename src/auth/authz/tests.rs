@@ -1436,6 +1436,14 @@ fn caps_are_assigned_by_root_administrators_and_lowered_by_owners_only() {
     assert!(tenant_role_edit(&admin, &full, &less, 0).is_ok());
     assert!(tenant_role_edit(&admin, &less, &full, 3).is_ok());
     assert!(tenant_role_edit(&owner, &full, &less, 3).is_ok());
+    // Hiding the root's public clouds from a role in use is lowering it too.
+    assert!(public_clouds_edit(&admin, true, false, 2)
+        .unwrap_err()
+        .contains("away from the 2 tenants with this role"));
+    assert!(public_clouds_edit(&admin, true, false, 0).is_ok());
+    assert!(public_clouds_edit(&admin, false, true, 2).is_ok());
+    assert!(public_clouds_edit(&admin, true, true, 2).is_ok());
+    assert!(public_clouds_edit(&owner, true, false, 2).is_ok());
     assert_eq!(lowered(&full, &less), Feature::ALL.to_vec());
     // The root is never capped, whatever its row says.
     let mut odd_root = root;

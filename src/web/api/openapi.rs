@@ -13,7 +13,10 @@ use super::network::{
     ResolverPatch, SubnetBody, SubnetJson, SubnetPage, SubnetPatch,
 };
 use super::plans::{PlanBody, PlanJson, PlanPage, PlanPatch, SavedPlanJson};
-use super::policies::{PolicyBody, PolicyChanged, PolicyJson, PolicyPage, PolicyPatch};
+use super::policies::{
+    EffectiveKind, EffectivePolicies, EffectiveReason, PolicyBody, PolicyChanged, PolicyJson,
+    PolicyPage, PolicyPatch, ShadowedPolicy,
+};
 use super::resources::{
     CloudBody, CloudJson, CloudPage, CloudPatch, InstanceBody, InstanceJson, InstancePage,
     InstancePatch, LimitSource, TenantUsageJson, UsageMeasureJson,
@@ -125,6 +128,7 @@ pub fn routes() -> Vec<Route> {
         super::network::delete_subnet,
         super::policies::list_policies,
         super::policies::create_policy,
+        super::policies::effective_policies,
         super::policies::show_policy,
         super::policies::update_policy,
         super::policies::delete_policy,
@@ -153,7 +157,7 @@ pub fn routes() -> Vec<Route> {
         CloudVisibility, InstanceStatus, ResolverJson, ResolverBody,
         ResolverPatch, ResolverPage, DeviceJson, DeviceBody, DevicePatch, DevicePage, SubnetJson,
         SubnetBody, SubnetPatch, SubnetPage, PolicyJson, PolicyBody, PolicyPatch, PolicyPage,
-        PolicyChanged, ClearedCounts,
+        PolicyChanged, ClearedCounts, EffectivePolicies, EffectiveKind, EffectiveReason, ShadowedPolicy,
         PolicyKind, Enforcement, BrandingJson, BrandingFieldJson, BrandingSourceJson, BrandingKeptJson,
         BrandingBody, LogoFile, PlanJson, SavedPlanJson, PlanBody, PlanPatch, PlanPage, InstanceSort, CloudSort,
         ResolverSort, DeviceSort, SubnetSort, SortDir

@@ -27,6 +27,8 @@ pub fn routes() -> Vec<Route> {
     vec![
         route!(GET "/api/v1/tenants/{id}/policies" => list_policies),
         route!(POST "/api/v1/tenants/{id}/policies" => create_policy),
+        // Before `{pid}`, which would take the word for an id.
+        route!(GET "/api/v1/tenants/{id}/policies/effective" => effective_policies),
         route!(GET "/api/v1/tenants/{id}/policies/{pid}" => show_policy),
         route!(PATCH "/api/v1/tenants/{id}/policies/{pid}" => update_policy),
         route!(DELETE "/api/v1/tenants/{id}/policies/{pid}" => delete_policy),
@@ -411,6 +413,107 @@ pub async fn list_policies(
     )
     .await?;
     Ok(json(StatusCode::OK, &PolicyPage { items, next_cursor }))
+}
+
+/// Why a policy applies to a tenant (the effective view's reason).
+#[derive(Clone, Copy, Debug, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EffectiveReason {
+    /// The tenant's own policy of the kind.
+    Own,
+    /// The tenant's own override of an inherited policy (`overrides`).
+    Override,
+    /// Inherited from its owner above.
+    Inherited,
+    /// Locked by its owner above: no other policy of the kind applies below it.
+    Locked,
+}
+
+/// A policy the tenant sees that does not apply to it, and the lock that leaves
+/// it without effect here, if one does (else it applies only where a resolver or
+/// subnet chooses it).
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct ShadowedPolicy {
+    pub policy: PolicyJson,
+    pub overruled_by: Option<PolicyJson>,
+}
+
+/// What applies to a tenant for one kind of policy, and why.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct EffectiveKind {
+    pub kind: PolicyKind,
+    /// The policy that applies (`null`: none of the kind reaches the tenant).
+    pub policy: Option<PolicyJson>,
+    pub reason: Option<EffectiveReason>,
+    /// The inherited policy an override (`reason: override`) overrides.
+    pub overrides: Option<PolicyJson>,
+    /// The other policies of the kind the tenant sees: its own first, then the
+    /// inherited ones nearest first.
+    pub shadowed: Vec<ShadowedPolicy>,
+}
+
+/// The effective view: per kind, the policy that applies to the tenant and why.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct EffectivePolicies {
+    pub tenant_id: i64,
+    pub items: Vec<EffectiveKind>,
+}
+
+impl EffectiveKind {
+    fn of(e: service::Effective, viewer: i64) -> Self {
+        use authz::PolicyReason;
+        let json = |s: SeenPolicy| PolicyJson::of(s, viewer);
+        EffectiveKind {
+            kind: e.kind,
+            reason: e.reason.map(|r| match r {
+                PolicyReason::Own => EffectiveReason::Own,
+                PolicyReason::Override { .. } => EffectiveReason::Override,
+                PolicyReason::Inherited => EffectiveReason::Inherited,
+                PolicyReason::Locked => EffectiveReason::Locked,
+            }),
+            policy: e.policy.map(json),
+            overrides: e.overrides.map(json),
+            shadowed: e
+                .shadowed
+                .into_iter()
+                .map(|(s, lock)| ShadowedPolicy {
+                    policy: json(s),
+                    overruled_by: lock.map(json),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The policy of each kind that applies to the tenant and why — its own, an
+/// override of an inherited one, inherited, or locked from above — with the
+/// others of the kind it sees (as the console's Effective policies page).
+#[utoipa::path(get, path = "/api/v1/tenants/{id}/policies/effective", tag = "policies",
+    params(("id" = i64, Path, description = "Tenant id")),
+    responses((status = 200, description = "Per kind, the policy in effect and why", body = EffectivePolicies)),
+    security(("bearer" = [])))]
+pub async fn effective_policies(
+    req: HttpRequest,
+    user: ApiUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    _none: crate::web::extract::Query<crate::web::form::NoParams>,
+) -> Result<HttpResponse, actix_web::Error> {
+    use crate::web::owned::Family;
+    let (mut conn, tenant) = super::tenants::path_tenant(&req, &user, &state, &path).await?;
+    Policies::read(&mut conn, &user, &tenant).await?;
+    let items = service::effective(&mut conn, &tenant)
+        .await?
+        .into_iter()
+        .map(|e| EffectiveKind::of(e, tenant.id))
+        .collect();
+    Ok(json(
+        StatusCode::OK,
+        &EffectivePolicies {
+            tenant_id: tenant.id,
+            items,
+        },
+    ))
 }
 
 /// Create a policy. A new lock that clears choices below needs `"confirm": true`;
