@@ -605,6 +605,13 @@ pub fn require_edit(
 ) -> Result<(), AppError> {
     if can_edit(p, tenant, parent) {
         Ok(())
+    } else if parent.is_some() && effective_level(p, tenant, Feature::Tenants) == Level::Full {
+        // Rights inside the tenant, none over it: say where it is changed from.
+        Err(AppError::problem(
+            ProblemKind::Forbidden,
+            "A tenant's settings, limits and plan are changed from the tenant above it: \
+             by whoever manages that tenant's sub-tenants.",
+        ))
     } else {
         Err(AppError::Forbidden)
     }

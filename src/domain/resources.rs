@@ -110,9 +110,12 @@ pub fn parse_limit(raw: &str) -> Result<Option<i64>, String> {
     if raw.is_empty() {
         return Ok(None);
     }
-    raw.parse::<i64>()
-        .map_err(|_| "Enter a whole number, or leave it empty for no limit.".to_string())
-        .and_then(|n| limit(Some(n)))
+    match raw.parse::<i64>() {
+        Ok(n) => limit(Some(n)),
+        // Digits too many for any number: over the most, not "no number".
+        Err(_) if raw.bytes().all(|b| b.is_ascii_digit()) => Err(format!("At most {MAX_LIMIT}.")),
+        Err(_) => Err("Enter a whole number, or leave it empty for no limit.".to_string()),
+    }
 }
 
 /// The highest limit of any kind (a tenant's, a user's; storage and memory in GB,
@@ -554,6 +557,10 @@ mod tests {
         assert_eq!(parse_limit("500"), Ok(Some(500)));
         assert!(parse_limit("-5").is_err());
         assert!(parse_limit("x").is_err());
+        assert_eq!(
+            parse_limit("99999999999999999999"),
+            Err(format!("At most {MAX_LIMIT}."))
+        );
     }
 
     #[test]

@@ -21,6 +21,10 @@ pub fn parse(raw: &str) -> Result<Option<i32>, String> {
         Err(_) if raw.starts_with('-') && raw[1..].bytes().all(|b| b.is_ascii_digit()) => {
             Err(NEGATIVE.into())
         }
+        // Digits too many for any number: over the most, not "no number".
+        Err(_) if raw.bytes().all(|b| b.is_ascii_digit()) => {
+            Err(format!("The user limit is at most {MAX}."))
+        }
         Err(_) => Err(MESSAGE.into()),
     }
 }
@@ -58,6 +62,10 @@ mod tests {
         assert_eq!(parse("-1"), Err(NEGATIVE.into()));
         assert_eq!(parse("ten"), Err(MESSAGE.into()));
         assert!(parse("2147483648").is_err());
+        assert_eq!(
+            parse("99999999999999999999"),
+            Err(format!("The user limit is at most {MAX}."))
+        );
         assert_eq!(check(2_147_483_647), Ok(i32::MAX));
         assert_eq!(
             reached(50, 50, "Acme", Some(&LimitOrigin::Own)),

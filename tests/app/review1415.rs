@@ -809,3 +809,57 @@ async fn a_users_limits_take_the_unit_and_cap_of_every_limit() {
         (Some(5_000_000), Some(1_000_000_000_000))
     );
 }
+
+/// Review #14 LOWs: a tenant's own administrator changing the tenant itself is told
+/// where it is changed from (not "a tenant role may cap it"); a limit with more
+/// digits than any number is over the most, not "no number".
+#[tokio::test]
+async fn an_own_tenant_edit_says_where_it_is_changed_from_and_huge_limits_are_over_the_most() {
+    let (app, t, admin) = partner_app().await;
+    let user = app.user(&t.a1, "boss").await;
+    app.grant(&user, &t.a1, GrantRole::Administrator, Scope::Subtree, true)
+        .await;
+    let api = Api::new(&app, Some(&token_for(&app, &user, false).await));
+    let (s, e) = api
+        .patch(
+            &format!("/api/v1/tenants/{}", t.a1.id),
+            json!({"description": "x"}),
+        )
+        .await;
+    assert_eq!(s, 403, "{e}");
+    assert_eq!(
+        e["detail"],
+        "A tenant's settings, limits and plan are changed from the tenant above it: by \
+         whoever manages that tenant's sub-tenants.",
+        "{e}"
+    );
+    // Its sub-tenant a1x it edits.
+    let (s, e) = api
+        .patch(
+            &format!("/api/v1/tenants/{}", t.a1x.id),
+            json!({"description": "x"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{e}");
+    let _ = admin;
+    let browser = app.new_browser();
+    browser.login_admin().await;
+    let r = browser
+        .post_form(
+            &format!("/tenants/{}/edit", t.a1.id),
+            &[
+                ("name", "Tenant a1"),
+                ("max_users", "99999999999999999999"),
+                ("storage_limit_gb", "99999999999999999999"),
+            ],
+        )
+        .await;
+    assert_eq!(status(&r), 422);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("The user limit is at most 2147483647."),
+        "{html}"
+    );
+    assert!(html.contains("At most "), "{html}");
+    assert!(!html.contains("Enter a whole number"), "{html}");
+}
