@@ -108,6 +108,10 @@ STATE_REFUSALS = (
     # users may own, names taken, and the limits (sums of what exists).
     "Only the root and tenants that may have sub-tenants share clouds",
     "Only an assigned cloud lists tenants.",
+    # An assigned cloud lists someone (a constraint between two fields), and a plan
+    # without sub-tenants starts no sharing (the tenant's plan, not the request).
+    "Choose at least one tenant to assign the cloud to",
+    "Sharing clouds goes with sub-tenants",
     "No tenant below this one that you can see has the id",
     "Unknown cloud: pick one of the clouds this tenant sees.",
     "Pick a user of this tenant",
