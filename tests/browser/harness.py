@@ -333,13 +333,32 @@ def start_browser(profile_dir: str) -> "WebDriver":
     return driver
 
 
+def _retried_while_replaced(condition: Callable) -> Callable:
+    """The condition, asked again when the page was replaced while it read an element:
+    chromedriver then says "Node with given id does not belong to the document" (a
+    stale element by another name) instead of raising StaleElementReferenceException."""
+
+    def check(d):
+        try:
+            return condition(d)
+        except WebDriverException as e:
+            if "does not belong to the document" in str(e):
+                return False
+            raise
+
+    return check
+
+
 def wait(driver: "WebDriver", condition: Callable, what: str):
     return WebDriverWait(
         driver,
         WAIT_SECONDS,
         poll_frequency=0.1,
         ignored_exceptions=(NoSuchElementException, StaleElementReferenceException),
-    ).until(condition, message=f"timed out after {WAIT_SECONDS:.0f}s waiting for {what}")
+    ).until(
+        _retried_while_replaced(condition),
+        message=f"timed out after {WAIT_SECONDS:.0f}s waiting for {what}",
+    )
 
 
 def path_of(driver: "WebDriver") -> str:
