@@ -381,6 +381,11 @@ pub fn parse_quota(raw: &str) -> Result<Option<i64>, String> {
         Err(_) if raw.starts_with('-') && raw[1..].bytes().all(|b| b.is_ascii_digit()) => {
             Err(QUOTA_NEGATIVE.into())
         }
+        // Digits too many for any number: over the most, not "no number".
+        Err(_) if raw.bytes().all(|b| b.is_ascii_digit()) => Err(format!(
+            "A quota is at most {} queries a month.",
+            crate::domain::number::grouped(i64::MAX)
+        )),
         Err(_) => Err(QUOTA_MESSAGE.into()),
     }
 }
@@ -669,7 +674,9 @@ mod tests {
         assert!(parse_quota("-5").unwrap_err().contains("negative"));
         assert!(parse_quota("lots").is_err());
         assert!(parse_quota("1.5").is_err());
-        assert!(parse_quota("99999999999999999999").is_err());
+        assert!(parse_quota("99999999999999999999")
+            .unwrap_err()
+            .starts_with("A quota is at most 9,223,372,036,854,775,807"));
         assert!(check_quota(-1).is_err());
     }
 

@@ -352,7 +352,13 @@ async fn check_plan(
     was: Option<CloudVisibility>,
     errors: &mut FieldErrors,
 ) -> Result<(), AppError> {
-    if !visibility.shares() || was == Some(visibility) || errors.contains_key("visibility") {
+    // Kept, or narrowed (public to assigned): nothing new is shared.
+    let narrowed = was == Some(CloudVisibility::Public) && visibility == CloudVisibility::Assigned;
+    if !visibility.shares()
+        || was == Some(visibility)
+        || narrowed
+        || errors.contains_key("visibility")
+    {
         return Ok(());
     }
     let plan = super::plans::plan_of(conn, owner).await?;

@@ -608,6 +608,28 @@ async fn a_refused_body_says_what_is_wrong_in_plain_words() {
         !body["detail"].as_str().unwrap().contains("line 1"),
         "{body}"
     );
+    // A whole number past any 64-bit one: too large, not "not an integer".
+    for (field, number) in [
+        ("max_users", "99999999999999999999"),
+        ("monthly_query_quota", "9223372036854775808"),
+    ] {
+        let r = api
+            .request(
+                reqwest::Method::PATCH,
+                &format!("/api/v1/tenants/{}", t.a1.id),
+            )
+            .header("content-type", "application/json")
+            .body(format!(r#"{{"{field}": {number}}}"#))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 400, "{field}");
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(
+            body["errors"][field], "This number is too large: it is at most 9223372036854775807.",
+            "{body}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -1534,6 +1534,15 @@ async fn a_plan_without_sub_tenants_starts_no_new_sharing() {
     assert!(listed(&c.api, &c.tree.a1x)
         .await
         .contains("a1-public-renamed"));
+    // Narrowed to one assignee: less sharing, not more.
+    let (s, e) = c
+        .api
+        .patch(
+            &format!("/api/v1/tenants/{}/clouds/{}", a1.id, c.ids["a1-public"]),
+            json!({"visibility": "assigned", "assigned_tenant_ids": [c.tree.a1x.id]}),
+        )
+        .await;
+    assert_eq!(s, 200, "{e}");
     let (s, e) = c
         .api
         .post(

@@ -155,6 +155,7 @@ fn in_plain_words(message: &str) -> String {
         let want = match want {
             "a sequence" => "a list",
             "a map" => "an object",
+            "an integer" => "a whole number",
             w if w.starts_with("struct ") => "an object",
             w if w.len() <= 4 && (w.starts_with('i') || w.starts_with('u')) => "a whole number",
             w => w,
@@ -166,7 +167,9 @@ fn in_plain_words(message: &str) -> String {
         let value = value.trim_matches('`');
         match what {
             "string" => format!("the string {value}"),
-            "integer" | "floating" => format!("the number {}", value.trim_start_matches("point `")),
+            "integer" | "floating" | "number" => {
+                format!("the number {}", value.trim_start_matches("point `"))
+            }
             "boolean" => value.to_string(),
             "sequence" => "a list".into(),
             "map" => "an object".into(),

@@ -265,26 +265,34 @@ mod integral {
     use serde::de::{Deserializer, Error, Visitor};
     use std::fmt;
 
+    /// A whole number past any field's most (each field's own check names its
+    /// most for the numbers it reads).
+    const TOO_LARGE: &str = "This number is too large: it is at most 9223372036854775807.";
+
     struct I64;
 
     impl Visitor<'_> for I64 {
         type Value = i64;
         fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("an integer")
+            f.write_str("a whole number")
         }
         fn visit_i64<E: Error>(self, v: i64) -> Result<i64, E> {
             Ok(v)
         }
         fn visit_u64<E: Error>(self, v: u64) -> Result<i64, E> {
-            i64::try_from(v).map_err(|_| E::custom("integer out of range"))
+            i64::try_from(v).map_err(|_| E::custom(TOO_LARGE))
         }
         fn visit_f64<E: Error>(self, v: f64) -> Result<i64, E> {
             // Exactly representable integral values only (|v| < 2^53).
             if v.fract() == 0.0 && v.abs() < 9_007_199_254_740_992.0 {
                 Ok(v as i64)
+            } else if v.fract() == 0.0 {
+                // Integral, but past what a number here can be (serde_json reads
+                // integers beyond 64 bits as floats).
+                Err(E::custom(TOO_LARGE))
             } else {
                 Err(E::custom(format!(
-                    "invalid type: number {v}, expected an integer"
+                    "invalid type: number {v}, expected a whole number"
                 )))
             }
         }
@@ -299,7 +307,7 @@ mod integral {
         impl<'de> Visitor<'de> for Opt {
             type Value = Option<i64>;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("an integer or null")
+                f.write_str("a whole number or null")
             }
             fn visit_none<E: Error>(self) -> Result<Option<i64>, E> {
                 Ok(None)
