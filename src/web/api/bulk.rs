@@ -143,6 +143,41 @@ pub enum BulkRequest {
     },
 }
 
+/// Every field any action takes, each with its type: read first, so that a body
+/// of the wrong shape is told which field is wrong (`errors`), and an unknown
+/// field is named beside all the known ones — the tagged [`BulkRequest`] reads
+/// through a buffer that hides the field from the error. What each action needs
+/// and refuses is then [`BulkRequest`]'s.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // read only to be checked
+struct BulkShape {
+    action: ActionName,
+    #[serde(default, deserialize_with = "present")]
+    ids: Option<Vec<IdItem>>,
+    #[serde(default, deserialize_with = "present")]
+    filter: Option<BulkFilter>,
+    #[serde(default)]
+    scope: Option<BulkScope>,
+    #[serde(default, deserialize_with = "integral_opt_i64")]
+    parent_id: Option<i64>,
+    #[serde(default)]
+    label: Option<String>,
+    #[serde(default)]
+    dry_run: bool,
+}
+
+/// The actions of [`BulkRequest`], by name.
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum ActionName {
+    Disable,
+    Enable,
+    Move,
+    AddLabel,
+    RemoveLabel,
+}
+
 /// The parts every action has.
 struct Parts<'a> {
     ids: Option<&'a [IdItem]>,
@@ -403,6 +438,7 @@ pub async fn bulk(
     state: web::Data<AppState>,
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
+    let _: BulkShape = parse_json(&req, &body)?;
     let request: BulkRequest = parse_json(&req, &body)?;
     let actor = user.actor(&req);
     let hosts = state.settings.console_hosts();
