@@ -630,6 +630,35 @@ async fn a_refused_body_says_what_is_wrong_in_plain_words() {
             "{body}"
         );
     }
+    // Inside a batch, a field by its path; an unknown operation by its own.
+    for (body, field, says) in [
+        (
+            json!({"operations": [
+                {"op": "create", "data": {"parent_id": t.acme.id, "name": "N", "subdomain": "b1"}},
+                {"op": "update", "id": t.a1.id, "data": {"max_users": "ten"}}
+            ]}),
+            "operations[1].data.max_users",
+            "Expected a whole number, not the string \"ten\".",
+        ),
+        (
+            json!({"operations": [{"op": "update", "id": t.a1.id, "data": {"colour": "red"}}]}),
+            "operations[0].data.colour",
+            "",
+        ),
+        (
+            json!({"operations": [{"op": "explode", "id": t.a1.id}]}),
+            "operations[0].op",
+            "",
+        ),
+    ] {
+        let (status, answer) = api.post("/api/v1/tenants/batch", body.clone()).await;
+        assert_eq!(status, 400, "{answer}");
+        let said = answer["errors"][field].as_str().unwrap_or_default();
+        assert!(
+            !said.is_empty() && said.starts_with(says),
+            "{field}: {answer}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -69,6 +69,64 @@ pub enum Operation {
     },
 }
 
+/// Each operation's fields with their types, read first: the tagged [`Operation`]
+/// reads through a buffer that hides a wrong field's path, so a body of the wrong
+/// shape is told here which field it is (`operations[2].data.name`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // read only to be checked
+struct BatchShape {
+    #[serde(default)]
+    atomic: bool,
+    operations: Vec<OperationShape>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct OperationShape {
+    op: OpName,
+    #[serde(default, deserialize_with = "super::tenants::integral_opt_i64")]
+    id: Option<i64>,
+    #[serde(default, deserialize_with = "super::tenants::integral_opt_i64")]
+    parent_id: Option<i64>,
+    #[serde(default)]
+    force: bool,
+    #[serde(default)]
+    data: Option<serde_json::Value>,
+}
+
+/// The operations of [`Operation`], by name.
+#[derive(Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum OpName {
+    Create,
+    Update,
+    Move,
+    Delete,
+}
+
+impl BatchShape {
+    /// The `data` of each create and update read as its type, an error naming the
+    /// field by its path.
+    fn check_data(self) -> Result<(), AppError> {
+        for (i, op) in self.operations.into_iter().enumerate() {
+            let Some(data) = op.data else { continue };
+            let at = format!("operations[{i}].data");
+            match op.op {
+                OpName::Create => {
+                    let _: CreateTenant = super::parse_part(data, &at)?;
+                }
+                OpName::Update => {
+                    let _: UpdateTenant = super::parse_part(data, &at)?;
+                }
+                OpName::Move | OpName::Delete => {}
+            }
+        }
+        Ok(())
+    }
+}
+
 /// The outcome of one operation: its HTTP status, and the tenant's id or a problem.
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct BatchResult {
@@ -388,6 +446,7 @@ pub async fn batch(
     state: web::Data<AppState>,
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
+    parse_json::<BatchShape>(&req, &body)?.check_data()?;
     let request: BatchRequest = parse_json(&req, &body)?;
     if request.operations.is_empty() {
         return Err(AppError::problem(

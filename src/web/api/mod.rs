@@ -115,6 +115,21 @@ pub fn parse_json<T: DeserializeOwned>(req: &HttpRequest, body: &[u8]) -> Result
 /// path (`status`, `operations[2].data.name`) and message in `errors`, as a
 /// validation error names its fields.
 fn body_error(e: serde_path_to_error::Error<serde_json::Error>) -> AppError {
+    body_error_at(e, "")
+}
+
+/// Reads `value`, a part of a body already read as JSON (a batch operation's
+/// `data`), as `T`; an error names its field under `at` (`operations[2].data`), as
+/// [`parse_json`] names a body's.
+pub(super) fn parse_part<T: DeserializeOwned>(
+    value: serde_json::Value,
+    at: &str,
+) -> Result<T, AppError> {
+    serde_path_to_error::deserialize(value).map_err(|e| body_error_at(e, at))
+}
+
+/// [`body_error`] of a part of the body at `at` (empty: the body itself).
+fn body_error_at(e: serde_path_to_error::Error<serde_json::Error>, at: &str) -> AppError {
     let raw = e.inner().to_string();
     // serde_json's message, without where in the text it was found.
     let message = match raw.rfind(" at line ") {
@@ -126,7 +141,11 @@ fn body_error(e: serde_path_to_error::Error<serde_json::Error>) -> AppError {
     } else {
         ProblemKind::InvalidBody
     };
-    let field = field_path(e.path(), &message);
+    let field = match (field_path(e.path(), &message), at) {
+        (field, "") => field,
+        (Some(field), at) => Some(format!("{at}.{field}")),
+        (None, at) => Some(at.to_string()),
+    };
     let message = in_plain_words(&message);
     let detail = match &field {
         Some(field) => format!("{field}: {message}"),
