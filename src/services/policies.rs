@@ -225,13 +225,7 @@ pub async fn create(
                 let p = Policy::insert(conn, c.tenant.id, &input.fields(), None, c.now)
                     .await
                     .map_err(taken)?;
-                let mut cleared = Cleared::default();
-                if locks_kind(&p) {
-                    cleared = clear_below(conn, c, &p, Cause::Locked).await?;
-                }
-                let cleared = ask_first(confirm, cleared, &mut asked)?;
-                let after = policy_json(&p);
-                Ok(((p, cleared), after))
+                created_as_asked(conn, c, p, confirm, &mut asked).await
             },
         )
         .await;
@@ -289,6 +283,24 @@ fn settled(
         (Err(_), Some(cleared)) => Ok(Updated::Unconfirmed(cleared)),
         (saved, _) => saved.map(|(p, cleared)| Updated::Saved(p, cleared)),
     }
+}
+
+/// A new policy (a create, an override) with what it clears below when it is a
+/// lock, asked first ([`ask_first`]), and its audit `after`.
+async fn created_as_asked(
+    conn: &mut AsyncPgConnection,
+    c: &Change<'_>,
+    p: Policy,
+    confirm: &Confirmation,
+    asked: &mut Option<Cleared>,
+) -> Result<((Policy, Cleared), serde_json::Value), AppError> {
+    let mut cleared = Cleared::default();
+    if locks_kind(&p) {
+        cleared = clear_below(conn, c, &p, Cause::Locked).await?;
+    }
+    let cleared = ask_first(confirm, cleared, asked)?;
+    let after = policy_json(&p);
+    Ok(((p, cleared), after))
 }
 
 /// A lock of a kind that a tenant above, or another policy of this tenant, locks
@@ -708,13 +720,7 @@ pub async fn create_override(
                     }
                     Err(e) => return Err(e.into()),
                 };
-                let mut cleared = Cleared::default();
-                if locks_kind(&p) {
-                    cleared = clear_below(conn, c, &p, Cause::Locked).await?;
-                }
-                let cleared = ask_first(confirm, cleared, &mut asked)?;
-                let after = policy_json(&p);
-                Ok(((p, cleared), after))
+                created_as_asked(conn, c, p, confirm, &mut asked).await
             },
         )
         .await;
